@@ -1,0 +1,154 @@
+/*
+ * collectd-genesys: one org's API client, and <Org> block parsing.
+ */
+#include "gen_client.h"
+#include "gen_log.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <strings.h>
+
+gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
+                                gen_org_key_cb key_cb, void *plugin_config) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[0].value.string[0] == '\0') {
+    GEN_ERROR("%s plugin: <%s> needs one string argument, the org's label, "
+              "e.g. <%s \"acme\">",
+              plugin, ci->key, ci->key);
+    return NULL;
+  }
+  gen_org_t *org = gen_org_create(plugin, ci->values[0].value.string);
+  if (org == NULL)
+    return NULL;
+  int errors = 0;
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *child = &ci->children[i];
+    int status = gen_org_config_key(org, child);
+    if (status == GEN_CONFIG_NOT_MINE && key_cb != NULL)
+      status = key_cb(org, child, plugin_config);
+    if (status == GEN_CONFIG_NOT_MINE) {
+      GEN_ERROR("%s plugin: Org \"%s\": unknown option \"%s\"", plugin,
+                org->name, child->key);
+      status = -EINVAL;
+    }
+    if (status != 0)
+      errors++;
+  }
+  if (errors == 0 && gen_org_config_finish(org) != 0)
+    errors++;
+  if (errors > 0) {
+    GEN_ERROR("%s plugin: Org \"%s\": %d error(s) in the block; it is "
+              "ignored",
+              plugin, org->name, errors);
+    gen_org_free(org);
+    return NULL;
+  }
+  return org;
+}
+
+gen_client_t *gen_client_create(gen_org_t *org) {
+  gen_client_t *client = calloc(1, sizeof(*client));
+  if (client == NULL) {
+    gen_org_free(org);
+    return NULL;
+  }
+  client->org = org;
+  gen_stats_init(&client->stats);
+  client->auth = gen_auth_create(org, &client->stats);
+  client->http = gen_http_create(org, &client->stats, client->auth);
+  if (client->auth == NULL || client->http == NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": cannot create the HTTP client",
+              org->plugin, org->name);
+    gen_client_free(client);
+    return NULL;
+  }
+  return client;
+}
+
+void gen_client_free(gen_client_t *client) {
+  if (client == NULL)
+    return;
+  gen_http_free(client->http);
+  gen_auth_free(client->auth);
+  gen_org_free(client->org);
+  free(client);
+}
+
+const char *gen_client_host(const gen_client_t *client) {
+  return client->org->host; /* NULL: collectd's own hostname */
+}
+
+static int plugin_config_org(const gen_plugin_t *plugin,
+                             const oconfig_item_t *ci) {
+  void *config = plugin->config_new ? plugin->config_new() : NULL;
+  if (plugin->config_new != NULL && config == NULL)
+    return -ENOMEM;
+  gen_org_t *org =
+      gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+  if (org == NULL) {
+    if (plugin->config_free)
+      plugin->config_free(config);
+    return -EINVAL;
+  }
+  gen_client_t *client = gen_client_create(org);
+  if (client == NULL) {
+    if (plugin->config_free)
+      plugin->config_free(config);
+    return -ENOMEM;
+  }
+  char name[256];
+  snprintf(name, sizeof(name), "%s/%s", plugin->name, client->org->name);
+  void *instance = plugin->instance_new(client, config);
+  if (instance == NULL)
+    return -EINVAL;
+  return plugin_register_complex_read(
+      NULL, name, plugin->read, 0,
+      &(user_data_t){.data = instance, .free_func = plugin->instance_free});
+}
+
+int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
+  int errors = 0;
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *child = &ci->children[i];
+    if (strcasecmp(child->key, "Org") == 0) {
+      if (plugin_config_org(plugin, child) != 0)
+        errors++;
+    } else {
+      GEN_ERROR("%s plugin: unknown option \"%s\" (expected <Org \"name\"> "
+                "blocks)",
+                plugin->name, child->key);
+      errors++;
+    }
+  }
+  /* A refused block has been logged with its key and reason. Returning an
+   * error here would make collectd refuse the whole configuration and stop,
+   * taking every other plugin down with it (design.md: the block is refused,
+   * collectd and the other plugins keep running). */
+  if (errors > 0)
+    GEN_ERROR("%s plugin: %d configuration error(s); the refused blocks are "
+              "not collected",
+              plugin->name, errors);
+  return 0;
+}
+
+int gen_plugin_init(void) {
+  CURLcode rc = curl_global_init(CURL_GLOBAL_SSL);
+  if (rc != CURLE_OK) {
+    GEN_ERROR("genesys plugins: curl_global_init failed: %s",
+              curl_easy_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
+  char token[GEN_TOKEN_MAX];
+  int status = gen_auth_token(client->auth, token, sizeof(token), NULL);
+  OPENSSL_cleanse(token, sizeof(token));
+  gen_ident_t up = {.host = gen_client_host(client),
+                    .plugin = plugin,
+                    .plugin_instance = "self",
+                    .type = "api_up"};
+  gen_dispatch_gauge(&up, status == 0 ? 1 : 0, 0, 0);
+  gen_stats_dispatch(&client->stats, gen_client_host(client), plugin);
+}

@@ -1,0 +1,69 @@
+/*
+ * collectd-genesys: one org's API client as the plugins use it: its
+ * configuration, self-metrics, token cache and HTTP handle, plus the
+ * parsing of an <Org> block that every plugin shares.
+ */
+#ifndef GEN_CLIENT_H
+#define GEN_CLIENT_H 1
+
+#include "gen_auth.h"
+#include "gen_config.h"
+#include "gen_http.h"
+#include "gen_stats.h"
+
+typedef struct {
+  gen_org_t *org;
+  gen_stats_t stats;
+  gen_auth_t *auth; /* shared by every thread of the instance */
+  gen_http_t *http; /* for the read callback's thread only */
+} gen_client_t;
+
+/* Handles one plugin-specific key of an <Org> block: returns 0 when valid,
+ * GEN_CONFIG_NOT_MINE when unknown, a negative errno (after logging with
+ * gen_config_error) when invalid. */
+typedef int (*gen_org_key_cb)(gen_org_t *org, const oconfig_item_t *ci,
+                              void *plugin_config);
+
+/* Parses an <Org "name"> block: shared keys first, then key_cb for the rest;
+ * an unknown key is an error. Every error is logged; the block is refused
+ * (NULL) if any key was wrong or the org is incomplete. */
+gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
+                                gen_org_key_cb key_cb, void *plugin_config);
+
+/* Takes ownership of org. NULL on failure (org freed). */
+gen_client_t *gen_client_create(gen_org_t *org);
+void gen_client_free(gen_client_t *client);
+
+/* The collectd host field for this org's values. */
+const char *gen_client_host(const gen_client_t *client);
+
+#endif /* GEN_CLIENT_H */
+
+/* ---- plugin scaffolding shared by the three plugins ------------------- */
+
+typedef struct {
+  const char *name; /* "genesys_realtime", … */
+  /* Plugin-specific <Org> keys (NULL = none), with a config object made by
+   * config_new() before parsing and handed to instance_new() after. */
+  gen_org_key_cb org_key;
+  void *(*config_new)(void);
+  void (*config_free)(void *config);
+  /* Builds the per-org instance; takes ownership of client and config.
+   * Returns NULL (after logging, having freed both) on failure. */
+  void *(*instance_new)(gen_client_t *client, void *config);
+  void (*instance_free)(void *instance);
+  int (*read)(user_data_t *ud);
+} gen_plugin_t;
+
+/* The complex-config callback body: every <Org> block becomes an instance
+ * with its own read callback "<plugin>/<org>". A refused block is logged
+ * (key, value, reason) and skipped; 0 is returned so that collectd and its
+ * other plugins keep running. */
+int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci);
+
+/* The init callback body: global libcurl set-up, while collectd is still
+ * single-threaded. */
+int gen_plugin_init(void);
+
+/* Token health ("api_up" 1/0) and the self-metrics of a client. */
+void gen_client_dispatch_health(gen_client_t *client, const char *plugin);

@@ -1,0 +1,457 @@
+/*
+ * collectd-genesys: configuration keys common to all plugins.
+ */
+#include "gen_config.h"
+#include "gen_log.h"
+#include "gen_secret.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+/* Regions of Genesys Cloud (SDK enum → domain); api.<domain> and
+ * login.<domain> are the hosts (shared/docs/genesys-api.md §1.2). */
+static const struct {
+  const char *name;
+  const char *domain;
+} regions[] = {
+    {"us_east_1", "mypurecloud.com"},   {"us_east_2", "use2.us-gov-pure.cloud"},
+    {"us_west_2", "usw2.pure.cloud"},   {"ca_central_1", "cac1.pure.cloud"},
+    {"sa_east_1", "sae1.pure.cloud"},   {"mx_central_1", "mxc1.pure.cloud"},
+    {"eu_west_1", "mypurecloud.ie"},    {"eu_west_2", "euw2.pure.cloud"},
+    {"eu_central_1", "mypurecloud.de"}, {"eu_central_2", "euc2.pure.cloud"},
+    {"eusc_de_east_1", "edee1.eusc-pure.cloud"},
+    {"me_central_1", "mec1.pure.cloud"}, {"ap_south_1", "aps1.pure.cloud"},
+    {"ap_southeast_1", "apse1.pure.cloud"},
+    {"ap_southeast_2", "mypurecloud.com.au"},
+    {"ap_northeast_1", "mypurecloud.jp"}, {"ap_northeast_2", "apne2.pure.cloud"},
+    {"ap_northeast_3", "apne3.pure.cloud"},
+};
+
+const char *gen_region_domain(const char *region) {
+  if (region == NULL)
+    return NULL;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(regions); i++) {
+    const char *a = regions[i].name;
+    const char *b = region;
+    /* "eu_west_1", "eu-west-1" and "EU_WEST_1" all name the same region. */
+    while (*a && *b &&
+           (tolower((unsigned char)*a) == tolower((unsigned char)*b) ||
+            (*a == '_' && *b == '-')))
+      a++, b++;
+    if (*a == '\0' && *b == '\0')
+      return regions[i].domain;
+    if (strcasecmp(region, regions[i].domain) == 0)
+      return regions[i].domain;
+  }
+  return NULL;
+}
+
+gen_org_t *gen_org_create(const char *plugin, const char *name) {
+  gen_org_t *org = calloc(1, sizeof(*org));
+  if (org == NULL)
+    return NULL;
+  org->plugin = plugin;
+  org->name = strdup(name ? name : "default");
+  org->timeout = TIME_T_TO_CDTIME_T(30);
+  org->connect_timeout = TIME_T_TO_CDTIME_T(10);
+  org->max_response_size = 64 * 1024 * 1024;
+  org->max_retries = 3;
+  org->retry_after_cap = TIME_T_TO_CDTIME_T(60);
+  org->instance_from = GEN_INSTANCE_FROM_NAME;
+  org->shard_index = 0;
+  org->shard_count = 1;
+  if (org->name == NULL) {
+    free(org);
+    return NULL;
+  }
+  return org;
+}
+
+void gen_org_free(gen_org_t *org) {
+  if (org == NULL)
+    return;
+  if (org->client_secret != NULL) {
+    gen_redact_remove(org->client_secret);
+    gen_free_secret(org->client_secret);
+  }
+  free(org->name);
+  free(org->region);
+  free(org->api_base_url);
+  free(org->login_base_url);
+  free(org->client_id);
+  free(org->proxy);
+  free(org->ca_file);
+  free(org->ca_path);
+  free(org->client_cert);
+  free(org->client_key);
+  free(org->host);
+  free(org);
+}
+
+void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
+                      const char *reason) {
+  char value[256] = "";
+  if (ci->values_num >= 1) {
+    const oconfig_value_t *v = &ci->values[0];
+    /* Secret-bearing keys never show their value. */
+    if (strcasecmp(ci->key, "ClientSecret") == 0)
+      snprintf(value, sizeof(value), " " GEN_REDACTED);
+    else if (v->type == OCONFIG_TYPE_STRING)
+      snprintf(value, sizeof(value), " \"%s\"", v->value.string);
+    else if (v->type == OCONFIG_TYPE_NUMBER)
+      snprintf(value, sizeof(value), " %g", v->value.number);
+    else
+      snprintf(value, sizeof(value), " %s", v->value.boolean ? "true" : "false");
+  }
+  GEN_ERROR("%s plugin: Org \"%s\": %s%s: %s", org->plugin, org->name,
+            ci->key, value, reason);
+}
+
+int gen_config_string(const gen_org_t *org, const oconfig_item_t *ci,
+                      char **out) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+    gen_config_error(org, ci, "takes exactly one string argument");
+    return -EINVAL;
+  }
+  if (ci->values[0].value.string[0] == '\0') {
+    gen_config_error(org, ci, "must not be empty");
+    return -EINVAL;
+  }
+  char *copy = strdup(ci->values[0].value.string);
+  if (copy == NULL)
+    return -ENOMEM;
+  free(*out);
+  *out = copy;
+  return 0;
+}
+
+int gen_config_bool(const gen_org_t *org, const oconfig_item_t *ci,
+                    bool *out) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_BOOLEAN) {
+    gen_config_error(org, ci, "takes exactly one boolean (true or false)");
+    return -EINVAL;
+  }
+  *out = ci->values[0].value.boolean != 0;
+  return 0;
+}
+
+int gen_config_int(const gen_org_t *org, const oconfig_item_t *ci, long min,
+                   long max, long *out) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER) {
+    gen_config_error(org, ci, "takes exactly one number");
+    return -EINVAL;
+  }
+  double v = ci->values[0].value.number;
+  if (!isfinite(v) || v != floor(v) || v < (double)min || v > (double)max) {
+    char reason[128];
+    snprintf(reason, sizeof(reason), "must be a whole number from %ld to %ld",
+             min, max);
+    gen_config_error(org, ci, reason);
+    return -ERANGE;
+  }
+  *out = (long)v;
+  return 0;
+}
+
+int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
+                       double min, double max, cdtime_t *out) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER) {
+    gen_config_error(org, ci, "takes exactly one number of seconds");
+    return -EINVAL;
+  }
+  double v = ci->values[0].value.number;
+  if (!isfinite(v) || v < min || v > max) {
+    char reason[128];
+    snprintf(reason, sizeof(reason), "must be from %g to %g seconds", min,
+             max);
+    gen_config_error(org, ci, reason);
+    return -ERANGE;
+  }
+  *out = DOUBLE_TO_CDTIME_T(v);
+  return 0;
+}
+
+int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
+                           char ***list, size_t *count) {
+  if (ci->values_num < 1) {
+    gen_config_error(org, ci, "takes one or more string arguments");
+    return -EINVAL;
+  }
+  for (int i = 0; i < ci->values_num; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING ||
+        ci->values[i].value.string[0] == '\0') {
+      gen_config_error(org, ci, "takes only non-empty string arguments");
+      return -EINVAL;
+    }
+  }
+  char **grown =
+      realloc(*list, (*count + (size_t)ci->values_num + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return -ENOMEM;
+  *list = grown;
+  for (int i = 0; i < ci->values_num; i++) {
+    grown[*count] = strdup(ci->values[i].value.string);
+    if (grown[*count] == NULL)
+      return -ENOMEM;
+    (*count)++;
+    grown[*count] = NULL;
+  }
+  return 0;
+}
+
+/* Accepts "https://host[:port][/prefix]" (or loopback http), drops a trailing
+ * slash. */
+static int config_base_url(gen_org_t *org, const oconfig_item_t *ci,
+                           char **out) {
+  int status = gen_config_string(org, ci, out);
+  if (status != 0)
+    return status;
+  size_t n = strlen(*out);
+  while (n > 0 && (*out)[n - 1] == '/')
+    (*out)[--n] = '\0';
+  if (!gen_url_allowed(*out)) {
+    gen_config_error(org, ci,
+                     "must be an https:// URL (http:// is accepted only for "
+                     "a loopback host, for tests)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static int config_secret(gen_org_t *org, const oconfig_item_t *ci) {
+  char *secret = NULL;
+  char err[256];
+  int status;
+  if (org->client_secret != NULL) {
+    gen_config_error(org, ci,
+                     "a client secret is already set; give exactly one of "
+                     "ClientSecret, ClientSecretFile and ClientSecretEnv");
+    return -EINVAL;
+  }
+  if (strcasecmp(ci->key, "ClientSecret") == 0) {
+    if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+        ci->values[0].value.string[0] == '\0') {
+      gen_config_error(org, ci, "takes exactly one non-empty string argument");
+      return -EINVAL;
+    }
+    secret = strdup(ci->values[0].value.string);
+    if (secret == NULL)
+      return -ENOMEM;
+  } else {
+    char *source = NULL;
+    status = gen_config_string(org, ci, &source);
+    if (status != 0)
+      return status;
+    if (strcasecmp(ci->key, "ClientSecretFile") == 0)
+      status = gen_secret_from_file(source, &secret, err, sizeof(err));
+    else
+      status = gen_secret_from_env(source, &secret, err, sizeof(err));
+    free(source);
+    if (status != 0) {
+      gen_config_error(org, ci, err);
+      return status;
+    }
+  }
+  org->client_secret = secret;
+  return gen_redact_add(secret);
+}
+
+static int config_shard(gen_org_t *org, const oconfig_item_t *ci) {
+  unsigned index = 0, count = 0;
+  char tail = 0;
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      sscanf(ci->values[0].value.string, "%u/%u%c", &index, &count, &tail) !=
+          2) {
+    gen_config_error(org, ci, "takes one string \"i/n\", e.g. \"1/4\"");
+    return -EINVAL;
+  }
+  if (count < 1 || count > 1024 || index < 1 || index > count) {
+    gen_config_error(org, ci, "needs 1 <= i <= n <= 1024");
+    return -ERANGE;
+  }
+  org->shard_index = index - 1;
+  org->shard_count = count;
+  return 0;
+}
+
+int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
+  const char *key = ci->key;
+  long number;
+  int status;
+
+  if (strcasecmp(key, "Region") == 0) {
+    status = gen_config_string(org, ci, &org->region);
+    if (status == 0 && gen_region_domain(org->region) == NULL) {
+      gen_config_error(org, ci,
+                       "unknown region; use an SDK region name such as "
+                       "\"us_east_1\" or \"eu_west_1\", or its domain such "
+                       "as \"mypurecloud.ie\"");
+      return -EINVAL;
+    }
+    return status;
+  }
+  if (strcasecmp(key, "ApiBaseURL") == 0)
+    return config_base_url(org, ci, &org->api_base_url);
+  if (strcasecmp(key, "LoginBaseURL") == 0)
+    return config_base_url(org, ci, &org->login_base_url);
+  if (strcasecmp(key, "ClientId") == 0)
+    return gen_config_string(org, ci, &org->client_id);
+  if (strcasecmp(key, "ClientSecret") == 0 ||
+      strcasecmp(key, "ClientSecretFile") == 0 ||
+      strcasecmp(key, "ClientSecretEnv") == 0)
+    return config_secret(org, ci);
+  if (strcasecmp(key, "Timeout") == 0)
+    return gen_config_seconds(org, ci, 0.1, 600, &org->timeout);
+  if (strcasecmp(key, "ConnectTimeout") == 0)
+    return gen_config_seconds(org, ci, 0.1, 120, &org->connect_timeout);
+  if (strcasecmp(key, "MaxResponseSize") == 0) {
+    status = gen_config_int(org, ci, 4096, 1024L * 1024 * 1024, &number);
+    if (status == 0)
+      org->max_response_size = (size_t)number;
+    return status;
+  }
+  if (strcasecmp(key, "MaxRetries") == 0) {
+    status = gen_config_int(org, ci, 0, 10, &number);
+    if (status == 0)
+      org->max_retries = (int)number;
+    return status;
+  }
+  if (strcasecmp(key, "RetryAfterMax") == 0)
+    return gen_config_seconds(org, ci, 1, 600, &org->retry_after_cap);
+  if (strcasecmp(key, "Proxy") == 0)
+    return gen_config_string(org, ci, &org->proxy);
+  if (strcasecmp(key, "CACert") == 0)
+    return gen_config_string(org, ci, &org->ca_file);
+  if (strcasecmp(key, "CAPath") == 0)
+    return gen_config_string(org, ci, &org->ca_path);
+  if (strcasecmp(key, "ClientCert") == 0)
+    return gen_config_string(org, ci, &org->client_cert);
+  if (strcasecmp(key, "ClientKey") == 0)
+    return gen_config_string(org, ci, &org->client_key);
+  if (strcasecmp(key, "Host") == 0)
+    return gen_config_string(org, ci, &org->host);
+  if (strcasecmp(key, "InstanceFrom") == 0) {
+    char *v = NULL;
+    status = gen_config_string(org, ci, &v);
+    if (status != 0)
+      return status;
+    if (strcasecmp(v, "name") == 0)
+      org->instance_from = GEN_INSTANCE_FROM_NAME;
+    else if (strcasecmp(v, "id") == 0)
+      org->instance_from = GEN_INSTANCE_FROM_ID;
+    else
+      status = -EINVAL;
+    free(v);
+    if (status != 0)
+      gen_config_error(org, ci, "must be \"name\" or \"id\"");
+    return status;
+  }
+  if (strcasecmp(key, "Shard") == 0)
+    return config_shard(org, ci);
+  if (strcasecmp(key, "VerifyPeer") == 0 || strcasecmp(key, "VerifyHost") == 0) {
+    gen_config_error(org, ci,
+                     "TLS verification is always on; give CACert or CAPath "
+                     "for a private CA");
+    return -EINVAL;
+  }
+  return GEN_CONFIG_NOT_MINE;
+}
+
+int gen_org_config_finish(gen_org_t *org) {
+  const char *domain = gen_region_domain(org->region);
+  if (org->region != NULL && (org->api_base_url == NULL ||
+                              org->login_base_url == NULL)) {
+    char url[256];
+    if (org->api_base_url == NULL) {
+      snprintf(url, sizeof(url), "https://api.%s", domain);
+      org->api_base_url = strdup(url);
+    }
+    if (org->login_base_url == NULL) {
+      snprintf(url, sizeof(url), "https://login.%s", domain);
+      org->login_base_url = strdup(url);
+    }
+  }
+  if (org->api_base_url != NULL && org->login_base_url == NULL) {
+    /* As the SDKs do: the login host is the API host with api. → login. */
+    const char *api = strstr(org->api_base_url, "//api.");
+    if (api != NULL) {
+      char url[256];
+      snprintf(url, sizeof(url), "%.*s//login.%s",
+               (int)(api - org->api_base_url), org->api_base_url, api + 6);
+      org->login_base_url = strdup(url);
+    }
+  }
+  if (org->api_base_url == NULL || org->login_base_url == NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": give Region, or ApiBaseURL and "
+              "LoginBaseURL",
+              org->plugin, org->name);
+    return -EINVAL;
+  }
+  if (org->client_id == NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": ClientId is required", org->plugin,
+              org->name);
+    return -EINVAL;
+  }
+  if (org->client_secret == NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": a client secret is required: give "
+              "ClientSecretFile (recommended), ClientSecretEnv or "
+              "ClientSecret",
+              org->plugin, org->name);
+    return -EINVAL;
+  }
+  if ((org->client_cert == NULL) != (org->client_key == NULL)) {
+    GEN_ERROR("%s plugin: Org \"%s\": ClientCert and ClientKey go together",
+              org->plugin, org->name);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+uint64_t gen_hash_id(const char *id) {
+  /* FNV-1a 64: stable across agents, versions and architectures. */
+  uint64_t hash = 14695981039346656037ULL;
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+    hash ^= *p;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+bool gen_org_owns(const gen_org_t *org, const char *entity_id) {
+  if (org->shard_count <= 1)
+    return true;
+  return gen_hash_id(entity_id) % org->shard_count == org->shard_index;
+}
+
+static bool host_is_loopback(const char *host, size_t len) {
+  static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(names); i++)
+    if (len == strlen(names[i]) && strncasecmp(host, names[i], len) == 0)
+      return true;
+  /* All of 127.0.0.0/8 is loopback. */
+  return len > 4 && strncmp(host, "127.", 4) == 0 &&
+         strspn(host, "0123456789.") >= len;
+}
+
+bool gen_url_allowed(const char *url) {
+  if (url == NULL)
+    return false;
+  if (strncasecmp(url, "https://", 8) == 0)
+    return url[8] != '\0' && url[8] != '/';
+  if (strncasecmp(url, "http://", 7) != 0)
+    return false;
+  const char *host = url + 7;
+  size_t len;
+  if (host[0] == '[') {
+    const char *end = strchr(host, ']');
+    if (end == NULL)
+      return false;
+    len = (size_t)(end - host) + 1;
+  } else {
+    len = strcspn(host, ":/?#");
+  }
+  return host_is_loopback(host, len);
+}

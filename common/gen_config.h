@@ -1,0 +1,97 @@
+/*
+ * collectd-genesys: configuration keys common to all plugins.
+ *
+ * Each plugin's <Plugin> block holds one or more <Org "name"> blocks. The
+ * shared keys below are parsed here, once, for every plugin; a plugin then
+ * handles its own keys and reports anything left as unknown.
+ */
+#ifndef GEN_CONFIG_H
+#define GEN_CONFIG_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "gen_log.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Return value of gen_org_config_key() for a key the core does not own. */
+#define GEN_CONFIG_NOT_MINE 1
+
+typedef enum {
+  GEN_INSTANCE_FROM_NAME = 0, /* plugin_instance = sanitised entity name */
+  GEN_INSTANCE_FROM_ID,       /* plugin_instance = entity id */
+} gen_instance_from_t;
+
+typedef struct {
+  const char *plugin; /* "genesys_realtime", …: every log line starts so */
+  char *name;         /* the <Org "name"> label */
+
+  char *region;         /* e.g. "eu_west_1" (NULL when base URLs are given) */
+  char *api_base_url;   /* "https://api.mypurecloud.ie", no trailing slash */
+  char *login_base_url; /* "https://login.mypurecloud.ie" */
+
+  char *client_id;
+  char *client_secret; /* wiped before free; registered for redaction */
+
+  cdtime_t timeout;         /* whole request */
+  cdtime_t connect_timeout; /* TCP + TLS */
+  size_t max_response_size; /* bytes */
+  int max_retries;          /* retries of 429/502/503/504 per request */
+  cdtime_t retry_after_cap; /* longest Retry-After we sleep for */
+
+  char *proxy; /* curl proxy URL, NULL for none (curl env vars apply) */
+  char *ca_file;
+  char *ca_path;
+  char *client_cert;
+  char *client_key;
+
+  char *host; /* collectd host field: the org; NULL = collectd's hostname */
+  gen_instance_from_t instance_from;
+  unsigned shard_index; /* Shard "i/n": this agent takes i (0-based) of n */
+  unsigned shard_count; /* 1 = no sharding */
+} gen_org_t;
+
+/* Creates an org with defaults for the named plugin and <Org> label. */
+gen_org_t *gen_org_create(const char *plugin, const char *name);
+void gen_org_free(gen_org_t *org);
+
+/* Parses one child of an <Org> block. Returns 0 when the key was a shared
+ * key and valid, GEN_CONFIG_NOT_MINE when the key is not a shared key, and a
+ * negative errno (after logging the key, value and reason) when invalid. */
+int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci);
+
+/* Checks the parsed org as a whole (credentials present, one secret source,
+ * URL schemes, shard) and derives base URLs from the region. Logs and returns
+ * a negative errno when the org cannot work. */
+int gen_org_config_finish(gen_org_t *org);
+
+/* Maps a region name (an SDK enum such as "eu_west_1", or the bare domain
+ * "mypurecloud.ie") to its domain, e.g. "mypurecloud.ie". NULL if unknown. */
+const char *gen_region_domain(const char *region);
+
+/* True when this agent's shard owns the entity id (stable FNV-1a hash). */
+bool gen_org_owns(const gen_org_t *org, const char *entity_id);
+uint64_t gen_hash_id(const char *id);
+
+/* True when url is https://, or http:// to a loopback host (tests only). */
+bool gen_url_allowed(const char *url);
+
+/* Helpers for plugin-specific keys, with the same error messages. Each logs
+ * "<plugin> plugin: Org "<org>": <key> <value>: <reason>" and returns a
+ * negative errno on a wrong type or value. */
+int gen_config_string(const gen_org_t *org, const oconfig_item_t *ci,
+                      char **out);
+int gen_config_bool(const gen_org_t *org, const oconfig_item_t *ci, bool *out);
+int gen_config_int(const gen_org_t *org, const oconfig_item_t *ci, long min,
+                   long max, long *out);
+int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
+                       double min, double max, cdtime_t *out);
+/* Appends every string argument of ci to a NULL-terminated array. */
+int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
+                           char ***list, size_t *count);
+void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
+                      const char *reason);
+
+#endif /* GEN_CONFIG_H */

@@ -1,0 +1,73 @@
+/*
+ * collectd-genesys: the one place values leave the suite for collectd.
+ */
+#include "gen_dispatch.h"
+#include "gen_log.h"
+
+#include <string.h>
+
+void gen_sanitize_name(const char *name, char *out, size_t size) {
+  if (size == 0)
+    return;
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)(name ? name : "");
+       *p != '\0' && n + 1 < size; p++) {
+    unsigned char c = *p;
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+                c >= 0x80;
+    char o = keep ? (char)c : '_';
+    if (o == '_' && n > 0 && out[n - 1] == '_')
+      continue;
+    out[n++] = o;
+  }
+  /* Never end inside a UTF-8 sequence: drop a cut lead byte and its tail. */
+  if (n > 0 && ((unsigned char)out[n - 1] & 0x80)) {
+    size_t start = n;
+    while (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0x80)
+      start--;
+    if (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0xC0) {
+      unsigned char lead = (unsigned char)out[start - 1];
+      size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+      if (n - (start - 1) < want)
+        n = start - 1;
+    }
+  }
+  /* Trailing '_' from a cut or from trailing punctuation reads badly. */
+  while (n > 1 && out[n - 1] == '_')
+    n--;
+  out[n] = '\0';
+  if (n == 0)
+    sstrncpy(out, "unknown", size);
+}
+
+static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
+                    cdtime_t interval) {
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = &value;
+  vl.values_len = 1;
+  vl.time = time;
+  vl.interval = interval;
+  if (id->host != NULL && id->host[0] != '\0')
+    gen_sanitize_name(id->host, vl.host, sizeof(vl.host));
+  sstrncpy(vl.plugin, id->plugin, sizeof(vl.plugin));
+  if (id->plugin_instance != NULL && id->plugin_instance[0] != '\0')
+    gen_sanitize_name(id->plugin_instance, vl.plugin_instance,
+                      sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, id->type, sizeof(vl.type));
+  if (id->type_instance != NULL && id->type_instance[0] != '\0')
+    gen_sanitize_name(id->type_instance, vl.type_instance,
+                      sizeof(vl.type_instance));
+  int status = plugin_dispatch_values(&vl);
+  return status == 0 ? 0 : (status > 0 ? -status : status);
+}
+
+int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
+                       cdtime_t interval) {
+  return dispatch(id, (value_t){.gauge = value}, time, interval);
+}
+
+int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
+                        cdtime_t interval) {
+  return dispatch(id, (value_t){.derive = value}, time, interval);
+}

@@ -1,0 +1,40 @@
+/*
+ * collectd-genesys: the one place values leave the suite for collectd.
+ *
+ * Identity (design.md): host = the Genesys org, plugin_instance = the entity
+ * (queue, flow, …), type/type_instance = the measure and its qualifier.
+ * A collectd 6 port (metric_family_t) replaces this file only.
+ */
+#ifndef GEN_DISPATCH_H
+#define GEN_DISPATCH_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "gen_log.h"
+
+#include <stdint.h>
+
+typedef struct {
+  const char *host;            /* NULL or "" = collectd's hostname */
+  const char *plugin;          /* "genesys_realtime", … */
+  const char *plugin_instance; /* sanitised here */
+  const char *type;            /* a type of types/genesys.db */
+  const char *type_instance;   /* sanitised here; NULL = none */
+} gen_ident_t;
+
+/* Writes name into out (size bytes) in a form every backend keeps as one
+ * segment: letters, digits, '_', '-', '.' and UTF-8 stay; anything else
+ * (white space, '/', quotes, control bytes) becomes '_', runs of '_' fold
+ * into one. The result is never empty ("unknown") and is cut on a UTF-8
+ * character boundary. */
+void gen_sanitize_name(const char *name, char *out, size_t size);
+
+/* Dispatches one value. time 0 = now; interval 0 = the read interval.
+ * Returns 0 or a negative errno. */
+int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
+                       cdtime_t interval);
+int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
+                        cdtime_t interval);
+
+#endif /* GEN_DISPATCH_H */

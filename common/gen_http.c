@@ -1,0 +1,585 @@
+/*
+ * collectd-genesys: HTTP client for the Genesys Cloud Platform API.
+ */
+#include "gen_http.h"
+#include "gen_auth.h"
+#include "gen_json.h"
+#include "gen_log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Wait used for a 429 that names no delay (the .NET SDK's default). */
+#define GEN_HTTP_DEFAULT_RETRY_AFTER 3.0
+/* Backoff for 5xx and transport errors: 1 s, 2 s, 4 s … capped. */
+#define GEN_HTTP_BACKOFF_BASE 1.0
+#define GEN_HTTP_BACKOFF_MAX 30.0
+
+struct gen_http_s {
+  const gen_org_t *org;
+  gen_stats_t *stats;
+  gen_auth_t *auth;
+  CURL *curl;
+  char curl_error[CURL_ERROR_SIZE];
+  gen_http_response_t *current; /* the response being filled */
+};
+
+/* ---- seams: tests replace the transport and the sleep ------------------ */
+
+static int http_perform_curl(gen_http_t *http, const char *method,
+                             const char *url, const char *body,
+                             struct curl_slist *headers,
+                             gen_http_response_t *resp);
+static void http_sleep_real(double seconds);
+
+static int (*http_perform)(gen_http_t *, const char *, const char *,
+                           const char *, struct curl_slist *,
+                           gen_http_response_t *) = http_perform_curl;
+static void (*http_sleep)(double seconds) = http_sleep_real;
+
+static void http_sleep_real(double seconds) {
+  if (seconds <= 0)
+    return;
+  struct timespec ts = {.tv_sec = (time_t)seconds,
+                        .tv_nsec = (long)((seconds - floor(seconds)) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* ---- response ------------------------------------------------------------ */
+
+static void response_init(gen_http_response_t *resp) {
+  memset(resp, 0, sizeof(*resp));
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+}
+
+void gen_http_response_reset(gen_http_response_t *resp) {
+  free(resp->body);
+  response_init(resp);
+}
+
+/* Clears what one attempt produced, keeping the attempt count. */
+static void response_clear_attempt(gen_http_response_t *resp) {
+  int attempts = resp->attempts;
+  gen_http_response_reset(resp);
+  resp->attempts = attempts;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  gen_http_t *http = ud;
+  gen_http_response_t *resp = http->current;
+  size_t n = size * nmemb;
+  if (resp->body_len + n > http->org->max_response_size) {
+    resp->too_large = true;
+    return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+  }
+  char *grown = realloc(resp->body, resp->body_len + n + 1);
+  if (grown == NULL)
+    return 0;
+  resp->body = grown;
+  memcpy(resp->body + resp->body_len, data, n);
+  resp->body_len += n;
+  resp->body[resp->body_len] = '\0';
+  return n;
+}
+
+/* Matches "Name: value" (case-insensitive name) and returns value, trimmed
+ * into buf, or NULL. */
+static const char *header_value(const char *line, size_t len, const char *name,
+                                char *buf, size_t size) {
+  size_t name_len = strlen(name);
+  if (len <= name_len || line[name_len] != ':' ||
+      strncasecmp(line, name, name_len) != 0)
+    return NULL;
+  const char *v = line + name_len + 1;
+  const char *end = line + len;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t n = (size_t)(end - v);
+  if (n >= size)
+    n = size - 1;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static bool parse_int64(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
+  gen_http_t *http = ud;
+  gen_http_response_t *resp = http->current;
+  size_t n = size * nmemb;
+  char value[128];
+  int64_t v;
+  if (header_value(data, n, "inin-ratelimit-count", value, sizeof(value)) &&
+      parse_int64(value, &v))
+    resp->rl_count = v;
+  else if (header_value(data, n, "inin-ratelimit-allowed", value,
+                        sizeof(value)) &&
+           parse_int64(value, &v))
+    resp->rl_allowed = v;
+  else if (header_value(data, n, "inin-ratelimit-reset", value,
+                        sizeof(value)) &&
+           parse_int64(value, &v))
+    resp->rl_reset = v;
+  else if (header_value(data, n, "Retry-After", value, sizeof(value))) {
+    /* Seconds; an HTTP date is not used by the platform. */
+    char *end;
+    double d = strtod(value, &end);
+    if (end != value && *end == '\0' && isfinite(d) && d >= 0)
+      resp->retry_after = d;
+  } else if (header_value(data, n, "ININ-Correlation-Id", value,
+                          sizeof(value)))
+    sstrncpy(resp->correlation_id, value, sizeof(resp->correlation_id));
+  return n;
+}
+
+/* ---- handle -------------------------------------------------------------- */
+
+gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
+                            gen_auth_t *auth) {
+  gen_http_t *http = calloc(1, sizeof(*http));
+  if (http == NULL)
+    return NULL;
+  http->org = org;
+  http->stats = stats;
+  http->auth = auth;
+  http->curl = curl_easy_init();
+  if (http->curl == NULL) {
+    free(http);
+    return NULL;
+  }
+  CURL *c = http->curl;
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->curl_error);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, GEN_PACKAGE_STRING);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Never follow redirects: the bearer token must not travel elsewhere. */
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CDTIME_T_TO_MS(org->timeout));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   (long)CDTIME_T_TO_MS(org->connect_timeout));
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when offered */
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, http);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, http);
+  if (org->proxy)
+    curl_easy_setopt(c, CURLOPT_PROXY, org->proxy);
+  if (org->ca_file)
+    curl_easy_setopt(c, CURLOPT_CAINFO, org->ca_file);
+  if (org->ca_path)
+    curl_easy_setopt(c, CURLOPT_CAPATH, org->ca_path);
+  if (org->client_cert)
+    curl_easy_setopt(c, CURLOPT_SSLCERT, org->client_cert);
+  if (org->client_key)
+    curl_easy_setopt(c, CURLOPT_SSLKEY, org->client_key);
+  return http;
+}
+
+void gen_http_free(gen_http_t *http) {
+  if (http == NULL)
+    return;
+  curl_easy_cleanup(http->curl);
+  free(http);
+}
+
+static int http_perform_curl(gen_http_t *http, const char *method,
+                             const char *url, const char *body,
+                             struct curl_slist *headers,
+                             gen_http_response_t *resp) {
+  CURL *c = http->curl;
+  http->current = resp;
+  http->curl_error[0] = '\0';
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+  if (body != NULL) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+  } else {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                   (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+                       ? NULL
+                       : method);
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+  http->current = NULL;
+  if (http->stats != NULL && body != NULL)
+    atomic_fetch_add(&http->stats->bytes_sent, strlen(body));
+  if (rc != CURLE_OK) {
+    if (resp->too_large)
+      return GEN_HTTP_ERR_TOO_LARGE;
+    snprintf(resp->error, sizeof(resp->error), "%s",
+             http->curl_error[0] ? http->curl_error : curl_easy_strerror(rc));
+    return GEN_HTTP_ERR_TRANSPORT;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+  return 0;
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
+                             size_t size) {
+  json_object *doc = NULL;
+  char err[64];
+  const char *message = NULL, *code = NULL, *context = NULL;
+  if (resp->body != NULL &&
+      gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH, &doc, err,
+                     sizeof(err)) == 0) {
+    message = gen_json_get_string(doc, "message");
+    code = gen_json_get_string(doc, "code");
+    context = gen_json_get_string(doc, "contextId");
+    /* OAuth errors: {"error": …, "description"/"error_description": …}. */
+    if (code == NULL)
+      code = gen_json_get_string(doc, "error");
+    if (message == NULL)
+      message = gen_json_get_string(doc, "error_description");
+    if (message == NULL)
+      message = gen_json_get_string(doc, "description");
+  }
+  char correlation[128] = "";
+  if (resp->correlation_id[0] != '\0' || context != NULL)
+    snprintf(correlation, sizeof(correlation), " (%s%s%s%s)",
+             context ? "contextId " : "", context ? context : "",
+             (context && resp->correlation_id[0]) ? ", " : "",
+             resp->correlation_id[0] ? resp->correlation_id : "");
+  if (code != NULL || message != NULL) {
+    snprintf(buf, size, "HTTP %ld %s: %s%s", resp->status, code ? code : "-",
+             message ? message : "-", correlation);
+  } else {
+    /* Not an ErrorBody: show the start of the body, on one line. */
+    char raw[128] = "";
+    size_t n = 0;
+    for (size_t i = 0; resp->body && i < resp->body_len && n + 1 < sizeof(raw);
+         i++)
+      raw[n++] = (resp->body[i] == '\n' || resp->body[i] == '\r')
+                     ? ' '
+                     : resp->body[i];
+    raw[n] = '\0';
+    snprintf(buf, size, "HTTP %ld%s%s%s", resp->status, n ? ": " : "", raw,
+             correlation);
+  }
+  json_object_put(doc);
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static bool same_origin(const char *url, const char *base) {
+  size_t n = strcspn(base + strcspn(base, ":") + 3, "/") +
+             (strcspn(base, ":") + 3);
+  return strncasecmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
+static int build_url(gen_http_t *http, const char *target, char *url,
+                     size_t size) {
+  if (strncasecmp(target, "http://", 7) == 0 ||
+      strncasecmp(target, "https://", 8) == 0) {
+    if (!same_origin(target, http->org->api_base_url) &&
+        !same_origin(target, http->org->login_base_url))
+      return GEN_HTTP_ERR_ARGUMENT;
+    if (snprintf(url, size, "%s", target) >= (int)size)
+      return GEN_HTTP_ERR_ARGUMENT;
+    return 0;
+  }
+  if (target[0] != '/')
+    return GEN_HTTP_ERR_ARGUMENT;
+  if (snprintf(url, size, "%s%s", http->org->api_base_url, target) >=
+      (int)size)
+    return GEN_HTTP_ERR_ARGUMENT;
+  return 0;
+}
+
+static double jitter(double seconds) {
+  unsigned char r[2];
+  if (RAND_bytes(r, sizeof(r)) != 1)
+    return seconds;
+  double unit = ((r[0] << 8) | r[1]) / 65535.0; /* 0..1 */
+  return seconds * (0.8 + 0.4 * unit);
+}
+
+static double backoff_seconds(int retry) {
+  double s = GEN_HTTP_BACKOFF_BASE * pow(2.0, retry);
+  return jitter(s > GEN_HTTP_BACKOFF_MAX ? GEN_HTTP_BACKOFF_MAX : s);
+}
+
+static void wipe_headers(struct curl_slist *headers) {
+  for (struct curl_slist *h = headers; h != NULL; h = h->next)
+    OPENSSL_cleanse(h->data, strlen(h->data));
+  curl_slist_free_all(headers);
+}
+
+static struct curl_slist *build_headers(const char *authorization,
+                                        const char *content_type) {
+  struct curl_slist *headers = NULL, *next;
+  char line[GEN_TOKEN_MAX + 64];
+  headers = curl_slist_append(NULL, "Accept: application/json");
+  if (headers == NULL)
+    return NULL;
+  if (content_type != NULL) {
+    snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+    if ((next = curl_slist_append(headers, line)) == NULL)
+      goto fail;
+    headers = next;
+  }
+  /* No "Expect: 100-continue" round trip for large POST bodies. */
+  if ((next = curl_slist_append(headers, "Expect:")) == NULL)
+    goto fail;
+  headers = next;
+  if (authorization != NULL) {
+    snprintf(line, sizeof(line), "Authorization: %s", authorization);
+    next = curl_slist_append(headers, line);
+    OPENSSL_cleanse(line, sizeof(line));
+    if (next == NULL)
+      goto fail;
+    headers = next;
+  }
+  return headers;
+fail:
+  OPENSSL_cleanse(line, sizeof(line));
+  wipe_headers(headers);
+  return NULL;
+}
+
+static void record_ratelimit(gen_http_t *http,
+                             const gen_http_response_t *resp) {
+  if (http->stats == NULL || resp->rl_allowed <= 0)
+    return;
+  atomic_store(&http->stats->ratelimit_allowed, resp->rl_allowed);
+  atomic_store(&http->stats->ratelimit_count,
+               resp->rl_count >= 0 ? resp->rl_count : 0);
+}
+
+int gen_http_request(gen_http_t *http, const char *method, const char *target,
+                     const char *body, const gen_http_options_t *options,
+                     gen_http_response_t *resp) {
+  response_init(resp);
+  char url[4096];
+  if (build_url(http, target, url, sizeof(url)) != 0) {
+    snprintf(resp->error, sizeof(resp->error),
+             "refused URL \"%.200s\": not on the API or login origin", target);
+    return GEN_HTTP_ERR_ARGUMENT;
+  }
+  const char *content_type =
+      (options && options->content_type)
+          ? options->content_type
+          : (body != NULL ? "application/json" : NULL);
+  bool refreshed = false;
+  int retries = 0;
+  int status;
+
+  for (;;) {
+    response_clear_attempt(resp);
+    char authorization[GEN_TOKEN_MAX + 16];
+    uint64_t generation = 0;
+    authorization[0] = '\0';
+    if (options && options->authorization) {
+      sstrncpy(authorization, options->authorization, sizeof(authorization));
+    } else if (http->auth != NULL) {
+      char token[GEN_TOKEN_MAX];
+      if (gen_auth_token(http->auth, token, sizeof(token), &generation) != 0) {
+        snprintf(resp->error, sizeof(resp->error),
+                 "no access token (see the token error above)");
+        return GEN_HTTP_ERR_AUTH;
+      }
+      snprintf(authorization, sizeof(authorization), "Bearer %s", token);
+      OPENSSL_cleanse(token, sizeof(token));
+    }
+    struct curl_slist *headers = build_headers(
+        authorization[0] ? authorization : NULL, content_type);
+    OPENSSL_cleanse(authorization, sizeof(authorization));
+    if (headers == NULL) {
+      snprintf(resp->error, sizeof(resp->error), "out of memory");
+      return GEN_HTTP_ERR_ARGUMENT;
+    }
+
+    resp->attempts++;
+    status = http_perform(http, method, url, body, headers, resp);
+    wipe_headers(headers);
+    if (http->stats != NULL) {
+      gen_stats_count_request(http->stats, status == 0 ? resp->status : 0);
+      atomic_fetch_add(&http->stats->bytes_received, resp->body_len);
+    }
+    record_ratelimit(http, resp);
+
+    if (status == GEN_HTTP_ERR_TOO_LARGE) {
+      snprintf(resp->error, sizeof(resp->error),
+               "response larger than MaxResponseSize (%zu bytes)",
+               http->org->max_response_size);
+      return status;
+    }
+
+    double wait = -1;
+    if (status == GEN_HTTP_ERR_TRANSPORT) {
+      wait = backoff_seconds(retries);
+    } else if (resp->status >= 200 && resp->status < 300) {
+      return 0;
+    } else if (resp->status == 401 && http->auth != NULL && !refreshed &&
+               !(options && options->authorization)) {
+      /* The token may have been revoked or expired early: one refresh and
+       * one more try, not counted as a retry. */
+      gen_auth_invalidate(http->auth, generation);
+      refreshed = true;
+      continue;
+    } else if (resp->status == 429) {
+      wait = resp->retry_after >= 0 ? resp->retry_after
+             : resp->rl_reset >= 0  ? (double)resp->rl_reset
+                                    : GEN_HTTP_DEFAULT_RETRY_AFTER;
+      if (wait > CDTIME_T_TO_DOUBLE(http->org->retry_after_cap)) {
+        char described[400];
+        gen_http_describe_error(resp, described, sizeof(described));
+        snprintf(resp->error, sizeof(resp->error),
+                 "%s; Retry-After %.0f s is longer than RetryAfterMax %.0f s",
+                 described, wait,
+                 CDTIME_T_TO_DOUBLE(http->org->retry_after_cap));
+        return GEN_HTTP_ERR_STATUS;
+      }
+    } else if (resp->status == 502 || resp->status == 503 ||
+               resp->status == 504) {
+      wait = backoff_seconds(retries);
+    }
+
+    if (status == 0)
+      status = GEN_HTTP_ERR_STATUS;
+    if (wait < 0 || retries >= http->org->max_retries) {
+      if (status == GEN_HTTP_ERR_STATUS)
+        gen_http_describe_error(resp, resp->error, sizeof(resp->error));
+      if (resp->attempts > 1) {
+        size_t n = strlen(resp->error);
+        snprintf(resp->error + n, sizeof(resp->error) - n,
+                 " [after %d attempts]", resp->attempts);
+      }
+      return status;
+    }
+    retries++;
+    if (http->stats != NULL)
+      atomic_fetch_add(&http->stats->retries, 1);
+    http_sleep(wait);
+  }
+}
+
+/* ---- JSON helpers ------------------------------------------------------------ */
+
+static int parse_json_body(gen_http_t *http, gen_http_response_t *resp,
+                           json_object **out, char *error, size_t error_size) {
+  char err[128];
+  if (resp->body == NULL) {
+    *out = json_object_new_object();
+    return 0;
+  }
+  int status = gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH,
+                              out, err, sizeof(err));
+  if (status != 0) {
+    if (http->stats != NULL)
+      atomic_fetch_add(&http->stats->malformed, 1);
+    if (error != NULL)
+      snprintf(error, error_size, "malformed JSON in HTTP %ld answer: %s",
+               resp->status, err);
+    return GEN_HTTP_ERR_JSON;
+  }
+  return 0;
+}
+
+static int request_json(gen_http_t *http, const char *method, const char *path,
+                        const char *body, json_object **out, char *error,
+                        size_t error_size) {
+  gen_http_response_t resp;
+  *out = NULL;
+  int status = gen_http_request(http, method, path, body, NULL, &resp);
+  if (status == 0)
+    status = parse_json_body(http, &resp, out, error, error_size);
+  else if (error != NULL)
+    snprintf(error, error_size, "%s", resp.error);
+  gen_http_response_reset(&resp);
+  return status;
+}
+
+int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
+                      char *error, size_t error_size) {
+  return request_json(http, "GET", path, NULL, out, error, error_size);
+}
+
+int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
+                       json_object **out, char *error, size_t error_size) {
+  const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+  return request_json(http, "POST", path, text, out, error, error_size);
+}
+
+int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       int max_pages,
+                       int (*each)(json_object *entity, void *ud), void *ud,
+                       char *error, size_t error_size) {
+  char target[4096];
+  const char *sep = strchr(path, '?') ? "&" : "?";
+  snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", path, sep,
+           page_size);
+  for (int page = 1; page <= max_pages; page++) {
+    json_object *doc;
+    int status = gen_http_get_json(http, target, &doc, error, error_size);
+    if (status != 0)
+      return status;
+    json_object *entities = gen_json_get_array(doc, "entities");
+    if (entities == NULL) {
+      if (error != NULL)
+        snprintf(error, error_size, "page %d of %s has no \"entities\" array",
+                 page, path);
+      if (http->stats != NULL)
+        atomic_fetch_add(&http->stats->malformed, 1);
+      json_object_put(doc);
+      return GEN_HTTP_ERR_JSON;
+    }
+    size_t n = json_object_array_length(entities);
+    for (size_t i = 0; i < n; i++) {
+      status = each(json_object_array_get_idx(entities, i), ud);
+      if (status != 0) {
+        json_object_put(doc);
+        return status;
+      }
+    }
+    /* Follow nextUri; without it, fall back on pageCount. An empty page
+     * ends the walk either way. */
+    const char *next = gen_json_get_string(doc, "nextUri");
+    int64_t page_count = 0;
+    bool more;
+    if (next != NULL && next[0] != '\0') {
+      more = snprintf(target, sizeof(target), "%s", next) < (int)sizeof(target);
+    } else if (gen_json_get_int64(doc, "pageCount", &page_count) &&
+               page < page_count) {
+      snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=%d", path,
+               sep, page_size, page + 1);
+      more = true;
+    } else {
+      more = false;
+    }
+    json_object_put(doc);
+    if (!more || n == 0)
+      return 0;
+  }
+  if (error != NULL)
+    snprintf(error, error_size, "%s has more than %d pages; stopped", path,
+             max_pages);
+  return GEN_HTTP_ERR_JSON;
+}

@@ -1,0 +1,96 @@
+/*
+ * collectd-genesys: HTTP client for the Genesys Cloud Platform API.
+ *
+ * One gen_http_t per plugin instance and thread, holding one reused libcurl
+ * easy handle (keep-alive). Requests get the bearer token from a gen_auth_t,
+ * follow the retry policy of design.md, and leave a one-line description of
+ * any failure (the platform error body decoded) in the response, so the
+ * caller, who knows what it was doing, logs it once.
+ *
+ * Retry policy per request:
+ *   401 with a token: the token is refreshed once and the request repeated
+ *   once; 429: sleep Retry-After (or inin-ratelimit-reset, or 3 s) unless it
+ *   is longer than RetryAfterMax, then retry; 502/503/504 and transport
+ *   errors: exponential backoff with ±20 % jitter (1 s, 2 s, 4 s … ≤ 30 s).
+ *   At most MaxRetries retries. Other statuses are final.
+ */
+#ifndef GEN_HTTP_H
+#define GEN_HTTP_H 1
+
+#include "gen_config.h"
+#include "gen_stats.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes: negative, banded like wslay's. */
+enum {
+  GEN_HTTP_ERR_TRANSPORT = -100, /* no HTTP answer: DNS, TCP, TLS, timeout */
+  GEN_HTTP_ERR_STATUS = -200,    /* an HTTP answer other than 2xx */
+  GEN_HTTP_ERR_TOO_LARGE = -300, /* body over MaxResponseSize */
+  GEN_HTTP_ERR_AUTH = -400,      /* no token could be had */
+  GEN_HTTP_ERR_JSON = -500,      /* 2xx whose body is not the JSON wanted */
+  GEN_HTTP_ERR_ARGUMENT = -600,  /* bad URL, out of memory */
+};
+
+typedef struct gen_auth_s gen_auth_t;
+typedef struct gen_http_s gen_http_t;
+
+typedef struct {
+  long status; /* 0 when no HTTP answer came */
+  char *body;  /* NUL-terminated; NULL when empty */
+  size_t body_len;
+  double retry_after;  /* seconds, -1 when absent */
+  int64_t rl_count;    /* inin-ratelimit-count, -1 when absent */
+  int64_t rl_allowed;  /* inin-ratelimit-allowed */
+  int64_t rl_reset;    /* inin-ratelimit-reset (seconds) */
+  char correlation_id[80];
+  bool too_large;
+  int attempts;    /* requests made, retries included */
+  char error[512]; /* one line describing a failure, "" on success */
+} gen_http_response_t;
+
+typedef struct {
+  const char *content_type;  /* default "application/json" with a body */
+  const char *authorization; /* explicit header value; no bearer token */
+} gen_http_options_t;
+
+/* auth may be NULL (the token endpoint itself). stats may be NULL. */
+gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
+                            gen_auth_t *auth);
+void gen_http_free(gen_http_t *http);
+
+/* Performs method on target: an API path ("/api/v2/…", appended to the API
+ * base URL) or an absolute URL on the API or login origin. body may be NULL.
+ * Returns 0 on 2xx, else one of the negative codes above, with resp->error
+ * set. Free resp with gen_http_response_reset(). */
+int gen_http_request(gen_http_t *http, const char *method, const char *target,
+                     const char *body, const gen_http_options_t *options,
+                     gen_http_response_t *resp);
+void gen_http_response_reset(gen_http_response_t *resp);
+
+/* JSON shortcuts: *out is a new reference on success. error (may be NULL)
+ * receives the one-line failure description. */
+int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
+                      char *error, size_t error_size);
+int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
+                       json_object **out, char *error, size_t error_size);
+
+/* Lists every entity of a paged listing: GETs path (which may already carry
+ * a query) with pageSize, then follows nextUri (or pageNumber up to
+ * pageCount), calling each(entity, ud) for every element of "entities".
+ * A non-zero return from each() stops the walk and is returned. At most
+ * max_pages pages are read (a guard against a server that never ends). */
+int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       int max_pages,
+                       int (*each)(json_object *entity, void *ud), void *ud,
+                       char *error, size_t error_size);
+
+/* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
+ * one line; falls back to the raw (cut) body. */
+void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
+                             size_t size);
+
+#endif /* GEN_HTTP_H */

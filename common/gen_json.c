@@ -1,0 +1,97 @@
+/*
+ * collectd-genesys: bounded JSON parsing and typed look-ups over json-c.
+ */
+#include "gen_json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+
+int gen_json_parse(const char *text, size_t len, int max_depth,
+                   json_object **out, char *err, size_t err_size) {
+  *out = NULL;
+  if (len > (size_t)INT32_MAX) {
+    snprintf(err, err_size, "document of %zu bytes is too large", len);
+    return -EINVAL;
+  }
+  json_tokener *tok = json_tokener_new_ex(max_depth);
+  if (tok == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
+  }
+  json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t used = json_tokener_get_parse_end(tok);
+  if (obj == NULL || jerr != json_tokener_success) {
+    snprintf(err, err_size, "%s at byte %zu",
+             jerr == json_tokener_continue ? "document is truncated"
+                                           : json_tokener_error_desc(jerr),
+             used);
+    json_object_put(obj);
+    json_tokener_free(tok);
+    return -EINVAL;
+  }
+  /* Only white space may follow the document. */
+  for (size_t i = used; i < len; i++) {
+    char c = text[i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      snprintf(err, err_size, "unexpected data after the document at byte %zu",
+               i);
+      json_object_put(obj);
+      json_tokener_free(tok);
+      return -EINVAL;
+    }
+  }
+  json_tokener_free(tok);
+  *out = obj;
+  return 0;
+}
+
+static json_object *member(json_object *obj, const char *key,
+                           enum json_type type) {
+  json_object *v = NULL;
+  if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+      !json_object_object_get_ex(obj, key, &v) ||
+      !json_object_is_type(v, type))
+    return NULL;
+  return v;
+}
+
+const char *gen_json_get_string(json_object *obj, const char *key) {
+  json_object *v = member(obj, key, json_type_string);
+  return v ? json_object_get_string(v) : NULL;
+}
+
+json_object *gen_json_get_object(json_object *obj, const char *key) {
+  return member(obj, key, json_type_object);
+}
+
+json_object *gen_json_get_array(json_object *obj, const char *key) {
+  return member(obj, key, json_type_array);
+}
+
+bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
+  json_object *v = member(obj, key, json_type_int);
+  if (v != NULL) {
+    *out = json_object_get_int64(v);
+    return true;
+  }
+  v = member(obj, key, json_type_double);
+  if (v == NULL)
+    return false;
+  double d = json_object_get_double(v);
+  if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e18)
+    return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+bool gen_json_get_double(json_object *obj, const char *key, double *out) {
+  json_object *v = member(obj, key, json_type_double);
+  if (v == NULL)
+    v = member(obj, key, json_type_int);
+  if (v == NULL)
+    return false;
+  *out = json_object_get_double(v);
+  return isfinite(*out);
+}

@@ -1,0 +1,30 @@
+/*
+ * collectd-genesys: bounded JSON parsing and typed look-ups over json-c.
+ */
+#ifndef GEN_JSON_H
+#define GEN_JSON_H 1
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deepest nesting we accept from the network (API documents are ~8 deep). */
+#define GEN_JSON_MAX_DEPTH 32
+
+/* Parses exactly len bytes as one JSON document, refusing nesting deeper
+ * than max_depth and trailing garbage. Returns 0 and a new reference in
+ * *out, or -EINVAL with a reason in err. */
+int gen_json_parse(const char *text, size_t len, int max_depth,
+                   json_object **out, char *err, size_t err_size);
+
+/* Typed member look-ups: NULL/false when absent or of another type. */
+const char *gen_json_get_string(json_object *obj, const char *key);
+json_object *gen_json_get_object(json_object *obj, const char *key);
+json_object *gen_json_get_array(json_object *obj, const char *key);
+/* Integers: JSON ints, or doubles with no fractional part. */
+bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out);
+/* Numbers of either JSON kind. */
+bool gen_json_get_double(json_object *obj, const char *key, double *out);
+
+#endif /* GEN_JSON_H */

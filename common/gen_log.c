@@ -1,0 +1,133 @@
+/*
+ * collectd-genesys: logging with secret redaction and rate limiting.
+ */
+#include "gen_log.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <string.h>
+
+static pthread_mutex_t redact_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **redact_list;
+static size_t redact_count;
+
+static cdtime_t gen_now_impl(void) { return cdtime(); }
+cdtime_t (*gen_now)(void) = gen_now_impl;
+
+const char *gen_strerror(int err) {
+  static _Thread_local char buf[128];
+  if (err < 0)
+    err = -err;
+  return strerror_r(err, buf, sizeof(buf));
+}
+
+void gen_free_secret(char *secret) {
+  if (secret == NULL)
+    return;
+  OPENSSL_cleanse(secret, strlen(secret));
+  free(secret);
+}
+
+int gen_redact_add(const char *secret) {
+  if (secret == NULL || strlen(secret) < GEN_REDACT_MIN_LEN)
+    return 0;
+  char *copy = strdup(secret);
+  if (copy == NULL)
+    return -ENOMEM;
+  pthread_mutex_lock(&redact_lock);
+  char **grown = realloc(redact_list, (redact_count + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    pthread_mutex_unlock(&redact_lock);
+    gen_free_secret(copy);
+    return -ENOMEM;
+  }
+  redact_list = grown;
+  redact_list[redact_count++] = copy;
+  pthread_mutex_unlock(&redact_lock);
+  return 0;
+}
+
+void gen_redact_remove(const char *secret) {
+  if (secret == NULL)
+    return;
+  pthread_mutex_lock(&redact_lock);
+  for (size_t i = 0; i < redact_count; i++) {
+    if (strcmp(redact_list[i], secret) != 0)
+      continue;
+    gen_free_secret(redact_list[i]);
+    redact_list[i] = redact_list[--redact_count];
+    if (redact_count == 0) {
+      free(redact_list);
+      redact_list = NULL;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&redact_lock);
+}
+
+/* Replaces every occurrence of needle in buf (NUL-terminated, capacity size),
+ * cutting the line if the marker makes it longer than the buffer. */
+static void redact_one(char *buf, size_t size, const char *needle) {
+  if (strstr(buf, needle) == NULL)
+    return;
+  char out[GEN_LOG_LINE_MAX];
+  size_t cap = size < sizeof(out) ? size : sizeof(out);
+  size_t needle_len = strlen(needle);
+  size_t n = 0;
+  for (const char *p = buf; *p != '\0' && n + 1 < cap;) {
+    if (strncmp(p, needle, needle_len) == 0) {
+      for (const char *m = GEN_REDACTED; *m != '\0' && n + 1 < cap; m++)
+        out[n++] = *m;
+      p += needle_len;
+    } else {
+      out[n++] = *p++;
+    }
+  }
+  out[n] = '\0';
+  memcpy(buf, out, n + 1);
+  OPENSSL_cleanse(out, sizeof(out));
+}
+
+void gen_redact(char *buf, size_t size) {
+  if (buf == NULL || size == 0)
+    return;
+  pthread_mutex_lock(&redact_lock);
+  for (size_t i = 0; i < redact_count; i++)
+    redact_one(buf, size, redact_list[i]);
+  pthread_mutex_unlock(&redact_lock);
+}
+
+void gen_vlog(int level, const char *format, va_list ap) {
+  char line[GEN_LOG_LINE_MAX];
+  vsnprintf(line, sizeof(line), format, ap);
+  gen_redact(line, sizeof(line));
+  plugin_log(level, "%s", line);
+}
+
+void gen_log(int level, const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  gen_vlog(level, format, ap);
+  va_end(ap);
+}
+
+void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format,
+                     ...) {
+  cdtime_t now = gen_now();
+  if (rl->last != 0 && now - rl->last < rl->interval) {
+    rl->suppressed++;
+    return;
+  }
+  char line[GEN_LOG_LINE_MAX];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(line, sizeof(line), format, ap);
+  va_end(ap);
+  if (rl->suppressed > 0)
+    gen_log(level, "%s (%" PRIu64 " similar messages suppressed)", line,
+            rl->suppressed);
+  else
+    gen_log(level, "%s", line);
+  rl->last = now;
+  rl->suppressed = 0;
+}

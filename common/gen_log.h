@@ -1,0 +1,69 @@
+/*
+ * collectd-genesys: logging for the shared core and the plugins.
+ *
+ * Every log line of the suite goes through gen_log(), which scrubs every
+ * registered secret (client secrets, access tokens, receiver secrets) from
+ * the formatted text before it reaches collectd's plugin_log(). Messages
+ * start with "<plugin> plugin: " by convention; the caller writes that prefix.
+ */
+#ifndef GEN_LOG_H
+#define GEN_LOG_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/utils/common/common.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+
+/* The longest line handed to plugin_log(); longer lines are cut. */
+#define GEN_LOG_LINE_MAX 1024
+/* Text that replaces a secret in a log line. */
+#define GEN_REDACTED "<redacted>"
+/* Secrets shorter than this are not registered: they would redact ordinary
+ * words and a 1-3 byte secret is no secret anyway. */
+#define GEN_REDACT_MIN_LEN 4
+
+void gen_log(int level, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+void gen_vlog(int level, const char *format, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+#define GEN_ERROR(...) gen_log(LOG_ERR, __VA_ARGS__)
+#define GEN_WARNING(...) gen_log(LOG_WARNING, __VA_ARGS__)
+#define GEN_NOTICE(...) gen_log(LOG_NOTICE, __VA_ARGS__)
+#define GEN_INFO(...) gen_log(LOG_INFO, __VA_ARGS__)
+
+/* Registers a secret so that it never appears in a log line. The registry
+ * keeps its own copy (wiped on removal). Returns 0 or a negative errno. */
+int gen_redact_add(const char *secret);
+/* Removes one registration of a secret (matched by value). */
+void gen_redact_remove(const char *secret);
+/* Replaces, in place, every registered secret found in buf. */
+void gen_redact(char *buf, size_t size);
+
+/* Rate limiter for repeated errors: the first message is logged, later ones
+ * at most once per `interval`, each saying how many were suppressed. */
+typedef struct {
+  cdtime_t interval;
+  cdtime_t last;
+  uint64_t suppressed;
+} gen_ratelimit_t;
+
+#define GEN_RATELIMIT_INIT(seconds)                                            \
+  { .interval = TIME_T_TO_CDTIME_T(seconds), .last = 0, .suppressed = 0 }
+
+void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clock seam: tests replace it to drive rate limiting and expiry. */
+extern cdtime_t (*gen_now)(void);
+
+/* Thread-safe strerror for positive or negative errno values. */
+const char *gen_strerror(int err);
+
+/* Wipes and frees a heap string holding a secret; NULL is fine. */
+void gen_free_secret(char *secret);
+
+#endif /* GEN_LOG_H */

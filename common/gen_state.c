@@ -1,0 +1,150 @@
+/*
+ * collectd-genesys: state files, written atomically.
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/configfile.h"
+#include "gen_json.h"
+#include "gen_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int gen_state_mkdir(const char *dir) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+    return -ENAMETOOLONG;
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+      return -errno;
+    *p = saved;
+    if (saved == '\0')
+      break;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return -errno;
+  return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int gen_state_write(const char *path, const void *data, size_t len) {
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+    return -ENAMETOOLONG;
+  int fd = mkstemp(tmp);
+  if (fd < 0)
+    return -errno;
+  int status = 0;
+  if (fchmod(fd, 0640) != 0)
+    status = -errno;
+  if (status == 0)
+    status = write_all(fd, data, len);
+  if (status == 0 && fsync(fd) != 0)
+    status = -errno;
+  if (close(fd) != 0 && status == 0)
+    status = -errno;
+  if (status == 0 && rename(tmp, path) != 0)
+    status = -errno;
+  if (status != 0) {
+    unlink(tmp);
+    return status;
+  }
+  /* Make the rename itself durable. */
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", path);
+  int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    if (fsync(dfd) != 0)
+      status = -errno;
+    close(dfd);
+  }
+  return status;
+}
+
+int gen_state_read(const char *path, size_t max, char **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  if ((size_t)st.st_size > max) {
+    close(fd);
+    return -EFBIG;
+  }
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (buf == NULL) {
+    close(fd);
+    return -ENOMEM;
+  }
+  size_t used = 0;
+  while (used < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    used += (size_t)n;
+  }
+  close(fd);
+  buf[used] = '\0';
+  *data = buf;
+  *len = used;
+  return 0;
+}
+
+int gen_state_save_json(const char *path, json_object *doc) {
+  size_t len = 0;
+  const char *text =
+      json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+  if (text == NULL)
+    return -ENOMEM;
+  return gen_state_write(path, text, len);
+}
+
+int gen_state_load_json(const char *path, json_object **doc) {
+  char *data;
+  size_t len;
+  *doc = NULL;
+  int status = gen_state_read(path, GEN_STATE_MAX_SIZE, &data, &len);
+  if (status != 0)
+    return status;
+  char err[128];
+  status = gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, doc, err,
+                          sizeof(err));
+  free(data);
+  return status;
+}
+
+void gen_state_default_dir(char *buf, size_t size) {
+  const char *base = global_option_get("BaseDir");
+  snprintf(buf, size, "%s/genesys",
+           (base != NULL && base[0] != '\0') ? base : "/var/lib/collectd");
+}

@@ -1,0 +1,76 @@
+/*
+ * collectd-genesys: self-metrics of the shared core.
+ */
+#include "gen_stats.h"
+
+#include <stdio.h>
+
+void gen_stats_init(gen_stats_t *stats) {
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++)
+    atomic_init(&stats->requests[i], 0);
+  atomic_init(&stats->retries, 0);
+  atomic_init(&stats->rate_limited, 0);
+  atomic_init(&stats->token_refreshes, 0);
+  atomic_init(&stats->token_failures, 0);
+  atomic_init(&stats->bytes_received, 0);
+  atomic_init(&stats->bytes_sent, 0);
+  atomic_init(&stats->malformed, 0);
+  atomic_init(&stats->ratelimit_count, 0);
+  atomic_init(&stats->ratelimit_allowed, 0);
+}
+
+void gen_stats_count_request(gen_stats_t *stats, long http_status) {
+  size_t slot = (http_status >= 100 && http_status < 600)
+                    ? (size_t)http_status
+                    : GEN_STATS_TRANSPORT_ERROR;
+  atomic_fetch_add(&stats->requests[slot], 1);
+  if (http_status == 429)
+    atomic_fetch_add(&stats->rate_limited, 1);
+}
+
+static void derive(const char *host, const char *plugin, const char *type,
+                   const char *type_instance, uint64_t value) {
+  gen_ident_t id = {.host = host,
+                    .plugin = plugin,
+                    .plugin_instance = "self",
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_derive(&id, (int64_t)value, 0, 0);
+}
+
+void gen_stats_dispatch(gen_stats_t *stats, const char *host,
+                        const char *plugin) {
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++) {
+    uint64_t n = atomic_load(&stats->requests[i]);
+    if (n == 0)
+      continue;
+    char status[24];
+    if (i == GEN_STATS_TRANSPORT_ERROR)
+      snprintf(status, sizeof(status), "transport_error");
+    else
+      snprintf(status, sizeof(status), "%zu", i);
+    derive(host, plugin, "api_requests", status, n);
+  }
+  derive(host, plugin, "api_retries", NULL, atomic_load(&stats->retries));
+  derive(host, plugin, "api_rate_limited", NULL,
+         atomic_load(&stats->rate_limited));
+  derive(host, plugin, "token_refreshes", NULL,
+         atomic_load(&stats->token_refreshes));
+  derive(host, plugin, "token_failures", NULL,
+         atomic_load(&stats->token_failures));
+  derive(host, plugin, "api_bytes", "received",
+         atomic_load(&stats->bytes_received));
+  derive(host, plugin, "api_bytes", "sent", atomic_load(&stats->bytes_sent));
+  derive(host, plugin, "malformed_documents", NULL,
+         atomic_load(&stats->malformed));
+  int64_t allowed = atomic_load(&stats->ratelimit_allowed);
+  if (allowed > 0) {
+    int64_t used = atomic_load(&stats->ratelimit_count);
+    double headroom = (double)(allowed - used) / (double)allowed;
+    gen_ident_t id = {.host = host,
+                      .plugin = plugin,
+                      .plugin_instance = "self",
+                      .type = "api_ratelimit_headroom"};
+    gen_dispatch_gauge(&id, headroom < 0 ? 0 : headroom, 0, 0);
+  }
+}

@@ -1,0 +1,279 @@
+/*
+ * collectd-genesys: a mock of the collectd plugin API for unit tests.
+ */
+#include "plugin_mock.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+char *hostname_g = "example.com";
+
+mock_value_t *mock_values;
+size_t mock_values_num;
+char **mock_log_lines;
+size_t mock_log_num;
+bool mock_log_echo = true;
+cdtime_t mock_time;
+mock_read_t *mock_reads;
+size_t mock_reads_num;
+int (*mock_config_cb)(oconfig_item_t *);
+int (*mock_init_cb)(void);
+int (*mock_shutdown_cb)(void);
+
+static pthread_mutex_t mock_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cdtime_t cdtime(void) {
+  if (mock_time != 0)
+    return mock_time;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return TIMESPEC_TO_CDTIME_T(&ts);
+}
+
+cdtime_t plugin_get_interval(void) { return TIME_T_TO_CDTIME_T(10); }
+
+void plugin_log(int level, const char *format, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  char *line = NULL;
+  if (asprintf(&line, "%d %s", level, msg) < 0)
+    return;
+  pthread_mutex_lock(&mock_lock);
+  char **grown = realloc(mock_log_lines, (mock_log_num + 1) * sizeof(*grown));
+  if (grown != NULL) {
+    mock_log_lines = grown;
+    mock_log_lines[mock_log_num++] = line;
+    line = NULL;
+  }
+  pthread_mutex_unlock(&mock_lock);
+  if (mock_log_echo)
+    printf("# log: %d %s\n", level, msg);
+  free(line);
+}
+
+void daemon_log(int level, const char *format, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  plugin_log(level, "%s", msg);
+}
+
+void mock_log_reset(void) {
+  pthread_mutex_lock(&mock_lock);
+  for (size_t i = 0; i < mock_log_num; i++)
+    free(mock_log_lines[i]);
+  free(mock_log_lines);
+  mock_log_lines = NULL;
+  mock_log_num = 0;
+  pthread_mutex_unlock(&mock_lock);
+}
+
+bool mock_log_contains(const char *needle) {
+  bool found = false;
+  pthread_mutex_lock(&mock_lock);
+  for (size_t i = 0; i < mock_log_num && !found; i++)
+    found = strstr(mock_log_lines[i], needle) != NULL;
+  pthread_mutex_unlock(&mock_lock);
+  return found;
+}
+
+int plugin_dispatch_values(value_list_t const *vl) {
+  if (vl == NULL || vl->values_len == 0 || vl->values == NULL)
+    return EINVAL;
+  pthread_mutex_lock(&mock_lock);
+  mock_value_t *grown =
+      realloc(mock_values, (mock_values_num + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    pthread_mutex_unlock(&mock_lock);
+    return ENOMEM;
+  }
+  mock_values = grown;
+  mock_value_t *v = &mock_values[mock_values_num++];
+  memset(v, 0, sizeof(*v));
+  sstrncpy(v->host, vl->host[0] ? vl->host : hostname_g, sizeof(v->host));
+  sstrncpy(v->plugin, vl->plugin, sizeof(v->plugin));
+  sstrncpy(v->plugin_instance, vl->plugin_instance,
+           sizeof(v->plugin_instance));
+  sstrncpy(v->type, vl->type, sizeof(v->type));
+  sstrncpy(v->type_instance, vl->type_instance, sizeof(v->type_instance));
+  v->value = vl->values[0];
+  v->values_len = vl->values_len;
+  v->time = vl->time != 0 ? vl->time : cdtime();
+  v->interval = vl->interval;
+  pthread_mutex_unlock(&mock_lock);
+  return 0;
+}
+
+const mock_value_t *mock_find(const char *plugin_instance, const char *type,
+                              const char *type_instance) {
+  for (size_t i = mock_values_num; i > 0; i--) {
+    const mock_value_t *v = &mock_values[i - 1];
+    if (plugin_instance && strcmp(v->plugin_instance, plugin_instance) != 0)
+      continue;
+    if (type && strcmp(v->type, type) != 0)
+      continue;
+    if (type_instance && strcmp(v->type_instance, type_instance) != 0)
+      continue;
+    return v;
+  }
+  return NULL;
+}
+
+void mock_values_reset(void) {
+  free(mock_values);
+  mock_values = NULL;
+  mock_values_num = 0;
+}
+
+char *sstrncpy(char *dest, const char *src, size_t n) {
+  if (n == 0)
+    return dest;
+  strncpy(dest, src, n);
+  dest[n - 1] = '\0';
+  return dest;
+}
+
+int plugin_register_complex_config(const char *type,
+                                   int (*callback)(oconfig_item_t *)) {
+  mock_config_cb = callback;
+  return 0;
+}
+
+int plugin_register_init(const char *name, plugin_init_cb callback) {
+  mock_init_cb = callback;
+  return 0;
+}
+
+int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
+  mock_shutdown_cb = callback;
+  return 0;
+}
+
+int plugin_register_complex_read(const char *group, const char *name,
+                                 plugin_read_cb callback, cdtime_t interval,
+                                 user_data_t const *user_data) {
+  mock_read_t *grown =
+      realloc(mock_reads, (mock_reads_num + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return ENOMEM;
+  mock_reads = grown;
+  mock_reads[mock_reads_num++] = (mock_read_t){
+      .name = strdup(name),
+      .callback = callback,
+      .interval = interval,
+      .ud = user_data ? *user_data : (user_data_t){0},
+  };
+  return 0;
+}
+
+void mock_reads_reset(void) {
+  for (size_t i = 0; i < mock_reads_num; i++) {
+    if (mock_reads[i].ud.free_func)
+      mock_reads[i].ud.free_func(mock_reads[i].ud.data);
+    free(mock_reads[i].name);
+  }
+  free(mock_reads);
+  mock_reads = NULL;
+  mock_reads_num = 0;
+}
+
+int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
+                         void *arg, char const *name) {
+  return pthread_create(thread, NULL, start_routine, arg);
+}
+
+/* ---- oconfig builders ---------------------------------------------------- */
+
+static oconfig_item_t *ci_new(const char *key) {
+  oconfig_item_t *ci = calloc(1, sizeof(*ci));
+  ci->key = strdup(key);
+  return ci;
+}
+
+oconfig_item_t *mock_ci_str(const char *key, const char *value) {
+  oconfig_item_t *ci = ci_new(key);
+  ci->values = calloc(1, sizeof(*ci->values));
+  ci->values_num = 1;
+  ci->values[0].type = OCONFIG_TYPE_STRING;
+  ci->values[0].value.string = strdup(value);
+  return ci;
+}
+
+oconfig_item_t *mock_ci_num(const char *key, double value) {
+  oconfig_item_t *ci = ci_new(key);
+  ci->values = calloc(1, sizeof(*ci->values));
+  ci->values_num = 1;
+  ci->values[0].type = OCONFIG_TYPE_NUMBER;
+  ci->values[0].value.number = value;
+  return ci;
+}
+
+oconfig_item_t *mock_ci_bool(const char *key, bool value) {
+  oconfig_item_t *ci = ci_new(key);
+  ci->values = calloc(1, sizeof(*ci->values));
+  ci->values_num = 1;
+  ci->values[0].type = OCONFIG_TYPE_BOOLEAN;
+  ci->values[0].value.boolean = value;
+  return ci;
+}
+
+/* mock_ci("Org", 2, mock_ci_str("ClientId", "x"), …): a block whose first
+ * argument (if key has the form "Key=arg") is a string. The children are
+ * copied by value and their shells freed. */
+oconfig_item_t *mock_ci(const char *key, int children_num, ...) {
+  const char *eq = strchr(key, '=');
+  oconfig_item_t *ci;
+  if (eq != NULL) {
+    char *name = strndup(key, (size_t)(eq - key));
+    ci = mock_ci_str(name, eq + 1);
+    free(name);
+  } else {
+    ci = ci_new(key);
+  }
+  ci->children = calloc((size_t)children_num + 1, sizeof(*ci->children));
+  ci->children_num = children_num;
+  va_list ap;
+  va_start(ap, children_num);
+  for (int i = 0; i < children_num; i++) {
+    oconfig_item_t *child = va_arg(ap, oconfig_item_t *);
+    ci->children[i] = *child;
+    ci->children[i].parent = ci;
+    for (int j = 0; j < child->children_num; j++)
+      child->children[j].parent = &ci->children[i];
+    free(child);
+  }
+  va_end(ap);
+  return ci;
+}
+
+static void ci_free_contents(oconfig_item_t *ci) {
+  free(ci->key);
+  for (int i = 0; i < ci->values_num; i++)
+    if (ci->values[i].type == OCONFIG_TYPE_STRING)
+      free(ci->values[i].value.string);
+  free(ci->values);
+  for (int i = 0; i < ci->children_num; i++)
+    ci_free_contents(&ci->children[i]);
+  free(ci->children);
+}
+
+void mock_ci_free(oconfig_item_t *ci) {
+  if (ci == NULL)
+    return;
+  ci_free_contents(ci);
+  free(ci);
+}
+
+const char *global_option_get(const char *option) {
+  if (strcasecmp(option, "BaseDir") == 0)
+    return "/tmp/collectd-genesys-test";
+  return NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * collectd-genesys: a mock of the collectd plugin API for unit tests.
+ *
+ * It records every dispatched value list and every log line so that a test
+ * can assert on them, and lets a test set the clock.
+ */
+#ifndef PLUGIN_MOCK_H
+#define PLUGIN_MOCK_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "collectd/core/utils/common/common.h"
+
+#include <stdbool.h>
+
+typedef struct {
+  char host[DATA_MAX_NAME_LEN];
+  char plugin[DATA_MAX_NAME_LEN];
+  char plugin_instance[DATA_MAX_NAME_LEN];
+  char type[DATA_MAX_NAME_LEN];
+  char type_instance[DATA_MAX_NAME_LEN];
+  value_t value; /* first value */
+  size_t values_len;
+  cdtime_t time;
+  cdtime_t interval;
+} mock_value_t;
+
+extern mock_value_t *mock_values;
+extern size_t mock_values_num;
+
+/* Finds the last dispatched value with these identity fields (NULL = any). */
+const mock_value_t *mock_find(const char *plugin_instance, const char *type,
+                              const char *type_instance);
+void mock_values_reset(void);
+
+/* Log lines, each formatted as "<level> <message>". */
+extern char **mock_log_lines;
+extern size_t mock_log_num;
+void mock_log_reset(void);
+/* True when any log line contains needle. */
+bool mock_log_contains(const char *needle);
+/* Prints log lines as they come when true (default: true). */
+extern bool mock_log_echo;
+
+/* Mock clock: cdtime() returns this when non-zero. */
+extern cdtime_t mock_time;
+
+/* Registered callbacks, for plugin tests. */
+typedef struct {
+  char *name;
+  int (*callback)(user_data_t *);
+  cdtime_t interval;
+  user_data_t ud;
+} mock_read_t;
+extern mock_read_t *mock_reads;
+extern size_t mock_reads_num;
+extern int (*mock_config_cb)(oconfig_item_t *);
+extern int (*mock_init_cb)(void);
+extern int (*mock_shutdown_cb)(void);
+/* Frees the user data of every registered read and forgets them. */
+void mock_reads_reset(void);
+
+/* Builds oconfig trees for tests. */
+oconfig_item_t *mock_ci(const char *key, int children_num, ...);
+oconfig_item_t *mock_ci_str(const char *key, const char *value);
+oconfig_item_t *mock_ci_num(const char *key, double value);
+oconfig_item_t *mock_ci_bool(const char *key, bool value);
+void mock_ci_free(oconfig_item_t *ci);
+
+#endif /* PLUGIN_MOCK_H */

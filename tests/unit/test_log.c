@@ -1,0 +1,72 @@
+/* Unit tests: secret redaction and rate-limited logging. */
+#include "gen_log.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+static cdtime_t fake_now;
+static cdtime_t fake_clock(void) { return fake_now; }
+
+DEF_TEST(redacts_registered_secret) {
+  mock_log_reset();
+  CHECK_ZERO(gen_redact_add("s3cr3t-value"));
+  GEN_ERROR("test plugin: failed with s3cr3t-value and again s3cr3t-value!");
+  OK(!mock_log_contains("s3cr3t-value"));
+  OK(mock_log_contains("failed with " GEN_REDACTED " and again " GEN_REDACTED
+                       "!"));
+  gen_redact_remove("s3cr3t-value");
+  GEN_ERROR("test plugin: s3cr3t-value");
+  OK(mock_log_contains("test plugin: s3cr3t-value"));
+  return 0;
+}
+
+DEF_TEST(redaction_cuts_long_lines_safely) {
+  char buf[16] = "abcdSECRETxyz";
+  CHECK_ZERO(gen_redact_add("SECRET"));
+  gen_redact(buf, sizeof(buf));
+  /* "abcd<redacted>xyz" is 17 bytes: cut, NUL-terminated, secret gone. */
+  OK(strlen(buf) == sizeof(buf) - 1);
+  OK(strstr(buf, "SECRET") == NULL);
+  EXPECT_EQ_STR("abcd<redacted>x", buf);
+  gen_redact_remove("SECRET");
+  return 0;
+}
+
+DEF_TEST(short_secrets_are_not_registered) {
+  mock_log_reset();
+  CHECK_ZERO(gen_redact_add("ab"));
+  GEN_ERROR("test plugin: about");
+  OK(mock_log_contains("test plugin: about"));
+  return 0;
+}
+
+DEF_TEST(rate_limited_logging) {
+  gen_now = fake_clock;
+  fake_now = TIME_T_TO_CDTIME_T(1000);
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  mock_log_reset();
+  for (int i = 0; i < 5; i++)
+    gen_log_limited(&rl, LOG_ERR, "test plugin: broken %d", i);
+  EXPECT_EQ_INT(1, mock_log_num);
+  fake_now += TIME_T_TO_CDTIME_T(61);
+  gen_log_limited(&rl, LOG_ERR, "test plugin: broken again");
+  EXPECT_EQ_INT(2, mock_log_num);
+  OK(mock_log_contains("broken again (4 similar messages suppressed)"));
+  return 0;
+}
+
+DEF_TEST(free_secret_accepts_null) {
+  gen_free_secret(NULL);
+  gen_free_secret(strdup("to be wiped"));
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(redacts_registered_secret);
+  RUN_TEST(redaction_cuts_long_lines_safely);
+  RUN_TEST(short_secrets_are_not_registered);
+  RUN_TEST(rate_limited_logging);
+  RUN_TEST(free_secret_accepts_null);
+  mock_log_reset();
+  END_TEST;
+}
