@@ -102,9 +102,9 @@ static int refresh(gen_auth_t *auth) {
   if (status != 0)
     return status;
   gen_http_response_t resp;
-  gen_http_options_t options = {
-      .content_type = "application/x-www-form-urlencoded",
-      .authorization = authorization};
+  gen_http_options_t options = {.content_type =
+                                    "application/x-www-form-urlencoded",
+                                .authorization = authorization};
   status = gen_http_request(auth->http, "POST", url,
                             "grant_type=client_credentials", &options, &resp);
   OPENSSL_cleanse(authorization, sizeof(authorization));
@@ -163,9 +163,8 @@ int gen_auth_token(gen_auth_t *auth, char *buf, size_t size,
   pthread_mutex_lock(&auth->lock);
   cdtime_t now = gen_now();
   bool valid = auth->token != NULL && now < auth->expires;
-  bool due =
-      !valid ||
-      now >= auth->expires - refresh_margin(auth->expires - auth->obtained);
+  bool due = !valid || now >= auth->expires - refresh_margin(auth->expires -
+                                                             auth->obtained);
   if (due && now >= auth->retry_at) {
     int status = refresh(auth);
     if (status == 0) {
@@ -175,8 +174,8 @@ int gen_auth_token(gen_auth_t *auth, char *buf, size_t size,
     } else {
       if (auth->stats != NULL)
         atomic_fetch_add(&auth->stats->token_failures, 1);
-      auth->backoff = auth->backoff == 0 ? GEN_AUTH_BACKOFF_MIN
-                                         : 2 * auth->backoff;
+      auth->backoff =
+          auth->backoff == 0 ? GEN_AUTH_BACKOFF_MIN : 2 * auth->backoff;
       if (auth->backoff > GEN_AUTH_BACKOFF_MAX)
         auth->backoff = GEN_AUTH_BACKOFF_MAX;
       auth->retry_at = now + auth->backoff;
@@ -206,10 +205,9 @@ void gen_auth_invalidate(gen_auth_t *auth, uint64_t generation) {
 
 double gen_auth_remaining(gen_auth_t *auth) {
   pthread_mutex_lock(&auth->lock);
-  double remaining = auth->token == NULL
-                         ? -1
-                         : CDTIME_T_TO_DOUBLE(auth->expires) -
-                               CDTIME_T_TO_DOUBLE(gen_now());
+  double remaining = auth->token == NULL ? -1
+                                         : CDTIME_T_TO_DOUBLE(auth->expires) -
+                                               CDTIME_T_TO_DOUBLE(gen_now());
   pthread_mutex_unlock(&auth->lock);
   return remaining;
 }

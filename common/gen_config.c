@@ -17,16 +17,23 @@ static const struct {
   const char *name;
   const char *domain;
 } regions[] = {
-    {"us_east_1", "mypurecloud.com"},   {"us_east_2", "use2.us-gov-pure.cloud"},
-    {"us_west_2", "usw2.pure.cloud"},   {"ca_central_1", "cac1.pure.cloud"},
-    {"sa_east_1", "sae1.pure.cloud"},   {"mx_central_1", "mxc1.pure.cloud"},
-    {"eu_west_1", "mypurecloud.ie"},    {"eu_west_2", "euw2.pure.cloud"},
-    {"eu_central_1", "mypurecloud.de"}, {"eu_central_2", "euc2.pure.cloud"},
+    {"us_east_1", "mypurecloud.com"},
+    {"us_east_2", "use2.us-gov-pure.cloud"},
+    {"us_west_2", "usw2.pure.cloud"},
+    {"ca_central_1", "cac1.pure.cloud"},
+    {"sa_east_1", "sae1.pure.cloud"},
+    {"mx_central_1", "mxc1.pure.cloud"},
+    {"eu_west_1", "mypurecloud.ie"},
+    {"eu_west_2", "euw2.pure.cloud"},
+    {"eu_central_1", "mypurecloud.de"},
+    {"eu_central_2", "euc2.pure.cloud"},
     {"eusc_de_east_1", "edee1.eusc-pure.cloud"},
-    {"me_central_1", "mec1.pure.cloud"}, {"ap_south_1", "aps1.pure.cloud"},
+    {"me_central_1", "mec1.pure.cloud"},
+    {"ap_south_1", "aps1.pure.cloud"},
     {"ap_southeast_1", "apse1.pure.cloud"},
     {"ap_southeast_2", "mypurecloud.com.au"},
-    {"ap_northeast_1", "mypurecloud.jp"}, {"ap_northeast_2", "apne2.pure.cloud"},
+    {"ap_northeast_1", "mypurecloud.jp"},
+    {"ap_northeast_2", "apne2.pure.cloud"},
     {"ap_northeast_3", "apne3.pure.cloud"},
 };
 
@@ -104,10 +111,11 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
     else if (v->type == OCONFIG_TYPE_NUMBER)
       snprintf(value, sizeof(value), " %g", v->value.number);
     else
-      snprintf(value, sizeof(value), " %s", v->value.boolean ? "true" : "false");
+      snprintf(value, sizeof(value), " %s",
+               v->value.boolean ? "true" : "false");
   }
-  GEN_ERROR("%s plugin: Org \"%s\": %s%s: %s", org->plugin, org->name,
-            ci->key, value, reason);
+  GEN_ERROR("%s plugin: Org \"%s\": %s%s: %s", org->plugin, org->name, ci->key,
+            value, reason);
 }
 
 int gen_config_string(const gen_org_t *org, const oconfig_item_t *ci,
@@ -128,8 +136,7 @@ int gen_config_string(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-int gen_config_bool(const gen_org_t *org, const oconfig_item_t *ci,
-                    bool *out) {
+int gen_config_bool(const gen_org_t *org, const oconfig_item_t *ci, bool *out) {
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_BOOLEAN) {
     gen_config_error(org, ci, "takes exactly one boolean (true or false)");
     return -EINVAL;
@@ -165,8 +172,7 @@ int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
   double v = ci->values[0].value.number;
   if (!isfinite(v) || v < min || v > max) {
     char reason[128];
-    snprintf(reason, sizeof(reason), "must be from %g to %g seconds", min,
-             max);
+    snprintf(reason, sizeof(reason), "must be from %g to %g seconds", min, max);
     gen_config_error(org, ci, reason);
     return -ERANGE;
   }
@@ -351,7 +357,8 @@ int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
   }
   if (strcasecmp(key, "Shard") == 0)
     return config_shard(org, ci);
-  if (strcasecmp(key, "VerifyPeer") == 0 || strcasecmp(key, "VerifyHost") == 0) {
+  if (strcasecmp(key, "VerifyPeer") == 0 ||
+      strcasecmp(key, "VerifyHost") == 0) {
     gen_config_error(org, ci,
                      "TLS verification is always on; give CACert or CAPath "
                      "for a private CA");
@@ -362,8 +369,8 @@ int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
 
 int gen_org_config_finish(gen_org_t *org) {
   const char *domain = gen_region_domain(org->region);
-  if (org->region != NULL && (org->api_base_url == NULL ||
-                              org->login_base_url == NULL)) {
+  if (org->region != NULL &&
+      (org->api_base_url == NULL || org->login_base_url == NULL)) {
     char url[256];
     if (org->api_base_url == NULL) {
       snprintf(url, sizeof(url), "https://api.%s", domain);

@@ -145,8 +145,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
     double d = strtod(value, &end);
     if (end != value && *end == '\0' && isfinite(d) && d >= 0)
       resp->retry_after = d;
-  } else if (header_value(data, n, "ININ-Correlation-Id", value,
-                          sizeof(value)))
+  } else if (header_value(data, n, "ININ-Correlation-Id", value, sizeof(value)))
     sstrncpy(resp->correlation_id, value, sizeof(resp->correlation_id));
   return n;
 }
@@ -240,7 +239,8 @@ static int http_perform_curl(gen_http_t *http, const char *method,
   return 0;
 }
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------
+ */
 
 void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
                              size_t size) {
@@ -286,11 +286,12 @@ void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
   json_object_put(doc);
 }
 
-/* ---- requests -------------------------------------------------------------- */
+/* ---- requests --------------------------------------------------------------
+ */
 
 static bool same_origin(const char *url, const char *base) {
-  size_t n = strcspn(base + strcspn(base, ":") + 3, "/") +
-             (strcspn(base, ":") + 3);
+  size_t n =
+      strcspn(base + strcspn(base, ":") + 3, "/") + (strcspn(base, ":") + 3);
   return strncasecmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
@@ -307,8 +308,7 @@ static int build_url(gen_http_t *http, const char *target, char *url,
   }
   if (target[0] != '/')
     return GEN_HTTP_ERR_ARGUMENT;
-  if (snprintf(url, size, "%s%s", http->org->api_base_url, target) >=
-      (int)size)
+  if (snprintf(url, size, "%s%s", http->org->api_base_url, target) >= (int)size)
     return GEN_HTTP_ERR_ARGUMENT;
   return 0;
 }
@@ -383,10 +383,9 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
              "refused URL \"%.200s\": not on the API or login origin", target);
     return GEN_HTTP_ERR_ARGUMENT;
   }
-  const char *content_type =
-      (options && options->content_type)
-          ? options->content_type
-          : (body != NULL ? "application/json" : NULL);
+  const char *content_type = (options && options->content_type)
+                                 ? options->content_type
+                                 : (body != NULL ? "application/json" : NULL);
   bool refreshed = false;
   int retries = 0;
   int status;
@@ -408,8 +407,8 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
       snprintf(authorization, sizeof(authorization), "Bearer %s", token);
       OPENSSL_cleanse(token, sizeof(token));
     }
-    struct curl_slist *headers = build_headers(
-        authorization[0] ? authorization : NULL, content_type);
+    struct curl_slist *headers =
+        build_headers(authorization[0] ? authorization : NULL, content_type);
     OPENSSL_cleanse(authorization, sizeof(authorization));
     if (headers == NULL) {
       snprintf(resp->error, sizeof(resp->error), "out of memory");
@@ -481,7 +480,8 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
   }
 }
 
-/* ---- JSON helpers ------------------------------------------------------------ */
+/* ---- JSON helpers
+ * ------------------------------------------------------------ */
 
 static int parse_json_body(gen_http_t *http, gen_http_response_t *resp,
                            json_object **out, char *error, size_t error_size) {
@@ -524,7 +524,8 @@ int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
 
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
                        json_object **out, char *error, size_t error_size) {
-  const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+  const char *text =
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
   return request_json(http, "POST", path, text, out, error, error_size);
 }
 

@@ -42,10 +42,10 @@ typedef struct {
   long status; /* 0 when no HTTP answer came */
   char *body;  /* NUL-terminated; NULL when empty */
   size_t body_len;
-  double retry_after;  /* seconds, -1 when absent */
-  int64_t rl_count;    /* inin-ratelimit-count, -1 when absent */
-  int64_t rl_allowed;  /* inin-ratelimit-allowed */
-  int64_t rl_reset;    /* inin-ratelimit-reset (seconds) */
+  double retry_after; /* seconds, -1 when absent */
+  int64_t rl_count;   /* inin-ratelimit-count, -1 when absent */
+  int64_t rl_allowed; /* inin-ratelimit-allowed */
+  int64_t rl_reset;   /* inin-ratelimit-reset (seconds) */
   char correlation_id[80];
   bool too_large;
   int attempts;    /* requests made, retries included */

@@ -19,6 +19,8 @@ int gen_json_parse(const char *text, size_t len, int max_depth,
     snprintf(err, err_size, "out of memory");
     return -ENOMEM;
   }
+  /* Strict RFC 8259: no single quotes, no trailing commas. */
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
   json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
   enum json_tokener_error jerr = json_tokener_get_error(tok);
   size_t used = json_tokener_get_parse_end(tok);
@@ -51,8 +53,7 @@ static json_object *member(json_object *obj, const char *key,
                            enum json_type type) {
   json_object *v = NULL;
   if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-      !json_object_object_get_ex(obj, key, &v) ||
-      !json_object_is_type(v, type))
+      !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, type))
     return NULL;
   return v;
 }

@@ -111,8 +111,7 @@ void gen_log(int level, const char *format, ...) {
   va_end(ap);
 }
 
-void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format,
-                     ...) {
+void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...) {
   cdtime_t now = gen_now();
   if (rl->last != 0 && now - rl->last < rl->interval) {
     rl->suppressed++;

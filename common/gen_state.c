@@ -137,8 +137,7 @@ int gen_state_load_json(const char *path, json_object **doc) {
   if (status != 0)
     return status;
   char err[128];
-  status = gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, doc, err,
-                          sizeof(err));
+  status = gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, doc, err, sizeof(err));
   free(data);
   return status;
 }

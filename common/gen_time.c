@@ -105,8 +105,8 @@ static int parse_time_span(const char *text, size_t len, int64_t *epoch_ms) {
   if (month == 2 && day == 29 && !leap)
     return -EINVAL;
   int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
-  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second -
-                 offset_min * 60;
+  int64_t secs =
+      days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
   *epoch_ms = secs * 1000 + ms;
   return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * collectd-genesys: genesys_analytics, per-interval queue performance from the analytics aggregate queries, with backfill.
+ * collectd-genesys: genesys_analytics, per-interval queue performance from the
+ * analytics aggregate queries, with backfill.
  *
  * Foundation stage (issue #2): each <Org> block is parsed with the shared
  * keys; one read callback per org keeps the OAuth token fresh and reports

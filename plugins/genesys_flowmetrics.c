@@ -1,5 +1,6 @@
 /*
- * collectd-genesys: genesys_flowmetrics, Architect flow executions, outcomes, milestones and metric attributes.
+ * collectd-genesys: genesys_flowmetrics, Architect flow executions, outcomes,
+ * milestones and metric attributes.
  *
  * Foundation stage (issue #2): each <Org> block is parsed with the shared
  * keys; one read callback per org keeps the OAuth token fresh and reports

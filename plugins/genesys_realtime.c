@@ -1,5 +1,6 @@
 /*
- * collectd-genesys: genesys_realtime, live queue and agent state from the Notifications API WebSocket.
+ * collectd-genesys: genesys_realtime, live queue and agent state from the
+ * Notifications API WebSocket.
  *
  * Foundation stage (issue #2): each <Org> block is parsed with the shared
  * keys; one read callback per org keeps the OAuth token fresh and reports

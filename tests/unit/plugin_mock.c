@@ -100,8 +100,7 @@ int plugin_dispatch_values(value_list_t const *vl) {
   memset(v, 0, sizeof(*v));
   sstrncpy(v->host, vl->host[0] ? vl->host : hostname_g, sizeof(v->host));
   sstrncpy(v->plugin, vl->plugin, sizeof(v->plugin));
-  sstrncpy(v->plugin_instance, vl->plugin_instance,
-           sizeof(v->plugin_instance));
+  sstrncpy(v->plugin_instance, vl->plugin_instance, sizeof(v->plugin_instance));
   sstrncpy(v->type, vl->type, sizeof(v->type));
   sstrncpy(v->type_instance, vl->type_instance, sizeof(v->type_instance));
   v->value = vl->values[0];
@@ -112,10 +111,10 @@ int plugin_dispatch_values(value_list_t const *vl) {
   return 0;
 }
 
-const mock_value_t *mock_find(const char *plugin_instance, const char *type,
-                              const char *type_instance) {
+mock_value_t *mock_find(const char *plugin_instance, const char *type,
+                        const char *type_instance) {
   for (size_t i = mock_values_num; i > 0; i--) {
-    const mock_value_t *v = &mock_values[i - 1];
+    mock_value_t *v = &mock_values[i - 1];
     if (plugin_instance && strcmp(v->plugin_instance, plugin_instance) != 0)
       continue;
     if (type && strcmp(v->type, type) != 0)

@@ -30,8 +30,8 @@ extern mock_value_t *mock_values;
 extern size_t mock_values_num;
 
 /* Finds the last dispatched value with these identity fields (NULL = any). */
-const mock_value_t *mock_find(const char *plugin_instance, const char *type,
-                              const char *type_instance);
+mock_value_t *mock_find(const char *plugin_instance, const char *type,
+                        const char *type_instance);
 void mock_values_reset(void);
 
 /* Log lines, each formatted as "<level> <message>". */

@@ -1,0 +1,317 @@
+/* Unit tests: the shared <Org> keys, secrets and shards. */
+#include "gen_client.h"
+#include "gen_config.h"
+#include "gen_log.h"
+#include "gen_secret.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <sys/stat.h>
+
+#define SECRET "TopSecret-4242-abcdef"
+
+static char dir[] = "/tmp/gen-config-test-XXXXXX";
+
+static gen_org_t *parse(oconfig_item_t *block) {
+  gen_org_t *org = gen_config_org_block("genesys_test", block, NULL, NULL);
+  mock_ci_free(block);
+  return org;
+}
+
+DEF_TEST(regions) {
+  EXPECT_EQ_STR("mypurecloud.ie", gen_region_domain("eu_west_1"));
+  EXPECT_EQ_STR("mypurecloud.ie", gen_region_domain("eu-west-1"));
+  EXPECT_EQ_STR("mypurecloud.ie", gen_region_domain("EU_WEST_1"));
+  EXPECT_EQ_STR("mypurecloud.ie", gen_region_domain("mypurecloud.ie"));
+  EXPECT_EQ_STR("mypurecloud.com", gen_region_domain("us_east_1"));
+  EXPECT_EQ_STR("use2.us-gov-pure.cloud", gen_region_domain("us_east_2"));
+  EXPECT_EQ_STR("mypurecloud.com.au", gen_region_domain("ap_southeast_2"));
+  EXPECT_EQ_STR("apne3.pure.cloud", gen_region_domain("ap_northeast_3"));
+  EXPECT_EQ_STR("edee1.eusc-pure.cloud", gen_region_domain("eusc_de_east_1"));
+  OK(gen_region_domain("eu_west_") == NULL);
+  OK(gen_region_domain("mars_north_1") == NULL);
+  return 0;
+}
+
+DEF_TEST(minimal_org_from_region) {
+  gen_org_t *org = parse(mock_ci(
+      "Org=acme", 3, mock_ci_str("Region", "eu_west_1"),
+      mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET)));
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR("https://api.mypurecloud.ie", org->api_base_url);
+  EXPECT_EQ_STR("https://login.mypurecloud.ie", org->login_base_url);
+  EXPECT_EQ_STR("acme", org->name);
+  EXPECT_EQ_INT(1, org->shard_count);
+  OK(org->timeout == TIME_T_TO_CDTIME_T(30));
+  gen_org_free(org);
+  return 0;
+}
+
+DEF_TEST(all_shared_keys) {
+  gen_org_t *org = parse(mock_ci(
+      "Org=acme", 15, mock_ci_str("ApiBaseURL", "https://api.example.test/"),
+      mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET),
+      mock_ci_num("Timeout", 12.5), mock_ci_num("ConnectTimeout", 3),
+      mock_ci_num("MaxResponseSize", 1048576), mock_ci_num("MaxRetries", 5),
+      mock_ci_num("RetryAfterMax", 90),
+      mock_ci_str("Proxy", "http://proxy:3128"),
+      mock_ci_str("CACert", "/etc/ssl/ca.pem"),
+      mock_ci_str("CAPath", "/etc/ssl/certs"), mock_ci_str("Host", "acme-prod"),
+      mock_ci_str("InstanceFrom", "id"), mock_ci_str("Shard", "2/4"),
+      mock_ci_str("ClientCert", "/c.pem")));
+  /* ClientCert without ClientKey is refused as a whole. */
+  OK(org == NULL);
+  OK(mock_log_contains("ClientCert and ClientKey go together"));
+
+  org = parse(mock_ci(
+      "Org=acme", 16, mock_ci_str("ApiBaseURL", "https://api.example.test/"),
+      mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET),
+      mock_ci_num("Timeout", 12.5), mock_ci_num("ConnectTimeout", 3),
+      mock_ci_num("MaxResponseSize", 1048576), mock_ci_num("MaxRetries", 5),
+      mock_ci_num("RetryAfterMax", 90),
+      mock_ci_str("Proxy", "http://proxy:3128"),
+      mock_ci_str("CACert", "/etc/ssl/ca.pem"),
+      mock_ci_str("CAPath", "/etc/ssl/certs"), mock_ci_str("Host", "acme-prod"),
+      mock_ci_str("InstanceFrom", "id"), mock_ci_str("Shard", "2/4"),
+      mock_ci_str("ClientCert", "/c.pem"), mock_ci_str("ClientKey", "/k.pem")));
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR("https://api.example.test", org->api_base_url);
+  /* The login host is derived as the SDKs do: api. -> login. */
+  EXPECT_EQ_STR("https://login.example.test", org->login_base_url);
+  OK(org->timeout == DOUBLE_TO_CDTIME_T(12.5));
+  EXPECT_EQ_INT(1048576, org->max_response_size);
+  EXPECT_EQ_INT(5, org->max_retries);
+  EXPECT_EQ_STR("http://proxy:3128", org->proxy);
+  EXPECT_EQ_STR("acme-prod", org->host);
+  EXPECT_EQ_INT(GEN_INSTANCE_FROM_ID, org->instance_from);
+  EXPECT_EQ_INT(1, org->shard_index);
+  EXPECT_EQ_INT(4, org->shard_count);
+  gen_org_free(org);
+  return 0;
+}
+
+/* Each bad value is refused with a message naming the key, the value and
+ * why. */
+DEF_TEST(bad_values_name_the_key) {
+  struct {
+    oconfig_item_t *item;
+    const char *expect;
+  } cases[] = {
+      {mock_ci_str("Region", "mars_north_1"),
+       "Region \"mars_north_1\": unknown region"},
+      {mock_ci_str("ApiBaseURL", "http://api.example.test"),
+       "ApiBaseURL \"http://api.example.test\": must be an https:// URL"},
+      {mock_ci_str("ApiBaseURL", "ftp://x"), "ApiBaseURL \"ftp://x\""},
+      {mock_ci_num("Timeout", 0), "Timeout 0: must be from 0.1 to 600"},
+      {mock_ci_str("Timeout", "fast"),
+       "Timeout \"fast\": takes exactly one number"},
+      {mock_ci_num("MaxRetries", 2.5),
+       "MaxRetries 2.5: must be a whole number"},
+      {mock_ci_num("MaxRetries", 11),
+       "MaxRetries 11: must be a whole number from 0 to 10"},
+      {mock_ci_str("InstanceFrom", "label"),
+       "InstanceFrom \"label\": must be \"name\" or \"id\""},
+      {mock_ci_str("Shard", "0/4"), "Shard \"0/4\": needs 1 <= i <= n"},
+      {mock_ci_str("Shard", "5/4"), "Shard \"5/4\": needs 1 <= i <= n"},
+      {mock_ci_str("Shard", "1of4"), "Shard \"1of4\": takes one string"},
+      {mock_ci_bool("VerifyPeer", false),
+       "VerifyPeer false: TLS verification is always on"},
+      {mock_ci_str("ClientId", ""), "ClientId \"\": must not be empty"},
+      {mock_ci_str("Colour", "blue"), "unknown option \"Colour\""},
+      {mock_ci_str("ClientSecretEnv", "GEN_TEST_NO_SUCH_VARIABLE"),
+       "ClientSecretEnv \"GEN_TEST_NO_SUCH_VARIABLE\": environment variable is "
+       "not set"},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(cases); i++) {
+    mock_log_reset();
+    gen_org_t *org =
+        parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "eu_west_1"),
+                      mock_ci_str("ClientId", "id-1"), cases[i].item));
+    OK(org == NULL);
+    printf("# expect: %s\n", cases[i].expect);
+    OK(mock_log_contains(cases[i].expect));
+    OK(mock_log_contains("genesys_test plugin: Org \"acme\""));
+    OK(mock_log_contains("it is ignored"));
+  }
+  return 0;
+}
+
+DEF_TEST(missing_credentials) {
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 1, mock_ci_str("Region", "eu_west_1"))) == NULL);
+  OK(mock_log_contains("ClientId is required"));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 2, mock_ci_str("Region", "eu_west_1"),
+                   mock_ci_str("ClientId", "x"))) == NULL);
+  OK(mock_log_contains("a client secret is required"));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 2, mock_ci_str("ClientId", "x"),
+                   mock_ci_str("ClientSecret", SECRET))) == NULL);
+  OK(mock_log_contains("give Region, or ApiBaseURL and LoginBaseURL"));
+  mock_log_reset();
+  OK(parse(mock_ci("Org", 0)) == NULL);
+  OK(mock_log_contains("<Org> needs one string argument"));
+  return 0;
+}
+
+DEF_TEST(loopback_http_only) {
+  OK(gen_url_allowed("https://api.mypurecloud.com"));
+  OK(gen_url_allowed("http://127.0.0.1:8080"));
+  OK(gen_url_allowed("http://127.3.2.1/x"));
+  OK(gen_url_allowed("http://localhost"));
+  OK(gen_url_allowed("http://[::1]:80/"));
+  OK(!gen_url_allowed("http://127.0.0.1.evil.test"));
+  OK(!gen_url_allowed("http://localhost.evil.test"));
+  OK(!gen_url_allowed("http://10.0.0.1"));
+  OK(!gen_url_allowed("https://"));
+  OK(!gen_url_allowed("file:///etc/passwd"));
+  OK(!gen_url_allowed(NULL));
+  return 0;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    return -1;
+  fputs(text, f);
+  fclose(f);
+  return chmod(path, mode);
+}
+
+DEF_TEST(secret_sources) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/secret", dir);
+  CHECK_ZERO(write_file(path, SECRET "\n", 0600));
+  gen_org_t *org = parse(mock_ci(
+      "Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+      mock_ci_str("ClientId", "id"), mock_ci_str("ClientSecretFile", path)));
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR(SECRET, org->client_secret);
+  gen_org_free(org);
+
+  /* Group- or world-readable secret files are refused. */
+  CHECK_ZERO(chmod(path, 0640));
+  mock_log_reset();
+  org = parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                      mock_ci_str("ClientId", "id"),
+                      mock_ci_str("ClientSecretFile", path)));
+  OK(org == NULL);
+  OK(mock_log_contains("permissions 0640 let the group or others read it"));
+  CHECK_ZERO(chmod(path, 0604));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                   mock_ci_str("ClientId", "id"),
+                   mock_ci_str("ClientSecretFile", path))) == NULL);
+  OK(mock_log_contains("permissions 0604"));
+
+  /* From the environment. */
+  setenv("GEN_TEST_SECRET", SECRET, 1);
+  org = parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                      mock_ci_str("ClientId", "id"),
+                      mock_ci_str("ClientSecretEnv", "GEN_TEST_SECRET")));
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR(SECRET, org->client_secret);
+  gen_org_free(org);
+
+  /* Two sources are one too many. */
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 4, mock_ci_str("Region", "us_east_1"),
+                   mock_ci_str("ClientId", "id"),
+                   mock_ci_str("ClientSecret", SECRET),
+                   mock_ci_str("ClientSecretEnv", "GEN_TEST_SECRET"))) == NULL);
+  OK(mock_log_contains("give exactly one of ClientSecret"));
+
+  /* Missing and empty files. */
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                   mock_ci_str("ClientId", "id"),
+                   mock_ci_str("ClientSecretFile", "/nonexistent/secret"))) ==
+     NULL);
+  OK(mock_log_contains("cannot open: No such file or directory"));
+  CHECK_ZERO(write_file(path, "\n", 0600));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                   mock_ci_str("ClientId", "id"),
+                   mock_ci_str("ClientSecretFile", path))) == NULL);
+  OK(mock_log_contains("file is empty"));
+  return 0;
+}
+
+/* A secret given in the configuration never reaches a log line, even when
+ * the configuration around it is wrong or when other code prints it. */
+DEF_TEST(secret_never_logged) {
+  mock_log_reset();
+  gen_org_t *org = parse(mock_ci(
+      "Org=acme", 5, mock_ci_str("Region", "nowhere"),
+      mock_ci_str("ClientId", "id"), mock_ci_str("ClientSecret", SECRET),
+      mock_ci_str("ClientSecret", SECRET), mock_ci_str("Bogus", SECRET)));
+  OK(org == NULL);
+  OK(mock_log_num > 0);
+  OK(!mock_log_contains(SECRET));
+  /* While an org holds the secret, any log line carrying it is scrubbed. */
+  org = parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                      mock_ci_str("ClientId", "id"),
+                      mock_ci_str("ClientSecret", SECRET)));
+  CHECK_NOT_NULL(org);
+  mock_log_reset();
+  GEN_ERROR("test plugin: request body was grant=x&secret=%s", SECRET);
+  OK(!mock_log_contains(SECRET));
+  OK(mock_log_contains("secret=" GEN_REDACTED));
+  gen_org_free(org);
+  return 0;
+}
+
+DEF_TEST(shards_split_entities_stably) {
+  gen_org_t *orgs[4];
+  for (int i = 0; i < 4; i++) {
+    char shard[8];
+    snprintf(shard, sizeof(shard), "%d/4", i + 1);
+    orgs[i] = parse(mock_ci("Org=acme", 4, mock_ci_str("Region", "us_east_1"),
+                            mock_ci_str("ClientId", "id"),
+                            mock_ci_str("ClientSecret", SECRET),
+                            mock_ci_str("Shard", shard)));
+    CHECK_NOT_NULL(orgs[i]);
+  }
+  int per_shard[4] = {0};
+  for (int q = 0; q < 1000; q++) {
+    char id[64];
+    snprintf(id, sizeof(id), "queue-%04d-7f3c", q);
+    int owners = 0;
+    for (int i = 0; i < 4; i++)
+      if (gen_org_owns(orgs[i], id)) {
+        owners++;
+        per_shard[i]++;
+      }
+    OK1(owners == 1, "every entity has exactly one owner");
+  }
+  for (int i = 0; i < 4; i++) {
+    printf("# shard %d owns %d of 1000\n", i + 1, per_shard[i]);
+    OK(per_shard[i] > 180 && per_shard[i] < 320);
+    gen_org_free(orgs[i]);
+  }
+  /* FNV-1a 64 of a known string, so the split never changes silently. */
+  EXPECT_EQ_UINT64(0xcbf29ce484222325ULL, gen_hash_id(""));
+  EXPECT_EQ_UINT64(0xaf63dc4c8601ec8cULL, gen_hash_id("a"));
+  return 0;
+}
+
+int main(void) {
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  RUN_TEST(regions);
+  RUN_TEST(minimal_org_from_region);
+  RUN_TEST(all_shared_keys);
+  RUN_TEST(bad_values_name_the_key);
+  RUN_TEST(missing_credentials);
+  RUN_TEST(loopback_http_only);
+  RUN_TEST(secret_sources);
+  RUN_TEST(secret_never_logged);
+  RUN_TEST(shards_split_entities_stably);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    return 1;
+  mock_log_reset();
+  END_TEST;
+}

@@ -1,0 +1,91 @@
+/* Unit tests: name sanitising, value identity and self-metrics. */
+#include "gen_dispatch.h"
+#include "gen_stats.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+static const char *clean(const char *in, size_t size) {
+  static char out[DATA_MAX_NAME_LEN];
+  gen_sanitize_name(in, out, size);
+  return out;
+}
+
+DEF_TEST(sanitize) {
+  EXPECT_EQ_STR("Sales_EN", clean("Sales EN", 128));
+  EXPECT_EQ_STR("Sales_EN", clean("Sales / EN", 128));
+  EXPECT_EQ_STR("a.b-c_d", clean("a.b-c_d", 128));
+  EXPECT_EQ_STR("unknown", clean("", 128));
+  EXPECT_EQ_STR("unknown", clean(NULL, 128));
+  EXPECT_EQ_STR("_x", clean("\"x\"", 128));
+  EXPECT_EQ_STR("Ventes_Fran\xc3\xa7"
+                "ais",
+                clean("Ventes Fran\xc3\xa7"
+                      "ais",
+                      128));
+  /* Cut inside the two-byte "ç": the lead byte goes too. */
+  EXPECT_EQ_STR("Fran", clean("Fran\xc3\xa7"
+                              "ais",
+                              6));
+  EXPECT_EQ_STR("abc", clean("abc\n\t", 128));
+  return 0;
+}
+
+DEF_TEST(dispatch_identity) {
+  mock_values_reset();
+  gen_ident_t id = {.host = "acme org",
+                    .plugin = "genesys_realtime",
+                    .plugin_instance = "Sales EN",
+                    .type = "waiting",
+                    .type_instance = "voice"};
+  CHECK_ZERO(gen_dispatch_gauge(&id, 3, TIME_T_TO_CDTIME_T(1000), 0));
+  mock_value_t *v = mock_find("Sales_EN", "waiting", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_STR("acme_org", v->host);
+  EXPECT_EQ_STR("genesys_realtime", v->plugin);
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(1000), v->time);
+  /* No host: collectd's hostname; no type instance: empty. */
+  gen_ident_t bare = {.plugin = "genesys_analytics", .type = "api_up"};
+  CHECK_ZERO(gen_dispatch_derive(&bare, 7, 0, 0));
+  v = mock_find("", "api_up", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_STR("example.com", v->host);
+  EXPECT_EQ_INT(7, v->value.derive);
+  return 0;
+}
+
+DEF_TEST(self_metrics) {
+  mock_values_reset();
+  gen_stats_t stats;
+  gen_stats_init(&stats);
+  gen_stats_count_request(&stats, 200);
+  gen_stats_count_request(&stats, 200);
+  gen_stats_count_request(&stats, 429);
+  gen_stats_count_request(&stats, 0);
+  atomic_store(&stats.ratelimit_allowed, 300);
+  atomic_store(&stats.ratelimit_count, 75);
+  gen_stats_dispatch(&stats, "acme", "genesys_analytics");
+  mock_value_t *v = mock_find("self", "api_requests", "200");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(2, v->value.derive);
+  v = mock_find("self", "api_requests", "transport_error");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  v = mock_find("self", "api_rate_limited", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  v = mock_find("self", "api_ratelimit_headroom", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(0.75, v->value.gauge);
+  OK(mock_find("self", "api_requests", "404") == NULL);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(sanitize);
+  RUN_TEST(dispatch_identity);
+  RUN_TEST(self_metrics);
+  mock_values_reset();
+  END_TEST;
+}

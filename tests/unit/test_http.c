@@ -1,0 +1,525 @@
+/* Unit tests: the HTTP client and the token cache, over a scripted
+ * transport (no network): retry policy, 401 refresh, paging, error bodies,
+ * rate-limit headers, size cap, redaction of secrets and tokens. */
+#include "gen_auth.c"
+#include "gen_http.c"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#define SECRET "client-secret-0123456789"
+
+typedef struct {
+  long status; /* 0 = transport error */
+  const char *body;
+  double retry_after;
+  int64_t rl_count, rl_allowed, rl_reset;
+  bool too_large;
+} scripted_t;
+
+typedef struct {
+  char method[8];
+  char url[512];
+  char authorization[512];
+  char content_type[128];
+  char body[512];
+} seen_t;
+
+static scripted_t script[64];
+static size_t script_len, script_pos;
+static seen_t seen[64];
+static size_t seen_len;
+static double slept[64];
+static size_t slept_len;
+static cdtime_t fake_now;
+
+static cdtime_t fake_clock(void) { return fake_now; }
+static void fake_sleep(double s) { slept[slept_len++] = s; }
+
+static void reset(void) {
+  script_len = script_pos = seen_len = slept_len = 0;
+  mock_log_reset();
+}
+
+static void push(scripted_t s) {
+  if (s.retry_after == 0 && s.status != 429)
+    s.retry_after = -1;
+  script[script_len++] = s;
+}
+
+static int fake_perform(gen_http_t *http, const char *method, const char *url,
+                        const char *body, struct curl_slist *headers,
+                        gen_http_response_t *resp) {
+  seen_t *s = &seen[seen_len++];
+  memset(s, 0, sizeof(*s));
+  sstrncpy(s->method, method, sizeof(s->method));
+  sstrncpy(s->url, url, sizeof(s->url));
+  if (body)
+    sstrncpy(s->body, body, sizeof(s->body));
+  for (struct curl_slist *h = headers; h; h = h->next) {
+    if (strncmp(h->data, "Authorization: ", 15) == 0)
+      sstrncpy(s->authorization, h->data + 15, sizeof(s->authorization));
+    if (strncmp(h->data, "Content-Type: ", 14) == 0)
+      sstrncpy(s->content_type, h->data + 14, sizeof(s->content_type));
+  }
+  if (script_pos >= script_len) {
+    snprintf(resp->error, sizeof(resp->error), "script exhausted");
+    return GEN_HTTP_ERR_TRANSPORT;
+  }
+  scripted_t *r = &script[script_pos++];
+  if (r->too_large) {
+    resp->too_large = true;
+    return GEN_HTTP_ERR_TOO_LARGE;
+  }
+  if (r->status == 0) {
+    snprintf(resp->error, sizeof(resp->error), "Connection refused");
+    return GEN_HTTP_ERR_TRANSPORT;
+  }
+  resp->status = r->status;
+  if (r->body) {
+    resp->body = strdup(r->body);
+    resp->body_len = strlen(r->body);
+  }
+  resp->retry_after = r->retry_after;
+  resp->rl_count = r->rl_count ? r->rl_count : -1;
+  resp->rl_allowed = r->rl_allowed ? r->rl_allowed : -1;
+  resp->rl_reset = r->rl_reset ? r->rl_reset : -1;
+  snprintf(resp->correlation_id, sizeof(resp->correlation_id), "corr-%zu",
+           script_pos);
+  return 0;
+}
+
+static gen_org_t *make_org(void) {
+  gen_org_t *org = gen_org_create("genesys_test", "acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  org->client_id = strdup("my-client");
+  org->client_secret = strdup(SECRET);
+  gen_redact_add(org->client_secret);
+  return org;
+}
+
+static char token_bodies[64][256];
+static size_t token_bodies_len;
+
+static const char *token_body(const char *token, int expires_in) {
+  char *buf = token_bodies[token_bodies_len++ % 64];
+  snprintf(buf, sizeof(token_bodies[0]),
+           "{\"access_token\":\"%s\",\"token_type\":\"bearer\","
+           "\"expires_in\":%d}",
+           token, expires_in);
+  return buf;
+}
+
+typedef struct {
+  gen_org_t *org;
+  gen_stats_t stats;
+  gen_auth_t *auth;
+  gen_http_t *http;
+} fixture_t;
+
+static void setup(fixture_t *f) {
+  reset();
+  f->org = make_org();
+  gen_stats_init(&f->stats);
+  f->auth = gen_auth_create(f->org, &f->stats);
+  f->http = gen_http_create(f->org, &f->stats, f->auth);
+}
+
+static void teardown(fixture_t *f) {
+  gen_http_free(f->http);
+  gen_auth_free(f->auth);
+  gen_org_free(f->org);
+}
+
+DEF_TEST(token_request_shape) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-AAAA-1", 86400)});
+  push((scripted_t){.status = 200, .body = "{\"ok\":true}"});
+  json_object *doc;
+  char err[256];
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/routing/queues", &doc, err,
+                               sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(2, seen_len);
+  EXPECT_EQ_STR("POST", seen[0].method);
+  EXPECT_EQ_STR("https://login.example.test/oauth/token", seen[0].url);
+  /* base64("my-client:" SECRET) */
+  EXPECT_EQ_STR("Basic bXktY2xpZW50OmNsaWVudC1zZWNyZXQtMDEyMzQ1Njc4OQ==",
+                seen[0].authorization);
+  EXPECT_EQ_STR("application/x-www-form-urlencoded", seen[0].content_type);
+  EXPECT_EQ_STR("grant_type=client_credentials", seen[0].body);
+  EXPECT_EQ_STR("GET", seen[1].method);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues", seen[1].url);
+  EXPECT_EQ_STR("Bearer tok-AAAA-1", seen[1].authorization);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.token_refreshes));
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.requests[200]) - 1);
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(token_refreshed_ahead_of_expiry) {
+  fixture_t f;
+  setup(&f);
+  fake_now = TIME_T_TO_CDTIME_T(100000);
+  /* 3600 s lifetime: refreshed 360 s (10 %) before it ends. */
+  push((scripted_t){.status = 200, .body = token_body("tok-one-1", 3600)});
+  push((scripted_t){.status = 200, .body = token_body("tok-two-2", 3600)});
+  char token[GEN_TOKEN_MAX];
+  uint64_t generation;
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), &generation));
+  EXPECT_EQ_STR("tok-one-1", token);
+  fake_now += TIME_T_TO_CDTIME_T(3600 - 361);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), &generation));
+  EXPECT_EQ_STR("tok-one-1", token);
+  EXPECT_EQ_INT(1, seen_len);
+  fake_now += TIME_T_TO_CDTIME_T(2);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), &generation));
+  EXPECT_EQ_STR("tok-two-2", token);
+  EXPECT_EQ_INT(2, seen_len);
+  /* A short-lived token (300 s): the margin is at least 60 s. */
+  push((scripted_t){.status = 200, .body = token_body("tok-three-3", 300)});
+  gen_auth_invalidate(f.auth, generation);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), &generation));
+  EXPECT_EQ_STR("tok-three-3", token);
+  fake_now += TIME_T_TO_CDTIME_T(239);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_INT(3, seen_len);
+  OK(gen_auth_remaining(f.auth) > 60.0 && gen_auth_remaining(f.auth) < 62.0);
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
+  fixture_t f;
+  setup(&f);
+  fake_now = TIME_T_TO_CDTIME_T(200000);
+  f.org->max_retries = 0;
+  push((scripted_t){.status = 200, .body = token_body("tok-keep-1", 3600)});
+  char token[GEN_TOKEN_MAX];
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  /* Due for refresh, but the login host fails: the old token is kept. */
+  fake_now += TIME_T_TO_CDTIME_T(3300);
+  push((scripted_t){.status = 500, .body = "{\"error\":\"server_error\"}"});
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_STR("tok-keep-1", token);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.token_failures));
+  /* Within the 5 s backoff, no new attempt. */
+  fake_now += TIME_T_TO_CDTIME_T(4);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_INT(2, seen_len);
+  /* Expired and still failing: an error, and the backoff doubles. */
+  fake_now += TIME_T_TO_CDTIME_T(400);
+  push((scripted_t){.status = 401,
+                    .body = "{\"error\":\"invalid_client\",\"description\":"
+                            "\"bad secret\"}"});
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  OK(mock_log_contains("cannot get an access token"));
+  OK(f.auth->backoff == TIME_T_TO_CDTIME_T(10));
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(single_refresh_and_retry_on_401) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-old-1", 86400)});
+  push((scripted_t){.status = 401,
+                    .body = "{\"message\":\"Invalid login credentials.\","
+                            "\"code\":\"bad.credentials\",\"status\":401}"});
+  push((scripted_t){.status = 200, .body = token_body("tok-new-2", 86400)});
+  push((scripted_t){.status = 200, .body = "{}"});
+  json_object *doc;
+  char err[256];
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(4, seen_len);
+  EXPECT_EQ_STR("Bearer tok-old-1", seen[1].authorization);
+  EXPECT_EQ_STR("Bearer tok-new-2", seen[3].authorization);
+  EXPECT_EQ_INT(0, slept_len);
+
+  /* A second 401 after the refresh is final: one refresh, one retry. */
+  push((scripted_t){.status = 401, .body = "{\"code\":\"bad.credentials\"}"});
+  push((scripted_t){.status = 200, .body = token_body("tok-new-3", 86400)});
+  push((scripted_t){.status = 401, .body = "{\"code\":\"bad.credentials\"}"});
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  EXPECT_EQ_INT(7, seen_len);
+  OK(strstr(err, "HTTP 401 bad.credentials") != NULL);
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(retry_after_on_429) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-429-1", 86400)});
+  push((scripted_t){.status = 429,
+                    .retry_after = 7,
+                    .rl_count = 300,
+                    .rl_allowed = 300,
+                    .body = "{\"message\":\"Rate limit exceeded the maximum. "
+                            "Retry the request in [7] seconds\","
+                            "\"code\":\"too.many.requests\",\"status\":429}"});
+  push((scripted_t){
+      .status = 200, .rl_count = 1, .rl_allowed = 300, .body = "{}"});
+  json_object *doc;
+  char err[256];
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(1, slept_len);
+  EXPECT_EQ_DOUBLE(7.0, slept[0]);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.rate_limited));
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.retries));
+  EXPECT_EQ_INT(300, atomic_load(&f.stats.ratelimit_allowed));
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.ratelimit_count));
+
+  /* No Retry-After: inin-ratelimit-reset, else 3 s. */
+  push((scripted_t){.status = 429, .retry_after = -1, .rl_reset = 11});
+  push((scripted_t){.status = 429, .retry_after = -1});
+  push((scripted_t){.status = 200, .body = "{}"});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_DOUBLE(11.0, slept[1]);
+  EXPECT_EQ_DOUBLE(3.0, slept[2]);
+
+  /* Longer than RetryAfterMax (60 s): give up at once, say why. */
+  push((scripted_t){.status = 429,
+                    .retry_after = 3600,
+                    .body = "{\"code\":\"too.many.requests\","
+                            "\"message\":\"daily limit\"}"});
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  EXPECT_EQ_INT(3, slept_len);
+  OK(strstr(err, "Retry-After 3600 s is longer than RetryAfterMax 60 s"));
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(backoff_on_503_and_give_up) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-503-1", 86400)});
+  push((scripted_t){.status = 503});
+  push((scripted_t){.status = 502});
+  push((scripted_t){.status = 0});
+  push((scripted_t){.status = 200, .body = "{}"});
+  json_object *doc;
+  char err[256];
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(3, slept_len);
+  /* 1 s, 2 s, 4 s, each within ±20 % jitter. */
+  OK(slept[0] >= 0.8 && slept[0] <= 1.2);
+  OK(slept[1] >= 1.6 && slept[1] <= 2.4);
+  OK(slept[2] >= 3.2 && slept[2] <= 4.8);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.requests[GEN_STATS_TRANSPORT_ERROR]));
+
+  /* MaxRetries 3: four attempts, then the last answer is the error. */
+  for (int i = 0; i < 4; i++)
+    push((scripted_t){.status = 504,
+                      .body = "{\"message\":\"The request timed out.\","
+                              "\"code\":\"request.timeout\",\"status\":504,"
+                              "\"contextId\":\"ctx-9\"}"});
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  printf("# %s\n", err);
+  OK(strstr(err, "HTTP 504 request.timeout: The request timed out. "
+                 "(contextId ctx-9, corr-") != NULL);
+  OK(strstr(err, "[after 4 attempts]") != NULL);
+
+  /* 500 is not retried (not transient, per Genesys' guidance). */
+  size_t before = seen_len;
+  push((scripted_t){.status = 500, .body = "oops\nnot json"});
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  EXPECT_EQ_INT(before + 1, seen_len);
+  OK(strstr(err, "HTTP 500: oops not json") != NULL);
+  teardown(&f);
+  return 0;
+}
+
+static int collect_ids(json_object *entity, void *ud) {
+  char *ids = ud;
+  const char *id = gen_json_get_string(entity, "id");
+  strcat(ids, id ? id : "?");
+  strcat(ids, ",");
+  return 0;
+}
+
+DEF_TEST(paging) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-page-1", 86400)});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"a\"},{\"id\":\"b\"}],"
+                            "\"pageSize\":2,\"pageNumber\":1,\"pageCount\":3,"
+                            "\"nextUri\":\"/api/v2/routing/queues?pageSize=2&"
+                            "pageNumber=2\"}"});
+  push((scripted_t){.status = 200,
+                    .body =
+                        "{\"entities\":[{\"id\":\"c\"},{\"id\":\"d\"}],"
+                        "\"pageSize\":2,\"pageNumber\":2,\"pageCount\":3}"});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"e\"}],\"pageSize\":2,"
+                            "\"pageNumber\":3,\"pageCount\":3}"});
+  char ids[64] = "";
+  char err[256];
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/routing/queues", 2, 100,
+                                collect_ids, ids, err, sizeof(err)));
+  EXPECT_EQ_STR("a,b,c,d,e,", ids);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues?pageSize=2&"
+                "pageNumber=1",
+                seen[1].url);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues?pageSize=2&"
+                "pageNumber=2",
+                seen[2].url);
+  /* pageCount drove the third page (no nextUri on page 2). */
+  EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues?pageSize=2&"
+                "pageNumber=3",
+                seen[3].url);
+
+  /* A page without "entities" is an error, counted as malformed. */
+  push((scripted_t){.status = 200, .body = "{\"items\":[]}"});
+  ids[0] = '\0';
+  OK(gen_http_get_pages(f.http, "/api/v2/flows?type=inboundcall", 25, 100,
+                        collect_ids, ids, err,
+                        sizeof(err)) == GEN_HTTP_ERR_JSON);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.malformed));
+  EXPECT_EQ_STR("https://api.example.test/api/v2/flows?type=inboundcall&"
+                "pageSize=25&pageNumber=1",
+                seen[4].url);
+
+  /* A server that never stops is cut at max_pages. */
+  for (int i = 0; i < 3; i++)
+    push((scripted_t){.status = 200,
+                      .body = "{\"entities\":[{\"id\":\"x\"}],"
+                              "\"nextUri\":\"/api/v2/loop\"}"});
+  OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, 3, collect_ids, ids, err,
+                        sizeof(err)) == GEN_HTTP_ERR_JSON);
+  OK(strstr(err, "more than 3 pages") != NULL);
+  teardown(&f);
+  return 0;
+}
+
+DEF_TEST(refuses_foreign_urls_and_large_bodies) {
+  fixture_t f;
+  setup(&f);
+  gen_http_response_t resp;
+  OK(gen_http_request(f.http, "GET", "https://evil.example.test/api/v2/x", NULL,
+                      NULL, &resp) == GEN_HTTP_ERR_ARGUMENT);
+  OK(gen_http_request(f.http, "GET",
+                      "https://api.example.test.evil.test/api/v2/x", NULL, NULL,
+                      &resp) == GEN_HTTP_ERR_ARGUMENT);
+  EXPECT_EQ_INT(0, seen_len);
+  push((scripted_t){.status = 200, .body = token_body("tok-big-1", 86400)});
+  push((scripted_t){.too_large = true});
+  OK(gen_http_request(f.http, "GET", "https://api.example.test/api/v2/x", NULL,
+                      NULL, &resp) == GEN_HTTP_ERR_TOO_LARGE);
+  OK(strstr(resp.error, "larger than MaxResponseSize") != NULL);
+  gen_http_response_reset(&resp);
+  /* Malformed JSON in a 200 answer. */
+  push((scripted_t){.status = 200, .body = "{\"entities\":[1,2"});
+  json_object *doc;
+  char err[256];
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_JSON);
+  OK(strstr(err, "truncated") != NULL);
+  teardown(&f);
+  return 0;
+}
+
+/* Neither the client secret nor an access token appears in any log line,
+ * even when the server echoes them back in an error. */
+DEF_TEST(secrets_and_tokens_never_logged) {
+  fixture_t f;
+  setup(&f);
+  f.org->max_retries = 0;
+  push((scripted_t){.status = 400,
+                    .body = "{\"error\":\"invalid_request\",\"description\":"
+                            "\"bad client my-client:" SECRET "\"}"});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  OK(mock_log_num > 0);
+  OK(!mock_log_contains(SECRET));
+  f.auth->retry_at = 0;
+  push((scripted_t){.status = 200,
+                    .body = token_body("tok-SENSITIVE-123", 86400)});
+  push((scripted_t){.status = 403,
+                    .body = "{\"message\":\"token tok-SENSITIVE-123 lacks "
+                            "permission\",\"code\":\"missing.permissions\"}"});
+  json_object *doc;
+  char err[256];
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  GEN_ERROR("genesys_test plugin: listing failed: %s", err);
+  OK(mock_log_contains("listing failed: HTTP 403 missing.permissions"));
+  OK(!mock_log_contains("tok-SENSITIVE-123"));
+  teardown(&f);
+  /* Once the token is gone (auth freed), it is no longer registered. */
+  mock_log_reset();
+  GEN_ERROR("genesys_test plugin: tok-SENSITIVE-123");
+  OK(mock_log_contains("tok-SENSITIVE-123"));
+  return 0;
+}
+
+/* Several threads asking for a token at once cause one refresh. */
+static gen_auth_t *shared_auth;
+static void *ask_token(void *arg) {
+  char token[GEN_TOKEN_MAX];
+  int *result = arg;
+  *result = gen_auth_token(shared_auth, token, sizeof(token), NULL);
+  return NULL;
+}
+
+DEF_TEST(one_refresh_across_threads) {
+  fixture_t f;
+  setup(&f);
+  gen_now = cdtime; /* real clock; the mock clock is not thread-driven */
+  push((scripted_t){.status = 200, .body = token_body("tok-threads-1", 86400)});
+  push((scripted_t){.status = 200, .body = token_body("tok-threads-2", 86400)});
+  shared_auth = f.auth;
+  pthread_t threads[8];
+  int results[8];
+  for (int i = 0; i < 8; i++)
+    pthread_create(&threads[i], NULL, ask_token, &results[i]);
+  for (int i = 0; i < 8; i++) {
+    pthread_join(threads[i], NULL);
+    EXPECT_EQ_INT(0, results[i]);
+  }
+  EXPECT_EQ_INT(1, seen_len);
+  EXPECT_EQ_INT(1, atomic_load(&f.stats.token_refreshes));
+  /* Two threads that saw the same 401 invalidate once. */
+  uint64_t generation = f.auth->generation;
+  gen_auth_invalidate(f.auth, generation);
+  char token[GEN_TOKEN_MAX];
+  uint64_t newer;
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), &newer));
+  gen_auth_invalidate(f.auth, generation); /* stale: ignored */
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_STR("tok-threads-2", token);
+  EXPECT_EQ_INT(2, seen_len);
+  gen_now = fake_clock;
+  teardown(&f);
+  return 0;
+}
+
+int main(void) {
+  http_perform = fake_perform;
+  http_sleep = fake_sleep;
+  gen_now = fake_clock;
+  fake_now = TIME_T_TO_CDTIME_T(1000);
+  RUN_TEST(token_request_shape);
+  RUN_TEST(token_refreshed_ahead_of_expiry);
+  RUN_TEST(token_failure_backs_off_and_keeps_valid_token);
+  RUN_TEST(single_refresh_and_retry_on_401);
+  RUN_TEST(retry_after_on_429);
+  RUN_TEST(backoff_on_503_and_give_up);
+  RUN_TEST(paging);
+  RUN_TEST(refuses_foreign_urls_and_large_bodies);
+  RUN_TEST(secrets_and_tokens_never_logged);
+  RUN_TEST(one_refresh_across_threads);
+  mock_log_reset();
+  END_TEST;
+}

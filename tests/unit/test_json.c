@@ -1,0 +1,53 @@
+/* Unit tests: bounded JSON parsing and typed look-ups. */
+#include "gen_json.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+DEF_TEST(parse_valid) {
+  json_object *doc;
+  char err[128];
+  const char *text = "{\"a\":\"x\",\"n\":5,\"d\":2.5,\"f\":3.0,\"o\":{},"
+                     "\"l\":[1,2]} \n";
+  CHECK_ZERO(gen_json_parse(text, strlen(text), 8, &doc, err, sizeof(err)));
+  EXPECT_EQ_STR("x", gen_json_get_string(doc, "a"));
+  OK(gen_json_get_string(doc, "n") == NULL);
+  int64_t n;
+  OK(gen_json_get_int64(doc, "n", &n) && n == 5);
+  OK(gen_json_get_int64(doc, "f", &n) && n == 3);
+  OK(!gen_json_get_int64(doc, "d", &n));
+  double d;
+  OK(gen_json_get_double(doc, "d", &d) && d == 2.5);
+  OK(gen_json_get_double(doc, "n", &d) && d == 5.0);
+  OK(gen_json_get_object(doc, "o") != NULL);
+  OK(gen_json_get_array(doc, "l") != NULL);
+  OK(gen_json_get_array(doc, "o") == NULL);
+  OK(gen_json_get_string(NULL, "a") == NULL);
+  json_object_put(doc);
+  return 0;
+}
+
+DEF_TEST(parse_rejects_bad_documents) {
+  json_object *doc;
+  char err[128];
+  const char *bad[] = {"{\"a\":", "{\"a\":1} trailing",   "", "{\"a\":1,}",
+                       "[1 2]",   "[[[[[[[[[[1]]]]]]]]]]"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    int status =
+        gen_json_parse(bad[i], strlen(bad[i]), 8, &doc, err, sizeof(err));
+    printf("# %s -> %s\n", bad[i], err);
+    OK(status == -EINVAL && doc == NULL);
+  }
+  /* Truncated input says so. */
+  gen_json_parse("{\"a\":[1,2", 9, 8, &doc, err, sizeof(err));
+  OK(strstr(err, "truncated") != NULL);
+  /* An embedded NUL inside the length is not a silent cut. */
+  OK(gen_json_parse("{}\0{}", 5, 8, &doc, err, sizeof(err)) == -EINVAL);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(parse_valid);
+  RUN_TEST(parse_rejects_bad_documents);
+  END_TEST;
+}

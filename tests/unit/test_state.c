@@ -1,0 +1,89 @@
+/* Unit tests: atomic state files. */
+#include "gen_state.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+static char dir[] = "/tmp/gen-state-test-XXXXXX";
+
+static int count_files(const char *path) {
+  DIR *d = opendir(path);
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.')
+      n++;
+  if (d)
+    closedir(d);
+  return n;
+}
+
+DEF_TEST(write_read_replace) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/sub/dir/state.json", dir);
+  char sub[256];
+  snprintf(sub, sizeof(sub), "%s/sub/dir", dir);
+  CHECK_ZERO(gen_state_mkdir(sub));
+  char *data;
+  size_t len;
+  OK(gen_state_read(path, 100, &data, &len) == -ENOENT);
+  CHECK_ZERO(gen_state_write(path, "first", 5));
+  CHECK_ZERO(gen_state_write(path, "second!", 7));
+  CHECK_ZERO(gen_state_read(path, 100, &data, &len));
+  EXPECT_EQ_STR("second!", data);
+  EXPECT_EQ_INT(7, len);
+  free(data);
+  OK(gen_state_read(path, 3, &data, &len) == -EFBIG);
+  /* No temporary file is left behind. */
+  EXPECT_EQ_INT(1, count_files(sub));
+  struct stat st;
+  CHECK_ZERO(stat(path, &st));
+  EXPECT_EQ_INT(0640, st.st_mode & 0777);
+  return 0;
+}
+
+DEF_TEST(json_round_trip_and_corruption) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/doc.json", dir);
+  json_object *doc = json_object_new_object();
+  json_object_object_add(doc, "last_bucket", json_object_new_int64(12345));
+  CHECK_ZERO(gen_state_save_json(path, doc));
+  json_object_put(doc);
+  CHECK_ZERO(gen_state_load_json(path, &doc));
+  EXPECT_EQ_INT(
+      12345, json_object_get_int64(json_object_object_get(doc, "last_bucket")));
+  json_object_put(doc);
+  CHECK_ZERO(gen_state_write(path, "{\"last_bucket\":", 15));
+  OK(gen_state_load_json(path, &doc) == -EINVAL);
+  OK(doc == NULL);
+  return 0;
+}
+
+DEF_TEST(write_into_missing_dir_fails_cleanly) {
+  OK(gen_state_write("/nonexistent-dir/x/state", "x", 1) < 0);
+  return 0;
+}
+
+DEF_TEST(default_dir_under_basedir) {
+  char buf[256];
+  gen_state_default_dir(buf, sizeof(buf));
+  EXPECT_EQ_STR("/tmp/collectd-genesys-test/genesys", buf);
+  return 0;
+}
+
+int main(void) {
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  RUN_TEST(write_read_replace);
+  RUN_TEST(json_round_trip_and_corruption);
+  RUN_TEST(write_into_missing_dir_fails_cleanly);
+  RUN_TEST(default_dir_under_basedir);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    return 1;
+  END_TEST;
+}
