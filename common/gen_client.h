@@ -37,8 +37,6 @@ void gen_client_free(gen_client_t *client);
 /* The collectd host field for this org's values. */
 const char *gen_client_host(const gen_client_t *client);
 
-#endif /* GEN_CLIENT_H */
-
 /* ---- plugin scaffolding shared by the three plugins ------------------- */
 
 typedef struct {
@@ -67,3 +65,5 @@ int gen_plugin_init(void);
 
 /* Token health ("api_up" 1/0) and the self-metrics of a client. */
 void gen_client_dispatch_health(gen_client_t *client, const char *plugin);
+
+#endif /* GEN_CLIENT_H */

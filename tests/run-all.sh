@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The whole test suite. Expects scripts/setup.sh to have run (scripts/test.sh
+# does both). Each stage reports its tests; the last line is the total:
+#   N passed, N failed
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc)
+total_pass=0
+total_fail=0
+stage_results=()
+
+record() { # stage passed failed
+  total_pass=$((total_pass + $2))
+  total_fail=$((total_fail + $3))
+  stage_results+=("$1: $2 passed, $3 failed")
+  echo "== $1: $2 passed, $3 failed"
+}
+
+# Counts the collectd-style test cases ("Success." / "FAILURE.") in the logs
+# of automake's test harness; a program that died without reporting (crash,
+# sanitizer or valgrind error) counts as one more failure.
+count_unit_logs() { # build dir, stage name
+  local dir=$1 pass=0 fail=0 log trs
+  for trs in "$dir"/test_*.trs; do
+    [ -f "$trs" ] || continue
+    log=${trs%.trs}.log
+    local p f
+    p=$(grep -c '^Success\.$' "$log" || true)
+    f=$(grep -c '^FAILURE\.$' "$log" || true)
+    if grep -q '^:test-result: FAIL' "$trs" && [ "$f" -eq 0 ]; then
+      f=1
+      echo "-- $(basename "$log"): the program failed outside a test case:"
+      tail -n 30 "$log"
+    elif [ "$f" -gt 0 ]; then
+      grep -B 8 '^FAILURE\.$' "$log" | head -n 60
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+  done
+  record "$2" "$pass" "$fail"
+}
+
+run_make_check() { # build dir, stage name, extra env
+  local dir=$1 name=$2
+  shift 2
+  (cd "$dir" && env "$@" make -j"$JOBS" check >/dev/null 2>&1)
+  count_unit_logs "$dir" "$name"
+}
+
+# 1. Unit tests, normal build (warnings are errors: configure --enable-werror).
+if (cd build && make -j"$JOBS" >/dev/null && make -j"$JOBS" check TESTS= >/dev/null); then
+  run_make_check build "unit"
+else
+  echo "unit: the build failed"; record "unit build" 0 1
+fi
+
+# 2. The same tests under AddressSanitizer and UBSan.
+mkdir -p build-asan
+if (cd build-asan && { [ -f Makefile ] || ../configure --quiet --enable-sanitizers --enable-werror; } &&
+    make -j"$JOBS" >/dev/null 2>&1); then
+  run_make_check build-asan "unit (asan+ubsan)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  echo "asan: the build failed"; record "asan build" 0 1
+fi
+
+# 3. The same tests under valgrind's memcheck (normal build).
+rm -f build/test_*.log build/test_*.trs
+run_make_check build "unit (valgrind)" GEN_VALGRIND=1
+
+# 4. The simulator's own tests.
+if [ -x tests/sim/run_tests.sh ]; then
+  out=$(bash tests/sim/run_tests.sh 2>&1)
+  echo "$out" | tail -n 40
+  line=$(echo "$out" | grep -E '^sim: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+  if [ -n "$line" ]; then
+    record "simulator" "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')"
+  else
+    record "simulator (no summary)" 0 1
+  fi
+fi
+
+# 5. End to end with the real collectd daemon.
+for t in tests/e2e/test_*.py; do
+  out=$(GEN_BUILD_DIR="$ROOT/build" python3 "$t" 2>&1)
+  line=$(echo "$out" | grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+  echo "$out" | grep -E '(FAIL|ERROR|Traceback|AssertionError)' -A 15 | head -n 80
+  if [ -n "$line" ]; then
+    record "e2e $(basename "$t" .py)" "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')"
+  else
+    echo "$out" | tail -n 40
+    record "e2e $(basename "$t" .py) (no summary)" 0 1
+  fi
+done
+
+# 6. make distcheck: the tarball builds and passes its tests out of tree.
+if [ "${GEN_SKIP_DISTCHECK:-0}" != 1 ]; then
+  if (cd build && make -j"$JOBS" distcheck >distcheck.out 2>&1); then
+    record "distcheck" 1 0
+  else
+    tail -n 40 build/distcheck.out
+    record "distcheck" 0 1
+  fi
+fi
+
+echo
+for r in "${stage_results[@]}"; do echo "  $r"; done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

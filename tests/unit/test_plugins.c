@@ -1,0 +1,86 @@
+/* Unit tests: each plugin registers, turns <Org> blocks into read callbacks
+ * and refuses bad blocks without failing collectd's configuration. */
+#include "plugin_mock.h"
+
+#define module_register realtime_module_register
+#include "../../plugins/genesys_realtime.c"
+#undef module_register
+#undef PLUGIN_NAME
+#define module_register analytics_module_register
+#include "../../plugins/genesys_analytics.c"
+#undef module_register
+#undef PLUGIN_NAME
+#define module_register flowmetrics_module_register
+#include "../../plugins/genesys_flowmetrics.c"
+#undef module_register
+#undef PLUGIN_NAME
+
+#include "collectd/core/testing.h"
+
+static oconfig_item_t *plugin_block(const char *org_name, const char *region) {
+  char key[64];
+  snprintf(key, sizeof(key), "Org=%s", org_name);
+  return mock_ci("Plugin", 1,
+                 mock_ci(key, 3, mock_ci_str("Region", region),
+                         mock_ci_str("ClientId", "id"),
+                         mock_ci_str("ClientSecret", "secret-for-tests")));
+}
+
+static int check_plugin(void (*reg)(void), const char *name) {
+  mock_reads_reset();
+  mock_config_cb = NULL;
+  mock_init_cb = NULL;
+  reg();
+  CHECK_NOT_NULL((void *)mock_config_cb);
+  CHECK_NOT_NULL((void *)mock_init_cb);
+  /* module_register only registers: no read until configured. */
+  EXPECT_EQ_INT(0, mock_reads_num);
+
+  oconfig_item_t *ci = plugin_block("acme", "eu_west_1");
+  EXPECT_EQ_INT(0, mock_config_cb(ci));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(1, mock_reads_num);
+  char want[128];
+  snprintf(want, sizeof(want), "%s/acme", name);
+  EXPECT_EQ_STR(want, mock_reads[0].name);
+  OK(mock_reads[0].ud.free_func != NULL);
+
+  /* A bad block is logged, refused, and does not fail the configuration. */
+  mock_log_reset();
+  ci = plugin_block("broken", "atlantis");
+  EXPECT_EQ_INT(0, mock_config_cb(ci));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(1, mock_reads_num);
+  snprintf(want, sizeof(want),
+           "%s plugin: Org \"broken\": Region \"atlantis\": unknown region",
+           name);
+  OK(mock_log_contains(want));
+
+  /* Keys outside <Org> are errors too. */
+  mock_log_reset();
+  ci = mock_ci("Plugin", 1, mock_ci_str("Region", "eu_west_1"));
+  EXPECT_EQ_INT(0, mock_config_cb(ci));
+  mock_ci_free(ci);
+  snprintf(want, sizeof(want), "%s plugin: unknown option \"Region\"", name);
+  OK(mock_log_contains(want));
+  mock_reads_reset();
+  return 0;
+}
+
+DEF_TEST(realtime) {
+  return check_plugin(realtime_module_register, "genesys_realtime");
+}
+DEF_TEST(analytics) {
+  return check_plugin(analytics_module_register, "genesys_analytics");
+}
+DEF_TEST(flowmetrics) {
+  return check_plugin(flowmetrics_module_register, "genesys_flowmetrics");
+}
+
+int main(void) {
+  RUN_TEST(realtime);
+  RUN_TEST(analytics);
+  RUN_TEST(flowmetrics);
+  mock_log_reset();
+  END_TEST;
+}
