@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("GEN_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -50,24 +51,25 @@ class Collectd:
             )
         self.proc = None
 
-    def run_once(self, timeout=60):
-        """collectd -T: read every plugin once, flush, exit."""
-        result = subprocess.run(
-            [COLLECTD, "-C", self.conf, "-T"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return result
-
-    def test_config(self, timeout=30):
-        """collectd -t: parse the configuration and exit."""
-        return subprocess.run(
-            [COLLECTD, "-C", self.conf, "-t"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+    def run_until(self, done, timeout=60):
+        """Runs the daemon until done() is true (polled) or timeout seconds,
+        then stops it. (collectd -T exits before its write threads have
+        written everything, so tests run the real daemon instead.) Returns
+        the exit status, which is 0 after a clean stop."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if done():
+                break
+            time.sleep(0.2)
+        crashed = self.proc.poll()
+        if crashed is not None:
+            self.proc = None
+            return crashed
+        self.proc.terminate()
+        status = self.proc.wait(timeout=30)
+        self.proc = None
+        return status
 
     def start(self):
         self.proc = subprocess.Popen(
