@@ -191,37 +191,32 @@ int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
 
 /* ---- oconfig builders ---------------------------------------------------- */
 
-static oconfig_item_t *ci_new(const char *key) {
+/* An item with one value of the given type. */
+static oconfig_item_t *ci_new(const char *key, int type, oconfig_value_t v) {
   oconfig_item_t *ci = calloc(1, sizeof(*ci));
   ci->key = strdup(key);
+  if (type < 0)
+    return ci;
+  ci->values = calloc(1, sizeof(*ci->values));
+  ci->values_num = 1;
+  ci->values[0] = v;
+  ci->values[0].type = type;
   return ci;
 }
 
 oconfig_item_t *mock_ci_str(const char *key, const char *value) {
-  oconfig_item_t *ci = ci_new(key);
-  ci->values = calloc(1, sizeof(*ci->values));
-  ci->values_num = 1;
-  ci->values[0].type = OCONFIG_TYPE_STRING;
-  ci->values[0].value.string = strdup(value);
-  return ci;
+  return ci_new(key, OCONFIG_TYPE_STRING,
+                (oconfig_value_t){.value.string = strdup(value)});
 }
 
 oconfig_item_t *mock_ci_num(const char *key, double value) {
-  oconfig_item_t *ci = ci_new(key);
-  ci->values = calloc(1, sizeof(*ci->values));
-  ci->values_num = 1;
-  ci->values[0].type = OCONFIG_TYPE_NUMBER;
-  ci->values[0].value.number = value;
-  return ci;
+  return ci_new(key, OCONFIG_TYPE_NUMBER,
+                (oconfig_value_t){.value.number = value});
 }
 
 oconfig_item_t *mock_ci_bool(const char *key, bool value) {
-  oconfig_item_t *ci = ci_new(key);
-  ci->values = calloc(1, sizeof(*ci->values));
-  ci->values_num = 1;
-  ci->values[0].type = OCONFIG_TYPE_BOOLEAN;
-  ci->values[0].value.boolean = value;
-  return ci;
+  return ci_new(key, OCONFIG_TYPE_BOOLEAN,
+                (oconfig_value_t){.value.boolean = value});
 }
 
 /* mock_ci("Org", 2, mock_ci_str("ClientId", "x"), …): a block whose first
@@ -235,7 +230,7 @@ oconfig_item_t *mock_ci(const char *key, int children_num, ...) {
     ci = mock_ci_str(name, eq + 1);
     free(name);
   } else {
-    ci = ci_new(key);
+    ci = ci_new(key, -1, (oconfig_value_t){0});
   }
   ci->children = calloc((size_t)children_num + 1, sizeof(*ci->children));
   ci->children_num = children_num;

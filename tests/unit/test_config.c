@@ -48,9 +48,11 @@ DEF_TEST(minimal_org_from_region) {
   return 0;
 }
 
-DEF_TEST(all_shared_keys) {
-  gen_org_t *org = parse(mock_ci(
-      "Org=acme", 15, mock_ci_str("ApiBaseURL", "https://api.example.test/"),
+/* Every shared key; the client key only when asked. */
+static gen_org_t *parse_all_keys(bool with_client_key) {
+  return parse(mock_ci(
+      "Org=acme", with_client_key ? 16 : 15,
+      mock_ci_str("ApiBaseURL", "https://api.example.test/"),
       mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET),
       mock_ci_num("Timeout", 12.5), mock_ci_num("ConnectTimeout", 3),
       mock_ci_num("MaxResponseSize", 1048576), mock_ci_num("MaxRetries", 5),
@@ -59,22 +61,16 @@ DEF_TEST(all_shared_keys) {
       mock_ci_str("CACert", "/etc/ssl/ca.pem"),
       mock_ci_str("CAPath", "/etc/ssl/certs"), mock_ci_str("Host", "acme-prod"),
       mock_ci_str("InstanceFrom", "id"), mock_ci_str("Shard", "2/4"),
-      mock_ci_str("ClientCert", "/c.pem")));
+      mock_ci_str("ClientCert", "/c.pem"),
+      with_client_key ? mock_ci_str("ClientKey", "/k.pem") : NULL));
+}
+
+DEF_TEST(all_shared_keys) {
   /* ClientCert without ClientKey is refused as a whole. */
-  OK(org == NULL);
+  OK(parse_all_keys(false) == NULL);
   OK(mock_log_contains("ClientCert and ClientKey go together"));
 
-  org = parse(mock_ci(
-      "Org=acme", 16, mock_ci_str("ApiBaseURL", "https://api.example.test/"),
-      mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET),
-      mock_ci_num("Timeout", 12.5), mock_ci_num("ConnectTimeout", 3),
-      mock_ci_num("MaxResponseSize", 1048576), mock_ci_num("MaxRetries", 5),
-      mock_ci_num("RetryAfterMax", 90),
-      mock_ci_str("Proxy", "http://proxy:3128"),
-      mock_ci_str("CACert", "/etc/ssl/ca.pem"),
-      mock_ci_str("CAPath", "/etc/ssl/certs"), mock_ci_str("Host", "acme-prod"),
-      mock_ci_str("InstanceFrom", "id"), mock_ci_str("Shard", "2/4"),
-      mock_ci_str("ClientCert", "/c.pem"), mock_ci_str("ClientKey", "/k.pem")));
+  gen_org_t *org = parse_all_keys(true);
   CHECK_NOT_NULL(org);
   EXPECT_EQ_STR("https://api.example.test", org->api_base_url);
   /* The login host is derived as the SDKs do: api. -> login. */
