@@ -78,13 +78,56 @@ const char *gen_client_host(const gen_client_t *client) {
   return client->org->host; /* NULL: collectd's own hostname */
 }
 
+/* Labels and hosts of the orgs accepted so far in one <Plugin> block: two
+ * orgs with the same host would write into the same series. */
+typedef struct {
+  char names[64][DATA_MAX_NAME_LEN];
+  char hosts[64][DATA_MAX_NAME_LEN];
+  size_t count;
+} seen_orgs_t;
+
+static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
+                        seen_orgs_t *seen) {
+  char host[DATA_MAX_NAME_LEN];
+  gen_sanitize_name(org->host ? org->host : hostname_g, host, sizeof(host));
+  for (size_t i = 0; i < seen->count; i++) {
+    if (strcmp(seen->names[i], org->name) == 0) {
+      GEN_ERROR("%s plugin: Org \"%s\" is configured twice; the second "
+                "block is ignored",
+                plugin->name, org->name);
+      return -EEXIST;
+    }
+    if (strcmp(seen->hosts[i], host) == 0) {
+      GEN_ERROR("%s plugin: Org \"%s\": Host \"%s\" is already the host of "
+                "Org \"%s\"; give each org its own Host so their values do "
+                "not mix; the block is ignored",
+                plugin->name, org->name, host, seen->names[i]);
+      return -EEXIST;
+    }
+  }
+  if (seen->count >= STATIC_ARRAY_SIZE(seen->names)) {
+    GEN_ERROR("%s plugin: more than %zu orgs in one block; Org \"%s\" is "
+              "ignored",
+              plugin->name, STATIC_ARRAY_SIZE(seen->names), org->name);
+    return -E2BIG;
+  }
+  sstrncpy(seen->names[seen->count], org->name, DATA_MAX_NAME_LEN);
+  sstrncpy(seen->hosts[seen->count], host, DATA_MAX_NAME_LEN);
+  seen->count++;
+  return 0;
+}
+
 static int plugin_config_org(const gen_plugin_t *plugin,
-                             const oconfig_item_t *ci) {
+                             const oconfig_item_t *ci, seen_orgs_t *seen) {
   void *config = plugin->config_new ? plugin->config_new() : NULL;
   if (plugin->config_new != NULL && config == NULL)
     return -ENOMEM;
   gen_org_t *org =
       gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+  if (org != NULL && check_unique(plugin, org, seen) != 0) {
+    gen_org_free(org);
+    org = NULL;
+  }
   if (org == NULL) {
     if (plugin->config_free)
       plugin->config_free(config);
@@ -108,10 +151,13 @@ static int plugin_config_org(const gen_plugin_t *plugin,
 
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   int errors = 0;
+  seen_orgs_t *seen = calloc(1, sizeof(*seen));
+  if (seen == NULL)
+    return -ENOMEM;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
     if (strcasecmp(child->key, "Org") == 0) {
-      if (plugin_config_org(plugin, child) != 0)
+      if (plugin_config_org(plugin, child, seen) != 0)
         errors++;
     } else {
       GEN_ERROR("%s plugin: unknown option \"%s\" (expected <Org \"name\"> "
@@ -120,6 +166,7 @@ int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
       errors++;
     }
   }
+  free(seen);
   /* A refused block has been logged with its key and reason. Returning an
    * error here would make collectd refuse the whole configuration and stop,
    * taking every other plugin down with it (design.md: the block is refused,

@@ -95,10 +95,10 @@ class Collectd:
         except FileNotFoundError:
             return ""
 
-    def csv_values(self, plugin_dir_name, type_name):
+    def csv_values(self, plugin_dir_name, type_name, host="*"):
         """Rows (epoch, value) of one csv file, across date suffixes."""
         rows = []
-        pattern = os.path.join(self.csv, "*", plugin_dir_name, type_name + "-*")
+        pattern = os.path.join(self.csv, host, plugin_dir_name, type_name + "-*")
         for path in sorted(glob.glob(pattern)):
             with open(path) as f:
                 for line in f:

@@ -71,6 +71,8 @@ class LoadTest(unittest.TestCase):
             "LoadPlugin genesys_realtime\n<Plugin genesys_realtime>\n"
             + org_block("good")
             + org_block("bad", '    Timeot 5\n    Region "mars_north_1"\n')
+            + org_block("good", '    Host "other"\n')
+            + org_block("same-host")
             + "</Plugin>\n"
         )
         status = self.cd.run_until(
@@ -84,6 +86,11 @@ class LoadTest(unittest.TestCase):
             log,
         )
         self.assertIn('Org "bad": 2 error(s) in the block; it is ignored', log)
+        self.assertIn('Org "good" is configured twice', log)
+        self.assertIn(
+            'Org "same-host": Host "', log
+        )
+        self.assertIn('is already the host of Org "good"', log)
         # The good org still runs in the same daemon.
         self.assertTrue(self.cd.csv_values("genesys_realtime-self", "api_up"), log)
         self.assertNotIn(SECRET, log)

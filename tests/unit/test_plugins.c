@@ -56,6 +56,20 @@ static int check_plugin(void (*reg)(void), const char *name) {
            name);
   OK(mock_log_contains(want));
 
+  /* The same org twice, or two orgs on one host, would mix their series. */
+  mock_log_reset();
+  ci = mock_ci("Plugin", 2,
+               mock_ci("Org=twin", 3, mock_ci_str("Region", "eu_west_1"),
+                       mock_ci_str("ClientId", "id"),
+                       mock_ci_str("ClientSecret", "secret-for-tests")),
+               mock_ci("Org=twin", 3, mock_ci_str("Region", "eu_west_1"),
+                       mock_ci_str("ClientId", "id"),
+                       mock_ci_str("ClientSecret", "secret-for-tests")));
+  EXPECT_EQ_INT(0, mock_config_cb(ci));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(2, mock_reads_num);
+  OK(mock_log_contains("Org \"twin\" is configured twice"));
+
   /* Keys outside <Org> are errors too. */
   mock_log_reset();
   ci = mock_ci("Plugin", 1, mock_ci_str("Region", "eu_west_1"));
