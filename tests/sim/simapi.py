@@ -1,0 +1,1848 @@
+"""Genesys Cloud API surface of the simulator: auth, listings, analytics
+queries, Notifications channels and WebSocket, faults, stats, truth,
+EventBridge sender.  One asyncio event loop, one port.
+"""
+import asyncio
+import base64
+import datetime as dt
+import json
+import math
+import os
+import re
+import secrets
+import ssl
+import struct
+import sys
+import time
+import urllib.parse
+import uuid
+
+import simmodel as M
+from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
+                      ws_read_frame, close_payload, WsProtocolError,
+                      OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
+
+J = dict(separators=(",", ":"))
+
+
+def now_iso_real(t=None):
+    t = time.time() if t is None else t
+    return M.iso(int(t * 1000))
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, params=None, details=None, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.params = params or {}
+        self.details = details or []
+        self.headers = headers or []
+
+
+def error_body(status, code, message, params=None, details=None, corr=None):
+    mwp = message
+    for k, v in (params or {}).items():
+        mwp = mwp.replace(str(v), "{%s}" % k)
+    return {"message": message, "code": code, "status": status,
+            "messageWithParams": mwp, "messageParams": params or {},
+            "contextId": corr or str(uuid.uuid4()), "details": details or [], "errors": []}
+
+
+# ---------------------------------------------------------------------------
+# time parsing
+
+_DUR = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def parse_duration_ms(s):
+    m = _DUR.match(s or "")
+    if not m or s in ("P", "PT") or s.endswith("T"):
+        raise ApiError(400, "bad.request", "Invalid ISO-8601 duration: %s" % s)
+    w, d, h, mi, se = (int(x or 0) for x in m.groups())
+    return ((((w * 7 + d) * 24 + h) * 60 + mi) * 60 + se) * 1000
+
+
+def parse_time_ms(s):
+    try:
+        x = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "invalid.date", "Invalid date: %s" % s)
+    if x.tzinfo is None:
+        x = x.replace(tzinfo=dt.timezone.utc)
+    return int(x.timestamp() * 1000)
+
+
+def parse_interval(s):
+    if not isinstance(s, str) or "/" not in s:
+        raise ApiError(400, "bad.request", "interval must be 'start/end' ISO-8601")
+    a, b = s.split("/", 1)
+    if a.startswith("P"):
+        end = parse_time_ms(b)
+        start = end - parse_duration_ms(a)
+    elif b.startswith("P"):
+        start = parse_time_ms(a)
+        end = start + parse_duration_ms(b)
+    else:
+        start, end = parse_time_ms(a), parse_time_ms(b)
+    if end <= start:
+        raise ApiError(400, "bad.request", "interval end must be after its start")
+    return start, end
+
+
+# ---------------------------------------------------------------------------
+# filter grammar (genesys-api.md 3.1)
+
+def compile_filter(f, allowed, lenient=()):
+    """Return pred(dims: dict) -> bool.  Predicates on a dimension in `lenient`
+    that is absent from dims evaluate true."""
+    if f is None:
+        return lambda d: True
+    if not isinstance(f, dict) or f.get("type") not in ("and", "or"):
+        raise ApiError(400, "bad.request", "filter.type must be 'and' or 'or'")
+    items = []
+    for p in f.get("predicates") or []:
+        items.append(_compile_pred(p, allowed, lenient))
+    for c in f.get("clauses") or []:
+        items.append(compile_filter(c, allowed, lenient))
+    if not items:
+        return lambda d: True
+    if f["type"] == "and":
+        return lambda d: all(i(d) for i in items)
+    return lambda d: any(i(d) for i in items)
+
+
+def _compile_pred(p, allowed, lenient):
+    if not isinstance(p, dict):
+        raise ApiError(400, "bad.request", "predicate must be an object")
+    ptype = p.get("type", "dimension")
+    if ptype != "dimension":
+        raise ApiError(400, "bad.request",
+                       "predicate type '%s' is not supported by the simulator" % ptype)
+    dim = p.get("dimension")
+    if dim not in allowed:
+        raise ApiError(400, "bad.request", "Invalid dimension '%s' for this query" % dim,
+                       params={"dimension": dim})
+    op = p.get("operator", "matches")
+    val = p.get("value")
+    if op == "matches":
+        if dim == "mediaType" and isinstance(val, str):
+            val = val.lower()
+        soft = dim in lenient
+        return lambda d: (d[dim] == val) if dim in d else soft
+    if op == "exists":
+        return lambda d: d.get(dim) is not None
+    if op == "notExists":
+        return lambda d: d.get(dim) is None
+    raise ApiError(400, "bad.request", "Invalid operator '%s'" % op)
+
+
+def filter_values(f, dim):
+    out = []
+    if not isinstance(f, dict):
+        return out
+    for p in f.get("predicates") or []:
+        if isinstance(p, dict) and p.get("dimension") == dim and "value" in p:
+            out.append(p["value"])
+    for c in f.get("clauses") or []:
+        out.extend(filter_values(c, dim))
+    return out
+
+
+# ---------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self, start_ms, speed):
+        self.start_ms = start_ms
+        self.speed = speed
+        self.r0 = time.monotonic()
+        self.paused_at = None
+        self.paused_total = 0.0
+
+    def sim_ms(self):
+        r = self.paused_at if self.paused_at is not None else time.monotonic()
+        return self.start_ms + int((r - self.r0 - self.paused_total) * self.speed * 1000)
+
+    def pause(self):
+        if self.paused_at is None:
+            self.paused_at = time.monotonic()
+
+    def resume(self):
+        if self.paused_at is not None:
+            self.paused_total += time.monotonic() - self.paused_at
+            self.paused_at = None
+
+
+class Token:
+    __slots__ = ("value", "client", "expires", "revoked", "win_start", "win_count", "issued")
+
+
+class Channel:
+    def __init__(self, cid, token, client, ttl):
+        self.id = cid
+        self.token = token
+        self.client = client
+        self.created = time.time()
+        self.last_used = self.created
+        self.expires = self.created + ttl
+        self.topics = {}     # topic -> True
+        self.ws = None
+        self.alive = True
+
+    def as_json(self, base_ws):
+        return {"connectUri": "%s/channels/%s" % (base_ws, self.id), "id": self.id,
+                "expires": now_iso_real(self.expires)}
+
+
+class WsConn:
+    def __init__(self, app, reader, writer, channel):
+        self.app = app
+        self.reader = reader
+        self.writer = writer
+        self.channel = channel
+        self.closed = False
+        self.last_hb = time.monotonic()
+        self.opened = time.time()
+        self.close_timer = None
+
+    def send_frame(self, frame, kind=None):
+        if self.closed:
+            return
+        tr = self.writer.transport
+        if tr.is_closing():
+            self.closed = True
+            return
+        if tr.get_write_buffer_size() > self.app.opts.ws_max_buffer:
+            self.app.stats["ws_slow_consumer_drops"] += 1
+            self.abort()
+            return
+        self.writer.write(frame)
+        st = self.app.stats
+        st["ws_messages_sent"] += 1
+        st["ws_bytes_sent"] += len(frame)
+        if kind:
+            k = st["ws_messages_by_topic"]
+            k[kind] = k.get(kind, 0) + 1
+
+    def send_json(self, obj, kind=None):
+        self.send_frame(ws_frame(OP_TEXT, json.dumps(obj, **J).encode()), kind)
+
+    def close(self, code=1000, reason=""):
+        """Close handshake: send the close frame, close the TCP side shortly after."""
+        if self.closed:
+            return
+        try:
+            self.writer.write(ws_frame(OP_CLOSE, close_payload(code, reason)))
+        except Exception:
+            pass
+        self.closed = True
+        self.app.stats["ws_closes_sent"][str(code)] = \
+            self.app.stats["ws_closes_sent"].get(str(code), 0) + 1
+        asyncio.get_event_loop().call_later(0.5, self._final_close)
+        self._detach()
+
+    def abort(self):
+        """Abrupt TCP close, no close frame (the client sees 1006)."""
+        self.closed = True
+        try:
+            self.writer.transport.abort()
+        except Exception:
+            pass
+        self._detach()
+
+    def _final_close(self):
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+
+    def _detach(self):
+        ch = self.channel
+        if ch is not None and ch.ws is self:
+            ch.ws = None
+        self.app.sockets.discard(self)
+        if self.close_timer:
+            self.close_timer.cancel()
+
+
+# ---------------------------------------------------------------------------
+
+class Hub:
+    """Topic index and publishing; coalesces queue observation events."""
+
+    def __init__(self, app):
+        self.app = app
+        self.subs = {}          # topic -> set(Channel)
+        self.dirty = {}         # queue idx -> set(media or None)
+        self.last_obs = {}
+        self.kind_cache = {}
+        self.obs_topics = []
+
+    def has(self, topic):
+        return topic in self.subs
+
+    def topic_kind(self, topic):
+        k = self.kind_cache.get(topic)
+        if k is None:
+            parts = topic.split(".")
+            for i, p in enumerate(parts):
+                if len(p) >= 32 and "-" in p:
+                    parts[i] = "{id}"
+            k = self.kind_cache[topic] = ".".join(parts)
+        return k
+
+    def publish(self, topic, body):
+        chans = self.subs.get(topic)
+        if not chans:
+            return
+        if callable(body):
+            body = body()
+        msg = {"topicName": topic, "version": "2", "eventBody": body,
+               "metadata": {"CorrelationId": str(uuid.uuid4())}}
+        frame = ws_frame(OP_TEXT, json.dumps(msg, **J).encode())
+        kind = self.topic_kind(topic)
+        for ch in chans:
+            if ch.ws is not None:
+                ch.ws.send_frame(frame, kind)
+
+    def queue_dirty(self, qi, media):
+        if self.obs_topics[qi] in self.subs:
+            s = self.dirty.get(qi)
+            if s is None:
+                self.dirty[qi] = {media}
+            else:
+                s.add(media)
+
+    def flush_observations(self, force=False):
+        if not self.dirty:
+            return
+        now = time.monotonic()
+        model = self.app.model
+        iv = self.app.obs_interval()
+        pq = self.app.opts.presence_qualifier
+        done = []
+        for qi, groups in self.dirty.items():
+            if not force and now - self.last_obs.get(qi, -10) < 1.0:
+                continue
+            done.append(qi)
+            self.last_obs[qi] = now
+            q = model.queues[qi]
+            topic = self.obs_topics[qi]
+            for g in groups:
+                if g is None:
+                    body = {"group": {"queueId": q.id},
+                            "data": [{"interval": iv,
+                                      "metrics": model.obs_user_metrics(q, None, pq)}]}
+                else:
+                    body = {"group": {"queueId": q.id, "mediaType": g},
+                            "data": [{"interval": iv,
+                                      "metrics": model.obs_conv_metrics(q, g)}]}
+                self.publish(topic, body)
+        for qi in done:
+            del self.dirty[qi]
+
+    def attribute_update(self, model, c, changed):
+        topic = "v2.detail.events.conversation.%s.attributes" % c.id
+        body = None
+        if topic in self.subs or self.app.eb is not None:
+            body = {"eventTime": model.now, "conversationId": c.id,
+                    "participantId": c.cust["id"], "sessionId": c.cust["calls"][0]["id"]
+                    if "calls" in c.cust else None,
+                    "mediaType": c.media.upper(), "direction": "INBOUND",
+                    "attributes": dict(c.attrs),
+                    "conversationExternalContactIds": [],
+                    "conversationExternalOrganizationIds": [],
+                    "communications": [{"mediaType": c.media.upper(),
+                                        "id": c.cust[M.MEDIA_ARRAY[c.media]][0]["id"]}]}
+        if topic in self.subs:
+            self.publish(topic, body)
+        if self.app.eb is not None:
+            self.app.eb.enqueue(topic, body, model.now)
+
+    def flow_metric_body(self, model, c, f, metric, value, outcome, milestone, extra):
+        t = model.now
+        if self.app.opts.flow_metrics_shape == "aggregate":
+            g = {"flowId": f.id, "mediaType": c.media}
+            if outcome is not None:
+                g["flowOutcomeId"] = model.outcomes[outcome[0]]["id"]
+            if milestone is not None:
+                g["flowMilestoneId"] = model.milestones[milestone]["id"]
+            st = {"count": 1}
+            if metric.startswith("t"):
+                st.update({"sum": value, "max": value, "min": value})
+            return {"group": g, "data": [{"interval": self.app.obs_interval(),
+                                          "metrics": [{"metric": metric, "stats": st}]}]}
+        q = model.queues[c.q]
+        b = {"metric": metric, "metricDate": M.iso(t), "value": value,
+             "recordId": str(uuid.uuid4()), "conversationId": c.id,
+             "sessionId": c.ivr["calls"][0]["id"] if c.ivr else None,
+             "flowId": f.id, "flowName": f.name, "flowType": f.type, "flowVersion": f.version,
+             "mediaType": c.media, "direction": "inbound", "originatingDirection": "inbound",
+             "purpose": "ivr", "ani": c.ani, "divisionIds": [f.div["id"]],
+             "entryType": "dnis", "entryReason": "tel:+3222000000"}
+        if milestone is not None:
+            b["flowMilestoneIds"] = [model.milestones[milestone]["id"]]
+        if outcome is not None:
+            o = model.outcomes[outcome[0]]
+            b["outcomes"] = [{"flowOutcome": o["name"], "flowOutcomeId": o["id"],
+                              "flowOutcomeValue": "SUCCESS" if outcome[1] else "FAILURE"}]
+        if extra:
+            b.update(extra)
+            if extra.get("transferType") == "ACD":
+                b["transferTargetAddress"] = q.id
+                b["transferTargetName"] = q.name
+                b["queueId"] = q.id
+        return b
+
+
+# ---------------------------------------------------------------------------
+
+class Faults:
+    PER_REQUEST = ("token_fail", "rate_limit_storm", "http_5xx", "slow", "stall",
+                   "truncated_json", "malformed_json")
+
+    def __init__(self, app):
+        self.app = app
+        self.active = []
+        self.applied = {}
+        self.hb_stopped_until = 0.0
+
+    def add(self, spec):
+        if not isinstance(spec, dict):
+            raise ApiError(400, "bad.request", "fault must be an object")
+        name = spec.get("fault") or spec.get("type")
+        app = self.app
+        if name in self.PER_REQUEST:
+            f = dict(spec)
+            f["fault"] = name
+            if "seconds" in f:
+                f["until"] = time.monotonic() + float(f["seconds"])
+            if "count" not in f and "seconds" not in f:
+                f["count"] = 1
+            self.active.append(f)
+            return {"queued": name}
+        if name == "clear":
+            self.active = []
+            self.hb_stopped_until = 0
+            return {"cleared": True}
+        if name == "revoke_tokens":
+            n = 0
+            for t in app.tokens.values():
+                if not t.revoked:
+                    t.revoked = True
+                    n += 1
+            app.kill_channels(lambda ch: True, code=spec.get("code", 1000),
+                              reason="token revoked")
+            return {"revoked": n}
+        if name in ("drop_sockets", "close_sockets"):
+            code = int(spec.get("code", 1006)) if name == "close_sockets" else 1006
+            n = 0
+            for ws in list(app.sockets):
+                if spec.get("channel") and ws.channel and ws.channel.id != spec["channel"]:
+                    continue
+                n += 1
+                if code == 1006:
+                    ws.abort()
+                else:
+                    ws.close(code, spec.get("reason", "simulated close"))
+            return {"sockets": n}
+        if name == "socket_closing":
+            after = float(spec.get("after", 60))
+            n = 0
+            for ws in list(app.sockets):
+                if spec.get("channel") and ws.channel and ws.channel.id != spec["channel"]:
+                    continue
+                ch = ws.channel
+                ws.send_json({"topicName": "v2.system.socket_closing", "version": "2",
+                              "eventBody": {"message": "WebSocket closing for maintenance",
+                                            "reason": "maintenance", "channelId": ch.id,
+                                            "systemTopicType": "socket_closing",
+                                            "correlationId": str(uuid.uuid4()),
+                                            "organizationId": app.model.org_id,
+                                            "oauthClientId": ch.client, "data": {}},
+                              "metadata": {"CorrelationId": str(uuid.uuid4())}},
+                             "v2.system.socket_closing")
+                ws.close_timer = asyncio.get_event_loop().call_later(
+                    after, lambda w=ws: w.close(1001, "server maintenance"))
+                n += 1
+            return {"sockets": n, "close_after_s": after}
+        if name == "stop_heartbeats":
+            self.hb_stopped_until = time.monotonic() + float(spec.get("seconds", 120))
+            return {"until_s": float(spec.get("seconds", 120))}
+        if name == "expire_channels":
+            n = app.kill_channels(lambda ch: (not spec.get("channel")
+                                              or ch.id == spec["channel"]),
+                                  code=int(spec.get("code", 1000)), reason="channel expired",
+                                  counter="channels_expired")
+            return {"expired": n}
+        if name == "oversized_frame":
+            size = int(spec.get("bytes", 2 * 1024 * 1024))
+            head = '{"topicName":"channel.metadata","eventBody":{"message":"oversized","pad":"'
+            tail = '"}}'
+            pad = max(0, size - len(head) - len(tail))
+            frame = ws_frame(OP_TEXT, (head + "x" * pad + tail).encode())
+            n = 0
+            for ws in list(app.sockets):
+                if spec.get("channel") and ws.channel and ws.channel.id != spec["channel"]:
+                    continue
+                ws.send_frame(frame, "oversized")
+                n += 1
+            return {"sockets": n, "bytes": size}
+        if name == "pause":
+            app.pause()
+            return {"paused": True}
+        if name == "resume":
+            app.resume()
+            return {"paused": False}
+        if name == "late_data":
+            return app.late_data(spec)
+        raise ApiError(400, "bad.request", "unknown fault '%s'" % name)
+
+    def take(self, name, req):
+        """Consume one matching per-request fault of this name, if any."""
+        now = time.monotonic()
+        for f in self.active:
+            if f["fault"] != name:
+                continue
+            if "until" in f and now > f["until"]:
+                continue
+            if "count" in f and f["count"] <= 0:
+                continue
+            p = f.get("path")
+            if p and not req.path.startswith(p):
+                continue
+            m = f.get("method")
+            if m and m.upper() != req.method:
+                continue
+            if "count" in f:
+                f["count"] -= 1
+            self.applied[name] = self.applied.get(name, 0) + 1
+            return f
+        return None
+
+    def gc(self):
+        now = time.monotonic()
+        self.active = [f for f in self.active
+                       if not (("until" in f and now > f["until"])
+                               or ("count" in f and f["count"] <= 0 and "until" not in f))]
+
+    def describe(self):
+        now = time.monotonic()
+        out = []
+        for f in self.active:
+            d = {k: v for k, v in f.items() if k != "until"}
+            if "until" in f:
+                d["remaining_s"] = round(max(0, f["until"] - now), 3)
+            out.append(d)
+        return {"active": out, "applied": self.applied,
+                "heartbeats_stopped_s": round(max(0, self.hb_stopped_until - now), 3)}
+
+
+# ---------------------------------------------------------------------------
+
+class EventBridge:
+    """Posts EventBridge-format events (genesys-api.md 6) to a receiver."""
+
+    def __init__(self, app, cfg):
+        self.app = app
+        self.url = cfg["url"]
+        u = urllib.parse.urlsplit(self.url)
+        if u.scheme not in ("http", "https"):
+            raise ApiError(400, "bad.request", "url must be http or https")
+        self.u = u
+        self.secret = cfg.get("secret")
+        self.header = cfg.get("header", "X-Genesys-Secret")
+        self.dup_every = int(cfg.get("duplicate_every", 0))
+        self.cafile = cfg.get("ca")
+        self.source = "aws.partner/genesys.com/cloud/%s/gensim" % app.model.org_id
+        self.q = asyncio.Queue()
+        self.stats = {"url": self.url, "enqueued": 0, "delivered": 0, "failed": 0,
+                      "retries": 0, "duplicates_sent": 0, "duplicate_ids": [],
+                      "last_status": None, "attribute_events": 0}
+        self.n = 0
+        self.reader = self.writer = None
+        self.task = asyncio.ensure_future(self.run())
+
+    def enqueue(self, topic, body, sim_ms):
+        ev = {"version": "0", "id": str(uuid.uuid4()),
+              "detail-type": "v2.detail.events.conversation.{id}.attributes",
+              "source": self.source, "account": "123456789012",
+              "time": M.iso(sim_ms, frac=False), "region": "eu-west-1", "resources": [],
+              "detail": {"topicName": topic, "version": "2", "eventBody": body,
+                         "metadata": {"CorrelationId": str(uuid.uuid4())},
+                         "timestamp": M.iso(sim_ms)}}
+        self.n += 1
+        self.stats["attribute_events"] += 1
+        if self.q.qsize() >= 100000:      # receiver down for long: bound memory
+            self.stats["dropped"] = self.stats.get("dropped", 0) + 1
+            return
+        self.stats["enqueued"] += 1
+        self.q.put_nowait((ev, False))
+        if self.dup_every and self.n % self.dup_every == 0:
+            self.q.put_nowait((ev, True))
+
+    def stop(self):
+        self.task.cancel()
+        if self.writer:
+            self.writer.close()
+
+    async def _post(self, data):
+        u = self.u
+        if self.writer is None or self.writer.transport.is_closing():
+            ctx = None
+            if u.scheme == "https":
+                ctx = ssl.create_default_context(cafile=self.cafile)
+            self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection(
+                u.hostname, u.port or (443 if ctx else 80), ssl=ctx), 5)
+        hdr = ["POST %s HTTP/1.1" % (u.path or "/"), "Host: %s" % u.netloc,
+               "Content-Type: application/json", "Content-Length: %d" % len(data)]
+        if self.secret:
+            hdr.append("%s: %s" % (self.header, self.secret))
+        self.writer.write(("\r\n".join(hdr) + "\r\n\r\n").encode() + data)
+        await self.writer.drain()
+        line = await asyncio.wait_for(self.reader.readline(), 10)
+        if not line:
+            raise ConnectionError("eof")
+        status = int(line.split()[1])
+        clen = 0
+        close = False
+        while True:
+            h = await self.reader.readline()
+            if h in (b"\r\n", b""):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            if k.strip().lower() == "content-length":
+                clen = int(v.strip())
+            if k.strip().lower() == "connection" and "close" in v.lower():
+                close = True
+        if clen:
+            await self.reader.readexactly(clen)
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status
+
+    async def run(self):
+        while True:
+            ev, dup = await self.q.get()
+            data = json.dumps(ev, **J).encode()
+            for attempt in range(4):
+                try:
+                    st = await self._post(data)
+                    self.stats["last_status"] = st
+                    if 200 <= st < 300:
+                        self.stats["delivered"] += 1
+                        if dup:
+                            self.stats["duplicates_sent"] += 1
+                            if len(self.stats["duplicate_ids"]) < 10000:
+                                self.stats["duplicate_ids"].append(ev["id"])
+                        break
+                except (OSError, asyncio.TimeoutError, ConnectionError, ValueError,
+                        asyncio.IncompleteReadError):
+                    if self.writer:
+                        self.writer.close()
+                    self.writer = None
+                    self.stats["last_status"] = "connection error"
+                self.stats["retries"] += 1
+                await asyncio.sleep(0.2 * (attempt + 1))
+            else:
+                self.stats["failed"] += 1
+
+
+# ---------------------------------------------------------------------------
+
+ROUTES = [
+    ("POST", "/oauth/token", "token", False),
+    ("GET", "/api/v2/routing/queues", "list_queues", True),
+    ("GET", "/api/v2/routing/queues/{queueId}", "get_queue", True),
+    ("GET", "/api/v2/routing/queues/{queueId}/members", "queue_members", True),
+    ("GET", "/api/v2/routing/wrapupcodes", "list_wrapups", True),
+    ("GET", "/api/v2/users", "list_users", True),
+    ("GET", "/api/v2/users/{userId}", "get_user", True),
+    ("GET", "/api/v2/flows", "list_flows", True),
+    ("GET", "/api/v2/flows/outcomes", "list_outcomes", True),
+    ("GET", "/api/v2/flows/milestones", "list_milestones", True),
+    ("GET", "/api/v2/presence/definitions", "list_presences", True),
+    ("GET", "/api/v2/authorization/divisions", "list_divisions", True),
+    ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
+    ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
+    ("POST", "/api/v2/analytics/users/aggregates/query", "user_agg", True),
+    ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
+    ("POST", "/api/v2/analytics/flows/aggregates/query", "flow_agg", True),
+    ("POST", "/api/v2/analytics/flows/observations/query", "flow_obs", True),
+    ("POST", "/api/v2/notifications/channels", "ch_create", True),
+    ("GET", "/api/v2/notifications/channels", "ch_list", True),
+    ("HEAD", "/api/v2/notifications/channels/{channelId}", "ch_head", True),
+    ("GET", "/api/v2/notifications/channels/{channelId}/subscriptions", "sub_get", True),
+    ("POST", "/api/v2/notifications/channels/{channelId}/subscriptions", "sub_add", True),
+    ("PUT", "/api/v2/notifications/channels/{channelId}/subscriptions", "sub_put", True),
+    ("DELETE", "/api/v2/notifications/channels/{channelId}/subscriptions", "sub_del", True),
+    ("GET", "/api/v2/notifications/availabletopics", "topics", True),
+    ("GET", "/channels/{channelId}", "ws", False),
+    ("GET", "/sim/truth", "sim_truth", False),
+    ("GET", "/sim/stats", "sim_stats", False),
+    ("POST", "/sim/reset_stats", "sim_reset_stats", False),
+    ("GET", "/sim/faults", "sim_faults_get", False),
+    ("POST", "/sim/faults", "sim_faults", False),
+    ("GET", "/sim/eventbridge", "sim_eb_get", False),
+    ("POST", "/sim/eventbridge", "sim_eb", False),
+    ("DELETE", "/sim/eventbridge", "sim_eb_del", False),
+    ("GET", "/sim/info", "sim_info", False),
+]
+
+TOPIC_RES = [
+    (re.compile(r"^v2\.analytics\.queues\.([^.]+)\.observations$"), "queue"),
+    (re.compile(r"^v2\.routing\.queues\.([^.]+)\.conversations"
+                r"(\.(calls|chats|emails|messages|callbacks))?$"), "queue"),
+    (re.compile(r"^v2\.users\.([^.]+)\.(activity|presence|routingStatus)$"), "user"),
+    (re.compile(r"^v2\.analytics\.flow\.([^.]+)\.(metrics|aggregates)$"), "flow"),
+    (re.compile(r"^v2\.detail\.events\.conversation\.([^.]+)\.attributes$"), "any"),
+    (re.compile(r"^channel\.metadata$"), None),
+]
+
+QUEUE_OBS_METRICS = {"oActiveUsers", "oAlerting", "oInteracting", "oLongestInteracting",
+                     "oLongestWaiting", "oMemberUsers", "oOffQueueUsers", "oOnQueueUsers",
+                     "oUserPresences", "oUserRoutingStatuses", "oWaiting"}
+USER_METRIC_SET = {"oActiveUsers", "oMemberUsers", "oOffQueueUsers", "oOnQueueUsers",
+                   "oUserPresences", "oUserRoutingStatuses"}
+CONV_DIMS = {"queueId", "mediaType", "direction", "wrapUpCode"}
+FLOW_DIMS = {"flowId", "flowName", "flowType", "flowOutcomeId", "flowOutcome",
+             "flowMilestoneId", "mediaType"}
+
+
+def new_stats():
+    return {"requests": {}, "requests_total": 0, "by_status": {}, "tokens_issued": 0,
+            "token_failures": 0, "channels_created": 0, "channels_evicted": 0,
+            "channels_expired": 0, "channels_deleted_token": 0, "sockets_total": 0,
+            "sockets_replaced": 0, "ws_messages_sent": 0, "ws_bytes_sent": 0,
+            "ws_messages_by_topic": {}, "heartbeats_sent": 0, "pongs_sent": 0,
+            "ws_json_pings": 0, "ws_control_pings": 0, "ws_messages_received": 0,
+            "ws_closes_sent": {}, "ws_slow_consumer_drops": 0, "tcp_connections": 0,
+            "rate_limited": 0, "started": time.time()}
+
+
+class App:
+    def __init__(self, opts, model, clock, tls_ctx=None, ca_path=None):
+        self.opts = opts
+        self.model = model
+        self.clock = clock
+        self.tls_ctx = tls_ctx
+        self.ca_path = ca_path
+        self.hub = Hub(self)
+        self.hub.obs_topics = ["v2.analytics.queues.%s.observations" % q.id
+                               for q in model.queues]
+        model.hub = self.hub
+        self.tokens = {}
+        self.channels = {}        # id -> Channel
+        self.sockets = set()
+        self.faults = Faults(self)
+        self.stats = new_stats()
+        self.eb = None
+        self.server = None
+        self.port = None
+        self.routes = []
+        for method, pat, name, auth in ROUTES:
+            segs = pat.strip("/").split("/")
+            self.routes.append((method, segs, "%s %s" % (method, pat), getattr(self, "h_" + name),
+                                auth))
+        self.tasks = []
+
+    # ---------------------------------------------------------------- utils
+    @property
+    def base_http(self):
+        return "%s://%s:%d" % ("https" if self.tls_ctx else "http", self.opts.public_host,
+                               self.port)
+
+    @property
+    def base_ws(self):
+        return "%s://%s:%d" % ("wss" if self.tls_ctx else "ws", self.opts.public_host, self.port)
+
+    def sync(self):
+        self.model.advance_to(self.clock.sim_ms())
+
+    def obs_interval(self):
+        t = self.model.now
+        s = t - t % 1800000
+        return M.iso(s) + "/" + M.iso(s + 1800000)
+
+    def pause(self):
+        self.sync()
+        self.clock.pause()
+        self.model.paused = True
+
+    def resume(self):
+        self.clock.resume()
+        self.model.paused = False
+
+    def match(self, method, path):
+        segs = path.strip("/").split("/")
+        path_ok = None
+        for m, rs, tmpl, fn, auth in self.routes:
+            if len(rs) != len(segs):
+                continue
+            params = {}
+            for a, b in zip(rs, segs):
+                if a.startswith("{"):
+                    if not b:
+                        break
+                    params[a[1:-1]] = b
+                elif a != b:
+                    break
+            else:
+                if m == method:
+                    return tmpl, fn, auth, params
+                path_ok = tmpl
+        return path_ok, None, None, None
+
+    def late_data(self, spec):
+        self.sync()
+        model = self.model
+        qid = spec.get("queueId")
+        q = model.queue_by_id.get(qid) if qid else model.queues[0]
+        if q is None:
+            raise ApiError(400, "bad.request", "unknown queueId")
+        media = spec.get("mediaType", "voice")
+        if media not in q.media:
+            raise ApiError(400, "bad.request", "queue has no media %s" % media)
+        if "time" in spec:
+            t = parse_time_ms(spec["time"])
+        else:
+            g = parse_duration_ms(spec.get("granularity", "PT5M"))
+            back = int(spec.get("buckets_ago", 1))
+            t = (model.now // g - back) * g + 1000
+        if t >= model.now:
+            raise ApiError(400, "bad.request", "late data must be in the past")
+        v = int(spec.get("value_ms", 123000))
+        model.inject_late(q.idx, media, t, v, spec.get("wrapUpCode"))
+        return {"queueId": q.id, "mediaType": media, "time": M.iso(t), "tHandle_ms": v}
+
+    def kill_channels(self, pred, code=1000, reason="", counter=None):
+        n = 0
+        for ch in list(self.channels.values()):
+            if pred(ch):
+                self.delete_channel(ch, code, reason)
+                if counter:
+                    self.stats[counter] += 1
+                n += 1
+        return n
+
+    def delete_channel(self, ch, code=1000, reason=""):
+        ch.alive = False
+        self.channels.pop(ch.id, None)
+        for t in ch.topics:
+            s = self.hub.subs.get(t)
+            if s:
+                s.discard(ch)
+                if not s:
+                    del self.hub.subs[t]
+        ch.topics = {}
+        if ch.ws is not None:
+            ws = ch.ws
+            if code == 1006:
+                ws.abort()
+            else:
+                ws.close(code, reason)
+
+    # ---------------------------------------------------------------- HTTP
+    async def handle_http(self, req, reader, writer):
+        tmpl, fn, auth, params = self.match(req.method, req.path)
+        if req.path.startswith("/sim/"):
+            if fn is None:
+                return Response(404, {"error": "no such sim endpoint"})
+            try:
+                return await fn(req, params, None)
+            except ApiError as e:
+                return Response(e.status, error_body(e.status, e.code, e.message, e.params,
+                                                     e.details))
+            except (ValueError, KeyError, TypeError) as e:
+                return Response(400, {"error": str(e)})
+        corr = str(uuid.uuid4())
+        stat_key = tmpl if fn is not None else "%s (unknown)" % req.method
+        resp = await self._api(req, tmpl, fn, auth, params, corr, reader, writer)
+        if resp is None:      # websocket took over
+            return None
+        st = self.stats
+        st["requests_total"] += 1
+        e = st["requests"].setdefault(stat_key, {"total": 0, "by_status": {}})
+        e["total"] += 1
+        s = str(resp.status) if resp.action is None else resp.action
+        e["by_status"][s] = e["by_status"].get(s, 0) + 1
+        st["by_status"][s] = st["by_status"].get(s, 0) + 1
+        resp.headers.append(("ININ-Correlation-Id", corr))
+        return resp
+
+    async def _api(self, req, tmpl, fn, auth, params, corr, reader, writer):
+        faults = self.faults
+        f = faults.take("stall", req)
+        if f:
+            return Response(0, action="stall", arg=float(f.get("seconds", 30)))
+        f = faults.take("slow", req)
+        if f:
+            await asyncio.sleep(float(f.get("delay", 2)))
+        if fn is None:
+            if tmpl:
+                return Response(405, error_body(405, "method.not.allowed",
+                                                "Method not allowed", corr=corr))
+            return Response(404, error_body(404, "not.found",
+                                            "The requested resource was not found: %s" %
+                                            req.path, corr=corr))
+        if tmpl == "GET /channels/{channelId}":
+            return await self.h_ws(req, params, reader, writer)
+        try:
+            if tmpl == "POST /oauth/token":
+                resp = self.h_token(req)
+            else:
+                f = faults.take("http_5xx", req)
+                if f:
+                    st = int(f.get("status", 503))
+                    code = {500: "internal.server.error", 502: "bad.gateway",
+                            503: "service.unavailable", 504: "request.timeout"}.get(st, "error")
+                    return Response(st, error_body(st, code, "Simulated %d" % st, corr=corr))
+                tok = self.auth(req, corr)
+                hdrs = []
+                f = faults.take("rate_limit_storm", req)
+                if f:
+                    ra = int(f.get("retry_after", 3))
+                    self.stats["rate_limited"] += 1
+                    body = error_body(429, "too.many.requests",
+                                      "Rate limit exceeded the maximum. Retry the request in "
+                                      "[%d] seconds" % ra, {"seconds": ra}, corr=corr)
+                    return Response(429, body, headers=[
+                        ("Retry-After", str(ra)), ("inin-ratelimit-count", str(tok.win_count)),
+                        ("inin-ratelimit-allowed", str(self.opts.rate_limit)),
+                        ("inin-ratelimit-reset", str(ra))])
+                hdrs = self.rate(tok, corr)
+                self.sync()
+                resp = await fn(req, params, tok)
+                resp.headers.extend(hdrs)
+        except ApiError as e:
+            resp = Response(e.status, error_body(e.status, e.code, e.message, e.params,
+                                                 e.details, corr), headers=list(e.headers))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            resp = Response(400, error_body(400, "bad.request",
+                                            "The request could not be understood: %s" % e,
+                                            corr=corr))
+        if resp.status == 200 and resp.body and req.method != "HEAD":
+            f = faults.take("truncated_json", req)
+            if f:
+                resp.body = resp.body[:max(1, len(resp.body) // 2)]
+            else:
+                f = faults.take("malformed_json", req)
+                if f:
+                    resp.body = b'{"entities":[{"id":,"name":"broken"' + b"\x00}" + b"]" * 3
+        return resp
+
+    def auth(self, req, corr):
+        h = req.header("authorization", "")
+        if not h.lower().startswith("bearer "):
+            raise ApiError(401, "authentication.required",
+                           "No authentication bearer token specified in authorization header.")
+        t = self.tokens.get(h[7:].strip())
+        if t is None or t.revoked or time.time() >= t.expires:
+            raise ApiError(401, "bad.credentials", "Invalid login credentials.")
+        return t
+
+    def rate(self, tok, corr):
+        now = time.monotonic()
+        if now - tok.win_start >= 60:
+            tok.win_start = now
+            tok.win_count = 0
+        tok.win_count += 1
+        allowed = self.opts.rate_limit
+        reset = max(1, int(math.ceil(60 - (now - tok.win_start))))
+        hdrs = [("inin-ratelimit-count", str(tok.win_count)),
+                ("inin-ratelimit-allowed", str(allowed)),
+                ("inin-ratelimit-reset", str(reset))]
+        if tok.win_count > allowed:
+            self.stats["rate_limited"] += 1
+            raise ApiError(429, "too.many.requests",
+                           "Rate limit exceeded the maximum [%d] requests within [60] seconds"
+                           % allowed, {"limit": allowed},
+                           headers=hdrs + [("Retry-After", str(reset))])
+        return hdrs
+
+    # ---------------------------------------------------------------- oauth
+    def h_token(self, req):
+        f = self.faults.take("token_fail", req)
+        if f:
+            st = int(f.get("status", 500))
+            self.stats["token_failures"] += 1
+            if st == 401:
+                return Response(401, {"error": "invalid_client",
+                                      "description": "simulated failure",
+                                      "error_description": "simulated failure"})
+            return Response(st, error_body(st, "internal.server.error",
+                                           "Simulated token endpoint failure"))
+        cid = sec = None
+        h = req.header("authorization", "")
+        if h.lower().startswith("basic "):
+            try:
+                cid, _, sec = base64.b64decode(h[6:].strip()).decode().partition(":")
+            except Exception:
+                cid = None
+        form = urllib.parse.parse_qs(req.body.decode("latin-1"))
+        if cid is None and "client_id" in form:
+            cid = form["client_id"][0]
+            sec = form.get("client_secret", [""])[0]
+        if form.get("grant_type", [""])[0] != "client_credentials":
+            return Response(400, {"error": "unsupported_grant_type",
+                                  "description": "grant_type must be client_credentials",
+                                  "error_description": "grant_type must be client_credentials"})
+        if cid != self.opts.client_id or sec != self.opts.client_secret:
+            self.stats["token_failures"] += 1
+            return Response(401, {"error": "invalid_client",
+                                  "description": "client authentication failed",
+                                  "error_description": "client authentication failed"})
+        t = Token()
+        t.value = secrets.token_urlsafe(48)
+        t.client = cid
+        t.issued = time.time()
+        t.expires = t.issued + self.opts.token_ttl
+        t.revoked = False
+        t.win_start = time.monotonic()
+        t.win_count = 0
+        self.tokens[t.value] = t
+        self.stats["tokens_issued"] += 1
+        return Response(200, {"access_token": t.value, "token_type": "bearer",
+                              "expires_in": int(self.opts.token_ttl)})
+
+    # ---------------------------------------------------------------- listings
+    def page(self, req, items, path, conv, max_size=500):
+        try:
+            ps = int(req.q1("pageSize", "25"))
+            pn = int(req.q1("pageNumber", "1"))
+        except ValueError:
+            raise ApiError(400, "bad.request", "pageSize and pageNumber must be integers")
+        if ps < 1 or pn < 1:
+            raise ApiError(400, "bad.request", "pageSize and pageNumber must be >= 1")
+        ps = min(ps, max_size)
+        total = len(items)
+        pc = (total + ps - 1) // ps
+        ents = [conv(x) for x in items[(pn - 1) * ps: pn * ps]]
+        other = [(k, v) for k, vs in req.query.items() if k not in ("pageSize", "pageNumber")
+                 for v in vs]
+
+        def uri(n):
+            return path + "?" + urllib.parse.urlencode(
+                [("pageSize", ps), ("pageNumber", n)] + other)
+        body = {"entities": ents, "pageSize": ps, "pageNumber": pn, "total": total,
+                "pageCount": pc, "firstUri": uri(1), "selfUri": uri(pn),
+                "lastUri": uri(max(1, pc))}
+        if pn < pc:
+            body["nextUri"] = uri(pn + 1)
+        if pn > 1:
+            body["previousUri"] = uri(pn - 1)
+        return Response(200, body)
+
+    @staticmethod
+    def name_filter(items, pattern, key=lambda x: x["name"]):
+        if not pattern:
+            return items
+        p = pattern.lower()
+        lead, trail = p.startswith("*"), p.endswith("*")
+        core = p.strip("*")
+        if lead and trail:
+            return [x for x in items if core in key(x).lower()]
+        if lead:
+            return [x for x in items if key(x).lower().endswith(core)]
+        if trail:
+            return [x for x in items if key(x).lower().startswith(core)]
+        return [x for x in items if key(x).lower() == core]
+
+    def queue_json(self, q):
+        return {"id": q.id, "name": q.name, "division": {"id": q.div["id"], "name": q.div["name"],
+                                                      "selfUri": "/api/v2/authorization/divisions/"
+                                                      + q.div["id"]},
+                "description": "Simulated queue", "memberCount": len(q.members),
+                "joinedMemberCount": sum(1 for a in q.members
+                                         if q.idx in self.model.agents[a].joined),
+                "mediaSettings": {m: {"serviceLevel": {"percentage": M.SL_TARGET,
+                                                       "durationMs": M.MEDIA_PARAMS[m][6] * 1000},
+                                      "alertingTimeoutSeconds": M.ALERT_TIMEOUT_MS // 1000}
+                                  for m in q.media},
+                "selfUri": "/api/v2/routing/queues/" + q.id}
+
+    async def h_list_queues(self, req, p, tok):
+        qs = self.model.queues
+        ids = req.qall("id")
+        if ids:
+            s = set(ids)
+            qs = [q for q in qs if q.id in s]
+        divs = req.qall("divisionId")
+        if divs:
+            s = set(divs)
+            qs = [q for q in qs if q.div["id"] in s]
+        qs = self.name_filter(qs, req.q1("name"), key=lambda q: q.name)
+        qs = sorted(qs, key=lambda q: q.name.lower(),
+                    reverse=req.q1("sortOrder", "asc").lower().startswith("desc"))
+        return self.page(req, qs, "/api/v2/routing/queues", self.queue_json)
+
+    async def h_get_queue(self, req, p, tok):
+        q = self.model.queue_by_id.get(p["queueId"])
+        if q is None:
+            raise ApiError(404, "not.found", "Queue not found")
+        return Response(200, self.queue_json(q))
+
+    async def h_queue_members(self, req, p, tok):
+        q = self.model.queue_by_id.get(p["queueId"])
+        if q is None:
+            raise ApiError(404, "not.found", "Queue not found")
+        agents = [self.model.agents[i] for i in q.members]
+        js = req.q1("joined")
+        if js is not None:
+            want = js.lower() == "true"
+            agents = [a for a in agents if (q.idx in a.joined) == want]
+
+        def conv(a):
+            return {"id": a.id, "name": a.name, "user": {"id": a.id, "name": a.name,
+                                                         "selfUri": "/api/v2/users/" + a.id},
+                    "joined": q.idx in a.joined, "memberBy": "user",
+                    "routingStatus": {"status": M.ROUTING[a.routing],
+                                      "startTime": M.iso(a.rs_start)},
+                    "presence": self.presence_json(a),
+                    "selfUri": "/api/v2/routing/queues/%s/members/%s" % (q.id, a.id)}
+        return self.page(req, agents, "/api/v2/routing/queues/%s/members" % q.id, conv, 100)
+
+    def presence_json(self, a):
+        return {"presenceDefinition": {"id": self.model.presence_defs[a.presence]["id"],
+                                       "systemPresence": M.PRESENCES[a.presence]},
+                "modifiedDate": M.iso(a.pr_start), "source": "PURECLOUD", "primary": True}
+
+    def user_json(self, a, expand=()):
+        d = {"id": a.id, "name": a.name, "division": {"id": a.div["id"], "name": a.div["name"]},
+             "email": "agent%05d@example.com" % (a.idx + 1), "state": "active",
+             "username": "agent%05d@example.com" % (a.idx + 1), "version": 1,
+             "acdAutoAnswer": False, "selfUri": "/api/v2/users/" + a.id}
+        if "routingStatus" in expand:
+            d["routingStatus"] = {"userId": a.id, "status": M.ROUTING[a.routing],
+                                  "startTime": M.iso(a.rs_start)}
+        if "presence" in expand:
+            d["presence"] = self.presence_json(a)
+        return d
+
+    async def h_list_users(self, req, p, tok):
+        state = req.q1("state", "active")
+        agents = self.model.agents if state in ("active", "any") else []
+        ids = req.qall("id")
+        if ids:
+            s = set(ids)
+            agents = [a for a in agents if a.id in s]
+        exp = set(req.qall("expand"))
+        return self.page(req, agents, "/api/v2/users", lambda a: self.user_json(a, exp))
+
+    async def h_get_user(self, req, p, tok):
+        a = self.model.agent_by_id.get(p["userId"])
+        if a is None:
+            raise ApiError(404, "not.found", "User not found")
+        return Response(200, self.user_json(a, set(req.qall("expand"))))
+
+    def flow_json(self, f):
+        return {"id": f.id, "name": f.name, "type": f.type, "division": f.div,
+                "description": "Simulated %s flow" % f.type.lower(), "active": True,
+                "deleted": False, "system": False,
+                "publishedVersion": {"id": f.version, "name": f.version},
+                "outcomes": [{"id": self.model.outcomes[i]["id"]} for i in f.outcomes],
+                "selfUri": "/api/v2/flows/" + f.id}
+
+    async def h_list_flows(self, req, p, tok):
+        fl = self.model.flows
+        types = {t.upper() for t in req.qall("type")}
+        if types:
+            fl = [f for f in fl if f.type in types]
+        ids = req.qall("id")
+        if ids:
+            s = set(ids)
+            fl = [f for f in fl if f.id in s]
+        fl = self.name_filter(fl, req.q1("name"), key=lambda f: f.name)
+        return self.page(req, fl, "/api/v2/flows", self.flow_json)
+
+    def _simple_list(self, req, items, path):
+        ids = req.qall("id")
+        if ids:
+            s = set(ids)
+            items = [x for x in items if x["id"] in s]
+        items = self.name_filter(items, req.q1("name"))
+        return self.page(req, items, path, lambda x: dict(x, selfUri=path + "/" + x["id"]))
+
+    async def h_list_outcomes(self, req, p, tok):
+        return self._simple_list(req, self.model.outcomes, "/api/v2/flows/outcomes")
+
+    async def h_list_milestones(self, req, p, tok):
+        return self._simple_list(req, self.model.milestones, "/api/v2/flows/milestones")
+
+    async def h_list_wrapups(self, req, p, tok):
+        return self._simple_list(req, self.model.wrapups, "/api/v2/routing/wrapupcodes")
+
+    async def h_list_divisions(self, req, p, tok):
+        return self._simple_list(req, self.model.divisions, "/api/v2/authorization/divisions")
+
+    async def h_list_presences(self, req, p, tok):
+        items = [{"id": d["id"], "systemPresence": d["systemPresence"],
+                  "languageLabels": {"en_US": d["systemPresence"].replace("_", " ").title()},
+                  "primary": True, "deactivated": False} for d in self.model.presence_defs]
+        return self.page(req, items, "/api/v2/presence/definitions", lambda x: x)
+
+    # ---------------------------------------------------------------- analytics
+    def _mappings(self):
+        return {d["systemPresence"]: [d["id"]] for d in self.model.presence_defs}
+
+    async def h_q_obs(self, req, p, tok):
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        metrics = body.get("metrics")
+        if not metrics or not isinstance(metrics, list):
+            raise ApiError(400, "bad.request", "metrics is required")
+        bad = [m for m in metrics if m not in QUEUE_OBS_METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(bad))
+        flt = body.get("filter")
+        if flt is None:
+            raise ApiError(400, "bad.request", "filter is required")
+        qids = filter_values(flt, "queueId")
+        if len(qids) > self.opts.max_obs_queues:
+            raise ApiError(400, "bad.request",
+                           "A maximum of %d queueId predicates is allowed per query (got %d)"
+                           % (self.opts.max_obs_queues, len(qids)),
+                           {"max": self.opts.max_obs_queues})
+        pred = compile_filter(flt, {"queueId", "mediaType"}, lenient={"mediaType"})
+        detail = set(body.get("detailMetrics") or [])
+        model = self.model
+        seen = set()
+        cands = []
+        for x in (qids or [q.id for q in model.queues]):
+            q = model.queue_by_id.get(x)
+            if q is not None and q.idx not in seen:
+                seen.add(q.idx)
+                cands.append(q)
+        wanted = set(metrics)
+        um = wanted & USER_METRIC_SET
+        cm = wanted - USER_METRIC_SET
+        results = []
+        pq = self.opts.presence_qualifier
+        for q in cands:
+            if um and pred({"queueId": q.id}):
+                results.append({"group": {"queueId": q.id},
+                                "data": model.obs_user_metrics(q, um, pq)})
+            if cm:
+                for m in q.media:
+                    if pred({"queueId": q.id, "mediaType": m}):
+                        results.append({"group": {"mediaType": m, "queueId": q.id},
+                                        "data": model.obs_conv_metrics(q, m, cm, detail)})
+        return Response(200, {"systemToOrganizationMappings": self._mappings(),
+                              "results": results})
+
+    def _agg_common(self, body, allowed_dims):
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        if "interval" not in body:
+            raise ApiError(400, "bad.request", "interval is required")
+        start, end = parse_interval(body["interval"])
+        g = body.get("granularity")
+        gran = parse_duration_ms(g) if g else end - start
+        if gran < 60000:
+            raise ApiError(400, "bad.request", "granularity must be at least PT1M")
+        nb = -(-(end - start) // gran)
+        if nb > 10000:
+            raise ApiError(400, "bad.request", "too many buckets (%d) for this interval" % nb)
+        metrics = body.get("metrics")
+        if not metrics or not isinstance(metrics, list):
+            raise ApiError(400, "bad.request", "metrics is required")
+        gb = body.get("groupBy") or []
+        for d in gb:
+            if d not in allowed_dims:
+                raise ApiError(400, "bad.request",
+                               "groupBy '%s' is not supported by the simulator" % d)
+        tz = body.get("timeZone")
+        if tz not in (None, "UTC", "Etc/UTC", "GMT", "Z"):
+            raise ApiError(400, "bad.request", "the simulator supports timeZone UTC only")
+        return start, end, gran, metrics, gb
+
+    def _fmt_stats(self, metric, s):
+        c, sm, mn, mx = s
+
+        def num(x):
+            return int(x) if x == int(x) else x
+        if metric == "oServiceLevel":
+            if not c:
+                return None
+            return {"ratio": round(sm / c, 4), "numerator": int(sm), "denominator": int(c),
+                    "target": M.SL_TARGET}
+        if metric[0] == "t":
+            return {"max": num(mx), "min": num(mn), "count": int(c), "sum": num(sm)}
+        return {"count": int(c)}
+
+    async def _store_query(self, store, start, end, gran, keyfn, metrics):
+        out = {}
+        if end > start:
+            n = 0
+            for _ in store.query_iter(out, start, end, gran, keyfn, metrics):
+                n += 1
+                if n % 2 == 0:
+                    await asyncio.sleep(0)
+        return out
+
+    async def _agg_results(self, res, start, end, gran, metrics):
+        groups = {}
+        n = 0
+        ivs = {}
+        fmt = self._fmt_stats
+        for (b, g), md in res.items():
+            bs = start + b * gran
+            if bs >= end:
+                continue
+            iv = ivs.get(b)
+            if iv is None:
+                iv = ivs[b] = M.iso(bs) + "/" + M.iso(min(end, bs + gran))
+            ms = []
+            for m in metrics:
+                if m in md:
+                    st = fmt(m, md[m])
+                    if st is not None:
+                        ms.append({"metric": m, "stats": st})
+            if ms:
+                groups.setdefault(g, []).append((bs, {"interval": iv, "metrics": ms}))
+            n += 1
+            if n % 2000 == 0:
+                await asyncio.sleep(0)
+        out = []
+        for i, g in enumerate(sorted(groups)):
+            out.append({"group": dict(g), "data": [d for _, d in sorted(groups[g],
+                                                                        key=lambda x: x[0])]})
+            if i % 2000 == 1999:
+                await asyncio.sleep(0)
+        return out
+
+    async def h_conv_agg(self, req, p, tok):
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, CONV_DIMS)
+        pred = compile_filter(body.get("filter"), CONV_DIMS)
+        model = self.model
+        gset = set(gb) | {"mediaType"}
+        qs, wr = model.queues, {w["id"]: w for w in model.wrapups}
+
+        def keyfn(k):
+            qi, m, w = k
+            d = {"queueId": qs[qi].id, "mediaType": m, "direction": "inbound"}
+            if w is not None:
+                d["wrapUpCode"] = w
+            if not pred(d):
+                return None
+            return tuple(sorted((x, d[x]) for x in gset if x in d))
+        res = await self._store_query(model.conv_store, start, min(end, model.now), gran,
+                                      keyfn, metrics)
+        return Response(200, {"results": await self._agg_results(res, start, end, gran,
+                                                                 metrics)})
+
+    async def h_flow_agg(self, req, p, tok):
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, FLOW_DIMS)
+        pred = compile_filter(body.get("filter"), FLOW_DIMS)
+        model = self.model
+        gset = set(gb)
+
+        def keyfn(k):
+            fi, oi, mi = k
+            f = model.flows[fi]
+            d = {"flowId": f.id, "flowName": f.name, "flowType": f.type, "mediaType": "voice"}
+            if oi >= 0:
+                d["flowOutcomeId"] = model.outcomes[oi]["id"]
+                d["flowOutcome"] = model.outcomes[oi]["name"]
+            if mi >= 0:
+                d["flowMilestoneId"] = model.milestones[mi]["id"]
+            if not pred(d):
+                return None
+            return tuple(sorted((x, d[x]) for x in gset if x in d))
+        res = await self._store_query(model.flow_store, start, min(end, model.now), gran,
+                                      keyfn, metrics)
+        return Response(200, {"results": await self._agg_results(res, start, end, gran,
+                                                                 metrics)})
+
+    def _users_from_filter(self, flt):
+        ids = filter_values(flt, "userId")
+        if not ids:
+            raise ApiError(400, "bad.request", "a userId filter is required by the simulator")
+        if len(ids) > 100:
+            raise ApiError(400, "bad.request",
+                           "A single query may contain no more than 100 userId predicates",
+                           {"max": 100})
+        compile_filter(flt, {"userId", "mediaType"})
+        out = []
+        seen = set()
+        for x in ids:
+            a = self.model.agent_by_id.get(x)
+            if a is not None and a.idx not in seen:
+                seen.add(a.idx)
+                out.append(a)
+        return out
+
+    async def h_user_agg(self, req, p, tok):
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, {"userId"})
+        agents = self._users_from_filter(body.get("filter"))
+        model = self.model
+        results = []
+        for a in agents:
+            data = []
+            bs = start
+            while bs < end and bs < model.now:
+                be = min(end, bs + gran)
+                d = model.user_durations(a, bs, be)
+                ms = []
+                for m in metrics:
+                    if m == "tAgentRoutingStatus":
+                        src = d["routing"]
+                    elif m in ("tSystemPresence", "tOrganizationPresence"):
+                        src = d["presence"]
+                    else:
+                        continue
+                    for qual, v in sorted(src.items()):
+                        if v > 0:
+                            if m == "tOrganizationPresence":
+                                qual = model.presence_defs[M.PRESENCES.index(qual)]["id"]
+                            ms.append({"metric": m, "qualifier": qual, "stats": {"sum": v}})
+                if ms:
+                    data.append({"interval": M.iso(bs) + "/" + M.iso(be), "metrics": ms})
+                bs += gran
+            if data:
+                results.append({"group": {"userId": a.id}, "data": data})
+        return Response(200, {"systemToOrganizationMappings": self._mappings(),
+                              "results": results})
+
+    async def h_user_obs(self, req, p, tok):
+        body = req.json()
+        if not isinstance(body, dict) or not body.get("metrics"):
+            raise ApiError(400, "bad.request", "metrics is required")
+        bad = [m for m in body["metrics"] if m not in ("oActiveQueues", "oMemberQueues")]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(bad))
+        agents = self._users_from_filter(body.get("filter"))
+        res = []
+        for a in agents:
+            data = []
+            if "oActiveQueues" in body["metrics"]:
+                data.append({"metric": "oActiveQueues", "stats": {"count": len(a.joined)}})
+            if "oMemberQueues" in body["metrics"]:
+                data.append({"metric": "oMemberQueues", "stats": {"count": len(a.members)}})
+            res.append({"group": {"userId": a.id}, "data": data})
+        return Response(200, {"results": res})
+
+    async def h_flow_obs(self, req, p, tok):
+        body = req.json()
+        if not isinstance(body, dict) or not body.get("metrics"):
+            raise ApiError(400, "bad.request", "metrics is required")
+        bad = [m for m in body["metrics"] if m != "oFlow"]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(bad))
+        flt = body.get("filter")
+        pred = compile_filter(flt, {"flowId", "mediaType"})
+        ids = filter_values(flt, "flowId")
+        model = self.model
+        fl = [model.flow_by_id[x] for x in ids if x in model.flow_by_id] if ids else model.flows
+        res = []
+        for f in fl:
+            if pred({"flowId": f.id, "mediaType": "voice"}):
+                res.append({"group": {"flowId": f.id, "mediaType": "voice"},
+                            "data": [{"metric": "oFlow", "stats": {"count": f.active}}]})
+        return Response(200, {"results": res})
+
+    # ---------------------------------------------------------------- notifications
+    def _channel(self, p, tok):
+        ch = self.channels.get(p["channelId"])
+        if ch is None or ch.client != tok.client:
+            raise ApiError(404, "not.found", "Channel %s not found" % p["channelId"])
+        return ch
+
+    async def h_ch_create(self, req, p, tok):
+        mine = [c for c in self.channels.values() if c.client == tok.client]
+        if len(mine) >= self.opts.max_channels:
+            idle = [c for c in mine if c.ws is None]
+            victim = min(idle or mine, key=lambda c: c.last_used)
+            self.delete_channel(victim, 1000, "channel limit reached")
+            self.stats["channels_evicted"] += 1
+        cid = "streaming-%d-%s" % (len(self.channels) % 10, secrets.token_hex(12))
+        ch = Channel(cid, tok.value, tok.client, self.opts.channel_ttl)
+        self.channels[cid] = ch
+        self.stats["channels_created"] += 1
+        return Response(200, ch.as_json(self.base_ws))
+
+    async def h_ch_list(self, req, p, tok):
+        inc = (req.q1("includechannels", "token") or "token").lower()
+        chs = [c for c in self.channels.values() if c.client == tok.client
+               and (inc == "oauthclient" or c.token == tok.value)]
+        return Response(200, {"entities": [c.as_json(self.base_ws) for c in chs]})
+
+    async def h_ch_head(self, req, p, tok):
+        ch = self.channels.get(p["channelId"])
+        if ch is None or ch.client != tok.client:
+            return Response(404)
+        return Response(200)
+
+    def _validate_topics(self, body, ignore_errors):
+        if not isinstance(body, list):
+            raise ApiError(400, "bad.request", "body must be a list of ChannelTopic")
+        ok, rejected = [], []
+        model = self.model
+        for item in body:
+            tid = item.get("id") if isinstance(item, dict) else None
+            reason = None
+            if not isinstance(tid, str):
+                reason = "missing topic id"
+            else:
+                for rx, kind in TOPIC_RES:
+                    m = rx.match(tid)
+                    if m:
+                        if kind == "queue" and m.group(1) not in model.queue_by_id:
+                            reason = "Unknown queue id"
+                        elif kind == "user" and m.group(1) not in model.agent_by_id:
+                            reason = "Unknown user id"
+                        elif kind == "flow" and m.group(1) not in model.flow_by_id:
+                            reason = "Unknown flow id"
+                        break
+                else:
+                    reason = "Unknown or unsupported topic"
+            if reason:
+                rejected.append({"id": tid, "state": "Rejected", "rejectionReason": reason})
+            else:
+                ok.append(tid)
+        if rejected and not ignore_errors:
+            raise ApiError(400, "bad.request", "Invalid topic(s): %s" % ", ".join(
+                str(r["id"]) for r in rejected[:5]),
+                details=[{"errorCode": "invalid.topic", "fieldName": "id",
+                          "entityId": r["id"]} for r in rejected])
+        return ok, rejected
+
+    def _set_topics(self, ch, topics):
+        subs = self.hub.subs
+        new = dict.fromkeys(topics)
+        for t in ch.topics:
+            if t not in new:
+                s = subs.get(t)
+                if s:
+                    s.discard(ch)
+                    if not s:
+                        del subs[t]
+        for t in new:
+            subs.setdefault(t, set()).add(ch)
+            if t.startswith("v2.analytics.queues."):
+                q = self.model.queue_by_id.get(t.split(".")[3])
+                if q is not None:
+                    for m in [None] + q.media:
+                        self.hub.queue_dirty(q.idx, m)
+        ch.topics = new
+        ch.expires = time.time() + self.opts.channel_ttl
+        ch.last_used = time.time()
+
+    def _topics_resp(self, ch, rejected=()):
+        ents = [{"id": t, "state": "Permitted",
+                 "selfUri": "/api/v2/notifications/channels/%s/subscriptions" % ch.id}
+                for t in ch.topics]
+        return Response(200, {"entities": ents + list(rejected)})
+
+    async def h_sub_get(self, req, p, tok):
+        return self._topics_resp(self._channel(p, tok))
+
+    async def _sub_change(self, req, p, tok, replace):
+        ch = self._channel(p, tok)
+        ign = (req.q1("ignoreErrors", "false") or "").lower() == "true"
+        ok, rej = self._validate_topics(req.json(), ign)
+        topics = ok if replace else list(ch.topics) + [t for t in ok if t not in ch.topics]
+        if len(set(topics)) > self.opts.max_topics:
+            raise ApiError(400, "bad.request",
+                           "Channel subscriptions are limited to %d topics (requested %d)"
+                           % (self.opts.max_topics, len(set(topics))),
+                           {"max": self.opts.max_topics})
+        self._set_topics(ch, topics)
+        return self._topics_resp(ch, rej)
+
+    async def h_sub_add(self, req, p, tok):
+        return await self._sub_change(req, p, tok, False)
+
+    async def h_sub_put(self, req, p, tok):
+        return await self._sub_change(req, p, tok, True)
+
+    async def h_sub_del(self, req, p, tok):
+        ch = self._channel(p, tok)
+        self._set_topics(ch, [])
+        return Response(200, {"entities": []})
+
+    async def h_topics(self, req, p, tok):
+        ents = [
+            {"id": "v2.analytics.queues.{id}.observations", "transports": ["All"]},
+            {"id": "v2.routing.queues.{id}.conversations", "transports": ["All"]},
+            {"id": "v2.users.{id}.activity", "transports": ["All"]},
+            {"id": "v2.users.{id}.presence", "transports": ["All"]},
+            {"id": "v2.users.{id}.routingStatus", "transports": ["All"]},
+            {"id": "v2.analytics.flow.{id}.metrics", "transports": ["All"]},
+            {"id": "v2.detail.events.conversation.{id}.attributes", "transports": ["All"]},
+        ]
+        for e in ents:
+            e.update({"description": "simulated", "visibility": "Public",
+                      "requiresPermissions": [], "enforced": False})
+        return Response(200, {"entities": ents})
+
+    # ---------------------------------------------------------------- websocket
+    async def h_ws(self, req, p, reader, writer):
+        if req.header("upgrade", "").lower() != "websocket" or not req.header("sec-websocket-key"):
+            return Response(426, error_body(426, "upgrade.required",
+                                            "WebSocket upgrade required"))
+        ch = self.channels.get(p["channelId"])
+        if ch is None:
+            return Response(404, error_body(404, "not.found", "Channel not found"))
+        writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+                      % ws_accept_key(req.header("sec-websocket-key"))).encode())
+        st = self.stats
+        st["requests_total"] += 1
+        e = st["requests"].setdefault("GET /channels/{channelId}", {"total": 0, "by_status": {}})
+        e["total"] += 1
+        e["by_status"]["101"] = e["by_status"].get("101", 0) + 1
+        if ch.ws is not None:
+            st["sockets_replaced"] += 1
+            ch.ws.close(1000, "channel in use by another connection")
+        ws = WsConn(self, reader, writer, ch)
+        ch.ws = ws
+        ch.last_used = time.time()
+        self.sockets.add(ws)
+        st["sockets_total"] += 1
+        # baseline: queued observation groups go out on the next flush
+        for t in ch.topics:
+            if t.startswith("v2.analytics.queues."):
+                q = self.model.queue_by_id.get(t.split(".")[3])
+                if q is not None:
+                    for m in [None] + q.media:
+                        self.hub.queue_dirty(q.idx, m)
+        await self.ws_loop(ws)
+        return None
+
+    async def ws_loop(self, ws):
+        buf = bytearray()
+        op0 = None
+        try:
+            while not ws.closed:
+                fin, op, data = await ws_read_frame(ws.reader, True, self.opts.ws_max_in)
+                if op == OP_PING:
+                    self.stats["ws_control_pings"] += 1
+                    ws.send_frame(ws_frame(OP_PONG, data))
+                    continue
+                if op == OP_PONG:
+                    continue
+                if op == OP_CLOSE:
+                    code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1000
+                    ws.close(code if code not in (1005, 1006) else 1000)
+                    break
+                if op in (OP_TEXT, OP_BIN):
+                    if op0 is not None:
+                        raise WsProtocolError(1002, "new message inside a fragmented one")
+                    op0 = op
+                    buf = bytearray(data)
+                elif op == OP_CONT:
+                    if op0 is None:
+                        raise WsProtocolError(1002, "continuation without start")
+                    buf += data
+                else:
+                    raise WsProtocolError(1002, "unknown opcode")
+                if len(buf) > self.opts.ws_max_in:
+                    raise WsProtocolError(1009, "message too big")
+                if fin:
+                    self.stats["ws_messages_received"] += 1
+                    self.ws_message(ws, bytes(buf))
+                    buf = bytearray()
+                    op0 = None
+        except WsProtocolError as e:
+            ws.close(e.code, str(e))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            if not ws.closed:
+                ws.abort()
+
+    def ws_message(self, ws, data):
+        try:
+            m = json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(m, dict) and m.get("message") == "ping":
+            self.stats["ws_json_pings"] += 1
+            self.stats["pongs_sent"] += 1
+            ws.send_json({"topicName": "channel.metadata", "eventBody": {"message": "pong"}},
+                         "channel.metadata")
+        if ws.channel is not None:
+            ws.channel.last_used = time.time()
+
+    # ---------------------------------------------------------------- sim endpoints
+    async def h_sim_truth(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        qids = req.qall("queues") or None
+        t = self.model.truth(gran, n, qids, include_agents=req.q1("agents") == "1")
+        t["real_time"] = now_iso_real()
+        t["speed"] = self.clock.speed
+        t["eventbridge"] = self.eb.stats if self.eb else None
+        return Response(200, t)
+
+    def stats_snapshot(self):
+        st = dict(self.stats)
+        st["channels_alive"] = len(self.channels)
+        st["sockets_open"] = len(self.sockets)
+        st["subscriptions"] = {c.id: len(c.topics) for c in self.channels.values()}
+        st["topics_subscribed"] = len(self.hub.subs)
+        st["tokens_valid"] = sum(1 for t in self.tokens.values()
+                                 if not t.revoked and t.expires > time.time())
+        st["faults"] = self.faults.describe()
+        st["model_events"] = self.model.events_processed
+        st["sim_time"] = M.iso(self.model.now)
+        st["eventbridge"] = self.eb.stats if self.eb else None
+        try:
+            with open("/proc/self/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            tck = os.sysconf("SC_CLK_TCK")
+            st["cpu_seconds"] = (int(parts[11]) + int(parts[12])) / tck
+            st["rss_mb"] = int(parts[21]) * os.sysconf("SC_PAGE_SIZE") / 1048576
+        except (OSError, IndexError, ValueError):
+            pass
+        return st
+
+    async def h_sim_stats(self, req, p, tok):
+        return Response(200, self.stats_snapshot())
+
+    async def h_sim_reset_stats(self, req, p, tok):
+        self.stats = new_stats()
+        return Response(200, {"reset": True})
+
+    async def h_sim_faults(self, req, p, tok):
+        body = req.json()
+        items = body if isinstance(body, list) else [body]
+        return Response(200, {"results": [self.faults.add(x) for x in items]})
+
+    async def h_sim_faults_get(self, req, p, tok):
+        return Response(200, self.faults.describe())
+
+    async def h_sim_eb(self, req, p, tok):
+        body = req.json()
+        if not isinstance(body, dict) or "url" not in body:
+            raise ApiError(400, "bad.request", "url required")
+        if self.eb:
+            self.eb.stop()
+        self.eb = EventBridge(self, body)
+        return Response(200, {"configured": True, "url": body["url"]})
+
+    async def h_sim_eb_get(self, req, p, tok):
+        return Response(200, self.eb.stats if self.eb else {"configured": False})
+
+    async def h_sim_eb_del(self, req, p, tok):
+        if self.eb:
+            self.eb.stop()
+        self.eb = None
+        return Response(200, {"configured": False})
+
+    async def h_sim_info(self, req, p, tok):
+        m = self.model
+        return Response(200, {"base_url": self.base_http, "ws_base": self.base_ws,
+                              "sim_time": M.iso(m.now), "speed": self.clock.speed,
+                              "seed": m.seed, "queues": len(m.queues), "agents": len(m.agents),
+                              "flows": len(m.flows), "org_id": m.org_id,
+                              "arrival_rate_per_sim_s": getattr(m, "arrival_rate", 0),
+                              "client_id": self.opts.client_id, "ca": self.ca_path})
+
+    # ---------------------------------------------------------------- server
+    async def serve_conn(self, reader, writer):
+        self.stats["tcp_connections"] += 1
+        try:
+            while True:
+                try:
+                    req = await read_request(reader, writer)
+                except HttpError as e:
+                    writer.write(Response(e.status, {"error": str(e)}).encode(keep_alive=False))
+                    break
+                except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                    break
+                if req is None:
+                    break
+                resp = await self.handle_http(req, reader, writer)
+                if resp is None:
+                    return
+                if resp.action == "stall":
+                    await asyncio.sleep(resp.arg)
+                    writer.transport.abort()
+                    return
+                if resp.action == "abort":
+                    writer.transport.abort()
+                    return
+                writer.write(resp.encode(head_only=req.method == "HEAD",
+                                         keep_alive=req.keep_alive))
+                await writer.drain()
+                if not req.keep_alive:
+                    break
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    async def start(self):
+        self.server = await asyncio.start_server(
+            self.serve_conn, self.opts.host, self.opts.port, ssl=self.tls_ctx,
+            limit=256 * 1024, backlog=512)
+        self.port = self.server.sockets[0].getsockname()[1]
+        loop = asyncio.get_event_loop()
+        self.tasks = [loop.create_task(self.ticker()), loop.create_task(self.housekeeping())]
+
+    async def ticker(self):
+        lag_avg = 0.0
+        while True:
+            t0 = time.monotonic()
+            try:
+                self.sync()
+                self.hub.flush_observations()
+            except Exception as e:      # keep serving; report
+                print("gensim: model error: %r" % e, file=sys.stderr)
+                import traceback
+                traceback.print_exc()
+            t1 = time.monotonic()
+            await asyncio.sleep(self.opts.tick)
+            # event-loop lag: how late the tick came back (ms)
+            lag = (time.monotonic() - t1 - self.opts.tick) * 1000
+            lag_avg = 0.95 * lag_avg + 0.05 * lag
+            st = self.stats
+            st["loop_lag_ms_avg"] = round(lag_avg, 2)
+            st["loop_lag_ms_max"] = round(max(st.get("loop_lag_ms_max", 0), lag), 2)
+            st["tick_work_ms_max"] = round(max(st.get("tick_work_ms_max", 0),
+                                               (t1 - t0) * 1000), 2)
+
+    async def housekeeping(self):
+        last_prune = time.monotonic()
+        while True:
+            await asyncio.sleep(min(0.25, self.opts.heartbeat / 4))
+            now = time.monotonic()
+            wall = time.time()
+            # heartbeats
+            if now >= self.faults.hb_stopped_until:
+                for ws in list(self.sockets):
+                    if now - ws.last_hb >= self.opts.heartbeat:
+                        ws.last_hb = now
+                        self.stats["heartbeats_sent"] += 1
+                        ws.send_json({"topicName": "channel.metadata",
+                                      "eventBody": {"message": "WebSocket Heartbeat"}},
+                                     "channel.metadata")
+            else:
+                for ws in self.sockets:
+                    ws.last_hb = now
+            # channel expiry, token expiry
+            for ch in list(self.channels.values()):
+                t = self.tokens.get(ch.token)
+                if wall >= ch.expires:
+                    self.delete_channel(ch, 1000, "channel expired")
+                    self.stats["channels_expired"] += 1
+                elif t is None or t.revoked or wall >= t.expires:
+                    self.delete_channel(ch, 1000, "token expired")
+                    self.stats["channels_deleted_token"] += 1
+            self.faults.gc()
+            if now - last_prune > 60:
+                last_prune = now
+                self.model.prune()
+                for k in [k for k, t in self.tokens.items()
+                          if t.expires < wall - 3600]:
+                    del self.tokens[k]

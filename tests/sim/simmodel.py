@@ -1,0 +1,1194 @@
+"""Seeded, deterministic contact-centre model for the Genesys Cloud simulator.
+
+The model is a discrete-event simulation on a simulated clock (milliseconds
+since the epoch).  Every random draw happens while processing a scheduled
+event, and events are processed strictly in (time, sequence) order, so the
+evolution depends only on the seed and the options, never on wall-clock
+timing or on when the server happens to advance it.
+
+The model publishes through a `hub` object (see simapi.Hub) with methods
+  has(topic) -> bool, publish(topic, body_or_callable), queue_dirty(q, media),
+  attribute_update(conv, changed).
+"""
+import bisect
+import heapq
+import math
+import random
+import time
+from array import array
+
+ROUTING = ["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"]
+R_OFF, R_IDLE, R_INTER, R_NR, R_COMM = range(5)
+PRESENCES = ["AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING",
+             "TRAINING", "ON_QUEUE", "OFFLINE"]
+P_ONQ = PRESENCES.index("ON_QUEUE")
+P_OFFLINE = PRESENCES.index("OFFLINE")
+MEDIA = ["voice", "chat", "email", "message", "callback"]
+MEDIA_ARRAY = {"voice": "calls", "chat": "chats", "email": "emails",
+               "message": "messages", "callback": "callbacks"}
+
+# per media: mean talk s, mean acw s, hold prob, mean hold s, mean alert s,
+#            mean patience s, SLA threshold s
+MEDIA_PARAMS = {
+    "voice": (240, 45, 0.25, 40, 5, 150, 20),
+    "chat": (400, 30, 0.0, 0, 7, 300, 60),
+    "message": (450, 30, 0.0, 0, 7, 900, 300),
+    "email": (500, 60, 0.0, 0, 9, 86400, 3600),
+    "callback": (200, 40, 0.1, 30, 6, 86400, 600),
+}
+SHORT_ABANDON_MS = 10000
+ALERT_TIMEOUT_MS = 8000
+SL_TARGET = 0.8
+
+# presence dwell means (s) and transitions
+PRES_DWELL = {"ON_QUEUE": 3600, "BREAK": 900, "MEAL": 1800, "AWAY": 600,
+              "MEETING": 1800, "TRAINING": 3600, "BUSY": 1200,
+              "AVAILABLE": 600, "OFFLINE": 5400}
+PRES_NEXT_ONQ = [("BREAK", .35), ("MEAL", .15), ("AWAY", .15), ("MEETING", .1),
+                 ("TRAINING", .05), ("BUSY", .1), ("AVAILABLE", .05), ("OFFLINE", .05)]
+PRES_INITIAL = [("ON_QUEUE", .58), ("OFFLINE", .14), ("BREAK", .06), ("MEAL", .05),
+                ("AWAY", .04), ("MEETING", .04), ("TRAINING", .03), ("BUSY", .03),
+                ("AVAILABLE", .03)]
+ONQ_FRACTION = 0.55
+
+DEPTS = ["Sales", "Support", "Billing", "Retention", "Tech", "Claims", "Bookings", "Collections"]
+LANGS = ["EN", "FR", "DE", "ES", "NL", "IT"]
+DIVS = ["Home", "Sales", "Support", "Billing"]
+DEPT_DIV = {"Sales": 1, "Retention": 1, "Support": 2, "Tech": 2, "Billing": 3,
+            "Collections": 3, "Claims": 0, "Bookings": 0}
+FIRST = ["Alex", "Sam", "Robin", "Kim", "Jo", "Chris", "Pat", "Lee", "Max", "Noa",
+         "Eli", "Ari", "Dana", "Jules", "Remy", "Sasha"]
+LAST = ["Martin", "Smith", "Dubois", "Muller", "Garcia", "Jansen", "Rossi", "Nowak",
+        "Silva", "Berg", "Costa", "Meyer", "Laurent", "Novak", "Moreau", "Fischer"]
+FLOW_TYPES_OTHER = ["INBOUNDCHAT", "INQUEUECALL", "INBOUNDSHORTMESSAGE", "INBOUNDEMAIL",
+                    "BOT", "WORKFLOW"]
+OUTCOME_NAMES = ["Authenticated", "SelfServiceCompleted", "PaymentTaken", "AddressChanged",
+                 "CallbackBooked", "BalanceHeard", "OrderTracked", "PasswordReset"]
+MILESTONE_NAMES = ["MenuReached", "LanguageSelected", "IdentityCaptured", "IntentCaptured",
+                   "QueueSelected", "SurveyOffered"]
+METRIC_NAMES = ["MenuSelection", "AuthAttempts", "IntentConfidence", "SelfServiceResult",
+                "DTMFRetries", "LanguageChoice"]
+WRAPUP_NAMES = ["Sale", "No Sale", "Issue Resolved", "Escalated", "Follow-up Required",
+                "Wrong Number", "Information Given", "Complaint", "Cancellation",
+                "Payment Arranged", "Technical Fault", "Other"]
+
+CONV_METRICS = ["nOffered", "nTransferred", "nOverSla", "tAnswered", "tAbandon",
+                "tShortAbandon", "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert",
+                "oServiceLevel", "nConnected", "tTalkComplete", "tHeldComplete"]
+FLOW_METRICS = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "nFlowMilestone", "tFlow",
+                "tFlowDisconnect", "tFlowExit", "tFlowOutcome"]
+
+
+def iso(ms, frac=True):
+    t = time.gmtime(ms // 1000)
+    s = time.strftime("%Y-%m-%dT%H:%M:%S", t)
+    if frac:
+        return "%s.%03dZ" % (s, ms % 1000)
+    return s + "Z"
+
+
+def det_uuid(rng):
+    b = rng.getrandbits(128).to_bytes(16, "big")
+    h = b.hex()
+    return "%s-%s-4%s-%x%s-%s" % (h[0:8], h[8:12], h[13:16], 8 | (b[8] & 3), h[17:20], h[20:32])
+
+
+def pick_weighted(rng, pairs):
+    x = rng.random()
+    acc = 0.0
+    for v, w in pairs:
+        acc += w
+        if x < acc:
+            return v
+    return pairs[-1][0]
+
+
+# ---------------------------------------------------------------------------
+# Aggregate store: minute-resolution buckets of (count,sum,min,max) per metric
+
+class Store:
+    def __init__(self, metrics):
+        self.metrics = metrics
+        self.midx = {m: i for i, m in enumerate(metrics)}
+        self.nm = len(metrics)
+        self.minutes = {}  # minute -> {key: array('d')}
+        self.template = array("d", [0.0, 0.0, math.inf, -math.inf] * self.nm)
+
+    def add(self, t_ms, key, metric, value=None):
+        m = t_ms // 60000
+        d = self.minutes.get(m)
+        if d is None:
+            d = self.minutes[m] = {}
+        arr = d.get(key)
+        if arr is None:
+            arr = d[key] = array("d", self.template)
+        i = self.midx[metric] * 4
+        arr[i] += 1
+        if value is not None:
+            arr[i + 1] += value
+            if value < arr[i + 2]:
+                arr[i + 2] = value
+            if value > arr[i + 3]:
+                arr[i + 3] = value
+
+    def prune(self, before_ms):
+        cut = before_ms // 60000
+        for m in [m for m in self.minutes if m < cut]:
+            del self.minutes[m]
+
+    def query(self, start_ms, end_ms, gran_ms, keyfn, metrics):
+        """keyfn(key) -> group tuple or None (filtered out).  Returns
+        {(bucket_index, group): {metric: [count,sum,min,max]}}."""
+        out = {}
+        for _ in self.query_iter(out, start_ms, end_ms, gran_ms, keyfn, metrics):
+            pass
+        return out
+
+    def query_iter(self, out, start_ms, end_ms, gran_ms, keyfn, metrics):
+        """Generator form of query(): fills `out`, yields after each minute so
+        an event loop can interleave other work."""
+        idx = [(m, self.midx[m] * 4) for m in metrics if m in self.midx]
+        cache = {}
+        m0 = -(-start_ms // 60000)
+        m1 = -(-end_ms // 60000)
+        if m1 - m0 > len(self.minutes):
+            minutes = sorted(m for m in self.minutes if m0 <= m < m1)
+        else:
+            minutes = range(m0, m1)
+        for minute in minutes:
+            d = self.minutes.get(minute)
+            if not d:
+                continue
+            b = (minute * 60000 - start_ms) // gran_ms
+            for key, arr in d.items():
+                g = cache.get(key, cache)
+                if g is cache:
+                    g = cache[key] = keyfn(key)
+                if g is None:
+                    continue
+                slot = out.get((b, g))
+                if slot is None:
+                    slot = out[(b, g)] = {}
+                for m, i in idx:
+                    c = arr[i]
+                    if not c:
+                        continue
+                    s = slot.get(m)
+                    if s is None:
+                        slot[m] = [c, arr[i + 1], arr[i + 2], arr[i + 3]]
+                    else:
+                        s[0] += c
+                        s[1] += arr[i + 1]
+                        if arr[i + 2] < s[2]:
+                            s[2] = arr[i + 2]
+                        if arr[i + 3] > s[3]:
+                            s[3] = arr[i + 3]
+            yield
+
+
+# ---------------------------------------------------------------------------
+
+class Queue:
+    __slots__ = ("idx", "id", "name", "div", "media", "members", "flow", "waiting",
+                 "alerting", "interacting", "idle", "by_routing", "by_presence",
+                 "active", "onq", "offq", "cum", "obs_waiting_detail")
+
+    def __init__(self, idx, qid, name, div, media):
+        self.idx, self.id, self.name, self.div, self.media = idx, qid, name, div, media
+        self.members = []
+        self.flow = None
+        self.waiting = {m: {} for m in media}      # conv -> conv (ordered)
+        self.alerting = {m: {} for m in media}
+        self.interacting = {m: {} for m in media}
+        self.idle = {}                              # agent -> True (ordered by idle since)
+        self.by_routing = [0] * len(ROUTING)
+        self.by_presence = [0] * len(PRESENCES)
+        self.active = self.onq = self.offq = 0
+        self.cum = {m: [0, 0, 0, 0] for m in media}  # offered answered abandoned transferred
+
+
+class Agent:
+    __slots__ = ("idx", "id", "name", "members", "joined", "routing", "presence", "rs_start",
+                 "pr_start", "seg", "pending_pres", "ver", "aq_changed", "rs_t", "rs_v",
+                 "pr_t", "pr_v", "div")
+
+    def __init__(self, idx, aid, name):
+        self.idx, self.id, self.name = idx, aid, name
+        self.members = []
+        self.joined = []
+        self.routing = R_OFF
+        self.presence = P_OFFLINE
+        self.seg = None
+        self.pending_pres = None
+        self.ver = 0
+        self.rs_t = array("q")
+        self.rs_v = array("b")
+        self.pr_t = array("q")
+        self.pr_v = array("b")
+
+
+class Flow:
+    __slots__ = ("idx", "id", "name", "type", "div", "outcomes", "milestones", "metrics",
+                 "active", "version")
+
+
+class Conv:
+    __slots__ = ("id", "media", "q", "state", "t_arrive", "t_enter", "seg", "parts", "cust",
+                 "acd", "attrs", "flow", "n_transfers", "ani", "alert_start", "agent",
+                 "agentp", "talk_ms", "hold_ms", "t_answer", "first_q", "ivr", "queued_once",
+                 "num")
+
+
+class Seg:
+    """An agent's handling of one conversation segment."""
+    __slots__ = ("conv", "q", "media", "part", "talk_ms", "hold_ms", "acw_ms", "transferred",
+                 "t_conn")
+
+
+class Model:
+    def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
+                 load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
+                 presence_ids=None):
+        self.seed = seed
+        self.hub = hub
+        self.now = start_ms
+        self.start_ms = start_ms
+        self.rng = random.Random("model-%s" % seed)
+        self.retention_ms = int(retention_h * 3600000)
+        self.heap = []
+        self.seq = 0
+        self.events_processed = 0
+        self.conv_count = 0
+        self.conv_store = Store(CONV_METRICS)
+        self.flow_store = Store(FLOW_METRICS)
+        self.org_routing = [0] * len(ROUTING)
+        self.org_presence = [0] * len(PRESENCES)
+        self.flow_truth = {}
+        self.attr_truth = {}          # (flow name, metric) -> count
+        self.attr_truth_queued = {}
+        self.late_injected = []
+        self.paused = False
+        self._build(seed, n_queues, n_agents, n_flows)
+        self._init_state(load, arrival_scale)
+
+    # ------------------------------------------------------------ entities
+    def _build(self, seed, nq, na, nf):
+        er = random.Random("entities-%s" % seed)
+        self.org_id = det_uuid(er)
+        self.divisions = [{"id": det_uuid(er), "name": n} for n in DIVS]
+        self.presence_defs = [{"id": det_uuid(er), "systemPresence": p} for p in PRESENCES]
+        self.queues = []
+        for i in range(nq):
+            dept = DEPTS[i % len(DEPTS)]
+            lang = LANGS[(i // len(DEPTS)) % len(LANGS)]
+            num = i // (len(DEPTS) * len(LANGS)) + 1
+            media = ["voice"]
+            r = er.random()
+            if r < 0.4:
+                media.append("chat")
+            if er.random() < 0.3:
+                media.append("message")
+            if er.random() < 0.2:
+                media.append("email")
+            if er.random() < 0.1:
+                media.append("callback")
+            q = Queue(i, det_uuid(er), "%s %s %03d" % (dept, lang, num),
+                      self.divisions[DEPT_DIV[dept]], media)
+            self.queues.append(q)
+        self.queue_by_id = {q.id: q for q in self.queues}
+        self.agents = []
+        for i in range(na):
+            a = Agent(i, det_uuid(er), "%s %s %05d" % (FIRST[i % 16], LAST[(i // 16) % 16], i + 1))
+            a.div = self.divisions[0]
+            if nq:
+                mem = {i % nq}
+                extra = er.choice((0, 1, 1, 2))
+                for _ in range(extra):
+                    mem.add(er.randrange(nq))
+                a.members = sorted(mem)
+                a.joined = [q for q in a.members if er.random() < 0.92] or [a.members[0]]
+                for q in a.members:
+                    self.queues[q].members.append(i)
+            self.agents.append(a)
+        self.agent_by_id = {a.id: a for a in self.agents}
+        # outcomes, milestones, flows
+        n_out = max(len(OUTCOME_NAMES), nf)
+        self.outcomes = []
+        for i in range(n_out):
+            nm = OUTCOME_NAMES[i % len(OUTCOME_NAMES)]
+            if i >= len(OUTCOME_NAMES):
+                nm += str(i // len(OUTCOME_NAMES) + 1)
+            self.outcomes.append({"id": det_uuid(er), "name": nm, "division": self.divisions[0],
+                                  "description": "Simulated outcome " + nm})
+        n_mil = max(len(MILESTONE_NAMES), nf)
+        self.milestones = []
+        for i in range(n_mil):
+            nm = MILESTONE_NAMES[i % len(MILESTONE_NAMES)]
+            if i >= len(MILESTONE_NAMES):
+                nm += str(i // len(MILESTONE_NAMES) + 1)
+            self.milestones.append({"id": det_uuid(er), "name": nm, "division": self.divisions[0],
+                                    "description": "Simulated milestone " + nm})
+        self.outcome_by_id = {o["id"]: i for i, o in enumerate(self.outcomes)}
+        self.milestone_by_id = {o["id"]: i for i, o in enumerate(self.milestones)}
+        self.flows = []
+        n_ivr = max(1, (nf * 7 + 9) // 10) if nf else 0
+        for i in range(nf):
+            f = Flow()
+            f.idx = i
+            f.id = det_uuid(er)
+            if i < n_ivr:
+                f.type = "INBOUNDCALL"
+                f.name = "%s%sIvr%02d" % (DEPTS[i % 8], LANGS[(i // 8) % 6], i // 48 + 1)
+            else:
+                f.type = FLOW_TYPES_OTHER[(i - n_ivr) % len(FLOW_TYPES_OTHER)]
+                f.name = "%s%s%02d" % (DEPTS[i % 8], f.type.title().replace("call", "Call"), i + 1)
+            f.div = self.divisions[0]
+            f.outcomes = sorted(er.sample(range(n_out), er.randint(1, 3)))
+            f.milestones = sorted(er.sample(range(n_mil), er.randint(2, 4)))
+            f.metrics = er.sample(METRIC_NAMES, er.randint(2, 3))
+            f.active = 0
+            f.version = "%d.0" % er.randint(1, 9)
+            self.flows.append(f)
+        self.flow_by_id = {f.id: f for f in self.flows}
+        self.ivr_flows = [f for f in self.flows if f.type == "INBOUNDCALL"]
+        for q in self.queues:
+            if self.ivr_flows:
+                q.flow = self.ivr_flows[q.idx % len(self.ivr_flows)]
+        self.wrapups = [{"id": det_uuid(er), "name": n, "division": self.divisions[0]}
+                        for n in WRAPUP_NAMES]
+        for f in self.flows:
+            self.flow_truth[f.id] = {"executions": 0, "disconnects": 0, "exits": 0,
+                                     "outcomes": {}, "milestones": {}}
+
+    def _init_state(self, load, arrival_scale):
+        rng = self.rng
+        t = self.now
+        for a in self.agents:
+            p = PRESENCES.index(pick_weighted(rng, PRES_INITIAL))
+            a.presence = p
+            a.routing = R_IDLE if p == P_ONQ else R_OFF
+            a.rs_start = a.pr_start = a.aq_changed = t
+            a.rs_t.append(t)
+            a.rs_v.append(a.routing)
+            a.pr_t.append(t)
+            a.pr_v.append(p)
+            self._contrib(a, 1)
+            self._push(t + int(rng.expovariate(1.0 / PRES_DWELL[PRESENCES[p]]) * 1000),
+                       self._ev_presence, a)
+            if a.members:
+                self._push(t + int(rng.expovariate(1 / 28800.0) * 1000), self._ev_join_toggle, a)
+        # arrivals
+        mean_handle = 0.0
+        wsum = 0.0
+        self.streams = []
+        for q in self.queues:
+            if not q.members:
+                w = 0.2
+            else:
+                w = float(len(q.members))
+            for m in q.media:
+                mw = 1.0 if m == "voice" else 0.5
+                self.streams.append((q.idx, m, w * mw / len(q.media)))
+                wsum += w * mw / len(q.media)
+                p = MEDIA_PARAMS[m]
+                mean_handle += (w * mw / len(q.media)) * (p[0] + p[1] + p[2] * p[3] + p[4])
+        if not self.streams:
+            return
+        mean_handle /= wsum
+        avg_mem = max(1.0, sum(len(q.members) for q in self.queues) / max(1, len(self.agents)))
+        capacity = len(self.agents) * ONQ_FRACTION / mean_handle  # conversations per second
+        total = max(0.002, load * capacity) * arrival_scale
+        self.arrival_rate = total
+        self.stream_rates = []
+        for i, (qi, m, w) in enumerate(self.streams):
+            lam = total * w / wsum
+            self.stream_rates.append(lam)
+            self._push(t + int(rng.expovariate(lam) * 1000), self._ev_arrival, i)
+        # randomise idle order for agents
+        for a in self.agents:
+            if a.routing == R_IDLE:
+                for qi in a.joined:
+                    self.queues[qi].idle[a] = True
+
+    # ------------------------------------------------------------ engine
+    def _push(self, t, fn, *args):
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, fn, args))
+
+    def advance_to(self, t_ms, budget=None):
+        """Process all events up to t_ms.  budget: max events (returns False if cut)."""
+        if t_ms < self.now:
+            return True
+        heap = self.heap
+        n = 0
+        while heap and heap[0][0] <= t_ms:
+            t, _, fn, args = heapq.heappop(heap)
+            self.now = t
+            fn(*args)
+            n += 1
+            if budget is not None and n >= budget:
+                self.events_processed += n
+                return False
+        self.events_processed += n
+        self.now = t_ms
+        return True
+
+    def prune(self):
+        cut = self.now - self.retention_ms
+        self.conv_store.prune(cut)
+        self.flow_store.prune(cut)
+        for a in self.agents:
+            for tl, vl in ((a.rs_t, a.rs_v), (a.pr_t, a.pr_v)):
+                i = bisect.bisect_right(tl, cut) - 1
+                if i > 0:
+                    del tl[:i]
+                    del vl[:i]
+
+    # ------------------------------------------------------------ agent state
+    def _contrib(self, a, sign):
+        r, p = a.routing, a.presence
+        self.org_presence[p] += sign
+        self.org_routing[r] += sign
+        for qi in a.joined:
+            q = self.queues[qi]
+            q.by_presence[p] += sign
+            if p != P_OFFLINE:
+                q.by_routing[r] += sign
+                q.active += sign
+                if r == R_OFF:
+                    q.offq += sign
+                else:
+                    q.onq += sign
+
+    def _set_state(self, a, routing=None, presence=None):
+        t = self.now
+        old_r = a.routing
+        self._contrib(a, -1)
+        if presence is not None and presence != a.presence:
+            a.presence = presence
+            a.pr_start = t
+            a.pr_t.append(t)
+            a.pr_v.append(presence)
+        if routing is not None and routing != a.routing:
+            a.routing = routing
+            a.rs_start = t
+            a.rs_t.append(t)
+            a.rs_v.append(routing)
+        self._contrib(a, 1)
+        if old_r == R_IDLE and a.routing != R_IDLE:
+            for qi in a.joined:
+                self.queues[qi].idle.pop(a, None)
+        elif old_r != R_IDLE and a.routing == R_IDLE:
+            for qi in a.joined:
+                self.queues[qi].idle[a] = True
+        a.ver += 1
+        hub = self.hub
+        if hub is not None:
+            for qi in a.joined:
+                hub.queue_dirty(qi, None)
+            topic = "v2.users.%s.activity" % a.id
+            if hub.has(topic):
+                hub.publish(topic, self.user_activity(a))
+
+    def user_activity(self, a):
+        return {
+            "id": a.id,
+            "routingStatus": {"status": ROUTING[a.routing], "startTime": iso(a.rs_start)},
+            "presence": {"presenceDefinition": {"id": self.presence_defs[a.presence]["id"],
+                                                "systemPresence": PRESENCES[a.presence]},
+                         "presenceMessage": "", "modifiedDate": iso(a.pr_start)},
+            "outOfOffice": {"active": False},
+            "activeQueueIds": [self.queues[q].id for q in a.joined],
+            "dateActiveQueuesChanged": iso(a.aq_changed),
+        }
+
+    def _ev_presence(self, a):
+        rng = self.rng
+        cur = PRESENCES[a.presence]
+        if cur == "ON_QUEUE":
+            nxt = pick_weighted(rng, PRES_NEXT_ONQ)
+        elif cur == "OFFLINE":
+            nxt = "ON_QUEUE" if rng.random() < 0.8 else "AVAILABLE"
+        else:
+            r = rng.random()
+            nxt = "ON_QUEUE" if r < 0.85 else ("OFFLINE" if r < 0.93 else "AVAILABLE")
+        self._push(self.now + int(rng.expovariate(1.0 / PRES_DWELL[nxt]) * 1000),
+                   self._ev_presence, a)
+        p = PRESENCES.index(nxt)
+        if a.seg is not None or a.routing == R_NR:
+            a.pending_pres = p
+            return
+        self._apply_presence(a, p)
+
+    def _apply_presence(self, a, p):
+        a.pending_pres = None
+        if p == P_ONQ:
+            if a.presence != P_ONQ:
+                self._set_state(a, routing=R_IDLE, presence=p)
+                self._route_agent(a)
+        else:
+            self._set_state(a, routing=R_OFF, presence=p)
+
+    def _ev_join_toggle(self, a):
+        rng = self.rng
+        self._push(self.now + int(rng.expovariate(1 / 28800.0) * 1000), self._ev_join_toggle, a)
+        if a.seg is not None:
+            return
+        qi = rng.choice(a.members)
+        self._contrib(a, -1)
+        if a.routing == R_IDLE:
+            for x in a.joined:
+                self.queues[x].idle.pop(a, None)
+        if qi in a.joined:
+            if len(a.joined) > 1:
+                a.joined = [x for x in a.joined if x != qi]
+        else:
+            a.joined = sorted(a.joined + [qi])
+        a.aq_changed = self.now
+        self._contrib(a, 1)
+        if a.routing == R_IDLE:
+            for x in a.joined:
+                self.queues[x].idle[a] = True
+        for x in a.members:
+            if self.hub is not None:
+                self.hub.queue_dirty(x, None)
+        if self.hub is not None:
+            topic = "v2.users.%s.activity" % a.id
+            if self.hub.has(topic):
+                self.hub.publish(topic, self.user_activity(a))
+        if a.routing == R_IDLE:
+            self._route_agent(a)
+
+    def _ev_nr_end(self, a, ver):
+        if a.ver != ver or a.routing != R_NR:
+            return
+        if a.pending_pres is not None and a.pending_pres != P_ONQ:
+            self._apply_presence(a, a.pending_pres)
+            return
+        a.pending_pres = None
+        self._set_state(a, routing=R_IDLE)
+        self._route_agent(a)
+
+    def _ev_comm_end(self, a, ver):
+        if a.ver != ver or a.routing != R_COMM:
+            return
+        if a.pending_pres is not None and a.pending_pres != P_ONQ:
+            self._apply_presence(a, a.pending_pres)
+            return
+        a.pending_pres = None
+        self._set_state(a, routing=R_IDLE)
+        self._route_agent(a)
+
+    # ------------------------------------------------------------ conversations
+    def _ev_arrival(self, si):
+        rng = self.rng
+        qi, m, _ = self.streams[si]
+        self._push(self.now + max(1, int(rng.expovariate(self.stream_rates[si]) * 1000)),
+                   self._ev_arrival, si)
+        if self.paused:
+            return
+        q = self.queues[qi]
+        c = Conv()
+        self.conv_count += 1
+        c.num = self.conv_count
+        c.id = det_uuid(rng)
+        c.media = m
+        c.q = qi
+        c.first_q = qi
+        c.t_arrive = self.now
+        c.seg = 0
+        c.n_transfers = 0
+        c.attrs = {}
+        c.agent = None
+        c.agentp = None
+        c.acd = None
+        c.ivr = None
+        c.queued_once = False
+        c.ani = "tel:+3222%06d" % rng.randrange(1000000) if m in ("voice", "callback") else \
+            "customer%d@example.com" % rng.randrange(100000)
+        cust = {"id": det_uuid(rng), "purpose": "customer", "address": c.ani,
+                "connectedTime": iso(self.now), "attributes": c.attrs,
+                MEDIA_ARRAY[m]: [{"id": det_uuid(rng), "state": "connected",
+                                  "direction": "inbound", "held": False,
+                                  "connectedTime": iso(self.now)}]}
+        c.cust = cust
+        c.parts = [cust]
+        if m == "voice" and q.flow is not None:
+            self._start_flow(c, q.flow)
+        else:
+            c.flow = None
+            self._enter_queue(c, qi)
+
+    # ---- IVR flow
+    def _start_flow(self, c, f):
+        rng = self.rng
+        t = self.now
+        c.flow = f
+        c.state = "ivr"
+        f.active += 1
+        ivr = {"id": det_uuid(rng), "purpose": "ivr", "name": f.name,
+               "connectedTime": iso(t), "calls": [{"id": det_uuid(rng), "state": "connected",
+                                                   "direction": "inbound", "held": False}]}
+        c.ivr = ivr
+        c.parts.append(ivr)
+        self.flow_store.add(t, (f.idx, -1, -1), "nFlow")
+        self.flow_truth[f.id]["executions"] += 1
+        self._flow_record(c, f, "nFlow", 1)
+        dur = int((15 + rng.expovariate(1 / 40.0)) * 1000)
+        # milestones
+        for mi in f.milestones:
+            if rng.random() < 0.65:
+                self._push(t + int(rng.random() * dur), self._ev_milestone, c, f, mi)
+        # metric attributes
+        for _ in range(rng.randint(1, 3)):
+            self._push(t + int(rng.random() * dur), self._ev_attribute, c, f,
+                       rng.choice(f.metrics), str(rng.randint(0, 9)))
+        self._push(t + dur, self._ev_flow_end, c, f, dur)
+
+    def _flow_record(self, c, f, metric, value, outcome=None, milestone=None, extra=None):
+        topic = "v2.analytics.flow.%s.metrics" % f.id
+        hub = self.hub
+        if hub is None or not hub.has(topic):
+            return
+        hub.publish(topic, lambda: hub.flow_metric_body(self, c, f, metric, value,
+                                                         outcome, milestone, extra))
+
+    def _ev_milestone(self, c, f, mi):
+        self.flow_store.add(self.now, (f.idx, -1, mi), "nFlowMilestone")
+        mt = self.flow_truth[f.id]["milestones"]
+        mid = self.milestones[mi]["id"]
+        mt[mid] = mt.get(mid, 0) + 1
+        self._flow_record(c, f, "nFlowMilestone", 1, milestone=mi)
+
+    def _ev_attribute(self, c, f, metric, value):
+        name = "%sMetric_%s(%s)" % (f.name, metric, iso(self.now, frac=False))
+        if name in c.attrs:
+            return
+        c.attrs[name] = value
+        k = (f.name, metric)
+        self.attr_truth[k] = self.attr_truth.get(k, 0) + 1
+        if self.hub is not None:
+            self.hub.attribute_update(self, c, {name: value})
+
+    def _ev_flow_end(self, c, f, dur):
+        rng = self.rng
+        t = self.now
+        f.active -= 1
+        ft = self.flow_truth[f.id]
+        self.flow_store.add(t, (f.idx, -1, -1), "tFlow", dur)
+        self._flow_record(c, f, "tFlow", dur)
+        for oi in f.outcomes:
+            if rng.random() < 0.7:
+                ok = rng.random() < 0.8
+                o = self.outcomes[oi]
+                self.flow_store.add(t, (f.idx, oi, -1), "nFlowOutcome")
+                self.flow_store.add(t, (f.idx, oi, -1), "tFlowOutcome", dur)
+                if not ok:
+                    self.flow_store.add(t, (f.idx, oi, -1), "nFlowOutcomeFailed")
+                ot = ft["outcomes"].setdefault(o["id"], {"success": 0, "failure": 0})
+                ot["success" if ok else "failure"] += 1
+                self._flow_record(c, f, "nFlowOutcome", 1, outcome=(oi, ok))
+                if not ok:
+                    self._flow_record(c, f, "nFlowOutcomeFailed", 1, outcome=(oi, ok))
+                self._flow_record(c, f, "tFlowOutcome", dur, outcome=(oi, ok))
+        ivr = c.ivr
+        ivr["endTime"] = iso(t)
+        call = ivr["calls"][0]
+        call["state"] = "disconnected"
+        call["disconnectedTime"] = iso(t)
+        if rng.random() < 0.12:
+            # caller hangs up in the IVR
+            self.flow_store.add(t, (f.idx, -1, -1), "tFlowDisconnect", dur)
+            ft["disconnects"] += 1
+            self._flow_record(c, f, "tFlowDisconnect", dur, extra={"exitReason": "DISCONNECT"})
+            call["disconnectType"] = "peer"
+            c.cust["endTime"] = iso(t)
+            cc = c.cust[MEDIA_ARRAY[c.media]][0]
+            cc["state"] = "disconnected"
+            cc["disconnectType"] = "client"
+            cc["disconnectedTime"] = iso(t)
+            c.state = "done"
+        else:
+            self.flow_store.add(t, (f.idx, -1, -1), "tFlowExit", dur)
+            ft["exits"] += 1
+            self._flow_record(c, f, "tFlowExit", dur,
+                              extra={"exitReason": "TRANSFER", "transferType": "ACD"})
+            call["disconnectType"] = "transfer"
+            self._enter_queue(c, c.q)
+
+    # ---- ACD
+    def _publish_conv(self, qi, c, kind):
+        q = self.queues[qi]
+        m = c.media
+        cum = q.cum[m]
+        if kind == "offered":
+            cum[0] += 1
+        elif kind == "answered":
+            cum[1] += 1
+        elif kind == "abandoned":
+            cum[2] += 1
+        elif kind == "transferred":
+            cum[3] += 1
+        hub = self.hub
+        if hub is None:
+            return
+        topic = "v2.routing.queues.%s.conversations" % q.id
+        if hub.has(topic):
+            hub.publish(topic, self.conv_body(c))
+
+    def conv_body(self, c):
+        return {"id": c.id, "maxParticipants": len(c.parts), "participants": c.parts,
+                "recentTransfers": [], "recordingState": "none", "address": c.ani,
+                "divisions": [{"division": {"id": self.queues[c.q].div["id"]},
+                               "entities": [{"id": c.id}]}]}
+
+    def _enter_queue(self, c, qi):
+        rng = self.rng
+        t = self.now
+        q = self.queues[qi]
+        m = c.media
+        if m not in q.waiting:   # transfer target without the media: fall back
+            qi = c.q
+            q = self.queues[qi]
+        c.q = qi
+        c.seg += 1
+        c.t_enter = t
+        c.state = "waiting"
+        if c.queued_once is False:
+            c.queued_once = True
+            for name in c.attrs:
+                mk = self._attr_key(name)
+                if mk:
+                    self.attr_truth_queued[mk] = self.attr_truth_queued.get(mk, 0) + 1
+        acd = {"id": det_uuid(rng), "purpose": "acd", "queueId": q.id, "name": q.name,
+               "connectedTime": iso(t),
+               MEDIA_ARRAY[m]: [{"id": det_uuid(rng), "state": "connected",
+                                 "direction": "inbound", "held": False,
+                                 "connectedTime": iso(t)}]}
+        c.acd = acd
+        c.parts.append(acd)
+        self.conv_store.add(t, (qi, m, None), "nOffered")
+        q.waiting[m][c] = c
+        self._publish_conv(qi, c, "offered")
+        if self.hub is not None:
+            self.hub.queue_dirty(qi, m)
+        pat = MEDIA_PARAMS[m][5]
+        self._push(t + int(rng.expovariate(1.0 / pat) * 1000) + 500, self._ev_abandon, c, c.seg)
+        if q.idle:
+            a = next(iter(q.idle))
+            self._alert(c, a)
+
+    @staticmethod
+    def _attr_key(name):
+        i = name.find("Metric_")
+        j = name.find("(", i)
+        if i <= 0 or j < 0:
+            return None
+        return (name[:i], name[i + 7:j])
+
+    def _route_agent(self, a):
+        """Agent became idle: take the oldest waiting conversation of its queues."""
+        if a.routing != R_IDLE:
+            return
+        best = None
+        for qi in a.joined:
+            for d in self.queues[qi].waiting.values():
+                if d:
+                    c = next(iter(d))
+                    if best is None or c.t_enter < best.t_enter:
+                        best = c
+        if best is not None:
+            self._alert(best, a)
+
+    def _alert(self, c, a):
+        rng = self.rng
+        t = self.now
+        q = self.queues[c.q]
+        m = c.media
+        del q.waiting[m][c]
+        c.state = "alerting"
+        c.alert_start = t
+        c.agent = a
+        ap = {"id": det_uuid(rng), "purpose": "agent", "userId": a.id, "queueId": q.id,
+              "name": a.name, "wrapupRequired": True, "alertingTimeoutMs": ALERT_TIMEOUT_MS,
+              MEDIA_ARRAY[m]: [{"id": det_uuid(rng), "state": "alerting", "direction": "inbound",
+                                "held": False}]}
+        c.agentp = ap
+        c.parts.append(ap)
+        s = Seg()
+        s.conv, s.q, s.media, s.part = c, c.q, m, ap
+        s.talk_ms = s.hold_ms = s.acw_ms = 0
+        s.transferred = False
+        a.seg = s
+        self._set_state(a, routing=R_INTER)
+        q.alerting[m][c] = c
+        self._publish_conv(c.q, c, "alerting")
+        if self.hub is not None:
+            self.hub.queue_dirty(c.q, m)
+        if rng.random() < 0.03:
+            self._push(t + ALERT_TIMEOUT_MS, self._ev_no_answer, c, a, c.seg)
+        else:
+            alert = int(min(ALERT_TIMEOUT_MS - 500,
+                            500 + rng.expovariate(1000.0 / MEDIA_PARAMS[m][4] / 1000) * 1000))
+            self._push(t + alert, self._ev_answer, c, a, c.seg)
+
+    def _ev_no_answer(self, c, a, seg):
+        rng = self.rng
+        t = self.now
+        q = self.queues[c.q]
+        m = c.media
+        q.alerting[m].pop(c, None)
+        ap = c.agentp
+        ap["endTime"] = iso(t)
+        item = ap[MEDIA_ARRAY[m]][0]
+        item["state"] = "disconnected"
+        item["disconnectType"] = "noAnswerTransfer"
+        item["disconnectedTime"] = iso(t)
+        self.conv_store.add(t, (c.q, m, None), "tAlert", t - c.alert_start)
+        a.seg = None
+        c.agent = None
+        c.agentp = None
+        self._set_state(a, routing=R_NR)
+        self._push(t + int((20 + rng.random() * 40) * 1000), self._ev_nr_end, a, a.ver)
+        # back at the head of the queue
+        c.state = "waiting"
+        w = q.waiting[m]
+        nw = {c: c}
+        nw.update(w)
+        q.waiting[m] = nw
+        self._publish_conv(c.q, c, "not_responding")
+        if self.hub is not None:
+            self.hub.queue_dirty(c.q, m)
+        if q.idle:
+            self._alert(c, next(iter(q.idle)))
+
+    def _ev_answer(self, c, a, seg):
+        rng = self.rng
+        t = self.now
+        qi = c.q
+        q = self.queues[qi]
+        m = c.media
+        q.alerting[m].pop(c, None)
+        c.state = "connected"
+        c.t_answer = t
+        wait = t - c.t_enter
+        key = (qi, m, None)
+        st = self.conv_store
+        st.add(t, key, "tAnswered", wait)
+        st.add(t, key, "tWait", wait)
+        st.add(t, key, "tAlert", t - c.alert_start)
+        st.add(t, key, "nConnected")
+        sla = MEDIA_PARAMS[m][6] * 1000
+        st.add(t, key, "oServiceLevel", 1 if wait <= sla else 0)
+        if wait > sla:
+            st.add(t, key, "nOverSla")
+        acd = c.acd
+        acd["endTime"] = iso(t)
+        ai = acd[MEDIA_ARRAY[m]][0]
+        ai["state"] = "disconnected"
+        ai["disconnectType"] = "transfer"
+        ai["disconnectedTime"] = iso(t)
+        ap = c.agentp
+        ap["connectedTime"] = iso(t)
+        item = ap[MEDIA_ARRAY[m]][0]
+        item["state"] = "connected"
+        item["connectedTime"] = iso(t)
+        q.interacting[m][c] = c
+        self._publish_conv(qi, c, "answered")
+        if self.hub is not None:
+            self.hub.queue_dirty(qi, m)
+        p = MEDIA_PARAMS[m]
+        talk = int((10 + rng.expovariate(1.0 / p[0])) * 1000)
+        hold = int(rng.expovariate(1.0 / p[3]) * 1000) if (p[2] and rng.random() < p[2]) else 0
+        s = a.seg
+        s.talk_ms, s.hold_ms, s.t_conn = talk, hold, t
+        self._push(t + talk + hold, self._ev_talk_end, c, a)
+
+    def _ev_talk_end(self, c, a):
+        rng = self.rng
+        t = self.now
+        qi = c.q
+        q = self.queues[qi]
+        m = c.media
+        q.interacting[m].pop(c, None)
+        s = a.seg
+        ap = c.agentp
+        item = ap[MEDIA_ARRAY[m]][0]
+        item["state"] = "disconnected"
+        item["disconnectedTime"] = iso(t)
+        ap["endTime"] = iso(t)
+        ap["startAcwTime"] = iso(t)
+        st = self.conv_store
+        st.add(t, (qi, m, None), "tTalkComplete", s.talk_ms)
+        if s.hold_ms:
+            st.add(t, (qi, m, None), "tHeldComplete", s.hold_ms)
+        others = [x for x in self.queues if x.idx != qi and m in x.waiting]
+        if c.n_transfers < 2 and others and rng.random() < 0.08:
+            s.transferred = True
+            c.n_transfers += 1
+            item["disconnectType"] = "transfer"
+            st.add(t, (qi, m, None), "nTransferred")
+            self._publish_conv(qi, c, "transferred")
+            if self.hub is not None:
+                self.hub.queue_dirty(qi, m)
+            target = others[rng.randrange(len(others))]
+            c.agent = None
+            c.agentp = None
+            self._enter_queue(c, target.idx)
+        else:
+            item["disconnectType"] = "peer" if rng.random() < 0.7 else "client"
+            c.state = "done"
+            c.cust["endTime"] = iso(t)
+            ci = c.cust[MEDIA_ARRAY[m]][0]
+            ci["state"] = "disconnected"
+            ci["disconnectType"] = "client" if item["disconnectType"] == "peer" else "peer"
+            ci["disconnectedTime"] = iso(t)
+            self._publish_conv(qi, c, "ended")
+            if self.hub is not None:
+                self.hub.queue_dirty(qi, m)
+        acw = int((5 + rng.expovariate(1.0 / MEDIA_PARAMS[m][1])) * 1000)
+        if s.transferred:
+            acw = acw // 2 + 1000
+        s.acw_ms = acw
+        self._push(t + acw, self._ev_acw_end, a)
+
+    def _ev_acw_end(self, a):
+        rng = self.rng
+        t = self.now
+        s = a.seg
+        c = s.conv
+        wr = self.wrapups[rng.randrange(len(self.wrapups))]
+        ap = s.part
+        ap["endAcwTime"] = iso(t)
+        ap["wrapup"] = {"code": wr["id"], "name": wr["name"], "notes": "", "tags": [],
+                        "durationSeconds": s.acw_ms // 1000, "endTime": iso(t)}
+        key = (s.q, s.media, wr["id"])
+        st = self.conv_store
+        st.add(t, key, "tTalk", s.talk_ms)
+        if s.hold_ms:
+            st.add(t, key, "tHeld", s.hold_ms)
+        st.add(t, key, "tAcw", s.acw_ms)
+        st.add(t, key, "tHandle", s.talk_ms + s.hold_ms + s.acw_ms)
+        self._publish_conv(s.q, c, "wrapup")
+        a.seg = None
+        if a.pending_pres is not None and a.pending_pres != P_ONQ:
+            self._apply_presence(a, a.pending_pres)
+            return
+        a.pending_pres = None
+        if rng.random() < 0.03:
+            self._set_state(a, routing=R_COMM)
+            self._push(t + int((30 + rng.expovariate(1 / 120.0)) * 1000), self._ev_comm_end, a,
+                       a.ver)
+            return
+        self._set_state(a, routing=R_IDLE)
+        self._route_agent(a)
+
+    def _ev_abandon(self, c, seg):
+        if c.state != "waiting" or c.seg != seg:
+            return
+        t = self.now
+        qi = c.q
+        q = self.queues[qi]
+        m = c.media
+        q.waiting[m].pop(c, None)
+        wait = t - c.t_enter
+        key = (qi, m, None)
+        st = self.conv_store
+        st.add(t, key, "tAbandon", wait)
+        st.add(t, key, "tWait", wait)
+        if wait < SHORT_ABANDON_MS:
+            st.add(t, key, "tShortAbandon", wait)
+        else:
+            st.add(t, key, "oServiceLevel", 0)
+            if wait > MEDIA_PARAMS[m][6] * 1000:
+                st.add(t, key, "nOverSla")
+        c.state = "abandoned"
+        acd = c.acd
+        acd["endTime"] = iso(t)
+        ai = acd[MEDIA_ARRAY[m]][0]
+        ai["state"] = "disconnected"
+        ai["disconnectType"] = "peer"
+        ai["disconnectedTime"] = iso(t)
+        c.cust["endTime"] = iso(t)
+        ci = c.cust[MEDIA_ARRAY[m]][0]
+        ci["state"] = "disconnected"
+        ci["disconnectType"] = "client"
+        ci["disconnectedTime"] = iso(t)
+        self._publish_conv(qi, c, "abandoned")
+        if self.hub is not None:
+            self.hub.queue_dirty(qi, m)
+
+    # ------------------------------------------------------------ late data
+    def inject_late(self, qi, media, t_ms, value_ms, wrapup=None):
+        wr = wrapup or self.wrapups[0]["id"]
+        key = (qi, media, wr)
+        self.conv_store.add(t_ms, key, "tHandle", value_ms)
+        self.late_injected.append({"queueId": self.queues[qi].id, "mediaType": media,
+                                   "time": iso(t_ms), "tHandle_ms": value_ms})
+
+    # ------------------------------------------------------------ observations
+    def obs_user_metrics(self, q, wanted=None, presence_qualifier="system"):
+        out = []
+
+        def add(name, stats, qual=None):
+            if wanted is None or name in wanted:
+                d = {"metric": name, "stats": stats}
+                if qual is not None:
+                    d["qualifier"] = qual
+                out.append(d)
+        add("oActiveUsers", {"count": q.active})
+        add("oMemberUsers", {"count": len(q.members)})
+        add("oOnQueueUsers", {"count": q.onq})
+        add("oOffQueueUsers", {"count": q.offq})
+        if wanted is None or "oUserRoutingStatuses" in wanted:
+            for i, n in enumerate(q.by_routing):
+                if n:
+                    add("oUserRoutingStatuses", {"count": n}, ROUTING[i])
+        if wanted is None or "oUserPresences" in wanted:
+            for i, n in enumerate(q.by_presence):
+                if n:
+                    qual = PRESENCES[i] if presence_qualifier == "system" \
+                        else self.presence_defs[i]["id"]
+                    add("oUserPresences", {"count": n}, qual)
+        return out
+
+    def obs_conv_metrics(self, q, m, wanted=None, detail=()):
+        t = self.now
+        w, al, it = q.waiting[m], q.alerting[m], q.interacting[m]
+        out = []
+
+        def add(name, d, stats):
+            if wanted is None or name in wanted:
+                md = {"metric": name, "stats": stats}
+                if name in detail and d:
+                    md["observations"] = [
+                        {"observationDate": iso(c.t_enter), "conversationId": c.id,
+                         "sessionId": c.acd["id"], "direction": "inbound",
+                         "routingPriority": 0, "requestedRoutings": ["Standard"],
+                         "addressFrom": c.ani}
+                        for c in d]
+                    md["truncated"] = False
+                out.append(md)
+        add("oWaiting", w, {"count": len(w)})
+        add("oInteracting", it, {"count": len(it)})
+        add("oAlerting", al, {"count": len(al)})
+        if wanted is None or "oLongestWaiting" in wanted:
+            st = {"count": len(w)}
+            if w:
+                st["calculatedMetricValue"] = t - min(c.t_enter for c in w)
+            out.append({"metric": "oLongestWaiting", "stats": st})
+        if wanted is None or "oLongestInteracting" in wanted:
+            st = {"count": len(it)}
+            if it:
+                st["calculatedMetricValue"] = t - min(c.t_answer for c in it)
+            out.append({"metric": "oLongestInteracting", "stats": st})
+        return out
+
+    # ------------------------------------------------------------ users aggregates
+    def user_durations(self, a, start, end):
+        """{'routing': {status: ms}, 'presence': {presence: ms}} over [start,end)."""
+        end = min(end, self.now)
+        res = {}
+        for kind, tl, vl, names in (("routing", a.rs_t, a.rs_v, ROUTING),
+                                    ("presence", a.pr_t, a.pr_v, PRESENCES)):
+            d = {}
+            n = len(tl)
+            if end > start and n:
+                i = max(0, bisect.bisect_right(tl, start) - 1)
+                while i < n and tl[i] < end:
+                    s = max(start, tl[i])
+                    e = min(end, tl[i + 1]) if i + 1 < n else end
+                    if e > s:
+                        nm = names[vl[i]]
+                        d[nm] = d.get(nm, 0) + (e - s)
+                    i += 1
+            res[kind] = d
+        return res
+
+    # ------------------------------------------------------------ truth
+    def truth(self, gran_ms=300000, buckets=12, queue_ids=None, include_agents=False):
+        now = self.now
+        qs = self.queues if not queue_ids else [self.queue_by_id[x] for x in queue_ids
+                                                 if x in self.queue_by_id]
+        qset = {q.idx for q in qs}
+        queues = {}
+        for q in qs:
+            media = {}
+            for m in q.media:
+                w, al, it = q.waiting[m], q.alerting[m], q.interacting[m]
+                media[m] = {
+                    "waiting": len(w), "alerting": len(al), "interacting": len(it),
+                    "longest_waiting_ms": (now - min(c.t_enter for c in w)) if w else 0,
+                    "longest_interacting_ms": (now - min(c.t_answer for c in it)) if it else 0,
+                    "cumulative": dict(zip(("offered", "answered", "abandoned", "transferred"),
+                                           q.cum[m])),
+                }
+            queues[q.id] = {
+                "name": q.name, "media": media,
+                "agents": {
+                    "members": len(q.members), "active": q.active, "on_queue": q.onq,
+                    "off_queue": q.offq,
+                    "routing": {ROUTING[i]: n for i, n in enumerate(q.by_routing) if n},
+                    "presence": {PRESENCES[i]: n for i, n in enumerate(q.by_presence) if n},
+                },
+            }
+        # closed buckets
+        end = (now // gran_ms) * gran_ms
+        start = end - buckets * gran_ms
+        res = self.conv_store.query(start, end, gran_ms,
+                                    lambda k: (k[0], k[1]) if k[0] in qset else None,
+                                    CONV_METRICS)
+        bl = {}
+        for (b, (qi, m)), md in res.items():
+            bstart = start + b * gran_ms
+            key = iso(bstart) + "/" + iso(bstart + gran_ms)
+            e = bl.setdefault(key, {}).setdefault(self.queues[qi].id, {})
+
+            def c_(n):
+                return int(md[n][0]) if n in md else 0
+
+            def s_(n):
+                return {"sum_ms": int(md[n][1]), "count": int(md[n][0])} if n in md \
+                    else {"sum_ms": 0, "count": 0}
+            e[m] = {"offered": c_("nOffered"), "answered": c_("tAnswered"),
+                    "abandoned": c_("tAbandon"), "short_abandoned": c_("tShortAbandon"),
+                    "transferred": c_("nTransferred"), "over_sla": c_("nOverSla"),
+                    "handle": s_("tHandle"), "talk": s_("tTalk"), "hold": s_("tHeld"),
+                    "acw": s_("tAcw"), "wait": s_("tWait"), "answered_wait": s_("tAnswered"),
+                    "abandon_wait": s_("tAbandon"),
+                    "service_level": {"numerator": int(md["oServiceLevel"][1]),
+                                      "denominator": int(md["oServiceLevel"][0])}
+                    if "oServiceLevel" in md else {"numerator": 0, "denominator": 0}}
+        flows = {}
+        for f in self.flows:
+            ft = self.flow_truth[f.id]
+            flows[f.id] = dict(ft, name=f.name, type=f.type, active=f.active)
+        attrs = {}
+        for (fn, mn), n in sorted(self.attr_truth.items()):
+            attrs.setdefault(fn, {})[mn] = n
+        attrs_q = {}
+        for (fn, mn), n in sorted(self.attr_truth_queued.items()):
+            attrs_q.setdefault(fn, {})[mn] = n
+        out = {
+            "sim_time": iso(now), "sim_time_ms": now,
+            "events_processed": self.events_processed,
+            "conversations_started": self.conv_count,
+            "paused": self.paused,
+            "queues": queues,
+            "agents": {"total": len(self.agents),
+                       "routing": {ROUTING[i]: n for i, n in enumerate(self.org_routing) if n},
+                       "presence": {PRESENCES[i]: n for i, n in enumerate(self.org_presence)
+                                    if n}},
+            "granularity_ms": gran_ms,
+            "buckets": dict(sorted(bl.items())),
+            "flows": flows,
+            "metric_attributes": attrs,
+            "metric_attributes_on_queue_topics": attrs_q,
+            "late_data": self.late_injected,
+        }
+        if include_agents:
+            out["agent_states"] = {a.id: {"routing": ROUTING[a.routing],
+                                          "presence": PRESENCES[a.presence],
+                                          "joined": [self.queues[q].id for q in a.joined]}
+                                   for a in self.agents}
+        return out

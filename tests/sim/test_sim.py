@@ -1,0 +1,1429 @@
+#!/usr/bin/env python3
+"""Tests of the Genesys Cloud simulator (gensim).  unittest, standard library.
+
+Every endpoint, limit and fault of tests/sim/README.md is exercised against a
+real gensim process on a free loopback port.  Run: tests/sim/run_tests.sh
+"""
+import base64
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
+import simmodel  # noqa: E402
+
+GENSIM = os.path.join(HERE, "gensim.py")
+STATE = tempfile.mkdtemp(prefix="gensim-test-")
+ATTR_RE = re.compile(r"^([A-Za-z0-9_]+)Metric_([A-Za-z0-9_]+)\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)$")
+ERROR_KEYS = {"message", "code", "status", "messageWithParams", "messageParams", "contextId",
+              "details", "errors"}
+
+
+class Sim:
+    def __init__(self, *args, env=None):
+        self.dir = tempfile.mkdtemp(dir=STATE)
+        self.ready = os.path.join(self.dir, "ready.json")
+        self.log = open(os.path.join(self.dir, "gensim.log"), "w")
+        cmd = [sys.executable, GENSIM, "--port", "0", "--ready-file", self.ready,
+               "--state-dir", os.path.join(STATE, "certs")] + [str(a) for a in args]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        t0 = time.time()
+        while not os.path.exists(self.ready):
+            if self.proc.poll() is not None:
+                raise RuntimeError("gensim exited: " + open(self.log.name).read())
+            if time.time() - t0 > 30:
+                raise RuntimeError("gensim did not become ready")
+            time.sleep(0.05)
+        with open(self.ready) as f:
+            self.info = json.load(f)
+        self.base = self.info["base_url"]
+        self.ca = self.info["ca"]
+        self.ctl = HttpClient(self.base, self.ca)
+
+    def client(self, login=True):
+        c = HttpClient(self.base, self.ca)
+        if login:
+            st, _ = c.login()
+            assert st == 200, st
+        return c
+
+    def sim(self, method, path, body=None):
+        st, h, js = self.ctl.request(method, path, body, auth=False)
+        return st, js
+
+    def fault(self, **spec):
+        st, js = self.sim("POST", "/sim/faults", spec)
+        assert st == 200, (st, js)
+        return js["results"][0]
+
+    def truth(self, q=""):
+        return self.sim("GET", "/sim/truth" + q)[1]
+
+    def stats(self):
+        return self.sim("GET", "/sim/stats")[1]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def queue_ids(c, n=None):
+    st, _, js = c.request("GET", "/api/v2/routing/queues?pageSize=500")
+    ids = [e["id"] for e in js["entities"]]
+    return ids[:n] if n else ids
+
+
+def or_filter(dim, values):
+    return {"type": "or", "predicates": [{"dimension": dim, "value": v} for v in values]}
+
+
+def open_channel(c, topics):
+    st, _, ch = c.request("POST", "/api/v2/notifications/channels")
+    assert st == 200
+    st, _, js = c.request("PUT", "/api/v2/notifications/channels/%s/subscriptions" % ch["id"],
+                          [{"id": t} for t in topics])
+    assert st == 200, js
+    return ch
+
+
+def wait_for(fn, timeout=10, step=0.1):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def recv_until(ws, pred, timeout=10):
+    """Receive messages until pred(msg) is true; returns (msg, all seen)."""
+    ws.settimeout(timeout)
+    seen = []
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        kind, m = ws.recv_json()
+        if kind != "json":
+            seen.append((kind, m))
+            if pred((kind, m)):
+                return (kind, m), seen
+            if kind == "close":
+                break
+            continue
+        seen.append(m)
+        if pred(m):
+            return m, seen
+    return None, seen
+
+
+def simmodel_ms(s):
+    import datetime as dt
+    return int(dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def check_error_body(tc, js, status, code=None):
+    tc.assertIsInstance(js, dict)
+    tc.assertTrue(ERROR_KEYS <= set(js), js)
+    tc.assertEqual(js["status"], status)
+    if code:
+        tc.assertEqual(js["code"], code)
+
+
+# ===========================================================================
+
+class T01Auth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 6, "--agents", 40, "--seed", 3, "--quiet")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_token_ok(self):
+        c = self.sim.client(login=False)
+        st, js = c.login()
+        self.assertEqual(st, 200)
+        self.assertEqual(js["token_type"], "bearer")
+        self.assertEqual(js["expires_in"], 86400)
+        self.assertTrue(js["access_token"])
+
+    def test_token_form_credentials(self):
+        c = self.sim.client(login=False)
+        st, h, js = c.request("POST", "/oauth/token",
+                              "grant_type=client_credentials&client_id=demo-client"
+                              "&client_secret=demo-secret",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"},
+                              auth=False)
+        self.assertEqual(st, 200)
+
+    def test_bad_credentials(self):
+        c = self.sim.client(login=False)
+        st, js = c.login("demo-client", "wrong")
+        self.assertEqual(st, 401)
+        self.assertEqual(js["error"], "invalid_client")
+        self.assertIn("description", js)
+        self.assertIn("error_description", js)
+
+    def test_bad_grant(self):
+        c = self.sim.client(login=False)
+        cred = base64.b64encode(b"demo-client:demo-secret").decode()
+        st, h, js = c.request("POST", "/oauth/token", "grant_type=password",
+                              headers={"Authorization": "Basic " + cred}, auth=False)
+        self.assertEqual(st, 400)
+        self.assertEqual(js["error"], "unsupported_grant_type")
+
+    def test_missing_and_bad_bearer(self):
+        c = self.sim.client(login=False)
+        st, h, js = c.request("GET", "/api/v2/routing/queues")
+        self.assertEqual(st, 401)
+        check_error_body(self, js, 401, "authentication.required")
+        c.token = "nonsense"
+        st, h, js = c.request("GET", "/api/v2/routing/queues")
+        self.assertEqual(st, 401)
+        check_error_body(self, js, 401, "bad.credentials")
+        self.assertIn("inin-correlation-id", h)
+
+    def test_keepalive_and_headers(self):
+        c = self.sim.client()
+        for _ in range(5):
+            st, h, js = c.request("GET", "/api/v2/routing/queues?pageSize=2")
+            self.assertEqual(st, 200)
+            for k in ("inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset",
+                      "inin-correlation-id"):
+                self.assertIn(k, h)
+        self.assertEqual(c.connects, 1)
+        self.assertEqual(h["inin-ratelimit-allowed"], "300")
+        self.assertEqual(int(h["inin-ratelimit-count"]), 5)
+
+    def test_unknown_path_404(self):
+        c = self.sim.client()
+        st, h, js = c.request("GET", "/api/v2/nope")
+        self.assertEqual(st, 404)
+        check_error_body(self, js, 404, "not.found")
+
+    def test_expect_100_continue_and_chunked(self):
+        c = self.sim.client()
+        s = socket.create_connection(("127.0.0.1", self.sim.info["port"]), timeout=5)
+        body = json.dumps({"filter": or_filter("queueId", queue_ids(c)),
+                           "metrics": ["oWaiting"]}).encode()
+        s.sendall(("POST /api/v2/analytics/queues/observations/query HTTP/1.1\r\n"
+                   "Host: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                   % (c.token, len(body))).encode())
+        first = s.recv(100)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first)
+        s.sendall(body)
+        data = first
+        while b'"results"' not in data:
+            data += s.recv(65536)
+        self.assertIn(b"HTTP/1.1 200 OK", data)
+        s.close()
+        # chunked request body
+        s = socket.create_connection(("127.0.0.1", self.sim.info["port"]), timeout=5)
+        half = len(body) // 2
+        s.sendall(("POST /api/v2/analytics/queues/observations/query HTTP/1.1\r\n"
+                   "Host: x\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   % c.token).encode() +
+                  b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (half, body[:half], len(body) - half,
+                                                            body[half:]))
+        data = b""
+        while b'"results"' not in data:
+            data += s.recv(65536)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"))
+        s.close()
+
+    def test_http10_and_connection_close(self):
+        s = socket.create_connection(("127.0.0.1", self.sim.info["port"]))
+        s.sendall(b"GET /sim/info HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"))
+        self.assertIn(b"Connection: close", data)
+
+
+class T02Listings(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 60, "--agents", 700, "--flows", 12,
+                      "--seed", 5, "--quiet")
+        cls.c = cls.sim.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def get(self, path):
+        st, h, js = self.c.request("GET", path)
+        self.assertEqual(st, 200, js)
+        return js
+
+    def test_queue_paging(self):
+        js = self.get("/api/v2/routing/queues")
+        self.assertEqual(js["pageSize"], 25)
+        self.assertEqual(js["pageNumber"], 1)
+        self.assertEqual(js["total"], 60)
+        self.assertEqual(js["pageCount"], 3)
+        self.assertIn("nextUri", js)
+        self.assertNotIn("previousUri", js)
+        for k in ("firstUri", "selfUri", "lastUri"):
+            self.assertIn(k, js)
+        names = []
+        uri = "/api/v2/routing/queues?pageSize=25&pageNumber=1"
+        pages = 0
+        while uri:
+            js = self.get(uri)
+            names += [e["name"] for e in js["entities"]]
+            uri = js.get("nextUri")
+            pages += 1
+        self.assertEqual(pages, 3)
+        self.assertEqual(len(names), 60)
+        self.assertEqual(len(set(names)), 60)
+        self.assertEqual(names, sorted(names, key=str.lower))
+        self.assertIn("previousUri", js)
+        e = js["entities"][0]
+        self.assertTrue(re.match(r"^[0-9a-f-]{36}$", e["id"]))
+        self.assertIn("id", e["division"])
+        self.assertIn("name", e["division"])
+
+    def test_page_size_cap(self):
+        js = self.get("/api/v2/users?pageSize=5000")
+        self.assertEqual(js["pageSize"], 500)
+        self.assertEqual(len(js["entities"]), 500)
+        js = self.get("/api/v2/users?pageSize=500&pageNumber=2")
+        self.assertEqual(len(js["entities"]), 200)
+        self.assertNotIn("nextUri", js)
+
+    def test_queue_filters(self):
+        js = self.get("/api/v2/routing/queues?name=Sales*&pageSize=100")
+        self.assertTrue(js["entities"])
+        self.assertTrue(all(e["name"].startswith("Sales") for e in js["entities"]))
+        js = self.get("/api/v2/routing/queues?name=*EN*&pageSize=100")
+        self.assertTrue(js["entities"])
+        self.assertTrue(all("en" in e["name"].lower() for e in js["entities"]))
+        js = self.get("/api/v2/routing/queues?name=Support%20FR%20001")
+        self.assertEqual([e["name"] for e in js["entities"]], ["Support FR 001"])
+        one = js["entities"][0]
+        div = one["division"]["id"]
+        js = self.get("/api/v2/routing/queues?divisionId=%s&pageSize=100" % div)
+        self.assertTrue(js["entities"])
+        self.assertTrue(all(e["division"]["id"] == div for e in js["entities"]))
+        js = self.get("/api/v2/routing/queues?sortOrder=desc&pageSize=100")
+        names = [e["name"] for e in js["entities"]]
+        self.assertEqual(names, sorted(names, key=str.lower, reverse=True))
+        q = self.get("/api/v2/routing/queues/" + one["id"])
+        self.assertEqual(q["name"], "Support FR 001")
+        st, h, err = self.c.request("GET", "/api/v2/routing/queues/nope")
+        self.assertEqual(st, 404)
+        check_error_body(self, err, 404)
+
+    def test_members(self):
+        q = self.get("/api/v2/routing/queues?pageSize=1")["entities"][0]
+        js = self.get("/api/v2/routing/queues/%s/members?pageSize=1000" % q["id"])
+        self.assertEqual(js["pageSize"], 100)
+        self.assertTrue(js["entities"])
+        self.assertIn("joined", js["entities"][0])
+
+    def test_users(self):
+        js = self.get("/api/v2/users?pageSize=3&expand=routingStatus,presence")
+        u = js["entities"][0]
+        for k in ("id", "name", "state", "division"):
+            self.assertIn(k, u)
+        self.assertEqual(u["state"], "active")
+        self.assertIn(u["routingStatus"]["status"], simmodel.ROUTING)
+        self.assertIn(u["presence"]["presenceDefinition"]["systemPresence"], simmodel.PRESENCES)
+        js2 = self.get("/api/v2/users?id=%s" % u["id"])
+        self.assertEqual(js2["total"], 1)
+        self.assertEqual(self.get("/api/v2/users/" + u["id"])["id"], u["id"])
+
+    def test_flows_outcomes_milestones_wrapups(self):
+        js = self.get("/api/v2/flows?pageSize=100")
+        self.assertEqual(js["total"], 12)
+        types = {f["type"] for f in js["entities"]}
+        self.assertIn("INBOUNDCALL", types)
+        for f in js["entities"]:
+            self.assertTrue(re.match(r"^[A-Za-z0-9_]+$", f["name"]))
+            self.assertIn("division", f)
+        js = self.get("/api/v2/flows?type=inboundcall&pageSize=100")
+        self.assertTrue(all(f["type"] == "INBOUNDCALL" for f in js["entities"]))
+        for path in ("/api/v2/flows/outcomes", "/api/v2/flows/milestones",
+                     "/api/v2/routing/wrapupcodes", "/api/v2/presence/definitions",
+                     "/api/v2/authorization/divisions"):
+            js = self.get(path + "?pageSize=100")
+            self.assertTrue(js["entities"], path)
+            self.assertIn("id", js["entities"][0])
+        o = self.get("/api/v2/flows/outcomes?pageSize=1")["entities"][0]
+        for k in ("id", "name", "division", "description", "selfUri"):
+            self.assertIn(k, o)
+        js = self.get("/api/v2/routing/wrapupcodes?name=Sale")
+        self.assertEqual([e["name"] for e in js["entities"]], ["Sale"])
+
+    def test_determinism_of_ids(self):
+        s2 = Sim("--speed", 60, "--queues", 60, "--agents", 700, "--flows", 12, "--seed", 5,
+                 "--quiet")
+        try:
+            c2 = s2.client()
+            self.assertEqual(queue_ids(c2), queue_ids(self.c))
+        finally:
+            s2.stop()
+
+
+class T03Observations(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 30, "--queues", 150, "--agents", 900, "--seed", 11, "--quiet",
+                      "--warmup", 1800)
+        cls.c = cls.sim.client()
+        cls.ids = queue_ids(cls.c)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def q(self, body):
+        return self.c.request("POST", "/api/v2/analytics/queues/observations/query", body)
+
+    ALL = ["oWaiting", "oInteracting", "oAlerting", "oLongestWaiting", "oLongestInteracting",
+           "oActiveUsers", "oMemberUsers", "oOnQueueUsers", "oOffQueueUsers",
+           "oUserRoutingStatuses", "oUserPresences"]
+
+    def test_matches_truth(self):
+        self.sim.fault(fault="pause")
+        try:
+            ids = self.ids[:100]
+            st, h, js = self.q({"filter": or_filter("queueId", ids), "metrics": self.ALL})
+            self.assertEqual(st, 200, js)
+            truth = self.sim.truth("?buckets=0")
+            self.assertIn("systemToOrganizationMappings", js)
+            seen_user, seen_media = set(), set()
+            total_wait = 0
+            for r in js["results"]:
+                g = r["group"]
+                tq = truth["queues"][g["queueId"]]
+                d = {}
+                for m in r["data"]:
+                    d.setdefault(m["metric"], {})[m.get("qualifier")] = m["stats"]
+                if "mediaType" in g:
+                    tm = tq["media"][g["mediaType"]]
+                    seen_media.add((g["queueId"], g["mediaType"]))
+                    self.assertEqual(d["oWaiting"][None]["count"], tm["waiting"])
+                    self.assertEqual(d["oInteracting"][None]["count"], tm["interacting"])
+                    self.assertEqual(d["oAlerting"][None]["count"], tm["alerting"])
+                    lw = d["oLongestWaiting"][None]
+                    self.assertEqual(lw.get("calculatedMetricValue", 0),
+                                     tm["longest_waiting_ms"])
+                    li = d["oLongestInteracting"][None]
+                    self.assertEqual(li.get("calculatedMetricValue", 0),
+                                     tm["longest_interacting_ms"])
+                    total_wait += tm["waiting"]
+                else:
+                    seen_user.add(g["queueId"])
+                    self.assertEqual(set(g), {"queueId"})
+                    ta = tq["agents"]
+                    self.assertEqual(d["oMemberUsers"][None]["count"], ta["members"])
+                    self.assertEqual(d["oActiveUsers"][None]["count"], ta["active"])
+                    self.assertEqual(d["oOnQueueUsers"][None]["count"], ta["on_queue"])
+                    self.assertEqual(d["oOffQueueUsers"][None]["count"], ta["off_queue"])
+                    rs = {k: v["count"] for k, v in d.get("oUserRoutingStatuses", {}).items()}
+                    self.assertEqual(rs, ta["routing"])
+                    ps = {k: v["count"] for k, v in d.get("oUserPresences", {}).items()}
+                    self.assertEqual(ps, ta["presence"])
+            self.assertEqual(seen_user, set(ids))
+            exp = {(q, m) for q in ids for m in truth["queues"][q]["media"]}
+            self.assertEqual(seen_media, exp)
+            # org-wide truth: each agent once
+            self.assertEqual(sum(truth["agents"]["presence"].values()), 900)
+        finally:
+            self.sim.fault(fault="resume")
+
+    def test_media_filter_and_clauses(self):
+        body = {"filter": {"type": "and", "clauses": [
+            or_filter("queueId", self.ids[:20]), or_filter("mediaType", ["voice"])]},
+            "metrics": ["oWaiting", "oOnQueueUsers"]}
+        st, h, js = self.q(body)
+        self.assertEqual(st, 200, js)
+        medias = {r["group"].get("mediaType") for r in js["results"]}
+        self.assertEqual(medias, {None, "voice"})
+        self.assertEqual(sum(1 for r in js["results"] if "mediaType" not in r["group"]), 20)
+
+    def test_limit_100(self):
+        st, h, js = self.q({"filter": or_filter("queueId", self.ids[:101]),
+                            "metrics": ["oWaiting"]})
+        self.assertEqual(st, 400)
+        check_error_body(self, js, 400, "bad.request")
+
+    def test_bad_metric_and_body(self):
+        st, h, js = self.q({"filter": or_filter("queueId", self.ids[:1]), "metrics": ["nOffered"]})
+        self.assertEqual(st, 400)
+        st, h, js = self.c.request("POST", "/api/v2/analytics/queues/observations/query",
+                                   "{not json")
+        self.assertEqual(st, 400)
+        check_error_body(self, js, 400)
+        st, h, js = self.q({"filter": or_filter("userId", ["x"]), "metrics": ["oWaiting"]})
+        self.assertEqual(st, 400)
+
+    def test_detail_metrics(self):
+        def find():
+            t = self.sim.truth("?buckets=0")
+            for qid, tq in t["queues"].items():
+                for m, tm in tq["media"].items():
+                    if tm["waiting"]:
+                        return qid
+            return None
+        qid = wait_for(find, 15)
+        if qid is None:
+            self.skipTest("no waiting conversation appeared")
+        st, h, js = self.q({"filter": or_filter("queueId", [qid]), "metrics": ["oWaiting"],
+                            "detailMetrics": ["oWaiting"]})
+        obs = [m for r in js["results"] for m in r["data"] if m.get("observations")]
+        if obs:
+            o = obs[0]["observations"][0]
+            self.assertIn("observationDate", o)
+            self.assertIn("conversationId", o)
+
+
+class T04Aggregates(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 10, "--agents", 150, "--flows", 4,
+                      "--seed", 21, "--quiet", "--warmup", 7200)
+        cls.c = cls.sim.client()
+        cls.ids = queue_ids(cls.c)
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.truth("?granularity=PT5M&buckets=12")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def agg(self, body, path="/api/v2/analytics/conversations/aggregates/query"):
+        return self.c.request("POST", path, body)
+
+    def interval(self, n=12, g=300000):
+        now = self.truth["sim_time_ms"]
+        end = now - now % g
+        start = end - n * g
+        return simmodel.iso(start, False) + "/" + simmodel.iso(end, False), start, end
+
+    METRICS = ["nOffered", "nTransferred", "nOverSla", "tAnswered", "tAbandon", "tShortAbandon",
+               "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert", "oServiceLevel",
+               "nConnected", "tTalkComplete", "tHeldComplete"]
+
+    def test_conversation_aggregates_match_truth(self):
+        iv, start, end = self.interval()
+        st, h, js = self.agg({"interval": iv, "granularity": "PT5M", "groupBy": ["queueId"],
+                              "metrics": self.METRICS,
+                              "filter": {"type": "and", "clauses": [
+                                  or_filter("queueId", self.ids)]}})
+        self.assertEqual(st, 200, js)
+        got = {}
+        for r in js["results"]:
+            g = r["group"]
+            self.assertEqual(set(g), {"queueId", "mediaType"})
+            for d in r["data"]:
+                self.assertTrue(d["metrics"], "empty metrics must be omitted")
+                got[(d["interval"], g["queueId"], g["mediaType"])] = \
+                    {m["metric"]: m["stats"] for m in d["metrics"]}
+        n = 0
+        for biv, qs in self.truth["buckets"].items():
+            for qid, ms in qs.items():
+                for media, t in ms.items():
+                    k = (biv, qid, media)
+                    g = got.get(k, {})
+                    self.assertEqual(g.get("nOffered", {}).get("count", 0), t["offered"], k)
+                    self.assertEqual(g.get("tAnswered", {}).get("count", 0), t["answered"], k)
+                    self.assertEqual(g.get("tAbandon", {}).get("count", 0), t["abandoned"], k)
+                    self.assertEqual(g.get("nTransferred", {}).get("count", 0),
+                                     t["transferred"], k)
+                    self.assertEqual(g.get("tHandle", {}).get("sum", 0), t["handle"]["sum_ms"], k)
+                    self.assertEqual(g.get("tHandle", {}).get("count", 0),
+                                     t["handle"]["count"], k)
+                    self.assertEqual(g.get("tTalk", {}).get("sum", 0), t["talk"]["sum_ms"], k)
+                    self.assertEqual(g.get("tAcw", {}).get("sum", 0), t["acw"]["sum_ms"], k)
+                    self.assertEqual(g.get("nOverSla", {}).get("count", 0), t["over_sla"], k)
+                    n += t["offered"]
+                    if "oServiceLevel" in g:
+                        sl = g["oServiceLevel"]
+                        self.assertEqual(set(sl), {"ratio", "numerator", "denominator", "target"})
+                        self.assertEqual(sl["numerator"], t["service_level"]["numerator"])
+                        self.assertAlmostEqual(sl["ratio"], sl["numerator"] / sl["denominator"],
+                                               places=3)
+                    if "tHandle" in g:
+                        s = g["tHandle"]
+                        self.assertEqual(set(s), {"max", "min", "count", "sum"})
+                        self.assertLessEqual(s["min"], s["max"])
+        self.assertGreater(n, 20, "the model should have offered conversations")
+        self.assertEqual(len(got), sum(1 for qs in self.truth["buckets"].values()
+                                       for ms in qs.values() for _ in ms))
+
+    def test_interval_and_granularity(self):
+        iv, start, end = self.interval(12)
+        st, h, js = self.agg({"interval": iv, "granularity": "PT30M", "metrics": ["nOffered"]})
+        self.assertEqual(st, 200, js)
+        starts = {simmodel.iso(start + i * 1800000) for i in range(2)}
+        for r in js["results"]:
+            self.assertLessEqual(len(r["data"]), 2)
+            for d in r["data"]:
+                a, b = d["interval"].split("/")
+                self.assertIn(a, starts)
+                self.assertEqual(simmodel.iso(simmodel_ms(a) + 1800000), b)
+        # whole interval (no granularity) sums the 12 buckets
+        st, h, js1 = self.agg({"interval": iv, "metrics": ["nOffered"],
+                               "groupBy": ["queueId"]})
+        total1 = sum(d["metrics"][0]["stats"]["count"] for r in js1["results"]
+                     for d in r["data"])
+        total_t = sum(t["offered"] for qs in self.truth["buckets"].values()
+                      for ms in qs.values() for t in ms.values())
+        self.assertEqual(total1, total_t)
+        self.assertTrue(all(len(r["data"]) == 1 for r in js1["results"]))
+        # future interval: nothing
+        fut = simmodel.iso(end + 86400000, False) + "/" + simmodel.iso(end + 90000000, False)
+        st, h, js = self.agg({"interval": fut, "granularity": "PT5M", "metrics": ["nOffered"]})
+        self.assertEqual((st, js["results"]), (200, []))
+        # duration form of the interval
+        st, h, js2 = self.agg({"interval": "PT1H/" + iv.split("/")[1], "metrics": ["nOffered"],
+                               "groupBy": ["queueId"]})
+        self.assertEqual(st, 200)
+        self.assertEqual(js2["results"], js1["results"])
+
+    def test_bad_requests(self):
+        iv, _, _ = self.interval()
+        for body in ({"metrics": ["nOffered"]},
+                     {"interval": iv},
+                     {"interval": "garbage", "metrics": ["nOffered"]},
+                     {"interval": iv, "metrics": ["nOffered"], "granularity": "PT30S"},
+                     {"interval": iv, "metrics": ["nOffered"], "granularity": "bogus"},
+                     {"interval": iv, "metrics": ["nOffered"], "groupBy": ["ani"]},
+                     {"interval": iv, "metrics": ["nOffered"],
+                      "filter": {"type": "xor", "predicates": []}}):
+            st, h, js = self.agg(body)
+            self.assertEqual(st, 400, body)
+            check_error_body(self, js, 400)
+
+    def test_group_by_wrapup_and_direction(self):
+        iv, _, _ = self.interval()
+        st, h, js = self.agg({"interval": iv, "groupBy": ["queueId", "wrapUpCode", "direction"],
+                              "metrics": ["tHandle", "nOffered"],
+                              "filter": or_filter("mediaType", ["voice"])})
+        self.assertEqual(st, 200)
+        wr = [r for r in js["results"] if "wrapUpCode" in r["group"]]
+        self.assertTrue(wr)
+        for r in wr:
+            self.assertEqual(r["group"]["direction"], "inbound")
+            self.assertEqual(r["group"]["mediaType"], "voice")
+            self.assertEqual({m["metric"] for d in r["data"] for m in d["metrics"]}, {"tHandle"})
+
+    def test_late_data(self):
+        iv, start, end = self.interval(3)
+        qid = self.ids[0]
+        body = {"interval": iv, "granularity": "PT5M", "groupBy": ["queueId"],
+                "metrics": ["tHandle"], "filter": {"type": "and", "predicates": [
+                    {"dimension": "queueId", "value": qid},
+                    {"dimension": "mediaType", "value": "voice"}]}}
+
+        def count():
+            st, h, js = self.agg(body)
+            return {d["interval"]: d["metrics"][0]["stats"]["count"]
+                    for r in js["results"] for d in r["data"]}
+        before = count()
+        r = self.sim.fault(fault="late_data", queueId=qid, mediaType="voice",
+                           granularity="PT5M", buckets_ago=1, value_ms=99000)
+        after = count()
+        late_iv = [k for k in after if after[k] != before.get(k, 0)]
+        self.assertEqual(len(late_iv), 1)
+        self.assertEqual(after[late_iv[0]], before.get(late_iv[0], 0) + 1)
+        self.assertTrue(late_iv[0].endswith(simmodel.iso(end)))
+        t = self.sim.truth("?granularity=PT5M&buckets=3")
+        self.assertEqual(t["late_data"][-1]["tHandle_ms"], 99000)
+        self.assertEqual(t["buckets"][late_iv[0]][qid]["voice"]["handle"]["count"],
+                         after[late_iv[0]])
+
+    def test_user_aggregates(self):
+        c = self.c
+        users = c.request("GET", "/api/v2/users?pageSize=20")[2]["entities"]
+        iv, start, end = self.interval(2)
+        st, h, js = self.agg({"interval": iv, "granularity": "PT5M", "groupBy": ["userId"],
+                              "metrics": ["tAgentRoutingStatus", "tSystemPresence",
+                                          "tOrganizationPresence"],
+                              "filter": or_filter("userId", [u["id"] for u in users])},
+                             "/api/v2/analytics/users/aggregates/query")
+        self.assertEqual(st, 200, js)
+        self.assertEqual(len(js["results"]), 20)
+        for r in js["results"]:
+            self.assertEqual(len(r["data"]), 2)
+            for d in r["data"]:
+                rs = sum(m["stats"]["sum"] for m in d["metrics"]
+                         if m["metric"] == "tAgentRoutingStatus")
+                ps = sum(m["stats"]["sum"] for m in d["metrics"]
+                         if m["metric"] == "tSystemPresence")
+                self.assertEqual(rs, 300000)
+                self.assertEqual(ps, 300000)
+                for m in d["metrics"]:
+                    if m["metric"] == "tAgentRoutingStatus":
+                        self.assertIn(m["qualifier"], simmodel.ROUTING)
+        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=101")[2]["entities"]]
+        st, h, js = self.agg({"interval": iv, "metrics": ["tAgentRoutingStatus"],
+                              "filter": or_filter("userId", ids)},
+                             "/api/v2/analytics/users/aggregates/query")
+        self.assertEqual(st, 400)
+        check_error_body(self, js, 400)
+
+    def test_user_observations(self):
+        users = self.c.request("GET", "/api/v2/users?pageSize=5")[2]["entities"]
+        st, h, js = self.agg({"filter": or_filter("userId", [u["id"] for u in users]),
+                              "metrics": ["oActiveQueues", "oMemberQueues"]},
+                             "/api/v2/analytics/users/observations/query")
+        self.assertEqual(st, 200)
+        self.assertEqual(len(js["results"]), 5)
+        for r in js["results"]:
+            d = {m["metric"]: m["stats"]["count"] for m in r["data"]}
+            self.assertGreaterEqual(d["oMemberQueues"], d["oActiveQueues"])
+            self.assertGreaterEqual(d["oActiveQueues"], 1)
+
+    def test_flow_aggregates_and_observations(self):
+        t = self.truth
+        flows = self.c.request("GET", "/api/v2/flows?pageSize=100")[2]["entities"]
+        ids = [f["id"] for f in flows]
+        now = t["sim_time_ms"]
+        iv = simmodel.iso(now - 86400000, False) + "/" + simmodel.iso(now + 60000, False)
+        st, h, js = self.agg({"interval": iv, "groupBy": ["flowId"],
+                              "metrics": ["nFlow", "tFlow", "tFlowDisconnect", "tFlowExit"],
+                              "filter": or_filter("flowId", ids)},
+                             "/api/v2/analytics/flows/aggregates/query")
+        self.assertEqual(st, 200, js)
+        got = {r["group"]["flowId"]: {m["metric"]: m["stats"] for d in r["data"]
+                                      for m in d["metrics"]} for r in js["results"]}
+        tf = self.sim.truth("?buckets=0")["flows"]
+        nexec = 0
+        for fid, ft in tf.items():
+            g = got.get(fid, {})
+            self.assertEqual(g.get("nFlow", {}).get("count", 0), ft["executions"], fid)
+            self.assertEqual(g.get("tFlowDisconnect", {}).get("count", 0), ft["disconnects"])
+            self.assertEqual(g.get("tFlowExit", {}).get("count", 0), ft["exits"])
+            nexec += ft["executions"]
+        self.assertGreater(nexec, 0)
+        st, h, js = self.agg({"interval": iv, "groupBy": ["flowId", "flowOutcomeId"],
+                              "metrics": ["nFlowOutcome", "nFlowOutcomeFailed", "tFlowOutcome"]},
+                             "/api/v2/analytics/flows/aggregates/query")
+        self.assertEqual(st, 200)
+        for r in js["results"]:
+            g = r["group"]
+            if "flowOutcomeId" not in g:
+                continue
+            ms = {m["metric"]: m["stats"]["count"] for d in r["data"] for m in d["metrics"]}
+            ot = tf[g["flowId"]]["outcomes"][g["flowOutcomeId"]]
+            self.assertEqual(ms.get("nFlowOutcome", 0), ot["success"] + ot["failure"])
+            self.assertEqual(ms.get("nFlowOutcomeFailed", 0), ot["failure"])
+        st, h, js = self.agg({"interval": iv, "groupBy": ["flowId", "flowMilestoneId"],
+                              "metrics": ["nFlowMilestone"]},
+                             "/api/v2/analytics/flows/aggregates/query")
+        n = 0
+        for r in js["results"]:
+            g = r["group"]
+            if "flowMilestoneId" in g:
+                c = sum(m["stats"]["count"] for d in r["data"] for m in d["metrics"])
+                self.assertEqual(c, tf[g["flowId"]]["milestones"][g["flowMilestoneId"]])
+                n += 1
+        self.assertGreater(n, 0)
+        st, h, js = self.agg({"filter": or_filter("flowId", ids), "metrics": ["oFlow"]},
+                             "/api/v2/analytics/flows/observations/query")
+        self.assertEqual(st, 200)
+        for r in js["results"]:
+            self.assertEqual(r["data"][0]["stats"]["count"], tf[r["group"]["flowId"]]["active"])
+
+    def test_metric_attributes_truth(self):
+        t = self.sim.truth("?buckets=0")
+        self.assertTrue(t["metric_attributes"])
+        flows = {f["name"] for f in t["flows"].values()}
+        for fn, ms in t["metric_attributes"].items():
+            self.assertIn(fn, flows)
+            for mn, n in ms.items():
+                self.assertIn(mn, simmodel.METRIC_NAMES)
+                self.assertGreater(n, 0)
+                self.assertLessEqual(t["metric_attributes_on_queue_topics"].get(fn, {})
+                                     .get(mn, 0), n)
+
+
+class T05Notifications(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 30, "--agents", 300, "--flows", 4,
+                      "--seed", 9, "--quiet", "--heartbeat", 1, "--max-topics", 50)
+        cls.c = cls.sim.client()
+        cls.ids = queue_ids(cls.c)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_channel_crud(self):
+        c = self.c
+        st, h, ch = c.request("POST", "/api/v2/notifications/channels")
+        self.assertEqual(st, 200)
+        self.assertEqual(set(ch), {"connectUri", "id", "expires"})
+        port = self.sim.info["port"]
+        self.assertTrue(ch["connectUri"].startswith("ws://127.0.0.1:%d/channels/" % port))
+        self.assertTrue(ch["connectUri"].endswith(ch["id"]))
+        st, h, js = c.request("GET", "/api/v2/notifications/channels")
+        self.assertIn(ch["id"], [e["id"] for e in js["entities"]])
+        st, h, _ = c.request("HEAD", "/api/v2/notifications/channels/" + ch["id"])
+        self.assertEqual(st, 200)
+        st, h, _ = c.request("HEAD", "/api/v2/notifications/channels/streaming-0-nope")
+        self.assertEqual(st, 404)
+        base = "/api/v2/notifications/channels/%s/subscriptions" % ch["id"]
+        t1 = "v2.analytics.queues.%s.observations" % self.ids[0]
+        t2 = "v2.routing.queues.%s.conversations" % self.ids[1]
+        st, h, js = c.request("PUT", base, [{"id": t1}])
+        self.assertEqual(st, 200)
+        self.assertEqual([(e["id"], e["state"]) for e in js["entities"]], [(t1, "Permitted")])
+        st, h, js = c.request("POST", base, [{"id": t2}])
+        self.assertEqual({e["id"] for e in js["entities"]}, {t1, t2})
+        st, h, js = c.request("GET", base)
+        self.assertEqual({e["id"] for e in js["entities"]}, {t1, t2})
+        st, h, js = c.request("PUT", base, [{"id": t2}])
+        self.assertEqual({e["id"] for e in js["entities"]}, {t2})
+        # bad topic: 400, or Rejected with ignoreErrors
+        bad = "v2.analytics.queues.00000000-0000-4000-8000-000000000000.observations"
+        st, h, js = c.request("POST", base, [{"id": bad}])
+        self.assertEqual(st, 400)
+        check_error_body(self, js, 400)
+        st, h, js = c.request("POST", base + "?ignoreErrors=true", [{"id": bad}, {"id": "x.y"}])
+        self.assertEqual(st, 200)
+        rej = [e for e in js["entities"] if e["state"] == "Rejected"]
+        self.assertEqual(len(rej), 2)
+        st, h, js = c.request("DELETE", base)
+        self.assertEqual(st, 200)
+        self.assertEqual(c.request("GET", base)[2]["entities"], [])
+
+    def test_topic_limit(self):
+        c = self.c
+        users = c.request("GET", "/api/v2/users?pageSize=60")[2]["entities"]
+        topics = [{"id": "v2.users.%s.activity" % u["id"]} for u in users]
+        st, h, ch = c.request("POST", "/api/v2/notifications/channels")
+        base = "/api/v2/notifications/channels/%s/subscriptions" % ch["id"]
+        st, h, js = c.request("PUT", base, topics[:50])
+        self.assertEqual(st, 200)
+        st, h, js = c.request("POST", base, topics[50:51])
+        self.assertEqual(st, 400)
+        check_error_body(self, js, 400)
+        st, h, js = c.request("PUT", base, topics)
+        self.assertEqual(st, 400)
+
+    def test_expiry_extended_by_subscription(self):
+        c = self.c
+        st, h, ch = c.request("POST", "/api/v2/notifications/channels")
+        exp1 = ch["expires"]
+        time.sleep(1.1)
+        c.request("PUT", "/api/v2/notifications/channels/%s/subscriptions" % ch["id"], [])
+        js = c.request("GET", "/api/v2/notifications/channels")[2]
+        exp2 = [e for e in js["entities"] if e["id"] == ch["id"]][0]["expires"]
+        self.assertGreater(exp2, exp1)
+
+    def test_channel_limit_eviction(self):
+        c = self.sim.client()   # new token; limit is per client, so start clean
+        for ch in c.request("GET", "/api/v2/notifications/channels?includechannels=oauthclient")[2]["entities"]:
+            pass
+        st0 = self.sim.stats()["channels_evicted"]
+        made = []
+        for i in range(21):
+            st, h, ch = c.request("POST", "/api/v2/notifications/channels")
+            made.append(ch["id"])
+            if i == 0:
+                ws = WsClient(ch["connectUri"])     # the oldest has a connection
+        allc = c.request("GET", "/api/v2/notifications/channels?includechannels=oauthclient")[2]
+        self.assertLessEqual(len(allc["entities"]), 20)
+        self.assertGreater(self.sim.stats()["channels_evicted"], st0)
+        alive = {e["id"] for e in allc["entities"]}
+        self.assertIn(made[0], alive, "connected channel is evicted last")
+        self.assertIn(made[20], alive)
+        ws.close()
+
+    def test_websocket_stream(self):
+        c = self.c
+        qid = self.ids[0]
+        users = c.request("GET", "/api/v2/users?pageSize=300&expand=routingStatus")[2]["entities"]
+        flows = c.request("GET", "/api/v2/flows?type=inboundcall")[2]["entities"]
+        topics = (["v2.analytics.queues.%s.observations" % q for q in self.ids[:10]] +
+                  ["v2.routing.queues.%s.conversations" % q for q in self.ids[:10]] +
+                  ["v2.users.%s.activity" % u["id"] for u in users[:20]] +
+                  ["v2.analytics.flow.%s.metrics" % f["id"] for f in flows])
+        ch = open_channel(c, topics)
+        ws = WsClient(ch["connectUri"])
+        seen = {}
+        conv_with_attrs = None
+        t0 = time.time()
+        ws.settimeout(10)
+        while time.time() - t0 < 8 and (len(seen) < 5 or conv_with_attrs is None):
+            k, m = ws.recv_json()
+            self.assertEqual(k, "json")
+            tn = m["topicName"]
+            kind = tn.split(".")[1] + "." + tn.split(".")[-1]
+            seen.setdefault(kind, m)
+            if kind == "routing.conversations":
+                cust = [p for p in m["eventBody"]["participants"] if p["purpose"] == "customer"]
+                if cust and cust[0]["attributes"]:
+                    conv_with_attrs = m
+        self.assertIn("analytics.observations", seen)
+        self.assertIn("routing.conversations", seen)
+        self.assertIn("users.activity", seen)
+        self.assertIn("analytics.metrics", seen)
+        self.assertIn("channel.metadata", {m["topicName"] for m in seen.values()} |
+                      {"channel.metadata"})
+        ob = seen["analytics.observations"]
+        self.assertEqual(ob["version"], "2")
+        self.assertIn("CorrelationId", ob["metadata"])
+        body = ob["eventBody"]
+        self.assertIn("queueId", body["group"])
+        self.assertIn("interval", body["data"][0])
+        self.assertTrue(body["data"][0]["metrics"])
+        cv = seen["routing.conversations"]["eventBody"]
+        self.assertIn("id", cv)
+        purposes = {p["purpose"] for p in cv["participants"]}
+        self.assertIn("customer", purposes)
+        self.assertIn("acd", purposes)
+        ua = seen["users.activity"]["eventBody"]
+        for k in ("id", "routingStatus", "presence", "outOfOffice", "activeQueueIds",
+                  "dateActiveQueuesChanged"):
+            self.assertIn(k, ua)
+        self.assertIn("systemPresence", ua["presence"]["presenceDefinition"])
+        fm = seen["analytics.metrics"]["eventBody"]
+        for k in ("metric", "value", "metricDate", "conversationId", "flowId", "flowName"):
+            self.assertIn(k, fm)
+        self.assertIsNotNone(conv_with_attrs, "conversation with flow metric attributes")
+        attrs = [p for p in conv_with_attrs["eventBody"]["participants"]
+                 if p["purpose"] == "customer"][0]["attributes"]
+        for name in attrs:
+            self.assertRegex(name, ATTR_RE)
+        ws.close()
+
+    def test_attributes_repeat_on_later_events(self):
+        c = self.c
+        ch = open_channel(c, ["v2.routing.queues.%s.conversations" % q for q in self.ids[:30]])
+        ws = WsClient(ch["connectUri"])
+        ws.settimeout(10)
+        last = {}
+        ok = 0
+        t0 = time.time()
+        while time.time() - t0 < 8 and ok < 3:
+            k, m = ws.recv_json(skip_heartbeat=True)
+            b = m["eventBody"]
+            cust = [p for p in b["participants"] if p["purpose"] == "customer"][0]
+            prev = last.get(b["id"])
+            if prev:
+                self.assertTrue(set(prev) <= set(cust["attributes"]))
+                if prev:
+                    ok += 1
+            if cust["attributes"]:
+                last[b["id"]] = dict(cust["attributes"])
+        ws.close()
+        self.assertGreater(ok, 0)
+
+    def test_ping_pong_heartbeat_fragmentation(self):
+        ch = open_channel(self.c, [])
+        ws = WsClient(ch["connectUri"])
+        ws.send_text('{"message":"ping"}')
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "pong", 5)
+        self.assertEqual(m, {"topicName": "channel.metadata", "eventBody": {"message": "pong"}})
+        ws.send_text('{"message":"ping"}', fragments=3)
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "pong", 5)
+        self.assertIsNotNone(m)
+        ws.send_frame(OP_PING, b"abc")
+        m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "pong", 5)
+        self.assertEqual(m, ("pong", b"abc"))
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "WebSocket Heartbeat", 3)
+        self.assertEqual(m["topicName"], "channel.metadata")
+        ws.close()
+
+    def test_close_handshake_and_unmasked(self):
+        ch = open_channel(self.c, [])
+        ws = WsClient(ch["connectUri"])
+        ws.close(1000)
+        ws2 = WsClient(ch["connectUri"])
+        ws2.sock.sendall(b"\x81\x02hi")     # unmasked client frame: protocol error
+        m, _ = recv_until(ws2, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertEqual(m, ("close", 1002))
+
+    def test_one_socket_per_channel(self):
+        ch = open_channel(self.c, [])
+        ws1 = WsClient(ch["connectUri"])
+        ws2 = WsClient(ch["connectUri"])
+        m, _ = recv_until(ws1, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertIsNotNone(m)
+        ws2.send_text('{"message":"ping"}')
+        m, _ = recv_until(ws2, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "pong", 5)
+        self.assertIsNotNone(m)
+        ws2.close()
+
+    def test_unknown_channel_socket(self):
+        with self.assertRaises(ConnectionError):
+            WsClient("ws://127.0.0.1:%d/channels/streaming-0-nope" % self.sim.info["port"])
+
+    def test_availabletopics(self):
+        st, h, js = self.c.request("GET", "/api/v2/notifications/availabletopics")
+        self.assertEqual(st, 200)
+        self.assertIn("v2.analytics.queues.{id}.observations", [e["id"] for e in js["entities"]])
+
+    def test_observation_coalescing(self):
+        """At most one observation event per second per queue (and group)."""
+        ch = open_channel(self.c, ["v2.analytics.queues.%s.observations" % q
+                                   for q in self.ids[:10]])
+        ws = WsClient(ch["connectUri"])
+        ws.settimeout(5)
+        times = {}
+        t0 = time.time()
+        while time.time() - t0 < 4:
+            k, m = ws.recv_json(skip_heartbeat=True)
+            g = m["eventBody"]["group"]
+            times.setdefault((g["queueId"], g.get("mediaType")), []).append(time.time())
+        ws.close()
+        self.assertTrue(times)
+        for k, ts in times.items():
+            for a, b in zip(ts, ts[1:]):
+                self.assertGreater(b - a, 0.8, k)
+
+
+class T06Faults(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 8, "--agents", 60, "--seed", 4, "--quiet",
+                      "--heartbeat", 1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.fault(fault="clear")
+        self.c = self.sim.client()
+
+    def test_token_fail(self):
+        self.sim.fault(fault="token_fail", status=500, count=2)
+        c = self.sim.client(login=False)
+        self.assertEqual(c.login()[0], 500)
+        self.assertEqual(c.login()[0], 500)
+        self.assertEqual(c.login()[0], 200)
+        self.sim.fault(fault="token_fail", status=401, count=1)
+        st, js = c.login()
+        self.assertEqual(st, 401)
+        self.assertEqual(js["error"], "invalid_client")
+
+    def test_revoke_tokens(self):
+        c = self.c
+        ch = open_channel(c, [])
+        ws = WsClient(ch["connectUri"])
+        self.sim.fault(fault="revoke_tokens")
+        st, h, js = c.request("GET", "/api/v2/routing/queues")
+        self.assertEqual(st, 401)
+        check_error_body(self, js, 401, "bad.credentials")
+        m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertIsNotNone(m)
+        c.login()
+        st, h, _ = c.request("HEAD", "/api/v2/notifications/channels/" + ch["id"])
+        self.assertEqual(st, 404)
+
+    def test_rate_limit_storm(self):
+        self.sim.fault(fault="rate_limit_storm", count=2, retry_after=7)
+        for _ in range(2):
+            st, h, js = self.c.request("GET", "/api/v2/routing/queues")
+            self.assertEqual(st, 429)
+            self.assertEqual(h["retry-after"], "7")
+            check_error_body(self, js, 429, "too.many.requests")
+        st, h, js = self.c.request("GET", "/api/v2/routing/queues")
+        self.assertEqual(st, 200)
+        self.sim.fault(fault="rate_limit_storm", seconds=0.5, retry_after=1)
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 429)
+        time.sleep(0.7)
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 200)
+
+    def test_http_5xx_path(self):
+        self.sim.fault(fault="http_5xx", status=503, count=2, path="/api/v2/users")
+        self.assertEqual(self.c.request("GET", "/api/v2/routing/queues")[0], 200)
+        st, h, js = self.c.request("GET", "/api/v2/users")
+        self.assertEqual(st, 503)
+        check_error_body(self, js, 503, "service.unavailable")
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 503)
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 200)
+        for code in (502, 504):
+            self.sim.fault(fault="http_5xx", status=code)
+            self.assertEqual(self.c.request("GET", "/api/v2/users")[0], code)
+
+    def test_slow(self):
+        self.sim.fault(fault="slow", delay=1.0, count=1)
+        t0 = time.time()
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 200)
+        self.assertGreater(time.time() - t0, 0.9)
+
+    def test_stall(self):
+        self.sim.fault(fault="stall", seconds=1.5, count=1)
+        c = HttpClient(self.sim.base, timeout=0.7)
+        c.token = self.c.token
+        t0 = time.time()
+        with self.assertRaises(OSError):
+            c.request("GET", "/api/v2/users")
+        self.assertGreater(time.time() - t0, 0.6)
+        time.sleep(1.2)
+        self.assertEqual(self.c.request("GET", "/api/v2/users")[0], 200)
+
+    def test_truncated_and_malformed(self):
+        self.sim.fault(fault="truncated_json", count=1, path="/api/v2/routing/queues")
+        st, h, raw = self.c.request("GET", "/api/v2/routing/queues", raw=True)
+        self.assertEqual(st, 200)
+        self.assertEqual(int(h["content-length"]), len(raw))
+        with self.assertRaises(ValueError):
+            json.loads(raw)
+        self.sim.fault(fault="malformed_json", count=1)
+        st, h, raw = self.c.request("GET", "/api/v2/users", raw=True)
+        with self.assertRaises(ValueError):
+            json.loads(raw)
+        st, h, raw = self.c.request("GET", "/api/v2/users", raw=True)
+        json.loads(raw)
+
+    def _ws(self):
+        ch = open_channel(self.c, [])
+        return ch, WsClient(ch["connectUri"])
+
+    def test_drop_sockets(self):
+        ch, ws = self._ws()
+        self.sim.fault(fault="drop_sockets")
+        ws.settimeout(5)
+        with self.assertRaises((ConnectionError, OSError)):
+            while True:
+                ws.recv()
+
+    def test_close_codes(self):
+        for code in (1001, 1011):
+            ch, ws = self._ws()
+            self.sim.fault(fault="close_sockets", code=code, channel=ch["id"])
+            m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+            self.assertEqual(m, ("close", code))
+        ch, ws = self._ws()
+        self.sim.fault(fault="close_sockets", code=1006, channel=ch["id"])
+        ws.settimeout(5)
+        with self.assertRaises((ConnectionError, OSError)):
+            while True:
+                ws.recv()
+
+    def test_socket_closing(self):
+        ch, ws = self._ws()
+        self.sim.fault(fault="socket_closing", after=1.0, channel=ch["id"])
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName") == "v2.system.socket_closing", 5)
+        self.assertIsNotNone(m)
+        t0 = time.time()
+        m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertEqual(m, ("close", 1001))
+        self.assertGreater(time.time() - t0, 0.7)
+
+    def test_stop_heartbeats(self):
+        ch, ws = self._ws()
+        recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") ==
+                   "channel.metadata", 3)
+        self.sim.fault(fault="stop_heartbeats", seconds=2.5)
+        ws.settimeout(2.2)
+        hb = []
+        try:
+            while True:
+                k, m = ws.recv_json()
+                hb.append(m)
+        except (socket.timeout, OSError):
+            pass
+        self.assertFalse([m for m in hb if isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "WebSocket Heartbeat"])
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "WebSocket Heartbeat", 4)
+        self.assertIsNotNone(m)
+        ws.close()
+
+    def test_expire_channels(self):
+        ch, ws = self._ws()
+        self.sim.fault(fault="expire_channels", channel=ch["id"])
+        m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertIsNotNone(m)
+        st, h, _ = self.c.request("HEAD", "/api/v2/notifications/channels/" + ch["id"])
+        self.assertEqual(st, 404)
+
+    def test_oversized_frame(self):
+        ch, ws = self._ws()
+        self.sim.fault(fault="oversized_frame", bytes=3 * 1024 * 1024, channel=ch["id"])
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("eventBody", {}).get("message") == "oversized", 10)
+        self.assertIsNotNone(m)
+        self.assertGreater(len(json.dumps(m)), 3 * 1024 * 1024 - 100)
+        ws.close()
+
+    def test_pause_resume(self):
+        self.sim.fault(fault="pause")
+        t1 = self.sim.truth("?buckets=0")["sim_time_ms"]
+        time.sleep(0.5)
+        t2 = self.sim.truth("?buckets=0")["sim_time_ms"]
+        self.assertEqual(t1, t2)
+        self.sim.fault(fault="resume")
+        time.sleep(0.3)
+        t3 = self.sim.truth("?buckets=0")["sim_time_ms"]
+        self.assertGreater(t3, t2)
+
+    def test_stats_and_reset(self):
+        self.sim.sim("POST", "/sim/reset_stats")
+        c = self.sim.client()
+        for _ in range(3):
+            c.request("POST", "/api/v2/analytics/queues/observations/query",
+                      {"filter": or_filter("queueId", queue_ids(c, 2)), "metrics": ["oWaiting"]})
+        c.request("GET", "/api/v2/nope")
+        ch = open_channel(c, [])
+        ws = WsClient(ch["connectUri"])
+        st = self.sim.stats()
+        r = st["requests"]
+        self.assertEqual(r["POST /api/v2/analytics/queues/observations/query"]["by_status"]["200"], 3)
+        self.assertEqual(r["GET /api/v2/routing/queues"]["total"], 3)
+        self.assertEqual(r["POST /oauth/token"]["total"], 1)
+        self.assertEqual(r["GET (unknown)"]["by_status"]["404"], 1)
+        self.assertEqual(r["PUT /api/v2/notifications/channels/{channelId}/subscriptions"]
+                         ["total"], 1)
+        self.assertEqual(st["tokens_issued"], 1)
+        self.assertEqual(st["channels_created"], 1)
+        self.assertGreaterEqual(st["channels_alive"], 1)
+        self.assertGreaterEqual(st["sockets_open"], 1)
+        self.assertEqual(st["sockets_total"], 1)
+        self.assertIn(ch["id"], st["subscriptions"])
+        for k in ("ws_messages_sent", "heartbeats_sent", "tcp_connections", "cpu_seconds"):
+            self.assertIn(k, st)
+        ws.close()
+
+    def test_bad_fault(self):
+        st, js = self.sim.sim("POST", "/sim/faults", {"fault": "nope"})
+        self.assertEqual(st, 400)
+
+
+class T07RealLimits(unittest.TestCase):
+    def test_rate_limit(self):
+        s = Sim("--quiet", "--queues", 3, "--agents", 10, "--rate-limit", 5)
+        try:
+            c = s.client()
+            sts = []
+            for _ in range(7):
+                st, h, js = c.request("GET", "/api/v2/routing/queues")
+                sts.append(st)
+            self.assertEqual(sts, [200] * 5 + [429] * 2)
+            self.assertEqual(h["inin-ratelimit-allowed"], "5")
+            self.assertTrue(1 <= int(h["retry-after"]) <= 60)
+            check_error_body(self, js, 429, "too.many.requests")
+            c2 = s.client()      # per token
+            self.assertEqual(c2.request("GET", "/api/v2/routing/queues")[0], 200)
+        finally:
+            s.stop()
+
+    def test_token_and_channel_expiry(self):
+        s = Sim("--quiet", "--queues", 3, "--agents", 10, "--token-ttl", 2.5,
+                "--channel-ttl", 1.5)
+        try:
+            c = s.client()
+            st, js = c.login()
+            self.assertEqual(js["expires_in"], 2)
+            ch = open_channel(c, [])
+            ws = WsClient(ch["connectUri"])
+            m, _ = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+            self.assertIsNotNone(m, "channel expiry closes the socket")
+            self.assertEqual(c.request("HEAD", "/api/v2/notifications/channels/" +
+                                       ch["id"])[0], 404)
+            time.sleep(1.2)
+            st, h, js = c.request("GET", "/api/v2/routing/queues")
+            self.assertEqual(st, 401)
+            check_error_body(self, js, 401, "bad.credentials")
+        finally:
+            s.stop()
+
+    def test_scenario_file_and_truth_file(self):
+        d = tempfile.mkdtemp(dir=STATE)
+        sc = os.path.join(d, "scenario.json")
+        with open(sc, "w") as f:
+            json.dump([{"at_real_seconds": 0.0, "fault": "http_5xx", "status": 502,
+                        "count": 1, "path": "/api/v2/users"},
+                       {"at_real_seconds": 0.5, "fault": "rate_limit_storm", "count": 1,
+                        "retry_after": 2}], f)
+        tf = os.path.join(d, "truth.json")
+        s = Sim("--quiet", "--queues", 3, "--agents", 20, "--speed", 60, "--scenario", sc,
+                "--truth-file", tf, "--truth-interval", 0.5)
+        try:
+            c = s.client()
+            time.sleep(0.8)
+            self.assertEqual(c.request("GET", "/api/v2/users")[0], 502)
+            self.assertEqual(c.request("GET", "/api/v2/users")[0], 429)
+            self.assertEqual(c.request("GET", "/api/v2/users")[0], 200)
+            self.assertTrue(wait_for(lambda: os.path.exists(tf), 5))
+        finally:
+            s.stop()
+        with open(tf) as f:
+            t = json.load(f)
+        for k in ("sim_time", "queues", "agents", "buckets", "flows", "metric_attributes",
+                  "stats"):
+            self.assertIn(k, t)
+
+
+class T08Tls(unittest.TestCase):
+    def test_tls(self):
+        s = Sim("--quiet", "--tls", "--queues", 4, "--agents", 30, "--speed", 60)
+        try:
+            self.assertTrue(s.base.startswith("https://localhost:"))
+            self.assertTrue(os.path.exists(s.ca))
+            c = s.client()
+            st, h, js = c.request("POST", "/api/v2/analytics/queues/observations/query",
+                                  {"filter": or_filter("queueId", queue_ids(c)),
+                                   "metrics": ["oWaiting"]})
+            self.assertEqual(st, 200)
+            ch = open_channel(c, ["v2.analytics.queues.%s.observations" % q
+                                  for q in queue_ids(c)])
+            self.assertTrue(ch["connectUri"].startswith("wss://localhost:"))
+            ws = WsClient(ch["connectUri"], cafile=s.ca)
+            m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                              m.get("topicName", "").endswith(".observations"), 5)
+            self.assertIsNotNone(m)
+            ws.close()
+            # verification is real: no CA, no connection
+            c2 = HttpClient(s.base, cafile=None)
+            with self.assertRaises(ssl.SSLError):
+                c2.login()
+        finally:
+            s.stop()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    got = []
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(n)
+        Receiver.got.append((dict(self.headers), json.loads(body)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+class T09EventBridge(unittest.TestCase):
+    def test_eventbridge(self):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        th = threading.Thread(target=srv.serve_forever, daemon=True)
+        th.start()
+        s = Sim("--quiet", "--queues", 6, "--agents", 60, "--flows", 3, "--speed", 120)
+        try:
+            url = "http://127.0.0.1:%d/events" % srv.server_address[1]
+            st, js = s.sim("POST", "/sim/eventbridge", {"url": url, "secret": "s3cret",
+                                                        "header": "X-Gen-Secret",
+                                                        "duplicate_every": 3})
+            self.assertEqual(st, 200)
+            self.assertTrue(wait_for(lambda: len(Receiver.got) >= 12, 15))
+            s.fault(fault="pause")
+            time.sleep(0.5)
+            eb = s.sim("GET", "/sim/eventbridge")[1]
+        finally:
+            s.stop()
+            srv.shutdown()
+        ids = [ev["id"] for h, ev in Receiver.got]
+        dups = len(ids) - len(set(ids))
+        self.assertGreater(dups, 0)
+        self.assertEqual(dups, eb["duplicates_sent"])
+        self.assertEqual(sorted(eb["duplicate_ids"]),
+                         sorted(i for i in set(ids) if ids.count(i) > 1))
+        for h, ev in Receiver.got:
+            self.assertEqual(h.get("X-Gen-Secret"), "s3cret")
+            self.assertEqual(ev["detail-type"], "v2.detail.events.conversation.{id}.attributes")
+            self.assertTrue(ev["source"].startswith("aws.partner/genesys.com/cloud/"))
+            for k in ("version", "id", "account", "time", "region", "resources"):
+                self.assertIn(k, ev)
+            d = ev["detail"]
+            b = d["eventBody"]
+            self.assertEqual(d["topicName"],
+                             "v2.detail.events.conversation.%s.attributes" % b["conversationId"])
+            self.assertIn("CorrelationId", d["metadata"])
+            self.assertIsInstance(b["eventTime"], int)
+            for name, v in b["attributes"].items():
+                self.assertRegex(name, ATTR_RE)
+                self.assertIsInstance(v, str)
+
+
+class T10Model(unittest.TestCase):
+    """In-process checks of the model: determinism and consistency."""
+
+    def run_model(self, steps, seed=42, **kw):
+        m = simmodel.Model(seed=seed, n_queues=kw.get("nq", 20), n_agents=kw.get("na", 200),
+                           n_flows=4, start_ms=1_700_000_000_000)
+        t = m.now
+        for s in steps:
+            t += s
+            m.advance_to(t)
+        return m
+
+    def test_determinism_independent_of_step_pattern(self):
+        a = self.run_model([1000] * 3600)
+        b = self.run_model([3600 * 1000])
+        c = self.run_model([7, 13, 1000000, 2599980])
+        ta, tb, tc = a.truth(), b.truth(), c.truth()
+        self.assertEqual(json.dumps(ta, sort_keys=True), json.dumps(tb, sort_keys=True))
+        self.assertEqual(json.dumps(ta, sort_keys=True), json.dumps(tc, sort_keys=True))
+        self.assertGreater(a.conv_count, 50)
+        d = self.run_model([3600 * 1000], seed=43)
+        self.assertNotEqual(json.dumps(d.truth(), sort_keys=True),
+                            json.dumps(ta, sort_keys=True))
+
+    def test_conservation(self):
+        m = self.run_model([2 * 3600 * 1000])
+        # every agent counted once org-wide; queue counters equal a recount
+        self.assertEqual(sum(m.org_presence), len(m.agents))
+        for q in m.queues:
+            pres = [0] * len(simmodel.PRESENCES)
+            for ai in q.members:
+                a = m.agents[ai]
+                if q.idx in a.joined:
+                    pres[a.presence] += 1
+            self.assertEqual(pres, q.by_presence)
+            busy = sum(1 for ai in q.members if m.agents[ai].seg is not None
+                       and m.agents[ai].seg.q == q.idx and m.agents[ai].seg.conv.state
+                       == "connected" and m.agents[ai].seg.conv.agent is m.agents[ai])
+            self.assertEqual(sum(len(d) for d in q.interacting.values()), busy)
+            for med, cum in q.cum.items():
+                off, ans, ab, tr = cum
+                inq = len(q.waiting[med]) + len(q.alerting[med])
+                self.assertLessEqual(ans + ab + inq, off + 0)
+
+    def test_scale_build(self):
+        t0 = time.time()
+        m = simmodel.Model(seed=1, n_queues=1000, n_agents=10000, n_flows=50,
+                           start_ms=1_700_000_000_000)
+        m.advance_to(m.now + 60000)
+        self.assertLess(time.time() - t0, 30)
+        self.assertEqual(len({q.name for q in m.queues}), 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()
