@@ -35,13 +35,15 @@ echo "demo: simulator at $BASE"
 mkdir -p "$WORK/plugins"
 cp build/.libs/genesys_*.so "$WORK/plugins/"
 cp /usr/lib/collectd/{logfile,csv}.so "$WORK/plugins/"
+CA_LINE=""
+[ -n "$CA" ] && CA_LINE="CACert \"$CA\""
 ORG=$(cat <<ORGEOF
   <Org "demo">
     ApiBaseURL "$BASE"
     LoginBaseURL "$BASE"
     ClientId "demo-client"
     ClientSecret "demo-secret"
-    ${CA:+CACert "$CA"}
+    $CA_LINE
     Host "demo-org"
   </Org>
 ORGEOF
