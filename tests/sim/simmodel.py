@@ -423,7 +423,9 @@ class Model:
         n = 0
         while heap and heap[0][0] <= t_ms:
             t, _, fn, args = heapq.heappop(heap)
-            self.now = t
+            # An event scheduled behind the clock runs "now": simulated
+            # time never goes back (durations would turn negative).
+            self.now = max(self.now, t)
             fn(*args)
             n += 1
             if budget is not None and n >= budget:

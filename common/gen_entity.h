@@ -1,0 +1,61 @@
+/*
+ * collectd-genesys: entity cache (id ↔ name) for queues, flows, users, …
+ *
+ * A set is filled from a paged listing (GET /api/v2/routing/queues, …) and
+ * looked up by id in O(1). Filters select entities by id, name pattern
+ * (fnmatch, case-insensitive), division and the org's Shard.
+ */
+#ifndef GEN_ENTITY_H
+#define GEN_ENTITY_H 1
+
+#include "gen_config.h"
+#include "gen_http.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+  char *id;
+  char *name;
+  char *division_id; /* NULL when the listing has none */
+} gen_entity_t;
+
+typedef struct {
+  gen_entity_t *items;
+  size_t count;
+  size_t capacity;
+  size_t *slots; /* open addressing: index + 1, 0 = empty */
+  size_t n_slots;
+} gen_entity_set_t;
+
+typedef struct {
+  char **ids; /* Ids to take; NULL = any */
+  size_t n_ids;
+  char **names; /* name patterns (fnmatch, case-insensitive) */
+  size_t n_names;
+  char **divisions; /* division ids */
+  size_t n_divisions;
+} gen_entity_filter_t;
+
+/* Adds one entity (copied). Returns its index, or a negative errno. A
+ * duplicate id keeps the first. */
+ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
+                       const char *division_id);
+/* Index of id, or -1. */
+ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id);
+void gen_entity_set_free(gen_entity_set_t *set);
+
+/* Reads a whole paged listing into set (which is emptied first), keeping
+ * the entities that pass filter and the org's shard (filter may be NULL).
+ * Returns 0 or a negative gen_http code with the reason in err. */
+int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
+                    const gen_entity_filter_t *filter, gen_entity_set_t *set,
+                    char *err, size_t err_size);
+
+bool gen_entity_selected(const gen_entity_filter_t *filter,
+                         const gen_org_t *org, const char *id, const char *name,
+                         const char *division_id);
+void gen_entity_filter_free(gen_entity_filter_t *filter);
+
+#endif /* GEN_ENTITY_H */

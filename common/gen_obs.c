@@ -1,0 +1,1167 @@
+/*
+ * collectd-genesys: the hot-path parser for Notifications API messages.
+ *
+ * yajl calls back for every token; a small state machine follows the few
+ * paths this module reads (topicName, eventBody.group.*, eventBody.message,
+ * eventBody.data[].metrics[].{metric,qualifier,stats.{count,
+ * calculatedMetricValue}}) and skips everything else by counting nesting.
+ * Numbers come as text (yajl_number), so only the numbers we read are
+ * converted. See gen_obs.h for the contract.
+ */
+#include "gen_obs.h"
+
+#include <yajl/yajl_parse.h>
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ---------------------------------------------------------------
+ * yajl's allocations for one message come from one block owned by the
+ * parser. Blocks are bump-allocated behind a small header; free() of the
+ * newest block and realloc() of the newest block work in place (yajl's two
+ * growing buffers, the string decoder's and the lexer's, are each the newest
+ * block while they grow), anything else is a no-op until the next message
+ * starts over. What yajl can ask for with an input of len bytes: about 500
+ * bytes of handles, a 128-byte state stack (depth <= GEN_OBS_DEPTH_LIMIT),
+ * the decode buffer (<= max(2048, 2 * len + 2)), the lexer buffer for a
+ * token cut by the end of the input (same bound) and an error string. The
+ * arena is grown to ARENA_NEED(len) before yajl runs. A block the arena
+ * cannot hold anyway goes to malloc (counted as an arena overflow; the
+ * fuzzer treats one as a bug). */
+#define ARENA_ALIGN ((size_t)16)
+#define ARENA_INIT ((size_t)16 << 10)
+#define ARENA_NEED(len) (4 * (len) + ((size_t)8 << 10))
+#define NO_LAST ((size_t)-1)
+
+#define HEAP_BLOCK ((size_t)-1)
+
+typedef struct {
+  size_t cap; /* usable bytes after the header; HEAP_BLOCK: malloc'd */
+  size_t req; /* bytes asked for */
+} arena_hdr_t;
+_Static_assert(sizeof(arena_hdr_t) % 16 == 0, "header keeps 16-byte alignment");
+
+/* Under AddressSanitizer the arena is poisoned except for the bytes of live
+ * blocks, so that reads and writes past a block, or into a freed one, are
+ * reported as they would be with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GEN_OBS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GEN_OBS_ASAN 1
+#endif
+#endif
+#ifdef GEN_OBS_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(a, n) ASAN_POISON_MEMORY_REGION((a), (n))
+#define UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION((a), (n))
+#else
+#define POISON(a, n) ((void)(a), (void)(n))
+#define UNPOISON(a, n) ((void)(a), (void)(n))
+#endif
+
+/* ---- state machine ---------------------------------------------------- */
+
+/* What a value is, seen from its parent: one slot per field we read. */
+enum {
+  S_IGNORE = 0,
+  S_ROOT,
+  S_TOPIC,
+  S_BODY,
+  S_GROUP,
+  S_DATA,
+  S_MESSAGE,
+  S_QUEUEID,
+  S_MEDIATYPE,
+  S_DATA_ELEM,
+  S_METRICS,
+  S_METRICS_ELEM,
+  S_METRIC,
+  S_QUALIFIER,
+  S_STATS,
+  S_COUNT,
+  S_CALC,
+  S_NUM
+};
+
+/* Containers we walk into; ctx[d] is the container at depth d. The deepest
+ * one (stats) is at depth 7. */
+enum {
+  C_NONE = 0,
+  C_ROOT,
+  C_BODY,
+  C_GROUP,
+  C_DATA,
+  C_DATAOBJ,
+  C_METRICS,
+  C_MOBJ,
+  C_STATS
+};
+#define CTX_MAX 8
+
+enum { V_NULL = 0, V_BOOL, V_NUMBER, V_STRING, V_OBJECT, V_ARRAY };
+static const char *const vt_name[] = {"null",   "boolean", "number",
+                                      "string", "object",  "array"};
+
+/* Which final topic an error in a slot matters to; 0: always. */
+#define REL_Q 1u /* QUEUE_OBSERVATIONS */
+#define REL_H 2u /* HEARTBEAT */
+
+static const struct {
+  const char *path;
+  unsigned char type;
+  unsigned char ctx; /* container opened by an object/array in this slot */
+  unsigned char rel;
+} slot_info[S_NUM] = {
+    [S_IGNORE] = {"", V_NULL, C_NONE, 0},
+    [S_ROOT] = {"message", V_OBJECT, C_ROOT, 0},
+    [S_TOPIC] = {"topicName", V_STRING, C_NONE, 0},
+    [S_BODY] = {"eventBody", V_OBJECT, C_BODY, REL_Q | REL_H},
+    [S_GROUP] = {"eventBody.group", V_OBJECT, C_GROUP, REL_Q},
+    [S_DATA] = {"eventBody.data", V_ARRAY, C_DATA, REL_Q},
+    [S_MESSAGE] = {"eventBody.message", V_STRING, C_NONE, REL_H},
+    [S_QUEUEID] = {"eventBody.group.queueId", V_STRING, C_NONE, REL_Q},
+    [S_MEDIATYPE] = {"eventBody.group.mediaType", V_STRING, C_NONE, REL_Q},
+    [S_DATA_ELEM] = {"eventBody.data[]", V_OBJECT, C_DATAOBJ, REL_Q},
+    [S_METRICS] = {"data[].metrics", V_ARRAY, C_METRICS, REL_Q},
+    [S_METRICS_ELEM] = {"metrics[]", V_OBJECT, C_MOBJ, REL_Q},
+    [S_METRIC] = {"metrics[].metric", V_STRING, C_NONE, REL_Q},
+    [S_QUALIFIER] = {"metrics[].qualifier", V_STRING, C_NONE, REL_Q},
+    [S_STATS] = {"metrics[].stats", V_OBJECT, C_STATS, REL_Q},
+    [S_COUNT] = {"stats.count", V_NUMBER, C_NONE, REL_Q},
+    [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER, C_NONE, REL_Q},
+};
+
+static const struct {
+  const char *name;
+  size_t len;
+} metric_names[GEN_OBS_M_COUNT] = {
+#define M(id, s) [id] = {s, sizeof(s) - 1}
+    M(GEN_OBS_M_UNKNOWN, ""),
+    M(GEN_OBS_M_WAITING, "oWaiting"),
+    M(GEN_OBS_M_INTERACTING, "oInteracting"),
+    M(GEN_OBS_M_ALERTING, "oAlerting"),
+    M(GEN_OBS_M_LONGEST_WAITING, "oLongestWaiting"),
+    M(GEN_OBS_M_LONGEST_INTERACTING, "oLongestInteracting"),
+    M(GEN_OBS_M_ACTIVE_USERS, "oActiveUsers"),
+    M(GEN_OBS_M_MEMBER_USERS, "oMemberUsers"),
+    M(GEN_OBS_M_ON_QUEUE_USERS, "oOnQueueUsers"),
+    M(GEN_OBS_M_OFF_QUEUE_USERS, "oOffQueueUsers"),
+    M(GEN_OBS_M_USER_ROUTING_STATUSES, "oUserRoutingStatuses"),
+    M(GEN_OBS_M_USER_PRESENCES, "oUserPresences"),
+#undef M
+};
+
+#define REASON_SIZE 112
+
+typedef struct {
+  int code; /* 0: none */
+  size_t off;
+  char reason[REASON_SIZE];
+} obs_error_t;
+
+struct gen_obs_parser_s {
+  yajl_alloc_funcs afs;
+  unsigned flags;
+  size_t max_depth;
+  locale_t c_locale;
+
+  /* Arena. */
+  unsigned char *arena;
+  size_t cap;
+  size_t used;
+  size_t last; /* offset of the newest block's header, or NO_LAST */
+  size_t msg_peak;
+
+  gen_obs_stats_t stats;
+
+  /* Per message. */
+  yajl_handle h;
+  size_t len;
+  bool finishing; /* inside yajl_complete_parse() */
+  gen_obs_msg_t *out;
+  size_t depth; /* open containers */
+  size_t skip;  /* >0: inside an ignored container, this many levels */
+  unsigned key; /* slot of the last key read in the current object */
+  unsigned char ctx[CTX_MAX];
+  uint32_t seen[CTX_MAX]; /* known keys seen per open object, by slot */
+  bool topic_seen;
+  bool early;       /* stopped on purpose once the topic was known */
+  bool root_closed; /* the root object's '}' has been read */
+  size_t root_end;  /* offset just past it */
+  gen_obs_item_t *cur;
+  gen_obs_item_t spare; /* scratch item once items[] is full */
+  obs_error_t fatal;
+  obs_error_t pending_q; /* first error that matters for QUEUE_OBS */
+  obs_error_t pending_h; /* first error that matters for HEARTBEAT */
+};
+
+/* ---- arena functions ---------------------------------------------------- */
+
+static size_t align_up(size_t n) {
+  return (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+}
+
+static void *heap_block(gen_obs_parser_t *p, size_t sz) {
+  p->stats.arena_overflows++;
+  p->stats.heap_allocs++;
+  arena_hdr_t *h = NULL;
+  if (sz <= SIZE_MAX - sizeof(*h))
+    h = malloc(sizeof(*h) + sz);
+  if (h == NULL) {
+    /* yajl dereferences what its allocator returns without a check, so a
+     * NULL here would crash inside yajl; fail loudly instead. Unreachable
+     * while ARENA_NEED() covers yajl's needs (the fuzzer checks it). */
+    fputs("gen_obs: out of memory in the yajl arena overflow\n", stderr);
+    abort();
+  }
+  h->cap = HEAP_BLOCK;
+  h->req = sz;
+  return h + 1;
+}
+
+/* The header of a block (unpoisoned until put_header()). */
+static arena_hdr_t *get_header(void *ptr) {
+  arena_hdr_t *h = (arena_hdr_t *)ptr - 1;
+  UNPOISON(h, sizeof(*h));
+  return h;
+}
+
+static void put_header(arena_hdr_t *h) {
+  if (h->cap != HEAP_BLOCK)
+    POISON(h, sizeof(*h));
+}
+
+static void *arena_malloc(void *ctx, size_t sz) {
+  gen_obs_parser_t *p = ctx;
+  p->stats.yajl_allocs++;
+  size_t need = align_up(sz);
+  size_t room = p->cap - p->used;
+  if (need >= sz && room >= sizeof(arena_hdr_t) &&
+      room - sizeof(arena_hdr_t) >= need) {
+    arena_hdr_t *h = (arena_hdr_t *)(void *)(p->arena + p->used);
+    UNPOISON(h, sizeof(*h) + sz);
+    h->cap = need;
+    h->req = sz;
+    put_header(h);
+    p->last = p->used;
+    p->used += sizeof(*h) + need;
+    if (p->used > p->msg_peak)
+      p->msg_peak = p->used;
+    return h + 1;
+  }
+  return heap_block(p, sz);
+}
+
+static void arena_free(void *ctx, void *ptr) {
+  gen_obs_parser_t *p = ctx;
+  if (ptr == NULL)
+    return;
+  arena_hdr_t *h = get_header(ptr);
+  if (h->cap == HEAP_BLOCK) {
+    free(h);
+    return;
+  }
+  size_t off = (size_t)((unsigned char *)h - p->arena);
+  if (off == p->last) { /* the newest block: give its room back */
+    p->used = off;
+    p->last = NO_LAST;
+  }
+  POISON(h, sizeof(*h) + h->cap);
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t sz) {
+  gen_obs_parser_t *p = ctx;
+  if (ptr == NULL)
+    return arena_malloc(ctx, sz);
+  arena_hdr_t *h = get_header(ptr);
+  if (h->cap == HEAP_BLOCK) {
+    p->stats.heap_allocs++;
+    arena_hdr_t *n = NULL;
+    if (sz <= SIZE_MAX - sizeof(*n))
+      n = realloc(h, sizeof(*n) + sz);
+    if (n == NULL) {
+      fputs("gen_obs: out of memory in the yajl arena overflow\n", stderr);
+      abort();
+    }
+    n->req = sz;
+    return n + 1;
+  }
+  size_t need = align_up(sz);
+  size_t off = (size_t)((unsigned char *)h - p->arena);
+  bool fits = need >= sz && need <= h->cap;
+  if (!fits && need >= sz && off == p->last &&
+      p->cap - off - sizeof(*h) >= need) { /* grow the newest in place */
+    h->cap = need;
+    p->used = off + sizeof(*h) + need;
+    if (p->used > p->msg_peak)
+      p->msg_peak = p->used;
+    fits = true;
+  }
+  if (fits) {
+    UNPOISON(ptr, sz);
+    POISON((unsigned char *)ptr + sz, h->cap - sz);
+    h->req = sz;
+    put_header(h);
+    return ptr;
+  }
+  size_t keep = h->req < sz ? h->req : sz;
+  put_header(h);
+  void *n = arena_malloc(ctx, sz);
+  memcpy(n, ptr, keep);
+  arena_free(ctx, ptr);
+  return n;
+}
+
+static void arena_release(unsigned char *arena, size_t cap) {
+  if (arena != NULL)
+    UNPOISON(arena, cap); /* hand malloc back plain memory */
+  free(arena);
+}
+
+/* Makes the arena at least `need` bytes; 0 or -ENOMEM. */
+static int arena_reserve(gen_obs_parser_t *p, size_t need) {
+  if (p->cap >= need)
+    return 0;
+  size_t cap = ARENA_INIT;
+  while (cap < need)
+    cap <<= 1;
+  unsigned char *a = malloc(cap);
+  if (a == NULL)
+    return -ENOMEM;
+  p->stats.heap_allocs++;
+  arena_release(p->arena, p->cap);
+  p->arena = a;
+  p->cap = cap;
+  p->stats.arena_size = cap;
+  return 0;
+}
+
+static void arena_trim(gen_obs_parser_t *p) {
+  if (p->cap <= GEN_OBS_ARENA_KEEP)
+    return;
+  unsigned char *a = malloc(ARENA_INIT);
+  if (a == NULL)
+    return; /* keep the big one */
+  p->stats.heap_allocs++;
+  arena_release(p->arena, p->cap);
+  p->arena = a;
+  p->cap = ARENA_INIT;
+  p->stats.arena_size = ARENA_INIT;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static size_t cur_offset(const gen_obs_parser_t *p) {
+  if (p->finishing || p->h == NULL)
+    return p->len;
+  return yajl_get_bytes_consumed(p->h);
+}
+
+__attribute__((format(printf, 4, 0))) static void
+verror(obs_error_t *e, int code, size_t off, const char *fmt, va_list ap) {
+  e->code = code;
+  e->off = off;
+  vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+}
+
+/* Records an error that ends the parse; returns 0 for yajl (cancel). */
+__attribute__((format(printf, 3, 4))) static int
+fail(gen_obs_parser_t *p, int code, const char *fmt, ...) {
+  if (p->fatal.code == 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    verror(&p->fatal, code, cur_offset(p), fmt, ap);
+    va_end(ap);
+  }
+  return 0;
+}
+
+static unsigned topic_rel(gen_obs_topic_t t) {
+  switch (t) {
+  case GEN_OBS_TOPIC_QUEUE_OBSERVATIONS:
+    return REL_Q;
+  case GEN_OBS_TOPIC_HEARTBEAT:
+    return REL_H;
+  case GEN_OBS_TOPIC_OTHER:
+  case GEN_OBS_TOPIC_SOCKET_CLOSING:
+    break;
+  }
+  return 0;
+}
+
+/* An error in a field that matters only to some topics: fatal when the
+ * topic is known to be one of them, ignored when known to be another, kept
+ * for the end otherwise. Returns the callback's return value. */
+__attribute__((format(printf, 4, 5))) static int
+shape_error(gen_obs_parser_t *p, unsigned rel, int code, const char *fmt, ...) {
+  va_list ap;
+  if (rel == 0 || (p->topic_seen && (rel & topic_rel(p->out->topic)))) {
+    if (p->fatal.code == 0) {
+      va_start(ap, fmt);
+      verror(&p->fatal, code, cur_offset(p), fmt, ap);
+      va_end(ap);
+    }
+    return 0;
+  }
+  if (p->topic_seen)
+    return 1; /* does not concern this topic */
+  if ((rel & REL_Q) && p->pending_q.code == 0) {
+    va_start(ap, fmt);
+    verror(&p->pending_q, code, cur_offset(p), fmt, ap);
+    va_end(ap);
+  }
+  if ((rel & REL_H) && p->pending_h.code == 0) {
+    va_start(ap, fmt);
+    verror(&p->pending_h, code, cur_offset(p), fmt, ap);
+    va_end(ap);
+  }
+  return 1;
+}
+
+static int type_error(gen_obs_parser_t *p, unsigned slot, int vt) {
+  int want = slot_info[slot].type;
+  return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_TYPE,
+                     "%s is %s%s, expected %s %s", slot_info[slot].path,
+                     vt == V_NULL                      ? ""
+                     : vt == V_OBJECT || vt == V_ARRAY ? "an "
+                                                       : "a ",
+                     vt_name[vt],
+                     want == V_OBJECT || want == V_ARRAY ? "an" : "a",
+                     vt_name[want]);
+}
+
+/* "<reason> at byte N near '<input around N>'" into err. */
+static void format_error(char *err, size_t err_size, const obs_error_t *e,
+                         const char *json, size_t len) {
+  if (err == NULL || err_size == 0)
+    return;
+  char near[32];
+  size_t n = 0;
+  if (json != NULL && len > 0) {
+    size_t start = e->off > 12 ? e->off - 12 : 0;
+    if (start > len)
+      start = len;
+    size_t end = start + 24 < len ? start + 24 : len;
+    for (size_t i = start; i < end; i++) {
+      unsigned char c = (unsigned char)json[i];
+      near[n++] =
+          (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') ? (char)c : '.';
+    }
+  }
+  near[n] = '\0';
+  if (n > 0)
+    snprintf(err, err_size, "%s at byte %zu near '%s'", e->reason, e->off,
+             near);
+  else
+    snprintf(err, err_size, "%s at byte %zu", e->reason, e->off);
+}
+
+/* ---- field helpers ------------------------------------------------------ */
+
+static bool ascii_ieq(const unsigned char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = a[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c - 'A' + 'a');
+    if (c != (unsigned char)b[i])
+      return false;
+  }
+  return true;
+}
+
+static gen_obs_topic_t classify(const unsigned char *s, size_t n) {
+  static const char qpre[] = "v2.analytics.queues.";
+  static const char qsuf[] = ".observations";
+  const size_t lp = sizeof(qpre) - 1, ls = sizeof(qsuf) - 1;
+  if (n > lp + ls && ascii_ieq(s, qpre, lp) &&
+      ascii_ieq(s + n - ls, qsuf, ls) &&
+      memchr(s + lp, '.', n - lp - ls) == NULL)
+    return GEN_OBS_TOPIC_QUEUE_OBSERVATIONS;
+  if (n == 16 && ascii_ieq(s, "channel.metadata", 16))
+    return GEN_OBS_TOPIC_HEARTBEAT;
+  if (n == 24 && ascii_ieq(s, "v2.system.socket_closing", 24))
+    return GEN_OBS_TOPIC_SOCKET_CLOSING;
+  return GEN_OBS_TOPIC_OTHER;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
+ * past U+10FFFF. yajl only checks the lead/continuation byte pattern, so
+ * the strings we keep (they become collectd names) are checked again. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  /* ASCII, eight bytes at a time: the usual case. */
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, sizeof(w));
+    if (w & UINT64_C(0x8080808080808080))
+      break;
+  }
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      k = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+      return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80)
+        return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+/* Copies at most size - 1 bytes, cut at a UTF-8 character boundary;
+ * returns true when cut. */
+static bool copy_cut(char *dst, size_t size, const unsigned char *s, size_t n) {
+  bool cut = false;
+  if (n >= size) {
+    n = size - 1;
+    while (n > 0 && (s[n] & 0xC0) == 0x80)
+      n--;
+    cut = true;
+  }
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  return cut;
+}
+
+/* An identifier is copied whole or refused. */
+static int copy_id(gen_obs_parser_t *p, unsigned slot, char *dst, size_t size,
+                   const unsigned char *s, size_t n) {
+  if (n >= size)
+    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
+                       "%s is %zu bytes long, longer than %zu",
+                       slot_info[slot].path, n, size - 1);
+  if (memchr(s, '\0', n) != NULL)
+    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
+                       "%s contains a NUL byte", slot_info[slot].path);
+  if (!utf8_valid(s, n))
+    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
+                       "%s is not valid UTF-8", slot_info[slot].path);
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  return 1;
+}
+
+static gen_obs_metric_t metric_lookup(const unsigned char *s, size_t n) {
+  for (int m = 1; m < GEN_OBS_M_COUNT; m++)
+    if (metric_names[m].len == n && memcmp(metric_names[m].name, s, n) == 0)
+      return (gen_obs_metric_t)m;
+  return GEN_OBS_M_UNKNOWN;
+}
+
+/* For an integer token (no '.', 'e', 'E') returns true and sets *v and
+ * *fits (false when outside int64). yajl's lexer has checked the syntax. */
+static bool int_token(const char *s, size_t n, int64_t *v, bool *fits) {
+  size_t i = 0;
+  bool neg = false;
+  uint64_t acc = 0;
+  *fits = true;
+  if (n > 0 && s[0] == '-') {
+    neg = true;
+    i = 1;
+  }
+  for (; i < n; i++) {
+    unsigned d = (unsigned)((unsigned char)s[i] - '0');
+    if (d > 9)
+      return false;
+    if (acc > (UINT64_MAX - d) / 10)
+      *fits = false;
+    else
+      acc = acc * 10 + d;
+  }
+  uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  if (!*fits || acc > limit) {
+    *fits = false;
+    return true;
+  }
+  if (neg)
+    *v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+  else
+    *v = (int64_t)acc;
+  return true;
+}
+
+/* Converts a number token that is not a fitting integer; 0 or -1 when too
+ * long to convert. */
+static int double_token(const gen_obs_parser_t *p, const char *s, size_t n,
+                        double *d) {
+  char buf[GEN_OBS_NUMBER_MAX + 1];
+  if (n > GEN_OBS_NUMBER_MAX)
+    return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  *d = strtod_l(buf, NULL, p->c_locale);
+  return 0;
+}
+
+/* 2^53: every integer up to it is exact in a double. */
+#define EXACT_DOUBLE_MAX 9007199254740992.0
+
+static int set_count(gen_obs_parser_t *p, const char *s, size_t n) {
+  int64_t v;
+  bool fits;
+  if (int_token(s, n, &v, &fits)) {
+    if (!fits)
+      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                         "stats.count is out of range (%zu digits)", n);
+    if (v < 0)
+      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                         "stats.count is negative (%lld)", (long long)v);
+    p->cur->count = v;
+    p->cur->has_count = true;
+    return 1;
+  }
+  double d;
+  if (double_token(p, s, n, &d) != 0)
+    return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                       "stats.count is %zu bytes long, longer than %d", n,
+                       GEN_OBS_NUMBER_MAX);
+  if (!(d >= 0.0 && d <= EXACT_DOUBLE_MAX && d == floor(d)))
+    return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                       "stats.count is not a non-negative integer (%.*s)",
+                       n > 24 ? 24 : (int)n, s);
+  p->cur->count = (int64_t)d;
+  p->cur->has_count = true;
+  return 1;
+}
+
+static int set_calc(gen_obs_parser_t *p, const char *s, size_t n) {
+  int64_t v;
+  bool fits;
+  double d;
+  if (int_token(s, n, &v, &fits) && fits) {
+    d = (double)v;
+  } else {
+    if (double_token(p, s, n, &d) != 0)
+      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                         "stats.calculatedMetricValue is %zu bytes long, "
+                         "longer than %d",
+                         n, GEN_OBS_NUMBER_MAX);
+    if (!isfinite(d))
+      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
+                         "stats.calculatedMetricValue is out of range (%.*s)",
+                         n > 24 ? 24 : (int)n, s);
+  }
+  p->cur->calculated_value = d;
+  p->cur->has_value = true;
+  return 1;
+}
+
+static int set_topic(gen_obs_parser_t *p, const unsigned char *s, size_t n) {
+  gen_obs_msg_t *out = p->out;
+  if (memchr(s, '\0', n) != NULL)
+    return fail(p, GEN_OBS_ERR_VALUE, "topicName contains a NUL byte");
+  if (!utf8_valid(s, n))
+    return fail(p, GEN_OBS_ERR_VALUE, "topicName is not valid UTF-8");
+  out->topic_name_truncated =
+      copy_cut(out->topic_name, sizeof(out->topic_name), s, n);
+  out->topic = classify(s, n);
+  p->topic_seen = true;
+  const obs_error_t *pe = NULL;
+  if (out->topic == GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
+    pe = &p->pending_q;
+  else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
+    pe = &p->pending_h;
+  if (pe != NULL && pe->code != 0) {
+    p->fatal = *pe;
+    return 0;
+  }
+  if (out->topic == GEN_OBS_TOPIC_OTHER ||
+      out->topic == GEN_OBS_TOPIC_SOCKET_CLOSING) {
+    p->early = true; /* nothing else to read; the caller re-parses OTHER */
+    out->stopped_early = true;
+    return 0;
+  }
+  return 1;
+}
+
+static void begin_item(gen_obs_parser_t *p) {
+  gen_obs_msg_t *out = p->out;
+  gen_obs_item_t *it =
+      out->n_items < GEN_OBS_MAX_ITEMS ? &out->items[out->n_items] : &p->spare;
+  it->metric = GEN_OBS_M_UNKNOWN;
+  it->qualifier[0] = '\0';
+  it->has_count = false;
+  it->count = 0;
+  it->has_value = false;
+  it->calculated_value = 0.0;
+  p->cur = it;
+}
+
+static void end_item(gen_obs_parser_t *p) {
+  gen_obs_msg_t *out = p->out;
+  if (p->cur->metric == GEN_OBS_M_UNKNOWN)
+    out->n_unknown++;
+  else if (p->cur == &p->spare)
+    out->truncated = true;
+  else
+    out->n_items++;
+  p->cur = NULL;
+}
+
+/* ---- yajl callbacks ----------------------------------------------------- */
+
+static unsigned slot_of(const gen_obs_parser_t *p) {
+  if (p->depth == 0)
+    return S_ROOT;
+  switch (p->ctx[p->depth]) {
+  case C_DATA:
+    return S_DATA_ELEM;
+  case C_METRICS:
+    return S_METRICS_ELEM;
+  default:
+    return p->key;
+  }
+}
+
+static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
+                  size_t n) {
+  unsigned slot = slot_of(p);
+  if (slot == S_IGNORE)
+    return 1;
+  if (vt == V_NULL && slot != S_ROOT)
+    return 1; /* null is absent */
+  if (vt != slot_info[slot].type)
+    return type_error(p, slot, vt);
+  gen_obs_msg_t *out = p->out;
+  switch (slot) {
+  case S_TOPIC:
+    return set_topic(p, s, n);
+  case S_MESSAGE:
+    if (memchr(s, '\0', n) != NULL)
+      return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
+                         "eventBody.message contains a NUL byte");
+    if (!utf8_valid(s, n))
+      return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
+                         "eventBody.message is not valid UTF-8");
+    copy_cut(out->heartbeat_message, sizeof(out->heartbeat_message), s, n);
+    return 1;
+  case S_QUEUEID:
+    return copy_id(p, slot, out->queue_id, sizeof(out->queue_id), s, n);
+  case S_MEDIATYPE:
+    return copy_id(p, slot, out->media_type, sizeof(out->media_type), s, n);
+  case S_METRIC:
+    p->cur->metric = metric_lookup(s, n);
+    return 1;
+  case S_QUALIFIER:
+    return copy_id(p, slot, p->cur->qualifier, sizeof(p->cur->qualifier), s, n);
+  case S_COUNT:
+    return set_count(p, (const char *)s, n);
+  case S_CALC:
+    return set_calc(p, (const char *)s, n);
+  default:
+    return 1;
+  }
+}
+
+static int cb_null(void *ctx) {
+  gen_obs_parser_t *p = ctx;
+  return p->skip ? 1 : scalar(p, V_NULL, NULL, 0);
+}
+
+static int cb_boolean(void *ctx, int b) {
+  gen_obs_parser_t *p = ctx;
+  (void)b;
+  return p->skip ? 1 : scalar(p, V_BOOL, NULL, 0);
+}
+
+static int cb_number(void *ctx, const char *s, size_t n) {
+  gen_obs_parser_t *p = ctx;
+  return p->skip ? 1 : scalar(p, V_NUMBER, (const unsigned char *)s, n);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t n) {
+  gen_obs_parser_t *p = ctx;
+  return p->skip ? 1 : scalar(p, V_STRING, s, n);
+}
+
+static int open_container(gen_obs_parser_t *p, int vt) {
+  if (p->depth >= p->max_depth)
+    return fail(p, GEN_OBS_ERR_DEPTH, "nesting deeper than %zu", p->max_depth);
+  if (p->skip) {
+    p->skip++;
+    p->depth++;
+    return 1;
+  }
+  unsigned slot = slot_of(p);
+  p->depth++;
+  if (slot == S_IGNORE) {
+    p->skip = 1;
+    return 1;
+  }
+  if (vt != slot_info[slot].type) {
+    p->skip = 1;
+    return type_error(p, slot, vt);
+  }
+  /* Known containers sit at fixed depths 1..7 < CTX_MAX. */
+  p->ctx[p->depth] = slot_info[slot].ctx;
+  p->seen[p->depth] = 0;
+  p->key = S_IGNORE;
+  if (slot == S_METRICS_ELEM)
+    begin_item(p);
+  return 1;
+}
+
+static int cb_start_map(void *ctx) { return open_container(ctx, V_OBJECT); }
+static int cb_start_array(void *ctx) { return open_container(ctx, V_ARRAY); }
+
+static int cb_end(void *ctx) {
+  gen_obs_parser_t *p = ctx;
+  if (p->skip) {
+    p->skip--;
+    p->depth--;
+    return 1;
+  }
+  if (p->ctx[p->depth] == C_MOBJ)
+    end_item(p);
+  p->depth--;
+  if (p->depth == 0) {
+    p->root_closed = true;
+    p->root_end = cur_offset(p);
+  }
+  return 1;
+}
+
+static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+  switch (c) {
+  case C_ROOT:
+    return IS("topicName") ? S_TOPIC : IS("eventBody") ? S_BODY : S_IGNORE;
+  case C_BODY:
+    return IS("group")     ? S_GROUP
+           : IS("data")    ? S_DATA
+           : IS("message") ? S_MESSAGE
+                           : S_IGNORE;
+  case C_GROUP:
+    return IS("queueId") ? S_QUEUEID : IS("mediaType") ? S_MEDIATYPE : S_IGNORE;
+  case C_DATAOBJ:
+    return IS("metrics") ? S_METRICS : S_IGNORE;
+  case C_MOBJ:
+    return IS("metric")      ? S_METRIC
+           : IS("qualifier") ? S_QUALIFIER
+           : IS("stats")     ? S_STATS
+                             : S_IGNORE;
+  case C_STATS:
+    return IS("count")                   ? S_COUNT
+           : IS("calculatedMetricValue") ? S_CALC
+                                         : S_IGNORE;
+  default:
+    return S_IGNORE;
+  }
+#undef IS
+}
+
+static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
+  gen_obs_parser_t *p = ctx;
+  if (p->skip)
+    return 1;
+  unsigned slot = match_key(p->ctx[p->depth], k, n);
+  p->key = slot;
+  if (slot == S_IGNORE)
+    return 1;
+  uint32_t bit = (uint32_t)1 << slot;
+  if (p->seen[p->depth] & bit)
+    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
+                       "duplicate key %s", slot_info[slot].path);
+  p->seen[p->depth] |= bit;
+  return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
+};
+
+/* ---- public API ----------------------------------------------------------
+ */
+
+gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags) {
+  if (max_depth == 0)
+    max_depth = GEN_OBS_DEFAULT_DEPTH;
+  if (max_depth > GEN_OBS_DEPTH_LIMIT || (flags & ~GEN_OBS_F_SYSTEM_ALLOC)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  gen_obs_parser_t *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return NULL;
+  p->max_depth = max_depth;
+  p->flags = flags;
+  p->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  p->arena = malloc(ARENA_INIT);
+  if (p->c_locale == (locale_t)0 || p->arena == NULL) {
+    if (p->c_locale != (locale_t)0)
+      freelocale(p->c_locale);
+    arena_release(p->arena, p->cap);
+    free(p);
+    errno = ENOMEM;
+    return NULL;
+  }
+  p->cap = ARENA_INIT;
+  p->stats.arena_size = ARENA_INIT;
+  p->last = NO_LAST;
+  p->afs.malloc = arena_malloc;
+  p->afs.realloc = arena_realloc;
+  p->afs.free = arena_free;
+  p->afs.ctx = p;
+  return p;
+}
+
+gen_obs_parser_t *gen_obs_parser_new(size_t max_depth) {
+  return gen_obs_parser_new_ex(max_depth, 0);
+}
+
+void gen_obs_parser_free(gen_obs_parser_t *p) {
+  if (p == NULL)
+    return;
+  freelocale(p->c_locale);
+  arena_release(p->arena, p->cap);
+  free(p);
+}
+
+void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st) {
+  *st = p->stats;
+}
+
+const char *gen_obs_metric_name(gen_obs_metric_t m) {
+  if ((int)m <= GEN_OBS_M_UNKNOWN || (int)m >= GEN_OBS_M_COUNT)
+    return NULL;
+  return metric_names[m].name;
+}
+
+const char *gen_obs_strerror(int status) {
+  switch (status) {
+  case GEN_OBS_OK:
+    return "success";
+  case GEN_OBS_ERR_SYNTAX:
+    return "invalid JSON";
+  case GEN_OBS_ERR_DEPTH:
+    return "nested too deep";
+  case GEN_OBS_ERR_TYPE:
+    return "field of the wrong type";
+  case GEN_OBS_ERR_VALUE:
+    return "field with an unusable value";
+  case GEN_OBS_ERR_TOO_LARGE:
+    return "message too large";
+  case GEN_OBS_ERR_NOMEM:
+    return "out of memory";
+  case GEN_OBS_ERR_ARG:
+    return "invalid argument";
+  default:
+    return "unknown error";
+  }
+}
+
+static void reset_msg(gen_obs_msg_t *out) {
+  out->topic = GEN_OBS_TOPIC_OTHER;
+  out->topic_name[0] = '\0';
+  out->topic_name_truncated = false;
+  out->stopped_early = false;
+  out->queue_id[0] = '\0';
+  out->media_type[0] = '\0';
+  out->n_items = 0;
+  out->n_unknown = 0;
+  out->truncated = false;
+  out->heartbeat_message[0] = '\0';
+}
+
+/* Clears what does not belong to the final topic. */
+static void keep_topic_fields(gen_obs_msg_t *out) {
+  if (out->topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS) {
+    out->queue_id[0] = '\0';
+    out->media_type[0] = '\0';
+    out->n_items = 0;
+    out->n_unknown = 0;
+    out->truncated = false;
+  }
+  if (out->topic != GEN_OBS_TOPIC_HEARTBEAT)
+    out->heartbeat_message[0] = '\0';
+}
+
+static int finish_error(gen_obs_msg_t *out, const obs_error_t *e,
+                        const char *json, size_t len, char *err,
+                        size_t err_size) {
+  out->queue_id[0] = '\0';
+  out->media_type[0] = '\0';
+  out->n_items = 0;
+  out->n_unknown = 0;
+  out->truncated = false;
+  out->heartbeat_message[0] = '\0';
+  format_error(err, err_size, e, json, len);
+  return e->code;
+}
+
+/* yajl's white space, \v and \f included. */
+static bool only_white_space(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' &&
+        s[i] != '\v' && s[i] != '\f')
+      return false;
+  return true;
+}
+
+/* Turns a yajl error into ours. */
+static void yajl_failure(gen_obs_parser_t *p, obs_error_t *e) {
+  e->code = GEN_OBS_ERR_SYNTAX;
+  e->off = cur_offset(p);
+  unsigned char *msg = yajl_get_error(p->h, 0, NULL, 0);
+  const char *text = msg != NULL ? (const char *)msg : "parse error";
+  if (strstr(text, "premature EOF") != NULL) {
+    snprintf(e->reason, sizeof(e->reason),
+             "invalid JSON: message is truncated");
+  } else {
+    size_t n = strcspn(text, "\n");
+    while (n > 0 && (text[n - 1] == '.' || text[n - 1] == ' '))
+      n--;
+    snprintf(e->reason, sizeof(e->reason), "invalid JSON: %.*s", (int)n, text);
+  }
+  if (msg != NULL)
+    yajl_free_error(p->h, msg);
+}
+
+int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
+                  gen_obs_msg_t *out, char *err, size_t err_size) {
+  obs_error_t e = {0};
+  if (err != NULL && err_size > 0)
+    err[0] = '\0';
+  if (out != NULL)
+    reset_msg(out);
+  if (p == NULL || out == NULL || (json == NULL && len > 0)) {
+    e.code = GEN_OBS_ERR_ARG;
+    snprintf(e.reason, sizeof(e.reason), "NULL parser, output or input");
+    format_error(err, err_size, &e, NULL, 0);
+    return e.code;
+  }
+  if (len > GEN_OBS_MAX_LEN) {
+    e.code = GEN_OBS_ERR_TOO_LARGE;
+    snprintf(e.reason, sizeof(e.reason), "message of %zu bytes is over %zu",
+             len, GEN_OBS_MAX_LEN);
+    return finish_error(out, &e, NULL, 0, err, err_size);
+  }
+  if (len == 0) {
+    e.code = GEN_OBS_ERR_SYNTAX;
+    snprintf(e.reason, sizeof(e.reason), "invalid JSON: empty message");
+    return finish_error(out, &e, NULL, 0, err, err_size);
+  }
+  bool sys = (p->flags & GEN_OBS_F_SYSTEM_ALLOC) != 0;
+  if (!sys && arena_reserve(p, ARENA_NEED(len)) != 0) {
+    e.code = GEN_OBS_ERR_NOMEM;
+    snprintf(e.reason, sizeof(e.reason),
+             "no memory to parse a message of %zu bytes", len);
+    return finish_error(out, &e, NULL, 0, err, err_size);
+  }
+
+  p->used = 0;
+  p->last = NO_LAST;
+  p->msg_peak = 0;
+  POISON(p->arena, p->cap);
+  p->len = len;
+  p->finishing = false;
+  p->out = out;
+  p->depth = 0;
+  p->skip = 0;
+  p->key = S_IGNORE;
+  p->topic_seen = false;
+  p->early = false;
+  p->root_closed = false;
+  p->root_end = len;
+  p->cur = NULL;
+  p->fatal.code = 0;
+  p->pending_q.code = 0;
+  p->pending_h.code = 0;
+  p->stats.messages++;
+
+  p->h = yajl_alloc(&callbacks, sys ? NULL : &p->afs, p);
+  if (p->h == NULL) {
+    e.code = GEN_OBS_ERR_NOMEM;
+    snprintf(e.reason, sizeof(e.reason), "no memory for a yajl handle");
+    return finish_error(out, &e, NULL, 0, err, err_size);
+  }
+  yajl_status st = yajl_parse(p->h, (const unsigned char *)json, len);
+  if (st == yajl_status_ok && !p->root_closed) {
+    /* Input ended inside the text: let yajl say what is missing. Once the
+     * root object has closed, yajl_complete_parse() would only look at
+     * trailing bytes, which only_white_space() below checks anyway (and it
+     * would cost a 2 KiB lexer buffer per message). */
+    p->finishing = true;
+    st = yajl_complete_parse(p->h);
+  }
+
+  int status = 0;
+  if (st == yajl_status_client_canceled && p->early) {
+    status = 0;
+  } else if (st != yajl_status_ok) {
+    if (p->fatal.code != 0)
+      e = p->fatal;
+    else
+      yajl_failure(p, &e);
+    status = e.code;
+  } else if (!only_white_space(json + p->root_end, len - p->root_end)) {
+    /* yajl 2.1 takes trailing data that is an unfinished string ({}"x) for
+     * the end of input; anything but white space after the root is an
+     * error. */
+    e.code = GEN_OBS_ERR_SYNTAX;
+    e.off = p->root_end;
+    snprintf(e.reason, sizeof(e.reason),
+             "invalid JSON: trailing data after the message");
+    status = e.code;
+  } else {
+    const obs_error_t *pe = NULL;
+    if (out->topic == GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
+      pe = &p->pending_q;
+    else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
+      pe = &p->pending_h;
+    if (pe != NULL && pe->code != 0) {
+      e = *pe;
+      status = e.code;
+    }
+  }
+  yajl_free(p->h);
+  p->h = NULL;
+  p->out = NULL;
+  p->cur = NULL;
+  if (p->msg_peak > p->stats.arena_peak)
+    p->stats.arena_peak = p->msg_peak;
+  if (!sys)
+    arena_trim(p);
+
+  if (status != 0)
+    return finish_error(out, &e, json, len, err, err_size);
+  keep_topic_fields(out);
+  return 0;
+}

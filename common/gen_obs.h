@@ -1,0 +1,185 @@
+/*
+ * collectd-genesys: the hot-path parser for Notifications API messages.
+ *
+ * One WebSocket text message in, read with yajl's streaming parser into a
+ * fixed-size, caller-owned gen_obs_msg_t: the topic, and for
+ * v2.analytics.queues.{id}.observations the group and every known metric.
+ *
+ *   gen_obs_parser_t *p = gen_obs_parser_new(0);    // one per socket thread
+ *   gen_obs_msg_t *msg = malloc(sizeof(*msg));      // ~7 KiB, reused
+ *   char err[GEN_OBS_ERR_SIZE];
+ *   if (gen_obs_parse(p, text, len, msg, err, sizeof(err)) < 0) log err;
+ *   else if (msg->topic == GEN_OBS_TOPIC_OTHER) re-parse: gen_json_parse();
+ *   else use msg;
+ *
+ * Contract:
+ * - Input: one JSON text of len bytes, not necessarily NUL-terminated;
+ *   nothing at or past json[len] is read. Callers bound len (the WebSocket
+ *   message limit); over GEN_OBS_MAX_LEN it is refused.
+ * - Returns 0 or a negative gen_obs_status_t. *out is reset on every call
+ *   (items past n_items are stale). On failure n_items is 0, topic and
+ *   topic_name are what was seen (for the log), and err is one line,
+ *   "<reason> at byte N near '<at most 24 input bytes>'", never the message.
+ * - Keys may come in any order. topicName decides the topic (fixed parts
+ *   ignore ASCII case): channel.metadata HEARTBEAT, v2.system.socket_closing
+ *   SOCKET_CLOSING, v2.analytics.queues.<id without '.'>.observations
+ *   QUEUE_OBSERVATIONS, else OTHER (also with no topicName, as in the
+ *   in-band {"result":"404"} reply; topic_name is then ""). For OTHER and
+ *   SOCKET_CLOSING parsing stops at topicName (stopped_early): the rest is
+ *   not checked. Before topicName is seen everything is collected; fields of
+ *   other topics are cleared at the end.
+ * - Only the fields read are checked; anything else (keys, unknown metrics,
+ *   nested junk at any depth, other stats) is skipped. A bad field fails
+ *   the whole message, and only if the final topic uses it:
+ *     GEN_OBS_ERR_TYPE   wrong JSON type ("count":"3", "group":[], root not
+ *                        an object). null counts as absent.
+ *     GEN_OBS_ERR_VALUE  count not an integer >= 0 (integral number text
+ *                        such as 3.0 accepted up to 2^53); value not
+ *                        finite; queueId, mediaType or qualifier too long
+ *                        for its field (never cut: a cut id would file
+ *                        values under a wrong name); a kept string with
+ *                        \u0000 or not strict UTF-8 (yajl checks only the
+ *                        byte pattern; these strings become collectd
+ *                        names); a number over GEN_OBS_NUMBER_MAX bytes; a
+ *                        known key twice in one object.
+ *   GEN_OBS_ERR_DEPTH (over max_depth) and GEN_OBS_ERR_SYNTAX (truncated,
+ *   trailing data, invalid string bytes or escapes, empty) apply to every
+ *   topic. As in yajl, \v and \f count as white space.
+ * - topic_name (159 bytes) and heartbeat_message (31) are cut at a UTF-8
+ *   boundary; topic_name_truncated flags the topic (classified uncut).
+ * - Items: every metrics[] entry of every data[] entry whose "metric" is
+ *   known, in document order, duplicates kept (apply in order: the last
+ *   wins). Unknown or nameless ones are dropped and counted in n_unknown;
+ *   past GEN_OBS_MAX_ITEMS the rest are dropped and truncated is set.
+ * - Memory: each message gets a fresh yajl handle allocating from an arena
+ *   in the parser. The arena is grown before parsing to 4 * len + 8 KiB,
+ *   which covers all yajl can ask for (so no OOM inside yajl), and given
+ *   back after when over GEN_OBS_ARENA_KEEP: messages up to ~62 KiB cost no
+ *   malloc once one of their size has been seen. Not thread-safe.
+ */
+#ifndef GEN_OBS_H
+#define GEN_OBS_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most items kept from one message. */
+#define GEN_OBS_MAX_ITEMS 64
+/* Nesting limit used when gen_obs_parser_new() is given 0. */
+#define GEN_OBS_DEFAULT_DEPTH 32
+/* Highest nesting limit a parser accepts. */
+#define GEN_OBS_DEPTH_LIMIT 120
+/* Longest message accepted at all (callers should bound far lower). */
+#define GEN_OBS_MAX_LEN ((size_t)64 << 20)
+/* Longest number text accepted in a field this module reads. */
+#define GEN_OBS_NUMBER_MAX 64
+/* A good size for the err buffer. */
+#define GEN_OBS_ERR_SIZE 192
+/* Arena kept between messages; a bigger one is given back after use. */
+#define GEN_OBS_ARENA_KEEP ((size_t)256 << 10)
+
+typedef enum {
+  GEN_OBS_OK = 0,
+  /* Not one well-formed JSON text: truncated, trailing data, bad token,
+   * invalid UTF-8, empty. */
+  GEN_OBS_ERR_SYNTAX = -1,
+  /* Nested deeper than the parser's max_depth. */
+  GEN_OBS_ERR_DEPTH = -2,
+  /* A field this module reads has the wrong JSON type. */
+  GEN_OBS_ERR_TYPE = -3,
+  /* A field this module reads has an unusable value (see the contract). */
+  GEN_OBS_ERR_VALUE = -4,
+  /* len is over GEN_OBS_MAX_LEN. */
+  GEN_OBS_ERR_TOO_LARGE = -5,
+  /* The arena could not grow for this message. */
+  GEN_OBS_ERR_NOMEM = -6,
+  /* A NULL parser, output or input pointer. */
+  GEN_OBS_ERR_ARG = -7,
+} gen_obs_status_t;
+
+typedef enum {
+  GEN_OBS_TOPIC_OTHER = 0,
+  GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, /* v2.analytics.queues.{id}.observations */
+  GEN_OBS_TOPIC_HEARTBEAT,          /* channel.metadata (heartbeat, pong) */
+  GEN_OBS_TOPIC_SOCKET_CLOSING,     /* v2.system.socket_closing */
+} gen_obs_topic_t;
+
+typedef enum {
+  GEN_OBS_M_UNKNOWN = 0,
+  GEN_OBS_M_WAITING,               /* oWaiting */
+  GEN_OBS_M_INTERACTING,           /* oInteracting */
+  GEN_OBS_M_ALERTING,              /* oAlerting */
+  GEN_OBS_M_LONGEST_WAITING,       /* oLongestWaiting */
+  GEN_OBS_M_LONGEST_INTERACTING,   /* oLongestInteracting */
+  GEN_OBS_M_ACTIVE_USERS,          /* oActiveUsers */
+  GEN_OBS_M_MEMBER_USERS,          /* oMemberUsers */
+  GEN_OBS_M_ON_QUEUE_USERS,        /* oOnQueueUsers */
+  GEN_OBS_M_OFF_QUEUE_USERS,       /* oOffQueueUsers */
+  GEN_OBS_M_USER_ROUTING_STATUSES, /* oUserRoutingStatuses */
+  GEN_OBS_M_USER_PRESENCES,        /* oUserPresences */
+  GEN_OBS_M_COUNT                  /* number of values, not a metric */
+} gen_obs_metric_t;
+
+typedef struct {
+  gen_obs_metric_t metric;
+  char qualifier[64]; /* "" when absent or null */
+  bool has_count;
+  int64_t count; /* stats.count, >= 0 */
+  bool has_value;
+  double calculated_value; /* stats.calculatedMetricValue, milliseconds */
+} gen_obs_item_t;
+
+typedef struct {
+  gen_obs_topic_t topic;
+  char topic_name[160];      /* "" when absent */
+  bool topic_name_truncated; /* the name was longer and is cut */
+  /* OTHER or SOCKET_CLOSING found in topicName: parsing stopped there and
+   * the rest of the text was not checked. */
+  bool stopped_early;
+  /* QUEUE_OBSERVATIONS only ("" / 0 for other topics): */
+  char queue_id[64];   /* eventBody.group.queueId, "" if absent */
+  char media_type[32]; /* eventBody.group.mediaType, "" = user-metrics group */
+  size_t n_items;
+  size_t n_unknown; /* metric objects dropped: unknown or missing name */
+  bool truncated;   /* more than GEN_OBS_MAX_ITEMS items: the rest dropped */
+  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
+  /* HEARTBEAT only: eventBody.message ("WebSocket Heartbeat", "pong"). */
+  char heartbeat_message[32];
+} gen_obs_msg_t;
+
+typedef struct gen_obs_parser_s gen_obs_parser_t;
+
+/* Flags for gen_obs_parser_new_ex(). */
+/* yajl allocates with malloc per message instead of the arena (only to
+ * measure what the arena saves). */
+#define GEN_OBS_F_SYSTEM_ALLOC 0x1u
+
+/* A parser refusing nesting deeper than max_depth (0: the default; over
+ * GEN_OBS_DEPTH_LIMIT: NULL with errno EINVAL). NULL with errno ENOMEM. */
+gen_obs_parser_t *gen_obs_parser_new(size_t max_depth);
+gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags);
+void gen_obs_parser_free(gen_obs_parser_t *p);
+
+/* Parses one message; see the contract above. err may be NULL. */
+int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
+                  gen_obs_msg_t *out, char *err, size_t err_size);
+
+/* Counters of one parser, for self-metrics, tests and benchmarks. */
+typedef struct {
+  uint64_t messages;        /* gen_obs_parse() calls that reached yajl */
+  uint64_t yajl_allocs;     /* allocations yajl made, served from the arena */
+  uint64_t heap_allocs;     /* malloc/realloc calls made after creation */
+  uint64_t arena_overflows; /* yajl blocks the arena could not hold (0
+                             * unless the 4 * len bound is wrong) */
+  size_t arena_size;        /* bytes now */
+  size_t arena_peak;        /* most arena bytes one message used */
+} gen_obs_stats_t;
+void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st);
+
+/* "oWaiting" etc.; NULL for GEN_OBS_M_UNKNOWN and out-of-range values. */
+const char *gen_obs_metric_name(gen_obs_metric_t m);
+/* Short English name of a status code. */
+const char *gen_obs_strerror(int status);
+
+#endif /* GEN_OBS_H */

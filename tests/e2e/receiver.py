@@ -1,0 +1,84 @@
+"""A write_http receiver for end-to-end tests: collectd's write_http plugin
+POSTs its values here as JSON; the test reads the latest value of every
+identifier and when each value arrived."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    def __init__(self):
+        self.lock = threading.Lock()
+        # (host, plugin, plugin_instance, type, type_instance) -> value
+        self.latest = {}
+        self.latest_time = {}  # same key -> the value's own time
+        self.arrivals = []  # (arrival wall time, value time, key, value)
+        self.posts = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                now = time.time()
+                try:
+                    values = json.loads(body)
+                except ValueError:
+                    values = []
+                with receiver.lock:
+                    receiver.posts += 1
+                    for v in values:
+                        key = (v["host"], v["plugin"], v["plugin_instance"],
+                               v["type"], v["type_instance"])
+                        receiver.latest[key] = v["values"][0]
+                        receiver.latest_time[key] = v["time"]
+                        receiver.arrivals.append((now, v["time"], key, v["values"][0]))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def config(self):
+        """collectd.conf lines that send every value here at once."""
+        return (
+            "<LoadPlugin write_http>\n  FlushInterval 1\n</LoadPlugin>\n"
+            "<Plugin write_http>\n"
+            f'  <Node "test">\n    URL "http://127.0.0.1:{self.port}/"\n'
+            '    Format "JSON"\n    StoreRates false\n    BufferSize 65536\n'
+            "  </Node>\n</Plugin>\n"
+        )
+
+    def get(self, plugin, plugin_instance, type_, type_instance="", host=None):
+        with self.lock:
+            for key, value in self.latest.items():
+                if key[1:] == (plugin, plugin_instance, type_, type_instance) and (
+                    host is None or key[0] == host
+                ):
+                    return value
+        return None
+
+    def get_timed(self, plugin, plugin_instance, type_, type_instance="", host=None):
+        """(time, value) of the latest value, or None."""
+        with self.lock:
+            for key, value in self.latest.items():
+                if key[1:] == (plugin, plugin_instance, type_, type_instance) and (
+                    host is None or key[0] == host
+                ):
+                    return self.latest_time[key], value
+        return None
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.latest)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
