@@ -111,3 +111,17 @@ class Collectd:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_tests(module_name):
+    """Runs a test module's tests and ends with the suite's summary line."""
+    import sys
+    import unittest
+
+    module = sys.modules[module_name]
+    result = unittest.TextTestRunner(verbosity=2).run(
+        unittest.defaultTestLoader.loadTestsFromModule(module)
+    )
+    failed = len(result.failures) + len(result.errors)
+    print(f"e2e: {result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

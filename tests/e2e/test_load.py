@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import PLUGINS, Collectd  # noqa: E402
+from collectd_harness import PLUGINS, Collectd, run_tests  # noqa: E402
 
 SECRET = "e2e-secret-value-0451"
 
@@ -134,8 +134,4 @@ class LoadTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    runner = unittest.TextTestRunner(verbosity=2)
-    result = runner.run(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
-    failed = len(result.failures) + len(result.errors)
-    print(f"e2e: {result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    run_tests(__name__)
