@@ -301,14 +301,24 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
 static int channel_session(channel_t *ch) {
   gen_notify_t *n = ch->owner;
   int status;
+  bool fresh = false;
   if (ch->id == NULL || cdtime() >= ch->expires) {
     status = create_channel(ch);
     if (status != 0)
       return status;
+    fresh = true;
   }
   status = gen_ws_connect(ch->ws, ch->connect_uri);
+  if (status == GEN_WS_ERR_HANDSHAKE && !fresh) {
+    /* The upgrade was refused: the channel is gone (expired, evicted, its
+     * token revoked). A new one now, not after another backoff step. */
+    drop_channel(ch);
+    status = create_channel(ch);
+    if (status != 0)
+      return status;
+    status = gen_ws_connect(ch->ws, ch->connect_uri);
+  }
   if (status != 0) {
-    /* The channel may be gone (expired, evicted, token revoked). */
     drop_channel(ch);
     return status;
   }
@@ -372,9 +382,12 @@ static void *channel_main(void *arg) {
       break;
     if (cdtime() - started >= HEALTHY_AFTER)
       backoff = 0;
-    if (status == 0 && ch->reconnect_asked && backoff == 0) {
+    if (status == 0 && ch->reconnect_asked) {
+      /* socket_closing: the service closes this socket within the minute;
+       * reconnect at once, whatever earlier failures made of the backoff
+       * (nothing failed here, so it does not grow either). */
       ch->reconnect_asked = false;
-      continue; /* socket_closing: reconnect within the minute, at once */
+      continue;
     }
     backoff = backoff == 0 ? BACKOFF_FIRST : backoff * BACKOFF_FACTOR;
     if (backoff > BACKOFF_MAX)
