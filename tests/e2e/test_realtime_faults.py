@@ -16,10 +16,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import Collectd, run_tests  # noqa: E402
+from realtime_truth import PLUGIN, compare_with_truth, requests, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
-PLUGIN = "genesys_realtime"
 QUEUES = 60
 PER_CHANNEL = 30
 CHANNELS = 2
@@ -35,43 +35,6 @@ HEALTHY_AFTER = 62
 # old socket is closed, and a new TLS connection is made.
 AT_ONCE = 2.0
 MESSAGE_CAP = 1024 * 1024  # the plugin's WebSocket message cap
-
-
-def wait_for(cond, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
-
-
-def settle(rx, quiet=3.0, timeout=40):
-    """Waits until no queue value has changed for `quiet` seconds (values
-    keep arriving: every gauge is dispatched again each interval)."""
-    def queue_values():
-        return {k: v for k, v in rx.snapshot().items()
-                if k[2] != "self" and not k[3].startswith("longest_")}
-
-    deadline = time.monotonic() + timeout
-    last = queue_values()
-    stable_since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = queue_values()
-        if now != last:
-            last = now
-            stable_since = time.monotonic()
-        elif time.monotonic() - stable_since >= quiet:
-            return True
-    return False
-
-
-def requests(stats, key, status=None):
-    entry = stats["requests"].get(key, {})
-    if status is None:
-        return entry.get("total", 0)
-    return entry.get("by_status", {}).get(str(status), 0)
 
 
 def closes_sent(stats, code):
@@ -217,75 +180,16 @@ class RealtimeFaultTest(unittest.TestCase):
         return delay
 
     def compare_with_truth(self):
-        """Pauses the model, lets the last changes arrive, and checks that
-        every value equals the simulator's truth.
-
-        The longest waits: the plugin grows a longest wait with the wall
-        clock from when it was observed; the simulator's clock stops while the
-        model is paused. A value last observed before one of the earlier
-        pauses (since the last baseline) is therefore ahead of the truth by
-        the pauses that followed its observation: a suffix sum of
-        `pauses`. Right after a reconnect there is none."""
+        """Every value equals the truth; see realtime_truth. A value last
+        observed before one of the earlier pauses (since the last baseline)
+        is ahead by the pauses that followed its observation: a suffix sum
+        of `pauses`. Right after a reconnect there is none."""
         cls = type(self)
         offsets = sorted({sum(cls.pauses[i:]) for i in range(len(cls.pauses) + 1)})
-        before = time.time()
-        t_pause = time.monotonic()
-        self.sim.fault({"fault": "pause"})
-        paused_at = (before + time.time()) / 2
         try:
-            self.assertTrue(settle(self.rx), "values never stopped changing")
-            truth = self.sim.truth()
-            mismatches = []
-            compared = 0
-
-            def check(qid, type_, ti, want):
-                nonlocal compared
-                got = self.rx.get(PLUGIN, qid, type_, ti, host="acme")
-                compared += 1
-                if got is None or abs(got - want) > 1e-6:
-                    mismatches.append((qid, type_, ti, got, want))
-
-            def check_longest(qid, type_, ti, want):
-                nonlocal compared
-                got = self.rx.get_timed(PLUGIN, qid, type_, ti, host="acme")
-                compared += 1
-                if got is None:
-                    mismatches.append((qid, type_, ti, None, want))
-                    return
-                at, value = got
-                if want > 0:
-                    value -= at - paused_at
-                # Behind by the delivery latency (never ahead), plus the
-                # pauses after the observation (see above).
-                if not any(off - 2.0 <= value - want <= off + 0.15 for off in offsets):
-                    mismatches.append((qid, type_, ti, value, want))
-
-            for qid, q in truth["queues"].items():
-                for media, m in q["media"].items():
-                    check(qid, "waiting", media, m["waiting"])
-                    check(qid, "interacting", media, m["interacting"])
-                    check(qid, "alerting", media, m["alerting"])
-                    check_longest(qid, "longest_waiting", media,
-                                  m["longest_waiting_ms"] / 1000)
-                    check_longest(qid, "longest_interacting", media,
-                                  m["longest_interacting_ms"] / 1000)
-                a = q["agents"]
-                check(qid, "agents", "member", a["members"])
-                check(qid, "agents", "active", a["active"])
-                check(qid, "agents", "on_queue", a["on_queue"])
-                check(qid, "agents", "off_queue", a["off_queue"])
-                for status, n in a["routing"].items():
-                    check(qid, "agents_routing", status.lower(), n)
-                for presence, n in a["presence"].items():
-                    check(qid, "agents_presence", presence.lower(), n)
-            self.assertEqual(len(truth["queues"]), QUEUES)
-            self.assertGreater(compared, QUEUES * 10)
-            self.assertEqual(mismatches, [], f"{len(mismatches)} of {compared} differ "
-                             f"(offsets {offsets}), first: {mismatches[:10]}")
-            print(f"# {compared} values equal the truth")
+            compare_with_truth(self, self.sim, self.rx, QUEUES, offsets)
         finally:
-            self.sim.fault({"fault": "resume"})
-            cls.pauses.append(time.monotonic() - t_pause)
+            cls.pauses.append(self.last_pause)
 
     def converges(self):
         self.assert_alive()
