@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "bench_sbuf.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -88,41 +89,15 @@ static const char *const presence[] = {"AVAILABLE", "AWAY",     "BUSY",
                                        "TRAINING",  "ON_QUEUE", "OFFLINE"};
 #define N_QUEUES 500
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} sbuf_t;
-
-static void put(sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void put(sbuf_t *b, const char *fmt, ...) {
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < b->cap - b->len) {
-      b->len += (size_t)n;
-      return;
-    }
-    b->cap = b->cap * 2 + (size_t)n + 1;
-    b->buf = realloc(b->buf, b->cap);
-    if (b->buf == NULL) {
-      perror("realloc");
-      exit(1);
-    }
-  }
-}
-
 static void metric(sbuf_t *b, bool *first, const char *name, const char *qual,
                    unsigned count, long long calc) {
-  put(b, "%s{\"metric\":\"%s\"", *first ? "" : ",", name);
+  sbuf_put(b, "%s{\"metric\":\"%s\"", *first ? "" : ",", name);
   if (qual != NULL)
-    put(b, ",\"qualifier\":\"%s\"", qual);
-  put(b, ",\"stats\":{\"count\":%u", count);
+    sbuf_put(b, ",\"qualifier\":\"%s\"", qual);
+  sbuf_put(b, ",\"stats\":{\"count\":%u", count);
   if (calc >= 0)
-    put(b, ",\"calculatedMetricValue\":%lld", calc);
-  put(b, "}}");
+    sbuf_put(b, ",\"calculatedMetricValue\":%lld", calc);
+  sbuf_put(b, "}}");
   *first = false;
 }
 
@@ -133,14 +108,14 @@ static void gen_message(sbuf_t *b, char queues[][37]) {
   char corr[37];
   uuid(corr);
   bool user = rnd_below(20) < 11;
-  put(b,
-      "{\"topicName\":\"v2.analytics.queues.%s.observations\",\"version\":"
-      "\"2\",\"eventBody\":{\"group\":{\"queueId\":\"%s\"",
-      q, q);
+  sbuf_put(b,
+           "{\"topicName\":\"v2.analytics.queues.%s.observations\",\"version\":"
+           "\"2\",\"eventBody\":{\"group\":{\"queueId\":\"%s\"",
+           q, q);
   if (!user)
-    put(b, ",\"mediaType\":\"%s\"", media[rnd_below(5)]);
-  put(b, "},\"data\":[{\"interval\":\"2026-05-14T10:00:00.000Z/"
-         "2026-05-14T10:30:00.000Z\",\"metrics\":[");
+    sbuf_put(b, ",\"mediaType\":\"%s\"", media[rnd_below(5)]);
+  sbuf_put(b, "},\"data\":[{\"interval\":\"2026-05-14T10:00:00.000Z/"
+              "2026-05-14T10:30:00.000Z\",\"metrics\":[");
   bool first = true;
   if (user) {
     unsigned members = 5 + rnd_below(60), on = rnd_below(members + 1);
@@ -165,7 +140,7 @@ static void gen_message(sbuf_t *b, char queues[][37]) {
     metric(b, &first, "oLongestInteracting", NULL, in,
            in ? (long long)rnd_below(3600000) : -1);
   }
-  put(b, "]}]},\"metadata\":{\"CorrelationId\":\"%s\"}}", corr);
+  sbuf_put(b, "]}]},\"metadata\":{\"CorrelationId\":\"%s\"}}", corr);
 }
 
 /* ---- the parsers under test --------------------------------------------- */

@@ -45,6 +45,7 @@
 #include "../plugins/genesys_realtime.c"
 #undef module_register
 
+#include "bench_sbuf.h"
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -191,32 +192,6 @@ typedef struct {
   unsigned char routing[MAX_MEMBERS], presence[MAX_MEMBERS];
 } sim_queue_t;
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} sbuf_t;
-
-static void sput(sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sput(sbuf_t *b, const char *fmt, ...) {
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < b->cap - b->len) {
-      b->len += (size_t)n;
-      return;
-    }
-    b->cap = b->cap * 2 + (size_t)n + 1;
-    b->buf = realloc(b->buf, b->cap);
-    if (b->buf == NULL) {
-      perror("realloc");
-      exit(1);
-    }
-  }
-}
-
 static void iso(char out[32], int64_t ms) {
   time_t s = (time_t)(ms / 1000);
   struct tm tm;
@@ -260,11 +235,11 @@ static void queue_init(sim_queue_t *q, size_t i) {
 
 static void metric(sbuf_t *b, bool *first, const char *name, unsigned count,
                    const char *qual) {
-  sput(b, "%s{\"metric\":\"%s\",\"stats\":{\"count\":%u}", *first ? "" : ",",
-       name, count);
+  sbuf_put(b, "%s{\"metric\":\"%s\",\"stats\":{\"count\":%u}",
+           *first ? "" : ",", name, count);
   if (qual != NULL)
-    sput(b, ",\"qualifier\":\"%s\"", qual);
-  sput(b, "}");
+    sbuf_put(b, ",\"qualifier\":\"%s\"", qual);
+  sbuf_put(b, "}");
   *first = false;
 }
 
@@ -276,13 +251,13 @@ static void emit(sbuf_t *b, const sim_queue_t *q, int media, int64_t now_ms) {
   iso(from, start);
   iso(to, start + 1800000);
   uuid(corr);
-  sput(b,
-       "{\"topicName\":\"v2.analytics.queues.%s.observations\",\"version\":"
-       "\"2\",\"eventBody\":{\"group\":{\"queueId\":\"%s\"",
-       q->id, q->id);
+  sbuf_put(b,
+           "{\"topicName\":\"v2.analytics.queues.%s.observations\",\"version\":"
+           "\"2\",\"eventBody\":{\"group\":{\"queueId\":\"%s\"",
+           q->id, q->id);
   if (media >= 0)
-    sput(b, ",\"mediaType\":\"%s\"", sim_media[media]);
-  sput(b, "},\"data\":[{\"interval\":\"%s/%s\",\"metrics\":[", from, to);
+    sbuf_put(b, ",\"mediaType\":\"%s\"", sim_media[media]);
+  sbuf_put(b, "},\"data\":[{\"interval\":\"%s/%s\",\"metrics\":[", from, to);
   bool first = true;
   if (media < 0) {
     unsigned active = 0, onq = 0, offq = 0;
@@ -315,19 +290,20 @@ static void emit(sbuf_t *b, const sim_queue_t *q, int media, int64_t now_ms) {
     metric(b, &first, "oWaiting", s->n_wait, NULL);
     metric(b, &first, "oInteracting", s->n_int, NULL);
     metric(b, &first, "oAlerting", s->alerting, NULL);
-    sput(b, ",{\"metric\":\"oLongestWaiting\",\"stats\":{\"count\":%u",
-         s->n_wait);
+    sbuf_put(b, ",{\"metric\":\"oLongestWaiting\",\"stats\":{\"count\":%u",
+             s->n_wait);
     if (s->n_wait)
-      sput(b, ",\"calculatedMetricValue\":%" PRId64,
-           now_ms - s->enter[s->head_wait]);
-    sput(b, "}},{\"metric\":\"oLongestInteracting\",\"stats\":{\"count\":%u",
-         s->n_int);
+      sbuf_put(b, ",\"calculatedMetricValue\":%" PRId64,
+               now_ms - s->enter[s->head_wait]);
+    sbuf_put(b,
+             "}},{\"metric\":\"oLongestInteracting\",\"stats\":{\"count\":%u",
+             s->n_int);
     if (s->n_int)
-      sput(b, ",\"calculatedMetricValue\":%" PRId64,
-           now_ms - s->answer[s->head_int]);
-    sput(b, "}}");
+      sbuf_put(b, ",\"calculatedMetricValue\":%" PRId64,
+               now_ms - s->answer[s->head_int]);
+    sbuf_put(b, "}}");
   }
-  sput(b, "]}]},\"metadata\":{\"CorrelationId\":\"%s\"}}", corr);
+  sbuf_put(b, "]}]},\"metadata\":{\"CorrelationId\":\"%s\"}}", corr);
 }
 
 /* One change of an agent: a routing step while on queue, or a presence
