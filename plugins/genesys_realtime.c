@@ -36,14 +36,20 @@ static const char *const gr_media[] = {"voice", "callback",   "chat",
                                        "video", "screenshare"};
 #define GR_MEDIA_COUNT STATIC_ARRAY_SIZE(gr_media)
 
+/* Routing statuses as the API names them, and as type instances. */
 static const char *const gr_routing[] = {"IDLE", "INTERACTING", "COMMUNICATING",
                                          "NOT_RESPONDING", "OFF_QUEUE"};
+static const char *const gr_routing_names[] = {
+    "idle", "interacting", "communicating", "not_responding", "off_queue"};
 #define GR_ROUTING_COUNT STATIC_ARRAY_SIZE(gr_routing)
 
 /* System presences; an org presence id that maps to none is "other". */
 static const char *const gr_presence[] = {
     "AVAILABLE", "AWAY",     "BUSY", "BREAK",   "MEAL", "MEETING",
     "TRAINING",  "ON_QUEUE", "IDLE", "OFFLINE", "other"};
+static const char *const gr_presence_names[] = {
+    "available", "away",     "busy", "break",   "meal", "meeting",
+    "training",  "on_queue", "idle", "offline", "other"};
 #define GR_PRESENCE_COUNT STATIC_ARRAY_SIZE(gr_presence)
 
 typedef struct {
@@ -306,21 +312,13 @@ static void dispatch_agents(const gr_sink_t *sink, const gr_agents_t *a,
     put(sink, "agents", "on_queue", (double)a->on_queue);
   if (all || old->off_queue != a->off_queue)
     put(sink, "agents", "off_queue", (double)a->off_queue);
-  char name[32];
   for (size_t k = 0; k < GR_ROUTING_COUNT; k++)
-    if (all || old->routing[k] != a->routing[k]) {
-      sstrncpy(name, gr_routing[k], sizeof(name));
-      for (char *p = name; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-      put(sink, "agents_routing", name, (double)a->routing[k]);
-    }
+    if (all || old->routing[k] != a->routing[k])
+      put(sink, "agents_routing", gr_routing_names[k], (double)a->routing[k]);
   for (size_t k = 0; k < GR_PRESENCE_COUNT; k++)
-    if (all || old->presence[k] != a->presence[k]) {
-      sstrncpy(name, gr_presence[k], sizeof(name));
-      for (char *p = name; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-      put(sink, "agents_presence", name, (double)a->presence[k]);
-    }
+    if (all || old->presence[k] != a->presence[k])
+      put(sink, "agents_presence", gr_presence_names[k],
+          (double)a->presence[k]);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
