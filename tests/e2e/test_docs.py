@@ -1,0 +1,79 @@
+"""The manual pages match the code: every option the code accepts is
+documented, and every documented option is accepted. The pages render with
+man(1) without warnings."""
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import ROOT, run_tests  # noqa: E402
+
+KEY = re.compile(r'strcasecmp\((?:ci->|child->)?key, "([A-Za-z]+)"\)')
+ITEM = re.compile(r"^=item B<([A-Za-z]+)>", re.M)
+
+
+def code_keys(path):
+    with open(path) as f:
+        return set(KEY.findall(f.read()))
+
+
+def page_items(path):
+    """Option items of the page's OPTIONS section (not its VALUES)."""
+    with open(path) as f:
+        text = f.read()
+    section = re.search(r"^=head1 (?:SHARED )?OPTIONS$(.*?)(?=^=head1 )", text,
+                        re.M | re.S)
+    return set(ITEM.findall(section.group(1))) if section else set()
+
+
+# Keys the code names only to refuse them with a reason.
+REFUSED = {"VerifyPeer", "VerifyHost"}
+
+
+class DocsTest(unittest.TestCase):
+    def test_shared_options(self):
+        code = code_keys(os.path.join(ROOT, "common", "gen_config.c")) - REFUSED
+        page = page_items(os.path.join(ROOT, "man", "collectd-genesys.5.pod"))
+        self.assertTrue(code)
+        self.assertEqual(sorted(code - page), [], "accepted but not documented")
+        self.assertEqual(sorted(page - code), [], "documented but not accepted")
+
+    def test_plugin_options(self):
+        for pod in glob.glob(os.path.join(ROOT, "man", "genesys_*.5.pod")):
+            plugin = os.path.basename(pod)[: -len(".5.pod")]
+            with self.subTest(plugin=plugin):
+                code = code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
+                page = page_items(pod)
+                self.assertTrue(code)
+                self.assertEqual(sorted(code - page), [], "accepted but not documented")
+                self.assertEqual(sorted(page - code), [], "documented but not accepted")
+
+    def test_examples_use_only_accepted_options(self):
+        shared = code_keys(os.path.join(ROOT, "common", "gen_config.c"))
+        for conf in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf")):
+            plugin = os.path.basename(conf)[: -len(".conf")]
+            keys = shared | code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
+            with open(conf) as f:
+                used = set(re.findall(r"^\s*#?\s*([A-Z][A-Za-z]+) [\"0-9]", f.read(), re.M))
+            used -= {"LoadPlugin", "TypesDB"}
+            with self.subTest(example=plugin):
+                self.assertEqual(sorted(used - keys), [])
+
+    def test_pages_render_without_warnings(self):
+        for pod in glob.glob(os.path.join(ROOT, "man", "*.pod")):
+            with self.subTest(page=os.path.basename(pod)), tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "page.5")
+                subprocess.run(["pod2man", "--section=5", pod, out], check=True)
+                r = subprocess.run(["man", "--warnings", "-l", out], capture_output=True,
+                                   text=True, env={**os.environ, "MANWIDTH": "80"})
+                self.assertEqual(r.returncode, 0)
+                self.assertEqual(r.stderr.strip(), "")
+                self.assertIn("NAME", r.stdout)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
