@@ -10,7 +10,7 @@ PACKAGES=(
   collectd-core collectd-dev
   libcurl4-openssl-dev libjson-c-dev libyajl-dev libssl-dev libwslay-dev
   libmicrohttpd-dev
-  valgrind python3 openssl ca-certificates procps
+  valgrind python3 openssl ca-certificates procps man-db groff-base binutils
 )
 
 missing=()
