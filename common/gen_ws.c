@@ -525,6 +525,18 @@ static const char *ws_io_reason(const gen_ws_t *ws) {
   return "transport error";
 }
 
+/* Waits for events on the transport until deadline: 0 when ready,
+ * GEN_WS_ERR_TIMEOUT or GEN_WS_ERR_IO otherwise. */
+static int ws_wait_until(gen_ws_t *ws, int events, int64_t deadline) {
+  int left = ws_remaining(deadline);
+  if (left == 0)
+    return GEN_WS_ERR_TIMEOUT;
+  int w = ws->io->wait(ws->io_ctx, events, left);
+  if (w < 0)
+    return GEN_WS_ERR_IO;
+  return w == 0 ? GEN_WS_ERR_TIMEOUT : 0;
+}
+
 /* ---- opening handshake -------------------------------------------------- */
 
 static int ws_send_all(gen_ws_t *ws, const uint8_t *buf, size_t len,
@@ -538,14 +550,9 @@ static int ws_send_all(gen_ws_t *ws, const uint8_t *buf, size_t len,
     }
     if (n != GEN_WS_ERR_AGAIN && n != 0)
       return GEN_WS_ERR_IO;
-    int left = ws_remaining(deadline);
-    if (left == 0)
-      return GEN_WS_ERR_TIMEOUT;
-    int w = ws->io->wait(ws->io_ctx, GEN_WS_WAIT_WRITE, left);
-    if (w < 0)
-      return GEN_WS_ERR_IO;
-    if (w == 0)
-      return GEN_WS_ERR_TIMEOUT;
+    int status = ws_wait_until(ws, GEN_WS_WAIT_WRITE, deadline);
+    if (status != 0)
+      return status;
   }
   return 0;
 }
@@ -583,14 +590,9 @@ static int ws_read_reply(gen_ws_t *ws, int64_t deadline, size_t *header_len) {
       return GEN_WS_ERR_EOF;
     if (n != GEN_WS_ERR_AGAIN)
       return GEN_WS_ERR_IO;
-    int left = ws_remaining(deadline);
-    if (left == 0)
-      return GEN_WS_ERR_TIMEOUT;
-    int w = ws->io->wait(ws->io_ctx, GEN_WS_WAIT_READ, left);
-    if (w < 0)
-      return GEN_WS_ERR_IO;
-    if (w == 0)
-      return GEN_WS_ERR_TIMEOUT;
+    int status = ws_wait_until(ws, GEN_WS_WAIT_READ, deadline);
+    if (status != 0)
+      return status;
   }
 }
 
@@ -961,14 +963,9 @@ static int ws_flush_wait(gen_ws_t *ws, int timeout_ms) {
       return rv == WSLAY_ERR_NOMEM ? GEN_WS_ERR_NOMEM : GEN_WS_ERR_IO;
     if (!wslay_event_want_write(ws->ctx))
       return 0;
-    int left = ws_remaining(deadline);
-    if (left == 0)
-      return GEN_WS_ERR_TIMEOUT;
-    int w = ws->io->wait(ws->io_ctx, GEN_WS_WAIT_WRITE, left);
-    if (w < 0)
-      return GEN_WS_ERR_IO;
-    if (w == 0)
-      return GEN_WS_ERR_TIMEOUT;
+    int status = ws_wait_until(ws, GEN_WS_WAIT_WRITE, deadline);
+    if (status != 0)
+      return status;
   }
 }
 
