@@ -24,7 +24,7 @@
 
 #include <json-c/json.h>
 
-#include "bench_sbuf.h"
+#include "bench_util.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -63,22 +63,6 @@ static uint64_t n_alloc;
 #endif
 
 /* ---- message generation ------------------------------------------------- */
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) { /* xorshift64* */
-  rng ^= rng >> 12;
-  rng ^= rng << 25;
-  rng ^= rng >> 27;
-  return (uint32_t)((rng * 2685821657736338717ull) >> 32);
-}
-static uint32_t rnd_below(uint32_t n) { return rnd() % n; }
-
-static void uuid(char out[37]) {
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 36; i++)
-    out[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : hex[rnd() & 15];
-  out[36] = '\0';
-}
 
 static const char *const media[] = {"voice", "chat", "email", "message",
                                     "callback"};
