@@ -1054,9 +1054,10 @@ gen_ws_t *gen_ws_create(const gen_org_t *org, const gen_ws_callbacks_t *cb,
   return ws;
 }
 
-int gen_ws_connect(gen_ws_t *ws, const char *url) {
-  if (ws == NULL || url == NULL || ws->in_dispatch)
-    return GEN_WS_ERR_INVALID;
+/* Both connects: parse the URL, then open libcurl's transport (io NULL) or
+ * take the caller's, then the handshake. */
+static int ws_connect_over(gen_ws_t *ws, const char *url, const gen_ws_io_t *io,
+                           void *io_ctx) {
   ws_url_t u;
   int status = ws_url_parse(ws, url, &u);
   if (status != 0) {
@@ -1065,16 +1066,26 @@ int gen_ws_connect(gen_ws_t *ws, const char *url) {
     return status;
   }
   ws_begin(ws, &u);
-  status = ws_curl_open(ws, &u, &ws->curl);
-  if (status != 0) {
-    ws_url_free(&u);
-    return ws_end(ws, status);
+  if (io == NULL) {
+    status = ws_curl_open(ws, &u, &ws->curl);
+    if (status != 0) {
+      ws_url_free(&u);
+      return ws_end(ws, status);
+    }
+    io = &ws_curl_io;
+    io_ctx = ws->curl;
   }
-  ws->io = &ws_curl_io;
-  ws->io_ctx = ws->curl;
+  ws->io = io;
+  ws->io_ctx = io_ctx;
   status = ws_start(ws, &u);
   ws_url_free(&u);
   return status;
+}
+
+int gen_ws_connect(gen_ws_t *ws, const char *url) {
+  if (ws == NULL || url == NULL || ws->in_dispatch)
+    return GEN_WS_ERR_INVALID;
+  return ws_connect_over(ws, url, NULL, NULL);
 }
 
 int gen_ws_connect_io(gen_ws_t *ws, const gen_ws_io_t *io, void *io_ctx,
@@ -1082,19 +1093,7 @@ int gen_ws_connect_io(gen_ws_t *ws, const gen_ws_io_t *io, void *io_ctx,
   if (ws == NULL || io == NULL || io->recv == NULL || io->send == NULL ||
       io->wait == NULL || url == NULL || ws->in_dispatch)
     return GEN_WS_ERR_INVALID;
-  ws_url_t u;
-  int status = ws_url_parse(ws, url, &u);
-  if (status != 0) {
-    ws_teardown(ws);
-    ws->result = status;
-    return status;
-  }
-  ws_begin(ws, &u);
-  ws->io = io;
-  ws->io_ctx = io_ctx;
-  status = ws_start(ws, &u);
-  ws_url_free(&u);
-  return status;
+  return ws_connect_over(ws, url, io, io_ctx);
 }
 
 int gen_ws_poll(gen_ws_t *ws, int timeout_ms) {
