@@ -1,0 +1,351 @@
+"""Packages, as a user gets them. From the `make dist` tarball: the .deb is
+built with dpkg-buildpackage (its own `make check` included) and linted; it
+is installed with dpkg into this system, where the system collectd loads the
+three plugins from /usr/lib/collectd, with the installed example snippet
+(credentials filled in) against the simulator; the installed snippets pass
+`collectd -t` and `collectd -T`; then the package is purged. The RPM is
+built with rpmbuild and its file list checked.
+
+Runs as root on a disposable CI machine (dpkg -i); it leaves the system as
+it found it and refuses to run where collectd-genesys is already installed.
+"""
+import fcntl
+import fnmatch
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import BUILD, COLLECTD, PLUGINS, ROOT, run_tests  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PACKAGE = "collectd-genesys"
+PLUGIN_DIR = "/usr/lib/collectd"  # where collectd-core keeps its plugins
+TYPES_FILE = "/usr/share/collectd/genesys.db"
+EXAMPLES = "/usr/share/doc/collectd-genesys/examples"
+PAGES = sorted(os.path.basename(p)[: -len(".pod")]
+               for p in glob.glob(os.path.join(ROOT, "man", "*.5.pod")))
+# debian/ as a developer's tree may hold it after an in-tree build.
+DEBIAN_ARTEFACTS = shutil.ignore_patterns(
+    "build", ".debhelper", PACKAGE, "tmp", "files", "*.substvars",
+    "*.debhelper.log", "debhelper-build-stamp", "autoreconf.*")
+
+
+def configure_version():
+    with open(os.path.join(ROOT, "configure.ac")) as f:
+        return re.search(r"^AC_INIT\(\[collectd-genesys\],\s*\[([^]]+)\]",
+                         f.read(), re.M).group(1)
+
+
+def run(cmd, timeout=300, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def dpkg_status():
+    """The package's dpkg status, or "" when it is not on the system."""
+    r = run(["dpkg-query", "-W", "-f=${Status}", PACKAGE])
+    return "" if r.returncode != 0 or r.stdout.endswith(" not-installed") else r.stdout
+
+
+def csv_last(csv_dir, host, plugin_dir, type_name):
+    """Latest value of one csv series, or None."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(csv_dir, host, plugin_dir, type_name + "-*"))):
+        with open(path) as f:
+            rows += [line for line in f if not line.startswith("epoch")]
+    return float(rows[-1].split(",")[1]) if rows else None
+
+
+def fill_in(snippet, sim, secret_file):
+    """The snippet as a user completes it: the simulator instead of a
+    region (and its CA), its client id, a secret file. Everything else as
+    shipped. Each replaced key must be there, once per <Org>."""
+    orgs = len(re.findall(r"^\s*<Org ", snippet, re.M))
+    replacements = [
+        (r'^(\s*)Region "[^"]*"',
+         lambda m: f'{m[1]}ApiBaseURL "{sim.base_url}"\n{m[1]}LoginBaseURL '
+                   f'"{sim.base_url}"\n{m[1]}CACert "{sim.ca}"'),
+        (r'^(\s*)ClientId "[^"]*"', lambda m: f'{m[1]}ClientId "{sim.info["client_id"]}"'),
+        (r'^(\s*)ClientSecretFile "[^"]*"', lambda m: f'{m[1]}ClientSecretFile "{secret_file}"'),
+    ]
+    for pattern, repl in replacements:
+        snippet, n = re.subn(pattern, repl, snippet, flags=re.M)
+        if n != orgs or orgs == 0:
+            raise AssertionError(f"the example should set {pattern} once per <Org>")
+    return snippet
+
+
+def sanitise(name):
+    # The plugins' instance names: letters, digits, _ - . and UTF-8 stay.
+    return re.sub(r"[^A-Za-z0-9_.\x80-\U0010ffff-]", "_", name)
+
+
+class PackagesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise AssertionError("the test installs a .deb with dpkg: run it as root")
+        # One package test per machine at a time (dpkg and the system paths).
+        cls.lock = open(os.path.join(tempfile.gettempdir(), "collectd-genesys-packages.lock"), "w")
+        fcntl.flock(cls.lock, fcntl.LOCK_EX)
+        cls.addClassCleanup(cls.lock.close)
+        if dpkg_status():
+            raise AssertionError(f"{PACKAGE} is already on this system ({dpkg_status()}); "
+                                 "the test installs and purges its own build, so it stops")
+        cls.dir = tempfile.mkdtemp(prefix="gen-pkg-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
+        cls.version = configure_version()
+
+        # The release tarball, as a user would download it.
+        r = run(["make", "-C", BUILD, "dist"])
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        cls.tarball = os.path.join(cls.dir, f"{PACKAGE}-{cls.version}.tar.gz")
+        shutil.move(os.path.join(BUILD, os.path.basename(cls.tarball)), cls.tarball)
+
+        # It becomes the .orig.tar.gz of the Debian source package.
+        shutil.copy(cls.tarball, os.path.join(cls.dir, f"{PACKAGE}_{cls.version}.orig.tar.gz"))
+        subprocess.run(["tar", "xzf", cls.tarball], cwd=cls.dir, check=True)
+        src = os.path.join(cls.dir, f"{PACKAGE}-{cls.version}")
+        shutil.copytree(os.path.join(ROOT, "debian"), os.path.join(src, "debian"),
+                        ignore=DEBIAN_ARTEFACTS)
+        r = run(["dpkg-source", "-b", os.path.basename(src)], cwd=cls.dir)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # make check runs inside the build (about 5 s): the package is only
+        # made from a tree whose unit tests pass.
+        env = {**os.environ, "DEB_BUILD_OPTIONS": f"parallel={os.cpu_count() or 1}"}
+        r = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env, timeout=600)
+        cls.build_log = r.stdout + r.stderr
+        assert r.returncode == 0, cls.build_log[-4000:]
+        arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+        stem = f"{PACKAGE}_{cls.version}-"
+        cls.deb = glob.glob(os.path.join(cls.dir, f"{stem}*_{arch}.deb"))[0]
+        cls.changes = glob.glob(os.path.join(cls.dir, f"{stem}*_{arch}.changes"))[0]
+        cls.dsc = glob.glob(os.path.join(cls.dir, f"{stem}*.dsc"))[0]
+
+        cls.addClassCleanup(cls.purge)
+        r = run(["dpkg", "-i", cls.deb])
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    @classmethod
+    def purge(cls):
+        if dpkg_status():
+            run(["dpkg", "--purge", PACKAGE])
+
+    # ---- the .deb ----------------------------------------------------------
+
+    def test_1_build_ran_unit_tests(self):
+        self.assertIn("dh_auto_test", self.build_log)
+        passed = re.findall(r"^# PASS: +(\d+)$", self.build_log, re.M)
+        failed = re.findall(r"^# FAIL: +(\d+)$", self.build_log, re.M)
+        self.assertTrue(passed and int(passed[-1]) > 0, "make check did not run")
+        self.assertEqual(failed, ["0"])
+
+    def test_2_lintian_finds_no_error(self):
+        r = run(["lintian", "-I", "--pedantic", self.changes, self.dsc])
+        tags = [line for line in r.stdout.splitlines() if re.match(r"^[EWIPX]: ", line)]
+        print("\n  lintian: " + ("\n  lintian: ".join(tags) if tags else "no tags"))
+        self.assertEqual([t for t in tags if t.startswith("E: ")], [])
+        # lintian ran and read the packages (an unreadable file is exit 2).
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+
+    def test_3_control_fields(self):
+        fields = run(["dpkg-deb", "-f", self.deb, "Package", "Version", "Depends"]).stdout
+        self.assertIn(f"Version: {self.version}-", fields)
+        depends = re.search(r"^Depends: (.*)$", fields, re.M)[1]
+        # collectd-core, and the shared libraries dpkg-shlibdeps found.
+        for dep in ("collectd-core", "libcurl4", "libjson-c5", "libssl3", "libwslay1",
+                    "libyajl2", "libc6"):
+            self.assertRegex(depends, rf"(^|, ){re.escape(dep)}( |,|$)")
+
+    def test_4_installed_files(self):
+        files = set(run(["dpkg", "-L", PACKAGE]).stdout.split())
+        want = {f"{PLUGIN_DIR}/{p}.so" for p in PLUGINS} | {TYPES_FILE}
+        want |= {f"/usr/share/man/man5/{page}.gz" for page in PAGES}
+        want |= {f"{EXAMPLES}/{os.path.basename(c)}"
+                 for c in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf"))}
+        self.assertEqual(sorted(want - files), [])
+        for path in want:
+            self.assertTrue(os.path.isfile(path), path)
+        # No configuration is enabled: nothing goes to /etc.
+        self.assertEqual([f for f in files if f.startswith("/etc")], [])
+        self.assertEqual(sorted(f for f in files if f.startswith(PLUGIN_DIR + "/")),
+                         sorted(f"{PLUGIN_DIR}/{p}.so" for p in PLUGINS))
+        with open(TYPES_FILE) as f, open(os.path.join(ROOT, "types", "genesys.db")) as g:
+            self.assertEqual(f.read(), g.read())
+        # man finds the pages by name.
+        for page in PAGES:
+            name, section = page.rsplit(".", 1)
+            r = run(["man", "-w", section, name])
+            self.assertEqual(r.stdout.strip(), f"/usr/share/man/man5/{page}.gz", r.stderr)
+
+    def test_5_system_collectd_loads_installed_plugins(self):
+        sim = Simulator("--queues", "40", "--agents", "200", "--flows", "4",
+                        "--speed", "1", "--start", "now")
+        work = tempfile.mkdtemp(prefix="gen-pkg-run-", dir=self.dir)
+        try:
+            secret = os.path.join(work, "genesys-acme.secret")
+            with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(sim.info["client_secret"] + "\n")
+            includes, selected = "", None
+            for plugin in PLUGINS:
+                example = os.path.join(EXAMPLES, plugin + ".conf")
+                if os.path.exists(example):
+                    with open(example) as f:
+                        filled = fill_in(f.read(), sim, secret)
+                    path = os.path.join(work, plugin + ".conf")
+                    with open(path, "w") as f:
+                        f.write(filled)
+                    includes += f'Include "{path}"\n'
+                    if plugin == "genesys_realtime":
+                        selected = filled
+                else:  # no example yet: the shared keys only
+                    includes += (f"LoadPlugin {plugin}\n<Plugin {plugin}>\n"
+                                 + sim.org_block("acme", extra='    Host "acme"\n')
+                                 + "</Plugin>\n")
+            self.assertIsNotNone(selected, "genesys_realtime has no installed example")
+            log, csv = os.path.join(work, "collectd.log"), os.path.join(work, "csv")
+            conf = os.path.join(work, "collectd.conf")
+            # Like Debian's collectd.conf: no TypesDB of its own, so the
+            # snippet's TypesDB line is what brings the installed genesys.db.
+            with open(conf, "w") as f:
+                f.write(f'BaseDir "{work}"\nPIDFile "{work}/collectd.pid"\n'
+                        f'PluginDir "{PLUGIN_DIR}"\nInterval 1\n'
+                        f'LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n'
+                        f'  File "{log}"\n</Plugin>\n'
+                        f'LoadPlugin csv\n<Plugin csv>\n  DataDir "{csv}"\n</Plugin>\n'
+                        + includes)
+
+            # The example picks queues by name: those of the truth that match.
+            self.assertNotRegex(selected, r"(?m)^\s*(QueueId|DivisionId|MediaType) ")
+            patterns = re.search(r'(?m)^\s*QueueName (.*)$', selected)[1]
+            patterns = [p.lower() for p in re.findall(r'"([^"]+)"', patterns)]
+            truth = sim.truth()["queues"]
+            want = {sanitise(q["name"]) for q in truth.values()
+                    if any(fnmatch.fnmatchcase(q["name"].lower(), p) for p in patterns)}
+            self.assertTrue(want)
+
+            def realtime_queues():
+                return {os.path.basename(d)[len("genesys_realtime-"):]
+                        for d in glob.glob(os.path.join(csv, "acme", "genesys_realtime-*"))
+                        } - {"self"}
+
+            def all_up():
+                return all(csv_last(csv, "acme", f"{p}-self", "api_up") == 1.0
+                           for p in PLUGINS)
+
+            proc = subprocess.Popen([COLLECTD, "-C", conf, "-f"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                ok = wait_for(lambda: all_up() and realtime_queues() == want
+                              and csv_last(csv, "acme", "genesys_realtime-self", "queues")
+                              == len(want), timeout=90, step=0.5)
+            finally:
+                proc.terminate()
+                status = proc.wait(timeout=30)
+            with open(log) as f:
+                text = f.read()
+            self.assertTrue(ok, text[-3000:])
+            self.assertEqual(status, 0, text[-3000:])
+            for plugin in PLUGINS:
+                self.assertIn(f'plugin "{plugin}" successfully loaded', text)
+            self.assertNotIn("error(s)", text)
+            self.assertNotIn("Dataset not found", text)
+            self.assertNotIn(sim.info["client_secret"], text)
+            # Each plugin's token came from the simulator.
+            tokens = sim.stats()["requests"]["POST /oauth/token"]
+            self.assertGreaterEqual(tokens["by_status"].get("200", 0), len(PLUGINS))
+        finally:
+            sim.stop()
+
+    def test_6_installed_examples_pass_collectd_t_and_T(self):
+        sim = Simulator("--queues", "16", "--agents", "60", "--flows", "2")
+        work = tempfile.mkdtemp(prefix="gen-pkg-t-", dir=self.dir)
+        try:
+            secret = os.path.join(work, "secret")
+            with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(sim.info["client_secret"] + "\n")
+            examples = sorted(glob.glob(os.path.join(EXAMPLES, "genesys_*.conf")))
+            self.assertIn(os.path.join(EXAMPLES, "genesys_realtime.conf"), examples)
+            for example in examples:
+                plugin = os.path.basename(example)[: -len(".conf")]
+                with self.subTest(example=plugin), open(example) as f:
+                    shipped = f.read()
+                    filled = os.path.join(work, plugin + ".conf")
+                    with open(filled, "w") as out:
+                        out.write(fill_in(shipped, sim, secret))
+                    # The done-when check. Debian 12's collectd 5.12.0 exits
+                    # from -t before reading the file (fixed upstream later),
+                    # so -T below is the check that can fail.
+                    r = run([COLLECTD, "-t", "-C", filled], timeout=60)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    # -T: reads the snippet, starts the plugin, reads once.
+                    # A wrapper keeps BaseDir and the PID file out of /var.
+                    out = self.collectd_T(work, filled)
+                    self.assertIn(f'plugin "{plugin}" successfully loaded', out)
+                    self.assertNotIn("error(s)", out)
+                    self.assertNotIn("cannot", out)
+                    self.assertNotIn("Dataset not found", out)  # genesys.db was read
+                    # Values were dispatched (no write plugin in a lone snippet).
+                    self.assertIn("No write callback has been registered", out)
+                    # As shipped (no secret file yet) the same check refuses it.
+                    out = self.collectd_T(work, example)
+                    self.assertRegex(out, rf'{plugin} plugin: Org "[^"]+": ClientSecretFile ')
+                    self.assertIn("1 error(s) in the block; it is ignored", out)
+        finally:
+            sim.stop()
+
+    def collectd_T(self, work, snippet):
+        wrapper = os.path.join(work, "wrapper.conf")
+        with open(wrapper, "w") as f:
+            f.write(f'BaseDir "{work}"\nPIDFile "{work}/collectd.pid"\nInclude "{snippet}"\n')
+        r = run([COLLECTD, "-T", "-C", wrapper], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout + r.stderr
+
+    # ---- the RPM -----------------------------------------------------------
+
+    def test_7_rpm(self):
+        top = os.path.join(self.dir, "rpmbuild")
+        # rpmbuild checks BuildRequires against rpm's own database, which is
+        # empty on Debian (the libraries are dpkg's): --nodeps. The spec
+        # comes from the tarball (configure wrote its Version).
+        r = run(["rpmbuild", "-tb", "--nodeps", "--define", f"_topdir {top}", self.tarball],
+                timeout=600)
+        self.assertEqual(r.returncode, 0, (r.stdout + r.stderr)[-4000:])
+        self.assertRegex(r.stdout, r"(?m)^# FAIL: +0$")  # %check ran make check
+        rpms = glob.glob(os.path.join(top, "RPMS", "*", f"{PACKAGE}-{self.version}-*.rpm"))
+        self.assertEqual(len(rpms), 1)
+        files = set(run(["rpm", "-qlp", rpms[0]]).stdout.split())
+        libdir = run(["rpm", "--eval", "%{_libdir}"]).stdout.strip()
+        self.assertEqual(sorted(f for f in files if f.startswith(f"{libdir}/collectd/")),
+                         sorted(f"{libdir}/collectd/{p}.so" for p in PLUGINS))
+        self.assertIn(TYPES_FILE, files)
+        for page in PAGES:
+            self.assertTrue({f"/usr/share/man/man5/{page}", f"/usr/share/man/man5/{page}.gz"}
+                            & files, page)
+        self.assertTrue([f for f in files if f.endswith("/examples/genesys_realtime.conf")])
+        self.assertEqual(run(["rpm", "-qp", "--qf", "%{VERSION}", rpms[0]]).stdout, self.version)
+        requires = run(["rpm", "-qpR", rpms[0]]).stdout.splitlines()
+        self.assertIn("collectd >= 5.12", requires)
+        self.assertTrue([q for q in requires if q.startswith("libcurl.so.4")], requires)
+
+    # ---- last: the system is as before --------------------------------------
+
+    def test_9_purge_leaves_nothing(self):
+        files = [f for f in run(["dpkg", "-L", PACKAGE]).stdout.split()
+                 if os.path.isfile(f)]
+        self.assertTrue(files)
+        r = run(["dpkg", "--purge", PACKAGE])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(dpkg_status(), "")
+        self.assertEqual([f for f in files if os.path.exists(f)], [])
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
