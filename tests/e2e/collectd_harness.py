@@ -97,20 +97,26 @@ class Collectd:
 
     def csv_values(self, plugin_dir_name, type_name, host="*"):
         """Rows (epoch, value) of one csv file, across date suffixes."""
-        rows = []
-        pattern = os.path.join(self.csv, host, plugin_dir_name, type_name + "-*")
-        for path in sorted(glob.glob(pattern)):
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")[:2]
-                    rows.append((float(t), float(v)))
-        return rows
+        return csv_values(self.csv, plugin_dir_name, type_name, host)
 
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def csv_values(csv_dir, plugin_dir_name, type_name, host="*"):
+    """Rows (epoch, value) of one series of the csv plugin's DataDir, across
+    date suffixes."""
+    rows = []
+    pattern = os.path.join(csv_dir, host, plugin_dir_name, type_name + "-*")
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            for line in f:
+                if line.startswith("epoch"):
+                    continue
+                t, v = line.strip().split(",")[:2]
+                rows.append((float(t), float(v)))
+    return rows
 
 
 def run_tests(module_name):

@@ -21,7 +21,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import BUILD, COLLECTD, PLUGINS, ROOT, run_tests  # noqa: E402
+from collectd_harness import (BUILD, COLLECTD, PLUGINS, ROOT, csv_values,  # noqa: E402
+                              run_tests)
 from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -55,11 +56,8 @@ def dpkg_status():
 
 def csv_last(csv_dir, host, plugin_dir, type_name):
     """Latest value of one csv series, or None."""
-    rows = []
-    for path in sorted(glob.glob(os.path.join(csv_dir, host, plugin_dir, type_name + "-*"))):
-        with open(path) as f:
-            rows += [line for line in f if not line.startswith("epoch")]
-    return float(rows[-1].split(",")[1]) if rows else None
+    rows = csv_values(csv_dir, plugin_dir, type_name, host)
+    return rows[-1][1] if rows else None
 
 
 def fill_in(snippet, sim, secret_file):
