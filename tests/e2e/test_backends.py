@@ -339,6 +339,38 @@ class BackendsTest(unittest.TestCase):
                 values[var["name"]] = found[0]
         return values
 
+    def test_complete_examples_pass_collectd_t(self):
+        """Each complete agent configuration, with the plugins and types
+        where the test has them, passes `collectd -t` (syntax, every plugin
+        loads). Its Genesys blocks are the same keys as the snippets that
+        test_docs checks; the write-plugin blocks are the ones the other
+        tests run."""
+        import shutil
+        import subprocess
+        import tempfile
+
+        shutil.copy("/usr/lib/collectd/syslog.so", self.cd.plugin_dir)
+        with tempfile.TemporaryDirectory() as d:
+            secret = os.path.join(d, "secret")
+            with open(secret, "w") as f:
+                f.write("demo-secret\n")
+            os.chmod(secret, 0o600)
+            for path in sorted(glob.glob(os.path.join(EXAMPLES, "collectd-*.conf"))):
+                with open(path) as f:
+                    text = f.read()
+                for old, new in (("/usr/share/collectd/genesys.db", OUR_TYPES_DB),
+                                 ("/etc/collectd/genesys-acme.secret", secret)):
+                    self.assertIn(old, text, path)
+                    text = text.replace(old, new)
+                conf = os.path.join(d, "collectd.conf")
+                with open(conf, "w") as f:
+                    f.write(f'PluginDir "{self.cd.plugin_dir}"\nBaseDir "{d}"\n'
+                            f'PIDFile "{d}/pid"\n' + text)
+                with self.subTest(example=os.path.basename(path)):
+                    r = subprocess.run(["/usr/sbin/collectd", "-t", "-C", conf],
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_alert_rules_load_healthy(self):
         def loaded():
             groups = self.prom.rules()
