@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: gets the machine ready, starts the Genesys Cloud simulator and a
-# real collectd with the three plugins against it, and prints a short live
-# summary until interrupted (Ctrl-C). DEMO_SECONDS=N stops it after N s.
+# The demo: gets the machine ready, starts the Genesys Cloud simulator, a
+# real collectd with the three plugins against it and write_prometheus, and a
+# Prometheus server scraping it (with the example alerting rules); prints
+# where to look and a short live summary until interrupted (Ctrl-C).
+# DEMO_SECONDS=N stops it after N s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,7 +12,9 @@ bash scripts/setup.sh
 WORK=$(mktemp -d /tmp/collectd-genesys-demo.XXXXXX)
 SIM_PID=""
 CD_PID=""
+PROM_PID=""
 cleanup() {
+  [ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
   [ -n "$CD_PID" ] && kill "$CD_PID" 2>/dev/null && wait "$CD_PID" 2>/dev/null
   [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
   rm -rf "$WORK"
@@ -34,7 +38,10 @@ echo "demo: simulator at $BASE"
 
 mkdir -p "$WORK/plugins"
 cp build/.libs/genesys_*.so "$WORK/plugins/"
-cp /usr/lib/collectd/{logfile,csv}.so "$WORK/plugins/"
+cp /usr/lib/collectd/{logfile,csv,write_prometheus}.so "$WORK/plugins/"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+EXPORT_PORT=$(free_port)
+PROM_PORT=$(free_port)
 CA_LINE=""
 [ -n "$CA" ] && CA_LINE="CACert \"$CA\""
 ORG=$(cat <<ORGEOF
@@ -75,26 +82,64 @@ $ORG
 <Plugin genesys_flowmetrics>
 $ORG
 </Plugin>
+LoadPlugin write_prometheus
+<Plugin write_prometheus>
+  Host "127.0.0.1"
+  Port "$EXPORT_PORT"
+</Plugin>
 CONF
 /usr/sbin/collectd -C "$WORK/collectd.conf" -f &
 CD_PID=$!
-echo "demo: collectd running (config $WORK/collectd.conf, log $WORK/collectd.log)"
-echo "demo: values are written as CSV under $WORK/csv; Ctrl-C stops"
 
-last() { # plugin type -> last value or "-"
-  local f
-  f=$(ls "$WORK"/csv/demo-org/"$1"-self/"$2"-* 2>/dev/null | tail -n 1)
-  [ -n "$f" ] && tail -n 1 "$f" | cut -d, -f2 || echo "-"
+# Prometheus with the example scrape job and alerting rules
+# (examples/prometheus/), on loopback, data in the demo's directory.
+sed -e "s/localhost:9103/127.0.0.1:$EXPORT_PORT/" -e "s/: 15s/: 5s/" \
+  -e "s|genesys-alerts.yml|$ROOT/examples/prometheus/genesys-alerts.yml|" \
+  examples/prometheus/prometheus.yml >"$WORK/prometheus.yml"
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+PROM_PID=$!
+
+echo "demo: collectd running (config $WORK/collectd.conf, log $WORK/collectd.log)"
+echo "demo: write_prometheus serves http://127.0.0.1:$EXPORT_PORT/metrics"
+echo "demo: Prometheus at http://127.0.0.1:$PROM_PORT/graph (alerts: /alerts), e.g."
+echo "        sum by (genesys_realtime) (collectd_genesys_realtime_waiting)"
+echo "demo: Grafana dashboards to import: $ROOT/examples/grafana/*.json"
+echo "demo: values are also written as CSV under $WORK/csv; Ctrl-C stops"
+
+# One line every 5 s from Prometheus: conversations waiting (and in how
+# many queues), the longest wait, idle agents (per queue membership), and
+# each plugin's api_up.
+summary() {
+  python3 - "$PROM_PORT" <<'PY'
+import json, sys, urllib.parse, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/api/v1/query?"
+def q(expr):
+    try:
+        with urllib.request.urlopen(base + urllib.parse.urlencode({"query": expr}), timeout=3) as r:
+            return json.loads(r.read())["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return []
+def one(expr, fmt="{:.0f}"):
+    r = q(expr)
+    return fmt.format(float(r[0]["value"][1])) if r else "-"
+rt = "collectd_genesys_realtime"
+ups = {s["metric"].get("plugin", "?"): s["value"][1] for s in q(
+    'label_replace({__name__=~"collectd_genesys_.+_api_up"}, "plugin", "$1", "__name__", '
+    '"collectd_genesys_([a-z]+)_api_up")')}
+idle = one('sum(' + rt + '_agents_routing{type="idle"})')
+print(f"waiting={one(f'sum({rt}_waiting)')} "
+      f"in {one(f'count(sum by (instance, genesys_realtime) ({rt}_waiting) > 0) or vector(0)')}"
+      f"/{one(f'sum({rt}_queues)')} queues  "
+      f"longest_wait={one(f'max({rt}_longest_waiting_seconds)', '{:.0f}s')}  "
+      f"agents_idle={idle}  "
+      "api_up: " + (" ".join(f"{k}={v}" for k, v in sorted(ups.items())) or "-"))
+PY
 }
 start=$(date +%s)
 while kill -0 "$CD_PID" 2>/dev/null; do
   sleep 5
-  printf '%s ' "$(date +%T)"
-  for p in genesys_realtime genesys_analytics genesys_flowmetrics; do
-    printf '%s: up=%s requests(200)=%s  ' "${p#genesys_}" "$(last "$p" api_up)" \
-      "$(last "$p" api_requests-200)"
-  done
-  echo
+  printf '%s %s\n' "$(date +%T)" "$(summary)"
   if [ -n "${DEMO_SECONDS:-}" ] && [ $(($(date +%s) - start)) -ge "$DEMO_SECONDS" ]; then
     break
   fi

@@ -12,7 +12,12 @@ PACKAGES=(
   libmicrohttpd-dev
   valgrind python3 openssl ca-certificates procps man-db groff-base binutils
   debhelper dpkg-dev fakeroot lintian rpm
+  # real backends for the end-to-end tests and the demo (each test starts
+  # its own instances on loopback ports; the system services stay off)
+  prometheus graphite-carbon python3-whisper influxdb influxdb-client libprotobuf-c1
 )
+# Server packages whose system service must not keep running after install.
+SERVICES=(prometheus:prometheus graphite-carbon:carbon-cache influxdb:influxdb)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -35,6 +40,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # policy-rc.d kept them from starting; on a systemd machine they were still
+  # enabled for the next boot: the packages installed now are disabled and
+  # stopped (an existing installation is left as it was).
+  for entry in "${SERVICES[@]}"; do
+    pkg=${entry%%:*} unit=${entry#*:}
+    [[ " ${missing[*]} " == *" $pkg "* ]] || continue
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$unit" ]; then
+      "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 autoreconf -fi >/dev/null

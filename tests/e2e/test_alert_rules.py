@@ -1,0 +1,46 @@
+"""The Prometheus alerting rules of examples/prometheus/ are valid
+(promtool check rules) and do what their unit tests say (promtool test
+rules: each alert fires on the series the plugins produce and stays quiet
+just below its threshold)."""
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import ROOT, run_tests  # noqa: E402
+
+RULES = os.path.join(ROOT, "examples", "prometheus")
+
+
+class AlertRulesTest(unittest.TestCase):
+    def promtool(self, *args):
+        r = subprocess.run(["promtool", *args], cwd=RULES, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def test_check_rules(self):
+        out = self.promtool("check", "rules", "genesys-alerts.yml")
+        self.assertIn("SUCCESS: 8 rules found", out)
+
+    def test_unit_tests_of_the_rules(self):
+        out = self.promtool("test", "rules", "genesys-alerts.test.yml")
+        self.assertIn("SUCCESS", out)
+
+    def test_every_alert_has_a_unit_test(self):
+        import re
+
+        with open(os.path.join(RULES, "genesys-alerts.yml")) as f:
+            alerts = set(re.findall(r"^\s*- alert: (\w+)", f.read(), re.M))
+        with open(os.path.join(RULES, "genesys-alerts.test.yml")) as f:
+            tested = set(re.findall(r"^\s*alertname: (\w+)", f.read(), re.M))
+        self.assertEqual(len(alerts), 8)
+        self.assertEqual(sorted(alerts - tested), [])
+
+    def test_example_scrape_config(self):
+        self.promtool("check", "config", "--syntax-only", "prometheus.yml")
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

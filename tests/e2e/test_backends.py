@@ -1,0 +1,400 @@
+"""End to end through the real backends: one real collectd with the three
+plugins reads the simulator over TLS and writes, with the write-plugin
+settings of examples/collectd-{prometheus,graphite,influxdb}.conf, to a real
+Prometheus (scraping write_prometheus, read through its HTTP API), a real
+carbon-cache (read back from its whisper files) and a real InfluxDB (its
+collectd listener, read through InfluxQL). With the simulator paused, every
+queue's values in each backend equal the simulator's ground truth, under the
+names, labels, path segments and tags collectd-genesys(5) documents
+(BACKENDS). Then every panel query of every dashboard in examples/grafana/
+runs against that Prometheus and must return data, and the alerting rules of
+examples/prometheus/ load into it healthy."""
+import glob
+import json
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from backends_harness import (  # noqa: E402
+    EXAMPLES, Carbon, InfluxDB, Prometheus, example_plugin_block, free_port, wait_until)
+from collectd_harness import OUR_TYPES_DB, ROOT, TYPES_DB, Collectd, run_tests  # noqa: E402
+from realtime_truth import settle, wait_for  # noqa: E402
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_realtime"
+ORG = "acme"
+QUEUES = 6
+MAN_PAGE = os.path.join(ROOT, "man", "collectd-genesys.5.pod")
+
+# How a value of genesys_realtime is named in each backend, as the man page
+# (BACKENDS) gives it; the test builds every name it looks for from these.
+DOCUMENTED = {
+    "prometheus": "collectd_<plugin>_<type>[_<ds>]{instance=\"<host>\","
+                  "<plugin>=\"<plugin_instance>\",type=\"<type_instance>\"}",
+    "graphite": "genesys.<host>.<plugin>.<plugin_instance>.<type>[.<type_instance>]",
+    "influxdb": "<plugin>_<ds>,host=<host>,instance=<plugin_instance>,"
+                "type=<type>,type_instance=<type_instance>",
+}
+
+
+def sanitized(name):
+    """A name as the plugins dispatch it (gen_sanitize_name)."""
+    out = re.sub(r"[^A-Za-z0-9_.\-\x80-\U0010ffff]", "_", name)
+    out = re.sub(r"_+", "_", out)
+    return out.rstrip("_") or "unknown"
+
+
+def graphite_segment(name):
+    """write_graphite with EscapeCharacter "_": a dot in a name is escaped."""
+    return name.replace(".", "_")
+
+
+def expected_values(truth):
+    """{(queue name as dispatched, type, type_instance): value} of every
+    gauge genesys_realtime dispatches per queue, from the ground truth;
+    longest waits apart, as {(…): seconds at the pause}."""
+    exact, longest = {}, {}
+    for q in truth["queues"].values():
+        name = sanitized(q["name"])
+        for media, m in q["media"].items():
+            for t in ("waiting", "interacting", "alerting"):
+                exact[(name, t, media)] = m[t]
+            longest[(name, "longest_waiting", media)] = m["longest_waiting_ms"] / 1000
+            longest[(name, "longest_interacting", media)] = m["longest_interacting_ms"] / 1000
+        a = q["agents"]
+        for ti, key in (("member", "members"), ("active", "active"),
+                        ("on_queue", "on_queue"), ("off_queue", "off_queue")):
+            exact[(name, "agents", ti)] = a[key]
+        # The plugin dispatches every routing status and system presence,
+        # zero included; the truth lists the non-zero ones.
+        for status in ("idle", "interacting", "communicating", "not_responding", "off_queue"):
+            exact[(name, "agents_routing", status)] = a["routing"].get(status.upper(), 0)
+        for presence in ("available", "away", "busy", "break", "meal", "meeting",
+                         "training", "on_queue", "idle", "offline"):
+            exact[(name, "agents_presence", presence)] = a["presence"].get(presence.upper(), 0)
+    return exact, longest
+
+
+class BackendsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = []
+        try:
+            cls._start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def _start(cls):
+        cls.sim = Simulator(
+            "--queues", str(QUEUES), "--agents", str(QUEUES * 8), "--flows", "2",
+            # Speed 1 from now: the plugin grows longest waits with the wall
+            # clock, so they can be checked against the truth.
+            "--speed", "1", "--start", "now", "--heartbeat", "5")
+        cls.servers.append(cls.sim)
+        cls.prom_target_port = free_port()
+        cls.prom = Prometheus(f"127.0.0.1:{cls.prom_target_port}",
+                              rule_files=[os.path.join(EXAMPLES, "prometheus",
+                                                       "genesys-alerts.yml")])
+        cls.servers.append(cls.prom)
+        cls.carbon = Carbon()
+        cls.servers.append(cls.carbon)
+        cls.influx = InfluxDB([TYPES_DB, OUR_TYPES_DB])
+        cls.servers.append(cls.influx)
+        # write_http to the test's receiver only tells when values settled.
+        cls.rx = Receiver()
+        block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
+        body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{block}</Plugin>\n"
+                       for p in ("genesys_realtime", "genesys_analytics",
+                                 "genesys_flowmetrics"))
+        body += example_plugin_block("collectd-prometheus.conf", "write_prometheus",
+                                     Host='"127.0.0.1"', Port=f'"{cls.prom_target_port}"')
+        body += example_plugin_block("collectd-graphite.conf", "write_graphite",
+                                     Host='"127.0.0.1"', Port=f'"{cls.carbon.port}"')
+        body += example_plugin_block("collectd-influxdb.conf", "network",
+                                     Server=f'"127.0.0.1" "{cls.influx.collectd_port}"')
+        body += cls.rx.config()
+        cls.cd = Collectd(body, stock=("logfile", "csv", "write_http", "write_prometheus",
+                                       "write_graphite", "network"))
+        cls.servers.append(cls.cd)
+        cls.cd.start()
+        if not wait_for(lambda: cls.rx.get(PLUGIN, "self", "queues", host=ORG) == QUEUES
+                        and (cls.rx.get(PLUGIN, "self", "notify_baselines", host=ORG) or 0) >= 1,
+                        timeout=90):
+            raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
+        # Pause the model; once no value changes any more, every value
+        # dispatched after that moment is the paused state.
+        cls.paused_at = time.time()
+        cls.sim.fault({"fault": "pause"})
+        cls.pause_took = time.time() - cls.paused_at
+        if not settle(cls.rx):
+            raise AssertionError("values never stopped changing")
+        cls.settled_at = time.time()
+        cls.truth = cls.sim.truth()
+        cls.exact, cls.longest = expected_values(cls.truth)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "rx", None):
+            cls.rx.stop()
+        for server in reversed(cls.servers):
+            try:
+                server.cleanup() if isinstance(server, Collectd) else server.stop()
+            except Exception as e:  # noqa: BLE001 - stop the others anyway
+                print(f"# stopping {type(server).__name__}: {e}")
+
+    def check_longest(self, key, at, value, ahead=0.05):
+        """A longest wait observed at time `at` (the value's own time): the
+        plugin grows it with the clock past the pause, trails the truth by
+        the delivery latency (2 s allowed) and is never ahead but by the
+        backend's time resolution (`ahead`)."""
+        want = self.longest[key]
+        if want == 0:
+            return value == 0
+        value -= max(0.0, at - self.paused_at)
+        return want - 2.0 - self.pause_took <= value <= want + ahead
+
+    def compare(self, backend, got_exact, got_longest):
+        """got_*: {(queue, type, type_instance): value} and
+        {(…): (time, value)} read from one backend."""
+        self.assertEqual(len(self.truth["queues"]), QUEUES)
+        mismatches = []
+        for key, want in self.exact.items():
+            got = got_exact.get(key)
+            if got is None or abs(got - want) > 1e-9:
+                mismatches.append((key, got, want))
+        ahead = 1.05 if backend == "graphite" else 0.05
+        for key in self.longest:
+            got = got_longest.get(key)
+            if got is None or not self.check_longest(key, got[0], got[1], ahead):
+                mismatches.append((key, got, self.longest[key]))
+        compared = len(self.exact) + len(self.longest)
+        self.assertGreater(compared, QUEUES * 20)
+        self.assertEqual(mismatches, [], f"{backend}: {len(mismatches)} of {compared} "
+                         f"differ from the truth, first: {mismatches[:8]}")
+        print(f"# {backend}: {compared} values of {QUEUES} queues equal the truth")
+
+    def test_documented_mapping(self):
+        with open(MAN_PAGE) as f:
+            page = f.read()
+        section = re.search(r"^=head1 BACKENDS$(.*?)(?=^=head1 )", page, re.M | re.S)
+        self.assertIsNotNone(section, "collectd-genesys(5) has no BACKENDS section")
+        text = re.sub(r"\s+", "", section.group(1))
+        for backend, form in DOCUMENTED.items():
+            with self.subTest(backend=backend):
+                self.assertIn(re.sub(r"\s+", "", form), text)
+
+    def test_prometheus(self):
+        # Labels: instance = org, <plugin> = queue, type = qualifier; the
+        # name carries the DS when it is not "value".
+        names = {"waiting": "waiting", "interacting": "interacting",
+                 "alerting": "alerting", "agents": "agents",
+                 "agents_routing": "agents_routing", "agents_presence": "agents_presence",
+                 "longest_waiting": "longest_waiting_seconds",
+                 "longest_interacting": "longest_interacting_seconds"}
+
+        def read():
+            exact, longest = {}, {}
+            for type_, suffix in names.items():
+                # A range selector gives the samples with their own times.
+                result = self.prom.query(
+                    f'collectd_{PLUGIN}_{suffix}{{instance="{ORG}"}}[30s]')
+                for series in result:
+                    labels = series["metric"]
+                    # "job" is the scrape job's own label.
+                    self.assertEqual(set(labels), {"__name__", "instance", PLUGIN, "type", "job"})
+                    t, v = series["values"][-1]
+                    key = (labels[PLUGIN], type_, labels["type"])
+                    if t < self.settled_at:
+                        return None
+                    if type_.startswith("longest_"):
+                        longest[key] = (float(t), float(v))
+                    else:
+                        exact[key] = float(v)
+            return exact, longest
+
+        got = self._fresh(read)
+        self.compare("prometheus", *got)
+        # A self-metric counter: DERIVE reads as a _total counter.
+        r = self.prom.query(f'collectd_{PLUGIN}_notify_messages_total{{instance="{ORG}",'
+                            f'{PLUGIN}="self"}}')
+        self.assertEqual(len(r), 1)
+        self.assertGreater(float(r[0]["value"][1]), 0)
+
+    def test_graphite(self):
+        prefix = f"genesys.{graphite_segment(ORG)}.{PLUGIN}."
+
+        def read():
+            exact, longest = {}, {}
+            paths = {}
+            for key in list(self.exact) + list(self.longest):
+                queue, type_, ti = key
+                paths[prefix + f"{graphite_segment(queue)}.{type_}.{graphite_segment(ti)}"] = key
+            points = self.carbon.last(paths, self.settled_at)
+            if set(points) != set(paths):
+                return None
+            for path, (t, v) in points.items():
+                key = paths[path]
+                if key[1].startswith("longest_"):
+                    longest[key] = (float(t), v)
+                else:
+                    exact[key] = v
+            return exact, longest
+
+        got = self._fresh(read)
+        self.compare("graphite", *got)
+        # No other segment layout slipped in (every realtime path has the
+        # documented depth: prefix, org, plugin, queue|self, type[, qualifier]).
+        for path in self.carbon.paths():
+            self.assertTrue(path.startswith(f"genesys.{ORG}.genesys_"), path)
+            if path.startswith(prefix) and ".self." not in path:
+                self.assertEqual(len(path.split(".")), 6, path)
+
+    def test_influxdb(self):
+        since_ms = int(self.settled_at * 1000)
+
+        def read():
+            exact, longest = {}, {}
+            for measurement in (f"{PLUGIN}_value", f"{PLUGIN}_seconds"):
+                series = self.influx.query(
+                    f"SELECT last(value) FROM \"{measurement}\" WHERE host = '{ORG}' "
+                    f"AND time >= {since_ms}ms GROUP BY instance, type, type_instance")
+                for s in series:
+                    tags = s["tags"]
+                    t, v = s["values"][0]
+                    key = (tags["instance"], tags["type"], tags["type_instance"])
+                    if key[1].startswith("longest_"):
+                        self.assertEqual(measurement, f"{PLUGIN}_seconds")
+                        longest[key] = (t / 1000.0, v)
+                    elif tags["instance"] != "self":
+                        self.assertEqual(measurement, f"{PLUGIN}_value")
+                        exact[key] = v
+            if not set(self.exact) <= set(exact) or not set(self.longest) <= set(longest):
+                return None
+            return exact, longest
+
+        got = self._fresh(read)
+        self.compare("influxdb", *got)
+
+    def _fresh(self, read, timeout=60):
+        """Polls a backend until it has a value dispatched after the values
+        settled for every series compared."""
+        result = [None]
+
+        def poll():
+            result[0] = read()
+            return result[0] is not None
+        if not wait_until(poll, timeout, step=0.5):
+            self.fail("the backend never got every value after the pause:\n"
+                      + self.cd.log_text()[-2000:])
+        return result[0]
+
+    def test_dashboards_panels_return_data(self):
+        dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
+        self.assertGreaterEqual(len(dashboards), 2)
+        # rate() and increase() need a few scrapes of every plugin (the
+        # first scrape comes a few seconds after Prometheus started).
+        self.assertTrue(wait_until(lambda: len(self.prom.query(
+            'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5')) == 3, 60),
+            "Prometheus never scraped the three plugins five times")
+        executed = 0
+        for path in dashboards:
+            with open(path) as f:
+                board = json.load(f)
+            variables = self._resolve_variables(board, os.path.basename(path))
+            for panel in _panels(board["panels"]):
+                for target in panel.get("targets", []):
+                    expr = _substitute(target["expr"], variables)
+                    with self.subTest(dashboard=os.path.basename(path),
+                                      panel=panel["title"], ref=target.get("refId")):
+                        self.assertNotIn("$", re.sub(r'"\$\d+"', "", expr),
+                                         f"unresolved variable in {expr}")
+                        result = self.prom.query(expr)
+                        self.assertTrue(result, f"no data: {expr}")
+                        executed += 1
+        print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data")
+
+    def _resolve_variables(self, board, name):
+        """Values of the dashboard's template variables, asked from the
+        real Prometheus as Grafana would (label_values), in order."""
+        values = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
+        for var in board.get("templating", {}).get("list", []):
+            if var["type"] == "datasource":
+                continue
+            self.assertEqual(var["type"], "query", f"{name}: {var['name']}")
+            q = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+            m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", _substitute(q, values))
+            self.assertIsNotNone(m, f"{name}: {var['name']}: {q}")
+            found = sorted({s[m.group(2)] for s in self.prom.series(m.group(1))
+                            if m.group(2) in s})
+            self.assertTrue(found, f"{name}: variable {var['name']} has no values ({q})")
+            if var.get("includeAll") and var.get("allValue"):
+                values[var["name"]] = var["allValue"]
+            else:
+                values[var["name"]] = found[0]
+        return values
+
+    def test_complete_examples_pass_collectd_t(self):
+        """Each complete agent configuration, with the plugins and types
+        where the test has them, passes `collectd -t` (syntax, every plugin
+        loads). Its Genesys blocks are the same keys as the snippets that
+        test_docs checks; the write-plugin blocks are the ones the other
+        tests run."""
+        import shutil
+        import subprocess
+        import tempfile
+
+        shutil.copy("/usr/lib/collectd/syslog.so", self.cd.plugin_dir)
+        with tempfile.TemporaryDirectory() as d:
+            secret = os.path.join(d, "secret")
+            with open(secret, "w") as f:
+                f.write("demo-secret\n")
+            os.chmod(secret, 0o600)
+            for path in sorted(glob.glob(os.path.join(EXAMPLES, "collectd-*.conf"))):
+                with open(path) as f:
+                    text = f.read()
+                for old, new in (("/usr/share/collectd/genesys.db", OUR_TYPES_DB),
+                                 ("/etc/collectd/genesys-acme.secret", secret)):
+                    self.assertIn(old, text, path)
+                    text = text.replace(old, new)
+                conf = os.path.join(d, "collectd.conf")
+                with open(conf, "w") as f:
+                    f.write(f'PluginDir "{self.cd.plugin_dir}"\nBaseDir "{d}"\n'
+                            f'PIDFile "{d}/pid"\n' + text)
+                with self.subTest(example=os.path.basename(path)):
+                    r = subprocess.run(["/usr/sbin/collectd", "-t", "-C", conf],
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_alert_rules_load_healthy(self):
+        def loaded():
+            groups = self.prom.rules()
+            rules = [r for g in groups for r in g["rules"]]
+            return rules and all(r.get("lastEvaluation", "").startswith("20") for r in rules)
+        self.assertTrue(wait_until(loaded, 30))
+        rules = [r for g in self.prom.rules() for r in g["rules"]]
+        bad = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
+        self.assertEqual(bad, [])
+        self.assertGreaterEqual(len(rules), 5)
+
+
+def _panels(panels):
+    for p in panels:
+        yield p
+        yield from _panels(p.get("panels", []))
+
+
+def _substitute(expr, values):
+    def repl(m):
+        name = m.group(1) or m.group(2)
+        return values.get(name, m.group(0))
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, expr)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
