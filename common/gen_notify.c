@@ -579,3 +579,41 @@ size_t gen_notify_topics(gen_notify_t *n) {
   pthread_mutex_unlock(&n->lock);
   return count;
 }
+
+void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
+                               const char *plugin) {
+  gen_notify_stats_t *st = &n->stats;
+  struct {
+    const char *type;
+    bool derive;
+    double value;
+  } self[] = {
+      {"notify_messages", true, (double)atomic_load(&st->messages)},
+      {"notify_heartbeats", true, (double)atomic_load(&st->heartbeats)},
+      {"notify_reconnects", true, (double)atomic_load(&st->reconnects)},
+      {"notify_malformed", true, (double)atomic_load(&st->malformed)},
+      {"notify_baselines", true, (double)atomic_load(&st->baselines)},
+      {"notify_channels", false, (double)gen_notify_channels(n)},
+      {"notify_topics", false, (double)gen_notify_topics(n)},
+      {"notify_sockets", false, (double)atomic_load(&st->sockets_open)},
+  };
+  for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
+    gen_ident_t id = {.host = host,
+                      .plugin = plugin,
+                      .plugin_instance = "self",
+                      .type = self[i].type};
+    if (self[i].derive)
+      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
+    else
+      gen_dispatch_gauge(&id, self[i].value, 0, 0);
+  }
+  int64_t last = atomic_load(&st->last_message);
+  if (last > 0) {
+    gen_ident_t id = {.host = host,
+                      .plugin = plugin,
+                      .plugin_instance = "self",
+                      .type = "notify_silence"};
+    gen_dispatch_gauge(&id, CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last), 0,
+                       0);
+  }
+}

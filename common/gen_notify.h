@@ -91,6 +91,10 @@ int gen_notify_start(gen_notify_t *n);
 void gen_notify_free(gen_notify_t *n);
 
 gen_notify_stats_t *gen_notify_stats(gen_notify_t *n);
+/* Dispatches the channel self-metrics (notify_*) under plugin_instance
+ * "self". */
+void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
+                               const char *plugin);
 size_t gen_notify_channels(gen_notify_t *n);
 size_t gen_notify_topics(gen_notify_t *n);
 

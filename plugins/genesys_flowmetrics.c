@@ -2,30 +2,1041 @@
  * collectd-genesys: genesys_flowmetrics, Architect flow executions, outcomes,
  * milestones and metric attributes.
  *
- * Foundation stage (issue #2): each <Org> block is parsed with the shared
- * keys; one read callback per org keeps the OAuth token fresh and reports
- * api_up and the self-metrics. The plugin's own values are issue #6.
+ * How do my Architect flows behave? Each <Org> block selects flows (ids,
+ * name patterns, flow types, divisions, shard) and streams their
+ * v2.analytics.flow.{id}.metrics topics: every record becomes a DERIVE
+ * counter per flow (executions, outcomes by success and failure,
+ * milestones, disconnects, exits), dispatched the moment it arrives.
+ *
+ * Metric attributes (seed 004): flows set participant data attributes
+ * named "<FlowName>Metric_<MetricName>(<time>)"; each distinct name counts
+ * once per conversation into a counter per flow and metric name. They come
+ * from the v2.routing.queues.{id}.conversations topics of the selected
+ * queues, and from EventBridge events POSTed to the optional receiver.
+ * Counting, dedup, expiry and persistence live in gen_attr; the HTTP side
+ * of the receiver in gen_receiver.
+ *
+ * Counters only go up and survive restarts: flow counters are saved with
+ * the ledger's snapshot every StateSaveInterval; metric attributes are
+ * journalled before an event is acknowledged.
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_attr.h"
 #include "gen_client.h"
+#include "gen_entity.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_notify.h"
+#include "gen_receiver.h"
+#include "gen_secret.h"
+#include "gen_state.h"
+
+#include <pthread.h>
+#include <strings.h>
 
 #define PLUGIN_NAME "genesys_flowmetrics"
+#define GF_FLOW_TOPIC_PREFIX "v2.analytics.flow."
+#define GF_FLOW_TOPIC_SUFFIX ".metrics"
+#define GF_QUEUE_TOPIC_PREFIX "v2.routing.queues."
+#define GF_QUEUE_TOPIC_SUFFIX ".conversations"
+#define GF_EB_DETAIL_TYPE "v2.detail.events.conversation.{id}.attributes"
+#define GF_EB_TOPIC_PREFIX "v2.detail.events.conversation."
+#define GF_EB_TOPIC_SUFFIX ".attributes"
+/* Most attributes read from one event (participant data is small). */
+#define GF_MAX_ATTRIBUTES 1024
+/* EventBridge ids remembered for duplicate detection, per generation. */
+#define GF_RECENT_IDS 65536
 
-static void *gf_instance_new(gen_client_t *client, void *config) {
-  return client;
+/* Kinds of flow counter, as type names. */
+typedef enum {
+  GF_EXECUTIONS,
+  GF_DISCONNECTS,
+  GF_EXITS,
+  GF_OUTCOME_SUCCESS,
+  GF_OUTCOME_FAILURE,
+  GF_MILESTONES,
+  GF_KIND_COUNT
+} gf_kind_t;
+static const char *const gf_kind_types[GF_KIND_COUNT] = {
+    "flow_executions",      "flow_disconnects",     "flow_exits",
+    "flow_outcome_success", "flow_outcome_failure", "flow_milestones"};
+
+typedef struct {
+  gen_entity_filter_t flows;
+  char **flow_types; /* FlowType: listed with ?type= (NULL = every type) */
+  size_t n_flow_types;
+  gen_entity_filter_t queues;
+  bool attributes_from_queues;
+  cdtime_t refresh_interval;
+  cdtime_t heartbeat_timeout;
+  long topics_per_channel;
+
+  char *attribute_pattern; /* NULL = the default format */
+  long attribute_groups[3];
+  long max_metric_names;
+  char *overflow_name;
+  long max_conversations;
+  cdtime_t conversation_timeout;
+  cdtime_t finished_timeout;
+  char *state_file;
+  cdtime_t state_save_interval;
+
+  char *rx_address;
+  char *rx_port; /* NULL = no receiver */
+  char *rx_cert, *rx_key;
+  char *rx_secret_file;
+  char *rx_secret_header;
+  long rx_max_body;
+  long rx_queue;
+} gf_config_t;
+
+/* Flow counters keyed "flowId\x1fkind\x1fsubId" (an entity set maps the key
+ * to an index into totals). */
+typedef struct {
+  gen_entity_set_t keys;
+  uint64_t *totals;
+  size_t cap;
+} gf_counters_t;
+
+/* Recently seen EventBridge ids: two generations of hashes, so memory stays
+ * bounded and the last GF_RECENT_IDS ids at least are always remembered. */
+typedef struct {
+  uint64_t *slots[2]; /* open addressing, 0 = empty */
+  size_t count;       /* in the current generation */
+} gf_recent_t;
+
+typedef struct {
+  atomic_uint_fast64_t flow_records;
+  atomic_uint_fast64_t conversation_events;
+  atomic_uint_fast64_t eventbridge_events;
+  atomic_uint_fast64_t duplicates;
+  atomic_uint_fast64_t malformed;
+} gf_stats_t;
+
+typedef struct {
+  gen_client_t *client;
+  gf_config_t config;
+  char log_prefix[256];
+  gen_notify_t *notify;
+  gen_attr_format_t *format;
+  gen_attr_ledger_t *ledger;
+  gen_receiver_t *receiver;
+  char *rx_secret;
+  gf_stats_t stats;
+
+  pthread_mutex_t lock; /* entity sets, counters, recent ids */
+  gen_entity_set_t flows, outcomes, milestones, queues;
+  gf_counters_t counters;
+  gf_recent_t recent;
+  cdtime_t listed_at, saved_at;
+  bool started, streaming;
+  gen_ratelimit_t complain;
+} gf_instance_t;
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void *gf_config_new(void) {
+  gf_config_t *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->attributes_from_queues = true;
+  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
+  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
+  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  c->max_metric_names = 1000;
+  c->max_conversations = 200000;
+  c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
+  c->finished_timeout = TIME_T_TO_CDTIME_T(3600);
+  c->state_save_interval = TIME_T_TO_CDTIME_T(10);
+  c->rx_max_body = 256 * 1024;
+  c->rx_queue = 1024;
+  return c;
 }
 
-static void gf_instance_free(void *instance) { gen_client_free(instance); }
+static void gf_free_list(char **gf_list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(gf_list[i]);
+  free(gf_list);
+}
+
+/* Frees what the configuration holds, not the struct itself. */
+static void gf_config_release(gf_config_t *c) {
+  gen_entity_filter_free(&c->flows);
+  gen_entity_filter_free(&c->queues);
+  gf_free_list(c->flow_types, c->n_flow_types);
+  free(c->attribute_pattern);
+  free(c->overflow_name);
+  free(c->state_file);
+  free(c->rx_address);
+  free(c->rx_port);
+  free(c->rx_cert);
+  free(c->rx_key);
+  free(c->rx_secret_file);
+  free(c->rx_secret_header);
+}
+
+static void gf_config_free(void *config) {
+  if (config == NULL)
+    return;
+  gf_config_release(config);
+  free(config);
+}
+
+static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
+                            gf_config_t *c) {
+  if (ci->values_num != 3) {
+    gen_config_error(org, ci,
+                     "takes three numbers: the groups of the flow name, the "
+                     "metric name and the time (0 = none)");
+    return -EINVAL;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_NUMBER ||
+        ci->values[i].value.number < (i < 2 ? 1 : 0) ||
+        ci->values[i].value.number > 9) {
+      gen_config_error(org, ci,
+                       "group numbers are 1 to 9 (the time group "
+                       "may be 0)");
+      return -EINVAL;
+    }
+    c->attribute_groups[i] = (long)ci->values[i].value.number;
+  }
+  return 0;
+}
+
+static int gf_config_port(gen_org_t *org, const oconfig_item_t *ci,
+                          gf_config_t *c) {
+  long port;
+  int status = gen_config_int(org, ci, 0, 65535, &port);
+  if (status != 0)
+    return status;
+  free(c->rx_port);
+  return asprintf(&c->rx_port, "%ld", port) < 0 ? -ENOMEM : 0;
+}
+
+static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                         void *config) {
+  gf_config_t *c = config;
+  if (strcasecmp(ci->key, "FlowId") == 0)
+    return gen_config_string_list(org, ci, &c->flows.ids, &c->flows.n_ids);
+  if (strcasecmp(ci->key, "FlowName") == 0)
+    return gen_config_string_list(org, ci, &c->flows.names, &c->flows.n_names);
+  if (strcasecmp(ci->key, "FlowType") == 0)
+    return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
+  if (strcasecmp(ci->key, "DivisionId") == 0)
+    return gen_config_string_list(org, ci, &c->flows.divisions,
+                                  &c->flows.n_divisions);
+  if (strcasecmp(ci->key, "QueueId") == 0)
+    return gen_config_string_list(org, ci, &c->queues.ids, &c->queues.n_ids);
+  if (strcasecmp(ci->key, "QueueName") == 0)
+    return gen_config_string_list(org, ci, &c->queues.names,
+                                  &c->queues.n_names);
+  if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
+    return gen_config_bool(org, ci, &c->attributes_from_queues);
+  if (strcasecmp(ci->key, "RefreshInterval") == 0)
+    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
+  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
+    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
+  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
+    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
+                          &c->topics_per_channel);
+  if (strcasecmp(ci->key, "AttributePattern") == 0)
+    return gen_config_string(org, ci, &c->attribute_pattern);
+  if (strcasecmp(ci->key, "AttributeGroups") == 0)
+    return gf_config_groups(org, ci, c);
+  if (strcasecmp(ci->key, "MaxMetricNames") == 0)
+    return gen_config_int(org, ci, 1, 1000000, &c->max_metric_names);
+  if (strcasecmp(ci->key, "OverflowName") == 0)
+    return gen_config_string(org, ci, &c->overflow_name);
+  if (strcasecmp(ci->key, "MaxConversations") == 0)
+    return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
+  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 60, 30 * 86400,
+                              &c->conversation_timeout);
+  if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_timeout);
+  if (strcasecmp(ci->key, "StateFile") == 0)
+    return gen_config_string(org, ci, &c->state_file);
+  if (strcasecmp(ci->key, "StateSaveInterval") == 0)
+    return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
+  if (strcasecmp(ci->key, "ReceiverAddress") == 0)
+    return gen_config_string(org, ci, &c->rx_address);
+  if (strcasecmp(ci->key, "ReceiverPort") == 0)
+    return gf_config_port(org, ci, c);
+  if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
+    return gen_config_string(org, ci, &c->rx_cert);
+  if (strcasecmp(ci->key, "ReceiverKey") == 0)
+    return gen_config_string(org, ci, &c->rx_key);
+  if (strcasecmp(ci->key, "ReceiverSecretFile") == 0)
+    return gen_config_string(org, ci, &c->rx_secret_file);
+  if (strcasecmp(ci->key, "ReceiverSecretHeader") == 0)
+    return gen_config_string(org, ci, &c->rx_secret_header);
+  if (strcasecmp(ci->key, "ReceiverMaxBody") == 0)
+    return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->rx_max_body);
+  if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
+    return gen_config_int(org, ci, 1, 1000000, &c->rx_queue);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* Checks the block as a whole; logs and returns a negative errno when the
+ * receiver or the attribute format cannot work. */
+static int gf_check_config(gf_instance_t *inst) {
+  gf_config_t *c = &inst->config;
+  const char *org = inst->client->org->name;
+  if (c->rx_port != NULL && c->rx_secret_file == NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": ReceiverPort needs ReceiverSecretFile: "
+              "the receiver answers only authenticated senders",
+              PLUGIN_NAME, org);
+    return -EINVAL;
+  }
+  if ((c->rx_cert == NULL) != (c->rx_key == NULL)) {
+    GEN_ERROR("%s plugin: Org \"%s\": ReceiverCertificate and ReceiverKey go "
+              "together",
+              PLUGIN_NAME, org);
+    return -EINVAL;
+  }
+  if (c->rx_port != NULL) {
+    char err[256];
+    if (gen_secret_from_file(c->rx_secret_file, &inst->rx_secret, err,
+                             sizeof(err)) != 0) {
+      GEN_ERROR("%s plugin: Org \"%s\": ReceiverSecretFile \"%s\": %s",
+                PLUGIN_NAME, org, c->rx_secret_file, err);
+      return -EINVAL;
+    }
+    gen_redact_add(inst->rx_secret);
+  }
+  if (c->attribute_pattern == NULL && c->attribute_groups[0] != 0) {
+    GEN_ERROR("%s plugin: Org \"%s\": AttributeGroups needs "
+              "AttributePattern",
+              PLUGIN_NAME, org);
+    return -EINVAL;
+  }
+  if (c->attribute_pattern != NULL && c->attribute_groups[0] == 0)
+    c->attribute_groups[0] = 1, c->attribute_groups[1] = 2,
+    c->attribute_groups[2] = 3;
+  char err[256];
+  if (gen_attr_format_create(c->attribute_pattern, (int)c->attribute_groups[0],
+                             (int)c->attribute_groups[1],
+                             (int)c->attribute_groups[2], &inst->format, err,
+                             sizeof(err)) != 0) {
+    GEN_ERROR("%s plugin: Org \"%s\": AttributePattern \"%s\": %s", PLUGIN_NAME,
+              org, c->attribute_pattern, err);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* ---- flow counters ------------------------------------------------------- */
+
+/* Adds delta to a counter; returns its new total (0 on allocation failure,
+ * which loses the count but keeps running). */
+static uint64_t gf_counter_add(gf_counters_t *c, const char *flow_id,
+                               gf_kind_t kind, const char *sub_id,
+                               uint64_t delta) {
+  char key[512];
+  snprintf(key, sizeof(key), "%s\x1f%d\x1f%s", flow_id, (int)kind,
+           sub_id ? sub_id : "");
+  ssize_t i = gen_entity_add(&c->keys, key, NULL, NULL);
+  if (i < 0)
+    return 0;
+  if ((size_t)i >= c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 64;
+    while (cap <= (size_t)i)
+      cap *= 2;
+    uint64_t *t = realloc(c->totals, cap * sizeof(*t));
+    if (t == NULL)
+      return 0;
+    memset(t + c->cap, 0, (cap - c->cap) * sizeof(*t));
+    c->totals = t;
+    c->cap = cap;
+  }
+  c->totals[i] += delta;
+  return c->totals[i];
+}
+
+static void gf_counters_free(gf_counters_t *c) {
+  gen_entity_set_free(&c->keys);
+  free(c->totals);
+  memset(c, 0, sizeof(*c));
+}
+
+/* Splits a counter key; false when it is not one. */
+static bool gf_counter_key_split(const char *key, char *flow_id,
+                                 size_t flow_size, gf_kind_t *kind,
+                                 const char **sub_id) {
+  const char *a = strchr(key, '\x1f');
+  const char *b = a ? strchr(a + 1, '\x1f') : NULL;
+  if (b == NULL || (size_t)(a - key) >= flow_size)
+    return false;
+  int k = atoi(a + 1);
+  if (k < 0 || k >= GF_KIND_COUNT)
+    return false;
+  snprintf(flow_id, flow_size, "%.*s", (int)(a - key), key);
+  *kind = (gf_kind_t)k;
+  *sub_id = b + 1;
+  return true;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static const char *gf_entity_label(const gf_instance_t *inst,
+                                   const gen_entity_set_t *set, const char *id,
+                                   const char *fallback) {
+  ssize_t i = gen_entity_find(set, id);
+  if (inst->client->org->instance_from == GEN_INSTANCE_FROM_ID)
+    return id;
+  if (i >= 0)
+    return set->items[i].name;
+  return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
+}
+
+static void gf_put_derive(const gf_instance_t *inst, const char *instance,
+                          const char *type, const char *type_instance,
+                          uint64_t total) {
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_derive(&id, (int64_t)total, 0, 0);
+}
+
+/* Dispatches one flow counter; names come from the entity listings. */
+static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
+                                const char *flow_name, gf_kind_t kind,
+                                const char *sub_id, const char *sub_name,
+                                uint64_t total) {
+  const char *flow = gf_entity_label(inst, &inst->flows, flow_id, flow_name);
+  const char *sub = NULL;
+  if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
+    sub = gf_entity_label(inst, &inst->outcomes, sub_id, sub_name);
+  else if (kind == GF_MILESTONES)
+    sub = gf_entity_label(inst, &inst->milestones, sub_id, sub_name);
+  gf_put_derive(inst, flow, gf_kind_types[kind], sub, total);
+}
+
+static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
+                          const char *flow_name, gf_kind_t kind,
+                          const char *sub_id, const char *sub_name) {
+  uint64_t total = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
+  if (total > 0)
+    gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
+                        total);
+}
+
+static void gf_dispatch_attribute(void *ud, const char *flow,
+                                  const char *metric, uint64_t total) {
+  gf_put_derive(ud, flow, "flow_metric_attribute", metric, total);
+}
+
+/* ---- flow metric records ------------------------------------------------- */
+
+/* One FlowMetricRecord (the SDK's shape of v2.analytics.flow.{id}.metrics):
+ * nFlow counts an execution, nFlowOutcome one outcome by its value,
+ * nFlowMilestone its milestones, tFlowDisconnect and tFlowExit how the
+ * execution left. nFlowOutcomeFailed repeats a failure nFlowOutcome already
+ * counted; durations are the interval aggregates' business. */
+static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
+  const char *metric = gen_json_get_string(body, "metric");
+  const char *flow_id = gen_json_get_string(body, "flowId");
+  const char *flow_name = gen_json_get_string(body, "flowName");
+  if (metric == NULL || flow_id == NULL)
+    return;
+  pthread_mutex_lock(&inst->lock);
+  if (gen_entity_find(&inst->flows, flow_id) < 0) {
+    pthread_mutex_unlock(&inst->lock);
+    return; /* not (or no longer) selected */
+  }
+  atomic_fetch_add(&inst->stats.flow_records, 1);
+  if (strcmp(metric, "nFlow") == 0) {
+    gf_count_flow(inst, flow_id, flow_name, GF_EXECUTIONS, NULL, NULL);
+  } else if (strcmp(metric, "tFlowDisconnect") == 0) {
+    gf_count_flow(inst, flow_id, flow_name, GF_DISCONNECTS, NULL, NULL);
+  } else if (strcmp(metric, "tFlowExit") == 0) {
+    gf_count_flow(inst, flow_id, flow_name, GF_EXITS, NULL, NULL);
+  } else if (strcmp(metric, "nFlowOutcome") == 0) {
+    json_object *outcomes = gen_json_get_array(body, "outcomes");
+    size_t n = outcomes ? json_object_array_length(outcomes) : 0;
+    for (size_t i = 0; i < n; i++) {
+      json_object *o = json_object_array_get_idx(outcomes, i);
+      const char *id = gen_json_get_string(o, "flowOutcomeId");
+      const char *value = gen_json_get_string(o, "flowOutcomeValue");
+      if (id == NULL || value == NULL)
+        continue;
+      gf_kind_t kind = strcasecmp(value, "SUCCESS") == 0 ? GF_OUTCOME_SUCCESS
+                                                         : GF_OUTCOME_FAILURE;
+      gf_count_flow(inst, flow_id, flow_name, kind, id,
+                    gen_json_get_string(o, "flowOutcome"));
+    }
+  } else if (strcmp(metric, "nFlowMilestone") == 0) {
+    json_object *ids = gen_json_get_array(body, "flowMilestoneIds");
+    size_t n = ids ? json_object_array_length(ids) : 0;
+    for (size_t i = 0; i < n; i++) {
+      const char *id =
+          json_object_get_string(json_object_array_get_idx(ids, i));
+      if (id != NULL && id[0] != '\0')
+        gf_count_flow(inst, flow_id, flow_name, GF_MILESTONES, id, NULL);
+    }
+  }
+  pthread_mutex_unlock(&inst->lock);
+}
+
+/* ---- metric attributes --------------------------------------------------- */
+
+/* Collects the names of an attributes object into names[*n…]. */
+static void gf_collect_names(json_object *attributes, const char **names,
+                             size_t *n) {
+  if (!json_object_is_type(attributes, json_type_object))
+    return;
+  json_object_object_foreach(attributes, key, value) {
+    (void)value;
+    if (*n < GF_MAX_ATTRIBUTES)
+      names[(*n)++] = key;
+  }
+}
+
+/* A v2.routing.queues.{id}.conversations event: the attributes of every
+ * participant (flows set them on the customer); the conversation is over
+ * once its customer has an endTime. */
+static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
+  const char *id = gen_json_get_string(body, "id");
+  json_object *participants = gen_json_get_array(body, "participants");
+  if (id == NULL || participants == NULL)
+    return;
+  atomic_fetch_add(&inst->stats.conversation_events, 1);
+  const char *names[GF_MAX_ATTRIBUTES];
+  size_t n = 0;
+  bool finished = false;
+  size_t len = json_object_array_length(participants);
+  for (size_t i = 0; i < len; i++) {
+    json_object *p = json_object_array_get_idx(participants, i);
+    gf_collect_names(gen_json_get_object(p, "attributes"), names, &n);
+    const char *purpose = gen_json_get_string(p, "purpose");
+    if (purpose != NULL && strcmp(purpose, "customer") == 0 &&
+        gen_json_get_string(p, "endTime") != NULL)
+      finished = true;
+  }
+  gen_attr_observe(inst->ledger, id, names, n, finished, cdtime(),
+                   gf_dispatch_attribute, inst);
+}
+
+static bool gf_has_affixes(const char *s, const char *prefix,
+                           const char *suffix) {
+  size_t len = strlen(s), p = strlen(prefix), q = strlen(suffix);
+  return len > p + q && strncmp(s, prefix, p) == 0 &&
+         strcmp(s + len - q, suffix) == 0;
+}
+
+static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
+                                          size_t len) {
+  gf_instance_t *inst = ud;
+  json_object *doc = NULL;
+  char err[128];
+  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
+      0) {
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s: malformed notification skipped: %s", inst->log_prefix,
+                    err);
+    return GEN_NOTIFY_MALFORMED;
+  }
+  gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
+  const char *topic = gen_json_get_string(doc, "topicName");
+  json_object *body = gen_json_get_object(doc, "eventBody");
+  if (topic == NULL) {
+    verdict = GEN_NOTIFY_MALFORMED;
+  } else if (strcmp(topic, "channel.metadata") == 0) {
+    verdict = GEN_NOTIFY_HEARTBEAT;
+  } else if (strcmp(topic, "v2.system.socket_closing") == 0) {
+    verdict = GEN_NOTIFY_RECONNECT;
+  } else if (body != NULL && gf_has_affixes(topic, GF_FLOW_TOPIC_PREFIX,
+                                            GF_FLOW_TOPIC_SUFFIX)) {
+    gf_apply_flow_record(inst, body);
+  } else if (body != NULL && gf_has_affixes(topic, GF_QUEUE_TOPIC_PREFIX,
+                                            GF_QUEUE_TOPIC_SUFFIX)) {
+    gf_apply_conversation(inst, body);
+  }
+  json_object_put(doc);
+  return verdict;
+}
+
+static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
+                           size_t n) {
+  /* Counters need no baseline: what happened while the socket was down is
+   * in the interval aggregates, and later conversation events repeat every
+   * attribute. */
+  return 0;
+}
+
+/* ---- the receiver -------------------------------------------------------- */
+
+static uint64_t *gf_recent_slot(uint64_t *slots, uint64_t h) {
+  size_t mask = 2 * GF_RECENT_IDS - 1;
+  for (size_t s = h & mask;; s = (s + 1) & mask)
+    if (slots[s] == 0 || slots[s] == h)
+      return &slots[s];
+}
+
+/* True when id was seen before; remembers it otherwise. */
+static bool gf_recent_seen(gf_recent_t *r, const char *id) {
+  uint64_t h = gen_hash_id(id) | 1; /* never 0, the empty mark */
+  for (int g = 0; g < 2; g++)
+    if (r->slots[g] != NULL && *gf_recent_slot(r->slots[g], h) == h)
+      return true;
+  if (r->slots[0] == NULL || r->count >= GF_RECENT_IDS) {
+    uint64_t *fresh = calloc(2 * GF_RECENT_IDS, sizeof(*fresh));
+    if (fresh == NULL)
+      return false;
+    free(r->slots[1]);
+    r->slots[1] = r->slots[0];
+    r->slots[0] = fresh;
+    r->count = 0;
+  }
+  *gf_recent_slot(r->slots[0], h) = h;
+  r->count++;
+  return false;
+}
+
+/* An EventBridge event ({version, id, detail-type, source, …, detail:
+ * {topicName, eventBody{conversationId, attributes{}}}}): 200 once its
+ * attributes are counted (journalled), 400 when it is not that. */
+static unsigned gf_on_event(void *ud, const char *text, size_t len) {
+  gf_instance_t *inst = ud;
+  json_object *doc = NULL;
+  char err[128];
+  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
+      0) {
+    atomic_fetch_add(&inst->stats.malformed, 1);
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s: receiver: malformed JSON refused: %s",
+                    inst->log_prefix, err);
+    return 400;
+  }
+  const char *event_id = gen_json_get_string(doc, "id");
+  const char *detail_type = gen_json_get_string(doc, "detail-type");
+  json_object *detail = gen_json_get_object(doc, "detail");
+  const char *topic = gen_json_get_string(detail, "topicName");
+  json_object *body = gen_json_get_object(detail, "eventBody");
+  const char *conversation = gen_json_get_string(body, "conversationId");
+  json_object *attributes = gen_json_get_object(body, "attributes");
+  if (event_id == NULL || event_id[0] == '\0' || detail_type == NULL ||
+      strcmp(detail_type, GF_EB_DETAIL_TYPE) != 0 || topic == NULL ||
+      !gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) ||
+      conversation == NULL || conversation[0] == '\0' || attributes == NULL) {
+    atomic_fetch_add(&inst->stats.malformed, 1);
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s: receiver: refused an event that is not an "
+                    "EventBridge %s event",
+                    inst->log_prefix, GF_EB_DETAIL_TYPE);
+    json_object_put(doc);
+    return 400;
+  }
+  pthread_mutex_lock(&inst->lock);
+  bool duplicate = gf_recent_seen(&inst->recent, event_id);
+  pthread_mutex_unlock(&inst->lock);
+  if (duplicate) {
+    /* EventBridge delivers at least once; the ledger would not count it
+     * again anyway, this saves the work and says so. */
+    atomic_fetch_add(&inst->stats.duplicates, 1);
+  } else {
+    atomic_fetch_add(&inst->stats.eventbridge_events, 1);
+    const char *names[GF_MAX_ATTRIBUTES];
+    size_t n = 0;
+    gf_collect_names(attributes, names, &n);
+    gen_attr_observe(inst->ledger, conversation, names, n, false, cdtime(),
+                     gf_dispatch_attribute, inst);
+  }
+  json_object_put(doc);
+  return 200;
+}
+
+static void gf_start_receiver(gf_instance_t *inst) {
+  gf_config_t *c = &inst->config;
+  if (c->rx_port == NULL || inst->receiver != NULL)
+    return;
+  gen_receiver_options_t options = {
+      .address = c->rx_address,
+      .port = c->rx_port,
+      .cert_file = c->rx_cert,
+      .key_file = c->rx_key,
+      .secret = inst->rx_secret,
+      .secret_header =
+          c->rx_secret_header ? c->rx_secret_header : "X-Genesys-Secret",
+      .max_body = (size_t)c->rx_max_body,
+      .queue_size = (size_t)c->rx_queue,
+      .log_prefix = inst->log_prefix,
+  };
+  char err[256];
+  inst->receiver =
+      gen_receiver_start(&options, gf_on_event, inst, err, sizeof(err));
+  if (inst->receiver == NULL)
+    gen_log_limited(&inst->complain, LOG_ERR, "%s: receiver: %s (retried)",
+                    inst->log_prefix, err);
+  else
+    GEN_INFO("%s: receiver listening on port %u%s", inst->log_prefix,
+             gen_receiver_port(inst->receiver), c->rx_cert ? " (TLS)" : "");
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+static void gf_restore_state(gf_instance_t *inst) {
+  json_object *doc = NULL;
+  int status = gen_state_load_json(inst->config.state_file, &doc);
+  if (status != 0 && status != -ENOENT)
+    GEN_WARNING("%s: state file %s unreadable (%s); counting starts afresh",
+                inst->log_prefix, inst->config.state_file,
+                gen_strerror(status));
+  json_object *flows = gen_json_get_object(doc, "flows");
+  if (flows != NULL) {
+    json_object_object_foreach(flows, key, value) {
+      int64_t total = json_object_get_int64(value);
+      char flow_id[256];
+      gf_kind_t kind;
+      const char *sub;
+      if (total > 0 &&
+          gf_counter_key_split(key, flow_id, sizeof(flow_id), &kind, &sub))
+        gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL,
+                       (uint64_t)total);
+    }
+  }
+  char err[128];
+  if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
+                       err, sizeof(err)) != 0)
+    GEN_WARNING("%s: %s: metric attributes survive no crash", inst->log_prefix,
+                err);
+  json_object_put(doc);
+}
+
+static void gf_save_state(gf_instance_t *inst) {
+  json_object *doc = json_object_new_object();
+  json_object *flows = json_object_new_object();
+  pthread_mutex_lock(&inst->lock);
+  for (size_t i = 0; i < inst->counters.keys.count; i++)
+    json_object_object_add(
+        flows, inst->counters.keys.items[i].id,
+        json_object_new_int64((int64_t)inst->counters.totals[i]));
+  pthread_mutex_unlock(&inst->lock);
+  json_object *attributes = gen_attr_snapshot(inst->ledger);
+  json_object_object_add(doc, "flows", flows);
+  json_object_object_add(doc, "attributes", json_object_get(attributes));
+  int status = gen_state_save_json(inst->config.state_file, doc);
+  if (status == 0)
+    gen_attr_snapshot_stored(inst->ledger, attributes);
+  else
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s: cannot write state file %s: %s", inst->log_prefix,
+                    inst->config.state_file, gen_strerror(status));
+  json_object_put(attributes);
+  json_object_put(doc);
+  inst->saved_at = cdtime();
+}
+
+/* ---- entity lists and topics --------------------------------------------- */
+
+static int gf_list(gf_instance_t *inst, const char *path,
+                   const gen_entity_filter_t *filter, gen_entity_set_t *set,
+                   const char *what) {
+  char err[512];
+  int status = gen_entity_list(inst->client->http, inst->client->org, path,
+                               filter, set, err, sizeof(err));
+  if (status != 0)
+    gen_log_limited(&inst->complain, LOG_ERR, "%s: cannot gf_list %s: %s",
+                    inst->log_prefix, what, err);
+  return status;
+}
+
+/* GET /api/v2/flows, with ?type= for each FlowType. */
+static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
+  size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
+  for (size_t i = 0; i < c->n_flow_types && off < size; i++)
+    off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
+                            i == 0 ? '?' : '&', c->flow_types[i]);
+}
+
+static char **gf_make_topics(const gen_entity_set_t *flows,
+                             const gen_entity_set_t *queues, size_t *n) {
+  size_t total = flows->count + queues->count;
+  char **topics = calloc(total ? total : 1, sizeof(*topics));
+  *n = 0;
+  if (topics == NULL)
+    return NULL;
+  for (size_t i = 0; i < flows->count; i++)
+    if (asprintf(&topics[*n], GF_FLOW_TOPIC_PREFIX "%s" GF_FLOW_TOPIC_SUFFIX,
+                 flows->items[i].id) >= 0)
+      (*n)++;
+  for (size_t i = 0; i < queues->count; i++)
+    if (asprintf(&topics[*n], GF_QUEUE_TOPIC_PREFIX "%s" GF_QUEUE_TOPIC_SUFFIX,
+                 queues->items[i].id) >= 0)
+      (*n)++;
+  return topics;
+}
+
+static bool gf_same_entities(const gen_entity_set_t *a,
+                             const gen_entity_set_t *b) {
+  if (a->count != b->count)
+    return false;
+  for (size_t i = 0; i < a->count; i++)
+    if (strcmp(a->items[i].id, b->items[i].id) != 0)
+      return false;
+  return true;
+}
+
+/* Lists flows, outcomes, milestones (for names) and queues; on a change of
+ * flows or queues gives the channel manager the new topics. */
+static int gf_refresh_entities(gf_instance_t *inst) {
+  gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
+  char path[1024];
+  gf_flows_path(&inst->config, path, sizeof(path));
+  int status = gf_list(inst, path, &inst->config.flows, &flows, "flows");
+  if (status == 0)
+    status = gf_list(inst, "/api/v2/flows/outcomes", NULL, &outcomes,
+                     "flow outcomes");
+  if (status == 0)
+    status = gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
+                     "flow milestones");
+  if (status == 0 && inst->config.attributes_from_queues)
+    status = gf_list(inst, "/api/v2/routing/queues", &inst->config.queues,
+                     &queues, "queues");
+  if (status != 0) {
+    gen_entity_set_free(&flows);
+    gen_entity_set_free(&outcomes);
+    gen_entity_set_free(&milestones);
+    gen_entity_set_free(&queues);
+    return status;
+  }
+  pthread_mutex_lock(&inst->lock);
+  bool changed = !gf_same_entities(&flows, &inst->flows) ||
+                 !gf_same_entities(&queues, &inst->queues);
+  gen_entity_set_free(&inst->flows);
+  gen_entity_set_free(&inst->outcomes);
+  gen_entity_set_free(&inst->milestones);
+  gen_entity_set_free(&inst->queues);
+  inst->flows = flows;
+  inst->outcomes = outcomes;
+  inst->milestones = milestones;
+  inst->queues = queues;
+  inst->listed_at = cdtime();
+  size_t n = 0;
+  char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
+  pthread_mutex_unlock(&inst->lock);
+  if (topics != NULL && (changed || !inst->streaming)) {
+    if (n == 0)
+      GEN_WARNING("%s: no flow or queue matches the selection",
+                  inst->log_prefix);
+    gen_notify_set_topics(inst->notify, topics, n);
+    if (!inst->streaming && gen_notify_start(inst->notify) == 0)
+      inst->streaming = true;
+  }
+  for (size_t i = 0; topics != NULL && i < n; i++)
+    free(topics[i]);
+  free(topics);
+  return 0;
+}
+
+/* ---- read ---------------------------------------------------------------- */
+
+static void gf_redispatch_counters(gf_instance_t *inst) {
+  pthread_mutex_lock(&inst->lock);
+  for (size_t i = 0; i < inst->counters.keys.count; i++) {
+    char flow_id[256];
+    gf_kind_t kind;
+    const char *sub;
+    if (gf_counter_key_split(inst->counters.keys.items[i].id, flow_id,
+                             sizeof(flow_id), &kind, &sub))
+      gf_dispatch_counter(inst, flow_id, NULL, kind, sub[0] ? sub : NULL, NULL,
+                          inst->counters.totals[i]);
+  }
+  pthread_mutex_unlock(&inst->lock);
+  gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
+}
+
+static void gf_put_self(const gf_instance_t *inst, const char *type,
+                        const char *type_instance, bool derive, double value) {
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = "self",
+                    .type = type,
+                    .type_instance = type_instance};
+  if (derive)
+    gen_dispatch_derive(&id, (int64_t)value, 0, 0);
+  else
+    gen_dispatch_gauge(&id, value, 0, 0);
+}
+
+static void gf_dispatch_self(gf_instance_t *inst) {
+  gen_attr_stats_t *a = gen_attr_stats(inst->ledger);
+  gf_put_self(inst, "flow_records", NULL, true,
+              (double)atomic_load(&inst->stats.flow_records));
+  gf_put_self(inst, "attribute_events", "conversation", true,
+              (double)atomic_load(&inst->stats.conversation_events));
+  gf_put_self(inst, "attribute_events", "eventbridge", true,
+              (double)atomic_load(&inst->stats.eventbridge_events));
+  gf_put_self(inst, "attributes_seen", NULL, true,
+              (double)atomic_load(&a->attributes));
+  gf_put_self(inst, "attributes_counted", NULL, true,
+              (double)atomic_load(&a->counted));
+  gf_put_self(inst, "attribute_names_over_limit", NULL, true,
+              (double)atomic_load(&a->over_limit));
+  gf_put_self(inst, "duplicates_dropped", NULL, true,
+              (double)atomic_load(&inst->stats.duplicates));
+  gf_put_self(inst, "conversations_forgotten", "expired", true,
+              (double)atomic_load(&a->expired));
+  gf_put_self(inst, "conversations_forgotten", "evicted", true,
+              (double)atomic_load(&a->evicted));
+  gf_put_self(inst, "conversations", NULL, false,
+              (double)gen_attr_conversations(inst->ledger));
+  gf_put_self(inst, "attribute_series", NULL, false,
+              (double)gen_attr_series(inst->ledger));
+  gf_put_self(inst, "journal_errors", NULL, true,
+              (double)atomic_load(&a->journal_errors));
+  gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
+  if (inst->receiver != NULL) {
+    gen_receiver_stats_t *r = gen_receiver_stats(inst->receiver);
+    struct {
+      const char *reason;
+      atomic_uint_fast64_t *n;
+    } rejected[] = {
+        {"unauthorized", &r->unauthorized}, {"bad_request", &r->bad_request},
+        {"too_large", &r->too_large},       {"queue_full", &r->queue_full},
+        {"bad_method", &r->bad_method},     {"unavailable", &r->unavailable}};
+    gf_put_self(inst, "receiver_requests", "accepted", true,
+                (double)atomic_load(&r->accepted));
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)
+      gf_put_self(inst, "receiver_rejected", rejected[i].reason, true,
+                  (double)atomic_load(rejected[i].n));
+    gf_put_self(inst, "receiver_queue", NULL, false,
+                (double)gen_receiver_queued(inst->receiver));
+  }
+  gen_notify_dispatch_stats(inst->notify, gen_client_host(inst->client),
+                            PLUGIN_NAME);
+  gen_client_dispatch_health(inst->client, PLUGIN_NAME);
+}
 
 static int gf_read(user_data_t *ud) {
-  gen_client_dispatch_health(ud->data, PLUGIN_NAME);
-  return 0;
+  gf_instance_t *inst = ud->data;
+  cdtime_t now = cdtime();
+  if (!inst->started) {
+    /* Here, not at configuration: collectd may fork after reading it, and
+     * threads do not survive a fork. */
+    gf_restore_state(inst);
+    inst->started = true;
+    inst->saved_at = now;
+  }
+  gf_start_receiver(inst);
+  bool due = inst->listed_at == 0 ||
+             (inst->config.refresh_interval > 0 &&
+              now - inst->listed_at >= inst->config.refresh_interval);
+  int status = due ? gf_refresh_entities(inst) : 0;
+  gen_attr_expire(inst->ledger, now);
+  gf_redispatch_counters(inst);
+  if (now - inst->saved_at >= inst->config.state_save_interval)
+    gf_save_state(inst);
+  gf_dispatch_self(inst);
+  /* Only a failed first listing is a failed read (collectd backs off). */
+  return (status != 0 && inst->listed_at == 0) ? -1 : 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void gf_instance_free(void *data) {
+  gf_instance_t *inst = data;
+  if (inst == NULL)
+    return;
+  gen_receiver_stop(inst->receiver);
+  gen_notify_free(inst->notify);
+  if (inst->started && inst->ledger != NULL)
+    gf_save_state(inst);
+  gen_attr_ledger_free(inst->ledger);
+  gen_attr_format_free(inst->format);
+  gen_entity_set_free(&inst->flows);
+  gen_entity_set_free(&inst->outcomes);
+  gen_entity_set_free(&inst->milestones);
+  gen_entity_set_free(&inst->queues);
+  gf_counters_free(&inst->counters);
+  free(inst->recent.slots[0]);
+  free(inst->recent.slots[1]);
+  if (inst->rx_secret != NULL) {
+    gen_redact_remove(inst->rx_secret);
+    gen_free_secret(inst->rx_secret);
+  }
+  pthread_mutex_destroy(&inst->lock);
+  gf_config_release(&inst->config);
+  gen_client_free(inst->client);
+  free(inst);
+}
+
+static void *gf_instance_new(gen_client_t *client, void *config) {
+  gf_instance_t *inst = calloc(1, sizeof(*inst));
+  if (inst == NULL) {
+    gen_client_free(client);
+    gf_config_free(config);
+    return NULL;
+  }
+  inst->client = client;
+  inst->config = *(gf_config_t *)config;
+  free(config);
+  pthread_mutex_init(&inst->lock, NULL);
+  inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
+           PLUGIN_NAME, client->org->name);
+  gf_config_t *c = &inst->config;
+  if (c->overflow_name == NULL)
+    c->overflow_name = strdup("overflow");
+  if (c->state_file == NULL) {
+    char dir[PATH_MAX], name[DATA_MAX_NAME_LEN];
+    gen_state_default_dir(dir, sizeof(dir));
+    gen_sanitize_name(client->org->name, name, sizeof(name));
+    if (asprintf(&c->state_file, "%s/%s-%s.json", dir, PLUGIN_NAME, name) < 0)
+      c->state_file = NULL;
+  }
+  if (c->overflow_name == NULL || c->state_file == NULL ||
+      gf_check_config(inst) != 0) {
+    gf_instance_free(inst);
+    return NULL;
+  }
+  char dir[PATH_MAX], journal[PATH_MAX + 16];
+  sstrncpy(dir, c->state_file, sizeof(dir));
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL && slash != dir) {
+    *slash = '\0';
+    int status = gen_state_mkdir(dir);
+    if (status != 0)
+      GEN_WARNING("%s: cannot create state directory %s: %s", inst->log_prefix,
+                  dir, gen_strerror(status));
+  }
+  snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
+  gen_attr_options_t options = {
+      .max_series = (size_t)c->max_metric_names,
+      .max_conversations = (size_t)c->max_conversations,
+      .open_ttl = c->conversation_timeout,
+      .finished_ttl = c->finished_timeout,
+      .overflow_name = c->overflow_name,
+      .log_prefix = inst->log_prefix,
+  };
+  inst->ledger = gen_attr_ledger_create(inst->format, &options, journal);
+  gen_notify_options_t notify_options = {
+      .dead_after = c->heartbeat_timeout,
+      .ping_after = c->heartbeat_timeout * 47 / 100,
+      .topics_per_channel = (size_t)c->topics_per_channel,
+  };
+  inst->notify = gen_notify_create(
+      client,
+      &(gen_notify_callbacks_t){.on_message = gf_on_message,
+                                .on_connected = gf_on_connected},
+      inst, &notify_options);
+  if (inst->ledger == NULL || inst->notify == NULL) {
+    gf_instance_free(inst);
+    return NULL;
+  }
+  return inst;
 }
 
 static const gen_plugin_t gf_plugin = {
     .name = PLUGIN_NAME,
+    .org_key = gf_config_key,
+    .config_new = gf_config_new,
+    .config_free = gf_config_free,
     .instance_new = gf_instance_new,
     .instance_free = gf_instance_free,
     .read = gf_read,

@@ -618,42 +618,13 @@ static int refresh_queues(gr_instance_t *inst) {
  * ----------------------------------------------- */
 
 static void dispatch_self(gr_instance_t *inst) {
-  gen_notify_stats_t *st = gen_notify_stats(inst->notify);
   const char *host = gen_client_host(inst->client);
-  struct {
-    const char *type;
-    bool derive;
-    double value;
-  } self[] = {
-      {"notify_messages", true, (double)atomic_load(&st->messages)},
-      {"notify_heartbeats", true, (double)atomic_load(&st->heartbeats)},
-      {"notify_reconnects", true, (double)atomic_load(&st->reconnects)},
-      {"notify_malformed", true, (double)atomic_load(&st->malformed)},
-      {"notify_baselines", true, (double)atomic_load(&st->baselines)},
-      {"notify_channels", false, (double)gen_notify_channels(inst->notify)},
-      {"notify_topics", false, (double)gen_notify_topics(inst->notify)},
-      {"notify_sockets", false, (double)atomic_load(&st->sockets_open)},
-      {"queues", false, (double)inst->queues.count},
-  };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
-    gen_ident_t id = {.host = host,
-                      .plugin = PLUGIN_NAME,
-                      .plugin_instance = "self",
-                      .type = self[i].type};
-    if (self[i].derive)
-      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
-    else
-      gen_dispatch_gauge(&id, self[i].value, 0, 0);
-  }
-  int64_t last = atomic_load(&st->last_message);
-  if (last > 0) {
-    gen_ident_t id = {.host = host,
-                      .plugin = PLUGIN_NAME,
-                      .plugin_instance = "self",
-                      .type = "notify_silence"};
-    gen_dispatch_gauge(&id, CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last), 0,
-                       0);
-  }
+  gen_ident_t queues = {.host = host,
+                        .plugin = PLUGIN_NAME,
+                        .plugin_instance = "self",
+                        .type = "queues"};
+  gen_dispatch_gauge(&queues, (double)inst->queues.count, 0, 0);
+  gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 

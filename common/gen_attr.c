@@ -1,0 +1,787 @@
+/*
+ * collectd-genesys: metric attributes (see gen_attr.h).
+ */
+#include "gen_attr.h"
+#include "gen_config.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <regex.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GEN_ATTR_MAX_GROUPS 10
+/* Largest journal line we replay. */
+#define GEN_ATTR_JOURNAL_LINE_MAX 4096
+
+struct gen_attr_format_s {
+  regex_t re;
+  int flow_group, metric_group, time_group;
+};
+
+int gen_attr_format_create(const char *pattern, int flow_group,
+                           int metric_group, int time_group,
+                           gen_attr_format_t **out, char *err,
+                           size_t err_size) {
+  *out = NULL;
+  if (pattern == NULL) {
+    pattern = GEN_ATTR_DEFAULT_PATTERN;
+    flow_group = 1, metric_group = 2, time_group = 3;
+  }
+  gen_attr_format_t *f = calloc(1, sizeof(*f));
+  if (f == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
+  }
+  int status = regcomp(&f->re, pattern, REG_EXTENDED);
+  if (status != 0) {
+    char why[128];
+    regerror(status, &f->re, why, sizeof(why));
+    snprintf(err, err_size, "not a POSIX extended regular expression: %s", why);
+    free(f);
+    return -EINVAL;
+  }
+  int groups = (int)f->re.re_nsub;
+  if (groups >= GEN_ATTR_MAX_GROUPS || flow_group < 1 || metric_group < 1 ||
+      time_group < 0 || flow_group > groups || metric_group > groups ||
+      time_group > groups || flow_group == metric_group) {
+    snprintf(err, err_size,
+             "the pattern has %d groups (at most %d); the flow and metric "
+             "groups must be two different ones of them, the time group one "
+             "of them or 0",
+             groups, GEN_ATTR_MAX_GROUPS - 1);
+    regfree(&f->re);
+    free(f);
+    return -EINVAL;
+  }
+  f->flow_group = flow_group;
+  f->metric_group = metric_group;
+  f->time_group = time_group;
+  *out = f;
+  return 0;
+}
+
+void gen_attr_format_free(gen_attr_format_t *format) {
+  if (format == NULL)
+    return;
+  regfree(&format->re);
+  free(format);
+}
+
+static bool copy_group(const char *name, const regmatch_t *m, char *out,
+                       size_t size) {
+  if (m->rm_so < 0 || m->rm_eo <= m->rm_so)
+    return false;
+  size_t len = (size_t)(m->rm_eo - m->rm_so);
+  if (len >= size)
+    len = size - 1;
+  memcpy(out, name + m->rm_so, len);
+  out[len] = '\0';
+  return true;
+}
+
+bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
+                           char *flow, char *metric) {
+  regmatch_t m[GEN_ATTR_MAX_GROUPS];
+  if (name == NULL ||
+      regexec(&format->re, name, GEN_ATTR_MAX_GROUPS, m, 0) != 0)
+    return false;
+  if (!copy_group(name, &m[format->flow_group], flow, GEN_ATTR_NAME_MAX) ||
+      !copy_group(name, &m[format->metric_group], metric, GEN_ATTR_NAME_MAX))
+    return false;
+  if (format->time_group > 0) {
+    char text[GEN_TIME_STRLEN + 16];
+    int64_t ms;
+    if (!copy_group(name, &m[format->time_group], text, sizeof(text)) ||
+        gen_time_parse(text, &ms) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* ---- the ledger ---------------------------------------------------------- */
+
+typedef struct conv_s {
+  struct conv_s *next_in_bucket;
+  struct conv_s *older, *newer; /* recency list */
+  uint64_t *names;              /* hashes of the names counted */
+  uint32_t n_names, cap_names;
+  cdtime_t last_seen;
+  bool finished;
+  char id[];
+} conv_t;
+
+typedef struct {
+  char *flow;
+  char *metric;
+  uint64_t total;
+} series_t;
+
+struct gen_attr_ledger_s {
+  pthread_mutex_t lock;
+  const gen_attr_format_t *format;
+  gen_attr_options_t opt;
+  gen_attr_stats_t stats;
+  gen_ratelimit_t complain;
+
+  conv_t **buckets;
+  size_t n_buckets, n_convs;
+  conv_t *oldest, *newest;
+
+  series_t *series;
+  size_t n_series, cap_series;
+  size_t *series_slots; /* open addressing: index + 1, 0 = empty */
+  size_t n_series_slots;
+  size_t n_named; /* series other than the overflow one */
+
+  char *journal_base;
+  int journal_fd;
+  uint64_t generation;  /* of the journal being written */
+  uint64_t oldest_kept; /* lowest journal generation not yet removed */
+};
+
+static uint64_t hash_bytes(uint64_t h, const char *s) {
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static uint64_t series_hash(const char *flow, const char *metric) {
+  uint64_t h = hash_bytes(14695981039346656037ULL, flow);
+  h ^= 0x1f;
+  h *= 1099511628211ULL;
+  return hash_bytes(h, metric);
+}
+
+gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
+                                          const gen_attr_options_t *options,
+                                          const char *journal_base) {
+  gen_attr_ledger_t *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return NULL;
+  pthread_mutex_init(&l->lock, NULL);
+  l->format = format;
+  l->opt = *options;
+  l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  l->journal_fd = -1;
+  l->n_buckets = 1024;
+  l->buckets = calloc(l->n_buckets, sizeof(*l->buckets));
+  if (journal_base != NULL)
+    l->journal_base = strdup(journal_base);
+  if (l->buckets == NULL || (journal_base != NULL && l->journal_base == NULL)) {
+    gen_attr_ledger_free(l);
+    return NULL;
+  }
+  return l;
+}
+
+static void conv_free(conv_t *c) {
+  free(c->names);
+  free(c);
+}
+
+void gen_attr_ledger_free(gen_attr_ledger_t *l) {
+  if (l == NULL)
+    return;
+  for (conv_t *c = l->oldest; c != NULL;) {
+    conv_t *next = c->newer;
+    conv_free(c);
+    c = next;
+  }
+  for (size_t i = 0; i < l->n_series; i++) {
+    free(l->series[i].flow);
+    free(l->series[i].metric);
+  }
+  free(l->series);
+  free(l->series_slots);
+  free(l->buckets);
+  if (l->journal_fd >= 0)
+    close(l->journal_fd);
+  free(l->journal_base);
+  pthread_mutex_destroy(&l->lock);
+  free(l);
+}
+
+/* ---- conversations ------------------------------------------------------- */
+
+static size_t bucket_of(const gen_attr_ledger_t *l, const char *id) {
+  return (size_t)(gen_hash_id(id) & (l->n_buckets - 1));
+}
+
+static conv_t *conv_find(gen_attr_ledger_t *l, const char *id) {
+  for (conv_t *c = l->buckets[bucket_of(l, id)]; c; c = c->next_in_bucket)
+    if (strcmp(c->id, id) == 0)
+      return c;
+  return NULL;
+}
+
+static void unlink_recency(gen_attr_ledger_t *l, conv_t *c) {
+  if (c->older)
+    c->older->newer = c->newer;
+  else
+    l->oldest = c->newer;
+  if (c->newer)
+    c->newer->older = c->older;
+  else
+    l->newest = c->older;
+  c->older = c->newer = NULL;
+}
+
+static void append_recency(gen_attr_ledger_t *l, conv_t *c) {
+  c->older = l->newest;
+  c->newer = NULL;
+  if (l->newest)
+    l->newest->newer = c;
+  else
+    l->oldest = c;
+  l->newest = c;
+}
+
+static void conv_remove(gen_attr_ledger_t *l, conv_t *c) {
+  conv_t **p = &l->buckets[bucket_of(l, c->id)];
+  while (*p != c)
+    p = &(*p)->next_in_bucket;
+  *p = c->next_in_bucket;
+  unlink_recency(l, c);
+  l->n_convs--;
+  conv_free(c);
+}
+
+static void grow_buckets(gen_attr_ledger_t *l) {
+  size_t n = l->n_buckets * 2;
+  conv_t **buckets = calloc(n, sizeof(*buckets));
+  if (buckets == NULL)
+    return; /* longer chains, still correct */
+  for (size_t i = 0; i < l->n_buckets; i++) {
+    for (conv_t *c = l->buckets[i]; c;) {
+      conv_t *next = c->next_in_bucket;
+      size_t b = (size_t)(gen_hash_id(c->id) & (n - 1));
+      c->next_in_bucket = buckets[b];
+      buckets[b] = c;
+      c = next;
+    }
+  }
+  free(l->buckets);
+  l->buckets = buckets;
+  l->n_buckets = n;
+}
+
+static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
+  if (l->opt.max_conversations > 0 && l->n_convs >= l->opt.max_conversations &&
+      l->oldest != NULL) {
+    conv_remove(l, l->oldest);
+    atomic_fetch_add(&l->stats.evicted, 1);
+    gen_log_limited(&l->complain, LOG_WARNING,
+                    "%s: more than %zu conversations with metric attributes "
+                    "at once; the least recently seen are forgotten (raise "
+                    "MaxConversations)",
+                    l->opt.log_prefix, l->opt.max_conversations);
+  }
+  size_t len = strlen(id);
+  conv_t *c = calloc(1, sizeof(*c) + len + 1);
+  if (c == NULL)
+    return NULL;
+  memcpy(c->id, id, len + 1);
+  c->last_seen = now;
+  size_t b = bucket_of(l, id);
+  c->next_in_bucket = l->buckets[b];
+  l->buckets[b] = c;
+  append_recency(l, c);
+  l->n_convs++;
+  if (l->n_convs > 2 * l->n_buckets)
+    grow_buckets(l);
+  return c;
+}
+
+static bool conv_has(const conv_t *c, uint64_t h) {
+  for (uint32_t i = 0; i < c->n_names; i++)
+    if (c->names[i] == h)
+      return true;
+  return false;
+}
+
+static int conv_note(conv_t *c, uint64_t h) {
+  if (c->n_names == c->cap_names) {
+    uint32_t cap = c->cap_names ? 2 * c->cap_names : 4;
+    uint64_t *names = realloc(c->names, cap * sizeof(*names));
+    if (names == NULL)
+      return -ENOMEM;
+    c->names = names;
+    c->cap_names = cap;
+  }
+  c->names[c->n_names++] = h;
+  return 0;
+}
+
+static void conv_touch(gen_attr_ledger_t *l, conv_t *c, cdtime_t now,
+                       bool finished) {
+  if (now > c->last_seen)
+    c->last_seen = now;
+  c->finished = c->finished || finished;
+  unlink_recency(l, c);
+  append_recency(l, c);
+}
+
+/* ---- series -------------------------------------------------------------- */
+
+static ssize_t series_find(const gen_attr_ledger_t *l, const char *flow,
+                           const char *metric) {
+  if (l->n_series_slots == 0)
+    return -1;
+  size_t mask = l->n_series_slots - 1;
+  for (size_t s = series_hash(flow, metric) & mask;; s = (s + 1) & mask) {
+    size_t v = l->series_slots[s];
+    if (v == 0)
+      return -1;
+    const series_t *x = &l->series[v - 1];
+    if (strcmp(x->flow, flow) == 0 && strcmp(x->metric, metric) == 0)
+      return (ssize_t)(v - 1);
+  }
+}
+
+static int series_rehash(gen_attr_ledger_t *l, size_t n_slots) {
+  size_t *slots = calloc(n_slots, sizeof(*slots));
+  if (slots == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < l->n_series; i++) {
+    size_t s =
+        series_hash(l->series[i].flow, l->series[i].metric) & (n_slots - 1);
+    while (slots[s] != 0)
+      s = (s + 1) & (n_slots - 1);
+    slots[s] = i + 1;
+  }
+  free(l->series_slots);
+  l->series_slots = slots;
+  l->n_series_slots = n_slots;
+  return 0;
+}
+
+static ssize_t series_add(gen_attr_ledger_t *l, const char *flow,
+                          const char *metric) {
+  if (l->n_series == l->cap_series) {
+    size_t cap = l->cap_series ? 2 * l->cap_series : 16;
+    series_t *s = realloc(l->series, cap * sizeof(*s));
+    if (s == NULL)
+      return -ENOMEM;
+    l->series = s;
+    l->cap_series = cap;
+  }
+  series_t *s = &l->series[l->n_series];
+  s->flow = strdup(flow);
+  s->metric = strdup(metric);
+  s->total = 0;
+  if (s->flow == NULL || s->metric == NULL) {
+    free(s->flow);
+    free(s->metric);
+    return -ENOMEM;
+  }
+  l->n_series++;
+  if (2 * l->n_series > l->n_series_slots) {
+    /* The rehash places every series, the new one too. */
+    if (series_rehash(l, l->n_series_slots ? 2 * l->n_series_slots : 64) != 0) {
+      l->n_series--;
+      free(s->flow);
+      free(s->metric);
+      return -ENOMEM;
+    }
+  } else {
+    size_t mask = l->n_series_slots - 1;
+    size_t slot = series_hash(flow, metric) & mask;
+    while (l->series_slots[slot] != 0)
+      slot = (slot + 1) & mask;
+    l->series_slots[slot] = l->n_series;
+  }
+  return (ssize_t)(l->n_series - 1);
+}
+
+static bool is_overflow(const gen_attr_ledger_t *l, const char *flow,
+                        const char *metric) {
+  return strcmp(flow, l->opt.overflow_name) == 0 &&
+         strcmp(metric, l->opt.overflow_name) == 0;
+}
+
+/* The series a (flow, metric) counts under: its own, or past the limit the
+ * overflow series. *over tells which. */
+static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
+                                const char *metric, bool *over) {
+  *over = false;
+  ssize_t i = series_find(l, flow, metric);
+  if (i >= 0)
+    return &l->series[i];
+  if (!is_overflow(l, flow, metric) && l->n_named >= l->opt.max_series) {
+    *over = true;
+    gen_log_limited(&l->complain, LOG_WARNING,
+                    "%s: metric \"%s\" of flow \"%s\" is past MaxMetricNames "
+                    "(%zu distinct names); counted as \"%s\"",
+                    l->opt.log_prefix, metric, flow, l->opt.max_series,
+                    l->opt.overflow_name);
+    flow = metric = l->opt.overflow_name;
+    i = series_find(l, flow, metric);
+    if (i >= 0)
+      return &l->series[i];
+  }
+  i = series_add(l, flow, metric);
+  if (i < 0)
+    return NULL;
+  if (!is_overflow(l, flow, metric))
+    l->n_named++;
+  return &l->series[i];
+}
+
+/* ---- journal ------------------------------------------------------------- */
+
+static void journal_path(const gen_attr_ledger_t *l, uint64_t generation,
+                         char *buf, size_t size) {
+  snprintf(buf, size, "%s.%" PRIu64, l->journal_base, generation);
+}
+
+static void journal_open(gen_attr_ledger_t *l) {
+  if (l->journal_base == NULL)
+    return;
+  if (l->journal_fd >= 0)
+    close(l->journal_fd);
+  char path[PATH_MAX];
+  journal_path(l, l->generation, path, sizeof(path));
+  l->journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (l->journal_fd < 0) {
+    atomic_fetch_add(&l->stats.journal_errors, 1);
+    gen_log_limited(&l->complain, LOG_ERR,
+                    "%s: cannot open journal %s: %s; counts since the last "
+                    "state save would be lost in a crash",
+                    l->opt.log_prefix, path, gen_strerror(errno));
+  }
+}
+
+static void journal_write(gen_attr_ledger_t *l, const char *data, size_t len) {
+  if (l->journal_fd < 0 || len == 0)
+    return;
+  while (len > 0) {
+    ssize_t n = write(l->journal_fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      atomic_fetch_add(&l->stats.journal_errors, 1);
+      gen_log_limited(&l->complain, LOG_ERR, "%s: journal write failed: %s",
+                      l->opt.log_prefix, gen_strerror(errno));
+      return;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+}
+
+/* Appends one journal line to buf (growing it). */
+static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
+                        uint64_t h, const series_t *s) {
+  json_object *o = json_object_new_object();
+  char hex[17];
+  snprintf(hex, sizeof(hex), "%016" PRIx64, h);
+  json_object_object_add(o, "c", json_object_new_string(conv));
+  json_object_object_add(o, "h", json_object_new_string(hex));
+  json_object_object_add(o, "f", json_object_new_string(s->flow));
+  json_object_object_add(o, "m", json_object_new_string(s->metric));
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  size_t n = strlen(text);
+  if (*len + n + 1 > *cap) {
+    size_t c = (*cap ? *cap : 512);
+    while (c < *len + n + 1)
+      c *= 2;
+    char *b = realloc(*buf, c);
+    if (b == NULL) {
+      json_object_put(o);
+      return -ENOMEM;
+    }
+    *buf = b;
+    *cap = c;
+  }
+  memcpy(*buf + *len, text, n);
+  (*buf)[*len + n] = '\n';
+  *len += n + 1;
+  json_object_put(o);
+  return 0;
+}
+
+/* ---- observing ----------------------------------------------------------- */
+
+int gen_attr_observe(gen_attr_ledger_t *l, const char *conversation_id,
+                     const char *const *names, size_t n, bool finished,
+                     cdtime_t now, gen_attr_counted_cb cb, void *ud) {
+  if (conversation_id == NULL || conversation_id[0] == '\0')
+    return -EINVAL;
+  atomic_fetch_add(&l->stats.events, 1);
+  char flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
+  char *journal = NULL;
+  size_t journal_len = 0, journal_cap = 0;
+  int counted = 0;
+  pthread_mutex_lock(&l->lock);
+  conv_t *c = conv_find(l, conversation_id);
+  for (size_t i = 0; i < n; i++) {
+    if (!gen_attr_format_match(l->format, names[i], flow, metric))
+      continue;
+    atomic_fetch_add(&l->stats.attributes, 1);
+    if (c == NULL && (c = conv_add(l, conversation_id, now)) == NULL)
+      break;
+    uint64_t h = gen_hash_id(names[i]);
+    if (conv_has(c, h) || conv_note(c, h) != 0)
+      continue;
+    bool over;
+    series_t *s = series_resolve(l, flow, metric, &over);
+    if (s == NULL)
+      continue;
+    s->total++;
+    counted++;
+    atomic_fetch_add(&l->stats.counted, 1);
+    if (over)
+      atomic_fetch_add(&l->stats.over_limit, 1);
+    if (l->journal_fd >= 0)
+      journal_line(&journal, &journal_len, &journal_cap, conversation_id, h, s);
+    if (cb)
+      cb(ud, s->flow, s->metric, s->total);
+  }
+  if (c != NULL)
+    conv_touch(l, c, now, finished);
+  journal_write(l, journal, journal_len);
+  pthread_mutex_unlock(&l->lock);
+  free(journal);
+  return counted;
+}
+
+void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
+  pthread_mutex_lock(&l->lock);
+  for (conv_t *c = l->oldest; c != NULL;) {
+    conv_t *next = c->newer;
+    cdtime_t ttl = c->finished ? l->opt.finished_ttl : l->opt.open_ttl;
+    if (now > c->last_seen && now - c->last_seen >= ttl) {
+      conv_remove(l, c);
+      atomic_fetch_add(&l->stats.expired, 1);
+    }
+    c = next;
+  }
+  pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- snapshot and restore ------------------------------------------------ */
+
+json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
+  json_object *doc = json_object_new_object();
+  json_object *series = json_object_new_array();
+  json_object *convs = json_object_new_array();
+  pthread_mutex_lock(&l->lock);
+  for (size_t i = 0; i < l->n_series; i++) {
+    json_object *s = json_object_new_array();
+    json_object_array_add(s, json_object_new_string(l->series[i].flow));
+    json_object_array_add(s, json_object_new_string(l->series[i].metric));
+    json_object_array_add(s,
+                          json_object_new_int64((int64_t)l->series[i].total));
+    json_object_array_add(series, s);
+  }
+  for (conv_t *c = l->oldest; c != NULL; c = c->newer) {
+    json_object *o = json_object_new_array();
+    json_object *names = json_object_new_array();
+    json_object_array_add(o, json_object_new_string(c->id));
+    json_object_array_add(
+        o, json_object_new_int64(gen_cdtime_to_ms(c->last_seen)));
+    json_object_array_add(o, json_object_new_boolean(c->finished));
+    for (uint32_t k = 0; k < c->n_names; k++) {
+      char hex[17];
+      snprintf(hex, sizeof(hex), "%016" PRIx64, c->names[k]);
+      json_object_array_add(names, json_object_new_string(hex));
+    }
+    json_object_array_add(o, names);
+    json_object_array_add(convs, o);
+  }
+  /* Everything up to here is in the snapshot; later counts go to the next
+   * journal, which a restore replays on top of it. */
+  l->generation++;
+  journal_open(l);
+  json_object_object_add(doc, "generation",
+                         json_object_new_int64((int64_t)l->generation));
+  pthread_mutex_unlock(&l->lock);
+  json_object_object_add(doc, "series", series);
+  json_object_object_add(doc, "conversations", convs);
+  return doc;
+}
+
+static uint64_t snapshot_generation(json_object *snapshot) {
+  int64_t g = 0;
+  if (snapshot == NULL || !gen_json_get_int64(snapshot, "generation", &g) ||
+      g < 0)
+    return 0;
+  return (uint64_t)g;
+}
+
+void gen_attr_snapshot_stored(gen_attr_ledger_t *l, json_object *snapshot) {
+  uint64_t g = snapshot_generation(snapshot);
+  pthread_mutex_lock(&l->lock);
+  for (; l->journal_base != NULL && l->oldest_kept < g; l->oldest_kept++) {
+    char path[PATH_MAX];
+    journal_path(l, l->oldest_kept, path, sizeof(path));
+    unlink(path);
+  }
+  pthread_mutex_unlock(&l->lock);
+}
+
+static bool parse_hex(const char *s, uint64_t *out) {
+  if (s == NULL || strlen(s) != 16)
+    return false;
+  char *end;
+  errno = 0;
+  *out = strtoull(s, &end, 16);
+  return errno == 0 && *end == '\0';
+}
+
+static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
+                             cdtime_t now) {
+  json_object *series = gen_json_get_array(snapshot, "series");
+  size_t n = series ? json_object_array_length(series) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *s = json_object_array_get_idx(series, i);
+    if (!json_object_is_type(s, json_type_array) ||
+        json_object_array_length(s) != 3)
+      continue;
+    const char *flow = json_object_get_string(json_object_array_get_idx(s, 0));
+    const char *metric =
+        json_object_get_string(json_object_array_get_idx(s, 1));
+    int64_t total = json_object_get_int64(json_object_array_get_idx(s, 2));
+    if (flow == NULL || metric == NULL || total < 0 ||
+        series_find(l, flow, metric) >= 0)
+      continue;
+    ssize_t k = series_add(l, flow, metric);
+    if (k < 0)
+      continue;
+    l->series[k].total = (uint64_t)total;
+    if (!is_overflow(l, flow, metric))
+      l->n_named++;
+  }
+  json_object *convs = gen_json_get_array(snapshot, "conversations");
+  n = convs ? json_object_array_length(convs) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(convs, i);
+    if (!json_object_is_type(o, json_type_array) ||
+        json_object_array_length(o) != 4)
+      continue;
+    const char *id = json_object_get_string(json_object_array_get_idx(o, 0));
+    int64_t seen_ms = json_object_get_int64(json_object_array_get_idx(o, 1));
+    bool finished = json_object_get_boolean(json_object_array_get_idx(o, 2));
+    json_object *names = json_object_array_get_idx(o, 3);
+    if (id == NULL || id[0] == '\0' || conv_find(l, id) != NULL ||
+        !json_object_is_type(names, json_type_array))
+      continue;
+    conv_t *c = conv_add(l, id, now);
+    if (c == NULL)
+      continue;
+    cdtime_t seen = gen_ms_to_cdtime(seen_ms);
+    c->last_seen = seen < now ? seen : now;
+    c->finished = finished;
+    for (size_t k = 0; k < json_object_array_length(names); k++) {
+      uint64_t h;
+      if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
+                    &h) &&
+          !conv_has(c, h))
+        conv_note(c, h);
+    }
+  }
+}
+
+/* Replays one journal file; returns -ENOENT when it does not exist. */
+static int replay_journal(gen_attr_ledger_t *l, const char *path,
+                          cdtime_t now) {
+  FILE *fh = fopen(path, "re");
+  if (fh == NULL)
+    return -errno;
+  char line[GEN_ATTR_JOURNAL_LINE_MAX];
+  while (fgets(line, sizeof(line), fh) != NULL) {
+    size_t len = strlen(line);
+    if (len == 0 || line[len - 1] != '\n')
+      continue; /* cut by a crash mid-write, or too long */
+    json_object *o = NULL;
+    char why[64];
+    if (gen_json_parse(line, len - 1, 4, &o, why, sizeof(why)) != 0)
+      continue;
+    const char *conv = gen_json_get_string(o, "c");
+    const char *flow = gen_json_get_string(o, "f");
+    const char *metric = gen_json_get_string(o, "m");
+    uint64_t h;
+    if (conv != NULL && conv[0] != '\0' && flow != NULL && metric != NULL &&
+        parse_hex(gen_json_get_string(o, "h"), &h)) {
+      conv_t *c = conv_find(l, conv);
+      if (c == NULL)
+        c = conv_add(l, conv, now);
+      if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
+        bool over;
+        series_t *s = series_resolve(l, flow, metric, &over);
+        if (s != NULL)
+          s->total++;
+      }
+    }
+    json_object_put(o);
+  }
+  fclose(fh);
+  return 0;
+}
+
+int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
+                     size_t err_size) {
+  cdtime_t now = cdtime();
+  uint64_t g = snapshot_generation(snapshot);
+  pthread_mutex_lock(&l->lock);
+  if (snapshot != NULL)
+    restore_snapshot(l, snapshot, now);
+  l->generation = g;
+  l->oldest_kept = g;
+  if (l->journal_base != NULL) {
+    char path[PATH_MAX];
+    /* Journals older than the snapshot are in it already: leftovers of a
+     * crash between the snapshot and their removal. */
+    for (uint64_t k = g; k > 0; k--) {
+      journal_path(l, k - 1, path, sizeof(path));
+      if (unlink(path) != 0)
+        break;
+    }
+    for (;; l->generation++) {
+      journal_path(l, l->generation, path, sizeof(path));
+      if (replay_journal(l, path, now) != 0)
+        break;
+    }
+    /* Continue in a journal of its own: the replayed ones go when the next
+     * snapshot (which holds them) is stored. */
+    journal_open(l);
+  }
+  int status = 0;
+  if (l->journal_base != NULL && l->journal_fd < 0) {
+    snprintf(err, err_size, "cannot open the journal");
+    status = -EIO;
+  }
+  pthread_mutex_unlock(&l->lock);
+  return status;
+}
+
+void gen_attr_foreach(gen_attr_ledger_t *l, gen_attr_counted_cb cb, void *ud) {
+  pthread_mutex_lock(&l->lock);
+  for (size_t i = 0; i < l->n_series; i++)
+    cb(ud, l->series[i].flow, l->series[i].metric, l->series[i].total);
+  pthread_mutex_unlock(&l->lock);
+}
+
+size_t gen_attr_conversations(gen_attr_ledger_t *l) {
+  pthread_mutex_lock(&l->lock);
+  size_t n = l->n_convs;
+  pthread_mutex_unlock(&l->lock);
+  return n;
+}
+
+size_t gen_attr_series(gen_attr_ledger_t *l) {
+  pthread_mutex_lock(&l->lock);
+  size_t n = l->n_series;
+  pthread_mutex_unlock(&l->lock);
+  return n;
+}
+
+gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *l) { return &l->stats; }

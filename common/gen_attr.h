@@ -1,0 +1,127 @@
+/*
+ * collectd-genesys: metric attributes, the approach of seed 004.
+ *
+ * An Architect flow marks a moment by setting a participant data attribute
+ * whose name follows a format, by default
+ *   <FlowName>Metric_<MetricName>(<ISO-8601 UTC time>)
+ * e.g. "CustomerRoutingMetric_Unknown(2023-03-05T08:18:04.568Z)". The time
+ * makes each name unique, so one conversation can set the same metric many
+ * times. Every event about a conversation repeats all its attributes, so
+ * each distinct name is counted once per conversation: the ledger keeps,
+ * per conversation, the 64-bit hashes of the names it has counted.
+ *
+ * Bounded memory: a conversation is forgotten when it has been quiet for
+ * OpenTTL (FinishedTTL once it is known to be over); past MaxConversations
+ * the least recently seen is forgotten first. Distinct (flow, metric) series
+ * are limited too; names beyond the limit count under one overflow series.
+ *
+ * Survives a restart: every newly counted name is appended to a journal
+ * (one write(2) per event, which a killed process does not lose) before the
+ * caller acknowledges the event; a periodic snapshot (gen_attr_snapshot,
+ * written by the caller with gen_state) starts a new journal generation.
+ * Loading replays the journals not yet folded into the snapshot; the replay
+ * is idempotent, so a crash between snapshot and clean-up counts nothing
+ * twice.
+ */
+#ifndef GEN_ATTR_H
+#define GEN_ATTR_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include <json-c/json.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest flow or metric name kept (longer ones are cut). */
+#define GEN_ATTR_NAME_MAX 128
+
+/* The default attribute name format as a POSIX extended regular
+ * expression: group 1 is the flow, 2 the metric, 3 the time. */
+#define GEN_ATTR_DEFAULT_PATTERN                                               \
+  "^(.+)Metric_([^()]+)\\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"      \
+  "[0-9]{2}(\\.[0-9]+)?Z)\\)$"
+
+typedef struct gen_attr_format_s gen_attr_format_t;
+
+/* Compiles a format: pattern (NULL = the default) and the numbers of the
+ * parenthesised groups that hold the flow name, the metric name and the
+ * time (time_group 0 = the format has no time). A time group must hold an
+ * ISO-8601 time for the name to count. Returns 0, or -EINVAL with the
+ * reason in err. */
+int gen_attr_format_create(const char *pattern, int flow_group,
+                           int metric_group, int time_group,
+                           gen_attr_format_t **out, char *err, size_t err_size);
+void gen_attr_format_free(gen_attr_format_t *format);
+
+/* True when name is a metric attribute; copies its flow and metric names
+ * (each at most GEN_ATTR_NAME_MAX bytes with the NUL). */
+bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
+                           char *flow, char *metric);
+
+typedef struct {
+  size_t max_series;         /* distinct (flow, metric) pairs */
+  size_t max_conversations;  /* conversations remembered */
+  cdtime_t open_ttl;         /* forget a conversation quiet this long */
+  cdtime_t finished_ttl;     /* … or this long once it is over */
+  const char *overflow_name; /* flow and metric of the overflow series */
+  const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
+} gen_attr_options_t;
+
+typedef struct {
+  atomic_uint_fast64_t events;     /* observe calls */
+  atomic_uint_fast64_t attributes; /* metric attributes seen, repeats too */
+  atomic_uint_fast64_t counted;    /* counted (new per conversation) */
+  atomic_uint_fast64_t over_limit; /* counted under the overflow series */
+  atomic_uint_fast64_t expired;    /* conversations forgotten by age */
+  atomic_uint_fast64_t evicted;    /* … by MaxConversations */
+  atomic_uint_fast64_t journal_errors;
+} gen_attr_stats_t;
+
+typedef struct gen_attr_ledger_s gen_attr_ledger_t;
+
+/* A series changed: its new total. Called with the ledger locked, so the
+ * values of one series leave in order. */
+typedef void (*gen_attr_counted_cb)(void *ud, const char *flow,
+                                    const char *metric, uint64_t total);
+
+/* format and options (strings too) are borrowed for the ledger's life.
+ * journal_base NULL: no journal (tests, or no state directory). */
+gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
+                                          const gen_attr_options_t *options,
+                                          const char *journal_base);
+void gen_attr_ledger_free(gen_attr_ledger_t *ledger);
+
+/* Restores a snapshot (NULL = none) and replays the journals from its
+ * generation on, then opens a fresh journal. Returns 0 or a negative errno
+ * (with a reason in err); the ledger is usable either way. */
+int gen_attr_restore(gen_attr_ledger_t *ledger, json_object *snapshot,
+                     char *err, size_t err_size);
+
+/* One event about a conversation: all its attribute names (any names; only
+ * metric attributes count). finished: the conversation is known to be over.
+ * Returns how many names were newly counted (already journalled), or a
+ * negative errno. */
+int gen_attr_observe(gen_attr_ledger_t *ledger, const char *conversation_id,
+                     const char *const *names, size_t n, bool finished,
+                     cdtime_t now, gen_attr_counted_cb cb, void *ud);
+
+/* Forgets conversations past their TTL. */
+void gen_attr_expire(gen_attr_ledger_t *ledger, cdtime_t now);
+
+/* The whole state as JSON (new reference), and a new journal generation.
+ * After the caller has stored it, gen_attr_snapshot_stored() removes the
+ * journals it folded in. */
+json_object *gen_attr_snapshot(gen_attr_ledger_t *ledger);
+void gen_attr_snapshot_stored(gen_attr_ledger_t *ledger, json_object *snapshot);
+
+/* Calls cb for every series (for the periodic re-dispatch). */
+void gen_attr_foreach(gen_attr_ledger_t *ledger, gen_attr_counted_cb cb,
+                      void *ud);
+
+size_t gen_attr_conversations(gen_attr_ledger_t *ledger);
+size_t gen_attr_series(gen_attr_ledger_t *ledger);
+gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *ledger);
+
+#endif /* GEN_ATTR_H */

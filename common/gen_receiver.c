@@ -1,0 +1,376 @@
+/*
+ * collectd-genesys: HTTP(S) event receiver (see gen_receiver.h).
+ */
+#include "gen_receiver.h"
+#include "gen_log.h"
+#include "gen_state.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+/* Largest certificate or key file read. */
+#define GEN_RX_PEM_MAX (1024 * 1024)
+/* A client that sends nothing for this long is dropped (slow senders). */
+#define GEN_RX_CONNECTION_TIMEOUT 30
+
+typedef struct {
+  struct MHD_Connection *conn;
+  char *body;
+  size_t len, cap;
+  unsigned status; /* decided answer, 0 = none yet */
+  bool queued;     /* handed to the worker */
+} rx_request_t;
+
+struct gen_receiver_s {
+  gen_receiver_options_t opt;
+  char *address, *port, *secret, *secret_header, *log_prefix;
+  unsigned char secret_digest[32];
+  char *cert_pem, *key_pem;
+  gen_receiver_handler_t handler;
+  void *ud;
+  gen_receiver_stats_t stats;
+  struct MHD_Daemon *daemon;
+  unsigned bound_port;
+
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  rx_request_t **queue; /* ring */
+  size_t head, count;
+  bool stopping;
+  pthread_t worker;
+  bool worker_started;
+};
+
+static void digest(const void *data, size_t len, unsigned char out[32]) {
+  unsigned int n = 32;
+  EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+static bool secret_ok(const gen_receiver_t *rx, const char *given) {
+  if (given == NULL)
+    return false;
+  unsigned char d[32];
+  digest(given, strlen(given), d);
+  bool ok = CRYPTO_memcmp(d, rx->secret_digest, sizeof(d)) == 0;
+  OPENSSL_cleanse(d, sizeof(d));
+  return ok;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
+  static const char *const texts[] = {"", "{\"status\":\"accepted\"}\n"};
+  const char *text = (status >= 200 && status < 300) ? texts[1] : texts[0];
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+  if (r == NULL)
+    return MHD_NO;
+  if (text[0] != '\0')
+    MHD_add_response_header(r, "Content-Type", "application/json");
+  if (status == 429)
+    MHD_add_response_header(r, "Retry-After", "1");
+  enum MHD_Result ok = MHD_queue_response(conn, status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+static void count_answer(gen_receiver_t *rx, unsigned status) {
+  switch (status) {
+  case 405:
+    atomic_fetch_add(&rx->stats.bad_method, 1);
+    break;
+  case 401:
+    atomic_fetch_add(&rx->stats.unauthorized, 1);
+    break;
+  case 413:
+    atomic_fetch_add(&rx->stats.too_large, 1);
+    break;
+  case 429:
+    atomic_fetch_add(&rx->stats.queue_full, 1);
+    break;
+  case 503:
+    atomic_fetch_add(&rx->stats.unavailable, 1);
+    break;
+  default:
+    if (status >= 200 && status < 300)
+      atomic_fetch_add(&rx->stats.accepted, 1);
+    else
+      atomic_fetch_add(&rx->stats.bad_request, 1);
+  }
+}
+
+static enum MHD_Result decide(gen_receiver_t *rx, rx_request_t *req,
+                              unsigned status) {
+  req->status = status;
+  count_answer(rx, status);
+  return answer(req->conn, status);
+}
+
+/* Hands a complete body to the worker; false when the queue is full. */
+static bool enqueue(gen_receiver_t *rx, rx_request_t *req) {
+  pthread_mutex_lock(&rx->lock);
+  bool ok = !rx->stopping && rx->count < rx->opt.queue_size;
+  if (ok) {
+    rx->queue[(rx->head + rx->count) % rx->opt.queue_size] = req;
+    rx->count++;
+    req->queued = true;
+    /* Suspended before the worker can resume it: under the lock. */
+    MHD_suspend_connection(req->conn);
+    pthread_cond_signal(&rx->wake);
+  }
+  pthread_mutex_unlock(&rx->lock);
+  return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+  gen_receiver_t *rx = cls;
+  rx_request_t *req = *con_cls;
+  if (req == NULL) {
+    req = calloc(1, sizeof(*req));
+    if (req == NULL)
+      return MHD_NO;
+    req->conn = conn;
+    *con_cls = req;
+    atomic_fetch_add(&rx->stats.requests, 1);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+      return decide(rx, req, 405);
+    if (!secret_ok(rx, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   rx->secret_header)))
+      return decide(rx, req, 401);
+    const char *length = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length != NULL && strtoull(length, NULL, 10) > rx->opt.max_body)
+      return decide(rx, req, 413);
+    return MHD_YES;
+  }
+  if (req->status != 0) {
+    /* Answer decided (early refusal, or the worker's verdict): discard any
+     * rest of the body and send it. */
+    if (*upload_data_size > 0) {
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    return req->queued
+               ? (count_answer(rx, req->status), answer(conn, req->status))
+               : MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (req->len + n > rx->opt.max_body)
+      return decide(rx, req, 413);
+    if (req->len + n + 1 > req->cap) {
+      size_t cap = req->cap ? req->cap : 4096;
+      while (cap < req->len + n + 1)
+        cap *= 2;
+      char *b = realloc(req->body, cap);
+      if (b == NULL)
+        return MHD_NO;
+      req->body = b;
+      req->cap = cap;
+    }
+    memcpy(req->body + req->len, upload_data, n);
+    req->len += n;
+    req->body[req->len] = '\0';
+    return MHD_YES;
+  }
+  if (!enqueue(rx, req))
+    return decide(rx, req, rx->stopping ? 503 : 429);
+  return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  rx_request_t *req = *con_cls;
+  if (req == NULL)
+    return;
+  free(req->body);
+  free(req);
+  *con_cls = NULL;
+}
+
+static void *worker_main(void *arg) {
+  gen_receiver_t *rx = arg;
+  pthread_mutex_lock(&rx->lock);
+  for (;;) {
+    while (rx->count == 0 && !rx->stopping)
+      pthread_cond_wait(&rx->wake, &rx->lock);
+    if (rx->count == 0)
+      break;
+    rx_request_t *req = rx->queue[rx->head];
+    rx->head = (rx->head + 1) % rx->opt.queue_size;
+    rx->count--;
+    bool stopping = rx->stopping;
+    pthread_mutex_unlock(&rx->lock);
+    unsigned status =
+        stopping ? 503
+                 : rx->handler(rx->ud, req->body ? req->body : "", req->len);
+    req->status = status ? status : 500;
+    pthread_mutex_lock(&rx->lock);
+    MHD_resume_connection(req->conn);
+  }
+  pthread_mutex_unlock(&rx->lock);
+  return NULL;
+}
+
+static void free_receiver(gen_receiver_t *rx) {
+  free(rx->address);
+  free(rx->port);
+  gen_free_secret(rx->secret);
+  free(rx->secret_header);
+  free(rx->log_prefix);
+  gen_free_secret(rx->key_pem);
+  free(rx->cert_pem);
+  free(rx->queue);
+  OPENSSL_cleanse(rx->secret_digest, sizeof(rx->secret_digest));
+  pthread_mutex_destroy(&rx->lock);
+  pthread_cond_destroy(&rx->wake);
+  free(rx);
+}
+
+static char *dup_or_null(const char *s) {
+  return (s != NULL && s[0] != '\0') ? strdup(s) : NULL;
+}
+
+static int read_pem(const char *path, char **out, char *err, size_t err_size) {
+  size_t len;
+  int status = gen_state_read(path, GEN_RX_PEM_MAX, out, &len);
+  if (status != 0)
+    snprintf(err, err_size, "cannot read %s: %s", path, gen_strerror(status));
+  return status;
+}
+
+gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
+                                   gen_receiver_handler_t handler, void *ud,
+                                   char *err, size_t err_size) {
+  if (options->secret == NULL || options->secret[0] == '\0' ||
+      options->secret_header == NULL || options->queue_size == 0 ||
+      options->max_body == 0 || options->port == NULL) {
+    snprintf(err, err_size,
+             "the receiver needs a port, a secret, a header, a "
+             "queue and a body limit");
+    return NULL;
+  }
+  gen_receiver_t *rx = calloc(1, sizeof(*rx));
+  if (rx == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&rx->lock, NULL);
+  pthread_cond_init(&rx->wake, NULL);
+  rx->opt = *options;
+  rx->handler = handler;
+  rx->ud = ud;
+  rx->address = dup_or_null(options->address);
+  rx->port = strdup(options->port);
+  rx->secret = strdup(options->secret);
+  rx->secret_header = strdup(options->secret_header);
+  rx->log_prefix = strdup(options->log_prefix ? options->log_prefix : "");
+  rx->queue = calloc(options->queue_size, sizeof(*rx->queue));
+  if (rx->port == NULL || rx->secret == NULL || rx->secret_header == NULL ||
+      rx->log_prefix == NULL || rx->queue == NULL) {
+    snprintf(err, err_size, "out of memory");
+    free_receiver(rx);
+    return NULL;
+  }
+  rx->opt.address = rx->address;
+  rx->opt.port = rx->port;
+  rx->opt.secret = rx->secret;
+  rx->opt.secret_header = rx->secret_header;
+  rx->opt.log_prefix = rx->log_prefix;
+  digest(rx->secret, strlen(rx->secret), rx->secret_digest);
+
+  bool tls = options->cert_file != NULL && options->key_file != NULL;
+  if (tls && (read_pem(options->cert_file, &rx->cert_pem, err, err_size) != 0 ||
+              read_pem(options->key_file, &rx->key_pem, err, err_size) != 0)) {
+    free_receiver(rx);
+    return NULL;
+  }
+
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo *ai = NULL;
+  int gai = getaddrinfo(rx->address, rx->port, &hints, &ai);
+  if (gai != 0 || ai == NULL) {
+    snprintf(err, err_size, "cannot resolve %s port %s: %s",
+             rx->address ? rx->address : "*", rx->port, gai_strerror(gai));
+    free_receiver(rx);
+    return NULL;
+  }
+  if (pthread_create(&rx->worker, NULL, worker_main, rx) != 0) {
+    freeaddrinfo(ai);
+    snprintf(err, err_size, "cannot start the worker thread");
+    free_receiver(rx);
+    return NULL;
+  }
+  rx->worker_started = true;
+
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
+  if (ai->ai_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  if (tls)
+    flags |= MHD_USE_TLS;
+  /* Room for every queued request plus some being read. */
+  unsigned limit = (unsigned)(options->queue_size + 64);
+  struct MHD_OptionItem tls_options[] = {
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, rx->cert_pem},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
+      {MHD_OPTION_END, 0, NULL}};
+  rx->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, rx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)GEN_RX_CONNECTION_TIMEOUT, MHD_OPTION_ARRAY,
+      tls ? tls_options : &tls_options[2], MHD_OPTION_END);
+  freeaddrinfo(ai);
+  if (rx->daemon == NULL) {
+    snprintf(err, err_size,
+             "cannot listen on %s port %s (in use, or a bad "
+             "certificate or key)",
+             rx->address ? rx->address : "*", rx->port);
+    gen_receiver_stop(rx);
+    return NULL;
+  }
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(rx->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  rx->bound_port = info ? info->port : 0;
+  return rx;
+}
+
+void gen_receiver_stop(gen_receiver_t *rx) {
+  if (rx == NULL)
+    return;
+  pthread_mutex_lock(&rx->lock);
+  rx->stopping = true;
+  pthread_cond_signal(&rx->wake);
+  pthread_mutex_unlock(&rx->lock);
+  /* The worker answers what is queued (503) and resumes those connections
+   * before it ends, so the daemon stops with none suspended. */
+  if (rx->worker_started)
+    pthread_join(rx->worker, NULL);
+  if (rx->daemon != NULL)
+    MHD_stop_daemon(rx->daemon);
+  free_receiver(rx);
+}
+
+gen_receiver_stats_t *gen_receiver_stats(gen_receiver_t *rx) {
+  return &rx->stats;
+}
+
+unsigned gen_receiver_port(const gen_receiver_t *rx) { return rx->bound_port; }
+
+size_t gen_receiver_queued(gen_receiver_t *rx) {
+  pthread_mutex_lock(&rx->lock);
+  size_t n = rx->count;
+  pthread_mutex_unlock(&rx->lock);
+  return n;
+}

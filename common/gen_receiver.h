@@ -1,0 +1,67 @@
+/*
+ * collectd-genesys: an HTTP(S) receiver for pushed events (EventBridge API
+ * destinations and the like), on libmicrohttpd.
+ *
+ * One polling thread does the I/O and one worker thread hands bodies to the
+ * plugin, so collectd's read threads never wait for it. Every request is
+ * judged in this order:
+ *   405 not POST;
+ *   401 the shared-secret header missing or wrong (compared in constant
+ *       time, as SHA-256 digests, so neither content nor length leaks);
+ *   413 a body (declared or received) past MaxBody;
+ *   429 the work queue is full (the sender retries later);
+ *   otherwise the body goes to the worker and the connection waits,
+ *   suspended, for the handler's answer (2xx only once the plugin has
+ *   recorded the event, 400 when it refuses it).
+ */
+#ifndef GEN_RECEIVER_H
+#define GEN_RECEIVER_H 1
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+  const char *address;   /* NULL or "" = every address */
+  const char *port;      /* "0" = any free port (tests) */
+  const char *cert_file; /* PEM; with key_file: HTTPS */
+  const char *key_file;
+  const char *secret;        /* required, compared in constant time */
+  const char *secret_header; /* e.g. "X-Genesys-Secret" */
+  size_t max_body;           /* bytes */
+  size_t queue_size;         /* bodies waiting for the worker */
+  const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
+} gen_receiver_options_t;
+
+/* A body that passed the checks, on the worker thread. Returns the HTTP
+ * status to answer: 2xx once recorded, 400 when refused. */
+typedef unsigned (*gen_receiver_handler_t)(void *ud, const char *body,
+                                           size_t len);
+
+typedef struct {
+  atomic_uint_fast64_t requests;
+  atomic_uint_fast64_t accepted;     /* answered 2xx */
+  atomic_uint_fast64_t bad_method;   /* 405 */
+  atomic_uint_fast64_t unauthorized; /* 401 */
+  atomic_uint_fast64_t too_large;    /* 413 */
+  atomic_uint_fast64_t queue_full;   /* 429 */
+  atomic_uint_fast64_t bad_request;  /* 400 (from the handler) */
+  atomic_uint_fast64_t unavailable;  /* 503 while stopping */
+} gen_receiver_stats_t;
+
+typedef struct gen_receiver_s gen_receiver_t;
+
+/* Starts listening. Returns NULL with the reason in err. */
+gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
+                                   gen_receiver_handler_t handler, void *ud,
+                                   char *err, size_t err_size);
+/* Answers what is queued with 503, stops both threads, closes the socket. */
+void gen_receiver_stop(gen_receiver_t *rx);
+
+gen_receiver_stats_t *gen_receiver_stats(gen_receiver_t *rx);
+/* The port actually bound. */
+unsigned gen_receiver_port(const gen_receiver_t *rx);
+/* Bodies waiting for the worker now. */
+size_t gen_receiver_queued(gen_receiver_t *rx);
+
+#endif /* GEN_RECEIVER_H */

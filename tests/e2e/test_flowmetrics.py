@@ -1,0 +1,327 @@
+"""End to end: genesys_flowmetrics in the real collectd against the
+simulator over TLS. Two orgs read the same simulated org: "topic" takes
+metric attributes from the queue conversation topics, "eb" from its
+EventBridge receiver (HTTPS, shared secret), which the simulator's
+EventBridge sender feeds with every attribute update (every 5th event sent
+twice). Both stream the flow metrics topics.
+
+The model starts paused; once both orgs are subscribed it runs, is paused
+again for a SIGKILL restart of collectd, runs on, and is paused for the
+comparison: per flow the execution, disconnect, exit, outcome and milestone
+counters, and per flow and metric name the metric-attribute counters, equal
+the simulator's ground truth (all attributes for the receiver, those of
+conversations that reached a queue for the conversation topic). Then the
+receiver is abused: wrong or missing secret, malformed JSON, wrong envelope,
+oversized body, duplicates, a flood; each request gets its answer, the
+counts stay exact, and collectd keeps running."""
+import base64
+import concurrent.futures
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import Collectd, run_tests  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_flowmetrics"
+SECRET = "e2e-receiver-secret-0123456789"
+QUEUE_SIZE = 4
+MAX_BODY = 65536
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api_get(sim, path):
+    """GET an API path with a token of the simulator's client."""
+    ctx = ssl.create_default_context(cafile=sim.ca)
+    basic = base64.b64encode(
+        f'{sim.info["client_id"]}:{sim.info["client_secret"]}'.encode()).decode()
+    req = urllib.request.Request(sim.base_url + "/oauth/token",
+                                 data=b"grant_type=client_credentials",
+                                 headers={"Authorization": "Basic " + basic})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        token = json.loads(r.read())["access_token"]
+    req = urllib.request.Request(sim.base_url + path,
+                                 headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def delta(after, before):
+    """after - before for nested dicts of counts."""
+    if isinstance(after, dict):
+        out = {}
+        for k, v in after.items():
+            d = delta(v, (before or {}).get(k) if isinstance(before, dict) else None)
+            if d:
+                out[k] = d
+        return out
+    if not isinstance(after, (int, float)) or isinstance(after, bool):
+        return None
+    return after - (before or 0)
+
+
+class FlowmetricsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gen-fm-")
+        scenario = os.path.join(cls.tmp, "scenario.json")
+        with open(scenario, "w") as f:
+            json.dump([{"at_real_seconds": 0, "fault": "pause"}], f)
+        cls.sim = Simulator("--queues", "6", "--agents", "60", "--flows", "5",
+                            "--speed", "10", "--warmup", "0", "--heartbeat", "2",
+                            "--scenario", scenario)
+        wait_for(lambda: cls.sim.truth()["paused"], timeout=10)
+        cls.t0 = cls.sim.truth()
+        secret_file = os.path.join(cls.tmp, "secret")
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, (SECRET + "\n").encode())
+        os.close(fd)
+        cls.port = free_port()
+        state = os.path.join(cls.sim.dir, "state")
+        cls.rx = Receiver()
+        topic = cls.sim.org_block(
+            "topic", extra='    Host "topic"\n    HeartbeatTimeout 8\n'
+            '    StateSaveInterval 1\n')
+        eb = cls.sim.org_block(
+            "eb", extra='    Host "eb"\n    HeartbeatTimeout 8\n'
+            "    StateSaveInterval 1\n    AttributesFromQueues false\n"
+            '    ReceiverAddress "127.0.0.1"\n'
+            f"    ReceiverPort {cls.port}\n"
+            f'    ReceiverCertificate "{state}/server.pem"\n'
+            f'    ReceiverKey "{state}/server.key"\n'
+            f'    ReceiverSecretFile "{secret_file}"\n'
+            f"    ReceiverQueueSize {QUEUE_SIZE}\n"
+            f"    ReceiverMaxBody {MAX_BODY}\n")
+        cls.cd = Collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{topic}{eb}</Plugin>\n"
+                          + cls.rx.config(), stock=("logfile", "csv", "write_http"))
+        cls.ivr_flows = [fid for fid, f in cls.t0["flows"].items()
+                         if f["type"].upper() == "INBOUNDCALL"]
+        cls.queues = len(cls.t0["queues"])
+        cls.started = time.monotonic()
+        cls.cd.start()
+        cls.wait_subscribed()
+        cls.sim._open("/sim/eventbridge", {
+            "url": f"https://127.0.0.1:{cls.port}/events", "secret": SECRET,
+            "header": "X-Genesys-Secret", "duplicate_every": 5, "ca": cls.sim.ca})
+
+    @classmethod
+    def wait_subscribed(cls):
+        """Both orgs have an open channel socket (values sent after this
+        start), the simulator holds every flow and queue topic, and the
+        receiver answers."""
+        since = time.time()
+        want = len(cls.t0["flows"]) + cls.queues
+
+        def fresh_socket(host):
+            v = cls.rx.get_timed(PLUGIN, "self", "notify_sockets", host=host)
+            return v is not None and v[0] > since and v[1] == 1
+
+        def ready():
+            if not (fresh_socket("topic") and fresh_socket("eb")):
+                return False
+            if cls.sim.stats().get("topics_subscribed", 0) < want:
+                return False
+            try:
+                return cls.post(b"{}")[0] == 400
+            except OSError:
+                return False
+        if not wait_for(ready, timeout=60, step=0.3):
+            raise AssertionError("not subscribed: %s\n%s" % (
+                cls.sim.stats().get("topics_subscribed"), cls.cd.log_text()[-3000:]))
+        time.sleep(1)  # the subscription answer follows the socket
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.rx.stop()
+        cls.sim.stop()
+
+    @classmethod
+    def post(cls, body, secret=SECRET, method="POST"):
+        ctx = ssl.create_default_context(cafile=cls.sim.ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", cls.port, context=ctx, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Genesys-Secret"] = secret
+        try:
+            conn.request(method, "/events", body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def post_oversized(self, length):
+        """Declares a body past the limit: the answer comes before the body
+        is sent (a sender that keeps sending finds the connection closed)."""
+        ctx = ssl.create_default_context(cafile=self.sim.ca)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall((f"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       f"X-Genesys-Secret: {SECRET}\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {length}\r\n\r\n").encode())
+            line = s.makefile("rb").readline()
+        return int(line.split()[1])
+
+    def eb_drained(self):
+        s = self.sim._open("/sim/eventbridge")
+        return s["enqueued"] + s["duplicates_sent"] <= s["delivered"] + s["failed"] \
+            and s["failed"] == 0
+
+    def pause_and_settle(self):
+        self.sim.fault({"fault": "pause"})
+        self.assertTrue(wait_for(lambda: self.sim.truth()["paused"], timeout=10))
+        self.assertTrue(wait_for(self.eb_drained, timeout=30),
+                        self.sim._open("/sim/eventbridge"))
+        # Counters leave at once and again every interval; three intervals
+        # let every change (and the state save) happen.
+        time.sleep(3.5)
+
+    def value(self, host, instance, type_, type_instance=""):
+        v = self.rx.get(PLUGIN, instance, type_, type_instance, host=host)
+        return 0 if v is None else v
+
+    def test_1_counters_equal_truth_across_a_kill(self):
+        sim, cd = self.sim, self.cd
+        sim.fault({"fault": "resume"})
+        time.sleep(12)
+        # SIGKILL with the model paused (the simulator's EventBridge sender
+        # retries for ~2 s only, unlike the real one's 4 days): what was
+        # counted must come back from the state and journal, once.
+        self.pause_and_settle()
+        before = self.rx.snapshot()
+        dups_before_kill = sim._open("/sim/eventbridge")["duplicates_sent"]
+        cd.proc.kill()
+        cd.proc.wait()
+        cd.start()
+        self.wait_subscribed()
+        time.sleep(2.5)
+        for key, v in before.items():
+            if key[1] == PLUGIN and key[2] != "self" and "flow" in key[3]:
+                self.assertGreaterEqual(self.rx.snapshot().get(key, -1), v, key)
+        sim.fault({"fault": "resume"})
+        time.sleep(12)
+        self.pause_and_settle()
+        t1 = sim.truth()
+        self.assertEqual(cd.proc.poll(), None, "collectd died")
+
+        flows = delta(t1["flows"], self.t0["flows"])
+        outcomes = {o["id"]: o["name"] for o in api_get(sim, "/api/v2/flows/outcomes?pageSize=500")["entities"]}
+        milestones = {m["id"]: m["name"] for m in api_get(sim, "/api/v2/flows/milestones?pageSize=500")["entities"]}
+        executions = 0
+        for host in ("topic", "eb"):
+            for fid in self.ivr_flows:
+                f = flows.get(fid, {})
+                name = t1["flows"][fid]["name"]
+                with self.subTest(host=host, flow=name):
+                    executions += f.get("executions", 0)
+                    self.assertEqual(self.value(host, name, "flow_executions"),
+                                     f.get("executions", 0))
+                    self.assertEqual(self.value(host, name, "flow_disconnects"),
+                                     f.get("disconnects", 0))
+                    self.assertEqual(self.value(host, name, "flow_exits"), f.get("exits", 0))
+                    for oid, o in t1["flows"][fid]["outcomes"].items():
+                        d = f.get("outcomes", {}).get(oid, {})
+                        self.assertEqual(self.value(host, name, "flow_outcome_success",
+                                                    outcomes[oid]), d.get("success", 0))
+                        self.assertEqual(self.value(host, name, "flow_outcome_failure",
+                                                    outcomes[oid]), d.get("failure", 0))
+                    for mid, n in t1["flows"][fid]["milestones"].items():
+                        self.assertEqual(self.value(host, name, "flow_milestones",
+                                                    milestones[mid]),
+                                         f.get("milestones", {}).get(mid, 0))
+        self.assertGreater(executions, 20, "too little traffic to show anything")
+
+        for host, key in (("eb", "metric_attributes"),
+                          ("topic", "metric_attributes_on_queue_topics")):
+            want = delta(t1[key], self.t0[key])
+            got = {}
+            for k, v in self.rx.snapshot().items():
+                if k[0] == host and k[1] == PLUGIN and k[3] == "flow_metric_attribute" \
+                        and not k[2].startswith("E2eProbe") and v:
+                    got.setdefault(k[2], {})[k[4]] = v
+            with self.subTest(source=host):
+                self.assertEqual(got, want)
+                self.assertGreater(sum(sum(m.values()) for m in want.values()), 10)
+        ebstats = sim._open("/sim/eventbridge")
+        self.assertGreater(ebstats["duplicates_sent"], 0)
+        # Self-metrics count since the (re)start.
+        self.assertEqual(self.value("eb", "self", "duplicates_dropped"),
+                         ebstats["duplicates_sent"] - dups_before_kill)
+
+    def test_2_receiver_answers(self):
+        def event(eid, conv, attrs):
+            return json.dumps({
+                "version": "0", "id": eid,
+                "detail-type": "v2.detail.events.conversation.{id}.attributes",
+                "source": "aws.partner/genesys.com/cloud/x/e2e", "account": "1",
+                "time": "2026-05-14T10:00:00Z", "region": "eu-west-1", "resources": [],
+                "detail": {"topicName": f"v2.detail.events.conversation.{conv}.attributes",
+                           "version": "2",
+                           "eventBody": {"eventTime": 1, "conversationId": conv,
+                                         "attributes": attrs}}}).encode()
+
+        def rejected(reason):
+            return self.value("eb", "self", "receiver_rejected", reason)
+
+        def probe(metric):
+            return self.value("eb", "E2eProbe", "flow_metric_attribute", metric)
+
+        time.sleep(1.5)
+        base = {r: rejected(r) for r in ("unauthorized", "bad_request", "too_large",
+                                         "queue_full")}
+        good = event("probe-1", "probe-conv-1",
+                     {"E2eProbeMetric_Once(2026-05-14T10:00:00Z)": "1", "Other": "x"})
+        self.assertEqual(self.post(good, secret="wrong-secret")[0], 401)
+        self.assertEqual(self.post(good, secret=None)[0], 401)
+        self.assertEqual(self.post(good, secret=SECRET[:-1])[0], 401)
+        self.assertEqual(self.post(b'{"id": "x", "detail": ')[0], 400)
+        self.assertEqual(self.post(b"not json at all")[0], 400)
+        self.assertEqual(self.post(json.dumps({"version": "0", "id": "w",
+                                               "detail-type": "v2.audits.entitytype.{id}",
+                                               "detail": {}}).encode())[0], 400)
+        self.assertEqual(self.post_oversized(MAX_BODY + 1), 413)
+        # Accepted once, then the duplicate delivery and a later update that
+        # repeats the attribute: counted once.
+        self.assertEqual(self.post(good)[0], 200)
+        self.assertEqual(self.post(good)[0], 200)
+        self.assertEqual(self.post(event("probe-2", "probe-conv-1", {
+            "E2eProbeMetric_Once(2026-05-14T10:00:00Z)": "1"}))[0], 200)
+
+        # A flood: many senders at once against a queue of QUEUE_SIZE; each
+        # event carries a new attribute, so the counter equals the 2xx count.
+        def flood(i):
+            return self.post(event(f"flood-{i}", f"flood-conv-{i}", {
+                f"E2eProbeMetric_Flood(2026-05-14T10:00:{i % 60:02d}Z)": "1"}))[0]
+        with concurrent.futures.ThreadPoolExecutor(48) as pool:
+            answers = list(pool.map(flood, range(400)))
+        self.assertEqual(set(answers) - {200, 429}, set())
+        accepted = answers.count(200)
+        time.sleep(2.5)
+        self.assertEqual(probe("Once"), 1)
+        self.assertEqual(probe("Flood"), accepted)
+        self.assertEqual(rejected("unauthorized") - base["unauthorized"], 3)
+        self.assertEqual(rejected("bad_request") - base["bad_request"], 3)
+        self.assertEqual(rejected("too_large") - base["too_large"], 1)
+        self.assertEqual(rejected("queue_full") - base["queue_full"], answers.count(429))
+        print(f"flood: {accepted} accepted, {answers.count(429)} answered 429")
+        self.assertIsNone(self.cd.proc.poll(), "collectd died")
+        self.assertLess(time.monotonic() - self.started, 240)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

@@ -1,0 +1,283 @@
+/* Unit tests of gen_attr: attribute-name formats, counting each name once
+ * per conversation, expiry and eviction, the name limit, and surviving a
+ * restart through snapshot and journal. */
+#include "plugin_mock.h"
+
+#include "gen_attr.h"
+#include "gen_state.h"
+
+#include "collectd/core/testing.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static gen_attr_options_t options = {
+    .max_series = 100,
+    .max_conversations = 1000,
+    .open_ttl = TIME_T_TO_CDTIME_T(3600),
+    .finished_ttl = TIME_T_TO_CDTIME_T(60),
+    .overflow_name = "overflow",
+    .log_prefix = "test",
+};
+
+DEF_TEST(default_format) {
+  gen_attr_format_t *f;
+  char err[256], flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
+  EXPECT_EQ_INT(0, gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err)));
+  OK(gen_attr_format_match(
+      f, "CustomerRoutingMetric_Unknown(2023-03-05T08:18:04.568Z)", flow,
+      metric));
+  EXPECT_EQ_STR("CustomerRouting", flow);
+  EXPECT_EQ_STR("Unknown", metric);
+  OK(gen_attr_format_match(f, "SalesENIvr01Metric_Menu(2026-05-14T10:00:00Z)",
+                           flow, metric));
+  EXPECT_EQ_STR("SalesENIvr01", flow);
+  EXPECT_EQ_STR("Menu", metric);
+  /* Not metric attributes: no time, a time that is no time, other names. */
+  OK(!gen_attr_format_match(f, "AccountID", flow, metric));
+  OK(!gen_attr_format_match(f, "FlowMetric_X", flow, metric));
+  OK(!gen_attr_format_match(f, "FlowMetric_X(yesterday)", flow, metric));
+  OK(!gen_attr_format_match(f, "FlowMetric_X(2026-13-45T99:00:00Z)", flow,
+                            metric));
+  OK(!gen_attr_format_match(f, "Metric_X(2026-05-14T10:00:00Z)", flow, metric));
+  gen_attr_format_free(f);
+  return 0;
+}
+
+DEF_TEST(custom_format_and_refusals) {
+  gen_attr_format_t *f;
+  char err[256], flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
+  /* metric:<metric>:<flow>, no time */
+  EXPECT_EQ_INT(0, gen_attr_format_create("^metric:([a-z]+):([A-Za-z]+)$", 2, 1,
+                                          0, &f, err, sizeof(err)));
+  OK(gen_attr_format_match(f, "metric:menu:Billing", flow, metric));
+  EXPECT_EQ_STR("Billing", flow);
+  EXPECT_EQ_STR("menu", metric);
+  OK(!gen_attr_format_match(f, "metric:Menu:Billing", flow, metric));
+  gen_attr_format_free(f);
+  EXPECT_EQ_INT(-EINVAL, gen_attr_format_create("^(unclosed", 1, 1, 0, &f, err,
+                                                sizeof(err)));
+  OK(strstr(err, "regular expression") != NULL);
+  EXPECT_EQ_INT(-EINVAL, gen_attr_format_create("^(a)(b)$", 1, 3, 0, &f, err,
+                                                sizeof(err)));
+  EXPECT_EQ_INT(-EINVAL, gen_attr_format_create("^(a)(b)$", 1, 1, 0, &f, err,
+                                                sizeof(err)));
+  return 0;
+}
+
+typedef struct {
+  char flow[64], metric[64];
+  uint64_t total;
+  int calls;
+} last_t;
+
+static void remember(void *ud, const char *flow, const char *metric,
+                     uint64_t total) {
+  last_t *l = ud;
+  snprintf(l->flow, sizeof(l->flow), "%s", flow);
+  snprintf(l->metric, sizeof(l->metric), "%s", metric);
+  l->total = total;
+  l->calls++;
+}
+
+typedef struct {
+  const char *flow, *metric;
+  uint64_t total;
+} find_t;
+
+static void find_total(void *ud, const char *flow, const char *metric,
+                       uint64_t total) {
+  find_t *f = ud;
+  if (strcmp(flow, f->flow) == 0 && strcmp(metric, f->metric) == 0)
+    f->total = total;
+}
+
+static uint64_t total_of(gen_attr_ledger_t *l, const char *flow,
+                         const char *metric) {
+  find_t f = {flow, metric, 0};
+  gen_attr_foreach(l, find_total, &f);
+  return f.total;
+}
+
+#define A1 "IvrMetric_Menu(2026-05-14T10:00:00Z)"
+#define A2 "IvrMetric_Menu(2026-05-14T10:00:05Z)"
+#define A3 "IvrMetric_Agent(2026-05-14T10:00:07Z)"
+
+DEF_TEST(each_name_once_per_conversation) {
+  gen_attr_format_t *f;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  last_t last = {0};
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char *ev1[] = {"AccountID", A1};
+  const char *ev2[] = {"AccountID", A1, A2};
+  const char *ev3[] = {A1, A2, A3};
+  EXPECT_EQ_INT(1,
+                gen_attr_observe(l, "c1", ev1, 2, false, now, remember, &last));
+  EXPECT_EQ_STR("Ivr", last.flow);
+  EXPECT_EQ_STR("Menu", last.metric);
+  EXPECT_EQ_INT(1, last.total);
+  /* Later events repeat every attribute: only the new ones count. */
+  EXPECT_EQ_INT(1,
+                gen_attr_observe(l, "c1", ev2, 3, false, now, remember, &last));
+  EXPECT_EQ_INT(2, last.total);
+  EXPECT_EQ_INT(1,
+                gen_attr_observe(l, "c1", ev3, 3, false, now, remember, &last));
+  EXPECT_EQ_INT(0,
+                gen_attr_observe(l, "c1", ev3, 3, false, now, remember, &last));
+  /* The same names in another conversation count again. */
+  EXPECT_EQ_INT(3, gen_attr_observe(l, "c2", ev3, 3, false, now, NULL, NULL));
+  EXPECT_EQ_INT(4, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Agent"));
+  EXPECT_EQ_INT(2, gen_attr_conversations(l));
+  gen_attr_stats_t *st = gen_attr_stats(l);
+  EXPECT_EQ_INT(6, atomic_load(&st->counted));
+  /* Metric attributes seen, repeats included: 1 + 2 + 3 + 3 + 3. */
+  EXPECT_EQ_INT(12, atomic_load(&st->attributes));
+  /* No metric attribute: no conversation kept. */
+  const char *plain[] = {"AccountID"};
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "c3", plain, 1, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, gen_attr_conversations(l));
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+DEF_TEST(expiry_and_eviction) {
+  gen_attr_format_t *f;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  gen_attr_options_t small = options;
+  small.max_conversations = 3;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &small, NULL);
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1000000);
+  const char *ev[] = {A1};
+  gen_attr_observe(l, "open", ev, 1, false, t0, NULL, NULL);
+  gen_attr_observe(l, "done", ev, 1, true, t0, NULL, NULL);
+  /* A finished conversation goes after finished_ttl, an open one lives on. */
+  gen_attr_expire(l, t0 + TIME_T_TO_CDTIME_T(61));
+  EXPECT_EQ_INT(1, gen_attr_conversations(l));
+  EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->expired));
+  /* While remembered, repeats do not count. */
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "open", ev, 1, false,
+                                    t0 + TIME_T_TO_CDTIME_T(100), NULL, NULL));
+  gen_attr_expire(l, t0 + TIME_T_TO_CDTIME_T(100 + 3599));
+  EXPECT_EQ_INT(1, gen_attr_conversations(l));
+  gen_attr_expire(l, t0 + TIME_T_TO_CDTIME_T(100 + 3600));
+  EXPECT_EQ_INT(0, gen_attr_conversations(l));
+  /* Past max_conversations the least recently seen is forgotten. */
+  gen_attr_observe(l, "a", ev, 1, false, t0, NULL, NULL);
+  gen_attr_observe(l, "b", ev, 1, false, t0, NULL, NULL);
+  gen_attr_observe(l, "c", ev, 1, false, t0, NULL, NULL);
+  gen_attr_observe(l, "a", ev, 1, false, t0, NULL, NULL); /* a is fresh */
+  gen_attr_observe(l, "d", ev, 1, false, t0, NULL, NULL); /* evicts b */
+  EXPECT_EQ_INT(3, gen_attr_conversations(l));
+  EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->evicted));
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "a", ev, 1, false, t0, NULL, NULL));
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "b", ev, 1, false, t0, NULL, NULL));
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+DEF_TEST(name_limit_overflows) {
+  gen_attr_format_t *f;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  gen_attr_options_t two = options;
+  two.max_series = 2;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &two, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char *ev[] = {
+      "AMetric_x(2026-05-14T10:00:00Z)", "BMetric_x(2026-05-14T10:00:00Z)",
+      "CMetric_x(2026-05-14T10:00:00Z)", "DMetric_y(2026-05-14T10:00:00Z)",
+      "AMetric_x(2026-05-14T10:00:01Z)"};
+  mock_log_reset();
+  EXPECT_EQ_INT(5, gen_attr_observe(l, "c1", ev, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, total_of(l, "A", "x"));
+  EXPECT_EQ_INT(1, total_of(l, "B", "x"));
+  EXPECT_EQ_INT(2, total_of(l, "overflow", "overflow"));
+  EXPECT_EQ_INT(0, total_of(l, "C", "x"));
+  EXPECT_EQ_INT(3, gen_attr_series(l));
+  EXPECT_EQ_INT(2, atomic_load(&gen_attr_stats(l)->over_limit));
+  OK(mock_log_contains("MaxMetricNames"));
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* Snapshot + journal: a restart (even a kill between snapshot and the
+ * journal clean-up) counts nothing twice and loses nothing journalled. */
+DEF_TEST(restart_from_snapshot_and_journal) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mkdtemp(dir));
+  char base[256];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  gen_attr_format_t *f;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  cdtime_t now = cdtime();
+  const char *ev1[] = {A1};
+  const char *ev2[] = {A1, A2};
+  const char *ev3[] = {A1, A2, A3};
+
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  gen_attr_observe(l, "c1", ev1, 1, false, now, NULL, NULL);
+  json_object *snap = gen_attr_snapshot(l);
+  gen_attr_observe(l, "c1", ev2, 2, false, now, NULL, NULL); /* journal only */
+  /* "Crash": the snapshot was written but the old journal not removed. */
+  gen_attr_ledger_free(l);
+
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  /* What was counted before the crash does not count again. */
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
+  json_object *snap2 = gen_attr_snapshot(l);
+  gen_attr_snapshot_stored(l, snap2);
+  gen_attr_ledger_free(l);
+
+  /* Restore from the second snapshot with every journal before it gone. */
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap2, err, sizeof(err)));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
+  /* A journal line cut by a crash mid-write is ignored. */
+  json_object *snap3 = gen_attr_snapshot(l);
+  char path[300];
+  int64_t g =
+      json_object_get_int64(json_object_object_get(snap3, "generation"));
+  snprintf(path, sizeof(path), "%s.%lld", base, (long long)g);
+  FILE *fh = fopen(path, "a");
+  fputs("{\"c\":\"c9\",\"h\":\"00000000000000", fh);
+  fclose(fh);
+  gen_attr_ledger_free(l);
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap3, err, sizeof(err)));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  gen_attr_ledger_free(l);
+
+  json_object_put(snap);
+  json_object_put(snap2);
+  json_object_put(snap3);
+  gen_attr_format_free(f);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  OK(system(cmd) == 0);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(default_format);
+  RUN_TEST(custom_format_and_refusals);
+  RUN_TEST(each_name_once_per_conversation);
+  RUN_TEST(expiry_and_eviction);
+  RUN_TEST(name_limit_overflows);
+  RUN_TEST(restart_from_snapshot_and_journal);
+  END_TEST;
+}

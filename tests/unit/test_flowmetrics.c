@@ -1,0 +1,234 @@
+/* Unit tests of genesys_flowmetrics without network: flow metric records
+ * become counters per flow, outcome and milestone; metric attributes from
+ * conversation events and EventBridge events count once per conversation;
+ * the receiver's envelope checks and duplicate drops; state across a
+ * restart. */
+#include "plugin_mock.h"
+
+#include "../../plugins/genesys_flowmetrics.c"
+
+#include "collectd/core/testing.h"
+
+static char state_dir[] = "/tmp/gen-fm-XXXXXX";
+
+/* Instances made with the same state name share a state file. */
+static gf_instance_t *make_instance(const char *state) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  org->host = strdup("acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  org->client_id = strdup("id");
+  org->client_secret = strdup("secret-for-tests");
+  gen_client_t *client = gen_client_create(org);
+  gf_config_t *c = gf_config_new();
+  if (asprintf(&c->state_file, "%s/%s.json", state_dir, state) < 0)
+    return NULL;
+  gf_instance_t *inst = gf_instance_new(client, c);
+  gen_entity_add(&inst->flows, "f-1", "SalesIvr", "div-1");
+  gen_entity_add(&inst->outcomes, "o-1", "Identified", NULL);
+  gen_entity_add(&inst->milestones, "m-1", "MenuDone", NULL);
+  gf_restore_state(inst);
+  inst->started = true;
+  inst->listed_at = cdtime();
+  return inst;
+}
+
+static gen_notify_verdict_t feed(gf_instance_t *inst, const char *json) {
+  return gf_on_message(inst, json, strlen(json));
+}
+
+#define RECORD(flow, metric, extra)                                            \
+  "{\"topicName\":\"v2.analytics.flow." flow ".metrics\",\"version\":\"2\","   \
+  "\"eventBody\":{\"metric\":\"" metric "\",\"value\":1,\"flowId\":\"" flow    \
+  "\",\"flowName\":\"SalesIvr\",\"conversationId\":\"c-1\"" extra "}}"
+
+DEF_TEST(flow_records_become_counters) {
+  gf_instance_t *inst = make_instance("records");
+  mock_values_reset();
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, feed(inst, RECORD("f-1", "nFlow", "")));
+  mock_value_t *v = mock_find("SalesIvr", "flow_executions", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  EXPECT_EQ_STR("acme", v->host);
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  feed(inst, RECORD("f-1", "nFlowOutcome",
+                    ",\"outcomes\":[{\"flowOutcome\":\"Identified\","
+                    "\"flowOutcomeId\":\"o-1\",\"flowOutcomeValue\":"
+                    "\"SUCCESS\"}]"));
+  feed(inst, RECORD("f-1", "nFlowOutcome",
+                    ",\"outcomes\":[{\"flowOutcomeId\":\"o-1\","
+                    "\"flowOutcomeValue\":\"FAILURE\"}]"));
+  /* nFlowOutcomeFailed repeats the failure: not counted twice. */
+  feed(inst, RECORD("f-1", "nFlowOutcomeFailed",
+                    ",\"outcomes\":[{\"flowOutcomeId\":\"o-1\","
+                    "\"flowOutcomeValue\":\"FAILURE\"}]"));
+  EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_outcome_success", "Identified")
+                       ->value.derive);
+  EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_outcome_failure", "Identified")
+                       ->value.derive);
+  feed(inst,
+       RECORD("f-1", "nFlowMilestone", ",\"flowMilestoneIds\":[\"m-1\"]"));
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_milestones", "MenuDone")->value.derive);
+  feed(inst, RECORD("f-1", "tFlowDisconnect", ""));
+  feed(inst, RECORD("f-1", "tFlowExit", ""));
+  feed(inst, RECORD("f-1", "tFlowExit", ""));
+  EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_disconnects", "")->value.derive);
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_exits", "")->value.derive);
+  /* A flow not selected, heartbeats, socket_closing, junk. */
+  size_t before = mock_values_num;
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, feed(inst, RECORD("f-9", "nFlow", "")));
+  EXPECT_EQ_INT(before, mock_values_num);
+  EXPECT_EQ_INT(GEN_NOTIFY_HEARTBEAT,
+                feed(inst, "{\"topicName\":\"channel.metadata\",\"eventBody\":"
+                           "{\"message\":\"WebSocket Heartbeat\"}}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_RECONNECT,
+                feed(inst, "{\"topicName\":\"v2.system.socket_closing\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, feed(inst, "{\"topicName\":"));
+  EXPECT_EQ_INT(9, atomic_load(&inst->stats.flow_records));
+  gf_instance_free(inst);
+  return 0;
+}
+
+#define CONV(id, attrs, end)                                                   \
+  "{\"topicName\":\"v2.routing.queues.q-1.conversations\",\"eventBody\":{"     \
+  "\"id\":\"" id "\",\"participants\":[{\"purpose\":\"customer\"" end          \
+  ",\"attributes\":{" attrs "}},{\"purpose\":\"acd\",\"queueId\":\"q-1\"}]}}"
+
+#define M1 "\"SalesIvrMetric_Menu(2026-05-14T10:00:00Z)\":\"3\""
+#define M2 "\"SalesIvrMetric_Menu(2026-05-14T10:00:09Z)\":\"1\""
+#define M3 "\"SalesIvrMetric_Lang(2026-05-14T10:00:04Z)\":\"1\""
+
+DEF_TEST(conversation_attributes_count_once) {
+  gf_instance_t *inst = make_instance("conversations");
+  mock_values_reset();
+  feed(inst, CONV("c-1", "\"AccountID\":\"0-1\"," M1, ""));
+  mock_value_t *v = mock_find("SalesIvr", "flow_metric_attribute", "Menu");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  /* Every later event repeats all attributes. */
+  feed(inst, CONV("c-1", "\"AccountID\":\"0-1\"," M1, ""));
+  feed(inst, CONV("c-1", M1 "," M2 "," M3, ""));
+  feed(inst,
+       CONV("c-1", M1 "," M2 "," M3, ",\"endTime\":\"2026-05-14T10:09:00Z\""));
+  EXPECT_EQ_INT(
+      2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Lang")->value.derive);
+  feed(inst, CONV("c-2", M1, ""));
+  EXPECT_EQ_INT(
+      3, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  EXPECT_EQ_INT(5, atomic_load(&inst->stats.conversation_events));
+  gf_instance_free(inst);
+  return 0;
+}
+
+#define EB(id, conv, attrs)                                                    \
+  "{\"version\":\"0\",\"id\":\"" id "\",\"detail-type\":"                      \
+  "\"v2.detail.events.conversation.{id}.attributes\",\"source\":"              \
+  "\"aws.partner/genesys.com/cloud/org/x\",\"detail\":{\"topicName\":"         \
+  "\"v2.detail.events.conversation." conv ".attributes\",\"version\":\"2\","   \
+  "\"eventBody\":{\"eventTime\":1765551750107,\"conversationId\":\"" conv      \
+  "\",\"attributes\":{" attrs "}}}}"
+
+static unsigned eb(gf_instance_t *inst, const char *json) {
+  return gf_on_event(inst, json, strlen(json));
+}
+
+DEF_TEST(eventbridge_events) {
+  gf_instance_t *inst = make_instance("eventbridge");
+  mock_values_reset();
+  EXPECT_EQ_INT(200, eb(inst, EB("e-1", "c-1", M1)));
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  /* A second delivery of the same event: dropped, still 200. */
+  EXPECT_EQ_INT(200, eb(inst, EB("e-1", "c-1", M1)));
+  EXPECT_EQ_INT(1, atomic_load(&inst->stats.duplicates));
+  /* The next update repeats M1 and adds M2. */
+  EXPECT_EQ_INT(200, eb(inst, EB("e-2", "c-1", M1 "," M2)));
+  EXPECT_EQ_INT(
+      2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  /* The same attribute seen on the conversation topic does not count
+   * again: one ledger for both sources. */
+  feed(inst, CONV("c-1", M1 "," M2, ""));
+  EXPECT_EQ_INT(
+      2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  /* Refused: not JSON, wrong detail-type, no conversation, no id. */
+  EXPECT_EQ_INT(400, eb(inst, "{\"id\":"));
+  EXPECT_EQ_INT(400, eb(inst, "[1,2]"));
+  EXPECT_EQ_INT(400, eb(inst, "{\"version\":\"0\",\"id\":\"e-3\","
+                              "\"detail-type\":\"v2.audits.entitytype.{id}\","
+                              "\"detail\":{}}"));
+  EXPECT_EQ_INT(400, eb(inst, "{\"id\":\"e-4\",\"detail-type\":"
+                              "\"v2.detail.events.conversation.{id}."
+                              "attributes\",\"detail\":{\"topicName\":"
+                              "\"v2.detail.events.conversation.c.attributes\","
+                              "\"eventBody\":{\"attributes\":{}}}}"));
+  EXPECT_EQ_INT(4, atomic_load(&inst->stats.malformed));
+  EXPECT_EQ_INT(
+      2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  gf_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(counters_survive_restart) {
+  gf_instance_t *inst = make_instance("restart");
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  eb(inst, EB("e-1", "c-1", M1));
+  gf_save_state(inst);
+  eb(inst, EB("e-2", "c-1", M1 "," M3)); /* journalled only */
+  /* Freed without the final save, as a kill would leave it. */
+  inst->started = false;
+  gf_instance_free(inst);
+
+  inst = make_instance("restart");
+  mock_values_reset();
+  gf_redispatch_counters(inst);
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Lang")->value.derive);
+  /* Redelivered after the restart: nothing counts twice. */
+  EXPECT_EQ_INT(200, eb(inst, EB("e-2", "c-1", M1 "," M3)));
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  EXPECT_EQ_INT(3, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Lang")->value.derive);
+  gf_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(config_checks) {
+  gf_config_t *c = gf_config_new();
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  oconfig_item_t *ci = mock_ci_num("AttributeGroups", 1);
+  EXPECT_EQ_INT(-EINVAL, gf_config_key(org, ci, c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("ReceiverPort", 70000);
+  OK(gf_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_str("Bogus", "x");
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
+  mock_ci_free(ci);
+  gen_org_free(org);
+  gf_config_free(c);
+  return 0;
+}
+
+int main(void) {
+  if (mkdtemp(state_dir) == NULL)
+    return 1;
+  RUN_TEST(flow_records_become_counters);
+  RUN_TEST(conversation_attributes_count_once);
+  RUN_TEST(eventbridge_events);
+  RUN_TEST(counters_survive_restart);
+  RUN_TEST(config_checks);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+  if (system(cmd) != 0)
+    return 1;
+  END_TEST;
+}
