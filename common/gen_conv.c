@@ -14,7 +14,7 @@
 #include <strings.h>
 
 const char *const gen_conv_media_names[GEN_CONV_MEDIA_COUNT] = {
-    "voice", "callback", "chat",     "email",
+    "voice",   "callback", "chat",  "email",
     "message", "cobrowse", "video", "screenshare"};
 
 /* The API's per-media session arrays, in the order of the names above. */
@@ -57,8 +57,7 @@ static gen_conv_state_t session_state(const char *state) {
     return GEN_CONV_S_ENDED;
   if (strcasecmp(state, "alerting") == 0 ||
       strcasecmp(state, "offering") == 0 ||
-      strcasecmp(state, "contacting") == 0 ||
-      strcasecmp(state, "dialing") == 0)
+      strcasecmp(state, "contacting") == 0 || strcasecmp(state, "dialing") == 0)
     return GEN_CONV_S_ALERTING;
   return GEN_CONV_S_NONE;
 }
@@ -92,7 +91,7 @@ static void read_sessions(json_object *p, gen_conv_part_t *out,
       if (st == GEN_CONV_S_ENDED && type != NULL)
         out->by_transfer = strcasestr(type, "transfer") != NULL;
     }
-    out->state = connected ? GEN_CONV_S_CONNECTED
+    out->state = connected  ? GEN_CONV_S_CONNECTED
                  : alerting ? GEN_CONV_S_ALERTING
                  : ended    ? GEN_CONV_S_ENDED
                             : GEN_CONV_S_NONE;
@@ -186,7 +185,7 @@ enum {
 typedef struct {
   uint64_t key;
   int64_t last_ms;
-  int32_t chain; /* next in the hash bucket, -1 end */
+  int32_t chain;      /* next in the hash bucket, -1 end */
   int32_t prev, next; /* in its age list; free list uses next */
   uint8_t finished;
   uint8_t n;
@@ -200,7 +199,7 @@ struct gen_conv_tracker_s {
   size_t capacity, used;
   int32_t free_head;
   int32_t *buckets;
-  size_t n_buckets; /* power of two */
+  size_t n_buckets;         /* power of two */
   int32_t head[2], tail[2]; /* age lists: 0 unfinished, 1 finished */
   int64_t clock_ms;         /* newest event time seen */
   gen_conv_stats_t st;
@@ -478,8 +477,7 @@ int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
   return c.emitted;
 }
 
-void gen_conv_tracker_stats(const gen_conv_tracker_t *t,
-                            gen_conv_stats_t *st) {
+void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   *st = t->st;
   st->tracked = t->used;
 }

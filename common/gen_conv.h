@@ -1,5 +1,6 @@
 /*
- * collectd-genesys: conversation tracking for v2.routing.queues.{id}.conversations.
+ * collectd-genesys: conversation tracking for
+ * v2.routing.queues.{id}.conversations.
  *
  * Every event carries the whole conversation (all participants) whenever
  * anything changes, so the same moment shows up in many events, in replays

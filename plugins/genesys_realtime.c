@@ -244,8 +244,7 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "ConversationLinger") == 0)
     return gen_config_seconds(org, ci, 10, 86400, &c->conversation_linger);
   if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 7 * 86400,
-                              &c->conversation_timeout);
+    return gen_config_seconds(org, ci, 60, 7 * 86400, &c->conversation_timeout);
   if (strcasecmp(ci->key, "AgentActivity") == 0)
     return gen_config_bool(org, ci, &c->agent_activity);
   return GEN_CONFIG_NOT_MINE;
@@ -731,9 +730,12 @@ static bool topic_has(const char *topic, const char *prefix,
  * activity events, parsed with json-c (they are rarer and bigger). */
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
+  /* Only the families turned on (others are not subscribed). */
   bool conversation =
+      inst->config.conversation_events &&
       topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
-  bool activity = topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
+  bool activity = inst->config.agent_activity &&
+                  topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
   if (!conversation && !activity)
     return GEN_NOTIFY_OK;
   json_object *doc = NULL;
@@ -942,8 +944,8 @@ static int baseline_users(gr_instance_t *inst, gen_http_t *http,
   size_t off = (size_t)snprintf(path, sizeof(path),
                                 "/api/v2/users?expand=routingStatus,presence");
   for (size_t i = 0; i < n && off < sizeof(path); i++)
-    off += (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s",
-                            user_ids[i]);
+    off +=
+        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
   if (off >= sizeof(path))
     return -ENAMETOOLONG;
   char err[512];
@@ -998,9 +1000,9 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
       for_topic_ids(inst, http, topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
                     GR_QUEUES_PER_QUERY, baseline_batch);
   if (status == 0 && inst->config.agent_activity)
-    status = for_topic_ids(inst, http, topics, n, GR_USER_TOPIC_PREFIX,
-                           GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY,
-                           baseline_users);
+    status =
+        for_topic_ids(inst, http, topics, n, GR_USER_TOPIC_PREFIX,
+                      GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY, baseline_users);
   return status;
 }
 
@@ -1040,9 +1042,9 @@ static int each_member(json_object *member, void *ud) {
       "systemPresence");
   int k = presence ? name_index(gr_presence, GR_PRESENCE_COUNT, presence) : -1;
   m->state[index] = (gr_user_t){
-      .routing = (int8_t)(routing ? name_index(gr_routing, GR_ROUTING_COUNT,
-                                               routing)
-                                  : -1),
+      .routing =
+          (int8_t)(routing ? name_index(gr_routing, GR_ROUTING_COUNT, routing)
+                           : -1),
       .presence = (int8_t)(presence == NULL ? -1
                            : k >= 0         ? k
                                             : (int)GR_PRESENCE_COUNT - 1)};
@@ -1134,8 +1136,8 @@ static int refresh_queues(gr_instance_t *inst) {
   size_t n_topics = 0;
   for (size_t i = 0; i < fresh.count; i++) {
     const char *id = fresh.items[i].id;
-    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX,
-                 id) >= 0)
+    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX, id) >=
+        0)
       n_topics++;
     if (per_queue == 2 &&
         asprintf(&topics[n_topics],
@@ -1168,8 +1170,8 @@ static int refresh_queues(gr_instance_t *inst) {
   inst->listed_at = cdtime();
   pthread_mutex_unlock(&inst->lock);
 
-  size_t capacity = GEN_NOTIFY_MAX_CHANNELS *
-                    (size_t)inst->config.topics_per_channel;
+  size_t capacity =
+      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.topics_per_channel;
   if (n_topics > capacity)
     GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
               "exceed %d channels of %ld topics: the last %zu (agent "
