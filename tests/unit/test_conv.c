@@ -16,8 +16,8 @@
 #define Q1 "11111111-aaaa-4bbb-8ccc-000000000001"
 #define Q2 "11111111-aaaa-4bbb-8ccc-000000000002"
 
-/* Times as the simulator writes them; T(n) is n seconds after 10:00. */
-#define T(n) "2026-05-14T10:" #n "Z"
+/* Times as the simulator writes them; T("mm:ss") is that after 10:00. */
+#define T(mmss) "2026-05-14T10:" mmss "Z"
 
 /* ---- building snapshots ------------------------------------------------ */
 
@@ -121,8 +121,8 @@ static gen_conv_tracker_t *tracker(size_t max) {
 /* The stages of one answered conversation in Q1. */
 static void offered(const char *c) {
   begin(c);
-  P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-  P("acd", "acd1", Q1, "connected", T(00 : 05), NULL, NULL);
+  P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+  P("acd", "acd1", Q1, "connected", T("00:05"), NULL, NULL);
 }
 static void alerting(const char *c) {
   offered(c);
@@ -130,15 +130,15 @@ static void alerting(const char *c) {
 }
 static void answered(const char *c) {
   begin(c);
-  P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-  P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 17.5), "transfer");
-  P("agent", "ag1", Q1, "connected", T(00 : 17.5), NULL, NULL);
+  P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+  P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
+  P("agent", "ag1", Q1, "connected", T("00:17.5"), NULL, NULL);
 }
 static void ended(const char *c) {
   begin(c);
-  P("customer", "cust", "", "disconnected", T(00 : 00), T(03 : 00), "peer");
-  P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 17.5), "transfer");
-  P("agent", "ag1", Q1, "disconnected", T(00 : 17.5), T(03 : 00), "client");
+  P("customer", "cust", "", "disconnected", T("00:00"), T("03:00"), "peer");
+  P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
+  P("agent", "ag1", Q1, "disconnected", T("00:17.5"), T("03:00"), "client");
 }
 
 DEF_TEST(lifecycle_counts_each_moment_once) {
@@ -183,16 +183,16 @@ DEF_TEST(abandon_and_unanswered_alert) {
   EXPECT_EQ_INT(GEN_CONV_ALERTED, seen[0].moment);
   /* Not responding: back to the queue, not a transfer nor an answer. */
   begin("c2");
-  P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-  P("acd", "acd1", Q1, "connected", T(00 : 05), NULL, NULL);
-  P("agent", "ag1", Q1, "disconnected", NULL, T(00 : 13), "noAnswerTransfer");
+  P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+  P("acd", "acd1", Q1, "connected", T("00:05"), NULL, NULL);
+  P("agent", "ag1", Q1, "disconnected", NULL, T("00:13"), "noAnswerTransfer");
   EXPECT_EQ_INT(1, apply(t));
   EXPECT_EQ_INT(GEN_CONV_UNANSWERED, seen[1].moment);
   /* The customer hangs up while waiting. */
   begin("c2");
-  P("customer", "cust", "", "disconnected", T(00 : 00), T(00 : 40), "client");
-  P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 40), "peer");
-  P("agent", "ag1", Q1, "disconnected", NULL, T(00 : 13), "noAnswerTransfer");
+  P("customer", "cust", "", "disconnected", T("00:00"), T("00:40"), "client");
+  P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:40"), "peer");
+  P("agent", "ag1", Q1, "disconnected", NULL, T("00:13"), "noAnswerTransfer");
   EXPECT_EQ_INT(1, apply(t));
   EXPECT_EQ_INT(GEN_CONV_ABANDONED, seen[2].moment);
   EXPECT_EQ_INT(0, count(Q1, GEN_CONV_OFFERED));
@@ -209,9 +209,9 @@ DEF_TEST(transfer_to_another_queue) {
   apply(t);
   /* The agent transfers: on Q1's topic, before the new acd exists. */
   begin("c3");
-  P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-  P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 17.5), "transfer");
-  P("agent", "ag1", Q1, "disconnected", T(00 : 17.5), T(02 : 00), "transfer");
+  P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+  P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
+  P("agent", "ag1", Q1, "disconnected", T("00:17.5"), T("02:00"), "transfer");
   EXPECT_EQ_INT(2, apply(t));
   EXPECT_EQ_INT(1, count(Q1, GEN_CONV_ENDED));
   EXPECT_EQ_INT(1, count(Q1, GEN_CONV_TRANSFERRED));
@@ -219,10 +219,10 @@ DEF_TEST(transfer_to_another_queue) {
    * (the agent's wrap-up): Q2 offered once, nothing more for Q1. */
   for (int i = 0; i < 2; i++) {
     begin("c3");
-    P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-    P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 17.5), "transfer");
-    P("agent", "ag1", Q1, "disconnected", T(00 : 17.5), T(02 : 00), "transfer");
-    P("acd", "acd2", Q2, "connected", T(02 : 00), NULL, NULL);
+    P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+    P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
+    P("agent", "ag1", Q1, "disconnected", T("00:17.5"), T("02:00"), "transfer");
+    P("acd", "acd2", Q2, "connected", T("02:00"), NULL, NULL);
     apply(t);
   }
   EXPECT_EQ_INT(1, count(Q2, GEN_CONV_OFFERED));
@@ -247,10 +247,10 @@ DEF_TEST(first_seen_counts_only_the_reported_change) {
   /* Seen first at a transfer to Q2: the transfer and the new offer, which
    * happen at the same instant; not the older answer in Q1. */
   begin("xfer");
-  P("customer", "cust", "", "connected", T(00 : 00), NULL, NULL);
-  P("acd", "acd1", Q1, "disconnected", T(00 : 05), T(00 : 17.5), "transfer");
-  P("agent", "ag1", Q1, "disconnected", T(00 : 17.5), T(02 : 00), "transfer");
-  P("acd", "acd2", Q2, "connected", T(02 : 00), NULL, NULL);
+  P("customer", "cust", "", "connected", T("00:00"), NULL, NULL);
+  P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
+  P("agent", "ag1", Q1, "disconnected", T("00:17.5"), T("02:00"), "transfer");
+  P("acd", "acd2", Q2, "connected", T("02:00"), NULL, NULL);
   EXPECT_EQ_INT(3, apply(t));
   EXPECT_EQ_INT(1, count(Q2, GEN_CONV_OFFERED));
   EXPECT_EQ_INT(1, count(Q1, GEN_CONV_TRANSFERRED));
@@ -330,8 +330,8 @@ DEF_TEST(expiry_and_stale_replays) {
    * linger, is stale and ignored, as is any other old snapshot. */
   n_seen = 0;
   begin("late");
-  P("customer", "cust", "", "connected", T(50 : 00), NULL, NULL);
-  P("acd", "acdL", Q1, "connected", T(50 : 00), NULL, NULL);
+  P("customer", "cust", "", "connected", T("50:00"), NULL, NULL);
+  P("acd", "acdL", Q1, "connected", T("50:00"), NULL, NULL);
   EXPECT_EQ_INT(1, apply(t));
   ended("fin");
   EXPECT_EQ_INT(0, apply(t));
