@@ -942,7 +942,7 @@ static int baseline_users(gr_instance_t *inst, gen_http_t *http,
                           const char *const *user_ids, size_t n) {
   char path[4096];
   size_t off = (size_t)snprintf(path, sizeof(path),
-                                "/api/v2/users?expand=routingStatus,presence");
+                                "/api/v2/users?expand=routingStatus&expand=presence");
   for (size_t i = 0; i < n && off < sizeof(path); i++)
     off +=
         (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
