@@ -480,4 +480,6 @@ int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
 void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   *st = t->st;
   st->tracked = t->used;
+  st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
+              t->n_buckets * sizeof(*t->buckets);
 }

@@ -127,6 +127,7 @@ void gen_conv_expire(gen_conv_tracker_t *t, int64_t now_ms);
 
 typedef struct {
   size_t tracked;
+  size_t bytes;      /* memory the tracker holds */
   uint64_t evicted;  /* dropped by the cap before they expired */
   uint64_t expired;  /* dropped after linger or timeout */
   uint64_t stale;    /* snapshots ignored as stale replays */
