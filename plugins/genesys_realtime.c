@@ -98,7 +98,7 @@ typedef struct {
   uint64_t interval_count;                /* answered waits this interval */
   double interval_sum;                    /* seconds */
   double *samples;                        /* up to GR_WAIT_SAMPLES */
-  size_t n_samples;
+  size_t n_samples, cap_samples;
 } gr_conv_media_t;
 
 typedef struct {
@@ -531,10 +531,16 @@ static size_t record_wait(gr_instance_t *inst, gr_conv_media_t *c,
   c->wait_sum_ms += wait_ms;
   c->interval_count++;
   c->interval_sum += seconds;
-  if (c->samples == NULL &&
-      (c->samples = calloc(GR_WAIT_SAMPLES, sizeof(*c->samples))) == NULL)
-    return first;
-  if (c->n_samples < GR_WAIT_SAMPLES) {
+  if (c->n_samples == c->cap_samples && c->cap_samples < GR_WAIT_SAMPLES) {
+    /* Grown by doubling: most queues answer a few per interval. */
+    size_t cap = c->cap_samples ? c->cap_samples * 2 : 8;
+    double *samples = realloc(c->samples, cap * sizeof(*samples));
+    if (samples == NULL)
+      return first;
+    c->samples = samples;
+    c->cap_samples = cap;
+  }
+  if (c->n_samples < c->cap_samples) {
     c->samples[c->n_samples++] = seconds;
   } else { /* reservoir sampling keeps a uniform sample */
     uint64_t r = next_random(&inst->sample_seed) % c->interval_count;
@@ -941,8 +947,8 @@ static int each_user(json_object *user, void *ud) {
 static int baseline_users(gr_instance_t *inst, gen_http_t *http,
                           const char *const *user_ids, size_t n) {
   char path[4096];
-  size_t off = (size_t)snprintf(path, sizeof(path),
-                                "/api/v2/users?expand=routingStatus&expand=presence");
+  size_t off = (size_t)snprintf(
+      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
   for (size_t i = 0; i < n && off < sizeof(path); i++)
     off +=
         (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
@@ -1203,7 +1209,8 @@ static void dispatch_self(gr_instance_t *inst) {
   const char *host = gen_client_host(inst->client);
   gen_conv_stats_t conv = {0};
   pthread_mutex_lock(&inst->lock);
-  if (inst->conversations != NULL)
+  bool tracking = inst->conversations != NULL;
+  if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
   pthread_mutex_unlock(&inst->lock);
   struct {
@@ -1224,7 +1231,9 @@ static void dispatch_self(gr_instance_t *inst) {
       {"conv_evicted", true, (double)conv.evicted},
       {"conv_stale", true, (double)conv.stale},
   };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
+  /* The last three only with ConversationEvents. */
+  size_t n_self = STATIC_ARRAY_SIZE(self) - (tracking ? 0 : 3);
+  for (size_t i = 0; i < n_self; i++) {
     gen_ident_t id = {.host = host,
                       .plugin = PLUGIN_NAME,
                       .plugin_instance = "self",
