@@ -450,11 +450,271 @@ static run_t replay(gr_instance_t *inst, const corpus_t *c, uint32_t *lat,
   return r;
 }
 
+/* ---- conversation events (-c): the lifecycle tests/sim publishes ------- */
+
+/* tests/sim/simmodel.py MEDIA_ARRAY, in the order of sim_media. */
+static const char *const sim_media_array[] = {"calls", "chats", "emails",
+                                              "messages", "callbacks"};
+
+typedef struct {
+  char id[37], cust[37], acd[37], agent[37], acd2[37], user[37];
+  unsigned q, q2, media, stage;
+  bool abandon, transfer;
+  int64_t t0, t_acd, t_ans, t_end, t_acw;
+} gen_conv_t;
+
+static void conv_session(sbuf_t *b, const gen_conv_t *c, const char *state,
+                         int64_t connected, int64_t end, const char *type) {
+  char t[32];
+  sbuf_put(b,
+           "\"%s\":[{\"id\":\"s%.35s\",\"state\":\"%s\","
+           "\"direction\":\"inbound\",\"held\":false",
+           sim_media_array[c->media], c->id, state);
+  if (connected) {
+    iso(t, connected);
+    sbuf_put(b, ",\"connectedTime\":\"%s\"", t);
+  }
+  if (end) {
+    iso(t, end);
+    sbuf_put(b, ",\"disconnectedTime\":\"%s\"", t);
+  }
+  if (type)
+    sbuf_put(b, ",\"disconnectType\":\"%s\"", type);
+  sbuf_put(b, "}]");
+}
+
+static void conv_part(sbuf_t *b, const gen_conv_t *c, const char *id,
+                      const char *purpose, const sim_queue_t *q,
+                      const char *state, int64_t connected, int64_t end,
+                      const char *type) {
+  char t[32];
+  sbuf_put(b, "{\"id\":\"%s\",\"purpose\":\"%s\"", id, purpose);
+  if (q != NULL)
+    sbuf_put(b, ",\"queueId\":\"%s\",\"name\":\"%s\"", q->id, q->name);
+  if (purpose[1] == 'g') /* agent */
+    sbuf_put(b,
+             ",\"userId\":\"%s\",\"wrapupRequired\":true,"
+             "\"alertingTimeoutMs\":8000",
+             c->user);
+  if (connected) {
+    iso(t, connected);
+    sbuf_put(b, ",\"connectedTime\":\"%s\"", t);
+  }
+  if (end) {
+    iso(t, end);
+    sbuf_put(b, ",\"endTime\":\"%s\"", t);
+  }
+  if (purpose[0] == 'c') { /* customer: the flow's attributes */
+    iso(t, c->t0);
+    sbuf_put(b,
+             ",\"address\":\"tel:+3222%06u\",\"attributes\":{"
+             "\"SalesIvrMetric_Intent(%.19sZ)\":\"%u\","
+             "\"SalesIvrMetric_Language(%.19sZ)\":\"%u\"}",
+             (unsigned)(c->t0 % 1000000), t, (unsigned)(c->t0 % 10), t,
+             (unsigned)(c->t0 % 7));
+  }
+  sbuf_put(b, ",");
+  conv_session(b, c, state, connected, end, type);
+  sbuf_put(b, "}");
+}
+
+/* The snapshot of conversation c at its current stage, on queue q's topic;
+ * returns false when the conversation has no more events. */
+static bool conv_event(sbuf_t *b, gen_conv_t *c, const sim_queue_t *queues) {
+  const sim_queue_t *q = &queues[c->q];
+  bool ended = c->stage >= 3 && !c->abandon;
+  bool answered = c->stage >= 2 && !c->abandon;
+  bool gone = (c->abandon && c->stage >= 1) || (ended && !c->transfer);
+  unsigned topic_q = (c->transfer && c->stage == 4) ? c->q2 : c->q;
+  char corr[37];
+  uuid(corr);
+  sbuf_put(b,
+           "{\"topicName\":\"v2.routing.queues.%s.conversations\","
+           "\"version\":\"2\",\"eventBody\":{\"id\":\"%s\","
+           "\"maxParticipants\":%d,\"participants\":[",
+           queues[topic_q].id, c->id, 2 + (c->stage >= 1 && !c->abandon));
+  conv_part(b, c, c->cust, "customer", NULL,
+            gone ? "disconnected" : "connected", c->t0,
+            gone ? (c->abandon ? c->t_end : c->t_end) : 0,
+            gone ? "client" : NULL);
+  sbuf_put(b, ",");
+  conv_part(b, c, c->acd, "acd", q,
+            (answered || (c->abandon && c->stage >= 1)) ? "disconnected"
+                                                        : "connected",
+            c->t_acd,
+            answered                   ? c->t_ans
+            : (c->abandon && c->stage) ? c->t_end
+                                       : 0,
+            answered                   ? "transfer"
+            : (c->abandon && c->stage) ? "peer"
+                                       : NULL);
+  if (c->stage >= 1 && !c->abandon) {
+    sbuf_put(b, ",");
+    conv_part(b, c, c->agent, "agent", q,
+              ended      ? "disconnected"
+              : answered ? "connected"
+                         : "alerting",
+              answered ? c->t_ans : 0, ended ? c->t_end : 0,
+              ended ? (c->transfer ? "transfer" : "peer") : NULL);
+  }
+  if (c->transfer && c->stage == 4) {
+    sbuf_put(b, ",");
+    conv_part(b, c, c->acd2, "acd", &queues[c->q2], "connected", c->t_end, 0,
+              NULL);
+  }
+  sbuf_put(b,
+           "],\"recentTransfers\":[],\"recordingState\":\"none\","
+           "\"divisions\":[{\"division\":{\"id\":\"%.36s\"},"
+           "\"entities\":[{\"id\":\"%s\"}]}]},"
+           "\"metadata\":{\"CorrelationId\":\"%s\"}}",
+           q->id, c->id, corr);
+  return !(c->abandon ? c->stage >= 1 : c->stage >= 4);
+}
+
+static void conv_start(gen_conv_t *c, const sim_queue_t *queues,
+                       size_t n_queues, int64_t now) {
+  memset(c, 0, sizeof(*c));
+  uuid(c->id);
+  uuid(c->cust);
+  uuid(c->acd);
+  uuid(c->agent);
+  uuid(c->acd2);
+  uuid(c->user);
+  c->q = rnd_below((uint32_t)n_queues);
+  c->q2 = rnd_below((uint32_t)n_queues);
+  const sim_queue_t *q = &queues[c->q];
+  c->media = q->media_list[rnd_below(q->n_media)];
+  c->abandon = rnd_below(100) < 15;
+  c->transfer = !c->abandon && rnd_below(100) < 8;
+  c->t0 = now - 30000;
+  c->t_acd = now;
+}
+
+/* Builds a corpus of n conversation events from `concurrent` conversations
+ * in flight, each advanced one stage at a time in a random order. */
+static void conv_corpus(corpus_t *out, const sim_queue_t *queues,
+                        size_t n_queues, size_t n, size_t concurrent,
+                        size_t *n_convs) {
+  gen_conv_t *live = calloc(concurrent, sizeof(*live));
+  int64_t now = 1778752800000;
+  for (size_t i = 0; i < concurrent; i++)
+    conv_start(&live[i], queues, n_queues, now);
+  *n_convs = concurrent;
+  for (size_t i = 0; i < n; i++) {
+    gen_conv_t *c = &live[rnd_below((uint32_t)concurrent)];
+    now += 20;
+    if (c->stage == 1 && !c->abandon)
+      c->t_ans = now;
+    if (c->stage == 1 && c->abandon)
+      c->t_end = now;
+    if (c->stage == 3)
+      c->t_end = now;
+    size_t start = out->text.len;
+    bool more = conv_event(&out->text, c, queues);
+    if (out->n == out->cap) {
+      out->cap = out->cap ? out->cap * 2 : 1024;
+      out->off = realloc(out->off, out->cap * sizeof(*out->off));
+      out->len = realloc(out->len, out->cap * sizeof(*out->len));
+    }
+    out->off[out->n] = start;
+    out->len[out->n] = out->text.len - start;
+    out->n++;
+    c->stage++;
+    if (!more) {
+      conv_start(c, queues, n_queues, now);
+      (*n_convs)++;
+    }
+  }
+  free(live);
+}
+
+/* Replays conversation events through gr_on_message (json-c parse, the
+ * tracker, counters, dispatch of what changed) from a fresh tracker. */
+static run_t conv_replay(gr_instance_t *inst, const corpus_t *c,
+                         uint32_t *lat) {
+  pthread_mutex_lock(&inst->lock);
+  for (size_t i = 0; i < inst->queues.count; i++)
+    free_conv(&inst->state[i]);
+  gen_conv_tracker_free(inst->conversations);
+  inst->conversations = gen_conv_tracker_new(&(gen_conv_options_t){
+      .max_conversations = (size_t)inst->config.max_conversations,
+      .linger_ms = 900000,
+      .timeout_ms = 14400000});
+  pthread_mutex_unlock(&inst->lock);
+  return replay(inst, c, lat, 0, NULL);
+}
+
+static int conv_bench(gr_instance_t *inst, const sim_queue_t *model,
+                      size_t n_queues, size_t n_msgs, int repeats) {
+  corpus_t corpus = {0};
+  corpus.text = (sbuf_t){.buf = malloc(n_msgs * 2200 + 4096),
+                         .cap = n_msgs * 2200 + 4096};
+  size_t n_convs = 0;
+  conv_corpus(&corpus, model, n_queues, n_msgs, 2000, &n_convs);
+  inst->config.conversation_events = true;
+  uint32_t *lat = malloc(corpus.n * sizeof(*lat));
+
+  double parse_best = 1e9;
+  for (int rep = 0; rep < repeats; rep++) {
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (size_t i = 0; i < corpus.n; i++) {
+      json_object *doc = NULL;
+      char err[128];
+      if (gen_json_parse(corpus.text.buf + corpus.off[i], corpus.len[i],
+                         GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "message %zu: %s\n", i, err);
+        return 1;
+      }
+      json_object_put(doc);
+    }
+    double dt = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    if (dt < parse_best)
+      parse_best = dt;
+  }
+  run_t best = {.cpu = 1e9};
+  for (int rep = 0; rep < repeats; rep++) {
+    run_t r = conv_replay(inst, &corpus, NULL);
+    if (r.failed != 0) {
+      fprintf(stderr, "%zu messages failed: %s\n", r.failed, first_log);
+      return 1;
+    }
+    if (r.cpu < best.cpu)
+      best = r;
+  }
+  (void)conv_replay(inst, &corpus, lat);
+  gen_conv_stats_t st;
+  gen_conv_tracker_stats(inst->conversations, &st);
+  qsort(lat, corpus.n, sizeof(*lat), cmp_u32);
+  double n = (double)corpus.n;
+  printf("%zu queues, %zu conversation events of %zu conversations (2,000 in "
+         "flight), %.0f bytes/message\n",
+         n_queues, corpus.n, n_convs, (double)corpus.text.len / n);
+  printf("\n%-34s %8s %12s %9s %10s\n", "mode", "CPU s", "messages/s", "ns/msg",
+         "values/msg");
+  printf("%-34s %8.3f %12.0f %9.0f %10s\n", "json-c parse only", parse_best,
+         n / parse_best, parse_best * 1e9 / n, "");
+  printf("%-34s %8.3f %12.0f %9.0f %10.2f\n", "gr_on_message (conversations)",
+         best.cpu, n / best.cpu, best.cpu * 1e9 / n, (double)best.values / n);
+  printf("\nper-call latency: p50 %.2f µs  p90 %.2f µs  p99 %.2f µs  max "
+         "%.1f µs\n",
+         pct(lat, corpus.n, 50), pct(lat, corpus.n, 90), pct(lat, corpus.n, 99),
+         lat[corpus.n - 1] / 1000.0);
+  printf("tracker: %zu conversations tracked at the end (finished ones "
+         "linger), %zu bytes held, %.0f bytes per conversation\n",
+         st.tracked, st.bytes,
+         st.tracked ? (double)st.bytes / (double)st.tracked : 0.0);
+  free(lat);
+  free(corpus.text.buf);
+  free(corpus.off);
+  free(corpus.len);
+  return 0;
+}
+
 static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [-n queues] [-m messages] [-r repeats] [-u user-%%] "
           "[-e events/s per queue] [-t interval] [-k messages-per-read] "
-          "[-i] [-s seed] [-v]\n",
+          "[-i] [-s seed] [-v] [-c]\n",
           argv0);
   exit(2);
 }
@@ -463,8 +723,8 @@ int main(int argc, char **argv) {
   size_t n_queues = 5000, n_msgs = 1000000, read_every = 0;
   int repeats = 3, user_pct = 41, opt;
   double rate = 0.04, interval = 10;
-  bool by_id = false;
-  while ((opt = getopt(argc, argv, "n:m:r:u:e:t:k:is:v")) != -1) {
+  bool by_id = false, conversations = false;
+  while ((opt = getopt(argc, argv, "n:m:r:u:e:t:k:is:vc")) != -1) {
     switch (opt) {
     case 'n':
       n_queues = strtoul(optarg, NULL, 10);
@@ -495,6 +755,9 @@ int main(int argc, char **argv) {
       break;
     case 'v':
       log_echo = true;
+      break;
+    case 'c':
+      conversations = true;
       break;
     default:
       usage(argv[0]);
@@ -545,6 +808,23 @@ int main(int argc, char **argv) {
       step_media(&model[i].m[model[i].media_list[rnd_below(model[i].n_media)]],
                  now_ms - 600000 + k * 30000);
   }
+  if (conversations) {
+    for (size_t i = 0; i < n_queues; i++)
+      gen_entity_add(&inst->queues, model[i].id, model[i].name, NULL);
+    inst->state = calloc(n_queues, sizeof(*inst->state));
+    inst->listed_at = cdtime();
+    int status = conv_bench(inst, model, n_queues, n_msgs / 5, repeats);
+    gr_instance_free(inst);
+    free(model);
+    free(base.text.buf);
+    free(base.off);
+    free(base.len);
+    free(corpus.text.buf);
+    free(corpus.off);
+    free(corpus.len);
+    return status;
+  }
+
   for (size_t i = 0; i < n_queues; i++) {
     corpus_add(&base, &model[i], -1, now_ms);
     for (unsigned k = 0; k < model[i].n_media; k++)

@@ -11,17 +11,29 @@
  * (only the values it changed); every value is dispatched again each
  * interval so series never go stale. After every (re)connect the channel's
  * queues are re-read with the observations query, 100 queues a request.
+ *
+ * Optional families. ConversationEvents adds v2.routing.queues.{id}.
+ * conversations: each moment of a conversation (offered, answered,
+ * abandoned, transferred, state transitions) is counted once by the
+ * conversation tracker (gen_conv) and dispatched at once; answered waits
+ * feed per-interval count/sum/percentiles and cumulative buckets.
+ * AgentActivity adds v2.users.{id}.activity for every member of the
+ * selected queues: org-wide agents by routing status and presence, each
+ * agent once, re-read with GET /api/v2/users after every (re)connect.
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
 #include "gen_client.h"
+#include "gen_conv.h"
 #include "gen_entity.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
+#include "gen_time.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <strings.h>
 
@@ -29,6 +41,16 @@
 #define GR_QUEUES_PER_QUERY 100
 #define GR_TOPIC_PREFIX "v2.analytics.queues."
 #define GR_TOPIC_SUFFIX ".observations"
+#define GR_CONV_TOPIC_PREFIX "v2.routing.queues."
+#define GR_CONV_TOPIC_SUFFIX ".conversations"
+#define GR_USER_TOPIC_PREFIX "v2.users."
+#define GR_USER_TOPIC_SUFFIX ".activity"
+/* User ids per GET /api/v2/users baseline (the request line stays < 4 KiB). */
+#define GR_USERS_PER_QUERY 80
+#define GR_MAX_WAIT_BOUNDS 16
+/* Answered waits kept per queue and media for one interval's percentiles;
+ * past this a uniform sample of them is kept. */
+#define GR_WAIT_SAMPLES 4096
 
 /* Media types of queue observations, as the API names them. */
 static const char *const gr_media[] = {"voice", "callback",   "chat",
@@ -66,10 +88,29 @@ typedef struct {
   int64_t presence[GR_PRESENCE_COUNT];
 } gr_agents_t;
 
+/* Conversation-event counters of one queue and media type. Cumulative
+ * counts are DERIVE; the interval fields are reset by every read. */
+typedef struct {
+  bool seen;
+  int64_t moments[GEN_CONV_MOMENT_COUNT];
+  int64_t bucket[GR_MAX_WAIT_BOUNDS + 1]; /* le bound i; last is +Inf */
+  int64_t wait_sum_ms;                    /* all answered waits */
+  uint64_t interval_count;                /* answered waits this interval */
+  double interval_sum;                    /* seconds */
+  double *samples;                        /* up to GR_WAIT_SAMPLES */
+  size_t n_samples, cap_samples;
+} gr_conv_media_t;
+
 typedef struct {
   gr_media_t media[GR_MEDIA_COUNT];
   gr_agents_t agents;
+  gr_conv_media_t *conv; /* [GR_MEDIA_COUNT], allocated at the first moment */
 } gr_queue_t;
+
+/* One member agent: its routing status and presence (-1 unknown). */
+typedef struct {
+  int8_t routing, presence;
+} gr_user_t;
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -78,6 +119,12 @@ typedef struct {
   cdtime_t refresh_interval;
   cdtime_t heartbeat_timeout;
   long topics_per_channel;
+  bool conversation_events;
+  double wait_bounds[GR_MAX_WAIT_BOUNDS]; /* seconds, increasing */
+  size_t n_wait_bounds;
+  long max_conversations;
+  cdtime_t conversation_linger, conversation_timeout;
+  bool agent_activity;
 } gr_config_t;
 
 typedef struct {
@@ -91,6 +138,14 @@ typedef struct {
   cdtime_t listed_at;
   bool streaming;
   gen_ratelimit_t complain;
+
+  gen_conv_tracker_t *conversations; /* ConversationEvents */
+  uint64_t sample_seed;
+  gen_entity_set_t users; /* AgentActivity: members of the queues */
+  gr_user_t *user_state;  /* parallel to users.items */
+  int64_t org_routing[GR_ROUTING_COUNT];
+  int64_t org_presence[GR_PRESENCE_COUNT];
+  bool org_seen;
 } gr_instance_t;
 
 /* ---- configuration ----------------------------------------------------------
@@ -103,6 +158,12 @@ static void *gr_config_new(void) {
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
   c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  static const double default_bounds[] = {5, 10, 20, 30, 60, 120, 300};
+  memcpy(c->wait_bounds, default_bounds, sizeof(default_bounds));
+  c->n_wait_bounds = STATIC_ARRAY_SIZE(default_bounds);
+  c->max_conversations = 100000;
+  c->conversation_linger = TIME_T_TO_CDTIME_T(900);
+  c->conversation_timeout = TIME_T_TO_CDTIME_T(14400);
   return c;
 }
 
@@ -115,6 +176,28 @@ static void gr_config_free(void *config) {
     free(c->media_filter[i]);
   free(c->media_filter);
   free(c);
+}
+
+/* WaitBuckets 5 10 20 …: upper bounds in seconds, increasing. */
+static int config_wait_buckets(gen_org_t *org, const oconfig_item_t *ci,
+                               gr_config_t *c) {
+  if (ci->values_num < 1 || ci->values_num > GR_MAX_WAIT_BOUNDS) {
+    gen_config_error(org, ci, "takes 1 to 16 bounds in seconds");
+    return -EINVAL;
+  }
+  for (int i = 0; i < ci->values_num; i++) {
+    double bound = ci->values[i].value.number;
+    if (ci->values[i].type != OCONFIG_TYPE_NUMBER || !(bound > 0) ||
+        (i > 0 && !(bound > c->wait_bounds[i - 1]))) {
+      gen_config_error(org, ci,
+                       "bounds must be positive numbers of seconds, each "
+                       "greater than the one before");
+      return -EINVAL;
+    }
+    c->wait_bounds[i] = bound;
+  }
+  c->n_wait_bounds = (size_t)ci->values_num;
+  return 0;
 }
 
 static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
@@ -152,6 +235,18 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
     return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
                           &c->topics_per_channel);
+  if (strcasecmp(ci->key, "ConversationEvents") == 0)
+    return gen_config_bool(org, ci, &c->conversation_events);
+  if (strcasecmp(ci->key, "WaitBuckets") == 0)
+    return config_wait_buckets(org, ci, c);
+  if (strcasecmp(ci->key, "MaxConversations") == 0)
+    return gen_config_int(org, ci, 100, 10000000, &c->max_conversations);
+  if (strcasecmp(ci->key, "ConversationLinger") == 0)
+    return gen_config_seconds(org, ci, 10, 86400, &c->conversation_linger);
+  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 60, 7 * 86400, &c->conversation_timeout);
+  if (strcasecmp(ci->key, "AgentActivity") == 0)
+    return gen_config_bool(org, ci, &c->agent_activity);
   return GEN_CONFIG_NOT_MINE;
 }
 
@@ -346,6 +441,326 @@ static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
   }
 }
 
+/* ---- conversation events
+ * ---------------------------------------------------------- */
+
+/* Type instances of the state transitions, by moment (NULL: a counter of
+ * its own, not a transition). */
+static const char *const gr_transition_names[GEN_CONV_MOMENT_COUNT] = {
+    [GEN_CONV_ALERTED] = "queue_to_alerting",
+    [GEN_CONV_ANSWERED] = "alerting_to_connected",
+    [GEN_CONV_UNANSWERED] = "alerting_to_queue",
+    [GEN_CONV_ABANDONED] = "queue_to_ended",
+    [GEN_CONV_ENDED] = "connected_to_ended",
+};
+/* Types of the moments that are counters of their own. */
+static const char *const gr_moment_types[GEN_CONV_MOMENT_COUNT] = {
+    [GEN_CONV_OFFERED] = "conv_offered",
+    [GEN_CONV_ANSWERED] = "conv_answered",
+    [GEN_CONV_ABANDONED] = "conv_abandoned",
+    [GEN_CONV_TRANSFERRED] = "conv_transferred",
+};
+
+static void put_derive(const gr_sink_t *sink, const char *type,
+                       const char *type_instance, int64_t value) {
+  gen_ident_t id = {.host = gen_client_host(sink->inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = sink->queue,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_derive(&id, value, sink->time, 0);
+}
+
+/* "voice-le5", "voice-le0.5", "voice-le_inf" */
+static void bucket_instance(const gr_instance_t *inst, const char *media,
+                            size_t b, char *out, size_t size) {
+  if (b < inst->config.n_wait_bounds)
+    snprintf(out, size, "%s-le%g", media, inst->config.wait_bounds[b]);
+  else
+    snprintf(out, size, "%s-le_inf", media);
+}
+
+/* Dispatches one moment's counters (moment >= 0, with the buckets from
+ * first_bucket on), or every cumulative value (moment < 0). */
+static void dispatch_conv(const gr_sink_t *sink, size_t m,
+                          const gr_conv_media_t *c, int moment,
+                          size_t first_bucket) {
+  const gr_instance_t *inst = sink->inst;
+  const char *media = gr_media[m];
+  char ti[64];
+  for (int k = 0; k < GEN_CONV_MOMENT_COUNT; k++) {
+    if (moment >= 0 && k != moment)
+      continue;
+    if (gr_moment_types[k] != NULL)
+      put_derive(sink, gr_moment_types[k], media, c->moments[k]);
+    if (gr_transition_names[k] != NULL) {
+      snprintf(ti, sizeof(ti), "%s-%s", media, gr_transition_names[k]);
+      put_derive(sink, "conv_transitions", ti, c->moments[k]);
+    }
+  }
+  if (moment >= 0 && moment != GEN_CONV_ANSWERED)
+    return;
+  for (size_t b = moment >= 0 ? first_bucket : 0;
+       b <= inst->config.n_wait_bounds; b++) {
+    bucket_instance(inst, media, b, ti, sizeof(ti));
+    put_derive(sink, "conv_wait_bucket", ti, c->bucket[b]);
+  }
+  put_derive(sink, "conv_wait_sum_ms", media, c->wait_sum_ms);
+}
+
+static uint64_t next_random(uint64_t *state) {
+  /* xorshift64*: only for choosing which waits a full interval keeps. */
+  uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return x * 2685821657736338717ULL;
+}
+
+/* Records one answered wait; returns the first bucket it counts in. */
+static size_t record_wait(gr_instance_t *inst, gr_conv_media_t *c,
+                          int64_t wait_ms) {
+  double seconds = (double)wait_ms / 1000.0;
+  size_t first = inst->config.n_wait_bounds;
+  for (size_t b = inst->config.n_wait_bounds; b-- > 0;)
+    if (seconds <= inst->config.wait_bounds[b])
+      first = b;
+  for (size_t b = first; b <= inst->config.n_wait_bounds; b++)
+    c->bucket[b]++;
+  c->wait_sum_ms += wait_ms;
+  c->interval_count++;
+  c->interval_sum += seconds;
+  if (c->n_samples == c->cap_samples && c->cap_samples < GR_WAIT_SAMPLES) {
+    /* Grown by doubling: most queues answer a few per interval. */
+    size_t cap = c->cap_samples ? c->cap_samples * 2 : 8;
+    double *samples = realloc(c->samples, cap * sizeof(*samples));
+    if (samples == NULL)
+      return first;
+    c->samples = samples;
+    c->cap_samples = cap;
+  }
+  if (c->n_samples < c->cap_samples) {
+    c->samples[c->n_samples++] = seconds;
+  } else { /* reservoir sampling keeps a uniform sample */
+    uint64_t r = next_random(&inst->sample_seed) % c->interval_count;
+    if (r < GR_WAIT_SAMPLES)
+      c->samples[r] = seconds;
+  }
+  return first;
+}
+
+typedef struct {
+  gr_instance_t *inst;
+  cdtime_t time;
+} gr_conv_ctx_t;
+
+/* One new moment from the tracker: count it and dispatch at once. Called
+ * with the lock held. */
+static void on_moment(void *ud, const char *queue_id, int media,
+                      gen_conv_moment_t moment, int64_t wait_ms) {
+  gr_conv_ctx_t *ctx = ud;
+  gr_instance_t *inst = ctx->inst;
+  ssize_t index = gen_entity_find(&inst->queues, queue_id);
+  if (index < 0 || media < 0 || media >= (int)GR_MEDIA_COUNT)
+    return; /* a queue not selected here, or no media */
+  gr_queue_t *q = &inst->state[index];
+  if (q->conv == NULL &&
+      (q->conv = calloc(GR_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
+    return;
+  gr_conv_media_t *c = &q->conv[media];
+  c->seen = true;
+  c->moments[moment]++;
+  size_t first_bucket = inst->config.n_wait_bounds + 1;
+  if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
+    first_bucket = record_wait(inst, c, wait_ms);
+  if (!media_wanted(inst, (size_t)media))
+    return;
+  gr_sink_t sink = {.inst = inst,
+                    .queue = queue_instance(inst, (size_t)index),
+                    .time = ctx->time};
+  dispatch_conv(&sink, (size_t)media, c, (int)moment, first_bucket);
+}
+
+static int compare_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The interval's answered waits: count, sum and (when any) percentiles,
+ * by nearest rank; then a fresh interval. */
+static void dispatch_wait_interval(const gr_sink_t *sink, size_t m,
+                                   gr_conv_media_t *c) {
+  static const struct {
+    const char *name;
+    double p;
+  } quantiles[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
+  const char *media = gr_media[m];
+  put(sink, "conv_wait_count", media, (double)c->interval_count);
+  put(sink, "conv_wait_sum", media, c->interval_sum);
+  if (c->n_samples > 0) {
+    qsort(c->samples, c->n_samples, sizeof(*c->samples), compare_double);
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(quantiles); i++) {
+      size_t rank = (size_t)ceil(quantiles[i].p * (double)c->n_samples);
+      char ti[64];
+      snprintf(ti, sizeof(ti), "%s-%s", media, quantiles[i].name);
+      put(sink, "conv_wait_quantile", ti, c->samples[rank ? rank - 1 : 0]);
+    }
+  }
+  c->interval_count = 0;
+  c->interval_sum = 0;
+  c->n_samples = 0;
+}
+
+static void free_conv(gr_queue_t *q) {
+  if (q->conv == NULL)
+    return;
+  for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
+    free(q->conv[m].samples);
+  free(q->conv);
+  q->conv = NULL;
+}
+
+static gen_notify_verdict_t malformed(gr_instance_t *inst, const char *what,
+                                      const char *err) {
+  gen_log_limited(&inst->complain, LOG_WARNING,
+                  "%s plugin: Org \"%s\": malformed %s skipped: %s",
+                  PLUGIN_NAME, inst->client->org->name, what, err);
+  return GEN_NOTIFY_MALFORMED;
+}
+
+static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
+                                            json_object *body) {
+  gen_conv_snapshot_t *snap = malloc(sizeof(*snap));
+  char err[128];
+  if (snap == NULL)
+    return GEN_NOTIFY_OK;
+  if (gen_conv_from_json(body, snap, err, sizeof(err)) != 0) {
+    free(snap);
+    return malformed(inst, "conversation event", err);
+  }
+  gr_conv_ctx_t ctx = {.inst = inst, .time = cdtime()};
+  pthread_mutex_lock(&inst->lock);
+  if (inst->conversations != NULL)
+    gen_conv_apply(inst->conversations, snap, gen_cdtime_to_ms(ctx.time),
+                   on_moment, &ctx);
+  pthread_mutex_unlock(&inst->lock);
+  free(snap);
+  return GEN_NOTIFY_OK;
+}
+
+/* ---- agent activity
+ * --------------------------------------------------------------- */
+
+static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
+                         const int64_t *old_presence, cdtime_t time) {
+  gr_sink_t sink = {.inst = inst, .queue = "org", .time = time};
+  if (old_routing == NULL)
+    put(&sink, "org_agents", "total", (double)inst->users.count);
+  for (size_t k = 0; k < GR_ROUTING_COUNT; k++)
+    if (old_routing == NULL || old_routing[k] != inst->org_routing[k])
+      put(&sink, "org_agents_routing", gr_routing_names[k],
+          (double)inst->org_routing[k]);
+  for (size_t k = 0; k < GR_PRESENCE_COUNT; k++)
+    if (old_presence == NULL || old_presence[k] != inst->org_presence[k])
+      put(&sink, "org_agents_presence", gr_presence_names[k],
+          (double)inst->org_presence[k]);
+}
+
+/* Sets one member's routing status and presence (names as the API gives
+ * them; NULL leaves that one as it was) and dispatches what changed. Called
+ * with the lock held. */
+static void set_user(gr_instance_t *inst, const char *user_id,
+                     const char *routing, const char *presence) {
+  ssize_t index = gen_entity_find(&inst->users, user_id);
+  if (index < 0)
+    return; /* not a member of the selected queues */
+  gr_user_t *u = &inst->user_state[index];
+  int64_t old_routing[GR_ROUTING_COUNT], old_presence[GR_PRESENCE_COUNT];
+  memcpy(old_routing, inst->org_routing, sizeof(old_routing));
+  memcpy(old_presence, inst->org_presence, sizeof(old_presence));
+  if (routing != NULL) {
+    int k = name_index(gr_routing, GR_ROUTING_COUNT, routing);
+    if (u->routing >= 0)
+      inst->org_routing[u->routing]--;
+    u->routing = (int8_t)k;
+    if (k >= 0)
+      inst->org_routing[k]++;
+  }
+  if (presence != NULL) {
+    int k = name_index(gr_presence, GR_PRESENCE_COUNT, presence);
+    if (k < 0)
+      k = (int)GR_PRESENCE_COUNT - 1; /* "other" */
+    if (u->presence >= 0)
+      inst->org_presence[u->presence]--;
+    u->presence = (int8_t)k;
+    inst->org_presence[k]++;
+  }
+  inst->org_seen = true;
+  dispatch_org(inst, old_routing, old_presence, cdtime());
+}
+
+/* routingStatus{status} and presence{presenceDefinition{systemPresence}},
+ * as in both the activity event and GET /api/v2/users?expand=… */
+static void user_from_json(gr_instance_t *inst, json_object *user) {
+  const char *id = gen_json_get_string(user, "id");
+  const char *routing =
+      gen_json_get_string(gen_json_get_object(user, "routingStatus"), "status");
+  const char *presence = gen_json_get_string(
+      gen_json_get_object(gen_json_get_object(user, "presence"),
+                          "presenceDefinition"),
+      "systemPresence");
+  if (id != NULL && (routing != NULL || presence != NULL))
+    set_user(inst, id, routing, presence);
+}
+
+static gen_notify_verdict_t on_activity(gr_instance_t *inst,
+                                        json_object *body) {
+  if (!json_object_is_type(body, json_type_object) ||
+      gen_json_get_string(body, "id") == NULL)
+    return malformed(inst, "activity event", "no user id");
+  pthread_mutex_lock(&inst->lock);
+  user_from_json(inst, body);
+  pthread_mutex_unlock(&inst->lock);
+  return GEN_NOTIFY_OK;
+}
+
+static bool topic_has(const char *topic, const char *prefix,
+                      const char *suffix) {
+  size_t len = strlen(topic), p = strlen(prefix), s = strlen(suffix);
+  return len > p + s && strncasecmp(topic, prefix, p) == 0 &&
+         strcasecmp(topic + len - s, suffix) == 0;
+}
+
+/* A message the observation parser does not read: conversation and
+ * activity events, parsed with json-c (they are rarer and bigger). */
+static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
+                                     size_t len, const char *topic) {
+  /* Only the families turned on (others are not subscribed). */
+  bool conversation =
+      inst->config.conversation_events &&
+      topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
+  bool activity = inst->config.agent_activity &&
+                  topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
+  if (!conversation && !activity)
+    return GEN_NOTIFY_OK;
+  json_object *doc = NULL;
+  char err[128];
+  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
+      0)
+    return malformed(inst, "notification", err);
+  json_object *body = gen_json_get_object(doc, "eventBody");
+  gen_notify_verdict_t verdict;
+  if (body == NULL)
+    verdict = malformed(inst, "notification", "no eventBody object");
+  else if (conversation)
+    verdict = on_conversation(inst, body);
+  else
+    verdict = on_activity(inst, body);
+  json_object_put(doc);
+  return verdict;
+}
+
 /* ---- streaming
  * ------------------------------------------------------------------------ */
 
@@ -393,7 +808,9 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   case GEN_OBS_TOPIC_QUEUE_OBSERVATIONS:
     break;
   default:
-    return GEN_NOTIFY_OK;
+    if (msg.topic_name_truncated)
+      return GEN_NOTIFY_OK;
+    return on_other(inst, json, len, msg.topic_name);
   }
   int media = -1;
   if (msg.media_type[0] != '\0' && (media = media_index(msg.media_type)) < 0)
@@ -517,28 +934,60 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
   return 0;
 }
 
-/* A channel (re)connected: re-read its queues, 100 per query. */
-static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
-                           size_t n) {
+/* Baseline of user_ids[0..n-1]: one GET /api/v2/users with their routing
+ * status and presence. */
+static int each_user(json_object *user, void *ud) {
   gr_instance_t *inst = ud;
+  pthread_mutex_lock(&inst->lock);
+  user_from_json(inst, user);
+  pthread_mutex_unlock(&inst->lock);
+  return 0;
+}
+
+static int baseline_users(gr_instance_t *inst, gen_http_t *http,
+                          const char *const *user_ids, size_t n) {
+  char path[4096];
+  size_t off = (size_t)snprintf(
+      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
+  for (size_t i = 0; i < n && off < sizeof(path); i++)
+    off +=
+        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
+  if (off >= sizeof(path))
+    return -ENAMETOOLONG;
+  char err[512];
+  int status = gen_http_get_pages(http, path, GR_USERS_PER_QUERY, 2, each_user,
+                                  inst, err, sizeof(err));
+  if (status != 0)
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": user baseline failed: %s",
+                    PLUGIN_NAME, inst->client->org->name, err);
+  return status;
+}
+
+/* Collects the ids of topics "<prefix><id><suffix>" into batches of
+ * batch_max and calls flush for each. */
+static int for_topic_ids(gr_instance_t *inst, gen_http_t *http,
+                         char *const *topics, size_t n, const char *prefix,
+                         const char *suffix, size_t batch_max,
+                         int (*flush)(gr_instance_t *, gen_http_t *,
+                                      const char *const *, size_t)) {
   const char *batch[GR_QUEUES_PER_QUERY];
   char ids[GR_QUEUES_PER_QUERY][80];
   size_t in_batch = 0;
-  size_t prefix = strlen(GR_TOPIC_PREFIX), suffix = strlen(GR_TOPIC_SUFFIX);
+  size_t p = strlen(prefix), s = strlen(suffix);
   for (size_t i = 0; i <= n; i++) {
     if (i < n) {
       size_t len = strlen(topics[i]);
-      if (len <= prefix + suffix || len - prefix - suffix >= sizeof(ids[0]) ||
-          strncmp(topics[i], GR_TOPIC_PREFIX, prefix) != 0 ||
-          strcmp(topics[i] + len - suffix, GR_TOPIC_SUFFIX) != 0)
+      if (!topic_has(topics[i], prefix, suffix) ||
+          len - p - s >= sizeof(ids[0]))
         continue;
-      snprintf(ids[in_batch], sizeof(ids[0]), "%.*s",
-               (int)(len - prefix - suffix), topics[i] + prefix);
+      snprintf(ids[in_batch], sizeof(ids[0]), "%.*s", (int)(len - p - s),
+               topics[i] + p);
       batch[in_batch] = ids[in_batch];
       in_batch++;
     }
-    if (in_batch == GR_QUEUES_PER_QUERY || (i == n && in_batch > 0)) {
-      int status = baseline_batch(inst, http, batch, in_batch);
+    if (in_batch == batch_max || (i == n && in_batch > 0)) {
+      int status = flush(inst, http, batch, in_batch);
       if (status != 0)
         return status;
       in_batch = 0;
@@ -547,9 +996,115 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
   return 0;
 }
 
+/* A channel (re)connected: re-read its queues (100 per query) and its
+ * agents (GR_USERS_PER_QUERY per request). Conversations need no baseline:
+ * the tracker counts only what happens from now on (see gen_conv.h). */
+static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
+                           size_t n) {
+  gr_instance_t *inst = ud;
+  int status =
+      for_topic_ids(inst, http, topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
+                    GR_QUEUES_PER_QUERY, baseline_batch);
+  if (status == 0 && inst->config.agent_activity)
+    status =
+        for_topic_ids(inst, http, topics, n, GR_USER_TOPIC_PREFIX,
+                      GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY, baseline_users);
+  return status;
+}
+
 /* ---- queue list
  * ----------------------------------------------------------------------------
  */
+
+typedef struct {
+  gr_instance_t *inst;
+  gen_entity_set_t *set;
+  gr_user_t *state; /* grows with set */
+  size_t capacity;
+} gr_members_t;
+
+static int each_member(json_object *member, void *ud) {
+  gr_members_t *m = ud;
+  json_object *user = gen_json_get_object(member, "user");
+  const char *id = gen_json_get_string(user ? user : member, "id");
+  if (id == NULL || gen_entity_find(m->set, id) >= 0)
+    return 0;
+  ssize_t index = gen_entity_add(m->set, id, id, NULL);
+  if (index < 0)
+    return (int)index;
+  if ((size_t)index >= m->capacity) {
+    size_t capacity = m->capacity ? m->capacity * 2 : 256;
+    gr_user_t *state = realloc(m->state, capacity * sizeof(*state));
+    if (state == NULL)
+      return -ENOMEM;
+    m->state = state;
+    m->capacity = capacity;
+  }
+  const char *routing = gen_json_get_string(
+      gen_json_get_object(member, "routingStatus"), "status");
+  const char *presence = gen_json_get_string(
+      gen_json_get_object(gen_json_get_object(member, "presence"),
+                          "presenceDefinition"),
+      "systemPresence");
+  int k = presence ? name_index(gr_presence, GR_PRESENCE_COUNT, presence) : -1;
+  m->state[index] = (gr_user_t){
+      .routing =
+          (int8_t)(routing ? name_index(gr_routing, GR_ROUTING_COUNT, routing)
+                           : -1),
+      .presence = (int8_t)(presence == NULL ? -1
+                           : k >= 0         ? k
+                                            : (int)GR_PRESENCE_COUNT - 1)};
+  return 0;
+}
+
+/* Lists the members of the selected queues (each agent once) and carries
+ * the known states over; the org counts are recomputed from them. A member
+ * listing names routingStatus and presence when the API includes them. */
+static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
+                           bool *changed) {
+  gen_entity_set_t set = {0};
+  gr_members_t m = {.inst = inst, .set = &set};
+  char err[512];
+  for (size_t i = 0; i < queues->count; i++) {
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v2/routing/queues/%s/members",
+             queues->items[i].id);
+    int status = gen_http_get_pages(inst->client->http, path, 100, 1000,
+                                    each_member, &m, err, sizeof(err));
+    if (status != 0) {
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": cannot list the members of "
+                      "queue %s: %s",
+                      PLUGIN_NAME, inst->client->org->name,
+                      queues->items[i].name, err);
+      gen_entity_set_free(&set);
+      free(m.state);
+      return status;
+    }
+  }
+  pthread_mutex_lock(&inst->lock);
+  *changed = set.count != inst->users.count;
+  memset(inst->org_routing, 0, sizeof(inst->org_routing));
+  memset(inst->org_presence, 0, sizeof(inst->org_presence));
+  for (size_t i = 0; i < set.count; i++) {
+    ssize_t old = gen_entity_find(&inst->users, set.items[i].id);
+    if (old < 0)
+      *changed = true;
+    else if (inst->user_state[old].routing >= 0 ||
+             inst->user_state[old].presence >= 0)
+      m.state[i] = inst->user_state[old]; /* events are newer */
+    if (m.state[i].routing >= 0)
+      inst->org_routing[m.state[i].routing]++;
+    if (m.state[i].presence >= 0)
+      inst->org_presence[m.state[i].presence]++;
+  }
+  gen_entity_set_free(&inst->users);
+  free(inst->user_state);
+  inst->users = set;
+  inst->user_state = m.state;
+  pthread_mutex_unlock(&inst->lock);
+  return 0;
+}
 
 /* Lists the selected queues; on a change, carries the state of the queues
  * kept over and gives the channel manager the new topics. */
@@ -566,26 +1121,51 @@ static int refresh_queues(gr_instance_t *inst) {
     gen_entity_set_free(&fresh);
     return status;
   }
+  bool members_changed = false;
+  if (inst->config.agent_activity &&
+      refresh_members(inst, &fresh, &members_changed) != 0) {
+    gen_entity_set_free(&fresh);
+    return -1;
+  }
+  /* Per queue its observation topic, then its conversation topic (one
+   * channel carries both), then one activity topic per member agent. */
+  size_t per_queue = inst->config.conversation_events ? 2 : 1;
+  size_t max_topics = fresh.count * per_queue + inst->users.count;
   gr_queue_t *state = calloc(fresh.count ? fresh.count : 1, sizeof(*state));
-  char **topics = calloc(fresh.count ? fresh.count : 1, sizeof(*topics));
+  char **topics = calloc(max_topics ? max_topics : 1, sizeof(*topics));
   if (state == NULL || topics == NULL) {
     free(state);
     free(topics);
     gen_entity_set_free(&fresh);
     return -ENOMEM;
   }
+  size_t n_topics = 0;
   for (size_t i = 0; i < fresh.count; i++) {
-    if (asprintf(&topics[i], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX,
-                 fresh.items[i].id) < 0)
-      topics[i] = NULL;
+    const char *id = fresh.items[i].id;
+    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX, id) >=
+        0)
+      n_topics++;
+    if (per_queue == 2 &&
+        asprintf(&topics[n_topics],
+                 GR_CONV_TOPIC_PREFIX "%s" GR_CONV_TOPIC_SUFFIX, id) >= 0)
+      n_topics++;
   }
   pthread_mutex_lock(&inst->lock);
+  for (size_t i = 0; i < inst->users.count; i++)
+    if (asprintf(&topics[n_topics],
+                 GR_USER_TOPIC_PREFIX "%s" GR_USER_TOPIC_SUFFIX,
+                 inst->users.items[i].id) >= 0)
+      n_topics++;
   for (size_t i = 0; i < fresh.count; i++) {
     ssize_t old = gen_entity_find(&inst->queues, fresh.items[i].id);
-    if (old >= 0)
+    if (old >= 0) {
       state[i] = inst->state[old];
+      inst->state[old].conv = NULL; /* moved */
+    }
   }
-  bool changed = fresh.count != inst->queues.count;
+  for (size_t i = 0; i < inst->queues.count; i++)
+    free_conv(&inst->state[i]); /* queues dropped from the selection */
+  bool changed = fresh.count != inst->queues.count || members_changed;
   for (size_t i = 0; !changed && i < fresh.count; i++)
     changed = strcmp(fresh.items[i].id, inst->queues.items[i].id) != 0 ||
               strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
@@ -596,10 +1176,17 @@ static int refresh_queues(gr_instance_t *inst) {
   inst->listed_at = cdtime();
   pthread_mutex_unlock(&inst->lock);
 
-  size_t n_topics = 0;
-  for (size_t i = 0; i < fresh.count; i++)
-    if (topics[i] != NULL)
-      topics[n_topics++] = topics[i];
+  size_t capacity =
+      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.topics_per_channel;
+  if (n_topics > capacity)
+    GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
+              "exceed %d channels of %ld topics: the last %zu (agent "
+              "activity first, then the last queues) are not streamed; "
+              "select fewer queues or turn AgentActivity off",
+              PLUGIN_NAME, inst->client->org->name, n_topics, fresh.count,
+              per_queue == 2 ? " with conversations" : "", inst->users.count,
+              GEN_NOTIFY_MAX_CHANNELS, inst->config.topics_per_channel,
+              n_topics - capacity);
   if (changed || !inst->streaming) {
     if (fresh.count == 0)
       GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
@@ -625,6 +1212,34 @@ static void dispatch_self(gr_instance_t *inst) {
                         .type = "queues"};
   gen_dispatch_gauge(&queues, (double)inst->queues.count, 0, 0);
   gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
+
+  gen_conv_stats_t conv = {0};
+  pthread_mutex_lock(&inst->lock);
+  bool tracking = inst->conversations != NULL;
+  if (tracking)
+    gen_conv_tracker_stats(inst->conversations, &conv);
+  pthread_mutex_unlock(&inst->lock);
+  if (!tracking) /* only with ConversationEvents */
+    return;
+  struct {
+    const char *type;
+    bool derive;
+    double value;
+  } self[] = {
+      {"conv_tracked", false, (double)conv.tracked},
+      {"conv_evicted", true, (double)conv.evicted},
+      {"conv_stale", true, (double)conv.stale},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
+    gen_ident_t id = {.host = host,
+                      .plugin = PLUGIN_NAME,
+                      .plugin_instance = "self",
+                      .type = self[i].type};
+    if (self[i].derive)
+      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
+    else
+      gen_dispatch_gauge(&id, self[i].value, 0, 0);
+  }
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
@@ -646,7 +1261,14 @@ static int gr_read(user_data_t *ud) {
         dispatch_media(&sink, gr_media[m], &q->media[m], NULL);
     if (q->agents.seen)
       dispatch_agents(&sink, &q->agents, NULL);
+    for (size_t m = 0; q->conv != NULL && m < GR_MEDIA_COUNT; m++)
+      if (q->conv[m].seen && media_wanted(inst, m)) {
+        dispatch_conv(&sink, m, &q->conv[m], -1, 0);
+        dispatch_wait_interval(&sink, m, &q->conv[m]);
+      }
   }
+  if (inst->config.agent_activity && inst->org_seen)
+    dispatch_org(inst, NULL, NULL, cdtime());
   pthread_mutex_unlock(&inst->lock);
   dispatch_self(inst);
   /* Only a failed first listing is a failed read (collectd backs off). */
@@ -662,8 +1284,13 @@ static void gr_instance_free(void *data) {
   if (inst == NULL)
     return;
   gen_notify_free(inst->notify);
+  for (size_t i = 0; i < inst->queues.count; i++)
+    free_conv(&inst->state[i]);
   gen_entity_set_free(&inst->queues);
   free(inst->state);
+  gen_conv_tracker_free(inst->conversations);
+  gen_entity_set_free(&inst->users);
+  free(inst->user_state);
   pthread_mutex_destroy(&inst->lock);
   gen_entity_filter_free(&inst->config.filter);
   for (size_t i = 0; i < inst->config.n_media_filter; i++)
@@ -685,6 +1312,17 @@ static void *gr_instance_new(gen_client_t *client, void *config) {
   free(config);
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  inst->sample_seed = (uint64_t)cdtime();
+  if (inst->config.conversation_events) {
+    gen_conv_options_t conv = {
+        .max_conversations = (size_t)inst->config.max_conversations,
+        .linger_ms = gen_cdtime_to_ms(inst->config.conversation_linger),
+        .timeout_ms = gen_cdtime_to_ms(inst->config.conversation_timeout)};
+    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL) {
+      gr_instance_free(inst);
+      return NULL;
+    }
+  }
   gen_notify_options_t options = {
       .dead_after = inst->config.heartbeat_timeout,
       .ping_after = inst->config.heartbeat_timeout * 47 / 100,

@@ -177,6 +177,207 @@ DEF_TEST(instance_from_id_and_media_filter) {
   return 0;
 }
 
+/* ---- conversation events and agent activity ---------------------------- */
+
+static gr_instance_t *make_event_instance(size_t n_queues) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  org->host = strdup("acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  org->client_id = strdup("id");
+  org->client_secret = strdup("secret-for-tests");
+  gr_config_t *config = gr_config_new();
+  config->conversation_events = true;
+  config->agent_activity = true;
+  gr_instance_t *inst = gr_instance_new(gen_client_create(org), config);
+  inst->state = calloc(n_queues, sizeof(*inst->state));
+  for (size_t i = 0; i < n_queues; i++) {
+    char id[64], name[64];
+    snprintf(id, sizeof(id), "q-%03zu", i);
+    snprintf(name, sizeof(name), "Sales EN %03zu", i);
+    gen_entity_add(&inst->queues, id, name, "div-1");
+  }
+  inst->listed_at = cdtime();
+  return inst;
+}
+
+#define CONV_TOPIC "{\"topicName\":\"v2.routing.queues.q-001.conversations\","
+#define CUSTOMER                                                               \
+  "{\"id\":\"cust\",\"purpose\":\"customer\",\"calls\":[{\"state\":"           \
+  "\"connected\",\"connectedTime\":\"2026-05-14T10:00:00Z\"}]}"
+#define ACD_WAITING                                                            \
+  "{\"id\":\"acd1\",\"purpose\":\"acd\",\"queueId\":\"q-001\","                \
+  "\"connectedTime\":\"2026-05-14T10:00:05Z\",\"calls\":[{\"state\":"          \
+  "\"connected\",\"connectedTime\":\"2026-05-14T10:00:05Z\"}]}"
+#define ACD_ANSWERED                                                           \
+  "{\"id\":\"acd1\",\"purpose\":\"acd\",\"queueId\":\"q-001\","                \
+  "\"connectedTime\":\"2026-05-14T10:00:05Z\","                                \
+  "\"endTime\":\"2026-05-14T10:00:17.500Z\",\"calls\":[{\"state\":"            \
+  "\"disconnected\",\"disconnectType\":\"transfer\"}]}"
+#define AGENT_CONNECTED                                                        \
+  "{\"id\":\"ag1\",\"purpose\":\"agent\",\"queueId\":\"q-001\","               \
+  "\"userId\":\"u1\",\"connectedTime\":\"2026-05-14T10:00:17.500Z\","          \
+  "\"calls\":[{\"state\":\"connected\"}]}"
+#define CONV_EVENT(parts)                                                      \
+  CONV_TOPIC "\"version\":\"2\",\"eventBody\":{\"id\":\"c1\","                 \
+             "\"participants\":[" parts "]}}"
+
+static int64_t derive_of(const char *type, const char *type_instance) {
+  mock_value_t *v = mock_find("Sales_EN_001", type, type_instance);
+  return v ? v->value.derive : -1;
+}
+
+DEF_TEST(conversation_events_count_once_and_feed_waits) {
+  gr_instance_t *inst = make_event_instance(3);
+  mock_values_reset();
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                feed(inst, CONV_EVENT(CUSTOMER "," ACD_WAITING)));
+  EXPECT_EQ_INT(1, derive_of("conv_offered", "voice"));
+  /* A replay dispatches nothing. */
+  mock_values_reset();
+  feed(inst, CONV_EVENT(CUSTOMER "," ACD_WAITING));
+  EXPECT_EQ_INT(0, mock_values_num);
+  /* The answer (the alert was missed): answered, both transitions, the
+   * wait of 12.5 s in every bucket from le20 up, and the wait sum. */
+  feed(inst, CONV_EVENT(CUSTOMER "," ACD_ANSWERED "," AGENT_CONNECTED));
+  EXPECT_EQ_INT(1, derive_of("conv_answered", "voice"));
+  EXPECT_EQ_INT(1, derive_of("conv_transitions", "voice-queue_to_alerting"));
+  EXPECT_EQ_INT(1,
+                derive_of("conv_transitions", "voice-alerting_to_connected"));
+  EXPECT_EQ_INT(1, derive_of("conv_wait_bucket", "voice-le20"));
+  EXPECT_EQ_INT(1, derive_of("conv_wait_bucket", "voice-le_inf"));
+  EXPECT_EQ_INT(-1, derive_of("conv_wait_bucket", "voice-le10"));
+  EXPECT_EQ_INT(12500, derive_of("conv_wait_sum_ms", "voice"));
+  EXPECT_EQ_INT(-1, derive_of("conv_abandoned", "voice"));
+  /* The read: every counter again, and the interval's waits. */
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_INT(0, derive_of("conv_wait_bucket", "voice-le10"));
+  EXPECT_EQ_INT(0, derive_of("conv_abandoned", "voice"));
+  mock_value_t *v =
+      mock_find("Sales_EN_001", "conv_wait_quantile", "voice-p99");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(12.5, v->value.gauge);
+  v = mock_find("Sales_EN_001", "conv_wait_count", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(1, v->value.gauge);
+  /* The next interval had no answer: count 0, no percentiles. */
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
+  v = mock_find("Sales_EN_001", "conv_wait_count", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(0, v->value.gauge);
+  EXPECT_EQ_PTR(NULL,
+                mock_find("Sales_EN_001", "conv_wait_quantile", "voice-p50"));
+  EXPECT_EQ_INT(1, derive_of("conv_answered", "voice"));
+  /* A queue outside the selection is not counted; bad events are malformed
+   * and change nothing. */
+  mock_values_reset();
+  feed(inst, "{\"topicName\":\"v2.routing.queues.q-999.conversations\","
+             "\"eventBody\":{\"id\":\"c9\",\"participants\":[{\"id\":\"a9\","
+             "\"purpose\":\"acd\",\"queueId\":\"q-999\",\"calls\":[{\"state\":"
+             "\"connected\"}]}]}}");
+  EXPECT_EQ_INT(0, mock_values_num);
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                feed(inst, CONV_TOPIC "\"eventBody\":{\"participants\":[]}}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                feed(inst, CONV_TOPIC "\"eventBody\":7}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, feed(inst, CONV_TOPIC "\"eventBody\":{"));
+  EXPECT_EQ_INT(0, mock_values_num);
+  gr_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(wait_percentiles_nearest_rank) {
+  gr_instance_t *inst = make_event_instance(1);
+  gr_conv_media_t c = {0};
+  for (int i = 100; i >= 1; i--)
+    record_wait(inst, &c, i * 1000);
+  EXPECT_EQ_INT(100, (int)c.bucket[inst->config.n_wait_bounds]);
+  EXPECT_EQ_INT(5, (int)c.bucket[0]);  /* ≤ 5 s */
+  EXPECT_EQ_INT(60, (int)c.bucket[4]); /* ≤ 60 s */
+  mock_values_reset();
+  gr_sink_t sink = {.inst = inst, .queue = "q", .time = cdtime()};
+  dispatch_wait_interval(&sink, 0, &c);
+  EXPECT_EQ_DOUBLE(
+      50, mock_find("q", "conv_wait_quantile", "voice-p50")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      90, mock_find("q", "conv_wait_quantile", "voice-p90")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      99, mock_find("q", "conv_wait_quantile", "voice-p99")->value.gauge);
+  EXPECT_EQ_DOUBLE(5050, mock_find("q", "conv_wait_sum", "voice")->value.gauge);
+  free(c.samples);
+  gr_instance_free(inst);
+  return 0;
+}
+
+#define ACTIVITY(user, status, presence)                                       \
+  "{\"topicName\":\"v2.users." user                                            \
+  ".activity\",\"eventBody\":{\"id\":\"" user                                  \
+  "\",\"routingStatus\":{\"status\":\"" status "\"},\"presence\":{"            \
+  "\"presenceDefinition\":{\"systemPresence\":\"" presence "\"}}}}"
+
+DEF_TEST(agent_activity_counts_each_agent_once) {
+  gr_instance_t *inst = make_event_instance(1);
+  for (int i = 0; i < 3; i++) {
+    char id[8];
+    snprintf(id, sizeof(id), "u%d", i);
+    gen_entity_add(&inst->users, id, id, NULL);
+  }
+  inst->user_state = calloc(3, sizeof(*inst->user_state));
+  for (int i = 0; i < 3; i++)
+    inst->user_state[i] = (gr_user_t){.routing = -1, .presence = -1};
+  mock_values_reset();
+  feed(inst, ACTIVITY("u0", "IDLE", "ON_QUEUE"));
+  feed(inst, ACTIVITY("u1", "IDLE", "ON_QUEUE"));
+  feed(inst, ACTIVITY("u1", "IDLE", "ON_QUEUE")); /* the same again */
+  feed(inst, ACTIVITY("u2", "OFF_QUEUE", "Lunch-Custom"));
+  feed(inst, ACTIVITY("u9", "IDLE", "ON_QUEUE")); /* not a member */
+  mock_value_t *v = mock_find("org", "org_agents_routing", "idle");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(2, v->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      1, mock_find("org", "org_agents_presence", "other")->value.gauge);
+  feed(inst, ACTIVITY("u0", "INTERACTING", "ON_QUEUE"));
+  EXPECT_EQ_DOUBLE(1,
+                   mock_find("org", "org_agents_routing", "idle")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      1, mock_find("org", "org_agents_routing", "interacting")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      2, mock_find("org", "org_agents_presence", "on_queue")->value.gauge);
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_DOUBLE(3, mock_find("org", "org_agents", "total")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      1, mock_find("org", "org_agents_routing", "off_queue")->value.gauge);
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                feed(inst, "{\"topicName\":\"v2.users.u0.activity\","
+                           "\"eventBody\":{\"routingStatus\":{}}}"));
+  gr_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(wait_buckets_option) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gr_config_t *c = gr_config_new();
+  oconfig_item_t *good = mock_ci("WaitBuckets", 0);
+  good->values = calloc(3, sizeof(oconfig_value_t));
+  good->values_num = 3;
+  double bounds[] = {0.5, 15, 45};
+  for (int i = 0; i < 3; i++)
+    good->values[i] = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER,
+                                        .value.number = bounds[i]};
+  EXPECT_EQ_INT(0, gr_config_key(org, good, c));
+  EXPECT_EQ_INT(3, (int)c->n_wait_bounds);
+  EXPECT_EQ_DOUBLE(0.5, c->wait_bounds[0]);
+  good->values[2].value.number = 10; /* not increasing */
+  OK(gr_config_key(org, good, c) < 0);
+  mock_ci_free(good);
+  gr_config_free(c);
+  gen_org_free(org);
+  return 0;
+}
+
 DEF_TEST(entity_cache) {
   gen_entity_set_t set = {0};
   char id[32];
@@ -222,6 +423,10 @@ int main(void) {
   RUN_TEST(control_and_bad_messages);
   RUN_TEST(longest_wait_grows_between_events);
   RUN_TEST(instance_from_id_and_media_filter);
+  RUN_TEST(conversation_events_count_once_and_feed_waits);
+  RUN_TEST(wait_percentiles_nearest_rank);
+  RUN_TEST(agent_activity_counts_each_agent_once);
+  RUN_TEST(wait_buckets_option);
   RUN_TEST(entity_cache);
   RUN_TEST(channel_partition);
   mock_values_reset();

@@ -1,0 +1,485 @@
+/*
+ * collectd-genesys: conversation tracking (see gen_conv.h).
+ */
+#include "gen_conv.h"
+
+#include "gen_config.h"
+#include "gen_json.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const gen_conv_media_names[GEN_CONV_MEDIA_COUNT] = {
+    "voice",   "callback", "chat",  "email",
+    "message", "cobrowse", "video", "screenshare"};
+
+/* The API's per-media session arrays, in the order of the names above. */
+static const char *const media_arrays[GEN_CONV_MEDIA_COUNT] = {
+    "calls",    "callbacks",        "chats",  "emails",
+    "messages", "cobrowsesessions", "videos", "screenshares"};
+
+/* ---- reading a snapshot ---------------------------------------------- */
+
+static int64_t time_of(json_object *obj, const char *key, int64_t *newest) {
+  const char *text = gen_json_get_string(obj, key);
+  int64_t ms = 0;
+  if (text == NULL || gen_time_parse(text, &ms) != 0)
+    return 0;
+  if (ms > *newest)
+    *newest = ms;
+  return ms;
+}
+
+static gen_conv_purpose_t purpose_of(const char *purpose) {
+  if (purpose == NULL)
+    return GEN_CONV_P_OTHER;
+  if (strcasecmp(purpose, "customer") == 0 ||
+      strcasecmp(purpose, "external") == 0)
+    return GEN_CONV_P_CUSTOMER;
+  if (strcasecmp(purpose, "acd") == 0)
+    return GEN_CONV_P_ACD;
+  if (strcasecmp(purpose, "agent") == 0 || strcasecmp(purpose, "user") == 0)
+    return GEN_CONV_P_AGENT;
+  return GEN_CONV_P_OTHER;
+}
+
+static gen_conv_state_t session_state(const char *state) {
+  if (state == NULL)
+    return GEN_CONV_S_NONE;
+  if (strcasecmp(state, "connected") == 0)
+    return GEN_CONV_S_CONNECTED;
+  if (strcasecmp(state, "disconnected") == 0 ||
+      strcasecmp(state, "terminated") == 0)
+    return GEN_CONV_S_ENDED;
+  if (strcasecmp(state, "alerting") == 0 ||
+      strcasecmp(state, "offering") == 0 ||
+      strcasecmp(state, "contacting") == 0 || strcasecmp(state, "dialing") == 0)
+    return GEN_CONV_S_ALERTING;
+  return GEN_CONV_S_NONE;
+}
+
+/* Reads the participant's sessions of its one media type. */
+static void read_sessions(json_object *p, gen_conv_part_t *out,
+                          int64_t *newest) {
+  for (int m = 0; m < GEN_CONV_MEDIA_COUNT; m++) {
+    json_object *arr = gen_json_get_array(p, media_arrays[m]);
+    size_t len = arr ? json_object_array_length(arr) : 0;
+    if (len == 0)
+      continue;
+    out->media = m;
+    bool connected = false, alerting = false, ended = false;
+    int64_t first_connected = 0, last_end = 0;
+    for (size_t i = 0; i < len; i++) {
+      json_object *s = json_object_array_get_idx(arr, i);
+      if (!json_object_is_type(s, json_type_object))
+        continue;
+      gen_conv_state_t st = session_state(gen_json_get_string(s, "state"));
+      connected = connected || st == GEN_CONV_S_CONNECTED;
+      alerting = alerting || st == GEN_CONV_S_ALERTING;
+      ended = ended || st == GEN_CONV_S_ENDED;
+      int64_t c = time_of(s, "connectedTime", newest);
+      int64_t d = time_of(s, "disconnectedTime", newest);
+      if (c != 0 && (first_connected == 0 || c < first_connected))
+        first_connected = c;
+      if (d > last_end)
+        last_end = d;
+      const char *type = gen_json_get_string(s, "disconnectType");
+      if (st == GEN_CONV_S_ENDED && type != NULL)
+        out->by_transfer = strcasestr(type, "transfer") != NULL;
+    }
+    out->state = connected  ? GEN_CONV_S_CONNECTED
+                 : alerting ? GEN_CONV_S_ALERTING
+                 : ended    ? GEN_CONV_S_ENDED
+                            : GEN_CONV_S_NONE;
+    if (out->connected_ms == 0)
+      out->connected_ms = first_connected;
+    if (out->end_ms == 0 && out->state == GEN_CONV_S_ENDED)
+      out->end_ms = last_end;
+    return; /* one media type per participant */
+  }
+}
+
+static int copy_id(char *dst, size_t size, const char *src) {
+  size_t len = strlen(src);
+  if (len == 0 || len >= size)
+    return -EINVAL;
+  memcpy(dst, src, len + 1);
+  return 0;
+}
+
+int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
+                       size_t err_size) {
+  out->n_parts = 0;
+  out->parts_truncated = false;
+  out->newest_ms = 0;
+  out->id[0] = '\0';
+  if (!json_object_is_type(body, json_type_object)) {
+    snprintf(err, err_size, "eventBody is not an object");
+    return -EINVAL;
+  }
+  const char *id = gen_json_get_string(body, "id");
+  if (id == NULL || copy_id(out->id, sizeof(out->id), id) != 0) {
+    snprintf(err, err_size, "conversation id missing or too long");
+    return -EINVAL;
+  }
+  json_object *parts = gen_json_get_array(body, "participants");
+  if (parts == NULL) {
+    snprintf(err, err_size, "participants missing or not an array");
+    return -EINVAL;
+  }
+  size_t len = json_object_array_length(parts);
+  for (size_t i = 0; i < len; i++) {
+    json_object *p = json_object_array_get_idx(parts, i);
+    if (!json_object_is_type(p, json_type_object)) {
+      snprintf(err, err_size, "participant %zu is not an object", i);
+      return -EINVAL;
+    }
+    gen_conv_part_t part = {.media = -1};
+    const char *pid = gen_json_get_string(p, "id");
+    if (pid == NULL) {
+      snprintf(err, err_size, "participant %zu has no id", i);
+      return -EINVAL;
+    }
+    part.id_hash = gen_hash_id(pid);
+    part.purpose = purpose_of(gen_json_get_string(p, "purpose"));
+    const char *queue = gen_json_get_string(p, "queueId");
+    if (queue != NULL &&
+        copy_id(part.queue_id, sizeof(part.queue_id), queue) != 0) {
+      snprintf(err, err_size, "participant %zu: bad queueId", i);
+      return -EINVAL;
+    }
+    part.connected_ms = time_of(p, "connectedTime", &out->newest_ms);
+    part.end_ms = time_of(p, "endTime", &out->newest_ms);
+    (void)time_of(p, "startAcwTime", &out->newest_ms);
+    (void)time_of(p, "endAcwTime", &out->newest_ms);
+    read_sessions(p, &part, &out->newest_ms);
+    if (part.end_ms != 0 && part.state != GEN_CONV_S_CONNECTED)
+      part.state = GEN_CONV_S_ENDED;
+    if (part.purpose == GEN_CONV_P_OTHER)
+      continue; /* ivr, workflow, …: nothing to count */
+    if (out->n_parts == GEN_CONV_MAX_PARTS) {
+      out->parts_truncated = true;
+      continue;
+    }
+    out->parts[out->n_parts++] = part;
+  }
+  return 0;
+}
+
+/* ---- the tracker ----------------------------------------------------- */
+
+/* Participants remembered per conversation (acd and agent ones; customers
+ * only mark the end). More than this are not counted. */
+#define TRACK_PARTS 12
+
+enum {
+  F_SEEN = 0x1,     /* offered / alerted */
+  F_ANSWERED = 0x2, /* agent connected */
+  F_ENDED = 0x4,    /* abandoned, unanswered or ended */
+};
+
+typedef struct {
+  uint64_t key;
+  int64_t last_ms;
+  int32_t chain;      /* next in the hash bucket, -1 end */
+  int32_t prev, next; /* in its age list; free list uses next */
+  uint8_t finished;
+  uint8_t n;
+  uint8_t flags[TRACK_PARTS];
+  uint64_t parts[TRACK_PARTS];
+} entry_t;
+
+struct gen_conv_tracker_s {
+  gen_conv_options_t opt;
+  entry_t *entries;
+  size_t capacity, used;
+  int32_t free_head;
+  int32_t *buckets;
+  size_t n_buckets;         /* power of two */
+  int32_t head[2], tail[2]; /* age lists: 0 unfinished, 1 finished */
+  int64_t clock_ms;         /* newest event time seen */
+  gen_conv_stats_t st;
+};
+
+gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options) {
+  gen_conv_tracker_t *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  t->opt = *options;
+  if (t->opt.max_conversations < 16)
+    t->opt.max_conversations = 16;
+  t->free_head = -1;
+  t->head[0] = t->head[1] = t->tail[0] = t->tail[1] = -1;
+  return t;
+}
+
+void gen_conv_tracker_free(gen_conv_tracker_t *t) {
+  if (t == NULL)
+    return;
+  free(t->entries);
+  free(t->buckets);
+  free(t);
+}
+
+static size_t bucket_of(const gen_conv_tracker_t *t, uint64_t key) {
+  return (size_t)(key ^ (key >> 29)) & (t->n_buckets - 1);
+}
+
+static void list_unlink(gen_conv_tracker_t *t, int32_t i) {
+  entry_t *e = &t->entries[i];
+  int l = e->finished;
+  if (e->prev >= 0)
+    t->entries[e->prev].next = e->next;
+  else
+    t->head[l] = e->next;
+  if (e->next >= 0)
+    t->entries[e->next].prev = e->prev;
+  else
+    t->tail[l] = e->prev;
+}
+
+static void list_append(gen_conv_tracker_t *t, int32_t i) {
+  entry_t *e = &t->entries[i];
+  int l = e->finished;
+  e->next = -1;
+  e->prev = t->tail[l];
+  if (t->tail[l] >= 0)
+    t->entries[t->tail[l]].next = i;
+  else
+    t->head[l] = i;
+  t->tail[l] = i;
+}
+
+static int32_t find(const gen_conv_tracker_t *t, uint64_t key) {
+  if (t->n_buckets == 0)
+    return -1;
+  for (int32_t i = t->buckets[bucket_of(t, key)]; i >= 0;
+       i = t->entries[i].chain)
+    if (t->entries[i].key == key)
+      return i;
+  return -1;
+}
+
+static void remove_entry(gen_conv_tracker_t *t, int32_t i) {
+  entry_t *e = &t->entries[i];
+  int32_t *link = &t->buckets[bucket_of(t, e->key)];
+  while (*link != i)
+    link = &t->entries[*link].chain;
+  *link = e->chain;
+  list_unlink(t, i);
+  e->next = t->free_head;
+  t->free_head = i;
+  t->used--;
+}
+
+static void rehash(gen_conv_tracker_t *t) {
+  for (size_t b = 0; b < t->n_buckets; b++)
+    t->buckets[b] = -1;
+  for (int l = 0; l < 2; l++)
+    for (int32_t i = t->head[l]; i >= 0; i = t->entries[i].next) {
+      size_t b = bucket_of(t, t->entries[i].key);
+      t->entries[i].chain = t->buckets[b];
+      t->buckets[b] = i;
+    }
+}
+
+/* Makes room for one more entry: grow (doubling up to the cap) or evict the
+ * oldest finished conversation, else the oldest unfinished one. */
+static int make_room(gen_conv_tracker_t *t) {
+  if (t->free_head >= 0)
+    return 0;
+  if (t->capacity < t->opt.max_conversations) {
+    size_t cap = t->capacity ? t->capacity * 2 : 256;
+    if (cap > t->opt.max_conversations)
+      cap = t->opt.max_conversations;
+    entry_t *entries = realloc(t->entries, cap * sizeof(*entries));
+    if (entries == NULL)
+      return -ENOMEM;
+    t->entries = entries;
+    size_t n_buckets = 1;
+    while (n_buckets < cap * 2)
+      n_buckets <<= 1;
+    if (n_buckets != t->n_buckets) {
+      int32_t *buckets = realloc(t->buckets, n_buckets * sizeof(*buckets));
+      if (buckets == NULL)
+        return -ENOMEM;
+      t->buckets = buckets;
+      t->n_buckets = n_buckets;
+      rehash(t);
+    }
+    for (size_t i = cap; i > t->capacity; i--) {
+      t->entries[i - 1].next = t->free_head;
+      t->free_head = (int32_t)(i - 1);
+    }
+    t->capacity = cap;
+    return 0;
+  }
+  int32_t victim = t->head[1] >= 0 ? t->head[1] : t->head[0];
+  if (victim < 0)
+    return -ENOMEM;
+  remove_entry(t, victim);
+  t->st.evicted++;
+  return 0;
+}
+
+static int32_t insert(gen_conv_tracker_t *t, uint64_t key, int64_t now_ms) {
+  if (make_room(t) != 0)
+    return -1;
+  int32_t i = t->free_head;
+  entry_t *e = &t->entries[i];
+  t->free_head = e->next;
+  memset(e, 0, sizeof(*e));
+  e->key = key;
+  e->last_ms = now_ms;
+  size_t b = bucket_of(t, key);
+  e->chain = t->buckets[b];
+  t->buckets[b] = i;
+  list_append(t, i);
+  t->used++;
+  return i;
+}
+
+void gen_conv_expire(gen_conv_tracker_t *t, int64_t now_ms) {
+  const int64_t keep[2] = {t->opt.timeout_ms, t->opt.linger_ms};
+  for (int l = 0; l < 2; l++)
+    while (t->head[l] >= 0 &&
+           now_ms - t->entries[t->head[l]].last_ms > keep[l]) {
+      remove_entry(t, t->head[l]);
+      t->st.expired++;
+    }
+}
+
+static int slot_of(entry_t *e, uint64_t pid) {
+  for (int i = 0; i < e->n; i++)
+    if (e->parts[i] == pid)
+      return i;
+  if (e->n == TRACK_PARTS)
+    return -1;
+  e->parts[e->n] = pid;
+  e->flags[e->n] = 0;
+  return e->n++;
+}
+
+typedef struct {
+  const gen_conv_snapshot_t *snap;
+  bool first;      /* conversation first seen with this snapshot */
+  bool alert_only; /* first seen while an agent alerts: count that alert */
+  gen_conv_emit_t emit;
+  void *ud;
+  int emitted;
+} apply_ctx_t;
+
+/* Emits a moment unless the conversation is first seen and the moment is
+ * older than the change this snapshot reports. */
+static void moment(apply_ctx_t *c, const gen_conv_part_t *p,
+                   gen_conv_moment_t m, int64_t ts, int64_t wait_ms) {
+  if (c->first) {
+    bool current = c->alert_only ? (m == GEN_CONV_ALERTED)
+                                 : (ts != 0 && ts == c->snap->newest_ms);
+    if (!current)
+      return;
+  }
+  c->emit(c->ud, p->queue_id, p->media, m, wait_ms);
+  c->emitted++;
+}
+
+/* The wait of an agent participant: from the connectedTime of the last acd
+ * participant of the same queue before it. */
+static int64_t wait_of(const gen_conv_snapshot_t *s, size_t agent) {
+  const gen_conv_part_t *a = &s->parts[agent];
+  for (size_t i = agent; i-- > 0;) {
+    const gen_conv_part_t *q = &s->parts[i];
+    if (q->purpose == GEN_CONV_P_ACD && strcmp(q->queue_id, a->queue_id) == 0) {
+      if (q->connected_ms == 0 || a->connected_ms < q->connected_ms)
+        return -1;
+      return a->connected_ms - q->connected_ms;
+    }
+  }
+  return -1;
+}
+
+int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
+                   int64_t now_ms, gen_conv_emit_t emit, void *ud) {
+  gen_conv_expire(t, now_ms);
+  uint64_t key = gen_hash_id(snap->id);
+  int32_t i = find(t, key);
+  apply_ctx_t c = {.snap = snap, .first = i < 0, .emit = emit, .ud = ud};
+  if (c.first) {
+    if (snap->newest_ms != 0 && t->clock_ms != 0 &&
+        snap->newest_ms < t->clock_ms - t->opt.linger_ms) {
+      t->st.stale++;
+      return 0;
+    }
+    if ((i = insert(t, key, now_ms)) < 0)
+      return 0;
+    for (size_t k = 0; k < snap->n_parts; k++)
+      if (snap->parts[k].purpose == GEN_CONV_P_AGENT &&
+          snap->parts[k].state == GEN_CONV_S_ALERTING)
+        c.alert_only = true;
+  }
+  if (snap->newest_ms > t->clock_ms)
+    t->clock_ms = snap->newest_ms;
+  entry_t *e = &t->entries[i];
+  bool finished = false;
+  for (size_t k = 0; k < snap->n_parts; k++) {
+    const gen_conv_part_t *p = &snap->parts[k];
+    if (p->purpose == GEN_CONV_P_CUSTOMER) {
+      finished = finished || p->state == GEN_CONV_S_ENDED;
+      continue;
+    }
+    int slot = slot_of(e, p->id_hash);
+    if (slot < 0)
+      continue;
+    uint8_t *f = &e->flags[slot];
+    if (p->purpose == GEN_CONV_P_ACD) {
+      if (!(*f & F_SEEN)) {
+        *f |= F_SEEN;
+        moment(&c, p, GEN_CONV_OFFERED, p->connected_ms, -1);
+      }
+      if (p->state == GEN_CONV_S_ENDED && !(*f & F_ENDED)) {
+        *f |= F_ENDED;
+        if (!p->by_transfer)
+          moment(&c, p, GEN_CONV_ABANDONED, p->end_ms, -1);
+      }
+      continue;
+    }
+    if (!(*f & F_SEEN)) {
+      *f |= F_SEEN;
+      moment(&c, p, GEN_CONV_ALERTED, 0, -1);
+    }
+    if ((p->connected_ms != 0 || p->state == GEN_CONV_S_CONNECTED) &&
+        !(*f & F_ANSWERED)) {
+      *f |= F_ANSWERED;
+      moment(&c, p, GEN_CONV_ANSWERED, p->connected_ms, wait_of(snap, k));
+    }
+    if (p->state == GEN_CONV_S_ENDED && !(*f & F_ENDED)) {
+      *f |= F_ENDED;
+      if (!(*f & F_ANSWERED)) {
+        moment(&c, p, GEN_CONV_UNANSWERED, p->end_ms, -1);
+      } else {
+        moment(&c, p, GEN_CONV_ENDED, p->end_ms, -1);
+        if (p->by_transfer)
+          moment(&c, p, GEN_CONV_TRANSFERRED, p->end_ms, -1);
+      }
+    }
+  }
+  /* Move to the tail of its (possibly new) age list. */
+  list_unlink(t, i);
+  e->last_ms = now_ms;
+  e->finished = e->finished || finished;
+  list_append(t, i);
+  if (c.emitted == 0)
+    t->st.replayed++;
+  return c.emitted;
+}
+
+void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
+  *st = t->st;
+  st->tracked = t->used;
+  st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
+              t->n_buckets * sizeof(*t->buckets);
+}

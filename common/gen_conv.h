@@ -1,0 +1,138 @@
+/*
+ * collectd-genesys: conversation tracking for
+ * v2.routing.queues.{id}.conversations.
+ *
+ * Every event carries the whole conversation (all participants) whenever
+ * anything changes, so the same moment shows up in many events, in replays
+ * and on the topics of every queue the conversation visited. The tracker
+ * keeps, per conversation id, which moments of which participant it has
+ * already reported, and reports each moment once:
+ *
+ *   GEN_CONV_OFFERED      an acd participant of a queue appears
+ *   GEN_CONV_ALERTED      an agent participant appears (queue → alerting)
+ *   GEN_CONV_ANSWERED     an agent participant connects (alerting →
+ *                         connected); wait_ms = its connectedTime minus the
+ *                         connectedTime of the acd participant of the same
+ *                         queue before it, -1 when unknown
+ *   GEN_CONV_UNANSWERED   an agent participant ends without having connected
+ *                         (alerting → queue: not responding, declined)
+ *   GEN_CONV_ABANDONED    an acd participant ends other than by a transfer
+ *                         (queue → ended: the customer left the queue)
+ *   GEN_CONV_ENDED        a connected agent participant ends (connected →
+ *                         ended, transfers included)
+ *   GEN_CONV_TRANSFERRED  a connected agent participant ends by a transfer
+ *
+ * A conversation first seen (at start, after a reconnect, or out of order)
+ * shows moments that happened before we listened. Of those only the ones of
+ * the change that this event reports are counted: the moments stamped with
+ * the newest time in the snapshot, or, when an agent is alerting, only that
+ * alert (alerts carry no time). The others are remembered as seen.
+ * A snapshot whose newest time is older than the newest event time seen so
+ * far minus the linger is a stale replay and is ignored.
+ *
+ * Finished conversations (the customer has ended) are kept for the linger
+ * time so replays are recognised, unfinished ones until idle for the
+ * timeout; at most max_conversations are kept (the least recently updated
+ * goes first, counted in evicted). Not thread-safe.
+ */
+#ifndef GEN_CONV_H
+#define GEN_CONV_H 1
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GEN_CONV_MAX_PARTS 32
+#define GEN_CONV_ID_SIZE 64
+
+typedef enum {
+  GEN_CONV_OFFERED = 0,
+  GEN_CONV_ALERTED,
+  GEN_CONV_ANSWERED,
+  GEN_CONV_UNANSWERED,
+  GEN_CONV_ABANDONED,
+  GEN_CONV_ENDED,
+  GEN_CONV_TRANSFERRED,
+  GEN_CONV_MOMENT_COUNT
+} gen_conv_moment_t;
+
+typedef enum {
+  GEN_CONV_P_OTHER = 0,
+  GEN_CONV_P_CUSTOMER,
+  GEN_CONV_P_ACD,
+  GEN_CONV_P_AGENT,
+} gen_conv_purpose_t;
+
+typedef enum {
+  GEN_CONV_S_NONE = 0, /* no media session */
+  GEN_CONV_S_ALERTING,
+  GEN_CONV_S_CONNECTED,
+  GEN_CONV_S_ENDED,
+} gen_conv_state_t;
+
+/* One participant, as far as counting needs it. Times are epoch ms, 0 when
+ * absent. */
+typedef struct {
+  uint64_t id_hash;
+  gen_conv_purpose_t purpose;
+  char queue_id[GEN_CONV_ID_SIZE]; /* "" when none */
+  int media;                       /* index in gen_conv_media_names, -1 */
+  gen_conv_state_t state;
+  bool by_transfer;     /* ended with a *transfer disconnectType */
+  int64_t connected_ms; /* participant or first session connectedTime */
+  int64_t end_ms;       /* participant endTime or session disconnectedTime */
+} gen_conv_part_t;
+
+typedef struct {
+  char id[GEN_CONV_ID_SIZE];
+  size_t n_parts;
+  bool parts_truncated;
+  int64_t newest_ms; /* newest time anywhere in the snapshot, 0 none */
+  gen_conv_part_t parts[GEN_CONV_MAX_PARTS];
+} gen_conv_snapshot_t;
+
+/* Media types in the order of the plugin's table; the API's media arrays
+ * (calls, callbacks, chats, emails, messages, cobrowsesessions, videos,
+ * screenshares) map to these. */
+extern const char *const gen_conv_media_names[];
+#define GEN_CONV_MEDIA_COUNT 8
+
+/* Reads an eventBody into *out. Returns 0, or -EINVAL with the reason in err
+ * (not an object, no id, id or queueId too long, wrong types). */
+int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
+                       size_t err_size);
+
+typedef struct {
+  size_t max_conversations;
+  int64_t linger_ms;  /* finished conversations kept */
+  int64_t timeout_ms; /* unfinished ones idle this long are dropped */
+} gen_conv_options_t;
+
+typedef struct gen_conv_tracker_s gen_conv_tracker_t;
+
+typedef void (*gen_conv_emit_t)(void *ud, const char *queue_id, int media,
+                                gen_conv_moment_t moment, int64_t wait_ms);
+
+gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options);
+void gen_conv_tracker_free(gen_conv_tracker_t *t);
+
+/* Applies one snapshot at wall time now_ms, calling emit for each new
+ * moment. Returns the number of moments emitted. */
+int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
+                   int64_t now_ms, gen_conv_emit_t emit, void *ud);
+
+/* Drops expired conversations (also done by gen_conv_apply). */
+void gen_conv_expire(gen_conv_tracker_t *t, int64_t now_ms);
+
+typedef struct {
+  size_t tracked;
+  size_t bytes;      /* memory the tracker holds */
+  uint64_t evicted;  /* dropped by the cap before they expired */
+  uint64_t expired;  /* dropped after linger or timeout */
+  uint64_t stale;    /* snapshots ignored as stale replays */
+  uint64_t replayed; /* snapshots that brought nothing new */
+} gen_conv_stats_t;
+void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st);
+
+#endif /* GEN_CONV_H */

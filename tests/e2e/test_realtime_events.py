@@ -1,0 +1,153 @@
+"""End to end: genesys_realtime with ConversationEvents and AgentActivity in
+the real collectd against the simulator over TLS. The plugin starts while
+the model is paused (with conversations in flight from the warm-up), the
+model runs, the sockets are dropped and come back, the model runs again;
+then the counters of every queue and media type equal the simulator's truth
+of what happened in between (each moment once: no double count through the
+drop, none of the moments from before the start), and the org-wide agent
+counts equal the truth's."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import Collectd, run_tests  # noqa: E402
+from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+QUEUES = 16
+AGENTS = 120
+RUN_SECONDS = 12  # real seconds per running phase; × speed 30 simulated
+
+COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
+            "abandoned": "conv_abandoned", "transferred": "conv_transferred"}
+ROUTING = ("IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING", "OFF_QUEUE")
+PRESENCES = ("AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING", "TRAINING",
+             "ON_QUEUE", "IDLE", "OFFLINE")
+
+
+class RealtimeEventsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator(
+            "--queues", str(QUEUES), "--agents", str(AGENTS), "--flows", "2",
+            "--speed", "30", "--heartbeat", "2", "--warmup", "600",
+        )
+        cls.sim.fault({"fault": "pause"})
+        cls.rx = Receiver()
+        block = cls.sim.org_block(
+            "acme",
+            extra='    Host "acme"\n    InstanceFrom "id"\n'
+            "    HeartbeatTimeout 8\n    ConversationEvents true\n"
+            "    AgentActivity true\n    WaitBuckets 10 30 120\n",
+        )
+        cls.cd = Collectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
+            stock=("logfile", "csv", "write_http"),
+        )
+        cls.cd.start()
+        ok = wait_for(lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1
+                      and cls.rx.get(PLUGIN, "org", "org_agents", "total") == AGENTS,
+                      timeout=60)
+        if not ok:
+            raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.rx.stop()
+        cls.sim.stop()
+
+    def counters(self):
+        """{(queue, media, name): value} of the plugin, 0 when not sent."""
+        snap = self.rx.snapshot()
+        out = {}
+        for key, value in snap.items():
+            _, plugin, queue, type_, ti = key
+            if plugin == PLUGIN and type_ in COUNTERS.values():
+                out[(queue, ti, type_)] = value
+        return out
+
+    def settle(self, quiet=3.0, timeout=30):
+        last, since = self.counters(), time.monotonic()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.counters()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now
+        self.fail("counters did not settle")
+
+    def test_counts_equal_truth_through_a_drop(self):
+        before = self.sim.truth()
+        self.sim.fault({"fault": "resume"})
+        time.sleep(RUN_SECONDS)
+        # The drop happens with the model paused, so that no moment falls
+        # in the gap (Genesys queues nothing for a closed socket).
+        self.sim.fault({"fault": "pause"})
+        reconnects = self.rx.get(PLUGIN, "self", "notify_reconnects") or 0
+        baselines = self.rx.get(PLUGIN, "self", "notify_baselines")
+        self.sim.fault({"fault": "drop_sockets"})
+        self.assertTrue(wait_for(
+            lambda: (self.rx.get(PLUGIN, "self", "notify_reconnects") or 0) > reconnects
+            and self.rx.get(PLUGIN, "self", "notify_baselines") > baselines, timeout=30),
+            "no reconnect after the drop:\n" + self.cd.log_text()[-2000:])
+        self.sim.fault({"fault": "resume"})
+        time.sleep(RUN_SECONDS)
+        self.sim.fault({"fault": "pause"})
+        got = self.settle()
+        after = self.sim.truth()
+
+        compared = moved = 0
+        for qid, q in after["queues"].items():
+            for media, m in q["media"].items():
+                old = before["queues"][qid]["media"][media]["cumulative"]
+                for name, type_ in COUNTERS.items():
+                    want = m["cumulative"][name] - old[name]
+                    have = got.get((qid, media, type_), 0)
+                    self.assertEqual(have, want, f"{qid} {media} {name}")
+                    compared += 1
+                    moved += want > 0
+                # Every answer has a known wait: the +Inf bucket is the
+                # answered count, and the buckets are cumulative.
+                answered = got.get((qid, media, "conv_answered"), 0)
+                inf = self.rx.get(PLUGIN, qid, "conv_wait_bucket", media + "-le_inf") or 0
+                le10 = self.rx.get(PLUGIN, qid, "conv_wait_bucket", media + "-le10") or 0
+                self.assertEqual(inf, answered, f"{qid} {media} le_inf")
+                self.assertLessEqual(le10, inf)
+        # The test means something only if much happened, including moments
+        # of conversations that were in flight when the plugin started.
+        self.assertGreater(moved, 20)
+        totals = {n: sum(v for k, v in got.items() if k[2] == t) for n, t in COUNTERS.items()}
+        self.assertGreater(totals["answered"], 50, totals)
+        self.assertGreater(totals["abandoned"], 0, totals)
+        self.assertGreater(totals["transferred"], 0, totals)
+        print(f"# {compared} counters equal the truth; totals {totals}")
+
+        # Agents: each once, by routing status and presence, as the truth.
+        agents = after["agents"]
+        self.assertEqual(self.rx.get(PLUGIN, "org", "org_agents", "total"), agents["total"])
+        for status in ROUTING:
+            self.assertEqual(
+                self.rx.get(PLUGIN, "org", "org_agents_routing", status.lower()),
+                agents["routing"].get(status, 0), status)
+        for presence in PRESENCES:
+            self.assertEqual(
+                self.rx.get(PLUGIN, "org", "org_agents_presence", presence.lower()),
+                agents["presence"].get(presence, 0), presence)
+
+        # The user baseline is the bulk read, once per connect: ⌈120/80⌉
+        # requests each time, and the member lists once per queue.
+        stats = self.sim.stats()
+        self.assertEqual(requests(stats, "GET /api/v2/users"), 2 * 2)
+        self.assertEqual(requests(stats, "GET /api/v2/routing/queues/{queueId}/members"),
+                         QUEUES)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
