@@ -1212,6 +1212,7 @@ static void dispatch_self(gr_instance_t *inst) {
                         .type = "queues"};
   gen_dispatch_gauge(&queues, (double)inst->queues.count, 0, 0);
   gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
+  gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 
   gen_conv_stats_t conv = {0};
   pthread_mutex_lock(&inst->lock);
@@ -1240,7 +1241,6 @@ static void dispatch_self(gr_instance_t *inst) {
     else
       gen_dispatch_gauge(&id, self[i].value, 0, 0);
   }
-  gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
 static int gr_read(user_data_t *ud) {

@@ -299,9 +299,10 @@ class BackendsTest(unittest.TestCase):
         self.assertGreaterEqual(len(dashboards), 2)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
-        self.assertTrue(wait_until(lambda: len(self.prom.query(
-            'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5')) == 3, 60),
-            "Prometheus never scraped the three plugins five times")
+        scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
+        self.assertTrue(wait_until(lambda: len(self.prom.query(scrapes)) == 3, 60),
+                        "Prometheus never scraped the three plugins five times: "
+                        f"{self.prom.query(scrapes)}\n" + self.cd.log_text()[-3000:])
         executed = 0
         for path in dashboards:
             with open(path) as f:
