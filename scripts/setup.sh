@@ -11,6 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev libjson-c-dev libyajl-dev libssl-dev libwslay-dev
   libmicrohttpd-dev
   valgrind python3 openssl ca-certificates procps man-db groff-base binutils
+  faketime
 )
 
 missing=()
