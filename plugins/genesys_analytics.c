@@ -36,6 +36,18 @@
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GA_RANGES_PER_READ 8
 
+/* Agent time in status (AgentStatus true): the users aggregates query, at
+ * most 100 userId predicates per request (documented), summed over every
+ * selected user per status and bucket. One series per status, never per
+ * user: org-wide (or per shard), so cardinality is the number of statuses. */
+#define GA_USER_QUERY_PATH "/api/v2/analytics/users/aggregates/query"
+#define GA_MAX_USERS_PER_QUERY 100
+#define GA_AGENT_SCOPE "agents"
+/* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
+ * system presences, so more means a malformed answer. */
+#define GA_MAX_STATUSES 24
+#define GA_STATUS_LEN 40
+
 typedef enum { GA_COUNT, GA_DURATION, GA_RATIO } ga_kind_t;
 
 /* The metric catalogue: configuration name, API metric, kind. */
@@ -75,6 +87,7 @@ typedef struct {
   bool metric_on[GA_METRIC_COUNT];
   bool metrics_given;
   bool by_direction, by_wrapup;
+  bool agent_status;
   int64_t granularity_ms;
   cdtime_t settle, revisit, horizon, initial;
   char *state_dir;
@@ -87,7 +100,10 @@ typedef struct {
   gen_client_t *client;
   ga_config_t config;
   gen_interval_t *engine;
+  gen_interval_t *agent_engine; /* AgentStatus: its own progress and state */
   gen_entity_set_t queues;
+  gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
+  bool users_listed;
   gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
   uint64_t queries, query_failures;
@@ -233,6 +249,8 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
   if (strcasecmp(ci->key, "StateDirectory") == 0)
     return gen_config_string(org, ci, &c->state_dir);
+  if (strcasecmp(ci->key, "AgentStatus") == 0)
+    return gen_config_bool(org, ci, &c->agent_status);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
@@ -635,6 +653,23 @@ static int refresh_lists(ga_instance_t *inst) {
                       PLUGIN_NAME, inst->client->org->name, err);
     }
   }
+  if (status == 0 && inst->config.agent_status) {
+    /* The org's users (this shard's share with Shard i/n); on failure the
+     * previous list stays. */
+    gen_entity_set_t users = {0};
+    if (gen_entity_list(inst->client->http, inst->client->org, "/api/v2/users",
+                        NULL, &users, err, sizeof(err)) == 0) {
+      gen_entity_set_free(&inst->users);
+      inst->users = users;
+      inst->users_listed = true;
+    } else {
+      gen_entity_set_free(&users);
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": cannot list users (agent time "
+                      "in status waits for the next listing): %s",
+                      PLUGIN_NAME, inst->client->org->name, err);
+    }
+  }
   if (status != 0) {
     gen_log_limited(&inst->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": cannot list queues: %s",
@@ -691,9 +726,283 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
   return 0;
 }
 
+/* ---- agent time in status ------------------------------------------------
+ */
+
+/* Per status and bucket of one range, summed over the users of every
+ * request of that range. Engine keys are the kinds ("routing", "presence");
+ * value names are the statuses. */
+typedef struct {
+  char status[2][GA_MAX_STATUSES][GA_STATUS_LEN];
+  size_t n_status[2];
+  size_t n_buckets;
+  double *ms;   /* [bucket][kind][status] */
+  bool *filled; /* [bucket][kind]: some status had time */
+} ga_status_sums_t;
+
+static const char *const ga_status_kinds[2] = {"routing", "presence"};
+static const char *const ga_status_metrics[2] = {"tAgentRoutingStatus",
+                                                 "tSystemPresence"};
+
+static size_t sums_at(const ga_status_sums_t *s, size_t b, int kind,
+                      size_t st) {
+  return (b * 2 + (size_t)kind) * GA_MAX_STATUSES + st;
+}
+
+static int sums_init(ga_status_sums_t *s, const gen_interval_range_t *range,
+                     int64_t granularity_ms) {
+  memset(s, 0, sizeof(*s));
+  s->n_buckets = (size_t)((range->end_ms - range->start_ms) / granularity_ms);
+  s->ms = calloc(s->n_buckets * 2 * GA_MAX_STATUSES, sizeof(*s->ms));
+  s->filled = calloc(s->n_buckets * 2, sizeof(*s->filled));
+  return s->ms && s->filled ? 0 : -ENOMEM;
+}
+
+static void sums_free(ga_status_sums_t *s) {
+  free(s->ms);
+  free(s->filled);
+}
+
+/* Index of a status of a kind, added when new; -1 when the table is full. */
+static ssize_t status_slot(ga_status_sums_t *s, int kind, const char *name) {
+  for (size_t i = 0; i < s->n_status[kind]; i++)
+    if (strcmp(s->status[kind][i], name) == 0)
+      return (ssize_t)i;
+  if (s->n_status[kind] == GA_MAX_STATUSES)
+    return -1;
+  sstrncpy(s->status[kind][s->n_status[kind]], name, GA_STATUS_LEN);
+  return (ssize_t)s->n_status[kind]++;
+}
+
+static json_object *user_query_body(const ga_instance_t *inst,
+                                    const char *const *user_ids, size_t n,
+                                    const gen_interval_range_t *range) {
+  json_object *body = json_object_new_object();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  gen_duration_format(inst->config.granularity_ms, text, sizeof(text));
+  json_object_object_add(body, "granularity", json_object_new_string(text));
+  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
+  json_object *group_by = json_object_new_array();
+  json_object_array_add(group_by, json_object_new_string("userId"));
+  json_object_object_add(body, "groupBy", group_by);
+  json_object *metrics = json_object_new_array();
+  for (int k = 0; k < 2; k++)
+    json_object_array_add(metrics,
+                          json_object_new_string(ga_status_metrics[k]));
+  json_object_object_add(body, "metrics", metrics);
+  json_object *filter = predicates("userId", user_ids, n);
+  json_object_object_add(body, "filter", filter);
+  return body;
+}
+
+/* Adds one users aggregates answer to the sums. Same trust rule as
+ * take_answer(): a wrong shape or a bucket outside the range fails the
+ * range; unusable entries are skipped and counted in *skipped. */
+static int take_user_answer(const ga_instance_t *inst, json_object *doc,
+                            const gen_interval_range_t *range,
+                            ga_status_sums_t *sums, size_t *skipped, char *err,
+                            size_t err_size) {
+  json_object *results = NULL;
+  if (!json_object_is_type(doc, json_type_object) ||
+      (json_object_object_get_ex(doc, "results", &results) &&
+       !json_object_is_type(results, json_type_array))) {
+    snprintf(err, err_size, "the answer is not a users aggregates response");
+    return -EINVAL;
+  }
+  int64_t g = inst->config.granularity_ms;
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t r = 0; r < len; r++) {
+    json_object *data =
+        gen_json_get_array(json_object_array_get_idx(results, r), "data");
+    size_t n_data = data ? json_object_array_length(data) : 0;
+    for (size_t d = 0; d < n_data; d++) {
+      json_object *bucket = json_object_array_get_idx(data, d);
+      const char *interval = gen_json_get_string(bucket, "interval");
+      int64_t start, end;
+      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
+          start < range->start_ms || end > range->end_ms || start % g != 0) {
+        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
+                 "the range asked for", interval ? interval : "(none)");
+        return -EINVAL;
+      }
+      size_t b = (size_t)((start - range->start_ms) / g);
+      json_object *metrics = gen_json_get_array(bucket, "metrics");
+      size_t n_metrics = metrics ? json_object_array_length(metrics) : 0;
+      for (size_t m = 0; m < n_metrics; m++) {
+        json_object *entry = json_object_array_get_idx(metrics, m);
+        const char *metric = gen_json_get_string(entry, "metric");
+        const char *status = gen_json_get_string(entry, "qualifier");
+        double ms = 0;
+        int kind = -1;
+        for (int k = 0; metric != NULL && k < 2; k++)
+          if (strcmp(metric, ga_status_metrics[k]) == 0)
+            kind = k;
+        if (kind < 0)
+          continue; /* a metric we did not ask for */
+        ssize_t slot = -1;
+        if (status != NULL && status[0] != '\0' &&
+            strlen(status) < GA_STATUS_LEN &&
+            gen_json_get_double(gen_json_get_object(entry, "stats"), "sum",
+                                &ms) &&
+            ms >= 0)
+          slot = status_slot(sums, kind, status);
+        if (slot < 0) {
+          (*skipped)++;
+          continue;
+        }
+        sums->ms[sums_at(sums, b, kind, (size_t)slot)] += ms;
+        sums->filled[b * 2 + (size_t)kind] = true;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Hands the summed range to the engine: one put per kind and bucket. */
+static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
+                    const ga_status_sums_t *sums) {
+  gen_interval_value_t v[GA_MAX_STATUSES];
+  for (size_t b = 0; b < sums->n_buckets; b++)
+    for (int kind = 0; kind < 2; kind++) {
+      if (!sums->filled[b * 2 + (size_t)kind])
+        continue;
+      size_t n = 0;
+      for (size_t st = 0; st < sums->n_status[kind]; st++) {
+        double ms = sums->ms[sums_at(sums, b, kind, st)];
+        if (ms > 0)
+          v[n++] = (gen_interval_value_t){
+              .name = sums->status[kind][st], .value = ms, .counter = true};
+      }
+      int status = gen_interval_put(
+          inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
+          range->start_ms + (int64_t)b * inst->config.granularity_ms, v, n);
+      if (status != 0)
+        return status;
+    }
+  return 0;
+}
+
+/* plugin_instance of the agent series: "agents", or "agents-<i>of<n>" with
+ * Shard i/n (each shard sums its own share of the users). */
+static void agents_instance(const ga_instance_t *inst, char *out, size_t size) {
+  const gen_org_t *org = inst->client->org;
+  if (org->shard_count > 1)
+    snprintf(out, size, "agents-%uof%u", org->shard_index + 1,
+             org->shard_count);
+  else
+    sstrncpy(out, "agents", size);
+}
+
+static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
+                            int64_t end_ms, gen_interval_kind_t kind,
+                            const gen_interval_value_t *v, size_t n) {
+  (void)kind;
+  ga_series_t s = {.inst = ud};
+  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  double seconds = (double)(end_ms - start_ms) / 1000.0;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
+    put_value(&s, "agent_time", key, false, v[i].value / 1000.0, end_ms);
+    put_value(&s, "agents_average", key, false, v[i].value / 1000.0 / seconds,
+              end_ms);
+  }
+}
+
+static void on_agent_totals(void *ud, const char *key, int64_t at_ms,
+                            const gen_interval_value_t *v, size_t n) {
+  ga_series_t s = {.inst = ud};
+  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  for (size_t i = 0; i < n; i++) {
+    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
+    put_value(&s, "total_agent_time_ms", key, true, v[i].value, at_ms);
+  }
+}
+
+/* Every range due for the agent scope: ceil(users / 100) requests per
+ * range, all of which must succeed before anything of the range is put
+ * (a partial sum would be dispatched as if complete). */
+static int collect_agents(ga_instance_t *inst) {
+  static const char *const scope[] = {GA_AGENT_SCOPE};
+  gen_interval_sink_t sink = {
+      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
+  const char *ids[GA_MAX_USERS_PER_QUERY];
+  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(inst->agent_engine, scope, 1, now, &range);
+    if (status <= 0)
+      return status;
+    ga_status_sums_t sums;
+    size_t skipped = 0;
+    char err[512] = "";
+    status = sums_init(&sums, &range, inst->config.granularity_ms);
+    if (status != 0)
+      snprintf(err, sizeof(err), "out of memory");
+    for (size_t first = 0; status == 0 && first < inst->users.count;
+         first += GA_MAX_USERS_PER_QUERY) {
+      size_t n = 0;
+      for (size_t i = first;
+           i < inst->users.count && n < GA_MAX_USERS_PER_QUERY; i++)
+        ids[n++] = inst->users.items[i].id;
+      json_object *body = user_query_body(inst, ids, n, &range);
+      json_object *doc = NULL;
+      inst->queries++;
+      status = gen_http_post_json(inst->client->http, GA_USER_QUERY_PATH, body,
+                                  &doc, err, sizeof(err));
+      json_object_put(body);
+      if (status == 0)
+        status = take_user_answer(inst, doc, &range, &sums, &skipped, err,
+                                  sizeof(err));
+      json_object_put(doc);
+    }
+    if (status == 0)
+      status = put_sums(inst, &range, &sums);
+    sums_free(&sums);
+    if (skipped > 0) {
+      atomic_fetch_add(&inst->client->stats.malformed, 1);
+      gen_log_limited(&inst->complain, LOG_WARNING,
+                      "%s plugin: Org \"%s\": %zu entries of users aggregates "
+                      "answers were not usable and were skipped",
+                      PLUGIN_NAME, inst->client->org->name, skipped);
+    }
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&inst->client->stats.malformed, 1);
+      gen_interval_abort(inst->agent_engine);
+      inst->query_failures++;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": users aggregates query for %s "
+                      "failed (asked for again next cycle): %s",
+                      PLUGIN_NAME, inst->client->org->name, text, err);
+      return status;
+    }
+    gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+  }
+  return 0;
+}
+
 static void dispatch_self(ga_instance_t *inst) {
   gen_interval_stats_t st;
   gen_interval_get_stats(inst->engine, &st);
+  if (inst->agent_engine != NULL) {
+    /* One set of self-metrics: the agent series count like the queues'. */
+    gen_interval_stats_t ag;
+    gen_interval_get_stats(inst->agent_engine, &ag);
+    st.buckets_dispatched += ag.buckets_dispatched;
+    st.buckets_backfilled += ag.buckets_backfilled;
+    st.revisions += ag.revisions;
+    st.gap_buckets += ag.gap_buckets;
+    if (ag.done_until_ms > 0 &&
+        (st.done_until_ms == 0 || ag.done_until_ms < st.done_until_ms))
+      st.done_until_ms = ag.done_until_ms; /* the lag of the later one */
+    if (ag.last_commit_ms > 0 &&
+        (st.last_commit_ms == 0 || ag.last_commit_ms < st.last_commit_ms))
+      st.last_commit_ms = ag.last_commit_ms;
+  }
   int64_t now = gen_cdtime_to_ms(cdtime());
   const char *host = gen_client_host(inst->client);
   struct {
@@ -746,6 +1055,8 @@ static int ga_read(user_data_t *ud) {
       ids[n++] = inst->queues.items[i].id;
     status = collect_batch(inst, ids, n);
   }
+  if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
+    collect_agents(inst);
   dispatch_self(inst);
   /* A failed request is retried next cycle (that is the backfill); only a
    * plugin that never got its queue list reports a failed read. */
@@ -760,7 +1071,9 @@ static void ga_instance_free(void *data) {
   if (inst == NULL)
     return;
   gen_interval_free(inst->engine);
+  gen_interval_free(inst->agent_engine);
   gen_entity_set_free(&inst->queues);
+  gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
   gen_entity_filter_free(&inst->config.filter);
   for (size_t i = 0; i < inst->config.n_media; i++)
@@ -825,6 +1138,17 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
     GEN_ERROR("%s: cannot set up the interval engine", prefix);
     ga_instance_free(inst);
     return NULL;
+  }
+  if (c->agent_status) {
+    /* Its own state file: the agent scope advances on its own requests. */
+    if (snprintf(path, sizeof(path), "%s/analytics-%s-agents.json", dir,
+                 safe) >= (int)sizeof(path) ||
+        (inst->agent_engine = gen_interval_create(&options)) == NULL) {
+      GEN_ERROR("%s: cannot set up the interval engine for AgentStatus",
+                prefix);
+      ga_instance_free(inst);
+      return NULL;
+    }
   }
   return inst;
 }

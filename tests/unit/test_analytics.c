@@ -11,7 +11,7 @@
 
 static char dir[] = "/tmp/gen-analytics-test-XXXXXX";
 
-static ga_instance_t *make_instance(void) {
+static ga_instance_t *make_instance_with(bool agent_status) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
   org->host = strdup("acme");
   org->api_base_url = strdup("https://api.example.test");
@@ -24,6 +24,9 @@ static ga_instance_t *make_instance(void) {
   char path[300];
   snprintf(path, sizeof(path), "%s/analytics-acme.json", dir);
   unlink(path); /* every test starts afresh */
+  snprintf(path, sizeof(path), "%s/analytics-acme-agents.json", dir);
+  unlink(path);
+  c->agent_status = agent_status;
   c->granularity_ms = G;
   c->settle = TIME_T_TO_CDTIME_T(60);
   c->state_dir = strdup(dir);
@@ -32,6 +35,8 @@ static ga_instance_t *make_instance(void) {
   inst->listed_at = cdtime();
   return inst;
 }
+
+static ga_instance_t *make_instance(void) { return make_instance_with(false); }
 
 static const char *const q1[] = {"q1"};
 
@@ -135,6 +140,123 @@ DEF_TEST(partial_results_keep_what_is_usable) {
   return 0;
 }
 
+/* One users aggregates range as collect_agents() takes it: every answer (one
+ * per batch of 100 users) summed, then put and committed; a failed answer
+ * aborts the whole range. */
+static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
+                      size_t n_docs) {
+  static const char *const scope[] = {GA_AGENT_SCOPE};
+  gen_interval_range_t range;
+  if (gen_interval_plan(inst->agent_engine, scope, 1, now, &range) != 1)
+    return -1000;
+  ga_status_sums_t sums;
+  size_t skipped = 0;
+  char err[256] = "";
+  int status = sums_init(&sums, &range, G);
+  for (size_t i = 0; status == 0 && i < n_docs; i++) {
+    json_object *doc = json_tokener_parse(docs[i]);
+    status = doc ? take_user_answer(inst, doc, &range, &sums, &skipped, err,
+                                    sizeof(err))
+                 : -EINVAL;
+    json_object_put(doc);
+  }
+  if (status == 0)
+    status = put_sums(inst, &range, &sums);
+  sums_free(&sums);
+  if (status != 0) {
+    gen_interval_abort(inst->agent_engine);
+    return status;
+  }
+  gen_interval_sink_t sink = {
+      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
+  return gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+}
+
+#define USER(id, idle, interacting, available)                                 \
+  "{\"group\":{\"userId\":\"" id "\"},\"data\":[{\"interval\":\"" BUCKET       \
+  "\",\"metrics\":[{\"metric\":\"tAgentRoutingStatus\",\"qualifier\":"         \
+  "\"IDLE\",\"stats\":{\"sum\":" idle "}},{\"metric\":\"tAgentRoutingStatus\"" \
+  ",\"qualifier\":\"INTERACTING\",\"stats\":{\"sum\":" interacting "}},"       \
+  "{\"metric\":\"tSystemPresence\",\"qualifier\":\"AVAILABLE\",\"stats\":"     \
+  "{\"sum\":" available "}}]}]}"
+
+DEF_TEST(agent_status_sums_every_batch_per_status) {
+  ga_instance_t *inst = make_instance_with(true);
+  OK(inst->agent_engine != NULL);
+  mock_values_reset();
+  /* Two batches of users: the bucket is the sum over both. */
+  const char *batches[] = {
+      "{\"results\":[" USER("u1", "100000", "200000", "300000") "," USER(
+          "u2", "300000", "0", "300000") "]}",
+      "{\"systemToOrganizationMappings\":{},\"results\":[" USER(
+          "u3", "60000", "240000", "150000") "]}"};
+  int64_t now = T0 + G + 60000;
+  CHECK_ZERO(take_users(inst, now, batches, 2));
+  mock_value_t *v = mock_find("agents", "agent_time", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(460, v->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(T0 + G), v->time);
+  v = mock_find("agents", "agents_average", "routing-INTERACTING");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(440.0 / 300.0, v->value.gauge);
+  v = mock_find("agents", "total_agent_time_ms", "presence-AVAILABLE");
+  OK(v != NULL);
+  EXPECT_EQ_INT(750000, v->value.derive);
+  /* Per status, never per user. */
+  for (size_t i = 0; i < mock_values_num; i++)
+    OK(strcmp(mock_values[i].plugin_instance, "agents") == 0);
+
+  /* Revisited with one more minute of IDLE: the counter moves by exactly
+   * that; a second batch that fails aborts the range, nothing moves. */
+  const char *late[] = {
+      "{\"results\":[" USER("u1", "160000", "200000", "300000") "," USER(
+          "u2", "300000", "0", "300000") "]}",
+      "{\"results\":{}}"};
+  size_t before = mock_values_num;
+  OK(take_users(inst, now + G, late, 2) == -EINVAL);
+  EXPECT_EQ_INT((int)before, (int)mock_values_num);
+  const char *revised[] = {
+      late[0], "{\"results\":[" USER("u3", "60000", "240000", "150000") "]}"};
+  CHECK_ZERO(take_users(inst, now + G, revised, 2));
+  v = mock_find("agents", "total_agent_time_ms", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_INT(520000, v->value.derive);
+  v = mock_find("agents", "agent_time", "routing-IDLE");
+  EXPECT_EQ_DOUBLE(520, v->value.gauge);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(inst->agent_engine, &st);
+  EXPECT_EQ_INT(1, (int)st.revisions);
+  ga_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(agent_status_answers_that_cannot_be_trusted) {
+  ga_instance_t *inst = make_instance_with(true);
+  mock_values_reset();
+  int64_t now = T0 + G + 60000;
+  const char *outside[] = {
+      "{\"results\":[{\"group\":{\"userId\":\"u1\"},\"data\":[{\"interval\":"
+      "\"2026-05-14T11:00:00Z/2026-05-14T11:05:00Z\",\"metrics\":[]}]}]}"};
+  OK(take_users(inst, now, outside, 1) == -EINVAL);
+  EXPECT_EQ_INT(0, (int)mock_values_num);
+  /* Bad entries are skipped, the rest is kept. */
+  const char *partial[] = {
+      "{\"results\":[{\"group\":{\"userId\":\"u1\"},\"data\":[{\"interval\":"
+      "\"" BUCKET "\",\"metrics\":[{\"metric\":\"tAgentRoutingStatus\","
+      "\"stats\":{\"sum\":5}},{\"metric\":\"tAgentRoutingStatus\","
+      "\"qualifier\":\"IDLE\",\"stats\":{\"sum\":-4}},{\"metric\":"
+      "\"tOrganizationPresence\",\"qualifier\":\"x\",\"stats\":{\"sum\":1}},"
+      "{\"metric\":\"tSystemPresence\",\"qualifier\":\"BUSY\",\"stats\":"
+      "{\"sum\":3000}}]}]}]}"};
+  CHECK_ZERO(take_users(inst, now, partial, 1));
+  OK(mock_find("agents", "agent_time", "routing-IDLE") == NULL);
+  mock_value_t *v = mock_find("agents", "agent_time", "presence-BUSY");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  ga_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(configuration_refuses_with_reasons) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
   ga_config_t *c = ga_config_new();
@@ -152,6 +274,13 @@ DEF_TEST(configuration_refuses_with_reasons) {
   CHECK_ZERO(ga_config_key(org, ci, c));
   OK(c->metric_on[0] && !c->metric_on[1]);
   mock_ci_free(ci);
+  ci = mock_ci_bool("AgentStatus", true);
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  OK(c->agent_status);
+  mock_ci_free(ci);
+  ci = mock_ci_str("AgentStatus", "maybe");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
@@ -166,6 +295,8 @@ int main(void) {
   RUN_TEST(good_answer_is_dispatched_at_bucket_end);
   RUN_TEST(malformed_answers_fail_the_range);
   RUN_TEST(partial_results_keep_what_is_usable);
+  RUN_TEST(agent_status_sums_every_batch_per_status);
+  RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
