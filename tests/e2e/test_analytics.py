@@ -4,7 +4,10 @@ the dispatched offered/answered/abandoned counts and handle-time sums equal
 the simulator's ground truth, and the counters equal the sum of the buckets:
 in a clean run with late data (picked up by the revisit, counters moving by
 exactly that difference), and in a run with a 429 storm, a run of 503s and
-collectd SIGKILLed and restarted several buckets later.
+collectd SIGKILLed and restarted several buckets later. Both runs also
+collect agent time in status (AgentStatus): per routing status and presence
+and bucket, the sum over all agents equals the truth's user_buckets, and the
+counters equal the sum of the buckets.
 
 The simulator runs 60 times faster than the wall clock; collectd runs under
 libfaketime at the same speed from the simulator's current time, so the
@@ -25,6 +28,8 @@ SPEED = 60
 G_MS = 300000
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 QUERY = "POST /api/v2/analytics/conversations/aggregates/query"
+USER_QUERY = "POST /api/v2/analytics/users/aggregates/query"
+AGENTS = 40
 COUNTS = ("offered", "answered", "abandoned")
 
 
@@ -72,7 +77,7 @@ class AnalyticsRun:
     """One sped-up hour: simulator, receiver, collectd."""
 
     def __init__(self, extra=""):
-        self.sim = Simulator("--queues", "4", "--agents", "40", "--flows", "2",
+        self.sim = Simulator("--queues", "4", "--agents", str(AGENTS), "--flows", "2",
                              "--speed", str(SPEED), "--start", "now",
                              "--warmup", "600")
         self.rx = Receiver()
@@ -81,7 +86,8 @@ class AnalyticsRun:
             "acme",
             extra='    Host "acme"\n    InstanceFrom "id"\n'
             '    Granularity "PT5M"\n    SettleDelay 30\n'
-            "    RevisitWindow 900\n    BackfillHorizon 7200\n" + extra)
+            "    RevisitWindow 900\n    BackfillHorizon 7200\n"
+            "    AgentStatus true\n" + extra)
         self.cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
@@ -118,8 +124,10 @@ class AnalyticsTestBase(unittest.TestCase):
     def check_against_truth(self, run, late=None):
         """Compares every bucket and counter with /sim/truth."""
         run.sim.fault({"fault": "pause"})
-        truth = run.sim._open("/sim/truth?granularity=PT5M&buckets=40")
+        truth = run.sim._open("/sim/truth?granularity=PT5M&buckets=40&users=1")
         vals = analytics_values(run.rx)
+        self.check_agents(vals, truth)
+        vals = {k: v for k, v in vals.items() if k[0] != "agents"}
         ends = sorted({t for (q, ty, ti), s in vals.items() if ty == "total_offered"
                        for t in s})
         self.assertTrue(ends, "no counters dispatched")
@@ -188,6 +196,40 @@ class AnalyticsTestBase(unittest.TestCase):
         return vals, last
 
 
+    def check_agents(self, vals, truth):
+        """Agent time per status and bucket equals the truth's sum over all
+        agents; no bucket missing in between; counters equal the sum."""
+        by_end = {round(_iso_ms(iv.split("/")[1])): kinds
+                  for iv, kinds in truth["user_buckets"].items()}
+        series = {ti: s for (q, ty, ti), s in vals.items()
+                  if q == "agents" and ty == "agent_time"}
+        ends = sorted({t for s in series.values() for t in s})
+        self.assertGreaterEqual(len(ends), 10, "fewer than 10 agent buckets")
+        self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)),
+                         "an agent bucket is missing")
+        totals = {}
+        for end in ends:
+            self.assertIn(end, by_end, "truth does not cover the agent buckets")
+            want = {f"{kind}-{st}": ms for kind, d in by_end[end].items()
+                    for st, ms in d.items()}
+            got = {ti: round(s[end][-1] * 1000) for ti, s in series.items() if end in s}
+            self.assertEqual(want, got, f"agent time at {end}")
+            self.assertEqual(sum(v for k, v in want.items() if k.startswith("routing-")),
+                             AGENTS * G_MS)
+            for k, v in want.items():
+                totals[k] = totals.get(k, 0) + v
+            for ti, s in series.items():  # dispatched again: same value
+                if end in s:
+                    self.assertEqual(len(set(s[end])), 1, f"agent {ti} at {end}: {s[end]}")
+        for k, want in totals.items():
+            counter = vals.get(("agents", "total_agent_time_ms", k), {})
+            self.assertTrue(counter, f"no counter for {k}")
+            self.assertEqual(counter[max(counter)][-1], want, f"agent counter {k}")
+            ordered = [counter[t][-1] for t in sorted(counter)]
+            self.assertEqual(ordered, sorted(ordered), f"agent counter {k} went down")
+        return ends
+
+
 def _iso_ms(text):
     import datetime
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
@@ -229,6 +271,13 @@ class CleanHourWithLateData(AnalyticsTestBase):
                 t for s in vals.values() for t in s) + G_MS) // G_MS)
             self.assertGreaterEqual(stats["total"], buckets)
             self.assertTrue(before)
+            # 40 agents: one users aggregates request per range, each with
+            # at least one new bucket.
+            users = run.sim.stats()["requests"][USER_QUERY]
+            self.assertEqual(users["by_status"].get("200"), users["total"])
+            agent_ends = {t for (q, ty, ti), s in analytics_values(run.rx).items()
+                          if q == "agents" and ty == "agent_time" for t in s}
+            self.assertLessEqual(users["total"], len(agent_ends))
         finally:
             run.close()
 
