@@ -985,7 +985,7 @@ static int collect_agents(ga_instance_t *inst) {
   return 0;
 }
 
-static void dispatch_self(ga_instance_t *inst) {
+static void ga_dispatch_self(ga_instance_t *inst) {
   gen_interval_stats_t st;
   gen_interval_get_stats(inst->engine, &st);
   if (inst->agent_engine != NULL) {
@@ -1057,7 +1057,7 @@ static int ga_read(user_data_t *ud) {
   }
   if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
     collect_agents(inst);
-  dispatch_self(inst);
+  ga_dispatch_self(inst);
   /* A failed request is retried next cycle (that is the backfill); only a
    * plugin that never got its queue list reports a failed read. */
   return inst->listed_at == 0 ? -1 : 0;
