@@ -100,10 +100,19 @@ def run_one(queues, args):
         c0, r0 = cpu_seconds(pid), cpu_seconds(pid, "reader")
         s0 = cpu_seconds(sim.proc.pid)
         t0 = ta._iso_ms(sim._open("/sim/info")["sim_time"])
+        perf = None
+        if args.perf:
+            import subprocess
+            perf = subprocess.Popen(
+                ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", "499", "-o", f"{args.perf}.{queues}",
+                 "-p", str(pid)], stdout=subprocess.DEVNULL)
         # --cycles simulated minutes, i.e. that many new PT1M buckets
         while ta._iso_ms(sim._open("/sim/info")["sim_time"]) < t0 + args.cycles * 60000:
             time.sleep(0.5)
         c1, r1 = cpu_seconds(pid), cpu_seconds(pid, "reader")
+        if perf is not None:
+            perf.send_signal(__import__("signal").SIGINT)
+            perf.wait()
         s1 = cpu_seconds(sim.proc.pid)
         st = sim.stats()
         res = {
@@ -134,6 +143,9 @@ def main():
                          "takes 60/speed real seconds)")
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--agent-status", action="store_true")
+    ap.add_argument("--perf", metavar="PREFIX",
+                    help="perf record -g the collectd process over the window "
+                         "into PREFIX.<queues> (perf report -i to read it)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = [run_one(q, args) for q in args.queues]

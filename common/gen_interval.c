@@ -36,6 +36,8 @@ typedef struct {
   int64_t origin;     /* first bucket start taken; 0 = not started */
   int64_t done_until; /* buckets before this are dispatched */
   bool in_batch;
+  size_t *keys; /* its keys, so that a commit touches only its batch */
+  size_t n_keys, cap_keys;
 } gi_scope_t;
 
 typedef struct {
@@ -45,6 +47,7 @@ typedef struct {
   size_t n_totals;
   gi_record_t *records; /* sorted by start */
   size_t n_records;
+  bool revised; /* during a commit: a revision but no new bucket */
 } gi_key_t;
 
 typedef struct {
@@ -77,6 +80,7 @@ struct gen_interval_s {
 
   gi_name_t names[GI_MAX_NAMES];
   size_t n_names;
+  gi_map_t name_map;
 
   gi_scope_t *scopes;
   size_t n_scopes, cap_scopes;
@@ -88,6 +92,8 @@ struct gen_interval_s {
 
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
+
+  bool dirty; /* committed since the state file was last written */
 
   gen_interval_stats_t stats;
 };
@@ -161,16 +167,20 @@ static int map_add(gi_map_t *m, const char *s, size_t index) {
 }
 
 static int name_index(gen_interval_t *gi, const char *name, bool counter) {
-  for (size_t i = 0; i < gi->n_names; i++)
-    if (strcmp(gi->names[i].name, name) == 0) {
-      gi->names[i].counter = gi->names[i].counter || counter;
-      return (int)i;
-    }
+  ssize_t i = map_find(&gi->name_map, name);
+  if (i >= 0) {
+    gi->names[i].counter = gi->names[i].counter || counter;
+    return (int)i;
+  }
   if (gi->n_names == GI_MAX_NAMES)
     return -ENOSPC;
   char *copy = strdup(name);
   if (copy == NULL)
     return -ENOMEM;
+  if (map_add(&gi->name_map, copy, gi->n_names) != 0) {
+    free(copy);
+    return -ENOMEM;
+  }
   gi->names[gi->n_names] = (gi_name_t){.name = copy, .counter = counter};
   return (int)gi->n_names++;
 }
@@ -197,8 +207,11 @@ static ssize_t key_get(gen_interval_t *gi, const char *key, size_t scope) {
   ssize_t i = map_find(&gi->key_map, key);
   if (i >= 0)
     return i;
+  gi_scope_t *s = &gi->scopes[scope];
   if (grow((void **)&gi->keys, &gi->cap_keys, gi->n_keys + 1,
-           sizeof(*gi->keys)) != 0)
+           sizeof(*gi->keys)) != 0 ||
+      grow((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof(*s->keys)) !=
+          0)
     return -ENOMEM;
   char *copy = strdup(key);
   if (copy == NULL)
@@ -208,6 +221,7 @@ static ssize_t key_get(gen_interval_t *gi, const char *key, size_t scope) {
     return -ENOMEM;
   }
   gi->keys[gi->n_keys] = (gi_key_t){.key = copy, .scope = scope};
+  s->keys[s->n_keys++] = gi->n_keys;
   return (ssize_t)gi->n_keys++;
 }
 
@@ -278,9 +292,15 @@ static void records_prune(gi_key_t *k, int64_t before) {
 static json_object *nums_json(const gen_interval_t *gi, const gi_num_t *nums,
                               size_t n) {
   json_object *o = json_object_new_object();
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    double v = nums[i].value;
+    /* Counts and milliseconds are whole numbers: written as integers, which
+     * is exact and far cheaper than printing a double. */
+    bool whole = v == floor(v) && fabs(v) < 9007199254740992.0;
     json_object_object_add(o, gi->names[nums[i].name].name,
-                           json_object_new_double(nums[i].value));
+                           whole ? json_object_new_int64((int64_t)v)
+                                 : json_object_new_double(v));
+  }
   return o;
 }
 
@@ -479,8 +499,10 @@ static void state_forget(gen_interval_t *gi) {
     free(k->totals);
     free(k->key);
   }
-  for (size_t i = 0; i < gi->n_scopes; i++)
+  for (size_t i = 0; i < gi->n_scopes; i++) {
     free(gi->scopes[i].id);
+    free(gi->scopes[i].keys);
+  }
   free(gi->keys);
   free(gi->scopes);
   free(gi->key_map.slots);
@@ -499,6 +521,7 @@ void gen_interval_free(gen_interval_t *gi) {
   free(gi->pending);
   for (size_t i = 0; i < gi->n_names; i++)
     free(gi->names[i].name);
+  free(gi->name_map.slots);
   free(gi->state_path);
   free(gi->log_prefix);
   free(gi);
@@ -728,21 +751,24 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   int status = 0;
   gi_scratch_t sc = {0};
 
+  /* Everything below walks the batch's scopes and their keys only, never
+   * every key of the engine: a cycle of many batches stays linear. */
+  size_t *batch = calloc(n ? n : 1, sizeof(*batch));
+  if (batch == NULL) {
+    pending_clear(gi);
+    return -ENOMEM;
+  }
+  size_t n_batch = 0;
   for (size_t i = 0; i < n; i++) {
     ssize_t s = scope_get(gi, scopes[i], false);
-    if (s >= 0 && gi->scopes[s].origin != 0)
+    if (s >= 0 && gi->scopes[s].origin != 0 && !gi->scopes[s].in_batch) {
       gi->scopes[s].in_batch = true;
+      batch[n_batch++] = (size_t)s;
+    }
   }
   if (gi->n_pending > 0) /* qsort(NULL, 0) is undefined */
     qsort(gi->pending, gi->n_pending, sizeof(*gi->pending), cmp_pending);
 
-  /* Keys with a revision but no new bucket get their totals at their
-   * scope's done_until; marked here. */
-  bool *revised = calloc(gi->n_keys ? gi->n_keys : 1, sizeof(*revised));
-  if (revised == NULL) {
-    pending_clear(gi);
-    return -ENOMEM;
-  }
   for (size_t i = 0; i < gi->n_pending; i++) {
     const gi_pending_t *p = &gi->pending[i];
     if (i + 1 < gi->n_pending && gi->pending[i + 1].key == p->key &&
@@ -780,46 +806,57 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (totals_add(gi, k, p, old) != 0 || record_store(gi, k, p) != 0)
       status = -ENOMEM;
     gi->stats.revisions++;
-    revised[p->key] = true;
+    /* Keys with a revision but no new bucket get their totals at their
+     * scope's done_until below. */
+    k->revised = true;
   }
 
-  for (size_t i = 0; i < gi->n_keys; i++) {
-    gi_key_t *k = &gi->keys[i];
-    gi_scope_t *s = &gi->scopes[k->scope];
-    if (!s->in_batch)
-      continue;
-    if (range->end_ms > s->done_until)
-      emit_totals(gi, &sc, sink, k, range->end_ms);
-    else if (revised[i])
-      emit_totals(gi, &sc, sink, k, s->done_until);
+  for (size_t b = 0; b < n_batch; b++) {
+    gi_scope_t *s = &gi->scopes[batch[b]];
+    for (size_t j = 0; j < s->n_keys; j++) {
+      gi_key_t *k = &gi->keys[s->keys[j]];
+      if (range->end_ms > s->done_until)
+        emit_totals(gi, &sc, sink, k, range->end_ms);
+      else if (k->revised)
+        emit_totals(gi, &sc, sink, k, s->done_until);
+      k->revised = false;
+    }
   }
-  free(revised);
   free(sc.v);
 
-  for (size_t i = 0; i < gi->n_scopes; i++) {
-    gi_scope_t *s = &gi->scopes[i];
-    if (!s->in_batch)
-      continue;
+  for (size_t b = 0; b < n_batch; b++) {
+    gi_scope_t *s = &gi->scopes[batch[b]];
     s->in_batch = false;
     if (range->end_ms > s->done_until)
       s->done_until = range->end_ms;
+    for (size_t j = 0; j < s->n_keys; j++)
+      records_prune(&gi->keys[s->keys[j]],
+                    floor_to(s->done_until - gi->o.revisit_ms, g) - g);
   }
-  for (size_t i = 0; i < gi->n_keys; i++) {
-    gi_key_t *k = &gi->keys[i];
-    const gi_scope_t *s = &gi->scopes[k->scope];
-    records_prune(k, floor_to(s->done_until - gi->o.revisit_ms, g) - g);
-  }
+  free(batch);
   pending_clear(gi);
   gi->stats.commits++;
   gi->stats.last_commit_ms = now_ms;
+  gi->dirty = true;
+  if (gi->o.defer_save)
+    return status;
+  int saved = gen_interval_save(gi);
+  if (saved != 0 && status == 0)
+    status = saved;
+  return status;
+}
+
+int gen_interval_save(gen_interval_t *gi) {
+  if (!gi->dirty)
+    return 0;
   int saved = state_save(gi);
   if (saved != 0) {
     GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
               gi->state_path, gen_strerror(saved));
-    if (status == 0)
-      status = saved;
+    return saved; /* still dirty: the next save tries again */
   }
-  return status;
+  gi->dirty = false;
+  return 0;
 }
 
 void gen_interval_get_stats(const gen_interval_t *gi,

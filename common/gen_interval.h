@@ -53,6 +53,14 @@ typedef struct {
   size_t max_buckets; /* buckets per planned range (≥ 1) */
   const char *state_path; /* NULL: no persistence */
   const char *log_prefix; /* e.g. "genesys_analytics plugin: Org \"x\"" */
+  /* false: every commit writes the state file. true: commits only mark it
+   * dirty and gen_interval_save() writes it, once per read cycle of many
+   * batches (the file holds every scope: one write per batch would make a
+   * cycle quadratic in the scopes). Still nothing lost or counted twice: the
+   * state is written after what it records was dispatched, so a crash
+   * before the write only makes the next run fetch and dispatch those
+   * buckets again, with the same totals recomputed from the older state. */
+  bool defer_save;
 } gen_interval_options_t;
 
 typedef struct {
@@ -121,10 +129,16 @@ int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
 /* The answer to range for these scopes is complete: dispatches new and
  * changed buckets in time order per key, adds to the totals, marks the
  * range done and writes the state file. Returns 0, or a negative errno when
- * the state could not be saved (what was dispatched stays dispatched). */
+ * the state could not be saved (what was dispatched stays dispatched). With
+ * defer_save the file is written by gen_interval_save() instead. */
 int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
                         const gen_interval_range_t *range, int64_t now_ms,
                         const gen_interval_sink_t *sink);
+
+/* Writes the state file if a commit happened since the last write (with
+ * defer_save: call it at the end of every read cycle). Returns 0, or a
+ * negative errno (logged; the next call tries again). */
+int gen_interval_save(gen_interval_t *gi);
 
 /* Forgets what was put since the last commit (the request failed). */
 void gen_interval_abort(gen_interval_t *gi);

@@ -1055,6 +1055,9 @@ static int ga_read(user_data_t *ud) {
       ids[n++] = inst->queues.items[i].id;
     status = collect_batch(inst, ids, n);
   }
+  /* One state write per cycle, after every batch was dispatched (see
+   * defer_save in gen_interval.h). */
+  gen_interval_save(inst->engine);
   if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
     collect_agents(inst);
   ga_dispatch_self(inst);
@@ -1130,10 +1133,12 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
       .max_buckets = (size_t)c->max_buckets,
       .state_path = path,
       .log_prefix = prefix,
+      .defer_save = true, /* ga_read saves once per cycle */
   };
   if (options.horizon_ms < c->granularity_ms)
     options.horizon_ms = c->granularity_ms;
   inst->engine = gen_interval_create(&options);
+  options.defer_save = false; /* the agent engine commits once per cycle */
   if (inst->engine == NULL) {
     GEN_ERROR("%s: cannot set up the interval engine", prefix);
     ga_instance_free(inst);
