@@ -348,11 +348,19 @@ static void add_value(ga_values_t *vals, const char *metric, const char *suffix,
 }
 
 /* Turns one bucket's metrics[] into engine values. Unknown metrics and
- * stats of the wrong type are skipped; returns the number skipped. */
+ * stats of the wrong type are skipped; returns the number skipped.
+ *
+ * The API leaves out a metric that did not happen in the bucket. Counts and
+ * service-level counters missing from the answer are recorded as 0: the
+ * bucket's gauge then says 0 rather than keeping an older bucket's value,
+ * and each counter exists from its key's first bucket on, so Prometheus'
+ * increase() also counts its first event (a series that appears at 1 loses
+ * that 1). */
 static size_t bucket_values(const ga_instance_t *inst, json_object *metrics,
                             ga_values_t *vals) {
   size_t skipped = 0;
   size_t len = metrics ? json_object_array_length(metrics) : 0;
+  bool answered[GA_METRIC_COUNT] = {false};
   vals->n = 0;
   for (size_t i = 0; i < len; i++) {
     json_object *entry = json_object_array_get_idx(metrics, i);
@@ -366,6 +374,7 @@ static size_t bucket_values(const ga_instance_t *inst, json_object *metrics,
       const ga_metric_t *mt = &ga_metrics[m];
       if (!inst->config.metric_on[m] || strcmp(api, mt->api) != 0)
         continue;
+      answered[m] = true; /* present: malformed is skipped, not zero */
       double count = 0, sum = 0, max = 0, min = 0, num = 0, den = 0;
       switch (mt->kind) {
       case GA_COUNT:
@@ -397,6 +406,17 @@ static size_t bucket_values(const ga_instance_t *inst, json_object *metrics,
         add_value(vals, mt->name, "_denominator", den, true);
         break;
       }
+    }
+  }
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+    const ga_metric_t *mt = &ga_metrics[m];
+    if (!inst->config.metric_on[m] || answered[m])
+      continue;
+    if (mt->kind == GA_COUNT)
+      add_value(vals, mt->name, "", 0, true);
+    else if (mt->kind == GA_RATIO) {
+      add_value(vals, mt->name, "_numerator", 0, true);
+      add_value(vals, mt->name, "_denominator", 0, true);
     }
   }
   return skipped;

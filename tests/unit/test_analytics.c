@@ -96,6 +96,38 @@ DEF_TEST(good_answer_is_dispatched_at_bucket_end) {
   return 0;
 }
 
+DEF_TEST(missing_counts_are_zero_not_absent) {
+  ga_instance_t *inst = make_instance();
+  mock_values_reset();
+  /* Genesys leaves out what did not happen: no abandon, no service level. */
+  CHECK_ZERO(take(
+      inst,
+      "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":\"voice\"},"
+      "\"data\":[{\"interval\":\"" BUCKET "\",\"metrics\":["
+      "{\"metric\":\"nOffered\",\"stats\":{\"count\":2}},"
+      "{\"metric\":\"tAbandon\",\"stats\":{\"count\":\"bad\"}}]}]}]}"));
+  mock_value_t *v = mock_find("q1", "answered", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(0, v->value.gauge);
+  v = mock_find("q1", "total_answered", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_INT(0, v->value.derive);
+  v = mock_find("q1", "total_service_level_denominator", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_INT(0, v->value.derive);
+  OK(mock_find("q1", "service_level", "voice") == NULL); /* 0/0: none */
+  /* Present but malformed is skipped, not taken as 0. */
+  OK(mock_find("q1", "abandoned", "voice") == NULL);
+  OK(mock_find("q1", "total_abandoned", "voice") == NULL);
+  /* Durations that did not happen stay absent (no average of nothing). */
+  OK(mock_find("q1", "duration_count", "handle-voice") == NULL);
+  v = mock_find("q1", "total_offered", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_INT(2, v->value.derive);
+  ga_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(malformed_answers_fail_the_range) {
   ga_instance_t *inst = make_instance();
   mock_values_reset();
@@ -293,6 +325,7 @@ int main(void) {
   if (mkdtemp(dir) == NULL)
     return 1;
   RUN_TEST(good_answer_is_dispatched_at_bucket_end);
+  RUN_TEST(missing_counts_are_zero_not_absent);
   RUN_TEST(malformed_answers_fail_the_range);
   RUN_TEST(partial_results_keep_what_is_usable);
   RUN_TEST(agent_status_sums_every_batch_per_status);
