@@ -80,10 +80,20 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     resp->too_large = true;
     return 0; /* makes curl fail with CURLE_WRITE_ERROR */
   }
-  char *grown = realloc(resp->body, resp->body_len + n + 1);
-  if (grown == NULL)
-    return 0;
-  resp->body = grown;
+  if (resp->body_len + n + 1 > resp->body_cap) {
+    /* Doubling: an answer of many chunks costs a few reallocs, not one
+     * (and a copy) per chunk. */
+    size_t cap = resp->body_cap ? 2 * resp->body_cap : 16384;
+    while (cap < resp->body_len + n + 1)
+      cap *= 2;
+    if (cap > http->org->max_response_size + 1)
+      cap = http->org->max_response_size + 1; /* still ≥ len + n + 1 */
+    char *grown = realloc(resp->body, cap);
+    if (grown == NULL)
+      return 0;
+    resp->body = grown;
+    resp->body_cap = cap;
+  }
   memcpy(resp->body + resp->body_len, data, n);
   resp->body_len += n;
   resp->body[resp->body_len] = '\0';

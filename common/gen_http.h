@@ -42,6 +42,7 @@ typedef struct {
   long status; /* 0 when no HTTP answer came */
   char *body;  /* NUL-terminated; NULL when empty */
   size_t body_len;
+  size_t body_cap;    /* bytes allocated at body */
   double retry_after; /* seconds, -1 when absent */
   int64_t rl_count;   /* inin-ratelimit-count, -1 when absent */
   int64_t rl_allowed; /* inin-ratelimit-allowed */

@@ -648,8 +648,14 @@ int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
       free(p->values);
       return idx;
     }
-    double *slot = num_slot(&p->values, &p->n, (uint16_t)idx);
-    *slot = values[i].value; /* a repeated name keeps the last value */
+    /* values holds n: no realloc per value; a repeated name keeps the last
+     * value. */
+    size_t at = 0;
+    while (at < p->n && p->values[at].name != (uint16_t)idx)
+      at++;
+    p->values[at] = (gi_num_t){.name = (uint16_t)idx, .value = values[i].value};
+    if (at == p->n)
+      p->n++;
   }
   p->hash = values_hash(gi, p->values, p->n);
   gi->n_pending++;
@@ -703,14 +709,13 @@ static int record_store(gen_interval_t *gi, gi_key_t *k,
     return -ENOMEM;
   record_clear(r);
   r->hash = p->hash;
-  for (size_t i = 0; i < p->n; i++) {
-    if (!gi->names[p->values[i].name].counter)
-      continue;
-    double *slot = num_slot(&r->counters, &r->n, p->values[i].name);
-    if (slot == NULL)
-      return -ENOMEM;
-    *slot = p->values[i].value;
-  }
+  /* One allocation for all counters; p's names are distinct. */
+  r->counters = malloc((p->n ? p->n : 1) * sizeof(*r->counters));
+  if (r->counters == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < p->n; i++)
+    if (gi->names[p->values[i].name].counter)
+      r->counters[r->n++] = p->values[i];
   return 0;
 }
 
