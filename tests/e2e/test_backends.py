@@ -95,7 +95,9 @@ class BackendsTest(unittest.TestCase):
             "--queues", str(QUEUES), "--agents", str(QUEUES * 8), "--flows", "2",
             # Speed 1 from now: the plugin grows longest waits with the wall
             # clock, so they can be checked against the truth.
-            "--speed", "1", "--start", "now", "--heartbeat", "5")
+            "--speed", "1", "--start", "now", "--heartbeat", "5",
+            # 15 min of history for genesys_analytics' InitialBackfill.
+            "--warmup", "900")
         cls.servers.append(cls.sim)
         cls.prom_target_port = free_port()
         cls.prom = Prometheus(f"127.0.0.1:{cls.prom_target_port}",
@@ -109,9 +111,18 @@ class BackendsTest(unittest.TestCase):
         # write_http to the test's receiver only tells when values settled.
         cls.rx = Receiver()
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
-        body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{block}</Plugin>\n"
-                       for p in ("genesys_realtime", "genesys_analytics",
-                                 "genesys_flowmetrics"))
+        # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
+        # history at the first read, and a settle delay that closes the next
+        # bucket about 15 s after the start: every counter then has the two
+        # samples increase() needs while the test runs.
+        settle_s = int(time.time() % 60) + 15
+        analytics = cls.sim.org_block(
+            ORG, extra=f'    Host "{ORG}"\n    Granularity "PT1M"\n'
+            f"    SettleDelay {settle_s}\n    InitialBackfill 600\n")
+        body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
+                       for p, b in (("genesys_realtime", block),
+                                    ("genesys_analytics", analytics),
+                                    ("genesys_flowmetrics", block)))
         body += example_plugin_block("collectd-prometheus.conf", "write_prometheus",
                                      Host='"127.0.0.1"', Port=f'"{cls.prom_target_port}"')
         body += example_plugin_block("collectd-graphite.conf", "write_graphite",
@@ -296,13 +307,14 @@ class BackendsTest(unittest.TestCase):
 
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
-        self.assertGreaterEqual(len(dashboards), 2)
+        self.assertGreaterEqual(len(dashboards), 3)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
         self.assertTrue(wait_until(lambda: len(self.prom.query(scrapes)) == 3, 60),
                         "Prometheus never scraped the three plugins five times: "
                         f"{self.prom.query(scrapes)}\n" + self.cd.log_text()[-3000:])
+        self._wait_analytics_buckets()
         executed = 0
         for path in dashboards:
             with open(path) as f:
@@ -319,6 +331,42 @@ class BackendsTest(unittest.TestCase):
                         self.assertTrue(result, f"no data: {expr}")
                         executed += 1
         print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data")
+
+    def _wait_analytics_buckets(self):
+        """Two closed buckets of genesys_analytics in Prometheus: the
+        counters' samples carry the bucket ends as timestamps, so increase()
+        needs the second bucket."""
+        two = 'count_over_time(collectd_genesys_analytics_total_offered_total[10m]) >= 2'
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_analytics never dispatched two buckets:\n"
+                        + self.cd.log_text()[-3000:])
+
+    def test_alert_rules_over_analytics_return_series(self):
+        """The analytics alerts' expressions, thresholds aside, return
+        series with the labels their annotations use; each series name they
+        use exists."""
+        self._wait_analytics_buckets()
+        rules = [r for g in self.prom.rules() for r in g["rules"]
+                 if "collectd_genesys_analytics_" in r["query"]]
+        self.assertGreaterEqual(len(rules), 3)
+        queue_rules = 0
+        for rule in rules:
+            with self.subTest(alert=rule["name"]):
+                for name in set(re.findall(r"collectd_genesys_analytics_\w+", rule["query"])):
+                    self.assertTrue(self.prom.query(f'{name}{{instance="{ORG}"}}'),
+                                    f"no series {name}")
+                expr = re.sub(r"\s*[<>]=?\s*[0-9][0-9.]*(?=\s|\)|$)", "", rule["query"])
+                self.assertNotRegex(expr, r"[<>]=?\s*[0-9]")
+                result = self.prom.query(expr)
+                self.assertTrue(result, f"no series: {expr}")
+                per_queue = "by (instance, genesys_analytics, type)" in rule["query"]
+                queue_rules += per_queue
+                for series in result:
+                    self.assertEqual(series["metric"].get("instance"), ORG)
+                    if per_queue:
+                        self.assertIn("genesys_analytics", series["metric"])
+                        self.assertIn("type", series["metric"])
+        self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
 
     def _resolve_variables(self, board, name):
         """Values of the dashboard's template variables, asked from the
