@@ -11,7 +11,7 @@ the first buckets), it counts over --cycles new buckets:
   the API limits allow: ceil(queues / 100) conversation aggregates requests
   per new bucket (100 queueId predicates per request), plus ceil(users /
   100) users aggregates requests with --agent-status; the listing
-  (GET /api/v2/routing/queues, 100 per page) is counted apart, once at
+  (GET /api/v2/routing/queues, 500 per page) is counted apart, once at
   start and every QueueRefreshInterval;
 - CPU per cycle (user + sys from /proc) of the whole collectd process and
   of its read threads (the plugin's request path: request, parse, engine,
