@@ -323,49 +323,95 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
+/* A growing output buffer for the state document. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+} gi_out_t;
+
+static int out_append(gi_out_t *out, const char *text, size_t len) {
+  if (grow((void **)&out->data, &out->cap, out->len + len, 1) != 0)
+    return -ENOMEM;
+  memcpy(out->data + out->len, text, len);
+  out->len += len;
+  return 0;
+}
+
+/* Appends {name: o} without its braces ("name":…) to buf, after a comma
+ * unless first; takes o. json-c does the escaping. */
+static int append_member(gi_out_t *buf, const char *name, json_object *o,
+                         bool first) {
+  json_object *one = json_object_new_object();
+  if (one == NULL) {
+    json_object_put(o);
+    return -ENOMEM;
+  }
+  json_object_object_add(one, name, o);
+  size_t len = 0;
+  const char *text =
+      json_object_to_json_string_length(one, JSON_C_TO_STRING_PLAIN, &len);
+  int status = -ENOMEM;
+  if (text != NULL && len >= 2 && (first || out_append(buf, ",", 1) == 0) &&
+      out_append(buf, text + 1, len - 2) == 0)
+    status = 0;
+  json_object_put(one);
+  return status;
+}
+
+static json_object *key_json(const gen_interval_t *gi, const gi_key_t *k) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "scope",
+                         json_object_new_string(gi->scopes[k->scope].id));
+  json_object_object_add(o, "totals", nums_json(gi, k->totals, k->n_totals));
+  json_object *buckets = json_object_new_array();
+  for (size_t r = 0; r < k->n_records; r++) {
+    const gi_record_t *rec = &k->records[r];
+    json_object *b = json_object_new_object();
+    char hash[17];
+    snprintf(hash, sizeof(hash), "%016" PRIx64, rec->hash);
+    json_object_object_add(b, "start", json_object_new_int64(rec->start));
+    json_object_object_add(b, "hash", json_object_new_string(hash));
+    json_object_object_add(b, "counters", nums_json(gi, rec->counters, rec->n));
+    json_object_array_add(buckets, b);
+  }
+  json_object_object_add(o, "buckets", buckets);
+  return o;
+}
+
+/* The document is written member by member, each scope and key through a
+ * small json-c object freed at once: never a DOM of the whole state, whose
+ * hundreds of thousands of allocations made every later malloc dearer. */
 static int state_save(gen_interval_t *gi) {
   if (gi->state_path == NULL)
     return 0;
-  json_object *doc = json_object_new_object();
-  json_object_object_add(doc, "version", json_object_new_int(GI_STATE_VERSION));
-  json_object_object_add(doc, "granularity_ms",
-                         json_object_new_int64(gi->o.granularity_ms));
-  json_object *scopes = json_object_new_object();
-  for (size_t i = 0; i < gi->n_scopes; i++) {
+  gi_out_t out = {0}, *buf = &out;
+  char head[96];
+  int n =
+      snprintf(head, sizeof(head),
+               "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
+               GI_STATE_VERSION, gi->o.granularity_ms);
+  int status = out_append(buf, head, (size_t)n);
+  bool first = true;
+  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
     const gi_scope_t *s = &gi->scopes[i];
     if (s->origin == 0)
       continue;
     json_object *a = json_object_new_array();
     json_object_array_add(a, json_object_new_int64(s->origin));
     json_object_array_add(a, json_object_new_int64(s->done_until));
-    json_object_object_add(scopes, s->id, a);
+    status = append_member(buf, s->id, a, first);
+    first = false;
   }
-  json_object_object_add(doc, "scopes", scopes);
-  json_object *keys = json_object_new_object();
-  for (size_t i = 0; i < gi->n_keys; i++) {
-    const gi_key_t *k = &gi->keys[i];
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "scope",
-                           json_object_new_string(gi->scopes[k->scope].id));
-    json_object_object_add(o, "totals", nums_json(gi, k->totals, k->n_totals));
-    json_object *buckets = json_object_new_array();
-    for (size_t r = 0; r < k->n_records; r++) {
-      const gi_record_t *rec = &k->records[r];
-      json_object *b = json_object_new_object();
-      char hash[17];
-      snprintf(hash, sizeof(hash), "%016" PRIx64, rec->hash);
-      json_object_object_add(b, "start", json_object_new_int64(rec->start));
-      json_object_object_add(b, "hash", json_object_new_string(hash));
-      json_object_object_add(b, "counters",
-                             nums_json(gi, rec->counters, rec->n));
-      json_object_array_add(buckets, b);
-    }
-    json_object_object_add(o, "buckets", buckets);
-    json_object_object_add(keys, k->key, o);
-  }
-  json_object_object_add(doc, "keys", keys);
-  int status = gen_state_save_json(gi->state_path, doc);
-  json_object_put(doc);
+  if (status == 0)
+    status = out_append(buf, "},\"keys\":{", 10);
+  for (size_t i = 0; status == 0 && i < gi->n_keys; i++)
+    status =
+        append_member(buf, gi->keys[i].key, key_json(gi, &gi->keys[i]), i == 0);
+  if (status == 0)
+    status = out_append(buf, "}}", 2);
+  if (status == 0)
+    status = gen_state_write(gi->state_path, out.data, out.len);
+  free(out.data);
   return status;
 }
 

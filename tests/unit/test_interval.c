@@ -1,6 +1,7 @@
 /* Unit tests: the closed-interval engine (settle, revisit, backfill, gaps,
  * persistent counters, restarts). */
 #include "gen_interval.h"
+#include "gen_json.h"
 #include "gen_state.h"
 #include "plugin_mock.h"
 
@@ -374,9 +375,20 @@ DEF_TEST(deferred_save_writes_once_and_a_crash_before_it_replays) {
   OK(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
   EXPECT_EQ_INT(1, count_totals("Q1"));
   EXPECT_EQ_INT(1, count_totals("Q3"));
+  /* A scope and key that JSON must escape. */
+  CHECK_ZERO(cycle_batch(gi, "Q\"4\\\xc3\xa9", now, T0 - G, 1, 1));
   CHECK_ZERO(gen_interval_save(gi));
-  CHECK_ZERO(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len));
-  free(data);
+  json_object *doc = NULL;
+  CHECK_ZERO(gen_state_load_json(state, &doc));
+  EXPECT_EQ_INT(4,
+                json_object_object_length(gen_json_get_object(doc, "scopes")));
+  json_object *keys = gen_json_get_object(doc, "keys");
+  EXPECT_EQ_INT(4, json_object_object_length(keys));
+  EXPECT_EQ_STR(
+      "Q\"4\\\xc3\xa9",
+      gen_json_get_string(gen_json_get_object(keys, "Q\"4\\\xc3\xa9\tvoice"),
+                          "scope"));
+  json_object_put(doc);
   CHECK_ZERO(gen_interval_save(gi)); /* nothing new: no write */
 
   /* Next cycle: Q1 and Q2 are dispatched, then "SIGKILL" before the save. */
