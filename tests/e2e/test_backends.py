@@ -342,13 +342,14 @@ class BackendsTest(unittest.TestCase):
                         + self.cd.log_text()[-3000:])
 
     def test_alert_rules_over_analytics_return_series(self):
-        """The analytics alerts' expressions, thresholds aside, return
-        series with the labels their annotations use; each series name they
-        use exists."""
+        """The alerts over analytics queue series: their expressions,
+        thresholds aside, return series with the labels their annotations
+        use; each series name they use exists. (GenesysPluginStale's
+        subquery needs more history than the test has.)"""
         self._wait_analytics_buckets()
         rules = [r for g in self.prom.rules() for r in g["rules"]
-                 if "collectd_genesys_analytics_" in r["query"]]
-        self.assertGreaterEqual(len(rules), 3)
+                 if "collectd_genesys_analytics_total_" in r["query"]]
+        self.assertGreaterEqual(len(rules), 2)
         queue_rules = 0
         for rule in rules:
             with self.subTest(alert=rule["name"]):
