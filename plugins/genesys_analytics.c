@@ -1,31 +1,1163 @@
 /*
- * collectd-genesys: genesys_analytics, per-interval queue performance from the
- * analytics aggregate queries, with backfill.
+ * collectd-genesys: genesys_analytics, per-interval queue performance from
+ * the conversation aggregates query, with backfill.
  *
- * Foundation stage (issue #2): each <Org> block is parsed with the shared
- * keys; one read callback per org keeps the OAuth token fresh and reports
- * api_up and the self-metrics. The plugin's own values are issue #5.
+ * How did each queue do in each interval? Each <Org> block selects queues
+ * (ids, name patterns, divisions, shard). Every cycle, for every batch of
+ * queues (QueuesPerQuery queueId predicates), one
+ * POST /api/v2/analytics/conversations/aggregates/query asks for every
+ * bucket of the granularity that has closed and settled since the last one
+ * done, together with the recent buckets of the revisit window: one interval
+ * range with a granularity, not one request per bucket. The closed-interval
+ * engine (gen_interval) decides the range, dispatches each bucket once at
+ * its end time, re-dispatches a changed bucket, keeps the counters (DERIVE,
+ * moved by differences only) and the state file that makes restarts and
+ * outages lose nothing.
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
 #include "gen_client.h"
+#include "gen_entity.h"
+#include "gen_interval.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_state.h"
+#include "gen_time.h"
+
+#include <strings.h>
 
 #define PLUGIN_NAME "genesys_analytics"
+#define GA_QUERY_PATH "/api/v2/analytics/conversations/aggregates/query"
+/* queueId predicates per request: the documented user/observation limit,
+ * used here too (aggregate predicate limits are UNCONFIRMED). */
+#define GA_MAX_QUEUES_PER_QUERY 100
+/* Ranges asked for per batch and read, so that a long backfill does not
+ * hold collectd's read thread; the rest follows in the next reads. */
+#define GA_RANGES_PER_READ 8
 
-static void *ga_instance_new(gen_client_t *client, void *config) {
-  return client;
+/* Agent time in status (AgentStatus true): the users aggregates query, at
+ * most 100 userId predicates per request (documented), summed over every
+ * selected user per status and bucket. One series per status, never per
+ * user: org-wide (or per shard), so cardinality is the number of statuses. */
+#define GA_USER_QUERY_PATH "/api/v2/analytics/users/aggregates/query"
+#define GA_MAX_USERS_PER_QUERY 100
+#define GA_AGENT_SCOPE "agents"
+/* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
+ * system presences, so more means a malformed answer. */
+#define GA_MAX_STATUSES 24
+#define GA_STATUS_LEN 40
+
+typedef enum { GA_COUNT, GA_DURATION, GA_RATIO } ga_kind_t;
+
+/* The metric catalogue: configuration name, API metric, kind. */
+typedef struct {
+  const char *name;
+  const char *api;
+  ga_kind_t kind;
+} ga_metric_t;
+
+static const ga_metric_t ga_metrics[] = {
+    {"offered", "nOffered", GA_COUNT},
+    {"answered", "tAnswered", GA_COUNT},
+    {"abandoned", "tAbandon", GA_COUNT},
+    {"short_abandoned", "tShortAbandon", GA_COUNT},
+    {"transferred", "nTransferred", GA_COUNT},
+    {"over_sla", "nOverSla", GA_COUNT},
+    {"service_level", "oServiceLevel", GA_RATIO},
+    {"handle", "tHandle", GA_DURATION},
+    {"talk", "tTalk", GA_DURATION},
+    {"hold", "tHeld", GA_DURATION},
+    {"acw", "tAcw", GA_DURATION},
+    {"wait", "tWait", GA_DURATION},
+    {"answer", "tAnswered", GA_DURATION},
+    {"alert", "tAlert", GA_DURATION},
+    {"abandon", "tAbandon", GA_DURATION},
+};
+#define GA_METRIC_COUNT STATIC_ARRAY_SIZE(ga_metrics)
+
+static const char *const ga_media[] = {"voice", "callback",   "chat",
+                                       "email", "message",    "cobrowse",
+                                       "video", "screenshare"};
+
+typedef struct {
+  gen_entity_filter_t filter;
+  char **media; /* MediaType (NULL = all) */
+  size_t n_media;
+  bool metric_on[GA_METRIC_COUNT];
+  bool metrics_given;
+  bool by_direction, by_wrapup;
+  bool agent_status;
+  int64_t granularity_ms;
+  cdtime_t settle, revisit, horizon, initial;
+  char *state_dir;
+  cdtime_t refresh_interval;
+  long queues_per_query;
+  long max_buckets;
+} ga_config_t;
+
+typedef struct {
+  gen_client_t *client;
+  ga_config_t config;
+  gen_interval_t *engine;
+  gen_interval_t *agent_engine; /* AgentStatus: its own progress and state */
+  gen_entity_set_t queues;
+  gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
+  bool users_listed;
+  gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
+  cdtime_t listed_at;
+  uint64_t queries, query_failures;
+  gen_ratelimit_t complain;
+} ga_instance_t;
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void *ga_config_new(void) {
+  ga_config_t *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->granularity_ms = 15 * 60000;
+  c->settle = TIME_T_TO_CDTIME_T(120);
+  c->revisit = TIME_T_TO_CDTIME_T(3600);
+  c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
+  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
+  c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
+  c->max_buckets = 96;
+  return c;
 }
 
-static void ga_instance_free(void *instance) { gen_client_free(instance); }
+static void ga_config_free(void *config) {
+  ga_config_t *c = config;
+  if (c == NULL)
+    return;
+  gen_entity_filter_free(&c->filter);
+  for (size_t i = 0; i < c->n_media; i++)
+    free(c->media[i]);
+  free(c->media);
+  free(c->state_dir);
+  free(c);
+}
+
+static int ga_config_metrics(gen_org_t *org, const oconfig_item_t *ci,
+                             ga_config_t *c) {
+  char **names = NULL;
+  size_t n = 0;
+  int status = gen_config_string_list(org, ci, &names, &n);
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    size_t m = 0;
+    while (m < GA_METRIC_COUNT && strcasecmp(names[i], ga_metrics[m].name))
+      m++;
+    if (m == GA_METRIC_COUNT) {
+      gen_config_error(org, ci,
+                       "unknown metric; see genesys_analytics(5) for the "
+                       "list");
+      status = -EINVAL;
+    } else {
+      c->metric_on[m] = true;
+    }
+  }
+  c->metrics_given = true;
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return status;
+}
+
+static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
+                              ga_config_t *c) {
+  char **names = NULL;
+  size_t n = 0;
+  int status = gen_config_string_list(org, ci, &names, &n);
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    if (strcasecmp(names[i], "direction") == 0)
+      c->by_direction = true;
+    else if (strcasecmp(names[i], "wrapUpCode") == 0)
+      c->by_wrapup = true;
+    else {
+      gen_config_error(org, ci,
+                       "only direction and wrapUpCode are bounded dimensions "
+                       "(queue and media type are always grouped)");
+      status = -EINVAL;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return status;
+}
+
+static int ga_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
+                                 ga_config_t *c) {
+  char *text = NULL;
+  int64_t ms = 0;
+  int status = gen_config_string(org, ci, &text);
+  if (status != 0)
+    return status;
+  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
+      3600000 % ms != 0) {
+    gen_config_error(org, ci,
+                     "want an ISO-8601 duration from PT1M to PT1H that "
+                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
+    status = -EINVAL;
+  } else {
+    c->granularity_ms = ms;
+  }
+  free(text);
+  return status;
+}
+
+static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                         void *config) {
+  ga_config_t *c = config;
+  if (strcasecmp(ci->key, "QueueId") == 0)
+    return gen_config_string_list(org, ci, &c->filter.ids, &c->filter.n_ids);
+  if (strcasecmp(ci->key, "QueueName") == 0)
+    return gen_config_string_list(org, ci, &c->filter.names,
+                                  &c->filter.n_names);
+  if (strcasecmp(ci->key, "DivisionId") == 0)
+    return gen_config_string_list(org, ci, &c->filter.divisions,
+                                  &c->filter.n_divisions);
+  if (strcasecmp(ci->key, "MediaType") == 0) {
+    size_t before = c->n_media;
+    int status = gen_config_string_list(org, ci, &c->media, &c->n_media);
+    for (size_t i = before; status == 0 && i < c->n_media; i++) {
+      bool known = false;
+      for (size_t m = 0; m < STATIC_ARRAY_SIZE(ga_media); m++)
+        known = known || strcasecmp(c->media[i], ga_media[m]) == 0;
+      if (!known) {
+        gen_config_error(org, ci,
+                         "unknown media type; use voice, callback, chat, "
+                         "email, message, cobrowse, video or screenshare");
+        status = -EINVAL;
+      }
+    }
+    return status;
+  }
+  if (strcasecmp(ci->key, "Metric") == 0)
+    return ga_config_metrics(org, ci, c);
+  if (strcasecmp(ci->key, "GroupBy") == 0)
+    return ga_config_group_by(org, ci, c);
+  if (strcasecmp(ci->key, "Granularity") == 0)
+    return ga_config_granularity(org, ci, c);
+  if (strcasecmp(ci->key, "SettleDelay") == 0)
+    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
+  if (strcasecmp(ci->key, "RevisitWindow") == 0)
+    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
+  if (strcasecmp(ci->key, "BackfillHorizon") == 0)
+    return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
+  if (strcasecmp(ci->key, "InitialBackfill") == 0)
+    return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
+  if (strcasecmp(ci->key, "StateDirectory") == 0)
+    return gen_config_string(org, ci, &c->state_dir);
+  if (strcasecmp(ci->key, "AgentStatus") == 0)
+    return gen_config_bool(org, ci, &c->agent_status);
+  if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
+    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
+  if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
+    return gen_config_int(org, ci, 1, GA_MAX_QUEUES_PER_QUERY,
+                          &c->queues_per_query);
+  if (strcasecmp(ci->key, "MaxBucketsPerQuery") == 0)
+    return gen_config_int(org, ci, 1, 10000, &c->max_buckets);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* ---- the request ---------------------------------------------------------
+ */
+
+static json_object *predicates(const char *dimension, const char *const *values,
+                               size_t n) {
+  json_object *clause = json_object_new_object();
+  json_object *list = json_object_new_array();
+  json_object_object_add(clause, "type", json_object_new_string("or"));
+  for (size_t i = 0; i < n; i++) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "dimension", json_object_new_string(dimension));
+    json_object_object_add(p, "value", json_object_new_string(values[i]));
+    json_object_array_add(list, p);
+  }
+  json_object_object_add(clause, "predicates", list);
+  return clause;
+}
+
+/* The aggregates query for queue_ids over range. */
+static json_object *query_body(const ga_instance_t *inst,
+                               const char *const *queue_ids, size_t n,
+                               const gen_interval_range_t *range) {
+  const ga_config_t *c = &inst->config;
+  json_object *body = json_object_new_object();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  gen_duration_format(c->granularity_ms, text, sizeof(text));
+  json_object_object_add(body, "granularity", json_object_new_string(text));
+  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
+  json_object *group_by = json_object_new_array();
+  json_object_array_add(group_by, json_object_new_string("queueId"));
+  json_object_array_add(group_by, json_object_new_string("mediaType"));
+  if (c->by_direction)
+    json_object_array_add(group_by, json_object_new_string("direction"));
+  if (c->by_wrapup)
+    json_object_array_add(group_by, json_object_new_string("wrapUpCode"));
+  json_object_object_add(body, "groupBy", group_by);
+  json_object *metrics = json_object_new_array();
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+    bool repeated = false;
+    for (size_t k = 0; k < m; k++)
+      repeated =
+          repeated || (c->metric_on[k] &&
+                       strcmp(ga_metrics[k].api, ga_metrics[m].api) == 0);
+    if (c->metric_on[m] && !repeated)
+      json_object_array_add(metrics, json_object_new_string(ga_metrics[m].api));
+  }
+  json_object_object_add(body, "metrics", metrics);
+  json_object *filter = json_object_new_object();
+  json_object *clauses = json_object_new_array();
+  json_object_object_add(filter, "type", json_object_new_string("and"));
+  json_object_array_add(clauses, predicates("queueId", queue_ids, n));
+  if (c->n_media > 0)
+    json_object_array_add(
+        clauses,
+        predicates("mediaType", (const char *const *)c->media, c->n_media));
+  json_object_object_add(filter, "clauses", clauses);
+  json_object_object_add(body, "filter", filter);
+  return body;
+}
+
+/* ---- the answer ----------------------------------------------------------
+ */
+
+/* Engine value names: "<metric>" for counts, "<metric>_count|_sum_ms|_max_ms|
+ * _min_ms" for durations, "service_level_numerator|_denominator". */
+#define GA_MAX_VALUES (GA_METRIC_COUNT * 4)
+
+typedef struct {
+  gen_interval_value_t v[GA_MAX_VALUES];
+  char names[GA_MAX_VALUES][48];
+  size_t n;
+} ga_values_t;
+
+static void add_value(ga_values_t *vals, const char *metric, const char *suffix,
+                      double value, bool counter) {
+  if (vals->n == GA_MAX_VALUES)
+    return;
+  snprintf(vals->names[vals->n], sizeof(vals->names[0]), "%s%s", metric,
+           suffix);
+  vals->v[vals->n] = (gen_interval_value_t){
+      .name = vals->names[vals->n], .value = value, .counter = counter};
+  vals->n++;
+}
+
+/* Turns one bucket's metrics[] into engine values. Unknown metrics and
+ * stats of the wrong type are skipped; returns the number skipped. */
+static size_t bucket_values(const ga_instance_t *inst, json_object *metrics,
+                            ga_values_t *vals) {
+  size_t skipped = 0;
+  size_t len = metrics ? json_object_array_length(metrics) : 0;
+  vals->n = 0;
+  for (size_t i = 0; i < len; i++) {
+    json_object *entry = json_object_array_get_idx(metrics, i);
+    const char *api = gen_json_get_string(entry, "metric");
+    json_object *stats = gen_json_get_object(entry, "stats");
+    if (api == NULL || stats == NULL) {
+      skipped++;
+      continue;
+    }
+    for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+      const ga_metric_t *mt = &ga_metrics[m];
+      if (!inst->config.metric_on[m] || strcmp(api, mt->api) != 0)
+        continue;
+      double count = 0, sum = 0, max = 0, min = 0, num = 0, den = 0;
+      switch (mt->kind) {
+      case GA_COUNT:
+        if (!gen_json_get_double(stats, "count", &count))
+          skipped++;
+        else
+          add_value(vals, mt->name, "", count, true);
+        break;
+      case GA_DURATION:
+        if (!gen_json_get_double(stats, "count", &count) ||
+            !gen_json_get_double(stats, "sum", &sum)) {
+          skipped++;
+          break;
+        }
+        add_value(vals, mt->name, "_count", count, true);
+        add_value(vals, mt->name, "_sum_ms", sum, true);
+        if (gen_json_get_double(stats, "max", &max))
+          add_value(vals, mt->name, "_max_ms", max, false);
+        if (gen_json_get_double(stats, "min", &min))
+          add_value(vals, mt->name, "_min_ms", min, false);
+        break;
+      case GA_RATIO:
+        if (!gen_json_get_double(stats, "numerator", &num) ||
+            !gen_json_get_double(stats, "denominator", &den)) {
+          skipped++;
+          break;
+        }
+        add_value(vals, mt->name, "_numerator", num, true);
+        add_value(vals, mt->name, "_denominator", den, true);
+        break;
+      }
+    }
+  }
+  return skipped;
+}
+
+/* Engine key of a result group: "queueId\tmedia[\tdirection][\twrapUpCode]";
+ * -1 when the group lacks a dimension we asked for. */
+static int group_key(const ga_instance_t *inst, json_object *group, char *key,
+                     size_t size, const char **queue_id) {
+  const char *media = gen_json_get_string(group, "mediaType");
+  const char *direction = gen_json_get_string(group, "direction");
+  const char *wrapup = gen_json_get_string(group, "wrapUpCode");
+  *queue_id = gen_json_get_string(group, "queueId");
+  if (*queue_id == NULL || media == NULL ||
+      (inst->config.by_direction && direction == NULL))
+    return -1;
+  int n = snprintf(key, size, "%s\t%s", *queue_id, media);
+  if (inst->config.by_direction)
+    n += snprintf(key + n, size - (size_t)n, "\t%s", direction);
+  if (inst->config.by_wrapup)
+    /* Conversations without a wrap-up (abandoned, not yet wrapped) form a
+     * group without the key. */
+    n += snprintf(key + n, size - (size_t)n, "\t%s", wrapup ? wrapup : "none");
+  return n < (int)size ? 0 : -1;
+}
+
+/* Feeds one answer to the engine. A document that cannot be trusted as a
+ * whole (not the expected shape, a bucket that is not one of ours) fails the
+ * range: it is asked for again, nothing of it is dispatched. */
+static int take_answer(ga_instance_t *inst, json_object *doc,
+                       const gen_interval_range_t *range, char *err,
+                       size_t err_size) {
+  json_object *results = NULL;
+  if (!json_object_is_type(doc, json_type_object) ||
+      (json_object_object_get_ex(doc, "results", &results) &&
+       !json_object_is_type(results, json_type_array))) {
+    snprintf(err, err_size, "the answer is not an aggregates response");
+    return -EINVAL;
+  }
+  /* No "results": nothing happened in these queues in the range. */
+  size_t len = results ? json_object_array_length(results) : 0;
+  size_t skipped = 0;
+  ga_values_t vals;
+  for (size_t r = 0; r < len; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    char key[512];
+    const char *queue_id;
+    if (group_key(inst, gen_json_get_object(result, "group"), key, sizeof(key),
+                  &queue_id) != 0 ||
+        gen_entity_find(&inst->queues, queue_id) < 0) {
+      skipped++;
+      continue;
+    }
+    json_object *data = gen_json_get_array(result, "data");
+    size_t n_data = data ? json_object_array_length(data) : 0;
+    for (size_t d = 0; d < n_data; d++) {
+      json_object *bucket = json_object_array_get_idx(data, d);
+      const char *interval = gen_json_get_string(bucket, "interval");
+      int64_t start, end;
+      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
+          start < range->start_ms || end > range->end_ms ||
+          start % inst->config.granularity_ms != 0) {
+        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
+                 "the range asked for", interval ? interval : "(none)");
+        return -EINVAL;
+      }
+      skipped +=
+          bucket_values(inst, gen_json_get_array(bucket, "metrics"), &vals);
+      int status =
+          gen_interval_put(inst->engine, queue_id, key, start, vals.v, vals.n);
+      if (status != 0) {
+        snprintf(err, err_size, "cannot record a bucket: %s",
+                 gen_strerror(status));
+        return status;
+      }
+    }
+  }
+  if (skipped > 0) {
+    atomic_fetch_add(&inst->client->stats.malformed, 1);
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s plugin: Org \"%s\": %zu groups or metrics of an "
+                    "aggregates answer were not usable and were skipped",
+                    PLUGIN_NAME, inst->client->org->name, skipped);
+  }
+  return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------
+ */
+
+typedef struct {
+  ga_instance_t *inst;
+  char queue[DATA_MAX_NAME_LEN];
+  char suffix[DATA_MAX_NAME_LEN]; /* media[-direction][-wrap-up] */
+} ga_series_t;
+
+/* Splits an engine key into the queue's plugin_instance and the
+ * type_instance suffix. */
+static void series_of(ga_instance_t *inst, const char *key, ga_series_t *s) {
+  char copy[512];
+  sstrncpy(copy, key, sizeof(copy));
+  char *save = NULL;
+  char *queue_id = strtok_r(copy, "\t", &save);
+  ssize_t q = queue_id ? gen_entity_find(&inst->queues, queue_id) : -1;
+  s->inst = inst;
+  if (q >= 0 && inst->client->org->instance_from == GEN_INSTANCE_FROM_NAME)
+    sstrncpy(s->queue, inst->queues.items[q].name, sizeof(s->queue));
+  else
+    sstrncpy(s->queue, queue_id ? queue_id : "unknown", sizeof(s->queue));
+  s->suffix[0] = '\0';
+  size_t used = 0;
+  for (char *part = strtok_r(NULL, "\t", &save); part != NULL;
+       part = strtok_r(NULL, "\t", &save)) {
+    const char *label = part;
+    ssize_t w = gen_entity_find(&inst->wrapups, part);
+    if (w >= 0)
+      label = inst->wrapups.items[w].name;
+    used += (size_t)snprintf(s->suffix + used, sizeof(s->suffix) - used, "%s%s",
+                             used ? "-" : "", label);
+    if (used >= sizeof(s->suffix))
+      break;
+  }
+}
+
+static void put_value(const ga_series_t *s, const char *type,
+                      const char *measure, bool derive, double value,
+                      int64_t at_ms) {
+  char type_instance[DATA_MAX_NAME_LEN];
+  if (measure != NULL) {
+    if (snprintf(type_instance, sizeof(type_instance), "%s-%s", measure,
+                 s->suffix) >= (int)sizeof(type_instance))
+      type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
+  } else
+    sstrncpy(type_instance, s->suffix, sizeof(type_instance));
+  gen_ident_t id = {.host = gen_client_host(s->inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = s->queue,
+                    .type = type,
+                    .type_instance = type_instance};
+  cdtime_t interval = MS_TO_CDTIME_T(s->inst->config.granularity_ms);
+  if (derive)
+    gen_dispatch_derive(&id, (int64_t)llround(value), gen_ms_to_cdtime(at_ms),
+                        interval);
+  else
+    gen_dispatch_gauge(&id, value, gen_ms_to_cdtime(at_ms), interval);
+}
+
+static bool find_value(const gen_interval_value_t *v, size_t n,
+                       const char *metric, const char *suffix, double *out) {
+  char name[64];
+  snprintf(name, sizeof(name), "%s%s", metric, suffix);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].name, name) == 0) {
+      *out = v[i].value;
+      return true;
+    }
+  return false;
+}
+
+static void on_bucket(void *ud, const char *key, int64_t start_ms,
+                      int64_t end_ms, gen_interval_kind_t kind,
+                      const gen_interval_value_t *v, size_t n) {
+  ga_series_t s;
+  series_of(ud, key, &s);
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+    const ga_metric_t *mt = &ga_metrics[m];
+    double count, sum, x, den;
+    if (!s.inst->config.metric_on[m])
+      continue;
+    switch (mt->kind) {
+    case GA_COUNT:
+      if (find_value(v, n, mt->name, "", &count))
+        put_value(&s, mt->name, NULL, false, count, end_ms);
+      break;
+    case GA_DURATION:
+      if (!find_value(v, n, mt->name, "_count", &count) ||
+          !find_value(v, n, mt->name, "_sum_ms", &sum))
+        break;
+      put_value(&s, "duration_count", mt->name, false, count, end_ms);
+      if (count > 0)
+        put_value(&s, "duration_avg", mt->name, false, sum / count / 1000.0,
+                  end_ms);
+      if (find_value(v, n, mt->name, "_max_ms", &x))
+        put_value(&s, "duration_max", mt->name, false, x / 1000.0, end_ms);
+      if (find_value(v, n, mt->name, "_min_ms", &x))
+        put_value(&s, "duration_min", mt->name, false, x / 1000.0, end_ms);
+      break;
+    case GA_RATIO:
+      if (!find_value(v, n, mt->name, "_numerator", &x) ||
+          !find_value(v, n, mt->name, "_denominator", &den))
+        break;
+      put_value(&s, "service_level_numerator", NULL, false, x, end_ms);
+      put_value(&s, "service_level_denominator", NULL, false, den, end_ms);
+      if (den > 0)
+        put_value(&s, "service_level", NULL, false, x / den, end_ms);
+      break;
+    }
+  }
+}
+
+static void on_totals(void *ud, const char *key, int64_t at_ms,
+                      const gen_interval_value_t *v, size_t n) {
+  ga_series_t s;
+  series_of(ud, key, &s);
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+    const ga_metric_t *mt = &ga_metrics[m];
+    char type[64];
+    double x;
+    if (!s.inst->config.metric_on[m])
+      continue;
+    switch (mt->kind) {
+    case GA_COUNT:
+      snprintf(type, sizeof(type), "total_%s", mt->name);
+      if (find_value(v, n, mt->name, "", &x))
+        put_value(&s, type, NULL, true, x, at_ms);
+      break;
+    case GA_DURATION:
+      if (find_value(v, n, mt->name, "_count", &x))
+        put_value(&s, "total_duration_count", mt->name, true, x, at_ms);
+      if (find_value(v, n, mt->name, "_sum_ms", &x))
+        put_value(&s, "total_duration_ms", mt->name, true, x, at_ms);
+      break;
+    case GA_RATIO:
+      if (find_value(v, n, mt->name, "_numerator", &x))
+        put_value(&s, "total_service_level_numerator", NULL, true, x, at_ms);
+      if (find_value(v, n, mt->name, "_denominator", &x))
+        put_value(&s, "total_service_level_denominator", NULL, true, x, at_ms);
+      break;
+    }
+  }
+}
+
+/* ---- collection ----------------------------------------------------------
+ */
+
+static int refresh_lists(ga_instance_t *inst) {
+  gen_entity_set_t fresh = {0};
+  char err[512];
+  int status = gen_entity_list(inst->client->http, inst->client->org,
+                               "/api/v2/routing/queues", &inst->config.filter,
+                               &fresh, err, sizeof(err));
+  if (status == 0 && inst->config.by_wrapup) {
+    gen_entity_set_t codes = {0};
+    if (gen_entity_list(inst->client->http, inst->client->org,
+                        "/api/v2/routing/wrapupcodes", NULL, &codes, err,
+                        sizeof(err)) == 0) {
+      gen_entity_set_free(&inst->wrapups);
+      inst->wrapups = codes;
+    } else {
+      gen_entity_set_free(&codes);
+      gen_log_limited(&inst->complain, LOG_WARNING,
+                      "%s plugin: Org \"%s\": cannot list wrap-up codes (ids "
+                      "are used instead of names): %s",
+                      PLUGIN_NAME, inst->client->org->name, err);
+    }
+  }
+  if (status == 0 && inst->config.agent_status) {
+    /* The org's users (this shard's share with Shard i/n); on failure the
+     * previous list stays. */
+    gen_entity_set_t users = {0};
+    if (gen_entity_list(inst->client->http, inst->client->org, "/api/v2/users",
+                        NULL, &users, err, sizeof(err)) == 0) {
+      gen_entity_set_free(&inst->users);
+      inst->users = users;
+      inst->users_listed = true;
+    } else {
+      gen_entity_set_free(&users);
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": cannot list users (agent time "
+                      "in status waits for the next listing): %s",
+                      PLUGIN_NAME, inst->client->org->name, err);
+    }
+  }
+  if (status != 0) {
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": cannot list queues: %s",
+                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_entity_set_free(&fresh);
+    return status;
+  }
+  if (fresh.count == 0)
+    GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
+                PLUGIN_NAME, inst->client->org->name);
+  gen_entity_set_free(&inst->queues);
+  inst->queues = fresh;
+  inst->listed_at = cdtime();
+  return 0;
+}
+
+/* Asks for and takes every range due for one batch of queues. Returns 0,
+ * or the failure of a request (the cycle stops: no hammering). */
+static int collect_batch(ga_instance_t *inst, const char *const *ids,
+                         size_t n) {
+  gen_interval_sink_t sink = {
+      .bucket = on_bucket, .totals = on_totals, .ud = inst};
+  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(inst->engine, ids, n, now, &range);
+    if (status <= 0)
+      return status;
+    json_object *body = query_body(inst, ids, n, &range);
+    json_object *doc = NULL;
+    char err[512] = "";
+    inst->queries++;
+    status = gen_http_post_json(inst->client->http, GA_QUERY_PATH, body, &doc,
+                                err, sizeof(err));
+    json_object_put(body);
+    if (status == 0)
+      status = take_answer(inst, doc, &range, err, sizeof(err));
+    json_object_put(doc);
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&inst->client->stats.malformed, 1);
+      gen_interval_abort(inst->engine);
+      inst->query_failures++;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": aggregates query for %s failed "
+                      "(asked for again next cycle): %s",
+                      PLUGIN_NAME, inst->client->org->name, text, err);
+      return status;
+    }
+    gen_interval_commit(inst->engine, ids, n, &range, now, &sink);
+  }
+  return 0;
+}
+
+/* ---- agent time in status ------------------------------------------------
+ */
+
+/* Per status and bucket of one range, summed over the users of every
+ * request of that range. Engine keys are the kinds ("routing", "presence");
+ * value names are the statuses. */
+typedef struct {
+  char status[2][GA_MAX_STATUSES][GA_STATUS_LEN];
+  size_t n_status[2];
+  size_t n_buckets;
+  double *ms;   /* [bucket][kind][status] */
+  bool *filled; /* [bucket][kind]: some status had time */
+} ga_status_sums_t;
+
+static const char *const ga_status_kinds[2] = {"routing", "presence"};
+static const char *const ga_status_metrics[2] = {"tAgentRoutingStatus",
+                                                 "tSystemPresence"};
+
+static size_t sums_at(const ga_status_sums_t *s, size_t b, int kind,
+                      size_t st) {
+  return (b * 2 + (size_t)kind) * GA_MAX_STATUSES + st;
+}
+
+static int sums_init(ga_status_sums_t *s, const gen_interval_range_t *range,
+                     int64_t granularity_ms) {
+  memset(s, 0, sizeof(*s));
+  s->n_buckets = (size_t)((range->end_ms - range->start_ms) / granularity_ms);
+  s->ms = calloc(s->n_buckets * 2 * GA_MAX_STATUSES, sizeof(*s->ms));
+  s->filled = calloc(s->n_buckets * 2, sizeof(*s->filled));
+  return s->ms && s->filled ? 0 : -ENOMEM;
+}
+
+static void sums_free(ga_status_sums_t *s) {
+  free(s->ms);
+  free(s->filled);
+}
+
+/* Index of a status of a kind, added when new; -1 when the table is full. */
+static ssize_t status_slot(ga_status_sums_t *s, int kind, const char *name) {
+  for (size_t i = 0; i < s->n_status[kind]; i++)
+    if (strcmp(s->status[kind][i], name) == 0)
+      return (ssize_t)i;
+  if (s->n_status[kind] == GA_MAX_STATUSES)
+    return -1;
+  sstrncpy(s->status[kind][s->n_status[kind]], name, GA_STATUS_LEN);
+  return (ssize_t)s->n_status[kind]++;
+}
+
+static json_object *user_query_body(const ga_instance_t *inst,
+                                    const char *const *user_ids, size_t n,
+                                    const gen_interval_range_t *range) {
+  json_object *body = json_object_new_object();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  gen_duration_format(inst->config.granularity_ms, text, sizeof(text));
+  json_object_object_add(body, "granularity", json_object_new_string(text));
+  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
+  json_object *group_by = json_object_new_array();
+  json_object_array_add(group_by, json_object_new_string("userId"));
+  json_object_object_add(body, "groupBy", group_by);
+  json_object *metrics = json_object_new_array();
+  for (int k = 0; k < 2; k++)
+    json_object_array_add(metrics,
+                          json_object_new_string(ga_status_metrics[k]));
+  json_object_object_add(body, "metrics", metrics);
+  json_object *filter = predicates("userId", user_ids, n);
+  json_object_object_add(body, "filter", filter);
+  return body;
+}
+
+/* Adds one users aggregates answer to the sums. Same trust rule as
+ * take_answer(): a wrong shape or a bucket outside the range fails the
+ * range; unusable entries are skipped and counted in *skipped. */
+static int take_user_answer(const ga_instance_t *inst, json_object *doc,
+                            const gen_interval_range_t *range,
+                            ga_status_sums_t *sums, size_t *skipped, char *err,
+                            size_t err_size) {
+  json_object *results = NULL;
+  if (!json_object_is_type(doc, json_type_object) ||
+      (json_object_object_get_ex(doc, "results", &results) &&
+       !json_object_is_type(results, json_type_array))) {
+    snprintf(err, err_size, "the answer is not a users aggregates response");
+    return -EINVAL;
+  }
+  int64_t g = inst->config.granularity_ms;
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t r = 0; r < len; r++) {
+    json_object *data =
+        gen_json_get_array(json_object_array_get_idx(results, r), "data");
+    size_t n_data = data ? json_object_array_length(data) : 0;
+    for (size_t d = 0; d < n_data; d++) {
+      json_object *bucket = json_object_array_get_idx(data, d);
+      const char *interval = gen_json_get_string(bucket, "interval");
+      int64_t start, end;
+      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
+          start < range->start_ms || end > range->end_ms || start % g != 0) {
+        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
+                 "the range asked for", interval ? interval : "(none)");
+        return -EINVAL;
+      }
+      size_t b = (size_t)((start - range->start_ms) / g);
+      json_object *metrics = gen_json_get_array(bucket, "metrics");
+      size_t n_metrics = metrics ? json_object_array_length(metrics) : 0;
+      for (size_t m = 0; m < n_metrics; m++) {
+        json_object *entry = json_object_array_get_idx(metrics, m);
+        const char *metric = gen_json_get_string(entry, "metric");
+        const char *status = gen_json_get_string(entry, "qualifier");
+        double ms = 0;
+        int kind = -1;
+        for (int k = 0; metric != NULL && k < 2; k++)
+          if (strcmp(metric, ga_status_metrics[k]) == 0)
+            kind = k;
+        if (kind < 0)
+          continue; /* a metric we did not ask for */
+        ssize_t slot = -1;
+        if (status != NULL && status[0] != '\0' &&
+            strlen(status) < GA_STATUS_LEN &&
+            gen_json_get_double(gen_json_get_object(entry, "stats"), "sum",
+                                &ms) &&
+            ms >= 0)
+          slot = status_slot(sums, kind, status);
+        if (slot < 0) {
+          (*skipped)++;
+          continue;
+        }
+        sums->ms[sums_at(sums, b, kind, (size_t)slot)] += ms;
+        sums->filled[b * 2 + (size_t)kind] = true;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Hands the summed range to the engine: one put per kind and bucket. */
+static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
+                    const ga_status_sums_t *sums) {
+  gen_interval_value_t v[GA_MAX_STATUSES];
+  for (size_t b = 0; b < sums->n_buckets; b++)
+    for (int kind = 0; kind < 2; kind++) {
+      if (!sums->filled[b * 2 + (size_t)kind])
+        continue;
+      size_t n = 0;
+      for (size_t st = 0; st < sums->n_status[kind]; st++) {
+        double ms = sums->ms[sums_at(sums, b, kind, st)];
+        if (ms > 0)
+          v[n++] = (gen_interval_value_t){
+              .name = sums->status[kind][st], .value = ms, .counter = true};
+      }
+      int status = gen_interval_put(
+          inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
+          range->start_ms + (int64_t)b * inst->config.granularity_ms, v, n);
+      if (status != 0)
+        return status;
+    }
+  return 0;
+}
+
+/* plugin_instance of the agent series: "agents", or "agents-<i>of<n>" with
+ * Shard i/n (each shard sums its own share of the users). */
+static void agents_instance(const ga_instance_t *inst, char *out, size_t size) {
+  const gen_org_t *org = inst->client->org;
+  if (org->shard_count > 1)
+    snprintf(out, size, "agents-%uof%u", org->shard_index + 1,
+             org->shard_count);
+  else
+    sstrncpy(out, "agents", size);
+}
+
+static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
+                            int64_t end_ms, gen_interval_kind_t kind,
+                            const gen_interval_value_t *v, size_t n) {
+  (void)kind;
+  ga_series_t s = {.inst = ud};
+  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  double seconds = (double)(end_ms - start_ms) / 1000.0;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
+    put_value(&s, "agent_time", key, false, v[i].value / 1000.0, end_ms);
+    put_value(&s, "agents_average", key, false, v[i].value / 1000.0 / seconds,
+              end_ms);
+  }
+}
+
+static void on_agent_totals(void *ud, const char *key, int64_t at_ms,
+                            const gen_interval_value_t *v, size_t n) {
+  ga_series_t s = {.inst = ud};
+  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  for (size_t i = 0; i < n; i++) {
+    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
+    put_value(&s, "total_agent_time_ms", key, true, v[i].value, at_ms);
+  }
+}
+
+/* Every range due for the agent scope: ceil(users / 100) requests per
+ * range, all of which must succeed before anything of the range is put
+ * (a partial sum would be dispatched as if complete). */
+static int collect_agents(ga_instance_t *inst) {
+  static const char *const scope[] = {GA_AGENT_SCOPE};
+  gen_interval_sink_t sink = {
+      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
+  const char *ids[GA_MAX_USERS_PER_QUERY];
+  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(inst->agent_engine, scope, 1, now, &range);
+    if (status <= 0)
+      return status;
+    ga_status_sums_t sums;
+    size_t skipped = 0;
+    char err[512] = "";
+    status = sums_init(&sums, &range, inst->config.granularity_ms);
+    if (status != 0)
+      snprintf(err, sizeof(err), "out of memory");
+    for (size_t first = 0; status == 0 && first < inst->users.count;
+         first += GA_MAX_USERS_PER_QUERY) {
+      size_t n = 0;
+      for (size_t i = first;
+           i < inst->users.count && n < GA_MAX_USERS_PER_QUERY; i++)
+        ids[n++] = inst->users.items[i].id;
+      json_object *body = user_query_body(inst, ids, n, &range);
+      json_object *doc = NULL;
+      inst->queries++;
+      status = gen_http_post_json(inst->client->http, GA_USER_QUERY_PATH, body,
+                                  &doc, err, sizeof(err));
+      json_object_put(body);
+      if (status == 0)
+        status = take_user_answer(inst, doc, &range, &sums, &skipped, err,
+                                  sizeof(err));
+      json_object_put(doc);
+    }
+    if (status == 0)
+      status = put_sums(inst, &range, &sums);
+    sums_free(&sums);
+    if (skipped > 0) {
+      atomic_fetch_add(&inst->client->stats.malformed, 1);
+      gen_log_limited(&inst->complain, LOG_WARNING,
+                      "%s plugin: Org \"%s\": %zu entries of users aggregates "
+                      "answers were not usable and were skipped",
+                      PLUGIN_NAME, inst->client->org->name, skipped);
+    }
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&inst->client->stats.malformed, 1);
+      gen_interval_abort(inst->agent_engine);
+      inst->query_failures++;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&inst->complain, LOG_ERR,
+                      "%s plugin: Org \"%s\": users aggregates query for %s "
+                      "failed (asked for again next cycle): %s",
+                      PLUGIN_NAME, inst->client->org->name, text, err);
+      return status;
+    }
+    gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+  }
+  return 0;
+}
+
+static void dispatch_self(ga_instance_t *inst) {
+  gen_interval_stats_t st;
+  gen_interval_get_stats(inst->engine, &st);
+  if (inst->agent_engine != NULL) {
+    /* One set of self-metrics: the agent series count like the queues'. */
+    gen_interval_stats_t ag;
+    gen_interval_get_stats(inst->agent_engine, &ag);
+    st.buckets_dispatched += ag.buckets_dispatched;
+    st.buckets_backfilled += ag.buckets_backfilled;
+    st.revisions += ag.revisions;
+    st.gap_buckets += ag.gap_buckets;
+    if (ag.done_until_ms > 0 &&
+        (st.done_until_ms == 0 || ag.done_until_ms < st.done_until_ms))
+      st.done_until_ms = ag.done_until_ms; /* the lag of the later one */
+    if (ag.last_commit_ms > 0 &&
+        (st.last_commit_ms == 0 || ag.last_commit_ms < st.last_commit_ms))
+      st.last_commit_ms = ag.last_commit_ms;
+  }
+  int64_t now = gen_cdtime_to_ms(cdtime());
+  const char *host = gen_client_host(inst->client);
+  struct {
+    const char *type;
+    bool derive, present;
+    double value;
+  } self[] = {
+      {"analytics_queries", true, true, (double)inst->queries},
+      {"analytics_query_failures", true, true, (double)inst->query_failures},
+      {"buckets_dispatched", true, true, (double)st.buckets_dispatched},
+      {"buckets_backfilled", true, true, (double)st.buckets_backfilled},
+      {"bucket_revisions", true, true, (double)st.revisions},
+      {"gap_buckets", true, true, (double)st.gap_buckets},
+      {"queues", false, true, (double)inst->queues.count},
+      {"lag", false, st.done_until_ms > 0,
+       (double)(now - st.done_until_ms) / 1000.0},
+      {"last_success_age", false, st.last_commit_ms > 0,
+       (double)(now - st.last_commit_ms) / 1000.0},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
+    if (!self[i].present)
+      continue;
+    gen_ident_t id = {.host = host,
+                      .plugin = PLUGIN_NAME,
+                      .plugin_instance = "self",
+                      .type = self[i].type};
+    if (self[i].derive)
+      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
+    else
+      gen_dispatch_gauge(&id, self[i].value, 0, 0);
+  }
+  gen_client_dispatch_health(inst->client, PLUGIN_NAME);
+}
 
 static int ga_read(user_data_t *ud) {
-  gen_client_dispatch_health(ud->data, PLUGIN_NAME);
-  return 0;
+  ga_instance_t *inst = ud->data;
+  cdtime_t now = cdtime();
+  if (inst->listed_at == 0 ||
+      (inst->config.refresh_interval > 0 &&
+       now - inst->listed_at >= inst->config.refresh_interval))
+    refresh_lists(inst);
+
+  size_t per = (size_t)inst->config.queues_per_query;
+  const char *ids[GA_MAX_QUEUES_PER_QUERY];
+  int status = 0;
+  for (size_t first = 0; status == 0 && first < inst->queues.count;
+       first += per) {
+    size_t n = 0;
+    for (size_t i = first; i < inst->queues.count && n < per; i++)
+      ids[n++] = inst->queues.items[i].id;
+    status = collect_batch(inst, ids, n);
+  }
+  if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
+    collect_agents(inst);
+  dispatch_self(inst);
+  /* A failed request is retried next cycle (that is the backfill); only a
+   * plugin that never got its queue list reports a failed read. */
+  return inst->listed_at == 0 ? -1 : 0;
+}
+
+/* ---- lifecycle -----------------------------------------------------------
+ */
+
+static void ga_instance_free(void *data) {
+  ga_instance_t *inst = data;
+  if (inst == NULL)
+    return;
+  gen_interval_free(inst->engine);
+  gen_interval_free(inst->agent_engine);
+  gen_entity_set_free(&inst->queues);
+  gen_entity_set_free(&inst->users);
+  gen_entity_set_free(&inst->wrapups);
+  gen_entity_filter_free(&inst->config.filter);
+  for (size_t i = 0; i < inst->config.n_media; i++)
+    free(inst->config.media[i]);
+  free(inst->config.media);
+  free(inst->config.state_dir);
+  gen_client_free(inst->client);
+  free(inst);
+}
+
+static void *ga_instance_new(gen_client_t *client, void *config) {
+  ga_instance_t *inst = calloc(1, sizeof(*inst));
+  if (inst == NULL) {
+    gen_client_free(client);
+    ga_config_free(config);
+    return NULL;
+  }
+  inst->client = client;
+  inst->config = *(ga_config_t *)config;
+  free(config);
+  inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  ga_config_t *c = &inst->config;
+  if (!c->metrics_given)
+    for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+      c->metric_on[m] = true;
+
+  const char *org = client->org->name;
+  char dir[PATH_MAX], path[PATH_MAX], safe[DATA_MAX_NAME_LEN], prefix[256];
+  if (c->state_dir != NULL)
+    sstrncpy(dir, c->state_dir, sizeof(dir));
+  else
+    gen_state_default_dir(dir, sizeof(dir));
+  gen_sanitize_name(org, safe, sizeof(safe));
+  if (snprintf(path, sizeof(path), "%s/analytics-%s.json", dir, safe) >=
+      (int)sizeof(path)) {
+    GEN_ERROR("%s plugin: Org \"%s\": StateDirectory is too long", PLUGIN_NAME,
+              org);
+    ga_instance_free(inst);
+    return NULL;
+  }
+  snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME, org);
+  int status = gen_state_mkdir(dir);
+  if (status != 0) {
+    GEN_ERROR("%s: StateDirectory %s: %s", prefix, dir, gen_strerror(status));
+    ga_instance_free(inst);
+    return NULL;
+  }
+  gen_interval_options_t options = {
+      .granularity_ms = c->granularity_ms,
+      .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),
+      .revisit_ms = (int64_t)CDTIME_T_TO_MS(c->revisit),
+      .horizon_ms = (int64_t)CDTIME_T_TO_MS(c->horizon),
+      .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
+      .max_buckets = (size_t)c->max_buckets,
+      .state_path = path,
+      .log_prefix = prefix,
+  };
+  if (options.horizon_ms < c->granularity_ms)
+    options.horizon_ms = c->granularity_ms;
+  inst->engine = gen_interval_create(&options);
+  if (inst->engine == NULL) {
+    GEN_ERROR("%s: cannot set up the interval engine", prefix);
+    ga_instance_free(inst);
+    return NULL;
+  }
+  if (c->agent_status) {
+    /* Its own state file: the agent scope advances on its own requests. */
+    if (snprintf(path, sizeof(path), "%s/analytics-%s-agents.json", dir,
+                 safe) >= (int)sizeof(path) ||
+        (inst->agent_engine = gen_interval_create(&options)) == NULL) {
+      GEN_ERROR("%s: cannot set up the interval engine for AgentStatus",
+                prefix);
+      ga_instance_free(inst);
+      return NULL;
+    }
+  }
+  return inst;
 }
 
 static const gen_plugin_t ga_plugin = {
     .name = PLUGIN_NAME,
+    .org_key = ga_config_key,
+    .config_new = ga_config_new,
+    .config_free = ga_config_free,
     .instance_new = ga_instance_new,
     .instance_free = ga_instance_free,
     .read = ga_read,

@@ -15,6 +15,7 @@ PACKAGES=(
   # real backends for the end-to-end tests and the demo (each test starts
   # its own instances on loopback ports; the system services stay off)
   prometheus graphite-carbon python3-whisper influxdb influxdb-client libprotobuf-c1
+  faketime
 )
 # Server packages whose system service must not keep running after install.
 SERVICES=(prometheus:prometheus graphite-carbon:carbon-cache influxdb:influxdb)

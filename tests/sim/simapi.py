@@ -1675,7 +1675,8 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         qids = req.qall("queues") or None
-        t = self.model.truth(gran, n, qids, include_agents=req.q1("agents") == "1")
+        t = self.model.truth(gran, n, qids, include_agents=req.q1("agents") == "1",
+                             include_users=req.q1("users") == "1")
         t["real_time"] = now_iso_real()
         t["speed"] = self.clock.speed
         t["eventbridge"] = self.eb.stats if self.eb else None

@@ -1108,7 +1108,24 @@ class Model:
         return res
 
     # ------------------------------------------------------------ truth
-    def truth(self, gran_ms=300000, buckets=12, queue_ids=None, include_agents=False):
+    def user_buckets(self, start, end, gran_ms):
+        """Time in status summed over every agent (each once), per closed
+        bucket: {"<start>/<end>": {"routing": {STATUS: ms}, "presence": {PRESENCE: ms}}}.
+        The same user_durations() answers the users aggregates query."""
+        out = {}
+        for bs in range(start, end, gran_ms):
+            tot = {"routing": {}, "presence": {}}
+            for a in self.agents:
+                d = self.user_durations(a, bs, bs + gran_ms)
+                for kind in ("routing", "presence"):
+                    for nm, v in d[kind].items():
+                        tot[kind][nm] = tot[kind].get(nm, 0) + v
+            if tot["routing"] or tot["presence"]:
+                out[iso(bs) + "/" + iso(bs + gran_ms)] = tot
+        return out
+
+    def truth(self, gran_ms=300000, buckets=12, queue_ids=None, include_agents=False,
+              include_users=False):
         now = self.now
         qs = self.queues if not queue_ids else [self.queue_by_id[x] for x in queue_ids
                                                  if x in self.queue_by_id]
@@ -1188,6 +1205,8 @@ class Model:
             "metric_attributes_on_queue_topics": attrs_q,
             "late_data": self.late_injected,
         }
+        if include_users:
+            out["user_buckets"] = self.user_buckets(start, end, gran_ms)
         if include_agents:
             out["agent_states"] = {a.id: {"routing": ROUTING[a.routing],
                                           "presence": PRESENCES[a.presence],

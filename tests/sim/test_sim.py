@@ -692,6 +692,34 @@ class T04Aggregates(unittest.TestCase):
         self.assertEqual(st, 400)
         check_error_body(self, js, 400)
 
+    def test_user_aggregates_sum_to_user_truth(self):
+        """The users aggregates over every agent, summed per status and bucket,
+        equal the truth's user_buckets (the class keeps the model paused)."""
+        c = self.c
+        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=500")[2]["entities"]]
+        t = self.sim.truth("?granularity=PT5M&buckets=3&users=1")
+        self.assertEqual(len(t["user_buckets"]), 3)
+        first = min(t["user_buckets"]).split("/")[0]
+        last = max(t["user_buckets"]).split("/")[1]
+        got = {}
+        for i in range(0, len(ids), 100):
+            st, h, js = self.agg({"interval": first + "/" + last, "granularity": "PT5M",
+                                  "metrics": ["tAgentRoutingStatus", "tSystemPresence"],
+                                  "filter": or_filter("userId", ids[i:i + 100])},
+                                 "/api/v2/analytics/users/aggregates/query")
+            self.assertEqual(st, 200, js)
+            for r in js["results"]:
+                for d in r["data"]:
+                    b = got.setdefault(d["interval"], {"routing": {}, "presence": {}})
+                    for m in d["metrics"]:
+                        kind = "routing" if m["metric"] == "tAgentRoutingStatus" \
+                            else "presence"
+                        b[kind][m["qualifier"]] = b[kind].get(m["qualifier"], 0) + \
+                            m["stats"]["sum"]
+        self.assertEqual(got, t["user_buckets"])
+        for b in got.values():
+            self.assertEqual(sum(b["routing"].values()), len(ids) * 300000)
+
     def test_user_observations(self):
         users = self.c.request("GET", "/api/v2/users?pageSize=5")[2]["entities"]
         st, h, js = self.agg({"filter": or_filter("userId", [u["id"] for u in users]),

@@ -1,0 +1,836 @@
+/*
+ * collectd-genesys: closed-interval collection with settle delay, revisit,
+ * backfill and persistent counters (see gen_interval.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_interval.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_state.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GI_MAX_NAMES 256
+#define GI_STATE_VERSION 1
+
+typedef struct {
+  uint16_t name; /* index into gi->names */
+  double value;
+} gi_num_t;
+
+typedef struct {
+  int64_t start;
+  uint64_t hash; /* of every value, to see a change */
+  gi_num_t *counters;
+  size_t n;
+} gi_record_t;
+
+typedef struct {
+  char *id;
+  int64_t origin;     /* first bucket start taken; 0 = not started */
+  int64_t done_until; /* buckets before this are dispatched */
+  bool in_batch;
+} gi_scope_t;
+
+typedef struct {
+  char *key;
+  size_t scope;
+  gi_num_t *totals;
+  size_t n_totals;
+  gi_record_t *records; /* sorted by start */
+  size_t n_records;
+} gi_key_t;
+
+typedef struct {
+  size_t key;
+  int64_t start;
+  size_t seq; /* put order: the last put of a (key, bucket) wins */
+  uint64_t hash;
+  gi_num_t *values;
+  size_t n;
+} gi_pending_t;
+
+/* String → index, open addressing; the strings are owned by the items. */
+typedef struct {
+  struct {
+    const char *s;
+    size_t index;
+  } * slots;
+  size_t n_slots, count;
+} gi_map_t;
+
+typedef struct {
+  char *name;
+  bool counter;
+} gi_name_t;
+
+struct gen_interval_s {
+  gen_interval_options_t o;
+  char *state_path;
+  char *log_prefix;
+
+  gi_name_t names[GI_MAX_NAMES];
+  size_t n_names;
+
+  gi_scope_t *scopes;
+  size_t n_scopes, cap_scopes;
+  gi_map_t scope_map;
+
+  gi_key_t *keys;
+  size_t n_keys, cap_keys;
+  gi_map_t key_map;
+
+  gi_pending_t *pending;
+  size_t n_pending, cap_pending;
+
+  gen_interval_stats_t stats;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+#define FNV_INIT 14695981039346656037ULL
+
+static int64_t floor_to(int64_t t, int64_t g) {
+  int64_t r = t % g;
+  return r < 0 ? t - r - g : t - r;
+}
+
+static int grow(void **items, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap)
+    return 0;
+  size_t n = *cap ? *cap * 2 : 16;
+  while (n < need)
+    n *= 2;
+  void *p = realloc(*items, n * size);
+  if (p == NULL)
+    return -ENOMEM;
+  *items = p;
+  *cap = n;
+  return 0;
+}
+
+static ssize_t map_find(const gi_map_t *m, const char *s) {
+  if (m->n_slots == 0)
+    return -1;
+  size_t i = fnv(FNV_INIT, s, strlen(s)) & (m->n_slots - 1);
+  while (m->slots[i].s != NULL) {
+    if (strcmp(m->slots[i].s, s) == 0)
+      return (ssize_t)m->slots[i].index;
+    i = (i + 1) & (m->n_slots - 1);
+  }
+  return -1;
+}
+
+static void map_place(gi_map_t *m, const char *s, size_t index) {
+  size_t i = fnv(FNV_INIT, s, strlen(s)) & (m->n_slots - 1);
+  while (m->slots[i].s != NULL)
+    i = (i + 1) & (m->n_slots - 1);
+  m->slots[i].s = s;
+  m->slots[i].index = index;
+  m->count++;
+}
+
+static int map_add(gi_map_t *m, const char *s, size_t index) {
+  if ((m->count + 1) * 2 > m->n_slots) {
+    size_t n = m->n_slots ? m->n_slots * 2 : 64;
+    gi_map_t fresh = {.slots = calloc(n, sizeof(*m->slots)), .n_slots = n};
+    if (fresh.slots == NULL)
+      return -ENOMEM;
+    for (size_t i = 0; i < m->n_slots; i++)
+      if (m->slots[i].s != NULL)
+        map_place(&fresh, m->slots[i].s, m->slots[i].index);
+    free(m->slots);
+    *m = fresh;
+  }
+  map_place(m, s, index);
+  return 0;
+}
+
+static int name_index(gen_interval_t *gi, const char *name, bool counter) {
+  for (size_t i = 0; i < gi->n_names; i++)
+    if (strcmp(gi->names[i].name, name) == 0) {
+      gi->names[i].counter = gi->names[i].counter || counter;
+      return (int)i;
+    }
+  if (gi->n_names == GI_MAX_NAMES)
+    return -ENOSPC;
+  char *copy = strdup(name);
+  if (copy == NULL)
+    return -ENOMEM;
+  gi->names[gi->n_names] = (gi_name_t){.name = copy, .counter = counter};
+  return (int)gi->n_names++;
+}
+
+static ssize_t scope_get(gen_interval_t *gi, const char *id, bool create) {
+  ssize_t i = map_find(&gi->scope_map, id);
+  if (i >= 0 || !create)
+    return i;
+  if (grow((void **)&gi->scopes, &gi->cap_scopes, gi->n_scopes + 1,
+           sizeof(*gi->scopes)) != 0)
+    return -ENOMEM;
+  char *copy = strdup(id);
+  if (copy == NULL)
+    return -ENOMEM;
+  if (map_add(&gi->scope_map, copy, gi->n_scopes) != 0) {
+    free(copy);
+    return -ENOMEM;
+  }
+  gi->scopes[gi->n_scopes] = (gi_scope_t){.id = copy};
+  return (ssize_t)gi->n_scopes++;
+}
+
+static ssize_t key_get(gen_interval_t *gi, const char *key, size_t scope) {
+  ssize_t i = map_find(&gi->key_map, key);
+  if (i >= 0)
+    return i;
+  if (grow((void **)&gi->keys, &gi->cap_keys, gi->n_keys + 1,
+           sizeof(*gi->keys)) != 0)
+    return -ENOMEM;
+  char *copy = strdup(key);
+  if (copy == NULL)
+    return -ENOMEM;
+  if (map_add(&gi->key_map, copy, gi->n_keys) != 0) {
+    free(copy);
+    return -ENOMEM;
+  }
+  gi->keys[gi->n_keys] = (gi_key_t){.key = copy, .scope = scope};
+  return (ssize_t)gi->n_keys++;
+}
+
+static double *num_slot(gi_num_t **nums, size_t *n, uint16_t name) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*nums)[i].name == name)
+      return &(*nums)[i].value;
+  gi_num_t *p = realloc(*nums, (*n + 1) * sizeof(**nums));
+  if (p == NULL)
+    return NULL;
+  *nums = p;
+  p[*n] = (gi_num_t){.name = name, .value = 0};
+  return &p[(*n)++].value;
+}
+
+static double num_get(const gi_num_t *nums, size_t n, uint16_t name) {
+  for (size_t i = 0; i < n; i++)
+    if (nums[i].name == name)
+      return nums[i].value;
+  return 0;
+}
+
+static void record_clear(gi_record_t *r) {
+  free(r->counters);
+  r->counters = NULL;
+  r->n = 0;
+}
+
+static gi_record_t *record_find(gi_key_t *k, int64_t start) {
+  for (size_t i = 0; i < k->n_records; i++)
+    if (k->records[i].start == start)
+      return &k->records[i];
+  return NULL;
+}
+
+/* Inserts (sorted) an empty record for start, or returns the existing one. */
+static gi_record_t *record_get(gi_key_t *k, int64_t start) {
+  gi_record_t *r = record_find(k, start);
+  if (r != NULL)
+    return r;
+  gi_record_t *p = realloc(k->records, (k->n_records + 1) * sizeof(*p));
+  if (p == NULL)
+    return NULL;
+  k->records = p;
+  size_t at = k->n_records;
+  while (at > 0 && p[at - 1].start > start) {
+    p[at] = p[at - 1];
+    at--;
+  }
+  p[at] = (gi_record_t){.start = start};
+  k->n_records++;
+  return &p[at];
+}
+
+static void records_prune(gi_key_t *k, int64_t before) {
+  size_t keep = 0;
+  for (size_t i = 0; i < k->n_records; i++) {
+    if (k->records[i].start < before)
+      record_clear(&k->records[i]);
+    else
+      k->records[keep++] = k->records[i];
+  }
+  k->n_records = keep;
+}
+
+/* ---- state file --------------------------------------------------------- */
+
+static json_object *nums_json(const gen_interval_t *gi, const gi_num_t *nums,
+                              size_t n) {
+  json_object *o = json_object_new_object();
+  for (size_t i = 0; i < n; i++)
+    json_object_object_add(o, gi->names[nums[i].name].name,
+                           json_object_new_double(nums[i].value));
+  return o;
+}
+
+static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
+                     size_t *n) {
+  if (o == NULL || !json_object_is_type(o, json_type_object))
+    return 0;
+  json_object_object_foreach(o, name, value) {
+    if (!json_object_is_type(value, json_type_double) &&
+        !json_object_is_type(value, json_type_int))
+      return -EINVAL;
+    int idx = name_index(gi, name, true);
+    if (idx < 0)
+      return idx;
+    double *slot = num_slot(nums, n, (uint16_t)idx);
+    if (slot == NULL)
+      return -ENOMEM;
+    *slot = json_object_get_double(value);
+  }
+  return 0;
+}
+
+static int state_save(gen_interval_t *gi) {
+  if (gi->state_path == NULL)
+    return 0;
+  json_object *doc = json_object_new_object();
+  json_object_object_add(doc, "version", json_object_new_int(GI_STATE_VERSION));
+  json_object_object_add(doc, "granularity_ms",
+                         json_object_new_int64(gi->o.granularity_ms));
+  json_object *scopes = json_object_new_object();
+  for (size_t i = 0; i < gi->n_scopes; i++) {
+    const gi_scope_t *s = &gi->scopes[i];
+    if (s->origin == 0)
+      continue;
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_int64(s->origin));
+    json_object_array_add(a, json_object_new_int64(s->done_until));
+    json_object_object_add(scopes, s->id, a);
+  }
+  json_object_object_add(doc, "scopes", scopes);
+  json_object *keys = json_object_new_object();
+  for (size_t i = 0; i < gi->n_keys; i++) {
+    const gi_key_t *k = &gi->keys[i];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "scope",
+                           json_object_new_string(gi->scopes[k->scope].id));
+    json_object_object_add(o, "totals", nums_json(gi, k->totals, k->n_totals));
+    json_object *buckets = json_object_new_array();
+    for (size_t r = 0; r < k->n_records; r++) {
+      const gi_record_t *rec = &k->records[r];
+      json_object *b = json_object_new_object();
+      char hash[17];
+      snprintf(hash, sizeof(hash), "%016" PRIx64, rec->hash);
+      json_object_object_add(b, "start", json_object_new_int64(rec->start));
+      json_object_object_add(b, "hash", json_object_new_string(hash));
+      json_object_object_add(b, "counters",
+                             nums_json(gi, rec->counters, rec->n));
+      json_object_array_add(buckets, b);
+    }
+    json_object_object_add(o, "buckets", buckets);
+    json_object_object_add(keys, k->key, o);
+  }
+  json_object_object_add(doc, "keys", keys);
+  int status = gen_state_save_json(gi->state_path, doc);
+  json_object_put(doc);
+  return status;
+}
+
+static int state_load_doc(gen_interval_t *gi, json_object *doc) {
+  int64_t version = 0, granularity = 0;
+  if (!gen_json_get_int64(doc, "version", &version) ||
+      version != GI_STATE_VERSION)
+    return -EINVAL;
+  bool same_granularity =
+      gen_json_get_int64(doc, "granularity_ms", &granularity) &&
+      granularity == gi->o.granularity_ms;
+  json_object *scopes = gen_json_get_object(doc, "scopes");
+  if (same_granularity && scopes != NULL) {
+    json_object_object_foreach(scopes, id, a) {
+      if (!json_object_is_type(a, json_type_array) ||
+          json_object_array_length(a) != 2)
+        return -EINVAL;
+      ssize_t s = scope_get(gi, id, true);
+      if (s < 0)
+        return (int)s;
+      gi->scopes[s].origin =
+          json_object_get_int64(json_object_array_get_idx(a, 0));
+      gi->scopes[s].done_until =
+          json_object_get_int64(json_object_array_get_idx(a, 1));
+      if (gi->scopes[s].origin % gi->o.granularity_ms != 0 ||
+          gi->scopes[s].done_until % gi->o.granularity_ms != 0)
+        return -EINVAL;
+    }
+  } else if (!same_granularity) {
+    GEN_WARNING("%s: state file %s was written for another granularity; "
+                "counters are kept, progress starts afresh",
+                gi->log_prefix, gi->state_path);
+  }
+  json_object *keys = gen_json_get_object(doc, "keys");
+  if (keys == NULL)
+    return 0;
+  json_object_object_foreach(keys, key, o) {
+    const char *scope_id = gen_json_get_string(o, "scope");
+    if (scope_id == NULL)
+      return -EINVAL;
+    ssize_t s = scope_get(gi, scope_id, true);
+    if (s < 0)
+      return (int)s;
+    ssize_t k = key_get(gi, key, (size_t)s);
+    if (k < 0)
+      return (int)k;
+    gi_key_t *kk = &gi->keys[k];
+    int status = nums_load(gi, gen_json_get_object(o, "totals"), &kk->totals,
+                           &kk->n_totals);
+    if (status != 0)
+      return status;
+    json_object *buckets = gen_json_get_array(o, "buckets");
+    size_t n =
+        (same_granularity && buckets) ? json_object_array_length(buckets) : 0;
+    for (size_t i = 0; i < n; i++) {
+      json_object *b = json_object_array_get_idx(buckets, i);
+      int64_t start;
+      const char *hash = gen_json_get_string(b, "hash");
+      if (!gen_json_get_int64(b, "start", &start) || hash == NULL)
+        return -EINVAL;
+      gi_record_t *r = record_get(kk, start);
+      if (r == NULL)
+        return -ENOMEM;
+      r->hash = strtoull(hash, NULL, 16);
+      status = nums_load(gi, gen_json_get_object(b, "counters"), &r->counters,
+                         &r->n);
+      if (status != 0)
+        return status;
+    }
+  }
+  return 0;
+}
+
+static void state_forget(gen_interval_t *gi);
+
+static void state_load(gen_interval_t *gi) {
+  if (gi->state_path == NULL)
+    return;
+  json_object *doc = NULL;
+  int status = gen_state_load_json(gi->state_path, &doc);
+  if (status == -ENOENT)
+    return;
+  if (status == 0)
+    status = state_load_doc(gi, doc);
+  json_object_put(doc);
+  if (status != 0) {
+    GEN_ERROR("%s: state file %s cannot be used (%s); starting afresh, "
+              "counters restart at zero",
+              gi->log_prefix, gi->state_path, gen_strerror(status));
+    state_forget(gi);
+  }
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
+  const gen_interval_options_t *o = options;
+  if (o == NULL || o->granularity_ms < 1000 || o->settle_ms < 0 ||
+      o->revisit_ms < 0 || o->horizon_ms < o->granularity_ms ||
+      o->initial_ms < 0 || o->max_buckets < 1)
+    return NULL;
+  gen_interval_t *gi = calloc(1, sizeof(*gi));
+  if (gi == NULL)
+    return NULL;
+  gi->o = *o;
+  gi->log_prefix = strdup(o->log_prefix ? o->log_prefix : "gen_interval");
+  gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
+  if (gi->log_prefix == NULL || (o->state_path && gi->state_path == NULL)) {
+    gen_interval_free(gi);
+    return NULL;
+  }
+  gi->o.log_prefix = gi->log_prefix;
+  gi->o.state_path = gi->state_path;
+  state_load(gi);
+  return gi;
+}
+
+static void pending_clear(gen_interval_t *gi) {
+  for (size_t i = 0; i < gi->n_pending; i++)
+    free(gi->pending[i].values);
+  gi->n_pending = 0;
+}
+
+static void state_forget(gen_interval_t *gi) {
+  pending_clear(gi);
+  for (size_t i = 0; i < gi->n_keys; i++) {
+    gi_key_t *k = &gi->keys[i];
+    for (size_t r = 0; r < k->n_records; r++)
+      record_clear(&k->records[r]);
+    free(k->records);
+    free(k->totals);
+    free(k->key);
+  }
+  for (size_t i = 0; i < gi->n_scopes; i++)
+    free(gi->scopes[i].id);
+  free(gi->keys);
+  free(gi->scopes);
+  free(gi->key_map.slots);
+  free(gi->scope_map.slots);
+  gi->keys = NULL;
+  gi->scopes = NULL;
+  gi->n_keys = gi->cap_keys = gi->n_scopes = gi->cap_scopes = 0;
+  gi->key_map = (gi_map_t){0};
+  gi->scope_map = (gi_map_t){0};
+}
+
+void gen_interval_free(gen_interval_t *gi) {
+  if (gi == NULL)
+    return;
+  state_forget(gi);
+  free(gi->pending);
+  for (size_t i = 0; i < gi->n_names; i++)
+    free(gi->names[i].name);
+  free(gi->state_path);
+  free(gi->log_prefix);
+  free(gi);
+}
+
+/* ---- planning ----------------------------------------------------------- */
+
+int64_t gen_interval_settled_end(const gen_interval_t *gi, int64_t now_ms) {
+  return floor_to(now_ms - gi->o.settle_ms, gi->o.granularity_ms);
+}
+
+static int64_t horizon_start(const gen_interval_t *gi, int64_t settled_end) {
+  int64_t g = gi->o.granularity_ms;
+  return settled_end - floor_to(gi->o.horizon_ms, g);
+}
+
+/* First bucket of the revisit zone of scope s for a given settled end. */
+static int64_t revisit_floor(const gen_interval_t *gi, const gi_scope_t *s,
+                             int64_t settled_end) {
+  int64_t g = gi->o.granularity_ms;
+  int64_t floor = floor_to(settled_end - gi->o.revisit_ms, g);
+  if (floor > s->done_until)
+    floor = s->done_until;
+  return floor < s->origin ? s->origin : floor;
+}
+
+int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
+                      int64_t now_ms, gen_interval_range_t *range) {
+  int64_t g = gi->o.granularity_ms;
+  int64_t settled = gen_interval_settled_end(gi, now_ms);
+  int64_t oldest = horizon_start(gi, settled);
+  bool due = false;
+  int64_t start = INT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    ssize_t si = scope_get(gi, scopes[i], true);
+    if (si < 0)
+      return (int)si;
+    gi_scope_t *s = &gi->scopes[si];
+    if (s->origin == 0) {
+      int64_t back = floor_to(gi->o.initial_ms + g - 1, g);
+      s->origin = settled - (back < g ? g : back);
+      if (s->origin < oldest)
+        s->origin = oldest;
+      s->done_until = s->origin;
+    }
+    if (s->done_until < oldest) {
+      uint64_t lost = (uint64_t)((oldest - s->done_until) / g);
+      char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN];
+      gen_time_format(s->done_until, from, sizeof(from));
+      gen_time_format(oldest, to, sizeof(to));
+      GEN_WARNING("%s: %s: %" PRIu64 " buckets from %s to %s are beyond the "
+                  "backfill horizon and are lost",
+                  gi->log_prefix, s->id, lost, from, to);
+      gi->stats.gap_buckets += lost;
+      s->done_until = oldest;
+      if (s->origin < oldest)
+        s->origin = oldest;
+    }
+    if (s->done_until < settled)
+      due = true;
+    int64_t s_start = revisit_floor(gi, s, settled);
+    if (s_start < oldest)
+      s_start = oldest;
+    if (s_start < start)
+      start = s_start;
+  }
+  if (!due)
+    return 0;
+  int64_t end = start + (int64_t)gi->o.max_buckets * g;
+  range->start_ms = start;
+  range->end_ms = end < settled ? end : settled;
+  return 1;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static int cmp_name(const void *a, const void *b, void *names) {
+  const gi_name_t *n = names;
+  return strcmp(n[((const gi_num_t *)a)->name].name,
+                n[((const gi_num_t *)b)->name].name);
+}
+
+static uint64_t values_hash(const gen_interval_t *gi, gi_num_t *v, size_t n) {
+  qsort_r(v, n, sizeof(*v), cmp_name, (void *)gi->names);
+  uint64_t h = FNV_INIT;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = gi->names[v[i].name].name;
+    double value = v[i].value == 0 ? 0 : v[i].value; /* -0 is 0 */
+    h = fnv(h, name, strlen(name) + 1);
+    h = fnv(h, &value, sizeof(value));
+  }
+  return h;
+}
+
+int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
+                     int64_t start_ms, const gen_interval_value_t *values,
+                     size_t n) {
+  if (start_ms % gi->o.granularity_ms != 0)
+    return -EINVAL;
+  ssize_t s = scope_get(gi, scope, false);
+  if (s < 0)
+    return -EINVAL;
+  ssize_t k = key_get(gi, key, (size_t)s);
+  if (k < 0)
+    return (int)k;
+  if (gi->keys[k].scope != (size_t)s)
+    return -EINVAL;
+  if (grow((void **)&gi->pending, &gi->cap_pending, gi->n_pending + 1,
+           sizeof(*gi->pending)) != 0)
+    return -ENOMEM;
+  gi_pending_t *p = &gi->pending[gi->n_pending];
+  *p =
+      (gi_pending_t){.key = (size_t)k, .start = start_ms, .seq = gi->n_pending};
+  p->values = calloc(n ? n : 1, sizeof(*p->values));
+  if (p->values == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(values[i].value)) {
+      free(p->values);
+      return -EINVAL;
+    }
+    int idx = name_index(gi, values[i].name, values[i].counter);
+    if (idx < 0) {
+      free(p->values);
+      return idx;
+    }
+    double *slot = num_slot(&p->values, &p->n, (uint16_t)idx);
+    *slot = values[i].value; /* a repeated name keeps the last value */
+  }
+  p->hash = values_hash(gi, p->values, p->n);
+  gi->n_pending++;
+  return 0;
+}
+
+void gen_interval_abort(gen_interval_t *gi) { pending_clear(gi); }
+
+static int cmp_pending(const void *a, const void *b) {
+  const gi_pending_t *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+typedef struct {
+  gen_interval_value_t *v;
+  size_t cap;
+} gi_scratch_t;
+
+static const gen_interval_value_t *to_values(gen_interval_t *gi,
+                                             gi_scratch_t *sc,
+                                             const gi_num_t *nums, size_t n) {
+  if (grow((void **)&sc->v, &sc->cap, n ? n : 1, sizeof(*sc->v)) != 0)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    sc->v[i] =
+        (gen_interval_value_t){.name = gi->names[nums[i].name].name,
+                               .value = nums[i].value,
+                               .counter = gi->names[nums[i].name].counter};
+  return sc->v;
+}
+
+static void emit_totals(gen_interval_t *gi, gi_scratch_t *sc,
+                        const gen_interval_sink_t *sink, const gi_key_t *k,
+                        int64_t at) {
+  if (k->n_totals == 0 || sink->totals == NULL)
+    return;
+  const gen_interval_value_t *v = to_values(gi, sc, k->totals, k->n_totals);
+  if (v != NULL)
+    sink->totals(sink->ud, k->key, at, v, k->n_totals);
+}
+
+/* Stores p as the record of its bucket: its counters and hash. */
+static int record_store(gen_interval_t *gi, gi_key_t *k,
+                        const gi_pending_t *p) {
+  gi_record_t *r = record_get(k, p->start);
+  if (r == NULL)
+    return -ENOMEM;
+  record_clear(r);
+  r->hash = p->hash;
+  for (size_t i = 0; i < p->n; i++) {
+    if (!gi->names[p->values[i].name].counter)
+      continue;
+    double *slot = num_slot(&r->counters, &r->n, p->values[i].name);
+    if (slot == NULL)
+      return -ENOMEM;
+    *slot = p->values[i].value;
+  }
+  return 0;
+}
+
+/* Adds to the totals the counters of p minus those of old (NULL: none). */
+static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
+                      const gi_record_t *old) {
+  for (size_t i = 0; i < p->n; i++) {
+    uint16_t name = p->values[i].name;
+    if (!gi->names[name].counter)
+      continue;
+    double before = old ? num_get(old->counters, old->n, name) : 0;
+    double *slot = num_slot(&k->totals, &k->n_totals, name);
+    if (slot == NULL)
+      return -ENOMEM;
+    *slot += p->values[i].value - before;
+  }
+  /* A counter that the old record had and the answer no longer has went
+   * back to zero. */
+  for (size_t i = 0; old != NULL && i < old->n; i++) {
+    bool present = false;
+    for (size_t j = 0; j < p->n && !present; j++)
+      present = p->values[j].name == old->counters[i].name;
+    if (present)
+      continue;
+    double *slot = num_slot(&k->totals, &k->n_totals, old->counters[i].name);
+    if (slot == NULL)
+      return -ENOMEM;
+    *slot -= old->counters[i].value;
+  }
+  return 0;
+}
+
+int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
+                        const gen_interval_range_t *range, int64_t now_ms,
+                        const gen_interval_sink_t *sink) {
+  int64_t g = gi->o.granularity_ms;
+  int64_t settled = gen_interval_settled_end(gi, now_ms);
+  int status = 0;
+  gi_scratch_t sc = {0};
+
+  for (size_t i = 0; i < n; i++) {
+    ssize_t s = scope_get(gi, scopes[i], false);
+    if (s >= 0 && gi->scopes[s].origin != 0)
+      gi->scopes[s].in_batch = true;
+  }
+  qsort(gi->pending, gi->n_pending, sizeof(*gi->pending), cmp_pending);
+
+  /* Keys with a revision but no new bucket get their totals at their
+   * scope's done_until; marked here. */
+  bool *revised = calloc(gi->n_keys ? gi->n_keys : 1, sizeof(*revised));
+  if (revised == NULL) {
+    pending_clear(gi);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < gi->n_pending; i++) {
+    const gi_pending_t *p = &gi->pending[i];
+    if (i + 1 < gi->n_pending && gi->pending[i + 1].key == p->key &&
+        gi->pending[i + 1].start == p->start)
+      continue; /* a later put of the same bucket wins */
+    gi_key_t *k = &gi->keys[p->key];
+    gi_scope_t *s = &gi->scopes[k->scope];
+    if (!s->in_batch || p->start < range->start_ms || p->start >= range->end_ms)
+      continue;
+    int64_t end = p->start + g;
+    const gen_interval_value_t *v;
+    if (p->start >= s->done_until) {
+      gen_interval_kind_t kind =
+          end >= settled ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL;
+      if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
+        sink->bucket(sink->ud, k->key, p->start, end, kind, v, p->n);
+      if (totals_add(gi, k, p, NULL) != 0 || record_store(gi, k, p) != 0)
+        status = -ENOMEM;
+      gi->stats.buckets_dispatched++;
+      if (kind == GEN_INTERVAL_BACKFILL)
+        gi->stats.buckets_backfilled++;
+      /* The range's newest bucket gets every key's totals below. */
+      if (end < range->end_ms)
+        emit_totals(gi, &sc, sink, k, end);
+      continue;
+    }
+    if (p->start < revisit_floor(gi, s, settled))
+      continue; /* outside the revisit window: done for good */
+    gi_record_t *old = record_find(k, p->start);
+    if (old != NULL && old->hash == p->hash)
+      continue;
+    if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
+      sink->bucket(sink->ud, k->key, p->start, end, GEN_INTERVAL_REVISION, v,
+                   p->n);
+    if (totals_add(gi, k, p, old) != 0 || record_store(gi, k, p) != 0)
+      status = -ENOMEM;
+    gi->stats.revisions++;
+    revised[p->key] = true;
+  }
+
+  for (size_t i = 0; i < gi->n_keys; i++) {
+    gi_key_t *k = &gi->keys[i];
+    gi_scope_t *s = &gi->scopes[k->scope];
+    if (!s->in_batch)
+      continue;
+    if (range->end_ms > s->done_until)
+      emit_totals(gi, &sc, sink, k, range->end_ms);
+    else if (revised[i])
+      emit_totals(gi, &sc, sink, k, s->done_until);
+  }
+  free(revised);
+  free(sc.v);
+
+  for (size_t i = 0; i < gi->n_scopes; i++) {
+    gi_scope_t *s = &gi->scopes[i];
+    if (!s->in_batch)
+      continue;
+    s->in_batch = false;
+    if (range->end_ms > s->done_until)
+      s->done_until = range->end_ms;
+  }
+  for (size_t i = 0; i < gi->n_keys; i++) {
+    gi_key_t *k = &gi->keys[i];
+    const gi_scope_t *s = &gi->scopes[k->scope];
+    records_prune(k, floor_to(s->done_until - gi->o.revisit_ms, g) - g);
+  }
+  pending_clear(gi);
+  gi->stats.commits++;
+  gi->stats.last_commit_ms = now_ms;
+  int saved = state_save(gi);
+  if (saved != 0) {
+    GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
+              gi->state_path, gen_strerror(saved));
+    if (status == 0)
+      status = saved;
+  }
+  return status;
+}
+
+void gen_interval_get_stats(const gen_interval_t *gi,
+                            gen_interval_stats_t *stats) {
+  *stats = gi->stats;
+  stats->done_until_ms = 0;
+  for (size_t i = 0; i < gi->n_scopes; i++) {
+    int64_t d = gi->scopes[i].done_until;
+    if (gi->scopes[i].origin != 0 &&
+        (stats->done_until_ms == 0 || d < stats->done_until_ms))
+      stats->done_until_ms = d;
+  }
+  stats->scopes = gi->n_scopes;
+  stats->keys = gi->n_keys;
+}

@@ -1,0 +1,138 @@
+/*
+ * collectd-genesys: closed-interval collection that loses nothing and
+ * counts nothing twice, independent of what is measured.
+ *
+ * The engine decides which buckets of fixed length (the granularity) to ask
+ * an aggregate API for, and what to dispatch from the answers:
+ *
+ *  - a bucket is asked for once it has closed and a settle delay has passed;
+ *  - every bucket missed (collectd stopped, API down, failed requests) is
+ *    asked for again, oldest first, back to a backfill horizon; a gap beyond
+ *    the horizon is logged and counted, never skipped silently;
+ *  - buckets already done are asked for again while they are within the
+ *    revisit window, and a bucket whose values changed is dispatched again
+ *    (kind REVISION, same timestamps);
+ *  - values flagged as counters are also kept as totals that only go up and
+ *    survive restarts: a new bucket adds its values, a revised bucket adds
+ *    the difference to what was counted before;
+ *  - a state file (atomic writes, gen_state) records per scope what is done
+ *    and per key the totals and the recent buckets' values.
+ *
+ * Vocabulary. A scope is what a plugin queries as a unit and tracks progress
+ * for (a queue id, a flow id). A key is one series family inside a scope
+ * (e.g. "queue\tvoice\tinbound"); a key belongs to one scope. Values are
+ * named numbers. Keys, scopes and names are opaque strings to the engine.
+ *
+ * A cycle, for each batch of scopes that one request can cover:
+ *     gen_interval_plan()   -> 1 and the range to ask for (0: up to date)
+ *     ... the request; for every (key, bucket) in the answer:
+ *     gen_interval_put()
+ *     gen_interval_commit() on success (dispatch, mark done, save state),
+ *     gen_interval_abort()  on failure (the range is asked for again later).
+ *
+ * One engine per plugin instance; not thread-safe (use it from the read
+ * callback's thread).
+ */
+#ifndef GEN_INTERVAL_H
+#define GEN_INTERVAL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gen_interval_s gen_interval_t;
+
+typedef struct {
+  int64_t granularity_ms; /* bucket length (≥ 1 s) */
+  int64_t settle_ms;      /* a bucket is asked for once now ≥ end + settle */
+  int64_t revisit_ms; /* done buckets ending within this of the newest settled
+                         end are asked for again */
+  int64_t horizon_ms; /* oldest bucket fetched starts at settled end - this */
+  int64_t initial_ms; /* a scope seen for the first time starts this far back
+                         (0: with the newest settled bucket only) */
+  size_t max_buckets; /* buckets per planned range (≥ 1) */
+  const char *state_path; /* NULL: no persistence */
+  const char *log_prefix; /* e.g. "genesys_analytics plugin: Org \"x\"" */
+} gen_interval_options_t;
+
+typedef struct {
+  const char *name; /* "offered", "handle_ms", … */
+  double value;
+  bool counter; /* also kept as an ever-growing total */
+} gen_interval_value_t;
+
+typedef enum {
+  GEN_INTERVAL_NEW = 0,  /* the newest settled bucket, first time */
+  GEN_INTERVAL_BACKFILL, /* an older bucket, first time */
+  GEN_INTERVAL_REVISION, /* a bucket dispatched before, changed since */
+} gen_interval_kind_t;
+
+typedef struct {
+  /* One key's values of one bucket [start, end). For a revision, values
+   * are the complete new values (not differences). */
+  void (*bucket)(void *ud, const char *key, int64_t start_ms, int64_t end_ms,
+                 gen_interval_kind_t kind, const gen_interval_value_t *values,
+                 size_t n);
+  /* One key's counter totals as of at_ms (the end of a new bucket). Called
+   * for every key with data in a new bucket, and for every key of the
+   * committed scopes at the newest bucket of the range; times per key only
+   * go up. */
+  void (*totals)(void *ud, const char *key, int64_t at_ms,
+                 const gen_interval_value_t *totals, size_t n);
+  void *ud;
+} gen_interval_sink_t;
+
+typedef struct {
+  int64_t start_ms, end_ms; /* whole buckets, end exclusive */
+} gen_interval_range_t;
+
+typedef struct {
+  uint64_t buckets_dispatched; /* (key, bucket) pairs, new and backfilled */
+  uint64_t buckets_backfilled; /* of which older than the newest settled */
+  uint64_t revisions;          /* (key, bucket) pairs dispatched again */
+  uint64_t gap_buckets;        /* buckets lost beyond the horizon */
+  uint64_t commits;
+  int64_t done_until_ms;  /* oldest end done over all scopes; 0 = none */
+  int64_t last_commit_ms; /* now_ms of the last commit; 0 = none */
+  size_t scopes, keys;
+} gen_interval_stats_t;
+
+/* Creates an engine and loads its state file (a missing file is a fresh
+ * start; an unreadable one, or one for another granularity, is logged and
+ * its progress dropped). NULL on bad options or out of memory. */
+gen_interval_t *gen_interval_create(const gen_interval_options_t *options);
+void gen_interval_free(gen_interval_t *gi);
+
+/* Plans the next request for a batch of scopes at time now_ms. Returns 1
+ * with *range set when a request is due, 0 when every scope of the batch is
+ * up to date, or a negative errno. Gaps beyond the horizon are logged and
+ * counted here, and skipped. */
+int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
+                      int64_t now_ms, gen_interval_range_t *range);
+
+/* Records one key's values for the bucket starting at start_ms, from the
+ * answer to the planned range. A later put for the same key and bucket
+ * replaces the earlier one. Returns 0 or a negative errno (-EINVAL for a
+ * bucket not aligned to the granularity or an unknown scope). */
+int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
+                     int64_t start_ms, const gen_interval_value_t *values,
+                     size_t n);
+
+/* The answer to range for these scopes is complete: dispatches new and
+ * changed buckets in time order per key, adds to the totals, marks the
+ * range done and writes the state file. Returns 0, or a negative errno when
+ * the state could not be saved (what was dispatched stays dispatched). */
+int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
+                        const gen_interval_range_t *range, int64_t now_ms,
+                        const gen_interval_sink_t *sink);
+
+/* Forgets what was put since the last commit (the request failed). */
+void gen_interval_abort(gen_interval_t *gi);
+
+void gen_interval_get_stats(const gen_interval_t *gi,
+                            gen_interval_stats_t *stats);
+
+/* End of the newest bucket that is settled at now_ms. */
+int64_t gen_interval_settled_end(const gen_interval_t *gi, int64_t now_ms);
+
+#endif /* GEN_INTERVAL_H */

@@ -1,0 +1,306 @@
+/* Unit tests of genesys_analytics without network: taking aggregate answers
+ * (good, partial, malformed), what is dispatched, and its configuration. */
+#include "plugin_mock.h"
+
+#include "../../plugins/genesys_analytics.c"
+
+#include "collectd/core/testing.h"
+
+#define G 300000LL
+#define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
+
+static char dir[] = "/tmp/gen-analytics-test-XXXXXX";
+
+static ga_instance_t *make_instance_with(bool agent_status) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  org->host = strdup("acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  org->client_id = strdup("id");
+  org->client_secret = strdup("secret-for-tests");
+  org->instance_from = GEN_INSTANCE_FROM_ID;
+  gen_client_t *client = gen_client_create(org);
+  ga_config_t *c = ga_config_new();
+  char path[300];
+  snprintf(path, sizeof(path), "%s/analytics-acme.json", dir);
+  unlink(path); /* every test starts afresh */
+  snprintf(path, sizeof(path), "%s/analytics-acme-agents.json", dir);
+  unlink(path);
+  c->agent_status = agent_status;
+  c->granularity_ms = G;
+  c->settle = TIME_T_TO_CDTIME_T(60);
+  c->state_dir = strdup(dir);
+  ga_instance_t *inst = ga_instance_new(client, c);
+  gen_entity_add(&inst->queues, "q1", "Sales EN 001", "div-1");
+  inst->listed_at = cdtime();
+  return inst;
+}
+
+static ga_instance_t *make_instance(void) { return make_instance_with(false); }
+
+static const char *const q1[] = {"q1"};
+
+/* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
+static int take(ga_instance_t *inst, const char *text) {
+  gen_interval_range_t range;
+  int64_t now = T0 + G + 60000;
+  if (gen_interval_plan(inst->engine, q1, 1, now, &range) != 1)
+    return -1000;
+  char err[256] = "";
+  json_object *doc = json_tokener_parse(text);
+  int status = doc ? take_answer(inst, doc, &range, err, sizeof(err)) : -EINVAL;
+  json_object_put(doc);
+  if (status != 0) {
+    gen_interval_abort(inst->engine);
+    return status;
+  }
+  gen_interval_sink_t sink = {
+      .bucket = on_bucket, .totals = on_totals, .ud = inst};
+  return gen_interval_commit(inst->engine, q1, 1, &range, now, &sink);
+}
+
+#define BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
+
+DEF_TEST(good_answer_is_dispatched_at_bucket_end) {
+  ga_instance_t *inst = make_instance();
+  mock_values_reset();
+  CHECK_ZERO(take(
+      inst,
+      "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":\"voice\"},"
+      "\"data\":[{\"interval\":\"" BUCKET "\",\"metrics\":["
+      "{\"metric\":\"nOffered\",\"stats\":{\"count\":7}},"
+      "{\"metric\":\"tHandle\",\"stats\":{\"count\":4,\"sum\":400000,"
+      "\"max\":200000,\"min\":50000}},"
+      "{\"metric\":\"oServiceLevel\",\"stats\":{\"ratio\":0.75,\"numerator\":3,"
+      "\"denominator\":4,\"target\":0.8}}]}]}]}"));
+  mock_value_t *v = mock_find("q1", "offered", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(7, v->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(T0 + G), v->time);
+  v = mock_find("q1", "total_offered", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_INT(7, v->value.derive);
+  v = mock_find("q1", "duration_avg", "handle-voice");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(100, v->value.gauge);
+  v = mock_find("q1", "duration_max", "handle-voice");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(200, v->value.gauge);
+  v = mock_find("q1", "total_duration_ms", "handle-voice");
+  OK(v != NULL);
+  EXPECT_EQ_INT(400000, v->value.derive);
+  v = mock_find("q1", "service_level", "voice");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(0.75, v->value.gauge);
+  ga_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(malformed_answers_fail_the_range) {
+  ga_instance_t *inst = make_instance();
+  mock_values_reset();
+  OK(take(inst, "[1,2]") == -EINVAL);
+  OK(take(inst, "{\"results\":{}}") == -EINVAL);
+  /* A bucket outside the range asked for: the answer is not trusted. */
+  OK(take(inst, "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
+                "\"voice\"},\"data\":[{\"interval\":\"2026-05-14T11:00:00Z/"
+                "2026-05-14T11:05:00Z\",\"metrics\":[{\"metric\":\"nOffered\","
+                "\"stats\":{\"count\":1}}]}]}]}") == -EINVAL);
+  OK(take(inst,
+          "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
+          "\"voice\"},\"data\":[{\"interval\":\"garbage\"}]}]}") == -EINVAL);
+  EXPECT_EQ_INT(0, mock_values_num);
+  /* Still due: the range is asked for again. */
+  gen_interval_range_t range;
+  EXPECT_EQ_INT(1,
+                gen_interval_plan(inst->engine, q1, 1, T0 + G + 60000, &range));
+  ga_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(partial_results_keep_what_is_usable) {
+  ga_instance_t *inst = make_instance();
+  mock_values_reset();
+  uint64_t before = atomic_load(&inst->client->stats.malformed);
+  CHECK_ZERO(take(
+      inst, "{\"results\":[{\"group\":{\"mediaType\":\"voice\"},\"data\":[]},"
+            "{\"group\":{\"queueId\":\"unknown\",\"mediaType\":\"voice\"}},"
+            "{\"group\":{\"queueId\":\"q1\",\"mediaType\":\"chat\"},"
+            "\"data\":[{\"interval\":\"" BUCKET "\",\"metrics\":["
+            "{\"metric\":\"nOffered\",\"stats\":{\"count\":\"many\"}},"
+            "{\"metric\":\"tAbandon\",\"stats\":{\"count\":2,\"sum\":9000}},"
+            "{\"metric\":\"nMystery\",\"stats\":{\"count\":1}}]}]}]}"));
+  OK(mock_find("q1", "offered", "chat") == NULL);
+  mock_value_t *v = mock_find("q1", "abandoned", "chat");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(2, v->value.gauge);
+  OK(atomic_load(&inst->client->stats.malformed) == before + 1);
+  /* An empty answer (no "results") is a quiet interval, not an error. */
+  ga_instance_free(inst);
+  return 0;
+}
+
+/* One users aggregates range as collect_agents() takes it: every answer (one
+ * per batch of 100 users) summed, then put and committed; a failed answer
+ * aborts the whole range. */
+static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
+                      size_t n_docs) {
+  static const char *const scope[] = {GA_AGENT_SCOPE};
+  gen_interval_range_t range;
+  if (gen_interval_plan(inst->agent_engine, scope, 1, now, &range) != 1)
+    return -1000;
+  ga_status_sums_t sums;
+  size_t skipped = 0;
+  char err[256] = "";
+  int status = sums_init(&sums, &range, G);
+  for (size_t i = 0; status == 0 && i < n_docs; i++) {
+    json_object *doc = json_tokener_parse(docs[i]);
+    status = doc ? take_user_answer(inst, doc, &range, &sums, &skipped, err,
+                                    sizeof(err))
+                 : -EINVAL;
+    json_object_put(doc);
+  }
+  if (status == 0)
+    status = put_sums(inst, &range, &sums);
+  sums_free(&sums);
+  if (status != 0) {
+    gen_interval_abort(inst->agent_engine);
+    return status;
+  }
+  gen_interval_sink_t sink = {
+      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
+  return gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+}
+
+#define USER(id, idle, interacting, available)                                 \
+  "{\"group\":{\"userId\":\"" id "\"},\"data\":[{\"interval\":\"" BUCKET       \
+  "\",\"metrics\":[{\"metric\":\"tAgentRoutingStatus\",\"qualifier\":"         \
+  "\"IDLE\",\"stats\":{\"sum\":" idle "}},{\"metric\":\"tAgentRoutingStatus\"" \
+  ",\"qualifier\":\"INTERACTING\",\"stats\":{\"sum\":" interacting "}},"       \
+  "{\"metric\":\"tSystemPresence\",\"qualifier\":\"AVAILABLE\",\"stats\":"     \
+  "{\"sum\":" available "}}]}]}"
+
+DEF_TEST(agent_status_sums_every_batch_per_status) {
+  ga_instance_t *inst = make_instance_with(true);
+  OK(inst->agent_engine != NULL);
+  mock_values_reset();
+  /* Two batches of users: the bucket is the sum over both. */
+  const char *batches[] = {
+      "{\"results\":[" USER("u1", "100000", "200000", "300000") "," USER(
+          "u2", "300000", "0", "300000") "]}",
+      "{\"systemToOrganizationMappings\":{},\"results\":[" USER(
+          "u3", "60000", "240000", "150000") "]}"};
+  int64_t now = T0 + G + 60000;
+  CHECK_ZERO(take_users(inst, now, batches, 2));
+  mock_value_t *v = mock_find("agents", "agent_time", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(460, v->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(T0 + G), v->time);
+  v = mock_find("agents", "agents_average", "routing-INTERACTING");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(440.0 / 300.0, v->value.gauge);
+  v = mock_find("agents", "total_agent_time_ms", "presence-AVAILABLE");
+  OK(v != NULL);
+  EXPECT_EQ_INT(750000, v->value.derive);
+  /* Per status, never per user. */
+  for (size_t i = 0; i < mock_values_num; i++)
+    OK(strcmp(mock_values[i].plugin_instance, "agents") == 0);
+
+  /* Revisited with one more minute of IDLE: the counter moves by exactly
+   * that; a second batch that fails aborts the range, nothing moves. */
+  const char *late[] = {
+      "{\"results\":[" USER("u1", "160000", "200000", "300000") "," USER(
+          "u2", "300000", "0", "300000") "]}",
+      "{\"results\":{}}"};
+  size_t before = mock_values_num;
+  OK(take_users(inst, now + G, late, 2) == -EINVAL);
+  EXPECT_EQ_INT((int)before, (int)mock_values_num);
+  const char *revised[] = {
+      late[0], "{\"results\":[" USER("u3", "60000", "240000", "150000") "]}"};
+  CHECK_ZERO(take_users(inst, now + G, revised, 2));
+  v = mock_find("agents", "total_agent_time_ms", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_INT(520000, v->value.derive);
+  v = mock_find("agents", "agent_time", "routing-IDLE");
+  EXPECT_EQ_DOUBLE(520, v->value.gauge);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(inst->agent_engine, &st);
+  EXPECT_EQ_INT(1, (int)st.revisions);
+  ga_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(agent_status_answers_that_cannot_be_trusted) {
+  ga_instance_t *inst = make_instance_with(true);
+  mock_values_reset();
+  int64_t now = T0 + G + 60000;
+  const char *outside[] = {
+      "{\"results\":[{\"group\":{\"userId\":\"u1\"},\"data\":[{\"interval\":"
+      "\"2026-05-14T11:00:00Z/2026-05-14T11:05:00Z\",\"metrics\":[]}]}]}"};
+  OK(take_users(inst, now, outside, 1) == -EINVAL);
+  EXPECT_EQ_INT(0, (int)mock_values_num);
+  /* Bad entries are skipped, the rest is kept. */
+  const char *partial[] = {
+      "{\"results\":[{\"group\":{\"userId\":\"u1\"},\"data\":[{\"interval\":"
+      "\"" BUCKET "\",\"metrics\":[{\"metric\":\"tAgentRoutingStatus\","
+      "\"stats\":{\"sum\":5}},{\"metric\":\"tAgentRoutingStatus\","
+      "\"qualifier\":\"IDLE\",\"stats\":{\"sum\":-4}},{\"metric\":"
+      "\"tOrganizationPresence\",\"qualifier\":\"x\",\"stats\":{\"sum\":1}},"
+      "{\"metric\":\"tSystemPresence\",\"qualifier\":\"BUSY\",\"stats\":"
+      "{\"sum\":3000}}]}]}]}"};
+  CHECK_ZERO(take_users(inst, now, partial, 1));
+  OK(mock_find("agents", "agent_time", "routing-IDLE") == NULL);
+  mock_value_t *v = mock_find("agents", "agent_time", "presence-BUSY");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  ga_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(configuration_refuses_with_reasons) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  ga_config_t *c = ga_config_new();
+  oconfig_item_t *ci = mock_ci_str("Granularity", "PT7M");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_str("Granularity", "PT1H");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_INT(3600000, c->granularity_ms);
+  mock_ci_free(ci);
+  ci = mock_ci_str("GroupBy", "userId");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_str("Metric", "offered");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  OK(c->metric_on[0] && !c->metric_on[1]);
+  mock_ci_free(ci);
+  ci = mock_ci_bool("AgentStatus", true);
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  OK(c->agent_status);
+  mock_ci_free(ci);
+  ci = mock_ci_str("AgentStatus", "maybe");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_str("Metric", "bogus");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  ga_config_free(c);
+  gen_org_free(org);
+  return 0;
+}
+
+int main(void) {
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  RUN_TEST(good_answer_is_dispatched_at_bucket_end);
+  RUN_TEST(malformed_answers_fail_the_range);
+  RUN_TEST(partial_results_keep_what_is_usable);
+  RUN_TEST(agent_status_sums_every_batch_per_status);
+  RUN_TEST(agent_status_answers_that_cannot_be_trusted);
+  RUN_TEST(configuration_refuses_with_reasons);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    return 1;
+  END_TEST;
+}

@@ -1,0 +1,342 @@
+/* Unit tests: the closed-interval engine (settle, revisit, backfill, gaps,
+ * persistent counters, restarts). */
+#include "gen_interval.h"
+#include "gen_state.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#define MINUTE 60000LL
+#define G (5 * MINUTE)
+/* An hour boundary: 2026-05-14T10:00:00Z. */
+#define T0 1778752800000LL
+
+static char dir[] = "/tmp/gen-interval-test-XXXXXX";
+static char path[256];
+
+typedef struct {
+  char key[64];
+  int64_t start, end; /* bucket; start = -1 for totals */
+  gen_interval_kind_t kind;
+  double offered, handle_ms, avg; /* avg: a non-counter value */
+} event_t;
+
+static event_t events[256];
+static size_t n_events;
+
+static double pick(const gen_interval_value_t *v, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].name, name) == 0)
+      return v[i].value;
+  return -1;
+}
+
+static void on_bucket(void *ud, const char *key, int64_t start, int64_t end,
+                      gen_interval_kind_t kind, const gen_interval_value_t *v,
+                      size_t n) {
+  event_t *e = &events[n_events++ % 256];
+  snprintf(e->key, sizeof(e->key), "%s", key);
+  e->start = start;
+  e->end = end;
+  e->kind = kind;
+  e->offered = pick(v, n, "offered");
+  e->handle_ms = pick(v, n, "handle_ms");
+  e->avg = pick(v, n, "avg");
+}
+
+static void on_totals(void *ud, const char *key, int64_t at,
+                      const gen_interval_value_t *v, size_t n) {
+  event_t *e = &events[n_events++ % 256];
+  snprintf(e->key, sizeof(e->key), "%s", key);
+  e->start = -1;
+  e->end = at;
+  e->offered = pick(v, n, "offered");
+  e->handle_ms = pick(v, n, "handle_ms");
+  e->avg = pick(v, n, "avg"); /* never a total: -1 */
+}
+
+static const gen_interval_sink_t sink = {.bucket = on_bucket,
+                                         .totals = on_totals};
+
+static gen_interval_t *make(int64_t horizon, size_t max_buckets,
+                            const char *state) {
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = MINUTE,
+                              .revisit_ms = 2 * G,
+                              .horizon_ms = horizon,
+                              .max_buckets = max_buckets,
+                              .state_path = state,
+                              .log_prefix = "test"};
+  return gen_interval_create(&o);
+}
+
+static int put(gen_interval_t *gi, const char *scope, const char *key,
+               int64_t start, double offered, double handle_ms) {
+  gen_interval_value_t v[] = {
+      {"offered", offered, true},
+      {"handle_ms", handle_ms, true},
+      {"avg", handle_ms / (offered ? offered : 1), false}};
+  return gen_interval_put(gi, scope, key, start, v, 3);
+}
+
+static const event_t *find(const char *key, int64_t start, int64_t end) {
+  const event_t *found = NULL;
+  for (size_t i = 0; i < n_events; i++)
+    if (strcmp(events[i].key, key) == 0 && events[i].start == start &&
+        events[i].end == end)
+      found = &events[i];
+  return found;
+}
+
+static size_t count_buckets(void) {
+  size_t n = 0;
+  for (size_t i = 0; i < n_events; i++)
+    n += events[i].start >= 0;
+  return n;
+}
+
+static const char *const q1[] = {"Q1"};
+
+DEF_TEST(fresh_start_takes_newest_settled_bucket_once) {
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  n_events = 0;
+  /* At 10:05:30 the bucket 10:00-10:05 is closed but not settled. */
+  EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, T0 + G + 30000, &r));
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms);
+  EXPECT_EQ_UINT64(T0, r.end_ms);
+  CHECK_ZERO(put(gi, "Q1", "Q1/voice", T0 - G, 4, 4000));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, T0 + G + 30000, &sink));
+  const event_t *e = find("Q1/voice", T0 - G, T0);
+  OK(e != NULL);
+  EXPECT_EQ_INT(GEN_INTERVAL_NEW, e->kind);
+  EXPECT_EQ_DOUBLE(4, e->offered);
+  EXPECT_EQ_DOUBLE(1000, e->avg);
+  e = find("Q1/voice", -1, T0);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(4, e->offered);
+  EXPECT_EQ_DOUBLE(-1, e->avg);
+  /* Nothing is due again until 10:05 has settled (10:06). */
+  EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, T0 + G + 59000, &r));
+  EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, T0 + G + MINUTE, &r));
+  /* The previous bucket is revisited, the new one asked for: one range. */
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms);
+  EXPECT_EQ_UINT64(T0 + G, r.end_ms);
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(revision_moves_counters_by_the_difference) {
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  n_events = 0;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "k", T0 - G, 2, 100));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  /* Unchanged old bucket: not dispatched again. Late data: handle grows. */
+  CHECK_ZERO(put(gi, "Q1", "k", T0 - G, 2, 100));
+  CHECK_ZERO(put(gi, "Q1", "k", T0, 1, 50));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(2, count_buckets());
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0, r.start_ms); /* the previous bucket is revisited */
+  CHECK_ZERO(put(gi, "Q1", "k", T0 - G, 2, 100));
+  CHECK_ZERO(put(gi, "Q1", "k", T0, 1, 50 + 7000)); /* late handle time */
+  CHECK_ZERO(put(gi, "Q1", "k", T0 + G, 3, 300));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  const event_t *e = find("k", T0, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_INT(GEN_INTERVAL_REVISION, e->kind);
+  EXPECT_EQ_DOUBLE(7050, e->handle_ms);
+  EXPECT_EQ_INT(4, count_buckets());
+  e = find("k", -1, T0 + 2 * G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(6, e->offered);
+  EXPECT_EQ_DOUBLE(100 + 7050 + 300, e->handle_ms);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(1, st.revisions);
+  EXPECT_EQ_UINT64(3, st.buckets_dispatched);
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(failures_are_backfilled_oldest_first) {
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  n_events = 0;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  /* Three cycles fail (429, 503, timeout). */
+  for (int i = 0; i < 3; i++) {
+    now += G;
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    CHECK_ZERO(put(gi, "Q1", "k", r.end_ms - G, 9, 9));
+    gen_interval_abort(gi);
+  }
+  EXPECT_EQ_INT(0, n_events);
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0, r.start_ms);
+  EXPECT_EQ_UINT64(T0 + 4 * G, r.end_ms);
+  for (int b = 0; b < 4; b++)
+    CHECK_ZERO(put(gi, "Q1", "k", T0 + b * G, b + 1, 10));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(4, count_buckets());
+  for (int b = 0; b < 4; b++) {
+    const event_t *e = find("k", T0 + b * G, T0 + (b + 1) * G);
+    OK(e != NULL);
+    EXPECT_EQ_INT(b == 3 ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL, e->kind);
+    EXPECT_EQ_DOUBLE(b + 1, e->offered);
+    /* Each backfilled bucket carries the running total at its own end. */
+    e = find("k", -1, T0 + (b + 1) * G);
+    OK(e != NULL);
+    EXPECT_EQ_DOUBLE((b + 1) * (b + 2) / 2, e->offered);
+  }
+  /* Bucket events come in time order. */
+  int64_t last = 0;
+  for (size_t i = 0; i < n_events; i++) {
+    OK(events[i].end >= last);
+    last = events[i].end;
+  }
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(3, st.buckets_backfilled);
+  EXPECT_EQ_UINT64(T0 + 4 * G, st.done_until_ms);
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(gap_beyond_horizon_is_counted_and_logged) {
+  gen_interval_t *gi = make(6 * G, 100, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  mock_log_reset();
+  now += 10 * G; /* 10 buckets missed, horizon keeps 6 */
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 + 4 * G, r.start_ms);
+  EXPECT_EQ_UINT64(T0 + 10 * G, r.end_ms);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(4, st.gap_buckets);
+  OK(mock_log_contains("4 buckets from 2026-05-14T10:00:00.000Z to "
+                       "2026-05-14T10:20:00.000Z are beyond the backfill "
+                       "horizon"));
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(ranges_are_capped_and_continue) {
+  gen_interval_t *gi = make(3600000, 2, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  now += 5 * G;
+  int requests = 0;
+  while (gen_interval_plan(gi, q1, 1, now, &r) == 1 && requests < 10) {
+    OK(r.end_ms - r.start_ms <= 2 * G);
+    requests++;
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  }
+  EXPECT_EQ_INT(3, requests);
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(state_survives_restart) {
+  n_events = 0;
+  gen_interval_t *gi = make(3600000, 100, path);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  gen_interval_free(gi); /* "SIGKILL": only the state file remains */
+
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  now += 3 * G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0, r.start_ms); /* the old bucket is out of revisit */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500)); /* unchanged */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + G, 1, 10));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  /* The old bucket is not dispatched twice; counters continue. */
+  EXPECT_EQ_INT(2, count_buckets());
+  const event_t *e = find("Q1\tvoice", -1, T0 + 3 * G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(6, e->offered);
+  EXPECT_EQ_DOUBLE(510, e->handle_ms);
+  gen_interval_free(gi);
+
+  /* A corrupt file is logged and the engine starts afresh. */
+  CHECK_ZERO(gen_state_write(path, "{\"version\":1,\"scopes\":[", 23));
+  mock_log_reset();
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(mock_log_contains("cannot be used"));
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(0, st.keys);
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(scopes_of_a_batch_progress_independently) {
+  n_events = 0;
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "a", T0 - G, 1, 1));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  /* Q2 joins later; it starts at the newest bucket, Q1 catches up. */
+  now += 2 * G;
+  const char *const both[] = {"Q1", "Q2"};
+  OK(gen_interval_plan(gi, both, 2, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0, r.start_ms);
+  CHECK_ZERO(put(gi, "Q1", "a", T0, 2, 2));
+  CHECK_ZERO(put(gi, "Q2", "b", T0, 7, 7)); /* before Q2's origin: ignored */
+  CHECK_ZERO(put(gi, "Q2", "b", T0 + G, 3, 3));
+  CHECK_ZERO(gen_interval_commit(gi, both, 2, &r, now, &sink));
+  OK(find("b", T0, T0 + G) == NULL);
+  OK(find("b", T0 + G, T0 + 2 * G) != NULL);
+  OK(find("a", T0, T0 + G) != NULL);
+  /* Bad input: misaligned bucket, unknown scope, non-finite value. */
+  OK(put(gi, "Q1", "a", T0 + 1, 1, 1) == -EINVAL);
+  OK(put(gi, "Q9", "z", T0, 1, 1) == -EINVAL);
+  OK(put(gi, "Q1", "a", T0, 1, NAN) == -EINVAL);
+  OK(put(gi, "Q2", "a", T0, 1, 1) == -EINVAL); /* key of another scope */
+  gen_interval_abort(gi);
+  gen_interval_free(gi);
+  return 0;
+}
+
+int main(void) {
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  snprintf(path, sizeof(path), "%s/analytics.json", dir);
+  RUN_TEST(fresh_start_takes_newest_settled_bucket_once);
+  RUN_TEST(revision_moves_counters_by_the_difference);
+  RUN_TEST(failures_are_backfilled_oldest_first);
+  RUN_TEST(gap_beyond_horizon_is_counted_and_logged);
+  RUN_TEST(ranges_are_capped_and_continue);
+  RUN_TEST(state_survives_restart);
+  RUN_TEST(scopes_of_a_batch_progress_independently);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    return 1;
+  END_TEST;
+}
