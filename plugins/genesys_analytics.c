@@ -20,6 +20,7 @@
 #include "gen_client.h"
 #include "gen_entity.h"
 #include "gen_interval.h"
+#include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_state.h"
@@ -88,12 +89,9 @@ typedef struct {
   bool metrics_given;
   bool by_direction, by_wrapup;
   bool agent_status;
-  int64_t granularity_ms;
-  cdtime_t settle, revisit, horizon, initial;
-  char *state_dir;
+  gen_interval_config_t interval; /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
   long queues_per_query;
-  long max_buckets;
 } ga_config_t;
 
 typedef struct {
@@ -116,13 +114,9 @@ static void *ga_config_new(void) {
   ga_config_t *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return NULL;
-  c->granularity_ms = 15 * 60000;
-  c->settle = TIME_T_TO_CDTIME_T(120);
-  c->revisit = TIME_T_TO_CDTIME_T(3600);
-  c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
+  gen_interval_config_init(&c->interval);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
-  c->max_buckets = 96;
   return c;
 }
 
@@ -134,7 +128,7 @@ static void ga_config_free(void *config) {
   for (size_t i = 0; i < c->n_media; i++)
     free(c->media[i]);
   free(c->media);
-  free(c->state_dir);
+  gen_interval_config_release(&c->interval);
   free(c);
 }
 
@@ -186,26 +180,6 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-static int ga_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
-                                 ga_config_t *c) {
-  char *text = NULL;
-  int64_t ms = 0;
-  int status = gen_config_string(org, ci, &text);
-  if (status != 0)
-    return status;
-  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
-      3600000 % ms != 0) {
-    gen_config_error(org, ci,
-                     "want an ISO-8601 duration from PT1M to PT1H that "
-                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
-    status = -EINVAL;
-  } else {
-    c->granularity_ms = ms;
-  }
-  free(text);
-  return status;
-}
-
 static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   ga_config_t *c = config;
@@ -237,18 +211,9 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return ga_config_metrics(org, ci, c);
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
-  if (strcasecmp(ci->key, "Granularity") == 0)
-    return ga_config_granularity(org, ci, c);
-  if (strcasecmp(ci->key, "SettleDelay") == 0)
-    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
-  if (strcasecmp(ci->key, "RevisitWindow") == 0)
-    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
-  if (strcasecmp(ci->key, "BackfillHorizon") == 0)
-    return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
-  if (strcasecmp(ci->key, "InitialBackfill") == 0)
-    return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
-  if (strcasecmp(ci->key, "StateDirectory") == 0)
-    return gen_config_string(org, ci, &c->state_dir);
+  int status = gen_interval_config_key(org, ci, &c->interval);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)
     return gen_config_bool(org, ci, &c->agent_status);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
@@ -256,8 +221,6 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
     return gen_config_int(org, ci, 1, GA_MAX_QUEUES_PER_QUERY,
                           &c->queues_per_query);
-  if (strcasecmp(ci->key, "MaxBucketsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, 10000, &c->max_buckets);
   return GEN_CONFIG_NOT_MINE;
 }
 
@@ -288,7 +251,7 @@ static json_object *query_body(const ga_instance_t *inst,
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(c->granularity_ms, text, sizeof(text));
+  gen_duration_format(c->interval.granularity_ms, text, sizeof(text));
   json_object_object_add(body, "granularity", json_object_new_string(text));
   json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
   json_object *group_by = json_object_new_array();
@@ -458,7 +421,7 @@ static int take_answer(ga_instance_t *inst, json_object *doc,
       int64_t start, end;
       if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
           start < range->start_ms || end > range->end_ms ||
-          start % inst->config.granularity_ms != 0) {
+          start % inst->config.interval.granularity_ms != 0) {
         snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
                  "the range asked for", interval ? interval : "(none)");
         return -EINVAL;
@@ -536,7 +499,7 @@ static void put_value(const ga_series_t *s, const char *type,
                     .plugin_instance = s->queue,
                     .type = type,
                     .type_instance = type_instance};
-  cdtime_t interval = MS_TO_CDTIME_T(s->inst->config.granularity_ms);
+  cdtime_t interval = MS_TO_CDTIME_T(s->inst->config.interval.granularity_ms);
   if (derive)
     gen_dispatch_derive(&id, (int64_t)llround(value), gen_ms_to_cdtime(at_ms),
                         interval);
@@ -781,7 +744,7 @@ static json_object *user_query_body(const ga_instance_t *inst,
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(inst->config.granularity_ms, text, sizeof(text));
+  gen_duration_format(inst->config.interval.granularity_ms, text, sizeof(text));
   json_object_object_add(body, "granularity", json_object_new_string(text));
   json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
   json_object *group_by = json_object_new_array();
@@ -811,7 +774,7 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     snprintf(err, err_size, "the answer is not a users aggregates response");
     return -EINVAL;
   }
-  int64_t g = inst->config.granularity_ms;
+  int64_t g = inst->config.interval.granularity_ms;
   size_t len = results ? json_object_array_length(results) : 0;
   for (size_t r = 0; r < len; r++) {
     json_object *data =
@@ -877,7 +840,8 @@ static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
       }
       int status = gen_interval_put(
           inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
-          range->start_ms + (int64_t)b * inst->config.granularity_ms, v, n);
+          range->start_ms + (int64_t)b * inst->config.interval.granularity_ms,
+          v, n);
       if (status != 0)
         return status;
     }
@@ -937,7 +901,7 @@ static int collect_agents(ga_instance_t *inst) {
     ga_status_sums_t sums;
     size_t skipped = 0;
     char err[512] = "";
-    status = sums_init(&sums, &range, inst->config.granularity_ms);
+    status = sums_init(&sums, &range, inst->config.interval.granularity_ms);
     if (status != 0)
       snprintf(err, sizeof(err), "out of memory");
     for (size_t first = 0; status == 0 && first < inst->users.count;
@@ -1079,7 +1043,7 @@ static void ga_instance_free(void *data) {
   for (size_t i = 0; i < inst->config.n_media; i++)
     free(inst->config.media[i]);
   free(inst->config.media);
-  free(inst->config.state_dir);
+  gen_interval_config_release(&inst->config.interval);
   gen_client_free(inst->client);
   free(inst);
 }
@@ -1100,55 +1064,19 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
     for (size_t m = 0; m < GA_METRIC_COUNT; m++)
       c->metric_on[m] = true;
 
-  const char *org = client->org->name;
-  char dir[PATH_MAX], path[PATH_MAX], safe[DATA_MAX_NAME_LEN], prefix[256];
-  if (c->state_dir != NULL)
-    sstrncpy(dir, c->state_dir, sizeof(dir));
-  else
-    gen_state_default_dir(dir, sizeof(dir));
-  gen_sanitize_name(org, safe, sizeof(safe));
-  if (snprintf(path, sizeof(path), "%s/analytics-%s.json", dir, safe) >=
-      (int)sizeof(path)) {
-    GEN_ERROR("%s plugin: Org \"%s\": StateDirectory is too long", PLUGIN_NAME,
-              org);
+  char prefix[256];
+  snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME,
+           client->org->name);
+  inst->engine = gen_interval_config_engine(&c->interval, "analytics",
+                                            client->org->name, "", prefix);
+  /* AgentStatus: its own state file, the agent scope advances on its own
+   * requests. */
+  if (inst->engine == NULL ||
+      (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
+                               &c->interval, "analytics", client->org->name,
+                               "-agents", prefix)) == NULL)) {
     ga_instance_free(inst);
     return NULL;
-  }
-  snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME, org);
-  int status = gen_state_mkdir(dir);
-  if (status != 0) {
-    GEN_ERROR("%s: StateDirectory %s: %s", prefix, dir, gen_strerror(status));
-    ga_instance_free(inst);
-    return NULL;
-  }
-  gen_interval_options_t options = {
-      .granularity_ms = c->granularity_ms,
-      .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),
-      .revisit_ms = (int64_t)CDTIME_T_TO_MS(c->revisit),
-      .horizon_ms = (int64_t)CDTIME_T_TO_MS(c->horizon),
-      .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
-      .max_buckets = (size_t)c->max_buckets,
-      .state_path = path,
-      .log_prefix = prefix,
-  };
-  if (options.horizon_ms < c->granularity_ms)
-    options.horizon_ms = c->granularity_ms;
-  inst->engine = gen_interval_create(&options);
-  if (inst->engine == NULL) {
-    GEN_ERROR("%s: cannot set up the interval engine", prefix);
-    ga_instance_free(inst);
-    return NULL;
-  }
-  if (c->agent_status) {
-    /* Its own state file: the agent scope advances on its own requests. */
-    if (snprintf(path, sizeof(path), "%s/analytics-%s-agents.json", dir,
-                 safe) >= (int)sizeof(path) ||
-        (inst->agent_engine = gen_interval_create(&options)) == NULL) {
-      GEN_ERROR("%s: cannot set up the interval engine for AgentStatus",
-                prefix);
-      ga_instance_free(inst);
-      return NULL;
-    }
   }
   return inst;
 }

@@ -27,9 +27,9 @@ static ga_instance_t *make_instance_with(bool agent_status) {
   snprintf(path, sizeof(path), "%s/analytics-acme-agents.json", dir);
   unlink(path);
   c->agent_status = agent_status;
-  c->granularity_ms = G;
-  c->settle = TIME_T_TO_CDTIME_T(60);
-  c->state_dir = strdup(dir);
+  c->interval.granularity_ms = G;
+  c->interval.settle = TIME_T_TO_CDTIME_T(60);
+  c->interval.state_dir = strdup(dir);
   ga_instance_t *inst = ga_instance_new(client, c);
   gen_entity_add(&inst->queues, "q1", "Sales EN 001", "div-1");
   inst->listed_at = cdtime();
@@ -265,7 +265,7 @@ DEF_TEST(configuration_refuses_with_reasons) {
   mock_ci_free(ci);
   ci = mock_ci_str("Granularity", "PT1H");
   CHECK_ZERO(ga_config_key(org, ci, c));
-  EXPECT_EQ_INT(3600000, c->granularity_ms);
+  EXPECT_EQ_INT(3600000, c->interval.granularity_ms);
   mock_ci_free(ci);
   ci = mock_ci_str("GroupBy", "userId");
   OK(ga_config_key(org, ci, c) < 0);

@@ -1,0 +1,105 @@
+/*
+ * collectd-genesys: the configuration keys of closed-interval collection
+ * and the engine made from them (see gen_interval_config.h).
+ */
+#include "gen_interval_config.h"
+
+#include "gen_dispatch.h"
+#include "gen_state.h"
+#include "gen_time.h"
+
+#include <limits.h>
+#include <strings.h>
+
+void gen_interval_config_init(gen_interval_config_t *c) {
+  memset(c, 0, sizeof(*c));
+  c->granularity_ms = 15 * 60000;
+  c->settle = TIME_T_TO_CDTIME_T(120);
+  c->revisit = TIME_T_TO_CDTIME_T(3600);
+  c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
+  c->max_buckets = 96;
+}
+
+void gen_interval_config_release(gen_interval_config_t *c) {
+  free(c->state_dir);
+  c->state_dir = NULL;
+}
+
+static int granularity_key(gen_org_t *org, const oconfig_item_t *ci,
+                           gen_interval_config_t *c) {
+  char *text = NULL;
+  int64_t ms = 0;
+  int status = gen_config_string(org, ci, &text);
+  if (status != 0)
+    return status;
+  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
+      3600000 % ms != 0) {
+    gen_config_error(org, ci,
+                     "want an ISO-8601 duration from PT1M to PT1H that "
+                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
+    status = -EINVAL;
+  } else {
+    c->granularity_ms = ms;
+  }
+  free(text);
+  return status;
+}
+
+int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                            gen_interval_config_t *c) {
+  if (strcasecmp(ci->key, "Granularity") == 0)
+    return granularity_key(org, ci, c);
+  if (strcasecmp(ci->key, "SettleDelay") == 0)
+    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
+  if (strcasecmp(ci->key, "RevisitWindow") == 0)
+    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
+  if (strcasecmp(ci->key, "BackfillHorizon") == 0)
+    return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
+  if (strcasecmp(ci->key, "InitialBackfill") == 0)
+    return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
+  if (strcasecmp(ci->key, "StateDirectory") == 0)
+    return gen_config_string(org, ci, &c->state_dir);
+  if (strcasecmp(ci->key, "MaxBucketsPerQuery") == 0)
+    return gen_config_int(org, ci, 1, 10000, &c->max_buckets);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
+                                           const char *stem, const char *org,
+                                           const char *suffix,
+                                           const char *log_prefix) {
+  char dir[PATH_MAX], path[PATH_MAX], safe[DATA_MAX_NAME_LEN];
+  if (c->state_dir != NULL)
+    sstrncpy(dir, c->state_dir, sizeof(dir));
+  else
+    gen_state_default_dir(dir, sizeof(dir));
+  gen_sanitize_name(org, safe, sizeof(safe));
+  if (snprintf(path, sizeof(path), "%s/%s-%s%s.json", dir, stem, safe,
+               suffix) >= (int)sizeof(path)) {
+    GEN_ERROR("%s: StateDirectory is too long", log_prefix);
+    return NULL;
+  }
+  int status = gen_state_mkdir(dir);
+  if (status != 0) {
+    GEN_ERROR("%s: StateDirectory %s: %s", log_prefix, dir,
+              gen_strerror(status));
+    return NULL;
+  }
+  gen_interval_options_t options = {
+      .granularity_ms = c->granularity_ms,
+      .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),
+      .revisit_ms = (int64_t)CDTIME_T_TO_MS(c->revisit),
+      .horizon_ms = (int64_t)CDTIME_T_TO_MS(c->horizon),
+      .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
+      .max_buckets = (size_t)c->max_buckets,
+      .state_path = path,
+      .log_prefix = log_prefix,
+  };
+  if (options.horizon_ms < c->granularity_ms)
+    options.horizon_ms = c->granularity_ms;
+  gen_interval_t *engine = gen_interval_create(&options);
+  if (engine == NULL)
+    GEN_ERROR("%s: cannot set up the interval engine (state file %s)",
+              log_prefix, path);
+  return engine;
+}

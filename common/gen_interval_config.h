@@ -1,0 +1,39 @@
+/*
+ * collectd-genesys: the configuration keys of closed-interval collection,
+ * shared by every plugin that uses the gen_interval engine (Granularity,
+ * SettleDelay, RevisitWindow, BackfillHorizon, InitialBackfill,
+ * StateDirectory, MaxBucketsPerQuery), and the engine made from them with
+ * its state file.
+ */
+#ifndef GEN_INTERVAL_CONFIG_H
+#define GEN_INTERVAL_CONFIG_H 1
+
+#include "gen_config.h"
+#include "gen_interval.h"
+
+typedef struct {
+  int64_t granularity_ms;
+  cdtime_t settle, revisit, horizon, initial;
+  char *state_dir; /* NULL = collectd's BaseDir (gen_state_default_dir) */
+  long max_buckets;
+} gen_interval_config_t;
+
+/* Defaults: PT15M, settle 120 s, revisit 1 h, horizon 24 h, no initial
+ * backfill, 96 buckets per query. */
+void gen_interval_config_init(gen_interval_config_t *c);
+void gen_interval_config_release(gen_interval_config_t *c);
+
+/* Parses one of the keys above: 0, a negative errno (logged, naming the
+ * key), or GEN_CONFIG_NOT_MINE for any other key. */
+int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                            gen_interval_config_t *c);
+
+/* Creates the engine whose state lives in
+ * <StateDirectory>/<stem>-<sanitised org><suffix>.json (the directory is
+ * created). Logs with log_prefix and returns NULL on failure. */
+gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
+                                           const char *stem, const char *org,
+                                           const char *suffix,
+                                           const char *log_prefix);
+
+#endif /* GEN_INTERVAL_CONFIG_H */
