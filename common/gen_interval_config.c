@@ -5,6 +5,7 @@
 #include "gen_interval_config.h"
 
 #include "gen_dispatch.h"
+#include "gen_json.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -102,4 +103,112 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
     GEN_ERROR("%s: cannot set up the interval engine (state file %s)",
               log_prefix, path);
   return engine;
+}
+
+int gen_interval_answer_bucket(json_object *bucket,
+                               const gen_interval_range_t *range,
+                               int64_t granularity_ms, int64_t *start_ms,
+                               char *err, size_t err_size) {
+  const char *interval = gen_json_get_string(bucket, "interval");
+  int64_t end;
+  if (interval == NULL || gen_interval_parse(interval, start_ms, &end) != 0 ||
+      *start_ms < range->start_ms || end > range->end_ms ||
+      *start_ms % granularity_ms != 0) {
+    snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
+             "the range asked for", interval ? interval : "(none)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+void gen_interval_dispatch_self(const char *host, const char *plugin,
+                                const gen_interval_stats_t *st,
+                                uint64_t queries, uint64_t failures) {
+  int64_t now = gen_cdtime_to_ms(cdtime());
+  struct {
+    const char *type;
+    bool derive, present;
+    double value;
+  } self[] = {
+      {"analytics_queries", true, true, (double)queries},
+      {"analytics_query_failures", true, true, (double)failures},
+      {"buckets_dispatched", true, true, (double)st->buckets_dispatched},
+      {"buckets_backfilled", true, true, (double)st->buckets_backfilled},
+      {"bucket_revisions", true, true, (double)st->revisions},
+      {"gap_buckets", true, true, (double)st->gap_buckets},
+      {"lag", false, st->done_until_ms > 0,
+       (double)(now - st->done_until_ms) / 1000.0},
+      {"last_success_age", false, st->last_commit_ms > 0,
+       (double)(now - st->last_commit_ms) / 1000.0},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
+    if (self[i].present)
+      gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
+                        self[i].value);
+  }
+}
+
+int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
+                         const gen_interval_query_t *query,
+                         const char *const *scopes, size_t n, int max_ranges,
+                         const gen_interval_sink_t *sink,
+                         gen_interval_counts_t *counts) {
+  for (int round = 0; round < max_ranges; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(engine, scopes, n, now, &range);
+    if (status <= 0)
+      return status;
+    json_object *body = query->body(query->ud, scopes, n, &range);
+    json_object *doc = NULL;
+    char err[512] = "";
+    counts->queries++;
+    status = gen_http_post_json(client->http, query->path, body, &doc, err,
+                                sizeof(err));
+    json_object_put(body);
+    if (status == 0)
+      status = query->take(query->ud, doc, &range, err, sizeof(err));
+    json_object_put(doc);
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&client->stats.malformed, 1);
+      gen_interval_abort(engine);
+      counts->failures++;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&counts->complain, LOG_ERR,
+                      "%s: %s for %s failed (asked for again next cycle): %s",
+                      counts->log_prefix, query->what, text, err);
+      return status;
+    }
+    gen_interval_commit(engine, scopes, n, &range, now, sink);
+  }
+  return 0;
+}
+
+bool gen_interval_value_find(const gen_interval_value_t *v, size_t n,
+                             const char *name, double *out) {
+  for (size_t i = 0; name != NULL && i < n; i++)
+    if (strcmp(v[i].name, name) == 0) {
+      *out = v[i].value;
+      return true;
+    }
+  return false;
+}
+
+json_object *gen_interval_query_new(const gen_interval_range_t *range,
+                                    int64_t granularity_ms,
+                                    const char *const *group_by, size_t n) {
+  json_object *body = json_object_new_object();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  gen_duration_format(granularity_ms, text, sizeof(text));
+  json_object_object_add(body, "granularity", json_object_new_string(text));
+  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
+  json_object *dimensions = json_object_new_array();
+  for (size_t i = 0; i < n; i++)
+    json_object_array_add(dimensions, json_object_new_string(group_by[i]));
+  json_object_object_add(body, "groupBy", dimensions);
+  return body;
 }

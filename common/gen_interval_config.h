@@ -8,8 +8,11 @@
 #ifndef GEN_INTERVAL_CONFIG_H
 #define GEN_INTERVAL_CONFIG_H 1
 
+#include "gen_client.h"
 #include "gen_config.h"
 #include "gen_interval.h"
+
+#include <json-c/json.h>
 
 typedef struct {
   int64_t granularity_ms;
@@ -35,5 +38,62 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,
                                            const char *log_prefix);
+
+/* The start of one bucket of an aggregates answer ({"interval": "start/end",
+ * …}), checked to be a whole bucket of the range asked for. Returns 0, or
+ * -EINVAL with the reason in err (the answer cannot be trusted). */
+int gen_interval_answer_bucket(json_object *bucket,
+                               const gen_interval_range_t *range,
+                               int64_t granularity_ms, int64_t *start_ms,
+                               char *err, size_t err_size);
+
+/* The self-metrics of interval collection (plugin_instance "self"):
+ * analytics_queries, analytics_query_failures, buckets_dispatched,
+ * buckets_backfilled, bucket_revisions, gap_buckets, lag, last_success_age. */
+void gen_interval_dispatch_self(const char *host, const char *plugin,
+                                const gen_interval_stats_t *st,
+                                uint64_t queries, uint64_t failures);
+
+/* The value named name among v[n] (a bucket's or a total's); false when
+ * absent (or name is NULL). */
+bool gen_interval_value_find(const gen_interval_value_t *v, size_t n,
+                             const char *name, double *out);
+
+/* The start of an aggregates request for range: interval, granularity,
+ * timeZone UTC and groupBy (n dimensions). The caller adds metrics and
+ * filter. A new reference. */
+json_object *gen_interval_query_new(const gen_interval_range_t *range,
+                                    int64_t granularity_ms,
+                                    const char *const *group_by, size_t n);
+
+/* One aggregates endpoint, as the collection loop uses it. */
+typedef struct {
+  const char *path; /* POST path */
+  const char *what; /* "aggregates query", for the log */
+  /* The request for scopes over range (a new reference). */
+  json_object *(*body)(void *ud, const char *const *scopes, size_t n,
+                       const gen_interval_range_t *range);
+  /* Puts one answer into the engine: 0, or a negative errno with the
+   * reason in err (the range is asked for again). */
+  int (*take)(void *ud, json_object *doc, const gen_interval_range_t *range,
+              char *err, size_t err_size);
+  void *ud;
+} gen_interval_query_t;
+
+typedef struct {
+  uint64_t queries, failures;
+  gen_ratelimit_t complain;
+  const char *log_prefix; /* "<plugin> plugin: Org \"x\"" */
+} gen_interval_counts_t;
+
+/* Asks for and takes every range due for one batch of scopes, at most
+ * max_ranges of them (a long backfill continues next read), one request
+ * each: plan, POST, take, then commit or abort. Returns 0, or the failure
+ * of a request (logged, counted; the cycle stops: no hammering). */
+int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
+                         const gen_interval_query_t *query,
+                         const char *const *scopes, size_t n, int max_ranges,
+                         const gen_interval_sink_t *sink,
+                         gen_interval_counts_t *counts);
 
 #endif /* GEN_INTERVAL_CONFIG_H */

@@ -104,7 +104,8 @@ typedef struct {
   bool users_listed;
   gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
-  uint64_t queries, query_failures;
+  gen_interval_counts_t counts; /* queries, failures */
+  char log_prefix[256];
   gen_ratelimit_t complain;
 } ga_instance_t;
 
@@ -227,41 +228,19 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
 /* ---- the request ---------------------------------------------------------
  */
 
-static json_object *predicates(const char *dimension, const char *const *values,
-                               size_t n) {
-  json_object *clause = json_object_new_object();
-  json_object *list = json_object_new_array();
-  json_object_object_add(clause, "type", json_object_new_string("or"));
-  for (size_t i = 0; i < n; i++) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "dimension", json_object_new_string(dimension));
-    json_object_object_add(p, "value", json_object_new_string(values[i]));
-    json_object_array_add(list, p);
-  }
-  json_object_object_add(clause, "predicates", list);
-  return clause;
-}
-
 /* The aggregates query for queue_ids over range. */
 static json_object *query_body(const ga_instance_t *inst,
                                const char *const *queue_ids, size_t n,
                                const gen_interval_range_t *range) {
   const ga_config_t *c = &inst->config;
-  json_object *body = json_object_new_object();
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(c->interval.granularity_ms, text, sizeof(text));
-  json_object_object_add(body, "granularity", json_object_new_string(text));
-  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
-  json_object *group_by = json_object_new_array();
-  json_object_array_add(group_by, json_object_new_string("queueId"));
-  json_object_array_add(group_by, json_object_new_string("mediaType"));
+  const char *group_by[4] = {"queueId", "mediaType"};
+  size_t n_group_by = 2;
   if (c->by_direction)
-    json_object_array_add(group_by, json_object_new_string("direction"));
+    group_by[n_group_by++] = "direction";
   if (c->by_wrapup)
-    json_object_array_add(group_by, json_object_new_string("wrapUpCode"));
-  json_object_object_add(body, "groupBy", group_by);
+    group_by[n_group_by++] = "wrapUpCode";
+  json_object *body = gen_interval_query_new(range, c->interval.granularity_ms,
+                                             group_by, n_group_by);
   json_object *metrics = json_object_new_array();
   for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
     bool repeated = false;
@@ -276,11 +255,11 @@ static json_object *query_body(const ga_instance_t *inst,
   json_object *filter = json_object_new_object();
   json_object *clauses = json_object_new_array();
   json_object_object_add(filter, "type", json_object_new_string("and"));
-  json_object_array_add(clauses, predicates("queueId", queue_ids, n));
+  json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
   if (c->n_media > 0)
     json_object_array_add(
-        clauses,
-        predicates("mediaType", (const char *const *)c->media, c->n_media));
+        clauses, gen_json_or_filter("mediaType", (const char *const *)c->media,
+                                    c->n_media));
   json_object_object_add(filter, "clauses", clauses);
   json_object_object_add(body, "filter", filter);
   return body;
@@ -417,15 +396,11 @@ static int take_answer(ga_instance_t *inst, json_object *doc,
     size_t n_data = data ? json_object_array_length(data) : 0;
     for (size_t d = 0; d < n_data; d++) {
       json_object *bucket = json_object_array_get_idx(data, d);
-      const char *interval = gen_json_get_string(bucket, "interval");
-      int64_t start, end;
-      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
-          start < range->start_ms || end > range->end_ms ||
-          start % inst->config.interval.granularity_ms != 0) {
-        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
-                 "the range asked for", interval ? interval : "(none)");
+      int64_t start;
+      if (gen_interval_answer_bucket(bucket, range,
+                                     inst->config.interval.granularity_ms,
+                                     &start, err, err_size) != 0)
         return -EINVAL;
-      }
       skipped +=
           bucket_values(inst, gen_json_get_array(bucket, "metrics"), &vals);
       int status =
@@ -499,24 +474,15 @@ static void put_value(const ga_series_t *s, const char *type,
                     .plugin_instance = s->queue,
                     .type = type,
                     .type_instance = type_instance};
-  cdtime_t interval = MS_TO_CDTIME_T(s->inst->config.interval.granularity_ms);
-  if (derive)
-    gen_dispatch_derive(&id, (int64_t)llround(value), gen_ms_to_cdtime(at_ms),
-                        interval);
-  else
-    gen_dispatch_gauge(&id, value, gen_ms_to_cdtime(at_ms), interval);
+  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
+                      MS_TO_CDTIME_T(s->inst->config.interval.granularity_ms));
 }
 
 static bool find_value(const gen_interval_value_t *v, size_t n,
                        const char *metric, const char *suffix, double *out) {
   char name[64];
   snprintf(name, sizeof(name), "%s%s", metric, suffix);
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i].name, name) == 0) {
-      *out = v[i].value;
-      return true;
-    }
-  return false;
+  return gen_interval_value_find(v, n, name, out);
 }
 
 static void on_bucket(void *ud, const char *key, int64_t start_ms,
@@ -649,44 +615,30 @@ static int refresh_lists(ga_instance_t *inst) {
   return 0;
 }
 
+static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
+                               const gen_interval_range_t *range) {
+  return query_body(ud, queue_ids, n, range);
+}
+
+static int batch_take(void *ud, json_object *doc,
+                      const gen_interval_range_t *range, char *err,
+                      size_t err_size) {
+  return take_answer(ud, doc, range, err, err_size);
+}
+
 /* Asks for and takes every range due for one batch of queues. Returns 0,
  * or the failure of a request (the cycle stops: no hammering). */
 static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
-    gen_interval_range_t range;
-    int status = gen_interval_plan(inst->engine, ids, n, now, &range);
-    if (status <= 0)
-      return status;
-    json_object *body = query_body(inst, ids, n, &range);
-    json_object *doc = NULL;
-    char err[512] = "";
-    inst->queries++;
-    status = gen_http_post_json(inst->client->http, GA_QUERY_PATH, body, &doc,
-                                err, sizeof(err));
-    json_object_put(body);
-    if (status == 0)
-      status = take_answer(inst, doc, &range, err, sizeof(err));
-    json_object_put(doc);
-    if (status != 0) {
-      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-        atomic_fetch_add(&inst->client->stats.malformed, 1);
-      gen_interval_abort(inst->engine);
-      inst->query_failures++;
-      char text[GEN_INTERVAL_STRLEN];
-      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_limited(&inst->complain, LOG_ERR,
-                      "%s plugin: Org \"%s\": aggregates query for %s failed "
-                      "(asked for again next cycle): %s",
-                      PLUGIN_NAME, inst->client->org->name, text, err);
-      return status;
-    }
-    gen_interval_commit(inst->engine, ids, n, &range, now, &sink);
-  }
-  return 0;
+  gen_interval_query_t query = {.path = GA_QUERY_PATH,
+                                .what = "aggregates query",
+                                .body = batch_body,
+                                .take = batch_take,
+                                .ud = inst};
+  return gen_interval_collect(inst->engine, inst->client, &query, ids, n,
+                              GA_RANGES_PER_READ, &sink, &inst->counts);
 }
 
 /* ---- agent time in status ------------------------------------------------
@@ -740,22 +692,16 @@ static ssize_t status_slot(ga_status_sums_t *s, int kind, const char *name) {
 static json_object *user_query_body(const ga_instance_t *inst,
                                     const char *const *user_ids, size_t n,
                                     const gen_interval_range_t *range) {
-  json_object *body = json_object_new_object();
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(inst->config.interval.granularity_ms, text, sizeof(text));
-  json_object_object_add(body, "granularity", json_object_new_string(text));
-  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
-  json_object *group_by = json_object_new_array();
-  json_object_array_add(group_by, json_object_new_string("userId"));
-  json_object_object_add(body, "groupBy", group_by);
+  static const char *const group_by[] = {"userId"};
+  json_object *body =
+      gen_interval_query_new(range, inst->config.interval.granularity_ms,
+                             group_by, STATIC_ARRAY_SIZE(group_by));
   json_object *metrics = json_object_new_array();
   for (int k = 0; k < 2; k++)
     json_object_array_add(metrics,
                           json_object_new_string(ga_status_metrics[k]));
   json_object_object_add(body, "metrics", metrics);
-  json_object *filter = predicates("userId", user_ids, n);
+  json_object *filter = gen_json_or_filter("userId", user_ids, n);
   json_object_object_add(body, "filter", filter);
   return body;
 }
@@ -782,14 +728,10 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     size_t n_data = data ? json_object_array_length(data) : 0;
     for (size_t d = 0; d < n_data; d++) {
       json_object *bucket = json_object_array_get_idx(data, d);
-      const char *interval = gen_json_get_string(bucket, "interval");
-      int64_t start, end;
-      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
-          start < range->start_ms || end > range->end_ms || start % g != 0) {
-        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
-                 "the range asked for", interval ? interval : "(none)");
+      int64_t start;
+      if (gen_interval_answer_bucket(bucket, range, g, &start, err, err_size) !=
+          0)
         return -EINVAL;
-      }
       size_t b = (size_t)((start - range->start_ms) / g);
       json_object *metrics = gen_json_get_array(bucket, "metrics");
       size_t n_metrics = metrics ? json_object_array_length(metrics) : 0;
@@ -912,7 +854,7 @@ static int collect_agents(ga_instance_t *inst) {
         ids[n++] = inst->users.items[i].id;
       json_object *body = user_query_body(inst, ids, n, &range);
       json_object *doc = NULL;
-      inst->queries++;
+      inst->counts.queries++;
       status = gen_http_post_json(inst->client->http, GA_USER_QUERY_PATH, body,
                                   &doc, err, sizeof(err));
       json_object_put(body);
@@ -935,7 +877,7 @@ static int collect_agents(ga_instance_t *inst) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&inst->client->stats.malformed, 1);
       gen_interval_abort(inst->agent_engine);
-      inst->query_failures++;
+      inst->counts.failures++;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
       gen_log_limited(&inst->complain, LOG_ERR,
@@ -949,7 +891,7 @@ static int collect_agents(ga_instance_t *inst) {
   return 0;
 }
 
-static void dispatch_self(ga_instance_t *inst) {
+static void ga_dispatch_self(ga_instance_t *inst) {
   gen_interval_stats_t st;
   gen_interval_get_stats(inst->engine, &st);
   if (inst->agent_engine != NULL) {
@@ -967,37 +909,11 @@ static void dispatch_self(ga_instance_t *inst) {
         (st.last_commit_ms == 0 || ag.last_commit_ms < st.last_commit_ms))
       st.last_commit_ms = ag.last_commit_ms;
   }
-  int64_t now = gen_cdtime_to_ms(cdtime());
   const char *host = gen_client_host(inst->client);
-  struct {
-    const char *type;
-    bool derive, present;
-    double value;
-  } self[] = {
-      {"analytics_queries", true, true, (double)inst->queries},
-      {"analytics_query_failures", true, true, (double)inst->query_failures},
-      {"buckets_dispatched", true, true, (double)st.buckets_dispatched},
-      {"buckets_backfilled", true, true, (double)st.buckets_backfilled},
-      {"bucket_revisions", true, true, (double)st.revisions},
-      {"gap_buckets", true, true, (double)st.gap_buckets},
-      {"queues", false, true, (double)inst->queues.count},
-      {"lag", false, st.done_until_ms > 0,
-       (double)(now - st.done_until_ms) / 1000.0},
-      {"last_success_age", false, st.last_commit_ms > 0,
-       (double)(now - st.last_commit_ms) / 1000.0},
-  };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
-    if (!self[i].present)
-      continue;
-    gen_ident_t id = {.host = host,
-                      .plugin = PLUGIN_NAME,
-                      .plugin_instance = "self",
-                      .type = self[i].type};
-    if (self[i].derive)
-      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
-    else
-      gen_dispatch_gauge(&id, self[i].value, 0, 0);
-  }
+  gen_interval_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
+                             inst->counts.failures);
+  gen_dispatch_self(host, PLUGIN_NAME, "queues", NULL, false,
+                    (double)inst->queues.count);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
@@ -1021,7 +937,7 @@ static int ga_read(user_data_t *ud) {
   }
   if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
     collect_agents(inst);
-  dispatch_self(inst);
+  ga_dispatch_self(inst);
   /* A failed request is retried next cycle (that is the backfill); only a
    * plugin that never got its queue list reports a failed read. */
   return inst->listed_at == 0 ? -1 : 0;
@@ -1064,9 +980,11 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
     for (size_t m = 0; m < GA_METRIC_COUNT; m++)
       c->metric_on[m] = true;
 
-  char prefix[256];
-  snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME,
-           client->org->name);
+  char *prefix = inst->log_prefix;
+  snprintf(prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
+           PLUGIN_NAME, client->org->name);
+  inst->counts.log_prefix = prefix;
+  inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->engine = gen_interval_config_engine(&c->interval, "analytics",
                                             client->org->name, "", prefix);
   /* AgentStatus: its own state file, the agent scope advances on its own
