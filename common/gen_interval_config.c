@@ -167,7 +167,8 @@ int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
                                 sizeof(err));
     json_object_put(body);
     if (status == 0)
-      status = query->take(query->ud, doc, &range, err, sizeof(err));
+      status = gen_interval_take_answer(engine, client, counts, query, doc,
+                                        &range, err, sizeof(err));
     json_object_put(doc);
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
@@ -211,4 +212,93 @@ json_object *gen_interval_query_new(const gen_interval_range_t *range,
     json_object_array_add(dimensions, json_object_new_string(group_by[i]));
   json_object_object_add(body, "groupBy", dimensions);
   return body;
+}
+
+static int take_results(gen_interval_t *engine, json_object *doc,
+                        const gen_interval_range_t *range,
+                        int64_t granularity_ms,
+                        const gen_interval_reader_t *reader, size_t *skipped,
+                        char *err, size_t err_size) {
+  json_object *results = NULL;
+  *skipped = 0;
+  if (!json_object_is_type(doc, json_type_object) ||
+      (json_object_object_get_ex(doc, "results", &results) &&
+       !json_object_is_type(results, json_type_array))) {
+    snprintf(err, err_size, "the answer is not an aggregates response");
+    return -EINVAL;
+  }
+  /* No "results": nothing happened in these entities in the range. */
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t r = 0; r < len; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    char key[600];
+    const char *scope = NULL;
+    if (!reader->group(reader->ud, gen_json_get_object(result, "group"), &scope,
+                       key, sizeof(key))) {
+      (*skipped)++;
+      continue;
+    }
+    json_object *data = gen_json_get_array(result, "data");
+    size_t n_data = data ? json_object_array_length(data) : 0;
+    for (size_t d = 0; d < n_data; d++) {
+      json_object *bucket = json_object_array_get_idx(data, d);
+      int64_t start;
+      if (gen_interval_answer_bucket(bucket, range, granularity_ms, &start, err,
+                                     err_size) != 0)
+        return -EINVAL;
+      const gen_interval_value_t *v = NULL;
+      size_t n = 0;
+      *skipped += reader->values(reader->ud, key,
+                                 gen_json_get_array(bucket, "metrics"), &v, &n);
+      int status = gen_interval_put(engine, scope, key, start, v, n);
+      if (status != 0) {
+        snprintf(err, err_size, "cannot record a bucket: %s",
+                 gen_strerror(status));
+        return status;
+      }
+    }
+  }
+  return 0;
+}
+
+int gen_interval_take(gen_interval_t *engine, gen_client_t *client,
+                      gen_interval_counts_t *counts, json_object *doc,
+                      const gen_interval_range_t *range, int64_t granularity_ms,
+                      const gen_interval_reader_t *reader, char *err,
+                      size_t err_size) {
+  size_t skipped = 0;
+  int status = take_results(engine, doc, range, granularity_ms, reader,
+                            &skipped, err, err_size);
+  if (skipped > 0) {
+    atomic_fetch_add(&client->stats.malformed, 1);
+    gen_log_limited(&counts->complain, LOG_WARNING,
+                    "%s: %zu groups or metrics of a %s were not usable and "
+                    "were skipped",
+                    counts->log_prefix, skipped, reader->what);
+  }
+  return status;
+}
+
+int gen_interval_take_answer(gen_interval_t *engine, gen_client_t *client,
+                             gen_interval_counts_t *counts,
+                             const gen_interval_query_t *query,
+                             json_object *doc,
+                             const gen_interval_range_t *range, char *err,
+                             size_t err_size) {
+  return gen_interval_take(engine, client, counts, doc, range,
+                           query->granularity_ms, &query->reader, err,
+                           err_size);
+}
+
+void gen_interval_dispatch(const char *host, const char *plugin,
+                           const char *plugin_instance, const char *type,
+                           const char *type_instance, bool derive, double value,
+                           int64_t at_ms, int64_t granularity_ms) {
+  gen_ident_t id = {.host = host,
+                    .plugin = plugin,
+                    .plugin_instance = plugin_instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
+                      MS_TO_CDTIME_T(granularity_ms));
 }

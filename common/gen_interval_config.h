@@ -54,6 +54,13 @@ void gen_interval_dispatch_self(const char *host, const char *plugin,
                                 const gen_interval_stats_t *st,
                                 uint64_t queries, uint64_t failures);
 
+/* One value of a bucket (or a total) at its time, with the granularity as
+ * its interval. */
+void gen_interval_dispatch(const char *host, const char *plugin,
+                           const char *plugin_instance, const char *type,
+                           const char *type_instance, bool derive, double value,
+                           int64_t at_ms, int64_t granularity_ms);
+
 /* The value named name among v[n] (a bucket's or a total's); false when
  * absent (or name is NULL). */
 bool gen_interval_value_find(const gen_interval_value_t *v, size_t n,
@@ -66,25 +73,57 @@ json_object *gen_interval_query_new(const gen_interval_range_t *range,
                                     int64_t granularity_ms,
                                     const char *const *group_by, size_t n);
 
-/* One aggregates endpoint, as the collection loop uses it. */
-typedef struct {
-  const char *path; /* POST path */
-  const char *what; /* "aggregates query", for the log */
-  /* The request for scopes over range (a new reference). */
-  json_object *(*body)(void *ud, const char *const *scopes, size_t n,
-                       const gen_interval_range_t *range);
-  /* Puts one answer into the engine: 0, or a negative errno with the
-   * reason in err (the range is asked for again). */
-  int (*take)(void *ud, json_object *doc, const gen_interval_range_t *range,
-              char *err, size_t err_size);
-  void *ud;
-} gen_interval_query_t;
-
 typedef struct {
   uint64_t queries, failures;
   gen_ratelimit_t complain;
   const char *log_prefix; /* "<plugin> plugin: Org \"x\"" */
 } gen_interval_counts_t;
+
+/* How a plugin reads the groups and metrics of an aggregates answer. */
+typedef struct {
+  /* The engine scope (inside group, or the caller's) and key of a result
+   * group; false to skip the group (not one of ours). */
+  bool (*group)(void *ud, json_object *group, const char **scope, char *key,
+                size_t key_size);
+  /* One bucket's metrics[] of the group keyed key as engine values (valid
+   * until the next call); returns how many entries were not usable. */
+  size_t (*values)(void *ud, const char *key, json_object *metrics,
+                   const gen_interval_value_t **v, size_t *n);
+  const char *what; /* "flow aggregates answer", for the log */
+  void *ud;
+} gen_interval_reader_t;
+
+/* Puts every (group, bucket) of an answer ({"results": [{group, data:
+ * [{interval, metrics}]}]}) into the engine. A document that cannot be
+ * trusted as a whole (not that shape, a bucket outside the range) returns
+ * -EINVAL with the reason in err: the range is asked for again, nothing of
+ * it dispatched. Unusable groups and metrics are skipped, logged
+ * (rate-limited) and counted as malformed answers of client. */
+int gen_interval_take(gen_interval_t *engine, gen_client_t *client,
+                      gen_interval_counts_t *counts, json_object *doc,
+                      const gen_interval_range_t *range, int64_t granularity_ms,
+                      const gen_interval_reader_t *reader, char *err,
+                      size_t err_size);
+
+/* One aggregates endpoint, as the collection loop uses it. */
+typedef struct {
+  const char *path; /* POST path */
+  const char *what; /* "aggregates query", for the log */
+  int64_t granularity_ms;
+  /* The request for scopes over range (a new reference). */
+  json_object *(*body)(void *ud, const char *const *scopes, size_t n,
+                       const gen_interval_range_t *range);
+  gen_interval_reader_t reader; /* its answer */
+  void *ud;
+} gen_interval_query_t;
+
+/* gen_interval_take() of an answer to query. */
+int gen_interval_take_answer(gen_interval_t *engine, gen_client_t *client,
+                             gen_interval_counts_t *counts,
+                             const gen_interval_query_t *query,
+                             json_object *doc,
+                             const gen_interval_range_t *range, char *err,
+                             size_t err_size);
 
 /* Asks for and takes every range due for one batch of scopes, at most
  * max_ranges of them (a long backfill continues next read), one request

@@ -368,58 +368,20 @@ static int group_key(const ga_instance_t *inst, json_object *group, char *key,
 /* Feeds one answer to the engine. A document that cannot be trusted as a
  * whole (not the expected shape, a bucket that is not one of ours) fails the
  * range: it is asked for again, nothing of it is dispatched. */
-static int take_answer(ga_instance_t *inst, json_object *doc,
-                       const gen_interval_range_t *range, char *err,
-                       size_t err_size) {
-  json_object *results = NULL;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not an aggregates response");
-    return -EINVAL;
-  }
-  /* No "results": nothing happened in these queues in the range. */
-  size_t len = results ? json_object_array_length(results) : 0;
-  size_t skipped = 0;
-  ga_values_t vals;
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    char key[512];
-    const char *queue_id;
-    if (group_key(inst, gen_json_get_object(result, "group"), key, sizeof(key),
-                  &queue_id) != 0 ||
-        gen_entity_find(&inst->queues, queue_id) < 0) {
-      skipped++;
-      continue;
-    }
-    json_object *data = gen_json_get_array(result, "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
-      int64_t start;
-      if (gen_interval_answer_bucket(bucket, range,
-                                     inst->config.interval.granularity_ms,
-                                     &start, err, err_size) != 0)
-        return -EINVAL;
-      skipped +=
-          bucket_values(inst, gen_json_get_array(bucket, "metrics"), &vals);
-      int status =
-          gen_interval_put(inst->engine, queue_id, key, start, vals.v, vals.n);
-      if (status != 0) {
-        snprintf(err, err_size, "cannot record a bucket: %s",
-                 gen_strerror(status));
-        return status;
-      }
-    }
-  }
-  if (skipped > 0) {
-    atomic_fetch_add(&inst->client->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": %zu groups or metrics of an "
-                    "aggregates answer were not usable and were skipped",
-                    PLUGIN_NAME, inst->client->org->name, skipped);
-  }
-  return 0;
+static bool answer_group(void *ud, json_object *group, const char **scope,
+                         char *key, size_t key_size) {
+  const ga_instance_t *inst = ud;
+  return group_key(inst, group, key, key_size, scope) == 0 &&
+         gen_entity_find(&inst->queues, *scope) >= 0;
+}
+
+static size_t answer_values(void *ud, const char *key, json_object *metrics,
+                            const gen_interval_value_t **v, size_t *n) {
+  static ga_values_t vals; /* read thread only; used at once */
+  size_t skipped = bucket_values(ud, metrics, &vals);
+  *v = vals.v;
+  *n = vals.n;
+  return skipped;
 }
 
 /* ---- dispatch ------------------------------------------------------------
@@ -469,13 +431,9 @@ static void put_value(const ga_series_t *s, const char *type,
       type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
   } else
     sstrncpy(type_instance, s->suffix, sizeof(type_instance));
-  gen_ident_t id = {.host = gen_client_host(s->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = s->queue,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
-                      MS_TO_CDTIME_T(s->inst->config.interval.granularity_ms));
+  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->queue,
+                        type, type_instance, derive, value, at_ms,
+                        s->inst->config.interval.granularity_ms);
 }
 
 static bool find_value(const gen_interval_value_t *v, size_t n,
@@ -620,10 +578,18 @@ static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
   return query_body(ud, queue_ids, n, range);
 }
 
-static int batch_take(void *ud, json_object *doc,
-                      const gen_interval_range_t *range, char *err,
-                      size_t err_size) {
-  return take_answer(ud, doc, range, err, err_size);
+/* The conversation aggregates endpoint and how its answer is read. */
+static gen_interval_query_t queue_query(ga_instance_t *inst) {
+  return (gen_interval_query_t){
+      .path = GA_QUERY_PATH,
+      .what = "aggregates query",
+      .granularity_ms = inst->config.interval.granularity_ms,
+      .body = batch_body,
+      .reader = {.group = answer_group,
+                 .values = answer_values,
+                 .what = "conversation aggregates answer",
+                 .ud = inst},
+      .ud = inst};
 }
 
 /* Asks for and takes every range due for one batch of queues. Returns 0,
@@ -632,11 +598,7 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  gen_interval_query_t query = {.path = GA_QUERY_PATH,
-                                .what = "aggregates query",
-                                .body = batch_body,
-                                .take = batch_take,
-                                .ud = inst};
+  gen_interval_query_t query = queue_query(inst);
   return gen_interval_collect(inst->engine, inst->client, &query, ids, n,
                               GA_RANGES_PER_READ, &sink, &inst->counts);
 }

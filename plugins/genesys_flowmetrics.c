@@ -1025,59 +1025,24 @@ static size_t gf_bucket_values(json_object *metrics, gf_group_t kind,
   return skipped;
 }
 
-/* Feeds one answer to the engine. A document that cannot be trusted as a
- * whole fails the range (asked for again; nothing of it dispatched). */
-static int gf_take_aggregates(gf_instance_t *inst, json_object *doc,
-                              const gen_interval_range_t *range, char *err,
-                              size_t err_size) {
-  json_object *results = NULL;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not a flow aggregates response");
-    return -EINVAL;
-  }
-  size_t skipped = 0, len = results ? json_object_array_length(results) : 0;
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    char key[600];
-    const char *flow_id;
-    gf_group_t kind;
-    if (gf_group_key(inst, gen_json_get_object(result, "group"), key,
-                     sizeof(key), &flow_id, &kind) != 0) {
-      skipped++;
-      continue;
-    }
-    json_object *data = gen_json_get_array(result, "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
-      int64_t start;
-      if (gen_interval_answer_bucket(bucket, range,
-                                     inst->config.interval.granularity_ms,
-                                     &start, err, err_size) != 0)
-        return -EINVAL;
-      gen_interval_value_t v[GF_AGG_MAX_VALUES];
-      size_t n = 0;
-      skipped +=
-          gf_bucket_values(gen_json_get_array(bucket, "metrics"), kind, v, &n);
-      int status = gen_interval_put(inst->engine, flow_id, key, start, v, n);
-      if (status != 0) {
-        snprintf(err, err_size, "cannot record a bucket: %s",
-                 gen_strerror(status));
-        return status;
-      }
-    }
-  }
-  if (skipped > 0) {
-    atomic_fetch_add(&inst->client->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: %zu groups or metrics of a flow aggregates answer "
-                    "were not usable and were skipped",
-                    inst->log_prefix, skipped);
-  }
-  return 0;
+static bool gf_answer_group(void *ud, json_object *group, const char **scope,
+                            char *key, size_t key_size) {
+  gf_group_t kind;
+  return gf_group_key(ud, group, key, key_size, scope, &kind) == 0;
 }
+
+static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
+                               const gen_interval_value_t **v, size_t *n) {
+  static gen_interval_value_t values[GF_AGG_MAX_VALUES]; /* read thread */
+  gf_group_t kind = key[0] == 'O'   ? GF_GROUP_OUTCOME
+                    : key[0] == 'M' ? GF_GROUP_MILESTONE
+                                    : GF_GROUP_FLOW;
+  *v = values;
+  return gf_bucket_values(metrics, kind, values, n);
+}
+
+/* Feeds one answer to the engine (a document that cannot be trusted as a
+ * whole fails the range: asked for again, nothing of it dispatched). */
 
 /* The labels of an engine key: the flow's plugin_instance, and the outcome
  * or milestone name (NULL for the flow group). */
@@ -1117,13 +1082,9 @@ static void gf_put_at(const gf_series_t *s, const char *type,
   else
     sstrncpy(type_instance, measure ? measure : (s->sub ? s->sub : ""),
              sizeof(type_instance));
-  gen_ident_t id = {.host = gen_client_host(s->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = s->flow,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
-                      MS_TO_CDTIME_T(s->inst->config.interval.granularity_ms));
+  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->flow,
+                        type, type_instance, derive, value, at_ms,
+                        s->inst->config.interval.granularity_ms);
 }
 
 static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
@@ -1175,10 +1136,18 @@ static json_object *gf_query_body(void *ud, const char *const *flow_ids,
   return gf_aggregates_body(ud, flow_ids, n, range);
 }
 
-static int gf_query_take(void *ud, json_object *doc,
-                         const gen_interval_range_t *range, char *err,
-                         size_t err_size) {
-  return gf_take_aggregates(ud, doc, range, err, err_size);
+/* The flow aggregates endpoint and how its answer is read. */
+static gen_interval_query_t gf_query(gf_instance_t *inst) {
+  return (gen_interval_query_t){.path = GF_AGG_PATH,
+                                .what = "flow aggregates query",
+                                .granularity_ms =
+                                    inst->config.interval.granularity_ms,
+                                .body = gf_query_body,
+                                .reader = {.group = gf_answer_group,
+                                           .values = gf_answer_values,
+                                           .what = "flow aggregates answer",
+                                           .ud = inst},
+                                .ud = inst};
 }
 
 /* Active flows (oFlow) of one batch, dispatched per flow and media type. */
@@ -1244,11 +1213,7 @@ static void gf_collect_interval(gf_instance_t *inst) {
   size_t per = (size_t)inst->config.flows_per_query;
   const char *ids[GF_MAX_FLOWS_PER_QUERY];
   bool aggregates = inst->engine != NULL;
-  gen_interval_query_t query = {.path = GF_AGG_PATH,
-                                .what = "flow aggregates query",
-                                .body = gf_query_body,
-                                .take = gf_query_take,
-                                .ud = inst};
+  gen_interval_query_t query = gf_query(inst);
   gen_interval_sink_t sink = {
       .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
   for (size_t first = 0; first < inst->flows.count; first += per) {

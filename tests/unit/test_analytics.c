@@ -48,7 +48,11 @@ static int take(ga_instance_t *inst, const char *text) {
     return -1000;
   char err[256] = "";
   json_object *doc = json_tokener_parse(text);
-  int status = doc ? take_answer(inst, doc, &range, err, sizeof(err)) : -EINVAL;
+  gen_interval_query_t query = queue_query(inst);
+  int status =
+      doc ? gen_interval_take_answer(inst->engine, inst->client, &inst->counts,
+                                     &query, doc, &range, err, sizeof(err))
+          : -EINVAL;
   json_object_put(doc);
   if (status != 0) {
     gen_interval_abort(inst->engine);

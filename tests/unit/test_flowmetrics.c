@@ -250,9 +250,12 @@ static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
     return -1000;
   char why[256] = "";
   json_object *answer = json_tokener_parse(text);
-  int status = answer != NULL
-                   ? gf_take_aggregates(inst, answer, &range, why, sizeof(why))
-                   : -EINVAL;
+  gen_interval_query_t query = gf_query(inst);
+  int status =
+      answer != NULL
+          ? gen_interval_take_answer(inst->engine, inst->client, &inst->counts,
+                                     &query, answer, &range, why, sizeof(why))
+          : -EINVAL;
   json_object_put(answer);
   if (status == 0)
     return gen_interval_commit(
