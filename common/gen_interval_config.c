@@ -148,11 +148,12 @@ void gen_interval_dispatch_self(const char *host, const char *plugin,
   }
 }
 
-int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
-                         const gen_interval_query_t *query,
-                         const char *const *scopes, size_t n, int max_ranges,
-                         const gen_interval_sink_t *sink,
-                         gen_interval_counts_t *counts) {
+int gen_interval_collect(const gen_interval_job_t *job,
+                         const char *const *scopes, size_t n, int max_ranges) {
+  gen_interval_t *engine = job->engine;
+  gen_client_t *client = job->client;
+  gen_interval_counts_t *counts = job->counts;
+  const gen_interval_query_t *query = job->query;
   for (int round = 0; round < max_ranges; round++) {
     int64_t now = gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
@@ -167,13 +168,14 @@ int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
                                 sizeof(err));
     json_object_put(body);
     if (status == 0)
-      status = gen_interval_take_answer(engine, client, counts, query, doc,
-                                        &range, err, sizeof(err));
+      status = gen_interval_apply(job, scopes, n, &range, now, doc, err,
+                                  sizeof(err));
+    else
+      gen_interval_abort(engine);
     json_object_put(doc);
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&client->stats.malformed, 1);
-      gen_interval_abort(engine);
       counts->failures++;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
@@ -182,7 +184,6 @@ int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
                       counts->log_prefix, query->what, text, err);
       return status;
     }
-    gen_interval_commit(engine, scopes, n, &range, now, sink);
   }
   return 0;
 }
@@ -272,22 +273,41 @@ int gen_interval_take(gen_interval_t *engine, gen_client_t *client,
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
     gen_log_limited(&counts->complain, LOG_WARNING,
-                    "%s: %zu groups or metrics of a %s were not usable and "
-                    "were skipped",
+                    "%s: %zu groups or metrics of an answer to the %s were not "
+                    "usable and were skipped",
                     counts->log_prefix, skipped, reader->what);
   }
   return status;
 }
 
-int gen_interval_take_answer(gen_interval_t *engine, gen_client_t *client,
-                             gen_interval_counts_t *counts,
-                             const gen_interval_query_t *query,
-                             json_object *doc,
-                             const gen_interval_range_t *range, char *err,
-                             size_t err_size) {
-  return gen_interval_take(engine, client, counts, doc, range,
-                           query->granularity_ms, &query->reader, err,
-                           err_size);
+gen_interval_query_t gen_interval_query_make(const char *path, const char *what,
+                                             int64_t granularity_ms,
+                                             gen_interval_body_fn body,
+                                             gen_interval_group_fn group,
+                                             gen_interval_values_fn values,
+                                             void *ud) {
+  return (gen_interval_query_t){
+      .path = path,
+      .what = what,
+      .granularity_ms = granularity_ms,
+      .body = body,
+      .reader = {.group = group, .values = values, .what = what, .ud = ud},
+      .ud = ud};
+}
+
+int gen_interval_apply(const gen_interval_job_t *job, const char *const *scopes,
+                       size_t n, const gen_interval_range_t *range, int64_t now,
+                       json_object *doc, char *err, size_t err_size) {
+  const gen_interval_query_t *query = job->query;
+  int status =
+      gen_interval_take(job->engine, job->client, job->counts, doc, range,
+                        query->granularity_ms, &query->reader, err, err_size);
+  if (status != 0) {
+    gen_interval_abort(job->engine);
+    return status;
+  }
+  gen_interval_commit(job->engine, scopes, n, range, now, job->sink);
+  return 0;
 }
 
 void gen_interval_dispatch(const char *host, const char *plugin,

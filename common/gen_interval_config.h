@@ -79,16 +79,27 @@ typedef struct {
   const char *log_prefix; /* "<plugin> plugin: Org \"x\"" */
 } gen_interval_counts_t;
 
+/* The engine scope (inside group, or the caller's) and key of a result
+ * group of an aggregates answer; false to skip the group (not one of ours). */
+typedef bool (*gen_interval_group_fn)(void *ud, json_object *group,
+                                      const char **scope, char *key,
+                                      size_t key_size);
+/* One bucket's metrics[] of the group keyed key as engine values (valid
+ * until the next call); returns how many entries were not usable. */
+typedef size_t (*gen_interval_values_fn)(void *ud, const char *key,
+                                         json_object *metrics,
+                                         const gen_interval_value_t **v,
+                                         size_t *n);
+/* The request for scopes over range (a new reference). */
+typedef json_object *(*gen_interval_body_fn)(void *ud,
+                                             const char *const *scopes,
+                                             size_t n,
+                                             const gen_interval_range_t *range);
+
 /* How a plugin reads the groups and metrics of an aggregates answer. */
 typedef struct {
-  /* The engine scope (inside group, or the caller's) and key of a result
-   * group; false to skip the group (not one of ours). */
-  bool (*group)(void *ud, json_object *group, const char **scope, char *key,
-                size_t key_size);
-  /* One bucket's metrics[] of the group keyed key as engine values (valid
-   * until the next call); returns how many entries were not usable. */
-  size_t (*values)(void *ud, const char *key, json_object *metrics,
-                   const gen_interval_value_t **v, size_t *n);
+  gen_interval_group_fn group;
+  gen_interval_values_fn values;
   const char *what; /* "flow aggregates answer", for the log */
   void *ud;
 } gen_interval_reader_t;
@@ -110,29 +121,40 @@ typedef struct {
   const char *path; /* POST path */
   const char *what; /* "aggregates query", for the log */
   int64_t granularity_ms;
-  /* The request for scopes over range (a new reference). */
-  json_object *(*body)(void *ud, const char *const *scopes, size_t n,
-                       const gen_interval_range_t *range);
+  gen_interval_body_fn body;
   gen_interval_reader_t reader; /* its answer */
   void *ud;
 } gen_interval_query_t;
 
-/* gen_interval_take() of an answer to query. */
-int gen_interval_take_answer(gen_interval_t *engine, gen_client_t *client,
-                             gen_interval_counts_t *counts,
-                             const gen_interval_query_t *query,
-                             json_object *doc,
-                             const gen_interval_range_t *range, char *err,
-                             size_t err_size);
+/* Everything one plugin's collection of one endpoint needs. */
+typedef struct {
+  gen_interval_t *engine;
+  gen_client_t *client;
+  gen_interval_counts_t *counts;
+  const gen_interval_query_t *query;
+  const gen_interval_sink_t *sink;
+} gen_interval_job_t;
+
+/* A query (reader.what is what). */
+gen_interval_query_t gen_interval_query_make(const char *path, const char *what,
+                                             int64_t granularity_ms,
+                                             gen_interval_body_fn body,
+                                             gen_interval_group_fn group,
+                                             gen_interval_values_fn values,
+                                             void *ud);
+
+/* Takes doc, the answer to the job's query for scopes over range (planned
+ * at now): commits it through the sink (0), or aborts it (a negative errno, the
+ * reason in err). */
+int gen_interval_apply(const gen_interval_job_t *job, const char *const *scopes,
+                       size_t n, const gen_interval_range_t *range, int64_t now,
+                       json_object *doc, char *err, size_t err_size);
 
 /* Asks for and takes every range due for one batch of scopes, at most
  * max_ranges of them (a long backfill continues next read), one request
  * each: plan, POST, take, then commit or abort. Returns 0, or the failure
  * of a request (logged, counted; the cycle stops: no hammering). */
-int gen_interval_collect(gen_interval_t *engine, gen_client_t *client,
-                         const gen_interval_query_t *query,
-                         const char *const *scopes, size_t n, int max_ranges,
-                         const gen_interval_sink_t *sink,
-                         gen_interval_counts_t *counts);
+int gen_interval_collect(const gen_interval_job_t *job,
+                         const char *const *scopes, size_t n, int max_ranges);
 
 #endif /* GEN_INTERVAL_CONFIG_H */

@@ -580,16 +580,9 @@ static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
 
 /* The conversation aggregates endpoint and how its answer is read. */
 static gen_interval_query_t queue_query(ga_instance_t *inst) {
-  return (gen_interval_query_t){
-      .path = GA_QUERY_PATH,
-      .what = "aggregates query",
-      .granularity_ms = inst->config.interval.granularity_ms,
-      .body = batch_body,
-      .reader = {.group = answer_group,
-                 .values = answer_values,
-                 .what = "conversation aggregates answer",
-                 .ud = inst},
-      .ud = inst};
+  return gen_interval_query_make(GA_QUERY_PATH, "aggregates query",
+                                 inst->config.interval.granularity_ms,
+                                 batch_body, answer_group, answer_values, inst);
 }
 
 /* Asks for and takes every range due for one batch of queues. Returns 0,
@@ -599,8 +592,9 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
   gen_interval_query_t query = queue_query(inst);
-  return gen_interval_collect(inst->engine, inst->client, &query, ids, n,
-                              GA_RANGES_PER_READ, &sink, &inst->counts);
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return gen_interval_collect(&job, ids, n, GA_RANGES_PER_READ);
 }
 
 /* ---- agent time in status ------------------------------------------------

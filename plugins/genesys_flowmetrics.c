@@ -1138,16 +1138,10 @@ static json_object *gf_query_body(void *ud, const char *const *flow_ids,
 
 /* The flow aggregates endpoint and how its answer is read. */
 static gen_interval_query_t gf_query(gf_instance_t *inst) {
-  return (gen_interval_query_t){.path = GF_AGG_PATH,
-                                .what = "flow aggregates query",
-                                .granularity_ms =
-                                    inst->config.interval.granularity_ms,
-                                .body = gf_query_body,
-                                .reader = {.group = gf_answer_group,
-                                           .values = gf_answer_values,
-                                           .what = "flow aggregates answer",
-                                           .ud = inst},
-                                .ud = inst};
+  return gen_interval_query_make(GF_AGG_PATH, "flow aggregates query",
+                                 inst->config.interval.granularity_ms,
+                                 gf_query_body, gf_answer_group,
+                                 gf_answer_values, inst);
 }
 
 /* Active flows (oFlow) of one batch, dispatched per flow and media type. */
@@ -1216,13 +1210,14 @@ static void gf_collect_interval(gf_instance_t *inst) {
   gen_interval_query_t query = gf_query(inst);
   gen_interval_sink_t sink = {
       .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
   for (size_t first = 0; first < inst->flows.count; first += per) {
     size_t n = 0;
     for (size_t i = first; i < inst->flows.count && n < per; i++)
       ids[n++] = inst->flows.items[i].id;
     if (aggregates &&
-        gen_interval_collect(inst->engine, inst->client, &query, ids, n,
-                             GF_RANGES_PER_READ, &sink, &inst->counts) != 0)
+        gen_interval_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
       aggregates = false; /* the rest waits for the next read */
     if (inst->config.active_flows)
       gf_collect_active(inst, ids, n);

@@ -5,6 +5,7 @@
 #include "../../plugins/genesys_analytics.c"
 
 #include "collectd/core/testing.h"
+#include "interval_answer.h"
 
 #define G 300000LL
 #define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
@@ -42,25 +43,12 @@ static const char *const q1[] = {"q1"};
 
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
-  gen_interval_range_t range;
-  int64_t now = T0 + G + 60000;
-  if (gen_interval_plan(inst->engine, q1, 1, now, &range) != 1)
-    return -1000;
-  char err[256] = "";
-  json_object *doc = json_tokener_parse(text);
   gen_interval_query_t query = queue_query(inst);
-  int status =
-      doc ? gen_interval_take_answer(inst->engine, inst->client, &inst->counts,
-                                     &query, doc, &range, err, sizeof(err))
-          : -EINVAL;
-  json_object_put(doc);
-  if (status != 0) {
-    gen_interval_abort(inst->engine);
-    return status;
-  }
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  return gen_interval_commit(inst->engine, q1, 1, &range, now, &sink);
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return interval_answer(&job, q1[0], T0 + G + 60000, text);
 }
 
 #define BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"

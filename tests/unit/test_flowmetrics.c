@@ -8,6 +8,7 @@
 #include "../../plugins/genesys_flowmetrics.c"
 
 #include "collectd/core/testing.h"
+#include "interval_answer.h"
 
 static char state_dir[] = "/tmp/gen-fm-XXXXXX";
 
@@ -241,28 +242,14 @@ DEF_TEST(flow_counters_survive_kill) {
 /* 10:08: the 10:00-10:05 bucket has settled (default SettleDelay 120 s). */
 #define AT_1008 (T0 + G + 180000)
 
-static const char *const f1[] = {"f-1"};
-
 /* Plans at `at`, feeds the answer to the engine and commits the range. */
 static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
-  gen_interval_range_t range;
-  if (gen_interval_plan(inst->engine, f1, 1, at, &range) != 1)
-    return -1000;
-  char why[256] = "";
-  json_object *answer = json_tokener_parse(text);
   gen_interval_query_t query = gf_query(inst);
-  int status =
-      answer != NULL
-          ? gen_interval_take_answer(inst->engine, inst->client, &inst->counts,
-                                     &query, answer, &range, why, sizeof(why))
-          : -EINVAL;
-  json_object_put(answer);
-  if (status == 0)
-    return gen_interval_commit(
-        inst->engine, f1, 1, &range, at,
-        &(gen_interval_sink_t){gf_on_bucket, gf_on_totals, inst});
-  gen_interval_abort(inst->engine);
-  return status;
+  gen_interval_sink_t sink = {
+      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return interval_answer(&job, "f-1", at, text);
 }
 
 #define FLOW_BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
