@@ -733,7 +733,8 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (s >= 0 && gi->scopes[s].origin != 0)
       gi->scopes[s].in_batch = true;
   }
-  qsort(gi->pending, gi->n_pending, sizeof(*gi->pending), cmp_pending);
+  if (gi->n_pending > 0) /* qsort(NULL, 0) is undefined */
+    qsort(gi->pending, gi->n_pending, sizeof(*gi->pending), cmp_pending);
 
   /* Keys with a revision but no new bucket get their totals at their
    * scope's done_until; marked here. */

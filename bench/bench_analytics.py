@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""genesys_analytics: API requests and CPU per cycle against the simulator.
+
+For each queue count, starts the simulator (10 agents per queue, plain HTTP
+on loopback) and the real collectd with the built plugin under libfaketime
+at the simulator's speed, Granularity PT1M and Interval 60 (simulated), so
+one read is one cycle with one new bucket. After a warm-up (the listing and
+the first buckets), it counts over --cycles new buckets:
+
+- requests per endpoint (the simulator's /sim/stats), beside the minimum
+  the API limits allow: ceil(queues / 100) conversation aggregates requests
+  per new bucket (100 queueId predicates per request), plus ceil(users /
+  100) users aggregates requests with --agent-status; the listing
+  (GET /api/v2/routing/queues, 100 per page) is counted apart, once at
+  start and every QueueRefreshInterval;
+- CPU per cycle (user + sys from /proc) of the whole collectd process and
+  of its read threads (the plugin's request path: request, parse, engine,
+  dispatch into collectd), and of the simulator for reference.
+
+Measurements, not a test: nothing is asserted. See bench/README.md.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+import test_analytics as ta  # noqa: E402  (FakeClockCollectd, _iso_ms)
+from sim_harness import Simulator  # noqa: E402
+
+CONV = "POST /api/v2/analytics/conversations/aggregates/query"
+USERS = "POST /api/v2/analytics/users/aggregates/query"
+LIST_QUEUES = "GET /api/v2/routing/queues"
+LIST_USERS = "GET /api/v2/users"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid, threads_prefix=None):
+    """user+sys of a process, or of its threads whose name starts with
+    threads_prefix."""
+    if threads_prefix is None:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            if not name.startswith(threads_prefix):
+                continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def count(stats, key):
+    return stats["requests"].get(key, {}).get("total", 0)
+
+
+def run_one(queues, args):
+    agents = queues * args.agents_per_queue
+    sim = Simulator("--queues", str(queues), "--agents", str(agents),
+                    "--flows", "2", "--speed", str(args.speed), "--start", "now",
+                    "--warmup", "300", "--rate-limit", "1000000", tls=False)
+    ta.SPEED = args.speed
+    block = sim.org_block(
+        "acme",
+        extra='    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT1M"\n'
+        "    SettleDelay 5\n    RevisitWindow 120\n    QueueRefreshInterval 0\n"
+        + ("    AgentStatus true\n" if args.agent_status else ""))
+    cd = ta.FakeClockCollectd(
+        "<LoadPlugin genesys_analytics>\n  Interval 60\n</LoadPlugin>\n"
+        f"<Plugin genesys_analytics>\n{block}</Plugin>\n", sim,
+        stock=("logfile", "csv"))
+    try:
+        cd.start()
+        # Warm-up: the listing and two cycles with a new bucket. Then half a
+        # cycle, so that the window starts and ends between two reads and
+        # holds exactly --cycles reads.
+        min_users = math.ceil(agents / 100) if args.agent_status else 0
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            warm = sim.stats()
+            if count(warm, CONV) >= 2 * math.ceil(queues / 100) and \
+                    count(warm, USERS) >= 2 * min_users:
+                break
+            time.sleep(0.2)
+        time.sleep(30 / args.speed)
+        warm = sim.stats()
+        listing = {LIST_QUEUES: count(warm, LIST_QUEUES), LIST_USERS: count(warm, LIST_USERS)}
+        sim._open("/sim/reset_stats", {})
+        pid = cd.proc.pid
+        c0, r0 = cpu_seconds(pid), cpu_seconds(pid, "reader")
+        s0 = cpu_seconds(sim.proc.pid)
+        t0 = ta._iso_ms(sim._open("/sim/info")["sim_time"])
+        # --cycles simulated minutes, i.e. that many new PT1M buckets
+        while ta._iso_ms(sim._open("/sim/info")["sim_time"]) < t0 + args.cycles * 60000:
+            time.sleep(0.5)
+        c1, r1 = cpu_seconds(pid), cpu_seconds(pid, "reader")
+        s1 = cpu_seconds(sim.proc.pid)
+        st = sim.stats()
+        res = {
+            "queues": queues, "agents": agents, "cycles": args.cycles,
+            "conv_requests": count(st, CONV), "user_requests": count(st, USERS),
+            "other_requests": st["requests_total"] - count(st, CONV) - count(st, USERS),
+            "min_conv_per_cycle": math.ceil(queues / 100),
+            "min_user_per_cycle": min_users,
+            "listing_pages": listing,
+            "collectd_cpu_per_cycle": (c1 - c0) / args.cycles,
+            "reader_cpu_per_cycle": (r1 - r0) / args.cycles,
+            "sim_cpu_per_cycle": (s1 - s0) / args.cycles,
+            "non_200": {k: v["by_status"] for k, v in st["requests"].items()
+                        if set(v["by_status"]) - {"200"}},
+        }
+        return res
+    finally:
+        cd.cleanup()
+        sim.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--queues", type=int, nargs="+", default=[10, 500, 5000])
+    ap.add_argument("--agents-per-queue", type=int, default=10)
+    ap.add_argument("--speed", type=float, default=5,
+                    help="simulated seconds per real second (a PT1M cycle "
+                         "takes 60/speed real seconds)")
+    ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--agent-status", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = [run_one(q, args) for q in args.queues]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"PT1M buckets, Interval 60, speed {args.speed:g}, {args.cycles} cycles"
+          f"{', AgentStatus' if args.agent_status else ''}; per cycle:")
+    print(f"{'queues':>7} {'agents':>7} {'conv req':>9} {'minimum':>8} {'user req':>9}"
+          f" {'minimum':>8} {'other':>6} {'collectd CPU ms':>16} {'read thr ms':>12}"
+          f" {'sim CPU ms':>11}  listing pages (queues, users) at start")
+    for r in rows:
+        c = r["cycles"]
+        print(f"{r['queues']:>7} {r['agents']:>7} {r['conv_requests'] / c:>9.2f}"
+              f" {r['min_conv_per_cycle']:>8} {r['user_requests'] / c:>9.2f}"
+              f" {r['min_user_per_cycle']:>8} {r['other_requests'] / c:>6.2f}"
+              f" {r['collectd_cpu_per_cycle'] * 1000:>16.0f}"
+              f" {r['reader_cpu_per_cycle'] * 1000:>12.0f}"
+              f" {r['sim_cpu_per_cycle'] * 1000:>11.0f}  "
+              f"{r['listing_pages'][LIST_QUEUES]}, {r['listing_pages'][LIST_USERS]}")
+        if r["non_200"]:
+            print("         not 200:", r["non_200"])
+
+
+if __name__ == "__main__":
+    main()
