@@ -1052,6 +1052,8 @@ typedef struct {
   const char *flow;
   const char *sub;
   char buf[600];
+  const gen_interval_value_t *v; /* the key's values being dispatched */
+  size_t n;
 } gf_series_t;
 
 static void gf_series_of(gf_instance_t *inst, const char *key, gf_series_t *s) {
@@ -1087,48 +1089,64 @@ static void gf_put_at(const gf_series_t *s, const char *type,
                         s->inst->config.interval.granularity_ms);
 }
 
+/* One metric's values of a bucket (gauges at its end). */
+static void gf_put_bucket(const gf_series_t *s, const gf_agg_metric_t *mt,
+                          double count, int64_t end_ms) {
+  const gen_interval_value_t *v = s->v;
+  size_t n = s->n;
+  double x;
+  if (mt->bucket_type != NULL)
+    gf_put_at(s, mt->bucket_type, NULL, false, count, end_ms);
+  if (mt->sum == NULL)
+    return;
+  gf_put_at(s, "duration_count", mt->measure, false, count, end_ms);
+  if (count > 0 && gen_interval_value_find(v, n, mt->sum, &x))
+    gf_put_at(s, "duration_avg", mt->measure, false, x / count / 1000.0,
+              end_ms);
+  if (gen_interval_value_find(v, n, mt->max, &x))
+    gf_put_at(s, "duration_max", mt->measure, false, x / 1000.0, end_ms);
+  if (gen_interval_value_find(v, n, mt->min, &x))
+    gf_put_at(s, "duration_min", mt->measure, false, x / 1000.0, end_ms);
+}
+
+/* One metric's counters (derive at at_ms). */
+static void gf_put_totals(const gf_series_t *s, const gf_agg_metric_t *mt,
+                          double count, int64_t at_ms) {
+  double sum;
+  if (mt->total_type != NULL)
+    gf_put_at(s, mt->total_type, NULL, true, count, at_ms);
+  if (mt->sum != NULL)
+    gf_put_at(s, "total_duration_count", mt->measure, true, count, at_ms);
+  if (mt->sum != NULL && gen_interval_value_find(s->v, s->n, mt->sum, &sum))
+    gf_put_at(s, "total_duration_ms", mt->measure, true, sum, at_ms);
+}
+
+/* Every metric of the key's group that has a count among v, through put. */
+static void gf_put_key(void *ud, const char *key, int64_t at_ms,
+                       const gen_interval_value_t *v, size_t n,
+                       void (*put)(const gf_series_t *, const gf_agg_metric_t *,
+                                   double, int64_t)) {
+  gf_series_t s;
+  gf_series_of(ud, key, &s);
+  s.v = v;
+  s.n = n;
+  for (const gf_agg_metric_t *mt = gf_agg_metrics;
+       mt < gf_agg_metrics + GF_AGG_METRIC_COUNT; mt++) {
+    double count;
+    if (mt->group == s.kind && gen_interval_value_find(v, n, mt->count, &count))
+      put(&s, mt, count, at_ms);
+  }
+}
+
 static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
                          int64_t end_ms, gen_interval_kind_t kind,
                          const gen_interval_value_t *v, size_t n) {
-  gf_series_t s;
-  gf_series_of(ud, key, &s);
-  for (size_t m = 0; m < GF_AGG_METRIC_COUNT; m++) {
-    const gf_agg_metric_t *mt = &gf_agg_metrics[m];
-    double count, x;
-    if (mt->group != s.kind ||
-        !gen_interval_value_find(v, n, mt->count, &count))
-      continue;
-    if (mt->bucket_type != NULL)
-      gf_put_at(&s, mt->bucket_type, NULL, false, count, end_ms);
-    if (mt->sum == NULL)
-      continue;
-    gf_put_at(&s, "duration_count", mt->measure, false, count, end_ms);
-    if (count > 0 && gen_interval_value_find(v, n, mt->sum, &x))
-      gf_put_at(&s, "duration_avg", mt->measure, false, x / count / 1000.0,
-                end_ms);
-    if (gen_interval_value_find(v, n, mt->max, &x))
-      gf_put_at(&s, "duration_max", mt->measure, false, x / 1000.0, end_ms);
-    if (gen_interval_value_find(v, n, mt->min, &x))
-      gf_put_at(&s, "duration_min", mt->measure, false, x / 1000.0, end_ms);
-  }
+  gf_put_key(ud, key, end_ms, v, n, gf_put_bucket);
 }
 
 static void gf_on_totals(void *ud, const char *key, int64_t at_ms,
                          const gen_interval_value_t *v, size_t n) {
-  gf_series_t s;
-  gf_series_of(ud, key, &s);
-  for (size_t m = 0; m < GF_AGG_METRIC_COUNT; m++) {
-    const gf_agg_metric_t *mt = &gf_agg_metrics[m];
-    double x;
-    if (mt->group != s.kind)
-      continue;
-    if (mt->total_type != NULL && gen_interval_value_find(v, n, mt->count, &x))
-      gf_put_at(&s, mt->total_type, NULL, true, x, at_ms);
-    if (mt->sum != NULL && gen_interval_value_find(v, n, mt->count, &x))
-      gf_put_at(&s, "total_duration_count", mt->measure, true, x, at_ms);
-    if (mt->sum != NULL && gen_interval_value_find(v, n, mt->sum, &x))
-      gf_put_at(&s, "total_duration_ms", mt->measure, true, x, at_ms);
-  }
+  gf_put_key(ud, key, at_ms, v, n, gf_put_totals);
 }
 
 static json_object *gf_query_body(void *ud, const char *const *flow_ids,
