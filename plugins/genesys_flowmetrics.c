@@ -1121,11 +1121,13 @@ static void gf_put_totals(const gf_series_t *s, const gf_agg_metric_t *mt,
     gf_put_at(s, "total_duration_ms", mt->measure, true, sum, at_ms);
 }
 
-/* Every metric of the key's group that has a count among v, through put. */
+/* Every metric of the key's group that has a count among v, through
+ * put_one. */
 static void gf_put_key(void *ud, const char *key, int64_t at_ms,
                        const gen_interval_value_t *v, size_t n,
-                       void (*put)(const gf_series_t *, const gf_agg_metric_t *,
-                                   double, int64_t)) {
+                       void (*put_one)(const gf_series_t *,
+                                       const gf_agg_metric_t *, double,
+                                       int64_t)) {
   gf_series_t s;
   gf_series_of(ud, key, &s);
   s.v = v;
@@ -1134,7 +1136,7 @@ static void gf_put_key(void *ud, const char *key, int64_t at_ms,
        mt < gf_agg_metrics + GF_AGG_METRIC_COUNT; mt++) {
     double count;
     if (mt->group == s.kind && gen_interval_value_find(v, n, mt->count, &count))
-      put(&s, mt, count, at_ms);
+      put_one(&s, mt, count, at_ms);
   }
 }
 
