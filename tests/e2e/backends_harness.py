@@ -221,6 +221,8 @@ class Carbon(Server):
                 f"CACHE_QUERY_PORT = {free_port()}\n"
                 "WHISPER_AUTOFLUSH = True\n"
                 "LOG_LISTENER_CONN_SUCCESS = False\n"
+                # no carbon.agents.* self-metrics among the paths checked
+                "CARBON_METRIC_INTERVAL = 0\n"
             )
         self.spawn(["carbon-cache", f"--config={conf_dir}/carbon.conf",
                     f"--pidfile={self.dir}/carbon.pid", "--nodaemon",
