@@ -3,6 +3,7 @@
  */
 #include "gen_attr.h"
 #include "gen_config.h"
+#include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_time.h"
@@ -16,8 +17,6 @@
 #include <unistd.h>
 
 #define GEN_ATTR_MAX_GROUPS 10
-/* Largest journal line we replay. */
-#define GEN_ATTR_JOURNAL_LINE_MAX 4096
 
 struct gen_attr_format_s {
   regex_t re;
@@ -139,10 +138,7 @@ struct gen_attr_ledger_s {
   size_t n_series_slots;
   size_t n_named; /* series other than the overflow one */
 
-  char *journal_base;
-  int journal_fd;
-  uint64_t generation;  /* of the journal being written */
-  uint64_t oldest_kept; /* lowest journal generation not yet removed */
+  gen_journal_t journal;
 };
 
 static uint64_t hash_bytes(uint64_t h, const char *s) {
@@ -170,12 +166,11 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->format = format;
   l->opt = *options;
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  l->journal_fd = -1;
   l->n_buckets = 1024;
   l->buckets = calloc(l->n_buckets, sizeof(*l->buckets));
-  if (journal_base != NULL)
-    l->journal_base = strdup(journal_base);
-  if (l->buckets == NULL || (journal_base != NULL && l->journal_base == NULL)) {
+  if (gen_journal_init(&l->journal, journal_base, l->opt.log_prefix,
+                       &l->stats.journal_errors) != 0 ||
+      l->buckets == NULL) {
     gen_attr_ledger_free(l);
     return NULL;
   }
@@ -202,9 +197,7 @@ void gen_attr_ledger_free(gen_attr_ledger_t *l) {
   free(l->series);
   free(l->series_slots);
   free(l->buckets);
-  if (l->journal_fd >= 0)
-    close(l->journal_fd);
-  free(l->journal_base);
+  gen_journal_fini(&l->journal);
   pthread_mutex_destroy(&l->lock);
   free(l);
 }
@@ -437,46 +430,6 @@ static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
 
 /* ---- journal ------------------------------------------------------------- */
 
-static void journal_path(const gen_attr_ledger_t *l, uint64_t generation,
-                         char *buf, size_t size) {
-  snprintf(buf, size, "%s.%" PRIu64, l->journal_base, generation);
-}
-
-static void journal_open(gen_attr_ledger_t *l) {
-  if (l->journal_base == NULL)
-    return;
-  if (l->journal_fd >= 0)
-    close(l->journal_fd);
-  char path[PATH_MAX];
-  journal_path(l, l->generation, path, sizeof(path));
-  l->journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (l->journal_fd < 0) {
-    atomic_fetch_add(&l->stats.journal_errors, 1);
-    gen_log_limited(&l->complain, LOG_ERR,
-                    "%s: cannot open journal %s: %s; counts since the last "
-                    "state save would be lost in a crash",
-                    l->opt.log_prefix, path, gen_strerror(errno));
-  }
-}
-
-static void journal_write(gen_attr_ledger_t *l, const char *data, size_t len) {
-  if (l->journal_fd < 0 || len == 0)
-    return;
-  while (len > 0) {
-    ssize_t n = write(l->journal_fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      atomic_fetch_add(&l->stats.journal_errors, 1);
-      gen_log_limited(&l->complain, LOG_ERR, "%s: journal write failed: %s",
-                      l->opt.log_prefix, gen_strerror(errno));
-      return;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-}
-
 /* Appends one journal line to buf (growing it). */
 static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
                         uint64_t h, const series_t *s) {
@@ -540,14 +493,14 @@ int gen_attr_observe(gen_attr_ledger_t *l, const char *conversation_id,
     atomic_fetch_add(&l->stats.counted, 1);
     if (over)
       atomic_fetch_add(&l->stats.over_limit, 1);
-    if (l->journal_fd >= 0)
+    if (gen_journal_active(&l->journal))
       journal_line(&journal, &journal_len, &journal_cap, conversation_id, h, s);
     if (cb)
       cb(ud, s->flow, s->metric, s->total);
   }
   if (c != NULL)
     conv_touch(l, c, now, finished);
-  journal_write(l, journal, journal_len);
+  gen_journal_append(&l->journal, journal, journal_len);
   pthread_mutex_unlock(&l->lock);
   free(journal);
   return counted;
@@ -599,10 +552,9 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
   }
   /* Everything up to here is in the snapshot; later counts go to the next
    * journal, which a restore replays on top of it. */
-  l->generation++;
-  journal_open(l);
+  uint64_t generation = gen_journal_rotate(&l->journal);
   json_object_object_add(doc, "generation",
-                         json_object_new_int64((int64_t)l->generation));
+                         json_object_new_int64((int64_t)generation));
   pthread_mutex_unlock(&l->lock);
   json_object_object_add(doc, "series", series);
   json_object_object_add(doc, "conversations", convs);
@@ -620,11 +572,7 @@ static uint64_t snapshot_generation(json_object *snapshot) {
 void gen_attr_snapshot_stored(gen_attr_ledger_t *l, json_object *snapshot) {
   uint64_t g = snapshot_generation(snapshot);
   pthread_mutex_lock(&l->lock);
-  for (; l->journal_base != NULL && l->oldest_kept < g; l->oldest_kept++) {
-    char path[PATH_MAX];
-    journal_path(l, l->oldest_kept, path, sizeof(path));
-    unlink(path);
-  }
+  gen_journal_stored(&l->journal, g);
   pthread_mutex_unlock(&l->lock);
 }
 
@@ -690,41 +638,36 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
   }
 }
 
-/* Replays one journal file; returns -ENOENT when it does not exist. */
-static int replay_journal(gen_attr_ledger_t *l, const char *path,
-                          cdtime_t now) {
-  FILE *fh = fopen(path, "re");
-  if (fh == NULL)
-    return -errno;
-  char line[GEN_ATTR_JOURNAL_LINE_MAX];
-  while (fgets(line, sizeof(line), fh) != NULL) {
-    size_t len = strlen(line);
-    if (len == 0 || line[len - 1] != '\n')
-      continue; /* cut by a crash mid-write, or too long */
-    json_object *o = NULL;
-    char why[64];
-    if (gen_json_parse(line, len - 1, 4, &o, why, sizeof(why)) != 0)
-      continue;
-    const char *conv = gen_json_get_string(o, "c");
-    const char *flow = gen_json_get_string(o, "f");
-    const char *metric = gen_json_get_string(o, "m");
-    uint64_t h;
-    if (conv != NULL && conv[0] != '\0' && flow != NULL && metric != NULL &&
-        parse_hex(gen_json_get_string(o, "h"), &h)) {
-      conv_t *c = conv_find(l, conv);
-      if (c == NULL)
-        c = conv_add(l, conv, now);
-      if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
-        bool over;
-        series_t *s = series_resolve(l, flow, metric, &over);
-        if (s != NULL)
-          s->total++;
-      }
+typedef struct {
+  gen_attr_ledger_t *ledger;
+  cdtime_t now;
+} replay_ctx_t;
+
+/* Replays one journal line: a name counted for a conversation. */
+static void replay_line(void *ud, const char *text, size_t len) {
+  replay_ctx_t *ctx = ud;
+  gen_attr_ledger_t *l = ctx->ledger;
+  json_object *o = NULL;
+  char why[64];
+  if (gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
+    return;
+  const char *conv = gen_json_get_string(o, "c");
+  const char *flow = gen_json_get_string(o, "f");
+  const char *metric = gen_json_get_string(o, "m");
+  uint64_t h;
+  if (conv != NULL && conv[0] != '\0' && flow != NULL && metric != NULL &&
+      parse_hex(gen_json_get_string(o, "h"), &h)) {
+    conv_t *c = conv_find(l, conv);
+    if (c == NULL)
+      c = conv_add(l, conv, ctx->now);
+    if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
+      bool over;
+      series_t *s = series_resolve(l, flow, metric, &over);
+      if (s != NULL)
+        s->total++;
     }
-    json_object_put(o);
   }
-  fclose(fh);
-  return 0;
+  json_object_put(o);
 }
 
 int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
@@ -734,31 +677,10 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
   pthread_mutex_lock(&l->lock);
   if (snapshot != NULL)
     restore_snapshot(l, snapshot, now);
-  l->generation = g;
-  l->oldest_kept = g;
-  if (l->journal_base != NULL) {
-    char path[PATH_MAX];
-    /* Journals older than the snapshot are in it already: leftovers of a
-     * crash between the snapshot and their removal. */
-    for (uint64_t k = g; k > 0; k--) {
-      journal_path(l, k - 1, path, sizeof(path));
-      if (unlink(path) != 0)
-        break;
-    }
-    for (;; l->generation++) {
-      journal_path(l, l->generation, path, sizeof(path));
-      if (replay_journal(l, path, now) != 0)
-        break;
-    }
-    /* Continue in a journal of its own: the replayed ones go when the next
-     * snapshot (which holds them) is stored. */
-    journal_open(l);
-  }
-  int status = 0;
-  if (l->journal_base != NULL && l->journal_fd < 0) {
+  replay_ctx_t ctx = {.ledger = l, .now = now};
+  int status = gen_journal_recover(&l->journal, g, replay_line, &ctx);
+  if (status != 0)
     snprintf(err, err_size, "cannot open the journal");
-    status = -EIO;
-  }
   pthread_mutex_unlock(&l->lock);
   return status;
 }

@@ -2,7 +2,9 @@
  * collectd-genesys: the one place values leave the suite for collectd.
  */
 #include "gen_dispatch.h"
+
 #include "gen_log.h"
+#include <math.h>
 
 #include <string.h>
 
@@ -70,4 +72,21 @@ int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
 int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
                         cdtime_t interval) {
   return dispatch(id, (value_t){.derive = value}, time, interval);
+}
+
+int gen_dispatch_self(const char *host, const char *plugin, const char *type,
+                      const char *type_instance, bool derive, double value) {
+  gen_ident_t id = {.host = host,
+                    .plugin = plugin,
+                    .plugin_instance = "self",
+                    .type = type,
+                    .type_instance = type_instance};
+  return gen_dispatch_number(&id, derive, value, 0, 0);
+}
+
+int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
+                        cdtime_t time, cdtime_t interval) {
+  if (derive)
+    return gen_dispatch_derive(id, (int64_t)llround(value), time, interval);
+  return gen_dispatch_gauge(id, value, time, interval);
 }

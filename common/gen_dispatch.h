@@ -11,7 +11,9 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+
 #include "gen_log.h"
+#include <stdbool.h>
 
 #include <stdint.h>
 
@@ -36,5 +38,14 @@ int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
                        cdtime_t interval);
 int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
                         cdtime_t interval);
+
+/* A DERIVE (value rounded) or a GAUGE. */
+int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
+                        cdtime_t time, cdtime_t interval);
+
+/* One self-metric of a plugin (plugin_instance "self"), DERIVE or GAUGE,
+ * at the current time. */
+int gen_dispatch_self(const char *host, const char *plugin, const char *type,
+                      const char *type_instance, bool derive, double value);
 
 #endif /* GEN_DISPATCH_H */

@@ -897,6 +897,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   return status;
 }
 
+void gen_interval_set_defer_save(gen_interval_t *gi, bool defer) {
+  gi->o.defer_save = defer;
+}
+
 int gen_interval_save(gen_interval_t *gi) {
   if (!gi->dirty)
     return 0;

@@ -135,6 +135,9 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
                         const gen_interval_range_t *range, int64_t now_ms,
                         const gen_interval_sink_t *sink);
 
+/* Sets defer_save (see gen_interval_options_t) after creation. */
+void gen_interval_set_defer_save(gen_interval_t *gi, bool defer);
+
 /* Writes the state file if a commit happened since the last write (with
  * defer_save: call it at the end of every read cycle). Returns 0, or a
  * negative errno (logged; the next call tries again). */

@@ -96,3 +96,18 @@ bool gen_json_get_double(json_object *obj, const char *key, double *out) {
   *out = json_object_get_double(v);
   return isfinite(*out);
 }
+
+json_object *gen_json_or_filter(const char *dimension,
+                                const char *const *values, size_t n) {
+  json_object *clause = json_object_new_object();
+  json_object *list = json_object_new_array();
+  json_object_object_add(clause, "type", json_object_new_string("or"));
+  for (size_t i = 0; i < n; i++) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "dimension", json_object_new_string(dimension));
+    json_object_object_add(p, "value", json_object_new_string(values[i]));
+    json_object_array_add(list, p);
+  }
+  json_object_object_add(clause, "predicates", list);
+  return clause;
+}

@@ -27,4 +27,9 @@ bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out);
 /* Numbers of either JSON kind. */
 bool gen_json_get_double(json_object *obj, const char *key, double *out);
 
+/* An analytics query filter (or clause) matching any of values on one
+ * dimension: {"type":"or","predicates":[{"dimension":…,"value":…},…]}. */
+json_object *gen_json_or_filter(const char *dimension,
+                                const char *const *values, size_t n);
+
 #endif /* GEN_JSON_H */

@@ -598,14 +598,8 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_sockets", false, (double)atomic_load(&st->sockets_open)},
   };
   for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
-    gen_ident_t id = {.host = host,
-                      .plugin = plugin,
-                      .plugin_instance = "self",
-                      .type = self[i].type};
-    if (self[i].derive)
-      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
-    else
-      gen_dispatch_gauge(&id, self[i].value, 0, 0);
+    gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
+                      self[i].value);
   }
   int64_t last = atomic_load(&st->last_message);
   if (last > 0) {

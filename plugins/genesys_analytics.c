@@ -20,6 +20,7 @@
 #include "gen_client.h"
 #include "gen_entity.h"
 #include "gen_interval.h"
+#include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_state.h"
@@ -88,12 +89,9 @@ typedef struct {
   bool metrics_given;
   bool by_direction, by_wrapup;
   bool agent_status;
-  int64_t granularity_ms;
-  cdtime_t settle, revisit, horizon, initial;
-  char *state_dir;
+  gen_interval_config_t interval; /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
   long queues_per_query;
-  long max_buckets;
 } ga_config_t;
 
 typedef struct {
@@ -106,7 +104,8 @@ typedef struct {
   bool users_listed;
   gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
-  uint64_t queries, query_failures;
+  gen_interval_counts_t counts; /* queries, failures */
+  char log_prefix[256];
   gen_ratelimit_t complain;
 } ga_instance_t;
 
@@ -116,13 +115,9 @@ static void *ga_config_new(void) {
   ga_config_t *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return NULL;
-  c->granularity_ms = 15 * 60000;
-  c->settle = TIME_T_TO_CDTIME_T(120);
-  c->revisit = TIME_T_TO_CDTIME_T(3600);
-  c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
+  gen_interval_config_init(&c->interval);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
-  c->max_buckets = 96;
   return c;
 }
 
@@ -134,7 +129,7 @@ static void ga_config_free(void *config) {
   for (size_t i = 0; i < c->n_media; i++)
     free(c->media[i]);
   free(c->media);
-  free(c->state_dir);
+  gen_interval_config_release(&c->interval);
   free(c);
 }
 
@@ -186,26 +181,6 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-static int ga_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
-                                 ga_config_t *c) {
-  char *text = NULL;
-  int64_t ms = 0;
-  int status = gen_config_string(org, ci, &text);
-  if (status != 0)
-    return status;
-  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
-      3600000 % ms != 0) {
-    gen_config_error(org, ci,
-                     "want an ISO-8601 duration from PT1M to PT1H that "
-                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
-    status = -EINVAL;
-  } else {
-    c->granularity_ms = ms;
-  }
-  free(text);
-  return status;
-}
-
 static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   ga_config_t *c = config;
@@ -237,18 +212,9 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return ga_config_metrics(org, ci, c);
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
-  if (strcasecmp(ci->key, "Granularity") == 0)
-    return ga_config_granularity(org, ci, c);
-  if (strcasecmp(ci->key, "SettleDelay") == 0)
-    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
-  if (strcasecmp(ci->key, "RevisitWindow") == 0)
-    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
-  if (strcasecmp(ci->key, "BackfillHorizon") == 0)
-    return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
-  if (strcasecmp(ci->key, "InitialBackfill") == 0)
-    return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
-  if (strcasecmp(ci->key, "StateDirectory") == 0)
-    return gen_config_string(org, ci, &c->state_dir);
+  int status = gen_interval_config_key(org, ci, &c->interval);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)
     return gen_config_bool(org, ci, &c->agent_status);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
@@ -256,49 +222,25 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
     return gen_config_int(org, ci, 1, GA_MAX_QUEUES_PER_QUERY,
                           &c->queues_per_query);
-  if (strcasecmp(ci->key, "MaxBucketsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, 10000, &c->max_buckets);
   return GEN_CONFIG_NOT_MINE;
 }
 
 /* ---- the request ---------------------------------------------------------
  */
 
-static json_object *predicates(const char *dimension, const char *const *values,
-                               size_t n) {
-  json_object *clause = json_object_new_object();
-  json_object *list = json_object_new_array();
-  json_object_object_add(clause, "type", json_object_new_string("or"));
-  for (size_t i = 0; i < n; i++) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "dimension", json_object_new_string(dimension));
-    json_object_object_add(p, "value", json_object_new_string(values[i]));
-    json_object_array_add(list, p);
-  }
-  json_object_object_add(clause, "predicates", list);
-  return clause;
-}
-
 /* The aggregates query for queue_ids over range. */
 static json_object *query_body(const ga_instance_t *inst,
                                const char *const *queue_ids, size_t n,
                                const gen_interval_range_t *range) {
   const ga_config_t *c = &inst->config;
-  json_object *body = json_object_new_object();
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(c->granularity_ms, text, sizeof(text));
-  json_object_object_add(body, "granularity", json_object_new_string(text));
-  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
-  json_object *group_by = json_object_new_array();
-  json_object_array_add(group_by, json_object_new_string("queueId"));
-  json_object_array_add(group_by, json_object_new_string("mediaType"));
+  const char *group_by[4] = {"queueId", "mediaType"};
+  size_t n_group_by = 2;
   if (c->by_direction)
-    json_object_array_add(group_by, json_object_new_string("direction"));
+    group_by[n_group_by++] = "direction";
   if (c->by_wrapup)
-    json_object_array_add(group_by, json_object_new_string("wrapUpCode"));
-  json_object_object_add(body, "groupBy", group_by);
+    group_by[n_group_by++] = "wrapUpCode";
+  json_object *body = gen_interval_query_new(range, c->interval.granularity_ms,
+                                             group_by, n_group_by);
   json_object *metrics = json_object_new_array();
   for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
     bool repeated = false;
@@ -313,11 +255,11 @@ static json_object *query_body(const ga_instance_t *inst,
   json_object *filter = json_object_new_object();
   json_object *clauses = json_object_new_array();
   json_object_object_add(filter, "type", json_object_new_string("and"));
-  json_object_array_add(clauses, predicates("queueId", queue_ids, n));
+  json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
   if (c->n_media > 0)
     json_object_array_add(
-        clauses,
-        predicates("mediaType", (const char *const *)c->media, c->n_media));
+        clauses, gen_json_or_filter("mediaType", (const char *const *)c->media,
+                                    c->n_media));
   json_object_object_add(filter, "clauses", clauses);
   json_object_object_add(body, "filter", filter);
   return body;
@@ -446,62 +388,20 @@ static int group_key(const ga_instance_t *inst, json_object *group, char *key,
 /* Feeds one answer to the engine. A document that cannot be trusted as a
  * whole (not the expected shape, a bucket that is not one of ours) fails the
  * range: it is asked for again, nothing of it is dispatched. */
-static int take_answer(ga_instance_t *inst, json_object *doc,
-                       const gen_interval_range_t *range, char *err,
-                       size_t err_size) {
-  json_object *results = NULL;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not an aggregates response");
-    return -EINVAL;
-  }
-  /* No "results": nothing happened in these queues in the range. */
-  size_t len = results ? json_object_array_length(results) : 0;
-  size_t skipped = 0;
-  ga_values_t vals;
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    char key[512];
-    const char *queue_id;
-    if (group_key(inst, gen_json_get_object(result, "group"), key, sizeof(key),
-                  &queue_id) != 0 ||
-        gen_entity_find(&inst->queues, queue_id) < 0) {
-      skipped++;
-      continue;
-    }
-    json_object *data = gen_json_get_array(result, "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
-      const char *interval = gen_json_get_string(bucket, "interval");
-      int64_t start, end;
-      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
-          start < range->start_ms || end > range->end_ms ||
-          start % inst->config.granularity_ms != 0) {
-        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
-                 "the range asked for", interval ? interval : "(none)");
-        return -EINVAL;
-      }
-      skipped +=
-          bucket_values(inst, gen_json_get_array(bucket, "metrics"), &vals);
-      int status =
-          gen_interval_put(inst->engine, queue_id, key, start, vals.v, vals.n);
-      if (status != 0) {
-        snprintf(err, err_size, "cannot record a bucket: %s",
-                 gen_strerror(status));
-        return status;
-      }
-    }
-  }
-  if (skipped > 0) {
-    atomic_fetch_add(&inst->client->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": %zu groups or metrics of an "
-                    "aggregates answer were not usable and were skipped",
-                    PLUGIN_NAME, inst->client->org->name, skipped);
-  }
-  return 0;
+static bool answer_group(void *ud, json_object *group, const char **scope,
+                         char *key, size_t key_size) {
+  const ga_instance_t *inst = ud;
+  return group_key(inst, group, key, key_size, scope) == 0 &&
+         gen_entity_find(&inst->queues, *scope) >= 0;
+}
+
+static size_t answer_values(void *ud, const char *key, json_object *metrics,
+                            const gen_interval_value_t **v, size_t *n) {
+  static ga_values_t vals; /* read thread only; used at once */
+  size_t skipped = bucket_values(ud, metrics, &vals);
+  *v = vals.v;
+  *n = vals.n;
+  return skipped;
 }
 
 /* ---- dispatch ------------------------------------------------------------
@@ -551,29 +451,16 @@ static void put_value(const ga_series_t *s, const char *type,
       type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
   } else
     sstrncpy(type_instance, s->suffix, sizeof(type_instance));
-  gen_ident_t id = {.host = gen_client_host(s->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = s->queue,
-                    .type = type,
-                    .type_instance = type_instance};
-  cdtime_t interval = MS_TO_CDTIME_T(s->inst->config.granularity_ms);
-  if (derive)
-    gen_dispatch_derive(&id, (int64_t)llround(value), gen_ms_to_cdtime(at_ms),
-                        interval);
-  else
-    gen_dispatch_gauge(&id, value, gen_ms_to_cdtime(at_ms), interval);
+  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->queue,
+                        type, type_instance, derive, value, at_ms,
+                        s->inst->config.interval.granularity_ms);
 }
 
 static bool find_value(const gen_interval_value_t *v, size_t n,
                        const char *metric, const char *suffix, double *out) {
   char name[64];
   snprintf(name, sizeof(name), "%s%s", metric, suffix);
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i].name, name) == 0) {
-      *out = v[i].value;
-      return true;
-    }
-  return false;
+  return gen_interval_value_find(v, n, name, out);
 }
 
 static void on_bucket(void *ud, const char *key, int64_t start_ms,
@@ -706,44 +593,28 @@ static int refresh_lists(ga_instance_t *inst) {
   return 0;
 }
 
+static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
+                               const gen_interval_range_t *range) {
+  return query_body(ud, queue_ids, n, range);
+}
+
+/* The conversation aggregates endpoint and how its answer is read. */
+static gen_interval_query_t queue_query(ga_instance_t *inst) {
+  return gen_interval_query_make(GA_QUERY_PATH, "aggregates query",
+                                 inst->config.interval.granularity_ms,
+                                 batch_body, answer_group, answer_values, inst);
+}
+
 /* Asks for and takes every range due for one batch of queues. Returns 0,
  * or the failure of a request (the cycle stops: no hammering). */
 static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
-    gen_interval_range_t range;
-    int status = gen_interval_plan(inst->engine, ids, n, now, &range);
-    if (status <= 0)
-      return status;
-    json_object *body = query_body(inst, ids, n, &range);
-    json_object *doc = NULL;
-    char err[512] = "";
-    inst->queries++;
-    status = gen_http_post_json(inst->client->http, GA_QUERY_PATH, body, &doc,
-                                err, sizeof(err));
-    json_object_put(body);
-    if (status == 0)
-      status = take_answer(inst, doc, &range, err, sizeof(err));
-    json_object_put(doc);
-    if (status != 0) {
-      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-        atomic_fetch_add(&inst->client->stats.malformed, 1);
-      gen_interval_abort(inst->engine);
-      inst->query_failures++;
-      char text[GEN_INTERVAL_STRLEN];
-      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_limited(&inst->complain, LOG_ERR,
-                      "%s plugin: Org \"%s\": aggregates query for %s failed "
-                      "(asked for again next cycle): %s",
-                      PLUGIN_NAME, inst->client->org->name, text, err);
-      return status;
-    }
-    gen_interval_commit(inst->engine, ids, n, &range, now, &sink);
-  }
-  return 0;
+  gen_interval_query_t query = queue_query(inst);
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return gen_interval_collect(&job, ids, n, GA_RANGES_PER_READ);
 }
 
 /* ---- agent time in status ------------------------------------------------
@@ -797,22 +668,16 @@ static ssize_t status_slot(ga_status_sums_t *s, int kind, const char *name) {
 static json_object *user_query_body(const ga_instance_t *inst,
                                     const char *const *user_ids, size_t n,
                                     const gen_interval_range_t *range) {
-  json_object *body = json_object_new_object();
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(inst->config.granularity_ms, text, sizeof(text));
-  json_object_object_add(body, "granularity", json_object_new_string(text));
-  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
-  json_object *group_by = json_object_new_array();
-  json_object_array_add(group_by, json_object_new_string("userId"));
-  json_object_object_add(body, "groupBy", group_by);
+  static const char *const group_by[] = {"userId"};
+  json_object *body =
+      gen_interval_query_new(range, inst->config.interval.granularity_ms,
+                             group_by, STATIC_ARRAY_SIZE(group_by));
   json_object *metrics = json_object_new_array();
   for (int k = 0; k < 2; k++)
     json_object_array_add(metrics,
                           json_object_new_string(ga_status_metrics[k]));
   json_object_object_add(body, "metrics", metrics);
-  json_object *filter = predicates("userId", user_ids, n);
+  json_object *filter = gen_json_or_filter("userId", user_ids, n);
   json_object_object_add(body, "filter", filter);
   return body;
 }
@@ -831,7 +696,7 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     snprintf(err, err_size, "the answer is not a users aggregates response");
     return -EINVAL;
   }
-  int64_t g = inst->config.granularity_ms;
+  int64_t g = inst->config.interval.granularity_ms;
   size_t len = results ? json_object_array_length(results) : 0;
   for (size_t r = 0; r < len; r++) {
     json_object *data =
@@ -839,14 +704,10 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     size_t n_data = data ? json_object_array_length(data) : 0;
     for (size_t d = 0; d < n_data; d++) {
       json_object *bucket = json_object_array_get_idx(data, d);
-      const char *interval = gen_json_get_string(bucket, "interval");
-      int64_t start, end;
-      if (interval == NULL || gen_interval_parse(interval, &start, &end) != 0 ||
-          start < range->start_ms || end > range->end_ms || start % g != 0) {
-        snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
-                 "the range asked for", interval ? interval : "(none)");
+      int64_t start;
+      if (gen_interval_answer_bucket(bucket, range, g, &start, err, err_size) !=
+          0)
         return -EINVAL;
-      }
       size_t b = (size_t)((start - range->start_ms) / g);
       json_object *metrics = gen_json_get_array(bucket, "metrics");
       size_t n_metrics = metrics ? json_object_array_length(metrics) : 0;
@@ -897,7 +758,8 @@ static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
       }
       int status = gen_interval_put(
           inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
-          range->start_ms + (int64_t)b * inst->config.granularity_ms, v, n);
+          range->start_ms + (int64_t)b * inst->config.interval.granularity_ms,
+          v, n);
       if (status != 0)
         return status;
     }
@@ -957,7 +819,7 @@ static int collect_agents(ga_instance_t *inst) {
     ga_status_sums_t sums;
     size_t skipped = 0;
     char err[512] = "";
-    status = sums_init(&sums, &range, inst->config.granularity_ms);
+    status = sums_init(&sums, &range, inst->config.interval.granularity_ms);
     if (status != 0)
       snprintf(err, sizeof(err), "out of memory");
     for (size_t first = 0; status == 0 && first < inst->users.count;
@@ -968,7 +830,7 @@ static int collect_agents(ga_instance_t *inst) {
         ids[n++] = inst->users.items[i].id;
       json_object *body = user_query_body(inst, ids, n, &range);
       json_object *doc = NULL;
-      inst->queries++;
+      inst->counts.queries++;
       status = gen_http_post_json(inst->client->http, GA_USER_QUERY_PATH, body,
                                   &doc, err, sizeof(err));
       json_object_put(body);
@@ -991,7 +853,7 @@ static int collect_agents(ga_instance_t *inst) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&inst->client->stats.malformed, 1);
       gen_interval_abort(inst->agent_engine);
-      inst->query_failures++;
+      inst->counts.failures++;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
       gen_log_limited(&inst->complain, LOG_ERR,
@@ -1023,37 +885,11 @@ static void ga_dispatch_self(ga_instance_t *inst) {
         (st.last_commit_ms == 0 || ag.last_commit_ms < st.last_commit_ms))
       st.last_commit_ms = ag.last_commit_ms;
   }
-  int64_t now = gen_cdtime_to_ms(cdtime());
   const char *host = gen_client_host(inst->client);
-  struct {
-    const char *type;
-    bool derive, present;
-    double value;
-  } self[] = {
-      {"analytics_queries", true, true, (double)inst->queries},
-      {"analytics_query_failures", true, true, (double)inst->query_failures},
-      {"buckets_dispatched", true, true, (double)st.buckets_dispatched},
-      {"buckets_backfilled", true, true, (double)st.buckets_backfilled},
-      {"bucket_revisions", true, true, (double)st.revisions},
-      {"gap_buckets", true, true, (double)st.gap_buckets},
-      {"queues", false, true, (double)inst->queues.count},
-      {"lag", false, st.done_until_ms > 0,
-       (double)(now - st.done_until_ms) / 1000.0},
-      {"last_success_age", false, st.last_commit_ms > 0,
-       (double)(now - st.last_commit_ms) / 1000.0},
-  };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
-    if (!self[i].present)
-      continue;
-    gen_ident_t id = {.host = host,
-                      .plugin = PLUGIN_NAME,
-                      .plugin_instance = "self",
-                      .type = self[i].type};
-    if (self[i].derive)
-      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
-    else
-      gen_dispatch_gauge(&id, self[i].value, 0, 0);
-  }
+  gen_interval_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
+                             inst->counts.failures);
+  gen_dispatch_self(host, PLUGIN_NAME, "queues", NULL, false,
+                    (double)inst->queues.count);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
@@ -1102,7 +938,7 @@ static void ga_instance_free(void *data) {
   for (size_t i = 0; i < inst->config.n_media; i++)
     free(inst->config.media[i]);
   free(inst->config.media);
-  free(inst->config.state_dir);
+  gen_interval_config_release(&inst->config.interval);
   gen_client_free(inst->client);
   free(inst);
 }
@@ -1123,58 +959,25 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
     for (size_t m = 0; m < GA_METRIC_COUNT; m++)
       c->metric_on[m] = true;
 
-  const char *org = client->org->name;
-  char dir[PATH_MAX], path[PATH_MAX], safe[DATA_MAX_NAME_LEN], prefix[256];
-  if (c->state_dir != NULL)
-    sstrncpy(dir, c->state_dir, sizeof(dir));
-  else
-    gen_state_default_dir(dir, sizeof(dir));
-  gen_sanitize_name(org, safe, sizeof(safe));
-  if (snprintf(path, sizeof(path), "%s/analytics-%s.json", dir, safe) >=
-      (int)sizeof(path)) {
-    GEN_ERROR("%s plugin: Org \"%s\": StateDirectory is too long", PLUGIN_NAME,
-              org);
+  char *prefix = inst->log_prefix;
+  snprintf(prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
+           PLUGIN_NAME, client->org->name);
+  inst->counts.log_prefix = prefix;
+  inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  inst->engine = gen_interval_config_engine(&c->interval, "analytics",
+                                            client->org->name, "", prefix);
+  /* AgentStatus: its own state file, the agent scope advances on its own
+   * requests. */
+  if (inst->engine == NULL ||
+      (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
+                               &c->interval, "analytics", client->org->name,
+                               "-agents", prefix)) == NULL)) {
     ga_instance_free(inst);
     return NULL;
   }
-  snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME, org);
-  int status = gen_state_mkdir(dir);
-  if (status != 0) {
-    GEN_ERROR("%s: StateDirectory %s: %s", prefix, dir, gen_strerror(status));
-    ga_instance_free(inst);
-    return NULL;
-  }
-  gen_interval_options_t options = {
-      .granularity_ms = c->granularity_ms,
-      .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),
-      .revisit_ms = (int64_t)CDTIME_T_TO_MS(c->revisit),
-      .horizon_ms = (int64_t)CDTIME_T_TO_MS(c->horizon),
-      .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
-      .max_buckets = (size_t)c->max_buckets,
-      .state_path = path,
-      .log_prefix = prefix,
-      .defer_save = true, /* ga_read saves once per cycle */
-  };
-  if (options.horizon_ms < c->granularity_ms)
-    options.horizon_ms = c->granularity_ms;
-  inst->engine = gen_interval_create(&options);
-  options.defer_save = false; /* the agent engine commits once per cycle */
-  if (inst->engine == NULL) {
-    GEN_ERROR("%s: cannot set up the interval engine", prefix);
-    ga_instance_free(inst);
-    return NULL;
-  }
-  if (c->agent_status) {
-    /* Its own state file: the agent scope advances on its own requests. */
-    if (snprintf(path, sizeof(path), "%s/analytics-%s-agents.json", dir,
-                 safe) >= (int)sizeof(path) ||
-        (inst->agent_engine = gen_interval_create(&options)) == NULL) {
-      GEN_ERROR("%s: cannot set up the interval engine for AgentStatus",
-                prefix);
-      ga_instance_free(inst);
-      return NULL;
-    }
-  }
+  /* ga_read writes the state once per cycle, after its batches (the agent
+   * engine commits once per cycle anyway). */
+  gen_interval_set_defer_save(inst->engine, true);
   return inst;
 }
 

@@ -16,9 +16,18 @@
  * Counting, dedup, expiry and persistence live in gen_attr; the HTTP side
  * of the receiver in gen_receiver.
  *
- * Counters only go up and survive restarts: flow counters are saved with
- * the ledger's snapshot every StateSaveInterval; metric attributes are
- * journalled before an event is acknowledged.
+ * Per closed interval (Granularity), the flow aggregates query gives
+ * nFlow, tFlow, tFlowDisconnect, tFlowExit per flow, nFlowOutcome,
+ * nFlowOutcomeFailed, tFlowOutcome per outcome and nFlowMilestone per
+ * milestone; the closed-interval engine (gen_interval, shared with
+ * genesys_analytics) dispatches each bucket once at its end, revisits,
+ * backfills and keeps the interval counters. Active flows (oFlow) come from
+ * the flow observations query every read.
+ *
+ * Counters only go up and survive restarts, a SIGKILL too: every flow
+ * counter increment and every newly counted metric attribute is journalled
+ * (gen_journal) before it is dispatched or acknowledged; a state file every
+ * StateSaveInterval starts new journals.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -26,12 +35,15 @@
 #include "gen_attr.h"
 #include "gen_client.h"
 #include "gen_entity.h"
+#include "gen_interval_config.h"
+#include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_receiver.h"
 #include "gen_secret.h"
 #include "gen_state.h"
+#include "gen_time.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -48,6 +60,13 @@
 #define GF_MAX_ATTRIBUTES 1024
 /* EventBridge ids remembered for duplicate detection, per generation. */
 #define GF_RECENT_IDS 65536
+#define GF_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
+#define GF_OBS_PATH "/api/v2/analytics/flows/observations/query"
+/* flowId predicates per request, as the documented observation limit. */
+#define GF_MAX_FLOWS_PER_QUERY 100
+/* Ranges asked for per batch and read, so that a long backfill does not
+ * hold collectd's read thread; the rest follows in the next reads. */
+#define GF_RANGES_PER_READ 8
 
 /* Kinds of flow counter, as type names. */
 typedef enum {
@@ -82,6 +101,11 @@ typedef struct {
   cdtime_t finished_timeout;
   char *state_file;
   cdtime_t state_save_interval;
+
+  bool aggregates;   /* the flow aggregates per interval */
+  bool active_flows; /* oFlow every read */
+  long flows_per_query;
+  gen_interval_config_t interval;
 
   char *rx_address;
   char *rx_port; /* NULL = no receiver */
@@ -129,7 +153,10 @@ typedef struct {
   pthread_mutex_t lock; /* entity sets, counters, recent ids */
   gen_entity_set_t flows, outcomes, milestones, queues;
   gf_counters_t counters;
+  gen_journal_t counter_journal; /* one line per counter increment */
   gf_recent_t recent;
+  gen_interval_t *engine;       /* Aggregates: buckets, revisits, totals */
+  gen_interval_counts_t counts; /* aggregates and observations queries */
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
@@ -152,6 +179,10 @@ static void *gf_config_new(void) {
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
   c->rx_max_body = 256 * 1024;
   c->rx_queue = 1024;
+  c->aggregates = true;
+  c->active_flows = true;
+  c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
+  gen_interval_config_init(&c->interval);
   return c;
 }
 
@@ -175,6 +206,7 @@ static void gf_config_release(gf_config_t *c) {
   free(c->rx_key);
   free(c->rx_secret_file);
   free(c->rx_secret_header);
+  gen_interval_config_release(&c->interval);
 }
 
 static void gf_config_free(void *config) {
@@ -277,7 +309,14 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->rx_max_body);
   if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
     return gen_config_int(org, ci, 1, 1000000, &c->rx_queue);
-  return GEN_CONFIG_NOT_MINE;
+  if (strcasecmp(ci->key, "Aggregates") == 0)
+    return gen_config_bool(org, ci, &c->aggregates);
+  if (strcasecmp(ci->key, "ActiveFlows") == 0)
+    return gen_config_bool(org, ci, &c->active_flows);
+  if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
+    return gen_config_int(org, ci, 1, GF_MAX_FLOWS_PER_QUERY,
+                          &c->flows_per_query);
+  return gen_interval_config_key(org, ci, &c->interval);
 }
 
 /* Checks the block as a whole; logs and returns a negative errno when the
@@ -417,10 +456,19 @@ static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
   gf_put_derive(inst, flow, gf_kind_types[kind], sub, total);
 }
 
+/* Counts one increment: journalled (one write, which a SIGKILL does not
+ * lose) before it is dispatched. Called with the lock held. */
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
                           const char *flow_name, gf_kind_t kind,
                           const char *sub_id, const char *sub_name) {
   uint64_t total = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
+  if (total > 0 && gen_journal_active(&inst->counter_journal)) {
+    char line[600];
+    int n = snprintf(line, sizeof(line), "%s\x1f%d\x1f%s\n", flow_id, (int)kind,
+                     sub_id ? sub_id : "");
+    if (n > 0 && (size_t)n < sizeof(line))
+      gen_journal_append(&inst->counter_journal, line, (size_t)n);
+  }
   if (total > 0)
     gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
                         total);
@@ -680,6 +728,17 @@ static void gf_start_receiver(gf_instance_t *inst) {
 
 /* ---- state --------------------------------------------------------------- */
 
+/* Replays one journalled increment ("flowId\x1fkind\x1fsubId"). */
+static void gf_replay_increment(void *ud, const char *text, size_t len) {
+  gf_instance_t *inst = ud;
+  char flow_id[256];
+  gf_kind_t kind;
+  const char *sub;
+  if (len > 0 &&
+      gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
+    gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL, 1);
+}
+
 static void gf_restore_state(gf_instance_t *inst) {
   json_object *doc = NULL;
   int status = gen_state_load_json(inst->config.state_file, &doc);
@@ -700,6 +759,16 @@ static void gf_restore_state(gf_instance_t *inst) {
                        (uint64_t)total);
     }
   }
+  int64_t generation = 0;
+  if (!gen_json_get_int64(doc, "flow_generation", &generation) ||
+      generation < 0)
+    generation = 0;
+  pthread_mutex_lock(&inst->lock);
+  if (gen_journal_recover(&inst->counter_journal, (uint64_t)generation,
+                          gf_replay_increment, inst) != 0)
+    GEN_WARNING("%s: flow counters survive no crash (no journal)",
+                inst->log_prefix);
+  pthread_mutex_unlock(&inst->lock);
   char err[128];
   if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
                        err, sizeof(err)) != 0)
@@ -716,14 +785,21 @@ static void gf_save_state(gf_instance_t *inst) {
     json_object_object_add(
         flows, inst->counters.keys.items[i].id,
         json_object_new_int64((int64_t)inst->counters.totals[i]));
+  /* Increments after this moment go to the next journal. */
+  uint64_t generation = gen_journal_rotate(&inst->counter_journal);
   pthread_mutex_unlock(&inst->lock);
   json_object *attributes = gen_attr_snapshot(inst->ledger);
   json_object_object_add(doc, "flows", flows);
+  json_object_object_add(doc, "flow_generation",
+                         json_object_new_int64((int64_t)generation));
   json_object_object_add(doc, "attributes", json_object_get(attributes));
   int status = gen_state_save_json(inst->config.state_file, doc);
-  if (status == 0)
+  if (status == 0) {
     gen_attr_snapshot_stored(inst->ledger, attributes);
-  else
+    pthread_mutex_lock(&inst->lock);
+    gen_journal_stored(&inst->counter_journal, generation);
+    pthread_mutex_unlock(&inst->lock);
+  } else
     gen_log_limited(&inst->complain, LOG_ERR,
                     "%s: cannot write state file %s: %s", inst->log_prefix,
                     inst->config.state_file, gen_strerror(status));
@@ -834,6 +910,340 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   return 0;
 }
 
+/* ---- flow aggregates per closed interval --------------------------------- */
+
+/* The group an aggregates result belongs to: the flow alone, or the flow
+ * and one outcome, or the flow and one milestone. */
+typedef enum { GF_GROUP_FLOW, GF_GROUP_OUTCOME, GF_GROUP_MILESTONE } gf_group_t;
+static const char gf_group_tags[] = {'F', 'O', 'M'};
+
+/* The metric catalogue: API metric, its group, the engine value names of
+ * its count (and, for durations, of the sum, max and min in ms), the types
+ * of the count per bucket and as a counter (NULL: duration_count only), and
+ * the measure that names durations in type_instance. */
+typedef struct {
+  const char *api;
+  gf_group_t group;
+  const char *count, *sum, *max, *min;
+  const char *bucket_type, *total_type;
+  const char *measure;
+} gf_agg_metric_t;
+
+static const gf_agg_metric_t gf_agg_metrics[] = {
+    {"nFlow", GF_GROUP_FLOW, "executions", NULL, NULL, NULL,
+     "flow_interval_executions", "total_flow_executions", NULL},
+    {"tFlow", GF_GROUP_FLOW, "flow_count", "flow_sum_ms", "flow_max_ms",
+     "flow_min_ms", NULL, NULL, "flow"},
+    {"tFlowDisconnect", GF_GROUP_FLOW, "disconnect_count", "disconnect_sum_ms",
+     "disconnect_max_ms", "disconnect_min_ms", NULL, NULL, "disconnect"},
+    {"tFlowExit", GF_GROUP_FLOW, "exit_count", "exit_sum_ms", "exit_max_ms",
+     "exit_min_ms", NULL, NULL, "exit"},
+    {"nFlowOutcome", GF_GROUP_OUTCOME, "outcomes", NULL, NULL, NULL,
+     "flow_interval_outcomes", "total_flow_outcomes", NULL},
+    {"nFlowOutcomeFailed", GF_GROUP_OUTCOME, "outcome_failures", NULL, NULL,
+     NULL, "flow_interval_outcome_failures", "total_flow_outcome_failures",
+     NULL},
+    {"tFlowOutcome", GF_GROUP_OUTCOME, "outcome_count", "outcome_sum_ms",
+     "outcome_max_ms", "outcome_min_ms", NULL, NULL, "outcome"},
+    {"nFlowMilestone", GF_GROUP_MILESTONE, "milestones", NULL, NULL, NULL,
+     "flow_interval_milestones", "total_flow_milestones", NULL},
+};
+#define GF_AGG_METRIC_COUNT STATIC_ARRAY_SIZE(gf_agg_metrics)
+#define GF_AGG_MAX_VALUES (4 * GF_AGG_METRIC_COUNT)
+
+/* One request for flow_ids over range: every bucket of the granularity,
+ * grouped by flow, outcome and milestone. */
+static json_object *gf_aggregates_body(const gf_instance_t *inst,
+                                       const char *const *flow_ids, size_t n,
+                                       const gen_interval_range_t *range) {
+  static const char *const group_by[] = {"flowId", "flowOutcomeId",
+                                         "flowMilestoneId"};
+  json_object *body =
+      gen_interval_query_new(range, inst->config.interval.granularity_ms,
+                             group_by, STATIC_ARRAY_SIZE(group_by));
+  json_object *metrics = json_object_new_array();
+  for (size_t m = 0; m < GF_AGG_METRIC_COUNT; m++)
+    json_object_array_add(metrics,
+                          json_object_new_string(gf_agg_metrics[m].api));
+  json_object_object_add(body, "metrics", metrics);
+  json_object_object_add(body, "filter",
+                         gen_json_or_filter("flowId", flow_ids, n));
+  return body;
+}
+
+/* Engine key of a result group, "<tag>\t<flowId>[\t<outcome|milestone id>]";
+ * -1 when the group is not one of ours. */
+static int gf_group_key(const gf_instance_t *inst, json_object *group,
+                        char *key, size_t size, const char **flow_id,
+                        gf_group_t *kind) {
+  const char *outcome = gen_json_get_string(group, "flowOutcomeId");
+  const char *milestone = gen_json_get_string(group, "flowMilestoneId");
+  *flow_id = gen_json_get_string(group, "flowId");
+  if (*flow_id == NULL || (outcome != NULL && milestone != NULL) ||
+      gen_entity_find(&inst->flows, *flow_id) < 0)
+    return -1;
+  *kind = outcome     ? GF_GROUP_OUTCOME
+          : milestone ? GF_GROUP_MILESTONE
+                      : GF_GROUP_FLOW;
+  const char *sub = outcome ? outcome : milestone;
+  int n = snprintf(key, size, "%c\t%s%s%s", gf_group_tags[*kind], *flow_id,
+                   sub ? "\t" : "", sub ? sub : "");
+  return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* One bucket's metrics[] of a group as engine values: only the metrics of
+ * that group (a metric in another group's result would be counted twice).
+ * Returns how many entries were not usable. */
+static size_t gf_bucket_values(json_object *metrics, gf_group_t kind,
+                               gen_interval_value_t *v, size_t *n) {
+  size_t skipped = 0, len = metrics ? json_object_array_length(metrics) : 0;
+  *n = 0;
+  for (size_t i = 0; i < len; i++) {
+    json_object *entry = json_object_array_get_idx(metrics, i);
+    const char *api = gen_json_get_string(entry, "metric");
+    json_object *stats = gen_json_get_object(entry, "stats");
+    const gf_agg_metric_t *mt = NULL;
+    for (size_t m = 0; api != NULL && m < GF_AGG_METRIC_COUNT; m++)
+      if (strcmp(api, gf_agg_metrics[m].api) == 0)
+        mt = &gf_agg_metrics[m];
+    double count, x;
+    if (mt == NULL || mt->group != kind ||
+        !gen_json_get_double(stats, "count", &count) || count < 0) {
+      skipped++;
+      continue;
+    }
+    v[(*n)++] = (gen_interval_value_t){mt->count, count, true};
+    if (mt->sum == NULL)
+      continue;
+    if (gen_json_get_double(stats, "sum", &x))
+      v[(*n)++] = (gen_interval_value_t){mt->sum, x, true};
+    if (gen_json_get_double(stats, "max", &x))
+      v[(*n)++] = (gen_interval_value_t){mt->max, x, false};
+    if (gen_json_get_double(stats, "min", &x))
+      v[(*n)++] = (gen_interval_value_t){mt->min, x, false};
+  }
+  return skipped;
+}
+
+static bool gf_answer_group(void *ud, json_object *group, const char **scope,
+                            char *key, size_t key_size) {
+  gf_group_t kind;
+  return gf_group_key(ud, group, key, key_size, scope, &kind) == 0;
+}
+
+static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
+                               const gen_interval_value_t **v, size_t *n) {
+  static gen_interval_value_t values[GF_AGG_MAX_VALUES]; /* read thread */
+  gf_group_t kind = key[0] == 'O'   ? GF_GROUP_OUTCOME
+                    : key[0] == 'M' ? GF_GROUP_MILESTONE
+                                    : GF_GROUP_FLOW;
+  *v = values;
+  return gf_bucket_values(metrics, kind, values, n);
+}
+
+/* Feeds one answer to the engine (a document that cannot be trusted as a
+ * whole fails the range: asked for again, nothing of it dispatched). */
+
+/* The labels of an engine key: the flow's plugin_instance, and the outcome
+ * or milestone name (NULL for the flow group). */
+typedef struct {
+  gf_instance_t *inst;
+  gf_group_t kind;
+  const char *flow;
+  const char *sub;
+  char buf[600];
+  const gen_interval_value_t *v; /* the key's values being dispatched */
+  size_t n;
+} gf_series_t;
+
+static void gf_series_of(gf_instance_t *inst, const char *key, gf_series_t *s) {
+  s->inst = inst;
+  sstrncpy(s->buf, key, sizeof(s->buf));
+  s->kind = s->buf[0] == 'O'   ? GF_GROUP_OUTCOME
+            : s->buf[0] == 'M' ? GF_GROUP_MILESTONE
+                               : GF_GROUP_FLOW;
+  char *flow_id = strchr(s->buf, '\t');
+  flow_id = flow_id ? flow_id + 1 : s->buf;
+  char *sub_id = strchr(flow_id, '\t');
+  if (sub_id != NULL)
+    *sub_id++ = '\0';
+  s->flow = gf_entity_label(inst, &inst->flows, flow_id, NULL);
+  s->sub = NULL;
+  if (sub_id != NULL)
+    s->sub = gf_entity_label(
+        inst, s->kind == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
+        sub_id, NULL);
+}
+
+static void gf_put_at(const gf_series_t *s, const char *type,
+                      const char *measure, bool derive, double value,
+                      int64_t at_ms) {
+  char type_instance[DATA_MAX_NAME_LEN];
+  if (measure != NULL && s->sub != NULL)
+    snprintf(type_instance, sizeof(type_instance), "%s-%s", measure, s->sub);
+  else
+    sstrncpy(type_instance, measure ? measure : (s->sub ? s->sub : ""),
+             sizeof(type_instance));
+  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->flow,
+                        type, type_instance, derive, value, at_ms,
+                        s->inst->config.interval.granularity_ms);
+}
+
+/* One metric's values of a bucket (gauges at its end). */
+static void gf_put_bucket(const gf_series_t *s, const gf_agg_metric_t *mt,
+                          double count, int64_t end_ms) {
+  const gen_interval_value_t *v = s->v;
+  size_t n = s->n;
+  double x;
+  if (mt->bucket_type != NULL)
+    gf_put_at(s, mt->bucket_type, NULL, false, count, end_ms);
+  if (mt->sum == NULL)
+    return;
+  gf_put_at(s, "duration_count", mt->measure, false, count, end_ms);
+  if (count > 0 && gen_interval_value_find(v, n, mt->sum, &x))
+    gf_put_at(s, "duration_avg", mt->measure, false, x / count / 1000.0,
+              end_ms);
+  if (gen_interval_value_find(v, n, mt->max, &x))
+    gf_put_at(s, "duration_max", mt->measure, false, x / 1000.0, end_ms);
+  if (gen_interval_value_find(v, n, mt->min, &x))
+    gf_put_at(s, "duration_min", mt->measure, false, x / 1000.0, end_ms);
+}
+
+/* One metric's counters (derive at at_ms). */
+static void gf_put_totals(const gf_series_t *s, const gf_agg_metric_t *mt,
+                          double count, int64_t at_ms) {
+  double sum;
+  if (mt->total_type != NULL)
+    gf_put_at(s, mt->total_type, NULL, true, count, at_ms);
+  if (mt->sum != NULL)
+    gf_put_at(s, "total_duration_count", mt->measure, true, count, at_ms);
+  if (mt->sum != NULL && gen_interval_value_find(s->v, s->n, mt->sum, &sum))
+    gf_put_at(s, "total_duration_ms", mt->measure, true, sum, at_ms);
+}
+
+/* Every metric of the key's group that has a count among v, through
+ * put_one. */
+static void gf_put_key(void *ud, const char *key, int64_t at_ms,
+                       const gen_interval_value_t *v, size_t n,
+                       void (*put_one)(const gf_series_t *,
+                                       const gf_agg_metric_t *, double,
+                                       int64_t)) {
+  gf_series_t s;
+  gf_series_of(ud, key, &s);
+  s.v = v;
+  s.n = n;
+  for (const gf_agg_metric_t *mt = gf_agg_metrics;
+       mt < gf_agg_metrics + GF_AGG_METRIC_COUNT; mt++) {
+    double count;
+    if (mt->group == s.kind && gen_interval_value_find(v, n, mt->count, &count))
+      put_one(&s, mt, count, at_ms);
+  }
+}
+
+static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
+                         int64_t end_ms, gen_interval_kind_t kind,
+                         const gen_interval_value_t *v, size_t n) {
+  gf_put_key(ud, key, end_ms, v, n, gf_put_bucket);
+}
+
+static void gf_on_totals(void *ud, const char *key, int64_t at_ms,
+                         const gen_interval_value_t *v, size_t n) {
+  gf_put_key(ud, key, at_ms, v, n, gf_put_totals);
+}
+
+static json_object *gf_query_body(void *ud, const char *const *flow_ids,
+                                  size_t n, const gen_interval_range_t *range) {
+  return gf_aggregates_body(ud, flow_ids, n, range);
+}
+
+/* The flow aggregates endpoint and how its answer is read. */
+static gen_interval_query_t gf_query(gf_instance_t *inst) {
+  return gen_interval_query_make(GF_AGG_PATH, "flow aggregates query",
+                                 inst->config.interval.granularity_ms,
+                                 gf_query_body, gf_answer_group,
+                                 gf_answer_values, inst);
+}
+
+/* Active flows (oFlow) of one batch, dispatched per flow and media type. */
+static int gf_collect_active(gf_instance_t *inst, const char *const *ids,
+                             size_t n) {
+  json_object *body = json_object_new_object();
+  json_object *metrics = json_object_new_array();
+  json_object_array_add(metrics, json_object_new_string("oFlow"));
+  json_object_object_add(body, "metrics", metrics);
+  json_object_object_add(body, "filter", gen_json_or_filter("flowId", ids, n));
+  json_object *doc = NULL;
+  char err[512] = "";
+  inst->counts.queries++;
+  int status = gen_http_post_json(inst->client->http, GF_OBS_PATH, body, &doc,
+                                  err, sizeof(err));
+  json_object_put(body);
+  json_object *results = gen_json_get_array(doc, "results");
+  if (status == 0 && results == NULL) {
+    snprintf(err, sizeof(err), "the answer has no results[]");
+    status = -EINVAL;
+  }
+  if (status != 0) {
+    inst->counts.failures++;
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s: flow observations query failed: %s", inst->log_prefix,
+                    err);
+    json_object_put(doc);
+    return status;
+  }
+  for (size_t r = 0; r < json_object_array_length(results); r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    json_object *group = gen_json_get_object(result, "group");
+    const char *flow_id = gen_json_get_string(group, "flowId");
+    const char *media = gen_json_get_string(group, "mediaType");
+    json_object *data = gen_json_get_array(result, "data");
+    if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
+      continue;
+    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
+         d++) {
+      json_object *entry = json_object_array_get_idx(data, d);
+      const char *metric = gen_json_get_string(entry, "metric");
+      double count;
+      if (metric == NULL || strcmp(metric, "oFlow") != 0 ||
+          !gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
+                               &count))
+        continue;
+      gen_ident_t id = {.host = gen_client_host(inst->client),
+                        .plugin = PLUGIN_NAME,
+                        .plugin_instance =
+                            gf_entity_label(inst, &inst->flows, flow_id, NULL),
+                        .type = "flow_active",
+                        .type_instance = media ? media : ""};
+      gen_dispatch_gauge(&id, count, 0, 0);
+    }
+  }
+  json_object_put(doc);
+  return 0;
+}
+
+/* Every batch of FlowsPerQuery selected flows: aggregates, then oFlow. Runs
+ * on the read thread, the only one that changes the entity sets. */
+static void gf_collect_interval(gf_instance_t *inst) {
+  size_t per = (size_t)inst->config.flows_per_query;
+  const char *ids[GF_MAX_FLOWS_PER_QUERY];
+  bool aggregates = inst->engine != NULL;
+  gen_interval_query_t query = gf_query(inst);
+  gen_interval_sink_t sink = {
+      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  for (size_t first = 0; first < inst->flows.count; first += per) {
+    size_t n = 0;
+    for (size_t i = first; i < inst->flows.count && n < per; i++)
+      ids[n++] = inst->flows.items[i].id;
+    if (aggregates &&
+        gen_interval_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
+      aggregates = false; /* the rest waits for the next read */
+    if (inst->config.active_flows)
+      gf_collect_active(inst, ids, n);
+  }
+}
+
 /* ---- read ---------------------------------------------------------------- */
 
 static void gf_redispatch_counters(gf_instance_t *inst) {
@@ -853,15 +1263,8 @@ static void gf_redispatch_counters(gf_instance_t *inst) {
 
 static void gf_put_self(const gf_instance_t *inst, const char *type,
                         const char *type_instance, bool derive, double value) {
-  gen_ident_t id = {.host = gen_client_host(inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = "self",
-                    .type = type,
-                    .type_instance = type_instance};
-  if (derive)
-    gen_dispatch_derive(&id, (int64_t)value, 0, 0);
-  else
-    gen_dispatch_gauge(&id, value, 0, 0);
+  gen_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, type,
+                    type_instance, derive, value);
 }
 
 static void gf_dispatch_self(gf_instance_t *inst) {
@@ -891,6 +1294,13 @@ static void gf_dispatch_self(gf_instance_t *inst) {
   gf_put_self(inst, "journal_errors", NULL, true,
               (double)atomic_load(&a->journal_errors));
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
+  if (inst->engine != NULL || inst->config.active_flows) {
+    gen_interval_stats_t st = {0};
+    if (inst->engine != NULL)
+      gen_interval_get_stats(inst->engine, &st);
+    gen_interval_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
+                               inst->counts.queries, inst->counts.failures);
+  }
   if (inst->receiver != NULL) {
     gen_receiver_stats_t *r = gen_receiver_stats(inst->receiver);
     struct {
@@ -929,6 +1339,8 @@ static int gf_read(user_data_t *ud) {
               now - inst->listed_at >= inst->config.refresh_interval);
   int status = due ? gf_refresh_entities(inst) : 0;
   gen_attr_expire(inst->ledger, now);
+  if (inst->listed_at != 0)
+    gf_collect_interval(inst);
   gf_redispatch_counters(inst);
   if (now - inst->saved_at >= inst->config.state_save_interval)
     gf_save_state(inst);
@@ -954,6 +1366,8 @@ static void gf_instance_free(void *data) {
   gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
   gf_counters_free(&inst->counters);
+  gen_journal_fini(&inst->counter_journal);
+  gen_interval_free(inst->engine);
   free(inst->recent.slots[0]);
   free(inst->recent.slots[1]);
   if (inst->rx_secret != NULL) {
@@ -977,9 +1391,12 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
   inst->config = *(gf_config_t *)config;
   free(config);
   pthread_mutex_init(&inst->lock, NULL);
+  inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
+  inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  inst->counts.log_prefix = inst->log_prefix;
   gf_config_t *c = &inst->config;
   if (c->overflow_name == NULL)
     c->overflow_name = strdup("overflow");
@@ -1015,6 +1432,19 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
       .log_prefix = inst->log_prefix,
   };
   inst->ledger = gen_attr_ledger_create(inst->format, &options, journal);
+  snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
+  if (inst->ledger == NULL ||
+      gen_journal_init(&inst->counter_journal, journal, inst->log_prefix,
+                       &gen_attr_stats(inst->ledger)->journal_errors) != 0) {
+    gf_instance_free(inst);
+    return NULL;
+  }
+  if (c->aggregates && (inst->engine = gen_interval_config_engine(
+                            &c->interval, "flowmetrics", client->org->name, "",
+                            inst->log_prefix)) == NULL) {
+    gf_instance_free(inst);
+    return NULL;
+  }
   gen_notify_options_t notify_options = {
       .dead_after = c->heartbeat_timeout,
       .ping_after = c->heartbeat_timeout * 47 / 100,

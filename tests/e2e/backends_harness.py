@@ -200,8 +200,6 @@ class Carbon(Server):
         with open(os.path.join(conf_dir, "carbon.conf"), "w") as f:
             f.write(
                 "[cache]\n"
-                # carbon's own metrics would mix with the plugins' paths
-                "CARBON_METRIC_INTERVAL = 0\n"
                 f"STORAGE_DIR = {self.dir}/storage\n"
                 f"LOCAL_DATA_DIR = {self.whisper}\n"
                 f"WHITELISTS_DIR = {self.dir}/lists\n"
@@ -221,6 +219,8 @@ class Carbon(Server):
                 f"CACHE_QUERY_PORT = {free_port()}\n"
                 "WHISPER_AUTOFLUSH = True\n"
                 "LOG_LISTENER_CONN_SUCCESS = False\n"
+                # no carbon.agents.* self-metrics among the paths checked
+                "CARBON_METRIC_INTERVAL = 0\n"
             )
         self.spawn(["carbon-cache", f"--config={conf_dir}/carbon.conf",
                     f"--pidfile={self.dir}/carbon.pid", "--nodaemon",

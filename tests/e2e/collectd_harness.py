@@ -125,9 +125,13 @@ def run_tests(module_name):
     import unittest
 
     module = sys.modules[module_name]
-    result = unittest.TextTestRunner(verbosity=2).run(
-        unittest.defaultTestLoader.loadTestsFromModule(module)
-    )
-    failed = len(result.failures) + len(result.errors)
-    print(f"e2e: {result.testsRun - failed} passed, {failed} failed")
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    total = suite.countTestCases()
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    # A failed setUpClass is one error and its tests never run: each test
+    # that did not pass counts as failed.
+    passed = max(0, result.testsRun - len(result.failures) - len(result.errors)
+                 - len(result.skipped))
+    failed = max(total - passed, 0 if result.wasSuccessful() else 1)
+    print(f"e2e: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

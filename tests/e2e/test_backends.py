@@ -99,6 +99,13 @@ class BackendsTest(unittest.TestCase):
             # 15 min of history for genesys_analytics' InitialBackfill.
             "--warmup", "900")
         cls.servers.append(cls.sim)
+        # genesys_flowmetrics reads a simulator of its own that runs on, 20
+        # times faster: flow counters begin at the plugin's start and the
+        # queue simulator is paused soon after, so the flow dashboard would
+        # otherwise have seconds of flows to show.
+        cls.flow_sim = Simulator("--queues", "4", "--agents", "32", "--flows", "2",
+                                 "--speed", "20", "--start", "now", "--heartbeat", "5")
+        cls.servers.append(cls.flow_sim)
         cls.prom_target_port = free_port()
         cls.prom = Prometheus(f"127.0.0.1:{cls.prom_target_port}",
                               rule_files=[os.path.join(EXAMPLES, "prometheus",
@@ -111,6 +118,7 @@ class BackendsTest(unittest.TestCase):
         # write_http to the test's receiver only tells when values settled.
         cls.rx = Receiver()
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
+        flow_block = cls.flow_sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next
         # bucket about 15 s after the start: every counter then has the two
@@ -122,7 +130,7 @@ class BackendsTest(unittest.TestCase):
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
-                                    ("genesys_flowmetrics", block)))
+                                    ("genesys_flowmetrics", flow_block)))
         body += example_plugin_block("collectd-prometheus.conf", "write_prometheus",
                                      Host='"127.0.0.1"', Port=f'"{cls.prom_target_port}"')
         body += example_plugin_block("collectd-graphite.conf", "write_graphite",
@@ -307,13 +315,22 @@ class BackendsTest(unittest.TestCase):
 
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
-        self.assertGreaterEqual(len(dashboards), 3)
+        self.assertGreaterEqual(len(dashboards), 4)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
         self.assertTrue(wait_until(lambda: len(self.prom.query(scrapes)) == 3, 60),
                         "Prometheus never scraped the three plugins five times: "
                         f"{self.prom.query(scrapes)}\n" + self.cd.log_text()[-3000:])
+        # The flow dashboard's counters exist once a flow has ended with a
+        # failed outcome, a milestone and a metric attribute.
+        flows = "collectd_genesys_flowmetrics_"
+        self.assertTrue(wait_until(lambda: all(self.prom.query(
+            f'count_over_time({flows}{m}_total{{instance="{ORG}"}}[1m]) >= 2')
+            for m in ("flow_executions", "flow_outcome_success", "flow_outcome_failure",
+                      "flow_milestones", "flow_metric_attribute", "flow_exits",
+                      "flow_disconnects")), 90),
+            "Prometheus never got every flow counter twice")
         self._wait_analytics_buckets()
         executed = 0
         for path in dashboards:

@@ -18,7 +18,13 @@ ITEM = re.compile(r"^=item B<([A-Za-z]+)>", re.M)
 
 def code_keys(path):
     with open(path) as f:
-        return set(KEY.findall(f.read()))
+        text = f.read()
+    keys = set(KEY.findall(text))
+    # The interval options (Granularity, SettleDelay, ...) are parsed in
+    # common/ for every plugin that hands its keys to gen_interval_config_key.
+    if "gen_interval_config_key(" in text and not path.endswith("gen_interval_config.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_interval_config.c"))
+    return keys
 
 
 def page_items(path):

@@ -13,7 +13,16 @@ the simulator's ground truth (all attributes for the receiver, those of
 conversations that reached a queue for the conversation topic). Then the
 receiver is abused: wrong or missing secret, malformed JSON, wrong envelope,
 oversized body, duplicates, a flood; each request gets its answer, the
-counts stay exact, and collectd keeps running."""
+counts stay exact, and collectd keeps running.
+
+FlowAggregatesTest: a sped-up half hour at PT1M (the simulator 60 times
+faster than the wall clock, collectd under libfaketime at the same speed, as
+in test_analytics), collectd SIGKILLed and restarted five buckets later:
+every flow aggregate of every bucket (executions, exits, disconnects,
+outcomes reached and failed, milestones, duration sums) equals the
+simulator's flow_buckets truth per flow, outcome and milestone, no bucket
+missing, the interval counters equal the sum of the buckets, and oFlow
+equals the truth's active flows."""
 import base64
 import concurrent.futures
 import http.client
@@ -32,6 +41,7 @@ from collectd_harness import Collectd, run_tests  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
+from test_analytics import FakeClockCollectd, SPEED, _iso_ms  # noqa: E402
 
 PLUGIN = "genesys_flowmetrics"
 SECRET = "e2e-receiver-secret-0123456789"
@@ -321,6 +331,170 @@ class FlowmetricsTest(unittest.TestCase):
         print(f"flood: {accepted} accepted, {answers.count(429)} answered 429")
         self.assertIsNone(self.cd.proc.poll(), "collectd died")
         self.assertLess(time.monotonic() - self.started, 240)
+
+
+G_MS = 60000
+
+
+def plugin_values(rx, host):
+    """{(flow, type, type_instance): {time_ms: [values in arrival order]}}"""
+    out = {}
+    with rx.lock:
+        for _, t, key, value in rx.arrivals:
+            if key[0] != host or key[1] != PLUGIN or key[2] == "self":
+                continue
+            out.setdefault((key[2], key[3], key[4]), {}).setdefault(
+                round(t * 1000), []).append(value)
+    return out
+
+
+class FlowAggregatesTest(unittest.TestCase):
+    maxDiff = None
+    def setUp(self):
+        self.sim = Simulator("--queues", "4", "--agents", "40", "--flows", "3",
+                             "--speed", str(SPEED), "--start", "now",
+                             "--warmup", "300", "--heartbeat", "2",
+                             # oFlow is asked for every read (10 simulated
+                             # seconds): more than the default 300 a minute.
+                             "--rate-limit", "3000")
+        self.rx = Receiver()
+        block = self.sim.org_block(
+            "agg", extra='    Host "agg"\n    AttributesFromQueues false\n'
+            '    Granularity "PT1M"\n    SettleDelay 30\n    RevisitWindow 900\n'
+            "    BackfillHorizon 3600\n    InitialBackfill 240\n"
+            "    HeartbeatTimeout 600\n    StateSaveInterval 60\n")
+        self.cd = FakeClockCollectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 10\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
+            self.sim, stock=("logfile", "csv", "write_http"))
+
+    def tearDown(self):
+        self.cd.cleanup()
+        self.rx.stop()
+        self.sim.stop()
+
+    def sim_ms(self):
+        return _iso_ms(self.sim._open("/sim/info")["sim_time"])
+
+    def wait_sim(self, until_ms, timeout=120):
+        deadline = time.monotonic() + timeout
+        while self.sim_ms() < until_ms and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def test_buckets_equal_truth_across_a_kill(self):
+        started = time.monotonic()
+        self.cd.start()
+        t0 = self.sim_ms()
+        # SIGKILL half way between two commits (a bucket is taken 30 to 40 s
+        # after its end): what collectd dispatched has left its write
+        # buffer, which a kill would lose whatever the plugin does.
+        killed = (t0 // G_MS + 9) * G_MS + 5000
+        self.wait_sim(killed)
+        self.cd.proc.send_signal(9)
+        self.cd.proc.wait()
+        self.wait_sim(t0 + 14 * G_MS)  # five buckets while collectd is down
+        self.cd.start()
+        self.wait_sim(t0 + 24 * G_MS)
+        self.sim.fault({"fault": "pause"})
+        paused_ms = self.sim_ms()
+        # Every bucket closed before the pause settles (30 s = 0.5 s real),
+        # oFlow is read again (every second).
+        time.sleep(3)
+        truth = self.sim._open("/sim/truth?granularity=PT1M&buckets=60")
+        self.assertIsNone(self.cd.proc.poll(), "collectd died")
+        vals = plugin_values(self.rx, "agg")
+        outcomes = {o["id"]: o["name"] for o in api_get(
+            self.sim, "/api/v2/flows/outcomes?pageSize=500")["entities"]}
+        milestones = {m["id"]: m["name"] for m in api_get(
+            self.sim, "/api/v2/flows/milestones?pageSize=500")["entities"]}
+        names = {fid: f["name"] for fid, f in truth["flows"].items()}
+
+        def final(key, end):
+            got = vals.get(key, {}).get(end)
+            return got[-1] if got else 0
+
+        ends = sorted({t for (f, ty, ti), s in vals.items()
+                       if ty == "total_flow_executions" for t in s})
+        self.assertTrue(ends, "no interval counters:\n" + self.cd.log_text()[-3000:])
+        first = min(t for (f, ty, ti), s in vals.items()
+                    if ty.startswith("flow_interval_") for t in s)
+        last = max(e for e in ends if e <= paused_ms // G_MS * G_MS)
+        self.assertGreaterEqual((last - first) // G_MS, 20, "fewer than 21 buckets")
+        by_end = {round(_iso_ms(iv.split("/")[1])): flows
+                  for iv, flows in truth["flow_buckets"].items()}
+        self.assertLessEqual(min(by_end), first, "truth does not cover the run")
+        sums, compared = {}, 0
+        for end in range(first, last + G_MS, G_MS):
+            for fid, name in names.items():
+                tr = by_end.get(end, {}).get(fid, {})
+                want = {("flow_interval_executions", ""): tr.get("executions", 0)}
+                for measure in ("flow", "exit", "disconnect"):
+                    d = tr.get(measure, {"count": 0, "sum_ms": 0})
+                    want[("duration_count", measure)] = d["count"]
+                    want[("sum_ms", measure)] = d["sum_ms"]
+                for oid, o in tr.get("outcomes", {}).items():
+                    want[("flow_interval_outcomes", outcomes[oid])] = o["count"]
+                    want[("flow_interval_outcome_failures", outcomes[oid])] = o["failed"]
+                    want[("duration_count", "outcome-" + outcomes[oid])] = \
+                        o["duration"]["count"]
+                for mid, n in tr.get("milestones", {}).items():
+                    want[("flow_interval_milestones", milestones[mid])] = n
+                got = {}
+                for (ty, ti) in want:
+                    if ty == "sum_ms":
+                        n = final((name, "duration_count", ti), end)
+                        avg = final((name, "duration_avg", ti), end)
+                        got[(ty, ti)] = round(avg * n * 1000)
+                    else:
+                        got[(ty, ti)] = final((name, ty, ti), end)
+                self.assertEqual(got, want, f"{name} at {end} (buckets {first}..{last}, "
+                                 f"killed {killed}, restarted {t0 + 14 * G_MS}, "
+                                 f"paused {paused_ms}, got at {sorted(vals.get((name, 'flow_interval_executions', ''), {}).items())}")
+                # Nothing dispatched that the truth does not have.
+                for (f, ty, ti), series in vals.items():
+                    if f == name and ty.startswith("flow_interval_") and \
+                            series.get(end, [0])[-1]:
+                        self.assertIn((ty, ti), want, f"extra {ty} {ti} at {end}")
+                for k, v in want.items():
+                    sums[(name,) + k] = sums.get((name,) + k, 0) + v
+                compared += len(want)
+        executions = sum(v for k, v in sums.items() if k[1] == "flow_interval_executions")
+        self.assertGreater(executions, 20, "too little traffic to show anything")
+        # Counters: the last total equals the sum of the buckets, and only
+        # goes up.
+        totals = {"flow_interval_executions": "total_flow_executions",
+                  "flow_interval_outcomes": "total_flow_outcomes",
+                  "flow_interval_outcome_failures": "total_flow_outcome_failures",
+                  "flow_interval_milestones": "total_flow_milestones",
+                  "duration_count": "total_duration_count",
+                  "sum_ms": "total_duration_ms"}
+        for (name, ty, ti), want in sums.items():
+            series = vals.get((name, totals[ty], ti), {})
+            at_last = [v for t, v in series.items() if t <= last]
+            got = series[max(t for t in series if t <= last)][-1] if at_last else 0
+            self.assertEqual(got, want, f"counter {totals[ty]} {name} {ti}")
+            ordered = [series[t][-1] for t in sorted(series)]
+            self.assertEqual(ordered, sorted(ordered), f"{totals[ty]} {name} {ti} went down")
+        self.assertGreaterEqual(self.rx.get(PLUGIN, "self", "buckets_backfilled", host="agg"), 5)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "gap_buckets", host="agg"), 0)
+        # oFlow: executions in each flow now (the model is paused).
+        latest = self.rx.snapshot()
+        for fid, name in names.items():
+            got = sum(v for k, v in latest.items()
+                      if k[:4] == ("agg", PLUGIN, name, "flow_active"))
+            self.assertEqual(got, truth["flows"][fid]["active"], f"oFlow {name}")
+        # One request per new bucket (backfills and revisits ride along in
+        # the same interval; each request's commit sets the counters at its
+        # newest bucket), every one answered.
+        stats = self.sim.stats()["requests"]["POST /api/v2/analytics/flows/aggregates/query"]
+        buckets = (last - first) // G_MS + 1
+        committed = {t for (f, ty, ti), s in plugin_values(self.rx, "agg").items()
+                     if ty == "total_flow_executions" for t in s}
+        self.assertEqual(stats["by_status"].get("200"), stats["total"])
+        self.assertLessEqual(stats["total"], len(committed))
+        print(f"aggregates: {compared} bucket values of {buckets} buckets equal the "
+              f"truth; {stats['total']} aggregates requests; "
+              f"{time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

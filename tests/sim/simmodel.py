@@ -1124,6 +1124,40 @@ class Model:
                 out[iso(bs) + "/" + iso(bs + gran_ms)] = tot
         return out
 
+    def flow_buckets(self, start, end, gran_ms):
+        """Per closed bucket and flow, what the flow aggregates query gives
+        grouped by flowId, flowOutcomeId and flowMilestoneId: executions,
+        disconnects, exits with their duration sums, per outcome the
+        outcomes reached and failed with tFlowOutcome, per milestone
+        nFlowMilestone. Empty buckets are absent."""
+        res = self.flow_store.query(start, end, gran_ms, lambda k: k, FLOW_METRICS)
+        out = {}
+        for (b, (fi, oi, mi)), md in res.items():
+            bstart = start + b * gran_ms
+            key = iso(bstart) + "/" + iso(bstart + gran_ms)
+            e = out.setdefault(key, {}).setdefault(self.flows[fi].id, {
+                "executions": 0, "flow": {"sum_ms": 0, "count": 0},
+                "disconnect": {"sum_ms": 0, "count": 0}, "exit": {"sum_ms": 0, "count": 0},
+                "outcomes": {}, "milestones": {}})
+
+            def s_(n):
+                return {"sum_ms": int(md[n][1]), "count": int(md[n][0])} if n in md \
+                    else {"sum_ms": 0, "count": 0}
+            if oi >= 0:
+                e["outcomes"][self.outcomes[oi]["id"]] = {
+                    "count": int(md["nFlowOutcome"][0]) if "nFlowOutcome" in md else 0,
+                    "failed": int(md["nFlowOutcomeFailed"][0])
+                    if "nFlowOutcomeFailed" in md else 0,
+                    "duration": s_("tFlowOutcome")}
+            elif mi >= 0:
+                e["milestones"][self.milestones[mi]["id"]] = int(md["nFlowMilestone"][0])
+            else:
+                e["executions"] = int(md["nFlow"][0]) if "nFlow" in md else 0
+                e["flow"] = s_("tFlow")
+                e["disconnect"] = s_("tFlowDisconnect")
+                e["exit"] = s_("tFlowExit")
+        return dict(sorted(out.items()))
+
     def truth(self, gran_ms=300000, buckets=12, queue_ids=None, include_agents=False,
               include_users=False):
         now = self.now
@@ -1179,6 +1213,7 @@ class Model:
                                       "denominator": int(md["oServiceLevel"][0])}
                     if "oServiceLevel" in md else {"numerator": 0, "denominator": 0}}
         flows = {}
+        fb = self.flow_buckets(start, end, gran_ms)
         for f in self.flows:
             ft = self.flow_truth[f.id]
             flows[f.id] = dict(ft, name=f.name, type=f.type, active=f.active)
@@ -1201,6 +1236,7 @@ class Model:
             "granularity_ms": gran_ms,
             "buckets": dict(sorted(bl.items())),
             "flows": flows,
+            "flow_buckets": fb,
             "metric_attributes": attrs,
             "metric_attributes_on_queue_topics": attrs_q,
             "late_data": self.late_injected,

@@ -783,6 +783,54 @@ class T04Aggregates(unittest.TestCase):
         for r in js["results"]:
             self.assertEqual(r["data"][0]["stats"]["count"], tf[r["group"]["flowId"]]["active"])
 
+    def test_flow_buckets_truth(self):
+        """The truth's flow_buckets equal the flow aggregates query grouped
+        by flow, outcome and milestone, bucket by bucket, and add up to no
+        more than the cumulative flow counts."""
+        iv, start, end = self.interval()
+        st, h, js = self.agg({"interval": iv, "granularity": "PT5M",
+                              "groupBy": ["flowId", "flowOutcomeId", "flowMilestoneId"],
+                              "metrics": list(simmodel.FLOW_METRICS)},
+                             "/api/v2/analytics/flows/aggregates/query")
+        self.assertEqual(st, 200, js)
+        got = {}
+        for r in js["results"]:
+            g = r["group"]
+            for d in r["data"]:
+                e = got.setdefault(d["interval"].replace(".000", ""), {}).setdefault(
+                    g["flowId"], {"executions": 0, "outcomes": {}, "milestones": {}})
+                ms = {m["metric"]: m["stats"] for m in d["metrics"]}
+                if "flowOutcomeId" in g:
+                    e["outcomes"][g["flowOutcomeId"]] = (
+                        ms["nFlowOutcome"]["count"],
+                        ms.get("nFlowOutcomeFailed", {}).get("count", 0),
+                        ms["tFlowOutcome"]["sum"])
+                elif "flowMilestoneId" in g:
+                    e["milestones"][g["flowMilestoneId"]] = ms["nFlowMilestone"]["count"]
+                else:
+                    e["executions"] = ms.get("nFlow", {}).get("count", 0)
+                    e["exit"] = ms.get("tFlowExit", {}).get("sum", 0)
+        want = {}
+        for b, flows in self.truth["flow_buckets"].items():
+            for fid, f in flows.items():
+                want.setdefault(b.replace(".000", ""), {})[fid] = {
+                    "executions": f["executions"], "exit": f["exit"]["sum_ms"],
+                    "outcomes": {o: (v["count"], v["failed"], v["duration"]["sum_ms"])
+                                 for o, v in f["outcomes"].items()},
+                    "milestones": f["milestones"]}
+        for flows in got.values():
+            for f in flows.values():
+                f.setdefault("exit", 0)
+        self.assertEqual(got, want)
+        self.assertEqual(len(want), 12)
+        total = {}
+        for flows in want.values():
+            for fid, f in flows.items():
+                total[fid] = total.get(fid, 0) + f["executions"]
+        self.assertGreater(sum(total.values()), 0)
+        for fid, n in total.items():
+            self.assertLessEqual(n, self.truth["flows"][fid]["executions"])
+
     def test_metric_attributes_truth(self):
         t = self.sim.truth("?buckets=0")
         self.assertTrue(t["metric_attributes"])

@@ -5,6 +5,7 @@
 #include "../../plugins/genesys_analytics.c"
 
 #include "collectd/core/testing.h"
+#include "interval_answer.h"
 
 #define G 300000LL
 #define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
@@ -27,9 +28,9 @@ static ga_instance_t *make_instance_with(bool agent_status) {
   snprintf(path, sizeof(path), "%s/analytics-acme-agents.json", dir);
   unlink(path);
   c->agent_status = agent_status;
-  c->granularity_ms = G;
-  c->settle = TIME_T_TO_CDTIME_T(60);
-  c->state_dir = strdup(dir);
+  c->interval.granularity_ms = G;
+  c->interval.settle = TIME_T_TO_CDTIME_T(60);
+  c->interval.state_dir = strdup(dir);
   ga_instance_t *inst = ga_instance_new(client, c);
   gen_entity_add(&inst->queues, "q1", "Sales EN 001", "div-1");
   inst->listed_at = cdtime();
@@ -42,21 +43,12 @@ static const char *const q1[] = {"q1"};
 
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
-  gen_interval_range_t range;
-  int64_t now = T0 + G + 60000;
-  if (gen_interval_plan(inst->engine, q1, 1, now, &range) != 1)
-    return -1000;
-  char err[256] = "";
-  json_object *doc = json_tokener_parse(text);
-  int status = doc ? take_answer(inst, doc, &range, err, sizeof(err)) : -EINVAL;
-  json_object_put(doc);
-  if (status != 0) {
-    gen_interval_abort(inst->engine);
-    return status;
-  }
+  gen_interval_query_t query = queue_query(inst);
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  return gen_interval_commit(inst->engine, q1, 1, &range, now, &sink);
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return interval_answer(&job, q1[0], T0 + G + 60000, text);
 }
 
 #define BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
@@ -297,7 +289,7 @@ DEF_TEST(configuration_refuses_with_reasons) {
   mock_ci_free(ci);
   ci = mock_ci_str("Granularity", "PT1H");
   CHECK_ZERO(ga_config_key(org, ci, c));
-  EXPECT_EQ_INT(3600000, c->granularity_ms);
+  EXPECT_EQ_INT(3600000, c->interval.granularity_ms);
   mock_ci_free(ci);
   ci = mock_ci_str("GroupBy", "userId");
   OK(ga_config_key(org, ci, c) < 0);

@@ -2,12 +2,13 @@
  * become counters per flow, outcome and milestone; metric attributes from
  * conversation events and EventBridge events count once per conversation;
  * the receiver's envelope checks and duplicate drops; state across a
- * restart. */
+ * restart and a kill; flow aggregates per closed bucket. */
 #include "plugin_mock.h"
 
 #include "../../plugins/genesys_flowmetrics.c"
 
 #include "collectd/core/testing.h"
+#include "interval_answer.h"
 
 static char state_dir[] = "/tmp/gen-fm-XXXXXX";
 
@@ -23,6 +24,8 @@ static gf_instance_t *make_instance(const char *state) {
   gf_config_t *c = gf_config_new();
   if (asprintf(&c->state_file, "%s/%s.json", state_dir, state) < 0)
     return NULL;
+  c->interval.granularity_ms = 300000;
+  c->interval.state_dir = strdup(state_dir);
   gf_instance_t *inst = gf_instance_new(client, c);
   gen_entity_add(&inst->flows, "f-1", "SalesIvr", "div-1");
   gen_entity_add(&inst->outcomes, "o-1", "Identified", NULL);
@@ -201,6 +204,125 @@ DEF_TEST(counters_survive_restart) {
   return 0;
 }
 
+/* A kill between two state saves: every increment since the last save is
+ * in the journal; restarting twice (killed again before any save) or after
+ * a save counts nothing twice. */
+DEF_TEST(flow_counters_survive_kill) {
+  gf_instance_t *inst = make_instance("kill");
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  gf_save_state(inst);
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  feed(inst,
+       RECORD("f-1", "nFlowMilestone", ",\"flowMilestoneIds\":[\"m-1\"]"));
+  gf_save_state(inst);
+  feed(inst, RECORD("f-1", "nFlow", "")); /* journalled only */
+  feed(inst, RECORD("f-1", "tFlowExit", ""));
+  inst->started = false; /* killed: no final save */
+  gf_instance_free(inst);
+  for (int round = 0; round < 3; round++) {
+    inst = make_instance("kill");
+    mock_values_reset();
+    gf_redispatch_counters(inst);
+    EXPECT_EQ_INT(3,
+                  mock_find("SalesIvr", "flow_executions", "")->value.derive);
+    EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_exits", "")->value.derive);
+    EXPECT_EQ_INT(
+        1, mock_find("SalesIvr", "flow_milestones", "MenuDone")->value.derive);
+    if (round == 1)
+      gf_save_state(inst); /* the replayed journals fold into the state */
+    inst->started = false;
+    gf_instance_free(inst);
+  }
+  return 0;
+}
+
+#define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
+#define G 300000LL
+
+/* 10:08: the 10:00-10:05 bucket has settled (default SettleDelay 120 s). */
+#define AT_1008 (T0 + G + 180000)
+
+/* Plans at `at`, feeds the answer to the engine and commits the range. */
+static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
+  gen_interval_query_t query = gf_query(inst);
+  gen_interval_sink_t sink = {
+      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                            &sink};
+  return interval_answer(&job, "f-1", at, text);
+}
+
+#define FLOW_BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
+#define FLOW_ANSWER(executions, failed)                                        \
+  "{\"results\":[{\"group\":{\"flowId\":\"f-1\"},\"data\":[{\"interval\":"     \
+  "\"" FLOW_BUCKET "\",\"metrics\":[{\"metric\":\"nFlow\",\"stats\":{"         \
+  "\"count\":" executions "}},{\"metric\":\"tFlowExit\",\"stats\":{"           \
+  "\"count\":2,\"sum\":90000,\"max\":60000,\"min\":30000}},"                   \
+  "{\"metric\":\"nFlowMilestone\",\"stats\":{\"count\":9}}]}]},"               \
+  "{\"group\":{\"flowId\":\"f-1\",\"flowOutcomeId\":\"o-1\"},\"data\":[{"      \
+  "\"interval\":\"" FLOW_BUCKET                                                \
+  "\",\"metrics\":[{\"metric\":\"nFlowOutcome\","                              \
+  "\"stats\":{\"count\":3}},{\"metric\":\"nFlowOutcomeFailed\",\"stats\":{"    \
+  "\"count\":" failed                                                          \
+  "}},{\"metric\":\"tFlowOutcome\",\"stats\":{\"count\":3,"                    \
+  "\"sum\":30000}}]}]},"                                                       \
+  "{\"group\":{\"flowId\":\"f-1\",\"flowMilestoneId\":\"m-1\"},\"data\":[{"    \
+  "\"interval\":\"" FLOW_BUCKET "\",\"metrics\":[{\"metric\":"                 \
+  "\"nFlowMilestone\",\"stats\":{\"count\":4}}]}]},"                           \
+  "{\"group\":{\"flowId\":\"f-9\"},\"data\":[]}]}"
+
+static double gauge(const char *type, const char *type_instance) {
+  mock_value_t *v = mock_find("SalesIvr", type, type_instance);
+  return v == NULL ? -1 : v->value.gauge;
+}
+
+static int64_t counter(const char *type, const char *type_instance) {
+  mock_value_t *v = mock_find("SalesIvr", type, type_instance);
+  return v == NULL ? -1 : v->value.derive;
+}
+
+DEF_TEST(aggregates_per_bucket_and_counters) {
+  gf_instance_t *inst = make_instance("aggregates");
+  mock_values_reset();
+  CHECK_ZERO(aggregates(inst, AT_1008, FLOW_ANSWER("5", "1")));
+  mock_value_t *v = mock_find("SalesIvr", "flow_interval_executions", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(5, v->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(T0 + G), v->time);
+  EXPECT_EQ_DOUBLE(2, gauge("duration_count", "exit"));
+  EXPECT_EQ_DOUBLE(45, gauge("duration_avg", "exit"));
+  EXPECT_EQ_DOUBLE(60, gauge("duration_max", "exit"));
+  EXPECT_EQ_DOUBLE(3, gauge("flow_interval_outcomes", "Identified"));
+  EXPECT_EQ_DOUBLE(1, gauge("flow_interval_outcome_failures", "Identified"));
+  EXPECT_EQ_DOUBLE(10, gauge("duration_avg", "outcome-Identified"));
+  /* Milestones from the milestone group only; the 9 in the flow group
+   * would count them twice. */
+  EXPECT_EQ_DOUBLE(4, gauge("flow_interval_milestones", "MenuDone"));
+  EXPECT_EQ_INT(4, counter("total_flow_milestones", "MenuDone"));
+  EXPECT_EQ_INT(5, counter("total_flow_executions", ""));
+  EXPECT_EQ_INT(90000, counter("total_duration_ms", "exit"));
+  EXPECT_EQ_INT(1, counter("total_flow_outcome_failures", "Identified"));
+  /* Revisited with one more execution and failure: the counters move by
+   * the difference. */
+  mock_values_reset();
+  CHECK_ZERO(aggregates(inst, AT_1008 + G, FLOW_ANSWER("6", "2")));
+  EXPECT_EQ_DOUBLE(6, gauge("flow_interval_executions", ""));
+  EXPECT_EQ_INT(6, counter("total_flow_executions", ""));
+  EXPECT_EQ_INT(2, counter("total_flow_outcome_failures", "Identified"));
+  EXPECT_EQ_INT(3, counter("total_flow_outcomes", "Identified"));
+  /* An answer with a bucket outside the range is refused whole. */
+  mock_values_reset();
+  EXPECT_EQ_INT(-EINVAL,
+                aggregates(inst, AT_1008 + 2 * G,
+                           "{\"results\":[{\"group\":{\"flowId\":\"f-1\"},"
+                           "\"data\":[{\"interval\":\"2026-05-14T11:00:00Z/"
+                           "2026-05-14T11:05:00Z\",\"metrics\":[]}]}]}"));
+  EXPECT_EQ_INT(-EINVAL, aggregates(inst, AT_1008 + 2 * G, "{\"results\":7}"));
+  EXPECT_EQ_INT(0, mock_values_num);
+  gf_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(config_checks) {
   gf_config_t *c = gf_config_new();
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
@@ -225,6 +347,8 @@ int main(void) {
   RUN_TEST(conversation_attributes_count_once);
   RUN_TEST(eventbridge_events);
   RUN_TEST(counters_survive_restart);
+  RUN_TEST(flow_counters_survive_kill);
+  RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(config_checks);
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);

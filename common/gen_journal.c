@@ -1,0 +1,141 @@
+/*
+ * collectd-genesys: append-only journals in generations (see gen_journal.h).
+ */
+#include "gen_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
+                     atomic_uint_fast64_t *errors) {
+  memset(j, 0, sizeof(*j));
+  j->fd = -1;
+  j->log_prefix = log_prefix;
+  j->errors = errors;
+  j->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if (base != NULL && (j->base = strdup(base)) == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+void gen_journal_fini(gen_journal_t *j) {
+  if (j->fd >= 0)
+    close(j->fd);
+  j->fd = -1;
+  free(j->base);
+  j->base = NULL;
+}
+
+bool gen_journal_active(const gen_journal_t *j) { return j->fd >= 0; }
+
+static void journal_path(const gen_journal_t *j, uint64_t generation, char *buf,
+                         size_t size) {
+  snprintf(buf, size, "%s.%" PRIu64, j->base, generation);
+}
+
+static void count_error(gen_journal_t *j) {
+  if (j->errors != NULL)
+    atomic_fetch_add(j->errors, 1);
+}
+
+/* Opens the file of the current generation. */
+static void journal_open(gen_journal_t *j) {
+  if (j->base == NULL)
+    return;
+  if (j->fd >= 0)
+    close(j->fd);
+  char path[PATH_MAX];
+  journal_path(j, j->generation, path, sizeof(path));
+  j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (j->fd < 0) {
+    count_error(j);
+    gen_log_limited(&j->complain, LOG_ERR,
+                    "%s: cannot open journal %s: %s; counts since the last "
+                    "state save would be lost in a crash",
+                    j->log_prefix, path, gen_strerror(errno));
+  }
+}
+
+void gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
+  if (j->fd < 0 || len == 0)
+    return;
+  while (len > 0) {
+    ssize_t n = write(j->fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      count_error(j);
+      gen_log_limited(&j->complain, LOG_ERR, "%s: journal write failed: %s",
+                      j->log_prefix, gen_strerror(errno));
+      return;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+}
+
+uint64_t gen_journal_rotate(gen_journal_t *j) {
+  j->generation++;
+  journal_open(j);
+  return j->generation;
+}
+
+void gen_journal_stored(gen_journal_t *j, uint64_t g) {
+  for (; j->base != NULL && j->oldest_kept < g; j->oldest_kept++) {
+    char path[PATH_MAX];
+    journal_path(j, j->oldest_kept, path, sizeof(path));
+    unlink(path);
+  }
+}
+
+/* Replays one file; -ENOENT when it does not exist. */
+static int replay(const char *path,
+                  void (*line)(void *ud, const char *text, size_t len),
+                  void *ud) {
+  FILE *fh = fopen(path, "re");
+  if (fh == NULL)
+    return -errno;
+  char *buf = malloc(GEN_JOURNAL_LINE_MAX);
+  while (buf != NULL && fgets(buf, GEN_JOURNAL_LINE_MAX, fh) != NULL) {
+    size_t len = strlen(buf);
+    if (len == 0 || buf[len - 1] != '\n')
+      continue; /* cut by a crash mid-write, or too long */
+    buf[len - 1] = '\0';
+    line(ud, buf, len - 1);
+  }
+  free(buf);
+  fclose(fh);
+  return 0;
+}
+
+int gen_journal_recover(gen_journal_t *j, uint64_t g,
+                        void (*line)(void *ud, const char *text, size_t len),
+                        void *ud) {
+  j->generation = g;
+  j->oldest_kept = g;
+  if (j->base == NULL)
+    return 0;
+  char path[PATH_MAX];
+  /* Journals older than the snapshot are in it already: leftovers of a
+   * crash between the snapshot and their removal. */
+  for (uint64_t k = g; k > 0; k--) {
+    journal_path(j, k - 1, path, sizeof(path));
+    if (unlink(path) != 0)
+      break;
+  }
+  for (;; j->generation++) {
+    journal_path(j, j->generation, path, sizeof(path));
+    if (replay(path, line, ud) != 0)
+      break;
+  }
+  /* Continue in a file of its own: the replayed ones go when the next
+   * snapshot (which holds them) is stored. */
+  journal_open(j);
+  return j->fd >= 0 ? 0 : -EIO;
+}

@@ -1,0 +1,64 @@
+/*
+ * collectd-genesys: append-only journals in generations, for counts that
+ * must survive a SIGKILL between two state saves.
+ *
+ * The owner appends one line per change with a single write(2) (which a
+ * killed process does not lose) before it reports the change. A state save
+ * rotates: gen_journal_rotate() starts generation g+1 and returns it, the
+ * snapshot records g+1, and once the snapshot is stored gen_journal_stored()
+ * removes the journals before g+1. Recovery from a snapshot of generation g
+ * removes leftovers older than g and replays g, g+1, … in order, so a crash
+ * between a save and the clean-up replays nothing the snapshot holds.
+ *
+ * Not locked: the owner serialises calls.
+ */
+#ifndef GEN_JOURNAL_H
+#define GEN_JOURNAL_H 1
+
+#include "gen_log.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  char *base; /* files are <base>.<generation>; NULL = no journal */
+  int fd;
+  uint64_t generation;  /* of the file being written */
+  uint64_t oldest_kept; /* lowest generation not yet removed */
+  const char *log_prefix;
+  atomic_uint_fast64_t *errors; /* counts open and write failures */
+  gen_ratelimit_t complain;
+} gen_journal_t;
+
+/* Longest line replayed; longer (and cut) lines are skipped. */
+#define GEN_JOURNAL_LINE_MAX 4096
+
+/* base NULL: a journal that keeps nothing. Returns 0 or -ENOMEM. */
+int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
+                     atomic_uint_fast64_t *errors);
+void gen_journal_fini(gen_journal_t *j);
+
+/* True when lines are being written to a file. */
+bool gen_journal_active(const gen_journal_t *j);
+
+/* Recovers from a snapshot of generation g (0 = no snapshot): calls line()
+ * for every complete line of generations g, g+1, … (without the newline),
+ * then opens a fresh generation. Returns 0, or -EIO when the new journal
+ * cannot be opened (logged; the owner goes on without). */
+int gen_journal_recover(gen_journal_t *j, uint64_t g,
+                        void (*line)(void *ud, const char *text, size_t len),
+                        void *ud);
+
+/* Appends data (whole lines) in one write. */
+void gen_journal_append(gen_journal_t *j, const char *data, size_t len);
+
+/* Starts the next generation and returns its number, which the snapshot
+ * taken at the same moment records. */
+uint64_t gen_journal_rotate(gen_journal_t *j);
+
+/* The snapshot that recorded generation g is stored: earlier journals go. */
+void gen_journal_stored(gen_journal_t *j, uint64_t g);
+
+#endif /* GEN_JOURNAL_H */

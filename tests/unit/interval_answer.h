@@ -1,0 +1,29 @@
+/* Unit-test helper for plugins built on gen_interval: plans the range due
+ * at `at` for one scope, and takes a JSON answer to it (commit or abort). */
+#ifndef INTERVAL_ANSWER_H
+#define INTERVAL_ANSWER_H 1
+
+#include "gen_interval_config.h"
+
+#include <json-c/json.h>
+
+/* -1000 when nothing was due; else what gen_interval_apply() returns
+ * (-EINVAL for text that is not JSON). */
+static int interval_answer(const gen_interval_job_t *job, const char *scope,
+                           int64_t at, const char *text) {
+  const char *const scopes[] = {scope};
+  gen_interval_range_t range;
+  if (gen_interval_plan(job->engine, scopes, 1, at, &range) != 1)
+    return -1000;
+  json_object *doc = json_tokener_parse(text);
+  char err[256] = "";
+  int status = doc == NULL ? -EINVAL
+                           : gen_interval_apply(job, scopes, 1, &range, at, doc,
+                                                err, sizeof(err));
+  if (doc == NULL)
+    gen_interval_abort(job->engine);
+  json_object_put(doc);
+  return status;
+}
+
+#endif /* INTERVAL_ANSWER_H */
