@@ -1243,6 +1243,9 @@ class Model:
         }
         if include_users:
             out["user_buckets"] = self.user_buckets(start, end, gran_ms)
+            # agents exist from here on: a bucket that began earlier holds
+            # less than agents x bucket length
+            out["model_start"] = iso(self.start_ms)
         if include_agents:
             out["agent_states"] = {a.id: {"routing": ROUTING[a.routing],
                                           "presence": PRESENCES[a.presence],
