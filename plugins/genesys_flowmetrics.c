@@ -164,10 +164,8 @@ typedef struct {
 
 /* ---- configuration ------------------------------------------------------- */
 
-static void *gf_config_new(void) {
-  gf_config_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return NULL;
+static void gf_config_init(void *config) {
+  gf_config_t *c = config;
   c->attributes_from_queues = true;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
@@ -183,7 +181,6 @@ static void *gf_config_new(void) {
   c->active_flows = true;
   c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
   gen_interval_config_init(&c->interval);
-  return c;
 }
 
 static void gf_free_list(char **gf_list, size_t n) {
@@ -193,7 +190,8 @@ static void gf_free_list(char **gf_list, size_t n) {
 }
 
 /* Frees what the configuration holds, not the struct itself. */
-static void gf_config_release(gf_config_t *c) {
+static void gf_config_release(void *config) {
+  gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
   gf_free_list(c->flow_types, c->n_flow_types);
@@ -207,13 +205,6 @@ static void gf_config_release(gf_config_t *c) {
   free(c->rx_secret_file);
   free(c->rx_secret_header);
   gen_interval_config_release(&c->interval);
-}
-
-static void gf_config_free(void *config) {
-  if (config == NULL)
-    return;
-  gf_config_release(config);
-  free(config);
 }
 
 static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
@@ -1380,16 +1371,10 @@ static void gf_instance_free(void *data) {
   free(inst);
 }
 
-static void *gf_instance_new(gen_client_t *client, void *config) {
-  gf_instance_t *inst = calloc(1, sizeof(*inst));
-  if (inst == NULL) {
-    gen_client_free(client);
-    gf_config_free(config);
-    return NULL;
-  }
-  inst->client = client;
-  inst->config = *(gf_config_t *)config;
-  free(config);
+/* After the scaffolding put client and config in place. */
+static int gf_instance_init(void *data) {
+  gf_instance_t *inst = data;
+  gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
@@ -1408,10 +1393,8 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
       c->state_file = NULL;
   }
   if (c->overflow_name == NULL || c->state_file == NULL ||
-      gf_check_config(inst) != 0) {
-    gf_instance_free(inst);
-    return NULL;
-  }
+      gf_check_config(inst) != 0)
+    return -EINVAL;
   char dir[PATH_MAX], journal[PATH_MAX + 16];
   sstrncpy(dir, c->state_file, sizeof(dir));
   char *slash = strrchr(dir, '/');
@@ -1435,16 +1418,12 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
   if (inst->ledger == NULL ||
       gen_journal_init(&inst->counter_journal, journal, inst->log_prefix,
-                       &gen_attr_stats(inst->ledger)->journal_errors) != 0) {
-    gf_instance_free(inst);
-    return NULL;
-  }
+                       &gen_attr_stats(inst->ledger)->journal_errors) != 0)
+    return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
-                            inst->log_prefix)) == NULL) {
-    gf_instance_free(inst);
-    return NULL;
-  }
+                            inst->log_prefix)) == NULL)
+    return -EINVAL;
   gen_notify_options_t notify_options = {
       .dead_after = c->heartbeat_timeout,
       .ping_after = c->heartbeat_timeout * 47 / 100,
@@ -1455,19 +1434,16 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
       &(gen_notify_callbacks_t){.on_message = gf_on_message,
                                 .on_connected = gf_on_connected},
       inst, &notify_options);
-  if (inst->ledger == NULL || inst->notify == NULL) {
-    gf_instance_free(inst);
-    return NULL;
-  }
-  return inst;
+  return inst->notify == NULL ? -ENOMEM : 0;
 }
 
 static const gen_plugin_t gf_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gf_config_key,
-    .config_new = gf_config_new,
-    .config_free = gf_config_free,
-    .instance_new = gf_instance_new,
+    .config_init = gf_config_init,
+    .config_release = gf_config_release,
+    GEN_PLUGIN_INSTANCE(gf_instance_t),
+    .instance_init = gf_instance_init,
     .instance_free = gf_instance_free,
     .read = gf_read,
 };

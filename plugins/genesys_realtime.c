@@ -151,10 +151,8 @@ typedef struct {
 /* ---- configuration ----------------------------------------------------------
  */
 
-static void *gr_config_new(void) {
-  gr_config_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return NULL;
+static void gr_config_init(void *config) {
+  gr_config_t *c = config;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
   c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
@@ -164,18 +162,14 @@ static void *gr_config_new(void) {
   c->max_conversations = 100000;
   c->conversation_linger = TIME_T_TO_CDTIME_T(900);
   c->conversation_timeout = TIME_T_TO_CDTIME_T(14400);
-  return c;
 }
 
-static void gr_config_free(void *config) {
+static void gr_config_release(void *config) {
   gr_config_t *c = config;
-  if (c == NULL)
-    return;
   gen_entity_filter_free(&c->filter);
   for (size_t i = 0; i < c->n_media_filter; i++)
     free(c->media_filter[i]);
   free(c->media_filter);
-  free(c);
 }
 
 /* WaitBuckets 5 10 20 …: upper bounds in seconds, increasing. */
@@ -1292,24 +1286,14 @@ static void gr_instance_free(void *data) {
   gen_entity_set_free(&inst->users);
   free(inst->user_state);
   pthread_mutex_destroy(&inst->lock);
-  gen_entity_filter_free(&inst->config.filter);
-  for (size_t i = 0; i < inst->config.n_media_filter; i++)
-    free(inst->config.media_filter[i]);
-  free(inst->config.media_filter);
+  gr_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
 }
 
-static void *gr_instance_new(gen_client_t *client, void *config) {
-  gr_instance_t *inst = calloc(1, sizeof(*inst));
-  if (inst == NULL) {
-    gen_client_free(client);
-    gr_config_free(config);
-    return NULL;
-  }
-  inst->client = client;
-  inst->config = *(gr_config_t *)config;
-  free(config);
+/* After the scaffolding put client and config in place. */
+static int gr_instance_init(void *data) {
+  gr_instance_t *inst = data;
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
@@ -1318,10 +1302,8 @@ static void *gr_instance_new(gen_client_t *client, void *config) {
         .max_conversations = (size_t)inst->config.max_conversations,
         .linger_ms = gen_cdtime_to_ms(inst->config.conversation_linger),
         .timeout_ms = gen_cdtime_to_ms(inst->config.conversation_timeout)};
-    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL) {
-      gr_instance_free(inst);
-      return NULL;
-    }
+    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL)
+      return -ENOMEM;
   }
   gen_notify_options_t options = {
       .dead_after = inst->config.heartbeat_timeout,
@@ -1329,23 +1311,20 @@ static void *gr_instance_new(gen_client_t *client, void *config) {
       .topics_per_channel = (size_t)inst->config.topics_per_channel,
   };
   inst->notify = gen_notify_create(
-      client,
+      inst->client,
       &(gen_notify_callbacks_t){.on_message = gr_on_message,
                                 .on_connected = gr_on_connected},
       inst, &options);
-  if (inst->notify == NULL) {
-    gr_instance_free(inst);
-    return NULL;
-  }
-  return inst;
+  return inst->notify == NULL ? -ENOMEM : 0;
 }
 
 static const gen_plugin_t gr_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gr_config_key,
-    .config_new = gr_config_new,
-    .config_free = gr_config_free,
-    .instance_new = gr_instance_new,
+    .config_init = gr_config_init,
+    .config_release = gr_config_release,
+    GEN_PLUGIN_INSTANCE(gr_instance_t),
+    .instance_init = gr_instance_init,
     .instance_free = gr_instance_free,
     .read = gr_read,
 };

@@ -15,7 +15,8 @@ static gr_instance_t *make_instance(size_t n_queues) {
   org->client_id = strdup("id");
   org->client_secret = strdup("secret-for-tests");
   gen_client_t *client = gen_client_create(org);
-  gr_instance_t *inst = gr_instance_new(client, gr_config_new());
+  gr_instance_t *inst = gen_plugin_instance_new(
+      &gr_plugin, client, gen_plugin_config_new(&gr_plugin));
   inst->state = calloc(n_queues, sizeof(*inst->state));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
@@ -186,10 +187,11 @@ static gr_instance_t *make_event_instance(size_t n_queues) {
   org->login_base_url = strdup("https://login.example.test");
   org->client_id = strdup("id");
   org->client_secret = strdup("secret-for-tests");
-  gr_config_t *config = gr_config_new();
+  gr_config_t *config = gen_plugin_config_new(&gr_plugin);
   config->conversation_events = true;
   config->agent_activity = true;
-  gr_instance_t *inst = gr_instance_new(gen_client_create(org), config);
+  gr_instance_t *inst =
+      gen_plugin_instance_new(&gr_plugin, gen_client_create(org), config);
   inst->state = calloc(n_queues, sizeof(*inst->state));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
@@ -359,7 +361,7 @@ DEF_TEST(agent_activity_counts_each_agent_once) {
 
 DEF_TEST(wait_buckets_option) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  gr_config_t *c = gr_config_new();
+  gr_config_t *c = gen_plugin_config_new(&gr_plugin);
   oconfig_item_t *good = mock_ci("WaitBuckets", 0);
   good->values = calloc(3, sizeof(oconfig_value_t));
   good->values_num = 3;
@@ -373,7 +375,7 @@ DEF_TEST(wait_buckets_option) {
   good->values[2].value.number = 10; /* not increasing */
   OK(gr_config_key(org, good, c) < 0);
   mock_ci_free(good);
-  gr_config_free(c);
+  gen_plugin_config_free(&gr_plugin, c);
   gen_org_free(org);
   return 0;
 }
