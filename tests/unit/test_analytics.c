@@ -13,12 +13,7 @@
 static char dir[] = "/tmp/gen-analytics-test-XXXXXX";
 
 static ga_instance_t *make_instance_with(bool agent_status) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
+  gen_org_t *org = mock_org(PLUGIN_NAME);
   org->instance_from = GEN_INSTANCE_FROM_ID;
   gen_client_t *client = gen_client_create(org);
   ga_config_t *c = gen_plugin_config_new(&ga_plugin);
@@ -314,7 +309,7 @@ DEF_TEST(configuration_refuses_with_reasons) {
 }
 
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   RUN_TEST(good_answer_is_dispatched_at_bucket_end);
   RUN_TEST(missing_counts_are_zero_not_absent);
@@ -323,9 +318,7 @@ int main(void) {
   RUN_TEST(agent_status_sums_every_batch_per_status);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
 }

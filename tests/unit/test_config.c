@@ -293,7 +293,7 @@ DEF_TEST(shards_split_entities_stably) {
 }
 
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   RUN_TEST(regions);
   RUN_TEST(minimal_org_from_region);
@@ -304,9 +304,7 @@ int main(void) {
   RUN_TEST(secret_sources);
   RUN_TEST(secret_never_logged);
   RUN_TEST(shards_split_entities_stably);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(dir) != 0)
     return 1;
   mock_log_reset();
   END_TEST;

@@ -7,16 +7,14 @@
 
 #include "collectd/core/testing.h"
 
-static gr_instance_t *make_instance(size_t n_queues) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
-  gen_client_t *client = gen_client_create(org);
-  gr_instance_t *inst = gen_plugin_instance_new(
-      &gr_plugin, client, gen_plugin_config_new(&gr_plugin));
+/* An instance with n_queues queues listed; events turns on
+ * ConversationEvents and AgentActivity. */
+static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
+  gr_config_t *config = gen_plugin_config_new(&gr_plugin);
+  config->conversation_events = events;
+  config->agent_activity = events;
+  gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
+  gr_instance_t *inst = gen_plugin_instance_new(&gr_plugin, client, config);
   inst->state = calloc(n_queues, sizeof(*inst->state));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
@@ -26,6 +24,10 @@ static gr_instance_t *make_instance(size_t n_queues) {
   }
   inst->listed_at = cdtime();
   return inst;
+}
+
+static gr_instance_t *make_instance(size_t n_queues) {
+  return make_instance_with(n_queues, false);
 }
 
 static gen_notify_verdict_t feed(gr_instance_t *inst, const char *json) {
@@ -181,26 +183,7 @@ DEF_TEST(instance_from_id_and_media_filter) {
 /* ---- conversation events and agent activity ---------------------------- */
 
 static gr_instance_t *make_event_instance(size_t n_queues) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
-  gr_config_t *config = gen_plugin_config_new(&gr_plugin);
-  config->conversation_events = true;
-  config->agent_activity = true;
-  gr_instance_t *inst =
-      gen_plugin_instance_new(&gr_plugin, gen_client_create(org), config);
-  inst->state = calloc(n_queues, sizeof(*inst->state));
-  for (size_t i = 0; i < n_queues; i++) {
-    char id[64], name[64];
-    snprintf(id, sizeof(id), "q-%03zu", i);
-    snprintf(name, sizeof(name), "Sales EN %03zu", i);
-    gen_entity_add(&inst->queues, id, name, "div-1");
-  }
-  inst->listed_at = cdtime();
-  return inst;
+  return make_instance_with(n_queues, true);
 }
 
 #define CONV_TOPIC "{\"topicName\":\"v2.routing.queues.q-001.conversations\","
