@@ -181,6 +181,22 @@ static int plugin_config_org(const gen_plugin_t *plugin,
       &(user_data_t){.data = instance, .free_func = plugin->instance_free});
 }
 
+int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          const char *noun, bool divisions,
+                          gen_entity_filter_t *filter) {
+  char key[64];
+  snprintf(key, sizeof(key), "%sId", noun);
+  if (strcasecmp(ci->key, key) == 0)
+    return gen_config_string_list(org, ci, &filter->ids, &filter->n_ids);
+  snprintf(key, sizeof(key), "%sName", noun);
+  if (strcasecmp(ci->key, key) == 0)
+    return gen_config_string_list(org, ci, &filter->names, &filter->n_names);
+  if (divisions && strcasecmp(ci->key, "DivisionId") == 0)
+    return gen_config_string_list(org, ci, &filter->divisions,
+                                  &filter->n_divisions);
+  return GEN_CONFIG_NOT_MINE;
+}
+
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   int errors = 0;
   seen_orgs_t *seen = calloc(1, sizeof(*seen));

@@ -8,6 +8,7 @@
 
 #include "gen_auth.h"
 #include "gen_config.h"
+#include "gen_entity.h"
 #include "gen_http.h"
 #include "gen_stats.h"
 
@@ -31,6 +32,12 @@ typedef int (*gen_org_key_cb)(gen_org_t *org, const oconfig_item_t *ci,
  * (NULL) if any key was wrong or the org is incomplete. */
 gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
                                 gen_org_key_cb key_cb, void *plugin_config);
+
+/* The entity filter keys of an <Org> block: "<noun>Id", "<noun>Name" and,
+ * with divisions, "DivisionId"; GEN_CONFIG_NOT_MINE for any other key. */
+int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          const char *noun, bool divisions,
+                          gen_entity_filter_t *filter);
 
 /* Takes ownership of org. NULL on failure (org freed). */
 gen_client_t *gen_client_create(gen_org_t *org);

@@ -178,35 +178,20 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
 static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   ga_config_t *c = config;
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.ids, &c->filter.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->filter.names,
-                                  &c->filter.n_names);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.divisions,
-                                  &c->filter.n_divisions);
-  if (strcasecmp(ci->key, "MediaType") == 0) {
-    size_t before = c->n_media;
-    int status = gen_config_string_list(org, ci, &c->media, &c->n_media);
-    for (size_t i = before; status == 0 && i < c->n_media; i++) {
-      bool known = false;
-      for (size_t m = 0; m < STATIC_ARRAY_SIZE(ga_media); m++)
-        known = known || strcasecmp(c->media[i], ga_media[m]) == 0;
-      if (!known) {
-        gen_config_error(org, ci,
-                         "unknown media type; use voice, callback, chat, "
-                         "email, message, cobrowse, video or screenshare");
-        status = -EINVAL;
-      }
-    }
+  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  }
+  if (strcasecmp(ci->key, "MediaType") == 0)
+    return gen_config_choice_list(
+        org, ci, ga_media, STATIC_ARRAY_SIZE(ga_media),
+        "unknown media type; use voice, callback, chat, email, message, "
+        "cobrowse, video or screenshare",
+        &c->media, &c->n_media);
   if (strcasecmp(ci->key, "Metric") == 0)
     return ga_config_metrics(org, ci, c);
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
-  int status = gen_interval_config_key(org, ci, &c->interval);
+  status = gen_interval_config_key(org, ci, &c->interval);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)

@@ -242,20 +242,14 @@ static int gf_config_port(gen_org_t *org, const oconfig_item_t *ci,
 static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gf_config_t *c = config;
-  if (strcasecmp(ci->key, "FlowId") == 0)
-    return gen_config_string_list(org, ci, &c->flows.ids, &c->flows.n_ids);
-  if (strcasecmp(ci->key, "FlowName") == 0)
-    return gen_config_string_list(org, ci, &c->flows.names, &c->flows.n_names);
+  /* DivisionId selects flows; queues are picked by id and name only. */
+  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
     return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->flows.divisions,
-                                  &c->flows.n_divisions);
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->queues.ids, &c->queues.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->queues.names,
-                                  &c->queues.n_names);
   if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)

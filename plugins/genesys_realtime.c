@@ -197,31 +197,15 @@ static int config_wait_buckets(gen_org_t *org, const oconfig_item_t *ci,
 static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gr_config_t *c = config;
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.ids, &c->filter.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->filter.names,
-                                  &c->filter.n_names);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.divisions,
-                                  &c->filter.n_divisions);
-  if (strcasecmp(ci->key, "MediaType") == 0) {
-    size_t before = c->n_media_filter;
-    int status =
-        gen_config_string_list(org, ci, &c->media_filter, &c->n_media_filter);
-    for (size_t i = before; status == 0 && i < c->n_media_filter; i++) {
-      bool known = false;
-      for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
-        known = known || strcasecmp(c->media_filter[i], gr_media[m]) == 0;
-      if (!known) {
-        gen_config_error(org, ci,
-                         "unknown media type; use voice, callback, chat, "
-                         "email, message, cobrowse, video or screenshare");
-        status = -EINVAL;
-      }
-    }
+  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  }
+  if (strcasecmp(ci->key, "MediaType") == 0)
+    return gen_config_choice_list(
+        org, ci, gr_media, GR_MEDIA_COUNT,
+        "unknown media type; use voice, callback, chat, email, message, "
+        "cobrowse, video or screenshare",
+        &c->media_filter, &c->n_media_filter);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
