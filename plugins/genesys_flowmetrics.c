@@ -89,8 +89,7 @@ typedef struct {
   gen_entity_filter_t queues;
   bool attributes_from_queues;
   cdtime_t refresh_interval;
-  cdtime_t heartbeat_timeout;
-  long topics_per_channel;
+  gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
 
   char *attribute_pattern; /* NULL = the default format */
   long attribute_groups[3];
@@ -168,8 +167,7 @@ static void gf_config_init(void *config) {
   gf_config_t *c = config;
   c->attributes_from_queues = true;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  gen_notify_config_init(&c->notify);
   c->max_metric_names = 1000;
   c->max_conversations = 200000;
   c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
@@ -246,6 +244,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_notify_config_key(org, ci, &c->notify);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
@@ -254,11 +254,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
   if (strcasecmp(ci->key, "AttributePattern") == 0)
     return gen_config_string(org, ci, &c->attribute_pattern);
   if (strcasecmp(ci->key, "AttributeGroups") == 0)
@@ -1418,11 +1413,7 @@ static int gf_instance_init(void *data) {
                             &c->interval, "flowmetrics", client->org->name, "",
                             inst->log_prefix)) == NULL)
     return -EINVAL;
-  gen_notify_options_t notify_options = {
-      .dead_after = c->heartbeat_timeout,
-      .ping_after = c->heartbeat_timeout * 47 / 100,
-      .topics_per_channel = (size_t)c->topics_per_channel,
-  };
+  gen_notify_options_t notify_options = gen_notify_config_options(&c->notify);
   inst->notify = gen_notify_create(
       client,
       &(gen_notify_callbacks_t){.on_message = gf_on_message,

@@ -117,8 +117,7 @@ typedef struct {
   char **media_filter; /* MediaType: dispatch only these (NULL = all) */
   size_t n_media_filter;
   cdtime_t refresh_interval;
-  cdtime_t heartbeat_timeout;
-  long topics_per_channel;
+  gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
   double wait_bounds[GR_MAX_WAIT_BOUNDS]; /* seconds, increasing */
   size_t n_wait_bounds;
@@ -154,8 +153,7 @@ typedef struct {
 static void gr_config_init(void *config) {
   gr_config_t *c = config;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  gen_notify_config_init(&c->notify);
   static const double default_bounds[] = {5, 10, 20, 30, 60, 120, 300};
   memcpy(c->wait_bounds, default_bounds, sizeof(default_bounds));
   c->n_wait_bounds = STATIC_ARRAY_SIZE(default_bounds);
@@ -198,6 +196,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gr_config_t *c = config;
   int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_notify_config_key(org, ci, &c->notify);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
@@ -208,11 +208,6 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
         &c->media_filter, &c->n_media_filter);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
   if (strcasecmp(ci->key, "ConversationEvents") == 0)
     return gen_config_bool(org, ci, &c->conversation_events);
   if (strcasecmp(ci->key, "WaitBuckets") == 0)
@@ -1155,7 +1150,7 @@ static int refresh_queues(gr_instance_t *inst) {
   pthread_mutex_unlock(&inst->lock);
 
   size_t capacity =
-      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.topics_per_channel;
+      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
   if (n_topics > capacity)
     GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
               "exceed %d channels of %ld topics: the last %zu (agent "
@@ -1163,7 +1158,7 @@ static int refresh_queues(gr_instance_t *inst) {
               "select fewer queues or turn AgentActivity off",
               PLUGIN_NAME, inst->client->org->name, n_topics, fresh.count,
               per_queue == 2 ? " with conversations" : "", inst->users.count,
-              GEN_NOTIFY_MAX_CHANNELS, inst->config.topics_per_channel,
+              GEN_NOTIFY_MAX_CHANNELS, inst->config.notify.topics_per_channel,
               n_topics - capacity);
   if (changed || !inst->streaming) {
     if (fresh.count == 0)
@@ -1289,11 +1284,8 @@ static int gr_instance_init(void *data) {
     if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL)
       return -ENOMEM;
   }
-  gen_notify_options_t options = {
-      .dead_after = inst->config.heartbeat_timeout,
-      .ping_after = inst->config.heartbeat_timeout * 47 / 100,
-      .topics_per_channel = (size_t)inst->config.topics_per_channel,
-  };
+  gen_notify_options_t options =
+      gen_notify_config_options(&inst->config.notify);
   inst->notify = gen_notify_create(
       inst->client,
       &(gen_notify_callbacks_t){.on_message = gr_on_message,

@@ -25,6 +25,10 @@ def code_keys(path):
     # common/ for every plugin that hands its keys to gen_interval_config_key.
     if "gen_interval_config_key(" in text and not path.endswith("gen_interval_config.c"):
         keys |= code_keys(os.path.join(ROOT, "common", "gen_interval_config.c"))
+    # The channel keys (HeartbeatTimeout, TopicsPerChannel) of the plugins
+    # that hand their keys to gen_notify_config_key.
+    if "gen_notify_config_key(" in text and not path.endswith("gen_notify.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_notify.c"))
     # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
     # accepts QueueId, QueueName and, with true, DivisionId.
     for noun, divisions in FILTER.findall(text):

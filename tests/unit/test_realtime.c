@@ -363,6 +363,31 @@ DEF_TEST(wait_buckets_option) {
   return 0;
 }
 
+/* The channel keys, parsed in gen_notify for both streaming plugins. */
+DEF_TEST(channel_options) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gr_config_t *c = gen_plugin_config_new(&gr_plugin);
+  gen_notify_options_t o = gen_notify_config_options(&c->notify);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(75), o.dead_after);
+  EXPECT_EQ_INT(GEN_NOTIFY_TOPICS_PER_CHANNEL, (int)o.topics_per_channel);
+  oconfig_item_t *ci = mock_ci_num("HeartbeatTimeout", 40);
+  EXPECT_EQ_INT(0, gr_config_key(org, ci, c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("TopicsPerChannel", 250);
+  EXPECT_EQ_INT(0, gr_config_key(org, ci, c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("TopicsPerChannel", GEN_NOTIFY_TOPICS_PER_CHANNEL + 1);
+  OK(gr_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  o = gen_notify_config_options(&c->notify);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(40), o.dead_after);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(40) * 47 / 100, o.ping_after);
+  EXPECT_EQ_INT(250, (int)o.topics_per_channel);
+  gen_plugin_config_free(&gr_plugin, c);
+  gen_org_free(org);
+  return 0;
+}
+
 DEF_TEST(entity_cache) {
   gen_entity_set_t set = {0};
   char id[32];
@@ -412,6 +437,7 @@ int main(void) {
   RUN_TEST(wait_percentiles_nearest_rank);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);
+  RUN_TEST(channel_options);
   RUN_TEST(entity_cache);
   RUN_TEST(channel_partition);
   mock_values_reset();
