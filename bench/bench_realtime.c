@@ -771,7 +771,7 @@ int main(int argc, char **argv) {
   if (read_every == 0)
     read_every = 1;
 
-  /* The instance, as gr_instance_new() makes it; the login URL is
+  /* The instance, as gen_plugin_instance_new() makes it; the login URL is
    * unreachable on purpose (gr_read asks for a token for api_up). */
   gen_plugin_init();
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "bench");
@@ -783,7 +783,10 @@ int main(int argc, char **argv) {
   org->max_retries = 0;
   org->instance_from = by_id ? GEN_INSTANCE_FROM_ID : GEN_INSTANCE_FROM_NAME;
   gen_client_t *client = gen_client_create(org);
-  gr_instance_t *inst = client ? gr_instance_new(client, gr_config_new()) : 0;
+  gr_instance_t *inst =
+      client ? gen_plugin_instance_new(&gr_plugin, client,
+                                       gen_plugin_config_new(&gr_plugin))
+             : 0;
   if (inst == NULL) {
     fprintf(stderr, "cannot create the instance: %s\n", first_log);
     return 1;

@@ -117,10 +117,44 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   return 0;
 }
 
+void *gen_plugin_config_new(const gen_plugin_t *plugin) {
+  void *config = calloc(1, plugin->config_size ? plugin->config_size : 1);
+  if (config != NULL && plugin->config_init != NULL)
+    plugin->config_init(config);
+  return config;
+}
+
+void gen_plugin_config_free(const gen_plugin_t *plugin, void *config) {
+  if (config == NULL)
+    return;
+  if (plugin->config_release != NULL)
+    plugin->config_release(config);
+  free(config);
+}
+
+void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
+                              void *config) {
+  char *instance = calloc(1, plugin->instance_size);
+  if (instance == NULL) {
+    gen_client_free(client);
+    gen_plugin_config_free(plugin, config);
+    return NULL;
+  }
+  memcpy(instance + plugin->client_offset, &client, sizeof(client));
+  /* The struct moves, what it points to stays: only the holder is freed. */
+  memcpy(instance + plugin->config_offset, config, plugin->config_size);
+  free(config);
+  if (plugin->instance_init != NULL && plugin->instance_init(instance) != 0) {
+    plugin->instance_free(instance);
+    return NULL;
+  }
+  return instance;
+}
+
 static int plugin_config_org(const gen_plugin_t *plugin,
                              const oconfig_item_t *ci, seen_orgs_t *seen) {
-  void *config = plugin->config_new ? plugin->config_new() : NULL;
-  if (plugin->config_new != NULL && config == NULL)
+  void *config = gen_plugin_config_new(plugin);
+  if (config == NULL)
     return -ENOMEM;
   gen_org_t *org =
       gen_config_org_block(plugin->name, ci, plugin->org_key, config);
@@ -129,24 +163,38 @@ static int plugin_config_org(const gen_plugin_t *plugin,
     org = NULL;
   }
   if (org == NULL) {
-    if (plugin->config_free)
-      plugin->config_free(config);
+    gen_plugin_config_free(plugin, config);
     return -EINVAL;
   }
   gen_client_t *client = gen_client_create(org);
   if (client == NULL) {
-    if (plugin->config_free)
-      plugin->config_free(config);
+    gen_plugin_config_free(plugin, config);
     return -ENOMEM;
   }
   char name[256];
   snprintf(name, sizeof(name), "%s/%s", plugin->name, client->org->name);
-  void *instance = plugin->instance_new(client, config);
+  void *instance = gen_plugin_instance_new(plugin, client, config);
   if (instance == NULL)
     return -EINVAL;
   return plugin_register_complex_read(
       NULL, name, plugin->read, 0,
       &(user_data_t){.data = instance, .free_func = plugin->instance_free});
+}
+
+int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          const char *noun, bool divisions,
+                          gen_entity_filter_t *filter) {
+  char key[64];
+  snprintf(key, sizeof(key), "%sId", noun);
+  if (strcasecmp(ci->key, key) == 0)
+    return gen_config_string_list(org, ci, &filter->ids, &filter->n_ids);
+  snprintf(key, sizeof(key), "%sName", noun);
+  if (strcasecmp(ci->key, key) == 0)
+    return gen_config_string_list(org, ci, &filter->names, &filter->n_names);
+  if (divisions && strcasecmp(ci->key, "DivisionId") == 0)
+    return gen_config_string_list(org, ci, &filter->divisions,
+                                  &filter->n_divisions);
+  return GEN_CONFIG_NOT_MINE;
 }
 
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {

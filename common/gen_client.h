@@ -8,8 +8,11 @@
 
 #include "gen_auth.h"
 #include "gen_config.h"
+#include "gen_entity.h"
 #include "gen_http.h"
 #include "gen_stats.h"
+
+#include <stddef.h>
 
 typedef struct {
   gen_org_t *org;
@@ -30,6 +33,12 @@ typedef int (*gen_org_key_cb)(gen_org_t *org, const oconfig_item_t *ci,
 gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
                                 gen_org_key_cb key_cb, void *plugin_config);
 
+/* The entity filter keys of an <Org> block: "<noun>Id", "<noun>Name" and,
+ * with divisions, "DivisionId"; GEN_CONFIG_NOT_MINE for any other key. */
+int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          const char *noun, bool divisions,
+                          gen_entity_filter_t *filter);
+
 /* Takes ownership of org. NULL on failure (org freed). */
 gen_client_t *gen_client_create(gen_org_t *org);
 void gen_client_free(gen_client_t *client);
@@ -41,17 +50,40 @@ const char *gen_client_host(const gen_client_t *client);
 
 typedef struct {
   const char *name; /* "genesys_realtime", … */
-  /* Plugin-specific <Org> keys (NULL = none), with a config object made by
-   * config_new() before parsing and handed to instance_new() after. */
+  /* Plugin-specific <Org> keys (NULL = none), filling a config struct of
+   * config_size bytes: zeroed, given its defaults by config_init(), parsed,
+   * then moved into the instance. config_release() frees what it holds (not
+   * the struct itself). */
   gen_org_key_cb org_key;
-  void *(*config_new)(void);
-  void (*config_free)(void *config);
-  /* Builds the per-org instance; takes ownership of client and config.
-   * Returns NULL (after logging, having freed both) on failure. */
-  void *(*instance_new)(gen_client_t *client, void *config);
+  size_t config_size;
+  void (*config_init)(void *config);
+  void (*config_release)(void *config);
+  /* The per-org instance: instance_size zeroed bytes holding the client
+   * (a gen_client_t * at client_offset) and the config (at config_offset),
+   * both put there by the scaffolding before instance_init() does the rest.
+   * On a negative return (logged), instance_free() is called: it must free
+   * a partly built instance, its config, client and itself. */
+  size_t instance_size, client_offset, config_offset;
+  int (*instance_init)(void *instance);
   void (*instance_free)(void *instance);
   int (*read)(user_data_t *ud);
 } gen_plugin_t;
+
+/* The instance fields of gen_plugin_t for a struct type with members client
+ * and config. */
+#define GEN_PLUGIN_INSTANCE(type)                                              \
+  .config_size = sizeof(((type *)0)->config), .instance_size = sizeof(type),   \
+  .client_offset = offsetof(type, client),                                     \
+  .config_offset = offsetof(type, config)
+
+/* A plugin's config with its defaults, NULL when out of memory. */
+void *gen_plugin_config_new(const gen_plugin_t *plugin);
+void gen_plugin_config_free(const gen_plugin_t *plugin, void *config);
+
+/* Builds the instance of one org; takes ownership of client and config
+ * (both freed on failure). NULL on failure. */
+void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
+                              void *config);
 
 /* The complex-config callback body: every <Org> block becomes an instance
  * with its own read callback "<plugin>/<org>". A refused block is logged

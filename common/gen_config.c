@@ -208,6 +208,23 @@ int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
+int gen_config_choice_list(const gen_org_t *org, const oconfig_item_t *ci,
+                           const char *const *choices, size_t n_choices,
+                           const char *reason, char ***list, size_t *count) {
+  size_t before = *count;
+  int status = gen_config_string_list(org, ci, list, count);
+  for (size_t i = before; status == 0 && i < *count; i++) {
+    bool known = false;
+    for (size_t c = 0; c < n_choices; c++)
+      known = known || strcasecmp((*list)[i], choices[c]) == 0;
+    if (!known) {
+      gen_config_error(org, ci, reason);
+      status = -EINVAL;
+    }
+  }
+  return status;
+}
+
 /* Accepts "https://host[:port][/prefix]" (or loopback http), drops a trailing
  * slash. */
 static int config_base_url(gen_org_t *org, const oconfig_item_t *ci,

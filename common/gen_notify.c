@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define BACKOFF_FIRST 1.0
@@ -446,6 +447,29 @@ static void channel_free(channel_t *ch) {
   drop_channel(ch);
   free_topics(ch->topics, ch->n_topics);
   free(ch);
+}
+
+void gen_notify_config_init(gen_notify_config_t *c) {
+  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
+  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+}
+
+int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          gen_notify_config_t *c) {
+  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
+    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
+  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
+    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
+                          &c->topics_per_channel);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
+  return (gen_notify_options_t){
+      .dead_after = c->heartbeat_timeout,
+      .ping_after = c->heartbeat_timeout * 47 / 100,
+      .topics_per_channel = (size_t)c->topics_per_channel,
+  };
 }
 
 gen_notify_t *gen_notify_create(gen_client_t *client,

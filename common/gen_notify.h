@@ -73,6 +73,21 @@ typedef struct {
   atomic_int_fast64_t last_message; /* cdtime_t of the last message, 0 none */
 } gen_notify_stats_t;
 
+/* The channel keys of a streaming plugin's <Org> block, HeartbeatTimeout
+ * (default 75 s) and TopicsPerChannel (default and most
+ * GEN_NOTIFY_TOPICS_PER_CHANNEL). */
+typedef struct {
+  cdtime_t heartbeat_timeout;
+  long topics_per_channel;
+} gen_notify_config_t;
+void gen_notify_config_init(gen_notify_config_t *c);
+/* 0, GEN_CONFIG_NOT_MINE, or a negative errno after logging. */
+int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          gen_notify_config_t *c);
+/* The options they make: a ping after 47 % of the heartbeat timeout, so
+ * that a lost pong still leaves a second ping before the channel is dead. */
+gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c);
+
 /* client is borrowed (its org and auth are shared; each channel thread has
  * its own HTTP handle). */
 gen_notify_t *gen_notify_create(gen_client_t *client,

@@ -111,26 +111,20 @@ typedef struct {
 
 /* ---- configuration ------------------------------------------------------ */
 
-static void *ga_config_new(void) {
-  ga_config_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return NULL;
+static void ga_config_init(void *config) {
+  ga_config_t *c = config;
   gen_interval_config_init(&c->interval);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
-  return c;
 }
 
-static void ga_config_free(void *config) {
+static void ga_config_release(void *config) {
   ga_config_t *c = config;
-  if (c == NULL)
-    return;
   gen_entity_filter_free(&c->filter);
   for (size_t i = 0; i < c->n_media; i++)
     free(c->media[i]);
   free(c->media);
   gen_interval_config_release(&c->interval);
-  free(c);
 }
 
 static int ga_config_metrics(gen_org_t *org, const oconfig_item_t *ci,
@@ -184,35 +178,20 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
 static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   ga_config_t *c = config;
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.ids, &c->filter.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->filter.names,
-                                  &c->filter.n_names);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.divisions,
-                                  &c->filter.n_divisions);
-  if (strcasecmp(ci->key, "MediaType") == 0) {
-    size_t before = c->n_media;
-    int status = gen_config_string_list(org, ci, &c->media, &c->n_media);
-    for (size_t i = before; status == 0 && i < c->n_media; i++) {
-      bool known = false;
-      for (size_t m = 0; m < STATIC_ARRAY_SIZE(ga_media); m++)
-        known = known || strcasecmp(c->media[i], ga_media[m]) == 0;
-      if (!known) {
-        gen_config_error(org, ci,
-                         "unknown media type; use voice, callback, chat, "
-                         "email, message, cobrowse, video or screenshare");
-        status = -EINVAL;
-      }
-    }
+  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  }
+  if (strcasecmp(ci->key, "MediaType") == 0)
+    return gen_config_choice_list(
+        org, ci, ga_media, STATIC_ARRAY_SIZE(ga_media),
+        "unknown media type; use voice, callback, chat, email, message, "
+        "cobrowse, video or screenshare",
+        &c->media, &c->n_media);
   if (strcasecmp(ci->key, "Metric") == 0)
     return ga_config_metrics(org, ci, c);
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
-  int status = gen_interval_config_key(org, ci, &c->interval);
+  status = gen_interval_config_key(org, ci, &c->interval);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)
@@ -934,25 +913,15 @@ static void ga_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
-  gen_entity_filter_free(&inst->config.filter);
-  for (size_t i = 0; i < inst->config.n_media; i++)
-    free(inst->config.media[i]);
-  free(inst->config.media);
-  gen_interval_config_release(&inst->config.interval);
+  ga_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
 }
 
-static void *ga_instance_new(gen_client_t *client, void *config) {
-  ga_instance_t *inst = calloc(1, sizeof(*inst));
-  if (inst == NULL) {
-    gen_client_free(client);
-    ga_config_free(config);
-    return NULL;
-  }
-  inst->client = client;
-  inst->config = *(ga_config_t *)config;
-  free(config);
+/* After the scaffolding put client and config in place. */
+static int ga_instance_init(void *data) {
+  ga_instance_t *inst = data;
+  gen_client_t *client = inst->client;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   ga_config_t *c = &inst->config;
   if (!c->metrics_given)
@@ -971,22 +940,21 @@ static void *ga_instance_new(gen_client_t *client, void *config) {
   if (inst->engine == NULL ||
       (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
                                &c->interval, "analytics", client->org->name,
-                               "-agents", prefix)) == NULL)) {
-    ga_instance_free(inst);
-    return NULL;
-  }
+                               "-agents", prefix)) == NULL))
+    return -1;
   /* ga_read writes the state once per cycle, after its batches (the agent
    * engine commits once per cycle anyway). */
   gen_interval_set_defer_save(inst->engine, true);
-  return inst;
+  return 0;
 }
 
 static const gen_plugin_t ga_plugin = {
     .name = PLUGIN_NAME,
     .org_key = ga_config_key,
-    .config_new = ga_config_new,
-    .config_free = ga_config_free,
-    .instance_new = ga_instance_new,
+    .config_init = ga_config_init,
+    .config_release = ga_config_release,
+    GEN_PLUGIN_INSTANCE(ga_instance_t),
+    .instance_init = ga_instance_init,
     .instance_free = ga_instance_free,
     .read = ga_read,
 };

@@ -89,8 +89,7 @@ typedef struct {
   gen_entity_filter_t queues;
   bool attributes_from_queues;
   cdtime_t refresh_interval;
-  cdtime_t heartbeat_timeout;
-  long topics_per_channel;
+  gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
 
   char *attribute_pattern; /* NULL = the default format */
   long attribute_groups[3];
@@ -164,14 +163,11 @@ typedef struct {
 
 /* ---- configuration ------------------------------------------------------- */
 
-static void *gf_config_new(void) {
-  gf_config_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return NULL;
+static void gf_config_init(void *config) {
+  gf_config_t *c = config;
   c->attributes_from_queues = true;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  gen_notify_config_init(&c->notify);
   c->max_metric_names = 1000;
   c->max_conversations = 200000;
   c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
@@ -183,7 +179,6 @@ static void *gf_config_new(void) {
   c->active_flows = true;
   c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
   gen_interval_config_init(&c->interval);
-  return c;
 }
 
 static void gf_free_list(char **gf_list, size_t n) {
@@ -193,7 +188,8 @@ static void gf_free_list(char **gf_list, size_t n) {
 }
 
 /* Frees what the configuration holds, not the struct itself. */
-static void gf_config_release(gf_config_t *c) {
+static void gf_config_release(void *config) {
+  gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
   gf_free_list(c->flow_types, c->n_flow_types);
@@ -207,13 +203,6 @@ static void gf_config_release(gf_config_t *c) {
   free(c->rx_secret_file);
   free(c->rx_secret_header);
   gen_interval_config_release(&c->interval);
-}
-
-static void gf_config_free(void *config) {
-  if (config == NULL)
-    return;
-  gf_config_release(config);
-  free(config);
 }
 
 static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
@@ -251,29 +240,20 @@ static int gf_config_port(gen_org_t *org, const oconfig_item_t *ci,
 static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gf_config_t *c = config;
-  if (strcasecmp(ci->key, "FlowId") == 0)
-    return gen_config_string_list(org, ci, &c->flows.ids, &c->flows.n_ids);
-  if (strcasecmp(ci->key, "FlowName") == 0)
-    return gen_config_string_list(org, ci, &c->flows.names, &c->flows.n_names);
+  /* DivisionId selects flows; queues are picked by id and name only. */
+  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_notify_config_key(org, ci, &c->notify);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
     return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->flows.divisions,
-                                  &c->flows.n_divisions);
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->queues.ids, &c->queues.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->queues.names,
-                                  &c->queues.n_names);
   if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
   if (strcasecmp(ci->key, "AttributePattern") == 0)
     return gen_config_string(org, ci, &c->attribute_pattern);
   if (strcasecmp(ci->key, "AttributeGroups") == 0)
@@ -1380,16 +1360,10 @@ static void gf_instance_free(void *data) {
   free(inst);
 }
 
-static void *gf_instance_new(gen_client_t *client, void *config) {
-  gf_instance_t *inst = calloc(1, sizeof(*inst));
-  if (inst == NULL) {
-    gen_client_free(client);
-    gf_config_free(config);
-    return NULL;
-  }
-  inst->client = client;
-  inst->config = *(gf_config_t *)config;
-  free(config);
+/* After the scaffolding put client and config in place. */
+static int gf_instance_init(void *data) {
+  gf_instance_t *inst = data;
+  gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
@@ -1408,10 +1382,8 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
       c->state_file = NULL;
   }
   if (c->overflow_name == NULL || c->state_file == NULL ||
-      gf_check_config(inst) != 0) {
-    gf_instance_free(inst);
-    return NULL;
-  }
+      gf_check_config(inst) != 0)
+    return -EINVAL;
   char dir[PATH_MAX], journal[PATH_MAX + 16];
   sstrncpy(dir, c->state_file, sizeof(dir));
   char *slash = strrchr(dir, '/');
@@ -1435,39 +1407,28 @@ static void *gf_instance_new(gen_client_t *client, void *config) {
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
   if (inst->ledger == NULL ||
       gen_journal_init(&inst->counter_journal, journal, inst->log_prefix,
-                       &gen_attr_stats(inst->ledger)->journal_errors) != 0) {
-    gf_instance_free(inst);
-    return NULL;
-  }
+                       &gen_attr_stats(inst->ledger)->journal_errors) != 0)
+    return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
-                            inst->log_prefix)) == NULL) {
-    gf_instance_free(inst);
-    return NULL;
-  }
-  gen_notify_options_t notify_options = {
-      .dead_after = c->heartbeat_timeout,
-      .ping_after = c->heartbeat_timeout * 47 / 100,
-      .topics_per_channel = (size_t)c->topics_per_channel,
-  };
+                            inst->log_prefix)) == NULL)
+    return -EINVAL;
+  gen_notify_options_t notify_options = gen_notify_config_options(&c->notify);
   inst->notify = gen_notify_create(
       client,
       &(gen_notify_callbacks_t){.on_message = gf_on_message,
                                 .on_connected = gf_on_connected},
       inst, &notify_options);
-  if (inst->ledger == NULL || inst->notify == NULL) {
-    gf_instance_free(inst);
-    return NULL;
-  }
-  return inst;
+  return inst->notify == NULL ? -ENOMEM : 0;
 }
 
 static const gen_plugin_t gf_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gf_config_key,
-    .config_new = gf_config_new,
-    .config_free = gf_config_free,
-    .instance_new = gf_instance_new,
+    .config_init = gf_config_init,
+    .config_release = gf_config_release,
+    GEN_PLUGIN_INSTANCE(gf_instance_t),
+    .instance_init = gf_instance_init,
     .instance_free = gf_instance_free,
     .read = gf_read,
 };

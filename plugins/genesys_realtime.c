@@ -117,8 +117,7 @@ typedef struct {
   char **media_filter; /* MediaType: dispatch only these (NULL = all) */
   size_t n_media_filter;
   cdtime_t refresh_interval;
-  cdtime_t heartbeat_timeout;
-  long topics_per_channel;
+  gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
   double wait_bounds[GR_MAX_WAIT_BOUNDS]; /* seconds, increasing */
   size_t n_wait_bounds;
@@ -151,31 +150,24 @@ typedef struct {
 /* ---- configuration ----------------------------------------------------------
  */
 
-static void *gr_config_new(void) {
-  gr_config_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return NULL;
+static void gr_config_init(void *config) {
+  gr_config_t *c = config;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+  gen_notify_config_init(&c->notify);
   static const double default_bounds[] = {5, 10, 20, 30, 60, 120, 300};
   memcpy(c->wait_bounds, default_bounds, sizeof(default_bounds));
   c->n_wait_bounds = STATIC_ARRAY_SIZE(default_bounds);
   c->max_conversations = 100000;
   c->conversation_linger = TIME_T_TO_CDTIME_T(900);
   c->conversation_timeout = TIME_T_TO_CDTIME_T(14400);
-  return c;
 }
 
-static void gr_config_free(void *config) {
+static void gr_config_release(void *config) {
   gr_config_t *c = config;
-  if (c == NULL)
-    return;
   gen_entity_filter_free(&c->filter);
   for (size_t i = 0; i < c->n_media_filter; i++)
     free(c->media_filter[i]);
   free(c->media_filter);
-  free(c);
 }
 
 /* WaitBuckets 5 10 20 …: upper bounds in seconds, increasing. */
@@ -203,38 +195,19 @@ static int config_wait_buckets(gen_org_t *org, const oconfig_item_t *ci,
 static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gr_config_t *c = config;
-  if (strcasecmp(ci->key, "QueueId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.ids, &c->filter.n_ids);
-  if (strcasecmp(ci->key, "QueueName") == 0)
-    return gen_config_string_list(org, ci, &c->filter.names,
-                                  &c->filter.n_names);
-  if (strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &c->filter.divisions,
-                                  &c->filter.n_divisions);
-  if (strcasecmp(ci->key, "MediaType") == 0) {
-    size_t before = c->n_media_filter;
-    int status =
-        gen_config_string_list(org, ci, &c->media_filter, &c->n_media_filter);
-    for (size_t i = before; status == 0 && i < c->n_media_filter; i++) {
-      bool known = false;
-      for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
-        known = known || strcasecmp(c->media_filter[i], gr_media[m]) == 0;
-      if (!known) {
-        gen_config_error(org, ci,
-                         "unknown media type; use voice, callback, chat, "
-                         "email, message, cobrowse, video or screenshare");
-        status = -EINVAL;
-      }
-    }
+  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_notify_config_key(org, ci, &c->notify);
+  if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  }
+  if (strcasecmp(ci->key, "MediaType") == 0)
+    return gen_config_choice_list(
+        org, ci, gr_media, GR_MEDIA_COUNT,
+        "unknown media type; use voice, callback, chat, email, message, "
+        "cobrowse, video or screenshare",
+        &c->media_filter, &c->n_media_filter);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
   if (strcasecmp(ci->key, "ConversationEvents") == 0)
     return gen_config_bool(org, ci, &c->conversation_events);
   if (strcasecmp(ci->key, "WaitBuckets") == 0)
@@ -1177,7 +1150,7 @@ static int refresh_queues(gr_instance_t *inst) {
   pthread_mutex_unlock(&inst->lock);
 
   size_t capacity =
-      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.topics_per_channel;
+      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
   if (n_topics > capacity)
     GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
               "exceed %d channels of %ld topics: the last %zu (agent "
@@ -1185,7 +1158,7 @@ static int refresh_queues(gr_instance_t *inst) {
               "select fewer queues or turn AgentActivity off",
               PLUGIN_NAME, inst->client->org->name, n_topics, fresh.count,
               per_queue == 2 ? " with conversations" : "", inst->users.count,
-              GEN_NOTIFY_MAX_CHANNELS, inst->config.topics_per_channel,
+              GEN_NOTIFY_MAX_CHANNELS, inst->config.notify.topics_per_channel,
               n_topics - capacity);
   if (changed || !inst->streaming) {
     if (fresh.count == 0)
@@ -1292,24 +1265,14 @@ static void gr_instance_free(void *data) {
   gen_entity_set_free(&inst->users);
   free(inst->user_state);
   pthread_mutex_destroy(&inst->lock);
-  gen_entity_filter_free(&inst->config.filter);
-  for (size_t i = 0; i < inst->config.n_media_filter; i++)
-    free(inst->config.media_filter[i]);
-  free(inst->config.media_filter);
+  gr_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
 }
 
-static void *gr_instance_new(gen_client_t *client, void *config) {
-  gr_instance_t *inst = calloc(1, sizeof(*inst));
-  if (inst == NULL) {
-    gen_client_free(client);
-    gr_config_free(config);
-    return NULL;
-  }
-  inst->client = client;
-  inst->config = *(gr_config_t *)config;
-  free(config);
+/* After the scaffolding put client and config in place. */
+static int gr_instance_init(void *data) {
+  gr_instance_t *inst = data;
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
@@ -1318,34 +1281,26 @@ static void *gr_instance_new(gen_client_t *client, void *config) {
         .max_conversations = (size_t)inst->config.max_conversations,
         .linger_ms = gen_cdtime_to_ms(inst->config.conversation_linger),
         .timeout_ms = gen_cdtime_to_ms(inst->config.conversation_timeout)};
-    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL) {
-      gr_instance_free(inst);
-      return NULL;
-    }
+    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL)
+      return -ENOMEM;
   }
-  gen_notify_options_t options = {
-      .dead_after = inst->config.heartbeat_timeout,
-      .ping_after = inst->config.heartbeat_timeout * 47 / 100,
-      .topics_per_channel = (size_t)inst->config.topics_per_channel,
-  };
+  gen_notify_options_t options =
+      gen_notify_config_options(&inst->config.notify);
   inst->notify = gen_notify_create(
-      client,
+      inst->client,
       &(gen_notify_callbacks_t){.on_message = gr_on_message,
                                 .on_connected = gr_on_connected},
       inst, &options);
-  if (inst->notify == NULL) {
-    gr_instance_free(inst);
-    return NULL;
-  }
-  return inst;
+  return inst->notify == NULL ? -ENOMEM : 0;
 }
 
 static const gen_plugin_t gr_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gr_config_key,
-    .config_new = gr_config_new,
-    .config_free = gr_config_free,
-    .instance_new = gr_instance_new,
+    .config_init = gr_config_init,
+    .config_release = gr_config_release,
+    GEN_PLUGIN_INSTANCE(gr_instance_t),
+    .instance_init = gr_instance_init,
     .instance_free = gr_instance_free,
     .read = gr_read,
 };

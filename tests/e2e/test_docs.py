@@ -14,6 +14,7 @@ from collectd_harness import ROOT, run_tests  # noqa: E402
 
 KEY = re.compile(r'strcasecmp\((?:ci->|child->)?key, "([A-Za-z]+)"\)')
 ITEM = re.compile(r"^=item B<([A-Za-z]+)>", re.M)
+FILTER = re.compile(r'gen_config_filter_key\([^;]*?"([A-Za-z]+)",\s*(true|false)')
 
 
 def code_keys(path):
@@ -24,6 +25,16 @@ def code_keys(path):
     # common/ for every plugin that hands its keys to gen_interval_config_key.
     if "gen_interval_config_key(" in text and not path.endswith("gen_interval_config.c"):
         keys |= code_keys(os.path.join(ROOT, "common", "gen_interval_config.c"))
+    # The channel keys (HeartbeatTimeout, TopicsPerChannel) of the plugins
+    # that hand their keys to gen_notify_config_key.
+    if "gen_notify_config_key(" in text and not path.endswith("gen_notify.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_notify.c"))
+    # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
+    # accepts QueueId, QueueName and, with true, DivisionId.
+    for noun, divisions in FILTER.findall(text):
+        keys |= {noun + "Id", noun + "Name"}
+        if divisions == "true":
+            keys.add("DivisionId")
     return keys
 
 

@@ -3,6 +3,8 @@
  */
 #include "plugin_mock.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -270,4 +272,27 @@ const char *global_option_get(const char *option) {
   if (strcasecmp(option, "BaseDir") == 0)
     return "/tmp/collectd-genesys-test";
   return NULL;
+}
+
+char *mock_tempdir(char *path_template) {
+  char *dir = mkdtemp(path_template);
+  if (dir == NULL)
+    fprintf(stderr, "mkdtemp %s: %s\n", path_template, strerror(errno));
+  return dir;
+}
+
+static int rmtree_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+int mock_rmtree(const char *path) {
+  /* Depth first so that a directory is empty when its turn comes. */
+  int status = nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (status != 0)
+    fprintf(stderr, "removing %s: %s\n", path, strerror(errno));
+  return status;
 }

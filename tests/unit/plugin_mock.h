@@ -12,6 +12,8 @@
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
 
+#include "gen_config.h"
+
 #include <stdbool.h>
 
 typedef struct {
@@ -67,5 +69,23 @@ oconfig_item_t *mock_ci_str(const char *key, const char *value);
 oconfig_item_t *mock_ci_num(const char *key, double value);
 oconfig_item_t *mock_ci_bool(const char *key, bool value);
 void mock_ci_free(oconfig_item_t *ci);
+
+/* Makes a fresh directory from a mkdtemp() template such as
+ * "/tmp/gen-name-XXXXXX" (filled in place); the template, NULL on failure. */
+char *mock_tempdir(char *path_template);
+/* Removes a directory tree, links not followed; 0, or -1 with errno. */
+int mock_rmtree(const char *path);
+
+/* The org "acme" of the plugin tests: host "acme", example URLs and test
+ * credentials, nothing plugin-specific. */
+static inline gen_org_t *mock_org(const char *plugin) {
+  gen_org_t *org = gen_org_create(plugin, "acme");
+  org->host = strdup("acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  org->client_id = strdup("id");
+  org->client_secret = strdup("secret-for-tests");
+  return org;
+}
 
 #endif /* PLUGIN_MOCK_H */

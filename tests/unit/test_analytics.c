@@ -13,15 +13,10 @@
 static char dir[] = "/tmp/gen-analytics-test-XXXXXX";
 
 static ga_instance_t *make_instance_with(bool agent_status) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
+  gen_org_t *org = mock_org(PLUGIN_NAME);
   org->instance_from = GEN_INSTANCE_FROM_ID;
   gen_client_t *client = gen_client_create(org);
-  ga_config_t *c = ga_config_new();
+  ga_config_t *c = gen_plugin_config_new(&ga_plugin);
   char path[300];
   snprintf(path, sizeof(path), "%s/analytics-acme.json", dir);
   unlink(path); /* every test starts afresh */
@@ -31,7 +26,7 @@ static ga_instance_t *make_instance_with(bool agent_status) {
   c->interval.granularity_ms = G;
   c->interval.settle = TIME_T_TO_CDTIME_T(60);
   c->interval.state_dir = strdup(dir);
-  ga_instance_t *inst = ga_instance_new(client, c);
+  ga_instance_t *inst = gen_plugin_instance_new(&ga_plugin, client, c);
   gen_entity_add(&inst->queues, "q1", "Sales EN 001", "div-1");
   inst->listed_at = cdtime();
   return inst;
@@ -283,7 +278,7 @@ DEF_TEST(agent_status_answers_that_cannot_be_trusted) {
 
 DEF_TEST(configuration_refuses_with_reasons) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  ga_config_t *c = ga_config_new();
+  ga_config_t *c = gen_plugin_config_new(&ga_plugin);
   oconfig_item_t *ci = mock_ci_str("Granularity", "PT7M");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
@@ -308,13 +303,13 @@ DEF_TEST(configuration_refuses_with_reasons) {
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
-  ga_config_free(c);
+  gen_plugin_config_free(&ga_plugin, c);
   gen_org_free(org);
   return 0;
 }
 
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   RUN_TEST(good_answer_is_dispatched_at_bucket_end);
   RUN_TEST(missing_counts_are_zero_not_absent);
@@ -323,9 +318,7 @@ int main(void) {
   RUN_TEST(agent_status_sums_every_batch_per_status);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
 }

@@ -211,7 +211,7 @@ DEF_TEST(name_limit_overflows) {
  * journal clean-up) counts nothing twice and loses nothing journalled. */
 DEF_TEST(restart_from_snapshot_and_journal) {
   char dir[] = "/tmp/gen-attr-XXXXXX";
-  CHECK_NOT_NULL(mkdtemp(dir));
+  CHECK_NOT_NULL(mock_tempdir(dir));
   char base[256];
   snprintf(base, sizeof(base), "%s/state.journal", dir);
   gen_attr_format_t *f;
@@ -266,9 +266,7 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   json_object_put(snap2);
   json_object_put(snap3);
   gen_attr_format_free(f);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-  OK(system(cmd) == 0);
+  OK(mock_rmtree(dir) == 0);
   return 0;
 }
 

@@ -292,8 +292,57 @@ DEF_TEST(shards_split_entities_stably) {
   return 0;
 }
 
+/* The filter keys a plugin takes with gen_config_filter_key, and a list out
+ * of a fixed set. */
+DEF_TEST(filter_keys_and_choice_lists) {
+  gen_org_t *org = gen_org_create("genesys_test", "acme");
+  gen_entity_filter_t flows = {0}, queues = {0};
+  oconfig_item_t *ci = mock_ci_str("FlowName", "Sales*");
+  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Flow", true, &flows));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_filter_key(org, ci, "Queue", false, &queues));
+  mock_ci_free(ci);
+  ci = mock_ci_str("DivisionId", "div-1");
+  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Flow", true, &flows));
+  /* Without divisions, DivisionId is not the queue filter's key. */
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_filter_key(org, ci, "Queue", false, &queues));
+  mock_ci_free(ci);
+  ci = mock_ci_str("queueid", "q-1");
+  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Queue", false, &queues));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(1, (int)flows.n_names);
+  EXPECT_EQ_STR("Sales*", flows.names[0]);
+  EXPECT_EQ_INT(1, (int)flows.n_divisions);
+  EXPECT_EQ_STR("div-1", flows.divisions[0]);
+  EXPECT_EQ_INT(0, (int)flows.n_ids);
+  EXPECT_EQ_INT(1, (int)queues.n_ids);
+  EXPECT_EQ_STR("q-1", queues.ids[0]);
+
+  static const char *const media[] = {"voice", "chat"};
+  char **list = NULL;
+  size_t n = 0;
+  ci = mock_ci_str("MediaType", "Voice");
+  EXPECT_EQ_INT(
+      0, gen_config_choice_list(org, ci, media, 2, "not a medium", &list, &n));
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("MediaType", "fax");
+  OK(gen_config_choice_list(org, ci, media, 2, "not a medium", &list, &n) < 0);
+  mock_ci_free(ci);
+  OK(mock_log_contains("MediaType \"fax\": not a medium"));
+  EXPECT_EQ_STR("Voice", list[0]);
+  for (size_t i = 0; i < n; i++)
+    free(list[i]);
+  free(list);
+  gen_entity_filter_free(&flows);
+  gen_entity_filter_free(&queues);
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   RUN_TEST(regions);
   RUN_TEST(minimal_org_from_region);
@@ -304,9 +353,8 @@ int main(void) {
   RUN_TEST(secret_sources);
   RUN_TEST(secret_never_logged);
   RUN_TEST(shards_split_entities_stably);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  RUN_TEST(filter_keys_and_choice_lists);
+  if (mock_rmtree(dir) != 0)
     return 1;
   mock_log_reset();
   END_TEST;

@@ -14,19 +14,14 @@ static char state_dir[] = "/tmp/gen-fm-XXXXXX";
 
 /* Instances made with the same state name share a state file. */
 static gf_instance_t *make_instance(const char *state) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
+  gen_org_t *org = mock_org(PLUGIN_NAME);
   gen_client_t *client = gen_client_create(org);
-  gf_config_t *c = gf_config_new();
+  gf_config_t *c = gen_plugin_config_new(&gf_plugin);
   if (asprintf(&c->state_file, "%s/%s.json", state_dir, state) < 0)
     return NULL;
   c->interval.granularity_ms = 300000;
   c->interval.state_dir = strdup(state_dir);
-  gf_instance_t *inst = gf_instance_new(client, c);
+  gf_instance_t *inst = gen_plugin_instance_new(&gf_plugin, client, c);
   gen_entity_add(&inst->flows, "f-1", "SalesIvr", "div-1");
   gen_entity_add(&inst->outcomes, "o-1", "Identified", NULL);
   gen_entity_add(&inst->milestones, "m-1", "MenuDone", NULL);
@@ -324,7 +319,7 @@ DEF_TEST(aggregates_per_bucket_and_counters) {
 }
 
 DEF_TEST(config_checks) {
-  gf_config_t *c = gf_config_new();
+  gf_config_t *c = gen_plugin_config_new(&gf_plugin);
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
   oconfig_item_t *ci = mock_ci_num("AttributeGroups", 1);
   EXPECT_EQ_INT(-EINVAL, gf_config_key(org, ci, c));
@@ -336,12 +331,12 @@ DEF_TEST(config_checks) {
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
   gen_org_free(org);
-  gf_config_free(c);
+  gen_plugin_config_free(&gf_plugin, c);
   return 0;
 }
 
 int main(void) {
-  if (mkdtemp(state_dir) == NULL)
+  if (mock_tempdir(state_dir) == NULL)
     return 1;
   RUN_TEST(flow_records_become_counters);
   RUN_TEST(conversation_attributes_count_once);
@@ -350,9 +345,7 @@ int main(void) {
   RUN_TEST(flow_counters_survive_kill);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(config_checks);
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(state_dir) != 0)
     return 1;
   END_TEST;
 }

@@ -436,7 +436,7 @@ DEF_TEST(deferred_save_writes_once_and_a_crash_before_it_replays) {
 }
 
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   snprintf(path, sizeof(path), "%s/analytics.json", dir);
   RUN_TEST(fresh_start_takes_newest_settled_bucket_once);
@@ -447,9 +447,7 @@ int main(void) {
   RUN_TEST(state_survives_restart);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_writes_once_and_a_crash_before_it_replays);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
 }

@@ -7,15 +7,14 @@
 
 #include "collectd/core/testing.h"
 
-static gr_instance_t *make_instance(size_t n_queues) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
-  gen_client_t *client = gen_client_create(org);
-  gr_instance_t *inst = gr_instance_new(client, gr_config_new());
+/* An instance with n_queues queues listed; events turns on
+ * ConversationEvents and AgentActivity. */
+static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
+  gr_config_t *config = gen_plugin_config_new(&gr_plugin);
+  config->conversation_events = events;
+  config->agent_activity = events;
+  gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
+  gr_instance_t *inst = gen_plugin_instance_new(&gr_plugin, client, config);
   inst->state = calloc(n_queues, sizeof(*inst->state));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
@@ -25,6 +24,10 @@ static gr_instance_t *make_instance(size_t n_queues) {
   }
   inst->listed_at = cdtime();
   return inst;
+}
+
+static gr_instance_t *make_instance(size_t n_queues) {
+  return make_instance_with(n_queues, false);
 }
 
 static gen_notify_verdict_t feed(gr_instance_t *inst, const char *json) {
@@ -180,25 +183,7 @@ DEF_TEST(instance_from_id_and_media_filter) {
 /* ---- conversation events and agent activity ---------------------------- */
 
 static gr_instance_t *make_event_instance(size_t n_queues) {
-  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  org->host = strdup("acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  org->client_id = strdup("id");
-  org->client_secret = strdup("secret-for-tests");
-  gr_config_t *config = gr_config_new();
-  config->conversation_events = true;
-  config->agent_activity = true;
-  gr_instance_t *inst = gr_instance_new(gen_client_create(org), config);
-  inst->state = calloc(n_queues, sizeof(*inst->state));
-  for (size_t i = 0; i < n_queues; i++) {
-    char id[64], name[64];
-    snprintf(id, sizeof(id), "q-%03zu", i);
-    snprintf(name, sizeof(name), "Sales EN %03zu", i);
-    gen_entity_add(&inst->queues, id, name, "div-1");
-  }
-  inst->listed_at = cdtime();
-  return inst;
+  return make_instance_with(n_queues, true);
 }
 
 #define CONV_TOPIC "{\"topicName\":\"v2.routing.queues.q-001.conversations\","
@@ -359,7 +344,7 @@ DEF_TEST(agent_activity_counts_each_agent_once) {
 
 DEF_TEST(wait_buckets_option) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
-  gr_config_t *c = gr_config_new();
+  gr_config_t *c = gen_plugin_config_new(&gr_plugin);
   oconfig_item_t *good = mock_ci("WaitBuckets", 0);
   good->values = calloc(3, sizeof(oconfig_value_t));
   good->values_num = 3;
@@ -373,7 +358,32 @@ DEF_TEST(wait_buckets_option) {
   good->values[2].value.number = 10; /* not increasing */
   OK(gr_config_key(org, good, c) < 0);
   mock_ci_free(good);
-  gr_config_free(c);
+  gen_plugin_config_free(&gr_plugin, c);
+  gen_org_free(org);
+  return 0;
+}
+
+/* The channel keys, parsed in gen_notify for both streaming plugins. */
+DEF_TEST(channel_options) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gr_config_t *c = gen_plugin_config_new(&gr_plugin);
+  gen_notify_options_t o = gen_notify_config_options(&c->notify);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(75), o.dead_after);
+  EXPECT_EQ_INT(GEN_NOTIFY_TOPICS_PER_CHANNEL, (int)o.topics_per_channel);
+  oconfig_item_t *ci = mock_ci_num("HeartbeatTimeout", 40);
+  EXPECT_EQ_INT(0, gr_config_key(org, ci, c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("TopicsPerChannel", 250);
+  EXPECT_EQ_INT(0, gr_config_key(org, ci, c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("TopicsPerChannel", GEN_NOTIFY_TOPICS_PER_CHANNEL + 1);
+  OK(gr_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  o = gen_notify_config_options(&c->notify);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(40), o.dead_after);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(40) * 47 / 100, o.ping_after);
+  EXPECT_EQ_INT(250, (int)o.topics_per_channel);
+  gen_plugin_config_free(&gr_plugin, c);
   gen_org_free(org);
   return 0;
 }
@@ -427,6 +437,7 @@ int main(void) {
   RUN_TEST(wait_percentiles_nearest_rank);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);
+  RUN_TEST(channel_options);
   RUN_TEST(entity_cache);
   RUN_TEST(channel_partition);
   mock_values_reset();

@@ -75,15 +75,13 @@ DEF_TEST(default_dir_under_basedir) {
 }
 
 int main(void) {
-  if (mkdtemp(dir) == NULL)
+  if (mock_tempdir(dir) == NULL)
     return 1;
   RUN_TEST(write_read_replace);
   RUN_TEST(json_round_trip_and_corruption);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
   RUN_TEST(default_dir_under_basedir);
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
+  if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
 }
