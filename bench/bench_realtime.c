@@ -351,6 +351,12 @@ typedef struct {
   size_t n, cap, n_user;
 } corpus_t;
 
+static void corpus_free(corpus_t *c) {
+  free(c->text.buf);
+  free(c->off);
+  free(c->len);
+}
+
 static void corpus_add(corpus_t *c, const sim_queue_t *q, int media,
                        int64_t now_ms) {
   if (c->n == c->cap) {
@@ -704,9 +710,7 @@ static int conv_bench(gr_instance_t *inst, const sim_queue_t *model,
          st.tracked, st.bytes,
          st.tracked ? (double)st.bytes / (double)st.tracked : 0.0);
   free(lat);
-  free(corpus.text.buf);
-  free(corpus.off);
-  free(corpus.len);
+  corpus_free(&corpus);
   return 0;
 }
 
@@ -819,12 +823,8 @@ int main(int argc, char **argv) {
     int status = conv_bench(inst, model, n_queues, n_msgs / 5, repeats);
     gr_instance_free(inst);
     free(model);
-    free(base.text.buf);
-    free(base.off);
-    free(base.len);
-    free(corpus.text.buf);
-    free(corpus.off);
-    free(corpus.len);
+    corpus_free(&base);
+    corpus_free(&corpus);
     return status;
   }
 
@@ -1037,11 +1037,7 @@ int main(int argc, char **argv) {
   free(lat);
   gr_instance_free(inst);
   free(model);
-  free(base.text.buf);
-  free(base.off);
-  free(base.len);
-  free(corpus.text.buf);
-  free(corpus.off);
-  free(corpus.len);
+  corpus_free(&base);
+  corpus_free(&corpus);
   return 0;
 }
