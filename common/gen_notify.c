@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
@@ -57,6 +58,9 @@ struct channel_s {
   cdtime_t last_rx;
   bool ping_sent;
   bool reconnect_asked;
+  bool resubscribe_asked;
+  bool revoked;
+  uint64_t token_generation; /* of the token the channel was made with */
   bool ever_connected;
   gen_ratelimit_t complain;
 };
@@ -128,8 +132,38 @@ static void drop_channel(channel_t *ch) {
   ch->subscribed_generation = 0;
 }
 
+bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict) {
+  static const struct {
+    const char *name;
+    bool prefix; /* the service may append the channel id */
+    gen_notify_verdict_t verdict;
+  } system[] = {
+      {"channel.metadata", false, GEN_NOTIFY_HEARTBEAT},
+      {"v2.system.socket_closing", false, GEN_NOTIFY_RECONNECT},
+      {"v2.system.no_longer_subscribed", true, GEN_NOTIFY_RESUBSCRIBE},
+      {"v2.system.token_revoked", true, GEN_NOTIFY_REVOKED},
+  };
+  if (topic == NULL)
+    return false;
+  for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
+    size_t len = strlen(system[i].name);
+    if (strncasecmp(topic, system[i].name, len) == 0 &&
+        (topic[len] == '\0' || (system[i].prefix && topic[len] == '.'))) {
+      *verdict = system[i].verdict;
+      return true;
+    }
+  }
+  return false;
+}
+
 /* POST /api/v2/notifications/channels. */
 static int create_channel(channel_t *ch) {
+  /* The token the channel will be made with: token_revoked names it. */
+  char token[GEN_TOKEN_MAX];
+  if (gen_auth_token(ch->owner->client->auth, token, sizeof(token),
+                     &ch->token_generation) != 0)
+    ch->token_generation = 0;
+  OPENSSL_cleanse(token, sizeof(token));
   json_object *body = json_object_new_object();
   json_object *doc = NULL;
   char err[512];
@@ -245,6 +279,14 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
   case GEN_NOTIFY_RECONNECT:
     ch->reconnect_asked = true;
     break;
+  case GEN_NOTIFY_RESUBSCRIBE:
+    ch->resubscribe_asked = true;
+    atomic_fetch_add(&n->stats.resubscribes, 1);
+    break;
+  case GEN_NOTIFY_REVOKED:
+    ch->revoked = true;
+    atomic_fetch_add(&n->stats.revocations, 1);
+    break;
   case GEN_NOTIFY_MALFORMED:
     atomic_fetch_add(&n->stats.malformed, 1);
     break;
@@ -330,6 +372,8 @@ static int channel_session(channel_t *ch) {
   ch->last_rx = cdtime();
   ch->ping_sent = false;
   ch->reconnect_asked = false;
+  ch->resubscribe_asked = false;
+  ch->revoked = false;
 
   /* Nothing was queued while the socket was down: baseline every time. */
   status = subscribe_and_baseline(ch, false, true);
@@ -337,6 +381,30 @@ static int channel_session(channel_t *ch) {
     status = gen_ws_poll(ch->ws, POLL_MS);
     if (status != 0)
       break;
+    if (ch->revoked) {
+      /* The channel dies with its token: a new token and a new channel at
+       * once, not a handshake on the dead one first. */
+      gen_log_limited(&ch->complain, LOG_NOTICE,
+                      "%s plugin: Org \"%s\": channel %zu: its token was "
+                      "revoked; new token, new channel",
+                      plugin_of(ch), n->client->org->name, ch->index);
+      gen_auth_invalidate(n->client->auth, ch->token_generation);
+      drop_channel(ch);
+      ch->reconnect_asked = true;
+      break;
+    }
+    if (ch->resubscribe_asked) {
+      /* Topics were dropped (the message need not say which): the whole
+       * set again, and a baseline, as their events were missed. */
+      gen_log_limited(&ch->complain, LOG_NOTICE,
+                      "%s plugin: Org \"%s\": channel %zu: the service "
+                      "dropped subscriptions; subscribing again",
+                      plugin_of(ch), n->client->org->name, ch->index);
+      ch->resubscribe_asked = false;
+      status = subscribe_and_baseline(ch, true, true);
+      if (status != 0)
+        break;
+    }
     if (ch->reconnect_asked) {
       gen_log_limited(&ch->complain, LOG_NOTICE,
                       "%s plugin: Org \"%s\": channel %zu: the service is "
@@ -368,6 +436,12 @@ static int channel_session(channel_t *ch) {
       status = subscribe_and_baseline(ch, renew, false);
   }
   atomic_fetch_sub(&n->stats.sockets_open, 1);
+  /* A normal close from the service ends the channel (expired, its token
+   * revoked, taken over): the next session makes a new one rather than a
+   * handshake that can only be refused. */
+  if (status == GEN_WS_ERR_CLOSED &&
+      gen_ws_close_code(ch->ws) == GEN_WS_CLOSE_NORMAL)
+    drop_channel(ch);
   if (gen_ws_is_open(ch->ws))
     gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
   return status;
@@ -617,6 +691,8 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_reconnects", true, (double)atomic_load(&st->reconnects)},
       {"notify_malformed", true, (double)atomic_load(&st->malformed)},
       {"notify_baselines", true, (double)atomic_load(&st->baselines)},
+      {"notify_resubscribes", true, (double)atomic_load(&st->resubscribes)},
+      {"notify_revocations", true, (double)atomic_load(&st->revocations)},
       {"notify_channels", false, (double)gen_notify_channels(n)},
       {"notify_topics", false, (double)gen_notify_topics(n)},
       {"notify_sockets", false, (double)atomic_load(&st->sockets_open)},

@@ -36,11 +36,21 @@
 #define GEN_NOTIFY_MAX_CHANNELS 20
 
 typedef enum {
-  GEN_NOTIFY_OK = 0,    /* a message the plugin used or ignored */
-  GEN_NOTIFY_HEARTBEAT, /* channel.metadata heartbeat or pong */
-  GEN_NOTIFY_RECONNECT, /* v2.system.socket_closing: reconnect now */
-  GEN_NOTIFY_MALFORMED, /* could not be parsed (counted) */
+  GEN_NOTIFY_OK = 0,      /* a message the plugin used or ignored */
+  GEN_NOTIFY_HEARTBEAT,   /* channel.metadata heartbeat or pong */
+  GEN_NOTIFY_RECONNECT,   /* v2.system.socket_closing: reconnect now */
+  GEN_NOTIFY_MALFORMED,   /* could not be parsed (counted) */
+  GEN_NOTIFY_RESUBSCRIBE, /* v2.system.no_longer_subscribed: the service
+                             dropped topics; subscribe the set again */
+  GEN_NOTIFY_REVOKED,     /* v2.system.token_revoked: the channel's token is
+                             dead; new token, new channel */
 } gen_notify_verdict_t;
+
+/* The verdict of a Notifications system topic (channel.metadata,
+ * v2.system.socket_closing, v2.system.no_longer_subscribed…,
+ * v2.system.token_revoked…; ASCII case ignored): true and *verdict set, or
+ * false for any other topic. */
+bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict);
 
 typedef struct gen_notify_s gen_notify_t;
 
@@ -69,6 +79,8 @@ typedef struct {
   atomic_uint_fast64_t malformed;
   atomic_uint_fast64_t channels_created;
   atomic_uint_fast64_t baselines;
+  atomic_uint_fast64_t resubscribes; /* after no_longer_subscribed */
+  atomic_uint_fast64_t revocations;  /* token_revoked messages */
   atomic_int_fast64_t sockets_open;
   atomic_int_fast64_t last_message; /* cdtime_t of the last message, 0 none */
 } gen_notify_stats_t;

@@ -713,6 +713,7 @@ static void begin_item(gen_obs_parser_t *p) {
   it->count = 0;
   it->has_value = false;
   it->calculated_value = 0.0;
+  it->since_ms = 0;
   p->cur = it;
 }
 

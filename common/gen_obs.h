@@ -127,7 +127,10 @@ typedef struct {
   bool has_count;
   int64_t count; /* stats.count, >= 0 */
   bool has_value;
-  double calculated_value; /* stats.calculatedMetricValue, milliseconds */
+  double calculated_value; /* stats.calculatedMetricValue: a duration or an
+                             epoch, in milliseconds */
+  int64_t since_ms;        /* never set by the parser (0): the earliest
+                              observationDate of a query answer's item */
 } gen_obs_item_t;
 
 typedef struct {

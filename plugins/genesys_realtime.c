@@ -31,6 +31,7 @@
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
+#include "gen_presence.h"
 #include "gen_time.h"
 
 #include <math.h>
@@ -58,27 +59,21 @@ static const char *const gr_media[] = {"voice", "callback",   "chat",
                                        "video", "screenshare"};
 #define GR_MEDIA_COUNT STATIC_ARRAY_SIZE(gr_media)
 
-/* Routing statuses as the API names them, and as type instances. */
-static const char *const gr_routing[] = {"IDLE", "INTERACTING", "COMMUNICATING",
-                                         "NOT_RESPONDING", "OFF_QUEUE"};
-static const char *const gr_routing_names[] = {
-    "idle", "interacting", "communicating", "not_responding", "off_queue"};
-#define GR_ROUTING_COUNT STATIC_ARRAY_SIZE(gr_routing)
+#define GR_ROUTING_COUNT GEN_ROUTING_COUNT
+#define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
+/* A longest value older than this is reported (and still dispatched: an
+ * email can wait that long, a misread timestamp comes out far older). */
+#define GR_LONGEST_SANE_MS (86400 * 1000)
+/* Clock skew tolerated before a longest value from the future is reported. */
+#define GR_SKEW_MS 5000
 
-/* System presences; an org presence id that maps to none is "other". */
-static const char *const gr_presence[] = {
-    "AVAILABLE", "AWAY",     "BUSY", "BREAK",   "MEAL", "MEETING",
-    "TRAINING",  "ON_QUEUE", "IDLE", "OFFLINE", "other"};
-static const char *const gr_presence_names[] = {
-    "available", "away",     "busy", "break",   "meal", "meeting",
-    "training",  "on_queue", "idle", "offline", "other"};
-#define GR_PRESENCE_COUNT STATIC_ARRAY_SIZE(gr_presence)
-
+/* Longest waiting/interacting are kept as the instant the oldest
+ * conversation entered the state (0: none), whichever form the API used;
+ * the value at time t is t - since. */
 typedef struct {
   bool seen;
   int64_t waiting, interacting, alerting;
-  double longest_waiting, longest_interacting; /* seconds, when observed */
-  cdtime_t observed_at;
+  cdtime_t waiting_since, interacting_since;
 } gr_media_t;
 
 typedef struct {
@@ -145,6 +140,11 @@ typedef struct {
   int64_t org_routing[GR_ROUTING_COUNT];
   int64_t org_presence[GR_PRESENCE_COUNT];
   bool org_seen;
+
+  gen_presence_map_t presences; /* org presence id -> system presence */
+  cdtime_t presences_listed_at;
+  cdtime_t interval;  /* the read interval, for dispatches from our threads */
+  cdtime_t last_time; /* of the last dispatch: times strictly increase */
 } gr_instance_t;
 
 /* ---- configuration ----------------------------------------------------------
@@ -233,13 +233,6 @@ static int media_index(const char *media) {
   return -1;
 }
 
-static int name_index(const char *const *names, size_t n, const char *value) {
-  for (size_t i = 0; i < n; i++)
-    if (strcasecmp(value, names[i]) == 0)
-      return (int)i;
-  return -1;
-}
-
 static bool media_wanted(const gr_instance_t *inst, size_t m) {
   if (inst->config.n_media_filter == 0)
     return true;
@@ -249,71 +242,195 @@ static bool media_wanted(const gr_instance_t *inst, size_t m) {
   return false;
 }
 
-/* Applies one group of observation items: a media group replaces that
- * media's conversation counts, the user group replaces the agent counts
- * (statuses with no agents are left out by the API, so they become 0). */
-static void apply_items(gr_queue_t *q, int media, const gen_obs_item_t *items,
-                        size_t n) {
-  if (media >= 0) {
-    gr_media_t *s = &q->media[media];
-    gr_media_t fresh = {.seen = true, .observed_at = cdtime()};
-    for (size_t i = 0; i < n; i++) {
-      const gen_obs_item_t *it = &items[i];
-      double seconds = it->has_value ? it->calculated_value / 1000.0 : 0;
-      switch (it->metric) {
-      case GEN_OBS_M_WAITING:
-        fresh.waiting = it->count;
-        break;
-      case GEN_OBS_M_INTERACTING:
-        fresh.interacting = it->count;
-        break;
-      case GEN_OBS_M_ALERTING:
-        fresh.alerting = it->count;
-        break;
-      case GEN_OBS_M_LONGEST_WAITING:
-        fresh.longest_waiting = seconds;
-        break;
-      case GEN_OBS_M_LONGEST_INTERACTING:
-        fresh.longest_interacting = seconds;
-        break;
-      default:
-        break;
-      }
-    }
-    *s = fresh;
-    return;
+/* A time for the next dispatch, never equal to or before the last one, so
+ * that collectd keeps every value of a series (it drops a value whose time
+ * is not after the last one's as "too old"). Called with the lock held. */
+static cdtime_t gr_now(gr_instance_t *inst) {
+  cdtime_t now = cdtime();
+  if (now <= inst->last_time)
+    now = inst->last_time + 1;
+  inst->last_time = now;
+  return now;
+}
+
+static void report_malformed(gr_instance_t *inst, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report_malformed(gr_instance_t *inst, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  atomic_fetch_add(&inst->client->stats.malformed, 1);
+  gen_log_limited(&inst->complain, LOG_WARNING, "%s plugin: Org \"%s\": %s",
+                  PLUGIN_NAME, inst->client->org->name, what);
+}
+
+/* The instant the oldest conversation of a longest item entered its state,
+ * or 0 when the item says there is none. calculatedMetricValue comes in two
+ * forms: a duration in ms, or (as live orgs answer) the epoch ms of that
+ * instant; a value above 1e12 ms (2001) is read as the latter. An
+ * observationDate of the answer, when there is one, is preferred. */
+static cdtime_t longest_since(gr_instance_t *inst, const gen_obs_item_t *it,
+                              const char *queue, cdtime_t now) {
+  if (it->since_ms > 0)
+    return gen_ms_to_cdtime(it->since_ms);
+  if (!it->has_value || (it->has_count && it->count == 0))
+    return 0;
+  double v = it->calculated_value;
+  int64_t now_ms = gen_cdtime_to_ms(now);
+  int64_t since_ms = v > 1e12 ? (int64_t)v : now_ms - (int64_t)v;
+  const char *metric = gen_obs_metric_name(it->metric);
+  if (since_ms > now_ms + GR_SKEW_MS) {
+    report_malformed(inst,
+                     "queue %s: %s %.0f is %.1f s in the future; read as 0",
+                     queue, metric, v, (double)(since_ms - now_ms) / 1000.0);
+    return now;
   }
-  gr_agents_t fresh = {.seen = true};
+  if (since_ms > now_ms) /* clock skew: the oldest entered "now" */
+    return now;
+  if (now_ms - since_ms > GR_LONGEST_SANE_MS)
+    report_malformed(inst, "queue %s: %s %.0f makes %.0f s, over a day", queue,
+                     metric, v, (double)(now_ms - since_ms) / 1000.0);
+  return gen_ms_to_cdtime(since_ms);
+}
+
+/* Scalar metrics of one message: entries qualified by a status add up to
+ * the total; an unqualified entry is the total itself and wins (so a
+ * message carrying both never counts twice). */
+typedef struct {
+  bool carried[GEN_OBS_M_COUNT];
+  bool has_total[GEN_OBS_M_COUNT];
+  int64_t total[GEN_OBS_M_COUNT];
+  int64_t sum[GEN_OBS_M_COUNT];
+} gr_counts_t;
+
+static void count_item(gr_counts_t *c, const gen_obs_item_t *it) {
+  if (!it->has_count)
+    return;
+  c->carried[it->metric] = true;
+  if (it->qualifier[0] == '\0') {
+    c->has_total[it->metric] = true;
+    c->total[it->metric] = it->count;
+  } else {
+    c->sum[it->metric] += it->count;
+  }
+}
+
+/* Sets *field when the message carried the metric; true when it did. */
+static bool take_count(const gr_counts_t *c, gen_obs_metric_t m,
+                       int64_t *field) {
+  if (!c->carried[m])
+    return false;
+  *field = c->has_total[m] ? c->total[m] : c->sum[m];
+  return true;
+}
+
+/* Merges a media group's message: only the observation metrics it carries
+ * change (the topic also carries interval aggregates, which are not ours,
+ * and a message with none of ours changes nothing). */
+static void apply_media(gr_instance_t *inst, gr_media_t *s, const char *queue,
+                        const gen_obs_item_t *items, size_t n, cdtime_t now) {
+  gr_counts_t c;
+  memset(&c, 0, sizeof(c));
+  bool lw = false, li = false;
+  cdtime_t waiting_since = 0, interacting_since = 0;
   for (size_t i = 0; i < n; i++) {
     const gen_obs_item_t *it = &items[i];
-    int k;
+    cdtime_t since;
     switch (it->metric) {
-    case GEN_OBS_M_MEMBER_USERS:
-      fresh.member = it->count;
+    case GEN_OBS_M_WAITING:
+    case GEN_OBS_M_INTERACTING:
+    case GEN_OBS_M_ALERTING:
+      count_item(&c, it);
       break;
-    case GEN_OBS_M_ACTIVE_USERS:
-      fresh.active = it->count;
+    case GEN_OBS_M_LONGEST_WAITING:
+      since = longest_since(inst, it, queue, now);
+      /* several entries (qualified): the oldest of them */
+      if (since != 0 && (waiting_since == 0 || since < waiting_since))
+        waiting_since = since;
+      lw = true;
       break;
-    case GEN_OBS_M_ON_QUEUE_USERS:
-      fresh.on_queue = it->count;
-      break;
-    case GEN_OBS_M_OFF_QUEUE_USERS:
-      fresh.off_queue = it->count;
-      break;
-    case GEN_OBS_M_USER_ROUTING_STATUSES:
-      k = name_index(gr_routing, GR_ROUTING_COUNT, it->qualifier);
-      if (k >= 0)
-        fresh.routing[k] += it->count;
-      break;
-    case GEN_OBS_M_USER_PRESENCES:
-      k = name_index(gr_presence, GR_PRESENCE_COUNT, it->qualifier);
-      fresh.presence[k >= 0 ? k : (int)GR_PRESENCE_COUNT - 1] += it->count;
+    case GEN_OBS_M_LONGEST_INTERACTING:
+      since = longest_since(inst, it, queue, now);
+      if (since != 0 && (interacting_since == 0 || since < interacting_since))
+        interacting_since = since;
+      li = true;
       break;
     default:
       break;
     }
   }
-  q->agents = fresh;
+  bool any = lw || li;
+  any |= take_count(&c, GEN_OBS_M_WAITING, &s->waiting);
+  any |= take_count(&c, GEN_OBS_M_INTERACTING, &s->interacting);
+  any |= take_count(&c, GEN_OBS_M_ALERTING, &s->alerting);
+  if (lw)
+    s->waiting_since = waiting_since;
+  else if (c.carried[GEN_OBS_M_WAITING] && s->waiting == 0)
+    s->waiting_since = 0; /* nobody waits any more */
+  if (li)
+    s->interacting_since = interacting_since;
+  else if (c.carried[GEN_OBS_M_INTERACTING] && s->interacting == 0)
+    s->interacting_since = 0;
+  s->seen = s->seen || any;
+}
+
+/* Merges the user group's message. The API leaves out statuses and
+ * presences with no agents, so a message that carries the group's
+ * snapshot (oMemberUsers or oActiveUsers, always present, 0 included) or
+ * any entry of a family replaces that family whole. */
+static void apply_agents(gr_instance_t *inst, gr_agents_t *a,
+                         const gen_obs_item_t *items, size_t n) {
+  gr_counts_t c;
+  memset(&c, 0, sizeof(c));
+  int64_t routing[GR_ROUTING_COUNT] = {0}, presence[GR_PRESENCE_COUNT] = {0};
+  bool has_routing = false, has_presence = false;
+  for (size_t i = 0; i < n; i++) {
+    const gen_obs_item_t *it = &items[i];
+    int k;
+    bool first_unknown;
+    switch (it->metric) {
+    case GEN_OBS_M_MEMBER_USERS:
+    case GEN_OBS_M_ACTIVE_USERS:
+    case GEN_OBS_M_ON_QUEUE_USERS:
+    case GEN_OBS_M_OFF_QUEUE_USERS:
+      count_item(&c, it);
+      break;
+    case GEN_OBS_M_USER_ROUTING_STATUSES:
+      has_routing = true;
+      k = gen_routing_from_name(it->qualifier);
+      if (k >= 0)
+        routing[k] += it->count;
+      else
+        report_malformed(inst, "unknown routing status \"%s\" skipped",
+                         it->qualifier);
+      break;
+    case GEN_OBS_M_USER_PRESENCES:
+      has_presence = true;
+      k = gen_presence_resolve(&inst->presences, it->qualifier, &first_unknown);
+      presence[k] += it->count;
+      if (first_unknown)
+        GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no "
+                    "system presence; counted as \"other\"",
+                    PLUGIN_NAME, inst->client->org->name, it->qualifier);
+      break;
+    default:
+      break;
+    }
+  }
+  bool snapshot =
+      c.carried[GEN_OBS_M_MEMBER_USERS] || c.carried[GEN_OBS_M_ACTIVE_USERS];
+  bool any = has_routing || has_presence;
+  any |= take_count(&c, GEN_OBS_M_MEMBER_USERS, &a->member);
+  any |= take_count(&c, GEN_OBS_M_ACTIVE_USERS, &a->active);
+  any |= take_count(&c, GEN_OBS_M_ON_QUEUE_USERS, &a->on_queue);
+  any |= take_count(&c, GEN_OBS_M_OFF_QUEUE_USERS, &a->off_queue);
+  if (has_routing || snapshot)
+    memcpy(a->routing, routing, sizeof(routing));
+  if (has_presence || snapshot)
+    memcpy(a->presence, presence, sizeof(presence));
+  a->seen = a->seen || any;
 }
 
 /* ---- dispatch
@@ -332,21 +449,15 @@ static void put(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_gauge(&id, value, sink->time, 0);
+  gen_dispatch_gauge(&id, value, sink->time, sink->inst->interval);
 }
 
-/* The longest wait keeps growing between events (they come only when a
- * count changes): while someone waits, it is the observed value plus the
- * time since it was observed. */
-static double grown(double observed, int64_t count, cdtime_t observed_at,
-                    cdtime_t now) {
-  if (count <= 0)
+/* A longest value at time t: it keeps growing between events (they come
+ * only when a count changes). */
+static double longest_at(cdtime_t since, cdtime_t t) {
+  if (since == 0 || t <= since)
     return 0;
-  if (observed < 0)
-    observed = 0;
-  if (now <= observed_at)
-    return observed;
-  return observed + CDTIME_T_TO_DOUBLE(now - observed_at);
+  return CDTIME_T_TO_DOUBLE(t - since);
 }
 
 /* Dispatches one media group, every value or (old != NULL) those that
@@ -354,24 +465,27 @@ static double grown(double observed, int64_t count, cdtime_t observed_at,
 static void dispatch_media(const gr_sink_t *sink, const char *media,
                            const gr_media_t *s, const gr_media_t *old) {
   bool all = old == NULL || !old->seen;
+  if (!s->seen)
+    return;
   if (all || old->waiting != s->waiting)
     put(sink, "waiting", media, (double)s->waiting);
   if (all || old->interacting != s->interacting)
     put(sink, "interacting", media, (double)s->interacting);
   if (all || old->alerting != s->alerting)
     put(sink, "alerting", media, (double)s->alerting);
-  if (all || old->longest_waiting != s->longest_waiting)
+  if (all || old->waiting_since != s->waiting_since)
     put(sink, "longest_waiting", media,
-        grown(s->longest_waiting, s->waiting, s->observed_at, sink->time));
-  if (all || old->longest_interacting != s->longest_interacting)
+        longest_at(s->waiting_since, sink->time));
+  if (all || old->interacting_since != s->interacting_since)
     put(sink, "longest_interacting", media,
-        grown(s->longest_interacting, s->interacting, s->observed_at,
-              sink->time));
+        longest_at(s->interacting_since, sink->time));
 }
 
 static void dispatch_agents(const gr_sink_t *sink, const gr_agents_t *a,
                             const gr_agents_t *old) {
   bool all = old == NULL || !old->seen;
+  if (!a->seen)
+    return;
   if (all || old->member != a->member)
     put(sink, "agents", "member", (double)a->member);
   if (all || old->active != a->active)
@@ -380,12 +494,13 @@ static void dispatch_agents(const gr_sink_t *sink, const gr_agents_t *a,
     put(sink, "agents", "on_queue", (double)a->on_queue);
   if (all || old->off_queue != a->off_queue)
     put(sink, "agents", "off_queue", (double)a->off_queue);
-  for (size_t k = 0; k < GR_ROUTING_COUNT; k++)
+  for (int k = 0; k < GR_ROUTING_COUNT; k++)
     if (all || old->routing[k] != a->routing[k])
-      put(sink, "agents_routing", gr_routing_names[k], (double)a->routing[k]);
-  for (size_t k = 0; k < GR_PRESENCE_COUNT; k++)
+      put(sink, "agents_routing", gen_routing_instance(k),
+          (double)a->routing[k]);
+  for (int k = 0; k < GR_PRESENCE_COUNT; k++)
     if (all || old->presence[k] != a->presence[k])
-      put(sink, "agents_presence", gr_presence_names[k],
+      put(sink, "agents_presence", gen_presence_instance(k),
           (double)a->presence[k]);
 }
 
@@ -401,17 +516,28 @@ static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
                                const gen_obs_item_t *items, size_t n) {
   gr_queue_t *q = &inst->state[index];
   gr_sink_t sink = {
-      .inst = inst, .queue = queue_instance(inst, index), .time = cdtime()};
+      .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
   if (media >= 0) {
     gr_media_t old = q->media[media];
-    apply_items(q, media, items, n);
+    apply_media(inst, &q->media[media], sink.queue, items, n, sink.time);
     if (media_wanted(inst, (size_t)media))
       dispatch_media(&sink, gr_media[media], &q->media[media], &old);
   } else {
     gr_agents_t old = q->agents;
-    apply_items(q, -1, items, n);
+    apply_agents(inst, &q->agents, items, n);
     dispatch_agents(&sink, &q->agents, &old);
   }
+}
+
+/* A media group the baseline answer leaves out has nothing in it. */
+static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
+  gr_queue_t *q = &inst->state[index];
+  gr_media_t old = q->media[media];
+  q->media[media] = (gr_media_t){.seen = true};
+  gr_sink_t sink = {
+      .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
+  if (media_wanted(inst, media))
+    dispatch_media(&sink, gr_media[media], &q->media[media], &old);
 }
 
 /* ---- conversation events
@@ -441,7 +567,7 @@ static void put_derive(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_derive(&id, value, sink->time, 0);
+  gen_dispatch_derive(&id, value, sink->time, sink->inst->interval);
 }
 
 /* "voice-le5", "voice-le0.5", "voice-le_inf" */
@@ -612,8 +738,9 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
     free(snap);
     return malformed(inst, "conversation event", err);
   }
-  gr_conv_ctx_t ctx = {.inst = inst, .time = cdtime()};
+  gr_conv_ctx_t ctx = {.inst = inst};
   pthread_mutex_lock(&inst->lock);
+  ctx.time = gr_now(inst);
   if (inst->conversations != NULL)
     gen_conv_apply(inst->conversations, snap, gen_cdtime_to_ms(ctx.time),
                    on_moment, &ctx);
@@ -630,21 +757,42 @@ static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
   gr_sink_t sink = {.inst = inst, .queue = "org", .time = time};
   if (old_routing == NULL)
     put(&sink, "org_agents", "total", (double)inst->users.count);
-  for (size_t k = 0; k < GR_ROUTING_COUNT; k++)
+  for (int k = 0; k < GR_ROUTING_COUNT; k++)
     if (old_routing == NULL || old_routing[k] != inst->org_routing[k])
-      put(&sink, "org_agents_routing", gr_routing_names[k],
+      put(&sink, "org_agents_routing", gen_routing_instance(k),
           (double)inst->org_routing[k]);
-  for (size_t k = 0; k < GR_PRESENCE_COUNT; k++)
+  for (int k = 0; k < GR_PRESENCE_COUNT; k++)
     if (old_presence == NULL || old_presence[k] != inst->org_presence[k])
-      put(&sink, "org_agents_presence", gr_presence_names[k],
+      put(&sink, "org_agents_presence", gen_presence_instance(k),
           (double)inst->org_presence[k]);
 }
 
-/* Sets one member's routing status and presence (names as the API gives
- * them; NULL leaves that one as it was) and dispatches what changed. Called
- * with the lock held. */
+/* The system presence of a presenceDefinition {id, systemPresence} in any
+ * spelling: the name when it is one, else the id through the map; -1 when
+ * there is neither. Called with the lock held. */
+static int presence_of(gr_instance_t *inst, json_object *definition) {
+  const char *system = gen_json_get_string(definition, "systemPresence");
+  int k = gen_presence_from_name(system);
+  if (k >= 0)
+    return k;
+  const char *id = gen_json_get_string(definition, "id");
+  const char *text = id != NULL ? id : system;
+  if (text == NULL)
+    return -1;
+  bool first_unknown;
+  k = gen_presence_resolve(&inst->presences, text, &first_unknown);
+  if (first_unknown)
+    GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
+                "presence; counted as \"other\"",
+                PLUGIN_NAME, inst->client->org->name, text);
+  return k;
+}
+
+/* Sets one member's routing status (a name as the API gives it) and
+ * presence (a gen_presence_t; NULL and -1 leave that one as it was) and
+ * dispatches what changed. Called with the lock held. */
 static void set_user(gr_instance_t *inst, const char *user_id,
-                     const char *routing, const char *presence) {
+                     const char *routing, int presence) {
   ssize_t index = gen_entity_find(&inst->users, user_id);
   if (index < 0)
     return; /* not a member of the selected queues */
@@ -653,37 +801,34 @@ static void set_user(gr_instance_t *inst, const char *user_id,
   memcpy(old_routing, inst->org_routing, sizeof(old_routing));
   memcpy(old_presence, inst->org_presence, sizeof(old_presence));
   if (routing != NULL) {
-    int k = name_index(gr_routing, GR_ROUTING_COUNT, routing);
+    int k = gen_routing_from_name(routing);
     if (u->routing >= 0)
       inst->org_routing[u->routing]--;
     u->routing = (int8_t)k;
     if (k >= 0)
       inst->org_routing[k]++;
   }
-  if (presence != NULL) {
-    int k = name_index(gr_presence, GR_PRESENCE_COUNT, presence);
-    if (k < 0)
-      k = (int)GR_PRESENCE_COUNT - 1; /* "other" */
+  if (presence >= 0) {
     if (u->presence >= 0)
       inst->org_presence[u->presence]--;
-    u->presence = (int8_t)k;
-    inst->org_presence[k]++;
+    u->presence = (int8_t)presence;
+    inst->org_presence[presence]++;
   }
   inst->org_seen = true;
-  dispatch_org(inst, old_routing, old_presence, cdtime());
+  dispatch_org(inst, old_routing, old_presence, gr_now(inst));
 }
 
-/* routingStatus{status} and presence{presenceDefinition{systemPresence}},
- * as in both the activity event and GET /api/v2/users?expand=… */
+/* routingStatus{status} and presence{presenceDefinition{id,
+ * systemPresence}}, as in both the activity event and GET /api/v2/users?
+ * expand=… Called with the lock held. */
 static void user_from_json(gr_instance_t *inst, json_object *user) {
   const char *id = gen_json_get_string(user, "id");
   const char *routing =
       gen_json_get_string(gen_json_get_object(user, "routingStatus"), "status");
-  const char *presence = gen_json_get_string(
-      gen_json_get_object(gen_json_get_object(user, "presence"),
-                          "presenceDefinition"),
-      "systemPresence");
-  if (id != NULL && (routing != NULL || presence != NULL))
+  int presence = presence_of(
+      inst, gen_json_get_object(gen_json_get_object(user, "presence"),
+                                "presenceDefinition"));
+  if (id != NULL && (routing != NULL || presence >= 0))
     set_user(inst, id, routing, presence);
 }
 
@@ -783,6 +928,9 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   default:
     if (msg.topic_name_truncated)
       return GEN_NOTIFY_OK;
+    gen_notify_verdict_t verdict;
+    if (gen_notify_system_topic(msg.topic_name, &verdict))
+      return verdict;
     return on_other(inst, json, len, msg.topic_name);
   }
   int media = -1;
@@ -815,6 +963,23 @@ static gen_obs_metric_t metric_from_name(const char *name) {
   return GEN_OBS_M_UNKNOWN;
 }
 
+/* The earliest observationDate of an item's observations (detail metrics),
+ * epoch ms, or 0. */
+static int64_t earliest_observation(json_object *d) {
+  json_object *obs = gen_json_get_array(d, "observations");
+  size_t len = obs ? json_object_array_length(obs) : 0;
+  int64_t earliest = 0;
+  for (size_t i = 0; i < len; i++) {
+    const char *date = gen_json_get_string(json_object_array_get_idx(obs, i),
+                                           "observationDate");
+    int64_t ms;
+    if (date != NULL && gen_time_parse(date, &ms) == 0 && ms > 0 &&
+        (earliest == 0 || ms < earliest))
+      earliest = ms;
+  }
+  return earliest;
+}
+
 /* Converts one result group of the observations query to parser items. */
 static size_t query_items(json_object *data, gen_obs_item_t *items,
                           size_t max) {
@@ -835,9 +1000,25 @@ static size_t query_items(json_object *data, gen_obs_item_t *items,
     if (qualifier)
       sstrncpy(it->qualifier, qualifier, sizeof(it->qualifier));
     it->has_count = gen_json_get_int64(stats, "count", &it->count);
+    if (it->has_count && it->count < 0)
+      it->has_count = false;
     it->has_value = gen_json_get_double(stats, "calculatedMetricValue",
                                         &it->calculated_value);
+    it->since_ms = earliest_observation(d);
     n++;
+  }
+  /* The waiting conversations' own observationDates, when the answer has
+   * them, say when the oldest began: preferred over the longest value. */
+  for (size_t i = 0; i < n; i++) {
+    gen_obs_metric_t count_of =
+        items[i].metric == GEN_OBS_M_LONGEST_WAITING ? GEN_OBS_M_WAITING
+        : items[i].metric == GEN_OBS_M_LONGEST_INTERACTING
+            ? GEN_OBS_M_INTERACTING
+            : GEN_OBS_M_UNKNOWN;
+    for (size_t j = 0; count_of != GEN_OBS_M_UNKNOWN && j < n; j++)
+      if (items[j].metric == count_of && items[j].since_ms > 0 &&
+          items[i].since_ms == 0)
+        items[i].since_ms = items[j].since_ms;
   }
   return n;
 }
@@ -879,6 +1060,12 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
   gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
   bool answered[GR_QUEUES_PER_QUERY][GR_MEDIA_COUNT] = {{false}};
   pthread_mutex_lock(&inst->lock);
+  /* Org presence ids of oUserPresences, as this answer maps them. */
+  if (gen_presence_map_add_mappings(
+          &inst->presences,
+          gen_json_get_object(doc, "systemToOrganizationMappings")) < 0)
+    GEN_WARNING("%s plugin: Org \"%s\": out of memory for presence ids",
+                PLUGIN_NAME, inst->client->org->name);
   for (size_t r = 0; r < len; r++) {
     json_object *result = json_object_array_get_idx(results, r);
     json_object *group = gen_json_get_object(result, "group");
@@ -900,7 +1087,7 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
     ssize_t index = gen_entity_find(&inst->queues, queue_ids[i]);
     for (size_t m = 0; index >= 0 && m < GR_MEDIA_COUNT; m++)
       if (inst->state[index].media[m].seen && !answered[i][m])
-        apply_and_dispatch(inst, (size_t)index, (int)m, NULL, 0);
+        clear_media(inst, (size_t)index, m);
   }
   pthread_mutex_unlock(&inst->lock);
   json_object_put(doc);
@@ -1019,14 +1206,12 @@ static int each_member(json_object *member, void *ud) {
       gen_json_get_object(gen_json_get_object(member, "presence"),
                           "presenceDefinition"),
       "systemPresence");
-  int k = presence ? name_index(gr_presence, GR_PRESENCE_COUNT, presence) : -1;
-  m->state[index] = (gr_user_t){
-      .routing =
-          (int8_t)(routing ? name_index(gr_routing, GR_ROUTING_COUNT, routing)
-                           : -1),
-      .presence = (int8_t)(presence == NULL ? -1
-                           : k >= 0         ? k
-                                            : (int)GR_PRESENCE_COUNT - 1)};
+  int k = gen_presence_from_name(presence);
+  m->state[index] =
+      (gr_user_t){.routing = (int8_t)gen_routing_from_name(routing),
+                  .presence = (int8_t)(presence == NULL ? -1
+                                       : k >= 0         ? k
+                                                        : GEN_PRESENCE_OTHER)};
   return 0;
 }
 
@@ -1077,6 +1262,39 @@ static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
   inst->user_state = m.state;
   pthread_mutex_unlock(&inst->lock);
   return 0;
+}
+
+static int each_presence(json_object *definition, void *ud) {
+  return gen_presence_map_add_definition(ud, definition) < 0 ? -ENOMEM : 0;
+}
+
+/* The org's presence definitions: the ids that qualify oUserPresences on
+ * the topic (whose messages carry no mapping) and name presences in
+ * activity events. The legacy listing first, then the newer one. A failure
+ * keeps what is known (query answers map ids too). */
+static int refresh_presences(gr_instance_t *inst) {
+  static const char *const paths[] = {"/api/v2/presencedefinitions",
+                                      "/api/v2/presence/definitions"};
+  char err[512] = "";
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(paths); i++) {
+    gen_presence_map_t fresh = {0};
+    int status = gen_http_get_pages(inst->client->http, paths[i], 100, 100,
+                                    each_presence, &fresh, err, sizeof(err));
+    if (status == 0) {
+      pthread_mutex_lock(&inst->lock);
+      status = gen_presence_map_merge(&inst->presences, &fresh);
+      pthread_mutex_unlock(&inst->lock);
+      gen_presence_map_free(&fresh);
+      return status;
+    }
+    gen_presence_map_free(&fresh);
+  }
+  gen_log_limited(&inst->complain, LOG_WARNING,
+                  "%s plugin: Org \"%s\": cannot list presence definitions "
+                  "(org presence ids on the topic count as \"other\" until "
+                  "a query answer maps them): %s",
+                  PLUGIN_NAME, inst->client->org->name, err);
+  return -1;
 }
 
 /* Lists the selected queues; on a change, carries the state of the queues
@@ -1222,13 +1440,18 @@ static int gr_read(user_data_t *ud) {
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
+  if (inst->interval == 0)
+    inst->interval = plugin_get_interval();
+  if (due)
+    refresh_presences(inst);
   int status = due ? refresh_queues(inst) : 0;
 
   pthread_mutex_lock(&inst->lock);
+  cdtime_t t = gr_now(inst); /* one time for all: each series once */
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
     gr_sink_t sink = {
-        .inst = inst, .queue = queue_instance(inst, i), .time = cdtime()};
+        .inst = inst, .queue = queue_instance(inst, i), .time = t};
     for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
       if (q->media[m].seen && media_wanted(inst, m))
         dispatch_media(&sink, gr_media[m], &q->media[m], NULL);
@@ -1241,7 +1464,7 @@ static int gr_read(user_data_t *ud) {
       }
   }
   if (inst->config.agent_activity && inst->org_seen)
-    dispatch_org(inst, NULL, NULL, cdtime());
+    dispatch_org(inst, NULL, NULL, t);
   pthread_mutex_unlock(&inst->lock);
   dispatch_self(inst);
   /* Only a failed first listing is a failed read (collectd backs off). */
@@ -1264,6 +1487,7 @@ static void gr_instance_free(void *data) {
   gen_conv_tracker_free(inst->conversations);
   gen_entity_set_free(&inst->users);
   free(inst->user_state);
+  gen_presence_map_free(&inst->presences);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
   gen_client_free(inst->client);

@@ -23,8 +23,16 @@ static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
     gen_entity_add(&inst->queues, id, name, "div-1");
   }
   inst->listed_at = cdtime();
+  /* The first read comes before any channel thread starts (it starts
+   * them), as in collectd: it takes the interval our threads dispatch with. */
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
   return inst;
 }
+
+/* Longest values are kept as a moment and read as a difference of cdtime
+ * values: equal to well under a microsecond. */
+#define EXPECT_NEAR(want, got) OK(fabs((double)(got) - (double)(want)) < 1e-6)
 
 static gr_instance_t *make_instance(size_t n_queues) {
   return make_instance_with(n_queues, false);
@@ -44,35 +52,290 @@ static gen_notify_verdict_t feed(gr_instance_t *inst, const char *json) {
   "{\"metric\":\"oLongestWaiting\",\"stats\":{\"count\":" #waiting             \
   ",\"calculatedMetricValue\":" #longest "}}]}]}}"
 
+/* The mock clock at 2023-11-14T22:13:20Z: epoch-form longest values below
+ * are this minus some seconds. */
+#define NOW_S 1700000000
+#define NOW_MS "1700000000000"
+
 DEF_TEST(media_event_dispatches_changes_at_once) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
   gr_instance_t *inst = make_instance(3);
   mock_values_reset();
+  /* epoch form: the oldest began 42 s ago */
   EXPECT_EQ_INT(GEN_NOTIFY_OK,
-                feed(inst, MEDIA_EVENT("q-001", "voice", 3, 42000)));
+                feed(inst, MEDIA_EVENT("q-001", "voice", 3, 1699999958000)));
   mock_value_t *v = mock_find("Sales_EN_001", "waiting", "voice");
   CHECK_NOT_NULL(v);
   EXPECT_EQ_DOUBLE(3, v->value.gauge);
   EXPECT_EQ_STR("acme", v->host);
   EXPECT_EQ_STR("genesys_realtime", v->plugin);
+  /* an explicit interval, never 0 (collectd cannot find one on our threads) */
+  OK(v->interval > 0);
   v = mock_find("Sales_EN_001", "longest_waiting", "voice");
   CHECK_NOT_NULL(v);
-  OK(v->value.gauge >= 42.0 && v->value.gauge < 42.5);
+  EXPECT_NEAR(42.0, v->value.gauge);
   EXPECT_EQ_INT(5, mock_values_num);
 
-  /* The same message again changes nothing: nothing is dispatched but the
-   * longest wait (its observed value is unchanged too, so not even that). */
+  /* The same message again changes nothing, so nothing is dispatched. */
   mock_values_reset();
-  feed(inst, MEDIA_EVENT("q-001", "voice", 3, 42000));
+  feed(inst, MEDIA_EVENT("q-001", "voice", 3, 1699999958000));
   EXPECT_EQ_INT(0, mock_values_num);
-  /* One more waiting: two values change (waiting, longest). */
-  feed(inst, MEDIA_EVENT("q-001", "voice", 4, 43000));
-  EXPECT_EQ_INT(2, mock_values_num);
+  /* One more waiting, the oldest unchanged: only waiting. */
+  feed(inst, MEDIA_EVENT("q-001", "voice", 4, 1699999958000));
+  EXPECT_EQ_INT(1, mock_values_num);
+  /* The oldest answered: the next one began 30 s ago. */
+  feed(inst, MEDIA_EVENT("q-001", "voice", 3, 1699999970000));
+  EXPECT_EQ_INT(3, mock_values_num);
+  EXPECT_NEAR(
+      30.0, mock_find("Sales_EN_001", "longest_waiting", "voice")->value.gauge);
   /* Unknown queues and media types are skipped without error. */
   mock_values_reset();
   EXPECT_EQ_INT(GEN_NOTIFY_OK, feed(inst, MEDIA_EVENT("q-999", "voice", 1, 1)));
   EXPECT_EQ_INT(GEN_NOTIFY_OK,
                 feed(inst, MEDIA_EVENT("q-001", "hologram", 1, 1)));
   EXPECT_EQ_INT(0, mock_values_num);
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+/* Every dispatch of a series has a later time than the one before, even
+ * when the clock does not move between them (collectd drops the second of
+ * two values with one time as "too old"). */
+DEF_TEST(times_strictly_increase) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  gr_instance_t *inst = make_instance(1);
+  mock_values_reset();
+  feed(inst, MEDIA_EVENT("q-000", "voice", 1, 1699999990000));
+  cdtime_t first = mock_find("Sales_EN_000", "waiting", "voice")->time;
+  feed(inst, MEDIA_EVENT("q-000", "voice", 2, 1699999990000));
+  cdtime_t second = mock_find("Sales_EN_000", "waiting", "voice")->time;
+  OK(second > first);
+  gr_read(&(user_data_t){.data = inst}); /* the periodic re-dispatch */
+  cdtime_t third = mock_find("Sales_EN_000", "waiting", "voice")->time;
+  OK(third > second);
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+#define LONGEST_EVENT(queue, metric, count, value)                             \
+  "{\"topicName\":\"v2.analytics.queues." queue ".observations\","             \
+  "\"eventBody\":{\"group\":{\"queueId\":\"" queue "\",\"mediaType\":"         \
+  "\"voice\"},\"data\":[{\"metrics\":[{\"metric\":\"" metric "\",\"stats\":{"  \
+  "\"count\":" #count ",\"calculatedMetricValue\":" value "}}]}]}}"
+
+DEF_TEST(longest_in_every_form) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  gr_instance_t *inst = make_instance(1);
+  /* A duration in ms (the form of older readings) ... */
+  feed(inst, LONGEST_EVENT("q-000", "oLongestWaiting", 1, "42000"));
+  EXPECT_NEAR(
+      42.0, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  /* ... or the epoch ms of the moment the oldest began (live orgs). */
+  feed(inst, LONGEST_EVENT("q-000", "oLongestInteracting", 2, "1699999880000"));
+  EXPECT_NEAR(
+      120.0,
+      mock_find("Sales_EN_000", "longest_interacting", "voice")->value.gauge);
+  /* Both grow with the clock between events. */
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S + 10);
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_NEAR(
+      52.0, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  EXPECT_NEAR(
+      130.0,
+      mock_find("Sales_EN_000", "longest_interacting", "voice")->value.gauge);
+  /* Nothing waiting: 0, and it does not grow. */
+  feed(inst, LONGEST_EVENT("q-000", "oLongestWaiting", 0, "0"));
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S + 20);
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_NEAR(
+      0.0, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+
+  /* A moment in the future (beyond clock skew) is never a negative wait: 0,
+   * a warning and a malformed_documents count. */
+  uint64_t malformed = atomic_load(&inst->client->stats.malformed);
+  mock_log_reset();
+  feed(inst, LONGEST_EVENT("q-000", "oLongestWaiting", 1, "1700000080000"));
+  EXPECT_NEAR(
+      0.0, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  EXPECT_EQ_INT(malformed + 1, atomic_load(&inst->client->stats.malformed));
+  OK(mock_log_contains("in the future"));
+  /* A few seconds of skew are taken as "just now", silently. */
+  feed(inst, LONGEST_EVENT("q-000", "oLongestWaiting", 1, "1700000021000"));
+  EXPECT_EQ_INT(malformed + 1, atomic_load(&inst->client->stats.malformed));
+  /* Over a day: dispatched (an email can wait that long) but reported. */
+  feed(inst, LONGEST_EVENT("q-000", "oLongestWaiting", 1, "90000000"));
+  EXPECT_NEAR(
+      90000.0,
+      mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  EXPECT_EQ_INT(malformed + 2, atomic_load(&inst->client->stats.malformed));
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+/* The topic also carries interval aggregates: a message with none of the
+ * observation metrics leaves the gauges alone, and one with some changes
+ * only those. */
+DEF_TEST(observation_messages_merge) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  gr_instance_t *inst = make_instance(1);
+  feed(inst, MEDIA_EVENT("q-000", "voice", 3, 1699999958000));
+  mock_values_reset();
+  const char *aggregates =
+      "{\"topicName\":\"v2.analytics.queues.q-000.observations\","
+      "\"eventBody\":{\"group\":{\"queueId\":\"q-000\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"interval\":\"2023-11-14T22:00:00.000Z/"
+      "2023-11-14T22:30:00.000Z\",\"metrics\":["
+      "{\"metric\":\"nOffered\",\"stats\":{\"count\":17}},"
+      "{\"metric\":\"tAnswered\",\"stats\":{\"count\":9,\"sum\":81000,"
+      "\"max\":20000,\"min\":1000}}]}]}}";
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, feed(inst, aggregates));
+  EXPECT_EQ_INT(0, mock_values_num);
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_DOUBLE(3,
+                   mock_find("Sales_EN_000", "waiting", "voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      2, mock_find("Sales_EN_000", "interacting", "voice")->value.gauge);
+  EXPECT_NEAR(
+      42, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  /* Only oAlerting: only alerting changes. */
+  mock_values_reset();
+  feed(inst, "{\"topicName\":\"v2.analytics.queues.q-000.observations\","
+             "\"eventBody\":{\"group\":{\"queueId\":\"q-000\",\"mediaType\":"
+             "\"voice\"},\"data\":[{\"metrics\":[{\"metric\":\"oAlerting\","
+             "\"stats\":{\"count\":0}}]}]}}");
+  EXPECT_EQ_INT(1, mock_values_num);
+  EXPECT_EQ_DOUBLE(0,
+                   mock_find("Sales_EN_000", "alerting", "voice")->value.gauge);
+  /* oWaiting 0 without a longest entry: nobody waits, longest is 0. */
+  feed(inst, "{\"topicName\":\"v2.analytics.queues.q-000.observations\","
+             "\"eventBody\":{\"group\":{\"queueId\":\"q-000\",\"mediaType\":"
+             "\"voice\"},\"data\":[{\"metrics\":[{\"metric\":\"oWaiting\","
+             "\"stats\":{\"count\":0}}]}]}}");
+  EXPECT_NEAR(
+      0, mock_find("Sales_EN_000", "longest_waiting", "voice")->value.gauge);
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+#define USER_GROUP(metrics)                                                    \
+  "{\"topicName\":\"v2.analytics.queues.q-000.observations\","                 \
+  "\"eventBody\":{\"group\":{\"queueId\":\"q-000\"},\"data\":[{"               \
+  "\"metrics\":[" metrics "]}]}}"
+#define ONQ(qualifier, n)                                                      \
+  "{\"metric\":\"oOnQueueUsers\",\"qualifier\":\"" qualifier "\","             \
+  "\"stats\":{\"count\":" #n "}}"
+
+/* oOnQueueUsers comes one entry per routing status: the sum; an unqualified
+ * total, when there is one, is the value, never added to the entries. */
+DEF_TEST(on_queue_per_routing_status) {
+  gr_instance_t *inst = make_instance(1);
+  feed(inst, USER_GROUP(ONQ("IDLE", 6) "," ONQ("INTERACTING", 2)));
+  EXPECT_EQ_DOUBLE(
+      8, mock_find("Sales_EN_000", "agents", "on_queue")->value.gauge);
+  feed(inst, USER_GROUP(ONQ("IDLE", 6) "," ONQ(
+                 "INTERACTING", 2) ","
+                                   "{\"metric\":\"oOnQueueUsers\","
+                                   "\"stats\":{\"count\":8}}"));
+  EXPECT_EQ_DOUBLE(
+      8, mock_find("Sales_EN_000", "agents", "on_queue")->value.gauge);
+  feed(inst, USER_GROUP("{\"metric\":\"oOnQueueUsers\",\"stats\":{\"count\":"
+                        "5}}," ONQ("IDLE", 4)));
+  EXPECT_EQ_DOUBLE(
+      5, mock_find("Sales_EN_000", "agents", "on_queue")->value.gauge);
+  gr_instance_free(inst);
+  return 0;
+}
+
+#define PRESENCE(qualifier, n)                                                 \
+  "{\"metric\":\"oUserPresences\",\"qualifier\":\"" qualifier "\","            \
+  "\"stats\":{\"count\":" #n "}}"
+#define MEMBERS(n) "{\"metric\":\"oMemberUsers\",\"stats\":{\"count\":" #n "}}"
+
+/* oUserPresences qualifiers are org presence ids: mapped through the query
+ * answer's systemToOrganizationMappings and the presence definitions;
+ * system names in any spelling still count; an unknown id is "other",
+ * logged once. */
+DEF_TEST(presence_ids_and_spellings) {
+  gr_instance_t *inst = make_instance(1);
+  json_object *mappings = json_tokener_parse(
+      "{\"ON_QUEUE\":[\"p-onq\"],\"MEAL\":[\"p-meal\",\"p-lunch\"]}");
+  EXPECT_EQ_INT(3, gen_presence_map_add_mappings(&inst->presences, mappings));
+  json_object_put(mappings);
+  json_object *definition =
+      json_tokener_parse("{\"id\":\"p-avail\",\"systemPresence\":\"Available\","
+                         "\"languageLabels\":{\"en_US\":\"Available\"}}");
+  EXPECT_EQ_INT(1,
+                gen_presence_map_add_definition(&inst->presences, definition));
+  json_object_put(definition);
+  mock_log_reset();
+  feed(
+      inst,
+      USER_GROUP(
+          MEMBERS(12) "," PRESENCE("p-onq", 5) "," PRESENCE("p-meal", 1) "," PRESENCE(
+              "p-lunch",
+              2) "," PRESENCE("p-avail",
+                              1) "," PRESENCE("On Queue",
+                                              1) "," PRESENCE("p-what",
+                                                              1) "," PRESENCE("p-"
+                                                                              "wha"
+                                                                              "t",
+                                                                              1)));
+  EXPECT_EQ_DOUBLE(
+      6, mock_find("Sales_EN_000", "agents_presence", "on_queue")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      3, mock_find("Sales_EN_000", "agents_presence", "meal")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      1,
+      mock_find("Sales_EN_000", "agents_presence", "available")->value.gauge);
+  EXPECT_EQ_DOUBLE(
+      2, mock_find("Sales_EN_000", "agents_presence", "other")->value.gauge);
+  size_t lines = 0;
+  for (size_t i = 0; i < mock_log_num; i++)
+    lines += strstr(mock_log_lines[i], "\"p-what\" maps to no system") != NULL;
+  EXPECT_EQ_INT(1, lines);
+  /* The names, as REST, analytics and the guides spell them. */
+  EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("On Queue"));
+  EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("ON_QUEUE"));
+  EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("on-queue"));
+  EXPECT_EQ_INT(GEN_PRESENCE_AVAILABLE, gen_presence_from_name("AVAILABLE"));
+  EXPECT_EQ_INT(-1, gen_presence_from_name("On Queue Now"));
+  EXPECT_EQ_INT(-1, gen_presence_from_name("other"));
+  EXPECT_EQ_INT(GEN_ROUTING_NOT_RESPONDING,
+                gen_routing_from_name("Not Responding"));
+  /* An id reported unknown and later defined maps from then on. */
+  EXPECT_EQ_INT(1, gen_presence_map_size(&inst->presences) == 4);
+  gen_presence_map_add(&inst->presences, "p-what", "Busy");
+  EXPECT_EQ_INT(GEN_PRESENCE_BUSY,
+                gen_presence_resolve(&inst->presences, "p-what", NULL));
+  EXPECT_EQ_INT(5, gen_presence_map_size(&inst->presences));
+  gr_instance_free(inst);
+  return 0;
+}
+
+/* The system topics besides socket_closing. */
+DEF_TEST(system_topics) {
+  gr_instance_t *inst = make_instance(1);
+  EXPECT_EQ_INT(
+      GEN_NOTIFY_RESUBSCRIBE,
+      feed(inst, "{\"topicName\":\"v2.system.no_longer_subscribed.ch-1\","
+                 "\"eventBody\":{\"systemTopicType\":\"no_longer_subscribed\","
+                 "\"channelId\":\"ch-1\"}}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_RESUBSCRIBE,
+                feed(inst, "{\"topicName\":\"v2.system.no_longer_subscribed\","
+                           "\"eventBody\":{}}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_REVOKED,
+                feed(inst,
+                     "{\"topicName\":\"v2.system.token_revoked.ch-1\","
+                     "\"eventBody\":{\"systemTopicType\":\"token_revoked\"}}"));
+  /* Not a prefix match on anything longer. */
+  gen_notify_verdict_t verdict;
+  OK(!gen_notify_system_topic("v2.system.token_revokedX", &verdict));
+  OK(!gen_notify_system_topic("v2.system.socket_closing.x", &verdict));
   gr_instance_free(inst);
   return 0;
 }
@@ -151,17 +414,6 @@ DEF_TEST(control_and_bad_messages) {
     lines += strstr(mock_log_lines[i], "malformed") != NULL;
   EXPECT_EQ_INT(1, lines);
   gr_instance_free(inst);
-  return 0;
-}
-
-DEF_TEST(longest_wait_grows_between_events) {
-  cdtime_t t0 = TIME_T_TO_CDTIME_T(1000);
-  EXPECT_EQ_DOUBLE(12.0, grown(10.0, 1, t0, t0 + TIME_T_TO_CDTIME_T(2)));
-  EXPECT_EQ_DOUBLE(0.0, grown(10.0, 0, t0, t0 + TIME_T_TO_CDTIME_T(2)));
-  /* Answered the moment it was observed: 0, then growing. */
-  EXPECT_EQ_DOUBLE(3.0, grown(0.0, 2, t0, t0 + TIME_T_TO_CDTIME_T(3)));
-  /* A negative duration from the API is taken as 0. */
-  EXPECT_EQ_DOUBLE(1.0, grown(-5.0, 1, t0, t0 + TIME_T_TO_CDTIME_T(1)));
   return 0;
 }
 
@@ -431,7 +683,12 @@ int main(void) {
   RUN_TEST(media_event_dispatches_changes_at_once);
   RUN_TEST(user_group_replaces_statuses);
   RUN_TEST(control_and_bad_messages);
-  RUN_TEST(longest_wait_grows_between_events);
+  RUN_TEST(times_strictly_increase);
+  RUN_TEST(longest_in_every_form);
+  RUN_TEST(observation_messages_merge);
+  RUN_TEST(on_queue_per_routing_status);
+  RUN_TEST(presence_ids_and_spellings);
+  RUN_TEST(system_topics);
   RUN_TEST(instance_from_id_and_media_filter);
   RUN_TEST(conversation_events_count_once_and_feed_waits);
   RUN_TEST(wait_percentiles_nearest_rank);

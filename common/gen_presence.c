@@ -1,0 +1,182 @@
+/*
+ * collectd-genesys: presences and routing statuses as Genesys spells them.
+ */
+#include "gen_presence.h"
+
+#include "gen_json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const presence_names[GEN_PRESENCE_COUNT] = {
+    "available", "away",     "busy", "break",   "meal", "meeting",
+    "training",  "on_queue", "idle", "offline", "other"};
+static const char *const routing_names[GEN_ROUTING_COUNT] = {
+    "idle", "interacting", "communicating", "not_responding", "off_queue"};
+
+static unsigned char fold(unsigned char c) {
+  if (c >= 'A' && c <= 'Z')
+    return (unsigned char)(c - 'A' + 'a');
+  if (c == ' ' || c == '-')
+    return '_';
+  return c;
+}
+
+bool gen_name_equal(const char *a, const char *b) {
+  if (a == NULL || b == NULL)
+    return false;
+  const unsigned char *x = (const unsigned char *)a;
+  const unsigned char *y = (const unsigned char *)b;
+  for (; *x != '\0' && *y != '\0'; x++, y++)
+    if (fold(*x) != fold(*y))
+      return false;
+  return *x == *y;
+}
+
+static int index_of(const char *const *names, size_t n, const char *name) {
+  if (name == NULL || name[0] == '\0')
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (gen_name_equal(name, names[i]))
+      return (int)i;
+  return -1;
+}
+
+int gen_presence_from_name(const char *name) {
+  /* "other" is ours, not a system presence. */
+  return index_of(presence_names, GEN_PRESENCE_OTHER, name);
+}
+
+int gen_routing_from_name(const char *name) {
+  return index_of(routing_names, GEN_ROUTING_COUNT, name);
+}
+
+const char *gen_presence_instance(int presence) {
+  return presence >= 0 && presence < GEN_PRESENCE_COUNT
+             ? presence_names[presence]
+             : "other";
+}
+
+const char *gen_routing_instance(int routing) {
+  return routing >= 0 && routing < GEN_ROUTING_COUNT ? routing_names[routing]
+                                                     : "unknown";
+}
+
+/* An id remembered as unknown (reported once) until a mapping names it. */
+#define UNKNOWN_ID GEN_PRESENCE_COUNT
+
+static int map_put(gen_presence_map_t *map, const char *id, int presence) {
+  ssize_t index = gen_entity_find(&map->ids, id);
+  if (index >= 0 && map->system[index] == UNKNOWN_ID && presence != UNKNOWN_ID)
+    map->n_unknown--;
+  if (index < 0) {
+    index = gen_entity_add(&map->ids, id, id, NULL);
+    if (index < 0)
+      return (int)index;
+  }
+  if ((size_t)index >= map->capacity) {
+    size_t capacity = map->capacity ? map->capacity * 2 : 32;
+    while (capacity <= (size_t)index)
+      capacity *= 2;
+    int8_t *system = realloc(map->system, capacity * sizeof(*system));
+    if (system == NULL)
+      return -ENOMEM;
+    map->system = system;
+    map->capacity = capacity;
+  }
+  map->system[index] = (int8_t)presence;
+  return 0;
+}
+
+int gen_presence_map_add(gen_presence_map_t *map, const char *id,
+                         const char *system_presence) {
+  if (id == NULL || id[0] == '\0')
+    return 0;
+  int k = gen_presence_from_name(system_presence);
+  return map_put(map, id, k >= 0 ? k : GEN_PRESENCE_OTHER);
+}
+
+int gen_presence_map_add_mappings(gen_presence_map_t *map,
+                                  json_object *mappings) {
+  if (!json_object_is_type(mappings, json_type_object))
+    return 0;
+  int taken = 0;
+  json_object_object_foreach(mappings, system, ids) {
+    size_t n = json_object_is_type(ids, json_type_array)
+                   ? json_object_array_length(ids)
+                   : 0;
+    for (size_t i = 0; i < n; i++) {
+      json_object *id = json_object_array_get_idx(ids, i);
+      if (!json_object_is_type(id, json_type_string))
+        continue;
+      int status =
+          gen_presence_map_add(map, json_object_get_string(id), system);
+      if (status != 0)
+        return status;
+      taken++;
+    }
+  }
+  return taken;
+}
+
+int gen_presence_map_add_definition(gen_presence_map_t *map,
+                                    json_object *definition) {
+  const char *id = gen_json_get_string(definition, "id");
+  const char *system = gen_json_get_string(definition, "systemPresence");
+  if (id == NULL || system == NULL)
+    return 0;
+  int status = gen_presence_map_add(map, id, system);
+  return status == 0 ? 1 : status;
+}
+
+int gen_presence_map_merge(gen_presence_map_t *dst,
+                           const gen_presence_map_t *src) {
+  for (size_t i = 0; i < src->ids.count; i++) {
+    if (src->system[i] == UNKNOWN_ID)
+      continue;
+    int status = map_put(dst, src->ids.items[i].id, src->system[i]);
+    if (status != 0)
+      return status;
+  }
+  return 0;
+}
+
+size_t gen_presence_map_size(const gen_presence_map_t *map) {
+  return map->ids.count - map->n_unknown;
+}
+
+void gen_presence_map_free(gen_presence_map_t *map) {
+  gen_entity_set_free(&map->ids);
+  free(map->system);
+  *map = (gen_presence_map_t){0};
+}
+
+int gen_presence_resolve(gen_presence_map_t *map, const char *text,
+                         bool *first_unknown) {
+  if (first_unknown != NULL)
+    *first_unknown = false;
+  if (text == NULL || text[0] == '\0')
+    return GEN_PRESENCE_OTHER;
+  int k = gen_presence_from_name(text);
+  if (k >= 0)
+    return k;
+  if (map == NULL) {
+    if (first_unknown != NULL)
+      *first_unknown = true;
+    return GEN_PRESENCE_OTHER;
+  }
+  ssize_t index = gen_entity_find(&map->ids, text);
+  if (index >= 0)
+    return map->system[index] == UNKNOWN_ID ? GEN_PRESENCE_OTHER
+                                            : map->system[index];
+  /* Remembered as "other", so that it is reported once; bounded, so that a
+   * stream of made-up ids cannot grow the map. */
+  if (map->n_unknown < GEN_PRESENCE_MAX_UNKNOWN &&
+      map_put(map, text, UNKNOWN_ID) == 0) {
+    map->n_unknown++;
+    if (first_unknown != NULL)
+      *first_unknown = true;
+  }
+  return GEN_PRESENCE_OTHER;
+}
