@@ -15,12 +15,15 @@ static const char *const presence_names[GEN_PRESENCE_COUNT] = {
 static const char *const routing_names[GEN_ROUTING_COUNT] = {
     "idle", "interacting", "communicating", "not_responding", "off_queue"};
 
+/* ' ', '_' and '-' separate words in some spellings and not in others
+ * ("On Queue", "ON_QUEUE", "OnQueue"): they are skipped, and ASCII case is
+ * folded. No two names of a table are equal that way. */
+static bool separator(unsigned char c) {
+  return c == ' ' || c == '_' || c == '-';
+}
+
 static unsigned char fold(unsigned char c) {
-  if (c >= 'A' && c <= 'Z')
-    return (unsigned char)(c - 'A' + 'a');
-  if (c == ' ' || c == '-')
-    return '_';
-  return c;
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 bool gen_name_equal(const char *a, const char *b) {
@@ -28,10 +31,18 @@ bool gen_name_equal(const char *a, const char *b) {
     return false;
   const unsigned char *x = (const unsigned char *)a;
   const unsigned char *y = (const unsigned char *)b;
-  for (; *x != '\0' && *y != '\0'; x++, y++)
+  for (;;) {
+    while (separator(*x))
+      x++;
+    while (separator(*y))
+      y++;
+    if (*x == '\0' || *y == '\0')
+      return *x == *y;
     if (fold(*x) != fold(*y))
       return false;
-  return *x == *y;
+    x++;
+    y++;
+  }
 }
 
 static int index_of(const char *const *names, size_t n, const char *name) {

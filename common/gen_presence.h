@@ -6,8 +6,9 @@
  * display forms ("On Queue"), and queue observations qualify oUserPresences
  * with organisation presence *ids* (UUIDs), which the query answer's
  * systemToOrganizationMappings and GET /api/v2/presencedefinitions map to
- * system presences. Names are compared in one normal form (ASCII case
- * folded; ' ', '_' and '-' equal); ids go through a map.
+ * system presences; the newer presence listing spells enums "OnQueue".
+ * Names are compared in one normal form (ASCII case folded; ' ', '_' and
+ * '-' skipped); ids go through a map.
  *
  *   gen_presence_map_t map = {0};
  *   gen_presence_map_add_mappings(&map, mappings_json);   // query answers
@@ -61,7 +62,7 @@ typedef enum {
 bool gen_name_equal(const char *a, const char *b);
 
 /* The system presence or routing status a name spells ("On Queue",
- * "ON_QUEUE", "on-queue"), or -1. */
+ * "ON_QUEUE", "OnQueue", "on-queue"), or -1. */
 int gen_presence_from_name(const char *name);
 int gen_routing_from_name(const char *name);
 

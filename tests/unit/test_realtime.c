@@ -302,6 +302,10 @@ DEF_TEST(presence_ids_and_spellings) {
   EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("On Queue"));
   EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("ON_QUEUE"));
   EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("on-queue"));
+  EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("OnQueue"));
+  EXPECT_EQ_INT(GEN_ROUTING_OFF_QUEUE, gen_routing_from_name("OffQueue"));
+  EXPECT_EQ_INT(-1, gen_presence_from_name("On"));
+  EXPECT_EQ_INT(-1, gen_presence_from_name(""));
   EXPECT_EQ_INT(GEN_PRESENCE_AVAILABLE, gen_presence_from_name("AVAILABLE"));
   EXPECT_EQ_INT(-1, gen_presence_from_name("On Queue Now"));
   EXPECT_EQ_INT(-1, gen_presence_from_name("other"));
