@@ -327,6 +327,7 @@ class Hub:
             self.flush_aggregates(force)
         else:
             self.app.model.conv_store.touched.clear()
+            self.agg_dirty.clear()
         if not self.dirty:
             return
         now = time.monotonic()
