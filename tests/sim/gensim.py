@@ -52,8 +52,19 @@ def parse_args(argv=None):
     a("--max-obs-queues", type=int, default=100,
       help="queueId predicates allowed per queue observation query (UNCONFIRMED upstream)")
     a("--heartbeat", type=float, default=30.0, help="WebSocket heartbeat period, REAL seconds")
-    a("--presence-qualifier", choices=("system", "id"), default="system",
-      help="oUserPresences qualifier: system presence name or org presence id")
+    # Answer forms (README, "Answer forms"); each can change at run time (POST /sim/forms).
+    a("--longest-form", choices=simapi.FORMS["longest_form"], default="epoch",
+      help="oLongest* calculatedMetricValue: epoch ms of entry (default) or duration ms")
+    a("--presence-qualifier", choices=simapi.FORMS["presence_qualifier"], default="id",
+      help="oUserPresences qualifier: org presence id (default) or system presence name")
+    a("--onqueue-form", choices=simapi.FORMS["onqueue_form"], default="qualified",
+      help="oOnQueueUsers: per routing status (default), one total, or both")
+    a("--presence-spelling", choices=simapi.FORMS["presence_spelling"], default="display",
+      help="systemPresence in REST users, members and presence definitions")
+    a("--topic-presence-spelling", choices=simapi.FORMS["topic_presence_spelling"],
+      default="enum", help="systemPresence in v2.users.{id}.activity")
+    a("--obs-aggregates", choices=simapi.FORMS["obs_aggregates"], default="on",
+      help="interval-aggregate-only messages on v2.analytics.queues.{id}.observations")
     a("--flow-metrics-shape", choices=("record", "aggregate"), default="record",
       help="eventBody of v2.analytics.flow.{id}.metrics (see README)")
     a("--retention-hours", type=float, default=26.0, help="simulated hours of analytics kept")

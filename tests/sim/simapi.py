@@ -136,6 +136,11 @@ def _compile_pred(p, allowed, lenient):
     raise ApiError(400, "bad.request", "Invalid operator '%s'" % op)
 
 
+def expand_set(req):
+    """expand as repeated parameters or one comma-separated list."""
+    return {x.strip() for v in req.qall("expand") for x in v.split(",") if x.strip()}
+
+
 def filter_values(f, dim):
     out = []
     if not isinstance(f, dict):
@@ -276,9 +281,14 @@ class Hub:
         self.last_obs = {}
         self.kind_cache = {}
         self.obs_topics = []
+        self.agg_dirty = set()  # (queue idx, media) with new window aggregates
+        self.last_agg = {}
 
     def has(self, topic):
         return topic in self.subs
+
+    def topic_spelling(self):
+        return self.app.forms["topic_presence_spelling"]
 
     def topic_kind(self, topic):
         k = self.kind_cache.get(topic)
@@ -313,12 +323,18 @@ class Hub:
                 s.add(media)
 
     def flush_observations(self, force=False):
+        if self.app.forms["obs_aggregates"] == "on":
+            self.flush_aggregates(force)
+        else:
+            self.app.model.conv_store.touched.clear()
+            self.agg_dirty.clear()
         if not self.dirty:
             return
         now = time.monotonic()
         model = self.app.model
         iv = self.app.obs_interval()
-        pq = self.app.opts.presence_qualifier
+        forms = self.app.forms
+        eo = self.app.epoch_offset() if forms["longest_form"] == "epoch" else None
         done = []
         for qi, groups in self.dirty.items():
             if not force and now - self.last_obs.get(qi, -10) < 1.0:
@@ -331,14 +347,65 @@ class Hub:
                 if g is None:
                     body = {"group": {"queueId": q.id},
                             "data": [{"interval": iv,
-                                      "metrics": model.obs_user_metrics(q, None, pq)}]}
+                                      "metrics": model.obs_user_metrics(q, None, forms)}]}
                 else:
                     body = {"group": {"queueId": q.id, "mediaType": g},
                             "data": [{"interval": iv,
-                                      "metrics": model.obs_conv_metrics(q, g)}]}
+                                      "metrics": model.obs_conv_metrics(q, g, None, (), eo)}]}
                 self.publish(topic, body)
         for qi in done:
             del self.dirty[qi]
+
+    def flush_aggregates(self, force=False):
+        """Aggregate-only messages on the observation topic: the interval
+        aggregates of the current 30-minute window of a {queueId, mediaType}
+        group, sent when they change, at most once a second per group."""
+        store = self.app.model.conv_store
+        if store.touched:
+            for k in store.touched:
+                if self.obs_topics[k[0]] in self.subs:
+                    self.agg_dirty.add(k)
+            store.touched.clear()
+        if not self.agg_dirty:
+            return
+        now = time.monotonic()
+        done = []
+        for k in self.agg_dirty:
+            if not force and now - self.last_agg.get(k, -10) < 1.0:
+                continue
+            done.append(k)
+            self.last_agg[k] = now
+            body = self.aggregate_body(k)
+            if body is not None:
+                self.publish(self.obs_topics[k[0]], body)
+        for k in done:
+            self.agg_dirty.discard(k)
+
+    def aggregate_body(self, k):
+        model = self.app.model
+        md = model.conv_store.window(k, model.now)
+        ms = []
+        for m in M.WINDOW_METRICS:
+            if m in md:
+                ms.append({"metric": m, "stats": self.app._fmt_stats(m, md[m])})
+        if not ms:
+            return None
+        return {"group": {"queueId": model.queues[k[0]].id, "mediaType": k[1]},
+                "data": [{"interval": self.app.obs_interval(), "metrics": ms}]}
+
+    def republish(self):
+        """Queues every group of every subscribed observation topic and sends
+        them now (after a change of forms)."""
+        n = 0
+        for q in self.app.model.queues:
+            if self.obs_topics[q.idx] in self.subs:
+                for m in [None] + q.media:
+                    self.queue_dirty(q.idx, m)
+                    n += 1
+                    if m is not None and self.app.forms["obs_aggregates"] == "on":
+                        self.agg_dirty.add((q.idx, m))
+        self.flush_observations(force=True)
+        return n
 
     def attribute_update(self, model, c, changed):
         topic = "v2.detail.events.conversation.%s.attributes" % c.id
@@ -420,6 +487,12 @@ class Faults:
                 f["count"] = 1
             self.active.append(f)
             return {"queued": name}
+        if name == "set_forms":
+            return app.set_forms({k: v for k, v in spec.items() if k not in ("fault", "type")})
+        if name == "no_longer_subscribed":
+            return app.no_longer_subscribed(spec)
+        if name == "token_revoked":
+            return app.token_revoked(spec)
         if name == "clear":
             self.active = []
             self.hb_stopped_until = 0
@@ -451,16 +524,8 @@ class Faults:
             for ws in list(app.sockets):
                 if spec.get("channel") and ws.channel and ws.channel.id != spec["channel"]:
                     continue
-                ch = ws.channel
-                ws.send_json({"topicName": "v2.system.socket_closing", "version": "2",
-                              "eventBody": {"message": "WebSocket closing for maintenance",
-                                            "reason": "maintenance", "channelId": ch.id,
-                                            "systemTopicType": "socket_closing",
-                                            "correlationId": str(uuid.uuid4()),
-                                            "organizationId": app.model.org_id,
-                                            "oauthClientId": ch.client, "data": {}},
-                              "metadata": {"CorrelationId": str(uuid.uuid4())}},
-                             "v2.system.socket_closing")
+                app.system_message(ws, "socket_closing", "WebSocket closing for maintenance",
+                                   reason="maintenance")
                 ws.close_timer = asyncio.get_event_loop().call_later(
                     after, lambda w=ws: w.close(1001, "server maintenance"))
                 n += 1
@@ -662,6 +727,7 @@ ROUTES = [
     ("GET", "/api/v2/flows/outcomes", "list_outcomes", True),
     ("GET", "/api/v2/flows/milestones", "list_milestones", True),
     ("GET", "/api/v2/presence/definitions", "list_presences", True),
+    ("GET", "/api/v2/presencedefinitions", "list_presences_legacy", True),
     ("GET", "/api/v2/authorization/divisions", "list_divisions", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
@@ -687,7 +753,20 @@ ROUTES = [
     ("POST", "/sim/eventbridge", "sim_eb", False),
     ("DELETE", "/sim/eventbridge", "sim_eb_del", False),
     ("GET", "/sim/info", "sim_info", False),
+    ("GET", "/sim/forms", "sim_forms_get", False),
+    ("POST", "/sim/forms", "sim_forms", False),
 ]
+
+# The answer forms (gensim options, POST /sim/forms): the first is the default,
+# the one the public record supports (README, Evidence from the public record).
+FORMS = {
+    "longest_form": ("epoch", "duration"),
+    "presence_qualifier": ("id", "system"),
+    "onqueue_form": ("qualified", "total", "both"),
+    "presence_spelling": ("display", "enum"),
+    "topic_presence_spelling": ("enum", "display"),
+    "obs_aggregates": ("on", "off"),
+}
 
 TOPIC_RES = [
     (re.compile(r"^v2\.analytics\.queues\.([^.]+)\.observations$"), "queue"),
@@ -717,7 +796,8 @@ def new_stats():
             "ws_messages_by_topic": {}, "heartbeats_sent": 0, "pongs_sent": 0,
             "ws_json_pings": 0, "ws_control_pings": 0, "ws_messages_received": 0,
             "ws_closes_sent": {}, "ws_slow_consumer_drops": 0, "tcp_connections": 0,
-            "rate_limited": 0, "started": time.time()}
+            "rate_limited": 0, "system_messages": {}, "ws_upgrades_unknown_channel": 0,
+            "started": time.time()}
 
 
 class App:
@@ -736,6 +816,7 @@ class App:
         self.sockets = set()
         self.faults = Faults(self)
         self.stats = new_stats()
+        self.forms = {k: getattr(opts, k) for k in FORMS}
         self.eb = None
         self.server = None
         self.port = None
@@ -758,6 +839,116 @@ class App:
 
     def sync(self):
         self.model.advance_to(self.clock.sim_ms())
+
+    def epoch_offset(self):
+        """Real epoch ms minus simulated now: added to a simulated instant it
+        gives the wall-clock instant as long ago as that one is in the model."""
+        return int(time.time() * 1000) - self.model.now
+
+    def set_forms(self, body):
+        """Changes the answer forms (FORMS); "republish": true re-sends every
+        subscribed observation group in the new form at once."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "forms must be an object")
+        rep = bool(body.get("republish"))
+        new = {}
+        for k, v in body.items():
+            if k == "republish":
+                continue
+            if k not in FORMS:
+                raise ApiError(400, "bad.request", "unknown form '%s'" % k)
+            if v not in FORMS[k]:
+                raise ApiError(400, "bad.request", "%s must be one of %s" % (k, "|".join(FORMS[k])))
+            new[k] = v
+        self.sync()
+        self.forms.update(new)
+        out = {"forms": dict(self.forms)}
+        if rep:
+            out["republished_groups"] = self.hub.republish()
+        return out
+
+    def system_message(self, ws, kind, message, reason=None, topic=None, data=None):
+        """A v2.system.* message (SDK class SystemMessageSystemMessage)."""
+        ch = ws.channel
+        body = {"channelId": ch.id, "systemTopicType": kind,
+                "correlationId": str(uuid.uuid4()), "organizationId": self.model.org_id,
+                "oauthClientId": ch.client, "message": message, "data": data or {}}
+        if reason:
+            body["reason"] = reason
+        ws.send_json({"topicName": topic or "v2.system." + kind, "version": "2",
+                      "eventBody": body, "metadata": {"CorrelationId": str(uuid.uuid4())}},
+                     "v2.system." + kind)
+        sm = self.stats["system_messages"]
+        sm[kind] = sm.get(kind, 0) + 1
+
+    def no_longer_subscribed(self, spec):
+        """Drops topics from channels (all of a channel's, `count` of them, or
+        those of `topics`), so they are no longer published, and tells the
+        connected socket with v2.system.no_longer_subscribed.{channelId}."""
+        want = spec.get("topics")
+        if want is not None and not isinstance(want, list):
+            raise ApiError(400, "bad.request", "topics must be a list")
+        count = spec.get("count")
+        out = {"channels": 0, "topics": 0, "messages": 0}
+        for ch in list(self.channels.values()):
+            if spec.get("channel") and ch.id != spec["channel"]:
+                continue
+            cur = list(ch.topics)
+            if want is not None:
+                drop = [t for t in cur if t in set(want)]
+            elif count is not None:
+                drop = cur[:int(count)]
+            else:
+                drop = cur
+            if not drop:
+                continue
+            self._drop_topics(ch, drop)
+            out["channels"] += 1
+            out["topics"] += len(drop)
+            if ch.ws is not None:
+                self.system_message(ch.ws, "no_longer_subscribed",
+                                    "Channel is no longer subscribed to %d topic(s)" % len(drop),
+                                    reason="another_channel_subscribed",
+                                    topic="v2.system.no_longer_subscribed." + ch.id,
+                                    data={"topics": drop})
+                out["messages"] += 1
+        return out
+
+    def token_revoked(self, spec):
+        """Sends v2.system.token_revoked.{channelId} on the sockets of the
+        tokens' channels, then revokes the tokens (all, or the one of
+        `channel`), deletes their channels and closes the sockets."""
+        if spec.get("channel"):
+            ch = self.channels.get(spec["channel"])
+            if ch is None:
+                raise ApiError(400, "bad.request", "unknown channel")
+            toks = {ch.token}
+        else:
+            toks = {k for k, t in self.tokens.items() if not t.revoked}
+        msgs = 0
+        for ch in list(self.channels.values()):
+            if ch.token in toks and ch.ws is not None:
+                self.system_message(ch.ws, "token_revoked", "The token of this channel was revoked",
+                                    reason="user_tokens_revoked",
+                                    topic="v2.system.token_revoked." + ch.id)
+                msgs += 1
+        for k in toks:
+            t = self.tokens.get(k)
+            if t is not None:
+                t.revoked = True
+        n = self.kill_channels(lambda c: c.token in toks, code=int(spec.get("code", 1000)),
+                               reason="token revoked")
+        return {"revoked": len(toks), "channels": n, "messages": msgs}
+
+    def _drop_topics(self, ch, drop):
+        subs = self.hub.subs
+        for t in drop:
+            ch.topics.pop(t, None)
+            s = subs.get(t)
+            if s:
+                s.discard(ch)
+                if not s:
+                    del subs[t]
 
     def obs_interval(self):
         t = self.model.now
@@ -1092,20 +1283,31 @@ class App:
             want = js.lower() == "true"
             agents = [a for a in agents if (q.idx in a.joined) == want]
 
+        exp = expand_set(req)
+
         def conv(a):
-            return {"id": a.id, "name": a.name, "user": {"id": a.id, "name": a.name,
-                                                         "selfUri": "/api/v2/users/" + a.id},
+            return {"id": a.id, "name": a.name, "user": self.member_user(a, exp),
                     "joined": q.idx in a.joined, "memberBy": "user",
                     "routingStatus": {"status": M.ROUTING[a.routing],
                                       "startTime": M.iso(a.rs_start)},
-                    "presence": self.presence_json(a),
                     "selfUri": "/api/v2/routing/queues/%s/members/%s" % (q.id, a.id)}
         return self.page(req, agents, "/api/v2/routing/queues/%s/members" % q.id, conv, 100)
 
     def presence_json(self, a):
-        return {"presenceDefinition": {"id": self.model.presence_defs[a.presence]["id"],
-                                       "systemPresence": M.PRESENCES[a.presence]},
+        """UserPresence; systemPresence spelled per --presence-spelling."""
+        sp = M.PRESENCES[a.presence]
+        oid = self.model.org_presences[a.opres]["id"]
+        return {"presenceDefinition": {"id": oid, "systemPresence": M.PRESENCE_DISPLAY[sp]
+                                       if self.forms["presence_spelling"] == "display" else sp,
+                                       "selfUri": "/api/v2/presencedefinitions/" + oid},
                 "modifiedDate": M.iso(a.pr_start), "source": "PURECLOUD", "primary": True}
+
+    def member_user(self, a, expand):
+        """QueueMember.user: the User, with its presence when expand=presence."""
+        u = {"id": a.id, "name": a.name, "selfUri": "/api/v2/users/" + a.id}
+        if "presence" in expand:
+            u["presence"] = self.presence_json(a)
+        return u
 
     def user_json(self, a, expand=()):
         d = {"id": a.id, "name": a.name, "division": {"id": a.div["id"], "name": a.div["name"]},
@@ -1126,14 +1328,14 @@ class App:
         if ids:
             s = set(ids)
             agents = [a for a in agents if a.id in s]
-        exp = set(req.qall("expand"))
+        exp = expand_set(req)
         return self.page(req, agents, "/api/v2/users", lambda a: self.user_json(a, exp))
 
     async def h_get_user(self, req, p, tok):
         a = self.model.agent_by_id.get(p["userId"])
         if a is None:
             raise ApiError(404, "not.found", "User not found")
-        return Response(200, self.user_json(a, set(req.qall("expand"))))
+        return Response(200, self.user_json(a, expand_set(req)))
 
     def flow_json(self, f):
         return {"id": f.id, "name": f.name, "type": f.type, "division": f.div,
@@ -1175,15 +1377,46 @@ class App:
     async def h_list_divisions(self, req, p, tok):
         return self._simple_list(req, self.model.divisions, "/api/v2/authorization/divisions")
 
+    def _presences(self, req, param):
+        """Org presence definitions; `param` (deactivated or deleted) TRUE
+        includes the deactivated ones, ALL (legacy deleted) too."""
+        inc = (req.q1(param, "false") or "false").lower() in ("true", "all")
+        return [d for d in self.model.org_presences if inc or not d["deactivated"]]
+
     async def h_list_presences(self, req, p, tok):
-        items = [{"id": d["id"], "systemPresence": d["systemPresence"],
-                  "languageLabels": {"en_US": d["systemPresence"].replace("_", " ").title()},
-                  "primary": True, "deactivated": False} for d in self.model.presence_defs]
-        return self.page(req, items, "/api/v2/presence/definitions", lambda x: x)
+        """GET /api/v2/presence/definitions: OrganizationPresenceDefinitionEntityListing,
+        not paged; systemPresence in the SDK's enum spelling (OnQueue) or ON_QUEUE."""
+        disp = self.forms["presence_spelling"] == "display"
+        ents = [{"id": d["id"], "name": d["name"], "type": "System" if d["primary"] else "User",
+                 "languageLabels": {"en_US": d["name"]},
+                 "systemPresence": M.PRESENCE_DEFN_DISPLAY[d["systemPresence"]] if disp
+                 else d["systemPresence"],
+                 "divisionId": "*", "deactivated": d["deactivated"],
+                 "selfUri": "/api/v2/presence/definitions/" + d["id"]}
+                for d in self._presences(req, "deactivated")]
+        return Response(200, {"total": len(ents), "entities": ents,
+                              "selfUri": "/api/v2/presence/definitions"})
+
+    async def h_list_presences_legacy(self, req, p, tok):
+        """GET /api/v2/presencedefinitions: OrganizationPresence, paged."""
+        disp = self.forms["presence_spelling"] == "display"
+
+        def conv(d):
+            return {"id": d["id"], "name": d["name"], "languageLabels": {"en_US": d["name"]},
+                    "systemPresence": M.PRESENCE_DISPLAY[d["systemPresence"]] if disp
+                    else d["systemPresence"],
+                    "deactivated": d["deactivated"], "primary": d["primary"],
+                    "selfUri": "/api/v2/presencedefinitions/" + d["id"]}
+        return self.page(req, self._presences(req, "deleted"), "/api/v2/presencedefinitions",
+                         conv)
 
     # ---------------------------------------------------------------- analytics
     def _mappings(self):
-        return {d["systemPresence"]: [d["id"]] for d in self.model.presence_defs}
+        """systemToOrganizationMappings: every org presence id of each system presence."""
+        out = {}
+        for d in self.model.org_presences:
+            out.setdefault(d["systemPresence"], []).append(d["id"])
+        return out
 
     async def h_q_obs(self, req, p, tok):
         body = req.json()
@@ -1218,16 +1451,17 @@ class App:
         um = wanted & USER_METRIC_SET
         cm = wanted - USER_METRIC_SET
         results = []
-        pq = self.opts.presence_qualifier
+        forms = self.forms
+        eo = self.epoch_offset() if forms["longest_form"] == "epoch" else None
         for q in cands:
             if um and pred({"queueId": q.id}):
                 results.append({"group": {"queueId": q.id},
-                                "data": model.obs_user_metrics(q, um, pq)})
+                                "data": model.obs_user_metrics(q, um, forms)})
             if cm:
                 for m in q.media:
                     if pred({"queueId": q.id, "mediaType": m}):
                         results.append({"group": {"mediaType": m, "queueId": q.id},
-                                        "data": model.obs_conv_metrics(q, m, cm, detail)})
+                                        "data": model.obs_conv_metrics(q, m, cm, detail, eo)})
         return Response(200, {"systemToOrganizationMappings": self._mappings(),
                               "results": results})
 
@@ -1395,10 +1629,10 @@ class App:
                         src = d["presence"]
                     else:
                         continue
+                    if m == "tOrganizationPresence":
+                        src = d["org_presence"]
                     for qual, v in sorted(src.items()):
                         if v > 0:
-                            if m == "tOrganizationPresence":
-                                qual = model.presence_defs[M.PRESENCES.index(qual)]["id"]
                             ms.append({"metric": m, "qualifier": qual, "stats": {"sum": v}})
                 if ms:
                     data.append({"interval": M.iso(bs) + "/" + M.iso(be), "metrics": ms})
@@ -1587,6 +1821,7 @@ class App:
                                             "WebSocket upgrade required"))
         ch = self.channels.get(p["channelId"])
         if ch is None:
+            self.stats["ws_upgrades_unknown_channel"] += 1
             return Response(404, error_body(404, "not.found", "Channel not found"))
         writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
@@ -1737,6 +1972,13 @@ class App:
         self.eb = None
         return Response(200, {"configured": False})
 
+    async def h_sim_forms_get(self, req, p, tok):
+        return Response(200, {"forms": dict(self.forms),
+                              "choices": {k: list(v) for k, v in FORMS.items()}})
+
+    async def h_sim_forms(self, req, p, tok):
+        return Response(200, self.set_forms(req.json()))
+
     async def h_sim_info(self, req, p, tok):
         m = self.model
         return Response(200, {"base_url": self.base_http, "ws_base": self.base_ws,
@@ -1744,7 +1986,8 @@ class App:
                               "seed": m.seed, "queues": len(m.queues), "agents": len(m.agents),
                               "flows": len(m.flows), "org_id": m.org_id,
                               "arrival_rate_per_sim_s": getattr(m, "arrival_rate", 0),
-                              "client_id": self.opts.client_id, "ca": self.ca_path})
+                              "client_id": self.opts.client_id, "ca": self.ca_path,
+                              "forms": dict(self.forms)})
 
     # ---------------------------------------------------------------- server
     async def serve_conn(self, reader, writer):

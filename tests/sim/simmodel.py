@@ -23,6 +23,17 @@ PRESENCES = ["AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING",
              "TRAINING", "ON_QUEUE", "OFFLINE"]
 P_ONQ = PRESENCES.index("ON_QUEUE")
 P_OFFLINE = PRESENCES.index("OFFLINE")
+# Display spellings: the legacy /presencedefinitions and users' presence
+# (README, Evidence); /presence/definitions spells its enum without spaces.
+PRESENCE_DISPLAY = {p: p.replace("_", " ").title() for p in PRESENCES}
+PRESENCE_DEFN_DISPLAY = {p: p.replace("_", " ").title().replace(" ", "") for p in PRESENCES}
+# Org presence definitions beyond the primary one of each system presence:
+# (name, system presence, deactivated).  Agents in MEAL, BREAK or BUSY are in
+# a custom one part of the time; the deactivated one is used by nobody.
+ORG_PRESENCE_EXTRA = [("Lunch", "MEAL", False), ("Coffee", "BREAK", False),
+                      ("Project work", "BUSY", False), ("Old training", "TRAINING", True)]
+# the routing statuses oOnQueueUsers is qualified by (all but OFF_QUEUE)
+ONQ_ROUTING = [R_IDLE, R_INTER, R_COMM, R_NR]
 MEDIA = ["voice", "chat", "email", "message", "callback"]
 MEDIA_ARRAY = {"voice": "calls", "chat": "chats", "email": "emails",
                "message": "messages", "callback": "callbacks"}
@@ -75,6 +86,10 @@ WRAPUP_NAMES = ["Sale", "No Sale", "Issue Resolved", "Escalated", "Follow-up Req
 CONV_METRICS = ["nOffered", "nTransferred", "nOverSla", "tAnswered", "tAbandon",
                 "tShortAbandon", "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert",
                 "oServiceLevel", "nConnected", "tTalkComplete", "tHeldComplete"]
+# the interval aggregates v2.analytics.queues.{id}.observations carries
+WINDOW_METRICS = ["nOffered", "nTransferred", "nOverSla", "nConnected", "tAnswered", "tAbandon",
+                  "tShortAbandon", "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert",
+                  "tTalkComplete", "tHeldComplete"]
 FLOW_METRICS = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "nFlowMilestone", "tFlow",
                 "tFlowDisconnect", "tFlowExit", "tFlowOutcome"]
 
@@ -186,11 +201,51 @@ class Store:
             yield
 
 
+class WindowStore(Store):
+    """A Store that also sums, per (queue, media), the metrics emitted in the
+    current 30-minute window: the interval aggregates that
+    v2.analytics.queues.{id}.observations carries.  `touched` collects the
+    (queue, media) pairs changed since the hub last looked."""
+    WINDOW_MS = 1800000
+
+    def __init__(self, metrics):
+        super().__init__(metrics)
+        self.win = {}            # (qi, media) -> [window start, array]
+        self.touched = set()
+
+    def add(self, t_ms, key, metric, value=None):
+        Store.add(self, t_ms, key, metric, value)
+        k = (key[0], key[1])
+        ws = t_ms - t_ms % self.WINDOW_MS
+        w = self.win.get(k)
+        if w is None or w[0] != ws:
+            w = self.win[k] = [ws, array("d", self.template)]
+        arr = w[1]
+        i = self.midx[metric] * 4
+        arr[i] += 1
+        if value is not None:
+            arr[i + 1] += value
+            if value < arr[i + 2]:
+                arr[i + 2] = value
+            if value > arr[i + 3]:
+                arr[i + 3] = value
+        self.touched.add(k)
+
+    def window(self, k, now_ms):
+        """{metric: [count, sum, min, max]} of the window holding now_ms."""
+        w = self.win.get(k)
+        if w is None or w[0] != now_ms - now_ms % self.WINDOW_MS:
+            return {}
+        arr = w[1]
+        return {m: list(arr[i * 4:i * 4 + 4]) for i, m in enumerate(self.metrics)
+                if arr[i * 4]}
+
+
 # ---------------------------------------------------------------------------
 
 class Queue:
     __slots__ = ("idx", "id", "name", "div", "media", "members", "flow", "waiting",
-                 "alerting", "interacting", "idle", "by_routing", "by_presence",
+                 "alerting", "interacting", "idle", "by_routing", "by_presence", "by_opres",
                  "active", "onq", "offq", "cum", "obs_waiting_detail")
 
     def __init__(self, idx, qid, name, div, media):
@@ -203,6 +258,7 @@ class Queue:
         self.idle = {}                              # agent -> True (ordered by idle since)
         self.by_routing = [0] * len(ROUTING)
         self.by_presence = [0] * len(PRESENCES)
+        self.by_opres = [0] * (len(PRESENCES) + len(ORG_PRESENCE_EXTRA))
         self.active = self.onq = self.offq = 0
         self.cum = {m: [0, 0, 0, 0] for m in media}  # offered answered abandoned transferred
 
@@ -210,7 +266,7 @@ class Queue:
 class Agent:
     __slots__ = ("idx", "id", "name", "members", "joined", "routing", "presence", "rs_start",
                  "pr_start", "seg", "pending_pres", "ver", "aq_changed", "rs_t", "rs_v",
-                 "pr_t", "pr_v", "div")
+                 "pr_t", "pr_v", "div", "opres")
 
     def __init__(self, idx, aid, name):
         self.idx, self.id, self.name = idx, aid, name
@@ -218,6 +274,7 @@ class Agent:
         self.joined = []
         self.routing = R_OFF
         self.presence = P_OFFLINE
+        self.opres = P_OFFLINE       # org presence definition index
         self.seg = None
         self.pending_pres = None
         self.ver = 0
@@ -259,7 +316,7 @@ class Model:
         self.seq = 0
         self.events_processed = 0
         self.conv_count = 0
-        self.conv_store = Store(CONV_METRICS)
+        self.conv_store = WindowStore(CONV_METRICS)
         self.flow_store = Store(FLOW_METRICS)
         self.org_routing = [0] * len(ROUTING)
         self.org_presence = [0] * len(PRESENCES)
@@ -277,6 +334,24 @@ class Model:
         self.org_id = det_uuid(er)
         self.divisions = [{"id": det_uuid(er), "name": n} for n in DIVS]
         self.presence_defs = [{"id": det_uuid(er), "systemPresence": p} for p in PRESENCES]
+        # Org presence definitions: the primary one of each system presence
+        # first (index = system presence index), then the custom ones, drawn
+        # from their own generator so that every other id stays as it was.
+        pr = random.Random("presences-%s" % seed)
+        self.org_presences = [dict(d, name=PRESENCE_DISPLAY[d["systemPresence"]], primary=True,
+                                   deactivated=False, sys=i)
+                              for i, d in enumerate(self.presence_defs)]
+        for name, sp, off in ORG_PRESENCE_EXTRA:
+            self.org_presences.append({"id": det_uuid(pr), "systemPresence": sp, "name": name,
+                                       "primary": False, "deactivated": off,
+                                       "sys": PRESENCES.index(sp)})
+        self.opres_sys = [d["sys"] for d in self.org_presences]
+        self.opres_ids = [d["id"] for d in self.org_presences]
+        self.opres_sysname = {d["id"]: d["systemPresence"] for d in self.org_presences}
+        self.opres_alt = {}      # system index -> custom, active org definitions
+        for j, d in enumerate(self.org_presences):
+            if not d["primary"] and not d["deactivated"]:
+                self.opres_alt.setdefault(d["sys"], []).append(j)
         self.queues = []
         for i in range(nq):
             dept = DEPTS[i % len(DEPTS)]
@@ -366,12 +441,13 @@ class Model:
         for a in self.agents:
             p = PRESENCES.index(pick_weighted(rng, PRES_INITIAL))
             a.presence = p
+            a.opres = self._org_presence(a, p, t)
             a.routing = R_IDLE if p == P_ONQ else R_OFF
             a.rs_start = a.pr_start = a.aq_changed = t
             a.rs_t.append(t)
             a.rs_v.append(a.routing)
             a.pr_t.append(t)
-            a.pr_v.append(p)
+            a.pr_v.append(a.opres)
             self._contrib(a, 1)
             self._push(t + int(rng.expovariate(1.0 / PRES_DWELL[PRESENCES[p]]) * 1000),
                        self._ev_presence, a)
@@ -447,13 +523,25 @@ class Model:
                     del vl[:i]
 
     # ------------------------------------------------------------ agent state
+    def _org_presence(self, a, p, t):
+        """The org presence definition an agent entering system presence p at
+        t is in: a custom one a third of the time where there is one.  A hash,
+        not the model's generator, so the evolution is the same as before."""
+        alt = self.opres_alt.get(p)
+        if not alt:
+            return p
+        h = (a.idx * 2654435761 + (t // 1000) * 40503 + self.seed * 97) % 3000017
+        return alt[h % len(alt)] if h % 3 == 0 else p
+
     def _contrib(self, a, sign):
         r, p = a.routing, a.presence
         self.org_presence[p] += sign
         self.org_routing[r] += sign
+        op = a.opres
         for qi in a.joined:
             q = self.queues[qi]
             q.by_presence[p] += sign
+            q.by_opres[op] += sign
             if p != P_OFFLINE:
                 q.by_routing[r] += sign
                 q.active += sign
@@ -468,9 +556,10 @@ class Model:
         self._contrib(a, -1)
         if presence is not None and presence != a.presence:
             a.presence = presence
+            a.opres = self._org_presence(a, presence, t)
             a.pr_start = t
             a.pr_t.append(t)
-            a.pr_v.append(presence)
+            a.pr_v.append(a.opres)
         if routing is not None and routing != a.routing:
             a.routing = routing
             a.rs_start = t
@@ -490,14 +579,16 @@ class Model:
                 hub.queue_dirty(qi, None)
             topic = "v2.users.%s.activity" % a.id
             if hub.has(topic):
-                hub.publish(topic, self.user_activity(a))
+                hub.publish(topic, lambda: self.user_activity(a, hub.topic_spelling()))
 
-    def user_activity(self, a):
+    def user_activity(self, a, spelling="enum"):
+        sp = PRESENCES[a.presence]
         return {
             "id": a.id,
             "routingStatus": {"status": ROUTING[a.routing], "startTime": iso(a.rs_start)},
-            "presence": {"presenceDefinition": {"id": self.presence_defs[a.presence]["id"],
-                                                "systemPresence": PRESENCES[a.presence]},
+            "presence": {"presenceDefinition": {"id": self.org_presences[a.opres]["id"],
+                                                "systemPresence": sp if spelling == "enum"
+                                                else PRESENCE_DISPLAY[sp]},
                          "presenceMessage": "", "modifiedDate": iso(a.pr_start)},
             "outOfOffice": {"active": False},
             "activeQueueIds": [self.queues[q].id for q in a.joined],
@@ -557,7 +648,7 @@ class Model:
         if self.hub is not None:
             topic = "v2.users.%s.activity" % a.id
             if self.hub.has(topic):
-                self.hub.publish(topic, self.user_activity(a))
+                self.hub.publish(topic, lambda: self.user_activity(a, self.hub.topic_spelling()))
         if a.routing == R_IDLE:
             self._route_agent(a)
 
@@ -1029,7 +1120,11 @@ class Model:
                                    "time": iso(t_ms), "tHandle_ms": value_ms})
 
     # ------------------------------------------------------------ observations
-    def obs_user_metrics(self, q, wanted=None, presence_qualifier="system"):
+    def obs_user_metrics(self, q, wanted=None, forms=None):
+        """forms: presence_qualifier id|system, onqueue_form qualified|total|both."""
+        forms = forms or {}
+        pq = forms.get("presence_qualifier", "id")
+        oq = forms.get("onqueue_form", "qualified")
         out = []
 
         def add(name, stats, qual=None):
@@ -1040,21 +1135,32 @@ class Model:
                 out.append(d)
         add("oActiveUsers", {"count": q.active})
         add("oMemberUsers", {"count": len(q.members)})
-        add("oOnQueueUsers", {"count": q.onq})
+        if oq != "total" and (wanted is None or "oOnQueueUsers" in wanted):
+            for i in ONQ_ROUTING:
+                if q.by_routing[i]:
+                    add("oOnQueueUsers", {"count": q.by_routing[i]}, ROUTING[i])
+        if oq != "qualified":
+            add("oOnQueueUsers", {"count": q.onq})
         add("oOffQueueUsers", {"count": q.offq})
         if wanted is None or "oUserRoutingStatuses" in wanted:
             for i, n in enumerate(q.by_routing):
                 if n:
                     add("oUserRoutingStatuses", {"count": n}, ROUTING[i])
         if wanted is None or "oUserPresences" in wanted:
-            for i, n in enumerate(q.by_presence):
-                if n:
-                    qual = PRESENCES[i] if presence_qualifier == "system" \
-                        else self.presence_defs[i]["id"]
-                    add("oUserPresences", {"count": n}, qual)
+            if pq == "system":
+                for i, n in enumerate(q.by_presence):
+                    if n:
+                        add("oUserPresences", {"count": n}, PRESENCES[i])
+            else:
+                for i, n in enumerate(q.by_opres):
+                    if n:
+                        add("oUserPresences", {"count": n}, self.org_presences[i]["id"])
         return out
 
-    def obs_conv_metrics(self, q, m, wanted=None, detail=()):
+    def obs_conv_metrics(self, q, m, wanted=None, detail=(), epoch_offset=None):
+        """epoch_offset (real epoch ms - simulated now): oLongest* give the
+        wall-clock instant the oldest conversation entered the state instead
+        of its duration (README, Evidence)."""
         t = self.now
         w, al, it = q.waiting[m], q.alerting[m], q.interacting[m]
         out = []
@@ -1077,22 +1183,27 @@ class Model:
         if wanted is None or "oLongestWaiting" in wanted:
             st = {"count": len(w)}
             if w:
-                st["calculatedMetricValue"] = t - min(c.t_enter for c in w)
+                t0 = min(c.t_enter for c in w)
+                st["calculatedMetricValue"] = t - t0 if epoch_offset is None \
+                    else epoch_offset + t0
             out.append({"metric": "oLongestWaiting", "stats": st})
         if wanted is None or "oLongestInteracting" in wanted:
             st = {"count": len(it)}
             if it:
-                st["calculatedMetricValue"] = t - min(c.t_answer for c in it)
+                t0 = min(c.t_answer for c in it)
+                st["calculatedMetricValue"] = t - t0 if epoch_offset is None \
+                    else epoch_offset + t0
             out.append({"metric": "oLongestInteracting", "stats": st})
         return out
 
     # ------------------------------------------------------------ users aggregates
     def user_durations(self, a, start, end):
-        """{'routing': {status: ms}, 'presence': {presence: ms}} over [start,end)."""
+        """{'routing': {status: ms}, 'presence': {presence: ms},
+        'org_presence': {org presence id: ms}} over [start,end)."""
         end = min(end, self.now)
         res = {}
         for kind, tl, vl, names in (("routing", a.rs_t, a.rs_v, ROUTING),
-                                    ("presence", a.pr_t, a.pr_v, PRESENCES)):
+                                    ("org_presence", a.pr_t, a.pr_v, self.opres_ids)):
             d = {}
             n = len(tl)
             if end > start and n:
@@ -1105,6 +1216,11 @@ class Model:
                         d[nm] = d.get(nm, 0) + (e - s)
                     i += 1
             res[kind] = d
+        sysd = {}
+        byid = self.opres_sysname
+        for oid, v in res["org_presence"].items():
+            sysd[byid[oid]] = sysd.get(byid[oid], 0) + v
+        res["presence"] = sysd
         return res
 
     # ------------------------------------------------------------ truth

@@ -141,6 +141,56 @@ def simmodel_ms(s):
     return int(dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() * 1000)
 
 
+O_METRICS = {"oWaiting", "oInteracting", "oAlerting", "oLongestWaiting", "oLongestInteracting",
+             "oActiveUsers", "oMemberUsers", "oOnQueueUsers", "oOffQueueUsers",
+             "oUserRoutingStatuses", "oUserPresences"}
+DISPLAY_TO_ENUM = {v: k for k, v in simmodel.PRESENCE_DISPLAY.items()}
+
+
+def decode_user_group(tc, d, mappings, forms):
+    """Decodes the user metrics of one observation group ({metric: {qualifier:
+    stats}}) into the truth's terms, checking the form; returns (on_queue,
+    {presence: n}, {routing: n})."""
+    oq = d.get("oOnQueueUsers", {})
+    qual = {k: v["count"] for k, v in oq.items() if k is not None}
+    if forms["onqueue_form"] == "total":
+        tc.assertEqual(set(oq), {None})
+        on = oq[None]["count"]
+    else:
+        tc.assertTrue(set(qual) <= {"IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING"})
+        tc.assertNotIn(0, qual.values())
+        on = sum(qual.values())
+        if forms["onqueue_form"] == "both":
+            tc.assertEqual(oq[None]["count"], on)
+        else:
+            tc.assertNotIn(None, oq)
+    pres = {}
+    by_id = {i: sp for sp, ids in mappings.items() for i in ids}
+    for k, v in d.get("oUserPresences", {}).items():
+        if forms["presence_qualifier"] == "id":
+            tc.assertIn(k, by_id)
+            k = by_id[k]
+        else:
+            tc.assertIn(k, simmodel.PRESENCES)
+        pres[k] = pres.get(k, 0) + v["count"]
+    rs = {k: v["count"] for k, v in d.get("oUserRoutingStatuses", {}).items()}
+    for k, n in qual.items():
+        tc.assertEqual(rs.get(k), n, k)
+    return on, pres, rs
+
+
+def decode_longest(tc, st, form, now_ms):
+    """calculatedMetricValue as a duration in ms (0 when absent)."""
+    v = st.get("calculatedMetricValue")
+    if v is None:
+        return 0
+    if form == "epoch":
+        tc.assertGreater(v, 1e12)
+        return now_ms - v
+    tc.assertLess(v, 1e12)
+    return v
+
+
 def check_error_body(tc, js, status, code=None):
     tc.assertIsInstance(js, dict)
     tc.assertTrue(ERROR_KEYS <= set(js), js)
@@ -355,7 +405,8 @@ class T02Listings(unittest.TestCase):
             self.assertIn(k, u)
         self.assertEqual(u["state"], "active")
         self.assertIn(u["routingStatus"]["status"], simmodel.ROUTING)
-        self.assertIn(u["presence"]["presenceDefinition"]["systemPresence"], simmodel.PRESENCES)
+        # the display spelling by default (README, Evidence)
+        self.assertIn(u["presence"]["presenceDefinition"]["systemPresence"], DISPLAY_TO_ENUM)
         js2 = self.get("/api/v2/users?id=%s" % u["id"])
         self.assertEqual(js2["total"], 1)
         self.assertEqual(self.get("/api/v2/users/" + u["id"])["id"], u["id"])
@@ -412,12 +463,35 @@ class T03Observations(unittest.TestCase):
            "oUserRoutingStatuses", "oUserPresences"]
 
     def test_matches_truth(self):
+        """Every answer form decodes to the same truth."""
         self.sim.fault(fault="pause")
         try:
+            for forms in ({"longest_form": "epoch", "presence_qualifier": "id",
+                           "onqueue_form": "qualified"},
+                          {"longest_form": "duration", "presence_qualifier": "system",
+                           "onqueue_form": "total"},
+                          {"longest_form": "epoch", "presence_qualifier": "system",
+                           "onqueue_form": "both"}):
+                with self.subTest(**forms):
+                    st, js = self.sim.sim("POST", "/sim/forms", forms)
+                    self.assertEqual(st, 200, js)
+                    self._matches_truth(forms)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"longest_form": "epoch",
+                                                "presence_qualifier": "id",
+                                                "onqueue_form": "qualified"})
+            self.sim.fault(fault="resume")
+
+    def _matches_truth(self, forms):
+        if True:        # keeps the indentation of the single-form version
             ids = self.ids[:100]
             st, h, js = self.q({"filter": or_filter("queueId", ids), "metrics": self.ALL})
+            now_ms = time.time() * 1000
             self.assertEqual(st, 200, js)
             truth = self.sim.truth("?buckets=0")
+            mappings = js["systemToOrganizationMappings"]
+            self.assertEqual(sum(len(v) for v in mappings.values()),
+                             len(simmodel.PRESENCES) + len(simmodel.ORG_PRESENCE_EXTRA))
             self.assertIn("systemToOrganizationMappings", js)
             seen_user, seen_media = set(), set()
             total_wait = 0
@@ -433,12 +507,16 @@ class T03Observations(unittest.TestCase):
                     self.assertEqual(d["oWaiting"][None]["count"], tm["waiting"])
                     self.assertEqual(d["oInteracting"][None]["count"], tm["interacting"])
                     self.assertEqual(d["oAlerting"][None]["count"], tm["alerting"])
-                    lw = d["oLongestWaiting"][None]
-                    self.assertEqual(lw.get("calculatedMetricValue", 0),
-                                     tm["longest_waiting_ms"])
-                    li = d["oLongestInteracting"][None]
-                    self.assertEqual(li.get("calculatedMetricValue", 0),
-                                     tm["longest_interacting_ms"])
+                    # epoch: decoded on receipt, so up to the request's latency late
+                    slack = 1500 if forms["longest_form"] == "epoch" else 0
+                    for mt, key in (("oLongestWaiting", "longest_waiting_ms"),
+                                    ("oLongestInteracting", "longest_interacting_ms")):
+                        v = decode_longest(self, d[mt][None], forms["longest_form"], now_ms)
+                        if not tm[key]:
+                            self.assertEqual(v, 0)
+                        else:
+                            self.assertGreaterEqual(v, tm[key] - 1)
+                            self.assertLessEqual(v, tm[key] + slack)
                     total_wait += tm["waiting"]
                 else:
                     seen_user.add(g["queueId"])
@@ -446,19 +524,16 @@ class T03Observations(unittest.TestCase):
                     ta = tq["agents"]
                     self.assertEqual(d["oMemberUsers"][None]["count"], ta["members"])
                     self.assertEqual(d["oActiveUsers"][None]["count"], ta["active"])
-                    self.assertEqual(d["oOnQueueUsers"][None]["count"], ta["on_queue"])
+                    on, ps, rs = decode_user_group(self, d, mappings, forms)
+                    self.assertEqual(on, ta["on_queue"])
                     self.assertEqual(d["oOffQueueUsers"][None]["count"], ta["off_queue"])
-                    rs = {k: v["count"] for k, v in d.get("oUserRoutingStatuses", {}).items()}
                     self.assertEqual(rs, ta["routing"])
-                    ps = {k: v["count"] for k, v in d.get("oUserPresences", {}).items()}
                     self.assertEqual(ps, ta["presence"])
             self.assertEqual(seen_user, set(ids))
             exp = {(q, m) for q in ids for m in truth["queues"][q]["media"]}
             self.assertEqual(seen_media, exp)
             # org-wide truth: each agent once
             self.assertEqual(sum(truth["agents"]["presence"].values()), 900)
-        finally:
-            self.sim.fault(fault="resume")
 
     def test_media_filter_and_clauses(self):
         body = {"filter": {"type": "and", "clauses": [
@@ -682,9 +757,18 @@ class T04Aggregates(unittest.TestCase):
                          if m["metric"] == "tSystemPresence")
                 self.assertEqual(rs, 300000)
                 self.assertEqual(ps, 300000)
+                by_id = {i: sp for sp, ids in js["systemToOrganizationMappings"].items()
+                         for i in ids}
+                sysp, orgp = {}, {}
                 for m in d["metrics"]:
                     if m["metric"] == "tAgentRoutingStatus":
                         self.assertIn(m["qualifier"], simmodel.ROUTING)
+                    elif m["metric"] == "tSystemPresence":
+                        sysp[m["qualifier"]] = m["stats"]["sum"]
+                    else:
+                        sp = by_id[m["qualifier"]]
+                        orgp[sp] = orgp.get(sp, 0) + m["stats"]["sum"]
+                self.assertEqual(orgp, sysp)
         ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=101")[2]["entities"]]
         st, h, js = self.agg({"interval": iv, "metrics": ["tAgentRoutingStatus"],
                               "filter": or_filter("userId", ids)},
@@ -1078,9 +1162,15 @@ class T05Notifications(unittest.TestCase):
         while time.time() - t0 < 4:
             k, m = ws.recv_json(skip_heartbeat=True)
             g = m["eventBody"]["group"]
-            times.setdefault((g["queueId"], g.get("mediaType")), []).append(time.time())
+            names = {x["metric"] for x in m["eventBody"]["data"][0]["metrics"]}
+            # an aggregate-only message carries no observation metric, and
+            # an observation message no interval aggregate
+            kind = "obs" if names & O_METRICS else "agg"
+            self.assertTrue(names <= O_METRICS if kind == "obs" else not names & O_METRICS)
+            times.setdefault((g["queueId"], g.get("mediaType"), kind), []).append(time.time())
         ws.close()
         self.assertTrue(times)
+        self.assertIn("agg", {k[2] for k in times})
         for k, ts in times.items():
             for a, b in zip(ts, ts[1:]):
                 self.assertGreater(b - a, 0.8, k)
@@ -1343,7 +1433,9 @@ class T07RealLimits(unittest.TestCase):
             json.dump([{"at_real_seconds": 0.0, "fault": "http_5xx", "status": 502,
                         "count": 1, "path": "/api/v2/users"},
                        {"at_real_seconds": 0.5, "fault": "rate_limit_storm", "count": 1,
-                        "retry_after": 2}], f)
+                        "retry_after": 2},
+                       {"at_real_seconds": 0.0, "fault": "set_forms",
+                        "longest_form": "duration", "onqueue_form": "both"}], f)
         tf = os.path.join(d, "truth.json")
         s = Sim("--quiet", "--queues", 3, "--agents", 20, "--speed", 60, "--scenario", sc,
                 "--truth-file", tf, "--truth-interval", 0.5)
@@ -1354,6 +1446,9 @@ class T07RealLimits(unittest.TestCase):
             self.assertEqual(c.request("GET", "/api/v2/users")[0], 429)
             self.assertEqual(c.request("GET", "/api/v2/users")[0], 200)
             self.assertTrue(wait_for(lambda: os.path.exists(tf), 5))
+            forms = s.sim("GET", "/sim/forms")[1]["forms"]
+            self.assertEqual((forms["longest_form"], forms["onqueue_form"],
+                              forms["presence_qualifier"]), ("duration", "both", "id"))
         finally:
             s.stop()
         with open(tf) as f:
@@ -1503,3 +1598,269 @@ class T10Model(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class T11Forms(unittest.TestCase):
+    """Each answer form (README, "Answer forms") decodes to the same truth;
+    the forms change at run time; the system-message faults."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 8, "--agents", 80, "--seed", 5, "--quiet",
+                      "--heartbeat", 1)
+        cls.c = cls.sim.client()
+        cls.ids = queue_ids(cls.c)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def forms(self, **kw):
+        st, js = self.sim.sim("POST", "/sim/forms", kw)
+        self.assertEqual(st, 200, js)
+        return js
+
+    def test_defaults_and_validation(self):
+        st, js = self.sim.sim("GET", "/sim/forms")
+        self.assertEqual(js["forms"], {"longest_form": "epoch", "presence_qualifier": "id",
+                                       "onqueue_form": "qualified", "presence_spelling": "display",
+                                       "topic_presence_spelling": "enum",
+                                       "obs_aggregates": "on"})
+        self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
+        for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
+            st, js2 = self.sim.sim("POST", "/sim/forms", bad)
+            self.assertEqual(st, 400, js2)
+        self.assertEqual(self.sim.sim("GET", "/sim/forms")[1]["forms"], js["forms"])
+
+    @staticmethod
+    def drain(ws, quiet=0.3):
+        """Reads until nothing came for `quiet` seconds."""
+        ws.settimeout(quiet)
+        try:
+            while True:
+                ws.recv_json()
+        except (socket.timeout, OSError):
+            pass
+        ws.settimeout(5)
+
+    def collect(self, ws, want, timeout=5):
+        """Observation-topic messages until `want` groups of each kind arrived."""
+        obs, agg = {}, {}
+        t0 = time.time()
+        while time.time() - t0 < timeout and (len(obs) < want[0] or len(agg) < want[1]):
+            k, m = ws.recv_json(skip_heartbeat=True)
+            self.assertEqual(k, "json")
+            b = m["eventBody"]
+            g = (b["group"]["queueId"], b["group"].get("mediaType"))
+            ms = b["data"][0]["metrics"]
+            if {x["metric"] for x in ms} & O_METRICS:
+                obs[g] = (b["data"][0]["interval"], ms)
+            else:
+                agg[g] = (b["data"][0]["interval"], ms)
+        return obs, agg
+
+    def test_pushes_decode_to_truth_in_every_form(self):
+        c, sim = self.c, self.sim
+        ch = open_channel(c, ["v2.analytics.queues.%s.observations" % q for q in self.ids])
+        ws = WsClient(ch["connectUri"])
+        mappings = c.request("POST", "/api/v2/analytics/queues/observations/query", {
+            "filter": or_filter("queueId", self.ids[:1]),
+            "metrics": ["oUserPresences"]})[2]["systemToOrganizationMappings"]
+        time.sleep(1.5)           # let the window aggregates fill
+        sim.fault(fault="pause")
+        try:
+            time.sleep(1.1)       # groups held back by the rate limit go out
+            self.drain(ws)
+            truth = sim.truth("?buckets=0")
+            now = truth["sim_time_ms"]
+            ws0 = now - now % 1800000
+            window = simmodel.iso(ws0) + "/" + simmodel.iso(ws0 + 1800000)
+            agg_q = c.request("POST", "/api/v2/analytics/conversations/aggregates/query", {
+                "interval": simmodel.iso(ws0) + "/" + simmodel.iso(ws0 + 1800000),
+                "groupBy": ["queueId"], "metrics": list(simmodel.WINDOW_METRICS)})[2]
+            agg_truth = {(r["group"]["queueId"], r["group"]["mediaType"]):
+                         {m["metric"]: m["stats"] for m in r["data"][0]["metrics"]}
+                         for r in agg_q["results"]}
+            n_groups = sum(1 + len(t["media"]) for t in truth["queues"].values())
+            for forms in ({"longest_form": "epoch", "presence_qualifier": "id",
+                           "onqueue_form": "qualified", "obs_aggregates": "on"},
+                          {"longest_form": "duration", "presence_qualifier": "system",
+                           "onqueue_form": "total", "obs_aggregates": "off"},
+                          {"longest_form": "epoch", "presence_qualifier": "id",
+                           "onqueue_form": "both", "obs_aggregates": "on"}):
+                with self.subTest(**forms):
+                    js = self.forms(republish=True, **forms)
+                    self.assertEqual(js["republished_groups"], n_groups)
+                    want_agg = len(agg_truth) if forms["obs_aggregates"] == "on" else 0
+                    obs, agg = self.collect(ws, (n_groups, want_agg))
+                    now_ms = time.time() * 1000
+                    self.drain(ws, 0.2)
+                    self.assertEqual(len(obs), n_groups)
+                    self.assertEqual(len(agg), want_agg)
+                    for (qid, media), (iv, ms) in obs.items():
+                        d = {}
+                        for m in ms:
+                            d.setdefault(m["metric"], {})[m.get("qualifier")] = m["stats"]
+                        tq = truth["queues"][qid]
+                        if media is None:
+                            on, ps, rs = decode_user_group(self, d, mappings, forms)
+                            self.assertEqual(on, tq["agents"]["on_queue"])
+                            self.assertEqual(ps, tq["agents"]["presence"])
+                            self.assertEqual(rs, tq["agents"]["routing"])
+                            continue
+                        tm = tq["media"][media]
+                        self.assertEqual(d["oWaiting"][None]["count"], tm["waiting"])
+                        slack = 1500 if forms["longest_form"] == "epoch" else 0
+                        for mt, key in (("oLongestWaiting", "longest_waiting_ms"),
+                                        ("oLongestInteracting", "longest_interacting_ms")):
+                            v = decode_longest(self, d[mt][None], forms["longest_form"],
+                                               now_ms)
+                            self.assertGreaterEqual(v, tm[key] - 1, (mt, forms))
+                            self.assertLessEqual(v, tm[key] + slack, (mt, forms))
+                    for g, (iv, ms) in agg.items():
+                        self.assertEqual(iv, window)
+                        got = {m["metric"]: m["stats"] for m in ms}
+                        self.assertFalse(set(got) & O_METRICS)
+                        self.assertEqual(got, agg_truth[g], g)
+            # flipping forms leaves the truth alone
+            t2 = sim.truth("?buckets=0")
+            self.assertEqual(t2["queues"], truth["queues"])
+            self.assertEqual(t2["agents"], truth["agents"])
+        finally:
+            self.forms(longest_form="epoch", presence_qualifier="id", onqueue_form="qualified",
+                       obs_aggregates="on")
+            sim.fault(fault="resume")
+            ws.close()
+
+    def test_epoch_is_wall_clock_when_sim_runs_behind(self):
+        """--start in the past (the default start is the hour): epoch values
+        are wall-clock instants, so now - value stays a sane duration."""
+        st, h, js = self.c.request("POST", "/api/v2/analytics/queues/observations/query", {
+            "filter": or_filter("queueId", self.ids), "metrics": ["oLongestInteracting"]})
+        now_ms = time.time() * 1000
+        vals = [m["stats"]["calculatedMetricValue"] for r in js["results"] for m in r["data"]
+                if "calculatedMetricValue" in m["stats"]]
+        self.assertTrue(vals)
+        for v in vals:
+            self.assertGreater(v, now_ms - 6 * 3600000)   # speed 60: hours of sim time
+            self.assertLessEqual(v, now_ms + 1)
+
+    def test_rest_presence_spellings(self):
+        c = self.c
+        try:
+            for spelling in ("display", "enum"):
+                self.forms(presence_spelling=spelling)
+                names = set(DISPLAY_TO_ENUM) if spelling == "display" else set(simmodel.PRESENCES)
+                legacy = c.request("GET", "/api/v2/presencedefinitions?pageSize=5")[2]
+                self.assertEqual(legacy["total"], len(simmodel.PRESENCES) + 3)
+                self.assertIn("nextUri", legacy)
+                allp = c.request("GET", "/api/v2/presencedefinitions?pageSize=100&deleted=ALL")[2]
+                self.assertEqual(allp["total"], len(simmodel.PRESENCES) + 4)
+                for e in allp["entities"]:
+                    self.assertTrue({"id", "name", "languageLabels", "systemPresence",
+                                     "deactivated", "primary"} <= set(e))
+                    self.assertIn(e["systemPresence"], names)
+                self.assertEqual(sum(1 for e in allp["entities"] if e["deactivated"]), 1)
+                new = c.request("GET", "/api/v2/presence/definitions")[2]
+                self.assertEqual(len(new["entities"]), len(simmodel.PRESENCES) + 3)
+                dnames = set(simmodel.PRESENCE_DEFN_DISPLAY.values()) if spelling == "display" \
+                    else set(simmodel.PRESENCES)
+                for e in new["entities"]:
+                    self.assertIn(e["systemPresence"], dnames)
+                u = c.request("GET", "/api/v2/users?pageSize=5&expand=presence")[2]["entities"]
+                for x in u:
+                    self.assertIn(x["presence"]["presenceDefinition"]["systemPresence"], names)
+                mem = c.request("GET", "/api/v2/routing/queues/%s/members?expand=presence"
+                                % self.ids[0])[2]["entities"]
+                for x in mem:
+                    self.assertNotIn("presence", x)     # QueueMember has none; its user has
+                    self.assertIn(x["user"]["presence"]["presenceDefinition"]["systemPresence"],
+                                  names)
+            # custom definitions are in use: some user is in a non-primary one
+            allu = c.request("GET", "/api/v2/users?pageSize=500&expand=presence")[2]["entities"]
+            primary = {e["id"] for e in allp["entities"] if e["primary"]}
+            custom = [x for x in allu if x["presence"]["presenceDefinition"]["id"] not in primary]
+            self.assertTrue(custom)
+        finally:
+            self.forms(presence_spelling="display")
+
+    def test_topic_presence_spelling(self):
+        c = self.c
+        users = c.request("GET", "/api/v2/users?pageSize=80")[2]["entities"]
+        ch = open_channel(c, ["v2.users.%s.activity" % u["id"] for u in users])
+        ws = WsClient(ch["connectUri"])
+        try:
+            for spelling, names in (("display", set(DISPLAY_TO_ENUM)),
+                                    ("enum", set(simmodel.PRESENCES))):
+                self.forms(topic_presence_spelling=spelling)
+                seen = 0
+                t0 = time.time()
+                ws.settimeout(5)
+                while seen < 3 and time.time() - t0 < 6:
+                    k, m = ws.recv_json(skip_heartbeat=True)
+                    if time.time() - t0 < 0.2:
+                        continue            # sent before the flip
+                    sp = m["eventBody"]["presence"]["presenceDefinition"]["systemPresence"]
+                    self.assertIn(sp, names)
+                    seen += 1
+                self.assertEqual(seen, 3)
+        finally:
+            self.forms(topic_presence_spelling="enum")
+            ws.close()
+
+    def test_no_longer_subscribed(self):
+        c, sim = self.c, self.sim
+        topics = ["v2.analytics.queues.%s.observations" % q for q in self.ids[:4]]
+        ch = open_channel(c, topics)
+        ws = WsClient(ch["connectUri"])
+        n0 = sim.stats()["system_messages"].get("no_longer_subscribed", 0)
+        r = sim.fault(fault="no_longer_subscribed", channel=ch["id"], topics=topics[:2])
+        self.assertEqual((r["channels"], r["topics"], r["messages"]), (1, 2, 1))
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName", "").startswith("v2.system."), 5)
+        self.assertEqual(m["topicName"], "v2.system.no_longer_subscribed." + ch["id"])
+        b = m["eventBody"]
+        self.assertEqual((b["systemTopicType"], b["channelId"], b["reason"]),
+                         ("no_longer_subscribed", ch["id"], "another_channel_subscribed"))
+        self.assertEqual(b["data"]["topics"], topics[:2])
+        base = "/api/v2/notifications/channels/%s/subscriptions" % ch["id"]
+        self.assertEqual({e["id"] for e in c.request("GET", base)[2]["entities"]},
+                         set(topics[2:]))
+        # the dropped topics are no longer published
+        ws.settimeout(0.3)
+        t0 = time.time()
+        while time.time() - t0 < 1.5:
+            try:
+                k, m = ws.recv_json(skip_heartbeat=True)
+            except (socket.timeout, OSError):
+                continue
+            self.assertIn(m["topicName"], topics[2:])
+        r = sim.fault(fault="no_longer_subscribed", channel=ch["id"], count=1)
+        self.assertEqual(r["topics"], 1)
+        self.assertEqual(sim.stats()["system_messages"]["no_longer_subscribed"], n0 + 2)
+        ws.close()
+
+    def test_token_revoked(self):
+        sim = self.sim
+        c = sim.client()
+        ch = open_channel(c, ["v2.analytics.queues.%s.observations" % self.ids[0]])
+        ws = WsClient(ch["connectUri"])
+        st0 = sim.stats()
+        r = sim.fault(fault="token_revoked", channel=ch["id"])
+        self.assertEqual((r["revoked"], r["channels"], r["messages"]), (1, 1, 1))
+        m, seen = recv_until(ws, lambda m: isinstance(m, tuple) and m[0] == "close", 5)
+        self.assertEqual(m, ("close", 1000))
+        sysm = [x for x in seen if isinstance(x, dict) and
+                x.get("topicName", "").startswith("v2.system.")]
+        self.assertEqual([x["topicName"] for x in sysm], ["v2.system.token_revoked." + ch["id"]])
+        self.assertEqual(sysm[0]["eventBody"]["systemTopicType"], "token_revoked")
+        self.assertEqual(c.request("GET", "/api/v2/routing/queues")[0], 401)
+        self.assertEqual(self.c.request("GET", "/api/v2/routing/queues")[0], 200)  # other token
+        # a client that retries the dead channel gets 404 handshakes, counted
+        with self.assertRaisesRegex(ConnectionError, "handshake status 404"):
+            WsClient(ch["connectUri"])
+        st1 = sim.stats()
+        self.assertEqual(st1["ws_upgrades_unknown_channel"],
+                         st0["ws_upgrades_unknown_channel"] + 1)
+        self.assertEqual(st1["system_messages"]["token_revoked"],
+                         st0["system_messages"].get("token_revoked", 0) + 1)
