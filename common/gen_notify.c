@@ -381,18 +381,8 @@ static int channel_session(channel_t *ch) {
     status = gen_ws_poll(ch->ws, POLL_MS);
     if (status != 0)
       break;
-    if (ch->revoked) {
-      /* The channel dies with its token: a new token and a new channel at
-       * once, not a handshake on the dead one first. */
-      gen_log_limited(&ch->complain, LOG_NOTICE,
-                      "%s plugin: Org \"%s\": channel %zu: its token was "
-                      "revoked; new token, new channel",
-                      plugin_of(ch), n->client->org->name, ch->index);
-      gen_auth_invalidate(n->client->auth, ch->token_generation);
-      drop_channel(ch);
-      ch->reconnect_asked = true;
+    if (ch->revoked)
       break;
-    }
     if (ch->resubscribe_asked) {
       /* Topics were dropped (the message need not say which): the whole
        * set again, and a baseline, as their events were missed. */
@@ -436,6 +426,22 @@ static int channel_session(channel_t *ch) {
       status = subscribe_and_baseline(ch, renew, false);
   }
   atomic_fetch_sub(&n->stats.sockets_open, 1);
+  if (ch->revoked) {
+    /* The channel dies with its token (the close may have come in the same
+     * read as the message): a new token and a new channel at once, not a
+     * handshake on the dead channel first. */
+    gen_log_limited(&ch->complain, LOG_NOTICE,
+                    "%s plugin: Org \"%s\": channel %zu: its token was "
+                    "revoked; new token, new channel",
+                    plugin_of(ch), n->client->org->name, ch->index);
+    gen_auth_invalidate(n->client->auth, ch->token_generation);
+    drop_channel(ch);
+    ch->revoked = false;
+    ch->reconnect_asked = true;
+    if (gen_ws_is_open(ch->ws))
+      gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
+    return 0;
+  }
   /* A normal close from the service ends the channel (expired, its token
    * revoked, taken over): the next session makes a new one rather than a
    * handshake that can only be refused. */

@@ -92,6 +92,36 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,)):
                        for off in offsets):
                 mismatches.append((qid, type_, ti, value, want))
 
+        # The other way: every queue series the plugin dispatched is one the
+        # truth has (a zero status or presence the truth leaves out is a
+        # true zero; anything else it lacks is a failure).
+        qualified = {"agents_routing": "routing", "agents_presence": "presence"}
+        media_types = {"waiting", "interacting", "alerting", "longest_waiting",
+                       "longest_interacting"}
+        agents_instances = {"member", "active", "on_queue", "off_queue"}
+        extra = []
+        for key, value in rx.snapshot().items():
+            host, plugin, qid, type_, ti = key
+            if plugin != PLUGIN or host != "acme" or qid in ("self", "org"):
+                continue
+            q = truth["queues"].get(qid)
+            if q is None:
+                extra.append((key, value, "no such queue in truth"))
+            elif type_ in media_types:
+                if ti not in q["media"]:
+                    extra.append((key, value, "media not in truth"))
+            elif type_ == "agents":
+                if ti not in agents_instances:
+                    extra.append((key, value, "unknown agents instance"))
+            elif type_ in qualified:
+                names = {n.lower(): v for n, v in q["agents"][qualified[type_]].items()}
+                if ti not in names and value != 0:
+                    extra.append((key, value, "non-zero, truth has none"))
+            elif not type_.startswith("conv_"):
+                extra.append((key, value, "a type the truth does not know"))
+        tc.assertEqual(extra, [], f"{len(extra)} series the truth lacks, "
+                       f"first: {extra[:10]}")
+
         for qid, q in truth["queues"].items():
             for media, m in q["media"].items():
                 check(qid, "waiting", media, m["waiting"])

@@ -55,6 +55,10 @@ class Simulator:
     def fault(self, spec):
         return self._open("/sim/faults", spec)
 
+    def forms(self, spec=None):
+        """The answer forms (GET), or changes them (POST /sim/forms)."""
+        return self._open("/sim/forms", spec)
+
     def org_block(self, name, secret=None, extra=""):
         """An <Org> block that reaches this simulator."""
         return (

@@ -80,6 +80,26 @@ class RealtimeTest(unittest.TestCase):
         self.assertEqual(self.sim.stats()["requests_total"], before)
         self.assertGreater(self.rx.get(PLUGIN, "self", "notify_messages"), messages)
 
+    def _in_forms(self, **forms):
+        """Switches the simulator to other answer forms, has it send every
+        group again in them, and compares every value with the truth."""
+        answer = self.sim.forms(dict(forms, republish=True))
+        self.assertGreater(answer.get("republished_groups", 0), QUEUES)
+        for name, value in forms.items():
+            self.assertEqual(self.sim.forms()["forms"][name], value)
+        compare_with_truth(self, self.sim, self.rx, QUEUES)
+
+    def test_2_older_forms(self):
+        # Longest as a duration, presences by system name, one unqualified
+        # on-queue total alongside the per-status entries, no aggregate-only
+        # messages: the values are the same.
+        self._in_forms(longest_form="duration", presence_qualifier="system",
+                       onqueue_form="both", obs_aggregates="off")
+
+    def test_3_on_queue_total_only(self):
+        self._in_forms(longest_form="epoch", presence_qualifier="id",
+                       onqueue_form="total", obs_aggregates="on")
+
 
 if __name__ == "__main__":
     run_tests(__name__)
