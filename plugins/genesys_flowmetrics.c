@@ -1108,8 +1108,19 @@ static json_object *gf_find_by(json_object *array, const char *name,
   return NULL;
 }
 
-/* Adds the buckets of a result (data[]) into those of another. */
-static void gf_data_fold(json_object *into, json_object *from) {
+/* The array member key of object, made (empty) when it is not one. */
+static json_object *gf_array_member(json_object *object, const char *key) {
+  json_object *a = gen_json_get_array(object, key);
+  if (a == NULL && json_object_is_type(object, json_type_object)) {
+    a = json_object_new_array();
+    json_object_object_add(object, key, a);
+  }
+  return a;
+}
+
+/* Adds the buckets of a result (data[]) into those of another result. */
+static void gf_data_fold(json_object *into_result, json_object *from) {
+  json_object *into = gf_array_member(into_result, "data");
   size_t n = from ? json_object_array_length(from) : 0;
   for (size_t d = 0; into != NULL && d < n; d++) {
     json_object *bucket = json_object_array_get_idx(from, d);
@@ -1120,7 +1131,7 @@ static void gf_data_fold(json_object *into, json_object *from) {
       continue;
     }
     json_object *metrics = gen_json_get_array(bucket, "metrics");
-    json_object *to = gen_json_get_array(same, "metrics");
+    json_object *to = gf_array_member(same, "metrics");
     size_t m_len = metrics ? json_object_array_length(metrics) : 0;
     for (size_t m = 0; to != NULL && m < m_len; m++) {
       json_object *entry = json_object_array_get_idx(metrics, m);
@@ -1163,8 +1174,7 @@ static int gf_fold_milestones(void *ud, json_object *doc, char *err,
     }
     ssize_t i = gen_entity_find(&seen, key);
     if (i >= 0) {
-      gf_data_fold(gen_json_get_array(first[i], "data"),
-                   gen_json_get_array(result, "data"));
+      gf_data_fold(first[i], gen_json_get_array(result, "data"));
       folds++;
       continue;
     }
