@@ -199,6 +199,8 @@ int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
 
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   int errors = 0;
+  /* The plugin's interval, for values its own threads dispatch later. */
+  gen_dispatch_learn_interval(plugin->name);
   seen_orgs_t *seen = calloc(1, sizeof(*seen));
   if (seen == NULL)
     return -ENOMEM;

@@ -6,7 +6,69 @@
 #include "gen_log.h"
 #include <math.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+
+/* collectd's default Interval, for a plugin never seen in a context. */
+#define DEFAULT_INTERVAL TIME_T_TO_CDTIME_T(10)
+/* Plugins whose interval is remembered (the suite has three). */
+#define KNOWN_MAX 16
+
+/* name is written once, before count makes the slot visible; interval may
+ * change (a reconfigured LoadPlugin Interval). */
+static struct {
+  char name[DATA_MAX_NAME_LEN];
+  atomic_uint_fast64_t interval;
+} known[KNOWN_MAX];
+static atomic_size_t known_count;
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ssize_t known_find(const char *plugin) {
+  size_t n = atomic_load(&known_count);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(known[i].name, plugin) == 0)
+      return (ssize_t)i;
+  return -1;
+}
+
+static void known_set(const char *plugin, cdtime_t interval) {
+  ssize_t i = known_find(plugin);
+  if (i < 0) {
+    pthread_mutex_lock(&known_lock);
+    i = known_find(plugin);
+    size_t n = atomic_load(&known_count);
+    if (i < 0 && n < KNOWN_MAX) {
+      sstrncpy(known[n].name, plugin, sizeof(known[n].name));
+      atomic_store(&known[n].interval, interval);
+      atomic_store(&known_count, n + 1);
+    }
+    pthread_mutex_unlock(&known_lock);
+    if (i < 0)
+      return;
+  }
+  if (atomic_load(&known[i].interval) != interval)
+    atomic_store(&known[i].interval, interval);
+}
+
+void gen_dispatch_learn_interval(const char *plugin) {
+  cdtime_t interval = plugin_get_ctx().interval;
+  if (plugin != NULL && interval > 0)
+    known_set(plugin, interval);
+}
+
+cdtime_t gen_dispatch_interval(const char *plugin) {
+  cdtime_t interval = plugin_get_ctx().interval;
+  if (interval > 0) {
+    if (plugin != NULL)
+      known_set(plugin, interval);
+    return interval;
+  }
+  ssize_t i = plugin != NULL ? known_find(plugin) : -1;
+  if (i >= 0 && (interval = atomic_load(&known[i].interval)) > 0)
+    return interval;
+  return DEFAULT_INTERVAL;
+}
 
 void gen_sanitize_name(const char *name, char *out, size_t size) {
   if (size == 0)
@@ -48,8 +110,8 @@ static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
   value_list_t vl = VALUE_LIST_INIT;
   vl.values = &value;
   vl.values_len = 1;
-  vl.time = time;
-  vl.interval = interval;
+  vl.time = time != 0 ? time : cdtime();
+  vl.interval = interval != 0 ? interval : gen_dispatch_interval(id->plugin);
   if (id->host != NULL && id->host[0] != '\0')
     gen_sanitize_name(id->host, vl.host, sizeof(vl.host));
   sstrncpy(vl.plugin, id->plugin, sizeof(vl.plugin));

@@ -32,7 +32,20 @@ typedef struct {
  * character boundary. */
 void gen_sanitize_name(const char *name, char *out, size_t size);
 
-/* Dispatches one value. time 0 = now; interval 0 = the read interval.
+/* Every value leaves with an explicit time and interval. collectd 5.12
+ * fills a missing interval from the dispatching thread's plugin context and
+ * logs an ERROR ("plugin_get_interval: Unable to determine Interval from
+ * context") for every value dispatched from a thread without one: the
+ * receiver's (libmicrohttpd, its worker), libcurl's, any pthread_create'd
+ * thread. So here:
+ *  - time 0 is now (cdtime());
+ *  - interval 0 is the interval of the thread's plugin context when it has
+ *    one (the read callback, plugin_thread_create'd threads), else the one
+ *    this plugin was last seen with (gen_dispatch_learn_interval, and every
+ *    dispatch from a thread with a context records it, so a plugin cannot
+ *    forget: its configuration and each read teach it), else collectd's
+ *    default of 10 s.
+ * Code that knows the interval of what it measures should still pass it.
  * Returns 0 or a negative errno. */
 int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
                        cdtime_t interval);
@@ -42,6 +55,16 @@ int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
 /* A DERIVE (value rounded) or a GAUGE. */
 int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
                         cdtime_t time, cdtime_t interval);
+
+/* Records the interval of the calling thread's plugin context as the one
+ * of plugin (for its values dispatched later from threads without a
+ * context). Called where the context is the plugin's: its configuration
+ * callback. */
+void gen_dispatch_learn_interval(const char *plugin);
+
+/* The interval a value of plugin dispatched now with interval 0 gets (see
+ * above). */
+cdtime_t gen_dispatch_interval(const char *plugin);
 
 /* One self-metric of a plugin (plugin_instance "self"), DERIVE or GAUGE,
  * at the current time. */

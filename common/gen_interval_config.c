@@ -299,9 +299,13 @@ int gen_interval_apply(const gen_interval_job_t *job, const char *const *scopes,
                        size_t n, const gen_interval_range_t *range, int64_t now,
                        json_object *doc, char *err, size_t err_size) {
   const gen_interval_query_t *query = job->query;
-  int status =
-      gen_interval_take(job->engine, job->client, job->counts, doc, range,
-                        query->granularity_ms, &query->reader, err, err_size);
+  int status = query->prepare != NULL
+                   ? query->prepare(query->ud, doc, err, err_size)
+                   : 0;
+  if (status == 0)
+    status =
+        gen_interval_take(job->engine, job->client, job->counts, doc, range,
+                          query->granularity_ms, &query->reader, err, err_size);
   if (status != 0) {
     gen_interval_abort(job->engine);
     return status;

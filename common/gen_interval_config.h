@@ -116,13 +116,21 @@ int gen_interval_take(gen_interval_t *engine, gen_client_t *client,
                       const gen_interval_reader_t *reader, char *err,
                       size_t err_size);
 
+/* Rewrites an answer in place before it is read, e.g. to fold groups the
+ * plugin counts as one key (the engine keeps one value per key and
+ * bucket). Returns 0, or a negative errno with the reason in err: the range
+ * is asked for again, nothing of it dispatched. */
+typedef int (*gen_interval_prepare_fn)(void *ud, json_object *doc, char *err,
+                                       size_t err_size);
+
 /* One aggregates endpoint, as the collection loop uses it. */
 typedef struct {
   const char *path; /* POST path */
   const char *what; /* "aggregates query", for the log */
   int64_t granularity_ms;
   gen_interval_body_fn body;
-  gen_interval_reader_t reader; /* its answer */
+  gen_interval_reader_t reader;    /* its answer */
+  gen_interval_prepare_fn prepare; /* NULL: the answer is read as it comes */
   void *ud;
 } gen_interval_query_t;
 
@@ -135,7 +143,7 @@ typedef struct {
   const gen_interval_sink_t *sink;
 } gen_interval_job_t;
 
-/* A query (reader.what is what). */
+/* A query (reader.what is what; no prepare). */
 gen_interval_query_t gen_interval_query_make(const char *path, const char *what,
                                              int64_t granularity_ms,
                                              gen_interval_body_fn body,

@@ -67,6 +67,13 @@
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
+/* Least time between two dispatches of one counter. collectd's write
+ * threads (WriteThreads, 5 by default) may take two values of a series
+ * queued back to back (a burst of events) in either order: the older one
+ * then reaches the writers last and uc_update logs "Value too old". An
+ * increment within this of the last dispatch leaves with the next read's;
+ * short, so that few wait a whole interval. */
+#define GF_DISPATCH_GAP MS_TO_CDTIME_T(100)
 
 /* Kinds of flow counter, as type names. */
 typedef enum {
@@ -116,10 +123,11 @@ typedef struct {
 } gf_config_t;
 
 /* Flow counters keyed "flowId\x1fkind\x1fsubId" (an entity set maps the key
- * to an index into totals). */
+ * to an index into totals and sent_at, the time of its last dispatch). */
 typedef struct {
   gen_entity_set_t keys;
   uint64_t *totals;
+  cdtime_t *sent_at;
   size_t cap;
 } gf_counters_t;
 
@@ -156,6 +164,14 @@ typedef struct {
   gf_recent_t recent;
   gen_interval_t *engine;       /* Aggregates: buckets, revisits, totals */
   gen_interval_counts_t counts; /* aggregates and observations queries */
+  /* The read interval (0 before the first read), for values dispatched
+   * from the receiver's and the channels' threads. */
+  atomic_uint_fast64_t interval;
+  cdtime_t dispatch_gap;      /* GF_DISPATCH_GAP */
+  pthread_mutex_t sent_lock;  /* attr_sent */
+  gen_entity_set_t attr_sent; /* "flow\x1fmetric" -> index into attr_sent_at */
+  cdtime_t *attr_sent_at;
+  size_t attr_sent_cap;
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
@@ -349,36 +365,59 @@ static int gf_check_config(gf_instance_t *inst) {
 
 /* ---- flow counters ------------------------------------------------------- */
 
-/* Adds delta to a counter; returns its new total (0 on allocation failure,
+/* Grows *array (of *cap elements of size bytes, zero-filled) to hold index
+ * i; false when out of memory. */
+static bool gf_grow(void **array, size_t *cap, size_t size, size_t i) {
+  if (i < *cap)
+    return true;
+  size_t n = *cap ? 2 * *cap : 64;
+  while (n <= i)
+    n *= 2;
+  char *a = realloc(*array, n * size);
+  if (a == NULL)
+    return false;
+  memset(a + *cap * size, 0, (n - *cap) * size);
+  *array = a;
+  *cap = n;
+  return true;
+}
+
+/* Adds delta to a counter; returns its index (-1 on allocation failure,
  * which loses the count but keeps running). */
-static uint64_t gf_counter_add(gf_counters_t *c, const char *flow_id,
-                               gf_kind_t kind, const char *sub_id,
-                               uint64_t delta) {
+static ssize_t gf_counter_add(gf_counters_t *c, const char *flow_id,
+                              gf_kind_t kind, const char *sub_id,
+                              uint64_t delta) {
   char key[512];
   snprintf(key, sizeof(key), "%s\x1f%d\x1f%s", flow_id, (int)kind,
            sub_id ? sub_id : "");
   ssize_t i = gen_entity_add(&c->keys, key, NULL, NULL);
   if (i < 0)
-    return 0;
-  if ((size_t)i >= c->cap) {
-    size_t cap = c->cap ? 2 * c->cap : 64;
-    while (cap <= (size_t)i)
-      cap *= 2;
-    uint64_t *t = realloc(c->totals, cap * sizeof(*t));
-    if (t == NULL)
-      return 0;
-    memset(t + c->cap, 0, (cap - c->cap) * sizeof(*t));
-    c->totals = t;
-    c->cap = cap;
-  }
+    return -1;
+  size_t cap = c->cap;
+  if (!gf_grow((void **)&c->totals, &cap, sizeof(*c->totals), (size_t)i))
+    return -1;
+  cap = c->cap;
+  if (!gf_grow((void **)&c->sent_at, &cap, sizeof(*c->sent_at), (size_t)i))
+    return -1;
+  c->cap = cap;
   c->totals[i] += delta;
-  return c->totals[i];
+  return i;
 }
 
 static void gf_counters_free(gf_counters_t *c) {
   gen_entity_set_free(&c->keys);
   free(c->totals);
+  free(c->sent_at);
   memset(c, 0, sizeof(*c));
+}
+
+/* True (and now noted) when a series last dispatched at *sent_at may be
+ * dispatched again at now. */
+static bool gf_due(cdtime_t *sent_at, cdtime_t now, cdtime_t gap) {
+  if (*sent_at != 0 && now >= *sent_at && now - *sent_at < gap)
+    return false;
+  *sent_at = now;
+  return true;
 }
 
 /* Splits a counter key; false when it is not one. */
@@ -411,52 +450,83 @@ static const char *gf_entity_label(const gf_instance_t *inst,
   return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
 }
 
+/* The interval of our values: the read interval once known (0: gen_dispatch
+ * finds it). */
+static cdtime_t gf_interval(const gf_instance_t *inst) {
+  return (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval);
+}
+
+/* One counter at time at (explicit: the receiver's threads have no plugin
+ * context to take it from). */
 static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                           const char *type, const char *type_instance,
-                          uint64_t total) {
+                          uint64_t total, cdtime_t at) {
   gen_ident_t id = {.host = gen_client_host(inst->client),
                     .plugin = PLUGIN_NAME,
                     .plugin_instance = instance,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_derive(&id, (int64_t)total, 0, 0);
+  gen_dispatch_derive(&id, (int64_t)total, at, gf_interval(inst));
 }
 
-/* Dispatches one flow counter; names come from the entity listings. */
+/* Dispatches one flow counter at time at; names come from the entity
+ * listings. */
 static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
                                 const char *flow_name, gf_kind_t kind,
                                 const char *sub_id, const char *sub_name,
-                                uint64_t total) {
+                                uint64_t total, cdtime_t at) {
   const char *flow = gf_entity_label(inst, &inst->flows, flow_id, flow_name);
   const char *sub = NULL;
   if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
     sub = gf_entity_label(inst, &inst->outcomes, sub_id, sub_name);
   else if (kind == GF_MILESTONES)
     sub = gf_entity_label(inst, &inst->milestones, sub_id, sub_name);
-  gf_put_derive(inst, flow, gf_kind_types[kind], sub, total);
+  gf_put_derive(inst, flow, gf_kind_types[kind], sub, total, at);
 }
 
 /* Counts one increment: journalled (one write, which a SIGKILL does not
- * lose) before it is dispatched. Called with the lock held. */
+ * lose) before it is dispatched (at once, or with the next read within
+ * dispatch_gap of the last dispatch). Called with the lock held. */
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
                           const char *flow_name, gf_kind_t kind,
                           const char *sub_id, const char *sub_name) {
-  uint64_t total = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
-  if (total > 0 && gen_journal_active(&inst->counter_journal)) {
+  ssize_t i = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
+  if (i < 0)
+    return;
+  if (gen_journal_active(&inst->counter_journal)) {
     char line[600];
     int n = snprintf(line, sizeof(line), "%s\x1f%d\x1f%s\n", flow_id, (int)kind,
                      sub_id ? sub_id : "");
     if (n > 0 && (size_t)n < sizeof(line))
       gen_journal_append(&inst->counter_journal, line, (size_t)n);
   }
-  if (total > 0)
+  cdtime_t now = cdtime();
+  if (gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
     gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
-                        total);
+                        inst->counters.totals[i], now);
 }
 
+/* A metric-attribute counter (gen_attr calls this from the read thread and
+ * from event threads): dispatched unless it was within dispatch_gap, when
+ * the next read's redispatch carries it. */
 static void gf_dispatch_attribute(void *ud, const char *flow,
                                   const char *metric, uint64_t total) {
-  gf_put_derive(ud, flow, "flow_metric_attribute", metric, total);
+  gf_instance_t *inst = ud;
+  char key[2 * GEN_ATTR_NAME_MAX + 2];
+  snprintf(key, sizeof(key), "%s\x1f%s", flow, metric);
+  cdtime_t now = cdtime();
+  pthread_mutex_lock(&inst->sent_lock);
+  ssize_t i = gen_entity_find(&inst->attr_sent, key);
+  if (i < 0)
+    i = gen_entity_add(&inst->attr_sent, key, NULL, NULL);
+  /* Out of memory: dispatched anyway, as before the gap existed. */
+  bool due = i < 0 ||
+             !gf_grow((void **)&inst->attr_sent_at, &inst->attr_sent_cap,
+                      sizeof(*inst->attr_sent_at), (size_t)i) ||
+             gf_due(&inst->attr_sent_at[i], now, inst->dispatch_gap);
+  pthread_mutex_unlock(&inst->sent_lock);
+  if (due)
+    gf_put_derive(inst, flow, "flow_metric_attribute", metric, total, now);
 }
 
 /* ---- flow metric records ------------------------------------------------- */
@@ -893,7 +963,8 @@ static int gf_refresh_entities(gf_instance_t *inst) {
 /* ---- flow aggregates per closed interval --------------------------------- */
 
 /* The group an aggregates result belongs to: the flow alone, or the flow
- * and one outcome, or the flow and one milestone. */
+ * and one outcome, or the flow and one milestone (with the outcome it is
+ * associated with, or none). */
 typedef enum { GF_GROUP_FLOW, GF_GROUP_OUTCOME, GF_GROUP_MILESTONE } gf_group_t;
 static const char gf_group_tags[] = {'F', 'O', 'M'};
 
@@ -952,20 +1023,22 @@ static json_object *gf_aggregates_body(const gf_instance_t *inst,
 }
 
 /* Engine key of a result group, "<tag>\t<flowId>[\t<outcome|milestone id>]";
- * -1 when the group is not one of ours. */
+ * -1 when the group is not one of ours. A group with a milestone is the
+ * milestone's, whatever outcome rides with it: Genesys groups a milestone's
+ * counts by the outcome it is associated with too (tests/sim/README.md,
+ * Evidence), and an outcome's records carry no milestone. */
 static int gf_group_key(const gf_instance_t *inst, json_object *group,
                         char *key, size_t size, const char **flow_id,
                         gf_group_t *kind) {
   const char *outcome = gen_json_get_string(group, "flowOutcomeId");
   const char *milestone = gen_json_get_string(group, "flowMilestoneId");
   *flow_id = gen_json_get_string(group, "flowId");
-  if (*flow_id == NULL || (outcome != NULL && milestone != NULL) ||
-      gen_entity_find(&inst->flows, *flow_id) < 0)
+  if (*flow_id == NULL || gen_entity_find(&inst->flows, *flow_id) < 0)
     return -1;
-  *kind = outcome     ? GF_GROUP_OUTCOME
-          : milestone ? GF_GROUP_MILESTONE
-                      : GF_GROUP_FLOW;
-  const char *sub = outcome ? outcome : milestone;
+  *kind = milestone ? GF_GROUP_MILESTONE
+          : outcome ? GF_GROUP_OUTCOME
+                    : GF_GROUP_FLOW;
+  const char *sub = milestone ? milestone : outcome;
   int n = snprintf(key, size, "%c\t%s%s%s", gf_group_tags[*kind], *flow_id,
                    sub ? "\t" : "", sub ? sub : "");
   return n > 0 && (size_t)n < size ? 0 : -1;
@@ -1003,6 +1076,127 @@ static size_t gf_bucket_values(json_object *metrics, gf_group_t kind,
       v[(*n)++] = (gen_interval_value_t){mt->min, x, false};
   }
   return skipped;
+}
+
+/* Adds the stats of one metric into those of the same metric: counts and
+ * sums add up, max and min stay the extremes. */
+static void gf_stats_fold(json_object *into, json_object *from) {
+  static const char *const added[] = {"count", "sum"};
+  double a, b;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(added); i++)
+    if (gen_json_get_double(into, added[i], &a) &&
+        gen_json_get_double(from, added[i], &b))
+      json_object_object_add(into, added[i], json_object_new_double(a + b));
+  if (gen_json_get_double(into, "max", &a) &&
+      gen_json_get_double(from, "max", &b) && b > a)
+    json_object_object_add(into, "max", json_object_new_double(b));
+  if (gen_json_get_double(into, "min", &a) &&
+      gen_json_get_double(from, "min", &b) && b < a)
+    json_object_object_add(into, "min", json_object_new_double(b));
+}
+
+/* The entry of array whose member name is the string value, or NULL. */
+static json_object *gf_find_by(json_object *array, const char *name,
+                               const char *value) {
+  size_t n = array ? json_object_array_length(array) : 0;
+  for (size_t i = 0; value != NULL && i < n; i++) {
+    json_object *e = json_object_array_get_idx(array, i);
+    const char *v = gen_json_get_string(e, name);
+    if (v != NULL && strcmp(v, value) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+/* The array member key of object, made (empty) when it is not one. */
+static json_object *gf_array_member(json_object *object, const char *key) {
+  json_object *a = gen_json_get_array(object, key);
+  if (a == NULL && json_object_is_type(object, json_type_object)) {
+    a = json_object_new_array();
+    json_object_object_add(object, key, a);
+  }
+  return a;
+}
+
+/* Adds the buckets of a result (data[]) into those of another result. */
+static void gf_data_fold(json_object *into_result, json_object *from) {
+  json_object *into = gf_array_member(into_result, "data");
+  size_t n = from ? json_object_array_length(from) : 0;
+  for (size_t d = 0; into != NULL && d < n; d++) {
+    json_object *bucket = json_object_array_get_idx(from, d);
+    json_object *same =
+        gf_find_by(into, "interval", gen_json_get_string(bucket, "interval"));
+    if (same == NULL) {
+      json_object_array_add(into, json_object_get(bucket));
+      continue;
+    }
+    json_object *metrics = gen_json_get_array(bucket, "metrics");
+    json_object *to = gf_array_member(same, "metrics");
+    size_t m_len = metrics ? json_object_array_length(metrics) : 0;
+    for (size_t m = 0; to != NULL && m < m_len; m++) {
+      json_object *entry = json_object_array_get_idx(metrics, m);
+      json_object *twin =
+          gf_find_by(to, "metric", gen_json_get_string(entry, "metric"));
+      if (twin == NULL)
+        json_object_array_add(to, json_object_get(entry));
+      else
+        gf_stats_fold(gen_json_get_object(twin, "stats"),
+                      gen_json_get_object(entry, "stats"));
+    }
+  }
+}
+
+/* Folds the groups of one flow and milestone into one before the engine
+ * reads the answer: a milestone associated with several outcomes comes in
+ * one group per outcome (the engine keeps one value per key and bucket, so
+ * the last group would win). The folded group keeps no outcome. */
+static int gf_fold_milestones(void *ud, json_object *doc, char *err,
+                              size_t err_size) {
+  (void)ud;
+  json_object *results = gen_json_get_array(doc, "results");
+  size_t n = results ? json_object_array_length(results) : 0;
+  size_t folds = 0;
+  gen_entity_set_t seen = {0}; /* "flowId\tmilestoneId" -> index in first */
+  json_object **first = calloc(n ? n : 1, sizeof(*first));
+  json_object *kept = json_object_new_array();
+  int status = (first == NULL || kept == NULL) ? -ENOMEM : 0;
+  for (size_t r = 0; status == 0 && r < n; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    json_object *group = gen_json_get_object(result, "group");
+    const char *flow = gen_json_get_string(group, "flowId");
+    const char *milestone = gen_json_get_string(group, "flowMilestoneId");
+    char key[600];
+    if (flow == NULL || milestone == NULL ||
+        (size_t)snprintf(key, sizeof(key), "%s\t%s", flow, milestone) >=
+            sizeof(key)) {
+      json_object_array_add(kept, json_object_get(result));
+      continue;
+    }
+    ssize_t i = gen_entity_find(&seen, key);
+    if (i >= 0) {
+      gf_data_fold(first[i], gen_json_get_array(result, "data"));
+      folds++;
+      continue;
+    }
+    i = gen_entity_add(&seen, key, NULL, NULL);
+    if (i < 0) {
+      status = (int)i;
+      break;
+    }
+    first[i] = result;
+    json_object_object_del(group, "flowOutcomeId");
+    json_object_object_del(group, "flowOutcome");
+    json_object_array_add(kept, json_object_get(result));
+  }
+  if (status == 0 && folds > 0)
+    json_object_object_add(doc, "results", json_object_get(kept));
+  json_object_put(kept);
+  gen_entity_set_free(&seen);
+  free(first);
+  if (status != 0)
+    snprintf(err, err_size, "cannot fold milestone groups: %s",
+             gen_strerror(status));
+  return status;
 }
 
 static bool gf_answer_group(void *ud, json_object *group, const char **scope,
@@ -1138,10 +1332,12 @@ static json_object *gf_query_body(void *ud, const char *const *flow_ids,
 
 /* The flow aggregates endpoint and how its answer is read. */
 static gen_interval_query_t gf_query(gf_instance_t *inst) {
-  return gen_interval_query_make(GF_AGG_PATH, "flow aggregates query",
-                                 inst->config.interval.granularity_ms,
-                                 gf_query_body, gf_answer_group,
-                                 gf_answer_values, inst);
+  gen_interval_query_t q = gen_interval_query_make(
+      GF_AGG_PATH, "flow aggregates query",
+      inst->config.interval.granularity_ms, gf_query_body, gf_answer_group,
+      gf_answer_values, inst);
+  q.prepare = gf_fold_milestones;
+  return q;
 }
 
 /* Active flows (oFlow) of one batch, dispatched per flow and media type. */
@@ -1194,7 +1390,7 @@ static int gf_collect_active(gf_instance_t *inst, const char *const *ids,
                             gf_entity_label(inst, &inst->flows, flow_id, NULL),
                         .type = "flow_active",
                         .type_instance = media ? media : ""};
-      gen_dispatch_gauge(&id, count, 0, 0);
+      gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
     }
   }
   json_object_put(doc);
@@ -1226,16 +1422,20 @@ static void gf_collect_interval(gf_instance_t *inst) {
 
 /* ---- read ---------------------------------------------------------------- */
 
+/* Every counter once a read (those dispatched within dispatch_gap wait
+ * for the next). */
 static void gf_redispatch_counters(gf_instance_t *inst) {
   pthread_mutex_lock(&inst->lock);
   for (size_t i = 0; i < inst->counters.keys.count; i++) {
     char flow_id[256];
     gf_kind_t kind;
     const char *sub;
+    cdtime_t now = cdtime();
     if (gf_counter_key_split(inst->counters.keys.items[i].id, flow_id,
-                             sizeof(flow_id), &kind, &sub))
+                             sizeof(flow_id), &kind, &sub) &&
+        gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
       gf_dispatch_counter(inst, flow_id, NULL, kind, sub[0] ? sub : NULL, NULL,
-                          inst->counters.totals[i]);
+                          inst->counters.totals[i], now);
   }
   pthread_mutex_unlock(&inst->lock);
   gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
@@ -1306,6 +1506,9 @@ static void gf_dispatch_self(gf_instance_t *inst) {
 static int gf_read(user_data_t *ud) {
   gf_instance_t *inst = ud->data;
   cdtime_t now = cdtime();
+  /* Before the receiver and the channels start: their threads have no
+   * plugin context to take it from. */
+  atomic_store(&inst->interval, plugin_get_interval());
   if (!inst->started) {
     /* Here, not at configuration: collectd may fork after reading it, and
      * threads do not survive a fork. */
@@ -1346,6 +1549,9 @@ static void gf_instance_free(void *data) {
   gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
   gf_counters_free(&inst->counters);
+  gen_entity_set_free(&inst->attr_sent);
+  free(inst->attr_sent_at);
+  pthread_mutex_destroy(&inst->sent_lock);
   gen_journal_fini(&inst->counter_journal);
   gen_interval_free(inst->engine);
   free(inst->recent.slots[0]);
@@ -1365,6 +1571,8 @@ static int gf_instance_init(void *data) {
   gf_instance_t *inst = data;
   gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
+  pthread_mutex_init(&inst->sent_lock, NULL);
+  inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",

@@ -5,6 +5,7 @@ and the few stock plugins a test needs into a private plugin directory.
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +18,10 @@ STOCK_PLUGINS = "/usr/lib/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
 OUR_TYPES_DB = os.path.join(ROOT, "types", "genesys.db")
 PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
+
+
+# A line of the logfile plugin with PrintSeverity: "[date] [level] message".
+LOG_LINE = re.compile(r"\[[^]]*\] \[(\w+)\] (.*)")
 
 
 class Collectd:
@@ -44,6 +49,7 @@ class Collectd:
                 "<Plugin logfile>\n"
                 "  LogLevel info\n"
                 f'  File "{self.log}"\n'
+                "  PrintSeverity true\n"
                 "</Plugin>\n"
                 "LoadPlugin csv\n"
                 f'<Plugin csv>\n  DataDir "{self.csv}"\n</Plugin>\n'
@@ -94,6 +100,28 @@ class Collectd:
                 return f.read()
         except FileNotFoundError:
             return ""
+
+    def bad_log_lines(self, allow=()):
+        """The ERROR lines of the log that our plugins caused, as messages
+        (without date and level): every line naming genesys_, collectd's own
+        plugin_get_interval complaint (a value dispatched without an interval
+        from a thread without a plugin context), and uc_update's "Value too
+        old" for a series of ours. allow: regular expressions, each matching
+        a whole message, for the errors a test provokes on purpose."""
+        allow = [re.compile(a) for a in allow]
+        bad = []
+        for line in self.log_text().splitlines():
+            m = LOG_LINE.match(line)
+            if m is None or m.group(1) != "error":
+                continue
+            msg = m.group(2)
+            ours = ("genesys_" in msg or "plugin_get_interval" in msg
+                    or "Unable to determine" in msg)
+            if msg.startswith("uc_update: Value too old"):
+                ours = "/genesys_" in msg
+            if ours and not any(a.fullmatch(msg) for a in allow):
+                bad.append(msg)
+        return bad
 
     def csv_values(self, plugin_dir_name, type_name, host="*"):
         """Rows (epoch, value) of one csv file, across date suffixes."""

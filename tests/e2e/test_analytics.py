@@ -13,6 +13,7 @@ The simulator runs 60 times faster than the wall clock; collectd runs under
 libfaketime at the same speed from the simulator's current time, so the
 plugin's own clock decides which buckets are closed, as in production."""
 import os
+import re
 import signal
 import sys
 import time
@@ -280,6 +281,14 @@ class CleanHourWithLateData(AnalyticsTestBase):
             agent_ends = {t for (q, ty, ti), s in analytics_values(run.rx).items()
                           if q == "agents" and ty == "agent_time" for t in s}
             self.assertLessEqual(users["total"], len(agent_ends))
+            # The revision of the late bucket goes out with its own (older)
+            # timestamp, which collectd's cache refuses with an error for
+            # each of that queue and media's series: allowed, nothing else.
+            revised = (r"uc_update: Value too old: name = acme/genesys_analytics-"
+                       + re.escape(queue) + r"/[^;/]+-" + re.escape(media)
+                       + r"; value time = " + re.escape("%.3f" % (late["end"] / 1000))
+                       + r"; last cache update = \d+\.\d+;")
+            self.assertEqual(run.cd.bad_log_lines(allow=[revised]), [])
         finally:
             run.close()
 
@@ -308,6 +317,12 @@ class FaultsKillAndRestart(AnalyticsTestBase):
             self.assertGreaterEqual(stats.get("503", 0), 1)
             self.assertGreaterEqual(last_self(run.rx, "buckets_backfilled"), 3)
             self.assertEqual(last_self(run.rx, "gap_buckets"), 0)
+            # The injected 429s and 503s fail their query (logged, asked for
+            # again); no other error.
+            failed = (r'genesys_analytics plugin: Org "acme": [a-z ]+ query for \S+ '
+                      r"failed \(asked for again next cycle\): HTTP "
+                      r"(429 too\.many\.requests|503 service\.unavailable): .*")
+            self.assertEqual(run.cd.bad_log_lines(allow=[failed]), [])
         finally:
             run.close()
 

@@ -67,6 +67,9 @@ def parse_args(argv=None):
       help="interval-aggregate-only messages on v2.analytics.queues.{id}.observations")
     a("--flow-metrics-shape", choices=("record", "aggregate"), default="record",
       help="eventBody of v2.analytics.flow.{id}.metrics (see README)")
+    a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
+      help="flow aggregates: milestone groups carry the associated flowOutcomeId "
+           "(with-outcome) or not (alone) (see README)")
     a("--retention-hours", type=float, default=26.0, help="simulated hours of analytics kept")
     a("--scenario", default=None, help="JSON fault timeline")
     a("--ready-file", default=None, help="written once listening")

@@ -1573,11 +1573,19 @@ class App:
         pred = compile_filter(body.get("filter"), FLOW_DIMS)
         model = self.model
         gset = set(gb)
+        # A metric lands in the groups its record's dimensions name: a
+        # milestone record carries the outcome its milestone is associated
+        # with (with-outcome, README Evidence: flow aggregates), an outcome
+        # record no milestone, the flow's own metrics neither.
+        with_outcome = getattr(self.opts, "milestone_grouping", "with-outcome") == \
+            "with-outcome"
 
         def keyfn(k):
             fi, oi, mi = k
             f = model.flows[fi]
             d = {"flowId": f.id, "flowName": f.name, "flowType": f.type, "mediaType": "voice"}
+            if mi >= 0 and with_outcome:
+                oi = model.milestone_outcome(f, mi)
             if oi >= 0:
                 d["flowOutcomeId"] = model.outcomes[oi]["id"]
                 d["flowOutcome"] = model.outcomes[oi]["name"]

@@ -1240,6 +1240,19 @@ class Model:
                 out[iso(bs) + "/" + iso(bs + gran_ms)] = tot
         return out
 
+    def milestone_outcome(self, f, mi):
+        """The outcome (index) that milestone mi is associated with in flow f.
+        Architect requires every Add Flow Milestone action to name an
+        outcome (README, Evidence: flow aggregates); here each milestone of a
+        flow has one of that flow's outcomes, drawn from its own generator so
+        the model's random stream stays as it was."""
+        cache = self.__dict__.setdefault("_milestone_outcomes", {})
+        key = (f.idx, mi)
+        if key not in cache:
+            rng = random.Random("milestone-outcome-%s-%s-%d" % (self.seed, f.id, mi))
+            cache[key] = rng.choice(f.outcomes)
+        return cache[key]
+
     def flow_buckets(self, start, end, gran_ms):
         """Per closed bucket and flow, what the flow aggregates query gives
         grouped by flowId, flowOutcomeId and flowMilestoneId: executions,

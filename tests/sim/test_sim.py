@@ -581,6 +581,57 @@ class T03Observations(unittest.TestCase):
             self.assertIn("conversationId", o)
 
 
+def flow_groups(tc, agg, iv):
+    """The flow aggregates over iv (PT5M) grouped by flow, outcome and
+    milestone, as flow_buckets has them, and per (flow, milestone) the set
+    of outcome ids that rode with it (None: no outcome key). A group with a
+    milestone holds nFlowMilestone only, an outcome group the outcome
+    metrics only."""
+    st, h, js = agg({"interval": iv, "granularity": "PT5M",
+                     "groupBy": ["flowId", "flowOutcomeId", "flowMilestoneId"],
+                     "metrics": list(simmodel.FLOW_METRICS)},
+                    "/api/v2/analytics/flows/aggregates/query")
+    tc.assertEqual(st, 200, js)
+    got, outcome_of = {}, {}
+    for r in js["results"]:
+        g = r["group"]
+        for d in r["data"]:
+            e = got.setdefault(d["interval"].replace(".000", ""), {}).setdefault(
+                g["flowId"], {"executions": 0, "outcomes": {}, "milestones": {}})
+            e.setdefault("exit", 0)
+            ms = {m["metric"]: m["stats"] for m in d["metrics"]}
+            if "flowMilestoneId" in g:
+                tc.assertEqual(set(ms), {"nFlowMilestone"}, g)
+                mid = g["flowMilestoneId"]
+                e["milestones"][mid] = e["milestones"].get(mid, 0) + \
+                    ms["nFlowMilestone"]["count"]
+                outcome_of.setdefault((g["flowId"], mid), set()).add(g.get("flowOutcomeId"))
+            elif "flowOutcomeId" in g:
+                tc.assertEqual(set(ms) - {"nFlowOutcome", "nFlowOutcomeFailed",
+                                          "tFlowOutcome"}, set(), g)
+                e["outcomes"][g["flowOutcomeId"]] = (
+                    ms["nFlowOutcome"]["count"],
+                    ms.get("nFlowOutcomeFailed", {}).get("count", 0),
+                    ms["tFlowOutcome"]["sum"])
+            else:
+                e["executions"] = ms.get("nFlow", {}).get("count", 0)
+                e["exit"] = ms.get("tFlowExit", {}).get("sum", 0)
+    return got, outcome_of
+
+
+def flow_truth_buckets(truth):
+    """The truth's flow_buckets in flow_groups' form."""
+    want = {}
+    for b, flows in truth["flow_buckets"].items():
+        for fid, f in flows.items():
+            want.setdefault(b.replace(".000", ""), {})[fid] = {
+                "executions": f["executions"], "exit": f["exit"]["sum_ms"],
+                "outcomes": {o: (v["count"], v["failed"], v["duration"]["sum_ms"])
+                             for o, v in f["outcomes"].items()},
+                "milestones": f["milestones"]}
+    return want
+
+
 class T04Aggregates(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -870,43 +921,20 @@ class T04Aggregates(unittest.TestCase):
     def test_flow_buckets_truth(self):
         """The truth's flow_buckets equal the flow aggregates query grouped
         by flow, outcome and milestone, bucket by bucket, and add up to no
-        more than the cumulative flow counts."""
+        more than the cumulative flow counts. Milestones come in groups that
+        also carry their flow's outcome (--milestone-grouping with-outcome,
+        the default): one outcome per milestone, always the same."""
         iv, start, end = self.interval()
-        st, h, js = self.agg({"interval": iv, "granularity": "PT5M",
-                              "groupBy": ["flowId", "flowOutcomeId", "flowMilestoneId"],
-                              "metrics": list(simmodel.FLOW_METRICS)},
-                             "/api/v2/analytics/flows/aggregates/query")
-        self.assertEqual(st, 200, js)
-        got = {}
-        for r in js["results"]:
-            g = r["group"]
-            for d in r["data"]:
-                e = got.setdefault(d["interval"].replace(".000", ""), {}).setdefault(
-                    g["flowId"], {"executions": 0, "outcomes": {}, "milestones": {}})
-                ms = {m["metric"]: m["stats"] for m in d["metrics"]}
-                if "flowOutcomeId" in g:
-                    e["outcomes"][g["flowOutcomeId"]] = (
-                        ms["nFlowOutcome"]["count"],
-                        ms.get("nFlowOutcomeFailed", {}).get("count", 0),
-                        ms["tFlowOutcome"]["sum"])
-                elif "flowMilestoneId" in g:
-                    e["milestones"][g["flowMilestoneId"]] = ms["nFlowMilestone"]["count"]
-                else:
-                    e["executions"] = ms.get("nFlow", {}).get("count", 0)
-                    e["exit"] = ms.get("tFlowExit", {}).get("sum", 0)
-        want = {}
-        for b, flows in self.truth["flow_buckets"].items():
-            for fid, f in flows.items():
-                want.setdefault(b.replace(".000", ""), {})[fid] = {
-                    "executions": f["executions"], "exit": f["exit"]["sum_ms"],
-                    "outcomes": {o: (v["count"], v["failed"], v["duration"]["sum_ms"])
-                                 for o, v in f["outcomes"].items()},
-                    "milestones": f["milestones"]}
-        for flows in got.values():
-            for f in flows.values():
-                f.setdefault("exit", 0)
+        got, outcome_of = flow_groups(self, self.agg, iv)
+        want = flow_truth_buckets(self.truth)
         self.assertEqual(got, want)
         self.assertEqual(len(want), 12)
+        flows = self.truth["flows"]
+        self.assertTrue(outcome_of, "no milestone group")
+        for (fid, mid), oids in outcome_of.items():
+            self.assertEqual(len(oids), 1, (fid, mid, oids))
+            self.assertIsNotNone(next(iter(oids)), "a milestone group without its outcome")
+            self.assertIn(next(iter(oids)), flows[fid]["outcomes"])
         total = {}
         for flows in want.values():
             for fid, f in flows.items():
@@ -926,6 +954,33 @@ class T04Aggregates(unittest.TestCase):
                 self.assertGreater(n, 0)
                 self.assertLessEqual(t["metric_attributes_on_queue_topics"].get(fn, {})
                                      .get(mn, 0), n)
+
+
+class T04bMilestonesAlone(unittest.TestCase):
+    """--milestone-grouping alone: milestone groups carry no outcome; the
+    truth is the same as with the default."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 3, "--agents", 30, "--flows", 2,
+                      "--seed", 21, "--quiet", "--warmup", 3600,
+                      "--milestone-grouping", "alone")
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.truth("?granularity=PT5M&buckets=6")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_flow_buckets_truth(self):
+        now = self.truth["sim_time_ms"]
+        end = now - now % 300000
+        iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+        agg = lambda body, path: self.c.request("POST", path, body)  # noqa: E731
+        got, outcome_of = flow_groups(self, agg, iv)
+        self.assertEqual(got, flow_truth_buckets(self.truth))
+        self.assertTrue(outcome_of, "no milestone group")
+        self.assertEqual(set().union(*outcome_of.values()), {None})
 
 
 class T05Notifications(unittest.TestCase):

@@ -35,7 +35,26 @@ cdtime_t cdtime(void) {
   return TIMESPEC_TO_CDTIME_T(&ts);
 }
 
-cdtime_t plugin_get_interval(void) { return TIME_T_TO_CDTIME_T(10); }
+/* Each thread starts in a context with a 10 s interval; a test sets a zero
+ * one to play a thread without a context (libmicrohttpd's, a bare
+ * pthread_create), where collectd's plugin_get_interval() complains. */
+static __thread plugin_ctx_t mock_ctx = {.interval = TIME_T_TO_CDTIME_T(10)};
+
+plugin_ctx_t plugin_get_ctx(void) { return mock_ctx; }
+
+plugin_ctx_t plugin_set_ctx(plugin_ctx_t ctx) {
+  plugin_ctx_t old = mock_ctx;
+  mock_ctx = ctx;
+  return old;
+}
+
+cdtime_t plugin_get_interval(void) {
+  if (mock_ctx.interval > 0)
+    return mock_ctx.interval;
+  plugin_log(LOG_ERR, "plugin_get_interval: Unable to determine Interval from "
+                      "context.");
+  return TIME_T_TO_CDTIME_T(10);
+}
 
 void plugin_log(int level, const char *format, ...) {
   char msg[2048];
@@ -90,6 +109,9 @@ bool mock_log_contains(const char *needle) {
 int plugin_dispatch_values(value_list_t const *vl) {
   if (vl == NULL || vl->values_len == 0 || vl->values == NULL)
     return EINVAL;
+  /* What collectd's plugin_value_list_clone() fills in (and logs). */
+  cdtime_t time = vl->time != 0 ? vl->time : cdtime();
+  cdtime_t interval = vl->interval != 0 ? vl->interval : plugin_get_interval();
   pthread_mutex_lock(&mock_lock);
   mock_value_t *grown =
       realloc(mock_values, (mock_values_num + 1) * sizeof(*grown));
@@ -107,8 +129,10 @@ int plugin_dispatch_values(value_list_t const *vl) {
   sstrncpy(v->type_instance, vl->type_instance, sizeof(v->type_instance));
   v->value = vl->values[0];
   v->values_len = vl->values_len;
-  v->time = vl->time != 0 ? vl->time : cdtime();
-  v->interval = vl->interval;
+  v->sent_time = vl->time;
+  v->sent_interval = vl->interval;
+  v->time = time;
+  v->interval = interval;
   pthread_mutex_unlock(&mock_lock);
   return 0;
 }

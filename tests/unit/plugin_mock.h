@@ -24,8 +24,9 @@ typedef struct {
   char type_instance[DATA_MAX_NAME_LEN];
   value_t value; /* first value */
   size_t values_len;
-  cdtime_t time;
-  cdtime_t interval;
+  cdtime_t time;     /* as collectd keeps it (0 sent: now) */
+  cdtime_t interval; /* as collectd keeps it (0 sent: plugin_get_interval) */
+  cdtime_t sent_time, sent_interval; /* as dispatched */
 } mock_value_t;
 
 extern mock_value_t *mock_values;

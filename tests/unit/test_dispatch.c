@@ -5,6 +5,8 @@
 
 #include "collectd/core/testing.h"
 
+#include <pthread.h>
+
 static const char *clean(const char *in, size_t size) {
   static char out[DATA_MAX_NAME_LEN];
   gen_sanitize_name(in, out, size);
@@ -82,10 +84,85 @@ DEF_TEST(self_metrics) {
   return 0;
 }
 
+/* A thread without a plugin context, as libmicrohttpd's threads and the
+ * receiver's worker are: dispatches one value of plugin with neither time
+ * nor interval. */
+static void *contextless(void *plugin) {
+  plugin_set_ctx((plugin_ctx_t){0});
+  gen_ident_t id = {.plugin = plugin,
+                    .plugin_instance = plugin,
+                    .type = "flow_metric_attribute",
+                    .type_instance = "m"};
+  gen_dispatch_derive(&id, 1, 0, 0);
+  return NULL;
+}
+
+static mock_value_t *from_thread(const char *plugin) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, contextless, (void *)plugin) != 0)
+    return NULL;
+  pthread_join(t, NULL);
+  return mock_find(plugin, "flow_metric_attribute", "m");
+}
+
+DEF_TEST(interval_without_context) {
+  mock_values_reset();
+  mock_log_reset();
+  cdtime_t s30 = TIME_T_TO_CDTIME_T(30), s20 = TIME_T_TO_CDTIME_T(20);
+  /* The mock is collectd: a value without an interval from such a thread
+   * makes plugin_get_interval() complain. */
+  plugin_set_ctx((plugin_ctx_t){0});
+  value_t raw = {.derive = 1};
+  value_list_t vl = {.values = &raw, .values_len = 1};
+  sstrncpy(vl.plugin, "raw", sizeof(vl.plugin));
+  sstrncpy(vl.type, "flow_metric_attribute", sizeof(vl.type));
+  plugin_dispatch_values(&vl);
+  OK(mock_log_contains("plugin_get_interval"));
+  mock_log_reset();
+
+  /* The configuration callback runs in the plugin's context (here its
+   * LoadPlugin Interval 30): what its threads dispatch later gets 30 s. */
+  plugin_set_ctx((plugin_ctx_t){.interval = s30});
+  gen_dispatch_learn_interval("genesys_a");
+  mock_value_t *v = from_thread("genesys_a");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_UINT64(s30, v->sent_interval);
+  OK(v->sent_time != 0);
+  EXPECT_EQ_UINT64(s30, v->interval);
+
+  /* Learnt from any dispatch in a context too (every read's self-metrics),
+   * and the latest wins. */
+  plugin_set_ctx((plugin_ctx_t){.interval = s20});
+  CHECK_ZERO(gen_dispatch_self(NULL, "genesys_a", "flows", NULL, false, 1));
+  EXPECT_EQ_UINT64(s20, mock_find("self", "flows", "")->sent_interval);
+  v = from_thread("genesys_a");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_UINT64(s20, v->sent_interval);
+
+  /* A plugin never seen in a context: collectd's default 10 s. */
+  v = from_thread("genesys_b");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10), v->sent_interval);
+  OK(v->sent_time != 0);
+
+  /* Explicit time and interval are kept. */
+  gen_ident_t id = {.plugin = "genesys_a", .type = "api_up"};
+  CHECK_ZERO(gen_dispatch_gauge(&id, 1, TIME_T_TO_CDTIME_T(1000),
+                                TIME_T_TO_CDTIME_T(60)));
+  v = mock_find("", "api_up", "");
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(1000), v->sent_time);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(60), v->sent_interval);
+
+  OK(!mock_log_contains("plugin_get_interval"));
+  plugin_set_ctx((plugin_ctx_t){.interval = TIME_T_TO_CDTIME_T(10)});
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
+  RUN_TEST(interval_without_context);
   mock_values_reset();
   END_TEST;
 }

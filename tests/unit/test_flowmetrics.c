@@ -28,6 +28,8 @@ static gf_instance_t *make_instance(const char *state) {
   gf_restore_state(inst);
   inst->started = true;
   inst->listed_at = cdtime();
+  /* Every increment dispatched at once (dispatch_gap has its own test). */
+  inst->dispatch_gap = 0;
   return inst;
 }
 
@@ -318,6 +320,143 @@ DEF_TEST(aggregates_per_bucket_and_counters) {
   return 0;
 }
 
+/* The flow aggregates grouped by flow, outcome and milestone as Genesys
+ * answers them (tests/sim/README.md, Evidence): milestone m-1 in groups
+ * that carry the outcome it is associated with, here two outcomes (a
+ * milestone may have several), in buckets of their own and one shared. */
+#define FLOW_BUCKET_2 "2026-05-14T10:05:00.000Z/2026-05-14T10:10:00.000Z"
+#define MILESTONE_GROUP(outcome, buckets)                                      \
+  "{\"group\":{\"flowId\":\"f-1\"" outcome                                     \
+  ",\"flowMilestoneId\":\"m-1\"},\"data\":[" buckets "]}"
+#define MILESTONES(bucket, n)                                                  \
+  "{\"interval\":\"" bucket "\",\"metrics\":[{\"metric\":\"nFlowMilestone\","  \
+  "\"stats\":{\"count\":" n "}}]}"
+#define WITH_OUTCOME(o) ",\"flowOutcomeId\":\"" o "\",\"flowOutcome\":\"x\""
+#define OUTCOME_GROUP                                                          \
+  "{\"group\":{\"flowId\":\"f-1\",\"flowOutcomeId\":\"o-1\"},\"data\":[{"      \
+  "\"interval\":\"" FLOW_BUCKET                                                \
+  "\",\"metrics\":[{\"metric\":\"nFlowOutcome\","                              \
+  "\"stats\":{\"count\":3}},{\"metric\":\"tFlowOutcome\",\"stats\":{"          \
+  "\"count\":3,\"sum\":30000,\"max\":20000,\"min\":1000}}]}]}"
+#define EXECUTIONS_GROUP                                                       \
+  "{\"group\":{\"flowId\":\"f-1\"},\"data\":[{\"interval\":\"" FLOW_BUCKET     \
+  "\",\"metrics\":[{\"metric\":\"nFlow\",\"stats\":{\"count\":5}}]}]}"
+
+/* 10:13: both buckets of 10:00-10:10 have settled. */
+#define AT_1013 (T0 + 2 * G + 180000)
+
+static int check_milestone_answer(gf_instance_t *inst, const char *answer) {
+  mock_values_reset();
+  atomic_store(&inst->client->stats.malformed, 0);
+  EXPECT_EQ_INT(0, aggregates(inst, AT_1013, answer));
+  /* Per bucket: 4 + 2 in the first (two outcomes), 3 in the second. */
+  mock_value_t *v = NULL;
+  double first = -1, second = -1;
+  for (size_t i = 0; i < mock_values_num; i++) {
+    v = &mock_values[i];
+    if (strcmp(v->type, "flow_interval_milestones") != 0 ||
+        strcmp(v->type_instance, "MenuDone") != 0)
+      continue;
+    if (v->time == MS_TO_CDTIME_T(T0 + G))
+      first = v->value.gauge;
+    else if (v->time == MS_TO_CDTIME_T(T0 + 2 * G))
+      second = v->value.gauge;
+  }
+  EXPECT_EQ_DOUBLE(6, first);
+  EXPECT_EQ_DOUBLE(3, second);
+  EXPECT_EQ_INT(9, counter("total_flow_milestones", "MenuDone"));
+  /* Outcomes once, from the outcome group only; executions likewise. */
+  EXPECT_EQ_DOUBLE(3, gauge("flow_interval_outcomes", "Identified"));
+  EXPECT_EQ_INT(3, counter("total_flow_outcomes", "Identified"));
+  EXPECT_EQ_DOUBLE(20, gauge("duration_max", "outcome-Identified"));
+  EXPECT_EQ_INT(5, counter("total_flow_executions", ""));
+  OK(mock_find("SalesIvr", "flow_interval_outcomes", "Paid") == NULL);
+  /* Nothing of the answer was dropped as unusable. */
+  EXPECT_EQ_INT(0, atomic_load(&inst->client->stats.malformed));
+  return 0;
+}
+
+/* An instance whose engine has a state file of its own (suffix), so that
+ * no earlier test's progress makes the buckets below done already, and
+ * starts 10 minutes back. */
+static gf_instance_t *fresh_engine(const char *state, const char *suffix) {
+  gf_instance_t *inst = make_instance(state);
+  gen_interval_free(inst->engine);
+  /* Both buckets below in the first range. */
+  inst->config.interval.initial = TIME_T_TO_CDTIME_T(600);
+  inst->engine = gen_interval_config_engine(
+      &inst->config.interval, "flowmetrics", "acme", suffix, inst->log_prefix);
+  return inst;
+}
+
+DEF_TEST(aggregates_milestones_with_outcome) {
+  gf_instance_t *inst = fresh_engine("milestones-with", "-with");
+  CHECK_NOT_NULL(inst->engine);
+  gen_entity_add(&inst->outcomes, "o-2", "Paid", NULL);
+  static const char answer[] =
+      "{\"results\":[" EXECUTIONS_GROUP "," OUTCOME_GROUP "," MILESTONE_GROUP(
+          WITH_OUTCOME("o-1"),
+          MILESTONES(FLOW_BUCKET, "4") "," MILESTONES(
+              FLOW_BUCKET_2, "3")) "," MILESTONE_GROUP(WITH_OUTCOME("o-2"),
+                                                       MILESTONES(FLOW_BUCKET,
+                                                                  "2")) "]}";
+  CHECK_ZERO(check_milestone_answer(inst, answer));
+  gf_instance_free(inst);
+  return 0;
+}
+
+DEF_TEST(aggregates_milestones_alone) {
+  gf_instance_t *inst = fresh_engine("milestones-alone", "-alone");
+  CHECK_NOT_NULL(inst->engine);
+  /* The same counts with no outcome key: the API summed the outcomes. */
+  static const char answer[] =
+      "{\"results\":[" EXECUTIONS_GROUP "," OUTCOME_GROUP
+      "," MILESTONE_GROUP("", MILESTONES(FLOW_BUCKET, "6") "," MILESTONES(
+                                  FLOW_BUCKET_2, "3")) "]}";
+  CHECK_ZERO(check_milestone_answer(inst, answer));
+  gf_instance_free(inst);
+  return 0;
+}
+
+/* A counter is dispatched at most once per dispatch_gap: an increment
+ * within it leaves with the next read (collectd's write threads could
+ * otherwise write two values of one series in the wrong order). Every
+ * value carries its time and the read interval. */
+DEF_TEST(dispatch_gap) {
+  gf_instance_t *inst = make_instance("gap");
+  inst->dispatch_gap = GF_DISPATCH_GAP;
+  atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
+  mock_values_reset();
+  mock_time = TIME_T_TO_CDTIME_T(1778752800);
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  eb(inst, EB("e-1", "c-1", M1));
+  EXPECT_EQ_INT(2, mock_values_num);
+  mock_value_t *v = mock_find("SalesIvr", "flow_executions", "");
+  EXPECT_EQ_INT(1, v->value.derive);
+  EXPECT_EQ_UINT64(mock_time, v->sent_time);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10), v->sent_interval);
+  v = mock_find("SalesIvr", "flow_metric_attribute", "Menu");
+  EXPECT_EQ_UINT64(mock_time, v->sent_time);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10), v->sent_interval);
+  /* Half the gap later: counted, not dispatched; nor by a read. */
+  mock_time += GF_DISPATCH_GAP / 2;
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  eb(inst, EB("e-2", "c-2", M1));
+  gf_redispatch_counters(inst);
+  EXPECT_EQ_INT(2, mock_values_num);
+  /* The read a gap after the first dispatch carries the totals. */
+  mock_time += GF_DISPATCH_GAP / 2;
+  gf_redispatch_counters(inst);
+  EXPECT_EQ_INT(2, counter("flow_executions", ""));
+  EXPECT_EQ_INT(2, counter("flow_metric_attribute", "Menu"));
+  EXPECT_EQ_UINT64(mock_time,
+                   mock_find("SalesIvr", "flow_executions", "")->sent_time);
+  EXPECT_EQ_INT(4, mock_values_num);
+  mock_time = 0;
+  gf_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(config_checks) {
   gf_config_t *c = gen_plugin_config_new(&gf_plugin);
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
@@ -344,6 +483,9 @@ int main(void) {
   RUN_TEST(counters_survive_restart);
   RUN_TEST(flow_counters_survive_kill);
   RUN_TEST(aggregates_per_bucket_and_counters);
+  RUN_TEST(aggregates_milestones_with_outcome);
+  RUN_TEST(aggregates_milestones_alone);
+  RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
   if (mock_rmtree(state_dir) != 0)
     return 1;
