@@ -125,48 +125,41 @@ static json_object *member_item(json_object *data) {
   return NULL;
 }
 
-/* Takes a group's members when they can be trusted whole: not truncated,
- * and as many distinct ids as the count says. Returns 1 when taken, 0 when
- * the queue must be listed again, or a negative errno. */
+/* Takes a group's members. Returns 1 when they can be trusted whole (not
+ * truncated, and as many distinct ids as the count says), 0 when the queue
+ * must be listed again (the ids it did name are kept: they are members
+ * too), or a negative errno. */
 static int take_group(ctx_t *c, json_object *group_doc) {
   json_object *data = gen_json_get_array(group_doc, "data");
-  json_object *truncated = NULL;
-  if (data == NULL)
-    return 0;
-  if (json_object_object_get_ex(group_doc, "truncated", &truncated) &&
-      json_object_get_boolean(truncated))
-    return 0;
-  json_object *item = member_item(data);
-  int64_t count;
-  if (item == NULL || !gen_json_get_int64(item, "count", &count) || count < 0)
-    return 0;
+  json_object *item = data ? member_item(data) : NULL;
   json_object *ids = gen_json_get_array(item, "entityIds");
   size_t n = ids ? json_object_array_length(ids) : 0;
-  if ((int64_t)n < count)
-    return 0;
-
   gen_entity_set_t seen = {0};
   int64_t distinct = 0;
   for (size_t i = 0; i < n; i++) {
-    const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
-    if (!json_object_is_type(json_object_array_get_idx(ids, i),
-                             json_type_string) ||
-        id[0] == '\0' || gen_entity_find(&seen, id) >= 0)
+    json_object *value = json_object_array_get_idx(ids, i);
+    const char *id = json_object_is_type(value, json_type_string)
+                         ? json_object_get_string(value)
+                         : NULL;
+    if (id == NULL || id[0] == '\0' || gen_entity_find(&seen, id) >= 0)
       continue;
-    if (gen_entity_add(&seen, id, id, NULL) < 0) {
+    if (gen_entity_add(&seen, id, id, NULL) < 0 || add_user(c, id) < 0) {
       gen_entity_set_free(&seen);
       return -ENOMEM;
     }
     distinct++;
   }
-  int status = distinct == count ? 1 : 0;
-  for (size_t i = 0; status == 1 && i < seen.count; i++) {
-    ssize_t index = add_user(c, seen.items[i].id);
-    if (index < 0)
-      status = (int)index;
-  }
   gen_entity_set_free(&seen);
-  return status;
+
+  json_object *truncated = NULL;
+  int64_t count;
+  if (item == NULL || !gen_json_get_int64(item, "count", &count) ||
+      count != distinct)
+    return 0;
+  if (json_object_object_get_ex(group_doc, "truncated", &truncated) &&
+      json_object_get_boolean(truncated))
+    return 0;
+  return 1;
 }
 
 /* Routing statuses and presences named by entityIds, for known members. */
