@@ -644,10 +644,8 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
   json_object *body = gen_json_get_object(doc, "eventBody");
   if (topic == NULL) {
     verdict = GEN_NOTIFY_MALFORMED;
-  } else if (strcmp(topic, "channel.metadata") == 0) {
-    verdict = GEN_NOTIFY_HEARTBEAT;
-  } else if (strcmp(topic, "v2.system.socket_closing") == 0) {
-    verdict = GEN_NOTIFY_RECONNECT;
+  } else if (gen_notify_system_topic(topic, &verdict)) {
+    /* heartbeat, socket_closing, no_longer_subscribed, token_revoked */
   } else if (body != NULL && gf_has_affixes(topic, GF_FLOW_TOPIC_PREFIX,
                                             GF_FLOW_TOPIC_SUFFIX)) {
     gf_apply_flow_record(inst, body);

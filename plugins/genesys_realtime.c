@@ -29,6 +29,7 @@
 #include "gen_entity.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_members.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
@@ -1181,66 +1182,89 @@ typedef struct {
   gen_entity_set_t *set;
   gr_user_t *state; /* grows with set */
   size_t capacity;
+  int status; /* first allocation failure */
 } gr_members_t;
 
-static int each_member(json_object *member, void *ud) {
+/* gen_members hands over each member once, with the names the API gave. */
+static void each_member(void *ud, const char *id, const char *routing,
+                        const char *presence) {
   gr_members_t *m = ud;
-  json_object *user = gen_json_get_object(member, "user");
-  const char *id = gen_json_get_string(user ? user : member, "id");
-  if (id == NULL || gen_entity_find(m->set, id) >= 0)
-    return 0;
+  if (m->status != 0)
+    return;
   ssize_t index = gen_entity_add(m->set, id, id, NULL);
-  if (index < 0)
-    return (int)index;
-  if ((size_t)index >= m->capacity) {
+  if (index >= 0 && (size_t)index >= m->capacity) {
     size_t capacity = m->capacity ? m->capacity * 2 : 256;
     gr_user_t *state = realloc(m->state, capacity * sizeof(*state));
     if (state == NULL)
-      return -ENOMEM;
-    m->state = state;
-    m->capacity = capacity;
+      index = -ENOMEM;
+    else {
+      m->state = state;
+      m->capacity = capacity;
+    }
   }
-  const char *routing = gen_json_get_string(
-      gen_json_get_object(member, "routingStatus"), "status");
-  const char *presence = gen_json_get_string(
-      gen_json_get_object(gen_json_get_object(member, "presence"),
-                          "presenceDefinition"),
-      "systemPresence");
-  int k = gen_presence_from_name(presence);
-  m->state[index] =
-      (gr_user_t){.routing = (int8_t)gen_routing_from_name(routing),
-                  .presence = (int8_t)(presence == NULL ? -1
-                                       : k >= 0         ? k
-                                                        : GEN_PRESENCE_OTHER)};
-  return 0;
+  if (index < 0) {
+    m->status = (int)index;
+    return;
+  }
+  int k = -1;
+  if (presence != NULL) { /* a name in any spelling, or an org presence id */
+    bool first_unknown;
+    pthread_mutex_lock(&m->inst->lock);
+    k = gen_presence_resolve(&m->inst->presences, presence, &first_unknown);
+    pthread_mutex_unlock(&m->inst->lock);
+    if (first_unknown)
+      GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no "
+                  "system presence; counted as \"other\"",
+                  PLUGIN_NAME, m->inst->client->org->name, presence);
+  }
+  m->state[index] = (gr_user_t){
+      .routing = (int8_t)gen_routing_from_name(routing), .presence = (int8_t)k};
 }
 
-/* Lists the members of the selected queues (each agent once) and carries
- * the known states over; the org counts are recomputed from them. A member
- * listing names routingStatus and presence when the API includes them. */
+/* Lists the members of the selected queues (each agent once, see
+ * gen_members.h: one activity query per 100 queues, per-queue listings
+ * only where that answer is incomplete) and carries the known states over;
+ * the org counts are recomputed from them. The per-queue listings get 30 s
+ * at most, so that a rate-limited org gets its queue topics subscribed now
+ * and the missing agents at a later refresh; the agents known before are
+ * kept meanwhile rather than dropped. */
 static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
                            bool *changed) {
   gen_entity_set_t set = {0};
   gr_members_t m = {.inst = inst, .set = &set};
   char err[512];
-  for (size_t i = 0; i < queues->count; i++) {
-    char path[256];
-    snprintf(path, sizeof(path), "/api/v2/routing/queues/%s/members",
-             queues->items[i].id);
-    int status = gen_http_get_pages(inst->client->http, path, 100, 1000,
-                                    each_member, &m, err, sizeof(err));
-    if (status != 0) {
-      gen_log_limited(&inst->complain, LOG_ERR,
-                      "%s plugin: Org \"%s\": cannot list the members of "
-                      "queue %s: %s",
-                      PLUGIN_NAME, inst->client->org->name,
-                      queues->items[i].name, err);
-      gen_entity_set_free(&set);
-      free(m.state);
-      return status;
-    }
+  const char **ids = calloc(queues->count ? queues->count : 1, sizeof(*ids));
+  if (ids == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < queues->count; i++)
+    ids[i] = queues->items[i].id;
+  gen_members_options_t options = {.budget = TIME_T_TO_CDTIME_T(30)};
+  gen_members_stats_t stats;
+  int status =
+      gen_members_list(inst->client->http, ids, queues->count, &options,
+                       each_member, &m, &stats, err, sizeof(err));
+  free(ids);
+  if (status < 0 || m.status != 0) {
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": cannot list the members of the "
+                    "queues: %s",
+                    PLUGIN_NAME, inst->client->org->name,
+                    status < 0 ? err : "out of memory");
+    gen_entity_set_free(&set);
+    free(m.state);
+    return status < 0 ? status : m.status;
   }
   pthread_mutex_lock(&inst->lock);
+  if (status == GEN_MEMBERS_PARTIAL) {
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s plugin: Org \"%s\": the members of %zu of %zu queues "
+                    "were not listed (%s); the agents known before are kept",
+                    PLUGIN_NAME, inst->client->org->name, stats.skipped,
+                    stats.queues, err);
+    for (size_t i = 0; m.status == 0 && i < inst->users.count; i++)
+      if (gen_entity_find(&set, inst->users.items[i].id) < 0)
+        each_member(&m, inst->users.items[i].id, NULL, NULL);
+  }
   *changed = set.count != inst->users.count;
   memset(inst->org_routing, 0, sizeof(inst->org_routing));
   memset(inst->org_presence, 0, sizeof(inst->org_presence));

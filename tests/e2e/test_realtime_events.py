@@ -142,11 +142,13 @@ class RealtimeEventsTest(unittest.TestCase):
                 agents["presence"].get(presence, 0), presence)
 
         # The user baseline is the bulk read, once per connect: ⌈120/80⌉
-        # requests each time, and the member lists once per queue.
+        # requests each time; the members come from one routing activity
+        # query per 100 queues, no queue's member list is read.
         stats = self.sim.stats()
         self.assertEqual(requests(stats, "GET /api/v2/users"), 2 * 2)
-        self.assertEqual(requests(stats, "GET /api/v2/routing/queues/{queueId}/members"),
-                         QUEUES)
+        self.assertEqual(requests(stats, "POST /api/v2/analytics/routing/activity/query"),
+                         -(-QUEUES // 100))
+        self.assertEqual(requests(stats, "GET /api/v2/routing/queues/{queueId}/members"), 0)
 
 
 if __name__ == "__main__":

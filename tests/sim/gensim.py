@@ -47,6 +47,10 @@ def parse_args(argv=None):
     a("--client-id", default="demo-client")
     a("--client-secret", default="demo-secret")
     a("--rate-limit", type=int, default=300, help="requests per token per 60 real seconds")
+    a("--org-route-limit", type=int, default=0,
+      help="requests per 60 real seconds across all tokens on /api/v2/routing/queues* (0: off)")
+    a("--activity-max-entities", type=int, default=1000,
+      help="entityIds/entities per group of a routing activity query before truncation")
     a("--max-channels", type=int, default=20)
     a("--max-topics", type=int, default=1000)
     a("--max-obs-queues", type=int, default=100,

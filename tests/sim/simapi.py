@@ -730,6 +730,7 @@ ROUTES = [
     ("GET", "/api/v2/presencedefinitions", "list_presences_legacy", True),
     ("GET", "/api/v2/authorization/divisions", "list_divisions", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
+    ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
     ("POST", "/api/v2/analytics/users/aggregates/query", "user_agg", True),
     ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
@@ -796,8 +797,8 @@ def new_stats():
             "ws_messages_by_topic": {}, "heartbeats_sent": 0, "pongs_sent": 0,
             "ws_json_pings": 0, "ws_control_pings": 0, "ws_messages_received": 0,
             "ws_closes_sent": {}, "ws_slow_consumer_drops": 0, "tcp_connections": 0,
-            "rate_limited": 0, "system_messages": {}, "ws_upgrades_unknown_channel": 0,
-            "started": time.time()}
+            "rate_limited": 0, "org_rate_limited": 0, "system_messages": {},
+            "ws_upgrades_unknown_channel": 0, "started": time.time()}
 
 
 class App:
@@ -812,6 +813,7 @@ class App:
                                for q in model.queues]
         model.hub = self.hub
         self.tokens = {}
+        self.org_window = {"start": 0.0, "count": 0}   # --org-route-limit
         self.channels = {}        # id -> Channel
         self.sockets = set()
         self.faults = Faults(self)
@@ -1102,6 +1104,7 @@ class App:
                         ("inin-ratelimit-allowed", str(self.opts.rate_limit)),
                         ("inin-ratelimit-reset", str(ra))])
                 hdrs = self.rate(tok, corr)
+                self.org_rate(req, hdrs)
                 self.sync()
                 resp = await fn(req, params, tok)
                 resp.headers.extend(hdrs)
@@ -1150,6 +1153,27 @@ class App:
                            % allowed, {"limit": allowed},
                            headers=hdrs + [("Retry-After", str(reset))])
         return hdrs
+
+    def org_rate(self, req, hdrs):
+        """--org-route-limit: one fixed 60-second window shared by every token
+        on /api/v2/routing/queues*, the routes of the org-scoped limits
+        announced for the assignment service."""
+        allowed = self.opts.org_route_limit
+        if not allowed or not req.path.startswith("/api/v2/routing/queues"):
+            return
+        now = time.monotonic()
+        w = self.org_window
+        if now - w["start"] >= 60:
+            w["start"], w["count"] = now, 0
+        w["count"] += 1
+        if w["count"] > allowed:
+            reset = max(1, int(math.ceil(60 - (now - w["start"]))))
+            self.stats["org_rate_limited"] = self.stats.get("org_rate_limited", 0) + 1
+            self.stats["rate_limited"] += 1
+            raise ApiError(429, "too.many.requests",
+                           "Rate limit exceeded the maximum [%d] requests within [60] seconds "
+                           "for the organization" % allowed, {"limit": allowed},
+                           headers=hdrs + [("Retry-After", str(reset))])
 
     # ---------------------------------------------------------------- oauth
     def h_token(self, req):
@@ -1282,16 +1306,27 @@ class App:
         if js is not None:
             want = js.lower() == "true"
             agents = [a for a in agents if (q.idx in a.joined) == want]
-
+        by = req.q1("memberBy")
+        if by is not None:
+            if by not in ("user", "group"):
+                raise ApiError(400, "bad.request", "memberBy must be user or group")
+            if by == "group":
+                agents = []       # every simulated member is a direct user member
         exp = expand_set(req)
 
+        # QueueMember (SDK model): no presence of its own; expand=presence
+        # fills user.presence, expand=routingStatus also the member's.
         def conv(a):
-            return {"id": a.id, "name": a.name, "user": self.member_user(a, exp),
-                    "joined": q.idx in a.joined, "memberBy": "user",
-                    "routingStatus": {"status": M.ROUTING[a.routing],
-                                      "startTime": M.iso(a.rs_start)},
-                    "selfUri": "/api/v2/routing/queues/%s/members/%s" % (q.id, a.id)}
+            d = {"id": a.id, "name": a.name, "user": self.user_json(a, exp, short=True),
+                 "ringNumber": 1, "joined": q.idx in a.joined, "memberBy": "user",
+                 "selfUri": "/api/v2/routing/queues/%s/members/%s" % (q.id, a.id)}
+            if "routingStatus" in exp:
+                d["routingStatus"] = self.routing_json(a)
+            return d
         return self.page(req, agents, "/api/v2/routing/queues/%s/members" % q.id, conv, 100)
+
+    def routing_json(self, a):
+        return {"userId": a.id, "status": M.ROUTING[a.routing], "startTime": M.iso(a.rs_start)}
 
     def presence_json(self, a):
         """UserPresence; systemPresence spelled per --presence-spelling."""
@@ -1302,21 +1337,17 @@ class App:
                                        "selfUri": "/api/v2/presencedefinitions/" + oid},
                 "modifiedDate": M.iso(a.pr_start), "source": "PURECLOUD", "primary": True}
 
-    def member_user(self, a, expand):
-        """QueueMember.user: the User, with its presence when expand=presence."""
-        u = {"id": a.id, "name": a.name, "selfUri": "/api/v2/users/" + a.id}
-        if "presence" in expand:
-            u["presence"] = self.presence_json(a)
-        return u
-
-    def user_json(self, a, expand=()):
-        d = {"id": a.id, "name": a.name, "division": {"id": a.div["id"], "name": a.div["name"]},
-             "email": "agent%05d@example.com" % (a.idx + 1), "state": "active",
-             "username": "agent%05d@example.com" % (a.idx + 1), "version": 1,
-             "acdAutoAnswer": False, "selfUri": "/api/v2/users/" + a.id}
+    def user_json(self, a, expand=(), short=False):
+        if short:     # the user of a QueueMember
+            d = {"id": a.id, "name": a.name, "selfUri": "/api/v2/users/" + a.id}
+        else:
+            d = {"id": a.id, "name": a.name, "division": {"id": a.div["id"],
+                                                          "name": a.div["name"]},
+                 "email": "agent%05d@example.com" % (a.idx + 1), "state": "active",
+                 "username": "agent%05d@example.com" % (a.idx + 1), "version": 1,
+                 "acdAutoAnswer": False, "selfUri": "/api/v2/users/" + a.id}
         if "routingStatus" in expand:
-            d["routingStatus"] = {"userId": a.id, "status": M.ROUTING[a.routing],
-                                  "startTime": M.iso(a.rs_start)}
+            d["routingStatus"] = self.routing_json(a)
         if "presence" in expand:
             d["presence"] = self.presence_json(a)
         return d
@@ -1464,6 +1495,100 @@ class App:
                                         "data": model.obs_conv_metrics(q, m, cm, detail, eo)})
         return Response(200, {"systemToOrganizationMappings": self._mappings(),
                               "results": results})
+
+    async def h_routing_activity(self, req, p, tok):
+        """RoutingActivityQuery -> RoutingActivityResponse (SDK models): one
+        group per queue; with details, entityIds per metric and entities[]."""
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        metrics = body.get("metrics")
+        if not metrics or not isinstance(metrics, list):
+            raise ApiError(400, "bad.request", "metrics is required")
+        wanted = {}
+        for m in metrics:
+            name = m.get("metric") if isinstance(m, dict) else None
+            if name not in USER_METRIC_SET:
+                raise ApiError(400, "bad.request", "Invalid metric: %s" % (name,))
+            wanted[name] = wanted.get(name, False) or m.get("details") is True
+        if body.get("groupBy") != ["queueId"]:
+            raise ApiError(400, "bad.request", "groupBy must be [\"queueId\"]")
+        flt = body.get("filter")
+        qids = filter_values(flt, "queueId")
+        if len(qids) > self.opts.max_obs_queues:
+            raise ApiError(400, "bad.request",
+                           "A maximum of %d queueId predicates is allowed per query (got %d)"
+                           % (self.opts.max_obs_queues, len(qids)),
+                           {"max": self.opts.max_obs_queues})
+        pred = compile_filter(flt, {"queueId"})
+        try:
+            ps = int(req.q1("pageSize", "25"))
+            pn = int(req.q1("pageNumber", "1"))
+        except ValueError:
+            raise ApiError(400, "bad.request", "pageSize and pageNumber must be integers")
+        if not 1 <= ps <= 100 or pn < 1:
+            raise ApiError(400, "bad.request", "pageSize must be 1-100 and pageNumber >= 1")
+        model = self.model
+        seen, groups = set(), []
+        for x in (qids or [q.id for q in model.queues]):
+            q = model.queue_by_id.get(x)
+            if q is not None and q.idx not in seen and pred({"queueId": q.id}):
+                seen.add(q.idx)
+                groups.append(q)
+        if body.get("order") == "desc":
+            groups.reverse()
+        return Response(200, {"results": [self._activity_group(q, wanted)
+                                          for q in groups[(pn - 1) * ps: pn * ps]],
+                              "entityIdDimension": "userId"})
+
+    def _activity_group(self, q, wanted):
+        model, cap = self.model, self.opts.activity_max_entities
+        members = sorted((model.agents[i] for i in q.members),
+                         key=lambda a: max(a.rs_start, a.pr_start))   # oldest first
+        joined = [a for a in members if q.idx in a.joined]
+        active = [a for a in joined if a.presence != M.P_OFFLINE]
+        truncated = False
+
+        def cut(lst):
+            nonlocal truncated
+            if len(lst) <= cap:
+                return lst
+            truncated = True           # first half oldest, second half newest
+            return lst[:cap // 2] + lst[len(lst) - (cap - cap // 2):]
+        data = []
+
+        def add(name, agents, qual=None):
+            if name not in wanted or (qual is not None and not agents):
+                return
+            d = {"metric": name, "count": len(agents)}
+            if qual is not None:
+                d["qualifier"] = qual
+            if wanted[name]:
+                d["entityIds"] = [a.id for a in cut(agents)]
+            data.append(d)
+        add("oMemberUsers", members)
+        add("oActiveUsers", active)
+        add("oOnQueueUsers", [a for a in active if a.routing != M.R_OFF])
+        add("oOffQueueUsers", [a for a in active if a.routing == M.R_OFF])
+        for i, r in enumerate(M.ROUTING):
+            add("oUserRoutingStatuses", [a for a in active if a.routing == i], r)
+        pq = self.opts.presence_qualifier
+        for i, pr in enumerate(M.PRESENCES):
+            add("oUserPresences", [a for a in joined if a.presence == i],
+                pr if pq == "system" else model.presence_defs[i]["id"])
+        out = {"group": {"queueId": q.id}, "data": data}
+        if any(wanted.values()):
+            out["entities"] = [
+                {"activityDate": M.iso(max(a.rs_start, a.pr_start)), "userId": a.id,
+                 "queueId": q.id, "routingStatus": M.ROUTING[a.routing],
+                 "routingStatusDate": M.iso(a.rs_start),
+                 "systemPresence": M.PRESENCES[a.presence],
+                 "organizationPresenceId": model.presence_defs[a.presence]["id"],
+                 "presenceDate": M.iso(a.pr_start),
+                 "queueMembershipStatus": "active" if q.idx in a.joined else "inactive"}
+                for a in cut(members)]
+            out["truncated"] = truncated
+        return out
 
     def _agg_common(self, body, allowed_dims):
         if not isinstance(body, dict):

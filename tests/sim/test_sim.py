@@ -397,6 +397,100 @@ class T02Listings(unittest.TestCase):
         self.assertEqual(js["pageSize"], 100)
         self.assertTrue(js["entities"])
         self.assertIn("joined", js["entities"][0])
+        # QueueMember has no presence; expand puts it under user.
+        m = js["entities"][0]
+        self.assertNotIn("presence", m)
+        self.assertNotIn("presence", m["user"])
+        self.assertEqual(m["memberBy"], "user")
+        js = self.get("/api/v2/routing/queues/%s/members?expand=presence&expand=routingStatus"
+                      % q["id"])
+        m = js["entities"][0]
+        self.assertNotIn("presence", m)
+        self.assertIn(m["user"]["presence"]["presenceDefinition"]["systemPresence"],
+                      simmodel.PRESENCES)
+        self.assertIn(m["routingStatus"]["status"], simmodel.ROUTING)
+        self.assertEqual(m["user"]["routingStatus"]["userId"], m["user"]["id"])
+        self.assertEqual(self.get("/api/v2/routing/queues/%s/members?memberBy=group"
+                                  % q["id"])["total"], 0)
+        self.assertEqual(self.c.request("GET", "/api/v2/routing/queues/%s/members?memberBy=x"
+                                        % q["id"])[0], 400)
+
+    def members_of(self, qid):
+        out, n = [], 1
+        while True:
+            js = self.get("/api/v2/routing/queues/%s/members?pageSize=100&pageNumber=%d"
+                          "&expand=presence,routingStatus" % (qid, n))
+            out += js["entities"]
+            if n >= js["pageCount"]:
+                return out
+            n += 1
+
+    def activity(self, qids, metrics, query="?pageSize=100"):
+        body = {"metrics": [{"metric": m, "details": True} for m in metrics],
+                "groupBy": ["queueId"],
+                "filter": {"type": "or", "predicates": [
+                    {"type": "dimension", "dimension": "queueId", "operator": "matches",
+                     "value": q} for q in qids]}}
+        return self.c.request("POST", "/api/v2/analytics/routing/activity/query" + query, body)
+
+    def test_routing_activity_members(self):
+        self.sim.fault(fault="pause")      # states must not move between the two reads
+        try:
+            self.check_routing_activity()
+        finally:
+            self.sim.fault(fault="resume")
+
+    def check_routing_activity(self):
+        qs = [q["id"] for q in self.get("/api/v2/routing/queues?pageSize=100")["entities"]]
+        st, h, js = self.activity(qs[:10], ["oMemberUsers", "oUserRoutingStatuses",
+                                             "oUserPresences"])
+        self.assertEqual(st, 200, js)
+        self.assertEqual(js["entityIdDimension"], "userId")
+        self.assertEqual([r["group"]["queueId"] for r in js["results"]], qs[:10])
+        for r in js["results"]:
+            members = {m["user"]["id"]: m for m in self.members_of(r["group"]["queueId"])}
+            data = r["data"]
+            mu = [d for d in data if d["metric"] == "oMemberUsers"]
+            self.assertEqual(len(mu), 1)
+            self.assertEqual(mu[0]["count"], len(members))
+            self.assertEqual(set(mu[0]["entityIds"]), set(members))
+            self.assertFalse(r["truncated"])
+            self.assertEqual(len(r["entities"]), len(members))
+            for d in data:
+                if d["metric"] == "oUserRoutingStatuses":
+                    for uid in d["entityIds"]:
+                        self.assertEqual(members[uid]["routingStatus"]["status"],
+                                         d["qualifier"])
+                elif d["metric"] == "oUserPresences":
+                    self.assertGreater(d["count"], 0)      # zero qualifiers are left out
+                    for uid in d["entityIds"]:
+                        self.assertEqual(members[uid]["user"]["presence"]["presenceDefinition"]
+                                         ["systemPresence"], d["qualifier"])
+        # Without details: counts only. Groups page; more than 100 predicates is refused.
+        st, h, js = self.activity(qs[:3], ["oMemberUsers"])
+        body = js
+        st, h, js = self.c.request("POST", "/api/v2/analytics/routing/activity/query?pageSize=2",
+                                   {"metrics": [{"metric": "oMemberUsers"}],
+                                    "groupBy": ["queueId"],
+                                    "filter": {"type": "or", "predicates": [
+                                        {"dimension": "queueId", "value": q}
+                                        for q in qs[:3]]}})
+        self.assertEqual(st, 200)
+        self.assertEqual(len(js["results"]), 2)
+        self.assertNotIn("entityIds", js["results"][0]["data"][0])
+        self.assertNotIn("entities", js["results"][0])
+        self.assertEqual(body["results"][0]["data"][0]["count"],
+                         js["results"][0]["data"][0]["count"])
+        st, h, err = self.activity(qs[:60] + qs[:41], ["oMemberUsers"])
+        self.assertEqual(st, 400)
+        check_error_body(self, err, 400)
+        st, h, err = self.activity(qs[:1], ["oWaiting"])
+        self.assertEqual(st, 400)
+        st, h, err = self.c.request("POST", "/api/v2/analytics/routing/activity/query",
+                                    {"metrics": [{"metric": "oMemberUsers"}]})
+        self.assertEqual(st, 400)          # groupBy is required
+        st, h, err = self.activity(qs[:1], ["oMemberUsers"], "?pageSize=101")
+        self.assertEqual(st, 400)
 
     def test_users(self):
         js = self.get("/api/v2/users?pageSize=3&expand=routingStatus,presence")
@@ -1458,6 +1552,43 @@ class T07RealLimits(unittest.TestCase):
             check_error_body(self, js, 429, "too.many.requests")
             c2 = s.client()      # per token
             self.assertEqual(c2.request("GET", "/api/v2/routing/queues")[0], 200)
+        finally:
+            s.stop()
+
+    def test_org_route_limit(self):
+        s = Sim("--quiet", "--queues", 3, "--agents", 30, "--org-route-limit", 4,
+                "--activity-max-entities", 4)
+        try:
+            c1, c2 = s.client(), s.client()
+            qs = [q["id"] for q in c1.request("GET", "/api/v2/routing/queues")[2]["entities"]]
+            sts = [c.request("GET", "/api/v2/routing/queues/%s/members" % qs[0])[0]
+                   for c in (c1, c2, c1)]
+            self.assertEqual(sts, [200, 200, 200])          # 4 of 4 across both tokens
+            st, h, js = c2.request("GET", "/api/v2/routing/queues/%s" % qs[1])
+            self.assertEqual(st, 429)
+            self.assertTrue(1 <= int(h["retry-after"]) <= 60)
+            check_error_body(self, js, 429, "too.many.requests")
+            self.assertIn("organization", js["message"])
+            # Other routes are not under that limit.
+            self.assertEqual(c2.request("GET", "/api/v2/users")[0], 200)
+            st, h, js = c2.request("POST", "/api/v2/analytics/routing/activity/query",
+                                   {"metrics": [{"metric": "oMemberUsers", "details": True}],
+                                    "groupBy": ["queueId"],
+                                    "filter": {"type": "or", "predicates": [
+                                        {"dimension": "queueId", "value": qs[0]}]}})
+            self.assertEqual(st, 200)
+            g = js["results"][0]
+            mu = g["data"][0]
+            self.assertGreater(mu["count"], 4)               # 30 agents on 3 queues
+            self.assertTrue(g["truncated"])
+            self.assertEqual(len(mu["entityIds"]), 4)
+            self.assertEqual(len(g["entities"]), 4)
+            dates = [e["activityDate"] for e in g["entities"]]
+            self.assertEqual(dates, sorted(dates))           # oldest half, then newest
+            stats = s.stats()
+            self.assertEqual(stats["org_rate_limited"], 1)
+            self.assertEqual(stats["requests"]["GET /api/v2/routing/queues/{queueId}"]
+                             ["by_status"], {"429": 1})
         finally:
             s.stop()
 
