@@ -28,6 +28,7 @@
 #include "gen_conv.h"
 #include "gen_entity.h"
 #include "gen_json.h"
+#include "gen_latest.h"
 #include "gen_log.h"
 #include "gen_members.h"
 #include "gen_notify.h"
@@ -144,8 +145,9 @@ typedef struct {
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
-  cdtime_t interval;  /* the read interval, for dispatches from our threads */
-  cdtime_t last_time; /* of the last dispatch: times strictly increase */
+  cdtime_t interval;    /* the read interval, for dispatches from our threads */
+  cdtime_t last_time;   /* of the last dispatch: times strictly increase */
+  gen_latest_t *latest; /* every queue and org value leaves through it */
 } gr_instance_t;
 
 /* ---- configuration ----------------------------------------------------------
@@ -450,7 +452,8 @@ static void put(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_gauge(&id, value, sink->time, sink->inst->interval);
+  gen_latest_put(sink->inst->latest, &id, false, value, sink->time,
+                 sink->inst->interval);
 }
 
 /* A longest value at time t: it keeps growing between events (they come
@@ -568,7 +571,8 @@ static void put_derive(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_derive(&id, value, sink->time, sink->inst->interval);
+  gen_latest_put(sink->inst->latest, &id, true, (double)value, sink->time,
+                 sink->inst->interval);
 }
 
 /* "voice-le5", "voice-le0.5", "voice-le_inf" */
@@ -1428,6 +1432,10 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_dispatch_gauge(&queues, (double)inst->queues.count, 0, 0);
   gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
+  pthread_mutex_lock(&inst->lock);
+  uint64_t held = gen_latest_held_total(inst->latest);
+  pthread_mutex_unlock(&inst->lock);
+  gen_dispatch_self(host, PLUGIN_NAME, "values_held", NULL, true, (double)held);
 
   gen_conv_stats_t conv = {0};
   pthread_mutex_lock(&inst->lock);
@@ -1471,6 +1479,9 @@ static int gr_read(user_data_t *ud) {
   int status = due ? refresh_queues(inst) : 0;
 
   pthread_mutex_lock(&inst->lock);
+  /* Changes held back (see gen_latest.h) whose hold ended leave now, even
+   * when no message came since. */
+  gen_latest_flush(inst->latest, cdtime(), false);
   cdtime_t t = gr_now(inst); /* one time for all: each series once */
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
@@ -1512,6 +1523,7 @@ static void gr_instance_free(void *data) {
   gen_entity_set_free(&inst->users);
   free(inst->user_state);
   gen_presence_map_free(&inst->presences);
+  gen_latest_free(inst->latest);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
   gen_client_free(inst->client);
@@ -1524,6 +1536,8 @@ static int gr_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
+  if ((inst->latest = gen_latest_new(GEN_LATEST_HOLD)) == NULL)
+    return -ENOMEM;
   if (inst->config.conversation_events) {
     gen_conv_options_t conv = {
         .max_conversations = (size_t)inst->config.max_conversations,

@@ -23,6 +23,10 @@ static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
     gen_entity_add(&inst->queues, id, name, "div-1");
   }
   inst->listed_at = cdtime();
+  /* These tests look at what each message dispatches: no hold (the hold is
+   * tested in hold_keeps_series_in_order and in test_latest). */
+  gen_latest_free(inst->latest);
+  inst->latest = gen_latest_new(0);
   /* The first read comes before any channel thread starts (it starts
    * them), as in collectd: it takes the interval our threads dispatch with. */
   mock_values_reset();
@@ -94,6 +98,44 @@ DEF_TEST(media_event_dispatches_changes_at_once) {
   EXPECT_EQ_INT(GEN_NOTIFY_OK,
                 feed(inst, MEDIA_EVENT("q-001", "hologram", 1, 1)));
   EXPECT_EQ_INT(0, mock_values_num);
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+/* A change of a series that left less than 100 ms ago (here: in the
+ * periodic re-dispatch) is held, and its newest value leaves when the hold
+ * ends; other series leave at once. */
+DEF_TEST(hold_keeps_series_in_order) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  gr_instance_t *inst = make_instance(1);
+  gen_latest_free(inst->latest);
+  inst->latest = gen_latest_new(GEN_LATEST_HOLD);
+  feed(inst, MEDIA_EVENT("q-000", "voice", 1, 1699999990000));
+  mock_time += TIME_T_TO_CDTIME_T(5);
+  gr_read(&(user_data_t){.data = inst});
+  mock_values_reset();
+  mock_time += MS_TO_CDTIME_T(10);
+  feed(inst, MEDIA_EVENT("q-000", "voice", 2, 1699999990000));
+  feed(inst, MEDIA_EVENT("q-000", "voice", 3, 1699999990000));
+  OK(mock_find("Sales_EN_000", "waiting", "voice") == NULL);
+  EXPECT_EQ_INT(1, gen_latest_pending(inst->latest));
+  mock_time += MS_TO_CDTIME_T(100);
+  feed(inst, "{\"topicName\":\"v2.analytics.queues.q-000.observations\","
+             "\"eventBody\":{\"group\":{\"queueId\":\"q-000\",\"mediaType\":"
+             "\"chat\"},\"data\":[{\"metrics\":[{\"metric\":\"oWaiting\","
+             "\"stats\":{\"count\":1}}]}]}}");
+  EXPECT_EQ_DOUBLE(1,
+                   mock_find("Sales_EN_000", "waiting", "chat")->value.gauge);
+  /* the held voice value left with that message: only the newest */
+  size_t voice = 0;
+  for (size_t i = 0; i < mock_values_num; i++)
+    voice += strcmp(mock_values[i].type, "waiting") == 0 &&
+             strcmp(mock_values[i].type_instance, "voice") == 0;
+  EXPECT_EQ_INT(1, voice);
+  EXPECT_EQ_DOUBLE(3,
+                   mock_find("Sales_EN_000", "waiting", "voice")->value.gauge);
+  EXPECT_EQ_INT(0, gen_latest_pending(inst->latest));
   mock_time = 0;
   gr_instance_free(inst);
   return 0;
@@ -688,6 +730,7 @@ int main(void) {
   RUN_TEST(user_group_replaces_statuses);
   RUN_TEST(control_and_bad_messages);
   RUN_TEST(times_strictly_increase);
+  RUN_TEST(hold_keeps_series_in_order);
   RUN_TEST(longest_in_every_form);
   RUN_TEST(observation_messages_merge);
   RUN_TEST(on_queue_per_routing_status);

@@ -1,0 +1,53 @@
+/*
+ * collectd-genesys: values that replace their series' previous value (the
+ * current state of a gauge, a counter's running total), dispatched without
+ * being written out of order.
+ *
+ * collectd 5.12 hands dispatched values to its write threads (WriteThreads,
+ * 5 by default) in order, but two values of one series queued close
+ * together can be written in either order: the older one then lands last
+ * in write_http or write_prometheus (collectd's cache logs "uc_update:
+ * Value too old" and writes it anyway), and the backend shows a stale value
+ * until the next dispatch. So a series dispatched again within `hold` of its
+ * last dispatch is held, and only its newest value leaves when the hold
+ * ends: at the next put or flush after that.
+ *
+ *   gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
+ *   gen_latest_put(l, &id, false, 3.0, time, interval);   // per change
+ *   gen_latest_flush(l, cdtime(), false);  // from the read callback too
+ *   gen_latest_free(l);
+ *
+ * Not locked: its owner serialises every call.
+ */
+#ifndef GEN_LATEST_H
+#define GEN_LATEST_H 1
+
+#include "gen_dispatch.h"
+
+#include <stdbool.h>
+
+/* Long enough for collectd's write threads to have taken the first value. */
+#define GEN_LATEST_HOLD MS_TO_CDTIME_T(100)
+
+typedef struct gen_latest_s gen_latest_t;
+
+gen_latest_t *gen_latest_new(cdtime_t hold);
+/* Frees it; values still held are dropped (they are re-dispatched state). */
+void gen_latest_free(gen_latest_t *l);
+
+/* Dispatches the value now, or holds it (replacing a held value of the same
+ * series) when the series left less than hold ago. Values held whose hold
+ * has ended leave first. time must not be 0. Returns 0 or a negative errno
+ * (out of memory: the value was dispatched at once). */
+int gen_latest_put(gen_latest_t *l, const gen_ident_t *id, bool derive,
+                   double value, cdtime_t time, cdtime_t interval);
+
+/* Dispatches the held values whose hold ended by now (all of them when all
+ * is set). */
+void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all);
+
+/* Values held now, and held since creation (for self-metrics and tests). */
+size_t gen_latest_pending(const gen_latest_t *l);
+uint64_t gen_latest_held_total(const gen_latest_t *l);
+
+#endif /* GEN_LATEST_H */

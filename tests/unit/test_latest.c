@@ -1,0 +1,110 @@
+/* Unit tests of gen_latest: a series dispatched again within the hold is
+ * held, only its newest value leaves when the hold ends, other series are
+ * never held, and a series is remembered across the window swaps for at
+ * least the hold. */
+#include "plugin_mock.h"
+
+#include "gen_latest.h"
+
+#include "collectd/core/testing.h"
+
+static gen_ident_t ident(const char *type_instance) {
+  return (gen_ident_t){.host = "acme",
+                       .plugin = "genesys_realtime",
+                       .plugin_instance = "q1",
+                       .type = "waiting",
+                       .type_instance = type_instance};
+}
+
+static size_t sent(const char *type_instance) {
+  size_t n = 0;
+  for (size_t i = 0; i < mock_values_num; i++)
+    n += strcmp(mock_values[i].type_instance, type_instance) == 0;
+  return n;
+}
+
+DEF_TEST(hold_and_release) {
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1700000000);
+  gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
+  gen_ident_t voice = ident("voice"), chat = ident("chat");
+  mock_values_reset();
+  mock_time = t0;
+  EXPECT_EQ_INT(0, gen_latest_put(l, &voice, false, 1, t0, t0));
+  EXPECT_EQ_INT(1, sent("voice"));
+  mock_time = t0 + MS_TO_CDTIME_T(50);
+  gen_latest_put(l, &voice, false, 2, mock_time, t0);
+  mock_time = t0 + MS_TO_CDTIME_T(60);
+  gen_latest_put(l, &voice, false, 3, mock_time, t0);
+  gen_latest_put(l, &chat, false, 7, mock_time, t0); /* another series */
+  EXPECT_EQ_INT(1, sent("voice"));
+  EXPECT_EQ_INT(1, sent("chat"));
+  EXPECT_EQ_INT(1, gen_latest_pending(l));
+  EXPECT_EQ_INT(2, gen_latest_held_total(l));
+  gen_latest_flush(l, t0 + MS_TO_CDTIME_T(99), false); /* not yet */
+  EXPECT_EQ_INT(1, sent("voice"));
+  mock_time = t0 + MS_TO_CDTIME_T(100);
+  gen_latest_flush(l, mock_time, false);
+  EXPECT_EQ_INT(2, sent("voice"));
+  mock_value_t *v = mock_find("q1", "waiting", "voice");
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  EXPECT_EQ_INT(t0 + MS_TO_CDTIME_T(60), v->time); /* its own time */
+  /* Released at +100 ms: held again until +200 ms... */
+  mock_time = t0 + MS_TO_CDTIME_T(150);
+  gen_latest_put(l, &voice, false, 4, mock_time, t0);
+  EXPECT_EQ_INT(2, sent("voice"));
+  /* ... and released by the next put of any series after that. */
+  mock_time = t0 + MS_TO_CDTIME_T(200);
+  gen_latest_put(l, &chat, false, 8, mock_time, t0);
+  EXPECT_EQ_INT(3, sent("voice"));
+  /* Long after: at once. */
+  mock_time = t0 + TIME_T_TO_CDTIME_T(5);
+  gen_latest_put(l, &voice, false, 5, mock_time, t0);
+  EXPECT_EQ_INT(4, sent("voice"));
+  /* flush(all) sends what is held, at once. */
+  mock_time += MS_TO_CDTIME_T(1);
+  gen_latest_put(l, &voice, false, 6, mock_time, t0);
+  gen_latest_flush(l, mock_time, true);
+  EXPECT_EQ_INT(5, sent("voice"));
+  gen_latest_free(l);
+  mock_time = 0;
+  return 0;
+}
+
+/* Many series in one burst (a periodic re-dispatch): none is held, and
+ * each is still known, across a window swap, for the hold. */
+DEF_TEST(burst_of_series) {
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1700000100);
+  gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
+  mock_values_reset();
+  mock_time = t0;
+  char name[32];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(name, sizeof(name), "m%d", i);
+    gen_ident_t id = ident(name);
+    gen_latest_put(l, &id, true, i, t0, t0);
+  }
+  EXPECT_EQ_INT(5000, mock_values_num);
+  EXPECT_EQ_INT(0, gen_latest_pending(l));
+  /* 90 ms later, after a swap at the first put past +100 ms of the window:
+   * still remembered. */
+  mock_time = t0 + MS_TO_CDTIME_T(90);
+  gen_ident_t id = ident("m42");
+  gen_latest_put(l, &id, true, 43, mock_time, t0);
+  EXPECT_EQ_INT(1, gen_latest_pending(l));
+  mock_time = t0 + MS_TO_CDTIME_T(300);
+  gen_ident_t other = ident("m43");
+  gen_latest_put(l, &other, true, 44, mock_time, t0); /* released m42 */
+  EXPECT_EQ_INT(0, gen_latest_pending(l));
+  EXPECT_EQ_INT(5002, mock_values_num);
+  gen_latest_free(l);
+  mock_time = 0;
+  return 0;
+}
+
+int main(void) {
+  mock_log_echo = false;
+  RUN_TEST(hold_and_release);
+  RUN_TEST(burst_of_series);
+  mock_values_reset();
+  END_TEST;
+}
