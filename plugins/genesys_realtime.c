@@ -1325,8 +1325,62 @@ static int refresh_presences(gr_instance_t *inst) {
   return -1;
 }
 
+/* Gives the channel manager the topics of the selected queues and agents:
+ * per queue its observation topic, then its conversation topic (one channel
+ * carries both), then one activity topic per member agent. */
+static int stream_topics(gr_instance_t *inst) {
+  size_t per_queue = inst->config.conversation_events ? 2 : 1;
+  pthread_mutex_lock(&inst->lock);
+  size_t n_queues = inst->queues.count, n_users = inst->users.count;
+  size_t max_topics = n_queues * per_queue + n_users;
+  char **topics = calloc(max_topics ? max_topics : 1, sizeof(*topics));
+  size_t n_topics = 0;
+  for (size_t i = 0; topics != NULL && i < n_queues; i++) {
+    const char *id = inst->queues.items[i].id;
+    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX, id) >=
+        0)
+      n_topics++;
+    if (per_queue == 2 &&
+        asprintf(&topics[n_topics],
+                 GR_CONV_TOPIC_PREFIX "%s" GR_CONV_TOPIC_SUFFIX, id) >= 0)
+      n_topics++;
+  }
+  for (size_t i = 0; topics != NULL && i < n_users; i++)
+    if (asprintf(&topics[n_topics],
+                 GR_USER_TOPIC_PREFIX "%s" GR_USER_TOPIC_SUFFIX,
+                 inst->users.items[i].id) >= 0)
+      n_topics++;
+  pthread_mutex_unlock(&inst->lock);
+  if (topics == NULL)
+    return -ENOMEM;
+
+  size_t capacity =
+      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
+  if (n_topics > capacity)
+    GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
+              "exceed %d channels of %ld topics: the last %zu (agent "
+              "activity first, then the last queues) are not streamed; "
+              "select fewer queues or turn AgentActivity off",
+              PLUGIN_NAME, inst->client->org->name, n_topics, n_queues,
+              per_queue == 2 ? " with conversations" : "", n_users,
+              GEN_NOTIFY_MAX_CHANNELS, inst->config.notify.topics_per_channel,
+              n_topics - capacity);
+  if (n_queues == 0)
+    GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
+                PLUGIN_NAME, inst->client->org->name);
+  gen_notify_set_topics(inst->notify, topics, n_topics);
+  if (!inst->streaming && gen_notify_start(inst->notify) == 0)
+    inst->streaming = true;
+  for (size_t i = 0; i < n_topics; i++)
+    free(topics[i]);
+  free(topics);
+  return 0;
+}
+
 /* Lists the selected queues; on a change, carries the state of the queues
- * kept over and gives the channel manager the new topics. */
+ * kept over and gives the channel manager the new topics. The queue topics
+ * go out before the members are listed (AgentActivity), so that a slow or
+ * rate-limited member listing holds back the agents only. */
 static int refresh_queues(gr_instance_t *inst) {
   gen_entity_set_t fresh = {0};
   char err[512];
@@ -1340,41 +1394,12 @@ static int refresh_queues(gr_instance_t *inst) {
     gen_entity_set_free(&fresh);
     return status;
   }
-  bool members_changed = false;
-  if (inst->config.agent_activity &&
-      refresh_members(inst, &fresh, &members_changed) != 0) {
-    gen_entity_set_free(&fresh);
-    return -1;
-  }
-  /* Per queue its observation topic, then its conversation topic (one
-   * channel carries both), then one activity topic per member agent. */
-  size_t per_queue = inst->config.conversation_events ? 2 : 1;
-  size_t max_topics = fresh.count * per_queue + inst->users.count;
   gr_queue_t *state = calloc(fresh.count ? fresh.count : 1, sizeof(*state));
-  char **topics = calloc(max_topics ? max_topics : 1, sizeof(*topics));
-  if (state == NULL || topics == NULL) {
-    free(state);
-    free(topics);
+  if (state == NULL) {
     gen_entity_set_free(&fresh);
     return -ENOMEM;
   }
-  size_t n_topics = 0;
-  for (size_t i = 0; i < fresh.count; i++) {
-    const char *id = fresh.items[i].id;
-    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX, id) >=
-        0)
-      n_topics++;
-    if (per_queue == 2 &&
-        asprintf(&topics[n_topics],
-                 GR_CONV_TOPIC_PREFIX "%s" GR_CONV_TOPIC_SUFFIX, id) >= 0)
-      n_topics++;
-  }
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->users.count; i++)
-    if (asprintf(&topics[n_topics],
-                 GR_USER_TOPIC_PREFIX "%s" GR_USER_TOPIC_SUFFIX,
-                 inst->users.items[i].id) >= 0)
-      n_topics++;
   for (size_t i = 0; i < fresh.count; i++) {
     ssize_t old = gen_entity_find(&inst->queues, fresh.items[i].id);
     if (old >= 0) {
@@ -1384,7 +1409,7 @@ static int refresh_queues(gr_instance_t *inst) {
   }
   for (size_t i = 0; i < inst->queues.count; i++)
     free_conv(&inst->state[i]); /* queues dropped from the selection */
-  bool changed = fresh.count != inst->queues.count || members_changed;
+  bool changed = fresh.count != inst->queues.count;
   for (size_t i = 0; !changed && i < fresh.count; i++)
     changed = strcmp(fresh.items[i].id, inst->queues.items[i].id) != 0 ||
               strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
@@ -1395,28 +1420,15 @@ static int refresh_queues(gr_instance_t *inst) {
   inst->listed_at = cdtime();
   pthread_mutex_unlock(&inst->lock);
 
-  size_t capacity =
-      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
-  if (n_topics > capacity)
-    GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
-              "exceed %d channels of %ld topics: the last %zu (agent "
-              "activity first, then the last queues) are not streamed; "
-              "select fewer queues or turn AgentActivity off",
-              PLUGIN_NAME, inst->client->org->name, n_topics, fresh.count,
-              per_queue == 2 ? " with conversations" : "", inst->users.count,
-              GEN_NOTIFY_MAX_CHANNELS, inst->config.notify.topics_per_channel,
-              n_topics - capacity);
-  if (changed || !inst->streaming) {
-    if (fresh.count == 0)
-      GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
-                  PLUGIN_NAME, inst->client->org->name);
-    gen_notify_set_topics(inst->notify, topics, n_topics);
-    if (!inst->streaming && gen_notify_start(inst->notify) == 0)
-      inst->streaming = true;
+  if (changed || !inst->streaming)
+    stream_topics(inst);
+  if (inst->config.agent_activity) {
+    /* Only the read thread changes the queue set: read without the lock. */
+    bool members_changed = false;
+    if (refresh_members(inst, &inst->queues, &members_changed) == 0 &&
+        members_changed)
+      stream_topics(inst);
   }
-  for (size_t i = 0; i < n_topics; i++)
-    free(topics[i]);
-  free(topics);
   return 0;
 }
 

@@ -101,5 +101,12 @@ class RealtimeTest(unittest.TestCase):
                        onqueue_form="total", obs_aggregates="on")
 
 
+    def test_99_no_error_in_the_log(self):
+        """No ERROR line the plugin caused (the faults it was put through
+        excepted, each by its exact message), no value dispatched without an
+        interval, no "Value too old" for a series of ours."""
+        bad = self.cd.bad_log_lines(allow=())
+        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+
 if __name__ == "__main__":
     run_tests(__name__)

@@ -151,5 +151,12 @@ class RealtimeEventsTest(unittest.TestCase):
         self.assertEqual(requests(stats, "GET /api/v2/routing/queues/{queueId}/members"), 0)
 
 
+    def test_z_no_error_in_the_log(self):
+        """No ERROR line the plugin caused (the faults it was put through
+        excepted, each by its exact message), no value dispatched without an
+        interval, no "Value too old" for a series of ours."""
+        bad = self.cd.bad_log_lines(allow=())
+        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+
 if __name__ == "__main__":
     run_tests(__name__)
