@@ -10,7 +10,8 @@
  * Value too old" and writes it anyway), and the backend shows a stale value
  * until the next dispatch. So a series dispatched again within `hold` of its
  * last dispatch is held, and only its newest value leaves when the hold
- * ends: at the next put or flush after that.
+ * ends: at the next put or flush after that (the owner flushes often,
+ * genesys_realtime every 250 ms from its channel threads).
  *
  *   gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
  *   gen_latest_put(l, &id, false, 3.0, time, interval);   // per change

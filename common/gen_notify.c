@@ -381,6 +381,8 @@ static int channel_session(channel_t *ch) {
     status = gen_ws_poll(ch->ws, POLL_MS);
     if (status != 0)
       break;
+    if (n->cb.on_tick != NULL)
+      n->cb.on_tick(n->ud);
     if (ch->revoked)
       break;
     if (ch->resubscribe_asked) {

@@ -62,6 +62,9 @@ typedef struct {
    * code to reconnect (the baseline could not be taken). */
   int (*on_connected)(void *ud, gen_http_t *http, char *const *topics,
                       size_t n);
+  /* Optional: called on each channel thread at least every 250 ms while
+   * its socket is open, messages or not (for work due by the clock). */
+  void (*on_tick)(void *ud);
 } gen_notify_callbacks_t;
 
 typedef struct {

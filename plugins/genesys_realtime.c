@@ -949,6 +949,16 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   return GEN_NOTIFY_OK;
 }
 
+/* Changes held back by gen_latest leave when their hold ends, also when no
+ * message comes after them. */
+static void gr_on_tick(void *ud) {
+  gr_instance_t *inst = ud;
+  pthread_mutex_lock(&inst->lock);
+  if (gen_latest_pending(inst->latest) > 0)
+    gen_latest_flush(inst->latest, cdtime(), false);
+  pthread_mutex_unlock(&inst->lock);
+}
+
 static const char *const gr_obs_metrics[] = {"oWaiting",
                                              "oInteracting",
                                              "oAlerting",
@@ -1563,7 +1573,8 @@ static int gr_instance_init(void *data) {
   inst->notify = gen_notify_create(
       inst->client,
       &(gen_notify_callbacks_t){.on_message = gr_on_message,
-                                .on_connected = gr_on_connected},
+                                .on_connected = gr_on_connected,
+                                .on_tick = gr_on_tick},
       inst, &options);
   return inst->notify == NULL ? -ENOMEM : 0;
 }

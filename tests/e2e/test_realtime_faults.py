@@ -35,8 +35,12 @@ HEALTHY_AFTER = 62
 # old socket is closed, and a new TLS connection is made.
 AT_ONCE = 2.0
 MESSAGE_CAP = 1024 * 1024  # the plugin's WebSocket message cap
-# ERROR lines the faults provoke on purpose (filled in below from a run)
-FAULT_ERRORS = ()
+# ERROR lines the faults provoke on purpose: test_06's truncated and
+# malformed observation answers.
+FAULT_ERRORS = (
+    r'genesys_realtime plugin: Org "acme": queue observations query failed: '
+    r"malformed JSON in HTTP 200 answer: .*",
+)
 
 
 def closes_sent(stats, code):
@@ -515,8 +519,8 @@ class RealtimeFaultTest(unittest.TestCase):
                                == [PER_CHANNEL] * CHANNELS)(self.sim.stats()), 30)
         self.assertTrue(ok, self.cd.log_text()[-2000:])
         after = self.sim.stats()
-        self.assertEqual(after["system_messages"]["no_longer_subscribed"],
-                         before["system_messages"]["no_longer_subscribed"] + CHANNELS)
+        self.assertEqual(after["system_messages"].get("no_longer_subscribed", 0),
+                         before["system_messages"].get("no_longer_subscribed", 0) + CHANNELS)
         self.assertEqual(after["sockets_total"], before["sockets_total"])
         self.assertEqual(after["channels_created"], before["channels_created"])
         self.assertEqual(self.wait_self("notify_resubscribes", resub0 + CHANNELS),
@@ -537,8 +541,8 @@ class RealtimeFaultTest(unittest.TestCase):
         delay = self.wait_reconnected(before, since=t0)
         after = self.sim.stats()
         print(f"# token_revoked: back after {delay:.1f} s")
-        self.assertEqual(after["system_messages"]["token_revoked"],
-                         before["system_messages"]["token_revoked"] + CHANNELS)
+        self.assertEqual(after["system_messages"].get("token_revoked", 0),
+                         before["system_messages"].get("token_revoked", 0) + CHANNELS)
         self.assertEqual(after["tokens_issued"], before["tokens_issued"] + 1)
         self.assertEqual(requests(after, CH_CREATE, 401), requests(before, CH_CREATE, 401))
         self.assertEqual(requests(after, WS_UPGRADE, 404), requests(before, WS_UPGRADE, 404))

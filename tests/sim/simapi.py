@@ -136,6 +136,17 @@ def _compile_pred(p, allowed, lenient):
     raise ApiError(400, "bad.request", "Invalid operator '%s'" % op)
 
 
+def query_body(req):
+    """The JSON object of a query and its required metrics list."""
+    body = req.json()
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad.request", "body required")
+    metrics = body.get("metrics")
+    if not metrics or not isinstance(metrics, list):
+        raise ApiError(400, "bad.request", "metrics is required")
+    return body, metrics
+
+
 def expand_set(req):
     """expand as repeated parameters or one comma-separated list."""
     return {x.strip() for v in req.qall("expand") for x in v.split(",") if x.strip()}
@@ -1450,12 +1461,7 @@ class App:
         return out
 
     async def h_q_obs(self, req, p, tok):
-        body = req.json()
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad.request", "body required")
-        metrics = body.get("metrics")
-        if not metrics or not isinstance(metrics, list):
-            raise ApiError(400, "bad.request", "metrics is required")
+        body, metrics = query_body(req)
         bad = [m for m in metrics if m not in QUEUE_OBS_METRICS]
         if bad:
             raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(bad))
@@ -1499,12 +1505,7 @@ class App:
     async def h_routing_activity(self, req, p, tok):
         """RoutingActivityQuery -> RoutingActivityResponse (SDK models): one
         group per queue; with details, entityIds per metric and entities[]."""
-        body = req.json()
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad.request", "body required")
-        metrics = body.get("metrics")
-        if not metrics or not isinstance(metrics, list):
-            raise ApiError(400, "bad.request", "metrics is required")
+        body, metrics = query_body(req)
         wanted = {}
         for m in metrics:
             name = m.get("metric") if isinstance(m, dict) else None

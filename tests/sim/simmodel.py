@@ -121,6 +121,17 @@ def pick_weighted(rng, pairs):
 # ---------------------------------------------------------------------------
 # Aggregate store: minute-resolution buckets of (count,sum,min,max) per metric
 
+
+def accumulate(arr, i, value):
+    """One more metric in a stats array at i: count, sum, min, max."""
+    arr[i] += 1
+    if value is not None:
+        arr[i + 1] += value
+        if value < arr[i + 2]:
+            arr[i + 2] = value
+        if value > arr[i + 3]:
+            arr[i + 3] = value
+
 class Store:
     def __init__(self, metrics):
         self.metrics = metrics
@@ -137,14 +148,7 @@ class Store:
         arr = d.get(key)
         if arr is None:
             arr = d[key] = array("d", self.template)
-        i = self.midx[metric] * 4
-        arr[i] += 1
-        if value is not None:
-            arr[i + 1] += value
-            if value < arr[i + 2]:
-                arr[i + 2] = value
-            if value > arr[i + 3]:
-                arr[i + 3] = value
+        accumulate(arr, self.midx[metric] * 4, value)
 
     def prune(self, before_ms):
         cut = before_ms // 60000
@@ -221,14 +225,7 @@ class WindowStore(Store):
         if w is None or w[0] != ws:
             w = self.win[k] = [ws, array("d", self.template)]
         arr = w[1]
-        i = self.midx[metric] * 4
-        arr[i] += 1
-        if value is not None:
-            arr[i + 1] += value
-            if value < arr[i + 2]:
-                arr[i + 2] = value
-            if value > arr[i + 3]:
-                arr[i + 3] = value
+        accumulate(arr, self.midx[metric] * 4, value)
         self.touched.add(k)
 
     def window(self, k, now_ms):
