@@ -58,7 +58,7 @@ class RealtimeTest(unittest.TestCase):
         cls.sim.stop()
 
     def test_1_gauges_equal_truth_and_api_economy(self):
-        compare_with_truth(self, self.sim, self.rx, QUEUES)
+        compare_with_truth(self, self.sim, self.rx, QUEUES, drained=True)
         stats = self.sim.stats()
         channels = math.ceil(QUEUES / 1000)
         self.assertEqual(stats["channels_alive"], channels)
@@ -87,7 +87,7 @@ class RealtimeTest(unittest.TestCase):
         self.assertGreater(answer.get("republished_groups", 0), QUEUES)
         for name, value in forms.items():
             self.assertEqual(self.sim.forms()["forms"][name], value)
-        compare_with_truth(self, self.sim, self.rx, QUEUES)
+        compare_with_truth(self, self.sim, self.rx, QUEUES, drained=True)
 
     def test_2_older_forms(self):
         # Longest as a duration, presences by system name, one unqualified
