@@ -1573,10 +1573,14 @@ class App:
         add("oOffQueueUsers", [a for a in active if a.routing == M.R_OFF])
         for i, r in enumerate(M.ROUTING):
             add("oUserRoutingStatuses", [a for a in active if a.routing == i], r)
-        pq = self.opts.presence_qualifier
-        for i, pr in enumerate(M.PRESENCES):
-            add("oUserPresences", [a for a in joined if a.presence == i],
-                pr if pq == "system" else model.presence_defs[i]["id"])
+        # qualified like the observations: org presence ids (each agent's
+        # own org presence) or system names, per the form
+        if self.forms["presence_qualifier"] == "system":
+            for i, pr in enumerate(M.PRESENCES):
+                add("oUserPresences", [a for a in joined if a.presence == i], pr)
+        else:
+            for i, d in enumerate(model.org_presences):
+                add("oUserPresences", [a for a in joined if a.opres == i], d["id"])
         out = {"group": {"queueId": q.id}, "data": data}
         if any(wanted.values()):
             out["entities"] = [
@@ -1584,7 +1588,7 @@ class App:
                  "queueId": q.id, "routingStatus": M.ROUTING[a.routing],
                  "routingStatusDate": M.iso(a.rs_start),
                  "systemPresence": M.PRESENCES[a.presence],
-                 "organizationPresenceId": model.presence_defs[a.presence]["id"],
+                 "organizationPresenceId": model.org_presences[a.opres]["id"],
                  "presenceDate": M.iso(a.pr_start),
                  "queueMembershipStatus": "active" if q.idx in a.joined else "inactive"}
                 for a in cut(members)]
