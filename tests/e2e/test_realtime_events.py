@@ -92,6 +92,10 @@ class RealtimeEventsTest(unittest.TestCase):
         self.sim.fault({"fault": "pause"})
         reconnects = self.rx.get(PLUGIN, "self", "notify_reconnects") or 0
         baselines = self.rx.get(PLUGIN, "self", "notify_baselines")
+        # Before the drop REST spelt presences for display and the activity
+        # topic as enums (the defaults); after it, the other way round: the
+        # re-baseline and the events that follow read the other spellings.
+        self.sim.forms({"presence_spelling": "enum", "topic_presence_spelling": "display"})
         self.sim.fault({"fault": "drop_sockets"})
         self.assertTrue(wait_for(
             lambda: (self.rx.get(PLUGIN, "self", "notify_reconnects") or 0) > reconnects
@@ -140,6 +144,8 @@ class RealtimeEventsTest(unittest.TestCase):
             self.assertEqual(
                 self.rx.get(PLUGIN, "org", "org_agents_presence", presence.lower()),
                 agents["presence"].get(presence, 0), presence)
+        # every presence, in every spelling and as org ids, mapped
+        self.assertEqual(self.rx.get(PLUGIN, "org", "org_agents_presence", "other"), 0)
 
         # The user baseline is the bulk read, once per connect: ⌈120/80⌉
         # requests each time; the members come from one routing activity
