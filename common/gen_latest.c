@@ -5,8 +5,9 @@
  * (64-bit FNV-1a of the identity) with their last dispatch time: the
  * current window and the one before, swapped every hold, so that nothing
  * needs pruning and a series is found for at least hold after it left. Held
- * values are few (a collision needs two changes of one series within
- * hold), so they are a plain array.
+ * values (a change within hold of the series' last dispatch: few in
+ * practice, all of them in a replay faster than hold) are found by hash
+ * and released in time order from a heap: every operation is O(log n).
  */
 #include "gen_latest.h"
 
@@ -31,16 +32,26 @@ typedef struct {
       type[DATA_MAX_NAME_LEN], type_instance[256];
   bool derive;
   double value;
-  cdtime_t time, interval, release;
+  cdtime_t time, interval;
 } held_t;
+
+/* A held value's release: (time, index into held). */
+typedef struct {
+  cdtime_t release;
+  size_t index;
+} due_t;
 
 struct gen_latest_s {
   cdtime_t hold;
   set_t cur, prev;
   cdtime_t window_start;
-  held_t *held;
-  size_t n_held, cap_held;
+  held_t *held; /* slots; free ones are chained through free_next */
+  size_t *free_next, free_head, cap_held;
+  size_t n_held;
+  set_t held_by_hash; /* hash -> index + 1 (in slot_t.at) */
+  due_t *heap;        /* min-heap by release, n_held long */
   uint64_t held_total;
+  cdtime_t bulk_at; /* of the last full re-dispatch (gen_latest_bulk_done) */
 };
 
 static uint64_t fnv(uint64_t h, const char *s) {
@@ -56,6 +67,13 @@ static uint64_t series_hash(const gen_ident_t *id) {
   h = fnv(h, id->plugin_instance);
   h = fnv(h, id->type);
   h = fnv(h, id->type_instance);
+  /* FNV's low bits cluster for names that differ only at the end: mixed
+   * (MurmurHash3's finaliser) before they pick a slot. */
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
   return h ? h : 1;
 }
 
@@ -93,6 +111,58 @@ static int set_put(set_t *s, uint64_t hash, cdtime_t at) {
   return 0;
 }
 
+/* Removes hash (linear probing: later entries of its run shift back). */
+static void set_del(set_t *s, uint64_t hash) {
+  slot_t *slot = set_slot(s, hash);
+  if (slot == NULL || slot->hash != hash)
+    return;
+  size_t mask = s->cap - 1, i = (size_t)(slot - s->slots);
+  for (size_t j = (i + 1) & mask; s->slots[j].hash != 0; j = (j + 1) & mask) {
+    size_t home = s->slots[j].hash & mask;
+    /* j's entry may move to i if its home is not in (i, j] (cyclically) */
+    bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!between) {
+      s->slots[i] = s->slots[j];
+      i = j;
+    }
+  }
+  s->slots[i] = (slot_t){0};
+  s->count--;
+}
+
+static void heap_swap(due_t *h, size_t a, size_t b) {
+  due_t t = h[a];
+  h[a] = h[b];
+  h[b] = t;
+}
+
+static void heap_push(gen_latest_t *l, due_t d) {
+  size_t i = l->n_held - 1; /* the caller counted it already */
+  l->heap[i] = d;
+  while (i > 0 && l->heap[(i - 1) / 2].release > l->heap[i].release) {
+    heap_swap(l->heap, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static due_t heap_pop(gen_latest_t *l) {
+  due_t top = l->heap[0];
+  size_t n = --l->n_held;
+  l->heap[0] = l->heap[n];
+  for (size_t i = 0;;) {
+    size_t a = 2 * i + 1, b = a + 1, m = i;
+    if (a < n && l->heap[a].release < l->heap[m].release)
+      m = a;
+    if (b < n && l->heap[b].release < l->heap[m].release)
+      m = b;
+    if (m == i)
+      break;
+    heap_swap(l->heap, i, m);
+    i = m;
+  }
+  return top;
+}
+
 gen_latest_t *gen_latest_new(cdtime_t hold) {
   gen_latest_t *l = calloc(1, sizeof(*l));
   if (l != NULL)
@@ -106,19 +176,37 @@ void gen_latest_free(gen_latest_t *l) {
   free(l->cur.slots);
   free(l->prev.slots);
   free(l->held);
+  free(l->free_next);
+  free(l->held_by_hash.slots);
+  free(l->heap);
   free(l);
+}
+
+/* Empties a set for a new window; one much bigger than its last window
+ * needed (a burst) is given back, so that lookups stay in cache. */
+static void set_clear(set_t *s) {
+  if (s->cap > 1024 && s->count * 8 < s->cap) {
+    free(s->slots);
+    *s = (set_t){0};
+    return;
+  }
+  if (s->slots != NULL)
+    memset(s->slots, 0, s->cap * sizeof(*s->slots));
+  s->count = 0;
 }
 
 /* The last dispatch of a series within the two windows, or 0. */
 static cdtime_t last_left(gen_latest_t *l, uint64_t hash, cdtime_t now) {
   if (now - l->window_start >= l->hold || now < l->window_start) {
-    /* a new window: the current one becomes the previous */
+    /* a new window: the current one becomes the previous, unless it is
+     * older than hold too */
+    bool both = now - l->window_start >= 2 * l->hold || now < l->window_start;
     set_t old = l->prev;
     l->prev = l->cur;
     l->cur = old;
-    if (l->cur.slots != NULL)
-      memset(l->cur.slots, 0, l->cur.cap * sizeof(*l->cur.slots));
-    l->cur.count = 0;
+    set_clear(&l->cur);
+    if (both)
+      set_clear(&l->prev);
     l->window_start = now;
   }
   slot_t *slot = set_slot(&l->cur, hash);
@@ -136,13 +224,12 @@ static int send_now(gen_latest_t *l, const gen_ident_t *id, uint64_t hash,
 }
 
 void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
-  size_t kept = 0;
-  for (size_t i = 0; i < l->n_held; i++) {
-    held_t *h = &l->held[i];
-    if (!all && h->release > now) {
-      l->held[kept++] = *h;
-      continue;
-    }
+  while (l->n_held > 0 && (all || l->heap[0].release <= now)) {
+    due_t d = heap_pop(l);
+    held_t *h = &l->held[d.index];
+    set_del(&l->held_by_hash, h->hash);
+    l->free_next[d.index] = l->free_head;
+    l->free_head = d.index + 1;
     gen_ident_t id = {.host = h->host,
                       .plugin = h->plugin,
                       .plugin_instance = h->plugin_instance,
@@ -150,37 +237,70 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
                       .type_instance = h->type_instance};
     send_now(l, &id, h->hash, h->derive, h->value, h->time, h->interval, now);
   }
-  l->n_held = kept;
 }
 
-int gen_latest_put(gen_latest_t *l, const gen_ident_t *id, bool derive,
-                   double value, cdtime_t time, cdtime_t interval) {
+/* A free slot of held (growing the arrays), or -ENOMEM. */
+static ssize_t held_slot(gen_latest_t *l) {
+  if (l->free_head == 0) {
+    size_t cap = l->cap_held ? l->cap_held * 2 : 16;
+    held_t *held = realloc(l->held, cap * sizeof(*held));
+    if (held != NULL)
+      l->held = held;
+    size_t *next = realloc(l->free_next, cap * sizeof(*next));
+    if (next != NULL)
+      l->free_next = next;
+    due_t *heap = realloc(l->heap, cap * sizeof(*heap));
+    if (heap != NULL)
+      l->heap = heap;
+    if (held == NULL || next == NULL || heap == NULL)
+      return -ENOMEM;
+    for (size_t i = cap; i-- > l->cap_held;) {
+      l->free_next[i] = l->free_head;
+      l->free_head = i + 1;
+    }
+    l->cap_held = cap;
+  }
+  size_t index = l->free_head - 1;
+  l->free_head = l->free_next[index];
+  return (ssize_t)index;
+}
+
+static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
+               double value, cdtime_t time, cdtime_t interval, bool bulk) {
+  if (l->hold == 0) /* nothing is ever held */
+    return gen_dispatch_number(id, derive, value, time, interval);
   cdtime_t now = cdtime();
   if (l->n_held > 0)
     gen_latest_flush(l, now, false);
   uint64_t hash = series_hash(id);
-  for (size_t i = 0; i < l->n_held; i++)
-    if (l->held[i].hash == hash) { /* the newer value replaces the held one */
-      l->held[i].value = value;
-      l->held[i].time = time;
-      l->held[i].interval = interval;
-      l->held_total++;
-      return 0;
-    }
-  cdtime_t last = last_left(l, hash, now);
-  if (last == 0 || now - last >= l->hold || now < last)
-    return send_now(l, id, hash, derive, value, time, interval, now);
-  if (l->n_held == l->cap_held) {
-    size_t cap = l->cap_held ? l->cap_held * 2 : 16;
-    held_t *held = realloc(l->held, cap * sizeof(*held));
-    if (held == NULL) {
-      send_now(l, id, hash, derive, value, time, interval, now);
-      return -ENOMEM;
-    }
-    l->held = held;
-    l->cap_held = cap;
+  slot_t *found = l->n_held > 0 ? set_slot(&l->held_by_hash, hash) : NULL;
+  if (found != NULL && found->hash == hash) {
+    /* the newer value replaces the held one */
+    held_t *h = &l->held[found->at - 1];
+    h->value = value;
+    h->time = time;
+    h->interval = interval;
+    l->held_total++;
+    return 0;
   }
-  held_t *h = &l->held[l->n_held++];
+  cdtime_t last = last_left(l, hash, now);
+  if (!bulk && l->bulk_at > last)
+    last = l->bulk_at;
+  if (last == 0 || now - last >= l->hold || now < last) {
+    if (bulk) /* remembered all at once by gen_latest_bulk_done() */
+      return gen_dispatch_number(id, derive, value, time, interval);
+    return send_now(l, id, hash, derive, value, time, interval, now);
+  }
+  ssize_t index = held_slot(l);
+  if (index < 0 || set_put(&l->held_by_hash, hash, (cdtime_t)index + 1) != 0) {
+    if (index >= 0) {
+      l->free_next[index] = l->free_head;
+      l->free_head = (size_t)index + 1;
+    }
+    send_now(l, id, hash, derive, value, time, interval, now);
+    return -ENOMEM;
+  }
+  held_t *h = &l->held[index];
   h->hash = hash;
   sstrncpy(h->host, id->host ? id->host : "", sizeof(h->host));
   sstrncpy(h->plugin, id->plugin, sizeof(h->plugin));
@@ -193,10 +313,23 @@ int gen_latest_put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   h->value = value;
   h->time = time;
   h->interval = interval;
-  h->release = last + l->hold;
+  l->n_held++;
+  heap_push(l, (due_t){.release = last + l->hold, .index = (size_t)index});
   l->held_total++;
   return 0;
 }
+
+int gen_latest_put(gen_latest_t *l, const gen_ident_t *id, bool derive,
+                   double value, cdtime_t time, cdtime_t interval) {
+  return put(l, id, derive, value, time, interval, false);
+}
+
+int gen_latest_put_bulk(gen_latest_t *l, const gen_ident_t *id, bool derive,
+                        double value, cdtime_t time, cdtime_t interval) {
+  return put(l, id, derive, value, time, interval, true);
+}
+
+void gen_latest_bulk_done(gen_latest_t *l, cdtime_t at) { l->bulk_at = at; }
 
 size_t gen_latest_pending(const gen_latest_t *l) { return l->n_held; }
 uint64_t gen_latest_held_total(const gen_latest_t *l) { return l->held_total; }

@@ -32,6 +32,7 @@
 
 typedef struct gen_latest_s gen_latest_t;
 
+/* hold 0: every value leaves at once (nothing is tracked). */
 gen_latest_t *gen_latest_new(cdtime_t hold);
 /* Frees it; values still held are dropped (they are re-dispatched state). */
 void gen_latest_free(gen_latest_t *l);
@@ -42,6 +43,15 @@ void gen_latest_free(gen_latest_t *l);
  * (out of memory: the value was dispatched at once). */
 int gen_latest_put(gen_latest_t *l, const gen_ident_t *id, bool derive,
                    double value, cdtime_t time, cdtime_t interval);
+
+/* A full re-dispatch (every series of the owner, once): the same as
+ * gen_latest_put(), but the series are not remembered one by one (the
+ * tables stay as small as the changes between two re-dispatches); the
+ * caller ends it with gen_latest_bulk_done(l, cdtime()), after which every
+ * series counts as dispatched then. */
+int gen_latest_put_bulk(gen_latest_t *l, const gen_ident_t *id, bool derive,
+                        double value, cdtime_t time, cdtime_t interval);
+void gen_latest_bulk_done(gen_latest_t *l, cdtime_t at);
 
 /* Dispatches the held values whose hold ended by now (all of them when all
  * is set). */

@@ -443,6 +443,7 @@ typedef struct {
   const gr_instance_t *inst;
   const char *queue;
   cdtime_t time;
+  bool bulk; /* the periodic re-dispatch of everything (gen_latest_put_bulk) */
 } gr_sink_t;
 
 static void put(const gr_sink_t *sink, const char *type,
@@ -452,8 +453,8 @@ static void put(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_latest_put(sink->inst->latest, &id, false, value, sink->time,
-                 sink->inst->interval);
+  (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
+      sink->inst->latest, &id, false, value, sink->time, sink->inst->interval);
 }
 
 /* A longest value at time t: it keeps growing between events (they come
@@ -571,8 +572,9 @@ static void put_derive(const gr_sink_t *sink, const char *type,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_latest_put(sink->inst->latest, &id, true, (double)value, sink->time,
-                 sink->inst->interval);
+  (sink->bulk ? gen_latest_put_bulk
+              : gen_latest_put)(sink->inst->latest, &id, true, (double)value,
+                                sink->time, sink->inst->interval);
 }
 
 /* "voice-le5", "voice-le0.5", "voice-le_inf" */
@@ -759,7 +761,8 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 
 static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
                          const int64_t *old_presence, cdtime_t time) {
-  gr_sink_t sink = {.inst = inst, .queue = "org", .time = time};
+  gr_sink_t sink = {
+      .inst = inst, .queue = "org", .time = time, .bulk = old_routing == NULL};
   if (old_routing == NULL)
     put(&sink, "org_agents", "total", (double)inst->users.count);
   for (int k = 0; k < GR_ROUTING_COUNT; k++)
@@ -1507,8 +1510,10 @@ static int gr_read(user_data_t *ud) {
   cdtime_t t = gr_now(inst); /* one time for all: each series once */
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
-    gr_sink_t sink = {
-        .inst = inst, .queue = queue_instance(inst, i), .time = t};
+    gr_sink_t sink = {.inst = inst,
+                      .queue = queue_instance(inst, i),
+                      .time = t,
+                      .bulk = true};
     for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
       if (q->media[m].seen && media_wanted(inst, m))
         dispatch_media(&sink, gr_media[m], &q->media[m], NULL);
@@ -1522,6 +1527,7 @@ static int gr_read(user_data_t *ud) {
   }
   if (inst->config.agent_activity && inst->org_seen)
     dispatch_org(inst, NULL, NULL, t);
+  gen_latest_bulk_done(inst->latest, cdtime());
   pthread_mutex_unlock(&inst->lock);
   dispatch_self(inst);
   /* Only a failed first listing is a failed read (collectd backs off). */
