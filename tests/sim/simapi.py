@@ -1460,6 +1460,16 @@ class App:
             out.setdefault(d["systemPresence"], []).append(d["id"])
         return out
 
+    def _queue_ids(self, flt):
+        """The queueId predicates of a filter, at most --max-obs-queues."""
+        qids = filter_values(flt, "queueId")
+        if len(qids) > self.opts.max_obs_queues:
+            raise ApiError(400, "bad.request",
+                           "A maximum of %d queueId predicates is allowed per query (got %d)"
+                           % (self.opts.max_obs_queues, len(qids)),
+                           {"max": self.opts.max_obs_queues})
+        return qids
+
     async def h_q_obs(self, req, p, tok):
         body, metrics = query_body(req)
         bad = [m for m in metrics if m not in QUEUE_OBS_METRICS]
@@ -1468,12 +1478,7 @@ class App:
         flt = body.get("filter")
         if flt is None:
             raise ApiError(400, "bad.request", "filter is required")
-        qids = filter_values(flt, "queueId")
-        if len(qids) > self.opts.max_obs_queues:
-            raise ApiError(400, "bad.request",
-                           "A maximum of %d queueId predicates is allowed per query (got %d)"
-                           % (self.opts.max_obs_queues, len(qids)),
-                           {"max": self.opts.max_obs_queues})
+        qids = self._queue_ids(flt)
         pred = compile_filter(flt, {"queueId", "mediaType"}, lenient={"mediaType"})
         detail = set(body.get("detailMetrics") or [])
         model = self.model
@@ -1515,12 +1520,7 @@ class App:
         if body.get("groupBy") != ["queueId"]:
             raise ApiError(400, "bad.request", "groupBy must be [\"queueId\"]")
         flt = body.get("filter")
-        qids = filter_values(flt, "queueId")
-        if len(qids) > self.opts.max_obs_queues:
-            raise ApiError(400, "bad.request",
-                           "A maximum of %d queueId predicates is allowed per query (got %d)"
-                           % (self.opts.max_obs_queues, len(qids)),
-                           {"max": self.opts.max_obs_queues})
+        qids = self._queue_ids(flt)
         pred = compile_filter(flt, {"queueId"})
         try:
             ps = int(req.q1("pageSize", "25"))
