@@ -158,12 +158,6 @@ bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict) {
 
 /* POST /api/v2/notifications/channels. */
 static int create_channel(channel_t *ch) {
-  /* The token the channel will be made with: token_revoked names it. */
-  char token[GEN_TOKEN_MAX];
-  if (gen_auth_token(ch->owner->client->auth, token, sizeof(token),
-                     &ch->token_generation) != 0)
-    ch->token_generation = 0;
-  OPENSSL_cleanse(token, sizeof(token));
   json_object *body = json_object_new_object();
   json_object *doc = NULL;
   char err[512];
@@ -191,6 +185,13 @@ static int create_channel(channel_t *ch) {
     json_object_put(doc);
     return GEN_HTTP_ERR_JSON;
   }
+  /* The token the channel was made with (after any refresh the request
+   * needed): token_revoked names it. */
+  char token[GEN_TOKEN_MAX];
+  if (gen_auth_token(ch->owner->client->auth, token, sizeof(token),
+                     &ch->token_generation) != 0)
+    ch->token_generation = 0;
+  OPENSSL_cleanse(token, sizeof(token));
   drop_channel(ch);
   ch->id = strdup(id);
   ch->connect_uri = strdup(uri);
