@@ -329,6 +329,12 @@ static bool take_count(const gr_counts_t *c, gen_obs_metric_t m,
   return true;
 }
 
+/* The earlier of two moments, 0 meaning none (several longest entries,
+ * qualified, make the oldest of them). */
+static cdtime_t oldest(cdtime_t a, cdtime_t b) {
+  return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
 /* Merges a media group's message: only the observation metrics it carries
  * change (the topic also carries interval aggregates, which are not ours,
  * and a message with none of ours changes nothing). */
@@ -340,7 +346,6 @@ static void apply_media(gr_instance_t *inst, gr_media_t *s, const char *queue,
   cdtime_t waiting_since = 0, interacting_since = 0;
   for (size_t i = 0; i < n; i++) {
     const gen_obs_item_t *it = &items[i];
-    cdtime_t since;
     switch (it->metric) {
     case GEN_OBS_M_WAITING:
     case GEN_OBS_M_INTERACTING:
@@ -348,16 +353,13 @@ static void apply_media(gr_instance_t *inst, gr_media_t *s, const char *queue,
       count_item(&c, it);
       break;
     case GEN_OBS_M_LONGEST_WAITING:
-      since = longest_since(inst, it, queue, now);
-      /* several entries (qualified): the oldest of them */
-      if (since != 0 && (waiting_since == 0 || since < waiting_since))
-        waiting_since = since;
+      waiting_since =
+          oldest(waiting_since, longest_since(inst, it, queue, now));
       lw = true;
       break;
     case GEN_OBS_M_LONGEST_INTERACTING:
-      since = longest_since(inst, it, queue, now);
-      if (since != 0 && (interacting_since == 0 || since < interacting_since))
-        interacting_since = since;
+      interacting_since =
+          oldest(interacting_since, longest_since(inst, it, queue, now));
       li = true;
       break;
     default:
