@@ -809,7 +809,8 @@ def new_stats():
             "ws_json_pings": 0, "ws_control_pings": 0, "ws_messages_received": 0,
             "ws_closes_sent": {}, "ws_slow_consumer_drops": 0, "tcp_connections": 0,
             "rate_limited": 0, "org_rate_limited": 0, "system_messages": {},
-            "ws_upgrades_unknown_channel": 0, "started": time.time()}
+            "ws_upgrades_unknown_channel": 0, "aggregate_intervals": {},
+            "started": time.time()}
 
 
 class App:
@@ -1595,7 +1596,7 @@ class App:
             out["truncated"] = truncated
         return out
 
-    def _agg_common(self, body, allowed_dims):
+    def _agg_common(self, body, allowed_dims, kind):
         if not isinstance(body, dict):
             raise ApiError(400, "bad.request", "body required")
         if "interval" not in body:
@@ -1619,6 +1620,11 @@ class App:
         tz = body.get("timeZone")
         if tz not in (None, "UTC", "Etc/UTC", "GMT", "Z"):
             raise ApiError(400, "bad.request", "the simulator supports timeZone UTC only")
+        # The intervals asked, in order, so a test can tell what each
+        # request was for without racing the plugin's next one.
+        asked = self.stats["aggregate_intervals"].setdefault(kind, [])
+        if len(asked) < 10000:
+            asked.append([start, end])
         return start, end, gran, metrics, gb
 
     def _fmt_stats(self, metric, s):
@@ -1678,7 +1684,7 @@ class App:
 
     async def h_conv_agg(self, req, p, tok):
         body = req.json()
-        start, end, gran, metrics, gb = self._agg_common(body, CONV_DIMS)
+        start, end, gran, metrics, gb = self._agg_common(body, CONV_DIMS, "conversations")
         pred = compile_filter(body.get("filter"), CONV_DIMS)
         model = self.model
         gset = set(gb) | {"mediaType"}
@@ -1699,7 +1705,7 @@ class App:
 
     async def h_flow_agg(self, req, p, tok):
         body = req.json()
-        start, end, gran, metrics, gb = self._agg_common(body, FLOW_DIMS)
+        start, end, gran, metrics, gb = self._agg_common(body, FLOW_DIMS, "flows")
         pred = compile_filter(body.get("filter"), FLOW_DIMS)
         model = self.model
         gset = set(gb)
@@ -1749,7 +1755,7 @@ class App:
 
     async def h_user_agg(self, req, p, tok):
         body = req.json()
-        start, end, gran, metrics, gb = self._agg_common(body, {"userId"})
+        start, end, gran, metrics, gb = self._agg_common(body, {"userId"}, "users")
         agents = self._users_from_filter(body.get("filter"))
         model = self.model
         results = []
