@@ -29,6 +29,7 @@ from sim_harness import Simulator  # noqa: E402
 PACKAGE = "collectd-genesys"
 PLUGIN_DIR = "/usr/lib/collectd"  # where collectd-core keeps its plugins
 TYPES_FILE = "/usr/share/collectd/genesys.db"
+CORE_LIB = PLUGIN_DIR + "/genesys/libgenesys-core.so"  # shared by the three plugins
 EXAMPLES = "/usr/share/doc/collectd-genesys/examples"
 PAGES = sorted(os.path.basename(p)[: -len(".pod")]
                for p in glob.glob(os.path.join(ROOT, "man", "*.5.pod")))
@@ -172,8 +173,16 @@ class PackagesTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(path), path)
         # No configuration is enabled: nothing goes to /etc.
         self.assertEqual([f for f in files if f.startswith("/etc")], [])
-        self.assertEqual(sorted(f for f in files if f.startswith(PLUGIN_DIR + "/")),
-                         sorted(f"{PLUGIN_DIR}/{p}.so" for p in PLUGINS))
+        self.assertEqual(sorted(f for f in files if f.startswith(PLUGIN_DIR + "/")
+                                and os.path.isfile(f)),
+                         sorted([f"{PLUGIN_DIR}/{p}.so" for p in PLUGINS] + [CORE_LIB]))
+        # The plugins find the private core library beside them, and share
+        # it: one copy in the process.
+        for p in PLUGINS:
+            dyn = run(["readelf", "-d", f"{PLUGIN_DIR}/{p}.so"]).stdout
+            self.assertIn("[libgenesys-core.so]", dyn, p)
+            self.assertRegex(dyn, r"RUNPATH.*\[" + re.escape(os.path.dirname(CORE_LIB)) + r"\]",
+                             p)
         with open(TYPES_FILE) as f, open(os.path.join(ROOT, "types", "genesys.db")) as g:
             self.assertEqual(f.read(), g.read())
         # man finds the pages by name.
@@ -321,8 +330,10 @@ class PackagesTest(unittest.TestCase):
         self.assertEqual(len(rpms), 1)
         files = set(run(["rpm", "-qlp", rpms[0]]).stdout.split())
         libdir = run(["rpm", "--eval", "%{_libdir}"]).stdout.strip()
-        self.assertEqual(sorted(f for f in files if f.startswith(f"{libdir}/collectd/")),
-                         sorted(f"{libdir}/collectd/{p}.so" for p in PLUGINS))
+        self.assertEqual(sorted(f for f in files if f.startswith(f"{libdir}/collectd/")
+                                and f.endswith(".so")),
+                         sorted([f"{libdir}/collectd/{p}.so" for p in PLUGINS]
+                                + [f"{libdir}/collectd/genesys/libgenesys-core.so"]))
         self.assertIn(TYPES_FILE, files)
         for page in PAGES:
             self.assertTrue({f"/usr/share/man/man5/{page}", f"/usr/share/man/man5/{page}.gz"}
