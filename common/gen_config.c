@@ -98,6 +98,43 @@ void gen_org_free(gen_org_t *org) {
   free(org);
 }
 
+static int dup_field(char **to, const char *from) {
+  *to = from != NULL ? strdup(from) : NULL;
+  return from != NULL && *to == NULL ? -ENOMEM : 0;
+}
+
+gen_org_t *gen_org_copy(const gen_org_t *from) {
+  gen_org_t *org = calloc(1, sizeof(*org));
+  if (org == NULL)
+    return NULL;
+  *org = *from;
+  org->name = org->region = org->api_base_url = org->login_base_url = NULL;
+  org->client_id = org->client_secret = org->proxy = org->ca_file = NULL;
+  org->ca_path = org->client_cert = org->client_key = org->host = NULL;
+  int status = dup_field(&org->name, from->name) |
+               dup_field(&org->region, from->region) |
+               dup_field(&org->api_base_url, from->api_base_url) |
+               dup_field(&org->login_base_url, from->login_base_url) |
+               dup_field(&org->client_id, from->client_id) |
+               dup_field(&org->proxy, from->proxy) |
+               dup_field(&org->ca_file, from->ca_file) |
+               dup_field(&org->ca_path, from->ca_path) |
+               dup_field(&org->client_cert, from->client_cert) |
+               dup_field(&org->client_key, from->client_key) |
+               dup_field(&org->host, from->host);
+  if (status == 0 && from->client_secret != NULL) {
+    /* Registered once more: gen_org_free() takes one registration off. */
+    status = dup_field(&org->client_secret, from->client_secret);
+    if (status == 0)
+      status = gen_redact_add(org->client_secret);
+  }
+  if (status != 0) {
+    gen_org_free(org);
+    return NULL;
+  }
+  return org;
+}
+
 void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
                       const char *reason) {
   char value[256] = "";

@@ -56,6 +56,9 @@ typedef struct {
 /* Creates an org with defaults for the named plugin and <Org> label. */
 gen_org_t *gen_org_create(const char *plugin, const char *name);
 void gen_org_free(gen_org_t *org);
+/* A deep copy (the secret registered for redaction again), NULL when out
+ * of memory. */
+gen_org_t *gen_org_copy(const gen_org_t *org);
 
 /* Parses one child of an <Org> block. Returns 0 when the key was a shared
  * key and valid, GEN_CONFIG_NOT_MINE when the key is not a shared key, and a

@@ -2,6 +2,7 @@
  * collectd-genesys: Notifications API channel manager.
  */
 #include "gen_notify.h"
+#include "gen_hub.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_time.h"
@@ -23,30 +24,44 @@
 #define POLL_MS 250
 
 typedef struct channel_s channel_t;
+typedef struct hub_s hub_t;
 
+/* A consumer: one plugin instance's share of its client's hub. */
 struct gen_notify_s {
-  gen_client_t *client;
+  hub_t *hub;
+  int id; /* its slot in the hub's bookkeeping */
   gen_notify_callbacks_t cb;
   void *ud;
+  gen_notify_stats_t stats; /* malformed and baselines are its own */
+  atomic_size_t pending;    /* its topics waiting for room */
+};
+
+/* One per OAuth client (login host and client id) in the process. */
+struct hub_s {
+  hub_t *next;
+  char *key;
+  gen_client_t *client; /* its own copy of the first consumer's org */
   gen_notify_options_t opt;
   gen_notify_stats_t stats;
-  pthread_mutex_t lock; /* slots, their topics, running */
+  atomic_uint_fast64_t family[GEN_NOTIFY_FAMILIES];
+  /* Readers: channel threads delivering messages and taking their topics;
+   * writers: consumers joining, changing topics, leaving. After a writer
+   * has removed a consumer, no callback of it runs or will run. */
+  pthread_rwlock_t lock;
+  gen_hub_t *plan;
   channel_t *slots[GEN_NOTIFY_MAX_CHANNELS];
-  size_t n_slots;
-  size_t n_topics;
+  gen_notify_t *consumers[GEN_HUB_MAX_CONSUMERS];
+  size_t refs;
   bool running;
+  gen_ratelimit_t complain;
 };
 
 struct channel_s {
-  gen_notify_t *owner;
+  hub_t *owner;
   size_t index;
   pthread_t thread;
   bool started;
   atomic_bool stop;
-  /* Under owner->lock: the topics this channel should carry. */
-  char **topics;
-  size_t n_topics;
-  uint64_t generation;
   /* The channel thread's own state. */
   gen_http_t *http;
   gen_ws_t *ws;
@@ -55,6 +70,8 @@ struct channel_s {
   cdtime_t expires;
   cdtime_t lifetime;
   uint64_t subscribed_generation; /* 0: nothing subscribed on this channel */
+  char **subscribed;              /* the topics of that subscription */
+  size_t n_subscribed;
   cdtime_t last_rx;
   bool ping_sent;
   bool reconnect_asked;
@@ -65,6 +82,9 @@ struct channel_s {
   gen_ratelimit_t complain;
 };
 
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static hub_t *registry;
+
 /* ---- partition ------------------------------------------------------------
  */
 
@@ -74,40 +94,15 @@ size_t gen_notify_channels_needed(size_t count, size_t per_channel) {
   return (count + per_channel - 1) / per_channel;
 }
 
-static void free_topics(char **topics, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(topics[i]);
-  free(topics);
-}
-
-static char **copy_topics(char *const *topics, size_t n) {
-  char **copy = calloc(n ? n : 1, sizeof(*copy));
-  if (copy == NULL)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    copy[i] = strdup(topics[i]);
-    if (copy[i] == NULL) {
-      free_topics(copy, i);
-      return NULL;
-    }
-  }
-  return copy;
-}
-
-static bool same_topics(char *const *a, size_t na, char *const *b, size_t nb) {
-  if (na != nb)
-    return false;
-  for (size_t i = 0; i < na; i++)
-    if (strcmp(a[i], b[i]) != 0)
-      return false;
-  return true;
-}
-
 /* ---- helpers ----------------------------------------------------------------
  */
 
 static const char *plugin_of(const channel_t *ch) {
   return ch->owner->client->org->plugin;
+}
+
+static const char *org_of(const channel_t *ch) {
+  return ch->owner->client->org->name;
 }
 
 static double jittered(double seconds) {
@@ -168,7 +163,7 @@ static int create_channel(channel_t *ch) {
     gen_log_limited(&ch->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": cannot create a notification "
                     "channel: %s",
-                    plugin_of(ch), ch->owner->client->org->name, err);
+                    plugin_of(ch), org_of(ch), err);
     return status;
   }
   const char *id = gen_json_get_string(doc, "id");
@@ -180,7 +175,7 @@ static int create_channel(channel_t *ch) {
     gen_log_limited(&ch->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": channel answer without id, "
                     "connectUri or a valid expires",
-                    plugin_of(ch), ch->owner->client->org->name);
+                    plugin_of(ch), org_of(ch));
     atomic_fetch_add(&ch->owner->client->stats.malformed, 1);
     json_object_put(doc);
     return GEN_HTTP_ERR_JSON;
@@ -227,8 +222,7 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
     gen_log_limited(&ch->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": cannot subscribe channel %zu to "
                     "%zu topics: %s",
-                    plugin_of(ch), ch->owner->client->org->name, ch->index, n,
-                    resp.error);
+                    plugin_of(ch), org_of(ch), ch->index, n, resp.error);
     if (resp.status == 404)
       drop_channel(ch); /* gone (expired, evicted): make a new one */
     gen_http_response_reset(&resp);
@@ -257,7 +251,7 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
     gen_log_limited(&ch->complain, LOG_WARNING,
                     "%s plugin: Org \"%s\": %zu of %zu topics were rejected "
                     "(for example %s): check the client's permissions",
-                    plugin_of(ch), ch->owner->client->org->name, rejected, n,
+                    plugin_of(ch), org_of(ch), rejected, n,
                     example ? example : "?");
   json_object_put(doc);
   gen_http_response_reset(&resp);
@@ -266,84 +260,296 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
   return 0;
 }
 
-static void on_ws_message(void *ud, const char *data, size_t len) {
-  channel_t *ch = ud;
-  gen_notify_t *n = ch->owner;
-  ch->last_rx = cdtime();
-  ch->ping_sent = false;
-  atomic_fetch_add(&n->stats.messages, 1);
-  atomic_store(&n->stats.last_message, (int_fast64_t)ch->last_rx);
-  switch (n->cb.on_message(n->ud, data, len)) {
-  case GEN_NOTIFY_HEARTBEAT:
-    atomic_fetch_add(&n->stats.heartbeats, 1);
-    break;
-  case GEN_NOTIFY_RECONNECT:
-    ch->reconnect_asked = true;
-    break;
-  case GEN_NOTIFY_RESUBSCRIBE:
-    ch->resubscribe_asked = true;
-    atomic_fetch_add(&n->stats.resubscribes, 1);
-    break;
-  case GEN_NOTIFY_REVOKED:
-    ch->revoked = true;
-    atomic_fetch_add(&n->stats.revocations, 1);
-    break;
-  case GEN_NOTIFY_MALFORMED:
-    atomic_fetch_add(&n->stats.malformed, 1);
-    break;
-  case GEN_NOTIFY_OK:
-    break;
+/* ---- delivery ----------------------------------------------------------- */
+
+/* The message being delivered on this thread, and its json-c tree once a
+ * consumer asked for it (gen_notify_parse), so that consumers of one topic
+ * share one parse. */
+static _Thread_local struct {
+  const char *json;
+  size_t len;
+  json_object *doc;
+} current;
+
+int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
+                     size_t err_size) {
+  if (json != current.json || len != current.len || json == NULL)
+    return gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, doc, err, err_size);
+  if (current.doc == NULL) {
+    int status = gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &current.doc,
+                                err, err_size);
+    if (status != 0)
+      return status;
+  }
+  *doc = json_object_get(current.doc);
+  return 0;
+}
+
+/* Skips one JSON value at *p, leaving *p after it; false when the input
+ * ends first. Only what finding a top-level key needs. */
+static bool skip_value(const char **p, const char *end) {
+  int depth = 0;
+  for (const char *s = *p; s < end; s++) {
+    char c = *s;
+    if (c == '"') {
+      for (s++; s < end && *s != '"'; s++)
+        if (*s == '\\')
+          s++;
+      if (s >= end)
+        return false;
+      if (depth == 0) {
+        *p = s + 1;
+        return true;
+      }
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) {
+        *p = s; /* a scalar ends at its object's close */
+        return true;
+      }
+      if (--depth == 0) {
+        *p = s + 1;
+        return true;
+      }
+    } else if (depth == 0 && c == ',') {
+      *p = s; /* a scalar ends at the comma */
+      return true;
+    }
+  }
+  return false;
+}
+
+static const char *skip_space(const char *s, const char *end) {
+  while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+    s++;
+  return s;
+}
+
+bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
+  const char *s = json, *end = json + len;
+  s = skip_space(s, end);
+  if (s >= end || *s++ != '{' || size == 0)
+    return false;
+  for (;;) {
+    s = skip_space(s, end);
+    if (s >= end || *s != '"')
+      return false;
+    const char *key = ++s;
+    while (s < end && *s != '"' && *s != '\\')
+      s++;
+    if (s >= end || *s == '\\')
+      return false; /* an escaped key: not one of ours */
+    size_t key_len = (size_t)(s - key);
+    s = skip_space(s + 1, end);
+    if (s >= end || *s++ != ':')
+      return false;
+    s = skip_space(s, end);
+    if (key_len == 9 && memcmp(key, "topicName", 9) == 0) {
+      if (s >= end || *s != '"')
+        return false;
+      const char *value = ++s;
+      while (s < end && *s != '"' && *s != '\\')
+        s++;
+      size_t value_len = (size_t)(s - value);
+      if (s >= end || *s == '\\' || value_len >= size)
+        return false; /* escaped or too long: no topic of ours */
+      memcpy(out, value, value_len);
+      out[value_len] = '\0';
+      return true;
+    }
+    if (!skip_value(&s, end))
+      return false;
+    s = skip_space(s, end);
+    if (s >= end || *s != ',')
+      return false;
+    s++;
   }
 }
 
-/* Takes a copy of the channel's topics and their generation. */
-static char **snapshot_topics(channel_t *ch, size_t *count,
-                              uint64_t *generation) {
-  pthread_mutex_lock(&ch->owner->lock);
-  char **copy = copy_topics(ch->topics, ch->n_topics);
-  *count = copy ? ch->n_topics : 0;
-  *generation = ch->generation;
-  pthread_mutex_unlock(&ch->owner->lock);
-  return copy;
+/* The family a topic counts in (GEN_NOTIFY_FAMILY_*). */
+static int family_of(const char *topic) {
+  static const struct {
+    const char *prefix, *suffix;
+  } families[] = {
+      [GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS] = {"v2.analytics.queues.",
+                                                ".observations"},
+      [GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS] = {"v2.routing.queues.",
+                                                 ".conversations"},
+      [GEN_NOTIFY_FAMILY_USER_ACTIVITY] = {"v2.users.", ".activity"},
+      [GEN_NOTIFY_FAMILY_FLOW_METRICS] = {"v2.analytics.flow.", ".metrics"},
+  };
+  size_t len = strlen(topic);
+  for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++) {
+    size_t p = strlen(families[f].prefix), q = strlen(families[f].suffix);
+    if (len > p + q && strncasecmp(topic, families[f].prefix, p) == 0 &&
+        strcasecmp(topic + len - q, families[f].suffix) == 0)
+      return f;
+  }
+  return GEN_NOTIFY_FAMILY_OTHER;
+}
+
+/* Hands one message to every consumer of its topic (system topics are the
+ * hub's own). */
+static void on_ws_message(void *ud, const char *data, size_t len) {
+  channel_t *ch = ud;
+  hub_t *hub = ch->owner;
+  ch->last_rx = cdtime();
+  ch->ping_sent = false;
+  char topic[512];
+  gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
+  if (!gen_notify_topic(data, len, topic, sizeof(topic))) {
+    /* Not the plain form: json-c decides (escapes, or no topic at all). */
+    json_object *doc = NULL;
+    char err[128];
+    const char *name = NULL;
+    if (gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
+        0)
+      name = gen_json_get_string(doc, "topicName");
+    if (name != NULL && strlen(name) < sizeof(topic))
+      strcpy(topic, name);
+    else
+      topic[0] = '\0';
+    json_object_put(doc);
+  }
+  if (topic[0] == '\0') {
+    gen_log_limited(&ch->complain, LOG_WARNING,
+                    "%s plugin: Org \"%s\": channel %zu: a message without a "
+                    "topicName skipped",
+                    plugin_of(ch), org_of(ch), ch->index);
+    atomic_fetch_add(&hub->stats.malformed, 1);
+  } else if (gen_notify_system_topic(topic, &verdict)) {
+    atomic_fetch_add(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM], 1);
+    switch (verdict) {
+    case GEN_NOTIFY_HEARTBEAT:
+      atomic_fetch_add(&hub->stats.heartbeats, 1);
+      break;
+    case GEN_NOTIFY_RECONNECT:
+      ch->reconnect_asked = true;
+      break;
+    case GEN_NOTIFY_RESUBSCRIBE:
+      ch->resubscribe_asked = true;
+      atomic_fetch_add(&hub->stats.resubscribes, 1);
+      break;
+    case GEN_NOTIFY_REVOKED:
+      ch->revoked = true;
+      atomic_fetch_add(&hub->stats.revocations, 1);
+      break;
+    default:
+      break;
+    }
+  } else {
+    atomic_fetch_add(&hub->family[family_of(topic)], 1);
+    current.json = data;
+    current.len = len;
+    pthread_rwlock_rdlock(&hub->lock);
+    uint64_t mask = gen_hub_route(hub->plan, topic);
+    for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+      gen_notify_t *n = hub->consumers[c];
+      if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
+        continue;
+      atomic_fetch_add(&n->stats.messages, 1);
+      if (n->cb.on_message(n->ud, data, len) == GEN_NOTIFY_MALFORMED)
+        atomic_fetch_add(&n->stats.malformed, 1);
+    }
+    pthread_rwlock_unlock(&hub->lock);
+    json_object_put(current.doc);
+    current.json = NULL;
+    current.doc = NULL;
+  }
+  /* Counted once handled: a test that waits for the count sees the values. */
+  atomic_fetch_add(&hub->stats.messages, 1);
+  atomic_store(&hub->stats.last_message, (int_fast64_t)ch->last_rx);
+}
+
+/* ---- subscription -------------------------------------------------------- */
+
+/* True when topic is in the sorted-free list (small sets: linear). */
+static bool listed(char *const *list, size_t n, const char *topic) {
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(list[i], topic) == 0)
+      return true;
+  return false;
+}
+
+/* Subscribes when the channel's topic set changed, the channel is new or
+ * renew is set (a PUT extends the channel's life). Baselines every
+ * consumer on the channel when baseline is set, else those that gained a
+ * topic. */
+static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
+  hub_t *hub = ch->owner;
+  size_t count;
+  uint64_t generation;
+  pthread_rwlock_rdlock(&hub->lock);
+  gen_hub_channel_size(hub->plan, ch->index, &generation);
+  char **topics = gen_hub_channel_topics(hub->plan, ch->index, &count);
+  pthread_rwlock_unlock(&hub->lock);
+  if (topics == NULL && count == 0 && generation != ch->subscribed_generation &&
+      gen_hub_channel_size(hub->plan, ch->index, NULL) > 0)
+    return -ENOMEM;
+  int status = 0;
+  uint64_t gained = 0;
+  if (renew || ch->subscribed_generation != generation) {
+    status = subscribe(ch, topics, count);
+    if (status == 0) {
+      pthread_rwlock_rdlock(&hub->lock);
+      for (size_t i = 0; i < count; i++)
+        if (!listed(ch->subscribed, ch->n_subscribed, topics[i]))
+          gained |= gen_hub_route(hub->plan, topics[i]);
+      pthread_rwlock_unlock(&hub->lock);
+      gen_hub_topics_free(ch->subscribed, ch->n_subscribed);
+      ch->subscribed = topics;
+      ch->n_subscribed = count;
+      topics = NULL;
+      ch->subscribed_generation = generation;
+    }
+  }
+  gen_hub_topics_free(topics, count);
+  if (status != 0)
+    return status;
+  pthread_rwlock_rdlock(&hub->lock);
+  uint64_t mask =
+      baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
+  for (int c = 0; status == 0 && mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+    gen_notify_t *n = hub->consumers[c];
+    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL ||
+        n->cb.on_connected == NULL)
+      continue;
+    size_t mine;
+    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    if (mine == 0)
+      continue;
+    status = n->cb.on_connected(n->ud, ch->http, own, mine);
+    if (status == 0)
+      atomic_fetch_add(&n->stats.baselines, 1);
+    gen_hub_topics_free(own, mine);
+  }
+  pthread_rwlock_unlock(&hub->lock);
+  return status;
 }
 
 static uint64_t current_generation(channel_t *ch) {
-  pthread_mutex_lock(&ch->owner->lock);
-  uint64_t generation = ch->generation;
-  pthread_mutex_unlock(&ch->owner->lock);
+  uint64_t generation;
+  pthread_rwlock_rdlock(&ch->owner->lock);
+  gen_hub_channel_size(ch->owner->plan, ch->index, &generation);
+  pthread_rwlock_unlock(&ch->owner->lock);
   return generation;
 }
 
-/* Subscribes when the topic set changed, the channel is new or renew is
- * set (a PUT extends the channel's life), and baselines after a change of
- * topics or when baseline is set. */
-static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
-  size_t count;
-  uint64_t generation;
-  char **topics = snapshot_topics(ch, &count, &generation);
-  if (topics == NULL)
-    return -ENOMEM;
-  int status = 0;
-  if (renew || ch->subscribed_generation != generation) {
-    bool changed = ch->subscribed_generation != generation;
-    status = subscribe(ch, topics, count);
-    if (status == 0) {
-      ch->subscribed_generation = generation;
-      baseline = baseline || changed;
-    }
+/* Every consumer's tick, on this channel's thread. */
+static void tick(hub_t *hub) {
+  pthread_rwlock_rdlock(&hub->lock);
+  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++) {
+    gen_notify_t *n = hub->consumers[c];
+    if (n != NULL && n->cb.on_tick != NULL)
+      n->cb.on_tick(n->ud);
   }
-  if (status == 0 && baseline && ch->owner->cb.on_connected != NULL) {
-    status = ch->owner->cb.on_connected(ch->owner->ud, ch->http, topics, count);
-    if (status == 0)
-      atomic_fetch_add(&ch->owner->stats.baselines, 1);
-  }
-  free_topics(topics, count);
-  return status;
+  pthread_rwlock_unlock(&hub->lock);
 }
 
 /* One connected session: returns when the socket is over or on stop. */
 static int channel_session(channel_t *ch) {
-  gen_notify_t *n = ch->owner;
+  hub_t *n = ch->owner;
   int status;
   bool fresh = false;
   if (ch->id == NULL || cdtime() >= ch->expires) {
@@ -382,8 +588,7 @@ static int channel_session(channel_t *ch) {
     status = gen_ws_poll(ch->ws, POLL_MS);
     if (status != 0)
       break;
-    if (n->cb.on_tick != NULL)
-      n->cb.on_tick(n->ud);
+    tick(n);
     if (ch->revoked)
       break;
     if (ch->resubscribe_asked) {
@@ -392,7 +597,7 @@ static int channel_session(channel_t *ch) {
       gen_log_limited(&ch->complain, LOG_NOTICE,
                       "%s plugin: Org \"%s\": channel %zu: the service "
                       "dropped subscriptions; subscribing again",
-                      plugin_of(ch), n->client->org->name, ch->index);
+                      plugin_of(ch), org_of(ch), ch->index);
       ch->resubscribe_asked = false;
       status = subscribe_and_baseline(ch, true, true);
       if (status != 0)
@@ -402,7 +607,7 @@ static int channel_session(channel_t *ch) {
       gen_log_limited(&ch->complain, LOG_NOTICE,
                       "%s plugin: Org \"%s\": channel %zu: the service is "
                       "closing the socket; reconnecting",
-                      plugin_of(ch), n->client->org->name, ch->index);
+                      plugin_of(ch), org_of(ch), ch->index);
       break;
     }
     cdtime_t now = cdtime();
@@ -411,7 +616,7 @@ static int channel_session(channel_t *ch) {
       gen_log_limited(&ch->complain, LOG_WARNING,
                       "%s plugin: Org \"%s\": channel %zu silent for %.0f s "
                       "(no heartbeat, no pong); reconnecting",
-                      plugin_of(ch), n->client->org->name, ch->index,
+                      plugin_of(ch), org_of(ch), ch->index,
                       CDTIME_T_TO_DOUBLE(silence));
       status = -ETIMEDOUT;
       break;
@@ -421,10 +626,8 @@ static int channel_session(channel_t *ch) {
       if (gen_ws_send_text(ch->ws, ping, sizeof(ping) - 1) == 0)
         ch->ping_sent = true;
     }
-    cdtime_t margin = n->opt.renew_ahead;
-    if (margin > ch->lifetime / 2)
-      margin = ch->lifetime / 2;
-    bool renew = ch->expires != 0 && now + margin >= ch->expires;
+    bool renew =
+        gen_hub_renew_due(now, ch->expires, ch->lifetime, n->opt.renew_ahead);
     if (renew || current_generation(ch) != ch->subscribed_generation)
       status = subscribe_and_baseline(ch, renew, false);
   }
@@ -436,7 +639,7 @@ static int channel_session(channel_t *ch) {
     gen_log_limited(&ch->complain, LOG_NOTICE,
                     "%s plugin: Org \"%s\": channel %zu: its token was "
                     "revoked; new token, new channel",
-                    plugin_of(ch), n->client->org->name, ch->index);
+                    plugin_of(ch), org_of(ch), ch->index);
     gen_auth_invalidate(n->client->auth, ch->token_generation);
     drop_channel(ch);
     ch->revoked = false;
@@ -481,22 +684,44 @@ static void *channel_main(void *arg) {
   return NULL;
 }
 
-/* ---- slots ------------------------------------------------------------------
- */
+void gen_notify_config_init(gen_notify_config_t *c) {
+  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
+  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+}
 
-static channel_t *channel_new(gen_notify_t *n, size_t index) {
+int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                          gen_notify_config_t *c) {
+  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
+    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
+  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
+    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
+                          &c->topics_per_channel);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
+  return (gen_notify_options_t){
+      .dead_after = c->heartbeat_timeout,
+      .ping_after = c->heartbeat_timeout * 47 / 100,
+      .topics_per_channel = (size_t)c->topics_per_channel,
+  };
+}
+
+/* ---- channels ------------------------------------------------------------ */
+
+static channel_t *channel_new(hub_t *hub, size_t index) {
   channel_t *ch = calloc(1, sizeof(*ch));
   if (ch == NULL)
     return NULL;
-  ch->owner = n;
+  ch->owner = hub;
   ch->index = index;
   atomic_init(&ch->stop, false);
   ch->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   ch->http =
-      gen_http_create(n->client->org, &n->client->stats, n->client->auth);
-  ch->ws = gen_ws_create(n->client->org,
+      gen_http_create(hub->client->org, &hub->client->stats, hub->client->auth);
+  ch->ws = gen_ws_create(hub->client->org,
                          &(gen_ws_callbacks_t){.on_message = on_ws_message}, ch,
-                         n->opt.max_message);
+                         hub->opt.max_message);
   if (ch->http == NULL || ch->ws == NULL) {
     gen_http_free(ch->http);
     gen_ws_free(ch->ws);
@@ -528,43 +753,125 @@ static void channel_free(channel_t *ch) {
   gen_ws_free(ch->ws);
   gen_http_free(ch->http);
   drop_channel(ch);
-  free_topics(ch->topics, ch->n_topics);
+  gen_hub_topics_free(ch->subscribed, ch->n_subscribed);
   free(ch);
 }
 
-void gen_notify_config_init(gen_notify_config_t *c) {
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
+/* Gives every channel with topics a slot (and a thread once running) and
+ * takes the slots of channels left empty into retired (joined by the
+ * caller outside the lock: their threads take it). Under the write lock. */
+static int sync_slots(hub_t *hub, channel_t **retired, size_t *n_retired) {
+  int result = 0;
+  for (size_t i = 0; i < GEN_NOTIFY_MAX_CHANNELS; i++) {
+    bool wanted = gen_hub_channel_size(hub->plan, i, NULL) > 0;
+    channel_t *ch = hub->slots[i];
+    if (wanted && ch == NULL) {
+      if ((ch = channel_new(hub, i)) == NULL) {
+        result = -ENOMEM;
+        continue;
+      }
+      hub->slots[i] = ch;
+      if (hub->running && channel_start(ch) != 0)
+        result = -EAGAIN;
+    } else if (!wanted && ch != NULL) {
+      atomic_store(&ch->stop, true);
+      retired[(*n_retired)++] = ch;
+      hub->slots[i] = NULL;
+    }
+  }
+  return result;
 }
 
-int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          gen_notify_config_t *c) {
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
-  return GEN_CONFIG_NOT_MINE;
+static void free_retired(channel_t **retired, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    channel_free(retired[i]);
 }
 
-gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
-  return (gen_notify_options_t){
-      .dead_after = c->heartbeat_timeout,
-      .ping_after = c->heartbeat_timeout * 47 / 100,
-      .topics_per_channel = (size_t)c->topics_per_channel,
-  };
+/* ---- hubs ---------------------------------------------------------------- */
+
+static char *hub_key(const gen_org_t *org) {
+  const char *login = org->login_base_url ? org->login_base_url : "";
+  const char *id = org->client_id ? org->client_id : "";
+  size_t size = strlen(login) + strlen(id) + 2;
+  char *key = malloc(size);
+  if (key != NULL)
+    snprintf(key, size, "%s %s", login, id);
+  return key;
 }
+
+static void hub_free(hub_t *hub) {
+  if (hub == NULL)
+    return;
+  gen_hub_free(hub->plan);
+  gen_client_free(hub->client);
+  pthread_rwlock_destroy(&hub->lock);
+  free(hub->key);
+  free(hub);
+}
+
+/* The hub of the client's login host and client id, made on first use
+ * with that client's options. Under registry_lock. */
+static hub_t *hub_get(gen_client_t *client, const gen_notify_options_t *opt) {
+  char *key = hub_key(client->org);
+  if (key == NULL)
+    return NULL;
+  for (hub_t *hub = registry; hub != NULL; hub = hub->next)
+    if (strcmp(hub->key, key) == 0) {
+      free(key);
+      if (opt->topics_per_channel != hub->opt.topics_per_channel ||
+          opt->dead_after != hub->opt.dead_after)
+        GEN_NOTICE("%s plugin: Org \"%s\": client %s already streams for "
+                   "Org \"%s\" (%s plugin), whose HeartbeatTimeout and "
+                   "TopicsPerChannel apply to its channels",
+                   client->org->plugin, client->org->name,
+                   client->org->client_id, hub->client->org->name,
+                   hub->client->org->plugin);
+      return hub;
+    }
+  hub_t *hub = calloc(1, sizeof(*hub));
+  gen_org_t *org = gen_org_copy(client->org);
+  if (hub == NULL || org == NULL) {
+    free(hub);
+    gen_org_free(org);
+    free(key);
+    return NULL;
+  }
+  hub->key = key;
+  hub->opt = *opt;
+  hub->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  /* Writers first: a stream of messages on several channels must not keep
+   * a consumer from joining or leaving. */
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr,
+                                PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&hub->lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+  hub->client = gen_client_create(org);
+  hub->plan = gen_hub_new(GEN_NOTIFY_MAX_CHANNELS, opt->topics_per_channel);
+  if (hub->client == NULL || hub->plan == NULL) {
+    hub_free(hub);
+    return NULL;
+  }
+  hub->next = registry;
+  registry = hub;
+  return hub;
+}
+
+static void hub_unlink(hub_t *hub) {
+  for (hub_t **p = &registry; *p != NULL; p = &(*p)->next)
+    if (*p == hub) {
+      *p = hub->next;
+      return;
+    }
+}
+
+/* ---- consumers ----------------------------------------------------------- */
 
 gen_notify_t *gen_notify_create(gen_client_t *client,
                                 const gen_notify_callbacks_t *cb, void *ud,
                                 const gen_notify_options_t *options) {
-  gen_notify_t *n = calloc(1, sizeof(*n));
-  if (n == NULL)
-    return NULL;
-  n->client = client;
-  n->cb = *cb;
-  n->ud = ud;
-  n->opt = (gen_notify_options_t){
+  gen_notify_options_t opt = {
       .ping_after = TIME_T_TO_CDTIME_T(35),
       .dead_after = TIME_T_TO_CDTIME_T(75),
       .renew_ahead = TIME_T_TO_CDTIME_T(3600),
@@ -573,143 +880,181 @@ gen_notify_t *gen_notify_create(gen_client_t *client,
   };
   if (options != NULL) {
     if (options->ping_after)
-      n->opt.ping_after = options->ping_after;
+      opt.ping_after = options->ping_after;
     if (options->dead_after)
-      n->opt.dead_after = options->dead_after;
+      opt.dead_after = options->dead_after;
     if (options->renew_ahead)
-      n->opt.renew_ahead = options->renew_ahead;
+      opt.renew_ahead = options->renew_ahead;
     if (options->topics_per_channel &&
         options->topics_per_channel <= GEN_NOTIFY_TOPICS_PER_CHANNEL)
-      n->opt.topics_per_channel = options->topics_per_channel;
+      opt.topics_per_channel = options->topics_per_channel;
     if (options->max_message)
-      n->opt.max_message = options->max_message;
+      opt.max_message = options->max_message;
   }
-  pthread_mutex_init(&n->lock, NULL);
+  gen_notify_t *n = calloc(1, sizeof(*n));
+  if (n == NULL)
+    return NULL;
+  n->cb = *cb;
+  n->ud = ud;
+  pthread_mutex_lock(&registry_lock);
+  hub_t *hub = hub_get(client, &opt);
+  if (hub != NULL) {
+    pthread_rwlock_wrlock(&hub->lock);
+    n->id = gen_hub_join(hub->plan);
+    if (n->id >= 0) {
+      hub->consumers[n->id] = n;
+      hub->refs++;
+      n->hub = hub;
+    } else {
+      GEN_ERROR("%s plugin: Org \"%s\": client %s already streams for %d "
+                "<Org> blocks, the most one client may serve",
+                client->org->plugin, client->org->name, client->org->client_id,
+                GEN_HUB_MAX_CONSUMERS);
+    }
+    pthread_rwlock_unlock(&hub->lock);
+  }
+  pthread_mutex_unlock(&registry_lock);
+  if (n->hub == NULL) {
+    free(n);
+    return NULL;
+  }
   return n;
 }
 
 int gen_notify_set_topics(gen_notify_t *n, char *const *topics, size_t count) {
-  size_t per = n->opt.topics_per_channel;
-  size_t needed = gen_notify_channels_needed(count, per);
-  int result = 0;
-  if (needed > GEN_NOTIFY_MAX_CHANNELS) {
-    GEN_ERROR("%s plugin: Org \"%s\": %zu topics need %zu channels, more "
-              "than the %d one client may hold; only the first %zu topics "
-              "are streamed (split the org with Shard and more clients)",
-              n->client->org->plugin, n->client->org->name, count, needed,
-              GEN_NOTIFY_MAX_CHANNELS, GEN_NOTIFY_MAX_CHANNELS * per);
-    needed = GEN_NOTIFY_MAX_CHANNELS;
-    count = needed * per;
-    result = -E2BIG;
-  }
+  hub_t *hub = n->hub;
   channel_t *retired[GEN_NOTIFY_MAX_CHANNELS];
   size_t n_retired = 0;
-  pthread_mutex_lock(&n->lock);
-  for (size_t i = 0; i < needed; i++) {
-    size_t first = i * per;
-    size_t len = count - first < per ? count - first : per;
-    channel_t *ch = n->slots[i];
-    if (ch == NULL) {
-      ch = channel_new(n, i);
-      if (ch == NULL) {
-        result = -ENOMEM;
-        needed = i;
-        break;
-      }
-      n->slots[i] = ch;
-      if (n->running && channel_start(ch) != 0)
-        result = -EAGAIN;
-    }
-    if (!same_topics(ch->topics, ch->n_topics, topics + first, len)) {
-      char **copy = copy_topics(topics + first, len);
-      if (copy == NULL) {
-        result = -ENOMEM;
-        continue;
-      }
-      free_topics(ch->topics, ch->n_topics);
-      ch->topics = copy;
-      ch->n_topics = len;
-      ch->generation++;
-    }
+  pthread_rwlock_wrlock(&hub->lock);
+  ssize_t pending = gen_hub_want(hub->plan, n->id, topics, count);
+  int result = sync_slots(hub, retired, &n_retired);
+  size_t carried = gen_hub_topics(hub->plan);
+  pthread_rwlock_unlock(&hub->lock);
+  free_retired(retired, n_retired);
+  if (pending < 0)
+    return (int)pending;
+  atomic_store(&n->pending, (size_t)pending);
+  if (pending > 0) {
+    gen_log_limited(&hub->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": client %s: %zd of %zu topics do "
+                    "not fit in the %d channels of %zu topics one client may "
+                    "hold (%zu topics carried for every plugin and <Org> "
+                    "using it); they wait for room. Select fewer queues or "
+                    "agents, or split the org with Shard and more clients",
+                    hub->client->org->plugin, hub->client->org->name,
+                    hub->client->org->client_id, pending, count,
+                    GEN_NOTIFY_MAX_CHANNELS, hub->opt.topics_per_channel,
+                    carried);
+    result = -E2BIG;
   }
-  for (size_t i = needed; i < n->n_slots; i++) {
-    retired[n_retired++] = n->slots[i];
-    n->slots[i] = NULL;
-  }
-  n->n_slots = needed;
-  n->n_topics = count;
-  pthread_mutex_unlock(&n->lock);
-  /* Joined outside the lock: the threads take it for their topics. */
-  for (size_t i = 0; i < n_retired; i++)
-    channel_free(retired[i]);
   return result;
 }
 
 int gen_notify_start(gen_notify_t *n) {
+  hub_t *hub = n->hub;
   int result = 0;
-  pthread_mutex_lock(&n->lock);
-  n->running = true;
-  for (size_t i = 0; i < n->n_slots; i++)
-    if (!n->slots[i]->started && channel_start(n->slots[i]) != 0)
+  pthread_rwlock_wrlock(&hub->lock);
+  hub->running = true;
+  for (size_t i = 0; i < GEN_NOTIFY_MAX_CHANNELS; i++)
+    if (hub->slots[i] != NULL && !hub->slots[i]->started &&
+        channel_start(hub->slots[i]) != 0)
       result = -EAGAIN;
-  pthread_mutex_unlock(&n->lock);
+  pthread_rwlock_unlock(&hub->lock);
   return result;
 }
 
 void gen_notify_free(gen_notify_t *n) {
   if (n == NULL)
     return;
-  pthread_mutex_lock(&n->lock);
-  n->running = false;
-  for (size_t i = 0; i < n->n_slots; i++)
-    atomic_store(&n->slots[i]->stop, true);
-  size_t count = n->n_slots;
-  pthread_mutex_unlock(&n->lock);
-  for (size_t i = 0; i < count; i++)
-    channel_free(n->slots[i]);
-  pthread_mutex_destroy(&n->lock);
+  hub_t *hub = n->hub;
+  channel_t *retired[GEN_NOTIFY_MAX_CHANNELS];
+  size_t n_retired = 0;
+  pthread_mutex_lock(&registry_lock);
+  pthread_rwlock_wrlock(&hub->lock);
+  /* From here no callback of n runs: delivery holds the read lock. */
+  hub->consumers[n->id] = NULL;
+  gen_hub_leave(hub->plan, n->id);
+  bool last = --hub->refs == 0;
+  if (last) {
+    hub->running = false;
+    hub_unlink(hub);
+  }
+  sync_slots(hub, retired, &n_retired);
+  pthread_rwlock_unlock(&hub->lock);
+  pthread_mutex_unlock(&registry_lock);
+  free_retired(retired, n_retired);
+  if (last)
+    hub_free(hub);
   free(n);
 }
+
+/* ---- figures ------------------------------------------------------------- */
 
 gen_notify_stats_t *gen_notify_stats(gen_notify_t *n) { return &n->stats; }
 
 size_t gen_notify_channels(gen_notify_t *n) {
-  pthread_mutex_lock(&n->lock);
-  size_t count = n->n_slots;
-  pthread_mutex_unlock(&n->lock);
+  pthread_rwlock_rdlock(&n->hub->lock);
+  size_t count = gen_hub_channels(n->hub->plan);
+  pthread_rwlock_unlock(&n->hub->lock);
   return count;
 }
 
 size_t gen_notify_topics(gen_notify_t *n) {
-  pthread_mutex_lock(&n->lock);
-  size_t count = n->n_topics;
-  pthread_mutex_unlock(&n->lock);
+  pthread_rwlock_rdlock(&n->hub->lock);
+  size_t count = gen_hub_topics(n->hub->plan);
+  pthread_rwlock_unlock(&n->hub->lock);
   return count;
 }
 
 void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
                                const char *plugin) {
-  gen_notify_stats_t *st = &n->stats;
+  hub_t *hub = n->hub;
+  gen_notify_stats_t *st = &hub->stats, *own = &n->stats;
+  pthread_rwlock_rdlock(&hub->lock);
+  size_t channels = gen_hub_channels(hub->plan);
+  size_t topics = gen_hub_topics(hub->plan);
+  size_t mine = gen_hub_consumer_count(hub->plan, n->id);
+  pthread_rwlock_unlock(&hub->lock);
+  /* Channel figures are the client's (every plugin and <Org> using it);
+   * malformed, baselines and the topics are this instance's own. */
   struct {
-    const char *type;
+    const char *type, *type_instance;
     bool derive;
     double value;
   } self[] = {
-      {"notify_messages", true, (double)atomic_load(&st->messages)},
-      {"notify_heartbeats", true, (double)atomic_load(&st->heartbeats)},
-      {"notify_reconnects", true, (double)atomic_load(&st->reconnects)},
-      {"notify_malformed", true, (double)atomic_load(&st->malformed)},
-      {"notify_baselines", true, (double)atomic_load(&st->baselines)},
-      {"notify_resubscribes", true, (double)atomic_load(&st->resubscribes)},
-      {"notify_revocations", true, (double)atomic_load(&st->revocations)},
-      {"notify_channels", false, (double)gen_notify_channels(n)},
-      {"notify_topics", false, (double)gen_notify_topics(n)},
-      {"notify_sockets", false, (double)atomic_load(&st->sockets_open)},
+      {"notify_messages", NULL, true, (double)atomic_load(&st->messages)},
+      {"notify_heartbeats", NULL, true, (double)atomic_load(&st->heartbeats)},
+      {"notify_reconnects", NULL, true, (double)atomic_load(&st->reconnects)},
+      {"notify_malformed", NULL, true,
+       (double)(atomic_load(&own->malformed) + atomic_load(&st->malformed))},
+      {"notify_baselines", NULL, true, (double)atomic_load(&own->baselines)},
+      {"notify_resubscribes", NULL, true,
+       (double)atomic_load(&st->resubscribes)},
+      {"notify_revocations", NULL, true, (double)atomic_load(&st->revocations)},
+      {"notify_channels", NULL, false, (double)channels},
+      {"notify_channel_budget", NULL, false,
+       (double)(GEN_NOTIFY_MAX_CHANNELS - channels)},
+      {"notify_topics", NULL, false, (double)topics},
+      {"notify_topics", "own", false, (double)mine},
+      {"notify_topics", "pending", false, (double)atomic_load(&n->pending)},
+      {"notify_sockets", NULL, false, (double)atomic_load(&st->sockets_open)},
+      {"notify_family_messages", "queue_observations", true,
+       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS])},
+      {"notify_family_messages", "queue_conversations", true,
+       (double)atomic_load(
+           &hub->family[GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS])},
+      {"notify_family_messages", "user_activity", true,
+       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_USER_ACTIVITY])},
+      {"notify_family_messages", "flow_metrics", true,
+       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_FLOW_METRICS])},
+      {"notify_family_messages", "system", true,
+       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM])},
+      {"notify_family_messages", "other", true,
+       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_OTHER])},
   };
-  for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
-    gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
-                      self[i].value);
-  }
+  for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++)
+    gen_dispatch_self(host, plugin, self[i].type, self[i].type_instance,
+                      self[i].derive, self[i].value);
   int64_t last = atomic_load(&st->last_message);
   if (last > 0) {
     gen_ident_t id = {.host = host,

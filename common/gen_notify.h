@@ -1,39 +1,59 @@
 /*
- * collectd-genesys: Notifications API channel manager.
+ * collectd-genesys: the notification hub of an OAuth client.
  *
- * Keeps a set of topics streaming: as many channels as the topics need (at
- * most GEN_NOTIFY_TOPICS_PER_CHANNEL topics each, at most
- * GEN_NOTIFY_MAX_CHANNELS), one WebSocket and one thread per channel. Each
- * channel thread:
+ * Genesys allows 20 channels per OAuth client and removes the oldest-used
+ * one when a 21st is created, so channels are not a plugin's own: every
+ * plugin instance (<Org> block) that streams with one client (login host
+ * and client id) is a consumer of that client's one hub in the process.
+ * A consumer names the topics it wants and its callbacks; a topic wanted by
+ * several consumers is subscribed once and each message on it is handed to
+ * each of them (gen_notify_parse() gives them one json-c parse). Packing
+ * and the budget are gen_hub's: at most GEN_NOTIFY_TOPICS_PER_CHANNEL
+ * topics per channel, at most GEN_NOTIFY_MAX_CHANNELS channels per client;
+ * topics that do not fit wait (logged, counted) and nothing is evicted by
+ * our own hand. The hub is made by its client's first consumer (whose
+ * options and credentials its channels use) and ends with its last.
+ *
+ * One WebSocket and one thread per channel. Each channel thread:
  *
  *   creates its channel (POST /api/v2/notifications/channels), opens the
  *   socket on connectUri, subscribes (PUT …/subscriptions), then calls
- *   on_connected() so the plugin can take a baseline with a REST query
- *   (nothing is queued while a socket is down), and hands every message to
- *   on_message();
+ *   each consumer's on_connected() with its topics on that channel so it
+ *   can take a baseline with a REST query (nothing is queued while a socket
+ *   is down), and hands every message to the consumers of its topic;
+ *   handles the system topics itself (heartbeats, socket_closing,
+ *   no_longer_subscribed, token_revoked);
  *   sends the JSON ping when the channel has been silent for ping_after and
  *   reconnects when it stays silent for dead_after (heartbeats come every
- *   30 s); reconnects at once when on_message() says so
- *   (v2.system.socket_closing);
+ *   30 s);
  *   renews the channel by subscribing again before `expires`;
  *   after any failure reconnects with exponential backoff and ±20 % jitter
  *   (1 s × 1.6 up to 120 s, reset after a minute of health), creating a new
  *   channel when the old one is gone.
- *
- * Topics are packed into channels in the order given, so a caller that lists
- * the topics of one queue together keeps them on one channel.
  */
 #ifndef GEN_NOTIFY_H
 #define GEN_NOTIFY_H 1
 
 #include "gen_client.h"
 
+#include "gen_json.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #define GEN_NOTIFY_TOPICS_PER_CHANNEL 1000
 #define GEN_NOTIFY_MAX_CHANNELS 20
+
+/* The topic families counted per client (notify_family_messages). */
+enum {
+  GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS,
+  GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS,
+  GEN_NOTIFY_FAMILY_USER_ACTIVITY,
+  GEN_NOTIFY_FAMILY_FLOW_METRICS,
+  GEN_NOTIFY_FAMILY_OTHER,
+  GEN_NOTIFY_FAMILY_SYSTEM,
+  GEN_NOTIFY_FAMILIES
+};
 
 typedef enum {
   GEN_NOTIFY_OK = 0,      /* a message the plugin used or ignored */
@@ -52,18 +72,30 @@ typedef enum {
  * false for any other topic. */
 bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict);
 
+/* The topicName of a notification (a top-level key) copied into out:
+ * false when there is none, it is escaped or longer than size - 1. */
+bool gen_notify_topic(const char *json, size_t len, char *out, size_t size);
+
+/* gen_json_parse() for a consumer's on_message(): the message being
+ * delivered is parsed once for all its consumers (*doc is a new reference:
+ * json_object_put() it as usual). */
+int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
+                     size_t err_size);
+
 typedef struct gen_notify_s gen_notify_t;
 
 typedef struct {
-  /* One message of a channel, on that channel's thread. */
+  /* One message of a topic the consumer wants, on its channel's thread
+   * (system topics never come here). */
   gen_notify_verdict_t (*on_message)(void *ud, const char *json, size_t len);
   /* The channel's socket is open and subscribed to topics[0..n-1]: take a
    * baseline. http belongs to the calling thread. Returns 0, or a negative
    * code to reconnect (the baseline could not be taken). */
   int (*on_connected)(void *ud, gen_http_t *http, char *const *topics,
                       size_t n);
-  /* Optional: called on each channel thread at least every 250 ms while
-   * its socket is open, messages or not (for work due by the clock). */
+  /* Optional: called on each channel thread of the client at least every
+   * 250 ms while its socket is open, messages or not (for work due by the
+   * clock). */
   void (*on_tick)(void *ud);
 } gen_notify_callbacks_t;
 
@@ -103,26 +135,30 @@ int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
  * that a lost pong still leaves a second ping before the channel is dead. */
 gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c);
 
-/* client is borrowed (its org and auth are shared; each channel thread has
- * its own HTTP handle). */
+/* Joins the hub of client's login host and client id (made if needed from
+ * a copy of client's org). NULL when out of memory or when the client
+ * already serves GEN_HUB_MAX_CONSUMERS consumers (logged). */
 gen_notify_t *gen_notify_create(gen_client_t *client,
                                 const gen_notify_callbacks_t *cb, void *ud,
                                 const gen_notify_options_t *options);
 
-/* Sets the topics to stream (copied). Channels whose share changed are
- * resubscribed; new shares get new channels, unneeded channels are closed.
- * Returns 0, or -E2BIG when more topics than GEN_NOTIFY_MAX_CHANNELS can
- * carry (the first ones are streamed, the error is logged). */
+/* Sets the consumer's topics (copied). Channels whose set changed are
+ * resubscribed, new ones made, empty ones closed. Returns 0, or -E2BIG
+ * when some topics do not fit in the client's channels (those wait for
+ * room; logged naming the client, the counts and the limit). */
 int gen_notify_set_topics(gen_notify_t *n, char *const *topics, size_t count);
 
-/* Starts the channel threads for the current topics. */
+/* Lets the hub's channel threads run. */
 int gen_notify_start(gen_notify_t *n);
-/* Stops every thread, closes sockets (the channels expire on their own). */
+/* Leaves the hub: no callback of the consumer runs after this returns;
+ * its topics nobody else wants are dropped; the last consumer stops every
+ * thread and closes the sockets (the channels expire on their own). */
 void gen_notify_free(gen_notify_t *n);
 
 gen_notify_stats_t *gen_notify_stats(gen_notify_t *n);
-/* Dispatches the channel self-metrics (notify_*) under plugin_instance
- * "self". */
+/* Dispatches the hub's self-metrics (notify_*, the client's figures, and
+ * the consumer's own malformed, baselines, topics own/pending) under
+ * plugin_instance "self". */
 void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
                                const char *plugin);
 size_t gen_notify_channels(gen_notify_t *n);

@@ -632,8 +632,7 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
   gf_instance_t *inst = ud;
   json_object *doc = NULL;
   char err[128];
-  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0) {
+  if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0) {
     gen_log_limited(&inst->complain, LOG_WARNING,
                     "%s: malformed notification skipped: %s", inst->log_prefix,
                     err);

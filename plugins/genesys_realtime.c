@@ -874,8 +874,9 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
     return GEN_NOTIFY_OK;
   json_object *doc = NULL;
   char err[128];
-  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0)
+  /* One parse for every consumer of the topic (flowmetrics reads the
+   * conversation topics too). */
+  if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
     return malformed(inst, "notification", err);
   json_object *body = gen_json_get_object(doc, "eventBody");
   gen_notify_verdict_t verdict;
