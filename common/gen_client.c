@@ -65,11 +65,26 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   return client;
 }
 
+int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
+  gen_auth_t *own = client->own_auth ? client->own_auth : client->auth;
+  gen_auth_t *use = auth != NULL ? auth : own;
+  if (use == client->auth)
+    return 0;
+  gen_http_t *http = gen_http_create(client->org, &client->stats, use);
+  if (http == NULL)
+    return -ENOMEM;
+  gen_http_free(client->http);
+  client->http = http;
+  client->auth = use;
+  client->own_auth = auth != NULL ? own : NULL;
+  return 0;
+}
+
 void gen_client_free(gen_client_t *client) {
   if (client == NULL)
     return;
   gen_http_free(client->http);
-  gen_auth_free(client->auth);
+  gen_auth_free(client->own_auth ? client->own_auth : client->auth);
   gen_org_free(client->org);
   free(client);
 }

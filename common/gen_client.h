@@ -17,8 +17,9 @@
 typedef struct {
   gen_org_t *org;
   gen_stats_t stats;
-  gen_auth_t *auth; /* shared by every thread of the instance */
-  gen_http_t *http; /* for the read callback's thread only */
+  gen_auth_t *auth;     /* shared by every thread of the instance */
+  gen_http_t *http;     /* for the read callback's thread only */
+  gen_auth_t *own_auth; /* its own while auth is borrowed, else NULL */
 } gen_client_t;
 
 /* Handles one plugin-specific key of an <Org> block: returns 0 when valid,
@@ -43,6 +44,10 @@ int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
 gen_client_t *gen_client_create(gen_org_t *org);
 void gen_client_free(gen_client_t *client);
 
+/* Makes the client take its tokens from auth (borrowed: one token cache for
+ * every instance of one OAuth client), or from its own again with NULL.
+ * Only while no other thread uses the client. 0 or -ENOMEM (unchanged). */
+int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth);
 /* The collectd host field for this org's values. */
 const char *gen_client_host(const gen_client_t *client);
 

@@ -34,6 +34,10 @@ struct gen_notify_s {
   void *ud;
   gen_notify_stats_t stats; /* malformed and baselines are its own */
   atomic_size_t pending;    /* its topics waiting for room */
+  gen_client_t *client;     /* borrowed: the instance's own */
+  /* Its baselines run on the channel threads with its own credentials and
+   * counters: one handle per channel, made by that channel's thread. */
+  gen_http_t *http[GEN_NOTIFY_MAX_CHANNELS];
 };
 
 /* One per OAuth client (login host and client id) in the process. */
@@ -519,7 +523,12 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
     if (mine == 0)
       continue;
-    status = n->cb.on_connected(n->ud, ch->http, own, mine);
+    gen_http_t **http = &n->http[ch->index];
+    if (*http == NULL)
+      *http =
+          gen_http_create(n->client->org, &n->client->stats, n->client->auth);
+    status =
+        *http == NULL ? -ENOMEM : n->cb.on_connected(n->ud, *http, own, mine);
     if (status == 0)
       atomic_fetch_add(&n->stats.baselines, 1);
     gen_hub_topics_free(own, mine);
@@ -905,6 +914,14 @@ gen_notify_t *gen_notify_create(gen_client_t *client,
       hub->consumers[n->id] = n;
       hub->refs++;
       n->hub = hub;
+      n->client = client;
+      /* One token for the client in the process, and the hub's requests
+       * counted in the instance's figures. */
+      client->stats.also = &hub->client->stats;
+      if (gen_client_borrow_auth(client, hub->client->auth) != 0)
+        GEN_WARNING("%s plugin: Org \"%s\": out of memory: the instance "
+                    "keeps a token of its own",
+                    client->org->plugin, client->org->name);
     } else {
       GEN_ERROR("%s plugin: Org \"%s\": client %s already streams for %d "
                 "<Org> blocks, the most one client may serve",
@@ -983,8 +1000,12 @@ void gen_notify_free(gen_notify_t *n) {
   pthread_rwlock_unlock(&hub->lock);
   pthread_mutex_unlock(&registry_lock);
   free_retired(retired, n_retired);
+  n->client->stats.also = NULL;
+  gen_client_borrow_auth(n->client, NULL);
   if (last)
     hub_free(hub);
+  for (size_t i = 0; i < GEN_NOTIFY_MAX_CHANNELS; i++)
+    gen_http_free(n->http[i]);
   free(n);
 }
 

@@ -88,8 +88,9 @@ typedef struct {
   /* One message of a topic the consumer wants, on its channel's thread
    * (system topics never come here). */
   gen_notify_verdict_t (*on_message)(void *ud, const char *json, size_t len);
-  /* The channel's socket is open and subscribed to topics[0..n-1]: take a
-   * baseline. http belongs to the calling thread. Returns 0, or a negative
+  /* The channel's socket is open and subscribed to topics[0..n-1] (the
+   * consumer's on it): take a baseline. http is the consumer's own, for
+   * this channel's thread. Returns 0, or a negative
    * code to reconnect (the baseline could not be taken). */
   int (*on_connected)(void *ud, gen_http_t *http, char *const *topics,
                       size_t n);

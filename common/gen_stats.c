@@ -17,7 +17,13 @@ void gen_stats_init(gen_stats_t *stats) {
   atomic_init(&stats->malformed, 0);
   atomic_init(&stats->ratelimit_count, 0);
   atomic_init(&stats->ratelimit_allowed, 0);
+  stats->also = NULL;
 }
+
+/* A counter with the hub's share added. */
+#define SUM(stats, field)                                                      \
+  (atomic_load(&(stats)->field) +                                              \
+   ((stats)->also != NULL ? atomic_load(&(stats)->also->field) : 0))
 
 void gen_stats_count_request(gen_stats_t *stats, long http_status) {
   size_t slot = (http_status >= 100 && http_status < 600)
@@ -41,7 +47,7 @@ static void derive(const char *host, const char *plugin, const char *type,
 void gen_stats_dispatch(gen_stats_t *stats, const char *host,
                         const char *plugin) {
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++) {
-    uint64_t n = atomic_load(&stats->requests[i]);
+    uint64_t n = SUM(stats, requests[i]);
     if (n == 0)
       continue;
     char status[24];
@@ -51,18 +57,13 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
       snprintf(status, sizeof(status), "%zu", i);
     derive(host, plugin, "api_requests", status, n);
   }
-  derive(host, plugin, "api_retries", NULL, atomic_load(&stats->retries));
-  derive(host, plugin, "api_rate_limited", NULL,
-         atomic_load(&stats->rate_limited));
-  derive(host, plugin, "token_refreshes", NULL,
-         atomic_load(&stats->token_refreshes));
-  derive(host, plugin, "token_failures", NULL,
-         atomic_load(&stats->token_failures));
-  derive(host, plugin, "api_bytes", "received",
-         atomic_load(&stats->bytes_received));
-  derive(host, plugin, "api_bytes", "sent", atomic_load(&stats->bytes_sent));
-  derive(host, plugin, "malformed_documents", NULL,
-         atomic_load(&stats->malformed));
+  derive(host, plugin, "api_retries", NULL, SUM(stats, retries));
+  derive(host, plugin, "api_rate_limited", NULL, SUM(stats, rate_limited));
+  derive(host, plugin, "token_refreshes", NULL, SUM(stats, token_refreshes));
+  derive(host, plugin, "token_failures", NULL, SUM(stats, token_failures));
+  derive(host, plugin, "api_bytes", "received", SUM(stats, bytes_received));
+  derive(host, plugin, "api_bytes", "sent", SUM(stats, bytes_sent));
+  derive(host, plugin, "malformed_documents", NULL, SUM(stats, malformed));
   int64_t allowed = atomic_load(&stats->ratelimit_allowed);
   if (allowed > 0) {
     int64_t used = atomic_load(&stats->ratelimit_count);

@@ -16,7 +16,7 @@
 /* Slot for requests that got no HTTP status (connect, TLS, timeout). */
 #define GEN_STATS_TRANSPORT_ERROR 0
 
-typedef struct {
+typedef struct gen_stats_s {
   /* Requests by HTTP status 100-599; slot 0 = transport errors. */
   atomic_uint_fast64_t requests[600];
   atomic_uint_fast64_t retries;
@@ -29,6 +29,10 @@ typedef struct {
   /* Last inin-ratelimit-* headers seen; allowed 0 = none seen yet. */
   atomic_int_fast64_t ratelimit_count;
   atomic_int_fast64_t ratelimit_allowed;
+  /* Counts added to these when dispatched: the requests of the
+   * notification hub this client's instance streams through (set while it
+   * is a consumer; NULL otherwise). */
+  const struct gen_stats_s *also;
 } gen_stats_t;
 
 void gen_stats_init(gen_stats_t *stats);
