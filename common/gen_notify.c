@@ -35,6 +35,11 @@ struct gen_notify_s {
   gen_notify_stats_t stats; /* malformed and baselines are its own */
   atomic_size_t pending;    /* its topics waiting for room */
   gen_client_t *client;     /* borrowed: the instance's own */
+  /* Its plugin's context (interval, name), taken on its read thread by
+   * gen_notify_start(): the channel threads run for every plugin of the
+   * client and put it on before each of its callbacks. */
+  plugin_ctx_t ctx;
+  bool has_ctx;
   /* Its baselines run on the channel threads with its own credentials and
    * counters: one handle per channel, made by that channel's thread. */
   gen_http_t *http[GEN_NOTIFY_MAX_CHANNELS];
@@ -393,6 +398,15 @@ static int family_of(const char *topic) {
   return GEN_NOTIFY_FAMILY_OTHER;
 }
 
+static plugin_ctx_t enter(const gen_notify_t *n) {
+  return n->has_ctx ? plugin_set_ctx(n->ctx) : plugin_get_ctx();
+}
+
+static void leave(const gen_notify_t *n, plugin_ctx_t old) {
+  if (n->has_ctx)
+    plugin_set_ctx(old);
+}
+
 /* Hands one message to every consumer of its topic (system topics are the
  * hub's own). */
 static void on_ws_message(void *ud, const char *data, size_t len) {
@@ -453,8 +467,10 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
       if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
         continue;
       atomic_fetch_add(&n->stats.messages, 1);
+      plugin_ctx_t old = enter(n);
       if (n->cb.on_message(n->ud, data, len) == GEN_NOTIFY_MALFORMED)
         atomic_fetch_add(&n->stats.malformed, 1);
+      leave(n, old);
     }
     pthread_rwlock_unlock(&hub->lock);
     json_object_put(current.doc);
@@ -527,8 +543,10 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     if (*http == NULL)
       *http =
           gen_http_create(n->client->org, &n->client->stats, n->client->auth);
+    plugin_ctx_t old = enter(n);
     status =
         *http == NULL ? -ENOMEM : n->cb.on_connected(n->ud, *http, own, mine);
+    leave(n, old);
     if (status == 0)
       atomic_fetch_add(&n->stats.baselines, 1);
     gen_hub_topics_free(own, mine);
@@ -550,8 +568,11 @@ static void tick(hub_t *hub) {
   pthread_rwlock_rdlock(&hub->lock);
   for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++) {
     gen_notify_t *n = hub->consumers[c];
-    if (n != NULL && n->cb.on_tick != NULL)
+    if (n != NULL && n->cb.on_tick != NULL) {
+      plugin_ctx_t old = enter(n);
       n->cb.on_tick(n->ud);
+      leave(n, old);
+    }
   }
   pthread_rwlock_unlock(&hub->lock);
 }
@@ -971,6 +992,8 @@ int gen_notify_start(gen_notify_t *n) {
   hub_t *hub = n->hub;
   int result = 0;
   pthread_rwlock_wrlock(&hub->lock);
+  n->ctx = plugin_get_ctx();
+  n->has_ctx = true;
   hub->running = true;
   for (size_t i = 0; i < GEN_NOTIFY_MAX_CHANNELS; i++)
     if (hub->slots[i] != NULL && !hub->slots[i]->started &&
