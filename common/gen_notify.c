@@ -407,8 +407,63 @@ static void leave(const gen_notify_t *n, plugin_ctx_t old) {
     plugin_set_ctx(old);
 }
 
-/* Hands one message to every consumer of its topic (system topics are the
- * hub's own). */
+/* The topic of a message: the plain form scanned, any other read by
+ * json-c (escapes); "" when there is none. */
+static void topic_of(const char *data, size_t len, char *topic, size_t size) {
+  if (gen_notify_topic(data, len, topic, size))
+    return;
+  json_object *doc = NULL;
+  char err[128];
+  const char *name = NULL;
+  if (gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
+      0)
+    name = gen_json_get_string(doc, "topicName");
+  if (name != NULL && strlen(name) < size)
+    strcpy(topic, name);
+  else
+    topic[0] = '\0';
+  json_object_put(doc);
+}
+
+/* Hands a message of a consumers' topic to each of them, with one parse
+ * for all (gen_notify_parse); the number it went to. */
+static size_t deliver(hub_t *hub, const char *topic, const char *data,
+                      size_t len) {
+  size_t delivered = 0;
+  atomic_fetch_add(&hub->family[family_of(topic)], 1);
+  current.json = data;
+  current.len = len;
+  pthread_rwlock_rdlock(&hub->lock);
+  uint64_t mask = gen_hub_route(hub->plan, topic);
+  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+    gen_notify_t *n = hub->consumers[c];
+    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
+      continue;
+    atomic_fetch_add(&n->stats.messages, 1);
+    plugin_ctx_t old = enter(n);
+    if (n->cb.on_message(n->ud, data, len) == GEN_NOTIFY_MALFORMED)
+      atomic_fetch_add(&n->stats.malformed, 1);
+    leave(n, old);
+    delivered++;
+  }
+  pthread_rwlock_unlock(&hub->lock);
+  json_object_put(current.doc);
+  current.json = NULL;
+  current.doc = NULL;
+  return delivered;
+}
+
+size_t gen_notify_deliver(gen_notify_t *n, const char *json, size_t len) {
+  char topic[512];
+  gen_notify_verdict_t verdict;
+  topic_of(json, len, topic, sizeof(topic));
+  if (topic[0] == '\0' || gen_notify_system_topic(topic, &verdict))
+    return 0;
+  return deliver(n->hub, topic, json, len);
+}
+
+/* One message of a channel: system topics are the hub's own, the others
+ * go to the consumers of their topic. */
 static void on_ws_message(void *ud, const char *data, size_t len) {
   channel_t *ch = ud;
   hub_t *hub = ch->owner;
@@ -416,20 +471,7 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
   ch->ping_sent = false;
   char topic[512];
   gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
-  if (!gen_notify_topic(data, len, topic, sizeof(topic))) {
-    /* Not the plain form: json-c decides (escapes, or no topic at all). */
-    json_object *doc = NULL;
-    char err[128];
-    const char *name = NULL;
-    if (gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
-        0)
-      name = gen_json_get_string(doc, "topicName");
-    if (name != NULL && strlen(name) < sizeof(topic))
-      strcpy(topic, name);
-    else
-      topic[0] = '\0';
-    json_object_put(doc);
-  }
+  topic_of(data, len, topic, sizeof(topic));
   if (topic[0] == '\0') {
     gen_log_limited(&ch->complain, LOG_WARNING,
                     "%s plugin: Org \"%s\": channel %zu: a message without a "
@@ -457,25 +499,7 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
       break;
     }
   } else {
-    atomic_fetch_add(&hub->family[family_of(topic)], 1);
-    current.json = data;
-    current.len = len;
-    pthread_rwlock_rdlock(&hub->lock);
-    uint64_t mask = gen_hub_route(hub->plan, topic);
-    for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-      gen_notify_t *n = hub->consumers[c];
-      if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
-        continue;
-      atomic_fetch_add(&n->stats.messages, 1);
-      plugin_ctx_t old = enter(n);
-      if (n->cb.on_message(n->ud, data, len) == GEN_NOTIFY_MALFORMED)
-        atomic_fetch_add(&n->stats.malformed, 1);
-      leave(n, old);
-    }
-    pthread_rwlock_unlock(&hub->lock);
-    json_object_put(current.doc);
-    current.json = NULL;
-    current.doc = NULL;
+    deliver(hub, topic, data, len);
   }
   /* Counted once handled: a test that waits for the count sees the values. */
   atomic_fetch_add(&hub->stats.messages, 1);

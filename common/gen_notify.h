@@ -156,6 +156,11 @@ int gen_notify_start(gen_notify_t *n);
  * thread and closes the sockets (the channels expire on their own). */
 void gen_notify_free(gen_notify_t *n);
 
+/* Hands a message to the consumers of its topic in n's hub, as a channel
+ * thread does (no socket: for tests and benchmarks). System topics and
+ * messages without a topic go nowhere. Returns the consumers reached. */
+size_t gen_notify_deliver(gen_notify_t *n, const char *json, size_t len);
+
 gen_notify_stats_t *gen_notify_stats(gen_notify_t *n);
 /* Dispatches the hub's self-metrics (notify_*, the client's figures, and
  * the consumer's own malformed, baselines, topics own/pending) under

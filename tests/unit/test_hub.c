@@ -4,6 +4,7 @@
 #include "plugin_mock.h"
 
 #include "gen_hub.h"
+#include "gen_notify.h"
 
 #include "collectd/core/testing.h"
 
@@ -166,6 +167,125 @@ DEF_TEST(renewal) {
   return 0;
 }
 
+/* ---- gen_notify over gen_hub: the hub of a client, routing, one parse */
+
+static gen_client_t *client(const char *plugin, const char *org,
+                            const char *client_id) {
+  gen_org_t *o = gen_org_create(plugin, org);
+  o->api_base_url = strdup("https://api.example.test");
+  o->login_base_url = strdup("https://login.example.test");
+  o->client_id = strdup(client_id);
+  o->client_secret = strdup("not-a-real-secret-0123");
+  return gen_client_create(o);
+}
+
+typedef struct {
+  int messages;
+  json_object *doc; /* the tree the last message parsed to (held) */
+} seen_t;
+
+static gen_notify_verdict_t on_message(void *ud, const char *json, size_t len) {
+  seen_t *seen = ud;
+  char err[128];
+  json_object *doc = NULL;
+  seen->messages++;
+  if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
+    return GEN_NOTIFY_MALFORMED;
+  /* Kept alive, so that two parses could not share an address. */
+  json_object_put(seen->doc);
+  seen->doc = doc;
+  return GEN_NOTIFY_OK;
+}
+
+static int on_connected(void *ud, gen_http_t *http, char *const *topics,
+                        size_t n) {
+  return 0;
+}
+
+#define CONV(q) "v2.routing.queues." q ".conversations"
+#define MSG(topic) "{\"topicName\":\"" topic "\",\"eventBody\":{\"id\":\"c\"}}"
+
+DEF_TEST(one_hub_per_client) {
+  gen_client_t *rt_client = client("genesys_realtime", "acme", "client-a");
+  gen_client_t *fm_client = client("genesys_flowmetrics", "acme", "client-a");
+  gen_client_t *other = client("genesys_realtime", "beta", "client-b");
+  seen_t rt = {0}, fm = {0}, ot = {0};
+  gen_notify_callbacks_t cb = {.on_message = on_message,
+                               .on_connected = on_connected};
+  gen_notify_t *a = gen_notify_create(rt_client, &cb, &rt, NULL);
+  gen_notify_t *b = gen_notify_create(fm_client, &cb, &fm, NULL);
+  gen_notify_t *c = gen_notify_create(other, &cb, &ot, NULL);
+  CHECK_NOT_NULL(a);
+  CHECK_NOT_NULL(b);
+  CHECK_NOT_NULL(c);
+  char *rt_topics[] = {"v2.analytics.queues.q1.observations", CONV("q1")};
+  char *fm_topics[] = {CONV("q1"), "v2.analytics.flow.f1.metrics"};
+  EXPECT_EQ_INT(0, gen_notify_set_topics(a, rt_topics, 2));
+  EXPECT_EQ_INT(0, gen_notify_set_topics(b, fm_topics, 2));
+  EXPECT_EQ_INT(0, gen_notify_set_topics(c, rt_topics, 2));
+  /* Client a's hub: three distinct topics, one channel; client b's own. */
+  EXPECT_EQ_INT(3, (int)gen_notify_topics(a));
+  EXPECT_EQ_INT(3, (int)gen_notify_topics(b));
+  EXPECT_EQ_INT(1, (int)gen_notify_channels(a));
+  EXPECT_EQ_INT(2, (int)gen_notify_topics(c));
+  /* One token cache for the client's consumers. */
+  OK(rt_client->auth == fm_client->auth);
+  OK(rt_client->auth != other->auth);
+  /* A shared topic: both, one parse. */
+  const char shared[] = MSG(CONV("q1"));
+  EXPECT_EQ_INT(2, (int)gen_notify_deliver(a, shared, sizeof(shared) - 1));
+  EXPECT_EQ_INT(1, rt.messages);
+  EXPECT_EQ_INT(1, fm.messages);
+  OK(rt.doc != NULL && rt.doc == fm.doc);
+  EXPECT_EQ_INT(0, ot.messages);
+  /* A topic of one consumer only; system topics are the hub's. */
+  const char flow[] = MSG("v2.analytics.flow.f1.metrics");
+  EXPECT_EQ_INT(1, (int)gen_notify_deliver(a, flow, sizeof(flow) - 1));
+  EXPECT_EQ_INT(2, fm.messages);
+  EXPECT_EQ_INT(1, rt.messages);
+  const char beat[] = MSG("channel.metadata");
+  EXPECT_EQ_INT(0, (int)gen_notify_deliver(a, beat, sizeof(beat) - 1));
+  /* Leaving: the shared topic stays for the other, the other's goes. */
+  gen_notify_free(b);
+  OK(fm_client->auth != rt_client->auth); /* its own token cache again */
+  EXPECT_EQ_INT(2, (int)gen_notify_topics(a));
+  EXPECT_EQ_INT(1, (int)gen_notify_deliver(a, shared, sizeof(shared) - 1));
+  EXPECT_EQ_INT(0, (int)gen_notify_deliver(a, flow, sizeof(flow) - 1));
+  EXPECT_EQ_INT(2, fm.messages);
+  gen_notify_free(a);
+  gen_notify_free(c);
+  json_object_put(rt.doc);
+  json_object_put(fm.doc);
+  gen_client_free(rt_client);
+  gen_client_free(fm_client);
+  gen_client_free(other);
+  return 0;
+}
+
+DEF_TEST(topic_scan) {
+  char t[64];
+  const char *plain = "{\"topicName\":\"v2.a.b\",\"eventBody\":{}}";
+  OK(gen_notify_topic(plain, strlen(plain), t, sizeof(t)));
+  EXPECT_EQ_STR("v2.a.b", t);
+  /* After the body, past a nested topicName and strings with braces. */
+  const char *late =
+      "{ \"eventBody\" : {\"topicName\":\"inner\",\"s\":\"}{\\\"\","
+      "\"a\":[1,{\"b\":null}],\"n\":-1.5e3}, \"version\":\"2\", "
+      "\"topicName\" : \"outer\"}";
+  OK(gen_notify_topic(late, strlen(late), t, sizeof(t)));
+  EXPECT_EQ_STR("outer", t);
+  const char *none = "{\"eventBody\":{\"topicName\":\"inner\"}}";
+  OK(!gen_notify_topic(none, strlen(none), t, sizeof(t)));
+  const char *escaped = "{\"topicName\":\"v2.\\u0061\"}";
+  OK(!gen_notify_topic(escaped, strlen(escaped), t, sizeof(t)));
+  const char *cut = "{\"eventBody\":{\"x\":\"";
+  OK(!gen_notify_topic(cut, strlen(cut), t, sizeof(t)));
+  OK(!gen_notify_topic("[]", 2, t, sizeof(t)));
+  char small[4];
+  OK(!gen_notify_topic(plain, strlen(plain), small, sizeof(small)));
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(packing);
@@ -173,5 +293,7 @@ int main(void) {
   RUN_TEST(budget_and_pending);
   RUN_TEST(consumer_slots);
   RUN_TEST(renewal);
+  RUN_TEST(one_hub_per_client);
+  RUN_TEST(topic_scan);
   END_TEST;
 }
