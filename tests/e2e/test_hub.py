@@ -57,7 +57,16 @@ def config(sim, rx, per_channel):
             f"<Plugin {FM}>\n{fm}</Plugin>\n" + rx.config())
 
 
-class SharedHubTest(unittest.TestCase):
+class HubCase(unittest.TestCase):
+    """A simulator, a receiver and collectd, stopped after the class."""
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.rx.stop()
+        cls.sim.stop()
+
+
+class SharedHubTest(HubCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
@@ -76,12 +85,6 @@ class SharedHubTest(unittest.TestCase):
         if not cls.wait_ready(baselines=1):
             raise AssertionError("not streaming: %s\n%s" % (
                 cls.sim.stats().get("topics_subscribed"), cls.cd.log_text()[-3000:]))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
 
     @classmethod
     def subscribed_once(cls, st):
@@ -208,7 +211,7 @@ class SharedHubTest(unittest.TestCase):
         self.assertEqual(self.cd.bad_log_lines(), [])
 
 
-class HubBudgetTest(unittest.TestCase):
+class HubBudgetTest(HubCase):
     PER = 2
 
     @classmethod
@@ -221,12 +224,6 @@ class HubBudgetTest(unittest.TestCase):
                           stock=("logfile", "csv", "write_http"))
         cls.distinct = 2 * QUEUES + AGENTS + len(cls.sim.truth()["flows"])
         cls.cd.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
 
     def test_over_budget_keeps_what_fits_evicts_nothing(self):
         capacity = 20 * self.PER
