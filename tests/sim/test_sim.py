@@ -1172,6 +1172,28 @@ class T05Notifications(unittest.TestCase):
         self.assertIn(made[20], alive)
         ws.close()
 
+    def test_channel_limit_across_tokens(self):
+        """The budget is the client's: a second token's channel counts with
+        the first token's, and the 21st evicts the oldest-used one."""
+        c1 = self.sim.client()
+        # 20 of this token's (earlier tests' channels go first: idle, older)
+        made = [c1.request("POST", "/api/v2/notifications/channels")[2]["id"]
+                for _ in range(20)]
+        alive = {e["id"] for e in c1.request(
+            "GET", "/api/v2/notifications/channels?includechannels=oauthclient")[2]["entities"]}
+        self.assertEqual(alive, set(made))
+        st0 = self.sim.stats()["channels_evicted"]
+        time.sleep(0.05)
+        c2 = self.sim.client()  # another token of the same client
+        self.assertNotEqual(c1.token, c2.token)
+        newest = c2.request("POST", "/api/v2/notifications/channels")[2]["id"]
+        self.assertEqual(self.sim.stats()["channels_evicted"], st0 + 1)
+        alive = {e["id"] for e in c2.request(
+            "GET", "/api/v2/notifications/channels?includechannels=oauthclient")[2]["entities"]}
+        self.assertEqual(len(alive), 20)
+        self.assertNotIn(made[0], alive)  # the oldest-used
+        self.assertIn(newest, alive)
+
     def test_websocket_stream(self):
         c = self.c
         qid = self.ids[0]
