@@ -113,20 +113,21 @@ void gen_log(int level, const char *format, ...) {
 
 void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...) {
   cdtime_t now = gen_now();
-  if (rl->last != 0 && now - rl->last < rl->interval) {
-    rl->suppressed++;
+  cdtime_t last = atomic_load(&rl->last);
+  if ((last != 0 && now - last < rl->interval) ||
+      !atomic_compare_exchange_strong(&rl->last, &last, now)) {
+    atomic_fetch_add(&rl->suppressed, 1);
     return;
   }
+  uint64_t suppressed = atomic_exchange(&rl->suppressed, 0);
   char line[GEN_LOG_LINE_MAX];
   va_list ap;
   va_start(ap, format);
   vsnprintf(line, sizeof(line), format, ap);
   va_end(ap);
-  if (rl->suppressed > 0)
+  if (suppressed > 0)
     gen_log(level, "%s (%" PRIu64 " similar messages suppressed)", line,
-            rl->suppressed);
+            suppressed);
   else
     gen_log(level, "%s", line);
-  rl->last = now;
-  rl->suppressed = 0;
 }

@@ -15,6 +15,7 @@
 #include "collectd/core/utils/common/common.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* The longest line handed to plugin_log(); longer lines are cut. */
@@ -44,11 +45,13 @@ void gen_redact_remove(const char *secret);
 void gen_redact(char *buf, size_t size);
 
 /* Rate limiter for repeated errors: the first message is logged, later ones
- * at most once per `interval`, each saying how many were suppressed. */
+ * at most once per `interval`, each saying how many were suppressed. Safe
+ * from several threads at once (a channel thread and the read thread share
+ * one): one of them wins the moment and logs. */
 typedef struct {
   cdtime_t interval;
-  cdtime_t last;
-  uint64_t suppressed;
+  _Atomic cdtime_t last;
+  atomic_uint_fast64_t suppressed;
 } gen_ratelimit_t;
 
 #define GEN_RATELIMIT_INIT(seconds)                                            \

@@ -107,6 +107,9 @@ typedef struct {
   gen_interval_counts_t counts; /* queries, failures */
   char log_prefix[256];
   gen_ratelimit_t complain;
+  /* One answer group's values, read and used at once on the instance's
+   * read thread (its own: read callbacks of two orgs run in parallel). */
+  struct ga_values_s *answer;
 } ga_instance_t;
 
 /* ---- configuration ------------------------------------------------------ */
@@ -251,7 +254,7 @@ static json_object *query_body(const ga_instance_t *inst,
  * _min_ms" for durations, "service_level_numerator|_denominator". */
 #define GA_MAX_VALUES (GA_METRIC_COUNT * 4)
 
-typedef struct {
+typedef struct ga_values_s {
   gen_interval_value_t v[GA_MAX_VALUES];
   char names[GA_MAX_VALUES][48];
   size_t n;
@@ -376,10 +379,10 @@ static bool answer_group(void *ud, json_object *group, const char **scope,
 
 static size_t answer_values(void *ud, const char *key, json_object *metrics,
                             const gen_interval_value_t **v, size_t *n) {
-  static ga_values_t vals; /* read thread only; used at once */
-  size_t skipped = bucket_values(ud, metrics, &vals);
-  *v = vals.v;
-  *n = vals.n;
+  const ga_instance_t *inst = ud;
+  size_t skipped = bucket_values(inst, metrics, inst->answer);
+  *v = inst->answer->v;
+  *n = inst->answer->n;
   return skipped;
 }
 
@@ -913,6 +916,7 @@ static void ga_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
+  free(inst->answer);
   ga_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
@@ -923,6 +927,8 @@ static int ga_instance_init(void *data) {
   ga_instance_t *inst = data;
   gen_client_t *client = inst->client;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if ((inst->answer = calloc(1, sizeof(*inst->answer))) == NULL)
+    return -ENOMEM;
   ga_config_t *c = &inst->config;
   if (!c->metrics_given)
     for (size_t m = 0; m < GA_METRIC_COUNT; m++)

@@ -175,6 +175,9 @@ typedef struct {
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
+  /* One answer group's values, read and used at once on the instance's
+   * read thread (its own: read callbacks of two orgs run in parallel). */
+  gen_interval_value_t *answer;
 } gf_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -1204,7 +1207,7 @@ static bool gf_answer_group(void *ud, json_object *group, const char **scope,
 
 static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
                                const gen_interval_value_t **v, size_t *n) {
-  static gen_interval_value_t values[GF_AGG_MAX_VALUES]; /* read thread */
+  gen_interval_value_t *values = ((gf_instance_t *)ud)->answer;
   gf_group_t kind = key[0] == 'O'   ? GF_GROUP_OUTCOME
                     : key[0] == 'M' ? GF_GROUP_MILESTONE
                                     : GF_GROUP_FLOW;
@@ -1537,6 +1540,7 @@ static void gf_instance_free(void *data) {
     return;
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
+  free(inst->answer);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
@@ -1572,6 +1576,8 @@ static int gf_instance_init(void *data) {
   inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if ((inst->answer = calloc(GF_AGG_MAX_VALUES, sizeof(*inst->answer))) == NULL)
+    return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);

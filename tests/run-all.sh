@@ -67,6 +67,16 @@ else
   echo "asan: the build failed"; record "asan build" 0 1
 fi
 
+# 2b. The same tests under ThreadSanitizer (a race reported fails the test:
+# TSan's exit code).
+mkdir -p build-tsan
+if (cd build-tsan && { [ -f Makefile ] || ../configure --quiet --enable-tsan --enable-werror; } &&
+    make -j"$JOBS" >/dev/null 2>&1); then
+  run_make_check build-tsan "unit (tsan)" TSAN_OPTIONS=halt_on_error=0:exitcode=66
+else
+  echo "tsan: the build failed"; record "tsan build" 0 1
+fi
+
 # 3. The same tests under valgrind's memcheck (normal build).
 rm -f build/test_*.log build/test_*.trs
 run_make_check build "unit (valgrind)" GEN_VALGRIND=1

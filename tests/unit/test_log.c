@@ -2,6 +2,8 @@
 #include "gen_log.h"
 #include "plugin_mock.h"
 
+#include <pthread.h>
+
 #include "collectd/core/testing.h"
 
 static cdtime_t fake_now;
@@ -55,6 +57,38 @@ DEF_TEST(rate_limited_logging) {
   return 0;
 }
 
+/* A channel thread and the read thread share limiters: 4 threads at once
+ * log one line in the interval, and every other call is counted. */
+#define HAMMER_THREADS 4
+#define HAMMER_CALLS 20000
+
+static void *hammer(void *rl) {
+  for (int i = 0; i < HAMMER_CALLS; i++)
+    gen_log_limited(rl, LOG_ERR, "test plugin: hammered");
+  return NULL;
+}
+
+DEF_TEST(rate_limit_shared_by_threads) {
+  gen_now = fake_clock;
+  fake_now = TIME_T_TO_CDTIME_T(5000);
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  mock_log_reset();
+  pthread_t t[HAMMER_THREADS];
+  for (int i = 0; i < HAMMER_THREADS; i++)
+    CHECK_ZERO(pthread_create(&t[i], NULL, hammer, &rl));
+  for (int i = 0; i < HAMMER_THREADS; i++)
+    pthread_join(t[i], NULL);
+  EXPECT_EQ_INT(1, mock_log_num);
+  fake_now += TIME_T_TO_CDTIME_T(61);
+  gen_log_limited(&rl, LOG_ERR, "test plugin: after");
+  EXPECT_EQ_INT(2, mock_log_num);
+  char want[96];
+  snprintf(want, sizeof(want), "after (%d similar messages suppressed)",
+           HAMMER_THREADS * HAMMER_CALLS - 1);
+  OK(mock_log_contains(want));
+  return 0;
+}
+
 DEF_TEST(free_secret_accepts_null) {
   gen_free_secret(NULL);
   gen_free_secret(strdup("to be wiped"));
@@ -66,6 +100,7 @@ int main(void) {
   RUN_TEST(redaction_cuts_long_lines_safely);
   RUN_TEST(short_secrets_are_not_registered);
   RUN_TEST(rate_limited_logging);
+  RUN_TEST(rate_limit_shared_by_threads);
   RUN_TEST(free_secret_accepts_null);
   mock_log_reset();
   END_TEST;
