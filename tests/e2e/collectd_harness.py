@@ -77,11 +77,12 @@ class Collectd:
         self.proc = None
         return status
 
-    def start(self):
+    def start(self, env=None):
         self.proc = subprocess.Popen(
             [COLLECTD, "-C", self.conf, "-f"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
 
     def stop(self):
