@@ -463,16 +463,31 @@ static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
 
 /* ---- observing ----------------------------------------------------------- */
 
-int gen_attr_observe(gen_attr_ledger_t *l, const char *conversation_id,
-                     const char *const *names, size_t n, bool finished,
-                     cdtime_t now, gen_attr_counted_cb cb, void *ud) {
+typedef struct {
+  uint64_t h;
+  series_t *s;
+  bool over;
+} todo_t;
+
+/* durable: nothing is counted unless its journal line is written (the
+ * receiver's 200 promises it); else a failed write is counted and logged
+ * and the counts stand (a socket's event cannot be refused). */
+static int observe(gen_attr_ledger_t *l, const char *conversation_id,
+                   const char *const *names, size_t n, bool finished,
+                   cdtime_t now, gen_attr_counted_cb cb, void *ud,
+                   bool durable) {
   if (conversation_id == NULL || conversation_id[0] == '\0')
     return -EINVAL;
   atomic_fetch_add(&l->stats.events, 1);
   char flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
   char *journal = NULL;
   size_t journal_len = 0, journal_cap = 0;
-  int counted = 0;
+  /* First what would be counted, then the journal, then the counts. */
+  todo_t *todo = calloc(n ? n : 1, sizeof(*todo));
+  if (todo == NULL)
+    return -ENOMEM;
+  size_t k = 0;
+  int status = 0;
   pthread_mutex_lock(&l->lock);
   conv_t *c = conv_find(l, conversation_id);
   for (size_t i = 0; i < n; i++) {
@@ -482,28 +497,57 @@ int gen_attr_observe(gen_attr_ledger_t *l, const char *conversation_id,
     if (c == NULL && (c = conv_add(l, conversation_id, now)) == NULL)
       break;
     uint64_t h = gen_hash_id(names[i]);
-    if (conv_has(c, h) || conv_note(c, h) != 0)
+    bool repeated = conv_has(c, h);
+    for (size_t j = 0; j < k && !repeated; j++)
+      repeated = todo[j].h == h;
+    if (repeated)
       continue;
     bool over;
     series_t *s = series_resolve(l, flow, metric, &over);
     if (s == NULL)
       continue;
+    todo[k++] = (todo_t){.h = h, .s = s, .over = over};
+    if (gen_journal_active(&l->journal) &&
+        journal_line(&journal, &journal_len, &journal_cap, conversation_id, h,
+                     s) != 0)
+      status = -ENOMEM;
+  }
+  if (status == 0 && k > 0)
+    status = gen_journal_append(&l->journal, journal, journal_len);
+  if (status != 0 && durable) {
+    pthread_mutex_unlock(&l->lock);
+    free(journal);
+    free(todo);
+    return status;
+  }
+  for (size_t j = 0; j < k; j++) {
+    conv_note(c, todo[j].h); /* a failure only forgets the repeat */
+    series_t *s = todo[j].s;
     s->total++;
-    counted++;
     atomic_fetch_add(&l->stats.counted, 1);
-    if (over)
+    if (todo[j].over)
       atomic_fetch_add(&l->stats.over_limit, 1);
-    if (gen_journal_active(&l->journal))
-      journal_line(&journal, &journal_len, &journal_cap, conversation_id, h, s);
     if (cb)
       cb(ud, s->flow, s->metric, s->total);
   }
   if (c != NULL)
     conv_touch(l, c, now, finished);
-  gen_journal_append(&l->journal, journal, journal_len);
   pthread_mutex_unlock(&l->lock);
   free(journal);
-  return counted;
+  free(todo);
+  return (int)k;
+}
+
+int gen_attr_observe(gen_attr_ledger_t *l, const char *conversation_id,
+                     const char *const *names, size_t n, bool finished,
+                     cdtime_t now, gen_attr_counted_cb cb, void *ud) {
+  return observe(l, conversation_id, names, n, finished, now, cb, ud, false);
+}
+
+int gen_attr_observe_durable(gen_attr_ledger_t *l, const char *conversation_id,
+                             const char *const *names, size_t n, bool finished,
+                             cdtime_t now, gen_attr_counted_cb cb, void *ud) {
+  return observe(l, conversation_id, names, n, finished, now, cb, ud, true);
 }
 
 void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {

@@ -106,6 +106,14 @@ int gen_attr_restore(gen_attr_ledger_t *ledger, json_object *snapshot,
 int gen_attr_observe(gen_attr_ledger_t *ledger, const char *conversation_id,
                      const char *const *names, size_t n, bool finished,
                      cdtime_t now, gen_attr_counted_cb cb, void *ud);
+/* The same, for an event that is acknowledged once counted: when its
+ * journal lines cannot be written nothing is counted and a negative errno
+ * is returned (gen_attr_observe() counts then anyway: the count stands
+ * until a crash). */
+int gen_attr_observe_durable(gen_attr_ledger_t *ledger,
+                             const char *conversation_id,
+                             const char *const *names, size_t n, bool finished,
+                             cdtime_t now, gen_attr_counted_cb cb, void *ud);
 
 /* Forgets conversations past their TTL. */
 void gen_attr_expire(gen_attr_ledger_t *ledger, cdtime_t now);

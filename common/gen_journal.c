@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
@@ -62,22 +63,37 @@ static void journal_open(gen_journal_t *j) {
   }
 }
 
-void gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
-  if (j->fd < 0 || len == 0)
-    return;
+int gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
+  if (j->base == NULL || len == 0)
+    return 0;
+  if (j->fd < 0)
+    journal_open(j); /* it failed before (a full disk may have room now) */
+  if (j->fd < 0)
+    return -EIO;
+  /* A failed append is cut back off: a fragment left in the file would
+   * join the next line and spoil it at replay. */
+  struct stat st;
+  off_t before = fstat(j->fd, &st) == 0 ? st.st_size : -1;
   while (len > 0) {
     ssize_t n = write(j->fd, data, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
       count_error(j);
       gen_log_limited(&j->complain, LOG_ERR, "%s: journal write failed: %s",
-                      j->log_prefix, gen_strerror(errno));
-      return;
+                      j->log_prefix, gen_strerror(err));
+      if (before >= 0 && ftruncate(j->fd, before) != 0) {
+        /* Cannot cut it: a new file, so that the fragment ends no line. */
+        j->generation++;
+        journal_open(j);
+      }
+      return -err;
     }
     data += n;
     len -= (size_t)n;
   }
+  return 0;
 }
 
 uint64_t gen_journal_rotate(gen_journal_t *j) {

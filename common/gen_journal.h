@@ -51,8 +51,12 @@ int gen_journal_recover(gen_journal_t *j, uint64_t g,
                         void (*line)(void *ud, const char *text, size_t len),
                         void *ud);
 
-/* Appends data (whole lines) in one write. */
-void gen_journal_append(gen_journal_t *j, const char *data, size_t len);
+/* Appends data (whole lines) in one write. Returns 0 once the lines are in
+ * the file (a SIGKILL does not lose them; not synced to the device: a power
+ * cut may), or a negative errno when they are not (logged, counted, the
+ * file as before): a journal without a file (base NULL) takes nothing and
+ * returns 0. */
+int gen_journal_append(gen_journal_t *j, const char *data, size_t len);
 
 /* Starts the next generation and returns its number, which the snapshot
  * taken at the same moment records. */

@@ -73,6 +73,8 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
     MHD_add_response_header(r, "Content-Type", "application/json");
   if (status == 429)
     MHD_add_response_header(r, "Retry-After", "1");
+  else if (status == 507) /* the disk may have room again soon */
+    MHD_add_response_header(r, "Retry-After", "30");
   enum MHD_Result ok = MHD_queue_response(conn, status, r);
   MHD_destroy_response(r);
   return ok;
@@ -94,6 +96,9 @@ static void count_answer(gen_receiver_t *rx, unsigned status) {
     break;
   case 503:
     atomic_fetch_add(&rx->stats.unavailable, 1);
+    break;
+  case 507:
+    atomic_fetch_add(&rx->stats.not_stored, 1);
     break;
   default:
     if (status >= 200 && status < 300)

@@ -47,6 +47,7 @@ typedef struct {
   atomic_uint_fast64_t queue_full;   /* 429 */
   atomic_uint_fast64_t bad_request;  /* 400 (from the handler) */
   atomic_uint_fast64_t unavailable;  /* 503 while stopping */
+  atomic_uint_fast64_t not_stored;   /* 507 (from the handler): not kept */
 } gen_receiver_stats_t;
 
 typedef struct gen_receiver_s gen_receiver_t;

@@ -676,12 +676,20 @@ static uint64_t *gf_recent_slot(uint64_t *slots, uint64_t h) {
       return &slots[s];
 }
 
-/* True when id was seen before; remembers it otherwise. */
-static bool gf_recent_seen(gf_recent_t *r, const char *id) {
+/* True when id was remembered. */
+static bool gf_recent_has(gf_recent_t *r, const char *id) {
   uint64_t h = gen_hash_id(id) | 1; /* never 0, the empty mark */
   for (int g = 0; g < 2; g++)
     if (r->slots[g] != NULL && *gf_recent_slot(r->slots[g], h) == h)
       return true;
+  return false;
+}
+
+/* True when id was seen before; remembers it otherwise. */
+static bool gf_recent_seen(gf_recent_t *r, const char *id) {
+  if (gf_recent_has(r, id))
+    return true;
+  uint64_t h = gen_hash_id(id) | 1;
   if (r->slots[0] == NULL || r->count >= GF_RECENT_IDS) {
     uint64_t *fresh = calloc(2 * GF_RECENT_IDS, sizeof(*fresh));
     if (fresh == NULL)
@@ -731,7 +739,7 @@ static unsigned gf_on_event(void *ud, const char *text, size_t len) {
     return 400;
   }
   pthread_mutex_lock(&inst->lock);
-  bool duplicate = gf_recent_seen(&inst->recent, event_id);
+  bool duplicate = gf_recent_has(&inst->recent, event_id);
   pthread_mutex_unlock(&inst->lock);
   if (duplicate) {
     /* EventBridge delivers at least once; the ledger would not count it
@@ -742,8 +750,15 @@ static unsigned gf_on_event(void *ud, const char *text, size_t len) {
     const char *names[GF_MAX_ATTRIBUTES];
     size_t n = 0;
     gf_collect_names(attributes, names, &n);
-    gen_attr_observe(inst->ledger, conversation, names, n, false, cdtime(),
-                     gf_dispatch_attribute, inst);
+    if (gen_attr_observe_durable(inst->ledger, conversation, names, n, false,
+                                 cdtime(), gf_dispatch_attribute, inst) < 0) {
+      /* Not kept: no 200, so that EventBridge sends it again. */
+      json_object_put(doc);
+      return 507;
+    }
+    pthread_mutex_lock(&inst->lock);
+    gf_recent_seen(&inst->recent, event_id); /* remembered once kept */
+    pthread_mutex_unlock(&inst->lock);
   }
   json_object_put(doc);
   return 200;
@@ -1489,7 +1504,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
     } rejected[] = {
         {"unauthorized", &r->unauthorized}, {"bad_request", &r->bad_request},
         {"too_large", &r->too_large},       {"queue_full", &r->queue_full},
-        {"bad_method", &r->bad_method},     {"unavailable", &r->unavailable}};
+        {"bad_method", &r->bad_method},     {"unavailable", &r->unavailable},
+        {"not_stored", &r->not_stored}};
     gf_put_self(inst, "receiver_requests", "accepted", true,
                 (double)atomic_load(&r->accepted));
     for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)

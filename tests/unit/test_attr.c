@@ -8,6 +8,8 @@
 
 #include "collectd/core/testing.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -270,6 +272,87 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   return 0;
 }
 
+/* The descriptor this process holds open on path, -1 when none. */
+static int fd_of(const char *path) {
+  DIR *d = opendir("/proc/self/fd");
+  int found = -1;
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL && found < 0) {
+    char link[300], target[512];
+    snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n > 0) {
+      target[n] = '\0';
+      if (strcmp(target, path) == 0)
+        found = atoi(e->d_name);
+    }
+  }
+  if (d != NULL)
+    closedir(d);
+  return found;
+}
+
+/* A full disk: an event whose journal line cannot be written is not
+ * counted (the receiver does not acknowledge it), the journal keeps no
+ * fragment, and once there is room the resent event counts, once, also
+ * after a restart. /dev/full in place of the journal's file stands for the
+ * full disk (every write: ENOSPC). */
+DEF_TEST(full_disk_counts_nothing_unjournalled) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char base[256], file0[300];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  snprintf(file0, sizeof(file0), "%s.0", base);
+  gen_attr_format_t *f;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  cdtime_t now = cdtime();
+  const char *ev1[] = {A1};
+  const char *ev2[] = {A1, A2};
+
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      1, gen_attr_observe_durable(l, "c1", ev1, 1, false, now, NULL, NULL));
+  int fd = fd_of(file0);
+  OK(fd >= 0);
+  int full = open("/dev/full", O_WRONLY);
+  OK(full >= 0);
+  OK(dup2(full, fd) == fd);
+  close(full);
+
+  int status =
+      gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL);
+  EXPECT_EQ_INT(-ENOSPC, status);
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(1, (int)atomic_load(&gen_attr_stats(l)->journal_errors));
+  EXPECT_EQ_INT(1, (int)atomic_load(&gen_attr_stats(l)->counted));
+  /* Room again (a new journal file: /dev/full could not be cut back): the
+   * resent event counts. */
+  EXPECT_EQ_INT(
+      2, gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL));
+  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
+  /* The failed append moved the journal on to a new file. */
+  fd = fd_of(file0);
+  int next = -1;
+  for (int g = 1; g < 4 && next < 0; g++) {
+    char path[300];
+    snprintf(path, sizeof(path), "%s.%d", base, g);
+    next = fd_of(path);
+  }
+  OK(fd < 0 && next >= 0);
+  gen_attr_ledger_free(l);
+
+  /* A restart replays exactly what was counted. */
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -277,5 +360,6 @@ int main(void) {
   RUN_TEST(expiry_and_eviction);
   RUN_TEST(name_limit_overflows);
   RUN_TEST(restart_from_snapshot_and_journal);
+  RUN_TEST(full_disk_counts_nothing_unjournalled);
   END_TEST;
 }
