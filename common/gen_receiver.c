@@ -25,6 +25,7 @@ typedef struct {
   size_t len, cap;
   unsigned status; /* decided answer, 0 = none yet */
   bool queued;     /* handed to the worker */
+  bool late;       /* refused mid-body: to be answered at its end */
 } rx_request_t;
 
 struct gen_receiver_s {
@@ -162,15 +163,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       *upload_data_size = 0;
       return MHD_YES;
     }
-    return req->queued
-               ? (count_answer(rx, req->status), answer(conn, req->status))
-               : MHD_YES;
+    if (req->queued)
+      return count_answer(rx, req->status), answer(conn, req->status);
+    if (req->late) /* refused mid-body: answered once the body is read */
+      return req->late = false, answer(conn, req->status);
+    return MHD_YES;
   }
   if (*upload_data_size > 0) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
-    if (req->len + n > rx->opt.max_body)
-      return decide(rx, req, 413);
+    if (req->len + n > rx->opt.max_body) {
+      /* A body without a length (chunked) past the limit: MHD takes no
+       * answer while it reads a body, so the rest is read and dropped and
+       * the 413 goes out at its end. */
+      req->status = 413;
+      req->late = true;
+      count_answer(rx, 413);
+      return MHD_YES;
+    }
     if (req->len + n + 1 > req->cap) {
       size_t cap = req->cap ? req->cap : 4096;
       while (cap < req->len + n + 1)

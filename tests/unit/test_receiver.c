@@ -34,6 +34,8 @@ static unsigned handler(void *ud, const char *body, size_t len) {
   hs.handled++;
   snprintf(hs.last, sizeof(hs.last), "%.*s", (int)len, body);
   pthread_mutex_unlock(&hs.lock);
+  if (strncmp(body, "full", 4) == 0)
+    return 507; /* as the flowmetrics handler when its journal is full */
   return strncmp(body, "bad", 3) == 0 ? 400 : 200;
 }
 
@@ -56,8 +58,41 @@ static size_t sink(char *p, size_t s, size_t n, void *ud) { return s * n; }
 
 /* POSTs body with the given secret header value (NULL = none); returns the
  * status, 0 on transport failure. */
+static long post_ext(unsigned port, const char *method, const char *secret,
+                     const char *body, size_t len, bool chunked,
+                     char *retry_after, size_t retry_size);
+
 static long post(unsigned port, const char *method, const char *secret,
                  const char *body, size_t len) {
+  return post_ext(port, method, secret, body, len, false, NULL, 0);
+}
+
+static size_t header_line(char *p, size_t s, size_t n, void *ud) {
+  char **out = ud;
+  if (out[0] != NULL && n * s > 13 && strncasecmp(p, "Retry-After: ", 13) == 0)
+    snprintf(out[0], (size_t)(uintptr_t)out[1], "%.*s", (int)(n * s - 15),
+             p + 13);
+  return s * n;
+}
+
+typedef struct {
+  const char *data;
+  size_t len, at;
+} upload_t;
+
+static size_t upload(char *buf, size_t s, size_t n, void *ud) {
+  upload_t *u = ud;
+  size_t k = u->len - u->at < s * n ? u->len - u->at : s * n;
+  memcpy(buf, u->data + u->at, k);
+  u->at += k;
+  return k;
+}
+
+/* chunked: the body is sent with Transfer-Encoding: chunked (no length
+ * declared); retry_after (if not NULL) gets the header's value. */
+static long post_ext(unsigned port, const char *method, const char *secret,
+                     const char *body, size_t len, bool chunked,
+                     char *retry_after, size_t retry_size) {
   CURL *c = curl_easy_init();
   char url[64], header[256];
   snprintf(url, sizeof(url), "http://127.0.0.1:%u/events", port);
@@ -70,10 +105,20 @@ static long post(unsigned port, const char *method, const char *secret,
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  if (body != NULL) {
+  upload_t u = {body, len, 0};
+  if (body != NULL && chunked) {
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, upload);
+    curl_easy_setopt(c, CURLOPT_READDATA, &u);
+  } else if (body != NULL) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
   }
+  char *hd[2] = {retry_after, (char *)(uintptr_t)retry_size};
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, hd);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
   long status = 0;
@@ -103,16 +148,30 @@ DEF_TEST(answers) {
   EXPECT_EQ_INT(413, post(port, "POST", SECRET, big, sizeof(big)));
   /* Exactly at the limit is fine. */
   EXPECT_EQ_INT(200, post(port, "POST", SECRET, big, 1024));
+  /* Chunked bodies: within the limit taken, past it 413 too, answered. */
+  EXPECT_EQ_INT(200, post_ext(port, "POST", SECRET, big, 1000, true, NULL, 0));
+  static char huge[1024 * 1024];
+  memset(huge, 'x', sizeof(huge));
+  EXPECT_EQ_INT(413,
+                post_ext(port, "POST", SECRET, huge, 70 * 1024, true, NULL, 0));
+  EXPECT_EQ_INT(
+      413, post_ext(port, "POST", SECRET, huge, sizeof(huge), true, NULL, 0));
+  /* The handler could not keep it: 507, to be sent again later. */
+  char retry[16] = "";
+  EXPECT_EQ_INT(507, post_ext(port, "POST", SECRET, "full", 4, false, retry,
+                              sizeof(retry)));
+  EXPECT_EQ_STR("30", retry);
   /* The receiver keeps answering after all that. */
   EXPECT_EQ_INT(200, post(port, "POST", SECRET, ok, strlen(ok)));
   gen_receiver_stats_t *st = gen_receiver_stats(rx);
-  EXPECT_EQ_INT(10, atomic_load(&st->requests));
-  EXPECT_EQ_INT(3, atomic_load(&st->accepted));
+  EXPECT_EQ_INT(14, atomic_load(&st->requests));
+  EXPECT_EQ_INT(4, atomic_load(&st->accepted));
+  EXPECT_EQ_INT(1, atomic_load(&st->not_stored));
   EXPECT_EQ_INT(4, atomic_load(&st->unauthorized));
   EXPECT_EQ_INT(1, atomic_load(&st->bad_method));
   EXPECT_EQ_INT(1, atomic_load(&st->bad_request));
-  EXPECT_EQ_INT(1, atomic_load(&st->too_large));
-  EXPECT_EQ_INT(4, hs.handled); /* refused before the handler: 6 */
+  EXPECT_EQ_INT(3, atomic_load(&st->too_large));
+  EXPECT_EQ_INT(6, hs.handled); /* refused before the handler: 8 */
   gen_receiver_stop(rx);
   return 0;
 }
