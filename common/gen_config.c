@@ -6,6 +6,7 @@
 #include "gen_secret.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -274,8 +275,8 @@ static int config_base_url(gen_org_t *org, const oconfig_item_t *ci,
     (*out)[--n] = '\0';
   if (!gen_url_allowed(*out)) {
     gen_config_error(org, ci,
-                     "must be an https:// URL (http:// is accepted only for "
-                     "a loopback host, for tests)");
+                     "must be an https:// URL without user info (http:// "
+                     "is accepted only for a loopback host, for tests)");
     return -EINVAL;
   }
   return 0;
@@ -500,19 +501,32 @@ static bool host_is_loopback(const char *host, size_t len) {
 bool gen_url_allowed(const char *url) {
   if (url == NULL)
     return false;
-  if (strncasecmp(url, "https://", 8) == 0)
-    return url[8] != '\0' && url[8] != '/';
-  if (strncasecmp(url, "http://", 7) != 0)
-    return false;
-  const char *host = url + 7;
-  size_t len;
-  if (host[0] == '[') {
-    const char *end = strchr(host, ']');
-    if (end == NULL)
-      return false;
-    len = (size_t)(end - host) + 1;
-  } else {
-    len = strcspn(host, ":/?#");
+  /* Parsed as libcurl will parse it: a check of our own could read
+   * "http://localhost:1@example.com" as localhost where curl connects to
+   * example.com (and would send credentials there in clear text). */
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *part = NULL;
+  bool ok = false;
+  if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      host[0] != '\0') {
+    /* No user info (curl would send it as credentials). */
+    static const CURLUPart refused[] = {CURLUPART_USER, CURLUPART_PASSWORD,
+                                        CURLUPART_OPTIONS};
+    ok = true;
+    for (size_t i = 0; ok && i < STATIC_ARRAY_SIZE(refused); i++) {
+      if (curl_url_get(u, refused[i], &part, 0) == CURLUE_OK)
+        ok = false;
+      curl_free(part);
+      part = NULL;
+    }
+    if (ok && strcasecmp(scheme, "https") != 0)
+      ok = strcasecmp(scheme, "http") == 0 &&
+           host_is_loopback(host, strlen(host));
   }
-  return host_is_loopback(host, len);
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  return ok;
 }

@@ -162,6 +162,18 @@ DEF_TEST(loopback_http_only) {
   OK(!gen_url_allowed("http://10.0.0.1"));
   OK(!gen_url_allowed("https://"));
   OK(!gen_url_allowed("file:///etc/passwd"));
+  /* User info would make curl connect elsewhere (and send credentials in
+   * clear text): refused however the host reads. */
+  OK(!gen_url_allowed("http://localhost:1@192.0.2.2:19081"));
+  OK(!gen_url_allowed("http://127.0.0.1:80@example.com"));
+  OK(!gen_url_allowed("http://127.0.0.1@example.com/"));
+  OK(!gen_url_allowed("http://user:pw@localhost:8080"));
+  OK(!gen_url_allowed("https://user@api.mypurecloud.com"));
+  OK(!gen_url_allowed("http://localhost%3a1%40example.com"));
+  OK(gen_url_allowed("HTTPS://api.mypurecloud.com"));
+  OK(gen_url_allowed("HTTP://LOCALHOST:8080"));
+  OK(gen_url_allowed("http://[::1]:19081"));
+  OK(!gen_url_allowed("http://[::2]:19081"));
   OK(!gen_url_allowed(NULL));
   return 0;
 }
