@@ -29,7 +29,7 @@ from sim_harness import Simulator  # noqa: E402
 PACKAGE = "collectd-genesys"
 PLUGIN_DIR = "/usr/lib/collectd"  # where collectd-core keeps its plugins
 TYPES_FILE = "/usr/share/collectd/genesys.db"
-CORE_LIB = PLUGIN_DIR + "/genesys/libgenesys-core.so"  # shared by the three plugins
+CORE_LIB = PLUGIN_DIR + "/libgenesys-core.so"  # shared by the three plugins
 EXAMPLES = "/usr/share/doc/collectd-genesys/examples"
 PAGES = sorted(os.path.basename(p)[: -len(".pod")]
                for p in glob.glob(os.path.join(ROOT, "man", "*.5.pod")))
@@ -333,7 +333,7 @@ class PackagesTest(unittest.TestCase):
         self.assertEqual(sorted(f for f in files if f.startswith(f"{libdir}/collectd/")
                                 and f.endswith(".so")),
                          sorted([f"{libdir}/collectd/{p}.so" for p in PLUGINS]
-                                + [f"{libdir}/collectd/genesys/libgenesys-core.so"]))
+                                + [f"{libdir}/collectd/libgenesys-core.so"]))
         self.assertIn(TYPES_FILE, files)
         for page in PAGES:
             self.assertTrue({f"/usr/share/man/man5/{page}", f"/usr/share/man/man5/{page}.gz"}
