@@ -37,7 +37,7 @@ CA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("ca") o
 echo "demo: simulator at $BASE"
 
 mkdir -p "$WORK/plugins"
-cp build/.libs/genesys_*.so "$WORK/plugins/"
+cp build/.libs/genesys_*.so build/.libs/libgenesys-core.so "$WORK/plugins/"  # the core beside the plugins
 cp /usr/lib/collectd/{logfile,csv,write_prometheus}.so "$WORK/plugins/"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 EXPORT_PORT=$(free_port)

@@ -31,7 +31,8 @@ class Collectd:
         self.dir = tempfile.mkdtemp(prefix="gen-e2e-")
         self.plugin_dir = os.path.join(self.dir, "plugins")
         os.makedirs(self.plugin_dir)
-        for name in PLUGINS:
+        # the plugins and the core library they find beside them ($ORIGIN)
+        for name in PLUGINS + ("libgenesys-core",):
             shutil.copy(os.path.join(BUILD, ".libs", name + ".so"), self.plugin_dir)
         for name in stock:
             shutil.copy(os.path.join(STOCK_PLUGINS, name + ".so"), self.plugin_dir)

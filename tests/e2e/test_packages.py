@@ -181,8 +181,8 @@ class PackagesTest(unittest.TestCase):
         for p in PLUGINS:
             dyn = run(["readelf", "-d", f"{PLUGIN_DIR}/{p}.so"]).stdout
             self.assertIn("[libgenesys-core.so]", dyn, p)
-            self.assertRegex(dyn, r"RUNPATH.*\[" + re.escape(os.path.dirname(CORE_LIB)) + r"\]",
-                             p)
+            self.assertIn("RUNPATH", dyn, p)
+            self.assertIn("[$ORIGIN]", dyn, p)
         with open(TYPES_FILE) as f, open(os.path.join(ROOT, "types", "genesys.db")) as g:
             self.assertEqual(f.read(), g.read())
         # man finds the pages by name.
@@ -264,9 +264,12 @@ class PackagesTest(unittest.TestCase):
             self.assertNotIn("error(s)", text)
             self.assertNotIn("Dataset not found", text)
             self.assertNotIn(sim.info["client_secret"], text)
-            # Each plugin's token came from the simulator.
+            # The tokens came from the simulator: one for genesys_analytics,
+            # one for the notification hub that genesys_realtime and
+            # genesys_flowmetrics share (the same client), so one core
+            # library was loaded for both.
             tokens = sim.stats()["requests"]["POST /oauth/token"]
-            self.assertGreaterEqual(tokens["by_status"].get("200", 0), len(PLUGINS))
+            self.assertEqual(tokens["by_status"].get("200", 0), 2)
         finally:
             sim.stop()
 
