@@ -97,7 +97,10 @@ int gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
 }
 
 uint64_t gen_journal_rotate(gen_journal_t *j) {
-  j->generation++;
+  /* A generation whose file could not be made holds nothing: it is tried
+   * again rather than left as a gap, where replay would stop. */
+  if (j->fd >= 0 || j->base == NULL)
+    j->generation++;
   journal_open(j);
   return j->generation;
 }

@@ -26,6 +26,7 @@ typedef struct {
   unsigned status; /* decided answer, 0 = none yet */
   bool queued;     /* handed to the worker */
   bool late;       /* refused mid-body: to be answered at its end */
+  size_t dropped;  /* body bytes read and dropped after the refusal */
 } rx_request_t;
 
 struct gen_receiver_s {
@@ -62,6 +63,10 @@ static bool secret_ok(const gen_receiver_t *rx, const char *given) {
   OPENSSL_cleanse(d, sizeof(d));
   return ok;
 }
+
+/* Body bytes read and dropped after a 413 before the connection is closed
+ * instead (the answer goes out only once the body has ended). */
+#define GEN_RECEIVER_DROP_MAX (8 * 1024 * 1024)
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
   static const char *const texts[] = {"", "{\"status\":\"accepted\"}\n"};
@@ -160,8 +165,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     /* Answer decided (early refusal, or the worker's verdict): discard any
      * rest of the body and send it. */
     if (*upload_data_size > 0) {
+      /* A sender that never ends its body loses the connection instead. */
+      req->dropped += *upload_data_size;
       *upload_data_size = 0;
-      return MHD_YES;
+      return req->dropped > GEN_RECEIVER_DROP_MAX ? MHD_NO : MHD_YES;
     }
     if (req->queued)
       return count_answer(rx, req->status), answer(conn, req->status);
@@ -178,6 +185,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
        * the 413 goes out at its end. */
       req->status = 413;
       req->late = true;
+      free(req->body); /* not needed any more */
+      req->body = NULL;
+      req->len = req->cap = 0;
       count_answer(rx, 413);
       return MHD_YES;
     }
