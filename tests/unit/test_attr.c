@@ -209,6 +209,20 @@ DEF_TEST(name_limit_overflows) {
   return 0;
 }
 
+/* A total after a restart from snapshot (NULL: none) and journals; -1
+ * when the restore fails. */
+static int64_t total_after_restart(gen_attr_format_t *f, const char *base,
+                                   json_object *snapshot, const char *flow,
+                                   const char *metric) {
+  char err[128];
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  int64_t total = gen_attr_restore(l, snapshot, err, sizeof(err)) == 0
+                      ? (int64_t)total_of(l, flow, metric)
+                      : -1;
+  gen_attr_ledger_free(l);
+  return total;
+}
+
 /* Snapshot + journal: a restart (even a kill between snapshot and the
  * journal clean-up) counts nothing twice and loses nothing journalled. */
 DEF_TEST(restart_from_snapshot_and_journal) {
@@ -259,10 +273,7 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   fputs("{\"c\":\"c9\",\"h\":\"00000000000000", fh);
   fclose(fh);
   gen_attr_ledger_free(l);
-  l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap3, err, sizeof(err)));
-  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
-  gen_attr_ledger_free(l);
+  EXPECT_EQ_INT(2, total_after_restart(f, base, snap3, "Ivr", "Menu"));
 
   json_object_put(snap);
   json_object_put(snap2);
@@ -344,10 +355,7 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
   gen_attr_ledger_free(l);
 
   /* A restart replays exactly what was counted. */
-  l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
-  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
-  gen_attr_ledger_free(l);
+  EXPECT_EQ_INT(3, total_after_restart(f, base, NULL, "Ivr", "Menu"));
   gen_attr_format_free(f);
   OK(mock_rmtree(dir) == 0);
   return 0;
