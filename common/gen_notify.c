@@ -525,11 +525,10 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   size_t count;
   uint64_t generation;
   pthread_rwlock_rdlock(&hub->lock);
-  gen_hub_channel_size(hub->plan, ch->index, &generation);
+  size_t size = gen_hub_channel_size(hub->plan, ch->index, &generation);
   char **topics = gen_hub_channel_topics(hub->plan, ch->index, &count);
   pthread_rwlock_unlock(&hub->lock);
-  if (topics == NULL && count == 0 && generation != ch->subscribed_generation &&
-      gen_hub_channel_size(hub->plan, ch->index, NULL) > 0)
+  if (topics == NULL && size > 0)
     return -ENOMEM;
   int status = 0;
   uint64_t gained = 0;
