@@ -1002,8 +1002,8 @@ int gen_notify_set_topics(gen_notify_t *n, char *const *topics, size_t count) {
                     "hold (%zu topics carried for every plugin and <Org> "
                     "using it); they wait for room. Select fewer queues or "
                     "agents, or split the org with Shard and more clients",
-                    hub->client->org->plugin, hub->client->org->name,
-                    hub->client->org->client_id, pending, count,
+                    n->client->org->plugin, n->client->org->name,
+                    n->client->org->client_id, pending, count,
                     GEN_NOTIFY_MAX_CHANNELS, hub->opt.topics_per_channel,
                     carried);
     result = -E2BIG;
