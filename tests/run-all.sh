@@ -10,11 +10,13 @@ total_pass=0
 total_fail=0
 stage_results=()
 
+stage_started=$SECONDS
 record() { # stage passed failed
   total_pass=$((total_pass + $2))
   total_fail=$((total_fail + $3))
   stage_results+=("$1: $2 passed, $3 failed")
-  echo "== $1: $2 passed, $3 failed"
+  echo "== $1: $2 passed, $3 failed ($((SECONDS - stage_started)) s)"
+  stage_started=$SECONDS
 }
 
 # Counts the collectd-style test cases ("Success." / "FAILURE.") in the logs
