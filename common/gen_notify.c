@@ -862,6 +862,13 @@ static void hub_free(hub_t *hub) {
   free(hub);
 }
 
+/* Blocks that name one client with different secrets are different
+ * credentials (one of them wrong): each gets its own hub and token. */
+static bool same_secret(const char *a, const char *b) {
+  return a != NULL && b != NULL && strlen(a) == strlen(b) &&
+         CRYPTO_memcmp(a, b, strlen(a)) == 0;
+}
+
 /* The hub of the client's login host and client id, made on first use
  * with that client's options. Under registry_lock. */
 static hub_t *hub_get(gen_client_t *client, const gen_notify_options_t *opt) {
@@ -869,7 +876,9 @@ static hub_t *hub_get(gen_client_t *client, const gen_notify_options_t *opt) {
   if (key == NULL)
     return NULL;
   for (hub_t *hub = registry; hub != NULL; hub = hub->next)
-    if (strcmp(hub->key, key) == 0) {
+    if (strcmp(hub->key, key) == 0 &&
+        same_secret(hub->client->org->client_secret,
+                    client->org->client_secret)) {
       free(key);
       if (opt->topics_per_channel != hub->opt.topics_per_channel ||
           opt->dead_after != hub->opt.dead_after)
