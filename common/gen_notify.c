@@ -516,10 +516,24 @@ static bool listed(char *const *list, size_t n, const char *topic) {
   return false;
 }
 
+/* Keeps in own only the topics also in gained; frees the rest. */
+static size_t keep_gained(char **own, size_t n, char *const *gained,
+                          size_t n_gained) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (listed(gained, n_gained, own[i]))
+      own[kept++] = own[i];
+    else
+      free(own[i]);
+  }
+  return kept;
+}
+
 /* Subscribes when the channel's topic set changed, the channel is new or
  * renew is set (a PUT extends the channel's life). Baselines every
- * consumer on the channel when baseline is set, else those that gained a
- * topic. */
+ * consumer on the channel, each for all its topics, when baseline is set;
+ * else each consumer that gained topics, for those topics only (a topic
+ * already carried is current, and reading it again costs requests). */
 static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   hub_t *hub = ch->owner;
   size_t count;
@@ -532,13 +546,22 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     return -ENOMEM;
   int status = 0;
   uint64_t gained = 0;
+  /* Points into topics, which becomes ch->subscribed. */
+  char **gained_topics = calloc(count ? count : 1, sizeof(*gained_topics));
+  size_t n_gained = 0;
+  if (gained_topics == NULL) {
+    gen_hub_topics_free(topics, count);
+    return -ENOMEM;
+  }
   if (renew || ch->subscribed_generation != generation) {
     status = subscribe(ch, topics, count);
     if (status == 0) {
       pthread_rwlock_rdlock(&hub->lock);
       for (size_t i = 0; i < count; i++)
-        if (!listed(ch->subscribed, ch->n_subscribed, topics[i]))
+        if (!listed(ch->subscribed, ch->n_subscribed, topics[i])) {
           gained |= gen_hub_route(hub->plan, topics[i]);
+          gained_topics[n_gained++] = topics[i];
+        }
       pthread_rwlock_unlock(&hub->lock);
       gen_hub_topics_free(ch->subscribed, ch->n_subscribed);
       ch->subscribed = topics;
@@ -548,8 +571,10 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     }
   }
   gen_hub_topics_free(topics, count);
-  if (status != 0)
+  if (status != 0) {
+    free(gained_topics);
     return status;
+  }
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask =
       baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
@@ -560,8 +585,12 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       continue;
     size_t mine;
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
-    if (mine == 0)
+    if (!baseline)
+      mine = keep_gained(own, mine, gained_topics, n_gained);
+    if (mine == 0) {
+      free(own);
       continue;
+    }
     gen_http_t **http = &n->http[ch->index];
     if (*http == NULL)
       *http =
@@ -575,6 +604,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     gen_hub_topics_free(own, mine);
   }
   pthread_rwlock_unlock(&hub->lock);
+  free(gained_topics);
   return status;
 }
 
