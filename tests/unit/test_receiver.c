@@ -7,8 +7,15 @@
 
 #include "collectd/core/testing.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SECRET "s3cret-for-the-receiver"
 
@@ -225,6 +232,94 @@ DEF_TEST(full_queue_answers_429) {
   return 0;
 }
 
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int slow_connect(unsigned port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  const char *start = "POST / HTTP/1.1\r\nHost: x\r\n";
+  if (write(fd, start, strlen(start)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* True when the server has closed fd (EOF or reset), waiting up to ms. */
+static bool closed_by_server(int fd, int ms) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  char buf[256];
+  if (poll(&p, 1, ms) <= 0)
+    return false;
+  ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Clients trickling their headers a byte at a time are cut at the
+ * whole-request deadline (MHD's idle timer alone would keep them), and one
+ * address holds no more than its share of connections. */
+DEF_TEST(slow_clients_cut_at_deadline) {
+  gen_receiver_options_t o = {.address = "127.0.0.1",
+                              .port = "0",
+                              .secret = SECRET,
+                              .secret_header = "X-Genesys-Secret",
+                              .max_body = 1024,
+                              .queue_size = 4,
+                              .max_per_ip = 3,
+                              .request_timeout = 1.0,
+                              .log_prefix = "test"};
+  char err[256] = "";
+  gen_receiver_t *rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
+  CHECK_NOT_NULL(rx);
+  unsigned port = gen_receiver_port(rx);
+  int fd[3];
+  double t0 = mono();
+  for (int i = 0; i < 3; i++) {
+    fd[i] = slow_connect(port);
+    OK(fd[i] >= 0);
+  }
+  /* A fourth from the same address is turned away at once. */
+  int extra = slow_connect(port);
+  OK(extra < 0 || closed_by_server(extra, 500));
+  if (extra >= 0)
+    close(extra);
+
+  double cut[3] = {0, 0, 0};
+  int open = 3;
+  while (open > 0 && mono() - t0 < 5) {
+    for (int i = 0; i < 3; i++) {
+      if (cut[i] != 0)
+        continue;
+      (void)!write(fd[i], "X", 1); /* never ends its header line */
+      if (closed_by_server(fd[i], 10)) {
+        cut[i] = mono() - t0;
+        open--;
+      }
+    }
+    usleep(100 * 1000);
+  }
+  for (int i = 0; i < 3; i++) {
+    printf("# slow client %d cut after %.2f s\n", i, cut[i]);
+    OK(cut[i] >= 0.9 && cut[i] <= 2.0);
+    close(fd[i]);
+  }
+  EXPECT_EQ_UINT64(3, atomic_load(&gen_receiver_stats(rx)->timed_out));
+  /* The slots are free again. */
+  EXPECT_EQ_INT(200, post(port, "POST", SECRET, "{}", 2));
+  gen_receiver_stop(rx);
+  return 0;
+}
+
 DEF_TEST(refuses_bad_options) {
   gen_receiver_options_t o = {.port = "0",
                               .secret = "",
@@ -245,6 +340,7 @@ int main(void) {
   curl_global_init(CURL_GLOBAL_ALL);
   RUN_TEST(answers);
   RUN_TEST(full_queue_answers_429);
+  RUN_TEST(slow_clients_cut_at_deadline);
   RUN_TEST(refuses_bad_options);
   curl_global_cleanup();
   END_TEST;
