@@ -516,20 +516,15 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
     free_receiver(rx);
     return NULL;
   }
-  if (pthread_create(&rx->worker, NULL, worker_main, rx) != 0) {
+  rx->worker_started = pthread_create(&rx->worker, NULL, worker_main, rx) == 0;
+  rx->reaper_started = rx->worker_started &&
+                       pthread_create(&rx->reaper, NULL, reaper_main, rx) == 0;
+  if (!rx->reaper_started) {
     freeaddrinfo(ai);
-    snprintf(err, err_size, "cannot start the worker thread");
-    free_receiver(rx);
-    return NULL;
-  }
-  rx->worker_started = true;
-  if (pthread_create(&rx->reaper, NULL, reaper_main, rx) != 0) {
-    freeaddrinfo(ai);
-    snprintf(err, err_size, "cannot start the reaper thread");
+    snprintf(err, err_size, "cannot start the receiver's threads");
     gen_receiver_stop(rx);
     return NULL;
   }
-  rx->reaper_started = true;
 
   /* One internal polling thread (epoll): a slow client costs a slot and a
    * descriptor, never the thread's time, so no thread per connection. */
@@ -569,23 +564,26 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   return rx;
 }
 
+/* Raises the thread's stop flag under its lock, wakes it and joins it. */
+static void end_thread(pthread_mutex_t *lock, pthread_cond_t *wake, bool *stop,
+                       pthread_t thread, bool started) {
+  pthread_mutex_lock(lock);
+  *stop = true;
+  pthread_cond_signal(wake);
+  pthread_mutex_unlock(lock);
+  if (started)
+    pthread_join(thread, NULL);
+}
+
 void gen_receiver_stop(gen_receiver_t *rx) {
   if (rx == NULL)
     return;
-  pthread_mutex_lock(&rx->conn_lock);
-  rx->reap_stop = true;
-  pthread_cond_signal(&rx->reap_wake);
-  pthread_mutex_unlock(&rx->conn_lock);
-  if (rx->reaper_started)
-    pthread_join(rx->reaper, NULL);
-  pthread_mutex_lock(&rx->lock);
-  rx->stopping = true;
-  pthread_cond_signal(&rx->wake);
-  pthread_mutex_unlock(&rx->lock);
+  end_thread(&rx->conn_lock, &rx->reap_wake, &rx->reap_stop, rx->reaper,
+             rx->reaper_started);
   /* The worker answers what is queued (503) and resumes those connections
    * before it ends, so the daemon stops with none suspended. */
-  if (rx->worker_started)
-    pthread_join(rx->worker, NULL);
+  end_thread(&rx->lock, &rx->wake, &rx->stopping, rx->worker,
+             rx->worker_started);
   if (rx->daemon != NULL)
     MHD_stop_daemon(rx->daemon);
   free_receiver(rx);

@@ -29,7 +29,7 @@
 
 /* Defaults, documented in genesys_flowmetrics(5). */
 #define GEN_RX_REQUEST_TIMEOUT 10.0
-#define GEN_RX_MAX_PER_IP 32
+#define GEN_RX_MAX_PER_IP 64
 
 typedef struct {
   const char *address;   /* NULL or "" = every address */

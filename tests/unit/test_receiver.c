@@ -46,19 +46,27 @@ static unsigned handler(void *ud, const char *body, size_t len) {
   return strncmp(body, "bad", 3) == 0 ? 400 : 200;
 }
 
-static gen_receiver_t *start(size_t queue) {
+/* per_ip 0 = no limit, deadline 0 = the default. */
+static gen_receiver_t *start_limited(size_t queue, unsigned per_ip,
+                                     double deadline) {
   gen_receiver_options_t o = {.address = "127.0.0.1",
                               .port = "0",
                               .secret = SECRET,
                               .secret_header = "X-Genesys-Secret",
                               .max_body = 1024,
                               .queue_size = queue,
+                              .max_per_ip = per_ip,
+                              .request_timeout = deadline,
                               .log_prefix = "test"};
   char err[256] = "";
   gen_receiver_t *rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
   if (rx == NULL)
     printf("start failed: %s\n", err);
   return rx;
+}
+
+static gen_receiver_t *start(size_t queue) {
+  return start_limited(queue, 0, 0);
 }
 
 static size_t sink(char *p, size_t s, size_t n, void *ud) { return s * n; }
@@ -269,17 +277,7 @@ static bool closed_by_server(int fd, int ms) {
  * whole-request deadline (MHD's idle timer alone would keep them), and one
  * address holds no more than its share of connections. */
 DEF_TEST(slow_clients_cut_at_deadline) {
-  gen_receiver_options_t o = {.address = "127.0.0.1",
-                              .port = "0",
-                              .secret = SECRET,
-                              .secret_header = "X-Genesys-Secret",
-                              .max_body = 1024,
-                              .queue_size = 4,
-                              .max_per_ip = 3,
-                              .request_timeout = 1.0,
-                              .log_prefix = "test"};
-  char err[256] = "";
-  gen_receiver_t *rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
+  gen_receiver_t *rx = start_limited(4, 3, 1.0);
   CHECK_NOT_NULL(rx);
   unsigned port = gen_receiver_port(rx);
   int fd[3];
