@@ -76,7 +76,6 @@ struct gen_receiver_s {
   pthread_t reaper;
   bool reaper_started;
 
-  pthread_mutex_t log_lock;
   gen_ratelimit_t log_limit;
 };
 
@@ -191,10 +190,8 @@ static void on_mhd_log(void *cls, const char *format, va_list ap) {
   size_t n = strlen(line);
   while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = '\0';
-  pthread_mutex_lock(&rx->log_lock);
   gen_log_limited(&rx->log_limit, LOG_WARNING, "%s: receiver: %s",
                   rx->log_prefix ? rx->log_prefix : "", line);
-  pthread_mutex_unlock(&rx->log_lock);
 }
 
 /* Enough slots that the queue and many readers fit, but no more than half
@@ -432,7 +429,6 @@ static void free_receiver(gen_receiver_t *rx) {
   pthread_cond_destroy(&rx->wake);
   pthread_mutex_destroy(&rx->conn_lock);
   pthread_cond_destroy(&rx->reap_wake);
-  pthread_mutex_destroy(&rx->log_lock);
   free(rx);
 }
 
@@ -467,13 +463,12 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   pthread_mutex_init(&rx->lock, NULL);
   pthread_cond_init(&rx->wake, NULL);
   pthread_mutex_init(&rx->conn_lock, NULL);
-  pthread_mutex_init(&rx->log_lock, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&rx->reap_wake, &attr);
   pthread_condattr_destroy(&attr);
-  rx->log_limit = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  rx->log_limit.interval = TIME_T_TO_CDTIME_T(60); /* the rest: calloc */
   rx->deadline = options->request_timeout > 0 ? options->request_timeout
                                               : GEN_RX_REQUEST_TIMEOUT;
   rx->opt = *options;
