@@ -32,6 +32,7 @@
 typedef struct rx_conn_s {
   struct rx_conn_s *prev, *next;
   int fd;
+  unsigned char addr[17]; /* family, then the address: the client's key */
   double since; /* connected, or its last request ended (monotonic s) */
   bool busy;    /* its request is complete: with the worker or answered */
   bool cut;     /* shut down at the deadline */
@@ -71,6 +72,8 @@ struct gen_receiver_s {
   pthread_mutex_t conn_lock;
   pthread_cond_t reap_wake;
   rx_conn_t *conn_head, *conn_tail;
+  unsigned open;   /* connections listed */
+  unsigned slots;  /* MHD's connection limit */
   double deadline; /* seconds */
   bool reap_stop;
   pthread_t reaper;
@@ -124,6 +127,43 @@ static void conn_mark(gen_receiver_t *rx, rx_conn_t *c, bool busy) {
   pthread_mutex_unlock(&rx->conn_lock);
 }
 
+/* The client's address as a key: family, then the address bytes. */
+static void addr_key(const struct sockaddr *sa, unsigned char key[17]) {
+  memset(key, 0, 17);
+  if (sa == NULL)
+    return;
+  key[0] = (unsigned char)sa->sa_family;
+  if (sa->sa_family == AF_INET)
+    memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+           4);
+  else if (sa->sa_family == AF_INET6)
+    memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+           16);
+}
+
+/* Fair shares when slots are scarce: once half are taken, an address that
+ * holds max_per_ip connections gets no more (a sender's burst is never cut
+ * while there is room). Same thread as the notices: the count is exact. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen) {
+  gen_receiver_t *rx = cls;
+  unsigned limit = rx->opt.max_per_ip;
+  if (limit == 0)
+    return MHD_YES;
+  unsigned char key[17];
+  addr_key(addr, key);
+  unsigned same = 0;
+  pthread_mutex_lock(&rx->conn_lock);
+  if (rx->open >= rx->slots / 2)
+    for (rx_conn_t *c = rx->conn_head; c != NULL && same < limit; c = c->next)
+      same += memcmp(c->addr, key, sizeof(key)) == 0;
+  pthread_mutex_unlock(&rx->conn_lock);
+  if (same < limit)
+    return MHD_YES;
+  atomic_fetch_add(&rx->stats.address_limit, 1);
+  return MHD_NO;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode toe) {
@@ -136,8 +176,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
       return; /* untracked: only MHD's idle timeout applies */
     c->fd = info->connect_fd;
     c->since = now_monotonic();
+    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    addr_key(info != NULL ? info->client_addr : NULL, c->addr);
     pthread_mutex_lock(&rx->conn_lock);
     conn_append(rx, c);
+    rx->open++;
     pthread_mutex_unlock(&rx->conn_lock);
     *socket_context = c;
     return;
@@ -147,6 +190,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     return;
   pthread_mutex_lock(&rx->conn_lock);
   conn_unlink(rx, c);
+  rx->open--;
   pthread_mutex_unlock(&rx->conn_lock);
   free(c);
   *socket_context = NULL;
@@ -196,14 +240,14 @@ static void on_mhd_log(void *cls, const char *format, va_list ap) {
 
 /* Enough slots that the queue and many readers fit, but no more than half
  * the descriptors collectd may open. */
-static unsigned connection_slots(size_t queue_size) {
-  size_t want = queue_size + GEN_RX_SPARE_SLOTS;
+static unsigned connection_slots(size_t queue_size, unsigned given) {
+  size_t want = given > 0 ? given : queue_size + GEN_RX_SPARE_SLOTS;
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
       want > rl.rlim_cur / 2)
     want = (size_t)(rl.rlim_cur / 2);
-  if (want < 16)
-    want = 16;
+  if (want < 4)
+    want = 4;
   return want > UINT_MAX ? UINT_MAX : (unsigned)want;
 }
 
@@ -529,7 +573,7 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
     flags |= MHD_USE_IPv6;
   if (tls)
     flags |= MHD_USE_TLS;
-  unsigned limit = connection_slots(options->queue_size);
+  rx->slots = connection_slots(options->queue_size, options->max_connections);
   /* Idle connections go at the deadline too (untracked ones included). */
   unsigned idle = (unsigned)rx->deadline + 1;
   struct MHD_OptionItem tls_options[] = {
@@ -537,12 +581,11 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
       {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
       {MHD_OPTION_END, 0, NULL}};
   rx->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, rx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+      flags, 0, on_accept, rx, on_request, rx, MHD_OPTION_SOCK_ADDR,
+      ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rx, MHD_OPTION_CONNECTION_LIMIT,
-      limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, options->max_per_ip,
-      MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_ARRAY,
+      rx->slots, MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_ARRAY,
       tls ? tls_options : &tls_options[2], MHD_OPTION_END);
   freeaddrinfo(ai);
   if (rx->daemon == NULL) {

@@ -1512,10 +1512,11 @@ static void gf_dispatch_self(gf_instance_t *inst) {
       const char *reason;
       atomic_uint_fast64_t *n;
     } rejected[] = {
-        {"unauthorized", &r->unauthorized}, {"bad_request", &r->bad_request},
-        {"too_large", &r->too_large},       {"queue_full", &r->queue_full},
-        {"bad_method", &r->bad_method},     {"unavailable", &r->unavailable},
-        {"not_stored", &r->not_stored},     {"timeout", &r->timed_out}};
+        {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
+        {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
+        {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
+        {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
+        {"address_limit", &r->address_limit}};
     gf_put_self(inst, "receiver_requests", "accepted", true,
                 (double)atomic_load(&r->accepted));
     for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)
