@@ -5,10 +5,12 @@
 #include "gen_log.h"
 #include "gen_secret.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
@@ -264,21 +266,26 @@ int gen_config_choice_list(const gen_org_t *org, const oconfig_item_t *ci,
 }
 
 /* Accepts "https://host[:port][/prefix]" (or loopback http), drops a trailing
- * slash. */
+ * slash. The error never shows user info, which may hold a password. */
 static int config_base_url(gen_org_t *org, const oconfig_item_t *ci,
                            char **out) {
+  char shown[256] = "";
+  const char *why = "takes exactly one string argument";
+  if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
+    gen_url_shown(ci->values[0].value.string, shown, sizeof(shown));
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
+    why = gen_url_problem(ci->values[0].value.string, true);
+  if (why != NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": %s \"%s\": %s", org->plugin, org->name,
+              ci->key, shown, why);
+    return -EINVAL;
+  }
   int status = gen_config_string(org, ci, out);
   if (status != 0)
     return status;
   size_t n = strlen(*out);
   while (n > 0 && (*out)[n - 1] == '/')
     (*out)[--n] = '\0';
-  if (!gen_url_allowed(*out)) {
-    gen_config_error(org, ci,
-                     "must be an https:// URL without user info (http:// "
-                     "is accepted only for a loopback host, for tests)");
-    return -EINVAL;
-  }
   return 0;
 }
 
@@ -488,45 +495,93 @@ bool gen_org_owns(const gen_org_t *org, const char *entity_id) {
   return gen_hash_id(entity_id) % org->shard_count == org->shard_index;
 }
 
-static bool host_is_loopback(const char *host, size_t len) {
-  static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(names); i++)
-    if (len == strlen(names[i]) && strncasecmp(host, names[i], len) == 0)
-      return true;
-  /* All of 127.0.0.0/8 is loopback. */
-  return len > 4 && strncmp(host, "127.", 4) == 0 &&
-         strspn(host, "0123456789.") >= len;
+/* Only these hosts may be reached over plain http: all of 127.0.0.0/8, ::1
+ * and "localhost" (host as libcurl parsed it, IPv6 in brackets). */
+static bool host_is_loopback(const char *host) {
+  unsigned char addr[16];
+  if (strcasecmp(host, "localhost") == 0)
+    return true;
+  if (inet_pton(AF_INET, host, addr) == 1)
+    return addr[0] == 127;
+  size_t len = strlen(host);
+  if (len < 3 || host[0] != '[' || host[len - 1] != ']' || len > 64)
+    return false;
+  char inner[64];
+  memcpy(inner, host + 1, len - 2);
+  inner[len - 2] = '\0';
+  return inet_pton(AF_INET6, inner, addr) == 1 &&
+         memcmp(addr, &in6addr_loopback, sizeof(addr)) == 0;
+}
+
+const char *gen_url_problem(const char *url, bool base) {
+  if (url == NULL)
+    return "no URL";
+  /* The authority as written: what a reader of the configuration sees as the
+   * host must be what libcurl connects to, so nothing in it may change how
+   * it splits (user info, escapes, backslashes). */
+  const char *sep = strstr(url, "://");
+  if (sep == NULL)
+    return "must be an https:// URL (http:// is accepted only for a loopback "
+           "host, for tests)";
+  const char *authority = sep + 3;
+  size_t alen = strcspn(authority, "/?#");
+  if (alen == 0)
+    return "has no host"; /* libcurl would take one from the path */
+  if (memchr(authority, '@', alen) != NULL)
+    return "user info (\"user:password@\") is not accepted in the URL; the "
+           "host would not be the one it seems";
+  if (memchr(authority, '%', alen) != NULL ||
+      memchr(authority, '\\', alen) != NULL)
+    return "the host must be written plainly (no percent-escapes or "
+           "backslashes)";
+
+  const char *why = NULL;
+  char *scheme = NULL, *host = NULL, *part = NULL;
+  CURLU *h = curl_url();
+  if (h == NULL)
+    return "out of memory";
+  if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK)
+    why = "is not a well-formed URL";
+  else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+           (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0))
+    why = "must be an https:// URL (http:// is accepted only for a loopback "
+          "host, for tests)";
+  else if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+           host[0] == '\0')
+    why = "has no host";
+  else if (curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+           curl_url_get(h, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
+           curl_url_get(h, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK)
+    why = "user info (\"user:password@\") is not accepted in the URL; the "
+          "host would not be the one it seems";
+  else if (curl_url_get(h, CURLUPART_ZONEID, &part, 0) == CURLUE_OK)
+    why = "an IPv6 zone id is not accepted";
+  else if (base && (curl_url_get(h, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+                    curl_url_get(h, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK))
+    why = "a base URL takes no query or fragment (paths are appended to it)";
+  else if (strcmp(scheme, "http") == 0 && !host_is_loopback(host))
+    why = "must be an https:// URL (plain http:// is accepted only for a "
+          "loopback host: 127.0.0.0/8, [::1], localhost; for tests)";
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(part);
+  curl_url_cleanup(h);
+  return why;
 }
 
 bool gen_url_allowed(const char *url) {
-  if (url == NULL)
-    return false;
-  /* Parsed as libcurl will parse it: a check of our own could read
-   * "http://localhost:1@example.com" as localhost where curl connects to
-   * example.com (and would send credentials there in clear text). */
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *part = NULL;
-  bool ok = false;
-  if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      host[0] != '\0') {
-    /* No user info (curl would send it as credentials). */
-    static const CURLUPart refused[] = {CURLUPART_USER, CURLUPART_PASSWORD,
-                                        CURLUPART_OPTIONS};
-    ok = true;
-    for (size_t i = 0; ok && i < STATIC_ARRAY_SIZE(refused); i++) {
-      if (curl_url_get(u, refused[i], &part, 0) == CURLUE_OK)
-        ok = false;
-      curl_free(part);
-      part = NULL;
-    }
-    if (ok && strcasecmp(scheme, "https") != 0)
-      ok = strcasecmp(scheme, "http") == 0 &&
-           host_is_loopback(host, strlen(host));
+  return gen_url_problem(url, false) == NULL;
+}
+
+void gen_url_shown(const char *url, char *buf, size_t size) {
+  const char *at = url ? strrchr(url, '@') : NULL;
+  if (at == NULL) {
+    snprintf(buf, size, "%s", url ? url : "");
+    return;
   }
-  curl_free(scheme);
-  curl_free(host);
-  curl_url_cleanup(u);
-  return ok;
+  /* Whatever precedes the last '@' may be a password: keep only the
+   * scheme. */
+  const char *sep = strstr(url, "://");
+  int keep = (sep != NULL && sep < at) ? (int)(sep + 3 - url) : 0;
+  snprintf(buf, size, "%.*s" GEN_REDACTED "%s", keep, url, at);
 }

@@ -78,8 +78,17 @@ const char *gen_region_domain(const char *region);
 bool gen_org_owns(const gen_org_t *org, const char *entity_id);
 uint64_t gen_hash_id(const char *id);
 
-/* True when url is https://, or http:// to a loopback host (tests only). */
+/* Why url may not be used, or NULL when it may: https://, or http:// to a
+ * loopback host (127.0.0.0/8, [::1], localhost; tests only), parsed as
+ * libcurl parses it. Refused whatever the scheme: user info, percent-escapes
+ * or backslashes in the authority, an IPv6 zone id; with base, also a query
+ * or fragment (paths are appended to a base URL). */
+const char *gen_url_problem(const char *url, bool base);
+/* gen_url_problem(url, false) == NULL. */
 bool gen_url_allowed(const char *url);
+/* url for a log line: everything between "://" and the last '@' (perhaps a
+ * password) replaced by GEN_REDACTED. */
+void gen_url_shown(const char *url, char *buf, size_t size);
 
 /* Helpers for plugin-specific keys, with the same error messages. Each logs
  * "<plugin> plugin: Org "<org>": <key> <value>: <reason>" and returns a

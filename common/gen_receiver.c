@@ -6,21 +6,41 @@
 #include "gen_state.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 
 /* Largest certificate or key file read. */
 #define GEN_RX_PEM_MAX (1024 * 1024)
-/* A client that sends nothing for this long is dropped (slow senders). */
-#define GEN_RX_CONNECTION_TIMEOUT 30
+/* Connection slots beyond the queue: requests being read, answers being
+ * sent. Capped at half the open-file limit, which collectd shares. */
+#define GEN_RX_SPARE_SLOTS 512
+/* How often the reaper looks for connections past their deadline. */
+#define GEN_RX_REAP_NS 250000000L
+
+/* One accepted connection, from MHD's STARTED notice to its CLOSED one (MHD
+ * closes the socket only after CLOSED, so fd stays valid while listed). */
+typedef struct rx_conn_s {
+  struct rx_conn_s *prev, *next;
+  int fd;
+  unsigned char addr[17]; /* family, then the address: the client's key */
+  double since; /* connected, or its last request ended (monotonic s) */
+  bool busy;    /* its request is complete: with the worker or answered */
+  bool cut;     /* shut down at the deadline */
+} rx_conn_t;
 
 typedef struct {
   struct MHD_Connection *conn;
+  rx_conn_t *link; /* NULL when untracked */
   char *body;
   size_t len, cap;
   unsigned status; /* decided answer, 0 = none yet */
@@ -47,7 +67,189 @@ struct gen_receiver_s {
   bool stopping;
   pthread_t worker;
   bool worker_started;
+
+  /* Connections oldest `since` first, for the reaper. */
+  pthread_mutex_t conn_lock;
+  pthread_cond_t reap_wake;
+  rx_conn_t *conn_head, *conn_tail;
+  unsigned open;   /* connections listed */
+  unsigned slots;  /* MHD's connection limit */
+  double deadline; /* seconds */
+  bool reap_stop;
+  pthread_t reaper;
+  bool reaper_started;
+
+  gen_ratelimit_t log_limit;
 };
+
+static double now_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under conn_lock. */
+static void conn_unlink(gen_receiver_t *rx, rx_conn_t *c) {
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    rx->conn_head = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  else
+    rx->conn_tail = c->prev;
+  c->prev = c->next = NULL;
+}
+
+/* Under conn_lock. */
+static void conn_append(gen_receiver_t *rx, rx_conn_t *c) {
+  c->prev = rx->conn_tail;
+  c->next = NULL;
+  if (rx->conn_tail != NULL)
+    rx->conn_tail->next = c;
+  else
+    rx->conn_head = c;
+  rx->conn_tail = c;
+}
+
+/* A request complete (busy: the deadline stops) or ended (its connection's
+ * clock starts again for the next request on it). */
+static void conn_mark(gen_receiver_t *rx, rx_conn_t *c, bool busy) {
+  if (c == NULL)
+    return;
+  pthread_mutex_lock(&rx->conn_lock);
+  c->busy = busy;
+  if (!busy) {
+    c->since = now_monotonic();
+    conn_unlink(rx, c);
+    conn_append(rx, c);
+  }
+  pthread_mutex_unlock(&rx->conn_lock);
+}
+
+/* The client's address as a key: family, then the address bytes. */
+static void addr_key(const struct sockaddr *sa, unsigned char key[17]) {
+  memset(key, 0, 17);
+  if (sa == NULL)
+    return;
+  key[0] = (unsigned char)sa->sa_family;
+  if (sa->sa_family == AF_INET)
+    memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+           4);
+  else if (sa->sa_family == AF_INET6)
+    memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+           16);
+}
+
+/* Fair shares when slots are scarce: once half are taken, an address that
+ * holds max_per_ip connections gets no more (a sender's burst is never cut
+ * while there is room). Same thread as the notices: the count is exact. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen) {
+  gen_receiver_t *rx = cls;
+  unsigned limit = rx->opt.max_per_ip;
+  if (limit == 0)
+    return MHD_YES;
+  unsigned char key[17];
+  addr_key(addr, key);
+  unsigned same = 0;
+  pthread_mutex_lock(&rx->conn_lock);
+  if (rx->open >= rx->slots / 2)
+    for (rx_conn_t *c = rx->conn_head; c != NULL && same < limit; c = c->next)
+      same += memcmp(c->addr, key, sizeof(key)) == 0;
+  pthread_mutex_unlock(&rx->conn_lock);
+  if (same < limit)
+    return MHD_YES;
+  atomic_fetch_add(&rx->stats.address_limit, 1);
+  return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  gen_receiver_t *rx = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    rx_conn_t *c = info != NULL ? calloc(1, sizeof(*c)) : NULL;
+    if (c == NULL)
+      return; /* untracked: only MHD's idle timeout applies */
+    c->fd = info->connect_fd;
+    c->since = now_monotonic();
+    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    addr_key(info != NULL ? info->client_addr : NULL, c->addr);
+    pthread_mutex_lock(&rx->conn_lock);
+    conn_append(rx, c);
+    rx->open++;
+    pthread_mutex_unlock(&rx->conn_lock);
+    *socket_context = c;
+    return;
+  }
+  rx_conn_t *c = *socket_context;
+  if (c == NULL)
+    return;
+  pthread_mutex_lock(&rx->conn_lock);
+  conn_unlink(rx, c);
+  rx->open--;
+  pthread_mutex_unlock(&rx->conn_lock);
+  free(c);
+  *socket_context = NULL;
+}
+
+/* MHD's idle timeout restarts with every byte, so a client trickling its
+ * headers would hold its slot forever: past the deadline the socket is shut
+ * down, and MHD, finding it closed, ends the connection in its own thread. */
+static void *reaper_main(void *arg) {
+  gen_receiver_t *rx = arg;
+  pthread_mutex_lock(&rx->conn_lock);
+  while (!rx->reap_stop) {
+    double now = now_monotonic();
+    for (rx_conn_t *c = rx->conn_head;
+         c != NULL && now - c->since >= rx->deadline; c = c->next) {
+      if (c->busy || c->cut)
+        continue;
+      c->cut = true;
+      shutdown(c->fd, SHUT_RDWR);
+      atomic_fetch_add(&rx->stats.timed_out, 1);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += GEN_RX_REAP_NS;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&rx->reap_wake, &rx->conn_lock, &until);
+  }
+  pthread_mutex_unlock(&rx->conn_lock);
+  return NULL;
+}
+
+/* MHD's own messages (a client over the per-address or total limit, ...):
+ * one a minute at most, an attack must not flood the log. */
+static void on_mhd_log(void *cls, const char *format, va_list ap) {
+  gen_receiver_t *rx = cls;
+  char line[256];
+  vsnprintf(line, sizeof(line), format, ap);
+  size_t n = strlen(line);
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[--n] = '\0';
+  gen_log_limited(&rx->log_limit, LOG_WARNING, "%s: receiver: %s",
+                  rx->log_prefix ? rx->log_prefix : "", line);
+}
+
+/* Enough slots that the queue and many readers fit, but no more than half
+ * the descriptors collectd may open. */
+static unsigned connection_slots(size_t queue_size, unsigned given) {
+  size_t want = given > 0 ? given : queue_size + GEN_RX_SPARE_SLOTS;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      want > rl.rlim_cur / 2)
+    want = (size_t)(rl.rlim_cur / 2);
+  if (want < 4)
+    want = 4;
+  return want > UINT_MAX ? UINT_MAX : (unsigned)want;
+}
 
 static void digest(const void *data, size_t len, unsigned char out[32]) {
   unsigned int n = 32;
@@ -148,6 +350,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (req == NULL)
       return MHD_NO;
     req->conn = conn;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    req->link = info != NULL ? info->socket_context : NULL;
     *con_cls = req;
     atomic_fetch_add(&rx->stats.requests, 1);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -206,6 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     req->body[req->len] = '\0';
     return MHD_YES;
   }
+  /* The whole request is in: what remains is ours, not the client's. */
+  conn_mark(rx, req->link, true);
   if (!enqueue(rx, req))
     return decide(rx, req, rx->stopping ? 503 : 429);
   return MHD_YES;
@@ -213,9 +420,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+  gen_receiver_t *rx = cls;
   rx_request_t *req = *con_cls;
   if (req == NULL)
     return;
+  conn_mark(rx, req->link, false);
   free(req->body);
   free(req);
   *con_cls = NULL;
@@ -255,8 +464,15 @@ static void free_receiver(gen_receiver_t *rx) {
   free(rx->cert_pem);
   free(rx->queue);
   OPENSSL_cleanse(rx->secret_digest, sizeof(rx->secret_digest));
+  while (rx->conn_head != NULL) {
+    rx_conn_t *c = rx->conn_head;
+    conn_unlink(rx, c);
+    free(c);
+  }
   pthread_mutex_destroy(&rx->lock);
   pthread_cond_destroy(&rx->wake);
+  pthread_mutex_destroy(&rx->conn_lock);
+  pthread_cond_destroy(&rx->reap_wake);
   free(rx);
 }
 
@@ -290,6 +506,15 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   }
   pthread_mutex_init(&rx->lock, NULL);
   pthread_cond_init(&rx->wake, NULL);
+  pthread_mutex_init(&rx->conn_lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&rx->reap_wake, &attr);
+  pthread_condattr_destroy(&attr);
+  rx->log_limit.interval = TIME_T_TO_CDTIME_T(60); /* the rest: calloc */
+  rx->deadline = options->request_timeout > 0 ? options->request_timeout
+                                              : GEN_RX_REQUEST_TIMEOUT;
   rx->opt = *options;
   rx->handler = handler;
   rx->ud = ud;
@@ -330,31 +555,37 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
     free_receiver(rx);
     return NULL;
   }
-  if (pthread_create(&rx->worker, NULL, worker_main, rx) != 0) {
+  rx->worker_started = pthread_create(&rx->worker, NULL, worker_main, rx) == 0;
+  rx->reaper_started = rx->worker_started &&
+                       pthread_create(&rx->reaper, NULL, reaper_main, rx) == 0;
+  if (!rx->reaper_started) {
     freeaddrinfo(ai);
-    snprintf(err, err_size, "cannot start the worker thread");
-    free_receiver(rx);
+    snprintf(err, err_size, "cannot start the receiver's threads");
+    gen_receiver_stop(rx);
     return NULL;
   }
-  rx->worker_started = true;
 
+  /* One internal polling thread (epoll): a slow client costs a slot and a
+   * descriptor, never the thread's time, so no thread per connection. */
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   if (tls)
     flags |= MHD_USE_TLS;
-  /* Room for every queued request plus some being read. */
-  unsigned limit = (unsigned)(options->queue_size + 64);
+  rx->slots = connection_slots(options->queue_size, options->max_connections);
+  /* Idle connections go at the deadline too (untracked ones included). */
+  unsigned idle = (unsigned)rx->deadline + 1;
   struct MHD_OptionItem tls_options[] = {
       {MHD_OPTION_HTTPS_MEM_CERT, 0, rx->cert_pem},
       {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
       {MHD_OPTION_END, 0, NULL}};
   rx->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, rx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
-      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)GEN_RX_CONNECTION_TIMEOUT, MHD_OPTION_ARRAY,
+      flags, 0, on_accept, rx, on_request, rx, MHD_OPTION_SOCK_ADDR,
+      ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rx, MHD_OPTION_CONNECTION_LIMIT,
+      rx->slots, MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_ARRAY,
       tls ? tls_options : &tls_options[2], MHD_OPTION_END);
   freeaddrinfo(ai);
   if (rx->daemon == NULL) {
@@ -371,17 +602,26 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   return rx;
 }
 
+/* Raises the thread's stop flag under its lock, wakes it and joins it. */
+static void end_thread(pthread_mutex_t *lock, pthread_cond_t *wake, bool *stop,
+                       pthread_t thread, bool started) {
+  pthread_mutex_lock(lock);
+  *stop = true;
+  pthread_cond_signal(wake);
+  pthread_mutex_unlock(lock);
+  if (started)
+    pthread_join(thread, NULL);
+}
+
 void gen_receiver_stop(gen_receiver_t *rx) {
   if (rx == NULL)
     return;
-  pthread_mutex_lock(&rx->lock);
-  rx->stopping = true;
-  pthread_cond_signal(&rx->wake);
-  pthread_mutex_unlock(&rx->lock);
+  end_thread(&rx->conn_lock, &rx->reap_wake, &rx->reap_stop, rx->reaper,
+             rx->reaper_started);
   /* The worker answers what is queued (503) and resumes those connections
    * before it ends, so the daemon stops with none suspended. */
-  if (rx->worker_started)
-    pthread_join(rx->worker, NULL);
+  end_thread(&rx->lock, &rx->wake, &rx->stopping, rx->worker,
+             rx->worker_started);
   if (rx->daemon != NULL)
     MHD_stop_daemon(rx->daemon);
   free_receiver(rx);

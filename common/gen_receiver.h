@@ -3,8 +3,14 @@
  * destinations and the like), on libmicrohttpd.
  *
  * One polling thread does the I/O and one worker thread hands bodies to the
- * plugin, so collectd's read threads never wait for it. Every request is
- * judged in this order:
+ * plugin, so collectd's read threads never wait for it. The polling thread
+ * never blocks on a client (epoll, non-blocking sockets), so slow clients
+ * cost slots, not time; against those that hold slots: slots well beyond
+ * the queue, a fair share per address once half of them are taken, and a
+ * whole-request deadline (a client must have sent its complete request
+ * within request_timeout of connecting, or of its previous request's end,
+ * however steadily it trickles bytes) enforced by a reaper thread. Every
+ * request is judged in this order:
  *   405 not POST;
  *   401 the shared-secret header missing or wrong (compared in constant
  *       time, as SHA-256 digests, so neither content nor length leaks);
@@ -21,6 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Defaults, documented in genesys_flowmetrics(5). */
+#define GEN_RX_REQUEST_TIMEOUT 10.0
+#define GEN_RX_MAX_PER_IP 32
+
 typedef struct {
   const char *address;   /* NULL or "" = every address */
   const char *port;      /* "0" = any free port (tests) */
@@ -30,6 +40,11 @@ typedef struct {
   const char *secret_header; /* e.g. "X-Genesys-Secret" */
   size_t max_body;           /* bytes */
   size_t queue_size;         /* bodies waiting for the worker */
+  unsigned max_per_ip;       /* per address once half the slots are taken;
+                                0 = no limit */
+  unsigned max_connections;  /* slots; 0 = queue_size + 512 (at most half
+                                the open-file limit either way) */
+  double request_timeout;    /* seconds; 0 = GEN_RX_REQUEST_TIMEOUT */
   const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
 } gen_receiver_options_t;
 
@@ -40,14 +55,16 @@ typedef unsigned (*gen_receiver_handler_t)(void *ud, const char *body,
 
 typedef struct {
   atomic_uint_fast64_t requests;
-  atomic_uint_fast64_t accepted;     /* answered 2xx */
-  atomic_uint_fast64_t bad_method;   /* 405 */
-  atomic_uint_fast64_t unauthorized; /* 401 */
-  atomic_uint_fast64_t too_large;    /* 413 */
-  atomic_uint_fast64_t queue_full;   /* 429 */
-  atomic_uint_fast64_t bad_request;  /* 400 (from the handler) */
-  atomic_uint_fast64_t unavailable;  /* 503 while stopping */
-  atomic_uint_fast64_t not_stored;   /* 507 (from the handler): not kept */
+  atomic_uint_fast64_t accepted;      /* answered 2xx */
+  atomic_uint_fast64_t bad_method;    /* 405 */
+  atomic_uint_fast64_t unauthorized;  /* 401 */
+  atomic_uint_fast64_t too_large;     /* 413 */
+  atomic_uint_fast64_t queue_full;    /* 429 */
+  atomic_uint_fast64_t bad_request;   /* 400 (from the handler) */
+  atomic_uint_fast64_t unavailable;   /* 503 while stopping */
+  atomic_uint_fast64_t not_stored;    /* 507 (from the handler): not kept */
+  atomic_uint_fast64_t timed_out;     /* closed at the request deadline */
+  atomic_uint_fast64_t address_limit; /* refused: its address's share */
 } gen_receiver_stats_t;
 
 typedef struct gen_receiver_s gen_receiver_t;

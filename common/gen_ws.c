@@ -279,10 +279,11 @@ static int ws_url_parse(gen_ws_t *ws, const char *url, ws_url_t *u) {
     why = "unexpected characters";
     goto out;
   }
-  if (!gen_url_allowed(mapped)) {
-    GEN_ERROR("%s plugin: websocket %s: plain ws:// is allowed only to a "
-              "loopback host; use wss://",
-              ws->plugin, u->where);
+  const char *problem = gen_url_problem(mapped, false);
+  if (problem != NULL) {
+    GEN_ERROR("%s plugin: websocket %s: %s (plain ws:// is allowed only to a "
+              "loopback host; use wss://)",
+              ws->plugin, u->where, problem);
     goto out;
   }
 

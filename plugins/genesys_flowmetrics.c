@@ -120,6 +120,8 @@ typedef struct {
   char *rx_secret_header;
   long rx_max_body;
   long rx_queue;
+  long rx_per_ip;       /* 0 = no per-address limit */
+  cdtime_t rx_deadline; /* whole request */
 } gf_config_t;
 
 /* Flow counters keyed "flowId\x1fkind\x1fsubId" (an entity set maps the key
@@ -194,6 +196,8 @@ static void gf_config_init(void *config) {
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
   c->rx_max_body = 256 * 1024;
   c->rx_queue = 1024;
+  c->rx_per_ip = GEN_RX_MAX_PER_IP;
+  c->rx_deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT);
   c->aggregates = true;
   c->active_flows = true;
   c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
@@ -308,6 +312,10 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->rx_max_body);
   if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
     return gen_config_int(org, ci, 1, 1000000, &c->rx_queue);
+  if (strcasecmp(ci->key, "ReceiverMaxConnectionsPerIP") == 0)
+    return gen_config_int(org, ci, 0, 100000, &c->rx_per_ip);
+  if (strcasecmp(ci->key, "ReceiverRequestTimeout") == 0)
+    return gen_config_seconds(org, ci, 1, 600, &c->rx_deadline);
   if (strcasecmp(ci->key, "Aggregates") == 0)
     return gen_config_bool(org, ci, &c->aggregates);
   if (strcasecmp(ci->key, "ActiveFlows") == 0)
@@ -778,6 +786,8 @@ static void gf_start_receiver(gf_instance_t *inst) {
           c->rx_secret_header ? c->rx_secret_header : "X-Genesys-Secret",
       .max_body = (size_t)c->rx_max_body,
       .queue_size = (size_t)c->rx_queue,
+      .max_per_ip = (unsigned)c->rx_per_ip,
+      .request_timeout = CDTIME_T_TO_DOUBLE(c->rx_deadline),
       .log_prefix = inst->log_prefix,
   };
   char err[256];
@@ -1502,10 +1512,11 @@ static void gf_dispatch_self(gf_instance_t *inst) {
       const char *reason;
       atomic_uint_fast64_t *n;
     } rejected[] = {
-        {"unauthorized", &r->unauthorized}, {"bad_request", &r->bad_request},
-        {"too_large", &r->too_large},       {"queue_full", &r->queue_full},
-        {"bad_method", &r->bad_method},     {"unavailable", &r->unavailable},
-        {"not_stored", &r->not_stored}};
+        {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
+        {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
+        {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
+        {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
+        {"address_limit", &r->address_limit}};
     gf_put_self(inst, "receiver_requests", "accepted", true,
                 (double)atomic_load(&r->accepted));
     for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)

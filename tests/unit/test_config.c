@@ -153,14 +153,29 @@ DEF_TEST(missing_credentials) {
 
 DEF_TEST(loopback_http_only) {
   OK(gen_url_allowed("https://api.mypurecloud.com"));
+  OK(gen_url_allowed("https://api.mypurecloud.com:443/prefix/"));
+  OK(gen_url_allowed("HTTPS://API.MYPURECLOUD.COM"));
+  OK(gen_url_allowed("https://[2001:db8::1]/"));
+  OK(gen_url_allowed("https://api.example.test/a@b"));
+  OK(gen_url_allowed("https://api.example.test/x?channel=1"));
   OK(gen_url_allowed("http://127.0.0.1:8080"));
   OK(gen_url_allowed("http://127.3.2.1/x"));
   OK(gen_url_allowed("http://localhost"));
+  OK(gen_url_allowed("HTTP://LOCALHOST:80"));
+  OK(gen_url_allowed("Http://127.0.0.1"));
   OK(gen_url_allowed("http://[::1]:80/"));
+  OK(gen_url_allowed("http://[0:0:0:0:0:0:0:1]/"));
+  /* libcurl reads these as 127.0.0.1, a loopback host in truth. */
+  OK(gen_url_allowed("http://127.1/"));
+  OK(gen_url_allowed("http://2130706433/"));
   OK(!gen_url_allowed("http://127.0.0.1.evil.test"));
   OK(!gen_url_allowed("http://localhost.evil.test"));
+  OK(!gen_url_allowed("http://localhost./"));
   OK(!gen_url_allowed("http://10.0.0.1"));
+  OK(!gen_url_allowed("http://[::2]/"));
+  OK(!gen_url_allowed("http://[::ffff:192.0.2.2]/"));
   OK(!gen_url_allowed("https://"));
+  OK(!gen_url_allowed("https:///x"));
   OK(!gen_url_allowed("file:///etc/passwd"));
   /* User info would make curl connect elsewhere (and send credentials in
    * clear text): refused however the host reads. */
@@ -174,7 +189,86 @@ DEF_TEST(loopback_http_only) {
   OK(gen_url_allowed("HTTP://LOCALHOST:8080"));
   OK(gen_url_allowed("http://[::1]:19081"));
   OK(!gen_url_allowed("http://[::2]:19081"));
+  OK(!gen_url_allowed("ftp://127.0.0.1/"));
+  OK(!gen_url_allowed("http:/127.0.0.1"));
+  OK(!gen_url_allowed("127.0.0.1"));
   OK(!gen_url_allowed(NULL));
+  return 0;
+}
+
+/* A loopback name in the user info once passed the check while libcurl
+ * connected to the host after the '@' and sent the credentials in clear. */
+DEF_TEST(host_must_be_unambiguous) {
+  static const char *const refused[] = {
+      "http://localhost:1@192.0.2.2:19081",
+      "http://127.0.0.1:80@host",
+      "http://127.0.0.1:80@192.0.2.2/",
+      "HTTP://LOCALHOST:1@192.0.2.2",
+      "http://[::1]@192.0.2.2/",
+      "http://[::1]:80@192.0.2.2/",
+      "http://@192.0.2.2/",
+      "http://localhost@localhost/",
+      "https://user:pass@api.mypurecloud.com",
+      "http://127.0.0.1:80;@192.0.2.2/",
+      "http://127.0.0.1\\@192.0.2.2/",
+      /* Percent-escaped forms of the same. */
+      "http://localhost%3A1@192.0.2.2:19081",
+      "http://127.0.0.1%3a80%40192.0.2.2/",
+      "http://localhost%40192.0.2.2/",
+      "http://127.0.0.1:80%40192.0.2.2/",
+      "http://127.0.0.1%2f@192.0.2.2/",
+      "http://%6c%6fcalhost/",
+      "http://%31%32%37.0.0.1/",
+      "http://[::1%25lo]/",
+      "https://api%2emypurecloud.com/",
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(refused); i++) {
+    printf("# refused: %s\n", refused[i]);
+    OK(!gen_url_allowed(refused[i]));
+    OK(gen_url_problem(refused[i], false) != NULL);
+  }
+  OK(strstr(gen_url_problem("http://localhost:1@192.0.2.2", false),
+            "user info") != NULL);
+  OK(strstr(gen_url_problem("http://%6c%6fcalhost/", false), "plainly") !=
+     NULL);
+  /* A base URL gets paths appended: no query or fragment. */
+  OK(gen_url_problem("http://127.0.0.1:8080/prefix", true) == NULL);
+  OK(gen_url_problem("http://127.0.0.1#@192.0.2.2", false) == NULL);
+  OK(gen_url_problem("http://127.0.0.1#@192.0.2.2", true) != NULL);
+  OK(gen_url_problem("https://api.example.test?x=1", true) != NULL);
+
+  char shown[128];
+  gen_url_shown("http://localhost:" SECRET "@192.0.2.2:19081", shown,
+                sizeof(shown));
+  EXPECT_EQ_STR("http://" GEN_REDACTED "@192.0.2.2:19081", shown);
+  gen_url_shown("https://api.example.test/x", shown, sizeof(shown));
+  EXPECT_EQ_STR("https://api.example.test/x", shown);
+
+  /* The configuration error names the key, the value without its secret,
+   * and why. */
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3,
+                   mock_ci_str("ApiBaseURL",
+                               "http://localhost:" SECRET "@192.0.2.2:19081"),
+                   mock_ci_str("LoginBaseURL", "http://127.0.0.1:19081"),
+                   mock_ci_str("ClientId", "id"))) == NULL);
+  OK(mock_log_contains("genesys_test plugin: Org \"acme\": ApiBaseURL "
+                       "\"http://" GEN_REDACTED "@192.0.2.2:19081\": user "
+                       "info"));
+  OK(!mock_log_contains(SECRET));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3, mock_ci_str("ApiBaseURL", "https://a.test"),
+                   mock_ci_str("LoginBaseURL", "http://127.0.0.1:80@host"),
+                   mock_ci_str("ClientId", "id"))) == NULL);
+  OK(mock_log_contains("LoginBaseURL \"http://" GEN_REDACTED "@host\""));
+  OK(!mock_log_contains("127.0.0.1:80@"));
+  mock_log_reset();
+  OK(parse(mock_ci("Org=acme", 3,
+                   mock_ci_str("ApiBaseURL", "http://%6c%6fcalhost:1/"),
+                   mock_ci_str("LoginBaseURL", "http://127.0.0.1"),
+                   mock_ci_str("ClientId", "id"))) == NULL);
+  OK(mock_log_contains("ApiBaseURL \"http://%6c%6fcalhost:1/\": the host "
+                       "must be written plainly"));
   return 0;
 }
 
@@ -362,6 +456,7 @@ int main(void) {
   RUN_TEST(bad_values_name_the_key);
   RUN_TEST(missing_credentials);
   RUN_TEST(loopback_http_only);
+  RUN_TEST(host_must_be_unambiguous);
   RUN_TEST(secret_sources);
   RUN_TEST(secret_never_logged);
   RUN_TEST(shards_split_entities_stably);

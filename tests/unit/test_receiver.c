@@ -7,8 +7,15 @@
 
 #include "collectd/core/testing.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SECRET "s3cret-for-the-receiver"
 
@@ -39,19 +46,28 @@ static unsigned handler(void *ud, const char *body, size_t len) {
   return strncmp(body, "bad", 3) == 0 ? 400 : 200;
 }
 
-static gen_receiver_t *start(size_t queue) {
+/* per_ip 0 = no limit, slots and deadline 0 = the defaults. */
+static gen_receiver_t *start_limited(size_t queue, unsigned per_ip,
+                                     unsigned slots, double deadline) {
   gen_receiver_options_t o = {.address = "127.0.0.1",
                               .port = "0",
                               .secret = SECRET,
                               .secret_header = "X-Genesys-Secret",
                               .max_body = 1024,
                               .queue_size = queue,
+                              .max_per_ip = per_ip,
+                              .max_connections = slots,
+                              .request_timeout = deadline,
                               .log_prefix = "test"};
   char err[256] = "";
   gen_receiver_t *rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
   if (rx == NULL)
     printf("start failed: %s\n", err);
   return rx;
+}
+
+static gen_receiver_t *start(size_t queue) {
+  return start_limited(queue, 0, 0, 0);
 }
 
 static size_t sink(char *p, size_t s, size_t n, void *ud) { return s * n; }
@@ -225,6 +241,114 @@ DEF_TEST(full_queue_answers_429) {
   return 0;
 }
 
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A client from 127.0.0.<source> that starts a request and stops. */
+static int slow_connect(unsigned port, int source) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  struct sockaddr_in from = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  from.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)source);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) != 0 ||
+      connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  const char *start = "POST / HTTP/1.1\r\nHost: x\r\n";
+  if (write(fd, start, strlen(start)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* True when the server has closed fd (EOF or reset), waiting up to ms. */
+static bool closed_by_server(int fd, int ms) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  char buf[256];
+  if (poll(&p, 1, ms) <= 0)
+    return false;
+  ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Clients trickling their headers a byte at a time are cut at the
+ * whole-request deadline (MHD's idle timer alone would keep them). */
+DEF_TEST(slow_clients_cut_at_deadline) {
+  gen_receiver_t *rx = start_limited(4, 0, 0, 1.0);
+  CHECK_NOT_NULL(rx);
+  unsigned port = gen_receiver_port(rx);
+  int fd[3];
+  double t0 = mono();
+  for (int i = 0; i < 3; i++) {
+    fd[i] = slow_connect(port, 1);
+    OK(fd[i] >= 0);
+  }
+  double cut[3] = {0, 0, 0};
+  int open = 3;
+  while (open > 0 && mono() - t0 < 5) {
+    for (int i = 0; i < 3; i++) {
+      if (cut[i] != 0)
+        continue;
+      (void)!write(fd[i], "X", 1); /* never ends its header line */
+      if (closed_by_server(fd[i], 10)) {
+        cut[i] = mono() - t0;
+        open--;
+      }
+    }
+    usleep(100 * 1000);
+  }
+  for (int i = 0; i < 3; i++) {
+    printf("# slow client %d cut after %.2f s\n", i, cut[i]);
+    OK(cut[i] >= 0.9 && cut[i] <= 2.0);
+    close(fd[i]);
+  }
+  EXPECT_EQ_UINT64(3, atomic_load(&gen_receiver_stats(rx)->timed_out));
+  /* The slots are free again. */
+  EXPECT_EQ_INT(200, post(port, "POST", SECRET, "{}", 2));
+  gen_receiver_stop(rx);
+  return 0;
+}
+
+/* Below half the slots, one address may take what it needs (a sender's
+ * burst); from half on, an address holding its share gets no more while
+ * another address still gets in. */
+DEF_TEST(address_share_when_slots_are_scarce) {
+  gen_receiver_t *rx = start_limited(4, 2, 8, 0);
+  CHECK_NOT_NULL(rx);
+  unsigned port = gen_receiver_port(rx);
+  int fd[8], n = 0;
+  for (int i = 0; i < 4; i++) { /* 0..3 open: no pressure yet */
+    fd[n] = slow_connect(port, 1);
+    OK(fd[n] >= 0 && !closed_by_server(fd[n], 200));
+    n++;
+  }
+  int over = slow_connect(port, 1); /* 4 open: 127.0.0.1 holds 4 >= 2 */
+  OK(over < 0 || closed_by_server(over, 500));
+  if (over >= 0)
+    close(over);
+  for (int i = 0; i < 2; i++) { /* another address: its share is free */
+    fd[n] = slow_connect(port, 2);
+    OK(fd[n] >= 0 && !closed_by_server(fd[n], 200));
+    n++;
+  }
+  over = slow_connect(port, 2);
+  OK(over < 0 || closed_by_server(over, 500));
+  if (over >= 0)
+    close(over);
+  EXPECT_EQ_UINT64(2, atomic_load(&gen_receiver_stats(rx)->address_limit));
+  for (int i = 0; i < n; i++)
+    close(fd[i]);
+  gen_receiver_stop(rx);
+  return 0;
+}
+
 DEF_TEST(refuses_bad_options) {
   gen_receiver_options_t o = {.port = "0",
                               .secret = "",
@@ -245,6 +369,8 @@ int main(void) {
   curl_global_init(CURL_GLOBAL_ALL);
   RUN_TEST(answers);
   RUN_TEST(full_queue_answers_429);
+  RUN_TEST(slow_clients_cut_at_deadline);
+  RUN_TEST(address_share_when_slots_are_scarce);
   RUN_TEST(refuses_bad_options);
   curl_global_cleanup();
   END_TEST;

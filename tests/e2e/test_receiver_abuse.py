@@ -1,0 +1,286 @@
+"""End-to-end: the flowmetrics EventBridge receiver under a slowloris attack.
+
+300 connections from other loopback addresses (127.0.0.2 and up; all of
+127.0.0.0/8 is loopback on Linux) complete TLS and then send their request
+headers a byte every 2 seconds, never finishing them; those the receiver
+closes are reopened. Meanwhile a legitimate sender on 127.0.0.1 POSTs events
+on fresh connections, as an EventBridge API destination does. The receiver
+must answer at least 99 % of them within 2 s during the attack, close every
+slow connection at its whole-request deadline (however often it sends a
+byte), and answer at once after the attack.
+
+One attacker address wants more connections than its share (which applies
+once half the slots are taken); the others stay under it, so what keeps the
+legitimate sender served is the number of connection slots and the deadline
+as much as the per-address share.
+
+Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
+"""
+import http.client
+import json
+import os
+import select
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collectd_harness import Collectd, run_tests  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+from test_flowmetrics import free_port  # noqa: E402
+
+PLUGIN = "genesys_flowmetrics"
+SECRET = "e2e-receiver-secret-abuse-0123456789"
+QUEUE_SIZE = 16
+# The receiver's defaults (man genesys_flowmetrics(5)).
+DEADLINE = 10
+SLOW_CONNECTIONS = 300
+BYTE_EVERY = 2.0
+ATTACK_SECONDS = 24
+ANSWER_WITHIN = 2.0
+
+
+def event(i):
+    conv = f"abuse-conv-{i}"
+    return json.dumps({
+        "version": "0", "id": f"abuse-{i}",
+        "detail-type": "v2.detail.events.conversation.{id}.attributes",
+        "source": "aws.partner/genesys.com/cloud/x/e2e", "account": "1",
+        "time": "2026-05-14T10:00:00Z", "region": "eu-west-1", "resources": [],
+        "detail": {"topicName": f"v2.detail.events.conversation.{conv}.attributes",
+                   "version": "2",
+                   "eventBody": {"eventTime": 1, "conversationId": conv,
+                                 "attributes": {"Other": str(i)}}}}).encode()
+
+
+class SlowSender(threading.Thread):
+    """Holds `slots` connections from one source address, each sending its
+    request headers a byte every BYTE_EVERY seconds; reopens those the server
+    closes (after a second)."""
+
+    def __init__(self, port, ctx, source, slots):
+        super().__init__(daemon=True)
+        self.port, self.ctx, self.source, self.slots = port, ctx, source, slots
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.open = {}  # socket -> (opened at, bytes sent)
+        self.lifetimes = []  # (seconds open, bytes sent) of those the server closed
+        self.refused = 0
+        self.started = 0
+
+    def held(self):
+        with self.lock:
+            return len(self.open)
+
+    def connect(self):
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.settimeout(1.0)
+        try:
+            raw.bind((self.source, 0))
+            raw.connect(("127.0.0.1", self.port))
+            s = self.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+            s.sendall(b"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        except (OSError, ssl.SSLError):
+            raw.close()
+            self.refused += 1
+            return None
+        s.setblocking(False)
+        self.started += 1
+        return s
+
+    def run(self):
+        retry_at = [0.0] * self.slots
+        next_byte = time.monotonic()
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for i in range(self.slots):
+                if self.stop.is_set() or len(self.open) >= self.slots:
+                    break
+                if retry_at[i] > now:
+                    continue
+                s = self.connect()
+                if s is None:
+                    retry_at[i] = time.monotonic() + 1.0
+                    continue
+                retry_at[i] = float("inf")
+                with self.lock:
+                    self.open[s] = [time.monotonic(), 0]
+            if time.monotonic() >= next_byte:
+                next_byte = time.monotonic() + BYTE_EVERY
+                for s, st in list(self.open.items()):
+                    try:
+                        s.send(b"X")  # a header line that never ends
+                        st[1] += 1
+                    except (OSError, ssl.SSLError):
+                        pass
+            socks = list(self.open)
+            readable = select.select(socks, [], [], 0.2)[0] if socks else []
+            if not socks:
+                time.sleep(0.2)
+            for s in readable:
+                try:
+                    if s.recv(4096):
+                        continue
+                except ssl.SSLWantReadError:
+                    continue
+                except (OSError, ssl.SSLError):
+                    pass
+                with self.lock:
+                    opened, sent = self.open.pop(s)
+                    self.lifetimes.append((time.monotonic() - opened, sent))
+                s.close()
+                for i in range(self.slots):
+                    if retry_at[i] == float("inf"):
+                        retry_at[i] = time.monotonic() + 1.0
+                        break
+        with self.lock:
+            for s in self.open:
+                s.close()
+            self.open.clear()
+
+
+class ReceiverAbuseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gen-rx-abuse-")
+        scenario = os.path.join(cls.tmp, "scenario.json")
+        with open(scenario, "w") as f:
+            json.dump([{"at_real_seconds": 0, "fault": "pause"}], f)
+        cls.sim = Simulator("--queues", "2", "--agents", "4", "--flows", "2",
+                            "--warmup", "0", "--scenario", scenario)
+        secret_file = os.path.join(cls.tmp, "secret")
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, (SECRET + "\n").encode())
+        os.close(fd)
+        cls.port = free_port()
+        state = os.path.join(cls.sim.dir, "state")
+        eb = cls.sim.org_block(
+            "eb", extra='    Host "eb"\n    AttributesFromQueues false\n'
+            '    ReceiverAddress "127.0.0.1"\n'
+            f"    ReceiverPort {cls.port}\n"
+            f'    ReceiverCertificate "{state}/server.pem"\n'
+            f'    ReceiverKey "{state}/server.key"\n'
+            f'    ReceiverSecretFile "{secret_file}"\n'
+            f"    ReceiverQueueSize {QUEUE_SIZE}\n")
+        cls.cd = Collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{eb}</Plugin>\n")
+        cls.ctx = ssl.create_default_context(cafile=cls.sim.ca)
+        cls.cd.start()
+
+        def ready():
+            try:
+                return cls.post(b"{}")[0] == 400
+            except OSError:
+                return False
+        if not wait_for(ready, timeout=60, step=0.3):
+            raise AssertionError("receiver not answering\n" + cls.cd.log_text()[-3000:])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.sim.stop()
+
+    @classmethod
+    def post(cls, body, timeout=10):
+        conn = http.client.HTTPSConnection("127.0.0.1", cls.port, context=cls.ctx,
+                                           timeout=timeout)
+        try:
+            conn.request("POST", "/events", body=body,
+                         headers={"Content-Type": "application/json",
+                                  "X-Genesys-Secret": SECRET})
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def legitimate(self, until, results, base):
+        i = base
+        while time.monotonic() < until:
+            t = time.monotonic()
+            try:
+                status = self.post(event(i), timeout=5)[0]
+            except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+                status = type(e).__name__
+            results.append((status, time.monotonic() - t))
+            i += 1
+            time.sleep(0.05)
+
+    def test_slowloris(self):
+        # One address over the per-IP limit, nine under it.
+        plan = [("127.0.0.2", 120)] + [(f"127.0.0.{k}", 20) for k in range(3, 12)]
+        self.assertEqual(sum(n for _, n in plan), SLOW_CONNECTIONS)
+        attackers = [SlowSender(self.port, self.ctx, src, n) for src, n in plan]
+        t0 = time.monotonic()
+        for a in attackers:
+            a.start()
+        time.sleep(3)  # the slow connections pile up
+        held = sum(a.held() for a in attackers)
+        results = []
+        until = t0 + ATTACK_SECONDS
+        senders = [threading.Thread(target=self.legitimate, args=(until, results, 1000 * k))
+                   for k in range(3)]
+        for s in senders:
+            s.start()
+        for s in senders:
+            s.join()
+        held_end = sum(a.held() for a in attackers)
+        held_02 = attackers[0].held()
+        for a in attackers:
+            a.stop.set()
+        for a in attackers:
+            a.join(timeout=10)
+
+        lat = sorted(d for _, d in results)
+        fast = [r for r in results if r[0] == 200 and r[1] <= ANSWER_WITHIN]
+        lifetimes = [lt for a in attackers for lt in a.lifetimes]
+        cut = [lt for lt in lifetimes if lt[1] >= 2]  # had sent bytes to the end
+        longest_open = max([lt for lt, _ in lifetimes] + [0])
+        print(f"# slow connections held after 3 s: {held}, at the end: {held_end}; "
+              f"opened {sum(a.started for a in attackers)}, refused "
+              f"{sum(a.refused for a in attackers)}; held by 127.0.0.2 at the end: "
+              f"{held_02}")
+        print(f"# legitimate POSTs: {len(results)}, answered 200 within "
+              f"{ANSWER_WITHIN} s: {len(fast)}; latency median "
+              f"{lat[len(lat) // 2]:.3f} s, p99 {lat[int(len(lat) * 0.99)]:.3f} s, "
+              f"max {lat[-1]:.3f} s" if lat else "# no legitimate POST")
+        print(f"# slow connections closed by the server: {len(lifetimes)}, "
+              f"longest {longest_open:.1f} s")
+        print(f"# answers: { {str(s) for s, _ in results} }")
+
+        self.assertGreaterEqual(len(fast), 0.99 * len(results))
+        self.assertGreater(len(results), 50)
+        # The deadline: a connection that keeps sending is still closed once
+        # its request has taken DEADLINE seconds (give 2 s of slack).
+        self.assertGreater(len(cut), 100)
+        self.assertLessEqual(longest_open, DEADLINE + 2.5)
+
+        # Right after the attack the receiver answers at once.
+        t = time.monotonic()
+        self.assertEqual(self.post(event(99999), timeout=5)[0], 200)
+        self.assertLess(time.monotonic() - t, ANSWER_WITHIN)
+
+        # The connections cut at the deadline are counted, and so are those
+        # refused to 127.0.0.2 over its share (300 wanted, more than half
+        # of the QUEUE_SIZE + 512 slots)...
+        def rejected(reason):
+            rows = self.cd.csv_values(f"{PLUGIN}-self", f"receiver_rejected-{reason}",
+                                      host="eb")
+            return rows[-1][1] if rows else 0
+        self.assertTrue(wait_for(lambda: rejected("timeout") >= 100, timeout=5),
+                        rejected("timeout"))
+        self.assertGreater(rejected("address_limit"), 0)
+        # ...and the thousands refused over the per-IP limit did not flood
+        # the log (MHD's messages are rate-limited).
+        noise = [ln for ln in self.cd.log_text().splitlines() if "receiver: " in ln]
+        print(f"# receiver log lines: {len(noise)}; cut counted: "
+              f"{rejected('timeout'):.0f}, refused over the share: "
+              f"{rejected('address_limit'):.0f}")
+        self.assertLess(len(noise), 10, noise[:10])
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
