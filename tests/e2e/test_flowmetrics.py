@@ -43,7 +43,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
+from collectd_harness import Collectd, run_tests, write_secret  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
@@ -103,10 +103,7 @@ class FlowmetricsTest(unittest.TestCase):
                             "--scenario", scenario)
         wait_for(lambda: cls.sim.truth()["paused"], timeout=10)
         cls.t0 = cls.sim.truth()
-        secret_file = os.path.join(cls.tmp, "secret")
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, (SECRET + "\n").encode())
-        os.close(fd)
+        secret_file = write_secret(os.path.join(cls.tmp, "secret"), SECRET)
         cls.port = free_port()
         state = os.path.join(cls.sim.dir, "state")
         cls.rx = Receiver()

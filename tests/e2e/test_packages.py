@@ -22,7 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import (BUILD, COLLECTD, PLUGINS, ROOT, csv_values,  # noqa: E402
-                              run_tests)
+                              run_tests, write_secret)
 from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -196,9 +196,7 @@ class PackagesTest(unittest.TestCase):
                         "--speed", "1", "--start", "now")
         work = tempfile.mkdtemp(prefix="gen-pkg-run-", dir=self.dir)
         try:
-            secret = os.path.join(work, "genesys-acme.secret")
-            with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-                f.write(sim.info["client_secret"] + "\n")
+            secret = write_secret(os.path.join(work, "genesys-acme.secret"), sim.info["client_secret"])
             includes, selected = "", None
             for plugin in PLUGINS:
                 example = os.path.join(EXAMPLES, plugin + ".conf")
@@ -277,9 +275,7 @@ class PackagesTest(unittest.TestCase):
         sim = Simulator("--queues", "16", "--agents", "60", "--flows", "2")
         work = tempfile.mkdtemp(prefix="gen-pkg-t-", dir=self.dir)
         try:
-            secret = os.path.join(work, "secret")
-            with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-                f.write(sim.info["client_secret"] + "\n")
+            secret = write_secret(os.path.join(work, "secret"), sim.info["client_secret"])
             examples = sorted(glob.glob(os.path.join(EXAMPLES, "genesys_*.conf")))
             self.assertIn(os.path.join(EXAMPLES, "genesys_realtime.conf"), examples)
             for example in examples:

@@ -29,7 +29,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from collectd_harness import Collectd, run_tests  # noqa: E402
+from collectd_harness import Collectd, run_tests, write_secret  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from test_flowmetrics import free_port  # noqa: E402
@@ -153,10 +153,7 @@ class ReceiverAbuseTest(unittest.TestCase):
             json.dump([{"at_real_seconds": 0, "fault": "pause"}], f)
         cls.sim = Simulator("--queues", "2", "--agents", "4", "--flows", "2",
                             "--warmup", "0", "--scenario", scenario)
-        secret_file = os.path.join(cls.tmp, "secret")
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, (SECRET + "\n").encode())
-        os.close(fd)
+        secret_file = write_secret(os.path.join(cls.tmp, "secret"), SECRET)
         cls.port = free_port()
         state = os.path.join(cls.sim.dir, "state")
         eb = cls.sim.org_block(
