@@ -585,3 +585,63 @@ void gen_url_shown(const char *url, char *buf, size_t size) {
   int keep = (sep != NULL && sep < at) ? (int)(sep + 3 - url) : 0;
   snprintf(buf, size, "%.*s" GEN_REDACTED "%s", keep, url, at);
 }
+
+/* ---- libcurl policy ------------------------------------------------------ */
+
+void (*gen_curl_policy_seen)(gen_curl_t *, int, long, const char *) = NULL;
+
+static CURLcode policy_long(CURL *h, CURLoption option, long value) {
+  if (gen_curl_policy_seen != NULL)
+    gen_curl_policy_seen(h, (int)option, value, NULL);
+  return curl_easy_setopt(h, option, value);
+}
+
+/* An empty or absent string leaves libcurl's default. */
+static CURLcode policy_text(CURL *h, CURLoption option, const char *value) {
+  if (value == NULL || value[0] == '\0')
+    return CURLE_OK;
+  if (gen_curl_policy_seen != NULL)
+    gen_curl_policy_seen(h, (int)option, 0, value);
+  return curl_easy_setopt(h, option, value);
+}
+
+int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
+                    size_t err_size) {
+  CURL *h = curl;
+  CURLcode rc = policy_long(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  if (rc == CURLE_OK)
+    rc = policy_text(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_FOLLOWLOCATION, 0L);
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  /* A half-open connection (a NAT that forgot it) is found in minutes, not
+   * at the next request's timeout. */
+  if (rc == CURLE_OK)
+    rc = policy_long(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (rc == CURLE_OK && org != NULL) {
+    rc = policy_text(h, CURLOPT_PROXY, org->proxy);
+    if (rc == CURLE_OK)
+      rc = policy_text(h, CURLOPT_CAINFO, org->ca_file);
+    if (rc == CURLE_OK)
+      rc = policy_text(h, CURLOPT_CAPATH, org->ca_path);
+    if (rc == CURLE_OK)
+      rc = policy_text(h, CURLOPT_SSLCERT, org->client_cert);
+    if (rc == CURLE_OK)
+      rc = policy_text(h, CURLOPT_SSLKEY, org->client_key);
+  }
+  if (rc == CURLE_OK)
+    return 0;
+  snprintf(err, err_size, "%s", curl_easy_strerror(rc));
+  return -EINVAL;
+}

@@ -90,6 +90,18 @@ bool gen_url_allowed(const char *url);
  * password) replaced by GEN_REDACTED. */
 void gen_url_shown(const char *url, char *buf, size_t size);
 
+/* The one TLS and proxy policy of every libcurl handle (REST and
+ * WebSocket): verification on, TLS 1.2 at least, http and https only, no
+ * redirects (a token must not travel elsewhere), TCP keepalive, no signals,
+ * and the org's Proxy, CACert, CAPath, ClientCert and ClientKey. Returns 0,
+ * or -EINVAL and curl's reason in err. */
+typedef struct Curl_easy gen_curl_t; /* CURL, without curl.h here */
+int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
+                    size_t err_size);
+/* Test seam: when set, every option the policy gives is also reported. */
+extern void (*gen_curl_policy_seen)(gen_curl_t *curl, int option, long number,
+                                    const char *text);
+
 /* Helpers for plugin-specific keys, with the same error messages. Each logs
  * "<plugin> plugin: Org "<org>": <key> <value>: <reason>" and returns a
  * negative errno on a wrong type or value. */

@@ -176,14 +176,16 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
     return NULL;
   }
   CURL *c = http->curl;
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  char err[CURL_ERROR_SIZE];
+  if (gen_curl_policy(c, org, err, sizeof(err)) != 0) {
+    GEN_ERROR("%s plugin: Org \"%s\": setting up libcurl failed: %s",
+              org->plugin, org->name, err);
+    curl_easy_cleanup(c);
+    free(http);
+    return NULL;
+  }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->curl_error);
   curl_easy_setopt(c, CURLOPT_USERAGENT, GEN_PACKAGE_STRING);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  /* Never follow redirects: the bearer token must not travel elsewhere. */
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CDTIME_T_TO_MS(org->timeout));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    (long)CDTIME_T_TO_MS(org->connect_timeout));
@@ -192,16 +194,6 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, http);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, http);
-  if (org->proxy)
-    curl_easy_setopt(c, CURLOPT_PROXY, org->proxy);
-  if (org->ca_file)
-    curl_easy_setopt(c, CURLOPT_CAINFO, org->ca_file);
-  if (org->ca_path)
-    curl_easy_setopt(c, CURLOPT_CAPATH, org->ca_path);
-  if (org->client_cert)
-    curl_easy_setopt(c, CURLOPT_SSLCERT, org->client_cert);
-  if (org->client_key)
-    curl_easy_setopt(c, CURLOPT_SSLKEY, org->client_key);
   return http;
 }
 

@@ -389,13 +389,6 @@ static void ws_curl_free(ws_curl_t *c) {
   free(c);
 }
 
-static CURLcode ws_curl_setopt_str(CURL *curl, CURLoption opt,
-                                   const char *value) {
-  if (value == NULL || value[0] == '\0')
-    return CURLE_OK;
-  return curl_easy_setopt(curl, opt, value);
-}
-
 /* Opens TCP (through the proxy, if any) and TLS to u with the org's options.
  * Logs on failure. */
 static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
@@ -417,55 +410,28 @@ static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
   const gen_org_t *org = ws->org;
   CURL *h = c->curl;
 
+  char why[CURL_ERROR_SIZE] = "";
   CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, curl_url);
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   if (rc == CURLE_OK)
     rc =
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ws_connect_ms(ws));
-#if LIBCURL_VERSION_NUM >= 0x075500
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-                          (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
   /* ALPN must offer http/1.1 only: the Upgrade request is HTTP/1.1. */
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  /* Verification is always on (design.md, Safety). */
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   /* With a proxy (configured or from the environment), CONNECT through it:
    * the frames are not HTTP a proxy could forward. */
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (rc == CURLE_OK && org != NULL) {
-    rc = ws_curl_setopt_str(h, CURLOPT_PROXY, org->proxy);
-    if (rc == CURLE_OK)
-      rc = ws_curl_setopt_str(h, CURLOPT_CAINFO, org->ca_file);
-    if (rc == CURLE_OK)
-      rc = ws_curl_setopt_str(h, CURLOPT_CAPATH, org->ca_path);
-    if (rc == CURLE_OK)
-      rc = ws_curl_setopt_str(h, CURLOPT_SSLCERT, org->client_cert);
-    if (rc == CURLE_OK)
-      rc = ws_curl_setopt_str(h, CURLOPT_SSLKEY, org->client_key);
-  }
+  if (rc == CURLE_OK && gen_curl_policy(h, org, why, sizeof(why)) != 0)
+    rc = CURLE_BAD_FUNCTION_ARGUMENT;
   free(curl_url);
   if (rc != CURLE_OK) {
     ws_log(ws, &ws->rl_conn, LOG_ERR, "setting up libcurl failed: %s",
-           curl_easy_strerror(rc));
+           why[0] != '\0' ? why : curl_easy_strerror(rc));
     ws_curl_free(c);
     return GEN_WS_ERR_CONNECT;
   }

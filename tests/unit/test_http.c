@@ -1,6 +1,7 @@
 /* Unit tests: the HTTP client and the token cache, over a scripted
  * transport (no network): retry policy, 401 refresh, paging, error bodies,
  * rate-limit headers, size cap, redaction of secrets and tokens. */
+#include "curl_policy.h"
 #include "gen_auth.c"
 #include "gen_http.c"
 #include "plugin_mock.h"
@@ -505,6 +506,22 @@ DEF_TEST(one_refresh_across_threads) {
   return 0;
 }
 
+/* The REST handle gets the whole TLS and proxy policy, as the WebSocket's
+ * does (test_ws): it once lacked the TLS 1.2 floor and keepalive. */
+DEF_TEST(curl_policy) {
+  gen_org_t *org = make_org();
+  org->proxy = strdup("http://127.0.0.1:3128");
+  org->ca_file = strdup("/etc/ssl/certs/ca-certificates.crt");
+  gen_stats_t stats = {0};
+  policy_watch();
+  gen_http_t *http = gen_http_create(org, &stats, NULL);
+  OK(http != NULL);
+  EXPECT_EQ_INT(0, policy_expect_all(org->proxy, org->ca_file));
+  gen_http_free(http);
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   http_perform = fake_perform;
   http_sleep = fake_sleep;
@@ -520,6 +537,7 @@ int main(void) {
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);
+  RUN_TEST(curl_policy);
   mock_log_reset();
   END_TEST;
 }

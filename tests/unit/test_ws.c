@@ -9,6 +9,7 @@
 #include "gen_ws.c"
 
 #include "collectd/core/testing.h"
+#include "curl_policy.h"
 #include "plugin_mock.h"
 
 #include <arpa/inet.h>
@@ -1703,6 +1704,25 @@ DEF_TEST(curl_connect_refused) {
   return 0;
 }
 
+/* The WebSocket's handle gets the whole TLS and proxy policy, as the REST
+ * one does (test_http), before it connects (here to nothing). */
+DEF_TEST(curl_policy) {
+  gen_org_t org = {.plugin = "genesys_test",
+                   .proxy = "http://127.0.0.1:1",
+                   .ca_file = "/etc/ssl/certs/ca-certificates.crt",
+                   .connect_timeout = TIME_T_TO_CDTIME_T(5),
+                   .timeout = TIME_T_TO_CDTIME_T(5)};
+  rec_t r = {0};
+  gen_ws_t *ws =
+      gen_ws_create(&org, &(gen_ws_callbacks_t){.on_message = rec_msg}, &r, 0);
+  policy_watch();
+  OK(gen_ws_connect(ws, "wss://127.0.0.1:1/channels/x") != 0);
+  EXPECT_EQ_INT(0, policy_expect_all(org.proxy, org.ca_file));
+  gen_ws_free(ws);
+  rec_free(&r);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = true;
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1744,6 +1764,7 @@ int main(void) {
   RUN_TEST(free_while_open);
   RUN_TEST(json_ping);
   RUN_TEST(send_partial_writes);
+  RUN_TEST(curl_policy);
   RUN_TEST(send_queue_bounded);
   RUN_TEST(callback_reentry);
   RUN_TEST(poll_budget);
