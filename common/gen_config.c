@@ -4,6 +4,7 @@
 #include "gen_config.h"
 #include "gen_log.h"
 #include "gen_secret.h"
+#include "gen_utf8.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -146,9 +147,18 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
     /* Secret-bearing keys never show their value. */
     if (strcasecmp(ci->key, "ClientSecret") == 0)
       snprintf(value, sizeof(value), " " GEN_REDACTED);
-    else if (v->type == OCONFIG_TYPE_STRING)
+    else if (v->type == OCONFIG_TYPE_STRING) {
       snprintf(value, sizeof(value), " \"%s\"", v->value.string);
-    else if (v->type == OCONFIG_TYPE_NUMBER)
+      /* The value is quoted as given, but a control byte or broken UTF-8
+       * must not reach the log: each such byte shows as '?'. */
+      size_t n = strlen(value);
+      bool utf8 = gen_utf8_valid((const unsigned char *)value, n);
+      for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80))
+          value[i] = '?';
+      }
+    } else if (v->type == OCONFIG_TYPE_NUMBER)
       snprintf(value, sizeof(value), " %g", v->value.number);
     else
       snprintf(value, sizeof(value), " %s",
@@ -327,21 +337,61 @@ static int config_secret(gen_org_t *org, const oconfig_item_t *ci) {
   return gen_redact_add(secret);
 }
 
+/* Decimal digits only (no sign, space or exponent), at most 1024: sscanf's
+ * %u took "4294967297" as 1. Returns the end, or NULL. */
+static const char *shard_part(const char *s, unsigned *out) {
+  unsigned value = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    value = value * 10 + (unsigned)(*p - '0');
+    if (value > 1024)
+      return NULL;
+  }
+  *out = value;
+  return p == s ? NULL : p;
+}
+
 static int config_shard(gen_org_t *org, const oconfig_item_t *ci) {
   unsigned index = 0, count = 0;
-  char tail = 0;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
-      sscanf(ci->values[0].value.string, "%u/%u%c", &index, &count, &tail) !=
-          2) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
     gen_config_error(org, ci, "takes one string \"i/n\", e.g. \"1/4\"");
     return -EINVAL;
   }
-  if (count < 1 || count > 1024 || index < 1 || index > count) {
-    gen_config_error(org, ci, "needs 1 <= i <= n <= 1024");
+  const char *p = shard_part(ci->values[0].value.string, &index);
+  if (p != NULL && *p == '/')
+    p = shard_part(p + 1, &count);
+  else
+    p = NULL;
+  if (p == NULL || *p != '\0' || count < 1 || index < 1 || index > count) {
+    gen_config_error(org, ci,
+                     "needs \"i/n\" with whole numbers 1 <= i <= n <= 1024");
     return -ERANGE;
   }
   org->shard_index = index - 1;
   org->shard_count = count;
+  return 0;
+}
+
+/* Host becomes the host of every value: valid UTF-8 without control
+ * characters, or backends get names they cannot store or show. */
+static int config_host(gen_org_t *org, const oconfig_item_t *ci) {
+  char *host = NULL;
+  int status = gen_config_string(org, ci, &host);
+  if (status != 0)
+    return status;
+  size_t n = strlen(host);
+  bool control = false;
+  for (size_t i = 0; i < n; i++)
+    control |= (unsigned char)host[i] < 0x20 || host[i] == 0x7f;
+  if (!gen_utf8_valid((const unsigned char *)host, n) || control) {
+    gen_config_error(org, ci,
+                     control ? "must not contain control characters"
+                             : "is not valid UTF-8");
+    free(host);
+    return -EINVAL;
+  }
+  free(org->host);
+  org->host = host;
   return 0;
 }
 
@@ -400,7 +450,7 @@ int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
   if (strcasecmp(key, "ClientKey") == 0)
     return gen_config_string(org, ci, &org->client_key);
   if (strcasecmp(key, "Host") == 0)
-    return gen_config_string(org, ci, &org->host);
+    return config_host(org, ci);
   if (strcasecmp(key, "InstanceFrom") == 0) {
     char *v = NULL;
     status = gen_config_string(org, ci, &v);

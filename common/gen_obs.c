@@ -9,6 +9,7 @@
  * converted. See gen_obs.h for the contract.
  */
 #include "gen_obs.h"
+#include "gen_utf8.h"
 
 #include <yajl/yajl_parse.h>
 
@@ -490,53 +491,6 @@ static gen_obs_topic_t classify(const unsigned char *s, size_t n) {
   return GEN_OBS_TOPIC_OTHER;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
- * past U+10FFFF. yajl only checks the lead/continuation byte pattern, so
- * the strings we keep (they become collectd names) are checked again. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  /* ASCII, eight bytes at a time: the usual case. */
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, sizeof(w));
-    if (w & UINT64_C(0x8080808080808080))
-      break;
-  }
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      k = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      k = 2;
-      if (c == 0xE0)
-        lo = 0xA0;
-      else if (c == 0xED)
-        hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      k = 3;
-      if (c == 0xF0)
-        lo = 0x90;
-      else if (c == 0xF4)
-        hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
-      return false;
-    for (size_t j = 2; j <= k; j++)
-      if ((s[i + j] & 0xC0) != 0x80)
-        return false;
-    i += k + 1;
-  }
-  return true;
-}
-
 /* Copies at most size - 1 bytes, cut at a UTF-8 character boundary;
  * returns true when cut. */
 static bool copy_cut(char *dst, size_t size, const unsigned char *s, size_t n) {
@@ -562,7 +516,7 @@ static int copy_id(gen_obs_parser_t *p, unsigned slot, char *dst, size_t size,
   if (memchr(s, '\0', n) != NULL)
     return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
                        "%s contains a NUL byte", slot_info[slot].path);
-  if (!utf8_valid(s, n))
+  if (!gen_utf8_valid(s, n))
     return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
                        "%s is not valid UTF-8", slot_info[slot].path);
   memcpy(dst, s, n);
@@ -679,7 +633,7 @@ static int set_topic(gen_obs_parser_t *p, const unsigned char *s, size_t n) {
   gen_obs_msg_t *out = p->out;
   if (memchr(s, '\0', n) != NULL)
     return fail(p, GEN_OBS_ERR_VALUE, "topicName contains a NUL byte");
-  if (!utf8_valid(s, n))
+  if (!gen_utf8_valid(s, n))
     return fail(p, GEN_OBS_ERR_VALUE, "topicName is not valid UTF-8");
   out->topic_name_truncated =
       copy_cut(out->topic_name, sizeof(out->topic_name), s, n);
@@ -760,7 +714,7 @@ static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
     if (memchr(s, '\0', n) != NULL)
       return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
                          "eventBody.message contains a NUL byte");
-    if (!utf8_valid(s, n))
+    if (!gen_utf8_valid(s, n))
       return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
                          "eventBody.message is not valid UTF-8");
     copy_cut(out->heartbeat_message, sizeof(out->heartbeat_message), s, n);

@@ -108,9 +108,23 @@ DEF_TEST(bad_values_name_the_key) {
        "MaxRetries 11: must be a whole number from 0 to 10"},
       {mock_ci_str("InstanceFrom", "label"),
        "InstanceFrom \"label\": must be \"name\" or \"id\""},
-      {mock_ci_str("Shard", "0/4"), "Shard \"0/4\": needs 1 <= i <= n"},
-      {mock_ci_str("Shard", "5/4"), "Shard \"5/4\": needs 1 <= i <= n"},
-      {mock_ci_str("Shard", "1of4"), "Shard \"1of4\": takes one string"},
+      {mock_ci_str("Shard", "0/4"), "Shard \"0/4\": needs \"i/n\" with whole "
+                                    "numbers 1 <= i <= n <= 1024"},
+      {mock_ci_str("Shard", "5/4"), "Shard \"5/4\": needs"},
+      {mock_ci_str("Shard", "1of4"), "Shard \"1of4\": needs"},
+      /* sscanf's %u wrapped these round to 1/1 */
+      {mock_ci_str("Shard", "1/4294967297"), "Shard \"1/4294967297\": needs"},
+      {mock_ci_str("Shard", "4294967297/4294967297"), "Shard"},
+      {mock_ci_str("Shard", "-1/4"), "Shard \"-1/4\": needs"},
+      {mock_ci_str("Shard", "1/4 "), "Shard \"1/4 \": needs"},
+      {mock_ci_str("Shard", "1/+4"), "Shard \"1/+4\": needs"},
+      {mock_ci_num("Shard", 1), "Shard 1: takes one string"},
+      /* Host becomes every value's host: shown with '?' for the bad bytes */
+      {mock_ci_str("Host", "acme\xff\xfeprod"),
+       "Host \"acme??prod\": is not valid UTF-8"},
+      {mock_ci_str("Host", "acme\xc0\xafprod"), "is not valid UTF-8"},
+      {mock_ci_str("Host", "acme\nERROR forged"),
+       "Host \"acme?ERROR forged\": must not contain control characters"},
       {mock_ci_bool("VerifyPeer", false),
        "VerifyPeer false: TLS verification is always on"},
       {mock_ci_str("ClientId", ""), "ClientId \"\": must not be empty"},
@@ -130,6 +144,21 @@ DEF_TEST(bad_values_name_the_key) {
     OK(mock_log_contains("genesys_test plugin: Org \"acme\""));
     OK(mock_log_contains("it is ignored"));
   }
+  return 0;
+}
+
+/* UTF-8 hosts and the largest shard are fine. */
+DEF_TEST(host_utf8_and_shard_bounds) {
+  gen_org_t *org = parse(mock_ci(
+      "Org=acme", 5, mock_ci_str("Region", "eu_west_1"),
+      mock_ci_str("ClientId", "id-1"), mock_ci_str("ClientSecret", SECRET),
+      mock_ci_str("Host", "z\xc3\xbcrich-prod"),
+      mock_ci_str("Shard", "1024/1024")));
+  OK(org != NULL);
+  EXPECT_EQ_STR("z\xc3\xbcrich-prod", org->host);
+  EXPECT_EQ_INT(1023, (int)org->shard_index);
+  EXPECT_EQ_INT(1024, (int)org->shard_count);
+  gen_org_free(org);
   return 0;
 }
 
@@ -454,6 +483,7 @@ int main(void) {
   RUN_TEST(minimal_org_from_region);
   RUN_TEST(all_shared_keys);
   RUN_TEST(bad_values_name_the_key);
+  RUN_TEST(host_utf8_and_shard_bounds);
   RUN_TEST(missing_credentials);
   RUN_TEST(loopback_http_only);
   RUN_TEST(host_must_be_unambiguous);

@@ -1,0 +1,60 @@
+/*
+ * collectd-genesys: strict UTF-8 validation, shared by the observation
+ * parser and the configuration (values that become collectd names).
+ */
+#ifndef GEN_UTF8_H
+#define GEN_UTF8_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
+ * past U+10FFFF. (yajl only checks the lead/continuation byte pattern, so
+ * gen_obs checks the strings it keeps, which become collectd names.) */
+static inline bool gen_utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  /* ASCII, eight bytes at a time: the usual case. */
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, sizeof(w));
+    if (w & UINT64_C(0x8080808080808080))
+      break;
+  }
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      k = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+      return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80)
+        return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+#endif /* GEN_UTF8_H */
