@@ -613,7 +613,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     c->refused = refused < UINT32_MAX ? (uint32_t)refused : UINT32_MAX;
     gen_log_limited(&l->complain_names, LOG_WARNING,
                     "%s: a conversation has more than %zu metric attribute "
-                    "names; %zu of its names are not counted (raise "
+                    "names; %zu of them are not counted (raise "
                     "MaxAttributesPerConversation)",
                     l->opt.log_prefix, l->opt.max_names, refused);
   }
