@@ -537,7 +537,7 @@ static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
 
 typedef struct {
   uint64_t h;
-  series_t *s;
+  size_t series; /* an index: a later name's new series may move them */
   bool over;
 } todo_t;
 
@@ -581,7 +581,8 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
      * back below if the event is not journalled. */
     if (s == NULL || conv_note(l, c, h) != 0)
       continue;
-    todo[k++] = (todo_t){.h = h, .s = s, .over = over};
+    todo[k++] =
+        (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
     if (gen_journal_active(&l->journal) &&
         journal_line(&journal, &journal_len, &journal_cap, conversation_id, h,
                      s) != 0)
@@ -598,7 +599,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     return status;
   }
   for (size_t j = 0; j < k; j++) {
-    series_t *s = todo[j].s;
+    series_t *s = &l->series[todo[j].series];
     s->total++;
     atomic_fetch_add(&l->stats.counted, 1);
     if (todo[j].over)

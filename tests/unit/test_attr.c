@@ -556,6 +556,31 @@ DEF_TEST(unjournalled_names_taken_back) {
   return 0;
 }
 
+/* An event whose later names add series (the series array grows) still
+ * counts its earlier names in the series they belong to. */
+DEF_TEST(new_series_in_an_event_keep_earlier_counts) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t o = options;
+  o.max_series = 10000;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &o, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char *first[] = {A1};
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", first, 1, false, now, NULL, NULL));
+  /* A2 (series Ivr/Menu, known) first, then 2,000 new series. */
+  const char **names = attr_names(0, 2001);
+  names[0] = A2;
+  EXPECT_EQ_INT(2001,
+                gen_attr_observe(l, "c1", names, 2001, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M1"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M2000"));
+  names[0] = names[1] - 64; /* attr_names' own text, for the free */
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -568,5 +593,6 @@ int main(void) {
   RUN_TEST(names_bound_survives_restart);
   RUN_TEST(name_lookup_does_not_grow_with_names);
   RUN_TEST(unjournalled_names_taken_back);
+  RUN_TEST(new_series_in_an_event_keep_earlier_counts);
   END_TEST;
 }
