@@ -105,11 +105,20 @@ bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
 
 /* ---- the ledger ---------------------------------------------------------- */
 
+/* The hashes of the names a conversation counted: open addressing with
+ * linear probing, so that a conversation with many names costs no more per
+ * lookup than one with few. */
+typedef struct {
+  uint64_t *slots; /* 0 = empty */
+  uint32_t count, cap;
+  bool zero; /* the hash 0, which cannot stand in a slot */
+} nameset_t;
+
 typedef struct conv_s {
   struct conv_s *next_in_bucket;
   struct conv_s *older, *newer; /* recency list */
-  uint64_t *names;              /* hashes of the names counted */
-  uint32_t n_names, cap_names;
+  nameset_t names;              /* hashes of the names counted */
+  uint32_t refused; /* most new names one event had past max_names */
   cdtime_t last_seen;
   bool finished;
   char id[];
@@ -127,6 +136,8 @@ struct gen_attr_ledger_s {
   gen_attr_options_t opt;
   gen_attr_stats_t stats;
   gen_ratelimit_t complain;
+  gen_ratelimit_t complain_names; /* its own: not hidden by the others */
+  uint64_t name_probes;           /* name-set slots examined, for tests */
 
   conv_t **buckets;
   size_t n_buckets, n_convs;
@@ -166,6 +177,7 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->format = format;
   l->opt = *options;
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  l->complain_names = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->n_buckets = 1024;
   l->buckets = calloc(l->n_buckets, sizeof(*l->buckets));
   if (gen_journal_init(&l->journal, journal_base, l->opt.log_prefix,
@@ -178,7 +190,7 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
 }
 
 static void conv_free(conv_t *c) {
-  free(c->names);
+  free(c->names.slots);
   free(c);
 }
 
@@ -293,24 +305,84 @@ static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
   return c;
 }
 
-static bool conv_has(const conv_t *c, uint64_t h) {
-  for (uint32_t i = 0; i < c->n_names; i++)
-    if (c->names[i] == h)
-      return true;
-  return false;
+/* Names often differ only in their last characters (the time), where
+ * FNV-1a's low bits can cluster: mixed (MurmurHash3's finaliser) before
+ * they pick a slot. */
+static size_t name_home(uint64_t h, uint32_t cap) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return (size_t)(h & (cap - 1));
 }
 
-static int conv_note(conv_t *c, uint64_t h) {
-  if (c->n_names == c->cap_names) {
-    uint32_t cap = c->cap_names ? 2 * c->cap_names : 4;
-    uint64_t *names = realloc(c->names, cap * sizeof(*names));
-    if (names == NULL)
-      return -ENOMEM;
-    c->names = names;
-    c->cap_names = cap;
+/* The slot holding h, or the empty one where it would go. */
+static uint64_t *name_slot(const nameset_t *s, uint64_t h, uint64_t *probes) {
+  for (size_t i = name_home(h, s->cap);; i = (i + 1) & (s->cap - 1)) {
+    (*probes)++;
+    if (s->slots[i] == h || s->slots[i] == 0)
+      return &s->slots[i];
   }
-  c->names[c->n_names++] = h;
+}
+
+static size_t names_count(const nameset_t *s) { return s->count + s->zero; }
+
+static bool conv_has(gen_attr_ledger_t *l, const conv_t *c, uint64_t h) {
+  if (h == 0)
+    return c->names.zero;
+  return c->names.cap > 0 && *name_slot(&c->names, h, &l->name_probes) == h;
+}
+
+/* Adds h (not yet there). At most three quarters of the slots are used,
+ * which keeps the expected probes per lookup a small constant. */
+static int conv_note(gen_attr_ledger_t *l, conv_t *c, uint64_t h) {
+  nameset_t *s = &c->names;
+  if (h == 0) {
+    s->zero = true;
+    return 0;
+  }
+  if (4 * ((size_t)s->count + 1) > 3 * (size_t)s->cap) {
+    if (s->cap >= UINT32_MAX / 2)
+      return -ENOMEM;
+    nameset_t grown = {
+        .cap = s->cap ? 2 * s->cap : 8, .count = s->count, .zero = s->zero};
+    grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+    if (grown.slots == NULL)
+      return -ENOMEM;
+    for (uint32_t i = 0; i < s->cap; i++)
+      if (s->slots[i] != 0)
+        *name_slot(&grown, s->slots[i], &l->name_probes) = s->slots[i];
+    free(s->slots);
+    *s = grown;
+  }
+  *name_slot(s, h, &l->name_probes) = h;
+  s->count++;
   return 0;
+}
+
+/* Takes back h, noted by an event that then could not be journalled
+ * (linear probing: the later entries of its run shift back). */
+static void conv_unnote(gen_attr_ledger_t *l, conv_t *c, uint64_t h) {
+  nameset_t *s = &c->names;
+  if (h == 0) {
+    s->zero = false;
+    return;
+  }
+  uint64_t *slot = name_slot(s, h, &l->name_probes);
+  if (*slot != h)
+    return;
+  size_t mask = s->cap - 1, i = (size_t)(slot - s->slots);
+  for (size_t j = (i + 1) & mask; s->slots[j] != 0; j = (j + 1) & mask) {
+    size_t home = name_home(s->slots[j], s->cap);
+    /* j's entry may move to i unless its home is in (i, j], cyclically */
+    if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+      s->slots[i] = s->slots[j];
+      i = j;
+    }
+  }
+  s->slots[i] = 0;
+  s->count--;
 }
 
 static void conv_touch(gen_attr_ledger_t *l, conv_t *c, cdtime_t now,
@@ -465,7 +537,7 @@ static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
 
 typedef struct {
   uint64_t h;
-  series_t *s;
+  size_t series; /* an index: a later name's new series may move them */
   bool over;
 } todo_t;
 
@@ -486,7 +558,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   todo_t *todo = calloc(n ? n : 1, sizeof(*todo));
   if (todo == NULL)
     return -ENOMEM;
-  size_t k = 0;
+  size_t k = 0, refused = 0;
   int status = 0;
   pthread_mutex_lock(&l->lock);
   conv_t *c = conv_find(l, conversation_id);
@@ -497,16 +569,20 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     if (c == NULL && (c = conv_add(l, conversation_id, now)) == NULL)
       break;
     uint64_t h = gen_hash_id(names[i]);
-    bool repeated = conv_has(c, h);
-    for (size_t j = 0; j < k && !repeated; j++)
-      repeated = todo[j].h == h;
-    if (repeated)
+    if (conv_has(l, c, h))
       continue;
+    if (l->opt.max_names > 0 && names_count(&c->names) >= l->opt.max_names) {
+      refused++;
+      continue;
+    }
     bool over;
     series_t *s = series_resolve(l, flow, metric, &over);
-    if (s == NULL)
+    /* Noted now so that a repeat within this event is known too; taken
+     * back below if the event is not journalled. */
+    if (s == NULL || conv_note(l, c, h) != 0)
       continue;
-    todo[k++] = (todo_t){.h = h, .s = s, .over = over};
+    todo[k++] =
+        (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
     if (gen_journal_active(&l->journal) &&
         journal_line(&journal, &journal_len, &journal_cap, conversation_id, h,
                      s) != 0)
@@ -515,20 +591,32 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   if (status == 0 && k > 0)
     status = gen_journal_append(&l->journal, journal, journal_len);
   if (status != 0 && durable) {
+    for (size_t j = 0; j < k; j++)
+      conv_unnote(l, c, todo[j].h);
     pthread_mutex_unlock(&l->lock);
     free(journal);
     free(todo);
     return status;
   }
   for (size_t j = 0; j < k; j++) {
-    conv_note(c, todo[j].h); /* a failure only forgets the repeat */
-    series_t *s = todo[j].s;
+    series_t *s = &l->series[todo[j].series];
     s->total++;
     atomic_fetch_add(&l->stats.counted, 1);
     if (todo[j].over)
       atomic_fetch_add(&l->stats.over_limit, 1);
     if (cb)
       cb(ud, s->flow, s->metric, s->total);
+  }
+  /* Every event repeats all the conversation's names, the refused ones
+   * too: only refusals beyond the event that refused most count. */
+  if (c != NULL && refused > c->refused) {
+    atomic_fetch_add(&l->stats.refused, refused - c->refused);
+    c->refused = refused < UINT32_MAX ? (uint32_t)refused : UINT32_MAX;
+    gen_log_limited(&l->complain_names, LOG_WARNING,
+                    "%s: a conversation has more than %zu metric attribute "
+                    "names; %zu of them are not counted (raise "
+                    "MaxAttributesPerConversation)",
+                    l->opt.log_prefix, l->opt.max_names, refused);
   }
   if (c != NULL)
     conv_touch(l, c, now, finished);
@@ -586,9 +674,11 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
     json_object_array_add(
         o, json_object_new_int64(gen_cdtime_to_ms(c->last_seen)));
     json_object_array_add(o, json_object_new_boolean(c->finished));
-    for (uint32_t k = 0; k < c->n_names; k++) {
+    for (int64_t k = c->names.zero ? -1 : 0; k < (int64_t)c->names.cap; k++) {
+      if (k >= 0 && c->names.slots[k] == 0)
+        continue;
       char hex[17];
-      snprintf(hex, sizeof(hex), "%016" PRIx64, c->names[k]);
+      snprintf(hex, sizeof(hex), "%016" PRIx64, k < 0 ? 0 : c->names.slots[k]);
       json_object_array_add(names, json_object_new_string(hex));
     }
     json_object_array_add(o, names);
@@ -676,8 +766,8 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
       uint64_t h;
       if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
                     &h) &&
-          !conv_has(c, h))
-        conv_note(c, h);
+          !conv_has(l, c, h))
+        conv_note(l, c, h); /* counted before: no max_names */
     }
   }
 }
@@ -704,7 +794,8 @@ static void replay_line(void *ud, const char *text, size_t len) {
     conv_t *c = conv_find(l, conv);
     if (c == NULL)
       c = conv_add(l, conv, ctx->now);
-    if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
+    /* Journalled names were counted: max_names does not apply. */
+    if (c != NULL && !conv_has(l, c, h) && conv_note(l, c, h) == 0) {
       bool over;
       series_t *s = series_resolve(l, flow, metric, &over);
       if (s != NULL)
@@ -751,3 +842,10 @@ size_t gen_attr_series(gen_attr_ledger_t *l) {
 }
 
 gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *l) { return &l->stats; }
+
+uint64_t gen_attr_name_probes(gen_attr_ledger_t *l) {
+  pthread_mutex_lock(&l->lock);
+  uint64_t n = l->name_probes;
+  pthread_mutex_unlock(&l->lock);
+  return n;
+}

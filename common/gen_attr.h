@@ -8,7 +8,11 @@
  * makes each name unique, so one conversation can set the same metric many
  * times. Every event about a conversation repeats all its attributes, so
  * each distinct name is counted once per conversation: the ledger keeps,
- * per conversation, the 64-bit hashes of the names it has counted.
+ * per conversation, the 64-bit hashes of the names it has counted, in a
+ * hash set. At most max_names are counted per conversation: a flow that
+ * sets names without end would cost memory and time; its further names
+ * are refused (stats: refused, each name once per conversation and run
+ * although every event repeats it).
  *
  * Bounded memory: a conversation is forgotten when it has been quiet for
  * OpenTTL (FinishedTTL once it is known to be over); past MaxConversations
@@ -63,6 +67,7 @@ bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
 typedef struct {
   size_t max_series;         /* distinct (flow, metric) pairs */
   size_t max_conversations;  /* conversations remembered */
+  size_t max_names;          /* names counted per conversation; 0 = any */
   cdtime_t open_ttl;         /* forget a conversation quiet this long */
   cdtime_t finished_ttl;     /* … or this long once it is over */
   const char *overflow_name; /* flow and metric of the overflow series */
@@ -74,6 +79,7 @@ typedef struct {
   atomic_uint_fast64_t attributes; /* metric attributes seen, repeats too */
   atomic_uint_fast64_t counted;    /* counted (new per conversation) */
   atomic_uint_fast64_t over_limit; /* counted under the overflow series */
+  atomic_uint_fast64_t refused;    /* not counted: past max_names */
   atomic_uint_fast64_t expired;    /* conversations forgotten by age */
   atomic_uint_fast64_t evicted;    /* … by MaxConversations */
   atomic_uint_fast64_t journal_errors;
@@ -131,5 +137,8 @@ void gen_attr_foreach(gen_attr_ledger_t *ledger, gen_attr_counted_cb cb,
 size_t gen_attr_conversations(gen_attr_ledger_t *ledger);
 size_t gen_attr_series(gen_attr_ledger_t *ledger);
 gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *ledger);
+/* Slots of the per-conversation name sets examined so far (tests check
+ * that a lookup does not cost more as a conversation gains names). */
+uint64_t gen_attr_name_probes(gen_attr_ledger_t *ledger);
 
 #endif /* GEN_ATTR_H */

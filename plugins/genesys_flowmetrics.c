@@ -103,6 +103,7 @@ typedef struct {
   long max_metric_names;
   char *overflow_name;
   long max_conversations;
+  long max_attributes_per_conversation;
   cdtime_t conversation_timeout;
   cdtime_t finished_timeout;
   char *state_file;
@@ -191,6 +192,7 @@ static void gf_config_init(void *config) {
   gen_notify_config_init(&c->notify);
   c->max_metric_names = 1000;
   c->max_conversations = 200000;
+  c->max_attributes_per_conversation = 256;
   c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
   c->finished_timeout = TIME_T_TO_CDTIME_T(3600);
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
@@ -287,6 +289,9 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_string(org, ci, &c->overflow_name);
   if (strcasecmp(ci->key, "MaxConversations") == 0)
     return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
+  if (strcasecmp(ci->key, "MaxAttributesPerConversation") == 0)
+    return gen_config_int(org, ci, 1, 1000000,
+                          &c->max_attributes_per_conversation);
   if (strcasecmp(ci->key, "ConversationTimeout") == 0)
     return gen_config_seconds(org, ci, 60, 30 * 86400,
                               &c->conversation_timeout);
@@ -1486,6 +1491,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
               (double)atomic_load(&a->counted));
   gf_put_self(inst, "attribute_names_over_limit", NULL, true,
               (double)atomic_load(&a->over_limit));
+  gf_put_self(inst, "attribute_names_refused", NULL, true,
+              (double)atomic_load(&a->refused));
   gf_put_self(inst, "duplicates_dropped", NULL, true,
               (double)atomic_load(&inst->stats.duplicates));
   gf_put_self(inst, "conversations_forgotten", "expired", true,
@@ -1636,6 +1643,7 @@ static int gf_instance_init(void *data) {
   gen_attr_options_t options = {
       .max_series = (size_t)c->max_metric_names,
       .max_conversations = (size_t)c->max_conversations,
+      .max_names = (size_t)c->max_attributes_per_conversation,
       .open_ttl = c->conversation_timeout,
       .finished_ttl = c->finished_timeout,
       .overflow_name = c->overflow_name,

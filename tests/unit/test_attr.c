@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -361,6 +362,225 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
   return 0;
 }
 
+/* n distinct metric attribute names "IvrMetric_M<i>(<time>)", i from first
+ * (the caller frees names[0] and the array). */
+static const char **attr_names(size_t first, size_t n) {
+  const char **names = calloc(n, sizeof(*names));
+  char *text = calloc(n, 64);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(text + 64 * i, 64, "IvrMetric_M%zu(2026-05-14T10:00:00Z)",
+             first + i);
+    names[i] = text + 64 * i;
+  }
+  return names;
+}
+
+static gen_attr_format_t *default_format(void) {
+  gen_attr_format_t *f = NULL;
+  char err[128];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  return f;
+}
+
+/* The test options with another max_names. */
+static gen_attr_options_t max_names(size_t n) {
+  gen_attr_options_t o = options;
+  o.max_names = n;
+  return o;
+}
+
+static void attr_names_free(const char **names) {
+  free((void *)names[0]);
+  free(names);
+}
+
+/* The names a conversation counts are bounded: past max_names its new
+ * names are refused (neither counted nor remembered), each refused name
+ * counted once in the stats although every later event repeats it. */
+DEF_TEST(names_per_conversation_bounded) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t three = max_names(3);
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &three, NULL);
+  gen_attr_stats_t *st = gen_attr_stats(l);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char **names = attr_names(0, 5);
+  mock_log_reset();
+  EXPECT_EQ_INT(2, gen_attr_observe(l, "c1", names, 2, false, now, NULL, NULL));
+  /* Five names, two known: one more counts, two are refused. */
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", names, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(3, total_of(l, "Ivr", "M0") + total_of(l, "Ivr", "M1") +
+                       total_of(l, "Ivr", "M2") + total_of(l, "Ivr", "M3") +
+                       total_of(l, "Ivr", "M4"));
+  EXPECT_EQ_INT(0, total_of(l, "Ivr", "M3") + total_of(l, "Ivr", "M4"));
+  EXPECT_EQ_INT(3, gen_attr_series(l)); /* a refused name makes no series */
+  EXPECT_EQ_INT(2, atomic_load(&st->refused));
+  OK(mock_log_contains("MaxAttributesPerConversation"));
+  OK(mock_log_contains("test: a conversation has more than 3"));
+  /* The next event repeats them: nothing new is refused. */
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", names, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, atomic_load(&st->refused));
+  EXPECT_EQ_INT(3, atomic_load(&st->counted));
+  /* Other conversations have their own bound. */
+  EXPECT_EQ_INT(
+      3, gen_attr_observe(l, "c2", names + 2, 3, false, now, NULL, NULL));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M4"));
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* After a restart from the journal the conversation is still full: its
+ * journalled names stay known and new ones are refused. */
+DEF_TEST(names_bound_survives_restart) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char base[256];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  gen_attr_format_t *f = default_format();
+  char err[128];
+  gen_attr_options_t three = max_names(3);
+  cdtime_t now = cdtime();
+  const char **names = attr_names(0, 5);
+
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &three, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      3, gen_attr_observe_durable(l, "c1", names, 4, false, now, NULL, NULL));
+  EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->refused));
+  gen_attr_ledger_free(l);
+
+  l = gen_attr_ledger_create(f, &three, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(3, gen_attr_series(l));
+  EXPECT_EQ_INT(
+      0, gen_attr_observe_durable(l, "c1", names, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(0, total_of(l, "Ivr", "M3") + total_of(l, "Ivr", "M4"));
+  EXPECT_EQ_INT(2, atomic_load(&gen_attr_stats(l)->refused));
+  EXPECT_EQ_INT(0, atomic_load(&gen_attr_stats(l)->counted));
+  /* And from a snapshot of that state. */
+  json_object *snap = gen_attr_snapshot(l);
+  gen_attr_snapshot_stored(l, snap);
+  gen_attr_ledger_free(l);
+  l = gen_attr_ledger_create(f, &three, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      0, gen_attr_observe_durable(l, "c1", names, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M2"));
+  EXPECT_EQ_INT(0, total_of(l, "Ivr", "M3"));
+  gen_attr_ledger_free(l);
+
+  json_object_put(snap);
+  attr_names_free(names);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
+/* Looking a name up costs a few probes of the conversation's name set,
+ * however many names it holds (a list searched from the start cost one
+ * probe per name held). Events of 1,024 names, as a runaway flow sends. */
+DEF_TEST(name_lookup_does_not_grow_with_names) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t many = max_names(0); /* no bound: the set's own cost */
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &many, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  enum { EVENT = 1024, EVENTS = 64 };
+  const char **names = attr_names(0, EVENT * EVENTS);
+  uint64_t first = 0, last = 0;
+  for (size_t e = 0; e < EVENTS; e++) {
+    /* the new names, then a repeat of the first event's */
+    EXPECT_EQ_INT(EVENT, gen_attr_observe(l, "c1", names + e * EVENT, EVENT,
+                                          false, now, NULL, NULL));
+    uint64_t before = gen_attr_name_probes(l);
+    EXPECT_EQ_INT(
+        0, gen_attr_observe(l, "c1", names, EVENT, false, now, NULL, NULL));
+    uint64_t probes = gen_attr_name_probes(l) - before;
+    if (e == 0)
+      first = probes;
+    last = probes;
+  }
+  printf("# probes for %d known names: %" PRIu64 " with %d held, %" PRIu64
+         " with %d held\n",
+         EVENT, first, EVENT, last, EVENT * EVENTS);
+  OK(first >= EVENT);
+  OK(last <= 3 * EVENT); /* a list: about EVENT * EVENT */
+  OK(last <= 2 * first);
+  EXPECT_EQ_INT(EVENT * EVENTS, atomic_load(&gen_attr_stats(l)->counted));
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* An event that cannot be journalled takes its names back out of the set
+ * (entries shift back over the holes), leaving the others known. */
+DEF_TEST(unjournalled_names_taken_back) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char base[256], file0[300];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  snprintf(file0, sizeof(file0), "%s.0", base);
+  gen_attr_format_t *f = default_format();
+  char err[128];
+  gen_attr_options_t many = max_names(4000);
+  cdtime_t now = cdtime();
+  const char **names = attr_names(0, 3000);
+
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &many, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(1000, gen_attr_observe_durable(l, "c1", names, 1000, false, now,
+                                               NULL, NULL));
+  int fd = fd_of(file0);
+  OK(fd >= 0);
+  int full = open("/dev/full", O_WRONLY);
+  OK(full >= 0);
+  int saved = dup(fd);
+  OK(dup2(full, fd) == fd);
+  close(full);
+  EXPECT_EQ_INT(-ENOSPC, gen_attr_observe_durable(l, "c1", names, 3000, false,
+                                                  now, NULL, NULL));
+  EXPECT_EQ_INT(1000, atomic_load(&gen_attr_stats(l)->counted));
+  /* Room again: the 2,000 new names count, the 1,000 old are known. */
+  EXPECT_EQ_INT(2000, gen_attr_observe_durable(l, "c1", names, 3000, false, now,
+                                               NULL, NULL));
+  EXPECT_EQ_INT(0, gen_attr_observe_durable(l, "c1", names, 3000, false, now,
+                                            NULL, NULL));
+  EXPECT_EQ_INT(3000, atomic_load(&gen_attr_stats(l)->counted));
+  close(saved);
+  gen_attr_ledger_free(l);
+
+  attr_names_free(names);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
+/* An event whose later names add series (the series array grows) still
+ * counts its earlier names in the series they belong to. */
+DEF_TEST(new_series_in_an_event_keep_earlier_counts) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t o = options;
+  o.max_series = 10000;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &o, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char *first[] = {A1};
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", first, 1, false, now, NULL, NULL));
+  /* A2 (series Ivr/Menu, known) first, then 2,000 new series. */
+  const char **names = attr_names(0, 2001);
+  names[0] = A2;
+  EXPECT_EQ_INT(2001,
+                gen_attr_observe(l, "c1", names, 2001, false, now, NULL, NULL));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M1"));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "M2000"));
+  names[0] = names[1] - 64; /* attr_names' own text, for the free */
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -369,5 +589,10 @@ int main(void) {
   RUN_TEST(name_limit_overflows);
   RUN_TEST(restart_from_snapshot_and_journal);
   RUN_TEST(full_disk_counts_nothing_unjournalled);
+  RUN_TEST(names_per_conversation_bounded);
+  RUN_TEST(names_bound_survives_restart);
+  RUN_TEST(name_lookup_does_not_grow_with_names);
+  RUN_TEST(unjournalled_names_taken_back);
+  RUN_TEST(new_series_in_an_event_keep_earlier_counts);
   END_TEST;
 }

@@ -12,11 +12,15 @@
 
 static char state_dir[] = "/tmp/gen-fm-XXXXXX";
 
-/* Instances made with the same state name share a state file. */
-static gf_instance_t *make_instance(const char *state) {
+/* Instances made with the same state name share a state file. option:
+ * one more configuration key (NULL: none). */
+static gf_instance_t *make_instance_with(const char *state,
+                                         oconfig_item_t *option) {
   gen_org_t *org = mock_org(PLUGIN_NAME);
   gen_client_t *client = gen_client_create(org);
   gf_config_t *c = gen_plugin_config_new(&gf_plugin);
+  if (option != NULL && gf_config_key(org, option, c) != 0)
+    return NULL;
   if (asprintf(&c->state_file, "%s/%s.json", state_dir, state) < 0)
     return NULL;
   c->interval.granularity_ms = 300000;
@@ -31,6 +35,10 @@ static gf_instance_t *make_instance(const char *state) {
   /* Every increment dispatched at once (dispatch_gap has its own test). */
   inst->dispatch_gap = 0;
   return inst;
+}
+
+static gf_instance_t *make_instance(const char *state) {
+  return make_instance_with(state, NULL);
 }
 
 static gen_notify_verdict_t feed(gf_instance_t *inst, const char *json) {
@@ -120,6 +128,29 @@ DEF_TEST(conversation_attributes_count_once) {
   EXPECT_EQ_INT(
       3, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
   EXPECT_EQ_INT(5, atomic_load(&inst->stats.conversation_events));
+  gf_instance_free(inst);
+  return 0;
+}
+
+/* MaxAttributesPerConversation reaches the ledger: names past it are
+ * refused, counted in attribute_names_refused. */
+DEF_TEST(attributes_per_conversation_bounded) {
+  oconfig_item_t *ci = mock_ci_num("MaxAttributesPerConversation", 2);
+  gf_instance_t *inst = make_instance_with("bounded", ci);
+  mock_ci_free(ci);
+  CHECK_NOT_NULL(inst);
+  mock_values_reset();
+  feed(inst, CONV("c-1", M1 "," M2 "," M3, ""));
+  feed(inst, CONV("c-1", M1 "," M2 "," M3, ""));
+  EXPECT_EQ_INT(
+      2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  OK(mock_find("SalesIvr", "flow_metric_attribute", "Lang") == NULL);
+  gf_dispatch_self(inst);
+  mock_value_t *v = mock_find("self", "attribute_names_refused", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  OK(mock_log_contains("genesys_flowmetrics plugin: Org \"acme\": a "
+                       "conversation has more than 2 metric attribute names"));
   gf_instance_free(inst);
   return 0;
 }
@@ -466,6 +497,12 @@ DEF_TEST(config_checks) {
   ci = mock_ci_num("ReceiverPort", 70000);
   OK(gf_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
+  EXPECT_EQ_INT(256, c->max_attributes_per_conversation);
+  ci = mock_ci_num("MaxAttributesPerConversation", 0);
+  mock_log_reset();
+  EXPECT_EQ_INT(-ERANGE, gf_config_key(org, ci, c));
+  OK(mock_log_contains("MaxAttributesPerConversation"));
+  mock_ci_free(ci);
   ci = mock_ci_str("Bogus", "x");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
@@ -479,6 +516,7 @@ int main(void) {
     return 1;
   RUN_TEST(flow_records_become_counters);
   RUN_TEST(conversation_attributes_count_once);
+  RUN_TEST(attributes_per_conversation_bounded);
   RUN_TEST(eventbridge_events);
   RUN_TEST(counters_survive_restart);
   RUN_TEST(flow_counters_survive_kill);
