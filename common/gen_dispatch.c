@@ -6,9 +6,12 @@
 #include "gen_log.h"
 #include <math.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* collectd's default Interval, for a plugin never seen in a context. */
 #define DEFAULT_INTERVAL TIME_T_TO_CDTIME_T(10)
@@ -105,6 +108,158 @@ void gen_sanitize_name(const char *name, char *out, size_t size) {
     sstrncpy(out, "unknown", size);
 }
 
+uint64_t gen_series_hash(const char *host, const char *plugin,
+                         const char *plugin_instance, const char *type,
+                         const char *type_instance) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  const char *names[] = {host, plugin, plugin_instance, type, type_instance};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (const unsigned char *p =
+             (const unsigned char *)(names[i] ? names[i] : "");
+         *p; p++)
+      h = (h ^ *p) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL; /* a separator no name holds */
+  }
+  /* FNV's low bits cluster for names that differ only at the end: mixed
+   * (MurmurHash3's finaliser) before they pick a slot. */
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h ? h : 1;
+}
+
+/* ---- ordered dispatch ------------------------------------------------------
+ * Values of a series dispatched in an ordered section wait until collectd's
+ * write path has handed the series' previous value to every write plugin.
+ * What is in collectd's queue is counted per slot (a hash of the series
+ * without host, which collectd may fill in); two series sharing a slot only
+ * wait for each other, which costs a little time and never order. The count
+ * goes down in a write callback registered after the write plugins (from an
+ * init callback: they register theirs when loaded), so it runs last for
+ * each value, on the write thread that took it. */
+#define ORDER_SLOTS 65536
+#define ORDER_TIMEOUT TIME_T_TO_CDTIME_T(2)
+/* After a value was never seen (dropped by a filter chain or by
+ * WriteQueueLimitHigh), ordering pauses this long rather than wait on every
+ * series. */
+#define ORDER_PAUSE TIME_T_TO_CDTIME_T(3600)
+
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t order_cond = PTHREAD_COND_INITIALIZER;
+static uint32_t *order_queued; /* ORDER_SLOTS counts, once registered */
+static atomic_size_t order_total;
+static cdtime_t order_paused_until;
+static atomic_uint_fast64_t order_waits;
+static _Thread_local int order_depth;
+
+static uint32_t order_slot(const value_list_t *vl) {
+  return (uint32_t)(gen_series_hash(NULL, vl->plugin, vl->plugin_instance,
+                                    vl->type, vl->type_instance) %
+                    ORDER_SLOTS);
+}
+
+static int order_write(const data_set_t *ds, const value_list_t *vl,
+                       user_data_t *ud) {
+  (void)ds;
+  (void)ud;
+  if (atomic_load_explicit(&order_total, memory_order_acquire) == 0 ||
+      strncmp(vl->plugin, "genesys_", strlen("genesys_")) != 0)
+    return 0;
+  uint32_t slot = order_slot(vl);
+  pthread_mutex_lock(&order_lock);
+  if (order_queued[slot] > 0) {
+    order_queued[slot]--;
+    atomic_fetch_sub(&order_total, 1);
+    pthread_cond_broadcast(&order_cond);
+  }
+  pthread_mutex_unlock(&order_lock);
+  return 0;
+}
+
+int gen_dispatch_order_init(void) {
+  pthread_mutex_lock(&order_lock);
+  int status = 0;
+  if (order_queued == NULL) {
+    order_queued = calloc(ORDER_SLOTS, sizeof(*order_queued));
+    if (order_queued == NULL)
+      status = -ENOMEM;
+    else if (plugin_register_write("genesys_order", order_write, NULL) != 0) {
+      free(order_queued);
+      order_queued = NULL;
+      status = -EINVAL;
+    }
+  }
+  pthread_mutex_unlock(&order_lock);
+  return status;
+}
+
+void gen_dispatch_order_begin(void) { order_depth++; }
+
+void gen_dispatch_order_end(void) {
+  if (order_depth > 0)
+    order_depth--;
+}
+
+uint64_t gen_dispatch_order_waits(void) { return atomic_load(&order_waits); }
+
+/* Waits until vl's series has nothing in collectd's queue, then counts vl
+ * in. False when vl is not tracked (outside an ordered section, ordering
+ * not registered or paused). */
+static bool order_enter(const value_list_t *vl, uint32_t *slot) {
+  if (order_depth == 0)
+    return false;
+  pthread_mutex_lock(&order_lock);
+  cdtime_t now = cdtime();
+  if (order_queued == NULL || now < order_paused_until) {
+    pthread_mutex_unlock(&order_lock);
+    return false;
+  }
+  *slot = order_slot(vl);
+  if (order_queued[*slot] > 0) {
+    atomic_fetch_add(&order_waits, 1);
+    /* pthread_cond_timedwait's clock, not cdtime() (a test may fake it). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)CDTIME_T_TO_TIME_T(ORDER_TIMEOUT);
+    while (order_queued[*slot] > 0 &&
+           pthread_cond_timedwait(&order_cond, &order_lock, &ts) != ETIMEDOUT)
+      ;
+    if (order_queued[*slot] > 0) {
+      /* Never seen by the write path: stop counting (every slot is
+       * cleared) and pause. */
+      atomic_store(&order_total, 0);
+      memset(order_queued, 0, ORDER_SLOTS * sizeof(*order_queued));
+      order_paused_until = cdtime() + ORDER_PAUSE;
+      pthread_mutex_unlock(&order_lock);
+      /* At most once per pause: no rate limit needed. */
+      GEN_WARNING("%s plugin: a value of %s-%s/%s-%s did not reach the write "
+                  "plugins within %.0f s (dropped by a filter chain or by "
+                  "WriteQueueLimitHigh?); for the next hour, values of one "
+                  "series may be written out of order",
+                  vl->plugin, vl->plugin, vl->plugin_instance, vl->type,
+                  vl->type_instance, CDTIME_T_TO_DOUBLE(ORDER_TIMEOUT));
+      return false;
+    }
+  }
+  order_queued[*slot]++;
+  atomic_fetch_add(&order_total, 1);
+  pthread_mutex_unlock(&order_lock);
+  return true;
+}
+
+/* A dispatch that failed: the value never enters the queue. */
+static void order_forget(uint32_t slot) {
+  pthread_mutex_lock(&order_lock);
+  if (order_queued != NULL && order_queued[slot] > 0) {
+    order_queued[slot]--;
+    atomic_fetch_sub(&order_total, 1);
+    pthread_cond_broadcast(&order_cond);
+  }
+  pthread_mutex_unlock(&order_lock);
+}
+
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
                     cdtime_t interval) {
   value_list_t vl = VALUE_LIST_INIT;
@@ -122,7 +277,11 @@ static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
   if (id->type_instance != NULL && id->type_instance[0] != '\0')
     gen_sanitize_name(id->type_instance, vl.type_instance,
                       sizeof(vl.type_instance));
+  uint32_t slot = 0;
+  bool tracked = order_enter(&vl, &slot);
   int status = plugin_dispatch_values(&vl);
+  if (tracked && status != 0)
+    order_forget(slot);
   return status == 0 ? 0 : (status > 0 ? -status : status);
 }
 

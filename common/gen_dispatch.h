@@ -71,4 +71,34 @@ cdtime_t gen_dispatch_interval(const char *plugin);
 int gen_dispatch_self(const char *host, const char *plugin, const char *type,
                       const char *type_instance, bool derive, double value);
 
+/* A hash of a series' identity (NULL names count as ""): FNV-1a over the
+ * names, mixed. Never 0. */
+uint64_t gen_series_hash(const char *host, const char *plugin,
+                         const char *plugin_instance, const char *type,
+                         const char *type_instance);
+
+/* Ordered dispatch, for history (a backfill dispatches each series many
+ * times in one read). collectd 5.12 hands queued values to its write
+ * threads (WriteThreads, 5 by default), and two values of one series in
+ * the queue at once can be written in either order: collectd's cache logs
+ * "uc_update: Value too old", writers that keep the last value keep the
+ * older one, and two threads appending to one csv file tear its lines.
+ * Between gen_dispatch_order_begin() and _end() (per thread, nestable), a
+ * value waits until the previous value of its series has been handed to
+ * every write plugin, so a series has at most one value in the queue.
+ * Dispatch in time order across series (all series' first bucket, then
+ * all series' second…) and the waits are rare and short.
+ *
+ * gen_dispatch_order_init() registers the write callback that sees values
+ * leave; call it from an init callback, so it runs after the write plugins
+ * (which register theirs when loaded). Until it succeeds, and for an hour
+ * after a value never reached it (a filter chain or WriteQueueLimitHigh
+ * dropped it: a warning says so), values are not held. Returns 0 or a
+ * negative errno. */
+int gen_dispatch_order_init(void);
+void gen_dispatch_order_begin(void);
+void gen_dispatch_order_end(void);
+/* Values that had to wait, since start (for tests and benchmarks). */
+uint64_t gen_dispatch_order_waits(void);
+
 #endif /* GEN_DISPATCH_H */

@@ -710,12 +710,16 @@ int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
 
 void gen_interval_abort(gen_interval_t *gi) { pending_clear(gi); }
 
+/* Time first: every key's first bucket, then every key's second…, so that
+ * an ordered dispatch (gen_dispatch_order_begin) rarely waits for a series'
+ * previous value. A key's buckets still come in time order, each bucket's
+ * puts together (the last one wins). */
 static int cmp_pending(const void *a, const void *b) {
   const gi_pending_t *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
   if (x->start != y->start)
     return x->start < y->start ? -1 : 1;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
   return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 

@@ -86,6 +86,12 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
               gen_strerror(status));
     return NULL;
   }
+  /* Called from an init callback: the ordered dispatch of the buckets
+   * (gen_interval_apply) sees values leave after every write plugin. */
+  if ((status = gen_dispatch_order_init()) != 0)
+    GEN_WARNING("%s: values of one series may be written out of order "
+                "during a backfill: %s",
+                log_prefix, gen_strerror(status));
   gen_interval_options_t options = {
       .granularity_ms = c->granularity_ms,
       .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),
@@ -310,7 +316,9 @@ int gen_interval_apply(const gen_interval_job_t *job, const char *const *scopes,
     gen_interval_abort(job->engine);
     return status;
   }
+  gen_dispatch_order_begin();
   gen_interval_commit(job->engine, scopes, n, range, now, job->sink);
+  gen_dispatch_order_end();
   return 0;
 }
 

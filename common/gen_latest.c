@@ -54,27 +54,9 @@ struct gen_latest_s {
   cdtime_t bulk_at; /* of the last full re-dispatch (gen_latest_bulk_done) */
 };
 
-static uint64_t fnv(uint64_t h, const char *s) {
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-    h = (h ^ *p) * 0x100000001b3ULL;
-  return (h ^ 0xff) * 0x100000001b3ULL; /* a separator no name holds */
-}
-
 static uint64_t series_hash(const gen_ident_t *id) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  h = fnv(h, id->host);
-  h = fnv(h, id->plugin);
-  h = fnv(h, id->plugin_instance);
-  h = fnv(h, id->type);
-  h = fnv(h, id->type_instance);
-  /* FNV's low bits cluster for names that differ only at the end: mixed
-   * (MurmurHash3's finaliser) before they pick a slot. */
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h ? h : 1;
+  return gen_series_hash(id->host, id->plugin, id->plugin_instance, id->type,
+                         id->type_instance);
 }
 
 static slot_t *set_slot(const set_t *s, uint64_t hash) {

@@ -844,7 +844,9 @@ static int collect_agents(ga_instance_t *inst) {
                       PLUGIN_NAME, inst->client->org->name, text, err);
       return status;
     }
+    gen_dispatch_order_begin();
     gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+    gen_dispatch_order_end();
   }
   return 0;
 }

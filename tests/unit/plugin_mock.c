@@ -106,6 +106,35 @@ bool mock_log_contains(const char *needle) {
   return found;
 }
 
+/* Write callbacks run on the dispatching thread after the value was
+ * recorded, as collectd's write threads run them after its cache. */
+#define MOCK_WRITERS 4
+static plugin_write_cb mock_writers[MOCK_WRITERS];
+static size_t mock_writers_num;
+
+/* Held writes (mock_writes_held): what collectd's queue holds. */
+bool mock_writes_held;
+static struct {
+  value_list_t vl;
+  value_t value;
+} * mock_held;
+static size_t mock_held_num;
+
+void mock_writes_release(void) {
+  pthread_mutex_lock(&mock_lock);
+  size_t n = mock_held_num, writers = mock_writers_num;
+  __typeof__(mock_held) held = mock_held;
+  mock_held = NULL;
+  mock_held_num = 0;
+  pthread_mutex_unlock(&mock_lock);
+  for (size_t i = 0; i < n; i++) {
+    held[i].vl.values = &held[i].value;
+    for (size_t w = 0; w < writers; w++)
+      mock_writers[w](NULL, &held[i].vl, NULL);
+  }
+  free(held);
+}
+
 int plugin_dispatch_values(value_list_t const *vl) {
   if (vl == NULL || vl->values_len == 0 || vl->values == NULL)
     return EINVAL;
@@ -133,7 +162,26 @@ int plugin_dispatch_values(value_list_t const *vl) {
   v->sent_interval = vl->interval;
   v->time = time;
   v->interval = interval;
+  size_t writers = mock_writers_num;
+  value_list_t written = *vl;
+  if (written.host[0] == '\0')
+    sstrncpy(written.host, hostname_g, sizeof(written.host));
+  written.time = time;
+  written.interval = interval;
+  if (mock_writes_held) {
+    __typeof__(mock_held) more =
+        realloc(mock_held, (mock_held_num + 1) * sizeof(*more));
+    if (more != NULL) {
+      mock_held = more;
+      mock_held[mock_held_num].vl = written;
+      mock_held[mock_held_num++].value = vl->values[0];
+    }
+    pthread_mutex_unlock(&mock_lock);
+    return more != NULL ? 0 : ENOMEM;
+  }
   pthread_mutex_unlock(&mock_lock);
+  for (size_t i = 0; i < writers; i++)
+    mock_writers[i](NULL, &written, NULL);
   return 0;
 }
 
@@ -174,6 +222,16 @@ int plugin_register_complex_config(const char *type,
 
 int plugin_register_init(const char *name, plugin_init_cb callback) {
   mock_init_cb = callback;
+  return 0;
+}
+
+int plugin_register_write(const char *name, plugin_write_cb callback,
+                          user_data_t const *user_data) {
+  (void)name;
+  (void)user_data;
+  if (mock_writers_num == MOCK_WRITERS)
+    return ENOMEM;
+  mock_writers[mock_writers_num++] = callback;
   return 0;
 }
 

@@ -37,6 +37,12 @@ mock_value_t *mock_find(const char *plugin_instance, const char *type,
                         const char *type_instance);
 void mock_values_reset(void);
 
+/* While set, dispatched values are recorded but their write callbacks
+ * (plugin_register_write) wait, as in collectd's queue, until
+ * mock_writes_release() runs them in dispatch order. */
+extern bool mock_writes_held;
+void mock_writes_release(void);
+
 /* Log lines, each formatted as "<level> <message>". */
 extern char **mock_log_lines;
 extern size_t mock_log_num;

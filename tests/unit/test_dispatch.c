@@ -158,11 +158,66 @@ DEF_TEST(interval_without_context) {
   return 0;
 }
 
+typedef struct {
+  gen_ident_t id;
+  cdtime_t time;
+  int status;
+} order_job_t;
+
+static void *dispatch_ordered(void *arg) {
+  order_job_t *job = arg;
+  gen_dispatch_order_begin();
+  job->status = gen_dispatch_gauge(&job->id, 2, job->time, 0);
+  gen_dispatch_order_end();
+  return NULL;
+}
+
+/* In an ordered section a series' second value waits until the first has
+ * been through the write callbacks; other series and values outside a
+ * section do not wait. */
+DEF_TEST(ordered_dispatch) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  CHECK_ZERO(gen_dispatch_order_init()); /* once is enough, twice is fine */
+  gen_ident_t a = {.plugin = "genesys_analytics",
+                   .plugin_instance = "q1",
+                   .type = "offered",
+                   .type_instance = "voice"};
+  gen_ident_t b = a;
+  b.plugin_instance = "q2";
+  uint64_t waits = gen_dispatch_order_waits();
+  mock_writes_held = true;
+  gen_dispatch_order_begin();
+  CHECK_ZERO(gen_dispatch_gauge(&a, 1, TIME_T_TO_CDTIME_T(60), 0));
+  CHECK_ZERO(gen_dispatch_gauge(&b, 1, TIME_T_TO_CDTIME_T(60), 0));
+  gen_dispatch_order_end();
+  /* Outside a section: not held back. */
+  CHECK_ZERO(gen_dispatch_gauge(&a, 5, TIME_T_TO_CDTIME_T(30), 0));
+  EXPECT_EQ_INT(3, (int)mock_values_num);
+
+  order_job_t job = {.id = a, .time = TIME_T_TO_CDTIME_T(120)};
+  pthread_t t;
+  CHECK_ZERO(pthread_create(&t, NULL, dispatch_ordered, &job));
+  struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  /* Still waiting for q1's first value to leave the queue. */
+  EXPECT_EQ_INT(3, (int)mock_values_num);
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(pthread_join(t, NULL));
+  CHECK_ZERO(job.status);
+  EXPECT_EQ_INT(4, (int)mock_values_num);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(120), mock_values[3].time);
+  EXPECT_EQ_UINT64(waits + 1, gen_dispatch_order_waits());
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
   RUN_TEST(interval_without_context);
+  RUN_TEST(ordered_dispatch);
   mock_values_reset();
   END_TEST;
 }
