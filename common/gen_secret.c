@@ -22,7 +22,10 @@ static void trim_trailing_space(char *s) {
 int gen_secret_from_file(const char *path, char **out, char *err,
                          size_t err_size) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* Symbolic links are followed (Kubernetes mounts a secret as a link to
+   * a link); what is checked below is the file actually opened, so a link
+   * swapped after the check cannot pass. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     snprintf(err, err_size, "cannot open: %s", gen_strerror(e));
@@ -39,6 +42,15 @@ int gen_secret_from_file(const char *path, char **out, char *err,
     snprintf(err, err_size, "not a regular file");
     close(fd);
     return -EINVAL;
+  }
+  /* Another local user could have written it: refused as sshd refuses a
+   * key file. */
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    snprintf(err, err_size,
+             "owned by uid %u, neither collectd's user (uid %u) nor root",
+             (unsigned)st.st_uid, (unsigned)geteuid());
+    close(fd);
+    return -EPERM;
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     snprintf(err, err_size,

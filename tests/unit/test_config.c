@@ -8,6 +8,7 @@
 #include "collectd/core/testing.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SECRET "TopSecret-4242-abcdef"
 
@@ -369,6 +370,66 @@ DEF_TEST(secret_sources) {
   return 0;
 }
 
+static gen_org_t *parse_secret_file(const char *path) {
+  return parse(mock_ci("Org=acme", 3, mock_ci_str("Region", "us_east_1"),
+                       mock_ci_str("ClientId", "id"),
+                       mock_ci_str("ClientSecretFile", path)));
+}
+
+/* A Kubernetes secret volume: secret -> ..data/secret, ..data -> ..<stamp>
+ * (a directory of regular files). The links are followed; the file they
+ * reach must pass the checks. */
+DEF_TEST(secret_file_symlinks) {
+  char stamp[256], data[300], file[300], link[300];
+  snprintf(stamp, sizeof(stamp), "%s/..2026_11_22", dir);
+  snprintf(data, sizeof(data), "%s/..data", dir);
+  snprintf(file, sizeof(file), "%s/secret", stamp);
+  snprintf(link, sizeof(link), "%s/k8s-secret", dir);
+  CHECK_ZERO(mkdir(stamp, 0755));
+  CHECK_ZERO(write_file(file, SECRET "\n", 0400));
+  CHECK_ZERO(symlink("..2026_11_22", data));
+  CHECK_ZERO(symlink("..data/secret", link));
+  gen_org_t *org = parse_secret_file(link);
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR(SECRET, org->client_secret);
+  gen_org_free(org);
+
+  /* Kubernetes' default mode 0644 reaches the target: refused. */
+  CHECK_ZERO(chmod(file, 0644));
+  mock_log_reset();
+  OK(parse_secret_file(link) == NULL);
+  OK(mock_log_contains("permissions 0644 let the group or others read it"));
+  CHECK_ZERO(chmod(file, 0400));
+
+  /* A link to a directory, a dangling link. */
+  char to_dir[300], dangling[300];
+  snprintf(to_dir, sizeof(to_dir), "%s/to-dir", dir);
+  snprintf(dangling, sizeof(dangling), "%s/dangling", dir);
+  CHECK_ZERO(symlink(stamp, to_dir));
+  CHECK_ZERO(symlink("nowhere", dangling));
+  mock_log_reset();
+  OK(parse_secret_file(to_dir) == NULL);
+  OK(mock_log_contains("not a regular file"));
+  mock_log_reset();
+  OK(parse_secret_file(dangling) == NULL);
+  OK(mock_log_contains("cannot open: No such file or directory"));
+
+  /* A file of another user (only root can make one here: the suite runs as
+   * root; elsewhere chown fails and this part has nothing to check). */
+  if (chown(file, 65534, 65534) == 0) {
+    mock_log_reset();
+    OK(parse_secret_file(link) == NULL);
+    OK(mock_log_contains("owned by uid 65534"));
+  }
+  unlink(link);
+  unlink(to_dir);
+  unlink(dangling);
+  unlink(data);
+  unlink(file);
+  rmdir(stamp);
+  return 0;
+}
+
 /* A secret given in the configuration never reaches a log line, even when
  * the configuration around it is wrong or when other code prints it. */
 DEF_TEST(secret_never_logged) {
@@ -488,6 +549,7 @@ int main(void) {
   RUN_TEST(loopback_http_only);
   RUN_TEST(host_must_be_unambiguous);
   RUN_TEST(secret_sources);
+  RUN_TEST(secret_file_symlinks);
   RUN_TEST(secret_never_logged);
   RUN_TEST(shards_split_entities_stably);
   RUN_TEST(filter_keys_and_choice_lists);
