@@ -719,6 +719,40 @@ static bool parse_hex(const char *s, uint64_t *out) {
   return errno == 0 && *end == '\0';
 }
 
+/* A snapshot with a count or time that is not one we wrote (1e300, text,
+ * a negative count) is refused whole: restoring the rest would count
+ * wrongly from then on. */
+static int snapshot_check(json_object *snapshot, char *err, size_t err_size) {
+  json_object *series = gen_json_get_array(snapshot, "series");
+  size_t n = series ? json_object_array_length(series) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *s = json_object_array_get_idx(series, i);
+    int64_t total;
+    if (json_object_is_type(s, json_type_array) &&
+        json_object_array_length(s) == 3 &&
+        (!gen_json_int64_of(json_object_array_get_idx(s, 2), &total) ||
+         total < 0)) {
+      snprintf(err, err_size, "series %zu: total %.40s is not a count", i,
+               json_object_to_json_string(json_object_array_get_idx(s, 2)));
+      return -ERANGE;
+    }
+  }
+  json_object *convs = gen_json_get_array(snapshot, "conversations");
+  n = convs ? json_object_array_length(convs) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(convs, i);
+    int64_t seen_ms;
+    if (json_object_is_type(o, json_type_array) &&
+        json_object_array_length(o) == 4 &&
+        !gen_json_int64_of(json_object_array_get_idx(o, 1), &seen_ms)) {
+      snprintf(err, err_size, "conversation %zu: time %.40s is not one", i,
+               json_object_to_json_string(json_object_array_get_idx(o, 1)));
+      return -ERANGE;
+    }
+  }
+  return 0;
+}
+
 static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
                              cdtime_t now) {
   json_object *series = gen_json_get_array(snapshot, "series");
@@ -775,12 +809,15 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
 typedef struct {
   gen_attr_ledger_t *ledger;
   cdtime_t now;
+  bool discard;
 } replay_ctx_t;
 
 /* Replays one journal line: a name counted for a conversation. */
 static void replay_line(void *ud, const char *text, size_t len) {
   replay_ctx_t *ctx = ud;
   gen_attr_ledger_t *l = ctx->ledger;
+  if (ctx->discard)
+    return;
   json_object *o = NULL;
   char why[64];
   if (gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
@@ -809,13 +846,25 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
                      size_t err_size) {
   cdtime_t now = cdtime();
   uint64_t g = snapshot_generation(snapshot);
+  char why[128];
+  int refused =
+      snapshot != NULL ? snapshot_check(snapshot, why, sizeof(why)) : 0;
   pthread_mutex_lock(&l->lock);
-  if (snapshot != NULL)
+  if (snapshot != NULL && refused == 0)
     restore_snapshot(l, snapshot, now);
-  replay_ctx_t ctx = {.ledger = l, .now = now};
+  /* A refused snapshot takes the journal after it along (its lines alone
+   * would count part of the history); a fresh journal opens either way. */
+  replay_ctx_t ctx = {.ledger = l, .now = now, .discard = refused != 0};
   int status = gen_journal_recover(&l->journal, g, replay_line, &ctx);
-  if (status != 0)
-    snprintf(err, err_size, "cannot open the journal");
+  if (refused != 0)
+    snprintf(err, err_size,
+             "state refused (%s): metric attribute counters restart at zero",
+             why);
+  else if (status != 0)
+    snprintf(err, err_size,
+             "cannot open the journal: metric attributes survive no crash");
+  if (status == 0)
+    status = refused;
   pthread_mutex_unlock(&l->lock);
   return status;
 }

@@ -309,9 +309,15 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   if (o == NULL || !json_object_is_type(o, json_type_object))
     return 0;
   json_object_object_foreach(o, name, value) {
-    if (!json_object_is_type(value, json_type_double) &&
-        !json_object_is_type(value, json_type_int))
-      return -EINVAL;
+    /* Counts and sums of milliseconds, written as integers: anything
+     * beyond 2^53 (1e300, saturated integer text) was not written by us. */
+    if ((!json_object_is_type(value, json_type_double) &&
+         !json_object_is_type(value, json_type_int)) ||
+        !(fabs(json_object_get_double(value)) <= 9007199254740992.0) ||
+        (json_object_is_type(value, json_type_int) &&
+         (json_object_get_int64(value) == INT64_MAX ||
+          json_object_get_int64(value) == INT64_MIN)))
+      return -ERANGE;
     int idx = name_index(gi, name, true);
     if (idx < 0)
       return idx;
@@ -432,10 +438,11 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
       ssize_t s = scope_get(gi, id, true);
       if (s < 0)
         return (int)s;
-      gi->scopes[s].origin =
-          json_object_get_int64(json_object_array_get_idx(a, 0));
-      gi->scopes[s].done_until =
-          json_object_get_int64(json_object_array_get_idx(a, 1));
+      if (!gen_json_int64_of(json_object_array_get_idx(a, 0),
+                             &gi->scopes[s].origin) ||
+          !gen_json_int64_of(json_object_array_get_idx(a, 1),
+                             &gi->scopes[s].done_until))
+        return -ERANGE;
       if (gi->scopes[s].origin % gi->o.granularity_ms != 0 ||
           gi->scopes[s].done_until % gi->o.granularity_ms != 0)
         return -EINVAL;
@@ -500,7 +507,9 @@ static void state_load(gen_interval_t *gi) {
   if (status != 0) {
     GEN_ERROR("%s: state file %s cannot be used (%s); starting afresh, "
               "counters restart at zero",
-              gi->log_prefix, gi->state_path, gen_strerror(status));
+              gi->log_prefix, gi->state_path,
+              status == -ERANGE ? "a number in it is out of range or not one"
+                                : gen_strerror(status));
     state_forget(gi);
   }
 }

@@ -71,20 +71,29 @@ json_object *gen_json_get_array(json_object *obj, const char *key) {
   return member(obj, key, json_type_array);
 }
 
-bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
-  json_object *v = member(obj, key, json_type_int);
-  if (v != NULL) {
-    *out = json_object_get_int64(v);
+bool gen_json_int64_of(json_object *v, int64_t *out) {
+  if (json_object_is_type(v, json_type_int)) {
+    /* json-c saturates integer text beyond int64: not a value we wrote. */
+    int64_t i = json_object_get_int64(v);
+    if (i == INT64_MAX || i == INT64_MIN)
+      return false;
+    *out = i;
     return true;
   }
-  v = member(obj, key, json_type_double);
-  if (v == NULL)
+  if (!json_object_is_type(v, json_type_double))
     return false;
   double d = json_object_get_double(v);
   if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e18)
     return false;
   *out = (int64_t)d;
   return true;
+}
+
+bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
+  json_object *v = member(obj, key, json_type_int);
+  if (v == NULL)
+    v = member(obj, key, json_type_double);
+  return v != NULL && gen_json_int64_of(v, out);
 }
 
 bool gen_json_get_double(json_object *obj, const char *key, double *out) {

@@ -24,6 +24,9 @@ json_object *gen_json_get_object(json_object *obj, const char *key);
 json_object *gen_json_get_array(json_object *obj, const char *key);
 /* Integers: JSON ints, or doubles with no fractional part. */
 bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out);
+/* v as an int64: an integer, or a whole double within ±9e18; false for
+ * anything else, NaN, 1e300, and integer text json-c saturated. */
+bool gen_json_int64_of(json_object *v, int64_t *out);
 /* Numbers of either JSON kind. */
 bool gen_json_get_double(json_object *obj, const char *key, double *out);
 

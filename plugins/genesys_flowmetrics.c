@@ -819,6 +819,12 @@ static void gf_replay_increment(void *ud, const char *text, size_t len) {
     gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL, 1);
 }
 
+static void gf_replay_nothing(void *ud, const char *text, size_t len) {
+  (void)ud;
+  (void)text;
+  (void)len;
+}
+
 static void gf_restore_state(gf_instance_t *inst) {
   json_object *doc = NULL;
   int status = gen_state_load_json(inst->config.state_file, &doc);
@@ -827,9 +833,27 @@ static void gf_restore_state(gf_instance_t *inst) {
                 inst->log_prefix, inst->config.state_file,
                 gen_strerror(status));
   json_object *flows = gen_json_get_object(doc, "flows");
+  /* A count we did not write (1e300, text, negative) refuses them all, and
+   * the journal after them (alone it would count part of the history). */
+  bool refused = false;
+  if (flows != NULL) {
+    json_object_object_foreach(flows, bad_key, bad_value) {
+      int64_t total;
+      if (!gen_json_int64_of(bad_value, &total) || total < 0) {
+        GEN_ERROR("%s: state file %s: flows \"%.60s\": %.40s is not a "
+                  "count; the flow counters restart at zero",
+                  inst->log_prefix, inst->config.state_file, bad_key,
+                  json_object_to_json_string(bad_value));
+        flows = NULL;
+        refused = true;
+        break;
+      }
+    }
+  }
   if (flows != NULL) {
     json_object_object_foreach(flows, key, value) {
-      int64_t total = json_object_get_int64(value);
+      int64_t total = 0;
+      gen_json_int64_of(value, &total);
       char flow_id[256];
       gf_kind_t kind;
       const char *sub;
@@ -845,15 +869,16 @@ static void gf_restore_state(gf_instance_t *inst) {
     generation = 0;
   pthread_mutex_lock(&inst->lock);
   if (gen_journal_recover(&inst->counter_journal, (uint64_t)generation,
-                          gf_replay_increment, inst) != 0)
+                          refused ? gf_replay_nothing : gf_replay_increment,
+                          inst) != 0)
     GEN_WARNING("%s: flow counters survive no crash (no journal)",
                 inst->log_prefix);
   pthread_mutex_unlock(&inst->lock);
-  char err[128];
+  char err[256];
   if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
                        err, sizeof(err)) != 0)
-    GEN_WARNING("%s: %s: metric attributes survive no crash", inst->log_prefix,
-                err);
+    GEN_ERROR("%s: state file %s: %s", inst->log_prefix,
+              inst->config.state_file, err);
   json_object_put(doc);
 }
 

@@ -581,6 +581,49 @@ DEF_TEST(new_series_in_an_event_keep_earlier_counts) {
   return 0;
 }
 
+/* A count we never wrote (1e300, saturated integer text, negative) refuses
+ * the snapshot and its journal: nothing is restored, the error says why,
+ * and the fresh journal takes events. */
+DEF_TEST(absurd_count_refuses_the_snapshot) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char base[256];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  gen_attr_format_t *f;
+  char err[256];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  cdtime_t now = cdtime();
+  const char *ev[] = {A1, A2};
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  gen_attr_observe(l, "c1", ev, 2, false, now, NULL, NULL);
+  json_object *snap = gen_attr_snapshot(l);
+  gen_attr_ledger_free(l);
+  json_object *series = json_object_object_get(snap, "series");
+  CHECK_NOT_NULL(series);
+  json_object *bad[] = {json_object_new_double(1e300),
+                        json_object_new_int64(INT64_MAX),
+                        json_object_new_int64(-1), json_object_new_string("7")};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    json_object_array_put_idx(json_object_array_get_idx(series, 0), 2, bad[i]);
+    l = gen_attr_ledger_create(f, &options, base);
+    err[0] = '\0';
+    EXPECT_EQ_INT(-ERANGE, gen_attr_restore(l, snap, err, sizeof(err)));
+    OK(strstr(err, "is not a count") != NULL);
+    OK(strstr(err, "restart at zero") != NULL);
+    EXPECT_EQ_INT(0, gen_attr_series(l));
+    EXPECT_EQ_INT(0, total_of(l, "Ivr", "Menu"));
+    /* The journal is open: an acknowledged event counts. */
+    EXPECT_EQ_INT(
+        2, gen_attr_observe_durable(l, "c2", ev, 2, false, now, NULL, NULL));
+    gen_attr_ledger_free(l);
+  }
+  json_object_put(snap);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -594,5 +637,6 @@ int main(void) {
   RUN_TEST(name_lookup_does_not_grow_with_names);
   RUN_TEST(unjournalled_names_taken_back);
   RUN_TEST(new_series_in_an_event_keep_earlier_counts);
+  RUN_TEST(absurd_count_refuses_the_snapshot);
   END_TEST;
 }

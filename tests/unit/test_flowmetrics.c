@@ -232,6 +232,44 @@ DEF_TEST(counters_survive_restart) {
   return 0;
 }
 
+/* A flow count of 1e300 in the state file is refused with a reason, not
+ * restored as INT64_MAX: the counters restart at zero. */
+DEF_TEST(absurd_state_count_refused) {
+  gf_instance_t *inst = make_instance("absurd");
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  gf_save_state(inst);
+  feed(inst, RECORD("f-1", "nFlow", "")); /* journalled only */
+  inst->started = false;
+  char *path = strdup(inst->config.state_file);
+  gf_instance_free(inst);
+
+  json_object *doc = json_object_from_file(path);
+  CHECK_NOT_NULL(doc);
+  json_object *flows = json_object_object_get(doc, "flows");
+  CHECK_NOT_NULL(flows);
+  size_t n = 0;
+  json_object_object_foreach(flows, key, value) {
+    (void)value;
+    json_object_object_add(flows, key, json_object_new_double(1e300));
+    n++;
+    break;
+  }
+  EXPECT_EQ_INT(1, n);
+  CHECK_ZERO(json_object_to_file(path, doc));
+  json_object_put(doc);
+
+  mock_log_reset();
+  inst = make_instance("absurd");
+  OK(mock_log_contains("is not a count; the flow counters restart at zero"));
+  mock_values_reset();
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  gf_instance_free(inst);
+  free(path);
+  return 0;
+}
+
 /* A kill between two state saves: every increment since the last save is
  * in the journal; restarting twice (killed again before any save) or after
  * a save counts nothing twice. */
@@ -520,6 +558,7 @@ int main(void) {
   RUN_TEST(eventbridge_events);
   RUN_TEST(counters_survive_restart);
   RUN_TEST(flow_counters_survive_kill);
+  RUN_TEST(absurd_state_count_refused);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);

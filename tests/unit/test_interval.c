@@ -294,6 +294,52 @@ DEF_TEST(state_survives_restart) {
   return 0;
 }
 
+/* A total of 1e300 (or integer text json-c saturates) is not restored as
+ * a huge count: the file is refused with a reason. */
+DEF_TEST(absurd_total_refuses_the_state) {
+  const char *bad[] = {"1e300", "99999999999999999999"};
+  for (size_t i = 0; i < 2; i++) {
+    gen_interval_t *gi = make(3600000, 100, path);
+    gen_interval_range_t r;
+    int64_t now = T0 + MINUTE;
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    gen_interval_free(gi);
+
+    /* The first total's number becomes the absurd one. */
+    FILE *fh = fopen(path, "r");
+    CHECK_NOT_NULL(fh);
+    char text[8192];
+    size_t len = fread(text, 1, sizeof(text) - 1, fh);
+    fclose(fh);
+    text[len] = '\0';
+    char *totals = strstr(text, "\"totals\":{\"");
+    CHECK_NOT_NULL(totals);
+    char *num = strchr(totals + strlen("\"totals\":{\""), ':');
+    CHECK_NOT_NULL(num);
+    num++;
+    size_t digits = strspn(num, "0123456789.-");
+    OK(digits > 0);
+    char out[8300];
+    snprintf(out, sizeof(out), "%.*s%s%s", (int)(num - text), text, bad[i],
+             num + digits);
+    CHECK_ZERO(gen_state_write(path, out, strlen(out)));
+
+    mock_log_reset();
+    gi = make(3600000, 100, path);
+    CHECK_NOT_NULL(gi);
+    OK(mock_log_contains("a number in it is out of range or not one"));
+    OK(mock_log_contains("counters restart at zero"));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(0, st.keys);
+    gen_interval_free(gi);
+    unlink(path);
+  }
+  return 0;
+}
+
 DEF_TEST(scopes_of_a_batch_progress_independently) {
   n_events = 0;
   gen_interval_t *gi = make(3600000, 100, NULL);
@@ -445,6 +491,7 @@ int main(void) {
   RUN_TEST(gap_beyond_horizon_is_counted_and_logged);
   RUN_TEST(ranges_are_capped_and_continue);
   RUN_TEST(state_survives_restart);
+  RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_writes_once_and_a_crash_before_it_replays);
   if (mock_rmtree(dir) != 0)

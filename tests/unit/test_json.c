@@ -46,8 +46,31 @@ DEF_TEST(parse_rejects_bad_documents) {
   return 0;
 }
 
+/* What a state file may hold as a count: nothing json-c saturated or a
+ * double cannot say exactly. */
+DEF_TEST(int64_of_is_strict) {
+  json_object *doc;
+  char err[128];
+  const char *text = "[5, 5.0, 5.5, 1e300, -1e300, 99999999999999999999, "
+                     "-99999999999999999999, \"5\", null, 9.1e18, -42]";
+  CHECK_ZERO(gen_json_parse(text, strlen(text), 8, &doc, err, sizeof(err)));
+  const bool ok[] = {true,  true,  false, false, false, false,
+                     false, false, false, false, true};
+  const int64_t want[] = {5, 5, 0, 0, 0, 0, 0, 0, 0, 0, -42};
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    int64_t v = 0;
+    EXPECT_EQ_INT(ok[i],
+                  gen_json_int64_of(json_object_array_get_idx(doc, i), &v));
+    if (ok[i])
+      EXPECT_EQ_INT(want[i], v);
+  }
+  json_object_put(doc);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(parse_valid);
   RUN_TEST(parse_rejects_bad_documents);
+  RUN_TEST(int64_of_is_strict);
   END_TEST;
 }
