@@ -105,6 +105,7 @@ cdtime_t plugin_get_interval(void) { return TIME_T_TO_CDTIME_T(10); }
 plugin_ctx_t plugin_get_ctx(void) {
   return (plugin_ctx_t){.interval = TIME_T_TO_CDTIME_T(10)};
 }
+plugin_ctx_t plugin_set_ctx(plugin_ctx_t ctx) { return ctx; }
 
 char *sstrncpy(char *dest, const char *src, size_t n) {
   if (n == 0)
@@ -125,6 +126,10 @@ int plugin_register_init(const char *name, plugin_init_cb callback) {
   return 0;
 }
 int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
+  return 0;
+}
+int plugin_register_write(const char *name, plugin_write_cb callback,
+                          user_data_t const *user_data) {
   return 0;
 }
 int plugin_register_complex_read(const char *group, const char *name,

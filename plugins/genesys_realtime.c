@@ -34,6 +34,7 @@
 #include "gen_notify.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
+#include "gen_state.h"
 #include "gen_time.h"
 
 #include <math.h>
@@ -121,6 +122,7 @@ typedef struct {
   long max_conversations;
   cdtime_t conversation_linger, conversation_timeout;
   bool agent_activity;
+  char *state_dir; /* StateDirectory (NULL: <BaseDir>/genesys) */
 } gr_config_t;
 
 typedef struct {
@@ -148,6 +150,13 @@ typedef struct {
   cdtime_t interval;    /* the read interval, for dispatches from our threads */
   cdtime_t last_time;   /* of the last dispatch: times strictly increase */
   gen_latest_t *latest; /* every queue and org value leaves through it */
+
+  /* The conversation counters' totals survive restarts (ConversationEvents):
+   * saved after each read that changed them and at shutdown, restored per
+   * queue when it is first counted or read. */
+  char state_path[PATH_MAX];
+  json_object *restored; /* queue id -> media -> counters, not yet applied */
+  bool conv_dirty;
 } gr_instance_t;
 
 /* ---- configuration ----------------------------------------------------------
@@ -167,6 +176,8 @@ static void gr_config_init(void *config) {
 
 static void gr_config_release(void *config) {
   gr_config_t *c = config;
+  free(c->state_dir);
+  c->state_dir = NULL;
   gen_entity_filter_free(&c->filter);
   for (size_t i = 0; i < c->n_media_filter; i++)
     free(c->media_filter[i]);
@@ -223,6 +234,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 60, 7 * 86400, &c->conversation_timeout);
   if (strcasecmp(ci->key, "AgentActivity") == 0)
     return gen_config_bool(org, ci, &c->agent_activity);
+  if (strcasecmp(ci->key, "StateDirectory") == 0)
+    return gen_config_string(org, ci, &c->state_dir);
   return GEN_CONFIG_NOT_MINE;
 }
 
@@ -663,6 +676,186 @@ typedef struct {
   cdtime_t time;
 } gr_conv_ctx_t;
 
+/* ---- conversation counters across restarts
+ * State file: {"version":1,"bounds":[5,10,…],"queues":{"<id>":{"voice":
+ * {"m":[moments…],"b":[buckets…],"w":wait_sum_ms}}}}. */
+#define GR_STATE_VERSION 1
+
+static json_object *int_array(const int64_t *v, size_t n) {
+  json_object *a = json_object_new_array_ext((int)n);
+  for (size_t i = 0; i < n; i++)
+    json_object_array_add(a, json_object_new_int64(v[i]));
+  return a;
+}
+
+/* Reads n counts (each >= 0) from a; false when a is not exactly that. */
+static bool read_counts(json_object *a, int64_t *out, size_t n) {
+  if (!json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) != n)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!gen_json_int64_of(json_object_array_get_idx(a, i), &out[i]) ||
+        out[i] < 0)
+      return false;
+  return true;
+}
+
+/* One queue's saved counters into q (allocated). False: malformed. */
+static bool apply_saved(const gr_instance_t *inst, json_object *saved,
+                        gr_conv_media_t *conv, bool with_buckets) {
+  json_object_object_foreach(saved, media, o) {
+    size_t m = 0;
+    while (m < GR_MEDIA_COUNT && strcmp(gr_media[m], media) != 0)
+      m++;
+    if (m == GR_MEDIA_COUNT)
+      continue; /* a media type we no longer know */
+    gr_conv_media_t c = conv[m];
+    int64_t w;
+    if (!read_counts(json_object_object_get(o, "m"), c.moments,
+                     GEN_CONV_MOMENT_COUNT) ||
+        !gen_json_get_int64(o, "w", &w) || w < 0 ||
+        (with_buckets && !read_counts(json_object_object_get(o, "b"), c.bucket,
+                                      inst->config.n_wait_bounds + 1)))
+      return false;
+    c.wait_sum_ms = w;
+    c.seen = true;
+    conv[m] = c;
+  }
+  return true;
+}
+
+/* The counters of queue index, allocated (and restored) at first use. */
+static gr_conv_media_t *conv_of(gr_instance_t *inst, size_t index) {
+  gr_queue_t *q = &inst->state[index];
+  if (q->conv != NULL)
+    return q->conv;
+  if ((q->conv = calloc(GR_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
+    return NULL;
+  json_object *queues = json_object_object_get(inst->restored, "queues");
+  json_object *saved =
+      json_object_object_get(queues, inst->queues.items[index].id);
+  if (saved != NULL) {
+    /* Checked whole at load: this cannot fail now. */
+    apply_saved(inst, saved, q->conv,
+                json_object_object_get(inst->restored, "b_ok") != NULL);
+    json_object_object_del(queues, inst->queues.items[index].id);
+  }
+  return q->conv;
+}
+
+/* Loads the state file into inst->restored, refusing it whole when any
+ * value is not one we wrote. Wait buckets are restored only under the
+ * same WaitBuckets. */
+static void conv_state_load(gr_instance_t *inst) {
+  json_object *doc = NULL;
+  int status = gen_state_load_json(inst->state_path, &doc);
+  if (status == -ENOENT)
+    return;
+  const char *why = status != 0 ? gen_strerror(status) : NULL;
+  int64_t version = 0;
+  double bounds[GR_MAX_WAIT_BOUNDS];
+  json_object *b = json_object_object_get(doc, "bounds");
+  size_t nb =
+      json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 0;
+  bool same_bounds = nb == inst->config.n_wait_bounds;
+  for (size_t i = 0; same_bounds && i < nb; i++) {
+    bounds[i] = json_object_get_double(json_object_array_get_idx(b, i));
+    same_bounds = bounds[i] == inst->config.wait_bounds[i];
+  }
+  json_object *queues = json_object_object_get(doc, "queues");
+  if (why == NULL && (!gen_json_get_int64(doc, "version", &version) ||
+                      version != GR_STATE_VERSION ||
+                      !json_object_is_type(queues, json_type_object)))
+    why = "not a state file of this version";
+  if (why == NULL) {
+    gr_conv_media_t scratch[GR_MEDIA_COUNT];
+    json_object_object_foreach(queues, id, saved) {
+      memset(scratch, 0, sizeof(scratch));
+      if (!json_object_is_type(saved, json_type_object) ||
+          !apply_saved(inst, saved, scratch, same_bounds)) {
+        why = "a count in it is out of range or not one";
+        GEN_ERROR("%s plugin: Org \"%s\": state file %s: queue %.60s: %s",
+                  PLUGIN_NAME, inst->client->org->name, inst->state_path, id,
+                  why);
+        break;
+      }
+    }
+  }
+  if (why != NULL) {
+    GEN_ERROR("%s plugin: Org \"%s\": state file %s refused (%s): the "
+              "conversation counters restart at zero",
+              PLUGIN_NAME, inst->client->org->name, inst->state_path, why);
+    json_object_put(doc);
+    return;
+  }
+  if (!same_bounds)
+    GEN_INFO("%s plugin: Org \"%s\": WaitBuckets changed: the wait buckets "
+             "restart at zero, the other conversation counters continue",
+             PLUGIN_NAME, inst->client->org->name);
+  else
+    json_object_object_add(doc, "b_ok", json_object_new_boolean(1));
+  inst->restored = doc;
+}
+
+/* Writes the totals (and what was restored for queues not seen since). */
+static void conv_state_save(gr_instance_t *inst) {
+  pthread_mutex_lock(&inst->lock);
+  if (!inst->conv_dirty) {
+    pthread_mutex_unlock(&inst->lock);
+    return;
+  }
+  json_object *doc = json_object_new_object();
+  json_object *queues = json_object_new_object();
+  json_object_object_add(doc, "version", json_object_new_int(GR_STATE_VERSION));
+  json_object *bounds = json_object_new_array();
+  for (size_t i = 0; i < inst->config.n_wait_bounds; i++)
+    json_object_array_add(bounds,
+                          json_object_new_double(inst->config.wait_bounds[i]));
+  json_object_object_add(doc, "bounds", bounds);
+  for (size_t i = 0; i < inst->queues.count; i++) {
+    const gr_queue_t *q = &inst->state[i];
+    json_object *per = NULL;
+    for (size_t m = 0; q->conv != NULL && m < GR_MEDIA_COUNT; m++) {
+      const gr_conv_media_t *c = &q->conv[m];
+      if (!c->seen)
+        continue;
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, "m",
+                             int_array(c->moments, GEN_CONV_MOMENT_COUNT));
+      json_object_object_add(
+          o, "b", int_array(c->bucket, inst->config.n_wait_bounds + 1));
+      json_object_object_add(o, "w", json_object_new_int64(c->wait_sum_ms));
+      if (per == NULL)
+        per = json_object_new_object();
+      json_object_object_add(per, gr_media[m], o);
+    }
+    if (per != NULL)
+      json_object_object_add(queues, inst->queues.items[i].id, per);
+  }
+  /* Restored under the same bounds only: others would be read wrongly. */
+  json_object *left = json_object_object_get(inst->restored, "queues");
+  if (left != NULL && json_object_object_get(inst->restored, "b_ok") != NULL) {
+    json_object_object_foreach(left, id, saved) {
+      if (json_object_object_get(queues, id) == NULL)
+        json_object_object_add(queues, id, json_object_get(saved));
+    }
+  }
+  json_object_object_add(doc, "queues", queues);
+  inst->conv_dirty = false;
+  pthread_mutex_unlock(&inst->lock);
+  int status = gen_state_save_json(inst->state_path, doc);
+  json_object_put(doc);
+  if (status != 0) {
+    pthread_mutex_lock(&inst->lock);
+    inst->conv_dirty = true; /* the next read tries again */
+    pthread_mutex_unlock(&inst->lock);
+    gen_log_limited(&inst->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": cannot write %s: %s", PLUGIN_NAME,
+                    inst->client->org->name, inst->state_path,
+                    gen_strerror(status));
+  }
+}
+
 /* One new moment from the tracker: count it and dispatch at once. Called
  * with the lock held. */
 static void on_moment(void *ud, const char *queue_id, int media,
@@ -672,13 +865,13 @@ static void on_moment(void *ud, const char *queue_id, int media,
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
   if (index < 0 || media < 0 || media >= (int)GR_MEDIA_COUNT)
     return; /* a queue not selected here, or no media */
-  gr_queue_t *q = &inst->state[index];
-  if (q->conv == NULL &&
-      (q->conv = calloc(GR_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
+  gr_conv_media_t *conv = conv_of(inst, (size_t)index);
+  if (conv == NULL)
     return;
-  gr_conv_media_t *c = &q->conv[media];
+  gr_conv_media_t *c = &conv[media];
   c->seen = true;
   c->moments[moment]++;
+  inst->conv_dirty = true;
   size_t first_bucket = inst->config.n_wait_bounds + 1;
   if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
     first_bucket = record_wait(inst, c, wait_ms);
@@ -1511,8 +1704,13 @@ static int gr_read(user_data_t *ud) {
    * when no message came since. */
   gen_latest_flush(inst->latest, cdtime(), false);
   cdtime_t t = gr_now(inst); /* one time for all: each series once */
+  json_object *left = json_object_object_get(inst->restored, "queues");
+  bool restore = left != NULL && json_object_object_length(left) > 0;
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
+    if (restore && q->conv == NULL &&
+        json_object_object_get(left, inst->queues.items[i].id) != NULL)
+      conv_of(inst, i); /* totals from before the restart, at once */
     gr_sink_t sink = {.inst = inst,
                       .queue = queue_instance(inst, i),
                       .time = t,
@@ -1532,6 +1730,8 @@ static int gr_read(user_data_t *ud) {
     dispatch_org(inst, NULL, NULL, t);
   gen_latest_bulk_done(inst->latest, cdtime());
   pthread_mutex_unlock(&inst->lock);
+  if (inst->config.conversation_events)
+    conv_state_save(inst);
   dispatch_self(inst);
   /* Only a failed first listing is a failed read (collectd backs off). */
   return (status != 0 && inst->queues.count == 0) ? -1 : 0;
@@ -1546,6 +1746,9 @@ static void gr_instance_free(void *data) {
   if (inst == NULL)
     return;
   gen_notify_free(inst->notify);
+  if (inst->state_path[0] != '\0')
+    conv_state_save(inst); /* the counts since the last read */
+  json_object_put(inst->restored);
   for (size_t i = 0; i < inst->queues.count; i++)
     free_conv(&inst->state[i]);
   gen_entity_set_free(&inst->queues);
@@ -1576,6 +1779,23 @@ static int gr_instance_init(void *data) {
         .timeout_ms = gen_cdtime_to_ms(inst->config.conversation_timeout)};
     if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL)
       return -ENOMEM;
+    char dir[PATH_MAX], safe[DATA_MAX_NAME_LEN];
+    if (inst->config.state_dir != NULL)
+      sstrncpy(dir, inst->config.state_dir, sizeof(dir));
+    else
+      gen_state_default_dir(dir, sizeof(dir));
+    gen_sanitize_name(inst->client->org->name, safe, sizeof(safe));
+    int status = gen_state_mkdir(dir);
+    if (status != 0 || snprintf(inst->state_path, sizeof(inst->state_path),
+                                "%s/realtime-%s.json", dir,
+                                safe) >= (int)sizeof(inst->state_path)) {
+      GEN_ERROR("%s plugin: Org \"%s\": StateDirectory %s: %s", PLUGIN_NAME,
+                inst->client->org->name, dir,
+                status != 0 ? gen_strerror(status) : "too long");
+      inst->state_path[0] = '\0';
+      return -EINVAL;
+    }
+    conv_state_load(inst);
   }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

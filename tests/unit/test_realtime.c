@@ -9,8 +9,17 @@
 
 /* An instance with n_queues queues listed; events turns on
  * ConversationEvents and AgentActivity. */
-static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
+static char state_dir[] = "/tmp/gen-rt-XXXXXX";
+static char state_file[sizeof(state_dir) + 32];
+
+/* keep_state: the conversation counters of the instance before carry on
+ * (otherwise every instance starts without a state file). */
+static gr_instance_t *make_instance_kept(size_t n_queues, bool events,
+                                         bool keep_state) {
+  if (!keep_state)
+    unlink(state_file);
   gr_config_t *config = gen_plugin_config_new(&gr_plugin);
+  config->state_dir = strdup(state_dir);
   config->conversation_events = events;
   config->agent_activity = events;
   gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
@@ -32,6 +41,10 @@ static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
   mock_values_reset();
   gr_read(&(user_data_t){.data = inst});
   return inst;
+}
+
+static gr_instance_t *make_instance_with(size_t n_queues, bool events) {
+  return make_instance_kept(n_queues, events, false);
 }
 
 /* Longest values are kept as a moment and read as a difference of cdtime
@@ -571,6 +584,75 @@ DEF_TEST(conversation_events_count_once_and_feed_waits) {
   return 0;
 }
 
+/* The conversation counters continue across a restart (no reset for
+ * increase()), saved by each read and at shutdown; a state file with a
+ * count we never wrote is refused and they restart at zero. */
+DEF_TEST(conversation_counters_survive_restart) {
+  gr_instance_t *inst = make_event_instance(3);
+  feed(inst, CONV_EVENT(CUSTOMER "," ACD_WAITING));
+  gr_read(&(user_data_t){.data = inst}); /* saved here */
+  feed(inst, CONV_EVENT(CUSTOMER "," ACD_ANSWERED "," AGENT_CONNECTED));
+  gr_instance_free(inst); /* and here: the answer */
+
+  inst = make_instance_kept(3, true, true);
+  /* The first read dispatched the totals from before. */
+  EXPECT_EQ_INT(1, derive_of("conv_offered", "voice"));
+  EXPECT_EQ_INT(1, derive_of("conv_answered", "voice"));
+  EXPECT_EQ_INT(1, derive_of("conv_wait_bucket", "voice-le20"));
+  EXPECT_EQ_INT(12500, derive_of("conv_wait_sum_ms", "voice"));
+  /* A new conversation counts on from there. */
+  mock_values_reset();
+  feed(inst, "{\"topicName\":\"v2.routing.queues.q-001.conversations\","
+             "\"eventBody\":{\"id\":\"c-2\",\"participants\":["
+             "{\"id\":\"cust2\",\"purpose\":\"customer\",\"calls\":[{"
+             "\"state\":\"connected\",\"connectedTime\":"
+             "\"2026-05-14T10:01:00Z\"}]},{\"id\":\"acd2\",\"purpose\":"
+             "\"acd\",\"queueId\":\"q-001\",\"connectedTime\":"
+             "\"2026-05-14T10:01:05Z\",\"calls\":[{\"state\":\"connected\","
+             "\"connectedTime\":\"2026-05-14T10:01:05Z\"}]}]}}");
+  EXPECT_EQ_INT(2, derive_of("conv_offered", "voice"));
+  gr_instance_free(inst);
+
+  /* Other WaitBuckets: the buckets restart, the counts go on. */
+  FILE *f = fopen(state_file, "r");
+  CHECK_NOT_NULL(f);
+  char text[4096];
+  size_t len = fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  text[len] = '\0';
+  OK(strstr(text, "\"q-001\"") != NULL);
+  gr_config_t *config = gen_plugin_config_new(&gr_plugin);
+  config->state_dir = strdup(state_dir);
+  config->conversation_events = true;
+  config->wait_bounds[0] = 1;
+  config->n_wait_bounds = 1;
+  mock_log_reset();
+  inst = gen_plugin_instance_new(
+      &gr_plugin, gen_client_create(mock_org(PLUGIN_NAME)), config);
+  OK(mock_log_contains("WaitBuckets changed"));
+  CHECK_NOT_NULL(inst->restored);
+  gr_instance_free(inst);
+
+  /* 1e300 where a count was: refused whole, with the reason. */
+  char *at = strstr(text, "\"m\":[");
+  CHECK_NOT_NULL(at);
+  at += strlen("\"m\":[");
+  char bad[4200];
+  snprintf(bad, sizeof(bad), "%.*s1e300%s", (int)(at - text), text,
+           at + strspn(at, "0123456789"));
+  f = fopen(state_file, "w");
+  CHECK_NOT_NULL(f);
+  fputs(bad, f);
+  fclose(f);
+  mock_log_reset();
+  inst = make_instance_kept(3, true, true);
+  OK(mock_log_contains("a count in it is out of range or not one"));
+  OK(mock_log_contains("the conversation counters restart at zero"));
+  EXPECT_EQ_INT(-1, derive_of("conv_offered", "voice"));
+  gr_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(wait_percentiles_nearest_rank) {
   gr_instance_t *inst = make_event_instance(1);
   gr_conv_media_t c = {0};
@@ -726,6 +808,9 @@ DEF_TEST(channel_partition) {
 
 int main(void) {
   mock_log_echo = false;
+  if (mock_tempdir(state_dir) == NULL)
+    return 1;
+  snprintf(state_file, sizeof(state_file), "%s/realtime-acme.json", state_dir);
   RUN_TEST(media_event_dispatches_changes_at_once);
   RUN_TEST(user_group_replaces_statuses);
   RUN_TEST(control_and_bad_messages);
@@ -739,6 +824,7 @@ int main(void) {
   RUN_TEST(instance_from_id_and_media_filter);
   RUN_TEST(conversation_events_count_once_and_feed_waits);
   RUN_TEST(wait_percentiles_nearest_rank);
+  RUN_TEST(conversation_counters_survive_restart);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);
   RUN_TEST(channel_options);
@@ -746,5 +832,6 @@ int main(void) {
   RUN_TEST(channel_partition);
   mock_values_reset();
   mock_log_reset();
+  mock_rmtree(state_dir);
   END_TEST;
 }
