@@ -6,6 +6,7 @@
 #include "gen_state.h"
 
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -236,6 +237,47 @@ static void on_mhd_log(void *cls, const char *format, va_list ap) {
     line[--n] = '\0';
   gen_log_limited(&rx->log_limit, LOG_WARNING, "%s: receiver: %s",
                   rx->log_prefix ? rx->log_prefix : "", line);
+}
+
+/* GnuTLS, under libmicrohttpd, reports to process-wide functions: its audit
+ * messages (a record that failed to decrypt, an unknown record type) and,
+ * when GNUTLS_DEBUG_LEVEL is set, its debug log, which would otherwise go
+ * to stderr. Both come here once a TLS receiver starts; the messages carry
+ * no session context, so the prefix is the first receiver's. */
+static pthread_mutex_t tls_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char tls_log_prefix[128];
+static gen_ratelimit_t tls_log_limit = GEN_RATELIMIT_INIT(60);
+
+static void tls_log_line(int level, const char *msg) {
+  char line[256];
+  sstrncpy(line, msg ? msg : "", sizeof(line));
+  size_t n = strlen(line);
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[--n] = '\0';
+  pthread_mutex_lock(&tls_log_lock);
+  gen_log_limited(&tls_log_limit, level, "%s: receiver: TLS: %s",
+                  tls_log_prefix, line);
+  pthread_mutex_unlock(&tls_log_lock);
+}
+
+static void on_tls_audit(gnutls_session_t session, const char *msg) {
+  (void)session;
+  tls_log_line(LOG_WARNING, msg);
+}
+
+static void on_tls_debug(int level, const char *msg) {
+  (void)level;
+  tls_log_line(LOG_INFO, msg);
+}
+
+static void tls_log_route(const char *log_prefix) {
+  pthread_mutex_lock(&tls_log_lock);
+  if (tls_log_prefix[0] == '\0')
+    sstrncpy(tls_log_prefix, log_prefix[0] ? log_prefix : "genesys receiver",
+             sizeof(tls_log_prefix));
+  pthread_mutex_unlock(&tls_log_lock);
+  gnutls_global_set_audit_log_function(on_tls_audit);
+  gnutls_global_set_log_function(on_tls_debug);
 }
 
 /* Enough slots that the queue and many readers fit, but no more than half
@@ -580,13 +622,18 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
       {MHD_OPTION_HTTPS_MEM_CERT, 0, rx->cert_pem},
       {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
       {MHD_OPTION_END, 0, NULL}};
+  if (tls)
+    tls_log_route(rx->log_prefix);
+  /* The logger first: messages about the options before it would go to
+   * stderr (libmicrohttpd says so, in a warning of its own). */
   rx->daemon = MHD_start_daemon(
-      flags, 0, on_accept, rx, on_request, rx, MHD_OPTION_SOCK_ADDR,
-      ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+      flags, 0, on_accept, rx, on_request, rx, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_log, rx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
-      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rx, MHD_OPTION_CONNECTION_LIMIT,
-      rx->slots, MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_ARRAY,
-      tls ? tls_options : &tls_options[2], MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, rx->slots, MHD_OPTION_CONNECTION_TIMEOUT,
+      idle, MHD_OPTION_ARRAY, tls ? tls_options : &tls_options[2],
+      MHD_OPTION_END);
   freeaddrinfo(ai);
   if (rx->daemon == NULL) {
     snprintf(err, err_size,

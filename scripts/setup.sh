@@ -9,7 +9,7 @@ PACKAGES=(
   gcc make autoconf automake libtool pkg-config perl
   collectd-core collectd-dev
   libcurl4-openssl-dev libjson-c-dev libyajl-dev libssl-dev libwslay-dev
-  libmicrohttpd-dev
+  libmicrohttpd-dev libgnutls28-dev
   valgrind python3 openssl ca-certificates procps man-db groff-base binutils
   debhelper dpkg-dev fakeroot lintian rpm
   # real backends for the end-to-end tests and the demo (each test starts

@@ -206,6 +206,27 @@ class ReceiverAbuseTest(unittest.TestCase):
             i += 1
             time.sleep(0.05)
 
+    def test_tls_messages_reach_the_log(self):
+        """GnuTLS reports a record that fails to decrypt to its audit log,
+        which is stderr unless someone routes it: here it reaches collectd's
+        log (rate-limited: one line a minute), and the receiver still
+        answers."""
+        tls = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)),
+                                   server_hostname="localhost")
+        # An application-data record the session cannot decrypt, written
+        # beside the TLS layer on the same socket.
+        raw = socket.socket(fileno=os.dup(tls.fileno()))
+        raw.sendall(b"\x17\x03\x03\x00\x20" + b"B" * 32)
+        raw.close()
+        time.sleep(0.3)
+        tls.close()
+
+        def logged():
+            return "receiver: TLS: Discarded message" in self.cd.log_text()
+        self.assertTrue(wait_for(logged, timeout=10, step=0.2),
+                        self.cd.log_text()[-2000:])
+        self.assertEqual(self.post(b"{}")[0], 400)
+
     def test_slowloris(self):
         # One address over the per-IP limit, nine under it.
         plan = [("127.0.0.2", 120)] + [(f"127.0.0.{k}", 20) for k in range(3, 12)]

@@ -146,8 +146,12 @@ static long post_ext(unsigned port, const char *method, const char *secret,
 }
 
 DEF_TEST(answers) {
+  mock_log_reset();
   gen_receiver_t *rx = start(8);
   CHECK_NOT_NULL(rx);
+  /* libmicrohttpd's logger is its first option: nothing of it can reach
+   * stderr (it warns through the logger otherwise). */
+  OK(!mock_log_contains("is not the first option"));
   unsigned port = gen_receiver_port(rx);
   OK(port > 0);
   const char *ok = "{\"good\":1}";
