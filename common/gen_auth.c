@@ -141,9 +141,11 @@ static int refresh(gen_auth_t *auth) {
     gen_http_response_reset(&resp);
     return GEN_HTTP_ERR_AUTH;
   }
-  char *copy = strdup(token);
+  char *copy = gen_secure_strdup(token);
   OPENSSL_cleanse(resp.body, resp.body_len);
-  json_object_put(doc); /* json-c's copy of the token is freed unwiped */
+  /* json-c's copy: ours to wipe before the document goes. */
+  OPENSSL_cleanse((char *)token, strlen(token));
+  json_object_put(doc);
   gen_http_response_reset(&resp);
   if (copy == NULL)
     return -ENOMEM;

@@ -128,7 +128,8 @@ gen_org_t *gen_org_copy(const gen_org_t *from) {
                dup_field(&org->host, from->host);
   if (status == 0 && from->client_secret != NULL) {
     /* Registered once more: gen_org_free() takes one registration off. */
-    status = dup_field(&org->client_secret, from->client_secret);
+    org->client_secret = gen_secure_strdup(from->client_secret);
+    status = org->client_secret == NULL ? -ENOMEM : 0;
     if (status == 0)
       status = gen_redact_add(org->client_secret);
   }
@@ -315,7 +316,8 @@ static int config_secret(gen_org_t *org, const oconfig_item_t *ci) {
       gen_config_error(org, ci, "takes exactly one non-empty string argument");
       return -EINVAL;
     }
-    secret = strdup(ci->values[0].value.string);
+    /* collectd's configuration tree keeps its own copy (documented). */
+    secret = gen_secure_strdup(ci->values[0].value.string);
     if (secret == NULL)
       return -ENOMEM;
   } else {

@@ -5,7 +5,10 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static pthread_mutex_t redact_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **redact_list;
@@ -21,9 +24,87 @@ const char *gen_strerror(int err) {
   return strerror_r(err, buf, sizeof(buf));
 }
 
+/* ---- memory for secrets ----------------------------------------------
+ * Each secret gets pages of its own, mapped apart from the heap, marked
+ * MADV_DONTDUMP (left out of core dumps) and, where RLIMIT_MEMLOCK allows,
+ * locked (never swapped); they are wiped before they are unmapped. Secrets
+ * are few (a client secret per org, a token per client, the receiver's
+ * secret and key), so a page each and a list are enough. */
+typedef struct {
+  void *map;
+  size_t len;
+} secure_block_t;
+
+static pthread_mutex_t secure_lock = PTHREAD_MUTEX_INITIALIZER;
+static secure_block_t *secure_blocks;
+static size_t secure_count, secure_cap;
+
+void *gen_secure_alloc(size_t size) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t len = (size + page) / page * page; /* at least one byte more */
+  void *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  if (madvise(map, len, MADV_DONTDUMP) != 0) {
+    munmap(map, len);
+    return NULL;
+  }
+  (void)mlock(map, len); /* best effort: RLIMIT_MEMLOCK may be small */
+  pthread_mutex_lock(&secure_lock);
+  if (secure_count == secure_cap) {
+    size_t cap = secure_cap ? 2 * secure_cap : 16;
+    secure_block_t *grown = realloc(secure_blocks, cap * sizeof(*grown));
+    if (grown == NULL) {
+      pthread_mutex_unlock(&secure_lock);
+      munlock(map, len);
+      munmap(map, len);
+      return NULL;
+    }
+    secure_blocks = grown;
+    secure_cap = cap;
+  }
+  secure_blocks[secure_count++] = (secure_block_t){.map = map, .len = len};
+  pthread_mutex_unlock(&secure_lock);
+  return map;
+}
+
+char *gen_secure_strdup(const char *s) {
+  size_t n = strlen(s);
+  char *copy = gen_secure_alloc(n + 1);
+  if (copy != NULL)
+    memcpy(copy, s, n + 1);
+  return copy;
+}
+
+bool gen_secure_owns(const void *p) {
+  bool found = false;
+  pthread_mutex_lock(&secure_lock);
+  for (size_t i = 0; i < secure_count && !found; i++)
+    found = secure_blocks[i].map == p;
+  pthread_mutex_unlock(&secure_lock);
+  return found;
+}
+
 void gen_free_secret(char *secret) {
   if (secret == NULL)
     return;
+  secure_block_t block = {0};
+  pthread_mutex_lock(&secure_lock);
+  for (size_t i = 0; i < secure_count; i++)
+    if (secure_blocks[i].map == secret) {
+      block = secure_blocks[i];
+      secure_blocks[i] = secure_blocks[--secure_count];
+      break;
+    }
+  pthread_mutex_unlock(&secure_lock);
+  if (block.map != NULL) {
+    explicit_bzero(block.map, block.len);
+    munlock(block.map, block.len);
+    munmap(block.map, block.len);
+    return;
+  }
+  /* A secret on the ordinary heap (a caller's own copy). */
   OPENSSL_cleanse(secret, strlen(secret));
   free(secret);
 }
@@ -31,7 +112,7 @@ void gen_free_secret(char *secret) {
 int gen_redact_add(const char *secret) {
   if (secret == NULL || strlen(secret) < GEN_REDACT_MIN_LEN)
     return 0;
-  char *copy = strdup(secret);
+  char *copy = gen_secure_strdup(secret);
   if (copy == NULL)
     return -ENOMEM;
   pthread_mutex_lock(&redact_lock);

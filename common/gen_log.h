@@ -66,7 +66,18 @@ extern cdtime_t (*gen_now)(void);
 /* Thread-safe strerror for positive or negative errno values. */
 const char *gen_strerror(int err);
 
-/* Wipes and frees a heap string holding a secret; NULL is fine. */
+/* Memory for secrets we own (client secrets, tokens, the receiver's secret
+ * and key): pages apart from the heap, left out of core dumps
+ * (MADV_DONTDUMP), locked in memory where RLIMIT_MEMLOCK allows. NULL when
+ * out of memory. Free with gen_free_secret(). */
+void *gen_secure_alloc(size_t size);
+char *gen_secure_strdup(const char *s);
+/* True when p came from gen_secure_alloc() and is not freed (tests). */
+bool gen_secure_owns(const void *p);
+
+/* Wipes and frees a string holding a secret: from gen_secure_alloc() (the
+ * pages are wiped and unmapped) or, for a caller's own copy, the heap.
+ * NULL is fine. */
 void gen_free_secret(char *secret);
 
 #endif /* GEN_LOG_H */

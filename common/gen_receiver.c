@@ -522,12 +522,24 @@ static char *dup_or_null(const char *s) {
   return (s != NULL && s[0] != '\0') ? strdup(s) : NULL;
 }
 
-static int read_pem(const char *path, char **out, char *err, size_t err_size) {
+/* secret: the copy goes to memory left out of core dumps (the key). */
+static int read_pem(const char *path, char **out, bool secret, char *err,
+                    size_t err_size) {
   size_t len;
   int status = gen_state_read(path, GEN_RX_PEM_MAX, out, &len);
-  if (status != 0)
+  if (status != 0) {
     snprintf(err, err_size, "cannot read %s: %s", path, gen_strerror(status));
-  return status;
+    return status;
+  }
+  if (secret) {
+    char *copy = gen_secure_strdup(*out);
+    gen_free_secret(*out);
+    if ((*out = copy) == NULL) {
+      snprintf(err, err_size, "out of memory");
+      return -ENOMEM;
+    }
+  }
+  return 0;
 }
 
 gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
@@ -562,7 +574,7 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   rx->ud = ud;
   rx->address = dup_or_null(options->address);
   rx->port = strdup(options->port);
-  rx->secret = strdup(options->secret);
+  rx->secret = gen_secure_strdup(options->secret);
   rx->secret_header = strdup(options->secret_header);
   rx->log_prefix = strdup(options->log_prefix ? options->log_prefix : "");
   rx->queue = calloc(options->queue_size, sizeof(*rx->queue));
@@ -580,8 +592,9 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   digest(rx->secret, strlen(rx->secret), rx->secret_digest);
 
   bool tls = options->cert_file != NULL && options->key_file != NULL;
-  if (tls && (read_pem(options->cert_file, &rx->cert_pem, err, err_size) != 0 ||
-              read_pem(options->key_file, &rx->key_pem, err, err_size) != 0)) {
+  if (tls &&
+      (read_pem(options->cert_file, &rx->cert_pem, false, err, err_size) != 0 ||
+       read_pem(options->key_file, &rx->key_pem, true, err, err_size) != 0)) {
     free_receiver(rx);
     return NULL;
   }

@@ -90,7 +90,7 @@ int gen_secret_from_file(const char *path, char **out, char *err,
     snprintf(err, err_size, "file is empty");
     return -EINVAL;
   }
-  *out = strdup(buf);
+  *out = gen_secure_strdup(buf);
   OPENSSL_cleanse(buf, sizeof(buf));
   if (*out == NULL) {
     snprintf(err, err_size, "out of memory");
@@ -107,7 +107,7 @@ int gen_secret_from_env(const char *variable, char **out, char *err,
     snprintf(err, err_size, "environment variable is not set or empty");
     return -ENOENT;
   }
-  *out = strdup(value);
+  *out = gen_secure_strdup(value);
   if (*out == NULL) {
     snprintf(err, err_size, "out of memory");
     return -ENOMEM;

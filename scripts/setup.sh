@@ -10,7 +10,7 @@ PACKAGES=(
   collectd-core collectd-dev
   libcurl4-openssl-dev libjson-c-dev libyajl-dev libssl-dev libwslay-dev
   libmicrohttpd-dev libgnutls28-dev
-  valgrind python3 openssl ca-certificates procps man-db groff-base binutils
+  valgrind gdb python3 openssl ca-certificates procps man-db groff-base binutils
   debhelper dpkg-dev fakeroot lintian rpm
   # real backends for the end-to-end tests and the demo (each test starts
   # its own instances on loopback ports; the system services stay off)

@@ -99,4 +99,8 @@ static inline gen_org_t *mock_org(const char *plugin) {
   return org;
 }
 
+/* True when the mapping holding p is left out of core dumps ("dd" in its
+ * VmFlags in /proc/self/smaps). */
+bool mock_excluded_from_dumps(const void *p);
+
 #endif /* PLUGIN_MOCK_H */

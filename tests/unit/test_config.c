@@ -320,6 +320,9 @@ DEF_TEST(secret_sources) {
       mock_ci_str("ClientId", "id"), mock_ci_str("ClientSecretFile", path)));
   CHECK_NOT_NULL(org);
   EXPECT_EQ_STR(SECRET, org->client_secret);
+  /* Kept where core dumps do not reach. */
+  OK(gen_secure_owns(org->client_secret));
+  OK(mock_excluded_from_dumps(org->client_secret));
   gen_org_free(org);
 
   /* Group- or world-readable secret files are refused. */

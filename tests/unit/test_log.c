@@ -95,6 +95,31 @@ DEF_TEST(free_secret_accepts_null) {
   return 0;
 }
 
+/* Secrets live in pages of their own, left out of core dumps; freeing
+ * unmaps them; heap copies are still freed. */
+DEF_TEST(secure_memory) {
+  char *s = gen_secure_strdup("client-secret-123");
+  CHECK_NOT_NULL(s);
+  EXPECT_EQ_STR("client-secret-123", s);
+  OK(gen_secure_owns(s));
+  OK(mock_excluded_from_dumps(s));
+  char *heap = strdup("heap-secret-456");
+  OK(!gen_secure_owns(heap));
+  OK(!mock_excluded_from_dumps(heap));
+  gen_free_secret(heap);
+  /* Large ones span pages. */
+  char *big = gen_secure_alloc(10000);
+  CHECK_NOT_NULL(big);
+  OK(mock_excluded_from_dumps(big + 9999));
+  gen_free_secret(big);
+  gen_free_secret(s);
+  OK(!gen_secure_owns(s));
+  /* The redaction list keeps its copies there too. */
+  CHECK_ZERO(gen_redact_add("redact-me-please"));
+  gen_redact_remove("redact-me-please");
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(redacts_registered_secret);
   RUN_TEST(redaction_cuts_long_lines_safely);
@@ -102,6 +127,7 @@ int main(void) {
   RUN_TEST(rate_limited_logging);
   RUN_TEST(rate_limit_shared_by_threads);
   RUN_TEST(free_secret_accepts_null);
+  RUN_TEST(secure_memory);
   mock_log_reset();
   END_TEST;
 }
