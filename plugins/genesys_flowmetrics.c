@@ -297,8 +297,14 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
                               &c->conversation_timeout);
   if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
     return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_timeout);
-  if (strcasecmp(ci->key, "StateFile") == 0)
+  if (strcasecmp(ci->key, "StateFile") == 0) {
+    /* One state location per plugin: the old key still works. */
+    GEN_WARNING("%s plugin: Org \"%s\": StateFile is deprecated: use "
+                "StateDirectory (the counters then live in "
+                "<dir>/%s-<org>.json beside the aggregates' state)",
+                PLUGIN_NAME, org->name, PLUGIN_NAME);
     return gen_config_string(org, ci, &c->state_file);
+  }
   if (strcasecmp(ci->key, "StateSaveInterval") == 0)
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
   if (strcasecmp(ci->key, "ReceiverAddress") == 0)
@@ -1646,7 +1652,10 @@ static int gf_instance_init(void *data) {
     c->overflow_name = strdup("overflow");
   if (c->state_file == NULL) {
     char dir[PATH_MAX], name[DATA_MAX_NAME_LEN];
-    gen_state_default_dir(dir, sizeof(dir));
+    if (c->interval.state_dir != NULL)
+      sstrncpy(dir, c->interval.state_dir, sizeof(dir));
+    else
+      gen_state_default_dir(dir, sizeof(dir));
     gen_sanitize_name(client->org->name, name, sizeof(name));
     if (asprintf(&c->state_file, "%s/%s-%s.json", dir, PLUGIN_NAME, name) < 0)
       c->state_file = NULL;

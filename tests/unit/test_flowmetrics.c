@@ -544,8 +544,32 @@ DEF_TEST(config_checks) {
   ci = mock_ci_str("Bogus", "x");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
+  /* The old StateFile works, with a warning pointing to StateDirectory. */
+  ci = mock_ci_str("StateFile", "/tmp/x.json");
+  mock_log_reset();
+  CHECK_ZERO(gf_config_key(org, ci, c));
+  OK(mock_log_contains("StateFile is deprecated: use StateDirectory"));
+  EXPECT_EQ_STR("/tmp/x.json", c->state_file);
+  mock_ci_free(ci);
   gen_org_free(org);
   gen_plugin_config_free(&gf_plugin, c);
+  return 0;
+}
+
+/* StateDirectory holds the counters' state too (one location per plugin). */
+DEF_TEST(state_directory_holds_every_state_file) {
+  gen_org_t *org = mock_org(PLUGIN_NAME);
+  gf_config_t *c = gen_plugin_config_new(&gf_plugin);
+  oconfig_item_t *ci = mock_ci_str("StateDirectory", state_dir);
+  CHECK_ZERO(gf_config_key(org, ci, c));
+  mock_ci_free(ci);
+  gf_instance_t *inst =
+      gen_plugin_instance_new(&gf_plugin, gen_client_create(org), c);
+  CHECK_NOT_NULL(inst);
+  char want[300];
+  snprintf(want, sizeof(want), "%s/%s-acme.json", state_dir, PLUGIN_NAME);
+  EXPECT_EQ_STR(want, inst->config.state_file);
+  gf_instance_free(inst);
   return 0;
 }
 
@@ -564,6 +588,7 @@ int main(void) {
   RUN_TEST(aggregates_milestones_alone);
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
+  RUN_TEST(state_directory_holds_every_state_file);
   if (mock_rmtree(state_dir) != 0)
     return 1;
   END_TEST;
