@@ -179,3 +179,12 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                 org->plugin, org->name, ctx.skipped, path);
   return status;
 }
+
+bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {
+  if (a->count != b->count)
+    return false;
+  for (size_t i = 0; i < a->count; i++)
+    if (strcmp(a->items[i].id, b->items[i].id) != 0)
+      return false;
+  return true;
+}

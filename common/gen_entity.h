@@ -45,6 +45,8 @@ ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
 /* Index of id, or -1. */
 ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id);
 void gen_entity_set_free(gen_entity_set_t *set);
+/* The same ids in the same order. */
+bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b);
 
 /* Reads a whole paged listing into set (which is emptied first), keeping
  * the entities that pass filter and the org's shard (filter may be NULL).

@@ -569,6 +569,19 @@ static int refresh_lists(ga_instance_t *inst) {
   if (fresh.count == 0)
     GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
                 PLUGIN_NAME, inst->client->org->name);
+  if (inst->listed_at == 0 || !gen_entity_set_same(&fresh, &inst->queues)) {
+    /* What is monitored, at start and after every change of it. */
+    size_t measures = 0;
+    for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+      measures += inst->config.metric_on[m];
+    char agents[64] = "off";
+    if (inst->config.agent_status)
+      snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
+    GEN_INFO("%s plugin: Org \"%s\": %zu queues, %zu measures, buckets of "
+             "%lld s, agent status %s",
+             PLUGIN_NAME, inst->client->org->name, fresh.count, measures,
+             (long long)(inst->config.interval.granularity_ms / 1000), agents);
+  }
   gen_entity_set_free(&inst->queues);
   inst->queues = fresh;
   inst->listed_at = cdtime();

@@ -928,7 +928,7 @@ static int gf_list(gf_instance_t *inst, const char *path,
   int status = gen_entity_list(inst->client->http, inst->client->org, path,
                                filter, set, err, sizeof(err));
   if (status != 0)
-    gen_log_limited(&inst->complain, LOG_ERR, "%s: cannot gf_list %s: %s",
+    gen_log_limited(&inst->complain, LOG_ERR, "%s: cannot list %s: %s",
                     inst->log_prefix, what, err);
   return status;
 }
@@ -959,16 +959,6 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
   return topics;
 }
 
-static bool gf_same_entities(const gen_entity_set_t *a,
-                             const gen_entity_set_t *b) {
-  if (a->count != b->count)
-    return false;
-  for (size_t i = 0; i < a->count; i++)
-    if (strcmp(a->items[i].id, b->items[i].id) != 0)
-      return false;
-  return true;
-}
-
 /* Lists flows, outcomes, milestones (for names) and queues; on a change of
  * flows or queues gives the channel manager the new topics. */
 static int gf_refresh_entities(gf_instance_t *inst) {
@@ -993,8 +983,8 @@ static int gf_refresh_entities(gf_instance_t *inst) {
     return status;
   }
   pthread_mutex_lock(&inst->lock);
-  bool changed = !gf_same_entities(&flows, &inst->flows) ||
-                 !gf_same_entities(&queues, &inst->queues);
+  bool changed = !gen_entity_set_same(&flows, &inst->flows) ||
+                 !gen_entity_set_same(&queues, &inst->queues);
   gen_entity_set_free(&inst->flows);
   gen_entity_set_free(&inst->outcomes);
   gen_entity_set_free(&inst->milestones);
@@ -1011,6 +1001,16 @@ static int gf_refresh_entities(gf_instance_t *inst) {
     if (n == 0)
       GEN_WARNING("%s: no flow or queue matches the selection",
                   inst->log_prefix);
+    /* What is monitored, at start and after every change of it. */
+    GEN_INFO("%s: %zu flows (%zu outcomes, %zu milestones named), %zu "
+             "queues for attributes, %zu topics; aggregates %s, active "
+             "flows %s, receiver %s%s",
+             inst->log_prefix, inst->flows.count, inst->outcomes.count,
+             inst->milestones.count, inst->queues.count, n,
+             inst->config.aggregates ? "on" : "off",
+             inst->config.active_flows ? "on" : "off",
+             inst->config.rx_port != NULL ? "on port " : "off",
+             inst->config.rx_port != NULL ? inst->config.rx_port : "");
     gen_notify_set_topics(inst->notify, topics, n);
     if (!inst->streaming && gen_notify_start(inst->notify) == 0)
       inst->streaming = true;

@@ -1580,6 +1580,18 @@ static int stream_topics(gr_instance_t *inst) {
   gen_notify_set_topics(inst->notify, topics, n_topics);
   if (!inst->streaming && gen_notify_start(inst->notify) == 0)
     inst->streaming = true;
+  /* What is monitored, at start and after every change of it. */
+  size_t streamed = n_topics < capacity ? n_topics : capacity;
+  size_t channels = gen_notify_channels_needed(
+      streamed, (size_t)inst->config.notify.topics_per_channel);
+  char agents[64] = "off";
+  if (inst->config.agent_activity)
+    snprintf(agents, sizeof(agents), "on %zu agents", n_users);
+  GEN_INFO("%s plugin: Org \"%s\": %zu queues on %zu channel%s (%zu "
+           "topics), conversation events %s, agent activity %s",
+           PLUGIN_NAME, inst->client->org->name, n_queues, channels,
+           channels == 1 ? "" : "s", streamed,
+           inst->config.conversation_events ? "on" : "off", agents);
   for (size_t i = 0; i < n_topics; i++)
     free(topics[i]);
   free(topics);
@@ -1618,10 +1630,9 @@ static int refresh_queues(gr_instance_t *inst) {
   }
   for (size_t i = 0; i < inst->queues.count; i++)
     free_conv(&inst->state[i]); /* queues dropped from the selection */
-  bool changed = fresh.count != inst->queues.count;
+  bool changed = !gen_entity_set_same(&fresh, &inst->queues);
   for (size_t i = 0; !changed && i < fresh.count; i++)
-    changed = strcmp(fresh.items[i].id, inst->queues.items[i].id) != 0 ||
-              strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
+    changed = strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
   gen_entity_set_free(&inst->queues);
   free(inst->state);
   inst->queues = fresh;

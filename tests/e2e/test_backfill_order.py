@@ -136,6 +136,11 @@ class BackfillOrder(unittest.TestCase):
                        if "Value too old" in line and "/genesys_" in line]
             self.assertEqual(too_old, [], f"{len(too_old)} lines")
             self.assertEqual(cd.bad_log_lines(), [])
+            if plugin == "genesys_analytics":
+                # It says at start what it monitors.
+                self.assertRegex(cd.log_text(), r'\[info\] genesys_analytics plugin: '
+                                 r'Org "acme": 3 queues, \d+ measures, buckets of 60 s, '
+                                 r"agent status off")
         finally:
             if cd is not None:
                 cd.cleanup()

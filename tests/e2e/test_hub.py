@@ -20,6 +20,7 @@ per client by evicting the oldest-used one and counts it) and says what
 waits in its self-metrics."""
 import math
 import os
+import re
 import sys
 import time
 import unittest
@@ -145,6 +146,17 @@ class SharedHubTest(HubCase):
                          2 * QUEUES + AGENTS)
         self.assertEqual(self.rx.get(FM, "self", "notify_topics", "own", host="fm"),
                          QUEUES + len(self.t0["flows"]))
+        # Each plugin says at start what it monitors.
+        log = self.cd.log_text()
+        self.assertRegex(log, re.escape(f'[info] {RT} plugin: Org "acme": {QUEUES} queues on ')
+                         + r"\d+ channels? \(" + str(2 * QUEUES + AGENTS)
+                         + r" topics\), conversation events on, agent activity on "
+                         + str(AGENTS) + " agents")
+        self.assertRegex(log, re.escape(f'[info] {FM} plugin: Org "acme": '
+                                        f'{len(self.t0["flows"])} flows (')
+                         + r"\d+ outcomes, \d+ milestones named\), " + str(QUEUES)
+                         + r" queues for attributes, " + str(QUEUES + len(self.t0["flows"]))
+                         + r" topics; aggregates on, active flows on, receiver off")
 
     def test_2_values_equal_truth_through_faults(self):
         self.run_model()
