@@ -53,6 +53,7 @@ gen_client_t *gen_client_create(gen_org_t *org) {
     return NULL;
   }
   client->org = org;
+  pthread_mutex_init(&client->family_lock, NULL);
   gen_stats_init(&client->stats);
   client->auth = gen_auth_create(org, &client->stats);
   client->http = gen_http_create(org, &client->stats, client->auth);
@@ -86,7 +87,63 @@ void gen_client_free(gen_client_t *client) {
   gen_http_free(client->http);
   gen_auth_free(client->own_auth ? client->own_auth : client->auth);
   gen_org_free(client->org);
+  pthread_mutex_destroy(&client->family_lock);
   free(client);
+}
+
+bool gen_missing_permission(const char *err, char *perm, size_t size) {
+  if (err == NULL || (strstr(err, "HTTP 403 missing.permissions") == NULL &&
+                      strstr(err, "HTTP 403 missing.any.permissions") == NULL))
+    return false;
+  /* The messages of both codes end with the list (public record: the
+   * gcloudcx client's errors.go): "…permission(s): %s" and "…assigned:
+   * %s". */
+  const char *at = strstr(err, "permission(s): ");
+  size_t skip = strlen("permission(s): ");
+  if (at == NULL) {
+    at = strstr(err, "assigned: ");
+    skip = strlen("assigned: ");
+  }
+  if (at == NULL) {
+    sstrncpy(perm, "unnamed", size);
+    return true;
+  }
+  at += skip;
+  /* Up to the " (contextId …)" gen_http appends; a list keeps its commas. */
+  const char *end = strstr(at, " (");
+  size_t n = end != NULL ? (size_t)(end - at) : strcspn(at, "\n");
+  while (n > 0 && (at[n - 1] == '.' || at[n - 1] == ' '))
+    n--;
+  if (n >= size)
+    n = size - 1;
+  memcpy(perm, at, n);
+  perm[n] = '\0';
+  return true;
+}
+
+bool gen_client_family(gen_client_t *client, const char *family, int status,
+                       const char *err, const char *still) {
+  char perm[256];
+  bool refused = status != 0 && gen_missing_permission(err, perm, sizeof(perm));
+  pthread_mutex_lock(&client->family_lock);
+  size_t i = 0;
+  while (i < client->n_refused && strcmp(client->refused[i], family) != 0)
+    i++;
+  bool known = i < client->n_refused;
+  if (refused && !known && client->n_refused < GEN_CLIENT_FAMILIES)
+    client->refused[client->n_refused++] = family;
+  else if (status == 0 && known)
+    client->refused[i] = client->refused[--client->n_refused];
+  pthread_mutex_unlock(&client->family_lock);
+  if (refused && !known)
+    GEN_WARNING("%s plugin: Org \"%s\": %s: needs the OAuth permission %s "
+                "(Genesys answered 403: grant it to the client's role); "
+                "still running: %s",
+                client->org->plugin, client->org->name, family, perm, still);
+  else if (status == 0 && known)
+    GEN_INFO("%s plugin: Org \"%s\": %s: permitted again", client->org->plugin,
+             client->org->name, family);
+  return refused;
 }
 
 const char *gen_client_host(const gen_client_t *client) {

@@ -12,7 +12,13 @@
 #include "gen_http.h"
 #include "gen_stats.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Families (what one kind of request feeds) known to be refused a
+ * permission: see gen_client_family(). */
+#define GEN_CLIENT_FAMILIES 16
 
 typedef struct {
   gen_org_t *org;
@@ -20,6 +26,9 @@ typedef struct {
   gen_auth_t *auth;     /* shared by every thread of the instance */
   gen_http_t *http;     /* for the read callback's thread only */
   gen_auth_t *own_auth; /* its own while auth is borrowed, else NULL */
+  pthread_mutex_t family_lock;
+  const char *refused[GEN_CLIENT_FAMILIES]; /* family names (static) */
+  size_t n_refused;
 } gen_client_t;
 
 /* Handles one plugin-specific key of an <Org> block: returns 0 when valid,
@@ -48,6 +57,22 @@ void gen_client_free(gen_client_t *client);
  * every instance of one OAuth client), or from its own again with NULL.
  * Only while no other thread uses the client. 0 or -ENOMEM (unchanged). */
 int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth);
+/* The outcome of a request that feeds one family of values (family: a
+ * static name such as "agent status"). When err is Genesys' answer to a
+ * missing OAuth permission (HTTP 403 missing.permissions or
+ * missing.any.permissions), logs one warning naming the family, the
+ * permission and what still runs (still: "queue aggregates"), the first
+ * time only, and returns true: the caller logs nothing more. When status
+ * is 0 after such a refusal, logs that the family works again. Returns
+ * false for every other outcome. */
+bool gen_client_family(gen_client_t *client, const char *family, int status,
+                       const char *err, const char *still);
+
+/* The permission a Genesys 403 error text names ("HTTP 403
+ * missing.permissions: … permission(s): a:b:view"): true and the names in
+ * perm ("unnamed" when the text has none), false for any other error. */
+bool gen_missing_permission(const char *err, char *perm, size_t size);
+
 /* The collectd host field for this org's values. */
 const char *gen_client_host(const gen_client_t *client);
 

@@ -183,6 +183,9 @@ int gen_interval_collect(const gen_interval_job_t *job,
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&client->stats.malformed, 1);
       counts->failures++;
+      if (query->family != NULL &&
+          gen_client_family(client, query->family, status, err, query->still))
+        return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
       gen_log_limited(&counts->complain, LOG_ERR,
@@ -190,6 +193,8 @@ int gen_interval_collect(const gen_interval_job_t *job,
                       counts->log_prefix, query->what, text, err);
       return status;
     }
+    if (query->family != NULL)
+      gen_client_family(client, query->family, 0, NULL, NULL);
   }
   return 0;
 }

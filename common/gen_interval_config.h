@@ -132,6 +132,9 @@ typedef struct {
   gen_interval_reader_t reader;    /* its answer */
   gen_interval_prepare_fn prepare; /* NULL: the answer is read as it comes */
   void *ud;
+  /* For a refused permission (gen_client_family): the family this query
+   * feeds and what still runs without it; NULL: not reported so. */
+  const char *family, *still;
 } gen_interval_query_t;
 
 /* Everything one plugin's collection of one endpoint needs. */

@@ -595,9 +595,12 @@ static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
 
 /* The conversation aggregates endpoint and how its answer is read. */
 static gen_interval_query_t queue_query(ga_instance_t *inst) {
-  return gen_interval_query_make(GA_QUERY_PATH, "aggregates query",
-                                 inst->config.interval.granularity_ms,
-                                 batch_body, answer_group, answer_values, inst);
+  gen_interval_query_t q = gen_interval_query_make(
+      GA_QUERY_PATH, "aggregates query", inst->config.interval.granularity_ms,
+      batch_body, answer_group, answer_values, inst);
+  q.family = "queue aggregates";
+  q.still = inst->config.agent_status ? "agent status" : "nothing";
+  return q;
 }
 
 /* Asks for and takes every range due for one batch of queues. Returns 0,
@@ -849,6 +852,9 @@ static int collect_agents(ga_instance_t *inst) {
         atomic_fetch_add(&inst->client->stats.malformed, 1);
       gen_interval_abort(inst->agent_engine);
       inst->counts.failures++;
+      if (gen_client_family(inst->client, "agent status", status, err,
+                            "queue aggregates"))
+        return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
       gen_log_limited(&inst->complain, LOG_ERR,
@@ -857,6 +863,7 @@ static int collect_agents(ga_instance_t *inst) {
                       PLUGIN_NAME, inst->client->org->name, text, err);
       return status;
     }
+    gen_client_family(inst->client, "agent status", 0, NULL, NULL);
     gen_dispatch_order_begin();
     gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
     gen_dispatch_order_end();

@@ -921,13 +921,15 @@ static void gf_save_state(gf_instance_t *inst) {
 
 /* ---- entity lists and topics --------------------------------------------- */
 
+/* family/still: see gen_client_family(). */
 static int gf_list(gf_instance_t *inst, const char *path,
                    const gen_entity_filter_t *filter, gen_entity_set_t *set,
-                   const char *what) {
+                   const char *what, const char *family, const char *still) {
   char err[512];
   int status = gen_entity_list(inst->client->http, inst->client->org, path,
                                filter, set, err, sizeof(err));
-  if (status != 0)
+  if (!gen_client_family(inst->client, family, status, err, still) &&
+      status != 0)
     gen_log_limited(&inst->complain, LOG_ERR, "%s: cannot list %s: %s",
                     inst->log_prefix, what, err);
   return status;
@@ -965,16 +967,24 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
   char path[1024];
   gf_flows_path(&inst->config, path, sizeof(path));
-  int status = gf_list(inst, path, &inst->config.flows, &flows, "flows");
-  if (status == 0)
-    status = gf_list(inst, "/api/v2/flows/outcomes", NULL, &outcomes,
-                     "flow outcomes");
-  if (status == 0)
-    status = gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
-                     "flow milestones");
+  int status = gf_list(inst, path, &inst->config.flows, &flows, "flows",
+                       "the flow list", "nothing (every value needs it)");
+  /* Outcome and milestone names only name values: without them (their
+   * permissions refused, say) the last names or the ids stand in, and
+   * everything runs. */
+  bool named_outcomes =
+      status == 0 && gf_list(inst, "/api/v2/flows/outcomes", NULL, &outcomes,
+                             "flow outcomes", "flow outcome names",
+                             "every value (outcomes keep their ids)") == 0;
+  bool named_milestones =
+      status == 0 &&
+      gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
+              "flow milestones", "flow milestone names",
+              "every value (milestones keep their ids)") == 0;
   if (status == 0 && inst->config.attributes_from_queues)
     status = gf_list(inst, "/api/v2/routing/queues", &inst->config.queues,
-                     &queues, "queues");
+                     &queues, "queues", "metric attributes from queues",
+                     "nothing (the topics need the flow and queue lists)");
   if (status != 0) {
     gen_entity_set_free(&flows);
     gen_entity_set_free(&outcomes);
@@ -986,13 +996,21 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   bool changed = !gen_entity_set_same(&flows, &inst->flows) ||
                  !gen_entity_set_same(&queues, &inst->queues);
   gen_entity_set_free(&inst->flows);
-  gen_entity_set_free(&inst->outcomes);
-  gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
   inst->flows = flows;
-  inst->outcomes = outcomes;
-  inst->milestones = milestones;
   inst->queues = queues;
+  if (named_outcomes) {
+    gen_entity_set_free(&inst->outcomes);
+    inst->outcomes = outcomes;
+  } else {
+    gen_entity_set_free(&outcomes);
+  }
+  if (named_milestones) {
+    gen_entity_set_free(&inst->milestones);
+    inst->milestones = milestones;
+  } else {
+    gen_entity_set_free(&milestones);
+  }
   inst->listed_at = cdtime();
   size_t n = 0;
   char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
@@ -1398,6 +1416,8 @@ static gen_interval_query_t gf_query(gf_instance_t *inst) {
       inst->config.interval.granularity_ms, gf_query_body, gf_answer_group,
       gf_answer_values, inst);
   q.prepare = gf_fold_milestones;
+  q.family = "flow aggregates";
+  q.still = "flow records and metric attributes";
   return q;
 }
 

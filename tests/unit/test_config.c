@@ -540,6 +540,51 @@ DEF_TEST(filter_keys_and_choice_lists) {
   return 0;
 }
 
+/* Genesys' 403 answers name the missing permission (bodies as the gcloudcx
+ * client's errors.go gives them, through gen_http's error text). */
+DEF_TEST(missing_permission) {
+  char perm[64];
+  OK(gen_missing_permission(
+      "HTTP 403 missing.permissions: Unable to perform the requested action. "
+      "You are missing the following permission(s): "
+      "analytics:userAggregate:view (contextId c-1, corr-2)",
+      perm, sizeof(perm)));
+  EXPECT_EQ_STR("analytics:userAggregate:view", perm);
+  OK(gen_missing_permission(
+      "HTTP 403 missing.any.permissions: Unable to perform the requested "
+      "action. You must have at least one of the following permissions "
+      "assigned: routing:queue:view, routing:queue:edit",
+      perm, sizeof(perm)));
+  EXPECT_EQ_STR("routing:queue:view, routing:queue:edit", perm);
+  OK(gen_missing_permission("HTTP 403 missing.permissions: -", perm,
+                            sizeof(perm)));
+  EXPECT_EQ_STR("unnamed", perm);
+  OK(!gen_missing_permission("HTTP 403 not.authorized: no", perm,
+                             sizeof(perm)));
+  OK(!gen_missing_permission("HTTP 401 bad.credentials: x", perm,
+                             sizeof(perm)));
+
+  /* One warning per refused family, one line when it works again. */
+  gen_client_t *client = gen_client_create(gen_org_create("genesys_x", "acme"));
+  CHECK_NOT_NULL(client);
+  const char *err = "HTTP 403 missing.permissions: You are missing the "
+                    "following permission(s): architect:flowOutcome:view";
+  mock_log_reset();
+  OK(gen_client_family(client, "flow outcome names", -1, err, "every value"));
+  OK(gen_client_family(client, "flow outcome names", -1, err, "every value"));
+  EXPECT_EQ_INT(1, (int)mock_log_num);
+  OK(mock_log_contains(
+      "genesys_x plugin: Org \"acme\": flow outcome names: "
+      "needs the OAuth permission architect:flowOutcome:view"));
+  OK(mock_log_contains("still running: every value"));
+  OK(!gen_client_family(client, "flow outcome names", 0, NULL, NULL));
+  OK(mock_log_contains("flow outcome names: permitted again"));
+  OK(!gen_client_family(client, "flows", -1, "HTTP 500 x: y", "nothing"));
+  EXPECT_EQ_INT(2, (int)mock_log_num);
+  gen_client_free(client);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -551,6 +596,7 @@ int main(void) {
   RUN_TEST(missing_credentials);
   RUN_TEST(loopback_http_only);
   RUN_TEST(host_must_be_unambiguous);
+  RUN_TEST(missing_permission);
   RUN_TEST(secret_sources);
   RUN_TEST(secret_file_symlinks);
   RUN_TEST(secret_never_logged);
