@@ -56,6 +56,9 @@ def parse_args(argv=None):
     a("--max-obs-queues", type=int, default=100,
       help="queueId predicates allowed per queue observation query (UNCONFIRMED upstream)")
     a("--heartbeat", type=float, default=30.0, help="WebSocket heartbeat period, REAL seconds")
+    a("--deny-permission", action="append", default=[], metavar="PERM",
+      help="answer 403 missing.permissions where PERM is needed (repeatable; "
+           "README, Permissions)")
     # Answer forms (README, "Answer forms"); each can change at run time (POST /sim/forms).
     a("--longest-form", choices=simapi.FORMS["longest_form"], default="epoch",
       help="oLongest* calculatedMetricValue: epoch ms of entry (default) or duration ms")

@@ -571,6 +571,15 @@ class Faults:
             return {"paused": False}
         if name == "late_data":
             return app.late_data(spec)
+        if name in ("deny_permission", "allow_permission"):
+            perm = spec.get("permission")
+            if not isinstance(perm, str) or not perm:
+                raise ApiError(400, "bad.request", "permission must be a string")
+            if name == "deny_permission":
+                app.denied.add(perm)
+            else:
+                app.denied.discard(perm)
+            return {"denied": sorted(app.denied)}
         raise ApiError(400, "bad.request", "unknown fault '%s'" % name)
 
     def take(self, name, req):
@@ -769,6 +778,28 @@ ROUTES = [
     ("POST", "/sim/forms", "sim_forms", False),
 ]
 
+# OAuth permission each route needs (README, "Permissions": the SDK
+# documentation's "Requires ALL/ANY permissions"); routes absent need none
+# listed. Withheld with --deny-permission or the deny_permission fault.
+PERMISSIONS = {
+    "GET /api/v2/routing/queues": ("routing:queue:view",),
+    "GET /api/v2/routing/queues/{queueId}": ("routing:queue:view",),
+    "GET /api/v2/routing/queues/{queueId}/members": ("routing:queue:view",),
+    "GET /api/v2/routing/wrapupcodes": ("routing:wrapupCode:view",),
+    "GET /api/v2/flows": ("architect:flow:view",),
+    "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
+    "GET /api/v2/flows/milestones": ("architect:flowMilestone:view",),
+    "GET /api/v2/presence/definitions": ("presence:presenceDefinition:view",),
+    "POST /api/v2/analytics/queues/observations/query": ("analytics:queueObservation:view",),
+    "POST /api/v2/analytics/routing/activity/query": ("analytics:queueObservation:view",),
+    "POST /api/v2/analytics/conversations/aggregates/query":
+        ("analytics:conversationAggregate:view",),
+    "POST /api/v2/analytics/users/aggregates/query": ("analytics:userAggregate:view",),
+    "POST /api/v2/analytics/users/observations/query": ("analytics:userObservation:view",),
+    "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
+    "POST /api/v2/analytics/flows/observations/query": ("analytics:flowObservation:view",),
+}
+
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
 # the one the public record supports (README, Evidence from the public record).
 FORMS = {
@@ -809,6 +840,7 @@ def new_stats():
             "ws_json_pings": 0, "ws_control_pings": 0, "ws_messages_received": 0,
             "ws_closes_sent": {}, "ws_slow_consumer_drops": 0, "tcp_connections": 0,
             "rate_limited": 0, "org_rate_limited": 0, "system_messages": {},
+            "permission_refusals": 0,
             "ws_upgrades_unknown_channel": 0, "aggregate_intervals": {},
             "started": time.time()}
 
@@ -829,6 +861,7 @@ class App:
         self.channels = {}        # id -> Channel
         self.sockets = set()
         self.faults = Faults(self)
+        self.denied = set(getattr(opts, "deny_permission", None) or ())
         self.stats = new_stats()
         self.forms = {k: getattr(opts, k) for k in FORMS}
         self.eb = None
@@ -1103,6 +1136,14 @@ class App:
                             503: "service.unavailable", 504: "request.timeout"}.get(st, "error")
                     return Response(st, error_body(st, code, "Simulated %d" % st, corr=corr))
                 tok = self.auth(req, corr)
+                missing = [p for p in PERMISSIONS.get(tmpl, ()) if p in self.denied]
+                if missing:
+                    self.stats["permission_refusals"] += 1
+                    # The body Genesys answers (gcloudcx errors.go).
+                    msg = ("Unable to perform the requested action. You are missing "
+                           "the following permission(s): %s" % ", ".join(missing))
+                    return Response(403, error_body(403, "missing.permissions", msg,
+                                                    corr=corr))
                 hdrs = []
                 f = faults.take("rate_limit_storm", req)
                 if f:

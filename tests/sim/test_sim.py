@@ -316,6 +316,39 @@ class T01Auth(unittest.TestCase):
         self.assertIn(b"Connection: close", data)
 
 
+class T01bPermissions(unittest.TestCase):
+    """A withheld permission: 403 missing.permissions naming it, as Genesys
+    answers, on every route that needs it and no other."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 2, "--agents", 4, "--quiet",
+                      "--deny-permission", "architect:flowOutcome:view")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_denied_at_start_and_at_run_time(self):
+        c = self.sim.client()
+        st, h, js = c.request("GET", "/api/v2/flows/outcomes")
+        self.assertEqual(st, 403)
+        check_error_body(self, js, 403, "missing.permissions")
+        self.assertEqual(js["message"], "Unable to perform the requested action. You are "
+                         "missing the following permission(s): architect:flowOutcome:view")
+        st, h, js = c.request("GET", "/api/v2/flows/milestones")
+        self.assertEqual(st, 200)
+        self.sim.fault(fault="deny_permission", permission="analytics:userAggregate:view")
+        st, h, js = c.request("POST", "/api/v2/analytics/users/aggregates/query",
+                              {"interval": "2026-01-01T00:00:00Z/2026-01-01T01:00:00Z",
+                               "metrics": ["tAgentRoutingStatus"]})
+        self.assertEqual(st, 403)
+        self.assertIn("analytics:userAggregate:view", js["message"])
+        self.assertEqual(c.request("GET", "/api/v2/routing/queues")[0], 200)
+        self.sim.fault(fault="allow_permission", permission="architect:flowOutcome:view")
+        self.assertEqual(c.request("GET", "/api/v2/flows/outcomes")[0], 200)
+        self.assertEqual(self.sim.stats()["permission_refusals"], 2)
+
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
