@@ -46,6 +46,7 @@
 #undef module_register
 
 #include "bench_util.h"
+#include "standalone.h"
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -55,11 +56,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- collectd stubs ------------------------------------------------------
- * Just what the plugin and the shared core link against. The dispatch stub
- * counts values (and sums them, so nothing is optimised away). */
-
-char *hostname_g = "bench.example.com";
+/* ---- collectd stand-ins (tools/standalone.c) ----------------------------
+ * The dispatch hook counts values (and sums them, so nothing is optimised
+ * away); the log hook keeps the first line. */
 
 static uint64_t n_dispatched;
 static double dispatched_sum;
@@ -67,81 +66,18 @@ static uint64_t n_log;
 static char first_log[256];
 static bool log_echo;
 
-int plugin_dispatch_values(value_list_t const *vl) {
+static int count_value(const value_list_t *vl) {
   n_dispatched++;
   dispatched_sum += vl->values[0].gauge;
   return 0;
 }
 
-void plugin_log(int level, const char *format, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(msg, sizeof(msg), format, ap);
-  va_end(ap);
+static void keep_log(int level, const char *msg) {
   if (n_log++ == 0)
     snprintf(first_log, sizeof(first_log), "%.200s", msg);
   if (log_echo)
     fprintf(stderr, "log %d: %s\n", level, msg);
 }
-
-void daemon_log(int level, const char *format, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(msg, sizeof(msg), format, ap);
-  va_end(ap);
-  plugin_log(level, "%s", msg);
-}
-
-/* As collectd's: the real-time clock in 2^-30 s. */
-cdtime_t cdtime(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return TIMESPEC_TO_CDTIME_T(&ts);
-}
-
-cdtime_t plugin_get_interval(void) { return TIME_T_TO_CDTIME_T(10); }
-plugin_ctx_t plugin_get_ctx(void) {
-  return (plugin_ctx_t){.interval = TIME_T_TO_CDTIME_T(10)};
-}
-plugin_ctx_t plugin_set_ctx(plugin_ctx_t ctx) { return ctx; }
-
-char *sstrncpy(char *dest, const char *src, size_t n) {
-  if (n == 0)
-    return dest;
-  /* strncpy() and a terminating NUL, as collectd's, said without strncpy
-   * (gcc warns that the bound is the size of the destination). */
-  size_t len = strnlen(src, n - 1);
-  memcpy(dest, src, len);
-  memset(dest + len, 0, n - len);
-  return dest;
-}
-
-int plugin_register_complex_config(const char *type,
-                                   int (*callback)(oconfig_item_t *)) {
-  return 0;
-}
-int plugin_register_init(const char *name, plugin_init_cb callback) {
-  return 0;
-}
-int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
-  return 0;
-}
-int plugin_register_write(const char *name, plugin_write_cb callback,
-                          user_data_t const *user_data) {
-  return 0;
-}
-int plugin_register_complex_read(const char *group, const char *name,
-                                 plugin_read_cb callback, cdtime_t interval,
-                                 user_data_t const *user_data) {
-  return 0;
-}
-int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
-                         void *arg, char const *name) {
-  return pthread_create(thread, NULL, start_routine, arg);
-}
-const char *global_option_get(const char *option) { return NULL; }
 
 /* ---- message generation: a small model per queue ------------------------ */
 
@@ -732,6 +668,8 @@ static void usage(const char *argv0) {
 }
 
 int main(int argc, char **argv) {
+  standalone_dispatch = count_value;
+  standalone_log = keep_log;
   size_t n_queues = 5000, n_msgs = 1000000, read_every = 0;
   int repeats = 3, user_pct = 41, opt;
   double rate = 0.04, interval = 10;

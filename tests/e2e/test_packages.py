@@ -166,6 +166,8 @@ class PackagesTest(unittest.TestCase):
         files = set(run(["dpkg", "-L", PACKAGE]).stdout.split())
         want = {f"{PLUGIN_DIR}/{p}.so" for p in PLUGINS} | {TYPES_FILE}
         want |= {f"/usr/share/man/man5/{page}.gz" for page in PAGES}
+        want |= {"/usr/bin/collectd-genesys-check",
+                 "/usr/share/man/man1/collectd-genesys-check.1.gz"}
         want |= {f"{EXAMPLES}/{os.path.basename(c)}"
                  for c in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf"))}
         self.assertEqual(sorted(want - files), [])
@@ -243,6 +245,12 @@ class PackagesTest(unittest.TestCase):
             def all_up():
                 return all(csv_last(csv, "acme", f"{p}-self", "api_up") == 1.0
                            for p in PLUGINS)
+
+            # The installed check command reads the same configuration.
+            r = run(["/usr/bin/collectd-genesys-check", conf])
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            for plugin in PLUGINS:
+                self.assertIn(f'{plugin} Org "acme": token: OK', r.stdout)
 
             proc = subprocess.Popen([COLLECTD, "-C", conf, "-f"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -338,6 +346,7 @@ class PackagesTest(unittest.TestCase):
             self.assertTrue({f"/usr/share/man/man5/{page}", f"/usr/share/man/man5/{page}.gz"}
                             & files, page)
         self.assertTrue([f for f in files if f.endswith("/examples/genesys_realtime.conf")])
+        self.assertIn("/usr/bin/collectd-genesys-check", files)
         self.assertEqual(run(["rpm", "-qp", "--qf", "%{VERSION}", rpms[0]]).stdout, self.version)
         requires = run(["rpm", "-qpR", rpms[0]]).stdout.splitlines()
         self.assertIn("collectd >= 5.12", requires)

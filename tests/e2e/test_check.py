@@ -1,0 +1,134 @@
+"""End to end: collectd-genesys-check against the simulator.
+
+A collectd configuration that Includes a snippet with one <Org> block per
+plugin: every family OK (exit 0); a wrong secret (credentials); a withheld
+permission (that family names it, the others OK); an unreachable API
+(region or URL); a CA that does not sign the server's certificate (TLS);
+all exit 1. A syntax error and a refused <Org> block (the key named) exit
+2."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import BUILD, run_tests, write_secret  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+CHECK = os.path.join(BUILD, "collectd-genesys-check")
+PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
+FAMILIES = {"genesys_realtime": ("token", "queue list", "live queue values",
+                                 "presence names"),
+            "genesys_analytics": ("token", "queue list", "queue aggregates"),
+            "genesys_flowmetrics": ("token", "flow list", "flow outcome names",
+                                    "flow milestone names", "flow aggregates",
+                                    "active flows")}
+
+
+class CheckTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "2", "--agents", "4", "--flows", "2",
+                            "--warmup", "0")
+        cls.tmp = tempfile.mkdtemp(prefix="gen-check-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def config(self, name, secret=None, url=None, ca=None, org_extra=""):
+        """collectd.conf Including conf.d/genesys.conf; returns its path."""
+        secret_file = write_secret(os.path.join(self.tmp, name + ".secret"),
+                                   secret or self.sim.info["client_secret"])
+        confd = os.path.join(self.tmp, name + ".d")
+        os.makedirs(confd, exist_ok=True)
+        blocks = []
+        for plugin in PLUGINS:
+            org = self.sim.org_block("acme", extra='    Host "acme"  # a comment\n'
+                                     + org_extra)
+            org = org.replace(f'    ClientSecret "{self.sim.info["client_secret"]}"\n',
+                              f'    ClientSecretFile "{secret_file}"\n')
+            if url:
+                org = org.replace(self.sim.base_url, url)
+            if ca:
+                org = org.replace(f'CACert "{self.sim.ca}"', f'CACert "{ca}"')
+            blocks.append(f"LoadPlugin {plugin}\n<Plugin {plugin}>\n{org}</Plugin>\n")
+        with open(os.path.join(confd, "genesys.conf"), "w") as f:
+            f.write("\n".join(blocks))
+        main = os.path.join(self.tmp, name + ".conf")
+        with open(main, "w") as f:
+            f.write('Interval 10\nLoadPlugin logfile\n<Plugin logfile>\n'
+                    '  LogLevel "info"\n</Plugin>\n'
+                    f'Include "{confd}/*.conf"\n')
+        return main
+
+    def run_check(self, path):
+        r = subprocess.run([CHECK, path], capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+    def test_all_ok(self):
+        code, out, err = self.run_check(self.config("ok"))
+        self.assertEqual(code, 0, out + err)
+        for plugin, families in FAMILIES.items():
+            for family in families:
+                self.assertIn(f'{plugin} Org "acme": {family}: OK\n', out)
+        self.assertEqual(out.count("\n"), sum(len(f) for f in FAMILIES.values()))
+
+    def test_wrong_secret(self):
+        code, out, err = self.run_check(self.config("secret", secret="not-the-secret"))
+        self.assertEqual(code, 1, out + err)
+        self.assertEqual(out.count(": token: credentials:"), 3, out)
+        self.assertNotIn(": OK", out)
+
+    def test_missing_permission(self):
+        self.sim.fault({"fault": "deny_permission",
+                        "permission": "analytics:conversationAggregate:view"})
+        try:
+            code, out, err = self.run_check(self.config("perm"))
+        finally:
+            self.sim.fault({"fault": "allow_permission",
+                            "permission": "analytics:conversationAggregate:view"})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_analytics Org "acme": queue aggregates: permission: the '
+                      "client's role lacks analytics:conversationAggregate:view\n", out)
+        self.assertIn('genesys_analytics Org "acme": queue list: OK\n', out)
+        self.assertIn('genesys_flowmetrics Org "acme": flow aggregates: OK\n', out)
+
+    def test_unreachable_api(self):
+        code, out, err = self.run_check(self.config(
+            "url", url="https://127.0.0.1:9", org_extra="    MaxRetries 0\n"))
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_realtime Org "acme": token: region or URL', out)
+
+    def test_tls_not_verified(self):
+        other = "/etc/ssl/certs/ca-certificates.crt"
+        code, out, err = self.run_check(self.config("tls", ca=other))
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_flowmetrics Org "acme": token: TLS', out)
+
+    def test_unreadable_configs(self):
+        bad = os.path.join(self.tmp, "syntax.conf")
+        with open(bad, "w") as f:
+            f.write('<Plugin genesys_realtime>\n  <Org "acme">\n    Region "x\n')
+        code, out, err = self.run_check(bad)
+        self.assertEqual(code, 2)
+        self.assertIn("syntax.conf:3: a string without its closing quote", err)
+        refused = os.path.join(self.tmp, "refused.conf")
+        with open(refused, "w") as f:
+            f.write('<Plugin genesys_analytics>\n  <Org "acme">\n'
+                    '    Region "us_east_1"\n    ClientSecret "s3cr3t-value"\n'
+                    "  </Org>\n</Plugin>\n")
+        code, out, err = self.run_check(refused)
+        self.assertEqual(code, 2, out + err)
+        self.assertIn("ClientId", err)
+        self.assertNotIn("s3cr3t-value", out + err)
+        code, out, err = self.run_check(os.path.join(self.tmp, "missing.conf"))
+        self.assertEqual(code, 2)
+        self.assertIn("No such file or directory", err)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

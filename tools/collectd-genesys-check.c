@@ -1,0 +1,508 @@
+/*
+ * collectd-genesys-check: reads the <Plugin genesys_*> blocks of a collectd
+ * configuration, parses each <Org> with the parser the plugins use, gets a
+ * token and probes every family once, printing per org and family OK or
+ * what is wrong. Exit status: 0 all OK, 1 a check failed, 2 the
+ * configuration could not be read. See collectd-genesys-check(1).
+ */
+#include "gen_client.h"
+#include "gen_http.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "standalone.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <openssl/crypto.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define EXIT_FAILED 1
+#define EXIT_CONFIG 2
+
+/* ---- a collectd configuration file into oconfig items ------------------
+ * collectd's own parser (liboconfig) lives in the daemon, not in a library
+ * the package can link: this reads the same syntax: "Key value…" lines,
+ * <Key value…> … </Key> blocks, quoted strings with backslash escapes,
+ * numbers, true/false/yes/no/on/off, bare words, '#' comments, a backslash
+ * joining lines, and Include of files and globs. */
+
+typedef struct {
+  const char *path;
+  const char *s;
+  size_t i, n;
+  int line;
+  char err[256];
+} cfg_t;
+
+static void item_free(oconfig_item_t *it) {
+  for (int i = 0; i < it->values_num; i++)
+    if (it->values[i].type == OCONFIG_TYPE_STRING)
+      free(it->values[i].value.string);
+  free(it->values);
+  for (int i = 0; i < it->children_num; i++)
+    item_free(&it->children[i]);
+  free(it->children);
+  free(it->key);
+}
+
+static void set_parents(oconfig_item_t *it) {
+  for (int i = 0; i < it->children_num; i++) {
+    it->children[i].parent = it;
+    set_parents(&it->children[i]);
+  }
+}
+
+static bool cfg_error(cfg_t *c, const char *what) {
+  if (c->err[0] == '\0')
+    snprintf(c->err, sizeof(c->err), "%s:%d: %s", c->path, c->line, what);
+  return false;
+}
+
+/* Skips blanks, comments and joined lines; stops at a newline. */
+static void skip_blank(cfg_t *c) {
+  while (c->i < c->n) {
+    char ch = c->s[c->i];
+    if (ch == ' ' || ch == '\t' || ch == '\r')
+      c->i++;
+    else if (ch == '\\' && c->i + 1 < c->n && c->s[c->i + 1] == '\n') {
+      c->i += 2;
+      c->line++;
+    } else if (ch == '#') {
+      while (c->i < c->n && c->s[c->i] != '\n')
+        c->i++;
+    } else
+      return;
+  }
+}
+
+static bool word_char(char ch) {
+  return isalnum((unsigned char)ch) || strchr("_.-/:*@+", ch) != NULL;
+}
+
+static bool add_value(oconfig_item_t *it, oconfig_value_t v) {
+  oconfig_value_t *more =
+      realloc(it->values, (size_t)(it->values_num + 1) * sizeof(*more));
+  if (more == NULL)
+    return false;
+  it->values = more;
+  it->values[it->values_num++] = v;
+  return true;
+}
+
+/* The values after a key, up to the end of the line (or '>' in a block
+ * header). */
+static bool cfg_values(cfg_t *c, oconfig_item_t *it, bool header) {
+  for (;;) {
+    skip_blank(c);
+    if (c->i >= c->n || c->s[c->i] == '\n')
+      return !header || cfg_error(c, "a block header without '>'");
+    char ch = c->s[c->i];
+    if (header && ch == '>') {
+      c->i++;
+      return true;
+    }
+    oconfig_value_t v = {0};
+    if (ch == '"') {
+      size_t cap = 64, len = 0;
+      char *out = malloc(cap);
+      c->i++;
+      while (out != NULL && c->i < c->n && c->s[c->i] != '"' &&
+             c->s[c->i] != '\n') {
+        char x = c->s[c->i++];
+        if (x == '\\' && c->i < c->n)
+          x = c->s[c->i++];
+        if (len + 2 > cap) {
+          char *bigger = realloc(out, cap *= 2);
+          if (bigger == NULL)
+            free(out);
+          out = bigger;
+        }
+        if (out != NULL)
+          out[len++] = x;
+      }
+      if (out == NULL)
+        return cfg_error(c, "out of memory");
+      if (c->i >= c->n || c->s[c->i] != '"') {
+        free(out);
+        return cfg_error(c, "a string without its closing quote");
+      }
+      c->i++;
+      out[len] = '\0';
+      v.type = OCONFIG_TYPE_STRING;
+      v.value.string = out;
+    } else if (word_char(ch)) {
+      size_t start = c->i;
+      while (c->i < c->n && word_char(c->s[c->i]))
+        c->i++;
+      char word[256];
+      snprintf(word, sizeof(word), "%.*s", (int)(c->i - start), c->s + start);
+      char *end;
+      double number = strtod(word, &end);
+      if (*end == '\0' && end != word) {
+        v.type = OCONFIG_TYPE_NUMBER;
+        v.value.number = number;
+      } else if (strcasecmp(word, "true") == 0 ||
+                 strcasecmp(word, "yes") == 0 || strcasecmp(word, "on") == 0 ||
+                 strcasecmp(word, "false") == 0 ||
+                 strcasecmp(word, "no") == 0 || strcasecmp(word, "off") == 0) {
+        v.type = OCONFIG_TYPE_BOOLEAN;
+        v.value.boolean =
+            strchr("tTyY", word[0]) != NULL || strcasecmp(word, "on") == 0;
+      } else {
+        v.type = OCONFIG_TYPE_STRING;
+        v.value.string = strdup(word);
+        if (v.value.string == NULL)
+          return cfg_error(c, "out of memory");
+      }
+    } else {
+      return cfg_error(c, "an unexpected character");
+    }
+    if (!add_value(it, v))
+      return cfg_error(c, "out of memory");
+  }
+}
+
+static bool cfg_file(const char *path, oconfig_item_t *into, int depth);
+
+/* Include "pattern": every file it matches, in order. */
+static bool include(cfg_t *c, const oconfig_item_t *it, oconfig_item_t *into,
+                    int depth) {
+  if (it->values_num != 1 || it->values[0].type != OCONFIG_TYPE_STRING)
+    return cfg_error(c, "Include takes one path");
+  glob_t g;
+  if (glob(it->values[0].value.string, 0, NULL, &g) != 0)
+    return true; /* matches nothing: as collectd, nothing to read */
+  bool ok = true;
+  for (size_t i = 0; ok && i < g.gl_pathc; i++) {
+    struct stat st;
+    if (stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode))
+      ok = cfg_file(g.gl_pathv[i], into, depth + 1);
+  }
+  globfree(&g);
+  return ok || cfg_error(c, "in an included file");
+}
+
+/* The statements of one block (or the file), up to "</close>". */
+static bool cfg_block(cfg_t *c, oconfig_item_t *into, const char *close,
+                      int depth) {
+  for (;;) {
+    skip_blank(c);
+    if (c->i >= c->n)
+      return close == NULL || cfg_error(c, "a block is not closed");
+    if (c->s[c->i] == '\n') {
+      c->i++;
+      c->line++;
+      continue;
+    }
+    bool opens = c->s[c->i] == '<';
+    if (opens && c->i + 1 < c->n && c->s[c->i + 1] == '/') {
+      c->i += 2;
+      size_t start = c->i;
+      while (c->i < c->n && word_char(c->s[c->i]))
+        c->i++;
+      if (close == NULL || c->i >= c->n || c->s[c->i] != '>' ||
+          strncasecmp(c->s + start, close, c->i - start) != 0 ||
+          strlen(close) != c->i - start)
+        return cfg_error(c, "a closing tag that does not match");
+      c->i++;
+      return true;
+    }
+    if (opens)
+      c->i++;
+    size_t start = c->i;
+    while (c->i < c->n && word_char(c->s[c->i]))
+      c->i++;
+    if (c->i == start)
+      return cfg_error(c, "a statement without a key");
+    oconfig_item_t it = {.key = strndup(c->s + start, c->i - start)};
+    if (it.key == NULL)
+      return cfg_error(c, "out of memory");
+    bool ok = cfg_values(c, &it, opens) &&
+              (!opens || cfg_block(c, &it, it.key, depth));
+    if (ok && !opens && strcasecmp(it.key, "Include") == 0) {
+      ok = include(c, &it, into, depth);
+      item_free(&it);
+      if (!ok)
+        return false;
+      continue;
+    }
+    oconfig_item_t *more =
+        ok ? realloc(into->children,
+                     (size_t)(into->children_num + 1) * sizeof(*more))
+           : NULL;
+    if (more == NULL) {
+      item_free(&it);
+      return ok ? cfg_error(c, "out of memory") : false;
+    }
+    into->children = more;
+    into->children[into->children_num++] = it;
+  }
+}
+
+static char config_error[512];
+
+static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
+  if (depth > 8) {
+    snprintf(config_error, sizeof(config_error), "%s: Include nested too deep",
+             path);
+    return false;
+  }
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    snprintf(config_error, sizeof(config_error), "%s: %s", path,
+             strerror(errno));
+    return false;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  char buf[8192];
+  size_t n;
+  while (mem != NULL && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+    fwrite(buf, 1, n, mem);
+  fclose(f);
+  if (mem == NULL || fclose(mem) != 0) {
+    free(text);
+    snprintf(config_error, sizeof(config_error), "%s: out of memory", path);
+    return false;
+  }
+  cfg_t c = {.path = path, .s = text, .n = len, .line = 1};
+  bool ok = cfg_block(&c, into, NULL, depth);
+  if (!ok && config_error[0] == '\0')
+    snprintf(config_error, sizeof(config_error), "%s", c.err);
+  free(text);
+  return ok;
+}
+
+/* ---- checks ---------------------------------------------------------- */
+
+/* The last error a core function logged (gen_auth logs why a token
+ * failed). */
+static char last_log[1024];
+static bool verbose;
+static bool parsing; /* each error of an <Org> block goes to stderr */
+
+static void on_log(int level, const char *message) {
+  if (level <= LOG_WARNING)
+    snprintf(last_log, sizeof(last_log), "%s", message);
+  if (verbose || (parsing && level <= LOG_ERR))
+    fprintf(stderr, "%s%s\n", verbose ? "log: " : "", message);
+}
+
+/* What kind of failure an error text is, in the operator's words. */
+static const char *classify(const char *err) {
+  if (strstr(err, "invalid_client") != NULL || strstr(err, "HTTP 401") ||
+      strstr(err, "bad.credentials") != NULL)
+    return "credentials";
+  if (strstr(err, "missing.permissions") || strstr(err, "missing.any"))
+    return "permission";
+  if (strstr(err, "SSL") != NULL || strstr(err, "certificate") != NULL ||
+      strstr(err, "TLS") != NULL)
+    return "TLS";
+  if (strstr(err, "proxy") != NULL || strstr(err, "Proxy") != NULL)
+    return "proxy";
+  if (strstr(err, "resolve") != NULL || strstr(err, "connect") != NULL ||
+      strstr(err, "Connection") != NULL || strstr(err, "timed out") != NULL)
+    return "region or URL (cannot reach the API)";
+  return "error";
+}
+
+static int failures;
+
+static void report(const char *org, const char *family, int status,
+                   const char *err) {
+  if (status == 0) {
+    printf("%s: %s: OK\n", org, family);
+    return;
+  }
+  failures++;
+  char perm[256];
+  if (gen_missing_permission(err, perm, sizeof(perm)))
+    printf("%s: %s: permission: the client's role lacks %s\n", org, family,
+           perm);
+  else
+    printf("%s: %s: %s: %s\n", org, family, classify(err), err);
+}
+
+static int probe_get(gen_client_t *client, const char *path, char *err,
+                     size_t size) {
+  json_object *doc = NULL;
+  int status = gen_http_get_json(client->http, path, &doc, err, size);
+  json_object_put(doc);
+  return status;
+}
+
+/* A small aggregates or observations query: the last hour, one entity. */
+static int probe_post(gen_client_t *client, const char *path,
+                      const char *dimension, const char *id, bool aggregate,
+                      const char *metric, char *err, size_t size) {
+  json_object *body = json_object_new_object();
+  json_object *filter = gen_json_or_filter(dimension, &id, 1);
+  json_object_object_add(body, "filter", filter);
+  json_object *metrics = json_object_new_array();
+  json_object_array_add(metrics, json_object_new_string(metric));
+  json_object_object_add(body, "metrics", metrics);
+  if (aggregate) {
+    time_t now = time(NULL);
+    char interval[64], a[24], b[24];
+    time_t start = now - 3600 - now % 60;
+    strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", gmtime(&start));
+    start += 3600;
+    strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", gmtime(&start));
+    snprintf(interval, sizeof(interval), "%s/%s", a, b);
+    json_object_object_add(body, "interval", json_object_new_string(interval));
+  }
+  json_object *doc = NULL;
+  int status = gen_http_post_json(client->http, path, body, &doc, err, size);
+  json_object_put(body);
+  json_object_put(doc);
+  return status;
+}
+
+/* The id of the first entity a listing gives ("none" when empty). */
+static int first_id(gen_client_t *client, const char *path, char *id,
+                    size_t id_size, char *err, size_t size) {
+  json_object *doc = NULL;
+  int status = gen_http_get_json(client->http, path, &doc, err, size);
+  json_object *entities = gen_json_get_array(doc, "entities");
+  const char *first =
+      entities && json_object_array_length(entities) > 0
+          ? gen_json_get_string(json_object_array_get_idx(entities, 0), "id")
+          : NULL;
+  snprintf(id, id_size, "%s", first ? first : "none");
+  json_object_put(doc);
+  return status;
+}
+
+static void check_org(const char *plugin, gen_org_t *org) {
+  char name[300];
+  snprintf(name, sizeof(name), "%s Org \"%s\"", plugin, org->name);
+  gen_client_t *client = gen_client_create(org);
+  if (client == NULL) {
+    report(name, "client", -1, "cannot create the HTTP client");
+    return;
+  }
+  char token[GEN_TOKEN_MAX];
+  last_log[0] = '\0';
+  int status = gen_auth_token(client->auth, token, sizeof(token), NULL);
+  OPENSSL_cleanse(token, sizeof(token));
+  report(name, "token", status, last_log[0] ? last_log : "no token");
+  if (status != 0) {
+    gen_client_free(client);
+    return;
+  }
+  char err[1024] = "", id[128];
+  if (strcmp(plugin, "genesys_flowmetrics") == 0) {
+    status = first_id(client, "/api/v2/flows?pageSize=1", id, sizeof(id), err,
+                      sizeof(err));
+    report(name, "flow list", status, err);
+    status = probe_get(client, "/api/v2/flows/outcomes?pageSize=1", err,
+                       sizeof(err));
+    report(name, "flow outcome names", status, err);
+    status = probe_get(client, "/api/v2/flows/milestones?pageSize=1", err,
+                       sizeof(err));
+    report(name, "flow milestone names", status, err);
+    status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
+                        "flowId", id, true, "nFlow", err, sizeof(err));
+    report(name, "flow aggregates", status, err);
+    status = probe_post(client, "/api/v2/analytics/flows/observations/query",
+                        "flowId", id, false, "oFlow", err, sizeof(err));
+    report(name, "active flows", status, err);
+  } else {
+    status = first_id(client, "/api/v2/routing/queues?pageSize=1", id,
+                      sizeof(id), err, sizeof(err));
+    report(name, "queue list", status, err);
+    if (strcmp(plugin, "genesys_realtime") == 0) {
+      status = probe_post(client, "/api/v2/analytics/queues/observations/query",
+                          "queueId", id, false, "oWaiting", err, sizeof(err));
+      report(name, "live queue values", status, err);
+      status = probe_get(client, "/api/v2/presence/definitions?pageSize=1", err,
+                         sizeof(err));
+      report(name, "presence names", status, err);
+    } else {
+      status =
+          probe_post(client, "/api/v2/analytics/conversations/aggregates/query",
+                     "queueId", id, true, "nOffered", err, sizeof(err));
+      report(name, "queue aggregates", status, err);
+    }
+  }
+  gen_client_free(client);
+}
+
+/* <Org> keys of one plugin only: accepted here (collectd -T checks them);
+ * the shared ones go through the plugins' own parser. */
+static int any_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
+  (void)org;
+  (void)ci;
+  (void)config;
+  return 0;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: collectd-genesys-check [-v] FILE...\n"
+                  "  Checks the <Org> blocks of the genesys plugins in FILE "
+                  "(a collectd\n  configuration, its Include lines "
+                  "followed): token and one request\n  per family. Exit "
+                  "status 0: all OK, 1: a check failed, 2: the\n  "
+                  "configuration could not be read.\n");
+}
+
+int main(int argc, char **argv) {
+  standalone_log = on_log;
+  int first = 1;
+  if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+    verbose = true;
+    first = 2;
+  }
+  if (first >= argc || argv[first][0] == '-') {
+    usage();
+    return EXIT_CONFIG;
+  }
+  oconfig_item_t root = {0};
+  for (int i = first; i < argc; i++)
+    if (!cfg_file(argv[i], &root, 0)) {
+      fprintf(stderr, "collectd-genesys-check: %s\n", config_error);
+      item_free(&root);
+      return EXIT_CONFIG;
+    }
+  set_parents(&root);
+  size_t orgs = 0;
+  bool refused = false;
+  for (int i = 0; i < root.children_num; i++) {
+    oconfig_item_t *p = &root.children[i];
+    if (strcasecmp(p->key, "Plugin") != 0 || p->values_num != 1 ||
+        p->values[0].type != OCONFIG_TYPE_STRING ||
+        strncmp(p->values[0].value.string, "genesys_", 8) != 0)
+      continue;
+    const char *plugin = p->values[0].value.string;
+    for (int j = 0; j < p->children_num; j++) {
+      oconfig_item_t *o = &p->children[j];
+      if (strcasecmp(o->key, "Org") != 0)
+        continue;
+      parsing = true;
+      gen_org_t *org = gen_config_org_block(plugin, o, any_key, NULL);
+      parsing = false;
+      if (org == NULL) {
+        refused = true;
+        continue;
+      }
+      orgs++;
+      check_org(plugin, org);
+    }
+  }
+  item_free(&root);
+  if (refused)
+    return EXIT_CONFIG;
+  if (orgs == 0) {
+    fprintf(stderr, "collectd-genesys-check: no <Org> block of a genesys "
+                    "plugin in the configuration\n");
+    return EXIT_CONFIG;
+  }
+  return failures > 0 ? EXIT_FAILED : EXIT_SUCCESS;
+}
