@@ -147,8 +147,8 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
 #define ORDER_PAUSE TIME_T_TO_CDTIME_T(3600)
 
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t order_cond = PTHREAD_COND_INITIALIZER;
-static uint32_t *order_queued; /* ORDER_SLOTS counts, once registered */
+static pthread_cond_t order_cond; /* on CLOCK_MONOTONIC, set up at init */
+static uint32_t *order_queued;    /* ORDER_SLOTS counts, once registered */
 static atomic_size_t order_total;
 static cdtime_t order_paused_until;
 static atomic_uint_fast64_t order_waits;
@@ -182,6 +182,17 @@ int gen_dispatch_order_init(void) {
   pthread_mutex_lock(&order_lock);
   int status = 0;
   if (order_queued == NULL) {
+    /* The wait's clock is the monotonic one: libfaketime (the tests' sped-up
+     * clock) and clock steps change the real-time clock. */
+    static bool cond_ready;
+    if (!cond_ready) {
+      pthread_condattr_t attr;
+      pthread_condattr_init(&attr);
+      pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+      pthread_cond_init(&order_cond, &attr);
+      pthread_condattr_destroy(&attr);
+      cond_ready = true;
+    }
     order_queued = calloc(ORDER_SLOTS, sizeof(*order_queued));
     if (order_queued == NULL)
       status = -ENOMEM;
@@ -219,9 +230,8 @@ static bool order_enter(const value_list_t *vl, uint32_t *slot) {
   *slot = order_slot(vl);
   if (order_queued[*slot] > 0) {
     atomic_fetch_add(&order_waits, 1);
-    /* pthread_cond_timedwait's clock, not cdtime() (a test may fake it). */
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += (time_t)CDTIME_T_TO_TIME_T(ORDER_TIMEOUT);
     while (order_queued[*slot] > 0 &&
            pthread_cond_timedwait(&order_cond, &order_lock, &ts) != ETIMEDOUT)
