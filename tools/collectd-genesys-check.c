@@ -380,7 +380,33 @@ static int first_id(gen_client_t *client, const char *path, char *id,
   return status;
 }
 
-static void check_org(const char *plugin, gen_org_t *org) {
+/* A boolean key of the <Org> block (the plugin-specific ones that turn a
+ * family on or off), or dflt. */
+static bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt) {
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    if (strcasecmp(c->key, key) == 0 && c->values_num == 1 &&
+        c->values[0].type == OCONFIG_TYPE_BOOLEAN)
+      dflt = c->values[0].value.boolean != 0;
+  }
+  return dflt;
+}
+
+/* True when the <Org> block has key with value among its values. */
+static bool org_has(const oconfig_item_t *ci, const char *key,
+                    const char *value) {
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    for (int j = 0; strcasecmp(c->key, key) == 0 && j < c->values_num; j++)
+      if (c->values[j].type == OCONFIG_TYPE_STRING &&
+          strcasecmp(c->values[j].value.string, value) == 0)
+        return true;
+  }
+  return false;
+}
+
+static void check_org(const char *plugin, gen_org_t *org,
+                      const oconfig_item_t *ci) {
   char name[300];
   snprintf(name, sizeof(name), "%s Org \"%s\"", plugin, org->name);
   gen_client_t *client = gen_client_create(org);
@@ -408,12 +434,21 @@ static void check_org(const char *plugin, gen_org_t *org) {
     status = probe_get(client, "/api/v2/flows/milestones?pageSize=1", err,
                        sizeof(err));
     report(name, "flow milestone names", status, err);
-    status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
-                        "flowId", id, true, "nFlow", err, sizeof(err));
-    report(name, "flow aggregates", status, err);
-    status = probe_post(client, "/api/v2/analytics/flows/observations/query",
-                        "flowId", id, false, "oFlow", err, sizeof(err));
-    report(name, "active flows", status, err);
+    if (org_flag(ci, "Aggregates", true)) {
+      status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
+                          "flowId", id, true, "nFlow", err, sizeof(err));
+      report(name, "flow aggregates", status, err);
+    }
+    if (org_flag(ci, "ActiveFlows", true)) {
+      status = probe_post(client, "/api/v2/analytics/flows/observations/query",
+                          "flowId", id, false, "oFlow", err, sizeof(err));
+      report(name, "active flows", status, err);
+    }
+    if (org_flag(ci, "AttributesFromQueues", true)) {
+      status = probe_get(client, "/api/v2/routing/queues?pageSize=1", err,
+                         sizeof(err));
+      report(name, "metric attributes from queues", status, err);
+    }
   } else {
     status = first_id(client, "/api/v2/routing/queues?pageSize=1", id,
                       sizeof(id), err, sizeof(err));
@@ -430,6 +465,21 @@ static void check_org(const char *plugin, gen_org_t *org) {
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",
                      "queueId", id, true, "nOffered", err, sizeof(err));
       report(name, "queue aggregates", status, err);
+      if (org_flag(ci, "AgentStatus", false)) {
+        char user[128];
+        status = first_id(client, "/api/v2/users?pageSize=1", user,
+                          sizeof(user), err, sizeof(err));
+        if (status == 0)
+          status = probe_post(
+              client, "/api/v2/analytics/users/aggregates/query", "userId",
+              user, true, "tAgentRoutingStatus", err, sizeof(err));
+        report(name, "agent status", status, err);
+      }
+      if (org_has(ci, "GroupBy", "wrapUpCode")) {
+        status = probe_get(client, "/api/v2/routing/wrapupcodes?pageSize=1",
+                           err, sizeof(err));
+        report(name, "wrap-up code names", status, err);
+      }
     }
   }
   gen_client_free(client);
@@ -493,7 +543,7 @@ int main(int argc, char **argv) {
         continue;
       }
       orgs++;
-      check_org(plugin, org);
+      check_org(plugin, org, o);
     }
   }
   item_free(&root);

@@ -24,7 +24,7 @@ FAMILIES = {"genesys_realtime": ("token", "queue list", "live queue values",
             "genesys_analytics": ("token", "queue list", "queue aggregates"),
             "genesys_flowmetrics": ("token", "flow list", "flow outcome names",
                                     "flow milestone names", "flow aggregates",
-                                    "active flows")}
+                                    "active flows", "metric attributes from queues")}
 
 
 class CheckTest(unittest.TestCase):
@@ -96,6 +96,24 @@ class CheckTest(unittest.TestCase):
                       "client's role lacks analytics:conversationAggregate:view\n", out)
         self.assertIn('genesys_analytics Org "acme": queue list: OK\n', out)
         self.assertIn('genesys_flowmetrics Org "acme": flow aggregates: OK\n', out)
+
+    def test_optional_families(self):
+        """AgentStatus and GroupBy wrapUpCode add their families; the
+        plugin keys are read from the block as the plugin would."""
+        self.sim.fault({"fault": "deny_permission",
+                        "permission": "analytics:userAggregate:view"})
+        try:
+            code, out, err = self.run_check(self.config(
+                "optional", org_extra='    AgentStatus true\n    GroupBy "wrapUpCode"\n'
+                "    ActiveFlows false\n"))
+        finally:
+            self.sim.fault({"fault": "allow_permission",
+                            "permission": "analytics:userAggregate:view"})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_analytics Org "acme": agent status: permission: the '
+                      "client's role lacks analytics:userAggregate:view\n", out)
+        self.assertIn('genesys_analytics Org "acme": wrap-up code names: OK\n', out)
+        self.assertNotIn("active flows", out)
 
     def test_unreachable_api(self):
         code, out, err = self.run_check(self.config(
