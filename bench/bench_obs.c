@@ -86,7 +86,8 @@ static void metric(sbuf_t *b, bool *first, const char *name, const char *qual,
 }
 
 /* One message; 55% are user groups (they change with every agent status
- * change), which gives the ~950 bytes per message of design.md's figures. */
+ * change), which gives ~950 bytes per message, the size of a real queue's
+ * observation messages with its user counts. */
 static void gen_message(sbuf_t *b, char queues[][37]) {
   const char *q = queues[rnd_below(N_QUEUES)];
   char corr[37];

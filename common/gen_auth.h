@@ -2,7 +2,8 @@
  * collectd-genesys: OAuth client-credentials token cache.
  *
  * POST <login>/oauth/token with "Authorization: Basic base64(id:secret)" and
- * grant_type=client_credentials (shared/docs/genesys-api.md §1.1). The token
+ * grant_type=client_credentials (the OAuth client-credentials grant as the
+ * Genesys SDKs send it). The token
  * is refreshed ahead of expiry (10 % of its lifetime, at least 60 s, at most
  * half of it), by one thread at a time: the others wait for that refresh and
  * use its result. After a failed refresh, new attempts back off (5 s doubling

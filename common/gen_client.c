@@ -291,8 +291,8 @@ int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   free(seen);
   /* A refused block has been logged with its key and reason. Returning an
    * error here would make collectd refuse the whole configuration and stop,
-   * taking every other plugin down with it (design.md: the block is refused,
-   * collectd and the other plugins keep running). */
+   * taking every other plugin down with it: the block is refused, collectd
+   * and the other plugins keep running. */
   if (errors > 0)
     GEN_ERROR("%s plugin: %d configuration error(s); the refused blocks are "
               "not collected",

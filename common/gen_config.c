@@ -15,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* Regions of Genesys Cloud (SDK enum → domain); api.<domain> and
- * login.<domain> are the hosts (shared/docs/genesys-api.md §1.2). */
+/* Regions of Genesys Cloud (the SDKs' region enum → domain); api.<domain>
+ * and login.<domain> are the hosts. */
 static const struct {
   const char *name;
   const char *domain;

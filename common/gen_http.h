@@ -3,7 +3,7 @@
  *
  * One gen_http_t per plugin instance and thread, holding one reused libcurl
  * easy handle (keep-alive). Requests get the bearer token from a gen_auth_t,
- * follow the retry policy of design.md, and leave a one-line description of
+ * follow the retry policy below, and leave a one-line description of
  * any failure (the platform error body decoded) in the response, so the
  * caller, who knows what it was doing, logs it once.
  *

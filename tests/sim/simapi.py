@@ -90,7 +90,8 @@ def parse_interval(s):
 
 
 # ---------------------------------------------------------------------------
-# filter grammar (genesys-api.md 3.1)
+# filter grammar of the analytics queries (the SDKs' filter models: type,
+# clauses, predicates)
 
 def compile_filter(f, allowed, lenient=()):
     """Return pred(dims: dict) -> bool.  Predicates on a dimension in `lenient`
@@ -625,7 +626,8 @@ class Faults:
 # ---------------------------------------------------------------------------
 
 class EventBridge:
-    """Posts EventBridge-format events (genesys-api.md 6) to a receiver."""
+    """Posts EventBridge-format events (the envelope an EventBridge API
+    destination sends, detail = the notification) to a receiver."""
 
     def __init__(self, app, cfg):
         self.app = app
