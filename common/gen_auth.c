@@ -102,9 +102,13 @@ static int refresh(gen_auth_t *auth) {
   if (status != 0)
     return status;
   gen_http_response_t resp;
+  /* No retries inside: a failing login would hold collectd's read thread
+   * for every retry's sleep on each read; the backoff below spaces the
+   * attempts instead. */
   gen_http_options_t options = {.content_type =
                                     "application/x-www-form-urlencoded",
-                                .authorization = authorization};
+                                .authorization = authorization,
+                                .no_retry = true};
   status = gen_http_request(auth->http, "POST", url,
                             "grant_type=client_credentials", &options, &resp);
   OPENSSL_cleanse(authorization, sizeof(authorization));

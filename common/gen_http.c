@@ -465,7 +465,9 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
 
     if (status == 0)
       status = GEN_HTTP_ERR_STATUS;
-    if (wait < 0 || retries >= http->org->max_retries) {
+    int max_retries =
+        options != NULL && options->no_retry ? 0 : http->org->max_retries;
+    if (wait < 0 || retries >= max_retries) {
       if (status == GEN_HTTP_ERR_STATUS)
         gen_http_describe_error(resp, resp->error, sizeof(resp->error));
       if (resp->attempts > 1) {

@@ -56,6 +56,9 @@ typedef struct {
 typedef struct {
   const char *content_type;  /* default "application/json" with a body */
   const char *authorization; /* explicit header value; no bearer token */
+  /* One attempt, no retries: the caller backs off on its own (the token
+   * cache, whose caller is collectd's read thread). */
+  bool no_retry;
 } gen_http_options_t;
 
 /* auth may be NULL (the token endpoint itself). stats may be NULL. */

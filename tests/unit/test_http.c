@@ -222,6 +222,27 @@ DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
   return 0;
 }
 
+/* A failing login is tried once per attempt (no retry sleeps in the
+ * caller's thread); the token backoff spaces the attempts. */
+DEF_TEST(token_request_not_retried) {
+  fixture_t f;
+  setup(&f);
+  fake_now = TIME_T_TO_CDTIME_T(300000);
+  f.org->max_retries = 3;
+  push((scripted_t){.status = 0}); /* transport error */
+  push((scripted_t){.status = 503});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  EXPECT_EQ_INT(1, seen_len);
+  EXPECT_EQ_INT(0, slept_len);
+  fake_now += TIME_T_TO_CDTIME_T(6);
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  EXPECT_EQ_INT(2, seen_len);
+  EXPECT_EQ_INT(0, slept_len);
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(single_refresh_and_retry_on_401) {
   fixture_t f;
   setup(&f);
@@ -530,6 +551,7 @@ int main(void) {
   RUN_TEST(token_request_shape);
   RUN_TEST(token_refreshed_ahead_of_expiry);
   RUN_TEST(token_failure_backs_off_and_keeps_valid_token);
+  RUN_TEST(token_request_not_retried);
   RUN_TEST(single_refresh_and_retry_on_401);
   RUN_TEST(retry_after_on_429);
   RUN_TEST(backoff_on_503_and_give_up);
