@@ -111,7 +111,16 @@ static bool token_usable(const char *token) {
 static int refresh(gen_auth_t *auth) {
   const gen_org_t *org = auth->org;
   char url[1024];
-  snprintf(url, sizeof(url), "%s/oauth/token", org->login_base_url);
+  /* Cut, the URL would name another path of the login host, and the
+   * client credentials would go there. */
+  if (snprintf(url, sizeof(url), "%s/oauth/token", org->login_base_url) >=
+      (int)sizeof(url)) {
+    gen_log_limited(&auth->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": LoginBaseURL is too long (more "
+                    "than %zu bytes)",
+                    org->plugin, org->name, sizeof(url) - 13);
+    return GEN_HTTP_ERR_AUTH;
+  }
   char authorization[2 * GEN_TOKEN_MAX];
   int status = basic_credentials(org, authorization, sizeof(authorization));
   if (status != 0)

@@ -221,6 +221,24 @@ DEF_TEST(token_answer_checked) {
   return 0;
 }
 
+/* A LoginBaseURL too long for the token URL: no request to a URL cut
+ * short (the credentials would go to another path). */
+DEF_TEST(token_url_too_long) {
+  fixture_t f;
+  setup(&f);
+  char url[1100];
+  snprintf(url, sizeof(url), "https://login.example.test/%01050d", 0);
+  free(f.org->login_base_url);
+  f.org->login_base_url = strdup(url);
+  push((scripted_t){.status = 200, .body = token_body("tok-never-1", 3600)});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  EXPECT_EQ_INT(0, seen_len);
+  OK(mock_log_contains("LoginBaseURL is too long"));
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
   fixture_t f;
   setup(&f);
@@ -560,6 +578,7 @@ int main(void) {
   RUN_TEST(token_refreshed_ahead_of_expiry);
   RUN_TEST(token_failure_backs_off_and_keeps_valid_token);
   RUN_TEST(token_answer_checked);
+  RUN_TEST(token_url_too_long);
   RUN_TEST(single_refresh_and_retry_on_401);
   RUN_TEST(retry_after_on_429);
   RUN_TEST(backoff_on_503_and_give_up);
