@@ -1,17 +1,9 @@
 /*
  * collectd-genesys: fuzz target for the queue-observation parser (gen_obs).
  *
- * libFuzzer:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -Icommon tests/fuzz/fuzz_obs.c common/gen_obs.c -lyajl -ljson-c -lm \
- *     -o fuzz_obs
- *   cp -r tests/fuzz/corpus/obs /tmp/obs-corpus
- *   ./fuzz_obs -max_len=4096 -max_total_time=120 /tmp/obs-corpus
- *
- * Replay (any compiler; what the test suite runs):
- *   gcc -DGEN_FUZZ_REPLAY ... -o fuzz_obs_replay
- *   ./fuzz_obs_replay [file-or-directory...]
- *     With no argument it replays GEN_FUZZ_CORPUS_DIR when that is defined.
+ * Built and run with the others by "make fuzz" (tests/fuzz/README.md);
+ * fuzz_obs_replay (tests/fuzz/fuzz_replay.h) replays the corpus in
+ * "make check".
  *
  * Each input is parsed from an exact-size heap copy (so a read past the end
  * is an ASan or valgrind error), and these properties are checked (a
