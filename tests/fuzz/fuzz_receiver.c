@@ -40,10 +40,8 @@ static unsigned port;
  * between them order nothing a race detector sees). */
 static _Atomic(const uint8_t *) current;
 static atomic_size_t current_len;
-static atomic_int accepted; /* bodies the handler accepted */
-static atomic_int handled;
-static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last[64];
+static atomic_int accepted;      /* bodies the handler accepted */
+static atomic_int known_handled; /* the known body, seen by the handler */
 
 static bool contains(const uint8_t *h, size_t hn, const char *needle) {
   size_t n = strlen(needle);
@@ -63,10 +61,8 @@ static unsigned handler(void *ud, const char *body, size_t len) {
       input == NULL || contains(input, atomic_load(&current_len), SECRET) ||
           (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0),
       "secret checked");
-  pthread_mutex_lock(&last_lock);
-  snprintf(last, sizeof(last), "%.*s", (int)(len < 63 ? len : 63), body);
-  pthread_mutex_unlock(&last_lock);
-  atomic_fetch_add(&handled, 1);
+  if (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0)
+    atomic_fetch_add(&known_handled, 1);
   if (len > 0 && body[0] == '{') {
     atomic_fetch_add(&accepted, 1);
     return 200;
@@ -171,19 +167,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               "Content-Type: application/json\r\n"
                               "Content-Length: 11\r\n"
                               "Connection: close\r\n\r\n" KNOWN_BODY;
-  int n = atomic_load(&handled);
-  /* Bodies are handled in order: once the known one is answered, a
-   * late one of the input has been handled too (checked against it). */
+  int known_before = atomic_load(&known_handled);
+  /* The input stays current until the known request is answered: a body
+   * of it handled late is still checked against it. */
   int known_code = exchange((const uint8_t *)known, sizeof(known) - 1, 5000);
   if (known_code != 200)
     fprintf(stderr, "fuzz_receiver: known request answered %d\n", known_code);
   FUZZ_CHECK(known_code == 200, "known request accepted");
   atomic_store(&current, NULL);
   free(copy);
-  pthread_mutex_lock(&last_lock);
-  FUZZ_CHECK(atomic_load(&handled) == n + 1 && strcmp(last, KNOWN_BODY) == 0,
-             "known body handled");
-  pthread_mutex_unlock(&last_lock);
+  /* A late body of the input may have been handled meanwhile too (a
+   * request given up on after 30 ms, slow under valgrind). */
+  FUZZ_CHECK(atomic_load(&known_handled) > known_before, "known body handled");
   mock_log_reset();
   return 0;
 }
