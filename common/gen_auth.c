@@ -14,6 +14,10 @@
 #define GEN_AUTH_MIN_AHEAD TIME_T_TO_CDTIME_T(60)
 #define GEN_AUTH_BACKOFF_MIN TIME_T_TO_CDTIME_T(5)
 #define GEN_AUTH_BACKOFF_MAX TIME_T_TO_CDTIME_T(300)
+/* Longest token lifetime believed. More would not fit cdtime_t: 2^34 s
+ * wrapped to 0 and the token counted as expired at once (a login request
+ * per API request). Genesys gives at most 48 hours. */
+#define GEN_AUTH_MAX_LIFETIME_S (30 * 86400)
 
 struct gen_auth_s {
   const gen_org_t *org;
@@ -93,10 +97,30 @@ static int basic_credentials(const gen_org_t *org, char *out, size_t size) {
 }
 
 /* Fetches a new token. Called with the lock held. */
+/* The token goes into an Authorization header: printable ASCII without
+ * spaces (RFC 6750's b64token is narrower still), so never CR or LF. */
+static bool token_usable(const char *token) {
+  if (token == NULL || token[0] == '\0' || strlen(token) >= GEN_TOKEN_MAX)
+    return false;
+  for (const unsigned char *c = (const unsigned char *)token; *c; c++)
+    if (*c <= 0x20 || *c >= 0x7f)
+      return false;
+  return true;
+}
+
 static int refresh(gen_auth_t *auth) {
   const gen_org_t *org = auth->org;
   char url[1024];
-  snprintf(url, sizeof(url), "%s/oauth/token", org->login_base_url);
+  /* Cut, the URL would name another path of the login host, and the
+   * client credentials would go there. */
+  if (snprintf(url, sizeof(url), "%s/oauth/token", org->login_base_url) >=
+      (int)sizeof(url)) {
+    gen_log_limited(&auth->complain, LOG_ERR,
+                    "%s plugin: Org \"%s\": LoginBaseURL is too long (more "
+                    "than %zu bytes)",
+                    org->plugin, org->name, sizeof(url) - 13);
+    return GEN_HTTP_ERR_AUTH;
+  }
   char authorization[2 * GEN_TOKEN_MAX];
   int status = basic_credentials(org, authorization, sizeof(authorization));
   if (status != 0)
@@ -130,10 +154,11 @@ static int refresh(gen_auth_t *auth) {
     token = gen_json_get_string(doc, "access_token");
     if (!gen_json_get_int64(doc, "expires_in", &expires_in))
       expires_in = 0;
-    snprintf(err, sizeof(err), "no access_token or no positive expires_in");
+    snprintf(err, sizeof(err),
+             "no usable access_token (printable ASCII, no spaces) or no "
+             "positive expires_in");
   }
-  if (token == NULL || token[0] == '\0' || strlen(token) >= GEN_TOKEN_MAX ||
-      expires_in <= 0) {
+  if (!token_usable(token) || expires_in <= 0) {
     if (auth->stats != NULL)
       atomic_fetch_add(&auth->stats->malformed, 1);
     gen_log_limited(&auth->complain, LOG_ERR,
@@ -157,6 +182,8 @@ static int refresh(gen_auth_t *auth) {
   gen_redact_add(copy);
   auth->token = copy;
   auth->obtained = gen_now();
+  if (expires_in > GEN_AUTH_MAX_LIFETIME_S)
+    expires_in = GEN_AUTH_MAX_LIFETIME_S;
   auth->expires = auth->obtained + TIME_T_TO_CDTIME_T(expires_in);
   auth->generation++;
   if (auth->stats != NULL)

@@ -496,13 +496,16 @@ int gen_org_config_finish(gen_org_t *org) {
     }
   }
   if (org->api_base_url != NULL && org->login_base_url == NULL) {
-    /* As the SDKs do: the login host is the API host with api. → login. */
+    /* As the SDKs do: the login host is the API host with api. → login.
+     * Sized to fit: a fixed buffer cut a long URL into another one. */
     const char *api = strstr(org->api_base_url, "//api.");
     if (api != NULL) {
-      char url[256];
-      snprintf(url, sizeof(url), "%.*s//login.%s",
-               (int)(api - org->api_base_url), org->api_base_url, api + 6);
-      org->login_base_url = strdup(url);
+      size_t size = strlen(org->api_base_url) + 3; /* "login" - "api" + NUL */
+      char *url = malloc(size);
+      if (url != NULL)
+        snprintf(url, size, "%.*s//login.%s", (int)(api - org->api_base_url),
+                 org->api_base_url, api + 6);
+      org->login_base_url = url;
     }
   }
   if (org->api_base_url == NULL || org->login_base_url == NULL) {

@@ -1,17 +1,9 @@
 /*
  * collectd-genesys: fuzz target for the queue-observation parser (gen_obs).
  *
- * libFuzzer:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -Icommon tests/fuzz/fuzz_obs.c common/gen_obs.c -lyajl -ljson-c -lm \
- *     -o fuzz_obs
- *   cp -r tests/fuzz/corpus/obs /tmp/obs-corpus
- *   ./fuzz_obs -max_len=4096 -max_total_time=120 /tmp/obs-corpus
- *
- * Replay (any compiler; what the test suite runs):
- *   gcc -DGEN_FUZZ_REPLAY ... -o fuzz_obs_replay
- *   ./fuzz_obs_replay [file-or-directory...]
- *     With no argument it replays GEN_FUZZ_CORPUS_DIR when that is defined.
+ * Built and run with the others by "make fuzz" (tests/fuzz/README.md);
+ * fuzz_obs_replay (tests/fuzz/fuzz_replay.h) replays the corpus in
+ * "make check".
  *
  * Each input is parsed from an exact-size heap copy (so a read past the end
  * is an ASan or valgrind error), and these properties are checked (a
@@ -30,6 +22,8 @@
  *   same topic name, group, heartbeat message and the same items in the
  *   same order.
  */
+#define GEN_FUZZ_NAME "obs"
+#include "fuzz_replay.h"
 #include "gen_obs.h"
 
 #include <json-c/json.h>
@@ -40,15 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FUZZ_CHECK(cond, what)                                                 \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_obs: check failed: %s (%s) at line %d\n", what,    \
-              #cond, __LINE__);                                                \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 static const char known[] =
     "{\"topicName\":\"v2.analytics.queues.k.observations\",\"eventBody\":{"
@@ -416,7 +401,6 @@ static bool ascii_only(const uint8_t *data, size_t size) {
 
 static gen_obs_parser_t *parser;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static gen_obs_msg_t m;
   char err[GEN_OBS_ERR_SIZE];
@@ -481,92 +465,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef GEN_FUZZ_REPLAY
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int replay_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    perror(path);
-    return -1;
-  }
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
-  size_t n;
-  while (buf != NULL && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-    len += n;
-    if (len == cap) {
-      uint8_t *bigger = realloc(buf, cap *= 2);
-      if (bigger == NULL)
-        free(buf);
-      buf = bigger;
-    }
-  }
-  fclose(f);
-  if (buf == NULL)
-    return -1;
-  /* An exact-size copy: reading past it is caught by ASan and valgrind. */
-  uint8_t *exact = malloc(len ? len : 1);
-  if (exact == NULL) {
-    free(buf);
-    return -1;
-  }
-  memcpy(exact, buf, len);
-  free(buf);
-  LLVMFuzzerTestOneInput(exact, len);
-  free(exact);
-  return 0;
-}
-
-static int replay(const char *path, size_t *count) {
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    perror(path);
-    return -1;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    (*count)++;
-    return replay_file(path);
-  }
-  DIR *dir = opendir(path);
-  if (dir == NULL) {
-    perror(path);
-    return -1;
-  }
-  int status = 0;
-  struct dirent *de;
-  while ((de = readdir(dir)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    char sub[4096];
-    snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-    if (replay(sub, count) != 0)
-      status = -1;
-  }
-  closedir(dir);
-  return status;
-}
-
-int main(int argc, char **argv) {
-  size_t count = 0;
-  int status = 0;
-  if (argc < 2) {
-#ifdef GEN_FUZZ_CORPUS_DIR
-    status = replay(GEN_FUZZ_CORPUS_DIR, &count);
-#else
-    fprintf(stderr, "usage: %s file-or-directory...\n", argv[0]);
-    return 2;
-#endif
-  }
-  for (int i = 1; i < argc; i++)
-    if (replay(argv[i], &count) != 0)
-      status = -1;
+static void fuzz_cleanup(void) {
   gen_obs_parser_free(parser);
-  printf("fuzz_obs: replayed %zu inputs%s\n", count,
-         status == 0 ? "" : " (some could not be read)");
-  if (count == 0)
-    return 1;
-  return status == 0 ? 0 : 1;
+  parser = NULL;
 }
-#endif

@@ -88,6 +88,21 @@ DEF_TEST(all_shared_keys) {
   return 0;
 }
 
+/* A long ApiBaseURL: the derived login URL is the whole of it, not cut
+ * at a fixed size (found by tests/fuzz/fuzz_config.c). */
+DEF_TEST(login_from_long_api_url) {
+  char api[600], want[600];
+  snprintf(api, sizeof(api), "https://api.%0300d.example.test/prefix", 0);
+  snprintf(want, sizeof(want), "https://login.%0300d.example.test/prefix", 0);
+  gen_org_t *org = parse(mock_ci("Org=acme", 3, mock_ci_str("ApiBaseURL", api),
+                                 mock_ci_str("ClientId", "id-1"),
+                                 mock_ci_str("ClientSecret", SECRET)));
+  CHECK_NOT_NULL(org);
+  EXPECT_EQ_STR(want, org->login_base_url);
+  gen_org_free(org);
+  return 0;
+}
+
 /* Each bad value is refused with a message naming the key, the value and
  * why. */
 DEF_TEST(bad_values_name_the_key) {
@@ -591,6 +606,7 @@ int main(void) {
   RUN_TEST(regions);
   RUN_TEST(minimal_org_from_region);
   RUN_TEST(all_shared_keys);
+  RUN_TEST(login_from_long_api_url);
   RUN_TEST(bad_values_name_the_key);
   RUN_TEST(host_utf8_and_shard_bounds);
   RUN_TEST(missing_credentials);

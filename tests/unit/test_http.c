@@ -192,6 +192,53 @@ DEF_TEST(token_refreshed_ahead_of_expiry) {
   return 0;
 }
 
+/* Found by tests/fuzz/fuzz_rest.c: a token that would break its header
+ * line is refused, and a lifetime too long for cdtime_t is capped instead
+ * of wrapping (2^34 s made the token expire at once). */
+DEF_TEST(token_answer_checked) {
+  fixture_t f;
+  setup(&f);
+  fake_now = TIME_T_TO_CDTIME_T(300000);
+  f.org->max_retries = 0;
+  push((scripted_t){.status = 200,
+                    .body = "{\"access_token\":\"abc\\r\\nX-Injected: 1\","
+                            "\"expires_in\":3600}"});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  OK(mock_log_contains("no usable access_token"));
+  fake_now += TIME_T_TO_CDTIME_T(10); /* past the backoff */
+  push((scripted_t){.status = 200,
+                    .body = "{\"access_token\":\"tok-long-1\","
+                            "\"expires_in\":17179869184}"});
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_STR("tok-long-1", token);
+  OK(f.auth->expires == fake_now + TIME_T_TO_CDTIME_T(30 * 86400));
+  /* Still valid a day later: no second request. */
+  fake_now += TIME_T_TO_CDTIME_T(86400);
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_INT(2, seen_len);
+  teardown(&f);
+  return 0;
+}
+
+/* A LoginBaseURL too long for the token URL: no request to a URL cut
+ * short (the credentials would go to another path). */
+DEF_TEST(token_url_too_long) {
+  fixture_t f;
+  setup(&f);
+  char url[1100];
+  snprintf(url, sizeof(url), "https://login.example.test/%01050d", 0);
+  free(f.org->login_base_url);
+  f.org->login_base_url = strdup(url);
+  push((scripted_t){.status = 200, .body = token_body("tok-never-1", 3600)});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  EXPECT_EQ_INT(0, seen_len);
+  OK(mock_log_contains("LoginBaseURL is too long"));
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
   fixture_t f;
   setup(&f);
@@ -552,6 +599,8 @@ int main(void) {
   RUN_TEST(token_refreshed_ahead_of_expiry);
   RUN_TEST(token_failure_backs_off_and_keeps_valid_token);
   RUN_TEST(token_request_not_retried);
+  RUN_TEST(token_answer_checked);
+  RUN_TEST(token_url_too_long);
   RUN_TEST(single_refresh_and_retry_on_401);
   RUN_TEST(retry_after_on_429);
   RUN_TEST(backoff_on_503_and_give_up);

@@ -1,0 +1,191 @@
+/*
+ * collectd-genesys: fuzz target for the receiver's request handling
+ * (gen_receiver on libmicrohttpd). There is no pure function to call: the
+ * checks live in MHD's callbacks. So one receiver is started on a loopback
+ * port (once per process) and each input is sent, as raw bytes, as a whole
+ * HTTP connection: written, the write side shut, the answer read until the
+ * receiver closes.
+ *
+ * Checked (a failure aborts):
+ * - what the receiver answers starts with an HTTP/1.x status line with a
+ *   code of 100-599 (a request still incomplete after 30 ms is hung up
+ *   on: the receiver would wait for its rest until the deadline);
+ * - the handler only sees bodies of requests that carried the secret, of
+ *   at most MaxBody bytes, terminated right after their length;
+ * - a 2xx is only answered when the handler accepted a body;
+ * - after every input the receiver still takes a known, valid request:
+ *   200, and the handler saw exactly its body.
+ */
+#define GEN_FUZZ_NAME "receiver"
+#include "fuzz_replay.h"
+#include "gen_receiver.h"
+#include "plugin_mock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SECRET "fz-secret"
+#define MAX_BODY 1024
+#define KNOWN_BODY "{\"known\":1}"
+
+static gen_receiver_t *rx;
+static unsigned port;
+/* The input being sent, read by the worker thread (atomic: the sockets
+ * between them order nothing a race detector sees). */
+static _Atomic(const uint8_t *) current;
+static atomic_size_t current_len;
+static atomic_int accepted;      /* bodies the handler accepted */
+static atomic_int known_handled; /* the known body, seen by the handler */
+
+static bool contains(const uint8_t *h, size_t hn, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; i + n <= hn; i++)
+    if (memcmp(h + i, needle, n) == 0)
+      return true;
+  return false;
+}
+
+static unsigned handler(void *ud, const char *body, size_t len) {
+  (void)ud;
+  FUZZ_CHECK(body != NULL && len <= MAX_BODY, "body within MaxBody");
+  FUZZ_CHECK(body[len] == '\0', "body terminated after its length");
+  /* Only the sender that knows the secret gets here. */
+  const uint8_t *input = atomic_load(&current);
+  FUZZ_CHECK(
+      input == NULL || contains(input, atomic_load(&current_len), SECRET) ||
+          (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0),
+      "secret checked");
+  if (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0)
+    atomic_fetch_add(&known_handled, 1);
+  if (len > 0 && body[0] == '{') {
+    atomic_fetch_add(&accepted, 1);
+    return 200;
+  }
+  return 400;
+}
+
+static void start(void) {
+  gen_receiver_options_t o = {.address = "127.0.0.1",
+                              .port = "0",
+                              .secret = SECRET,
+                              .secret_header = "X-Genesys-Secret",
+                              .max_body = MAX_BODY,
+                              .queue_size = 4,
+                              .request_timeout = 1.0,
+                              .log_prefix = "fuzz"};
+  char err[256] = "";
+  rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
+  if (rx == NULL)
+    fprintf(stderr, "fuzz_receiver: cannot start: %s\n", err);
+  FUZZ_CHECK(rx != NULL, "receiver starts");
+  port = gen_receiver_port(rx);
+}
+
+/* Sends data as one connection and reads the answer until the receiver
+ * closes or is quiet for 5 ms; the status code of the first answer, 0 when
+ * it closed without one, -1 when nothing came within wait_ms (a request
+ * still incomplete: the receiver would wait for the rest until its
+ * deadline, and the harness hangs up instead). */
+static int exchange(const uint8_t *data, size_t len, int wait_ms) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  FUZZ_CHECK(fd >= 0, "socket");
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+  /* The receiver may close early (a refusal): later writes may fail. */
+  for (size_t off = 0; off < len;) {
+    ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    off += (size_t)n;
+  }
+  /* No half-close: on a connection resumed after the worker (every body
+   * is handled there) MHD reads the client's end of input first and closes
+   * without the answer. Senders do not half-close; the harness waits. */
+  char answer[4096];
+  size_t got = 0;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, got == 0 ? wait_ms : 5);
+    if (r == 0 && got == 0) {
+      close(fd);
+      return -1;
+    }
+    if (r == 0)
+      break; /* answered; the connection is kept alive */
+    if (r < 0 && errno == EINTR)
+      continue;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    size_t k =
+        (size_t)n < sizeof(answer) - got ? (size_t)n : sizeof(answer) - got;
+    memcpy(answer + got, buf, k);
+    got += k;
+  }
+  close(fd);
+  if (got == 0)
+    return 0;
+  FUZZ_CHECK(got >= 13 && (memcmp(answer, "HTTP/1.1 ", 9) == 0 ||
+                           memcmp(answer, "HTTP/1.0 ", 9) == 0),
+             "status line");
+  int code = 0;
+  for (int i = 9; i < 12; i++) {
+    FUZZ_CHECK(answer[i] >= '0' && answer[i] <= '9', "status digits");
+    code = code * 10 + (answer[i] - '0');
+  }
+  FUZZ_CHECK(code >= 100 && code <= 599, "status range");
+  return code;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  mock_log_echo = false;
+  if (rx == NULL)
+    start();
+  /* An exact-size copy. */
+  uint8_t *copy = malloc(size ? size : 1);
+  FUZZ_CHECK(copy != NULL, "malloc");
+  memcpy(copy, data, size);
+  atomic_store(&current_len, size);
+  atomic_store(&current, copy);
+  int before = atomic_load(&accepted);
+  int code = exchange(copy, size, 30);
+  FUZZ_CHECK(code < 200 || code >= 300 || atomic_load(&accepted) > before,
+             "2xx only for an accepted body");
+
+  /* Still alive, and nothing carried over. */
+  static const char known[] = "POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "X-Genesys-Secret: " SECRET "\r\n"
+                              "Content-Type: application/json\r\n"
+                              "Content-Length: 11\r\n"
+                              "Connection: close\r\n\r\n" KNOWN_BODY;
+  int known_before = atomic_load(&known_handled);
+  /* The input stays current until the known request is answered: a body
+   * of it handled late is still checked against it. */
+  int known_code = exchange((const uint8_t *)known, sizeof(known) - 1, 5000);
+  if (known_code != 200)
+    fprintf(stderr, "fuzz_receiver: known request answered %d\n", known_code);
+  FUZZ_CHECK(known_code == 200, "known request accepted");
+  atomic_store(&current, NULL);
+  free(copy);
+  /* A late body of the input may have been handled meanwhile too (a
+   * request given up on after 30 ms, slow under valgrind). */
+  FUZZ_CHECK(atomic_load(&known_handled) > known_before, "known body handled");
+  mock_log_reset();
+  return 0;
+}
+
+static void fuzz_cleanup(void) {
+  if (rx != NULL)
+    gen_receiver_stop(rx);
+  rx = NULL;
+  mock_log_reset();
+}
