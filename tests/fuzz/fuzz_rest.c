@@ -29,6 +29,7 @@
 #include "fuzz_replay.h"
 
 #include "gen_auth.c"
+#include "gen_client.c"
 #include "gen_entity.c"
 #include "gen_http.c"
 #include "gen_interval_config.c"
