@@ -251,6 +251,9 @@ class PackagesTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             for plugin in PLUGINS:
                 self.assertIn(f'{plugin} Org "acme": token: OK', r.stdout)
+            # One token per <Org> block it checked.
+            checked = sim.stats()["requests"]["POST /oauth/token"]["by_status"]["200"]
+            self.assertEqual(checked, len(PLUGINS))
 
             proc = subprocess.Popen([COLLECTD, "-C", conf, "-f"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -275,7 +278,7 @@ class PackagesTest(unittest.TestCase):
             # genesys_flowmetrics share (the same client), so one core
             # library was loaded for both.
             tokens = sim.stats()["requests"]["POST /oauth/token"]
-            self.assertEqual(tokens["by_status"].get("200", 0), 2)
+            self.assertEqual(tokens["by_status"].get("200", 0) - checked, 2)
         finally:
             sim.stop()
 
