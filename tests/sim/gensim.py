@@ -28,6 +28,9 @@ def parse_args(argv=None):
     a("--public-host", default=None,
       help="host name put in URLs (connectUri, paging); default: --host, or localhost with --tls")
     a("--tls", action="store_true", help="serve HTTPS/WSS with a generated test CA")
+    a("--tls-name", action="append", default=[], metavar="NAME",
+      help="one more DNS name in the server certificate (repeatable), e.g. "
+           "api.mypurecloud.ie to stand in for a region")
     a("--state-dir", default=None, help="where ca.pem and the server cert live "
                                         "(default: $TMPDIR/gensim-state)")
     a("--seed", type=int, default=1)
@@ -144,7 +147,8 @@ class Runner:
         if o.tls:
             import simtls
             sd = o.state_dir or os.path.join(os.environ.get("TMPDIR", "/tmp"), "gensim-state")
-            tls_ctx, ca = simtls.server_context(sd)
+            tls_ctx, ca = simtls.server_context(
+                sd, ("localhost", "127.0.0.1", *o.tls_name))
         clock = simapi.Clock(start, o.speed)
         self.app = simapi.App(o, model, clock, tls_ctx, ca)
 
