@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   gcc make autoconf automake libtool pkg-config perl
   collectd-core collectd-dev
+  # the first-hour test runs the system collectd from /etc/collectd as the
+  # README says (collectd brings /etc/collectd/collectd.conf), and curl
+  collectd curl
   libcurl4-openssl-dev libjson-c-dev libyajl-dev libssl-dev libwslay-dev
   libmicrohttpd-dev libgnutls28-dev
   valgrind gdb python3 openssl ca-certificates procps man-db groff-base binutils
@@ -18,7 +21,8 @@ PACKAGES=(
   faketime
 )
 # Server packages whose system service must not keep running after install.
-SERVICES=(prometheus:prometheus graphite-carbon:carbon-cache influxdb:influxdb)
+SERVICES=(prometheus:prometheus graphite-carbon:carbon-cache influxdb:influxdb
+  collectd:collectd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

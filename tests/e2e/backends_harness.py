@@ -6,6 +6,7 @@ The system services these packages ship are never used."""
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -132,7 +133,79 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Prometheus(Server):
+class PrometheusAPI:
+    """Queries of a running Prometheus at self.url."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def query(self, expr, at=None):
+        """The result vector (or matrix) of an instant query; raises on an
+        error answer."""
+        data = {"query": expr}
+        if at is not None:
+            data["time"] = f"{at:.3f}"
+        r = http_json(self.url + "/api/v1/query", data)
+        if r.get("status") != "success":
+            raise AssertionError(f"{expr}: {r}")
+        return r["data"]["result"]
+
+    def series(self, match):
+        r = http_json(self.url + "/api/v1/series?" + urllib.parse.urlencode({"match[]": match}))
+        return r["data"]
+
+    def rules(self):
+        return http_json(self.url + "/api/v1/rules")["data"]["groups"]
+
+
+def dashboard_panels(panels):
+    """Every panel of a Grafana dashboard, rows' panels included."""
+    for p in panels:
+        yield p
+        yield from dashboard_panels(p.get("panels", []))
+
+
+def substitute(expr, values):
+    """expr with Grafana's $name and ${name} replaced from values."""
+    def repl(m):
+        name = m.group(1) or m.group(2)
+        return values.get(name, m.group(0))
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, expr)
+
+
+def dashboard_variables(prom, board, name):
+    """Values of a dashboard's template variables, asked from Prometheus as
+    Grafana would (label_values), in order; "All" where the variable has
+    it, else the first value."""
+    values = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
+    for var in board.get("templating", {}).get("list", []):
+        if var["type"] == "datasource":
+            continue
+        if var["type"] != "query":
+            raise AssertionError(f"{name}: {var['name']} is a {var['type']} variable")
+        q = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+        m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", substitute(q, values))
+        if m is None:
+            raise AssertionError(f"{name}: {var['name']}: {q}")
+        found = sorted({s[m.group(2)] for s in prom.series(m.group(1)) if m.group(2) in s})
+        if not found:
+            raise AssertionError(f"{name}: variable {var['name']} has no values ({q})")
+        if var.get("includeAll") and var.get("allValue"):
+            values[var["name"]] = var["allValue"]
+        else:
+            values[var["name"]] = found[0]
+    return values
+
+
+def dashboard_queries(prom, board, name):
+    """(panel title, expression) of every panel target, variables resolved."""
+    variables = dashboard_variables(prom, board, name)
+    for panel in dashboard_panels(board["panels"]):
+        for target in panel.get("targets", []):
+            yield panel["title"], target.get("refId"), substitute(target["expr"], variables)
+
+
+class Prometheus(Server, PrometheusAPI):
     """prometheus scraping one target every second, with rule files."""
 
     name = "prometheus"
@@ -163,24 +236,6 @@ class Prometheus(Server):
                     "--log.level=warn"])
         self.ready_or_fail(lambda: urllib.request.urlopen(self.url + "/-/ready",
                                                           timeout=2).status == 200)
-
-    def query(self, expr, at=None):
-        """The result vector (or matrix) of an instant query; raises on an
-        error answer."""
-        data = {"query": expr}
-        if at is not None:
-            data["time"] = f"{at:.3f}"
-        r = http_json(self.url + "/api/v1/query", data)
-        if r.get("status") != "success":
-            raise AssertionError(f"{expr}: {r}")
-        return r["data"]["result"]
-
-    def series(self, match):
-        r = http_json(self.url + "/api/v1/series?" + urllib.parse.urlencode({"match[]": match}))
-        return r["data"]
-
-    def rules(self):
-        return http_json(self.url + "/api/v1/rules")["data"]["groups"]
 
 
 class Carbon(Server):

@@ -19,7 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from backends_harness import (  # noqa: E402
-    EXAMPLES, Carbon, InfluxDB, Prometheus, example_plugin_block, free_port, wait_until)
+    EXAMPLES, Carbon, InfluxDB, Prometheus, dashboard_queries, example_plugin_block, free_port,
+    wait_until)
 from collectd_harness import OUR_TYPES_DB, ROOT, TYPES_DB, Collectd, run_tests  # noqa: E402
 from realtime_truth import settle, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
@@ -336,17 +337,14 @@ class BackendsTest(unittest.TestCase):
         for path in dashboards:
             with open(path) as f:
                 board = json.load(f)
-            variables = self._resolve_variables(board, os.path.basename(path))
-            for panel in _panels(board["panels"]):
-                for target in panel.get("targets", []):
-                    expr = _substitute(target["expr"], variables)
-                    with self.subTest(dashboard=os.path.basename(path),
-                                      panel=panel["title"], ref=target.get("refId")):
-                        self.assertNotIn("$", re.sub(r'"\$\d+"', "", expr),
-                                         f"unresolved variable in {expr}")
-                        result = self.prom.query(expr)
-                        self.assertTrue(result, f"no data: {expr}")
-                        executed += 1
+            name = os.path.basename(path)
+            for title, ref, expr in dashboard_queries(self.prom, board, name):
+                with self.subTest(dashboard=name, panel=title, ref=ref):
+                    self.assertNotIn("$", re.sub(r'"\$\d+"', "", expr),
+                                     f"unresolved variable in {expr}")
+                    result = self.prom.query(expr)
+                    self.assertTrue(result, f"no data: {expr}")
+                    executed += 1
         print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data")
 
     def _wait_analytics_buckets(self):
@@ -385,26 +383,6 @@ class BackendsTest(unittest.TestCase):
                         self.assertIn("genesys_analytics", series["metric"])
                         self.assertIn("type", series["metric"])
         self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
-
-    def _resolve_variables(self, board, name):
-        """Values of the dashboard's template variables, asked from the
-        real Prometheus as Grafana would (label_values), in order."""
-        values = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
-        for var in board.get("templating", {}).get("list", []):
-            if var["type"] == "datasource":
-                continue
-            self.assertEqual(var["type"], "query", f"{name}: {var['name']}")
-            q = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
-            m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", _substitute(q, values))
-            self.assertIsNotNone(m, f"{name}: {var['name']}: {q}")
-            found = sorted({s[m.group(2)] for s in self.prom.series(m.group(1))
-                            if m.group(2) in s})
-            self.assertTrue(found, f"{name}: variable {var['name']} has no values ({q})")
-            if var.get("includeAll") and var.get("allValue"):
-                values[var["name"]] = var["allValue"]
-            else:
-                values[var["name"]] = found[0]
-        return values
 
     def test_complete_examples_pass_collectd_t(self):
         """Each complete agent configuration, with the plugins and types
@@ -448,19 +426,6 @@ class BackendsTest(unittest.TestCase):
         bad = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
         self.assertEqual(bad, [])
         self.assertGreaterEqual(len(rules), 5)
-
-
-def _panels(panels):
-    for p in panels:
-        yield p
-        yield from _panels(p.get("panels", []))
-
-
-def _substitute(expr, values):
-    def repl(m):
-        name = m.group(1) or m.group(2)
-        return values.get(name, m.group(0))
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, expr)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ it found it and refuses to run where collectd-genesys is already installed.
 import fcntl
 import fnmatch
 import glob
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from backends_harness import PrometheusAPI, dashboard_queries, wait_until  # noqa: E402
 from collectd_harness import (BUILD, COLLECTD, PLUGINS, ROOT, csv_values,  # noqa: E402
                               run_tests, write_secret)
 from realtime_truth import wait_for  # noqa: E402
@@ -85,6 +87,73 @@ def sanitise(name):
     return re.sub(r"[^A-Za-z0-9_.\x80-\U0010ffff-]", "_", name)
 
 
+# What the first hour writes (README.md), and the system files it changes.
+SECRET = "/etc/collectd/genesys-acme.secret"
+SNIPPET = "/etc/collectd/collectd.conf.d/genesys.conf"
+PROM_SNIPPET = "/etc/collectd/collectd.conf.d/prometheus.conf"
+PROM_RULES = "/etc/prometheus/genesys-alerts.yml"
+TEST_CA = "/usr/local/share/ca-certificates/collectd-genesys-test-ca.crt"
+KEPT_FILES = ("/etc/hosts", "/etc/prometheus/prometheus.yml")
+STATE_DIRS = ("/var/lib/collectd", "/var/lib/prometheus", "/var/log/prometheus",
+              "/run/prometheus", "/etc/collectd/collectd.conf.d")
+
+
+def port_in_use(port):
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def snapshot_system():
+    files = {}
+    for path in KEPT_FILES:
+        with open(path) as f:
+            files[path] = f.read()
+    dirs = {d: set(os.listdir(d)) if os.path.isdir(d) else None for d in STATE_DIRS}
+    return files, dirs
+
+
+def restore_system(snapshot):
+    """Services stopped, files as they were, what the run made removed."""
+    files, dirs = snapshot
+    for service in ("collectd", "prometheus"):
+        run(["service", service, "stop"], timeout=120)
+    # A daemon an init script lost track of (no pidfile) goes too: the
+    # system's own users run them, never the tests' servers.
+    run(["pkill", "-u", "prometheus", "-x", "prometheus"])
+    run(["pkill", "-x", "collectdmon"])
+    for path in (SECRET, PROM_RULES, TEST_CA):
+        if os.path.exists(path):
+            os.unlink(path)
+    run(["update-ca-certificates", "--fresh"])
+    for path, text in files.items():
+        # In place: /etc/hosts may be a bind mount that cannot be replaced.
+        with open(path, "w") as f:
+            f.write(text)
+    for d, before in dirs.items():
+        if before is None:
+            shutil.rmtree(d, ignore_errors=True)
+        elif os.path.isdir(d):
+            for name in set(os.listdir(d)) - before:
+                p = os.path.join(d, name)
+                shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+
+
+def add_hosts_line(line):
+    with open("/etc/hosts", "a") as f:
+        f.write(line + "\n")
+
+
+def selected_queues(snippet, sim):
+    """The queues of the truth that the snippet's QueueName patterns pick,
+    as the plugin names them."""
+    patterns = re.search(r'(?m)^\s*QueueName (.*)$', snippet)[1]
+    patterns = [p.lower() for p in re.findall(r'"([^"]+)"', patterns)]
+    truth = sim.truth()["queues"]
+    return {sanitise(q["name"]) for q in truth.values()
+            if any(fnmatch.fnmatchcase(q["name"].lower(), p) for p in patterns)}
+
+
 class PackagesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -117,7 +186,9 @@ class PackagesTest(unittest.TestCase):
         assert r.returncode == 0, r.stdout + r.stderr
         # make check runs inside the build (about 5 s): the package is only
         # made from a tree whose unit tests pass.
-        env = {**os.environ, "DEB_BUILD_OPTIONS": f"parallel={os.cpu_count() or 1}"}
+        # VERBOSE: a failing test's log goes into the build log.
+        env = {**os.environ, "DEB_BUILD_OPTIONS": f"parallel={os.cpu_count() or 1}",
+               "VERBOSE": "1"}
         r = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env, timeout=600)
         cls.build_log = r.stdout + r.stderr
         assert r.returncode == 0, cls.build_log[-4000:]
@@ -230,11 +301,7 @@ class PackagesTest(unittest.TestCase):
 
             # The example picks queues by name: those of the truth that match.
             self.assertNotRegex(selected, r"(?m)^\s*(QueueId|DivisionId|MediaType) ")
-            patterns = re.search(r'(?m)^\s*QueueName (.*)$', selected)[1]
-            patterns = [p.lower() for p in re.findall(r'"([^"]+)"', patterns)]
-            truth = sim.truth()["queues"]
-            want = {sanitise(q["name"]) for q in truth.values()
-                    if any(fnmatch.fnmatchcase(q["name"].lower(), p) for p in patterns)}
+            want = selected_queues(selected, sim)
             self.assertTrue(want)
 
             def realtime_queues():
@@ -360,6 +427,79 @@ class PackagesTest(unittest.TestCase):
         requires = run(["rpm", "-qpR", rpms[0]]).stdout.splitlines()
         self.assertIn("collectd >= 5.12", requires)
         self.assertTrue([q for q in requires if q.startswith("libcurl.so.4")], requires)
+
+    # ---- the README's first hour, as written --------------------------------
+
+    def test_8_first_hour_as_written(self):
+        """README.md's "first hour" block, run by bash as it is written
+        (only its REGION and CLIENT_ID lines filled in, the secret typed on
+        stdin), in the directory of the .deb, against the simulator standing
+        in for eu_west_1: it answers on port 443 as api.mypurecloud.ie and
+        login.mypurecloud.ie (/etc/hosts), with a certificate of a CA the
+        system trusts (update-ca-certificates). The system collectd and
+        Prometheus run as services from /etc. The Grafana step is done as
+        Grafana does it: every query of the wallboard, its variables
+        resolved from Prometheus, must return data, and the queues it shows
+        are those of the truth the snippet selects. Everything it touched
+        is put back."""
+        with open(os.path.join(ROOT, "README.md")) as f:
+            block = re.search(r"^```sh first-hour\n(.*?)^```$", f.read(), re.M | re.S)
+        self.assertIsNotNone(block, "README.md has no first-hour block")
+        for busy in (443, 9090, 9103):
+            self.assertFalse(port_in_use(busy), f"port {busy} is taken: the test needs it")
+        for path in (SECRET, SNIPPET, PROM_SNIPPET, PROM_RULES):
+            self.assertFalse(os.path.exists(path), f"{path} exists: the test would replace it")
+        # The package is installed by the block itself.
+        self.assertEqual(run(["dpkg", "--purge", PACKAGE]).returncode, 0)
+        self.addCleanup(restore_system, snapshot_system())
+
+        add_hosts_line("127.0.0.1 api.mypurecloud.ie login.mypurecloud.ie")
+        sim = Simulator("--queues", "40", "--agents", "200", "--flows", "2",
+                        "--speed", "1", "--start", "now", "--port", "443",
+                        "--public-host", "api.mypurecloud.ie",
+                        "--tls-name", "api.mypurecloud.ie",
+                        "--tls-name", "login.mypurecloud.ie")
+        self.addCleanup(sim.stop)
+        self.assertEqual(sim.base_url, "https://api.mypurecloud.ie:443")
+        shutil.copy(sim.ca, TEST_CA)
+        self.assertEqual(run(["update-ca-certificates"]).returncode, 0)
+
+        script, n = re.subn(r"^REGION=\S+", "REGION=eu_west_1", block[1], flags=re.M)
+        self.assertEqual(n, 1)
+        script, n = re.subn(r"^CLIENT_ID=\S+", f"CLIENT_ID={sim.info['client_id']}",
+                            script, flags=re.M)
+        self.assertEqual(n, 1)
+        r = run(["bash", "-euo", "pipefail", "-c", script], timeout=600, cwd=self.dir,
+                input=sim.info["client_secret"] + "\n",
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        self.assertEqual(r.returncode, 0, (r.stdout + r.stderr)[-4000:])
+        self.assertIn('genesys_realtime Org "acme": token: OK', r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^collectd_genesys_realtime_queues")
+        self.assertNotIn(sim.info["client_secret"], r.stdout + r.stderr)
+        self.assertTrue(dpkg_status().startswith("install ok installed"))
+        with open(SECRET) as f:
+            self.assertEqual(f.read(), sim.info["client_secret"])
+        self.assertEqual(os.stat(SECRET).st_mode & 0o777, 0o600)
+
+        # Grafana's part: the wallboard's queries against the system Prometheus.
+        prom = PrometheusAPI("http://127.0.0.1:9090")
+        with open(SNIPPET) as f:
+            want = selected_queues(f.read(), sim)
+        shown = 'collectd_genesys_realtime_waiting{instance="acme"}'
+        # (wait_until: Prometheus takes a moment to listen after its start.)
+        self.assertTrue(wait_until(lambda: {s["genesys_realtime"] for s in prom.series(shown)}
+                                   == want, timeout=120, step=2),
+                        f"Prometheus never had the queues {sorted(want)}")
+        board_path = os.path.join(EXAMPLES, "grafana", "genesys-queue-wallboard.json")
+        with open(board_path) as f:
+            board = json.load(f)
+        executed = 0
+        for title, ref, expr in dashboard_queries(prom, board, "wallboard"):
+            with self.subTest(panel=title, ref=ref):
+                self.assertTrue(prom.query(expr), f"no data: {expr}")
+                executed += 1
+        self.assertGreaterEqual(executed, 10)
+        print(f"# first hour: {executed} wallboard queries returned data")
 
     # ---- last: the system is as before --------------------------------------
 
