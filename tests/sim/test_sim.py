@@ -1726,6 +1726,34 @@ class T08Tls(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_tls_names(self):
+        """--tls-name: the certificate covers the names given, made again
+        in a state directory whose certificate lacked them."""
+        import simtls
+        d = tempfile.mkdtemp(prefix="gensim-tls-")
+        try:
+            def names():
+                out = subprocess.run(["openssl", "x509", "-in", os.path.join(d, "server.pem"),
+                                      "-noout", "-ext", "subjectAltName"],
+                                     capture_output=True, text=True, check=True).stdout
+                return set(re.findall(r"DNS:([\w.-]+)", out))
+            simtls.ensure_certs(d)
+            self.assertEqual(names(), {"localhost"})
+            with open(os.path.join(d, "ca.pem")) as f:
+                ca = f.read()
+            simtls.ensure_certs(d, ("localhost", "127.0.0.1", "api.mypurecloud.ie"))
+            self.assertEqual(names(), {"localhost", "api.mypurecloud.ie"})
+            with open(os.path.join(d, "ca.pem")) as f:
+                self.assertEqual(f.read(), ca, "the CA is kept")
+            s = Sim("--quiet", "--tls", "--state-dir", d, "--tls-name", "login.example.test",
+                    "--queues", 2, "--agents", 4)
+            try:
+                self.assertEqual(names(), {"localhost", "login.example.test"})
+            finally:
+                s.stop()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
 
 class Receiver(http.server.BaseHTTPRequestHandler):
     got = []
