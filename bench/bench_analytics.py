@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """genesys_analytics: API requests and CPU per cycle against the simulator.
 
 For each queue count, starts the simulator (10 agents per queue, plain HTTP

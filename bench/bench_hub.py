@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """CPU per message of genesys_realtime and genesys_flowmetrics together on
 one OAuth client, in the real collectd, per build.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Start-up requests of genesys_realtime with AgentActivity, per endpoint.
 
 For each build and each scale, starts gensim (tests/sim) with Q queues and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: benchmark of the queue-observation parser (gen_obs).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys benchmarks: what the message generators share, a growing
  * string buffer and a seeded random source, so recorded messages are made in

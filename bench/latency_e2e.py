@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """End-to-end latency of genesys_realtime: from the simulator's event to the
 value's arrival at collectd's write plugin.
 

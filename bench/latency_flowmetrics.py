@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """End-to-end latency of genesys_flowmetrics metric attributes: from the
 simulator setting an attribute to the counter's arrival at collectd's write
 plugin.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: metric attributes (see gen_attr.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: one org's API client as the plugins use it: its
  * configuration, self-metrics, token cache and HTTP handle, plus the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: conversation tracking for
  * v2.routing.queues.{id}.conversations.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: entity cache (id ↔ name) for queues, flows, users, …
  *

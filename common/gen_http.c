@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: HTTP client for the Genesys Cloud Platform API.
  */

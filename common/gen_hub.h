@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: the bookkeeping of a notification hub, without I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: closed-interval collection with settle delay, revisit,
  * backfill and persistent counters (see gen_interval.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: closed-interval collection that loses nothing and
  * counts nothing twice, independent of what is measured.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: the configuration keys of closed-interval collection
  * and the engine made from them (see gen_interval_config.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: the configuration keys of closed-interval collection,
  * shared by every plugin that uses the gen_interval engine (Granularity,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: append-only journals in generations (see gen_journal.h).
  */

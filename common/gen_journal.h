@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: append-only journals in generations, for counts that
  * must survive a SIGKILL between two state saves.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: bounded JSON parsing and typed look-ups over json-c.
  */

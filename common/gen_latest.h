@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: values that replace their series' previous value (the
  * current state of a gauge, a counter's running total), dispatched without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: HTTP(S) event receiver (see gen_receiver.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: an HTTP(S) receiver for pushed events (EventBridge API
  * destinations and the like), on libmicrohttpd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: strict UTF-8 validation, shared by the observation
  * parser and the configuration (values that become collectd names).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: WebSocket client on libcurl (TCP, proxy, TLS) and wslay
  * (framing). The contract is in gen_ws.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: WebSocket client (RFC 6455) for the Notifications API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: genesys_analytics, per-interval queue performance from
  * the conversation aggregates query, with backfill.

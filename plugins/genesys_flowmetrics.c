@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: genesys_flowmetrics, Architect flow executions, outcomes,
  * milestones and metric attributes.

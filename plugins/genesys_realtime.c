@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: genesys_realtime, live queue and agent state from the
  * Notifications API WebSocket.

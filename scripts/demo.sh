@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The demo: gets the machine ready, starts the Genesys Cloud simulator, a
 # real collectd with the three plugins against it and write_prometheus, and a
 # Prometheus server scraping it (with the example alerting rules); prints

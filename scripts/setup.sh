@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Gets a fresh Debian 12 machine ready: installs the packages the build, the
 # tests and the demo need (as root), then configures and builds into build/.
 # Safe to run again: packages already present are not fetched twice.

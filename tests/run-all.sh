@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The whole test suite. Expects scripts/setup.sh to have run (scripts/test.sh
 # does both). Each stage reports its tests; the last line is the total:
 #   N passed, N failed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys-check: reads the <Plugin genesys_*> blocks of a collectd
  * configuration, parses each <Org> with the parser the plugins use, gets a

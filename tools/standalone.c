@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: stand-ins for the collectd daemon's functions that the
  * core links against (see standalone.h).

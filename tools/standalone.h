@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: stand-ins for the collectd daemon's functions, for the
  * programs that run the shared core outside collectd (the check command,

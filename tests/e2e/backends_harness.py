@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real time-series servers from Debian's packages, for end-to-end tests:
 Prometheus, carbon-cache (Graphite, whisper files) and InfluxDB 1.x. Each
 runs as the test's own process on free loopback ports with its data in a

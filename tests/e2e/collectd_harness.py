@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runs the real collectd daemon with the built plugins, for end-to-end tests.
 
 collectd refuses plugins behind symlinks, so the harness copies our plugins

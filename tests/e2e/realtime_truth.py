@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared by the genesys_realtime end-to-end tests: waiting for conditions,
 the simulator's request counters, and the comparison of every value the
 plugin dispatched with the simulator's ground truth."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A write_http receiver for end-to-end tests: collectd's write_http plugin
 POSTs its values here as JSON; the test reads the latest value of every
 identifier and when each value arrived."""

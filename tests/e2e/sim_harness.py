@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Starts the Genesys Cloud simulator (tests/sim/gensim.py) for a test."""
 import json
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Prometheus alerting rules of examples/prometheus/ are valid
 (promtool check rules) and do what their unit tests say (promtool test
 rules: each alert fires on the series the plugins produce and stays quiet

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_analytics in the real collectd against the simulator
 over TLS, for a sped-up hour at PT5M. For every queue, media type and bucket,
 the dispatched offered/answered/abandoned counts and handle-time sums equal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end through the real backends: one real collectd with the three
 plugins reads the simulator over TLS and writes, with the write-plugin
 settings of examples/collectd-{prometheus,graphite,influxdb}.conf, to a real

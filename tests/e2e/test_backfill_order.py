@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: a 60-bucket backfill through collectd's default write path.
 
 collectd 5.12 hands dispatched values to five write threads (WriteThreads'

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: collectd-genesys-check against the simulator.
 
 A collectd configuration that Includes a snippet with one <Org> block per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: the secrets the plugins own stay out of core dumps.
 
 collectd runs genesys_flowmetrics (token, channel, receiver over TLS) and

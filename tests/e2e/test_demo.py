@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The README's first command, scripts/demo.sh, bounded by DEMO_SECONDS:
 it starts the simulator, collectd with the three plugins and
 write_prometheus, and Prometheus, says where to look, and its live summary

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The manual pages match the code: every option the code accepts is
 documented, and every documented option is accepted. The pages render with
 man(1) without warnings."""
@@ -90,6 +91,24 @@ class DocsTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 0)
                 self.assertEqual(r.stderr.strip(), "")
                 self.assertIn("NAME", r.stdout)
+
+
+class LicenceTest(unittest.TestCase):
+    def test_every_source_file_names_the_licence(self):
+        patterns = ["common/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
+                    "tests/fuzz/*.[ch]", "bench/*.[ch]", "bench/*.py", "tests/e2e/*.py",
+                    "tests/sim/*.py", "scripts/*.sh", "tests/*.sh"]
+        files = [f for p in patterns for f in glob.glob(os.path.join(ROOT, p))]
+        self.assertGreater(len(files), 100)
+        missing = []
+        for path in files:
+            with open(path, encoding="utf-8") as f:
+                head = f.read(400)
+            if "SPDX-License-Identifier: MIT" not in head:
+                missing.append(os.path.relpath(path, ROOT))
+        self.assertEqual(missing, [])
+        with open(os.path.join(ROOT, "LICENSE")) as f:
+            self.assertTrue(f.read().startswith("MIT License"))
 
 
 if __name__ == "__main__":

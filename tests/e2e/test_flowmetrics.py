@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_flowmetrics in the real collectd against the
 simulator over TLS. Two orgs read the same simulated org: "topic" takes
 metric attributes from the queue conversation topics, "eb" from its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_realtime (ConversationEvents, AgentActivity) and
 genesys_flowmetrics (flow metrics topics, metric attributes from the queue
 conversation topics) loaded together in the real collectd with one OAuth

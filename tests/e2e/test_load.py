@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: Debian's collectd loads each built plugin, runs it, and
 refuses a bad configuration with a message that names the key, while the
 rest of collectd keeps running."""

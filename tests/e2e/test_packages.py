@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Packages, as a user gets them. From the `make dist` tarball: the .deb is
 built with dpkg-buildpackage (its own `make check` included) and linted; it
 is installed with dpkg into this system, where the system collectd loads the
@@ -256,6 +257,9 @@ class PackagesTest(unittest.TestCase):
             self.assertIn("[libgenesys-core.so]", dyn, p)
             self.assertIn("RUNPATH", dyn, p)
             self.assertIn("[$ORIGIN]", dyn, p)
+        # The licence: MIT, which Debian's copyright format calls Expat.
+        with open("/usr/share/doc/collectd-genesys/copyright") as f:
+            self.assertRegex(f.read(), r"(?m)^Files: \*\n(?:.*\n)*?License: Expat$")
         with open(TYPES_FILE) as f, open(os.path.join(ROOT, "types", "genesys.db")) as g:
             self.assertEqual(f.read(), g.read())
         # man finds the pages by name.
@@ -424,6 +428,8 @@ class PackagesTest(unittest.TestCase):
         self.assertTrue([f for f in files if f.endswith("/examples/genesys_realtime.conf")])
         self.assertIn("/usr/bin/collectd-genesys-check", files)
         self.assertEqual(run(["rpm", "-qp", "--qf", "%{VERSION}", rpms[0]]).stdout, self.version)
+        self.assertEqual(run(["rpm", "-qp", "--qf", "%{LICENSE}", rpms[0]]).stdout, "MIT")
+        self.assertTrue([f for f in files if f.endswith("/LICENSE")], "LICENSE not installed")
         requires = run(["rpm", "-qpR", rpms[0]]).stdout.splitlines()
         self.assertIn("collectd >= 5.12", requires)
         self.assertTrue([q for q in requires if q.startswith("libcurl.so.4")], requires)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: a family refused an OAuth permission while the others run.
 
 The simulator answers 403 missing.permissions, as Genesys does, where the

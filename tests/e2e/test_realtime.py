@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_realtime in the real collectd against the simulator
 over TLS, with enough queues for several channels. Per queue and media type
 the gauges equal the simulator's ground truth once the model is paused and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_realtime with ConversationEvents and AgentActivity in
 the real collectd against the simulator over TLS. The plugin starts while
 the model is paused (with conversations in flight from the warm-up), the

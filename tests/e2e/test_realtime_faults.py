@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end, faults: genesys_realtime in the real collectd against the
 simulator over TLS (60 queues, 2 channels of 30 topics, heartbeat 1 s,
 HeartbeatTimeout 4 s). Each test injects one kind of fault through the

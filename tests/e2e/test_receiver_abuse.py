@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End-to-end: the flowmetrics EventBridge receiver under a slowloris attack.
 
 300 connections from other loopback addresses (127.0.0.2 and up; all of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: the real collectd with the three plugins authenticates to the
 simulator over TLS (its generated CA), keeps one cached token per org and
 plugin, refreshes it ahead of expiry without a gap, reports bad credentials

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end under ThreadSanitizer: the three plugins built with
 --enable-tsan (build-tsan, made by the suite before the end-to-end tests,
 or GEN_TSAN_BUILD_DIR) in Debian's collectd, with TSan's runtime preloaded,

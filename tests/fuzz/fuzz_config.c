@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the shared <Org> configuration
  * (gen_config_org_block: gen_org_config_key, gen_org_config_finish), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the queue-observation parser (gen_obs).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the receiver's request handling
  * (gen_receiver on libmicrohttpd). There is no pure function to call: the

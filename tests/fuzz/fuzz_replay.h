@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: what every fuzz harness shares: FUZZ_CHECK, and under
  * -DGEN_FUZZ_REPLAY a main() that runs LLVMFuzzerTestOneInput over files

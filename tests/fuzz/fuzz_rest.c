@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the REST answers: the token answer
  * (gen_auth), paged entity listings (gen_entity_list), queue members

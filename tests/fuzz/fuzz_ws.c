@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for WebSocket framing (gen_ws), through the
  * in-memory transport seam gen_ws_connect_io() that tests/unit/test_ws.c

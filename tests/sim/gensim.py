@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """gensim: Genesys Cloud simulator for collectd-genesys (demo backend and test
 ground truth).  Python 3 standard library only.  See README.md beside this file.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Measure gensim at scale: start it, subscribe like a large collectd
 deployment would, read every WebSocket message, and report events/s, the
 simulator's CPU and memory, event-loop lag and query latencies.

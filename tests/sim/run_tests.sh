@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs the simulator's own tests.  Last line: "sim: N passed, N failed".
 # Usage: tests/sim/run_tests.sh [unittest test names, e.g. T05Notifications]
 set -u

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Genesys Cloud API surface of the simulator: auth, listings, analytics
 queries, Notifications channels and WebSocket, faults, stats, truth,
 EventBridge sender.  One asyncio event loop, one port.

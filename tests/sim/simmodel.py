@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Seeded, deterministic contact-centre model for the Genesys Cloud simulator.
 
 The model is a discrete-event simulation on a simulated clock (milliseconds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Minimal HTTP/1.1 server side, RFC 6455 WebSocket framing (server and a small
 synchronous client), for the Genesys Cloud simulator.  Standard library only.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Test CA and server certificate for the simulator, made with the openssl CLI.
 
 Files in state_dir: ca.pem (give this to clients as CACert), ca.key,

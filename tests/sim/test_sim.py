@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Tests of the Genesys Cloud simulator (gensim).  unittest, standard library.
 
 Every endpoint, limit and fault of tests/sim/README.md is exercised against a

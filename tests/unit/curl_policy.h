@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Records what gen_curl_policy gives a handle, for the tests of every module
  * that makes one (gen_http, gen_ws): each must get the whole policy. */
 #ifndef CURL_POLICY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit-test helper for plugins built on gen_interval: plans the range due
  * at `at` for one scope, and takes a JSON answer to it (commit or abort). */
 #ifndef INTERVAL_ANSWER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: a mock of the collectd plugin API for unit tests.
  */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one unit test program; under valgrind's memcheck when GEN_VALGRIND=1.
 # libtool wraps uninstalled programs in scripts, so valgrind goes through
 # "libtool --mode=execute" to reach the real binary.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of genesys_analytics without network: taking aggregate answers
  * (good, partial, malformed), what is dispatched, and its configuration. */
 #include "plugin_mock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of gen_attr: attribute-name formats, counting each name once
  * per conversation, expiry and eviction, the name limit, and surviving a
  * restart through snapshot and journal. */

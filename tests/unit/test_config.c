@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: the shared <Org> keys, secrets and shards. */
 #include "gen_client.h"
 #include "gen_config.h"

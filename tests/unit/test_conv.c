@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: tests of the conversation tracker (common/gen_conv.c):
  * each moment counted once through replays, first sight mid-flight,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: name sanitising, value identity and self-metrics. */
 #include "gen_dispatch.h"
 #include "gen_stats.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of genesys_flowmetrics without network: flow metric records
  * become counters per flow, outcome and milestone; metric attributes from
  * conversation events and EventBridge events count once per conversation;

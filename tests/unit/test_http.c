@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: the HTTP client and the token cache, over a scripted
  * transport (no network): retry policy, 401 refresh, paging, error bodies,
  * rate-limit headers, size cap, redaction of secrets and tokens. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of gen_hub, the notification hub's bookkeeping: packing into
  * channels, one topic shared by several consumers, release, pending topics
  * placed when room is freed, the channel budget, renewal. */

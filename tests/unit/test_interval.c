@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: the closed-interval engine (settle, revisit, backfill, gaps,
  * persistent counters, restarts). */
 #include "gen_interval.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: bounded JSON parsing and typed look-ups. */
 #include "gen_json.h"
 #include "plugin_mock.h"

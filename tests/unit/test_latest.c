@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of gen_latest: a series dispatched again within the hold is
  * held, only its newest value leaves when the hold ends, other series are
  * never held, and a series is remembered across the window swaps for at

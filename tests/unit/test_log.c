@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: secret redaction and rate-limited logging. */
 #include "gen_log.h"
 #include "plugin_mock.h"

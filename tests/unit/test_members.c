@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: gen_members over a fake API (no network): the activity query
  * per 100 queues, the per-queue fallback for truncated, short, missing or
  * refused answers, paging, 429 (honoured, refused, budget) and malformed

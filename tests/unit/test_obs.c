@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: tests of the queue-observation parser (common/gen_obs.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: each plugin registers, turns <Org> blocks into read callbacks
  * and refuses bad blocks without failing collectd's configuration. */
 #include "plugin_mock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of genesys_realtime without network: applying observation
  * messages and baseline answers, what is dispatched, the growing longest
  * wait, and the entity cache and channel partition it stands on. */

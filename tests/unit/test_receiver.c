@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of gen_receiver on loopback with a real HTTP client (libcurl):
  * each kind of request gets its answer, a full queue answers 429, and a
  * body is acknowledged only after the handler has recorded it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: atomic state files. */
 #include "gen_state.h"
 #include "plugin_mock.h"

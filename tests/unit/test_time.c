@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests: ISO-8601 times, intervals, durations and buckets. */
 #include "gen_time.h"
 #include "plugin_mock.h"

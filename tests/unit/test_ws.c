@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: tests of the WebSocket client (common/gen_ws.c).
  *
