@@ -4,6 +4,7 @@
  */
 #include "gen_config.h"
 #include "gen_log.h"
+#include "gen_names.h"
 #include "gen_secret.h"
 #include "gen_utf8.h"
 
@@ -260,21 +261,37 @@ int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-int gen_config_choice_list(const gen_org_t *org, const oconfig_item_t *ci,
-                           const char *const *choices, size_t n_choices,
-                           const char *reason, char ***list, size_t *count) {
-  size_t before = *count;
-  int status = gen_config_string_list(org, ci, list, count);
-  for (size_t i = before; status == 0 && i < *count; i++) {
-    bool known = false;
-    for (size_t c = 0; c < n_choices; c++)
-      known = known || strcasecmp((*list)[i], choices[c]) == 0;
-    if (!known) {
-      gen_config_error(org, ci, reason);
-      status = -EINVAL;
-    }
+int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
+                     unsigned *mask) {
+  if (ci->values_num < 1) {
+    gen_config_error(org, ci, "takes one or more strings");
+    return -EINVAL;
   }
-  return status;
+  unsigned given = 0;
+  for (int i = 0; i < ci->values_num; i++) {
+    int m = ci->values[i].type == OCONFIG_TYPE_STRING
+                ? gen_media_from_name(ci->values[i].value.string)
+                : -1;
+    if (m < 0) {
+      char why[160] = "unknown media type; use";
+      size_t n = strlen(why);
+      for (int k = 0; k < GEN_MEDIA_COUNT && n < sizeof(why); k++)
+        n += (size_t)snprintf(why + n, sizeof(why) - n,
+                              k == 0                     ? " %s"
+                              : k == GEN_MEDIA_COUNT - 1 ? " or %s"
+                                                         : ", %s",
+                              gen_media_names[k]);
+      /* The offending value, shown (and made safe) as for any key. */
+      oconfig_item_t one = *ci;
+      one.values = &ci->values[i];
+      one.values_num = 1;
+      gen_config_error(org, &one, why);
+      return -EINVAL;
+    }
+    given |= 1u << m;
+  }
+  *mask |= given;
+  return 0;
 }
 
 /* Accepts "https://host[:port][/prefix]" (or loopback http), drops a trailing

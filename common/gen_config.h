@@ -116,11 +116,11 @@ int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
 /* Appends every string argument of ci to a NULL-terminated array. */
 int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
                            char ***list, size_t *count);
-/* gen_config_string_list for names out of a fixed set (case-insensitive);
- * an unknown name is refused with reason. */
-int gen_config_choice_list(const gen_org_t *org, const oconfig_item_t *ci,
-                           const char *const *choices, size_t n_choices,
-                           const char *reason, char ***list, size_t *count);
+/* MediaType "voice" "chat" …: adds each media type named (gen_names.h,
+ * case-insensitive) to *mask; an unknown name is refused with the list of
+ * valid ones. */
+int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
+                     unsigned *mask);
 void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
                       const char *reason);
 

@@ -14,12 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const gen_conv_media_names[GEN_CONV_MEDIA_COUNT] = {
-    "voice",   "callback", "chat",  "email",
-    "message", "cobrowse", "video", "screenshare"};
-
-/* The API's per-media session arrays, in the order of the names above. */
-static const char *const media_arrays[GEN_CONV_MEDIA_COUNT] = {
+/* The API's per-media session arrays, in gen_media_t order. */
+static const char *const media_arrays[GEN_MEDIA_COUNT] = {
     "calls",    "callbacks",        "chats",  "emails",
     "messages", "cobrowsesessions", "videos", "screenshares"};
 
@@ -66,7 +62,7 @@ static gen_conv_state_t session_state(const char *state) {
 /* Reads the participant's sessions of its one media type. */
 static void read_sessions(json_object *p, gen_conv_part_t *out,
                           int64_t *newest) {
-  for (int m = 0; m < GEN_CONV_MEDIA_COUNT; m++) {
+  for (int m = 0; m < GEN_MEDIA_COUNT; m++) {
     json_object *arr = gen_json_get_array(p, media_arrays[m]);
     size_t len = arr ? json_object_array_length(arr) : 0;
     if (len == 0)

@@ -39,6 +39,8 @@
 #ifndef GEN_CONV_H
 #define GEN_CONV_H 1
 
+#include "gen_names.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,7 +80,7 @@ typedef struct {
   uint64_t id_hash;
   gen_conv_purpose_t purpose;
   char queue_id[GEN_CONV_ID_SIZE]; /* "" when none */
-  int media;                       /* index in gen_conv_media_names, -1 */
+  int media;                       /* gen_media_t, -1 */
   gen_conv_state_t state;
   bool by_transfer;     /* ended with a *transfer disconnectType */
   int64_t connected_ms; /* participant or first session connectedTime */
@@ -93,11 +95,9 @@ typedef struct {
   gen_conv_part_t parts[GEN_CONV_MAX_PARTS];
 } gen_conv_snapshot_t;
 
-/* Media types in the order of the plugin's table; the API's media arrays
+/* Media types are gen_media_t (gen_names.h); the API's media arrays
  * (calls, callbacks, chats, emails, messages, cobrowsesessions, videos,
- * screenshares) map to these. */
-extern const char *const gen_conv_media_names[];
-#define GEN_CONV_MEDIA_COUNT 8
+ * screenshares) map to them. */
 
 /* Reads an eventBody into *out. Returns 0, or -EINVAL with the reason in err
  * (not an object, no id, id or queueId too long, wrong types). */

@@ -24,6 +24,7 @@
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_names.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -78,14 +79,9 @@ static const ga_metric_t ga_metrics[] = {
 };
 #define GA_METRIC_COUNT STATIC_ARRAY_SIZE(ga_metrics)
 
-static const char *const ga_media[] = {"voice", "callback",   "chat",
-                                       "email", "message",    "cobrowse",
-                                       "video", "screenshare"};
-
 typedef struct {
   gen_entity_filter_t filter;
-  char **media; /* MediaType (NULL = all) */
-  size_t n_media;
+  unsigned media_mask; /* MediaType (0 = all) */
   bool metric_on[GA_METRIC_COUNT];
   bool metrics_given;
   bool by_direction, by_wrapup;
@@ -125,9 +121,6 @@ static void ga_config_init(void *config) {
 static void ga_config_release(void *config) {
   ga_config_t *c = config;
   gen_entity_filter_free(&c->filter);
-  for (size_t i = 0; i < c->n_media; i++)
-    free(c->media[i]);
-  free(c->media);
   gen_interval_config_release(&c->interval);
 }
 
@@ -186,11 +179,7 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
-    return gen_config_choice_list(
-        org, ci, ga_media, STATIC_ARRAY_SIZE(ga_media),
-        "unknown media type; use voice, callback, chat, email, message, "
-        "cobrowse, video or screenshare",
-        &c->media, &c->n_media);
+    return gen_config_media(org, ci, &c->media_mask);
   if (strcasecmp(ci->key, "Metric") == 0)
     return ga_config_metrics(org, ci, c);
   if (strcasecmp(ci->key, "GroupBy") == 0)
@@ -239,10 +228,16 @@ static json_object *query_body(const ga_instance_t *inst,
   json_object *clauses = json_object_new_array();
   json_object_object_add(filter, "type", json_object_new_string("and"));
   json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
-  if (c->n_media > 0)
-    json_object_array_add(
-        clauses, gen_json_or_filter("mediaType", (const char *const *)c->media,
-                                    c->n_media));
+  if (c->media_mask != 0) {
+    /* The API's spelling, whatever case the configuration used. */
+    const char *media[GEN_MEDIA_COUNT];
+    size_t n_media = 0;
+    for (int m = 0; m < GEN_MEDIA_COUNT; m++)
+      if ((c->media_mask >> m) & 1u)
+        media[n_media++] = gen_media_names[m];
+    json_object_array_add(clauses,
+                          gen_json_or_filter("mediaType", media, n_media));
+  }
   json_object_object_add(filter, "clauses", clauses);
   json_object_object_add(body, "filter", filter);
   return body;

@@ -32,6 +32,7 @@
 #include "gen_latest.h"
 #include "gen_log.h"
 #include "gen_members.h"
+#include "gen_names.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
@@ -56,12 +57,6 @@
 /* Answered waits kept per queue and media for one interval's percentiles;
  * past this a uniform sample of them is kept. */
 #define GR_WAIT_SAMPLES 4096
-
-/* Media types of queue observations, as the API names them. */
-static const char *const gr_media[] = {"voice", "callback",   "chat",
-                                       "email", "message",    "cobrowse",
-                                       "video", "screenshare"};
-#define GR_MEDIA_COUNT STATIC_ARRAY_SIZE(gr_media)
 
 #define GR_ROUTING_COUNT GEN_ROUTING_COUNT
 #define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
@@ -101,9 +96,9 @@ typedef struct {
 } gr_conv_media_t;
 
 typedef struct {
-  gr_media_t media[GR_MEDIA_COUNT];
+  gr_media_t media[GEN_MEDIA_COUNT];
   gr_agents_t agents;
-  gr_conv_media_t *conv; /* [GR_MEDIA_COUNT], allocated at the first moment */
+  gr_conv_media_t *conv; /* [GEN_MEDIA_COUNT], allocated at the first moment */
 } gr_queue_t;
 
 /* One member agent: its routing status and presence (-1 unknown). */
@@ -113,8 +108,7 @@ typedef struct {
 
 typedef struct {
   gen_entity_filter_t filter;
-  char **media_filter; /* MediaType: dispatch only these (NULL = all) */
-  size_t n_media_filter;
+  unsigned media_mask; /* MediaType: dispatch only these (0 = all) */
   cdtime_t refresh_interval;
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
@@ -180,9 +174,6 @@ static void gr_config_release(void *config) {
   free(c->state_dir);
   c->state_dir = NULL;
   gen_entity_filter_free(&c->filter);
-  for (size_t i = 0; i < c->n_media_filter; i++)
-    free(c->media_filter[i]);
-  free(c->media_filter);
 }
 
 /* WaitBuckets 5 10 20 …: upper bounds in seconds, increasing. */
@@ -216,11 +207,7 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
-    return gen_config_choice_list(
-        org, ci, gr_media, GR_MEDIA_COUNT,
-        "unknown media type; use voice, callback, chat, email, message, "
-        "cobrowse, video or screenshare",
-        &c->media_filter, &c->n_media_filter);
+    return gen_config_media(org, ci, &c->media_mask);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   if (strcasecmp(ci->key, "ConversationEvents") == 0)
@@ -243,20 +230,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
 /* ---- state
  * ---------------------------------------------------------------------- */
 
-static int media_index(const char *media) {
-  for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
-    if (strcasecmp(media, gr_media[m]) == 0)
-      return (int)m;
-  return -1;
-}
-
 static bool media_wanted(const gr_instance_t *inst, size_t m) {
-  if (inst->config.n_media_filter == 0)
-    return true;
-  for (size_t i = 0; i < inst->config.n_media_filter; i++)
-    if (strcasecmp(inst->config.media_filter[i], gr_media[m]) == 0)
-      return true;
-  return false;
+  return inst->config.media_mask == 0 || (inst->config.media_mask >> m) & 1u;
 }
 
 /* A time for the next dispatch, never equal to or before the last one, so
@@ -542,7 +517,7 @@ static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
     gr_media_t old = q->media[media];
     apply_media(inst, &q->media[media], sink.queue, items, n, sink.time);
     if (media_wanted(inst, (size_t)media))
-      dispatch_media(&sink, gr_media[media], &q->media[media], &old);
+      dispatch_media(&sink, gen_media_names[media], &q->media[media], &old);
   } else {
     gr_agents_t old = q->agents;
     apply_agents(inst, &q->agents, items, n);
@@ -558,7 +533,7 @@ static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
   gr_sink_t sink = {
       .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
   if (media_wanted(inst, media))
-    dispatch_media(&sink, gr_media[media], &q->media[media], &old);
+    dispatch_media(&sink, gen_media_names[media], &q->media[media], &old);
 }
 
 /* ---- conversation events
@@ -608,7 +583,7 @@ static void dispatch_conv(const gr_sink_t *sink, size_t m,
                           const gr_conv_media_t *c, int moment,
                           size_t first_bucket) {
   const gr_instance_t *inst = sink->inst;
-  const char *media = gr_media[m];
+  const char *media = gen_media_names[m];
   char ti[64];
   for (int k = 0; k < GEN_CONV_MOMENT_COUNT; k++) {
     if (moment >= 0 && k != moment)
@@ -706,9 +681,9 @@ static bool apply_saved(const gr_instance_t *inst, json_object *saved,
                         gr_conv_media_t *conv, bool with_buckets) {
   json_object_object_foreach(saved, media, o) {
     size_t m = 0;
-    while (m < GR_MEDIA_COUNT && strcmp(gr_media[m], media) != 0)
+    while (m < GEN_MEDIA_COUNT && strcmp(gen_media_names[m], media) != 0)
       m++;
-    if (m == GR_MEDIA_COUNT)
+    if (m == GEN_MEDIA_COUNT)
       continue; /* a media type we no longer know */
     gr_conv_media_t c = conv[m];
     int64_t w;
@@ -730,7 +705,7 @@ static gr_conv_media_t *conv_of(gr_instance_t *inst, size_t index) {
   gr_queue_t *q = &inst->state[index];
   if (q->conv != NULL)
     return q->conv;
-  if ((q->conv = calloc(GR_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
+  if ((q->conv = calloc(GEN_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
     return NULL;
   json_object *queues = json_object_object_get(inst->restored, "queues");
   json_object *saved =
@@ -769,7 +744,7 @@ static void conv_state_load(gr_instance_t *inst) {
                       !json_object_is_type(queues, json_type_object)))
     why = "not a state file of this version";
   if (why == NULL) {
-    gr_conv_media_t scratch[GR_MEDIA_COUNT];
+    gr_conv_media_t scratch[GEN_MEDIA_COUNT];
     json_object_object_foreach(queues, id, saved) {
       memset(scratch, 0, sizeof(scratch));
       if (!json_object_is_type(saved, json_type_object) ||
@@ -816,7 +791,7 @@ static void conv_state_save(gr_instance_t *inst) {
   for (size_t i = 0; i < inst->queues.count; i++) {
     const gr_queue_t *q = &inst->state[i];
     json_object *per = NULL;
-    for (size_t m = 0; q->conv != NULL && m < GR_MEDIA_COUNT; m++) {
+    for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
       const gr_conv_media_t *c = &q->conv[m];
       if (!c->seen)
         continue;
@@ -828,7 +803,7 @@ static void conv_state_save(gr_instance_t *inst) {
       json_object_object_add(o, "w", json_object_new_int64(c->wait_sum_ms));
       if (per == NULL)
         per = json_object_new_object();
-      json_object_object_add(per, gr_media[m], o);
+      json_object_object_add(per, gen_media_names[m], o);
     }
     if (per != NULL)
       json_object_object_add(queues, inst->queues.items[i].id, per);
@@ -864,7 +839,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
   gr_conv_ctx_t *ctx = ud;
   gr_instance_t *inst = ctx->inst;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index < 0 || media < 0 || media >= (int)GR_MEDIA_COUNT)
+  if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
     return; /* a queue not selected here, or no media */
   gr_conv_media_t *conv = conv_of(inst, (size_t)index);
   if (conv == NULL)
@@ -897,7 +872,7 @@ static void dispatch_wait_interval(const gr_sink_t *sink, size_t m,
     const char *name;
     double p;
   } quantiles[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
-  const char *media = gr_media[m];
+  const char *media = gen_media_names[m];
   put(sink, "conv_wait_count", media, (double)c->interval_count);
   put(sink, "conv_wait_sum", media, c->interval_sum);
   if (c->n_samples > 0) {
@@ -917,7 +892,7 @@ static void dispatch_wait_interval(const gr_sink_t *sink, size_t m,
 static void free_conv(gr_queue_t *q) {
   if (q->conv == NULL)
     return;
-  for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
     free(q->conv[m].samples);
   free(q->conv);
   q->conv = NULL;
@@ -1139,7 +1114,8 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
     return on_other(inst, json, len, msg.topic_name);
   }
   int media = -1;
-  if (msg.media_type[0] != '\0' && (media = media_index(msg.media_type)) < 0)
+  if (msg.media_type[0] != '\0' &&
+      (media = gen_media_from_name(msg.media_type)) < 0)
     return GEN_NOTIFY_OK; /* a media type this version does not know */
   pthread_mutex_lock(&inst->lock);
   ssize_t index = gen_entity_find(&inst->queues, msg.queue_id);
@@ -1273,7 +1249,7 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
   json_object *results = gen_json_get_array(doc, "results");
   size_t len = results ? json_object_array_length(results) : 0;
   gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
-  bool answered[GR_QUEUES_PER_QUERY][GR_MEDIA_COUNT] = {{false}};
+  bool answered[GR_QUEUES_PER_QUERY][GEN_MEDIA_COUNT] = {{false}};
   pthread_mutex_lock(&inst->lock);
   /* Org presence ids of oUserPresences, as this answer maps them. */
   if (gen_presence_map_add_mappings(
@@ -1287,7 +1263,7 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
     const char *queue_id = gen_json_get_string(group, "queueId");
     const char *media_type = gen_json_get_string(group, "mediaType");
     ssize_t index = gen_entity_find(&inst->queues, queue_id);
-    int media = media_type ? media_index(media_type) : -1;
+    int media = media_type ? gen_media_from_name(media_type) : -1;
     if (index < 0 || (media_type != NULL && media < 0))
       continue;
     size_t n_items = query_items(gen_json_get_array(result, "data"), items,
@@ -1300,7 +1276,7 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
   /* A media group we knew that the answer leaves out has nothing in it. */
   for (size_t i = 0; i < n; i++) {
     ssize_t index = gen_entity_find(&inst->queues, queue_ids[i]);
-    for (size_t m = 0; index >= 0 && m < GR_MEDIA_COUNT; m++)
+    for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
       if (inst->state[index].media[m].seen && !answered[i][m])
         clear_media(inst, (size_t)index, m);
   }
@@ -1727,12 +1703,12 @@ static int gr_read(user_data_t *ud) {
                       .queue = queue_instance(inst, i),
                       .time = t,
                       .bulk = true};
-    for (size_t m = 0; m < GR_MEDIA_COUNT; m++)
+    for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
       if (q->media[m].seen && media_wanted(inst, m))
-        dispatch_media(&sink, gr_media[m], &q->media[m], NULL);
+        dispatch_media(&sink, gen_media_names[m], &q->media[m], NULL);
     if (q->agents.seen)
       dispatch_agents(&sink, &q->agents, NULL);
-    for (size_t m = 0; q->conv != NULL && m < GR_MEDIA_COUNT; m++)
+    for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
       if (q->conv[m].seen && media_wanted(inst, m)) {
         dispatch_conv(&sink, m, &q->conv[m], -1, 0);
         dispatch_wait_interval(&sink, m, &q->conv[m]);

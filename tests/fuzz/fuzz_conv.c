@@ -56,7 +56,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
   seen_t *seen = ud;
   FUZZ_CHECK(queue_id != NULL && terminated(queue_id, GEN_CONV_ID_SIZE),
              "queue id");
-  FUZZ_CHECK(media >= -1 && media < GEN_CONV_MEDIA_COUNT, "media");
+  FUZZ_CHECK(media >= -1 && media < GEN_MEDIA_COUNT, "media");
   FUZZ_CHECK(moment >= GEN_CONV_OFFERED && moment < GEN_CONV_MOMENT_COUNT,
              "moment");
   FUZZ_CHECK(wait_ms == -1 || wait_ms >= 0, "wait");
@@ -74,7 +74,7 @@ static void check_snapshot(const gen_conv_snapshot_t *s) {
   for (size_t i = 0; i < s->n_parts; i++) {
     const gen_conv_part_t *p = &s->parts[i];
     FUZZ_CHECK(terminated(p->queue_id, sizeof(p->queue_id)), "part queue id");
-    FUZZ_CHECK(p->media >= -1 && p->media < GEN_CONV_MEDIA_COUNT, "part media");
+    FUZZ_CHECK(p->media >= -1 && p->media < GEN_MEDIA_COUNT, "part media");
     FUZZ_CHECK(p->purpose >= GEN_CONV_P_OTHER && p->purpose <= GEN_CONV_P_AGENT,
                "purpose");
     FUZZ_CHECK(p->state >= GEN_CONV_S_NONE && p->state <= GEN_CONV_S_ENDED,

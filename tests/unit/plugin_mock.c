@@ -294,6 +294,17 @@ oconfig_item_t *mock_ci_str(const char *key, const char *value) {
                 (oconfig_value_t){.value.string = strdup(value)});
 }
 
+oconfig_item_t *mock_ci_strs(const char *key, int n,
+                             const char *const *values) {
+  oconfig_item_t *ci = mock_ci_str(key, values[0]);
+  ci->values = realloc(ci->values, (size_t)n * sizeof(*ci->values));
+  for (int i = 1; i < n; i++)
+    ci->values[i] = (oconfig_value_t){.type = OCONFIG_TYPE_STRING,
+                                      .value.string = strdup(values[i])};
+  ci->values_num = n;
+  return ci;
+}
+
 oconfig_item_t *mock_ci_num(const char *key, double value) {
   return ci_new(key, OCONFIG_TYPE_NUMBER,
                 (oconfig_value_t){.value.number = value});

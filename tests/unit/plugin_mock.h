@@ -74,6 +74,8 @@ void mock_reads_reset(void);
 /* Builds oconfig trees for tests. */
 oconfig_item_t *mock_ci(const char *key, int children_num, ...);
 oconfig_item_t *mock_ci_str(const char *key, const char *value);
+/* An item with n string values (n >= 1). */
+oconfig_item_t *mock_ci_strs(const char *key, int n, const char *const *values);
 oconfig_item_t *mock_ci_num(const char *key, double value);
 oconfig_item_t *mock_ci_bool(const char *key, bool value);
 void mock_ci_free(oconfig_item_t *ci);

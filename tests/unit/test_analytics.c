@@ -304,8 +304,30 @@ DEF_TEST(configuration_refuses_with_reasons) {
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
+  ci = mock_ci_str("MediaType", "fax");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
   gen_plugin_config_free(&ga_plugin, c);
   gen_org_free(org);
+  return 0;
+}
+
+/* MediaType in any case is asked in the API's spelling. */
+DEF_TEST(media_filter_in_the_api_spelling) {
+  ga_instance_t *inst = make_instance();
+  oconfig_item_t *ci =
+      mock_ci_strs("MediaType", 2, (const char *[]){"CHAT", "Voice"});
+  CHECK_ZERO(ga_config_key(inst->client->org, ci, &inst->config));
+  mock_ci_free(ci);
+  gen_interval_range_t range = {.start_ms = 0, .end_ms = 3600000};
+  json_object *body = query_body(inst, q1, 1, &range);
+  const char *text =
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+  OK(strstr(text, "{\"type\":\"or\",\"predicates\":[{\"dimension\":"
+                  "\"mediaType\",\"value\":\"voice\"},{\"dimension\":"
+                  "\"mediaType\",\"value\":\"chat\"}]}") != NULL);
+  json_object_put(body);
+  ga_instance_free(inst);
   return 0;
 }
 
@@ -319,6 +341,7 @@ int main(void) {
   RUN_TEST(agent_status_sums_every_batch_per_status);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
+  RUN_TEST(media_filter_in_the_api_spelling);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

@@ -3,6 +3,7 @@
 #include "gen_client.h"
 #include "gen_config.h"
 #include "gen_log.h"
+#include "gen_names.h"
 #include "gen_secret.h"
 #include "plugin_mock.h"
 
@@ -534,22 +535,30 @@ DEF_TEST(filter_keys_and_choice_lists) {
   EXPECT_EQ_INT(1, (int)queues.n_ids);
   EXPECT_EQ_STR("q-1", queues.ids[0]);
 
-  static const char *const media[] = {"voice", "chat"};
-  char **list = NULL;
-  size_t n = 0;
+  /* MediaType: a bitmask of gen_media_t, names in any case, added up. */
+  unsigned mask = 0;
   ci = mock_ci_str("MediaType", "Voice");
-  EXPECT_EQ_INT(
-      0, gen_config_choice_list(org, ci, media, 2, "not a medium", &list, &n));
+  EXPECT_EQ_INT(0, gen_config_media(org, ci, &mask));
   mock_ci_free(ci);
+  EXPECT_EQ_INT(1u << GEN_MEDIA_VOICE, mask);
+  ci = mock_ci_strs("MediaType", 2, (const char *[]){"SCREENSHARE", "chat"});
+  EXPECT_EQ_INT(0, gen_config_media(org, ci, &mask));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT((1u << GEN_MEDIA_VOICE) | (1u << GEN_MEDIA_CHAT) |
+                    (1u << GEN_MEDIA_SCREENSHARE),
+                mask);
   mock_log_reset();
-  ci = mock_ci_str("MediaType", "fax");
-  OK(gen_config_choice_list(org, ci, media, 2, "not a medium", &list, &n) < 0);
+  ci = mock_ci_strs("MediaType", 2, (const char *[]){"email", "fax"});
+  OK(gen_config_media(org, ci, &mask) < 0);
   mock_ci_free(ci);
-  OK(mock_log_contains("MediaType \"fax\": not a medium"));
-  EXPECT_EQ_STR("Voice", list[0]);
-  for (size_t i = 0; i < n; i++)
-    free(list[i]);
-  free(list);
+  /* The offending value is named, with the valid ones; nothing is added. */
+  OK(mock_log_contains(
+      "MediaType \"fax\": unknown media type; use voice, callback, chat, "
+      "email, message, cobrowse, video or screenshare"));
+  EXPECT_EQ_INT(0, (int)((mask >> GEN_MEDIA_EMAIL) & 1u));
+  EXPECT_EQ_INT(GEN_MEDIA_VIDEO, gen_media_from_name("Video"));
+  EXPECT_EQ_INT(-1, gen_media_from_name("fax"));
+  EXPECT_EQ_INT(-1, gen_media_from_name(NULL));
   gen_entity_filter_free(&flows);
   gen_entity_filter_free(&queues);
   gen_org_free(org);

@@ -480,9 +480,7 @@ DEF_TEST(control_and_bad_messages) {
 DEF_TEST(instance_from_id_and_media_filter) {
   gr_instance_t *inst = make_instance(2);
   inst->client->org->instance_from = GEN_INSTANCE_FROM_ID;
-  inst->config.media_filter = calloc(2, sizeof(char *));
-  inst->config.media_filter[0] = strdup("chat");
-  inst->config.n_media_filter = 1;
+  inst->config.media_mask = 1u << GEN_MEDIA_CHAT;
   mock_values_reset();
   feed(inst, MEDIA_EVENT("q-001", "voice", 3, 1000));
   EXPECT_EQ_INT(0, mock_values_num); /* voice is not wanted */

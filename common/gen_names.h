@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: media types as Genesys spells them, one table for every
+ * plugin and parser (queue observations, conversation events, aggregates,
+ * the MediaType option). The index of a name is its gen_media_t; a set of
+ * media types is a bitmask of 1u << index.
+ */
+#ifndef GEN_NAMES_H
+#define GEN_NAMES_H 1
+
+typedef enum {
+  GEN_MEDIA_VOICE = 0,
+  GEN_MEDIA_CALLBACK,
+  GEN_MEDIA_CHAT,
+  GEN_MEDIA_EMAIL,
+  GEN_MEDIA_MESSAGE,
+  GEN_MEDIA_COBROWSE,
+  GEN_MEDIA_VIDEO,
+  GEN_MEDIA_SCREENSHARE,
+  GEN_MEDIA_COUNT
+} gen_media_t;
+
+/* Every media type. */
+#define GEN_MEDIA_ALL ((1u << GEN_MEDIA_COUNT) - 1u)
+
+/* "voice", "callback", … "screenshare": the API's mediaType values and our
+ * type instances. */
+extern const char *const gen_media_names[GEN_MEDIA_COUNT];
+
+/* The media type a name spells (ASCII case ignored), or -1. */
+int gen_media_from_name(const char *name);
+
+#endif /* GEN_NAMES_H */
