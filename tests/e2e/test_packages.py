@@ -95,7 +95,7 @@ PROM_SNIPPET = "/etc/collectd/collectd.conf.d/prometheus.conf"
 PROM_RULES = "/etc/prometheus/genesys-alerts.yml"
 TEST_CA = "/usr/local/share/ca-certificates/collectd-genesys-test-ca.crt"
 KEPT_FILES = ("/etc/hosts", "/etc/prometheus/prometheus.yml")
-STATE_DIRS = ("/var/lib/collectd", "/var/lib/prometheus", "/var/log/prometheus",
+STATE_DIRS = ("/var/lib/collectd", "/var/lib/prometheus/metrics2", "/var/log/prometheus",
               "/run/prometheus", "/etc/collectd/collectd.conf.d")
 
 
@@ -138,6 +138,14 @@ def restore_system(snapshot):
             for name in set(os.listdir(d)) - before:
                 p = os.path.join(d, name)
                 shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+
+
+def log_tail(path, n=3000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except OSError as e:
+        return str(e)
 
 
 def add_hosts_line(line):
@@ -495,7 +503,8 @@ class PackagesTest(unittest.TestCase):
         # (wait_until: Prometheus takes a moment to listen after its start.)
         self.assertTrue(wait_until(lambda: {s["genesys_realtime"] for s in prom.series(shown)}
                                    == want, timeout=120, step=2),
-                        f"Prometheus never had the queues {sorted(want)}")
+                        f"Prometheus never had the queues {sorted(want)}\n" + log_tail(
+                            "/var/log/prometheus/prometheus.log"))
         board_path = os.path.join(EXAMPLES, "grafana", "genesys-queue-wallboard.json")
         with open(board_path) as f:
             board = json.load(f)
