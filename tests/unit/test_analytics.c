@@ -7,6 +7,7 @@
 
 #include "collectd/core/testing.h"
 #include "interval_answer.h"
+#include "plugin_check.h"
 
 #define G 300000LL
 #define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
@@ -331,6 +332,10 @@ DEF_TEST(media_filter_in_the_api_spelling) {
   return 0;
 }
 
+DEF_TEST(registers_and_configures) {
+  return check_plugin(module_register, "genesys_analytics");
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -342,6 +347,7 @@ int main(void) {
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
   RUN_TEST(media_filter_in_the_api_spelling);
+  RUN_TEST(registers_and_configures);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

@@ -10,6 +10,7 @@
 
 #include "collectd/core/testing.h"
 #include "interval_answer.h"
+#include "plugin_check.h"
 
 static char state_dir[] = "/tmp/gen-fm-XXXXXX";
 
@@ -574,6 +575,10 @@ DEF_TEST(state_directory_holds_every_state_file) {
   return 0;
 }
 
+DEF_TEST(registers_and_configures) {
+  return check_plugin(module_register, "genesys_flowmetrics");
+}
+
 int main(void) {
   if (mock_tempdir(state_dir) == NULL)
     return 1;
@@ -590,6 +595,7 @@ int main(void) {
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
   RUN_TEST(state_directory_holds_every_state_file);
+  RUN_TEST(registers_and_configures);
   if (mock_rmtree(state_dir) != 0)
     return 1;
   END_TEST;

@@ -7,6 +7,7 @@
 #include "../../plugins/genesys_realtime.c"
 
 #include "collectd/core/testing.h"
+#include "plugin_check.h"
 
 /* An instance with n_queues queues listed; events turns on
  * ConversationEvents and AgentActivity. */
@@ -805,6 +806,10 @@ DEF_TEST(channel_partition) {
   return 0;
 }
 
+DEF_TEST(registers_and_configures) {
+  return check_plugin(module_register, "genesys_realtime");
+}
+
 int main(void) {
   mock_log_echo = false;
   if (mock_tempdir(state_dir) == NULL)
@@ -829,6 +834,7 @@ int main(void) {
   RUN_TEST(channel_options);
   RUN_TEST(entity_cache);
   RUN_TEST(channel_partition);
+  RUN_TEST(registers_and_configures);
   mock_values_reset();
   mock_log_reset();
   mock_rmtree(state_dir);

@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: each plugin registers, turns <Org> blocks into read callbacks
- * and refuses bad blocks without failing collectd's configuration. */
-#include "plugin_mock.h"
+/* Unit test shared by each plugin's test file, which includes the plugin's
+ * source: the plugin registers, turns <Org> blocks into read callbacks and
+ * refuses bad blocks without failing collectd's configuration. */
+#ifndef PLUGIN_CHECK_H
+#define PLUGIN_CHECK_H 1
 
-#define module_register realtime_module_register
-#include "../../plugins/genesys_realtime.c"
-#undef module_register
-#undef PLUGIN_NAME
-#define module_register analytics_module_register
-#include "../../plugins/genesys_analytics.c"
-#undef module_register
-#undef PLUGIN_NAME
-#define module_register flowmetrics_module_register
-#include "../../plugins/genesys_flowmetrics.c"
-#undef module_register
-#undef PLUGIN_NAME
+#include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
 
@@ -82,20 +73,4 @@ static int check_plugin(void (*reg)(void), const char *name) {
   return 0;
 }
 
-DEF_TEST(realtime) {
-  return check_plugin(realtime_module_register, "genesys_realtime");
-}
-DEF_TEST(analytics) {
-  return check_plugin(analytics_module_register, "genesys_analytics");
-}
-DEF_TEST(flowmetrics) {
-  return check_plugin(flowmetrics_module_register, "genesys_flowmetrics");
-}
-
-int main(void) {
-  RUN_TEST(realtime);
-  RUN_TEST(analytics);
-  RUN_TEST(flowmetrics);
-  mock_log_reset();
-  END_TEST;
-}
+#endif /* PLUGIN_CHECK_H */
