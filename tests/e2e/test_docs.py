@@ -93,6 +93,34 @@ class DocsTest(unittest.TestCase):
                 self.assertIn("NAME", r.stdout)
 
 
+class LayersTest(unittest.TestCase):
+    def test_modules_include_only_their_layer_or_below(self):
+        """common/README.md draws the core's layers, top first: a module
+        includes no module of a layer above its own, and every module is
+        drawn."""
+        with open(os.path.join(ROOT, "common", "README.md")) as f:
+            text = f.read()
+        drawing = text.split("```")[1].split("-----\n", 1)[1]
+        layers = [set(re.findall(r"\bgen_\w+", line)) for line in drawing.splitlines()]
+        # A line without a label continues the layer above it.
+        level, rank = 0, {}
+        for line, mods in zip(drawing.splitlines(), layers):
+            if line[:1] != " ":
+                level += 1
+            for m in mods:
+                rank[m] = -level  # the top line is the highest layer
+        modules = {os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "common", "*.[ch]"))}
+        self.assertEqual(sorted(modules - set(rank)), [], "modules missing from the drawing")
+        wrong = []
+        for path in glob.glob(os.path.join(ROOT, "common", "*.[ch]")):
+            me = os.path.basename(path)[:-2]
+            with open(path) as f:
+                for inc in re.findall(r'#include "(gen_\w+)\.h"', f.read()):
+                    if inc != me and rank[inc] > rank[me]:
+                        wrong.append(f"{me} includes {inc}")
+        self.assertEqual(sorted(wrong), [])
+
+
 class LicenceTest(unittest.TestCase):
     def test_every_source_file_names_the_licence(self):
         patterns = ["common/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
