@@ -70,6 +70,11 @@ typedef struct {
 
 typedef struct gen_receiver_s gen_receiver_t;
 
+/* False in a build without libmicrohttpd (configure --without-libmicrohttpd,
+ * or the library missing): gen_receiver_none.c then stands in, and
+ * gen_receiver_start always fails. */
+bool gen_receiver_available(void);
+
 /* Starts listening. Returns NULL with the reason in err. */
 gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
                                    gen_receiver_handler_t handler, void *ud,

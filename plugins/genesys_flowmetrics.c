@@ -310,8 +310,15 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
   if (strcasecmp(ci->key, "ReceiverAddress") == 0)
     return gen_config_string(org, ci, &c->rx_address);
-  if (strcasecmp(ci->key, "ReceiverPort") == 0)
+  if (strcasecmp(ci->key, "ReceiverPort") == 0) {
+    if (!gen_receiver_available()) {
+      gen_config_error(org, ci,
+                       "this build has no receiver (collectd-genesys was "
+                       "built without libmicrohttpd)");
+      return -EINVAL;
+    }
     return gf_config_port(org, ci, c);
+  }
   if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
     return gen_config_string(org, ci, &c->rx_cert);
   if (strcasecmp(ci->key, "ReceiverKey") == 0)

@@ -537,6 +537,16 @@ DEF_TEST(config_checks) {
   ci = mock_ci_num("ReceiverPort", 70000);
   OK(gf_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
+  /* A build without libmicrohttpd refuses the receiver by name. */
+  ci = mock_ci_num("ReceiverPort", 8443);
+  mock_log_reset();
+  if (gen_receiver_available()) {
+    EXPECT_EQ_INT(0, gf_config_key(org, ci, c));
+  } else {
+    EXPECT_EQ_INT(-EINVAL, gf_config_key(org, ci, c));
+    OK(mock_log_contains("ReceiverPort 8443: this build has no receiver"));
+  }
+  mock_ci_free(ci);
   EXPECT_EQ_INT(256, c->max_attributes_per_conversation);
   ci = mock_ci_num("MaxAttributesPerConversation", 0);
   mock_log_reset();
