@@ -152,11 +152,15 @@ static const char *oracle_token(json_object **doc, int64_t *expires_in) {
       !json_object_is_type(t, json_type_string) ||
       !json_object_object_get_ex(*doc, "expires_in", &e))
     return NULL;
-  if (json_object_is_type(e, json_type_int))
+  if (json_object_is_type(e, json_type_int)) {
+    /* json-c saturates integer text beyond int64; such a lifetime is refused
+     * as malformed, not taken as "forever". */
     *expires_in = json_object_get_int64(e);
-  else if (json_object_is_type(e, json_type_double) &&
-           json_object_get_double(e) == floor(json_object_get_double(e)) &&
-           fabs(json_object_get_double(e)) <= 9.0e18)
+    if (*expires_in == INT64_MAX || *expires_in == INT64_MIN)
+      return NULL;
+  } else if (json_object_is_type(e, json_type_double) &&
+             json_object_get_double(e) == floor(json_object_get_double(e)) &&
+             fabs(json_object_get_double(e)) <= 9.0e18)
     *expires_in = (int64_t)json_object_get_double(e);
   else
     return NULL;
