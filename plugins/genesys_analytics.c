@@ -18,6 +18,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_aggregates.h"
 #include "gen_client.h"
 #include "gen_entity.h"
 #include "gen_interval.h"
@@ -51,33 +52,29 @@
 #define GA_MAX_STATUSES 24
 #define GA_STATUS_LEN 40
 
-typedef enum { GA_COUNT, GA_DURATION, GA_RATIO } ga_kind_t;
-
-/* The metric catalogue: configuration name, API metric, kind. */
-typedef struct {
-  const char *name;
-  const char *api;
-  ga_kind_t kind;
-} ga_metric_t;
-
-static const ga_metric_t ga_metrics[] = {
-    {"offered", "nOffered", GA_COUNT},
-    {"answered", "tAnswered", GA_COUNT},
-    {"abandoned", "tAbandon", GA_COUNT},
-    {"short_abandoned", "tShortAbandon", GA_COUNT},
-    {"transferred", "nTransferred", GA_COUNT},
-    {"over_sla", "nOverSla", GA_COUNT},
-    {"service_level", "oServiceLevel", GA_RATIO},
-    {"handle", "tHandle", GA_DURATION},
-    {"talk", "tTalk", GA_DURATION},
-    {"hold", "tHeld", GA_DURATION},
-    {"acw", "tAcw", GA_DURATION},
-    {"wait", "tWait", GA_DURATION},
-    {"answer", "tAnswered", GA_DURATION},
-    {"alert", "tAlert", GA_DURATION},
-    {"abandon", "tAbandon", GA_DURATION},
+/* The metric catalogue (gen_aggregates): our name, API metric, kind. One
+ * result group (queue and media). */
+static const gen_agg_metric_t ga_metrics[] = {
+    {.name = "offered", .api = "nOffered", .kind = GEN_AGG_COUNT},
+    {.name = "answered", .api = "tAnswered", .kind = GEN_AGG_COUNT},
+    {.name = "abandoned", .api = "tAbandon", .kind = GEN_AGG_COUNT},
+    {.name = "short_abandoned", .api = "tShortAbandon", .kind = GEN_AGG_COUNT},
+    {.name = "transferred", .api = "nTransferred", .kind = GEN_AGG_COUNT},
+    {.name = "over_sla", .api = "nOverSla", .kind = GEN_AGG_COUNT},
+    {.name = "service_level", .api = "oServiceLevel", .kind = GEN_AGG_RATIO},
+    {.name = "handle", .api = "tHandle", .kind = GEN_AGG_DURATION},
+    {.name = "talk", .api = "tTalk", .kind = GEN_AGG_DURATION},
+    {.name = "hold", .api = "tHeld", .kind = GEN_AGG_DURATION},
+    {.name = "acw", .api = "tAcw", .kind = GEN_AGG_DURATION},
+    {.name = "wait", .api = "tWait", .kind = GEN_AGG_DURATION},
+    {.name = "answer", .api = "tAnswered", .kind = GEN_AGG_DURATION},
+    {.name = "alert", .api = "tAlert", .kind = GEN_AGG_DURATION},
+    {.name = "abandon", .api = "tAbandon", .kind = GEN_AGG_DURATION},
 };
 #define GA_METRIC_COUNT STATIC_ARRAY_SIZE(ga_metrics)
+/* The API leaves out what did not happen: counts are 0 then. */
+static const gen_agg_catalogue_t ga_catalogue = {ga_metrics, GA_METRIC_COUNT,
+                                                 true};
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -101,12 +98,12 @@ typedef struct {
   bool users_listed;
   gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
-  gen_interval_counts_t counts; /* queries, failures */
+  gen_agg_counts_t counts; /* queries, failures */
   char log_prefix[256];
   gen_ratelimit_t complain;
   /* One answer group's values, read and used at once on the instance's
    * read thread (its own: read callbacks of two orgs run in parallel). */
-  struct ga_values_s *answer;
+  gen_agg_values_t *answer;
 } ga_instance_t;
 
 /* ---- configuration ------------------------------------------------------ */
@@ -122,31 +119,6 @@ static void ga_config_release(void *config) {
   ga_config_t *c = config;
   gen_entity_filter_free(&c->filter);
   gen_interval_config_release(&c->interval);
-}
-
-static int ga_config_metrics(gen_org_t *org, const oconfig_item_t *ci,
-                             ga_config_t *c) {
-  char **names = NULL;
-  size_t n = 0;
-  int status = gen_config_string_list(org, ci, &names, &n);
-  for (size_t i = 0; status == 0 && i < n; i++) {
-    size_t m = 0;
-    while (m < GA_METRIC_COUNT && strcasecmp(names[i], ga_metrics[m].name))
-      m++;
-    if (m == GA_METRIC_COUNT) {
-      gen_config_error(org, ci,
-                       "unknown metric; see genesys_analytics(5) for the "
-                       "list");
-      status = -EINVAL;
-    } else {
-      c->metric_on[m] = true;
-    }
-  }
-  c->metrics_given = true;
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-  return status;
 }
 
 static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
@@ -180,8 +152,10 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
     return gen_config_media(org, ci, &c->media_mask);
-  if (strcasecmp(ci->key, "Metric") == 0)
-    return ga_config_metrics(org, ci, c);
+  if (strcasecmp(ci->key, "Metric") == 0) {
+    c->metrics_given = true;
+    return gen_agg_config_metrics(org, ci, &ga_catalogue, c->metric_on);
+  }
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
   status = gen_interval_config_key(org, ci, &c->interval);
@@ -211,18 +185,9 @@ static json_object *query_body(const ga_instance_t *inst,
     group_by[n_group_by++] = "direction";
   if (c->by_wrapup)
     group_by[n_group_by++] = "wrapUpCode";
-  json_object *body = gen_interval_query_new(range, c->interval.granularity_ms,
-                                             group_by, n_group_by);
-  json_object *metrics = json_object_new_array();
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-    bool repeated = false;
-    for (size_t k = 0; k < m; k++)
-      repeated =
-          repeated || (c->metric_on[k] &&
-                       strcmp(ga_metrics[k].api, ga_metrics[m].api) == 0);
-    if (c->metric_on[m] && !repeated)
-      json_object_array_add(metrics, json_object_new_string(ga_metrics[m].api));
-  }
+  json_object *body = gen_agg_query_new(range, c->interval.granularity_ms,
+                                        group_by, n_group_by);
+  json_object *metrics = gen_agg_metrics_json(&ga_catalogue, c->metric_on);
   json_object_object_add(body, "metrics", metrics);
   json_object *filter = json_object_new_object();
   json_object *clauses = json_object_new_array();
@@ -246,121 +211,22 @@ static json_object *query_body(const ga_instance_t *inst,
 /* ---- the answer ----------------------------------------------------------
  */
 
-/* Engine value names: "<metric>" for counts, "<metric>_count|_sum_ms|_max_ms|
- * _min_ms" for durations, "service_level_numerator|_denominator". */
-#define GA_MAX_VALUES (GA_METRIC_COUNT * 4)
-
-typedef struct ga_values_s {
-  gen_interval_value_t v[GA_MAX_VALUES];
-  char names[GA_MAX_VALUES][48];
-  size_t n;
-} ga_values_t;
-
-static void add_value(ga_values_t *vals, const char *metric, const char *suffix,
-                      double value, bool counter) {
-  if (vals->n == GA_MAX_VALUES)
-    return;
-  snprintf(vals->names[vals->n], sizeof(vals->names[0]), "%s%s", metric,
-           suffix);
-  vals->v[vals->n] = (gen_interval_value_t){
-      .name = vals->names[vals->n], .value = value, .counter = counter};
-  vals->n++;
-}
-
-/* Turns one bucket's metrics[] into engine values. Unknown metrics and
- * stats of the wrong type are skipped; returns the number skipped.
- *
- * The API leaves out a metric that did not happen in the bucket. Counts and
- * service-level counters missing from the answer are recorded as 0: the
- * bucket's gauge then says 0 rather than keeping an older bucket's value,
- * and each counter exists from its key's first bucket on, so Prometheus'
- * increase() also counts its first event (a series that appears at 1 loses
- * that 1). */
-static size_t bucket_values(const ga_instance_t *inst, json_object *metrics,
-                            ga_values_t *vals) {
-  size_t skipped = 0;
-  size_t len = metrics ? json_object_array_length(metrics) : 0;
-  bool answered[GA_METRIC_COUNT] = {false};
-  vals->n = 0;
-  for (size_t i = 0; i < len; i++) {
-    json_object *entry = json_object_array_get_idx(metrics, i);
-    const char *api = gen_json_get_string(entry, "metric");
-    json_object *stats = gen_json_get_object(entry, "stats");
-    if (api == NULL || stats == NULL) {
-      skipped++;
-      continue;
-    }
-    for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-      const ga_metric_t *mt = &ga_metrics[m];
-      if (!inst->config.metric_on[m] || strcmp(api, mt->api) != 0)
-        continue;
-      answered[m] = true; /* present: malformed is skipped, not zero */
-      double count = 0, sum = 0, max = 0, min = 0, num = 0, den = 0;
-      switch (mt->kind) {
-      case GA_COUNT:
-        if (!gen_json_get_double(stats, "count", &count))
-          skipped++;
-        else
-          add_value(vals, mt->name, "", count, true);
-        break;
-      case GA_DURATION:
-        if (!gen_json_get_double(stats, "count", &count) ||
-            !gen_json_get_double(stats, "sum", &sum)) {
-          skipped++;
-          break;
-        }
-        add_value(vals, mt->name, "_count", count, true);
-        add_value(vals, mt->name, "_sum_ms", sum, true);
-        if (gen_json_get_double(stats, "max", &max))
-          add_value(vals, mt->name, "_max_ms", max, false);
-        if (gen_json_get_double(stats, "min", &min))
-          add_value(vals, mt->name, "_min_ms", min, false);
-        break;
-      case GA_RATIO:
-        if (!gen_json_get_double(stats, "numerator", &num) ||
-            !gen_json_get_double(stats, "denominator", &den)) {
-          skipped++;
-          break;
-        }
-        add_value(vals, mt->name, "_numerator", num, true);
-        add_value(vals, mt->name, "_denominator", den, true);
-        break;
-      }
-    }
-  }
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-    const ga_metric_t *mt = &ga_metrics[m];
-    if (!inst->config.metric_on[m] || answered[m])
-      continue;
-    if (mt->kind == GA_COUNT)
-      add_value(vals, mt->name, "", 0, true);
-    else if (mt->kind == GA_RATIO) {
-      add_value(vals, mt->name, "_numerator", 0, true);
-      add_value(vals, mt->name, "_denominator", 0, true);
-    }
-  }
-  return skipped;
-}
-
-/* Engine key of a result group: "queueId\tmedia[\tdirection][\twrapUpCode]";
+/* Engine key of a result group: queueId, media[, direction][, wrapUpCode];
  * -1 when the group lacks a dimension we asked for. */
 static int group_key(const ga_instance_t *inst, json_object *group, char *key,
                      size_t size, const char **queue_id) {
-  const char *media = gen_json_get_string(group, "mediaType");
-  const char *direction = gen_json_get_string(group, "direction");
   const char *wrapup = gen_json_get_string(group, "wrapUpCode");
-  *queue_id = gen_json_get_string(group, "queueId");
-  if (*queue_id == NULL || media == NULL ||
-      (inst->config.by_direction && direction == NULL))
-    return -1;
-  int n = snprintf(key, size, "%s\t%s", *queue_id, media);
+  gen_agg_key_t k = {{gen_json_get_string(group, "queueId"),
+                      gen_json_get_string(group, "mediaType")},
+                     2};
+  *queue_id = k.dim[0];
   if (inst->config.by_direction)
-    n += snprintf(key + n, size - (size_t)n, "\t%s", direction);
+    k.dim[k.n++] = gen_json_get_string(group, "direction");
   if (inst->config.by_wrapup)
     /* Conversations without a wrap-up (abandoned, not yet wrapped) form a
      * group without the key. */
-    n += snprintf(key + n, size - (size_t)n, "\t%s", wrapup ? wrapup : "none");
-  return n < (int)size ? 0 : -1;
+    k.dim[k.n++] = wrapup ? wrapup : "none";
+  return gen_agg_key_format(&k, key, size);
 }
 
 /* Feeds one answer to the engine. A document that cannot be trusted as a
@@ -376,10 +242,9 @@ static bool answer_group(void *ud, json_object *group, const char **scope,
 static size_t answer_values(void *ud, const char *key, json_object *metrics,
                             const gen_interval_value_t **v, size_t *n) {
   const ga_instance_t *inst = ud;
-  size_t skipped = bucket_values(inst, metrics, inst->answer);
-  *v = inst->answer->v;
-  *n = inst->answer->n;
-  return skipped;
+  (void)key;
+  return gen_agg_read(&ga_catalogue, inst->config.metric_on, 0, metrics,
+                      inst->answer, v, n);
 }
 
 /* ---- dispatch ------------------------------------------------------------
@@ -391,31 +256,25 @@ typedef struct {
   char suffix[DATA_MAX_NAME_LEN]; /* media[-direction][-wrap-up] */
 } ga_series_t;
 
-/* Splits an engine key into the queue's plugin_instance and the
- * type_instance suffix. */
+/* The queue's plugin_instance and the type_instance suffix of an engine
+ * key. */
 static void series_of(ga_instance_t *inst, const char *key, ga_series_t *s) {
-  char copy[512];
-  sstrncpy(copy, key, sizeof(copy));
-  char *save = NULL;
-  char *queue_id = strtok_r(copy, "\t", &save);
-  ssize_t q = queue_id ? gen_entity_find(&inst->queues, queue_id) : -1;
+  char buf[GEN_AGG_KEY_SIZE];
+  gen_agg_key_t k;
+  gen_agg_key_parse(key, buf, sizeof(buf), &k);
+  ssize_t q = gen_entity_find(&inst->queues, k.dim[0]);
   s->inst = inst;
   if (q >= 0 && inst->client->org->instance_from == GEN_INSTANCE_FROM_NAME)
     sstrncpy(s->queue, inst->queues.items[q].name, sizeof(s->queue));
   else
-    sstrncpy(s->queue, queue_id ? queue_id : "unknown", sizeof(s->queue));
+    sstrncpy(s->queue, k.dim[0], sizeof(s->queue));
   s->suffix[0] = '\0';
   size_t used = 0;
-  for (char *part = strtok_r(NULL, "\t", &save); part != NULL;
-       part = strtok_r(NULL, "\t", &save)) {
-    const char *label = part;
-    ssize_t w = gen_entity_find(&inst->wrapups, part);
-    if (w >= 0)
-      label = inst->wrapups.items[w].name;
+  for (size_t i = 1; i < k.n && used < sizeof(s->suffix); i++) {
+    ssize_t w = gen_entity_find(&inst->wrapups, k.dim[i]);
+    const char *label = w >= 0 ? inst->wrapups.items[w].name : k.dim[i];
     used += (size_t)snprintf(s->suffix + used, sizeof(s->suffix) - used, "%s%s",
                              used ? "-" : "", label);
-    if (used >= sizeof(s->suffix))
-      break;
   }
 }
 
@@ -423,95 +282,39 @@ static void put_value(const ga_series_t *s, const char *type,
                       const char *measure, bool derive, double value,
                       int64_t at_ms) {
   char type_instance[DATA_MAX_NAME_LEN];
-  if (measure != NULL) {
-    if (snprintf(type_instance, sizeof(type_instance), "%s-%s", measure,
-                 s->suffix) >= (int)sizeof(type_instance))
-      type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
-  } else
-    sstrncpy(type_instance, s->suffix, sizeof(type_instance));
-  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->queue,
-                        type, type_instance, derive, value, at_ms,
-                        s->inst->config.interval.granularity_ms);
+  if (snprintf(type_instance, sizeof(type_instance), "%s-%s", measure,
+               s->suffix) >= (int)sizeof(type_instance))
+    type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
+  gen_agg_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->queue,
+                   type, type_instance, derive, value, at_ms,
+                   s->inst->config.interval.granularity_ms);
 }
 
-static bool find_value(const gen_interval_value_t *v, size_t n,
-                       const char *metric, const char *suffix, double *out) {
-  char name[64];
-  snprintf(name, sizeof(name), "%s%s", metric, suffix);
-  return gen_interval_value_find(v, n, name, out);
+/* What the catalogue dispatches of a key's bucket or counters. */
+static void put_key(void *ud, const char *key, int64_t at_ms, bool totals,
+                    const gen_interval_value_t *v, size_t n) {
+  ga_series_t s;
+  series_of(ud, key, &s);
+  gen_agg_series_t series = {gen_client_host(s.inst->client), PLUGIN_NAME,
+                             s.queue, s.suffix,
+                             s.inst->config.interval.granularity_ms};
+  const bool *on = s.inst->config.metric_on;
+  if (totals)
+    gen_agg_put_totals(&ga_catalogue, on, 0, &series, v, n, at_ms);
+  else
+    gen_agg_put_bucket(&ga_catalogue, on, 0, &series, v, n, at_ms);
 }
 
 static void on_bucket(void *ud, const char *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  ga_series_t s;
-  series_of(ud, key, &s);
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-    const ga_metric_t *mt = &ga_metrics[m];
-    double count, sum, x, den;
-    if (!s.inst->config.metric_on[m])
-      continue;
-    switch (mt->kind) {
-    case GA_COUNT:
-      if (find_value(v, n, mt->name, "", &count))
-        put_value(&s, mt->name, NULL, false, count, end_ms);
-      break;
-    case GA_DURATION:
-      if (!find_value(v, n, mt->name, "_count", &count) ||
-          !find_value(v, n, mt->name, "_sum_ms", &sum))
-        break;
-      put_value(&s, "duration_count", mt->name, false, count, end_ms);
-      if (count > 0)
-        put_value(&s, "duration_avg", mt->name, false, sum / count / 1000.0,
-                  end_ms);
-      if (find_value(v, n, mt->name, "_max_ms", &x))
-        put_value(&s, "duration_max", mt->name, false, x / 1000.0, end_ms);
-      if (find_value(v, n, mt->name, "_min_ms", &x))
-        put_value(&s, "duration_min", mt->name, false, x / 1000.0, end_ms);
-      break;
-    case GA_RATIO:
-      if (!find_value(v, n, mt->name, "_numerator", &x) ||
-          !find_value(v, n, mt->name, "_denominator", &den))
-        break;
-      put_value(&s, "service_level_numerator", NULL, false, x, end_ms);
-      put_value(&s, "service_level_denominator", NULL, false, den, end_ms);
-      if (den > 0)
-        put_value(&s, "service_level", NULL, false, x / den, end_ms);
-      break;
-    }
-  }
+  (void)start_ms, (void)kind;
+  put_key(ud, key, end_ms, false, v, n);
 }
 
 static void on_totals(void *ud, const char *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
-  ga_series_t s;
-  series_of(ud, key, &s);
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-    const ga_metric_t *mt = &ga_metrics[m];
-    char type[64];
-    double x;
-    if (!s.inst->config.metric_on[m])
-      continue;
-    switch (mt->kind) {
-    case GA_COUNT:
-      snprintf(type, sizeof(type), "total_%s", mt->name);
-      if (find_value(v, n, mt->name, "", &x))
-        put_value(&s, type, NULL, true, x, at_ms);
-      break;
-    case GA_DURATION:
-      if (find_value(v, n, mt->name, "_count", &x))
-        put_value(&s, "total_duration_count", mt->name, true, x, at_ms);
-      if (find_value(v, n, mt->name, "_sum_ms", &x))
-        put_value(&s, "total_duration_ms", mt->name, true, x, at_ms);
-      break;
-    case GA_RATIO:
-      if (find_value(v, n, mt->name, "_numerator", &x))
-        put_value(&s, "total_service_level_numerator", NULL, true, x, at_ms);
-      if (find_value(v, n, mt->name, "_denominator", &x))
-        put_value(&s, "total_service_level_denominator", NULL, true, x, at_ms);
-      break;
-    }
-  }
+  put_key(ud, key, at_ms, true, v, n);
 }
 
 /* ---- collection ----------------------------------------------------------
@@ -590,8 +393,8 @@ static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
 }
 
 /* The conversation aggregates endpoint and how its answer is read. */
-static gen_interval_query_t queue_query(ga_instance_t *inst) {
-  gen_interval_query_t q = gen_interval_query_make(
+static gen_agg_query_t queue_query(ga_instance_t *inst) {
+  gen_agg_query_t q = gen_agg_query_make(
       GA_QUERY_PATH, "aggregates query", inst->config.interval.granularity_ms,
       batch_body, answer_group, answer_values, inst);
   q.family = "queue aggregates";
@@ -605,10 +408,10 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
   gen_interval_sink_t sink = {
       .bucket = on_bucket, .totals = on_totals, .ud = inst};
-  gen_interval_query_t query = queue_query(inst);
-  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                            &sink};
-  return gen_interval_collect(&job, ids, n, GA_RANGES_PER_READ);
+  gen_agg_query_t query = queue_query(inst);
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                       &sink};
+  return gen_agg_collect(&job, ids, n, GA_RANGES_PER_READ);
 }
 
 /* ---- agent time in status ------------------------------------------------
@@ -664,8 +467,8 @@ static json_object *user_query_body(const ga_instance_t *inst,
                                     const gen_interval_range_t *range) {
   static const char *const group_by[] = {"userId"};
   json_object *body =
-      gen_interval_query_new(range, inst->config.interval.granularity_ms,
-                             group_by, STATIC_ARRAY_SIZE(group_by));
+      gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
+                        STATIC_ARRAY_SIZE(group_by));
   json_object *metrics = json_object_new_array();
   for (int k = 0; k < 2; k++)
     json_object_array_add(metrics,
@@ -699,8 +502,7 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     for (size_t d = 0; d < n_data; d++) {
       json_object *bucket = json_object_array_get_idx(data, d);
       int64_t start;
-      if (gen_interval_answer_bucket(bucket, range, g, &start, err, err_size) !=
-          0)
+      if (gen_agg_answer_bucket(bucket, range, g, &start, err, err_size) != 0)
         return -EINVAL;
       size_t b = (size_t)((start - range->start_ms) / g);
       json_object *metrics = gen_json_get_array(bucket, "metrics");
@@ -886,8 +688,8 @@ static void ga_dispatch_self(ga_instance_t *inst) {
       st.last_commit_ms = ag.last_commit_ms;
   }
   const char *host = gen_client_host(inst->client);
-  gen_interval_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
-                             inst->counts.failures);
+  gen_agg_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
+                        inst->counts.failures);
   gen_dispatch_self(host, PLUGIN_NAME, "queues", NULL, false,
                     (double)inst->queues.count);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
@@ -934,7 +736,7 @@ static void ga_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
-  free(inst->answer);
+  gen_agg_values_free(inst->answer);
   ga_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
@@ -945,7 +747,7 @@ static int ga_instance_init(void *data) {
   ga_instance_t *inst = data;
   gen_client_t *client = inst->client;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = calloc(1, sizeof(*inst->answer))) == NULL)
+  if ((inst->answer = gen_agg_values_new(&ga_catalogue)) == NULL)
     return -ENOMEM;
   ga_config_t *c = &inst->config;
   if (!c->metrics_given)

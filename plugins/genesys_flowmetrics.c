@@ -33,6 +33,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_aggregates.h"
 #include "gen_attr.h"
 #include "gen_client.h"
 #include "gen_entity.h"
@@ -166,8 +167,8 @@ typedef struct {
   gf_counters_t counters;
   gen_journal_t counter_journal; /* one line per counter increment */
   gf_recent_t recent;
-  gen_interval_t *engine;       /* Aggregates: buckets, revisits, totals */
-  gen_interval_counts_t counts; /* aggregates and observations queries */
+  gen_interval_t *engine;  /* Aggregates: buckets, revisits, totals */
+  gen_agg_counts_t counts; /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
    * from the receiver's and the channels' threads. */
   atomic_uint_fast64_t interval;
@@ -181,7 +182,7 @@ typedef struct {
   gen_ratelimit_t complain;
   /* One answer group's values, read and used at once on the instance's
    * read thread (its own: read callbacks of two orgs run in parallel). */
-  gen_interval_value_t *answer;
+  gen_agg_values_t *answer;
 } gf_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -1053,41 +1054,34 @@ static int gf_refresh_entities(gf_instance_t *inst) {
  * and one outcome, or the flow and one milestone (with the outcome it is
  * associated with, or none). */
 typedef enum { GF_GROUP_FLOW, GF_GROUP_OUTCOME, GF_GROUP_MILESTONE } gf_group_t;
-static const char gf_group_tags[] = {'F', 'O', 'M'};
 
-/* The metric catalogue: API metric, its group, the engine value names of
- * its count (and, for durations, of the sum, max and min in ms), the types
- * of the count per bucket and as a counter (NULL: duration_count only), and
- * the measure that names durations in type_instance. */
-typedef struct {
-  const char *api;
-  gf_group_t group;
-  const char *count, *sum, *max, *min;
-  const char *bucket_type, *total_type;
-  const char *measure;
-} gf_agg_metric_t;
-
-static const gf_agg_metric_t gf_agg_metrics[] = {
-    {"nFlow", GF_GROUP_FLOW, "executions", NULL, NULL, NULL,
-     "flow_interval_executions", "total_flow_executions", NULL},
-    {"tFlow", GF_GROUP_FLOW, "flow_count", "flow_sum_ms", "flow_max_ms",
-     "flow_min_ms", NULL, NULL, "flow"},
-    {"tFlowDisconnect", GF_GROUP_FLOW, "disconnect_count", "disconnect_sum_ms",
-     "disconnect_max_ms", "disconnect_min_ms", NULL, NULL, "disconnect"},
-    {"tFlowExit", GF_GROUP_FLOW, "exit_count", "exit_sum_ms", "exit_max_ms",
-     "exit_min_ms", NULL, NULL, "exit"},
-    {"nFlowOutcome", GF_GROUP_OUTCOME, "outcomes", NULL, NULL, NULL,
-     "flow_interval_outcomes", "total_flow_outcomes", NULL},
-    {"nFlowOutcomeFailed", GF_GROUP_OUTCOME, "outcome_failures", NULL, NULL,
-     NULL, "flow_interval_outcome_failures", "total_flow_outcome_failures",
-     NULL},
-    {"tFlowOutcome", GF_GROUP_OUTCOME, "outcome_count", "outcome_sum_ms",
-     "outcome_max_ms", "outcome_min_ms", NULL, NULL, "outcome"},
-    {"nFlowMilestone", GF_GROUP_MILESTONE, "milestones", NULL, NULL, NULL,
-     "flow_interval_milestones", "total_flow_milestones", NULL},
+/* The metric catalogue (gen_aggregates): our name (the engine value names
+ * in the state files), API metric, kind, its group, and the types of
+ * counts per bucket and as counters. */
+#define GF_COUNT(n, a, g, bucket, total)                                       \
+  {                                                                            \
+    .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = g,                    \
+    .bucket_type = bucket, .total_type = total                                 \
+  }
+#define GF_DURATION(n, a, g)                                                   \
+  { .name = n, .api = a, .kind = GEN_AGG_DURATION, .group = g }
+static const gen_agg_metric_t gf_agg_metrics[] = {
+    GF_COUNT("executions", "nFlow", GF_GROUP_FLOW, "flow_interval_executions",
+             "total_flow_executions"),
+    GF_DURATION("flow", "tFlow", GF_GROUP_FLOW),
+    GF_DURATION("disconnect", "tFlowDisconnect", GF_GROUP_FLOW),
+    GF_DURATION("exit", "tFlowExit", GF_GROUP_FLOW),
+    GF_COUNT("outcomes", "nFlowOutcome", GF_GROUP_OUTCOME,
+             "flow_interval_outcomes", "total_flow_outcomes"),
+    GF_COUNT("outcome_failures", "nFlowOutcomeFailed", GF_GROUP_OUTCOME,
+             "flow_interval_outcome_failures", "total_flow_outcome_failures"),
+    GF_DURATION("outcome", "tFlowOutcome", GF_GROUP_OUTCOME),
+    GF_COUNT("milestones", "nFlowMilestone", GF_GROUP_MILESTONE,
+             "flow_interval_milestones", "total_flow_milestones"),
 };
-#define GF_AGG_METRIC_COUNT STATIC_ARRAY_SIZE(gf_agg_metrics)
-#define GF_AGG_MAX_VALUES (4 * GF_AGG_METRIC_COUNT)
+/* Only what happened: a group's absent metric stays absent. */
+static const gen_agg_catalogue_t gf_catalogue = {
+    gf_agg_metrics, STATIC_ARRAY_SIZE(gf_agg_metrics), false};
 
 /* One request for flow_ids over range: every bucket of the granularity,
  * grouped by flow, outcome and milestone. */
@@ -1097,72 +1091,42 @@ static json_object *gf_aggregates_body(const gf_instance_t *inst,
   static const char *const group_by[] = {"flowId", "flowOutcomeId",
                                          "flowMilestoneId"};
   json_object *body =
-      gen_interval_query_new(range, inst->config.interval.granularity_ms,
-                             group_by, STATIC_ARRAY_SIZE(group_by));
-  json_object *metrics = json_object_new_array();
-  for (size_t m = 0; m < GF_AGG_METRIC_COUNT; m++)
-    json_object_array_add(metrics,
-                          json_object_new_string(gf_agg_metrics[m].api));
-  json_object_object_add(body, "metrics", metrics);
+      gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
+                        STATIC_ARRAY_SIZE(group_by));
+  json_object_object_add(body, "metrics",
+                         gen_agg_metrics_json(&gf_catalogue, NULL));
   json_object_object_add(body, "filter",
                          gen_json_or_filter("flowId", flow_ids, n));
   return body;
 }
 
-/* Engine key of a result group, "<tag>\t<flowId>[\t<outcome|milestone id>]";
- * -1 when the group is not one of ours. A group with a milestone is the
- * milestone's, whatever outcome rides with it: Genesys groups a milestone's
- * counts by the outcome it is associated with too (tests/sim/README.md,
- * Evidence), and an outcome's records carry no milestone. */
+/* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone
+ * id]; -1 when the group is not one of ours. A group with a milestone is
+ * the milestone's, whatever outcome rides with it: Genesys groups a
+ * milestone's counts by the outcome it is associated with too
+ * (tests/sim/README.md, Evidence), and an outcome's records carry no
+ * milestone. */
 static int gf_group_key(const gf_instance_t *inst, json_object *group,
-                        char *key, size_t size, const char **flow_id,
-                        gf_group_t *kind) {
+                        char *key, size_t size, const char **flow_id) {
+  static const char *const tags[] = {"F", "O", "M"};
   const char *outcome = gen_json_get_string(group, "flowOutcomeId");
   const char *milestone = gen_json_get_string(group, "flowMilestoneId");
   *flow_id = gen_json_get_string(group, "flowId");
   if (*flow_id == NULL || gen_entity_find(&inst->flows, *flow_id) < 0)
     return -1;
-  *kind = milestone ? GF_GROUP_MILESTONE
-          : outcome ? GF_GROUP_OUTCOME
-                    : GF_GROUP_FLOW;
-  const char *sub = milestone ? milestone : outcome;
-  int n = snprintf(key, size, "%c\t%s%s%s", gf_group_tags[*kind], *flow_id,
-                   sub ? "\t" : "", sub ? sub : "");
-  return n > 0 && (size_t)n < size ? 0 : -1;
+  gf_group_t kind = milestone ? GF_GROUP_MILESTONE
+                    : outcome ? GF_GROUP_OUTCOME
+                              : GF_GROUP_FLOW;
+  gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
+                     kind == GF_GROUP_FLOW ? 2 : 3};
+  return gen_agg_key_format(&k, key, size);
 }
 
-/* One bucket's metrics[] of a group as engine values: only the metrics of
- * that group (a metric in another group's result would be counted twice).
- * Returns how many entries were not usable. */
-static size_t gf_bucket_values(json_object *metrics, gf_group_t kind,
-                               gen_interval_value_t *v, size_t *n) {
-  size_t skipped = 0, len = metrics ? json_object_array_length(metrics) : 0;
-  *n = 0;
-  for (size_t i = 0; i < len; i++) {
-    json_object *entry = json_object_array_get_idx(metrics, i);
-    const char *api = gen_json_get_string(entry, "metric");
-    json_object *stats = gen_json_get_object(entry, "stats");
-    const gf_agg_metric_t *mt = NULL;
-    for (size_t m = 0; api != NULL && m < GF_AGG_METRIC_COUNT; m++)
-      if (strcmp(api, gf_agg_metrics[m].api) == 0)
-        mt = &gf_agg_metrics[m];
-    double count, x;
-    if (mt == NULL || mt->group != kind ||
-        !gen_json_get_double(stats, "count", &count) || count < 0) {
-      skipped++;
-      continue;
-    }
-    v[(*n)++] = (gen_interval_value_t){mt->count, count, true};
-    if (mt->sum == NULL)
-      continue;
-    if (gen_json_get_double(stats, "sum", &x))
-      v[(*n)++] = (gen_interval_value_t){mt->sum, x, true};
-    if (gen_json_get_double(stats, "max", &x))
-      v[(*n)++] = (gen_interval_value_t){mt->max, x, false};
-    if (gen_json_get_double(stats, "min", &x))
-      v[(*n)++] = (gen_interval_value_t){mt->min, x, false};
-  }
-  return skipped;
+/* The group of an engine key, from its tag. */
+static gf_group_t gf_key_group(const char *key) {
+  return key[0] == 'O'   ? GF_GROUP_OUTCOME
+         : key[0] == 'M' ? GF_GROUP_MILESTONE
+                         : GF_GROUP_FLOW;
 }
 
 /* Adds the stats of one metric into those of the same metric: counts and
@@ -1288,128 +1252,48 @@ static int gf_fold_milestones(void *ud, json_object *doc, char *err,
 
 static bool gf_answer_group(void *ud, json_object *group, const char **scope,
                             char *key, size_t key_size) {
-  gf_group_t kind;
-  return gf_group_key(ud, group, key, key_size, scope, &kind) == 0;
+  return gf_group_key(ud, group, key, key_size, scope) == 0;
 }
 
 static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
                                const gen_interval_value_t **v, size_t *n) {
-  gen_interval_value_t *values = ((gf_instance_t *)ud)->answer;
-  gf_group_t kind = key[0] == 'O'   ? GF_GROUP_OUTCOME
-                    : key[0] == 'M' ? GF_GROUP_MILESTONE
-                                    : GF_GROUP_FLOW;
-  *v = values;
-  return gf_bucket_values(metrics, kind, values, n);
+  return gen_agg_read(&gf_catalogue, NULL, gf_key_group(key), metrics,
+                      ((gf_instance_t *)ud)->answer, v, n);
 }
 
-/* Feeds one answer to the engine (a document that cannot be trusted as a
- * whole fails the range: asked for again, nothing of it dispatched). */
-
-/* The labels of an engine key: the flow's plugin_instance, and the outcome
- * or milestone name (NULL for the flow group). */
-typedef struct {
-  gf_instance_t *inst;
-  gf_group_t kind;
-  const char *flow;
-  const char *sub;
-  char buf[600];
-  const gen_interval_value_t *v; /* the key's values being dispatched */
-  size_t n;
-} gf_series_t;
-
-static void gf_series_of(gf_instance_t *inst, const char *key, gf_series_t *s) {
-  s->inst = inst;
-  sstrncpy(s->buf, key, sizeof(s->buf));
-  s->kind = s->buf[0] == 'O'   ? GF_GROUP_OUTCOME
-            : s->buf[0] == 'M' ? GF_GROUP_MILESTONE
-                               : GF_GROUP_FLOW;
-  char *flow_id = strchr(s->buf, '\t');
-  flow_id = flow_id ? flow_id + 1 : s->buf;
-  char *sub_id = strchr(flow_id, '\t');
-  if (sub_id != NULL)
-    *sub_id++ = '\0';
-  s->flow = gf_entity_label(inst, &inst->flows, flow_id, NULL);
-  s->sub = NULL;
-  if (sub_id != NULL)
-    s->sub = gf_entity_label(
-        inst, s->kind == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
-        sub_id, NULL);
-}
-
-static void gf_put_at(const gf_series_t *s, const char *type,
-                      const char *measure, bool derive, double value,
-                      int64_t at_ms) {
-  char type_instance[DATA_MAX_NAME_LEN];
-  if (measure != NULL && s->sub != NULL)
-    snprintf(type_instance, sizeof(type_instance), "%s-%s", measure, s->sub);
+/* What the catalogue dispatches of a key's bucket or counters: the flow's
+ * plugin_instance, the outcome or milestone name in type_instance. */
+static void gf_put_key(gf_instance_t *inst, const char *key, int64_t at_ms,
+                       bool totals, const gen_interval_value_t *v, size_t n) {
+  char buf[GEN_AGG_KEY_SIZE];
+  gen_agg_key_t k;
+  gen_agg_key_parse(key, buf, sizeof(buf), &k);
+  gf_group_t group = gf_key_group(key);
+  const char *flow =
+      gf_entity_label(inst, &inst->flows, k.n > 1 ? k.dim[1] : "", NULL);
+  const char *sub = "";
+  if (k.n > 2)
+    sub = gf_entity_label(
+        inst, group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
+        k.dim[2], NULL);
+  gen_agg_series_t s = {gen_client_host(inst->client), PLUGIN_NAME, flow, sub,
+                        inst->config.interval.granularity_ms};
+  if (totals)
+    gen_agg_put_totals(&gf_catalogue, NULL, group, &s, v, n, at_ms);
   else
-    sstrncpy(type_instance, measure ? measure : (s->sub ? s->sub : ""),
-             sizeof(type_instance));
-  gen_interval_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->flow,
-                        type, type_instance, derive, value, at_ms,
-                        s->inst->config.interval.granularity_ms);
-}
-
-/* One metric's values of a bucket (gauges at its end). */
-static void gf_put_bucket(const gf_series_t *s, const gf_agg_metric_t *mt,
-                          double count, int64_t end_ms) {
-  const gen_interval_value_t *v = s->v;
-  size_t n = s->n;
-  double x;
-  if (mt->bucket_type != NULL)
-    gf_put_at(s, mt->bucket_type, NULL, false, count, end_ms);
-  if (mt->sum == NULL)
-    return;
-  gf_put_at(s, "duration_count", mt->measure, false, count, end_ms);
-  if (count > 0 && gen_interval_value_find(v, n, mt->sum, &x))
-    gf_put_at(s, "duration_avg", mt->measure, false, x / count / 1000.0,
-              end_ms);
-  if (gen_interval_value_find(v, n, mt->max, &x))
-    gf_put_at(s, "duration_max", mt->measure, false, x / 1000.0, end_ms);
-  if (gen_interval_value_find(v, n, mt->min, &x))
-    gf_put_at(s, "duration_min", mt->measure, false, x / 1000.0, end_ms);
-}
-
-/* One metric's counters (derive at at_ms). */
-static void gf_put_totals(const gf_series_t *s, const gf_agg_metric_t *mt,
-                          double count, int64_t at_ms) {
-  double sum;
-  if (mt->total_type != NULL)
-    gf_put_at(s, mt->total_type, NULL, true, count, at_ms);
-  if (mt->sum != NULL)
-    gf_put_at(s, "total_duration_count", mt->measure, true, count, at_ms);
-  if (mt->sum != NULL && gen_interval_value_find(s->v, s->n, mt->sum, &sum))
-    gf_put_at(s, "total_duration_ms", mt->measure, true, sum, at_ms);
-}
-
-/* Every metric of the key's group that has a count among v, through
- * put_one. */
-static void gf_put_key(void *ud, const char *key, int64_t at_ms,
-                       const gen_interval_value_t *v, size_t n,
-                       void (*put_one)(const gf_series_t *,
-                                       const gf_agg_metric_t *, double,
-                                       int64_t)) {
-  gf_series_t s;
-  gf_series_of(ud, key, &s);
-  s.v = v;
-  s.n = n;
-  for (const gf_agg_metric_t *mt = gf_agg_metrics;
-       mt < gf_agg_metrics + GF_AGG_METRIC_COUNT; mt++) {
-    double count;
-    if (mt->group == s.kind && gen_interval_value_find(v, n, mt->count, &count))
-      put_one(&s, mt, count, at_ms);
-  }
+    gen_agg_put_bucket(&gf_catalogue, NULL, group, &s, v, n, at_ms);
 }
 
 static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
                          int64_t end_ms, gen_interval_kind_t kind,
                          const gen_interval_value_t *v, size_t n) {
-  gf_put_key(ud, key, end_ms, v, n, gf_put_bucket);
+  (void)start_ms, (void)kind;
+  gf_put_key(ud, key, end_ms, false, v, n);
 }
 
 static void gf_on_totals(void *ud, const char *key, int64_t at_ms,
                          const gen_interval_value_t *v, size_t n) {
-  gf_put_key(ud, key, at_ms, v, n, gf_put_totals);
+  gf_put_key(ud, key, at_ms, true, v, n);
 }
 
 static json_object *gf_query_body(void *ud, const char *const *flow_ids,
@@ -1418,11 +1302,11 @@ static json_object *gf_query_body(void *ud, const char *const *flow_ids,
 }
 
 /* The flow aggregates endpoint and how its answer is read. */
-static gen_interval_query_t gf_query(gf_instance_t *inst) {
-  gen_interval_query_t q = gen_interval_query_make(
-      GF_AGG_PATH, "flow aggregates query",
-      inst->config.interval.granularity_ms, gf_query_body, gf_answer_group,
-      gf_answer_values, inst);
+static gen_agg_query_t gf_query(gf_instance_t *inst) {
+  gen_agg_query_t q =
+      gen_agg_query_make(GF_AGG_PATH, "flow aggregates query",
+                         inst->config.interval.granularity_ms, gf_query_body,
+                         gf_answer_group, gf_answer_values, inst);
   q.prepare = gf_fold_milestones;
   q.family = "flow aggregates";
   q.still = "flow records and metric attributes";
@@ -1492,17 +1376,16 @@ static void gf_collect_interval(gf_instance_t *inst) {
   size_t per = (size_t)inst->config.flows_per_query;
   const char *ids[GF_MAX_FLOWS_PER_QUERY];
   bool aggregates = inst->engine != NULL;
-  gen_interval_query_t query = gf_query(inst);
+  gen_agg_query_t query = gf_query(inst);
   gen_interval_sink_t sink = {
       .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
-  gen_interval_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                            &sink};
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                       &sink};
   for (size_t first = 0; first < inst->flows.count; first += per) {
     size_t n = 0;
     for (size_t i = first; i < inst->flows.count && n < per; i++)
       ids[n++] = inst->flows.items[i].id;
-    if (aggregates &&
-        gen_interval_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
+    if (aggregates && gen_agg_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
       aggregates = false; /* the rest waits for the next read */
     if (inst->config.active_flows)
       gf_collect_active(inst, ids, n);
@@ -1569,8 +1452,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
     gen_interval_stats_t st = {0};
     if (inst->engine != NULL)
       gen_interval_get_stats(inst->engine, &st);
-    gen_interval_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
-                               inst->counts.queries, inst->counts.failures);
+    gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
+                          inst->counts.queries, inst->counts.failures);
   }
   if (inst->receiver != NULL) {
     gen_receiver_stats_t *r = gen_receiver_stats(inst->receiver);
@@ -1633,7 +1516,7 @@ static void gf_instance_free(void *data) {
     return;
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
-  free(inst->answer);
+  gen_agg_values_free(inst->answer);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
@@ -1669,7 +1552,7 @@ static int gf_instance_init(void *data) {
   inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = calloc(GF_AGG_MAX_VALUES, sizeof(*inst->answer))) == NULL)
+  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);

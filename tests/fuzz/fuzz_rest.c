@@ -3,10 +3,10 @@
  * collectd-genesys: fuzz target for the REST answers: the token answer
  * (gen_auth), paged entity listings (gen_entity_list), queue members
  * (gen_members_list: activity query, then member listings) and aggregates
- * answers (take_results of gen_interval_config.c into an interval engine,
+ * answers (take_results of gen_aggregates.c into an interval engine,
  * then a commit).
  *
- * The harness includes gen_http.c, gen_auth.c and gen_interval_config.c to
+ * The harness includes gen_http.c, gen_auth.c and gen_aggregates.c to
  * use the transport seam (http_perform) and the static answer reader, as
  * tests/unit/test_http.c does. Input: byte 0 chooses the parser (bits 0-1)
  * and whether the first answer is an HTTP 400 (bit 2); the rest are the
@@ -29,11 +29,11 @@
 #define GEN_FUZZ_NAME "rest"
 #include "fuzz_replay.h"
 
+#include "gen_aggregates.c"
 #include "gen_auth.c"
 #include "gen_client.c"
 #include "gen_entity.c"
 #include "gen_http.c"
-#include "gen_interval_config.c"
 #include "gen_members.c"
 #include "plugin_mock.h"
 
@@ -334,7 +334,7 @@ static int run_aggregates(size_t *dispatched) {
       resp.body != NULL &&
       gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, err,
                      sizeof(err)) == 0) {
-    const gen_interval_reader_t reader = {
+    const gen_agg_reader_t reader = {
         .group = agg_group, .values = agg_values, .what = "fuzz"};
     size_t skipped = 0;
     memset(err, 'x', sizeof(err));

@@ -4,13 +4,13 @@
 #ifndef INTERVAL_ANSWER_H
 #define INTERVAL_ANSWER_H 1
 
-#include "gen_interval_config.h"
+#include "gen_aggregates.h"
 
 #include <json-c/json.h>
 
-/* -1000 when nothing was due; else what gen_interval_apply() returns
+/* -1000 when nothing was due; else what gen_agg_apply() returns
  * (-EINVAL for text that is not JSON). */
-static int interval_answer(const gen_interval_job_t *job, const char *scope,
+static int interval_answer(const gen_agg_job_t *job, const char *scope,
                            int64_t at, const char *text) {
   const char *const scopes[] = {scope};
   gen_interval_range_t range;
@@ -19,8 +19,8 @@ static int interval_answer(const gen_interval_job_t *job, const char *scope,
   json_object *doc = json_tokener_parse(text);
   char err[256] = "";
   int status = doc == NULL ? -EINVAL
-                           : gen_interval_apply(job, scopes, 1, &range, at, doc,
-                                                err, sizeof(err));
+                           : gen_agg_apply(job, scopes, 1, &range, at, doc, err,
+                                           sizeof(err));
   if (doc == NULL)
     gen_interval_abort(job->engine);
   json_object_put(doc);

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the analytics aggregates queries: the metric catalogue,
+ * the group key and the request loop (see gen_aggregates.h).
+ */
+#include "gen_aggregates.h"
+
+#include "gen_dispatch.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_time.h"
+
+#include <assert.h>
+#include <strings.h>
+
+/* ---- the metric catalogue ------------------------------------------------
+ */
+
+ssize_t gen_agg_metric_find(const gen_agg_catalogue_t *cat, const char *name) {
+  for (size_t m = 0; name != NULL && m < cat->n; m++)
+    if (strcasecmp(name, cat->metrics[m].name) == 0)
+      return (ssize_t)m;
+  ssize_t found = -1;
+  for (size_t m = 0; name != NULL && m < cat->n; m++)
+    if (strcasecmp(name, cat->metrics[m].api) == 0) {
+      if (found >= 0)
+        return -1; /* one API metric, several of ours: say which */
+      found = (ssize_t)m;
+    }
+  return found;
+}
+
+int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
+                           const gen_agg_catalogue_t *cat, bool *on) {
+  char **names = NULL;
+  size_t n = 0;
+  int status = gen_config_string_list(org, ci, &names, &n);
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    ssize_t m = gen_agg_metric_find(cat, names[i]);
+    if (m >= 0) {
+      on[m] = true;
+      continue;
+    }
+    char valid[1024];
+    size_t used = 0;
+    for (size_t k = 0; k < cat->n && used < sizeof(valid); k++)
+      used += (size_t)snprintf(valid + used, sizeof(valid) - used, "%s%s",
+                               k ? ", " : "", cat->metrics[k].name);
+    char why[1200];
+    bool api = false;
+    for (size_t k = 0; k < cat->n && !api; k++)
+      api = strcasecmp(names[i], cat->metrics[k].api) == 0;
+    snprintf(why, sizeof(why), "%s; valid: %s",
+             api ? "this API metric is more than one of ours, name one"
+                 : "unknown metric",
+             valid);
+    /* The offending value, shown (and made safe) as for any key. */
+    oconfig_item_t one = *ci;
+    one.values = &ci->values[i];
+    one.values_num = 1;
+    gen_config_error(org, &one, why);
+    status = -EINVAL;
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return status;
+}
+
+json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
+                                  const bool *on) {
+  json_object *metrics = json_object_new_array();
+  for (size_t m = 0; m < cat->n; m++) {
+    bool repeated = false;
+    for (size_t k = 0; k < m && !repeated; k++)
+      repeated = (on == NULL || on[k]) &&
+                 strcmp(cat->metrics[k].api, cat->metrics[m].api) == 0;
+    if ((on == NULL || on[m]) && !repeated)
+      json_object_array_add(metrics,
+                            json_object_new_string(cat->metrics[m].api));
+  }
+  return metrics;
+}
+
+#define NAME_SIZE 64
+
+struct gen_agg_values_s {
+  gen_interval_value_t *v;
+  char (*names)[NAME_SIZE];
+  size_t n, size;
+};
+
+gen_agg_values_t *gen_agg_values_new(const gen_agg_catalogue_t *cat) {
+  gen_agg_values_t *vals = calloc(1, sizeof(*vals));
+  if (vals == NULL)
+    return NULL;
+  vals->size = 4 * cat->n; /* a duration has four values */
+  vals->v = calloc(vals->size ? vals->size : 1, sizeof(*vals->v));
+  vals->names = calloc(vals->size ? vals->size : 1, sizeof(*vals->names));
+  if (vals->v == NULL || vals->names == NULL) {
+    gen_agg_values_free(vals);
+    return NULL;
+  }
+  return vals;
+}
+
+void gen_agg_values_free(gen_agg_values_t *vals) {
+  if (vals == NULL)
+    return;
+  free(vals->v);
+  free(vals->names);
+  free(vals);
+}
+
+static void add_value(gen_agg_values_t *vals, const char *name,
+                      const char *suffix, double value, bool counter) {
+  if (vals->n == vals->size)
+    return;
+  snprintf(vals->names[vals->n], NAME_SIZE, "%s%s", name, suffix);
+  vals->v[vals->n] = (gen_interval_value_t){
+      .name = vals->names[vals->n], .value = value, .counter = counter};
+  vals->n++;
+}
+
+/* One catalogue metric's entry of a bucket into vals; false when its stats
+ * are not usable. */
+static bool read_entry(const gen_agg_metric_t *mt, json_object *stats,
+                       gen_agg_values_t *vals) {
+  double count = 0, sum = 0, x = 0, den = 0;
+  switch (mt->kind) {
+  case GEN_AGG_COUNT:
+    if (!gen_json_get_double(stats, "count", &count) || count < 0)
+      return false;
+    add_value(vals, mt->name, "", count, true);
+    return true;
+  case GEN_AGG_DURATION:
+    if (!gen_json_get_double(stats, "count", &count) || count < 0 ||
+        !gen_json_get_double(stats, "sum", &sum) || sum < 0)
+      return false;
+    add_value(vals, mt->name, "_count", count, true);
+    add_value(vals, mt->name, "_sum_ms", sum, true);
+    if (gen_json_get_double(stats, "max", &x))
+      add_value(vals, mt->name, "_max_ms", x, false);
+    if (gen_json_get_double(stats, "min", &x))
+      add_value(vals, mt->name, "_min_ms", x, false);
+    return true;
+  case GEN_AGG_RATIO:
+    if (!gen_json_get_double(stats, "numerator", &x) || x < 0 ||
+        !gen_json_get_double(stats, "denominator", &den) || den < 0)
+      return false;
+    add_value(vals, mt->name, "_numerator", x, true);
+    add_value(vals, mt->name, "_denominator", den, true);
+    return true;
+  }
+  return false;
+}
+
+size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
+                    unsigned group, json_object *metrics,
+                    gen_agg_values_t *vals, const gen_interval_value_t **v,
+                    size_t *n) {
+  size_t skipped = 0;
+  size_t len = json_object_is_type(metrics, json_type_array)
+                   ? json_object_array_length(metrics)
+                   : 0;
+  bool answered[GEN_AGG_MAX_METRICS] = {false};
+  vals->n = 0;
+  assert(cat->n <= GEN_AGG_MAX_METRICS);
+  for (size_t i = 0; i < len; i++) {
+    json_object *entry = json_object_array_get_idx(metrics, i);
+    const char *api = gen_json_get_string(entry, "metric");
+    json_object *stats = gen_json_get_object(entry, "stats");
+    bool known = false, usable = stats != NULL;
+    for (size_t m = 0; api != NULL && m < cat->n; m++) {
+      const gen_agg_metric_t *mt = &cat->metrics[m];
+      /* Only the group's own: a metric in another group's result would be
+       * counted twice. Present but malformed is skipped, not zero. */
+      if ((on != NULL && !on[m]) || mt->group != group ||
+          strcmp(api, mt->api) != 0)
+        continue;
+      known = true;
+      answered[m] = true;
+      usable = usable && read_entry(mt, stats, vals);
+    }
+    if (!known || !usable)
+      skipped++;
+  }
+  for (size_t m = 0; cat->zero_absent && m < cat->n; m++) {
+    const gen_agg_metric_t *mt = &cat->metrics[m];
+    if ((on != NULL && !on[m]) || mt->group != group || answered[m])
+      continue;
+    if (mt->kind == GEN_AGG_COUNT)
+      add_value(vals, mt->name, "", 0, true);
+    else if (mt->kind == GEN_AGG_RATIO) {
+      add_value(vals, mt->name, "_numerator", 0, true);
+      add_value(vals, mt->name, "_denominator", 0, true);
+    }
+  }
+  *v = vals->v;
+  *n = vals->n;
+  return skipped;
+}
+
+static void put(const gen_agg_series_t *s, const char *type,
+                const char *measure, bool derive, double value, int64_t at_ms) {
+  char type_instance[DATA_MAX_NAME_LEN];
+  const char *suffix = s->suffix ? s->suffix : "";
+  if (measure != NULL && suffix[0] != '\0') {
+    if (snprintf(type_instance, sizeof(type_instance), "%s-%s", measure,
+                 suffix) >= (int)sizeof(type_instance))
+      type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
+  } else
+    sstrncpy(type_instance, measure ? measure : suffix, sizeof(type_instance));
+  gen_agg_dispatch(s->host, s->plugin, s->plugin_instance, type, type_instance,
+                   derive, value, at_ms, s->granularity_ms);
+}
+
+static bool find(const gen_interval_value_t *v, size_t n, const char *name,
+                 const char *suffix, double *out) {
+  char full[NAME_SIZE];
+  snprintf(full, sizeof(full), "%s%s", name, suffix);
+  return gen_agg_value_find(v, n, full, out);
+}
+
+static bool selected(const gen_agg_catalogue_t *cat, const bool *on,
+                     unsigned group, size_t m) {
+  return (on == NULL || on[m]) && cat->metrics[m].group == group;
+}
+
+void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
+                        unsigned group, const gen_agg_series_t *s,
+                        const gen_interval_value_t *v, size_t n,
+                        int64_t end_ms) {
+  for (size_t m = 0; m < cat->n; m++) {
+    const gen_agg_metric_t *mt = &cat->metrics[m];
+    double count, sum, x, den;
+    char type[NAME_SIZE];
+    if (!selected(cat, on, group, m))
+      continue;
+    switch (mt->kind) {
+    case GEN_AGG_COUNT:
+      if (find(v, n, mt->name, "", &count))
+        put(s, mt->bucket_type ? mt->bucket_type : mt->name, NULL, false, count,
+            end_ms);
+      break;
+    case GEN_AGG_DURATION:
+      if (!find(v, n, mt->name, "_count", &count))
+        break;
+      put(s, "duration_count", mt->name, false, count, end_ms);
+      if (count > 0 && find(v, n, mt->name, "_sum_ms", &sum))
+        put(s, "duration_avg", mt->name, false, sum / count / 1000.0, end_ms);
+      if (find(v, n, mt->name, "_max_ms", &x))
+        put(s, "duration_max", mt->name, false, x / 1000.0, end_ms);
+      if (find(v, n, mt->name, "_min_ms", &x))
+        put(s, "duration_min", mt->name, false, x / 1000.0, end_ms);
+      break;
+    case GEN_AGG_RATIO:
+      if (!find(v, n, mt->name, "_numerator", &x) ||
+          !find(v, n, mt->name, "_denominator", &den))
+        break;
+      snprintf(type, sizeof(type), "%s_numerator", mt->name);
+      put(s, type, NULL, false, x, end_ms);
+      snprintf(type, sizeof(type), "%s_denominator", mt->name);
+      put(s, type, NULL, false, den, end_ms);
+      if (den > 0)
+        put(s, mt->name, NULL, false, x / den, end_ms);
+      break;
+    }
+  }
+}
+
+void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
+                        unsigned group, const gen_agg_series_t *s,
+                        const gen_interval_value_t *v, size_t n,
+                        int64_t at_ms) {
+  static const char *const ratio_parts[] = {"_numerator", "_denominator"};
+  for (size_t m = 0; m < cat->n; m++) {
+    const gen_agg_metric_t *mt = &cat->metrics[m];
+    char type[NAME_SIZE];
+    double x;
+    if (!selected(cat, on, group, m))
+      continue;
+    switch (mt->kind) {
+    case GEN_AGG_COUNT:
+      if (mt->total_type != NULL)
+        sstrncpy(type, mt->total_type, sizeof(type));
+      else
+        snprintf(type, sizeof(type), "total_%s", mt->name);
+      if (find(v, n, mt->name, "", &x))
+        put(s, type, NULL, true, x, at_ms);
+      break;
+    case GEN_AGG_DURATION:
+      if (find(v, n, mt->name, "_count", &x))
+        put(s, "total_duration_count", mt->name, true, x, at_ms);
+      if (find(v, n, mt->name, "_sum_ms", &x))
+        put(s, "total_duration_ms", mt->name, true, x, at_ms);
+      break;
+    case GEN_AGG_RATIO:
+      for (size_t p = 0; p < STATIC_ARRAY_SIZE(ratio_parts); p++)
+        if (find(v, n, mt->name, ratio_parts[p], &x)) {
+          snprintf(type, sizeof(type), "total_%s%s", mt->name, ratio_parts[p]);
+          put(s, type, NULL, true, x, at_ms);
+        }
+      break;
+    }
+  }
+}
+
+/* ---- the group key -------------------------------------------------------
+ */
+
+int gen_agg_key_format(const gen_agg_key_t *k, char *out, size_t size) {
+  size_t used = 0;
+  if (size == 0 || k->n == 0 || k->n > GEN_AGG_KEY_MAX)
+    return -1;
+  for (size_t i = 0; i < k->n; i++) {
+    const char *d = k->dim[i];
+    if (d == NULL || d[0] == '\0' || strchr(d, '\t') != NULL)
+      return -1;
+    int w = snprintf(out + used, size - used, "%s%s", i ? "\t" : "", d);
+    if (w < 0 || (size_t)w >= size - used)
+      return -1;
+    used += (size_t)w;
+  }
+  return 0;
+}
+
+void gen_agg_key_parse(const char *key, char *buf, size_t size,
+                       gen_agg_key_t *k) {
+  sstrncpy(buf, key, size);
+  k->n = 0;
+  char *p = buf;
+  while (k->n < GEN_AGG_KEY_MAX) {
+    k->dim[k->n++] = p;
+    char *tab = strchr(p, '\t');
+    if (tab == NULL)
+      break;
+    *tab = '\0';
+    p = tab + 1;
+  }
+}
+
+/* ---- the request loop ----------------------------------------------------
+ */
+
+int gen_agg_answer_bucket(json_object *bucket,
+                          const gen_interval_range_t *range,
+                          int64_t granularity_ms, int64_t *start_ms, char *err,
+                          size_t err_size) {
+  const char *interval = gen_json_get_string(bucket, "interval");
+  int64_t end;
+  if (interval == NULL || gen_interval_parse(interval, start_ms, &end) != 0 ||
+      *start_ms < range->start_ms || end > range->end_ms ||
+      *start_ms % granularity_ms != 0) {
+    snprintf(err, err_size, "a bucket of the answer is not in %s: %s",
+             "the range asked for", interval ? interval : "(none)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+void gen_agg_dispatch_self(const char *host, const char *plugin,
+                           const gen_interval_stats_t *st, uint64_t queries,
+                           uint64_t failures) {
+  int64_t now = gen_cdtime_to_ms(cdtime());
+  struct {
+    const char *type;
+    bool derive, present;
+    double value;
+  } self[] = {
+      {"analytics_queries", true, true, (double)queries},
+      {"analytics_query_failures", true, true, (double)failures},
+      {"buckets_dispatched", true, true, (double)st->buckets_dispatched},
+      {"buckets_backfilled", true, true, (double)st->buckets_backfilled},
+      {"bucket_revisions", true, true, (double)st->revisions},
+      {"gap_buckets", true, true, (double)st->gap_buckets},
+      {"lag", false, st->done_until_ms > 0,
+       (double)(now - st->done_until_ms) / 1000.0},
+      {"last_success_age", false, st->last_commit_ms > 0,
+       (double)(now - st->last_commit_ms) / 1000.0},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
+    if (self[i].present)
+      gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
+                        self[i].value);
+  }
+}
+
+int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
+                    size_t n, int max_ranges) {
+  gen_interval_t *engine = job->engine;
+  gen_client_t *client = job->client;
+  gen_agg_counts_t *counts = job->counts;
+  const gen_agg_query_t *query = job->query;
+  for (int round = 0; round < max_ranges; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(engine, scopes, n, now, &range);
+    if (status <= 0)
+      return status;
+    json_object *body = query->body(query->ud, scopes, n, &range);
+    json_object *doc = NULL;
+    char err[512] = "";
+    counts->queries++;
+    status = gen_http_post_json(client->http, query->path, body, &doc, err,
+                                sizeof(err));
+    json_object_put(body);
+    if (status == 0)
+      status =
+          gen_agg_apply(job, scopes, n, &range, now, doc, err, sizeof(err));
+    else
+      gen_interval_abort(engine);
+    json_object_put(doc);
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&client->stats.malformed, 1);
+      counts->failures++;
+      if (query->family != NULL &&
+          gen_client_family(client, query->family, status, err, query->still))
+        return status;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&counts->complain, LOG_ERR,
+                      "%s: %s for %s failed (asked for again next cycle): %s",
+                      counts->log_prefix, query->what, text, err);
+      return status;
+    }
+    if (query->family != NULL)
+      gen_client_family(client, query->family, 0, NULL, NULL);
+  }
+  return 0;
+}
+
+bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
+                        const char *name, double *out) {
+  for (size_t i = 0; name != NULL && i < n; i++)
+    if (strcmp(v[i].name, name) == 0) {
+      *out = v[i].value;
+      return true;
+    }
+  return false;
+}
+
+json_object *gen_agg_query_new(const gen_interval_range_t *range,
+                               int64_t granularity_ms,
+                               const char *const *group_by, size_t n) {
+  json_object *body = json_object_new_object();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  gen_duration_format(granularity_ms, text, sizeof(text));
+  json_object_object_add(body, "granularity", json_object_new_string(text));
+  json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
+  json_object *dimensions = json_object_new_array();
+  for (size_t i = 0; i < n; i++)
+    json_object_array_add(dimensions, json_object_new_string(group_by[i]));
+  json_object_object_add(body, "groupBy", dimensions);
+  return body;
+}
+
+static int take_results(gen_interval_t *engine, json_object *doc,
+                        const gen_interval_range_t *range,
+                        int64_t granularity_ms, const gen_agg_reader_t *reader,
+                        size_t *skipped, char *err, size_t err_size) {
+  json_object *results = NULL;
+  *skipped = 0;
+  if (!json_object_is_type(doc, json_type_object) ||
+      (json_object_object_get_ex(doc, "results", &results) &&
+       !json_object_is_type(results, json_type_array))) {
+    snprintf(err, err_size, "the answer is not an aggregates response");
+    return -EINVAL;
+  }
+  /* No "results": nothing happened in these entities in the range. */
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t r = 0; r < len; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    char key[600];
+    const char *scope = NULL;
+    if (!reader->group(reader->ud, gen_json_get_object(result, "group"), &scope,
+                       key, sizeof(key))) {
+      (*skipped)++;
+      continue;
+    }
+    json_object *data = gen_json_get_array(result, "data");
+    size_t n_data = data ? json_object_array_length(data) : 0;
+    for (size_t d = 0; d < n_data; d++) {
+      json_object *bucket = json_object_array_get_idx(data, d);
+      int64_t start;
+      if (gen_agg_answer_bucket(bucket, range, granularity_ms, &start, err,
+                                err_size) != 0)
+        return -EINVAL;
+      const gen_interval_value_t *v = NULL;
+      size_t n = 0;
+      *skipped += reader->values(reader->ud, key,
+                                 gen_json_get_array(bucket, "metrics"), &v, &n);
+      int status = gen_interval_put(engine, scope, key, start, v, n);
+      if (status != 0) {
+        snprintf(err, err_size, "cannot record a bucket: %s",
+                 gen_strerror(status));
+        return status;
+      }
+    }
+  }
+  return 0;
+}
+
+int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
+                 gen_agg_counts_t *counts, json_object *doc,
+                 const gen_interval_range_t *range, int64_t granularity_ms,
+                 const gen_agg_reader_t *reader, char *err, size_t err_size) {
+  size_t skipped = 0;
+  int status = take_results(engine, doc, range, granularity_ms, reader,
+                            &skipped, err, err_size);
+  if (skipped > 0) {
+    atomic_fetch_add(&client->stats.malformed, 1);
+    gen_log_limited(&counts->complain, LOG_WARNING,
+                    "%s: %zu groups or metrics of an answer to the %s were not "
+                    "usable and were skipped",
+                    counts->log_prefix, skipped, reader->what);
+  }
+  return status;
+}
+
+gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   int64_t granularity_ms, gen_agg_body_fn body,
+                                   gen_agg_group_fn group,
+                                   gen_agg_values_fn values, void *ud) {
+  return (gen_agg_query_t){
+      .path = path,
+      .what = what,
+      .granularity_ms = granularity_ms,
+      .body = body,
+      .reader = {.group = group, .values = values, .what = what, .ud = ud},
+      .ud = ud};
+}
+
+int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
+                  const gen_interval_range_t *range, int64_t now,
+                  json_object *doc, char *err, size_t err_size) {
+  const gen_agg_query_t *query = job->query;
+  int status = query->prepare != NULL
+                   ? query->prepare(query->ud, doc, err, err_size)
+                   : 0;
+  if (status == 0)
+    status = gen_agg_take(job->engine, job->client, job->counts, doc, range,
+                          query->granularity_ms, &query->reader, err, err_size);
+  if (status != 0) {
+    gen_interval_abort(job->engine);
+    return status;
+  }
+  gen_dispatch_order_begin();
+  gen_interval_commit(job->engine, scopes, n, range, now, job->sink);
+  gen_dispatch_order_end();
+  return 0;
+}
+
+void gen_agg_dispatch(const char *host, const char *plugin,
+                      const char *plugin_instance, const char *type,
+                      const char *type_instance, bool derive, double value,
+                      int64_t at_ms, int64_t granularity_ms) {
+  gen_ident_t id = {.host = host,
+                    .plugin = plugin,
+                    .plugin_instance = plugin_instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
+                      MS_TO_CDTIME_T(granularity_ms));
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the analytics aggregates queries, one module for every
+ * plugin that asks them (conversation, users and flow aggregates).
+ *
+ * - The request loop: per batch of entities, plan the range due with the
+ *   closed-interval engine (gen_interval), POST one query for it, read the
+ *   answer into the engine, then commit (dispatch) or abort it.
+ * - A declarative metric catalogue: a table of gen_agg_metric_t (our name,
+ *   API metric, kind, the result group it is answered in, and the collectd
+ *   types of counts) drives the request's metrics[], how a bucket's
+ *   metrics[] becomes engine values, and what each bucket and each counter
+ *   dispatches. A plugin writes a table, not code, for a new metric.
+ * - A typed group key (gen_agg_key_t): the dimension values of a result
+ *   group. The engine keeps string keys (they are in the state files), and
+ *   only this module joins and splits them.
+ */
+#ifndef GEN_AGGREGATES_H
+#define GEN_AGGREGATES_H 1
+
+#include "gen_client.h"
+#include "gen_interval.h"
+
+#include <json-c/json.h>
+
+/* ---- the metric catalogue ------------------------------------------------
+ */
+
+typedef enum {
+  GEN_AGG_COUNT,    /* stats.count: a gauge per bucket and a counter */
+  GEN_AGG_DURATION, /* stats.count, sum, max, min in ms: count, average,
+                       max, min per bucket (seconds), and counters of the
+                       count and the sum (ms) */
+  GEN_AGG_RATIO,    /* stats.numerator, denominator: both per bucket and
+                       as counters, and their ratio per bucket */
+} gen_agg_kind_t;
+
+/* One metric. Engine value names derive from name: "<name>" (count),
+ * "<name>_count|_sum_ms|_max_ms|_min_ms" (duration),
+ * "<name>_numerator|_denominator" (ratio); they are in the state files, so a
+ * name never changes once released. */
+typedef struct {
+  const char *name; /* ours: configuration, engine values, types/measures */
+  const char *api;  /* the API metric */
+  gen_agg_kind_t kind;
+  unsigned group; /* the result group it is answered in (the plugin's) */
+  /* Counts: the collectd types per bucket and as a counter; NULL: name and
+   * "total_<name>". Durations dispatch duration_{count,avg,max,min} and
+   * total_duration_{count,ms} with name as the measure in type_instance;
+   * ratios <name>, <name>_numerator|_denominator and total_<name>_…. */
+  const char *bucket_type, *total_type;
+} gen_agg_metric_t;
+
+#define GEN_AGG_MAX_METRICS 128 /* per catalogue */
+
+typedef struct {
+  const gen_agg_metric_t *metrics;
+  size_t n; /* at most GEN_AGG_MAX_METRICS */
+  /* Counts and ratios of the group the answer leaves out (the API omits
+   * what did not happen) are recorded as 0, so a bucket's gauge says 0
+   * rather than keeping an older bucket's value. */
+  bool zero_absent;
+} gen_agg_catalogue_t;
+
+/* The metric named name (ours, or the API's when only one metric has that
+ * API name; case-insensitive), or -1. */
+ssize_t gen_agg_metric_find(const gen_agg_catalogue_t *cat, const char *name);
+
+/* The "Metric" key: each value turns its metric on in on[cat->n]. Unknown
+ * names are refused naming the key, the value and the valid names. */
+int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
+                           const gen_agg_catalogue_t *cat, bool *on);
+
+/* metrics[] of a request: the API names of the metrics on (on NULL: all),
+ * each once. A new reference. */
+json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
+                                  const bool *on);
+
+/* One bucket's values, as the engine takes them (names point into the
+ * buffer: valid until the next read into it). */
+typedef struct gen_agg_values_s gen_agg_values_t;
+gen_agg_values_t *gen_agg_values_new(const gen_agg_catalogue_t *cat);
+void gen_agg_values_free(gen_agg_values_t *vals);
+
+/* Reads one bucket's metrics[] of a result of group into vals: the metrics
+ * on (NULL: all) of that group. An entry of another group, not asked for,
+ * or with stats of the wrong type or sign is skipped; returns how many
+ * were. *v and *n are the values. */
+size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
+                    unsigned group, json_object *metrics,
+                    gen_agg_values_t *vals, const gen_interval_value_t **v,
+                    size_t *n);
+
+/* Where a key's values go: plugin_instance, and the group's labels that end
+ * type_instance ("" for none; a duration's is "<measure>-<suffix>"). */
+typedef struct {
+  const char *host, *plugin, *plugin_instance, *suffix;
+  int64_t granularity_ms;
+} gen_agg_series_t;
+
+/* Dispatches what the catalogue says of one bucket of a key of group (the
+ * gauges, at end_ms) or of its counters (at at_ms), from the engine's
+ * values v[n]. */
+void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
+                        unsigned group, const gen_agg_series_t *s,
+                        const gen_interval_value_t *v, size_t n,
+                        int64_t end_ms);
+void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
+                        unsigned group, const gen_agg_series_t *s,
+                        const gen_interval_value_t *v, size_t n, int64_t at_ms);
+
+/* ---- the group key -------------------------------------------------------
+ */
+
+#define GEN_AGG_KEY_MAX 4 /* dimensions */
+#define GEN_AGG_KEY_SIZE 600
+
+typedef struct {
+  const char *dim[GEN_AGG_KEY_MAX];
+  size_t n;
+} gen_agg_key_t;
+
+/* The engine key of k (its values joined by tabs). -1 when a value is
+ * NULL, empty or holds a tab (not an id of the API), or out is too small. */
+int gen_agg_key_format(const gen_agg_key_t *k, char *out, size_t size);
+
+/* Splits an engine key into k, whose values point into buf (a copy). */
+void gen_agg_key_parse(const char *key, char *buf, size_t size,
+                       gen_agg_key_t *k);
+
+/* ---- the request loop ----------------------------------------------------
+ */
+
+/* The start of one bucket of an aggregates answer ({"interval": "start/end",
+ * …}), checked to be a whole bucket of the range asked for. Returns 0, or
+ * -EINVAL with the reason in err (the answer cannot be trusted). */
+int gen_agg_answer_bucket(json_object *bucket,
+                          const gen_interval_range_t *range,
+                          int64_t granularity_ms, int64_t *start_ms, char *err,
+                          size_t err_size);
+
+/* The self-metrics of interval collection (plugin_instance "self"):
+ * analytics_queries, analytics_query_failures, buckets_dispatched,
+ * buckets_backfilled, bucket_revisions, gap_buckets, lag, last_success_age. */
+void gen_agg_dispatch_self(const char *host, const char *plugin,
+                           const gen_interval_stats_t *st, uint64_t queries,
+                           uint64_t failures);
+
+/* One value of a bucket (or a total) at its time, with the granularity as
+ * its interval. */
+void gen_agg_dispatch(const char *host, const char *plugin,
+                      const char *plugin_instance, const char *type,
+                      const char *type_instance, bool derive, double value,
+                      int64_t at_ms, int64_t granularity_ms);
+
+/* The value named name among v[n] (a bucket's or a total's); false when
+ * absent (or name is NULL). */
+bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
+                        const char *name, double *out);
+
+/* The start of an aggregates request for range: interval, granularity,
+ * timeZone UTC and groupBy (n dimensions). The caller adds metrics and
+ * filter. A new reference. */
+json_object *gen_agg_query_new(const gen_interval_range_t *range,
+                               int64_t granularity_ms,
+                               const char *const *group_by, size_t n);
+
+typedef struct {
+  uint64_t queries, failures;
+  gen_ratelimit_t complain;
+  const char *log_prefix; /* "<plugin> plugin: Org \"x\"" */
+} gen_agg_counts_t;
+
+/* The engine scope (inside group, or the caller's) and key of a result
+ * group of an aggregates answer; false to skip the group (not one of ours). */
+typedef bool (*gen_agg_group_fn)(void *ud, json_object *group,
+                                 const char **scope, char *key,
+                                 size_t key_size);
+/* One bucket's metrics[] of the group keyed key as engine values (valid
+ * until the next call); returns how many entries were not usable. */
+typedef size_t (*gen_agg_values_fn)(void *ud, const char *key,
+                                    json_object *metrics,
+                                    const gen_interval_value_t **v, size_t *n);
+/* The request for scopes over range (a new reference). */
+typedef json_object *(*gen_agg_body_fn)(void *ud, const char *const *scopes,
+                                        size_t n,
+                                        const gen_interval_range_t *range);
+
+/* How a plugin reads the groups and metrics of an aggregates answer. */
+typedef struct {
+  gen_agg_group_fn group;
+  gen_agg_values_fn values;
+  const char *what; /* "flow aggregates answer", for the log */
+  void *ud;
+} gen_agg_reader_t;
+
+/* Puts every (group, bucket) of an answer ({"results": [{group, data:
+ * [{interval, metrics}]}]}) into the engine. A document that cannot be
+ * trusted as a whole (not that shape, a bucket outside the range) returns
+ * -EINVAL with the reason in err: the range is asked for again, nothing of
+ * it dispatched. Unusable groups and metrics are skipped, logged
+ * (rate-limited) and counted as malformed answers of client. */
+int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
+                 gen_agg_counts_t *counts, json_object *doc,
+                 const gen_interval_range_t *range, int64_t granularity_ms,
+                 const gen_agg_reader_t *reader, char *err, size_t err_size);
+
+/* Rewrites an answer in place before it is read, e.g. to fold groups the
+ * plugin counts as one key (the engine keeps one value per key and
+ * bucket). Returns 0, or a negative errno with the reason in err: the range
+ * is asked for again, nothing of it dispatched. */
+typedef int (*gen_agg_prepare_fn)(void *ud, json_object *doc, char *err,
+                                  size_t err_size);
+
+/* One aggregates endpoint, as the collection loop uses it. */
+typedef struct {
+  const char *path; /* POST path */
+  const char *what; /* "aggregates query", for the log */
+  int64_t granularity_ms;
+  gen_agg_body_fn body;
+  gen_agg_reader_t reader;    /* its answer */
+  gen_agg_prepare_fn prepare; /* NULL: the answer is read as it comes */
+  void *ud;
+  /* For a refused permission (gen_client_family): the family this query
+   * feeds and what still runs without it; NULL: not reported so. */
+  const char *family, *still;
+} gen_agg_query_t;
+
+/* Everything one plugin's collection of one endpoint needs. */
+typedef struct {
+  gen_interval_t *engine;
+  gen_client_t *client;
+  gen_agg_counts_t *counts;
+  const gen_agg_query_t *query;
+  const gen_interval_sink_t *sink;
+} gen_agg_job_t;
+
+/* A query (reader.what is what; no prepare). */
+gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   int64_t granularity_ms, gen_agg_body_fn body,
+                                   gen_agg_group_fn group,
+                                   gen_agg_values_fn values, void *ud);
+
+/* Takes doc, the answer to the job's query for scopes over range (planned
+ * at now): commits it through the sink (0), or aborts it (a negative errno, the
+ * reason in err). */
+int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
+                  const gen_interval_range_t *range, int64_t now,
+                  json_object *doc, char *err, size_t err_size);
+
+/* Asks for and takes every range due for one batch of scopes, at most
+ * max_ranges of them (a long backfill continues next read), one request
+ * each: plan, POST, take, then commit or abort. Returns 0, or the failure
+ * of a request (logged, counted; the cycle stops: no hammering). */
+int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
+                    size_t n, int max_ranges);
+
+#endif /* GEN_AGGREGATES_H */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the aggregates module's metric catalogue (configuration,
+ * request metrics, reading a bucket, what is dispatched) and its group key.
+ * The request loop is tested through the plugins (test_analytics,
+ * test_flowmetrics). */
+#include "gen_aggregates.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+enum { G_A = 0, G_B = 1 };
+
+static const gen_agg_metric_t metrics[] = {
+    {.name = "offered", .api = "nOffered", .kind = GEN_AGG_COUNT},
+    {.name = "answered", .api = "tAnswered", .kind = GEN_AGG_COUNT},
+    {.name = "answer", .api = "tAnswered", .kind = GEN_AGG_DURATION},
+    {.name = "service_level", .api = "oServiceLevel", .kind = GEN_AGG_RATIO},
+    {.name = "runs",
+     .api = "nRun",
+     .kind = GEN_AGG_COUNT,
+     .group = G_B,
+     .bucket_type = "run_interval",
+     .total_type = "total_runs_all"},
+};
+#define N_METRICS STATIC_ARRAY_SIZE(metrics)
+static const gen_agg_catalogue_t zeroed = {metrics, N_METRICS, true};
+static const gen_agg_catalogue_t as_is = {metrics, N_METRICS, false};
+
+static double value_of(const gen_interval_value_t *v, size_t n,
+                       const char *name) {
+  double x = -1;
+  return gen_agg_value_find(v, n, name, &x) ? x : -1;
+}
+
+static size_t read_text(const gen_agg_catalogue_t *cat, const bool *on,
+                        unsigned group, const char *text,
+                        const gen_interval_value_t **v, size_t *n,
+                        gen_agg_values_t *vals) {
+  json_object *doc = json_tokener_parse(text);
+  size_t skipped = gen_agg_read(cat, on, group, doc, vals, v, n);
+  json_object_put(doc);
+  return skipped;
+}
+
+DEF_TEST(find_by_our_name_or_an_unambiguous_api_name) {
+  EXPECT_EQ_INT(0, gen_agg_metric_find(&zeroed, "offered"));
+  EXPECT_EQ_INT(0, gen_agg_metric_find(&zeroed, "NOFFERED"));
+  EXPECT_EQ_INT(2, gen_agg_metric_find(&zeroed, "Answer"));
+  EXPECT_EQ_INT(3, gen_agg_metric_find(&zeroed, "oServiceLevel"));
+  /* tAnswered is two of ours: the name must say which. */
+  EXPECT_EQ_INT(-1, gen_agg_metric_find(&zeroed, "tAnswered"));
+  EXPECT_EQ_INT(-1, gen_agg_metric_find(&zeroed, "nMystery"));
+  EXPECT_EQ_INT(-1, gen_agg_metric_find(&zeroed, NULL));
+  return 0;
+}
+
+DEF_TEST(metric_key_turns_metrics_on_and_names_the_valid_ones) {
+  gen_org_t *org = mock_org("genesys_test");
+  bool on[N_METRICS] = {false};
+  const char *good[] = {"answer", "nRun"};
+  oconfig_item_t *ci = mock_ci_strs("Metric", 2, good);
+  EXPECT_EQ_INT(0, gen_agg_config_metrics(org, ci, &zeroed, on));
+  mock_ci_free(ci);
+  OK(!on[0] && !on[1] && on[2] && !on[3] && on[4]);
+
+  mock_log_reset();
+  const char *bad[] = {"offered", "bogus"};
+  ci = mock_ci_strs("Metric", 2, bad);
+  EXPECT_EQ_INT(-EINVAL, gen_agg_config_metrics(org, ci, &zeroed, on));
+  mock_ci_free(ci);
+  OK(mock_log_contains("Metric \"bogus\": unknown metric; valid: offered, "
+                       "answered, "
+                       "answer, service_level, runs"));
+  OK(on[0]); /* the good names before it still count */
+
+  mock_log_reset();
+  ci = mock_ci_str("Metric", "tAnswered");
+  EXPECT_EQ_INT(-EINVAL, gen_agg_config_metrics(org, ci, &zeroed, on));
+  mock_ci_free(ci);
+  OK(mock_log_contains("more than one of ours"));
+  gen_org_free(org);
+  return 0;
+}
+
+DEF_TEST(request_metrics_once_each) {
+  bool on[N_METRICS] = {false, true, true, false, false};
+  json_object *m = gen_agg_metrics_json(&zeroed, on);
+  EXPECT_EQ_STR("[ \"tAnswered\" ]", json_object_to_json_string(m));
+  json_object_put(m);
+  m = gen_agg_metrics_json(&zeroed, NULL);
+  EXPECT_EQ_STR("[ \"nOffered\", \"tAnswered\", \"oServiceLevel\", \"nRun\" ]",
+                json_object_to_json_string(m));
+  json_object_put(m);
+  return 0;
+}
+
+DEF_TEST(a_bucket_read_into_engine_values) {
+  gen_agg_values_t *vals = gen_agg_values_new(&zeroed);
+  CHECK_NOT_NULL(vals);
+  const gen_interval_value_t *v;
+  size_t n;
+  size_t skipped = read_text(
+      &zeroed, NULL, G_A,
+      "[{\"metric\":\"nOffered\",\"stats\":{\"count\":7}},"
+      "{\"metric\":\"tAnswered\",\"stats\":{\"count\":4,\"sum\":400000,"
+      "\"max\":200000,\"min\":50000}},"
+      "{\"metric\":\"oServiceLevel\",\"stats\":{\"ratio\":0.75,"
+      "\"numerator\":3,\"denominator\":4}}]",
+      &v, &n, vals);
+  EXPECT_EQ_INT(0, skipped);
+  EXPECT_EQ_DOUBLE(7, value_of(v, n, "offered"));
+  EXPECT_EQ_DOUBLE(4, value_of(v, n, "answered")); /* one entry, two of ours */
+  EXPECT_EQ_DOUBLE(4, value_of(v, n, "answer_count"));
+  EXPECT_EQ_DOUBLE(400000, value_of(v, n, "answer_sum_ms"));
+  EXPECT_EQ_DOUBLE(200000, value_of(v, n, "answer_max_ms"));
+  EXPECT_EQ_DOUBLE(50000, value_of(v, n, "answer_min_ms"));
+  EXPECT_EQ_DOUBLE(3, value_of(v, n, "service_level_numerator"));
+  EXPECT_EQ_DOUBLE(4, value_of(v, n, "service_level_denominator"));
+  EXPECT_EQ_INT(8, n);
+  for (size_t i = 0; i < n; i++)
+    OK(v[i].counter == (strstr(v[i].name, "_max_ms") == NULL &&
+                        strstr(v[i].name, "_min_ms") == NULL));
+  gen_agg_values_free(vals);
+  return 0;
+}
+
+DEF_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero) {
+  gen_agg_values_t *vals = gen_agg_values_new(&zeroed);
+  const gen_interval_value_t *v;
+  size_t n;
+  /* A negative count, a duration without its sum, a metric of the other
+   * group, one not asked for, one without stats and a number: six
+   * skipped. */
+  size_t skipped =
+      read_text(&zeroed, NULL, G_A,
+                "[{\"metric\":\"nOffered\",\"stats\":{\"count\":-1}},"
+                "{\"metric\":\"tAnswered\",\"stats\":{\"count\":2}},"
+                "{\"metric\":\"nRun\",\"stats\":{\"count\":1}},"
+                "{\"metric\":\"nMystery\",\"stats\":{\"count\":1}},"
+                "{\"metric\":\"oServiceLevel\"}, 7]",
+                &v, &n, vals);
+  EXPECT_EQ_INT(6, skipped);
+  /* tAnswered's count is usable as "answered"; the duration is not. */
+  EXPECT_EQ_DOUBLE(2, value_of(v, n, "answered"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "answer_count"));
+  /* Present but malformed is not zero; absent is (counts and ratios). */
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "offered"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "service_level_numerator"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "runs"));
+
+  skipped = read_text(&zeroed, NULL, G_A, "[]", &v, &n, vals);
+  EXPECT_EQ_INT(0, skipped);
+  EXPECT_EQ_DOUBLE(0, value_of(v, n, "offered"));
+  EXPECT_EQ_DOUBLE(0, value_of(v, n, "service_level_denominator"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "answer_count")); /* no duration */
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "runs"));         /* other group */
+  skipped = read_text(&as_is, NULL, G_A, "[]", &v, &n, vals);
+  EXPECT_EQ_INT(0, n);
+
+  /* Metrics off are neither read nor zeroed. */
+  bool on[N_METRICS] = {false, false, false, false, true};
+  skipped = read_text(&zeroed, on, G_A,
+                      "[{\"metric\":\"nOffered\",\"stats\":{\"count\":1}}]", &v,
+                      &n, vals);
+  EXPECT_EQ_INT(1, skipped);
+  EXPECT_EQ_INT(0, n);
+  skipped = read_text(&zeroed, on, G_B,
+                      "[{\"metric\":\"nRun\",\"stats\":{\"count\":3}}]", &v, &n,
+                      vals);
+  EXPECT_EQ_INT(0, skipped);
+  EXPECT_EQ_DOUBLE(3, value_of(v, n, "runs"));
+  gen_agg_values_free(vals);
+  return 0;
+}
+
+static mock_value_t *found(const char *type, const char *type_instance) {
+  return mock_find("q1", type, type_instance);
+}
+
+DEF_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says) {
+  gen_agg_values_t *vals = gen_agg_values_new(&zeroed);
+  const gen_interval_value_t *v;
+  size_t n;
+  read_text(&zeroed, NULL, G_A,
+            "[{\"metric\":\"tAnswered\",\"stats\":{\"count\":4,\"sum\":"
+            "400000,\"max\":200000}},{\"metric\":\"oServiceLevel\",\"stats\":"
+            "{\"numerator\":3,\"denominator\":4}}]",
+            &v, &n, vals);
+  gen_agg_series_t s = {"acme", "genesys_test", "q1", "voice", 300000};
+  mock_values_reset();
+  gen_agg_put_bucket(&zeroed, NULL, G_A, &s, v, n, 1000000);
+  mock_value_t *x = found("offered", "voice");
+  CHECK_NOT_NULL(x);
+  EXPECT_EQ_DOUBLE(0, x->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(1000000), x->time);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(300000), x->interval);
+  EXPECT_EQ_DOUBLE(4, found("answered", "voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(4, found("duration_count", "answer-voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(100, found("duration_avg", "answer-voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(200, found("duration_max", "answer-voice")->value.gauge);
+  OK(found("duration_min", "answer-voice") == NULL); /* not answered */
+  EXPECT_EQ_DOUBLE(0.75, found("service_level", "voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(3, found("service_level_numerator", "voice")->value.gauge);
+  EXPECT_EQ_INT(8, mock_values_num);
+
+  mock_values_reset();
+  gen_agg_put_totals(&zeroed, NULL, G_A, &s, v, n, 2000000);
+  EXPECT_EQ_INT(4, found("total_answered", "voice")->value.derive);
+  EXPECT_EQ_INT(0, found("total_offered", "voice")->value.derive);
+  EXPECT_EQ_INT(4, found("total_duration_count", "answer-voice")->value.derive);
+  EXPECT_EQ_INT(400000,
+                found("total_duration_ms", "answer-voice")->value.derive);
+  EXPECT_EQ_INT(
+      4, found("total_service_level_denominator", "voice")->value.derive);
+  EXPECT_EQ_INT(6, mock_values_num);
+
+  /* Types of the table, and a group without labels: type_instance is the
+   * measure alone, or empty. */
+  read_text(&zeroed, NULL, G_B,
+            "[{\"metric\":\"nRun\",\"stats\":{\"count\":2}}]", &v, &n, vals);
+  s.suffix = "";
+  mock_values_reset();
+  gen_agg_put_bucket(&zeroed, NULL, G_B, &s, v, n, 1000000);
+  gen_agg_put_totals(&zeroed, NULL, G_B, &s, v, n, 1000000);
+  EXPECT_EQ_DOUBLE(2, found("run_interval", "")->value.gauge);
+  EXPECT_EQ_INT(2, found("total_runs_all", "")->value.derive);
+  EXPECT_EQ_INT(2, mock_values_num);
+  gen_agg_values_free(vals);
+  return 0;
+}
+
+DEF_TEST(group_keys_join_and_split_ids) {
+  char key[GEN_AGG_KEY_SIZE], buf[GEN_AGG_KEY_SIZE];
+  gen_agg_key_t k = {{"q-1", "voice", "inbound"}, 3}, back;
+  EXPECT_EQ_INT(0, gen_agg_key_format(&k, key, sizeof(key)));
+  EXPECT_EQ_STR("q-1\tvoice\tinbound", key);
+  gen_agg_key_parse(key, buf, sizeof(buf), &back);
+  EXPECT_EQ_INT(3, back.n);
+  EXPECT_EQ_STR("q-1", back.dim[0]);
+  EXPECT_EQ_STR("inbound", back.dim[2]);
+  gen_agg_key_parse("alone", buf, sizeof(buf), &back);
+  EXPECT_EQ_INT(1, back.n);
+  EXPECT_EQ_STR("alone", back.dim[0]);
+  /* Not ids of the API: refused, so that a key always splits back. */
+  gen_agg_key_t tab = {{"q\t1", "voice"}, 2}, empty = {{"q1", ""}, 2},
+                missing = {{"q1", NULL}, 2}, none = {{NULL}, 0};
+  EXPECT_EQ_INT(-1, gen_agg_key_format(&tab, key, sizeof(key)));
+  EXPECT_EQ_INT(-1, gen_agg_key_format(&empty, key, sizeof(key)));
+  EXPECT_EQ_INT(-1, gen_agg_key_format(&missing, key, sizeof(key)));
+  EXPECT_EQ_INT(-1, gen_agg_key_format(&none, key, sizeof(key)));
+  EXPECT_EQ_INT(-1, gen_agg_key_format(&k, key, 10)); /* too long */
+  return 0;
+}
+
+int main(void) {
+  mock_log_echo = false;
+  RUN_TEST(find_by_our_name_or_an_unambiguous_api_name);
+  RUN_TEST(metric_key_turns_metrics_on_and_names_the_valid_ones);
+  RUN_TEST(request_metrics_once_each);
+  RUN_TEST(a_bucket_read_into_engine_values);
+  RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);
+  RUN_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says);
+  RUN_TEST(group_keys_join_and_split_ids);
+  END_TEST;
+}
