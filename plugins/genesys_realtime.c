@@ -38,6 +38,7 @@
 #include "gen_presence.h"
 #include "gen_state.h"
 #include "gen_time.h"
+#include "gen_waits.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -53,10 +54,6 @@
 #define GR_USER_TOPIC_SUFFIX ".activity"
 /* User ids per GET /api/v2/users baseline (the request line stays < 4 KiB). */
 #define GR_USERS_PER_QUERY 80
-#define GR_MAX_WAIT_BOUNDS 16
-/* Answered waits kept per queue and media for one interval's percentiles;
- * past this a uniform sample of them is kept. */
-#define GR_WAIT_SAMPLES 4096
 
 #define GR_ROUTING_COUNT GEN_ROUTING_COUNT
 #define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
@@ -87,12 +84,7 @@ typedef struct {
 typedef struct {
   bool seen;
   int64_t moments[GEN_CONV_MOMENT_COUNT];
-  int64_t bucket[GR_MAX_WAIT_BOUNDS + 1]; /* le bound i; last is +Inf */
-  int64_t wait_sum_ms;                    /* all answered waits */
-  uint64_t interval_count;                /* answered waits this interval */
-  double interval_sum;                    /* seconds */
-  double *samples;                        /* up to GR_WAIT_SAMPLES */
-  size_t n_samples, cap_samples;
+  gen_waits_t waits; /* answered waits */
 } gr_conv_media_t;
 
 typedef struct {
@@ -112,8 +104,7 @@ typedef struct {
   cdtime_t refresh_interval;
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
-  double wait_bounds[GR_MAX_WAIT_BOUNDS]; /* seconds, increasing */
-  size_t n_wait_bounds;
+  gen_waits_bounds_t wait_bounds; /* WaitBuckets */
   long max_conversations;
   cdtime_t conversation_linger, conversation_timeout;
   bool agent_activity;
@@ -161,9 +152,7 @@ static void gr_config_init(void *config) {
   gr_config_t *c = config;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_notify_config_init(&c->notify);
-  static const double default_bounds[] = {5, 10, 20, 30, 60, 120, 300};
-  memcpy(c->wait_bounds, default_bounds, sizeof(default_bounds));
-  c->n_wait_bounds = STATIC_ARRAY_SIZE(default_bounds);
+  gen_waits_bounds_default(&c->wait_bounds);
   c->max_conversations = 100000;
   c->conversation_linger = TIME_T_TO_CDTIME_T(900);
   c->conversation_timeout = TIME_T_TO_CDTIME_T(14400);
@@ -174,28 +163,6 @@ static void gr_config_release(void *config) {
   free(c->state_dir);
   c->state_dir = NULL;
   gen_entity_filter_free(&c->filter);
-}
-
-/* WaitBuckets 5 10 20 …: upper bounds in seconds, increasing. */
-static int config_wait_buckets(gen_org_t *org, const oconfig_item_t *ci,
-                               gr_config_t *c) {
-  if (ci->values_num < 1 || ci->values_num > GR_MAX_WAIT_BOUNDS) {
-    gen_config_error(org, ci, "takes 1 to 16 bounds in seconds");
-    return -EINVAL;
-  }
-  for (int i = 0; i < ci->values_num; i++) {
-    double bound = ci->values[i].value.number;
-    if (ci->values[i].type != OCONFIG_TYPE_NUMBER || !(bound > 0) ||
-        (i > 0 && !(bound > c->wait_bounds[i - 1]))) {
-      gen_config_error(org, ci,
-                       "bounds must be positive numbers of seconds, each "
-                       "greater than the one before");
-      return -EINVAL;
-    }
-    c->wait_bounds[i] = bound;
-  }
-  c->n_wait_bounds = (size_t)ci->values_num;
-  return 0;
 }
 
 static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
@@ -213,7 +180,7 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "ConversationEvents") == 0)
     return gen_config_bool(org, ci, &c->conversation_events);
   if (strcasecmp(ci->key, "WaitBuckets") == 0)
-    return config_wait_buckets(org, ci, c);
+    return gen_waits_config_bounds(org, ci, &c->wait_bounds);
   if (strcasecmp(ci->key, "MaxConversations") == 0)
     return gen_config_int(org, ci, 100, 10000000, &c->max_conversations);
   if (strcasecmp(ci->key, "ConversationLinger") == 0)
@@ -568,15 +535,6 @@ static void put_derive(const gr_sink_t *sink, const char *type,
                                 sink->time, sink->inst->interval);
 }
 
-/* "voice-le5", "voice-le0.5", "voice-le_inf" */
-static void bucket_instance(const gr_instance_t *inst, const char *media,
-                            size_t b, char *out, size_t size) {
-  if (b < inst->config.n_wait_bounds)
-    snprintf(out, size, "%s-le%g", media, inst->config.wait_bounds[b]);
-  else
-    snprintf(out, size, "%s-le_inf", media);
-}
-
 /* Dispatches one moment's counters (moment >= 0, with the buckets from
  * first_bucket on), or every cumulative value (moment < 0). */
 static void dispatch_conv(const gr_sink_t *sink, size_t m,
@@ -597,54 +555,12 @@ static void dispatch_conv(const gr_sink_t *sink, size_t m,
   }
   if (moment >= 0 && moment != GEN_CONV_ANSWERED)
     return;
-  for (size_t b = moment >= 0 ? first_bucket : 0;
-       b <= inst->config.n_wait_bounds; b++) {
-    bucket_instance(inst, media, b, ti, sizeof(ti));
-    put_derive(sink, "conv_wait_bucket", ti, c->bucket[b]);
+  const gen_waits_bounds_t *bounds = &inst->config.wait_bounds;
+  for (size_t b = moment >= 0 ? first_bucket : 0; b <= bounds->n; b++) {
+    gen_waits_bucket_label(bounds, b, media, ti, sizeof(ti));
+    put_derive(sink, "conv_wait_bucket", ti, c->waits.bucket[b]);
   }
-  put_derive(sink, "conv_wait_sum_ms", media, c->wait_sum_ms);
-}
-
-static uint64_t next_random(uint64_t *state) {
-  /* xorshift64*: only for choosing which waits a full interval keeps. */
-  uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  *state = x;
-  return x * 2685821657736338717ULL;
-}
-
-/* Records one answered wait; returns the first bucket it counts in. */
-static size_t record_wait(gr_instance_t *inst, gr_conv_media_t *c,
-                          int64_t wait_ms) {
-  double seconds = (double)wait_ms / 1000.0;
-  size_t first = inst->config.n_wait_bounds;
-  for (size_t b = inst->config.n_wait_bounds; b-- > 0;)
-    if (seconds <= inst->config.wait_bounds[b])
-      first = b;
-  for (size_t b = first; b <= inst->config.n_wait_bounds; b++)
-    c->bucket[b]++;
-  c->wait_sum_ms += wait_ms;
-  c->interval_count++;
-  c->interval_sum += seconds;
-  if (c->n_samples == c->cap_samples && c->cap_samples < GR_WAIT_SAMPLES) {
-    /* Grown by doubling: most queues answer a few per interval. */
-    size_t cap = c->cap_samples ? c->cap_samples * 2 : 8;
-    double *samples = realloc(c->samples, cap * sizeof(*samples));
-    if (samples == NULL)
-      return first;
-    c->samples = samples;
-    c->cap_samples = cap;
-  }
-  if (c->n_samples < c->cap_samples) {
-    c->samples[c->n_samples++] = seconds;
-  } else { /* reservoir sampling keeps a uniform sample */
-    uint64_t r = next_random(&inst->sample_seed) % c->interval_count;
-    if (r < GR_WAIT_SAMPLES)
-      c->samples[r] = seconds;
-  }
-  return first;
+  put_derive(sink, "conv_wait_sum_ms", media, c->waits.sum_ms);
 }
 
 typedef struct {
@@ -654,7 +570,7 @@ typedef struct {
 
 /* ---- conversation counters across restarts
  * State file: {"version":1,"bounds":[5,10,…],"queues":{"<id>":{"voice":
- * {"m":[moments…],"b":[buckets…],"w":wait_sum_ms}}}}. */
+ * {"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}}}. */
 #define GR_STATE_VERSION 1
 
 static json_object *int_array(const int64_t *v, size_t n) {
@@ -690,10 +606,11 @@ static bool apply_saved(const gr_instance_t *inst, json_object *saved,
     if (!read_counts(json_object_object_get(o, "m"), c.moments,
                      GEN_CONV_MOMENT_COUNT) ||
         !gen_json_get_int64(o, "w", &w) || w < 0 ||
-        (with_buckets && !read_counts(json_object_object_get(o, "b"), c.bucket,
-                                      inst->config.n_wait_bounds + 1)))
+        (with_buckets &&
+         !read_counts(json_object_object_get(o, "b"), c.waits.bucket,
+                      inst->config.wait_bounds.n + 1)))
       return false;
-    c.wait_sum_ms = w;
+    c.waits.sum_ms = w;
     c.seen = true;
     conv[m] = c;
   }
@@ -729,15 +646,13 @@ static void conv_state_load(gr_instance_t *inst) {
     return;
   const char *why = status != 0 ? gen_strerror(status) : NULL;
   int64_t version = 0;
-  double bounds[GR_MAX_WAIT_BOUNDS];
   json_object *b = json_object_object_get(doc, "bounds");
   size_t nb =
       json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 0;
-  bool same_bounds = nb == inst->config.n_wait_bounds;
-  for (size_t i = 0; same_bounds && i < nb; i++) {
-    bounds[i] = json_object_get_double(json_object_array_get_idx(b, i));
-    same_bounds = bounds[i] == inst->config.wait_bounds[i];
-  }
+  bool same_bounds = nb == inst->config.wait_bounds.n;
+  for (size_t i = 0; same_bounds && i < nb; i++)
+    same_bounds = json_object_get_double(json_object_array_get_idx(b, i)) ==
+                  inst->config.wait_bounds.bound[i];
   json_object *queues = json_object_object_get(doc, "queues");
   if (why == NULL && (!gen_json_get_int64(doc, "version", &version) ||
                       version != GR_STATE_VERSION ||
@@ -784,9 +699,9 @@ static void conv_state_save(gr_instance_t *inst) {
   json_object *queues = json_object_new_object();
   json_object_object_add(doc, "version", json_object_new_int(GR_STATE_VERSION));
   json_object *bounds = json_object_new_array();
-  for (size_t i = 0; i < inst->config.n_wait_bounds; i++)
-    json_object_array_add(bounds,
-                          json_object_new_double(inst->config.wait_bounds[i]));
+  for (size_t i = 0; i < inst->config.wait_bounds.n; i++)
+    json_object_array_add(
+        bounds, json_object_new_double(inst->config.wait_bounds.bound[i]));
   json_object_object_add(doc, "bounds", bounds);
   for (size_t i = 0; i < inst->queues.count; i++) {
     const gr_queue_t *q = &inst->state[i];
@@ -799,8 +714,8 @@ static void conv_state_save(gr_instance_t *inst) {
       json_object_object_add(o, "m",
                              int_array(c->moments, GEN_CONV_MOMENT_COUNT));
       json_object_object_add(
-          o, "b", int_array(c->bucket, inst->config.n_wait_bounds + 1));
-      json_object_object_add(o, "w", json_object_new_int64(c->wait_sum_ms));
+          o, "b", int_array(c->waits.bucket, inst->config.wait_bounds.n + 1));
+      json_object_object_add(o, "w", json_object_new_int64(c->waits.sum_ms));
       if (per == NULL)
         per = json_object_new_object();
       json_object_object_add(per, gen_media_names[m], o);
@@ -848,9 +763,10 @@ static void on_moment(void *ud, const char *queue_id, int media,
   c->seen = true;
   c->moments[moment]++;
   inst->conv_dirty = true;
-  size_t first_bucket = inst->config.n_wait_bounds + 1;
+  size_t first_bucket = inst->config.wait_bounds.n + 1;
   if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
-    first_bucket = record_wait(inst, c, wait_ms);
+    first_bucket = gen_waits_record(&c->waits, &inst->config.wait_bounds,
+                                    wait_ms, &inst->sample_seed);
   if (!media_wanted(inst, (size_t)media))
     return;
   gr_sink_t sink = {.inst = inst,
@@ -859,41 +775,30 @@ static void on_moment(void *ud, const char *queue_id, int media,
   dispatch_conv(&sink, (size_t)media, c, (int)moment, first_bucket);
 }
 
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* The interval's answered waits: count, sum and (when any) percentiles,
  * by nearest rank; then a fresh interval. */
 static void dispatch_wait_interval(const gr_sink_t *sink, size_t m,
                                    gr_conv_media_t *c) {
-  static const struct {
-    const char *name;
-    double p;
-  } quantiles[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
+  static const char *const names[] = {"p50", "p90", "p95", "p99"};
+  static const double p[] = {0.50, 0.90, 0.95, 0.99};
+  double at[STATIC_ARRAY_SIZE(p)];
   const char *media = gen_media_names[m];
-  put(sink, "conv_wait_count", media, (double)c->interval_count);
-  put(sink, "conv_wait_sum", media, c->interval_sum);
-  if (c->n_samples > 0) {
-    qsort(c->samples, c->n_samples, sizeof(*c->samples), compare_double);
-    for (size_t i = 0; i < STATIC_ARRAY_SIZE(quantiles); i++) {
-      size_t rank = (size_t)ceil(quantiles[i].p * (double)c->n_samples);
+  put(sink, "conv_wait_count", media, (double)c->waits.interval_count);
+  put(sink, "conv_wait_sum", media, c->waits.interval_sum);
+  if (gen_waits_quantiles(&c->waits, p, STATIC_ARRAY_SIZE(p), at))
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(p); i++) {
       char ti[64];
-      snprintf(ti, sizeof(ti), "%s-%s", media, quantiles[i].name);
-      put(sink, "conv_wait_quantile", ti, c->samples[rank ? rank - 1 : 0]);
+      snprintf(ti, sizeof(ti), "%s-%s", media, names[i]);
+      put(sink, "conv_wait_quantile", ti, at[i]);
     }
-  }
-  c->interval_count = 0;
-  c->interval_sum = 0;
-  c->n_samples = 0;
+  gen_waits_next_interval(&c->waits);
 }
 
 static void free_conv(gr_queue_t *q) {
   if (q->conv == NULL)
     return;
   for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
-    free(q->conv[m].samples);
+    gen_waits_release(&q->conv[m].waits);
   free(q->conv);
   q->conv = NULL;
 }

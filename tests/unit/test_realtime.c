@@ -624,8 +624,8 @@ DEF_TEST(conversation_counters_survive_restart) {
   gr_config_t *config = gen_plugin_config_new(&gr_plugin);
   config->state_dir = strdup(state_dir);
   config->conversation_events = true;
-  config->wait_bounds[0] = 1;
-  config->n_wait_bounds = 1;
+  config->wait_bounds.bound[0] = 1;
+  config->wait_bounds.n = 1;
   mock_log_reset();
   inst = gen_plugin_instance_new(
       &gr_plugin, gen_client_create(mock_org(PLUGIN_NAME)), config);
@@ -657,10 +657,11 @@ DEF_TEST(wait_percentiles_nearest_rank) {
   gr_instance_t *inst = make_event_instance(1);
   gr_conv_media_t c = {0};
   for (int i = 100; i >= 1; i--)
-    record_wait(inst, &c, i * 1000);
-  EXPECT_EQ_INT(100, (int)c.bucket[inst->config.n_wait_bounds]);
-  EXPECT_EQ_INT(5, (int)c.bucket[0]);  /* ≤ 5 s */
-  EXPECT_EQ_INT(60, (int)c.bucket[4]); /* ≤ 60 s */
+    gen_waits_record(&c.waits, &inst->config.wait_bounds, i * 1000,
+                     &inst->sample_seed);
+  EXPECT_EQ_INT(100, (int)c.waits.bucket[inst->config.wait_bounds.n]);
+  EXPECT_EQ_INT(5, (int)c.waits.bucket[0]);  /* ≤ 5 s */
+  EXPECT_EQ_INT(60, (int)c.waits.bucket[4]); /* ≤ 60 s */
   mock_values_reset();
   gr_sink_t sink = {.inst = inst, .queue = "q", .time = cdtime()};
   dispatch_wait_interval(&sink, 0, &c);
@@ -671,7 +672,12 @@ DEF_TEST(wait_percentiles_nearest_rank) {
   EXPECT_EQ_DOUBLE(
       99, mock_find("q", "conv_wait_quantile", "voice-p99")->value.gauge);
   EXPECT_EQ_DOUBLE(5050, mock_find("q", "conv_wait_sum", "voice")->value.gauge);
-  free(c.samples);
+  /* A fresh interval: no percentiles of nothing. */
+  mock_values_reset();
+  dispatch_wait_interval(&sink, 0, &c);
+  OK(mock_find("q", "conv_wait_quantile", "voice-p50") == NULL);
+  EXPECT_EQ_DOUBLE(0, mock_find("q", "conv_wait_count", "voice")->value.gauge);
+  gen_waits_release(&c.waits);
   gr_instance_free(inst);
   return 0;
 }
@@ -733,8 +739,8 @@ DEF_TEST(wait_buckets_option) {
     good->values[i] = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER,
                                         .value.number = bounds[i]};
   EXPECT_EQ_INT(0, gr_config_key(org, good, c));
-  EXPECT_EQ_INT(3, (int)c->n_wait_bounds);
-  EXPECT_EQ_DOUBLE(0.5, c->wait_bounds[0]);
+  EXPECT_EQ_INT(3, (int)c->wait_bounds.n);
+  EXPECT_EQ_DOUBLE(0.5, c->wait_bounds.bound[0]);
   good->values[2].value.number = 10; /* not increasing */
   OK(gr_config_key(org, good, c) < 0);
   mock_ci_free(good);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the distribution of answered waits (see gen_waits.h).
+ */
+#include "gen_waits.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gen_waits_bounds_default(gen_waits_bounds_t *b) {
+  static const double bounds[] = {5, 10, 20, 30, 60, 120, 300};
+  memcpy(b->bound, bounds, sizeof(bounds));
+  b->n = sizeof(bounds) / sizeof(bounds[0]);
+}
+
+int gen_waits_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+                            gen_waits_bounds_t *b) {
+  if (ci->values_num < 1 || ci->values_num > GEN_WAITS_MAX_BOUNDS) {
+    gen_config_error(org, ci, "takes 1 to 16 bounds in seconds");
+    return -EINVAL;
+  }
+  gen_waits_bounds_t given = {.n = (size_t)ci->values_num};
+  for (size_t i = 0; i < given.n; i++) {
+    double bound = ci->values[i].value.number;
+    if (ci->values[i].type != OCONFIG_TYPE_NUMBER || !(bound > 0) ||
+        !isfinite(bound) || (i > 0 && !(bound > given.bound[i - 1]))) {
+      gen_config_error(org, ci,
+                       "bounds must be positive numbers of seconds, each "
+                       "greater than the one before");
+      return -EINVAL;
+    }
+    given.bound[i] = bound;
+  }
+  *b = given;
+  return 0;
+}
+
+static uint64_t next_random(uint64_t *state) {
+  /* xorshift64*: only for choosing which waits a full interval keeps. */
+  uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return x * 2685821657736338717ULL;
+}
+
+size_t gen_waits_record(gen_waits_t *w, const gen_waits_bounds_t *b,
+                        int64_t wait_ms, uint64_t *seed) {
+  double seconds = (double)wait_ms / 1000.0;
+  size_t first = b->n;
+  for (size_t i = b->n; i-- > 0;)
+    if (seconds <= b->bound[i])
+      first = i;
+  for (size_t i = first; i <= b->n; i++)
+    w->bucket[i]++;
+  w->sum_ms += wait_ms;
+  w->interval_count++;
+  w->interval_sum += seconds;
+  if (w->n_samples == w->cap_samples && w->cap_samples < GEN_WAITS_SAMPLES) {
+    /* Grown by doubling: most queues answer a few per interval. */
+    size_t cap = w->cap_samples ? w->cap_samples * 2 : 8;
+    double *samples = realloc(w->samples, cap * sizeof(*samples));
+    if (samples == NULL)
+      return first; /* counted; the percentiles miss it */
+    w->samples = samples;
+    w->cap_samples = cap;
+  }
+  if (w->n_samples < w->cap_samples) {
+    w->samples[w->n_samples++] = seconds;
+  } else { /* reservoir sampling keeps a uniform sample */
+    uint64_t r = next_random(seed) % w->interval_count;
+    if (r < w->n_samples)
+      w->samples[r] = seconds;
+  }
+  return first;
+}
+
+static int compare_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+bool gen_waits_quantiles(gen_waits_t *w, const double *p, size_t n,
+                         double *out) {
+  if (w->n_samples == 0)
+    return false;
+  qsort(w->samples, w->n_samples, sizeof(*w->samples), compare_double);
+  for (size_t i = 0; i < n; i++) {
+    size_t rank = (size_t)ceil(p[i] * (double)w->n_samples);
+    if (rank > w->n_samples)
+      rank = w->n_samples;
+    out[i] = w->samples[rank ? rank - 1 : 0];
+  }
+  return true;
+}
+
+void gen_waits_next_interval(gen_waits_t *w) {
+  w->interval_count = 0;
+  w->interval_sum = 0;
+  w->n_samples = 0;
+}
+
+void gen_waits_release(gen_waits_t *w) {
+  free(w->samples);
+  w->samples = NULL;
+  w->n_samples = w->cap_samples = 0;
+}
+
+void gen_waits_bucket_label(const gen_waits_bounds_t *b, size_t i,
+                            const char *prefix, char *out, size_t size) {
+  if (i < b->n)
+    snprintf(out, size, "%s-le%g", prefix, b->bound[i]);
+  else
+    snprintf(out, size, "%s-le_inf", prefix);
+}
