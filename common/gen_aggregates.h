@@ -128,6 +128,17 @@ int gen_agg_key_format(const gen_agg_key_t *k, char *out, size_t size);
 void gen_agg_key_parse(const char *key, char *buf, size_t size,
                        gen_agg_key_t *k);
 
+/* Folds the results of doc ({"results": [{group, data}]}) whose groups
+ * agree on every one of dims[n] into the first of them: buckets of the
+ * same interval add up (count and sum; max and min stay the extremes),
+ * other buckets and metrics are joined, and members drop[n_drop] of the
+ * group are removed (the folded group is no longer theirs). Results without
+ * every dimension are left as they are. For groups the engine must see as
+ * one key (it keeps one value per key and bucket: the last would win).
+ * 0, or -ENOMEM (doc then unchanged but for dropped members). */
+int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
+                        const char *const *drop, size_t n_drop);
+
 /* ---- the request loop ----------------------------------------------------
  */
 

@@ -1129,121 +1129,17 @@ static gf_group_t gf_key_group(const char *key) {
                          : GF_GROUP_FLOW;
 }
 
-/* Adds the stats of one metric into those of the same metric: counts and
- * sums add up, max and min stay the extremes. */
-static void gf_stats_fold(json_object *into, json_object *from) {
-  static const char *const added[] = {"count", "sum"};
-  double a, b;
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(added); i++)
-    if (gen_json_get_double(into, added[i], &a) &&
-        gen_json_get_double(from, added[i], &b))
-      json_object_object_add(into, added[i], json_object_new_double(a + b));
-  if (gen_json_get_double(into, "max", &a) &&
-      gen_json_get_double(from, "max", &b) && b > a)
-    json_object_object_add(into, "max", json_object_new_double(b));
-  if (gen_json_get_double(into, "min", &a) &&
-      gen_json_get_double(from, "min", &b) && b < a)
-    json_object_object_add(into, "min", json_object_new_double(b));
-}
-
-/* The entry of array whose member name is the string value, or NULL. */
-static json_object *gf_find_by(json_object *array, const char *name,
-                               const char *value) {
-  size_t n = array ? json_object_array_length(array) : 0;
-  for (size_t i = 0; value != NULL && i < n; i++) {
-    json_object *e = json_object_array_get_idx(array, i);
-    const char *v = gen_json_get_string(e, name);
-    if (v != NULL && strcmp(v, value) == 0)
-      return e;
-  }
-  return NULL;
-}
-
-/* The array member key of object, made (empty) when it is not one. */
-static json_object *gf_array_member(json_object *object, const char *key) {
-  json_object *a = gen_json_get_array(object, key);
-  if (a == NULL && json_object_is_type(object, json_type_object)) {
-    a = json_object_new_array();
-    json_object_object_add(object, key, a);
-  }
-  return a;
-}
-
-/* Adds the buckets of a result (data[]) into those of another result. */
-static void gf_data_fold(json_object *into_result, json_object *from) {
-  json_object *into = gf_array_member(into_result, "data");
-  size_t n = from ? json_object_array_length(from) : 0;
-  for (size_t d = 0; into != NULL && d < n; d++) {
-    json_object *bucket = json_object_array_get_idx(from, d);
-    json_object *same =
-        gf_find_by(into, "interval", gen_json_get_string(bucket, "interval"));
-    if (same == NULL) {
-      json_object_array_add(into, json_object_get(bucket));
-      continue;
-    }
-    json_object *metrics = gen_json_get_array(bucket, "metrics");
-    json_object *to = gf_array_member(same, "metrics");
-    size_t m_len = metrics ? json_object_array_length(metrics) : 0;
-    for (size_t m = 0; to != NULL && m < m_len; m++) {
-      json_object *entry = json_object_array_get_idx(metrics, m);
-      json_object *twin =
-          gf_find_by(to, "metric", gen_json_get_string(entry, "metric"));
-      if (twin == NULL)
-        json_object_array_add(to, json_object_get(entry));
-      else
-        gf_stats_fold(gen_json_get_object(twin, "stats"),
-                      gen_json_get_object(entry, "stats"));
-    }
-  }
-}
-
 /* Folds the groups of one flow and milestone into one before the engine
  * reads the answer: a milestone associated with several outcomes comes in
  * one group per outcome (the engine keeps one value per key and bucket, so
  * the last group would win). The folded group keeps no outcome. */
 static int gf_fold_milestones(void *ud, json_object *doc, char *err,
                               size_t err_size) {
+  static const char *const dims[] = {"flowId", "flowMilestoneId"};
+  static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
   (void)ud;
-  json_object *results = gen_json_get_array(doc, "results");
-  size_t n = results ? json_object_array_length(results) : 0;
-  size_t folds = 0;
-  gen_entity_set_t seen = {0}; /* "flowId\tmilestoneId" -> index in first */
-  json_object **first = calloc(n ? n : 1, sizeof(*first));
-  json_object *kept = json_object_new_array();
-  int status = (first == NULL || kept == NULL) ? -ENOMEM : 0;
-  for (size_t r = 0; status == 0 && r < n; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    const char *flow = gen_json_get_string(group, "flowId");
-    const char *milestone = gen_json_get_string(group, "flowMilestoneId");
-    char key[600];
-    if (flow == NULL || milestone == NULL ||
-        (size_t)snprintf(key, sizeof(key), "%s\t%s", flow, milestone) >=
-            sizeof(key)) {
-      json_object_array_add(kept, json_object_get(result));
-      continue;
-    }
-    ssize_t i = gen_entity_find(&seen, key);
-    if (i >= 0) {
-      gf_data_fold(first[i], gen_json_get_array(result, "data"));
-      folds++;
-      continue;
-    }
-    i = gen_entity_add(&seen, key, NULL, NULL);
-    if (i < 0) {
-      status = (int)i;
-      break;
-    }
-    first[i] = result;
-    json_object_object_del(group, "flowOutcomeId");
-    json_object_object_del(group, "flowOutcome");
-    json_object_array_add(kept, json_object_get(result));
-  }
-  if (status == 0 && folds > 0)
-    json_object_object_add(doc, "results", json_object_get(kept));
-  json_object_put(kept);
-  gen_entity_set_free(&seen);
-  free(first);
+  int status = gen_agg_fold_groups(doc, dims, STATIC_ARRAY_SIZE(dims), drop,
+                                   STATIC_ARRAY_SIZE(drop));
   if (status != 0)
     snprintf(err, err_size, "cannot fold milestone groups: %s",
              gen_strerror(status));

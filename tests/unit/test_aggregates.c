@@ -4,6 +4,7 @@
  * The request loop is tested through the plugins (test_analytics,
  * test_flowmetrics). */
 #include "gen_aggregates.h"
+#include "gen_json.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -252,6 +253,55 @@ DEF_TEST(group_keys_join_and_split_ids) {
   return 0;
 }
 
+DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
+  json_object *doc = json_tokener_parse(
+      "{\"results\":["
+      "{\"group\":{\"flowId\":\"f\",\"m\":\"a\",\"o\":\"1\"},"
+      "\"data\":[{\"interval\":\"I1\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":2,\"sum\":10,\"max\":7,\"min\":3}}]}]},"
+      "{\"group\":{\"flowId\":\"f\"},\"data\":[]},"
+      "{\"group\":{\"flowId\":\"f\",\"m\":\"a\",\"o\":\"2\"},"
+      "\"data\":[{\"interval\":\"I1\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":1,\"sum\":9,\"max\":9,\"min\":9}},"
+      "{\"metric\":\"t\",\"stats\":{\"count\":5}}]},"
+      "{\"interval\":\"I2\",\"metrics\":[]}]},"
+      "{\"group\":{\"flowId\":\"f\",\"m\":\"b\",\"o\":\"2\"},"
+      "\"data\":[]}]}");
+  static const char *const dims[] = {"flowId", "m"}, *const drop[] = {"o"};
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(doc, dims, 2, drop, 1));
+  json_object *results = gen_json_get_array(doc, "results");
+  EXPECT_EQ_INT(3, json_object_array_length(results));
+  json_object *a = json_object_array_get_idx(results, 0);
+  EXPECT_EQ_STR("{ \"flowId\": \"f\", \"m\": \"a\" }",
+                json_object_to_json_string(gen_json_get_object(a, "group")));
+  json_object *data = gen_json_get_array(a, "data");
+  EXPECT_EQ_INT(2, json_object_array_length(data));
+  json_object *entries =
+      gen_json_get_array(json_object_array_get_idx(data, 0), "metrics");
+  EXPECT_EQ_INT(2, json_object_array_length(entries));
+  json_object *stats =
+      gen_json_get_object(json_object_array_get_idx(entries, 0), "stats");
+  double x;
+  OK(gen_json_get_double(stats, "count", &x) && x == 3);
+  OK(gen_json_get_double(stats, "sum", &x) && x == 19);
+  OK(gen_json_get_double(stats, "max", &x) && x == 9);
+  OK(gen_json_get_double(stats, "min", &x) && x == 3);
+  /* Without every dimension: left as it is; another milestone: its own. */
+  EXPECT_EQ_STR("{ \"flowId\": \"f\" }",
+                json_object_to_json_string(gen_json_get_object(
+                    json_object_array_get_idx(results, 1), "group")));
+  EXPECT_EQ_STR("{ \"flowId\": \"f\", \"m\": \"b\" }",
+                json_object_to_json_string(gen_json_get_object(
+                    json_object_array_get_idx(results, 2), "group")));
+  json_object_put(doc);
+  /* No results: nothing to do. */
+  doc = json_tokener_parse("{}");
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(doc, dims, 2, drop, 1));
+  EXPECT_EQ_STR("{ }", json_object_to_json_string(doc));
+  json_object_put(doc);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(find_by_our_name_or_an_unambiguous_api_name);
@@ -261,5 +311,6 @@ int main(void) {
   RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);
   RUN_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says);
   RUN_TEST(group_keys_join_and_split_ids);
+  RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   END_TEST;
 }
