@@ -35,6 +35,7 @@
 #include "gen_names.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
+#include "gen_obs_query.h"
 #include "gen_presence.h"
 #include "gen_state.h"
 #include "gen_time.h"
@@ -1052,73 +1053,6 @@ static const char *const gr_obs_metrics[] = {"oWaiting",
                                              "oUserRoutingStatuses",
                                              "oUserPresences"};
 
-static gen_obs_metric_t metric_from_name(const char *name) {
-  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
-    if (strcmp(gen_obs_metric_name((gen_obs_metric_t)m), name) == 0)
-      return (gen_obs_metric_t)m;
-  return GEN_OBS_M_UNKNOWN;
-}
-
-/* The earliest observationDate of an item's observations (detail metrics),
- * epoch ms, or 0. */
-static int64_t earliest_observation(json_object *d) {
-  json_object *obs = gen_json_get_array(d, "observations");
-  size_t len = obs ? json_object_array_length(obs) : 0;
-  int64_t earliest = 0;
-  for (size_t i = 0; i < len; i++) {
-    const char *date = gen_json_get_string(json_object_array_get_idx(obs, i),
-                                           "observationDate");
-    int64_t ms;
-    if (date != NULL && gen_time_parse(date, &ms) == 0 && ms > 0 &&
-        (earliest == 0 || ms < earliest))
-      earliest = ms;
-  }
-  return earliest;
-}
-
-/* Converts one result group of the observations query to parser items. */
-static size_t query_items(json_object *data, gen_obs_item_t *items,
-                          size_t max) {
-  size_t n = 0;
-  size_t len = data ? json_object_array_length(data) : 0;
-  for (size_t i = 0; i < len && n < max; i++) {
-    json_object *d = json_object_array_get_idx(data, i);
-    const char *metric = gen_json_get_string(d, "metric");
-    json_object *stats = gen_json_get_object(d, "stats");
-    if (metric == NULL || stats == NULL)
-      continue;
-    gen_obs_item_t *it = &items[n];
-    memset(it, 0, sizeof(*it));
-    it->metric = metric_from_name(metric);
-    if (it->metric == GEN_OBS_M_UNKNOWN)
-      continue;
-    const char *qualifier = gen_json_get_string(d, "qualifier");
-    if (qualifier)
-      sstrncpy(it->qualifier, qualifier, sizeof(it->qualifier));
-    it->has_count = gen_json_get_int64(stats, "count", &it->count);
-    if (it->has_count && it->count < 0)
-      it->has_count = false;
-    it->has_value = gen_json_get_double(stats, "calculatedMetricValue",
-                                        &it->calculated_value);
-    it->since_ms = earliest_observation(d);
-    n++;
-  }
-  /* The waiting conversations' own observationDates, when the answer has
-   * them, say when the oldest began: preferred over the longest value. */
-  for (size_t i = 0; i < n; i++) {
-    gen_obs_metric_t count_of =
-        items[i].metric == GEN_OBS_M_LONGEST_WAITING ? GEN_OBS_M_WAITING
-        : items[i].metric == GEN_OBS_M_LONGEST_INTERACTING
-            ? GEN_OBS_M_INTERACTING
-            : GEN_OBS_M_UNKNOWN;
-    for (size_t j = 0; count_of != GEN_OBS_M_UNKNOWN && j < n; j++)
-      if (items[j].metric == count_of && items[j].since_ms > 0 &&
-          items[i].since_ms == 0)
-        items[i].since_ms = items[j].since_ms;
-  }
-  return n;
-}
-
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
                           const char *const *queue_ids, size_t n) {
@@ -1171,8 +1105,8 @@ static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
     int media = media_type ? gen_media_from_name(media_type) : -1;
     if (index < 0 || (media_type != NULL && media < 0))
       continue;
-    size_t n_items = query_items(gen_json_get_array(result, "data"), items,
-                                 GEN_OBS_MAX_ITEMS);
+    size_t n_items = gen_obs_query_items(gen_json_get_array(result, "data"),
+                                         items, GEN_OBS_MAX_ITEMS);
     apply_and_dispatch(inst, (size_t)index, media, items, n_items);
     for (size_t i = 0; media >= 0 && i < n; i++)
       if (strcmp(queue_ids[i], queue_id) == 0)

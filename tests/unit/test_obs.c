@@ -3,6 +3,7 @@
  * collectd-genesys: tests of the queue-observation parser (common/gen_obs.c).
  */
 #include "gen_obs.h"
+#include "gen_obs_query.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -983,6 +984,34 @@ DEF_TEST(reuse_without_bleed_or_allocation) {
   return 0;
 }
 
+DEF_TEST(observations_query_answer_as_items) {
+  /* The REST form of the same observations: one result group's data[]. */
+  json_object *data = json_tokener_parse(
+      "[{\"metric\":\"oWaiting\",\"stats\":{\"count\":2},"
+      "\"observations\":[{\"observationDate\":\"2026-05-14T10:00:05Z\"},"
+      "{\"observationDate\":\"2026-05-14T10:00:01.500Z\"}]},"
+      "{\"metric\":\"oLongestWaiting\",\"stats\":{\"calculatedMetricValue\""
+      ":12}},"
+      "{\"metric\":\"oMemberUsers\",\"qualifier\":\"IDLE\",\"stats\":{"
+      "\"count\":-3}},"
+      "{\"metric\":\"oMystery\",\"stats\":{\"count\":1}},"
+      "{\"metric\":\"oInteracting\"}]");
+  gen_obs_item_t items[8];
+  EXPECT_EQ_INT(3, gen_obs_query_items(data, items, 8));
+  EXPECT_EQ_INT(GEN_OBS_M_WAITING, items[0].metric);
+  OK(items[0].has_count && items[0].count == 2);
+  EXPECT_EQ_INT(1778752801500LL, items[0].since_ms); /* the earliest */
+  EXPECT_EQ_INT(GEN_OBS_M_LONGEST_WAITING, items[1].metric);
+  OK(items[1].has_value && items[1].calculated_value == 12);
+  EXPECT_EQ_INT(1778752801500LL, items[1].since_ms); /* the waiting's */
+  EXPECT_EQ_STR("IDLE", items[2].qualifier);
+  OK(!items[2].has_count);                               /* negative: absent */
+  EXPECT_EQ_INT(1, gen_obs_query_items(data, items, 1)); /* at most max */
+  EXPECT_EQ_INT(0, gen_obs_query_items(NULL, items, 8));
+  json_object_put(data);
+  return 0;
+}
+
 int main(void) {
   parser = gen_obs_parser_new(0);
   if (parser == NULL)
@@ -1009,5 +1038,6 @@ int main(void) {
   RUN_TEST(big_messages_use_the_arena);
   RUN_TEST(reuse_without_bleed_or_allocation);
   gen_obs_parser_free(parser);
+  RUN_TEST(observations_query_answer_as_items);
   END_TEST;
 }
