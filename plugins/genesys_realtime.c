@@ -37,6 +37,7 @@
 #include "gen_obs.h"
 #include "gen_obs_query.h"
 #include "gen_presence.h"
+#include "gen_roster.h"
 #include "gen_state.h"
 #include "gen_time.h"
 #include "gen_waits.h"
@@ -94,11 +95,6 @@ typedef struct {
   gr_conv_media_t *conv; /* [GEN_MEDIA_COUNT], allocated at the first moment */
 } gr_queue_t;
 
-/* One member agent: its routing status and presence (-1 unknown). */
-typedef struct {
-  int8_t routing, presence;
-} gr_user_t;
-
 typedef struct {
   gen_entity_filter_t filter;
   unsigned media_mask; /* MediaType: dispatch only these (0 = all) */
@@ -126,11 +122,7 @@ typedef struct {
 
   gen_conv_tracker_t *conversations; /* ConversationEvents */
   uint64_t sample_seed;
-  gen_entity_set_t users; /* AgentActivity: members of the queues */
-  gr_user_t *user_state;  /* parallel to users.items */
-  int64_t org_routing[GR_ROUTING_COUNT];
-  int64_t org_presence[GR_PRESENCE_COUNT];
-  bool org_seen;
+  gen_roster_t agents; /* AgentActivity: members of the queues */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -841,80 +833,32 @@ static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
   gr_sink_t sink = {
       .inst = inst, .queue = "org", .time = time, .bulk = old_routing == NULL};
   if (old_routing == NULL)
-    put(&sink, "org_agents", "total", (double)inst->users.count);
+    put(&sink, "org_agents", "total", (double)inst->agents.users.count);
   for (int k = 0; k < GR_ROUTING_COUNT; k++)
-    if (old_routing == NULL || old_routing[k] != inst->org_routing[k])
+    if (old_routing == NULL || old_routing[k] != inst->agents.routing[k])
       put(&sink, "org_agents_routing", gen_routing_instance(k),
-          (double)inst->org_routing[k]);
+          (double)inst->agents.routing[k]);
   for (int k = 0; k < GR_PRESENCE_COUNT; k++)
-    if (old_presence == NULL || old_presence[k] != inst->org_presence[k])
+    if (old_presence == NULL || old_presence[k] != inst->agents.presence[k])
       put(&sink, "org_agents_presence", gen_presence_instance(k),
-          (double)inst->org_presence[k]);
+          (double)inst->agents.presence[k]);
 }
 
-/* The system presence of a presenceDefinition {id, systemPresence} in any
- * spelling: the name when it is one, else the id through the map; -1 when
- * there is neither. Called with the lock held. */
-static int presence_of(gr_instance_t *inst, json_object *definition) {
-  const char *system = gen_json_get_string(definition, "systemPresence");
-  int k = gen_presence_from_name(system);
-  if (k >= 0)
-    return k;
-  const char *id = gen_json_get_string(definition, "id");
-  const char *text = id != NULL ? id : system;
-  if (text == NULL)
-    return -1;
-  bool first_unknown;
-  k = gen_presence_resolve(&inst->presences, text, &first_unknown);
-  if (first_unknown)
+/* One user document or activity event applied to the roster, what changed
+ * dispatched. Called with the lock held. */
+static void user_from_json(gr_instance_t *inst, json_object *user) {
+  int64_t old_routing[GR_ROUTING_COUNT], old_presence[GR_PRESENCE_COUNT];
+  memcpy(old_routing, inst->agents.routing, sizeof(old_routing));
+  memcpy(old_presence, inst->agents.presence, sizeof(old_presence));
+  const char *unknown;
+  bool applied =
+      gen_roster_apply_user(&inst->agents, &inst->presences, user, &unknown);
+  if (unknown != NULL)
     GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
                 "presence; counted as \"other\"",
-                PLUGIN_NAME, inst->client->org->name, text);
-  return k;
-}
-
-/* Sets one member's routing status (a name as the API gives it) and
- * presence (a gen_presence_t; NULL and -1 leave that one as it was) and
- * dispatches what changed. Called with the lock held. */
-static void set_user(gr_instance_t *inst, const char *user_id,
-                     const char *routing, int presence) {
-  ssize_t index = gen_entity_find(&inst->users, user_id);
-  if (index < 0)
-    return; /* not a member of the selected queues */
-  gr_user_t *u = &inst->user_state[index];
-  int64_t old_routing[GR_ROUTING_COUNT], old_presence[GR_PRESENCE_COUNT];
-  memcpy(old_routing, inst->org_routing, sizeof(old_routing));
-  memcpy(old_presence, inst->org_presence, sizeof(old_presence));
-  if (routing != NULL) {
-    int k = gen_routing_from_name(routing);
-    if (u->routing >= 0)
-      inst->org_routing[u->routing]--;
-    u->routing = (int8_t)k;
-    if (k >= 0)
-      inst->org_routing[k]++;
-  }
-  if (presence >= 0) {
-    if (u->presence >= 0)
-      inst->org_presence[u->presence]--;
-    u->presence = (int8_t)presence;
-    inst->org_presence[presence]++;
-  }
-  inst->org_seen = true;
-  dispatch_org(inst, old_routing, old_presence, gr_now(inst));
-}
-
-/* routingStatus{status} and presence{presenceDefinition{id,
- * systemPresence}}, as in both the activity event and GET /api/v2/users?
- * expand=… Called with the lock held. */
-static void user_from_json(gr_instance_t *inst, json_object *user) {
-  const char *id = gen_json_get_string(user, "id");
-  const char *routing =
-      gen_json_get_string(gen_json_get_object(user, "routingStatus"), "status");
-  int presence = presence_of(
-      inst, gen_json_get_object(gen_json_get_object(user, "presence"),
-                                "presenceDefinition"));
-  if (id != NULL && (routing != NULL || presence >= 0))
-    set_user(inst, id, routing, presence);
+                PLUGIN_NAME, inst->client->org->name, unknown);
+  if (applied)
+    dispatch_org(inst, old_routing, old_presence, gr_now(inst));
 }
 
 static gen_notify_verdict_t on_activity(gr_instance_t *inst,
@@ -1208,10 +1152,8 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
 
 typedef struct {
   gr_instance_t *inst;
-  gen_entity_set_t *set;
-  gr_user_t *state; /* grows with set */
-  size_t capacity;
-  int status; /* first allocation failure */
+  gen_roster_t roster; /* being listed */
+  int status;          /* first allocation failure */
 } gr_members_t;
 
 /* gen_members hands over each member once, with the names the API gave. */
@@ -1220,21 +1162,6 @@ static void each_member(void *ud, const char *id, const char *routing,
   gr_members_t *m = ud;
   if (m->status != 0)
     return;
-  ssize_t index = gen_entity_add(m->set, id, id, NULL);
-  if (index >= 0 && (size_t)index >= m->capacity) {
-    size_t capacity = m->capacity ? m->capacity * 2 : 256;
-    gr_user_t *state = realloc(m->state, capacity * sizeof(*state));
-    if (state == NULL)
-      index = -ENOMEM;
-    else {
-      m->state = state;
-      m->capacity = capacity;
-    }
-  }
-  if (index < 0) {
-    m->status = (int)index;
-    return;
-  }
   int k = -1;
   if (presence != NULL) { /* a name in any spelling, or an org presence id */
     bool first_unknown;
@@ -1246,8 +1173,7 @@ static void each_member(void *ud, const char *id, const char *routing,
                   "system presence; counted as \"other\"",
                   PLUGIN_NAME, m->inst->client->org->name, presence);
   }
-  m->state[index] = (gr_user_t){
-      .routing = (int8_t)gen_routing_from_name(routing), .presence = (int8_t)k};
+  m->status = gen_roster_add(&m->roster, id, routing, k);
 }
 
 /* Lists the members of the selected queues (each agent once, see
@@ -1259,8 +1185,7 @@ static void each_member(void *ud, const char *id, const char *routing,
  * kept meanwhile rather than dropped. */
 static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
                            bool *changed) {
-  gen_entity_set_t set = {0};
-  gr_members_t m = {.inst = inst, .set = &set};
+  gr_members_t m = {.inst = inst};
   char err[512];
   const char **ids = calloc(queues->count ? queues->count : 1, sizeof(*ids));
   if (ids == NULL)
@@ -1279,8 +1204,7 @@ static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
                     "queues: %s",
                     PLUGIN_NAME, inst->client->org->name,
                     status < 0 ? err : "out of memory");
-    gen_entity_set_free(&set);
-    free(m.state);
+    gen_roster_free(&m.roster);
     return status < 0 ? status : m.status;
   }
   pthread_mutex_lock(&inst->lock);
@@ -1290,31 +1214,15 @@ static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
                     "were not listed (%s); the agents known before are kept",
                     PLUGIN_NAME, inst->client->org->name, stats.skipped,
                     stats.queues, err);
-    for (size_t i = 0; m.status == 0 && i < inst->users.count; i++)
-      if (gen_entity_find(&set, inst->users.items[i].id) < 0)
-        each_member(&m, inst->users.items[i].id, NULL, NULL);
+    for (size_t i = 0; m.status == 0 && i < inst->agents.users.count; i++)
+      if (gen_entity_find(&m.roster.users, inst->agents.users.items[i].id) < 0)
+        each_member(&m, inst->agents.users.items[i].id, NULL, NULL);
   }
-  *changed = set.count != inst->users.count;
-  memset(inst->org_routing, 0, sizeof(inst->org_routing));
-  memset(inst->org_presence, 0, sizeof(inst->org_presence));
-  for (size_t i = 0; i < set.count; i++) {
-    ssize_t old = gen_entity_find(&inst->users, set.items[i].id);
-    if (old < 0)
-      *changed = true;
-    else if (inst->user_state[old].routing >= 0 ||
-             inst->user_state[old].presence >= 0)
-      m.state[i] = inst->user_state[old]; /* events are newer */
-    if (m.state[i].routing >= 0)
-      inst->org_routing[m.state[i].routing]++;
-    if (m.state[i].presence >= 0)
-      inst->org_presence[m.state[i].presence]++;
-  }
-  gen_entity_set_free(&inst->users);
-  free(inst->user_state);
-  inst->users = set;
-  inst->user_state = m.state;
+  if (m.status == 0)
+    gen_roster_replace(&inst->agents, &m.roster, changed);
   pthread_mutex_unlock(&inst->lock);
-  return 0;
+  gen_roster_free(&m.roster);
+  return m.status;
 }
 
 static int each_presence(json_object *definition, void *ud) {
@@ -1356,7 +1264,7 @@ static int refresh_presences(gr_instance_t *inst) {
 static int stream_topics(gr_instance_t *inst) {
   size_t per_queue = inst->config.conversation_events ? 2 : 1;
   pthread_mutex_lock(&inst->lock);
-  size_t n_queues = inst->queues.count, n_users = inst->users.count;
+  size_t n_queues = inst->queues.count, n_users = inst->agents.users.count;
   size_t max_topics = n_queues * per_queue + n_users;
   char **topics = calloc(max_topics ? max_topics : 1, sizeof(*topics));
   size_t n_topics = 0;
@@ -1373,7 +1281,7 @@ static int stream_topics(gr_instance_t *inst) {
   for (size_t i = 0; topics != NULL && i < n_users; i++)
     if (asprintf(&topics[n_topics],
                  GR_USER_TOPIC_PREFIX "%s" GR_USER_TOPIC_SUFFIX,
-                 inst->users.items[i].id) >= 0)
+                 inst->agents.users.items[i].id) >= 0)
       n_topics++;
   pthread_mutex_unlock(&inst->lock);
   if (topics == NULL)
@@ -1553,7 +1461,7 @@ static int gr_read(user_data_t *ud) {
         dispatch_wait_interval(&sink, m, &q->conv[m]);
       }
   }
-  if (inst->config.agent_activity && inst->org_seen)
+  if (inst->config.agent_activity && inst->agents.seen)
     dispatch_org(inst, NULL, NULL, t);
   gen_latest_bulk_done(inst->latest, cdtime());
   pthread_mutex_unlock(&inst->lock);
@@ -1581,8 +1489,7 @@ static void gr_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   free(inst->state);
   gen_conv_tracker_free(inst->conversations);
-  gen_entity_set_free(&inst->users);
-  free(inst->user_state);
+  gen_roster_free(&inst->agents);
   gen_presence_map_free(&inst->presences);
   gen_latest_free(inst->latest);
   pthread_mutex_destroy(&inst->lock);

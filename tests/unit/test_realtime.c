@@ -693,11 +693,8 @@ DEF_TEST(agent_activity_counts_each_agent_once) {
   for (int i = 0; i < 3; i++) {
     char id[8];
     snprintf(id, sizeof(id), "u%d", i);
-    gen_entity_add(&inst->users, id, id, NULL);
+    CHECK_ZERO(gen_roster_add(&inst->agents, id, NULL, -1));
   }
-  inst->user_state = calloc(3, sizeof(*inst->user_state));
-  for (int i = 0; i < 3; i++)
-    inst->user_state[i] = (gr_user_t){.routing = -1, .presence = -1};
   mock_values_reset();
   feed(inst, ACTIVITY("u0", "IDLE", "ON_QUEUE"));
   feed(inst, ACTIVITY("u1", "IDLE", "ON_QUEUE"));

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the agents of the selected queues, each counted once by
+ * routing status and by system presence, org-wide. A listing of the queue
+ * members fills a fresh roster that then replaces the old one (states known
+ * from events carry over: they are newer than any listing); activity events
+ * and user documents move one agent's states, and the counts with them.
+ * No locking: the caller holds its own.
+ */
+#ifndef GEN_ROSTER_H
+#define GEN_ROSTER_H 1
+
+#include "gen_entity.h"
+#include "gen_presence.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  int8_t routing, presence; /* gen_routing_t, gen_presence_t; -1 unknown */
+} gen_roster_user_t;
+
+typedef struct {
+  gen_entity_set_t users;   /* the members, each once */
+  gen_roster_user_t *state; /* parallel to users.items */
+  size_t capacity;
+  int64_t routing[GEN_ROUTING_COUNT];   /* agents per routing status */
+  int64_t presence[GEN_PRESENCE_COUNT]; /* agents per system presence */
+  bool seen; /* some agent's state came from an event or document */
+} gen_roster_t;
+
+/* Adds a member (a fresh roster being listed) with its routing status (an
+ * API name, NULL unknown) and presence (-1 unknown); a member added again
+ * keeps its first states. 0, or -ENOMEM: the roster is then only good for
+ * gen_roster_free(). */
+int gen_roster_add(gen_roster_t *r, const char *id, const char *routing,
+                   int presence);
+
+/* Replaces r's members with fresh's, keeping the states r knew of members
+ * in both, and recounts; fresh is emptied. *changed: members came or went. */
+void gen_roster_replace(gen_roster_t *r, gen_roster_t *fresh, bool *changed);
+
+/* Sets a member's routing status (an API name; NULL leaves it) and
+ * presence (-1 leaves it); false when id is not a member. */
+bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
+                    int presence);
+
+/* The system presence of a presenceDefinition {id, systemPresence}: the
+ * name when it is one, else the id (or text) through map; -1 when there is
+ * neither. *unknown (NULL when known) is the text met for the first time
+ * that maps to no system presence, for the caller to log once. */
+int gen_roster_presence_of(gen_presence_map_t *map, json_object *definition,
+                           const char **unknown);
+
+/* Applies a user document as the activity event and GET /api/v2/users?
+ * expand=… give it: {id, routingStatus{status}, presence{presenceDefinition
+ * {id, systemPresence}}}. False when it named no member or no state. */
+bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
+                           json_object *user, const char **unknown);
+
+void gen_roster_free(gen_roster_t *r);
+
+#endif /* GEN_ROSTER_H */

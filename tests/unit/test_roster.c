@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the agents of the selected queues counted once each by
+ * routing status and presence (listing, replacement, events, documents). */
+#include "gen_roster.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+static int64_t routing(const gen_roster_t *r, gen_routing_t k) {
+  return r->routing[k];
+}
+
+static int64_t presence(const gen_roster_t *r, gen_presence_t k) {
+  return r->presence[k];
+}
+
+DEF_TEST(listing_then_events_count_each_agent_once) {
+  gen_roster_t r = {0}, fresh = {0};
+  CHECK_ZERO(gen_roster_add(&fresh, "u1", "IDLE", GEN_PRESENCE_ON_QUEUE));
+  CHECK_ZERO(gen_roster_add(&fresh, "u2", NULL, -1));
+  CHECK_ZERO(gen_roster_add(&fresh, "u3", "Not Responding", 99)); /* bad */
+  CHECK_ZERO(gen_roster_add(&fresh, "u1", "OFF_QUEUE", -1));      /* again */
+  bool changed = false;
+  gen_roster_replace(&r, &fresh, &changed);
+  OK(changed);
+  EXPECT_EQ_INT(0, fresh.users.count);
+  EXPECT_EQ_INT(3, r.users.count);
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_IDLE));
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_NOT_RESPONDING));
+  EXPECT_EQ_INT(0, routing(&r, GEN_ROUTING_OFF_QUEUE)); /* first stands */
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_ON_QUEUE));
+  OK(!r.seen);
+
+  /* An event moves one agent: out of one status, into another. */
+  OK(gen_roster_set(&r, "u1", "INTERACTING", GEN_PRESENCE_BUSY));
+  EXPECT_EQ_INT(0, routing(&r, GEN_ROUTING_IDLE));
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_INTERACTING));
+  EXPECT_EQ_INT(0, presence(&r, GEN_PRESENCE_ON_QUEUE));
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_BUSY));
+  OK(r.seen);
+  /* The same again: nothing moves. NULL and -1 leave a state as it was. */
+  OK(gen_roster_set(&r, "u1", "INTERACTING", -1));
+  OK(gen_roster_set(&r, "u2", NULL, GEN_PRESENCE_AVAILABLE));
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_INTERACTING));
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_AVAILABLE));
+  /* Not a member: nothing. An unknown routing name: out of every count. */
+  OK(!gen_roster_set(&r, "stranger", "IDLE", -1));
+  OK(gen_roster_set(&r, "u3", "DANCING", -1));
+  EXPECT_EQ_INT(0, routing(&r, GEN_ROUTING_NOT_RESPONDING));
+  int64_t total = 0;
+  for (int k = 0; k < GEN_ROUTING_COUNT; k++)
+    total += r.routing[k];
+  EXPECT_EQ_INT(1, total);
+
+  /* A new listing: u1's event state is newer and kept; u2 gone, u4 new. */
+  CHECK_ZERO(gen_roster_add(&fresh, "u1", "IDLE", GEN_PRESENCE_ON_QUEUE));
+  CHECK_ZERO(gen_roster_add(&fresh, "u3", "IDLE", -1));
+  CHECK_ZERO(gen_roster_add(&fresh, "u4", "IDLE", -1));
+  gen_roster_replace(&r, &fresh, &changed);
+  OK(changed);
+  EXPECT_EQ_INT(3, r.users.count);
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_INTERACTING)); /* u1 kept */
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_BUSY));
+  EXPECT_EQ_INT(0, presence(&r, GEN_PRESENCE_AVAILABLE)); /* u2 gone */
+  /* u3 had no known state (an unknown name): the listing's counts. */
+  EXPECT_EQ_INT(2, routing(&r, GEN_ROUTING_IDLE));
+  /* The same members again: unchanged. */
+  for (size_t i = 0; i < r.users.count; i++)
+    CHECK_ZERO(gen_roster_add(&fresh, r.users.items[i].id, NULL, -1));
+  gen_roster_replace(&r, &fresh, &changed);
+  OK(!changed);
+  EXPECT_EQ_INT(2, routing(&r, GEN_ROUTING_IDLE));
+  gen_roster_free(&r);
+  gen_roster_free(&fresh);
+  return 0;
+}
+
+DEF_TEST(user_documents_in_every_presence_spelling) {
+  gen_roster_t r = {0}, fresh = {0};
+  gen_presence_map_t map = {0};
+  gen_presence_map_add(&map, "p-lunch", "Meal");
+  CHECK_ZERO(gen_roster_add(&fresh, "u1", NULL, -1));
+  bool changed;
+  gen_roster_replace(&r, &fresh, &changed);
+  const char *unknown = "x";
+  json_object *doc = json_tokener_parse(
+      "{\"id\":\"u1\",\"routingStatus\":{\"status\":\"IDLE\"},"
+      "\"presence\":{\"presenceDefinition\":{\"id\":\"p-lunch\"}}}");
+  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
+  OK(unknown == NULL);
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_MEAL));
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_IDLE));
+  json_object_put(doc);
+  /* A system presence name wins over an id; then an id nobody knows is
+   * "other", reported once. */
+  doc = json_tokener_parse("{\"id\":\"u1\",\"presence\":{\"presenceDefinition\""
+                           ":{\"id\":\"p-x\",\"systemPresence\":\"Busy\"}}}");
+  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_BUSY));
+  json_object_put(doc);
+  doc = json_tokener_parse("{\"id\":\"u1\",\"presence\":{\"presenceDefinition\""
+                           ":{\"id\":\"p-new\"}}}");
+  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
+  EXPECT_EQ_STR("p-new", unknown);
+  EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_OTHER));
+  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
+  OK(unknown == NULL); /* once */
+  json_object_put(doc);
+  /* Neither state, no id, not a member: not applied. */
+  static const char *const not_applied[] = {
+      "{\"id\":\"u1\"}", "{\"routingStatus\":{\"status\":\"IDLE\"}}",
+      "{\"id\":\"u9\",\"routingStatus\":{\"status\":\"IDLE\"}}", "[]"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(not_applied); i++) {
+    doc = json_tokener_parse(not_applied[i]);
+    OK(!gen_roster_apply_user(&r, &map, doc, &unknown));
+    json_object_put(doc);
+  }
+  EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_IDLE));
+  gen_roster_free(&r);
+  gen_presence_map_free(&map);
+  return 0;
+}
+
+int main(void) {
+  mock_log_echo = false;
+  RUN_TEST(listing_then_events_count_each_agent_once);
+  RUN_TEST(user_documents_in_every_presence_spelling);
+  END_TEST;
+}
