@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: a growable byte buffer with a size limit.
+ */
+#include "gen_buf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The capacity for need items (need <= max): doubled from cap (from min_cap
+ * when nothing is held yet), never beyond max. */
+static size_t grown_cap(size_t cap, size_t need, size_t min_cap, size_t max) {
+  size_t n = cap ? cap : (min_cap ? min_cap : 1);
+  while (n < need && n <= max / 2)
+    n *= 2;
+  return n < need || n > max ? max : n;
+}
+
+int gen_grow(void **items, size_t *cap, size_t need, size_t size,
+             size_t min_cap) {
+  if (need <= *cap)
+    return 0;
+  size_t max = size ? SIZE_MAX / size : SIZE_MAX;
+  if (need > max)
+    return -E2BIG;
+  size_t n = grown_cap(*cap, need, min_cap, max);
+  void *p = realloc(*items, n * size);
+  if (p == NULL)
+    return -ENOMEM;
+  *items = p;
+  *cap = n;
+  return 0;
+}
+
+void gen_buf_init(gen_buf_t *b, size_t max) {
+  *b = (gen_buf_t)GEN_BUF_INIT(max);
+}
+
+/* Room for len more bytes and the NUL. The allocation stops at the limit
+ * and its NUL, so a large limit costs only what is used. */
+static int reserve(gen_buf_t *b, size_t len) {
+  size_t max = b->max < SIZE_MAX ? b->max : SIZE_MAX - 1;
+  if (b->len > max || len > max - b->len)
+    return -E2BIG;
+  size_t need = b->len + len + 1;
+  if (need <= b->cap)
+    return 0;
+  size_t cap = grown_cap(b->cap, need, 256, max + 1);
+  char *data = realloc(b->data, cap);
+  if (data == NULL)
+    return -ENOMEM;
+  b->data = data;
+  b->cap = cap;
+  return 0;
+}
+
+int gen_buf_add(gen_buf_t *b, const void *data, size_t len) {
+  int err = reserve(b, len);
+  if (err != 0)
+    return err;
+  if (len > 0)
+    memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+int gen_buf_add_str(gen_buf_t *b, const char *s) {
+  return gen_buf_add(b, s, strlen(s));
+}
+
+int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap) {
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  int err = n < 0 ? -EINVAL : reserve(b, (size_t)n);
+  if (err == 0) {
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+    b->len += (size_t)n;
+  }
+  va_end(again);
+  return err;
+}
+
+int gen_buf_printf(gen_buf_t *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int err = gen_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+const char *gen_buf_str(const gen_buf_t *b) {
+  return b->data != NULL ? b->data : "";
+}
+
+void gen_buf_reset(gen_buf_t *b) {
+  b->len = 0;
+  if (b->data != NULL)
+    b->data[0] = '\0';
+}
+
+char *gen_buf_steal(gen_buf_t *b) {
+  char *data = b->data;
+  gen_buf_init(b, b->max);
+  return data;
+}
+
+void gen_buf_free(gen_buf_t *b) { free(gen_buf_steal(b)); }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: a growable byte buffer with a size limit, and the
+ * doubling growth of arrays it rests on.
+ *
+ * The text is always NUL-terminated (an empty buffer reads as ""), so an
+ * answer body or a line goes to a parser as it is. The limit counts the
+ * bytes, not the NUL: a buffer of limit 10 holds 10 bytes.
+ */
+#ifndef GEN_BUF_H
+#define GEN_BUF_H 1
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct {
+  char *data; /* NULL until the first append; gen_buf_str() reads "" */
+  size_t len;
+  size_t cap; /* bytes allocated, the NUL included */
+  size_t max; /* the most bytes it may hold */
+} gen_buf_t;
+
+#define GEN_BUF_INIT(max_bytes)                                                \
+  { .data = NULL, .len = 0, .cap = 0, .max = (max_bytes) }
+
+void gen_buf_init(gen_buf_t *b, size_t max);
+
+/* Appends: 0, -ENOMEM, or -E2BIG past the limit. On an error the buffer
+ * holds what it held. */
+int gen_buf_add(gen_buf_t *b, const void *data, size_t len);
+int gen_buf_add_str(gen_buf_t *b, const char *s);
+int gen_buf_printf(gen_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* The text, never NULL. */
+const char *gen_buf_str(const gen_buf_t *b);
+
+/* Empties the buffer and keeps its memory for the next text. */
+void gen_buf_reset(gen_buf_t *b);
+/* Hands the text to the caller (who frees it; NULL when nothing was ever
+ * added) and leaves the buffer empty, its limit kept. */
+char *gen_buf_steal(gen_buf_t *b);
+/* Frees the memory; the buffer is empty and can be used again. */
+void gen_buf_free(gen_buf_t *b);
+
+/* Grows the array *items of *cap items of size bytes to hold at least need
+ * items, doubling from min_cap: a long run of appends costs a few
+ * reallocs, not one each. 0, or -ENOMEM (or -E2BIG when the size overflows)
+ * with *items and *cap as they were. */
+int gen_grow(void **items, size_t *cap, size_t need, size_t size,
+             size_t min_cap);
+
+#endif /* GEN_BUF_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: FNV-1a 64 and MurmurHash3's finaliser.
+ */
+#include "gen_hash.h"
+
+uint64_t gen_hash_fnv1a64_bytes(uint64_t h, const void *data, size_t len) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++)
+    h = gen_hash_fnv1a64_byte(h, p[i]);
+  return h;
+}
+
+uint64_t gen_hash_fnv1a64_str(uint64_t h, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    h = gen_hash_fnv1a64_byte(h, *p);
+  return h;
+}
+
+uint64_t gen_hash_fnv1a64(const char *s) {
+  return gen_hash_fnv1a64_str(GEN_HASH_FNV1A64_INIT, s);
+}
+
+uint64_t gen_hash_mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the growable byte buffer (growth, limit, NUL, steal) and the
+ * array growth under it. */
+#include "gen_buf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collectd/core/testing.h"
+
+DEF_TEST(empty_buffer_reads_empty) {
+  gen_buf_t b = GEN_BUF_INIT(100);
+  EXPECT_EQ_STR("", gen_buf_str(&b));
+  EXPECT_EQ_INT(0, (int)b.len);
+  OK(gen_buf_steal(&b) == NULL);
+  CHECK_ZERO(gen_buf_add(&b, "", 0));
+  EXPECT_EQ_STR("", gen_buf_str(&b));
+  OK(b.data != NULL);
+  gen_buf_free(&b);
+  OK(b.data == NULL);
+  gen_buf_free(&b); /* twice is harmless */
+  return 0;
+}
+
+DEF_TEST(grows_and_stays_terminated) {
+  gen_buf_t b;
+  gen_buf_init(&b, 1 << 20);
+  char chunk[100];
+  memset(chunk, 'x', sizeof(chunk));
+  size_t reallocs = 0, last_cap = 0;
+  for (int i = 0; i < 1000; i++) {
+    chunk[0] = (char)('a' + i % 26);
+    CHECK_ZERO(gen_buf_add(&b, chunk, sizeof(chunk)));
+    EXPECT_EQ_INT((i + 1) * 100, (int)b.len);
+    OK(b.data[b.len] == '\0');
+    OK(b.cap > b.len);
+    if (b.cap != last_cap)
+      reallocs++, last_cap = b.cap;
+  }
+  /* Doubling: 100,000 bytes in a handful of allocations. */
+  OK(reallocs < 16);
+  EXPECT_EQ_INT(100000, (int)strlen(gen_buf_str(&b)));
+  for (int i = 0; i < 1000; i++)
+    OK(b.data[i * 100] == (char)('a' + i % 26));
+  gen_buf_free(&b);
+  return 0;
+}
+
+DEF_TEST(limit_counts_bytes_not_the_nul) {
+  gen_buf_t b = GEN_BUF_INIT(10);
+  CHECK_ZERO(gen_buf_add_str(&b, "12345"));
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add_str(&b, "678901"));
+  /* The refused append left the buffer as it was. */
+  EXPECT_EQ_STR("12345", gen_buf_str(&b));
+  CHECK_ZERO(gen_buf_add_str(&b, "67890"));
+  EXPECT_EQ_STR("1234567890", gen_buf_str(&b));
+  OK(b.cap <= 11); /* never allocates past the limit and its NUL */
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add(&b, "x", 1));
+  CHECK_ZERO(gen_buf_add(&b, "", 0));
+  EXPECT_EQ_INT(-E2BIG, gen_buf_printf(&b, "%d", 1));
+  /* A length that would wrap size_t is refused too. */
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add(&b, "x", SIZE_MAX));
+  EXPECT_EQ_STR("1234567890", gen_buf_str(&b));
+  gen_buf_free(&b);
+
+  gen_buf_t zero = GEN_BUF_INIT(0);
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add(&zero, "x", 1));
+  CHECK_ZERO(gen_buf_add(&zero, "", 0));
+  EXPECT_EQ_STR("", gen_buf_str(&zero));
+  gen_buf_free(&zero);
+
+  /* A large limit allocates only what is used. */
+  gen_buf_t big = GEN_BUF_INIT(SIZE_MAX);
+  CHECK_ZERO(gen_buf_add_str(&big, "abc"));
+  OK(big.cap < 4096);
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add(&big, "x", SIZE_MAX));
+  gen_buf_free(&big);
+  return 0;
+}
+
+DEF_TEST(printf_appends) {
+  gen_buf_t b = GEN_BUF_INIT(1000);
+  CHECK_ZERO(gen_buf_printf(&b, "%s=%d", "a", 1));
+  CHECK_ZERO(gen_buf_printf(&b, ",%s=%05.1f", "b", 2.5));
+  EXPECT_EQ_STR("a=1,b=002.5", gen_buf_str(&b));
+  /* Longer than anything allocated so far. */
+  CHECK_ZERO(gen_buf_printf(&b, "%600s", "end"));
+  EXPECT_EQ_INT(11 + 600, (int)b.len);
+  OK(strcmp(b.data + b.len - 3, "end") == 0);
+  /* Exactly up to the limit, then one past it. */
+  CHECK_ZERO(gen_buf_printf(&b, "%*s", 1000 - 611, ""));
+  EXPECT_EQ_INT(1000, (int)b.len);
+  EXPECT_EQ_INT(-E2BIG, gen_buf_printf(&b, "y"));
+  EXPECT_EQ_INT(1000, (int)strlen(gen_buf_str(&b)));
+  gen_buf_free(&b);
+  return 0;
+}
+
+DEF_TEST(reset_keeps_memory_steal_hands_it_over) {
+  gen_buf_t b = GEN_BUF_INIT(64);
+  CHECK_ZERO(gen_buf_add_str(&b, "first"));
+  char *data = b.data;
+  size_t cap = b.cap;
+  gen_buf_reset(&b);
+  EXPECT_EQ_STR("", gen_buf_str(&b));
+  EXPECT_EQ_INT(0, (int)b.len);
+  OK(b.data == data && b.cap == cap);
+  CHECK_ZERO(gen_buf_add_str(&b, "second"));
+  char *text = gen_buf_steal(&b);
+  EXPECT_EQ_STR("second", text);
+  free(text);
+  /* Empty again, limit kept. */
+  OK(b.data == NULL && b.len == 0 && b.cap == 0);
+  EXPECT_EQ_INT(64, (int)b.max);
+  CHECK_ZERO(gen_buf_add_str(&b, "third"));
+  EXPECT_EQ_STR("third", gen_buf_str(&b));
+  gen_buf_free(&b);
+  return 0;
+}
+
+DEF_TEST(grow_arrays) {
+  int *items = NULL;
+  size_t cap = 0;
+  CHECK_ZERO(gen_grow((void **)&items, &cap, 1, sizeof(*items), 16));
+  EXPECT_EQ_INT(16, (int)cap);
+  int *before = items;
+  CHECK_ZERO(gen_grow((void **)&items, &cap, 16, sizeof(*items), 16));
+  OK(items == before && cap == 16); /* enough already: untouched */
+  CHECK_ZERO(gen_grow((void **)&items, &cap, 17, sizeof(*items), 16));
+  EXPECT_EQ_INT(32, (int)cap);
+  CHECK_ZERO(gen_grow((void **)&items, &cap, 1000, sizeof(*items), 16));
+  EXPECT_EQ_INT(1024, (int)cap);
+  for (int i = 0; i < 1000; i++)
+    items[i] = i;
+  /* A size that overflows is refused, the array as it was. */
+  before = items;
+  EXPECT_EQ_INT(-E2BIG, gen_grow((void **)&items, &cap, SIZE_MAX / 2,
+                                 sizeof(*items), 16));
+  OK(items == before && cap == 1024);
+  /* More than malloc can give. */
+  EXPECT_EQ_INT(-ENOMEM, gen_grow((void **)&items, &cap, SIZE_MAX / 8,
+                                  sizeof(*items), 16));
+  OK(items == before && cap == 1024 && items[999] == 999);
+  free(items);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(empty_buffer_reads_empty);
+  RUN_TEST(grows_and_stays_terminated);
+  RUN_TEST(limit_counts_bytes_not_the_nul);
+  RUN_TEST(printf_appends);
+  RUN_TEST(reset_keeps_memory_steal_hands_it_over);
+  RUN_TEST(grow_arrays);
+  END_TEST;
+}
