@@ -4,6 +4,7 @@
  */
 #include "gen_attr.h"
 #include "gen_config.h"
+#include "gen_hash.h"
 #include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -153,19 +154,10 @@ struct gen_attr_ledger_s {
   gen_journal_t journal;
 };
 
-static uint64_t hash_bytes(uint64_t h, const char *s) {
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 static uint64_t series_hash(const char *flow, const char *metric) {
-  uint64_t h = hash_bytes(14695981039346656037ULL, flow);
-  h ^= 0x1f;
-  h *= 1099511628211ULL;
-  return hash_bytes(h, metric);
+  uint64_t h = gen_hash_fnv1a64(flow);
+  h = gen_hash_fnv1a64_byte(h, 0x1f);
+  return gen_hash_fnv1a64_str(h, metric);
 }
 
 gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
@@ -310,12 +302,7 @@ static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
  * FNV-1a's low bits can cluster: mixed (MurmurHash3's finaliser) before
  * they pick a slot. */
 static size_t name_home(uint64_t h, uint32_t cap) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return (size_t)(h & (cap - 1));
+  return (size_t)(gen_hash_mix64(h) & (cap - 1));
 }
 
 /* The slot holding h, or the empty one where it would go. */

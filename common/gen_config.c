@@ -3,6 +3,7 @@
  * collectd-genesys: configuration keys common to all plugins.
  */
 #include "gen_config.h"
+#include "gen_hash.h"
 #include "gen_log.h"
 #include "gen_names.h"
 #include "gen_secret.h"
@@ -554,12 +555,7 @@ int gen_org_config_finish(gen_org_t *org) {
 
 uint64_t gen_hash_id(const char *id) {
   /* FNV-1a 64: stable across agents, versions and architectures. */
-  uint64_t hash = 14695981039346656037ULL;
-  for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
-    hash ^= *p;
-    hash *= 1099511628211ULL;
-  }
-  return hash;
+  return gen_hash_fnv1a64(id);
 }
 
 bool gen_org_owns(const gen_org_t *org, const char *entity_id) {

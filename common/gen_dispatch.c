@@ -4,6 +4,7 @@
  */
 #include "gen_dispatch.h"
 
+#include "gen_hash.h"
 #include "gen_log.h"
 #include <math.h>
 
@@ -112,22 +113,15 @@ void gen_sanitize_name(const char *name, char *out, size_t size) {
 uint64_t gen_series_hash(const char *host, const char *plugin,
                          const char *plugin_instance, const char *type,
                          const char *type_instance) {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
   const char *names[] = {host, plugin, plugin_instance, type, type_instance};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    for (const unsigned char *p =
-             (const unsigned char *)(names[i] ? names[i] : "");
-         *p; p++)
-      h = (h ^ *p) * 0x100000001b3ULL;
-    h = (h ^ 0xff) * 0x100000001b3ULL; /* a separator no name holds */
+    h = gen_hash_fnv1a64_str(h, names[i] ? names[i] : "");
+    h = gen_hash_fnv1a64_byte(h, 0xff); /* a separator no name holds */
   }
   /* FNV's low bits cluster for names that differ only at the end: mixed
-   * (MurmurHash3's finaliser) before they pick a slot. */
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
+   * before they pick a slot. */
+  h = gen_hash_mix64(h);
   return h ? h : 1;
 }
 

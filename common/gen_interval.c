@@ -5,6 +5,7 @@
  */
 #include "collectd/core/daemon/collectd.h"
 
+#include "gen_hash.h"
 #include "gen_interval.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -101,16 +102,6 @@ struct gen_interval_s {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-#define FNV_INIT 14695981039346656037ULL
-
 static int64_t floor_to(int64_t t, int64_t g) {
   int64_t r = t % g;
   return r < 0 ? t - r - g : t - r;
@@ -133,7 +124,7 @@ static int grow(void **items, size_t *cap, size_t need, size_t size) {
 static ssize_t map_find(const gi_map_t *m, const char *s) {
   if (m->n_slots == 0)
     return -1;
-  size_t i = fnv(FNV_INIT, s, strlen(s)) & (m->n_slots - 1);
+  size_t i = gen_hash_fnv1a64(s) & (m->n_slots - 1);
   while (m->slots[i].s != NULL) {
     if (strcmp(m->slots[i].s, s) == 0)
       return (ssize_t)m->slots[i].index;
@@ -143,7 +134,7 @@ static ssize_t map_find(const gi_map_t *m, const char *s) {
 }
 
 static void map_place(gi_map_t *m, const char *s, size_t index) {
-  size_t i = fnv(FNV_INIT, s, strlen(s)) & (m->n_slots - 1);
+  size_t i = gen_hash_fnv1a64(s) & (m->n_slots - 1);
   while (m->slots[i].s != NULL)
     i = (i + 1) & (m->n_slots - 1);
   m->slots[i].s = s;
@@ -662,12 +653,13 @@ static int cmp_name(const void *a, const void *b, void *names) {
 
 static uint64_t values_hash(const gen_interval_t *gi, gi_num_t *v, size_t n) {
   qsort_r(v, n, sizeof(*v), cmp_name, (void *)gi->names);
-  uint64_t h = FNV_INIT;
+  /* FNV-1a 64: the state file keeps it, it must not change. */
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
   for (size_t i = 0; i < n; i++) {
     const char *name = gi->names[v[i].name].name;
     double value = v[i].value == 0 ? 0 : v[i].value; /* -0 is 0 */
-    h = fnv(h, name, strlen(name) + 1);
-    h = fnv(h, &value, sizeof(value));
+    h = gen_hash_fnv1a64_bytes(h, name, strlen(name) + 1);
+    h = gen_hash_fnv1a64_bytes(h, &value, sizeof(value));
   }
   return h;
 }
