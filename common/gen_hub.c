@@ -4,6 +4,8 @@
  */
 #include "gen_hub.h"
 
+#include "gen_hash.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -41,10 +43,12 @@ struct gen_hub_s {
   uint64_t epoch;
 };
 
+/* Topics compare without case: hashed folded. Only the chains depend on it
+ * (nothing walks the table in its order). */
 static uint64_t hash_topic(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
   for (; *s; s++)
-    h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ULL;
+    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
   return h;
 }
 
