@@ -3,6 +3,7 @@
  * collectd-genesys: metric attributes (see gen_attr.h).
  */
 #include "gen_attr.h"
+#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_hash.h"
 #include "gen_journal.h"
@@ -490,9 +491,9 @@ static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
 
 /* ---- journal ------------------------------------------------------------- */
 
-/* Appends one journal line to buf (growing it). */
-static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
-                        uint64_t h, const series_t *s) {
+/* Appends one journal line to buf. */
+static int journal_line(gen_buf_t *buf, const char *conv, uint64_t h,
+                        const series_t *s) {
   json_object *o = json_object_new_object();
   char hex[17];
   snprintf(hex, sizeof(hex), "%016" PRIx64, h);
@@ -501,24 +502,9 @@ static int journal_line(char **buf, size_t *len, size_t *cap, const char *conv,
   json_object_object_add(o, "f", json_object_new_string(s->flow));
   json_object_object_add(o, "m", json_object_new_string(s->metric));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-  size_t n = strlen(text);
-  if (*len + n + 1 > *cap) {
-    size_t c = (*cap ? *cap : 512);
-    while (c < *len + n + 1)
-      c *= 2;
-    char *b = realloc(*buf, c);
-    if (b == NULL) {
-      json_object_put(o);
-      return -ENOMEM;
-    }
-    *buf = b;
-    *cap = c;
-  }
-  memcpy(*buf + *len, text, n);
-  (*buf)[*len + n] = '\n';
-  *len += n + 1;
+  int err = gen_buf_printf(buf, "%s\n", text);
   json_object_put(o);
-  return 0;
+  return err;
 }
 
 /* ---- observing ----------------------------------------------------------- */
@@ -540,8 +526,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     return -EINVAL;
   atomic_fetch_add(&l->stats.events, 1);
   char flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
-  char *journal = NULL;
-  size_t journal_len = 0, journal_cap = 0;
+  gen_buf_t journal = GEN_BUF_INIT(SIZE_MAX);
   /* First what would be counted, then the journal, then the counts. */
   todo_t *todo = calloc(n ? n : 1, sizeof(*todo));
   if (todo == NULL)
@@ -572,17 +557,16 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     todo[k++] =
         (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
     if (gen_journal_active(&l->journal) &&
-        journal_line(&journal, &journal_len, &journal_cap, conversation_id, h,
-                     s) != 0)
+        journal_line(&journal, conversation_id, h, s) != 0)
       status = -ENOMEM;
   }
   if (status == 0 && k > 0)
-    status = gen_journal_append(&l->journal, journal, journal_len);
+    status = gen_journal_append(&l->journal, journal.data, journal.len);
   if (status != 0 && durable) {
     for (size_t j = 0; j < k; j++)
       conv_unnote(l, c, todo[j].h);
     pthread_mutex_unlock(&l->lock);
-    free(journal);
+    gen_buf_free(&journal);
     free(todo);
     return status;
   }
@@ -609,7 +593,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   if (c != NULL)
     conv_touch(l, c, now, finished);
   pthread_mutex_unlock(&l->lock);
-  free(journal);
+  gen_buf_free(&journal);
   free(todo);
   return (int)k;
 }

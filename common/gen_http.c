@@ -4,6 +4,7 @@
  */
 #include "gen_http.h"
 #include "gen_auth.h"
+#include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
 
@@ -77,28 +78,19 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   gen_http_t *http = ud;
   gen_http_response_t *resp = http->current;
   size_t n = size * nmemb;
-  if (resp->body_len + n > http->org->max_response_size) {
+  /* The response keeps its body fields, which every caller reads: the
+   * buffer works on them and hands them back. */
+  gen_buf_t body = {.data = resp->body,
+                    .len = resp->body_len,
+                    .cap = resp->body_cap,
+                    .max = http->org->max_response_size};
+  int err = gen_buf_add(&body, data, n);
+  resp->body = body.data;
+  resp->body_len = body.len;
+  resp->body_cap = body.cap;
+  if (err == -E2BIG)
     resp->too_large = true;
-    return 0; /* makes curl fail with CURLE_WRITE_ERROR */
-  }
-  if (resp->body_len + n + 1 > resp->body_cap) {
-    /* Doubling: an answer of many chunks costs a few reallocs, not one
-     * (and a copy) per chunk. */
-    size_t cap = resp->body_cap ? 2 * resp->body_cap : 16384;
-    while (cap < resp->body_len + n + 1)
-      cap *= 2;
-    if (cap > http->org->max_response_size + 1)
-      cap = http->org->max_response_size + 1; /* still ≥ len + n + 1 */
-    char *grown = realloc(resp->body, cap);
-    if (grown == NULL)
-      return 0;
-    resp->body = grown;
-    resp->body_cap = cap;
-  }
-  memcpy(resp->body + resp->body_len, data, n);
-  resp->body_len += n;
-  resp->body[resp->body_len] = '\0';
-  return n;
+  return err == 0 ? n : 0; /* 0 makes curl fail with CURLE_WRITE_ERROR */
 }
 
 /* Matches "Name: value" (case-insensitive name) and returns value, trimmed

@@ -3,6 +3,7 @@
  * collectd-genesys: HTTP(S) event receiver (see gen_receiver.h).
  */
 #include "gen_receiver.h"
+#include "gen_buf.h"
 #include "gen_log.h"
 #include "gen_state.h"
 
@@ -43,8 +44,7 @@ typedef struct rx_conn_s {
 typedef struct {
   struct MHD_Connection *conn;
   rx_conn_t *link; /* NULL when untracked */
-  char *body;
-  size_t len, cap;
+  gen_buf_t body;  /* limited to max_body */
   unsigned status; /* decided answer, 0 = none yet */
   bool queued;     /* handed to the worker */
   bool late;       /* refused mid-body: to be answered at its end */
@@ -392,6 +392,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     req = calloc(1, sizeof(*req));
     if (req == NULL)
       return MHD_NO;
+    gen_buf_init(&req->body, rx->opt.max_body);
     req->conn = conn;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -427,32 +428,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (*upload_data_size > 0) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
-    if (req->len + n > rx->opt.max_body) {
+    int err = gen_buf_add(&req->body, upload_data, n);
+    if (err == -E2BIG) {
       /* A body without a length (chunked) past the limit: MHD takes no
        * answer while it reads a body, so the rest is read and dropped and
        * the 413 goes out at its end. */
       req->status = 413;
       req->late = true;
-      free(req->body); /* not needed any more */
-      req->body = NULL;
-      req->len = req->cap = 0;
+      gen_buf_free(&req->body); /* not needed any more */
       count_answer(rx, 413);
       return MHD_YES;
     }
-    if (req->len + n + 1 > req->cap) {
-      size_t cap = req->cap ? req->cap : 4096;
-      while (cap < req->len + n + 1)
-        cap *= 2;
-      char *b = realloc(req->body, cap);
-      if (b == NULL)
-        return MHD_NO;
-      req->body = b;
-      req->cap = cap;
-    }
-    memcpy(req->body + req->len, upload_data, n);
-    req->len += n;
-    req->body[req->len] = '\0';
-    return MHD_YES;
+    return err == 0 ? MHD_YES : MHD_NO;
   }
   /* The whole request is in: what remains is ours, not the client's. */
   conn_mark(rx, req->link, true);
@@ -468,7 +455,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (req == NULL)
     return;
   conn_mark(rx, req->link, false);
-  free(req->body);
+  gen_buf_free(&req->body);
   free(req);
   *con_cls = NULL;
 }
@@ -488,7 +475,7 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&rx->lock);
     unsigned status =
         stopping ? 503
-                 : rx->handler(rx->ud, req->body ? req->body : "", req->len);
+                 : rx->handler(rx->ud, gen_buf_str(&req->body), req->body.len);
     req->status = status ? status : 500;
     pthread_mutex_lock(&rx->lock);
     MHD_resume_connection(req->conn);

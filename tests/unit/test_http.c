@@ -500,6 +500,35 @@ DEF_TEST(refuses_foreign_urls_and_large_bodies) {
   return 0;
 }
 
+/* curl's write callback: chunks are kept NUL-terminated up to
+ * MaxResponseSize; one byte more refuses the answer. */
+DEF_TEST(body_kept_up_to_max_response_size) {
+  fixture_t f;
+  setup(&f);
+  f.org->max_response_size = 40000;
+  gen_http_response_t resp;
+  response_init(&resp);
+  f.http->current = &resp;
+  char chunk[1000];
+  memset(chunk, 'x', sizeof(chunk));
+  for (int i = 0; i < 40; i++) {
+    chunk[0] = (char)('a' + i % 26);
+    EXPECT_EQ_INT(1000, (int)on_body(chunk, 1, sizeof(chunk), f.http));
+  }
+  EXPECT_EQ_INT(40000, (int)resp.body_len);
+  EXPECT_EQ_INT(40000, (int)strlen(resp.body));
+  OK(resp.body[39000] == 'n' && !resp.too_large);
+  OK(resp.body_cap <= 40001);
+  EXPECT_EQ_INT(0, (int)on_body(chunk, 1, 1, f.http));
+  OK(resp.too_large);
+  EXPECT_EQ_INT(40000, (int)resp.body_len);
+  gen_http_response_reset(&resp);
+  OK(resp.body == NULL && resp.body_len == 0 && resp.body_cap == 0);
+  f.http->current = NULL;
+  teardown(&f);
+  return 0;
+}
+
 /* Neither the client secret nor an access token appears in any log line,
  * even when the server echoes them back in an error. */
 DEF_TEST(secrets_and_tokens_never_logged) {
@@ -607,6 +636,7 @@ int main(void) {
   RUN_TEST(backoff_on_503_and_give_up);
   RUN_TEST(paging);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
+  RUN_TEST(body_kept_up_to_max_response_size);
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);
   RUN_TEST(curl_policy);
