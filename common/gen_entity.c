@@ -3,6 +3,7 @@
  * collectd-genesys: entity cache (id ↔ name).
  */
 #include "gen_entity.h"
+#include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
 
@@ -28,40 +29,15 @@ void gen_entity_set_free(gen_entity_set_t *set) {
   for (size_t i = 0; i < set->count; i++)
     free_entity(&set->items[i]);
   free(set->items);
-  free(set->slots);
+  gen_map_free(&set->by_id);
   memset(set, 0, sizeof(*set));
 }
 
-static size_t slot_of(const gen_entity_set_t *set, const char *id) {
-  return (size_t)(gen_hash_id(id) & (set->n_slots - 1));
-}
-
 ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id) {
-  if (set->n_slots == 0 || id == NULL)
+  void *index;
+  if (id == NULL || !gen_map_find(&set->by_id, id, &index))
     return -1;
-  for (size_t s = slot_of(set, id);; s = (s + 1) & (set->n_slots - 1)) {
-    size_t v = set->slots[s];
-    if (v == 0)
-      return -1;
-    if (strcmp(set->items[v - 1].id, id) == 0)
-      return (ssize_t)(v - 1);
-  }
-}
-
-static int rehash(gen_entity_set_t *set, size_t n_slots) {
-  size_t *slots = calloc(n_slots, sizeof(*slots));
-  if (slots == NULL)
-    return -ENOMEM;
-  free(set->slots);
-  set->slots = slots;
-  set->n_slots = n_slots;
-  for (size_t i = 0; i < set->count; i++) {
-    size_t s = slot_of(set, set->items[i].id);
-    while (slots[s] != 0)
-      s = (s + 1) & (n_slots - 1);
-    slots[s] = i + 1;
-  }
-  return 0;
+  return (ssize_t)gen_map_to_index(index);
 }
 
 ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
@@ -69,37 +45,19 @@ ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
   ssize_t existing = gen_entity_find(set, id);
   if (existing >= 0)
     return existing;
-  if (set->count == set->capacity) {
-    size_t capacity = set->capacity ? 2 * set->capacity : 64;
-    gen_entity_t *items = realloc(set->items, capacity * sizeof(*items));
-    if (items == NULL)
-      return -ENOMEM;
-    set->items = items;
-    set->capacity = capacity;
-  }
+  if (gen_grow((void **)&set->items, &set->capacity, set->count + 1,
+               sizeof(*set->items), 64) != 0)
+    return -ENOMEM;
   gen_entity_t *e = &set->items[set->count];
   e->id = strdup(id);
   e->name = strdup(name ? name : id);
   e->division_id = division_id ? strdup(division_id) : NULL;
-  if (e->id == NULL || e->name == NULL || (division_id && !e->division_id)) {
+  if (e->id == NULL || e->name == NULL || (division_id && !e->division_id) ||
+      gen_map_put(&set->by_id, e->id, gen_map_index(set->count)) != 0) {
     free_entity(e);
     return -ENOMEM;
   }
-  set->count++;
-  /* Keep the table at most half full. */
-  if (2 * set->count > set->n_slots) {
-    if (rehash(set, set->n_slots ? 2 * set->n_slots : 128) != 0) {
-      set->count--;
-      free_entity(e);
-      return -ENOMEM;
-    }
-  } else {
-    size_t s = slot_of(set, id);
-    while (set->slots[s] != 0)
-      s = (s + 1) & (set->n_slots - 1);
-    set->slots[s] = set->count;
-  }
-  return (ssize_t)(set->count - 1);
+  return (ssize_t)set->count++;
 }
 
 static bool in_list(char *const *list, size_t n, const char *value) {

@@ -11,6 +11,7 @@
 
 #include "gen_config.h"
 #include "gen_http.h"
+#include "gen_map.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,8 +27,7 @@ typedef struct {
   gen_entity_t *items;
   size_t count;
   size_t capacity;
-  size_t *slots; /* open addressing: index + 1, 0 = empty */
-  size_t n_slots;
+  gen_map_t by_id; /* id -> index in items */
 } gen_entity_set_t;
 
 typedef struct {

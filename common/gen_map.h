@@ -27,6 +27,12 @@ typedef struct {
   size_t count;
 } gen_map_t;
 
+/* A map that indexes an array keeps the index as its value. */
+static inline void *gen_map_index(size_t i) { return (void *)(uintptr_t)i; }
+static inline size_t gen_map_to_index(void *value) {
+  return (size_t)(uintptr_t)value;
+}
+
 /* Frees the table (not the keys or values) and leaves an empty map. */
 void gen_map_free(gen_map_t *m);
 
