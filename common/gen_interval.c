@@ -5,10 +5,12 @@
  */
 #include "collectd/core/daemon/collectd.h"
 
+#include "gen_buf.h"
 #include "gen_hash.h"
 #include "gen_interval.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_map.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -61,15 +63,6 @@ typedef struct {
   size_t n;
 } gi_pending_t;
 
-/* String → index, open addressing; the strings are owned by the items. */
-typedef struct {
-  struct {
-    const char *s;
-    size_t index;
-  } * slots;
-  size_t n_slots, count;
-} gi_map_t;
-
 typedef struct {
   char *name;
   bool counter;
@@ -82,15 +75,15 @@ struct gen_interval_s {
 
   gi_name_t names[GI_MAX_NAMES];
   size_t n_names;
-  gi_map_t name_map;
+  gen_map_t name_map; /* -> index; the keys are the items' strings */
 
   gi_scope_t *scopes;
   size_t n_scopes, cap_scopes;
-  gi_map_t scope_map;
+  gen_map_t scope_map;
 
   gi_key_t *keys;
   size_t n_keys, cap_keys;
-  gi_map_t key_map;
+  gen_map_t key_map;
 
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
@@ -107,55 +100,19 @@ static int64_t floor_to(int64_t t, int64_t g) {
   return r < 0 ? t - r - g : t - r;
 }
 
+/* Arrays start at 16 items and double. */
 static int grow(void **items, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap)
-    return 0;
-  size_t n = *cap ? *cap * 2 : 16;
-  while (n < need)
-    n *= 2;
-  void *p = realloc(*items, n * size);
-  if (p == NULL)
-    return -ENOMEM;
-  *items = p;
-  *cap = n;
-  return 0;
+  return gen_grow(items, cap, need, size, 16);
 }
 
-static ssize_t map_find(const gi_map_t *m, const char *s) {
-  if (m->n_slots == 0)
-    return -1;
-  size_t i = gen_hash_fnv1a64(s) & (m->n_slots - 1);
-  while (m->slots[i].s != NULL) {
-    if (strcmp(m->slots[i].s, s) == 0)
-      return (ssize_t)m->slots[i].index;
-    i = (i + 1) & (m->n_slots - 1);
-  }
-  return -1;
+/* The index key maps to, or -1. */
+static ssize_t map_find(const gen_map_t *m, const char *key) {
+  void *index;
+  return gen_map_find(m, key, &index) ? (ssize_t)gen_map_to_index(index) : -1;
 }
 
-static void map_place(gi_map_t *m, const char *s, size_t index) {
-  size_t i = gen_hash_fnv1a64(s) & (m->n_slots - 1);
-  while (m->slots[i].s != NULL)
-    i = (i + 1) & (m->n_slots - 1);
-  m->slots[i].s = s;
-  m->slots[i].index = index;
-  m->count++;
-}
-
-static int map_add(gi_map_t *m, const char *s, size_t index) {
-  if ((m->count + 1) * 2 > m->n_slots) {
-    size_t n = m->n_slots ? m->n_slots * 2 : 64;
-    gi_map_t fresh = {.slots = calloc(n, sizeof(*m->slots)), .n_slots = n};
-    if (fresh.slots == NULL)
-      return -ENOMEM;
-    for (size_t i = 0; i < m->n_slots; i++)
-      if (m->slots[i].s != NULL)
-        map_place(&fresh, m->slots[i].s, m->slots[i].index);
-    free(m->slots);
-    *m = fresh;
-  }
-  map_place(m, s, index);
-  return 0;
+static int map_add(gen_map_t *m, const char *key, size_t index) {
+  return gen_map_put(m, key, gen_map_index(index));
 }
 
 static int name_index(gen_interval_t *gi, const char *name, bool counter) {
@@ -321,23 +278,9 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
-/* A growing output buffer for the state document. */
-typedef struct {
-  char *data;
-  size_t len, cap;
-} gi_out_t;
-
-static int out_append(gi_out_t *out, const char *text, size_t len) {
-  if (grow((void **)&out->data, &out->cap, out->len + len, 1) != 0)
-    return -ENOMEM;
-  memcpy(out->data + out->len, text, len);
-  out->len += len;
-  return 0;
-}
-
 /* Appends {name: o} without its braces ("name":…) to buf, after a comma
  * unless first; takes o. json-c does the escaping. */
-static int append_member(gi_out_t *buf, const char *name, json_object *o,
+static int append_member(gen_buf_t *buf, const char *name, json_object *o,
                          bool first) {
   json_object *one = json_object_new_object();
   if (one == NULL) {
@@ -349,8 +292,8 @@ static int append_member(gi_out_t *buf, const char *name, json_object *o,
   const char *text =
       json_object_to_json_string_length(one, JSON_C_TO_STRING_PLAIN, &len);
   int status = -ENOMEM;
-  if (text != NULL && len >= 2 && (first || out_append(buf, ",", 1) == 0) &&
-      out_append(buf, text + 1, len - 2) == 0)
+  if (text != NULL && len >= 2 && (first || gen_buf_add(buf, ",", 1) == 0) &&
+      gen_buf_add(buf, text + 1, len - 2) == 0)
     status = 0;
   json_object_put(one);
   return status;
@@ -382,13 +325,10 @@ static json_object *key_json(const gen_interval_t *gi, const gi_key_t *k) {
 static int state_save(gen_interval_t *gi) {
   if (gi->state_path == NULL)
     return 0;
-  gi_out_t out = {0}, *buf = &out;
-  char head[96];
-  int n =
-      snprintf(head, sizeof(head),
-               "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
-               GI_STATE_VERSION, gi->o.granularity_ms);
-  int status = out_append(buf, head, (size_t)n);
+  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX), *buf = &out;
+  int status = gen_buf_printf(
+      buf, "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
+      GI_STATE_VERSION, gi->o.granularity_ms);
   bool first = true;
   for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
     const gi_scope_t *s = &gi->scopes[i];
@@ -401,15 +341,15 @@ static int state_save(gen_interval_t *gi) {
     first = false;
   }
   if (status == 0)
-    status = out_append(buf, "},\"keys\":{", 10);
+    status = gen_buf_add_str(buf, "},\"keys\":{");
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++)
     status =
         append_member(buf, gi->keys[i].key, key_json(gi, &gi->keys[i]), i == 0);
   if (status == 0)
-    status = out_append(buf, "}}", 2);
+    status = gen_buf_add_str(buf, "}}");
   if (status == 0)
     status = gen_state_write(gi->state_path, out.data, out.len);
-  free(out.data);
+  gen_buf_free(&out);
   return status;
 }
 
@@ -552,13 +492,11 @@ static void state_forget(gen_interval_t *gi) {
   }
   free(gi->keys);
   free(gi->scopes);
-  free(gi->key_map.slots);
-  free(gi->scope_map.slots);
+  gen_map_free(&gi->key_map);
+  gen_map_free(&gi->scope_map);
   gi->keys = NULL;
   gi->scopes = NULL;
   gi->n_keys = gi->cap_keys = gi->n_scopes = gi->cap_scopes = 0;
-  gi->key_map = (gi_map_t){0};
-  gi->scope_map = (gi_map_t){0};
 }
 
 void gen_interval_free(gen_interval_t *gi) {
@@ -568,7 +506,7 @@ void gen_interval_free(gen_interval_t *gi) {
   free(gi->pending);
   for (size_t i = 0; i < gi->n_names; i++)
     free(gi->names[i].name);
-  free(gi->name_map.slots);
+  gen_map_free(&gi->name_map);
   free(gi->state_path);
   free(gi->log_prefix);
   free(gi);

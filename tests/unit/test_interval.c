@@ -295,6 +295,37 @@ DEF_TEST(state_survives_restart) {
   return 0;
 }
 
+/* The state file byte for byte: a later version must read what this one
+ * wrote, and the bucket hash (FNV-1a 64 over each name, its NUL and the
+ * value's bytes, names sorted) must not change. */
+DEF_TEST(state_file_is_pinned) {
+  unlink(path);
+  gen_interval_t *gi = make(3600000, 100, path);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  gen_interval_free(gi);
+  char text[1024] = "";
+  FILE *f = fopen(path, "r");
+  CHECK_NOT_NULL(f);
+  size_t n = fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  unlink(path);                               /* the next tests start afresh */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
+  EXPECT_EQ_STR(
+      "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
+      "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
+      "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"buckets\":[{"
+      "\"start\":1778752500000,\"hash\":\"19140801d28a62bf\",\"counters\":{"
+      "\"handle_ms\":500,\"offered\":5}}]}}}",
+      text);
+#endif
+  return 0;
+}
+
 /* A total of 1e300 (or integer text json-c saturates) is not restored as
  * a huge count: the file is refused with a reason. */
 DEF_TEST(absurd_total_refuses_the_state) {
@@ -492,6 +523,7 @@ int main(void) {
   RUN_TEST(gap_beyond_horizon_is_counted_and_logged);
   RUN_TEST(ranges_are_capped_and_continue);
   RUN_TEST(state_survives_restart);
+  RUN_TEST(state_file_is_pinned);
   RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_writes_once_and_a_crash_before_it_replays);
