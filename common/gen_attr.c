@@ -419,14 +419,9 @@ static int series_rehash(gen_attr_ledger_t *l, size_t n_slots) {
 
 static ssize_t series_add(gen_attr_ledger_t *l, const char *flow,
                           const char *metric) {
-  if (l->n_series == l->cap_series) {
-    size_t cap = l->cap_series ? 2 * l->cap_series : 16;
-    series_t *s = realloc(l->series, cap * sizeof(*s));
-    if (s == NULL)
-      return -ENOMEM;
-    l->series = s;
-    l->cap_series = cap;
-  }
+  if (gen_grow((void **)&l->series, &l->cap_series, l->n_series + 1,
+               sizeof(*l->series), 16) != 0)
+    return -ENOMEM;
   series_t *s = &l->series[l->n_series];
   s->flow = strdup(flow);
   s->metric = strdup(metric);

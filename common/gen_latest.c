@@ -11,6 +11,7 @@
  * and released in time order from a heap: every operation is O(log n).
  */
 #include "gen_latest.h"
+#include "gen_buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -225,17 +226,14 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
 /* A free slot of held (growing the arrays), or -ENOMEM. */
 static ssize_t held_slot(gen_latest_t *l) {
   if (l->free_head == 0) {
-    size_t cap = l->cap_held ? l->cap_held * 2 : 16;
-    held_t *held = realloc(l->held, cap * sizeof(*held));
-    if (held != NULL)
-      l->held = held;
-    size_t *next = realloc(l->free_next, cap * sizeof(*next));
-    if (next != NULL)
-      l->free_next = next;
-    due_t *heap = realloc(l->heap, cap * sizeof(*heap));
-    if (heap != NULL)
-      l->heap = heap;
-    if (held == NULL || next == NULL || heap == NULL)
+    /* Three arrays of one capacity: each grows on its own copy of it, which
+     * becomes the capacity once all three have grown. */
+    size_t need = l->cap_held + 1;
+    size_t cap = l->cap_held, next_cap = l->cap_held, heap_cap = l->cap_held;
+    if (gen_grow((void **)&l->held, &cap, need, sizeof(*l->held), 16) != 0 ||
+        gen_grow((void **)&l->free_next, &next_cap, need, sizeof(*l->free_next),
+                 16) != 0 ||
+        gen_grow((void **)&l->heap, &heap_cap, need, sizeof(*l->heap), 16) != 0)
       return -ENOMEM;
     for (size_t i = cap; i-- > l->cap_held;) {
       l->free_next[i] = l->free_head;

@@ -3,6 +3,7 @@
  * collectd-genesys: logging with secret redaction and rate limiting.
  */
 #include "gen_log.h"
+#include "gen_buf.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -53,17 +54,12 @@ void *gen_secure_alloc(size_t size) {
   }
   (void)mlock(map, len); /* best effort: RLIMIT_MEMLOCK may be small */
   pthread_mutex_lock(&secure_lock);
-  if (secure_count == secure_cap) {
-    size_t cap = secure_cap ? 2 * secure_cap : 16;
-    secure_block_t *grown = realloc(secure_blocks, cap * sizeof(*grown));
-    if (grown == NULL) {
-      pthread_mutex_unlock(&secure_lock);
-      munlock(map, len);
-      munmap(map, len);
-      return NULL;
-    }
-    secure_blocks = grown;
-    secure_cap = cap;
+  if (gen_grow((void **)&secure_blocks, &secure_cap, secure_count + 1,
+               sizeof(*secure_blocks), 16) != 0) {
+    pthread_mutex_unlock(&secure_lock);
+    munlock(map, len);
+    munmap(map, len);
+    return NULL;
   }
   secure_blocks[secure_count++] = (secure_block_t){.map = map, .len = len};
   pthread_mutex_unlock(&secure_lock);

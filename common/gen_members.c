@@ -3,6 +3,7 @@
  * collectd-genesys: the member set of a set of queues (see gen_members.h).
  */
 #include "gen_members.h"
+#include "gen_buf.h"
 #include "gen_entity.h"
 #include "gen_json.h"
 
@@ -56,20 +57,19 @@ static ssize_t add_user(ctx_t *c, const char *id) {
   if (index < 0)
     return index;
   if ((size_t)index >= c->capacity) {
-    size_t capacity = c->capacity ? c->capacity * 2 : 256;
-    char **routing = realloc(c->routing, capacity * sizeof(*routing));
-    if (routing == NULL)
+    /* Two arrays of one capacity: each grows on its own copy of it, which
+     * becomes the capacity once both have grown. */
+    size_t routing_cap = c->capacity, presence_cap = c->capacity;
+    if (gen_grow((void **)&c->routing, &routing_cap, (size_t)index + 1,
+                 sizeof(*c->routing), 256) != 0 ||
+        gen_grow((void **)&c->presence, &presence_cap, (size_t)index + 1,
+                 sizeof(*c->presence), 256) != 0)
       return -ENOMEM;
-    c->routing = routing;
-    char **presence = realloc(c->presence, capacity * sizeof(*presence));
-    if (presence == NULL)
-      return -ENOMEM;
-    c->presence = presence;
     memset(c->routing + c->capacity, 0,
-           (capacity - c->capacity) * sizeof(*routing));
+           (routing_cap - c->capacity) * sizeof(*c->routing));
     memset(c->presence + c->capacity, 0,
-           (capacity - c->capacity) * sizeof(*presence));
-    c->capacity = capacity;
+           (presence_cap - c->capacity) * sizeof(*c->presence));
+    c->capacity = routing_cap;
   }
   return index;
 }

@@ -3,6 +3,7 @@
  * collectd-genesys: presences and routing statuses as Genesys spells them.
  */
 #include "gen_presence.h"
+#include "gen_buf.h"
 
 #include "gen_json.h"
 
@@ -87,16 +88,9 @@ static int map_put(gen_presence_map_t *map, const char *id, int presence) {
     if (index < 0)
       return (int)index;
   }
-  if ((size_t)index >= map->capacity) {
-    size_t capacity = map->capacity ? map->capacity * 2 : 32;
-    while (capacity <= (size_t)index)
-      capacity *= 2;
-    int8_t *system = realloc(map->system, capacity * sizeof(*system));
-    if (system == NULL)
-      return -ENOMEM;
-    map->system = system;
-    map->capacity = capacity;
-  }
+  if (gen_grow((void **)&map->system, &map->capacity, (size_t)index + 1,
+               sizeof(*map->system), 32) != 0)
+    return -ENOMEM;
   map->system[index] = (int8_t)presence;
   return 0;
 }
