@@ -5,6 +5,7 @@
  */
 #include "gen_roster.h"
 
+#include "gen_buf.h"
 #include "gen_json.h"
 
 #include <errno.h>
@@ -19,14 +20,9 @@ int gen_roster_add(gen_roster_t *r, const char *id, const char *routing,
     return (int)index;
   if ((size_t)index < before)
     return 0; /* listed twice: the first states stand */
-  if ((size_t)index >= r->capacity) {
-    size_t capacity = r->capacity ? r->capacity * 2 : 256;
-    gen_roster_user_t *state = realloc(r->state, capacity * sizeof(*state));
-    if (state == NULL)
-      return -ENOMEM; /* the listing is given up (see gen_roster.h) */
-    r->state = state;
-    r->capacity = capacity;
-  }
+  if (gen_grow((void **)&r->state, &r->capacity, (size_t)index + 1,
+               sizeof(*r->state), 256) != 0)
+    return -ENOMEM; /* the listing is given up (see gen_roster.h) */
   r->state[index] = (gen_roster_user_t){
       .routing = (int8_t)gen_routing_from_name(routing),
       .presence =
