@@ -19,11 +19,13 @@ static size_t grown_cap(size_t cap, size_t need, size_t min_cap, size_t max) {
   return n < need || n > max ? max : n;
 }
 
-int gen_grow(void **items, size_t *cap, size_t need, size_t size,
-             size_t min_cap) {
+int gen_grow_max(void **items, size_t *cap, size_t need, size_t size,
+                 size_t min_cap, size_t max_cap) {
   if (need <= *cap)
     return 0;
   size_t max = size ? SIZE_MAX / size : SIZE_MAX;
+  if (max_cap < max)
+    max = max_cap;
   if (need > max)
     return -E2BIG;
   size_t n = grown_cap(*cap, need, min_cap, max);
@@ -33,6 +35,11 @@ int gen_grow(void **items, size_t *cap, size_t need, size_t size,
   *items = p;
   *cap = n;
   return 0;
+}
+
+int gen_grow(void **items, size_t *cap, size_t need, size_t size,
+             size_t min_cap) {
+  return gen_grow_max(items, cap, need, size, min_cap, SIZE_MAX);
 }
 
 void gen_buf_init(gen_buf_t *b, size_t max) {

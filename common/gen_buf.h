@@ -51,5 +51,9 @@ void gen_buf_free(gen_buf_t *b);
  * with *items and *cap as they were. */
 int gen_grow(void **items, size_t *cap, size_t need, size_t size,
              size_t min_cap);
+/* The same, never beyond max_cap items (need <= max_cap, else -E2BIG): the
+ * last step takes exactly max_cap. */
+int gen_grow_max(void **items, size_t *cap, size_t need, size_t size,
+                 size_t min_cap, size_t max_cap);
 
 #endif /* GEN_BUF_H */

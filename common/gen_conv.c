@@ -4,6 +4,7 @@
  */
 #include "gen_conv.h"
 
+#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_json.h"
 #include "gen_time.h"
@@ -290,13 +291,10 @@ static int make_room(gen_conv_tracker_t *t) {
   if (t->free_head >= 0)
     return 0;
   if (t->capacity < t->opt.max_conversations) {
-    size_t cap = t->capacity ? t->capacity * 2 : 256;
-    if (cap > t->opt.max_conversations)
-      cap = t->opt.max_conversations;
-    entry_t *entries = realloc(t->entries, cap * sizeof(*entries));
-    if (entries == NULL)
+    size_t cap = t->capacity; /* taken once the buckets have grown too */
+    if (gen_grow_max((void **)&t->entries, &cap, t->capacity + 1,
+                     sizeof(*t->entries), 256, t->opt.max_conversations) != 0)
       return -ENOMEM;
-    t->entries = entries;
     size_t n_buckets = 1;
     while (n_buckets < cap * 2)
       n_buckets <<= 1;

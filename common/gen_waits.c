@@ -4,6 +4,8 @@
  */
 #include "gen_waits.h"
 
+#include "gen_buf.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +60,11 @@ size_t gen_waits_record(gen_waits_t *w, const gen_waits_bounds_t *b,
   w->sum_ms += wait_ms;
   w->interval_count++;
   w->interval_sum += seconds;
-  if (w->n_samples == w->cap_samples && w->cap_samples < GEN_WAITS_SAMPLES) {
-    /* Grown by doubling: most queues answer a few per interval. */
-    size_t cap = w->cap_samples ? w->cap_samples * 2 : 8;
-    double *samples = realloc(w->samples, cap * sizeof(*samples));
-    if (samples == NULL)
-      return first; /* counted; the percentiles miss it */
-    w->samples = samples;
-    w->cap_samples = cap;
-  }
+  /* Grown by doubling: most queues answer a few per interval. */
+  if (w->n_samples == w->cap_samples && w->cap_samples < GEN_WAITS_SAMPLES &&
+      gen_grow_max((void **)&w->samples, &w->cap_samples, w->n_samples + 1,
+                   sizeof(*w->samples), 8, GEN_WAITS_SAMPLES) != 0)
+    return first; /* counted; the percentiles miss it */
   if (w->n_samples < w->cap_samples) {
     w->samples[w->n_samples++] = seconds;
   } else { /* reservoir sampling keeps a uniform sample */

@@ -148,6 +148,29 @@ DEF_TEST(grow_arrays) {
   return 0;
 }
 
+DEF_TEST(grow_arrays_up_to_a_ceiling) {
+  double *items = NULL;
+  size_t cap = 0;
+  /* The first size is the ceiling when it is smaller. */
+  CHECK_ZERO(gen_grow_max((void **)&items, &cap, 1, sizeof(*items), 256, 100));
+  EXPECT_EQ_INT(100, (int)cap);
+  free(items);
+  items = NULL;
+  cap = 0;
+  CHECK_ZERO(gen_grow_max((void **)&items, &cap, 1, sizeof(*items), 8, 100));
+  EXPECT_EQ_INT(8, (int)cap);
+  CHECK_ZERO(gen_grow_max((void **)&items, &cap, 9, sizeof(*items), 8, 100));
+  EXPECT_EQ_INT(16, (int)cap);
+  CHECK_ZERO(gen_grow_max((void **)&items, &cap, 65, sizeof(*items), 8, 100));
+  EXPECT_EQ_INT(100, (int)cap); /* 128 would pass the ceiling */
+  items[99] = 1;
+  EXPECT_EQ_INT(
+      -E2BIG, gen_grow_max((void **)&items, &cap, 101, sizeof(*items), 8, 100));
+  OK(cap == 100 && items[99] == 1);
+  free(items);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(empty_buffer_reads_empty);
   RUN_TEST(grows_and_stays_terminated);
@@ -155,5 +178,6 @@ int main(void) {
   RUN_TEST(printf_appends);
   RUN_TEST(reset_keeps_memory_steal_hands_it_over);
   RUN_TEST(grow_arrays);
+  RUN_TEST(grow_arrays_up_to_a_ceiling);
   END_TEST;
 }
