@@ -256,19 +256,35 @@ DEF_TEST(ranges_are_capped_and_continue) {
   return 0;
 }
 
-DEF_TEST(state_survives_restart) {
-  n_events = 0;
+/* A fresh engine takes one bucket of Q1 and leaves (as if killed): the
+ * state file it wrote goes to text, unless NULL. */
+static int state_of_one_bucket(char *text, size_t size) {
+  unlink(path);
   gen_interval_t *gi = make(3600000, 100, path);
   gen_interval_range_t r;
   int64_t now = T0 + MINUTE;
   OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
   CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
   CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
-  gen_interval_free(gi); /* "SIGKILL": only the state file remains */
+  gen_interval_free(gi);
+  if (text == NULL)
+    return 0;
+  FILE *f = fopen(path, "r");
+  CHECK_NOT_NULL(f);
+  size_t n = fread(text, 1, size - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return 0;
+}
 
-  gi = make(3600000, 100, path);
+DEF_TEST(state_survives_restart) {
+  n_events = 0;
+  CHECK_ZERO(state_of_one_bucket(NULL, 0)); /* only the state file remains */
+
+  gen_interval_t *gi = make(3600000, 100, path);
   CHECK_NOT_NULL(gi);
-  now += 3 * G;
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + 3 * G;
   OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
   EXPECT_EQ_UINT64(T0, r.start_ms); /* the old bucket is out of revisit */
   CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500)); /* unchanged */
@@ -299,20 +315,8 @@ DEF_TEST(state_survives_restart) {
  * wrote, and the bucket hash (FNV-1a 64 over each name, its NUL and the
  * value's bytes, names sorted) must not change. */
 DEF_TEST(state_file_is_pinned) {
-  unlink(path);
-  gen_interval_t *gi = make(3600000, 100, path);
-  gen_interval_range_t r;
-  int64_t now = T0 + MINUTE;
-  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
-  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
-  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
-  gen_interval_free(gi);
-  char text[1024] = "";
-  FILE *f = fopen(path, "r");
-  CHECK_NOT_NULL(f);
-  size_t n = fread(text, 1, sizeof(text) - 1, f);
-  fclose(f);
-  text[n] = '\0';
+  char text[1024];
+  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
   unlink(path);                               /* the next tests start afresh */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
   EXPECT_EQ_STR(
@@ -331,21 +335,9 @@ DEF_TEST(state_file_is_pinned) {
 DEF_TEST(absurd_total_refuses_the_state) {
   const char *bad[] = {"1e300", "99999999999999999999"};
   for (size_t i = 0; i < 2; i++) {
-    gen_interval_t *gi = make(3600000, 100, path);
-    gen_interval_range_t r;
-    int64_t now = T0 + MINUTE;
-    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
-    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
-    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
-    gen_interval_free(gi);
-
     /* The first total's number becomes the absurd one. */
-    FILE *fh = fopen(path, "r");
-    CHECK_NOT_NULL(fh);
     char text[8192];
-    size_t len = fread(text, 1, sizeof(text) - 1, fh);
-    fclose(fh);
-    text[len] = '\0';
+    CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
     char *totals = strstr(text, "\"totals\":{\"");
     CHECK_NOT_NULL(totals);
     char *num = strchr(totals + strlen("\"totals\":{\""), ':');
@@ -359,7 +351,7 @@ DEF_TEST(absurd_total_refuses_the_state) {
     CHECK_ZERO(gen_state_write(path, out, strlen(out)));
 
     mock_log_reset();
-    gi = make(3600000, 100, path);
+    gen_interval_t *gi = make(3600000, 100, path);
     CHECK_NOT_NULL(gi);
     OK(mock_log_contains("a number in it is out of range or not one"));
     OK(mock_log_contains("counters restart at zero"));
