@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: a growable byte buffer with a size limit.
+ * collectd-genesys: a growable byte buffer with a size limit, and the
+ * doubling growth of arrays.
  */
 #include "gen_buf.h"
 

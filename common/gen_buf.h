@@ -25,8 +25,9 @@ typedef struct {
 
 void gen_buf_init(gen_buf_t *b, size_t max);
 
-/* Appends: 0, -ENOMEM, or -E2BIG past the limit. On an error the buffer
- * holds what it held. */
+/* Appends: 0, -ENOMEM, or -E2BIG past the limit (printf: -EINVAL when
+ * the C library refuses the format). On an error the buffer holds what it
+ * held. */
 int gen_buf_add(gen_buf_t *b, const void *data, size_t len);
 int gen_buf_add_str(gen_buf_t *b, const char *s);
 int gen_buf_printf(gen_buf_t *b, const char *fmt, ...)
