@@ -76,19 +76,22 @@ void *gen_map_get(const gen_map_t *m, const char *key) {
 }
 
 int gen_map_put(gen_map_t *m, const char *key, void *value) {
-  /* Half full at most: probes stay short without tombstones to skip. */
-  if ((m->count + 1) * 2 > m->n_slots) {
-    if (m->n_slots > SIZE_MAX / 2 / sizeof(*m->slots))
-      return -ENOMEM;
-    int err = resize(m, m->n_slots ? 2 * m->n_slots : GEN_MAP_MIN_SLOTS);
-    if (err != 0)
-      return err;
-  }
   uint64_t hash = key_hash(key);
-  gen_map_slot_t *s = &m->slots[probe(m, key, hash)];
-  if (s->key == NULL)
+  size_t i = m->n_slots ? probe(m, key, hash) : 0;
+  if (m->n_slots == 0 || m->slots[i].key == NULL) {
+    /* A new key. Half full at most: probes stay short without tombstones
+     * to skip. */
+    if ((m->count + 1) * 2 > m->n_slots) {
+      if (m->n_slots > SIZE_MAX / 2 / sizeof(*m->slots))
+        return -ENOMEM;
+      int err = resize(m, m->n_slots ? 2 * m->n_slots : GEN_MAP_MIN_SLOTS);
+      if (err != 0)
+        return err;
+      i = probe(m, key, hash);
+    }
     m->count++;
-  *s = (gen_map_slot_t){.key = key, .value = value, .hash = hash};
+  }
+  m->slots[i] = (gen_map_slot_t){.key = key, .value = value, .hash = hash};
   return 0;
 }
 

@@ -44,7 +44,7 @@ bool gen_map_find(const gen_map_t *m, const char *key, void **value);
 void *gen_map_get(const gen_map_t *m, const char *key);
 
 /* Sets key's value: a key already in the map takes the new key pointer and
- * value. 0 or -ENOMEM (the map as it was). */
+ * value (and cannot fail). 0 or -ENOMEM (the map as it was). */
 int gen_map_put(gen_map_t *m, const char *key, void *value);
 
 /* Removes key; its value goes to *value (when not NULL). 0 or -ENOENT. */

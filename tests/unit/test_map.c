@@ -59,6 +59,21 @@ DEF_TEST(put_get_replace) {
   while (gen_map_next(&m, &pos, &key, NULL))
     seen_copy += key == copy;
   EXPECT_EQ_INT(1, seen_copy); /* the map now holds the new pointer */
+  /* At half full a new key grows the table, a known one does not. */
+  static char fill[6][8];
+  for (int i = 0; i < 6; i++) {
+    snprintf(fill[i], sizeof(fill[i]), "fill%d", i);
+    CHECK_ZERO(gen_map_put(&m, fill[i], &one));
+  }
+  EXPECT_EQ_INT(8, (int)gen_map_count(&m));
+  EXPECT_EQ_INT(16, (int)m.n_slots);
+  CHECK_ZERO(gen_map_put(&m, "fill0", &two));
+  EXPECT_EQ_INT(16, (int)m.n_slots);
+  OK(gen_map_get(&m, "fill0") == &two);
+  CHECK_ZERO(gen_map_del(&m, "fill0", NULL));
+  for (int i = 1; i < 6; i++)
+    CHECK_ZERO(gen_map_del(&m, fill[i], NULL));
+  EXPECT_EQ_INT(2, (int)gen_map_count(&m));
   /* NULL is a value like any other: find tells it from absence. */
   CHECK_ZERO(gen_map_put(&m, "", NULL));
   void *v = &one;
