@@ -218,6 +218,13 @@ static void report_malformed(gr_instance_t *inst, const char *fmt, ...) {
                   PLUGIN_NAME, inst->client->org->name, what);
 }
 
+/* Once per text (gen_presence_resolve says when it is new). */
+static void warn_unknown_presence(const gr_instance_t *inst, const char *text) {
+  GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
+              "presence; counted as \"other\"",
+              PLUGIN_NAME, inst->client->org->name, text);
+}
+
 /* The instant the oldest conversation of a longest item entered its state,
  * or 0 when the item says there is none. calculatedMetricValue comes in two
  * forms: a duration in ms, or (as live orgs answer) the epoch ms of that
@@ -365,9 +372,7 @@ static void apply_agents(gr_instance_t *inst, gr_agents_t *a,
       k = gen_presence_resolve(&inst->presences, it->qualifier, &first_unknown);
       presence[k] += it->count;
       if (first_unknown)
-        GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no "
-                    "system presence; counted as \"other\"",
-                    PLUGIN_NAME, inst->client->org->name, it->qualifier);
+        warn_unknown_presence(inst, it->qualifier);
       break;
     default:
       break;
@@ -854,9 +859,7 @@ static void user_from_json(gr_instance_t *inst, json_object *user) {
   bool applied =
       gen_roster_apply_user(&inst->agents, &inst->presences, user, &unknown);
   if (unknown != NULL)
-    GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
-                "presence; counted as \"other\"",
-                PLUGIN_NAME, inst->client->org->name, unknown);
+    warn_unknown_presence(inst, unknown);
   if (applied)
     dispatch_org(inst, old_routing, old_presence, gr_now(inst));
 }
@@ -1169,9 +1172,7 @@ static void each_member(void *ud, const char *id, const char *routing,
     k = gen_presence_resolve(&m->inst->presences, presence, &first_unknown);
     pthread_mutex_unlock(&m->inst->lock);
     if (first_unknown)
-      GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no "
-                  "system presence; counted as \"other\"",
-                  PLUGIN_NAME, m->inst->client->org->name, presence);
+      warn_unknown_presence(m->inst, presence);
   }
   m->status = gen_roster_add(&m->roster, id, routing, k);
 }
