@@ -37,6 +37,7 @@
 #include "gen_obs.h"
 #include "gen_obs_query.h"
 #include "gen_presence.h"
+#include "gen_queue_state.h"
 #include "gen_roster.h"
 #include "gen_state.h"
 #include "gen_time.h"
@@ -59,27 +60,6 @@
 
 #define GR_ROUTING_COUNT GEN_ROUTING_COUNT
 #define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
-/* A longest value older than this is reported (and still dispatched: an
- * email can wait that long, a misread timestamp comes out far older). */
-#define GR_LONGEST_SANE_MS (86400 * 1000)
-/* Clock skew tolerated before a longest value from the future is reported. */
-#define GR_SKEW_MS 5000
-
-/* Longest waiting/interacting are kept as the instant the oldest
- * conversation entered the state (0: none), whichever form the API used;
- * the value at time t is t - since. */
-typedef struct {
-  bool seen;
-  int64_t waiting, interacting, alerting;
-  cdtime_t waiting_since, interacting_since;
-} gr_media_t;
-
-typedef struct {
-  bool seen;
-  int64_t member, active, on_queue, off_queue;
-  int64_t routing[GR_ROUTING_COUNT];
-  int64_t presence[GR_PRESENCE_COUNT];
-} gr_agents_t;
 
 /* Conversation-event counters of one queue and media type. Cumulative
  * counts are DERIVE; the interval fields are reset by every read. */
@@ -90,8 +70,8 @@ typedef struct {
 } gr_conv_media_t;
 
 typedef struct {
-  gr_media_t media[GEN_MEDIA_COUNT];
-  gr_agents_t agents;
+  gen_qs_media_t media[GEN_MEDIA_COUNT];
+  gen_qs_agents_t agents;
   gr_conv_media_t *conv; /* [GEN_MEDIA_COUNT], allocated at the first moment */
 } gr_queue_t;
 
@@ -205,191 +185,20 @@ static cdtime_t gr_now(gr_instance_t *inst) {
   return now;
 }
 
-static void report_malformed(gr_instance_t *inst, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void report_malformed(gr_instance_t *inst, const char *fmt, ...) {
-  char what[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof(what), fmt, ap);
-  va_end(ap);
+/* What gen_queue_state could not read: counted and logged (rate-limited). */
+static void report_malformed(void *ud, const char *what) {
+  gr_instance_t *inst = ud;
   atomic_fetch_add(&inst->client->stats.malformed, 1);
   gen_log_limited(&inst->complain, LOG_WARNING, "%s plugin: Org \"%s\": %s",
                   PLUGIN_NAME, inst->client->org->name, what);
 }
 
 /* Once per text (gen_presence_resolve says when it is new). */
-static void warn_unknown_presence(const gr_instance_t *inst, const char *text) {
+static void warn_unknown_presence(void *ud, const char *text) {
+  const gr_instance_t *inst = ud;
   GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
               "presence; counted as \"other\"",
               PLUGIN_NAME, inst->client->org->name, text);
-}
-
-/* The instant the oldest conversation of a longest item entered its state,
- * or 0 when the item says there is none. calculatedMetricValue comes in two
- * forms: a duration in ms, or (as live orgs answer) the epoch ms of that
- * instant; a value above 1e12 ms (2001) is read as the latter. An
- * observationDate of the answer, when there is one, is preferred. */
-static cdtime_t longest_since(gr_instance_t *inst, const gen_obs_item_t *it,
-                              const char *queue, cdtime_t now) {
-  if (it->since_ms > 0)
-    return gen_ms_to_cdtime(it->since_ms);
-  if (!it->has_value || (it->has_count && it->count == 0))
-    return 0;
-  double v = it->calculated_value;
-  int64_t now_ms = gen_cdtime_to_ms(now);
-  int64_t since_ms = v > 1e12 ? (int64_t)v : now_ms - (int64_t)v;
-  const char *metric = gen_obs_metric_name(it->metric);
-  if (since_ms > now_ms + GR_SKEW_MS) {
-    report_malformed(inst,
-                     "queue %s: %s %.0f is %.1f s in the future; read as 0",
-                     queue, metric, v, (double)(since_ms - now_ms) / 1000.0);
-    return now;
-  }
-  if (since_ms > now_ms) /* clock skew: the oldest entered "now" */
-    return now;
-  if (now_ms - since_ms > GR_LONGEST_SANE_MS)
-    report_malformed(inst, "queue %s: %s %.0f makes %.0f s, over a day", queue,
-                     metric, v, (double)(now_ms - since_ms) / 1000.0);
-  return gen_ms_to_cdtime(since_ms);
-}
-
-/* Scalar metrics of one message: entries qualified by a status add up to
- * the total; an unqualified entry is the total itself and wins (so a
- * message carrying both never counts twice). */
-typedef struct {
-  bool carried[GEN_OBS_M_COUNT];
-  bool has_total[GEN_OBS_M_COUNT];
-  int64_t total[GEN_OBS_M_COUNT];
-  int64_t sum[GEN_OBS_M_COUNT];
-} gr_counts_t;
-
-static void count_item(gr_counts_t *c, const gen_obs_item_t *it) {
-  if (!it->has_count)
-    return;
-  c->carried[it->metric] = true;
-  if (it->qualifier[0] == '\0') {
-    c->has_total[it->metric] = true;
-    c->total[it->metric] = it->count;
-  } else {
-    c->sum[it->metric] += it->count;
-  }
-}
-
-/* Sets *field when the message carried the metric; true when it did. */
-static bool take_count(const gr_counts_t *c, gen_obs_metric_t m,
-                       int64_t *field) {
-  if (!c->carried[m])
-    return false;
-  *field = c->has_total[m] ? c->total[m] : c->sum[m];
-  return true;
-}
-
-/* The earlier of two moments, 0 meaning none (several longest entries,
- * qualified, make the oldest of them). */
-static cdtime_t oldest(cdtime_t a, cdtime_t b) {
-  return a == 0 || (b != 0 && b < a) ? b : a;
-}
-
-/* Merges a media group's message: only the observation metrics it carries
- * change (the topic also carries interval aggregates, which are not ours,
- * and a message with none of ours changes nothing). */
-static void apply_media(gr_instance_t *inst, gr_media_t *s, const char *queue,
-                        const gen_obs_item_t *items, size_t n, cdtime_t now) {
-  gr_counts_t c;
-  memset(&c, 0, sizeof(c));
-  bool lw = false, li = false;
-  cdtime_t waiting_since = 0, interacting_since = 0;
-  for (size_t i = 0; i < n; i++) {
-    const gen_obs_item_t *it = &items[i];
-    switch (it->metric) {
-    case GEN_OBS_M_WAITING:
-    case GEN_OBS_M_INTERACTING:
-    case GEN_OBS_M_ALERTING:
-      count_item(&c, it);
-      break;
-    case GEN_OBS_M_LONGEST_WAITING:
-      waiting_since =
-          oldest(waiting_since, longest_since(inst, it, queue, now));
-      lw = true;
-      break;
-    case GEN_OBS_M_LONGEST_INTERACTING:
-      interacting_since =
-          oldest(interacting_since, longest_since(inst, it, queue, now));
-      li = true;
-      break;
-    default:
-      break;
-    }
-  }
-  bool any = lw || li;
-  any |= take_count(&c, GEN_OBS_M_WAITING, &s->waiting);
-  any |= take_count(&c, GEN_OBS_M_INTERACTING, &s->interacting);
-  any |= take_count(&c, GEN_OBS_M_ALERTING, &s->alerting);
-  if (lw)
-    s->waiting_since = waiting_since;
-  else if (c.carried[GEN_OBS_M_WAITING] && s->waiting == 0)
-    s->waiting_since = 0; /* nobody waits any more */
-  if (li)
-    s->interacting_since = interacting_since;
-  else if (c.carried[GEN_OBS_M_INTERACTING] && s->interacting == 0)
-    s->interacting_since = 0;
-  s->seen = s->seen || any;
-}
-
-/* Merges the user group's message. The API leaves out statuses and
- * presences with no agents, so a message that carries the group's
- * snapshot (oMemberUsers or oActiveUsers, always present, 0 included) or
- * any entry of a family replaces that family whole. */
-static void apply_agents(gr_instance_t *inst, gr_agents_t *a,
-                         const gen_obs_item_t *items, size_t n) {
-  gr_counts_t c;
-  memset(&c, 0, sizeof(c));
-  int64_t routing[GR_ROUTING_COUNT] = {0}, presence[GR_PRESENCE_COUNT] = {0};
-  bool has_routing = false, has_presence = false;
-  for (size_t i = 0; i < n; i++) {
-    const gen_obs_item_t *it = &items[i];
-    int k;
-    bool first_unknown;
-    switch (it->metric) {
-    case GEN_OBS_M_MEMBER_USERS:
-    case GEN_OBS_M_ACTIVE_USERS:
-    case GEN_OBS_M_ON_QUEUE_USERS:
-    case GEN_OBS_M_OFF_QUEUE_USERS:
-      count_item(&c, it);
-      break;
-    case GEN_OBS_M_USER_ROUTING_STATUSES:
-      has_routing = true;
-      k = gen_routing_from_name(it->qualifier);
-      if (k >= 0)
-        routing[k] += it->count;
-      else
-        report_malformed(inst, "unknown routing status \"%s\" skipped",
-                         it->qualifier);
-      break;
-    case GEN_OBS_M_USER_PRESENCES:
-      has_presence = true;
-      k = gen_presence_resolve(&inst->presences, it->qualifier, &first_unknown);
-      presence[k] += it->count;
-      if (first_unknown)
-        warn_unknown_presence(inst, it->qualifier);
-      break;
-    default:
-      break;
-    }
-  }
-  bool snapshot =
-      c.carried[GEN_OBS_M_MEMBER_USERS] || c.carried[GEN_OBS_M_ACTIVE_USERS];
-  bool any = has_routing || has_presence;
-  any |= take_count(&c, GEN_OBS_M_MEMBER_USERS, &a->member);
-  any |= take_count(&c, GEN_OBS_M_ACTIVE_USERS, &a->active);
-  any |= take_count(&c, GEN_OBS_M_ON_QUEUE_USERS, &a->on_queue);
-  any |= take_count(&c, GEN_OBS_M_OFF_QUEUE_USERS, &a->off_queue);
-  if (has_routing || snapshot)
-    memcpy(a->routing, routing, sizeof(routing));
-  if (has_presence || snapshot)
-    memcpy(a->presence, presence, sizeof(presence));
-  a->seen = a->seen || any;
 }
 
 /* ---- dispatch
@@ -402,8 +211,9 @@ typedef struct {
   bool bulk; /* the periodic re-dispatch of everything (gen_latest_put_bulk) */
 } gr_sink_t;
 
-static void put(const gr_sink_t *sink, const char *type,
-                const char *type_instance, double value) {
+static void put(void *ud, const char *type, const char *type_instance,
+                double value) {
+  const gr_sink_t *sink = ud;
   gen_ident_t id = {.host = gen_client_host(sink->inst->client),
                     .plugin = PLUGIN_NAME,
                     .plugin_instance = sink->queue,
@@ -411,58 +221,6 @@ static void put(const gr_sink_t *sink, const char *type,
                     .type_instance = type_instance};
   (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
       sink->inst->latest, &id, false, value, sink->time, sink->inst->interval);
-}
-
-/* A longest value at time t: it keeps growing between events (they come
- * only when a count changes). */
-static double longest_at(cdtime_t since, cdtime_t t) {
-  if (since == 0 || t <= since)
-    return 0;
-  return CDTIME_T_TO_DOUBLE(t - since);
-}
-
-/* Dispatches one media group, every value or (old != NULL) those that
- * changed. */
-static void dispatch_media(const gr_sink_t *sink, const char *media,
-                           const gr_media_t *s, const gr_media_t *old) {
-  bool all = old == NULL || !old->seen;
-  if (!s->seen)
-    return;
-  if (all || old->waiting != s->waiting)
-    put(sink, "waiting", media, (double)s->waiting);
-  if (all || old->interacting != s->interacting)
-    put(sink, "interacting", media, (double)s->interacting);
-  if (all || old->alerting != s->alerting)
-    put(sink, "alerting", media, (double)s->alerting);
-  if (all || old->waiting_since != s->waiting_since)
-    put(sink, "longest_waiting", media,
-        longest_at(s->waiting_since, sink->time));
-  if (all || old->interacting_since != s->interacting_since)
-    put(sink, "longest_interacting", media,
-        longest_at(s->interacting_since, sink->time));
-}
-
-static void dispatch_agents(const gr_sink_t *sink, const gr_agents_t *a,
-                            const gr_agents_t *old) {
-  bool all = old == NULL || !old->seen;
-  if (!a->seen)
-    return;
-  if (all || old->member != a->member)
-    put(sink, "agents", "member", (double)a->member);
-  if (all || old->active != a->active)
-    put(sink, "agents", "active", (double)a->active);
-  if (all || old->on_queue != a->on_queue)
-    put(sink, "agents", "on_queue", (double)a->on_queue);
-  if (all || old->off_queue != a->off_queue)
-    put(sink, "agents", "off_queue", (double)a->off_queue);
-  for (int k = 0; k < GR_ROUTING_COUNT; k++)
-    if (all || old->routing[k] != a->routing[k])
-      put(sink, "agents_routing", gen_routing_instance(k),
-          (double)a->routing[k]);
-  for (int k = 0; k < GR_PRESENCE_COUNT; k++)
-    if (all || old->presence[k] != a->presence[k])
-      put(sink, "agents_presence", gen_presence_instance(k),
-          (double)a->presence[k]);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -478,27 +236,33 @@ static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
   gr_queue_t *q = &inst->state[index];
   gr_sink_t sink = {
       .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
+  gen_qs_report_t report = {.malformed = report_malformed,
+                            .unknown_presence = warn_unknown_presence,
+                            .ud = inst};
   if (media >= 0) {
-    gr_media_t old = q->media[media];
-    apply_media(inst, &q->media[media], sink.queue, items, n, sink.time);
+    gen_qs_media_t old = q->media[media];
+    gen_qs_apply_media(&q->media[media], items, n, sink.queue, sink.time,
+                       &report);
     if (media_wanted(inst, (size_t)media))
-      dispatch_media(&sink, gen_media_names[media], &q->media[media], &old);
+      gen_qs_put_media(&q->media[media], &old, gen_media_names[media],
+                       sink.time, put, &sink);
   } else {
-    gr_agents_t old = q->agents;
-    apply_agents(inst, &q->agents, items, n);
-    dispatch_agents(&sink, &q->agents, &old);
+    gen_qs_agents_t old = q->agents;
+    gen_qs_apply_agents(&q->agents, items, n, &inst->presences, &report);
+    gen_qs_put_agents(&q->agents, &old, put, &sink);
   }
 }
 
 /* A media group the baseline answer leaves out has nothing in it. */
 static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
   gr_queue_t *q = &inst->state[index];
-  gr_media_t old = q->media[media];
-  q->media[media] = (gr_media_t){.seen = true};
+  gen_qs_media_t old = q->media[media];
+  q->media[media] = (gen_qs_media_t){.seen = true};
   gr_sink_t sink = {
       .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
   if (media_wanted(inst, media))
-    dispatch_media(&sink, gen_media_names[media], &q->media[media], &old);
+    gen_qs_put_media(&q->media[media], &old, gen_media_names[media], sink.time,
+                     put, &sink);
 }
 
 /* ---- conversation events
@@ -775,7 +539,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
 
 /* The interval's answered waits: count, sum and (when any) percentiles,
  * by nearest rank; then a fresh interval. */
-static void dispatch_wait_interval(const gr_sink_t *sink, size_t m,
+static void dispatch_wait_interval(gr_sink_t *sink, size_t m,
                                    gr_conv_media_t *c) {
   static const char *const names[] = {"p50", "p90", "p95", "p99"};
   static const double p[] = {0.50, 0.90, 0.95, 0.99};
@@ -988,37 +752,10 @@ static void gr_on_tick(void *ud) {
   pthread_mutex_unlock(&inst->lock);
 }
 
-static const char *const gr_obs_metrics[] = {"oWaiting",
-                                             "oInteracting",
-                                             "oAlerting",
-                                             "oLongestWaiting",
-                                             "oLongestInteracting",
-                                             "oActiveUsers",
-                                             "oMemberUsers",
-                                             "oOnQueueUsers",
-                                             "oOffQueueUsers",
-                                             "oUserRoutingStatuses",
-                                             "oUserPresences"};
-
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
                           const char *const *queue_ids, size_t n) {
-  json_object *body = json_object_new_object();
-  json_object *filter = json_object_new_object();
-  json_object *predicates = json_object_new_array();
-  json_object_object_add(filter, "type", json_object_new_string("or"));
-  for (size_t i = 0; i < n; i++) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "dimension", json_object_new_string("queueId"));
-    json_object_object_add(p, "value", json_object_new_string(queue_ids[i]));
-    json_object_array_add(predicates, p);
-  }
-  json_object_object_add(filter, "predicates", predicates);
-  json_object_object_add(body, "filter", filter);
-  json_object *metrics = json_object_new_array();
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(gr_obs_metrics); i++)
-    json_object_array_add(metrics, json_object_new_string(gr_obs_metrics[i]));
-  json_object_object_add(body, "metrics", metrics);
+  json_object *body = gen_qs_query_body(queue_ids, n);
   json_object *doc = NULL;
   char err[512];
   int status =
@@ -1453,9 +1190,9 @@ static int gr_read(user_data_t *ud) {
                       .bulk = true};
     for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
       if (q->media[m].seen && media_wanted(inst, m))
-        dispatch_media(&sink, gen_media_names[m], &q->media[m], NULL);
+        gen_qs_put_media(&q->media[m], NULL, gen_media_names[m], t, put, &sink);
     if (q->agents.seen)
-      dispatch_agents(&sink, &q->agents, NULL);
+      gen_qs_put_agents(&q->agents, NULL, put, &sink);
     for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
       if (q->conv[m].seen && media_wanted(inst, m)) {
         dispatch_conv(&sink, m, &q->conv[m], -1, 0);

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* collectd-genesys: the live state of a queue from its observations (see
+ * gen_queue_state.h). */
+#include "gen_queue_state.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A longest value older than this is reported (and still kept: an email
+ * can wait that long, a misread timestamp comes out far older). */
+#define GEN_QS_LONGEST_SANE_MS (86400 * 1000)
+/* Clock skew tolerated before a longest value from the future is reported. */
+#define GEN_QS_SKEW_MS 5000
+
+const char *const gen_qs_metrics[] = {"oWaiting",
+                                      "oInteracting",
+                                      "oAlerting",
+                                      "oLongestWaiting",
+                                      "oLongestInteracting",
+                                      "oActiveUsers",
+                                      "oMemberUsers",
+                                      "oOnQueueUsers",
+                                      "oOffQueueUsers",
+                                      "oUserRoutingStatuses",
+                                      "oUserPresences"};
+const size_t gen_qs_metric_count =
+    sizeof(gen_qs_metrics) / sizeof(gen_qs_metrics[0]);
+
+static void report(const gen_qs_report_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report(const gen_qs_report_t *r, const char *fmt, ...) {
+  if (r == NULL || r->malformed == NULL)
+    return;
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  r->malformed(r->ud, what);
+}
+
+/* The instant the oldest conversation of a longest item entered its state,
+ * or 0 when the item says there is none. calculatedMetricValue comes in two
+ * forms: a duration in ms, or (as live orgs answer) the epoch ms of that
+ * instant; a value above 1e12 ms (2001) is read as the latter. An
+ * observationDate of the answer, when there is one, is preferred. */
+static cdtime_t longest_since(const gen_obs_item_t *it, const char *queue,
+                              cdtime_t now, const gen_qs_report_t *r) {
+  if (it->since_ms > 0)
+    return gen_ms_to_cdtime(it->since_ms);
+  if (!it->has_value || (it->has_count && it->count == 0))
+    return 0;
+  double v = it->calculated_value;
+  int64_t now_ms = gen_cdtime_to_ms(now);
+  int64_t since_ms = v > 1e12 ? (int64_t)v : now_ms - (int64_t)v;
+  const char *metric = gen_obs_metric_name(it->metric);
+  if (since_ms > now_ms + GEN_QS_SKEW_MS) {
+    report(r, "queue %s: %s %.0f is %.1f s in the future; read as 0", queue,
+           metric, v, (double)(since_ms - now_ms) / 1000.0);
+    return now;
+  }
+  if (since_ms > now_ms) /* clock skew: the oldest entered "now" */
+    return now;
+  if (now_ms - since_ms > GEN_QS_LONGEST_SANE_MS)
+    report(r, "queue %s: %s %.0f makes %.0f s, over a day", queue, metric, v,
+           (double)(now_ms - since_ms) / 1000.0);
+  return gen_ms_to_cdtime(since_ms);
+}
+
+/* Scalar metrics of one message: entries qualified by a status add up to
+ * the total; an unqualified entry is the total itself and wins (so a
+ * message carrying both never counts twice). */
+typedef struct {
+  bool carried[GEN_OBS_M_COUNT];
+  bool has_total[GEN_OBS_M_COUNT];
+  int64_t total[GEN_OBS_M_COUNT];
+  int64_t sum[GEN_OBS_M_COUNT];
+} counts_t;
+
+static void count_item(counts_t *c, const gen_obs_item_t *it) {
+  if (!it->has_count)
+    return;
+  c->carried[it->metric] = true;
+  if (it->qualifier[0] == '\0') {
+    c->has_total[it->metric] = true;
+    c->total[it->metric] = it->count;
+  } else {
+    c->sum[it->metric] += it->count;
+  }
+}
+
+/* Sets *field when the message carried the metric; true when it did. */
+static bool take_count(const counts_t *c, gen_obs_metric_t m, int64_t *field) {
+  if (!c->carried[m])
+    return false;
+  *field = c->has_total[m] ? c->total[m] : c->sum[m];
+  return true;
+}
+
+/* The earlier of two moments, 0 meaning none (several longest entries,
+ * qualified, make the oldest of them). */
+static cdtime_t oldest(cdtime_t a, cdtime_t b) {
+  return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+void gen_qs_apply_media(gen_qs_media_t *s, const gen_obs_item_t *items,
+                        size_t n, const char *queue, cdtime_t now,
+                        const gen_qs_report_t *r) {
+  counts_t c;
+  memset(&c, 0, sizeof(c));
+  bool lw = false, li = false;
+  cdtime_t waiting_since = 0, interacting_since = 0;
+  for (size_t i = 0; i < n; i++) {
+    const gen_obs_item_t *it = &items[i];
+    switch (it->metric) {
+    case GEN_OBS_M_WAITING:
+    case GEN_OBS_M_INTERACTING:
+    case GEN_OBS_M_ALERTING:
+      count_item(&c, it);
+      break;
+    case GEN_OBS_M_LONGEST_WAITING:
+      waiting_since = oldest(waiting_since, longest_since(it, queue, now, r));
+      lw = true;
+      break;
+    case GEN_OBS_M_LONGEST_INTERACTING:
+      interacting_since =
+          oldest(interacting_since, longest_since(it, queue, now, r));
+      li = true;
+      break;
+    default:
+      break;
+    }
+  }
+  bool any = lw || li;
+  any |= take_count(&c, GEN_OBS_M_WAITING, &s->waiting);
+  any |= take_count(&c, GEN_OBS_M_INTERACTING, &s->interacting);
+  any |= take_count(&c, GEN_OBS_M_ALERTING, &s->alerting);
+  if (lw)
+    s->waiting_since = waiting_since;
+  else if (c.carried[GEN_OBS_M_WAITING] && s->waiting == 0)
+    s->waiting_since = 0; /* nobody waits any more */
+  if (li)
+    s->interacting_since = interacting_since;
+  else if (c.carried[GEN_OBS_M_INTERACTING] && s->interacting == 0)
+    s->interacting_since = 0;
+  s->seen = s->seen || any;
+}
+
+/* The API leaves out statuses and presences with no agents, so a message
+ * that carries the group's snapshot (oMemberUsers or oActiveUsers, always
+ * present, 0 included) or any entry of a family replaces that family
+ * whole. */
+void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
+                         size_t n, gen_presence_map_t *presences,
+                         const gen_qs_report_t *r) {
+  counts_t c;
+  memset(&c, 0, sizeof(c));
+  int64_t routing[GEN_ROUTING_COUNT] = {0}, presence[GEN_PRESENCE_COUNT] = {0};
+  bool has_routing = false, has_presence = false;
+  for (size_t i = 0; i < n; i++) {
+    const gen_obs_item_t *it = &items[i];
+    int k;
+    bool first_unknown;
+    switch (it->metric) {
+    case GEN_OBS_M_MEMBER_USERS:
+    case GEN_OBS_M_ACTIVE_USERS:
+    case GEN_OBS_M_ON_QUEUE_USERS:
+    case GEN_OBS_M_OFF_QUEUE_USERS:
+      count_item(&c, it);
+      break;
+    case GEN_OBS_M_USER_ROUTING_STATUSES:
+      has_routing = true;
+      k = gen_routing_from_name(it->qualifier);
+      if (k >= 0)
+        routing[k] += it->count;
+      else
+        report(r, "unknown routing status \"%s\" skipped", it->qualifier);
+      break;
+    case GEN_OBS_M_USER_PRESENCES:
+      has_presence = true;
+      k = gen_presence_resolve(presences, it->qualifier, &first_unknown);
+      presence[k] += it->count;
+      if (first_unknown && r != NULL && r->unknown_presence != NULL)
+        r->unknown_presence(r->ud, it->qualifier);
+      break;
+    default:
+      break;
+    }
+  }
+  bool snapshot =
+      c.carried[GEN_OBS_M_MEMBER_USERS] || c.carried[GEN_OBS_M_ACTIVE_USERS];
+  bool any = has_routing || has_presence;
+  any |= take_count(&c, GEN_OBS_M_MEMBER_USERS, &a->member);
+  any |= take_count(&c, GEN_OBS_M_ACTIVE_USERS, &a->active);
+  any |= take_count(&c, GEN_OBS_M_ON_QUEUE_USERS, &a->on_queue);
+  any |= take_count(&c, GEN_OBS_M_OFF_QUEUE_USERS, &a->off_queue);
+  if (has_routing || snapshot)
+    memcpy(a->routing, routing, sizeof(routing));
+  if (has_presence || snapshot)
+    memcpy(a->presence, presence, sizeof(presence));
+  a->seen = a->seen || any;
+}
+
+/* A longest value at time t. */
+static double longest_at(cdtime_t since, cdtime_t t) {
+  if (since == 0 || t <= since)
+    return 0;
+  return CDTIME_T_TO_DOUBLE(t - since);
+}
+
+void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
+                      const char *media, cdtime_t t, gen_qs_put_t put,
+                      void *ud) {
+  bool all = old == NULL || !old->seen;
+  if (!s->seen)
+    return;
+  if (all || old->waiting != s->waiting)
+    put(ud, "waiting", media, (double)s->waiting);
+  if (all || old->interacting != s->interacting)
+    put(ud, "interacting", media, (double)s->interacting);
+  if (all || old->alerting != s->alerting)
+    put(ud, "alerting", media, (double)s->alerting);
+  if (all || old->waiting_since != s->waiting_since)
+    put(ud, "longest_waiting", media, longest_at(s->waiting_since, t));
+  if (all || old->interacting_since != s->interacting_since)
+    put(ud, "longest_interacting", media, longest_at(s->interacting_since, t));
+}
+
+void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
+                       gen_qs_put_t put, void *ud) {
+  bool all = old == NULL || !old->seen;
+  if (!a->seen)
+    return;
+  if (all || old->member != a->member)
+    put(ud, "agents", "member", (double)a->member);
+  if (all || old->active != a->active)
+    put(ud, "agents", "active", (double)a->active);
+  if (all || old->on_queue != a->on_queue)
+    put(ud, "agents", "on_queue", (double)a->on_queue);
+  if (all || old->off_queue != a->off_queue)
+    put(ud, "agents", "off_queue", (double)a->off_queue);
+  for (int k = 0; k < GEN_ROUTING_COUNT; k++)
+    if (all || old->routing[k] != a->routing[k])
+      put(ud, "agents_routing", gen_routing_instance(k), (double)a->routing[k]);
+  for (int k = 0; k < GEN_PRESENCE_COUNT; k++)
+    if (all || old->presence[k] != a->presence[k])
+      put(ud, "agents_presence", gen_presence_instance(k),
+          (double)a->presence[k]);
+}
+
+json_object *gen_qs_query_body(const char *const *queue_ids, size_t n) {
+  json_object *body = json_object_new_object();
+  json_object *filter = json_object_new_object();
+  json_object *predicates = json_object_new_array();
+  json_object_object_add(filter, "type", json_object_new_string("or"));
+  for (size_t i = 0; i < n; i++) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "dimension", json_object_new_string("queueId"));
+    json_object_object_add(p, "value", json_object_new_string(queue_ids[i]));
+    json_object_array_add(predicates, p);
+  }
+  json_object_object_add(filter, "predicates", predicates);
+  json_object_object_add(body, "filter", filter);
+  json_object *metrics = json_object_new_array();
+  for (size_t i = 0; i < gen_qs_metric_count; i++)
+    json_object_array_add(metrics, json_object_new_string(gen_qs_metrics[i]));
+  json_object_object_add(body, "metrics", metrics);
+  return body;
+}

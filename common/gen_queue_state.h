@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the live state of one queue as the observations give it,
+ * per media type (conversations waiting, interacting, alerting; the
+ * longest waiting and interacting) and for its agents (member, active, on
+ * and off queue; by routing status and presence). Messages of the
+ * v2.analytics.queues.{id}.observations topic and the observations query's
+ * answer (both read into gen_obs items) are merged in: only what a message
+ * carries changes. Longest values are kept as the instant the oldest
+ * conversation entered its state, so that they keep growing between
+ * messages (which come only when a count changes).
+ *
+ * What changed (or everything) is handed to a callback, one value at a
+ * time, by type and type instance. No locking: the caller holds its own.
+ */
+#ifndef GEN_QUEUE_STATE_H
+#define GEN_QUEUE_STATE_H 1
+
+#include "gen_obs.h"
+#include "gen_presence.h"
+#include "gen_time.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Longest waiting/interacting: the instant the oldest conversation entered
+ * the state (0: none); the value at time t is t - since. */
+typedef struct {
+  bool seen;
+  int64_t waiting, interacting, alerting;
+  cdtime_t waiting_since, interacting_since;
+} gen_qs_media_t;
+
+typedef struct {
+  bool seen;
+  int64_t member, active, on_queue, off_queue;
+  int64_t routing[GEN_ROUTING_COUNT];
+  int64_t presence[GEN_PRESENCE_COUNT];
+} gen_qs_agents_t;
+
+/* Where a merge reports what it could not read. malformed: a value out of
+ * range or an unknown name (counted and logged by the caller, who may rate
+ * limit); unknown_presence: a presence text met for the first time that
+ * maps to no system presence (logged once). Either may be NULL. */
+typedef struct {
+  void (*malformed)(void *ud, const char *what);
+  void (*unknown_presence)(void *ud, const char *text);
+  void *ud;
+} gen_qs_report_t;
+
+/* One value: type, type instance, value. */
+typedef void (*gen_qs_put_t)(void *ud, const char *type,
+                             const char *type_instance, double value);
+
+/* The observation metrics the state is made of, as the observations query
+ * asks for them (its "metrics"). */
+extern const char *const gen_qs_metrics[];
+extern const size_t gen_qs_metric_count;
+
+/* Merges a media group's items (of queue, named in reports) at now. The
+ * topic also carries interval aggregates, which are not ours: a message
+ * with none of ours changes nothing. */
+void gen_qs_apply_media(gen_qs_media_t *s, const gen_obs_item_t *items,
+                        size_t n, const char *queue, cdtime_t now,
+                        const gen_qs_report_t *report);
+
+/* Merges the user group's items; org presence ids qualifying
+ * oUserPresences resolve through presences. */
+void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
+                         size_t n, gen_presence_map_t *presences,
+                         const gen_qs_report_t *report);
+
+/* Puts a media group's values at time t, every one or (old != NULL and
+ * seen) those that changed since old; the type instance is media. */
+void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
+                      const char *media, cdtime_t t, gen_qs_put_t put,
+                      void *ud);
+
+/* Puts the agents' values, every one or those that changed since old. */
+void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
+                       gen_qs_put_t put, void *ud);
+
+/* The observations query body for queue_ids[0..n-1] (at most 100 per the
+ * API) asking for gen_qs_metrics; the caller puts it. */
+json_object *gen_qs_query_body(const char *const *queue_ids, size_t n);
+
+#endif /* GEN_QUEUE_STATE_H */

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: a queue's live state from observation items (counts by
+ * status, totals that win, both forms of the longest values, agents'
+ * families replaced whole) and what is put when it changes. */
+#include "gen_queue_state.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+static gen_obs_item_t item(gen_obs_metric_t m, const char *qualifier,
+                           int64_t count) {
+  gen_obs_item_t it = {.metric = m, .has_count = true, .count = count};
+  snprintf(it.qualifier, sizeof(it.qualifier), "%s", qualifier);
+  return it;
+}
+
+static gen_obs_item_t longest(gen_obs_metric_t m, double value) {
+  return (gen_obs_item_t){.metric = m,
+                          .has_count = true,
+                          .count = 1,
+                          .has_value = true,
+                          .calculated_value = value};
+}
+
+/* What a merge reported, and what was put. */
+static int n_malformed, n_unknown;
+static char last_unknown[64];
+static void on_malformed(void *ud, const char *what) {
+  (void)ud;
+  (void)what;
+  n_malformed++;
+}
+static void on_unknown(void *ud, const char *text) {
+  (void)ud;
+  n_unknown++;
+  snprintf(last_unknown, sizeof(last_unknown), "%s", text);
+}
+static const gen_qs_report_t report = {.malformed = on_malformed,
+                                       .unknown_presence = on_unknown};
+
+typedef struct {
+  char key[8][64];
+  double value[8];
+  int n;
+} puts_t;
+static void on_put(void *ud, const char *type, const char *ti, double v) {
+  puts_t *p = ud;
+  if (p->n < 8) {
+    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, ti);
+    p->value[p->n] = v;
+  }
+  p->n++;
+}
+
+DEF_TEST(counts_add_up_and_a_total_wins) {
+  gen_qs_media_t s = {0};
+  cdtime_t now = TIME_T_TO_CDTIME_T(1700000000);
+  gen_obs_item_t by_status[] = {item(GEN_OBS_M_WAITING, "a", 2),
+                                item(GEN_OBS_M_WAITING, "b", 3)};
+  gen_qs_apply_media(&s, by_status, 2, "q", now, &report);
+  OK(s.seen);
+  EXPECT_EQ_INT(5, s.waiting);
+  EXPECT_EQ_INT(0, s.interacting); /* not carried: unchanged */
+  gen_obs_item_t both[] = {item(GEN_OBS_M_WAITING, "a", 2),
+                           item(GEN_OBS_M_WAITING, "", 4),
+                           item(GEN_OBS_M_WAITING, "b", 3)};
+  gen_qs_apply_media(&s, both, 3, "q", now, &report);
+  EXPECT_EQ_INT(4, s.waiting); /* the unqualified total, never 9 or 13 */
+  /* A message with none of our metrics changes nothing. */
+  gen_qs_media_t fresh = {0};
+  gen_obs_item_t other[] = {item(GEN_OBS_M_MEMBER_USERS, "", 7)};
+  gen_qs_apply_media(&fresh, other, 1, "q", now, &report);
+  OK(!fresh.seen);
+  return 0;
+}
+
+DEF_TEST(longest_as_duration_or_epoch) {
+  cdtime_t now = TIME_T_TO_CDTIME_T(1700000000);
+  gen_qs_media_t s = {0};
+  gen_obs_item_t duration[] = {longest(GEN_OBS_M_LONGEST_WAITING, 30000)};
+  gen_qs_apply_media(&s, duration, 1, "q", now, &report);
+  EXPECT_EQ_INT(gen_cdtime_to_ms(now) - 30000,
+                gen_cdtime_to_ms(s.waiting_since));
+  /* The epoch form (live orgs): the instant itself. */
+  gen_obs_item_t epoch[] = {
+      longest(GEN_OBS_M_LONGEST_WAITING, 1700000000000.0 - 45000)};
+  gen_qs_apply_media(&s, epoch, 1, "q", now, &report);
+  EXPECT_EQ_INT(1700000000000 - 45000, gen_cdtime_to_ms(s.waiting_since));
+  /* Two qualified entries: the oldest of them. */
+  gen_obs_item_t two[] = {longest(GEN_OBS_M_LONGEST_INTERACTING, 10000),
+                          longest(GEN_OBS_M_LONGEST_INTERACTING, 90000)};
+  gen_qs_apply_media(&s, two, 2, "q", now, &report);
+  EXPECT_EQ_INT(gen_cdtime_to_ms(now) - 90000,
+                gen_cdtime_to_ms(s.interacting_since));
+  /* From the future beyond the skew: reported, read as now. */
+  n_malformed = 0;
+  gen_obs_item_t future[] = {
+      longest(GEN_OBS_M_LONGEST_WAITING, 1700000000000.0 + 60000)};
+  gen_qs_apply_media(&s, future, 1, "q", now, &report);
+  EXPECT_EQ_INT(1, n_malformed);
+  OK(s.waiting_since == now);
+  /* Nobody waits any more: the longest wait goes with them. */
+  gen_obs_item_t none[] = {item(GEN_OBS_M_WAITING, "", 0)};
+  gen_qs_apply_media(&s, none, 1, "q", now, &report);
+  OK(s.waiting_since == 0);
+  OK(s.interacting_since != 0);
+  return 0;
+}
+
+DEF_TEST(agents_families_replaced_whole) {
+  gen_presence_map_t map = {0};
+  gen_qs_agents_t a = {0};
+  gen_obs_item_t first[] = {
+      item(GEN_OBS_M_MEMBER_USERS, "", 5),
+      item(GEN_OBS_M_USER_ROUTING_STATUSES, "IDLE", 2),
+      item(GEN_OBS_M_USER_ROUTING_STATUSES, "INTERACTING", 1),
+      item(GEN_OBS_M_USER_PRESENCES, "ON_QUEUE", 3)};
+  n_unknown = n_malformed = 0;
+  gen_qs_apply_agents(&a, first, 4, &map, &report);
+  OK(a.seen);
+  EXPECT_EQ_INT(5, a.member);
+  EXPECT_EQ_INT(2, a.routing[gen_routing_from_name("IDLE")]);
+  EXPECT_EQ_INT(1, a.routing[gen_routing_from_name("INTERACTING")]);
+  EXPECT_EQ_INT(3, a.presence[gen_presence_from_name("ON_QUEUE")]);
+  /* A snapshot without routing entries: nobody in any status now. */
+  gen_obs_item_t snapshot[] = {item(GEN_OBS_M_ACTIVE_USERS, "", 0)};
+  gen_qs_apply_agents(&a, snapshot, 1, &map, &report);
+  EXPECT_EQ_INT(0, a.routing[gen_routing_from_name("IDLE")]);
+  EXPECT_EQ_INT(0, a.presence[gen_presence_from_name("ON_QUEUE")]);
+  EXPECT_EQ_INT(5, a.member); /* not carried */
+  /* Unknown names: a routing status is reported and skipped; a presence
+   * counts as other and is reported once. */
+  gen_obs_item_t odd[] = {item(GEN_OBS_M_USER_ROUTING_STATUSES, "DANCING", 1),
+                          item(GEN_OBS_M_USER_PRESENCES, "org-pres-9", 2),
+                          item(GEN_OBS_M_USER_PRESENCES, "org-pres-9", 1)};
+  gen_qs_apply_agents(&a, odd, 3, &map, &report);
+  EXPECT_EQ_INT(1, n_malformed);
+  EXPECT_EQ_INT(1, n_unknown);
+  EXPECT_EQ_STR("org-pres-9", last_unknown);
+  EXPECT_EQ_INT(3, a.presence[GEN_PRESENCE_OTHER]);
+  gen_presence_map_free(&map);
+  return 0;
+}
+
+DEF_TEST(put_what_changed_or_everything) {
+  cdtime_t t = TIME_T_TO_CDTIME_T(1000);
+  gen_qs_media_t old = {.seen = true, .waiting = 1, .interacting = 2};
+  gen_qs_media_t s = old;
+  s.waiting = 3;
+  s.waiting_since = t - TIME_T_TO_CDTIME_T(20);
+  puts_t p = {0};
+  gen_qs_put_media(&s, &old, "voice", t, on_put, &p);
+  EXPECT_EQ_INT(2, p.n);
+  EXPECT_EQ_STR("waiting/voice", p.key[0]);
+  EXPECT_EQ_DOUBLE(3, p.value[0]);
+  EXPECT_EQ_STR("longest_waiting/voice", p.key[1]);
+  EXPECT_EQ_DOUBLE(20, p.value[1]);
+  p.n = 0;
+  gen_qs_put_media(&s, NULL, "voice", t, on_put, &p);
+  EXPECT_EQ_INT(5, p.n);
+  p.n = 0;
+  gen_qs_media_t unseen = {0};
+  gen_qs_put_media(&unseen, NULL, "voice", t, on_put, &p);
+  EXPECT_EQ_INT(0, p.n);
+  gen_qs_agents_t a = {.seen = true, .member = 4}, b = a;
+  b.on_queue = 2;
+  p.n = 0;
+  gen_qs_put_agents(&b, &a, on_put, &p);
+  EXPECT_EQ_INT(1, p.n);
+  EXPECT_EQ_STR("agents/on_queue", p.key[0]);
+  p.n = 0;
+  gen_qs_put_agents(&b, NULL, on_put, &p);
+  EXPECT_EQ_INT(4 + GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT, p.n);
+  return 0;
+}
+
+DEF_TEST(query_body) {
+  const char *ids[] = {"q-1", "q-2"};
+  json_object *body = gen_qs_query_body(ids, 2);
+  EXPECT_EQ_STR(
+      "{\"filter\":{\"type\":\"or\",\"predicates\":[{\"dimension\":"
+      "\"queueId\",\"value\":\"q-1\"},{\"dimension\":\"queueId\",\"value\":"
+      "\"q-2\"}]},\"metrics\":[\"oWaiting\",\"oInteracting\",\"oAlerting\","
+      "\"oLongestWaiting\",\"oLongestInteracting\",\"oActiveUsers\","
+      "\"oMemberUsers\",\"oOnQueueUsers\",\"oOffQueueUsers\","
+      "\"oUserRoutingStatuses\",\"oUserPresences\"]}",
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+  json_object_put(body);
+  return 0;
+}
+
+int main(void) {
+  mock_log_echo = false;
+  RUN_TEST(counts_add_up_and_a_total_wins);
+  RUN_TEST(longest_as_duration_or_epoch);
+  RUN_TEST(agents_families_replaced_whole);
+  RUN_TEST(put_what_changed_or_everything);
+  RUN_TEST(query_body);
+  END_TEST;
+}
