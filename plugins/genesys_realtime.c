@@ -27,6 +27,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "gen_client.h"
 #include "gen_conv.h"
+#include "gen_conv_counts.h"
 #include "gen_entity.h"
 #include "gen_json.h"
 #include "gen_latest.h"
@@ -61,18 +62,12 @@
 #define GR_ROUTING_COUNT GEN_ROUTING_COUNT
 #define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
 
-/* Conversation-event counters of one queue and media type. Cumulative
- * counts are DERIVE; the interval fields are reset by every read. */
-typedef struct {
-  bool seen;
-  int64_t moments[GEN_CONV_MOMENT_COUNT];
-  gen_waits_t waits; /* answered waits */
-} gr_conv_media_t;
-
 typedef struct {
   gen_qs_media_t media[GEN_MEDIA_COUNT];
   gen_qs_agents_t agents;
-  gr_conv_media_t *conv; /* [GEN_MEDIA_COUNT], allocated at the first moment */
+  /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
+   * allocated at the first moment. */
+  gen_conv_counts_t *conv;
 } gr_queue_t;
 
 typedef struct {
@@ -114,7 +109,7 @@ typedef struct {
    * saved after each read that changed them and at shutdown, restored per
    * queue when it is first counted or read. */
   char state_path[PATH_MAX];
-  json_object *restored; /* queue id -> media -> counters, not yet applied */
+  gen_conv_store_t store; /* what the state file restores, queue by queue */
   bool conv_dirty;
 } gr_instance_t;
 
@@ -211,8 +206,8 @@ typedef struct {
   bool bulk; /* the periodic re-dispatch of everything (gen_latest_put_bulk) */
 } gr_sink_t;
 
-static void put(void *ud, const char *type, const char *type_instance,
-                double value) {
+static void put_value(void *ud, const char *type, const char *type_instance,
+                      double value, bool derive) {
   const gr_sink_t *sink = ud;
   gen_ident_t id = {.host = gen_client_host(sink->inst->client),
                     .plugin = PLUGIN_NAME,
@@ -220,7 +215,12 @@ static void put(void *ud, const char *type, const char *type_instance,
                     .type = type,
                     .type_instance = type_instance};
   (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
-      sink->inst->latest, &id, false, value, sink->time, sink->inst->interval);
+      sink->inst->latest, &id, derive, value, sink->time, sink->inst->interval);
+}
+
+static void put(void *ud, const char *type, const char *type_instance,
+                double value) {
+  put_value(ud, type, type_instance, value, false);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -268,186 +268,24 @@ static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
 /* ---- conversation events
  * ---------------------------------------------------------- */
 
-/* Type instances of the state transitions, by moment (NULL: a counter of
- * its own, not a transition). */
-static const char *const gr_transition_names[GEN_CONV_MOMENT_COUNT] = {
-    [GEN_CONV_ALERTED] = "queue_to_alerting",
-    [GEN_CONV_ANSWERED] = "alerting_to_connected",
-    [GEN_CONV_UNANSWERED] = "alerting_to_queue",
-    [GEN_CONV_ABANDONED] = "queue_to_ended",
-    [GEN_CONV_ENDED] = "connected_to_ended",
-};
-/* Types of the moments that are counters of their own. */
-static const char *const gr_moment_types[GEN_CONV_MOMENT_COUNT] = {
-    [GEN_CONV_OFFERED] = "conv_offered",
-    [GEN_CONV_ANSWERED] = "conv_answered",
-    [GEN_CONV_ABANDONED] = "conv_abandoned",
-    [GEN_CONV_TRANSFERRED] = "conv_transferred",
-};
-
-static void put_derive(const gr_sink_t *sink, const char *type,
-                       const char *type_instance, int64_t value) {
-  gen_ident_t id = {.host = gen_client_host(sink->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = sink->queue,
-                    .type = type,
-                    .type_instance = type_instance};
-  (sink->bulk ? gen_latest_put_bulk
-              : gen_latest_put)(sink->inst->latest, &id, true, (double)value,
-                                sink->time, sink->inst->interval);
-}
-
-/* Dispatches one moment's counters (moment >= 0, with the buckets from
- * first_bucket on), or every cumulative value (moment < 0). */
-static void dispatch_conv(const gr_sink_t *sink, size_t m,
-                          const gr_conv_media_t *c, int moment,
-                          size_t first_bucket) {
-  const gr_instance_t *inst = sink->inst;
-  const char *media = gen_media_names[m];
-  char ti[64];
-  for (int k = 0; k < GEN_CONV_MOMENT_COUNT; k++) {
-    if (moment >= 0 && k != moment)
-      continue;
-    if (gr_moment_types[k] != NULL)
-      put_derive(sink, gr_moment_types[k], media, c->moments[k]);
-    if (gr_transition_names[k] != NULL) {
-      snprintf(ti, sizeof(ti), "%s-%s", media, gr_transition_names[k]);
-      put_derive(sink, "conv_transitions", ti, c->moments[k]);
-    }
-  }
-  if (moment >= 0 && moment != GEN_CONV_ANSWERED)
-    return;
-  const gen_waits_bounds_t *bounds = &inst->config.wait_bounds;
-  for (size_t b = moment >= 0 ? first_bucket : 0; b <= bounds->n; b++) {
-    gen_waits_bucket_label(bounds, b, media, ti, sizeof(ti));
-    put_derive(sink, "conv_wait_bucket", ti, c->waits.bucket[b]);
-  }
-  put_derive(sink, "conv_wait_sum_ms", media, c->waits.sum_ms);
-}
-
 typedef struct {
   gr_instance_t *inst;
   cdtime_t time;
 } gr_conv_ctx_t;
 
-/* ---- conversation counters across restarts
- * State file: {"version":1,"bounds":[5,10,…],"queues":{"<id>":{"voice":
- * {"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}}}. */
-#define GR_STATE_VERSION 1
-
-static json_object *int_array(const int64_t *v, size_t n) {
-  json_object *a = json_object_new_array_ext((int)n);
-  for (size_t i = 0; i < n; i++)
-    json_object_array_add(a, json_object_new_int64(v[i]));
-  return a;
-}
-
-/* Reads n counts (each >= 0) from a; false when a is not exactly that. */
-static bool read_counts(json_object *a, int64_t *out, size_t n) {
-  if (!json_object_is_type(a, json_type_array) ||
-      json_object_array_length(a) != n)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!gen_json_int64_of(json_object_array_get_idx(a, i), &out[i]) ||
-        out[i] < 0)
-      return false;
-  return true;
-}
-
-/* One queue's saved counters into q (allocated). False: malformed. */
-static bool apply_saved(const gr_instance_t *inst, json_object *saved,
-                        gr_conv_media_t *conv, bool with_buckets) {
-  json_object_object_foreach(saved, media, o) {
-    size_t m = 0;
-    while (m < GEN_MEDIA_COUNT && strcmp(gen_media_names[m], media) != 0)
-      m++;
-    if (m == GEN_MEDIA_COUNT)
-      continue; /* a media type we no longer know */
-    gr_conv_media_t c = conv[m];
-    int64_t w;
-    if (!read_counts(json_object_object_get(o, "m"), c.moments,
-                     GEN_CONV_MOMENT_COUNT) ||
-        !gen_json_get_int64(o, "w", &w) || w < 0 ||
-        (with_buckets &&
-         !read_counts(json_object_object_get(o, "b"), c.waits.bucket,
-                      inst->config.wait_bounds.n + 1)))
-      return false;
-    c.waits.sum_ms = w;
-    c.seen = true;
-    conv[m] = c;
-  }
-  return true;
-}
-
 /* The counters of queue index, allocated (and restored) at first use. */
-static gr_conv_media_t *conv_of(gr_instance_t *inst, size_t index) {
+static gen_conv_counts_t *conv_of(gr_instance_t *inst, size_t index) {
   gr_queue_t *q = &inst->state[index];
-  if (q->conv != NULL)
-    return q->conv;
-  if ((q->conv = calloc(GEN_MEDIA_COUNT, sizeof(*q->conv))) == NULL)
-    return NULL;
-  json_object *queues = json_object_object_get(inst->restored, "queues");
-  json_object *saved =
-      json_object_object_get(queues, inst->queues.items[index].id);
-  if (saved != NULL) {
-    /* Checked whole at load: this cannot fail now. */
-    apply_saved(inst, saved, q->conv,
-                json_object_object_get(inst->restored, "b_ok") != NULL);
-    json_object_object_del(queues, inst->queues.items[index].id);
-  }
+  if (q->conv == NULL &&
+      (q->conv = calloc(GEN_MEDIA_COUNT, sizeof(*q->conv))) != NULL)
+    gen_conv_store_restore(&inst->store, inst->queues.items[index].id, q->conv);
   return q->conv;
 }
 
-/* Loads the state file into inst->restored, refusing it whole when any
- * value is not one we wrote. Wait buckets are restored only under the
- * same WaitBuckets. */
-static void conv_state_load(gr_instance_t *inst) {
-  json_object *doc = NULL;
-  int status = gen_state_load_json(inst->state_path, &doc);
-  if (status == -ENOENT)
-    return;
-  const char *why = status != 0 ? gen_strerror(status) : NULL;
-  int64_t version = 0;
-  json_object *b = json_object_object_get(doc, "bounds");
-  size_t nb =
-      json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 0;
-  bool same_bounds = nb == inst->config.wait_bounds.n;
-  for (size_t i = 0; same_bounds && i < nb; i++)
-    same_bounds = json_object_get_double(json_object_array_get_idx(b, i)) ==
-                  inst->config.wait_bounds.bound[i];
-  json_object *queues = json_object_object_get(doc, "queues");
-  if (why == NULL && (!gen_json_get_int64(doc, "version", &version) ||
-                      version != GR_STATE_VERSION ||
-                      !json_object_is_type(queues, json_type_object)))
-    why = "not a state file of this version";
-  if (why == NULL) {
-    gr_conv_media_t scratch[GEN_MEDIA_COUNT];
-    json_object_object_foreach(queues, id, saved) {
-      memset(scratch, 0, sizeof(scratch));
-      if (!json_object_is_type(saved, json_type_object) ||
-          !apply_saved(inst, saved, scratch, same_bounds)) {
-        why = "a count in it is out of range or not one";
-        GEN_ERROR("%s plugin: Org \"%s\": state file %s: queue %.60s: %s",
-                  PLUGIN_NAME, inst->client->org->name, inst->state_path, id,
-                  why);
-        break;
-      }
-    }
-  }
-  if (why != NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": state file %s refused (%s): the "
-              "conversation counters restart at zero",
-              PLUGIN_NAME, inst->client->org->name, inst->state_path, why);
-    json_object_put(doc);
-    return;
-  }
-  if (!same_bounds)
-    GEN_INFO("%s plugin: Org \"%s\": WaitBuckets changed: the wait buckets "
-             "restart at zero, the other conversation counters continue",
-             PLUGIN_NAME, inst->client->org->name);
-  else
-    json_object_object_add(doc, "b_ok", json_object_new_boolean(1));
-  inst->restored = doc;
+static const gen_conv_counts_t *conv_each(void *ud, size_t i, const char **id) {
+  const gr_instance_t *inst = ud;
+  *id = inst->queues.items[i].id;
+  return inst->state[i].conv;
 }
 
 /* Writes the totals (and what was restored for queues not seen since). */
@@ -457,43 +295,8 @@ static void conv_state_save(gr_instance_t *inst) {
     pthread_mutex_unlock(&inst->lock);
     return;
   }
-  json_object *doc = json_object_new_object();
-  json_object *queues = json_object_new_object();
-  json_object_object_add(doc, "version", json_object_new_int(GR_STATE_VERSION));
-  json_object *bounds = json_object_new_array();
-  for (size_t i = 0; i < inst->config.wait_bounds.n; i++)
-    json_object_array_add(
-        bounds, json_object_new_double(inst->config.wait_bounds.bound[i]));
-  json_object_object_add(doc, "bounds", bounds);
-  for (size_t i = 0; i < inst->queues.count; i++) {
-    const gr_queue_t *q = &inst->state[i];
-    json_object *per = NULL;
-    for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
-      const gr_conv_media_t *c = &q->conv[m];
-      if (!c->seen)
-        continue;
-      json_object *o = json_object_new_object();
-      json_object_object_add(o, "m",
-                             int_array(c->moments, GEN_CONV_MOMENT_COUNT));
-      json_object_object_add(
-          o, "b", int_array(c->waits.bucket, inst->config.wait_bounds.n + 1));
-      json_object_object_add(o, "w", json_object_new_int64(c->waits.sum_ms));
-      if (per == NULL)
-        per = json_object_new_object();
-      json_object_object_add(per, gen_media_names[m], o);
-    }
-    if (per != NULL)
-      json_object_object_add(queues, inst->queues.items[i].id, per);
-  }
-  /* Restored under the same bounds only: others would be read wrongly. */
-  json_object *left = json_object_object_get(inst->restored, "queues");
-  if (left != NULL && json_object_object_get(inst->restored, "b_ok") != NULL) {
-    json_object_object_foreach(left, id, saved) {
-      if (json_object_object_get(queues, id) == NULL)
-        json_object_object_add(queues, id, json_object_get(saved));
-    }
-  }
-  json_object_object_add(doc, "queues", queues);
+  json_object *doc = gen_conv_store_snapshot(&inst->store, inst->queues.count,
+                                             conv_each, inst);
   inst->conv_dirty = false;
   pthread_mutex_unlock(&inst->lock);
   int status = gen_state_save_json(inst->state_path, doc);
@@ -518,50 +321,25 @@ static void on_moment(void *ud, const char *queue_id, int media,
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
   if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
     return; /* a queue not selected here, or no media */
-  gr_conv_media_t *conv = conv_of(inst, (size_t)index);
+  gen_conv_counts_t *conv = conv_of(inst, (size_t)index);
   if (conv == NULL)
     return;
-  gr_conv_media_t *c = &conv[media];
-  c->seen = true;
-  c->moments[moment]++;
+  gen_conv_counts_t *c = &conv[media];
+  const gen_waits_bounds_t *bounds = &inst->config.wait_bounds;
+  size_t first_bucket =
+      gen_conv_counts_record(c, moment, wait_ms, bounds, &inst->sample_seed);
   inst->conv_dirty = true;
-  size_t first_bucket = inst->config.wait_bounds.n + 1;
-  if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
-    first_bucket = gen_waits_record(&c->waits, &inst->config.wait_bounds,
-                                    wait_ms, &inst->sample_seed);
   if (!media_wanted(inst, (size_t)media))
     return;
   gr_sink_t sink = {.inst = inst,
                     .queue = queue_instance(inst, (size_t)index),
                     .time = ctx->time};
-  dispatch_conv(&sink, (size_t)media, c, (int)moment, first_bucket);
-}
-
-/* The interval's answered waits: count, sum and (when any) percentiles,
- * by nearest rank; then a fresh interval. */
-static void dispatch_wait_interval(gr_sink_t *sink, size_t m,
-                                   gr_conv_media_t *c) {
-  static const char *const names[] = {"p50", "p90", "p95", "p99"};
-  static const double p[] = {0.50, 0.90, 0.95, 0.99};
-  double at[STATIC_ARRAY_SIZE(p)];
-  const char *media = gen_media_names[m];
-  put(sink, "conv_wait_count", media, (double)c->waits.interval_count);
-  put(sink, "conv_wait_sum", media, c->waits.interval_sum);
-  if (gen_waits_quantiles(&c->waits, p, STATIC_ARRAY_SIZE(p), at))
-    for (size_t i = 0; i < STATIC_ARRAY_SIZE(p); i++) {
-      char ti[64];
-      snprintf(ti, sizeof(ti), "%s-%s", media, names[i]);
-      put(sink, "conv_wait_quantile", ti, at[i]);
-    }
-  gen_waits_next_interval(&c->waits);
+  gen_conv_counts_put(c, gen_media_names[media], (int)moment, first_bucket,
+                      bounds, put_value, &sink);
 }
 
 static void free_conv(gr_queue_t *q) {
-  if (q->conv == NULL)
-    return;
-  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
-    gen_waits_release(&q->conv[m].waits);
-  free(q->conv);
+  gen_conv_counts_free(q->conv);
   q->conv = NULL;
 }
 
@@ -1177,12 +955,10 @@ static int gr_read(user_data_t *ud) {
    * when no message came since. */
   gen_latest_flush(inst->latest, cdtime(), false);
   cdtime_t t = gr_now(inst); /* one time for all: each series once */
-  json_object *left = json_object_object_get(inst->restored, "queues");
-  bool restore = left != NULL && json_object_object_length(left) > 0;
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
-    if (restore && q->conv == NULL &&
-        json_object_object_get(left, inst->queues.items[i].id) != NULL)
+    if (q->conv == NULL &&
+        gen_conv_store_pending(&inst->store, inst->queues.items[i].id))
       conv_of(inst, i); /* totals from before the restart, at once */
     gr_sink_t sink = {.inst = inst,
                       .queue = queue_instance(inst, i),
@@ -1195,8 +971,10 @@ static int gr_read(user_data_t *ud) {
       gen_qs_put_agents(&q->agents, NULL, put, &sink);
     for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
       if (q->conv[m].seen && media_wanted(inst, m)) {
-        dispatch_conv(&sink, m, &q->conv[m], -1, 0);
-        dispatch_wait_interval(&sink, m, &q->conv[m]);
+        gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
+                            &inst->config.wait_bounds, put_value, &sink);
+        gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put_value,
+                                     &sink);
       }
   }
   if (inst->config.agent_activity && inst->agents.seen)
@@ -1221,7 +999,7 @@ static void gr_instance_free(void *data) {
   gen_notify_free(inst->notify);
   if (inst->state_path[0] != '\0')
     conv_state_save(inst); /* the counts since the last read */
-  json_object_put(inst->restored);
+  gen_conv_store_free(&inst->store);
   for (size_t i = 0; i < inst->queues.count; i++)
     free_conv(&inst->state[i]);
   gen_entity_set_free(&inst->queues);
@@ -1267,7 +1045,11 @@ static int gr_instance_init(void *data) {
       inst->state_path[0] = '\0';
       return -EINVAL;
     }
-    conv_state_load(inst);
+    char prefix[256];
+    snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME,
+             inst->client->org->name);
+    gen_conv_store_load(&inst->store, inst->state_path,
+                        &inst->config.wait_bounds, prefix);
   }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

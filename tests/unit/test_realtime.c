@@ -630,7 +630,8 @@ DEF_TEST(conversation_counters_survive_restart) {
   inst = gen_plugin_instance_new(
       &gr_plugin, gen_client_create(mock_org(PLUGIN_NAME)), config);
   OK(mock_log_contains("WaitBuckets changed"));
-  CHECK_NOT_NULL(inst->restored);
+  CHECK_NOT_NULL(inst->store.restored);
+  OK(!inst->store.same_bounds);
   gr_instance_free(inst);
 
   /* 1e300 where a count was: refused whole, with the reason. */
@@ -649,35 +650,6 @@ DEF_TEST(conversation_counters_survive_restart) {
   OK(mock_log_contains("a count in it is out of range or not one"));
   OK(mock_log_contains("the conversation counters restart at zero"));
   EXPECT_EQ_INT(-1, derive_of("conv_offered", "voice"));
-  gr_instance_free(inst);
-  return 0;
-}
-
-DEF_TEST(wait_percentiles_nearest_rank) {
-  gr_instance_t *inst = make_event_instance(1);
-  gr_conv_media_t c = {0};
-  for (int i = 100; i >= 1; i--)
-    gen_waits_record(&c.waits, &inst->config.wait_bounds, i * 1000,
-                     &inst->sample_seed);
-  EXPECT_EQ_INT(100, (int)c.waits.bucket[inst->config.wait_bounds.n]);
-  EXPECT_EQ_INT(5, (int)c.waits.bucket[0]);  /* ≤ 5 s */
-  EXPECT_EQ_INT(60, (int)c.waits.bucket[4]); /* ≤ 60 s */
-  mock_values_reset();
-  gr_sink_t sink = {.inst = inst, .queue = "q", .time = cdtime()};
-  dispatch_wait_interval(&sink, 0, &c);
-  EXPECT_EQ_DOUBLE(
-      50, mock_find("q", "conv_wait_quantile", "voice-p50")->value.gauge);
-  EXPECT_EQ_DOUBLE(
-      90, mock_find("q", "conv_wait_quantile", "voice-p90")->value.gauge);
-  EXPECT_EQ_DOUBLE(
-      99, mock_find("q", "conv_wait_quantile", "voice-p99")->value.gauge);
-  EXPECT_EQ_DOUBLE(5050, mock_find("q", "conv_wait_sum", "voice")->value.gauge);
-  /* A fresh interval: no percentiles of nothing. */
-  mock_values_reset();
-  dispatch_wait_interval(&sink, 0, &c);
-  OK(mock_find("q", "conv_wait_quantile", "voice-p50") == NULL);
-  EXPECT_EQ_DOUBLE(0, mock_find("q", "conv_wait_count", "voice")->value.gauge);
-  gen_waits_release(&c.waits);
   gr_instance_free(inst);
   return 0;
 }
@@ -830,7 +802,6 @@ int main(void) {
   RUN_TEST(system_topics);
   RUN_TEST(instance_from_id_and_media_filter);
   RUN_TEST(conversation_events_count_once_and_feed_waits);
-  RUN_TEST(wait_percentiles_nearest_rank);
   RUN_TEST(conversation_counters_survive_restart);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* collectd-genesys: conversation counters and their state file (see
+ * gen_conv_counts.h). */
+#include "gen_conv_counts.h"
+
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GEN_CONV_STATE_VERSION 1
+
+/* Type instances of the state transitions, by moment (NULL: a counter of
+ * its own, not a transition). */
+static const char *const transition_names[GEN_CONV_MOMENT_COUNT] = {
+    [GEN_CONV_ALERTED] = "queue_to_alerting",
+    [GEN_CONV_ANSWERED] = "alerting_to_connected",
+    [GEN_CONV_UNANSWERED] = "alerting_to_queue",
+    [GEN_CONV_ABANDONED] = "queue_to_ended",
+    [GEN_CONV_ENDED] = "connected_to_ended",
+};
+/* Types of the moments that are counters of their own. */
+static const char *const moment_types[GEN_CONV_MOMENT_COUNT] = {
+    [GEN_CONV_OFFERED] = "conv_offered",
+    [GEN_CONV_ANSWERED] = "conv_answered",
+    [GEN_CONV_ABANDONED] = "conv_abandoned",
+    [GEN_CONV_TRANSFERRED] = "conv_transferred",
+};
+
+size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
+                              int64_t wait_ms, const gen_waits_bounds_t *bounds,
+                              uint64_t *seed) {
+  c->seen = true;
+  c->moments[moment]++;
+  if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
+    return gen_waits_record(&c->waits, bounds, wait_ms, seed);
+  return bounds->n + 1;
+}
+
+void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
+                         int moment, size_t first_bucket,
+                         const gen_waits_bounds_t *bounds,
+                         gen_conv_counts_put_t put, void *ud) {
+  char ti[64];
+  for (int k = 0; k < GEN_CONV_MOMENT_COUNT; k++) {
+    if (moment >= 0 && k != moment)
+      continue;
+    if (moment_types[k] != NULL)
+      put(ud, moment_types[k], media, (double)c->moments[k], true);
+    if (transition_names[k] != NULL) {
+      snprintf(ti, sizeof(ti), "%s-%s", media, transition_names[k]);
+      put(ud, "conv_transitions", ti, (double)c->moments[k], true);
+    }
+  }
+  if (moment >= 0 && moment != GEN_CONV_ANSWERED)
+    return;
+  for (size_t b = moment >= 0 ? first_bucket : 0; b <= bounds->n; b++) {
+    gen_waits_bucket_label(bounds, b, media, ti, sizeof(ti));
+    put(ud, "conv_wait_bucket", ti, (double)c->waits.bucket[b], true);
+  }
+  put(ud, "conv_wait_sum_ms", media, (double)c->waits.sum_ms, true);
+}
+
+void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
+                                  gen_conv_counts_put_t put, void *ud) {
+  static const char *const names[] = {"p50", "p90", "p95", "p99"};
+  static const double p[] = {0.50, 0.90, 0.95, 0.99};
+  const size_t n = sizeof(p) / sizeof(p[0]);
+  double at[sizeof(p) / sizeof(p[0])];
+  put(ud, "conv_wait_count", media, (double)c->waits.interval_count, false);
+  put(ud, "conv_wait_sum", media, c->waits.interval_sum, false);
+  if (gen_waits_quantiles(&c->waits, p, n, at))
+    for (size_t i = 0; i < n; i++) {
+      char ti[64];
+      snprintf(ti, sizeof(ti), "%s-%s", media, names[i]);
+      put(ud, "conv_wait_quantile", ti, at[i], false);
+    }
+  gen_waits_next_interval(&c->waits);
+}
+
+void gen_conv_counts_free(gen_conv_counts_t *per_media) {
+  if (per_media == NULL)
+    return;
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+    gen_waits_release(&per_media[m].waits);
+  free(per_media);
+}
+
+/* ---- the state file ------------------------------------------------------ */
+
+static json_object *int_array(const int64_t *v, size_t n) {
+  json_object *a = json_object_new_array_ext((int)n);
+  for (size_t i = 0; i < n; i++)
+    json_object_array_add(a, json_object_new_int64(v[i]));
+  return a;
+}
+
+/* Reads n counts (each >= 0) from a; false when a is not exactly that. */
+static bool read_counts(json_object *a, int64_t *out, size_t n) {
+  if (!json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) != n)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!gen_json_int64_of(json_object_array_get_idx(a, i), &out[i]) ||
+        out[i] < 0)
+      return false;
+  return true;
+}
+
+/* One queue's saved counters into per_media; false: malformed (per_media
+ * then partly written). */
+static bool apply_saved(const gen_waits_bounds_t *bounds, json_object *saved,
+                        gen_conv_counts_t *per_media, bool with_buckets) {
+  json_object_object_foreach(saved, media, o) {
+    int m = gen_media_from_name(media);
+    if (m < 0)
+      continue; /* a media type we no longer know */
+    gen_conv_counts_t c = per_media[m];
+    int64_t w;
+    if (!read_counts(json_object_object_get(o, "m"), c.moments,
+                     GEN_CONV_MOMENT_COUNT) ||
+        !gen_json_get_int64(o, "w", &w) || w < 0 ||
+        (with_buckets && !read_counts(json_object_object_get(o, "b"),
+                                      c.waits.bucket, bounds->n + 1)))
+      return false;
+    c.waits.sum_ms = w;
+    c.seen = true;
+    per_media[m] = c;
+  }
+  return true;
+}
+
+void gen_conv_store_load(gen_conv_store_t *st, const char *path,
+                         const gen_waits_bounds_t *bounds,
+                         const char *log_prefix) {
+  memset(st, 0, sizeof(*st));
+  st->bounds = *bounds;
+  json_object *doc = NULL;
+  int status = gen_state_load_json(path, &doc);
+  if (status == -ENOENT)
+    return;
+  const char *why = status != 0 ? gen_strerror(status) : NULL;
+  int64_t version = 0;
+  json_object *b = json_object_object_get(doc, "bounds");
+  size_t nb =
+      json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 0;
+  bool same_bounds = nb == bounds->n;
+  for (size_t i = 0; same_bounds && i < nb; i++)
+    same_bounds = json_object_get_double(json_object_array_get_idx(b, i)) ==
+                  bounds->bound[i];
+  json_object *queues = json_object_object_get(doc, "queues");
+  if (why == NULL && (!gen_json_get_int64(doc, "version", &version) ||
+                      version != GEN_CONV_STATE_VERSION ||
+                      !json_object_is_type(queues, json_type_object)))
+    why = "not a state file of this version";
+  if (why == NULL) {
+    gen_conv_counts_t scratch[GEN_MEDIA_COUNT];
+    json_object_object_foreach(queues, id, saved) {
+      memset(scratch, 0, sizeof(scratch));
+      if (!json_object_is_type(saved, json_type_object) ||
+          !apply_saved(bounds, saved, scratch, same_bounds)) {
+        why = "a count in it is out of range or not one";
+        GEN_ERROR("%s: state file %s: queue %.60s: %s", log_prefix, path, id,
+                  why);
+        break;
+      }
+    }
+  }
+  if (why != NULL) {
+    GEN_ERROR("%s: state file %s refused (%s): the conversation counters "
+              "restart at zero",
+              log_prefix, path, why);
+    json_object_put(doc);
+    return;
+  }
+  if (!same_bounds)
+    GEN_INFO("%s: WaitBuckets changed: the wait buckets restart at zero, the "
+             "other conversation counters continue",
+             log_prefix);
+  st->same_bounds = same_bounds;
+  st->restored = doc;
+}
+
+bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id) {
+  json_object *queues = json_object_object_get(st->restored, "queues");
+  return queues != NULL && json_object_object_get(queues, queue_id) != NULL;
+}
+
+void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
+                            gen_conv_counts_t *per_media) {
+  json_object *queues = json_object_object_get(st->restored, "queues");
+  json_object *saved = json_object_object_get(queues, queue_id);
+  if (saved == NULL)
+    return;
+  /* Checked whole at load: this cannot fail now. */
+  apply_saved(&st->bounds, saved, per_media, st->same_bounds);
+  json_object_object_del(queues, queue_id);
+}
+
+json_object *gen_conv_store_snapshot(
+    const gen_conv_store_t *st, size_t n,
+    const gen_conv_counts_t *(*each)(void *ud, size_t i, const char **id),
+    void *ud) {
+  const gen_waits_bounds_t *b = &st->bounds;
+  json_object *doc = json_object_new_object();
+  json_object *queues = json_object_new_object();
+  json_object_object_add(doc, "version",
+                         json_object_new_int(GEN_CONV_STATE_VERSION));
+  json_object *bounds = json_object_new_array();
+  for (size_t i = 0; i < b->n; i++)
+    json_object_array_add(bounds, json_object_new_double(b->bound[i]));
+  json_object_object_add(doc, "bounds", bounds);
+  for (size_t i = 0; i < n; i++) {
+    const char *id = NULL;
+    const gen_conv_counts_t *per_media = each(ud, i, &id);
+    json_object *per = NULL;
+    for (size_t m = 0; per_media != NULL && m < GEN_MEDIA_COUNT; m++) {
+      const gen_conv_counts_t *c = &per_media[m];
+      if (!c->seen)
+        continue;
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, "m",
+                             int_array(c->moments, GEN_CONV_MOMENT_COUNT));
+      json_object_object_add(o, "b", int_array(c->waits.bucket, b->n + 1));
+      json_object_object_add(o, "w", json_object_new_int64(c->waits.sum_ms));
+      if (per == NULL)
+        per = json_object_new_object();
+      json_object_object_add(per, gen_media_names[m], o);
+    }
+    if (per != NULL)
+      json_object_object_add(queues, id, per);
+  }
+  json_object *left = json_object_object_get(st->restored, "queues");
+  if (left != NULL && st->same_bounds) {
+    json_object_object_foreach(left, id, saved) {
+      if (json_object_object_get(queues, id) == NULL)
+        json_object_object_add(queues, id, json_object_get(saved));
+    }
+  }
+  json_object_object_add(doc, "queues", queues);
+  return doc;
+}
+
+void gen_conv_store_free(gen_conv_store_t *st) {
+  json_object_put(st->restored);
+  st->restored = NULL;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the conversation counters of a queue and media type,
+ * from the moments gen_conv finds (offered, answered, abandoned, transferred,
+ * state transitions) and the answered waits (gen_waits), and their state
+ * file, so that the totals (DERIVE counters) go on across restarts.
+ *
+ * State file: {"version":1,"bounds":[5,10,…],"queues":{"<queue id>":
+ * {"voice":{"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}}}. A file
+ * with any value we did not write is refused whole (the counters restart
+ * at zero); the wait buckets are restored only under the same WaitBuckets.
+ * No locking: the caller holds its own.
+ */
+#ifndef GEN_CONV_COUNTS_H
+#define GEN_CONV_COUNTS_H 1
+
+#include "gen_conv.h"
+#include "gen_names.h"
+#include "gen_waits.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  bool seen;
+  int64_t moments[GEN_CONV_MOMENT_COUNT];
+  gen_waits_t waits; /* answered waits */
+} gen_conv_counts_t;
+
+/* One value: type, type instance, value; derive for counters. */
+typedef void (*gen_conv_counts_put_t)(void *ud, const char *type,
+                                      const char *type_instance, double value,
+                                      bool derive);
+
+/* Counts a moment (wait_ms >= 0: an answered wait to record); returns the
+ * first wait bucket that changed (bounds->n + 1: none). */
+size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
+                              int64_t wait_ms, const gen_waits_bounds_t *bounds,
+                              uint64_t *seed);
+
+/* Puts one moment's counters (moment >= 0, with the wait buckets from
+ * first_bucket on when it is an answer) or every counter (moment < 0);
+ * media is the type instance (or its prefix). */
+void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
+                         int moment, size_t first_bucket,
+                         const gen_waits_bounds_t *bounds,
+                         gen_conv_counts_put_t put, void *ud);
+
+/* Puts the interval's answered waits (count, sum, and when there were any
+ * the p50/p90/p95/p99 by nearest rank), then starts a fresh interval. */
+void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
+                                  gen_conv_counts_put_t put, void *ud);
+
+/* Releases an array of GEN_MEDIA_COUNT counters (NULL: nothing). */
+void gen_conv_counts_free(gen_conv_counts_t *per_media);
+
+/* What a state file restores, queue by queue. */
+typedef struct {
+  json_object *restored; /* queue id -> media -> counters, not yet applied */
+  bool same_bounds;      /* the buckets in it are ours to restore */
+  gen_waits_bounds_t bounds;
+} gen_conv_store_t;
+
+/* Loads path under bounds; a missing file is a fresh start. What is
+ * refused or changed is logged with log_prefix ("<plugin> plugin: Org
+ * \"x\""). */
+void gen_conv_store_load(gen_conv_store_t *st, const char *path,
+                         const gen_waits_bounds_t *bounds,
+                         const char *log_prefix);
+
+/* True when the file held counters of queue_id not yet restored. */
+bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id);
+
+/* Restores queue_id's counters into per_media[GEN_MEDIA_COUNT] (once). */
+void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
+                            gen_conv_counts_t *per_media);
+
+/* The document to save: the counters each(ud, i, &queue_id) gives for i in
+ * [0, n) (NULL: none for that queue), and what was restored for queues not
+ * counted since (under the same bounds: others would be read wrongly). */
+json_object *gen_conv_store_snapshot(
+    const gen_conv_store_t *st, size_t n,
+    const gen_conv_counts_t *(*each)(void *ud, size_t i, const char **id),
+    void *ud);
+
+void gen_conv_store_free(gen_conv_store_t *st);
+
+#endif /* GEN_CONV_COUNTS_H */

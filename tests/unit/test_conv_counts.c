@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: conversation counters (moments, transitions, wait buckets,
+ * interval percentiles) and their state file (round trip, refusal of a
+ * count we never wrote, buckets dropped under other WaitBuckets). */
+#include "gen_conv_counts.h"
+#include "gen_state.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <unistd.h>
+
+typedef struct {
+  char key[64][64];
+  double value[64];
+  bool derive[64];
+  int n;
+} puts_t;
+
+static void on_put(void *ud, const char *type, const char *ti, double v,
+                   bool derive) {
+  puts_t *p = ud;
+  if (p->n < 64) {
+    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, ti);
+    p->value[p->n] = v;
+    p->derive[p->n] = derive;
+  }
+  p->n++;
+}
+
+/* The value put under type/ti, or -1. */
+static double value_of(const puts_t *p, const char *key) {
+  for (int i = 0; i < p->n && i < 64; i++)
+    if (strcmp(p->key[i], key) == 0)
+      return p->value[i];
+  return -1;
+}
+
+DEF_TEST(moments_and_what_they_put) {
+  gen_waits_bounds_t b;
+  gen_waits_bounds_default(&b);
+  gen_conv_counts_t *c = calloc(GEN_MEDIA_COUNT, sizeof(*c));
+  uint64_t seed = 1;
+  EXPECT_EQ_INT(b.n + 1,
+                gen_conv_counts_record(&c[0], GEN_CONV_OFFERED, -1, &b, &seed));
+  OK(c[0].seen);
+  /* An answer after 12.5 s: buckets from le20 (index 2) on change. */
+  EXPECT_EQ_INT(
+      2, gen_conv_counts_record(&c[0], GEN_CONV_ANSWERED, 12500, &b, &seed));
+  puts_t p = {0};
+  gen_conv_counts_put(&c[0], "voice", GEN_CONV_ANSWERED, 2, &b, on_put, &p);
+  /* conv_answered, its transition, buckets 2..7, the sum. */
+  EXPECT_EQ_INT(2 + 6 + 1, p.n);
+  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_answered/voice"));
+  EXPECT_EQ_DOUBLE(
+      1, value_of(&p, "conv_transitions/voice-alerting_to_connected"));
+  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_wait_bucket/voice-le20"));
+  EXPECT_EQ_DOUBLE(-1, value_of(&p, "conv_wait_bucket/voice-le10"));
+  EXPECT_EQ_DOUBLE(12500, value_of(&p, "conv_wait_sum_ms/voice"));
+  OK(p.derive[0]);
+  /* Everything: every moment's counter and transition, every bucket. */
+  p.n = 0;
+  gen_conv_counts_put(&c[0], "voice", -1, 0, &b, on_put, &p);
+  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_offered/voice"));
+  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_abandoned/voice"));
+  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_wait_bucket/voice-le10"));
+  EXPECT_EQ_INT(4 + 5 + (int)b.n + 1 + 1, p.n);
+  gen_conv_counts_free(c);
+  return 0;
+}
+
+DEF_TEST(wait_percentiles_nearest_rank) {
+  gen_waits_bounds_t b;
+  gen_waits_bounds_default(&b);
+  gen_conv_counts_t c = {0};
+  uint64_t seed = 3;
+  for (int i = 100; i >= 1; i--)
+    gen_conv_counts_record(&c, GEN_CONV_ANSWERED, i * 1000, &b, &seed);
+  EXPECT_EQ_INT(100, (int)c.waits.bucket[b.n]);
+  EXPECT_EQ_INT(5, (int)c.waits.bucket[0]);  /* ≤ 5 s */
+  EXPECT_EQ_INT(60, (int)c.waits.bucket[4]); /* ≤ 60 s */
+  puts_t p = {0};
+  gen_conv_counts_put_interval(&c, "voice", on_put, &p);
+  EXPECT_EQ_DOUBLE(50, value_of(&p, "conv_wait_quantile/voice-p50"));
+  EXPECT_EQ_DOUBLE(90, value_of(&p, "conv_wait_quantile/voice-p90"));
+  EXPECT_EQ_DOUBLE(95, value_of(&p, "conv_wait_quantile/voice-p95"));
+  EXPECT_EQ_DOUBLE(99, value_of(&p, "conv_wait_quantile/voice-p99"));
+  EXPECT_EQ_DOUBLE(100, value_of(&p, "conv_wait_count/voice"));
+  EXPECT_EQ_DOUBLE(5050, value_of(&p, "conv_wait_sum/voice"));
+  OK(!p.derive[0]);
+  /* A fresh interval: no percentiles of nothing. */
+  p.n = 0;
+  gen_conv_counts_put_interval(&c, "voice", on_put, &p);
+  EXPECT_EQ_INT(2, p.n);
+  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_wait_count/voice"));
+  gen_waits_release(&c.waits);
+  return 0;
+}
+
+static char dir[] = "/tmp/gen-cc-XXXXXX";
+static char path[sizeof(dir) + 16];
+
+static gen_conv_counts_t *queues[2];
+static const char *queue_ids[2] = {"q-1", "q-2"};
+static const gen_conv_counts_t *each(void *ud, size_t i, const char **id) {
+  (void)ud;
+  *id = queue_ids[i];
+  return queues[i];
+}
+
+static void write_text(const char *text) {
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+DEF_TEST(state_round_trip_and_refusals) {
+  CHECK_NOT_NULL(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/cc.json", dir);
+  gen_waits_bounds_t b;
+  gen_waits_bounds_default(&b);
+  uint64_t seed = 5;
+  queues[0] = calloc(GEN_MEDIA_COUNT, sizeof(gen_conv_counts_t));
+  gen_conv_counts_record(&queues[0][1], GEN_CONV_OFFERED, -1, &b, &seed);
+  gen_conv_counts_record(&queues[0][1], GEN_CONV_ANSWERED, 7000, &b, &seed);
+  queues[1] = NULL; /* never counted */
+
+  gen_conv_store_t st;
+  gen_conv_store_load(&st, path, &b, "test"); /* no file: a fresh start */
+  OK(st.restored == NULL);
+  json_object *doc = gen_conv_store_snapshot(&st, 2, each, NULL);
+  EXPECT_EQ_INT(0, gen_state_save_json(path, doc));
+  json_object_put(doc);
+  gen_conv_store_free(&st);
+
+  gen_conv_store_load(&st, path, &b, "test");
+  OK(st.same_bounds);
+  OK(gen_conv_store_pending(&st, "q-1"));
+  OK(!gen_conv_store_pending(&st, "q-2"));
+  gen_conv_counts_t *back = calloc(GEN_MEDIA_COUNT, sizeof(*back));
+  gen_conv_store_restore(&st, "q-1", back);
+  OK(!gen_conv_store_pending(&st, "q-1")); /* once */
+  OK(back[1].seen && !back[0].seen);
+  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_OFFERED]);
+  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_ANSWERED]);
+  EXPECT_EQ_INT(1, back[1].waits.bucket[1]); /* le10 */
+  EXPECT_EQ_INT(7000, back[1].waits.sum_ms);
+  gen_conv_counts_free(back);
+  gen_conv_store_free(&st);
+
+  /* A queue not counted since is carried over by the next save. */
+  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_counts_free(queues[0]);
+  queues[0] = NULL;
+  doc = gen_conv_store_snapshot(&st, 2, each, NULL);
+  OK(json_object_object_get(json_object_object_get(doc, "queues"), "q-1") !=
+     NULL);
+  json_object_put(doc);
+  gen_conv_store_free(&st);
+
+  /* Other WaitBuckets: the counts come back, the buckets do not, and
+   * what is left over is not carried under the new bounds. */
+  gen_waits_bounds_t other = {.bound = {1}, .n = 1};
+  mock_log_reset();
+  gen_conv_store_load(&st, path, &other, "test");
+  OK(mock_log_contains("WaitBuckets changed"));
+  OK(!st.same_bounds);
+  back = calloc(GEN_MEDIA_COUNT, sizeof(*back));
+  gen_conv_store_restore(&st, "q-1", back);
+  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_OFFERED]);
+  EXPECT_EQ_INT(0, back[1].waits.bucket[1]);
+  gen_conv_counts_free(back);
+  gen_conv_store_free(&st);
+
+  /* A count we never wrote: the file is refused whole, with the reason. */
+  write_text("{\"version\":1,\"bounds\":[5,10,20,30,60,120,300],\"queues\":"
+             "{\"q-1\":{\"chat\":{\"m\":[1e300,0,0,0,0,0,0],"
+             "\"b\":[0,0,0,0,0,0,0,0],\"w\":0}}}}");
+  mock_log_reset();
+  gen_conv_store_load(&st, path, &b, "test");
+  OK(mock_log_contains("a count in it is out of range or not one"));
+  OK(mock_log_contains("the conversation counters restart at zero"));
+  OK(st.restored == NULL);
+  OK(!gen_conv_store_pending(&st, "q-1"));
+  write_text("{\"version\":2,\"queues\":{}}");
+  mock_log_reset();
+  gen_conv_store_load(&st, path, &b, "test");
+  OK(mock_log_contains("not a state file of this version"));
+  OK(st.restored == NULL);
+  write_text("{\"version\":1,\"bounds\":[5,10,20,30,60,120,300],\"queues\":"
+             "{\"q-1\":{\"voice\":{\"m\":[1,0,0,0,0,0,0],"
+             "\"b\":[0,0,0,0,0,0,0,0],\"w\":-4}}}}");
+  mock_log_reset();
+  gen_conv_store_load(&st, path, &b, "test");
+  OK(mock_log_contains("restart at zero"));
+  unlink(path);
+  rmdir(dir);
+  return 0;
+}
+
+int main(void) {
+  mock_log_echo = false;
+  RUN_TEST(moments_and_what_they_put);
+  RUN_TEST(wait_percentiles_nearest_rank);
+  RUN_TEST(state_round_trip_and_refusals);
+  END_TEST;
+}
