@@ -137,6 +137,45 @@ static void drop_channel(channel_t *ch) {
   ch->subscribed_generation = 0;
 }
 
+bool gen_notify_topic_has(const char *topic, const char *prefix,
+                          const char *suffix) {
+  size_t len = strlen(topic), p = strlen(prefix), s = strlen(suffix);
+  return len > p + s && strncasecmp(topic, prefix, p) == 0 &&
+         strcasecmp(topic + len - s, suffix) == 0;
+}
+
+int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
+                         const char *suffix, size_t batch_max,
+                         int (*flush)(void *ud, const char *const *ids,
+                                      size_t k),
+                         void *ud) {
+  const char *batch[100];
+  char ids[100][80];
+  size_t in_batch = 0;
+  size_t p = strlen(prefix), s = strlen(suffix);
+  if (batch_max == 0 || batch_max > 100)
+    batch_max = 100;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n) {
+      size_t len = strlen(topics[i]);
+      if (!gen_notify_topic_has(topics[i], prefix, suffix) ||
+          len - p - s >= sizeof(ids[0]))
+        continue;
+      snprintf(ids[in_batch], sizeof(ids[0]), "%.*s", (int)(len - p - s),
+               topics[i] + p);
+      batch[in_batch] = ids[in_batch];
+      in_batch++;
+    }
+    if (in_batch == batch_max || (i == n && in_batch > 0)) {
+      int status = flush(ud, batch, in_batch);
+      if (status != 0)
+        return status;
+      in_batch = 0;
+    }
+  }
+  return 0;
+}
+
 bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict) {
   static const struct {
     const char *name;

@@ -73,6 +73,21 @@ typedef enum {
  * false for any other topic. */
 bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict);
 
+/* True when topic is "<prefix><something><suffix>", with something not
+ * empty (ASCII case ignored), as v2.routing.queues.{id}.conversations. */
+bool gen_notify_topic_has(const char *topic, const char *prefix,
+                          const char *suffix);
+
+/* Calls flush(ud, ids, k) for the {id} of every topic "<prefix>{id}
+ * <suffix>" of topics[0..n-1], batch_max (at most 100) at a time; ids longer
+ * than 79 bytes are skipped. Stops at the first flush that fails and returns
+ * its status (0 when every one succeeded). */
+int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
+                         const char *suffix, size_t batch_max,
+                         int (*flush)(void *ud, const char *const *ids,
+                                      size_t k),
+                         void *ud);
+
 /* The topicName of a notification (a top-level key) copied into out:
  * false when there is none, it is escaped or longer than size - 1. */
 bool gen_notify_topic(const char *json, size_t len, char *out, size_t size);

@@ -417,13 +417,6 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
   return GEN_NOTIFY_OK;
 }
 
-static bool topic_has(const char *topic, const char *prefix,
-                      const char *suffix) {
-  size_t len = strlen(topic), p = strlen(prefix), s = strlen(suffix);
-  return len > p + s && strncasecmp(topic, prefix, p) == 0 &&
-         strcasecmp(topic + len - s, suffix) == 0;
-}
-
 /* A message the observation parser does not read: conversation and
  * activity events, parsed with json-c (they are rarer and bigger). */
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
@@ -431,9 +424,10 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
   /* Only the families turned on (others are not subscribed). */
   bool conversation =
       inst->config.conversation_events &&
-      topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
-  bool activity = inst->config.agent_activity &&
-                  topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
+      gen_notify_topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
+  bool activity =
+      inst->config.agent_activity &&
+      gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
   if (!conversation && !activity)
     return GEN_NOTIFY_OK;
   json_object *doc = NULL;
@@ -530,9 +524,16 @@ static void gr_on_tick(void *ud) {
   pthread_mutex_unlock(&inst->lock);
 }
 
+/* A channel's baseline: the instance and the channel's HTTP handle. */
+typedef struct {
+  gr_instance_t *inst;
+  gen_http_t *http;
+} gr_baseline_t;
+
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
-static int baseline_batch(gr_instance_t *inst, gen_http_t *http,
-                          const char *const *queue_ids, size_t n) {
+static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
+  gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
+  gen_http_t *http = ((gr_baseline_t *)ud)->http;
   json_object *body = gen_qs_query_body(queue_ids, n);
   json_object *doc = NULL;
   char err[512];
@@ -596,8 +597,9 @@ static int each_user(json_object *user, void *ud) {
   return 0;
 }
 
-static int baseline_users(gr_instance_t *inst, gen_http_t *http,
-                          const char *const *user_ids, size_t n) {
+static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
+  gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
+  gen_http_t *http = ((gr_baseline_t *)ud)->http;
   char path[4096];
   size_t off = (size_t)snprintf(
       path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
@@ -616,51 +618,18 @@ static int baseline_users(gr_instance_t *inst, gen_http_t *http,
   return status;
 }
 
-/* Collects the ids of topics "<prefix><id><suffix>" into batches of
- * batch_max and calls flush for each. */
-static int for_topic_ids(gr_instance_t *inst, gen_http_t *http,
-                         char *const *topics, size_t n, const char *prefix,
-                         const char *suffix, size_t batch_max,
-                         int (*flush)(gr_instance_t *, gen_http_t *,
-                                      const char *const *, size_t)) {
-  const char *batch[GR_QUEUES_PER_QUERY];
-  char ids[GR_QUEUES_PER_QUERY][80];
-  size_t in_batch = 0;
-  size_t p = strlen(prefix), s = strlen(suffix);
-  for (size_t i = 0; i <= n; i++) {
-    if (i < n) {
-      size_t len = strlen(topics[i]);
-      if (!topic_has(topics[i], prefix, suffix) ||
-          len - p - s >= sizeof(ids[0]))
-        continue;
-      snprintf(ids[in_batch], sizeof(ids[0]), "%.*s", (int)(len - p - s),
-               topics[i] + p);
-      batch[in_batch] = ids[in_batch];
-      in_batch++;
-    }
-    if (in_batch == batch_max || (i == n && in_batch > 0)) {
-      int status = flush(inst, http, batch, in_batch);
-      if (status != 0)
-        return status;
-      in_batch = 0;
-    }
-  }
-  return 0;
-}
-
 /* A channel (re)connected: re-read its queues (100 per query) and its
  * agents (GR_USERS_PER_QUERY per request). Conversations need no baseline:
  * the tracker counts only what happens from now on (see gen_conv.h). */
 static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
-  gr_instance_t *inst = ud;
-  int status =
-      for_topic_ids(inst, http, topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
-                    GR_QUEUES_PER_QUERY, baseline_batch);
-  if (status == 0 && inst->config.agent_activity)
-    status =
-        for_topic_ids(inst, http, topics, n, GR_USER_TOPIC_PREFIX,
-                      GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY, baseline_users);
+  gr_baseline_t b = {.inst = ud, .http = http};
+  int status = gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
+                                    GR_QUEUES_PER_QUERY, baseline_batch, &b);
+  if (status == 0 && b.inst->config.agent_activity)
+    status = gen_notify_topic_ids(topics, n, GR_USER_TOPIC_PREFIX,
+                                  GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY,
+                                  baseline_users, &b);
   return status;
 }
 

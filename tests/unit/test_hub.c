@@ -287,6 +287,47 @@ DEF_TEST(topic_scan) {
   return 0;
 }
 
+/* What topic_ids hands over: batches of ids, in order. */
+typedef struct {
+  char seen[512];
+  int batches, fail_at;
+} ids_t;
+static int collect(void *ud, const char *const *ids, size_t k) {
+  ids_t *c = ud;
+  c->batches++;
+  size_t off = strlen(c->seen);
+  for (size_t i = 0; i < k; i++)
+    off += (size_t)snprintf(c->seen + off, sizeof(c->seen) - off, "%s%s",
+                            i ? "," : "", ids[i]);
+  snprintf(c->seen + off, sizeof(c->seen) - off, ";");
+  return c->batches == c->fail_at ? -5 : 0;
+}
+
+DEF_TEST(topic_ids) {
+  OK(gen_notify_topic_has("v2.users.u1.activity", "v2.users.", ".activity"));
+  OK(gen_notify_topic_has("V2.Users.u1.ACTIVITY", "v2.users.", ".activity"));
+  OK(!gen_notify_topic_has("v2.users..activity", "v2.users.", ".activity"));
+  OK(!gen_notify_topic_has("v2.users.u1.presence", "v2.users.", ".activity"));
+  char long_id[128];
+  snprintf(long_id, sizeof(long_id), "v2.users.%080d.activity", 7);
+  char *topics[] = {"v2.users.a.activity", "v2.analytics.queues.q.observations",
+                    "v2.users.b.activity", long_id, "v2.users.c.activity"};
+  ids_t c = {0};
+  EXPECT_EQ_INT(0, gen_notify_topic_ids(topics, 5, "v2.users.", ".activity", 2,
+                                        collect, &c));
+  EXPECT_EQ_STR("a,b;c;", c.seen); /* the 80-byte id is skipped */
+  EXPECT_EQ_INT(2, c.batches);
+  ids_t none = {0};
+  EXPECT_EQ_INT(
+      0, gen_notify_topic_ids(topics, 5, "v2.x.", ".y", 2, collect, &none));
+  EXPECT_EQ_INT(0, none.batches);
+  ids_t failing = {.fail_at = 1};
+  EXPECT_EQ_INT(-5, gen_notify_topic_ids(topics, 5, "v2.users.", ".activity", 2,
+                                         collect, &failing));
+  EXPECT_EQ_STR("a,b;", failing.seen); /* stopped there */
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(packing);
@@ -296,5 +337,6 @@ int main(void) {
   RUN_TEST(renewal);
   RUN_TEST(one_hub_per_client);
   RUN_TEST(topic_scan);
+  RUN_TEST(topic_ids);
   END_TEST;
 }
