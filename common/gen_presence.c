@@ -186,3 +186,22 @@ int gen_presence_resolve(gen_presence_map_t *map, const char *text,
   }
   return GEN_PRESENCE_OTHER;
 }
+
+static int each_definition(json_object *definition, void *ud) {
+  return gen_presence_map_add_definition(ud, definition) < 0 ? -ENOMEM : 0;
+}
+
+int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
+                          char *err, size_t err_size) {
+  static const char *const paths[] = {"/api/v2/presencedefinitions",
+                                      "/api/v2/presence/definitions"};
+  int status = -1;
+  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    gen_presence_map_free(fresh);
+    status = gen_http_get_pages(http, paths[i], 100, 100, each_definition,
+                                fresh, err, err_size);
+    if (status == 0)
+      return 0;
+  }
+  return status;
+}

@@ -25,6 +25,7 @@
 #define GEN_PRESENCE_H 1
 
 #include "gen_entity.h"
+#include "gen_http.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -96,6 +97,12 @@ int gen_presence_map_add_definition(gen_presence_map_t *map,
  * Returns 0 or -ENOMEM. */
 int gen_presence_map_merge(gen_presence_map_t *dst,
                            const gen_presence_map_t *src);
+/* Lists the org's presence definitions into fresh (empty): the legacy
+ * listing /api/v2/presencedefinitions first, then the newer
+ * /api/v2/presence/definitions. 0, or the last failure's status with err
+ * set (fresh then holds nothing useful). */
+int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
+                          char *err, size_t err_size);
 /* Number of ids known (not counting unknown ones remembered). */
 size_t gen_presence_map_size(const gen_presence_map_t *map);
 void gen_presence_map_free(gen_presence_map_t *map);

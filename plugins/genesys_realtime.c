@@ -710,37 +710,27 @@ static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
   return m.status;
 }
 
-static int each_presence(json_object *definition, void *ud) {
-  return gen_presence_map_add_definition(ud, definition) < 0 ? -ENOMEM : 0;
-}
-
 /* The org's presence definitions: the ids that qualify oUserPresences on
  * the topic (whose messages carry no mapping) and name presences in
  * activity events. The legacy listing first, then the newer one. A failure
  * keeps what is known (query answers map ids too). */
 static int refresh_presences(gr_instance_t *inst) {
-  static const char *const paths[] = {"/api/v2/presencedefinitions",
-                                      "/api/v2/presence/definitions"};
   char err[512] = "";
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(paths); i++) {
-    gen_presence_map_t fresh = {0};
-    int status = gen_http_get_pages(inst->client->http, paths[i], 100, 100,
-                                    each_presence, &fresh, err, sizeof(err));
-    if (status == 0) {
-      pthread_mutex_lock(&inst->lock);
-      status = gen_presence_map_merge(&inst->presences, &fresh);
-      pthread_mutex_unlock(&inst->lock);
-      gen_presence_map_free(&fresh);
-      return status;
-    }
-    gen_presence_map_free(&fresh);
-  }
-  gen_log_limited(&inst->complain, LOG_WARNING,
-                  "%s plugin: Org \"%s\": cannot list presence definitions "
-                  "(org presence ids on the topic count as \"other\" until "
-                  "a query answer maps them): %s",
-                  PLUGIN_NAME, inst->client->org->name, err);
-  return -1;
+  gen_presence_map_t fresh = {0};
+  int status =
+      gen_presence_map_list(inst->client->http, &fresh, err, sizeof(err));
+  if (status == 0) {
+    pthread_mutex_lock(&inst->lock);
+    status = gen_presence_map_merge(&inst->presences, &fresh);
+    pthread_mutex_unlock(&inst->lock);
+  } else
+    gen_log_limited(&inst->complain, LOG_WARNING,
+                    "%s plugin: Org \"%s\": cannot list presence definitions "
+                    "(org presence ids on the topic count as \"other\" until "
+                    "a query answer maps them): %s",
+                    PLUGIN_NAME, inst->client->org->name, err);
+  gen_presence_map_free(&fresh);
+  return status;
 }
 
 /* Gives the channel manager the topics of the selected queues and agents:
