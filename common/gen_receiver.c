@@ -171,6 +171,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
                           enum MHD_ConnectionNotificationCode toe) {
   gen_receiver_t *rx = cls;
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    atomic_fetch_add(&rx->stats.connections, 1);
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     rx_conn_t *c = info != NULL ? calloc(1, sizeof(*c)) : NULL;
@@ -687,5 +688,12 @@ size_t gen_receiver_queued(gen_receiver_t *rx) {
   pthread_mutex_lock(&rx->lock);
   size_t n = rx->count;
   pthread_mutex_unlock(&rx->lock);
+  return n;
+}
+
+unsigned gen_receiver_connections(gen_receiver_t *rx) {
+  pthread_mutex_lock(&rx->conn_lock);
+  unsigned n = rx->open;
+  pthread_mutex_unlock(&rx->conn_lock);
   return n;
 }

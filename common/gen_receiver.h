@@ -55,6 +55,7 @@ typedef unsigned (*gen_receiver_handler_t)(void *ud, const char *body,
                                            size_t len);
 
 typedef struct {
+  atomic_uint_fast64_t connections; /* accepted */
   atomic_uint_fast64_t requests;
   atomic_uint_fast64_t accepted;      /* answered 2xx */
   atomic_uint_fast64_t bad_method;    /* 405 */
@@ -87,5 +88,7 @@ gen_receiver_stats_t *gen_receiver_stats(gen_receiver_t *rx);
 unsigned gen_receiver_port(const gen_receiver_t *rx);
 /* Bodies waiting for the worker now. */
 size_t gen_receiver_queued(gen_receiver_t *rx);
+/* Connections open now (a suspended one waiting for the worker included). */
+unsigned gen_receiver_connections(gen_receiver_t *rx);
 
 #endif /* GEN_RECEIVER_H */

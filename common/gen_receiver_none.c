@@ -37,3 +37,8 @@ size_t gen_receiver_queued(gen_receiver_t *rx) {
   (void)rx;
   return 0;
 }
+
+unsigned gen_receiver_connections(gen_receiver_t *rx) {
+  (void)rx;
+  return 0;
+}

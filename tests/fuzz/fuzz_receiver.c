@@ -17,7 +17,13 @@
  *   at most MaxBody bytes, terminated right after their length;
  * - a 2xx is only answered when the handler accepted a body;
  * - after every input the receiver still takes a known, valid request:
- *   200, and the handler saw exactly its body.
+ *   200, and the handler saw exactly its body;
+ * - then the receiver is idle (no connection open, nothing queued) within
+ *   its request deadline and a margin (every connection made accepted,
+ *   none open, nothing queued): nothing of an input outlives it, so
+ *   that a late body is always checked against its own input (under
+ *   contention a pipelined body once came after the next input started,
+ *   and once after its input was freed).
  */
 #define GEN_FUZZ_NAME "receiver"
 #include "fuzz_replay.h"
@@ -32,6 +38,7 @@
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SECRET "fz-secret"
@@ -46,12 +53,14 @@
 
 static gen_receiver_t *rx;
 static unsigned port;
-/* The input being sent, read by the worker thread (atomic: the sockets
- * between them order nothing a race detector sees). */
-static _Atomic(const uint8_t *) current;
-static atomic_size_t current_len;
+/* The input being sent, read by the worker thread (under the lock: the
+ * sockets between them order nothing a race detector sees). */
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static const uint8_t *current;
+static size_t current_len;
 static atomic_int accepted;      /* bodies the handler accepted */
 static atomic_int known_handled; /* the known body, seen by the handler */
+static atomic_uint_fast64_t connections_made;
 
 static bool contains(const uint8_t *h, size_t hn, const char *needle) {
   size_t n = strlen(needle);
@@ -66,11 +75,12 @@ static unsigned handler(void *ud, const char *body, size_t len) {
   FUZZ_CHECK(body != NULL && len <= MAX_BODY, "body within MaxBody");
   FUZZ_CHECK(body[len] == '\0', "body terminated after its length");
   /* Only the sender that knows the secret gets here. */
-  const uint8_t *input = atomic_load(&current);
+  pthread_mutex_lock(&current_lock);
   FUZZ_CHECK(
-      input == NULL || contains(input, atomic_load(&current_len), SECRET) ||
+      current == NULL || contains(current, current_len, SECRET) ||
           (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0),
       "secret checked");
+  pthread_mutex_unlock(&current_lock);
   if (len == strlen(KNOWN_BODY) && memcmp(body, KNOWN_BODY, len) == 0)
     atomic_fetch_add(&known_handled, 1);
   if (len > 0 && body[0] == '{') {
@@ -152,6 +162,7 @@ static int exchange(const uint8_t *data, size_t len, int wait_ms,
                            .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+  atomic_fetch_add(&connections_made, 1);
   /* The receiver may close early (a refusal): later writes may fail. */
   for (size_t off = 0; off < len;) {
     ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
@@ -233,8 +244,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *copy = malloc(size ? size : 1);
   FUZZ_CHECK(copy != NULL, "malloc");
   memcpy(copy, data, size);
-  atomic_store(&current_len, size);
-  atomic_store(&current, copy);
+  pthread_mutex_lock(&current_lock);
+  current = copy;
+  current_len = size;
+  pthread_mutex_unlock(&current_lock);
   int before = atomic_load(&accepted);
   int code = exchange(copy, size, 30, true);
   FUZZ_CHECK(code < 200 || code >= 300 || atomic_load(&accepted) > before,
@@ -254,11 +267,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (known_code != 200)
     fprintf(stderr, "fuzz_receiver: known request answered %d\n", known_code);
   FUZZ_CHECK(known_code == 200, "known request accepted");
-  atomic_store(&current, NULL);
-  free(copy);
-  /* A late body of the input may have been handled meanwhile too (a
-   * request given up on after 30 ms, slow under valgrind). */
   FUZZ_CHECK(atomic_load(&known_handled) > known_before, "known body handled");
+  /* Every connection made accepted, none open, nothing queued; the
+   * deadline (1 s) closes any connection left, the margin of 10 s is for a
+   * loaded machine or valgrind. */
+  bool idle = false;
+  for (int i = 0; !idle && i < 100000; i++) {
+    idle = atomic_load(&gen_receiver_stats(rx)->connections) ==
+               atomic_load(&connections_made) &&
+           gen_receiver_connections(rx) == 0 && gen_receiver_queued(rx) == 0;
+    if (!idle)
+      nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
+  }
+  FUZZ_CHECK(idle, "receiver idle after its deadline");
+  pthread_mutex_lock(&current_lock);
+  current = NULL;
+  pthread_mutex_unlock(&current_lock);
+  free(copy);
   mock_log_reset();
   return 0;
 }
