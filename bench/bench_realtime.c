@@ -588,7 +588,7 @@ static run_t conv_replay(gr_instance_t *inst, const corpus_t *c,
     free_conv(&inst->state[i]);
   gen_conv_tracker_free(inst->conversations);
   inst->conversations = gen_conv_tracker_new(&(gen_conv_options_t){
-      .max_conversations = (size_t)inst->config.max_conversations,
+      .max_conversations = (size_t)inst->config.conv.max_conversations,
       .linger_ms = 900000,
       .timeout_ms = 14400000});
   pthread_mutex_unlock(&inst->lock);

@@ -6,6 +6,7 @@
 
 #include "gen_buf.h"
 #include "gen_config.h"
+#include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_time.h"
 
@@ -477,4 +478,38 @@ void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   st->tracked = t->used;
   st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
               t->n_buckets * sizeof(*t->buckets);
+}
+
+void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,
+                             const char *plugin) {
+  gen_dispatch_self(host, plugin, "conv_tracked", NULL, false,
+                    (double)st->tracked);
+  gen_dispatch_self(host, plugin, "conv_evicted", NULL, true,
+                    (double)st->evicted);
+  gen_dispatch_self(host, plugin, "conv_stale", NULL, true, (double)st->stale);
+}
+
+void gen_conv_config_init(gen_conv_config_t *c) {
+  c->max_conversations = 100000;
+  c->linger = TIME_T_TO_CDTIME_T(900);
+  c->timeout = TIME_T_TO_CDTIME_T(14400);
+}
+
+int gen_conv_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                        gen_conv_config_t *c) {
+  if (strcasecmp(ci->key, "MaxConversations") == 0)
+    return gen_config_int(org, ci, 100, 10000000, &c->max_conversations);
+  if (strcasecmp(ci->key, "ConversationLinger") == 0)
+    return gen_config_seconds(org, ci, 10, 86400, &c->linger);
+  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 60, 7 * 86400, &c->timeout);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c) {
+  gen_conv_options_t options = {.max_conversations =
+                                    (size_t)c->max_conversations,
+                                .linger_ms = gen_cdtime_to_ms(c->linger),
+                                .timeout_ms = gen_cdtime_to_ms(c->timeout)};
+  return gen_conv_tracker_new(&options);
 }

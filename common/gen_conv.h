@@ -41,6 +41,9 @@
 
 #include "gen_names.h"
 
+#include "gen_config.h"
+#include "gen_time.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -135,5 +138,24 @@ typedef struct {
   uint64_t replayed; /* snapshots that brought nothing new */
 } gen_conv_stats_t;
 void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st);
+
+/* The tracker's self-metrics (plugin instance "self"): conv_tracked
+ * (gauge), conv_evicted and conv_stale (counters). */
+void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,
+                             const char *plugin);
+
+/* The tracker's keys of an <Org> block: MaxConversations (100-10000000,
+ * default 100000), ConversationLinger (10 s-1 d, 900 s), ConversationTimeout
+ * (60 s-7 d, 4 h). */
+typedef struct {
+  long max_conversations;
+  cdtime_t linger, timeout;
+} gen_conv_config_t;
+
+void gen_conv_config_init(gen_conv_config_t *c);
+/* 0, a negative status (named in the log), or GEN_CONFIG_NOT_MINE. */
+int gen_conv_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                        gen_conv_config_t *c);
+gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c);
 
 #endif /* GEN_CONV_H */

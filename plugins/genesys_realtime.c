@@ -77,8 +77,7 @@ typedef struct {
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
   gen_waits_bounds_t wait_bounds; /* WaitBuckets */
-  long max_conversations;
-  cdtime_t conversation_linger, conversation_timeout;
+  gen_conv_config_t conv; /* MaxConversations, ConversationLinger/Timeout */
   bool agent_activity;
   char *state_dir; /* StateDirectory (NULL: <BaseDir>/genesys) */
 } gr_config_t;
@@ -121,9 +120,7 @@ static void gr_config_init(void *config) {
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_notify_config_init(&c->notify);
   gen_waits_bounds_default(&c->wait_bounds);
-  c->max_conversations = 100000;
-  c->conversation_linger = TIME_T_TO_CDTIME_T(900);
-  c->conversation_timeout = TIME_T_TO_CDTIME_T(14400);
+  gen_conv_config_init(&c->conv);
 }
 
 static void gr_config_release(void *config) {
@@ -139,6 +136,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_notify_config_key(org, ci, &c->notify);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_conv_config_key(org, ci, &c->conv);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
@@ -149,12 +148,6 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_bool(org, ci, &c->conversation_events);
   if (strcasecmp(ci->key, "WaitBuckets") == 0)
     return gen_waits_config_bounds(org, ci, &c->wait_bounds);
-  if (strcasecmp(ci->key, "MaxConversations") == 0)
-    return gen_config_int(org, ci, 100, 10000000, &c->max_conversations);
-  if (strcasecmp(ci->key, "ConversationLinger") == 0)
-    return gen_config_seconds(org, ci, 10, 86400, &c->conversation_linger);
-  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 7 * 86400, &c->conversation_timeout);
   if (strcasecmp(ci->key, "AgentActivity") == 0)
     return gen_config_bool(org, ci, &c->agent_activity);
   if (strcasecmp(ci->key, "StateDirectory") == 0)
@@ -874,27 +867,8 @@ static void dispatch_self(gr_instance_t *inst) {
   if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
   pthread_mutex_unlock(&inst->lock);
-  if (!tracking) /* only with ConversationEvents */
-    return;
-  struct {
-    const char *type;
-    bool derive;
-    double value;
-  } self[] = {
-      {"conv_tracked", false, (double)conv.tracked},
-      {"conv_evicted", true, (double)conv.evicted},
-      {"conv_stale", true, (double)conv.stale},
-  };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
-    gen_ident_t id = {.host = host,
-                      .plugin = PLUGIN_NAME,
-                      .plugin_instance = "self",
-                      .type = self[i].type};
-    if (self[i].derive)
-      gen_dispatch_derive(&id, (int64_t)self[i].value, 0, 0);
-    else
-      gen_dispatch_gauge(&id, self[i].value, 0, 0);
-  }
+  if (tracking) /* only with ConversationEvents */
+    gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
 
 static int gr_read(user_data_t *ud) {
@@ -982,11 +956,8 @@ static int gr_instance_init(void *data) {
   if ((inst->latest = gen_latest_new(GEN_LATEST_HOLD)) == NULL)
     return -ENOMEM;
   if (inst->config.conversation_events) {
-    gen_conv_options_t conv = {
-        .max_conversations = (size_t)inst->config.max_conversations,
-        .linger_ms = gen_cdtime_to_ms(inst->config.conversation_linger),
-        .timeout_ms = gen_cdtime_to_ms(inst->config.conversation_timeout)};
-    if ((inst->conversations = gen_conv_tracker_new(&conv)) == NULL)
+    inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
+    if (inst->conversations == NULL)
       return -ENOMEM;
     char dir[PATH_MAX], safe[DATA_MAX_NAME_LEN];
     if (inst->config.state_dir != NULL)

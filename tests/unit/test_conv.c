@@ -2,10 +2,12 @@
 /*
  * collectd-genesys: tests of the conversation tracker (common/gen_conv.c):
  * each moment counted once through replays, first sight mid-flight,
- * out-of-order and malformed snapshots, expiry and the cap.
+ * out-of-order and malformed snapshots, expiry and the cap; its <Org> keys
+ * and self-metrics.
  */
 #include "gen_conv.h"
 #include "gen_json.h"
+#include "plugin_mock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -390,6 +392,42 @@ DEF_TEST(cap_evicts_finished_first) {
   return 0;
 }
 
+DEF_TEST(config_keys_and_self_metrics) {
+  gen_org_t *org = mock_org("genesys_realtime");
+  gen_conv_config_t c;
+  gen_conv_config_init(&c);
+  EXPECT_EQ_INT(100000, c.max_conversations);
+  oconfig_item_t *ci = mock_ci_num("MaxConversations", 500);
+  EXPECT_EQ_INT(0, gen_conv_config_key(org, ci, &c));
+  EXPECT_EQ_INT(500, c.max_conversations);
+  mock_ci_free(ci);
+  ci = mock_ci_num("MaxConversations", 5); /* below 100 */
+  OK(gen_conv_config_key(org, ci, &c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_num("ConversationLinger", 60);
+  EXPECT_EQ_INT(0, gen_conv_config_key(org, ci, &c));
+  OK(c.linger == TIME_T_TO_CDTIME_T(60));
+  mock_ci_free(ci);
+  ci = mock_ci_num("ConversationTimeout", 30); /* below 60 s */
+  OK(gen_conv_config_key(org, ci, &c) < 0);
+  mock_ci_free(ci);
+  ci = mock_ci_num("Interval", 30);
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_conv_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  gen_conv_tracker_t *t = gen_conv_tracker_from_config(&c);
+  CHECK_NOT_NULL(t);
+  gen_conv_tracker_free(t);
+
+  mock_values_reset();
+  gen_conv_stats_t st = {.tracked = 7, .evicted = 2, .stale = 3};
+  gen_conv_dispatch_stats(&st, "acme", "genesys_realtime");
+  EXPECT_EQ_DOUBLE(7, mock_find("self", "conv_tracked", NULL)->value.gauge);
+  EXPECT_EQ_INT(2, mock_find("self", "conv_evicted", NULL)->value.derive);
+  EXPECT_EQ_INT(3, mock_find("self", "conv_stale", NULL)->value.derive);
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(lifecycle_counts_each_moment_once);
   RUN_TEST(abandon_and_unanswered_alert);
@@ -399,5 +437,6 @@ int main(void) {
   RUN_TEST(malformed_snapshots);
   RUN_TEST(expiry_and_stale_replays);
   RUN_TEST(cap_evicts_finished_first);
+  RUN_TEST(config_keys_and_self_metrics);
   END_TEST;
 }
