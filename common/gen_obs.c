@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1120,4 +1121,24 @@ int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
     return finish_error(out, &e, json, len, err, err_size);
   keep_topic_fields(out);
   return 0;
+}
+
+/* One parser per thread, freed when the thread ends. */
+static pthread_key_t thread_parser_key;
+static pthread_once_t thread_parser_once = PTHREAD_ONCE_INIT;
+
+static void thread_parser_free(void *parser) { gen_obs_parser_free(parser); }
+static void thread_parser_key_create(void) {
+  pthread_key_create(&thread_parser_key, thread_parser_free);
+}
+
+gen_obs_parser_t *gen_obs_thread_parser(void) {
+  pthread_once(&thread_parser_once, thread_parser_key_create);
+  gen_obs_parser_t *parser = pthread_getspecific(thread_parser_key);
+  if (parser == NULL) {
+    parser = gen_obs_parser_new(GEN_OBS_DEFAULT_DEPTH);
+    if (parser != NULL)
+      pthread_setspecific(thread_parser_key, parser);
+  }
+  return parser;
 }

@@ -163,6 +163,10 @@ typedef struct gen_obs_parser_s gen_obs_parser_t;
  * GEN_OBS_DEPTH_LIMIT: NULL with errno EINVAL). NULL with errno ENOMEM. */
 gen_obs_parser_t *gen_obs_parser_new(size_t max_depth);
 gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags);
+/* The calling thread's own parser (GEN_OBS_DEFAULT_DEPTH), made at its first
+ * use and freed when the thread ends; NULL when out of memory. For
+ * callbacks that run on several threads (one per notification channel). */
+gen_obs_parser_t *gen_obs_thread_parser(void);
 void gen_obs_parser_free(gen_obs_parser_t *p);
 
 /* Parses one message; see the contract above. err may be NULL. */

@@ -444,31 +444,10 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
 /* ---- streaming
  * ------------------------------------------------------------------------ */
 
-/* One parser per channel thread (a parser is not shared), freed when the
- * thread ends. */
-static pthread_key_t parser_key;
-static pthread_once_t parser_key_once = PTHREAD_ONCE_INIT;
-
-static void parser_destroy(void *parser) { gen_obs_parser_free(parser); }
-static void parser_key_create(void) {
-  pthread_key_create(&parser_key, parser_destroy);
-}
-
-static gen_obs_parser_t *thread_parser(void) {
-  pthread_once(&parser_key_once, parser_key_create);
-  gen_obs_parser_t *parser = pthread_getspecific(parser_key);
-  if (parser == NULL) {
-    parser = gen_obs_parser_new(GEN_JSON_MAX_DEPTH);
-    if (parser != NULL)
-      pthread_setspecific(parser_key, parser);
-  }
-  return parser;
-}
-
 static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
                                           size_t len) {
   gr_instance_t *inst = ud;
-  gen_obs_parser_t *parser = thread_parser();
+  gen_obs_parser_t *parser = gen_obs_thread_parser();
   gen_obs_msg_t msg;
   char err[128];
   if (parser == NULL ||

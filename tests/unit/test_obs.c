@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1012,6 +1013,29 @@ DEF_TEST(observations_query_answer_as_items) {
   return 0;
 }
 
+/* Each thread its own parser, the same one at every call, usable. */
+static void *other_thread(void *arg) {
+  gen_obs_parser_t **out = arg;
+  *out = gen_obs_thread_parser();
+  return NULL; /* the parser goes with the thread (ASan and valgrind see) */
+}
+
+DEF_TEST(a_parser_per_thread) {
+  gen_obs_parser_t *mine = gen_obs_thread_parser();
+  CHECK_NOT_NULL(mine);
+  OK(gen_obs_thread_parser() == mine);
+  gen_obs_parser_t *theirs = NULL;
+  pthread_t t;
+  OK(pthread_create(&t, NULL, other_thread, &theirs) == 0);
+  pthread_join(t, NULL);
+  OK(theirs != NULL && theirs != mine);
+  const char *hb = "{\"topicName\":\"channel.metadata\",\"eventBody\":{"
+                   "\"message\":\"WebSocket Heartbeat\"}}";
+  EXPECT_EQ_INT(0, gen_obs_parse(mine, hb, strlen(hb), &msg, err, sizeof(err)));
+  EXPECT_EQ_INT(GEN_OBS_TOPIC_HEARTBEAT, msg.topic);
+  return 0;
+}
+
 int main(void) {
   parser = gen_obs_parser_new(0);
   if (parser == NULL)
@@ -1039,5 +1063,6 @@ int main(void) {
   RUN_TEST(reuse_without_bleed_or_allocation);
   gen_obs_parser_free(parser);
   RUN_TEST(observations_query_answer_as_items);
+  RUN_TEST(a_parser_per_thread);
   END_TEST;
 }
