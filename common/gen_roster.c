@@ -9,6 +9,7 @@
 #include "gen_json.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,4 +118,71 @@ void gen_roster_free(gen_roster_t *r) {
   gen_entity_set_free(&r->users);
   free(r->state);
   memset(r, 0, sizeof(*r));
+}
+
+void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
+                    const int64_t *old_presence, gen_roster_put_t put,
+                    void *ud) {
+  if (old_routing == NULL)
+    put(ud, "org_agents", "total", (double)r->users.count);
+  for (int k = 0; k < GEN_ROUTING_COUNT; k++)
+    if (old_routing == NULL || old_routing[k] != r->routing[k])
+      put(ud, "org_agents_routing", gen_routing_instance(k),
+          (double)r->routing[k]);
+  for (int k = 0; k < GEN_PRESENCE_COUNT; k++)
+    if (old_presence == NULL || old_presence[k] != r->presence[k])
+      put(ud, "org_agents_presence", gen_presence_instance(k),
+          (double)r->presence[k]);
+}
+
+typedef struct {
+  gen_roster_t *fresh;
+  gen_roster_resolve_t resolve;
+  void *ud;
+  int status; /* the first allocation failure */
+} listing_t;
+
+static void each_member(void *ud, const char *id, const char *routing,
+                        const char *presence) {
+  listing_t *l = ud;
+  if (l->status == 0)
+    l->status =
+        gen_roster_add(l->fresh, id, routing,
+                       presence != NULL ? l->resolve(l->ud, presence) : -1);
+}
+
+int gen_roster_list(gen_http_t *http, const char *const *queue_ids, size_t n,
+                    cdtime_t budget, const gen_roster_t *known,
+                    gen_roster_resolve_t resolve, void *ud, gen_roster_t *fresh,
+                    gen_members_stats_t *stats, char *err, size_t err_size) {
+  listing_t l = {.fresh = fresh, .resolve = resolve, .ud = ud};
+  gen_members_options_t options = {.budget = budget};
+  int status = gen_members_list(http, queue_ids, n, &options, each_member, &l,
+                                stats, err, err_size);
+  if (status == GEN_MEMBERS_PARTIAL)
+    for (size_t i = 0; l.status == 0 && i < known->users.count; i++)
+      if (gen_entity_find(&fresh->users, known->users.items[i].id) < 0)
+        each_member(&l, known->users.items[i].id, NULL, NULL);
+  if (status >= 0 && l.status != 0) {
+    snprintf(err, err_size, "out of memory");
+    return l.status;
+  }
+  return status;
+}
+
+int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
+                           size_t n, int (*each)(json_object *user, void *ud),
+                           void *ud, char *err, size_t err_size) {
+  char path[4096];
+  size_t off = (size_t)snprintf(
+      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
+  for (size_t i = 0; i < n && off < sizeof(path); i++)
+    off +=
+        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
+  if (off >= sizeof(path)) {
+    snprintf(err, err_size, "%zu user ids make too long a request", n);
+    return -ENAMETOOLONG;
+  }
+  return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY, 2, each, ud,
+                            err, err_size);
 }

@@ -11,6 +11,7 @@
 #define GEN_ROSTER_H 1
 
 #include "gen_entity.h"
+#include "gen_members.h"
 #include "gen_presence.h"
 
 #include <json-c/json.h>
@@ -58,6 +59,42 @@ int gen_roster_presence_of(gen_presence_map_t *map, json_object *definition,
  * {id, systemPresence}}}. False when it named no member or no state. */
 bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
                            json_object *user, const char **unknown);
+
+/* One value: type, type instance, value. */
+typedef void (*gen_roster_put_t)(void *ud, const char *type,
+                                 const char *type_instance, double value);
+
+/* Puts the org-wide counts: every one (old_routing NULL: org_agents total,
+ * then by routing status and presence) or those that changed since the
+ * counts in old_routing and old_presence. */
+void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
+                    const int64_t *old_presence, gen_roster_put_t put,
+                    void *ud);
+
+/* Resolves a member's presence text (a name in any spelling or an org
+ * presence id) to a gen_presence_t; the caller holds its lock and logs an
+ * unknown text once. */
+typedef int (*gen_roster_resolve_t)(void *ud, const char *presence);
+
+/* Lists the members of queue_ids[0..n-1] into fresh (empty), each agent
+ * once (see gen_members.h: one activity query per 100 queues, per-queue
+ * listings only where that answer is incomplete, those within budget).
+ * Returns gen_members_list's status; on a partial listing, the members of
+ * known that were not listed are kept in fresh with unknown states (the
+ * agents known before stay rather than drop). fresh is only good for
+ * gen_roster_free() on a negative status. */
+int gen_roster_list(gen_http_t *http, const char *const *queue_ids, size_t n,
+                    cdtime_t budget, const gen_roster_t *known,
+                    gen_roster_resolve_t resolve, void *ud, gen_roster_t *fresh,
+                    gen_members_stats_t *stats, char *err, size_t err_size);
+
+/* GET /api/v2/users?expand=routingStatus&expand=presence&id=… for
+ * user_ids[0..n-1] (at most GEN_ROSTER_USERS_PER_QUERY: the request line
+ * stays under 4 KiB), each user document handed to each. */
+#define GEN_ROSTER_USERS_PER_QUERY 80
+int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
+                           size_t n, int (*each)(json_object *user, void *ud),
+                           void *ud, char *err, size_t err_size);
 
 void gen_roster_free(gen_roster_t *r);
 

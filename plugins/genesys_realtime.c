@@ -56,8 +56,6 @@
 #define GR_CONV_TOPIC_SUFFIX ".conversations"
 #define GR_USER_TOPIC_PREFIX "v2.users."
 #define GR_USER_TOPIC_SUFFIX ".activity"
-/* User ids per GET /api/v2/users baseline (the request line stays < 4 KiB). */
-#define GR_USERS_PER_QUERY 80
 
 #define GR_ROUTING_COUNT GEN_ROUTING_COUNT
 #define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
@@ -372,16 +370,7 @@ static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
                          const int64_t *old_presence, cdtime_t time) {
   gr_sink_t sink = {
       .inst = inst, .queue = "org", .time = time, .bulk = old_routing == NULL};
-  if (old_routing == NULL)
-    put(&sink, "org_agents", "total", (double)inst->agents.users.count);
-  for (int k = 0; k < GR_ROUTING_COUNT; k++)
-    if (old_routing == NULL || old_routing[k] != inst->agents.routing[k])
-      put(&sink, "org_agents_routing", gen_routing_instance(k),
-          (double)inst->agents.routing[k]);
-  for (int k = 0; k < GR_PRESENCE_COUNT; k++)
-    if (old_presence == NULL || old_presence[k] != inst->agents.presence[k])
-      put(&sink, "org_agents_presence", gen_presence_instance(k),
-          (double)inst->agents.presence[k]);
+  gen_roster_put(&inst->agents, old_routing, old_presence, put, &sink);
 }
 
 /* One user document or activity event applied to the roster, what changed
@@ -571,18 +560,9 @@ static int each_user(json_object *user, void *ud) {
 
 static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_http_t *http = ((gr_baseline_t *)ud)->http;
-  char path[4096];
-  size_t off = (size_t)snprintf(
-      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
-  for (size_t i = 0; i < n && off < sizeof(path); i++)
-    off +=
-        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
-  if (off >= sizeof(path))
-    return -ENAMETOOLONG;
   char err[512];
-  int status = gen_http_get_pages(http, path, GR_USERS_PER_QUERY, 2, each_user,
-                                  inst, err, sizeof(err));
+  int status = gen_roster_fetch_users(((gr_baseline_t *)ud)->http, user_ids, n,
+                                      each_user, inst, err, sizeof(err));
   if (status != 0)
     gen_log_limited(&inst->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": user baseline failed: %s",
@@ -591,17 +571,18 @@ static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
 }
 
 /* A channel (re)connected: re-read its queues (100 per query) and its
- * agents (GR_USERS_PER_QUERY per request). Conversations need no baseline:
- * the tracker counts only what happens from now on (see gen_conv.h). */
+ * agents (GEN_ROSTER_USERS_PER_QUERY per request). Conversations need no
+ * baseline: the tracker counts only what happens from now on (see gen_conv.h).
+ */
 static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
   gr_baseline_t b = {.inst = ud, .http = http};
   int status = gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
                                     GR_QUEUES_PER_QUERY, baseline_batch, &b);
   if (status == 0 && b.inst->config.agent_activity)
-    status = gen_notify_topic_ids(topics, n, GR_USER_TOPIC_PREFIX,
-                                  GR_USER_TOPIC_SUFFIX, GR_USERS_PER_QUERY,
-                                  baseline_users, &b);
+    status = gen_notify_topic_ids(
+        topics, n, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX,
+        GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b);
   return status;
 }
 
@@ -609,77 +590,58 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
  * ----------------------------------------------------------------------------
  */
 
-typedef struct {
-  gr_instance_t *inst;
-  gen_roster_t roster; /* being listed */
-  int status;          /* first allocation failure */
-} gr_members_t;
-
-/* gen_members hands over each member once, with the names the API gave. */
-static void each_member(void *ud, const char *id, const char *routing,
-                        const char *presence) {
-  gr_members_t *m = ud;
-  if (m->status != 0)
-    return;
-  int k = -1;
-  if (presence != NULL) { /* a name in any spelling, or an org presence id */
-    bool first_unknown;
-    pthread_mutex_lock(&m->inst->lock);
-    k = gen_presence_resolve(&m->inst->presences, presence, &first_unknown);
-    pthread_mutex_unlock(&m->inst->lock);
-    if (first_unknown)
-      warn_unknown_presence(m->inst, presence);
-  }
-  m->status = gen_roster_add(&m->roster, id, routing, k);
+/* A member's presence text, resolved under the lock (logged once when it
+ * maps to no system presence). */
+static int resolve_presence(void *ud, const char *presence) {
+  gr_instance_t *inst = ud;
+  bool first_unknown;
+  pthread_mutex_lock(&inst->lock);
+  int k = gen_presence_resolve(&inst->presences, presence, &first_unknown);
+  pthread_mutex_unlock(&inst->lock);
+  if (first_unknown)
+    warn_unknown_presence(inst, presence);
+  return k;
 }
 
-/* Lists the members of the selected queues (each agent once, see
- * gen_members.h: one activity query per 100 queues, per-queue listings
- * only where that answer is incomplete) and carries the known states over;
- * the org counts are recomputed from them. The per-queue listings get 30 s
- * at most, so that a rate-limited org gets its queue topics subscribed now
- * and the missing agents at a later refresh; the agents known before are
- * kept meanwhile rather than dropped. */
+/* Lists the members of the selected queues (see gen_roster_list) and
+ * carries the known states over; the org counts are recomputed from them.
+ * The per-queue listings get 30 s at most, so that a rate-limited org gets
+ * its queue topics subscribed now and the missing agents at a later
+ * refresh; the agents known before are kept meanwhile rather than dropped.
+ * Only the read thread changes inst->agents' members: read without the
+ * lock. */
 static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
                            bool *changed) {
-  gr_members_t m = {.inst = inst};
+  gen_roster_t fresh = {0};
+  gen_members_stats_t stats;
   char err[512];
   const char **ids = calloc(queues->count ? queues->count : 1, sizeof(*ids));
   if (ids == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < queues->count; i++)
     ids[i] = queues->items[i].id;
-  gen_members_options_t options = {.budget = TIME_T_TO_CDTIME_T(30)};
-  gen_members_stats_t stats;
-  int status =
-      gen_members_list(inst->client->http, ids, queues->count, &options,
-                       each_member, &m, &stats, err, sizeof(err));
+  int status = gen_roster_list(
+      inst->client->http, ids, queues->count, TIME_T_TO_CDTIME_T(30),
+      &inst->agents, resolve_presence, inst, &fresh, &stats, err, sizeof(err));
   free(ids);
-  if (status < 0 || m.status != 0) {
+  if (status < 0)
     gen_log_limited(&inst->complain, LOG_ERR,
                     "%s plugin: Org \"%s\": cannot list the members of the "
                     "queues: %s",
-                    PLUGIN_NAME, inst->client->org->name,
-                    status < 0 ? err : "out of memory");
-    gen_roster_free(&m.roster);
-    return status < 0 ? status : m.status;
-  }
-  pthread_mutex_lock(&inst->lock);
-  if (status == GEN_MEMBERS_PARTIAL) {
+                    PLUGIN_NAME, inst->client->org->name, err);
+  else if (status == GEN_MEMBERS_PARTIAL)
     gen_log_limited(&inst->complain, LOG_WARNING,
                     "%s plugin: Org \"%s\": the members of %zu of %zu queues "
                     "were not listed (%s); the agents known before are kept",
                     PLUGIN_NAME, inst->client->org->name, stats.skipped,
                     stats.queues, err);
-    for (size_t i = 0; m.status == 0 && i < inst->agents.users.count; i++)
-      if (gen_entity_find(&m.roster.users, inst->agents.users.items[i].id) < 0)
-        each_member(&m, inst->agents.users.items[i].id, NULL, NULL);
+  if (status >= 0) {
+    pthread_mutex_lock(&inst->lock);
+    gen_roster_replace(&inst->agents, &fresh, changed);
+    pthread_mutex_unlock(&inst->lock);
   }
-  if (m.status == 0)
-    gen_roster_replace(&inst->agents, &m.roster, changed);
-  pthread_mutex_unlock(&inst->lock);
-  gen_roster_free(&m.roster);
-  return m.status;
+  gen_roster_free(&fresh);
+  return status < 0 ? status : 0;
 }
 
 /* The org's presence definitions: the ids that qualify oUserPresences on
