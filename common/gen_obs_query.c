@@ -76,3 +76,31 @@ size_t gen_obs_query_items(json_object *data, gen_obs_item_t *items,
   }
   return n;
 }
+
+size_t gen_obs_query_groups(json_object *answer, gen_obs_query_each_t each,
+                            void *ud) {
+  json_object *results = NULL;
+  if (!json_object_object_get_ex(answer, "results", &results) ||
+      !json_object_is_type(results, json_type_array))
+    return 0;
+  size_t len = json_object_array_length(results);
+  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
+  for (size_t r = 0; r < len; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    json_object *group = NULL, *data = NULL, *v = NULL;
+    json_object_object_get_ex(result, "group", &group);
+    json_object_object_get_ex(result, "data", &data);
+    const char *queue_id = NULL, *media_type = NULL;
+    if (json_object_object_get_ex(group, "queueId", &v) &&
+        json_object_is_type(v, json_type_string))
+      queue_id = json_object_get_string(v);
+    if (json_object_object_get_ex(group, "mediaType", &v) &&
+        json_object_is_type(v, json_type_string))
+      media_type = json_object_get_string(v);
+    size_t n = json_object_is_type(data, json_type_array)
+                   ? gen_obs_query_items(data, items, GEN_OBS_MAX_ITEMS)
+                   : 0;
+    each(ud, queue_id, media_type, items, n);
+  }
+  return len;
+}

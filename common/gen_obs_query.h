@@ -22,4 +22,14 @@
 size_t gen_obs_query_items(json_object *data, gen_obs_item_t *items,
                            size_t max);
 
+/* Calls each for every result group of an answer {results: [{group:
+ * {queueId, mediaType}, data: [...]}]}: its queue id (NULL when absent),
+ * media type (NULL for the user group) and items. Returns the number of
+ * groups. */
+typedef void (*gen_obs_query_each_t)(void *ud, const char *queue_id,
+                                     const char *media_type,
+                                     const gen_obs_item_t *items, size_t n);
+size_t gen_obs_query_groups(json_object *answer, gen_obs_query_each_t each,
+                            void *ud);
+
 #endif /* GEN_OBS_QUERY_H */

@@ -440,14 +440,8 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   gen_obs_msg_t msg;
   char err[128];
   if (parser == NULL ||
-      gen_obs_parse(parser, json, len, &msg, err, sizeof(err)) != 0) {
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": malformed notification skipped: "
-                    "%s",
-                    PLUGIN_NAME, inst->client->org->name,
-                    parser ? err : "out of memory");
-    return GEN_NOTIFY_MALFORMED;
-  }
+      gen_obs_parse(parser, json, len, &msg, err, sizeof(err)) != 0)
+    return malformed(inst, "notification", parser ? err : "out of memory");
   switch (msg.topic) {
   case GEN_OBS_TOPIC_HEARTBEAT:
     return GEN_NOTIFY_HEARTBEAT;
@@ -491,6 +485,28 @@ typedef struct {
   gen_http_t *http;
 } gr_baseline_t;
 
+/* An observations query answer for queue_ids[0..n-1], and which of their
+ * media groups it answered. */
+typedef struct {
+  gr_instance_t *inst;
+  const char *const *queue_ids;
+  size_t n;
+  bool answered[GR_QUEUES_PER_QUERY][GEN_MEDIA_COUNT];
+} gr_answer_t;
+
+static void answer_group(void *ud, const char *queue_id, const char *media_type,
+                         const gen_obs_item_t *items, size_t n) {
+  gr_answer_t *a = ud;
+  ssize_t index = gen_entity_find(&a->inst->queues, queue_id);
+  int media = media_type ? gen_media_from_name(media_type) : -1;
+  if (index < 0 || (media_type != NULL && media < 0))
+    return;
+  apply_and_dispatch(a->inst, (size_t)index, media, items, n);
+  for (size_t i = 0; media >= 0 && i < a->n; i++)
+    if (strcmp(a->queue_ids[i], queue_id) == 0)
+      a->answered[i][media] = true;
+}
+
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
@@ -509,10 +525,7 @@ static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
                     PLUGIN_NAME, inst->client->org->name, err);
     return status;
   }
-  json_object *results = gen_json_get_array(doc, "results");
-  size_t len = results ? json_object_array_length(results) : 0;
-  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
-  bool answered[GR_QUEUES_PER_QUERY][GEN_MEDIA_COUNT] = {{false}};
+  gr_answer_t answer = {.inst = inst, .queue_ids = queue_ids, .n = n};
   pthread_mutex_lock(&inst->lock);
   /* Org presence ids of oUserPresences, as this answer maps them. */
   if (gen_presence_map_add_mappings(
@@ -520,27 +533,12 @@ static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
           gen_json_get_object(doc, "systemToOrganizationMappings")) < 0)
     GEN_WARNING("%s plugin: Org \"%s\": out of memory for presence ids",
                 PLUGIN_NAME, inst->client->org->name);
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    const char *queue_id = gen_json_get_string(group, "queueId");
-    const char *media_type = gen_json_get_string(group, "mediaType");
-    ssize_t index = gen_entity_find(&inst->queues, queue_id);
-    int media = media_type ? gen_media_from_name(media_type) : -1;
-    if (index < 0 || (media_type != NULL && media < 0))
-      continue;
-    size_t n_items = gen_obs_query_items(gen_json_get_array(result, "data"),
-                                         items, GEN_OBS_MAX_ITEMS);
-    apply_and_dispatch(inst, (size_t)index, media, items, n_items);
-    for (size_t i = 0; media >= 0 && i < n; i++)
-      if (strcmp(queue_ids[i], queue_id) == 0)
-        answered[i][media] = true;
-  }
+  gen_obs_query_groups(doc, answer_group, &answer);
   /* A media group we knew that the answer leaves out has nothing in it. */
   for (size_t i = 0; i < n; i++) {
     ssize_t index = gen_entity_find(&inst->queues, queue_ids[i]);
     for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
-      if (inst->state[index].media[m].seen && !answered[i][m])
+      if (inst->state[index].media[m].seen && !answer.answered[i][m])
         clear_media(inst, (size_t)index, m);
   }
   pthread_mutex_unlock(&inst->lock);

@@ -1013,6 +1013,43 @@ DEF_TEST(observations_query_answer_as_items) {
   return 0;
 }
 
+/* The groups of a query answer, as each sees them. */
+typedef struct {
+  char seen[256];
+  size_t items;
+} groups_t;
+static void each_group(void *ud, const char *queue_id, const char *media_type,
+                       const gen_obs_item_t *items, size_t n) {
+  groups_t *g = ud;
+  size_t off = strlen(g->seen);
+  snprintf(g->seen + off, sizeof(g->seen) - off, "%s/%s/%zu;",
+           queue_id ? queue_id : "-", media_type ? media_type : "-", n);
+  g->items += n;
+  (void)items;
+}
+
+DEF_TEST(observations_query_answer_by_group) {
+  json_object *doc = json_tokener_parse(
+      "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"metric\":\"oWaiting\",\"stats\":{"
+      "\"count\":3}}]},{\"group\":{\"queueId\":\"q1\"},\"data\":[{"
+      "\"metric\":\"oMemberUsers\",\"stats\":{\"count\":5}},{\"metric\":"
+      "\"oActiveUsers\",\"stats\":{\"count\":4}}]},{\"group\":{"
+      "\"queueId\":7},\"data\":\"x\"},{}]}");
+  CHECK_NOT_NULL(doc);
+  groups_t g = {0};
+  EXPECT_EQ_INT(4, gen_obs_query_groups(doc, each_group, &g));
+  EXPECT_EQ_STR("q1/voice/1;q1/-/2;-/-/0;-/-/0;", g.seen);
+  json_object_put(doc);
+  json_object *none = json_tokener_parse("{\"results\":{}}");
+  groups_t empty = {0};
+  EXPECT_EQ_INT(0, gen_obs_query_groups(none, each_group, &empty));
+  EXPECT_EQ_INT(0, gen_obs_query_groups(NULL, each_group, &empty));
+  EXPECT_EQ_STR("", empty.seen);
+  json_object_put(none);
+  return 0;
+}
+
 /* Each thread its own parser, the same one at every call, usable. */
 static void *other_thread(void *arg) {
   gen_obs_parser_t **out = arg;
@@ -1063,6 +1100,7 @@ int main(void) {
   RUN_TEST(reuse_without_bleed_or_allocation);
   gen_obs_parser_free(parser);
   RUN_TEST(observations_query_answer_as_items);
+  RUN_TEST(observations_query_answer_by_group);
   RUN_TEST(a_parser_per_thread);
   END_TEST;
 }
