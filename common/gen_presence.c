@@ -205,3 +205,21 @@ int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
   }
   return status;
 }
+
+int gen_presence_of_definition(gen_presence_map_t *map, json_object *definition,
+                               const char **unknown) {
+  *unknown = NULL;
+  const char *system = gen_json_get_string(definition, "systemPresence");
+  int k = gen_presence_from_name(system);
+  if (k >= 0)
+    return k;
+  const char *id = gen_json_get_string(definition, "id");
+  const char *text = id != NULL ? id : system;
+  if (text == NULL)
+    return -1;
+  bool first_unknown;
+  k = gen_presence_resolve(map, text, &first_unknown);
+  if (first_unknown)
+    *unknown = text;
+  return k;
+}

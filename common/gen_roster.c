@@ -82,30 +82,12 @@ bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
   return true;
 }
 
-int gen_roster_presence_of(gen_presence_map_t *map, json_object *definition,
-                           const char **unknown) {
-  *unknown = NULL;
-  const char *system = gen_json_get_string(definition, "systemPresence");
-  int k = gen_presence_from_name(system);
-  if (k >= 0)
-    return k;
-  const char *id = gen_json_get_string(definition, "id");
-  const char *text = id != NULL ? id : system;
-  if (text == NULL)
-    return -1;
-  bool first_unknown;
-  k = gen_presence_resolve(map, text, &first_unknown);
-  if (first_unknown)
-    *unknown = text;
-  return k;
-}
-
 bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
                            json_object *user, const char **unknown) {
   const char *id = gen_json_get_string(user, "id");
   const char *routing =
       gen_json_get_string(gen_json_get_object(user, "routingStatus"), "status");
-  int presence = gen_roster_presence_of(
+  int presence = gen_presence_of_definition(
       map,
       gen_json_get_object(gen_json_get_object(user, "presence"),
                           "presenceDefinition"),

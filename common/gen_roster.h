@@ -47,13 +47,6 @@ void gen_roster_replace(gen_roster_t *r, gen_roster_t *fresh, bool *changed);
 bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
                     int presence);
 
-/* The system presence of a presenceDefinition {id, systemPresence}: the
- * name when it is one, else the id (or text) through map; -1 when there is
- * neither. *unknown (NULL when known) is the text met for the first time
- * that maps to no system presence, for the caller to log once. */
-int gen_roster_presence_of(gen_presence_map_t *map, json_object *definition,
-                           const char **unknown);
-
 /* Applies a user document as the activity event and GET /api/v2/users?
  * expand=… give it: {id, routingStatus{status}, presence{presenceDefinition
  * {id, systemPresence}}}. False when it named no member or no state. */
