@@ -2,7 +2,9 @@
 /*
  * collectd-genesys: one org's API client as the plugins use it: its
  * configuration, self-metrics, token cache and HTTP handle, plus the
- * parsing of an <Org> block that every plugin shares.
+ * parsing of an <Org> block that every plugin shares. The plugin framework
+ * on top of it (<Org> blocks to instances and read callbacks) is
+ * gen_plugin.
  */
 #ifndef GEN_CLIENT_H
 #define GEN_CLIENT_H 1
@@ -76,55 +78,6 @@ bool gen_missing_permission(const char *err, char *perm, size_t size);
 
 /* The collectd host field for this org's values. */
 const char *gen_client_host(const gen_client_t *client);
-
-/* ---- plugin scaffolding shared by the three plugins ------------------- */
-
-typedef struct {
-  const char *name; /* "genesys_realtime", … */
-  /* Plugin-specific <Org> keys (NULL = none), filling a config struct of
-   * config_size bytes: zeroed, given its defaults by config_init(), parsed,
-   * then moved into the instance. config_release() frees what it holds (not
-   * the struct itself). */
-  gen_org_key_cb org_key;
-  size_t config_size;
-  void (*config_init)(void *config);
-  void (*config_release)(void *config);
-  /* The per-org instance: instance_size zeroed bytes holding the client
-   * (a gen_client_t * at client_offset) and the config (at config_offset),
-   * both put there by the scaffolding before instance_init() does the rest.
-   * On a negative return (logged), instance_free() is called: it must free
-   * a partly built instance, its config, client and itself. */
-  size_t instance_size, client_offset, config_offset;
-  int (*instance_init)(void *instance);
-  void (*instance_free)(void *instance);
-  int (*read)(user_data_t *ud);
-} gen_plugin_t;
-
-/* The instance fields of gen_plugin_t for a struct type with members client
- * and config. */
-#define GEN_PLUGIN_INSTANCE(type)                                              \
-  .config_size = sizeof(((type *)0)->config), .instance_size = sizeof(type),   \
-  .client_offset = offsetof(type, client),                                     \
-  .config_offset = offsetof(type, config)
-
-/* A plugin's config with its defaults, NULL when out of memory. */
-void *gen_plugin_config_new(const gen_plugin_t *plugin);
-void gen_plugin_config_free(const gen_plugin_t *plugin, void *config);
-
-/* Builds the instance of one org; takes ownership of client and config
- * (both freed on failure). NULL on failure. */
-void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
-                              void *config);
-
-/* The complex-config callback body: every <Org> block becomes an instance
- * with its own read callback "<plugin>/<org>". A refused block is logged
- * (key, value, reason) and skipped; 0 is returned so that collectd and its
- * other plugins keep running. */
-int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci);
-
-/* The init callback body: global libcurl set-up, while collectd is still
- * single-threaded. */
-int gen_plugin_init(void);
 
 /* Token health ("api_up" 1/0) and the self-metrics of a client. */
 void gen_client_dispatch_health(gen_client_t *client, const char *plugin);

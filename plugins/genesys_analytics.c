@@ -26,6 +26,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_names.h"
+#include "gen_plugin.h"
 #include "gen_state.h"
 #include "gen_time.h"
 

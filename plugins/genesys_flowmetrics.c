@@ -42,6 +42,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
+#include "gen_plugin.h"
 #include "gen_receiver.h"
 #include "gen_secret.h"
 #include "gen_state.h"

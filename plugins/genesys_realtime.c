@@ -37,6 +37,7 @@
 #include "gen_notify.h"
 #include "gen_obs.h"
 #include "gen_obs_query.h"
+#include "gen_plugin.h"
 #include "gen_presence.h"
 #include "gen_queue_state.h"
 #include "gen_roster.h"

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* collectd-genesys: the plugin framework (see gen_plugin.h). */
+#include "gen_plugin.h"
+#include "gen_dispatch.h"
+#include "gen_log.h"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+/* Labels and hosts of the orgs accepted so far in one <Plugin> block: two
+ * orgs with the same host would write into the same series. */
+typedef struct {
+  char names[64][DATA_MAX_NAME_LEN];
+  char hosts[64][DATA_MAX_NAME_LEN];
+  size_t count;
+} seen_orgs_t;
+
+static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
+                        seen_orgs_t *seen) {
+  char host[DATA_MAX_NAME_LEN];
+  gen_sanitize_name(org->host ? org->host : hostname_g, host, sizeof(host));
+  for (size_t i = 0; i < seen->count; i++) {
+    if (strcmp(seen->names[i], org->name) == 0) {
+      GEN_ERROR("%s plugin: Org \"%s\" is configured twice; the second "
+                "block is ignored",
+                plugin->name, org->name);
+      return -EEXIST;
+    }
+    if (strcmp(seen->hosts[i], host) == 0) {
+      GEN_ERROR("%s plugin: Org \"%s\": Host \"%s\" is already the host of "
+                "Org \"%s\"; give each org its own Host so their values do "
+                "not mix; the block is ignored",
+                plugin->name, org->name, host, seen->names[i]);
+      return -EEXIST;
+    }
+  }
+  if (seen->count >= STATIC_ARRAY_SIZE(seen->names)) {
+    GEN_ERROR("%s plugin: more than %zu orgs in one block; Org \"%s\" is "
+              "ignored",
+              plugin->name, STATIC_ARRAY_SIZE(seen->names), org->name);
+    return -E2BIG;
+  }
+  sstrncpy(seen->names[seen->count], org->name, DATA_MAX_NAME_LEN);
+  sstrncpy(seen->hosts[seen->count], host, DATA_MAX_NAME_LEN);
+  seen->count++;
+  return 0;
+}
+
+void *gen_plugin_config_new(const gen_plugin_t *plugin) {
+  void *config = calloc(1, plugin->config_size ? plugin->config_size : 1);
+  if (config != NULL && plugin->config_init != NULL)
+    plugin->config_init(config);
+  return config;
+}
+
+void gen_plugin_config_free(const gen_plugin_t *plugin, void *config) {
+  if (config == NULL)
+    return;
+  if (plugin->config_release != NULL)
+    plugin->config_release(config);
+  free(config);
+}
+
+void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
+                              void *config) {
+  char *instance = calloc(1, plugin->instance_size);
+  if (instance == NULL) {
+    gen_client_free(client);
+    gen_plugin_config_free(plugin, config);
+    return NULL;
+  }
+  memcpy(instance + plugin->client_offset, &client, sizeof(client));
+  /* The struct moves, what it points to stays: only the holder is freed. */
+  memcpy(instance + plugin->config_offset, config, plugin->config_size);
+  free(config);
+  if (plugin->instance_init != NULL && plugin->instance_init(instance) != 0) {
+    plugin->instance_free(instance);
+    return NULL;
+  }
+  return instance;
+}
+
+static int plugin_config_org(const gen_plugin_t *plugin,
+                             const oconfig_item_t *ci, seen_orgs_t *seen) {
+  void *config = gen_plugin_config_new(plugin);
+  if (config == NULL)
+    return -ENOMEM;
+  gen_org_t *org =
+      gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+  if (org != NULL && check_unique(plugin, org, seen) != 0) {
+    gen_org_free(org);
+    org = NULL;
+  }
+  if (org == NULL) {
+    gen_plugin_config_free(plugin, config);
+    return -EINVAL;
+  }
+  gen_client_t *client = gen_client_create(org);
+  if (client == NULL) {
+    gen_plugin_config_free(plugin, config);
+    return -ENOMEM;
+  }
+  char name[256];
+  snprintf(name, sizeof(name), "%s/%s", plugin->name, client->org->name);
+  void *instance = gen_plugin_instance_new(plugin, client, config);
+  if (instance == NULL)
+    return -EINVAL;
+  return plugin_register_complex_read(
+      NULL, name, plugin->read, 0,
+      &(user_data_t){.data = instance, .free_func = plugin->instance_free});
+}
+
+int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
+  int errors = 0;
+  /* The plugin's interval, for values its own threads dispatch later. */
+  gen_dispatch_learn_interval(plugin->name);
+  seen_orgs_t *seen = calloc(1, sizeof(*seen));
+  if (seen == NULL)
+    return -ENOMEM;
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *child = &ci->children[i];
+    if (strcasecmp(child->key, "Org") == 0) {
+      if (plugin_config_org(plugin, child, seen) != 0)
+        errors++;
+    } else {
+      GEN_ERROR("%s plugin: unknown option \"%s\" (expected <Org \"name\"> "
+                "blocks)",
+                plugin->name, child->key);
+      errors++;
+    }
+  }
+  free(seen);
+  /* A refused block has been logged with its key and reason. Returning an
+   * error here would make collectd refuse the whole configuration and stop,
+   * taking every other plugin down with it: the block is refused, collectd
+   * and the other plugins keep running. */
+  if (errors > 0)
+    GEN_ERROR("%s plugin: %d configuration error(s); the refused blocks are "
+              "not collected",
+              plugin->name, errors);
+  return 0;
+}
+
+int gen_plugin_init(void) {
+  CURLcode rc = curl_global_init(CURL_GLOBAL_SSL);
+  if (rc != CURLE_OK) {
+    GEN_ERROR("genesys plugins: curl_global_init failed: %s",
+              curl_easy_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
