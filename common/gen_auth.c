@@ -245,3 +245,17 @@ double gen_auth_remaining(gen_auth_t *auth) {
   pthread_mutex_unlock(&auth->lock);
   return remaining;
 }
+
+static int tokens_token(void *ud, char *buf, size_t size,
+                        uint64_t *generation) {
+  return gen_auth_token(ud, buf, size, generation);
+}
+
+static void tokens_invalidate(void *ud, uint64_t generation) {
+  gen_auth_invalidate(ud, generation);
+}
+
+gen_http_tokens_t gen_auth_tokens(gen_auth_t *auth) {
+  return (gen_http_tokens_t){
+      .token = tokens_token, .invalidate = tokens_invalidate, .ud = auth};
+}

@@ -19,8 +19,7 @@
 
 #include <stdint.h>
 
-/* Longest access token we keep. */
-#define GEN_TOKEN_MAX 4096
+typedef struct gen_auth_s gen_auth_t;
 
 gen_auth_t *gen_auth_create(const gen_org_t *org, gen_stats_t *stats);
 void gen_auth_free(gen_auth_t *auth);
@@ -35,6 +34,9 @@ int gen_auth_token(gen_auth_t *auth, char *buf, size_t size,
  * the next gen_auth_token() refreshes. A newer token is left alone, so that
  * several threads seeing the same 401 cause one refresh only. */
 void gen_auth_invalidate(gen_auth_t *auth, uint64_t generation);
+
+/* A token source for gen_http_create() that takes its tokens from auth. */
+gen_http_tokens_t gen_auth_tokens(gen_auth_t *auth);
 
 /* Seconds until the current token expires (negative when none). */
 double gen_auth_remaining(gen_auth_t *auth);

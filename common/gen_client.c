@@ -56,7 +56,8 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   pthread_mutex_init(&client->family_lock, NULL);
   gen_stats_init(&client->stats);
   client->auth = gen_auth_create(org, &client->stats);
-  client->http = gen_http_create(org, &client->stats, client->auth);
+  gen_http_tokens_t tokens = gen_auth_tokens(client->auth);
+  client->http = gen_http_create(org, &client->stats, &tokens);
   if (client->auth == NULL || client->http == NULL) {
     GEN_ERROR("%s plugin: Org \"%s\": cannot create the HTTP client",
               org->plugin, org->name);
@@ -71,7 +72,8 @@ int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
   gen_auth_t *use = auth != NULL ? auth : own;
   if (use == client->auth)
     return 0;
-  gen_http_t *http = gen_http_create(client->org, &client->stats, use);
+  gen_http_tokens_t tokens = gen_auth_tokens(use);
+  gen_http_t *http = gen_http_create(client->org, &client->stats, &tokens);
   if (http == NULL)
     return -ENOMEM;
   gen_http_free(client->http);

@@ -3,7 +3,6 @@
  * collectd-genesys: HTTP client for the Genesys Cloud Platform API.
  */
 #include "gen_http.h"
-#include "gen_auth.h"
 #include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -26,7 +25,7 @@
 struct gen_http_s {
   const gen_org_t *org;
   gen_stats_t *stats;
-  gen_auth_t *auth;
+  gen_http_tokens_t tokens; /* token == NULL: no bearer token */
   CURL *curl;
   char curl_error[CURL_ERROR_SIZE];
   gen_http_response_t *current; /* the response being filled */
@@ -156,13 +155,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
 /* ---- handle -------------------------------------------------------------- */
 
 gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
-                            gen_auth_t *auth) {
+                            const gen_http_tokens_t *tokens) {
   gen_http_t *http = calloc(1, sizeof(*http));
   if (http == NULL)
     return NULL;
   http->org = org;
   http->stats = stats;
-  http->auth = auth;
+  if (tokens != NULL)
+    http->tokens = *tokens;
   http->curl = curl_easy_init();
   if (http->curl == NULL) {
     free(http);
@@ -392,9 +392,10 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     authorization[0] = '\0';
     if (options && options->authorization) {
       sstrncpy(authorization, options->authorization, sizeof(authorization));
-    } else if (http->auth != NULL) {
+    } else if (http->tokens.token != NULL) {
       char token[GEN_TOKEN_MAX];
-      if (gen_auth_token(http->auth, token, sizeof(token), &generation) != 0) {
+      if (http->tokens.token(http->tokens.ud, token, sizeof(token),
+                             &generation) != 0) {
         snprintf(resp->error, sizeof(resp->error),
                  "no access token (see the token error above)");
         return GEN_HTTP_ERR_AUTH;
@@ -431,11 +432,12 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
       wait = backoff_seconds(retries);
     } else if (resp->status >= 200 && resp->status < 300) {
       return 0;
-    } else if (resp->status == 401 && http->auth != NULL && !refreshed &&
-               !(options && options->authorization)) {
+    } else if (resp->status == 401 && http->tokens.token != NULL &&
+               !refreshed && !(options && options->authorization)) {
       /* The token may have been revoked or expired early: one refresh and
        * one more try, not counted as a retry. */
-      gen_auth_invalidate(http->auth, generation);
+      if (http->tokens.invalidate != NULL)
+        http->tokens.invalidate(http->tokens.ud, generation);
       refreshed = true;
       continue;
     } else if (resp->status == 429) {

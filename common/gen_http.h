@@ -3,7 +3,8 @@
  * collectd-genesys: HTTP client for the Genesys Cloud Platform API.
  *
  * One gen_http_t per plugin instance and thread, holding one reused libcurl
- * easy handle (keep-alive). Requests get the bearer token from a gen_auth_t,
+ * easy handle (keep-alive). Requests get the bearer token from a token
+ * source (gen_auth_tokens() makes one of the OAuth token cache),
  * follow the retry policy below, and leave a one-line description of
  * any failure (the platform error body decoded) in the response, so the
  * caller, who knows what it was doing, logs it once.
@@ -36,8 +37,21 @@ enum {
   GEN_HTTP_ERR_ARGUMENT = -600,  /* bad URL, out of memory */
 };
 
-typedef struct gen_auth_s gen_auth_t;
 typedef struct gen_http_s gen_http_t;
+
+/* Longest access token we keep. */
+#define GEN_TOKEN_MAX 4096
+
+/* Where requests get their bearer token: token() copies a valid one into
+ * buf (0, or a negative code after logging why) with its generation;
+ * invalidate() drops the token of that generation after a 401. The token
+ * cache (gen_auth) sits above this client and requests its tokens through
+ * it, so the source is a callback, not a call into gen_auth. */
+typedef struct {
+  int (*token)(void *ud, char *buf, size_t size, uint64_t *generation);
+  void (*invalidate)(void *ud, uint64_t generation);
+  void *ud;
+} gen_http_tokens_t;
 
 typedef struct {
   long status; /* 0 when no HTTP answer came */
@@ -62,9 +76,10 @@ typedef struct {
   bool no_retry;
 } gen_http_options_t;
 
-/* auth may be NULL (the token endpoint itself). stats may be NULL. */
+/* tokens may be NULL (no bearer token: the token endpoint itself); it is
+ * copied. stats may be NULL. */
 gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
-                            gen_auth_t *auth);
+                            const gen_http_tokens_t *tokens);
 void gen_http_free(gen_http_t *http);
 
 /* Performs method on target: an API path ("/api/v2/…", appended to the API

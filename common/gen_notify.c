@@ -632,9 +632,9 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       continue;
     }
     gen_http_t **http = &n->http[ch->index];
+    gen_http_tokens_t tokens = gen_auth_tokens(n->client->auth);
     if (*http == NULL)
-      *http =
-          gen_http_create(n->client->org, &n->client->stats, n->client->auth);
+      *http = gen_http_create(n->client->org, &n->client->stats, &tokens);
     plugin_ctx_t old = enter(n);
     status =
         *http == NULL ? -ENOMEM : n->cb.on_connected(n->ud, *http, own, mine);
@@ -840,8 +840,8 @@ static channel_t *channel_new(hub_t *hub, size_t index) {
   ch->index = index;
   atomic_init(&ch->stop, false);
   ch->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  ch->http =
-      gen_http_create(hub->client->org, &hub->client->stats, hub->client->auth);
+  gen_http_tokens_t tokens = gen_auth_tokens(hub->client->auth);
+  ch->http = gen_http_create(hub->client->org, &hub->client->stats, &tokens);
   ch->ws = gen_ws_create(hub->client->org,
                          &(gen_ws_callbacks_t){.on_message = on_ws_message}, ch,
                          hub->opt.max_message);

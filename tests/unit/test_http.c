@@ -125,7 +125,8 @@ static void setup(fixture_t *f) {
   f->org = make_org();
   gen_stats_init(&f->stats);
   f->auth = gen_auth_create(f->org, &f->stats);
-  f->http = gen_http_create(f->org, &f->stats, f->auth);
+  gen_http_tokens_t tokens = gen_auth_tokens(f->auth);
+  f->http = gen_http_create(f->org, &f->stats, &tokens);
 }
 
 static void teardown(fixture_t *f) {
