@@ -714,3 +714,18 @@ int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
   snprintf(err, err_size, "%s", curl_easy_strerror(rc));
   return -EINVAL;
 }
+
+void gen_org_log(const gen_org_t *org, gen_ratelimit_t *rl, int level,
+                 const char *format, ...) {
+  char message[GEN_LOG_LINE_MAX];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(message, sizeof(message), format, ap);
+  va_end(ap);
+  if (rl != NULL)
+    gen_log_limited(rl, level, "%s plugin: Org \"%s\": %s", org->plugin,
+                    org->name, message);
+  else
+    gen_log(level, "%s plugin: Org \"%s\": %s", org->plugin, org->name,
+            message);
+}

@@ -176,16 +176,15 @@ static cdtime_t gr_now(gr_instance_t *inst) {
 static void report_malformed(void *ud, const char *what) {
   gr_instance_t *inst = ud;
   atomic_fetch_add(&inst->client->stats.malformed, 1);
-  gen_log_limited(&inst->complain, LOG_WARNING, "%s plugin: Org \"%s\": %s",
-                  PLUGIN_NAME, inst->client->org->name, what);
+  gen_org_log(inst->client->org, &inst->complain, LOG_WARNING, "%s", what);
 }
 
 /* Once per text (gen_presence_resolve says when it is new). */
 static void warn_unknown_presence(void *ud, const char *text) {
   const gr_instance_t *inst = ud;
-  GEN_WARNING("%s plugin: Org \"%s\": presence \"%s\" maps to no system "
-              "presence; counted as \"other\"",
-              PLUGIN_NAME, inst->client->org->name, text);
+  gen_org_log(
+      inst->client->org, NULL, LOG_WARNING,
+      "presence \"%s\" maps to no system presence; counted as \"other\"", text);
 }
 
 /* ---- dispatch
@@ -297,10 +296,8 @@ static void conv_state_save(gr_instance_t *inst) {
     pthread_mutex_lock(&inst->lock);
     inst->conv_dirty = true; /* the next read tries again */
     pthread_mutex_unlock(&inst->lock);
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot write %s: %s", PLUGIN_NAME,
-                    inst->client->org->name, inst->state_path,
-                    gen_strerror(status));
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot write %s: %s", inst->state_path, gen_strerror(status));
   }
 }
 
@@ -337,9 +334,8 @@ static void free_conv(gr_queue_t *q) {
 
 static gen_notify_verdict_t malformed(gr_instance_t *inst, const char *what,
                                       const char *err) {
-  gen_log_limited(&inst->complain, LOG_WARNING,
-                  "%s plugin: Org \"%s\": malformed %s skipped: %s",
-                  PLUGIN_NAME, inst->client->org->name, what, err);
+  gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+              "malformed %s skipped: %s", what, err);
   return GEN_NOTIFY_MALFORMED;
 }
 
@@ -520,10 +516,8 @@ static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
                          body, &doc, err, sizeof(err));
   json_object_put(body);
   if (status != 0) {
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": queue observations query failed: "
-                    "%s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "queue observations query failed: %s", err);
     return status;
   }
   gr_answer_t answer = {.inst = inst, .queue_ids = queue_ids, .n = n};
@@ -532,8 +526,8 @@ static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   if (gen_presence_map_add_mappings(
           &inst->presences,
           gen_json_get_object(doc, "systemToOrganizationMappings")) < 0)
-    GEN_WARNING("%s plugin: Org \"%s\": out of memory for presence ids",
-                PLUGIN_NAME, inst->client->org->name);
+    gen_org_log(inst->client->org, NULL, LOG_WARNING,
+                "out of memory for presence ids");
   gen_obs_query_groups(doc, answer_group, &answer);
   /* A media group we knew that the answer leaves out has nothing in it. */
   for (size_t i = 0; i < n; i++) {
@@ -563,9 +557,8 @@ static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
   int status = gen_roster_fetch_users(((gr_baseline_t *)ud)->http, user_ids, n,
                                       each_user, inst, err, sizeof(err));
   if (status != 0)
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": user baseline failed: %s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "user baseline failed: %s", err);
   return status;
 }
 
@@ -624,16 +617,13 @@ static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
       &inst->agents, resolve_presence, inst, &fresh, &stats, err, sizeof(err));
   free(ids);
   if (status < 0)
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot list the members of the "
-                    "queues: %s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot list the members of the queues: %s", err);
   else if (status == GEN_MEMBERS_PARTIAL)
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": the members of %zu of %zu queues "
-                    "were not listed (%s); the agents known before are kept",
-                    PLUGIN_NAME, inst->client->org->name, stats.skipped,
-                    stats.queues, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+                "the members of %zu of %zu queues were not listed (%s); the "
+                "agents known before are kept",
+                stats.skipped, stats.queues, err);
   if (status >= 0) {
     pthread_mutex_lock(&inst->lock);
     gen_roster_replace(&inst->agents, &fresh, changed);
@@ -657,11 +647,10 @@ static int refresh_presences(gr_instance_t *inst) {
     status = gen_presence_map_merge(&inst->presences, &fresh);
     pthread_mutex_unlock(&inst->lock);
   } else
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": cannot list presence definitions "
-                    "(org presence ids on the topic count as \"other\" until "
-                    "a query answer maps them): %s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+                "cannot list presence definitions (org presence ids on the "
+                "topic count as \"other\" until a query answer maps them): %s",
+                err);
   gen_presence_map_free(&fresh);
   return status;
 }
@@ -698,17 +687,17 @@ static int stream_topics(gr_instance_t *inst) {
   size_t capacity =
       GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
   if (n_topics > capacity)
-    GEN_ERROR("%s plugin: Org \"%s\": %zu topics (%zu queues%s, %zu agents) "
-              "exceed %d channels of %ld topics: the last %zu (agent "
-              "activity first, then the last queues) are not streamed; "
-              "select fewer queues or turn AgentActivity off",
-              PLUGIN_NAME, inst->client->org->name, n_topics, n_queues,
-              per_queue == 2 ? " with conversations" : "", n_users,
-              GEN_NOTIFY_MAX_CHANNELS, inst->config.notify.topics_per_channel,
-              n_topics - capacity);
+    gen_org_log(
+        inst->client->org, NULL, LOG_ERR,
+        "%zu topics (%zu queues%s, %zu agents) exceed %d channels of %ld "
+        "topics: the last %zu (agent activity first, then the last queues) are "
+        "not streamed; select fewer queues or turn AgentActivity off",
+        n_topics, n_queues, per_queue == 2 ? " with conversations" : "",
+        n_users, GEN_NOTIFY_MAX_CHANNELS,
+        inst->config.notify.topics_per_channel, n_topics - capacity);
   if (n_queues == 0)
-    GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
-                PLUGIN_NAME, inst->client->org->name);
+    gen_org_log(inst->client->org, NULL, LOG_WARNING,
+                "no queue matches the selection");
   gen_notify_set_topics(inst->notify, topics, n_topics);
   if (!inst->streaming && gen_notify_start(inst->notify) == 0)
     inst->streaming = true;
@@ -719,11 +708,11 @@ static int stream_topics(gr_instance_t *inst) {
   char agents[64] = "off";
   if (inst->config.agent_activity)
     snprintf(agents, sizeof(agents), "on %zu agents", n_users);
-  GEN_INFO("%s plugin: Org \"%s\": %zu queues on %zu channel%s (%zu "
-           "topics), conversation events %s, agent activity %s",
-           PLUGIN_NAME, inst->client->org->name, n_queues, channels,
-           channels == 1 ? "" : "s", streamed,
-           inst->config.conversation_events ? "on" : "off", agents);
+  gen_org_log(inst->client->org, NULL, LOG_INFO,
+              "%zu queues on %zu channel%s (%zu topics), conversation events "
+              "%s, agent activity %s",
+              n_queues, channels, channels == 1 ? "" : "s", streamed,
+              inst->config.conversation_events ? "on" : "off", agents);
   for (size_t i = 0; i < n_topics; i++)
     free(topics[i]);
   free(topics);
@@ -741,9 +730,8 @@ static int refresh_queues(gr_instance_t *inst) {
                                "/api/v2/routing/queues", &inst->config.filter,
                                &fresh, err, sizeof(err));
   if (status != 0) {
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot list queues: %s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot list queues: %s", err);
     gen_entity_set_free(&fresh);
     return status;
   }
@@ -909,9 +897,8 @@ static int gr_instance_init(void *data) {
     if (status != 0 || snprintf(inst->state_path, sizeof(inst->state_path),
                                 "%s/realtime-%s.json", dir,
                                 safe) >= (int)sizeof(inst->state_path)) {
-      GEN_ERROR("%s plugin: Org \"%s\": StateDirectory %s: %s", PLUGIN_NAME,
-                inst->client->org->name, dir,
-                status != 0 ? gen_strerror(status) : "too long");
+      gen_org_log(inst->client->org, NULL, LOG_ERR, "StateDirectory %s: %s",
+                  dir, status != 0 ? gen_strerror(status) : "too long");
       inst->state_path[0] = '\0';
       return -EINVAL;
     }

@@ -610,6 +610,22 @@ DEF_TEST(missing_permission) {
   return 0;
 }
 
+DEF_TEST(org_log_lines) {
+  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  mock_log_reset();
+  gen_org_log(org, NULL, LOG_WARNING, "queue %s: %d", "q-1", 7);
+  OK(mock_log_contains("genesys_realtime plugin: Org \"acme\": queue q-1: 7"));
+  /* Rate-limited: the second within the interval is held back. */
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  mock_log_reset();
+  gen_org_log(org, &rl, LOG_ERR, "first");
+  gen_org_log(org, &rl, LOG_ERR, "second");
+  OK(mock_log_contains("Org \"acme\": first"));
+  OK(!mock_log_contains("second"));
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -628,6 +644,7 @@ int main(void) {
   RUN_TEST(secret_never_logged);
   RUN_TEST(shards_split_entities_stably);
   RUN_TEST(filter_keys_and_choice_lists);
+  RUN_TEST(org_log_lines);
   if (mock_rmtree(dir) != 0)
     return 1;
   mock_log_reset();
