@@ -136,7 +136,7 @@ static bool apply_saved(const gen_waits_bounds_t *bounds, json_object *saved,
 
 void gen_conv_store_load(gen_conv_store_t *st, const char *path,
                          const gen_waits_bounds_t *bounds,
-                         const char *log_prefix) {
+                         const gen_org_t *org) {
   memset(st, 0, sizeof(*st));
   st->bounds = *bounds;
   json_object *doc = NULL;
@@ -164,23 +164,24 @@ void gen_conv_store_load(gen_conv_store_t *st, const char *path,
       if (!json_object_is_type(saved, json_type_object) ||
           !apply_saved(bounds, saved, scratch, same_bounds)) {
         why = "a count in it is out of range or not one";
-        GEN_ERROR("%s: state file %s: queue %.60s: %s", log_prefix, path, id,
-                  why);
+        gen_org_log(org, NULL, LOG_ERR, "state file %s: queue %.60s: %s", path,
+                    id, why);
         break;
       }
     }
   }
   if (why != NULL) {
-    GEN_ERROR("%s: state file %s refused (%s): the conversation counters "
-              "restart at zero",
-              log_prefix, path, why);
+    gen_org_log(org, NULL, LOG_ERR,
+                "state file %s refused (%s): the conversation counters "
+                "restart at zero",
+                path, why);
     json_object_put(doc);
     return;
   }
   if (!same_bounds)
-    GEN_INFO("%s: WaitBuckets changed: the wait buckets restart at zero, the "
-             "other conversation counters continue",
-             log_prefix);
+    gen_org_log(org, NULL, LOG_INFO,
+                "WaitBuckets changed: the wait buckets restart at zero, the "
+                "other conversation counters continue");
   st->same_bounds = same_bounds;
   st->restored = doc;
 }

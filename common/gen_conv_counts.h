@@ -63,11 +63,10 @@ typedef struct {
 } gen_conv_store_t;
 
 /* Loads path under bounds; a missing file is a fresh start. What is
- * refused or changed is logged with log_prefix ("<plugin> plugin: Org
- * \"x\""). */
+ * refused or changed is logged as org's. */
 void gen_conv_store_load(gen_conv_store_t *st, const char *path,
                          const gen_waits_bounds_t *bounds,
-                         const char *log_prefix);
+                         const gen_org_t *org);
 
 /* True when the file held counters of queue_id not yet restored. */
 bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id);

@@ -75,41 +75,6 @@ cdtime_t gen_dispatch_interval(const char *plugin) {
   return DEFAULT_INTERVAL;
 }
 
-void gen_sanitize_name(const char *name, char *out, size_t size) {
-  if (size == 0)
-    return;
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)(name ? name : "");
-       *p != '\0' && n + 1 < size; p++) {
-    unsigned char c = *p;
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-                c >= 0x80;
-    char o = keep ? (char)c : '_';
-    if (o == '_' && n > 0 && out[n - 1] == '_')
-      continue;
-    out[n++] = o;
-  }
-  /* Never end inside a UTF-8 sequence: drop a cut lead byte and its tail. */
-  if (n > 0 && ((unsigned char)out[n - 1] & 0x80)) {
-    size_t start = n;
-    while (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0x80)
-      start--;
-    if (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0xC0) {
-      unsigned char lead = (unsigned char)out[start - 1];
-      size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      if (n - (start - 1) < want)
-        n = start - 1;
-    }
-  }
-  /* Trailing '_' from a cut or from trailing punctuation reads badly. */
-  while (n > 1 && out[n - 1] == '_')
-    n--;
-  out[n] = '\0';
-  if (n == 0)
-    sstrncpy(out, "unknown", size);
-}
-
 uint64_t gen_series_hash(const char *host, const char *plugin,
                          const char *plugin_instance, const char *type,
                          const char *type_instance) {

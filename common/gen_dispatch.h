@@ -15,6 +15,7 @@
 #include "collectd/core/daemon/plugin.h"
 
 #include "gen_log.h"
+#include "gen_names.h"
 #include <stdbool.h>
 
 #include <stdint.h>
@@ -26,13 +27,6 @@ typedef struct {
   const char *type;            /* a type of types/genesys.db */
   const char *type_instance;   /* sanitised here; NULL = none */
 } gen_ident_t;
-
-/* Writes name into out (size bytes) in a form every backend keeps as one
- * segment: letters, digits, '_', '-', '.' and UTF-8 stay; anything else
- * (white space, '/', quotes, control bytes) becomes '_', runs of '_' fold
- * into one. The result is never empty ("unknown") and is cut on a UTF-8
- * character boundary. */
-void gen_sanitize_name(const char *name, char *out, size_t size);
 
 /* Every value leaves with an explicit time and interval. collectd 5.12
  * fills a missing interval from the dispatching thread's plugin context and

@@ -70,21 +70,11 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,
                                            const char *log_prefix) {
-  char dir[PATH_MAX], path[PATH_MAX], safe[DATA_MAX_NAME_LEN];
-  if (c->state_dir != NULL)
-    sstrncpy(dir, c->state_dir, sizeof(dir));
-  else
-    gen_state_default_dir(dir, sizeof(dir));
-  gen_sanitize_name(org, safe, sizeof(safe));
-  if (snprintf(path, sizeof(path), "%s/%s-%s%s.json", dir, stem, safe,
-               suffix) >= (int)sizeof(path)) {
-    GEN_ERROR("%s: StateDirectory is too long", log_prefix);
-    return NULL;
-  }
-  int status = gen_state_mkdir(dir);
+  char path[PATH_MAX], err[PATH_MAX + 64];
+  int status = gen_state_path(c->state_dir, stem, org, suffix, path,
+                              sizeof(path), err, sizeof(err));
   if (status != 0) {
-    GEN_ERROR("%s: StateDirectory %s: %s", log_prefix, dir,
-              gen_strerror(status));
+    GEN_ERROR("%s: %s", log_prefix, err);
     return NULL;
   }
   /* Called from an init callback: the ordered dispatch of the buckets

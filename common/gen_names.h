@@ -3,10 +3,13 @@
  * collectd-genesys: media types as Genesys spells them, one table for every
  * plugin and parser (queue observations, conversation events, aggregates,
  * the MediaType option). The index of a name is its gen_media_t; a set of
- * media types is a bitmask of 1u << index.
+ * media types is a bitmask of 1u << index. Also names made safe for
+ * collectd identifiers, series and file names (gen_sanitize_name).
  */
 #ifndef GEN_NAMES_H
 #define GEN_NAMES_H 1
+
+#include <stddef.h>
 
 typedef enum {
   GEN_MEDIA_VOICE = 0,
@@ -29,5 +32,12 @@ extern const char *const gen_media_names[GEN_MEDIA_COUNT];
 
 /* The media type a name spells (ASCII case ignored), or -1. */
 int gen_media_from_name(const char *name);
+
+/* Writes name into out (size bytes) in a form every backend keeps as one
+ * segment: letters, digits, '_', '-', '.' and UTF-8 stay; anything else
+ * (white space, '/', quotes, control bytes) becomes '_', runs of '_' fold
+ * into one. The result is never empty ("unknown") and is cut on a UTF-8
+ * character boundary. */
+void gen_sanitize_name(const char *name, char *out, size_t size);
 
 #endif /* GEN_NAMES_H */

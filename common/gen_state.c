@@ -6,6 +6,8 @@
 
 #include "collectd/core/daemon/configfile.h"
 #include "gen_json.h"
+#include "gen_log.h"
+#include "gen_names.h"
 #include "gen_state.h"
 
 #include <errno.h>
@@ -147,4 +149,24 @@ void gen_state_default_dir(char *buf, size_t size) {
   const char *base = global_option_get("BaseDir");
   snprintf(buf, size, "%s/genesys",
            (base != NULL && base[0] != '\0') ? base : "/var/lib/collectd");
+}
+
+int gen_state_path(const char *dir, const char *stem, const char *org,
+                   const char *suffix, char *path, size_t size, char *err,
+                   size_t err_size) {
+  char d[PATH_MAX], safe[DATA_MAX_NAME_LEN];
+  if (dir != NULL)
+    snprintf(d, sizeof(d), "%s", dir);
+  else
+    gen_state_default_dir(d, sizeof(d));
+  gen_sanitize_name(org, safe, sizeof(safe));
+  if (snprintf(path, size, "%s/%s-%s%s.json", d, stem, safe, suffix) >=
+      (int)size) {
+    snprintf(err, err_size, "StateDirectory %s: too long", d);
+    return -ENAMETOOLONG;
+  }
+  int status = gen_state_mkdir(d);
+  if (status != 0)
+    snprintf(err, err_size, "StateDirectory %s: %s", d, gen_strerror(status));
+  return status;
 }

@@ -35,4 +35,12 @@ int gen_state_load_json(const char *path, json_object **doc);
 /* The default state directory: "<collectd BaseDir>/genesys". */
 void gen_state_default_dir(char *buf, size_t size);
 
+/* The state file "<dir>/<stem>-<org><suffix>.json" of one org (dir NULL:
+ * the default directory; org made safe as a file name), its directory
+ * created. 0, or a negative errno with the reason in err ("StateDirectory
+ * <dir>: <why>"). */
+int gen_state_path(const char *dir, const char *stem, const char *org,
+                   const char *suffix, char *path, size_t size, char *err,
+                   size_t err_size);
+
 #endif /* GEN_STATE_H */

@@ -887,26 +887,16 @@ static int gr_instance_init(void *data) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)
       return -ENOMEM;
-    char dir[PATH_MAX], safe[DATA_MAX_NAME_LEN];
-    if (inst->config.state_dir != NULL)
-      sstrncpy(dir, inst->config.state_dir, sizeof(dir));
-    else
-      gen_state_default_dir(dir, sizeof(dir));
-    gen_sanitize_name(inst->client->org->name, safe, sizeof(safe));
-    int status = gen_state_mkdir(dir);
-    if (status != 0 || snprintf(inst->state_path, sizeof(inst->state_path),
-                                "%s/realtime-%s.json", dir,
-                                safe) >= (int)sizeof(inst->state_path)) {
-      gen_org_log(inst->client->org, NULL, LOG_ERR, "StateDirectory %s: %s",
-                  dir, status != 0 ? gen_strerror(status) : "too long");
+    char err[PATH_MAX + 64];
+    if (gen_state_path(inst->config.state_dir, "realtime",
+                       inst->client->org->name, "", inst->state_path,
+                       sizeof(inst->state_path), err, sizeof(err)) != 0) {
+      gen_org_log(inst->client->org, NULL, LOG_ERR, "%s", err);
       inst->state_path[0] = '\0';
       return -EINVAL;
     }
-    char prefix[256];
-    snprintf(prefix, sizeof(prefix), "%s plugin: Org \"%s\"", PLUGIN_NAME,
-             inst->client->org->name);
     gen_conv_store_load(&inst->store, inst->state_path,
-                        &inst->config.wait_bounds, prefix);
+                        &inst->config.wait_bounds, inst->client->org);
   }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -115,6 +115,7 @@ static void write_text(const char *text) {
 }
 
 DEF_TEST(state_round_trip_and_refusals) {
+  gen_org_t *org = mock_org("genesys_realtime");
   CHECK_NOT_NULL(mkdtemp(dir));
   snprintf(path, sizeof(path), "%s/cc.json", dir);
   gen_waits_bounds_t b;
@@ -126,14 +127,14 @@ DEF_TEST(state_round_trip_and_refusals) {
   queues[1] = NULL; /* never counted */
 
   gen_conv_store_t st;
-  gen_conv_store_load(&st, path, &b, "test"); /* no file: a fresh start */
+  gen_conv_store_load(&st, path, &b, org); /* no file: a fresh start */
   OK(st.restored == NULL);
   json_object *doc = gen_conv_store_snapshot(&st, 2, each, NULL);
   EXPECT_EQ_INT(0, gen_state_save_json(path, doc));
   json_object_put(doc);
   gen_conv_store_free(&st);
 
-  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_store_load(&st, path, &b, org);
   OK(st.same_bounds);
   OK(gen_conv_store_pending(&st, "q-1"));
   OK(!gen_conv_store_pending(&st, "q-2"));
@@ -149,7 +150,7 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_conv_store_free(&st);
 
   /* A queue not counted since is carried over by the next save. */
-  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_store_load(&st, path, &b, org);
   gen_conv_counts_free(queues[0]);
   queues[0] = NULL;
   doc = gen_conv_store_snapshot(&st, 2, each, NULL);
@@ -162,7 +163,7 @@ DEF_TEST(state_round_trip_and_refusals) {
    * what is left over is not carried under the new bounds. */
   gen_waits_bounds_t other = {.bound = {1}, .n = 1};
   mock_log_reset();
-  gen_conv_store_load(&st, path, &other, "test");
+  gen_conv_store_load(&st, path, &other, org);
   OK(mock_log_contains("WaitBuckets changed"));
   OK(!st.same_bounds);
   back = calloc(GEN_MEDIA_COUNT, sizeof(*back));
@@ -177,24 +178,25 @@ DEF_TEST(state_round_trip_and_refusals) {
              "{\"q-1\":{\"chat\":{\"m\":[1e300,0,0,0,0,0,0],"
              "\"b\":[0,0,0,0,0,0,0,0],\"w\":0}}}}");
   mock_log_reset();
-  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_store_load(&st, path, &b, org);
   OK(mock_log_contains("a count in it is out of range or not one"));
   OK(mock_log_contains("the conversation counters restart at zero"));
   OK(st.restored == NULL);
   OK(!gen_conv_store_pending(&st, "q-1"));
   write_text("{\"version\":2,\"queues\":{}}");
   mock_log_reset();
-  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_store_load(&st, path, &b, org);
   OK(mock_log_contains("not a state file of this version"));
   OK(st.restored == NULL);
   write_text("{\"version\":1,\"bounds\":[5,10,20,30,60,120,300],\"queues\":"
              "{\"q-1\":{\"voice\":{\"m\":[1,0,0,0,0,0,0],"
              "\"b\":[0,0,0,0,0,0,0,0],\"w\":-4}}}}");
   mock_log_reset();
-  gen_conv_store_load(&st, path, &b, "test");
+  gen_conv_store_load(&st, path, &b, org);
   OK(mock_log_contains("restart at zero"));
   unlink(path);
   rmdir(dir);
+  gen_org_free(org);
   return 0;
 }
 
