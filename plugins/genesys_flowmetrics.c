@@ -43,6 +43,7 @@
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_receiver.h"
+#include "gen_recent.h"
 #include "gen_secret.h"
 #include "gen_state.h"
 #include "gen_time.h"
@@ -136,13 +137,6 @@ typedef struct {
   size_t cap;
 } gf_counters_t;
 
-/* Recently seen EventBridge ids: two generations of hashes, so memory stays
- * bounded and the last GF_RECENT_IDS ids at least are always remembered. */
-typedef struct {
-  uint64_t *slots[2]; /* open addressing, 0 = empty */
-  size_t count;       /* in the current generation */
-} gf_recent_t;
-
 typedef struct {
   atomic_uint_fast64_t flow_records;
   atomic_uint_fast64_t conversation_events;
@@ -166,7 +160,7 @@ typedef struct {
   gen_entity_set_t flows, outcomes, milestones, queues;
   gf_counters_t counters;
   gen_journal_t counter_journal; /* one line per counter increment */
-  gf_recent_t recent;
+  gen_recent_t recent;     /* EventBridge ids, for its repeated deliveries */
   gen_interval_t *engine;  /* Aggregates: buckets, revisits, totals */
   gen_agg_counts_t counts; /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
@@ -697,41 +691,6 @@ static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
 
 /* ---- the receiver -------------------------------------------------------- */
 
-static uint64_t *gf_recent_slot(uint64_t *slots, uint64_t h) {
-  size_t mask = 2 * GF_RECENT_IDS - 1;
-  for (size_t s = h & mask;; s = (s + 1) & mask)
-    if (slots[s] == 0 || slots[s] == h)
-      return &slots[s];
-}
-
-/* True when id was remembered. */
-static bool gf_recent_has(gf_recent_t *r, const char *id) {
-  uint64_t h = gen_hash_id(id) | 1; /* never 0, the empty mark */
-  for (int g = 0; g < 2; g++)
-    if (r->slots[g] != NULL && *gf_recent_slot(r->slots[g], h) == h)
-      return true;
-  return false;
-}
-
-/* True when id was seen before; remembers it otherwise. */
-static bool gf_recent_seen(gf_recent_t *r, const char *id) {
-  if (gf_recent_has(r, id))
-    return true;
-  uint64_t h = gen_hash_id(id) | 1;
-  if (r->slots[0] == NULL || r->count >= GF_RECENT_IDS) {
-    uint64_t *fresh = calloc(2 * GF_RECENT_IDS, sizeof(*fresh));
-    if (fresh == NULL)
-      return false;
-    free(r->slots[1]);
-    r->slots[1] = r->slots[0];
-    r->slots[0] = fresh;
-    r->count = 0;
-  }
-  *gf_recent_slot(r->slots[0], h) = h;
-  r->count++;
-  return false;
-}
-
 /* An EventBridge event ({version, id, detail-type, source, …, detail:
  * {topicName, eventBody{conversationId, attributes{}}}}): 200 once its
  * attributes are counted (journalled), 400 when it is not that. */
@@ -767,7 +726,7 @@ static unsigned gf_on_event(void *ud, const char *text, size_t len) {
     return 400;
   }
   pthread_mutex_lock(&inst->lock);
-  bool duplicate = gf_recent_has(&inst->recent, event_id);
+  bool duplicate = gen_recent_has(&inst->recent, event_id);
   pthread_mutex_unlock(&inst->lock);
   if (duplicate) {
     /* EventBridge delivers at least once; the ledger would not count it
@@ -785,7 +744,7 @@ static unsigned gf_on_event(void *ud, const char *text, size_t len) {
       return 507;
     }
     pthread_mutex_lock(&inst->lock);
-    gf_recent_seen(&inst->recent, event_id); /* remembered once kept */
+    gen_recent_seen(&inst->recent, event_id); /* remembered once kept */
     pthread_mutex_unlock(&inst->lock);
   }
   json_object_put(doc);
@@ -1427,8 +1386,7 @@ static void gf_instance_free(void *data) {
   pthread_mutex_destroy(&inst->sent_lock);
   gen_journal_fini(&inst->counter_journal);
   gen_interval_free(inst->engine);
-  free(inst->recent.slots[0]);
-  free(inst->recent.slots[1]);
+  gen_recent_free(&inst->recent);
   if (inst->rx_secret != NULL) {
     gen_redact_remove(inst->rx_secret);
     gen_free_secret(inst->rx_secret);
@@ -1448,6 +1406,7 @@ static int gf_instance_init(void *data) {
   inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  gen_recent_init(&inst->recent, GF_RECENT_IDS);
   if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
