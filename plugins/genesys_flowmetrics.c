@@ -26,9 +26,9 @@
  * the flow observations query every read.
  *
  * Counters only go up and survive restarts, a SIGKILL too: every flow
- * counter increment and every newly counted metric attribute is journalled
- * (gen_journal) before it is dispatched or acknowledged; a state file every
- * StateSaveInterval starts new journals.
+ * counter increment (gen_counters) and every newly counted metric attribute
+ * (gen_attr) is journalled before it is dispatched or acknowledged; a state
+ * file every StateSaveInterval starts new journals.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -36,9 +36,9 @@
 #include "gen_aggregates.h"
 #include "gen_attr.h"
 #include "gen_client.h"
+#include "gen_counters.h"
 #include "gen_entity.h"
 #include "gen_interval_config.h"
-#include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
@@ -70,12 +70,11 @@
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
-/* Least time between two dispatches of one counter. collectd's write
- * threads (WriteThreads, 5 by default) may take two values of a series
- * queued back to back (a burst of events) in either order: the older one
- * then reaches the writers last and uc_update logs "Value too old". An
- * increment within this of the last dispatch leaves with the next read's;
- * short, so that few wait a whole interval. */
+/* Least time between two dispatches of one counter (gen_dispatch_due: a
+ * burst of events would queue values of one series back to back, which
+ * collectd's write threads may take in either order). An increment within
+ * it leaves with the next read's; short, so that few wait a whole
+ * interval. */
 #define GF_DISPATCH_GAP MS_TO_CDTIME_T(100)
 
 /* Kinds of flow counter, as type names. */
@@ -128,15 +127,6 @@ typedef struct {
   cdtime_t rx_deadline; /* whole request */
 } gf_config_t;
 
-/* Flow counters keyed "flowId\x1fkind\x1fsubId" (an entity set maps the key
- * to an index into totals and sent_at, the time of its last dispatch). */
-typedef struct {
-  gen_entity_set_t keys;
-  uint64_t *totals;
-  cdtime_t *sent_at;
-  size_t cap;
-} gf_counters_t;
-
 typedef struct {
   atomic_uint_fast64_t flow_records;
   atomic_uint_fast64_t conversation_events;
@@ -158,19 +148,15 @@ typedef struct {
 
   pthread_mutex_t lock; /* entity sets, counters, recent ids */
   gen_entity_set_t flows, outcomes, milestones, queues;
-  gf_counters_t counters;
-  gen_journal_t counter_journal; /* one line per counter increment */
-  gen_recent_t recent;     /* EventBridge ids, for its repeated deliveries */
-  gen_interval_t *engine;  /* Aggregates: buckets, revisits, totals */
-  gen_agg_counts_t counts; /* aggregates and observations queries */
+  gen_counters_t *counters; /* keyed "flowId\x1fkind\x1fsubId" */
+  gen_recent_t recent;      /* EventBridge ids, for its repeated deliveries */
+  gen_interval_t *engine;   /* Aggregates: buckets, revisits, totals */
+  gen_agg_counts_t counts;  /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
    * from the receiver's and the channels' threads. */
   atomic_uint_fast64_t interval;
-  cdtime_t dispatch_gap;      /* GF_DISPATCH_GAP */
-  pthread_mutex_t sent_lock;  /* attr_sent */
-  gen_entity_set_t attr_sent; /* "flow\x1fmetric" -> index into attr_sent_at */
-  cdtime_t *attr_sent_at;
-  size_t attr_sent_cap;
+  cdtime_t dispatch_gap; /* GF_DISPATCH_GAP */
+  gen_pace_t *attr_sent; /* "flow\x1fmetric": the last dispatch */
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
@@ -390,59 +376,11 @@ static int gf_check_config(gf_instance_t *inst) {
 
 /* ---- flow counters ------------------------------------------------------- */
 
-/* Grows *array (of *cap elements of size bytes, zero-filled) to hold index
- * i; false when out of memory. */
-static bool gf_grow(void **array, size_t *cap, size_t size, size_t i) {
-  if (i < *cap)
-    return true;
-  size_t n = *cap ? 2 * *cap : 64;
-  while (n <= i)
-    n *= 2;
-  char *a = realloc(*array, n * size);
-  if (a == NULL)
-    return false;
-  memset(a + *cap * size, 0, (n - *cap) * size);
-  *array = a;
-  *cap = n;
-  return true;
-}
-
-/* Adds delta to a counter; returns its index (-1 on allocation failure,
- * which loses the count but keeps running). */
-static ssize_t gf_counter_add(gf_counters_t *c, const char *flow_id,
-                              gf_kind_t kind, const char *sub_id,
-                              uint64_t delta) {
-  char key[512];
-  snprintf(key, sizeof(key), "%s\x1f%d\x1f%s", flow_id, (int)kind,
+/* The key of a flow counter. */
+static void gf_counter_key(char *key, size_t size, const char *flow_id,
+                           gf_kind_t kind, const char *sub_id) {
+  snprintf(key, size, "%s\x1f%d\x1f%s", flow_id, (int)kind,
            sub_id ? sub_id : "");
-  ssize_t i = gen_entity_add(&c->keys, key, NULL, NULL);
-  if (i < 0)
-    return -1;
-  size_t cap = c->cap;
-  if (!gf_grow((void **)&c->totals, &cap, sizeof(*c->totals), (size_t)i))
-    return -1;
-  cap = c->cap;
-  if (!gf_grow((void **)&c->sent_at, &cap, sizeof(*c->sent_at), (size_t)i))
-    return -1;
-  c->cap = cap;
-  c->totals[i] += delta;
-  return i;
-}
-
-static void gf_counters_free(gf_counters_t *c) {
-  gen_entity_set_free(&c->keys);
-  free(c->totals);
-  free(c->sent_at);
-  memset(c, 0, sizeof(*c));
-}
-
-/* True (and now noted) when a series last dispatched at *sent_at may be
- * dispatched again at now. */
-static bool gf_due(cdtime_t *sent_at, cdtime_t now, cdtime_t gap) {
-  if (*sent_at != 0 && now >= *sent_at && now - *sent_at < gap)
-    return false;
-  *sent_at = now;
-  return true;
 }
 
 /* Splits a counter key; false when it is not one. */
@@ -459,6 +397,17 @@ static bool gf_counter_key_split(const char *key, char *flow_id,
   snprintf(flow_id, flow_size, "%.*s", (int)(a - key), key);
   *kind = (gf_kind_t)k;
   *sub_id = b + 1;
+  return true;
+}
+
+/* A key read back from the state file or the journal, as counted. */
+static bool gf_counter_key_read(const char *text, char *key, size_t size) {
+  char flow_id[256];
+  gf_kind_t kind;
+  const char *sub;
+  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
+    return false;
+  gf_counter_key(key, size, flow_id, kind, sub);
   return true;
 }
 
@@ -515,20 +464,15 @@ static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
                           const char *flow_name, gf_kind_t kind,
                           const char *sub_id, const char *sub_name) {
-  ssize_t i = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
+  char key[GEN_COUNTERS_KEY_SIZE];
+  gf_counter_key(key, sizeof(key), flow_id, kind, sub_id);
+  ssize_t i = gen_counters_increment(inst->counters, key);
   if (i < 0)
     return;
-  if (gen_journal_active(&inst->counter_journal)) {
-    char line[600];
-    int n = snprintf(line, sizeof(line), "%s\x1f%d\x1f%s\n", flow_id, (int)kind,
-                     sub_id ? sub_id : "");
-    if (n > 0 && (size_t)n < sizeof(line))
-      gen_journal_append(&inst->counter_journal, line, (size_t)n);
-  }
   cdtime_t now = cdtime();
-  if (gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
+  if (gen_counters_due(inst->counters, (size_t)i, now, inst->dispatch_gap))
     gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
-                        inst->counters.totals[i], now);
+                        gen_counters_total(inst->counters, (size_t)i), now);
 }
 
 /* A metric-attribute counter (gen_attr calls this from the read thread and
@@ -540,17 +484,7 @@ static void gf_dispatch_attribute(void *ud, const char *flow,
   char key[2 * GEN_ATTR_NAME_MAX + 2];
   snprintf(key, sizeof(key), "%s\x1f%s", flow, metric);
   cdtime_t now = cdtime();
-  pthread_mutex_lock(&inst->sent_lock);
-  ssize_t i = gen_entity_find(&inst->attr_sent, key);
-  if (i < 0)
-    i = gen_entity_add(&inst->attr_sent, key, NULL, NULL);
-  /* Out of memory: dispatched anyway, as before the gap existed. */
-  bool due = i < 0 ||
-             !gf_grow((void **)&inst->attr_sent_at, &inst->attr_sent_cap,
-                      sizeof(*inst->attr_sent_at), (size_t)i) ||
-             gf_due(&inst->attr_sent_at[i], now, inst->dispatch_gap);
-  pthread_mutex_unlock(&inst->sent_lock);
-  if (due)
+  if (gen_pace_due(inst->attr_sent, key, now, inst->dispatch_gap))
     gf_put_derive(inst, flow, "flow_metric_attribute", metric, total, now);
 }
 
@@ -782,23 +716,6 @@ static void gf_start_receiver(gf_instance_t *inst) {
 
 /* ---- state --------------------------------------------------------------- */
 
-/* Replays one journalled increment ("flowId\x1fkind\x1fsubId"). */
-static void gf_replay_increment(void *ud, const char *text, size_t len) {
-  gf_instance_t *inst = ud;
-  char flow_id[256];
-  gf_kind_t kind;
-  const char *sub;
-  if (len > 0 &&
-      gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
-    gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL, 1);
-}
-
-static void gf_replay_nothing(void *ud, const char *text, size_t len) {
-  (void)ud;
-  (void)text;
-  (void)len;
-}
-
 static void gf_restore_state(gf_instance_t *inst) {
   json_object *doc = NULL;
   int status = gen_state_load_json(inst->config.state_file, &doc);
@@ -806,49 +723,15 @@ static void gf_restore_state(gf_instance_t *inst) {
     GEN_WARNING("%s: state file %s unreadable (%s); counting starts afresh",
                 inst->log_prefix, inst->config.state_file,
                 gen_strerror(status));
-  json_object *flows = gen_json_get_object(doc, "flows");
-  /* A count we did not write (1e300, text, negative) refuses them all, and
-   * the journal after them (alone it would count part of the history). */
-  bool refused = false;
-  if (flows != NULL) {
-    json_object_object_foreach(flows, bad_key, bad_value) {
-      int64_t total;
-      if (!gen_json_int64_of(bad_value, &total) || total < 0) {
-        GEN_ERROR("%s: state file %s: flows \"%.60s\": %.40s is not a "
-                  "count; the flow counters restart at zero",
-                  inst->log_prefix, inst->config.state_file, bad_key,
-                  json_object_to_json_string(bad_value));
-        flows = NULL;
-        refused = true;
-        break;
-      }
-    }
-  }
-  if (flows != NULL) {
-    json_object_object_foreach(flows, key, value) {
-      int64_t total = 0;
-      gen_json_int64_of(value, &total);
-      char flow_id[256];
-      gf_kind_t kind;
-      const char *sub;
-      if (total > 0 &&
-          gf_counter_key_split(key, flow_id, sizeof(flow_id), &kind, &sub))
-        gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL,
-                       (uint64_t)total);
-    }
-  }
-  int64_t generation = 0;
-  if (!gen_json_get_int64(doc, "flow_generation", &generation) ||
-      generation < 0)
-    generation = 0;
+  char err[256];
+  if (gen_counters_restore(inst->counters, doc, err, sizeof(err)) != 0)
+    GEN_ERROR("%s: state file %s: %s; the flow counters restart at zero",
+              inst->log_prefix, inst->config.state_file, err);
   pthread_mutex_lock(&inst->lock);
-  if (gen_journal_recover(&inst->counter_journal, (uint64_t)generation,
-                          refused ? gf_replay_nothing : gf_replay_increment,
-                          inst) != 0)
+  if (gen_counters_recover(inst->counters, doc) != 0)
     GEN_WARNING("%s: flow counters survive no crash (no journal)",
                 inst->log_prefix);
   pthread_mutex_unlock(&inst->lock);
-  char err[256];
   if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
                        err, sizeof(err)) != 0)
     GEN_ERROR("%s: state file %s: %s", inst->log_prefix,
@@ -858,25 +741,16 @@ static void gf_restore_state(gf_instance_t *inst) {
 
 static void gf_save_state(gf_instance_t *inst) {
   json_object *doc = json_object_new_object();
-  json_object *flows = json_object_new_object();
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->counters.keys.count; i++)
-    json_object_object_add(
-        flows, inst->counters.keys.items[i].id,
-        json_object_new_int64((int64_t)inst->counters.totals[i]));
-  /* Increments after this moment go to the next journal. */
-  uint64_t generation = gen_journal_rotate(&inst->counter_journal);
+  uint64_t generation = gen_counters_snapshot(inst->counters, doc);
   pthread_mutex_unlock(&inst->lock);
   json_object *attributes = gen_attr_snapshot(inst->ledger);
-  json_object_object_add(doc, "flows", flows);
-  json_object_object_add(doc, "flow_generation",
-                         json_object_new_int64((int64_t)generation));
   json_object_object_add(doc, "attributes", json_object_get(attributes));
   int status = gen_state_save_json(inst->config.state_file, doc);
   if (status == 0) {
     gen_attr_snapshot_stored(inst->ledger, attributes);
     pthread_mutex_lock(&inst->lock);
-    gen_journal_stored(&inst->counter_journal, generation);
+    gen_counters_stored(inst->counters, generation);
     pthread_mutex_unlock(&inst->lock);
   } else
     gen_log_limited(&inst->complain, LOG_ERR,
@@ -1253,16 +1127,16 @@ static void gf_collect_interval(gf_instance_t *inst) {
  * for the next). */
 static void gf_redispatch_counters(gf_instance_t *inst) {
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->counters.keys.count; i++) {
+  for (size_t i = 0; i < gen_counters_count(inst->counters); i++) {
     char flow_id[256];
     gf_kind_t kind;
     const char *sub;
     cdtime_t now = cdtime();
-    if (gf_counter_key_split(inst->counters.keys.items[i].id, flow_id,
+    if (gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
                              sizeof(flow_id), &kind, &sub) &&
-        gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
+        gen_counters_due(inst->counters, i, now, inst->dispatch_gap))
       gf_dispatch_counter(inst, flow_id, NULL, kind, sub[0] ? sub : NULL, NULL,
-                          inst->counters.totals[i], now);
+                          gen_counters_total(inst->counters, i), now);
   }
   pthread_mutex_unlock(&inst->lock);
   gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
@@ -1380,11 +1254,8 @@ static void gf_instance_free(void *data) {
   gen_entity_set_free(&inst->outcomes);
   gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
-  gf_counters_free(&inst->counters);
-  gen_entity_set_free(&inst->attr_sent);
-  free(inst->attr_sent_at);
-  pthread_mutex_destroy(&inst->sent_lock);
-  gen_journal_fini(&inst->counter_journal);
+  gen_counters_free(inst->counters);
+  gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
   gen_recent_free(&inst->recent);
   if (inst->rx_secret != NULL) {
@@ -1402,12 +1273,11 @@ static int gf_instance_init(void *data) {
   gf_instance_t *inst = data;
   gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
-  pthread_mutex_init(&inst->sent_lock, NULL);
   inst->dispatch_gap = GF_DISPATCH_GAP;
-  inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   gen_recent_init(&inst->recent, GF_RECENT_IDS);
-  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL)
+  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL ||
+      (inst->attr_sent = gen_pace_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
@@ -1450,10 +1320,17 @@ static int gf_instance_init(void *data) {
       .log_prefix = inst->log_prefix,
   };
   inst->ledger = gen_attr_ledger_create(inst->format, &options, journal);
+  if (inst->ledger == NULL)
+    return -EINVAL;
+  gen_counters_options_t counters = {
+      .totals_name = "flows",
+      .generation_name = "flow_generation",
+      .read_key = gf_counter_key_read,
+      .log_prefix = inst->log_prefix,
+      .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,
+  };
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
-  if (inst->ledger == NULL ||
-      gen_journal_init(&inst->counter_journal, journal, inst->log_prefix,
-                       &gen_attr_stats(inst->ledger)->journal_errors) != 0)
+  if ((inst->counters = gen_counters_new(&counters, journal)) == NULL)
     return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
