@@ -202,8 +202,9 @@ size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
   return skipped;
 }
 
-static void put(const gen_agg_series_t *s, const char *type,
-                const char *measure, bool derive, double value, int64_t at_ms) {
+void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
+                       const char *measure, bool derive, double value,
+                       int64_t at_ms) {
   char type_instance[DATA_MAX_NAME_LEN];
   const char *suffix = s->suffix ? s->suffix : "";
   if (measure != NULL && suffix[0] != '\0') {
@@ -241,30 +242,33 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
     switch (mt->kind) {
     case GEN_AGG_COUNT:
       if (find(v, n, mt->name, "", &count))
-        put(s, mt->bucket_type ? mt->bucket_type : mt->name, NULL, false, count,
-            end_ms);
+        gen_agg_put_value(s, mt->bucket_type ? mt->bucket_type : mt->name, NULL,
+                          false, count, end_ms);
       break;
     case GEN_AGG_DURATION:
       if (!find(v, n, mt->name, "_count", &count))
         break;
-      put(s, "duration_count", mt->name, false, count, end_ms);
+      gen_agg_put_value(s, "duration_count", mt->name, false, count, end_ms);
       if (count > 0 && find(v, n, mt->name, "_sum_ms", &sum))
-        put(s, "duration_avg", mt->name, false, sum / count / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_avg", mt->name, false,
+                          sum / count / 1000.0, end_ms);
       if (find(v, n, mt->name, "_max_ms", &x))
-        put(s, "duration_max", mt->name, false, x / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_max", mt->name, false, x / 1000.0,
+                          end_ms);
       if (find(v, n, mt->name, "_min_ms", &x))
-        put(s, "duration_min", mt->name, false, x / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_min", mt->name, false, x / 1000.0,
+                          end_ms);
       break;
     case GEN_AGG_RATIO:
       if (!find(v, n, mt->name, "_numerator", &x) ||
           !find(v, n, mt->name, "_denominator", &den))
         break;
       snprintf(type, sizeof(type), "%s_numerator", mt->name);
-      put(s, type, NULL, false, x, end_ms);
+      gen_agg_put_value(s, type, NULL, false, x, end_ms);
       snprintf(type, sizeof(type), "%s_denominator", mt->name);
-      put(s, type, NULL, false, den, end_ms);
+      gen_agg_put_value(s, type, NULL, false, den, end_ms);
       if (den > 0)
-        put(s, mt->name, NULL, false, x / den, end_ms);
+        gen_agg_put_value(s, mt->name, NULL, false, x / den, end_ms);
       break;
     }
   }
@@ -288,19 +292,19 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
       else
         snprintf(type, sizeof(type), "total_%s", mt->name);
       if (find(v, n, mt->name, "", &x))
-        put(s, type, NULL, true, x, at_ms);
+        gen_agg_put_value(s, type, NULL, true, x, at_ms);
       break;
     case GEN_AGG_DURATION:
       if (find(v, n, mt->name, "_count", &x))
-        put(s, "total_duration_count", mt->name, true, x, at_ms);
+        gen_agg_put_value(s, "total_duration_count", mt->name, true, x, at_ms);
       if (find(v, n, mt->name, "_sum_ms", &x))
-        put(s, "total_duration_ms", mt->name, true, x, at_ms);
+        gen_agg_put_value(s, "total_duration_ms", mt->name, true, x, at_ms);
       break;
     case GEN_AGG_RATIO:
       for (size_t p = 0; p < STATIC_ARRAY_SIZE(ratio_parts); p++)
         if (find(v, n, mt->name, ratio_parts[p], &x)) {
           snprintf(type, sizeof(type), "total_%s%s", mt->name, ratio_parts[p]);
-          put(s, type, NULL, true, x, at_ms);
+          gen_agg_put_value(s, type, NULL, true, x, at_ms);
         }
       break;
     }
@@ -339,6 +343,41 @@ void gen_agg_key_parse(const char *key, char *buf, size_t size,
     *tab = '\0';
     p = tab + 1;
   }
+}
+
+/* ---- the engine's sink ---------------------------------------------------
+ */
+
+static void sink_put(gen_agg_output_t *o, const char *key, int64_t at_ms,
+                     bool totals, const gen_interval_value_t *v, size_t n) {
+  char buf[GEN_AGG_KEY_SIZE];
+  gen_agg_key_t k;
+  gen_agg_key_parse(key, buf, sizeof(buf), &k);
+  gen_agg_label_t label = {.plugin_instance = "", .suffix = ""};
+  o->label(o->ud, key, &k, &label);
+  gen_agg_series_t s = {o->host, o->plugin, label.plugin_instance, label.suffix,
+                        o->granularity_ms};
+  if (totals)
+    gen_agg_put_totals(o->cat, o->on, label.group, &s, v, n, at_ms);
+  else
+    gen_agg_put_bucket(o->cat, o->on, label.group, &s, v, n, at_ms);
+}
+
+static void sink_bucket(void *ud, const char *key, int64_t start_ms,
+                        int64_t end_ms, gen_interval_kind_t kind,
+                        const gen_interval_value_t *v, size_t n) {
+  (void)start_ms, (void)kind;
+  sink_put(ud, key, end_ms, false, v, n);
+}
+
+static void sink_totals(void *ud, const char *key, int64_t at_ms,
+                        const gen_interval_value_t *v, size_t n) {
+  sink_put(ud, key, at_ms, true, v, n);
+}
+
+gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out) {
+  return (gen_interval_sink_t){
+      .bucket = sink_bucket, .totals = sink_totals, .ud = out};
 }
 
 /* ---- folding groups ------------------------------------------------------

@@ -990,39 +990,30 @@ static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
                       ((gf_instance_t *)ud)->answer, v, n);
 }
 
-/* What the catalogue dispatches of a key's bucket or counters: the flow's
- * plugin_instance, the outcome or milestone name in type_instance. */
-static void gf_put_key(gf_instance_t *inst, const char *key, int64_t at_ms,
-                       bool totals, const gen_interval_value_t *v, size_t n) {
-  char buf[GEN_AGG_KEY_SIZE];
-  gen_agg_key_t k;
-  gen_agg_key_parse(key, buf, sizeof(buf), &k);
-  gf_group_t group = gf_key_group(key);
-  const char *flow =
-      gf_entity_label(inst, &inst->flows, k.n > 1 ? k.dim[1] : "", NULL);
-  const char *sub = "";
-  if (k.n > 2)
-    sub = gf_entity_label(
-        inst, group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
-        k.dim[2], NULL);
-  gen_agg_series_t s = {gen_client_host(inst->client), PLUGIN_NAME, flow, sub,
-                        inst->config.interval.granularity_ms};
-  if (totals)
-    gen_agg_put_totals(&gf_catalogue, NULL, group, &s, v, n, at_ms);
-  else
-    gen_agg_put_bucket(&gf_catalogue, NULL, group, &s, v, n, at_ms);
+/* The series of an engine key: the flow's plugin_instance, the outcome or
+ * milestone name in type_instance. */
+static void gf_label(void *ud, const char *key, const gen_agg_key_t *k,
+                     gen_agg_label_t *out) {
+  gf_instance_t *inst = ud;
+  out->group = gf_key_group(key);
+  out->plugin_instance =
+      gf_entity_label(inst, &inst->flows, k->n > 1 ? k->dim[1] : "", NULL);
+  if (k->n > 2)
+    out->suffix = gf_entity_label(
+        inst,
+        out->group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
+        k->dim[2], NULL);
 }
 
-static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
-                         int64_t end_ms, gen_interval_kind_t kind,
-                         const gen_interval_value_t *v, size_t n) {
-  (void)start_ms, (void)kind;
-  gf_put_key(ud, key, end_ms, false, v, n);
-}
-
-static void gf_on_totals(void *ud, const char *key, int64_t at_ms,
-                         const gen_interval_value_t *v, size_t n) {
-  gf_put_key(ud, key, at_ms, true, v, n);
+/* Where the flow aggregates go (gen_agg_sink). */
+static gen_agg_output_t gf_output(gf_instance_t *inst) {
+  return (gen_agg_output_t){.cat = &gf_catalogue,
+                            .host = gen_client_host(inst->client),
+                            .plugin = PLUGIN_NAME,
+                            .granularity_ms =
+                                inst->config.interval.granularity_ms,
+                            .label = gf_label,
+                            .ud = inst};
 }
 
 static json_object *gf_query_body(void *ud, const char *const *flow_ids,
@@ -1106,8 +1097,8 @@ static void gf_collect_interval(gf_instance_t *inst) {
   const char *ids[GF_MAX_FLOWS_PER_QUERY];
   bool aggregates = inst->engine != NULL;
   gen_agg_query_t query = gf_query(inst);
-  gen_interval_sink_t sink = {
-      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_agg_output_t output = gf_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   for (size_t first = 0; first < inst->flows.count; first += per) {

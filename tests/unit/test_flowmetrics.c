@@ -313,8 +313,8 @@ DEF_TEST(flow_counters_survive_kill) {
 /* Plans at `at`, feeds the answer to the engine and commits the range. */
 static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gf_query(inst);
-  gen_interval_sink_t sink = {
-      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_agg_output_t output = gf_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   return interval_answer(&job, "f-1", at, text);
