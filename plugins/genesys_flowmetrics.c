@@ -42,7 +42,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
-#include "gen_receiver.h"
+#include "gen_receiver_config.h"
 #include "gen_recent.h"
 #include "gen_secret.h"
 #include "gen_state.h"
@@ -115,16 +115,7 @@ typedef struct {
   bool active_flows; /* oFlow every read */
   long flows_per_query;
   gen_interval_config_t interval;
-
-  char *rx_address;
-  char *rx_port; /* NULL = no receiver */
-  char *rx_cert, *rx_key;
-  char *rx_secret_file;
-  char *rx_secret_header;
-  long rx_max_body;
-  long rx_queue;
-  long rx_per_ip;       /* 0 = no per-address limit */
-  cdtime_t rx_deadline; /* whole request */
+  gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
 
 typedef struct {
@@ -143,7 +134,6 @@ typedef struct {
   gen_attr_format_t *format;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
-  char *rx_secret;
   gf_stats_t stats;
 
   pthread_mutex_t lock; /* entity sets, counters, recent ids */
@@ -178,10 +168,7 @@ static void gf_config_init(void *config) {
   c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
   c->finished_timeout = TIME_T_TO_CDTIME_T(3600);
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
-  c->rx_max_body = 256 * 1024;
-  c->rx_queue = 1024;
-  c->rx_per_ip = GEN_RX_MAX_PER_IP;
-  c->rx_deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT);
+  gen_receiver_config_init(&c->rx);
   c->aggregates = true;
   c->active_flows = true;
   c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
@@ -203,12 +190,7 @@ static void gf_config_release(void *config) {
   free(c->attribute_pattern);
   free(c->overflow_name);
   free(c->state_file);
-  free(c->rx_address);
-  free(c->rx_port);
-  free(c->rx_cert);
-  free(c->rx_key);
-  free(c->rx_secret_file);
-  free(c->rx_secret_header);
+  gen_receiver_config_release(&c->rx);
   gen_interval_config_release(&c->interval);
 }
 
@@ -234,16 +216,6 @@ static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-static int gf_config_port(gen_org_t *org, const oconfig_item_t *ci,
-                          gf_config_t *c) {
-  long port;
-  int status = gen_config_int(org, ci, 0, 65535, &port);
-  if (status != 0)
-    return status;
-  free(c->rx_port);
-  return asprintf(&c->rx_port, "%ld", port) < 0 ? -ENOMEM : 0;
-}
-
 static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gf_config_t *c = config;
@@ -253,6 +225,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_notify_config_key(org, ci, &c->notify);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_receiver_config_key(org, ci, &c->rx);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
@@ -289,33 +263,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   }
   if (strcasecmp(ci->key, "StateSaveInterval") == 0)
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
-  if (strcasecmp(ci->key, "ReceiverAddress") == 0)
-    return gen_config_string(org, ci, &c->rx_address);
-  if (strcasecmp(ci->key, "ReceiverPort") == 0) {
-    if (!gen_receiver_available()) {
-      gen_config_error(org, ci,
-                       "this build has no receiver (collectd-genesys was "
-                       "built without libmicrohttpd)");
-      return -EINVAL;
-    }
-    return gf_config_port(org, ci, c);
-  }
-  if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
-    return gen_config_string(org, ci, &c->rx_cert);
-  if (strcasecmp(ci->key, "ReceiverKey") == 0)
-    return gen_config_string(org, ci, &c->rx_key);
-  if (strcasecmp(ci->key, "ReceiverSecretFile") == 0)
-    return gen_config_string(org, ci, &c->rx_secret_file);
-  if (strcasecmp(ci->key, "ReceiverSecretHeader") == 0)
-    return gen_config_string(org, ci, &c->rx_secret_header);
-  if (strcasecmp(ci->key, "ReceiverMaxBody") == 0)
-    return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->rx_max_body);
-  if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->rx_queue);
-  if (strcasecmp(ci->key, "ReceiverMaxConnectionsPerIP") == 0)
-    return gen_config_int(org, ci, 0, 100000, &c->rx_per_ip);
-  if (strcasecmp(ci->key, "ReceiverRequestTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 600, &c->rx_deadline);
   if (strcasecmp(ci->key, "Aggregates") == 0)
     return gen_config_bool(org, ci, &c->aggregates);
   if (strcasecmp(ci->key, "ActiveFlows") == 0)
@@ -331,28 +278,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
 static int gf_check_config(gf_instance_t *inst) {
   gf_config_t *c = &inst->config;
   const char *org = inst->client->org->name;
-  if (c->rx_port != NULL && c->rx_secret_file == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": ReceiverPort needs ReceiverSecretFile: "
-              "the receiver answers only authenticated senders",
-              PLUGIN_NAME, org);
+  if (gen_receiver_config_check(&c->rx, inst->log_prefix) != 0)
     return -EINVAL;
-  }
-  if ((c->rx_cert == NULL) != (c->rx_key == NULL)) {
-    GEN_ERROR("%s plugin: Org \"%s\": ReceiverCertificate and ReceiverKey go "
-              "together",
-              PLUGIN_NAME, org);
-    return -EINVAL;
-  }
-  if (c->rx_port != NULL) {
-    char err[256];
-    if (gen_secret_from_file(c->rx_secret_file, &inst->rx_secret, err,
-                             sizeof(err)) != 0) {
-      GEN_ERROR("%s plugin: Org \"%s\": ReceiverSecretFile \"%s\": %s",
-                PLUGIN_NAME, org, c->rx_secret_file, err);
-      return -EINVAL;
-    }
-    gen_redact_add(inst->rx_secret);
-  }
   if (c->attribute_pattern == NULL && c->attribute_groups[0] != 0) {
     GEN_ERROR("%s plugin: Org \"%s\": AttributeGroups needs "
               "AttributePattern",
@@ -685,35 +612,6 @@ static unsigned gf_on_event(void *ud, const char *text, size_t len) {
   return 200;
 }
 
-static void gf_start_receiver(gf_instance_t *inst) {
-  gf_config_t *c = &inst->config;
-  if (c->rx_port == NULL || inst->receiver != NULL)
-    return;
-  gen_receiver_options_t options = {
-      .address = c->rx_address,
-      .port = c->rx_port,
-      .cert_file = c->rx_cert,
-      .key_file = c->rx_key,
-      .secret = inst->rx_secret,
-      .secret_header =
-          c->rx_secret_header ? c->rx_secret_header : "X-Genesys-Secret",
-      .max_body = (size_t)c->rx_max_body,
-      .queue_size = (size_t)c->rx_queue,
-      .max_per_ip = (unsigned)c->rx_per_ip,
-      .request_timeout = CDTIME_T_TO_DOUBLE(c->rx_deadline),
-      .log_prefix = inst->log_prefix,
-  };
-  char err[256];
-  inst->receiver =
-      gen_receiver_start(&options, gf_on_event, inst, err, sizeof(err));
-  if (inst->receiver == NULL)
-    gen_log_limited(&inst->complain, LOG_ERR, "%s: receiver: %s (retried)",
-                    inst->log_prefix, err);
-  else
-    GEN_INFO("%s: receiver listening on port %u%s", inst->log_prefix,
-             gen_receiver_port(inst->receiver), c->rx_cert ? " (TLS)" : "");
-}
-
 /* ---- state --------------------------------------------------------------- */
 
 static void gf_restore_state(gf_instance_t *inst) {
@@ -869,8 +767,8 @@ static int gf_refresh_entities(gf_instance_t *inst) {
              inst->milestones.count, inst->queues.count, n,
              inst->config.aggregates ? "on" : "off",
              inst->config.active_flows ? "on" : "off",
-             inst->config.rx_port != NULL ? "on port " : "off",
-             inst->config.rx_port != NULL ? inst->config.rx_port : "");
+             inst->config.rx.port != NULL ? "on port " : "off",
+             inst->config.rx.port != NULL ? inst->config.rx.port : "");
     gen_notify_set_topics(inst->notify, topics, n);
     if (!inst->streaming && gen_notify_start(inst->notify) == 0)
       inst->streaming = true;
@@ -1175,25 +1073,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
     gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
                           inst->counts.queries, inst->counts.failures);
   }
-  if (inst->receiver != NULL) {
-    gen_receiver_stats_t *r = gen_receiver_stats(inst->receiver);
-    struct {
-      const char *reason;
-      atomic_uint_fast64_t *n;
-    } rejected[] = {
-        {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
-        {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
-        {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
-        {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
-        {"address_limit", &r->address_limit}};
-    gf_put_self(inst, "receiver_requests", "accepted", true,
-                (double)atomic_load(&r->accepted));
-    for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)
-      gf_put_self(inst, "receiver_rejected", rejected[i].reason, true,
-                  (double)atomic_load(rejected[i].n));
-    gf_put_self(inst, "receiver_queue", NULL, false,
-                (double)gen_receiver_queued(inst->receiver));
-  }
+  gen_receiver_dispatch_stats(inst->receiver, gen_client_host(inst->client),
+                              PLUGIN_NAME);
   gen_notify_dispatch_stats(inst->notify, gen_client_host(inst->client),
                             PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
@@ -1212,7 +1093,8 @@ static int gf_read(user_data_t *ud) {
     inst->started = true;
     inst->saved_at = now;
   }
-  gf_start_receiver(inst);
+  gen_receiver_config_start(&inst->config.rx, &inst->receiver, gf_on_event,
+                            inst, inst->log_prefix, &inst->complain);
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
@@ -1249,10 +1131,6 @@ static void gf_instance_free(void *data) {
   gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
   gen_recent_free(&inst->recent);
-  if (inst->rx_secret != NULL) {
-    gen_redact_remove(inst->rx_secret);
-    gen_free_secret(inst->rx_secret);
-  }
   pthread_mutex_destroy(&inst->lock);
   gf_config_release(&inst->config);
   gen_client_free(inst->client);

@@ -30,6 +30,9 @@ def code_keys(path):
     # that hand their keys to gen_notify_config_key.
     if "gen_notify_config_key(" in text and not path.endswith("gen_notify.c"):
         keys |= code_keys(os.path.join(ROOT, "common", "gen_notify.c"))
+    # The receiver keys (ReceiverPort, ...) of gen_receiver_config_key.
+    if "gen_receiver_config_key(" in text and not path.endswith("gen_receiver_config.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_receiver_config.c"))
     # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
     # accepts QueueId, QueueName and, with true, DivisionId.
     for noun, divisions in FILTER.findall(text):
