@@ -34,7 +34,7 @@
 
 #include "collectd/core/daemon/plugin.h"
 #include "gen_aggregates.h"
-#include "gen_attr.h"
+#include "gen_attr_config.h"
 #include "gen_client.h"
 #include "gen_counters.h"
 #include "gen_entity.h"
@@ -99,15 +99,7 @@ typedef struct {
   bool attributes_from_queues;
   cdtime_t refresh_interval;
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
-
-  char *attribute_pattern; /* NULL = the default format */
-  long attribute_groups[3];
-  long max_metric_names;
-  char *overflow_name;
-  long max_conversations;
-  long max_attributes_per_conversation;
-  cdtime_t conversation_timeout;
-  cdtime_t finished_timeout;
+  gen_attr_config_t attr;     /* AttributePattern, MaxMetricNames, … */
   char *state_file;
   cdtime_t state_save_interval;
 
@@ -131,7 +123,6 @@ typedef struct {
   gf_config_t config;
   char log_prefix[256];
   gen_notify_t *notify;
-  gen_attr_format_t *format;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
   gf_stats_t stats;
@@ -162,11 +153,7 @@ static void gf_config_init(void *config) {
   c->attributes_from_queues = true;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_notify_config_init(&c->notify);
-  c->max_metric_names = 1000;
-  c->max_conversations = 200000;
-  c->max_attributes_per_conversation = 256;
-  c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
-  c->finished_timeout = TIME_T_TO_CDTIME_T(3600);
+  gen_attr_config_init(&c->attr);
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
   gen_receiver_config_init(&c->rx);
   c->aggregates = true;
@@ -187,33 +174,10 @@ static void gf_config_release(void *config) {
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
   gf_free_list(c->flow_types, c->n_flow_types);
-  free(c->attribute_pattern);
-  free(c->overflow_name);
+  gen_attr_config_release(&c->attr);
   free(c->state_file);
   gen_receiver_config_release(&c->rx);
   gen_interval_config_release(&c->interval);
-}
-
-static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
-                            gf_config_t *c) {
-  if (ci->values_num != 3) {
-    gen_config_error(org, ci,
-                     "takes three numbers: the groups of the flow name, the "
-                     "metric name and the time (0 = none)");
-    return -EINVAL;
-  }
-  for (int i = 0; i < 3; i++) {
-    if (ci->values[i].type != OCONFIG_TYPE_NUMBER ||
-        ci->values[i].value.number < (i < 2 ? 1 : 0) ||
-        ci->values[i].value.number > 9) {
-      gen_config_error(org, ci,
-                       "group numbers are 1 to 9 (the time group "
-                       "may be 0)");
-      return -EINVAL;
-    }
-    c->attribute_groups[i] = (long)ci->values[i].value.number;
-  }
-  return 0;
 }
 
 static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
@@ -227,6 +191,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_notify_config_key(org, ci, &c->notify);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_receiver_config_key(org, ci, &c->rx);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_attr_config_key(org, ci, &c->attr);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
@@ -235,24 +201,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "AttributePattern") == 0)
-    return gen_config_string(org, ci, &c->attribute_pattern);
-  if (strcasecmp(ci->key, "AttributeGroups") == 0)
-    return gf_config_groups(org, ci, c);
-  if (strcasecmp(ci->key, "MaxMetricNames") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->max_metric_names);
-  if (strcasecmp(ci->key, "OverflowName") == 0)
-    return gen_config_string(org, ci, &c->overflow_name);
-  if (strcasecmp(ci->key, "MaxConversations") == 0)
-    return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
-  if (strcasecmp(ci->key, "MaxAttributesPerConversation") == 0)
-    return gen_config_int(org, ci, 1, 1000000,
-                          &c->max_attributes_per_conversation);
-  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 30 * 86400,
-                              &c->conversation_timeout);
-  if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_timeout);
   if (strcasecmp(ci->key, "StateFile") == 0) {
     /* One state location per plugin: the old key still works. */
     GEN_WARNING("%s plugin: Org \"%s\": StateFile is deprecated: use "
@@ -271,34 +219,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_int(org, ci, 1, GF_MAX_FLOWS_PER_QUERY,
                           &c->flows_per_query);
   return gen_interval_config_key(org, ci, &c->interval);
-}
-
-/* Checks the block as a whole; logs and returns a negative errno when the
- * receiver or the attribute format cannot work. */
-static int gf_check_config(gf_instance_t *inst) {
-  gf_config_t *c = &inst->config;
-  const char *org = inst->client->org->name;
-  if (gen_receiver_config_check(&c->rx, inst->log_prefix) != 0)
-    return -EINVAL;
-  if (c->attribute_pattern == NULL && c->attribute_groups[0] != 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": AttributeGroups needs "
-              "AttributePattern",
-              PLUGIN_NAME, org);
-    return -EINVAL;
-  }
-  if (c->attribute_pattern != NULL && c->attribute_groups[0] == 0)
-    c->attribute_groups[0] = 1, c->attribute_groups[1] = 2,
-    c->attribute_groups[2] = 3;
-  char err[256];
-  if (gen_attr_format_create(c->attribute_pattern, (int)c->attribute_groups[0],
-                             (int)c->attribute_groups[1],
-                             (int)c->attribute_groups[2], &inst->format, err,
-                             sizeof(err)) != 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": AttributePattern \"%s\": %s", PLUGIN_NAME,
-              org, c->attribute_pattern, err);
-    return -EINVAL;
-  }
-  return 0;
 }
 
 /* ---- flow counters ------------------------------------------------------- */
@@ -1038,33 +958,16 @@ static void gf_put_self(const gf_instance_t *inst, const char *type,
 }
 
 static void gf_dispatch_self(gf_instance_t *inst) {
-  gen_attr_stats_t *a = gen_attr_stats(inst->ledger);
   gf_put_self(inst, "flow_records", NULL, true,
               (double)atomic_load(&inst->stats.flow_records));
   gf_put_self(inst, "attribute_events", "conversation", true,
               (double)atomic_load(&inst->stats.conversation_events));
   gf_put_self(inst, "attribute_events", "eventbridge", true,
               (double)atomic_load(&inst->stats.eventbridge_events));
-  gf_put_self(inst, "attributes_seen", NULL, true,
-              (double)atomic_load(&a->attributes));
-  gf_put_self(inst, "attributes_counted", NULL, true,
-              (double)atomic_load(&a->counted));
-  gf_put_self(inst, "attribute_names_over_limit", NULL, true,
-              (double)atomic_load(&a->over_limit));
-  gf_put_self(inst, "attribute_names_refused", NULL, true,
-              (double)atomic_load(&a->refused));
   gf_put_self(inst, "duplicates_dropped", NULL, true,
               (double)atomic_load(&inst->stats.duplicates));
-  gf_put_self(inst, "conversations_forgotten", "expired", true,
-              (double)atomic_load(&a->expired));
-  gf_put_self(inst, "conversations_forgotten", "evicted", true,
-              (double)atomic_load(&a->evicted));
-  gf_put_self(inst, "conversations", NULL, false,
-              (double)gen_attr_conversations(inst->ledger));
-  gf_put_self(inst, "attribute_series", NULL, false,
-              (double)gen_attr_series(inst->ledger));
-  gf_put_self(inst, "journal_errors", NULL, true,
-              (double)atomic_load(&a->journal_errors));
+  gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
+                          PLUGIN_NAME);
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
   if (inst->engine != NULL || inst->config.active_flows) {
     gen_interval_stats_t st = {0};
@@ -1122,7 +1025,6 @@ static void gf_instance_free(void *data) {
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
-  gen_attr_format_free(inst->format);
   gen_entity_set_free(&inst->flows);
   gen_entity_set_free(&inst->outcomes);
   gen_entity_set_free(&inst->milestones);
@@ -1153,8 +1055,6 @@ static int gf_instance_init(void *data) {
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->counts.log_prefix = inst->log_prefix;
   gf_config_t *c = &inst->config;
-  if (c->overflow_name == NULL)
-    c->overflow_name = strdup("overflow");
   if (c->state_file == NULL) {
     char dir[PATH_MAX], name[DATA_MAX_NAME_LEN];
     if (c->interval.state_dir != NULL)
@@ -1165,8 +1065,10 @@ static int gf_instance_init(void *data) {
     if (asprintf(&c->state_file, "%s/%s-%s.json", dir, PLUGIN_NAME, name) < 0)
       c->state_file = NULL;
   }
-  if (c->overflow_name == NULL || c->state_file == NULL ||
-      gf_check_config(inst) != 0)
+  /* The receiver and the attribute format must work. */
+  if (c->state_file == NULL ||
+      gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
+      gen_attr_config_check(&c->attr, inst->log_prefix) != 0)
     return -EINVAL;
   char dir[PATH_MAX], journal[PATH_MAX + 16];
   sstrncpy(dir, c->state_file, sizeof(dir));
@@ -1179,16 +1081,7 @@ static int gf_instance_init(void *data) {
                   dir, gen_strerror(status));
   }
   snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
-  gen_attr_options_t options = {
-      .max_series = (size_t)c->max_metric_names,
-      .max_conversations = (size_t)c->max_conversations,
-      .max_names = (size_t)c->max_attributes_per_conversation,
-      .open_ttl = c->conversation_timeout,
-      .finished_ttl = c->finished_timeout,
-      .overflow_name = c->overflow_name,
-      .log_prefix = inst->log_prefix,
-  };
-  inst->ledger = gen_attr_ledger_create(inst->format, &options, journal);
+  inst->ledger = gen_attr_config_ledger(&c->attr, journal, inst->log_prefix);
   if (inst->ledger == NULL)
     return -EINVAL;
   gen_counters_options_t counters = {

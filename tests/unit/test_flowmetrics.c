@@ -547,7 +547,7 @@ DEF_TEST(config_checks) {
     OK(mock_log_contains("ReceiverPort 8443: this build has no receiver"));
   }
   mock_ci_free(ci);
-  EXPECT_EQ_INT(256, c->max_attributes_per_conversation);
+  EXPECT_EQ_INT(256, c->attr.max_names);
   ci = mock_ci_num("MaxAttributesPerConversation", 0);
   mock_log_reset();
   EXPECT_EQ_INT(-ERANGE, gf_config_key(org, ci, c));
