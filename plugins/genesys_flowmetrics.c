@@ -38,12 +38,12 @@
 #include "gen_client.h"
 #include "gen_counters.h"
 #include "gen_entity.h"
+#include "gen_eventbridge.h"
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_receiver_config.h"
-#include "gen_recent.h"
 #include "gen_secret.h"
 #include "gen_state.h"
 #include "gen_time.h"
@@ -113,9 +113,6 @@ typedef struct {
 typedef struct {
   atomic_uint_fast64_t flow_records;
   atomic_uint_fast64_t conversation_events;
-  atomic_uint_fast64_t eventbridge_events;
-  atomic_uint_fast64_t duplicates;
-  atomic_uint_fast64_t malformed;
 } gf_stats_t;
 
 typedef struct {
@@ -125,12 +122,12 @@ typedef struct {
   gen_notify_t *notify;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
+  gen_eventbridge_t *events; /* what the receiver takes */
   gf_stats_t stats;
 
-  pthread_mutex_t lock; /* entity sets, counters, recent ids */
+  pthread_mutex_t lock; /* entity sets, counters */
   gen_entity_set_t flows, outcomes, milestones, queues;
   gen_counters_t *counters; /* keyed "flowId\x1fkind\x1fsubId" */
-  gen_recent_t recent;      /* EventBridge ids, for its repeated deliveries */
   gen_interval_t *engine;   /* Aggregates: buckets, revisits, totals */
   gen_agg_counts_t counts;  /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
@@ -472,64 +469,28 @@ static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
 
 /* ---- the receiver -------------------------------------------------------- */
 
-/* An EventBridge event ({version, id, detail-type, source, …, detail:
- * {topicName, eventBody{conversationId, attributes{}}}}): 200 once its
- * attributes are counted (journalled), 400 when it is not that. */
-static unsigned gf_on_event(void *ud, const char *text, size_t len) {
-  gf_instance_t *inst = ud;
-  json_object *doc = NULL;
-  char err[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0) {
-    atomic_fetch_add(&inst->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: receiver: malformed JSON refused: %s",
-                    inst->log_prefix, err);
-    return 400;
-  }
-  const char *event_id = gen_json_get_string(doc, "id");
-  const char *detail_type = gen_json_get_string(doc, "detail-type");
-  json_object *detail = gen_json_get_object(doc, "detail");
-  const char *topic = gen_json_get_string(detail, "topicName");
-  json_object *body = gen_json_get_object(detail, "eventBody");
+/* An EventBridge event's topic and body (gen_eventbridge): the
+ * attributes of a conversation. */
+static bool gf_event_valid(void *ud, const char *topic, json_object *body) {
   const char *conversation = gen_json_get_string(body, "conversationId");
-  json_object *attributes = gen_json_get_object(body, "attributes");
-  if (event_id == NULL || event_id[0] == '\0' || detail_type == NULL ||
-      strcmp(detail_type, GF_EB_DETAIL_TYPE) != 0 || topic == NULL ||
-      !gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) ||
-      conversation == NULL || conversation[0] == '\0' || attributes == NULL) {
-    atomic_fetch_add(&inst->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: receiver: refused an event that is not an "
-                    "EventBridge %s event",
-                    inst->log_prefix, GF_EB_DETAIL_TYPE);
-    json_object_put(doc);
-    return 400;
-  }
-  pthread_mutex_lock(&inst->lock);
-  bool duplicate = gen_recent_has(&inst->recent, event_id);
-  pthread_mutex_unlock(&inst->lock);
-  if (duplicate) {
-    /* EventBridge delivers at least once; the ledger would not count it
-     * again anyway, this saves the work and says so. */
-    atomic_fetch_add(&inst->stats.duplicates, 1);
-  } else {
-    atomic_fetch_add(&inst->stats.eventbridge_events, 1);
-    const char *names[GF_MAX_ATTRIBUTES];
-    size_t n = 0;
-    gf_collect_names(attributes, names, &n);
-    if (gen_attr_observe_durable(inst->ledger, conversation, names, n, false,
-                                 cdtime(), gf_dispatch_attribute, inst) < 0) {
-      /* Not kept: no 200, so that EventBridge sends it again. */
-      json_object_put(doc);
-      return 507;
-    }
-    pthread_mutex_lock(&inst->lock);
-    gen_recent_seen(&inst->recent, event_id); /* remembered once kept */
-    pthread_mutex_unlock(&inst->lock);
-  }
-  json_object_put(doc);
-  return 200;
+  (void)ud;
+  return gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) &&
+         conversation != NULL && conversation[0] != '\0' &&
+         gen_json_get_object(body, "attributes") != NULL;
+}
+
+/* 200 once its attributes are counted (journalled); 507 when they cannot
+ * be kept, so that EventBridge sends the event again. */
+static unsigned gf_event_take(void *ud, json_object *body) {
+  gf_instance_t *inst = ud;
+  const char *names[GF_MAX_ATTRIBUTES];
+  size_t n = 0;
+  gf_collect_names(gen_json_get_object(body, "attributes"), names, &n);
+  return gen_attr_observe_durable(
+             inst->ledger, gen_json_get_string(body, "conversationId"), names,
+             n, false, cdtime(), gf_dispatch_attribute, inst) < 0
+             ? 507
+             : 200;
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -962,10 +923,11 @@ static void gf_dispatch_self(gf_instance_t *inst) {
               (double)atomic_load(&inst->stats.flow_records));
   gf_put_self(inst, "attribute_events", "conversation", true,
               (double)atomic_load(&inst->stats.conversation_events));
+  gen_eventbridge_stats_t *eb = gen_eventbridge_stats(inst->events);
   gf_put_self(inst, "attribute_events", "eventbridge", true,
-              (double)atomic_load(&inst->stats.eventbridge_events));
+              (double)atomic_load(&eb->events));
   gf_put_self(inst, "duplicates_dropped", NULL, true,
-              (double)atomic_load(&inst->stats.duplicates));
+              (double)atomic_load(&eb->duplicates));
   gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
                           PLUGIN_NAME);
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
@@ -996,8 +958,9 @@ static int gf_read(user_data_t *ud) {
     inst->started = true;
     inst->saved_at = now;
   }
-  gen_receiver_config_start(&inst->config.rx, &inst->receiver, gf_on_event,
-                            inst, inst->log_prefix, &inst->complain);
+  gen_receiver_config_start(&inst->config.rx, &inst->receiver,
+                            gen_eventbridge_handle, inst->events,
+                            inst->log_prefix, &inst->complain);
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
@@ -1032,7 +995,7 @@ static void gf_instance_free(void *data) {
   gen_counters_free(inst->counters);
   gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
-  gen_recent_free(&inst->recent);
+  gen_eventbridge_free(inst->events);
   pthread_mutex_destroy(&inst->lock);
   gf_config_release(&inst->config);
   gen_client_free(inst->client);
@@ -1046,12 +1009,20 @@ static int gf_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  gen_recent_init(&inst->recent, GF_RECENT_IDS);
   if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL ||
       (inst->attr_sent = gen_pace_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
+  gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
+                                      .recent_ids = GF_RECENT_IDS,
+                                      .valid = gf_event_valid,
+                                      .take = gf_event_take,
+                                      .ud = inst,
+                                      .log_prefix = inst->log_prefix,
+                                      .complain = &inst->complain};
+  if ((inst->events = gen_eventbridge_new(&events)) == NULL)
+    return -ENOMEM;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->counts.log_prefix = inst->log_prefix;
   gf_config_t *c = &inst->config;

@@ -166,7 +166,7 @@ DEF_TEST(attributes_per_conversation_bounded) {
   "\",\"attributes\":{" attrs "}}}}"
 
 static unsigned eb(gf_instance_t *inst, const char *json) {
-  return gf_on_event(inst, json, strlen(json));
+  return gen_eventbridge_handle(inst->events, json, strlen(json));
 }
 
 DEF_TEST(eventbridge_events) {
@@ -177,7 +177,8 @@ DEF_TEST(eventbridge_events) {
       1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
   /* A second delivery of the same event: dropped, still 200. */
   EXPECT_EQ_INT(200, eb(inst, EB("e-1", "c-1", M1)));
-  EXPECT_EQ_INT(1, atomic_load(&inst->stats.duplicates));
+  EXPECT_EQ_INT(1,
+                atomic_load(&gen_eventbridge_stats(inst->events)->duplicates));
   /* The next update repeats M1 and adds M2. */
   EXPECT_EQ_INT(200, eb(inst, EB("e-2", "c-1", M1 "," M2)));
   EXPECT_EQ_INT(
@@ -198,7 +199,8 @@ DEF_TEST(eventbridge_events) {
                               "attributes\",\"detail\":{\"topicName\":"
                               "\"v2.detail.events.conversation.c.attributes\","
                               "\"eventBody\":{\"attributes\":{}}}}"));
-  EXPECT_EQ_INT(4, atomic_load(&inst->stats.malformed));
+  EXPECT_EQ_INT(4,
+                atomic_load(&gen_eventbridge_stats(inst->events)->malformed));
   EXPECT_EQ_INT(
       2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
   gf_instance_free(inst);
