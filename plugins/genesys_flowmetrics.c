@@ -812,61 +812,31 @@ static gen_agg_query_t gf_query(gf_instance_t *inst) {
   return q;
 }
 
-/* Active flows (oFlow) of one batch, dispatched per flow and media type. */
-static int gf_collect_active(gf_instance_t *inst, const char *const *ids,
-                             size_t n) {
-  json_object *body = json_object_new_object();
-  json_object *metrics = json_object_new_array();
-  json_object_array_add(metrics, json_object_new_string("oFlow"));
-  json_object_object_add(body, "metrics", metrics);
-  json_object_object_add(body, "filter", gen_json_or_filter("flowId", ids, n));
-  json_object *doc = NULL;
-  char err[512] = "";
-  inst->counts.queries++;
-  int status = gen_http_post_json(inst->client->http, GF_OBS_PATH, body, &doc,
-                                  err, sizeof(err));
-  json_object_put(body);
-  json_object *results = gen_json_get_array(doc, "results");
-  if (status == 0 && results == NULL) {
-    snprintf(err, sizeof(err), "the answer has no results[]");
-    status = -EINVAL;
-  }
-  if (status != 0) {
-    inst->counts.failures++;
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s: flow observations query failed: %s", inst->log_prefix,
-                    err);
-    json_object_put(doc);
-    return status;
-  }
-  for (size_t r = 0; r < json_object_array_length(results); r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    const char *flow_id = gen_json_get_string(group, "flowId");
-    const char *media = gen_json_get_string(group, "mediaType");
-    json_object *data = gen_json_get_array(result, "data");
-    if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
-      continue;
-    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
-         d++) {
-      json_object *entry = json_object_array_get_idx(data, d);
-      const char *metric = gen_json_get_string(entry, "metric");
-      double count;
-      if (metric == NULL || strcmp(metric, "oFlow") != 0 ||
-          !gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
-                               &count))
-        continue;
-      gen_ident_t id = {.host = gen_client_host(inst->client),
-                        .plugin = PLUGIN_NAME,
-                        .plugin_instance =
-                            gf_entity_label(inst, &inst->flows, flow_id, NULL),
-                        .type = "flow_active",
-                        .type_instance = media ? media : ""};
-      gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
-    }
-  }
-  json_object_put(doc);
-  return 0;
+/* Active flows (oFlow) of a selected flow, per media type. */
+static void gf_active(void *ud, json_object *group, double count) {
+  gf_instance_t *inst = ud;
+  const char *flow_id = gen_json_get_string(group, "flowId");
+  const char *media = gen_json_get_string(group, "mediaType");
+  if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
+    return;
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance =
+                        gf_entity_label(inst, &inst->flows, flow_id, NULL),
+                    .type = "flow_active",
+                    .type_instance = media ? media : ""};
+  gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
+}
+
+/* The flow observations query of active flows. */
+static gen_agg_observation_t gf_active_query(gf_instance_t *inst) {
+  return (gen_agg_observation_t){.path = GF_OBS_PATH,
+                                 .what = "flow observations query",
+                                 .metric = "oFlow",
+                                 .dim = "flowId",
+                                 .observed = gf_active,
+                                 .ud = inst,
+                                 .complain = &inst->complain};
 }
 
 /* Every batch of FlowsPerQuery selected flows: aggregates, then oFlow. Runs
@@ -880,6 +850,7 @@ static void gf_collect_interval(gf_instance_t *inst) {
   gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
+  gen_agg_observation_t active = gf_active_query(inst);
   for (size_t first = 0; first < inst->flows.count; first += per) {
     size_t n = 0;
     for (size_t i = first; i < inst->flows.count && n < per; i++)
@@ -887,7 +858,7 @@ static void gf_collect_interval(gf_instance_t *inst) {
     if (aggregates && gen_agg_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
       aggregates = false; /* the rest waits for the next read */
     if (inst->config.active_flows)
-      gf_collect_active(inst, ids, n);
+      gen_agg_observe(inst->client, &inst->counts, &active, ids, n);
   }
 }
 

@@ -491,6 +491,29 @@ DEF_TEST(aggregates_milestones_alone) {
   return 0;
 }
 
+/* Active flows (oFlow) per selected flow and media type, now, with the read
+ * interval. */
+DEF_TEST(active_flows) {
+  gf_instance_t *inst = make_instance("active");
+  atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
+  gen_agg_observation_t q = gf_active_query(inst);
+  json_object *doc = json_tokener_parse(
+      "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
+      "4}}]},{\"group\":{\"flowId\":\"f-9\",\"mediaType\":\"voice\"},"
+      "\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":2}}]}]}");
+  char err[128];
+  mock_values_reset();
+  CHECK_ZERO(gen_agg_observed(&q, doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(1, mock_values_num); /* f-9 is not selected */
+  EXPECT_EQ_DOUBLE(4, gauge("flow_active", "voice"));
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10),
+                   mock_find("SalesIvr", "flow_active", "voice")->interval);
+  gf_instance_free(inst);
+  return 0;
+}
+
 /* A counter is dispatched at most once per dispatch_gap: an increment
  * within it leaves with the next read (collectd's write threads could
  * otherwise write two values of one series in the wrong order). Every
@@ -604,6 +627,7 @@ int main(void) {
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);
+  RUN_TEST(active_flows);
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
   RUN_TEST(state_directory_holds_every_state_file);
