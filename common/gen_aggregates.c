@@ -62,9 +62,7 @@ int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
     gen_config_error(org, &one, why);
     status = -EINVAL;
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  gen_config_string_list_free(names, n);
   return status;
 }
 

@@ -87,16 +87,10 @@ bool gen_entity_selected(const gen_entity_filter_t *filter,
          in_list(filter->divisions, filter->n_divisions, division_id);
 }
 
-static void free_list(char **list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(list[i]);
-  free(list);
-}
-
 void gen_entity_filter_free(gen_entity_filter_t *filter) {
-  free_list(filter->ids, filter->n_ids);
-  free_list(filter->names, filter->n_names);
-  free_list(filter->divisions, filter->n_divisions);
+  gen_config_string_list_free(filter->ids, filter->n_ids);
+  gen_config_string_list_free(filter->names, filter->n_names);
+  gen_config_string_list_free(filter->divisions, filter->n_divisions);
   memset(filter, 0, sizeof(*filter));
 }
 

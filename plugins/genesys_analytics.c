@@ -138,9 +138,7 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
       status = -EINVAL;
     }
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  gen_config_string_list_free(names, n);
   return status;
 }
 

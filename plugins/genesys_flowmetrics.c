@@ -159,18 +159,12 @@ static void gf_config_init(void *config) {
   gen_interval_config_init(&c->interval);
 }
 
-static void gf_free_list(char **gf_list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(gf_list[i]);
-  free(gf_list);
-}
-
 /* Frees what the configuration holds, not the struct itself. */
 static void gf_config_release(void *config) {
   gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
-  gf_free_list(c->flow_types, c->n_flow_types);
+  gen_config_string_list_free(c->flow_types, c->n_flow_types);
   gen_attr_config_release(&c->attr);
   free(c->state_file);
   gen_receiver_config_release(&c->rx);
