@@ -141,3 +141,13 @@ bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {
       return false;
   return true;
 }
+
+const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
+                             const char *id, const char *fallback) {
+  if (org->instance_from == GEN_INSTANCE_FROM_ID)
+    return id;
+  ssize_t i = gen_entity_find(set, id);
+  if (i >= 0)
+    return set->items[i].name;
+  return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
+}

@@ -254,12 +254,9 @@ static void label_of(void *ud, const char *key, const gen_agg_key_t *k,
                      gen_agg_label_t *out) {
   const ga_instance_t *inst = ud;
   (void)key;
-  ssize_t q = gen_entity_find(&inst->queues, k->dim[0]);
-  if (q >= 0 && inst->client->org->instance_from == GEN_INSTANCE_FROM_NAME)
-    sstrncpy(out->instance_buf, inst->queues.items[q].name,
-             sizeof(out->instance_buf));
-  else
-    sstrncpy(out->instance_buf, k->dim[0], sizeof(out->instance_buf));
+  sstrncpy(out->instance_buf,
+           gen_entity_label(inst->client->org, &inst->queues, k->dim[0], NULL),
+           sizeof(out->instance_buf));
   out->plugin_instance = out->instance_buf;
   char *suffix = out->suffix_buf;
   size_t used = 0;

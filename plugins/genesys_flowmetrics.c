@@ -251,15 +251,11 @@ static bool gf_counter_key_read(const char *text, char *key, size_t size) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* How an entity is named in values (gen_entity_label). */
 static const char *gf_entity_label(const gf_instance_t *inst,
                                    const gen_entity_set_t *set, const char *id,
                                    const char *fallback) {
-  ssize_t i = gen_entity_find(set, id);
-  if (inst->client->org->instance_from == GEN_INSTANCE_FROM_ID)
-    return id;
-  if (i >= 0)
-    return set->items[i].name;
-  return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
+  return gen_entity_label(inst->client->org, set, id, fallback);
 }
 
 /* The interval of our values: the read interval once known (0: gen_dispatch
