@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: the metric attribute keys, their ledger and its
- * self-metrics (see gen_attr_config.h).
+ * collectd-genesys: the metric attribute keys, their ledger, its
+ * self-metrics and the names read from events (see gen_attr_config.h).
  */
 #include "gen_attr_config.h"
 
 #include "gen_dispatch.h"
+#include "gen_json.h"
 #include "gen_log.h"
 
 #include <strings.h>
@@ -127,4 +128,37 @@ void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,
                     (double)gen_attr_conversations(ledger));
   gen_dispatch_self(host, plugin, "attribute_series", NULL, false,
                     (double)gen_attr_series(ledger));
+}
+
+void gen_attr_names_of(json_object *attributes, const char **names, size_t *n) {
+  if (!json_object_is_type(attributes, json_type_object))
+    return;
+  json_object_object_foreach(attributes, key, value) {
+    (void)value;
+    if (*n < GEN_ATTR_EVENT_NAMES)
+      names[(*n)++] = key;
+  }
+}
+
+bool gen_attr_observe_conversation(gen_attr_ledger_t *ledger, json_object *body,
+                                   cdtime_t now, gen_attr_counted_cb cb,
+                                   void *ud) {
+  const char *id = gen_json_get_string(body, "id");
+  json_object *participants = gen_json_get_array(body, "participants");
+  if (id == NULL || participants == NULL)
+    return false;
+  const char *names[GEN_ATTR_EVENT_NAMES];
+  size_t n = 0;
+  bool finished = false;
+  size_t len = json_object_array_length(participants);
+  for (size_t i = 0; i < len; i++) {
+    json_object *p = json_object_array_get_idx(participants, i);
+    gen_attr_names_of(gen_json_get_object(p, "attributes"), names, &n);
+    const char *purpose = gen_json_get_string(p, "purpose");
+    if (purpose != NULL && strcmp(purpose, "customer") == 0 &&
+        gen_json_get_string(p, "endTime") != NULL)
+      finished = true;
+  }
+  gen_attr_observe(ledger, id, names, n, finished, now, cb, ud);
+  return true;
 }

@@ -5,7 +5,7 @@
  * MaxMetricNames, OverflowName, MaxConversations,
  * MaxAttributesPerConversation, ConversationTimeout,
  * FinishedConversationTimeout) and their checks, the ledger made from them,
- * and its self-metrics.
+ * its self-metrics, and the attribute names read from events.
  */
 #ifndef GEN_ATTR_CONFIG_H
 #define GEN_ATTR_CONFIG_H 1
@@ -54,5 +54,22 @@ gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
  * attribute_series, journal_errors. */
 void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,
                              const char *plugin);
+
+/* Most attribute names read from one event (participant data is small). */
+#define GEN_ATTR_EVENT_NAMES 1024
+
+/* Appends the names of an attributes object ({"name": value, …}; anything
+ * else has none) to names[*n…], up to GEN_ATTR_EVENT_NAMES in all. They
+ * point into the object. */
+void gen_attr_names_of(json_object *attributes, const char **names, size_t *n);
+
+/* A conversation event ({id, participants: [{purpose, endTime, attributes},
+ * …]}, the body of v2.routing.queues.{id}.conversations): the attribute
+ * names of every participant (flows set them on the customer), observed in
+ * the ledger; the conversation is over once its customer has an endTime.
+ * False when body is not such an event (no id or participants). */
+bool gen_attr_observe_conversation(gen_attr_ledger_t *ledger, json_object *body,
+                                   cdtime_t now, gen_attr_counted_cb cb,
+                                   void *ud);
 
 #endif /* GEN_ATTR_CONFIG_H */

@@ -59,8 +59,6 @@
 #define GF_EB_DETAIL_TYPE "v2.detail.events.conversation.{id}.attributes"
 #define GF_EB_TOPIC_PREFIX "v2.detail.events.conversation."
 #define GF_EB_TOPIC_SUFFIX ".attributes"
-/* Most attributes read from one event (participant data is small). */
-#define GF_MAX_ATTRIBUTES 1024
 /* EventBridge ids remembered for duplicate detection, per generation. */
 #define GF_RECENT_IDS 65536
 #define GF_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
@@ -376,41 +374,11 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
 
 /* ---- metric attributes --------------------------------------------------- */
 
-/* Collects the names of an attributes object into names[*n…]. */
-static void gf_collect_names(json_object *attributes, const char **names,
-                             size_t *n) {
-  if (!json_object_is_type(attributes, json_type_object))
-    return;
-  json_object_object_foreach(attributes, key, value) {
-    (void)value;
-    if (*n < GF_MAX_ATTRIBUTES)
-      names[(*n)++] = key;
-  }
-}
-
-/* A v2.routing.queues.{id}.conversations event: the attributes of every
- * participant (flows set them on the customer); the conversation is over
- * once its customer has an endTime. */
+/* A v2.routing.queues.{id}.conversations event: its attributes counted. */
 static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
-  const char *id = gen_json_get_string(body, "id");
-  json_object *participants = gen_json_get_array(body, "participants");
-  if (id == NULL || participants == NULL)
-    return;
-  atomic_fetch_add(&inst->stats.conversation_events, 1);
-  const char *names[GF_MAX_ATTRIBUTES];
-  size_t n = 0;
-  bool finished = false;
-  size_t len = json_object_array_length(participants);
-  for (size_t i = 0; i < len; i++) {
-    json_object *p = json_object_array_get_idx(participants, i);
-    gf_collect_names(gen_json_get_object(p, "attributes"), names, &n);
-    const char *purpose = gen_json_get_string(p, "purpose");
-    if (purpose != NULL && strcmp(purpose, "customer") == 0 &&
-        gen_json_get_string(p, "endTime") != NULL)
-      finished = true;
-  }
-  gen_attr_observe(inst->ledger, id, names, n, finished, cdtime(),
-                   gf_dispatch_attribute, inst);
+  if (gen_attr_observe_conversation(inst->ledger, body, cdtime(),
+                                    gf_dispatch_attribute, inst))
+    atomic_fetch_add(&inst->stats.conversation_events, 1);
 }
 
 static bool gf_has_affixes(const char *s, const char *prefix,
@@ -473,9 +441,9 @@ static bool gf_event_valid(void *ud, const char *topic, json_object *body) {
  * be kept, so that EventBridge sends the event again. */
 static unsigned gf_event_take(void *ud, json_object *body) {
   gf_instance_t *inst = ud;
-  const char *names[GF_MAX_ATTRIBUTES];
+  const char *names[GEN_ATTR_EVENT_NAMES];
   size_t n = 0;
-  gf_collect_names(gen_json_get_object(body, "attributes"), names, &n);
+  gen_attr_names_of(gen_json_get_object(body, "attributes"), names, &n);
   return gen_attr_observe_durable(
              inst->ledger, gen_json_get_string(body, "conversationId"), names,
              n, false, cdtime(), gf_dispatch_attribute, inst) < 0

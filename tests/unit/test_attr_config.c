@@ -156,10 +156,93 @@ DEF_TEST(ledger_and_self_metrics) {
   return 0;
 }
 
+DEF_TEST(names_of_attributes) {
+  const char *names[GEN_ATTR_EVENT_NAMES];
+  size_t n = 0;
+  json_object *doc = json_tokener_parse("{\"a\":\"1\",\"b\":{},\"c\":2}");
+  gen_attr_names_of(doc, names, &n);
+  EXPECT_EQ_INT(3, n);
+  EXPECT_EQ_STR("a", names[0]);
+  EXPECT_EQ_STR("c", names[2]);
+  json_object *array = json_tokener_parse("[\"a\"]");
+  gen_attr_names_of(array, names, &n); /* not an object: no names */
+  gen_attr_names_of(NULL, names, &n);
+  EXPECT_EQ_INT(3, n);
+  /* Appended up to GEN_ATTR_EVENT_NAMES in all. */
+  json_object *many = json_object_new_object();
+  char key[16];
+  for (int i = 0; i < GEN_ATTR_EVENT_NAMES; i++) {
+    snprintf(key, sizeof(key), "k%d", i);
+    json_object_object_add(many, key, json_object_new_int(i));
+  }
+  gen_attr_names_of(many, names, &n);
+  EXPECT_EQ_INT(GEN_ATTR_EVENT_NAMES, n);
+  EXPECT_EQ_STR("k0", names[3]);
+  json_object_put(many);
+  json_object_put(array);
+  json_object_put(doc);
+  return 0;
+}
+
+#define M1 "\"SalesMetric_Menu(2026-05-14T10:00:00Z)\":\"3\""
+#define M2 "\"SalesMetric_Lang(2026-05-14T10:00:04Z)\":\"1\""
+
+static uint64_t menu_total;
+
+static void counted(void *ud, const char *flow, const char *metric,
+                    uint64_t total) {
+  (void)ud, (void)flow;
+  if (strcmp(metric, "Menu") == 0)
+    menu_total = total;
+}
+
+static bool conversation(gen_attr_ledger_t *l, const char *text, cdtime_t now) {
+  json_object *body = json_tokener_parse(text);
+  bool taken = gen_attr_observe_conversation(l, body, now, counted, NULL);
+  json_object_put(body);
+  return taken;
+}
+
+/* Every participant's attributes count; the conversation is over once the
+ * customer has an endTime (then forgotten after FinishedConversationTimeout
+ * instead of ConversationTimeout). */
+DEF_TEST(conversation_events) {
+  gen_attr_config_t c;
+  gen_attr_config_init(&c);
+  CHECK_ZERO(check(&c, NULL));
+  gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, "test");
+  CHECK_NOT_NULL(l);
+  const cdtime_t t0 = TIME_T_TO_CDTIME_T(1778752800);
+  OK(!conversation(l, "{\"participants\":[]}", t0));
+  OK(!conversation(l, "{\"id\":\"c-1\"}", t0));
+  OK(conversation(l,
+                  "{\"id\":\"c-1\",\"participants\":[{\"purpose\":"
+                  "\"customer\",\"attributes\":{" M1 "}},{\"purpose\":"
+                  "\"agent\",\"endTime\":\"2026-05-14T10:09:00Z\","
+                  "\"attributes\":{" M2 "}}]}",
+                  t0));
+  EXPECT_EQ_UINT64(1, menu_total);
+  EXPECT_EQ_INT(2, gen_attr_series(l));
+  OK(conversation(l,
+                  "{\"id\":\"c-2\",\"participants\":[{\"purpose\":"
+                  "\"customer\",\"endTime\":\"2026-05-14T10:09:00Z\","
+                  "\"attributes\":{" M1 "}}]}",
+                  t0));
+  EXPECT_EQ_UINT64(2, menu_total);
+  /* An agent's endTime ends nothing: only c-2 is over. */
+  gen_attr_expire(l, t0 + c.finished_ttl + 1);
+  EXPECT_EQ_INT(1, gen_attr_conversations(l));
+  gen_attr_ledger_free(l);
+  gen_attr_config_release(&c);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(keys_and_defaults);
   RUN_TEST(checks_and_format);
   RUN_TEST(ledger_and_self_metrics);
+  RUN_TEST(names_of_attributes);
+  RUN_TEST(conversation_events);
   END_TEST;
 }
