@@ -142,6 +142,26 @@ bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {
   return true;
 }
 
+void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
+                            bool ok) {
+  if (ok) {
+    gen_entity_set_free(dst);
+    *dst = *fresh;
+  } else {
+    gen_entity_set_free(fresh);
+  }
+  memset(fresh, 0, sizeof(*fresh));
+}
+
+size_t gen_entity_topics(const gen_entity_set_t *set, const char *prefix,
+                         const char *suffix, char **out) {
+  size_t n = 0;
+  for (size_t i = 0; i < set->count; i++)
+    if (asprintf(&out[n], "%s%s%s", prefix, set->items[i].id, suffix) >= 0)
+      n++;
+  return n;
+}
+
 const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
                              const char *id, const char *fallback) {
   if (org->instance_from == GEN_INSTANCE_FROM_ID)

@@ -283,8 +283,7 @@ static int refresh_lists(ga_instance_t *inst) {
     if (gen_entity_list(inst->client->http, inst->client->org,
                         "/api/v2/routing/wrapupcodes", NULL, &codes, err,
                         sizeof(err)) == 0) {
-      gen_entity_set_free(&inst->wrapups);
-      inst->wrapups = codes;
+      gen_entity_set_replace(&inst->wrapups, &codes, true);
     } else {
       gen_entity_set_free(&codes);
       gen_log_limited(&inst->complain, LOG_WARNING,
@@ -299,8 +298,7 @@ static int refresh_lists(ga_instance_t *inst) {
     gen_entity_set_t users = {0};
     if (gen_entity_list(inst->client->http, inst->client->org, "/api/v2/users",
                         NULL, &users, err, sizeof(err)) == 0) {
-      gen_entity_set_free(&inst->users);
-      inst->users = users;
+      gen_entity_set_replace(&inst->users, &users, true);
       inst->users_listed = true;
     } else {
       gen_entity_set_free(&users);
@@ -333,8 +331,7 @@ static int refresh_lists(ga_instance_t *inst) {
              PLUGIN_NAME, inst->client->org->name, fresh.count, measures,
              (long long)(inst->config.interval.granularity_ms / 1000), agents);
   }
-  gen_entity_set_free(&inst->queues);
-  inst->queues = fresh;
+  gen_entity_set_replace(&inst->queues, &fresh, true);
   inst->listed_at = cdtime();
   return 0;
 }

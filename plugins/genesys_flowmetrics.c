@@ -39,6 +39,7 @@
 #include "gen_counters.h"
 #include "gen_entity.h"
 #include "gen_eventbridge.h"
+#include "gen_hub.h"
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -522,6 +523,7 @@ static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
                             i == 0 ? '?' : '&', c->flow_types[i]);
 }
 
+/* The topics of the flows' records and the queues' conversations. */
 static char **gf_make_topics(const gen_entity_set_t *flows,
                              const gen_entity_set_t *queues, size_t *n) {
   size_t total = flows->count + queues->count;
@@ -529,14 +531,10 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
   *n = 0;
   if (topics == NULL)
     return NULL;
-  for (size_t i = 0; i < flows->count; i++)
-    if (asprintf(&topics[*n], GF_FLOW_TOPIC_PREFIX "%s" GF_FLOW_TOPIC_SUFFIX,
-                 flows->items[i].id) >= 0)
-      (*n)++;
-  for (size_t i = 0; i < queues->count; i++)
-    if (asprintf(&topics[*n], GF_QUEUE_TOPIC_PREFIX "%s" GF_QUEUE_TOPIC_SUFFIX,
-                 queues->items[i].id) >= 0)
-      (*n)++;
+  *n = gen_entity_topics(flows, GF_FLOW_TOPIC_PREFIX, GF_FLOW_TOPIC_SUFFIX,
+                         topics);
+  *n += gen_entity_topics(queues, GF_QUEUE_TOPIC_PREFIX, GF_QUEUE_TOPIC_SUFFIX,
+                          topics + *n);
   return topics;
 }
 
@@ -574,22 +572,10 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   pthread_mutex_lock(&inst->lock);
   bool changed = !gen_entity_set_same(&flows, &inst->flows) ||
                  !gen_entity_set_same(&queues, &inst->queues);
-  gen_entity_set_free(&inst->flows);
-  gen_entity_set_free(&inst->queues);
-  inst->flows = flows;
-  inst->queues = queues;
-  if (named_outcomes) {
-    gen_entity_set_free(&inst->outcomes);
-    inst->outcomes = outcomes;
-  } else {
-    gen_entity_set_free(&outcomes);
-  }
-  if (named_milestones) {
-    gen_entity_set_free(&inst->milestones);
-    inst->milestones = milestones;
-  } else {
-    gen_entity_set_free(&milestones);
-  }
+  gen_entity_set_replace(&inst->flows, &flows, true);
+  gen_entity_set_replace(&inst->queues, &queues, true);
+  gen_entity_set_replace(&inst->outcomes, &outcomes, named_outcomes);
+  gen_entity_set_replace(&inst->milestones, &milestones, named_milestones);
   inst->listed_at = cdtime();
   size_t n = 0;
   char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
@@ -612,9 +598,7 @@ static int gf_refresh_entities(gf_instance_t *inst) {
     if (!inst->streaming && gen_notify_start(inst->notify) == 0)
       inst->streaming = true;
   }
-  for (size_t i = 0; topics != NULL && i < n; i++)
-    free(topics[i]);
-  free(topics);
+  gen_hub_topics_free(topics, n);
   return 0;
 }
 

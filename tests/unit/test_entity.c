@@ -46,8 +46,45 @@ DEF_TEST(label_by_name_or_id) {
   return 0;
 }
 
+/* A listing replaces the last one only when it succeeded. */
+DEF_TEST(replace_when_listed) {
+  gen_entity_set_t kept = {0}, fresh = {0};
+  gen_entity_add(&kept, "o-1", "Old", NULL);
+  gen_entity_add(&fresh, "o-1", "New", NULL);
+  gen_entity_set_replace(&kept, &fresh, false);
+  EXPECT_EQ_STR("Old", kept.items[0].name);
+  EXPECT_EQ_INT(0, (int)fresh.count);
+  gen_entity_add(&fresh, "o-1", "New", NULL);
+  gen_entity_add(&fresh, "o-2", NULL, NULL);
+  gen_entity_set_replace(&kept, &fresh, true);
+  EXPECT_EQ_STR("New", kept.items[0].name);
+  EXPECT_EQ_INT(1, gen_entity_find(&kept, "o-2"));
+  EXPECT_EQ_INT(0, (int)fresh.count);
+  OK(fresh.items == NULL);
+  gen_entity_set_free(&kept);
+  return 0;
+}
+
+DEF_TEST(topics_of_a_set) {
+  gen_entity_set_t set = {0};
+  char *topics[3] = {NULL};
+  EXPECT_EQ_INT(0, gen_entity_topics(&set, "v2.flows.", ".metrics", topics));
+  gen_entity_add(&set, "f-1", NULL, NULL);
+  gen_entity_add(&set, "f-2", NULL, NULL);
+  EXPECT_EQ_INT(2, gen_entity_topics(&set, "v2.flows.", ".metrics", topics));
+  EXPECT_EQ_STR("v2.flows.f-1.metrics", topics[0]);
+  EXPECT_EQ_STR("v2.flows.f-2.metrics", topics[1]);
+  OK(topics[2] == NULL);
+  free(topics[0]);
+  free(topics[1]);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(set_add_find_same);
   RUN_TEST(label_by_name_or_id);
+  RUN_TEST(replace_when_listed);
+  RUN_TEST(topics_of_a_set);
   END_TEST;
 }
