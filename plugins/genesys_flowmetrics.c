@@ -639,11 +639,11 @@ static const gen_agg_catalogue_t gf_catalogue = {
 
 /* One request for flow_ids over range: every bucket of the granularity,
  * grouped by flow, outcome and milestone. */
-static json_object *gf_aggregates_body(const gf_instance_t *inst,
-                                       const char *const *flow_ids, size_t n,
-                                       const gen_interval_range_t *range) {
+static json_object *gf_query_body(void *ud, const char *const *flow_ids,
+                                  size_t n, const gen_interval_range_t *range) {
   static const char *const group_by[] = {"flowId", "flowOutcomeId",
                                          "flowMilestoneId"};
+  const gf_instance_t *inst = ud;
   json_object *body =
       gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
                         STATIC_ARRAY_SIZE(group_by));
@@ -655,25 +655,26 @@ static json_object *gf_aggregates_body(const gf_instance_t *inst,
 }
 
 /* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone
- * id]; -1 when the group is not one of ours. A group with a milestone is
+ * id]; false when the group is not one of ours. A group with a milestone is
  * the milestone's, whatever outcome rides with it: Genesys groups a
  * milestone's counts by the outcome it is associated with too
  * (tests/sim/README.md, Evidence), and an outcome's records carry no
  * milestone. */
-static int gf_group_key(const gf_instance_t *inst, json_object *group,
-                        char *key, size_t size, const char **flow_id) {
+static bool gf_answer_group(void *ud, json_object *group, const char **flow_id,
+                            char *key, size_t size) {
   static const char *const tags[] = {"F", "O", "M"};
+  const gf_instance_t *inst = ud;
   const char *outcome = gen_json_get_string(group, "flowOutcomeId");
   const char *milestone = gen_json_get_string(group, "flowMilestoneId");
   *flow_id = gen_json_get_string(group, "flowId");
   if (*flow_id == NULL || gen_entity_find(&inst->flows, *flow_id) < 0)
-    return -1;
+    return false;
   gf_group_t kind = milestone ? GF_GROUP_MILESTONE
                     : outcome ? GF_GROUP_OUTCOME
                               : GF_GROUP_FLOW;
   gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
                      kind == GF_GROUP_FLOW ? 2 : 3};
-  return gen_agg_key_format(&k, key, size);
+  return gen_agg_key_format(&k, key, size) == 0;
 }
 
 /* The group of an engine key, from its tag. */
@@ -698,11 +699,6 @@ static int gf_fold_milestones(void *ud, json_object *doc, char *err,
     snprintf(err, err_size, "cannot fold milestone groups: %s",
              gen_strerror(status));
   return status;
-}
-
-static bool gf_answer_group(void *ud, json_object *group, const char **scope,
-                            char *key, size_t key_size) {
-  return gf_group_key(ud, group, key, key_size, scope) == 0;
 }
 
 static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
@@ -735,11 +731,6 @@ static gen_agg_output_t gf_output(gf_instance_t *inst) {
                                 inst->config.interval.granularity_ms,
                             .label = gf_label,
                             .ud = inst};
-}
-
-static json_object *gf_query_body(void *ud, const char *const *flow_ids,
-                                  size_t n, const gen_interval_range_t *range) {
-  return gf_aggregates_body(ud, flow_ids, n, range);
 }
 
 /* The flow aggregates endpoint and how its answer is read. */
