@@ -14,8 +14,10 @@
  * once per conversation into a counter per flow and metric name. They come
  * from the v2.routing.queues.{id}.conversations topics of the selected
  * queues, and from EventBridge events POSTed to the optional receiver.
- * Counting, dedup, expiry and persistence live in gen_attr; the HTTP side
- * of the receiver in gen_receiver.
+ * Counting, dedup, expiry and persistence live in gen_attr (its keys and
+ * the names read from events in gen_attr_config); the receiver in
+ * gen_receiver (its keys in gen_receiver_config), the EventBridge envelope
+ * and repeated deliveries in gen_eventbridge.
  *
  * Per closed interval (Granularity), the flow aggregates query gives
  * nFlow, tFlow, tFlowDisconnect, tFlowExit per flow, nFlowOutcome,
@@ -45,9 +47,7 @@
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_receiver_config.h"
-#include "gen_secret.h"
 #include "gen_state.h"
-#include "gen_time.h"
 
 #include <pthread.h>
 #include <strings.h>
