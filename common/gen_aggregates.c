@@ -62,9 +62,7 @@ int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
     gen_config_error(org, &one, why);
     status = -EINVAL;
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  gen_config_string_list_free(names, n);
   return status;
 }
 
@@ -202,8 +200,9 @@ size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
   return skipped;
 }
 
-static void put(const gen_agg_series_t *s, const char *type,
-                const char *measure, bool derive, double value, int64_t at_ms) {
+void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
+                       const char *measure, bool derive, double value,
+                       int64_t at_ms) {
   char type_instance[DATA_MAX_NAME_LEN];
   const char *suffix = s->suffix ? s->suffix : "";
   if (measure != NULL && suffix[0] != '\0') {
@@ -241,30 +240,33 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
     switch (mt->kind) {
     case GEN_AGG_COUNT:
       if (find(v, n, mt->name, "", &count))
-        put(s, mt->bucket_type ? mt->bucket_type : mt->name, NULL, false, count,
-            end_ms);
+        gen_agg_put_value(s, mt->bucket_type ? mt->bucket_type : mt->name, NULL,
+                          false, count, end_ms);
       break;
     case GEN_AGG_DURATION:
       if (!find(v, n, mt->name, "_count", &count))
         break;
-      put(s, "duration_count", mt->name, false, count, end_ms);
+      gen_agg_put_value(s, "duration_count", mt->name, false, count, end_ms);
       if (count > 0 && find(v, n, mt->name, "_sum_ms", &sum))
-        put(s, "duration_avg", mt->name, false, sum / count / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_avg", mt->name, false,
+                          sum / count / 1000.0, end_ms);
       if (find(v, n, mt->name, "_max_ms", &x))
-        put(s, "duration_max", mt->name, false, x / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_max", mt->name, false, x / 1000.0,
+                          end_ms);
       if (find(v, n, mt->name, "_min_ms", &x))
-        put(s, "duration_min", mt->name, false, x / 1000.0, end_ms);
+        gen_agg_put_value(s, "duration_min", mt->name, false, x / 1000.0,
+                          end_ms);
       break;
     case GEN_AGG_RATIO:
       if (!find(v, n, mt->name, "_numerator", &x) ||
           !find(v, n, mt->name, "_denominator", &den))
         break;
       snprintf(type, sizeof(type), "%s_numerator", mt->name);
-      put(s, type, NULL, false, x, end_ms);
+      gen_agg_put_value(s, type, NULL, false, x, end_ms);
       snprintf(type, sizeof(type), "%s_denominator", mt->name);
-      put(s, type, NULL, false, den, end_ms);
+      gen_agg_put_value(s, type, NULL, false, den, end_ms);
       if (den > 0)
-        put(s, mt->name, NULL, false, x / den, end_ms);
+        gen_agg_put_value(s, mt->name, NULL, false, x / den, end_ms);
       break;
     }
   }
@@ -288,19 +290,19 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
       else
         snprintf(type, sizeof(type), "total_%s", mt->name);
       if (find(v, n, mt->name, "", &x))
-        put(s, type, NULL, true, x, at_ms);
+        gen_agg_put_value(s, type, NULL, true, x, at_ms);
       break;
     case GEN_AGG_DURATION:
       if (find(v, n, mt->name, "_count", &x))
-        put(s, "total_duration_count", mt->name, true, x, at_ms);
+        gen_agg_put_value(s, "total_duration_count", mt->name, true, x, at_ms);
       if (find(v, n, mt->name, "_sum_ms", &x))
-        put(s, "total_duration_ms", mt->name, true, x, at_ms);
+        gen_agg_put_value(s, "total_duration_ms", mt->name, true, x, at_ms);
       break;
     case GEN_AGG_RATIO:
       for (size_t p = 0; p < STATIC_ARRAY_SIZE(ratio_parts); p++)
         if (find(v, n, mt->name, ratio_parts[p], &x)) {
           snprintf(type, sizeof(type), "total_%s%s", mt->name, ratio_parts[p]);
-          put(s, type, NULL, true, x, at_ms);
+          gen_agg_put_value(s, type, NULL, true, x, at_ms);
         }
       break;
     }
@@ -339,6 +341,41 @@ void gen_agg_key_parse(const char *key, char *buf, size_t size,
     *tab = '\0';
     p = tab + 1;
   }
+}
+
+/* ---- the engine's sink ---------------------------------------------------
+ */
+
+static void sink_put(gen_agg_output_t *o, const char *key, int64_t at_ms,
+                     bool totals, const gen_interval_value_t *v, size_t n) {
+  char buf[GEN_AGG_KEY_SIZE];
+  gen_agg_key_t k;
+  gen_agg_key_parse(key, buf, sizeof(buf), &k);
+  gen_agg_label_t label = {.plugin_instance = "", .suffix = ""};
+  o->label(o->ud, key, &k, &label);
+  gen_agg_series_t s = {o->host, o->plugin, label.plugin_instance, label.suffix,
+                        o->granularity_ms};
+  if (totals)
+    gen_agg_put_totals(o->cat, o->on, label.group, &s, v, n, at_ms);
+  else
+    gen_agg_put_bucket(o->cat, o->on, label.group, &s, v, n, at_ms);
+}
+
+static void sink_bucket(void *ud, const char *key, int64_t start_ms,
+                        int64_t end_ms, gen_interval_kind_t kind,
+                        const gen_interval_value_t *v, size_t n) {
+  (void)start_ms, (void)kind;
+  sink_put(ud, key, end_ms, false, v, n);
+}
+
+static void sink_totals(void *ud, const char *key, int64_t at_ms,
+                        const gen_interval_value_t *v, size_t n) {
+  sink_put(ud, key, at_ms, true, v, n);
+}
+
+gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out) {
+  return (gen_interval_sink_t){
+      .bucket = sink_bucket, .totals = sink_totals, .ud = out};
 }
 
 /* ---- folding groups ------------------------------------------------------
@@ -681,4 +718,57 @@ void gen_agg_dispatch(const char *host, const char *plugin,
                     .type_instance = type_instance};
   gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
                       MS_TO_CDTIME_T(granularity_ms));
+}
+
+/* ---- observations --------------------------------------------------------
+ */
+
+int gen_agg_observed(const gen_agg_observation_t *q, json_object *doc,
+                     char *err, size_t err_size) {
+  json_object *results = gen_json_get_array(doc, "results");
+  if (results == NULL) {
+    snprintf(err, err_size, "the answer has no results[]");
+    return -EINVAL;
+  }
+  for (size_t r = 0; r < json_object_array_length(results); r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    json_object *group = gen_json_get_object(result, "group");
+    json_object *data = gen_json_get_array(result, "data");
+    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
+         d++) {
+      json_object *entry = json_object_array_get_idx(data, d);
+      const char *metric = gen_json_get_string(entry, "metric");
+      double count;
+      if (metric != NULL && strcmp(metric, q->metric) == 0 &&
+          gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
+                              &count))
+        q->observed(q->ud, group, count);
+    }
+  }
+  return 0;
+}
+
+int gen_agg_observe(gen_client_t *client, gen_agg_counts_t *counts,
+                    const gen_agg_observation_t *q, const char *const *ids,
+                    size_t n) {
+  json_object *body = json_object_new_object();
+  json_object *metrics = json_object_new_array();
+  json_object_array_add(metrics, json_object_new_string(q->metric));
+  json_object_object_add(body, "metrics", metrics);
+  json_object_object_add(body, "filter", gen_json_or_filter(q->dim, ids, n));
+  json_object *doc = NULL;
+  char err[512] = "";
+  counts->queries++;
+  int status =
+      gen_http_post_json(client->http, q->path, body, &doc, err, sizeof(err));
+  json_object_put(body);
+  if (status == 0)
+    status = gen_agg_observed(q, doc, err, sizeof(err));
+  if (status != 0) {
+    counts->failures++;
+    gen_log_limited(q->complain, LOG_ERR, "%s: %s failed: %s",
+                    counts->log_prefix, q->what, err);
+  }
+  json_object_put(doc);
+  return status;
 }

@@ -108,6 +108,11 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
 void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
                         unsigned group, const gen_agg_series_t *s,
                         const gen_interval_value_t *v, size_t n, int64_t at_ms);
+/* One value of a series at at_ms: type_instance "<measure>-<suffix>", or
+ * whichever of the two is not NULL or empty. */
+void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
+                       const char *measure, bool derive, double value,
+                       int64_t at_ms);
 
 /* ---- the group key -------------------------------------------------------
  */
@@ -138,6 +143,38 @@ void gen_agg_key_parse(const char *key, char *buf, size_t size,
  * 0, or -ENOMEM (doc then unchanged but for dropped members). */
 int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
                         const char *const *drop, size_t n_drop);
+
+/* ---- the engine's sink ---------------------------------------------------
+ */
+
+/* How a plugin names the series of an engine key: plugin_instance, the
+ * suffix of type_instance and the key's result group. The strings may point
+ * into the split key, into the plugin's own names, or into the buffers
+ * here; they start as "", the group as 0. */
+typedef struct {
+  const char *plugin_instance, *suffix;
+  unsigned group;
+  char instance_buf[DATA_MAX_NAME_LEN], suffix_buf[DATA_MAX_NAME_LEN];
+} gen_agg_label_t;
+
+typedef void (*gen_agg_label_fn)(void *ud, const char *key,
+                                 const gen_agg_key_t *k, gen_agg_label_t *out);
+
+/* Where one plugin's aggregates go: its catalogue (the metrics on; NULL:
+ * all), host, plugin and granularity, and how it names a key's series. */
+typedef struct {
+  const gen_agg_catalogue_t *cat;
+  const bool *on;
+  const char *host, *plugin;
+  int64_t granularity_ms;
+  gen_agg_label_fn label;
+  void *ud;
+} gen_agg_output_t;
+
+/* The engine's sink for out: every bucket (its gauges at its end) and
+ * every key's counters dispatched as the catalogue says, under the key's
+ * labels. out is borrowed for as long as the sink is used. */
+gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out);
 
 /* ---- the request loop ----------------------------------------------------
  */
@@ -265,5 +302,33 @@ int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
  * of a request (logged, counted; the cycle stops: no hammering). */
 int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
                     size_t n, int max_ranges);
+
+/* ---- observations --------------------------------------------------------
+ */
+
+/* An observations query of one metric now (no interval), for entities
+ * selected by one dimension, e.g. the active flows (oFlow) by flowId. */
+typedef struct {
+  const char *path;   /* POST path */
+  const char *what;   /* "flow observations query", for the log */
+  const char *metric; /* "oFlow" */
+  const char *dim;    /* "flowId": the filter's dimension */
+  /* The metric's stats.count in a result of group. */
+  void (*observed)(void *ud, json_object *group, double count);
+  void *ud;
+  gen_ratelimit_t *complain; /* for failures */
+} gen_agg_observation_t;
+
+/* Reads an answer ({"results": [{group, data: [{metric, stats}]}]}):
+ * observed() for every entry of the metric with a stats.count. 0, or
+ * -EINVAL with the reason in err when it has no results[]. */
+int gen_agg_observed(const gen_agg_observation_t *q, json_object *doc,
+                     char *err, size_t err_size);
+
+/* Asks q for ids[n] (counted in counts) and reads the answer. Returns 0, or
+ * the failure (logged with q->what and counted). */
+int gen_agg_observe(gen_client_t *client, gen_agg_counts_t *counts,
+                    const gen_agg_observation_t *q, const char *const *ids,
+                    size_t n);
 
 #endif /* GEN_AGGREGATES_H */

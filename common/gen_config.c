@@ -262,6 +262,12 @@ int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
+void gen_config_string_list_free(char **list, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(list[i]);
+  free(list);
+}
+
 int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
                      unsigned *mask) {
   if (ci->values_num < 1) {

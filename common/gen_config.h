@@ -122,6 +122,8 @@ int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
 /* Appends every string argument of ci to a NULL-terminated array. */
 int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
                            char ***list, size_t *count);
+/* Frees such a list of count strings (NULL: nothing). */
+void gen_config_string_list_free(char **list, size_t count);
 /* MediaType "voice" "chat" …: adds each media type named (gen_names.h,
  * case-insensitive) to *mask; an unknown name is refused with the list of
  * valid ones. */

@@ -6,6 +6,7 @@
 
 #include "gen_hash.h"
 #include "gen_log.h"
+#include "gen_map.h"
 #include <math.h>
 
 #include <errno.h>
@@ -280,4 +281,59 @@ int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
   if (derive)
     return gen_dispatch_derive(id, (int64_t)llround(value), time, interval);
   return gen_dispatch_gauge(id, value, time, interval);
+}
+
+bool gen_dispatch_due(cdtime_t *sent_at, cdtime_t now, cdtime_t gap) {
+  /* A clock that went back does not hold a series. */
+  if (*sent_at != 0 && now >= *sent_at && now - *sent_at < gap)
+    return false;
+  *sent_at = now;
+  return true;
+}
+
+typedef struct {
+  cdtime_t sent_at;
+  char key[]; /* the map's key */
+} pace_entry_t;
+
+struct gen_pace_s {
+  pthread_mutex_t lock;
+  gen_map_t by_key; /* key -> pace_entry_t */
+};
+
+gen_pace_t *gen_pace_new(void) {
+  gen_pace_t *p = calloc(1, sizeof(*p));
+  if (p != NULL)
+    pthread_mutex_init(&p->lock, NULL);
+  return p;
+}
+
+void gen_pace_free(gen_pace_t *p) {
+  if (p == NULL)
+    return;
+  size_t pos = 0;
+  void *entry;
+  while (gen_map_next(&p->by_key, &pos, NULL, &entry))
+    free(entry);
+  gen_map_free(&p->by_key);
+  pthread_mutex_destroy(&p->lock);
+  free(p);
+}
+
+bool gen_pace_due(gen_pace_t *p, const char *key, cdtime_t now, cdtime_t gap) {
+  pthread_mutex_lock(&p->lock);
+  pace_entry_t *e = gen_map_get(&p->by_key, key);
+  if (e == NULL) {
+    size_t len = strlen(key);
+    if ((e = calloc(1, sizeof(*e) + len + 1)) != NULL) {
+      memcpy(e->key, key, len + 1);
+      if (gen_map_put(&p->by_key, e->key, e) != 0) {
+        free(e);
+        e = NULL;
+      }
+    }
+  }
+  bool due = e == NULL || gen_dispatch_due(&e->sent_at, now, gap);
+  pthread_mutex_unlock(&p->lock);
+  return due;
 }

@@ -97,4 +97,24 @@ void gen_dispatch_order_end(void);
 /* Values that had to wait, since start (for tests and benchmarks). */
 uint64_t gen_dispatch_order_waits(void);
 
+/* Paced dispatch, for counters that events move: a burst of events moves
+ * one series many times within milliseconds, and two of its values queued
+ * back to back can reach the write threads in either order (see above; the
+ * older one written last makes uc_update log "Value too old"). A series is
+ * dispatched at most once per gap; an increment within it leaves with the
+ * owner's next periodic re-dispatch.
+ *
+ * True (and now noted in *sent_at) when a series last dispatched at
+ * *sent_at (0: never) may be dispatched again at now. */
+bool gen_dispatch_due(cdtime_t *sent_at, cdtime_t now, cdtime_t gap);
+
+/* The last dispatch of each series named by a key, for counters whose
+ * owner keeps no time of its own (locked: any thread may ask). */
+typedef struct gen_pace_s gen_pace_t;
+gen_pace_t *gen_pace_new(void); /* NULL when out of memory */
+void gen_pace_free(gen_pace_t *p);
+/* gen_dispatch_due() for the series key; true when out of memory (the
+ * value leaves unpaced rather than late). */
+bool gen_pace_due(gen_pace_t *p, const char *key, cdtime_t now, cdtime_t gap);
+
 #endif /* GEN_DISPATCH_H */

@@ -87,16 +87,10 @@ bool gen_entity_selected(const gen_entity_filter_t *filter,
          in_list(filter->divisions, filter->n_divisions, division_id);
 }
 
-static void free_list(char **list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(list[i]);
-  free(list);
-}
-
 void gen_entity_filter_free(gen_entity_filter_t *filter) {
-  free_list(filter->ids, filter->n_ids);
-  free_list(filter->names, filter->n_names);
-  free_list(filter->divisions, filter->n_divisions);
+  gen_config_string_list_free(filter->ids, filter->n_ids);
+  gen_config_string_list_free(filter->names, filter->n_names);
+  gen_config_string_list_free(filter->divisions, filter->n_divisions);
   memset(filter, 0, sizeof(*filter));
 }
 
@@ -146,4 +140,34 @@ bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {
     if (strcmp(a->items[i].id, b->items[i].id) != 0)
       return false;
   return true;
+}
+
+void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
+                            bool ok) {
+  if (ok) {
+    gen_entity_set_free(dst);
+    *dst = *fresh;
+  } else {
+    gen_entity_set_free(fresh);
+  }
+  memset(fresh, 0, sizeof(*fresh));
+}
+
+size_t gen_entity_topics(const gen_entity_set_t *set, const char *prefix,
+                         const char *suffix, char **out) {
+  size_t n = 0;
+  for (size_t i = 0; i < set->count; i++)
+    if (asprintf(&out[n], "%s%s%s", prefix, set->items[i].id, suffix) >= 0)
+      n++;
+  return n;
+}
+
+const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
+                             const char *id, const char *fallback) {
+  if (org->instance_from == GEN_INSTANCE_FROM_ID)
+    return id;
+  ssize_t i = gen_entity_find(set, id);
+  if (i >= 0)
+    return set->items[i].name;
+  return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
 }

@@ -48,6 +48,21 @@ ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id);
 void gen_entity_set_free(gen_entity_set_t *set);
 /* The same ids in the same order. */
 bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b);
+/* A listing replaces the last one only when it succeeded: dst becomes
+ * fresh when ok (its old entities freed), else fresh is freed. fresh is
+ * empty after either. */
+void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
+                            bool ok);
+/* The topic "<prefix><id><suffix>" of every entity of set, written to
+ * out[] (room for set->count); returns how many (one that cannot be
+ * allocated is left out). */
+size_t gen_entity_topics(const gen_entity_set_t *set, const char *prefix,
+                         const char *suffix, char **out);
+/* What names entity id in values (plugin_instance, type_instance): the id
+ * when the org says so (InstanceFrom), else its name in set, else fallback
+ * when not NULL or empty, else the id. */
+const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
+                             const char *id, const char *fallback);
 
 /* Reads a whole paged listing into set (which is emptied first), keeping
  * the entities that pass filter and the org's shard (filter may be NULL).

@@ -139,9 +139,7 @@ static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
       status = -EINVAL;
     }
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  gen_config_string_list_free(names, n);
   return status;
 }
 
@@ -251,71 +249,25 @@ static size_t answer_values(void *ud, const char *key, json_object *metrics,
 /* ---- dispatch ------------------------------------------------------------
  */
 
-typedef struct {
-  ga_instance_t *inst;
-  char queue[DATA_MAX_NAME_LEN];
-  char suffix[DATA_MAX_NAME_LEN]; /* media[-direction][-wrap-up] */
-} ga_series_t;
-
-/* The queue's plugin_instance and the type_instance suffix of an engine
- * key. */
-static void series_of(ga_instance_t *inst, const char *key, ga_series_t *s) {
-  char buf[GEN_AGG_KEY_SIZE];
-  gen_agg_key_t k;
-  gen_agg_key_parse(key, buf, sizeof(buf), &k);
-  ssize_t q = gen_entity_find(&inst->queues, k.dim[0]);
-  s->inst = inst;
-  if (q >= 0 && inst->client->org->instance_from == GEN_INSTANCE_FROM_NAME)
-    sstrncpy(s->queue, inst->queues.items[q].name, sizeof(s->queue));
-  else
-    sstrncpy(s->queue, k.dim[0], sizeof(s->queue));
-  s->suffix[0] = '\0';
+/* The series of an engine key: the queue's plugin_instance and the
+ * type_instance suffix media[-direction][-wrap-up]. */
+static void label_of(void *ud, const char *key, const gen_agg_key_t *k,
+                     gen_agg_label_t *out) {
+  const ga_instance_t *inst = ud;
+  (void)key;
+  sstrncpy(out->instance_buf,
+           gen_entity_label(inst->client->org, &inst->queues, k->dim[0], NULL),
+           sizeof(out->instance_buf));
+  out->plugin_instance = out->instance_buf;
+  char *suffix = out->suffix_buf;
   size_t used = 0;
-  for (size_t i = 1; i < k.n && used < sizeof(s->suffix); i++) {
-    ssize_t w = gen_entity_find(&inst->wrapups, k.dim[i]);
-    const char *label = w >= 0 ? inst->wrapups.items[w].name : k.dim[i];
-    used += (size_t)snprintf(s->suffix + used, sizeof(s->suffix) - used, "%s%s",
-                             used ? "-" : "", label);
+  for (size_t i = 1; i < k->n && used < sizeof(out->suffix_buf); i++) {
+    ssize_t w = gen_entity_find(&inst->wrapups, k->dim[i]);
+    const char *label = w >= 0 ? inst->wrapups.items[w].name : k->dim[i];
+    used += (size_t)snprintf(suffix + used, sizeof(out->suffix_buf) - used,
+                             "%s%s", used ? "-" : "", label);
   }
-}
-
-static void put_value(const ga_series_t *s, const char *type,
-                      const char *measure, bool derive, double value,
-                      int64_t at_ms) {
-  char type_instance[DATA_MAX_NAME_LEN];
-  if (snprintf(type_instance, sizeof(type_instance), "%s-%s", measure,
-               s->suffix) >= (int)sizeof(type_instance))
-    type_instance[sizeof(type_instance) - 1] = '\0'; /* cut, as collectd */
-  gen_agg_dispatch(gen_client_host(s->inst->client), PLUGIN_NAME, s->queue,
-                   type, type_instance, derive, value, at_ms,
-                   s->inst->config.interval.granularity_ms);
-}
-
-/* What the catalogue dispatches of a key's bucket or counters. */
-static void put_key(void *ud, const char *key, int64_t at_ms, bool totals,
-                    const gen_interval_value_t *v, size_t n) {
-  ga_series_t s;
-  series_of(ud, key, &s);
-  gen_agg_series_t series = {gen_client_host(s.inst->client), PLUGIN_NAME,
-                             s.queue, s.suffix,
-                             s.inst->config.interval.granularity_ms};
-  const bool *on = s.inst->config.metric_on;
-  if (totals)
-    gen_agg_put_totals(&ga_catalogue, on, 0, &series, v, n, at_ms);
-  else
-    gen_agg_put_bucket(&ga_catalogue, on, 0, &series, v, n, at_ms);
-}
-
-static void on_bucket(void *ud, const char *key, int64_t start_ms,
-                      int64_t end_ms, gen_interval_kind_t kind,
-                      const gen_interval_value_t *v, size_t n) {
-  (void)start_ms, (void)kind;
-  put_key(ud, key, end_ms, false, v, n);
-}
-
-static void on_totals(void *ud, const char *key, int64_t at_ms,
-                      const gen_interval_value_t *v, size_t n) {
-  put_key(ud, key, at_ms, true, v, n);
+  out->suffix = suffix;
 }
 
 /* ---- collection ----------------------------------------------------------
@@ -332,8 +284,7 @@ static int refresh_lists(ga_instance_t *inst) {
     if (gen_entity_list(inst->client->http, inst->client->org,
                         "/api/v2/routing/wrapupcodes", NULL, &codes, err,
                         sizeof(err)) == 0) {
-      gen_entity_set_free(&inst->wrapups);
-      inst->wrapups = codes;
+      gen_entity_set_replace(&inst->wrapups, &codes, true);
     } else {
       gen_entity_set_free(&codes);
       gen_log_limited(&inst->complain, LOG_WARNING,
@@ -348,8 +299,7 @@ static int refresh_lists(ga_instance_t *inst) {
     gen_entity_set_t users = {0};
     if (gen_entity_list(inst->client->http, inst->client->org, "/api/v2/users",
                         NULL, &users, err, sizeof(err)) == 0) {
-      gen_entity_set_free(&inst->users);
-      inst->users = users;
+      gen_entity_set_replace(&inst->users, &users, true);
       inst->users_listed = true;
     } else {
       gen_entity_set_free(&users);
@@ -382,8 +332,7 @@ static int refresh_lists(ga_instance_t *inst) {
              PLUGIN_NAME, inst->client->org->name, fresh.count, measures,
              (long long)(inst->config.interval.granularity_ms / 1000), agents);
   }
-  gen_entity_set_free(&inst->queues);
-  inst->queues = fresh;
+  gen_entity_set_replace(&inst->queues, &fresh, true);
   inst->listed_at = cdtime();
   return 0;
 }
@@ -403,12 +352,24 @@ static gen_agg_query_t queue_query(ga_instance_t *inst) {
   return q;
 }
 
+/* Where the queue aggregates go (gen_agg_sink). */
+static gen_agg_output_t queue_output(ga_instance_t *inst) {
+  return (gen_agg_output_t){.cat = &ga_catalogue,
+                            .on = inst->config.metric_on,
+                            .host = gen_client_host(inst->client),
+                            .plugin = PLUGIN_NAME,
+                            .granularity_ms =
+                                inst->config.interval.granularity_ms,
+                            .label = label_of,
+                            .ud = inst};
+}
+
 /* Asks for and takes every range due for one batch of queues. Returns 0,
  * or the failure of a request (the cycle stops: no hammering). */
 static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
-  gen_interval_sink_t sink = {
-      .bucket = on_bucket, .totals = on_totals, .ud = inst};
+  gen_agg_output_t output = queue_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_query_t query = queue_query(inst);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
@@ -563,39 +524,44 @@ static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
   return 0;
 }
 
-/* plugin_instance of the agent series: "agents", or "agents-<i>of<n>" with
- * Shard i/n (each shard sums its own share of the users). */
-static void agents_instance(const ga_instance_t *inst, char *out, size_t size) {
+/* The agent series: plugin_instance "agents", or "agents-<i>of<n>" with
+ * Shard i/n (each shard sums its own share of the users), written to
+ * name. */
+static gen_agg_series_t agent_series(const ga_instance_t *inst,
+                                     char name[DATA_MAX_NAME_LEN]) {
   const gen_org_t *org = inst->client->org;
   if (org->shard_count > 1)
-    snprintf(out, size, "agents-%uof%u", org->shard_index + 1,
+    snprintf(name, DATA_MAX_NAME_LEN, "agents-%uof%u", org->shard_index + 1,
              org->shard_count);
   else
-    sstrncpy(out, "agents", size);
+    sstrncpy(name, "agents", DATA_MAX_NAME_LEN);
+  return (gen_agg_series_t){gen_client_host(inst->client), PLUGIN_NAME, name,
+                            NULL, inst->config.interval.granularity_ms};
 }
 
 static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
                             int64_t end_ms, gen_interval_kind_t kind,
                             const gen_interval_value_t *v, size_t n) {
   (void)kind;
-  ga_series_t s = {.inst = ud};
-  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  char name[DATA_MAX_NAME_LEN];
+  gen_agg_series_t s = agent_series(ud, name);
   double seconds = (double)(end_ms - start_ms) / 1000.0;
   for (size_t i = 0; i < n; i++) {
-    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
-    put_value(&s, "agent_time", key, false, v[i].value / 1000.0, end_ms);
-    put_value(&s, "agents_average", key, false, v[i].value / 1000.0 / seconds,
-              end_ms);
+    s.suffix = v[i].name;
+    gen_agg_put_value(&s, "agent_time", key, false, v[i].value / 1000.0,
+                      end_ms);
+    gen_agg_put_value(&s, "agents_average", key, false,
+                      v[i].value / 1000.0 / seconds, end_ms);
   }
 }
 
 static void on_agent_totals(void *ud, const char *key, int64_t at_ms,
                             const gen_interval_value_t *v, size_t n) {
-  ga_series_t s = {.inst = ud};
-  agents_instance(s.inst, s.queue, sizeof(s.queue));
+  char name[DATA_MAX_NAME_LEN];
+  gen_agg_series_t s = agent_series(ud, name);
   for (size_t i = 0; i < n; i++) {
-    snprintf(s.suffix, sizeof(s.suffix), "%s", v[i].name);
-    put_value(&s, "total_agent_time_ms", key, true, v[i].value, at_ms);
+    s.suffix = v[i].name;
+    gen_agg_put_value(&s, "total_agent_time_ms", key, true, v[i].value, at_ms);
   }
 }
 

@@ -14,8 +14,10 @@
  * once per conversation into a counter per flow and metric name. They come
  * from the v2.routing.queues.{id}.conversations topics of the selected
  * queues, and from EventBridge events POSTed to the optional receiver.
- * Counting, dedup, expiry and persistence live in gen_attr; the HTTP side
- * of the receiver in gen_receiver.
+ * Counting, dedup, expiry and persistence live in gen_attr (its keys and
+ * the names read from events in gen_attr_config); the receiver in
+ * gen_receiver (its keys in gen_receiver_config), the EventBridge envelope
+ * and repeated deliveries in gen_eventbridge.
  *
  * Per closed interval (Granularity), the flow aggregates query gives
  * nFlow, tFlow, tFlowDisconnect, tFlowExit per flow, nFlowOutcome,
@@ -26,27 +28,27 @@
  * the flow observations query every read.
  *
  * Counters only go up and survive restarts, a SIGKILL too: every flow
- * counter increment and every newly counted metric attribute is journalled
- * (gen_journal) before it is dispatched or acknowledged; a state file every
- * StateSaveInterval starts new journals.
+ * counter increment (gen_counters) and every newly counted metric attribute
+ * (gen_attr) is journalled before it is dispatched or acknowledged; a state
+ * file every StateSaveInterval starts new journals.
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
 #include "gen_aggregates.h"
-#include "gen_attr.h"
+#include "gen_attr_config.h"
 #include "gen_client.h"
+#include "gen_counters.h"
 #include "gen_entity.h"
+#include "gen_eventbridge.h"
+#include "gen_hub.h"
 #include "gen_interval_config.h"
-#include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
 #include "gen_plugin.h"
-#include "gen_receiver.h"
-#include "gen_secret.h"
+#include "gen_receiver_config.h"
 #include "gen_state.h"
-#include "gen_time.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -59,8 +61,6 @@
 #define GF_EB_DETAIL_TYPE "v2.detail.events.conversation.{id}.attributes"
 #define GF_EB_TOPIC_PREFIX "v2.detail.events.conversation."
 #define GF_EB_TOPIC_SUFFIX ".attributes"
-/* Most attributes read from one event (participant data is small). */
-#define GF_MAX_ATTRIBUTES 1024
 /* EventBridge ids remembered for duplicate detection, per generation. */
 #define GF_RECENT_IDS 65536
 #define GF_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
@@ -70,12 +70,11 @@
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
-/* Least time between two dispatches of one counter. collectd's write
- * threads (WriteThreads, 5 by default) may take two values of a series
- * queued back to back (a burst of events) in either order: the older one
- * then reaches the writers last and uc_update logs "Value too old". An
- * increment within this of the last dispatch leaves with the next read's;
- * short, so that few wait a whole interval. */
+/* Least time between two dispatches of one counter (gen_dispatch_due: a
+ * burst of events would queue values of one series back to back, which
+ * collectd's write threads may take in either order). An increment within
+ * it leaves with the next read's; short, so that few wait a whole
+ * interval. */
 #define GF_DISPATCH_GAP MS_TO_CDTIME_T(100)
 
 /* Kinds of flow counter, as type names. */
@@ -100,15 +99,7 @@ typedef struct {
   bool attributes_from_queues;
   cdtime_t refresh_interval;
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
-
-  char *attribute_pattern; /* NULL = the default format */
-  long attribute_groups[3];
-  long max_metric_names;
-  char *overflow_name;
-  long max_conversations;
-  long max_attributes_per_conversation;
-  cdtime_t conversation_timeout;
-  cdtime_t finished_timeout;
+  gen_attr_config_t attr;     /* AttributePattern, MaxMetricNames, … */
   char *state_file;
   cdtime_t state_save_interval;
 
@@ -116,40 +107,12 @@ typedef struct {
   bool active_flows; /* oFlow every read */
   long flows_per_query;
   gen_interval_config_t interval;
-
-  char *rx_address;
-  char *rx_port; /* NULL = no receiver */
-  char *rx_cert, *rx_key;
-  char *rx_secret_file;
-  char *rx_secret_header;
-  long rx_max_body;
-  long rx_queue;
-  long rx_per_ip;       /* 0 = no per-address limit */
-  cdtime_t rx_deadline; /* whole request */
+  gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
-
-/* Flow counters keyed "flowId\x1fkind\x1fsubId" (an entity set maps the key
- * to an index into totals and sent_at, the time of its last dispatch). */
-typedef struct {
-  gen_entity_set_t keys;
-  uint64_t *totals;
-  cdtime_t *sent_at;
-  size_t cap;
-} gf_counters_t;
-
-/* Recently seen EventBridge ids: two generations of hashes, so memory stays
- * bounded and the last GF_RECENT_IDS ids at least are always remembered. */
-typedef struct {
-  uint64_t *slots[2]; /* open addressing, 0 = empty */
-  size_t count;       /* in the current generation */
-} gf_recent_t;
 
 typedef struct {
   atomic_uint_fast64_t flow_records;
   atomic_uint_fast64_t conversation_events;
-  atomic_uint_fast64_t eventbridge_events;
-  atomic_uint_fast64_t duplicates;
-  atomic_uint_fast64_t malformed;
 } gf_stats_t;
 
 typedef struct {
@@ -157,27 +120,21 @@ typedef struct {
   gf_config_t config;
   char log_prefix[256];
   gen_notify_t *notify;
-  gen_attr_format_t *format;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
-  char *rx_secret;
+  gen_eventbridge_t *events; /* what the receiver takes */
   gf_stats_t stats;
 
-  pthread_mutex_t lock; /* entity sets, counters, recent ids */
+  pthread_mutex_t lock; /* entity sets, counters */
   gen_entity_set_t flows, outcomes, milestones, queues;
-  gf_counters_t counters;
-  gen_journal_t counter_journal; /* one line per counter increment */
-  gf_recent_t recent;
-  gen_interval_t *engine;  /* Aggregates: buckets, revisits, totals */
-  gen_agg_counts_t counts; /* aggregates and observations queries */
+  gen_counters_t *counters; /* keyed "flowId\x1fkind\x1fsubId" */
+  gen_interval_t *engine;   /* Aggregates: buckets, revisits, totals */
+  gen_agg_counts_t counts;  /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
    * from the receiver's and the channels' threads. */
   atomic_uint_fast64_t interval;
-  cdtime_t dispatch_gap;      /* GF_DISPATCH_GAP */
-  pthread_mutex_t sent_lock;  /* attr_sent */
-  gen_entity_set_t attr_sent; /* "flow\x1fmetric" -> index into attr_sent_at */
-  cdtime_t *attr_sent_at;
-  size_t attr_sent_cap;
+  cdtime_t dispatch_gap; /* GF_DISPATCH_GAP */
+  gen_pace_t *attr_sent; /* "flow\x1fmetric": the last dispatch */
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
@@ -193,26 +150,13 @@ static void gf_config_init(void *config) {
   c->attributes_from_queues = true;
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_notify_config_init(&c->notify);
-  c->max_metric_names = 1000;
-  c->max_conversations = 200000;
-  c->max_attributes_per_conversation = 256;
-  c->conversation_timeout = TIME_T_TO_CDTIME_T(12 * 3600);
-  c->finished_timeout = TIME_T_TO_CDTIME_T(3600);
+  gen_attr_config_init(&c->attr);
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
-  c->rx_max_body = 256 * 1024;
-  c->rx_queue = 1024;
-  c->rx_per_ip = GEN_RX_MAX_PER_IP;
-  c->rx_deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT);
+  gen_receiver_config_init(&c->rx);
   c->aggregates = true;
   c->active_flows = true;
   c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
   gen_interval_config_init(&c->interval);
-}
-
-static void gf_free_list(char **gf_list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(gf_list[i]);
-  free(gf_list);
 }
 
 /* Frees what the configuration holds, not the struct itself. */
@@ -220,49 +164,11 @@ static void gf_config_release(void *config) {
   gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
-  gf_free_list(c->flow_types, c->n_flow_types);
-  free(c->attribute_pattern);
-  free(c->overflow_name);
+  gen_config_string_list_free(c->flow_types, c->n_flow_types);
+  gen_attr_config_release(&c->attr);
   free(c->state_file);
-  free(c->rx_address);
-  free(c->rx_port);
-  free(c->rx_cert);
-  free(c->rx_key);
-  free(c->rx_secret_file);
-  free(c->rx_secret_header);
+  gen_receiver_config_release(&c->rx);
   gen_interval_config_release(&c->interval);
-}
-
-static int gf_config_groups(gen_org_t *org, const oconfig_item_t *ci,
-                            gf_config_t *c) {
-  if (ci->values_num != 3) {
-    gen_config_error(org, ci,
-                     "takes three numbers: the groups of the flow name, the "
-                     "metric name and the time (0 = none)");
-    return -EINVAL;
-  }
-  for (int i = 0; i < 3; i++) {
-    if (ci->values[i].type != OCONFIG_TYPE_NUMBER ||
-        ci->values[i].value.number < (i < 2 ? 1 : 0) ||
-        ci->values[i].value.number > 9) {
-      gen_config_error(org, ci,
-                       "group numbers are 1 to 9 (the time group "
-                       "may be 0)");
-      return -EINVAL;
-    }
-    c->attribute_groups[i] = (long)ci->values[i].value.number;
-  }
-  return 0;
-}
-
-static int gf_config_port(gen_org_t *org, const oconfig_item_t *ci,
-                          gf_config_t *c) {
-  long port;
-  int status = gen_config_int(org, ci, 0, 65535, &port);
-  if (status != 0)
-    return status;
-  free(c->rx_port);
-  return asprintf(&c->rx_port, "%ld", port) < 0 ? -ENOMEM : 0;
 }
 
 static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
@@ -274,6 +180,10 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_notify_config_key(org, ci, &c->notify);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_receiver_config_key(org, ci, &c->rx);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_attr_config_key(org, ci, &c->attr);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "FlowType") == 0)
@@ -282,24 +192,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "AttributePattern") == 0)
-    return gen_config_string(org, ci, &c->attribute_pattern);
-  if (strcasecmp(ci->key, "AttributeGroups") == 0)
-    return gf_config_groups(org, ci, c);
-  if (strcasecmp(ci->key, "MaxMetricNames") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->max_metric_names);
-  if (strcasecmp(ci->key, "OverflowName") == 0)
-    return gen_config_string(org, ci, &c->overflow_name);
-  if (strcasecmp(ci->key, "MaxConversations") == 0)
-    return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
-  if (strcasecmp(ci->key, "MaxAttributesPerConversation") == 0)
-    return gen_config_int(org, ci, 1, 1000000,
-                          &c->max_attributes_per_conversation);
-  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 30 * 86400,
-                              &c->conversation_timeout);
-  if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_timeout);
   if (strcasecmp(ci->key, "StateFile") == 0) {
     /* One state location per plugin: the old key still works. */
     GEN_WARNING("%s plugin: Org \"%s\": StateFile is deprecated: use "
@@ -310,33 +202,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   }
   if (strcasecmp(ci->key, "StateSaveInterval") == 0)
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
-  if (strcasecmp(ci->key, "ReceiverAddress") == 0)
-    return gen_config_string(org, ci, &c->rx_address);
-  if (strcasecmp(ci->key, "ReceiverPort") == 0) {
-    if (!gen_receiver_available()) {
-      gen_config_error(org, ci,
-                       "this build has no receiver (collectd-genesys was "
-                       "built without libmicrohttpd)");
-      return -EINVAL;
-    }
-    return gf_config_port(org, ci, c);
-  }
-  if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
-    return gen_config_string(org, ci, &c->rx_cert);
-  if (strcasecmp(ci->key, "ReceiverKey") == 0)
-    return gen_config_string(org, ci, &c->rx_key);
-  if (strcasecmp(ci->key, "ReceiverSecretFile") == 0)
-    return gen_config_string(org, ci, &c->rx_secret_file);
-  if (strcasecmp(ci->key, "ReceiverSecretHeader") == 0)
-    return gen_config_string(org, ci, &c->rx_secret_header);
-  if (strcasecmp(ci->key, "ReceiverMaxBody") == 0)
-    return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->rx_max_body);
-  if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->rx_queue);
-  if (strcasecmp(ci->key, "ReceiverMaxConnectionsPerIP") == 0)
-    return gen_config_int(org, ci, 0, 100000, &c->rx_per_ip);
-  if (strcasecmp(ci->key, "ReceiverRequestTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 600, &c->rx_deadline);
   if (strcasecmp(ci->key, "Aggregates") == 0)
     return gen_config_bool(org, ci, &c->aggregates);
   if (strcasecmp(ci->key, "ActiveFlows") == 0)
@@ -347,109 +212,13 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return gen_interval_config_key(org, ci, &c->interval);
 }
 
-/* Checks the block as a whole; logs and returns a negative errno when the
- * receiver or the attribute format cannot work. */
-static int gf_check_config(gf_instance_t *inst) {
-  gf_config_t *c = &inst->config;
-  const char *org = inst->client->org->name;
-  if (c->rx_port != NULL && c->rx_secret_file == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": ReceiverPort needs ReceiverSecretFile: "
-              "the receiver answers only authenticated senders",
-              PLUGIN_NAME, org);
-    return -EINVAL;
-  }
-  if ((c->rx_cert == NULL) != (c->rx_key == NULL)) {
-    GEN_ERROR("%s plugin: Org \"%s\": ReceiverCertificate and ReceiverKey go "
-              "together",
-              PLUGIN_NAME, org);
-    return -EINVAL;
-  }
-  if (c->rx_port != NULL) {
-    char err[256];
-    if (gen_secret_from_file(c->rx_secret_file, &inst->rx_secret, err,
-                             sizeof(err)) != 0) {
-      GEN_ERROR("%s plugin: Org \"%s\": ReceiverSecretFile \"%s\": %s",
-                PLUGIN_NAME, org, c->rx_secret_file, err);
-      return -EINVAL;
-    }
-    gen_redact_add(inst->rx_secret);
-  }
-  if (c->attribute_pattern == NULL && c->attribute_groups[0] != 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": AttributeGroups needs "
-              "AttributePattern",
-              PLUGIN_NAME, org);
-    return -EINVAL;
-  }
-  if (c->attribute_pattern != NULL && c->attribute_groups[0] == 0)
-    c->attribute_groups[0] = 1, c->attribute_groups[1] = 2,
-    c->attribute_groups[2] = 3;
-  char err[256];
-  if (gen_attr_format_create(c->attribute_pattern, (int)c->attribute_groups[0],
-                             (int)c->attribute_groups[1],
-                             (int)c->attribute_groups[2], &inst->format, err,
-                             sizeof(err)) != 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": AttributePattern \"%s\": %s", PLUGIN_NAME,
-              org, c->attribute_pattern, err);
-    return -EINVAL;
-  }
-  return 0;
-}
-
 /* ---- flow counters ------------------------------------------------------- */
 
-/* Grows *array (of *cap elements of size bytes, zero-filled) to hold index
- * i; false when out of memory. */
-static bool gf_grow(void **array, size_t *cap, size_t size, size_t i) {
-  if (i < *cap)
-    return true;
-  size_t n = *cap ? 2 * *cap : 64;
-  while (n <= i)
-    n *= 2;
-  char *a = realloc(*array, n * size);
-  if (a == NULL)
-    return false;
-  memset(a + *cap * size, 0, (n - *cap) * size);
-  *array = a;
-  *cap = n;
-  return true;
-}
-
-/* Adds delta to a counter; returns its index (-1 on allocation failure,
- * which loses the count but keeps running). */
-static ssize_t gf_counter_add(gf_counters_t *c, const char *flow_id,
-                              gf_kind_t kind, const char *sub_id,
-                              uint64_t delta) {
-  char key[512];
-  snprintf(key, sizeof(key), "%s\x1f%d\x1f%s", flow_id, (int)kind,
+/* The key of a flow counter. */
+static void gf_counter_key(char *key, size_t size, const char *flow_id,
+                           gf_kind_t kind, const char *sub_id) {
+  snprintf(key, size, "%s\x1f%d\x1f%s", flow_id, (int)kind,
            sub_id ? sub_id : "");
-  ssize_t i = gen_entity_add(&c->keys, key, NULL, NULL);
-  if (i < 0)
-    return -1;
-  size_t cap = c->cap;
-  if (!gf_grow((void **)&c->totals, &cap, sizeof(*c->totals), (size_t)i))
-    return -1;
-  cap = c->cap;
-  if (!gf_grow((void **)&c->sent_at, &cap, sizeof(*c->sent_at), (size_t)i))
-    return -1;
-  c->cap = cap;
-  c->totals[i] += delta;
-  return i;
-}
-
-static void gf_counters_free(gf_counters_t *c) {
-  gen_entity_set_free(&c->keys);
-  free(c->totals);
-  free(c->sent_at);
-  memset(c, 0, sizeof(*c));
-}
-
-/* True (and now noted) when a series last dispatched at *sent_at may be
- * dispatched again at now. */
-static bool gf_due(cdtime_t *sent_at, cdtime_t now, cdtime_t gap) {
-  if (*sent_at != 0 && now >= *sent_at && now - *sent_at < gap)
-    return false;
-  *sent_at = now;
-  return true;
 }
 
 /* Splits a counter key; false when it is not one. */
@@ -469,17 +238,24 @@ static bool gf_counter_key_split(const char *key, char *flow_id,
   return true;
 }
 
+/* A key read back from the state file or the journal, as counted. */
+static bool gf_counter_key_read(const char *text, char *key, size_t size) {
+  char flow_id[256];
+  gf_kind_t kind;
+  const char *sub;
+  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
+    return false;
+  gf_counter_key(key, size, flow_id, kind, sub);
+  return true;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* How an entity is named in values (gen_entity_label). */
 static const char *gf_entity_label(const gf_instance_t *inst,
                                    const gen_entity_set_t *set, const char *id,
                                    const char *fallback) {
-  ssize_t i = gen_entity_find(set, id);
-  if (inst->client->org->instance_from == GEN_INSTANCE_FROM_ID)
-    return id;
-  if (i >= 0)
-    return set->items[i].name;
-  return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
+  return gen_entity_label(inst->client->org, set, id, fallback);
 }
 
 /* The interval of our values: the read interval once known (0: gen_dispatch
@@ -522,20 +298,15 @@ static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
                           const char *flow_name, gf_kind_t kind,
                           const char *sub_id, const char *sub_name) {
-  ssize_t i = gf_counter_add(&inst->counters, flow_id, kind, sub_id, 1);
+  char key[GEN_COUNTERS_KEY_SIZE];
+  gf_counter_key(key, sizeof(key), flow_id, kind, sub_id);
+  ssize_t i = gen_counters_increment(inst->counters, key);
   if (i < 0)
     return;
-  if (gen_journal_active(&inst->counter_journal)) {
-    char line[600];
-    int n = snprintf(line, sizeof(line), "%s\x1f%d\x1f%s\n", flow_id, (int)kind,
-                     sub_id ? sub_id : "");
-    if (n > 0 && (size_t)n < sizeof(line))
-      gen_journal_append(&inst->counter_journal, line, (size_t)n);
-  }
   cdtime_t now = cdtime();
-  if (gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
+  if (gen_counters_due(inst->counters, (size_t)i, now, inst->dispatch_gap))
     gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
-                        inst->counters.totals[i], now);
+                        gen_counters_total(inst->counters, (size_t)i), now);
 }
 
 /* A metric-attribute counter (gen_attr calls this from the read thread and
@@ -547,17 +318,7 @@ static void gf_dispatch_attribute(void *ud, const char *flow,
   char key[2 * GEN_ATTR_NAME_MAX + 2];
   snprintf(key, sizeof(key), "%s\x1f%s", flow, metric);
   cdtime_t now = cdtime();
-  pthread_mutex_lock(&inst->sent_lock);
-  ssize_t i = gen_entity_find(&inst->attr_sent, key);
-  if (i < 0)
-    i = gen_entity_add(&inst->attr_sent, key, NULL, NULL);
-  /* Out of memory: dispatched anyway, as before the gap existed. */
-  bool due = i < 0 ||
-             !gf_grow((void **)&inst->attr_sent_at, &inst->attr_sent_cap,
-                      sizeof(*inst->attr_sent_at), (size_t)i) ||
-             gf_due(&inst->attr_sent_at[i], now, inst->dispatch_gap);
-  pthread_mutex_unlock(&inst->sent_lock);
-  if (due)
+  if (gen_pace_due(inst->attr_sent, key, now, inst->dispatch_gap))
     gf_put_derive(inst, flow, "flow_metric_attribute", metric, total, now);
 }
 
@@ -615,41 +376,11 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
 
 /* ---- metric attributes --------------------------------------------------- */
 
-/* Collects the names of an attributes object into names[*n…]. */
-static void gf_collect_names(json_object *attributes, const char **names,
-                             size_t *n) {
-  if (!json_object_is_type(attributes, json_type_object))
-    return;
-  json_object_object_foreach(attributes, key, value) {
-    (void)value;
-    if (*n < GF_MAX_ATTRIBUTES)
-      names[(*n)++] = key;
-  }
-}
-
-/* A v2.routing.queues.{id}.conversations event: the attributes of every
- * participant (flows set them on the customer); the conversation is over
- * once its customer has an endTime. */
+/* A v2.routing.queues.{id}.conversations event: its attributes counted. */
 static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
-  const char *id = gen_json_get_string(body, "id");
-  json_object *participants = gen_json_get_array(body, "participants");
-  if (id == NULL || participants == NULL)
-    return;
-  atomic_fetch_add(&inst->stats.conversation_events, 1);
-  const char *names[GF_MAX_ATTRIBUTES];
-  size_t n = 0;
-  bool finished = false;
-  size_t len = json_object_array_length(participants);
-  for (size_t i = 0; i < len; i++) {
-    json_object *p = json_object_array_get_idx(participants, i);
-    gf_collect_names(gen_json_get_object(p, "attributes"), names, &n);
-    const char *purpose = gen_json_get_string(p, "purpose");
-    if (purpose != NULL && strcmp(purpose, "customer") == 0 &&
-        gen_json_get_string(p, "endTime") != NULL)
-      finished = true;
-  }
-  gen_attr_observe(inst->ledger, id, names, n, finished, cdtime(),
-                   gf_dispatch_attribute, inst);
+  if (gen_attr_observe_conversation(inst->ledger, body, cdtime(),
+                                    gf_dispatch_attribute, inst))
+    atomic_fetch_add(&inst->stats.conversation_events, 1);
 }
 
 static bool gf_has_affixes(const char *s, const char *prefix,
@@ -698,148 +429,31 @@ static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
 
 /* ---- the receiver -------------------------------------------------------- */
 
-static uint64_t *gf_recent_slot(uint64_t *slots, uint64_t h) {
-  size_t mask = 2 * GF_RECENT_IDS - 1;
-  for (size_t s = h & mask;; s = (s + 1) & mask)
-    if (slots[s] == 0 || slots[s] == h)
-      return &slots[s];
-}
-
-/* True when id was remembered. */
-static bool gf_recent_has(gf_recent_t *r, const char *id) {
-  uint64_t h = gen_hash_id(id) | 1; /* never 0, the empty mark */
-  for (int g = 0; g < 2; g++)
-    if (r->slots[g] != NULL && *gf_recent_slot(r->slots[g], h) == h)
-      return true;
-  return false;
-}
-
-/* True when id was seen before; remembers it otherwise. */
-static bool gf_recent_seen(gf_recent_t *r, const char *id) {
-  if (gf_recent_has(r, id))
-    return true;
-  uint64_t h = gen_hash_id(id) | 1;
-  if (r->slots[0] == NULL || r->count >= GF_RECENT_IDS) {
-    uint64_t *fresh = calloc(2 * GF_RECENT_IDS, sizeof(*fresh));
-    if (fresh == NULL)
-      return false;
-    free(r->slots[1]);
-    r->slots[1] = r->slots[0];
-    r->slots[0] = fresh;
-    r->count = 0;
-  }
-  *gf_recent_slot(r->slots[0], h) = h;
-  r->count++;
-  return false;
-}
-
-/* An EventBridge event ({version, id, detail-type, source, …, detail:
- * {topicName, eventBody{conversationId, attributes{}}}}): 200 once its
- * attributes are counted (journalled), 400 when it is not that. */
-static unsigned gf_on_event(void *ud, const char *text, size_t len) {
-  gf_instance_t *inst = ud;
-  json_object *doc = NULL;
-  char err[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0) {
-    atomic_fetch_add(&inst->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: receiver: malformed JSON refused: %s",
-                    inst->log_prefix, err);
-    return 400;
-  }
-  const char *event_id = gen_json_get_string(doc, "id");
-  const char *detail_type = gen_json_get_string(doc, "detail-type");
-  json_object *detail = gen_json_get_object(doc, "detail");
-  const char *topic = gen_json_get_string(detail, "topicName");
-  json_object *body = gen_json_get_object(detail, "eventBody");
+/* An EventBridge event's topic and body (gen_eventbridge): the
+ * attributes of a conversation. */
+static bool gf_event_valid(void *ud, const char *topic, json_object *body) {
   const char *conversation = gen_json_get_string(body, "conversationId");
-  json_object *attributes = gen_json_get_object(body, "attributes");
-  if (event_id == NULL || event_id[0] == '\0' || detail_type == NULL ||
-      strcmp(detail_type, GF_EB_DETAIL_TYPE) != 0 || topic == NULL ||
-      !gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) ||
-      conversation == NULL || conversation[0] == '\0' || attributes == NULL) {
-    atomic_fetch_add(&inst->stats.malformed, 1);
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: receiver: refused an event that is not an "
-                    "EventBridge %s event",
-                    inst->log_prefix, GF_EB_DETAIL_TYPE);
-    json_object_put(doc);
-    return 400;
-  }
-  pthread_mutex_lock(&inst->lock);
-  bool duplicate = gf_recent_has(&inst->recent, event_id);
-  pthread_mutex_unlock(&inst->lock);
-  if (duplicate) {
-    /* EventBridge delivers at least once; the ledger would not count it
-     * again anyway, this saves the work and says so. */
-    atomic_fetch_add(&inst->stats.duplicates, 1);
-  } else {
-    atomic_fetch_add(&inst->stats.eventbridge_events, 1);
-    const char *names[GF_MAX_ATTRIBUTES];
-    size_t n = 0;
-    gf_collect_names(attributes, names, &n);
-    if (gen_attr_observe_durable(inst->ledger, conversation, names, n, false,
-                                 cdtime(), gf_dispatch_attribute, inst) < 0) {
-      /* Not kept: no 200, so that EventBridge sends it again. */
-      json_object_put(doc);
-      return 507;
-    }
-    pthread_mutex_lock(&inst->lock);
-    gf_recent_seen(&inst->recent, event_id); /* remembered once kept */
-    pthread_mutex_unlock(&inst->lock);
-  }
-  json_object_put(doc);
-  return 200;
+  (void)ud;
+  return gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) &&
+         conversation != NULL && conversation[0] != '\0' &&
+         gen_json_get_object(body, "attributes") != NULL;
 }
 
-static void gf_start_receiver(gf_instance_t *inst) {
-  gf_config_t *c = &inst->config;
-  if (c->rx_port == NULL || inst->receiver != NULL)
-    return;
-  gen_receiver_options_t options = {
-      .address = c->rx_address,
-      .port = c->rx_port,
-      .cert_file = c->rx_cert,
-      .key_file = c->rx_key,
-      .secret = inst->rx_secret,
-      .secret_header =
-          c->rx_secret_header ? c->rx_secret_header : "X-Genesys-Secret",
-      .max_body = (size_t)c->rx_max_body,
-      .queue_size = (size_t)c->rx_queue,
-      .max_per_ip = (unsigned)c->rx_per_ip,
-      .request_timeout = CDTIME_T_TO_DOUBLE(c->rx_deadline),
-      .log_prefix = inst->log_prefix,
-  };
-  char err[256];
-  inst->receiver =
-      gen_receiver_start(&options, gf_on_event, inst, err, sizeof(err));
-  if (inst->receiver == NULL)
-    gen_log_limited(&inst->complain, LOG_ERR, "%s: receiver: %s (retried)",
-                    inst->log_prefix, err);
-  else
-    GEN_INFO("%s: receiver listening on port %u%s", inst->log_prefix,
-             gen_receiver_port(inst->receiver), c->rx_cert ? " (TLS)" : "");
+/* 200 once its attributes are counted (journalled); 507 when they cannot
+ * be kept, so that EventBridge sends the event again. */
+static unsigned gf_event_take(void *ud, json_object *body) {
+  gf_instance_t *inst = ud;
+  const char *names[GEN_ATTR_EVENT_NAMES];
+  size_t n = 0;
+  gen_attr_names_of(gen_json_get_object(body, "attributes"), names, &n);
+  return gen_attr_observe_durable(
+             inst->ledger, gen_json_get_string(body, "conversationId"), names,
+             n, false, cdtime(), gf_dispatch_attribute, inst) < 0
+             ? 507
+             : 200;
 }
 
 /* ---- state --------------------------------------------------------------- */
-
-/* Replays one journalled increment ("flowId\x1fkind\x1fsubId"). */
-static void gf_replay_increment(void *ud, const char *text, size_t len) {
-  gf_instance_t *inst = ud;
-  char flow_id[256];
-  gf_kind_t kind;
-  const char *sub;
-  if (len > 0 &&
-      gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
-    gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL, 1);
-}
-
-static void gf_replay_nothing(void *ud, const char *text, size_t len) {
-  (void)ud;
-  (void)text;
-  (void)len;
-}
 
 static void gf_restore_state(gf_instance_t *inst) {
   json_object *doc = NULL;
@@ -848,49 +462,15 @@ static void gf_restore_state(gf_instance_t *inst) {
     GEN_WARNING("%s: state file %s unreadable (%s); counting starts afresh",
                 inst->log_prefix, inst->config.state_file,
                 gen_strerror(status));
-  json_object *flows = gen_json_get_object(doc, "flows");
-  /* A count we did not write (1e300, text, negative) refuses them all, and
-   * the journal after them (alone it would count part of the history). */
-  bool refused = false;
-  if (flows != NULL) {
-    json_object_object_foreach(flows, bad_key, bad_value) {
-      int64_t total;
-      if (!gen_json_int64_of(bad_value, &total) || total < 0) {
-        GEN_ERROR("%s: state file %s: flows \"%.60s\": %.40s is not a "
-                  "count; the flow counters restart at zero",
-                  inst->log_prefix, inst->config.state_file, bad_key,
-                  json_object_to_json_string(bad_value));
-        flows = NULL;
-        refused = true;
-        break;
-      }
-    }
-  }
-  if (flows != NULL) {
-    json_object_object_foreach(flows, key, value) {
-      int64_t total = 0;
-      gen_json_int64_of(value, &total);
-      char flow_id[256];
-      gf_kind_t kind;
-      const char *sub;
-      if (total > 0 &&
-          gf_counter_key_split(key, flow_id, sizeof(flow_id), &kind, &sub))
-        gf_counter_add(&inst->counters, flow_id, kind, sub[0] ? sub : NULL,
-                       (uint64_t)total);
-    }
-  }
-  int64_t generation = 0;
-  if (!gen_json_get_int64(doc, "flow_generation", &generation) ||
-      generation < 0)
-    generation = 0;
+  char err[256];
+  if (gen_counters_restore(inst->counters, doc, err, sizeof(err)) != 0)
+    GEN_ERROR("%s: state file %s: %s; the flow counters restart at zero",
+              inst->log_prefix, inst->config.state_file, err);
   pthread_mutex_lock(&inst->lock);
-  if (gen_journal_recover(&inst->counter_journal, (uint64_t)generation,
-                          refused ? gf_replay_nothing : gf_replay_increment,
-                          inst) != 0)
+  if (gen_counters_recover(inst->counters, doc) != 0)
     GEN_WARNING("%s: flow counters survive no crash (no journal)",
                 inst->log_prefix);
   pthread_mutex_unlock(&inst->lock);
-  char err[256];
   if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
                        err, sizeof(err)) != 0)
     GEN_ERROR("%s: state file %s: %s", inst->log_prefix,
@@ -900,25 +480,16 @@ static void gf_restore_state(gf_instance_t *inst) {
 
 static void gf_save_state(gf_instance_t *inst) {
   json_object *doc = json_object_new_object();
-  json_object *flows = json_object_new_object();
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->counters.keys.count; i++)
-    json_object_object_add(
-        flows, inst->counters.keys.items[i].id,
-        json_object_new_int64((int64_t)inst->counters.totals[i]));
-  /* Increments after this moment go to the next journal. */
-  uint64_t generation = gen_journal_rotate(&inst->counter_journal);
+  uint64_t generation = gen_counters_snapshot(inst->counters, doc);
   pthread_mutex_unlock(&inst->lock);
   json_object *attributes = gen_attr_snapshot(inst->ledger);
-  json_object_object_add(doc, "flows", flows);
-  json_object_object_add(doc, "flow_generation",
-                         json_object_new_int64((int64_t)generation));
   json_object_object_add(doc, "attributes", json_object_get(attributes));
   int status = gen_state_save_json(inst->config.state_file, doc);
   if (status == 0) {
     gen_attr_snapshot_stored(inst->ledger, attributes);
     pthread_mutex_lock(&inst->lock);
-    gen_journal_stored(&inst->counter_journal, generation);
+    gen_counters_stored(inst->counters, generation);
     pthread_mutex_unlock(&inst->lock);
   } else
     gen_log_limited(&inst->complain, LOG_ERR,
@@ -953,6 +524,7 @@ static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
                             i == 0 ? '?' : '&', c->flow_types[i]);
 }
 
+/* The topics of the flows' records and the queues' conversations. */
 static char **gf_make_topics(const gen_entity_set_t *flows,
                              const gen_entity_set_t *queues, size_t *n) {
   size_t total = flows->count + queues->count;
@@ -960,14 +532,10 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
   *n = 0;
   if (topics == NULL)
     return NULL;
-  for (size_t i = 0; i < flows->count; i++)
-    if (asprintf(&topics[*n], GF_FLOW_TOPIC_PREFIX "%s" GF_FLOW_TOPIC_SUFFIX,
-                 flows->items[i].id) >= 0)
-      (*n)++;
-  for (size_t i = 0; i < queues->count; i++)
-    if (asprintf(&topics[*n], GF_QUEUE_TOPIC_PREFIX "%s" GF_QUEUE_TOPIC_SUFFIX,
-                 queues->items[i].id) >= 0)
-      (*n)++;
+  *n = gen_entity_topics(flows, GF_FLOW_TOPIC_PREFIX, GF_FLOW_TOPIC_SUFFIX,
+                         topics);
+  *n += gen_entity_topics(queues, GF_QUEUE_TOPIC_PREFIX, GF_QUEUE_TOPIC_SUFFIX,
+                          topics + *n);
   return topics;
 }
 
@@ -1005,22 +573,10 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   pthread_mutex_lock(&inst->lock);
   bool changed = !gen_entity_set_same(&flows, &inst->flows) ||
                  !gen_entity_set_same(&queues, &inst->queues);
-  gen_entity_set_free(&inst->flows);
-  gen_entity_set_free(&inst->queues);
-  inst->flows = flows;
-  inst->queues = queues;
-  if (named_outcomes) {
-    gen_entity_set_free(&inst->outcomes);
-    inst->outcomes = outcomes;
-  } else {
-    gen_entity_set_free(&outcomes);
-  }
-  if (named_milestones) {
-    gen_entity_set_free(&inst->milestones);
-    inst->milestones = milestones;
-  } else {
-    gen_entity_set_free(&milestones);
-  }
+  gen_entity_set_replace(&inst->flows, &flows, true);
+  gen_entity_set_replace(&inst->queues, &queues, true);
+  gen_entity_set_replace(&inst->outcomes, &outcomes, named_outcomes);
+  gen_entity_set_replace(&inst->milestones, &milestones, named_milestones);
   inst->listed_at = cdtime();
   size_t n = 0;
   char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
@@ -1037,15 +593,13 @@ static int gf_refresh_entities(gf_instance_t *inst) {
              inst->milestones.count, inst->queues.count, n,
              inst->config.aggregates ? "on" : "off",
              inst->config.active_flows ? "on" : "off",
-             inst->config.rx_port != NULL ? "on port " : "off",
-             inst->config.rx_port != NULL ? inst->config.rx_port : "");
+             inst->config.rx.port != NULL ? "on port " : "off",
+             inst->config.rx.port != NULL ? inst->config.rx.port : "");
     gen_notify_set_topics(inst->notify, topics, n);
     if (!inst->streaming && gen_notify_start(inst->notify) == 0)
       inst->streaming = true;
   }
-  for (size_t i = 0; topics != NULL && i < n; i++)
-    free(topics[i]);
-  free(topics);
+  gen_hub_topics_free(topics, n);
   return 0;
 }
 
@@ -1086,11 +640,11 @@ static const gen_agg_catalogue_t gf_catalogue = {
 
 /* One request for flow_ids over range: every bucket of the granularity,
  * grouped by flow, outcome and milestone. */
-static json_object *gf_aggregates_body(const gf_instance_t *inst,
-                                       const char *const *flow_ids, size_t n,
-                                       const gen_interval_range_t *range) {
+static json_object *gf_query_body(void *ud, const char *const *flow_ids,
+                                  size_t n, const gen_interval_range_t *range) {
   static const char *const group_by[] = {"flowId", "flowOutcomeId",
                                          "flowMilestoneId"};
+  const gf_instance_t *inst = ud;
   json_object *body =
       gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
                         STATIC_ARRAY_SIZE(group_by));
@@ -1102,25 +656,26 @@ static json_object *gf_aggregates_body(const gf_instance_t *inst,
 }
 
 /* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone
- * id]; -1 when the group is not one of ours. A group with a milestone is
+ * id]; false when the group is not one of ours. A group with a milestone is
  * the milestone's, whatever outcome rides with it: Genesys groups a
  * milestone's counts by the outcome it is associated with too
  * (tests/sim/README.md, Evidence), and an outcome's records carry no
  * milestone. */
-static int gf_group_key(const gf_instance_t *inst, json_object *group,
-                        char *key, size_t size, const char **flow_id) {
+static bool gf_answer_group(void *ud, json_object *group, const char **flow_id,
+                            char *key, size_t size) {
   static const char *const tags[] = {"F", "O", "M"};
+  const gf_instance_t *inst = ud;
   const char *outcome = gen_json_get_string(group, "flowOutcomeId");
   const char *milestone = gen_json_get_string(group, "flowMilestoneId");
   *flow_id = gen_json_get_string(group, "flowId");
   if (*flow_id == NULL || gen_entity_find(&inst->flows, *flow_id) < 0)
-    return -1;
+    return false;
   gf_group_t kind = milestone ? GF_GROUP_MILESTONE
                     : outcome ? GF_GROUP_OUTCOME
                               : GF_GROUP_FLOW;
   gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
                      kind == GF_GROUP_FLOW ? 2 : 3};
-  return gen_agg_key_format(&k, key, size);
+  return gen_agg_key_format(&k, key, size) == 0;
 }
 
 /* The group of an engine key, from its tag. */
@@ -1147,55 +702,36 @@ static int gf_fold_milestones(void *ud, json_object *doc, char *err,
   return status;
 }
 
-static bool gf_answer_group(void *ud, json_object *group, const char **scope,
-                            char *key, size_t key_size) {
-  return gf_group_key(ud, group, key, key_size, scope) == 0;
-}
-
 static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
                                const gen_interval_value_t **v, size_t *n) {
   return gen_agg_read(&gf_catalogue, NULL, gf_key_group(key), metrics,
                       ((gf_instance_t *)ud)->answer, v, n);
 }
 
-/* What the catalogue dispatches of a key's bucket or counters: the flow's
- * plugin_instance, the outcome or milestone name in type_instance. */
-static void gf_put_key(gf_instance_t *inst, const char *key, int64_t at_ms,
-                       bool totals, const gen_interval_value_t *v, size_t n) {
-  char buf[GEN_AGG_KEY_SIZE];
-  gen_agg_key_t k;
-  gen_agg_key_parse(key, buf, sizeof(buf), &k);
-  gf_group_t group = gf_key_group(key);
-  const char *flow =
-      gf_entity_label(inst, &inst->flows, k.n > 1 ? k.dim[1] : "", NULL);
-  const char *sub = "";
-  if (k.n > 2)
-    sub = gf_entity_label(
-        inst, group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
-        k.dim[2], NULL);
-  gen_agg_series_t s = {gen_client_host(inst->client), PLUGIN_NAME, flow, sub,
-                        inst->config.interval.granularity_ms};
-  if (totals)
-    gen_agg_put_totals(&gf_catalogue, NULL, group, &s, v, n, at_ms);
-  else
-    gen_agg_put_bucket(&gf_catalogue, NULL, group, &s, v, n, at_ms);
+/* The series of an engine key: the flow's plugin_instance, the outcome or
+ * milestone name in type_instance. */
+static void gf_label(void *ud, const char *key, const gen_agg_key_t *k,
+                     gen_agg_label_t *out) {
+  gf_instance_t *inst = ud;
+  out->group = gf_key_group(key);
+  out->plugin_instance =
+      gf_entity_label(inst, &inst->flows, k->n > 1 ? k->dim[1] : "", NULL);
+  if (k->n > 2)
+    out->suffix = gf_entity_label(
+        inst,
+        out->group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
+        k->dim[2], NULL);
 }
 
-static void gf_on_bucket(void *ud, const char *key, int64_t start_ms,
-                         int64_t end_ms, gen_interval_kind_t kind,
-                         const gen_interval_value_t *v, size_t n) {
-  (void)start_ms, (void)kind;
-  gf_put_key(ud, key, end_ms, false, v, n);
-}
-
-static void gf_on_totals(void *ud, const char *key, int64_t at_ms,
-                         const gen_interval_value_t *v, size_t n) {
-  gf_put_key(ud, key, at_ms, true, v, n);
-}
-
-static json_object *gf_query_body(void *ud, const char *const *flow_ids,
-                                  size_t n, const gen_interval_range_t *range) {
-  return gf_aggregates_body(ud, flow_ids, n, range);
+/* Where the flow aggregates go (gen_agg_sink). */
+static gen_agg_output_t gf_output(gf_instance_t *inst) {
+  return (gen_agg_output_t){.cat = &gf_catalogue,
+                            .host = gen_client_host(inst->client),
+                            .plugin = PLUGIN_NAME,
+                            .granularity_ms =
+                                inst->config.interval.granularity_ms,
+                            .label = gf_label,
+                            .ud = inst};
 }
 
 /* The flow aggregates endpoint and how its answer is read. */
@@ -1210,61 +746,31 @@ static gen_agg_query_t gf_query(gf_instance_t *inst) {
   return q;
 }
 
-/* Active flows (oFlow) of one batch, dispatched per flow and media type. */
-static int gf_collect_active(gf_instance_t *inst, const char *const *ids,
-                             size_t n) {
-  json_object *body = json_object_new_object();
-  json_object *metrics = json_object_new_array();
-  json_object_array_add(metrics, json_object_new_string("oFlow"));
-  json_object_object_add(body, "metrics", metrics);
-  json_object_object_add(body, "filter", gen_json_or_filter("flowId", ids, n));
-  json_object *doc = NULL;
-  char err[512] = "";
-  inst->counts.queries++;
-  int status = gen_http_post_json(inst->client->http, GF_OBS_PATH, body, &doc,
-                                  err, sizeof(err));
-  json_object_put(body);
-  json_object *results = gen_json_get_array(doc, "results");
-  if (status == 0 && results == NULL) {
-    snprintf(err, sizeof(err), "the answer has no results[]");
-    status = -EINVAL;
-  }
-  if (status != 0) {
-    inst->counts.failures++;
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s: flow observations query failed: %s", inst->log_prefix,
-                    err);
-    json_object_put(doc);
-    return status;
-  }
-  for (size_t r = 0; r < json_object_array_length(results); r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    const char *flow_id = gen_json_get_string(group, "flowId");
-    const char *media = gen_json_get_string(group, "mediaType");
-    json_object *data = gen_json_get_array(result, "data");
-    if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
-      continue;
-    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
-         d++) {
-      json_object *entry = json_object_array_get_idx(data, d);
-      const char *metric = gen_json_get_string(entry, "metric");
-      double count;
-      if (metric == NULL || strcmp(metric, "oFlow") != 0 ||
-          !gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
-                               &count))
-        continue;
-      gen_ident_t id = {.host = gen_client_host(inst->client),
-                        .plugin = PLUGIN_NAME,
-                        .plugin_instance =
-                            gf_entity_label(inst, &inst->flows, flow_id, NULL),
-                        .type = "flow_active",
-                        .type_instance = media ? media : ""};
-      gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
-    }
-  }
-  json_object_put(doc);
-  return 0;
+/* Active flows (oFlow) of a selected flow, per media type. */
+static void gf_active(void *ud, json_object *group, double count) {
+  gf_instance_t *inst = ud;
+  const char *flow_id = gen_json_get_string(group, "flowId");
+  const char *media = gen_json_get_string(group, "mediaType");
+  if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
+    return;
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance =
+                        gf_entity_label(inst, &inst->flows, flow_id, NULL),
+                    .type = "flow_active",
+                    .type_instance = media ? media : ""};
+  gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
+}
+
+/* The flow observations query of active flows. */
+static gen_agg_observation_t gf_active_query(gf_instance_t *inst) {
+  return (gen_agg_observation_t){.path = GF_OBS_PATH,
+                                 .what = "flow observations query",
+                                 .metric = "oFlow",
+                                 .dim = "flowId",
+                                 .observed = gf_active,
+                                 .ud = inst,
+                                 .complain = &inst->complain};
 }
 
 /* Every batch of FlowsPerQuery selected flows: aggregates, then oFlow. Runs
@@ -1274,10 +780,11 @@ static void gf_collect_interval(gf_instance_t *inst) {
   const char *ids[GF_MAX_FLOWS_PER_QUERY];
   bool aggregates = inst->engine != NULL;
   gen_agg_query_t query = gf_query(inst);
-  gen_interval_sink_t sink = {
-      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_agg_output_t output = gf_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
+  gen_agg_observation_t active = gf_active_query(inst);
   for (size_t first = 0; first < inst->flows.count; first += per) {
     size_t n = 0;
     for (size_t i = first; i < inst->flows.count && n < per; i++)
@@ -1285,7 +792,7 @@ static void gf_collect_interval(gf_instance_t *inst) {
     if (aggregates && gen_agg_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
       aggregates = false; /* the rest waits for the next read */
     if (inst->config.active_flows)
-      gf_collect_active(inst, ids, n);
+      gen_agg_observe(inst->client, &inst->counts, &active, ids, n);
   }
 }
 
@@ -1295,16 +802,16 @@ static void gf_collect_interval(gf_instance_t *inst) {
  * for the next). */
 static void gf_redispatch_counters(gf_instance_t *inst) {
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->counters.keys.count; i++) {
+  for (size_t i = 0; i < gen_counters_count(inst->counters); i++) {
     char flow_id[256];
     gf_kind_t kind;
     const char *sub;
     cdtime_t now = cdtime();
-    if (gf_counter_key_split(inst->counters.keys.items[i].id, flow_id,
+    if (gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
                              sizeof(flow_id), &kind, &sub) &&
-        gf_due(&inst->counters.sent_at[i], now, inst->dispatch_gap))
+        gen_counters_due(inst->counters, i, now, inst->dispatch_gap))
       gf_dispatch_counter(inst, flow_id, NULL, kind, sub[0] ? sub : NULL, NULL,
-                          inst->counters.totals[i], now);
+                          gen_counters_total(inst->counters, i), now);
   }
   pthread_mutex_unlock(&inst->lock);
   gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
@@ -1317,33 +824,17 @@ static void gf_put_self(const gf_instance_t *inst, const char *type,
 }
 
 static void gf_dispatch_self(gf_instance_t *inst) {
-  gen_attr_stats_t *a = gen_attr_stats(inst->ledger);
   gf_put_self(inst, "flow_records", NULL, true,
               (double)atomic_load(&inst->stats.flow_records));
   gf_put_self(inst, "attribute_events", "conversation", true,
               (double)atomic_load(&inst->stats.conversation_events));
+  gen_eventbridge_stats_t *eb = gen_eventbridge_stats(inst->events);
   gf_put_self(inst, "attribute_events", "eventbridge", true,
-              (double)atomic_load(&inst->stats.eventbridge_events));
-  gf_put_self(inst, "attributes_seen", NULL, true,
-              (double)atomic_load(&a->attributes));
-  gf_put_self(inst, "attributes_counted", NULL, true,
-              (double)atomic_load(&a->counted));
-  gf_put_self(inst, "attribute_names_over_limit", NULL, true,
-              (double)atomic_load(&a->over_limit));
-  gf_put_self(inst, "attribute_names_refused", NULL, true,
-              (double)atomic_load(&a->refused));
+              (double)atomic_load(&eb->events));
   gf_put_self(inst, "duplicates_dropped", NULL, true,
-              (double)atomic_load(&inst->stats.duplicates));
-  gf_put_self(inst, "conversations_forgotten", "expired", true,
-              (double)atomic_load(&a->expired));
-  gf_put_self(inst, "conversations_forgotten", "evicted", true,
-              (double)atomic_load(&a->evicted));
-  gf_put_self(inst, "conversations", NULL, false,
-              (double)gen_attr_conversations(inst->ledger));
-  gf_put_self(inst, "attribute_series", NULL, false,
-              (double)gen_attr_series(inst->ledger));
-  gf_put_self(inst, "journal_errors", NULL, true,
-              (double)atomic_load(&a->journal_errors));
+              (double)atomic_load(&eb->duplicates));
+  gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
+                          PLUGIN_NAME);
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
   if (inst->engine != NULL || inst->config.active_flows) {
     gen_interval_stats_t st = {0};
@@ -1352,25 +843,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
     gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
                           inst->counts.queries, inst->counts.failures);
   }
-  if (inst->receiver != NULL) {
-    gen_receiver_stats_t *r = gen_receiver_stats(inst->receiver);
-    struct {
-      const char *reason;
-      atomic_uint_fast64_t *n;
-    } rejected[] = {
-        {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
-        {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
-        {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
-        {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
-        {"address_limit", &r->address_limit}};
-    gf_put_self(inst, "receiver_requests", "accepted", true,
-                (double)atomic_load(&r->accepted));
-    for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)
-      gf_put_self(inst, "receiver_rejected", rejected[i].reason, true,
-                  (double)atomic_load(rejected[i].n));
-    gf_put_self(inst, "receiver_queue", NULL, false,
-                (double)gen_receiver_queued(inst->receiver));
-  }
+  gen_receiver_dispatch_stats(inst->receiver, gen_client_host(inst->client),
+                              PLUGIN_NAME);
   gen_notify_dispatch_stats(inst->notify, gen_client_host(inst->client),
                             PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
@@ -1389,7 +863,9 @@ static int gf_read(user_data_t *ud) {
     inst->started = true;
     inst->saved_at = now;
   }
-  gf_start_receiver(inst);
+  gen_receiver_config_start(&inst->config.rx, &inst->receiver,
+                            gen_eventbridge_handle, inst->events,
+                            inst->log_prefix, &inst->complain);
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
@@ -1417,23 +893,14 @@ static void gf_instance_free(void *data) {
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
-  gen_attr_format_free(inst->format);
   gen_entity_set_free(&inst->flows);
   gen_entity_set_free(&inst->outcomes);
   gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
-  gf_counters_free(&inst->counters);
-  gen_entity_set_free(&inst->attr_sent);
-  free(inst->attr_sent_at);
-  pthread_mutex_destroy(&inst->sent_lock);
-  gen_journal_fini(&inst->counter_journal);
+  gen_counters_free(inst->counters);
+  gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
-  free(inst->recent.slots[0]);
-  free(inst->recent.slots[1]);
-  if (inst->rx_secret != NULL) {
-    gen_redact_remove(inst->rx_secret);
-    gen_free_secret(inst->rx_secret);
-  }
+  gen_eventbridge_free(inst->events);
   pthread_mutex_destroy(&inst->lock);
   gf_config_release(&inst->config);
   gen_client_free(inst->client);
@@ -1445,19 +912,25 @@ static int gf_instance_init(void *data) {
   gf_instance_t *inst = data;
   gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
-  pthread_mutex_init(&inst->sent_lock, NULL);
   inst->dispatch_gap = GF_DISPATCH_GAP;
-  inst->counter_journal.fd = -1; /* nothing to close before it is set up */
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL)
+  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL ||
+      (inst->attr_sent = gen_pace_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
+  gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
+                                      .recent_ids = GF_RECENT_IDS,
+                                      .valid = gf_event_valid,
+                                      .take = gf_event_take,
+                                      .ud = inst,
+                                      .log_prefix = inst->log_prefix,
+                                      .complain = &inst->complain};
+  if ((inst->events = gen_eventbridge_new(&events)) == NULL)
+    return -ENOMEM;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->counts.log_prefix = inst->log_prefix;
   gf_config_t *c = &inst->config;
-  if (c->overflow_name == NULL)
-    c->overflow_name = strdup("overflow");
   if (c->state_file == NULL) {
     char dir[PATH_MAX], name[DATA_MAX_NAME_LEN];
     if (c->interval.state_dir != NULL)
@@ -1468,8 +941,10 @@ static int gf_instance_init(void *data) {
     if (asprintf(&c->state_file, "%s/%s-%s.json", dir, PLUGIN_NAME, name) < 0)
       c->state_file = NULL;
   }
-  if (c->overflow_name == NULL || c->state_file == NULL ||
-      gf_check_config(inst) != 0)
+  /* The receiver and the attribute format must work. */
+  if (c->state_file == NULL ||
+      gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
+      gen_attr_config_check(&c->attr, inst->log_prefix) != 0)
     return -EINVAL;
   char dir[PATH_MAX], journal[PATH_MAX + 16];
   sstrncpy(dir, c->state_file, sizeof(dir));
@@ -1482,20 +957,18 @@ static int gf_instance_init(void *data) {
                   dir, gen_strerror(status));
   }
   snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
-  gen_attr_options_t options = {
-      .max_series = (size_t)c->max_metric_names,
-      .max_conversations = (size_t)c->max_conversations,
-      .max_names = (size_t)c->max_attributes_per_conversation,
-      .open_ttl = c->conversation_timeout,
-      .finished_ttl = c->finished_timeout,
-      .overflow_name = c->overflow_name,
+  inst->ledger = gen_attr_config_ledger(&c->attr, journal, inst->log_prefix);
+  if (inst->ledger == NULL)
+    return -EINVAL;
+  gen_counters_options_t counters = {
+      .totals_name = "flows",
+      .generation_name = "flow_generation",
+      .read_key = gf_counter_key_read,
       .log_prefix = inst->log_prefix,
+      .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,
   };
-  inst->ledger = gen_attr_ledger_create(inst->format, &options, journal);
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
-  if (inst->ledger == NULL ||
-      gen_journal_init(&inst->counter_journal, journal, inst->log_prefix,
-                       &gen_attr_stats(inst->ledger)->journal_errors) != 0)
+  if ((inst->counters = gen_counters_new(&counters, journal)) == NULL)
     return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",

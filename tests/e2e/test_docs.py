@@ -34,6 +34,12 @@ def code_keys(path):
     # gen_conv_config_key.
     if "gen_conv_config_key(" in text and not path.endswith("gen_conv.c"):
         keys |= code_keys(os.path.join(ROOT, "common", "gen_conv.c"))
+    # The receiver keys (ReceiverPort, ...) of gen_receiver_config_key.
+    if "gen_receiver_config_key(" in text and not path.endswith("gen_receiver_config.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_receiver_config.c"))
+    # The metric attribute keys (AttributePattern, ...) of gen_attr_config_key.
+    if "gen_attr_config_key(" in text and not path.endswith("gen_attr_config.c"):
+        keys |= code_keys(os.path.join(ROOT, "common", "gen_attr_config.c"))
     # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
     # accepts QueueId, QueueName and, with true, DivisionId.
     for noun, divisions in FILTER.findall(text):

@@ -107,6 +107,13 @@ bool mock_log_contains(const char *needle) {
   return found;
 }
 
+int mock_logged(int status, const char *needle) {
+  if (needle == NULL || mock_log_contains(needle))
+    return status;
+  printf("not ok - no log line contains \"%s\"\n", needle);
+  return 1;
+}
+
 /* Write callbacks run on the dispatching thread after the value was
  * recorded, as collectd's write threads run them after its cache. */
 #define MOCK_WRITERS 4

@@ -50,6 +50,9 @@ extern size_t mock_log_num;
 void mock_log_reset(void);
 /* True when any log line contains needle. */
 bool mock_log_contains(const char *needle);
+/* status, when some log line contains needle (NULL: whatever was logged);
+ * else 1, saying which line is missing. */
+int mock_logged(int status, const char *needle);
 /* Prints log lines as they come when true (default: true). */
 extern bool mock_log_echo;
 

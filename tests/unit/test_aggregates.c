@@ -230,6 +230,118 @@ DEF_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says) {
   return 0;
 }
 
+/* The labels of a key "<tag>\t<entity>[\t<sub>]": tag B is group G_B; the
+ * entity's name from the buffer, the sub id as the suffix. */
+static void test_label(void *ud, const char *key, const gen_agg_key_t *k,
+                       gen_agg_label_t *out) {
+  int *calls = ud;
+  (*calls)++;
+  out->group = key[0] == 'B' ? G_B : G_A;
+  snprintf(out->instance_buf, sizeof(out->instance_buf), "name-of-%s",
+           k->n > 1 ? k->dim[1] : "?");
+  out->plugin_instance = out->instance_buf;
+  if (k->n > 2)
+    out->suffix = k->dim[2];
+}
+
+/* The engine's sink dispatches a bucket at its end and the counters at
+ * their time, through the catalogue, under the plugin's labels. */
+DEF_TEST(the_sink_dispatches_under_the_plugins_labels) {
+  int calls = 0;
+  bool on[N_METRICS] = {[0] = true, [4] = true}; /* offered, runs */
+  gen_agg_output_t out = {.cat = &as_is,
+                          .on = on,
+                          .host = "acme",
+                          .plugin = "genesys_test",
+                          .granularity_ms = 300000,
+                          .label = test_label,
+                          .ud = &calls};
+  gen_interval_sink_t sink = gen_agg_sink(&out);
+  OK(sink.ud == &out);
+  gen_interval_value_t a[] = {{.name = "offered", .value = 7},
+                              {.name = "answered", .value = 5}};
+  mock_values_reset();
+  sink.bucket(sink.ud, "A\tq-1\tvoice", 600000, 900000, GEN_INTERVAL_NEW, a, 2);
+  EXPECT_EQ_INT(1, calls);
+  EXPECT_EQ_INT(1, mock_values_num); /* answered is off */
+  mock_value_t *x = mock_find("name-of-q-1", "offered", "voice");
+  CHECK_NOT_NULL(x);
+  EXPECT_EQ_DOUBLE(7, x->value.gauge);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(900000), x->time);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(300000), x->interval);
+  EXPECT_EQ_STR("acme", x->host);
+  /* Group B's metrics only, for a key of group B; no sub: no suffix. */
+  gen_interval_value_t b[] = {{.name = "runs", .value = 3, .counter = true},
+                              {.name = "offered", .value = 9}};
+  mock_values_reset();
+  sink.totals(sink.ud, "B\tf-1", 1200000, b, 2);
+  EXPECT_EQ_INT(2, calls);
+  EXPECT_EQ_INT(1, mock_values_num);
+  x = mock_find("name-of-f-1", "total_runs_all", "");
+  CHECK_NOT_NULL(x);
+  EXPECT_EQ_INT(3, x->value.derive);
+  EXPECT_EQ_UINT64(MS_TO_CDTIME_T(1200000), x->time);
+  return 0;
+}
+
+/* One value: "<measure>-<suffix>", or the one that is there. */
+DEF_TEST(one_value_names_measure_and_suffix) {
+  gen_agg_series_t s = {"acme", "genesys_test", "agents", "ON_QUEUE", 60000};
+  mock_values_reset();
+  gen_agg_put_value(&s, "agent_time", "routing", false, 42, 120000);
+  s.suffix = "";
+  gen_agg_put_value(&s, "flow_x", "exit", true, 2, 120000);
+  s.suffix = "IDLE";
+  gen_agg_put_value(&s, "flow_y", NULL, true, 3, 120000);
+  EXPECT_EQ_DOUBLE(
+      42, mock_find("agents", "agent_time", "routing-ON_QUEUE")->value.gauge);
+  EXPECT_EQ_INT(2, mock_find("agents", "flow_x", "exit")->value.derive);
+  EXPECT_EQ_INT(3, mock_find("agents", "flow_y", "IDLE")->value.derive);
+  EXPECT_EQ_INT(3, mock_values_num);
+  return 0;
+}
+
+typedef struct {
+  char seen[4][64]; /* "<flowId>/<mediaType>=<count>" */
+  int n;
+} observed_t;
+
+static void observed(void *ud, json_object *group, double count) {
+  observed_t *o = ud;
+  if (o->n < 4)
+    snprintf(o->seen[o->n], sizeof(o->seen[0]), "%s/%s=%g",
+             gen_json_get_string(group, "flowId"),
+             gen_json_get_string(group, "mediaType"), count);
+  o->n++;
+}
+
+/* Every entry of the metric with a count, in every result; an answer
+ * without results[] is refused. */
+DEF_TEST(observations_read_per_group) {
+  observed_t o = {.n = 0};
+  gen_agg_observation_t q = {.metric = "oFlow", .observed = observed, .ud = &o};
+  json_object *doc = json_tokener_parse(
+      "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
+      "3}},{\"metric\":\"oOther\",\"stats\":{\"count\":9}},{\"metric\":"
+      "\"oFlow\",\"stats\":{}}]},{\"group\":{\"flowId\":\"f-2\","
+      "\"mediaType\":\"chat\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":"
+      "{\"count\":0}}]},{\"group\":{\"flowId\":\"f-3\"}}]}");
+  char err[128] = "";
+  CHECK_ZERO(gen_agg_observed(&q, doc, err, sizeof(err)));
+  EXPECT_EQ_INT(2, o.n);
+  EXPECT_EQ_STR("f-1/voice=3", o.seen[0]);
+  EXPECT_EQ_STR("f-2/chat=0", o.seen[1]);
+  json_object_put(doc);
+  doc = json_tokener_parse("{\"results\":7}");
+  EXPECT_EQ_INT(-EINVAL, gen_agg_observed(&q, doc, err, sizeof(err)));
+  EXPECT_EQ_STR("the answer has no results[]", err);
+  EXPECT_EQ_INT(-EINVAL, gen_agg_observed(&q, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(2, o.n);
+  json_object_put(doc);
+  return 0;
+}
+
 DEF_TEST(group_keys_join_and_split_ids) {
   char key[GEN_AGG_KEY_SIZE], buf[GEN_AGG_KEY_SIZE];
   gen_agg_key_t k = {{"q-1", "voice", "inbound"}, 3}, back;
@@ -310,6 +422,9 @@ int main(void) {
   RUN_TEST(a_bucket_read_into_engine_values);
   RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);
   RUN_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says);
+  RUN_TEST(the_sink_dispatches_under_the_plugins_labels);
+  RUN_TEST(one_value_names_measure_and_suffix);
+  RUN_TEST(observations_read_per_group);
   RUN_TEST(group_keys_join_and_split_ids);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   END_TEST;

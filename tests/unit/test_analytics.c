@@ -41,8 +41,8 @@ static const char *const q1[] = {"q1"};
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
   gen_agg_query_t query = queue_query(inst);
-  gen_interval_sink_t sink = {
-      .bucket = on_bucket, .totals = on_totals, .ud = inst};
+  gen_agg_output_t output = queue_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   return interval_answer(&job, q1[0], T0 + G + 60000, text);

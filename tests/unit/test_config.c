@@ -535,6 +535,20 @@ DEF_TEST(filter_keys_and_choice_lists) {
   EXPECT_EQ_INT(1, (int)queues.n_ids);
   EXPECT_EQ_STR("q-1", queues.ids[0]);
 
+  /* A string list grows with every key, NULL-terminated, and is freed
+   * whole (ASan and valgrind see a leak or a double free). */
+  char **list = NULL;
+  size_t n = 0;
+  ci = mock_ci_strs("FlowType", 2, (const char *[]){"inboundcall", "bot"});
+  CHECK_ZERO(gen_config_string_list(org, ci, &list, &n));
+  CHECK_ZERO(gen_config_string_list(org, ci, &list, &n));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(4, (int)n);
+  EXPECT_EQ_STR("bot", list[3]);
+  OK(list[4] == NULL);
+  gen_config_string_list_free(list, n);
+  gen_config_string_list_free(NULL, 0);
+
   /* MediaType: a bitmask of gen_media_t, names in any case, added up. */
   unsigned mask = 0;
   ci = mock_ci_str("MediaType", "Voice");

@@ -213,12 +213,52 @@ DEF_TEST(ordered_dispatch) {
   return 0;
 }
 
+/* At most one dispatch of a series per gap; the first one at once; a clock
+ * that went back does not hold it. */
+DEF_TEST(paced_dispatch) {
+  const cdtime_t gap = MS_TO_CDTIME_T(100), t0 = TIME_T_TO_CDTIME_T(1000);
+  cdtime_t sent = 0;
+  OK(gen_dispatch_due(&sent, t0, gap));
+  EXPECT_EQ_UINT64(t0, sent);
+  OK(!gen_dispatch_due(&sent, t0 + gap - 1, gap));
+  EXPECT_EQ_UINT64(t0, sent); /* not noted: the gap runs from t0 */
+  OK(gen_dispatch_due(&sent, t0 + gap, gap));
+  OK(gen_dispatch_due(&sent, t0, gap)); /* back in time */
+  EXPECT_EQ_UINT64(t0, sent);
+  OK(gen_dispatch_due(&sent, t0, 0)); /* no gap: always */
+
+  /* Per key, as the time of each series. */
+  gen_pace_t *p = gen_pace_new();
+  CHECK_NOT_NULL(p);
+  OK(gen_pace_due(p, "flow\x1fMenu", t0, gap));
+  OK(!gen_pace_due(p, "flow\x1fMenu", t0 + gap / 2, gap));
+  OK(gen_pace_due(p, "flow\x1fLang", t0 + gap / 2, gap));
+  OK(!gen_pace_due(p, "flow\x1fLang", t0 + gap, gap));
+  OK(gen_pace_due(p, "flow\x1fMenu", t0 + gap, gap));
+  char key[32];
+  int due = 0, held = 0;
+  for (int i = 0; i < 1000; i++) {
+    snprintf(key, sizeof(key), "series-%d", i);
+    due += gen_pace_due(p, key, t0, gap);
+  }
+  EXPECT_EQ_INT(1000, due);
+  for (int i = 0; i < 1000; i++) {
+    snprintf(key, sizeof(key), "series-%d", i);
+    held += !gen_pace_due(p, key, t0 + 1, gap);
+  }
+  EXPECT_EQ_INT(1000, held);
+  gen_pace_free(p);
+  gen_pace_free(NULL);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
   RUN_TEST(interval_without_context);
   RUN_TEST(ordered_dispatch);
+  RUN_TEST(paced_dispatch);
   mock_values_reset();
   END_TEST;
 }

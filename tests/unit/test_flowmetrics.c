@@ -166,7 +166,7 @@ DEF_TEST(attributes_per_conversation_bounded) {
   "\",\"attributes\":{" attrs "}}}}"
 
 static unsigned eb(gf_instance_t *inst, const char *json) {
-  return gf_on_event(inst, json, strlen(json));
+  return gen_eventbridge_handle(inst->events, json, strlen(json));
 }
 
 DEF_TEST(eventbridge_events) {
@@ -177,7 +177,8 @@ DEF_TEST(eventbridge_events) {
       1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
   /* A second delivery of the same event: dropped, still 200. */
   EXPECT_EQ_INT(200, eb(inst, EB("e-1", "c-1", M1)));
-  EXPECT_EQ_INT(1, atomic_load(&inst->stats.duplicates));
+  EXPECT_EQ_INT(1,
+                atomic_load(&gen_eventbridge_stats(inst->events)->duplicates));
   /* The next update repeats M1 and adds M2. */
   EXPECT_EQ_INT(200, eb(inst, EB("e-2", "c-1", M1 "," M2)));
   EXPECT_EQ_INT(
@@ -198,7 +199,8 @@ DEF_TEST(eventbridge_events) {
                               "attributes\",\"detail\":{\"topicName\":"
                               "\"v2.detail.events.conversation.c.attributes\","
                               "\"eventBody\":{\"attributes\":{}}}}"));
-  EXPECT_EQ_INT(4, atomic_load(&inst->stats.malformed));
+  EXPECT_EQ_INT(4,
+                atomic_load(&gen_eventbridge_stats(inst->events)->malformed));
   EXPECT_EQ_INT(
       2, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
   gf_instance_free(inst);
@@ -313,8 +315,8 @@ DEF_TEST(flow_counters_survive_kill) {
 /* Plans at `at`, feeds the answer to the engine and commits the range. */
 static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gf_query(inst);
-  gen_interval_sink_t sink = {
-      .bucket = gf_on_bucket, .totals = gf_on_totals, .ud = inst};
+  gen_agg_output_t output = gf_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   return interval_answer(&job, "f-1", at, text);
@@ -489,6 +491,29 @@ DEF_TEST(aggregates_milestones_alone) {
   return 0;
 }
 
+/* Active flows (oFlow) per selected flow and media type, now, with the read
+ * interval. */
+DEF_TEST(active_flows) {
+  gf_instance_t *inst = make_instance("active");
+  atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
+  gen_agg_observation_t q = gf_active_query(inst);
+  json_object *doc = json_tokener_parse(
+      "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
+      "4}}]},{\"group\":{\"flowId\":\"f-9\",\"mediaType\":\"voice\"},"
+      "\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":2}}]}]}");
+  char err[128];
+  mock_values_reset();
+  CHECK_ZERO(gen_agg_observed(&q, doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(1, mock_values_num); /* f-9 is not selected */
+  EXPECT_EQ_DOUBLE(4, gauge("flow_active", "voice"));
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10),
+                   mock_find("SalesIvr", "flow_active", "voice")->interval);
+  gf_instance_free(inst);
+  return 0;
+}
+
 /* A counter is dispatched at most once per dispatch_gap: an increment
  * within it leaves with the next read (collectd's write threads could
  * otherwise write two values of one series in the wrong order). Every
@@ -547,7 +572,7 @@ DEF_TEST(config_checks) {
     OK(mock_log_contains("ReceiverPort 8443: this build has no receiver"));
   }
   mock_ci_free(ci);
-  EXPECT_EQ_INT(256, c->max_attributes_per_conversation);
+  EXPECT_EQ_INT(256, c->attr.max_names);
   ci = mock_ci_num("MaxAttributesPerConversation", 0);
   mock_log_reset();
   EXPECT_EQ_INT(-ERANGE, gf_config_key(org, ci, c));
@@ -602,6 +627,7 @@ int main(void) {
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);
+  RUN_TEST(active_flows);
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
   RUN_TEST(state_directory_holds_every_state_file);

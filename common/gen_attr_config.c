@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the metric attribute keys, their ledger, its
+ * self-metrics and the names read from events (see gen_attr_config.h).
+ */
+#include "gen_attr_config.h"
+
+#include "gen_dispatch.h"
+#include "gen_json.h"
+#include "gen_log.h"
+
+#include <strings.h>
+
+void gen_attr_config_init(gen_attr_config_t *c) {
+  *c = (gen_attr_config_t){
+      .max_series = 1000,
+      .max_conversations = 200000,
+      .max_names = 256,
+      .open_ttl = TIME_T_TO_CDTIME_T(12 * 3600),
+      .finished_ttl = TIME_T_TO_CDTIME_T(3600),
+  };
+}
+
+void gen_attr_config_release(gen_attr_config_t *c) {
+  free(c->pattern);
+  free(c->overflow_name);
+  gen_attr_format_free(c->format);
+  gen_attr_config_init(c);
+}
+
+static int config_groups(gen_org_t *org, const oconfig_item_t *ci,
+                         gen_attr_config_t *c) {
+  if (ci->values_num != 3) {
+    gen_config_error(org, ci,
+                     "takes three numbers: the groups of the flow name, the "
+                     "metric name and the time (0 = none)");
+    return -EINVAL;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_NUMBER ||
+        ci->values[i].value.number < (i < 2 ? 1 : 0) ||
+        ci->values[i].value.number > 9) {
+      gen_config_error(org, ci,
+                       "group numbers are 1 to 9 (the time group "
+                       "may be 0)");
+      return -EINVAL;
+    }
+    c->groups[i] = (long)ci->values[i].value.number;
+  }
+  return 0;
+}
+
+int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                        gen_attr_config_t *c) {
+  if (strcasecmp(ci->key, "AttributePattern") == 0)
+    return gen_config_string(org, ci, &c->pattern);
+  if (strcasecmp(ci->key, "AttributeGroups") == 0)
+    return config_groups(org, ci, c);
+  if (strcasecmp(ci->key, "MaxMetricNames") == 0)
+    return gen_config_int(org, ci, 1, 1000000, &c->max_series);
+  if (strcasecmp(ci->key, "OverflowName") == 0)
+    return gen_config_string(org, ci, &c->overflow_name);
+  if (strcasecmp(ci->key, "MaxConversations") == 0)
+    return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
+  if (strcasecmp(ci->key, "MaxAttributesPerConversation") == 0)
+    return gen_config_int(org, ci, 1, 1000000, &c->max_names);
+  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 60, 30 * 86400, &c->open_ttl);
+  if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
+    return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_ttl);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+int gen_attr_config_check(gen_attr_config_t *c, const char *log_prefix) {
+  if (c->overflow_name == NULL &&
+      (c->overflow_name = strdup("overflow")) == NULL)
+    return -ENOMEM;
+  if (c->pattern == NULL && c->groups[0] != 0) {
+    GEN_ERROR("%s: AttributeGroups needs AttributePattern", log_prefix);
+    return -EINVAL;
+  }
+  if (c->pattern != NULL && c->groups[0] == 0)
+    c->groups[0] = 1, c->groups[1] = 2, c->groups[2] = 3;
+  char err[256];
+  if (gen_attr_format_create(c->pattern, (int)c->groups[0], (int)c->groups[1],
+                             (int)c->groups[2], &c->format, err,
+                             sizeof(err)) != 0) {
+    GEN_ERROR("%s: AttributePattern \"%s\": %s", log_prefix, c->pattern, err);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
+                                          const char *journal_base,
+                                          const char *log_prefix) {
+  gen_attr_options_t options = {
+      .max_series = (size_t)c->max_series,
+      .max_conversations = (size_t)c->max_conversations,
+      .max_names = (size_t)c->max_names,
+      .open_ttl = c->open_ttl,
+      .finished_ttl = c->finished_ttl,
+      .overflow_name = c->overflow_name,
+      .log_prefix = log_prefix,
+  };
+  return gen_attr_ledger_create(c->format, &options, journal_base);
+}
+
+void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,
+                             const char *plugin) {
+  gen_attr_stats_t *a = gen_attr_stats(ledger);
+  struct {
+    const char *type, *type_instance;
+    atomic_uint_fast64_t *n;
+  } counts[] = {
+      {"attributes_seen", NULL, &a->attributes},
+      {"attributes_counted", NULL, &a->counted},
+      {"attribute_names_over_limit", NULL, &a->over_limit},
+      {"attribute_names_refused", NULL, &a->refused},
+      {"conversations_forgotten", "expired", &a->expired},
+      {"conversations_forgotten", "evicted", &a->evicted},
+      {"journal_errors", NULL, &a->journal_errors},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(counts); i++)
+    gen_dispatch_self(host, plugin, counts[i].type, counts[i].type_instance,
+                      true, (double)atomic_load(counts[i].n));
+  gen_dispatch_self(host, plugin, "conversations", NULL, false,
+                    (double)gen_attr_conversations(ledger));
+  gen_dispatch_self(host, plugin, "attribute_series", NULL, false,
+                    (double)gen_attr_series(ledger));
+}
+
+void gen_attr_names_of(json_object *attributes, const char **names, size_t *n) {
+  if (!json_object_is_type(attributes, json_type_object))
+    return;
+  json_object_object_foreach(attributes, key, value) {
+    (void)value;
+    if (*n < GEN_ATTR_EVENT_NAMES)
+      names[(*n)++] = key;
+  }
+}
+
+bool gen_attr_observe_conversation(gen_attr_ledger_t *ledger, json_object *body,
+                                   cdtime_t now, gen_attr_counted_cb cb,
+                                   void *ud) {
+  const char *id = gen_json_get_string(body, "id");
+  json_object *participants = gen_json_get_array(body, "participants");
+  if (id == NULL || participants == NULL)
+    return false;
+  const char *names[GEN_ATTR_EVENT_NAMES];
+  size_t n = 0;
+  bool finished = false;
+  size_t len = json_object_array_length(participants);
+  for (size_t i = 0; i < len; i++) {
+    json_object *p = json_object_array_get_idx(participants, i);
+    gen_attr_names_of(gen_json_get_object(p, "attributes"), names, &n);
+    const char *purpose = gen_json_get_string(p, "purpose");
+    if (purpose != NULL && strcmp(purpose, "customer") == 0 &&
+        gen_json_get_string(p, "endTime") != NULL)
+      finished = true;
+  }
+  gen_attr_observe(ledger, id, names, n, finished, now, cb, ud);
+  return true;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: durable keyed counters (see gen_counters.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_counters.h"
+
+#include "gen_buf.h"
+#include "gen_dispatch.h"
+#include "gen_journal.h"
+#include "gen_json.h"
+#include "gen_map.h"
+
+#include <errno.h>
+
+typedef struct {
+  char *key;
+  uint64_t total;
+  cdtime_t sent_at; /* the last dispatch; 0 = none yet */
+} entry_t;
+
+struct gen_counters_s {
+  gen_counters_options_t options;
+  entry_t *items; /* in the order first counted */
+  size_t n, cap;
+  gen_map_t by_key; /* key -> index in items */
+  gen_journal_t journal;
+  bool refused; /* the restore refused the totals: no replay either */
+};
+
+gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
+                                 const char *journal_base) {
+  gen_counters_t *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->options = *options;
+  if (gen_journal_init(&c->journal, journal_base, options->log_prefix,
+                       options->journal_errors) != 0) {
+    gen_counters_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void gen_counters_free(gen_counters_t *c) {
+  if (c == NULL)
+    return;
+  for (size_t i = 0; i < c->n; i++)
+    free(c->items[i].key);
+  free(c->items);
+  gen_map_free(&c->by_key);
+  gen_journal_fini(&c->journal);
+  free(c);
+}
+
+/* Adds delta to key (a new counter when unknown); its index, or -1. */
+static ssize_t add(gen_counters_t *c, const char *key, uint64_t delta) {
+  void *found;
+  if (gen_map_find(&c->by_key, key, &found)) {
+    size_t i = gen_map_to_index(found);
+    c->items[i].total += delta;
+    return (ssize_t)i;
+  }
+  if (strlen(key) >= GEN_COUNTERS_KEY_SIZE ||
+      gen_grow((void **)&c->items, &c->cap, c->n + 1, sizeof(*c->items), 64) !=
+          0)
+    return -1;
+  entry_t *e = &c->items[c->n];
+  *e = (entry_t){.key = strdup(key), .total = delta};
+  if (e->key == NULL ||
+      gen_map_put(&c->by_key, e->key, gen_map_index(c->n)) != 0) {
+    free(e->key);
+    return -1;
+  }
+  return (ssize_t)c->n++;
+}
+
+ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
+  ssize_t i = add(c, key, 1);
+  if (i >= 0 && gen_journal_active(&c->journal)) {
+    char line[GEN_COUNTERS_KEY_SIZE + 1];
+    int n = snprintf(line, sizeof(line), "%s\n", key);
+    gen_journal_append(&c->journal, line, (size_t)n);
+  }
+  return i;
+}
+
+size_t gen_counters_count(const gen_counters_t *c) { return c->n; }
+
+const char *gen_counters_key(const gen_counters_t *c, size_t i) {
+  return c->items[i].key;
+}
+
+uint64_t gen_counters_total(const gen_counters_t *c, size_t i) {
+  return c->items[i].total;
+}
+
+bool gen_counters_due(gen_counters_t *c, size_t i, cdtime_t now, cdtime_t gap) {
+  return gen_dispatch_due(&c->items[i].sent_at, now, gap);
+}
+
+/* Adds delta to the key text reads back as, if the owner takes it. */
+static void add_read(gen_counters_t *c, const char *text, uint64_t delta) {
+  char key[GEN_COUNTERS_KEY_SIZE];
+  if (c->options.read_key(text, key, sizeof(key)))
+    add(c, key, delta);
+}
+
+int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
+                         size_t err_size) {
+  json_object *totals = gen_json_get_object(doc, c->options.totals_name);
+  c->refused = false;
+  if (totals == NULL)
+    return 0;
+  json_object_object_foreach(totals, bad_key, bad_value) {
+    int64_t total;
+    if (!gen_json_int64_of(bad_value, &total) || total < 0) {
+      snprintf(err, err_size, "%s \"%.60s\": %.40s is not a count",
+               c->options.totals_name, bad_key,
+               json_object_to_json_string(bad_value));
+      c->refused = true;
+      return -EINVAL;
+    }
+  }
+  json_object_object_foreach(totals, key, value) {
+    int64_t total = 0;
+    gen_json_int64_of(value, &total);
+    if (total > 0)
+      add_read(c, key, (uint64_t)total);
+  }
+  return 0;
+}
+
+/* One journalled increment. */
+static void replay_line(void *ud, const char *text, size_t len) {
+  if (len > 0)
+    add_read(ud, text, 1);
+}
+
+static void replay_nothing(void *ud, const char *text, size_t len) {
+  (void)ud, (void)text, (void)len;
+}
+
+int gen_counters_recover(gen_counters_t *c, json_object *doc) {
+  int64_t generation = 0;
+  if (!gen_json_get_int64(doc, c->options.generation_name, &generation) ||
+      generation < 0)
+    generation = 0;
+  return gen_journal_recover(&c->journal, (uint64_t)generation,
+                             c->refused ? replay_nothing : replay_line, c);
+}
+
+uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc) {
+  json_object *totals = json_object_new_object();
+  for (size_t i = 0; i < c->n; i++)
+    json_object_object_add(totals, c->items[i].key,
+                           json_object_new_int64((int64_t)c->items[i].total));
+  /* Increments after this moment go to the next journal. */
+  uint64_t generation = gen_journal_rotate(&c->journal);
+  json_object_object_add(doc, c->options.totals_name, totals);
+  json_object_object_add(doc, c->options.generation_name,
+                         json_object_new_int64((int64_t)generation));
+  return generation;
+}
+
+void gen_counters_stored(gen_counters_t *c, uint64_t generation) {
+  gen_journal_stored(&c->journal, generation);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: durable keyed counters, totals that survive restarts and
+ * SIGKILL, for counts a plugin makes itself from events (genesys_flowmetrics'
+ * flow records).
+ *
+ * A counter is a string key and a total that only goes up. Every increment
+ * is journalled (gen_journal: one write(2), which a killed process does not
+ * lose) before the owner dispatches it. The owner's state file holds the
+ * totals and the journal generation they are as of (two members of its
+ * document, named by the owner); restoring takes them and replays the
+ * journals from there. Keys are the owner's: each one read back (state file
+ * or journal) passes through its reader, which writes the key as it counts
+ * it or refuses it.
+ *
+ * Each counter keeps the time of its last dispatch (gen_dispatch_due).
+ *
+ * Not locked: the owner serialises calls.
+ */
+#ifndef GEN_COUNTERS_H
+#define GEN_COUNTERS_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include <json-c/json.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The longest key, its NUL included. A key holds no newline (it is one
+ * journal line). */
+#define GEN_COUNTERS_KEY_SIZE 512
+
+/* A key read back from the state file or a journal: writes the key it
+ * counts under into out (size GEN_COUNTERS_KEY_SIZE), or returns false to
+ * drop it (not a key the owner writes). */
+typedef bool (*gen_counters_key_fn)(const char *text, char *out, size_t size);
+
+typedef struct {
+  const char *totals_name;     /* member of the state document: "flows" */
+  const char *generation_name; /* "flow_generation" */
+  gen_counters_key_fn read_key;
+  const char *log_prefix; /* for the journal's complaints */
+  atomic_uint_fast64_t *journal_errors;
+} gen_counters_options_t;
+
+typedef struct gen_counters_s gen_counters_t;
+
+/* options (strings too) are borrowed for the counters' life. journal_base
+ * NULL: no journal. NULL when out of memory. */
+gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
+                                 const char *journal_base);
+void gen_counters_free(gen_counters_t *c);
+
+/* Adds one to the counter key, journalled first (a failed write is logged
+ * and counted by the journal; the count stands until a crash). Returns the
+ * counter's index, or -1 when it cannot be counted (out of memory, or a key
+ * of GEN_COUNTERS_KEY_SIZE bytes or more). */
+ssize_t gen_counters_increment(gen_counters_t *c, const char *key);
+
+/* Counters by index, in the order they were first counted. */
+size_t gen_counters_count(const gen_counters_t *c);
+const char *gen_counters_key(const gen_counters_t *c, size_t i);
+uint64_t gen_counters_total(const gen_counters_t *c, size_t i);
+
+/* gen_dispatch_due() on counter i's last dispatch. */
+bool gen_counters_due(gen_counters_t *c, size_t i, cdtime_t now, cdtime_t gap);
+
+/* Takes the totals of the state document doc (NULL: none). A total we did
+ * not write (1e300, text, negative) refuses them all, and the journals
+ * after them (alone they would count part of the history): -EINVAL with
+ * the reason in err, the counters then start at zero. */
+int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
+                         size_t err_size);
+
+/* Replays the journals from doc's generation on (none after a refused
+ * restore) and opens a fresh one. 0, or -EIO when no journal can be
+ * written (the counters then survive no crash). */
+int gen_counters_recover(gen_counters_t *c, json_object *doc);
+
+/* Adds the totals and their generation to doc; later increments go to the
+ * next journal. Returns the generation, for gen_counters_stored() once doc
+ * is stored. */
+uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc);
+/* The document of that generation is stored: the journals it holds go. */
+void gen_counters_stored(gen_counters_t *c, uint64_t generation);
+
+#endif /* GEN_COUNTERS_H */

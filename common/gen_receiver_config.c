@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the receiver's configuration keys, start and
+ * self-metrics (see gen_receiver_config.h).
+ */
+#include "gen_receiver_config.h"
+
+#include "gen_dispatch.h"
+#include "gen_log.h"
+#include "gen_secret.h"
+
+#include <strings.h>
+
+void gen_receiver_config_init(gen_receiver_config_t *c) {
+  *c = (gen_receiver_config_t){
+      .max_body = 256 * 1024,
+      .queue = 1024,
+      .per_ip = GEN_RX_MAX_PER_IP,
+      .deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT),
+  };
+}
+
+void gen_receiver_config_release(gen_receiver_config_t *c) {
+  free(c->address);
+  free(c->port);
+  free(c->cert);
+  free(c->key);
+  free(c->secret_file);
+  free(c->secret_header);
+  if (c->secret != NULL) {
+    gen_redact_remove(c->secret);
+    gen_free_secret(c->secret);
+  }
+  gen_receiver_config_init(c);
+}
+
+static int config_port(gen_org_t *org, const oconfig_item_t *ci,
+                       gen_receiver_config_t *c) {
+  if (!gen_receiver_available()) {
+    gen_config_error(org, ci,
+                     "this build has no receiver (collectd-genesys was "
+                     "built without libmicrohttpd)");
+    return -EINVAL;
+  }
+  long port;
+  int status = gen_config_int(org, ci, 0, 65535, &port);
+  if (status != 0)
+    return status;
+  free(c->port);
+  return asprintf(&c->port, "%ld", port) < 0 ? -ENOMEM : 0;
+}
+
+int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                            gen_receiver_config_t *c) {
+  if (strcasecmp(ci->key, "ReceiverAddress") == 0)
+    return gen_config_string(org, ci, &c->address);
+  if (strcasecmp(ci->key, "ReceiverPort") == 0)
+    return config_port(org, ci, c);
+  if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
+    return gen_config_string(org, ci, &c->cert);
+  if (strcasecmp(ci->key, "ReceiverKey") == 0)
+    return gen_config_string(org, ci, &c->key);
+  if (strcasecmp(ci->key, "ReceiverSecretFile") == 0)
+    return gen_config_string(org, ci, &c->secret_file);
+  if (strcasecmp(ci->key, "ReceiverSecretHeader") == 0)
+    return gen_config_string(org, ci, &c->secret_header);
+  if (strcasecmp(ci->key, "ReceiverMaxBody") == 0)
+    return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->max_body);
+  if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
+    return gen_config_int(org, ci, 1, 1000000, &c->queue);
+  if (strcasecmp(ci->key, "ReceiverMaxConnectionsPerIP") == 0)
+    return gen_config_int(org, ci, 0, 100000, &c->per_ip);
+  if (strcasecmp(ci->key, "ReceiverRequestTimeout") == 0)
+    return gen_config_seconds(org, ci, 1, 600, &c->deadline);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+int gen_receiver_config_check(gen_receiver_config_t *c,
+                              const char *log_prefix) {
+  if (c->port != NULL && c->secret_file == NULL) {
+    GEN_ERROR("%s: ReceiverPort needs ReceiverSecretFile: the receiver "
+              "answers only authenticated senders",
+              log_prefix);
+    return -EINVAL;
+  }
+  if ((c->cert == NULL) != (c->key == NULL)) {
+    GEN_ERROR("%s: ReceiverCertificate and ReceiverKey go together",
+              log_prefix);
+    return -EINVAL;
+  }
+  if (c->port == NULL)
+    return 0;
+  char err[256];
+  if (gen_secret_from_file(c->secret_file, &c->secret, err, sizeof(err)) != 0) {
+    GEN_ERROR("%s: ReceiverSecretFile \"%s\": %s", log_prefix, c->secret_file,
+              err);
+    return -EINVAL;
+  }
+  gen_redact_add(c->secret);
+  return 0;
+}
+
+void gen_receiver_config_start(const gen_receiver_config_t *c,
+                               gen_receiver_t **rx,
+                               gen_receiver_handler_t handler, void *ud,
+                               const char *log_prefix,
+                               gen_ratelimit_t *complain) {
+  if (c->port == NULL || *rx != NULL)
+    return;
+  gen_receiver_options_t options = {
+      .address = c->address,
+      .port = c->port,
+      .cert_file = c->cert,
+      .key_file = c->key,
+      .secret = c->secret,
+      .secret_header = c->secret_header ? c->secret_header : "X-Genesys-Secret",
+      .max_body = (size_t)c->max_body,
+      .queue_size = (size_t)c->queue,
+      .max_per_ip = (unsigned)c->per_ip,
+      .request_timeout = CDTIME_T_TO_DOUBLE(c->deadline),
+      .log_prefix = log_prefix,
+  };
+  char err[256];
+  *rx = gen_receiver_start(&options, handler, ud, err, sizeof(err));
+  if (*rx == NULL)
+    gen_log_limited(complain, LOG_ERR, "%s: receiver: %s (retried)", log_prefix,
+                    err);
+  else
+    GEN_INFO("%s: receiver listening on port %u%s", log_prefix,
+             gen_receiver_port(*rx), c->cert ? " (TLS)" : "");
+}
+
+void gen_receiver_dispatch_stats(gen_receiver_t *rx, const char *host,
+                                 const char *plugin) {
+  gen_receiver_stats_t *r = rx != NULL ? gen_receiver_stats(rx) : NULL;
+  if (r == NULL)
+    return;
+  struct {
+    const char *reason;
+    atomic_uint_fast64_t *n;
+  } rejected[] = {
+      {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
+      {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
+      {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
+      {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
+      {"address_limit", &r->address_limit}};
+  gen_dispatch_self(host, plugin, "receiver_requests", "accepted", true,
+                    (double)atomic_load(&r->accepted));
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)
+    gen_dispatch_self(host, plugin, "receiver_rejected", rejected[i].reason,
+                      true, (double)atomic_load(rejected[i].n));
+  gen_dispatch_self(host, plugin, "receiver_queue", NULL, false,
+                    (double)gen_receiver_queued(rx));
+}

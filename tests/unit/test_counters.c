@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: durable keyed counters (increments, order, the state
+ * document, journals across a kill, refused totals, the owner's key
+ * reader, pacing). */
+#include "gen_counters.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <errno.h>
+
+static char dir[] = "/tmp/gen-counters-XXXXXX";
+
+/* The owner's keys: "<name>/<n>" with n a number from 0 to 9; read back in
+ * that spelling ("a/07" counts as "a/7"). */
+static bool read_key(const char *text, char *out, size_t size) {
+  const char *slash = strchr(text, '/');
+  if (slash == NULL || slash[1] == '\0')
+    return false;
+  char *end;
+  long n = strtol(slash + 1, &end, 10);
+  if (*end != '\0' || n < 0 || n > 9)
+    return false;
+  snprintf(out, size, "%.*s/%ld", (int)(slash - text), text, n);
+  return true;
+}
+
+static atomic_uint_fast64_t journal_errors;
+
+/* Counters journalled in <dir>/<name> (NULL: no journal). */
+static gen_counters_t *make(const char *name) {
+  gen_counters_options_t o = {.totals_name = "totals",
+                              .generation_name = "generation",
+                              .read_key = read_key,
+                              .log_prefix = "test",
+                              .journal_errors = &journal_errors};
+  char base[64];
+  snprintf(base, sizeof(base), "%s/%s", dir, name ? name : "");
+  return gen_counters_new(&o, name ? base : NULL);
+}
+
+/* The total of key, or -1 when there is no such counter. */
+static int64_t total_of(const gen_counters_t *c, const char *key) {
+  for (size_t i = 0; i < gen_counters_count(c); i++)
+    if (strcmp(gen_counters_key(c, i), key) == 0)
+      return (int64_t)gen_counters_total(c, i);
+  return -1;
+}
+
+/* A restart: new counters from the state document (NULL: none) and the
+ * journals of name. */
+static gen_counters_t *restart(const char *name, json_object *doc) {
+  gen_counters_t *c = make(name);
+  char err[256];
+  if (c == NULL || gen_counters_restore(c, doc, err, sizeof(err)) != 0 ||
+      gen_counters_recover(c, doc) != 0) {
+    gen_counters_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* A run killed some time after a state save: a/1 counted before the save,
+ * a/1 and b/2 after it (journalled only). Returns the saved document. */
+static json_object *killed_run(const char *name) {
+  gen_counters_t *c = restart(name, NULL);
+  if (c == NULL)
+    return NULL;
+  gen_counters_increment(c, "a/1");
+  json_object *doc = json_object_new_object();
+  gen_counters_stored(c, gen_counters_snapshot(c, doc));
+  gen_counters_increment(c, "a/1");
+  gen_counters_increment(c, "b/2");
+  gen_counters_free(c); /* killed: no snapshot */
+  return doc;
+}
+
+DEF_TEST(increments_in_order) {
+  gen_counters_t *c = make(NULL);
+  CHECK_NOT_NULL(c);
+  EXPECT_EQ_INT(0, gen_counters_count(c));
+  EXPECT_EQ_INT(0, gen_counters_increment(c, "b/1"));
+  EXPECT_EQ_INT(1, gen_counters_increment(c, "a/1"));
+  EXPECT_EQ_INT(0, gen_counters_increment(c, "b/1"));
+  EXPECT_EQ_INT(2, gen_counters_count(c));
+  EXPECT_EQ_STR("b/1", gen_counters_key(c, 0));
+  EXPECT_EQ_STR("a/1", gen_counters_key(c, 1));
+  EXPECT_EQ_UINT64(2, gen_counters_total(c, 0));
+  EXPECT_EQ_UINT64(1, gen_counters_total(c, 1));
+  /* Many keys: the index finds each (the array grows under it). */
+  char key[32];
+  int wrong = 0;
+  for (int i = 0; i < 1000; i++) {
+    snprintf(key, sizeof(key), "k%d/1", i);
+    wrong += gen_counters_increment(c, key) != i + 2;
+  }
+  for (int i = 999; i >= 0; i--) {
+    snprintf(key, sizeof(key), "k%d/1", i);
+    wrong += gen_counters_increment(c, key) != i + 2;
+  }
+  EXPECT_EQ_INT(0, wrong);
+  EXPECT_EQ_INT(2, total_of(c, "k500/1"));
+  /* A key too long is not counted. */
+  char longer[GEN_COUNTERS_KEY_SIZE + 1];
+  memset(longer, 'x', sizeof(longer) - 1);
+  longer[sizeof(longer) - 1] = '\0';
+  EXPECT_EQ_INT(-1, gen_counters_increment(c, longer));
+  longer[GEN_COUNTERS_KEY_SIZE - 1] = '\0'; /* the longest that is */
+  EXPECT_EQ_INT(1002, gen_counters_increment(c, longer));
+  gen_counters_free(c);
+  return 0;
+}
+
+/* Increments since the last snapshot are in the journal: a kill loses
+ * none, and two restarts (killed again before a save) or one after a save
+ * count nothing twice. */
+DEF_TEST(journal_survives_kill) {
+  json_object *doc = killed_run("kill");
+  CHECK_NOT_NULL(doc);
+  /* The document holds the totals as of the save, and their generation. */
+  EXPECT_EQ_INT(1, json_object_get_int(json_object_object_get(
+                       json_object_object_get(doc, "totals"), "a/1")));
+  OK(json_object_get_int64(json_object_object_get(doc, "generation")) > 0);
+  gen_counters_t *c;
+  for (int round = 0; round < 3; round++) {
+    c = restart("kill", doc);
+    CHECK_NOT_NULL(c);
+    EXPECT_EQ_INT(2, total_of(c, "a/1"));
+    EXPECT_EQ_INT(1, total_of(c, "b/2"));
+    if (round == 1) {
+      /* The replayed journals fold into the new snapshot. */
+      json_object_put(doc);
+      doc = json_object_new_object();
+      gen_counters_stored(c, gen_counters_snapshot(c, doc));
+    }
+    gen_counters_free(c);
+  }
+  /* The journals a stored snapshot holds are gone: without its document
+   * nothing is left to count. */
+  c = restart("kill", NULL);
+  CHECK_NOT_NULL(c);
+  EXPECT_EQ_INT(0, gen_counters_count(c));
+  gen_counters_free(c);
+  json_object_put(doc);
+  EXPECT_EQ_UINT64(0, atomic_load(&journal_errors));
+  return 0;
+}
+
+/* A total we did not write refuses every total and the journal after
+ * them, naming the member, the key and the value. */
+DEF_TEST(absurd_total_refused) {
+  json_object *doc = killed_run("absurd");
+  CHECK_NOT_NULL(doc);
+  static const char *const bad[] = {"1e300", "\"7\"", "-1", "1.5"};
+  for (size_t b = 0; b < STATIC_ARRAY_SIZE(bad); b++) {
+    json_object *totals = json_object_object_get(doc, "totals");
+    json_object_object_add(totals, "z/1", json_tokener_parse(bad[b]));
+    gen_counters_t *c = make("absurd");
+    char err[256] = "";
+    EXPECT_EQ_INT(-EINVAL, gen_counters_restore(c, doc, err, sizeof(err)));
+    OK(strstr(err, "totals \"z/1\"") != NULL);
+    OK(strstr(err, "is not a count") != NULL);
+    CHECK_ZERO(gen_counters_recover(c, doc));
+    EXPECT_EQ_INT(0, gen_counters_count(c));
+    gen_counters_free(c);
+  }
+  json_object_put(doc);
+  return 0;
+}
+
+/* Keys read back go through the owner's reader: another spelling of a key
+ * counts under the key, a key it does not take is dropped. */
+DEF_TEST(keys_read_back_by_the_owner) {
+  json_object *doc = json_tokener_parse(
+      "{\"totals\":{\"a/1\":3,\"a/01\":2,\"a/12\":5,\"junk\":9,\"b/2\":0},"
+      "\"generation\":0}");
+  CHECK_NOT_NULL(doc);
+  gen_counters_t *c = restart("read", doc);
+  CHECK_NOT_NULL(c);
+  EXPECT_EQ_INT(1, gen_counters_count(c));
+  EXPECT_EQ_INT(5, total_of(c, "a/1"));
+  gen_counters_free(c);
+  json_object_put(doc);
+  return 0;
+}
+
+/* Each counter keeps its last dispatch. */
+DEF_TEST(due_per_counter) {
+  gen_counters_t *c = make(NULL);
+  const cdtime_t gap = MS_TO_CDTIME_T(100), t0 = TIME_T_TO_CDTIME_T(1000);
+  gen_counters_increment(c, "a/1");
+  gen_counters_increment(c, "b/1");
+  OK(gen_counters_due(c, 0, t0, gap));
+  OK(!gen_counters_due(c, 0, t0 + 1, gap));
+  OK(gen_counters_due(c, 1, t0 + 1, gap));
+  OK(gen_counters_due(c, 0, t0 + gap, gap));
+  gen_counters_free(c);
+  return 0;
+}
+
+int main(void) {
+  if (mock_tempdir(dir) == NULL)
+    return 1;
+  RUN_TEST(increments_in_order);
+  RUN_TEST(journal_survives_kill);
+  RUN_TEST(absurd_total_refused);
+  RUN_TEST(keys_read_back_by_the_owner);
+  RUN_TEST(due_per_counter);
+  if (mock_rmtree(dir) != 0)
+    return 1;
+  END_TEST;
+}
