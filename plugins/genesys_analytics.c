@@ -287,10 +287,9 @@ static int refresh_lists(ga_instance_t *inst) {
       gen_entity_set_replace(&inst->wrapups, &codes, true);
     } else {
       gen_entity_set_free(&codes);
-      gen_log_limited(&inst->complain, LOG_WARNING,
-                      "%s plugin: Org \"%s\": cannot list wrap-up codes (ids "
-                      "are used instead of names): %s",
-                      PLUGIN_NAME, inst->client->org->name, err);
+      gen_org_log(
+          inst->client->org, &inst->complain, LOG_WARNING,
+          "cannot list wrap-up codes (ids are used instead of names): %s", err);
     }
   }
   if (status == 0 && inst->config.agent_status) {
@@ -303,22 +302,21 @@ static int refresh_lists(ga_instance_t *inst) {
       inst->users_listed = true;
     } else {
       gen_entity_set_free(&users);
-      gen_log_limited(&inst->complain, LOG_ERR,
-                      "%s plugin: Org \"%s\": cannot list users (agent time "
-                      "in status waits for the next listing): %s",
-                      PLUGIN_NAME, inst->client->org->name, err);
+      gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                  "cannot list users (agent time in status waits for the next "
+                  "listing): %s",
+                  err);
     }
   }
   if (status != 0) {
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot list queues: %s",
-                    PLUGIN_NAME, inst->client->org->name, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot list queues: %s", err);
     gen_entity_set_free(&fresh);
     return status;
   }
   if (fresh.count == 0)
-    GEN_WARNING("%s plugin: Org \"%s\": no queue matches the selection",
-                PLUGIN_NAME, inst->client->org->name);
+    gen_org_log(inst->client->org, NULL, LOG_WARNING,
+                "no queue matches the selection");
   if (inst->listed_at == 0 || !gen_entity_set_same(&fresh, &inst->queues)) {
     /* What is monitored, at start and after every change of it. */
     size_t measures = 0;
@@ -327,10 +325,11 @@ static int refresh_lists(ga_instance_t *inst) {
     char agents[64] = "off";
     if (inst->config.agent_status)
       snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
-    GEN_INFO("%s plugin: Org \"%s\": %zu queues, %zu measures, buckets of "
-             "%lld s, agent status %s",
-             PLUGIN_NAME, inst->client->org->name, fresh.count, measures,
-             (long long)(inst->config.interval.granularity_ms / 1000), agents);
+    gen_org_log(inst->client->org, NULL, LOG_INFO,
+                "%zu queues, %zu measures, buckets of %lld s, agent status %s",
+                fresh.count, measures,
+                (long long)(inst->config.interval.granularity_ms / 1000),
+                agents);
   }
   gen_entity_set_replace(&inst->queues, &fresh, true);
   inst->listed_at = cdtime();
@@ -607,10 +606,10 @@ static int collect_agents(ga_instance_t *inst) {
     sums_free(&sums);
     if (skipped > 0) {
       atomic_fetch_add(&inst->client->stats.malformed, 1);
-      gen_log_limited(&inst->complain, LOG_WARNING,
-                      "%s plugin: Org \"%s\": %zu entries of users aggregates "
-                      "answers were not usable and were skipped",
-                      PLUGIN_NAME, inst->client->org->name, skipped);
+      gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+                  "%zu entries of users aggregates answers were not usable and "
+                  "were skipped",
+                  skipped);
     }
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
@@ -622,10 +621,10 @@ static int collect_agents(ga_instance_t *inst) {
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_limited(&inst->complain, LOG_ERR,
-                      "%s plugin: Org \"%s\": users aggregates query for %s "
-                      "failed (asked for again next cycle): %s",
-                      PLUGIN_NAME, inst->client->org->name, text, err);
+      gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                  "users aggregates query for %s failed (asked for again next "
+                  "cycle): %s",
+                  text, err);
       return status;
     }
     gen_client_family(inst->client, "agent status", 0, NULL, NULL);
