@@ -383,13 +383,6 @@ static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
     atomic_fetch_add(&inst->stats.conversation_events, 1);
 }
 
-static bool gf_has_affixes(const char *s, const char *prefix,
-                           const char *suffix) {
-  size_t len = strlen(s), p = strlen(prefix), q = strlen(suffix);
-  return len > p + q && strncmp(s, prefix, p) == 0 &&
-         strcmp(s + len - q, suffix) == 0;
-}
-
 static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
                                           size_t len) {
   gf_instance_t *inst = ud;
@@ -408,11 +401,11 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
     verdict = GEN_NOTIFY_MALFORMED;
   } else if (gen_notify_system_topic(topic, &verdict)) {
     /* heartbeat, socket_closing, no_longer_subscribed, token_revoked */
-  } else if (body != NULL && gf_has_affixes(topic, GF_FLOW_TOPIC_PREFIX,
-                                            GF_FLOW_TOPIC_SUFFIX)) {
+  } else if (body != NULL && gen_notify_topic_has(topic, GF_FLOW_TOPIC_PREFIX,
+                                                  GF_FLOW_TOPIC_SUFFIX)) {
     gf_apply_flow_record(inst, body);
-  } else if (body != NULL && gf_has_affixes(topic, GF_QUEUE_TOPIC_PREFIX,
-                                            GF_QUEUE_TOPIC_SUFFIX)) {
+  } else if (body != NULL && gen_notify_topic_has(topic, GF_QUEUE_TOPIC_PREFIX,
+                                                  GF_QUEUE_TOPIC_SUFFIX)) {
     gf_apply_conversation(inst, body);
   }
   json_object_put(doc);
@@ -434,7 +427,7 @@ static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
 static bool gf_event_valid(void *ud, const char *topic, json_object *body) {
   const char *conversation = gen_json_get_string(body, "conversationId");
   (void)ud;
-  return gf_has_affixes(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) &&
+  return gen_notify_topic_has(topic, GF_EB_TOPIC_PREFIX, GF_EB_TOPIC_SUFFIX) &&
          conversation != NULL && conversation[0] != '\0' &&
          gen_json_get_object(body, "attributes") != NULL;
 }
