@@ -18,12 +18,11 @@
  * - a 2xx is only answered when the handler accepted a body;
  * - after every input the receiver still takes a known, valid request:
  *   200, and the handler saw exactly its body;
- * - then the receiver is idle (no connection open, nothing queued) within
- *   its request deadline and a margin (every connection made accepted,
- *   none open, nothing queued): nothing of an input outlives it, so
- *   that a late body is always checked against its own input (under
- *   contention a pipelined body once came after the next input started,
- *   and once after its input was freed).
+ * - then the receiver is idle (every connection made accepted, none open,
+ *   nothing queued) within its request deadline and a margin: nothing of
+ *   an input outlives it, so that a late body is always checked against
+ *   its own input (under contention a pipelined body once came after the
+ *   next input started, and once after its input was freed).
  */
 #define GEN_FUZZ_NAME "receiver"
 #include "fuzz_replay.h"
