@@ -155,12 +155,28 @@ static size_t answer_length(const char *buf, size_t got, int *code) {
  * apply to it. */
 static int exchange(const uint8_t *data, size_t len, int wait_ms,
                     bool may_shut) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  FUZZ_CHECK(fd >= 0, "socket");
   struct sockaddr_in sa = {.sin_family = AF_INET,
                            .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+  int fd;
+  /* Several fuzzer processes side by side make thousands of loopback
+   * connections a second: the local ports in TIME_WAIT can run out for a
+   * moment (EADDRNOTAVAIL), which is the machine's limit, not the
+   * receiver's; a refused connection is a failure. */
+  for (int tries = 0;; tries++) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    FUZZ_CHECK(fd >= 0, "socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+      break;
+    int e = errno;
+    close(fd);
+    if ((e != EADDRNOTAVAIL && e != EAGAIN && e != EINTR) || tries >= 5000)
+      fprintf(stderr, "fuzz_receiver: connect: %s\n", strerror(e));
+    FUZZ_CHECK((e == EADDRNOTAVAIL || e == EAGAIN || e == EINTR) &&
+                   tries < 5000,
+               "connect");
+    nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+  }
   atomic_fetch_add(&connections_made, 1);
   /* The receiver may close early (a refusal): later writes may fail. */
   for (size_t off = 0; off < len;) {
