@@ -19,13 +19,11 @@
  * gen_receiver (its keys in gen_receiver_config), the EventBridge envelope
  * and repeated deliveries in gen_eventbridge.
  *
- * Per closed interval (Granularity), the flow aggregates query gives
- * nFlow, tFlow, tFlowDisconnect, tFlowExit per flow, nFlowOutcome,
- * nFlowOutcomeFailed, tFlowOutcome per outcome and nFlowMilestone per
- * milestone; the closed-interval engine (gen_interval, shared with
- * genesys_analytics) dispatches each bucket once at its end, revisits,
- * backfills and keeps the interval counters. Active flows (oFlow) come from
- * the flow observations query every read.
+ * Per closed interval (Granularity), the flow aggregates of every flow,
+ * outcome and milestone (gen_flow_agg) go through the closed-interval
+ * engine (gen_interval, shared with genesys_analytics): each bucket once at
+ * its end, revisits, backfills, interval counters. Active flows (oFlow)
+ * come from the flow observations query every read.
  *
  * Counters only go up and survive restarts, a SIGKILL too: every flow
  * counter increment (gen_counters) and every newly counted metric attribute
@@ -35,12 +33,12 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
-#include "gen_aggregates.h"
 #include "gen_attr_config.h"
 #include "gen_client.h"
 #include "gen_counters.h"
 #include "gen_entity.h"
 #include "gen_eventbridge.h"
+#include "gen_flow_agg.h"
 #include "gen_hub.h"
 #include "gen_interval_config.h"
 #include "gen_json.h"
@@ -63,10 +61,6 @@
 #define GF_EB_TOPIC_SUFFIX ".attributes"
 /* EventBridge ids remembered for duplicate detection, per generation. */
 #define GF_RECENT_IDS 65536
-#define GF_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
-#define GF_OBS_PATH "/api/v2/analytics/flows/observations/query"
-/* flowId predicates per request, as the documented observation limit. */
-#define GF_MAX_FLOWS_PER_QUERY 100
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
@@ -111,11 +105,6 @@ typedef struct {
 } gf_config_t;
 
 typedef struct {
-  atomic_uint_fast64_t flow_records;
-  atomic_uint_fast64_t conversation_events;
-} gf_stats_t;
-
-typedef struct {
   gen_client_t *client;
   gf_config_t config;
   char log_prefix[256];
@@ -123,7 +112,8 @@ typedef struct {
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
   gen_eventbridge_t *events; /* what the receiver takes */
-  gf_stats_t stats;
+  /* Self-metrics: records and conversation events taken. */
+  atomic_uint_fast64_t flow_records, conversation_events;
 
   pthread_mutex_t lock; /* entity sets, counters */
   gen_entity_set_t flows, outcomes, milestones, queues;
@@ -138,9 +128,9 @@ typedef struct {
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
-  /* One answer group's values, read and used at once on the instance's
-   * read thread (its own: read callbacks of two orgs run in parallel). */
-  gen_agg_values_t *answer;
+  /* The flow aggregates and active flows (their answer buffer is the
+   * instance's own: read callbacks of two orgs run in parallel). */
+  gen_flow_agg_t agg;
 } gf_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -155,7 +145,7 @@ static void gf_config_init(void *config) {
   gen_receiver_config_init(&c->rx);
   c->aggregates = true;
   c->active_flows = true;
-  c->flows_per_query = GF_MAX_FLOWS_PER_QUERY;
+  c->flows_per_query = GEN_FLOW_AGG_MAX_PER_QUERY;
   gen_interval_config_init(&c->interval);
 }
 
@@ -194,10 +184,10 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   if (strcasecmp(ci->key, "StateFile") == 0) {
     /* One state location per plugin: the old key still works. */
-    GEN_WARNING("%s plugin: Org \"%s\": StateFile is deprecated: use "
-                "StateDirectory (the counters then live in "
-                "<dir>/%s-<org>.json beside the aggregates' state)",
-                PLUGIN_NAME, org->name, PLUGIN_NAME);
+    gen_org_log(org, NULL, LOG_WARNING,
+                "StateFile is deprecated: use StateDirectory (the counters "
+                "then live in <dir>/" PLUGIN_NAME "-<org>.json beside the "
+                "aggregates' state)");
     return gen_config_string(org, ci, &c->state_file);
   }
   if (strcasecmp(ci->key, "StateSaveInterval") == 0)
@@ -207,7 +197,7 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "ActiveFlows") == 0)
     return gen_config_bool(org, ci, &c->active_flows);
   if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GF_MAX_FLOWS_PER_QUERY,
+    return gen_config_int(org, ci, 1, GEN_FLOW_AGG_MAX_PER_QUERY,
                           &c->flows_per_query);
   return gen_interval_config_key(org, ci, &c->interval);
 }
@@ -251,19 +241,6 @@ static bool gf_counter_key_read(const char *text, char *key, size_t size) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* How an entity is named in values (gen_entity_label). */
-static const char *gf_entity_label(const gf_instance_t *inst,
-                                   const gen_entity_set_t *set, const char *id,
-                                   const char *fallback) {
-  return gen_entity_label(inst->client->org, set, id, fallback);
-}
-
-/* The interval of our values: the read interval once known (0: gen_dispatch
- * finds it). */
-static cdtime_t gf_interval(const gf_instance_t *inst) {
-  return (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval);
-}
-
 /* One counter at time at (explicit: the receiver's threads have no plugin
  * context to take it from). */
 static void gf_put_derive(const gf_instance_t *inst, const char *instance,
@@ -274,7 +251,10 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                     .plugin_instance = instance,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_derive(&id, (int64_t)total, at, gf_interval(inst));
+  /* The read interval once known (0: gen_dispatch finds it). */
+  gen_dispatch_derive(
+      &id, (int64_t)total, at,
+      (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval));
 }
 
 /* Dispatches one flow counter at time at; names come from the entity
@@ -283,12 +263,13 @@ static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
                                 const char *flow_name, gf_kind_t kind,
                                 const char *sub_id, const char *sub_name,
                                 uint64_t total, cdtime_t at) {
-  const char *flow = gf_entity_label(inst, &inst->flows, flow_id, flow_name);
+  const gen_org_t *org = inst->client->org;
+  const char *flow = gen_entity_label(org, &inst->flows, flow_id, flow_name);
   const char *sub = NULL;
   if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
-    sub = gf_entity_label(inst, &inst->outcomes, sub_id, sub_name);
+    sub = gen_entity_label(org, &inst->outcomes, sub_id, sub_name);
   else if (kind == GF_MILESTONES)
-    sub = gf_entity_label(inst, &inst->milestones, sub_id, sub_name);
+    sub = gen_entity_label(org, &inst->milestones, sub_id, sub_name);
   gf_put_derive(inst, flow, gf_kind_types[kind], sub, total, at);
 }
 
@@ -340,7 +321,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
     pthread_mutex_unlock(&inst->lock);
     return; /* not (or no longer) selected */
   }
-  atomic_fetch_add(&inst->stats.flow_records, 1);
+  atomic_fetch_add(&inst->flow_records, 1);
   if (strcmp(metric, "nFlow") == 0) {
     gf_count_flow(inst, flow_id, flow_name, GF_EXECUTIONS, NULL, NULL);
   } else if (strcmp(metric, "tFlowDisconnect") == 0) {
@@ -380,7 +361,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
 static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
   if (gen_attr_observe_conversation(inst->ledger, body, cdtime(),
                                     gf_dispatch_attribute, inst))
-    atomic_fetch_add(&inst->stats.conversation_events, 1);
+    atomic_fetch_add(&inst->conversation_events, 1);
 }
 
 static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
@@ -389,9 +370,8 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
   json_object *doc = NULL;
   char err[128];
   if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0) {
-    gen_log_limited(&inst->complain, LOG_WARNING,
-                    "%s: malformed notification skipped: %s", inst->log_prefix,
-                    err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+                "malformed notification skipped: %s", err);
     return GEN_NOTIFY_MALFORMED;
   }
   gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
@@ -412,11 +392,11 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
   return verdict;
 }
 
+/* Counters need no baseline: what happened while the socket was down is in
+ * the interval aggregates, and later conversation events repeat every
+ * attribute. */
 static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
-  /* Counters need no baseline: what happened while the socket was down is
-   * in the interval aggregates, and later conversation events repeat every
-   * attribute. */
   return 0;
 }
 
@@ -449,25 +429,27 @@ static unsigned gf_event_take(void *ud, json_object *body) {
 /* ---- state --------------------------------------------------------------- */
 
 static void gf_restore_state(gf_instance_t *inst) {
+  const gen_org_t *org = inst->client->org;
   json_object *doc = NULL;
   int status = gen_state_load_json(inst->config.state_file, &doc);
   if (status != 0 && status != -ENOENT)
-    GEN_WARNING("%s: state file %s unreadable (%s); counting starts afresh",
-                inst->log_prefix, inst->config.state_file,
-                gen_strerror(status));
+    gen_org_log(org, NULL, LOG_WARNING,
+                "state file %s unreadable (%s); counting starts afresh",
+                inst->config.state_file, gen_strerror(status));
   char err[256];
   if (gen_counters_restore(inst->counters, doc, err, sizeof(err)) != 0)
-    GEN_ERROR("%s: state file %s: %s; the flow counters restart at zero",
-              inst->log_prefix, inst->config.state_file, err);
+    gen_org_log(org, NULL, LOG_ERR,
+                "state file %s: %s; the flow counters restart at zero",
+                inst->config.state_file, err);
   pthread_mutex_lock(&inst->lock);
   if (gen_counters_recover(inst->counters, doc) != 0)
-    GEN_WARNING("%s: flow counters survive no crash (no journal)",
-                inst->log_prefix);
+    gen_org_log(org, NULL, LOG_WARNING,
+                "flow counters survive no crash (no journal)");
   pthread_mutex_unlock(&inst->lock);
   if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
                        err, sizeof(err)) != 0)
-    GEN_ERROR("%s: state file %s: %s", inst->log_prefix,
-              inst->config.state_file, err);
+    gen_org_log(org, NULL, LOG_ERR, "state file %s: %s",
+                inst->config.state_file, err);
   json_object_put(doc);
 }
 
@@ -485,9 +467,9 @@ static void gf_save_state(gf_instance_t *inst) {
     gen_counters_stored(inst->counters, generation);
     pthread_mutex_unlock(&inst->lock);
   } else
-    gen_log_limited(&inst->complain, LOG_ERR,
-                    "%s: cannot write state file %s: %s", inst->log_prefix,
-                    inst->config.state_file, gen_strerror(status));
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot write state file %s: %s", inst->config.state_file,
+                gen_strerror(status));
   json_object_put(attributes);
   json_object_put(doc);
   inst->saved_at = cdtime();
@@ -504,8 +486,8 @@ static int gf_list(gf_instance_t *inst, const char *path,
                                filter, set, err, sizeof(err));
   if (!gen_client_family(inst->client, family, status, err, still) &&
       status != 0)
-    gen_log_limited(&inst->complain, LOG_ERR, "%s: cannot list %s: %s",
-                    inst->log_prefix, what, err);
+    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+                "cannot list %s: %s", what, err);
   return status;
 }
 
@@ -517,18 +499,18 @@ static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
                             i == 0 ? '?' : '&', c->flow_types[i]);
 }
 
-/* The topics of the flows' records and the queues' conversations. */
+/* The topics of the flows' records and the queues' conversations (NULL
+ * when out of memory). */
 static char **gf_make_topics(const gen_entity_set_t *flows,
                              const gen_entity_set_t *queues, size_t *n) {
-  size_t total = flows->count + queues->count;
-  char **topics = calloc(total ? total : 1, sizeof(*topics));
+  char **topics = calloc(flows->count + queues->count + 1, sizeof(*topics));
   *n = 0;
-  if (topics == NULL)
-    return NULL;
-  *n = gen_entity_topics(flows, GF_FLOW_TOPIC_PREFIX, GF_FLOW_TOPIC_SUFFIX,
-                         topics);
-  *n += gen_entity_topics(queues, GF_QUEUE_TOPIC_PREFIX, GF_QUEUE_TOPIC_SUFFIX,
-                          topics + *n);
+  if (topics != NULL) {
+    *n = gen_entity_topics(flows, GF_FLOW_TOPIC_PREFIX, GF_FLOW_TOPIC_SUFFIX,
+                           topics);
+    *n += gen_entity_topics(queues, GF_QUEUE_TOPIC_PREFIX,
+                            GF_QUEUE_TOPIC_SUFFIX, topics + *n);
+  }
   return topics;
 }
 
@@ -576,217 +558,24 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   pthread_mutex_unlock(&inst->lock);
   if (topics != NULL && (changed || !inst->streaming)) {
     if (n == 0)
-      GEN_WARNING("%s: no flow or queue matches the selection",
-                  inst->log_prefix);
+      gen_org_log(inst->client->org, NULL, LOG_WARNING,
+                  "no flow or queue matches the selection");
     /* What is monitored, at start and after every change of it. */
-    GEN_INFO("%s: %zu flows (%zu outcomes, %zu milestones named), %zu "
-             "queues for attributes, %zu topics; aggregates %s, active "
-             "flows %s, receiver %s%s",
-             inst->log_prefix, inst->flows.count, inst->outcomes.count,
-             inst->milestones.count, inst->queues.count, n,
-             inst->config.aggregates ? "on" : "off",
-             inst->config.active_flows ? "on" : "off",
-             inst->config.rx.port != NULL ? "on port " : "off",
-             inst->config.rx.port != NULL ? inst->config.rx.port : "");
+    gen_org_log(inst->client->org, NULL, LOG_INFO,
+                "%zu flows (%zu outcomes, %zu milestones named), %zu "
+                "queues for attributes, %zu topics; aggregates %s, active "
+                "flows %s, receiver %s%s",
+                inst->flows.count, inst->outcomes.count, inst->milestones.count,
+                inst->queues.count, n, inst->config.aggregates ? "on" : "off",
+                inst->config.active_flows ? "on" : "off",
+                inst->config.rx.port != NULL ? "on port " : "off",
+                inst->config.rx.port != NULL ? inst->config.rx.port : "");
     gen_notify_set_topics(inst->notify, topics, n);
     if (!inst->streaming && gen_notify_start(inst->notify) == 0)
       inst->streaming = true;
   }
   gen_hub_topics_free(topics, n);
   return 0;
-}
-
-/* ---- flow aggregates per closed interval --------------------------------- */
-
-/* The group an aggregates result belongs to: the flow alone, or the flow
- * and one outcome, or the flow and one milestone (with the outcome it is
- * associated with, or none). */
-typedef enum { GF_GROUP_FLOW, GF_GROUP_OUTCOME, GF_GROUP_MILESTONE } gf_group_t;
-
-/* The metric catalogue (gen_aggregates): our name (the engine value names
- * in the state files), API metric, kind, its group, and the types of
- * counts per bucket and as counters. */
-#define GF_COUNT(n, a, g, bucket, total)                                       \
-  {                                                                            \
-    .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = g,                    \
-    .bucket_type = bucket, .total_type = total                                 \
-  }
-#define GF_DURATION(n, a, g)                                                   \
-  { .name = n, .api = a, .kind = GEN_AGG_DURATION, .group = g }
-static const gen_agg_metric_t gf_agg_metrics[] = {
-    GF_COUNT("executions", "nFlow", GF_GROUP_FLOW, "flow_interval_executions",
-             "total_flow_executions"),
-    GF_DURATION("flow", "tFlow", GF_GROUP_FLOW),
-    GF_DURATION("disconnect", "tFlowDisconnect", GF_GROUP_FLOW),
-    GF_DURATION("exit", "tFlowExit", GF_GROUP_FLOW),
-    GF_COUNT("outcomes", "nFlowOutcome", GF_GROUP_OUTCOME,
-             "flow_interval_outcomes", "total_flow_outcomes"),
-    GF_COUNT("outcome_failures", "nFlowOutcomeFailed", GF_GROUP_OUTCOME,
-             "flow_interval_outcome_failures", "total_flow_outcome_failures"),
-    GF_DURATION("outcome", "tFlowOutcome", GF_GROUP_OUTCOME),
-    GF_COUNT("milestones", "nFlowMilestone", GF_GROUP_MILESTONE,
-             "flow_interval_milestones", "total_flow_milestones"),
-};
-/* Only what happened: a group's absent metric stays absent. */
-static const gen_agg_catalogue_t gf_catalogue = {
-    gf_agg_metrics, STATIC_ARRAY_SIZE(gf_agg_metrics), false};
-
-/* One request for flow_ids over range: every bucket of the granularity,
- * grouped by flow, outcome and milestone. */
-static json_object *gf_query_body(void *ud, const char *const *flow_ids,
-                                  size_t n, const gen_interval_range_t *range) {
-  static const char *const group_by[] = {"flowId", "flowOutcomeId",
-                                         "flowMilestoneId"};
-  const gf_instance_t *inst = ud;
-  json_object *body =
-      gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
-                        STATIC_ARRAY_SIZE(group_by));
-  json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&gf_catalogue, NULL));
-  json_object_object_add(body, "filter",
-                         gen_json_or_filter("flowId", flow_ids, n));
-  return body;
-}
-
-/* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone
- * id]; false when the group is not one of ours. A group with a milestone is
- * the milestone's, whatever outcome rides with it: Genesys groups a
- * milestone's counts by the outcome it is associated with too
- * (tests/sim/README.md, Evidence), and an outcome's records carry no
- * milestone. */
-static bool gf_answer_group(void *ud, json_object *group, const char **flow_id,
-                            char *key, size_t size) {
-  static const char *const tags[] = {"F", "O", "M"};
-  const gf_instance_t *inst = ud;
-  const char *outcome = gen_json_get_string(group, "flowOutcomeId");
-  const char *milestone = gen_json_get_string(group, "flowMilestoneId");
-  *flow_id = gen_json_get_string(group, "flowId");
-  if (*flow_id == NULL || gen_entity_find(&inst->flows, *flow_id) < 0)
-    return false;
-  gf_group_t kind = milestone ? GF_GROUP_MILESTONE
-                    : outcome ? GF_GROUP_OUTCOME
-                              : GF_GROUP_FLOW;
-  gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
-                     kind == GF_GROUP_FLOW ? 2 : 3};
-  return gen_agg_key_format(&k, key, size) == 0;
-}
-
-/* The group of an engine key, from its tag. */
-static gf_group_t gf_key_group(const char *key) {
-  return key[0] == 'O'   ? GF_GROUP_OUTCOME
-         : key[0] == 'M' ? GF_GROUP_MILESTONE
-                         : GF_GROUP_FLOW;
-}
-
-/* Folds the groups of one flow and milestone into one before the engine
- * reads the answer: a milestone associated with several outcomes comes in
- * one group per outcome (the engine keeps one value per key and bucket, so
- * the last group would win). The folded group keeps no outcome. */
-static int gf_fold_milestones(void *ud, json_object *doc, char *err,
-                              size_t err_size) {
-  static const char *const dims[] = {"flowId", "flowMilestoneId"};
-  static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
-  (void)ud;
-  int status = gen_agg_fold_groups(doc, dims, STATIC_ARRAY_SIZE(dims), drop,
-                                   STATIC_ARRAY_SIZE(drop));
-  if (status != 0)
-    snprintf(err, err_size, "cannot fold milestone groups: %s",
-             gen_strerror(status));
-  return status;
-}
-
-static size_t gf_answer_values(void *ud, const char *key, json_object *metrics,
-                               const gen_interval_value_t **v, size_t *n) {
-  return gen_agg_read(&gf_catalogue, NULL, gf_key_group(key), metrics,
-                      ((gf_instance_t *)ud)->answer, v, n);
-}
-
-/* The series of an engine key: the flow's plugin_instance, the outcome or
- * milestone name in type_instance. */
-static void gf_label(void *ud, const char *key, const gen_agg_key_t *k,
-                     gen_agg_label_t *out) {
-  gf_instance_t *inst = ud;
-  out->group = gf_key_group(key);
-  out->plugin_instance =
-      gf_entity_label(inst, &inst->flows, k->n > 1 ? k->dim[1] : "", NULL);
-  if (k->n > 2)
-    out->suffix = gf_entity_label(
-        inst,
-        out->group == GF_GROUP_OUTCOME ? &inst->outcomes : &inst->milestones,
-        k->dim[2], NULL);
-}
-
-/* Where the flow aggregates go (gen_agg_sink). */
-static gen_agg_output_t gf_output(gf_instance_t *inst) {
-  return (gen_agg_output_t){.cat = &gf_catalogue,
-                            .host = gen_client_host(inst->client),
-                            .plugin = PLUGIN_NAME,
-                            .granularity_ms =
-                                inst->config.interval.granularity_ms,
-                            .label = gf_label,
-                            .ud = inst};
-}
-
-/* The flow aggregates endpoint and how its answer is read. */
-static gen_agg_query_t gf_query(gf_instance_t *inst) {
-  gen_agg_query_t q =
-      gen_agg_query_make(GF_AGG_PATH, "flow aggregates query",
-                         inst->config.interval.granularity_ms, gf_query_body,
-                         gf_answer_group, gf_answer_values, inst);
-  q.prepare = gf_fold_milestones;
-  q.family = "flow aggregates";
-  q.still = "flow records and metric attributes";
-  return q;
-}
-
-/* Active flows (oFlow) of a selected flow, per media type. */
-static void gf_active(void *ud, json_object *group, double count) {
-  gf_instance_t *inst = ud;
-  const char *flow_id = gen_json_get_string(group, "flowId");
-  const char *media = gen_json_get_string(group, "mediaType");
-  if (flow_id == NULL || gen_entity_find(&inst->flows, flow_id) < 0)
-    return;
-  gen_ident_t id = {.host = gen_client_host(inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance =
-                        gf_entity_label(inst, &inst->flows, flow_id, NULL),
-                    .type = "flow_active",
-                    .type_instance = media ? media : ""};
-  gen_dispatch_gauge(&id, count, cdtime(), gf_interval(inst));
-}
-
-/* The flow observations query of active flows. */
-static gen_agg_observation_t gf_active_query(gf_instance_t *inst) {
-  return (gen_agg_observation_t){.path = GF_OBS_PATH,
-                                 .what = "flow observations query",
-                                 .metric = "oFlow",
-                                 .dim = "flowId",
-                                 .observed = gf_active,
-                                 .ud = inst,
-                                 .complain = &inst->complain};
-}
-
-/* Every batch of FlowsPerQuery selected flows: aggregates, then oFlow. Runs
- * on the read thread, the only one that changes the entity sets. */
-static void gf_collect_interval(gf_instance_t *inst) {
-  size_t per = (size_t)inst->config.flows_per_query;
-  const char *ids[GF_MAX_FLOWS_PER_QUERY];
-  bool aggregates = inst->engine != NULL;
-  gen_agg_query_t query = gf_query(inst);
-  gen_agg_output_t output = gf_output(inst);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                       &sink};
-  gen_agg_observation_t active = gf_active_query(inst);
-  for (size_t first = 0; first < inst->flows.count; first += per) {
-    size_t n = 0;
-    for (size_t i = first; i < inst->flows.count && n < per; i++)
-      ids[n++] = inst->flows.items[i].id;
-    if (aggregates && gen_agg_collect(&job, ids, n, GF_RANGES_PER_READ) != 0)
-      aggregates = false; /* the rest waits for the next read */
-    if (inst->config.active_flows)
-      gen_agg_observe(inst->client, &inst->counts, &active, ids, n);
-  }
 }
 
 /* ---- read ---------------------------------------------------------------- */
@@ -818,9 +607,9 @@ static void gf_put_self(const gf_instance_t *inst, const char *type,
 
 static void gf_dispatch_self(gf_instance_t *inst) {
   gf_put_self(inst, "flow_records", NULL, true,
-              (double)atomic_load(&inst->stats.flow_records));
+              (double)atomic_load(&inst->flow_records));
   gf_put_self(inst, "attribute_events", "conversation", true,
-              (double)atomic_load(&inst->stats.conversation_events));
+              (double)atomic_load(&inst->conversation_events));
   gen_eventbridge_stats_t *eb = gen_eventbridge_stats(inst->events);
   gf_put_self(inst, "attribute_events", "eventbridge", true,
               (double)atomic_load(&eb->events));
@@ -865,7 +654,9 @@ static int gf_read(user_data_t *ud) {
   int status = due ? gf_refresh_entities(inst) : 0;
   gen_attr_expire(inst->ledger, now);
   if (inst->listed_at != 0)
-    gf_collect_interval(inst);
+    gen_flow_agg_collect(&inst->agg, inst->engine, &inst->counts,
+                         (size_t)inst->config.flows_per_query,
+                         inst->config.active_flows, GF_RANGES_PER_READ);
   gf_redispatch_counters(inst);
   if (now - inst->saved_at >= inst->config.state_save_interval)
     gf_save_state(inst);
@@ -882,7 +673,7 @@ static void gf_instance_free(void *data) {
     return;
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
-  gen_agg_values_free(inst->answer);
+  gen_agg_values_free(inst->agg.answer);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
@@ -907,7 +698,16 @@ static int gf_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = gen_agg_values_new(&gf_catalogue)) == NULL ||
+  inst->agg =
+      (gen_flow_agg_t){.client = client,
+                       .plugin = PLUGIN_NAME,
+                       .flows = &inst->flows,
+                       .outcomes = &inst->outcomes,
+                       .milestones = &inst->milestones,
+                       .granularity_ms = inst->config.interval.granularity_ms,
+                       .interval = &inst->interval,
+                       .complain = &inst->complain};
+  if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
       (inst->attr_sent = gen_pace_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
@@ -924,31 +724,33 @@ static int gf_instance_init(void *data) {
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->counts.log_prefix = inst->log_prefix;
   gf_config_t *c = &inst->config;
+  char path[PATH_MAX], journal[PATH_MAX + 16];
   if (c->state_file == NULL) {
-    char dir[PATH_MAX], name[DATA_MAX_NAME_LEN];
-    if (c->interval.state_dir != NULL)
-      sstrncpy(dir, c->interval.state_dir, sizeof(dir));
-    else
-      gen_state_default_dir(dir, sizeof(dir));
-    gen_sanitize_name(client->org->name, name, sizeof(name));
-    if (asprintf(&c->state_file, "%s/%s-%s.json", dir, PLUGIN_NAME, name) < 0)
-      c->state_file = NULL;
+    /* <StateDirectory>/genesys_flowmetrics-<org>.json, its directory made:
+     * without it nothing counted could be kept. */
+    char err[PATH_MAX + 64];
+    if (gen_state_path(c->interval.state_dir, PLUGIN_NAME, client->org->name,
+                       "", path, sizeof(path), err, sizeof(err)) != 0) {
+      gen_org_log(client->org, NULL, LOG_ERR, "%s", err);
+      return -EINVAL;
+    }
+    if ((c->state_file = strdup(path)) == NULL)
+      return -ENOMEM;
+  } else { /* the deprecated StateFile: its directory made if it can be */
+    sstrncpy(path, c->state_file, sizeof(path));
+    char *slash = strrchr(path, '/');
+    int status = slash != NULL && slash != path
+                     ? (*slash = '\0', gen_state_mkdir(path))
+                     : 0;
+    if (status != 0)
+      gen_org_log(client->org, NULL, LOG_WARNING,
+                  "cannot create state directory %s: %s", path,
+                  gen_strerror(status));
   }
   /* The receiver and the attribute format must work. */
-  if (c->state_file == NULL ||
-      gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
+  if (gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
       gen_attr_config_check(&c->attr, inst->log_prefix) != 0)
     return -EINVAL;
-  char dir[PATH_MAX], journal[PATH_MAX + 16];
-  sstrncpy(dir, c->state_file, sizeof(dir));
-  char *slash = strrchr(dir, '/');
-  if (slash != NULL && slash != dir) {
-    *slash = '\0';
-    int status = gen_state_mkdir(dir);
-    if (status != 0)
-      GEN_WARNING("%s: cannot create state directory %s: %s", inst->log_prefix,
-                  dir, gen_strerror(status));
-  }
   snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
   inst->ledger = gen_attr_config_ledger(&c->attr, journal, inst->log_prefix);
   if (inst->ledger == NULL)

@@ -96,7 +96,7 @@ DEF_TEST(flow_records_become_counters) {
   EXPECT_EQ_INT(GEN_NOTIFY_RECONNECT,
                 feed(inst, "{\"topicName\":\"v2.system.socket_closing\"}"));
   EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, feed(inst, "{\"topicName\":"));
-  EXPECT_EQ_INT(9, atomic_load(&inst->stats.flow_records));
+  EXPECT_EQ_INT(9, atomic_load(&inst->flow_records));
   gf_instance_free(inst);
   return 0;
 }
@@ -129,7 +129,7 @@ DEF_TEST(conversation_attributes_count_once) {
   feed(inst, CONV("c-2", M1, ""));
   EXPECT_EQ_INT(
       3, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
-  EXPECT_EQ_INT(5, atomic_load(&inst->stats.conversation_events));
+  EXPECT_EQ_INT(5, atomic_load(&inst->conversation_events));
   gf_instance_free(inst);
   return 0;
 }
@@ -314,8 +314,8 @@ DEF_TEST(flow_counters_survive_kill) {
 
 /* Plans at `at`, feeds the answer to the engine and commits the range. */
 static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
-  gen_agg_query_t query = gf_query(inst);
-  gen_agg_output_t output = gf_output(inst);
+  gen_agg_query_t query = gen_flow_agg_query(&inst->agg);
+  gen_agg_output_t output = gen_flow_agg_output(&inst->agg);
   gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
@@ -496,7 +496,7 @@ DEF_TEST(aggregates_milestones_alone) {
 DEF_TEST(active_flows) {
   gf_instance_t *inst = make_instance("active");
   atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
-  gen_agg_observation_t q = gf_active_query(inst);
+  gen_agg_observation_t q = gen_flow_agg_active(&inst->agg);
   json_object *doc = json_tokener_parse(
       "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
       "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
@@ -610,6 +610,28 @@ DEF_TEST(state_directory_holds_every_state_file) {
   return 0;
 }
 
+/* A StateDirectory that cannot be created stops the block (nothing counted
+ * could be kept), with or without the aggregates. */
+DEF_TEST(state_directory_not_creatable) {
+  char file[300], below[320];
+  snprintf(file, sizeof(file), "%s/plain-file", state_dir);
+  snprintf(below, sizeof(below), "%s/sub", file);
+  FILE *f = fopen(file, "w");
+  CHECK_NOT_NULL(f);
+  fclose(f);
+  for (int aggregates = 0; aggregates <= 1; aggregates++) {
+    gen_org_t *org = mock_org(PLUGIN_NAME);
+    gf_config_t *c = gen_plugin_config_new(&gf_plugin);
+    oconfig_item_t *ci = mock_ci_str("StateDirectory", below);
+    CHECK_ZERO(gf_config_key(org, ci, c));
+    mock_ci_free(ci);
+    c->aggregates = aggregates;
+    EXPECT_EQ_PTR(
+        NULL, gen_plugin_instance_new(&gf_plugin, gen_client_create(org), c));
+  }
+  return 0;
+}
+
 DEF_TEST(registers_and_configures) {
   return check_plugin(module_register, "genesys_flowmetrics");
 }
@@ -631,6 +653,7 @@ int main(void) {
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);
   RUN_TEST(state_directory_holds_every_state_file);
+  RUN_TEST(state_directory_not_creatable);
   RUN_TEST(registers_and_configures);
   if (mock_rmtree(state_dir) != 0)
     return 1;

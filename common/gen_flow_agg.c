@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the flow aggregates of genesys_flowmetrics (see
+ * gen_flow_agg.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_flow_agg.h"
+#include "gen_json.h"
+
+#define GEN_FLOW_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
+#define GEN_FLOW_OBS_PATH "/api/v2/analytics/flows/observations/query"
+
+/* The group an aggregates result belongs to: the flow alone, or the flow
+ * and one outcome, or the flow and one milestone (with the outcome it is
+ * associated with, or none). */
+typedef enum { GROUP_FLOW, GROUP_OUTCOME, GROUP_MILESTONE } group_t;
+
+/* The metric catalogue (gen_aggregates): our name (the engine value names
+ * in the state files), API metric, kind, its group, and the types of
+ * counts per bucket and as counters. */
+#define COUNT(n, a, g, bucket, total)                                          \
+  {                                                                            \
+    .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = g,                    \
+    .bucket_type = bucket, .total_type = total                                 \
+  }
+#define DURATION(n, a, g)                                                      \
+  { .name = n, .api = a, .kind = GEN_AGG_DURATION, .group = g }
+static const gen_agg_metric_t metrics[] = {
+    COUNT("executions", "nFlow", GROUP_FLOW, "flow_interval_executions",
+          "total_flow_executions"),
+    DURATION("flow", "tFlow", GROUP_FLOW),
+    DURATION("disconnect", "tFlowDisconnect", GROUP_FLOW),
+    DURATION("exit", "tFlowExit", GROUP_FLOW),
+    COUNT("outcomes", "nFlowOutcome", GROUP_OUTCOME, "flow_interval_outcomes",
+          "total_flow_outcomes"),
+    COUNT("outcome_failures", "nFlowOutcomeFailed", GROUP_OUTCOME,
+          "flow_interval_outcome_failures", "total_flow_outcome_failures"),
+    DURATION("outcome", "tFlowOutcome", GROUP_OUTCOME),
+    COUNT("milestones", "nFlowMilestone", GROUP_MILESTONE,
+          "flow_interval_milestones", "total_flow_milestones"),
+};
+/* Only what happened: a group's absent metric stays absent. */
+static const gen_agg_catalogue_t catalogue = {
+    metrics, STATIC_ARRAY_SIZE(metrics), false};
+
+gen_agg_values_t *gen_flow_agg_values_new(void) {
+  return gen_agg_values_new(&catalogue);
+}
+
+/* One request for flow_ids over range: every bucket of the granularity,
+ * grouped by flow, outcome and milestone. */
+static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
+                               const gen_interval_range_t *range) {
+  static const char *const group_by[] = {"flowId", "flowOutcomeId",
+                                         "flowMilestoneId"};
+  const gen_flow_agg_t *fa = ud;
+  json_object *body = gen_agg_query_new(range, fa->granularity_ms, group_by,
+                                        STATIC_ARRAY_SIZE(group_by));
+  json_object_object_add(body, "metrics",
+                         gen_agg_metrics_json(&catalogue, NULL));
+  json_object_object_add(body, "filter",
+                         gen_json_or_filter("flowId", flow_ids, n));
+  return body;
+}
+
+/* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone
+ * id]; false when the group is not one of ours. A group with a milestone is
+ * the milestone's, whatever outcome rides with it: Genesys groups a
+ * milestone's counts by the outcome it is associated with too
+ * (tests/sim/README.md, Evidence), and an outcome's records carry no
+ * milestone. */
+static bool answer_group(void *ud, json_object *group, const char **flow_id,
+                         char *key, size_t size) {
+  static const char *const tags[] = {"F", "O", "M"};
+  const gen_flow_agg_t *fa = ud;
+  const char *outcome = gen_json_get_string(group, "flowOutcomeId");
+  const char *milestone = gen_json_get_string(group, "flowMilestoneId");
+  *flow_id = gen_json_get_string(group, "flowId");
+  if (*flow_id == NULL || gen_entity_find(fa->flows, *flow_id) < 0)
+    return false;
+  group_t kind = milestone ? GROUP_MILESTONE
+                 : outcome ? GROUP_OUTCOME
+                           : GROUP_FLOW;
+  gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
+                     kind == GROUP_FLOW ? 2 : 3};
+  return gen_agg_key_format(&k, key, size) == 0;
+}
+
+/* The group of an engine key, from its tag. */
+static group_t key_group(const char *key) {
+  return key[0] == 'O'   ? GROUP_OUTCOME
+         : key[0] == 'M' ? GROUP_MILESTONE
+                         : GROUP_FLOW;
+}
+
+/* Folds the groups of one flow and milestone into one before the engine
+ * reads the answer: a milestone associated with several outcomes comes in
+ * one group per outcome (the engine keeps one value per key and bucket, so
+ * the last group would win). The folded group keeps no outcome. */
+static int fold_milestones(void *ud, json_object *doc, char *err,
+                           size_t err_size) {
+  static const char *const dims[] = {"flowId", "flowMilestoneId"};
+  static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
+  (void)ud;
+  int status = gen_agg_fold_groups(doc, dims, STATIC_ARRAY_SIZE(dims), drop,
+                                   STATIC_ARRAY_SIZE(drop));
+  if (status != 0)
+    snprintf(err, err_size, "cannot fold milestone groups: %s",
+             gen_strerror(status));
+  return status;
+}
+
+static size_t answer_values(void *ud, const char *key, json_object *m,
+                            const gen_interval_value_t **v, size_t *n) {
+  return gen_agg_read(&catalogue, NULL, key_group(key), m,
+                      ((gen_flow_agg_t *)ud)->answer, v, n);
+}
+
+/* The series of an engine key: the flow's plugin_instance, the outcome or
+ * milestone name in type_instance. */
+static void label(void *ud, const char *key, const gen_agg_key_t *k,
+                  gen_agg_label_t *out) {
+  const gen_flow_agg_t *fa = ud;
+  const gen_org_t *org = fa->client->org;
+  out->group = key_group(key);
+  out->plugin_instance =
+      gen_entity_label(org, fa->flows, k->n > 1 ? k->dim[1] : "", NULL);
+  if (k->n > 2)
+    out->suffix = gen_entity_label(
+        org, out->group == GROUP_OUTCOME ? fa->outcomes : fa->milestones,
+        k->dim[2], NULL);
+}
+
+gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa) {
+  return (gen_agg_output_t){.cat = &catalogue,
+                            .host = gen_client_host(fa->client),
+                            .plugin = fa->plugin,
+                            .granularity_ms = fa->granularity_ms,
+                            .label = label,
+                            .ud = fa};
+}
+
+gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_FLOW_AGG_PATH, "flow aggregates query", fa->granularity_ms,
+      query_body, answer_group, answer_values, fa);
+  q.prepare = fold_milestones;
+  q.family = "flow aggregates";
+  q.still = "flow records and metric attributes";
+  return q;
+}
+
+/* Active flows (oFlow) of a selected flow, per media type. */
+static void active(void *ud, json_object *group, double count) {
+  const gen_flow_agg_t *fa = ud;
+  const char *flow_id = gen_json_get_string(group, "flowId");
+  const char *media = gen_json_get_string(group, "mediaType");
+  if (flow_id == NULL || gen_entity_find(fa->flows, flow_id) < 0)
+    return;
+  gen_ident_t id = {.host = gen_client_host(fa->client),
+                    .plugin = fa->plugin,
+                    .plugin_instance = gen_entity_label(
+                        fa->client->org, fa->flows, flow_id, NULL),
+                    .type = "flow_active",
+                    .type_instance = media ? media : ""};
+  gen_dispatch_gauge(&id, count, cdtime(),
+                     fa->interval ? (cdtime_t)atomic_load(fa->interval) : 0);
+}
+
+gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
+  return (gen_agg_observation_t){.path = GEN_FLOW_OBS_PATH,
+                                 .what = "flow observations query",
+                                 .metric = "oFlow",
+                                 .dim = "flowId",
+                                 .observed = active,
+                                 .ud = fa,
+                                 .complain = fa->complain};
+}
+
+void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
+                          gen_agg_counts_t *counts, size_t per,
+                          bool with_active, int ranges) {
+  const char *ids[GEN_FLOW_AGG_MAX_PER_QUERY];
+  if (per == 0 || per > GEN_FLOW_AGG_MAX_PER_QUERY)
+    per = GEN_FLOW_AGG_MAX_PER_QUERY;
+  bool aggregates = engine != NULL;
+  gen_agg_query_t query = gen_flow_agg_query(fa);
+  gen_agg_output_t output = gen_flow_agg_output(fa);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
+  gen_agg_job_t job = {engine, fa->client, counts, &query, &sink};
+  gen_agg_observation_t obs = gen_flow_agg_active(fa);
+  const gen_entity_set_t *flows = fa->flows;
+  for (size_t first = 0; first < flows->count; first += per) {
+    size_t n = 0;
+    for (size_t i = first; i < flows->count && n < per; i++)
+      ids[n++] = flows->items[i].id;
+    if (aggregates && gen_agg_collect(&job, ids, n, ranges) != 0)
+      aggregates = false; /* the rest waits for the next call */
+    if (with_active)
+      gen_agg_observe(fa->client, counts, &obs, ids, n);
+  }
+}

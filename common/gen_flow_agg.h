@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the flow aggregates of genesys_flowmetrics, per closed
+ * interval (gen_aggregates' catalogue and request loop).
+ *
+ * The flow aggregates query gives nFlow, tFlow, tFlowDisconnect, tFlowExit
+ * per flow, nFlowOutcome, nFlowOutcomeFailed, tFlowOutcome per outcome and
+ * nFlowMilestone per milestone. The groups of one milestone (one per
+ * outcome it is associated with) are folded into one before they are read.
+ * The flow observations query gives the active flows (oFlow) per media
+ * type, as gauges at once.
+ */
+#ifndef GEN_FLOW_AGG_H
+#define GEN_FLOW_AGG_H 1
+
+#include "gen_aggregates.h"
+#include "gen_entity.h"
+
+#include <stdatomic.h>
+
+/* flowId predicates per request, as the documented observation limit. */
+#define GEN_FLOW_AGG_MAX_PER_QUERY 100
+
+/* One org's flow aggregates: what they read, borrowed from the plugin. The
+ * entity sets are read on the read thread only, which is the one that
+ * changes them. */
+typedef struct {
+  gen_client_t *client;
+  const char *plugin;
+  const gen_entity_set_t *flows, *outcomes, *milestones;
+  int64_t granularity_ms;
+  /* The read interval, for the active-flow gauges (0: gen_dispatch finds
+   * it). */
+  atomic_uint_fast64_t *interval;
+  gen_ratelimit_t *complain;
+  gen_agg_values_t *answer; /* gen_flow_agg_values_new() */
+} gen_flow_agg_t;
+
+/* A buffer for one answer group's values (free: gen_agg_values_free). */
+gen_agg_values_t *gen_flow_agg_values_new(void);
+
+/* The aggregates endpoint and how its answer is read; where its values go;
+ * the observations query of active flows. Each borrows fa. */
+gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa);
+gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa);
+gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
+
+/* Every batch of per (≤ GEN_FLOW_AGG_MAX_PER_QUERY) selected flows: the
+ * aggregates of at most ranges ranges into engine (NULL: none), then, with
+ * active, oFlow. A failed aggregates query leaves the rest to the next
+ * call. */
+void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
+                          gen_agg_counts_t *counts, size_t per, bool active,
+                          int ranges);
+
+#endif /* GEN_FLOW_AGG_H */
