@@ -139,6 +139,7 @@ void gen_conv_store_load(gen_conv_store_t *st, const char *path,
                          const gen_org_t *org) {
   memset(st, 0, sizeof(*st));
   st->bounds = *bounds;
+  sstrncpy(st->path, path, sizeof(st->path));
   json_object *doc = NULL;
   int status = gen_state_load_json(path, &doc);
   if (status == -ENOENT)
@@ -244,6 +245,39 @@ json_object *gen_conv_store_snapshot(
   }
   json_object_object_add(doc, "queues", queues);
   return doc;
+}
+
+gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,
+                                         gen_conv_counts_t **slot,
+                                         const char *queue_id) {
+  if (*slot == NULL &&
+      (*slot = calloc(GEN_MEDIA_COUNT, sizeof(**slot))) != NULL)
+    gen_conv_store_restore(st, queue_id, *slot);
+  return *slot;
+}
+
+int gen_conv_store_save(gen_conv_store_t *st, pthread_mutex_t *lock, size_t n,
+                        const gen_conv_counts_t *(*each)(void *ud, size_t i,
+                                                         const char **id),
+                        void *ud, const gen_org_t *org, gen_ratelimit_t *rl) {
+  pthread_mutex_lock(lock);
+  if (!st->dirty || st->path[0] == '\0') {
+    pthread_mutex_unlock(lock);
+    return 0;
+  }
+  json_object *doc = gen_conv_store_snapshot(st, n, each, ud);
+  st->dirty = false;
+  pthread_mutex_unlock(lock);
+  int status = gen_state_save_json(st->path, doc);
+  json_object_put(doc);
+  if (status != 0) {
+    pthread_mutex_lock(lock);
+    st->dirty = true; /* the next call tries again */
+    pthread_mutex_unlock(lock);
+    gen_org_log(org, rl, LOG_ERR, "cannot write %s: %s", st->path,
+                gen_strerror(status));
+  }
+  return status;
 }
 
 void gen_conv_store_free(gen_conv_store_t *st) {

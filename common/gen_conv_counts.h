@@ -9,7 +9,7 @@
  * {"voice":{"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}}}. A file
  * with any value we did not write is refused whole (the counters restart
  * at zero); the wait buckets are restored only under the same WaitBuckets.
- * No locking: the caller holds its own.
+ * No locking: the caller holds its own (gen_conv_store_save takes it).
  */
 #ifndef GEN_CONV_COUNTS_H
 #define GEN_CONV_COUNTS_H 1
@@ -19,6 +19,8 @@
 #include "gen_waits.h"
 
 #include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,11 +57,14 @@ void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
 /* Releases an array of GEN_MEDIA_COUNT counters (NULL: nothing). */
 void gen_conv_counts_free(gen_conv_counts_t *per_media);
 
-/* What a state file restores, queue by queue. */
+/* An org's state file: what it restores, queue by queue, and whether the
+ * counters changed since it was last written. */
 typedef struct {
   json_object *restored; /* queue id -> media -> counters, not yet applied */
   bool same_bounds;      /* the buckets in it are ours to restore */
   gen_waits_bounds_t bounds;
+  char path[PATH_MAX]; /* "": none loaded, nothing to save */
+  bool dirty;          /* set by the caller when it counts */
 } gen_conv_store_t;
 
 /* Loads path under bounds; a missing file is a fresh start. What is
@@ -82,6 +87,20 @@ json_object *gen_conv_store_snapshot(
     const gen_conv_store_t *st, size_t n,
     const gen_conv_counts_t *(*each)(void *ud, size_t i, const char **id),
     void *ud);
+
+/* The counters of queue_id in *slot, allocated ([GEN_MEDIA_COUNT]) and
+ * restored at first use; NULL when out of memory. */
+gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,
+                                         gen_conv_counts_t **slot,
+                                         const char *queue_id);
+
+/* When dirty, writes the snapshot (taken under lock, written outside it);
+ * a failed write is logged through org (rate-limited by rl) and leaves the
+ * store dirty, so that the next call tries again. 0 or a negative errno. */
+int gen_conv_store_save(gen_conv_store_t *st, pthread_mutex_t *lock, size_t n,
+                        const gen_conv_counts_t *(*each)(void *ud, size_t i,
+                                                         const char **id),
+                        void *ud, const gen_org_t *org, gen_ratelimit_t *rl);
 
 void gen_conv_store_free(gen_conv_store_t *st);
 

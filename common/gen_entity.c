@@ -157,9 +157,14 @@ size_t gen_entity_topics(const gen_entity_set_t *set, const char *prefix,
                          const char *suffix, char **out) {
   size_t n = 0;
   for (size_t i = 0; i < set->count; i++)
-    if (asprintf(&out[n], "%s%s%s", prefix, set->items[i].id, suffix) >= 0)
-      n++;
+    gen_entity_topic_add(out, &n, prefix, set->items[i].id, suffix);
   return n;
+}
+
+void gen_entity_topic_add(char **out, size_t *n, const char *prefix,
+                          const char *id, const char *suffix) {
+  if (asprintf(&out[*n], "%s%s%s", prefix, id, suffix) >= 0)
+    (*n)++;
 }
 
 const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,

@@ -58,6 +58,10 @@ void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
  * allocated is left out). */
 size_t gen_entity_topics(const gen_entity_set_t *set, const char *prefix,
                          const char *suffix, char **out);
+/* Writes the topic "<prefix><id><suffix>" to out[*n] and counts it (one
+ * that cannot be allocated is left out). */
+void gen_entity_topic_add(char **out, size_t *n, const char *prefix,
+                          const char *id, const char *suffix);
 /* What names entity id in values (plugin_instance, type_instance): the id
  * when the org says so (InstanceFrom), else its name in set, else fallback
  * when not NULL or empty, else the id. */

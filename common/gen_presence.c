@@ -223,3 +223,22 @@ int gen_presence_of_definition(gen_presence_map_t *map, json_object *definition,
     *unknown = text;
   return k;
 }
+
+int gen_presence_map_refresh(gen_presence_map_t *map, pthread_mutex_t *lock,
+                             gen_http_t *http, const gen_org_t *org,
+                             gen_ratelimit_t *rl) {
+  char err[512] = "";
+  gen_presence_map_t fresh = {0};
+  int status = gen_presence_map_list(http, &fresh, err, sizeof(err));
+  if (status == 0) {
+    pthread_mutex_lock(lock);
+    status = gen_presence_map_merge(map, &fresh);
+    pthread_mutex_unlock(lock);
+  } else
+    gen_org_log(org, rl, LOG_WARNING,
+                "cannot list presence definitions (org presence ids on the "
+                "topic count as \"other\" until a query answer maps them): %s",
+                err);
+  gen_presence_map_free(&fresh);
+  return status;
+}

@@ -28,6 +28,7 @@
 #include "gen_http.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,6 +104,12 @@ int gen_presence_map_merge(gen_presence_map_t *dst,
  * set (fresh then holds nothing useful). */
 int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
                           char *err, size_t err_size);
+/* gen_presence_map_list, what it listed merged into map under lock. A
+ * failure keeps what is known (query answers map ids too) and is logged
+ * through org (rate-limited by rl). 0 or a negative status. */
+int gen_presence_map_refresh(gen_presence_map_t *map, pthread_mutex_t *lock,
+                             gen_http_t *http, const gen_org_t *org,
+                             gen_ratelimit_t *rl);
 /* Number of ids known (not counting unknown ones remembered). */
 size_t gen_presence_map_size(const gen_presence_map_t *map);
 void gen_presence_map_free(gen_presence_map_t *map);

@@ -3,6 +3,10 @@
  * gen_queue_state.h). */
 #include "gen_queue_state.h"
 
+#include "gen_json.h"
+#include "gen_obs_query.h"
+
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -252,20 +256,65 @@ void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
 
 json_object *gen_qs_query_body(const char *const *queue_ids, size_t n) {
   json_object *body = json_object_new_object();
-  json_object *filter = json_object_new_object();
-  json_object *predicates = json_object_new_array();
-  json_object_object_add(filter, "type", json_object_new_string("or"));
-  for (size_t i = 0; i < n; i++) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "dimension", json_object_new_string("queueId"));
-    json_object_object_add(p, "value", json_object_new_string(queue_ids[i]));
-    json_object_array_add(predicates, p);
-  }
-  json_object_object_add(filter, "predicates", predicates);
-  json_object_object_add(body, "filter", filter);
+  json_object_object_add(body, "filter",
+                         gen_json_or_filter("queueId", queue_ids, n));
   json_object *metrics = json_object_new_array();
   for (size_t i = 0; i < gen_qs_metric_count; i++)
     json_object_array_add(metrics, json_object_new_string(gen_qs_metrics[i]));
   json_object_object_add(body, "metrics", metrics);
   return body;
+}
+
+/* One answer being read: which media groups of which queue it answered. */
+typedef struct {
+  const gen_qs_baseline_t *cb;
+  const char *const *queue_ids;
+  size_t n;
+  bool answered[GEN_QS_QUERY_MAX][GEN_MEDIA_COUNT];
+} answer_t;
+
+static void answer_group(void *ud, const char *queue_id, const char *media_type,
+                         const gen_obs_item_t *items, size_t n) {
+  answer_t *a = ud;
+  int media = media_type ? gen_media_from_name(media_type) : -1;
+  if (queue_id == NULL || (media_type != NULL && media < 0))
+    return; /* a media type this version does not know */
+  a->cb->group(a->cb->ud, queue_id, media, items, n);
+  for (size_t i = 0; media >= 0 && i < a->n; i++)
+    if (strcmp(a->queue_ids[i], queue_id) == 0)
+      a->answered[i][media] = true;
+}
+
+int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
+                    pthread_mutex_t *lock, gen_presence_map_t *presences,
+                    const gen_qs_baseline_t *cb, const gen_org_t *org,
+                    gen_ratelimit_t *rl) {
+  if (n > GEN_QS_QUERY_MAX)
+    return -EINVAL;
+  json_object *body = gen_qs_query_body(queue_ids, n);
+  json_object *doc = NULL;
+  char err[512];
+  int status =
+      gen_http_post_json(http, "/api/v2/analytics/queues/observations/query",
+                         body, &doc, err, sizeof(err));
+  json_object_put(body);
+  if (status != 0) {
+    gen_org_log(org, rl, LOG_ERR, "queue observations query failed: %s", err);
+    return status;
+  }
+  answer_t a = {.cb = cb, .queue_ids = queue_ids, .n = n};
+  pthread_mutex_lock(lock);
+  /* Org presence ids of oUserPresences, as this answer maps them. */
+  if (gen_presence_map_add_mappings(
+          presences, gen_json_get_object(doc, "systemToOrganizationMappings")) <
+      0)
+    gen_org_log(org, NULL, LOG_WARNING, "out of memory for presence ids");
+  gen_obs_query_groups(doc, answer_group, &a);
+  for (size_t i = 0; i < n; i++)
+    for (int m = 0; m < (int)GEN_MEDIA_COUNT; m++)
+      if (!a.answered[i][m])
+        cb->absent(cb->ud, queue_ids[i], m);
+  pthread_mutex_unlock(lock);
+  json_object_put(doc);
+  return 0;
 }

@@ -21,6 +21,7 @@
 #include "gen_time.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,8 +82,33 @@ void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
 void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
                        gen_qs_put_t put, void *ud);
 
-/* The observations query body for queue_ids[0..n-1] (at most 100 per the
- * API) asking for gen_qs_metrics; the caller puts it. */
+/* The observations query body for queue_ids[0..n-1] (at most
+ * GEN_QS_QUERY_MAX) asking for gen_qs_metrics; the caller puts it. */
 json_object *gen_qs_query_body(const char *const *queue_ids, size_t n);
+
+/* Most queues one observations query asks for (the API's limit). */
+#define GEN_QS_QUERY_MAX 100
+
+/* What a baseline gives its caller, with the caller's lock held. */
+typedef struct {
+  /* A group of the answer: queue_id's media (a gen_media_t) or, with
+   * media -1, its agents. */
+  void (*group)(void *ud, const char *queue_id, int media,
+                const gen_obs_item_t *items, size_t n);
+  /* A media group of queue_id the answer leaves out: nothing in it (the
+   * caller clears what it knew of that group). */
+  void (*absent)(void *ud, const char *queue_id, int media);
+  void *ud;
+} gen_qs_baseline_t;
+
+/* The baseline of queue_ids[0..n-1] (≤ GEN_QS_QUERY_MAX): one
+ * observations query, its org presence ids (systemToOrganizationMappings)
+ * added to presences, then every group and every absent media group given
+ * to cb, all under lock. A failure is logged through org (rate-limited by
+ * rl). 0 or a negative gen_http code. */
+int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
+                    pthread_mutex_t *lock, gen_presence_map_t *presences,
+                    const gen_qs_baseline_t *cb, const gen_org_t *org,
+                    gen_ratelimit_t *rl);
 
 #endif /* GEN_QUEUE_STATE_H */

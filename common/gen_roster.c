@@ -168,3 +168,35 @@ int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
   return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY, 2, each, ud,
                             err, err_size);
 }
+
+int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
+                       const gen_org_t *org, gen_ratelimit_t *rl,
+                       const gen_entity_set_t *set, cdtime_t budget,
+                       gen_roster_resolve_t resolve, void *ud, bool *changed) {
+  gen_roster_t fresh = {0};
+  gen_members_stats_t stats;
+  char err[512];
+  const char **ids = calloc(set->count ? set->count : 1, sizeof(*ids));
+  if (ids == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < set->count; i++)
+    ids[i] = set->items[i].id;
+  int status = gen_roster_list(http, ids, set->count, budget, r, resolve, ud,
+                               &fresh, &stats, err, sizeof(err));
+  free(ids);
+  if (status < 0)
+    gen_org_log(org, rl, LOG_ERR, "cannot list the members of the queues: %s",
+                err);
+  else if (status == GEN_MEMBERS_PARTIAL)
+    gen_org_log(org, rl, LOG_WARNING,
+                "the members of %zu of %zu queues were not listed (%s); the "
+                "agents known before are kept",
+                stats.skipped, stats.queues, err);
+  if (status >= 0) {
+    pthread_mutex_lock(lock);
+    gen_roster_replace(r, &fresh, changed);
+    pthread_mutex_unlock(lock);
+  }
+  gen_roster_free(&fresh);
+  return status < 0 ? status : 0;
+}

@@ -15,6 +15,7 @@
 #include "gen_presence.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,6 +81,18 @@ int gen_roster_list(gen_http_t *http, const char *const *queue_ids, size_t n,
                     cdtime_t budget, const gen_roster_t *known,
                     gen_roster_resolve_t resolve, void *ud, gen_roster_t *fresh,
                     gen_members_stats_t *stats, char *err, size_t err_size);
+
+/* gen_roster_list for the queues of set, the result put in r under lock
+ * (gen_roster_replace; *changed: members came or went). The listings get
+ * budget at most, so that a rate-limited org gets the rest at a later
+ * refresh; on a partial listing the agents known before are kept. A
+ * failure keeps r and is logged through org (rate-limited by rl). Only the
+ * caller's thread may change r's members: they are read without the lock.
+ * 0 or a negative status. */
+int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
+                       const gen_org_t *org, gen_ratelimit_t *rl,
+                       const gen_entity_set_t *set, cdtime_t budget,
+                       gen_roster_resolve_t resolve, void *ud, bool *changed);
 
 /* GET /api/v2/users?expand=routingStatus&expand=presence&id=… for
  * user_ids[0..n-1] (at most GEN_ROSTER_USERS_PER_QUERY: the request line

@@ -32,11 +32,9 @@
 #include "gen_json.h"
 #include "gen_latest.h"
 #include "gen_log.h"
-#include "gen_members.h"
 #include "gen_names.h"
 #include "gen_notify.h"
 #include "gen_obs.h"
-#include "gen_obs_query.h"
 #include "gen_plugin.h"
 #include "gen_presence.h"
 #include "gen_queue_state.h"
@@ -50,16 +48,15 @@
 #include <strings.h>
 
 #define PLUGIN_NAME "genesys_realtime"
-#define GR_QUEUES_PER_QUERY 100
 #define GR_TOPIC_PREFIX "v2.analytics.queues."
 #define GR_TOPIC_SUFFIX ".observations"
 #define GR_CONV_TOPIC_PREFIX "v2.routing.queues."
 #define GR_CONV_TOPIC_SUFFIX ".conversations"
 #define GR_USER_TOPIC_PREFIX "v2.users."
 #define GR_USER_TOPIC_SUFFIX ".activity"
-
-#define GR_ROUTING_COUNT GEN_ROUTING_COUNT
-#define GR_PRESENCE_COUNT GEN_PRESENCE_COUNT
+/* Most time the member listings of a refresh take: a rate-limited org gets
+ * its queue topics now and the missing agents at a later refresh. */
+#define GR_MEMBERS_BUDGET TIME_T_TO_CDTIME_T(30)
 
 typedef struct {
   gen_qs_media_t media[GEN_MEDIA_COUNT];
@@ -106,13 +103,10 @@ typedef struct {
   /* The conversation counters' totals survive restarts (ConversationEvents):
    * saved after each read that changed them and at shutdown, restored per
    * queue when it is first counted or read. */
-  char state_path[PATH_MAX];
-  gen_conv_store_t store; /* what the state file restores, queue by queue */
-  bool conv_dirty;
+  gen_conv_store_t store;
 } gr_instance_t;
 
-/* ---- configuration ----------------------------------------------------------
- */
+/* ---- configuration ------------------------------------------------------- */
 
 static void gr_config_init(void *config) {
   gr_config_t *c = config;
@@ -154,8 +148,7 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return GEN_CONFIG_NOT_MINE;
 }
 
-/* ---- state
- * ---------------------------------------------------------------------- */
+/* ---- state --------------------------------------------------------------- */
 
 static bool media_wanted(const gr_instance_t *inst, size_t m) {
   return inst->config.media_mask == 0 || (inst->config.media_mask >> m) & 1u;
@@ -187,8 +180,7 @@ static void warn_unknown_presence(void *ud, const char *text) {
       "presence \"%s\" maps to no system presence; counted as \"other\"", text);
 }
 
-/* ---- dispatch
- * ----------------------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------ */
 
 typedef struct {
   const gr_instance_t *inst;
@@ -256,8 +248,7 @@ static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
                      put, &sink);
 }
 
-/* ---- conversation events
- * ---------------------------------------------------------- */
+/* ---- conversation events ------------------------------------------------- */
 
 typedef struct {
   gr_instance_t *inst;
@@ -266,11 +257,8 @@ typedef struct {
 
 /* The counters of queue index, allocated (and restored) at first use. */
 static gen_conv_counts_t *conv_of(gr_instance_t *inst, size_t index) {
-  gr_queue_t *q = &inst->state[index];
-  if (q->conv == NULL &&
-      (q->conv = calloc(GEN_MEDIA_COUNT, sizeof(*q->conv))) != NULL)
-    gen_conv_store_restore(&inst->store, inst->queues.items[index].id, q->conv);
-  return q->conv;
+  return gen_conv_store_counts(&inst->store, &inst->state[index].conv,
+                               inst->queues.items[index].id);
 }
 
 static const gen_conv_counts_t *conv_each(void *ud, size_t i, const char **id) {
@@ -281,24 +269,8 @@ static const gen_conv_counts_t *conv_each(void *ud, size_t i, const char **id) {
 
 /* Writes the totals (and what was restored for queues not seen since). */
 static void conv_state_save(gr_instance_t *inst) {
-  pthread_mutex_lock(&inst->lock);
-  if (!inst->conv_dirty) {
-    pthread_mutex_unlock(&inst->lock);
-    return;
-  }
-  json_object *doc = gen_conv_store_snapshot(&inst->store, inst->queues.count,
-                                             conv_each, inst);
-  inst->conv_dirty = false;
-  pthread_mutex_unlock(&inst->lock);
-  int status = gen_state_save_json(inst->state_path, doc);
-  json_object_put(doc);
-  if (status != 0) {
-    pthread_mutex_lock(&inst->lock);
-    inst->conv_dirty = true; /* the next read tries again */
-    pthread_mutex_unlock(&inst->lock);
-    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "cannot write %s: %s", inst->state_path, gen_strerror(status));
-  }
+  gen_conv_store_save(&inst->store, &inst->lock, inst->queues.count, conv_each,
+                      inst, inst->client->org, &inst->complain);
 }
 
 /* One new moment from the tracker: count it and dispatch at once. Called
@@ -317,7 +289,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
   const gen_waits_bounds_t *bounds = &inst->config.wait_bounds;
   size_t first_bucket =
       gen_conv_counts_record(c, moment, wait_ms, bounds, &inst->sample_seed);
-  inst->conv_dirty = true;
+  inst->store.dirty = true;
   if (!media_wanted(inst, (size_t)media))
     return;
   gr_sink_t sink = {.inst = inst,
@@ -360,8 +332,7 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
   return GEN_NOTIFY_OK;
 }
 
-/* ---- agent activity
- * --------------------------------------------------------------- */
+/* ---- agent activity ------------------------------------------------------ */
 
 static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
                          const int64_t *old_presence, cdtime_t time) {
@@ -373,7 +344,7 @@ static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
 /* One user document or activity event applied to the roster, what changed
  * dispatched. Called with the lock held. */
 static void user_from_json(gr_instance_t *inst, json_object *user) {
-  int64_t old_routing[GR_ROUTING_COUNT], old_presence[GR_PRESENCE_COUNT];
+  int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
   memcpy(old_routing, inst->agents.routing, sizeof(old_routing));
   memcpy(old_presence, inst->agents.presence, sizeof(old_presence));
   const char *unknown;
@@ -427,8 +398,7 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
   return verdict;
 }
 
-/* ---- streaming
- * ------------------------------------------------------------------------ */
+/* ---- streaming ----------------------------------------------------------- */
 
 static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
                                           size_t len) {
@@ -482,63 +452,29 @@ typedef struct {
   gen_http_t *http;
 } gr_baseline_t;
 
-/* An observations query answer for queue_ids[0..n-1], and which of their
- * media groups it answered. */
-typedef struct {
-  gr_instance_t *inst;
-  const char *const *queue_ids;
-  size_t n;
-  bool answered[GR_QUEUES_PER_QUERY][GEN_MEDIA_COUNT];
-} gr_answer_t;
+static void baseline_group(void *ud, const char *queue_id, int media,
+                           const gen_obs_item_t *items, size_t n) {
+  gr_instance_t *inst = ud;
+  ssize_t index = gen_entity_find(&inst->queues, queue_id);
+  if (index >= 0)
+    apply_and_dispatch(inst, (size_t)index, media, items, n);
+}
 
-static void answer_group(void *ud, const char *queue_id, const char *media_type,
-                         const gen_obs_item_t *items, size_t n) {
-  gr_answer_t *a = ud;
-  ssize_t index = gen_entity_find(&a->inst->queues, queue_id);
-  int media = media_type ? gen_media_from_name(media_type) : -1;
-  if (index < 0 || (media_type != NULL && media < 0))
-    return;
-  apply_and_dispatch(a->inst, (size_t)index, media, items, n);
-  for (size_t i = 0; media >= 0 && i < a->n; i++)
-    if (strcmp(a->queue_ids[i], queue_id) == 0)
-      a->answered[i][media] = true;
+/* A media group we knew that the answer leaves out has nothing in it. */
+static void baseline_absent(void *ud, const char *queue_id, int media) {
+  gr_instance_t *inst = ud;
+  ssize_t index = gen_entity_find(&inst->queues, queue_id);
+  if (index >= 0 && inst->state[index].media[media].seen)
+    clear_media(inst, (size_t)index, (size_t)media);
 }
 
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_http_t *http = ((gr_baseline_t *)ud)->http;
-  json_object *body = gen_qs_query_body(queue_ids, n);
-  json_object *doc = NULL;
-  char err[512];
-  int status =
-      gen_http_post_json(http, "/api/v2/analytics/queues/observations/query",
-                         body, &doc, err, sizeof(err));
-  json_object_put(body);
-  if (status != 0) {
-    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "queue observations query failed: %s", err);
-    return status;
-  }
-  gr_answer_t answer = {.inst = inst, .queue_ids = queue_ids, .n = n};
-  pthread_mutex_lock(&inst->lock);
-  /* Org presence ids of oUserPresences, as this answer maps them. */
-  if (gen_presence_map_add_mappings(
-          &inst->presences,
-          gen_json_get_object(doc, "systemToOrganizationMappings")) < 0)
-    gen_org_log(inst->client->org, NULL, LOG_WARNING,
-                "out of memory for presence ids");
-  gen_obs_query_groups(doc, answer_group, &answer);
-  /* A media group we knew that the answer leaves out has nothing in it. */
-  for (size_t i = 0; i < n; i++) {
-    ssize_t index = gen_entity_find(&inst->queues, queue_ids[i]);
-    for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
-      if (inst->state[index].media[m].seen && !answer.answered[i][m])
-        clear_media(inst, (size_t)index, m);
-  }
-  pthread_mutex_unlock(&inst->lock);
-  json_object_put(doc);
-  return 0;
+  gen_qs_baseline_t cb = {baseline_group, baseline_absent, inst};
+  return gen_qs_baseline(((gr_baseline_t *)ud)->http, queue_ids, n, &inst->lock,
+                         &inst->presences, &cb, inst->client->org,
+                         &inst->complain);
 }
 
 /* Baseline of user_ids[0..n-1]: one GET /api/v2/users with their routing
@@ -570,7 +506,7 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
   gr_baseline_t b = {.inst = ud, .http = http};
   int status = gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
-                                    GR_QUEUES_PER_QUERY, baseline_batch, &b);
+                                    GEN_QS_QUERY_MAX, baseline_batch, &b);
   if (status == 0 && b.inst->config.agent_activity)
     status = gen_notify_topic_ids(
         topics, n, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX,
@@ -578,9 +514,7 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
   return status;
 }
 
-/* ---- queue list
- * ----------------------------------------------------------------------------
- */
+/* ---- queue list ---------------------------------------------------------- */
 
 /* A member's presence text, resolved under the lock (logged once when it
  * maps to no system presence). */
@@ -595,66 +529,6 @@ static int resolve_presence(void *ud, const char *presence) {
   return k;
 }
 
-/* Lists the members of the selected queues (see gen_roster_list) and
- * carries the known states over; the org counts are recomputed from them.
- * The per-queue listings get 30 s at most, so that a rate-limited org gets
- * its queue topics subscribed now and the missing agents at a later
- * refresh; the agents known before are kept meanwhile rather than dropped.
- * Only the read thread changes inst->agents' members: read without the
- * lock. */
-static int refresh_members(gr_instance_t *inst, const gen_entity_set_t *queues,
-                           bool *changed) {
-  gen_roster_t fresh = {0};
-  gen_members_stats_t stats;
-  char err[512];
-  const char **ids = calloc(queues->count ? queues->count : 1, sizeof(*ids));
-  if (ids == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < queues->count; i++)
-    ids[i] = queues->items[i].id;
-  int status = gen_roster_list(
-      inst->client->http, ids, queues->count, TIME_T_TO_CDTIME_T(30),
-      &inst->agents, resolve_presence, inst, &fresh, &stats, err, sizeof(err));
-  free(ids);
-  if (status < 0)
-    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "cannot list the members of the queues: %s", err);
-  else if (status == GEN_MEMBERS_PARTIAL)
-    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
-                "the members of %zu of %zu queues were not listed (%s); the "
-                "agents known before are kept",
-                stats.skipped, stats.queues, err);
-  if (status >= 0) {
-    pthread_mutex_lock(&inst->lock);
-    gen_roster_replace(&inst->agents, &fresh, changed);
-    pthread_mutex_unlock(&inst->lock);
-  }
-  gen_roster_free(&fresh);
-  return status < 0 ? status : 0;
-}
-
-/* The org's presence definitions: the ids that qualify oUserPresences on
- * the topic (whose messages carry no mapping) and name presences in
- * activity events. The legacy listing first, then the newer one. A failure
- * keeps what is known (query answers map ids too). */
-static int refresh_presences(gr_instance_t *inst) {
-  char err[512] = "";
-  gen_presence_map_t fresh = {0};
-  int status =
-      gen_presence_map_list(inst->client->http, &fresh, err, sizeof(err));
-  if (status == 0) {
-    pthread_mutex_lock(&inst->lock);
-    status = gen_presence_map_merge(&inst->presences, &fresh);
-    pthread_mutex_unlock(&inst->lock);
-  } else
-    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
-                "cannot list presence definitions (org presence ids on the "
-                "topic count as \"other\" until a query answer maps them): %s",
-                err);
-  gen_presence_map_free(&fresh);
-  return status;
-}
-
 /* Gives the channel manager the topics of the selected queues and agents:
  * per queue its observation topic, then its conversation topic (one channel
  * carries both), then one activity topic per member agent. */
@@ -667,19 +541,15 @@ static int stream_topics(gr_instance_t *inst) {
   size_t n_topics = 0;
   for (size_t i = 0; topics != NULL && i < n_queues; i++) {
     const char *id = inst->queues.items[i].id;
-    if (asprintf(&topics[n_topics], GR_TOPIC_PREFIX "%s" GR_TOPIC_SUFFIX, id) >=
-        0)
-      n_topics++;
-    if (per_queue == 2 &&
-        asprintf(&topics[n_topics],
-                 GR_CONV_TOPIC_PREFIX "%s" GR_CONV_TOPIC_SUFFIX, id) >= 0)
-      n_topics++;
+    gen_entity_topic_add(topics, &n_topics, GR_TOPIC_PREFIX, id,
+                         GR_TOPIC_SUFFIX);
+    if (per_queue == 2)
+      gen_entity_topic_add(topics, &n_topics, GR_CONV_TOPIC_PREFIX, id,
+                           GR_CONV_TOPIC_SUFFIX);
   }
   for (size_t i = 0; topics != NULL && i < n_users; i++)
-    if (asprintf(&topics[n_topics],
-                 GR_USER_TOPIC_PREFIX "%s" GR_USER_TOPIC_SUFFIX,
-                 inst->agents.users.items[i].id) >= 0)
-      n_topics++;
+    gen_entity_topic_add(topics, &n_topics, GR_USER_TOPIC_PREFIX,
+                         inst->agents.users.items[i].id, GR_USER_TOPIC_SUFFIX);
   pthread_mutex_unlock(&inst->lock);
   if (topics == NULL)
     return -ENOMEM;
@@ -713,9 +583,7 @@ static int stream_topics(gr_instance_t *inst) {
               "%s, agent activity %s",
               n_queues, channels, channels == 1 ? "" : "s", streamed,
               inst->config.conversation_events ? "on" : "off", agents);
-  for (size_t i = 0; i < n_topics; i++)
-    free(topics[i]);
-  free(topics);
+  gen_config_string_list_free(topics, n_topics);
   return 0;
 }
 
@@ -765,37 +633,33 @@ static int refresh_queues(gr_instance_t *inst) {
   if (inst->config.agent_activity) {
     /* Only the read thread changes the queue set: read without the lock. */
     bool members_changed = false;
-    if (refresh_members(inst, &inst->queues, &members_changed) == 0 &&
+    if (gen_roster_refresh(&inst->agents, &inst->lock, inst->client->http,
+                           inst->client->org, &inst->complain, &inst->queues,
+                           GR_MEMBERS_BUDGET, resolve_presence, inst,
+                           &members_changed) == 0 &&
         members_changed)
       stream_topics(inst);
   }
   return 0;
 }
 
-/* ---- read: re-dispatch everything, self-metrics
- * ----------------------------------------------- */
+/* ---- read: re-dispatch everything, self-metrics -------------------------- */
 
 static void dispatch_self(gr_instance_t *inst) {
   const char *host = gen_client_host(inst->client);
-  gen_ident_t queues = {.host = host,
-                        .plugin = PLUGIN_NAME,
-                        .plugin_instance = "self",
-                        .type = "queues"};
-  gen_dispatch_gauge(&queues, (double)inst->queues.count, 0, 0);
+  gen_dispatch_self(host, PLUGIN_NAME, "queues", NULL, false,
+                    (double)inst->queues.count);
   gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
-  pthread_mutex_lock(&inst->lock);
-  uint64_t held = gen_latest_held_total(inst->latest);
-  pthread_mutex_unlock(&inst->lock);
-  gen_dispatch_self(host, PLUGIN_NAME, "values_held", NULL, true, (double)held);
-
   gen_conv_stats_t conv = {0};
   pthread_mutex_lock(&inst->lock);
-  bool tracking = inst->conversations != NULL;
+  uint64_t held = gen_latest_held_total(inst->latest);
+  bool tracking = inst->conversations != NULL; /* ConversationEvents */
   if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
   pthread_mutex_unlock(&inst->lock);
-  if (tracking) /* only with ConversationEvents */
+  gen_dispatch_self(host, PLUGIN_NAME, "values_held", NULL, true, (double)held);
+  if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
 
@@ -807,8 +671,9 @@ static int gr_read(user_data_t *ud) {
               now - inst->listed_at >= inst->config.refresh_interval);
   if (inst->interval == 0)
     inst->interval = plugin_get_interval();
-  if (due)
-    refresh_presences(inst);
+  if (due) /* the ids that qualify oUserPresences and name presences */
+    gen_presence_map_refresh(&inst->presences, &inst->lock, inst->client->http,
+                             inst->client->org, &inst->complain);
   int status = due ? refresh_queues(inst) : 0;
 
   pthread_mutex_lock(&inst->lock);
@@ -849,17 +714,14 @@ static int gr_read(user_data_t *ud) {
   return (status != 0 && inst->queues.count == 0) ? -1 : 0;
 }
 
-/* ---- lifecycle
- * -----------------------------------------------------------------------------------
- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 static void gr_instance_free(void *data) {
   gr_instance_t *inst = data;
   if (inst == NULL)
     return;
   gen_notify_free(inst->notify);
-  if (inst->state_path[0] != '\0')
-    conv_state_save(inst); /* the counts since the last read */
+  conv_state_save(inst); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
   for (size_t i = 0; i < inst->queues.count; i++)
     free_conv(&inst->state[i]);
@@ -887,16 +749,15 @@ static int gr_instance_init(void *data) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)
       return -ENOMEM;
-    char err[PATH_MAX + 64];
+    char path[PATH_MAX], err[PATH_MAX + 64];
     if (gen_state_path(inst->config.state_dir, "realtime",
-                       inst->client->org->name, "", inst->state_path,
-                       sizeof(inst->state_path), err, sizeof(err)) != 0) {
+                       inst->client->org->name, "", path, sizeof(path), err,
+                       sizeof(err)) != 0) {
       gen_org_log(inst->client->org, NULL, LOG_ERR, "%s", err);
-      inst->state_path[0] = '\0';
       return -EINVAL;
     }
-    gen_conv_store_load(&inst->store, inst->state_path,
-                        &inst->config.wait_bounds, inst->client->org);
+    gen_conv_store_load(&inst->store, path, &inst->config.wait_bounds,
+                        inst->client->org);
   }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: conversation counters (moments, transitions, wait buckets,
  * interval percentiles) and their state file (round trip, refusal of a
- * count we never wrote, buckets dropped under other WaitBuckets). */
+ * count we never wrote, buckets dropped under other WaitBuckets; saved
+ * only when changed). */
 #include "gen_conv_counts.h"
 #include "gen_state.h"
 #include "plugin_mock.h"
@@ -200,10 +201,60 @@ DEF_TEST(state_round_trip_and_refusals) {
   return 0;
 }
 
+/* Counters allocated and restored at first use; saved only when dirty; a
+ * failed write logged, left dirty and tried again. */
+DEF_TEST(store_counts_and_save) {
+  gen_org_t *org = mock_org("genesys_realtime");
+  snprintf(dir, sizeof(dir), "/tmp/gen-cc-XXXXXX"); /* used before */
+  CHECK_NOT_NULL(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/cc.json", dir);
+  gen_waits_bounds_t b;
+  gen_waits_bounds_default(&b);
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  uint64_t seed = 1;
+  gen_conv_store_t st;
+  gen_conv_store_load(&st, path, &b, org);
+  queues[0] = queues[1] = NULL;
+  gen_conv_counts_t *c = gen_conv_store_counts(&st, &queues[0], "q-1");
+  CHECK_NOT_NULL(c);
+  OK(c == gen_conv_store_counts(&st, &queues[0], "q-1")); /* once */
+  gen_conv_counts_record(&c[0], GEN_CONV_OFFERED, -1, &b, &seed);
+  CHECK_ZERO(gen_conv_store_save(&st, &lock, 2, each, NULL, org, &rl));
+  OK(access(path, F_OK) != 0); /* not dirty: nothing written */
+  st.dirty = true;
+  CHECK_ZERO(gen_conv_store_save(&st, &lock, 2, each, NULL, org, &rl));
+  OK(access(path, F_OK) == 0 && !st.dirty);
+  gen_conv_store_free(&st);
+  gen_conv_counts_free(queues[0]);
+  queues[0] = NULL;
+
+  /* Read back at first use. */
+  gen_conv_store_load(&st, path, &b, org);
+  c = gen_conv_store_counts(&st, &queues[0], "q-1");
+  EXPECT_EQ_INT(1, c[0].moments[GEN_CONV_OFFERED]);
+  /* A write that fails. */
+  unlink(path);
+  rmdir(dir);
+  st.dirty = true;
+  mock_log_reset();
+  OK(gen_conv_store_save(&st, &lock, 2, each, NULL, org, &rl) < 0);
+  OK(st.dirty);
+  OK(mock_log_contains("cannot write"));
+  EXPECT_EQ_INT(0, pthread_mutex_trylock(&lock));
+  pthread_mutex_unlock(&lock);
+  gen_conv_store_free(&st);
+  gen_conv_counts_free(queues[0]);
+  queues[0] = NULL;
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(moments_and_what_they_put);
   RUN_TEST(wait_percentiles_nearest_rank);
   RUN_TEST(state_round_trip_and_refusals);
+  RUN_TEST(store_counts_and_save);
   END_TEST;
 }

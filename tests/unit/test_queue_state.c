@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: a queue's live state from observation items (counts by
  * status, totals that win, both forms of the longest values, agents'
- * families replaced whole) and what is put when it changes. */
+ * families replaced whole) and what is put when it changes; the baseline
+ * query over a fake API. */
+#include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_queue_state.h"
 #include "plugin_mock.h"
 
@@ -189,6 +191,109 @@ DEF_TEST(query_body) {
   return 0;
 }
 
+/* ---- the baseline over a fake API ---------------------------------------- */
+
+static long fake_status;
+static char *fake_body; /* the request's body */
+
+static int fake_perform(gen_http_t *http, const char *method, const char *url,
+                        const char *body, struct curl_slist *headers,
+                        gen_http_response_t *resp) {
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  OK(strcmp(method, "POST") == 0);
+  OK(strstr(url, "/api/v2/analytics/queues/observations/query") != NULL);
+  free(fake_body);
+  fake_body = body ? strdup(body) : NULL;
+  resp->status = fake_status;
+  resp->body = strdup(
+      fake_status != 200
+          ? "{\"message\":\"refused\",\"code\":\"x\",\"status\":403}"
+          : "{\"systemToOrganizationMappings\":{\"AVAILABLE\":[\"org-av\"]},"
+            "\"results\":[{\"group\":{\"queueId\":\"q-1\",\"mediaType\":"
+            "\"voice\"},\"data\":[{\"metric\":\"oWaiting\",\"stats\":{"
+            "\"count\":3}}]},{\"group\":{\"queueId\":\"q-1\"},\"data\":[{"
+            "\"metric\":\"oOnQueueUsers\",\"stats\":{\"count\":2}}]},"
+            "{\"group\":{\"queueId\":\"q-1\",\"mediaType\":\"hologram\"},"
+            "\"data\":[]}]}");
+  resp->body_len = strlen(resp->body);
+  return 0;
+}
+
+typedef struct {
+  char calls[32][48];
+  size_t n;
+} calls_t;
+
+static void on_group(void *ud, const char *queue_id, int media,
+                     const gen_obs_item_t *items, size_t n) {
+  calls_t *c = ud;
+  snprintf(c->calls[c->n++ % 32], 48, "group %s %d %zu", queue_id, media, n);
+}
+
+static void on_absent(void *ud, const char *queue_id, int media) {
+  calls_t *c = ud;
+  snprintf(c->calls[c->n++ % 32], 48, "absent %s %d", queue_id, media);
+}
+
+static bool called(const calls_t *c, const char *what) {
+  for (size_t i = 0; i < c->n && i < 32; i++)
+    if (strcmp(c->calls[i], what) == 0)
+      return true;
+  return false;
+}
+
+/* One query for the batch; every group of the answer, then every media
+ * group it left out, under the caller's lock; the answer's presence ids
+ * mapped; a media type this version does not know skipped; a refusal
+ * logged and returned. */
+DEF_TEST(baseline_over_the_api) {
+  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  org->api_base_url = strdup("https://api.example.test");
+  org->login_base_url = strdup("https://login.example.test");
+  gen_http_t *http = gen_http_create(org, NULL, NULL);
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  gen_presence_map_t presences = {0};
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  calls_t c = {0};
+  gen_qs_baseline_t cb = {on_group, on_absent, &c};
+  const char *ids[] = {"q-1", "q-2"};
+  http_perform = fake_perform;
+
+  fake_status = 200;
+  CHECK_ZERO(gen_qs_baseline(http, ids, 2, &lock, &presences, &cb, org, &rl));
+  OK(strstr(fake_body, "\"q-1\"") != NULL && strstr(fake_body, "\"q-2\""));
+  char want[48];
+  snprintf(want, sizeof(want), "group q-1 %d 1", GEN_MEDIA_VOICE);
+  OK(called(&c, want));
+  OK(called(&c, "group q-1 -1 1")); /* the agents */
+  /* q-1: every media but voice is absent; q-2: every one. */
+  EXPECT_EQ_INT(2 + (GEN_MEDIA_COUNT - 1) + GEN_MEDIA_COUNT, c.n);
+  snprintf(want, sizeof(want), "absent q-1 %d", GEN_MEDIA_VOICE);
+  OK(!called(&c, want));
+  snprintf(want, sizeof(want), "absent q-2 %d", GEN_MEDIA_VOICE);
+  OK(called(&c, want));
+  EXPECT_EQ_INT(GEN_PRESENCE_AVAILABLE,
+                gen_presence_resolve(&presences, "org-av", NULL));
+  EXPECT_EQ_INT(0, pthread_mutex_trylock(&lock)); /* left unlocked */
+  pthread_mutex_unlock(&lock);
+
+  c.n = 0;
+  fake_status = 403;
+  OK(gen_qs_baseline(http, ids, 2, &lock, &presences, &cb, org, &rl) < 0);
+  EXPECT_EQ_INT(0, c.n);
+  OK(mock_log_contains("queue observations query failed"));
+  OK(gen_qs_baseline(http, ids, GEN_QS_QUERY_MAX + 1, &lock, &presences, &cb,
+                     org, &rl) == -EINVAL);
+
+  free(fake_body);
+  fake_body = NULL;
+  gen_presence_map_free(&presences);
+  gen_http_free(http);
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(counts_add_up_and_a_total_wins);
@@ -196,5 +301,6 @@ int main(void) {
   RUN_TEST(agents_families_replaced_whole);
   RUN_TEST(put_what_changed_or_everything);
   RUN_TEST(query_body);
+  RUN_TEST(baseline_over_the_api);
   END_TEST;
 }
