@@ -43,8 +43,8 @@ size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
 
 void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
                          int moment, size_t first_bucket,
-                         const gen_waits_bounds_t *bounds,
-                         gen_conv_counts_put_t put, void *ud) {
+                         const gen_waits_bounds_t *bounds, gen_put_t put,
+                         void *ud) {
   char ti[64];
   for (int k = 0; k < GEN_CONV_MOMENT_COUNT; k++) {
     if (moment >= 0 && k != moment)
@@ -66,7 +66,7 @@ void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
 }
 
 void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
-                                  gen_conv_counts_put_t put, void *ud) {
+                                  gen_put_t put, void *ud) {
   static const char *const names[] = {"p50", "p90", "p95", "p99"};
   static const double p[] = {0.50, 0.90, 0.95, 0.99};
   const size_t n = sizeof(p) / sizeof(p[0]);

@@ -15,6 +15,7 @@
 #define GEN_CONV_COUNTS_H 1
 
 #include "gen_conv.h"
+#include "gen_dispatch.h"
 #include "gen_names.h"
 #include "gen_waits.h"
 
@@ -30,11 +31,6 @@ typedef struct {
   gen_waits_t waits; /* answered waits */
 } gen_conv_counts_t;
 
-/* One value: type, type instance, value; derive for counters. */
-typedef void (*gen_conv_counts_put_t)(void *ud, const char *type,
-                                      const char *type_instance, double value,
-                                      bool derive);
-
 /* Counts a moment (wait_ms >= 0: an answered wait to record); returns the
  * first wait bucket that changed (bounds->n + 1: none). */
 size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
@@ -46,13 +42,13 @@ size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
  * media is the type instance (or its prefix). */
 void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
                          int moment, size_t first_bucket,
-                         const gen_waits_bounds_t *bounds,
-                         gen_conv_counts_put_t put, void *ud);
+                         const gen_waits_bounds_t *bounds, gen_put_t put,
+                         void *ud);
 
 /* Puts the interval's answered waits (count, sum, and when there were any
  * the p50/p90/p95/p99 by nearest rank), then starts a fresh interval. */
 void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
-                                  gen_conv_counts_put_t put, void *ud);
+                                  gen_put_t put, void *ud);
 
 /* Releases an array of GEN_MEDIA_COUNT counters (NULL: nothing). */
 void gen_conv_counts_free(gen_conv_counts_t *per_media);

@@ -28,6 +28,12 @@ typedef struct {
   const char *type_instance;   /* sanitised here; NULL = none */
 } gen_ident_t;
 
+/* How a module hands its values to the plugin that names and dispatches
+ * them: type, type instance, value, and derive for a counter (else a
+ * gauge). */
+typedef void (*gen_put_t)(void *ud, const char *type, const char *type_instance,
+                          double value, bool derive);
+
 /* Every value leaves with an explicit time and interval. collectd 5.12
  * fills a missing interval from the dispatching thread's plugin context and
  * logs an ERROR ("plugin_get_interval: Unable to determine Interval from

@@ -215,43 +215,44 @@ static double longest_at(cdtime_t since, cdtime_t t) {
 }
 
 void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
-                      const char *media, cdtime_t t, gen_qs_put_t put,
-                      void *ud) {
+                      const char *media, cdtime_t t, gen_put_t put, void *ud) {
   bool all = old == NULL || !old->seen;
   if (!s->seen)
     return;
   if (all || old->waiting != s->waiting)
-    put(ud, "waiting", media, (double)s->waiting);
+    put(ud, "waiting", media, (double)s->waiting, false);
   if (all || old->interacting != s->interacting)
-    put(ud, "interacting", media, (double)s->interacting);
+    put(ud, "interacting", media, (double)s->interacting, false);
   if (all || old->alerting != s->alerting)
-    put(ud, "alerting", media, (double)s->alerting);
+    put(ud, "alerting", media, (double)s->alerting, false);
   if (all || old->waiting_since != s->waiting_since)
-    put(ud, "longest_waiting", media, longest_at(s->waiting_since, t));
+    put(ud, "longest_waiting", media, longest_at(s->waiting_since, t), false);
   if (all || old->interacting_since != s->interacting_since)
-    put(ud, "longest_interacting", media, longest_at(s->interacting_since, t));
+    put(ud, "longest_interacting", media, longest_at(s->interacting_since, t),
+        false);
 }
 
 void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
-                       gen_qs_put_t put, void *ud) {
+                       gen_put_t put, void *ud) {
   bool all = old == NULL || !old->seen;
   if (!a->seen)
     return;
   if (all || old->member != a->member)
-    put(ud, "agents", "member", (double)a->member);
+    put(ud, "agents", "member", (double)a->member, false);
   if (all || old->active != a->active)
-    put(ud, "agents", "active", (double)a->active);
+    put(ud, "agents", "active", (double)a->active, false);
   if (all || old->on_queue != a->on_queue)
-    put(ud, "agents", "on_queue", (double)a->on_queue);
+    put(ud, "agents", "on_queue", (double)a->on_queue, false);
   if (all || old->off_queue != a->off_queue)
-    put(ud, "agents", "off_queue", (double)a->off_queue);
+    put(ud, "agents", "off_queue", (double)a->off_queue, false);
   for (int k = 0; k < GEN_ROUTING_COUNT; k++)
     if (all || old->routing[k] != a->routing[k])
-      put(ud, "agents_routing", gen_routing_instance(k), (double)a->routing[k]);
+      put(ud, "agents_routing", gen_routing_instance(k), (double)a->routing[k],
+          false);
   for (int k = 0; k < GEN_PRESENCE_COUNT; k++)
     if (all || old->presence[k] != a->presence[k])
       put(ud, "agents_presence", gen_presence_instance(k),
-          (double)a->presence[k]);
+          (double)a->presence[k], false);
 }
 
 json_object *gen_qs_query_body(const char *const *queue_ids, size_t n) {

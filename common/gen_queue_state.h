@@ -16,6 +16,7 @@
 #ifndef GEN_QUEUE_STATE_H
 #define GEN_QUEUE_STATE_H 1
 
+#include "gen_dispatch.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
 #include "gen_time.h"
@@ -50,10 +51,6 @@ typedef struct {
   void *ud;
 } gen_qs_report_t;
 
-/* One value: type, type instance, value. */
-typedef void (*gen_qs_put_t)(void *ud, const char *type,
-                             const char *type_instance, double value);
-
 /* The observation metrics the state is made of, as the observations query
  * asks for them (its "metrics"). */
 extern const char *const gen_qs_metrics[];
@@ -75,12 +72,11 @@ void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
 /* Puts a media group's values at time t, every one or (old != NULL and
  * seen) those that changed since old; the type instance is media. */
 void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
-                      const char *media, cdtime_t t, gen_qs_put_t put,
-                      void *ud);
+                      const char *media, cdtime_t t, gen_put_t put, void *ud);
 
 /* Puts the agents' values, every one or those that changed since old. */
 void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
-                       gen_qs_put_t put, void *ud);
+                       gen_put_t put, void *ud);
 
 /* The observations query body for queue_ids[0..n-1] (at most
  * GEN_QS_QUERY_MAX) asking for gen_qs_metrics; the caller puts it. */

@@ -103,18 +103,17 @@ void gen_roster_free(gen_roster_t *r) {
 }
 
 void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
-                    const int64_t *old_presence, gen_roster_put_t put,
-                    void *ud) {
+                    const int64_t *old_presence, gen_put_t put, void *ud) {
   if (old_routing == NULL)
-    put(ud, "org_agents", "total", (double)r->users.count);
+    put(ud, "org_agents", "total", (double)r->users.count, false);
   for (int k = 0; k < GEN_ROUTING_COUNT; k++)
     if (old_routing == NULL || old_routing[k] != r->routing[k])
       put(ud, "org_agents_routing", gen_routing_instance(k),
-          (double)r->routing[k]);
+          (double)r->routing[k], false);
   for (int k = 0; k < GEN_PRESENCE_COUNT; k++)
     if (old_presence == NULL || old_presence[k] != r->presence[k])
       put(ud, "org_agents_presence", gen_presence_instance(k),
-          (double)r->presence[k]);
+          (double)r->presence[k], false);
 }
 
 typedef struct {

@@ -10,6 +10,7 @@
 #ifndef GEN_ROSTER_H
 #define GEN_ROSTER_H 1
 
+#include "gen_dispatch.h"
 #include "gen_entity.h"
 #include "gen_members.h"
 #include "gen_presence.h"
@@ -54,16 +55,11 @@ bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
 bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
                            json_object *user, const char **unknown);
 
-/* One value: type, type instance, value. */
-typedef void (*gen_roster_put_t)(void *ud, const char *type,
-                                 const char *type_instance, double value);
-
 /* Puts the org-wide counts: every one (old_routing NULL: org_agents total,
  * then by routing status and presence) or those that changed since the
  * counts in old_routing and old_presence. */
 void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
-                    const int64_t *old_presence, gen_roster_put_t put,
-                    void *ud);
+                    const int64_t *old_presence, gen_put_t put, void *ud);
 
 /* Resolves a member's presence text (a name in any spelling or an org
  * presence id) to a gen_presence_t; the caller holds its lock and logs an

@@ -189,8 +189,8 @@ typedef struct {
   bool bulk; /* the periodic re-dispatch of everything (gen_latest_put_bulk) */
 } gr_sink_t;
 
-static void put_value(void *ud, const char *type, const char *type_instance,
-                      double value, bool derive) {
+static void put(void *ud, const char *type, const char *type_instance,
+                double value, bool derive) {
   const gr_sink_t *sink = ud;
   gen_ident_t id = {.host = gen_client_host(sink->inst->client),
                     .plugin = PLUGIN_NAME,
@@ -199,11 +199,6 @@ static void put_value(void *ud, const char *type, const char *type_instance,
                     .type_instance = type_instance};
   (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
       sink->inst->latest, &id, derive, value, sink->time, sink->inst->interval);
-}
-
-static void put(void *ud, const char *type, const char *type_instance,
-                double value) {
-  put_value(ud, type, type_instance, value, false);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -296,7 +291,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
                     .queue = queue_instance(inst, (size_t)index),
                     .time = ctx->time};
   gen_conv_counts_put(c, gen_media_names[media], (int)moment, first_bucket,
-                      bounds, put_value, &sink);
+                      bounds, put, &sink);
 }
 
 static void free_conv(gr_queue_t *q) {
@@ -698,8 +693,8 @@ static int gr_read(user_data_t *ud) {
     for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
       if (q->conv[m].seen && media_wanted(inst, m)) {
         gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
-                            &inst->config.wait_bounds, put_value, &sink);
-        gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put_value,
+                            &inst->config.wait_bounds, put, &sink);
+        gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put,
                                      &sink);
       }
   }

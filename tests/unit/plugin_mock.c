@@ -98,6 +98,24 @@ void mock_log_reset(void) {
   pthread_mutex_unlock(&mock_lock);
 }
 
+void mock_put(void *ud, const char *type, const char *type_instance,
+              double value, bool derive) {
+  mock_puts_t *p = ud;
+  if (p->n < MOCK_PUTS_MAX) {
+    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, type_instance);
+    p->value[p->n] = value;
+    p->derive[p->n] = derive;
+  }
+  p->n++;
+}
+
+double mock_puts_value(const mock_puts_t *p, const char *key) {
+  for (int i = 0; i < p->n && i < MOCK_PUTS_MAX; i++)
+    if (strcmp(p->key[i], key) == 0)
+      return p->value[i];
+  return -1;
+}
+
 bool mock_log_contains(const char *needle) {
   bool found = false;
   pthread_mutex_lock(&mock_lock);

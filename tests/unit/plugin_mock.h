@@ -38,6 +38,20 @@ mock_value_t *mock_find(const char *plugin_instance, const char *type,
                         const char *type_instance);
 void mock_values_reset(void);
 
+/* A collector of the values a module puts (gen_put_t): the first 64 as
+ * "type/type_instance", with value and derive; n counts every one. */
+#define MOCK_PUTS_MAX 64
+typedef struct {
+  char key[MOCK_PUTS_MAX][64];
+  double value[MOCK_PUTS_MAX];
+  bool derive[MOCK_PUTS_MAX];
+  int n;
+} mock_puts_t;
+void mock_put(void *ud, const char *type, const char *type_instance,
+              double value, bool derive);
+/* The value put under key ("type/type_instance"), or -1. */
+double mock_puts_value(const mock_puts_t *p, const char *key);
+
 /* While set, dispatched values are recorded but their write callbacks
  * (plugin_register_write) wait, as in collectd's queue, until
  * mock_writes_release() runs them in dispatch order. */

@@ -11,32 +11,6 @@
 
 #include <unistd.h>
 
-typedef struct {
-  char key[64][64];
-  double value[64];
-  bool derive[64];
-  int n;
-} puts_t;
-
-static void on_put(void *ud, const char *type, const char *ti, double v,
-                   bool derive) {
-  puts_t *p = ud;
-  if (p->n < 64) {
-    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, ti);
-    p->value[p->n] = v;
-    p->derive[p->n] = derive;
-  }
-  p->n++;
-}
-
-/* The value put under type/ti, or -1. */
-static double value_of(const puts_t *p, const char *key) {
-  for (int i = 0; i < p->n && i < 64; i++)
-    if (strcmp(p->key[i], key) == 0)
-      return p->value[i];
-  return -1;
-}
-
 DEF_TEST(moments_and_what_they_put) {
   gen_waits_bounds_t b;
   gen_waits_bounds_default(&b);
@@ -48,23 +22,23 @@ DEF_TEST(moments_and_what_they_put) {
   /* An answer after 12.5 s: buckets from le20 (index 2) on change. */
   EXPECT_EQ_INT(
       2, gen_conv_counts_record(&c[0], GEN_CONV_ANSWERED, 12500, &b, &seed));
-  puts_t p = {0};
-  gen_conv_counts_put(&c[0], "voice", GEN_CONV_ANSWERED, 2, &b, on_put, &p);
+  mock_puts_t p = {0};
+  gen_conv_counts_put(&c[0], "voice", GEN_CONV_ANSWERED, 2, &b, mock_put, &p);
   /* conv_answered, its transition, buckets 2..7, the sum. */
   EXPECT_EQ_INT(2 + 6 + 1, p.n);
-  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_answered/voice"));
+  EXPECT_EQ_DOUBLE(1, mock_puts_value(&p, "conv_answered/voice"));
   EXPECT_EQ_DOUBLE(
-      1, value_of(&p, "conv_transitions/voice-alerting_to_connected"));
-  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_wait_bucket/voice-le20"));
-  EXPECT_EQ_DOUBLE(-1, value_of(&p, "conv_wait_bucket/voice-le10"));
-  EXPECT_EQ_DOUBLE(12500, value_of(&p, "conv_wait_sum_ms/voice"));
+      1, mock_puts_value(&p, "conv_transitions/voice-alerting_to_connected"));
+  EXPECT_EQ_DOUBLE(1, mock_puts_value(&p, "conv_wait_bucket/voice-le20"));
+  EXPECT_EQ_DOUBLE(-1, mock_puts_value(&p, "conv_wait_bucket/voice-le10"));
+  EXPECT_EQ_DOUBLE(12500, mock_puts_value(&p, "conv_wait_sum_ms/voice"));
   OK(p.derive[0]);
   /* Everything: every moment's counter and transition, every bucket. */
   p.n = 0;
-  gen_conv_counts_put(&c[0], "voice", -1, 0, &b, on_put, &p);
-  EXPECT_EQ_DOUBLE(1, value_of(&p, "conv_offered/voice"));
-  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_abandoned/voice"));
-  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_wait_bucket/voice-le10"));
+  gen_conv_counts_put(&c[0], "voice", -1, 0, &b, mock_put, &p);
+  EXPECT_EQ_DOUBLE(1, mock_puts_value(&p, "conv_offered/voice"));
+  EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_abandoned/voice"));
+  EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_wait_bucket/voice-le10"));
   EXPECT_EQ_INT(4 + 5 + (int)b.n + 1 + 1, p.n);
   gen_conv_counts_free(c);
   return 0;
@@ -80,20 +54,20 @@ DEF_TEST(wait_percentiles_nearest_rank) {
   EXPECT_EQ_INT(100, (int)c.waits.bucket[b.n]);
   EXPECT_EQ_INT(5, (int)c.waits.bucket[0]);  /* ≤ 5 s */
   EXPECT_EQ_INT(60, (int)c.waits.bucket[4]); /* ≤ 60 s */
-  puts_t p = {0};
-  gen_conv_counts_put_interval(&c, "voice", on_put, &p);
-  EXPECT_EQ_DOUBLE(50, value_of(&p, "conv_wait_quantile/voice-p50"));
-  EXPECT_EQ_DOUBLE(90, value_of(&p, "conv_wait_quantile/voice-p90"));
-  EXPECT_EQ_DOUBLE(95, value_of(&p, "conv_wait_quantile/voice-p95"));
-  EXPECT_EQ_DOUBLE(99, value_of(&p, "conv_wait_quantile/voice-p99"));
-  EXPECT_EQ_DOUBLE(100, value_of(&p, "conv_wait_count/voice"));
-  EXPECT_EQ_DOUBLE(5050, value_of(&p, "conv_wait_sum/voice"));
+  mock_puts_t p = {0};
+  gen_conv_counts_put_interval(&c, "voice", mock_put, &p);
+  EXPECT_EQ_DOUBLE(50, mock_puts_value(&p, "conv_wait_quantile/voice-p50"));
+  EXPECT_EQ_DOUBLE(90, mock_puts_value(&p, "conv_wait_quantile/voice-p90"));
+  EXPECT_EQ_DOUBLE(95, mock_puts_value(&p, "conv_wait_quantile/voice-p95"));
+  EXPECT_EQ_DOUBLE(99, mock_puts_value(&p, "conv_wait_quantile/voice-p99"));
+  EXPECT_EQ_DOUBLE(100, mock_puts_value(&p, "conv_wait_count/voice"));
+  EXPECT_EQ_DOUBLE(5050, mock_puts_value(&p, "conv_wait_sum/voice"));
   OK(!p.derive[0]);
   /* A fresh interval: no percentiles of nothing. */
   p.n = 0;
-  gen_conv_counts_put_interval(&c, "voice", on_put, &p);
+  gen_conv_counts_put_interval(&c, "voice", mock_put, &p);
   EXPECT_EQ_INT(2, p.n);
-  EXPECT_EQ_DOUBLE(0, value_of(&p, "conv_wait_count/voice"));
+  EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_wait_count/voice"));
   gen_waits_release(&c.waits);
   return 0;
 }

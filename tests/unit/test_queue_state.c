@@ -40,20 +40,6 @@ static void on_unknown(void *ud, const char *text) {
 static const gen_qs_report_t report = {.malformed = on_malformed,
                                        .unknown_presence = on_unknown};
 
-typedef struct {
-  char key[8][64];
-  double value[8];
-  int n;
-} puts_t;
-static void on_put(void *ud, const char *type, const char *ti, double v) {
-  puts_t *p = ud;
-  if (p->n < 8) {
-    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, ti);
-    p->value[p->n] = v;
-  }
-  p->n++;
-}
-
 DEF_TEST(counts_add_up_and_a_total_wins) {
   gen_qs_media_t s = {0};
   cdtime_t now = TIME_T_TO_CDTIME_T(1700000000);
@@ -150,28 +136,28 @@ DEF_TEST(put_what_changed_or_everything) {
   gen_qs_media_t s = old;
   s.waiting = 3;
   s.waiting_since = t - TIME_T_TO_CDTIME_T(20);
-  puts_t p = {0};
-  gen_qs_put_media(&s, &old, "voice", t, on_put, &p);
+  mock_puts_t p = {0};
+  gen_qs_put_media(&s, &old, "voice", t, mock_put, &p);
   EXPECT_EQ_INT(2, p.n);
   EXPECT_EQ_STR("waiting/voice", p.key[0]);
   EXPECT_EQ_DOUBLE(3, p.value[0]);
   EXPECT_EQ_STR("longest_waiting/voice", p.key[1]);
   EXPECT_EQ_DOUBLE(20, p.value[1]);
   p.n = 0;
-  gen_qs_put_media(&s, NULL, "voice", t, on_put, &p);
+  gen_qs_put_media(&s, NULL, "voice", t, mock_put, &p);
   EXPECT_EQ_INT(5, p.n);
   p.n = 0;
   gen_qs_media_t unseen = {0};
-  gen_qs_put_media(&unseen, NULL, "voice", t, on_put, &p);
+  gen_qs_put_media(&unseen, NULL, "voice", t, mock_put, &p);
   EXPECT_EQ_INT(0, p.n);
   gen_qs_agents_t a = {.seen = true, .member = 4}, b = a;
   b.on_queue = 2;
   p.n = 0;
-  gen_qs_put_agents(&b, &a, on_put, &p);
+  gen_qs_put_agents(&b, &a, mock_put, &p);
   EXPECT_EQ_INT(1, p.n);
   EXPECT_EQ_STR("agents/on_queue", p.key[0]);
   p.n = 0;
-  gen_qs_put_agents(&b, NULL, on_put, &p);
+  gen_qs_put_agents(&b, NULL, mock_put, &p);
   EXPECT_EQ_INT(4 + GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT, p.n);
   return 0;
 }

@@ -121,28 +121,14 @@ DEF_TEST(user_documents_in_every_presence_spelling) {
   return 0;
 }
 
-typedef struct {
-  char key[64][64];
-  double value[64];
-  int n;
-} puts_t;
-static void on_put(void *ud, const char *type, const char *ti, double v) {
-  puts_t *p = ud;
-  if (p->n < 64) {
-    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s", type, ti);
-    p->value[p->n] = v;
-  }
-  p->n++;
-}
-
 DEF_TEST(org_counts_put_whole_or_as_changed) {
   gen_roster_t r = {0}, fresh = {0};
   CHECK_ZERO(gen_roster_add(&fresh, "u1", "IDLE", GEN_PRESENCE_ON_QUEUE));
   CHECK_ZERO(gen_roster_add(&fresh, "u2", "IDLE", GEN_PRESENCE_ON_QUEUE));
   bool changed;
   gen_roster_replace(&r, &fresh, &changed);
-  puts_t p = {0};
-  gen_roster_put(&r, NULL, NULL, on_put, &p);
+  mock_puts_t p = {0};
+  gen_roster_put(&r, NULL, NULL, mock_put, &p);
   EXPECT_EQ_INT(1 + GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT, p.n);
   EXPECT_EQ_STR("org_agents/total", p.key[0]);
   EXPECT_EQ_DOUBLE(2, p.value[0]);
@@ -151,7 +137,7 @@ DEF_TEST(org_counts_put_whole_or_as_changed) {
   memcpy(old_presence, r.presence, sizeof(old_presence));
   OK(gen_roster_set(&r, "u2", "INTERACTING", -1));
   p.n = 0;
-  gen_roster_put(&r, old_routing, old_presence, on_put, &p);
+  gen_roster_put(&r, old_routing, old_presence, mock_put, &p);
   EXPECT_EQ_INT(2, p.n); /* idle 2 -> 1, interacting 0 -> 1 */
   EXPECT_EQ_STR("org_agents_routing/idle", p.key[0]);
   EXPECT_EQ_DOUBLE(1, p.value[0]);
