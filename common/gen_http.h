@@ -20,6 +20,7 @@
 #define GEN_HTTP_H 1
 
 #include "gen_config.h"
+#include "gen_err.h"
 #include "gen_stats.h"
 
 #include <json-c/json.h>
@@ -27,15 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Error codes: negative, banded like wslay's. */
-enum {
-  GEN_HTTP_ERR_TRANSPORT = -100, /* no HTTP answer: DNS, TCP, TLS, timeout */
-  GEN_HTTP_ERR_STATUS = -200,    /* an HTTP answer other than 2xx */
-  GEN_HTTP_ERR_TOO_LARGE = -300, /* body over MaxResponseSize */
-  GEN_HTTP_ERR_AUTH = -400,      /* no token could be had */
-  GEN_HTTP_ERR_JSON = -500,      /* 2xx whose body is not the JSON wanted */
-  GEN_HTTP_ERR_ARGUMENT = -600,  /* bad URL, out of memory */
-};
+/* Error codes: gen_http_error of gen_err.h. */
 
 typedef struct gen_http_s gen_http_t;
 

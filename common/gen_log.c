@@ -19,13 +19,6 @@ static size_t redact_count;
 static cdtime_t gen_now_impl(void) { return cdtime(); }
 cdtime_t (*gen_now)(void) = gen_now_impl;
 
-const char *gen_strerror(int err) {
-  static _Thread_local char buf[128];
-  if (err < 0)
-    err = -err;
-  return strerror_r(err, buf, sizeof(buf));
-}
-
 /* ---- memory for secrets ----------------------------------------------
  * Each secret gets pages of its own, mapped apart from the heap, marked
  * MADV_DONTDUMP (left out of core dumps) and, where RLIMIT_MEMLOCK allows,

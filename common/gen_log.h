@@ -14,6 +14,7 @@
 
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/utils/common/common.h"
+#include "gen_err.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -63,9 +64,6 @@ void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...)
 
 /* Clock seam: tests replace it to drive rate limiting and expiry. */
 extern cdtime_t (*gen_now)(void);
-
-/* Thread-safe strerror for positive or negative errno values. */
-const char *gen_strerror(int err);
 
 /* Memory for secrets we own (client secrets, tokens, the receiver's secret
  * and key): pages apart from the heap, left out of core dumps

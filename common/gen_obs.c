@@ -921,29 +921,6 @@ const char *gen_obs_metric_name(gen_obs_metric_t m) {
   return metric_names[m].name;
 }
 
-const char *gen_obs_strerror(int status) {
-  switch (status) {
-  case GEN_OBS_OK:
-    return "success";
-  case GEN_OBS_ERR_SYNTAX:
-    return "invalid JSON";
-  case GEN_OBS_ERR_DEPTH:
-    return "nested too deep";
-  case GEN_OBS_ERR_TYPE:
-    return "field of the wrong type";
-  case GEN_OBS_ERR_VALUE:
-    return "field with an unusable value";
-  case GEN_OBS_ERR_TOO_LARGE:
-    return "message too large";
-  case GEN_OBS_ERR_NOMEM:
-    return "out of memory";
-  case GEN_OBS_ERR_ARG:
-    return "invalid argument";
-  default:
-    return "unknown error";
-  }
-}
-
 static void reset_msg(gen_obs_msg_t *out) {
   out->topic = GEN_OBS_TOPIC_OTHER;
   out->topic_name[0] = '\0';

@@ -61,6 +61,8 @@
 #ifndef GEN_OBS_H
 #define GEN_OBS_H 1
 
+#include "gen_err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,24 +82,7 @@
 /* Arena kept between messages; a bigger one is given back after use. */
 #define GEN_OBS_ARENA_KEEP ((size_t)256 << 10)
 
-typedef enum {
-  GEN_OBS_OK = 0,
-  /* Not one well-formed JSON text: truncated, trailing data, bad token,
-   * invalid UTF-8, empty. */
-  GEN_OBS_ERR_SYNTAX = -1,
-  /* Nested deeper than the parser's max_depth. */
-  GEN_OBS_ERR_DEPTH = -2,
-  /* A field this module reads has the wrong JSON type. */
-  GEN_OBS_ERR_TYPE = -3,
-  /* A field this module reads has an unusable value (see the contract). */
-  GEN_OBS_ERR_VALUE = -4,
-  /* len is over GEN_OBS_MAX_LEN. */
-  GEN_OBS_ERR_TOO_LARGE = -5,
-  /* The arena could not grow for this message. */
-  GEN_OBS_ERR_NOMEM = -6,
-  /* A NULL parser, output or input pointer. */
-  GEN_OBS_ERR_ARG = -7,
-} gen_obs_status_t;
+/* Status codes: gen_obs_status_t of gen_err.h. */
 
 typedef enum {
   GEN_OBS_TOPIC_OTHER = 0,
@@ -187,7 +172,5 @@ void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st);
 
 /* "oWaiting" etc.; NULL for GEN_OBS_M_UNKNOWN and out-of-range values. */
 const char *gen_obs_metric_name(gen_obs_metric_t m);
-/* Short English name of a status code. */
-const char *gen_obs_strerror(int status);
 
 #endif /* GEN_OBS_H */

@@ -828,8 +828,7 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   free(req);
   if (status != 0) {
     ws_log(ws, &ws->rl_conn, LOG_ERR, "sending the handshake failed: %s",
-           status == GEN_WS_ERR_IO ? ws_io_reason(ws)
-                                   : gen_ws_strerror(status));
+           status == GEN_WS_ERR_IO ? ws_io_reason(ws) : gen_strerror(status));
     return ws_end(ws, status);
   }
 
@@ -843,9 +842,9 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
       ws_log(ws, &ws->rl_conn, LOG_ERR,
              "handshake failed: the server closed the connection");
     else
-      ws_log(
-          ws, &ws->rl_conn, LOG_ERR, "handshake failed: reading the reply: %s",
-          status == GEN_WS_ERR_IO ? ws_io_reason(ws) : gen_ws_strerror(status));
+      ws_log(ws, &ws->rl_conn, LOG_ERR,
+             "handshake failed: reading the reply: %s",
+             status == GEN_WS_ERR_IO ? ws_io_reason(ws) : gen_strerror(status));
     return ws_end(ws, status);
   }
   if (memchr(ws->hbuf, '\0', header_len) != NULL) {
@@ -1214,43 +1213,4 @@ uint64_t gen_ws_messages_received(const gen_ws_t *ws) {
 
 uint64_t gen_ws_messages_dropped(const gen_ws_t *ws) {
   return ws != NULL ? ws->messages_dropped : 0;
-}
-
-const char *gen_ws_strerror(int status) {
-  switch (status) {
-  case 0:
-    return "success";
-  case GEN_WS_ERR_AGAIN:
-    return "operation would block";
-  case GEN_WS_ERR_TIMEOUT:
-    return "timed out";
-  case GEN_WS_ERR_CONNECT:
-    return "connection failed";
-  case GEN_WS_ERR_IO:
-    return "transport error";
-  case GEN_WS_ERR_EOF:
-    return "connection dropped without a close frame";
-  case GEN_WS_ERR_HANDSHAKE:
-    return "handshake refused";
-  case GEN_WS_ERR_HEADER_TOO_LARGE:
-    return "handshake reply header too large";
-  case GEN_WS_ERR_CLOSED:
-    return "closed by the peer";
-  case GEN_WS_ERR_PROTO:
-    return "WebSocket protocol error";
-  case GEN_WS_ERR_TOO_BIG:
-    return "message too big";
-  case GEN_WS_ERR_INVALID:
-    return "invalid argument";
-  case GEN_WS_ERR_URL:
-    return "URL refused";
-  case GEN_WS_ERR_NOT_OPEN:
-    return "not connected";
-  case GEN_WS_ERR_QUEUE_FULL:
-    return "send queue full";
-  case GEN_WS_ERR_NOMEM:
-    return "out of memory";
-  default:
-    return "unknown error";
-  }
 }

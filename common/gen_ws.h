@@ -26,10 +26,7 @@
  * Contract:
  *
  * - Every function that returns int returns 0 on success or one of the
- *   negative gen_ws_error values below; gen_ws_strerror() names it. The
- *   bands: -1xx the operation did not finish in time, -2xx the transport
- *   failed, -3xx the handshake was refused, -4xx the WebSocket connection
- *   ended, -5xx the caller's mistake, -6xx out of memory.
+ *   negative gen_ws_error values of gen_err.h; gen_strerror() names it.
  * - Once gen_ws_connect(), gen_ws_poll() or gen_ws_send_text() has returned
  *   a code other than 0, GEN_WS_ERR_INVALID or GEN_WS_ERR_QUEUE_FULL, the
  *   connection is over: the socket is released, gen_ws_close_code() tells
@@ -50,44 +47,12 @@
 #define GEN_WS_H 1
 
 #include "gen_config.h"
+#include "gen_err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-enum gen_ws_error {
-  /* The transport cannot move bytes now (transport callbacks only). */
-  GEN_WS_ERR_AGAIN = -100,
-  /* Connect, handshake or close handshake did not finish in time. */
-  GEN_WS_ERR_TIMEOUT = -101,
-  /* TCP, proxy or TLS setup failed (curl's reason is logged). */
-  GEN_WS_ERR_CONNECT = -200,
-  /* A send or receive on the established transport failed. */
-  GEN_WS_ERR_IO = -201,
-  /* The peer closed TCP without a close frame (close code 1006). */
-  GEN_WS_ERR_EOF = -202,
-  /* The reply was not a valid 101 Switching Protocols for our key. */
-  GEN_WS_ERR_HANDSHAKE = -300,
-  /* The reply's header was larger than GEN_WS_HEADER_MAX. */
-  GEN_WS_ERR_HEADER_TOO_LARGE = -301,
-  /* The peer sent a close frame; see gen_ws_close_code(). */
-  GEN_WS_ERR_CLOSED = -400,
-  /* The peer broke RFC 6455 (masked frame, bad opcode, invalid UTF-8...);
-   * the socket was closed with 1002 or 1007. */
-  GEN_WS_ERR_PROTO = -401,
-  /* A message was larger than max_message; closed with 1009. */
-  GEN_WS_ERR_TOO_BIG = -402,
-  /* Bad argument, or a call from inside on_message that is not allowed. */
-  GEN_WS_ERR_INVALID = -500,
-  /* The URL is not ws:// or wss://, or ws:// to a host not on loopback. */
-  GEN_WS_ERR_URL = -501,
-  /* No open connection (never connected, or closed by gen_ws_close()). */
-  GEN_WS_ERR_NOT_OPEN = -502,
-  /* More than GEN_WS_SEND_QUEUE_MAX bytes wait to be sent; try later. */
-  GEN_WS_ERR_QUEUE_FULL = -503,
-  GEN_WS_ERR_NOMEM = -600,
-};
 
 /* Close codes of RFC 6455 section 7.4.1 that callers use. */
 #define GEN_WS_CLOSE_NORMAL 1000
@@ -228,8 +193,5 @@ const char *gen_ws_close_reason(const gen_ws_t *ws);
 uint64_t gen_ws_bytes_received(const gen_ws_t *ws);
 uint64_t gen_ws_messages_received(const gen_ws_t *ws);
 uint64_t gen_ws_messages_dropped(const gen_ws_t *ws);
-
-/* A static, human-readable text for a gen_ws_error (or "success"). */
-const char *gen_ws_strerror(int status);
 
 #endif /* GEN_WS_H */

@@ -833,8 +833,8 @@ DEF_TEST(api) {
   OK(gen_obs_metric_name((gen_obs_metric_t)-1) == NULL);
   for (int m = 1; m < GEN_OBS_M_COUNT; m++)
     OK(gen_obs_metric_name((gen_obs_metric_t)m) != NULL);
-  EXPECT_EQ_STR("invalid JSON", gen_obs_strerror(GEN_OBS_ERR_SYNTAX));
-  EXPECT_EQ_STR("unknown error", gen_obs_strerror(-99));
+  EXPECT_EQ_STR("invalid JSON", gen_strerror(GEN_OBS_ERR_SYNTAX));
+  EXPECT_EQ_STR("unknown error", gen_strerror(GEN_ERR_OBS - 99));
   /* The malloc flavour gives the same results. */
   p = gen_obs_parser_new_ex(0, GEN_OBS_F_SYSTEM_ALLOC);
   OK(p != NULL);

@@ -1527,11 +1527,11 @@ DEF_TEST(strerror) {
       GEN_WS_ERR_NOMEM,
   };
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(codes); i++) {
-    OK(strcmp(gen_ws_strerror(codes[i]), "unknown error") != 0);
+    OK(strcmp(gen_strerror(codes[i]), "unknown error") != 0);
     for (size_t j = 0; j < i; j++)
-      OK(strcmp(gen_ws_strerror(codes[i]), gen_ws_strerror(codes[j])) != 0);
+      OK(strcmp(gen_strerror(codes[i]), gen_strerror(codes[j])) != 0);
   }
-  EXPECT_EQ_STR("unknown error", gen_ws_strerror(-999));
+  EXPECT_EQ_STR("unknown error", gen_strerror(GEN_ERR_WS - 999));
   return 0;
 }
 
