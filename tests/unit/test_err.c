@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the one error space (gen_err.h): module codes never meet
- * errno, every code has its own name within its module, malformed input is
- * one class. */
+ * errno, every code has its own name within its module (the WebSocket
+ * client's too, whose test this was), malformed input is one class. */
 #include "gen_err.h"
 #include "plugin_mock.h"
 

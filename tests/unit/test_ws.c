@@ -1507,34 +1507,6 @@ DEF_TEST(not_connected) {
   return 0;
 }
 
-DEF_TEST(strerror) {
-  static const int codes[] = {
-      0,
-      GEN_WS_ERR_AGAIN,
-      GEN_WS_ERR_TIMEOUT,
-      GEN_WS_ERR_CONNECT,
-      GEN_WS_ERR_IO,
-      GEN_WS_ERR_EOF,
-      GEN_WS_ERR_HANDSHAKE,
-      GEN_WS_ERR_HEADER_TOO_LARGE,
-      GEN_WS_ERR_CLOSED,
-      GEN_WS_ERR_PROTO,
-      GEN_WS_ERR_TOO_BIG,
-      GEN_WS_ERR_INVALID,
-      GEN_WS_ERR_URL,
-      GEN_WS_ERR_NOT_OPEN,
-      GEN_WS_ERR_QUEUE_FULL,
-      GEN_WS_ERR_NOMEM,
-  };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(codes); i++) {
-    OK(strcmp(gen_strerror(codes[i]), "unknown error") != 0);
-    for (size_t j = 0; j < i; j++)
-      OK(strcmp(gen_strerror(codes[i]), gen_strerror(codes[j])) != 0);
-  }
-  EXPECT_EQ_STR("unknown error", gen_strerror(GEN_ERR_WS - 999));
-  return 0;
-}
-
 /* ---- the libcurl transport against a loopback server --------------------- */
 
 typedef struct {
@@ -1774,7 +1746,6 @@ int main(void) {
   RUN_TEST(url_parse);
   RUN_TEST(connect_refuses_urls);
   RUN_TEST(not_connected);
-  RUN_TEST(strerror);
   RUN_TEST(curl_loopback);
   RUN_TEST(curl_connect_refused);
 
