@@ -92,6 +92,14 @@ struct channel_s {
   gen_ratelimit_t complain;
 };
 
+/* A channel's socket calls (test seam: test_notify scripts the socket to
+ * drive the channel threads without a network). */
+static struct {
+  int (*connect)(gen_ws_t *ws, const char *url);
+  int (*poll)(gen_ws_t *ws, int timeout_ms);
+  int (*send_text)(gen_ws_t *ws, const char *msg, size_t len);
+} notify_socket = {gen_ws_connect, gen_ws_poll, gen_ws_send_text};
+
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static hub_t *registry;
 
@@ -681,7 +689,7 @@ static int channel_session(channel_t *ch) {
       return status;
     fresh = true;
   }
-  status = gen_ws_connect(ch->ws, ch->connect_uri);
+  status = notify_socket.connect(ch->ws, ch->connect_uri);
   if (status == GEN_WS_ERR_HANDSHAKE && !fresh) {
     /* The upgrade was refused: the channel is gone (expired, evicted, its
      * token revoked). A new one now, not after another backoff step. */
@@ -689,7 +697,7 @@ static int channel_session(channel_t *ch) {
     status = create_channel(ch);
     if (status != 0)
       return status;
-    status = gen_ws_connect(ch->ws, ch->connect_uri);
+    status = notify_socket.connect(ch->ws, ch->connect_uri);
   }
   if (status != 0) {
     drop_channel(ch);
@@ -708,7 +716,7 @@ static int channel_session(channel_t *ch) {
   /* Nothing was queued while the socket was down: baseline every time. */
   status = subscribe_and_baseline(ch, false, true);
   while (status == 0 && !atomic_load(&ch->stop)) {
-    status = gen_ws_poll(ch->ws, POLL_MS);
+    status = notify_socket.poll(ch->ws, POLL_MS);
     if (status != 0)
       break;
     tick(n);
@@ -746,7 +754,7 @@ static int channel_session(channel_t *ch) {
     }
     if (silence >= n->opt.ping_after && !ch->ping_sent) {
       static const char ping[] = "{\"message\":\"ping\"}";
-      if (gen_ws_send_text(ch->ws, ping, sizeof(ping) - 1) == 0)
+      if (notify_socket.send_text(ch->ws, ping, sizeof(ping) - 1) == 0)
         ch->ping_sent = true;
     }
     bool renew =
