@@ -177,6 +177,10 @@ void gen_notify_free(gen_notify_t *n);
  * messages without a topic go nowhere. Returns the consumers reached. */
 size_t gen_notify_deliver(gen_notify_t *n, const char *json, size_t len);
 
+/* The consumer's own figures: the messages handed to it, its malformed
+ * ones and its baselines. The channels' figures (heartbeats, reconnects,
+ * sockets open, …) are the client's hub's, shared by its consumers; they
+ * leave with gen_notify_dispatch_stats(). */
 gen_notify_stats_t *gen_notify_stats(gen_notify_t *n);
 /* Dispatches the hub's self-metrics (notify_*, the client's figures, and
  * the consumer's own malformed, baselines, topics own/pending) under
