@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: live gauges summarised per window, exactly.
+ *
+ * A scrape or a poll sees a gauge only at its sampling instants and misses
+ * every peak between two of them. The streaming plugins see every change,
+ * so per closed window (aligned to the epoch, like the analytics buckets)
+ * this module gives each series' minimum, maximum and time-weighted mean
+ * computed from every change, including the value carried in from the
+ * window before. State is O(1) per series (the running min, max and
+ * integral, the current value); nothing is kept per change.
+ *
+ *   gen_summary_t *s = gen_summary_new(window, types, n_types);
+ *   gen_summary_close(s, now, put, ud);   // before each change, and often
+ *   gen_summary_observe(s, "Support", "waiting", "voice", 3, now);
+ *   gen_summary_lost(s, "Support");       // its source went away
+ *   gen_summary_resumed(s, "Support");    // and is re-baselined
+ *   gen_summary_free(s);
+ *
+ * A window is summarised only when the series was known for all of it: not
+ * the window a series first appears in (its value before is unknown), and
+ * not a window that overlapped a loss of its source (from
+ * gen_summary_lost() to gen_summary_resumed(): changes were missed). Those
+ * are counted, not guessed. Not locked: the owner serialises every call.
+ */
+#ifndef GEN_SUMMARY_H
+#define GEN_SUMMARY_H 1
+
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/utils_time.h"
+#include "gen_config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  GEN_SUMMARY_LEVEL, /* holds its value until the next change */
+  GEN_SUMMARY_AGE,   /* an age in seconds: from a change at t with value v
+                        > 0 it is v + (x - t) at x; 0 stays 0 */
+} gen_summary_kind_t;
+
+typedef struct gen_summary_s gen_summary_t;
+
+/* The gauges summarised (types not listed are passed over). */
+typedef struct {
+  const char *type;
+  gen_summary_kind_t kind;
+} gen_summary_type_t;
+
+/* The keys Summaries (boolean) and SummaryInterval (seconds, 1 to 86400;
+ * 0: the plugin's interval); GEN_CONFIG_NOT_MINE for any other. */
+typedef struct {
+  bool on;
+  cdtime_t window;
+} gen_summary_config_t;
+int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                           gen_summary_config_t *c);
+
+typedef struct {
+  uint64_t complete; /* series-windows summarised (dispatched) */
+  uint64_t gap;      /* withheld: the window overlapped a lost source */
+  uint64_t partial;  /* withheld: the series began inside the window */
+  size_t series;     /* series tracked now */
+} gen_summary_stats_t;
+
+/* One summary of a closed window: type is "<type>_min", "_max" or "_mean",
+ * at the window's end. */
+typedef void (*gen_summary_put_t)(void *ud, const char *plugin_instance,
+                                  const char *type, const char *type_instance,
+                                  double value, cdtime_t end);
+
+/* window: its length (> 0; windows are aligned to the epoch); types[n]:
+ * what is summarised (borrowed). NULL when out of memory. */
+gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
+                               size_t n);
+void gen_summary_free(gen_summary_t *s);
+
+cdtime_t gen_summary_window(const gen_summary_t *s);
+
+/* Closes every window that ended by now (at most 64 per call; the rest at
+ * the next), handing each summarised series' min, max and mean to put.
+ * Call it before observing a change at now, so that the change falls in
+ * the open window. Returns the windows closed. */
+size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
+                         void *ud);
+
+/* The series' value from t on (a change, or the same value again). A time
+ * before the series' last change counts as that change's time. 0 (also for
+ * a type not summarised), or -ENOMEM (the series is not tracked: no
+ * summary of it). */
+int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
+                        const char *type, const char *type_instance,
+                        double value, cdtime_t t);
+
+/* The source of the series of plugin_instance (NULL: all) is lost: the
+ * open window and every window until gen_summary_resumed() are withheld.
+ * gen_summary_resumed() after the values were read again: the window it
+ * falls in is still withheld, the next carries the re-read values. */
+void gen_summary_lost(gen_summary_t *s, const char *plugin_instance);
+void gen_summary_resumed(gen_summary_t *s, const char *plugin_instance);
+
+/* Stops tracking the series of plugin_instance (no longer selected). */
+void gen_summary_forget(gen_summary_t *s, const char *plugin_instance);
+
+void gen_summary_stats(const gen_summary_t *s, gen_summary_stats_t *out);
+
+/* Self-metrics (plugin_instance "self"): summary_windows complete|gap|
+ * partial (series-windows) and summary_series. */
+void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
+                                const char *plugin);
+
+#endif /* GEN_SUMMARY_H */

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: per-window summaries of live gauges (gen_summary.h): min, max
+ * and time-weighted mean from every change, the value carried across
+ * windows, ages that grow between changes, windows withheld for a lost
+ * source or a series that began inside them, and flat memory. */
+#include "gen_summary.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define W TIME_T_TO_CDTIME_T(60)
+
+static const gen_summary_type_t types[] = {
+    {"waiting", GEN_SUMMARY_LEVEL},
+    {"longest_waiting", GEN_SUMMARY_AGE},
+};
+#define NEW() gen_summary_new(W, types, STATIC_ARRAY_SIZE(types))
+#define AT(sec) TIME_T_TO_CDTIME_T(sec)
+
+typedef struct {
+  char pi[64], type[64], ti[64];
+  double value;
+  cdtime_t end;
+} got_t;
+
+typedef struct {
+  got_t got[256];
+  size_t n;
+} sink_t;
+
+static void collect(void *ud, const char *pi, const char *type, const char *ti,
+                    double value, cdtime_t end) {
+  sink_t *s = ud;
+  if (s->n == STATIC_ARRAY_SIZE(s->got))
+    return;
+  got_t *g = &s->got[s->n++];
+  snprintf(g->pi, sizeof(g->pi), "%s", pi);
+  snprintf(g->type, sizeof(g->type), "%s", type);
+  snprintf(g->ti, sizeof(g->ti), "%s", ti);
+  g->value = value;
+  g->end = end;
+}
+
+/* The value of one summary, NAN when it was not handed out. */
+static double find(const sink_t *s, const char *pi, const char *type,
+                   const char *ti, cdtime_t end) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->got[i].pi, pi) == 0 && strcmp(s->got[i].type, type) == 0 &&
+        strcmp(s->got[i].ti, ti) == 0 && s->got[i].end == end)
+      return s->got[i].value;
+  return NAN;
+}
+
+/* A change at t, after closing the windows that ended by t. */
+static int change(gen_summary_t *s, sink_t *sink, const char *type, double v,
+                  cdtime_t t) {
+  gen_summary_close(s, t, collect, sink);
+  return gen_summary_observe(s, "Q", type, "voice", v, t);
+}
+
+DEF_TEST(level_min_max_mean_and_carry) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  /* Window [60, 120) is the first whole one: the series began at 30. */
+  OK(change(s, &sink, "waiting", 2, AT(30)) == 0);
+  OK(change(s, &sink, "waiting", 5, AT(70)) == 0);  /* 2 for 10 s */
+  OK(change(s, &sink, "waiting", 0, AT(71)) == 0);  /* 5 for 1 s */
+  OK(change(s, &sink, "waiting", 1, AT(100)) == 0); /* 0 for 29 s */
+  EXPECT_EQ_UINT64(1, gen_summary_close(s, AT(120), collect, &sink));
+  /* The window of the first change was partial: nothing for it. */
+  OK(isnan(find(&sink, "Q", "waiting_max", "voice", AT(60))));
+  EXPECT_EQ_DOUBLE(0, find(&sink, "Q", "waiting_min", "voice", AT(120)));
+  EXPECT_EQ_DOUBLE(5, find(&sink, "Q", "waiting_max", "voice", AT(120)));
+  /* (2×10 + 5×1 + 0×29 + 1×20) / 60 */
+  EXPECT_EQ_DOUBLE(45.0 / 60,
+                   find(&sink, "Q", "waiting_mean", "voice", AT(120)));
+  /* No change in [120, 180): the carried value is min, max and mean. */
+  gen_summary_close(s, AT(181), collect, &sink);
+  EXPECT_EQ_DOUBLE(1, find(&sink, "Q", "waiting_min", "voice", AT(180)));
+  EXPECT_EQ_DOUBLE(1, find(&sink, "Q", "waiting_max", "voice", AT(180)));
+  EXPECT_EQ_DOUBLE(1, find(&sink, "Q", "waiting_mean", "voice", AT(180)));
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(2, st.complete);
+  EXPECT_EQ_UINT64(1, st.partial);
+  EXPECT_EQ_UINT64(0, st.gap);
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(a_peak_between_samples_is_kept) {
+  /* A poll at 60, 70, … 120 would see 0 every time. */
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  OK(change(s, &sink, "waiting", 0, AT(0)) == 0);
+  OK(change(s, &sink, "waiting", 9, AT(61) + MS_TO_CDTIME_T(100)) == 0);
+  OK(change(s, &sink, "waiting", 0, AT(61) + MS_TO_CDTIME_T(600)) == 0);
+  gen_summary_close(s, AT(120), collect, &sink);
+  EXPECT_EQ_DOUBLE(9, find(&sink, "Q", "waiting_max", "voice", AT(120)));
+  EXPECT_EQ_DOUBLE(9 * 0.5 / 60,
+                   find(&sink, "Q", "waiting_mean", "voice", AT(120)));
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(age_grows_between_changes) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  OK(change(s, &sink, "longest_waiting", 0, AT(0)) == 0);
+  /* At 70 the oldest has waited 4 s; at 90 it is answered and the next
+   * oldest has waited 3 s; at 100 nobody waits. */
+  OK(change(s, &sink, "longest_waiting", 4, AT(70)) == 0);
+  OK(change(s, &sink, "longest_waiting", 3, AT(90)) == 0);
+  OK(change(s, &sink, "longest_waiting", 0, AT(100)) == 0);
+  gen_summary_close(s, AT(120), collect, &sink);
+  EXPECT_EQ_DOUBLE(0, find(&sink, "Q", "longest_waiting_min", "voice", AT(60)));
+  /* The series was known from the start of [0, 60): whole from there. */
+  EXPECT_EQ_DOUBLE(24,
+                   find(&sink, "Q", "longest_waiting_max", "voice", AT(120)));
+  /* 4→24 over 20 s (280) + 3→13 over 10 s (80) */
+  EXPECT_EQ_DOUBLE(360.0 / 60,
+                   find(&sink, "Q", "longest_waiting_mean", "voice", AT(120)));
+  EXPECT_EQ_DOUBLE(0,
+                   find(&sink, "Q", "longest_waiting_min", "voice", AT(120)));
+  /* Carried across a boundary while growing: [120, 180) from 10 to 70. */
+  OK(change(s, &sink, "longest_waiting", 10, AT(120)) == 0);
+  gen_summary_close(s, AT(180), collect, &sink);
+  EXPECT_EQ_DOUBLE(10,
+                   find(&sink, "Q", "longest_waiting_min", "voice", AT(180)));
+  EXPECT_EQ_DOUBLE(70,
+                   find(&sink, "Q", "longest_waiting_max", "voice", AT(180)));
+  EXPECT_EQ_DOUBLE(40,
+                   find(&sink, "Q", "longest_waiting_mean", "voice", AT(180)));
+  gen_summary_close(s, AT(240), collect, &sink);
+  EXPECT_EQ_DOUBLE(70,
+                   find(&sink, "Q", "longest_waiting_min", "voice", AT(240)));
+  EXPECT_EQ_DOUBLE(130,
+                   find(&sink, "Q", "longest_waiting_max", "voice", AT(240)));
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(lost_source_withholds_its_windows_only) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  OK(gen_summary_observe(s, "A", "waiting", "voice", 1, AT(0)) == 0);
+  OK(gen_summary_observe(s, "B", "waiting", "voice", 2, AT(0)) == 0);
+  gen_summary_close(s, AT(61), collect, &sink); /* [0, 60) whole for both */
+  EXPECT_EQ_DOUBLE(1, find(&sink, "A", "waiting_max", "voice", AT(60)));
+  /* A's socket drops at 100 and is re-baselined at 200 (to 7). */
+  gen_summary_lost(s, "A");
+  gen_summary_close(s, AT(200), collect, &sink);
+  OK(gen_summary_observe(s, "A", "waiting", "voice", 7, AT(200)) == 0);
+  gen_summary_resumed(s, "A");
+  gen_summary_close(s, AT(300), collect, &sink);
+  for (int end = 120; end <= 240; end += 60) {
+    OK(isnan(find(&sink, "A", "waiting_max", "voice", AT(end))));
+    EXPECT_EQ_DOUBLE(2, find(&sink, "B", "waiting_max", "voice", AT(end)));
+  }
+  /* The window after the resume starts from the re-baselined value. */
+  EXPECT_EQ_DOUBLE(7, find(&sink, "A", "waiting_min", "voice", AT(300)));
+  EXPECT_EQ_DOUBLE(7, find(&sink, "A", "waiting_mean", "voice", AT(300)));
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(3, st.gap);      /* A: [60,120), [120,180), [180,240) */
+  EXPECT_EQ_UINT64(7, st.complete); /* A: 2 of 5, B: 5 */
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(only_the_types_listed) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  OK(gen_summary_observe(s, "Q", "conv_offered", "voice", 3, AT(0)) == 0);
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(0, st.series);
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(flat_memory_and_forget) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  for (int i = 0; i < 100000; i++) {
+    cdtime_t t = AT(0) + MS_TO_CDTIME_T(i * 7);
+    gen_summary_close(s, t, collect, &sink);
+    gen_summary_observe(s, i % 2 ? "A" : "B", "waiting", "voice", i % 13, t);
+  }
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(2, st.series); /* 100,000 changes, two series */
+  gen_summary_forget(s, "A");
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(1, st.series);
+  sink.n = 0;
+  gen_summary_close(s, AT(10000), collect, &sink);
+  OK(isnan(find(&sink, "A", "waiting_max", "voice", AT(720))));
+  OK(sink.n > 0);
+  gen_summary_free(s);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(level_min_max_mean_and_carry);
+  RUN_TEST(a_peak_between_samples_is_kept);
+  RUN_TEST(age_grows_between_changes);
+  RUN_TEST(lost_source_withholds_its_windows_only);
+  RUN_TEST(only_the_types_listed);
+  RUN_TEST(flat_memory_and_forget);
+  END_TEST;
+}
