@@ -678,6 +678,28 @@ static void tick(hub_t *hub) {
   pthread_rwlock_unlock(&hub->lock);
 }
 
+/* Tells every consumer on the channel that its topics there are missing
+ * messages from now until their next baseline. */
+static void lose(channel_t *ch) {
+  hub_t *hub = ch->owner;
+  pthread_rwlock_rdlock(&hub->lock);
+  uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
+  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+    gen_notify_t *n = hub->consumers[c];
+    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL || n->cb.on_lost == NULL)
+      continue;
+    size_t mine;
+    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    if (mine > 0) {
+      plugin_ctx_t old = enter(n);
+      n->cb.on_lost(n->ud, own, mine);
+      leave(n, old);
+    }
+    gen_hub_topics_free(own, mine);
+  }
+  pthread_rwlock_unlock(&hub->lock);
+}
+
 /* One connected session: returns when the socket is over or on stop. */
 static int channel_session(channel_t *ch) {
   hub_t *n = ch->owner;
@@ -730,6 +752,7 @@ static int channel_session(channel_t *ch) {
                       "dropped subscriptions; subscribing again",
                       plugin_of(ch), org_of(ch), ch->index);
       ch->resubscribe_asked = false;
+      lose(ch);
       status = subscribe_and_baseline(ch, true, true);
       if (status != 0)
         break;
@@ -763,6 +786,8 @@ static int channel_session(channel_t *ch) {
       status = subscribe_and_baseline(ch, renew, false);
   }
   atomic_fetch_sub(&n->stats.sockets_open, 1);
+  if (!atomic_load(&ch->stop))
+    lose(ch);
   if (ch->revoked) {
     /* The channel dies with its token (the close may have come in the same
      * read as the message): a new token and a new channel at once, not a

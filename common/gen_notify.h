@@ -114,6 +114,11 @@ typedef struct {
    * 250 ms while its socket is open, messages or not (for work due by the
    * clock). */
   void (*on_tick)(void *ud);
+  /* Optional: the channel's socket is lost, or the service dropped its
+   * subscriptions: messages of topics[0..n-1] (the consumer's on it) are
+   * missed until on_connected() baselines them again. On the channel's
+   * thread; not at shutdown. */
+  void (*on_lost)(void *ud, char *const *topics, size_t n);
 } gen_notify_callbacks_t;
 
 typedef struct {

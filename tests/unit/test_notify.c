@@ -119,6 +119,7 @@ static int fake_send_text(gen_ws_t *ws, const char *msg, size_t len) {
 typedef struct {
   atomic_int messages, baselines;
   atomic_int topics_at_baseline;
+  atomic_int losses, topics_lost, lost_out_of_order;
 } seen_t;
 
 static gen_notify_verdict_t on_message(void *ud, const char *json, size_t len) {
@@ -133,6 +134,14 @@ static int on_connected(void *ud, gen_http_t *http, char *const *topics,
   atomic_store(&seen->topics_at_baseline, (int)n);
   atomic_fetch_add(&seen->baselines, 1);
   return 0;
+}
+
+/* Each loss comes after the baseline it ends and before the next. */
+static void on_lost(void *ud, char *const *topics, size_t n) {
+  seen_t *seen = ud;
+  if (atomic_fetch_add(&seen->losses, 1) + 1 != atomic_load(&seen->baselines))
+    atomic_fetch_add(&seen->lost_out_of_order, 1);
+  atomic_store(&seen->topics_lost, (int)n);
 }
 
 static int locked(const int *v) {
@@ -174,7 +183,8 @@ static gen_notify_t *start(const gen_notify_options_t *options) {
   gen_notify_t *n =
       gen_notify_create(client,
                         &(gen_notify_callbacks_t){.on_message = on_message,
-                                                  .on_connected = on_connected},
+                                                  .on_connected = on_connected,
+                                                  .on_lost = on_lost},
                         &seen, options);
   consumer = n;
   char *topics[] = {TOPIC_A, TOPIC_B};
@@ -225,7 +235,9 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   EXPECT_EQ_INT(2, locked(&connects));
   EXPECT_EQ_INT(1, locked(&channels_made));
   EXPECT_EQ_INT(1, (int)atomic_load(&st->reconnects));
-  EXPECT_EQ_INT(1, locked(&subscriptions)); /* the channel keeps them */
+  EXPECT_EQ_INT(1, locked(&subscriptions));    /* the channel keeps them */
+  EXPECT_EQ_INT(1, atomic_load(&seen.losses)); /* its topics missed some */
+  EXPECT_EQ_INT(2, atomic_load(&seen.topics_lost));
 
   /* no_longer_subscribed: the whole set again, and a baseline. */
   say("{\"topicName\":\"v2.system.no_longer_subscribed.ch-1\","
@@ -233,7 +245,8 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   OK(WAIT_FOR(atomic_load(&seen.baselines) == 3));
   EXPECT_EQ_INT(1, (int)atomic_load(&st->resubscribes));
   EXPECT_EQ_INT(2, locked(&subscriptions));
-  EXPECT_EQ_INT(2, locked(&connects)); /* no reconnect for it */
+  EXPECT_EQ_INT(2, locked(&connects));         /* no reconnect for it */
+  EXPECT_EQ_INT(2, atomic_load(&seen.losses)); /* but events were missed */
 
   /* token_revoked: a new token and a new channel, at once. */
   say("{\"topicName\":\"v2.system.token_revoked.ch-1\",\"eventBody\":{}}");
@@ -250,7 +263,11 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   say(EOF_MARK);
   OK(WAIT_FOR(atomic_load(&seen.baselines) == 5));
   EXPECT_EQ_INT(2, locked(&channels_made));
+  EXPECT_EQ_INT(4, atomic_load(&seen.losses));
   stop(n);
+  /* Shutting down loses nothing anyone should be told of. */
+  EXPECT_EQ_INT(4, atomic_load(&seen.losses));
+  EXPECT_EQ_INT(0, atomic_load(&seen.lost_out_of_order));
   return 0;
 }
 
