@@ -319,3 +319,19 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
   json_object_put(doc);
   return 0;
 }
+
+const gen_summary_type_t gen_qs_summary_types[] = {
+    {"waiting", GEN_SUMMARY_LEVEL},
+    {"interacting", GEN_SUMMARY_LEVEL},
+    {"alerting", GEN_SUMMARY_LEVEL},
+    {"longest_waiting", GEN_SUMMARY_AGE},
+    {"longest_interacting", GEN_SUMMARY_AGE},
+    {"agents", GEN_SUMMARY_LEVEL},
+    {"agents_routing", GEN_SUMMARY_LEVEL},
+    {"agents_presence", GEN_SUMMARY_LEVEL},
+    {"org_agents", GEN_SUMMARY_LEVEL},
+    {"org_agents_routing", GEN_SUMMARY_LEVEL},
+    {"org_agents_presence", GEN_SUMMARY_LEVEL},
+};
+const size_t gen_qs_summary_types_count =
+    sizeof(gen_qs_summary_types) / sizeof(gen_qs_summary_types[0]);

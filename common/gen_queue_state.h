@@ -19,6 +19,7 @@
 #include "gen_dispatch.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
+#include "gen_summary.h"
 #include "gen_time.h"
 
 #include <json-c/json.h>
@@ -106,5 +107,11 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
                     pthread_mutex_t *lock, gen_presence_map_t *presences,
                     const gen_qs_baseline_t *cb, const gen_org_t *org,
                     gen_ratelimit_t *rl);
+
+/* The live gauges summarised per window (Summaries): those of
+ * gen_qs_put_media and gen_qs_put_agents, and the org-wide agent counts of
+ * gen_roster_put. */
+extern const gen_summary_type_t gen_qs_summary_types[];
+extern const size_t gen_qs_summary_types_count;
 
 #endif /* GEN_QUEUE_STATE_H */

@@ -75,7 +75,8 @@ typedef struct {
   gen_waits_bounds_t wait_bounds; /* WaitBuckets */
   gen_conv_config_t conv; /* MaxConversations, ConversationLinger/Timeout */
   bool agent_activity;
-  char *state_dir; /* StateDirectory (NULL: <BaseDir>/genesys) */
+  char *state_dir;              /* StateDirectory (NULL: <BaseDir>/genesys) */
+  gen_summary_config_t summary; /* Summaries, SummaryInterval */
 } gr_config_t;
 
 typedef struct {
@@ -99,6 +100,7 @@ typedef struct {
   cdtime_t interval;    /* the read interval, for dispatches from our threads */
   cdtime_t last_time;   /* of the last dispatch: times strictly increase */
   gen_latest_t *latest; /* every queue and org value leaves through it */
+  gen_summary_t *summary; /* Summaries: every gauge change goes in too */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
    * saved after each read that changed them and at shutdown, restored per
@@ -131,6 +133,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_notify_config_key(org, ci, &c->notify);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_conv_config_key(org, ci, &c->conv);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_summary_config_key(org, ci, &c->summary);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "MediaType") == 0)
@@ -154,14 +158,29 @@ static bool media_wanted(const gr_instance_t *inst, size_t m) {
   return inst->config.media_mask == 0 || (inst->config.media_mask >> m) & 1u;
 }
 
+/* One summary of a closed window (Summaries), at the window's end. */
+static void put_summary(void *ud, const char *queue, const char *type,
+                        const char *type_instance, double value, cdtime_t end) {
+  const gr_instance_t *inst = ud;
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = queue,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_gauge(&id, value, end, gen_summary_window(inst->summary));
+}
+
 /* A time for the next dispatch, never equal to or before the last one, so
  * that collectd keeps every value of a series (it drops a value whose time
- * is not after the last one's as "too old"). Called with the lock held. */
+ * is not after the last one's as "too old"); the summary windows that
+ * ended by then are closed first. Called with the lock held. */
 static cdtime_t gr_now(gr_instance_t *inst) {
   cdtime_t now = cdtime();
   if (now <= inst->last_time)
     now = inst->last_time + 1;
   inst->last_time = now;
+  if (inst->summary != NULL)
+    gen_summary_close(inst->summary, now, put_summary, inst);
   return now;
 }
 
@@ -199,6 +218,9 @@ static void put(void *ud, const char *type, const char *type_instance,
                     .type_instance = type_instance};
   (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
       sink->inst->latest, &id, derive, value, sink->time, sink->inst->interval);
+  if (sink->inst->summary != NULL && !derive)
+    gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
+                        value, sink->time);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -438,7 +460,48 @@ static void gr_on_tick(void *ud) {
   pthread_mutex_lock(&inst->lock);
   if (gen_latest_pending(inst->latest) > 0)
     gen_latest_flush(inst->latest, cdtime(), false);
+  if (inst->summary != NULL)
+    gr_now(inst); /* windows close on time, messages or not */
   pthread_mutex_unlock(&inst->lock);
+}
+
+typedef struct {
+  gr_instance_t *inst;
+  void (*mark)(gen_summary_t *s, const char *plugin_instance);
+} gr_mark_t;
+
+static int mark_queues(void *ud, const char *const *ids, size_t n) {
+  gr_mark_t *m = ud;
+  for (size_t i = 0; i < n; i++) {
+    ssize_t index = gen_entity_find(&m->inst->queues, ids[i]);
+    if (index >= 0)
+      m->mark(m->inst->summary, queue_instance(m->inst, (size_t)index));
+  }
+  return 0;
+}
+
+/* The summaries of the queues and org agents of topics[0..n-1]: lost
+ * (messages are being missed) or resumed (baselined again). */
+static void mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
+                           bool lost) {
+  gr_mark_t m = {inst, lost ? gen_summary_lost : gen_summary_resumed};
+  pthread_mutex_lock(&inst->lock);
+  if (inst->summary != NULL) {
+    gr_now(inst); /* windows that ended before are whole */
+    gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
+                         GEN_QS_QUERY_MAX, mark_queues, &m);
+    for (size_t i = 0; i < n; i++)
+      if (gen_notify_topic_has(topics[i], GR_USER_TOPIC_PREFIX,
+                               GR_USER_TOPIC_SUFFIX)) {
+        m.mark(inst->summary, "org");
+        break;
+      }
+  }
+  pthread_mutex_unlock(&inst->lock);
+}
+
+static void gr_on_lost(void *ud, char *const *topics, size_t n) {
+  mark_summaries(ud, topics, n, true);
 }
 
 /* A channel's baseline: the instance and the channel's HTTP handle. */
@@ -506,6 +569,8 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
     status = gen_notify_topic_ids(
         topics, n, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX,
         GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b);
+  if (status == 0)
+    mark_summaries(b.inst, topics, n, false);
   return status;
 }
 
@@ -611,8 +676,14 @@ static int refresh_queues(gr_instance_t *inst) {
       inst->state[old].conv = NULL; /* moved */
     }
   }
-  for (size_t i = 0; i < inst->queues.count; i++)
+  for (size_t i = 0; i < inst->queues.count; i++) {
+    ssize_t kept = gen_entity_find(&fresh, inst->queues.items[i].id);
+    if (inst->summary != NULL &&
+        (kept < 0 ||
+         strcmp(fresh.items[kept].name, inst->queues.items[i].name) != 0))
+      gen_summary_forget(inst->summary, queue_instance(inst, i));
     free_conv(&inst->state[i]); /* queues dropped from the selection */
+  }
   bool changed = !gen_entity_set_same(&fresh, &inst->queues);
   for (size_t i = 0; !changed && i < fresh.count; i++)
     changed = strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
@@ -652,6 +723,8 @@ static void dispatch_self(gr_instance_t *inst) {
   bool tracking = inst->conversations != NULL; /* ConversationEvents */
   if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
+  if (inst->summary != NULL)
+    gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
   gen_dispatch_self(host, PLUGIN_NAME, "values_held", NULL, true, (double)held);
   if (tracking)
@@ -666,6 +739,14 @@ static int gr_read(user_data_t *ud) {
               now - inst->listed_at >= inst->config.refresh_interval);
   if (inst->interval == 0)
     inst->interval = plugin_get_interval();
+  if (inst->config.summary.on && inst->summary == NULL) {
+    cdtime_t w = inst->config.summary.window;
+    pthread_mutex_lock(&inst->lock);
+    inst->summary =
+        gen_summary_new(w ? w : inst->interval, gen_qs_summary_types,
+                        gen_qs_summary_types_count);
+    pthread_mutex_unlock(&inst->lock);
+  }
   if (due) /* the ids that qualify oUserPresences and name presences */
     gen_presence_map_refresh(&inst->presences, &inst->lock, inst->client->http,
                              inst->client->org, &inst->complain);
@@ -726,6 +807,7 @@ static void gr_instance_free(void *data) {
   gen_roster_free(&inst->agents);
   gen_presence_map_free(&inst->presences);
   gen_latest_free(inst->latest);
+  gen_summary_free(inst->summary);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
   gen_client_free(inst->client);
@@ -760,7 +842,8 @@ static int gr_instance_init(void *data) {
       inst->client,
       &(gen_notify_callbacks_t){.on_message = gr_on_message,
                                 .on_connected = gr_on_connected,
-                                .on_tick = gr_on_tick},
+                                .on_tick = gr_on_tick,
+                                .on_lost = gr_on_lost},
       inst, &options);
   return inst->notify == NULL ? -ENOMEM : 0;
 }

@@ -18,28 +18,29 @@ ITEM = re.compile(r"^=item B<([A-Za-z]+)>", re.M)
 FILTER = re.compile(r'gen_config_filter_key\([^;]*?"([A-Za-z]+)",\s*(true|false)')
 
 
+CONFIG_KEY_MODULES = {
+    "gen_interval_config_key": "gen_interval_config.c",
+    "gen_notify_config_key": "gen_notify.c",
+    "gen_conv_config_key": "gen_conv.c",
+    "gen_receiver_config_key": "gen_receiver_config.c",
+    "gen_attr_config_key": "gen_attr_config.c",
+    "gen_summary_config_key": "gen_summary.c",
+}
+
+
 def code_keys(path):
     with open(path) as f:
         text = f.read()
     keys = set(KEY.findall(text))
-    # The interval options (Granularity, SettleDelay, ...) are parsed in
-    # common/ for every plugin that hands its keys to gen_interval_config_key.
-    if "gen_interval_config_key(" in text and not path.endswith("gen_interval_config.c"):
-        keys |= code_keys(os.path.join(ROOT, "common", "gen_interval_config.c"))
-    # The channel keys (HeartbeatTimeout, TopicsPerChannel) of the plugins
-    # that hand their keys to gen_notify_config_key.
-    if "gen_notify_config_key(" in text and not path.endswith("gen_notify.c"):
-        keys |= code_keys(os.path.join(ROOT, "common", "gen_notify.c"))
-    # The conversation tracker's keys (MaxConversations, ...) of
-    # gen_conv_config_key.
-    if "gen_conv_config_key(" in text and not path.endswith("gen_conv.c"):
-        keys |= code_keys(os.path.join(ROOT, "common", "gen_conv.c"))
-    # The receiver keys (ReceiverPort, ...) of gen_receiver_config_key.
-    if "gen_receiver_config_key(" in text and not path.endswith("gen_receiver_config.c"):
-        keys |= code_keys(os.path.join(ROOT, "common", "gen_receiver_config.c"))
-    # The metric attribute keys (AttributePattern, ...) of gen_attr_config_key.
-    if "gen_attr_config_key(" in text and not path.endswith("gen_attr_config.c"):
-        keys |= code_keys(os.path.join(ROOT, "common", "gen_attr_config.c"))
+    # Keys parsed in common/ for every plugin that hands its keys to a
+    # module's <module>_config_key(): the interval options (Granularity,
+    # SettleDelay, ...), the channel keys (HeartbeatTimeout, ...), the
+    # conversation tracker's (MaxConversations, ...), the receiver's
+    # (ReceiverPort, ...), the metric attributes' (AttributePattern, ...) and
+    # the summaries' (Summaries, SummaryInterval).
+    for function, source in CONFIG_KEY_MODULES.items():
+        if function + "(" in text and not path.endswith(source):
+            keys |= code_keys(os.path.join(ROOT, "common", source))
     # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
     # accepts QueueId, QueueName and, with true, DivisionId.
     for noun, divisions in FILTER.findall(text):
