@@ -144,6 +144,29 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
   return closed;
 }
 
+typedef struct {
+  const char *host, *plugin;
+  cdtime_t window;
+} target_t;
+
+static void dispatch_summary(void *ud, const char *plugin_instance,
+                             const char *type, const char *type_instance,
+                             double value, cdtime_t end) {
+  const target_t *t = ud;
+  gen_ident_t id = {.host = t->host,
+                    .plugin = t->plugin,
+                    .plugin_instance = plugin_instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_gauge(&id, value, end, t->window);
+}
+
+size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
+                                  const char *host, const char *plugin) {
+  target_t t = {host, plugin, s->window};
+  return gen_summary_close(s, now, dispatch_summary, &t);
+}
+
 static series_t *series_new(gen_summary_t *s, const char *key, const char *pi,
                             const char *type, const char *ti) {
   size_t lk = strlen(key) + 1, lp = strlen(pi) + 1, lt = strlen(type) + 1,

@@ -86,6 +86,11 @@ cdtime_t gen_summary_window(const gen_summary_t *s);
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
                          void *ud);
 
+/* gen_summary_close() that dispatches each summary as a gauge of host and
+ * plugin, with the window as its interval. */
+size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
+                                  const char *host, const char *plugin);
+
 /* The series' value from t on (a change, or the same value again). A time
  * before the series' last change counts as that change's time. 0 (also for
  * a type not summarised), or -ENOMEM (the series is not tracked: no

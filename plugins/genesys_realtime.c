@@ -158,18 +158,6 @@ static bool media_wanted(const gr_instance_t *inst, size_t m) {
   return inst->config.media_mask == 0 || (inst->config.media_mask >> m) & 1u;
 }
 
-/* One summary of a closed window (Summaries), at the window's end. */
-static void put_summary(void *ud, const char *queue, const char *type,
-                        const char *type_instance, double value, cdtime_t end) {
-  const gr_instance_t *inst = ud;
-  gen_ident_t id = {.host = gen_client_host(inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = queue,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_gauge(&id, value, end, gen_summary_window(inst->summary));
-}
-
 /* A time for the next dispatch, never equal to or before the last one, so
  * that collectd keeps every value of a series (it drops a value whose time
  * is not after the last one's as "too old"); the summary windows that
@@ -180,7 +168,8 @@ static cdtime_t gr_now(gr_instance_t *inst) {
     now = inst->last_time + 1;
   inst->last_time = now;
   if (inst->summary != NULL)
-    gen_summary_close(inst->summary, now, put_summary, inst);
+    gen_summary_close_dispatch(inst->summary, now,
+                               gen_client_host(inst->client), PLUGIN_NAME);
   return now;
 }
 

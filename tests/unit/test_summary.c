@@ -185,6 +185,48 @@ DEF_TEST(only_the_types_listed) {
   return 0;
 }
 
+DEF_TEST(dispatched_at_the_window_end_with_its_interval) {
+  gen_summary_t *s = NEW();
+  mock_values_reset();
+  gen_summary_close_dispatch(s, AT(0), "acme", "genesys_realtime");
+  OK(gen_summary_observe(s, "Q", "waiting", "chat", 4, AT(0)) == 0);
+  gen_summary_close_dispatch(s, AT(61), "acme", "genesys_realtime");
+  mock_value_t *v = mock_find("Q", "waiting_max", "chat");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_STR("acme", v->host);
+  EXPECT_EQ_STR("genesys_realtime", v->plugin);
+  EXPECT_EQ_DOUBLE(4, v->value.gauge);
+  EXPECT_EQ_UINT64(AT(60), v->sent_time);
+  EXPECT_EQ_UINT64(W, v->sent_interval);
+  CHECK_NOT_NULL(mock_find("Q", "waiting_min", "chat"));
+  CHECK_NOT_NULL(mock_find("Q", "waiting_mean", "chat"));
+  gen_summary_free(s);
+  return 0;
+}
+
+DEF_TEST(configuration_keys) {
+  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  gen_summary_config_t c = {0};
+  oconfig_item_t *on = mock_ci_bool("Summaries", true);
+  oconfig_item_t *w = mock_ci_num("SummaryInterval", 30);
+  oconfig_item_t *zero = mock_ci_num("SummaryInterval", 0);
+  oconfig_item_t *other = mock_ci_bool("AgentActivity", true);
+  EXPECT_EQ_INT(0, gen_summary_config_key(org, on, &c));
+  EXPECT_EQ_INT(0, gen_summary_config_key(org, w, &c));
+  OK(c.on);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(30), c.window);
+  mock_log_reset();
+  OK(gen_summary_config_key(org, zero, &c) < 0);
+  OK(mock_log_contains("SummaryInterval"));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_summary_config_key(org, other, &c));
+  mock_ci_free(on);
+  mock_ci_free(w);
+  mock_ci_free(zero);
+  mock_ci_free(other);
+  gen_org_free(org);
+  return 0;
+}
+
 DEF_TEST(flat_memory_and_forget) {
   gen_summary_t *s = NEW();
   sink_t sink = {0};
@@ -213,6 +255,8 @@ int main(void) {
   RUN_TEST(age_grows_between_changes);
   RUN_TEST(lost_source_withholds_its_windows_only);
   RUN_TEST(only_the_types_listed);
+  RUN_TEST(dispatched_at_the_window_end_with_its_interval);
+  RUN_TEST(configuration_keys);
   RUN_TEST(flat_memory_and_forget);
   END_TEST;
 }
