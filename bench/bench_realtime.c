@@ -663,7 +663,7 @@ static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [-n queues] [-m messages] [-r repeats] [-u user-%%] "
           "[-e events/s per queue] [-t interval] [-k messages-per-read] "
-          "[-i] [-s seed] [-v] [-c] [-H]\n",
+          "[-i] [-s seed] [-v] [-c] [-H] [-S summary-window-s]\n",
           argv0);
   exit(2);
 }
@@ -673,9 +673,9 @@ int main(int argc, char **argv) {
   standalone_log = keep_log;
   size_t n_queues = 5000, n_msgs = 1000000, read_every = 0;
   int repeats = 3, user_pct = 41, opt;
-  double rate = 0.04, interval = 10;
+  double rate = 0.04, interval = 10, summary_s = 0;
   bool by_id = false, conversations = false, hold = false;
-  while ((opt = getopt(argc, argv, "n:m:r:u:e:t:k:is:vcH")) != -1) {
+  while ((opt = getopt(argc, argv, "n:m:r:u:e:t:k:is:vcHS:")) != -1) {
     switch (opt) {
     case 'n':
       n_queues = strtoul(optarg, NULL, 10);
@@ -712,6 +712,9 @@ int main(int argc, char **argv) {
       break;
     case 'H':
       hold = true;
+      break;
+    case 'S':
+      summary_s = strtod(optarg, NULL);
       break;
     default:
       usage(argv[0]);
@@ -754,6 +757,11 @@ int main(int argc, char **argv) {
     gen_latest_free(inst->latest);
     inst->latest = gen_latest_new(0);
   }
+  /* -S: Summaries on, windows of that many seconds (as gr_read makes it). */
+  if (summary_s > 0 && (inst->summary = gen_summary_new(
+                            DOUBLE_TO_CDTIME_T(summary_s), gen_qs_summary_types,
+                            gen_qs_summary_types_count)) == NULL)
+    return 1;
 
   /* The model, the baseline (one message per group and queue) and the
    * corpus, all in memory before anything is measured. */
@@ -987,6 +995,23 @@ int main(int argc, char **argv) {
   printf("  sizeof(gr_queue_t) %zu, sizeof(gen_entity_t) %zu; baseline "
          "dispatched %" PRIu64 " values\n",
          sizeof(gr_queue_t), sizeof(gen_entity_t), rb.values);
+  if (inst->summary != NULL) {
+    /* Closing one window: every series' min, max and mean dispatched. */
+    gen_summary_stats_t st;
+    gen_summary_stats(inst->summary, &st);
+    uint64_t v0 = n_dispatched;
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    size_t closed = gen_summary_close_dispatch(
+        inst->summary, cdtime() + gen_summary_window(inst->summary) * 2, "acme",
+        PLUGIN_NAME);
+    double dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    printf("\nsummaries, windows of %g s: %zu series (%.1f per queue); "
+           "closing %zu window(s): %.2f ms CPU, %.0f ns per series and "
+           "window, %" PRIu64 " values\n",
+           summary_s, st.series, (double)st.series / (double)n_queues, closed,
+           dc * 1e3, dc * 1e9 / (double)(st.series * (closed ? closed : 1)),
+           n_dispatched - v0);
+  }
   printf("\nbest of %d runs, one thread; plugin_dispatch_values is a counting "
          "stub; checksum %.17g\n",
          repeats, dispatched_sum);

@@ -17,17 +17,23 @@
 /* Windows closed per call: a stalled owner catches up over a few calls
  * rather than in one long one. */
 #define SUMMARY_CLOSE_MAX 64
+/* A series' three names joined: collectd's are each under 128 bytes. */
+#define SUMMARY_KEY_MAX (3 * DATA_MAX_NAME_LEN)
+
+/* The identity is kept once, as the key (the three names joined by a unit
+ * separator, which collectd's names do not hold), and split only when a
+ * window is dispatched: 150,000 series is a realistic org. */
+#define SEP '\x1f'
 
 typedef struct {
-  const char *plugin_instance, *type, *type_instance; /* into key */
-  gen_summary_kind_t kind;
   double value;      /* at `at` (an age grows from it) */
-  cdtime_t at;       /* of the last change, or the window's start */
   double min, max;   /* over the stretches done in the open window */
   double integral;   /* value × seconds over the open window */
+  cdtime_t at;       /* of the last change, or the window's start */
+  uint8_t kind;      /* gen_summary_kind_t */
   bool partial;      /* began inside the open window */
   bool down, gapped; /* source lost now; lost at some point in the window */
-  char key[];        /* "<pi>\x1f<type>\x1f<ti>" and the three parts */
+  char key[];        /* "<pi>\x1f<type>\x1f<ti>" */
 } series_t;
 
 struct gen_summary_s {
@@ -109,11 +115,21 @@ static void start_window(series_t *r, cdtime_t start) {
   r->gapped = r->down;
 }
 
-static void put_summary(const series_t *r, const char *stat, double value,
-                        cdtime_t end, gen_summary_put_t put, void *ud) {
-  char type[128];
-  snprintf(type, sizeof(type), "%s_%s", r->type, stat);
-  put(ud, r->plugin_instance, type, r->type_instance, value, end);
+/* Hands out the window's min, max and mean under the series' names. */
+static void put_window(const series_t *r, double seconds, cdtime_t end,
+                       gen_summary_put_t put, void *ud) {
+  char names[SUMMARY_KEY_MAX], type[SUMMARY_KEY_MAX + 8];
+  memcpy(names, r->key, strlen(r->key) + 1);
+  char *type_name = strchr(names, SEP);
+  *type_name++ = '\0';
+  char *type_instance = strchr(type_name, SEP);
+  *type_instance++ = '\0';
+  static const char *const stat[3] = {"min", "max", "mean"};
+  double v[3] = {r->min, r->max, r->integral / seconds};
+  for (int k = 0; k < 3; k++) {
+    snprintf(type, sizeof(type), "%s_%s", type_name, stat[k]);
+    put(ud, names, type, type_instance, v[k], end);
+  }
 }
 
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
@@ -132,9 +148,7 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
         s->stats.partial++;
       else {
         s->stats.complete++;
-        put_summary(r, "min", r->min, s->end, put, ud);
-        put_summary(r, "max", r->max, s->end, put, ud);
-        put_summary(r, "mean", r->integral / seconds, s->end, put, ud);
+        put_window(r, seconds, s->end, put, ud);
       }
       start_window(r, s->end);
     }
@@ -167,10 +181,7 @@ size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
   return gen_summary_close(s, now, dispatch_summary, &t);
 }
 
-static series_t *series_new(gen_summary_t *s, const char *key, const char *pi,
-                            const char *type, const char *ti) {
-  size_t lk = strlen(key) + 1, lp = strlen(pi) + 1, lt = strlen(type) + 1,
-         li = strlen(ti) + 1;
+static series_t *series_new(gen_summary_t *s, const char *key, size_t len) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 64;
     series_t **grown = realloc(s->series, cap * sizeof(*grown));
@@ -179,20 +190,29 @@ static series_t *series_new(gen_summary_t *s, const char *key, const char *pi,
     s->series = grown;
     s->cap = cap;
   }
-  series_t *r = calloc(1, sizeof(*r) + lk + lp + lt + li);
+  series_t *r = calloc(1, sizeof(*r) + len + 1);
   if (r == NULL)
     return NULL;
-  char *p = r->key;
-  memcpy(p, key, lk);
-  r->plugin_instance = memcpy(p += lk, pi, lp);
-  r->type = memcpy(p += lp, type, lt);
-  r->type_instance = memcpy(p += lt, ti, li);
+  memcpy(r->key, key, len + 1);
   if (gen_map_put(&s->index, r->key, r) != 0) {
     free(r);
     return NULL;
   }
   s->series[s->n++] = r;
   return r;
+}
+
+/* "<a>\x1f<b>\x1f<c>" into out; its length, or 0 when it does not fit. */
+static size_t join3(char *out, const char *a, const char *b, const char *c) {
+  size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+  if (la + lb + lc + 3 > SUMMARY_KEY_MAX)
+    return 0;
+  memcpy(out, a, la);
+  out[la] = SEP;
+  memcpy(out + la + 1, b, lb);
+  out[la + 1 + lb] = SEP;
+  memcpy(out + la + lb + 2, c, lc + 1);
+  return la + lb + lc + 2;
 }
 
 int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
@@ -204,11 +224,10 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   if (k == s->n_types)
     return 0; /* not a gauge summarised */
   gen_summary_kind_t kind = s->types[k].kind;
-  const char *pi = plugin_instance ? plugin_instance : "";
-  const char *ti = type_instance ? type_instance : "";
-  char key[512];
-  if (snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", pi, type, ti) >=
-      (int)sizeof(key))
+  char key[SUMMARY_KEY_MAX];
+  size_t len = join3(key, plugin_instance ? plugin_instance : "", type,
+                     type_instance ? type_instance : "");
+  if (len == 0)
     return -ENAMETOOLONG;
   if (s->end == 0)
     s->end = (t / s->window + 1) * s->window;
@@ -216,7 +235,7 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     t = s->end - s->window; /* a window already closed is not reopened */
   series_t *r = gen_map_get(&s->index, key);
   if (r == NULL) {
-    if ((r = series_new(s, key, pi, type, ti)) == NULL)
+    if ((r = series_new(s, key, len)) == NULL)
       return -ENOMEM;
     start_window(r, t);
     r->kind = kind;
@@ -230,11 +249,16 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   return 0;
 }
 
+/* True when the series' plugin_instance is pi. */
+static bool of_instance(const series_t *r, const char *pi, size_t len) {
+  return strncmp(r->key, pi, len) == 0 && r->key[len] == SEP;
+}
+
 static void set_down(gen_summary_t *s, const char *plugin_instance, bool down) {
+  size_t len = plugin_instance ? strlen(plugin_instance) : 0;
   for (size_t i = 0; i < s->n; i++) {
     series_t *r = s->series[i];
-    if (plugin_instance != NULL &&
-        strcmp(r->plugin_instance, plugin_instance) != 0)
+    if (plugin_instance != NULL && !of_instance(r, plugin_instance, len))
       continue;
     r->down = down;
     if (down)
@@ -251,10 +275,10 @@ void gen_summary_resumed(gen_summary_t *s, const char *plugin_instance) {
 }
 
 void gen_summary_forget(gen_summary_t *s, const char *plugin_instance) {
-  size_t kept = 0;
+  size_t kept = 0, len = strlen(plugin_instance);
   for (size_t i = 0; i < s->n; i++) {
     series_t *r = s->series[i];
-    if (strcmp(r->plugin_instance, plugin_instance) == 0) {
+    if (of_instance(r, plugin_instance, len)) {
       gen_map_del(&s->index, r->key, NULL);
       free(r);
     } else
