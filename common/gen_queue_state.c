@@ -198,7 +198,12 @@ void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
   bool any = has_routing || has_presence;
   any |= take_count(&c, GEN_OBS_M_MEMBER_USERS, &a->member);
   any |= take_count(&c, GEN_OBS_M_ACTIVE_USERS, &a->active);
-  any |= take_count(&c, GEN_OBS_M_ON_QUEUE_USERS, &a->on_queue);
+  /* The qualified oOnQueueUsers (one entry per routing status) leaves out
+   * the statuses at 0, so a snapshot without any entry is none on queue. */
+  if (take_count(&c, GEN_OBS_M_ON_QUEUE_USERS, &a->on_queue))
+    any = true;
+  else if (snapshot)
+    a->on_queue = 0;
   any |= take_count(&c, GEN_OBS_M_OFF_QUEUE_USERS, &a->off_queue);
   if (has_routing || snapshot)
     memcpy(a->routing, routing, sizeof(routing));

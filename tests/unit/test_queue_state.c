@@ -102,9 +102,12 @@ DEF_TEST(agents_families_replaced_whole) {
       item(GEN_OBS_M_MEMBER_USERS, "", 5),
       item(GEN_OBS_M_USER_ROUTING_STATUSES, "IDLE", 2),
       item(GEN_OBS_M_USER_ROUTING_STATUSES, "INTERACTING", 1),
-      item(GEN_OBS_M_USER_PRESENCES, "ON_QUEUE", 3)};
+      item(GEN_OBS_M_USER_PRESENCES, "ON_QUEUE", 3),
+      item(GEN_OBS_M_ON_QUEUE_USERS, "IDLE", 2),
+      item(GEN_OBS_M_ON_QUEUE_USERS, "INTERACTING", 1)};
   n_unknown = n_malformed = 0;
-  gen_qs_apply_agents(&a, first, 4, &map, &report);
+  gen_qs_apply_agents(&a, first, 6, &map, &report);
+  EXPECT_EQ_INT(3, a.on_queue);
   OK(a.seen);
   EXPECT_EQ_INT(5, a.member);
   EXPECT_EQ_INT(2, a.routing[gen_routing_from_name("IDLE")]);
@@ -116,6 +119,14 @@ DEF_TEST(agents_families_replaced_whole) {
   EXPECT_EQ_INT(0, a.routing[gen_routing_from_name("IDLE")]);
   EXPECT_EQ_INT(0, a.presence[gen_presence_from_name("ON_QUEUE")]);
   EXPECT_EQ_INT(5, a.member); /* not carried */
+  /* The qualified oOnQueueUsers leaves out the statuses at 0: none is 0. */
+  EXPECT_EQ_INT(0, a.on_queue);
+  /* A message that is not a snapshot leaves what it does not carry. */
+  a.on_queue = 4;
+  gen_obs_item_t routing_only[] = {
+      item(GEN_OBS_M_USER_ROUTING_STATUSES, "IDLE", 4)};
+  gen_qs_apply_agents(&a, routing_only, 1, &map, &report);
+  EXPECT_EQ_INT(4, a.on_queue);
   /* Unknown names: a routing status is reported and skipped; a presence
    * counts as other and is reported once. */
   gen_obs_item_t odd[] = {item(GEN_OBS_M_USER_ROUTING_STATUSES, "DANCING", 1),
