@@ -173,3 +173,40 @@ def run_tests(module_name):
     failed = max(total - passed, 0 if result.wasSuccessful() else 1)
     print(f"e2e: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def iso_ms(text):
+    """Epoch ms of an ISO-8601 UTC instant."""
+    import datetime
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
+
+
+class FakeClockCollectd(Collectd):
+    """collectd whose clock runs at the simulator's time and speed
+    (libfaketime), so the plugin's own clock decides what is closed, as in
+    production. libfaketime takes a start in whole seconds: collectd is
+    started when the simulated clock is at one, so the two agree to within
+    the start-up latency times the speed."""
+
+    def __init__(self, body, sim, speed, **kw):
+        super().__init__(body, **kw)
+        self.sim = sim
+        self.speed = speed
+
+    def start(self):
+        before = time.time()
+        info = self.sim._open("/sim/info")
+        after = time.time()
+        sim_ms = iso_ms(info["sim_time"]) + (after - before) / 2 * 1000 * self.speed
+        wait_ms = 1000 - sim_ms % 1000
+        time.sleep(wait_ms / self.speed / 1000 - (time.time() - after))
+        anchor = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime((sim_ms + wait_ms) / 1000))
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, TZ="UTC",
+                   FAKETIME=f"@{anchor} x{self.speed}", FAKETIME_NO_CACHE="1",
+                   FAKETIME_DONT_FAKE_MONOTONIC="1")
+        self.proc = subprocess.Popen([COLLECTD, "-C", self.conf, "-f"], env=env,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)

@@ -171,3 +171,17 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
     finally:
         sim.fault({"fault": "resume"})
         tc.last_pause = time.monotonic() - t_pause
+
+
+def summaries_truth(sim, window_ms, from_ms, to_ms, tolerance_ms=0, offset_ms=0):
+    """The simulator's min, max and time-weighted mean of every live gauge
+    over each closed window [k*window_ms, (k+1)*window_ms) within [from_ms,
+    to_ms), simulated ms, from the stream it served (tests/sim/README.md,
+    "Summaries truth"), with bounds for points within tolerance_ms of a
+    boundary; offset_ms: the client's clock reads simulated time plus this:
+    {(queue id or "org", type, type_instance, end_ms): row}."""
+    js = sim._open(f"/sim/truth/summaries?window_ms={int(window_ms)}&from_ms={int(from_ms)}"
+                   f"&to_ms={int(to_ms)}&tolerance_ms={int(tolerance_ms)}"
+                   f"&offset_ms={int(offset_ms)}")
+    return {(r["queue"], r["type"], r["type_instance"], r["end_ms"]): r
+            for r in js["summaries"]}

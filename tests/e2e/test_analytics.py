@@ -21,42 +21,17 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
+from collectd_harness import FakeClockCollectd, iso_ms, run_tests  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 PLUGIN = "genesys_analytics"
 SPEED = 60
 G_MS = 300000
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 QUERY = "POST /api/v2/analytics/conversations/aggregates/query"
 USER_QUERY = "POST /api/v2/analytics/users/aggregates/query"
 AGENTS = 40
 COUNTS = ("offered", "answered", "abandoned")
-
-
-class FakeClockCollectd(Collectd):
-    """collectd whose clock runs at the simulator's time and speed."""
-
-    def __init__(self, body, sim, **kw):
-        super().__init__(body, **kw)
-        self.sim = sim
-
-    def start(self):
-        import subprocess
-        from collectd_harness import COLLECTD
-
-        before = time.time()
-        info = self.sim._open("/sim/info")
-        after = time.time()
-        sim_ms = _iso_ms(info["sim_time"]) + (after - before) / 2 * 1000 * SPEED
-        anchor = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sim_ms / 1000))
-        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, TZ="UTC",
-                   FAKETIME=f"@{anchor} x{SPEED}", FAKETIME_NO_CACHE="1",
-                   FAKETIME_DONT_FAKE_MONOTONIC="1")
-        self.proc = subprocess.Popen([COLLECTD, "-C", self.conf, "-f"], env=env,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
 
 
 def analytics_values(rx):
@@ -93,10 +68,10 @@ class AnalyticsRun:
         self.cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
-            self.sim, stock=("logfile", "csv", "write_http"))
+            self.sim, SPEED, stock=("logfile", "csv", "write_http"))
 
     def sim_time_ms(self):
-        return _iso_ms(self.sim._open("/sim/info")["sim_time"])
+        return iso_ms(self.sim._open("/sim/info")["sim_time"])
 
     def wait_sim(self, until_ms, timeout=200):
         deadline = time.monotonic() + timeout
@@ -139,7 +114,7 @@ class AnalyticsTestBase(unittest.TestCase):
         buckets = {}
         for iv, queues in truth["buckets"].items():
             s, e = iv.split("/")
-            start = round(_iso_ms(s))
+            start = round(iso_ms(s))
             if first <= start and start + G_MS <= last:
                 buckets[start + G_MS] = queues
         self.assertEqual(len(buckets), (last - first) // G_MS,
@@ -201,7 +176,7 @@ class AnalyticsTestBase(unittest.TestCase):
     def check_agents(self, vals, truth):
         """Agent time per status and bucket equals the truth's sum over all
         agents; no bucket missing in between; counters equal the sum."""
-        by_end = {round(_iso_ms(iv.split("/")[1])): kinds
+        by_end = {round(iso_ms(iv.split("/")[1])): kinds
                   for iv, kinds in truth["user_buckets"].items()}
         series = {ti: s for (q, ty, ti), s in vals.items()
                   if q == "agents" and ty == "agent_time"}
@@ -209,7 +184,7 @@ class AnalyticsTestBase(unittest.TestCase):
         self.assertGreaterEqual(len(ends), 10, "fewer than 10 agent buckets")
         self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)),
                          "an agent bucket is missing")
-        model_start = _iso_ms(truth["model_start"])
+        model_start = iso_ms(truth["model_start"])
         totals = {}
         for end in ends:
             self.assertIn(end, by_end, "truth does not cover the agent buckets")
@@ -234,11 +209,6 @@ class AnalyticsTestBase(unittest.TestCase):
         return ends
 
 
-def _iso_ms(text):
-    import datetime
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
-
-
 class CleanHourWithLateData(AnalyticsTestBase):
     def test_hour_equals_truth_and_late_data_moves_counters(self):
         run = AnalyticsRun()
@@ -256,7 +226,7 @@ class CleanHourWithLateData(AnalyticsTestBase):
             late = run.sim.fault({"fault": "late_data", "queueId": queue,
                                   "mediaType": media, "buckets_ago": 2,
                                   "value_ms": 7777})["results"][0]
-            start = round(_iso_ms(late["time"])) // G_MS * G_MS
+            start = round(iso_ms(late["time"])) // G_MS * G_MS
             late["end"] = start + G_MS
             before = analytics_values(run.rx).get((queue, "total_duration_ms",
                                                    "handle-" + media), {})

@@ -48,7 +48,8 @@ from collectd_harness import Collectd, run_tests, write_secret  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
-from test_analytics import FakeClockCollectd, SPEED, _iso_ms  # noqa: E402
+from collectd_harness import FakeClockCollectd, iso_ms  # noqa: E402
+from test_analytics import SPEED  # noqa: E402
 
 PLUGIN = "genesys_flowmetrics"
 SECRET = "e2e-receiver-secret-0123456789"
@@ -379,7 +380,7 @@ class FlowAggregatesTest(unittest.TestCase):
         self.cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 10\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
-            self.sim, stock=("logfile", "csv", "write_http"))
+            self.sim, SPEED, stock=("logfile", "csv", "write_http"))
 
     def tearDown(self):
         self.cd.cleanup()
@@ -387,7 +388,7 @@ class FlowAggregatesTest(unittest.TestCase):
         self.sim.stop()
 
     def sim_ms(self):
-        return _iso_ms(self.sim._open("/sim/info")["sim_time"])
+        return iso_ms(self.sim._open("/sim/info")["sim_time"])
 
     def wait_sim(self, until_ms, timeout=120):
         deadline = time.monotonic() + timeout
@@ -437,7 +438,7 @@ class FlowAggregatesTest(unittest.TestCase):
         last = max(e for e in ends if e <= paused_ms // G_MS * G_MS)
         self.assertGreaterEqual((last - first) // G_MS, run_buckets - 4,
                                 f"fewer than {run_buckets - 3} buckets")
-        by_end = {round(_iso_ms(iv.split("/")[1])): flows
+        by_end = {round(iso_ms(iv.split("/")[1])): flows
                   for iv, flows in truth["flow_buckets"].items()}
         self.assertLessEqual(min(by_end), first, "truth does not cover the run")
         sums, compared, milestones_seen = {}, 0, 0

@@ -314,18 +314,23 @@ class Hub:
         return k
 
     def publish(self, topic, body):
+        """Sends to every connected subscriber; returns how many sockets
+        the message went to."""
         chans = self.subs.get(topic)
         if not chans:
-            return
+            return 0
         if callable(body):
             body = body()
         msg = {"topicName": topic, "version": "2", "eventBody": body,
                "metadata": {"CorrelationId": str(uuid.uuid4())}}
         frame = ws_frame(OP_TEXT, json.dumps(msg, **J).encode())
         kind = self.topic_kind(topic)
+        sent = 0
         for ch in chans:
-            if ch.ws is not None:
+            if ch.ws is not None and not ch.ws.closed:
                 ch.ws.send_frame(frame, kind)
+                sent += 1
+        return sent
 
     def queue_dirty(self, qi, media):
         if self.obs_topics[qi] in self.subs:
@@ -348,6 +353,7 @@ class Hub:
         iv = self.app.obs_interval()
         forms = self.app.forms
         eo = self.app.epoch_offset() if forms["longest_form"] == "epoch" else None
+        served = model.summaries
         done = []
         for qi, groups in self.dirty.items():
             if not force and now - self.last_obs.get(qi, -10) < 1.0:
@@ -361,11 +367,14 @@ class Hub:
                     body = {"group": {"queueId": q.id},
                             "data": [{"interval": iv,
                                       "metrics": model.obs_user_metrics(q, None, forms)}]}
+                    if self.publish(topic, body):
+                        served.agents(qi, model.now)
                 else:
                     body = {"group": {"queueId": q.id, "mediaType": g},
                             "data": [{"interval": iv,
                                       "metrics": model.obs_conv_metrics(q, g, None, (), eo)}]}
-                self.publish(topic, body)
+                    if self.publish(topic, body):
+                        served.media(qi, g, model.now)
         for qi in done:
             del self.dirty[qi]
 
@@ -769,6 +778,8 @@ ROUTES = [
     ("GET", "/api/v2/notifications/availabletopics", "topics", True),
     ("GET", "/channels/{channelId}", "ws", False),
     ("GET", "/sim/truth", "sim_truth", False),
+    ("GET", "/sim/truth/summaries", "sim_truth_summaries", False),
+    ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -834,6 +845,11 @@ FLOW_DIMS = {"flowId", "flowName", "flowType", "flowOutcomeId", "flowOutcome",
              "flowMilestoneId", "mediaType"}
 
 
+# rows one /sim/truth/summaries answer may hold (about 300 bytes each; the
+# answer is built on the event loop)
+SUMMARY_ROWS_MAX = 200000
+
+
 def new_stats():
     return {"requests": {}, "requests_total": 0, "by_status": {}, "tokens_issued": 0,
             "token_failures": 0, "channels_created": 0, "channels_evicted": 0,
@@ -868,6 +884,9 @@ class App:
         self.stats = new_stats()
         self.forms = {k: getattr(opts, k) for k in FORMS}
         self.eb = None
+        # id(Response) -> what to record once the answer goes out whole
+        # (the live gauges a client learns from it: Summaries)
+        self.served_hooks = {}
         self.server = None
         self.port = None
         self.routes = []
@@ -1113,6 +1132,7 @@ class App:
 
     async def _api(self, req, tmpl, fn, auth, params, corr, reader, writer):
         faults = self.faults
+        hook = None
         f = faults.take("stall", req)
         if f:
             return Response(0, action="stall", arg=float(f.get("seconds", 30)))
@@ -1164,6 +1184,7 @@ class App:
                 self.sync()
                 resp = await fn(req, params, tok)
                 resp.headers.extend(hdrs)
+                hook = self.served_hooks.pop(id(resp), None)
         except ApiError as e:
             resp = Response(e.status, error_body(e.status, e.code, e.message, e.params,
                                                  e.details, corr), headers=list(e.headers))
@@ -1179,6 +1200,16 @@ class App:
                 f = faults.take("malformed_json", req)
                 if f:
                     resp.body = b'{"entities":[{"id":,"name":"broken"' + b"\x00}" + b"]" * 3
+            if not f and hook is not None:
+                hook()
+        return resp
+
+    def served(self, resp, fn):
+        """fn() runs when resp goes out unbroken (no truncated_json or
+        malformed_json fault): it records what the answer told the client.
+        Nothing awaits between the handler and _api, so the model is still
+        as the answer shows it."""
+        self.served_hooks[id(resp)] = fn
         return resp
 
     def auth(self, req, corr):
@@ -1378,8 +1409,11 @@ class App:
                  "selfUri": "/api/v2/routing/queues/%s/members/%s" % (q.id, a.id)}
             if "routingStatus" in exp:
                 d["routingStatus"] = self.routing_json(a)
+            listed.append((a, "routingStatus" in exp, "presence" in exp))
             return d
-        return self.page(req, agents, "/api/v2/routing/queues/%s/members" % q.id, conv, 100)
+        listed = []
+        resp = self.page(req, agents, "/api/v2/routing/queues/%s/members" % q.id, conv, 100)
+        return self.served(resp, lambda: self._listed(listed))
 
     def routing_json(self, a):
         return {"userId": a.id, "status": M.ROUTING[a.routing], "startTime": M.iso(a.rs_start)}
@@ -1416,13 +1450,21 @@ class App:
             s = set(ids)
             agents = [a for a in agents if a.id in s]
         exp = expand_set(req)
-        return self.page(req, agents, "/api/v2/users", lambda a: self.user_json(a, exp))
+        listed = []
+
+        def conv(a):
+            listed.append((a, "routingStatus" in exp, "presence" in exp))
+            return self.user_json(a, exp)
+        resp = self.page(req, agents, "/api/v2/users", conv)
+        return self.served(resp, lambda: self._listed(listed, False))
 
     async def h_get_user(self, req, p, tok):
         a = self.model.agent_by_id.get(p["userId"])
         if a is None:
             raise ApiError(404, "not.found", "User not found")
-        return Response(200, self.user_json(a, expand_set(req)))
+        exp = expand_set(req)
+        return self.served(Response(200, self.user_json(a, exp)), lambda: self._listed(
+            [(a, "routingStatus" in exp, "presence" in exp)], False))
 
     def flow_json(self, f):
         return {"id": f.id, "name": f.name, "type": f.type, "division": f.div,
@@ -1540,17 +1582,28 @@ class App:
         results = []
         forms = self.forms
         eo = self.epoch_offset() if forms["longest_form"] == "epoch" else None
+        answered = []
         for q in cands:
             if um and pred({"queueId": q.id}):
                 results.append({"group": {"queueId": q.id},
                                 "data": model.obs_user_metrics(q, um, forms)})
+                answered.append((q.idx, None))
             if cm:
                 for m in q.media:
                     if pred({"queueId": q.id, "mediaType": m}):
                         results.append({"group": {"mediaType": m, "queueId": q.id},
                                         "data": model.obs_conv_metrics(q, m, cm, detail, eo)})
-        return Response(200, {"systemToOrganizationMappings": self._mappings(),
-                              "results": results})
+                        answered.append((q.idx, m))
+
+        def served():
+            rec, now = model.summaries, model.now
+            for qi, m in answered:
+                if m is None:
+                    rec.agents(qi, now, um)
+                else:
+                    rec.media(qi, m, now, cm)
+        return self.served(Response(200, {"systemToOrganizationMappings": self._mappings(),
+                                          "results": results}), served)
 
     async def h_routing_activity(self, req, p, tok):
         """RoutingActivityQuery -> RoutingActivityResponse (SDK models): one
@@ -1583,11 +1636,19 @@ class App:
                 groups.append(q)
         if body.get("order") == "desc":
             groups.reverse()
-        return Response(200, {"results": [self._activity_group(q, wanted)
+        listed = []
+        resp = Response(200, {"results": [self._activity_group(q, wanted, listed)
                                           for q in groups[(pn - 1) * ps: pn * ps]],
                               "entityIdDimension": "userId"})
+        return self.served(resp, lambda: self._listed(listed))
 
-    def _activity_group(self, q, wanted):
+    def _listed(self, listed, listing=True):
+        """Records the states a listing or user documents gave."""
+        rec, now = self.model.summaries, self.model.now
+        for a, routing, presence in listed:
+            rec.user(a, now, routing, presence, listing)
+
+    def _activity_group(self, q, wanted, listed=None):
         model, cap = self.model, self.opts.activity_max_entities
         members = sorted((model.agents[i] for i in q.members),
                          key=lambda a: max(a.rs_start, a.pr_start))   # oldest first
@@ -1611,6 +1672,10 @@ class App:
                 d["qualifier"] = qual
             if wanted[name]:
                 d["entityIds"] = [a.id for a in cut(agents)]
+                # a state named by entityIds (common/gen_members.c reads them)
+                if listed is not None and qual is not None and name != "oOnQueueUsers":
+                    r = name == "oUserRoutingStatuses"
+                    listed.extend((a, r, not r) for a in cut(agents))
             data.append(d)
         add("oMemberUsers", members)
         add("oActiveUsers", active)
@@ -1950,6 +2015,10 @@ class App:
                 if q is not None:
                     for m in [None] + q.media:
                         self.hub.queue_dirty(q.idx, m)
+            elif t.startswith("v2.users.") and t.endswith(".activity"):
+                a = self.model.agent_by_id.get(t.split(".")[2])
+                if a is not None:
+                    self.model.summaries.subscribed(a, self.model.now)
         ch.topics = new
         ch.expires = time.time() + self.opts.channel_ttl
         ch.last_used = time.time()
@@ -2104,6 +2173,65 @@ class App:
         t["speed"] = self.clock.speed
         t["eventbridge"] = self.eb.stats if self.eb else None
         return Response(200, t)
+
+    def _int_param(self, req, name, default=None, low=0):
+        v = req.q1(name)
+        if v is None:
+            if default is None:
+                raise ApiError(400, "bad.request", "%s is required" % name)
+            return default
+        try:
+            n = int(v)
+        except ValueError:
+            raise ApiError(400, "bad.request", "%s must be an integer" % name)
+        if n < low:
+            raise ApiError(400, "bad.request", "%s must be >= %d" % (name, low))
+        return n
+
+    async def h_sim_truth_summaries(self, req, p, tok):
+        """Min, max and time-weighted mean of every live gauge per closed
+        window, from what was served (README, "Summaries truth")."""
+        self.sync()
+        model = self.model
+        rec = model.summaries
+        now = model.now
+        w = self._int_param(req, "window_ms", low=1)
+        first = rec.first_ms()
+        frm = self._int_param(req, "from_ms", now if first is None else first)
+        to = min(self._int_param(req, "to_ms", now), now)
+        tol = self._int_param(req, "tolerance_ms", 0)
+        offset = self._int_param(req, "offset_ms", 0, low=-86400000)
+        windows = max(0, to // w - (-(-frm // w)))
+        if windows > 100000:
+            raise ApiError(400, "bad.request", "%d windows; at most 100000" % windows)
+        # encoded a thousand rows at a time, letting the model run between
+        chunks, parts, count = [], [], 0
+        for r in rec.rows(w, frm, to, tol, req.qall("queues") or None, offset):
+            parts.append(json.dumps(r, **J))
+            if len(parts) == 1000:
+                count += len(parts)
+                if count > SUMMARY_ROWS_MAX:
+                    raise ApiError(400, "bad.request", "more than %d summaries: narrow the "
+                                   "range or name queues" % SUMMARY_ROWS_MAX)
+                chunks.append(",".join(parts).encode())
+                parts = []
+                await asyncio.sleep(0)
+        if parts:
+            chunks.append(",".join(parts).encode())
+        head = json.dumps({"sim_time_ms": now, "window_ms": w, "from_ms": frm, "to_ms": to,
+                           "tolerance_ms": tol, "windows": windows}, **J)
+        body = [head[:-1].encode(), b',"summaries":[']
+        for i, c in enumerate(chunks):
+            body += [b",", c] if i else [c]
+        body = b"".join(body + [b"]}"])
+        return Response(200, body, headers=[("Content-Type", "application/json")])
+
+    async def h_sim_truth_timelines(self, req, p, tok):
+        """The recorded change points behind the summaries."""
+        self.sync()
+        return Response(200, {"sim_time_ms": self.model.now,
+                              "series": self.model.summaries.timelines(
+                                  req.qall("queues") or None)})
 
     def stats_snapshot(self):
         st = dict(self.stats)

@@ -8,8 +8,8 @@ evolution depends only on the seed and the options, never on wall-clock
 timing or on when the server happens to advance it.
 
 The model publishes through a `hub` object (see simapi.Hub) with methods
-  has(topic) -> bool, publish(topic, body_or_callable), queue_dirty(q, media),
-  attribute_update(conv, changed).
+  has(topic) -> bool, publish(topic, body_or_callable) -> sockets reached,
+  queue_dirty(q, media), attribute_update(conv, changed).
 """
 import bisect
 import heapq
@@ -240,6 +240,350 @@ class WindowStore(Store):
 
 
 # ---------------------------------------------------------------------------
+# Live gauges as served: summaries per window (README, "Summaries truth")
+#
+# A client knows a queue's gauges only from what the simulator served it:
+# the observation messages (at most one per queue per real second) and the
+# observations query.  Each series is a timeline of change points (time,
+# value), interleaved in one array("q"): t0, v0, t1, v1, ...  For the
+# longest_* series the value is `since`, the instant the oldest
+# conversation entered the state (0: nothing), and the gauge at t is
+# (t - since) / 1000 seconds.
+
+SUMMARY_ROUTING = [r.lower() for r in ROUTING]
+# the plugin's presence names: the model's, and two it never uses (always 0)
+SUMMARY_PRESENCES = [p.lower() for p in PRESENCES] + ["idle", "other"]
+MEDIA_GAUGES = ("waiting", "interacting", "alerting", "longest_waiting", "longest_interacting")
+AGENT_GAUGES = ([("agents", n) for n in ("member", "active", "on_queue", "off_queue")] +
+                [("agents_routing", r) for r in SUMMARY_ROUTING] +
+                [("agents_presence", p) for p in SUMMARY_PRESENCES])
+ORG_GAUGES = ([("org_agents", "total")] + [("org_agents_routing", r) for r in SUMMARY_ROUTING] +
+              [("org_agents_presence", p) for p in SUMMARY_PRESENCES])
+# which gauges of a group an observations query metric carries
+MEDIA_METRIC_GAUGES = {"oWaiting": (0,), "oInteracting": (1,), "oAlerting": (2,),
+                       "oLongestWaiting": (3,), "oLongestInteracting": (4,)}
+_NR, _NP = len(ROUTING), len(SUMMARY_PRESENCES)
+AGENT_METRIC_GAUGES = {"oMemberUsers": (0,), "oActiveUsers": (1,), "oOnQueueUsers": (2,),
+                       "oOffQueueUsers": (3,),
+                       "oUserRoutingStatuses": tuple(range(4, 4 + _NR)),
+                       "oUserPresences": tuple(range(4 + _NR, 4 + _NR + _NP))}
+_INF = 1 << 62
+
+
+def _last_le(tv, n, x):
+    """Index of the last point at or before x, -1 if none."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if tv[2 * mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def _last_lt(tv, n, x):
+    """Index of the last point before x, -1 if none."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if tv[2 * mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def _ramp(x, y, c):
+    """Integral over [x, y) of max(0, t - c) / 1000 (t in ms, value in s)."""
+    a, b = max(0, x - c), max(0, y - c)
+    return (b * b - a * a) / 2000.0
+
+
+def _flat_stats(v, s, e, tol, longest):
+    """_window_stats() of one value in effect all through [s - tol, e + tol):
+    the common case."""
+    if not longest:
+        return v, v, v, v, v * (e - s), v * (e - s)
+    if v <= 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    return (max(0, s - v - tol) / 1000.0, max(0, s - v + tol) / 1000.0,
+            max(0, e - v - tol) / 1000.0, max(0, e - v + tol) / 1000.0,
+            _ramp(s, e, v + tol), _ramp(s, e, v - tol))
+
+
+def _window_stats(tv, n, s, e, tol, longest):
+    """(min_lo, min_hi, max_lo, max_hi, integral_lo, integral_hi) over
+    [s, e) of the timeline tv when every change point may arrive up to tol
+    ms early or late (tol 0: each pair is the exact value).  For min and
+    max every value in effect counts, however briefly (a client applies
+    every change); the integrals bound the value at each instant by the
+    lowest and highest segment that may be in effect then.  For longest_*
+    the `since` of a segment may be off by tol as well."""
+    a_min = max(0, _last_le(tv, n, s - tol))   # surely in effect at s or before
+    a_max = _last_le(tv, n, s + tol)           # the latest that may be in effect at s
+    b_min = _last_lt(tv, n, e - tol)           # surely in effect before e
+    b_max = _last_lt(tv, n, e + tol)           # the latest that may be in effect before e
+
+    if a_min == b_max:
+        return _flat_stats(tv[2 * a_min + 1], s, e, tol, longest)
+
+    def nxt(j):
+        return tv[2 * j + 2] if j + 1 < n else _INF
+
+    if longest:
+        def lo(j, t):
+            v = tv[2 * j + 1]
+            return max(0, t - v - tol) / 1000.0 if v > 0 else 0.0
+
+        def hi(j, t):
+            v = tv[2 * j + 1]
+            return max(0, t - v + tol) / 1000.0 if v > 0 else 0.0
+    else:
+        def lo(j, t):
+            return tv[2 * j + 1]
+        hi = lo
+    possible = range(a_min, b_max + 1)
+    certain = range(a_max, b_min + 1)
+    min_lo = min(lo(j, max(s, tv[2 * j] - tol)) for j in possible)
+    max_hi = max(hi(j, min(e, nxt(j) + tol)) for j in possible)
+    if certain:
+        min_hi = min(hi(j, max(s, tv[2 * j] + tol)) for j in certain)
+        max_lo = max(lo(j, max(s, tv[2 * j] - tol, min(e, nxt(j) - tol))) for j in certain)
+    else:
+        min_hi, max_lo = max_hi, min_lo
+    # integrals: the segments that may be in effect change only at t_j +- tol
+    cuts = {s, e}
+    for j in range(a_min + 1, min(n, b_max + 2)):
+        for x in (tv[2 * j] - tol, tv[2 * j] + tol):
+            if s < x < e:
+                cuts.add(x)
+    cuts = sorted(cuts)
+    int_lo = int_hi = 0.0
+    for x, y in zip(cuts, cuts[1:]):
+        mid = (x + y) / 2.0
+        vals = [tv[2 * j + 1] for j in possible if tv[2 * j] - tol <= mid < nxt(j) + tol]
+        if not vals:
+            continue
+        if longest:
+            nz = [v for v in vals if v > 0]
+            if len(nz) == len(vals):
+                int_lo += _ramp(x, y, max(nz) + tol)
+            if nz:
+                int_hi += _ramp(x, y, min(nz) - tol)
+        else:
+            int_lo += min(vals) * (y - x)
+            int_hi += max(vals) * (y - x)
+    return min_lo, min_hi, max_lo, max_hi, int_lo, int_hi
+
+
+def summarize(tv, start, end, tol=0, longest=False):
+    """The summary of one window [start, end) of a timeline tv (interleaved
+    array of (ms, value), sorted; for longest_* the value is `since`, 0 for
+    none): {start_ms, end_ms, min, max, mean, min_lo, min_hi, max_lo,
+    max_hi, mean_lo, mean_hi, partial}, or None when the series has no value
+    in the window.  The value in effect at start comes from the last point
+    at or before it.  A series whose first point falls inside the window is
+    `partial`: the figures cover [covered_from_ms, end) only.  The _lo/_hi
+    bounds are what the window gives when every point may move by up to tol
+    ms (so a point within tol of a boundary may fall on either side of it);
+    without such points min_lo == min == min_hi and max_lo == max == max_hi
+    for a level gauge."""
+    n = len(tv) // 2
+    if n == 0 or tv[0] >= end:
+        return None
+    partial = tv[0] > start
+    s = tv[0] if partial else start
+    x = _window_stats(tv, n, s, end, 0, longest)
+    b = _window_stats(tv, n, s, end, tol, longest) if tol > 0 else x
+    return _row(start, end, s, x, b, partial)
+
+
+def _row(start, end, s, x, b, partial):
+    span = float(end - s)
+    row = {"start_ms": start, "end_ms": end, "min": x[0], "max": x[2],
+           "mean": x[4] / span,
+           # the exact figures are always within their bounds
+           "min_lo": min(b[0], x[0]), "min_hi": max(b[1], x[0]),
+           "max_lo": min(b[2], x[2]), "max_hi": max(b[3], x[2]),
+           "mean_lo": min(b[4], x[4]) / span, "mean_hi": max(b[5], x[4]) / span,
+           "partial": partial}
+    if partial:
+        row["covered_from_ms"] = s
+    return row
+
+
+class Summaries:
+    """Records, per live gauge a client of the simulator can know, the
+    timeline of the values served: observation messages that reached a
+    socket, observations query answers and, for the org-wide agents,
+    v2.users.{id}.activity messages and the users' states in listings and
+    user documents.  Only changes are recorded; pruned with the model."""
+
+    def __init__(self, model):
+        self.m = model
+        self.groups = {}     # (queue idx | "org", media | None) -> (gauges, last, arrays)
+        na = len(model.agents)
+        self.user_r = array("b", [-1]) * na     # served routing status, -1 unknown
+        self.user_p = array("b", [-1]) * na     # served presence, -1 unknown
+        self.counted = bytearray(na)            # activity topic subscribed (ever)
+        self.org = [0] * len(ORG_GAUGES)
+        self.media_gauges = {}
+
+    def _put(self, key, gauges, values, now):
+        g = self.groups.get(key)
+        if g is None:
+            g = self.groups[key] = (gauges, [None] * len(gauges), [None] * len(gauges))
+        last, arrs = g[1], g[2]
+        for i, v in enumerate(values):
+            if v is None or v == last[i]:
+                continue
+            last[i] = v
+            arr = arrs[i]
+            if arr is None:
+                arrs[i] = array("q", (now, v))
+            elif arr[-2] == now:            # two changes in one ms: the last stands
+                if len(arr) >= 4 and arr[-3] == v:
+                    del arr[-2:]
+                else:
+                    arr[-1] = v
+            else:
+                arr.append(now)
+                arr.append(v)
+
+    def media(self, qi, m, now, metrics=None):
+        """Queue qi's media group m as served now (metrics: the query's
+        metrics when not all of them)."""
+        q = self.m.queues[qi]
+        w, it = q.waiting[m], q.interacting[m]
+        vals = [len(w), len(it), len(q.alerting[m]),
+                min(c.t_enter for c in w) if w else 0,
+                min(c.t_answer for c in it) if it else 0]
+        if metrics is not None:
+            carried = {i for x in metrics for i in MEDIA_METRIC_GAUGES.get(x, ())}
+            vals = [v if i in carried else None for i, v in enumerate(vals)]
+        gauges = self.media_gauges.get(m)
+        if gauges is None:
+            gauges = self.media_gauges[m] = [(x, m) for x in MEDIA_GAUGES]
+        self._put((qi, m), gauges, vals, now)
+
+    def agents(self, qi, now, metrics=None):
+        """Queue qi's agents group as served now."""
+        q = self.m.queues[qi]
+        vals = [len(q.members), q.active, q.onq, q.offq] + q.by_routing + q.by_presence + [0, 0]
+        if metrics is not None:
+            carried = {i for x in metrics for i in AGENT_METRIC_GAUGES.get(x, ())}
+            vals = [v if i in carried else None for i, v in enumerate(vals)]
+        self._put((qi, None), AGENT_GAUGES, vals, now)
+
+    def _org_add(self, i, sign):
+        r, p = self.user_r[i], self.user_p[i]
+        if r >= 0:
+            self.org[1 + r] += sign
+        if p >= 0:
+            self.org[1 + _NR + p] += sign
+
+    def user(self, a, now, routing=True, presence=True, listing=False):
+        """Agent a's routing status and/or presence served now.  A listing
+        (routing activity query, queue members) only tells what a client
+        does not know yet: the plugin keeps the states it has over those of
+        a new listing (common/gen_roster.c)."""
+        i = a.idx
+        r_old, p_old = self.user_r[i], self.user_p[i]
+        if listing and (r_old >= 0 or p_old >= 0):
+            return
+        r = a.routing if routing else r_old
+        p = a.presence if presence else p_old
+        if r == r_old and p == p_old:
+            return
+        if self.counted[i]:
+            self._org_add(i, -1)
+        self.user_r[i], self.user_p[i] = r, p
+        if self.counted[i]:
+            self._org_add(i, 1)
+            self._put(("org", None), ORG_GAUGES, self.org, now)
+
+    def subscribed(self, a, now):
+        """Agent a's activity topic is subscribed: a client counts the agent
+        in the org-wide figures from now on (with the states served so far)."""
+        i = a.idx
+        if self.counted[i]:
+            return
+        self.counted[i] = 1
+        self.org[0] += 1
+        self._org_add(i, 1)
+        self._put(("org", None), ORG_GAUGES, self.org, now)
+
+    def prune(self, cut):
+        """Drops the points before cut, keeping the one in effect at cut."""
+        for _, _, arrs in self.groups.values():
+            for arr in arrs:
+                if arr is not None:
+                    i = _last_le(arr, len(arr) // 2, cut)
+                    if i > 0:
+                        del arr[:2 * i]
+
+    def _series(self, queue_ids=None):
+        """(queue id | "org", media, type, type_instance, timeline), sorted."""
+        want = set(queue_ids) if queue_ids else None
+        out = []
+        for (qi, m), (gauges, _, arrs) in self.groups.items():
+            qid = "org" if qi == "org" else self.m.queues[qi].id
+            if want is not None and qid not in want:
+                continue
+            for (typ, ti), arr in zip(gauges, arrs):
+                if arr is not None:
+                    out.append((qid, m, typ, ti, arr))
+        out.sort(key=lambda x: (x[0], x[1] or "", x[2], x[3]))
+        return out
+
+    def timelines(self, queue_ids=None):
+        """[{queue, media, type, type_instance, points: [[ms, value], ...]}]
+        (longest_*: value = since, 0 for none)."""
+        return [{"queue": qid, "media": m, "type": typ, "type_instance": ti,
+                 "points": [[arr[k], arr[k + 1]] for k in range(0, len(arr), 2)]}
+                for qid, m, typ, ti, arr in self._series(queue_ids)]
+
+    def first_ms(self):
+        """The earliest point recorded (None: nothing recorded)."""
+        firsts = [arr[0] for _, _, arrs in self.groups.values() for arr in arrs
+                  if arr is not None]
+        return min(firsts) if firsts else None
+
+    def rows(self, window_ms, from_ms, to_ms, tol=0, queue_ids=None, offset=0):
+        """Yields the summary (summarize()) of every window [k*W, (k+1)*W)
+        within [from_ms, to_ms) of every series with a value in it, with
+        queue, media, type and type_instance. offset: the client's clock
+        reads simulated time + offset (every point, and every longest_*
+        since, is moved by it; the windows are the client's)."""
+        k0 = -(-from_ms // window_ms)
+        k1 = to_ms // window_ms
+        for qid, m, typ, ti, arr in self._series(queue_ids):
+            longest = typ.startswith("longest_")
+            if offset:
+                arr = [x + offset if (i % 2 == 0 or (longest and x)) else x
+                       for i, x in enumerate(arr)]
+            n = len(arr) // 2
+            j = 0           # the last point at or before start - tol, once there is one
+            for k in range(max(k0, arr[0] // window_ms), k1):
+                start, end = k * window_ms, (k + 1) * window_ms
+                while j + 1 < n and arr[2 * j + 2] <= start - tol:
+                    j += 1
+                if arr[2 * j] <= start - tol and (j + 1 == n or arr[2 * j + 2] >= end + tol):
+                    # nothing changes near this window
+                    v = arr[2 * j + 1]
+                    x = _flat_stats(v, start, end, 0, longest)
+                    b = _flat_stats(v, start, end, tol, longest) if tol > 0 else x
+                    r = _row(start, end, start, x, b, False)
+                else:
+                    r = summarize(arr, start, end, tol, longest)
+                    if r is None:
+                        continue
+                r.update(queue=qid, media=m, type=typ, type_instance=ti)
+                yield r
+
+
+# ---------------------------------------------------------------------------
 
 class Queue:
     __slots__ = ("idx", "id", "name", "div", "media", "members", "flow", "waiting",
@@ -324,6 +668,7 @@ class Model:
         self.late_injected = []
         self.paused = False
         self._build(seed, n_queues, n_agents, n_flows)
+        self.summaries = Summaries(self)   # the live gauges as served
         self._init_state(load, arrival_scale)
 
     # ------------------------------------------------------------ entities
@@ -513,6 +858,7 @@ class Model:
         cut = self.now - self.retention_ms
         self.conv_store.prune(cut)
         self.flow_store.prune(cut)
+        self.summaries.prune(cut)
         for a in self.agents:
             for tl, vl in ((a.rs_t, a.rs_v), (a.pr_t, a.pr_v)):
                 i = bisect.bisect_right(tl, cut) - 1
@@ -576,8 +922,9 @@ class Model:
             for qi in a.joined:
                 hub.queue_dirty(qi, None)
             topic = "v2.users.%s.activity" % a.id
-            if hub.has(topic):
-                hub.publish(topic, lambda: self.user_activity(a, hub.topic_spelling()))
+            if hub.has(topic) and hub.publish(
+                    topic, lambda: self.user_activity(a, hub.topic_spelling())):
+                self.summaries.user(a, t)
 
     def user_activity(self, a, spelling="enum"):
         sp = PRESENCES[a.presence]
@@ -645,8 +992,9 @@ class Model:
                 self.hub.queue_dirty(x, None)
         if self.hub is not None:
             topic = "v2.users.%s.activity" % a.id
-            if self.hub.has(topic):
-                self.hub.publish(topic, lambda: self.user_activity(a, self.hub.topic_spelling()))
+            if self.hub.has(topic) and self.hub.publish(
+                    topic, lambda: self.user_activity(a, self.hub.topic_spelling())):
+                self.summaries.user(a, self.now)
         if a.routing == R_IDLE:
             self._route_agent(a)
 

@@ -2142,3 +2142,329 @@ class T11Forms(unittest.TestCase):
                          st0["ws_upgrades_unknown_channel"] + 1)
         self.assertEqual(st1["system_messages"]["token_revoked"],
                          st0["system_messages"].get("token_revoked", 0) + 1)
+
+
+def decode_gauges(body, now_ms, sysname):
+    """The live gauges an observation message gives, named as the plugin
+    names them: {(media, type, type_instance): value}; longest_* as `since`
+    (sim ms, 0 for none) from the duration form; None for an aggregate-only
+    message.  sysname maps org presence ids (None: system presence names)."""
+    media = body["group"].get("mediaType")
+    d = {}
+    for x in body["data"][0]["metrics"]:
+        d.setdefault(x["metric"], {})[x.get("qualifier")] = x["stats"]
+    if not set(d) & O_METRICS:
+        return None
+    out = {}
+    if media is not None:
+        for metric, ty in (("oWaiting", "waiting"), ("oInteracting", "interacting"),
+                           ("oAlerting", "alerting")):
+            out[(media, ty, media)] = d[metric][None]["count"]
+        for metric, ty in (("oLongestWaiting", "longest_waiting"),
+                           ("oLongestInteracting", "longest_interacting")):
+            v = d[metric][None].get("calculatedMetricValue")
+            out[(media, ty, media)] = 0 if v is None else now_ms - v
+        return out
+    for metric, ti in (("oMemberUsers", "member"), ("oActiveUsers", "active"),
+                       ("oOffQueueUsers", "off_queue")):
+        out[(None, "agents", ti)] = d[metric][None]["count"]
+    out[(None, "agents", "on_queue")] = sum(v["count"] for v in
+                                             d.get("oOnQueueUsers", {}).values())
+    for r in simmodel.SUMMARY_ROUTING:
+        out[(None, "agents_routing", r)] = 0
+    for p in simmodel.SUMMARY_PRESENCES:
+        out[(None, "agents_presence", p)] = 0
+    for k, v in d.get("oUserRoutingStatuses", {}).items():
+        out[(None, "agents_routing", k.lower())] = v["count"]
+    for k, v in d.get("oUserPresences", {}).items():
+        sp = sysname[k] if sysname is not None else k
+        out[(None, "agents_presence", sp.lower())] += v["count"]
+    return out
+
+
+class FrameSink:
+    """Stands for a connected socket in an in-process App: decodes the
+    frames the hub sends, with the model's time."""
+
+    def __init__(self, model):
+        self.model = model
+        self.closed = False
+        self.messages = []
+
+    def send_frame(self, frame, kind=None):
+        n = frame[1] & 0x7f
+        off = 2
+        if n == 126:
+            off = 4
+        elif n == 127:
+            off = 10
+        self.messages.append((self.model.now, json.loads(frame[off:].decode())))
+
+
+class T12Summaries(unittest.TestCase):
+    """The live-gauge summaries truth (README, "Summaries truth"): the
+    window computation on hand-built timelines, the recorder against what
+    the hub publishes, and /sim/truth/summaries."""
+
+    @staticmethod
+    def tv(*points):
+        from array import array
+        return array("q", [x for p in points for x in p])
+
+    def test_summary_levels(self):
+        tv = self.tv((5000, 4), (12000, 6), (15000, 2), (25000, 9))
+        r = simmodel.summarize(tv, 10000, 20000)
+        self.assertEqual((r["min"], r["max"]), (2, 6))
+        # 4 for 2 s, 6 for 3 s, 2 for 5 s
+        self.assertAlmostEqual(r["mean"], (4 * 2 + 6 * 3 + 2 * 5) / 10)
+        self.assertFalse(r["partial"])
+        for k in ("min", "max", "mean"):
+            self.assertEqual(r[k + "_lo"], r[k])
+            self.assertEqual(r[k + "_hi"], r[k])
+        # no point within 500 ms of a boundary: min and max stay exact; the
+        # two inner changes (+2, -4) may move 500 ms either way
+        r = simmodel.summarize(tv, 10000, 20000, 500)
+        self.assertEqual((r["min_lo"], r["min"], r["min_hi"]), (2, 2, 2))
+        self.assertEqual((r["max_lo"], r["max"], r["max_hi"]), (6, 6, 6))
+        self.assertAlmostEqual(r["mean_lo"], 3.6 - (2 + 4) * 0.5 / 10)
+        self.assertAlmostEqual(r["mean_hi"], 3.6 + (2 + 4) * 0.5 / 10)
+        # the value carried in from before the window
+        r = simmodel.summarize(tv, 20000, 30000)
+        self.assertEqual((r["min"], r["max"]), (2, 9))
+        self.assertAlmostEqual(r["mean"], (2 * 5 + 9 * 5) / 10)
+        # no value yet in the window, or after the last change
+        self.assertIsNone(simmodel.summarize(tv, 0, 5000))
+        r = simmodel.summarize(tv, 30000, 40000)
+        self.assertEqual((r["min"], r["max"], r["mean"]), (9, 9, 9))
+        # first seen within the window: partial, over what it covers
+        r = simmodel.summarize(tv, 0, 10000)
+        self.assertTrue(r["partial"])
+        self.assertEqual(r["covered_from_ms"], 5000)
+        self.assertEqual((r["min"], r["max"], r["mean"]), (4, 4, 4))
+
+    def test_summary_change_within_tolerance_of_a_boundary(self):
+        # 8 from 10.2 s, 1 from 19.9 s: within 500 ms of both boundaries
+        tv = self.tv((5000, 4), (10200, 8), (19900, 1))
+        r = simmodel.summarize(tv, 10000, 20000, 500)
+        self.assertEqual((r["min"], r["max"]), (1, 8))
+        self.assertAlmostEqual(r["mean"], (4 * 200 + 8 * 9700 + 1 * 100) / 10000)
+        # the 4 may end before the window, the 1 begin after it: only the 8
+        # is sure to be in the window
+        self.assertEqual((r["min_lo"], r["min_hi"]), (1, 8))
+        self.assertEqual((r["max_lo"], r["max_hi"]), (8, 8))
+        self.assertAlmostEqual(r["mean_lo"], (4 * 700 + 8 * 8700 + 1 * 600) / 10000)
+        self.assertAlmostEqual(r["mean_hi"], 8.0)
+        # the window before sees the 8 only within the tolerance
+        r = simmodel.summarize(tv, 0, 10000, 500)
+        self.assertEqual((r["max"], r["max_hi"]), (4, 8))
+
+    def test_summary_longest(self):
+        # the oldest waits since 2 s; nobody from 14 s; one since 15 s from 16 s
+        tv = self.tv((5000, 2000), (14000, 0), (16000, 15000))
+        r = simmodel.summarize(tv, 10000, 20000, longest=True)
+        self.assertEqual((r["min"], r["max"]), (0, 12.0))
+        # (8 s -> 12 s over 4 s) + 0 + (1 s -> 5 s over 4 s), per 10 s
+        self.assertAlmostEqual(r["mean"], (4 * 10 + 4 * 3) / 10)
+        r = simmodel.summarize(tv, 10000, 20000, 500, longest=True)
+        self.assertEqual((r["min_lo"], r["min_hi"]), (0, 0))
+        self.assertEqual((r["max_lo"], r["max_hi"]), (11.0, 13.0))
+        self.assertAlmostEqual(r["mean_lo"], 4.2)
+        self.assertAlmostEqual(r["mean_hi"], 6.3)
+        # growing 1 s per s in a window without changes
+        r = simmodel.summarize(self.tv((0, 1000)), 10000, 20000, longest=True)
+        self.assertEqual((r["min"], r["max"], r["mean"]), (9.0, 19.0, 14.0))
+
+    def test_summary_bounds_hold_for_any_arrival(self):
+        """Random timelines, each point moved by up to the tolerance (order
+        kept, `since` moved too): the figures stay within the bounds."""
+        import random
+        rng = random.Random(5)
+        checked = 0
+        for _ in range(600):
+            longest = rng.random() < 0.5
+            tol = rng.choice([0, 50, 300, 1500])
+            ts = sorted(rng.sample(range(10, 30000, 10), rng.randint(0, 10)))
+            ts = [0] + ts
+            vs = [(0 if rng.random() < 0.3 else max(1, t - rng.randint(0, 8000)))
+                  if longest else rng.randint(0, 9) for t in ts]
+            start = rng.randrange(2000, 25000, 10)
+            end = start + rng.choice([500, 2000, 10000])
+            r = simmodel.summarize(self.tv(*zip(ts, vs)), start, end, tol, longest)
+            for _ in range(10):
+                prev, pts = -1, []
+                for t, v in zip(ts, vs):
+                    prev = max(prev, t + rng.randint(-tol, tol))
+                    if longest and v > 0:
+                        v = max(1, v + rng.randint(-tol, tol))
+                    pts.append((prev, v))
+                x = simmodel.summarize(self.tv(*pts), start, end, 0, longest)
+                for k in ("min", "max", "mean"):
+                    self.assertLessEqual(r[k + "_lo"] - 1e-9, x[k], (k, ts, vs, pts))
+                    self.assertLessEqual(x[k], r[k + "_hi"] + 1e-9, (k, ts, vs, pts))
+                checked += 1
+        self.assertGreater(checked, 5000)
+
+    def test_summary_recorder_follows_publishes(self):
+        """A real App and Hub in-process: every gauge's recorded timeline is
+        the sequence of values the socket received (changes only), nothing
+        while no socket listens, and the org-wide agents follow activity
+        messages and user documents."""
+        import gensim
+        import simapi
+        opts = gensim.parse_args(["--quiet", "--longest-form", "duration",
+                                  "--obs-aggregates", "off"])
+        start = 1_700_000_000_000
+        model = simmodel.Model(seed=7, n_queues=6, n_agents=90, n_flows=2,
+                               start_ms=start - 300000, arrival_scale=3)
+        model.advance_to(start)
+        app = simapi.App(opts, model, simapi.Clock(start, 1))
+        ch = simapi.Channel("c1", "t", opts.client_id, 3600)
+        sink = ch.ws = FrameSink(model)
+        app.channels[ch.id] = ch
+        queues = model.queues[:3]
+        users = sorted({ai for q in queues for ai in q.members})
+        app._set_topics(ch, ["v2.analytics.queues.%s.observations" % q.id for q in queues] +
+                        ["v2.users.%s.activity" % model.agents[ai].id for ai in users])
+        rec = model.summaries
+        # counted from the subscription, states not known yet
+        org = {(s["type"], s["type_instance"]): s["points"] for s in rec.timelines(["org"])}
+        self.assertEqual(org[("org_agents", "total")], [[start, len(users)]])
+        self.assertEqual(sum(p[-1][1] for k, p in org.items() if k[0] == "org_agents_routing"),
+                         0)
+
+        def run(seconds):
+            for _ in range(seconds):
+                model.advance_to(model.now + 1000)
+                app.hub.flush_observations(force=True)
+        run(200)
+        # no socket: nothing is served, nothing recorded
+        ch.ws = None
+        before = json.dumps(rec.timelines())
+        run(30)
+        self.assertEqual(json.dumps(rec.timelines()), before)
+        ch.ws = sink
+        run(30)
+
+        want = {}
+        for now, m in sink.messages:
+            b = m["eventBody"]
+            if not m["topicName"].endswith(".observations"):
+                continue
+            g = decode_gauges(b, now, model.opres_sysname)
+            for (media, ty, ti), v in g.items():
+                pts = want.setdefault((b["group"]["queueId"], media, ty, ti), [])
+                if not pts or pts[-1][1] != v:
+                    pts.append([now, v])
+        got = {(s["queue"], s["media"], s["type"], s["type_instance"]): s["points"]
+               for s in rec.timelines()}
+        org = {k: v for k, v in got.items() if k[0] == "org"}
+        got = {k: v for k, v in got.items() if k[0] != "org"}
+        self.assertEqual(set(got), set(want))
+        self.assertEqual({k[0] for k in got}, {q.id for q in queues})
+        self.assertEqual(got, want)
+        changes = sum(len(p) - 1 for p in got.values())
+        self.assertGreater(changes, 100)
+        for ty in ("waiting", "longest_waiting", "agents_routing"):
+            self.assertTrue(any(len(p) > 2 for k, p in got.items() if k[2] == ty), ty)
+        # org agents: what activity messages said, then a user baseline
+        routing_changes = sum(len(p) - 1 for k, p in org.items()
+                              if k[2] == "org_agents_routing")
+        self.assertGreater(routing_changes, 5)
+        app._listed([(model.agents[ai], True, True) for ai in users], False)
+        last = {(s["type"], s["type_instance"]): s["points"][-1][1]
+                for s in rec.timelines(["org"])}
+        self.assertEqual(last[("org_agents", "total")], len(users))
+        for i, r in enumerate(simmodel.SUMMARY_ROUTING):
+            self.assertEqual(last[("org_agents_routing", r)],
+                             sum(1 for ai in users if model.agents[ai].routing == i), r)
+        for i, p in enumerate(simmodel.SUMMARY_PRESENCES):
+            self.assertEqual(last[("org_agents_presence", p)],
+                             sum(1 for ai in users if model.agents[ai].presence == i), p)
+        # pruned with the model: the point in effect at the cut stays
+        model.retention_ms = 60000
+        model.prune()
+        for s in rec.timelines():
+            self.assertTrue(len(s["points"]) == 1 or s["points"][1][0] > model.now - 60000)
+
+    def test_summary_endpoint(self):
+        """gensim end to end: the figures of /sim/truth/summaries come from
+        values the socket received; a query answer is recorded too."""
+        sim = Sim("--speed", 30, "--queues", 6, "--agents", 120, "--seed", 4, "--quiet",
+                  "--longest-form", "duration", "--presence-qualifier", "system",
+                  "--heartbeat", 1, "--arrival-scale", 3)
+        try:
+            c = sim.client()
+            ids = queue_ids(c)
+            users = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=40")[2]
+                     ["entities"]]
+            ch = open_channel(c, ["v2.analytics.queues.%s.observations" % q for q in ids[:3]] +
+                              ["v2.users.%s.activity" % u for u in users])
+            ws = WsClient(ch["connectUri"])
+            ws.settimeout(5)
+            seen = {}
+            t0 = time.time()
+            while time.time() - t0 < 5:
+                k, m = ws.recv_json(skip_heartbeat=True)
+                if m["topicName"].endswith(".observations"):
+                    g = decode_gauges(m["eventBody"], 0, None)
+                    for (media, ty, ti), v in (g or {}).items():
+                        if not ty.startswith("longest_"):
+                            seen.setdefault((m["eventBody"]["group"]["queueId"], ty, ti),
+                                            set()).add(v)
+            sim.fault(fault="pause")
+            ws.close()
+            st, js = sim.sim("GET", "/sim/truth/summaries?window_ms=10000&tolerance_ms=2000")
+            self.assertEqual(st, 200, js)
+            now = js["sim_time_ms"]
+            rows = js["summaries"]
+            self.assertGreater(js["windows"], 5)
+            self.assertEqual({r["queue"] for r in rows}, set(ids[:3]) | {"org"})
+            full = 0
+            for r in rows:
+                self.assertEqual(r["end_ms"] - r["start_ms"], 10000)
+                self.assertEqual(r["start_ms"] % 10000, 0)
+                self.assertLessEqual(r["end_ms"], now)
+                for k in ("min", "max", "mean"):
+                    self.assertLessEqual(r[k + "_lo"], r[k], r)
+                    self.assertLessEqual(r[k], r[k + "_hi"], r)
+                self.assertLessEqual(r["min"], r["mean"] + 1e-9)
+                self.assertLessEqual(r["mean"], r["max"] + 1e-9)
+                if r["queue"] != "org" and not r["type"].startswith("longest_"):
+                    vals = seen[(r["queue"], r["type"], r["type_instance"])]
+                    self.assertIn(r["min"], vals, r)
+                    self.assertIn(r["max"], vals, r)
+                full += not r["partial"]
+            self.assertGreater(full, 100)
+            # a query answer is served state too (a queue nobody subscribed)
+            q5 = ids[5]
+            st, _, ans = c.request("POST", "/api/v2/analytics/queues/observations/query", {
+                "filter": or_filter("queueId", [q5]), "metrics": sorted(O_METRICS)})
+            self.assertEqual(st, 200)
+            st, tl = sim.sim("GET", "/sim/truth/timelines?queues=" + q5)
+            got = {(s["media"], s["type"], s["type_instance"]): s["points"]
+                   for s in tl["series"]}
+            want = {}
+            for res in ans["results"]:
+                want.update(decode_gauges({"group": res["group"], "data": [
+                    {"metrics": res["data"]}]}, now, None))
+            self.assertEqual(got, {k: [[now, v]] for k, v in want.items()})
+            # org agents: the users subscribed, as the user documents give them
+            c.request("GET", "/api/v2/users?pageSize=500&expand=routingStatus,presence")
+            states = sim.truth("?agents=1&buckets=0")["agent_states"]
+            st, js = sim.sim("GET", "/sim/truth/timelines?queues=org")
+            last = {(s["type"], s["type_instance"]): s["points"][-1][1] for s in js["series"]}
+            self.assertEqual(last[("org_agents", "total")], len(users))
+            for r in simmodel.SUMMARY_ROUTING:
+                self.assertEqual(last[("org_agents_routing", r)], sum(
+                    1 for u in users if states[u]["routing"].lower() == r), r)
+            for p in simmodel.SUMMARY_PRESENCES:
+                self.assertEqual(last[("org_agents_presence", p)], sum(
+                    1 for u in users if states[u]["presence"].lower() == p), p)
+            # parameters
+            self.assertEqual(sim.sim("GET", "/sim/truth/summaries")[0], 400)
+            self.assertEqual(sim.sim("GET", "/sim/truth/summaries?window_ms=10&from_ms=0")[0],
+                             400)
+            st, js = sim.sim("GET", "/sim/truth/summaries?window_ms=10000&queues=" + ids[0])
+            self.assertEqual({r["queue"] for r in js["summaries"]}, {ids[0]})
+        finally:
+            sim.stop()
