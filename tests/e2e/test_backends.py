@@ -119,7 +119,16 @@ class BackendsTest(unittest.TestCase):
         cls.servers.append(cls.influx)
         # write_http to the test's receiver only tells when values settled.
         cls.rx = Receiver()
-        block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
+        # Summaries of 2 s windows (a multiple of collectd's Interval 1):
+        # the first whole window of a queue closes at most 4 s after the
+        # queue's values first arrive, so its waiting_max/_mean reach
+        # Prometheus (scraping every second) before the dashboard test. The
+        # wallboard's "Peak and mean waiting per window" queries them over
+        # $__rate_interval (1m). After the pause the summaries change at most
+        # twice, at the next two window ends, then hold, so settle() can see
+        # 3 s with no change.
+        block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n'
+                                  "    Summaries true\n    SummaryInterval 2\n")
         flow_block = cls.flow_sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next

@@ -511,7 +511,10 @@ class PackagesTest(unittest.TestCase):
         executed = 0
         for title, ref, expr in dashboard_queries(prom, board, "wallboard"):
             with self.subTest(panel=title, ref=ref):
-                self.assertTrue(prom.query(expr), f"no data: {expr}")
+                # The summaries (Summaries true in the example) come once a
+                # window has closed whole: two of collectd's intervals.
+                self.assertTrue(wait_until(lambda: prom.query(expr), timeout=90, step=2),
+                                f"no data: {expr}")
                 executed += 1
         self.assertGreaterEqual(executed, 10)
         print(f"# first hour: {executed} wallboard queries returned data")
