@@ -29,6 +29,7 @@
 #include "gen_conv.h"
 #include "gen_conv_counts.h"
 #include "gen_entity.h"
+#include "gen_hub.h"
 #include "gen_json.h"
 #include "gen_latest.h"
 #include "gen_log.h"
@@ -632,7 +633,7 @@ static int stream_topics(gr_instance_t *inst) {
               "%s, agent activity %s",
               n_queues, channels, channels == 1 ? "" : "s", streamed,
               inst->config.conversation_events ? "on" : "off", agents);
-  gen_config_string_list_free(topics, n_topics);
+  gen_hub_topics_free(topics, n_topics);
   return 0;
 }
 
