@@ -205,7 +205,8 @@ static series_t *series_new(gen_summary_t *s, const char *key, size_t len) {
 /* "<a>\x1f<b>\x1f<c>" into out; its length, or 0 when it does not fit. */
 static size_t join3(char *out, const char *a, const char *b, const char *c) {
   size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-  if (la + lb + lc + 3 > SUMMARY_KEY_MAX)
+  if (la + lb + lc + 3 > SUMMARY_KEY_MAX || memchr(a, SEP, la) != NULL ||
+      memchr(b, SEP, lb) != NULL || memchr(c, SEP, lc) != NULL)
     return 0;
   memcpy(out, a, la);
   out[la] = SEP;
@@ -233,6 +234,8 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     s->end = (t / s->window + 1) * s->window;
   if (t < s->end - s->window)
     t = s->end - s->window; /* a window already closed is not reopened */
+  else if (t >= s->end)
+    t = s->end - 1; /* not closed first: the open window's last instant */
   series_t *r = gen_map_get(&s->index, key);
   if (r == NULL) {
     if ((r = series_new(s, key, len)) == NULL)

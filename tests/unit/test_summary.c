@@ -8,6 +8,7 @@
 
 #include "collectd/core/testing.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -227,6 +228,28 @@ DEF_TEST(configuration_keys) {
   return 0;
 }
 
+DEF_TEST(misuse_never_dispatches_a_non_number) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  /* A change after the open window without closing it first. */
+  OK(gen_summary_observe(s, "Q", "waiting", "voice", 2, AT(0)) == 0);
+  OK(gen_summary_observe(s, "Q", "waiting", "voice", 5, AT(90)) == 0);
+  /* A name with the key's separator is refused, not split wrongly. */
+  EXPECT_EQ_INT(-ENAMETOOLONG,
+                gen_summary_observe(s, "Q\x1fx", "waiting", "voice", 1, AT(1)));
+  gen_summary_close(s, AT(200), collect, &sink);
+  for (size_t i = 0; i < sink.n; i++)
+    OK(isfinite(sink.got[i].value));
+  EXPECT_EQ_DOUBLE(5, find(&sink, "Q", "waiting_max", "voice", AT(60)));
+  EXPECT_EQ_DOUBLE(5, find(&sink, "Q", "waiting_min", "voice", AT(120)));
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(1, st.series);
+  gen_summary_free(s);
+  return 0;
+}
+
 DEF_TEST(flat_memory_and_forget) {
   gen_summary_t *s = NEW();
   sink_t sink = {0};
@@ -257,6 +280,7 @@ int main(void) {
   RUN_TEST(only_the_types_listed);
   RUN_TEST(dispatched_at_the_window_end_with_its_interval);
   RUN_TEST(configuration_keys);
+  RUN_TEST(misuse_never_dispatches_a_non_number);
   RUN_TEST(flat_memory_and_forget);
   END_TEST;
 }
