@@ -1,0 +1,824 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Whole-process CPU per message and peak RSS of the real collectd with
+genesys_realtime, next to a Node peer (`ws` + JSON.parse into a Map) and a
+Python peer (python3-websockets + json into a dict), all fed the same file
+of queue observation messages over a loopback WebSocket (issue #16, item 1).
+
+One invocation:
+
+ 1. starts the simulator (tests/sim/gensim.py, plain http) with --queues Q
+    and writes a file of N observation messages (Q queues x 5 media, each
+    shaped as the simulator sends them: topicName
+    v2.analytics.queues.{id}.observations, eventBody {group:{queueId,
+    mediaType}, data:[{interval, metrics:[oWaiting, oInteracting,
+    oAlerting, oLongestWaiting, oLongestInteracting]}]}) with random counts;
+ 2. serves collectd's REST calls through a small proxy in front of the
+    simulator that changes only the connectUri of a created channel, so the
+    plugin's WebSocket reaches this script's replay server;
+ 3. runs, interleaved, --repeat times: collectd without a write plugin,
+    collectd with write_prometheus, the Node peer, the Python peer. Each
+    consumer connects (collectd also subscribes and reads its observation
+    baseline); once it is quiet, the server sends the whole file (prebuilt
+    frames, as fast as the client reads) and the bench takes utime+stime of
+    /proc/<pid>/stat (and the sum of /proc/<pid>/task/*/schedstat, in ns)
+    before and after: after = the client's socket receive queue is empty
+    and its CPU time has stopped moving. Peak RSS is VmHWM at that moment.
+
+A run counts only if verified. collectd: its self-metric notify_messages
+(plugin instance "self") equals N, and waiting/interacting/alerting of
+every group in the file (read from collectd's value cache with unixsock
+GETVAL) equal the file's last message for that group. Peers: the message
+count and the sha256 of their final map, which they print, equal N and
+the file's. The no-write-plugin config reads notify_messages through a
+PostCacheChain that passes only plugin instance "self" to csv (one regex
+per dispatched value; nothing else is written).
+
+  python3 bench/bench_daemon.py --frames 20000 --repeat 2
+  (make bench-daemon BENCH_ARGS="--frames 20000 --repeat 2")
+
+Needs node, npm install in bench/peers (ws), and /usr/bin/python3 with
+python3-websockets.
+
+--latency adds issue #16 item 2's measure, after the rounds: collectd with
+write_http (FlushInterval --flush-interval, default 0.1) to a receiver in
+this process; --latency-messages messages paced at --latency-rate a second,
+each giving its group a waiting count of its own; the latency of a message
+is from its send to the first arrival of that value at the receiver
+(p50/p99/max).
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import collectd_harness  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PEERS = os.path.join(ROOT, "bench", "peers")
+MEDIA = ["voice", "chat", "email", "message", "callback"]
+PLUGIN = "genesys_realtime"
+J = dict(separators=(",", ":"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- the file ---------------------------------------------------------------
+
+def make_file(path, queue_ids, frames, seed):
+    """Writes frames observation messages, one JSON a line; returns
+    (expected collectd values {(qid, media): (w, i, a)}, peer checksum,
+    mean bytes)."""
+    rng = random.Random(seed)
+    groups = [(q, m) for q in queue_ids for m in MEDIA]
+    now_ms = int(time.time() * 1000)
+    s = now_ms - now_ms % 1800000
+    iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".000Z"
+    interval = iso(s) + "/" + iso(s + 1800000)
+    last = {}
+    total = 0
+    order = []
+    with open(path, "w") as f:
+        for i in range(frames):
+            if not order:
+                order = groups[:]
+                rng.shuffle(order)
+            qid, media = order.pop()
+            w, it, al = rng.randint(0, 20), rng.randint(0, 40), rng.randint(0, 5)
+            lw = {"count": w}
+            if w:
+                lw["calculatedMetricValue"] = now_ms - rng.randint(1000, 900000)
+            li = {"count": it}
+            if it:
+                li["calculatedMetricValue"] = now_ms - rng.randint(1000, 1800000)
+            metrics = [{"metric": "oWaiting", "stats": {"count": w}},
+                       {"metric": "oInteracting", "stats": {"count": it}},
+                       {"metric": "oAlerting", "stats": {"count": al}},
+                       {"metric": "oLongestWaiting", "stats": lw},
+                       {"metric": "oLongestInteracting", "stats": li}]
+            topic = f"v2.analytics.queues.{qid}.observations"
+            msg = {"topicName": topic, "version": "2",
+                   "eventBody": {"group": {"queueId": qid, "mediaType": media},
+                                 "data": [{"interval": interval, "metrics": metrics}]},
+                   "metadata": {"CorrelationId": str(uuid.UUID(int=rng.getrandbits(128)))}}
+            line = json.dumps(msg, **J)
+            total += len(line)
+            f.write(line + "\n")
+            last[(qid, media)] = (topic + "/" + media, metrics, (w, it, al))
+    lines = sorted(key + "|" + ",".join(f"{m['metric']}:{m.get('qualifier') or ''}:"
+                                        f"{m['stats']['count']}" for m in metrics)
+                   for key, metrics, _ in last.values())
+    checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return {k: v[2] for k, v in last.items()}, checksum, total / frames
+
+
+def ws_frame(opcode, payload):
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 127]) + n.to_bytes(8, "big")
+    return head + payload
+
+
+def load_blob(path):
+    with open(path, "rb") as f:
+        return b"".join(ws_frame(1, line.rstrip(b"\n")) for line in f)
+
+
+# ---- the replay server -------------------------------------------------------
+
+class Replay:
+    """A minimal WebSocket server: one consumer at a time; sends the blob
+    when go is set, answers pings, closes when told."""
+
+    def __init__(self, blob):
+        self.blob = blob
+        self.paced = None  # (frames [(key, frame)], per second) for --latency
+        self.send_times = {}
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.reset()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self):
+        self.conns = []
+        self.connected = threading.Event()
+        self.first_frame = threading.Event()
+        self.go = threading.Event()
+        self.sent = threading.Event()
+        self.send_lock = threading.Lock()
+
+    def _accept(self):
+        while True:
+            try:
+                c, addr = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c, addr), daemon=True).start()
+
+    def _serve(self, c, addr):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d:
+                c.close()
+                return
+            buf += d
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        hdrs = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        accept = base64.b64encode(hashlib.sha1(
+            (hdrs.get("sec-websocket-key", "") +
+             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        c.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n").encode())
+        self.conns.append((c, addr))
+        self.connected.set()
+        threading.Thread(target=self._read, args=(c, rest), daemon=True).start()
+        self.go.wait()
+        if len(self.conns) != 1:
+            return  # a second socket gets nothing (the run then fails)
+        if self.paced is None:
+            with self.send_lock:
+                c.sendall(self.blob)
+        else:  # latency: one frame at a time, at its moment; send times kept
+            frames, rate = self.paced
+            t0 = time.monotonic()
+            for i, (key, frame) in enumerate(frames):
+                delay = t0 + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                with self.send_lock:
+                    c.sendall(frame)
+                self.send_times[key] = time.time()
+        self.sent.set()
+
+    def _read(self, c, buf):
+        try:
+            while True:
+                while len(buf) < 2:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                op, n = buf[0] & 15, buf[1] & 127
+                off = 2
+                if n == 126:
+                    need = 4
+                elif n == 127:
+                    need = 10
+                else:
+                    need = 2
+                while len(buf) < need + 4:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                if n == 126:
+                    n, off = int.from_bytes(buf[2:4], "big"), 4
+                elif n == 127:
+                    n, off = int.from_bytes(buf[2:10], "big"), 10
+                masked = buf[1] & 128
+                while len(buf) < off + (4 if masked else 0) + n:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                mask = buf[off:off + 4] if masked else b"\0\0\0\0"
+                off += 4 if masked else 0
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[off:off + n]))
+                buf = buf[off + n:]
+                self.first_frame.set()
+                if op == 9:
+                    with self.send_lock:
+                        c.sendall(ws_frame(10, payload))
+                elif op == 8:
+                    return
+        except OSError:
+            return
+
+    def client_port(self):
+        return self.conns[0][1][1]
+
+    def close(self):
+        for c, _ in self.conns:
+            try:
+                with self.send_lock:
+                    c.sendall(ws_frame(8, (1000).to_bytes(2, "big")))
+            except OSError:
+                pass
+        time.sleep(0.2)
+        for c, _ in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def queues_on(a_port, b_port):
+    """tx and rx queue bytes of the loopback TCP socket a_port -> b_port."""
+    want = f":{a_port:04X}", f":{b_port:04X}"
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[1].endswith(want[0]) and p[2].endswith(want[1]):
+                tx, rx = p[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+# ---- the REST proxy ----------------------------------------------------------
+
+class Proxy:
+    """Forwards every request to the simulator; rewrites connectUri of a
+    created channel to the replay server; counts subscriptions and
+    observation queries."""
+
+    def __init__(self, sim_base, ws_port):
+        u = urllib.parse.urlparse(sim_base)
+        self.target = (u.hostname, u.port)
+        self.ws_port = ws_port
+        self.lock = threading.Lock()
+        self.events = []  # (monotonic time, "subs" | "obs" | "channel")
+        proxy = self
+
+        class H(BaseHTTPRequestHandler):
+            def _any(self):
+                n = int(self.headers.get("Content-Length", 0) or 0)
+                body = self.rfile.read(n) if n else None
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("host", "connection", "content-length")}
+                conn = http.client.HTTPConnection(*proxy.target, timeout=60)
+                conn.request(self.command, self.path, body=body, headers=hdrs)
+                r = conn.getresponse()
+                data = r.read()
+                path = self.path.split("?")[0]
+                kind = None
+                if self.command == "POST" and path == "/api/v2/notifications/channels" \
+                        and r.status < 300:
+                    js = json.loads(data)
+                    js["connectUri"] = f"ws://127.0.0.1:{proxy.ws_port}/channels/{js['id']}"
+                    data = json.dumps(js).encode()
+                    kind = "channel"
+                elif self.command in ("PUT", "POST") and path.endswith("/subscriptions"):
+                    kind = "subs"
+                elif path == "/api/v2/analytics/queues/observations/query":
+                    kind = "obs"
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+                if kind:
+                    with proxy.lock:
+                        proxy.events.append((time.monotonic(), kind))
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, kind):
+        with self.lock:
+            return sum(1 for _, k in self.events if k == kind)
+
+    def last(self):
+        with self.lock:
+            return self.events[-1][0] if self.events else 0
+
+
+# ---- measuring ---------------------------------------------------------------
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        p = f.read().rsplit(")", 1)[1].split()
+    return int(p[11]) + int(p[12])
+
+
+def sched_ns(pid):
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_quiet(pid, window=0.3, limit_ns=2_000_000, timeout=60):
+    """Until the process used less than limit_ns of CPU over window s."""
+    deadline = time.monotonic() + timeout
+    prev = sched_ns(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = sched_ns(pid)
+        if now - prev < limit_ns:
+            return True
+        prev = now
+    return False
+
+
+def after_interval_burst(pid, interval):
+    """Waits for collectd's periodic re-dispatch of every value (a burst
+    of CPU once an Interval) to end, so the replay falls between two;
+    returns the burst's CPU in ms, or None if none was seen."""
+    deadline = time.monotonic() + interval + 3
+    prev, start = sched_ns(pid), None
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        cur = sched_ns(pid)
+        busy = cur - prev > 2_000_000
+        if busy and start is None:
+            start = prev
+        elif not busy and start is not None:
+            return (cur - start) / 1e6
+        prev = cur
+    return None
+
+
+def measure(pid, replay, frames, timeout):
+    """Sends the file; returns the CPU and memory figures of pid."""
+    t0, c0, s0 = time.monotonic(), cpu_ticks(pid), sched_ns(pid)
+    replay.go.set()
+    client = replay.client_port()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if replay.sent.is_set():
+            a = queues_on(client, replay.port)
+            b = queues_on(replay.port, client)
+            if a and b and a[1] == 0 and b[0] == 0:
+                break
+        time.sleep(0.005)
+    else:
+        raise RuntimeError("the consumer did not take the file in time")
+    t_drained = time.monotonic()
+    wait_quiet(pid, window=0.2, limit_ns=1_000_000)
+    c1, s1 = cpu_ticks(pid), sched_ns(pid)
+    return {"us_msg": (c1 - c0) / TICK * 1e6 / frames,
+            "sched_us_msg": (s1 - s0) / 1e3 / frames,
+            "cpu_s": (c1 - c0) / TICK, "wall_s": t_drained - t0,
+            "hwm_mib": vm_hwm_kib(pid) / 1024}
+
+
+# ---- consumers ---------------------------------------------------------------
+
+def getvals(sock_path, idents):
+    """GETVAL of each identifier over unixsock: {ident: first value}."""
+    out = {}
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    f = s.makefile("rwb")
+    for i in range(0, len(idents), 200):
+        chunk = idents[i:i + 200]
+        for ident in chunk:
+            f.write(f'GETVAL "{ident}"\n'.encode())
+        f.flush()
+        for ident in chunk:
+            head = f.readline().decode()
+            n = int(head.split(" ", 1)[0])
+            vals = [f.readline().decode().strip() for _ in range(max(n, 0))]
+            out[ident] = float(vals[0].split("=", 1)[1]) if n > 0 else None
+    s.close()
+    return out
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def run_collectd(kind, args, sim, proxy, replay, expected):
+    replay.reset()
+    prom_port = free_port() if kind == "prometheus" else None
+    stock = ("logfile", "csv", "unixsock", "match_regex") + (
+        ("write_prometheus",) if prom_port else ())
+    cd = collectd_harness.Collectd("", stock=stock)
+    sock_path = os.path.join(cd.dir, "unixsock")
+    org = (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
+           f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
+           f'    ClientId "{sim.info["client_id"]}"\n'
+           f'    ClientSecret "{sim.info["client_secret"]}"\n'
+           '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
+    conf = (f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
+            f'PluginDir "{cd.plugin_dir}"\n'
+            f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
+            f"Interval {args.interval}\n"
+            "LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
+            f'  File "{cd.log}"\n  PrintSeverity true\n</Plugin>\n'
+            f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
+            f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n")
+    if prom_port:
+        conf += ("LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
+                 f'  Port "{prom_port}"\n</Plugin>\n')
+    else:
+        # notify_messages only, to csv: nothing else is written
+        conf += ("LoadPlugin csv\n"
+                 f'<Plugin csv>\n  DataDir "{cd.csv}"\n  StoreRates false\n</Plugin>\n'
+                 "LoadPlugin match_regex\nPostCacheChain \"SelfOnly\"\n"
+                 "<Chain \"SelfOnly\">\n  <Rule \"self\">\n    <Match \"regex\">\n"
+                 '      PluginInstance "^self$"\n    </Match>\n'
+                 '    <Target "write">\n      Plugin "csv"\n    </Target>\n'
+                 '    Target "stop"\n  </Rule>\n  Target "stop"\n</Chain>\n')
+    with open(cd.conf, "w") as f:
+        f.write(conf)
+    want_obs = (args.queues + 99) // 100
+    res = {"consumer": f"collectd ({'write_prometheus' if prom_port else 'no write'})"}
+    try:
+        base_obs = proxy.count("obs")
+        cd.start()
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            if cd.proc.poll() is not None:
+                raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
+            if replay.connected.is_set() and proxy.count("obs") - base_obs >= want_obs \
+                    and time.monotonic() - proxy.last() > 0.5:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
+        wait_quiet(cd.proc.pid)
+        res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
+        res.update(measure(cd.proc.pid, replay, args.frames, args.timeout))
+        t_done = time.time()
+        # verification: notify_messages == frames
+        got = None
+        deadline = time.monotonic() + args.interval + 15
+        while time.monotonic() < deadline and got != args.frames:
+            time.sleep(0.5)
+            if prom_port:
+                try:
+                    with urllib.request.urlopen(
+                            f"http://127.0.0.1:{prom_port}/metrics", timeout=10) as r:
+                        text = r.read().decode()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    if "notify_messages" in line and '"self"' in line and \
+                            not line.startswith("#"):
+                        got = int(float(line.split("}")[1].split()[0]))
+            else:
+                rows = collectd_harness.csv_values(cd.csv, PLUGIN + "-self",
+                                                   "notify_messages")
+                rows = [r for r in rows if r[0] >= t_done - 1]
+                if rows:
+                    got = int(rows[-1][1])
+        res["messages"] = got
+        idents, want = [], {}
+        for (qid, media), (w, it, al) in expected.items():
+            for t, v in (("waiting", w), ("interacting", it), ("alerting", al)):
+                ident = f"acme/{PLUGIN}-{qid}/{t}-{media}"
+                idents.append(ident)
+                want[ident] = v
+        have = getvals(sock_path, idents)
+        bad = [(i, have[i], want[i]) for i in idents if have[i] != want[i]]
+        res["verified"] = got == args.frames and not bad
+        res["why"] = "" if res["verified"] else (
+            f"notify_messages {got} != {args.frames}; {len(bad)} of {len(idents)} values "
+            f"differ, first {bad[:3]}")
+        channels = len(replay.conns)
+        if channels != 1:
+            res["verified"] = False
+            res["why"] += f"; {channels} sockets (expected 1)"
+        return res
+    finally:
+        replay.close()
+        cd.cleanup()
+
+
+def latency_frames(queue_ids, n):
+    """n messages round-robin over the groups, each with a waiting count
+    of its own (the k-th message of a group waits k + 1): the value that
+    reaches the writer names the message. [((qid, media, k + 1), frame)]"""
+    groups = [(q, m) for q in queue_ids for m in MEDIA]
+    out = []
+    for i in range(n):
+        qid, media = groups[i % len(groups)]
+        k = i // len(groups) + 1
+        metrics = [{"metric": "oWaiting", "stats": {"count": k}},
+                   {"metric": "oInteracting", "stats": {"count": 0}},
+                   {"metric": "oAlerting", "stats": {"count": 0}}]
+        msg = {"topicName": f"v2.analytics.queues.{qid}.observations", "version": "2",
+               "eventBody": {"group": {"queueId": qid, "mediaType": media},
+                             "data": [{"interval": "2026-01-01T00:00:00.000Z/"
+                                       "2026-01-01T00:30:00.000Z", "metrics": metrics}]},
+               "metadata": {"CorrelationId": str(uuid.uuid4())}}
+        out.append(((qid, media, float(k)), ws_frame(1, json.dumps(msg, **J).encode())))
+    return out
+
+
+def run_latency(args, sim, proxy, replay, queue_ids):
+    """Send-to-write_http latency of waiting values, FlushInterval
+    --flush-interval, at --latency-rate messages a second."""
+    from receiver import Receiver
+    replay.reset()
+    replay.paced = (latency_frames(queue_ids, args.latency_messages), args.latency_rate)
+    replay.send_times = {}
+    rx = Receiver()
+    cd = collectd_harness.Collectd("", stock=("logfile", "write_http"))
+    org = (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
+           f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
+           f'    ClientId "{sim.info["client_id"]}"\n'
+           f'    ClientSecret "{sim.info["client_secret"]}"\n'
+           '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
+    conf = (f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
+            f'PluginDir "{cd.plugin_dir}"\n'
+            f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
+            f"Interval {args.interval}\n"
+            "LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
+            f'  File "{cd.log}"\n  PrintSeverity true\n</Plugin>\n'
+            f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n"
+            f"<LoadPlugin write_http>\n  FlushInterval {args.flush_interval}\n</LoadPlugin>\n"
+            "<Plugin write_http>\n"
+            f'  <Node "bench">\n    URL "http://127.0.0.1:{rx.port}/"\n'
+            '    Format "JSON"\n    StoreRates false\n    BufferSize 65536\n'
+            "  </Node>\n</Plugin>\n")
+    with open(cd.conf, "w") as f:
+        f.write(conf)
+    want_obs = (args.queues + 99) // 100
+    try:
+        base_obs = proxy.count("obs")
+        cd.start()
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            if replay.connected.is_set() and proxy.count("obs") - base_obs >= want_obs \
+                    and time.monotonic() - proxy.last() > 0.5:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
+        wait_quiet(cd.proc.pid)
+        replay.go.set()
+        replay.sent.wait(args.timeout)
+        time.sleep(2 + 2 * args.flush_interval)
+        with rx.lock:
+            arrivals = list(rx.arrivals)
+        first = {}
+        for now, _, key, value in arrivals:
+            if key[1] == PLUGIN and key[3] == "waiting":
+                first.setdefault((key[2], key[4], value), now)
+        lat = sorted(first[k] - t for k, t in replay.send_times.items() if k in first)
+        missing = len(replay.send_times) - len(lat)
+        return lat, missing
+    finally:
+        replay.paced = None
+        replay.close()
+        cd.cleanup()
+        rx.stop()
+
+
+def run_peer(name, cmd, args, replay, checksum):
+    replay.reset()
+    url = f"ws://127.0.0.1:{replay.port}/channels/peer"
+    proc = subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    res = {"consumer": name}
+    try:
+        if not replay.first_frame.wait(args.timeout):
+            raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
+        wait_quiet(proc.pid)
+        res.update(measure(proc.pid, replay, args.frames, args.timeout))
+        replay.close()
+        out, err = proc.communicate(timeout=args.timeout)
+        js = json.loads(out.decode().strip().splitlines()[-1])
+        res["messages"] = js["messages"]
+        res["verified"] = js["messages"] == args.frames and js["checksum"] == checksum
+        res["why"] = "" if res["verified"] else f"peer said {js}, want {checksum}"
+        return res
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def fmt_ms(v):
+    return f"{v:.0f}" if isinstance(v, float) else ("none seen" if v is None else v)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=100000)
+    ap.add_argument("--queues", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--interval", type=int, default=10,
+                    help="collectd Interval (the plugin re-dispatches every value each)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--consumers", default="collectd,collectd-prom,node,python",
+                    help="comma list of collectd, collectd-prom, node, python")
+    ap.add_argument("--file", default=None, help="keep the message file here")
+    ap.add_argument("--latency", action="store_true",
+                    help="also measure send-to-write_http latency (issue #16 item 2)")
+    ap.add_argument("--latency-messages", type=int, default=5000)
+    ap.add_argument("--latency-rate", type=float, default=500, help="messages a second")
+    ap.add_argument("--flush-interval", type=float, default=0.1,
+                    help="write_http's FlushInterval for --latency")
+    ap.add_argument("--node", default=shutil.which("node") or "node")
+    ap.add_argument("--python", default="/usr/bin/python3")
+    args = ap.parse_args()
+    wanted = args.consumers.split(",")
+    if "node" in wanted and not os.path.isdir(os.path.join(PEERS, "node_modules", "ws")):
+        sys.exit("bench/peers/node_modules/ws missing: run `npm install` in bench/peers")
+
+    tmp = tempfile.mkdtemp(prefix="bench-daemon-")
+    sim = Simulator("--queues", str(args.queues), "--agents", str(2 * args.queues),
+                    "--max-channels", "1000", "--heartbeat", "600", "--speed", "1",
+                    "--warmup", "60", tls=False)
+    try:
+        qids = sorted(sim.truth()["queues"])
+        sim.fault({"fault": "pause"})  # the model stops: the simulator only answers REST
+        path = args.file or os.path.join(tmp, "frames.jsonl")
+        expected, checksum, mean = make_file(path, qids, args.frames, args.seed)
+        blob = load_blob(path)
+        replay = Replay(blob)
+        proxy = Proxy(sim.base_url, replay.port)
+        ncpu = os.cpu_count()
+        load = os.getloadavg()[0]
+        print(f"# {args.frames} frames, {len(qids)} queues x {len(MEDIA)} media, mean "
+              f"{mean:.0f} B/message ({len(blob) / 1e6:.1f} MB framed); repeat "
+              f"{args.repeat}, interleaved; collectd Interval {args.interval}; "
+              f"{ncpu} CPUs, load {load:.2f}", flush=True)
+        node_ver = subprocess.run([args.node, "--version"], capture_output=True,
+                                  text=True).stdout.strip()
+        help_text = subprocess.run([collectd_harness.COLLECTD, "-h"], capture_output=True,
+                                   text=True).stdout.splitlines()
+        cd_ver = next((x.split(",")[0] for x in help_text if x.startswith("collectd ")),
+                      "collectd")
+        py_ver = subprocess.run(
+            [args.python, "-c", "import sys, websockets; "
+             "print(sys.version.split()[0], 'websockets', websockets.__version__)"],
+            capture_output=True, text=True).stdout.strip()
+        ws_ver = json.load(open(os.path.join(PEERS, "node_modules", "ws", "package.json"))
+                           ).get("version") if "node" in wanted else "-"
+        print(f"# {cd_ver}, build {collectd_harness.BUILD}; node {node_ver} ws {ws_ver}; "
+              f"{args.python} {py_ver}", flush=True)
+        print(f"{'run':>3} {'consumer':<28} {'cpu us/msg':>10} {'sched us/msg':>12} "
+              f"{'peak RSS MiB':>12} {'wall s':>7} {'msg/s':>9} {'verified':>8} "
+              f"{'interval ms':>11}", flush=True)
+        runs = []
+        for r in range(args.repeat):
+            for c in wanted:
+                try:
+                    if c == "collectd":
+                        res = run_collectd("none", args, sim, proxy, replay, expected)
+                    elif c == "collectd-prom":
+                        res = run_collectd("prometheus", args, sim, proxy, replay, expected)
+                    elif c == "node":
+                        res = run_peer("node (ws + JSON.parse)",
+                                       [args.node, os.path.join(PEERS, "consumer.js")],
+                                       args, replay, checksum)
+                    elif c == "python":
+                        res = run_peer("python (websockets + json)",
+                                       [args.python, os.path.join(PEERS, "consumer.py")],
+                                       args, replay, checksum)
+                    else:
+                        sys.exit(f"unknown consumer {c}")
+                except Exception as e:  # a failed run is reported, not counted
+                    res = {"consumer": c, "verified": False, "why": str(e)[:500]}
+                res["run"] = r + 1
+                runs.append(res)
+                if "us_msg" in res:
+                    print(f"{r + 1:>3} {res['consumer']:<28} {res['us_msg']:>10.2f} "
+                          f"{res['sched_us_msg']:>12.2f} {res['hwm_mib']:>12.1f} "
+                          f"{res['wall_s']:>7.2f} {args.frames / res['wall_s']:>9.0f} "
+                          f"{'yes' if res['verified'] else 'NO':>8} "
+                          f"{fmt_ms(res.get('interval_ms', '-')):>11}", flush=True)
+                if not res["verified"]:
+                    print(f"#   not verified: {res['why']}", flush=True)
+        print(f"\n# median of verified runs; ratio = cpu us/msg / node's")
+        names = []
+        for res in runs:
+            if res["consumer"] not in names and "us_msg" in res:
+                names.append(res["consumer"])
+        med = {}
+        for n in names:
+            ok = [x for x in runs if x["consumer"] == n and x["verified"]]
+            if ok:
+                med[n] = (statistics.median(x["us_msg"] for x in ok),
+                          statistics.median(x["sched_us_msg"] for x in ok),
+                          max(x["hwm_mib"] for x in ok), len(ok))
+        node = next((v for k, v in med.items() if k.startswith("node")), None)
+        # the ratio within each round (consumers run back to back), then its
+        # median: steadier than a ratio of medians on a machine that is busy
+        # at times
+        per_round = {}
+        for r in range(1, args.repeat + 1):
+            nd = [x for x in runs if x["run"] == r and x["verified"]
+                  and x["consumer"].startswith("node")]
+            for x in runs:
+                if x["run"] == r and x["verified"] and nd:
+                    per_round.setdefault(x["consumer"], []).append(
+                        x["sched_us_msg"] / nd[0]["sched_us_msg"])
+        print(f"{'consumer':<28} {'runs':>4} {'cpu us/msg':>10} {'sched us/msg':>12} "
+              f"{'peak RSS MiB':>12} {'x node cpu':>10} {'x node RSS':>10} "
+              f"{'x node/round':>12}")
+        for n, (us, sus, hwm, k) in med.items():
+            rc = f"{us / node[0]:.2f}" if node else "-"
+            rr = f"{hwm / node[2]:.2f}" if node else "-"
+            pr = f"{statistics.median(per_round[n]):.2f}" if n in per_round else "-"
+            print(f"{n:<28} {k:>4} {us:>10.2f} {sus:>12.2f} {hwm:>12.1f} {rc:>10} {rr:>10} "
+                  f"{pr:>12}")
+        if args.latency:
+            lat, missing = run_latency(args, sim, proxy, replay, qids)
+            if lat:
+                q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
+                print(f"\n# latency, send -> write_http (FlushInterval {args.flush_interval}), "
+                      f"{args.latency_messages} messages at {args.latency_rate:.0f}/s: "
+                      f"p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1] * 1000:.1f} ms; "
+                      f"{missing} not seen")
+            else:
+                print(f"# latency: no value seen ({missing} missing)")
+        failed = [x for x in runs if not x["verified"]]
+        if failed:
+            print(f"# {len(failed)} run(s) not verified (left out)")
+        return 1 if failed else 0
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
