@@ -637,11 +637,17 @@ def run_latency(args, sim, proxy, replay, queue_ids):
         with rx.lock:
             arrivals = list(rx.arrivals)
         first = {}
-        for now, _, key, value in arrivals:
+        for now, vtime, key, value in arrivals:
             if key[1] == PLUGIN and key[3] == "waiting":
-                first.setdefault((key[2], key[4], value), now)
-        lat = sorted(first[k] - t for k, t in replay.send_times.items() if k in first)
-        missing = len(replay.send_times) - len(lat)
+                first.setdefault((key[2], key[4], value), (now, vtime))
+        seen = [(first[k], t) for k, t in replay.send_times.items() if k in first]
+        # the whole way, and its two parts: to the value's own time (the
+        # plugin's, when it dispatched or held it) and from there on
+        # (collectd's queue, write_http's buffer and flush, the POST)
+        lat = {"total": sorted(a - t for (a, _), t in seen),
+               "plugin": sorted(v - t for (_, v), t in seen),
+               "after": sorted(a - v for (a, v), _ in seen)}
+        missing = len(replay.send_times) - len(seen)
         return lat, missing
     finally:
         replay.paced = None
@@ -803,12 +809,18 @@ def main():
                   f"{pr:>12}")
         if args.latency:
             lat, missing = run_latency(args, sim, proxy, replay, qids)
-            if lat:
-                q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
+            if lat["total"]:
+                def q(part, p):
+                    v = lat[part]
+                    return v[min(len(v) - 1, int(p * len(v)))] * 1000
                 print(f"\n# latency, send -> write_http (FlushInterval {args.flush_interval}), "
                       f"{args.latency_messages} messages at {args.latency_rate:.0f}/s: "
-                      f"p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1] * 1000:.1f} ms; "
-                      f"{missing} not seen")
+                      f"p50 {q('total', 0.5):.1f} ms, p99 {q('total', 0.99):.1f} ms, "
+                      f"max {lat['total'][-1] * 1000:.1f} ms; {missing} not seen")
+                for part, what in (("plugin", "send -> the value's time"),
+                                   ("after", "the value's time -> write_http")):
+                    print(f"#   {what}: p50 {q(part, 0.5):.1f} ms, "
+                          f"p99 {q(part, 0.99):.1f} ms, max {lat[part][-1] * 1000:.1f} ms")
             else:
                 print(f"# latency: no value seen ({missing} missing)")
         failed = [x for x in runs if not x["verified"]]

@@ -101,6 +101,10 @@ typedef struct {
   cdtime_t interval;    /* the read interval, for dispatches from our threads */
   cdtime_t last_time;   /* of the last dispatch: times strictly increase */
   gen_latest_t *latest; /* every queue and org value leaves through it */
+  /* The rolling re-dispatch (redispatch_due): the queues before cursor were
+   * re-dispatched in the cycle that began at cycle_start. */
+  size_t cursor;
+  cdtime_t cycle_start;
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
@@ -443,13 +447,63 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   return GEN_NOTIFY_OK;
 }
 
+/* Every value of queue i again (collectd forgets a series not dispatched
+ * for two intervals; write_prometheus drops it). */
+static void redispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
+                             bool bulk) {
+  gr_queue_t *q = &inst->state[i];
+  if (q->conv == NULL &&
+      gen_conv_store_pending(&inst->store, inst->queues.items[i].id))
+    conv_of(inst, i); /* totals from before the restart, at once */
+  gr_sink_t sink = {
+      .inst = inst, .queue = queue_instance(inst, i), .time = t, .bulk = bulk};
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+    if (q->media[m].seen && media_wanted(inst, m))
+      gen_qs_put_media(&q->media[m], NULL, gen_media_names[m], t, put, &sink);
+  if (q->agents.seen)
+    gen_qs_put_agents(&q->agents, NULL, put, &sink);
+  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
+    if (q->conv[m].seen && media_wanted(inst, m))
+      gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
+                          &inst->config.wait_bounds, put, &sink);
+}
+
+/* The periodic re-dispatch rolls: the channel ticks re-dispatch the queues
+ * in order, as much of the list as the cycle (one interval, from the last
+ * read) has run, and the read does what is left (all of it when no channel
+ * ticks). All at the read put every series in collectd's write queue at
+ * once, and a live change queued behind 12,500 values waited 300 ms for
+ * write_http. Called with the lock held. */
+static void redispatch_due(gr_instance_t *inst, cdtime_t now, bool all) {
+  size_t n = inst->queues.count, target = n;
+  if (!all) {
+    if (inst->cycle_start == 0 || inst->interval == 0)
+      return; /* no read yet */
+    cdtime_t ran = now > inst->cycle_start ? now - inst->cycle_start : 0;
+    if (ran < inst->interval)
+      target = (size_t)((double)n * (double)ran / (double)inst->interval);
+  }
+  if (inst->cursor >= target)
+    return;
+  /* The whole list at once is remembered as one (gen_latest_put_bulk). */
+  bool bulk = all && inst->cursor == 0;
+  cdtime_t t = gr_now(inst); /* one time per slice: each series once */
+  for (size_t i = inst->cursor; i < target; i++)
+    redispatch_queue(inst, i, t, bulk);
+  inst->cursor = target;
+  if (bulk)
+    gen_latest_bulk_done(inst->latest, cdtime());
+}
+
 /* Changes held back by gen_latest leave when their hold ends, also when no
  * message comes after them. */
 static void gr_on_tick(void *ud) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
+  cdtime_t now = cdtime();
   if (gen_latest_pending(inst->latest) > 0)
-    gen_latest_flush(inst->latest, cdtime(), false);
+    gen_latest_flush(inst->latest, now, false);
+  redispatch_due(inst, now, false);
   if (inst->summary != NULL)
     gr_now(inst); /* windows close on time, messages or not */
   pthread_mutex_unlock(&inst->lock);
@@ -682,6 +736,8 @@ static int refresh_queues(gr_instance_t *inst) {
   inst->queues = fresh;
   inst->state = state;
   inst->listed_at = cdtime();
+  if (changed) /* indexes moved: this cycle's rest is all of them */
+    inst->cursor = 0;
   pthread_mutex_unlock(&inst->lock);
 
   if (changed || !inst->streaming)
@@ -746,32 +802,21 @@ static int gr_read(user_data_t *ud) {
   /* Changes held back (see gen_latest.h) whose hold ended leave now, even
    * when no message came since. */
   gen_latest_flush(inst->latest, cdtime(), false);
-  cdtime_t t = gr_now(inst); /* one time for all: each series once */
+  redispatch_due(inst, 0, true); /* what the ticks left of this cycle */
+  inst->cursor = 0;
+  inst->cycle_start = cdtime();
+  cdtime_t t = gr_now(inst);
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
-    if (q->conv == NULL &&
-        gen_conv_store_pending(&inst->store, inst->queues.items[i].id))
-      conv_of(inst, i); /* totals from before the restart, at once */
-    gr_sink_t sink = {.inst = inst,
-                      .queue = queue_instance(inst, i),
-                      .time = t,
-                      .bulk = true};
-    for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
-      if (q->media[m].seen && media_wanted(inst, m))
-        gen_qs_put_media(&q->media[m], NULL, gen_media_names[m], t, put, &sink);
-    if (q->agents.seen)
-      gen_qs_put_agents(&q->agents, NULL, put, &sink);
+    gr_sink_t sink = {
+        .inst = inst, .queue = queue_instance(inst, i), .time = t};
     for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
-      if (q->conv[m].seen && media_wanted(inst, m)) {
-        gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
-                            &inst->config.wait_bounds, put, &sink);
+      if (q->conv[m].seen && media_wanted(inst, m))
         gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put,
                                      &sink);
-      }
   }
   if (inst->config.agent_activity && inst->agents.seen)
     dispatch_org(inst, NULL, NULL, t);
-  gen_latest_bulk_done(inst->latest, cdtime());
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
     conv_state_save(inst);

@@ -176,6 +176,64 @@ DEF_TEST(times_strictly_increase) {
   return 0;
 }
 
+/* The periodic re-dispatch rolls over the interval: each channel tick
+ * re-dispatches the queues the cycle has reached, the read the rest, and
+ * each queue leaves once per cycle. */
+static size_t waiting_of(const char *queue) {
+  size_t n = 0;
+  for (size_t i = 0; i < mock_values_num; i++)
+    n += strcmp(mock_values[i].plugin_instance, queue) == 0 &&
+         strcmp(mock_values[i].type, "waiting") == 0;
+  return n;
+}
+
+DEF_TEST(redispatch_rolls_over_the_interval) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  gr_instance_t *inst = make_instance(8);
+  char queue[8][32];
+  for (size_t i = 0; i < 8; i++) {
+    char msg[1024];
+    snprintf(queue[i], sizeof(queue[i]), "Sales_EN_%03zu", i);
+    snprintf(msg, sizeof(msg),
+             "{\"topicName\":\"v2.analytics.queues.q-%03zu.observations\","
+             "\"eventBody\":{\"group\":{\"queueId\":\"q-%03zu\","
+             "\"mediaType\":\"voice\"},\"data\":[{\"metrics\":[{"
+             "\"metric\":\"oWaiting\",\"stats\":{\"count\":%zu}}]}]}}",
+             i, i, i + 1);
+    feed(inst, msg);
+  }
+  gr_read(&(user_data_t){.data = inst}); /* a cycle begins */
+  cdtime_t interval = inst->interval;
+  OK(interval > 0);
+  mock_values_reset();
+  mock_time += interval / 2;
+  gr_on_tick(inst);
+  gr_on_tick(inst); /* the same moment: nothing more */
+  for (size_t i = 0; i < 8; i++)
+    EXPECT_EQ_INT(i < 4 ? 1 : 0, waiting_of(queue[i]));
+  mock_time += interval / 4;
+  gr_on_tick(inst);
+  for (size_t i = 0; i < 8; i++)
+    EXPECT_EQ_INT(i < 6 ? 1 : 0, waiting_of(queue[i]));
+  EXPECT_EQ_DOUBLE(5, mock_find(queue[4], "waiting", "voice")->value.gauge);
+  gr_read(&(user_data_t){.data = inst}); /* the rest, and a new cycle */
+  for (size_t i = 0; i < 8; i++)
+    EXPECT_EQ_INT(1, waiting_of(queue[i]));
+  mock_values_reset();
+  mock_time += 2 * interval; /* ticks late: the whole cycle, once */
+  gr_on_tick(inst);
+  gr_on_tick(inst);
+  for (size_t i = 0; i < 8; i++)
+    EXPECT_EQ_INT(1, waiting_of(queue[i]));
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst}); /* nothing left of that cycle */
+  for (size_t i = 0; i < 8; i++)
+    EXPECT_EQ_INT(0, waiting_of(queue[i]));
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
 #define LONGEST_EVENT(queue, metric, count, value)                             \
   "{\"topicName\":\"v2.analytics.queues." queue ".observations\","             \
   "\"eventBody\":{\"group\":{\"queueId\":\"" queue "\",\"mediaType\":"         \
@@ -795,6 +853,7 @@ int main(void) {
   RUN_TEST(control_and_bad_messages);
   RUN_TEST(times_strictly_increase);
   RUN_TEST(hold_keeps_series_in_order);
+  RUN_TEST(redispatch_rolls_over_the_interval);
   RUN_TEST(longest_in_every_form);
   RUN_TEST(observation_messages_merge);
   RUN_TEST(on_queue_per_routing_status);
