@@ -29,7 +29,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
-import test_analytics as ta  # noqa: E402  (FakeClockCollectd, _iso_ms)
+from collectd_harness import FakeClockCollectd, iso_ms  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 CONV = "POST /api/v2/analytics/conversations/aggregates/query"
@@ -70,15 +70,14 @@ def run_one(queues, args):
     sim = Simulator("--queues", str(queues), "--agents", str(agents),
                     "--flows", "2", "--speed", str(args.speed), "--start", "now",
                     "--warmup", "300", "--rate-limit", "1000000", tls=False)
-    ta.SPEED = args.speed
     block = sim.org_block(
         "acme",
         extra='    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT1M"\n'
         "    SettleDelay 5\n    RevisitWindow 120\n    QueueRefreshInterval 0\n"
         + ("    AgentStatus true\n" if args.agent_status else ""))
-    cd = ta.FakeClockCollectd(
+    cd = FakeClockCollectd(
         "<LoadPlugin genesys_analytics>\n  Interval 60\n</LoadPlugin>\n"
-        f"<Plugin genesys_analytics>\n{block}</Plugin>\n", sim,
+        f"<Plugin genesys_analytics>\n{block}</Plugin>\n", sim, args.speed,
         stock=("logfile", "csv"))
     try:
         cd.start()
@@ -100,7 +99,7 @@ def run_one(queues, args):
         pid = cd.proc.pid
         c0, r0 = cpu_seconds(pid), cpu_seconds(pid, "reader")
         s0 = cpu_seconds(sim.proc.pid)
-        t0 = ta._iso_ms(sim._open("/sim/info")["sim_time"])
+        t0 = iso_ms(sim._open("/sim/info")["sim_time"])
         perf = None
         if args.perf:
             import subprocess
@@ -108,7 +107,7 @@ def run_one(queues, args):
                 ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", "499", "-o", f"{args.perf}.{queues}",
                  "-p", str(pid)], stdout=subprocess.DEVNULL)
         # --cycles simulated minutes, i.e. that many new PT1M buckets
-        while ta._iso_ms(sim._open("/sim/info")["sim_time"]) < t0 + args.cycles * 60000:
+        while iso_ms(sim._open("/sim/info")["sim_time"]) < t0 + args.cycles * 60000:
             time.sleep(0.5)
         c1, r1 = cpu_seconds(pid), cpu_seconds(pid, "reader")
         if perf is not None:

@@ -50,6 +50,9 @@ def parse_args(argv=None):
     a("--channel-ttl", type=float, default=86400.0, help="channel lifetime, REAL seconds")
     a("--client-id", default="demo-client")
     a("--client-secret", default="demo-secret")
+    a("--extra-clients", type=int, default=0,
+      help="N more OAuth clients, <client-id>-K with secret <client-secret>-K "
+           "(K = 1..N), each with its own tokens, channels and limits")
     a("--rate-limit", type=int, default=300, help="requests per token per 60 real seconds")
     a("--org-route-limit", type=int, default=0,
       help="requests per 60 real seconds across all tokens on /api/v2/routing/queues* (0: off)")
@@ -201,7 +204,11 @@ class Runner:
             write_atomic(o.ready_file, json.dumps({
                 "port": app.port, "base_url": app.base_http, "ws_base": app.base_ws,
                 "ca": app.ca_path, "pid": os.getpid(), "client_id": o.client_id,
-                "client_secret": o.client_secret, "sim_start": simmodel.iso(app.clock.start_ms),
+                "client_secret": o.client_secret,
+                "clients": [[o.client_id, o.client_secret]] + [
+                    ["%s-%d" % (o.client_id, k), "%s-%d" % (o.client_secret, k)]
+                    for k in range(1, o.extra_clients + 1)],
+                "sim_start": simmodel.iso(app.clock.start_ms),
                 "speed": o.speed}))
         await self.stop_ev.wait()
         self.log("stopping")

@@ -237,6 +237,9 @@ class WsConn:
         st = self.app.stats
         st["ws_messages_sent"] += 1
         st["ws_bytes_sent"] += len(frame)
+        c = st.setdefault("by_client", {}).setdefault(
+            self.channel.client, {"requests": {}, "requests_total": 0, "ws_messages_sent": 0})
+        c["ws_messages_sent"] += 1
         if kind:
             k = st["ws_messages_by_topic"]
             k[kind] = k.get(kind, 0) + 1
@@ -1127,6 +1130,12 @@ class App:
         s = str(resp.status) if resp.action is None else resp.action
         e["by_status"][s] = e["by_status"].get(s, 0) + 1
         st["by_status"][s] = st["by_status"].get(s, 0) + 1
+        client = self.client_of(req)
+        if client is not None:
+            c = st.setdefault("by_client", {}).setdefault(
+                client, {"requests": {}, "requests_total": 0, "ws_messages_sent": 0})
+            c["requests_total"] += 1
+            c["requests"][stat_key] = c["requests"].get(stat_key, 0) + 1
         resp.headers.append(("ININ-Correlation-Id", corr))
         return resp
 
@@ -1212,6 +1221,28 @@ class App:
         self.served_hooks[id(resp)] = fn
         return resp
 
+    def client_secrets(self):
+        """Every OAuth client: the first and --extra-clients more."""
+        o = self.opts
+        found = {o.client_id: o.client_secret}
+        for k in range(1, getattr(o, "extra_clients", 0) + 1):
+            found["%s-%d" % (o.client_id, k)] = "%s-%d" % (o.client_secret, k)
+        return found
+
+    def client_of(self, req):
+        """The OAuth client a request came from (its bearer token's, or its
+        basic credentials'), or None."""
+        h = req.header("authorization", "")
+        if h.lower().startswith("bearer "):
+            t = self.tokens.get(h[7:].strip())
+            return t.client if t is not None else None
+        if h.lower().startswith("basic "):
+            try:
+                return base64.b64decode(h[6:].strip()).decode().partition(":")[0]
+            except Exception:
+                return None
+        return None
+
     def auth(self, req, corr):
         h = req.header("authorization", "")
         if not h.lower().startswith("bearer "):
@@ -1289,7 +1320,7 @@ class App:
             return Response(400, {"error": "unsupported_grant_type",
                                   "description": "grant_type must be client_credentials",
                                   "error_description": "grant_type must be client_credentials"})
-        if cid != self.opts.client_id or sec != self.opts.client_secret:
+        if cid is None or self.client_secrets().get(cid) != sec:
             self.stats["token_failures"] += 1
             return Response(401, {"error": "invalid_client",
                                   "description": "client authentication failed",
@@ -2239,6 +2270,12 @@ class App:
         st["sockets_open"] = len(self.sockets)
         st["subscriptions"] = {c.id: len(c.topics) for c in self.channels.values()}
         st["topics_subscribed"] = len(self.hub.subs)
+        clients = {}
+        for c in self.channels.values():
+            e = clients.setdefault(c.client, {"channels": 0, "topics": 0})
+            e["channels"] += 1
+            e["topics"] += len(c.topics)
+        st["channels_by_client"] = clients
         st["tokens_valid"] = sum(1 for t in self.tokens.values()
                                  if not t.revoked and t.expires > time.time())
         st["faults"] = self.faults.describe()

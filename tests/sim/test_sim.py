@@ -317,6 +317,45 @@ class T01Auth(unittest.TestCase):
         self.assertIn(b"Connection: close", data)
 
 
+class T01cClients(unittest.TestCase):
+    """--extra-clients: more OAuth clients, each counted apart (sharded
+    agents, one client each)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 60, "--queues", 6, "--agents", 40, "--seed", 3, "--quiet",
+                      "--extra-clients", 2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_each_client_logs_in_and_is_counted(self):
+        self.assertEqual(self.sim.info["clients"],
+                         [["demo-client", "demo-secret"], ["demo-client-1", "demo-secret-1"],
+                          ["demo-client-2", "demo-secret-2"]])
+        c = self.sim.client(login=False)
+        self.assertEqual(c.login("demo-client-2", "demo-secret-1")[0], 401)
+        self.assertEqual(c.login("demo-client-3", "demo-secret-3")[0], 401)
+        self.assertEqual(c.login("demo-client-2", "demo-secret-2")[0], 200)
+        self.assertEqual(c.request("GET", "/api/v2/routing/queues")[0], 200)
+        st, h, ch = c.request("POST", "/api/v2/notifications/channels")
+        self.assertEqual(st, 200)
+        queue = c.request("GET", "/api/v2/routing/queues")[2]["entities"][0]["id"]
+        topic = "v2.analytics.queues.%s.observations" % queue
+        c.request("PUT", "/api/v2/notifications/channels/%s/subscriptions" % ch["id"],
+                  [{"id": topic}])
+        st = self.sim.stats()
+        mine = st["by_client"]["demo-client-2"]
+        # by the client a request names, refused or not
+        self.assertEqual(mine["requests"]["POST /oauth/token"], 2)
+        self.assertEqual(mine["requests"]["GET /api/v2/routing/queues"], 2)
+        self.assertEqual(mine["requests_total"], 6)
+        self.assertEqual(st["by_client"]["demo-client-3"]["requests_total"], 1)
+        self.assertEqual(st["channels_by_client"]["demo-client-2"], {"channels": 1, "topics": 1})
+        self.assertNotIn("demo-client-1", st["channels_by_client"])
+
+
 class T01bPermissions(unittest.TestCase):
     """A withheld permission: 403 missing.permissions naming it, as Genesys
     answers, on every route that needs it and no other."""
