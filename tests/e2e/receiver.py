@@ -59,6 +59,8 @@ class Receiver:
 
     def get(self, plugin, plugin_instance, type_, type_instance="", host=None):
         with self.lock:
+            if host is not None:  # the whole key: one lookup
+                return self.latest.get((host, plugin, plugin_instance, type_, type_instance))
             for key, value in self.latest.items():
                 if key[1:] == (plugin, plugin_instance, type_, type_instance) and (
                     host is None or key[0] == host
@@ -69,6 +71,9 @@ class Receiver:
     def get_timed(self, plugin, plugin_instance, type_, type_instance="", host=None):
         """(time, value) of the latest value, or None."""
         with self.lock:
+            if host is not None:
+                key = (host, plugin, plugin_instance, type_, type_instance)
+                return (self.latest_time[key], self.latest[key]) if key in self.latest else None
             for key, value in self.latest.items():
                 if key[1:] == (plugin, plugin_instance, type_, type_instance) and (
                     host is None or key[0] == host
