@@ -788,10 +788,11 @@ class T04Aggregates(unittest.TestCase):
                "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert", "oServiceLevel",
                "nConnected", "tTalkComplete", "tHeldComplete"]
 
-    def test_conversation_aggregates_match_truth(self):
-        iv, start, end = self.interval()
-        st, h, js = self.agg({"interval": iv, "granularity": "PT5M", "groupBy": ["queueId"],
-                              "metrics": self.METRICS,
+    def queue_buckets(self, iv, metrics, gran="PT5M", group_by=("queueId",)):
+        """{(interval, queue, media): {metric: stats}} of the selected queues
+        (grouped by media type too, whether asked or not)."""
+        st, h, js = self.agg({"interval": iv, "granularity": gran,
+                              "groupBy": list(group_by), "metrics": metrics,
                               "filter": {"type": "and", "clauses": [
                                   or_filter("queueId", self.ids)]}})
         self.assertEqual(st, 200, js)
@@ -801,8 +802,14 @@ class T04Aggregates(unittest.TestCase):
             self.assertEqual(set(g), {"queueId", "mediaType"})
             for d in r["data"]:
                 self.assertTrue(d["metrics"], "empty metrics must be omitted")
-                got[(d["interval"], g["queueId"], g["mediaType"])] = \
-                    {m["metric"]: m["stats"] for m in d["metrics"]}
+                k = (d["interval"], g["queueId"], g["mediaType"])
+                self.assertNotIn(k, got)
+                got[k] = {m["metric"]: m["stats"] for m in d["metrics"]}
+        return got
+
+    def test_conversation_aggregates_match_truth(self):
+        iv, start, end = self.interval()
+        got = self.queue_buckets(iv, self.METRICS)
         n = 0
         for biv, qs in self.truth["buckets"].items():
             for qid, ms in qs.items():
@@ -839,21 +846,8 @@ class T04Aggregates(unittest.TestCase):
 
     def all_metrics(self, iv, gran="PT5M"):
         """{(interval, queue, media): {metric: stats}} of every catalogue metric."""
-        st, h, js = self.agg({"interval": iv, "granularity": gran,
-                              "groupBy": ["queueId", "mediaType"],
-                              "metrics": simmodel.CATALOGUE_METRICS,
-                              "filter": {"type": "and", "clauses": [
-                                  or_filter("queueId", self.ids)]}})
-        self.assertEqual(st, 200, js)
-        got = {}
-        for r in js["results"]:
-            g = r["group"]
-            for d in r["data"]:
-                self.assertTrue(d["metrics"], "empty metrics must be omitted")
-                k = (d["interval"], g["queueId"], g["mediaType"])
-                self.assertNotIn(k, got)
-                got[k] = {m["metric"]: m["stats"] for m in d["metrics"]}
-        return got
+        return self.queue_buckets(iv, simmodel.CATALOGUE_METRICS, gran,
+                                  ("queueId", "mediaType"))
 
     def test_every_catalogue_metric_as_the_truth_says(self):
         iv, start, end = self.interval()
