@@ -177,6 +177,8 @@ static const gen_agg_metric_t ga_metrics[] = {
     GA_DURATION("voicemail", "tVoicemail", GA_VOICE),
 };
 #define GA_METRIC_COUNT STATIC_ARRAY_SIZE(ga_metrics)
+_Static_assert(STATIC_ARRAY_SIZE(ga_metrics) <= GEN_AGG_MAX_METRICS,
+               "the catalogue outgrows GEN_AGG_MAX_METRICS");
 /* The API leaves out what did not happen: counts are 0 then. */
 static const gen_agg_catalogue_t ga_catalogue = {
     .metrics = ga_metrics,
