@@ -31,35 +31,89 @@ ssize_t gen_agg_metric_find(const gen_agg_catalogue_t *cat, const char *name) {
   return found;
 }
 
+bool gen_agg_set_on(const gen_agg_catalogue_t *cat, const char *name,
+                    bool *on) {
+  unsigned bit = 0;
+  bool all = cat->n_sets > 0 && strcasecmp(name, "all") == 0;
+  for (size_t i = 0; i < cat->n_sets && i < 8 * sizeof(bit); i++)
+    if (strcasecmp(name, cat->sets[i]) == 0)
+      bit = 1u << i;
+  if (!all && bit == 0)
+    return false;
+  for (size_t m = 0; m < cat->n; m++)
+    if (all || (cat->metrics[m].sets & bit))
+      on[m] = true;
+  return true;
+}
+
+/* The k-th of what a value of the Metric key may be: the sets, "all",
+ * then our metric names. */
+static const char *valid_name(const gen_agg_catalogue_t *cat, size_t k) {
+  if (cat->n_sets == 0)
+    return cat->metrics[k].name;
+  if (k < cat->n_sets)
+    return cat->sets[k];
+  return k == cat->n_sets ? "all" : cat->metrics[k - cat->n_sets - 1].name;
+}
+
+/* One line of the refusal of value i of ci: the first names the key and
+ * the value, the others continue it. */
+static void refuse_line(const gen_org_t *org, const oconfig_item_t *ci,
+                        size_t i, bool first, const char *text) {
+  if (first) {
+    /* The offending value, shown (and made safe) as for any key. */
+    oconfig_item_t one = *ci;
+    one.values = &ci->values[i];
+    one.values_num = 1;
+    gen_config_error(org, &one, text);
+  } else
+    GEN_ERROR("%s plugin: Org \"%s\": %s (continued): %s", org->plugin,
+              org->name, ci->key, text);
+}
+
+/* Refuses value i of ci naming every valid one, in lines under a log
+ * line's length. */
+static void refuse_metric(const gen_org_t *org, const oconfig_item_t *ci,
+                          size_t i, const gen_agg_catalogue_t *cat) {
+  bool api = false;
+  for (size_t k = 0; k < cat->n && !api; k++)
+    api = strcasecmp(ci->values[i].value.string, cat->metrics[k].api) == 0;
+  char line[640];
+  size_t used = (size_t)snprintf(
+      line, sizeof(line), "%s; valid: ",
+      api               ? "this API metric is more than one of ours, name one"
+      : cat->n_sets > 0 ? "unknown metric or set"
+                        : "unknown metric");
+  bool first = true;
+  size_t n_valid = cat->n + (cat->n_sets > 0 ? cat->n_sets + 1 : 0);
+  for (size_t k = 0; k < n_valid; k++) {
+    const char *name = valid_name(cat, k);
+    const char *sep = k + 1 < n_valid ? ", " : "";
+    if (used + strlen(name) + strlen(sep) >= sizeof(line)) {
+      refuse_line(org, ci, i, first, line);
+      first = false;
+      used = 0;
+    }
+    used +=
+        (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", name, sep);
+  }
+  refuse_line(org, ci, i, first, line);
+}
+
 int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
                            const gen_agg_catalogue_t *cat, bool *on) {
   char **names = NULL;
   size_t n = 0;
   int status = gen_config_string_list(org, ci, &names, &n);
   for (size_t i = 0; status == 0 && i < n; i++) {
+    if (gen_agg_set_on(cat, names[i], on))
+      continue;
     ssize_t m = gen_agg_metric_find(cat, names[i]);
     if (m >= 0) {
       on[m] = true;
       continue;
     }
-    char valid[1024];
-    size_t used = 0;
-    for (size_t k = 0; k < cat->n && used < sizeof(valid); k++)
-      used += (size_t)snprintf(valid + used, sizeof(valid) - used, "%s%s",
-                               k ? ", " : "", cat->metrics[k].name);
-    char why[1200];
-    bool api = false;
-    for (size_t k = 0; k < cat->n && !api; k++)
-      api = strcasecmp(names[i], cat->metrics[k].api) == 0;
-    snprintf(why, sizeof(why), "%s; valid: %s",
-             api ? "this API metric is more than one of ours, name one"
-                 : "unknown metric",
-             valid);
-    /* The offending value, shown (and made safe) as for any key. */
-    oconfig_item_t one = *ci;
-    one.values = &ci->values[i];
-    one.values_num = 1;
-    gen_config_error(org, &one, why);
+    refuse_metric(org, ci, i, cat);
     status = -EINVAL;
   }
   gen_config_string_list_free(names, n);

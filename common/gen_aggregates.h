@@ -49,6 +49,7 @@ typedef struct {
    * total_duration_{count,ms} with name as the measure in type_instance;
    * ratios <name>, <name>_numerator|_denominator and total_<name>_…. */
   const char *bucket_type, *total_type;
+  unsigned sets; /* bit i: a member of the catalogue's sets[i] */
 } gen_agg_metric_t;
 
 #define GEN_AGG_MAX_METRICS 128 /* per catalogue */
@@ -60,14 +61,23 @@ typedef struct {
    * what did not happen) are recorded as 0, so a bucket's gauge says 0
    * rather than keeping an older bucket's value. */
   bool zero_absent;
+  /* Names of sets of metrics the "Metric" key also takes (a metric's sets
+   * says which it is in), and then "all" too; NULL: names only. */
+  const char *const *sets;
+  size_t n_sets;
 } gen_agg_catalogue_t;
 
 /* The metric named name (ours, or the API's when only one metric has that
  * API name; case-insensitive), or -1. */
 ssize_t gen_agg_metric_find(const gen_agg_catalogue_t *cat, const char *name);
 
-/* The "Metric" key: each value turns its metric on in on[cat->n]. Unknown
- * names are refused naming the key, the value and the valid names. */
+/* Turns on in on[cat->n] the members of the set named name ("all": every
+ * metric; case-insensitive); false when the catalogue has no such set. */
+bool gen_agg_set_on(const gen_agg_catalogue_t *cat, const char *name, bool *on);
+
+/* The "Metric" key: each value turns its metric, or the members of its set,
+ * on in on[cat->n]. Unknown names are refused naming the key, the value and
+ * the valid sets and names (over several lines when long). */
 int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
                            const gen_agg_catalogue_t *cat, bool *on);
 

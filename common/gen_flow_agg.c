@@ -42,7 +42,7 @@ static const gen_agg_metric_t metrics[] = {
 };
 /* Only what happened: a group's absent metric stays absent. */
 static const gen_agg_catalogue_t catalogue = {
-    metrics, STATIC_ARRAY_SIZE(metrics), false};
+    .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = false};
 
 gen_agg_values_t *gen_flow_agg_values_new(void) {
   return gen_agg_values_new(&catalogue);

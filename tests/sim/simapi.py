@@ -1768,27 +1768,18 @@ class App:
         return start, end, gran, metrics, gb
 
     def _fmt_stats(self, metric, s):
-        c, sm, mn, mx = s
+        return M.fmt_stats(metric, s)
 
-        def num(x):
-            return int(x) if x == int(x) else x
-        if metric == "oServiceLevel":
-            if not c:
-                return None
-            return {"ratio": round(sm / c, 4), "numerator": int(sm), "denominator": int(c),
-                    "target": M.SL_TARGET}
-        if metric[0] == "t":
-            return {"max": num(mx), "min": num(mn), "count": int(c), "sum": num(sm)}
-        return {"count": int(c)}
-
-    async def _store_query(self, store, start, end, gran, keyfn, metrics):
+    async def _store_query(self, store, start, end, gran, keyfn, metrics, *more):
+        """The stats of store (and of the stores in more, added up)."""
         out = {}
         if end > start:
             n = 0
-            for _ in store.query_iter(out, start, end, gran, keyfn, metrics):
-                n += 1
-                if n % 2 == 0:
-                    await asyncio.sleep(0)
+            for st in (store,) + more:
+                for _ in st.query_iter(out, start, end, gran, keyfn, metrics):
+                    n += 1
+                    if n % 2 == 0:
+                        await asyncio.sleep(0)
         return out
 
     async def _agg_results(self, res, start, end, gran, metrics):
@@ -1839,7 +1830,7 @@ class App:
                 return None
             return tuple(sorted((x, d[x]) for x in gset if x in d))
         res = await self._store_query(model.conv_store, start, min(end, model.now), gran,
-                                      keyfn, metrics)
+                                      keyfn, metrics, model.synth_store)
         return Response(200, {"results": await self._agg_results(res, start, end, gran,
                                                                  metrics)})
 

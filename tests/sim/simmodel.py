@@ -16,6 +16,7 @@ import heapq
 import math
 import random
 import time
+import zlib
 from array import array
 
 ROUTING = ["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"]
@@ -91,6 +92,31 @@ CONV_METRICS = ["nOffered", "nTransferred", "nOverSla", "tAnswered", "tAbandon",
 WINDOW_METRICS = ["nOffered", "nTransferred", "nOverSla", "nConnected", "tAnswered", "tAbandon",
                   "tShortAbandon", "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert",
                   "tTalkComplete", "tHeldComplete"]
+# Every metric the conversation aggregates query takes (README.md, "The
+# conversation aggregates catalogue"): CONV_METRICS from the modelled
+# conversations, the rest from SynthStore.
+CATALOGUE_METRICS = [
+    "nBlindTransferred", "nBotInteractions", "nCallbackAttempts", "nCallbackOverSla",
+    "nCallbackScheduled", "nCfcOffered", "nCobrowseSessions", "nConnected", "nConsult",
+    "nConsultTransferred", "nConversations", "nError", "nOffered", "nOutbound",
+    "nOutboundAbandoned", "nOutboundAttempted", "nOutboundConnected", "nOverSla",
+    "nStateTransitionError", "nTakeover", "nTransferred",
+    "oAudioMessageCount", "oCallbackServiceLevel", "oExternalAudioMessageCount",
+    "oExternalMediaCount", "oMediaCount", "oMessageCount", "oMessageSegmentCount",
+    "oMessageTurn", "oServiceLevel", "oServiceTarget", "oSkillExpressionApplications",
+    "tAbandon", "tAcd", "tActiveCallback", "tActiveCallbackComplete", "tAcw",
+    "tAgentResponseTime", "tAgentVideoConnected", "tAlert", "tAnswered",
+    "tAverageAgentResponseTime", "tAverageCustomerResponseTime", "tBarging",
+    "tCallbackAbandon", "tCallbackConnect", "tCallbackNotReached", "tCallbackVirtualWait",
+    "tCfcAbandon", "tCfcAcd", "tCfcAnswered", "tCfcFlowOut", "tCoaching",
+    "tCoachingComplete", "tConnected", "tContacting", "tDialing", "tFirstConnect",
+    "tFirstDial", "tFirstEngagement", "tFirstResponse", "tFlowOut", "tHandle", "tHeld",
+    "tHeldComplete", "tIvr", "tMonitoring", "tMonitoringComplete", "tNotResponding",
+    "tPark", "tParkComplete", "tScreenMonitoring", "tShortAbandon", "tSnippetRecord",
+    "tTalk", "tTalkComplete", "tTransmitting", "tUserResponseTime", "tVoicemail", "tWait"]
+SYNTH_METRICS = [m for m in CATALOGUE_METRICS if m not in CONV_METRICS]
+# served as numerator/denominator (count = denominator, sum = numerator)
+RATIO_METRICS = ("oServiceLevel", "oCallbackServiceLevel")
 FLOW_METRICS = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "nFlowMilestone", "tFlow",
                 "tFlowDisconnect", "tFlowExit", "tFlowOutcome"]
 
@@ -204,6 +230,84 @@ class Store:
                         if arr[i + 3] > s[3]:
                             s[3] = arr[i + 3]
             yield
+
+
+def fmt_stats(metric, s):
+    """The stats object of one metric of an aggregates answer, from its
+    [count, sum, min, max]; None when there is nothing to say."""
+    c, sm, mn, mx = s
+
+    def num(x):
+        return int(x) if x == int(x) else x
+    if metric in RATIO_METRICS:
+        if not c:
+            return None
+        return {"ratio": round(sm / c, 4), "numerator": int(sm), "denominator": int(c),
+                "target": SL_TARGET}
+    if metric[0] == "t":
+        return {"max": num(mx), "min": num(mn), "count": int(c), "sum": num(sm)}
+    return {"count": int(c)}
+
+
+class SynthStore:
+    """The catalogue's metrics the model has no notion of: per minute, queue
+    and media type, a deterministic number of events (none in most minutes)
+    and, for durations, their lengths, all from a CRC of the names, so every
+    query and the truth see the same values whatever range they ask for.
+    Minutes from the model's start to now only. Same query_iter() as Store."""
+
+    def __init__(self, model):
+        self.model = model
+
+    @staticmethod
+    def events(qid, media, minute, metric):
+        h = zlib.crc32(("%s|%s|%d|%s" % (qid, media, minute, metric)).encode())
+        if h % 10 < 6:
+            return []
+        n = 1 + (h >> 4) % 3
+        if metric in RATIO_METRICS:
+            return [float((h >> (8 + i)) & 1) for i in range(n)]
+        if metric[0] == "t":
+            return [float(500 + zlib.crc32(b"%d|%d" % (h, i)) % 180000) for i in range(n)]
+        return [None] * n
+
+    def query_iter(self, out, start_ms, end_ms, gran_ms, keyfn, metrics):
+        wanted = [m for m in metrics if m in SYNTH_METRICS]
+        model = self.model
+        m0 = max(-(-start_ms // 60000), -(-model.start_ms // 60000))
+        m1 = min(-(-end_ms // 60000), model.now // 60000)
+        if not wanted:
+            return
+        keys = [((q.idx, m, None), q.id, m) for q in model.queues for m in q.media]
+        groups = [(keyfn(k), qid, m) for k, qid, m in keys]
+        for minute in range(m0, m1):
+            b = (minute * 60000 - start_ms) // gran_ms
+            for g, qid, media in groups:
+                if g is None:
+                    continue
+                for metric in wanted:
+                    ev = self.events(qid, media, minute, metric)
+                    if not ev:
+                        continue
+                    arr = [0.0, 0.0, math.inf, -math.inf]
+                    for v in ev:
+                        accumulate(arr, 0, v)
+                    slot = out.setdefault((b, g), {})
+                    s = slot.get(metric)
+                    if s is None:
+                        slot[metric] = arr
+                    else:
+                        s[0] += arr[0]
+                        s[1] += arr[1]
+                        s[2] = min(s[2], arr[2])
+                        s[3] = max(s[3], arr[3])
+            yield
+
+    def query(self, start_ms, end_ms, gran_ms, keyfn, metrics):
+        out = {}
+        for _ in self.query_iter(out, start_ms, end_ms, gran_ms, keyfn, metrics):
+            pass
+        return out
 
 
 class WindowStore(Store):
@@ -660,6 +764,7 @@ class Model:
         self.conv_count = 0
         self.conv_store = WindowStore(CONV_METRICS)
         self.flow_store = Store(FLOW_METRICS)
+        self.synth_store = SynthStore(self)
         self.org_routing = [0] * len(ROUTING)
         self.org_presence = [0] * len(PRESENCES)
         self.flow_truth = {}
@@ -1663,9 +1768,12 @@ class Model:
         # closed buckets
         end = (now // gran_ms) * gran_ms
         start = end - buckets * gran_ms
-        res = self.conv_store.query(start, end, gran_ms,
-                                    lambda k: (k[0], k[1]) if k[0] in qset else None,
-                                    CONV_METRICS)
+        def keyfn(k):
+            return (k[0], k[1]) if k[0] in qset else None
+        res = self.conv_store.query(start, end, gran_ms, keyfn, CONV_METRICS)
+        for _ in self.synth_store.query_iter(res, start, end, gran_ms, keyfn,
+                                             SYNTH_METRICS):
+            pass
         bl = {}
         for (b, (qi, m)), md in res.items():
             bstart = start + b * gran_ms
@@ -1687,6 +1795,11 @@ class Model:
                     "service_level": {"numerator": int(md["oServiceLevel"][1]),
                                       "denominator": int(md["oServiceLevel"][0])}
                     if "oServiceLevel" in md else {"numerator": 0, "denominator": 0}}
+            # every metric of the catalogue that happened, as the
+            # aggregates query serves it
+            e[m]["metrics"] = {n: st for n, st in ((n, fmt_stats(n, md[n]))
+                                                   for n in CATALOGUE_METRICS if n in md)
+                               if st is not None}
         flows = {}
         fb = self.flow_buckets(start, end, gran_ms)
         for f in self.flows:

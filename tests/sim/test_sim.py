@@ -827,10 +827,11 @@ class T04Aggregates(unittest.TestCase):
                "tTalk", "tHeld", "tAcw", "tHandle", "tWait", "tAlert", "oServiceLevel",
                "nConnected", "tTalkComplete", "tHeldComplete"]
 
-    def test_conversation_aggregates_match_truth(self):
-        iv, start, end = self.interval()
-        st, h, js = self.agg({"interval": iv, "granularity": "PT5M", "groupBy": ["queueId"],
-                              "metrics": self.METRICS,
+    def queue_buckets(self, iv, metrics, gran="PT5M", group_by=("queueId",)):
+        """{(interval, queue, media): {metric: stats}} of the selected queues
+        (grouped by media type too, whether asked or not)."""
+        st, h, js = self.agg({"interval": iv, "granularity": gran,
+                              "groupBy": list(group_by), "metrics": metrics,
                               "filter": {"type": "and", "clauses": [
                                   or_filter("queueId", self.ids)]}})
         self.assertEqual(st, 200, js)
@@ -840,8 +841,14 @@ class T04Aggregates(unittest.TestCase):
             self.assertEqual(set(g), {"queueId", "mediaType"})
             for d in r["data"]:
                 self.assertTrue(d["metrics"], "empty metrics must be omitted")
-                got[(d["interval"], g["queueId"], g["mediaType"])] = \
-                    {m["metric"]: m["stats"] for m in d["metrics"]}
+                k = (d["interval"], g["queueId"], g["mediaType"])
+                self.assertNotIn(k, got)
+                got[k] = {m["metric"]: m["stats"] for m in d["metrics"]}
+        return got
+
+    def test_conversation_aggregates_match_truth(self):
+        iv, start, end = self.interval()
+        got = self.queue_buckets(iv, self.METRICS)
         n = 0
         for biv, qs in self.truth["buckets"].items():
             for qid, ms in qs.items():
@@ -871,8 +878,81 @@ class T04Aggregates(unittest.TestCase):
                         self.assertEqual(set(s), {"max", "min", "count", "sum"})
                         self.assertLessEqual(s["min"], s["max"])
         self.assertGreater(n, 20, "the model should have offered conversations")
+        # every (bucket, queue, media) with a modelled metric is answered
         self.assertEqual(len(got), sum(1 for qs in self.truth["buckets"].values()
-                                       for ms in qs.values() for _ in ms))
+                                       for ms in qs.values() for t in ms.values()
+                                       if set(t["metrics"]) & set(self.METRICS)))
+
+    def all_metrics(self, iv, gran="PT5M"):
+        """{(interval, queue, media): {metric: stats}} of every catalogue metric."""
+        return self.queue_buckets(iv, simmodel.CATALOGUE_METRICS, gran,
+                                  ("queueId", "mediaType"))
+
+    def test_every_catalogue_metric_as_the_truth_says(self):
+        iv, start, end = self.interval()
+        got = self.all_metrics(iv)
+        want = {(biv, q, m): t["metrics"] for biv, qs in self.truth["buckets"].items()
+                for q, ms in qs.items() for m, t in ms.items() if t["metrics"]}
+        self.assertEqual(set(got), set(want))  # both ways
+        seen = set()
+        for k, ms in got.items():
+            self.assertEqual(ms, want[k], k)
+            for name, s in ms.items():
+                seen.add(name)
+                if name in simmodel.RATIO_METRICS:
+                    self.assertLessEqual(s["numerator"], s["denominator"], (k, name))
+                    self.assertGreater(s["denominator"], 0, (k, name))
+                elif name[0] == "t":
+                    self.assertEqual(set(s), {"count", "sum", "min", "max"}, (k, name))
+                    self.assertGreater(s["count"], 0, (k, name))
+                    self.assertLessEqual(s["min"], s["max"], (k, name))
+                    self.assertLessEqual(s["count"] * s["min"], s["sum"], (k, name))
+                    self.assertLessEqual(s["sum"], s["count"] * s["max"], (k, name))
+                else:
+                    self.assertEqual(set(s), {"count"}, (k, name))
+                    self.assertGreater(s["count"], 0, (k, name))  # zero is left out
+        # every metric answered somewhere, and each left out somewhere (the
+        # API omits what did not happen)
+        self.assertEqual(seen, set(simmodel.CATALOGUE_METRICS))
+        for name in simmodel.SYNTH_METRICS:
+            self.assertTrue(any(name not in ms for ms in got.values()), name)
+        # the modelled metrics are the model's: nOffered is the truth's offered
+        for (biv, q, m), ms in got.items():
+            self.assertEqual(ms.get("nOffered", {}).get("count", 0),
+                             self.truth["buckets"][biv][q][m]["offered"])
+
+    def test_catalogue_metrics_add_up_over_granularities(self):
+        """The synthesised metrics are per minute: a PT10M bucket is two PT5M
+        ones, and asking one bucket alone answers the same."""
+        iv, start, end = self.interval(4)
+        fine = self.all_metrics(iv)
+        coarse = self.all_metrics(iv, "PT10M")
+        one_iv = simmodel.iso(start, False) + "/" + simmodel.iso(start + 300000, False)
+        alone = self.all_metrics(one_iv)
+        for k, ms in alone.items():
+            self.assertEqual(ms, fine[k], k)
+        for (biv, q, m), ms in coarse.items():
+            a = simmodel_ms(biv.split("/")[0])
+            halves = [fine.get((simmodel.iso(a + i * 300000) + "/" +
+                                simmodel.iso(a + (i + 1) * 300000), q, m), {})
+                      for i in range(2)]
+            for name in simmodel.SYNTH_METRICS:
+                parts = [h[name] for h in halves if name in h]
+                if not parts:
+                    self.assertNotIn(name, ms)
+                    continue
+                if name in simmodel.RATIO_METRICS:
+                    self.assertEqual(ms[name]["numerator"],
+                                     sum(x["numerator"] for x in parts))
+                    self.assertEqual(ms[name]["denominator"],
+                                     sum(x["denominator"] for x in parts))
+                    continue
+                self.assertEqual(ms[name]["count"], sum(x["count"] for x in parts),
+                                 (biv, q, m, name))
+                if name[0] == "t":
+                    self.assertEqual(ms[name]["sum"], sum(x["sum"] for x in parts))
+                    self.assertEqual(ms[name]["max"], max(x["max"] for x in parts))
+                    self.assertEqual(ms[name]["min"], min(x["min"] for x in parts))
 
     def test_interval_and_granularity(self):
         iv, start, end = self.interval(12)

@@ -24,8 +24,10 @@ static const gen_agg_metric_t metrics[] = {
      .total_type = "total_runs_all"},
 };
 #define N_METRICS STATIC_ARRAY_SIZE(metrics)
-static const gen_agg_catalogue_t zeroed = {metrics, N_METRICS, true};
-static const gen_agg_catalogue_t as_is = {metrics, N_METRICS, false};
+static const gen_agg_catalogue_t zeroed = {
+    .metrics = metrics, .n = N_METRICS, .zero_absent = true};
+static const gen_agg_catalogue_t as_is = {
+    .metrics = metrics, .n = N_METRICS, .zero_absent = false};
 
 static double value_of(const gen_interval_value_t *v, size_t n,
                        const char *name) {
@@ -80,6 +82,28 @@ DEF_TEST(metric_key_turns_metrics_on_and_names_the_valid_ones) {
   mock_ci_free(ci);
   OK(mock_log_contains("more than one of ours"));
   gen_org_free(org);
+  return 0;
+}
+
+/* Sets: a set's members, "all" every metric, only with sets declared. */
+DEF_TEST(sets_turn_their_members_on) {
+  static const char *const sets[] = {"first", "second"};
+  static const gen_agg_metric_t m2[] = {
+      {.name = "a", .api = "nA", .kind = GEN_AGG_COUNT, .sets = 1u},
+      {.name = "b", .api = "tB", .kind = GEN_AGG_DURATION, .sets = 2u},
+      {.name = "c", .api = "nC", .kind = GEN_AGG_COUNT, .sets = 3u},
+      {.name = "d", .api = "nD", .kind = GEN_AGG_COUNT},
+  };
+  gen_agg_catalogue_t cat = {.metrics = m2, .n = 4, .sets = sets, .n_sets = 2};
+  bool on[4] = {false};
+  OK(gen_agg_set_on(&cat, "SECOND", on));
+  OK(!on[0] && on[1] && on[2] && !on[3]);
+  OK(!gen_agg_set_on(&cat, "third", on));
+  OK(gen_agg_set_on(&cat, "All", on));
+  OK(on[0] && on[1] && on[2] && on[3]);
+  bool none[N_METRICS] = {false};
+  OK(!gen_agg_set_on(&zeroed, "all", none)); /* no sets: names only */
+  OK(!none[0]);
   return 0;
 }
 
@@ -418,6 +442,7 @@ int main(void) {
   mock_log_echo = false;
   RUN_TEST(find_by_our_name_or_an_unambiguous_api_name);
   RUN_TEST(metric_key_turns_metrics_on_and_names_the_valid_ones);
+  RUN_TEST(sets_turn_their_members_on);
   RUN_TEST(request_metrics_once_each);
   RUN_TEST(a_bucket_read_into_engine_values);
   RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);

@@ -313,6 +313,78 @@ DEF_TEST(configuration_refuses_with_reasons) {
   return 0;
 }
 
+/* The catalogue: every name ours once, lower_snake; no API metric more
+ * than twice (a count and a duration); default is the first releases'
+ * fifteen in their order (their engine value names are in state files). */
+DEF_TEST(catalogue_names_and_sets) {
+  static const char *const first[] = {
+      "offered",     "answered", "abandoned",     "short_abandoned",
+      "transferred", "over_sla", "service_level", "handle",
+      "talk",        "hold",     "acw",           "wait",
+      "answer",      "alert",    "abandon"};
+  OK(GA_METRIC_COUNT <= GEN_AGG_MAX_METRICS);
+  EXPECT_EQ_INT(83, (int)GA_METRIC_COUNT);
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+    const gen_agg_metric_t *mt = &ga_metrics[m];
+    size_t same_api = 0;
+    for (size_t k = 0; k < GA_METRIC_COUNT; k++) {
+      OK(k == m || strcmp(mt->name, ga_metrics[k].name) != 0);
+      same_api += strcmp(mt->api, ga_metrics[k].api) == 0;
+    }
+    OK(same_api <= 2);
+    OK(strspn(mt->name, "abcdefghijklmnopqrstuvwxyz_") == strlen(mt->name));
+    OK(strchr("nto", mt->api[0]) != NULL);
+    bool dflt = (mt->sets & GA_DEFAULT) != 0;
+    bool released = m < STATIC_ARRAY_SIZE(first);
+    EXPECT_EQ_INT(released, dflt);
+    if (released)
+      EXPECT_EQ_STR(first[m], mt->name);
+  }
+  return 0;
+}
+
+DEF_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  ga_config_t *c = gen_plugin_config_new(&ga_plugin);
+  const char *two[] = {"Supervision", "tFirstConnect"};
+  oconfig_item_t *ci = mock_ci_strs("Metric", 2, two);
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  mock_ci_free(ci);
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+    EXPECT_EQ_INT((ga_metrics[m].sets & GA_SUPERVISION) != 0 ||
+                      strcmp(ga_metrics[m].name, "first_connect") == 0,
+                  c->metric_on[m]);
+  ci = mock_ci_str("Metric", "ALL");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  mock_ci_free(ci);
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+    OK(c->metric_on[m]);
+  mock_log_reset();
+  ci = mock_ci_str("Metric", "vocie");
+  OK(ga_config_key(org, ci, c) < 0);
+  mock_ci_free(ci);
+  OK(mock_log_contains("Metric \"vocie\": unknown metric or set; valid: "
+                       "default, voice, digital, outbound, supervision, all, "
+                       "offered, answered"));
+  /* the list goes on over more lines, to the last name */
+  OK(mock_log_contains("Metric (continued): "));
+  OK(mock_log_contains("talk_complete, transmitting, user_response_time, "
+                       "voicemail"));
+  gen_plugin_config_free(&ga_plugin, c);
+  gen_org_free(org);
+  return 0;
+}
+
+/* Without Metric: the default set, nothing else. */
+DEF_TEST(without_metric_the_default_set) {
+  ga_instance_t *inst = make_instance();
+  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+    EXPECT_EQ_INT((ga_metrics[m].sets & GA_DEFAULT) != 0,
+                  inst->config.metric_on[m]);
+  ga_instance_free(inst);
+  return 0;
+}
+
 /* MediaType in any case is asked in the API's spelling. */
 DEF_TEST(media_filter_in_the_api_spelling) {
   ga_instance_t *inst = make_instance();
@@ -346,6 +418,9 @@ int main(void) {
   RUN_TEST(agent_status_sums_every_batch_per_status);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(configuration_refuses_with_reasons);
+  RUN_TEST(catalogue_names_and_sets);
+  RUN_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing);
+  RUN_TEST(without_metric_the_default_set);
   RUN_TEST(media_filter_in_the_api_spelling);
   RUN_TEST(registers_and_configures);
   if (mock_rmtree(dir) != 0)
