@@ -20,6 +20,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "gen_aggregates.h"
 #include "gen_client.h"
+#include "gen_conv_agg.h"
 #include "gen_entity.h"
 #include "gen_interval.h"
 #include "gen_interval_config.h"
@@ -53,139 +54,7 @@
 #define GA_MAX_STATUSES 24
 #define GA_STATUS_LEN 40
 
-/* The named sets of metrics "Metric" takes (besides "all"): bit i of a
- * metric's sets is ga_sets[i]. "default" is what runs without a Metric key
- * (the measures of the first releases); the others add to it. */
-enum {
-  GA_DEFAULT = 1u << 0,
-  GA_VOICE = 1u << 1,
-  GA_DIGITAL = 1u << 2,
-  GA_OUTBOUND = 1u << 3,
-  GA_SUPERVISION = 1u << 4,
-};
-static const char *const ga_sets[] = {"default", "voice", "digital", "outbound",
-                                      "supervision"};
-
-#define GA_COUNT(n, a, s)                                                      \
-  { .name = n, .api = a, .kind = GEN_AGG_COUNT, .sets = s }
-#define GA_DURATION(n, a, s)                                                   \
-  { .name = n, .api = a, .kind = GEN_AGG_DURATION, .sets = s }
-#define GA_RATIO(n, a, s)                                                      \
-  { .name = n, .api = a, .kind = GEN_AGG_RATIO, .sets = s }
-
-/* The metric catalogue (gen_aggregates): our name, API metric, kind, sets.
- * One result group (queue and media). Every metric the conversation
- * aggregates query takes (tests/sim/README.md, "The conversation aggregates
- * catalogue", says where the list and the kinds come from): n-metrics are
- * counts, t-metrics durations, oServiceLevel and oCallbackServiceLevel
- * ratios, the other o-metrics counts (stats.count). Our name is the API's
- * in lower_snake without its prefix letter, but for the first fifteen
- * (released: their engine value names are in state files) and tConnected
- * (connected_time: nConnected is connected). */
-static const gen_agg_metric_t ga_metrics[] = {
-    /* the first releases' fifteen, in their order */
-    GA_COUNT("offered", "nOffered", GA_DEFAULT),
-    GA_COUNT("answered", "tAnswered", GA_DEFAULT),
-    GA_COUNT("abandoned", "tAbandon", GA_DEFAULT),
-    GA_COUNT("short_abandoned", "tShortAbandon", GA_DEFAULT),
-    GA_COUNT("transferred", "nTransferred", GA_DEFAULT),
-    GA_COUNT("over_sla", "nOverSla", GA_DEFAULT),
-    GA_RATIO("service_level", "oServiceLevel", GA_DEFAULT),
-    GA_DURATION("handle", "tHandle", GA_DEFAULT),
-    GA_DURATION("talk", "tTalk", GA_DEFAULT),
-    GA_DURATION("hold", "tHeld", GA_DEFAULT),
-    GA_DURATION("acw", "tAcw", GA_DEFAULT),
-    GA_DURATION("wait", "tWait", GA_DEFAULT),
-    GA_DURATION("answer", "tAnswered", GA_DEFAULT),
-    GA_DURATION("alert", "tAlert", GA_DEFAULT),
-    GA_DURATION("abandon", "tAbandon", GA_DEFAULT),
-    /* counts */
-    GA_COUNT("blind_transferred", "nBlindTransferred", GA_VOICE),
-    GA_COUNT("bot_interactions", "nBotInteractions", GA_DIGITAL),
-    GA_COUNT("callback_attempts", "nCallbackAttempts", GA_VOICE),
-    GA_COUNT("callback_over_sla", "nCallbackOverSla", GA_VOICE),
-    GA_COUNT("callback_scheduled", "nCallbackScheduled", GA_VOICE),
-    GA_COUNT("cfc_offered", "nCfcOffered", GA_VOICE),
-    GA_COUNT("cobrowse_sessions", "nCobrowseSessions", GA_DIGITAL),
-    GA_COUNT("connected", "nConnected", GA_VOICE),
-    GA_COUNT("consult", "nConsult", GA_VOICE),
-    GA_COUNT("consult_transferred", "nConsultTransferred", GA_VOICE),
-    GA_COUNT("conversations", "nConversations", 0),
-    GA_COUNT("error", "nError", 0),
-    GA_COUNT("outbound", "nOutbound", GA_OUTBOUND),
-    GA_COUNT("outbound_abandoned", "nOutboundAbandoned", GA_OUTBOUND),
-    GA_COUNT("outbound_attempted", "nOutboundAttempted", GA_OUTBOUND),
-    GA_COUNT("outbound_connected", "nOutboundConnected", GA_OUTBOUND),
-    GA_COUNT("state_transition_error", "nStateTransitionError", 0),
-    GA_COUNT("takeover", "nTakeover", GA_DIGITAL),
-    /* observations: counts of stats.count, but for the service levels */
-    GA_COUNT("audio_message_count", "oAudioMessageCount", GA_DIGITAL),
-    GA_RATIO("callback_service_level", "oCallbackServiceLevel", GA_VOICE),
-    GA_COUNT("external_audio_message_count", "oExternalAudioMessageCount",
-             GA_DIGITAL),
-    GA_COUNT("external_media_count", "oExternalMediaCount", GA_DIGITAL),
-    GA_COUNT("media_count", "oMediaCount", GA_DIGITAL),
-    GA_COUNT("message_count", "oMessageCount", GA_DIGITAL),
-    GA_COUNT("message_segment_count", "oMessageSegmentCount", GA_DIGITAL),
-    GA_COUNT("message_turn", "oMessageTurn", GA_DIGITAL),
-    GA_COUNT("service_target", "oServiceTarget", 0),
-    GA_COUNT("skill_expression_applications", "oSkillExpressionApplications",
-             0),
-    /* durations */
-    GA_DURATION("acd", "tAcd", GA_VOICE),
-    GA_DURATION("active_callback", "tActiveCallback", GA_VOICE),
-    GA_DURATION("active_callback_complete", "tActiveCallbackComplete",
-                GA_VOICE),
-    GA_DURATION("agent_response_time", "tAgentResponseTime", GA_DIGITAL),
-    GA_DURATION("agent_video_connected", "tAgentVideoConnected", GA_DIGITAL),
-    GA_DURATION("average_agent_response_time", "tAverageAgentResponseTime",
-                GA_DIGITAL),
-    GA_DURATION("average_customer_response_time",
-                "tAverageCustomerResponseTime", GA_DIGITAL),
-    GA_DURATION("barging", "tBarging", GA_SUPERVISION),
-    GA_DURATION("callback_abandon", "tCallbackAbandon", GA_VOICE),
-    GA_DURATION("callback_connect", "tCallbackConnect", GA_VOICE),
-    GA_DURATION("callback_not_reached", "tCallbackNotReached", GA_VOICE),
-    GA_DURATION("callback_virtual_wait", "tCallbackVirtualWait", GA_VOICE),
-    GA_DURATION("cfc_abandon", "tCfcAbandon", GA_VOICE),
-    GA_DURATION("cfc_acd", "tCfcAcd", GA_VOICE),
-    GA_DURATION("cfc_answered", "tCfcAnswered", GA_VOICE),
-    GA_DURATION("cfc_flow_out", "tCfcFlowOut", GA_VOICE),
-    GA_DURATION("coaching", "tCoaching", GA_SUPERVISION),
-    GA_DURATION("coaching_complete", "tCoachingComplete", GA_SUPERVISION),
-    GA_DURATION("connected_time", "tConnected", GA_VOICE),
-    GA_DURATION("contacting", "tContacting", GA_OUTBOUND),
-    GA_DURATION("dialing", "tDialing", GA_OUTBOUND),
-    GA_DURATION("first_connect", "tFirstConnect", GA_VOICE),
-    GA_DURATION("first_dial", "tFirstDial", GA_OUTBOUND),
-    GA_DURATION("first_engagement", "tFirstEngagement", GA_DIGITAL),
-    GA_DURATION("first_response", "tFirstResponse", GA_DIGITAL),
-    GA_DURATION("flow_out", "tFlowOut", GA_VOICE),
-    GA_DURATION("held_complete", "tHeldComplete", GA_VOICE),
-    GA_DURATION("ivr", "tIvr", GA_VOICE),
-    GA_DURATION("monitoring", "tMonitoring", GA_SUPERVISION),
-    GA_DURATION("monitoring_complete", "tMonitoringComplete", GA_SUPERVISION),
-    GA_DURATION("not_responding", "tNotResponding", GA_VOICE),
-    GA_DURATION("park", "tPark", GA_VOICE),
-    GA_DURATION("park_complete", "tParkComplete", GA_VOICE),
-    GA_DURATION("screen_monitoring", "tScreenMonitoring", GA_SUPERVISION),
-    GA_DURATION("short_abandon", "tShortAbandon", GA_VOICE),
-    GA_DURATION("snippet_record", "tSnippetRecord", GA_SUPERVISION),
-    GA_DURATION("talk_complete", "tTalkComplete", GA_VOICE),
-    GA_DURATION("transmitting", "tTransmitting", GA_DIGITAL),
-    GA_DURATION("user_response_time", "tUserResponseTime", GA_DIGITAL),
-    GA_DURATION("voicemail", "tVoicemail", GA_VOICE),
-};
-#define GA_METRIC_COUNT STATIC_ARRAY_SIZE(ga_metrics)
-_Static_assert(STATIC_ARRAY_SIZE(ga_metrics) <= GEN_AGG_MAX_METRICS,
-               "the catalogue outgrows GEN_AGG_MAX_METRICS");
-/* The API leaves out what did not happen: counts are 0 then. */
-static const gen_agg_catalogue_t ga_catalogue = {
-    .metrics = ga_metrics,
-    .n = GA_METRIC_COUNT,
-    .zero_absent = true,
-    .sets = ga_sets,
-    .n_sets = STATIC_ARRAY_SIZE(ga_sets)};
+#define GA_METRIC_COUNT GEN_CONV_AGG_METRICS
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -263,7 +132,8 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_media(org, ci, &c->media_mask);
   if (strcasecmp(ci->key, "Metric") == 0) {
     c->metrics_given = true;
-    return gen_agg_config_metrics(org, ci, &ga_catalogue, c->metric_on);
+    return gen_agg_config_metrics(org, ci, &gen_conv_agg_catalogue,
+                                  c->metric_on);
   }
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
@@ -296,7 +166,8 @@ static json_object *query_body(const ga_instance_t *inst,
     group_by[n_group_by++] = "wrapUpCode";
   json_object *body = gen_agg_query_new(range, c->interval.granularity_ms,
                                         group_by, n_group_by);
-  json_object *metrics = gen_agg_metrics_json(&ga_catalogue, c->metric_on);
+  json_object *metrics =
+      gen_agg_metrics_json(&gen_conv_agg_catalogue, c->metric_on);
   json_object_object_add(body, "metrics", metrics);
   json_object *filter = json_object_new_object();
   json_object *clauses = json_object_new_array();
@@ -352,8 +223,8 @@ static size_t answer_values(void *ud, const char *key, json_object *metrics,
                             const gen_interval_value_t **v, size_t *n) {
   const ga_instance_t *inst = ud;
   (void)key;
-  return gen_agg_read(&ga_catalogue, inst->config.metric_on, 0, metrics,
-                      inst->answer, v, n);
+  return gen_agg_read(&gen_conv_agg_catalogue, inst->config.metric_on, 0,
+                      metrics, inst->answer, v, n);
 }
 
 /* ---- dispatch ------------------------------------------------------------
@@ -463,7 +334,7 @@ static gen_agg_query_t queue_query(ga_instance_t *inst) {
 
 /* Where the queue aggregates go (gen_agg_sink). */
 static gen_agg_output_t queue_output(ga_instance_t *inst) {
-  return (gen_agg_output_t){.cat = &ga_catalogue,
+  return (gen_agg_output_t){.cat = &gen_conv_agg_catalogue,
                             .on = inst->config.metric_on,
                             .host = gen_client_host(inst->client),
                             .plugin = PLUGIN_NAME,
@@ -823,11 +694,11 @@ static int ga_instance_init(void *data) {
   ga_instance_t *inst = data;
   gen_client_t *client = inst->client;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = gen_agg_values_new(&ga_catalogue)) == NULL)
+  if ((inst->answer = gen_agg_values_new(&gen_conv_agg_catalogue)) == NULL)
     return -ENOMEM;
   ga_config_t *c = &inst->config;
   if (!c->metrics_given)
-    gen_agg_set_on(&ga_catalogue, "default", c->metric_on);
+    gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
 
   char *prefix = inst->log_prefix;
   snprintf(prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",

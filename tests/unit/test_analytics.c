@@ -325,16 +325,17 @@ DEF_TEST(catalogue_names_and_sets) {
   OK(GA_METRIC_COUNT <= GEN_AGG_MAX_METRICS);
   EXPECT_EQ_INT(83, (int)GA_METRIC_COUNT);
   for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
-    const gen_agg_metric_t *mt = &ga_metrics[m];
+    const gen_agg_metric_t *mt = &gen_conv_agg_catalogue.metrics[m];
     size_t same_api = 0;
     for (size_t k = 0; k < GA_METRIC_COUNT; k++) {
-      OK(k == m || strcmp(mt->name, ga_metrics[k].name) != 0);
-      same_api += strcmp(mt->api, ga_metrics[k].api) == 0;
+      OK(k == m ||
+         strcmp(mt->name, gen_conv_agg_catalogue.metrics[k].name) != 0);
+      same_api += strcmp(mt->api, gen_conv_agg_catalogue.metrics[k].api) == 0;
     }
     OK(same_api <= 2);
     OK(strspn(mt->name, "abcdefghijklmnopqrstuvwxyz_") == strlen(mt->name));
     OK(strchr("nto", mt->api[0]) != NULL);
-    bool dflt = (mt->sets & GA_DEFAULT) != 0;
+    bool dflt = (mt->sets & GEN_CONV_AGG_DEFAULT) != 0;
     bool released = m < STATIC_ARRAY_SIZE(first);
     EXPECT_EQ_INT(released, dflt);
     if (released)
@@ -351,8 +352,10 @@ DEF_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing) {
   CHECK_ZERO(ga_config_key(org, ci, c));
   mock_ci_free(ci);
   for (size_t m = 0; m < GA_METRIC_COUNT; m++)
-    EXPECT_EQ_INT((ga_metrics[m].sets & GA_SUPERVISION) != 0 ||
-                      strcmp(ga_metrics[m].name, "first_connect") == 0,
+    EXPECT_EQ_INT((gen_conv_agg_catalogue.metrics[m].sets &
+                   GEN_CONV_AGG_SUPERVISION) != 0 ||
+                      strcmp(gen_conv_agg_catalogue.metrics[m].name,
+                             "first_connect") == 0,
                   c->metric_on[m]);
   ci = mock_ci_str("Metric", "ALL");
   CHECK_ZERO(ga_config_key(org, ci, c));
@@ -379,8 +382,9 @@ DEF_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing) {
 DEF_TEST(without_metric_the_default_set) {
   ga_instance_t *inst = make_instance();
   for (size_t m = 0; m < GA_METRIC_COUNT; m++)
-    EXPECT_EQ_INT((ga_metrics[m].sets & GA_DEFAULT) != 0,
-                  inst->config.metric_on[m]);
+    EXPECT_EQ_INT(
+        (gen_conv_agg_catalogue.metrics[m].sets & GEN_CONV_AGG_DEFAULT) != 0,
+        inst->config.metric_on[m]);
   ga_instance_free(inst);
   return 0;
 }
