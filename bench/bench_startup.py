@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Start-up and footprint of the plugins at scale, against the simulator
+(issue #16, item 5). A measurement: it prints numbers and asserts nothing.
+
+Start-up, per --queues Q (10 agents per queue, plain http, the API's real
+rate limit of 300 requests a minute): the real collectd with
+genesys_realtime (InstanceFrom id) and write_http (FlushInterval 0.1) to a
+receiver in this process that notes, per queue id, when its first value
+arrived and the value's own time (when the plugin dispatched it). Printed:
+from collectd's start to the first value of every queue (the last queue's
+first), by the value's time and by arrival, with the plugin's requests and
+channels.
+
+Footprint (--footprint Q): every plugin and family on (genesys_realtime
+with ConversationEvents, AgentActivity and Summaries; genesys_analytics
+with AgentStatus; genesys_flowmetrics), collectd's VmRSS once the plugins
+have subscribed and --settle seconds have passed, in three runs:
+
+  base     collectd with the same stock plugins and no genesys plugin;
+  plugins  the genesys plugins, and a PreCacheChain that stops every value
+           of theirs before collectd's value cache (nothing is cached or
+           written; the plugins do all their work);
+  cached   the same without that chain: collectd's value cache holds every
+           series (write_http is not loaded in these runs: nothing writes).
+
+plugins - base is the plugins' own memory (with the libraries they load);
+cached - plugins is collectd's value cache for their series.
+
+  python3 bench/bench_startup.py --queues 2000 5000 --footprint 5000
+"""
+import argparse
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import collectd_harness  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_realtime"
+# write_http's JSON: one object per value, "time" before "plugin_instance"
+VALUE = re.compile(rb'"time":([0-9.]+),"interval":[0-9.]+,"host":"[^"]*",'
+                   rb'"plugin":"genesys_realtime","plugin_instance":"([^"]+)"')
+
+
+class FirstSeen:
+    """A write_http receiver that keeps, per plugin instance, the arrival
+    and value time of its first value (a regular expression over the body:
+    no JSON decode, so it keeps up with a whole org's first dispatch)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.first = {}  # plugin_instance -> (arrival, value time)
+        first, lock = self.first, self.lock
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.time()
+                with lock:
+                    for m in VALUE.finditer(body):
+                        first.setdefault(m.group(2).decode(), (now, float(m.group(1))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def config(self):
+        return ("<LoadPlugin write_http>\n  FlushInterval 0.1\n</LoadPlugin>\n"
+                "<Plugin write_http>\n"
+                f'  <Node "bench">\n    URL "http://127.0.0.1:{self.port}/"\n'
+                '    Format "JSON"\n    StoreRates false\n    BufferSize 1048576\n'
+                "  </Node>\n</Plugin>\n")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def vm(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # MiB
+    return None
+
+
+def collectd(body, stock):
+    """collectd with exactly these plugins (no csv: the harness's default
+    config writes every value to disk)."""
+    cd = collectd_harness.Collectd("", stock=stock)
+    with open(cd.conf, "w") as f:
+        f.write(f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
+                f'PluginDir "{cd.plugin_dir}"\n'
+                f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
+                "Interval 10\nLoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
+                f'  File "{cd.log}"\n</Plugin>\n' + body)
+    return cd
+
+
+def simulator(queues, args):
+    return Simulator("--queues", str(queues), "--agents", str(10 * queues), "--flows", "20",
+                     "--speed", "1", "--start", "now", "--warmup", "120", tls=False)
+
+
+def startup(queues, args):
+    sim = simulator(queues, args)
+    rx = FirstSeen()
+    block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n')
+    cd = collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{block}</Plugin>\n"
+                  + rx.config(), ("logfile", "write_http"))
+    try:
+        qids = set(sim.truth()["queues"])
+        t0 = time.time()
+        cd.start()
+        while time.time() - t0 < args.timeout:
+            with rx.lock:
+                done = qids <= set(rx.first)
+            if done:
+                break
+            if cd.proc.poll() is not None:
+                raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
+            time.sleep(0.05)
+        with rx.lock:
+            seen = {q: rx.first[q] for q in qids if q in rx.first}
+        st = sim.stats()
+        req = st["requests"]
+        return {
+            "queues": queues,
+            "seen": len(seen),
+            "value_s": max(v for _, v in seen.values()) - t0 if seen else None,
+            "arrival_s": max(a for a, _ in seen.values()) - t0 if seen else None,
+            "listing": req.get("GET /api/v2/routing/queues", {}).get("total", 0),
+            "obs": req.get("POST /api/v2/analytics/queues/observations/query",
+                           {}).get("total", 0),
+            "channels": st["channels_alive"],
+            "rss_mib": vm(cd.proc.pid, "VmRSS"),
+        }
+    finally:
+        cd.cleanup()
+        rx.stop()
+        sim.stop()
+
+
+def footprint(queues, args):
+    sim = simulator(queues, args)
+    rows = {}
+    try:
+        for kind in ("base", "plugins", "cached"):
+            body = ""
+            if kind != "base":
+                rt = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+                                   "    ConversationEvents true\n    AgentActivity true\n"
+                                   "    Summaries true\n")
+                an = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+                                   "    AgentStatus true\n")
+                fm = sim.org_block("acme", extra='    Host "acme"\n')
+                body = (f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{rt}</Plugin>\n"
+                        f"LoadPlugin genesys_analytics\n<Plugin genesys_analytics>\n{an}"
+                        "</Plugin>\n"
+                        f"LoadPlugin genesys_flowmetrics\n<Plugin genesys_flowmetrics>\n{fm}"
+                        "</Plugin>\n")
+            body += "LoadPlugin match_regex\n"
+            if kind == "plugins":
+                body += ('PreCacheChain "NoGenesys"\n<Chain "NoGenesys">\n'
+                         '  <Rule "genesys">\n    <Match "regex">\n'
+                         '      Plugin "^genesys_"\n    </Match>\n'
+                         '    Target "stop"\n  </Rule>\n</Chain>\n')
+            cd = collectd(body, ("logfile", "match_regex"))
+            try:
+                t0 = time.time()
+                cd.start()
+                if kind != "base":
+                    base = sim.stats()["requests_total"]
+                    while time.time() - t0 < args.timeout:
+                        st = sim.stats()
+                        if st["topics_subscribed"] > 0 and st["requests_total"] > base:
+                            break
+                        time.sleep(0.5)
+                time.sleep(args.settle)
+                if cd.proc.poll() is not None:
+                    raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
+                rows[kind] = (vm(cd.proc.pid, "VmRSS"), vm(cd.proc.pid, "VmHWM"))
+            finally:
+                cd.cleanup()
+        return rows
+    finally:
+        sim.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--queues", type=int, nargs="*", default=[2000, 5000])
+    ap.add_argument("--footprint", type=int, nargs="*", default=[5000])
+    ap.add_argument("--settle", type=float, default=60.0,
+                    help="seconds after subscribing before RSS is read")
+    ap.add_argument("--timeout", type=float, default=600.0)
+    args = ap.parse_args()
+    if args.queues:
+        print("# start-up: collectd start -> first value of every queue "
+              "(genesys_realtime, 10 agents per queue, 300 requests/min)")
+        print("| queues | queues seen | by value time s | by arrival s | listing GETs "
+              "| observation queries | channels | collectd RSS MiB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for q in args.queues:
+            r = startup(q, args)
+            print(f"| {q} | {r['seen']} | {r['value_s']:.2f} | {r['arrival_s']:.2f} | "
+                  f"{r['listing']} | {r['obs']} | {r['channels']} | {r['rss_mib']:.1f} |",
+                  flush=True)
+    for q in args.footprint:
+        rows = footprint(q, args)
+        b, p, c = rows["base"][0], rows["plugins"][0], rows["cached"][0]
+        print(f"\n# footprint at {q} queues, {10 * q} agents, every family on, "
+              f"{args.settle:.0f} s after subscribing (VmRSS MiB; VmHWM in brackets)")
+        for k in ("base", "plugins", "cached"):
+            print(f"#   {k:<8} {rows[k][0]:8.1f} ({rows[k][1]:.1f})")
+        print(f"#   the plugins' own (plugins - base): {p - b:.1f} MiB; "
+              f"collectd's value cache of their series (cached - plugins): {c - p:.1f} MiB",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
