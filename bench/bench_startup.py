@@ -166,11 +166,10 @@ def footprint(queues, args):
                 an = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
                                    "    AgentStatus true\n")
                 fm = sim.org_block("acme", extra='    Host "acme"\n')
-                body = (f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{rt}</Plugin>\n"
-                        f"LoadPlugin genesys_analytics\n<Plugin genesys_analytics>\n{an}"
-                        "</Plugin>\n"
-                        f"LoadPlugin genesys_flowmetrics\n<Plugin genesys_flowmetrics>\n{fm}"
-                        "</Plugin>\n")
+                blocks = {PLUGIN: rt, "genesys_analytics": an, "genesys_flowmetrics": fm}
+                body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
+                               for p, b in blocks.items()
+                               if not args.only or p in args.only)
             body += "LoadPlugin match_regex\n"
             if kind == "plugins":
                 body += ('PreCacheChain "NoGenesys"\n<Chain "NoGenesys">\n'
@@ -180,12 +179,15 @@ def footprint(queues, args):
             cd = collectd(body, ("logfile", "match_regex"))
             try:
                 t0 = time.time()
-                cd.start()
+                cd.start(env=dict(os.environ, **dict(e.split("=", 1) for e in args.env)))
                 if kind != "base":
                     base = sim.stats()["requests_total"]
                     while time.time() - t0 < args.timeout:
                         st = sim.stats()
-                        if st["topics_subscribed"] > 0 and st["requests_total"] > base:
+                        # genesys_analytics alone subscribes to nothing
+                        streams = not args.only or set(args.only) - {"genesys_analytics"}
+                        if st["requests_total"] > base and (
+                                st["topics_subscribed"] > 0 or not streams):
                             break
                         time.sleep(0.5)
                 time.sleep(args.settle)
@@ -206,6 +208,11 @@ def main():
     ap.add_argument("--settle", type=float, default=60.0,
                     help="seconds after subscribing before RSS is read")
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--env", nargs="*", default=[],
+                    help="K=V for collectd's environment in the footprint runs "
+                         "(e.g. GLIBC_TUNABLES=glibc.malloc.arena_max=1)")
+    ap.add_argument("--only", nargs="*", default=[],
+                    help="footprint of these plugins only (genesys_realtime, …)")
     args = ap.parse_args()
     if args.queues:
         print("# start-up: collectd start -> first value of every queue "
@@ -221,7 +228,8 @@ def main():
     for q in args.footprint:
         rows = footprint(q, args)
         b, p, c = rows["base"][0], rows["plugins"][0], rows["cached"][0]
-        print(f"\n# footprint at {q} queues, {10 * q} agents, every family on, "
+        print(f"\n# footprint at {q} queues, {10 * q} agents, every family on "
+              f"({', '.join(args.only) or 'all three plugins'}), "
               f"{args.settle:.0f} s after subscribing (VmRSS MiB; VmHWM in brackets)")
         for k in ("base", "plugins", "cached"):
             print(f"#   {k:<8} {rows[k][0]:8.1f} ({rows[k][1]:.1f})")
