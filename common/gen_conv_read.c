@@ -15,11 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The API's per-media session arrays, in gen_media_t order. */
-static const char *const media_arrays[GEN_MEDIA_COUNT] = {
-    "calls",    "callbacks",        "chats",  "emails",
-    "messages", "cobrowsesessions", "videos", "screenshares"};
-
 /* Containers, by what opened them. */
 enum { C_NONE = 0, C_BODY, C_PARTS, C_PART, C_MEDIA, C_SESSION };
 
@@ -118,8 +113,7 @@ void gen_conv_read_begin(gen_conv_reader_t *r, gen_conv_snapshot_t *out) {
 
 /* ---- field values ------------------------------------------------------ */
 
-static bool ieq(const unsigned char *s, size_t n, const char *lit) {
-  size_t l = strlen(lit);
+static bool ieq_n(const unsigned char *s, size_t n, const char *lit, size_t l) {
   if (n != l)
     return false;
   for (size_t i = 0; i < n; i++) {
@@ -132,33 +126,35 @@ static bool ieq(const unsigned char *s, size_t n, const char *lit) {
   return true;
 }
 
+#define IEQ(s, n, lit) ieq_n(s, n, lit, sizeof(lit) - 1)
+
 /* "transfer" anywhere, in any case (consultTransfer, TRANSFER, …). */
 static bool has_transfer(const unsigned char *s, size_t n) {
   static const char word[] = "transfer";
   const size_t l = sizeof(word) - 1;
   for (size_t i = 0; i + l <= n; i++)
-    if (ieq(s + i, l, word))
+    if (ieq_n(s + i, l, word, l))
       return true;
   return false;
 }
 
 static gen_conv_purpose_t purpose_of(const unsigned char *s, size_t n) {
-  if (ieq(s, n, "customer") || ieq(s, n, "external"))
+  if (IEQ(s, n, "customer") || IEQ(s, n, "external"))
     return GEN_CONV_P_CUSTOMER;
-  if (ieq(s, n, "acd"))
+  if (IEQ(s, n, "acd"))
     return GEN_CONV_P_ACD;
-  if (ieq(s, n, "agent") || ieq(s, n, "user"))
+  if (IEQ(s, n, "agent") || IEQ(s, n, "user"))
     return GEN_CONV_P_AGENT;
   return GEN_CONV_P_OTHER;
 }
 
 static gen_conv_state_t session_state(const unsigned char *s, size_t n) {
-  if (ieq(s, n, "connected"))
+  if (IEQ(s, n, "connected"))
     return GEN_CONV_S_CONNECTED;
-  if (ieq(s, n, "disconnected") || ieq(s, n, "terminated"))
+  if (IEQ(s, n, "disconnected") || IEQ(s, n, "terminated"))
     return GEN_CONV_S_ENDED;
-  if (ieq(s, n, "alerting") || ieq(s, n, "offering") ||
-      ieq(s, n, "contacting") || ieq(s, n, "dialing"))
+  if (IEQ(s, n, "alerting") || IEQ(s, n, "offering") ||
+      IEQ(s, n, "contacting") || IEQ(s, n, "dialing"))
     return GEN_CONV_S_ALERTING;
   return GEN_CONV_S_NONE;
 }
@@ -356,24 +352,40 @@ static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
   case C_BODY:
     return IS("id") ? S_ID : IS("participants") ? S_PARTS : S_IGNORE;
   case C_PART:
-    if (IS("id"))
-      return S_P_ID;
-    if (IS("purpose"))
-      return S_P_PURPOSE;
-    if (IS("queueId"))
-      return S_P_QUEUE;
-    if (IS("connectedTime"))
-      return S_P_CONNECTED;
-    if (IS("endTime"))
-      return S_P_END;
-    if (IS("startAcwTime"))
-      return S_P_ACW_START;
-    if (IS("endAcwTime"))
-      return S_P_ACW_END;
-    for (unsigned m = 0; m < GEN_MEDIA_COUNT; m++)
-      if (n == strlen(media_arrays[m]) && memcmp(k, media_arrays[m], n) == 0)
-        return S_P_MEDIA + m;
-    return S_IGNORE;
+    /* By length first: participants carry many keys this reader skips. */
+    switch (n) {
+    case 2:
+      return IS("id") ? S_P_ID : S_IGNORE;
+    case 5:
+      return IS("calls")   ? S_P_MEDIA + GEN_MEDIA_VOICE
+             : IS("chats") ? S_P_MEDIA + GEN_MEDIA_CHAT
+                           : S_IGNORE;
+    case 6:
+      return IS("emails")   ? S_P_MEDIA + GEN_MEDIA_EMAIL
+             : IS("videos") ? S_P_MEDIA + GEN_MEDIA_VIDEO
+                            : S_IGNORE;
+    case 7:
+      return IS("purpose")   ? S_P_PURPOSE
+             : IS("queueId") ? S_P_QUEUE
+             : IS("endTime") ? S_P_END
+                             : S_IGNORE;
+    case 8:
+      return IS("messages") ? S_P_MEDIA + GEN_MEDIA_MESSAGE : S_IGNORE;
+    case 9:
+      return IS("callbacks") ? S_P_MEDIA + GEN_MEDIA_CALLBACK : S_IGNORE;
+    case 10:
+      return IS("endAcwTime") ? S_P_ACW_END : S_IGNORE;
+    case 12:
+      return IS("startAcwTime")   ? S_P_ACW_START
+             : IS("screenshares") ? S_P_MEDIA + GEN_MEDIA_SCREENSHARE
+                                  : S_IGNORE;
+    case 13:
+      return IS("connectedTime") ? S_P_CONNECTED : S_IGNORE;
+    case 16:
+      return IS("cobrowsesessions") ? S_P_MEDIA + GEN_MEDIA_COBROWSE : S_IGNORE;
+    default:
+      return S_IGNORE;
+    }
   case C_SESSION:
     return IS("state")              ? S_S_STATE
            : IS("connectedTime")    ? S_S_CONNECTED
