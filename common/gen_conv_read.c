@@ -113,27 +113,15 @@ void gen_conv_read_begin(gen_conv_reader_t *r, gen_conv_snapshot_t *out) {
 
 /* ---- field values ------------------------------------------------------ */
 
-static bool ieq_n(const unsigned char *s, size_t n, const char *lit, size_t l) {
-  if (n != l)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = s[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c - 'A' + 'a');
-    if (c != (unsigned char)lit[i])
-      return false;
-  }
-  return true;
-}
-
-#define IEQ(s, n, lit) ieq_n(s, n, lit, sizeof(lit) - 1)
+#define IEQ(s, n, lit)                                                         \
+  ((n) == sizeof(lit) - 1 && gen_ascii_ieq(s, lit, sizeof(lit) - 1))
 
 /* "transfer" anywhere, in any case (consultTransfer, TRANSFER, …). */
 static bool has_transfer(const unsigned char *s, size_t n) {
   static const char word[] = "transfer";
   const size_t l = sizeof(word) - 1;
   for (size_t i = 0; i + l <= n; i++)
-    if (ieq_n(s + i, l, word, l))
+    if (gen_ascii_ieq(s + i, word, l))
       return true;
   return false;
 }

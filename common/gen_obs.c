@@ -486,22 +486,11 @@ static void format_error(char *err, size_t err_size, const obs_error_t *e,
 
 /* ---- field helpers ------------------------------------------------------ */
 
-static bool ascii_ieq(const unsigned char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = a[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c - 'A' + 'a');
-    if (c != (unsigned char)b[i])
-      return false;
-  }
-  return true;
-}
-
 /* prefix<id without '.'>suffix, the fixed parts in any ASCII case. */
 static bool topic_is(const unsigned char *s, size_t n, const char *pre,
                      size_t lp, const char *suf, size_t ls) {
-  return n > lp + ls && ascii_ieq(s, pre, lp) &&
-         ascii_ieq(s + n - ls, suf, ls) &&
+  return n > lp + ls && gen_ascii_ieq(s, pre, lp) &&
+         gen_ascii_ieq(s + n - ls, suf, ls) &&
          memchr(s + lp, '.', n - lp - ls) == NULL;
 }
 
@@ -513,9 +502,9 @@ static gen_obs_topic_t classify(const unsigned char *s, size_t n, bool conv) {
     return GEN_OBS_TOPIC_QUEUE_OBSERVATIONS;
   if (conv && TOPIC_IS(s, n, "v2.routing.queues.", ".conversations"))
     return GEN_OBS_TOPIC_QUEUE_CONVERSATIONS;
-  if (n == 16 && ascii_ieq(s, "channel.metadata", 16))
+  if (n == 16 && gen_ascii_ieq(s, "channel.metadata", 16))
     return GEN_OBS_TOPIC_HEARTBEAT;
-  if (n == 24 && ascii_ieq(s, "v2.system.socket_closing", 24))
+  if (n == 24 && gen_ascii_ieq(s, "v2.system.socket_closing", 24))
     return GEN_OBS_TOPIC_SOCKET_CLOSING;
   return GEN_OBS_TOPIC_OTHER;
 }
