@@ -7,7 +7,8 @@
  * anything changes, so the same moment shows up in many events, in replays
  * and on the topics of every queue the conversation visited. The tracker
  * keeps, per conversation id, which moments of which participant it has
- * already reported, and reports each moment once:
+ * already reported, and reports each moment once (the snapshots it takes
+ * are read by gen_conv_read, in gen_obs's pass over the notification):
  *
  *   GEN_CONV_OFFERED      an acd participant of a queue appears
  *   GEN_CONV_ALERTED      an agent participant appears (queue → alerting)

@@ -15,7 +15,8 @@
  *
  * Optional families. ConversationEvents adds v2.routing.queues.{id}.
  * conversations: each moment of a conversation (offered, answered,
- * abandoned, transferred, state transitions) is counted once by the
+ * abandoned, transferred, state transitions) is read in the observation
+ * parser's one pass (gen_obs with gen_conv_read), counted once by the
  * conversation tracker (gen_conv) and dispatched at once; answered waits
  * feed per-interval count/sum/percentiles and cumulative buckets.
  * AgentActivity adds v2.users.{id}.activity for every member of the
