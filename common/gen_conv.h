@@ -7,7 +7,8 @@
  * anything changes, so the same moment shows up in many events, in replays
  * and on the topics of every queue the conversation visited. The tracker
  * keeps, per conversation id, which moments of which participant it has
- * already reported, and reports each moment once:
+ * already reported, and reports each moment once (the snapshots it takes
+ * are read by gen_conv_read, in gen_obs's pass over the notification):
  *
  *   GEN_CONV_OFFERED      an acd participant of a queue appears
  *   GEN_CONV_ALERTED      an agent participant appears (queue → alerting)
@@ -39,73 +40,15 @@
 #ifndef GEN_CONV_H
 #define GEN_CONV_H 1
 
+#include "gen_conv_read.h"
 #include "gen_names.h"
 
 #include "gen_config.h"
 #include "gen_time.h"
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define GEN_CONV_MAX_PARTS 32
-#define GEN_CONV_ID_SIZE 64
-
-typedef enum {
-  GEN_CONV_OFFERED = 0,
-  GEN_CONV_ALERTED,
-  GEN_CONV_ANSWERED,
-  GEN_CONV_UNANSWERED,
-  GEN_CONV_ABANDONED,
-  GEN_CONV_ENDED,
-  GEN_CONV_TRANSFERRED,
-  GEN_CONV_MOMENT_COUNT
-} gen_conv_moment_t;
-
-typedef enum {
-  GEN_CONV_P_OTHER = 0,
-  GEN_CONV_P_CUSTOMER,
-  GEN_CONV_P_ACD,
-  GEN_CONV_P_AGENT,
-} gen_conv_purpose_t;
-
-typedef enum {
-  GEN_CONV_S_NONE = 0, /* no media session */
-  GEN_CONV_S_ALERTING,
-  GEN_CONV_S_CONNECTED,
-  GEN_CONV_S_ENDED,
-} gen_conv_state_t;
-
-/* One participant, as far as counting needs it. Times are epoch ms, 0 when
- * absent. */
-typedef struct {
-  uint64_t id_hash;
-  gen_conv_purpose_t purpose;
-  char queue_id[GEN_CONV_ID_SIZE]; /* "" when none */
-  int media;                       /* gen_media_t, -1 */
-  gen_conv_state_t state;
-  bool by_transfer;     /* ended with a *transfer disconnectType */
-  int64_t connected_ms; /* participant or first session connectedTime */
-  int64_t end_ms;       /* participant endTime or session disconnectedTime */
-} gen_conv_part_t;
-
-typedef struct {
-  char id[GEN_CONV_ID_SIZE];
-  size_t n_parts;
-  bool parts_truncated;
-  int64_t newest_ms; /* newest time anywhere in the snapshot, 0 none */
-  gen_conv_part_t parts[GEN_CONV_MAX_PARTS];
-} gen_conv_snapshot_t;
-
-/* Media types are gen_media_t (gen_names.h); the API's media arrays
- * (calls, callbacks, chats, emails, messages, cobrowsesessions, videos,
- * screenshares) map to them. */
-
-/* Reads an eventBody into *out. Returns 0, or -EINVAL with the reason in err
- * (not an object, no id, id or queueId too long, wrong types). */
-int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
-                       size_t err_size);
 
 typedef struct {
   size_t max_conversations;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: strict UTF-8 validation, shared by the observation
- * parser and the configuration (values that become collectd names).
+ * parser and the configuration (values that become collectd names), and
+ * the ASCII case folding of the streaming parsers' protocol words.
  */
 #ifndef GEN_UTF8_H
 #define GEN_UTF8_H 1
@@ -10,6 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Whether the n bytes at s are lower (lower case) ignoring ASCII case:
+ * topic names and enum words, the same in every locale. */
+static inline bool gen_ascii_ieq(const unsigned char *s, const char *lower,
+                                 size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c - 'A' + 'a');
+    if (c != (unsigned char)lower[i])
+      return false;
+  }
+  return true;
+}
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
  * past U+10FFFF. (yajl only checks the lead/continuation byte pattern, so

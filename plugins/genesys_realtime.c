@@ -15,7 +15,8 @@
  *
  * Optional families. ConversationEvents adds v2.routing.queues.{id}.
  * conversations: each moment of a conversation (offered, answered,
- * abandoned, transferred, state transitions) is counted once by the
+ * abandoned, transferred, state transitions) is read in the observation
+ * parser's one pass (gen_obs with gen_conv_read), counted once by the
  * conversation tracker (gen_conv) and dispatched at once; answered waits
  * feed per-interval count/sum/percentiles and cumulative buckets.
  * AgentActivity adds v2.users.{id}.activity for every member of the
@@ -322,16 +323,9 @@ static gen_notify_verdict_t malformed(gr_instance_t *inst, const char *what,
   return GEN_NOTIFY_MALFORMED;
 }
 
+/* A conversation event, read by gen_obs in the pass that found its topic. */
 static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
-                                            json_object *body) {
-  gen_conv_snapshot_t *snap = malloc(sizeof(*snap));
-  char err[128];
-  if (snap == NULL)
-    return GEN_NOTIFY_OK;
-  if (gen_conv_from_json(body, snap, err, sizeof(err)) != 0) {
-    free(snap);
-    return malformed(inst, "conversation event", err);
-  }
+                                            const gen_conv_snapshot_t *snap) {
   gr_conv_ctx_t ctx = {.inst = inst};
   pthread_mutex_lock(&inst->lock);
   ctx.time = gr_now(inst);
@@ -339,7 +333,6 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
     gen_conv_apply(inst->conversations, snap, gen_cdtime_to_ms(ctx.time),
                    on_moment, &ctx);
   pthread_mutex_unlock(&inst->lock);
-  free(snap);
   return GEN_NOTIFY_OK;
 }
 
@@ -378,31 +371,22 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
   return GEN_NOTIFY_OK;
 }
 
-/* A message the observation parser does not read: conversation and
- * activity events, parsed with json-c (they are rarer and bigger). */
+/* A message the streaming parser does not read: activity events, parsed
+ * with json-c (they are rare). */
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
   /* Only the families turned on (others are not subscribed). */
-  bool conversation =
-      inst->config.conversation_events &&
-      gen_notify_topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
-  bool activity =
-      inst->config.agent_activity &&
-      gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX);
-  if (!conversation && !activity)
+  if (!inst->config.agent_activity ||
+      !gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX))
     return GEN_NOTIFY_OK;
   json_object *doc = NULL;
   char err[128];
-  /* One parse for every consumer of the topic (flowmetrics reads the
-   * conversation topics too). */
   if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
     return malformed(inst, "notification", err);
   json_object *body = gen_json_get_object(doc, "eventBody");
   gen_notify_verdict_t verdict;
   if (body == NULL)
     verdict = malformed(inst, "notification", "no eventBody object");
-  else if (conversation)
-    verdict = on_conversation(inst, body);
   else
     verdict = on_activity(inst, body);
   json_object_put(doc);
@@ -416,15 +400,26 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   gr_instance_t *inst = ud;
   gen_obs_parser_t *parser = gen_obs_thread_parser();
   gen_obs_msg_t msg;
+  /* Conversation bodies are read in the same pass (only when counted: other
+   * consumers of the topic, flowmetrics, read them their own way). */
+  gen_conv_snapshot_t snap;
+  gen_conv_snapshot_t *conv = inst->config.conversation_events ? &snap : NULL;
   char err[128];
-  if (parser == NULL ||
-      gen_obs_parse(parser, json, len, &msg, err, sizeof(err)) != 0)
-    return malformed(inst, "notification", parser ? err : "out of memory");
+  if (parser == NULL)
+    return malformed(inst, "notification", "out of memory");
+  if (gen_obs_parse_conv(parser, json, len, &msg, conv, err, sizeof(err)) != 0)
+    return malformed(inst,
+                     msg.topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS
+                         ? "conversation event"
+                         : "notification",
+                     err);
   switch (msg.topic) {
   case GEN_OBS_TOPIC_HEARTBEAT:
     return GEN_NOTIFY_HEARTBEAT;
   case GEN_OBS_TOPIC_SOCKET_CLOSING:
     return GEN_NOTIFY_RECONNECT;
+  case GEN_OBS_TOPIC_QUEUE_CONVERSATIONS:
+    return on_conversation(inst, &snap);
   case GEN_OBS_TOPIC_QUEUE_OBSERVATIONS:
     break;
   default:

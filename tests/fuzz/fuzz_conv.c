@@ -3,14 +3,15 @@
  * collectd-genesys: fuzz target for conversation events (gen_conv).
  *
  * The input is one or more eventBody documents, one per line. Each line is
- * parsed with json-c the way genesys_realtime does (gen_json_parse), read
- * by gen_conv_from_json and applied to one tracker (a small cap, so that
- * eviction and expiry run), the wall clock stepping forward per line.
+ * read by the streaming reader genesys_realtime uses (gen_obs with
+ * gen_conv_read, gen_obs_parse_conv_body) and applied to one tracker (a
+ * small cap, so that eviction and expiry run), the wall clock stepping
+ * forward per line.
  *
  * Checked (a failure aborts):
- * - gen_conv_from_json returns 0 or -EINVAL, with a terminated reason in
- *   err on failure; an accepted snapshot has a terminated, non-empty id,
- *   at most GEN_CONV_MAX_PARTS participants whose fields are in range;
+ * - the reader returns 0 or a malformed-input code, with a terminated
+ *   reason in err on failure; an accepted snapshot has a terminated, non-empty
+ * id, at most GEN_CONV_MAX_PARTS participants whose fields are in range;
  * - every moment reported has a terminated queue id, a media index in
  *   range, a moment in range and a wait of -1 or >= 0; gen_conv_apply
  *   returns exactly the number of moments reported;
@@ -22,9 +23,9 @@
 #define GEN_FUZZ_NAME "conv"
 #include "fuzz_replay.h"
 #include "gen_conv.h"
-#include "gen_json.h"
+#include "gen_obs.h"
 
-#include <errno.h>
+static gen_obs_parser_t *parser;
 
 #define MAX_CONVERSATIONS 16
 
@@ -96,18 +97,13 @@ static gen_conv_tracker_t *new_tracker(void) {
 /* One line: parse, read, apply twice. */
 static void one_event(gen_conv_tracker_t *t, gen_conv_snapshot_t *snap,
                       const char *text, size_t len, int64_t *now_ms) {
-  json_object *doc = NULL;
-  char err[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0)
-    return;
+  char err[GEN_OBS_ERR_SIZE];
   memset(err, 'x', sizeof(err));
-  int status = gen_conv_from_json(doc, snap, err, sizeof(err));
-  FUZZ_CHECK(status == 0 || status == -EINVAL, "status");
-  /* err is written on failure only. */
+  int status =
+      gen_obs_parse_conv_body(parser, text, len, snap, err, sizeof(err));
+  FUZZ_CHECK(status == 0 || gen_err_malformed(status), "status");
   FUZZ_CHECK(status == 0 || (terminated(err, sizeof(err)) && err[0] != '\0'),
              "err set on failure");
-  json_object_put(doc);
   if (status != 0)
     return;
   check_snapshot(snap);
@@ -126,6 +122,9 @@ static void one_event(gen_conv_tracker_t *t, gen_conv_snapshot_t *snap,
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (parser == NULL)
+    parser = gen_obs_parser_new(0);
+  FUZZ_CHECK(parser != NULL, "parser");
   gen_conv_tracker_t *t = new_tracker();
   gen_conv_snapshot_t *snap = malloc(sizeof(*snap));
   FUZZ_CHECK(snap != NULL, "malloc");
@@ -147,15 +146,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Nothing carries over: the known event on a fresh tracker. */
   t = new_tracker();
-  json_object *doc = NULL;
-  char err[128];
-  FUZZ_CHECK(gen_json_parse(known, sizeof(known) - 1, GEN_JSON_MAX_DEPTH, &doc,
-                            err, sizeof(err)) == 0,
-             "known parses");
-  FUZZ_CHECK(gen_conv_from_json(doc, snap, err, sizeof(err)) == 0 &&
+  char err[GEN_OBS_ERR_SIZE];
+  FUZZ_CHECK(gen_obs_parse_conv_body(parser, known, sizeof(known) - 1, snap,
+                                     err, sizeof(err)) == 0 &&
                  snap->n_parts == 3 && strcmp(snap->id, "c-known") == 0,
              "known snapshot");
-  json_object_put(doc);
   seen_t seen = {0};
   /* First seen: only the newest change (the agent answering) counts. */
   int n = gen_conv_apply(t, snap, snap->newest_ms, on_moment, &seen);
