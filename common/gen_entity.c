@@ -67,6 +67,13 @@ static bool in_list(char *const *list, size_t n, const char *value) {
   return false;
 }
 
+bool gen_entity_selects_all(const gen_entity_filter_t *filter,
+                            const gen_org_t *org) {
+  return (org == NULL || org->shard_count <= 1) &&
+         (filter == NULL || (filter->n_ids == 0 && filter->n_names == 0 &&
+                             filter->n_divisions == 0));
+}
+
 bool gen_entity_selected(const gen_entity_filter_t *filter,
                          const gen_org_t *org, const char *id, const char *name,
                          const char *division_id) {

@@ -75,6 +75,11 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);
 
+/* True when filter (NULL: none) selects every entity of org: no ids, names
+ * or divisions, and no sharding. */
+bool gen_entity_selects_all(const gen_entity_filter_t *filter,
+                            const gen_org_t *org);
+
 bool gen_entity_selected(const gen_entity_filter_t *filter,
                          const gen_org_t *org, const char *id, const char *name,
                          const char *division_id);
