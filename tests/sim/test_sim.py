@@ -2122,7 +2122,8 @@ class T11Forms(unittest.TestCase):
         self.assertEqual(js["forms"], {"longest_form": "epoch", "presence_qualifier": "id",
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
-                                       "obs_aggregates": "on"})
+                                       "obs_aggregates": "on", "action_stats": "full",
+                                       "action_group": "id"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
