@@ -219,28 +219,28 @@ gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   return q;
 }
 
+typedef struct {
+  gen_agg_job_t job;
+  int ranges;
+} batches_t;
+
+/* One batch: false once a query failed (the rest waits for the next
+ * call). */
+static bool batch(void *ud, const char *const *ids, size_t n) {
+  const batches_t *b = ud;
+  return gen_agg_collect(&b->job, ids, n, b->ranges) == 0;
+}
+
 void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
                             gen_agg_counts_t *counts, size_t per, int ranges) {
-  const gen_entity_set_t *actions = aa->actions;
-  if (engine == NULL || actions->count == 0)
+  if (engine == NULL)
     return;
   if (per == 0 || per > GEN_ACTION_AGG_MAX_PER_QUERY)
     per = GEN_ACTION_AGG_MAX_PER_QUERY;
-  if (aa->every)
-    per = actions->count; /* one request, no filter */
-  const char **ids = calloc(per, sizeof(*ids));
-  if (ids == NULL)
-    return;
   gen_agg_query_t query = gen_action_agg_query(aa);
   gen_agg_output_t output = gen_action_agg_output(aa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {engine, aa->client, counts, &query, &sink};
-  for (size_t first = 0; first < actions->count; first += per) {
-    size_t n = 0;
-    for (size_t i = first; i < actions->count && n < per; i++)
-      ids[n++] = actions->items[i].id;
-    if (gen_agg_collect(&job, ids, n, ranges) != 0)
-      break; /* the rest waits for the next call */
-  }
-  free(ids);
+  batches_t b = {{engine, aa->client, counts, &query, &sink}, ranges};
+  /* Every action: one request, no filter. */
+  gen_entity_batches(aa->actions, aa->every ? 0 : per, batch, &b);
 }

@@ -674,6 +674,18 @@ DEF_TEST(config_checks) {
   EXPECT_EQ_INT(-ERANGE, gf_config_key(org, ci, c));
   OK(mock_log_contains("MaxAttributesPerConversation"));
   mock_ci_free(ci);
+  /* DataActions: off by default; a value not a boolean named. */
+  OK(!c->data_actions);
+  ci = mock_ci_num("DataActions", 1);
+  mock_log_reset();
+  OK(gf_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("DataActions"));
+  mock_ci_free(ci);
+  OK(!c->data_actions);
+  ci = mock_ci_str("DataActionName", "Lookup*");
+  CHECK_ZERO(gf_config_key(org, ci, c));
+  mock_ci_free(ci);
+  OK(!gen_entity_selects_all(&c->actions, org));
   ci = mock_ci_str("Bogus", "x");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
