@@ -67,6 +67,33 @@ static bool in_list(char *const *list, size_t n, const char *value) {
   return false;
 }
 
+int gen_entity_batches(const gen_entity_set_t *set, size_t per,
+                       gen_entity_batch_fn fn, void *ud) {
+  if (set->count == 0)
+    return 0;
+  if (per == 0 || per > set->count)
+    per = set->count;
+  const char **ids = calloc(per, sizeof(*ids));
+  if (ids == NULL)
+    return -ENOMEM;
+  bool more = true;
+  for (size_t first = 0; more && first < set->count; first += per) {
+    size_t n = 0;
+    for (size_t i = first; i < set->count && n < per; i++)
+      ids[n++] = set->items[i].id;
+    more = fn(ud, ids, n);
+  }
+  free(ids);
+  return 0;
+}
+
+bool gen_entity_selects_all(const gen_entity_filter_t *filter,
+                            const gen_org_t *org) {
+  return (org == NULL || org->shard_count <= 1) &&
+         (filter == NULL || (filter->n_ids == 0 && filter->n_names == 0 &&
+                             filter->n_divisions == 0));
+}
+
 bool gen_entity_selected(const gen_entity_filter_t *filter,
                          const gen_org_t *org, const char *id, const char *name,
                          const char *division_id) {

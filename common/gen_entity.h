@@ -75,6 +75,17 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);
 
+/* Calls fn with the ids of set, in order, in batches of at most per (0:
+ * all in one), until fn returns false. 0, or -ENOMEM. */
+typedef bool (*gen_entity_batch_fn)(void *ud, const char *const *ids, size_t n);
+int gen_entity_batches(const gen_entity_set_t *set, size_t per,
+                       gen_entity_batch_fn fn, void *ud);
+
+/* True when filter (NULL: none) selects every entity of org: no ids, names
+ * or divisions, and no sharding. */
+bool gen_entity_selects_all(const gen_entity_filter_t *filter,
+                            const gen_org_t *org);
+
 bool gen_entity_selected(const gen_entity_filter_t *filter,
                          const gen_org_t *org, const char *id, const char *name,
                          const char *division_id);

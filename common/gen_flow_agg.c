@@ -178,26 +178,38 @@ gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
                                  .complain = fa->complain};
 }
 
+typedef struct {
+  gen_flow_agg_t *fa;
+  gen_agg_job_t job;
+  gen_agg_observation_t obs;
+  bool aggregates, active;
+  int ranges;
+} batches_t;
+
+/* One batch of flows: their aggregates (none after a failed query: the
+ * rest waits for the next call), then their active flows. */
+static bool batch(void *ud, const char *const *ids, size_t n) {
+  batches_t *b = ud;
+  if (b->aggregates && gen_agg_collect(&b->job, ids, n, b->ranges) != 0)
+    b->aggregates = false;
+  if (b->active)
+    gen_agg_observe(b->fa->client, b->job.counts, &b->obs, ids, n);
+  return b->aggregates || b->active;
+}
+
 void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
                           gen_agg_counts_t *counts, size_t per,
                           bool with_active, int ranges) {
-  const char *ids[GEN_FLOW_AGG_MAX_PER_QUERY];
   if (per == 0 || per > GEN_FLOW_AGG_MAX_PER_QUERY)
     per = GEN_FLOW_AGG_MAX_PER_QUERY;
-  bool aggregates = engine != NULL;
   gen_agg_query_t query = gen_flow_agg_query(fa);
   gen_agg_output_t output = gen_flow_agg_output(fa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {engine, fa->client, counts, &query, &sink};
-  gen_agg_observation_t obs = gen_flow_agg_active(fa);
-  const gen_entity_set_t *flows = fa->flows;
-  for (size_t first = 0; first < flows->count; first += per) {
-    size_t n = 0;
-    for (size_t i = first; i < flows->count && n < per; i++)
-      ids[n++] = flows->items[i].id;
-    if (aggregates && gen_agg_collect(&job, ids, n, ranges) != 0)
-      aggregates = false; /* the rest waits for the next call */
-    if (with_active)
-      gen_agg_observe(fa->client, counts, &obs, ids, n);
-  }
+  batches_t b = {.fa = fa,
+                 .job = {engine, fa->client, counts, &query, &sink},
+                 .obs = gen_flow_agg_active(fa),
+                 .aggregates = engine != NULL,
+                 .active = with_active,
+                 .ranges = ranges};
+  gen_entity_batches(fa->flows, per, batch, &b);
 }

@@ -33,6 +33,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_action_agg.h"
 #include "gen_attr_config.h"
 #include "gen_client.h"
 #include "gen_counters.h"
@@ -100,6 +101,8 @@ typedef struct {
   bool aggregates;   /* the flow aggregates per interval */
   bool active_flows; /* oFlow every read */
   long flows_per_query;
+  bool data_actions; /* the data action aggregates per interval */
+  gen_entity_filter_t actions;
   gen_interval_config_t interval;
   gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
@@ -131,6 +134,10 @@ typedef struct {
   /* The flow aggregates and active flows (their answer buffer is the
    * instance's own: read callbacks of two orgs run in parallel). */
   gen_flow_agg_t agg;
+  /* DataActions: the actions listed and their own engine and state. */
+  gen_entity_set_t actions;
+  gen_interval_t *action_engine;
+  gen_action_agg_t action_agg;
 } gf_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -154,6 +161,7 @@ static void gf_config_release(void *config) {
   gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
+  gen_entity_filter_free(&c->actions);
   gen_config_string_list_free(c->flow_types, c->n_flow_types);
   gen_attr_config_release(&c->attr);
   free(c->state_file);
@@ -168,6 +176,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "DataAction", false, &c->actions);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_notify_config_key(org, ci, &c->notify);
   if (status == GEN_CONFIG_NOT_MINE)
@@ -194,6 +204,8 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
   if (strcasecmp(ci->key, "Aggregates") == 0)
     return gen_config_bool(org, ci, &c->aggregates);
+  if (strcasecmp(ci->key, "DataActions") == 0)
+    return gen_config_bool(org, ci, &c->data_actions);
   if (strcasecmp(ci->key, "ActiveFlows") == 0)
     return gen_config_bool(org, ci, &c->active_flows);
   if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
@@ -534,6 +546,13 @@ static int gf_refresh_entities(gf_instance_t *inst) {
       gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
               "flow milestones", "flow milestone names",
               "every value (milestones keep their ids)") == 0;
+  /* Data actions: their own family; without their listing the last one
+   * stays and the flows run. */
+  gen_entity_set_t actions = {0};
+  bool listed_actions =
+      status == 0 && inst->config.data_actions &&
+      gf_list(inst, GEN_ACTION_LIST_PATH, &inst->config.actions, &actions,
+              "data actions", "data action aggregates", "the flow values") == 0;
   if (status == 0 && inst->config.attributes_from_queues)
     status = gf_list(inst, "/api/v2/routing/queues", &inst->config.queues,
                      &queues, "queues", "metric attributes from queues",
@@ -543,6 +562,7 @@ static int gf_refresh_entities(gf_instance_t *inst) {
     gen_entity_set_free(&outcomes);
     gen_entity_set_free(&milestones);
     gen_entity_set_free(&queues);
+    gen_entity_set_free(&actions);
     return status;
   }
   pthread_mutex_lock(&inst->lock);
@@ -552,6 +572,7 @@ static int gf_refresh_entities(gf_instance_t *inst) {
   gen_entity_set_replace(&inst->queues, &queues, true);
   gen_entity_set_replace(&inst->outcomes, &outcomes, named_outcomes);
   gen_entity_set_replace(&inst->milestones, &milestones, named_milestones);
+  gen_entity_set_replace(&inst->actions, &actions, listed_actions);
   inst->listed_at = cdtime();
   size_t n = 0;
   char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
@@ -605,6 +626,28 @@ static void gf_put_self(const gf_instance_t *inst, const char *type,
                     type_instance, derive, value);
 }
 
+/* Adds an engine's (NULL: none) stats to st: counts add up, the oldest
+ * progress and success stand for both (the worst lag and age). */
+static void gf_engine_stats(gen_interval_t *engine, gen_interval_stats_t *st) {
+  gen_interval_stats_t e = {0};
+  if (engine == NULL)
+    return;
+  gen_interval_get_stats(engine, &e);
+  st->buckets_dispatched += e.buckets_dispatched;
+  st->buckets_backfilled += e.buckets_backfilled;
+  st->revisions += e.revisions;
+  st->gap_buckets += e.gap_buckets;
+  st->commits += e.commits;
+  st->scopes += e.scopes;
+  st->keys += e.keys;
+  if (e.done_until_ms > 0 &&
+      (st->done_until_ms == 0 || e.done_until_ms < st->done_until_ms))
+    st->done_until_ms = e.done_until_ms;
+  if (e.last_commit_ms > 0 &&
+      (st->last_commit_ms == 0 || e.last_commit_ms < st->last_commit_ms))
+    st->last_commit_ms = e.last_commit_ms;
+}
+
 static void gf_dispatch_self(gf_instance_t *inst) {
   gf_put_self(inst, "flow_records", NULL, true,
               (double)atomic_load(&inst->flow_records));
@@ -618,10 +661,11 @@ static void gf_dispatch_self(gf_instance_t *inst) {
   gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
                           PLUGIN_NAME);
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
-  if (inst->engine != NULL || inst->config.active_flows) {
+  if (inst->engine != NULL || inst->action_engine != NULL ||
+      inst->config.active_flows) {
     gen_interval_stats_t st = {0};
-    if (inst->engine != NULL)
-      gen_interval_get_stats(inst->engine, &st);
+    gf_engine_stats(inst->engine, &st);
+    gf_engine_stats(inst->action_engine, &st);
     gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
                           inst->counts.queries, inst->counts.failures);
   }
@@ -657,6 +701,10 @@ static int gf_read(user_data_t *ud) {
     gen_flow_agg_collect(&inst->agg, inst->engine, &inst->counts,
                          (size_t)inst->config.flows_per_query,
                          inst->config.active_flows, GF_RANGES_PER_READ);
+  if (inst->listed_at != 0)
+    gen_action_agg_collect(&inst->action_agg, inst->action_engine,
+                           &inst->counts, GEN_ACTION_AGG_MAX_PER_QUERY,
+                           GF_RANGES_PER_READ);
   gf_redispatch_counters(inst);
   if (now - inst->saved_at >= inst->config.state_save_interval)
     gf_save_state(inst);
@@ -674,6 +722,7 @@ static void gf_instance_free(void *data) {
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
   gen_agg_values_free(inst->agg.answer);
+  gen_agg_values_free(inst->action_agg.answer);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
@@ -681,9 +730,11 @@ static void gf_instance_free(void *data) {
   gen_entity_set_free(&inst->outcomes);
   gen_entity_set_free(&inst->milestones);
   gen_entity_set_free(&inst->queues);
+  gen_entity_set_free(&inst->actions);
   gen_counters_free(inst->counters);
   gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
+  gen_interval_free(inst->action_engine);
   gen_eventbridge_free(inst->events);
   pthread_mutex_destroy(&inst->lock);
   gf_config_release(&inst->config);
@@ -707,7 +758,14 @@ static int gf_instance_init(void *data) {
                        .granularity_ms = inst->config.interval.granularity_ms,
                        .interval = &inst->interval,
                        .complain = &inst->complain};
+  inst->action_agg = (gen_action_agg_t){
+      .client = client,
+      .plugin = PLUGIN_NAME,
+      .actions = &inst->actions,
+      .every = gen_entity_selects_all(&inst->config.actions, client->org),
+      .granularity_ms = inst->config.interval.granularity_ms};
   if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
+      (inst->action_agg.answer = gen_action_agg_values_new()) == NULL ||
       (inst->attr_sent = gen_pace_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
@@ -768,6 +826,10 @@ static int gf_instance_init(void *data) {
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
                             inst->log_prefix)) == NULL)
+    return -EINVAL;
+  if (c->data_actions && (inst->action_engine = gen_interval_config_engine(
+                              &c->interval, "flowmetrics", client->org->name,
+                              "-actions", inst->log_prefix)) == NULL)
     return -EINVAL;
   gen_notify_options_t notify_options = gen_notify_config_options(&c->notify);
   inst->notify = gen_notify_create(

@@ -184,6 +184,19 @@ def iso_ms(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
 
 
+def sim_ms(sim):
+    """The simulator's time, in ms."""
+    return iso_ms(sim._open("/sim/info")["sim_time"])
+
+
+def wait_sim(sim, until, timeout=120):
+    """Waits (at most timeout real seconds) until the simulator's time is
+    until (ms)."""
+    deadline = time.monotonic() + timeout
+    while sim_ms(sim) < until and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 class FakeClockCollectd(Collectd):
     """collectd whose clock runs at the simulator's time and speed
     (libfaketime), so the plugin's own clock decides what is closed, as in

@@ -81,6 +81,12 @@ def parse_args(argv=None):
       help="interval-aggregate-only messages on v2.analytics.queues.{id}.observations")
     a("--flow-metrics-shape", choices=("record", "aggregate"), default="record",
       help="eventBody of v2.analytics.flow.{id}.metrics (see README)")
+    a("--actions", type=int, default=4,
+      help="data actions of the org (README, Data actions; default 4)")
+    a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",
+      help="tTotalExecution stats: count, sum, min, max (default) or count only")
+    a("--action-group", choices=simapi.FORMS["action_group"], default="id",
+      help="actions aggregates groups: by actionId as asked (default) or actionName only")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")

@@ -19,6 +19,7 @@ import urllib.parse
 import uuid
 
 import simmodel as M
+import simactions
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -771,6 +772,8 @@ ROUTES = [
     ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
     ("POST", "/api/v2/analytics/flows/aggregates/query", "flow_agg", True),
     ("POST", "/api/v2/analytics/flows/observations/query", "flow_obs", True),
+    ("GET", "/api/v2/integrations/actions", "list_actions", True),
+    ("POST", "/api/v2/analytics/actions/aggregates/query", "action_agg", True),
     ("POST", "/api/v2/notifications/channels", "ch_create", True),
     ("GET", "/api/v2/notifications/channels", "ch_list", True),
     ("HEAD", "/api/v2/notifications/channels/{channelId}", "ch_head", True),
@@ -783,6 +786,7 @@ ROUTES = [
     ("GET", "/sim/truth", "sim_truth", False),
     ("GET", "/sim/truth/summaries", "sim_truth_summaries", False),
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
+    ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -815,6 +819,9 @@ PERMISSIONS = {
     "POST /api/v2/analytics/users/observations/query": ("analytics:userObservation:view",),
     "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
     "POST /api/v2/analytics/flows/observations/query": ("analytics:flowObservation:view",),
+    # UNCONFIRMED (README, Data actions)
+    "GET /api/v2/integrations/actions": ("integrations:action:view",),
+    "POST /api/v2/analytics/actions/aggregates/query": ("analytics:actionAggregate:view",),
 }
 
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
@@ -826,6 +833,8 @@ FORMS = {
     "presence_spelling": ("display", "enum"),
     "topic_presence_spelling": ("enum", "display"),
     "obs_aggregates": ("on", "off"),
+    "action_stats": ("full", "count"),
+    "action_group": ("id", "name"),
 }
 
 TOPIC_RES = [
@@ -885,7 +894,9 @@ class App:
         self.faults = Faults(self)
         self.denied = set(getattr(opts, "deny_permission", None) or ())
         self.stats = new_stats()
-        self.forms = {k: getattr(opts, k) for k in FORMS}
+        self.forms = {k: getattr(opts, k, FORMS[k][0]) for k in FORMS}
+        self.actions = simactions.Actions(model.seed, getattr(opts, "actions", 4),
+                                          model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
         # (the live gauges a client learns from it: Summaries)
@@ -1865,6 +1876,73 @@ class App:
                                       keyfn, metrics)
         return Response(200, {"results": await self._agg_results(res, start, end, gran,
                                                                  metrics)})
+
+    # ------------------------------------------------------------ data actions
+    async def h_list_actions(self, req, p, tok):
+        items = self.actions.items
+        cat = req.q1("category")
+        if cat:
+            items = [a for a in items if a["category"] == cat]
+        return self._simple_list(req, items, "/api/v2/integrations/actions")
+
+    async def h_action_agg(self, req, p, tok):
+        """tTotalExecution per bucket and the groups asked (README, Data
+        actions); forms action_stats (count only) and action_group (the
+        action by name only)."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simactions.DIMS, "actions")
+        bad = [m for m in metrics if m not in simactions.METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(map(str, bad)))
+        flt = body.get("filter")
+        ids = filter_values(flt, "actionId")
+        if len(ids) > simactions.MAX_PREDICATES:
+            raise ApiError(400, "bad.request",
+                           "A single query may contain no more than %d actionId predicates"
+                           % simactions.MAX_PREDICATES, {"max": simactions.MAX_PREDICATES})
+        pred = compile_filter(flt, simactions.DIMS)
+        acts = self.actions
+        idxs = None
+        if ids and (flt or {}).get("type") == "or" and not (flt or {}).get("clauses") and \
+                all(isinstance(x, dict) and x.get("dimension") == "actionId"
+                    for x in flt.get("predicates") or []):
+            idxs = sorted({acts.by_id[x] for x in ids if x in acts.by_id})
+        self.sync()
+        res = acts.stats(start, end, gran, self.model.now, idxs)
+        full = self.forms["action_stats"] == "full"
+        by_name = self.forms["action_group"] == "name"
+        groups = {}
+        for (b, i, err), st in res.items():
+            d = acts.dims(i, err)
+            if not pred(d):
+                continue
+            g = {x: d[x] for x in gb if x in d}
+            if by_name and "actionId" in g:
+                del g["actionId"]
+                g["actionName"] = d["actionName"]
+            gk = tuple(sorted(g.items()))
+            e = groups.setdefault(gk, {}).setdefault(b, [0, 0, None, None])
+            e[0] += st[0]
+            e[1] += st[1]
+            e[2] = st[2] if e[2] is None else min(e[2], st[2])
+            e[3] = st[3] if e[3] is None else max(e[3], st[3])
+        results = []
+        for gk in sorted(groups):
+            data = []
+            for b in sorted(groups[gk]):
+                c, sm, mn, mx = groups[gk][b]
+                bs = start + b * gran
+                stats = {"count": c, "sum": sm, "min": mn, "max": mx} if full else {"count": c}
+                data.append({"interval": M.iso(bs) + "/" + M.iso(min(end, bs + gran)),
+                             "metrics": [{"metric": m, "stats": dict(stats)} for m in metrics]})
+            results.append({"group": dict(gk), "data": data})
+        return Response(200, {"results": results})
+
+    async def h_sim_truth_actions(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, self.actions.truth(gran, n, self.model.now))
 
     def _users_from_filter(self, flt):
         ids = filter_values(flt, "userId")

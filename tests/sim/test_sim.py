@@ -1231,6 +1231,106 @@ class T04bMilestonesAlone(unittest.TestCase):
         self.assertEqual(set().union(*outcome_of.values()), {None})
 
 
+def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
+    """The actions aggregates query over iv, grouped by action and error
+    type, read back into the truth's form (per bucket and action)."""
+    body = {"interval": iv, "granularity": "PT5M", "groupBy": ["actionId", "errorType"],
+            "metrics": ["tTotalExecution"]}
+    if filt:
+        body["filter"] = filt
+    st, _, js = c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
+    tc.assertEqual(st, 200, js)
+    names = {}
+    if by_name:
+        ents = c.request("GET", "/api/v2/integrations/actions?pageSize=100")[2]["entities"]
+        names = {a["name"]: a["id"] for a in ents}
+    out = {}
+    for r in js["results"]:
+        g = r["group"]
+        aid = g["actionId"] if not by_name else names[g["actionName"]]
+        tc.assertEqual("actionId" in g, not by_name)
+        for d in r["data"]:
+            tc.assertEqual([m["metric"] for m in d["metrics"]], ["tTotalExecution"])
+            s_ = d["metrics"][0]["stats"]
+            tc.assertEqual(set(s_), {"count", "sum", "min", "max"} if full else {"count"})
+            e = out.setdefault(d["interval"], {}).setdefault(
+                aid, {"executions": 0, "errors": 0, "sum_ms": 0, "min_ms": None, "max_ms": None})
+            e["executions"] += s_["count"]
+            e["errors"] += s_["count"] if "errorType" in g else 0
+            if full:
+                e["sum_ms"] += s_["sum"]
+                e["min_ms"] = s_["min"] if e["min_ms"] is None else min(e["min_ms"], s_["min"])
+                e["max_ms"] = s_["max"] if e["max_ms"] is None else max(e["max_ms"], s_["max"])
+    return dict(sorted(out.items()))
+
+
+class T04cDataActions(unittest.TestCase):
+    """GET /api/v2/integrations/actions (paged), the actions aggregates
+    query (groupBy, filter and its limit, metrics, both answer forms), and
+    /sim/truth/actions equal to it per bucket."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
+                      "--actions", 7, "--seed", 23, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/actions?granularity=PT5M&buckets=6")[1]
+        now = cls.truth["sim_time_ms"]
+        end = now - now % 300000
+        cls.iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_listing_paged(self):
+        st, _, js = self.c.request("GET", "/api/v2/integrations/actions?pageSize=3")
+        self.assertEqual(st, 200)
+        self.assertEqual((js["total"], js["pageCount"], len(js["entities"])), (7, 3, 3))
+        self.assertIn("nextUri", js)
+        seen = [a["id"] for a in js["entities"]]
+        while "nextUri" in js:
+            st, _, js = self.c.request("GET", js["nextUri"])
+            seen += [a["id"] for a in js["entities"]]
+        self.assertEqual(sorted(seen), sorted(self.truth["actions"]))
+        a = js["entities"][0]
+        for k in ("id", "name", "category", "integrationId", "version", "secure", "selfUri"):
+            self.assertIn(k, a)
+
+    def test_truth_equals_query(self):
+        got = action_groups(self, self.c, self.iv)
+        self.assertEqual(got, self.truth["buckets"])
+        self.assertGreater(sum(e["errors"] for b in got.values() for e in b.values()), 0)
+
+    def test_filter_and_limit(self):
+        ids = sorted(self.truth["actions"])[:2]
+        got = action_groups(self, self.c, self.iv, filt=or_filter("actionId", ids))
+        want = {b: {a: v for a, v in e.items() if a in ids}
+                for b, e in self.truth["buckets"].items()}
+        self.assertEqual(got, {b: e for b, e in want.items() if e})
+        body = {"interval": self.iv, "groupBy": ["actionId"], "metrics": ["tTotalExecution"],
+                "filter": or_filter("actionId", ["x%d" % i for i in range(101)])}
+        st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
+        self.assertEqual(st, 400, js)
+        body.update(filter=None, metrics=["nError"])
+        st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
+        self.assertEqual(st, 400, js)
+        body.update(metrics=["tTotalExecution"], groupBy=["flowId"])
+        st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
+        self.assertEqual(st, 400, js)
+
+    def test_forms(self):
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"action_stats": "count",
+                                                                 "action_group": "name"})[0], 200)
+            got = action_groups(self, self.c, self.iv, by_name=True, full=False)
+            want = {b: {a: dict(v, sum_ms=0, min_ms=None, max_ms=None) for a, v in e.items()}
+                    for b, e in self.truth["buckets"].items()}
+            self.assertEqual(got, want)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
+
+
 class T05Notifications(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -2022,7 +2122,8 @@ class T11Forms(unittest.TestCase):
         self.assertEqual(js["forms"], {"longest_form": "epoch", "presence_qualifier": "id",
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
-                                       "obs_aggregates": "on"})
+                                       "obs_aggregates": "on", "action_stats": "full",
+                                       "action_group": "id"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

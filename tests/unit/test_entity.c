@@ -81,10 +81,53 @@ DEF_TEST(topics_of_a_set) {
   return 0;
 }
 
+/* Batches: in order, at most per each, all in one with 0, stopped when
+ * the callback says so. */
+typedef struct {
+  size_t calls, ids, stop_after;
+  char first[8][8];
+} batches_seen_t;
+
+static bool seen(void *ud, const char *const *ids, size_t n) {
+  batches_seen_t *b = ud;
+  snprintf(b->first[b->calls], sizeof(b->first[0]), "%s", ids[0]);
+  b->calls++;
+  b->ids += n;
+  return b->calls != b->stop_after;
+}
+
+DEF_TEST(batches) {
+  gen_entity_set_t set = {0};
+  char id[8];
+  for (int i = 0; i < 7; i++) {
+    snprintf(id, sizeof(id), "e%d", i);
+    gen_entity_add(&set, id, NULL, NULL);
+  }
+  batches_seen_t b = {0};
+  CHECK_ZERO(gen_entity_batches(&set, 3, seen, &b));
+  EXPECT_EQ_INT(3, (int)b.calls);
+  EXPECT_EQ_INT(7, (int)b.ids);
+  EXPECT_EQ_STR("e3", b.first[1]);
+  EXPECT_EQ_STR("e6", b.first[2]);
+  b = (batches_seen_t){0};
+  CHECK_ZERO(gen_entity_batches(&set, 0, seen, &b));
+  EXPECT_EQ_INT(1, (int)b.calls);
+  EXPECT_EQ_INT(7, (int)b.ids);
+  b = (batches_seen_t){.stop_after = 1};
+  CHECK_ZERO(gen_entity_batches(&set, 2, seen, &b));
+  EXPECT_EQ_INT(1, (int)b.calls);
+  gen_entity_set_free(&set);
+  b = (batches_seen_t){0};
+  CHECK_ZERO(gen_entity_batches(&set, 2, seen, &b));
+  EXPECT_EQ_INT(0, (int)b.calls);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(set_add_find_same);
   RUN_TEST(label_by_name_or_id);
   RUN_TEST(replace_when_listed);
   RUN_TEST(topics_of_a_set);
+  RUN_TEST(batches);
   END_TEST;
 }

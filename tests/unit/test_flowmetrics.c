@@ -491,6 +491,102 @@ DEF_TEST(aggregates_milestones_alone) {
   return 0;
 }
 
+/* Data actions: one action's groups by errorType folded into one, the
+ * errors their count, the times from tTotalExecution's stats; a group that
+ * names the action only; stats with a count only. */
+#define ACTION_GROUP(group, count, stats)                                      \
+  "{\"group\":{" group "},\"data\":[{\"interval\":\"" FLOW_BUCKET              \
+  "\",\"metrics\":[{\"metric\":\"tTotalExecution\",\"stats\":{"                \
+  "\"count\":" count stats "}}]}]}"
+#define TIMES(sum, max, min) ",\"sum\":" sum ",\"max\":" max ",\"min\":" min
+
+static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
+  gen_interval_free(inst->action_engine);
+  inst->action_engine = gen_interval_config_engine(
+      &inst->config.interval, "flowmetrics", "acme", suffix, inst->log_prefix);
+  gen_entity_add(&inst->actions, "a-1", "Lookup CRM", NULL);
+  gen_entity_add(&inst->actions, "a-2", "Lookup CRM", NULL); /* same name */
+  gen_agg_query_t query = gen_action_agg_query(&inst->action_agg);
+  gen_agg_output_t output = gen_action_agg_output(&inst->action_agg);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
+  gen_agg_job_t job = {inst->action_engine, inst->client, &inst->counts, &query,
+                       &sink};
+  mock_values_reset();
+  atomic_store(&inst->client->stats.malformed, 0);
+  return interval_answer(&job, "a-1", AT_1008, text);
+}
+
+static double action_value(const char *type, const char *type_instance) {
+  mock_value_t *v = mock_find("Lookup_CRM", type, type_instance);
+  if (v == NULL)
+    return -1;
+  return strncmp(type, "total_", 6) == 0 ? (double)v->value.derive
+                                         : v->value.gauge;
+}
+
+DEF_TEST(data_actions) {
+  gf_instance_t *inst = make_instance("actions");
+  inst->action_agg.every = false;
+  CHECK_ZERO(actions(
+      inst, "-actions1",
+      "{\"results\":[" ACTION_GROUP("\"actionId\":\"a-1\"", "5", TIMES("1000", "400", "100")) "," ACTION_GROUP(
+          "\"actionId\":\"a-1\",\"errorType\":\"TIMEOUT\"", "2",
+          TIMES(
+              "9000", "5000",
+              "4000")) "," ACTION_GROUP("\"actionId\":\"a-1\",\"errorType\":"
+                                        "\"5xx\"",
+                                        "1",
+                                        TIMES(
+                                            "700", "700",
+                                            "700")) "," ACTION_GROUP("\"actionI"
+                                                                     "d\":\"a-"
+                                                                     "9\"",
+                                                                     "3",
+                                                                     "") "]}"));
+  EXPECT_EQ_DOUBLE(8, action_value("action_executions", ""));
+  EXPECT_EQ_DOUBLE(3, action_value("action_errors", ""));
+  EXPECT_EQ_DOUBLE(8, action_value("duration_count", "action_execution"));
+  EXPECT_EQ_DOUBLE(10.7 / 8, action_value("duration_avg", "action_execution"));
+  EXPECT_EQ_DOUBLE(5, action_value("duration_max", "action_execution"));
+  EXPECT_EQ_DOUBLE(0.1, action_value("duration_min", "action_execution"));
+  EXPECT_EQ_DOUBLE(8, action_value("total_action_executions", ""));
+  EXPECT_EQ_DOUBLE(3, action_value("total_action_errors", ""));
+  EXPECT_EQ_DOUBLE(10700,
+                   action_value("total_duration_ms", "action_execution"));
+  /* a-9 was not asked for (a selection is configured): not ours. */
+  EXPECT_EQ_INT(1, atomic_load(&inst->client->stats.malformed));
+  /* No errors: 0, not absent. Counts only: no times, nothing malformed.
+   * Every action asked for: one not listed is dropped, not malformed. */
+  inst->action_agg.every = true;
+  CHECK_ZERO(
+      actions(inst, "-actions2",
+              "{\"results\":[" ACTION_GROUP(
+                  "\"actionId\":\"a-1\"", "4",
+                  "") "," ACTION_GROUP("\"actionId\":\"a-7\"", "3", "") "]}"));
+  EXPECT_EQ_DOUBLE(4, action_value("action_executions", ""));
+  EXPECT_EQ_DOUBLE(0, action_value("action_errors", ""));
+  OK(mock_find("Lookup_CRM", "duration_avg", "action_execution") == NULL);
+  EXPECT_EQ_INT(0, atomic_load(&inst->client->stats.malformed));
+  /* A name shared by two actions is no action's; a unique one is. */
+  gf_instance_free(inst);
+  inst = make_instance("actions");
+  CHECK_ZERO(actions(inst, "-actions3",
+                     "{\"results\":[" ACTION_GROUP(
+                         "\"actionName\":\"Lookup CRM\"", "4", "") "]}"));
+  EXPECT_EQ_INT(0, mock_values_num);
+  json_object *doc = json_tokener_parse("{\"results\":[" ACTION_GROUP(
+      "\"actionName\":\"Other\",\"errorType\":\"x\"", "2", "") "]}");
+  gen_entity_add(&inst->actions, "a-3", "Other", NULL);
+  CHECK_ZERO(gen_action_agg_normalize(&inst->actions, false, doc));
+  json_object *group = gen_json_get_object(
+      json_object_array_get_idx(gen_json_get_array(doc, "results"), 0),
+      "group");
+  EXPECT_EQ_STR("a-3", gen_json_get_string(group, "actionId"));
+  json_object_put(doc);
+  gf_instance_free(inst);
+  return 0;
+}
+
 /* Active flows (oFlow) per selected flow and media type, now, with the read
  * interval. */
 DEF_TEST(active_flows) {
@@ -578,6 +674,18 @@ DEF_TEST(config_checks) {
   EXPECT_EQ_INT(-ERANGE, gf_config_key(org, ci, c));
   OK(mock_log_contains("MaxAttributesPerConversation"));
   mock_ci_free(ci);
+  /* DataActions: off by default; a value not a boolean named. */
+  OK(!c->data_actions);
+  ci = mock_ci_num("DataActions", 1);
+  mock_log_reset();
+  OK(gf_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("DataActions"));
+  mock_ci_free(ci);
+  OK(!c->data_actions);
+  ci = mock_ci_str("DataActionName", "Lookup*");
+  CHECK_ZERO(gf_config_key(org, ci, c));
+  mock_ci_free(ci);
+  OK(!gen_entity_selects_all(&c->actions, org));
   ci = mock_ci_str("Bogus", "x");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
@@ -649,6 +757,7 @@ int main(void) {
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);
+  RUN_TEST(data_actions);
   RUN_TEST(active_flows);
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the data action aggregates of genesys_flowmetrics, per
+ * closed interval (gen_aggregates' catalogue and request loop).
+ *
+ * The actions aggregates query has one metric, tTotalExecution (count, and
+ * sum, max and min in ms), grouped by actionId and errorType: the groups of
+ * one action with an errorType are its failed executions. Before the
+ * answer is read the groups of one action are folded into one, with the
+ * executions, the errors (the count of its errorType groups) and, when the
+ * stats carry them, the execution times (tests/sim/README.md, Data
+ * actions).
+ */
+#ifndef GEN_ACTION_AGG_H
+#define GEN_ACTION_AGG_H 1
+
+#include "gen_aggregates.h"
+#include "gen_entity.h"
+
+/* actionId predicates per request when a selection is configured (the
+ * limit of the other analytics filters; UNCONFIRMED for actions). Without
+ * one, one request asks for every action. */
+#define GEN_ACTION_AGG_MAX_PER_QUERY 100
+
+#define GEN_ACTION_AGG_PATH "/api/v2/analytics/actions/aggregates/query"
+#define GEN_ACTION_LIST_PATH "/api/v2/integrations/actions"
+
+/* One org's data action aggregates, borrowed from the plugin. actions is
+ * read on the read thread only, which is the one that changes it. */
+typedef struct {
+  gen_client_t *client;
+  const char *plugin;
+  const gen_entity_set_t *actions;
+  bool every; /* actions holds every action listed: no filter asked */
+  int64_t granularity_ms;
+  gen_agg_values_t *answer; /* gen_action_agg_values_new() */
+} gen_action_agg_t;
+
+/* A buffer for one answer group's values (free: gen_agg_values_free). */
+gen_agg_values_t *gen_action_agg_values_new(void);
+
+/* The aggregates endpoint and how its answer is read; where its values
+ * go. Each borrows aa. */
+gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa);
+gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa);
+
+/* Rewrites an answer as the catalogue reads it: a group with actionName
+ * only gets the actionId of the action of that name in actions; with
+ * foreign (every action was asked for) the groups of actions not in
+ * actions are dropped (listed since, or deleted: not malformed); every
+ * tTotalExecution entry becomes the executions (its count), the errors
+ * (its count, in a group with an errorType) and the execution time (when
+ * its stats carry a sum), and the groups of one action are folded into
+ * one. 0, or -ENOMEM. */
+int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
+                             json_object *doc);
+
+/* The ranges due (at most ranges) for the actions, in one request each
+ * for every action, or in batches of per (≤ GEN_ACTION_AGG_MAX_PER_QUERY)
+ * selected ones. A failed query leaves the rest to the next call. */
+void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
+                            gen_agg_counts_t *counts, size_t per, int ranges);
+
+#endif /* GEN_ACTION_AGG_H */

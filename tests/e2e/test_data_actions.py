@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: MIT
+"""End to end: genesys_flowmetrics with DataActions true, in the real
+collectd against the simulator, across a SIGKILL and a restart. For every
+data action of the simulator and every bucket, each series dispatched
+equals what /sim/truth/actions says of that bucket (executions, errors, and
+the execution times' count, average, max and min), and each series the truth
+implies is dispatched: compared both ways, so a series dispatched that the
+truth lacks fails as much as a missing or wrong one. The counters equal the
+sum of their buckets (nothing lost or doubled by the kill), and a bucket
+dispatched again carries the same values. One more run with a selection
+(DataActionName) asks with actionId predicates, and the forms the public
+record leaves open (stats with a count only, groups naming the action only)
+give the same values but the times."""
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402,E501
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_flowmetrics"
+SPEED = 60
+G_MS = 300000
+MEASURE = "action_execution"
+TYPES = ("action_executions", "action_errors", "total_action_executions",
+         "total_action_errors")
+
+
+def expected_bucket(aid, end, tr, times):
+    e = {(aid, "action_executions", "", end): tr["executions"],
+         (aid, "action_errors", "", end): tr["errors"]}
+    if times:
+        e[(aid, "duration_count", MEASURE, end)] = tr["executions"]
+        e[(aid, "duration_avg", MEASURE, end)] = tr["sum_ms"] / tr["executions"] / 1000
+        e[(aid, "duration_max", MEASURE, end)] = tr["max_ms"] / 1000
+        e[(aid, "duration_min", MEASURE, end)] = tr["min_ms"] / 1000
+    return e
+
+
+def expected_totals(per_action, times):
+    t = {}
+    for aid, buckets in per_action.items():
+        rows = [("total_action_executions", "", "executions"),
+                ("total_action_errors", "", "errors")]
+        if times:
+            rows += [("total_duration_count", MEASURE, "executions"),
+                     ("total_duration_ms", MEASURE, "sum_ms")]
+        for ty, ti, f in rows:
+            t[(aid, ty, ti)] = sum(tr[f] for tr in buckets)
+    return t
+
+
+def ours(key):
+    """A data action value (not a flow's, not a self-metric)."""
+    return key[1] == PLUGIN and key[2] != "self" and (key[3] in TYPES or key[4] == MEASURE)
+
+
+class DataActionsAcrossKill(unittest.TestCase):
+    def run_sim(self, sim_args, extra, minutes_before, minutes_down, minutes_after,
+                kill=True):
+        sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
+                        "--speed", str(SPEED), "--start", "now", "--warmup", "900",
+                        *sim_args)
+        rx = Receiver()
+        block = sim.org_block(
+            "acme",
+            extra='    Host "acme"\n    InstanceFrom "id"\n'
+            '    Granularity "PT5M"\n    SettleDelay 30\n'
+            "    RevisitWindow 600\n    BackfillHorizon 7200\n"
+            "    Aggregates false\n    ActiveFlows false\n    DataActions true\n" + extra)
+        cd = FakeClockCollectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
+            sim, SPEED, stock=("logfile", "csv", "write_http"))
+        self.killed_ms = self.restarted_ms = None
+        try:
+            cd.start()
+            t0 = sim_ms(sim)
+            if kill:
+                # SIGKILL mid-bucket, once the last bucket's values left
+                # collectd (its write queue is lost at a SIGKILL whatever a
+                # plugin does)
+                wait_sim(sim, (t0 + minutes_before * 60000) // G_MS * G_MS + G_MS // 2)
+                self.quiet(rx)
+                cd.proc.send_signal(signal.SIGKILL)
+                cd.proc.wait()
+                self.killed_ms = sim_ms(sim)
+                wait_sim(sim, self.killed_ms + minutes_down * 60000)
+                self.restarted_ms = sim_ms(sim)
+                cd.start()
+            wait_sim(sim, t0 + (minutes_before + minutes_down + minutes_after) * 60000)
+            sim.fault({"fault": "pause"})
+            self.quiet(rx)
+            truth = sim._open("/sim/truth/actions?granularity=PT5M&buckets=40")
+            stats = sim._open("/sim/stats")
+            self.assertEqual(cd.bad_log_lines(), [])
+            return rx, truth, stats
+        finally:
+            cd.cleanup()
+            sim.stop()
+            rx.stop()
+
+    @staticmethod
+    def quiet(rx, still=1.0, timeout=20):
+        deadline = time.monotonic() + timeout
+        n, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            with rx.lock:
+                now_n = sum(1 for a in rx.arrivals if ours(a[2]))
+            if now_n != n:
+                n, since = now_n, time.monotonic()
+            elif time.monotonic() - since >= still:
+                return
+            time.sleep(0.2)
+
+    def compare(self, rx, truth, selected=None, times=True, min_buckets=6):
+        got = {}  # (action id, type, type_instance, time): [values]
+        with rx.lock:
+            for _, t, key, value in rx.arrivals:
+                if ours(key):
+                    got.setdefault((key[2], key[3], key[4], round(t * 1000)), []).append(value)
+        closed = round(iso_ms(truth["sim_time"])) // G_MS * G_MS
+        truth_ends = {round(iso_ms(iv.split("/")[1])): acts
+                      for iv, acts in truth["buckets"].items()}
+        counters = {k for k in got if k[1].startswith("total_")}
+        last_end = max(k[3] for k in got if k not in counters and k[3] <= closed)
+        counters = {k for k in counters if k[3] <= last_end}
+        got = {k: v for k, v in got.items() if k[3] <= last_end}
+        gauges = {k: v for k, v in got.items() if k not in counters}
+        ends = sorted({k[3] for k in gauges})
+        self.assertGreaterEqual(len(ends), min_buckets, "buckets dispatched: %s" % ends)
+        self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))
+        actions = set(truth["actions"]) if selected is None else set(selected)
+        want, per_action = {}, {}
+        for end in ends:
+            self.assertIn(end, truth_ends, "truth does not cover the run")
+            for aid, tr in truth_ends[end].items():
+                if aid in actions:
+                    want.update(expected_bucket(aid, end, tr, times))
+                    per_action.setdefault(aid, []).append(tr)
+        self.assertEqual(set(per_action), actions, "an action never executed")
+        self.assertGreater(sum(tr["errors"] for b in per_action.values() for tr in b), 0)
+        print("%d buckets, %d actions, %d bucket values, %d counter values compared"
+              % (len(ends), len(per_action), len(want), len(counters)), file=sys.stderr)
+        self.assertEqual(sorted(set(gauges) - set(want))[:10], [], "dispatched, not in truth")
+        missing = set(want) - set(gauges)
+        self.assertEqual(sorted(missing)[:10], [], "in truth, not dispatched; killed at %s, "
+                         "restarted at %s" % (self.killed_ms, self.restarted_ms))
+        wrong = []
+        for k, w in want.items():
+            vals = gauges[k]
+            if len(set(vals)) != 1:
+                wrong.append((k, "again with another value", vals))
+            elif abs(vals[-1] - w) > 1e-6 * max(1, abs(w)):
+                wrong.append((k, w, vals[-1]))
+        self.assertEqual(wrong[:10], [], "%d series differ from truth" % len(wrong))
+        totals = expected_totals(per_action, times)
+        wrong = []
+        for k, w in totals.items():
+            series = sorted((t, v[-1]) for (a, ty, ti, t), v in got.items() if (a, ty, ti) == k)
+            if not series or series[-1][1] != w:
+                wrong.append((k, w, series[-1] if series else None))
+            elif [v for _, v in series] != sorted(v for _, v in series):
+                wrong.append((k, "went down"))
+        self.assertEqual(wrong[:10], [], "%d counters differ" % len(wrong))
+        extra = {(a, ty, ti) for (a, ty, ti, t) in counters} - set(totals)
+        self.assertEqual(sorted(extra)[:10], [], "counters the truth lacks")
+        return ends
+
+    def test_every_action_equals_truth_both_ways_across_sigkill(self):
+        rx, truth, stats = self.run_sim(("--actions", "5"), "", 12, 8, 14)
+        ends = self.compare(rx, truth)
+        # the restarted daemon took what closed while it was down
+        self.assertTrue([e for e in ends if self.killed_ms < e <= self.restarted_ms],
+                        (ends, self.killed_ms, self.restarted_ms))
+        # every action at once: one request per new bucket, none more
+        by_end = {}
+        for _, end in stats["aggregate_intervals"]["actions"]:
+            by_end[end] = by_end.get(end, 0) + 1
+        self.assertEqual(set(by_end.values()), {1}, by_end)
+
+    def test_selection_and_open_forms(self):
+        """DataActionName selects by name (actionId predicates asked); the
+        simulator answers with a count only and the action's name only."""
+        rx, truth, _ = self.run_sim(
+            ("--actions", "6", "--action-stats", "count", "--action-group", "name"),
+            '    DataActionName "Lookup*"\n    DataActionName "Create Ticket"\n',
+            0, 0, 17, kill=False)
+        sel = [a for a, v in truth["actions"].items()
+               if v["name"].startswith("Lookup") or v["name"] == "Create Ticket"]
+        self.assertEqual(len(sel), 2)
+        self.compare(rx, truth, selected=sel, times=False, min_buckets=2)
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
