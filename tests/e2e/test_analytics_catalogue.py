@@ -26,6 +26,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import FakeClockCollectd, iso_ms, run_tests  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -173,23 +174,8 @@ class CatalogueAcrossKill(unittest.TestCase):
             time.sleep(0.2)
 
     def compare(self, rx, truth):
-        got = {}  # (queue, type, type_instance, time): [values]
-        with rx.lock:
-            for _, t, key, value in rx.arrivals:
-                if key[1] == PLUGIN and key[2] != "self":
-                    got.setdefault((key[2], key[3], key[4], round(t * 1000)), []).append(value)
-        closed = round(iso_ms(truth["sim_time"])) // G_MS * G_MS
-        truth_ends = {}
-        for iv, queues in truth["buckets"].items():
-            truth_ends[round(iso_ms(iv.split("/")[1]))] = queues
-        counters = {k for k in got if k[1].startswith("total_")}
-        last_end = max(k[3] for k in got if k not in counters and k[3] <= closed)
-        # counters up to the last bucket compared (later ones came after the
-        # pause, from a bucket the paused simulator had not finished)
-        counters = {k for k in counters if k[3] <= last_end}
-        got = {k: v for k, v in got.items() if k[3] <= last_end}
-        gauges = {k: v for k, v in got.items() if k not in counters}
-        ends = sorted({k[3] for k in gauges})
+        got, gauges, counters, ends, truth_ends = bucketed(
+            rx, lambda key: key[1] == PLUGIN and key[2] != "self", truth, G_MS)
         self.assertGreaterEqual(len(ends), 6, "fewer than 6 buckets dispatched: %s" % ends)
         # no bucket missing in between, each one the truth knows
         self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))
@@ -215,32 +201,9 @@ class CatalogueAcrossKill(unittest.TestCase):
         print("%d buckets, %d queue-media keys, %d bucket values, %d counters compared"
               % (len(ends), len(per_key), len(want), len(counters)), file=sys.stderr)
         # both ways: the same series, the same values
-        self.assertEqual(sorted(set(gauges) - set(want))[:10], [], "dispatched, not in truth")
-        missing = set(want) - set(gauges)
-        self.assertEqual(sorted(missing)[:10], [], "in truth, not dispatched; ends %s, "
-                         "killed at %s, buckets %s" % (sorted({k[3] for k in missing}),
-                                                       self.killed_ms, ends))
-        wrong = []
-        for k, w in want.items():
-            vals = gauges[k]
-            if len(set(vals)) != 1:  # dispatched again: the same value
-                wrong.append((k, "again with another value", vals))
-            elif abs(vals[-1] - w) > 1e-6 * max(1, abs(w)):
-                wrong.append((k, w, vals[-1]))
-        self.assertEqual(wrong[:10], [], "%d series differ from truth" % len(wrong))
+        assert_both_ways(self, gauges, want, "killed at %s, buckets %s" % (self.killed_ms, ends))
         # counters: the last equals the sum of the buckets, never going down
-        totals = expected_totals(per_key)
-        wrong = []
-        for k, w in totals.items():
-            series = sorted((t, v[-1]) for (q, ty, ti, t), v in got.items()
-                            if (q, ty, ti) == k)
-            if not series or series[-1][1] != w:
-                wrong.append((k, w, series[-1] if series else None))
-            elif [v for _, v in series] != sorted(v for _, v in series):
-                wrong.append((k, "went down"))
-        self.assertEqual(wrong[:10], [], "%d counters differ" % len(wrong))
-        extra = {(q, ty, ti) for (q, ty, ti, t) in counters} - set(totals)
-        self.assertEqual(sorted(extra)[:10], [], "counters the truth lacks")
+        assert_counters(self, got, counters, expected_totals(per_key))
         return ends
 
 

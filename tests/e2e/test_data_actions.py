@@ -19,7 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402,E501
+from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -119,20 +120,7 @@ class DataActionsAcrossKill(unittest.TestCase):
             time.sleep(0.2)
 
     def compare(self, rx, truth, selected=None, times=True, min_buckets=6):
-        got = {}  # (action id, type, type_instance, time): [values]
-        with rx.lock:
-            for _, t, key, value in rx.arrivals:
-                if ours(key):
-                    got.setdefault((key[2], key[3], key[4], round(t * 1000)), []).append(value)
-        closed = round(iso_ms(truth["sim_time"])) // G_MS * G_MS
-        truth_ends = {round(iso_ms(iv.split("/")[1])): acts
-                      for iv, acts in truth["buckets"].items()}
-        counters = {k for k in got if k[1].startswith("total_")}
-        last_end = max(k[3] for k in got if k not in counters and k[3] <= closed)
-        counters = {k for k in counters if k[3] <= last_end}
-        got = {k: v for k, v in got.items() if k[3] <= last_end}
-        gauges = {k: v for k, v in got.items() if k not in counters}
-        ends = sorted({k[3] for k in gauges})
+        got, gauges, counters, ends, truth_ends = bucketed(rx, ours, truth, G_MS)
         self.assertGreaterEqual(len(ends), min_buckets, "buckets dispatched: %s" % ends)
         self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))
         actions = set(truth["actions"]) if selected is None else set(selected)
@@ -147,29 +135,9 @@ class DataActionsAcrossKill(unittest.TestCase):
         self.assertGreater(sum(tr["errors"] for b in per_action.values() for tr in b), 0)
         print("%d buckets, %d actions, %d bucket values, %d counter values compared"
               % (len(ends), len(per_action), len(want), len(counters)), file=sys.stderr)
-        self.assertEqual(sorted(set(gauges) - set(want))[:10], [], "dispatched, not in truth")
-        missing = set(want) - set(gauges)
-        self.assertEqual(sorted(missing)[:10], [], "in truth, not dispatched; killed at %s, "
-                         "restarted at %s" % (self.killed_ms, self.restarted_ms))
-        wrong = []
-        for k, w in want.items():
-            vals = gauges[k]
-            if len(set(vals)) != 1:
-                wrong.append((k, "again with another value", vals))
-            elif abs(vals[-1] - w) > 1e-6 * max(1, abs(w)):
-                wrong.append((k, w, vals[-1]))
-        self.assertEqual(wrong[:10], [], "%d series differ from truth" % len(wrong))
-        totals = expected_totals(per_action, times)
-        wrong = []
-        for k, w in totals.items():
-            series = sorted((t, v[-1]) for (a, ty, ti, t), v in got.items() if (a, ty, ti) == k)
-            if not series or series[-1][1] != w:
-                wrong.append((k, w, series[-1] if series else None))
-            elif [v for _, v in series] != sorted(v for _, v in series):
-                wrong.append((k, "went down"))
-        self.assertEqual(wrong[:10], [], "%d counters differ" % len(wrong))
-        extra = {(a, ty, ti) for (a, ty, ti, t) in counters} - set(totals)
-        self.assertEqual(sorted(extra)[:10], [], "counters the truth lacks")
+        assert_both_ways(self, gauges, want, "killed at %s, restarted at %s"
+                         % (self.killed_ms, self.restarted_ms))
+        assert_counters(self, got, counters, expected_totals(per_action, times))
         return ends
 
     def test_every_action_equals_truth_both_ways_across_sigkill(self):

@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: MIT
+"""Per-bucket values a write_http receiver got, beside a simulator truth of
+closed buckets (the interval families: analytics, data actions)."""
+from collectd_harness import iso_ms
+
+
+def bucketed(rx, keep, truth, g_ms):
+    """The values of the keys keep() accepts, cut at the last bucket that
+    closed before the truth was read: (got, gauges, counters, ends,
+    truth_ends). got and gauges: {(instance, type, type_instance, time ms):
+    [values]}; counters: the total_* keys of got; ends: the bucket ends
+    dispatched, in order; truth_ends: {end ms: truth of that bucket}."""
+    got = {}
+    with rx.lock:
+        for _, t, key, value in rx.arrivals:
+            if keep(key):
+                got.setdefault((key[2], key[3], key[4], round(t * 1000)), []).append(value)
+    closed = round(iso_ms(truth["sim_time"])) // g_ms * g_ms
+    truth_ends = {round(iso_ms(iv.split("/")[1])): b for iv, b in truth["buckets"].items()}
+    counters = {k for k in got if k[1].startswith("total_")}
+    last_end = max(k[3] for k in got if k not in counters and k[3] <= closed)
+    # counters up to the last bucket compared (later ones came after the
+    # pause, from a bucket the paused simulator had not finished)
+    counters = {k for k in counters if k[3] <= last_end}
+    got = {k: v for k, v in got.items() if k[3] <= last_end}
+    gauges = {k: v for k, v in got.items() if k not in counters}
+    return got, gauges, counters, sorted({k[3] for k in gauges}), truth_ends
+
+
+def assert_both_ways(tc, gauges, want, missing_why=""):
+    """Every bucket value dispatched is in want and every one of want was
+    dispatched, each time with the same value, equal to want's."""
+    tc.assertEqual(sorted(set(gauges) - set(want))[:10], [], "dispatched, not in truth")
+    missing = set(want) - set(gauges)
+    tc.assertEqual(sorted(missing)[:10], [], "in truth, not dispatched; ends %s; %s"
+                   % (sorted({k[3] for k in missing}), missing_why))
+    wrong = []
+    for k, w in want.items():
+        vals = gauges[k]
+        if len(set(vals)) != 1:  # dispatched again: the same value
+            wrong.append((k, "again with another value", vals))
+        elif abs(vals[-1] - w) > 1e-6 * max(1, abs(w)):
+            wrong.append((k, w, vals[-1]))
+    tc.assertEqual(wrong[:10], [], "%d series differ from truth" % len(wrong))
+
+
+def assert_counters(tc, got, counters, totals):
+    """Each counter's last value equals totals' and never went down, and no
+    counter is one totals lacks."""
+    wrong = []
+    for k, w in totals.items():
+        series = sorted((t, v[-1]) for (e, ty, ti, t), v in got.items() if (e, ty, ti) == k)
+        if not series or series[-1][1] != w:
+            wrong.append((k, w, series[-1] if series else None))
+        elif [v for _, v in series] != sorted(v for _, v in series):
+            wrong.append((k, "went down"))
+    tc.assertEqual(wrong[:10], [], "%d counters differ" % len(wrong))
+    extra = {(e, ty, ti) for (e, ty, ti, t) in counters} - set(totals)
+    tc.assertEqual(sorted(extra)[:10], [], "counters the truth lacks")
