@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Per-bucket values a write_http receiver got, beside a simulator truth of
 closed buckets (the interval families: analytics, data actions)."""
+import time
+
 from collectd_harness import iso_ms
 
 
@@ -57,3 +59,18 @@ def assert_counters(tc, got, counters, totals):
     tc.assertEqual(wrong[:10], [], "%d counters differ" % len(wrong))
     extra = {(e, ty, ti) for (e, ty, ti, t) in counters} - set(totals)
     tc.assertEqual(sorted(extra)[:10], [], "counters the truth lacks")
+
+
+def quiet(rx, keep, still=1.0, timeout=20):
+    """Waits until no value of the keys keep() accepts has arrived for still
+    seconds (at most timeout)."""
+    deadline = time.monotonic() + timeout
+    n, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        with rx.lock:
+            now_n = sum(1 for a in rx.arrivals if keep(a[2]))
+        if now_n != n:
+            n, since = now_n, time.monotonic()
+        elif time.monotonic() - since >= still:
+            return
+        time.sleep(0.2)

@@ -20,13 +20,12 @@ import os
 import re
 import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed  # noqa: E402
+from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -107,6 +106,11 @@ def expected_totals(per_bucket):
     return t
 
 
+def bucket_value(key):
+    """A value of the catalogue (not a self-metric)."""
+    return key[1] == PLUGIN and key[2] != "self"
+
+
 class CatalogueAcrossKill(unittest.TestCase):
     def test_metric_all_equals_truth_both_ways_across_sigkill(self):
         sim = Simulator("--queues", "3", "--agents", "30", "--flows", "1",
@@ -122,31 +126,23 @@ class CatalogueAcrossKill(unittest.TestCase):
             f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
             sim, SPEED, stock=("logfile", "csv", "write_http"))
-
-        def sim_ms():
-            return iso_ms(sim._open("/sim/info")["sim_time"])
-
-        def wait_sim(until):
-            deadline = time.monotonic() + 120
-            while sim_ms() < until and time.monotonic() < deadline:
-                time.sleep(0.2)
         try:
             cd.start()
-            t0 = sim_ms()
+            t0 = sim_ms(sim)
             # SIGKILL mid-bucket, when the last bucket's values have left
             # collectd: what its write queue holds at a SIGKILL is lost by
             # collectd whatever a plugin does (the state says dispatched)
-            wait_sim((t0 + 12 * 60000) // G_MS * G_MS + G_MS // 2)
-            self.quiet(rx)
+            wait_sim(sim, (t0 + 12 * 60000) // G_MS * G_MS + G_MS // 2)
+            quiet(rx, bucket_value)
             cd.proc.send_signal(signal.SIGKILL)
             cd.proc.wait()
-            self.killed_ms = sim_ms()
-            wait_sim(t0 + 20 * 60000)  # buckets closed while it was down
-            self.restarted_ms = sim_ms()
+            self.killed_ms = sim_ms(sim)
+            wait_sim(sim, t0 + 20 * 60000)  # buckets closed while it was down
+            self.restarted_ms = sim_ms(sim)
             cd.start()
-            wait_sim(t0 + 34 * 60000)
+            wait_sim(sim, t0 + 34 * 60000)
             sim.fault({"fault": "pause"})
-            self.quiet(rx)  # what was dispatched before the pause, received
+            quiet(rx, bucket_value)  # what was dispatched before the pause, received
             truth = sim._open("/sim/truth?granularity=PT5M&buckets=40")
             ends = self.compare(rx, truth)
             # the restarted daemon took what closed while it was down
@@ -158,24 +154,8 @@ class CatalogueAcrossKill(unittest.TestCase):
             sim.stop()
             rx.stop()
 
-    @staticmethod
-    def quiet(rx, still=1.0, timeout=20):
-        """Waits until no bucket value (self-metrics aside) has arrived for
-        still seconds."""
-        deadline = time.monotonic() + timeout
-        n, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            with rx.lock:
-                now_n = sum(1 for a in rx.arrivals if a[2][1] == PLUGIN and a[2][2] != "self")
-            if now_n != n:
-                n, since = now_n, time.monotonic()
-            elif time.monotonic() - since >= still:
-                return
-            time.sleep(0.2)
-
     def compare(self, rx, truth):
-        got, gauges, counters, ends, truth_ends = bucketed(
-            rx, lambda key: key[1] == PLUGIN and key[2] != "self", truth, G_MS)
+        got, gauges, counters, ends, truth_ends = bucketed(rx, bucket_value, truth, G_MS)
         self.assertGreaterEqual(len(ends), 6, "fewer than 6 buckets dispatched: %s" % ends)
         # no bucket missing in between, each one the truth knows
         self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))

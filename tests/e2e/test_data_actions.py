@@ -14,13 +14,12 @@ give the same values but the times."""
 import os
 import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -87,7 +86,7 @@ class DataActionsAcrossKill(unittest.TestCase):
                 # collectd (its write queue is lost at a SIGKILL whatever a
                 # plugin does)
                 wait_sim(sim, (t0 + minutes_before * 60000) // G_MS * G_MS + G_MS // 2)
-                self.quiet(rx)
+                quiet(rx, ours)
                 cd.proc.send_signal(signal.SIGKILL)
                 cd.proc.wait()
                 self.killed_ms = sim_ms(sim)
@@ -96,7 +95,7 @@ class DataActionsAcrossKill(unittest.TestCase):
                 cd.start()
             wait_sim(sim, t0 + (minutes_before + minutes_down + minutes_after) * 60000)
             sim.fault({"fault": "pause"})
-            self.quiet(rx)
+            quiet(rx, ours)
             truth = sim._open("/sim/truth/actions?granularity=PT5M&buckets=40")
             stats = sim._open("/sim/stats")
             self.assertEqual(cd.bad_log_lines(), [])
@@ -105,19 +104,6 @@ class DataActionsAcrossKill(unittest.TestCase):
             cd.cleanup()
             sim.stop()
             rx.stop()
-
-    @staticmethod
-    def quiet(rx, still=1.0, timeout=20):
-        deadline = time.monotonic() + timeout
-        n, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            with rx.lock:
-                now_n = sum(1 for a in rx.arrivals if ours(a[2]))
-            if now_n != n:
-                n, since = now_n, time.monotonic()
-            elif time.monotonic() - since >= still:
-                return
-            time.sleep(0.2)
 
     def compare(self, rx, truth, selected=None, times=True, min_buckets=6):
         got, gauges, counters, ends, truth_ends = bucketed(rx, ours, truth, G_MS)
