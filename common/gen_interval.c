@@ -871,3 +871,24 @@ void gen_interval_get_stats(const gen_interval_t *gi,
   stats->scopes = gi->n_scopes;
   stats->keys = gi->n_keys;
 }
+
+void gen_interval_stats_add(const gen_interval_t *gi,
+                            gen_interval_stats_t *sum) {
+  gen_interval_stats_t e;
+  if (gi == NULL)
+    return;
+  gen_interval_get_stats(gi, &e);
+  sum->buckets_dispatched += e.buckets_dispatched;
+  sum->buckets_backfilled += e.buckets_backfilled;
+  sum->revisions += e.revisions;
+  sum->gap_buckets += e.gap_buckets;
+  sum->commits += e.commits;
+  sum->scopes += e.scopes;
+  sum->keys += e.keys;
+  if (e.done_until_ms > 0 &&
+      (sum->done_until_ms == 0 || e.done_until_ms < sum->done_until_ms))
+    sum->done_until_ms = e.done_until_ms;
+  if (e.last_commit_ms > 0 &&
+      (sum->last_commit_ms == 0 || e.last_commit_ms < sum->last_commit_ms))
+    sum->last_commit_ms = e.last_commit_ms;
+}

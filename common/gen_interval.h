@@ -149,6 +149,11 @@ void gen_interval_abort(gen_interval_t *gi);
 
 void gen_interval_get_stats(const gen_interval_t *gi,
                             gen_interval_stats_t *stats);
+/* Adds gi's stats (NULL: none) to sum, for one set of self-metrics over
+ * several engines: counts add up, the oldest progress and last commit
+ * stand for all (the worst lag and age). */
+void gen_interval_stats_add(const gen_interval_t *gi,
+                            gen_interval_stats_t *sum);
 
 /* End of the newest bucket that is settled at now_ms. */
 int64_t gen_interval_settled_end(const gen_interval_t *gi, int64_t now_ms);

@@ -617,23 +617,10 @@ static int collect_agents(ga_instance_t *inst) {
 }
 
 static void ga_dispatch_self(ga_instance_t *inst) {
-  gen_interval_stats_t st;
-  gen_interval_get_stats(inst->engine, &st);
-  if (inst->agent_engine != NULL) {
-    /* One set of self-metrics: the agent series count like the queues'. */
-    gen_interval_stats_t ag;
-    gen_interval_get_stats(inst->agent_engine, &ag);
-    st.buckets_dispatched += ag.buckets_dispatched;
-    st.buckets_backfilled += ag.buckets_backfilled;
-    st.revisions += ag.revisions;
-    st.gap_buckets += ag.gap_buckets;
-    if (ag.done_until_ms > 0 &&
-        (st.done_until_ms == 0 || ag.done_until_ms < st.done_until_ms))
-      st.done_until_ms = ag.done_until_ms; /* the lag of the later one */
-    if (ag.last_commit_ms > 0 &&
-        (st.last_commit_ms == 0 || ag.last_commit_ms < st.last_commit_ms))
-      st.last_commit_ms = ag.last_commit_ms;
-  }
+  /* One set of self-metrics: the agent series count like the queues'. */
+  gen_interval_stats_t st = {0};
+  gen_interval_stats_add(inst->engine, &st);
+  gen_interval_stats_add(inst->agent_engine, &st);
   const char *host = gen_client_host(inst->client);
   gen_agg_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
                         inst->counts.failures);

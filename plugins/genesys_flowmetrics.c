@@ -626,28 +626,6 @@ static void gf_put_self(const gf_instance_t *inst, const char *type,
                     type_instance, derive, value);
 }
 
-/* Adds an engine's (NULL: none) stats to st: counts add up, the oldest
- * progress and success stand for both (the worst lag and age). */
-static void gf_engine_stats(gen_interval_t *engine, gen_interval_stats_t *st) {
-  gen_interval_stats_t e = {0};
-  if (engine == NULL)
-    return;
-  gen_interval_get_stats(engine, &e);
-  st->buckets_dispatched += e.buckets_dispatched;
-  st->buckets_backfilled += e.buckets_backfilled;
-  st->revisions += e.revisions;
-  st->gap_buckets += e.gap_buckets;
-  st->commits += e.commits;
-  st->scopes += e.scopes;
-  st->keys += e.keys;
-  if (e.done_until_ms > 0 &&
-      (st->done_until_ms == 0 || e.done_until_ms < st->done_until_ms))
-    st->done_until_ms = e.done_until_ms;
-  if (e.last_commit_ms > 0 &&
-      (st->last_commit_ms == 0 || e.last_commit_ms < st->last_commit_ms))
-    st->last_commit_ms = e.last_commit_ms;
-}
-
 static void gf_dispatch_self(gf_instance_t *inst) {
   gf_put_self(inst, "flow_records", NULL, true,
               (double)atomic_load(&inst->flow_records));
@@ -664,8 +642,8 @@ static void gf_dispatch_self(gf_instance_t *inst) {
   if (inst->engine != NULL || inst->action_engine != NULL ||
       inst->config.active_flows) {
     gen_interval_stats_t st = {0};
-    gf_engine_stats(inst->engine, &st);
-    gf_engine_stats(inst->action_engine, &st);
+    gen_interval_stats_add(inst->engine, &st);
+    gen_interval_stats_add(inst->action_engine, &st);
     gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
                           inst->counts.queries, inst->counts.failures);
   }

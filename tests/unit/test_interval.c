@@ -166,6 +166,19 @@ DEF_TEST(revision_moves_counters_by_the_difference) {
   gen_interval_get_stats(gi, &st);
   EXPECT_EQ_UINT64(1, st.revisions);
   EXPECT_EQ_UINT64(3, st.buckets_dispatched);
+  /* Stats over several engines: counts add up, NULL adds nothing, the
+   * oldest progress and commit stand for all. */
+  gen_interval_stats_t sum = {.buckets_dispatched = 5,
+                              .done_until_ms = st.done_until_ms + G,
+                              .last_commit_ms = 1};
+  gen_interval_stats_add(NULL, &sum);
+  EXPECT_EQ_UINT64(5, sum.buckets_dispatched);
+  gen_interval_stats_add(gi, &sum);
+  EXPECT_EQ_UINT64(8, sum.buckets_dispatched);
+  EXPECT_EQ_UINT64(1, sum.revisions);
+  EXPECT_EQ_UINT64(st.keys, sum.keys);
+  EXPECT_EQ_UINT64((uint64_t)st.done_until_ms, (uint64_t)sum.done_until_ms);
+  EXPECT_EQ_UINT64(1, (uint64_t)sum.last_commit_ms);
   gen_interval_free(gi);
   return 0;
 }
