@@ -471,6 +471,33 @@ def free_port():
     return p
 
 
+def bench_org(sim, proxy):
+    """The <Org> block of the collectd runs: REST calls through the proxy."""
+    return (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
+            f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
+            f'    ClientId "{sim.info["client_id"]}"\n'
+            f'    ClientSecret "{sim.info["client_secret"]}"\n'
+            '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
+
+
+def start_subscribed(cd, args, proxy, replay):
+    """Starts collectd and returns once its socket is up and its
+    observation baselines were asked (one query per 100 queues) and the
+    REST calls have been still for 0.5 s."""
+    want_obs = (args.queues + 99) // 100
+    base_obs = proxy.count("obs")
+    cd.start()
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if cd.proc.poll() is not None:
+            raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
+        if replay.connected.is_set() and proxy.count("obs") - base_obs >= want_obs \
+                and time.monotonic() - proxy.last() > 0.5:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
+
+
 def run_collectd(kind, args, sim, proxy, replay, expected):
     replay.reset()
     prom_port = free_port() if kind == "prometheus" else None
@@ -478,18 +505,8 @@ def run_collectd(kind, args, sim, proxy, replay, expected):
         ("write_prometheus",) if prom_port else ())
     cd = collectd_harness.Collectd("", stock=stock)
     sock_path = os.path.join(cd.dir, "unixsock")
-    org = (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
-           f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
-           f'    ClientId "{sim.info["client_id"]}"\n'
-           f'    ClientSecret "{sim.info["client_secret"]}"\n'
-           '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
-    conf = (f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
-            f'PluginDir "{cd.plugin_dir}"\n'
-            f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
-            f"Interval {args.interval}\n"
-            "LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
-            f'  File "{cd.log}"\n  PrintSeverity true\n</Plugin>\n'
-            f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
+    org = bench_org(sim, proxy)
+    conf = (f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
             f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n")
     if prom_port:
         conf += ("LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
@@ -503,23 +520,10 @@ def run_collectd(kind, args, sim, proxy, replay, expected):
                  '      PluginInstance "^self$"\n    </Match>\n'
                  '    <Target "write">\n      Plugin "csv"\n    </Target>\n'
                  '    Target "stop"\n  </Rule>\n  Target "stop"\n</Chain>\n')
-    with open(cd.conf, "w") as f:
-        f.write(conf)
-    want_obs = (args.queues + 99) // 100
+    cd.write_conf(conf, args.interval)
     res = {"consumer": f"collectd ({'write_prometheus' if prom_port else 'no write'})"}
     try:
-        base_obs = proxy.count("obs")
-        cd.start()
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            if cd.proc.poll() is not None:
-                raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
-            if replay.connected.is_set() and proxy.count("obs") - base_obs >= want_obs \
-                    and time.monotonic() - proxy.last() > 0.5:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
+        start_subscribed(cd, args, proxy, replay)
         wait_quiet(cd.proc.pid)
         res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
         res.update(measure(cd.proc.pid, replay, args.frames, args.timeout))
@@ -599,37 +603,16 @@ def run_latency(args, sim, proxy, replay, queue_ids):
     replay.send_times = {}
     rx = Receiver()
     cd = collectd_harness.Collectd("", stock=("logfile", "write_http"))
-    org = (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
-           f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
-           f'    ClientId "{sim.info["client_id"]}"\n'
-           f'    ClientSecret "{sim.info["client_secret"]}"\n'
-           '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
-    conf = (f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
-            f'PluginDir "{cd.plugin_dir}"\n'
-            f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
-            f"Interval {args.interval}\n"
-            "LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
-            f'  File "{cd.log}"\n  PrintSeverity true\n</Plugin>\n'
-            f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n"
+    org = bench_org(sim, proxy)
+    conf = (f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n"
             f"<LoadPlugin write_http>\n  FlushInterval {args.flush_interval}\n</LoadPlugin>\n"
             "<Plugin write_http>\n"
             f'  <Node "bench">\n    URL "http://127.0.0.1:{rx.port}/"\n'
             '    Format "JSON"\n    StoreRates false\n    BufferSize 65536\n'
             "  </Node>\n</Plugin>\n")
-    with open(cd.conf, "w") as f:
-        f.write(conf)
-    want_obs = (args.queues + 99) // 100
+    cd.write_conf(conf, args.interval)
     try:
-        base_obs = proxy.count("obs")
-        cd.start()
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            if replay.connected.is_set() and proxy.count("obs") - base_obs >= want_obs \
-                    and time.monotonic() - proxy.last() > 0.5:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
+        start_subscribed(cd, args, proxy, replay)
         wait_quiet(cd.proc.pid)
         replay.go.set()
         replay.sent.wait(args.timeout)

@@ -100,12 +100,7 @@ def collectd(body, stock):
     """collectd with exactly these plugins (no csv: the harness's default
     config writes every value to disk)."""
     cd = collectd_harness.Collectd("", stock=stock)
-    with open(cd.conf, "w") as f:
-        f.write(f'BaseDir "{cd.dir}"\nPIDFile "{cd.dir}/collectd.pid"\n'
-                f'PluginDir "{cd.plugin_dir}"\n'
-                f'TypesDB "{collectd_harness.TYPES_DB}" "{collectd_harness.OUR_TYPES_DB}"\n'
-                "Interval 10\nLoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
-                f'  File "{cd.log}"\n</Plugin>\n' + body)
+    cd.write_conf(body)
     return cd
 
 

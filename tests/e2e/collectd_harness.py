@@ -59,6 +59,18 @@ class Collectd:
             )
         self.proc = None
 
+    def write_conf(self, body, interval=10):
+        """Replaces the configuration: logfile and exactly the plugins body
+        loads (the default one also writes every value to csv); for
+        benchmarks."""
+        with open(self.conf, "w") as f:
+            f.write(f'BaseDir "{self.dir}"\nPIDFile "{self.dir}/collectd.pid"\n'
+                    f'PluginDir "{self.plugin_dir}"\n'
+                    f'TypesDB "{TYPES_DB}" "{OUR_TYPES_DB}"\n'
+                    f"Interval {interval}\n"
+                    "LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n"
+                    f'  File "{self.log}"\n  PrintSeverity true\n</Plugin>\n' + body)
+
     def run_until(self, done, timeout=60):
         """Runs the daemon until done() is true (polled) or timeout seconds,
         then stops it. (collectd -T exits before its write threads have
