@@ -114,6 +114,9 @@ static atomic_size_t order_total;
 static cdtime_t order_paused_until;
 static atomic_uint_fast64_t order_waits;
 static _Thread_local int order_depth;
+/* The slots this thread counted in since its last drain (a bit each). */
+static _Thread_local uint64_t order_mine[ORDER_SLOTS / 64];
+static _Thread_local bool order_mine_any;
 
 static uint32_t order_slot(const value_list_t *vl) {
   return (uint32_t)(gen_series_hash(NULL, vl->plugin, vl->plugin_instance,
@@ -217,7 +220,44 @@ static bool order_enter(const value_list_t *vl, uint32_t *slot) {
   order_queued[*slot]++;
   atomic_fetch_add(&order_total, 1);
   pthread_mutex_unlock(&order_lock);
+  order_mine[*slot / 64] |= UINT64_C(1) << (*slot % 64);
+  order_mine_any = true;
   return true;
+}
+
+int gen_dispatch_order_drain(void) {
+  if (!order_mine_any)
+    return 0;
+  pthread_mutex_lock(&order_lock);
+  int status = 0;
+  size_t last_total = atomic_load(&order_total);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)CDTIME_T_TO_TIME_T(ORDER_TIMEOUT);
+  for (size_t w = 0; w < ORDER_SLOTS / 64 && status == 0; w++) {
+    while (order_mine[w] != 0 && status == 0) {
+      uint32_t slot =
+          (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(order_mine[w]);
+      if (order_queued == NULL || order_queued[slot] == 0) {
+        order_mine[w] &= order_mine[w] - 1;
+        continue;
+      }
+      if (pthread_cond_timedwait(&order_cond, &order_lock, &ts) != ETIMEDOUT)
+        continue;
+      /* Patience runs out only when the whole queue stood still: a long
+       * queue that moves (a backfill, a slow writer) is waited for. */
+      size_t total = atomic_load(&order_total);
+      if (total >= last_total)
+        status = -ETIMEDOUT;
+      last_total = total;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_sec += (time_t)CDTIME_T_TO_TIME_T(ORDER_TIMEOUT);
+    }
+  }
+  if (status == 0)
+    order_mine_any = false;
+  pthread_mutex_unlock(&order_lock);
+  return status;
 }
 
 /* A dispatch that failed: the value never enters the queue. */

@@ -100,6 +100,13 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
 int gen_dispatch_order_init(void);
 void gen_dispatch_order_begin(void);
 void gen_dispatch_order_end(void);
+/* Waits until every value this thread dispatched in ordered sections has
+ * been handed to every write plugin: what a state file may then record as
+ * done is no longer only in collectd's queue, where a SIGKILL loses it.
+ * Waits as long as the queue moves; -ETIMEDOUT when it stood still for 2 s
+ * (the values are still waited for at the next call), else 0 (also when
+ * ordering is not registered or paused: nothing is counted then). */
+int gen_dispatch_order_drain(void);
 /* Values that had to wait, since start (for tests and benchmarks). */
 uint64_t gen_dispatch_order_waits(void);
 

@@ -6,6 +6,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_buf.h"
+#include "gen_dispatch.h"
 #include "gen_hash.h"
 #include "gen_interval.h"
 #include "gen_json.h"
@@ -89,6 +90,7 @@ struct gen_interval_s {
   size_t n_pending, cap_pending;
 
   bool dirty; /* committed since the state file was last written */
+  gen_ratelimit_t drain_complain;
 
   gen_interval_stats_t stats;
 };
@@ -458,6 +460,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   if (gi == NULL)
     return NULL;
   gi->o = *o;
+  gi->drain_complain.interval = TIME_T_TO_CDTIME_T(300);
   gi->log_prefix = strdup(o->log_prefix ? o->log_prefix : "gen_interval");
   gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
   if (gi->log_prefix == NULL || (o->state_path && gi->state_path == NULL)) {
@@ -848,6 +851,16 @@ void gen_interval_set_defer_save(gen_interval_t *gi, bool defer) {
 int gen_interval_save(gen_interval_t *gi) {
   if (!gi->dirty)
     return 0;
+  /* The file records buckets as done: only once their values have left
+   * collectd's queue for the write plugins, or a SIGKILL loses them. */
+  int drained = gen_dispatch_order_drain();
+  if (drained != 0) {
+    gen_log_limited(&gi->drain_complain, LOG_WARNING,
+                    "%s: collectd's write queue did not move for 2 s; the "
+                    "state file is written at the next save",
+                    gi->log_prefix);
+    return drained; /* still dirty */
+  }
   int saved = state_save(gi);
   if (saved != 0) {
     GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,

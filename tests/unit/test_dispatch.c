@@ -6,7 +6,10 @@
 
 #include "collectd/core/testing.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 static const char *clean(const char *in, size_t size) {
   static char out[DATA_MAX_NAME_LEN];
@@ -213,6 +216,62 @@ DEF_TEST(ordered_dispatch) {
   return 0;
 }
 
+typedef struct {
+  gen_ident_t id;
+  atomic_bool dispatched, drained;
+  int status;
+} drain_job_t;
+
+static void *dispatch_and_drain(void *arg) {
+  drain_job_t *job = arg;
+  gen_dispatch_order_begin();
+  gen_dispatch_gauge(&job->id, 7, TIME_T_TO_CDTIME_T(180), 0);
+  gen_dispatch_order_end();
+  atomic_store(&job->dispatched, true);
+  job->status = gen_dispatch_order_drain();
+  atomic_store(&job->drained, true);
+  return NULL;
+}
+
+/* A drain returns once the thread's ordered values went through the write
+ * callbacks; while the queue stands still it gives up after 2 s, and the
+ * values are waited for again at the next drain. */
+DEF_TEST(order_drain) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  CHECK_ZERO(gen_dispatch_order_drain()); /* nothing dispatched: at once */
+  drain_job_t job = {.id = {.plugin = "genesys_analytics",
+                            .plugin_instance = "q3",
+                            .type = "offered",
+                            .type_instance = "voice"}};
+  mock_writes_held = true;
+  pthread_t t;
+  CHECK_ZERO(pthread_create(&t, NULL, dispatch_and_drain, &job));
+  while (!atomic_load(&job.dispatched))
+    sched_yield();
+  struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  OK(!atomic_load(&job.drained)); /* the value is still in the queue */
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(pthread_join(t, NULL));
+  EXPECT_EQ_INT(0, job.status);
+
+  /* A queue that stands still. */
+  gen_ident_t c = job.id;
+  c.plugin_instance = "q4";
+  mock_writes_held = true;
+  gen_dispatch_order_begin();
+  CHECK_ZERO(gen_dispatch_gauge(&c, 1, TIME_T_TO_CDTIME_T(60), 0));
+  gen_dispatch_order_end();
+  EXPECT_EQ_INT(-ETIMEDOUT, gen_dispatch_order_drain());
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(gen_dispatch_order_drain());
+  CHECK_ZERO(gen_dispatch_order_drain());
+  return 0;
+}
+
 /* At most one dispatch of a series per gap; the first one at once; a clock
  * that went back does not hold it. */
 DEF_TEST(paced_dispatch) {
@@ -258,6 +317,7 @@ int main(void) {
   RUN_TEST(self_metrics);
   RUN_TEST(interval_without_context);
   RUN_TEST(ordered_dispatch);
+  RUN_TEST(order_drain);
   RUN_TEST(paced_dispatch);
   mock_values_reset();
   END_TEST;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the closed-interval engine (settle, revisit, backfill, gaps,
  * persistent counters, restarts). */
+#include "gen_dispatch.h"
 #include "gen_interval.h"
 #include "gen_json.h"
 #include "gen_state.h"
@@ -8,6 +9,7 @@
 
 #include "collectd/core/testing.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -518,6 +520,39 @@ DEF_TEST(deferred_save_writes_once_and_a_crash_before_it_replays) {
   return 0;
 }
 
+/* The state records buckets as done only once their values have left
+ * collectd's queue: a save while the queue stands still writes nothing (and
+ * says so), and the next save, once the queue moved, writes the file. */
+DEF_TEST(save_waits_for_the_write_queue) {
+  char state[300];
+  snprintf(state, sizeof(state), "%s/drain.json", dir);
+  char *data = NULL;
+  size_t len = 0;
+  gen_interval_t *gi = make_deferred(state);
+  CHECK_NOT_NULL(gi);
+  CHECK_ZERO(gen_dispatch_order_init());
+  mock_values_reset();
+  mock_writes_held = true;
+  gen_dispatch_order_begin();
+  CHECK_ZERO(cycle_batch(gi, "Q1", T0 + MINUTE, T0 - G, 2, 2.5));
+  gen_ident_t id = {.plugin = "genesys_analytics",
+                    .plugin_instance = "Q1",
+                    .type = "offered",
+                    .type_instance = "voice"};
+  CHECK_ZERO(gen_dispatch_gauge(&id, 2, TIME_T_TO_CDTIME_T(60), 0));
+  gen_dispatch_order_end();
+  EXPECT_EQ_INT(-ETIMEDOUT, gen_interval_save(gi));
+  OK(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
+  OK(mock_log_contains("write queue did not move"));
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(gen_interval_save(gi));
+  CHECK_ZERO(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len));
+  free(data);
+  gen_interval_free(gi);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -532,6 +567,7 @@ int main(void) {
   RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_writes_once_and_a_crash_before_it_replays);
+  RUN_TEST(save_waits_for_the_write_queue);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
