@@ -65,6 +65,17 @@ def count(stats, key):
     return stats["requests"].get(key, {}).get("total", 0)
 
 
+def csv_rows(root):
+    """Rows the csv plugin has written (one per value list dispatched) under
+    root, for the values per cycle."""
+    rows = 0
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as f:
+                rows += sum(1 for line in f if not line.startswith(b"epoch"))
+    return rows
+
+
 def run_one(queues, args):
     agents = queues * args.agents_per_queue
     sim = Simulator("--queues", str(queues), "--agents", str(agents),
@@ -97,6 +108,7 @@ def run_one(queues, args):
         listing = {LIST_QUEUES: count(warm, LIST_QUEUES), LIST_USERS: count(warm, LIST_USERS)}
         sim._open("/sim/reset_stats", {})
         pid = cd.proc.pid
+        v0 = csv_rows(cd.csv)
         c0, r0 = cpu_seconds(pid), cpu_seconds(pid, "reader")
         s0 = cpu_seconds(sim.proc.pid)
         t0 = iso_ms(sim._open("/sim/info")["sim_time"])
@@ -114,6 +126,7 @@ def run_one(queues, args):
             perf.send_signal(__import__("signal").SIGINT)
             perf.wait()
         s1 = cpu_seconds(sim.proc.pid)
+        v1 = csv_rows(cd.csv)
         st = sim.stats()
         res = {
             "queues": queues, "agents": agents, "cycles": args.cycles,
@@ -125,6 +138,7 @@ def run_one(queues, args):
             "collectd_cpu_per_cycle": (c1 - c0) / args.cycles,
             "reader_cpu_per_cycle": (r1 - r0) / args.cycles,
             "sim_cpu_per_cycle": (s1 - s0) / args.cycles,
+            "values_per_cycle": (v1 - v0) / args.cycles,
             "non_200": {k: v["by_status"] for k, v in st["requests"].items()
                         if set(v["by_status"]) - {"200"}},
         }
@@ -156,7 +170,7 @@ def main():
           f"{', AgentStatus' if args.agent_status else ''}; per cycle:")
     print(f"{'queues':>7} {'agents':>7} {'conv req':>9} {'minimum':>8} {'user req':>9}"
           f" {'minimum':>8} {'other':>6} {'collectd CPU ms':>16} {'read thr ms':>12}"
-          f" {'sim CPU ms':>11}  listing pages (queues, users) at start")
+          f" {'sim CPU ms':>11} {'values':>8} {'us/value':>8}  listing pages (queues, users) at start")
     for r in rows:
         c = r["cycles"]
         print(f"{r['queues']:>7} {r['agents']:>7} {r['conv_requests'] / c:>9.2f}"
@@ -164,7 +178,9 @@ def main():
               f" {r['min_user_per_cycle']:>8} {r['other_requests'] / c:>6.2f}"
               f" {r['collectd_cpu_per_cycle'] * 1000:>16.0f}"
               f" {r['reader_cpu_per_cycle'] * 1000:>12.0f}"
-              f" {r['sim_cpu_per_cycle'] * 1000:>11.0f}  "
+              f" {r['sim_cpu_per_cycle'] * 1000:>11.0f}"
+              f" {r['values_per_cycle']:>8.0f}"
+              f" {r['reader_cpu_per_cycle'] * 1e6 / max(r['values_per_cycle'], 1):>8.2f}  "
               f"{r['listing_pages'][LIST_QUEUES]}, {r['listing_pages'][LIST_USERS]}")
         if r["non_200"]:
             print("         not 200:", r["non_200"])
