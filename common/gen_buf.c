@@ -80,6 +80,59 @@ int gen_buf_add_str(gen_buf_t *b, const char *s) {
   return gen_buf_add(b, s, strlen(s));
 }
 
+int gen_buf_add_json_string(gen_buf_t *b, const char *s) {
+  size_t before = b->len;
+  int err = gen_buf_add(b, "\"", 1);
+  const char *run = s;
+  for (const char *p = s; err == 0 && *p != '\0'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    err = gen_buf_add(b, run, (size_t)(p - run));
+    char esc[7];
+    if (err == 0) {
+      /* The short forms json-c writes, so the text is the same. */
+      char two = c == '"'    ? '"'
+                 : c == '\\' ? '\\'
+                 : c == '\b' ? 'b'
+                 : c == '\f' ? 'f'
+                 : c == '\n' ? 'n'
+                 : c == '\r' ? 'r'
+                 : c == '\t' ? 't'
+                             : '\0';
+      if (two != '\0')
+        err = gen_buf_add(b, (char[]){'\\', two}, 2);
+      else {
+        snprintf(esc, sizeof(esc), "\\u%04x", c);
+        err = gen_buf_add(b, esc, 6);
+      }
+    }
+    run = p + 1;
+  }
+  if (err == 0)
+    err = gen_buf_add_str(b, run);
+  if (err == 0)
+    err = gen_buf_add(b, "\"", 1);
+  if (err != 0 && b->data != NULL) {
+    b->len = before; /* holds what it held */
+    b->data[b->len] = '\0';
+  }
+  return err;
+}
+
+int gen_buf_add_int64(gen_buf_t *b, int64_t v) {
+  char text[24], *end = text + sizeof(text), *p = end;
+  /* In unsigned arithmetic, so that INT64_MIN has a magnitude. */
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    *--p = '-';
+  return gen_buf_add(b, p, (size_t)(end - p));
+}
+
 int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap) {
   va_list again;
   va_copy(again, ap);

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
   char *data; /* NULL until the first append; gen_buf_str() reads "" */
@@ -30,6 +31,11 @@ void gen_buf_init(gen_buf_t *b, size_t max);
  * held. */
 int gen_buf_add(gen_buf_t *b, const void *data, size_t len);
 int gen_buf_add_str(gen_buf_t *b, const char *s);
+/* s as a JSON string, quotes included: '"', '\\' and control characters
+ * escaped, every other byte as it is (as json-c writes strings). */
+int gen_buf_add_json_string(gen_buf_t *b, const char *s);
+/* A whole number in decimal, without printf's cost. */
+int gen_buf_add_int64(gen_buf_t *b, int64_t v);
 int gen_buf_printf(gen_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap)

@@ -172,6 +172,38 @@ DEF_TEST(grow_arrays_up_to_a_ceiling) {
   return 0;
 }
 
+/* JSON strings as json-c writes them (short escapes, \u00XX for the other
+ * control characters, other bytes as they are); a string past the limit
+ * leaves the buffer as it was. Whole numbers at both ends of int64. */
+DEF_TEST(json_strings_and_integers) {
+  gen_buf_t b = GEN_BUF_INIT(SIZE_MAX);
+  CHECK_ZERO(gen_buf_add_json_string(&b, "Q\"4\\\xc3\xa9\t\n\r\b\f\x01/"));
+  EXPECT_EQ_STR("\"Q\\\"4\\\\\xc3\xa9\\t\\n\\r\\b\\f\\u0001/\"",
+                gen_buf_str(&b));
+  gen_buf_reset(&b);
+  CHECK_ZERO(gen_buf_add_json_string(&b, ""));
+  EXPECT_EQ_STR("\"\"", gen_buf_str(&b));
+  gen_buf_reset(&b);
+  CHECK_ZERO(gen_buf_add_int64(&b, 0));
+  CHECK_ZERO(gen_buf_add(&b, ",", 1));
+  CHECK_ZERO(gen_buf_add_int64(&b, -42));
+  CHECK_ZERO(gen_buf_add(&b, ",", 1));
+  CHECK_ZERO(gen_buf_add_int64(&b, INT64_MAX));
+  CHECK_ZERO(gen_buf_add(&b, ",", 1));
+  CHECK_ZERO(gen_buf_add_int64(&b, INT64_MIN));
+  EXPECT_EQ_STR("0,-42,9223372036854775807,-9223372036854775808",
+                gen_buf_str(&b));
+  gen_buf_free(&b);
+
+  gen_buf_t small = GEN_BUF_INIT(8);
+  CHECK_ZERO(gen_buf_add_str(&small, "ab"));
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add_json_string(&small, "c\td\te"));
+  EXPECT_EQ_STR("ab", gen_buf_str(&small));
+  EXPECT_EQ_INT(2, (int)small.len);
+  gen_buf_free(&small);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(empty_buffer_reads_empty);
   RUN_TEST(grows_and_stays_terminated);
@@ -180,5 +212,6 @@ int main(void) {
   RUN_TEST(reset_keeps_memory_steal_hands_it_over);
   RUN_TEST(grow_arrays);
   RUN_TEST(grow_arrays_up_to_a_ceiling);
+  RUN_TEST(json_strings_and_integers);
   END_TEST;
 }
