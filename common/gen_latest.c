@@ -27,15 +27,42 @@ typedef struct {
   size_t cap, count; /* cap a power of 2 */
 } set_t;
 
+/* The five names of a held series, unsanitised (gen_dispatch sanitises),
+ * in one allocation of their own size: "host\0plugin\0pi\0type\0ti\0".
+ * A slot of fixed-size names was 1 KiB, and a burst at 5,000 queues holds
+ * tens of thousands of series at once (the table never shrinks). */
+#define HELD_NAMES 5
+
 typedef struct {
   uint64_t hash;
-  /* unsanitised names (gen_dispatch sanitises): room for long ones */
-  char host[256], plugin[DATA_MAX_NAME_LEN], plugin_instance[256],
-      type[DATA_MAX_NAME_LEN], type_instance[256];
+  char *names;                 /* NULL while the slot is free */
+  uint32_t at[HELD_NAMES - 1]; /* offsets of plugin … type_instance */
   bool derive;
   double value;
   cdtime_t time, interval;
 } held_t;
+
+static int held_names_set(held_t *h, const gen_ident_t *id) {
+  const char *part[HELD_NAMES] = {id->host, id->plugin, id->plugin_instance,
+                                  id->type, id->type_instance};
+  size_t len[HELD_NAMES], total = 0;
+  for (size_t i = 0; i < HELD_NAMES; i++) {
+    len[i] = part[i] != NULL ? strlen(part[i]) : 0;
+    total += len[i] + 1;
+  }
+  if (total > UINT32_MAX || (h->names = malloc(total)) == NULL)
+    return -ENOMEM;
+  size_t used = 0;
+  for (size_t i = 0; i < HELD_NAMES; i++) {
+    if (i > 0)
+      h->at[i - 1] = (uint32_t)used;
+    if (len[i] > 0)
+      memcpy(h->names + used, part[i], len[i]);
+    h->names[used + len[i]] = '\0';
+    used += len[i] + 1;
+  }
+  return 0;
+}
 
 /* A held value's release: (time, index into held). */
 typedef struct {
@@ -159,6 +186,8 @@ void gen_latest_free(gen_latest_t *l) {
     return;
   free(l->cur.slots);
   free(l->prev.slots);
+  for (size_t i = 0; i < l->cap_held; i++)
+    free(l->held[i].names);
   free(l->held);
   free(l->free_next);
   free(l->held_by_hash.slots);
@@ -214,12 +243,14 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
     set_del(&l->held_by_hash, h->hash);
     l->free_next[d.index] = l->free_head;
     l->free_head = d.index + 1;
-    gen_ident_t id = {.host = h->host,
-                      .plugin = h->plugin,
-                      .plugin_instance = h->plugin_instance,
-                      .type = h->type,
-                      .type_instance = h->type_instance};
+    gen_ident_t id = {.host = h->names,
+                      .plugin = h->names + h->at[0],
+                      .plugin_instance = h->names + h->at[1],
+                      .type = h->names + h->at[2],
+                      .type_instance = h->names + h->at[3]};
     send_now(l, &id, h->hash, h->derive, h->value, h->time, h->interval, now);
+    free(h->names);
+    h->names = NULL;
   }
 }
 
@@ -236,6 +267,7 @@ static ssize_t held_slot(gen_latest_t *l) {
         gen_grow((void **)&l->heap, &heap_cap, need, sizeof(*l->heap), 16) != 0)
       return -ENOMEM;
     for (size_t i = cap; i-- > l->cap_held;) {
+      l->held[i].names = NULL;
       l->free_next[i] = l->free_head;
       l->free_head = i + 1;
     }
@@ -273,8 +305,11 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
     return send_now(l, id, hash, derive, value, time, interval, now);
   }
   ssize_t index = held_slot(l);
-  if (index < 0 || set_put(&l->held_by_hash, hash, (cdtime_t)index + 1) != 0) {
+  if (index < 0 || held_names_set(&l->held[index], id) != 0 ||
+      set_put(&l->held_by_hash, hash, (cdtime_t)index + 1) != 0) {
     if (index >= 0) {
+      free(l->held[index].names);
+      l->held[index].names = NULL;
       l->free_next[index] = l->free_head;
       l->free_head = (size_t)index + 1;
     }
@@ -283,13 +318,6 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   }
   held_t *h = &l->held[index];
   h->hash = hash;
-  sstrncpy(h->host, id->host ? id->host : "", sizeof(h->host));
-  sstrncpy(h->plugin, id->plugin, sizeof(h->plugin));
-  sstrncpy(h->plugin_instance, id->plugin_instance ? id->plugin_instance : "",
-           sizeof(h->plugin_instance));
-  sstrncpy(h->type, id->type, sizeof(h->type));
-  sstrncpy(h->type_instance, id->type_instance ? id->type_instance : "",
-           sizeof(h->type_instance));
   h->derive = derive;
   h->value = value;
   h->time = time;
