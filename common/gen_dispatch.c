@@ -99,20 +99,45 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
  * wait for each other, which costs a little time and never order. The count
  * goes down in a write callback registered after the write plugins (from an
  * init callback: they register theirs when loaded), so it runs last for
- * each value, on the write thread that took it. */
+ * each value, on the write thread that took it.
+ *
+ * A long queue that moves is waited for: at 5,000 queues a slow writer
+ * takes many seconds to reach a series' previous value. Otherwise a wait
+ * ends early:
+ *  - the write path stood still for 2 s (a writer blocked on a dead
+ *    backend): the value is queued without waiting (later values wait
+ *    again once the path moves), and a drain says the values have not
+ *    left;
+ *  - the value is known never to reach this callback: far more values
+ *    counted in after it have left (the queue is first in, first out: a
+ *    filter chain or WriteQueueLimitHigh dropped it), or the path stood
+ *    still for 30 s (a PostCacheChain that writes to chosen plugins only
+ *    never calls this one; a writer blocked that long): counting stops
+ *    for an hour, with a warning, and drains return at once. */
 #define ORDER_SLOTS 65536
-#define ORDER_TIMEOUT TIME_T_TO_CDTIME_T(2)
-/* After a value was never seen (dropped by a filter chain or by
- * WriteQueueLimitHigh), ordering pauses this long rather than wait on every
- * series. */
+static int64_t order_still_ns = INT64_C(2000000000);
+static int64_t order_give_up_ns = INT64_C(30000000000);
+/* Values that may overtake the one waited for (five write threads, and
+ * write plugins' locks are not fair) before it is known dropped. */
+#define ORDER_SLACK 10000
 #define ORDER_PAUSE TIME_T_TO_CDTIME_T(3600)
 
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t order_cond; /* on CLOCK_MONOTONIC, set up at init */
 static uint32_t *order_queued;    /* ORDER_SLOTS counts, once registered */
-static atomic_size_t order_total;
+/* Per slot: the value of order_left by which its newest value has left. */
+static uint64_t *order_due;
+/* Per slot, a bit: a thread waits for it (a write wakes waiters only then:
+ * a wake-up per value cost a read thread more than the values). */
+static uint64_t order_watch[ORDER_SLOTS / 64];
+static atomic_size_t order_total; /* values counted in the queue */
+static uint64_t order_left;       /* values seen leaving, ever */
+static bool order_still;          /* the path stood still at order_still_at */
+static uint64_t order_still_at;   /* (order_left), since order_still_since */
+static int64_t order_still_since;
 static cdtime_t order_paused_until;
 static atomic_uint_fast64_t order_waits;
+static gen_ratelimit_t order_still_complain = GEN_RATELIMIT_INIT(300);
 static _Thread_local int order_depth;
 /* The slots this thread counted in since its last drain (a bit each). */
 static _Thread_local uint64_t order_mine[ORDER_SLOTS / 64];
@@ -124,6 +149,26 @@ static uint32_t order_slot(const value_list_t *vl) {
                     ORDER_SLOTS);
 }
 
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One value of slot left the queue (or never entered it). Locked. */
+static void order_leave(uint32_t slot) {
+  if (order_queued == NULL || order_queued[slot] == 0)
+    return;
+  order_queued[slot]--;
+  atomic_fetch_sub(&order_total, 1);
+  order_left++;
+  uint64_t bit = UINT64_C(1) << (slot % 64);
+  if (order_queued[slot] == 0 && (order_watch[slot / 64] & bit)) {
+    order_watch[slot / 64] &= ~bit;
+    pthread_cond_broadcast(&order_cond);
+  }
+}
+
 static int order_write(const data_set_t *ds, const value_list_t *vl,
                        user_data_t *ud) {
   (void)ds;
@@ -133,11 +178,7 @@ static int order_write(const data_set_t *ds, const value_list_t *vl,
     return 0;
   uint32_t slot = order_slot(vl);
   pthread_mutex_lock(&order_lock);
-  if (order_queued[slot] > 0) {
-    order_queued[slot]--;
-    atomic_fetch_sub(&order_total, 1);
-    pthread_cond_broadcast(&order_cond);
-  }
+  order_leave(slot);
   pthread_mutex_unlock(&order_lock);
   return 0;
 }
@@ -158,12 +199,16 @@ int gen_dispatch_order_init(void) {
       cond_ready = true;
     }
     order_queued = calloc(ORDER_SLOTS, sizeof(*order_queued));
-    if (order_queued == NULL)
+    order_due = calloc(ORDER_SLOTS, sizeof(*order_due));
+    if (order_queued == NULL || order_due == NULL)
       status = -ENOMEM;
-    else if (plugin_register_write("genesys_order", order_write, NULL) != 0) {
-      free(order_queued);
-      order_queued = NULL;
+    else if (plugin_register_write("genesys_order", order_write, NULL) != 0)
       status = -EINVAL;
+    if (status != 0) {
+      free(order_queued);
+      free(order_due);
+      order_queued = NULL;
+      order_due = NULL;
     }
   }
   pthread_mutex_unlock(&order_lock);
@@ -178,6 +223,80 @@ void gen_dispatch_order_end(void) {
 }
 
 uint64_t gen_dispatch_order_waits(void) { return atomic_load(&order_waits); }
+
+void gen_dispatch_order_patience(int64_t still_ms, int64_t give_up_ms) {
+  pthread_mutex_lock(&order_lock);
+  order_still_ns = still_ms * 1000000;
+  order_give_up_ns = give_up_ms * 1000000;
+  pthread_mutex_unlock(&order_lock);
+}
+
+typedef enum { SLOT_EMPTY, SLOT_STILL, SLOT_DROPPED } order_wait_t;
+
+/* Waits (locked) until slot holds nothing, the write path stands still, or
+ * the slot's value is known dropped (see above). */
+static order_wait_t order_wait_slot(uint32_t slot) {
+  int64_t still_since = mono_ns();
+  uint64_t last_left = order_left;
+  while (order_queued != NULL && order_queued[slot] > 0) {
+    if (order_left > order_due[slot] + ORDER_SLACK)
+      return SLOT_DROPPED;
+    if (order_still && order_left == order_still_at) /* not waited again */
+      return mono_ns() - order_still_since >= order_give_up_ns ? SLOT_DROPPED
+                                                               : SLOT_STILL;
+    order_watch[slot / 64] |= UINT64_C(1) << (slot % 64);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000; /* slices, to see the path stand */
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&order_cond, &order_lock, &ts);
+    int64_t now = mono_ns();
+    if (order_left != last_left) {
+      last_left = order_left;
+      still_since = now;
+      order_still = false;
+    } else if (now - still_since >= order_still_ns) {
+      order_still = true;
+      order_still_at = order_left;
+      order_still_since = still_since;
+      return SLOT_STILL;
+    }
+  }
+  return SLOT_EMPTY;
+}
+
+/* A value was dropped: stop counting (every slot cleared) and pause.
+ * Locked. */
+static void order_give_up(void) {
+  atomic_store(&order_total, 0);
+  memset(order_queued, 0, ORDER_SLOTS * sizeof(*order_queued));
+  order_paused_until = cdtime() + ORDER_PAUSE;
+  pthread_cond_broadcast(&order_cond);
+}
+
+static void order_warn_dropped(const value_list_t *vl) {
+  /* At most once per pause: no rate limit needed. */
+  GEN_WARNING("%s plugin: a value of %s-%s/%s-%s never reached the write "
+              "plugins (dropped by a filter chain or WriteQueueLimitHigh, a "
+              "PostCacheChain writing to chosen plugins only, or a write "
+              "plugin blocked for 30 s?); for the next hour, values of one "
+              "series may be written out of order and state files do not wait "
+              "for the write queue",
+              vl->plugin, vl->plugin, vl->plugin_instance, vl->type,
+              vl->type_instance);
+}
+
+static void order_warn_still(const char *plugin) {
+  gen_log_limited(&order_still_complain, LOG_WARNING,
+                  "%s plugin: collectd's write queue has not moved for 2 s (a "
+                  "write plugin blocked?); values are queued without waiting "
+                  "for their series' previous one, and state files are not "
+                  "written until the queue moves",
+                  plugin);
+}
 
 /* Waits until vl's series has nothing in collectd's queue, then counts vl
  * in. False when vl is not tracked (outside an ordered section, ordering
@@ -194,95 +313,71 @@ static bool order_enter(const value_list_t *vl, uint32_t *slot) {
     return false;
   }
   *slot = order_slot(vl);
+  order_wait_t w = SLOT_EMPTY;
   if (order_queued[*slot] > 0) {
     atomic_fetch_add(&order_waits, 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)CDTIME_T_TO_TIME_T(ORDER_TIMEOUT);
-    while (order_queued[*slot] > 0 &&
-           pthread_cond_timedwait(&order_cond, &order_lock, &ts) != ETIMEDOUT)
-      ;
-    if (order_queued[*slot] > 0) {
-      /* Never seen by the write path: stop counting (every slot is
-       * cleared) and pause. */
-      atomic_store(&order_total, 0);
-      memset(order_queued, 0, ORDER_SLOTS * sizeof(*order_queued));
-      order_paused_until = cdtime() + ORDER_PAUSE;
+    w = order_wait_slot(*slot);
+    if (w == SLOT_DROPPED) {
+      order_give_up();
       pthread_mutex_unlock(&order_lock);
-      /* At most once per pause: no rate limit needed. */
-      GEN_WARNING("%s plugin: a value of %s-%s/%s-%s did not reach the write "
-                  "plugins within %.0f s (dropped by a filter chain or by "
-                  "WriteQueueLimitHigh?); for the next hour, values of one "
-                  "series may be written out of order",
-                  vl->plugin, vl->plugin, vl->plugin_instance, vl->type,
-                  vl->type_instance, CDTIME_T_TO_DOUBLE(ORDER_TIMEOUT));
+      order_warn_dropped(vl);
       return false;
     }
   }
+  order_due[*slot] = order_left + atomic_load(&order_total);
   order_queued[*slot]++;
   atomic_fetch_add(&order_total, 1);
   pthread_mutex_unlock(&order_lock);
+  if (w == SLOT_STILL)
+    order_warn_still(vl->plugin);
   order_mine[*slot / 64] |= UINT64_C(1) << (*slot % 64);
   order_mine_any = true;
   return true;
 }
 
-/* Clears the bits of the thread's slots that are out of the queue; true
- * when none is left. */
-static bool order_mine_gone(void) {
-  bool gone = true;
-  pthread_mutex_lock(&order_lock);
-  for (size_t w = 0; w < ORDER_SLOTS / 64; w++) {
-    uint64_t bits = order_mine[w];
-    while (bits != 0) {
-      uint64_t low = bits & (0 - bits);
-      uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(bits);
-      if (order_queued == NULL || order_queued[slot] == 0)
-        order_mine[w] &= ~low;
-      else
-        gone = false;
-      bits &= ~low;
-    }
-  }
-  pthread_mutex_unlock(&order_lock);
-  return gone;
-}
-
 int gen_dispatch_order_drain(void) {
   if (!order_mine_any)
     return 0;
-  /* Polled, not woken by every value leaving the queue: a cycle's tens of
-   * thousands of wake-ups cost the read thread more than the values. */
-  const struct timespec poll = {.tv_nsec = 5 * 1000 * 1000};
-  size_t last_total = atomic_load(&order_total);
-  /* The monotonic clock, as the waits above: libfaketime speeds up the
-   * tests' real-time clock. */
-  struct timespec now, still_since;
-  clock_gettime(CLOCK_MONOTONIC, &still_since);
-  while (!order_mine_gone()) {
-    nanosleep(&poll, NULL);
-    size_t total = atomic_load(&order_total);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (total < last_total)
-      still_since = now;
-    else if ((int64_t)(now.tv_sec - still_since.tv_sec) * 1000000000 +
-                 (now.tv_nsec - still_since.tv_nsec) >=
-             (int64_t)CDTIME_T_TO_NS(ORDER_TIMEOUT))
-      return -ETIMEDOUT; /* the queue stood still */
-    last_total = total;
+  int status = 0;
+  bool dropped = false;
+  pthread_mutex_lock(&order_lock);
+  for (size_t w = 0; w < ORDER_SLOTS / 64 && status == 0 && !dropped; w++) {
+    while (order_mine[w] != 0) {
+      uint64_t low = order_mine[w] & (0 - order_mine[w]);
+      uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(low);
+      order_wait_t r =
+          order_queued != NULL ? order_wait_slot(slot) : SLOT_EMPTY;
+      if (r == SLOT_STILL) {
+        status = -ETIMEDOUT; /* the bits stay: waited for next time */
+        break;
+      }
+      if (r == SLOT_DROPPED) {
+        order_give_up();
+        dropped = true;
+        break;
+      }
+      order_mine[w] &= ~low;
+    }
   }
-  order_mine_any = false;
-  return 0;
+  if (dropped)
+    memset(order_mine, 0, sizeof(order_mine));
+  if (status == 0)
+    order_mine_any = false;
+  pthread_mutex_unlock(&order_lock);
+  if (dropped)
+    GEN_WARNING("genesys plugins: values never reached the write plugins "
+                "(dropped by a filter chain or WriteQueueLimitHigh, a "
+                "PostCacheChain writing to chosen plugins only, or a write "
+                "plugin blocked for 30 s?); for the next hour, values of one "
+                "series may be written out of order and state files do not "
+                "wait for the write queue");
+  return status;
 }
 
 /* A dispatch that failed: the value never enters the queue. */
 static void order_forget(uint32_t slot) {
   pthread_mutex_lock(&order_lock);
-  if (order_queued != NULL && order_queued[slot] > 0) {
-    order_queued[slot]--;
-    atomic_fetch_sub(&order_total, 1);
-    pthread_cond_broadcast(&order_cond);
-  }
+  order_leave(slot);
   pthread_mutex_unlock(&order_lock);
 }
 

@@ -105,8 +105,13 @@ void gen_dispatch_order_end(void);
  * done is no longer only in collectd's queue, where a SIGKILL loses it.
  * Waits as long as the queue moves; -ETIMEDOUT when it stood still for 2 s
  * (the values are still waited for at the next call), else 0 (also when
- * ordering is not registered or paused: nothing is counted then). */
+ * ordering is not registered or paused: nothing is counted then, and when
+ * it gave up: the values never reach this plugin's write callback, see
+ * gen_dispatch.c). */
 int gen_dispatch_order_drain(void);
+/* How long the write path may stand still before a wait ends (2 s) and
+ * before ordering gives up (30 s); tests shorten them. */
+void gen_dispatch_order_patience(int64_t still_ms, int64_t give_up_ms);
 /* Values that had to wait, since start (for tests and benchmarks). */
 uint64_t gen_dispatch_order_waits(void);
 

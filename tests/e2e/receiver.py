@@ -16,13 +16,22 @@ class Receiver:
         self.latest_time = {}  # same key -> the value's own time
         self.arrivals = []  # (arrival wall time, value time, key, value)
         self.posts = 0
+        self.gate = threading.Event()  # cleared: every POST waits (hold())
+        self.gate.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                held = not receiver.gate.is_set()
+                receiver.gate.wait()
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 now = time.time()
+                if held:  # never accepted: its values are not received
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 try:
                     values = json.loads(body)
                 except ValueError:
@@ -81,10 +90,20 @@ class Receiver:
                     return self.latest_time[key], value
         return None
 
+    def hold(self):
+        """From now on every POST waits, unanswered, until release(): the
+        sender's write path stands still (a stalled backend). A held POST
+        is then refused (503) and none of its values counts as received."""
+        self.gate.clear()
+
+    def release(self):
+        self.gate.set()
+
     def snapshot(self):
         with self.lock:
             return dict(self.latest)
 
     def stop(self):
+        self.gate.set()
         self.server.shutdown()
         self.server.server_close()

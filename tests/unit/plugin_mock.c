@@ -140,6 +140,7 @@ static size_t mock_writers_num;
 
 /* Held writes (mock_writes_held): what collectd's queue holds. */
 bool mock_writes_held;
+bool mock_writes_dropped;
 static struct {
   value_list_t vl;
   value_t value;
@@ -194,6 +195,10 @@ int plugin_dispatch_values(value_list_t const *vl) {
     sstrncpy(written.host, hostname_g, sizeof(written.host));
   written.time = time;
   written.interval = interval;
+  if (mock_writes_dropped) {
+    pthread_mutex_unlock(&mock_lock);
+    return 0;
+  }
   if (mock_writes_held) {
     __typeof__(mock_held) more =
         realloc(mock_held, (mock_held_num + 1) * sizeof(*more));

@@ -57,6 +57,9 @@ double mock_puts_value(const mock_puts_t *p, const char *key);
  * mock_writes_release() runs them in dispatch order. */
 extern bool mock_writes_held;
 void mock_writes_release(void);
+/* While set, dispatched values are recorded and never reach the write
+ * callbacks (a filter chain or WriteQueueLimitHigh dropped them). */
+extern bool mock_writes_dropped;
 
 /* Log lines, each formatted as "<level> <message>". */
 extern char **mock_log_lines;

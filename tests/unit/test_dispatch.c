@@ -272,6 +272,105 @@ DEF_TEST(order_drain) {
   return 0;
 }
 
+/* A write path that stands still (a writer blocked) is waited for 2 s,
+ * then values are queued without waiting until it moves again: the read
+ * goes on, and a drain still says the values have not left. */
+DEF_TEST(order_still_path) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_ident_t a = {.plugin = "genesys_analytics",
+                   .plugin_instance = "q5",
+                   .type = "offered",
+                   .type_instance = "voice"};
+  gen_ident_t b = a;
+  b.plugin_instance = "q6";
+  mock_writes_held = true;
+  gen_dispatch_order_begin();
+  CHECK_ZERO(gen_dispatch_gauge(&a, 1, TIME_T_TO_CDTIME_T(60), 0));
+  CHECK_ZERO(gen_dispatch_gauge(&b, 1, TIME_T_TO_CDTIME_T(60), 0));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_ZERO(gen_dispatch_gauge(&a, 2, TIME_T_TO_CDTIME_T(120), 0)); /* 2 s */
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  OK(t1.tv_sec - t0.tv_sec >= 1);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_ZERO(
+      gen_dispatch_gauge(&b, 2, TIME_T_TO_CDTIME_T(120), 0)); /* at once */
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  OK(t1.tv_sec - t0.tv_sec < 1);
+  gen_dispatch_order_end();
+  EXPECT_EQ_INT(4, (int)mock_values_num);
+  OK(mock_log_contains("write queue has not moved"));
+  EXPECT_EQ_INT(-ETIMEDOUT, gen_dispatch_order_drain());
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(gen_dispatch_order_drain());
+  return 0;
+}
+
+/* Values that never reach the write callbacks (a PostCacheChain writing
+ * to chosen plugins only): the path looks still, a drain says so, and once
+ * it stood still long enough (30 s; shortened here) ordering gives up, so
+ * that state files are written again. Pauses ordering for an hour of the
+ * mock clock, which the test then moves past. */
+DEF_TEST(order_never_seen) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_dispatch_order_patience(200, 800);
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1800000000);
+  mock_time = t0;
+  gen_ident_t a = {.plugin = "genesys_analytics",
+                   .plugin_instance = "routed",
+                   .type = "offered",
+                   .type_instance = "voice"};
+  mock_writes_dropped = true;
+  gen_dispatch_order_begin();
+  CHECK_ZERO(gen_dispatch_gauge(&a, 1, TIME_T_TO_CDTIME_T(60), 0));
+  gen_dispatch_order_end();
+  EXPECT_EQ_INT(-ETIMEDOUT, gen_dispatch_order_drain());
+  struct timespec pause = {.tv_nsec = 900 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  CHECK_ZERO(gen_dispatch_order_drain()); /* given up */
+  OK(mock_log_contains("values never reached the write plugins"));
+  mock_writes_dropped = false;
+  gen_dispatch_order_patience(2000, 30000);
+  mock_time = t0 + TIME_T_TO_CDTIME_T(7200); /* the pause is over */
+  return 0;
+}
+
+/* A value that never reaches the write callbacks while far more values
+ * queued after it do (10,000: locks are unfair) was dropped: the next
+ * value of its series does not wait for it, and ordering stops (warning).
+ * Last: the pause lasts for the rest of the program. */
+DEF_TEST(order_dropped_value) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_ident_t x = {.plugin = "genesys_analytics",
+                   .plugin_instance = "dropped",
+                   .type = "offered",
+                   .type_instance = "voice"};
+  gen_dispatch_order_begin();
+  mock_writes_dropped = true;
+  CHECK_ZERO(gen_dispatch_gauge(&x, 1, TIME_T_TO_CDTIME_T(60), 0));
+  mock_writes_dropped = false;
+  char name[32];
+  for (int i = 0; i < 10100; i++) { /* these pass */
+    snprintf(name, sizeof(name), "q%d", i);
+    gen_ident_t other = x;
+    other.plugin_instance = name;
+    CHECK_ZERO(gen_dispatch_gauge(&other, 1, TIME_T_TO_CDTIME_T(60), 0));
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_ZERO(gen_dispatch_gauge(&x, 2, TIME_T_TO_CDTIME_T(120), 0));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  gen_dispatch_order_end();
+  OK(t1.tv_sec - t0.tv_sec < 1); /* not waited for */
+  OK(mock_log_contains("never reached the write plugins"));
+  CHECK_ZERO(gen_dispatch_order_drain()); /* nothing counted any more */
+  return 0;
+}
+
 /* At most one dispatch of a series per gap; the first one at once; a clock
  * that went back does not hold it. */
 DEF_TEST(paced_dispatch) {
@@ -318,7 +417,11 @@ int main(void) {
   RUN_TEST(interval_without_context);
   RUN_TEST(ordered_dispatch);
   RUN_TEST(order_drain);
+  RUN_TEST(order_still_path);
   RUN_TEST(paced_dispatch);
   mock_values_reset();
+  RUN_TEST(order_never_seen);
+  RUN_TEST(order_dropped_value); /* last: it pauses ordering */
+  mock_time = 0;
   END_TEST;
 }
