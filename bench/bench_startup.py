@@ -27,6 +27,9 @@ have subscribed and --settle seconds have passed, in three runs:
 plugins - base is the plugins' own memory (with the libraries they load);
 cached - plugins is collectd's value cache for their series.
 
+--families picks genesys_realtime's optional families (a breakdown by
+family), --kinds which of the three runs.
+
   python3 bench/bench_startup.py --queues 2000 5000 --footprint 5000
 """
 import argparse
@@ -148,16 +151,19 @@ def startup(queues, args):
         sim.stop()
 
 
+REALTIME_FAMILIES = ("ConversationEvents", "AgentActivity", "Summaries")
+
+
 def footprint(queues, args):
     sim = simulator(queues, args)
     rows = {}
     try:
-        for kind in ("base", "plugins", "cached"):
+        for kind in args.kinds:
             body = ""
             if kind != "base":
                 rt = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
-                                   "    ConversationEvents true\n    AgentActivity true\n"
-                                   "    Summaries true\n")
+                                   + "".join(f"    {f} {'true' if f in args.families else 'false'}\n"
+                                             for f in REALTIME_FAMILIES))
                 an = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
                                    "    AgentStatus true\n")
                 fm = sim.org_block("acme", extra='    Host "acme"\n')
@@ -208,6 +214,13 @@ def main():
                          "(e.g. GLIBC_TUNABLES=glibc.malloc.arena_max=1)")
     ap.add_argument("--only", nargs="*", default=[],
                     help="footprint of these plugins only (genesys_realtime, …)")
+    ap.add_argument("--families", nargs="*", default=list(REALTIME_FAMILIES),
+                    choices=REALTIME_FAMILIES,
+                    help="genesys_realtime's optional families in the footprint runs "
+                         "(all by default; none: queue observations only)")
+    ap.add_argument("--kinds", nargs="*", default=["base", "plugins", "cached"],
+                    choices=["base", "plugins", "cached"],
+                    help="which footprint runs (see the module's text)")
     args = ap.parse_args()
     if args.queues:
         print("# start-up: collectd start -> first value of every queue "
@@ -222,15 +235,18 @@ def main():
                   flush=True)
     for q in args.footprint:
         rows = footprint(q, args)
-        b, p, c = rows["base"][0], rows["plugins"][0], rows["cached"][0]
-        print(f"\n# footprint at {q} queues, {10 * q} agents, every family on "
-              f"({', '.join(args.only) or 'all three plugins'}), "
+        print(f"\n# footprint at {q} queues, {10 * q} agents "
+              f"({', '.join(args.only) or 'all three plugins'}; genesys_realtime families: "
+              f"{', '.join(args.families) or 'none'}), "
               f"{args.settle:.0f} s after subscribing (VmRSS MiB; VmHWM in brackets)")
-        for k in ("base", "plugins", "cached"):
+        for k in args.kinds:
             print(f"#   {k:<8} {rows[k][0]:8.1f} ({rows[k][1]:.1f})")
-        print(f"#   the plugins' own (plugins - base): {p - b:.1f} MiB; "
-              f"collectd's value cache of their series (cached - plugins): {c - p:.1f} MiB",
-              flush=True)
+        if "base" in rows and "plugins" in rows:
+            print(f"#   the plugins' own (plugins - base): "
+                  f"{rows['plugins'][0] - rows['base'][0]:.1f} MiB")
+        if "plugins" in rows and "cached" in rows:
+            print(f"#   collectd's value cache of their series (cached - plugins): "
+                  f"{rows['cached'][0] - rows['plugins'][0]:.1f} MiB", flush=True)
 
 
 if __name__ == "__main__":
