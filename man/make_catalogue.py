@@ -145,6 +145,21 @@ def conv_types(db):
     return out
 
 
+def action_types(db):
+    """{(collectd type, type_instance or None)}: every type genesys_flowmetrics
+    makes per data action."""
+    out = set()
+    for bucket, total, _, kind in action_catalogue():
+        if kind == "count":
+            out |= {(bucket, None), (total, None)}
+        else:
+            out |= {(t, ti.split("-")[0].format(m=bucket)) for t, _, ti in TYPES["duration"]}
+    for t, _ in out:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return out
+
+
 def prometheus_names(db):
     """{(metric name, measure or None)} of the catalogue in Prometheus."""
     return {(prometheus_name("genesys_analytics", t, db), m) for t, m in conv_types(db)}

@@ -32,11 +32,11 @@ METRIC_NOTE = ('Needs Metric "all" (or these measures by name) in the '
 
 # ---- expressions ------------------------------------------------------------
 
-def sel(media, measure=None, queue_label="genesys_analytics"):
+def sel(media, measure=None):
     """The label matchers of one media type (and GroupBy suffixes), or of a
     duration measure of it."""
     ti = f"{media}(-.+)?" if measure is None else f"{measure}-{media}(-.+)?"
-    return f'{{instance="$org",{queue_label}=~"$queue",type=~"{ti}"}}'
+    return f'{{instance="$org",genesys_analytics=~"$queue",type=~"{ti}"}}'
 
 
 def inc(media, name, rng, by=""):
@@ -312,8 +312,9 @@ def media_dashboard(m):
                  "nStateTransitionError (the platform refused a state change); the "
                  "GenesysConversationErrors and GenesysStateTransitionErrors alerts. "
                  + METRIC_NOTE)
-    rt = sel(m, queue_label="genesys_realtime").replace(f'"{m}(-.+)?"', f'"{m}"')
-    b.series(f"Waiting and interacting now (genesys_realtime)",
+    # genesys_realtime's type label is the media type alone
+    rt = f'{{instance="$org",genesys_realtime=~"$queue",type="{m}"}}'
+    b.series("Waiting and interacting now (genesys_realtime)",
              [(f"sum(collectd_genesys_realtime_waiting{rt})", "waiting"),
               (f"sum(collectd_genesys_realtime_interacting{rt})", "interacting"),
               (f"max(collectd_genesys_realtime_longest_waiting_seconds{rt})",

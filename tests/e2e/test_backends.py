@@ -7,9 +7,11 @@ carbon-cache (read back from its whisper files) and a real InfluxDB (its
 collectd listener, read through InfluxQL). With the simulator paused, every
 queue's values in each backend equal the simulator's ground truth, under the
 names, labels, path segments and tags collectd-genesys(5) documents
-(BACKENDS). Then every panel query of every dashboard in examples/grafana/
-runs against that Prometheus and must return data, and the alerting rules of
-examples/prometheus/ load into it healthy."""
+(BACKENDS). Every value of genesys_analytics' whole catalogue (Metric "all")
+and of genesys_flowmetrics' data actions is in each backend under the name
+its man page gives, both ways. Then every panel query of every dashboard in
+examples/grafana/ runs against that Prometheus and must return data, and the
+alerting rules of examples/prometheus/ load into it healthy."""
 import glob
 import json
 import os
@@ -365,12 +367,7 @@ class BackendsTest(unittest.TestCase):
                       "flow_disconnects")), 90),
             "Prometheus never got every flow counter twice")
         self._wait_analytics_buckets()
-        # Data actions: two closed buckets, as for the analytics counters.
-        two = (f'count_over_time({flows}total_action_executions_total'
-               f'{{instance="{ORG}"}}[10m]) >= 2')
-        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
-                        "genesys_flowmetrics never dispatched two data action buckets:\n"
-                        + self.cd.log_text()[-3000:])
+        self._wait_action_buckets()
         executed = 0
         nan = []
         for path in dashboards:
@@ -423,69 +420,105 @@ class BackendsTest(unittest.TestCase):
         happened = {name for name, api, kind, _ in CATALOGUE.conv_catalogue()
                     if kind == "duration" and api in apis}
         self.assertGreater(len(happened), 40)
+        documented = self._names(ANALYTICS, types, db)
+        self.assertEqual(documented["prometheus"], CATALOGUE.prometheus_names(db))
+        want = self._names(ANALYTICS, {(t, m) for t, m in types
+                                       if m is None or m in happened}, db)
 
         def measure(type_, ti):
             return ti.split("-")[0] if type_ in durations else None
+        self._compare_names(ANALYTICS, lambda entity: entity != "self", measure,
+                            want, documented, 200)
 
-        def names(types):
-            return {
-                "prometheus": {(CATALOGUE.prometheus_name(ANALYTICS, t, db), m)
-                               for t, m in types},
-                "graphite": types,
-                "influxdb": {(CATALOGUE.influx_measurement(ANALYTICS, t, db), t, m)
-                             for t, m in types},
-            }
-        documented = names(types)
-        want = names({(t, m) for t, m in types if m is None or m in happened})
-        self.assertEqual(documented["prometheus"], CATALOGUE.prometheus_names(db))
+    def test_data_actions_read_as_documented(self):
+        """The same for genesys_flowmetrics' data actions
+        (genesys_flowmetrics(5), the table written by man/make_catalogue.py):
+        every type of every action of the simulator, named as documented in
+        each backend, and no other name of an action's value."""
+        self._wait_action_buckets()
+        db = CATALOGUE.types_db()
+        types = CATALOGUE.action_types(db)
+        truth = self.flow_sim._open("/sim/truth/actions?granularity=PT1M&buckets=10")
+        actions = {sanitized(a["name"]) for a in truth["actions"].values()}
+        self.assertGreaterEqual(len(actions), 2)
+        documented = self._names("genesys_flowmetrics", types, db)
+        self._compare_names("genesys_flowmetrics", lambda entity: entity in actions,
+                            lambda type_, ti: ti, documented, documented, len(types) - 1)
 
+    @staticmethod
+    def _names(plugin, types, db):
+        """{backend: {(name, qualifier)}} of {(collectd type, qualifier)} by
+        the documented rules."""
+        return {
+            "prometheus": {(CATALOGUE.prometheus_name(plugin, t, db), q) for t, q in types},
+            "graphite": set(types),
+            "influxdb": {((CATALOGUE.influx_measurement(plugin, t, db), t), q)
+                         for t, q in types},
+        }
+
+    def _compare_names(self, plugin, entity_ok, qualifier, want, documented, at_least):
+        """Reads the names of plugin's values whose plugin_instance
+        entity_ok() accepts from each backend (qualifier(type,
+        type_instance) the part of type_instance a name is documented with)
+        and compares: every wanted one there, none there undocumented."""
         def prometheus():
             got = set()
-            for labels in self.prom.series(
-                    f'{{__name__=~"collectd_{ANALYTICS}_.+",instance="{ORG}",'
-                    f'{ANALYTICS}!="self"}}'):
-                # the type back from the name: _total (DERIVE), then the
-                # data source when it is not "value"
-                name = labels["__name__"]
-                type_ = re.sub(r"(_seconds)?(_total)?$", "", name[len(f"collectd_{ANALYTICS}_"):])
-                got.add((name, measure(type_, labels["type"])))
+            for labels in self.prom.series(f'{{__name__=~"collectd_{plugin}_.+",'
+                                           f'instance="{ORG}"}}'):
+                if entity_ok(labels[plugin]):
+                    # the type back from the name: _total (DERIVE), then the
+                    # data source when it is not "value"
+                    name = labels["__name__"]
+                    type_ = re.sub(r"(_seconds)?(_total)?$", "", name[len(f"collectd_{plugin}_"):])
+                    got.add((name, qualifier(type_, labels.get("type"))))
             return got
 
         def graphite():
-            prefix = f"genesys.{ORG}.{ANALYTICS}."
+            prefix = f"genesys.{ORG}.{plugin}."
             got = set()
             for path in self.carbon.paths():
                 parts = path.split(".")
-                if path.startswith(prefix) and parts[3] != "self":
-                    self.assertEqual(len(parts), 6, path)
-                    got.add((parts[4], measure(parts[4], parts[5])))
+                if path.startswith(prefix) and entity_ok(parts[3]):
+                    self.assertIn(len(parts), (5, 6), path)
+                    ti = parts[5] if len(parts) == 6 else None
+                    got.add((parts[4], qualifier(parts[4], ti)))
             return got
 
         def influxdb():
             got = set()
-            for series in self.influx.query(f'SHOW SERIES FROM /^{ANALYTICS}_/'):
+            for series in self.influx.query(f"SHOW SERIES FROM /^{plugin}_/"):
                 for (key,) in series["values"]:
                     m, *tags = key.split(",")
                     tags = dict(t.split("=", 1) for t in tags)
-                    if tags["instance"] != "self":
-                        got.add((m, tags["type"], measure(tags["type"], tags["type_instance"])))
+                    if entity_ok(tags["instance"]):
+                        got.add(((m, tags["type"]),
+                                 qualifier(tags["type"], tags.get("type_instance"))))
             return got
 
         for backend, read in (("prometheus", prometheus), ("graphite", graphite),
                               ("influxdb", influxdb)):
-            with self.subTest(backend=backend):
+            with self.subTest(plugin=plugin, backend=backend):
                 got = [set()]
 
                 def same(read=read, backend=backend):
                     got[0] = read()
                     return want[backend] <= got[0] <= documented[backend]
                 wait_until(same, 30, step=1)
-                self.assertGreater(len(want[backend]), 200)
+                self.assertGreater(len(want[backend]), at_least)
                 self.assertEqual((sorted(want[backend] - got[0]),
                                   sorted(got[0] - documented[backend])),
                                  ([], []), f"{backend}: (documented and missing, there and "
                                  "not documented)")
-                print(f"# {backend}: the {len(got[0])} names of the catalogue as documented")
+                print(f"# {plugin} in {backend}: the {len(got[0])} names as documented")
+
+    def _wait_action_buckets(self):
+        """Two closed buckets of data actions in Prometheus, as for the
+        analytics counters."""
+        two = ('count_over_time(collectd_genesys_flowmetrics_total_action_executions_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_flowmetrics never dispatched two data action buckets:\n"
+                        + self.cd.log_text()[-3000:])
 
     def test_alert_rules_over_analytics_return_series(self):
         """The alerts over analytics queue series: their expressions,
