@@ -215,8 +215,8 @@ def media_specific(b, m):
                      "nBotInteractions, nTakeover. " + METRIC_NOTE)
     elif m == "email":
         b.newline()
-        b.stat("Average handle", avg_duration(m, "handle", "$__range"),
-               "Handle time per email (tHandle: interaction plus after-work).", unit="s",
+        b.stat("Average wait", avg_duration(m, "wait", "$__range"),
+               "Time emails waited in queue before an agent took them (tWait).", unit="s",
                w=6)
         b.stat("Average after-work", avg_duration(m, "acw", "$__range"),
                "After-contact work per email (tAcw).", unit="s", w=6)
