@@ -7,9 +7,11 @@ carbon-cache (read back from its whisper files) and a real InfluxDB (its
 collectd listener, read through InfluxQL). With the simulator paused, every
 queue's values in each backend equal the simulator's ground truth, under the
 names, labels, path segments and tags collectd-genesys(5) documents
-(BACKENDS). Then every panel query of every dashboard in examples/grafana/
-runs against that Prometheus and must return data, and the alerting rules of
-examples/prometheus/ load into it healthy."""
+(BACKENDS). Every value of genesys_analytics' whole catalogue (Metric "all")
+and of genesys_flowmetrics' data actions is in each backend under the name
+its man page gives, both ways. Then every panel query of every dashboard in
+examples/grafana/ runs against that Prometheus and must return data, and the
+alerting rules of examples/prometheus/ load into it healthy."""
 import glob
 import json
 import os
@@ -27,7 +29,21 @@ from realtime_truth import settle, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
+
+def _catalogue_module():
+    """man/make_catalogue.py, whose naming rules the man page is written with."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "make_catalogue", os.path.join(ROOT, "man", "make_catalogue.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOGUE = _catalogue_module()
+
 PLUGIN = "genesys_realtime"
+ANALYTICS = "genesys_analytics"
 ORG = "acme"
 QUEUES = 6
 MAN_PAGE = os.path.join(ROOT, "man", "collectd-genesys.5.pod")
@@ -104,9 +120,11 @@ class BackendsTest(unittest.TestCase):
         # genesys_flowmetrics reads a simulator of its own that runs on, 20
         # times faster: flow counters begin at the plugin's start and the
         # queue simulator is paused soon after, so the flow dashboard would
-        # otherwise have seconds of flows to show.
+        # otherwise have seconds of flows to show. Its 15 min of history
+        # give DataActions (the data actions dashboard) buckets to backfill.
         cls.flow_sim = Simulator("--queues", "4", "--agents", "32", "--flows", "2",
-                                 "--speed", "20", "--start", "now", "--heartbeat", "5")
+                                 "--speed", "20", "--start", "now", "--heartbeat", "5",
+                                 "--warmup", "900")
         cls.servers.append(cls.flow_sim)
         cls.prom_target_port = free_port()
         cls.prom = Prometheus(f"127.0.0.1:{cls.prom_target_port}",
@@ -129,15 +147,20 @@ class BackendsTest(unittest.TestCase):
         # 3 s with no change.
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n'
                                   "    Summaries true\n    SummaryInterval 2\n")
-        flow_block = cls.flow_sim.org_block(ORG, extra=f'    Host "{ORG}"\n')
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next
         # bucket about 15 s after the start: every counter then has the two
-        # samples increase() needs while the test runs.
+        # samples increase() needs while the test runs. The whole catalogue
+        # (Metric "all"): the media dashboards' outbound, digital, callback
+        # and error panels and the alerts over them. genesys_flowmetrics'
+        # data actions the same way (the data actions dashboard).
         settle_s = int(time.time() % 60) + 15
+        intervals = (f'    Granularity "PT1M"\n    SettleDelay {settle_s}\n'
+                     "    InitialBackfill 600\n")
+        flow_block = cls.flow_sim.org_block(
+            ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
         analytics = cls.sim.org_block(
-            ORG, extra=f'    Host "{ORG}"\n    Granularity "PT1M"\n'
-            f"    SettleDelay {settle_s}\n    InitialBackfill 600\n")
+            ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n' + intervals)
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
@@ -326,7 +349,8 @@ class BackendsTest(unittest.TestCase):
 
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
-        self.assertGreaterEqual(len(dashboards), 4)
+        # the four hand-made ones, five per media type and data actions
+        self.assertGreaterEqual(len(dashboards), 10)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
@@ -343,7 +367,9 @@ class BackendsTest(unittest.TestCase):
                       "flow_disconnects")), 90),
             "Prometheus never got every flow counter twice")
         self._wait_analytics_buckets()
+        self._wait_action_buckets()
         executed = 0
+        nan = []
         for path in dashboards:
             with open(path) as f:
                 board = json.load(f)
@@ -355,7 +381,13 @@ class BackendsTest(unittest.TestCase):
                     result = self.prom.query(expr)
                     self.assertTrue(result, f"no data: {expr}")
                     executed += 1
-        print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data")
+                    # 0/0 over a short range is NaN: a series, but nothing
+                    # to see; counted to tell (a ratio's parts have data).
+                    values = [s["value"][1] for s in result if "value" in s]
+                    if values and all(v == "NaN" for v in values):
+                        nan.append(f"{name}: {title}")
+        print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data, "
+              f"{len(nan)} only NaN (0/0 in the test's 5 min): {nan}")
 
     def _wait_analytics_buckets(self):
         """Two closed buckets of genesys_analytics in Prometheus: the
@@ -364,6 +396,128 @@ class BackendsTest(unittest.TestCase):
         two = 'count_over_time(collectd_genesys_analytics_total_offered_total[10m]) >= 2'
         self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
                         "genesys_analytics never dispatched two buckets:\n"
+                        + self.cd.log_text()[-3000:])
+
+    def test_catalogue_reads_as_documented(self):
+        """Every value genesys_analytics makes of its catalogue (Metric
+        "all") is, in each backend, named as genesys_analytics(5) says
+        (CATALOGUE IN THE BACKENDS, written by man/make_catalogue.py from
+        the code, whose naming functions this uses), both ways: each
+        documented name exists (a duration when the simulator's truth has
+        it: no value in a bucket without it), and no other name of a
+        queue's value does."""
+        self._wait_analytics_buckets()
+        db = CATALOGUE.types_db()
+        types = CATALOGUE.conv_types(db)
+        durations = {t for t, m in types if m is not None}
+        # The API metrics of the truth's buckets well inside those the
+        # plugin dispatched (InitialBackfill 600 back from the newest
+        # settled one, SettleDelay at most 75 s).
+        truth = self.sim._open("/sim/truth?granularity=PT1M&buckets=10")
+        ends = sorted(truth["buckets"], key=lambda iv: iv.split("/")[1])[-9:-2]
+        apis = {api for iv in ends for queue in truth["buckets"][iv].values()
+                for entry in queue.values() for api in entry["metrics"]}
+        happened = {name for name, api, kind, _ in CATALOGUE.conv_catalogue()
+                    if kind == "duration" and api in apis}
+        self.assertGreater(len(happened), 40)
+        documented = self._names(ANALYTICS, types, db)
+        self.assertEqual(documented["prometheus"], CATALOGUE.prometheus_names(db))
+        want = self._names(ANALYTICS, {(t, m) for t, m in types
+                                       if m is None or m in happened}, db)
+
+        def measure(type_, ti):
+            return ti.split("-")[0] if type_ in durations else None
+        self._compare_names(ANALYTICS, lambda entity: entity != "self", measure,
+                            want, documented, 200)
+
+    def test_data_actions_read_as_documented(self):
+        """The same for genesys_flowmetrics' data actions
+        (genesys_flowmetrics(5), the table written by man/make_catalogue.py):
+        every type of every action of the simulator, named as documented in
+        each backend, and no other name of an action's value."""
+        self._wait_action_buckets()
+        db = CATALOGUE.types_db()
+        types = CATALOGUE.action_types(db)
+        truth = self.flow_sim._open("/sim/truth/actions?granularity=PT1M&buckets=10")
+        actions = {sanitized(a["name"]) for a in truth["actions"].values()}
+        self.assertGreaterEqual(len(actions), 2)
+        documented = self._names("genesys_flowmetrics", types, db)
+        self._compare_names("genesys_flowmetrics", lambda entity: entity in actions,
+                            lambda type_, ti: ti, documented, documented, len(types) - 1)
+
+    @staticmethod
+    def _names(plugin, types, db):
+        """{backend: {(name, qualifier)}} of {(collectd type, qualifier)} by
+        the documented rules."""
+        return {
+            "prometheus": {(CATALOGUE.prometheus_name(plugin, t, db), q) for t, q in types},
+            "graphite": set(types),
+            "influxdb": {((CATALOGUE.influx_measurement(plugin, t, db), t), q)
+                         for t, q in types},
+        }
+
+    def _compare_names(self, plugin, entity_ok, qualifier, want, documented, at_least):
+        """Reads the names of plugin's values whose plugin_instance
+        entity_ok() accepts from each backend (qualifier(type,
+        type_instance) the part of type_instance a name is documented with)
+        and compares: every wanted one there, none there undocumented."""
+        def prometheus():
+            got = set()
+            for labels in self.prom.series(f'{{__name__=~"collectd_{plugin}_.+",'
+                                           f'instance="{ORG}"}}'):
+                if entity_ok(labels[plugin]):
+                    # the type back from the name: _total (DERIVE), then the
+                    # data source when it is not "value"
+                    name = labels["__name__"]
+                    type_ = re.sub(r"(_seconds)?(_total)?$", "", name[len(f"collectd_{plugin}_"):])
+                    got.add((name, qualifier(type_, labels.get("type"))))
+            return got
+
+        def graphite():
+            prefix = f"genesys.{ORG}.{plugin}."
+            got = set()
+            for path in self.carbon.paths():
+                parts = path.split(".")
+                if path.startswith(prefix) and entity_ok(parts[3]):
+                    self.assertIn(len(parts), (5, 6), path)
+                    ti = parts[5] if len(parts) == 6 else None
+                    got.add((parts[4], qualifier(parts[4], ti)))
+            return got
+
+        def influxdb():
+            got = set()
+            for series in self.influx.query(f"SHOW SERIES FROM /^{plugin}_/"):
+                for (key,) in series["values"]:
+                    m, *tags = key.split(",")
+                    tags = dict(t.split("=", 1) for t in tags)
+                    if entity_ok(tags["instance"]):
+                        got.add(((m, tags["type"]),
+                                 qualifier(tags["type"], tags.get("type_instance"))))
+            return got
+
+        for backend, read in (("prometheus", prometheus), ("graphite", graphite),
+                              ("influxdb", influxdb)):
+            with self.subTest(plugin=plugin, backend=backend):
+                got = [set()]
+
+                def same(read=read, backend=backend):
+                    got[0] = read()
+                    return want[backend] <= got[0] <= documented[backend]
+                wait_until(same, 30, step=1)
+                self.assertGreater(len(want[backend]), at_least)
+                self.assertEqual((sorted(want[backend] - got[0]),
+                                  sorted(got[0] - documented[backend])),
+                                 ([], []), f"{backend}: (documented and missing, there and "
+                                 "not documented)")
+                print(f"# {plugin} in {backend}: the {len(got[0])} names as documented")
+
+    def _wait_action_buckets(self):
+        """Two closed buckets of data actions in Prometheus, as for the
+        analytics counters."""
+        two = ('count_over_time(collectd_genesys_flowmetrics_total_action_executions_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_flowmetrics never dispatched two data action buckets:\n"
                         + self.cd.log_text()[-3000:])
 
     def test_alert_rules_over_analytics_return_series(self):

@@ -104,6 +104,36 @@ class DocsTest(unittest.TestCase):
                 self.assertIn("NAME", r.stdout)
 
 
+class GeneratedTest(unittest.TestCase):
+    """What is written from the code by a committed script is current."""
+
+    def run_check(self, script):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, script), "--check"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_catalogue_pages_match_the_code(self):
+        """genesys_analytics(5) and genesys_flowmetrics(5) carry the
+        catalogues of common/gen_conv_agg.c and gen_action_agg.c as
+        man/make_catalogue.py writes them; and, apart from that script,
+        the analytics page lists each of the GEN_CONV_AGG_METRICS measures
+        once with its API metric."""
+        self.run_check("man/make_catalogue.py")
+        with open(os.path.join(ROOT, "common", "gen_conv_agg.h")) as f:
+            size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
+        with open(os.path.join(ROOT, "common", "gen_conv_agg.c")) as f:
+            code = re.findall(r'\b(?:COUNT|DURATION|RATIO)\(\s*"(\w+)",\s*"(\w+)"', f.read())
+        self.assertEqual(len(code), size)
+        with open(os.path.join(ROOT, "man", "genesys_analytics.5.pod")) as f:
+            page = f.read()
+        section = page.split("=head1 CATALOGUE IN THE BACKENDS", 1)[1]
+        rows = re.findall(r"^  ([a-z_]+) +([nto][A-Z]\w+) +\S", section, re.M)
+        self.assertEqual(sorted(rows), sorted(code))
+
+    def test_generated_dashboards_are_current(self):
+        self.run_check("examples/grafana/make-dashboards.py")
+
+
 class LayersTest(unittest.TestCase):
     def test_modules_include_only_their_layer_or_below(self):
         """common/README.md draws the core's layers, top first: a module
@@ -136,7 +166,8 @@ class LicenceTest(unittest.TestCase):
     def test_every_source_file_names_the_licence(self):
         patterns = ["common/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
                     "tests/fuzz/*.[ch]", "bench/*.[ch]", "bench/*.py", "tests/e2e/*.py",
-                    "tests/sim/*.py", "scripts/*.sh", "tests/*.sh"]
+                    "tests/sim/*.py", "scripts/*.sh", "scripts/*.py", "tests/*.sh", "man/*.py",
+                    "examples/grafana/*.py"]
         files = [f for p in patterns for f in glob.glob(os.path.join(ROOT, p))]
         self.assertGreater(len(files), 100)
         missing = []

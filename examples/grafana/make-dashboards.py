@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the generated Grafana dashboards of examples/grafana/: one per media
+type (genesys-media-<media>.json: voice, chat, email, message, callback) and
+the data actions one (genesys-data-actions.json).
+
+The five media dashboards come from one source so that they stay alike: the
+same service panels (volumes, service level, over-SLA, abandons, errors,
+durations, live queues) with the media type fixed, plus the panels that only
+make sense for that media (outbound dialing for voice, response times and
+message counts for chat and message, callbacks for callback). A media
+variable on one dashboard would hide which panels mean something for which
+media; five files let a wallboard open on one media with a link.
+
+Usage: python3 examples/grafana/make-dashboards.py [--check]
+  --check: exit 1 if a committed dashboard differs from what this writes
+  (tests/e2e/test_docs.py runs it)."""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+from generated import write_or_check  # noqa: E402
+DS = {"type": "prometheus", "uid": "${datasource}"}
+A = "collectd_genesys_analytics_"
+F = "collectd_genesys_flowmetrics_"
+MEDIA = ["voice", "chat", "email", "message", "callback"]
+METRIC_NOTE = ('Needs Metric "all" (or these measures by name) in the '
+               "<Org> of genesys_analytics.")
+
+
+# ---- expressions ------------------------------------------------------------
+
+def sel(media, measure=None):
+    """The label matchers of one media type (and GroupBy suffixes), or of a
+    duration measure of it."""
+    ti = f"{media}(-.+)?" if measure is None else f"{measure}-{media}(-.+)?"
+    return f'{{instance="$org",genesys_analytics=~"$queue",type=~"{ti}"}}'
+
+
+def inc(media, name, rng, by=""):
+    """increase() of a count's counter total_<name>, summed."""
+    return f"sum{by} (increase({A}total_{name}_total{sel(media)}[{rng}]))"
+
+
+def ratio(media, num, den, rng, by=""):
+    return f"{inc(media, num, rng, by)} / {inc(media, den, rng, by)}"
+
+
+def avg_duration(media, measure, rng, by=""):
+    """Average of a duration measure in seconds over rng, from its counters."""
+    s = sel(media, measure)
+    return (f"sum{by} (increase({A}total_duration_ms_total{s}[{rng}])) / "
+            f"sum{by} (increase({A}total_duration_count_total{s}[{rng}])) / 1000")
+
+
+def bucket(media, name, by=""):
+    """A count's own value per closed bucket (gauge)."""
+    return f"sum{by} ({A}{name}{sel(media)})"
+
+
+# ---- panels -----------------------------------------------------------------
+
+class Board:
+    def __init__(self):
+        self.panels = []
+        self.x = self.y = self.row_h = 0
+
+    def add(self, kind, title, targets, w, h, description, unit=None, extra=None):
+        if self.x + w > 24:
+            self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
+        instant = kind in ("stat", "table", "bargauge")
+        panel = {
+            "id": len(self.panels) + 1, "type": kind, "title": title, "datasource": DS,
+            "gridPos": {"x": self.x, "y": self.y, "w": w, "h": h},
+            "targets": [dict({"refId": chr(ord("A") + i), "datasource": DS,
+                              "editorMode": "code", "range": not instant, "expr": expr},
+                             **({"instant": True} if instant else {}),
+                             **({"legendFormat": legend} if legend else {}))
+                        for i, (expr, legend) in enumerate(targets)],
+            "fieldConfig": {"defaults": dict({"unit": unit} if unit else {},
+                                             **(extra or {})), "overrides": []},
+            "options": ({"reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
+                                           "values": False},
+                         "colorMode": "value", "graphMode": "none"}
+                        if kind == "stat" else {}),
+            "description": description,
+        }
+        if kind == "table":
+            panel["transformations"] = [{"id": "merge", "options": {}}]
+        self.panels.append(panel)
+        self.x += w
+        self.row_h = max(self.row_h, h)
+
+    def newline(self):
+        if self.x:
+            self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
+
+    def stat(self, title, expr, description, unit=None, w=4):
+        self.add("stat", title, [(expr, None)], w, 5, description, unit)
+
+    def series(self, title, targets, description, unit=None, w=12, bars=False):
+        extra = {"custom": {"drawStyle": "bars", "fillOpacity": 60}, "decimals": 0} \
+            if bars else None
+        self.add("timeseries", title, targets, w, 8, description, unit, extra)
+
+
+def variable(name, label, query, all_values):
+    v = {"name": name, "label": label, "type": "query", "datasource": DS,
+         "query": {"query": query, "refId": f"{name}-variable"}, "definition": query,
+         "refresh": 2, "sort": 1, "multi": all_values, "includeAll": all_values,
+         "current": {}, "hide": 0, "options": [], "regex": ""}
+    if all_values:
+        v["allValue"] = ".+"
+    return v
+
+
+def dashboard(uid, title, description, tags, variables, board, links=()):
+    return {
+        "uid": uid, "title": title, "description": description,
+        "tags": ["genesys", "collectd"] + tags, "editable": True, "graphTooltip": 1,
+        "schemaVersion": 38, "version": 1, "refresh": "1m",
+        "time": {"from": "now-6h", "to": "now"}, "timezone": "", "timepicker": {},
+        "annotations": {"list": []}, "links": list(links),
+        "templating": {"list": [{"name": "datasource", "label": "Prometheus",
+                                 "type": "datasource", "query": "prometheus",
+                                 "current": {}, "hide": 0, "refresh": 1, "options": [],
+                                 "regex": ""}] + variables},
+        "panels": board.panels,
+    }
+
+
+# ---- the media dashboards ---------------------------------------------------
+
+def durations_panel(b, m, measures, title, description):
+    b.series(title, [(avg_duration(m, measure, "30m"), label) for measure, label in measures],
+             description + " Average over the 30 minutes before each point, from the "
+             "total_duration_ms / total_duration_count counters.", unit="s")
+
+
+def counts_panel(b, m, names, title, description):
+    b.series(title, [(bucket(m, n), label) for n, label in names],
+             description + " The closed buckets' own counts (gauges, timestamped at the "
+             "bucket end), summed over the selected queues.", bars=True)
+
+
+def media_specific(b, m):
+    """The panels of one media type only."""
+    if m == "voice":
+        b.newline()
+        b.stat("Outbound attempted", inc(m, "outbound_attempted", "$__range"),
+               "Outbound dial attempts (nOutboundAttempted) over the range. " + METRIC_NOTE)
+        b.stat("Outbound connected", inc(m, "outbound_connected", "$__range"),
+               "Outbound attempts that reached the party (nOutboundConnected). " + METRIC_NOTE)
+        b.stat("Outbound abandon rate",
+               ratio(m, "outbound_abandoned", "outbound_connected", "$__range"),
+               "Outbound calls the dialer connected and nobody took (nOutboundAbandoned), "
+               "over those connected: the figure dialing regulations cap (often 3 %). "
+               + METRIC_NOTE, unit="percentunit")
+        b.stat("Average IVR time", avg_duration(m, "ivr", "$__range"),
+               "Time in IVR flows per call (tIvr). " + METRIC_NOTE, unit="s")
+        b.stat("Average hold", avg_duration(m, "hold", "$__range"),
+               "Time on hold per held call (tHeld).", unit="s")
+        b.stat("Transfers", inc(m, "transferred", "$__range"),
+               "Calls transferred (nTransferred) over the range.", w=4)
+        counts_panel(b, m, [("outbound_attempted", "attempted"),
+                            ("outbound_connected", "connected"),
+                            ("outbound_abandoned", "abandoned")],
+                     "Outbound dialing per bucket", "Dialer attempts, connects and abandons. "
+                     + METRIC_NOTE)
+        durations_panel(b, m, [("dialing", "dialing"), ("contacting", "contacting"),
+                               ("first_dial", "first dial")],
+                        "Outbound dialing times",
+                        "tDialing, tContacting and tFirstDial. " + METRIC_NOTE)
+        counts_panel(b, m, [("transferred", "transferred"),
+                            ("blind_transferred", "blind"),
+                            ("consult_transferred", "consult"), ("consult", "consults")],
+                     "Transfers and consults per bucket",
+                     "nTransferred, nBlindTransferred, nConsultTransferred, nConsult. "
+                     + METRIC_NOTE)
+        durations_panel(b, m, [("ivr", "IVR"), ("acd", "ACD"), ("park", "park"),
+                               ("voicemail", "voicemail")],
+                        "IVR, ACD, park and voicemail times",
+                        "tIvr, tAcd, tPark, tVoicemail. " + METRIC_NOTE)
+    elif m in ("chat", "message"):
+        b.newline()
+        b.stat("First response", avg_duration(m, "first_response", "$__range"),
+               "Average time to the agent's first response (tFirstResponse). "
+               + METRIC_NOTE, unit="s")
+        b.stat("Agent response time", avg_duration(m, "agent_response_time", "$__range"),
+               "Average time the agent took to answer a customer message "
+               "(tAgentResponseTime). " + METRIC_NOTE, unit="s")
+        b.stat("Customer response time",
+               avg_duration(m, "average_customer_response_time", "$__range"),
+               "Average time customers took to answer (tAverageCustomerResponseTime). "
+               + METRIC_NOTE, unit="s")
+        b.stat("Bot interactions", inc(m, "bot_interactions", "$__range"),
+               "Conversations a bot handled (nBotInteractions). " + METRIC_NOTE)
+        b.stat("Takeovers", inc(m, "takeover", "$__range"),
+               "Agent takeovers of a bot conversation (nTakeover). " + METRIC_NOTE)
+        b.stat("Messages", inc(m, "message_count", "$__range"),
+               "Messages counted (oMessageCount observations). " + METRIC_NOTE)
+        durations_panel(b, m, [("first_response", "first response"),
+                               ("agent_response_time", "agent response"),
+                               ("average_customer_response_time", "customer response"),
+                               ("first_engagement", "first engagement")],
+                        "Response times", "tFirstResponse, tAgentResponseTime, "
+                        "tAverageCustomerResponseTime, tFirstEngagement. " + METRIC_NOTE)
+        counts_panel(b, m, [("message_count", "messages"), ("message_turn", "turns"),
+                            ("media_count", "media"), ("bot_interactions", "bot"),
+                            ("takeover", "takeover")],
+                     "Messages, media, bots per bucket",
+                     "oMessageCount, oMessageTurn, oMediaCount (observations), "
+                     "nBotInteractions, nTakeover. " + METRIC_NOTE)
+    elif m == "email":
+        b.newline()
+        b.stat("Average wait", avg_duration(m, "wait", "$__range"),
+               "Time emails waited in queue before an agent took them (tWait).", unit="s",
+               w=6)
+        b.stat("Average after-work", avg_duration(m, "acw", "$__range"),
+               "After-contact work per email (tAcw).", unit="s", w=6)
+        b.stat("Transferred", inc(m, "transferred", "$__range"),
+               "Emails transferred (nTransferred) over the range.", w=6)
+        b.stat("Transfer rate", ratio(m, "transferred", "answered", "$__range"),
+               "Transferred / answered over the range.", unit="percentunit", w=6)
+        durations_panel(b, m, [("wait", "wait"), ("answer", "to answer"),
+                               ("handle", "handle"), ("acw", "after-work")],
+                        "Email times", "tWait, tAnswered, tHandle, tAcw.")
+        counts_panel(b, m, [("transferred", "transferred"), ("over_sla", "over SLA")],
+                     "Transferred and over SLA per bucket", "nTransferred and nOverSla.")
+    elif m == "callback":
+        b.newline()
+        b.stat("Callback service level",
+               ratio(m, "callback_service_level_numerator",
+                     "callback_service_level_denominator", "$__range"),
+               "Callbacks placed within their service level (oCallbackServiceLevel "
+               "numerator / denominator). " + METRIC_NOTE, unit="percentunit")
+        b.stat("Callbacks scheduled", inc(m, "callback_scheduled", "$__range"),
+               "Callbacks scheduled for later (nCallbackScheduled). " + METRIC_NOTE)
+        b.stat("Callback attempts", inc(m, "callback_attempts", "$__range"),
+               "Dial attempts of callbacks (nCallbackAttempts). " + METRIC_NOTE)
+        b.stat("Callbacks over SLA", inc(m, "callback_over_sla", "$__range"),
+               "Callbacks past their service level (nCallbackOverSla). " + METRIC_NOTE)
+        b.stat("Callback connect time", avg_duration(m, "callback_connect", "$__range"),
+               "Average time to connect the callback (tCallbackConnect). " + METRIC_NOTE,
+               unit="s")
+        b.stat("Not reached time", avg_duration(m, "callback_not_reached", "$__range"),
+               "Average time of callbacks that did not reach the customer "
+               "(tCallbackNotReached). " + METRIC_NOTE, unit="s")
+        counts_panel(b, m, [("callback_attempts", "attempts"),
+                            ("callback_scheduled", "scheduled"),
+                            ("callback_over_sla", "over SLA")],
+                     "Callbacks per bucket", "nCallbackAttempts, nCallbackScheduled, "
+                     "nCallbackOverSla. " + METRIC_NOTE)
+        durations_panel(b, m, [("callback_connect", "connect"),
+                               ("callback_abandon", "abandon"),
+                               ("callback_not_reached", "not reached"),
+                               ("callback_virtual_wait", "virtual wait"),
+                               ("active_callback", "active callback")],
+                        "Callback times", "tCallbackConnect, tCallbackAbandon, "
+                        "tCallbackNotReached, tCallbackVirtualWait, tActiveCallback. "
+                        + METRIC_NOTE)
+
+
+def media_dashboard(m):
+    b = Board()
+    b.stat("Offered", inc(m, "offered", "$__range"),
+           f"{m.capitalize()} conversations offered to the queues (nOffered) over the "
+           "range, from the counter total_offered.")
+    b.stat("Answered", inc(m, "answered", "$__range"),
+           "Answered by an agent (tAnswered count) over the range.")
+    b.stat("Service level", ratio(m, "service_level_numerator",
+                                  "service_level_denominator", "$__range"),
+           "Answered within the queue's service-level target, as a share of those the "
+           "target judges (oServiceLevel numerator / denominator) over the range.",
+           unit="percentunit")
+    b.stat("Over SLA", ratio(m, "over_sla", "offered", "$__range"),
+           "Conversations over the service-level target (nOverSla) as a share of those "
+           "offered, over the range (the GenesysOverSlaHigh alert).", unit="percentunit")
+    b.stat("Abandon rate", ratio(m, "abandoned", "offered", "$__range"),
+           "Abandoned (tAbandon count) / offered over the range.", unit="percentunit")
+    b.stat("Average handle", avg_duration(m, "handle", "$__range"),
+           "Handle time (tHandle) per handled conversation over the range.", unit="s")
+    b.series("Offered, answered, abandoned per bucket",
+             [(bucket(m, "offered"), "offered"), (bucket(m, "answered"), "answered"),
+              (bucket(m, "abandoned"), "abandoned"),
+              (bucket(m, "short_abandoned"), "short abandoned")],
+             "The closed buckets' own counts (gauges, timestamped at the bucket end), "
+             "summed over the selected queues. A queue with no conversation in a bucket "
+             "sends nothing for it; the counters of the stats above are exact.",
+             bars=True)
+    b.series("Service level, over SLA and abandons per queue (30 min)",
+             [(ratio(m, "service_level_numerator", "service_level_denominator", "30m",
+                     " by (genesys_analytics)"), "{{genesys_analytics}} service level"),
+              (ratio(m, "over_sla", "offered", "30m", " by (genesys_analytics)"),
+               "{{genesys_analytics}} over SLA"),
+              (ratio(m, "abandoned", "offered", "30m", " by (genesys_analytics)"),
+               "{{genesys_analytics}} abandoned")],
+             "Over the 30 minutes before each point, per queue, as the alerts compute "
+             "them (GenesysServiceLevelBelowTarget, GenesysOverSlaHigh, "
+             "GenesysAbandonRateHigh).", unit="percentunit")
+    durations_panel(b, m, [("wait", "wait"), ("answer", "speed of answer"),
+                           ("talk", "talk" if m == "voice" else "interact"),
+                           ("acw", "after-work"), ("handle", "handle")],
+                    "Wait, answer, handle times",
+                    "tWait, tAnswered, tTalk, tAcw, tHandle.")
+    counts_panel(b, m, [("error", "errored"),
+                        ("state_transition_error", "state-transition errors")],
+                 "Errored conversations and state-transition errors per bucket",
+                 "nError (conversations that ended in an error) and "
+                 "nStateTransitionError (the platform refused a state change); the "
+                 "GenesysConversationErrors and GenesysStateTransitionErrors alerts. "
+                 + METRIC_NOTE)
+    # genesys_realtime's type label is the media type alone
+    rt = f'{{instance="$org",genesys_realtime=~"$queue",type="{m}"}}'
+    b.series("Waiting and interacting now (genesys_realtime)",
+             [(f"sum(collectd_genesys_realtime_waiting{rt})", "waiting"),
+              (f"sum(collectd_genesys_realtime_interacting{rt})", "interacting"),
+              (f"max(collectd_genesys_realtime_longest_waiting_seconds{rt})",
+               "longest wait (s)")],
+             f"Live {m} conversations in the selected queues from genesys_realtime (the "
+             "queue names are the same in both plugins).")
+    media_specific(b, m)
+    b.newline()
+    by = " by (genesys_analytics)"
+    b.add("table", "Queues over the range",
+          [(inc(m, "offered", "$__range", by), None),
+           (inc(m, "answered", "$__range", by), None),
+           (ratio(m, "service_level_numerator", "service_level_denominator", "$__range",
+                  by), None),
+           (ratio(m, "over_sla", "offered", "$__range", by), None),
+           (ratio(m, "abandoned", "offered", "$__range", by), None),
+           (avg_duration(m, "handle", "$__range", by), None)],
+          24, 9, "Per queue over the range: offered, answered, service level, over-SLA "
+          "share, abandon rate, average handle time (seconds).")
+    links = [{"title": "Other media types", "type": "dashboards", "tags": ["genesys-media"],
+              "asDropdown": True, "includeVars": True, "keepTime": True}]
+    q = f'{A}total_offered_total{{instance="$org",type=~"{m}(-.+)?"}}'
+    variables = [variable("org", "Org", f"label_values({A}total_offered_total, instance)",
+                          False),
+                 variable("queue", "Queue", f"label_values({q}, genesys_analytics)", True)]
+    return dashboard(
+        f"genesys-media-{m}", f"Genesys {m}: service, durations, errors",
+        f"Queue performance of {m} conversations per closed interval from genesys_analytics "
+        "(counters total_* over the range, gauges per bucket) and live queues from "
+        "genesys_realtime, through write_prometheus. Generated by make-dashboards.py.",
+        ["genesys-media", m], variables, b, links)
+
+
+# ---- data actions -----------------------------------------------------------
+
+def data_actions_dashboard():
+    b = Board()
+    s = '{instance="$org",genesys_flowmetrics=~"$action"}'
+    d = '{instance="$org",genesys_flowmetrics=~"$action",type="action_execution"}'
+
+    def inc_a(name, rng, by=""):
+        return f"sum{by} (increase({F}total_{name}_total{s}[{rng}]))"
+
+    def avg_a(rng, by=""):
+        return (f"sum{by} (increase({F}total_duration_ms_total{d}[{rng}])) / "
+                f"sum{by} (increase({F}total_duration_count_total{d}[{rng}])) / 1000")
+    by = " by (genesys_flowmetrics)"
+    b.stat("Executions", inc_a("action_executions", "$__range"),
+           "Data action executions (tTotalExecution count) over the range.", w=6)
+    b.stat("Failed", inc_a("action_errors", "$__range"),
+           "Executions that ended with an error type over the range.", w=6)
+    b.stat("Error rate", f'{inc_a("action_errors", "$__range")} / '
+           f'{inc_a("action_executions", "$__range")}',
+           "Failed / executions over the range.", unit="percentunit", w=6)
+    b.stat("Average execution time", avg_a("$__range"),
+           "Execution time per execution over the range (tTotalExecution sum / count).",
+           unit="s", w=6)
+    b.series("Executions per bucket per action",
+             [(f"sum{by} ({F}action_executions{s})", "{{genesys_flowmetrics}}")],
+             "Each closed bucket's executions (gauge action_executions, timestamped at "
+             "the bucket end).", bars=True)
+    b.series("Error rate per action (30 min)",
+             [(f'{inc_a("action_errors", "30m", by)} / '
+               f'{inc_a("action_executions", "30m", by)}', "{{genesys_flowmetrics}}")],
+             "Failed / executions over the 30 minutes before each point.",
+             unit="percentunit")
+    b.series("Average and longest execution time per bucket",
+             [(f"max{by} ({F}duration_avg_seconds{d})", "{{genesys_flowmetrics}} average"),
+              (f"max{by} ({F}duration_max_seconds{d})", "{{genesys_flowmetrics}} longest")],
+             "duration_avg and duration_max of each closed bucket (type_instance "
+             "action_execution), when the API gives the times.", unit="s")
+    b.series("Failures per bucket per action",
+             [(f"sum{by} ({F}action_errors{s})", "{{genesys_flowmetrics}}")],
+             "Each closed bucket's failed executions (gauge action_errors).", bars=True)
+    b.newline()
+    b.add("table", "Actions over the range",
+          [(inc_a("action_executions", "$__range", by), None),
+           (inc_a("action_errors", "$__range", by), None),
+           (f'{inc_a("action_errors", "$__range", by)} / '
+            f'{inc_a("action_executions", "$__range", by)}', None),
+           (avg_a("$__range", by), None)],
+          24, 9, "Per action over the range: executions, failures, error rate, average "
+          "execution time (seconds).")
+    q = f"{F}total_action_executions_total"
+    variables = [variable("org", "Org", f"label_values({q}, instance)", False),
+                 variable("action", "Data action",
+                          f'label_values({q}{{instance="$org"}}, genesys_flowmetrics)', True)]
+    return dashboard(
+        "genesys-data-actions", "Genesys data actions: executions, failures, times",
+        "Data actions called by flows, per closed interval from genesys_flowmetrics "
+        "(DataActions true), through write_prometheus. Generated by make-dashboards.py.",
+        ["data-actions"], variables, b)
+
+
+def boards():
+    out = {f"genesys-media-{m}.json": media_dashboard(m) for m in MEDIA}
+    out["genesys-data-actions.json"] = data_actions_dashboard()
+    return out
+
+
+def main(argv):
+    files = {os.path.join(HERE, name): json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+             for name, board in boards().items()}
+    return write_or_check(files, "examples/grafana/make-dashboards.py", argv)
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
