@@ -12,8 +12,8 @@ the polls take well under that here).
 The status page is fetched without a token (the simulator refuses one),
 a component with an unknown status gives no value and counts in
 platform_unknown_status, and the requests per poll are the minimum the
-batching allows. A second run with 400 trunks, TrunkName and Shard 2/2
-checks the batches (two trunk metrics requests of at most 100 ids) and
+batching allows. A second run with 400 trunks, TrunkName, Shard 2/2 and
+the metrics answered in the {"entities": [...]} form checks the batches (two trunk metrics requests of at most 100 ids) and
 that the second shard leaves the status page alone."""
 import fnmatch
 import math
@@ -183,7 +183,7 @@ class Platform(unittest.TestCase):
     def test_batches_names_and_second_shard(self):
         patterns = ("Carrier trunk [1-3]*", "Carrier trunk 7")
         arrivals, slots, stats = self.run_platform(
-            ("--edges", "2", "--trunks", "400"),
+            ("--edges", "2", "--trunks", "400", "--platform-metrics", "entities"),
             "    TrunkName " + " ".join('"%s"' % p for p in patterns) + "\n"
             '    Shard "2/2"\n')
         some = next(iter(slots.values()))

@@ -86,6 +86,9 @@ def parse_args(argv=None):
     a("--trunks", type=int, default=4, help="external trunks of the org (default 4)")
     a("--platform-slot", type=float, default=60,
       help="simulated seconds each edge, trunk and status page state lasts (default 60)")
+    a("--platform-metrics", choices=simapi.FORMS["platform_metrics"], default="list",
+      help="edge and trunk metrics answers: a list (default, as documented) or "
+           "{\"entities\": [...]}")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

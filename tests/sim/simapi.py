@@ -848,6 +848,7 @@ FORMS = {
     "obs_aggregates": ("on", "off"),
     "action_stats": ("full", "count"),
     "action_group": ("id", "name"),
+    "platform_metrics": ("list", "entities"),
 }
 
 TOPIC_RES = [
@@ -2009,15 +2010,22 @@ class App:
             m = pf.edge_metrics(i, s, self.model.now) if i is not None else None
             if m is not None:
                 out.append(m)
-        return Response(200, out)
+        return self._metrics_answer(out)
 
     async def h_trunk_metrics(self, req, p, tok):
         ids = self._ids_param(req, "trunkIds")
         self.sync()
         pf = self.platform
         s = pf.slot(self.model.now)
-        return Response(200, [pf.trunk_metrics(pf.trunk_index[x], s) for x in ids
-                              if x in pf.trunk_index])
+        return self._metrics_answer([pf.trunk_metrics(pf.trunk_index[x], s) for x in ids
+                                     if x in pf.trunk_index])
+
+    def _metrics_answer(self, out):
+        """list[EdgeMetrics] / list[TrunkMetrics] as documented (form
+        platform_metrics list), or wrapped in "entities" (entities)."""
+        if self.forms["platform_metrics"] == "entities":
+            return Response(200, {"entities": out})
+        return Response(200, out)
 
     async def h_status_page(self, req, p, tok):
         """The Statuspage document of the status page (no token: a public

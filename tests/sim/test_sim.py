@@ -1409,6 +1409,7 @@ class T04dPlatform(unittest.TestCase):
                                    "?trunkIds=" + ",".join(ids[:100]))
         self.assertEqual(st, 200)
         self.assertEqual(len(js), 100)
+        first = js
         for m in js:
             w = self.truth["trunks"][m["trunk"]["id"]]
             self.assertEqual((m["calls"]["inboundCallCount"], m["calls"]["outboundCallCount"]),
@@ -1416,6 +1417,15 @@ class T04dPlatform(unittest.TestCase):
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
                                    "?trunkIds=" + ",".join(ids[:101]))
         check_error_body(self, js, 400, "bad.request")
+        # the entities form: the same metrics wrapped
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"platform_metrics": "entities"})[0], 200)
+            st, _, js2 = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
+                                        "?trunkIds=" + ",".join(ids[:100]))
+            self.assertEqual(js2, {"entities": first})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"platform_metrics": "list"})
 
     def test_status_page_equals_truth_without_token(self):
         st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
@@ -2237,7 +2247,7 @@ class T11Forms(unittest.TestCase):
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
                                        "obs_aggregates": "on", "action_stats": "full",
-                                       "action_group": "id"})
+                                       "action_group": "id", "platform_metrics": "list"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
