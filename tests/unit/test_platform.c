@@ -2,12 +2,17 @@
 /*
  * Unit tests for gen_platform: edges and trunks of the listings, the
  * metrics documents in each form, the status page levels; malformed
- * documents, missing fields and unknown status strings.
+ * documents, missing fields and unknown status strings. And
+ * genesys_platform's configuration: its keys, their refusals with the key,
+ * value and reason, registration.
  */
 #include "gen_platform.h"
 #include "plugin_mock.h"
 
+#include "../../plugins/genesys_platform.c"
+
 #include "collectd/core/testing.h"
+#include "plugin_check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -246,6 +251,58 @@ DEF_TEST(status_page) {
   return 0;
 }
 
+DEF_TEST(configuration_refuses_with_reasons) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gp_config_t *c = gen_plugin_config_new(&gp_plugin);
+  OK(c->edges && c->trunks && c->status_page);
+  EXPECT_EQ_STR("EXTERNAL", c->trunk_type);
+  EXPECT_EQ_STR(GEN_PF_STATUS_URL, c->status_url);
+  struct {
+    oconfig_item_t *ci;
+    int ok; /* 1 taken, 0 refused */
+    const char *logged;
+  } cases[] = {
+      {mock_ci_str("TrunkType", "phone"), 1, NULL},
+      {mock_ci_str("TrunkType", "all"), 1, NULL},
+      {mock_ci_str("TrunkType", "SIP"), 0,
+       "TrunkType \"SIP\": not a trunk type (EXTERNAL, PHONE, EDGE or all)"},
+      {mock_ci_str("StatusPageURL", "ftp://status.example.test/x"), 0,
+       "StatusPageURL \"ftp://status.example.test/x\""},
+      {mock_ci_str("StatusPageURL", "http://status.example.test/x"), 0,
+       "StatusPageURL \"http://status.example.test/x\""},
+      {mock_ci_str("StatusPageURL", "http://127.0.0.1:8080/c.json"), 1, NULL},
+      {mock_ci_str("StatusPage", "maybe"), 0, "StatusPage"},
+      {mock_ci_bool("Edges", false), 1, NULL},
+      {mock_ci_str("StatusComponent", "EMEA*"), 1, NULL},
+      {mock_ci_str("EdgeName", "Dublin*"), 1, NULL},
+      {mock_ci_str("TrunkId", "t-1"), 1, NULL},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(cases); i++) {
+    mock_log_reset();
+    int status = gp_config_key(org, cases[i].ci, c);
+    OK(cases[i].ok ? status == 0 : status < 0);
+    if (cases[i].logged != NULL)
+      OK(mock_log_contains(cases[i].logged));
+    mock_ci_free(cases[i].ci);
+  }
+  oconfig_item_t *ci = mock_ci_str("Shard", "1/2");
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gp_config_key(org, ci, c));
+  mock_ci_free(ci);
+  OK(c->trunk_type == NULL); /* all: no trunkType= */
+  EXPECT_EQ_STR("http://127.0.0.1:8080/c.json", c->status_url);
+  OK(!c->edges);
+  EXPECT_EQ_INT(1, c->n_components);
+  EXPECT_EQ_INT(1, c->edges_filter.n_names);
+  EXPECT_EQ_INT(1, c->trunks_filter.n_ids);
+  gen_plugin_config_free(&gp_plugin, c);
+  gen_org_free(org);
+  return 0;
+}
+
+DEF_TEST(registers_and_configures) {
+  return check_plugin(module_register, PLUGIN_NAME);
+}
+
 int main(void) {
   RUN_TEST(edge_listing);
   RUN_TEST(trunk_listing);
@@ -253,5 +310,7 @@ int main(void) {
   RUN_TEST(edge_metrics_malformed);
   RUN_TEST(trunk_metrics);
   RUN_TEST(status_page);
+  RUN_TEST(configuration_refuses_with_reasons);
+  RUN_TEST(registers_and_configures);
   END_TEST;
 }
