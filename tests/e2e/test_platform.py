@@ -14,7 +14,9 @@ a component with an unknown status gives no value and counts in
 platform_unknown_status, and the requests per poll are the minimum the
 batching allows. A second run with 400 trunks, TrunkName, Shard 2/2 and
 the metrics answered in the {"entities": [...]} form checks the batches (two trunk metrics requests of at most 100 ids) and
-that the second shard leaves the status page alone."""
+that the second shard leaves the status page alone. A third run answers
+edge metrics 500 and trunk metrics with invalid JSON three times each:
+counted, logged, the rest going on."""
 import fnmatch
 import math
 import os
@@ -30,7 +32,7 @@ from sim_harness import Simulator  # noqa: E402
 PLUGIN = "genesys_platform"
 SLOT_S = 4
 GRACE_MS = 800
-RUN_S = 18
+RUN_S = 15
 
 
 def sanitize(name):
@@ -84,19 +86,22 @@ def expected(truth, trunk_names=None, status=True):
 
 
 class Platform(unittest.TestCase):
-    def run_platform(self, sim_args, extra):
+    def run_platform(self, sim_args, extra, faults=None, allow=()):
         sim = Simulator("--queues", "1", "--agents", "2", "--start", "now",
                         "--platform-slot", str(SLOT_S), *sim_args, tls=False)
         rx = Receiver()
         block = sim.org_block(
             "acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
             f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n' + extra)
+        if faults:
+            sim.fault(faults)
         cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 1\n</LoadPlugin>\n"
                       f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
                       stock=("logfile", "csv", "write_http"))
         try:
             cd.start()
             time.sleep(RUN_S)
+            self.assertIsNone(cd.proc.poll(), "collectd exited")
             cd.stop()
             time.sleep(1.5)
             stats = sim.stats()
@@ -109,8 +114,8 @@ class Platform(unittest.TestCase):
                 s = ms // (SLOT_S * 1000)
                 if key[1] == PLUGIN and key[2] != "self" and s not in slots:
                     slots[s] = sim._open("/sim/truth/platform?at=%d" % (s * SLOT_S * 1000 + 1))
-            self.assertEqual(cd.bad_log_lines(allow=("status page components have a status",)),
-                             [])
+            self.assertEqual(cd.bad_log_lines(allow=allow + (
+                "status page components have a status.*",)), [])
             return arrivals, slots, stats
         finally:
             cd.cleanup()
@@ -211,6 +216,40 @@ class Platform(unittest.TestCase):
         # the second shard leaves the status page to the first
         self.assertNotIn("GET /sim/status/api/v2/components.json", req)
         self.assertFalse([k for _, _, k, _ in arrivals if k[2] == "status"])
+    def test_failed_and_malformed_answers(self):
+        """An edge metrics request answered 500 and trunk metrics answered
+        with invalid JSON, three times each: logged, counted per family and
+        as malformed documents; the listings' values go on every poll, and
+        the metrics come back once the faults are spent."""
+        path = "/api/v2/telephony/providers/edges"
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "2", "--trunks", "2"), "",
+            faults=[{"fault": "http_5xx", "status": 500, "path": path + "/metrics",
+                     "count": 3},
+                    {"fault": "malformed_json", "path": path + "/trunks/metrics",
+                     "count": 3}],
+            allow=(r'genesys_platform plugin: Org "acme": (edge|trunk)_metrics request '
+                   r'failed \(asked for again next read\): .*',))
+
+        def last(type_, instance=""):
+            vs = [v for _, _, k, v in arrivals if k[1:] == (PLUGIN, "self", type_, instance)]
+            self.assertTrue(vs, type_)
+            return vs[-1]
+        self.assertEqual(last("platform_failures", "edge_metrics"), 3)
+        self.assertEqual(last("platform_failures", "trunk_metrics"), 3)
+        self.assertEqual(last("platform_failures", "edges"), 0)
+        self.assertEqual(last("platform_failures", "status_page"), 0)
+        self.assertGreaterEqual(last("malformed_documents"), 3)
+        polls = stats["requests"]["GET " + path]["total"]
+        # the state went on every poll, the metrics all but three times
+        online = [t for _, t, k, _ in arrivals if k[3] == "edge_online"]
+        calls = [t for _, t, k, _ in arrivals if k[3:] == ("trunk_calls", "inbound")]
+        self.assertGreaterEqual(len(online), 2 * (polls - 1))
+        self.assertGreaterEqual(len(calls), 2 * (polls - 4))
+        self.assertLessEqual(len(calls), 2 * (polls - 3))
+        # and what came equals the truth
+        self.compare(arrivals, slots, expected)
+
 
 if __name__ == "__main__":
     run_tests(__name__)
