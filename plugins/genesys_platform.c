@@ -31,8 +31,9 @@
 #define PLUGIN_NAME "genesys_platform"
 #define GP_EDGES_PATH "/api/v2/telephony/providers/edges"
 #define GP_TRUNKS_PATH "/api/v2/telephony/providers/edges/trunks"
-/* A guard against a listing that never ends: 100 pages of 100. */
-#define GP_MAX_PAGES 100
+/* A guard against a listing that never ends: 1,000 pages of 100 (PHONE
+ * trunks are one per phone). */
+#define GP_MAX_PAGES 1000
 
 /* What one kind of request feeds (self-metric type instances). */
 typedef enum {
@@ -49,7 +50,7 @@ static const char *const gp_family_names[GP_FAMILY_COUNT] = {
 typedef struct {
   gen_entity_filter_t edges_filter, trunks_filter;
   bool edges, trunks, status_page;
-  char *trunk_type; /* EXTERNAL (default), PHONE, EDGE, or NULL for all */
+  const char *trunk_type; /* EXTERNAL (default), PHONE, EDGE; NULL for all */
   char *status_url;
   char **components; /* StatusComponent patterns (NULL: every one) */
   size_t n_components;
@@ -81,7 +82,7 @@ typedef struct {
 static void gp_config_init(void *config) {
   gp_config_t *c = config;
   c->edges = c->trunks = c->status_page = true;
-  c->trunk_type = strdup("EXTERNAL");
+  c->trunk_type = "EXTERNAL";
   c->status_url = strdup(GEN_PF_STATUS_URL);
 }
 
@@ -89,33 +90,34 @@ static void gp_config_release(void *config) {
   gp_config_t *c = config;
   gen_entity_filter_free(&c->edges_filter);
   gen_entity_filter_free(&c->trunks_filter);
-  free(c->trunk_type);
   free(c->status_url);
   gen_config_string_list_free(c->components, c->n_components);
 }
 
 static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
                          gp_config_t *c) {
-  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE", "all"};
+  /* The API's spellings (static), and "all": no trunkType= at all. */
+  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
   char *value = NULL;
   int status = gen_config_string(org, ci, &value);
   if (status != 0)
     return status;
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(types); i++) {
+  status = -EINVAL;
+  if (strcasecmp(value, "all") == 0) {
+    c->trunk_type = NULL;
+    status = 0;
+  }
+  for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
     if (strcasecmp(value, types[i]) == 0) {
-      free(c->trunk_type);
-      c->trunk_type = NULL;
-      if (i + 1 < STATIC_ARRAY_SIZE(types))
-        c->trunk_type = strdup(types[i]);
-      free(value);
-      return (i + 1 < STATIC_ARRAY_SIZE(types) && c->trunk_type == NULL)
-                 ? -ENOMEM
-                 : 0;
+      c->trunk_type = types[i];
+      status = 0;
     }
   }
   free(value);
-  gen_config_error(org, ci, "not a trunk type (EXTERNAL, PHONE, EDGE or all)");
-  return -EINVAL;
+  if (status != 0)
+    gen_config_error(org, ci,
+                     "not a trunk type (EXTERNAL, PHONE, EDGE or all)");
+  return status;
 }
 
 static int gp_status_url(gen_org_t *org, const oconfig_item_t *ci,
