@@ -20,10 +20,23 @@ static int get_bool(json_object *obj, const char *key) {
   return json_object_get_boolean(v) ? 1 : 0;
 }
 
+/* An id that goes into a query string as it is: letters, digits, '-', '_'
+ * and '.' (Genesys ids are UUIDs), at most 64 bytes. */
+static bool id_ok(const char *id) {
+  size_t n = 0;
+  for (; id != NULL && id[n] != '\0'; n++) {
+    char c = id[n];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return false;
+  }
+  return n > 0 && n <= 64;
+}
+
 int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out) {
   memset(out, 0, sizeof(*out));
   out->id = gen_json_get_string(entity, "id");
-  if (out->id == NULL || out->id[0] == '\0')
+  if (!id_ok(out->id))
     return -EINVAL;
   out->name = gen_json_get_string(entity, "name");
   const char *online = gen_json_get_string(entity, "onlineStatus");
@@ -39,7 +52,7 @@ int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out) {
 int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out) {
   memset(out, 0, sizeof(*out));
   out->id = gen_json_get_string(entity, "id");
-  if (out->id == NULL || out->id[0] == '\0')
+  if (!id_ok(out->id))
     return -EINVAL;
   out->name = gen_json_get_string(entity, "name");
   out->connected =

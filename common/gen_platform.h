@@ -30,7 +30,9 @@ typedef struct {
   const char *id, *name;
   int online, active;
 } gen_pf_edge_t;
-/* 0, or -EINVAL for an entity without an id. */
+/* 0, or -EINVAL for an entity without an id, or with one that cannot go
+ * into a query string as it is (anything but letters, digits, '-', '_',
+ * '.'; longer than 64 bytes): the metrics requests name the ids. */
 int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out);
 
 /* A trunk of GET /api/v2/telephony/providers/edges/trunks: connected
@@ -40,7 +42,7 @@ typedef struct {
   const char *id, *name;
   int connected, in_service, enabled;
 } gen_pf_trunk_t;
-int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out);
+int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out); /* same */
 
 /* Where the readers below put a value: the entity's id, a type of
  * types/genesys.db and its type instance (NULL: none). */

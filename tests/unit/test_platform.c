@@ -74,6 +74,22 @@ DEF_TEST(edge_listing) {
   e = parse("[1,2]");
   OK(gen_pf_edge_read(e, &edge) == -EINVAL);
   json_object_put(e);
+  /* ids that would break the metrics query string */
+  static const char *const bad_ids[] = {
+      "{\"id\":\"a,b\"}", "{\"id\":\"a&edgeIds=b\"}", "{\"id\":\"a b\"}",
+      "{\"id\":\"a#\"}",
+      "{\"id\":\"0123456789012345678901234567890123456789012345678901234567890"
+      "12345\"}"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad_ids); i++) {
+    e = parse(bad_ids[i]);
+    OK(gen_pf_edge_read(e, &edge) == -EINVAL);
+    gen_pf_trunk_t t;
+    OK(gen_pf_trunk_read(e, &t) == -EINVAL);
+    json_object_put(e);
+  }
+  e = parse("{\"id\":\"9f4f00ce-8564-4a47-881c-818675df2cbb\"}");
+  OK(gen_pf_edge_read(e, &edge) == 0);
+  json_object_put(e);
   return 0;
 }
 
