@@ -120,23 +120,6 @@ static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-static int gp_status_url(gen_org_t *org, const oconfig_item_t *ci,
-                         gp_config_t *c) {
-  char *url = NULL;
-  int status = gen_config_string(org, ci, &url);
-  if (status != 0)
-    return status;
-  const char *problem = gen_url_problem(url, false);
-  if (problem != NULL) {
-    gen_config_error(org, ci, problem);
-    free(url);
-    return -EINVAL;
-  }
-  free(c->status_url);
-  c->status_url = url;
-  return 0;
-}
-
 static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   gp_config_t *c = config;
@@ -154,7 +137,7 @@ static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "StatusPage") == 0)
     return gen_config_bool(org, ci, &c->status_page);
   if (strcasecmp(ci->key, "StatusPageURL") == 0)
-    return gp_status_url(org, ci, c);
+    return gen_config_url(org, ci, false, &c->status_url);
   if (strcasecmp(ci->key, "StatusComponent") == 0)
     return gen_config_string_list(org, ci, &c->components, &c->n_components);
   return GEN_CONFIG_NOT_MINE;

@@ -301,7 +301,15 @@ DEF_TEST(configuration_refuses_with_reasons) {
       OK(mock_log_contains(cases[i].logged));
     mock_ci_free(cases[i].ci);
   }
-  oconfig_item_t *ci = mock_ci_str("Shard", "1/2");
+  /* a password in the URL is never shown */
+  mock_log_reset();
+  oconfig_item_t *ci =
+      mock_ci_str("StatusPageURL", "https://u:s3cr3t@status.example.test/x");
+  OK(gp_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("StatusPageURL"));
+  OK(!mock_log_contains("s3cr3t"));
+  mock_ci_free(ci);
+  ci = mock_ci_str("Shard", "1/2");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gp_config_key(org, ci, c));
   mock_ci_free(ci);
   OK(c->trunk_type == NULL); /* all: no trunkType= */
