@@ -17,6 +17,7 @@ the metrics answered in the {"entities": [...]} form checks the batches (two tru
 that the second shard leaves the status page alone. A third run answers
 edge metrics 500 and trunk metrics with invalid JSON three times each:
 counted, logged, the rest going on, values named by the entities' names."""
+import bisect
 import fnmatch
 import math
 import os
@@ -123,42 +124,48 @@ class Platform(unittest.TestCase):
             rx.stop()
 
     def compare(self, arrivals, slots, want_of, complete_from=0):
-        """Every value equals its slot's truth; every polled slot's truth
-        was dispatched whole (by the polls from complete_from on, a time)."""
-        got = {}   # (slot, poll time) -> {key: value}
+        """Every value equals its slot's truth; every poll (from
+        complete_from on, a time) that read one slot dispatched that slot's
+        truth whole. A poll's values are those before its self-metrics, which
+        each read dispatches last."""
+        ends = sorted({t for _, t, k, _ in arrivals
+                       if k[1:4] == (PLUGIN, "self", "edges")})
+        polls = {}   # poll index -> (slots, skipped, keys)
         compared = skipped = 0
         for _, t, key, v in arrivals:
             if key[1] != PLUGIN or key[2] == "self":
                 continue
             ms = int(t * 1000)
             s = ms // (SLOT_S * 1000)
+            p = polls.setdefault(bisect.bisect_left(ends, t), [set(), 0, set()])
+            p[0].add(s)
             if ms - s * SLOT_S * 1000 < GRACE_MS:
                 skipped += 1
+                p[1] += 1
                 continue
             want = want_of(slots[s])
             k = key[2:]
             self.assertTrue(k in want, "dispatched, not in the truth of slot %d: %s" % (s, key))
             self.assertAlmostEqual(v, want[k], places=3, msg="%s at slot %d" % (key, s))
-            got.setdefault((s, round(t)), set()).add(k)
+            p[2].add(k)
             compared += 1
         self.assertGreater(compared, 0)
         self.assertGreater(compared, skipped, (compared, skipped))
-        polls = 0
-        for (s, t), keys in got.items():
-            if t < complete_from:
+        whole = 0
+        for n, (in_slots, n_skipped, keys) in sorted(polls.items()):
+            # a finished poll within one slot, clear of its boundary
+            if n >= len(ends) or ends[n] < complete_from or len(in_slots) != 1 or n_skipped:
                 continue
-            want = set(want_of(slots[s]))
-            # a poll whose values collectd sent in one second whole
-            if len(keys) >= len(want) // 2:
-                self.assertEqual(sorted(want - keys), [], "missing from a poll of slot %d" % s)
-                polls += 1
-        self.assertGreaterEqual(polls, 3)
-        states = {(s, k) for (s, _), keys in got.items() for k in keys}
-        return compared, states
+            s = next(iter(in_slots))
+            self.assertEqual(sorted(set(want_of(slots[s])) - keys), [],
+                             "missing from poll %d, slot %d" % (n, s))
+            whole += 1
+        self.assertGreaterEqual(whole, 3)
+        return compared
 
     def test_every_value_equals_truth_both_ways(self):
-        arrivals, slots, stats = self.run_platform(("--edges", "3", "--trunks", "4"), "")
-        compared, _ = self.compare(arrivals, slots, expected)
+        arrivals, slots, stats = self.run_platform(("--edges", "5", "--trunks", "4"), "")
+        compared = self.compare(arrivals, slots, expected)
         # states change over the run: each edge seen both online and offline
         # somewhere, and several component levels
         values = {}
@@ -264,7 +271,7 @@ class Platform(unittest.TestCase):
         spent = max(spent, min(t for _, t, k, v in arrivals
                                if k[1:4] == (PLUGIN, "self", "platform_failures")
                                and v == 3 and k[4] == "edge_metrics"))
-        self.compare(arrivals, slots, by_name, complete_from=round(spent) + 1)
+        self.compare(arrivals, slots, by_name, complete_from=spent + 0.001)
         self.assertIn("Edge_1", {k[2] for _, _, k, _ in arrivals})
 
 

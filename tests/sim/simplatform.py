@@ -48,7 +48,9 @@ class Platform:
     # ---- edges
     def edge_state(self, i, s):
         """(onlineStatus, statusCode) of edge i in slot s."""
-        online = "OFFLINE" if self.h("online", i, s) % 5 == 0 else "ONLINE"
+        # one edge in five offline in turn: with five or more, one in every
+        # slot (tests see both states in any two slots)
+        online = "OFFLINE" if (i + s) % 5 == 0 else "ONLINE"
         code = "INACTIVE" if self.h("code", i, s) % 7 == 0 else "ACTIVE"
         return online, code
 
@@ -89,7 +91,7 @@ class Platform:
         """(connected, inService, enabled) of trunk i in slot s; enabled is
         its edge in service."""
         t = self.trunks[i]
-        connected = self.h("conn", i, s) % 4 != 0
+        connected = (i + s) % 4 != 0   # one in four in turn, as the edges
         in_service = self.h("svc", i, s) % 6 != 0
         enabled = (t["edge"] is not None
                    and self.edge_state(self.edge_index[t["edge"]["id"]], s)[1] == "ACTIVE")
@@ -122,9 +124,9 @@ class Platform:
 
     # ---- status page
     def component_status(self, k, s):
+        if k == len(self.components) - 1 and s % 2 == 0:
+            return UNKNOWN_STATUS   # every other slot
         v = self.h("status", k, s) % 8
-        if k == len(self.components) - 1 and v % 3 == 0:
-            return UNKNOWN_STATUS
         return LEVELS[v] if v < len(LEVELS) else "operational"
 
     def status_doc(self, s, now_ms):
