@@ -74,7 +74,8 @@ typedef struct {
   uint64_t polls[GP_FAMILY_COUNT], failures[GP_FAMILY_COUNT];
   uint64_t unknown_status;
   size_t components; /* dispatched at the last status page read */
-  gen_ratelimit_t complain;
+  /* One limiter per family: one failing does not hide another's first. */
+  gen_ratelimit_t complain[GP_FAMILY_COUNT];
 } gp_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -172,7 +173,7 @@ static void gp_failed(gp_instance_t *inst, gp_family_t f, int status,
   if (gen_client_family(inst->client, gp_family_names[f], status, err,
                         "the other platform values"))
     return;
-  gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
+  gen_org_log(inst->client->org, &inst->complain[f], LOG_ERR,
               "%s request failed (asked for again next read): %s",
               gp_family_names[f], err);
 }
@@ -181,7 +182,7 @@ static void gp_skipped(gp_instance_t *inst, gp_family_t f, size_t n) {
   if (n == 0)
     return;
   atomic_fetch_add(&inst->client->stats.malformed, 1);
-  gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+  gen_org_log(inst->client->org, &inst->complain[f], LOG_WARNING,
               "%zu entries of a %s answer were not usable and were skipped", n,
               gp_family_names[f]);
 }
@@ -372,7 +373,7 @@ static void gp_status_page(gp_instance_t *inst) {
   gp_skipped(inst, GP_STATUS_PAGE, skipped);
   if (unknown > 0) {
     inst->unknown_status += unknown;
-    gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
+    gen_org_log(inst->client->org, &inst->complain[GP_STATUS_PAGE], LOG_WARNING,
                 "%zu status page components have a status other than "
                 "operational, under_maintenance, degraded_performance, "
                 "partial_outage and major_outage and were left out",
@@ -446,7 +447,8 @@ static void gp_instance_free(void *data) {
 
 static int gp_instance_init(void *data) {
   gp_instance_t *inst = data;
-  inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  for (int f = 0; f < GP_FAMILY_COUNT; f++)
+    inst->complain[f] = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   if (inst->config.status_url == NULL)
     return -ENOMEM;
   return 0;
