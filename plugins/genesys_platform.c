@@ -56,9 +56,11 @@ typedef struct {
   size_t n_components;
 } gp_config_t;
 
-/* The state of a listed entity, beside its place in the entity set. */
+/* The state of a listed entity, beside its place in the entity set: 1, 0,
+ * or -1 when the listing did not say. An edge: online, active (in
+ * service), -; a trunk: connected, in service, its edge in service. */
 typedef struct {
-  int a, b, c;
+  int online_or_connected, in_service, edge_in_service;
 } gp_state_t;
 
 typedef struct {
@@ -409,8 +411,9 @@ static int gp_read(user_data_t *ud) {
     for (size_t i = 0; i < inst->edges.set.count; i++) {
       const char *label = gen_entity_label(org, &inst->edges.set,
                                            inst->edges.set.items[i].id, NULL);
-      gp_flag(inst, label, "edge_online", inst->edges.state[i].a);
-      gp_flag(inst, label, "edge_active", inst->edges.state[i].b);
+      gp_flag(inst, label, "edge_online",
+              inst->edges.state[i].online_or_connected);
+      gp_flag(inst, label, "edge_active", inst->edges.state[i].in_service);
     }
     gp_metrics(inst, GP_EDGE_METRICS, &inst->edges.set);
   }
@@ -418,9 +421,12 @@ static int gp_read(user_data_t *ud) {
     for (size_t i = 0; i < inst->trunks.set.count; i++) {
       const char *label = gen_entity_label(org, &inst->trunks.set,
                                            inst->trunks.set.items[i].id, NULL);
-      gp_flag(inst, label, "trunk_connected", inst->trunks.state[i].a);
-      gp_flag(inst, label, "trunk_in_service", inst->trunks.state[i].b);
-      gp_flag(inst, label, "trunk_edge_in_service", inst->trunks.state[i].c);
+      gp_flag(inst, label, "trunk_connected",
+              inst->trunks.state[i].online_or_connected);
+      gp_flag(inst, label, "trunk_in_service",
+              inst->trunks.state[i].in_service);
+      gp_flag(inst, label, "trunk_edge_in_service",
+              inst->trunks.state[i].edge_in_service);
     }
     gp_metrics(inst, GP_TRUNK_METRICS, &inst->trunks.set);
   }
