@@ -301,23 +301,21 @@ int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-/* Accepts "https://host[:port][/prefix]" (or loopback http), drops a trailing
- * slash. The error never shows user info, which may hold a password. */
-static int config_base_url(gen_org_t *org, const oconfig_item_t *ci,
-                           char **out) {
+int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
+                   char **out) {
   char shown[256] = "";
   const char *why = "takes exactly one string argument";
   if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     gen_url_shown(ci->values[0].value.string, shown, sizeof(shown));
   if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
-    why = gen_url_problem(ci->values[0].value.string, true);
+    why = gen_url_problem(ci->values[0].value.string, base);
   if (why != NULL) {
     GEN_ERROR("%s plugin: Org \"%s\": %s \"%s\": %s", org->plugin, org->name,
               ci->key, shown, why);
     return -EINVAL;
   }
   int status = gen_config_string(org, ci, out);
-  if (status != 0)
+  if (status != 0 || !base)
     return status;
   size_t n = strlen(*out);
   while (n > 0 && (*out)[n - 1] == '/')
@@ -439,9 +437,9 @@ int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
     return status;
   }
   if (strcasecmp(key, "ApiBaseURL") == 0)
-    return config_base_url(org, ci, &org->api_base_url);
+    return gen_config_url(org, ci, true, &org->api_base_url);
   if (strcasecmp(key, "LoginBaseURL") == 0)
-    return config_base_url(org, ci, &org->login_base_url);
+    return gen_config_url(org, ci, true, &org->login_base_url);
   if (strcasecmp(key, "ClientId") == 0)
     return gen_config_string(org, ci, &org->client_id);
   if (strcasecmp(key, "ClientSecret") == 0 ||

@@ -119,6 +119,11 @@ int gen_config_int(const gen_org_t *org, const oconfig_item_t *ci, long min,
                    long max, long *out);
 int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
                        double min, double max, cdtime_t *out);
+/* A URL key: gen_url_problem(url, base) must be NULL; with base, trailing
+ * slashes are dropped (paths are appended). The error never shows user
+ * info, which may hold a password. *out is replaced. */
+int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
+                   char **out);
 /* Appends every string argument of ci to a NULL-terminated array. */
 int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
                            char ***list, size_t *count);

@@ -290,8 +290,14 @@ static bool same_origin(const char *url, const char *base) {
   return strncasecmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
-static int build_url(gen_http_t *http, const char *target, char *url,
-                     size_t size) {
+static int build_url(gen_http_t *http, const char *target, bool public_url,
+                     char *url, size_t size) {
+  if (public_url) {
+    if (!gen_url_allowed(target) ||
+        snprintf(url, size, "%s", target) >= (int)size)
+      return GEN_HTTP_ERR_ARGUMENT;
+    return 0;
+  }
   if (strncasecmp(target, "http://", 7) == 0 ||
       strncasecmp(target, "https://", 8) == 0) {
     if (!same_origin(target, http->org->api_base_url) &&
@@ -373,9 +379,13 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
                      gen_http_response_t *resp) {
   response_init(resp);
   char url[4096];
-  if (build_url(http, target, url, sizeof(url)) != 0) {
+  bool public_url = options != NULL && options->public_url;
+  if (build_url(http, target, public_url, url, sizeof(url)) != 0) {
     snprintf(resp->error, sizeof(resp->error),
-             "refused URL \"%.200s\": not on the API or login origin", target);
+             public_url ? "refused URL \"%.200s\": not an allowed http(s) URL"
+                        : "refused URL \"%.200s\": not on the API or login "
+                          "origin",
+             target);
     return GEN_HTTP_ERR_ARGUMENT;
   }
   const char *content_type = (options && options->content_type)
@@ -392,7 +402,7 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     authorization[0] = '\0';
     if (options && options->authorization) {
       sstrncpy(authorization, options->authorization, sizeof(authorization));
-    } else if (http->tokens.token != NULL) {
+    } else if (http->tokens.token != NULL && !public_url) {
       char token[GEN_TOKEN_MAX];
       if (http->tokens.token(http->tokens.ud, token, sizeof(token),
                              &generation) != 0) {
@@ -433,7 +443,8 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     } else if (resp->status >= 200 && resp->status < 300) {
       return 0;
     } else if (resp->status == 401 && http->tokens.token != NULL &&
-               !refreshed && !(options && options->authorization)) {
+               !public_url && !refreshed &&
+               !(options && options->authorization)) {
       /* The token may have been revoked or expired early: one refresh and
        * one more try, not counted as a retry. */
       if (http->tokens.invalidate != NULL)
@@ -503,11 +514,11 @@ static int parse_json_body(gen_http_t *http, gen_http_response_t *resp,
 }
 
 static int request_json(gen_http_t *http, const char *method, const char *path,
-                        const char *body, json_object **out, char *error,
-                        size_t error_size) {
+                        const char *body, const gen_http_options_t *options,
+                        json_object **out, char *error, size_t error_size) {
   gen_http_response_t resp;
   *out = NULL;
-  int status = gen_http_request(http, method, path, body, NULL, &resp);
+  int status = gen_http_request(http, method, path, body, options, &resp);
   if (status == 0)
     status = parse_json_body(http, &resp, out, error, error_size);
   else if (error != NULL)
@@ -518,14 +529,21 @@ static int request_json(gen_http_t *http, const char *method, const char *path,
 
 int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
                       char *error, size_t error_size) {
-  return request_json(http, "GET", path, NULL, out, error, error_size);
+  return request_json(http, "GET", path, NULL, NULL, out, error, error_size);
+}
+
+int gen_http_get_public_json(gen_http_t *http, const char *url,
+                             json_object **out, char *error,
+                             size_t error_size) {
+  gen_http_options_t options = {.public_url = true};
+  return request_json(http, "GET", url, NULL, &options, out, error, error_size);
 }
 
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
                        json_object **out, char *error, size_t error_size) {
   const char *text =
       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-  return request_json(http, "POST", path, text, out, error, error_size);
+  return request_json(http, "POST", path, text, NULL, out, error, error_size);
 }
 
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,

@@ -67,6 +67,10 @@ typedef struct {
   /* One attempt, no retries: the caller backs off on its own (the token
    * cache, whose caller is collectd's read thread). */
   bool no_retry;
+  /* target is a public document on another origin (the status page): any
+   * allowed http(s) URL (gen_url_allowed), sent with no Authorization at
+   * all, so that a token never leaves for it. */
+  bool public_url;
 } gen_http_options_t;
 
 /* tokens may be NULL (no bearer token: the token endpoint itself); it is
@@ -90,6 +94,9 @@ int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
                       char *error, size_t error_size);
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
                        json_object **out, char *error, size_t error_size);
+/* GET of a public JSON document at url (options.public_url). */
+int gen_http_get_public_json(gen_http_t *http, const char *url,
+                             json_object **out, char *error, size_t error_size);
 
 /* Lists every entity of a paged listing: GETs path (which may already carry
  * a query) with pageSize, then follows nextUri (or pageNumber up to

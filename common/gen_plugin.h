@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: the plugin framework the three plugins share. A plugin
+ * collectd-genesys: the plugin framework the plugins share. A plugin
  * describes itself in a gen_plugin_t (its <Org> keys, its config and
  * instance structs, their set-up and release, its read callback);
  * gen_plugin_config() turns every <Org> block of its <Plugin> block into

@@ -10,6 +10,7 @@
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_platform.h"
 #include "standalone.h"
 
 #include <ctype.h>
@@ -406,6 +407,60 @@ static bool org_has(const oconfig_item_t *ci, const char *key,
   return false;
 }
 
+/* A string key of the <Org> block, or dflt. */
+static const char *org_string(const oconfig_item_t *ci, const char *key,
+                              const char *dflt) {
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    if (strcasecmp(c->key, key) == 0 && c->values_num == 1 &&
+        c->values[0].type == OCONFIG_TYPE_STRING)
+      dflt = c->values[0].value.string;
+  }
+  return dflt;
+}
+
+/* genesys_platform: the listings, one metrics request each, and the status
+ * page (no token), as the plugin asks. */
+static void check_platform(gen_client_t *client, const char *name,
+                           const oconfig_item_t *ci) {
+  char err[1024] = "", id[128], path[256];
+  int status;
+  if (org_flag(ci, "Edges", true)) {
+    status = first_id(client, "/api/v2/telephony/providers/edges?pageSize=1",
+                      id, sizeof(id), err, sizeof(err));
+    if (status == 0 && strcmp(id, "none") != 0) {
+      snprintf(path, sizeof(path),
+               "/api/v2/telephony/providers/edges/metrics?edgeIds=%s", id);
+      status = probe_get(client, path, err, sizeof(err));
+    }
+    report(name, "edges", status, err);
+  }
+  if (org_flag(ci, "Trunks", true)) {
+    status =
+        first_id(client, "/api/v2/telephony/providers/edges/trunks?pageSize=1",
+                 id, sizeof(id), err, sizeof(err));
+    if (status == 0 && strcmp(id, "none") != 0) {
+      snprintf(path, sizeof(path),
+               "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=%s",
+               id);
+      status = probe_get(client, path, err, sizeof(err));
+    }
+    report(name, "trunks", status, err);
+  }
+  if (org_flag(ci, "StatusPage", true)) {
+    json_object *doc = NULL;
+    status = gen_http_get_public_json(
+        client->http, org_string(ci, "StatusPageURL", GEN_PF_STATUS_URL), &doc,
+        err, sizeof(err));
+    if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
+      status = -EINVAL;
+      snprintf(err, sizeof(err), "no \"components\" array");
+    }
+    json_object_put(doc);
+    report(name, "status page", status, err);
+  }
+}
+
 static void check_org(const char *plugin, gen_org_t *org,
                       const oconfig_item_t *ci) {
   char name[300];
@@ -425,7 +480,9 @@ static void check_org(const char *plugin, gen_org_t *org,
     return;
   }
   char err[1024] = "", id[128];
-  if (strcmp(plugin, "genesys_flowmetrics") == 0) {
+  if (strcmp(plugin, "genesys_platform") == 0) {
+    check_platform(client, name, ci);
+  } else if (strcmp(plugin, "genesys_flowmetrics") == 0) {
     status = first_id(client, "/api/v2/flows?pageSize=1", id, sizeof(id), err,
                       sizeof(err));
     report(name, "flow list", status, err);

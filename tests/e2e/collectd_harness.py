@@ -18,7 +18,7 @@ COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 STOCK_PLUGINS = "/usr/lib/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
 OUR_TYPES_DB = os.path.join(ROOT, "types", "genesys.db")
-PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
+PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics", "genesys_platform")
 
 
 # A line of the logfile plugin with PrintSeverity: "[date] [level] message".

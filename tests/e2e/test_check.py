@@ -19,13 +19,15 @@ from collectd_harness import BUILD, run_tests, write_secret  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
-PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
+PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics",
+           "genesys_platform")
 FAMILIES = {"genesys_realtime": ("token", "queue list", "live queue values",
                                  "presence names"),
             "genesys_analytics": ("token", "queue list", "queue aggregates"),
             "genesys_flowmetrics": ("token", "flow list", "flow outcome names",
                                     "flow milestone names", "flow aggregates",
-                                    "active flows", "metric attributes from queues")}
+                                    "active flows", "metric attributes from queues"),
+            "genesys_platform": ("token", "edges", "trunks", "status page")}
 
 
 class CheckTest(unittest.TestCase):
@@ -48,8 +50,10 @@ class CheckTest(unittest.TestCase):
         os.makedirs(confd, exist_ok=True)
         blocks = []
         for plugin in PLUGINS:
+            status = (f'    StatusPageURL "{self.sim.base_url}/sim/status/api/v2/'
+                      'components.json"\n' if plugin == "genesys_platform" else "")
             org = self.sim.org_block("acme", extra='    Host "acme"  # a comment\n'
-                                     + org_extra)
+                                     + status + org_extra)
             org = org.replace(f'    ClientSecret "{self.sim.info["client_secret"]}"\n',
                               f'    ClientSecretFile "{secret_file}"\n')
             if url:
@@ -81,7 +85,7 @@ class CheckTest(unittest.TestCase):
     def test_wrong_secret(self):
         code, out, err = self.run_check(self.config("secret", secret="not-the-secret"))
         self.assertEqual(code, 1, out + err)
-        self.assertEqual(out.count(": token: credentials:"), 3, out)
+        self.assertEqual(out.count(": token: credentials:"), len(PLUGINS), out)
         self.assertNotIn(": OK", out)
 
     def test_missing_permission(self):
@@ -115,6 +119,20 @@ class CheckTest(unittest.TestCase):
                       "client's role lacks analytics:userAggregate:view\n", out)
         self.assertIn('genesys_analytics Org "acme": wrap-up code names: OK\n', out)
         self.assertNotIn("active flows", out)
+
+    def test_platform_families(self):
+        """genesys_platform's families as its keys turn them on; a refused
+        telephony permission names it; the status page needs none."""
+        self.sim.fault({"fault": "deny_permission", "permission": "telephony:plugin:all"})
+        try:
+            code, out, err = self.run_check(self.config("platform", org_extra="    Trunks false\n"))
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": "telephony:plugin:all"})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_platform Org "acme": edges: permission: the '
+                      "client's role lacks telephony:plugin:all\n", out)
+        self.assertIn('genesys_platform Org "acme": status page: OK\n', out)
+        self.assertNotIn('genesys_platform Org "acme": trunks', out)
 
     def test_unreachable_api(self):
         code, out, err = self.run_check(self.config(

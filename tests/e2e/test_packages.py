@@ -2,7 +2,7 @@
 """Packages, as a user gets them. From the `make dist` tarball: the .deb is
 built with dpkg-buildpackage (its own `make check` included) and linted; it
 is installed with dpkg into this system, where the system collectd loads the
-three plugins from /usr/lib/collectd, with the installed example snippet
+four plugins from /usr/lib/collectd, with the installed example snippet
 (credentials filled in) against the simulator; the installed snippets pass
 `collectd -t` and `collectd -T`; then the package is purged. The RPM is
 built with rpmbuild and its file list checked.
@@ -32,7 +32,7 @@ from sim_harness import Simulator  # noqa: E402
 PACKAGE = "collectd-genesys"
 PLUGIN_DIR = "/usr/lib/collectd"  # where collectd-core keeps its plugins
 TYPES_FILE = "/usr/share/collectd/genesys.db"
-CORE_LIB = PLUGIN_DIR + "/libgenesys-core.so"  # shared by the three plugins
+CORE_LIB = PLUGIN_DIR + "/libgenesys-core.so"  # shared by the four plugins
 EXAMPLES = "/usr/share/doc/collectd-genesys/examples"
 PAGES = sorted(os.path.basename(p)[: -len(".pod")]
                for p in glob.glob(os.path.join(ROOT, "man", "*.5.pod")))
@@ -80,6 +80,12 @@ def fill_in(snippet, sim, secret_file):
         snippet, n = re.subn(pattern, repl, snippet, flags=re.M)
         if n != orgs or orgs == 0:
             raise AssertionError(f"the example should set {pattern} once per <Org>")
+    # genesys_platform: the simulator's status page, never the real one
+    # from a test
+    snippet = re.sub(r'^(\s*)#StatusPageURL "[^"]*"',
+                     lambda m: f'{m[1]}StatusPageURL '
+                               f'"{sim.base_url}/sim/status/api/v2/components.json"',
+                     snippet, flags=re.M)
     return snippet
 
 
@@ -353,11 +359,11 @@ class PackagesTest(unittest.TestCase):
             self.assertNotIn("Dataset not found", text)
             self.assertNotIn(sim.info["client_secret"], text)
             # The tokens came from the simulator: one for genesys_analytics,
-            # one for the notification hub that genesys_realtime and
-            # genesys_flowmetrics share (the same client), so one core
-            # library was loaded for both.
+            # one for genesys_platform, one for the notification hub that
+            # genesys_realtime and genesys_flowmetrics share (the same
+            # client), so one core library was loaded for both.
             tokens = sim.stats()["requests"]["POST /oauth/token"]
-            self.assertEqual(tokens["by_status"].get("200", 0) - checked, 2)
+            self.assertEqual(tokens["by_status"].get("200", 0) - checked, 3)
         finally:
             sim.stop()
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""End to end: the real collectd with the three plugins authenticates to the
+"""End to end: the real collectd with the four plugins authenticates to the
 simulator over TLS (its generated CA), keeps one cached token per org and
 plugin, refreshes it ahead of expiry without a gap, reports bad credentials
 with the platform's error, and never logs a secret or a token."""
@@ -15,7 +15,9 @@ from sim_harness import Simulator  # noqa: E402
 def plugin_blocks(sim, extra_orgs=""):
     return "".join(
         f"LoadPlugin {p}\n<Plugin {p}>\n"
-        + sim.org_block("acme", extra='    Host "acme"\n')
+        + sim.org_block("acme", extra='    Host "acme"\n' + (
+            f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n'
+            if p == "genesys_platform" else ""))
         + extra_orgs
         + "</Plugin>\n"
         for p in PLUGINS
@@ -51,9 +53,10 @@ class SimAuthTest(unittest.TestCase):
             refreshes = self.cd.csv_values(f"{p}-self", "token_refreshes")
             self.assertEqual(refreshes[-1][1], 1.0, p)
         # One token per client in the process whatever the number of reads
-        # (the simulator's own count is the ground truth): genesys_analytics'
-        # and the notification hub's that realtime and flowmetrics share.
-        self.assertEqual(self.sim.stats()["tokens_issued"], 2)
+        # (the simulator's own count is the ground truth): genesys_analytics',
+        # genesys_platform's and the notification hub's that realtime and
+        # flowmetrics share.
+        self.assertEqual(self.sim.stats()["tokens_issued"], 3)
         self.assertNotIn(self.sim.info["client_secret"], log)
 
     def test_refresh_ahead_without_gap(self):

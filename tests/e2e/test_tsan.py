@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""End to end under ThreadSanitizer: the three plugins built with
+"""End to end under ThreadSanitizer: the four plugins built with
 --enable-tsan (build-tsan, made by the suite before the end-to-end tests,
 or GEN_TSAN_BUILD_DIR) in Debian's collectd, with TSan's runtime preloaded,
-two orgs each: six read callbacks on collectd's read threads, the two
+two orgs each: eight read callbacks on collectd's read threads, the two
 streaming plugins of each org sharing their client's notification hub (its
 channel threads), the flowmetrics dispatch and the analytics engine. The
 sockets are dropped halfway so that reconnects and baselines run beside the
@@ -27,6 +27,8 @@ PLUGINS = {
     "genesys_realtime": "    ConversationEvents true\n    AgentActivity true\n",
     "genesys_analytics": '    Granularity "PT1M"\n    SettleDelay 5\n',
     "genesys_flowmetrics": "",
+    # its status page the simulator's ({base}: the simulator's URL)
+    "genesys_platform": '    StatusPageURL "{base}/sim/status/api/v2/components.json"\n',
 }
 
 
@@ -45,10 +47,11 @@ class TsanTwoOrgs(unittest.TestCase):
         try:
             conf = ""
             for plugin, extra in PLUGINS.items():
-                streams = plugin != "genesys_analytics"
+                streams = plugin in ("genesys_realtime", "genesys_flowmetrics")
                 blocks = "".join(
                     sim.org_block(org, extra=f'    Host "{org}-{plugin[8:]}"\n'
-                                  + ("    HeartbeatTimeout 8\n" if streams else "") + extra)
+                                  + ("    HeartbeatTimeout 8\n" if streams else "")
+                                  + extra.replace("{base}", sim.base_url))
                     for org in ("one", "two"))
                 conf += (f"<LoadPlugin {plugin}>\n  Interval 1\n</LoadPlugin>\n"
                          f"<Plugin {plugin}>\n{blocks}</Plugin>\n")

@@ -81,6 +81,14 @@ def parse_args(argv=None):
       help="interval-aggregate-only messages on v2.analytics.queues.{id}.observations")
     a("--flow-metrics-shape", choices=("record", "aggregate"), default="record",
       help="eventBody of v2.analytics.flow.{id}.metrics (see README)")
+    a("--edges", type=int, default=3,
+      help="telephony edges of the org (README, Telephony and platform health; default 3)")
+    a("--trunks", type=int, default=4, help="external trunks of the org (default 4)")
+    a("--platform-slot", type=float, default=60,
+      help="simulated seconds each edge, trunk and status page state lasts (default 60)")
+    a("--platform-metrics", choices=simapi.FORMS["platform_metrics"], default="list",
+      help="edge and trunk metrics answers: a list (default, as documented) or "
+           "{\"entities\": [...]}")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

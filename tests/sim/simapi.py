@@ -20,6 +20,7 @@ import uuid
 
 import simmodel as M
 import simactions
+import simplatform
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -774,6 +775,12 @@ ROUTES = [
     ("POST", "/api/v2/analytics/flows/observations/query", "flow_obs", True),
     ("GET", "/api/v2/integrations/actions", "list_actions", True),
     ("POST", "/api/v2/analytics/actions/aggregates/query", "action_agg", True),
+    ("GET", "/api/v2/telephony/providers/edges", "list_edges", True),
+    ("GET", "/api/v2/telephony/providers/edges/metrics", "edge_metrics", True),
+    ("GET", "/api/v2/telephony/providers/edges/trunks", "list_trunks", True),
+    ("GET", "/api/v2/telephony/providers/edges/trunks/metrics", "trunk_metrics", True),
+    ("GET", "/sim/status/api/v2/components.json", "status_page", False),
+    ("GET", "/sim/status/api/v2/summary.json", "status_page", False),
     ("POST", "/api/v2/notifications/channels", "ch_create", True),
     ("GET", "/api/v2/notifications/channels", "ch_list", True),
     ("HEAD", "/api/v2/notifications/channels/{channelId}", "ch_head", True),
@@ -787,6 +794,7 @@ ROUTES = [
     ("GET", "/sim/truth/summaries", "sim_truth_summaries", False),
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
+    ("GET", "/sim/truth/platform", "sim_truth_platform", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -822,6 +830,11 @@ PERMISSIONS = {
     # UNCONFIRMED (README, Data actions)
     "GET /api/v2/integrations/actions": ("integrations:action:view",),
     "POST /api/v2/analytics/actions/aggregates/query": ("analytics:actionAggregate:view",),
+    # SDK documentation: "Requires ANY permissions: telephony:plugin:all"
+    "GET /api/v2/telephony/providers/edges": ("telephony:plugin:all",),
+    "GET /api/v2/telephony/providers/edges/metrics": ("telephony:plugin:all",),
+    "GET /api/v2/telephony/providers/edges/trunks": ("telephony:plugin:all",),
+    "GET /api/v2/telephony/providers/edges/trunks/metrics": ("telephony:plugin:all",),
 }
 
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
@@ -835,6 +848,7 @@ FORMS = {
     "obs_aggregates": ("on", "off"),
     "action_stats": ("full", "count"),
     "action_group": ("id", "name"),
+    "platform_metrics": ("list", "entities"),
 }
 
 TOPIC_RES = [
@@ -897,6 +911,9 @@ class App:
         self.forms = {k: getattr(opts, k, FORMS[k][0]) for k in FORMS}
         self.actions = simactions.Actions(model.seed, getattr(opts, "actions", 4),
                                           model.start_ms)
+        self.platform = simplatform.Platform(
+            model.seed, getattr(opts, "edges", 3), getattr(opts, "trunks", 4),
+            int(getattr(opts, "platform_slot", 60) * 1000))
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
         # (the live gauges a client learns from it: Summaries)
@@ -1943,6 +1960,91 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         return Response(200, self.actions.truth(gran, n, self.model.now))
+
+    # ------------------------------------------------------------ telephony, status page
+    def _ids_param(self, req, name):
+        """A comma-separated id list of at most simplatform.MAX_IDS ids."""
+        ids = [x for v in req.qall(name) for x in v.split(",") if x]
+        if not ids:
+            raise ApiError(400, "bad.request", "%s is required" % name)
+        if len(ids) > simplatform.MAX_IDS:
+            raise ApiError(400, "bad.request", "Maximum of %d %s allowed"
+                           % (simplatform.MAX_IDS, name), {"max": simplatform.MAX_IDS})
+        return ids
+
+    async def h_list_edges(self, req, p, tok):
+        self.sync()
+        pf = self.platform
+        s = pf.slot(self.model.now)
+        items = [pf.edge_doc(i, s) for i in range(len(pf.edges))]
+        items = self.name_filter(items, req.q1("name"))
+        return self.page(req, items, "/api/v2/telephony/providers/edges", lambda x: x,
+                         max_size=simplatform.PAGE_MAX)
+
+    async def h_list_trunks(self, req, p, tok):
+        self.sync()
+        pf = self.platform
+        s = pf.slot(self.model.now)
+        tt = req.q1("trunkType")
+        if tt and tt not in ("EXTERNAL", "PHONE", "EDGE"):
+            raise ApiError(400, "bad.request", "trunkType must be EXTERNAL, PHONE or EDGE")
+        # every simulated trunk is EXTERNAL
+        items = [] if tt in ("PHONE", "EDGE") else [pf.trunk_doc(i, s)
+                                                    for i in range(len(pf.trunks))]
+        edge = req.q1("edge.id")
+        if edge:
+            items = [x for x in items if x.get("edge", {}).get("id") == edge]
+        return self.page(req, items, "/api/v2/telephony/providers/edges/trunks", lambda x: x,
+                         max_size=simplatform.PAGE_MAX)
+
+    async def h_edge_metrics(self, req, p, tok):
+        """list[EdgeMetrics] of the edges asked for that are online (an
+        offline edge has none: UNCONFIRMED); unknown ids are left out."""
+        ids = self._ids_param(req, "edgeIds")
+        self.sync()
+        pf = self.platform
+        s = pf.slot(self.model.now)
+        out = []
+        for x in ids:
+            i = pf.edge_index.get(x)
+            m = pf.edge_metrics(i, s, self.model.now) if i is not None else None
+            if m is not None:
+                out.append(m)
+        return self._metrics_answer(out)
+
+    async def h_trunk_metrics(self, req, p, tok):
+        ids = self._ids_param(req, "trunkIds")
+        self.sync()
+        pf = self.platform
+        s = pf.slot(self.model.now)
+        return self._metrics_answer([pf.trunk_metrics(pf.trunk_index[x], s) for x in ids
+                                     if x in pf.trunk_index])
+
+    def _metrics_answer(self, out):
+        """list[EdgeMetrics] / list[TrunkMetrics] as documented (form
+        platform_metrics list), or wrapped in "entities" (entities)."""
+        if self.forms["platform_metrics"] == "entities":
+            return Response(200, {"entities": out})
+        return Response(200, out)
+
+    async def h_status_page(self, req, p, tok):
+        """The Statuspage document of the status page (no token: a public
+        page); a request with an Authorization header is refused, so a
+        token never reaching it is tested."""
+        e = self.stats["requests"].setdefault("GET /sim/status/api/v2/components.json",
+                                              {"total": 0, "by_status": {}})
+        e["total"] += 1
+        if req.header("authorization"):
+            e["by_status"]["400"] = e["by_status"].get("400", 0) + 1
+            raise ApiError(400, "bad.request", "the status page takes no Authorization")
+        self.sync()
+        pf = self.platform
+        return Response(200, pf.status_doc(pf.slot(self.model.now), self.model.now))
+
+    async def h_sim_truth_platform(self, req, p, tok):
+        self.sync()
+        at = req.q1("at")
+        return Response(200, self.platform.truth(int(at) if at else self.model.now))
 
     def _users_from_filter(self, flt):
         ids = filter_values(flt, "userId")

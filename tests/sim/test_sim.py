@@ -26,6 +26,7 @@ sys.path.insert(0, HERE)
 
 from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
+import simplatform  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
 STATE = tempfile.mkdtemp(prefix="gensim-test-")
@@ -1331,6 +1332,129 @@ class T04cDataActions(unittest.TestCase):
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
 
 
+class T04dPlatform(unittest.TestCase):
+    """Telephony and platform health: the edges and trunks listings (paged,
+    100 a page at most), their metrics (100 ids a request at most, offline
+    edges without), the status page document (no token), all equal to
+    /sim/truth/platform, and states that change from slot to slot."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 1, "--agents", 2, "--edges", 130, "--trunks", 250,
+                      "--platform-slot", 30, "--seed", 29, "--quiet")
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/platform")[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def listing(self, path):
+        st, _, js = self.c.request("GET", path + ("&" if "?" in path else "?") + "pageSize=500")
+        self.assertEqual(st, 200, js)
+        self.assertEqual(js["pageSize"], simplatform.PAGE_MAX)
+        out = list(js["entities"])
+        while "nextUri" in js:
+            st, _, js = self.c.request("GET", js["nextUri"])
+            out += js["entities"]
+        return out
+
+    def test_edges_listing_equals_truth(self):
+        edges = self.listing("/api/v2/telephony/providers/edges")
+        self.assertEqual(len(edges), 130)
+        for e in edges:
+            t = self.truth["edges"][e["id"]]
+            self.assertEqual(e["name"], t["name"])
+            self.assertEqual(e["onlineStatus"] == "ONLINE", t["online"])
+            self.assertEqual(e["statusCode"] == "ACTIVE", t["active"])
+        self.assertEqual({e["onlineStatus"] for e in edges}, {"ONLINE", "OFFLINE"})
+
+    def test_edge_metrics_batched_and_equal_truth(self):
+        ids = sorted(self.truth["edges"])
+        got = {}
+        for i in range(0, len(ids), 100):
+            st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics?edgeIds="
+                                       + ",".join(ids[i:i + 100]))
+            self.assertEqual(st, 200, js)
+            for m in js:
+                got[m["edge"]["id"]] = m
+        for eid, t in self.truth["edges"].items():
+            if t["metrics"] is None:
+                self.assertNotIn(eid, got)
+                continue
+            m = got[eid]
+            total = [p for p in m["processors"] if p["cpuId"] == "total"][0]
+            self.assertEqual(total["activeTimePct"], t["metrics"]["cpu_active"])
+            self.assertEqual(m["upTimeMsec"] / 1000.0, t["metrics"]["uptime_s"])
+            for x in m["disks"]:
+                self.assertEqual(x["availableBytes"],
+                                 t["metrics"]["disks"][x["partitionName"]]["available"])
+        st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics?edgeIds="
+                                   + ",".join(ids[:101]))
+        check_error_body(self, js, 400, "bad.request")
+        st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics")
+        self.assertEqual(st, 400)
+
+    def test_trunks_and_metrics_equal_truth(self):
+        trunks = self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=EXTERNAL")
+        self.assertEqual(len(trunks), 250)
+        for t in trunks:
+            w = self.truth["trunks"][t["id"]]
+            self.assertEqual((t["connectedStatus"]["connected"], t["inService"], t["enabled"]),
+                             (w["connected"], w["in_service"], w["edge_in_service"]))
+        self.assertEqual(self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=PHONE"),
+                         [])
+        ids = [t["id"] for t in trunks]
+        st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
+                                   "?trunkIds=" + ",".join(ids[:100]))
+        self.assertEqual(st, 200)
+        self.assertEqual(len(js), 100)
+        first = js
+        for m in js:
+            w = self.truth["trunks"][m["trunk"]["id"]]
+            self.assertEqual((m["calls"]["inboundCallCount"], m["calls"]["outboundCallCount"]),
+                             (w["inbound"], w["outbound"]))
+        st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
+                                   "?trunkIds=" + ",".join(ids[:101]))
+        check_error_body(self, js, 400, "bad.request")
+        # the entities form: the same metrics wrapped
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"platform_metrics": "entities"})[0], 200)
+            st, _, js2 = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
+                                        "?trunkIds=" + ",".join(ids[:100]))
+            self.assertEqual(js2, {"entities": first})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"platform_metrics": "list"})
+
+    def test_status_page_equals_truth_without_token(self):
+        st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
+        self.assertEqual(st, 200)
+        groups = {c["id"]: c["name"] for c in js["components"] if c["group"]}
+        got = [(groups[c["group_id"]], c["name"], c["status"])
+               for c in js["components"] if not c["group"]]
+        self.assertEqual(got, [(c["group"], c["name"], c["status"])
+                               for c in self.truth["components"]])
+        st, _, js = self.c.request("GET", "/sim/status/api/v2/summary.json")
+        self.assertEqual(st, 400, "a token reached the status page")
+
+    def test_states_change_between_slots(self):
+        now = self.truth["sim_time_ms"]
+        later = [self.sim.sim("GET", "/sim/truth/platform?at=%d" % (now + k * 30000))[1]
+                 for k in range(1, 6)]
+        for kind, field in (("edges", "online"), ("trunks", "connected"),
+                            ("trunks", "inbound")):
+            changed = sum(1 for t in later for i, v in t[kind].items()
+                          if v[field] != self.truth[kind][i][field])
+            self.assertGreater(changed, 0, (kind, field))
+        levels = {c["level"] for t in later + [self.truth] for c in t["components"]}
+        self.assertIn(None, levels)  # an unknown status appears
+        self.assertGreater(len(levels), 3)
+        # the same time, the same answer
+        again = self.sim.sim("GET", "/sim/truth/platform?at=%d" % now)[1]
+        self.assertEqual(again["edges"], self.truth["edges"])
+
+
 class T05Notifications(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -2123,7 +2247,7 @@ class T11Forms(unittest.TestCase):
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
                                        "obs_aggregates": "on", "action_stats": "full",
-                                       "action_group": "id"})
+                                       "action_group": "id", "platform_metrics": "list"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

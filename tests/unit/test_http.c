@@ -501,6 +501,48 @@ DEF_TEST(refuses_foreign_urls_and_large_bodies) {
   return 0;
 }
 
+/* A public document (the status page) on another origin: fetched with no
+ * Authorization at all, not even after a 401; a URL gen_url_allowed
+ * refuses is refused before any request. */
+DEF_TEST(public_url_without_token) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = "{\"components\":[]}"});
+  json_object *doc = NULL;
+  char err[256];
+  CHECK_ZERO(gen_http_get_public_json(
+      f.http, "https://status.example.test/api/v2/components.json", &doc, err,
+      sizeof(err)));
+  OK(gen_json_get_array(doc, "components") != NULL);
+  json_object_put(doc);
+  EXPECT_EQ_INT(1, seen_len); /* no token request either */
+  EXPECT_EQ_STR("https://status.example.test/api/v2/components.json",
+                seen[0].url);
+  EXPECT_EQ_STR("", seen[0].authorization);
+  push((scripted_t){.status = 401, .body = "{}"});
+  OK(gen_http_get_public_json(f.http, "https://status.example.test/x", &doc,
+                              err, sizeof(err)) == GEN_HTTP_ERR_STATUS);
+  EXPECT_EQ_INT(2, seen_len);
+  EXPECT_EQ_STR("", seen[1].authorization);
+  const char *refused[] = {"http://status.example.test/x", "ftp://a.test/x",
+                           "https://user:pw@status.example.test/x",
+                           "/api/v2/x"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(refused); i++) {
+    OK(gen_http_get_public_json(f.http, refused[i], &doc, err, sizeof(err)) ==
+       GEN_HTTP_ERR_ARGUMENT);
+    OK(strstr(err, "not an allowed http(s) URL") != NULL);
+  }
+  EXPECT_EQ_INT(2, seen_len);
+  /* the API's own requests still carry the token */
+  push((scripted_t){.status = 200, .body = token_body("tok-pub-1", 86400)});
+  push((scripted_t){.status = 200, .body = "{}"});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_STR("Bearer tok-pub-1", seen[3].authorization);
+  teardown(&f);
+  return 0;
+}
+
 /* curl's write callback: chunks are kept NUL-terminated up to
  * MaxResponseSize; one byte more refuses the answer. */
 DEF_TEST(body_kept_up_to_max_response_size) {
@@ -641,6 +683,7 @@ int main(void) {
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);
   RUN_TEST(curl_policy);
+  RUN_TEST(public_url_without_token);
   mock_log_reset();
   END_TEST;
 }

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: genesys_platform, telephony and platform health.
+ *
+ * Is the platform under my contact centre healthy? Every read, per <Org>
+ * block: the edges (GET /api/v2/telephony/providers/edges, paged: online
+ * and in service), their metrics (GET …/edges/metrics?edgeIds=, 100 ids a
+ * request: CPU, memory, disks, uptime), the trunks (GET
+ * …/edges/trunks?trunkType=…, paged: connected, in service), their metrics
+ * (GET …/edges/trunks/metrics?trunkIds=: current inbound and outbound
+ * calls), and the components of the Genesys Cloud status page (a
+ * Statuspage document, fetched without a token through the same proxy and
+ * TLS settings: a level per component). The listings are the state, so
+ * they are read every poll; a failed one keeps no stale state. The
+ * documents are read in gen_platform.
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "collectd/core/daemon/plugin.h"
+#include "gen_buf.h"
+#include "gen_client.h"
+#include "gen_entity.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_platform.h"
+#include "gen_plugin.h"
+
+#include <fnmatch.h>
+#include <strings.h>
+
+#define PLUGIN_NAME "genesys_platform"
+#define GP_EDGES_PATH "/api/v2/telephony/providers/edges"
+#define GP_TRUNKS_PATH "/api/v2/telephony/providers/edges/trunks"
+/* A guard against a listing that never ends: 1,000 pages of 100 (PHONE
+ * trunks are one per phone). */
+#define GP_MAX_PAGES 1000
+
+/* What one kind of request feeds (self-metric type instances). */
+typedef enum {
+  GP_EDGES,
+  GP_EDGE_METRICS,
+  GP_TRUNKS,
+  GP_TRUNK_METRICS,
+  GP_STATUS_PAGE,
+  GP_FAMILY_COUNT
+} gp_family_t;
+static const char *const gp_family_names[GP_FAMILY_COUNT] = {
+    "edges", "edge_metrics", "trunks", "trunk_metrics", "status_page"};
+
+typedef struct {
+  gen_entity_filter_t edges_filter, trunks_filter;
+  bool edges, trunks, status_page;
+  const char *trunk_type; /* EXTERNAL (default), PHONE, EDGE; NULL for all */
+  char *status_url;
+  char **components; /* StatusComponent patterns (NULL: every one) */
+  size_t n_components;
+} gp_config_t;
+
+/* The state of a listed entity, beside its place in the entity set: 1, 0,
+ * or -1 when the listing did not say. An edge: online, active (in
+ * service), -; a trunk: connected, in service, its edge in service. */
+typedef struct {
+  int online_or_connected, in_service, edge_in_service;
+} gp_state_t;
+
+typedef struct {
+  gen_entity_set_t set;
+  gp_state_t *state;
+  size_t cap;
+} gp_list_t;
+
+typedef struct {
+  gen_client_t *client;
+  gp_config_t config;
+  gp_list_t edges, trunks;
+  uint64_t polls[GP_FAMILY_COUNT], failures[GP_FAMILY_COUNT];
+  uint64_t unknown_status;
+  size_t components; /* dispatched at the last status page read */
+  /* One limiter per family: one failing does not hide another's first. */
+  gen_ratelimit_t complain[GP_FAMILY_COUNT];
+} gp_instance_t;
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void gp_config_init(void *config) {
+  gp_config_t *c = config;
+  c->edges = c->trunks = c->status_page = true;
+  c->trunk_type = "EXTERNAL";
+  c->status_url = strdup(GEN_PF_STATUS_URL);
+}
+
+static void gp_config_release(void *config) {
+  gp_config_t *c = config;
+  gen_entity_filter_free(&c->edges_filter);
+  gen_entity_filter_free(&c->trunks_filter);
+  free(c->status_url);
+  gen_config_string_list_free(c->components, c->n_components);
+}
+
+static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
+                         gp_config_t *c) {
+  /* The API's spellings (static), and "all": no trunkType= at all. */
+  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
+  char *value = NULL;
+  int status = gen_config_string(org, ci, &value);
+  if (status != 0)
+    return status;
+  status = -EINVAL;
+  if (strcasecmp(value, "all") == 0) {
+    c->trunk_type = NULL;
+    status = 0;
+  }
+  for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
+    if (strcasecmp(value, types[i]) == 0) {
+      c->trunk_type = types[i];
+      status = 0;
+    }
+  }
+  free(value);
+  if (status != 0)
+    gen_config_error(org, ci,
+                     "not a trunk type (EXTERNAL, PHONE, EDGE or all)");
+  return status;
+}
+
+static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                         void *config) {
+  gp_config_t *c = config;
+  int status = gen_config_filter_key(org, ci, "Edge", false, &c->edges_filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "Trunk", false, &c->trunks_filter);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  if (strcasecmp(ci->key, "Edges") == 0)
+    return gen_config_bool(org, ci, &c->edges);
+  if (strcasecmp(ci->key, "Trunks") == 0)
+    return gen_config_bool(org, ci, &c->trunks);
+  if (strcasecmp(ci->key, "TrunkType") == 0)
+    return gp_trunk_type(org, ci, c);
+  if (strcasecmp(ci->key, "StatusPage") == 0)
+    return gen_config_bool(org, ci, &c->status_page);
+  if (strcasecmp(ci->key, "StatusPageURL") == 0)
+    return gen_config_url(org, ci, false, &c->status_url);
+  if (strcasecmp(ci->key, "StatusComponent") == 0)
+    return gen_config_string_list(org, ci, &c->components, &c->n_components);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+static void gp_gauge(gp_instance_t *inst, const char *instance,
+                     const char *type, const char *type_instance,
+                     double value) {
+  gen_ident_t id = {.host = gen_client_host(inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_gauge(&id, value, 0, 0);
+}
+
+static void gp_flag(gp_instance_t *inst, const char *instance, const char *type,
+                    int value) {
+  if (value >= 0)
+    gp_gauge(inst, instance, type, NULL, value);
+}
+
+/* A request failed: counted, logged (rate-limited) unless it is a missing
+ * permission, which gen_client_family says once. */
+static void gp_failed(gp_instance_t *inst, gp_family_t f, int status,
+                      const char *err) {
+  inst->failures[f]++;
+  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+    atomic_fetch_add(&inst->client->stats.malformed, 1);
+  if (gen_client_family(inst->client, gp_family_names[f], status, err,
+                        "the other platform values"))
+    return;
+  gen_org_log(inst->client->org, &inst->complain[f], LOG_ERR,
+              "%s request failed (asked for again next read): %s",
+              gp_family_names[f], err);
+}
+
+static void gp_skipped(gp_instance_t *inst, gp_family_t f, size_t n) {
+  if (n == 0)
+    return;
+  atomic_fetch_add(&inst->client->stats.malformed, 1);
+  gen_org_log(inst->client->org, &inst->complain[f], LOG_WARNING,
+              "%zu entries of a %s answer were not usable and were skipped", n,
+              gp_family_names[f]);
+}
+
+/* ---- listings ------------------------------------------------------------ */
+
+typedef struct {
+  gp_instance_t *inst;
+  const gen_entity_filter_t *filter;
+  gp_list_t fresh;
+  bool edges;
+  size_t skipped;
+} gp_listing_t;
+
+static int gp_take(json_object *entity, void *ud) {
+  gp_listing_t *l = ud;
+  gp_state_t st;
+  const char *id, *name;
+  if (l->edges) {
+    gen_pf_edge_t e;
+    if (gen_pf_edge_read(entity, &e) != 0) {
+      l->skipped++;
+      return 0;
+    }
+    id = e.id, name = e.name;
+    st = (gp_state_t){e.online, e.active, -1};
+  } else {
+    gen_pf_trunk_t t;
+    if (gen_pf_trunk_read(entity, &t) != 0) {
+      l->skipped++;
+      return 0;
+    }
+    id = t.id, name = t.name;
+    st = (gp_state_t){t.connected, t.in_service, t.enabled};
+  }
+  if (!gen_entity_selected(l->filter, l->inst->client->org, id, name, NULL))
+    return 0;
+  ssize_t i = gen_entity_add(&l->fresh.set, id, name, NULL);
+  if (i < 0)
+    return -ENOMEM;
+  if ((size_t)i >= l->fresh.cap &&
+      gen_grow((void **)&l->fresh.state, &l->fresh.cap, (size_t)i + 1,
+               sizeof(gp_state_t), 16) != 0)
+    return -ENOMEM;
+  l->fresh.state[i] = st;
+  return 0;
+}
+
+static void gp_list_free(gp_list_t *l) {
+  gen_entity_set_free(&l->set);
+  free(l->state);
+  memset(l, 0, sizeof(*l));
+}
+
+/* Lists edges or trunks into list (replaced only on success). */
+static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
+  gp_family_t f = edges ? GP_EDGES : GP_TRUNKS;
+  char path[256];
+  if (edges)
+    snprintf(path, sizeof(path), "%s", GP_EDGES_PATH);
+  else if (inst->config.trunk_type != NULL)
+    snprintf(path, sizeof(path), "%s?trunkType=%s", GP_TRUNKS_PATH,
+             inst->config.trunk_type);
+  else
+    snprintf(path, sizeof(path), "%s", GP_TRUNKS_PATH);
+  gp_listing_t l = {.inst = inst,
+                    .edges = edges,
+                    .filter = edges ? &inst->config.edges_filter
+                                    : &inst->config.trunks_filter};
+  char err[512] = "";
+  inst->polls[f]++;
+  int status = gen_http_get_pages(inst->client->http, path, GEN_PF_PAGE_SIZE,
+                                  GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
+  if (status == -ENOMEM)
+    snprintf(err, sizeof(err), "out of memory");
+  if (status != 0) {
+    gp_list_free(&l.fresh);
+    gp_list_free(list); /* no stale state */
+    gp_failed(inst, f, status, err);
+    return status;
+  }
+  gen_client_family(inst->client, gp_family_names[f], 0, NULL, NULL);
+  gp_skipped(inst, f, l.skipped);
+  gp_list_free(list);
+  *list = l.fresh;
+  return 0;
+}
+
+/* ---- metrics ------------------------------------------------------------- */
+
+typedef struct {
+  gp_instance_t *inst;
+  gp_family_t family;
+  const gen_entity_set_t *set;
+  int status;
+} gp_batch_t;
+
+static void gp_put(void *ud, const char *id, const char *type,
+                   const char *type_instance, double value) {
+  gp_batch_t *b = ud;
+  /* Only what was asked for: an entity the listing did not keep is not
+   * ours (another shard's, filtered out). */
+  if (gen_entity_find(b->set, id) < 0)
+    return;
+  gp_gauge(b->inst, gen_entity_label(b->inst->client->org, b->set, id, NULL),
+           type, type_instance, value);
+}
+
+static bool gp_batch(void *ud, const char *const *ids, size_t n) {
+  gp_batch_t *b = ud;
+  gp_instance_t *inst = b->inst;
+  bool edges = b->family == GP_EDGE_METRICS;
+  gen_buf_t q;
+  gen_buf_init(&q, 65536); /* 100 ids of 36 bytes and the path */
+  int status = gen_buf_printf(
+      &q, "%s/metrics?%s=", edges ? GP_EDGES_PATH : GP_TRUNKS_PATH,
+      edges ? "edgeIds" : "trunkIds");
+  for (size_t i = 0; status == 0 && i < n; i++)
+    status = gen_buf_printf(&q, "%s%s", i ? "," : "", ids[i]);
+  char err[512] = "";
+  json_object *doc = NULL;
+  inst->polls[b->family]++;
+  if (status != 0)
+    snprintf(err, sizeof(err), "out of memory");
+  else
+    status = gen_http_get_json(inst->client->http, gen_buf_str(&q), &doc, err,
+                               sizeof(err));
+  gen_buf_free(&q);
+  size_t skipped = 0;
+  if (status == 0) {
+    status = edges ? gen_pf_edge_metrics_read(doc, gp_put, b, &skipped)
+                   : gen_pf_trunk_metrics_read(doc, gp_put, b, &skipped);
+    if (status != 0)
+      snprintf(err, sizeof(err), "not a list of %s metrics",
+               edges ? "edge" : "trunk");
+  }
+  json_object_put(doc);
+  if (status != 0) {
+    gp_failed(inst, b->family, status, err);
+    b->status = status;
+    return true; /* the other batches still */
+  }
+  gp_skipped(inst, b->family, skipped);
+  return true;
+}
+
+static void gp_metrics(gp_instance_t *inst, gp_family_t family,
+                       const gen_entity_set_t *set) {
+  gp_batch_t b = {.inst = inst, .family = family, .set = set};
+  if (gen_entity_batches(set, GEN_PF_MAX_IDS, gp_batch, &b) != 0)
+    gp_failed(inst, family, -ENOMEM, "out of memory");
+  else if (b.status == 0)
+    gen_client_family(inst->client, gp_family_names[family], 0, NULL, NULL);
+}
+
+/* ---- status page --------------------------------------------------------- */
+
+static void gp_component(void *ud, const char *group, const char *name,
+                         int level) {
+  gp_instance_t *inst = ud;
+  char label[512];
+  gen_pf_component_label(group, name, label, sizeof(label));
+  bool take = inst->config.n_components == 0;
+  for (size_t i = 0; !take && i < inst->config.n_components; i++)
+    take = fnmatch(inst->config.components[i], label, FNM_CASEFOLD) == 0;
+  if (!take)
+    return;
+  inst->components++;
+  gp_gauge(inst, "status", "status_component", label, level);
+}
+
+static void gp_status_page(gp_instance_t *inst) {
+  char err[512] = "";
+  json_object *doc = NULL;
+  inst->polls[GP_STATUS_PAGE]++;
+  int status = gen_http_get_public_json(
+      inst->client->http, inst->config.status_url, &doc, err, sizeof(err));
+  size_t unknown = 0, skipped = 0;
+  inst->components = 0;
+  if (status == 0 && (status = gen_pf_status_read(doc, gp_component, inst,
+                                                  &unknown, &skipped)) != 0)
+    snprintf(err, sizeof(err), "no \"components\" array");
+  json_object_put(doc);
+  if (status != 0) {
+    gp_failed(inst, GP_STATUS_PAGE, status, err);
+    return;
+  }
+  gp_skipped(inst, GP_STATUS_PAGE, skipped);
+  if (unknown > 0) {
+    inst->unknown_status += unknown;
+    gen_org_log(inst->client->org, &inst->complain[GP_STATUS_PAGE], LOG_WARNING,
+                "%zu status page components have a status other than "
+                "operational, under_maintenance, degraded_performance, "
+                "partial_outage and major_outage and were left out",
+                unknown);
+  }
+}
+
+/* ---- read ---------------------------------------------------------------- */
+
+static void gp_dispatch_self(gp_instance_t *inst) {
+  const char *host = gen_client_host(inst->client);
+  for (int f = 0; f < GP_FAMILY_COUNT; f++) {
+    gen_dispatch_self(host, PLUGIN_NAME, "platform_requests",
+                      gp_family_names[f], true, (double)inst->polls[f]);
+    gen_dispatch_self(host, PLUGIN_NAME, "platform_failures",
+                      gp_family_names[f], true, (double)inst->failures[f]);
+  }
+  gen_dispatch_self(host, PLUGIN_NAME, "platform_unknown_status", NULL, true,
+                    (double)inst->unknown_status);
+  gen_dispatch_self(host, PLUGIN_NAME, "edges", NULL, false,
+                    (double)inst->edges.set.count);
+  gen_dispatch_self(host, PLUGIN_NAME, "trunks", NULL, false,
+                    (double)inst->trunks.set.count);
+  gen_dispatch_self(host, PLUGIN_NAME, "status_components", NULL, false,
+                    (double)inst->components);
+  gen_client_dispatch_health(inst->client, PLUGIN_NAME);
+}
+
+static int gp_read(user_data_t *ud) {
+  gp_instance_t *inst = ud->data;
+  const gen_org_t *org = inst->client->org;
+  if (inst->config.edges && gp_list(inst, true, &inst->edges) == 0) {
+    for (size_t i = 0; i < inst->edges.set.count; i++) {
+      const char *label = gen_entity_label(org, &inst->edges.set,
+                                           inst->edges.set.items[i].id, NULL);
+      gp_flag(inst, label, "edge_online",
+              inst->edges.state[i].online_or_connected);
+      gp_flag(inst, label, "edge_active", inst->edges.state[i].in_service);
+    }
+    gp_metrics(inst, GP_EDGE_METRICS, &inst->edges.set);
+  }
+  if (inst->config.trunks && gp_list(inst, false, &inst->trunks) == 0) {
+    for (size_t i = 0; i < inst->trunks.set.count; i++) {
+      const char *label = gen_entity_label(org, &inst->trunks.set,
+                                           inst->trunks.set.items[i].id, NULL);
+      gp_flag(inst, label, "trunk_connected",
+              inst->trunks.state[i].online_or_connected);
+      gp_flag(inst, label, "trunk_in_service",
+              inst->trunks.state[i].in_service);
+      gp_flag(inst, label, "trunk_edge_in_service",
+              inst->trunks.state[i].edge_in_service);
+    }
+    gp_metrics(inst, GP_TRUNK_METRICS, &inst->trunks.set);
+  }
+  /* The status page is the region's, not an entity's: the first shard
+   * alone reads it, so that sharded agents do not repeat its values. */
+  if (inst->config.status_page && org->shard_index == 0)
+    gp_status_page(inst);
+  gp_dispatch_self(inst);
+  return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void gp_instance_free(void *data) {
+  gp_instance_t *inst = data;
+  if (inst == NULL)
+    return;
+  gp_list_free(&inst->edges);
+  gp_list_free(&inst->trunks);
+  gp_config_release(&inst->config);
+  gen_client_free(inst->client);
+  free(inst);
+}
+
+static int gp_instance_init(void *data) {
+  gp_instance_t *inst = data;
+  for (int f = 0; f < GP_FAMILY_COUNT; f++)
+    inst->complain[f] = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if (inst->config.status_url == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+static const gen_plugin_t gp_plugin = {
+    .name = PLUGIN_NAME,
+    .org_key = gp_config_key,
+    .config_init = gp_config_init,
+    .config_release = gp_config_release,
+    GEN_PLUGIN_INSTANCE(gp_instance_t),
+    .instance_init = gp_instance_init,
+    .instance_free = gp_instance_free,
+    .read = gp_read,
+};
+
+static int gp_config(oconfig_item_t *ci) {
+  return gen_plugin_config(&gp_plugin, ci);
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, gp_config);
+  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
+}

@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: MIT
+"""End to end: genesys_platform in the real collectd against the
+simulator, whose edges, trunks and status page components change state
+every few seconds (--platform-slot). Every value dispatched (edge online
+and in service, CPU, memory, disks, uptime; trunk connected, in service,
+its edge in service, inbound and outbound calls; each status page
+component's level) equals /sim/truth/platform of the slot it was read in,
+and every value the truth implies for a polled slot was dispatched:
+compared both ways. Values read within GRACE_MS after a slot boundary are
+left out of the comparison (the requests of one poll may straddle it;
+the polls take well under that here).
+The status page is fetched without a token (the simulator refuses one),
+a component with an unknown status gives no value and counts in
+platform_unknown_status, and the requests per poll are the minimum the
+batching allows. A second run with 400 trunks, TrunkName, Shard 2/2 and
+the metrics answered in the {"entities": [...]} form checks the batches (two trunk metrics requests of at most 100 ids) and
+that the second shard leaves the status page alone. A third run answers
+edge metrics 500 and trunk metrics with invalid JSON three times each:
+counted, logged, the rest going on, values named by the entities' names."""
+import bisect
+import fnmatch
+import math
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import Collectd, run_tests  # noqa: E402
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_platform"
+SLOT_S = 4
+GRACE_MS = 800
+RUN_S = 15
+
+
+def sanitize(name):
+    out, last = [], ""
+    for ch in name:
+        c = ch if (ch.isalnum() or ch in "_-." or ord(ch) > 127) else "_"
+        if c == "_" and last == "_":
+            continue
+        out.append(c)
+        last = c
+    while len(out) > 1 and out[-1] == "_":
+        out.pop()
+    return "".join(out) or "unknown"
+
+
+def owns(entity_id, index, count):
+    """gen_org_owns: FNV-1a 64 of the id, modulo the shards."""
+    h = 0xcbf29ce484222325
+    for b in entity_id.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h % count == index
+
+
+def expected(truth, trunk_names=None, status=True):
+    """{(plugin_instance, type, type_instance): value} of one slot."""
+    want = {}
+    for eid, e in truth["edges"].items():
+        want[(eid, "edge_online", "")] = 1.0 if e["online"] else 0.0
+        want[(eid, "edge_active", "")] = 1.0 if e["active"] else 0.0
+        m = e["metrics"]
+        if m is not None:
+            want[(eid, "edge_cpu_active", "")] = m["cpu_active"]
+            want[(eid, "edge_uptime", "")] = m["uptime_s"]
+            for kind, parts in (("memory", m["memory"]), ("disk", m["disks"])):
+                for part, v in parts.items():
+                    want[(eid, "edge_%s_used" % kind, sanitize(part))] = v["used"]
+                    want[(eid, "edge_%s_available" % kind, sanitize(part))] = v["available"]
+    for tid, t in truth["trunks"].items():
+        if trunk_names is not None and t["name"] not in trunk_names:
+            continue
+        want[(tid, "trunk_connected", "")] = 1.0 if t["connected"] else 0.0
+        want[(tid, "trunk_in_service", "")] = 1.0 if t["in_service"] else 0.0
+        want[(tid, "trunk_edge_in_service", "")] = 1.0 if t["edge_in_service"] else 0.0
+        want[(tid, "trunk_calls", "inbound")] = float(t["inbound"])
+        want[(tid, "trunk_calls", "outbound")] = float(t["outbound"])
+    for c in truth["components"] if status else ():
+        if c["level"] is not None:
+            want[("status", "status_component",
+                  sanitize(c["group"] + "-" + c["name"]))] = float(c["level"])
+    return want
+
+
+class Platform(unittest.TestCase):
+    def run_platform(self, sim_args, extra, faults=None, allow=(), instance_from="id"):
+        sim = Simulator("--queues", "1", "--agents", "2", "--start", "now",
+                        "--platform-slot", str(SLOT_S), *sim_args, tls=False)
+        rx = Receiver()
+        block = sim.org_block(
+            "acme", extra=f'    Host "acme"\n    InstanceFrom "{instance_from}"\n'
+            f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n' + extra)
+        if faults:
+            sim.fault(faults)
+        cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 1\n</LoadPlugin>\n"
+                      f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
+                      stock=("logfile", "csv", "write_http"))
+        try:
+            cd.start()
+            time.sleep(RUN_S)
+            self.assertIsNone(cd.proc.poll(), "collectd exited")
+            cd.stop()
+            time.sleep(1.5)
+            stats = sim.stats()
+            # the truth of every slot a value was read in
+            slots = {}
+            with rx.lock:
+                arrivals = list(rx.arrivals)
+            for _, t, key, v in arrivals:
+                ms = int(t * 1000)
+                s = ms // (SLOT_S * 1000)
+                if key[1] == PLUGIN and key[2] != "self" and s not in slots:
+                    slots[s] = sim._open("/sim/truth/platform?at=%d" % (s * SLOT_S * 1000 + 1))
+            self.assertEqual(cd.bad_log_lines(allow=allow + (
+                "status page components have a status.*",)), [])
+            return arrivals, slots, stats
+        finally:
+            cd.cleanup()
+            sim.stop()
+            rx.stop()
+
+    def compare(self, arrivals, slots, want_of, complete_from=0):
+        """Every value equals its slot's truth; every poll (from
+        complete_from on, a time) that read one slot dispatched that slot's
+        truth whole. A poll's values are those before its self-metrics, which
+        each read dispatches last."""
+        ends = sorted({t for _, t, k, _ in arrivals
+                       if k[1:4] == (PLUGIN, "self", "edges")})
+        polls = {}   # poll index -> (slots, skipped, keys)
+        compared = skipped = 0
+        for _, t, key, v in arrivals:
+            if key[1] != PLUGIN or key[2] == "self":
+                continue
+            ms = int(t * 1000)
+            s = ms // (SLOT_S * 1000)
+            p = polls.setdefault(bisect.bisect_left(ends, t), [set(), 0, set()])
+            p[0].add(s)
+            if ms - s * SLOT_S * 1000 < GRACE_MS:
+                skipped += 1
+                p[1] += 1
+                continue
+            want = want_of(slots[s])
+            k = key[2:]
+            self.assertTrue(k in want, "dispatched, not in the truth of slot %d: %s" % (s, key))
+            self.assertAlmostEqual(v, want[k], places=3, msg="%s at slot %d" % (key, s))
+            p[2].add(k)
+            compared += 1
+        self.assertGreater(compared, 0)
+        self.assertGreater(compared, skipped, (compared, skipped))
+        whole = 0
+        for n, (in_slots, n_skipped, keys) in sorted(polls.items()):
+            # a finished poll within one slot, clear of its boundary
+            if n >= len(ends) or ends[n] < complete_from or len(in_slots) != 1 or n_skipped:
+                continue
+            s = next(iter(in_slots))
+            self.assertEqual(sorted(set(want_of(slots[s])) - keys), [],
+                             "missing from poll %d, slot %d" % (n, s))
+            whole += 1
+        self.assertGreaterEqual(whole, 3)
+        return compared
+
+    def test_every_value_equals_truth_both_ways(self):
+        arrivals, slots, stats = self.run_platform(("--edges", "5", "--trunks", "4"), "")
+        compared = self.compare(arrivals, slots, expected)
+        # states change over the run: each edge seen both online and offline
+        # somewhere, and several component levels
+        values = {}
+        for _, _, key, v in arrivals:
+            if key[1] == PLUGIN and key[3] in ("edge_online", "trunk_connected",
+                                               "status_component"):
+                values.setdefault(key[3], set()).add(v)
+        self.assertEqual(values["edge_online"], {0.0, 1.0})
+        self.assertEqual(values["trunk_connected"], {0.0, 1.0})
+        self.assertGreater(len(values["status_component"]), 1)
+        # the unknown status was seen and counted, no value for it
+        unknown = [v for _, _, key, v in arrivals
+                   if key[1:4] == (PLUGIN, "self", "platform_unknown_status")]
+        self.assertTrue(unknown and max(unknown) > 0, unknown)
+        # the minimum per poll: one page and one metrics request per kind
+        req = stats["requests"]
+        polls = req["GET /api/v2/telephony/providers/edges"]["total"]
+        self.assertGreater(polls, 5)
+        for path in ("/api/v2/telephony/providers/edges/metrics",
+                     "/api/v2/telephony/providers/edges/trunks",
+                     "/api/v2/telephony/providers/edges/trunks/metrics",
+                     "/sim/status/api/v2/components.json"):
+            self.assertLessEqual(abs(req["GET " + path]["total"] - polls), 1, (path, req))
+        self.assertEqual(stats["by_status"].get("400", 0), 0, stats["by_status"])
+        self.assertEqual(req["GET /sim/status/api/v2/components.json"]["by_status"], {},
+                         "the status page was sent a token")
+        print("%d values compared over %d slots" % (compared, len(slots)), file=sys.stderr)
+
+    def test_batches_names_and_second_shard(self):
+        patterns = ("Carrier trunk [1-3]*", "Carrier trunk 7")
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "2", "--trunks", "400", "--platform-metrics", "entities"),
+            "    TrunkName " + " ".join('"%s"' % p for p in patterns) + "\n"
+            '    Shard "2/2"\n')
+        some = next(iter(slots.values()))
+        names = {t["name"] for t in some["trunks"].values()
+                 if any(fnmatch.fnmatch(t["name"].lower(), p.lower()) for p in patterns)}
+        mine = {x for x in list(some["edges"]) + list(some["trunks"]) if owns(x, 1, 2)}
+
+        def want_of(truth):
+            w = expected(truth, names, status=False)
+            return {k: v for k, v in w.items() if k[0] in mine}
+        self.compare(arrivals, slots, want_of)
+        trunks = {t for t in some["trunks"] if t in mine and some["trunks"][t]["name"] in names}
+        self.assertGreater(len(trunks), 100)
+        req = stats["requests"]
+        # four listing pages of 100 a poll; trunk metrics ceil(kept / 100) = 2,
+        # never more than 100 ids (no 400)
+        polls = req["GET /api/v2/telephony/providers/edges"]["total"]
+        self.assertGreater(polls, 5)
+        self.assertLessEqual(abs(req["GET /api/v2/telephony/providers/edges/trunks"]["total"]
+                                 - 4 * polls), 4)
+        self.assertLessEqual(
+            abs(req["GET /api/v2/telephony/providers/edges/trunks/metrics"]["total"]
+                - math.ceil(len(trunks) / 100) * polls), 2)
+        self.assertEqual(stats["by_status"].get("400", 0), 0, stats["by_status"])
+        # the second shard leaves the status page to the first
+        self.assertNotIn("GET /sim/status/api/v2/components.json", req)
+        self.assertFalse([k for _, _, k, _ in arrivals if k[2] == "status"])
+    def test_failed_and_malformed_answers(self):
+        """An edge metrics request answered 500 and trunk metrics answered
+        with invalid JSON, three times each: logged, counted per family and
+        as malformed documents; the listings' values go on every poll, and
+        the metrics come back once the faults are spent."""
+        path = "/api/v2/telephony/providers/edges"
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "2", "--trunks", "2"), "",
+            faults=[{"fault": "http_5xx", "status": 500, "path": path + "/metrics",
+                     "count": 3},
+                    {"fault": "malformed_json", "path": path + "/trunks/metrics",
+                     "count": 3}],
+            allow=(r'genesys_platform plugin: Org "acme": (edge|trunk)_metrics request '
+                   r'failed \(asked for again next read\): .*',),
+            instance_from="name")
+
+        def last(type_, instance=""):
+            vs = [v for _, _, k, v in arrivals if k[1:] == (PLUGIN, "self", type_, instance)]
+            self.assertTrue(vs, type_)
+            return vs[-1]
+        self.assertEqual(last("platform_failures", "edge_metrics"), 3)
+        self.assertEqual(last("platform_failures", "trunk_metrics"), 3)
+        self.assertEqual(last("platform_failures", "edges"), 0)
+        self.assertEqual(last("platform_failures", "status_page"), 0)
+        self.assertGreaterEqual(last("malformed_documents"), 3)
+        polls = stats["requests"]["GET " + path]["total"]
+        # the state went on every poll, the metrics all but three times
+        online = [t for _, t, k, _ in arrivals if k[3] == "edge_online"]
+        calls = [t for _, t, k, _ in arrivals if k[3:] == ("trunk_calls", "inbound")]
+        self.assertGreaterEqual(len(online), 2 * (polls - 1))
+        self.assertGreaterEqual(len(calls), 2 * (polls - 4))
+        self.assertLessEqual(len(calls), 2 * (polls - 3))
+        # and what came equals the truth, each edge and trunk named by its
+        # name (InstanceFrom "name", the default)
+        def by_name(truth):
+            names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
+                     for i, e in truth[kind].items()}
+            return {(names.get(k[0], k[0]),) + k[1:]: v for k, v in expected(truth).items()}
+        # whole polls once both families had failed three times (the
+        # self-metrics of the poll that spent the faults)
+        spent = min(t for _, t, k, v in arrivals
+                    if k[1:4] == (PLUGIN, "self", "platform_failures") and v == 3
+                    and k[4] == "trunk_metrics")
+        spent = max(spent, min(t for _, t, k, v in arrivals
+                               if k[1:4] == (PLUGIN, "self", "platform_failures")
+                               and v == 3 and k[4] == "edge_metrics"))
+        self.compare(arrivals, slots, by_name, complete_from=spent + 0.001)
+        self.assertIn("Edge_1", {k[2] for _, _, k, _ in arrivals})
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
