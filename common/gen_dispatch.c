@@ -231,6 +231,18 @@ void gen_dispatch_order_patience(int64_t still_ms, int64_t give_up_ms) {
   pthread_mutex_unlock(&order_lock);
 }
 
+/* A wait on order_cond until ts (CLOCK_MONOTONIC), locked. Through
+ * pthread_cond_clockwait() where glibc has it (2.30): libfaketime, which
+ * runs the tests' sped-up clock, wraps pthread_cond_timedwait() and made
+ * these waits return at once, a busy loop. */
+static void order_cond_wait(const struct timespec *ts) {
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 30)
+  pthread_cond_clockwait(&order_cond, &order_lock, CLOCK_MONOTONIC, ts);
+#else
+  pthread_cond_timedwait(&order_cond, &order_lock, ts);
+#endif
+}
+
 typedef enum { SLOT_EMPTY, SLOT_STILL, SLOT_DROPPED } order_wait_t;
 
 /* Waits (locked) until slot holds nothing, the write path stands still, or
@@ -252,7 +264,7 @@ static order_wait_t order_wait_slot(uint32_t slot) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000;
     }
-    pthread_cond_timedwait(&order_cond, &order_lock, &ts);
+    order_cond_wait(&ts);
     int64_t now = mono_ns();
     if (order_left != last_left) {
       last_left = order_left;
