@@ -18,14 +18,13 @@ Our name is the API's in lower_snake without its prefix letter, but for the
 names released before the catalogue (below)."""
 import os
 import re
-import signal
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
+from collectd_harness import FakeClockCollectd, run_tests  # noqa: E402
+from buckets import across_kill, assert_both_ways, assert_counters, bucketed  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -127,22 +126,8 @@ class CatalogueAcrossKill(unittest.TestCase):
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
             sim, SPEED, stock=("logfile", "csv", "write_http"))
         try:
-            cd.start()
-            t0 = sim_ms(sim)
-            # SIGKILL mid-bucket, when the last bucket's values have left
-            # collectd: what its write queue holds at a SIGKILL is lost by
-            # collectd whatever a plugin does (the state says dispatched)
-            wait_sim(sim, (t0 + 12 * 60000) // G_MS * G_MS + G_MS // 2)
-            quiet(rx, bucket_value)
-            cd.proc.send_signal(signal.SIGKILL)
-            cd.proc.wait()
-            self.killed_ms = sim_ms(sim)
-            wait_sim(sim, t0 + 20 * 60000)  # buckets closed while it was down
-            self.restarted_ms = sim_ms(sim)
-            cd.start()
-            wait_sim(sim, t0 + 34 * 60000)
-            sim.fault({"fault": "pause"})
-            quiet(rx, bucket_value)  # what was dispatched before the pause, received
+            self.killed_ms, self.restarted_ms = across_kill(
+                sim, cd, rx, bucket_value, G_MS, 12 * 60000, 8 * 60000, 34 * 60000)
             truth = sim._open("/sim/truth?granularity=PT5M&buckets=40")
             ends = self.compare(rx, truth)
             # the restarted daemon took what closed while it was down

@@ -15,6 +15,7 @@ transferred to the next queue: it has a segment in both."""
 import random
 import zlib
 
+from simactions import poisson
 from simmodel import iso
 
 SLOT_MS = 60000
@@ -48,14 +49,7 @@ class Mos:
         if out is not None:
             return out
         rng = random.Random((self.base * 1000003 + qi) * 1000003 + s)
-        k, acc, p = 0, 0.0, rng.random()
-        term = pow(2.718281828459045, -RATE)
-        while True:
-            acc += term
-            if p <= acc or k > 8:
-                break
-            k += 1
-            term *= RATE / k
+        k = poisson(rng, RATE, 8)
         out = []
         for j in range(k):
             t = s * SLOT_MS + rng.randrange(SLOT_MS)
