@@ -4,7 +4,7 @@ closed buckets (the interval families: analytics, data actions)."""
 import signal
 import time
 
-from collectd_harness import iso_ms, sim_ms, wait_sim
+from collectd_harness import FakeClockCollectd, iso_ms, sim_ms, wait_sim
 
 
 def bucketed(rx, keep, truth, g_ms):
@@ -99,3 +99,18 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms):
     sim.fault({"fault": "pause"})
     quiet(rx, keep)
     return killed, restarted
+
+
+def interval_collectd(sim, rx, plugin, speed, extra):
+    """collectd on the simulator's clock with plugin's <Org> block for the
+    interval families (buckets of 5 min, settle 30 s, revisits over 10 min,
+    backfill over 2 h) plus extra, writing to rx."""
+    block = sim.org_block(
+        "acme",
+        extra='    Host "acme"\n    InstanceFrom "id"\n'
+        '    Granularity "PT5M"\n    SettleDelay 30\n'
+        "    RevisitWindow 600\n    BackfillHorizon 7200\n" + extra)
+    return FakeClockCollectd(
+        f"<LoadPlugin {plugin}>\n  Interval 30\n</LoadPlugin>\n"
+        f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),
+        sim, speed, stock=("logfile", "csv", "write_http"))

@@ -23,8 +23,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, run_tests  # noqa: E402
-from buckets import across_kill, assert_both_ways, assert_counters, bucketed  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from buckets import across_kill, assert_both_ways, assert_counters, bucketed, interval_collectd  # noqa: E402,E501
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -115,16 +115,7 @@ class CatalogueAcrossKill(unittest.TestCase):
         sim = Simulator("--queues", "3", "--agents", "30", "--flows", "1",
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900")
         rx = Receiver()
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT5M"\n    SettleDelay 30\n'
-            "    RevisitWindow 600\n    BackfillHorizon 7200\n"
-            '    Metric "all"\n')
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"))
+        cd = interval_collectd(sim, rx, PLUGIN, SPEED, '    Metric "all"\n')
         try:
             self.killed_ms, self.restarted_ms = across_kill(
                 sim, cd, rx, bucket_value, G_MS, 12 * 60000, 8 * 60000, 34 * 60000)
