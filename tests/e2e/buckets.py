@@ -114,3 +114,22 @@ def interval_collectd(sim, rx, plugin, speed, extra):
         f"<LoadPlugin {plugin}>\n  Interval 30\n</LoadPlugin>\n"
         f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),
         sim, speed, stock=("logfile", "csv", "write_http"))
+
+
+def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path):
+    """The interval families' run: across_kill (killed 12 min in, down 8,
+    34 in all), then tc.compare(rx, truth) (the bucket ends compared), a
+    bucket that closed while collectd was down among them, no error in the
+    log; everything stopped at the end."""
+    try:
+        tc.killed_ms, tc.restarted_ms = across_kill(
+            sim, cd, rx, keep, g_ms, 12 * 60000, 8 * 60000, 34 * 60000)
+        ends = tc.compare(rx, sim._open(truth_path))
+        # the restarted daemon took what closed while it was down
+        tc.assertTrue([e for e in ends if tc.killed_ms < e <= tc.restarted_ms],
+                      (ends, tc.killed_ms, tc.restarted_ms))
+        tc.assertEqual(cd.bad_log_lines(), [])
+    finally:
+        cd.cleanup()
+        sim.stop()
+        rx.stop()

@@ -24,7 +24,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import run_tests  # noqa: E402
-from buckets import across_kill, assert_both_ways, assert_counters, bucketed, interval_collectd  # noqa: E402,E501
+from buckets import assert_both_ways, assert_counters, bucketed, check_across_kill  # noqa: E402
+from buckets import interval_collectd  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -116,19 +117,8 @@ class CatalogueAcrossKill(unittest.TestCase):
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900")
         rx = Receiver()
         cd = interval_collectd(sim, rx, PLUGIN, SPEED, '    Metric "all"\n')
-        try:
-            self.killed_ms, self.restarted_ms = across_kill(
-                sim, cd, rx, bucket_value, G_MS, 12 * 60000, 8 * 60000, 34 * 60000)
-            truth = sim._open("/sim/truth?granularity=PT5M&buckets=40")
-            ends = self.compare(rx, truth)
-            # the restarted daemon took what closed while it was down
-            self.assertTrue([e for e in ends if self.killed_ms < e <= self.restarted_ms],
-                            (ends, self.killed_ms, self.restarted_ms))
-            self.assertEqual(cd.bad_log_lines(), [])
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        check_across_kill(self, sim, rx, cd, bucket_value, G_MS,
+                          "/sim/truth?granularity=PT5M&buckets=40")
 
     def compare(self, rx, truth):
         got, gauges, counters, ends, truth_ends = bucketed(rx, bucket_value, truth, G_MS)

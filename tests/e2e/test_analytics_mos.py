@@ -14,7 +14,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import iso_ms, run_tests  # noqa: E402
-from buckets import across_kill, assert_both_ways, assert_counters, bucketed, interval_collectd  # noqa: E402,E501
+from buckets import assert_both_ways, assert_counters, bucketed, check_across_kill  # noqa: E402
+from buckets import interval_collectd  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -75,18 +76,8 @@ class MosAcrossKill(unittest.TestCase):
             "    CallQuality true\n    MosBounds %s\n    MosThreshold %g\n"
             "    CallQualityMaxLength 1800\n"
             % (" ".join("%g" % b for b in BOUNDS), THRESHOLD))
-        try:
-            self.killed_ms, self.restarted_ms = across_kill(
-                sim, cd, rx, mos_value, G_MS, 12 * 60000, 8 * 60000, 34 * 60000)
-            truth = sim._open("/sim/truth/mos?granularity=PT5M&buckets=40")
-            ends = self.compare(rx, truth)
-            self.assertTrue([e for e in ends if self.killed_ms < e <= self.restarted_ms],
-                            (ends, self.killed_ms, self.restarted_ms))
-            self.assertEqual(cd.bad_log_lines(), [])
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        check_across_kill(self, sim, rx, cd, mos_value, G_MS,
+                          "/sim/truth/mos?granularity=PT5M&buckets=40")
 
     def compare(self, rx, truth):
         got, gauges, counters, ends, truth_ends = bucketed(rx, mos_value, truth, G_MS)

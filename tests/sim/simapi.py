@@ -2011,6 +2011,10 @@ class App:
             hits.append(d)
         if body.get("order") == "desc":
             hits.reverse()
+        # what each request asked for and found (bench_mos.py)
+        asked = self.stats["aggregate_intervals"].setdefault("details", [])
+        if len(asked) < 10000:
+            asked.append([start, end, page, len(hits)])
         out = {"totalHits": len(hits)}
         pg = hits[(page - 1) * size:page * size]
         if pg:
