@@ -101,15 +101,15 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms):
     return killed, restarted
 
 
-def interval_collectd(sim, rx, plugin, speed, extra):
+def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600):
     """collectd on the simulator's clock with plugin's <Org> block for the
-    interval families (buckets of 5 min, settle 30 s, revisits over 10 min,
-    backfill over 2 h) plus extra, writing to rx."""
+    interval families (buckets of 5 min, settle 30 s, revisits over
+    revisit_s, backfill over 2 h) plus extra, writing to rx."""
     block = sim.org_block(
         "acme",
         extra='    Host "acme"\n    InstanceFrom "id"\n'
         '    Granularity "PT5M"\n    SettleDelay 30\n'
-        "    RevisitWindow 600\n    BackfillHorizon 7200\n" + extra)
+        "    RevisitWindow %d\n    BackfillHorizon 7200\n" % revisit_s + extra)
     return FakeClockCollectd(
         f"<LoadPlugin {plugin}>\n  Interval 30\n</LoadPlugin>\n"
         f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),

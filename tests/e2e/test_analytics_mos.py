@@ -75,7 +75,12 @@ class MosAcrossKill(unittest.TestCase):
             sim, rx, PLUGIN, SPEED,
             "    CallQuality true\n    MosBounds %s\n    MosThreshold %g\n"
             "    CallQualityMaxLength 1800\n"
-            % (" ".join("%g" % b for b in BOUNDS), THRESHOLD))
+            % (" ".join("%g" % b for b in BOUNDS), THRESHOLD),
+            # late conversations of a bucket read just before the kill are
+            # taken by a revisit after the restart: the window must outlast
+            # the 8 minutes down (what a longer downtime loses, the man
+            # page says under RevisitWindow)
+            revisit_s=1200)
         check_across_kill(self, sim, rx, cd, mos_value, G_MS,
                           "/sim/truth/mos?granularity=PT5M&buckets=40")
 
