@@ -36,6 +36,16 @@ G_MS = 300000
 PATH = "POST /api/v2/analytics/actions/aggregates/query"
 
 
+def per_new_bucket(asked):
+    """Requests per newest bucket asked for, from the simulator's record of
+    the intervals ([start, end, ...] each): the first (the start) and the
+    last (possibly still being asked for) left out."""
+    by_end = {}
+    for a in asked:
+        by_end[a[1]] = by_end.get(a[1], 0) + 1
+    return [by_end[e] for e in sorted(by_end)[1:-1]]
+
+
 def run(n, select, buckets, speed):
     sim = Simulator("--queues", "1", "--agents", "5", "--flows", "1", "--actions", str(n),
                     "--speed", str(speed), "--start", "now", "--warmup", "60")
@@ -54,12 +64,7 @@ def run(n, select, buckets, speed):
     finally:
         cd.cleanup()
         sim.stop()
-    by_end = {}
-    for start, end in stats["aggregate_intervals"].get("actions", []):
-        by_end[end] = by_end.get(end, 0) + 1
-    # the first: the start; the last: possibly still being asked for
-    ends = sorted(by_end)[1:-1]
-    per = [by_end[e] for e in ends]
+    per = per_new_bucket(stats["aggregate_intervals"].get("actions", []))
     total = stats["requests"].get(PATH, {}).get("total", 0)
     gets = stats["requests"].get("GET /api/v2/integrations/actions", {}).get("total", 0)
     return per, total, gets, stats.get("rate_limited", 0)

@@ -18,18 +18,35 @@ void gen_waits_bounds_default(gen_waits_bounds_t *b) {
 
 int gen_waits_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
                             gen_waits_bounds_t *b) {
+  return gen_config_bounds(org, ci, "seconds", INFINITY, b);
+}
+
+int gen_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+                      const char *unit, double max, gen_waits_bounds_t *b) {
+  char why[160];
   if (ci->values_num < 1 || ci->values_num > GEN_WAITS_MAX_BOUNDS) {
-    gen_config_error(org, ci, "takes 1 to 16 bounds in seconds");
+    snprintf(why, sizeof(why), "takes 1 to %d bounds in %s",
+             GEN_WAITS_MAX_BOUNDS, unit);
+    gen_config_error(org, ci, why);
     return -EINVAL;
   }
   gen_waits_bounds_t given = {.n = (size_t)ci->values_num};
   for (size_t i = 0; i < given.n; i++) {
     double bound = ci->values[i].value.number;
     if (ci->values[i].type != OCONFIG_TYPE_NUMBER || !(bound > 0) ||
-        !isfinite(bound) || (i > 0 && !(bound > given.bound[i - 1]))) {
-      gen_config_error(org, ci,
-                       "bounds must be positive numbers of seconds, each "
-                       "greater than the one before");
+        !isfinite(bound) || bound > max ||
+        (i > 0 && !(bound > given.bound[i - 1]))) {
+      if (isfinite(max))
+        snprintf(why, sizeof(why),
+                 "bounds must be positive numbers (%s) up to %g, each "
+                 "greater than the one before",
+                 unit, max);
+      else
+        snprintf(why, sizeof(why),
+                 "bounds must be positive numbers of %s, each greater than "
+                 "the one before",
+                 unit);
+      gen_config_error(org, ci, why);
       return -EINVAL;
     }
     given.bound[i] = bound;

@@ -34,6 +34,10 @@ void gen_waits_bounds_default(gen_waits_bounds_t *b);
  * one before. 0, or -EINVAL (logged, naming the key and why). */
 int gen_waits_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
                             gen_waits_bounds_t *b);
+/* The same for any increasing bounds in unit, each at most max (INFINITY:
+ * no maximum): MosBounds takes the MOS scale's. */
+int gen_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+                      const char *unit, double max, gen_waits_bounds_t *b);
 
 typedef struct {
   int64_t bucket[GEN_WAITS_MAX_BOUNDS + 1]; /* le bound i; the last +Inf */

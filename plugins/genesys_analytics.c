@@ -26,6 +26,7 @@
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_mos.h"
 #include "gen_names.h"
 #include "gen_plugin.h"
 #include "gen_state.h"
@@ -63,6 +64,7 @@ typedef struct {
   bool metrics_given;
   bool by_direction, by_wrapup;
   bool agent_status;
+  gen_mos_config_t mos;           /* CallQuality, MosBounds, … */
   gen_interval_config_t interval; /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
   long queues_per_query;
@@ -73,6 +75,8 @@ typedef struct {
   ga_config_t config;
   gen_interval_t *engine;
   gen_interval_t *agent_engine; /* AgentStatus: its own progress and state */
+  gen_interval_t *mos_engine;   /* CallQuality: the same */
+  gen_mos_output_t mos_out;
   gen_entity_set_t queues;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
@@ -91,6 +95,7 @@ typedef struct {
 static void ga_config_init(void *config) {
   ga_config_t *c = config;
   gen_interval_config_init(&c->interval);
+  gen_mos_config_init(&c->mos);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
 }
@@ -138,6 +143,8 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (strcasecmp(ci->key, "GroupBy") == 0)
     return ga_config_group_by(org, ci, c);
   status = gen_interval_config_key(org, ci, &c->interval);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_mos_config_key(org, ci, &c->mos);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)
@@ -354,6 +361,31 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   return gen_agg_collect(&job, ids, n, GA_RANGES_PER_READ);
+}
+
+static int queue_batch(ga_instance_t *inst, const char *const *ids, size_t n,
+                       void *arg) {
+  (void)arg;
+  return collect_batch(inst, ids, n);
+}
+
+/* fn for every batch of QueuesPerQuery queues, until one fails (no
+ * hammering); its failure or 0. */
+static int each_batch(ga_instance_t *inst,
+                      int (*fn)(ga_instance_t *, const char *const *, size_t,
+                                void *),
+                      void *arg) {
+  size_t per = (size_t)inst->config.queues_per_query;
+  const char *ids[GA_MAX_QUEUES_PER_QUERY];
+  int status = 0;
+  for (size_t first = 0; status == 0 && first < inst->queues.count;
+       first += per) {
+    size_t n = 0;
+    for (size_t i = first; i < inst->queues.count && n < per; i++)
+      ids[n++] = inst->queues.items[i].id;
+    status = fn(inst, ids, n, arg);
+  }
+  return status;
 }
 
 /* ---- agent time in status ------------------------------------------------
@@ -616,11 +648,41 @@ static int collect_agents(ga_instance_t *inst) {
   return 0;
 }
 
+/* The plugin_instance of a queue id (gen_mos_output_t). */
+static const char *queue_label(void *ud, const char *queue_id, char *buf,
+                               size_t size) {
+  const ga_instance_t *inst = ud;
+  sstrncpy(buf,
+           gen_entity_label(inst->client->org, &inst->queues, queue_id, NULL),
+           size);
+  return buf;
+}
+
+static int mos_batch(ga_instance_t *inst, const char *const *ids, size_t n,
+                     void *job) {
+  (void)inst;
+  return gen_mos_collect(job, ids, n, GA_RANGES_PER_READ);
+}
+
+/* Call quality: every range due per batch of queues (gen_mos). */
+static void collect_mos(ga_instance_t *inst) {
+  gen_interval_sink_t sink = gen_mos_sink(&inst->mos_out);
+  gen_mos_job_t job = {inst->mos_engine,
+                       inst->client,
+                       &inst->counts,
+                       &inst->config.mos,
+                       inst->config.interval.granularity_ms,
+                       &sink};
+  each_batch(inst, mos_batch, &job);
+  gen_interval_save(inst->mos_engine);
+}
+
 static void ga_dispatch_self(ga_instance_t *inst) {
   /* One set of self-metrics: the agent series count like the queues'. */
   gen_interval_stats_t st = {0};
   gen_interval_stats_add(inst->engine, &st);
   gen_interval_stats_add(inst->agent_engine, &st);
+  gen_interval_stats_add(inst->mos_engine, &st);
   const char *host = gen_client_host(inst->client);
   gen_agg_dispatch_self(host, PLUGIN_NAME, &st, inst->counts.queries,
                         inst->counts.failures);
@@ -637,21 +699,14 @@ static int ga_read(user_data_t *ud) {
        now - inst->listed_at >= inst->config.refresh_interval))
     refresh_lists(inst);
 
-  size_t per = (size_t)inst->config.queues_per_query;
-  const char *ids[GA_MAX_QUEUES_PER_QUERY];
-  int status = 0;
-  for (size_t first = 0; status == 0 && first < inst->queues.count;
-       first += per) {
-    size_t n = 0;
-    for (size_t i = first; i < inst->queues.count && n < per; i++)
-      ids[n++] = inst->queues.items[i].id;
-    status = collect_batch(inst, ids, n);
-  }
+  int status = each_batch(inst, queue_batch, NULL);
   /* One state write per cycle, after every batch was dispatched (see
    * defer_save in gen_interval.h). */
   gen_interval_save(inst->engine);
   if (status == 0 && inst->agent_engine != NULL && inst->users_listed)
     collect_agents(inst);
+  if (inst->mos_engine != NULL && inst->listed_at != 0)
+    collect_mos(inst);
   ga_dispatch_self(inst);
   /* A failed request is retried next cycle (that is the backfill); only a
    * plugin that never got its queue list reports a failed read. */
@@ -667,6 +722,7 @@ static void ga_instance_free(void *data) {
     return;
   gen_interval_free(inst->engine);
   gen_interval_free(inst->agent_engine);
+  gen_interval_free(inst->mos_engine);
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
@@ -701,6 +757,16 @@ static int ga_instance_init(void *data) {
                                &c->interval, "analytics", client->org->name,
                                "-agents", prefix)) == NULL))
     return -1;
+  if (c->mos.on) {
+    inst->mos_engine = gen_interval_config_engine(
+        &c->interval, "analytics", client->org->name, "-mos", prefix);
+    if (inst->mos_engine == NULL)
+      return -1;
+    gen_interval_set_defer_save(inst->mos_engine, true);
+    inst->mos_out = (gen_mos_output_t){&c->mos,     gen_client_host(client),
+                                       PLUGIN_NAME, c->interval.granularity_ms,
+                                       queue_label, inst};
+  }
   /* ga_read writes the state once per cycle, after its batches (the agent
    * engine commits once per cycle anyway). */
   gen_interval_set_defer_save(inst->engine, true);

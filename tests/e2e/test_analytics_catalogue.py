@@ -25,8 +25,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
+from collectd_harness import run_tests, sim_ms, wait_sim  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed, check_across_kill  # noqa: E402
+from buckets import interval_collectd, quiet  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
@@ -120,48 +121,13 @@ class CatalogueAcrossKill(unittest.TestCase):
                         "--flows", "1", "--speed", str(SPEED), "--start", "now",
                         "--warmup", "900")
         rx = Receiver()
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT5M"\n    SettleDelay 30\n'
-            "    RevisitWindow 600\n    BackfillHorizon 7200\n"
-            '    Metric "all"\n')
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"))
+        cd = interval_collectd(sim, rx, PLUGIN, SPEED, '    Metric "all"\n')
         return sim, rx, cd
 
     def test_metric_all_equals_truth_both_ways_across_sigkill(self):
         sim, rx, cd = self.setup_run(3)
-        try:
-            cd.start()
-            t0 = sim_ms(sim)
-            # SIGKILL mid-bucket, when the last bucket's values have left
-            # collectd and write_http's buffer (values a write plugin holds
-            # are beyond the plugins' reach; values still in collectd's
-            # queue are the next test's case)
-            wait_sim(sim, (t0 + 12 * 60000) // G_MS * G_MS + G_MS // 2)
-            quiet(rx, bucket_value)
-            cd.proc.send_signal(signal.SIGKILL)
-            cd.proc.wait()
-            self.killed_ms = sim_ms(sim)
-            wait_sim(sim, t0 + 20 * 60000)  # buckets closed while it was down
-            self.restarted_ms = sim_ms(sim)
-            cd.start()
-            wait_sim(sim, t0 + 34 * 60000)
-            sim.fault({"fault": "pause"})
-            quiet(rx, bucket_value)  # what was dispatched before the pause, received
-            truth = sim._open("/sim/truth?granularity=PT5M&buckets=40")
-            ends = self.compare(rx, truth)
-            # the restarted daemon took what closed while it was down
-            self.assertTrue([e for e in ends if self.killed_ms < e <= self.restarted_ms],
-                            (ends, self.killed_ms, self.restarted_ms))
-            self.assertEqual(cd.bad_log_lines(), [])
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        check_across_kill(self, sim, rx, cd, bucket_value, G_MS,
+                          "/sim/truth?granularity=PT5M&buckets=40")
 
     def test_values_queued_at_a_sigkill_are_dispatched_again(self):
         """The write path stands still (the receiver holds every POST) while

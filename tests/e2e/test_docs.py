@@ -25,6 +25,7 @@ CONFIG_KEY_MODULES = {
     "gen_receiver_config_key": "gen_receiver_config.c",
     "gen_attr_config_key": "gen_attr_config.c",
     "gen_summary_config_key": "gen_summary.c",
+    "gen_mos_config_key": "gen_mos.c",
 }
 
 
@@ -37,7 +38,8 @@ def code_keys(path):
     # SettleDelay, ...), the channel keys (HeartbeatTimeout, ...), the
     # conversation tracker's (MaxConversations, ...), the receiver's
     # (ReceiverPort, ...), the metric attributes' (AttributePattern, ...) and
-    # the summaries' (Summaries, SummaryInterval).
+    # the summaries' (Summaries, SummaryInterval) and call quality's
+    # (CallQuality, MosBounds, ...).
     for function, source in CONFIG_KEY_MODULES.items():
         if function + "(" in text and not path.endswith(source):
             keys |= code_keys(os.path.join(ROOT, "common", source))

@@ -29,6 +29,18 @@ MAX_PREDICATES = 100   # per query: UNCONFIRMED, as the other analytics filters
 CACHE_MAX = 200000
 
 
+def poisson(rng, lam, k_max):
+    """A small Poisson draw (at most k_max + 1)."""
+    k, acc, p = 0, 0.0, rng.random()
+    term = pow(2.718281828459045, -lam)
+    while True:
+        acc += term
+        if p <= acc or k > k_max:
+            return k
+        k += 1
+        term *= lam / k
+
+
 class Actions:
     def __init__(self, seed, n, start_ms):
         er = random.Random("actions-%s" % seed)
@@ -58,16 +70,7 @@ class Actions:
             return ex
         rng = random.Random((self.base * 1000003 + i) * 1000003 + s)
         lam = self.rate[i]
-        k = 0
-        p = rng.random()
-        # a small Poisson draw
-        acc, term = 0.0, pow(2.718281828459045, -lam)
-        while True:
-            acc += term
-            if p <= acc or k > 12:
-                break
-            k += 1
-            term *= lam / k
+        k = poisson(rng, lam, 12)
         ex = []
         for _ in range(k):
             t = s * SLOT_MS + rng.randrange(SLOT_MS)

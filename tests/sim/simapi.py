@@ -21,6 +21,7 @@ import uuid
 import simmodel as M
 import simactions
 import simplatform
+import simmos
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -781,6 +782,7 @@ ROUTES = [
     ("GET", "/api/v2/telephony/providers/edges/trunks/metrics", "trunk_metrics", True),
     ("GET", "/sim/status/api/v2/components.json", "status_page", False),
     ("GET", "/sim/status/api/v2/summary.json", "status_page", False),
+    ("POST", "/api/v2/analytics/conversations/details/query", "conv_details", True),
     ("POST", "/api/v2/notifications/channels", "ch_create", True),
     ("GET", "/api/v2/notifications/channels", "ch_list", True),
     ("HEAD", "/api/v2/notifications/channels/{channelId}", "ch_head", True),
@@ -795,6 +797,7 @@ ROUTES = [
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
+    ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -826,6 +829,7 @@ PERMISSIONS = {
     "POST /api/v2/analytics/users/aggregates/query": ("analytics:userAggregate:view",),
     "POST /api/v2/analytics/users/observations/query": ("analytics:userObservation:view",),
     "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
+    "POST /api/v2/analytics/conversations/details/query": ("analytics:conversationDetail:view",),
     "POST /api/v2/analytics/flows/observations/query": ("analytics:flowObservation:view",),
     # UNCONFIRMED (README, Data actions)
     "GET /api/v2/integrations/actions": ("integrations:action:view",),
@@ -914,6 +918,7 @@ class App:
         self.platform = simplatform.Platform(
             model.seed, getattr(opts, "edges", 3), getattr(opts, "trunks", 4),
             int(getattr(opts, "platform_slot", 60) * 1000))
+        self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
         # (the live gauges a client learns from it: Summaries)
@@ -2045,6 +2050,83 @@ class App:
         self.sync()
         at = req.q1("at")
         return Response(200, self.platform.truth(int(at) if at else self.model.now))
+    async def h_conv_details(self, req, p, tok):
+        """The conversation details query (README, Call quality (MOS)):
+        conversations by interval, conversation and segment filters, paged
+        within the API's limits, sorted by conversationStart."""
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        start, end = parse_interval(body.get("interval"))
+        paging = body.get("paging") or {}
+        size = paging.get("pageSize", simmos.PAGE_SIZE_DEFAULT)
+        page = paging.get("pageNumber", 1)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size:
+            raise ApiError(400, "bad.request", "paging.pageSize must be a positive integer")
+        if size > simmos.PAGE_SIZE_MAX:
+            raise ApiError(400, "bad.request", "paging.pageSize must not exceed %d"
+                           % simmos.PAGE_SIZE_MAX, {"max": simmos.PAGE_SIZE_MAX})
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            raise ApiError(400, "bad.request", "paging.pageNumber must be a positive integer")
+        if page * size > simmos.RESULTS_MAX:
+            raise ApiError(400, "bad.request",
+                           "Paging beyond %d results is not supported; use the details jobs"
+                           % simmos.RESULTS_MAX, {"max": simmos.RESULTS_MAX})
+        if body.get("order", "asc") not in ("asc", "desc") or \
+                body.get("orderBy", "conversationStart") != "conversationStart":
+            raise ApiError(400, "bad.request", "the simulator sorts by conversationStart only")
+        cf = [compile_filter(f, simmos.CONV_DIMS) for f in body.get("conversationFilters") or []]
+        segf = body.get("segmentFilters") or []
+        qids = []
+        for f in segf:
+            qids += filter_values(f, "queueId")
+        if len(qids) > simmos.MAX_PREDICATES:
+            raise ApiError(400, "bad.request",
+                           "A single query may contain no more than %d queueId predicates"
+                           % simmos.MAX_PREDICATES, {"max": simmos.MAX_PREDICATES})
+        sf = [compile_filter(f, simmos.SEG_DIMS) for f in segf]
+        self.sync()
+        now = self.model.now
+        m = self.mos
+        # the queues asked for, when every segment filter is an or of queueIds
+        only = None
+        if qids and len(segf) == 1 and segf[0].get("type") == "or" and \
+                not segf[0].get("clauses") and \
+                all(isinstance(x, dict) and x.get("dimension") == "queueId"
+                    for x in segf[0].get("predicates") or []):
+            only = qids
+        hits = []
+        for c in m.matching(start, end, only, now):
+            d = m.details(c, now)
+            cd = {"conversationEnd": d.get("conversationEnd"),
+                  "conversationStart": d["conversationStart"], "conversationId": c["id"],
+                  "mediaStatsMinConversationMos": c["mos"], "originatingDirection": "inbound"}
+            if not all(f(cd) for f in cf):
+                continue
+            segs = [{"queueId": sg.get("queueId"), "mediaType": ses["mediaType"],
+                     "purpose": pa["purpose"]}
+                    for pa in d["participants"] for ses in pa["sessions"]
+                    for sg in ses["segments"]]
+            if not all(any(f(sd) for sd in segs) for f in sf):
+                continue
+            hits.append(d)
+        if body.get("order") == "desc":
+            hits.reverse()
+        # what each request asked for and found (bench_mos.py)
+        asked = self.stats["aggregate_intervals"].setdefault("details", [])
+        if len(asked) < 10000:
+            asked.append([start, end, page, len(hits)])
+        out = {"totalHits": len(hits)}
+        pg = hits[(page - 1) * size:page * size]
+        if pg:
+            out["conversations"] = pg
+        return Response(200, out)
+
+    async def h_sim_truth_mos(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, self.mos.truth(gran, n, self.model.now))
 
     def _users_from_filter(self, flt):
         ids = filter_values(flt, "userId")

@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
 import simplatform  # noqa: E402
+import simapi  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
 STATE = tempfile.mkdtemp(prefix="gensim-test-")
@@ -1330,6 +1331,108 @@ class T04cDataActions(unittest.TestCase):
             self.assertEqual(got, want)
         finally:
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
+
+def mos_pages(tc, c, iv, qids, size=100, ended=True):
+    """Every page of the details query over iv for queues qids: (the
+    conversations, the requests made)."""
+    body = {"interval": iv, "order": "asc", "orderBy": "conversationStart",
+            "segmentFilters": [or_filter("queueId", qids)],
+            "paging": {"pageSize": size, "pageNumber": 1}}
+    if ended:
+        body["conversationFilters"] = [{"type": "and", "predicates": [
+            {"dimension": "conversationEnd", "operator": "exists"},
+            {"dimension": "mediaStatsMinConversationMos", "operator": "exists"}]}]
+    out, n = [], 0
+    while True:
+        st, _, js = c.request("POST", "/api/v2/analytics/conversations/details/query", body)
+        tc.assertEqual(st, 200, js)
+        n += 1
+        out += js.get("conversations", [])
+        if body["paging"]["pageNumber"] * size >= js["totalHits"]:
+            tc.assertEqual(len(out), js["totalHits"])
+            return out, n
+        body["paging"]["pageNumber"] += 1
+
+
+class T04dCallQuality(unittest.TestCase):
+    """The conversation details query (interval, filters, paging and its
+    limits) and /sim/truth/mos equal to it per bucket of conversationEnd."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 4, "--agents", 10, "--flows", 1,
+                      "--seed", 29, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/mos?granularity=PT5M&buckets=6")[1]
+        cls.qids = [q["id"] for q in cls.c.request(
+            "GET", "/api/v2/routing/queues?pageSize=100")[2]["entities"]]
+        now = cls.truth["sim_time_ms"]
+        cls.end = now - now % 300000
+        cls.start = cls.end - 6 * 300000
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def iv(self, a, b):
+        return simmodel.iso(a, False) + "/" + simmodel.iso(b, False)
+
+    def test_truth_equals_query(self):
+        # conversations ending in the range began up to length_max before it
+        convs, n = mos_pages(self, self.c, self.iv(self.start - self.truth["length_max_ms"],
+                                                   self.end), self.qids)
+        self.assertGreater(n, 1, "one page: paging not exercised")
+        self.assertEqual(len({c["conversationId"] for c in convs}), len(convs))
+        got = {}
+        for c in convs:
+            e = simapi.parse_time_ms(c["conversationEnd"])
+            if not self.start <= e < self.end:
+                continue
+            bs = self.start + (e - self.start) // 300000 * 300000
+            qs = {sg["queueId"] for p in c["participants"] for s in p["sessions"]
+                  for sg in s["segments"] if "queueId" in sg}
+            media = {s["mediaType"] for p in c["participants"] for s in p["sessions"]}
+            self.assertEqual(len(media), 1)
+            b = got.setdefault(simmodel.iso(bs) + "/" + simmodel.iso(bs + 300000), {})
+            for q in qs:
+                b.setdefault(q, {}).setdefault(min(media), []).append(
+                    c["mediaStatsMinConversationMos"])
+        for b in got.values():
+            for m in b.values():
+                for v in m.values():
+                    v.sort()
+        self.assertEqual(got, self.truth["buckets"])
+        self.assertEqual({m for b in got.values() for q in b.values() for m in q}, {"voice"})
+        self.assertGreater(len({q for b in got.values() for q in b}), 1)
+
+    def test_unended_and_no_mos_shown_without_filter(self):
+        convs, _ = mos_pages(self, self.c, self.iv(self.end - 300000, self.end), self.qids,
+                             ended=False)
+        self.assertTrue([c for c in convs if "mediaStatsMinConversationMos" not in c])
+        self.assertTrue([c for c in convs if "conversationEnd" not in c])
+
+    def test_paging_limits(self):
+        url = "/api/v2/analytics/conversations/details/query"
+        body = {"interval": self.iv(self.start, self.end), "paging": {"pageSize": 101}}
+        self.assertEqual(self.c.request("POST", url, body)[0], 400)
+        body["paging"] = {"pageSize": 100, "pageNumber": 1001}
+        self.assertEqual(self.c.request("POST", url, body)[0], 400)
+        body["paging"] = {"pageSize": 100, "pageNumber": 0}
+        self.assertEqual(self.c.request("POST", url, body)[0], 400)
+        body["paging"] = {"pageSize": 10, "pageNumber": 1}
+        body["segmentFilters"] = [or_filter("queueId", ["x%d" % i for i in range(101)])]
+        self.assertEqual(self.c.request("POST", url, body)[0], 400)
+        body["segmentFilters"] = [or_filter("queueId", self.qids[:1])]
+        st, _, js = self.c.request("POST", url, body)
+        self.assertEqual(st, 200)
+        self.assertLessEqual(len(js["conversations"]), 10)
+        for c in js["conversations"]:
+            self.assertIn(self.qids[0], {sg.get("queueId") for p in c["participants"]
+                                         for s in p["sessions"] for sg in s["segments"]})
+        # nothing found: totalHits 0 and no conversations
+        body["interval"] = self.iv(self.start - 30 * 86400000, self.start - 29 * 86400000)
+        st, _, js = self.c.request("POST", url, body)
+        self.assertEqual((st, js), (200, {"totalHits": 0}))
 
 
 class T04dPlatform(unittest.TestCase):

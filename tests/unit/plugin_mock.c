@@ -340,6 +340,16 @@ oconfig_item_t *mock_ci_num(const char *key, double value) {
                 (oconfig_value_t){.value.number = value});
 }
 
+oconfig_item_t *mock_ci_nums(const char *key, int n, const double *values) {
+  oconfig_item_t *ci = mock_ci(key, 0);
+  ci->values = calloc((size_t)n, sizeof(oconfig_value_t));
+  ci->values_num = n;
+  for (int i = 0; i < n; i++)
+    ci->values[i] = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER,
+                                      .value.number = values[i]};
+  return ci;
+}
+
 oconfig_item_t *mock_ci_bool(const char *key, bool value) {
   return ci_new(key, OCONFIG_TYPE_BOOLEAN,
                 (oconfig_value_t){.value.boolean = value});

@@ -97,6 +97,8 @@ oconfig_item_t *mock_ci_str(const char *key, const char *value);
 /* An item with n string values (n >= 1). */
 oconfig_item_t *mock_ci_strs(const char *key, int n, const char *const *values);
 oconfig_item_t *mock_ci_num(const char *key, double value);
+/* A key with n number arguments ("WaitBuckets 5 10 20"). */
+oconfig_item_t *mock_ci_nums(const char *key, int n, const double *values);
 oconfig_item_t *mock_ci_bool(const char *key, bool value);
 void mock_ci_free(oconfig_item_t *ci);
 

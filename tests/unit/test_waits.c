@@ -85,40 +85,30 @@ DEF_TEST(bucket_labels) {
   return 0;
 }
 
-static oconfig_item_t *numbers(int n, const double *v) {
-  oconfig_item_t *ci = mock_ci("WaitBuckets", 0);
-  ci->values = calloc((size_t)n, sizeof(oconfig_value_t));
-  ci->values_num = n;
-  for (int i = 0; i < n; i++)
-    ci->values[i] =
-        (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER, .value.number = v[i]};
-  return ci;
-}
-
 DEF_TEST(wait_buckets_key_refuses_with_reasons) {
   gen_org_t *org = mock_org("genesys_test");
   gen_waits_bounds_t b;
   gen_waits_bounds_default(&b);
-  oconfig_item_t *ci = numbers(3, (double[]){0.5, 15, 45});
+  oconfig_item_t *ci = mock_ci_nums("WaitBuckets", 3, (double[]){0.5, 15, 45});
   EXPECT_EQ_INT(0, gen_waits_config_bounds(org, ci, &b));
   EXPECT_EQ_INT(3, b.n);
   EXPECT_EQ_DOUBLE(45, b.bound[2]);
   mock_ci_free(ci);
   /* Refused: the bounds before stay whole. */
-  ci = numbers(3, (double[]){5, 5, 10});
+  ci = mock_ci_nums("WaitBuckets", 3, (double[]){5, 5, 10});
   mock_log_reset();
   EXPECT_EQ_INT(-EINVAL, gen_waits_config_bounds(org, ci, &b));
   OK(mock_log_contains("each greater than the one before"));
   EXPECT_EQ_INT(3, b.n);
   EXPECT_EQ_DOUBLE(0.5, b.bound[0]);
   mock_ci_free(ci);
-  ci = numbers(1, (double[]){-1});
+  ci = mock_ci_nums("WaitBuckets", 1, (double[]){-1});
   EXPECT_EQ_INT(-EINVAL, gen_waits_config_bounds(org, ci, &b));
   mock_ci_free(ci);
   double many[17];
   for (int i = 0; i < 17; i++)
     many[i] = i + 1;
-  ci = numbers(17, many);
+  ci = mock_ci_nums("WaitBuckets", 17, many);
   mock_log_reset();
   EXPECT_EQ_INT(-EINVAL, gen_waits_config_bounds(org, ci, &b));
   OK(mock_log_contains("takes 1 to 16 bounds"));

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: call quality (MOS) from the conversation details query
+ * (see gen_mos.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_mos.h"
+
+#include "gen_config.h"
+#include "gen_dispatch.h"
+#include "gen_err.h"
+#include "gen_http.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_map.h"
+#include "gen_names.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DAY_MS 86400000LL
+/* (queue, media) pairs one conversation counts for: more is malformed. */
+#define MOS_MAX_PAIRS 16
+
+/* ---- configuration ------------------------------------------------------ */
+
+void gen_mos_config_init(gen_mos_config_t *c) {
+  static const double bounds[] = {3.0, 3.5, 4.0, 4.2, 4.5};
+  memset(c, 0, sizeof(*c));
+  c->bounds.n = STATIC_ARRAY_SIZE(bounds);
+  memcpy(c->bounds.bound, bounds, sizeof(bounds));
+  c->threshold = 4.2;
+  c->max_length_ms = 4 * 3600 * 1000LL;
+}
+
+int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                       gen_mos_config_t *c) {
+  if (strcasecmp(ci->key, "CallQuality") == 0)
+    return gen_config_bool(org, ci, &c->on);
+  if (strcasecmp(ci->key, "MosBounds") == 0)
+    return gen_config_bounds(org, ci, "MOS", GEN_MOS_SCALE_MAX, &c->bounds);
+  if (strcasecmp(ci->key, "MosThreshold") == 0) {
+    double v = ci->values_num == 1 ? ci->values[0].value.number : NAN;
+    if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+        !(v >= GEN_MOS_SCALE_MIN && v <= GEN_MOS_SCALE_MAX)) {
+      gen_config_error(org, ci, "takes one number on the MOS scale, 1 to 5");
+      return -EINVAL;
+    }
+    c->threshold = v;
+    return 0;
+  }
+  if (strcasecmp(ci->key, "CallQualityMaxLength") == 0) {
+    cdtime_t t;
+    int status = gen_config_seconds(org, ci, 60, 7 * 86400, &t);
+    if (status == 0)
+      c->max_length_ms = (int64_t)CDTIME_T_TO_MS(t);
+    return status;
+  }
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+static json_object *predicate(const char *dimension) {
+  json_object *p = json_object_new_object();
+  json_object_object_add(p, "type", json_object_new_string("dimension"));
+  json_object_object_add(p, "dimension", json_object_new_string(dimension));
+  json_object_object_add(p, "operator", json_object_new_string("exists"));
+  return p;
+}
+
+json_object *gen_mos_query_body(const gen_mos_config_t *c,
+                                const char *const *queue_ids, size_t n,
+                                const gen_interval_range_t *range,
+                                long page_number) {
+  int64_t start = range->start_ms;
+  /* Searched are conversations that started on a day the interval touches:
+   * one that began the day before and ended in range needs that day. */
+  if (gen_bucket_floor(start - c->max_length_ms, DAY_MS) <
+      gen_bucket_floor(start, DAY_MS))
+    start -= c->max_length_ms;
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(start, range->end_ms, text, sizeof(text));
+  json_object *body = json_object_new_object();
+  json_object_object_add(body, "interval", json_object_new_string(text));
+  json_object_object_add(body, "order", json_object_new_string("asc"));
+  json_object_object_add(body, "orderBy",
+                         json_object_new_string("conversationStart"));
+  json_object *ended = json_object_new_object();
+  json_object *preds = json_object_new_array();
+  json_object_object_add(ended, "type", json_object_new_string("and"));
+  json_object_array_add(preds, predicate("conversationEnd"));
+  json_object_array_add(preds, predicate("mediaStatsMinConversationMos"));
+  json_object_object_add(ended, "predicates", preds);
+  json_object *cf = json_object_new_array();
+  json_object_array_add(cf, ended);
+  json_object_object_add(body, "conversationFilters", cf);
+  json_object *sf = json_object_new_array();
+  json_object_array_add(sf, gen_json_or_filter("queueId", queue_ids, n));
+  json_object_object_add(body, "segmentFilters", sf);
+  json_object *paging = json_object_new_object();
+  json_object_object_add(paging, "pageSize",
+                         json_object_new_int(GEN_MOS_PAGE_SIZE));
+  json_object_object_add(paging, "pageNumber",
+                         json_object_new_int64(page_number));
+  json_object_object_add(body, "paging", paging);
+  return body;
+}
+
+/* ---- the accumulator ---------------------------------------------------- */
+
+typedef struct {
+  int64_t le[GEN_WAITS_MAX_BOUNDS]; /* at or below bound i */
+  int64_t count, sum_x100, at_or_below;
+  double min;
+} mos_cell_t;
+
+struct gen_mos_acc_s {
+  const gen_mos_config_t *config;
+  const char *const *queue_ids;
+  size_t n_queues;
+  gen_map_t queue_index; /* queue id -> index */
+  gen_interval_range_t range;
+  int64_t granularity_ms;
+  size_t n_buckets;
+  mos_cell_t **cells; /* [queue][media][bucket], NULL until used */
+  gen_map_t seen;     /* conversation ids taken (keys owned) */
+};
+
+gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
+                               const char *const *queue_ids, size_t n,
+                               const gen_interval_range_t *range,
+                               int64_t granularity_ms) {
+  if (granularity_ms <= 0 || range->end_ms <= range->start_ms)
+    return NULL;
+  gen_mos_acc_t *a = calloc(1, sizeof(*a));
+  if (a == NULL)
+    return NULL;
+  *a = (gen_mos_acc_t){.config = c,
+                       .queue_ids = queue_ids,
+                       .n_queues = n,
+                       .range = *range,
+                       .granularity_ms = granularity_ms};
+  a->n_buckets = (size_t)((range->end_ms - range->start_ms) / granularity_ms);
+  a->cells = calloc(n * GEN_MEDIA_COUNT * a->n_buckets + 1, sizeof(*a->cells));
+  bool ok = a->cells != NULL;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = gen_map_put(&a->queue_index, queue_ids[i], gen_map_index(i)) == 0;
+  if (!ok) {
+    gen_mos_acc_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+void gen_mos_acc_free(gen_mos_acc_t *a) {
+  if (a == NULL)
+    return;
+  size_t total = a->n_queues * GEN_MEDIA_COUNT * a->n_buckets;
+  for (size_t i = 0; a->cells != NULL && i < total; i++)
+    free(a->cells[i]);
+  free(a->cells);
+  size_t pos = 0;
+  const char *key;
+  void *value;
+  while (gen_map_next(&a->seen, &pos, &key, &value))
+    free((char *)key);
+  gen_map_free(&a->seen);
+  gen_map_free(&a->queue_index);
+  free(a);
+}
+
+static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos) {
+  size_t i = (q * GEN_MEDIA_COUNT + (size_t)media) * a->n_buckets + b;
+  mos_cell_t *cell = a->cells[i];
+  if (cell == NULL) {
+    if ((cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
+      return -ENOMEM;
+    cell->min = mos;
+  }
+  for (size_t k = 0; k < a->config->bounds.n; k++)
+    if (mos <= a->config->bounds.bound[k])
+      cell->le[k]++;
+  cell->count++;
+  cell->sum_x100 += llround(mos * 100.0);
+  if (mos <= a->config->threshold)
+    cell->at_or_below++;
+  if (mos < cell->min)
+    cell->min = mos;
+  return 0;
+}
+
+/* The distinct (selected queue, media) pairs of c's segments; -1 when a
+ * queue segment has no usable media type or there are too many. */
+static int pairs_of(const gen_mos_acc_t *a, json_object *c, size_t *q,
+                    int *media, size_t max) {
+  size_t n = 0;
+  json_object *parts = gen_json_get_array(c, "participants");
+  size_t np = parts ? json_object_array_length(parts) : 0;
+  for (size_t p = 0; p < np; p++) {
+    json_object *sessions =
+        gen_json_get_array(json_object_array_get_idx(parts, p), "sessions");
+    size_t ns = sessions ? json_object_array_length(sessions) : 0;
+    for (size_t s = 0; s < ns; s++) {
+      json_object *session = json_object_array_get_idx(sessions, s);
+      json_object *segs = gen_json_get_array(session, "segments");
+      size_t ng = segs ? json_object_array_length(segs) : 0;
+      for (size_t g = 0; g < ng; g++) {
+        const char *qid =
+            gen_json_get_string(json_object_array_get_idx(segs, g), "queueId");
+        void *idx;
+        if (qid == NULL || !gen_map_find(&a->queue_index, qid, &idx))
+          continue; /* no queue, or one of another batch */
+        int m = gen_media_from_name(gen_json_get_string(session, "mediaType"));
+        if (m < 0)
+          return -1;
+        size_t k = 0;
+        while (k < n && !(q[k] == gen_map_to_index(idx) && media[k] == m))
+          k++;
+        if (k < n)
+          continue;
+        if (n == max)
+          return -1;
+        q[n] = gen_map_to_index(idx);
+        media[n++] = m;
+      }
+    }
+  }
+  return (int)n;
+}
+
+/* 1 taken, 0 passed over, -1 unreadable, or a negative errno. */
+static int take_conversation(gen_mos_acc_t *a, json_object *c) {
+  const char *id = gen_json_get_string(c, "conversationId");
+  if (id == NULL || id[0] == '\0')
+    return -1;
+  if (gen_map_find(&a->seen, id, NULL))
+    return 0; /* on an earlier page too (the paging shifted) */
+  json_object *mos_v = NULL;
+  const char *end_text = gen_json_get_string(c, "conversationEnd");
+  if (end_text == NULL ||
+      !json_object_object_get_ex(c, "mediaStatsMinConversationMos", &mos_v) ||
+      mos_v == NULL)
+    return 0; /* not ended yet, or no audio measured */
+  int64_t end;
+  double mos;
+  if (gen_time_parse(end_text, &end) != 0 ||
+      !gen_json_get_double(c, "mediaStatsMinConversationMos", &mos) ||
+      !(mos >= GEN_MOS_SCALE_MIN && mos <= GEN_MOS_SCALE_MAX))
+    return -1;
+  if (end < a->range.start_ms || end >= a->range.end_ms)
+    return 0; /* another range's */
+  size_t q[MOS_MAX_PAIRS];
+  int media[MOS_MAX_PAIRS];
+  int n = pairs_of(a, c, q, media, MOS_MAX_PAIRS);
+  if (n <= 0)
+    return -1;
+  char *copy = strdup(id);
+  if (copy == NULL || gen_map_put(&a->seen, copy, NULL) != 0) {
+    free(copy);
+    return -ENOMEM;
+  }
+  size_t b = (size_t)((end - a->range.start_ms) / a->granularity_ms);
+  for (int k = 0; k < n; k++) {
+    int status = record(a, q[k], media[k], b, mos);
+    if (status != 0)
+      return status;
+  }
+  return 1;
+}
+
+int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
+                     size_t *n_page, size_t *skipped, char *err,
+                     size_t err_size) {
+  json_object *convs = NULL;
+  if (!json_object_is_type(doc, json_type_object) ||
+      !gen_json_get_int64(doc, "totalHits", total_hits) || *total_hits < 0 ||
+      (json_object_object_get_ex(doc, "conversations", &convs) &&
+       !json_object_is_type(convs, json_type_array))) {
+    snprintf(err, err_size,
+             "the answer is not a conversation details response (totalHits, "
+             "conversations[])");
+    return -EINVAL;
+  }
+  *n_page = convs ? json_object_array_length(convs) : 0;
+  for (size_t i = 0; i < *n_page; i++) {
+    json_object *c = json_object_array_get_idx(convs, i);
+    int status =
+        json_object_is_type(c, json_type_object) ? take_conversation(a, c) : -1;
+    if (status == -1)
+      (*skipped)++;
+    else if (status < 0) {
+      snprintf(err, err_size, "%s", gen_strerror(status));
+      return status;
+    }
+  }
+  return 0;
+}
+
+int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
+  const gen_waits_bounds_t *bounds = &a->config->bounds;
+  char names[GEN_WAITS_MAX_BOUNDS][24];
+  for (size_t k = 0; k < bounds->n; k++)
+    snprintf(names[k], sizeof(names[k]), "le%zu", k);
+  for (size_t q = 0; q < a->n_queues; q++)
+    for (int m = 0; m < GEN_MEDIA_COUNT; m++)
+      for (size_t b = 0; b < a->n_buckets; b++) {
+        const mos_cell_t *cell =
+            a->cells[(q * GEN_MEDIA_COUNT + (size_t)m) * a->n_buckets + b];
+        if (cell == NULL)
+          continue;
+        gen_interval_value_t v[GEN_WAITS_MAX_BOUNDS + 4];
+        size_t n = 0;
+        v[n++] = (gen_interval_value_t){"count", (double)cell->count, true};
+        v[n++] =
+            (gen_interval_value_t){"sum_x100", (double)cell->sum_x100, true};
+        v[n++] = (gen_interval_value_t){"at_or_below",
+                                        (double)cell->at_or_below, true};
+        v[n++] = (gen_interval_value_t){"min", cell->min, false};
+        for (size_t k = 0; k < bounds->n; k++)
+          v[n++] = (gen_interval_value_t){names[k], (double)cell->le[k], true};
+        gen_agg_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 2};
+        char text[GEN_AGG_KEY_SIZE];
+        int status = gen_agg_key_format(&key, text, sizeof(text));
+        if (status == 0)
+          status = gen_interval_put(
+              engine, a->queue_ids[q], text,
+              a->range.start_ms + (int64_t)b * a->granularity_ms, v, n);
+        if (status != 0)
+          return status;
+      }
+  return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* The series of key: the queue's plugin_instance, its media type. */
+static gen_agg_series_t series_of(const gen_mos_output_t *out, const char *key,
+                                  char *kbuf, size_t ksize, char *ibuf,
+                                  size_t isize, const char **media) {
+  gen_agg_key_t k;
+  gen_agg_key_parse(key, kbuf, ksize, &k);
+  *media = k.n > 1 ? k.dim[1] : "unknown";
+  const char *inst =
+      out->instance(out->ud, k.n > 0 ? k.dim[0] : "", ibuf, isize);
+  return (gen_agg_series_t){out->host, out->plugin, inst, NULL,
+                            out->granularity_ms};
+}
+
+/* Value i of the bounds ("le<i>"), or -1. */
+static int bound_of(const char *name) {
+  if (strncmp(name, "le", 2) != 0)
+    return -1;
+  char *end;
+  long i = strtol(name + 2, &end, 10);
+  return *end == '\0' && i >= 0 && i < GEN_WAITS_MAX_BOUNDS ? (int)i : -1;
+}
+
+static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
+                       const char *media, const gen_interval_value_t *v,
+                       size_t n, bool total, int64_t at_ms) {
+  double count = 0;
+  gen_agg_value_find(v, n, "count", &count);
+  char label[DATA_MAX_NAME_LEN];
+  for (size_t i = 0; i < n; i++) {
+    int b = bound_of(v[i].name);
+    if (b < 0 || (size_t)b >= out->config->bounds.n)
+      continue;
+    gen_waits_bucket_label(&out->config->bounds, (size_t)b, media, label,
+                           sizeof(label));
+    gen_agg_put_value(s, total ? "total_mos_bucket" : "mos_bucket", label,
+                      total, v[i].value, at_ms);
+  }
+  gen_waits_bucket_label(&out->config->bounds, out->config->bounds.n, media,
+                         label, sizeof(label));
+  gen_agg_put_value(s, total ? "total_mos_bucket" : "mos_bucket", label, total,
+                    count, at_ms);
+  double x;
+  gen_agg_put_value(s, total ? "total_mos_conversations" : "mos_conversations",
+                    media, total, count, at_ms);
+  if (gen_agg_value_find(v, n, "at_or_below", &x))
+    gen_agg_put_value(s, total ? "total_mos_at_or_below" : "mos_at_or_below",
+                      media, total, x, at_ms);
+}
+
+static void on_bucket(void *ud, const char *key, int64_t start_ms,
+                      int64_t end_ms, gen_interval_kind_t kind,
+                      const gen_interval_value_t *v, size_t n) {
+  (void)start_ms;
+  (void)kind;
+  const gen_mos_output_t *out = ud;
+  char kbuf[GEN_AGG_KEY_SIZE], ibuf[DATA_MAX_NAME_LEN];
+  const char *media;
+  gen_agg_series_t s =
+      series_of(out, key, kbuf, sizeof(kbuf), ibuf, sizeof(ibuf), &media);
+  put_common(out, &s, media, v, n, false, end_ms);
+  double count = 0, sum = 0, min = 0;
+  gen_agg_value_find(v, n, "count", &count);
+  if (count > 0 && gen_agg_value_find(v, n, "sum_x100", &sum))
+    gen_agg_put_value(&s, "mos_avg", media, false, sum / 100.0 / count, end_ms);
+  if (count > 0 && gen_agg_value_find(v, n, "min", &min))
+    gen_agg_put_value(&s, "mos_min", media, false, min, end_ms);
+}
+
+static void on_totals(void *ud, const char *key, int64_t at_ms,
+                      const gen_interval_value_t *v, size_t n) {
+  const gen_mos_output_t *out = ud;
+  char kbuf[GEN_AGG_KEY_SIZE], ibuf[DATA_MAX_NAME_LEN];
+  const char *media;
+  gen_agg_series_t s =
+      series_of(out, key, kbuf, sizeof(kbuf), ibuf, sizeof(ibuf), &media);
+  put_common(out, &s, media, v, n, true, at_ms);
+  double sum;
+  if (gen_agg_value_find(v, n, "sum_x100", &sum))
+    gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, sum, at_ms);
+}
+
+gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
+  return (gen_interval_sink_t){
+      .bucket = on_bucket, .totals = on_totals, .ud = out};
+}
+
+/* ---- collection --------------------------------------------------------- */
+
+/* Every page of one range into a. 0, or the failure with err set. */
+static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
+                      const char *const *ids, size_t n,
+                      const gen_interval_range_t *range, size_t *skipped,
+                      char *err, size_t err_size) {
+  for (long page = 1;; page++) {
+    json_object *body = gen_mos_query_body(job->config, ids, n, range, page);
+    json_object *doc = NULL;
+    job->counts->queries++;
+    int status = gen_http_post_json(job->client->http, GEN_MOS_PATH, body, &doc,
+                                    err, err_size);
+    json_object_put(body);
+    int64_t hits = 0;
+    size_t got = 0;
+    if (status == 0)
+      status = gen_mos_acc_page(a, doc, &hits, &got, skipped, err, err_size);
+    json_object_put(doc);
+    if (status != 0)
+      return status;
+    if (hits > GEN_MOS_RESULTS_MAX) {
+      snprintf(err, err_size,
+               "%lld conversations, more than the %d the query pages "
+               "through: configure a shorter MaxBuckets or Granularity",
+               (long long)hits, GEN_MOS_RESULTS_MAX);
+      return -E2BIG;
+    }
+    if (got == 0 || (int64_t)page * GEN_MOS_PAGE_SIZE >= hits)
+      return 0;
+  }
+}
+
+int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
+                    size_t n, int max_ranges) {
+  gen_client_t *client = job->client;
+  for (int round = 0; round < max_ranges; round++) {
+    int64_t now = gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(job->engine, queue_ids, n, now, &range);
+    if (status <= 0)
+      return status;
+    char err[512] = "";
+    size_t skipped = 0;
+    gen_mos_acc_t *a =
+        gen_mos_acc_new(job->config, queue_ids, n, &range, job->granularity_ms);
+    if (a == NULL) {
+      status = -ENOMEM;
+      snprintf(err, sizeof(err), "out of memory");
+    } else
+      status =
+          read_range(job, a, queue_ids, n, &range, &skipped, err, sizeof(err));
+    if (status == 0)
+      status = gen_mos_acc_put(a, job->engine);
+    gen_mos_acc_free(a);
+    if (skipped > 0) {
+      atomic_fetch_add(&client->stats.malformed, 1);
+      gen_log_limited(&job->counts->complain, LOG_WARNING,
+                      "%s: %zu conversations of details answers were not "
+                      "usable (no id, a bad time or MOS, no queue segment) "
+                      "and were skipped",
+                      job->counts->log_prefix, skipped);
+    }
+    if (status != 0) {
+      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+        atomic_fetch_add(&client->stats.malformed, 1);
+      gen_interval_abort(job->engine);
+      job->counts->failures++;
+      if (gen_client_family(client, "call quality", status, err,
+                            "queue aggregates"))
+        return status;
+      char text[GEN_INTERVAL_STRLEN];
+      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
+      gen_log_limited(&job->counts->complain, LOG_ERR,
+                      "%s: conversation details query for %s failed (asked "
+                      "for again next cycle): %s",
+                      job->counts->log_prefix, text, err);
+      return status;
+    }
+    gen_client_family(client, "call quality", 0, NULL, NULL);
+    gen_dispatch_order_begin();
+    gen_interval_commit(job->engine, queue_ids, n, &range, now, job->sink);
+    gen_dispatch_order_end();
+  }
+  return 0;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: call quality (MOS) per queue, media type and closed
+ * interval, from the conversation details query.
+ *
+ * POST /api/v2/analytics/conversations/details/query finds the
+ * conversations active in an interval; each ended one that carries a
+ * mediaStatsMinConversationMos (the lowest MOS of its audio streams) counts
+ * in the bucket of its conversationEnd, once for every selected queue it
+ * has a segment in, under the media type of that segment's session. Per
+ * (queue, media, bucket): cumulative counts at or below each bound
+ * (MosBounds; +Inf is the count), the count, the sum (in hundredths, so
+ * totals stay exact integers), the minimum and the conversations at or
+ * below MosThreshold. Never one series per conversation.
+ *
+ * The closed-interval engine (gen_interval) plans the ranges; a range is
+ * read page by page (100 conversations a page, the API's maximum) for a
+ * batch of up to 100 queues (one segment filter of queueId predicates),
+ * and only a range read whole is put and committed: a partial one would be
+ * dispatched as if complete. A revisit reads the range again and its
+ * buckets are replaced whole (late indexed conversations arrive so).
+ */
+#ifndef GEN_MOS_H
+#define GEN_MOS_H 1
+
+#include "gen_aggregates.h"
+#include "gen_interval.h"
+#include "gen_waits.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GEN_MOS_PATH "/api/v2/analytics/conversations/details/query"
+#define GEN_MOS_PAGE_SIZE 100 /* PagingSpec: the documented maximum */
+/* Results one query can page through: UNCONFIRMED (tests/sim/README.md);
+ * a range with more fails, logged, until a shorter range is configured. */
+#define GEN_MOS_RESULTS_MAX 100000
+#define GEN_MOS_MAX_QUEUES 100 /* queueId predicates a request */
+#define GEN_MOS_SCALE_MIN 1.0
+#define GEN_MOS_SCALE_MAX 5.0
+
+typedef struct {
+  bool on;                   /* CallQuality */
+  gen_waits_bounds_t bounds; /* MosBounds */
+  double threshold;          /* MosThreshold */
+  int64_t max_length_ms;     /* CallQualityMaxLength */
+} gen_mos_config_t;
+
+/* Off; bounds 3.0 3.5 4.0 4.2 4.5, threshold 4.2, max length 4 h. */
+void gen_mos_config_init(gen_mos_config_t *c);
+/* CallQuality, MosBounds, MosThreshold, CallQualityMaxLength: 0, a
+ * negative errno (logged naming key, value and why), or
+ * GEN_CONFIG_NOT_MINE. */
+int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                       gen_mos_config_t *c);
+
+/* The request for queue_ids[n] over range, page page_number (from 1). The
+ * interval starts max_length_ms earlier when that reaches into the UTC day
+ * before (the API searches only conversations that started on a day the
+ * interval touches). A new reference. */
+json_object *gen_mos_query_body(const gen_mos_config_t *c,
+                                const char *const *queue_ids, size_t n,
+                                const gen_interval_range_t *range,
+                                long page_number);
+
+/* The stats of one range for one batch of queues, filled page by page. */
+typedef struct gen_mos_acc_s gen_mos_acc_t;
+
+gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
+                               const char *const *queue_ids, size_t n,
+                               const gen_interval_range_t *range,
+                               int64_t granularity_ms);
+void gen_mos_acc_free(gen_mos_acc_t *a);
+
+/* Adds one answer page. *total_hits and *n_page are the answer's totalHits
+ * and its conversations. Returns 0, or -EINVAL with the reason in err when
+ * the page cannot be trusted as a whole (not an object, conversations not
+ * an array, no totalHits). Conversations seen on an earlier page, and those
+ * not ended, without a MOS or ending outside the range are passed over;
+ * those that cannot be read (no id, a bad time, a MOS outside 1..5 or not a
+ * number, no selected queue) are skipped and counted in *skipped. */
+int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
+                     size_t *n_page, size_t *skipped, char *err,
+                     size_t err_size);
+
+/* Puts every (queue, media, bucket) with a conversation into engine: scope
+ * the queue id, key "<queue id>\t<media>". 0 or a negative errno. */
+int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine);
+
+/* Where the values go: host, plugin, granularity and the plugin_instance
+ * of a queue id (written to buf). */
+typedef struct {
+  const gen_mos_config_t *config;
+  const char *host, *plugin;
+  int64_t granularity_ms;
+  const char *(*instance)(void *ud, const char *queue_id, char *buf,
+                          size_t size);
+  void *ud;
+} gen_mos_output_t;
+
+/* The engine's sink for out (borrowed while the sink is used): per bucket
+ * mos_conversations, mos_min, mos_avg, mos_at_or_below ("<media>") and
+ * mos_bucket ("<media>-le<bound>", "<media>-le_inf"); the totals
+ * total_mos_conversations, total_mos_at_or_below, total_mos_sum_hundredths
+ * and total_mos_bucket, DERIVE. */
+gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out);
+
+/* Every range due (at most max_ranges) for one batch of queues: every page
+ * of it, then put and commit, or abort on any failure (logged, counted in
+ * counts; the cycle stops). requests counts the requests made. */
+typedef struct {
+  gen_interval_t *engine;
+  gen_client_t *client;
+  gen_agg_counts_t *counts;
+  const gen_mos_config_t *config;
+  int64_t granularity_ms;
+  const gen_interval_sink_t *sink;
+} gen_mos_job_t;
+
+int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
+                    size_t n, int max_ranges);
+
+#endif /* GEN_MOS_H */
