@@ -380,8 +380,12 @@ int gen_dispatch_order_drain(void) {
     if (order_left != last_left) {
       last_left = order_left;
       still_since = now;
-    } else if (now - still_since >= order_still_ns)
+    } else if (now - still_since >= order_still_ns) {
+      order_still = true; /* the slots below see it at once */
+      order_still_at = order_left;
+      order_still_since = still_since;
       break;
+    }
   }
   for (size_t w = 0; w < ORDER_SLOTS / 64 && status == 0 && !dropped; w++) {
     while (order_mine[w] != 0) {

@@ -853,7 +853,7 @@ int gen_interval_save(gen_interval_t *gi) {
     return 0;
   /* The file records buckets as done: only once their values have left
    * collectd's queue for the write plugins, or a SIGKILL loses them. */
-  int drained = gen_dispatch_order_drain();
+  int drained = gi->state_path != NULL ? gen_dispatch_order_drain() : 0;
   if (drained != 0) {
     gen_log_limited(&gi->drain_complain, LOG_WARNING,
                     "%s: collectd's write queue did not move for 2 s; the "
