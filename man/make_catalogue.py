@@ -5,8 +5,10 @@ genesys_analytics(5) the METRIC SETS section and the catalogue tables of
 CATALOGUE IN THE BACKENDS (every measure of common/gen_conv_agg.c, every
 value it makes, its collectd type from types/genesys.db, its unit, and its
 name in Prometheus, Graphite and InfluxDB with the settings of
-examples/collectd-*.conf); in genesys_flowmetrics(5) the same for the data
-actions values (common/gen_action_agg.c).
+examples/collectd-*.conf), and the call quality values (common/gen_mos.c);
+in genesys_flowmetrics(5) the same for the data actions values
+(common/gen_action_agg.c); in genesys_platform(5) for edges, trunks and the
+status page (common/gen_platform.c, plugins/genesys_platform.c).
 
 Usage: python3 man/make_catalogue.py [--check]
   --check: exit 1 if a page differs from what this writes
@@ -327,6 +329,127 @@ def actions_section():
     return "".join(out)
 
 
+# ---- call quality (common/gen_mos.c) and genesys_platform -------------------
+
+# (type, what a value is, type_instance): every type of call quality per
+# queue and media type; checked against common/gen_mos.c and genesys.db.
+MOS_TYPES = [
+    ("mos_conversations", "calls with a MOS in the bucket", "<media>"),
+    ("mos_at_or_below", "of which at or below MosThreshold", "<media>"),
+    ("mos_bucket", "calls at or below the bound (cumulative)", "<media>-le<bound>"),
+    ("mos_min", "the lowest MOS of the bucket, 1..5", "<media>"),
+    ("mos_avg", "the mean MOS of the bucket, 1..5", "<media>"),
+    ("total_mos_conversations", "calls with a MOS, summed: a counter", "<media>"),
+    ("total_mos_at_or_below", "at or below MosThreshold, summed: a counter", "<media>"),
+    ("total_mos_bucket", "per bound, summed: a counter", "<media>-le<bound>"),
+    ("total_mos_sum_hundredths", "the MOS values in hundredths, summed: a counter",
+     "<media>"),
+]
+# (type, entity, what a value is, type_instance or None) of genesys_platform,
+# checked against common/gen_platform.c, plugins/genesys_platform.c and
+# genesys.db.
+PLATFORM_TYPES = [
+    ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
+    ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
+    ("edge_cpu_active", "<edge>", "processor in use, percent", None),
+    ("edge_memory_used", "<edge>", "memory in use, bytes", "<memory type>"),
+    ("edge_memory_available", "<edge>", "memory available, bytes", "<memory type>"),
+    ("edge_disk_used", "<edge>", "disk in use, bytes", "<partition>"),
+    ("edge_disk_available", "<edge>", "disk available, bytes", "<partition>"),
+    ("edge_uptime", "<edge>", "seconds since the edge started", None),
+    ("trunk_connected", "<trunk>", "1 connected, else 0", None),
+    ("trunk_in_service", "<trunk>", "1 in service, else 0", None),
+    ("trunk_edge_in_service", "<trunk>", "1 its edge in service, else 0", None),
+    ("trunk_calls", "<trunk>", "calls in progress now", "inbound|outbound"),
+    ("status_component", "status", "0 operational .. 4 major_outage",
+     "<group>-<component>"),
+]
+
+
+# units that are not counts, where the data source does not tell
+UNITS = {"mos_min": "MOS", "mos_avg": "MOS", "total_mos_sum_hundredths": "MOS/100",
+         "status_component": "level"}
+for _t, _, _, _ti in PLATFORM_TYPES:
+    if _t.endswith(("_online", "_active", "_connected", "_in_service")):
+        UNITS[_t] = "0 or 1"
+
+
+def _in_code(types, paths):
+    quoted = set()
+    for path in paths:
+        quoted |= set(re.findall(r'"(\w+)"', read(path)))
+    missing = [t for t in types if t not in quoted]
+    if missing:
+        raise SystemExit(f"{', '.join(paths)}: no {missing}")
+
+
+def mos_types(db):
+    """{(collectd type, None)}: every type of call quality per queue."""
+    _in_code([t for t, _, _ in MOS_TYPES], ["common/gen_mos.c"])
+    for t, _, _ in MOS_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return {(t, None) for t, _, _ in MOS_TYPES}
+
+
+def platform_types(db):
+    """{(collectd type, None)}: every type of genesys_platform's entities."""
+    _in_code([t for t, _, _, _ in PLATFORM_TYPES],
+             ["common/gen_platform.c", "plugins/genesys_platform.c"])
+    for t, _, _, _ in PLATFORM_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return {(t, None) for t, _, _, _ in PLATFORM_TYPES}
+
+
+def type_lines(plugin, rows, db, graphite_entity):
+    """The lines of a table: type, data source, unit, type_instance, then its
+    name in each backend."""
+    lines = []
+    for t, entity, desc, ti in rows:
+        ds, k = db[t]
+        unit = UNITS.get(t) or {"percent": "percent", "bytes": "bytes"}.get(ds, unit_of(t, db))
+        lines.append(f"  {t:25} {ds + ':' + k:14} {unit:8} {ti or '-'}")
+        lines.append(f"    {desc}")
+        lines.append(f"    Prometheus {prometheus_name(plugin, t, db)}")
+        lines.append(f"    Graphite ...{plugin}.{entity or graphite_entity}.{t}"
+                     + (f".{ti}" if ti else ""))
+        lines.append(f"    InfluxDB {influx_measurement(plugin, t, db)} type={t}")
+    return "\n".join(lines) + "\n\n"
+
+
+def mos_section():
+    db = types_db()
+    mos_types(db)
+    return (wrap(
+        "With B<CallQuality>, per queue (I<plugin_instance>) and media type, named by "
+        "the same rule as the rest of the catalogue (I<bound> a bound of B<MosBounds> "
+        "as given, C<le_inf> the count of all):") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_analytics", [(t, None, d, ti) for t, d, ti in MOS_TYPES],
+                     db, "<queue>"))
+
+
+def platform_section():
+    db = types_db()
+    platform_types(db)
+    return (wrap(
+        "Every value of an edge, a trunk and the status page with the write-plugin "
+        "settings of the complete agent configurations (the rule in "
+        "L<collectd-genesys(5)>, BACKENDS): I<host> the org, I<plugin_instance> the "
+        "edge's or trunk's name (or id), or C<status>. In each backend:") + "\n"
+        "  Prometheus  <name>{instance=\"<org>\",genesys_platform=\"<edge>\",\n"
+        "                type=\"<type_instance>\"}\n"
+        "  Graphite    genesys.<org>.genesys_platform.<edge>.<type>[.<type_instance>]\n"
+        "  InfluxDB    genesys_platform_<ds>,host=<org>,instance=<edge>,\n"
+        "                type=<type>[,type_instance=<type_instance>] value=<value>\n\n"
+        + wrap("The Prometheus I<name> is C<collectd_genesys_platform_>I<type>, then the "
+               "data source when it is not C<value> (C<_percent>, C<_bytes>, "
+               "C<_seconds>). Every value is a GAUGE:") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_platform", PLATFORM_TYPES, db, None))
+
+
 def replace(text, tag, body, page):
     b, e = BEGIN.format(tag), END.format(tag)
     if text.count(b) != 1 or text.count(e) != 1:
@@ -342,7 +465,10 @@ def pages():
     text = read(ana)
     text = replace(text, "metric sets", metric_sets(), ana)
     text = replace(text, "backends", backends_section(), ana)
-    return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow)}
+    text = replace(text, "call quality", mos_section(), ana)
+    plat = "man/genesys_platform.5.pod"
+    return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
+            plat: replace(read(plat), "platform", platform_section(), plat)}
 
 
 def main(argv):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Writes the generated Grafana dashboards of examples/grafana/: one per media
-type (genesys-media-<media>.json: voice, chat, email, message, callback) and
-the data actions one (genesys-data-actions.json).
+type (genesys-media-<media>.json: voice, chat, email, message, callback), the
+data actions one (genesys-data-actions.json), call quality
+(genesys-call-quality.json) and telephony (genesys-telephony.json).
 
 The five media dashboards come from one source so that they stay alike: the
 same service panels (volumes, service level, over-SLA, abandons, errors,
@@ -39,9 +40,14 @@ def sel(media, measure=None):
     return f'{{instance="$org",genesys_analytics=~"$queue",type=~"{ti}"}}'
 
 
+def increase(metric, selector, rng, by=""):
+    """increase() of a counter over rng, summed."""
+    return f"sum{by} (increase({metric}{selector}[{rng}]))"
+
+
 def inc(media, name, rng, by=""):
     """increase() of a count's counter total_<name>, summed."""
-    return f"sum{by} (increase({A}total_{name}_total{sel(media)}[{rng}]))"
+    return increase(f"{A}total_{name}_total", sel(media), rng, by)
 
 
 def ratio(media, num, den, rng, by=""):
@@ -51,8 +57,8 @@ def ratio(media, num, den, rng, by=""):
 def avg_duration(media, measure, rng, by=""):
     """Average of a duration measure in seconds over rng, from its counters."""
     s = sel(media, measure)
-    return (f"sum{by} (increase({A}total_duration_ms_total{s}[{rng}])) / "
-            f"sum{by} (increase({A}total_duration_count_total{s}[{rng}])) / 1000")
+    return (f"{increase(A + 'total_duration_ms_total', s, rng, by)} / "
+            f"{increase(A + 'total_duration_count_total', s, rng, by)} / 1000")
 
 
 def bucket(media, name, by=""):
@@ -356,11 +362,11 @@ def data_actions_dashboard():
     d = '{instance="$org",genesys_flowmetrics=~"$action",type="action_execution"}'
 
     def inc_a(name, rng, by=""):
-        return f"sum{by} (increase({F}total_{name}_total{s}[{rng}]))"
+        return increase(f"{F}total_{name}_total", s, rng, by)
 
     def avg_a(rng, by=""):
-        return (f"sum{by} (increase({F}total_duration_ms_total{d}[{rng}])) / "
-                f"sum{by} (increase({F}total_duration_count_total{d}[{rng}])) / 1000")
+        return (f"{increase(F + 'total_duration_ms_total', d, rng, by)} / "
+                f"{increase(F + 'total_duration_count_total', d, rng, by)} / 1000")
     by = " by (genesys_flowmetrics)"
     b.stat("Executions", inc_a("action_executions", "$__range"),
            "Data action executions (tTotalExecution count) over the range.", w=6)
@@ -409,9 +415,165 @@ def data_actions_dashboard():
         ["data-actions"], variables, b)
 
 
+# ---- call quality -----------------------------------------------------------
+
+def call_quality_dashboard():
+    b = Board()
+    s = '{instance="$org",genesys_analytics=~"$queue"}'
+    # the cumulative buckets only: type_instance <media>-le<bound>
+    bk = '{instance="$org",genesys_analytics=~"$queue",type=~".+-le.+"}'
+
+    def inc_m(name, rng, by=""):
+        return increase(f"{A}total_mos_{name}_total", s, rng, by)
+
+    def mean(rng, by=""):
+        return f'{inc_m("sum_hundredths", rng, by)} / 100 / {inc_m("conversations", rng, by)}'
+
+    def poor(rng, by=""):
+        return f'{inc_m("at_or_below", rng, by)} / {inc_m("conversations", rng, by)}'
+    by = " by (genesys_analytics)"
+    note = ("Needs CallQuality true in the <Org> of genesys_analytics; the MOS of a "
+            "call is its lowest (mediaStatsMinConversationMos), counted in the bucket "
+            "of its end.")
+    b.stat("Calls with a MOS", inc_m("conversations", "$__range"),
+           "Ended calls that had a MOS, over the range (counter "
+           "total_mos_conversations). " + note, w=6)
+    b.stat("Mean MOS", mean("$__range"),
+           "Mean MOS of those calls over the range, from the counters "
+           "total_mos_sum_hundredths / total_mos_conversations. " + note, w=6)
+    b.stat("At or below the threshold", poor("$__range"),
+           "Share of the calls at or below the plugin's MosThreshold (4.2 by default) "
+           "over the range; the GenesysMosBelowThreshold alert. " + note,
+           unit="percentunit", w=6)
+    b.stat("Lowest MOS", f"min(min_over_time({A}mos_min{s}[$__range]))",
+           "The lowest MOS of any call in the range (gauge mos_min per bucket). " + note,
+           w=6)
+    b.series("Mean MOS per queue (30 min)", [(mean("30m", by), "{{genesys_analytics}}")],
+             "Over the 30 minutes before each point, per queue. " + note)
+    b.series("Calls at or below the threshold per queue (30 min)",
+             [(poor("30m", by), "{{genesys_analytics}}")],
+             "Share of the calls at or below MosThreshold over the 30 minutes before "
+             "each point, per queue, as the alert computes it. " + note,
+             unit="percentunit")
+    b.series("Lowest and mean MOS per bucket",
+             [(f"min ({A}mos_min{s})", "lowest"), (f"avg ({A}mos_avg{s})", "mean of queues")],
+             "Each closed bucket's mos_min and mos_avg (gauges, timestamped at the bucket "
+             "end) over the selected queues. " + note)
+    b.series("Calls with a MOS per bucket",
+             [(f"sum ({A}mos_conversations{s})", "with a MOS"),
+              (f"sum ({A}mos_at_or_below{s})", "at or below the threshold")],
+             "Each closed bucket's counts (gauges mos_conversations and mos_at_or_below). "
+             + note, bars=True)
+    b.newline()
+    b.add("bargauge", "MOS distribution over the range",
+          [(f"sum by (type) (increase({A}total_mos_bucket_total{bk}[$__range]))",
+            "{{type}}")],
+          24, 7, "Calls at or below each bound of MosBounds over the range (cumulative "
+          "buckets, counter total_mos_bucket; type <media>-le<bound>, le_inf all of "
+          "them). " + note)
+    b.newline()
+    b.add("table", "Queues over the range",
+          [(inc_m("conversations", "$__range", by), None), (mean("$__range", by), None),
+           (poor("$__range", by), None),
+           (f"min{by} (min_over_time({A}mos_min{s}[$__range]))", None)],
+          24, 9, "Per queue over the range: calls with a MOS, mean MOS, share at or "
+          "below the threshold, lowest MOS. " + note)
+    q = f"{A}total_mos_conversations_total"
+    variables = [variable("org", "Org", f"label_values({q}, instance)", False),
+                 variable("queue", "Queue",
+                          f'label_values({q}{{instance="$org"}}, genesys_analytics)', True)]
+    return dashboard(
+        "genesys-call-quality", "Genesys call quality: MOS per queue",
+        "Call quality (MOS) of ended calls per queue and closed interval from "
+        "genesys_analytics (CallQuality true), through write_prometheus. Generated by "
+        "make-dashboards.py.", ["call-quality"], variables, b)
+
+
+# ---- telephony and platform health ------------------------------------------
+
+def telephony_dashboard():
+    b = Board()
+    P = "collectd_genesys_platform_"
+    e = '{instance="$org",genesys_platform=~"$edge"}'
+    t = '{instance="$org",genesys_platform=~"$trunk"}'
+    st = '{instance="$org",genesys_platform="status"}'
+    by = " by (genesys_platform)"
+    b.stat("Edges online", f"sum ({P}edge_online{e})",
+           "Edges whose onlineStatus is ONLINE (edge_online 1).")
+    b.stat("Edges offline", f"sum (1 - {P}edge_online{e})",
+           "Edges that report OFFLINE (the GenesysEdgeOffline alert).")
+    b.stat("Trunks connected", f"sum ({P}trunk_connected{t})",
+           "Trunks whose connectedStatus.connected is true.")
+    b.stat("Trunks down",
+           f"count ({P}trunk_connected{t} == 0 or {P}trunk_in_service{t} == 0) "
+           f"or sum ({P}trunk_connected{t}) * 0",
+           "Trunks disconnected or out of service (the GenesysTrunkDown alert); 0 when "
+           "every trunk is up.")
+    b.stat("Calls on the trunks", f"sum ({P}trunk_calls{t})",
+           "Calls in progress now on the selected trunks, inbound and outbound.")
+    b.stat("Worst status component", f"max ({P}status_component{st})",
+           "The worst level on the Genesys Cloud status page of the region: 0 "
+           "operational, 1 under maintenance, 2 degraded performance, 3 partial outage, "
+           "4 major outage.")
+    b.series("Edge CPU", [(f"max{by} ({P}edge_cpu_active_percent{e})",
+                           "{{genesys_platform}}")],
+             "Percent of the processor in use per edge (activeTimePct).", unit="percent")
+    b.series("Edge memory used",
+             [(f'max{by} ({P}edge_memory_used_bytes{{instance="$org",'
+               'genesys_platform=~"$edge",type="physical"})', "{{genesys_platform}}")],
+             "Physical memory in use per edge (total minus available).", unit="bytes")
+    b.series("Edge disk used",
+             [(f"{P}edge_disk_used_bytes{e} / ({P}edge_disk_used_bytes{e} + "
+               f"{P}edge_disk_available_bytes{e})", "{{genesys_platform}} {{type}}")],
+             "Share of each partition in use per edge.", unit="percentunit")
+    b.series("Edges online and in service",
+             [(f"{P}edge_online{e}", "{{genesys_platform}} online"),
+              (f"{P}edge_active{e}", "{{genesys_platform}} in service")],
+             "1 online (onlineStatus ONLINE) / in service (statusCode ACTIVE), 0 not.")
+    b.series("Trunk calls",
+             [(f'sum{by} ({P}trunk_calls{{instance="$org",genesys_platform=~"$trunk",'
+               'type="inbound"})', "{{genesys_platform}} inbound"),
+              (f'sum{by} ({P}trunk_calls{{instance="$org",genesys_platform=~"$trunk",'
+               'type="outbound"})', "{{genesys_platform}} outbound")],
+             "Calls in progress per trunk (calls.inboundCallCount, outboundCallCount).")
+    b.series("Trunks connected and in service",
+             [(f"{P}trunk_connected{t}", "{{genesys_platform}} connected"),
+              (f"{P}trunk_in_service{t}", "{{genesys_platform}} in service")],
+             "1 connected / in service, 0 not, per trunk.")
+    b.series("Status page components", [(f"max by (type) ({P}status_component{st})",
+                                         "{{type}}")],
+             "Level of each status page component (0 operational … 4 major outage), "
+             "<group>-<component>.", w=24)
+    b.newline()
+    b.add("table", "Edges", [(f"max{by} ({P}edge_online{e})", None),
+                             (f"max{by} ({P}edge_active{e})", None),
+                             (f"max{by} ({P}edge_cpu_active_percent{e})", None),
+                             (f"max{by} ({P}edge_uptime_seconds{e})", None)],
+          12, 9, "Per edge: online, in service, CPU percent, uptime (seconds).")
+    b.add("table", "Trunks", [(f"max{by} ({P}trunk_connected{t})", None),
+                              (f"max{by} ({P}trunk_in_service{t})", None),
+                              (f"max{by} ({P}trunk_edge_in_service{t})", None),
+                              (f"sum{by} ({P}trunk_calls{t})", None)],
+          12, 9, "Per trunk: connected, in service, its edge in service, calls now.")
+    variables = [variable("org", "Org", f"label_values({P}api_up, instance)", False),
+                 variable("edge", "Edge",
+                          f'label_values({P}edge_online{{instance="$org"}}, genesys_platform)',
+                          True),
+                 variable("trunk", "Trunk",
+                          f'label_values({P}trunk_connected{{instance="$org"}}, '
+                          "genesys_platform)", True)]
+    return dashboard(
+        "genesys-telephony", "Genesys telephony: edges, trunks, status page",
+        "Telephony and platform health from genesys_platform (edges, trunks and the "
+        "Genesys Cloud status page), through write_prometheus. Generated by "
+        "make-dashboards.py.", ["telephony"], variables, b)
+
+
 def boards():
     out = {f"genesys-media-{m}.json": media_dashboard(m) for m in MEDIA}
     out["genesys-data-actions.json"] = data_actions_dashboard()
+    out["genesys-call-quality.json"] = call_quality_dashboard()
+    out["genesys-telephony.json"] = telephony_dashboard()
     return out
 
 

@@ -8,10 +8,14 @@ collectd listener, read through InfluxQL). With the simulator paused, every
 queue's values in each backend equal the simulator's ground truth, under the
 names, labels, path segments and tags collectd-genesys(5) documents
 (BACKENDS). Every value of genesys_analytics' whole catalogue (Metric "all")
-and of genesys_flowmetrics' data actions is in each backend under the name
-its man page gives, both ways. Then every panel query of every dashboard in
-examples/grafana/ runs against that Prometheus and must return data, and the
-alerting rules of examples/prometheus/ load into it healthy."""
+and call quality (CallQuality), of genesys_flowmetrics' data actions and of
+genesys_platform's edges, trunks and status page is in each backend under
+the name its man page gives, both ways. Then every panel query of every
+dashboard in examples/grafana/ runs against that Prometheus and must return
+data (a panel whose values are all NaN must be a ratio whose divisor is 0
+in the window, every operand with series), the alerting rules of
+examples/prometheus/ load into it healthy, and those over analytics and
+the platform return series without their thresholds."""
 import glob
 import json
 import os
@@ -69,6 +73,32 @@ def sanitized(name):
 def graphite_segment(name):
     """write_graphite with EscapeCharacter "_": a dot in a name is escaped."""
     return name.replace(".", "_")
+
+
+def without_thresholds(query):
+    """An alert's expression without its comparisons to numbers: what it
+    compares, to be seen returning series whatever the values."""
+    expr = re.sub(r"\s*(==|!=|[<>]=?)\s*[0-9][0-9.]*(?=\s|\)|$)", "", query)
+    assert not re.search(r"(==|!=|[<>]=?)\s*[0-9]", expr), expr
+    return expr
+
+
+def split_top_level(expr, op):
+    """expr split at op where op is outside (), [], {} and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(expr):
+        if quote:
+            quote = None if c == quote and expr[i - 1] != "\\" else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == op and depth == 0:
+            parts.append(expr[start:i].strip())
+            start = i + 1
+    return parts + [expr[start:].strip()]
 
 
 def expected_values(truth):
@@ -159,12 +189,21 @@ class BackendsTest(unittest.TestCase):
                      "    InitialBackfill 600\n")
         flow_block = cls.flow_sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
+        # Call quality (the call quality dashboard and the MOS alert).
         analytics = cls.sim.org_block(
-            ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n' + intervals)
+            ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
+            + intervals)
+        # genesys_platform: the simulator's edges, trunks and status page
+        # (the telephony dashboard and the platform alerts), every 5 s.
+        platform = cls.sim.org_block(
+            ORG, extra=f'    Host "{ORG}"\n    StatusPageURL '
+            f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n')
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
                                     ("genesys_flowmetrics", flow_block)))
+        body += ("<LoadPlugin genesys_platform>\n  Interval 5\n</LoadPlugin>\n"
+                 f"<Plugin genesys_platform>\n{platform}</Plugin>\n")
         body += example_plugin_block("collectd-prometheus.conf", "write_prometheus",
                                      Host='"127.0.0.1"', Port=f'"{cls.prom_target_port}"')
         body += example_plugin_block("collectd-graphite.conf", "write_graphite",
@@ -349,13 +388,14 @@ class BackendsTest(unittest.TestCase):
 
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
-        # the four hand-made ones, five per media type and data actions
-        self.assertGreaterEqual(len(dashboards), 10)
+        # the four hand-made ones, five per media type, data actions, call
+        # quality and telephony
+        self.assertGreaterEqual(len(dashboards), 12)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
-        self.assertTrue(wait_until(lambda: len(self.prom.query(scrapes)) == 3, 60),
-                        "Prometheus never scraped the three plugins five times: "
+        self.assertTrue(wait_until(lambda: len(self.prom.query(scrapes)) == 4, 60),
+                        "Prometheus never scraped the four plugins five times: "
                         f"{self.prom.query(scrapes)}\n" + self.cd.log_text()[-3000:])
         # The flow dashboard's counters exist once a flow has ended with a
         # failed outcome, a milestone and a metric attribute.
@@ -367,6 +407,7 @@ class BackendsTest(unittest.TestCase):
                       "flow_disconnects")), 90),
             "Prometheus never got every flow counter twice")
         self._wait_analytics_buckets()
+        self._wait_mos_buckets()
         self._wait_action_buckets()
         executed = 0
         nan = []
@@ -385,9 +426,36 @@ class BackendsTest(unittest.TestCase):
                     # to see; counted to tell (a ratio's parts have data).
                     values = [s["value"][1] for s in result if "value" in s]
                     if values and all(v == "NaN" for v in values):
+                        self.check_zero_over_zero(expr)
                         nan.append(f"{name}: {title}")
         print(f"# {executed} panel queries of {len(dashboards)} dashboards returned data, "
               f"{len(nan)} only NaN (0/0 in the test's 5 min): {nan}")
+
+    def check_zero_over_zero(self, expr):
+        """A panel whose only values are NaN is a ratio over a window with
+        nothing in it (rare media right after the start), not a broken
+        query: each operand of its top-level divisions returns series, and
+        a divisor is 0 in all of them."""
+        parts = split_top_level(expr, "/")
+        self.assertGreater(len(parts), 1, f"NaN without a division: {expr}")
+        divisor_zero = False
+        for k, part in enumerate(parts):
+            if re.fullmatch(r"[0-9][0-9.]*", part):
+                continue  # a unit (/ 1000): a number, never 0
+            result = self.prom.query(part)
+            self.assertTrue(result, f"an operand of {expr} has no series: {part}")
+            values = [float(r["value"][1]) for r in result if "value" in r]
+            divisor_zero |= k > 0 and bool(values) and all(v == 0 for v in values)
+        self.assertTrue(divisor_zero, f"NaN but no divisor is 0: {expr}")
+
+    def _wait_mos_buckets(self):
+        """Two closed buckets of call quality in Prometheus (the counters'
+        samples carry the buckets' ends)."""
+        two = ('count_over_time(collectd_genesys_analytics_total_mos_conversations_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_analytics never dispatched two call quality buckets:\n"
+                        + self.cd.log_text()[-3000:])
 
     def _wait_analytics_buckets(self):
         """Two closed buckets of genesys_analytics in Prometheus: the
@@ -407,6 +475,7 @@ class BackendsTest(unittest.TestCase):
         it: no value in a bucket without it), and no other name of a
         queue's value does."""
         self._wait_analytics_buckets()
+        self._wait_mos_buckets()
         db = CATALOGUE.types_db()
         types = CATALOGUE.conv_types(db)
         durations = {t for t, m in types if m is not None}
@@ -420,10 +489,14 @@ class BackendsTest(unittest.TestCase):
         happened = {name for name, api, kind, _ in CATALOGUE.conv_catalogue()
                     if kind == "duration" and api in apis}
         self.assertGreater(len(happened), 40)
-        documented = self._names(ANALYTICS, types, db)
-        self.assertEqual(documented["prometheus"], CATALOGUE.prometheus_names(db))
+        self.assertEqual(self._names(ANALYTICS, types, db)["prometheus"],
+                         CATALOGUE.prometheus_names(db))
+        # with CallQuality: every call quality type (the truth's calls
+        # have a MOS in each of these buckets)
+        mos = CATALOGUE.mos_types(db)
+        documented = self._names(ANALYTICS, types | mos, db)
         want = self._names(ANALYTICS, {(t, m) for t, m in types
-                                       if m is None or m in happened}, db)
+                                       if m is None or m in happened} | mos, db)
 
         def measure(type_, ti):
             return ti.split("-")[0] if type_ in durations else None
@@ -444,6 +517,17 @@ class BackendsTest(unittest.TestCase):
         documented = self._names("genesys_flowmetrics", types, db)
         self._compare_names("genesys_flowmetrics", lambda entity: entity in actions,
                             lambda type_, ti: ti, documented, documented, len(types) - 1)
+
+    def test_platform_reads_as_documented(self):
+        """genesys_platform's values of edges, trunks and the status page,
+        named as genesys_platform(5) says (IN THE BACKENDS, written by
+        man/make_catalogue.py), both ways: every documented type is there
+        (the simulator's edges give every one) and no other."""
+        db = CATALOGUE.types_db()
+        types = CATALOGUE.platform_types(db)
+        documented = self._names("genesys_platform", types, db)
+        self._compare_names("genesys_platform", lambda entity: entity != "self",
+                            lambda type_, ti: None, documented, documented, len(types) - 1)
 
     @staticmethod
     def _names(plugin, types, db):
@@ -526,6 +610,7 @@ class BackendsTest(unittest.TestCase):
         use; each series name they use exists. (GenesysPluginStale's
         subquery needs more history than the test has.)"""
         self._wait_analytics_buckets()
+        self._wait_mos_buckets()
         rules = [r for g in self.prom.rules() for r in g["rules"]
                  if "collectd_genesys_analytics_total_" in r["query"]]
         self.assertGreaterEqual(len(rules), 2)
@@ -535,8 +620,7 @@ class BackendsTest(unittest.TestCase):
                 for name in set(re.findall(r"collectd_genesys_analytics_\w+", rule["query"])):
                     self.assertTrue(self.prom.query(f'{name}{{instance="{ORG}"}}'),
                                     f"no series {name}")
-                expr = re.sub(r"\s*[<>]=?\s*[0-9][0-9.]*(?=\s|\)|$)", "", rule["query"])
-                self.assertNotRegex(expr, r"[<>]=?\s*[0-9]")
+                expr = without_thresholds(rule["query"])
                 result = self.prom.query(expr)
                 self.assertTrue(result, f"no series: {expr}")
                 per_queue = "by (instance, genesys_analytics, type)" in rule["query"]
@@ -547,6 +631,36 @@ class BackendsTest(unittest.TestCase):
                         self.assertIn("genesys_analytics", series["metric"])
                         self.assertIn("type", series["metric"])
         self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
+
+    def test_alert_rules_over_platform_return_series(self):
+        """The same for the alerts over genesys_platform's edges, trunks
+        and status page (group genesys-platform): each name they use has
+        series of the org, and each expression without its threshold
+        returns series with the labels its annotations use."""
+        def platform_values():
+            names = ("edge_online", "trunk_connected", "trunk_in_service",
+                     "status_component")
+            return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
+                       for n in names)
+        self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"
+                        + self.cd.log_text()[-3000:])
+        rules = [r for g in self.prom.rules() if g["name"] == "genesys-platform"
+                 for r in g["rules"]]
+        self.assertEqual(len(rules), 3)
+        for rule in rules:
+            with self.subTest(alert=rule["name"]):
+                for name in set(re.findall(r"collectd_genesys_platform_\w+", rule["query"])):
+                    self.assertTrue(self.prom.query(f'{name}{{instance="{ORG}"}}'),
+                                    f"no series {name}")
+                expr = without_thresholds(rule["query"])
+                result = self.prom.query(expr)
+                self.assertTrue(result, f"no series: {expr}")
+                used = set(re.findall(r"\$labels\.(\w+)",
+                                      json.dumps(rule.get("annotations", {}))))
+                self.assertTrue(used)
+                for series in result:
+                    self.assertEqual(series["metric"].get("instance"), ORG)
+                    self.assertLessEqual(used, set(series["metric"]), expr)
 
     def test_complete_examples_pass_collectd_t(self):
         """Each complete agent configuration, with the plugins and types
