@@ -45,7 +45,9 @@ EXPORT_PORT=$(free_port)
 PROM_PORT=$(free_port)
 CA_LINE=""
 [ -n "$CA" ] && CA_LINE="CACert \"$CA\""
-ORG=$(cat <<ORGEOF
+# the <Org> block of every plugin, with $1 (a key of that plugin) in it
+org() {
+  cat <<ORGEOF
   <Org "demo">
     ApiBaseURL "$BASE"
     LoginBaseURL "$BASE"
@@ -53,9 +55,11 @@ ORG=$(cat <<ORGEOF
     ClientSecret "demo-secret"
     $CA_LINE
     Host "demo-org"
+    $1
   </Org>
 ORGEOF
-)
+}
+ORG=$(org "")
 cat >"$WORK/collectd.conf" <<CONF
 BaseDir "$WORK"
 PIDFile "$WORK/collectd.pid"
@@ -74,6 +78,7 @@ LoadPlugin csv
 LoadPlugin genesys_realtime
 LoadPlugin genesys_analytics
 LoadPlugin genesys_flowmetrics
+LoadPlugin genesys_platform
 <Plugin genesys_realtime>
 $ORG
 </Plugin>
@@ -82,6 +87,9 @@ $ORG
 </Plugin>
 <Plugin genesys_flowmetrics>
 $ORG
+</Plugin>
+<Plugin genesys_platform>
+$(org "StatusPageURL \"$BASE/sim/status/api/v2/components.json\"")
 </Plugin>
 LoadPlugin write_prometheus
 <Plugin write_prometheus>
@@ -109,8 +117,8 @@ echo "demo: Grafana dashboards to import: $ROOT/examples/grafana/*.json"
 echo "demo: values are also written as CSV under $WORK/csv; Ctrl-C stops"
 
 # One line every 5 s from Prometheus: conversations waiting (and in how
-# many queues), the longest wait, idle agents (per queue membership), and
-# each plugin's api_up.
+# many queues), the longest wait, idle agents (per queue membership), edges
+# online and trunks connected, and each plugin's api_up.
 summary() {
   python3 - "$PROM_PORT" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -134,6 +142,10 @@ print(f"waiting={one(f'sum({rt}_waiting)')} "
       f"/{one(f'sum({rt}_queues)')} queues  "
       f"longest_wait={one(f'max({rt}_longest_waiting_seconds)', '{:.0f}s')}  "
       f"agents_idle={idle}  "
+      f"edges_online={one('sum(collectd_genesys_platform_edge_online)')}"
+      f"/{one('count(collectd_genesys_platform_edge_online)')}  "
+      f"trunks_connected={one('sum(collectd_genesys_platform_trunk_connected)')}"
+      f"/{one('count(collectd_genesys_platform_trunk_connected)')}  "
       "api_up: " + (" ".join(f"{k}={v}" for k, v in sorted(ups.items())) or "-"))
 PY
 }

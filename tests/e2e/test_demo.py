@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The README's first command, scripts/demo.sh, bounded by DEMO_SECONDS:
-it starts the simulator, collectd with the three plugins and
+it starts the simulator, collectd with the four plugins and
 write_prometheus, and Prometheus, says where to look, and its live summary
 (read from Prometheus) shows the simulator's queues and every plugin up.
 It stops everything it started."""
@@ -27,10 +27,16 @@ class DemoTest(unittest.TestCase):
         # The demo's simulator has 8 queues (demo.sh: --queues 8).
         lines = re.findall(r"^\d\d:\d\d:\d\d waiting=(\d+) in (\d+)/(\d+) queues  "
                            r"longest_wait=(\d+)s  agents_idle=(\d+)  "
-                           r"api_up: analytics=1 flowmetrics=1 realtime=1$", out, re.M)
+                           r"edges_online=(\d+)/(\d+)  trunks_connected=(\d+)/(\d+)  "
+                           r"api_up: analytics=1 flowmetrics=1 platform=1 realtime=1$",
+                           out, re.M)
         self.assertTrue(lines, out[-2000:])
-        for waiting, busy, queues, longest, idle in lines:
+        for waiting, busy, queues, longest, idle, edges_on, edges, trunks_on, trunks in lines:
             self.assertEqual(queues, "8")
+            # the simulator's default org: 3 edges, 4 trunks
+            self.assertEqual((edges, trunks), ("3", "4"))
+            self.assertLessEqual(int(edges_on), 3)
+            self.assertLessEqual(int(trunks_on), 4)
             self.assertLessEqual(int(busy), 8)
             self.assertEqual(int(waiting) == 0, int(busy) == 0)
         # Everything it started has stopped: nothing listens there any more.

@@ -35,6 +35,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import shutil
 import socket
 import ssl
 import sys
@@ -165,6 +166,7 @@ class FlowmetricsTest(unittest.TestCase):
         cls.cd.cleanup()
         cls.rx.stop()
         cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def post(cls, body, secret=SECRET, method="POST"):

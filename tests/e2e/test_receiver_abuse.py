@@ -20,6 +20,7 @@ Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
 import http.client
 import json
 import os
+import shutil
 import select
 import socket
 import ssl
@@ -181,6 +182,7 @@ class ReceiverAbuseTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.cd.cleanup()
         cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def post(cls, body, timeout=10):
