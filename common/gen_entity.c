@@ -6,9 +6,12 @@
 #include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_names.h"
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* 500 per page: the most the listings take (the simulator caps there too),
@@ -121,10 +124,94 @@ void gen_entity_filter_free(gen_entity_filter_t *filter) {
   memset(filter, 0, sizeof(*filter));
 }
 
+/* collectd's DATA_MAX_NAME_LEN: where series names are cut. */
+#define SERIES_NAME_SIZE 128
+
+typedef struct {
+  size_t count;
+  char name[];
+} name_count_t;
+
+static void series_name(const char *name, char *out) {
+  gen_sanitize_name(name != NULL ? name : "", out, SERIES_NAME_SIZE);
+}
+
+int gen_entity_names_note(gen_entity_names_t *names, const char *id,
+                          const char *name) {
+  char key[SERIES_NAME_SIZE];
+  series_name(name != NULL ? name : id, key);
+  name_count_t *c = gen_map_get(&names->counts, key);
+  if (c != NULL) {
+    c->count++;
+    return 0;
+  }
+  size_t n = strlen(key) + 1;
+  c = malloc(sizeof(*c) + n);
+  if (c == NULL)
+    return -ENOMEM;
+  c->count = 1;
+  memcpy(c->name, key, n);
+  if (gen_map_put(&names->counts, c->name, c) != 0) {
+    free(c);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+static bool reserved_name(const char *key) {
+  static const char *const reserved[] = {"self", "org", "agents", "status"};
+  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+    if (strcmp(key, reserved[i]) == 0)
+      return true;
+  return false;
+}
+
+ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
+                               gen_entity_set_t *set) {
+  ssize_t renamed = 0;
+  for (size_t i = 0; i < set->count; i++) {
+    gen_entity_t *e = &set->items[i];
+    char key[SERIES_NAME_SIZE];
+    series_name(e->name, key);
+    const name_count_t *c = gen_map_get(&names->counts, key);
+    if (!reserved_name(key) && (c == NULL || c->count < 2))
+      continue;
+    /* The id must survive collectd's cut (sanitising never lengthens):
+     * the name gives way, cut on a UTF-8 character boundary. */
+    const char *base = e->name != NULL ? e->name : "";
+    size_t room = SERIES_NAME_SIZE - 2 - strlen(e->id);
+    size_t n = strlen(base);
+    if (strlen(e->id) > SERIES_NAME_SIZE - 2)
+      room = 0;
+    if (n > room) {
+      n = room;
+      while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)
+        n--;
+    }
+    char *name;
+    if (asprintf(&name, "%.*s-%s", (int)n, base, e->id) < 0)
+      return -ENOMEM;
+    free(e->name);
+    e->name = name;
+    renamed++;
+  }
+  return renamed;
+}
+
+void gen_entity_names_free(gen_entity_names_t *names) {
+  size_t pos = 0;
+  const char *key;
+  void *value;
+  while (gen_map_next(&names->counts, &pos, &key, &value))
+    free(value);
+  gen_map_free(&names->counts);
+}
+
 typedef struct {
   const gen_org_t *org;
   const gen_entity_filter_t *filter;
   gen_entity_set_t *set;
+  gen_entity_names_t names;
   size_t skipped;
 } list_ctx_t;
 
@@ -138,6 +225,8 @@ static int take_entity(json_object *entity, void *ud) {
     ctx->skipped++;
     return 0;
   }
+  if (gen_entity_names_note(&ctx->names, id, name) != 0)
+    return -ENOMEM;
   if (!gen_entity_selected(ctx->filter, ctx->org, id, name, division))
     return 0;
   return gen_entity_add(ctx->set, id, name, division) < 0 ? -ENOMEM : 0;
@@ -151,12 +240,25 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
   int status =
       gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, GEN_ENTITY_MAX_PAGES,
                          take_entity, &ctx, err, err_size);
+  ssize_t renamed = 0;
+  if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
+    status = -ENOMEM;
+  gen_entity_names_free(&ctx.names);
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
   if (status == 0 && ctx.skipped > 0)
     GEN_WARNING("%s plugin: Org \"%s\": %zu entities of %s had no id and "
                 "were skipped",
                 org->plugin, org->name, ctx.skipped, path);
+  /* Every refresh renames them again: said once an hour. */
+  static gen_ratelimit_t renamed_rl = GEN_RATELIMIT_INIT(3600);
+  if (renamed > 0)
+    gen_log_limited(
+        &renamed_rl, LOG_INFO,
+        "%s plugin: Org \"%s\": %zd entities of %s share a series "
+        "name with another or with the plugin's own series; they are "
+        "named \"<name>-<id>\"",
+        org->plugin, org->name, renamed, path);
   return status;
 }
 

@@ -68,9 +68,31 @@ void gen_entity_topic_add(char **out, size_t *n, const char *prefix,
 const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
                              const char *id, const char *fallback);
 
+/* Names that are not one series name each: two entities of a listing
+ * whose names, as series names (gen_sanitize_name, cut to collectd's
+ * length), are the same ("Sales EN" and "Sales/EN"), or an entity named as
+ * the plugins' own series ("self", "org", "agents", "status"). Every
+ * entity of the listing is noted, selected or not, so that agents with
+ * different shares or selections name an entity alike. */
+typedef struct {
+  gen_map_t counts; /* series name -> how many entities have it */
+} gen_entity_names_t;
+
+/* Notes the name of an entity of the listing (NULL: its id, as
+ * gen_entity_add names it). 0 or -ENOMEM. */
+int gen_entity_names_note(gen_entity_names_t *names, const char *id,
+                          const char *name);
+/* Renames each entity of set whose name is not one series name to
+ * "<name>-<id>" (distinct, and the same on every agent). Returns how many,
+ * or -ENOMEM (names renamed so far stay). */
+ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
+                               gen_entity_set_t *set);
+void gen_entity_names_free(gen_entity_names_t *names);
+
 /* Reads a whole paged listing into set (which is emptied first), keeping
- * the entities that pass filter and the org's shard (filter may be NULL).
- * Returns 0 or a negative gen_http code with the reason in err. */
+ * the entities that pass filter and the org's shard (filter may be NULL),
+ * with names made one series name each (gen_entity_names_t). Returns 0 or
+ * a negative gen_http code with the reason in err. */
 int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);

@@ -195,6 +195,7 @@ typedef struct {
   gp_instance_t *inst;
   const gen_entity_filter_t *filter;
   gp_list_t fresh;
+  gen_entity_names_t names; /* of every entity listed (gen_entity.h) */
   bool edges;
   size_t skipped;
 } gp_listing_t;
@@ -220,6 +221,8 @@ static int gp_take(json_object *entity, void *ud) {
     id = t.id, name = t.name;
     st = (gp_state_t){t.connected, t.in_service, t.enabled};
   }
+  if (gen_entity_names_note(&l->names, id, name) != 0)
+    return -ENOMEM;
   if (!gen_entity_selected(l->filter, l->inst->client->org, id, name, NULL))
     return 0;
   ssize_t i = gen_entity_add(&l->fresh.set, id, name, NULL);
@@ -258,6 +261,9 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   inst->polls[f]++;
   int status = gen_http_get_pages(inst->client->http, path, GEN_PF_PAGE_SIZE,
                                   GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
+  if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
+    status = -ENOMEM;
+  gen_entity_names_free(&l.names);
   if (status == -ENOMEM)
     snprintf(err, sizeof(err), "out of memory");
   if (status != 0) {

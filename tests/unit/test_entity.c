@@ -7,6 +7,8 @@
 
 #include "collectd/core/testing.h"
 
+#include <string.h>
+
 DEF_TEST(set_add_find_same) {
   gen_entity_set_t a = {0}, b = {0};
   EXPECT_EQ_INT(0, gen_entity_add(&a, "q-1", "Sales", "div-1"));
@@ -123,11 +125,78 @@ DEF_TEST(batches) {
   return 0;
 }
 
+/* Names that would be one series for two entities, or one of the plugins'
+ * own series, become "<name>-<id>"; every entity listed counts, selected
+ * or not (another agent's share, a name filter). */
+DEF_TEST(names_one_series_each) {
+  static const struct {
+    const char *id, *name;
+    bool selected;
+  } listed[] = {
+      {"q1", "Sales EN", true}, {"q2", "Sales/EN", true}, /* both Sales_EN */
+      {"q3", "Support", true},  {"q4", "self", true},
+      {"q5", "Billing", false}, {"q6", "Billing", true},
+      {"q7", "Self", true}, /* not the plugins' "self" */
+      {"q8", NULL, true},   /* named by its id */
+      {"q9", "org", true},
+  };
+  gen_entity_names_t names = {0};
+  gen_entity_set_t set = {0};
+  for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
+    EXPECT_EQ_INT(0,
+                  gen_entity_names_note(&names, listed[i].id, listed[i].name));
+    if (listed[i].selected)
+      OK(gen_entity_add(&set, listed[i].id, listed[i].name, NULL) >= 0);
+  }
+  EXPECT_EQ_INT(5, gen_entity_names_apply(&names, &set));
+  EXPECT_EQ_STR("Sales EN-q1", set.items[0].name);
+  EXPECT_EQ_STR("Sales/EN-q2", set.items[1].name);
+  EXPECT_EQ_STR("Support", set.items[2].name);
+  EXPECT_EQ_STR("self-q4", set.items[3].name);
+  EXPECT_EQ_STR("Billing-q6", set.items[4].name);
+  EXPECT_EQ_STR("Self", set.items[5].name);
+  EXPECT_EQ_STR("q8", set.items[6].name);
+  EXPECT_EQ_STR("org-q9", set.items[7].name);
+  gen_entity_set_free(&set);
+  gen_entity_names_free(&names);
+
+  /* Names cut to collectd's 128 bytes: equal in the first 127 collide. */
+  char a[200], b[200];
+  memset(a, 'x', 150);
+  a[150] = '\0';
+  memcpy(b, a, sizeof(a));
+  b[140] = 'y';
+  EXPECT_EQ_INT(0, gen_entity_names_note(&names, "f1", a));
+  EXPECT_EQ_INT(0, gen_entity_names_note(&names, "f2", b));
+  gen_entity_add(&set, "f1", a, NULL);
+  gen_entity_add(&set, "f2", b, NULL);
+  EXPECT_EQ_INT(2, gen_entity_names_apply(&names, &set));
+  /* the ids survive the cut: two series again */
+  EXPECT_EQ_INT(127, strlen(set.items[0].name));
+  OK(strcmp(set.items[0].name + 124, "-f1") == 0);
+  OK(strcmp(set.items[1].name + 124, "-f2") == 0);
+  /* a name cut inside a UTF-8 character loses the whole character */
+  gen_entity_set_free(&set);
+  gen_entity_names_free(&names);
+  memset(a, 'x', 123);
+  memcpy(a + 123, "\xc3\xa9\xc3\xa9", 5); /* "éé": bytes 123-126 */
+  EXPECT_EQ_INT(0, gen_entity_names_note(&names, "f1", a));
+  EXPECT_EQ_INT(0, gen_entity_names_note(&names, "f2", a));
+  gen_entity_add(&set, "f1", a, NULL);
+  EXPECT_EQ_INT(1, gen_entity_names_apply(&names, &set));
+  EXPECT_EQ_INT(126, strlen(set.items[0].name));
+  OK(strcmp(set.items[0].name + 123, "-f1") == 0);
+  gen_entity_set_free(&set);
+  gen_entity_names_free(&names);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(set_add_find_same);
   RUN_TEST(label_by_name_or_id);
   RUN_TEST(replace_when_listed);
   RUN_TEST(topics_of_a_set);
   RUN_TEST(batches);
+  RUN_TEST(names_one_series_each);
   END_TEST;
 }
