@@ -498,7 +498,7 @@ def start_subscribed(cd, args, proxy, replay):
     raise RuntimeError("collectd did not subscribe: " + cd.log_text()[-2000:])
 
 
-def run_collectd(kind, args, sim, proxy, replay, expected):
+def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
     replay.reset()
     prom_port = free_port() if kind == "prometheus" else None
     stock = ("logfile", "csv", "unixsock", "match_regex") + (
@@ -508,6 +508,8 @@ def run_collectd(kind, args, sim, proxy, replay, expected):
     org = bench_org(sim, proxy)
     conf = (f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
             f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n")
+    if write_threads is not None:
+        conf = f"WriteThreads {write_threads}\n" + conf
     if prom_port:
         conf += ("LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
                  f'  Port "{prom_port}"\n</Plugin>\n')
@@ -521,7 +523,8 @@ def run_collectd(kind, args, sim, proxy, replay, expected):
                  '    <Target "write">\n      Plugin "csv"\n    </Target>\n'
                  '    Target "stop"\n  </Rule>\n  Target "stop"\n</Chain>\n')
     cd.write_conf(conf, args.interval)
-    res = {"consumer": f"collectd ({'write_prometheus' if prom_port else 'no write'})"}
+    res = {"consumer": f"collectd ({'write_prometheus' if prom_port else 'no write'}"
+                       + (f", {write_threads} wthr" if write_threads is not None else "") + ")"}
     try:
         start_subscribed(cd, args, proxy, replay)
         wait_quiet(cd.proc.pid)
@@ -677,7 +680,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--consumers", default="collectd,collectd-prom,node,python",
-                    help="comma list of collectd, collectd-prom, node, python")
+                    help="comma list of collectd, collectd-prom, node, python; "
+                    "collectd-wtN and collectd-prom-wtN: the same with WriteThreads N "
+                    "(collectd's default is 5)")
     ap.add_argument("--file", default=None, help="keep the message file here")
     ap.add_argument("--latency", action="store_true",
                     help="also measure send-to-write_http latency (issue #16 item 2)")
@@ -735,6 +740,12 @@ def main():
                         res = run_collectd("none", args, sim, proxy, replay, expected)
                     elif c == "collectd-prom":
                         res = run_collectd("prometheus", args, sim, proxy, replay, expected)
+                    elif c.startswith("collectd-wt"):  # collectd-wt1: WriteThreads 1
+                        res = run_collectd("none", args, sim, proxy, replay, expected,
+                                           int(c[len("collectd-wt"):]))
+                    elif c.startswith("collectd-prom-wt"):
+                        res = run_collectd("prometheus", args, sim, proxy, replay, expected,
+                                           int(c[len("collectd-prom-wt"):]))
                     elif c == "node":
                         res = run_peer("node (ws + JSON.parse)",
                                        [args.node, os.path.join(PEERS, "consumer.js")],
