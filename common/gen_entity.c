@@ -179,10 +179,10 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
     /* The id must survive collectd's cut (sanitising never lengthens):
      * the name gives way, cut on a UTF-8 character boundary. */
     const char *base = e->name != NULL ? e->name : "";
-    size_t room = SERIES_NAME_SIZE - 2 - strlen(e->id);
+    size_t id_len = strlen(e->id);
+    size_t room =
+        id_len < SERIES_NAME_SIZE - 2 ? SERIES_NAME_SIZE - 2 - id_len : 0;
     size_t n = strlen(base);
-    if (strlen(e->id) > SERIES_NAME_SIZE - 2)
-      room = 0;
     if (n > room) {
       n = room;
       while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)

@@ -14,8 +14,9 @@ each writing to its own receiver (issue #16, item 6).
   queues get no value from anyone, the other three keep theirs (no queue
   moves to another shard) and still equal the truth.
 
-At QUEUES queues (400: the time budget of the suite); the figures at
-20,000 queues are bench/README.md's ("Beyond one agent")."""
+At QUEUES queues (400: the time budget of the suite); `make bench-shards`
+runs it larger and bench/README.md ("Beyond one agent") has the figures it
+printed."""
 import math
 import os
 import signal
@@ -30,8 +31,13 @@ from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = int(os.environ.get("GEN_E2E_SHARD_QUEUES", "400"))
+# collectd's Interval of each agent: every value is dispatched again once an
+# interval, and the test's receivers (one Python process) take about 50,000
+# values a second; make bench-shards runs 20,000 queues at 60 s.
+INTERVAL = int(os.environ.get("GEN_E2E_SHARD_INTERVAL", "5"))
 SHARDS = 4
 OBS_QUERY = "POST /api/v2/analytics/queues/observations/query"
+LISTING = "GET /api/v2/routing/queues"
 
 
 class Merged:
@@ -86,6 +92,17 @@ class Shards:
         return t
 
 
+def process_figures(pid):
+    """(CPU seconds so far, peak RSS MiB) of a process, for the figures the
+    test prints (bench/README.md); never asserted."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return cpu, hwm / 1024
+
+
 def queues_of(rx):
     return {k[2] for k in rx.snapshot() if k[1] == PLUGIN and k[2] not in ("self", "org")}
 
@@ -107,11 +124,12 @@ class ShardTest(unittest.TestCase):
             block = block.replace(f'ClientId "{cls.sim.info["client_id"]}"',
                                   f'ClientId "{cid}"').replace(
                 f'ClientSecret "{cls.sim.info["client_secret"]}"', f'ClientSecret "{secret}"')
-            cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
+            cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval {INTERVAL}\n</LoadPlugin>\n"
                           f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
                           stock=("logfile", "csv", "write_http"))
             cls.rx.append(rx)
             cls.cd.append(cd)
+        started = time.monotonic()
         for cd in cls.cd:
             cd.start()
         ok = wait_for(lambda: all((rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1
@@ -122,6 +140,7 @@ class ShardTest(unittest.TestCase):
         if not ok:
             raise AssertionError("the agents did not baseline their shares:\n"
                                  + "\n".join(cd.log_text()[-1500:] for cd in cls.cd))
+        cls.baselined_s = time.monotonic() - started
 
     @classmethod
     def tearDownClass(cls):
@@ -144,15 +163,19 @@ class ShardTest(unittest.TestCase):
         print(f"# {QUEUES} queues over {SHARDS} agents: "
               + ", ".join(str(len(o)) for o in owned)
               + f"; one agent alone: {math.ceil(QUEUES / 100)} observation queries, "
-              f"{math.ceil(QUEUES / 1000)} channel(s)")
-        for (cid, _), rx, own in zip(self.clients, self.rx, owned):
+              f"{math.ceil(QUEUES / 1000)} channel(s); every share's first values in "
+              f"{self.baselined_s:.1f} s")
+        for (cid, _), rx, own, cd in zip(self.clients, self.rx, owned, self.cd):
             self.assertEqual(rx.get(PLUGIN, "self", "queues"), len(own))
             # a share, not the whole org: sharding by a hash of the id
             self.assertLess(len(own), QUEUES / 2)
             mine = st["by_client"][cid]["requests"]
+            cpu, hwm = process_figures(cd.proc.pid)
             print(f"#   {cid}: {len(own)} queues, {mine.get(OBS_QUERY, 0)} observation "
-                  f"queries, channels {st['channels_by_client'][cid]}, "
-                  f"{st['by_client'][cid]['ws_messages_sent']} messages")
+                  f"queries, {mine.get(LISTING, 0)} listing GETs, channels "
+                  f"{st['channels_by_client'][cid]}, "
+                  f"{st['by_client'][cid]['ws_messages_sent']} messages; collectd "
+                  f"{cpu:.1f} CPU s, peak RSS {hwm:.0f} MiB")
             self.assertEqual(mine.get(OBS_QUERY, 0), math.ceil(len(own) / 100))
             self.assertEqual(st["channels_by_client"][cid],
                              {"channels": math.ceil(len(own) / 1000), "topics": len(own)})
@@ -166,7 +189,7 @@ class ShardTest(unittest.TestCase):
         self.cd[down].proc.wait()
         killed_at = time.time()
         posts = [rx.posts for rx in self.rx]
-        time.sleep(8)  # longer than the interval: every live agent re-dispatched
+        time.sleep(INTERVAL + 3)  # every live agent re-dispatched
         self.assertEqual(self.rx[down].posts, posts[down], "a dead agent wrote")
         for k, rx in enumerate(self.rx):
             if k != down:
