@@ -1023,6 +1023,80 @@ DEF_TEST(extended_lengths) {
   return 0;
 }
 
+/* Whole text frames are read from the receive buffer, the others through
+ * wslay: the two take turns without losing a byte or a message. 65532
+ * bytes is the largest frame the 64 KiB buffer holds whole (4-byte
+ * header); 65533 goes through wslay. */
+DEF_TEST(direct_and_wslay_frames_interleave) {
+  static const size_t sizes[] = {65532, 65533, 3, 65532};
+  mem_io_t m;
+  mem_with_handshake(&m);
+  m.rchunk = 7000; /* frames straddle reads */
+  char *payload = malloc(65533);
+  for (size_t i = 0; i < 65533; i++)
+    payload[i] = 'a' + (char)(i % 26);
+  push_text(&m, "one");
+  push_frame(&m, OP_TEXT, "frag", 4); /* wslay holds a message... */
+  push_frame(&m, FIN | OP_PING, "p", 1);
+  push_frame(&m, FIN | OP_CONT, "ment", 4); /* ...until its last fragment */
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(sizes); i++)
+    push_frame(&m, FIN | OP_TEXT, payload, sizes[i]);
+  push_text(&m, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e"); /* 2-4 bytes */
+  free(payload);
+  size_t reply_len = request_end(m.in, m.in_len);
+  rec_t r = {0};
+  gen_ws_t *ws = open_ws(&m, &r, 0);
+  CHECK_NOT_NULL(ws);
+  for (int i = 0; i < 100 && r.n < 7; i++)
+    EXPECT_EQ_INT(0, gen_ws_poll(ws, 0));
+  EXPECT_EQ_INT(7, r.n);
+  EXPECT_EQ_STR("one", r.msg[0]);
+  EXPECT_EQ_STR("fragment", r.msg[1]);
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(sizes); i++) {
+    EXPECT_EQ_INT(sizes[i], r.len[2 + i]);
+    OK(check_pattern(r.msg[2 + i], r.len[2 + i], sizes[i]));
+  }
+  EXPECT_EQ_STR("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e", r.msg[6]);
+  EXPECT_EQ_UINT64(7, gen_ws_messages_received(ws));
+  EXPECT_EQ_UINT64(m.in_len - reply_len, gen_ws_bytes_received(ws));
+  cframe_t f; /* the ping inside the fragmented message was answered */
+  OK(client_frame(&m, 0, &f));
+  EXPECT_EQ_INT(OP_PONG, f.opcode);
+  free(f.payload);
+  gen_ws_free(ws);
+  rec_free(&r);
+  mem_free(&m);
+  return 0;
+}
+
+/* UTF-8 that only a strict check refuses closes with 1007 on either path:
+ * an overlong '/', a surrogate, past U+10FFFF, and a truncated sequence. */
+DEF_TEST(strict_utf8_on_the_direct_path) {
+  static const char *bad[] = {"a\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                              "ab\xe2\x82"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    mem_io_t m;
+    mem_with_handshake(&m);
+    push_text(&m, "ok");
+    push_text(&m, bad[i]);
+    push_text(&m, "after");
+    rec_t r = {0};
+    gen_ws_t *ws = open_ws(&m, &r, 0);
+    CHECK_NOT_NULL(ws);
+    printf("# case %zu\n", i);
+    EXPECT_EQ_INT(GEN_WS_ERR_PROTO, gen_ws_poll(ws, 0));
+    EXPECT_EQ_INT(1, r.n);
+    cframe_t f;
+    OK(client_frame(&m, 0, &f));
+    EXPECT_EQ_INT(1007, close_payload_code(&f));
+    free(f.payload);
+    gen_ws_free(ws);
+    rec_free(&r);
+    mem_free(&m);
+  }
+  return 0;
+}
+
 DEF_TEST(binary_message_dropped) {
   mem_io_t m;
   mem_with_handshake(&m);
@@ -1717,6 +1791,8 @@ int main(void) {
   RUN_TEST(frames_one_byte_reads);
   RUN_TEST(fragmented_text);
   RUN_TEST(ping_between_fragments);
+  RUN_TEST(direct_and_wslay_frames_interleave);
+  RUN_TEST(strict_utf8_on_the_direct_path);
   RUN_TEST(masking);
   RUN_TEST(masked_server_frame_rejected);
   RUN_TEST(protocol_errors);
