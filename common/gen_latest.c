@@ -2,13 +2,14 @@
 /*
  * collectd-genesys: values dispatched without being written out of order.
  *
- * "Dispatched less than hold ago" is answered by two hash sets of series
- * (64-bit FNV-1a of the identity) with their last dispatch time: the
- * current window and the one before, swapped every hold, so that nothing
- * needs pruning and a series is found for at least hold after it left. Held
- * values (a change within hold of the series' last dispatch: few in
- * practice, all of them in a replay faster than hold) are found by hash
- * and released in time order from a heap: every operation is O(log n).
+ * One open-addressing table keyed by the series' 64-bit FNV-1a hash holds
+ * each series' last dispatch time and, when a value of it is held, where:
+ * one lookup per value (three tables before: a tenth of the daemon's CPU
+ * in a replay). Series not dispatched within hold are dropped whenever the
+ * table would grow, so it stays as large as the series that changed within
+ * hold. Held values (a change within hold of the series' last dispatch:
+ * few in practice, all of them in a replay faster than hold) are released
+ * in time order from a heap: every operation is O(log n).
  */
 #include "gen_latest.h"
 #include "gen_buf.h"
@@ -19,13 +20,14 @@
 
 typedef struct {
   uint64_t hash; /* 0 = empty slot */
-  cdtime_t at;
-} slot_t;
+  cdtime_t at;   /* the series' last dispatch; 0 = none remembered */
+  size_t held;   /* index + 1 of its held value; 0 = none */
+} entry_t;
 
 typedef struct {
-  slot_t *slots;
+  entry_t *slots;
   size_t cap, count; /* cap a power of 2 */
-} set_t;
+} table_t;
 
 /* The five names of a held series, unsanitised (gen_dispatch sanitises),
  * in one allocation of their own size: "host\0plugin\0pi\0type\0ti\0".
@@ -72,13 +74,11 @@ typedef struct {
 
 struct gen_latest_s {
   cdtime_t hold;
-  set_t cur, prev;
-  cdtime_t window_start;
+  table_t seen;
   held_t *held; /* slots; free ones are chained through free_next */
   size_t *free_next, free_head, cap_held;
   size_t n_held;
-  set_t held_by_hash; /* hash -> index + 1 (in slot_t.at) */
-  due_t *heap;        /* min-heap by release, n_held long */
+  due_t *heap; /* min-heap by release, n_held long */
   uint64_t held_total;
   cdtime_t bulk_at; /* of the last full re-dispatch (gen_latest_bulk_done) */
 };
@@ -88,57 +88,60 @@ static uint64_t series_hash(const gen_ident_t *id) {
                          id->type_instance);
 }
 
-static slot_t *set_slot(const set_t *s, uint64_t hash) {
-  if (s->cap == 0)
+/* The slot of hash: its entry, or the empty slot where it would go. */
+static entry_t *table_slot(const table_t *t, uint64_t hash) {
+  if (t->cap == 0)
     return NULL;
-  for (size_t i = hash & (s->cap - 1);; i = (i + 1) & (s->cap - 1))
-    if (s->slots[i].hash == hash || s->slots[i].hash == 0)
-      return &s->slots[i];
+  for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+    if (t->slots[i].hash == hash || t->slots[i].hash == 0)
+      return &t->slots[i];
 }
 
-static int set_grow(set_t *s) {
-  size_t cap = s->cap ? s->cap * 2 : 1024;
-  slot_t *slots = calloc(cap, sizeof(*slots));
+/* Makes room for one more entry: drops the series neither held nor
+ * dispatched within hold, and doubles the table only if that is not
+ * enough. Entry pointers are invalid afterwards. */
+static int table_make_room(gen_latest_t *l, cdtime_t now) {
+  table_t *t = &l->seen;
+  if ((t->count + 1) * 2 <= t->cap)
+    return 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < t->cap; i++) {
+    const entry_t *e = &t->slots[i];
+    if (e->hash != 0 &&
+        (e->held != 0 || (now >= e->at && now - e->at < l->hold)))
+      kept++;
+  }
+  size_t cap = t->cap ? t->cap : 1024;
+  while ((kept + 1) * 4 > cap) /* room for as many again before the next */
+    cap *= 2;
+  entry_t *slots = calloc(cap, sizeof(*slots));
   if (slots == NULL)
     return -ENOMEM;
-  set_t grown = {.slots = slots, .cap = cap, .count = s->count};
-  for (size_t i = 0; i < s->cap; i++)
-    if (s->slots[i].hash != 0)
-      *set_slot(&grown, s->slots[i].hash) = s->slots[i];
-  free(s->slots);
-  *s = grown;
+  table_t fresh = {.slots = slots, .cap = cap, .count = kept};
+  for (size_t i = 0; i < t->cap; i++) {
+    const entry_t *e = &t->slots[i];
+    if (e->hash != 0 &&
+        (e->held != 0 || (now >= e->at && now - e->at < l->hold)))
+      *table_slot(&fresh, e->hash) = *e;
+  }
+  free(t->slots);
+  *t = fresh;
   return 0;
 }
 
-static int set_put(set_t *s, uint64_t hash, cdtime_t at) {
-  if ((s->count + 1) * 2 > s->cap && set_grow(s) != 0)
-    return -ENOMEM;
-  slot_t *slot = set_slot(s, hash);
-  if (slot->hash == 0) {
-    slot->hash = hash;
-    s->count++;
+/* hash's entry, added if it has none; NULL when out of memory. */
+static entry_t *table_add(gen_latest_t *l, uint64_t hash, cdtime_t now) {
+  entry_t *e = table_slot(&l->seen, hash);
+  if (e != NULL && e->hash == hash)
+    return e;
+  if (table_make_room(l, now) != 0)
+    return NULL;
+  e = table_slot(&l->seen, hash);
+  if (e->hash == 0) {
+    *e = (entry_t){.hash = hash};
+    l->seen.count++;
   }
-  slot->at = at;
-  return 0;
-}
-
-/* Removes hash (linear probing: later entries of its run shift back). */
-static void set_del(set_t *s, uint64_t hash) {
-  slot_t *slot = set_slot(s, hash);
-  if (slot == NULL || slot->hash != hash)
-    return;
-  size_t mask = s->cap - 1, i = (size_t)(slot - s->slots);
-  for (size_t j = (i + 1) & mask; s->slots[j].hash != 0; j = (j + 1) & mask) {
-    size_t home = s->slots[j].hash & mask;
-    /* j's entry may move to i if its home is not in (i, j] (cyclically) */
-    bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (!between) {
-      s->slots[i] = s->slots[j];
-      i = j;
-    }
-  }
-  s->slots[i] = (slot_t){0};
-  s->count--;
+  return e;
 }
 
 static void heap_swap(due_t *h, size_t a, size_t b) {
@@ -184,55 +187,22 @@ gen_latest_t *gen_latest_new(cdtime_t hold) {
 void gen_latest_free(gen_latest_t *l) {
   if (l == NULL)
     return;
-  free(l->cur.slots);
-  free(l->prev.slots);
+  free(l->seen.slots);
   for (size_t i = 0; i < l->cap_held; i++)
     free(l->held[i].names);
   free(l->held);
   free(l->free_next);
-  free(l->held_by_hash.slots);
   free(l->heap);
   free(l);
 }
 
-/* Empties a set for a new window; one much bigger than its last window
- * needed (a burst) is given back, so that lookups stay in cache. */
-static void set_clear(set_t *s) {
-  if (s->cap > 1024 && s->count * 8 < s->cap) {
-    free(s->slots);
-    *s = (set_t){0};
-    return;
-  }
-  if (s->slots != NULL)
-    memset(s->slots, 0, s->cap * sizeof(*s->slots));
-  s->count = 0;
-}
-
-/* The last dispatch of a series within the two windows, or 0. */
-static cdtime_t last_left(gen_latest_t *l, uint64_t hash, cdtime_t now) {
-  if (now - l->window_start >= l->hold || now < l->window_start) {
-    /* a new window: the current one becomes the previous, unless it is
-     * older than hold too */
-    bool both = now - l->window_start >= 2 * l->hold || now < l->window_start;
-    set_t old = l->prev;
-    l->prev = l->cur;
-    l->cur = old;
-    set_clear(&l->cur);
-    if (both)
-      set_clear(&l->prev);
-    l->window_start = now;
-  }
-  slot_t *slot = set_slot(&l->cur, hash);
-  if (slot != NULL && slot->hash == hash)
-    return slot->at;
-  slot = set_slot(&l->prev, hash);
-  return slot != NULL && slot->hash == hash ? slot->at : 0;
-}
-
-static int send_now(gen_latest_t *l, const gen_ident_t *id, uint64_t hash,
-                    bool derive, double value, cdtime_t time, cdtime_t interval,
+/* Dispatches now and remembers when (entry NULL: out of memory, merely
+ * not held next time). */
+static int send_now(entry_t *e, const gen_ident_t *id, bool derive,
+                    double value, cdtime_t time, cdtime_t interval,
                     cdtime_t now) {
-  set_put(&l->cur, hash, now); /* out of memory: merely not held next time */
+  if (e != NULL)
+    e->at = now;
   return gen_dispatch_number(id, derive, value, time, interval);
 }
 
@@ -240,7 +210,11 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
   while (l->n_held > 0 && (all || l->heap[0].release <= now)) {
     due_t d = heap_pop(l);
     held_t *h = &l->held[d.index];
-    set_del(&l->held_by_hash, h->hash);
+    entry_t *e = table_slot(&l->seen, h->hash); /* kept while held */
+    if (e != NULL && e->hash == h->hash)
+      e->held = 0;
+    else
+      e = NULL;
     l->free_next[d.index] = l->free_head;
     l->free_head = d.index + 1;
     gen_ident_t id = {.host = h->names,
@@ -248,7 +222,7 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
                       .plugin_instance = h->names + h->at[1],
                       .type = h->names + h->at[2],
                       .type_instance = h->names + h->at[3]};
-    send_now(l, &id, h->hash, h->derive, h->value, h->time, h->interval, now);
+    send_now(e, &id, h->derive, h->value, h->time, h->interval, now);
     free(h->names);
     h->names = NULL;
   }
@@ -286,34 +260,38 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   if (l->n_held > 0)
     gen_latest_flush(l, now, false);
   uint64_t hash = series_hash(id);
-  slot_t *found = l->n_held > 0 ? set_slot(&l->held_by_hash, hash) : NULL;
-  if (found != NULL && found->hash == hash) {
+  entry_t *e = table_slot(&l->seen, hash);
+  if (e != NULL && e->hash != hash)
+    e = NULL;
+  if (e != NULL && e->held != 0) {
     /* the newer value replaces the held one */
-    held_t *h = &l->held[found->at - 1];
+    held_t *h = &l->held[e->held - 1];
     h->value = value;
     h->time = time;
     h->interval = interval;
     l->held_total++;
     return 0;
   }
-  cdtime_t last = last_left(l, hash, now);
+  cdtime_t last = e != NULL ? e->at : 0;
   if (!bulk && l->bulk_at > last)
     last = l->bulk_at;
   if (last == 0 || now - last >= l->hold || now < last) {
     if (bulk) /* remembered all at once by gen_latest_bulk_done() */
       return gen_dispatch_number(id, derive, value, time, interval);
-    return send_now(l, id, hash, derive, value, time, interval, now);
+    return send_now(e != NULL ? e : table_add(l, hash, now), id, derive, value,
+                    time, interval, now);
+  }
+  if (e == NULL && (e = table_add(l, hash, now)) == NULL) {
+    send_now(NULL, id, derive, value, time, interval, now);
+    return -ENOMEM;
   }
   ssize_t index = held_slot(l);
-  if (index < 0 || held_names_set(&l->held[index], id) != 0 ||
-      set_put(&l->held_by_hash, hash, (cdtime_t)index + 1) != 0) {
+  if (index < 0 || held_names_set(&l->held[index], id) != 0) {
     if (index >= 0) {
-      free(l->held[index].names);
-      l->held[index].names = NULL;
       l->free_next[index] = l->free_head;
       l->free_head = (size_t)index + 1;
     }
-    send_now(l, id, hash, derive, value, time, interval, now);
+    send_now(e, id, derive, value, time, interval, now);
     return -ENOMEM;
   }
   held_t *h = &l->held[index];
@@ -322,6 +300,7 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   h->value = value;
   h->time = time;
   h->interval = interval;
+  e->held = (size_t)index + 1;
   l->n_held++;
   heap_push(l, (due_t){.release = last + l->hold, .index = (size_t)index});
   l->held_total++;
@@ -342,3 +321,4 @@ void gen_latest_bulk_done(gen_latest_t *l, cdtime_t at) { l->bulk_at = at; }
 
 size_t gen_latest_pending(const gen_latest_t *l) { return l->n_held; }
 uint64_t gen_latest_held_total(const gen_latest_t *l) { return l->held_total; }
+size_t gen_latest_tracked(const gen_latest_t *l) { return l->seen.count; }

@@ -61,5 +61,8 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all);
 /* Values held now, and held since creation (for self-metrics and tests). */
 size_t gen_latest_pending(const gen_latest_t *l);
 uint64_t gen_latest_held_total(const gen_latest_t *l);
+/* Series remembered now (dispatched within the hold, or more recently
+ * than the table's last clean-up). */
+size_t gen_latest_tracked(const gen_latest_t *l);
 
 #endif /* GEN_LATEST_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of gen_latest: a series dispatched again within the hold is
  * held, only its newest value leaves when the hold ends, other series are
- * never held, and a series is remembered across the window swaps for at
- * least the hold. */
+ * never held, a series is remembered for at least the hold, and the table
+ * keeps only the series that changed within the hold. */
 #include "plugin_mock.h"
 
 #include "gen_latest.h"
@@ -72,7 +72,7 @@ DEF_TEST(hold_and_release) {
 }
 
 /* Many series in one burst (a periodic re-dispatch): none is held, and
- * each is still known, across a window swap, for the hold. */
+ * each is still known, across the table's growth, for the hold. */
 DEF_TEST(burst_of_series) {
   cdtime_t t0 = TIME_T_TO_CDTIME_T(1700000100);
   gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
@@ -86,8 +86,7 @@ DEF_TEST(burst_of_series) {
   }
   EXPECT_EQ_INT(5000, mock_values_num);
   EXPECT_EQ_INT(0, gen_latest_pending(l));
-  /* 90 ms later, after a swap at the first put past +100 ms of the window:
-   * still remembered. */
+  /* 90 ms later: still remembered. */
   mock_time = t0 + MS_TO_CDTIME_T(90);
   gen_ident_t id = ident("m42");
   gen_latest_put(l, &id, true, 43, mock_time, t0);
@@ -97,6 +96,47 @@ DEF_TEST(burst_of_series) {
   gen_latest_put(l, &other, true, 44, mock_time, t0); /* released m42 */
   EXPECT_EQ_INT(0, gen_latest_pending(l));
   EXPECT_EQ_INT(5002, mock_values_num);
+  gen_latest_free(l);
+  mock_time = 0;
+  return 0;
+}
+
+/* Series come and go (queues renamed, flows retired): the table drops the
+ * ones not dispatched within the hold when it would grow, so it stays as
+ * large as one burst, and a value held across that still leaves. */
+DEF_TEST(table_keeps_recent_series_only) {
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1700000300);
+  gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
+  mock_values_reset();
+  gen_ident_t kept = ident("kept");
+  char name[32];
+  for (int round = 0; round < 40; round++) {
+    mock_time = t0 + TIME_T_TO_CDTIME_T(round);
+    if (round == 39) { /* held across the last round's growth */
+      gen_latest_put(l, &kept, false, 1, mock_time, t0);
+      mock_time += MS_TO_CDTIME_T(1);
+      gen_latest_put(l, &kept, false, 2, mock_time, t0);
+      EXPECT_EQ_INT(1, gen_latest_pending(l));
+    }
+    for (int i = 0; i < 3000; i++) {
+      snprintf(name, sizeof(name), "r%d-s%d", round, i);
+      gen_ident_t id = ident(name);
+      gen_latest_put(l, &id, false, i, mock_time, t0);
+    }
+    /* this round's series and, until the next clean-up, earlier ones:
+     * the table is at most 4 slots a recent series and half full, so 8
+     * series a recent one, never the 120,000 seen in all */
+    OK(gen_latest_tracked(l) >= 3000);
+    OK(gen_latest_tracked(l) <= 8 * (3000 + 1));
+  }
+  EXPECT_EQ_INT(1, gen_latest_pending(l));
+  mock_time += MS_TO_CDTIME_T(100);
+  gen_latest_flush(l, mock_time, false);
+  EXPECT_EQ_INT(0, gen_latest_pending(l));
+  mock_value_t *v = mock_find("q1", "waiting", "kept");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(2, v->value.gauge);
+  EXPECT_EQ_INT(2, sent("kept"));
   gen_latest_free(l);
   mock_time = 0;
   return 0;
@@ -146,6 +186,7 @@ int main(void) {
   mock_log_echo = false;
   RUN_TEST(hold_and_release);
   RUN_TEST(burst_of_series);
+  RUN_TEST(table_keeps_recent_series_only);
   RUN_TEST(held_series_keep_their_names);
   mock_values_reset();
   END_TEST;
