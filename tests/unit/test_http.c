@@ -29,6 +29,8 @@ typedef struct {
 
 static scripted_t script[64];
 static size_t script_len, script_pos;
+/* Bodies arrive through on_body() in pieces, as curl hands them over. */
+static bool through_on_body;
 static seen_t seen[64];
 static size_t seen_len;
 static double slept[64];
@@ -78,7 +80,15 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
     return GEN_HTTP_ERR_TRANSPORT;
   }
   resp->status = r->status;
-  if (r->body) {
+  if (r->body && through_on_body) {
+    http->current = resp;
+    for (size_t off = 0, len = strlen(r->body); off < len; off += 100) {
+      size_t n = len - off < 100 ? len - off : 100;
+      if (on_body((char *)r->body + off, 1, n, http) != n)
+        return GEN_HTTP_ERR_TOO_LARGE;
+    }
+    http->current = NULL;
+  } else if (r->body) {
     resp->body = strdup(r->body);
     resp->body_len = strlen(r->body);
   }
@@ -572,6 +582,50 @@ DEF_TEST(body_kept_up_to_max_response_size) {
   return 0;
 }
 
+/* One JSON answer's buffer serves the next (no large malloc per answer):
+ * a long answer, then a short one read whole and alone; a buffer over
+ * SPARE_MAX is not kept. */
+DEF_TEST(answer_buffer_kept_for_the_next) {
+  fixture_t f;
+  setup(&f);
+  through_on_body = true;
+  static char big[20000], huge[(4 << 20) + 200];
+  size_t n = (size_t)snprintf(big, sizeof(big), "{\"entities\":[");
+  for (int i = 0; i < 1000; i++)
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "%s{\"id\":\"q%d\"}",
+                          i ? "," : "", i);
+  snprintf(big + n, sizeof(big) - n, "]}");
+  push((scripted_t){.status = 200, .body = token_body("tok-spare", 86400)});
+  push((scripted_t){.status = 200, .body = big});
+  push((scripted_t){.status = 200, .body = "{\"id\":\"short\"}"});
+  json_object *doc = NULL;
+  char err[256];
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/a", &doc, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      1000, (int)json_object_array_length(gen_json_get_array(doc, "entities")));
+  json_object_put(doc);
+  char *kept = f.http->spare;
+  CHECK_NOT_NULL(kept);
+  OK(f.http->spare_cap > strlen(big));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/b", &doc, err, sizeof(err)));
+  EXPECT_EQ_STR("short", gen_json_get_string(doc, "id"));
+  EXPECT_EQ_INT(1, json_object_object_length(doc));
+  json_object_put(doc);
+  OK(f.http->spare == kept); /* the same buffer, back again */
+
+  memset(huge, ' ', sizeof(huge) - 1);
+  memcpy(huge, "{\"id\":\"huge\"}", 13);
+  f.org->max_response_size = sizeof(huge);
+  push((scripted_t){.status = 200, .body = huge});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/c", &doc, err, sizeof(err)));
+  EXPECT_EQ_STR("huge", gen_json_get_string(doc, "id"));
+  json_object_put(doc);
+  OK(f.http->spare == NULL); /* over SPARE_MAX: freed, not kept */
+  through_on_body = false;
+  teardown(&f);
+  return 0;
+}
+
 /* Neither the client secret nor an access token appears in any log line,
  * even when the server echoes them back in an error. */
 DEF_TEST(secrets_and_tokens_never_logged) {
@@ -680,6 +734,7 @@ int main(void) {
   RUN_TEST(paging);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
+  RUN_TEST(answer_buffer_kept_for_the_next);
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);
   RUN_TEST(curl_policy);
