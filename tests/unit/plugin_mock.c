@@ -27,6 +27,24 @@ int (*mock_init_cb)(void);
 int (*mock_shutdown_cb)(void);
 
 static pthread_mutex_t mock_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t mock_log_cap, mock_values_cap, mock_held_cap;
+
+/* Room for one more element, doubling: tests dispatch 100,000s of values,
+ * and growing by one is quadratic (hours under ASan, whose realloc always
+ * copies). Answers the array, the old one if realloc failed; there is room
+ * when num < *cap afterwards. */
+static void *mock_grow(void *array, size_t *cap, size_t num, size_t size) {
+  if (num < *cap)
+    return array;
+  size_t want = *cap ? 2 * *cap : 64;
+  void *grown = realloc(array, want * size);
+  if (grown == NULL)
+    return array;
+  *cap = want;
+  return grown;
+}
+#define mock_room(array, cap, num)                                             \
+  ((array) = mock_grow((array), (cap), (num), sizeof(*(array))), (num) < *(cap))
 
 cdtime_t cdtime(void) {
   if (mock_time != 0)
@@ -67,9 +85,7 @@ void plugin_log(int level, const char *format, ...) {
   if (asprintf(&line, "%d %s", level, msg) < 0)
     return;
   pthread_mutex_lock(&mock_lock);
-  char **grown = realloc(mock_log_lines, (mock_log_num + 1) * sizeof(*grown));
-  if (grown != NULL) {
-    mock_log_lines = grown;
+  if (mock_room(mock_log_lines, &mock_log_cap, mock_log_num)) {
     mock_log_lines[mock_log_num++] = line;
     line = NULL;
   }
@@ -95,6 +111,7 @@ void mock_log_reset(void) {
   free(mock_log_lines);
   mock_log_lines = NULL;
   mock_log_num = 0;
+  mock_log_cap = 0;
   pthread_mutex_unlock(&mock_lock);
 }
 
@@ -153,6 +170,7 @@ void mock_writes_release(void) {
   __typeof__(mock_held) held = mock_held;
   mock_held = NULL;
   mock_held_num = 0;
+  mock_held_cap = 0;
   pthread_mutex_unlock(&mock_lock);
   for (size_t i = 0; i < n; i++) {
     held[i].vl.values = &held[i].value;
@@ -169,13 +187,10 @@ int plugin_dispatch_values(value_list_t const *vl) {
   cdtime_t time = vl->time != 0 ? vl->time : cdtime();
   cdtime_t interval = vl->interval != 0 ? vl->interval : plugin_get_interval();
   pthread_mutex_lock(&mock_lock);
-  mock_value_t *grown =
-      realloc(mock_values, (mock_values_num + 1) * sizeof(*grown));
-  if (grown == NULL) {
+  if (!mock_room(mock_values, &mock_values_cap, mock_values_num)) {
     pthread_mutex_unlock(&mock_lock);
     return ENOMEM;
   }
-  mock_values = grown;
   mock_value_t *v = &mock_values[mock_values_num++];
   memset(v, 0, sizeof(*v));
   sstrncpy(v->host, vl->host[0] ? vl->host : hostname_g, sizeof(v->host));
@@ -200,15 +215,13 @@ int plugin_dispatch_values(value_list_t const *vl) {
     return 0;
   }
   if (mock_writes_held) {
-    __typeof__(mock_held) more =
-        realloc(mock_held, (mock_held_num + 1) * sizeof(*more));
-    if (more != NULL) {
-      mock_held = more;
+    bool room = mock_room(mock_held, &mock_held_cap, mock_held_num);
+    if (room) {
       mock_held[mock_held_num].vl = written;
       mock_held[mock_held_num++].value = vl->values[0];
     }
     pthread_mutex_unlock(&mock_lock);
-    return more != NULL ? 0 : ENOMEM;
+    return room ? 0 : ENOMEM;
   }
   pthread_mutex_unlock(&mock_lock);
   for (size_t i = 0; i < writers; i++)
@@ -235,6 +248,7 @@ void mock_values_reset(void) {
   free(mock_values);
   mock_values = NULL;
   mock_values_num = 0;
+  mock_values_cap = 0;
 }
 
 char *sstrncpy(char *dest, const char *src, size_t n) {
