@@ -483,3 +483,7 @@ int gen_conv_read_token(gen_conv_reader_t *r, gen_conv_token_t t,
   r->seen[r->depth] |= bit;
   return 0;
 }
+
+bool gen_conv_read_ignores_value(const gen_conv_reader_t *r) {
+  return r->status != 0 || r->skip > 0 || r->key == S_IGNORE;
+}

@@ -3,9 +3,10 @@
  * collectd-genesys: the streaming reader of conversation event bodies
  * (v2.routing.queues.{id}.conversations), for gen_conv's tracker.
  *
- * gen_obs tokenises the notification once (yajl) and hands every token of
- * eventBody to this reader, which keeps only what the tracker counts in a
- * fixed gen_conv_snapshot_t: no DOM, no allocation, no second parse.
+ * gen_obs tokenises the notification once (gen_jscan) and hands the tokens
+ * of eventBody to this reader (a value it ignores is passed over unread),
+ * which keeps only what the tracker counts in a fixed gen_conv_snapshot_t:
+ * no DOM, no allocation, no second parse.
  *
  * What is read, as gen_conv's json-c reader did before it:
  * - id (1-63 bytes) and participants[] are required; each participant is an
@@ -89,7 +90,7 @@ typedef struct {
  * (calls, callbacks, chats, emails, messages, cobrowsesessions, videos,
  * screenshares) map to them. */
 
-/* The JSON tokens the reader takes (the yajl callbacks). */
+/* The JSON tokens the reader takes (the scanner's callbacks). */
 typedef enum {
   GEN_CONV_T_NULL = 0,
   GEN_CONV_T_BOOL,
@@ -145,5 +146,8 @@ void gen_conv_read_begin(gen_conv_reader_t *r, gen_conv_snapshot_t *out);
  * event is refused; later tokens are then ignored. */
 int gen_conv_read_token(gen_conv_reader_t *r, gen_conv_token_t t,
                         const unsigned char *s, size_t n);
+/* Right after a key token: whether the reader ignores that key's whole
+ * value (so the tokeniser may pass over it without handing its tokens). */
+bool gen_conv_read_ignores_value(const gen_conv_reader_t *r);
 
 #endif /* GEN_CONV_READ_H */

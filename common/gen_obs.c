@@ -2,18 +2,18 @@
 /*
  * collectd-genesys: the hot-path parser for Notifications API messages.
  *
- * yajl calls back for every token; a small state machine follows the few
- * paths this module reads (topicName, eventBody.group.*, eventBody.message,
- * eventBody.data[].metrics[].{metric,qualifier,stats.{count,
- * calculatedMetricValue}}) and skips everything else by counting nesting.
- * Numbers come as text (yajl_number), so only the numbers we read are
+ * gen_jscan calls back for every token; a small state machine follows the
+ * few paths this module reads (topicName, eventBody.group.*,
+ * eventBody.message, eventBody.data[].metrics[].{metric,qualifier,stats.{
+ * count,calculatedMetricValue}}) and has the scanner pass over the value of
+ * any other key (checked, not called back), unless the conversation reader
+ * reads it. Numbers come as text, so only the numbers we read are
  * converted. See gen_obs.h for the contract.
  */
 #include "gen_obs.h"
 #include "gen_conv_read.h"
+#include "gen_jscan.h"
 #include "gen_utf8.h"
-
-#include <yajl/yajl_parse.h>
 
 #include <errno.h>
 #include <locale.h>
@@ -24,50 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- arena ---------------------------------------------------------------
- * yajl's allocations for one message come from one block owned by the
- * parser. Blocks are bump-allocated behind a small header; free() of the
- * newest block and realloc() of the newest block work in place (yajl's two
- * growing buffers, the string decoder's and the lexer's, are each the newest
- * block while they grow), anything else is a no-op until the next message
- * starts over. What yajl can ask for with an input of len bytes: about 500
- * bytes of handles, a 128-byte state stack (depth <= GEN_OBS_DEPTH_LIMIT),
- * the decode buffer (<= max(2048, 2 * len + 2)), the lexer buffer for a
- * token cut by the end of the input (same bound) and an error string. The
- * arena is grown to ARENA_NEED(len) before yajl runs. A block the arena
- * cannot hold anyway goes to malloc (counted as an arena overflow; the
- * fuzzer treats one as a bug). */
-#define ARENA_ALIGN ((size_t)16)
+/* Decoded strings go to one buffer owned by the parser, at least as long
+ * as the message (a decoded string is never longer than its text). It is
+ * given back after a message when over GEN_OBS_ARENA_KEEP. */
 #define ARENA_INIT ((size_t)16 << 10)
-#define ARENA_NEED(len) (4 * (len) + ((size_t)8 << 10))
-#define NO_LAST ((size_t)-1)
-
-#define HEAP_BLOCK ((size_t)-1)
-
-typedef struct {
-  size_t cap; /* usable bytes after the header; HEAP_BLOCK: malloc'd */
-  size_t req; /* bytes asked for */
-} arena_hdr_t;
-_Static_assert(sizeof(arena_hdr_t) % 16 == 0, "header keeps 16-byte alignment");
-
-/* Under AddressSanitizer the arena is poisoned except for the bytes of live
- * blocks, so that reads and writes past a block, or into a freed one, are
- * reported as they would be with malloc. */
-#if defined(__SANITIZE_ADDRESS__)
-#define GEN_OBS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GEN_OBS_ASAN 1
-#endif
-#endif
-#ifdef GEN_OBS_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(a, n) ASAN_POISON_MEMORY_REGION((a), (n))
-#define UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION((a), (n))
-#else
-#define POISON(a, n) ((void)(a), (void)(n))
-#define UNPOISON(a, n) ((void)(a), (void)(n))
-#endif
 
 /* ---- state machine ---------------------------------------------------- */
 
@@ -171,24 +131,16 @@ typedef struct {
 } obs_error_t;
 
 struct gen_obs_parser_s {
-  yajl_alloc_funcs afs;
-  unsigned flags;
   size_t max_depth;
   locale_t c_locale;
 
-  /* Arena. */
-  unsigned char *arena;
+  unsigned char *arena; /* decoded strings */
   size_t cap;
-  size_t used;
-  size_t last; /* offset of the newest block's header, or NO_LAST */
-  size_t msg_peak;
 
   gen_obs_stats_t stats;
 
   /* Per message. */
-  yajl_handle h;
-  size_t len;
-  bool finishing; /* inside yajl_complete_parse() */
+  gen_jscan_t js;
   gen_obs_msg_t *out;
   size_t depth; /* open containers */
   size_t skip;  /* >0: inside an ignored container, this many levels */
@@ -196,9 +148,7 @@ struct gen_obs_parser_s {
   unsigned char ctx[CTX_MAX];
   uint32_t seen[CTX_MAX]; /* known keys seen per open object, by slot */
   bool topic_seen;
-  bool early;       /* stopped on purpose once the topic was known */
-  bool root_closed; /* the root object's '}' has been read */
-  size_t root_end;  /* offset just past it */
+  bool early; /* stopped on purpose once the topic was known */
   gen_obs_item_t *cur;
   gen_obs_item_t spare; /* scratch item once items[] is full */
   obs_error_t fatal;
@@ -216,130 +166,9 @@ struct gen_obs_parser_s {
   size_t body_level; /* depth of the eventBody object */
 };
 
-/* ---- arena functions ---------------------------------------------------- */
+/* ---- decode buffer ---------------------------------------------------- */
 
-static size_t align_up(size_t n) {
-  return (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-}
-
-static void *heap_block(gen_obs_parser_t *p, size_t sz) {
-  p->stats.arena_overflows++;
-  p->stats.heap_allocs++;
-  arena_hdr_t *h = NULL;
-  if (sz <= SIZE_MAX - sizeof(*h))
-    h = malloc(sizeof(*h) + sz);
-  if (h == NULL) {
-    /* yajl dereferences what its allocator returns without a check, so a
-     * NULL here would crash inside yajl; fail loudly instead. Unreachable
-     * while ARENA_NEED() covers yajl's needs (the fuzzer checks it). */
-    fputs("gen_obs: out of memory in the yajl arena overflow\n", stderr);
-    abort();
-  }
-  h->cap = HEAP_BLOCK;
-  h->req = sz;
-  return h + 1;
-}
-
-/* The header of a block (unpoisoned until put_header()). */
-static arena_hdr_t *get_header(void *ptr) {
-  arena_hdr_t *h = (arena_hdr_t *)ptr - 1;
-  UNPOISON(h, sizeof(*h));
-  return h;
-}
-
-static void put_header(arena_hdr_t *h) {
-  if (h->cap != HEAP_BLOCK)
-    POISON(h, sizeof(*h));
-}
-
-static void *arena_malloc(void *ctx, size_t sz) {
-  gen_obs_parser_t *p = ctx;
-  p->stats.yajl_allocs++;
-  size_t need = align_up(sz);
-  size_t room = p->cap - p->used;
-  if (need >= sz && room >= sizeof(arena_hdr_t) &&
-      room - sizeof(arena_hdr_t) >= need) {
-    arena_hdr_t *h = (arena_hdr_t *)(void *)(p->arena + p->used);
-    UNPOISON(h, sizeof(*h) + sz);
-    h->cap = need;
-    h->req = sz;
-    put_header(h);
-    p->last = p->used;
-    p->used += sizeof(*h) + need;
-    if (p->used > p->msg_peak)
-      p->msg_peak = p->used;
-    return h + 1;
-  }
-  return heap_block(p, sz);
-}
-
-static void arena_free(void *ctx, void *ptr) {
-  gen_obs_parser_t *p = ctx;
-  if (ptr == NULL)
-    return;
-  arena_hdr_t *h = get_header(ptr);
-  if (h->cap == HEAP_BLOCK) {
-    free(h);
-    return;
-  }
-  size_t off = (size_t)((unsigned char *)h - p->arena);
-  if (off == p->last) { /* the newest block: give its room back */
-    p->used = off;
-    p->last = NO_LAST;
-  }
-  POISON(h, sizeof(*h) + h->cap);
-}
-
-static void *arena_realloc(void *ctx, void *ptr, size_t sz) {
-  gen_obs_parser_t *p = ctx;
-  if (ptr == NULL)
-    return arena_malloc(ctx, sz);
-  arena_hdr_t *h = get_header(ptr);
-  if (h->cap == HEAP_BLOCK) {
-    p->stats.heap_allocs++;
-    arena_hdr_t *n = NULL;
-    if (sz <= SIZE_MAX - sizeof(*n))
-      n = realloc(h, sizeof(*n) + sz);
-    if (n == NULL) {
-      fputs("gen_obs: out of memory in the yajl arena overflow\n", stderr);
-      abort();
-    }
-    n->req = sz;
-    return n + 1;
-  }
-  size_t need = align_up(sz);
-  size_t off = (size_t)((unsigned char *)h - p->arena);
-  bool fits = need >= sz && need <= h->cap;
-  if (!fits && need >= sz && off == p->last &&
-      p->cap - off - sizeof(*h) >= need) { /* grow the newest in place */
-    h->cap = need;
-    p->used = off + sizeof(*h) + need;
-    if (p->used > p->msg_peak)
-      p->msg_peak = p->used;
-    fits = true;
-  }
-  if (fits) {
-    UNPOISON(ptr, sz);
-    POISON((unsigned char *)ptr + sz, h->cap - sz);
-    h->req = sz;
-    put_header(h);
-    return ptr;
-  }
-  size_t keep = h->req < sz ? h->req : sz;
-  put_header(h);
-  void *n = arena_malloc(ctx, sz);
-  memcpy(n, ptr, keep);
-  arena_free(ctx, ptr);
-  return n;
-}
-
-static void arena_release(unsigned char *arena, size_t cap) {
-  if (arena != NULL)
-    UNPOISON(arena, cap); /* hand malloc back plain memory */
-  free(arena);
-}
-
-/* Makes the arena at least `need` bytes; 0 or -ENOMEM. */
+/* Makes the buffer at least `need` bytes; 0 or -ENOMEM. */
 static int arena_reserve(gen_obs_parser_t *p, size_t need) {
   if (p->cap >= need)
     return 0;
@@ -350,7 +179,7 @@ static int arena_reserve(gen_obs_parser_t *p, size_t need) {
   if (a == NULL)
     return -ENOMEM;
   p->stats.heap_allocs++;
-  arena_release(p->arena, p->cap);
+  free(p->arena);
   p->arena = a;
   p->cap = cap;
   p->stats.arena_size = cap;
@@ -364,7 +193,7 @@ static void arena_trim(gen_obs_parser_t *p) {
   if (a == NULL)
     return; /* keep the big one */
   p->stats.heap_allocs++;
-  arena_release(p->arena, p->cap);
+  free(p->arena);
   p->arena = a;
   p->cap = ARENA_INIT;
   p->stats.arena_size = ARENA_INIT;
@@ -372,11 +201,8 @@ static void arena_trim(gen_obs_parser_t *p) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-static size_t cur_offset(const gen_obs_parser_t *p) {
-  if (p->finishing || p->h == NULL)
-    return p->len;
-  return yajl_get_bytes_consumed(p->h);
-}
+/* During a callback: just past the token. */
+static size_t cur_offset(const gen_obs_parser_t *p) { return p->js.off; }
 
 __attribute__((format(printf, 4, 0))) static void
 verror(obs_error_t *e, int code, size_t off, const char *fmt, va_list ap) {
@@ -385,7 +211,7 @@ verror(obs_error_t *e, int code, size_t off, const char *fmt, va_list ap) {
   vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
 }
 
-/* Records an error that ends the parse; returns 0 for yajl (cancel). */
+/* Records an error that ends the parse; returns 0 (stop the scan). */
 __attribute__((format(printf, 3, 4))) static int
 fail(gen_obs_parser_t *p, int code, const char *fmt, ...) {
   if (p->fatal.code == 0) {
@@ -550,7 +376,7 @@ static gen_obs_metric_t metric_lookup(const unsigned char *s, size_t n) {
 }
 
 /* For an integer token (no '.', 'e', 'E') returns true and sets *v and
- * *fits (false when outside int64). yajl's lexer has checked the syntax. */
+ * *fits (false when outside int64). The scanner has checked the syntax. */
 static bool int_token(const char *s, size_t n, int64_t *v, bool *fits) {
   size_t i = 0;
   bool neg = false;
@@ -704,7 +530,7 @@ static void end_item(gen_obs_parser_t *p) {
   p->cur = NULL;
 }
 
-/* ---- yajl callbacks ----------------------------------------------------- */
+/* ---- scanner callbacks -------------------------------------------------- */
 
 static unsigned slot_of(const gen_obs_parser_t *p) {
   if (p->depth == 0)
@@ -803,9 +629,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n) {
   return p->skip ? 1 : scalar(p, V_STRING, s, n);
 }
 
+/* The scanner refuses nesting past max_depth before calling back. */
 static int open_container(gen_obs_parser_t *p, int vt) {
-  if (p->depth >= p->max_depth)
-    return fail(p, GEN_OBS_ERR_DEPTH, "nesting deeper than %zu", p->max_depth);
   if (p->skip) {
     p->skip++;
     p->depth++;
@@ -859,10 +684,6 @@ static int cb_end(void *ctx) {
   if (p->ctx[p->depth] == C_MOBJ)
     end_item(p);
   p->depth--;
-  if (p->depth == 0) {
-    p->root_closed = true;
-    p->root_end = cur_offset(p);
-  }
   return 1;
 }
 
@@ -895,16 +716,24 @@ static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 #undef IS
 }
 
+/* The value of a key this module ignores is passed over by the scanner,
+ * unless the conversation reader reads it. */
+static int ignored_value(const gen_obs_parser_t *p) {
+  if (p->in_body && p->conv_fwd && !gen_conv_read_ignores_value(&p->reader))
+    return 1;
+  return GEN_JSCAN_SKIP;
+}
+
 static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   gen_obs_parser_t *p = ctx;
   if (!conv_token(p, GEN_CONV_T_KEY, k, n))
     return 0;
   if (p->skip)
-    return 1;
+    return ignored_value(p);
   unsigned slot = match_key(p->ctx[p->depth], k, n);
   p->key = slot;
   if (slot == S_IGNORE)
-    return 1;
+    return ignored_value(p);
   uint32_t bit = (uint32_t)1 << slot;
   if (p->seen[p->depth] & bit)
     return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
@@ -913,25 +742,25 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   return 1;
 }
 
-static const yajl_callbacks callbacks = {
-    .yajl_null = cb_null,
-    .yajl_boolean = cb_boolean,
-    .yajl_number = cb_number,
-    .yajl_string = cb_string,
-    .yajl_start_map = cb_start_map,
-    .yajl_map_key = cb_map_key,
-    .yajl_end_map = cb_end,
-    .yajl_start_array = cb_start_array,
-    .yajl_end_array = cb_end,
+static const gen_jscan_callbacks_t callbacks = {
+    .on_null = cb_null,
+    .on_bool = cb_boolean,
+    .on_number = cb_number,
+    .on_string = cb_string,
+    .on_start_map = cb_start_map,
+    .on_key = cb_map_key,
+    .on_end_map = cb_end,
+    .on_start_array = cb_start_array,
+    .on_end_array = cb_end,
 };
 
 /* ---- public API ----------------------------------------------------------
  */
 
-gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags) {
+gen_obs_parser_t *gen_obs_parser_new(size_t max_depth) {
   if (max_depth == 0)
     max_depth = GEN_OBS_DEFAULT_DEPTH;
-  if (max_depth > GEN_OBS_DEPTH_LIMIT || (flags & ~GEN_OBS_F_SYSTEM_ALLOC)) {
+  if (max_depth > GEN_OBS_DEPTH_LIMIT) {
     errno = EINVAL;
     return NULL;
   }
@@ -939,36 +768,26 @@ gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags) {
   if (p == NULL)
     return NULL;
   p->max_depth = max_depth;
-  p->flags = flags;
   p->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
   p->arena = malloc(ARENA_INIT);
   if (p->c_locale == (locale_t)0 || p->arena == NULL) {
     if (p->c_locale != (locale_t)0)
       freelocale(p->c_locale);
-    arena_release(p->arena, p->cap);
+    free(p->arena);
     free(p);
     errno = ENOMEM;
     return NULL;
   }
   p->cap = ARENA_INIT;
   p->stats.arena_size = ARENA_INIT;
-  p->last = NO_LAST;
-  p->afs.malloc = arena_malloc;
-  p->afs.realloc = arena_realloc;
-  p->afs.free = arena_free;
-  p->afs.ctx = p;
   return p;
-}
-
-gen_obs_parser_t *gen_obs_parser_new(size_t max_depth) {
-  return gen_obs_parser_new_ex(max_depth, 0);
 }
 
 void gen_obs_parser_free(gen_obs_parser_t *p) {
   if (p == NULL)
     return;
   freelocale(p->c_locale);
-  arena_release(p->arena, p->cap);
+  free(p->arena);
   free(p);
 }
 
@@ -1021,32 +840,30 @@ static int finish_error(gen_obs_msg_t *out, const obs_error_t *e,
   return e->code;
 }
 
-/* yajl's white space, \v and \f included. */
-static bool only_white_space(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' &&
-        s[i] != '\v' && s[i] != '\f')
-      return false;
-  return true;
-}
-
-/* Turns a yajl error into ours. */
-static void yajl_failure(gen_obs_parser_t *p, obs_error_t *e) {
+/* A scanner's failure as ours. */
+static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
+                         obs_error_t *e) {
+  e->off = p->js.off;
   e->code = GEN_OBS_ERR_SYNTAX;
-  e->off = cur_offset(p);
-  unsigned char *msg = yajl_get_error(p->h, 0, NULL, 0);
-  const char *text = msg != NULL ? (const char *)msg : "parse error";
-  if (strstr(text, "premature EOF") != NULL) {
+  switch (st) {
+  case GEN_JSCAN_DEPTH:
+    e->code = GEN_OBS_ERR_DEPTH;
+    snprintf(e->reason, sizeof(e->reason), "nesting deeper than %zu",
+             p->max_depth);
+    break;
+  case GEN_JSCAN_TRUNCATED:
     snprintf(e->reason, sizeof(e->reason),
              "invalid JSON: message is truncated");
-  } else {
-    size_t n = strcspn(text, "\n");
-    while (n > 0 && (text[n - 1] == '.' || text[n - 1] == ' '))
-      n--;
-    snprintf(e->reason, sizeof(e->reason), "invalid JSON: %.*s", (int)n, text);
+    break;
+  case GEN_JSCAN_TRAILING:
+    snprintf(e->reason, sizeof(e->reason),
+             "invalid JSON: trailing data after the message");
+    break;
+  default:
+    snprintf(e->reason, sizeof(e->reason), "invalid JSON: %s",
+             p->js.reason != NULL ? p->js.reason : "syntax error");
+    break;
   }
-  if (msg != NULL)
-    yajl_free_error(p->h, msg);
 }
 
 static int parse(gen_obs_parser_t *p, const char *json, size_t len,
@@ -1074,28 +891,23 @@ static int parse(gen_obs_parser_t *p, const char *json, size_t len,
     snprintf(e.reason, sizeof(e.reason), "invalid JSON: empty message");
     return finish_error(out, &e, NULL, 0, err, err_size);
   }
-  bool sys = (p->flags & GEN_OBS_F_SYSTEM_ALLOC) != 0;
-  if (!sys && arena_reserve(p, ARENA_NEED(len)) != 0) {
+  if (arena_reserve(p, len) != 0) {
     e.code = GEN_OBS_ERR_NOMEM;
     snprintf(e.reason, sizeof(e.reason),
              "no memory to parse a message of %zu bytes", len);
     return finish_error(out, &e, NULL, 0, err, err_size);
   }
 
-  p->used = 0;
-  p->last = NO_LAST;
-  p->msg_peak = 0;
-  POISON(p->arena, p->cap);
-  p->len = len;
-  p->finishing = false;
+  p->js = (gen_jscan_t){.text = (const unsigned char *)json,
+                        .len = len,
+                        .max_depth = p->max_depth,
+                        .buf = p->arena};
   p->out = out;
   p->depth = 0;
   p->skip = 0;
   p->key = S_IGNORE;
   p->topic_seen = false;
   p->early = false;
-  p->root_closed = false;
-  p->root_end = len;
   p->cur = NULL;
   p->fatal.code = 0;
   p->pending_q.code = 0;
@@ -1114,39 +926,15 @@ static int parse(gen_obs_parser_t *p, const char *json, size_t len,
   }
   p->stats.messages++;
 
-  p->h = yajl_alloc(&callbacks, sys ? NULL : &p->afs, p);
-  if (p->h == NULL) {
-    e.code = GEN_OBS_ERR_NOMEM;
-    snprintf(e.reason, sizeof(e.reason), "no memory for a yajl handle");
-    return finish_error(out, &e, NULL, 0, err, err_size);
-  }
-  yajl_status st = yajl_parse(p->h, (const unsigned char *)json, len);
-  if (st == yajl_status_ok && !p->root_closed) {
-    /* Input ended inside the text: let yajl say what is missing. Once the
-     * root object has closed, yajl_complete_parse() would only look at
-     * trailing bytes, which only_white_space() below checks anyway (and it
-     * would cost a 2 KiB lexer buffer per message). */
-    p->finishing = true;
-    st = yajl_complete_parse(p->h);
-  }
-
+  gen_jscan_status_t st = gen_jscan_run(&p->js, &callbacks, p);
   int status = 0;
-  if (st == yajl_status_client_canceled && p->early) {
+  if (st == GEN_JSCAN_STOPPED && p->early) {
     status = 0;
-  } else if (st != yajl_status_ok) {
-    if (p->fatal.code != 0)
-      e = p->fatal;
-    else
-      yajl_failure(p, &e);
+  } else if (st == GEN_JSCAN_STOPPED && p->fatal.code != 0) {
+    e = p->fatal;
     status = e.code;
-  } else if (!only_white_space(json + p->root_end, len - p->root_end)) {
-    /* yajl 2.1 takes trailing data that is an unfinished string ({}"x) for
-     * the end of input; anything but white space after the root is an
-     * error. */
-    e.code = GEN_OBS_ERR_SYNTAX;
-    e.off = p->root_end;
-    snprintf(e.reason, sizeof(e.reason),
-             "invalid JSON: trailing data after the message");
+  } else if (st != GEN_JSCAN_OK) {
+    scan_failure(p, st, &e);
     status = e.code;
   } else {
     const obs_error_t *pe = NULL;
@@ -1168,15 +956,12 @@ static int parse(gen_obs_parser_t *p, const char *json, size_t len,
       status = e.code;
     }
   }
-  yajl_free(p->h);
-  p->h = NULL;
   p->out = NULL;
   p->cur = NULL;
   p->conv = NULL;
-  if (p->msg_peak > p->stats.arena_peak)
-    p->stats.arena_peak = p->msg_peak;
-  if (!sys)
-    arena_trim(p);
+  if (len > p->stats.arena_peak)
+    p->stats.arena_peak = len;
+  arena_trim(p);
 
   if (status != 0)
     return finish_error(out, &e, json, len, err, err_size);

@@ -2,8 +2,9 @@
 /*
  * collectd-genesys: the hot-path parser for Notifications API messages.
  *
- * One WebSocket text message in, read with yajl's streaming parser into a
- * fixed-size, caller-owned gen_obs_msg_t: the topic, and for
+ * One WebSocket text message in, read in one pass of gen_jscan (a strict
+ * JSON scanner calling back per token) into a fixed-size, caller-owned
+ * gen_obs_msg_t: the topic, and for
  * v2.analytics.queues.{id}.observations the group and every known metric.
  *
  *   gen_obs_parser_t *p = gen_obs_parser_new(0);    // one per socket thread
@@ -39,24 +40,24 @@
  *                        finite; queueId, mediaType or qualifier too long
  *                        for its field (never cut: a cut id would file
  *                        values under a wrong name); a kept string with
- *                        \u0000 or not strict UTF-8 (yajl checks only the
- *                        byte pattern; these strings become collectd
- *                        names); a number over GEN_OBS_NUMBER_MAX bytes; a
- *                        known key twice in one object.
- *   GEN_OBS_ERR_DEPTH (over max_depth) and GEN_OBS_ERR_SYNTAX (truncated,
- *   trailing data, invalid string bytes or escapes, empty) apply to every
- *   topic. As in yajl, \v and \f count as white space.
+ *                        \u0000 (these strings become collectd names;
+ *                        half a surrogate pair reads as U+FFFD); a number
+ *                        over GEN_OBS_NUMBER_MAX bytes; a known key twice in
+ *                        one object.
+ *   GEN_OBS_ERR_DEPTH (over max_depth, skipped values included) and
+ *   GEN_OBS_ERR_SYNTAX (truncated, trailing data, invalid escapes, text
+ *   that is not strict UTF-8 anywhere, empty) apply to every topic. White
+ *   space is RFC 8259's: space, tab, LF, CR.
  * - topic_name (159 bytes) and heartbeat_message (31) are cut at a UTF-8
  *   boundary; topic_name_truncated flags the topic (classified uncut).
  * - Items: every metrics[] entry of every data[] entry whose "metric" is
  *   known, in document order, duplicates kept (apply in order: the last
  *   wins). Unknown or nameless ones are dropped and counted in n_unknown;
  *   past GEN_OBS_MAX_ITEMS the rest are dropped and truncated is set.
- * - Memory: each message gets a fresh yajl handle allocating from an arena
- *   in the parser. The arena is grown before parsing to 4 * len + 8 KiB,
- *   which covers all yajl can ask for (so no OOM inside yajl), and given
- *   back after when over GEN_OBS_ARENA_KEEP: messages up to ~62 KiB cost no
- *   malloc once one of their size has been seen. Not thread-safe.
+ * - Memory: strings with escapes are decoded into one buffer of the parser,
+ *   grown before parsing to the message's length and given back after when
+ *   over GEN_OBS_ARENA_KEEP: messages up to 256 KiB cost no malloc once one
+ *   of their size has been seen. Not thread-safe.
  */
 #ifndef GEN_OBS_H
 #define GEN_OBS_H 1
@@ -80,7 +81,8 @@
 #define GEN_OBS_NUMBER_MAX 64
 /* A good size for the err buffer. */
 #define GEN_OBS_ERR_SIZE 192
-/* Arena kept between messages; a bigger one is given back after use. */
+/* Decode buffer kept between messages; a bigger one is given back after
+ * use. */
 #define GEN_OBS_ARENA_KEEP ((size_t)256 << 10)
 
 /* Status codes: gen_obs_status_t of gen_err.h. */
@@ -143,15 +145,9 @@ typedef struct {
 
 typedef struct gen_obs_parser_s gen_obs_parser_t;
 
-/* Flags for gen_obs_parser_new_ex(). */
-/* yajl allocates with malloc per message instead of the arena (only to
- * measure what the arena saves). */
-#define GEN_OBS_F_SYSTEM_ALLOC 0x1u
-
 /* A parser refusing nesting deeper than max_depth (0: the default; over
  * GEN_OBS_DEPTH_LIMIT: NULL with errno EINVAL). NULL with errno ENOMEM. */
 gen_obs_parser_t *gen_obs_parser_new(size_t max_depth);
-gen_obs_parser_t *gen_obs_parser_new_ex(size_t max_depth, unsigned flags);
 /* The calling thread's own parser (GEN_OBS_DEFAULT_DEPTH), made at its first
  * use and freed when the thread ends; NULL when out of memory. For
  * callbacks that run on several threads (one per notification channel). */
@@ -178,13 +174,10 @@ int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
 
 /* Counters of one parser, for self-metrics, tests and benchmarks. */
 typedef struct {
-  uint64_t messages;        /* gen_obs_parse() calls that reached yajl */
-  uint64_t yajl_allocs;     /* allocations yajl made, served from the arena */
-  uint64_t heap_allocs;     /* malloc/realloc calls made after creation */
-  uint64_t arena_overflows; /* yajl blocks the arena could not hold (0
-                             * unless the 4 * len bound is wrong) */
-  size_t arena_size;        /* bytes now */
-  size_t arena_peak;        /* most arena bytes one message used */
+  uint64_t messages;    /* gen_obs_parse() calls that reached the scanner */
+  uint64_t heap_allocs; /* malloc calls made after creation */
+  size_t arena_size;    /* decode buffer bytes now */
+  size_t arena_peak;    /* the longest message (what the buffer needed) */
 } gen_obs_stats_t;
 void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st);
 

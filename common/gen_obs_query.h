@@ -3,8 +3,8 @@
  * collectd-genesys: the answer of POST /api/v2/analytics/queues/
  * observations/query read into the items gen_obs makes of a notification,
  * so that a baseline after a (re)connect and the stream apply the same
- * way. Kept apart from gen_obs, which parses notifications with yajl and
- * nothing else; this reads a json-c document.
+ * way. Kept apart from gen_obs, which parses notifications with gen_jscan
+ * and nothing else; this reads a json-c document.
  */
 #ifndef GEN_OBS_QUERY_H
 #define GEN_OBS_QUERY_H 1

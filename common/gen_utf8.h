@@ -27,18 +27,20 @@ static inline bool gen_ascii_ieq(const unsigned char *s, const char *lower,
 }
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
- * past U+10FFFF. (yajl only checks the lead/continuation byte pattern, so
- * gen_obs checks the strings it keeps, which become collectd names.) */
-static inline bool gen_utf8_valid(const unsigned char *s, size_t n) {
+ * past U+10FFFF. Returns the offset of the first byte that does not start
+ * a valid character, n when all are valid. */
+static inline size_t gen_utf8_check(const unsigned char *s, size_t n) {
   size_t i = 0;
-  /* ASCII, eight bytes at a time: the usual case. */
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, sizeof(w));
-    if (w & UINT64_C(0x8080808080808080))
-      break;
-  }
   while (i < n) {
+    /* ASCII, eight bytes at a time: the usual case. */
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      memcpy(&w, s + i, sizeof(w));
+      if (w & UINT64_C(0x8080808080808080))
+        break;
+    }
+    if (i == n)
+      break;
     unsigned char c = s[i];
     if (c < 0x80) {
       i++;
@@ -61,16 +63,21 @@ static inline bool gen_utf8_valid(const unsigned char *s, size_t n) {
       else if (c == 0xF4)
         hi = 0x8F;
     } else {
-      return false;
+      return i;
     }
     if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
-      return false;
+      return i;
     for (size_t j = 2; j <= k; j++)
       if ((s[i + j] & 0xC0) != 0x80)
-        return false;
+        return i;
     i += k + 1;
   }
-  return true;
+  return n;
+}
+
+/* Strict UTF-8, as gen_utf8_check(). */
+static inline bool gen_utf8_valid(const unsigned char *s, size_t n) {
+  return gen_utf8_check(s, n) == n;
 }
 
 #endif /* GEN_UTF8_H */
