@@ -40,6 +40,17 @@ per dispatched value; nothing else is written).
 Needs node, npm install in bench/peers (ws), and /usr/bin/python3 with
 python3-websockets.
 
+--conversations replays conversation events instead (issue #16 item 3; the
+lifecycle bench_realtime -c and tests/sim publish, 1.6 KB each, 2,000
+conversations in flight), to collectd with ConversationEvents true. Before
+the measured N, --warmup events (default N) of the same file are sent and
+let settle, so that the series the measured part moves already exist, as
+in a daemon that has run a while. collectd counts only if notify_messages
+equals all the events sent and the moments its state file holds at
+shutdown (offered, alerted, answered, abandoned, ended, transferred per
+queue and media type) equal what the generator says each event must count,
+both ways; peers key conversations by id.
+
 --latency adds issue #16 item 2's measure, after the rounds: collectd with
 write_http (FlushInterval --flush-interval, default 0.1) to a receiver in
 this process; --latency-messages messages paced at --latency-rate a second,
@@ -128,6 +139,146 @@ def make_file(path, queue_ids, frames, seed):
     return {k: v[2] for k, v in last.items()}, checksum, total / frames
 
 
+MEDIA_ARRAY = {"voice": "calls", "chat": "chats", "email": "emails",
+               "message": "messages", "callback": "callbacks"}
+# gen_conv_moment_t order, as the state file keeps them
+MOMENTS = ["offered", "alerted", "answered", "unanswered", "abandoned", "ended",
+           "transferred"]
+
+
+def make_conv_file(path, queue_ids, frames, seed):
+    """Writes frames conversation events, one JSON a line: the lifecycle
+    bench_realtime -c and tests/sim publish (offered, alerting, answered,
+    ended, and for 8% a transfer to another queue; 15% abandoned in the
+    queue), every event the whole conversation, 2,000 conversations in
+    flight advanced one stage at a time in a random order, 20 ms of event
+    time apart. Returns (the moments each queue and media type must have
+    counted {(qid, media): [7 counts]}, peer checksum, mean bytes)."""
+    rng = random.Random(seed)
+    ids = lambda: str(uuid.UUID(int=rng.getrandbits(128)))
+    iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + \
+        ".%03dZ" % (ms % 1000)
+    now = int(time.time() * 1000) - 20 * frames
+    truth = {}
+
+    def count(qid, media, moment):
+        truth.setdefault((qid, media), [0] * len(MOMENTS))[MOMENTS.index(moment)] += 1
+
+    def start():
+        c = {k: ids() for k in ("id", "cust", "acd", "agent", "acd2", "user")}
+        c.update(q=rng.choice(queue_ids), q2=rng.choice(queue_ids), media=rng.choice(MEDIA),
+                 stage=0, t0=now - 30000, t_acd=now, t_ans=0, t_end=0)
+        c["abandon"] = rng.randrange(100) < 15
+        c["transfer"] = not c["abandon"] and rng.randrange(100) < 8
+        return c
+
+    def part(c, pid, purpose, qid, state, connected, end, dtype):
+        p = {"id": pid, "purpose": purpose}
+        if qid:
+            p.update(queueId=qid, name="Queue " + qid[:8])
+        if purpose == "agent":
+            p.update(userId=c["user"], wrapupRequired=True, alertingTimeoutMs=8000)
+        if connected:
+            p["connectedTime"] = iso(connected)
+        if end:
+            p["endTime"] = iso(end)
+        if purpose == "customer":
+            t = iso(c["t0"])[:19]
+            p["address"] = "tel:+3222%06d" % (c["t0"] % 1000000)
+            p["attributes"] = {f"SalesIvrMetric_Intent({t}Z)": str(c["t0"] % 10),
+                               f"SalesIvrMetric_Language({t}Z)": str(c["t0"] % 7)}
+        sess = {"id": "s" + c["id"][:35], "state": state, "direction": "inbound",
+                "held": False}
+        if connected:
+            sess["connectedTime"] = iso(connected)
+        if end:
+            sess["disconnectedTime"] = iso(end)
+        if dtype:
+            sess["disconnectType"] = dtype
+        p[MEDIA_ARRAY[c["media"]]] = [sess]
+        return p
+
+    def event(c):
+        st, ab, tr = c["stage"], c["abandon"], c["transfer"]
+        ended, answered = st >= 3 and not ab, st >= 2 and not ab
+        gone = (ab and st >= 1) or (ended and not tr)
+        topic_q = c["q2"] if tr and st == 4 else c["q"]
+        parts = [part(c, c["cust"], "customer", None,
+                      "disconnected" if gone else "connected", c["t0"],
+                      c["t_end"] if gone else 0, "client" if gone else None),
+                 part(c, c["acd"], "acd", c["q"],
+                      "disconnected" if answered or (ab and st >= 1) else "connected",
+                      c["t_acd"], c["t_ans"] if answered else (c["t_end"] if ab and st else 0),
+                      "transfer" if answered else ("peer" if ab and st else None))]
+        if st >= 1 and not ab:
+            parts.append(part(c, c["agent"], "agent", c["q"],
+                              "disconnected" if ended else
+                              ("connected" if answered else "alerting"),
+                              c["t_ans"] if answered else 0, c["t_end"] if ended else 0,
+                              ("transfer" if tr else "peer") if ended else None))
+        if tr and st == 4:
+            parts.append(part(c, c["acd2"], "acd", c["q2"], "connected", c["t_end"], 0, None))
+        # what the plugin must count for this event (gen_conv.h)
+        q, m = c["q"], c["media"]
+        if st == 0:
+            count(q, m, "offered")
+        elif st == 1:
+            count(q, m, "abandoned" if ab else "alerted")
+        elif st == 2:
+            count(q, m, "answered")
+        elif st == 3:
+            count(q, m, "ended")
+            if tr:
+                count(q, m, "transferred")
+        elif tr:
+            count(c["q2"], m, "offered")  # stage 4 otherwise: wrap-up, nothing new
+        msg = {"topicName": f"v2.routing.queues.{topic_q}.conversations", "version": "2",
+               "eventBody": {"id": c["id"], "maxParticipants": len(parts),
+                             "participants": parts, "recentTransfers": [],
+                             "recordingState": "none",
+                             "divisions": [{"division": {"id": c["q"]},
+                                            "entities": [{"id": c["id"]}]}]},
+               "metadata": {"CorrelationId": ids()}}
+        more = not (st >= 1 if ab else st >= 4)
+        return msg, parts, more
+
+    live = [start() for _ in range(2000)]
+    last = {}
+    total = 0
+    with open(path, "w") as f:
+        for _ in range(frames):
+            i = rng.randrange(len(live))
+            c = live[i]
+            now += 20
+            if c["stage"] == 1:
+                if c["abandon"]:
+                    c["t_end"] = now
+                else:
+                    c["t_ans"] = now
+            if c["stage"] == 3:
+                c["t_end"] = now
+            msg, parts, more = event(c)
+            line = json.dumps(msg, **J)
+            total += len(line)
+            f.write(line + "\n")
+            last["conv/" + c["id"]] = parts
+            c["stage"] += 1
+            if not more:
+                live[i] = start()
+    state = lambda p: next((p[k][0]["state"] for k in MEDIA_ARRAY.values() if p.get(k)), "")
+    lines = sorted(k + "|" + ",".join(f"{p['purpose']}:{state(p)}" for p in v)
+                   for k, v in last.items())
+    checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return truth, checksum, total / frames
+
+
+def conv_counted(state_file):
+    """The moments in genesys_realtime's state file: {(qid, media): [7]}."""
+    with open(state_file) as f:
+        doc = json.load(f)
+    return {(q, m): v["m"] for q, per in doc["queues"].items() for m, v in per.items()}
+
+
 def ws_frame(opcode, payload):
     n = len(payload)
     if n < 126:
@@ -139,9 +290,11 @@ def ws_frame(opcode, payload):
     return head + payload
 
 
-def load_blob(path):
+def load_blob(path, warmup=0):
+    """The file as WebSocket frames: (its first warmup messages, the rest)."""
     with open(path, "rb") as f:
-        return b"".join(ws_frame(1, line.rstrip(b"\n")) for line in f)
+        frames = [ws_frame(1, line.rstrip(b"\n")) for line in f]
+    return b"".join(frames[:warmup]), b"".join(frames[warmup:])
 
 
 # ---- the replay server -------------------------------------------------------
@@ -150,8 +303,9 @@ class Replay:
     """A minimal WebSocket server: one consumer at a time; sends the blob
     when go is set, answers pings, closes when told."""
 
-    def __init__(self, blob):
+    def __init__(self, blob, warm=b""):
         self.blob = blob
+        self.warm = warm  # sent first on go; warmed is set once it is sent
         self.paced = None  # (frames [(key, frame)], per second) for --latency
         self.send_times = {}
         self.sock = socket.socket()
@@ -167,6 +321,7 @@ class Replay:
         self.connected = threading.Event()
         self.first_frame = threading.Event()
         self.go = threading.Event()
+        self.warmed = threading.Event()
         self.sent = threading.Event()
         self.send_lock = threading.Lock()
 
@@ -199,6 +354,14 @@ class Replay:
         self.conns.append((c, addr))
         self.connected.set()
         threading.Thread(target=self._read, args=(c, rest), daemon=True).start()
+        if self.warm and self.paced is None:
+            self.go.wait()
+            self.go.clear()
+            if len(self.conns) != 1:
+                return
+            with self.send_lock:
+                c.sendall(self.warm)
+            self.warmed.set()
         self.go.wait()
         if len(self.conns) != 1:
             return  # a second socket gets nothing (the run then fails)
@@ -417,6 +580,26 @@ def after_interval_burst(pid, interval):
     return None
 
 
+def warm_up(pid, replay, timeout):
+    """Sends the warm-up messages (conversation events: every series the
+    replay will move exists after them, as in a daemon that has run a
+    while) and waits until pid is quiet again."""
+    if not replay.warm:
+        return
+    replay.go.set()
+    if not replay.warmed.wait(timeout):
+        raise RuntimeError("the warm-up was not sent in time")
+    client = replay.client_port()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        a = queues_on(client, replay.port)
+        b = queues_on(replay.port, client)
+        if a and b and a[1] == 0 and b[0] == 0:
+            break
+        time.sleep(0.01)
+    wait_quiet(pid)
+
+
 def measure(pid, replay, frames, timeout):
     """Sends the file; returns the CPU and memory figures of pid."""
     t0, c0, s0 = time.monotonic(), cpu_ticks(pid), sched_ns(pid)
@@ -471,13 +654,13 @@ def free_port():
     return p
 
 
-def bench_org(sim, proxy):
+def bench_org(sim, proxy, extra=""):
     """The <Org> block of the collectd runs: REST calls through the proxy."""
     return (f'  <Org "acme">\n    ApiBaseURL "http://127.0.0.1:{proxy.port}"\n'
             f'    LoginBaseURL "http://127.0.0.1:{proxy.port}"\n'
             f'    ClientId "{sim.info["client_id"]}"\n'
             f'    ClientSecret "{sim.info["client_secret"]}"\n'
-            '    Host "acme"\n    InstanceFrom "id"\n  </Org>\n')
+            f'    Host "acme"\n    InstanceFrom "id"\n{extra}  </Org>\n')
 
 
 def start_subscribed(cd, args, proxy, replay):
@@ -505,7 +688,9 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
         ("write_prometheus",) if prom_port else ())
     cd = collectd_harness.Collectd("", stock=stock)
     sock_path = os.path.join(cd.dir, "unixsock")
-    org = bench_org(sim, proxy)
+    state_dir = os.path.join(cd.dir, "state")
+    org = bench_org(sim, proxy, f'    ConversationEvents true\n    StateDirectory "{state_dir}"\n'
+                    if args.conversations else "")
     conf = (f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
             f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n")
     if write_threads is not None:
@@ -528,13 +713,14 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
     try:
         start_subscribed(cd, args, proxy, replay)
         wait_quiet(cd.proc.pid)
+        warm_up(cd.proc.pid, replay, args.timeout)
         res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
         res.update(measure(cd.proc.pid, replay, args.frames, args.timeout))
         t_done = time.time()
         # verification: notify_messages == frames
         got = None
         deadline = time.monotonic() + args.interval + 15
-        while time.monotonic() < deadline and got != args.frames:
+        while time.monotonic() < deadline and got != args.frames + args.warmup:
             time.sleep(0.5)
             if prom_port:
                 try:
@@ -554,6 +740,20 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
                 if rows:
                     got = int(rows[-1][1])
         res["messages"] = got
+        if args.conversations:
+            # the counters' totals, as the plugin saves them at shutdown
+            cd.stop()
+            have = conv_counted(os.path.join(state_dir, "realtime-acme.json"))
+            keys = sorted(set(have) | set(expected))
+            zero = [0] * len(MOMENTS)
+            bad = [(k, have.get(k, zero), expected.get(k, zero)) for k in keys
+                   if have.get(k, zero) != expected.get(k, zero)]
+            res["verified"] = (got == args.frames + args.warmup and not bad
+                               and len(replay.conns) == 1)
+            res["why"] = "" if res["verified"] else (
+                f"notify_messages {got} != {args.frames + args.warmup}; {len(bad)} of {len(keys)} "
+                f"queue/media counters differ, first {bad[:2]}; {len(replay.conns)} sockets")
+            return res
         idents, want = [], {}
         for (qid, media), (w, it, al) in expected.items():
             for t, v in (("waiting", w), ("interacting", it), ("alerting", al)):
@@ -651,12 +851,14 @@ def run_peer(name, cmd, args, replay, checksum):
         if not replay.first_frame.wait(args.timeout):
             raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
         wait_quiet(proc.pid)
+        warm_up(proc.pid, replay, args.timeout)
         res.update(measure(proc.pid, replay, args.frames, args.timeout))
         replay.close()
         out, err = proc.communicate(timeout=args.timeout)
         js = json.loads(out.decode().strip().splitlines()[-1])
         res["messages"] = js["messages"]
-        res["verified"] = js["messages"] == args.frames and js["checksum"] == checksum
+        res["verified"] = (js["messages"] == args.frames + args.warmup
+                           and js["checksum"] == checksum)
         res["why"] = "" if res["verified"] else f"peer said {js}, want {checksum}"
         return res
     finally:
@@ -684,6 +886,13 @@ def main():
                     "collectd-wtN and collectd-prom-wtN: the same with WriteThreads N "
                     "(collectd's default is 5)")
     ap.add_argument("--file", default=None, help="keep the message file here")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="with --conversations: events sent before the measured "
+                    "ones (default --frames)")
+    ap.add_argument("--conversations", action="store_true",
+                    help="conversation events (ConversationEvents true) instead of "
+                    "queue observations; collectd is verified by the moments its "
+                    "state file counted")
     ap.add_argument("--latency", action="store_true",
                     help="also measure send-to-write_http latency (issue #16 item 2)")
     ap.add_argument("--latency-messages", type=int, default=5000)
@@ -705,13 +914,19 @@ def main():
         qids = sorted(sim.truth()["queues"])
         sim.fault({"fault": "pause"})  # the model stops: the simulator only answers REST
         path = args.file or os.path.join(tmp, "frames.jsonl")
-        expected, checksum, mean = make_file(path, qids, args.frames, args.seed)
-        blob = load_blob(path)
-        replay = Replay(blob)
+        make = make_conv_file if args.conversations else make_file
+        if not args.conversations:
+            args.warmup = 0
+        elif args.warmup is None:
+            args.warmup = args.frames
+        expected, checksum, mean = make(path, qids, args.frames + args.warmup, args.seed)
+        warm, blob = load_blob(path, args.warmup)
+        replay = Replay(blob, warm)
         proxy = Proxy(sim.base_url, replay.port)
         ncpu = os.cpu_count()
         load = os.getloadavg()[0]
-        print(f"# {args.frames} frames, {len(qids)} queues x {len(MEDIA)} media, mean "
+        what = "conversation events" if args.conversations else "frames"
+        print(f"# {args.frames} {what}, {len(qids)} queues x {len(MEDIA)} media, mean "
               f"{mean:.0f} B/message ({len(blob) / 1e6:.1f} MB framed); repeat "
               f"{args.repeat}, interleaved; collectd Interval {args.interval}; "
               f"{ncpu} CPUs, load {load:.2f}", flush=True)

@@ -3,9 +3,10 @@
 """Python peer of bench/bench_daemon.py: reads queue observation messages
 from a WebSocket with Debian's python3-websockets (asyncio), json.loads
 each, keeps the metrics of the last message per group in a dict (key:
-topicName/mediaType). When the server closes the socket it prints one JSON
-line: the messages taken and the sha256 of the final dict in the bench's
-canonical form."""
+topicName/mediaType); of a conversation event, its participants under
+conv/<id>. When the server closes the socket it prints one JSON line: the
+messages taken and the sha256 of the final dict in the bench's canonical
+form."""
 import asyncio
 import hashlib
 import json
@@ -14,11 +15,23 @@ import sys
 import websockets
 
 
+MEDIA = ("calls", "chats", "emails", "messages", "callbacks")
+
+
+def session_state(p):
+    for k in MEDIA:
+        if p.get(k):
+            return p[k][0]["state"]
+    return ""
+
+
 def checksum(groups):
     lines = sorted(
-        key + "|" + ",".join(f"{m['metric']}:{m.get('qualifier') or ''}:{m['stats']['count']}"
-                             for m in metrics)
-        for key, metrics in groups.items())
+        key + "|" + (",".join(f"{p['purpose']}:{session_state(p)}" for p in v)
+                     if key.startswith("conv/") else
+                     ",".join(f"{m['metric']}:{m.get('qualifier') or ''}:{m['stats']['count']}"
+                              for m in v))
+        for key, v in groups.items())
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -32,6 +45,10 @@ async def main(url):
             async for data in ws:
                 msg = json.loads(data)
                 body = msg.get("eventBody")
+                if body and "participants" in body:
+                    messages += 1
+                    groups["conv/" + body["id"]] = body["participants"]
+                    continue
                 if not body or "group" not in body:
                     continue
                 messages += 1
