@@ -28,8 +28,9 @@
  *   QUEUE_OBSERVATIONS, else OTHER (also with no topicName, as in the
  *   in-band {"result":"404"} reply; topic_name is then ""). For OTHER and
  *   SOCKET_CLOSING parsing stops at topicName (stopped_early): the rest is
- *   not checked. Before topicName is seen everything is collected; fields of
- *   other topics are cleared at the end.
+ *   not checked, except that the whole text is UTF-8 (checked first).
+ *   Before topicName is seen everything is collected; fields of other
+ *   topics are cleared at the end.
  * - Only the fields read are checked; anything else (keys, unknown metrics,
  *   nested junk at any depth, other stats) is skipped. A bad field fails
  *   the whole message, and only if the final topic uses it:
@@ -130,7 +131,7 @@ typedef struct {
   char topic_name[160];      /* "" when absent */
   bool topic_name_truncated; /* the name was longer and is cut */
   /* OTHER or SOCKET_CLOSING found in topicName: parsing stopped there and
-   * the rest of the text was not checked. */
+   * the rest of the text was not checked (but for its UTF-8). */
   bool stopped_early;
   /* QUEUE_OBSERVATIONS only ("" / 0 for other topics): */
   char queue_id[64];   /* eventBody.group.queueId, "" if absent */
