@@ -465,9 +465,7 @@ after: /* a value has ended */
            : "expected ',' or ']' in an array");
 
 out:
-  js->off = (size_t)(sc.at - sc.start);
-  if (sc.status == GEN_JSCAN_OK)
-    js->off = js->len;
+  js->off = sc.status == GEN_JSCAN_OK ? js->len : (size_t)(sc.at - sc.start);
   if (sc.reason != NULL)
     js->reason = sc.reason;
   return sc.status;
