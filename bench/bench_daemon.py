@@ -580,6 +580,21 @@ def after_interval_burst(pid, interval):
     return None
 
 
+def wait_taken(replay, sent, timeout, what):
+    """Until sent is set and the consumer's socket is empty both ways (it
+    has read everything, and answered)."""
+    client = replay.client_port()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sent.is_set():
+            a = queues_on(client, replay.port)
+            b = queues_on(replay.port, client)
+            if a and b and a[1] == 0 and b[0] == 0:
+                return
+        time.sleep(0.005)
+    raise RuntimeError(f"the consumer did not take {what} in time")
+
+
 def warm_up(pid, replay, timeout):
     """Sends the warm-up messages (conversation events: every series the
     replay will move exists after them, as in a daemon that has run a
@@ -587,16 +602,7 @@ def warm_up(pid, replay, timeout):
     if not replay.warm:
         return
     replay.go.set()
-    if not replay.warmed.wait(timeout):
-        raise RuntimeError("the warm-up was not sent in time")
-    client = replay.client_port()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        a = queues_on(client, replay.port)
-        b = queues_on(replay.port, client)
-        if a and b and a[1] == 0 and b[0] == 0:
-            break
-        time.sleep(0.01)
+    wait_taken(replay, replay.warmed, timeout, "the warm-up")
     wait_quiet(pid)
 
 
@@ -604,17 +610,7 @@ def measure(pid, replay, frames, timeout):
     """Sends the file; returns the CPU and memory figures of pid."""
     t0, c0, s0 = time.monotonic(), cpu_ticks(pid), sched_ns(pid)
     replay.go.set()
-    client = replay.client_port()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if replay.sent.is_set():
-            a = queues_on(client, replay.port)
-            b = queues_on(replay.port, client)
-            if a and b and a[1] == 0 and b[0] == 0:
-                break
-        time.sleep(0.005)
-    else:
-        raise RuntimeError("the consumer did not take the file in time")
+    wait_taken(replay, replay.sent, timeout, "the file")
     t_drained = time.monotonic()
     wait_quiet(pid, window=0.2, limit_ns=1_000_000)
     c1, s1 = cpu_ticks(pid), sched_ns(pid)

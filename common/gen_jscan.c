@@ -203,7 +203,36 @@ static bool string_token(scan_t *sc, const unsigned char **pp,
   return true;
 }
 
+/* string_token(), then, unless quiet, its text decoded into buf when it
+ * has escapes. */
+static bool string_text(scan_t *sc, const unsigned char **pp, bool quiet,
+                        unsigned char *buf, const unsigned char **b,
+                        const unsigned char **e) {
+  bool esc;
+  if (!string_token(sc, pp, b, e, &esc))
+    return false;
+  if (esc && !quiet) {
+    *e = decode(*b, *e, buf);
+    *b = buf;
+  }
+  return true;
+}
+
 static bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* The digits that must follow a number's '.' or exponent, at *pp. */
+static bool digit_run(scan_t *sc, const unsigned char **pp,
+                      const char *reason) {
+  const unsigned char *p = *pp, *end = sc->end;
+  if (p == end)
+    return fail(sc, p, GEN_JSCAN_TRUNCATED, "message is truncated");
+  if (!digit(*p))
+    return fail(sc, p, GEN_JSCAN_SYNTAX, reason);
+  while (p < end && digit(*p))
+    p++;
+  *pp = p;
+  return true;
+}
 
 /* A number starting at *pp; leaves *pp past it. */
 static bool number_token(scan_t *sc, const unsigned char **pp) {
@@ -222,25 +251,15 @@ static bool number_token(scan_t *sc, const unsigned char **pp) {
   }
   if (p < end && *p == '.') {
     p++;
-    if (p == end)
-      return fail(sc, p, GEN_JSCAN_TRUNCATED, "message is truncated");
-    if (!digit(*p))
-      return fail(sc, p, GEN_JSCAN_SYNTAX,
-                  "a number without digits after its decimal point");
-    while (p < end && digit(*p))
-      p++;
+    if (!digit_run(sc, &p, "a number without digits after its decimal point"))
+      return false;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     p++;
     if (p < end && (*p == '+' || *p == '-'))
       p++;
-    if (p == end)
-      return fail(sc, p, GEN_JSCAN_TRUNCATED, "message is truncated");
-    if (!digit(*p))
-      return fail(sc, p, GEN_JSCAN_SYNTAX,
-                  "a number without digits in its exponent");
-    while (p < end && digit(*p))
-      p++;
+    if (!digit_run(sc, &p, "a number without digits in its exponent"))
+      return false;
   }
   *pp = p;
   return true;
@@ -284,12 +303,14 @@ static bool cut_character(const unsigned char *s, size_t n) {
 
 enum { IN_MAP = 1, IN_ARRAY = 2 };
 
-/* Calls back unless quiet; a 0 answer stops the scan. */
+/* Calls back unless quiet, the answer in `answer` (1 when quiet); a 0
+ * answer stops the scan. */
 #define CALL(...)                                                              \
   do {                                                                         \
+    answer = 1;                                                                \
     if (!quiet) {                                                              \
       js->off = (size_t)(p - sc.start);                                        \
-      if (!(__VA_ARGS__)) {                                                    \
+      if (!(answer = (__VA_ARGS__))) {                                         \
         sc.status = GEN_JSCAN_STOPPED;                                         \
         sc.at = p;                                                             \
         goto out;                                                              \
@@ -314,6 +335,7 @@ gen_jscan_status_t gen_jscan_run(gen_jscan_t *js,
   size_t max = js->max_depth < GEN_JSCAN_DEPTH_LIMIT ? js->max_depth
                                                      : GEN_JSCAN_DEPTH_LIMIT;
   size_t depth = 0, quiet = 0; /* quiet: skipping while depth >= it (1-based) */
+  int answer;                  /* of the last callback */
   js->reason = NULL;
 
   if (!js->utf8_checked) {
@@ -355,16 +377,9 @@ value:
   }
   case '"': {
     const unsigned char *b, *e;
-    bool esc;
-    if (!string_token(&sc, &p, &b, &e, &esc))
+    if (!string_text(&sc, &p, quiet != 0, js->buf, &b, &e))
       goto out;
-    if (!quiet) {
-      if (esc) {
-        e = decode(b, e, js->buf);
-        b = js->buf;
-      }
-      CALL(cb->on_string(ctx, b, (size_t)(e - b)));
-    }
+    CALL(cb->on_string(ctx, b, (size_t)(e - b)));
     goto after;
   }
   case 't':
@@ -402,23 +417,9 @@ key: /* p at the first byte after '{' or ',' and white space */
   }
   {
     const unsigned char *b, *e;
-    bool esc;
-    if (!string_token(&sc, &p, &b, &e, &esc))
+    if (!string_text(&sc, &p, quiet != 0, js->buf, &b, &e))
       goto out;
-    int r = 1;
-    if (!quiet) {
-      if (esc) {
-        e = decode(b, e, js->buf);
-        b = js->buf;
-      }
-      js->off = (size_t)(p - sc.start);
-      r = cb->on_key(ctx, b, (size_t)(e - b));
-      if (r == 0) {
-        sc.status = GEN_JSCAN_STOPPED;
-        sc.at = p;
-        goto out;
-      }
-    }
+    CALL(cb->on_key(ctx, b, (size_t)(e - b)));
     p = white(p, end);
     NEED(p);
     if (*p != ':') {
@@ -426,7 +427,7 @@ key: /* p at the first byte after '{' or ',' and white space */
       goto out;
     }
     p++;
-    if (r == GEN_JSCAN_SKIP)
+    if (answer == GEN_JSCAN_SKIP)
       quiet = depth + 1; /* the value is skipped: depth is back here after */
     goto value;
   }

@@ -63,7 +63,7 @@ typedef struct {
   /* Set by the scan. */
   size_t off;         /* during a callback: just past the token; after an
                          error: where it is */
-  const char *reason; /* for GEN_JSCAN_SYNTAX: a static phrase */
+  const char *reason; /* after a failure (not STOPPED): a static phrase */
 } gen_jscan_t;
 
 #define GEN_JSCAN_DEPTH_LIMIT 256

@@ -844,26 +844,13 @@ static int finish_error(gen_obs_msg_t *out, const obs_error_t *e,
 static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
                          obs_error_t *e) {
   e->off = p->js.off;
-  e->code = GEN_OBS_ERR_SYNTAX;
-  switch (st) {
-  case GEN_JSCAN_DEPTH:
-    e->code = GEN_OBS_ERR_DEPTH;
+  e->code = st == GEN_JSCAN_DEPTH ? GEN_OBS_ERR_DEPTH : GEN_OBS_ERR_SYNTAX;
+  if (st == GEN_JSCAN_DEPTH)
     snprintf(e->reason, sizeof(e->reason), "nesting deeper than %zu",
              p->max_depth);
-    break;
-  case GEN_JSCAN_TRUNCATED:
-    snprintf(e->reason, sizeof(e->reason),
-             "invalid JSON: message is truncated");
-    break;
-  case GEN_JSCAN_TRAILING:
-    snprintf(e->reason, sizeof(e->reason),
-             "invalid JSON: trailing data after the message");
-    break;
-  default:
+  else
     snprintf(e->reason, sizeof(e->reason), "invalid JSON: %s",
              p->js.reason != NULL ? p->js.reason : "syntax error");
-    break;
-  }
 }
 
 static int parse(gen_obs_parser_t *p, const char *json, size_t len,
