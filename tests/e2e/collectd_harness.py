@@ -53,8 +53,11 @@ class Collectd:
                 f'  File "{self.log}"\n'
                 "  PrintSeverity true\n"
                 "</Plugin>\n"
-                "LoadPlugin csv\n"
-                f'<Plugin csv>\n  DataDir "{self.csv}"\n</Plugin>\n'
+                # csv writes a file per series: left out where stock lacks
+                # it (thousands of queues are a disk's worth of small writes)
+                + ("LoadPlugin csv\n"
+                   f'<Plugin csv>\n  DataDir "{self.csv}"\n</Plugin>\n'
+                   if "csv" in stock else "")
                 + body
             )
         self.proc = None

@@ -158,8 +158,13 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
                   f"median {sorted(lags)[len(lags) // 2]:.3f} s")
         if extra or mismatches:
             st = sim.stats()
+            by_type = {}
+            for m in mismatches:
+                by_type[m[1]] = by_type.get(m[1], 0) + 1
             print(f"# diagnostics: sockets_total {st['sockets_total']}, slow consumer "
-                  f"drops {st['ws_slow_consumer_drops']}, mismatches {mismatches[:5]}")
+                  f"drops {st['ws_slow_consumer_drops']}, simulator tick work max "
+                  f"{st.get('tick_work_ms_max')} ms, loop lag max {st.get('loop_lag_ms_max')} ms, "
+                  f"mismatches by type {by_type}, first {mismatches[:5]}")
         tc.assertEqual(extra, [], f"{len(extra)} series the truth lacks, "
                        f"first: {extra[:10]}")
         tc.assertEqual(len(truth["queues"]), queues)

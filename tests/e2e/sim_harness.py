@@ -44,7 +44,9 @@ class Simulator:
             data=json.dumps(data).encode() if data is not None else None,
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        # long: at tens of thousands of queues the truth takes the
+        # simulator (one Python process) tens of seconds
+        with urllib.request.urlopen(req, context=ctx, timeout=120) as r:
             return json.loads(r.read())
 
     def stats(self):

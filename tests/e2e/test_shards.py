@@ -35,6 +35,22 @@ QUEUES = int(os.environ.get("GEN_E2E_SHARD_QUEUES", "400"))
 # interval, and the test's receivers (one Python process) take about 50,000
 # values a second; make bench-shards runs 20,000 queues at 60 s.
 INTERVAL = int(os.environ.get("GEN_E2E_SHARD_INTERVAL", "5"))
+# The simulator's load, not the agents': at 20,000 queues one Python process
+# serving 60,000 agents over TLS falls behind the wall clock, so make
+# bench-shards can ask for fewer agents a queue and plain HTTP.
+AGENTS_PER_QUEUE = int(os.environ.get("GEN_E2E_SHARD_AGENTS_PER_QUEUE", "3"))
+TLS = os.environ.get("GEN_E2E_SHARD_TLS", "1") != "0"
+# 0: the longest waits are left out one way (still checked the other):
+# the simulator places the moments it sends on the wall clock by how far
+# its model runs behind it when it sends them; at 20,000 queues on 2 vCPUs
+# that lag moves by tens of seconds, so a queue quiet since then is off by
+# as much (bench/README.md, "Beyond one agent").
+LONGEST = os.environ.get("GEN_E2E_SHARD_LONGEST", "1") != "0"
+# The agents' HeartbeatTimeout: the simulator heartbeats every 2 s, but at
+# 20,000 queues its one process stalls for up to half a minute (serving the
+# truth), and a channel then reconnects and baselines again, which the
+# request counts would take for the agents' own cost.
+HEARTBEAT_TIMEOUT = int(os.environ.get("GEN_E2E_SHARD_HEARTBEAT_TIMEOUT", "8"))
 SHARDS = 4
 OBS_QUERY = "POST /api/v2/analytics/queues/observations/query"
 LISTING = "GET /api/v2/routing/queues"
@@ -111,22 +127,23 @@ class ShardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
-            "--queues", str(QUEUES), "--agents", str(QUEUES * 3), "--flows", "2",
-            "--speed", "1", "--start", "now", "--heartbeat", "2", "--seed", "7",
-            "--extra-clients", str(SHARDS - 1))
+            "--queues", str(QUEUES), "--agents", str(QUEUES * AGENTS_PER_QUEUE),
+            "--flows", "2", "--speed", "1", "--start", "now", "--heartbeat", "2",
+            "--seed", "7", "--extra-clients", str(SHARDS - 1), tls=TLS)
         cls.clients = cls.sim.info["clients"]
         cls.rx, cls.cd = [], []
         for k, (cid, secret) in enumerate(cls.clients):
             rx = Receiver()
             block = cls.sim.org_block(
                 "acme", extra=f'    Host "acme"\n    InstanceFrom "id"\n'
-                f'    Shard "{k + 1}/{SHARDS}"\n    HeartbeatTimeout 8\n')
+                f'    Shard "{k + 1}/{SHARDS}"\n'
+                f'    HeartbeatTimeout {HEARTBEAT_TIMEOUT}\n')
             block = block.replace(f'ClientId "{cls.sim.info["client_id"]}"',
                                   f'ClientId "{cid}"').replace(
                 f'ClientSecret "{cls.sim.info["client_secret"]}"', f'ClientSecret "{secret}"')
             cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval {INTERVAL}\n</LoadPlugin>\n"
                           f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-                          stock=("logfile", "csv", "write_http"))
+                          stock=("logfile", "write_http"))
             cls.rx.append(rx)
             cls.cd.append(cd)
         started = time.monotonic()
@@ -151,7 +168,8 @@ class ShardTest(unittest.TestCase):
         cls.sim.stop()
 
     def test_1_union_equals_truth_once_each(self):
-        compare_with_truth(self, self.sim, Merged(self.rx), QUEUES, drained=True)
+        compare_with_truth(self, self.sim, Merged(self.rx), QUEUES, drained=True,
+                           longest=LONGEST)
         # the model stood still that long, the plugins' longest waits did not
         type(self).paused = self.last_pause
         owned = [queues_of(rx) for rx in self.rx]
@@ -188,6 +206,14 @@ class ShardTest(unittest.TestCase):
         self.cd[down].proc.send_signal(signal.SIGKILL)
         self.cd[down].proc.wait()
         killed_at = time.time()
+        # what it sent before it died may still be in the socket (a busy
+        # receiver reads it later): counted once its receiver stood still
+        last, still = self.rx[down].posts, time.monotonic()
+        deadline = still + 30
+        while time.monotonic() - still < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if self.rx[down].posts != last:
+                last, still = self.rx[down].posts, time.monotonic()
         posts = [rx.posts for rx in self.rx]
         time.sleep(INTERVAL + 3)  # every live agent re-dispatched
         self.assertEqual(self.rx[down].posts, posts[down], "a dead agent wrote")
@@ -209,7 +235,7 @@ class ShardTest(unittest.TestCase):
         # a longest wait observed before test 1's pause and not changed
         # since is ahead of the truth by that pause (realtime_truth.py)
         compare_with_truth(self, view, Merged([self.rx[k] for k in live]),
-                           QUEUES - len(owned[down]), drained=True,
+                           QUEUES - len(owned[down]), drained=True, longest=LONGEST,
                            offsets=(0.0, getattr(type(self), "paused", 0.0)))
 
     def test_99_no_error_in_the_log(self):
