@@ -47,8 +47,8 @@ TLS = os.environ.get("GEN_E2E_SHARD_TLS", "1") != "0"
 # as much (bench/README.md, "Beyond one agent").
 LONGEST = os.environ.get("GEN_E2E_SHARD_LONGEST", "1") != "0"
 # The agents' HeartbeatTimeout: the simulator heartbeats every 2 s, but at
-# 20,000 queues its one process stalls for up to half a minute (serving the
-# truth), and a channel then reconnects and baselines again, which the
+# 20,000 queues its one process stalled for up to 29 s (its event loop's
+# lag), and a channel then reconnects and baselines again, which the
 # request counts would take for the agents' own cost.
 HEARTBEAT_TIMEOUT = int(os.environ.get("GEN_E2E_SHARD_HEARTBEAT_TIMEOUT", "8"))
 SHARDS = 4
