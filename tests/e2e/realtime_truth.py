@@ -2,6 +2,7 @@
 """Shared by the genesys_realtime end-to-end tests: waiting for conditions,
 the simulator's request counters, and the comparison of every value the
 plugin dispatched with the simulator's ground truth."""
+import collections
 import time
 
 PLUGIN = "genesys_realtime"
@@ -158,9 +159,7 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
                   f"median {sorted(lags)[len(lags) // 2]:.3f} s")
         if extra or mismatches:
             st = sim.stats()
-            by_type = {}
-            for m in mismatches:
-                by_type[m[1]] = by_type.get(m[1], 0) + 1
+            by_type = dict(collections.Counter(m[1] for m in mismatches))
             print(f"# diagnostics: sockets_total {st['sockets_total']}, slow consumer "
                   f"drops {st['ws_slow_consumer_drops']}, simulator tick work max "
                   f"{st.get('tick_work_ms_max')} ms, loop lag max {st.get('loop_lag_ms_max')} ms, "

@@ -25,6 +25,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from buckets import quiet  # noqa: E402
 from collectd_harness import Collectd, run_tests  # noqa: E402
 from realtime_truth import PLUGIN, compare_with_truth, requests, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
@@ -208,12 +209,7 @@ class ShardTest(unittest.TestCase):
         killed_at = time.time()
         # what it sent before it died may still be in the socket (a busy
         # receiver reads it later): counted once its receiver stood still
-        last, still = self.rx[down].posts, time.monotonic()
-        deadline = still + 30
-        while time.monotonic() - still < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            if self.rx[down].posts != last:
-                last, still = self.rx[down].posts, time.monotonic()
+        quiet(self.rx[down], lambda key: True, still=2, timeout=30)
         posts = [rx.posts for rx in self.rx]
         time.sleep(INTERVAL + 3)  # every live agent re-dispatched
         self.assertEqual(self.rx[down].posts, posts[down], "a dead agent wrote")
