@@ -116,7 +116,7 @@ def run_one(queues, args):
         if args.perf:
             import subprocess
             perf = subprocess.Popen(
-                ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", "499", "-o", f"{args.perf}.{queues}",
+                ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", str(args.perf_freq), "-o", f"{args.perf}.{queues}",
                  "-p", str(pid)], stdout=subprocess.DEVNULL)
         # --cycles simulated minutes, i.e. that many new PT1M buckets
         while iso_ms(sim._open("/sim/info")["sim_time"]) < t0 + args.cycles * 60000:
@@ -157,6 +157,8 @@ def main():
                          "takes 60/speed real seconds)")
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--agent-status", action="store_true")
+    ap.add_argument("--perf-freq", type=int, default=499, metavar="HZ",
+                    help="perf record's sampling frequency (default 499)")
     ap.add_argument("--perf", metavar="PREFIX",
                     help="perf record -g the collectd process over the window "
                          "into PREFIX.<queues> (perf report -i to read it)")

@@ -173,17 +173,18 @@ static int prepare(void *ud, json_object *doc, char *err, size_t err_size) {
 
 /* Engine key of a result group: "A", actionId; false when the action is
  * not one of ours. */
-static bool answer_group(void *ud, json_object *group, const char **action_id,
-                         char *key, size_t size) {
+static bool answer_group(void *ud, const gen_agg_group_t *group,
+                         const char **action_id, char *key, size_t size) {
   const gen_action_agg_t *aa = ud;
-  *action_id = gen_json_get_string(group, "actionId");
+  *action_id = gen_agg_group_get(group, "actionId");
   if (*action_id == NULL || gen_entity_find(aa->actions, *action_id) < 0)
     return false;
   gen_agg_key_t k = {{"A", *action_id}, 2};
   return gen_agg_key_format(&k, key, size) == 0;
 }
 
-static size_t answer_values(void *ud, const char *key, json_object *m,
+static size_t answer_values(void *ud, const char *key,
+                            const gen_agg_metrics_t *m,
                             const gen_interval_value_t **v, size_t *n) {
   (void)key;
   return gen_agg_read(&catalogue, NULL, GROUP_ACTION, m,

@@ -12,6 +12,7 @@
 #include "gen_time.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <strings.h>
 
 /* ---- the metric catalogue ------------------------------------------------
@@ -192,31 +193,38 @@ static void add_value(gen_agg_values_t *vals, const char *name,
   vals->n++;
 }
 
+static bool stat_of(const gen_agg_entry_t *e, int s, double *out) {
+  if (!(e->have & (1u << s)))
+    return false;
+  *out = e->stat[s];
+  return true;
+}
+
 /* One catalogue metric's entry of a bucket into vals; false when its stats
  * are not usable. */
-static bool read_entry(const gen_agg_metric_t *mt, json_object *stats,
+static bool read_entry(const gen_agg_metric_t *mt, const gen_agg_entry_t *e,
                        gen_agg_values_t *vals) {
   double count = 0, sum = 0, x = 0, den = 0;
   switch (mt->kind) {
   case GEN_AGG_COUNT:
-    if (!gen_json_get_double(stats, "count", &count) || count < 0)
+    if (!stat_of(e, GEN_AGG_STAT_COUNT, &count) || count < 0)
       return false;
     add_value(vals, mt->name, "", count, true);
     return true;
   case GEN_AGG_DURATION:
-    if (!gen_json_get_double(stats, "count", &count) || count < 0 ||
-        !gen_json_get_double(stats, "sum", &sum) || sum < 0)
+    if (!stat_of(e, GEN_AGG_STAT_COUNT, &count) || count < 0 ||
+        !stat_of(e, GEN_AGG_STAT_SUM, &sum) || sum < 0)
       return false;
     add_value(vals, mt->name, "_count", count, true);
     add_value(vals, mt->name, "_sum_ms", sum, true);
-    if (gen_json_get_double(stats, "max", &x))
+    if (stat_of(e, GEN_AGG_STAT_MAX, &x))
       add_value(vals, mt->name, "_max_ms", x, false);
-    if (gen_json_get_double(stats, "min", &x))
+    if (stat_of(e, GEN_AGG_STAT_MIN, &x))
       add_value(vals, mt->name, "_min_ms", x, false);
     return true;
   case GEN_AGG_RATIO:
-    if (!gen_json_get_double(stats, "numerator", &x) || x < 0 ||
-        !gen_json_get_double(stats, "denominator", &den) || den < 0)
+    if (!stat_of(e, GEN_AGG_STAT_NUMERATOR, &x) || x < 0 ||
+        !stat_of(e, GEN_AGG_STAT_DENOMINATOR, &den) || den < 0)
       return false;
     add_value(vals, mt->name, "_numerator", x, true);
     add_value(vals, mt->name, "_denominator", den, true);
@@ -226,21 +234,18 @@ static bool read_entry(const gen_agg_metric_t *mt, json_object *stats,
 }
 
 size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
-                    unsigned group, json_object *metrics,
+                    unsigned group, const gen_agg_metrics_t *metrics,
                     gen_agg_values_t *vals, const gen_interval_value_t **v,
                     size_t *n) {
   size_t skipped = 0;
-  size_t len = json_object_is_type(metrics, json_type_array)
-                   ? json_object_array_length(metrics)
-                   : 0;
+  size_t len = metrics != NULL ? metrics->n : 0;
   bool answered[GEN_AGG_MAX_METRICS] = {false};
   vals->n = 0;
   assert(cat->n <= GEN_AGG_MAX_METRICS);
   for (size_t i = 0; i < len; i++) {
-    json_object *entry = json_object_array_get_idx(metrics, i);
-    const char *api = gen_json_get_string(entry, "metric");
-    json_object *stats = gen_json_get_object(entry, "stats");
-    bool known = false, usable = stats != NULL;
+    const gen_agg_entry_t *entry = &metrics->e[i];
+    const char *api = entry->metric;
+    bool known = false, usable = entry->stats;
     for (size_t m = 0; api != NULL && m < cat->n; m++) {
       const gen_agg_metric_t *mt = &cat->metrics[m];
       /* Only the group's own: a metric in another group's result would be
@@ -250,7 +255,7 @@ size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
         continue;
       known = true;
       answered[m] = true;
-      usable = usable && read_entry(mt, stats, vals);
+      usable = usable && read_entry(mt, entry, vals);
     }
     if (!known || !usable)
       skipped++;
@@ -571,11 +576,10 @@ int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
 /* ---- the request loop ----------------------------------------------------
  */
 
-int gen_agg_answer_bucket(json_object *bucket,
-                          const gen_interval_range_t *range,
-                          int64_t granularity_ms, int64_t *start_ms, char *err,
-                          size_t err_size) {
-  const char *interval = gen_json_get_string(bucket, "interval");
+int gen_agg_bucket_start(const char *interval,
+                         const gen_interval_range_t *range,
+                         int64_t granularity_ms, int64_t *start_ms, char *err,
+                         size_t err_size) {
   int64_t end;
   if (interval == NULL || gen_interval_parse(interval, start_ms, &end) != 0 ||
       *start_ms < range->start_ms || end > range->end_ms ||
@@ -627,18 +631,20 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
     if (status <= 0)
       return status;
     json_object *body = query->body(query->ud, scopes, n, &range);
-    json_object *doc = NULL;
+    gen_http_response_t resp;
     char err[512] = "";
     counts->queries++;
-    status = gen_http_post_json(client->http, query->path, body, &doc, err,
-                                sizeof(err));
+    status = gen_http_post_text(
+        client->http, query->path,
+        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp,
+        err, sizeof(err));
     json_object_put(body);
     if (status == 0)
-      status =
-          gen_agg_apply(job, scopes, n, &range, now, doc, err, sizeof(err));
+      status = gen_agg_apply(job, scopes, n, &range, now, resp.body,
+                             resp.body_len, err, sizeof(err));
     else
       gen_interval_abort(engine);
-    json_object_put(doc);
+    gen_http_response_recycle(client->http, &resp);
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&client->stats.malformed, 1);
@@ -686,41 +692,30 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
   return body;
 }
 
-static int take_results(gen_interval_t *engine, json_object *doc,
+static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
                         const gen_interval_range_t *range,
                         int64_t granularity_ms, const gen_agg_reader_t *reader,
                         size_t *skipped, char *err, size_t err_size) {
-  json_object *results = NULL;
+  const gen_agg_result_t *results;
+  size_t len = gen_agg_answer_results(answer, &results);
   *skipped = 0;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not an aggregates response");
-    return -EINVAL;
-  }
-  /* No "results": nothing happened in these entities in the range. */
-  size_t len = results ? json_object_array_length(results) : 0;
   for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
+    const gen_agg_result_t *result = &results[r];
     char key[600];
     const char *scope = NULL;
-    if (!reader->group(reader->ud, gen_json_get_object(result, "group"), &scope,
-                       key, sizeof(key))) {
+    if (!reader->group(reader->ud, &result->group, &scope, key, sizeof(key))) {
       (*skipped)++;
       continue;
     }
-    json_object *data = gen_json_get_array(result, "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
+    for (size_t d = 0; d < result->n; d++) {
+      const gen_agg_bucket_t *bucket = &result->b[d];
       int64_t start;
-      if (gen_agg_answer_bucket(bucket, range, granularity_ms, &start, err,
-                                err_size) != 0)
+      if (gen_agg_bucket_start(bucket->interval, range, granularity_ms, &start,
+                               err, err_size) != 0)
         return -EINVAL;
       const gen_interval_value_t *v = NULL;
       size_t n = 0;
-      *skipped += reader->values(reader->ud, key,
-                                 gen_json_get_array(bucket, "metrics"), &v, &n);
+      *skipped += reader->values(reader->ud, key, &bucket->metrics, &v, &n);
       int status = gen_interval_put(engine, scope, key, start, v, n);
       if (status != 0) {
         snprintf(err, err_size, "cannot record a bucket: %s",
@@ -733,11 +728,11 @@ static int take_results(gen_interval_t *engine, json_object *doc,
 }
 
 int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, json_object *doc,
+                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
                  const gen_interval_range_t *range, int64_t granularity_ms,
                  const gen_agg_reader_t *reader, char *err, size_t err_size) {
   size_t skipped = 0;
-  int status = take_results(engine, doc, range, granularity_ms, reader,
+  int status = take_results(engine, answer, range, granularity_ms, reader,
                             &skipped, err, err_size);
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
@@ -762,17 +757,61 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
       .ud = ud};
 }
 
+/* The answer of this read thread: its arrays and arena are reused from one
+ * answer to the next, freed when the thread ends. */
+static pthread_key_t answer_key;
+static pthread_once_t answer_once = PTHREAD_ONCE_INIT;
+
+static void answer_free(void *a) { gen_agg_answer_free(a); }
+static void answer_key_make(void) {
+  (void)pthread_key_create(&answer_key, answer_free);
+}
+
+static gen_agg_answer_t *thread_answer(void) {
+  pthread_once(&answer_once, answer_key_make);
+  gen_agg_answer_t *a = pthread_getspecific(answer_key);
+  if (a == NULL && (a = gen_agg_answer_new()) != NULL &&
+      pthread_setspecific(answer_key, a) != 0) {
+    gen_agg_answer_free(a);
+    a = NULL;
+  }
+  return a;
+}
+
+/* text read into a: scanned as it comes, or, for a query that rewrites the
+ * answer first (prepare), through a json-c document kept in *doc. */
+static int read_answer(const gen_agg_query_t *query, const char *text,
+                       size_t len, gen_agg_answer_t *a, json_object **doc,
+                       char *err, size_t err_size) {
+  if (query->prepare == NULL)
+    return gen_agg_answer_scan(a, text, len, err, err_size);
+  char why[128];
+  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, doc, why, sizeof(why)) !=
+      0) {
+    snprintf(err, err_size, "malformed JSON: %s", why);
+    return -EINVAL;
+  }
+  int status = query->prepare(query->ud, *doc, err, err_size);
+  return status != 0 ? status
+                     : gen_agg_answer_from_json(a, *doc, err, err_size);
+}
+
 int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
                   const gen_interval_range_t *range, int64_t now,
-                  json_object *doc, char *err, size_t err_size) {
+                  const char *text, size_t len, char *err, size_t err_size) {
   const gen_agg_query_t *query = job->query;
-  int status = query->prepare != NULL
-                   ? query->prepare(query->ud, doc, err, err_size)
-                   : 0;
+  gen_agg_answer_t *a = thread_answer();
+  json_object *doc = NULL;
+  int status = a == NULL ? -ENOMEM
+                         : read_answer(query, text ? text : "{}",
+                                       text ? len : 2, a, &doc, err, err_size);
   if (status == 0)
-    status = gen_agg_take(job->engine, job->client, job->counts, doc, range,
+    status = gen_agg_take(job->engine, job->client, job->counts, a, range,
                           query->granularity_ms, &query->reader, err, err_size);
+  json_object_put(doc);
   if (status != 0) {
+    if (status == -ENOMEM)
+      snprintf(err, err_size, "out of memory");
     gen_interval_abort(job->engine);
     return status;
   }

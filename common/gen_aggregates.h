@@ -18,6 +18,7 @@
 #ifndef GEN_AGGREGATES_H
 #define GEN_AGGREGATES_H 1
 
+#include "gen_agg_answer.h"
 #include "gen_client.h"
 #include "gen_interval.h"
 
@@ -97,7 +98,7 @@ void gen_agg_values_free(gen_agg_values_t *vals);
  * or with stats of the wrong type or sign is skipped; returns how many
  * were. *v and *n are the values. */
 size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
-                    unsigned group, json_object *metrics,
+                    unsigned group, const gen_agg_metrics_t *metrics,
                     gen_agg_values_t *vals, const gen_interval_value_t **v,
                     size_t *n);
 
@@ -189,13 +190,14 @@ gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out);
 /* ---- the request loop ----------------------------------------------------
  */
 
-/* The start of one bucket of an aggregates answer ({"interval": "start/end",
- * …}), checked to be a whole bucket of the range asked for. Returns 0, or
- * -EINVAL with the reason in err (the answer cannot be trusted). */
-int gen_agg_answer_bucket(json_object *bucket,
-                          const gen_interval_range_t *range,
-                          int64_t granularity_ms, int64_t *start_ms, char *err,
-                          size_t err_size);
+/* The start of one bucket of an aggregates answer from its interval
+ * ("start/end"; NULL: none), checked to be a whole bucket of the range asked
+ * for. Returns 0, or -EINVAL with the reason in err (the answer cannot be
+ * trusted). */
+int gen_agg_bucket_start(const char *interval,
+                         const gen_interval_range_t *range,
+                         int64_t granularity_ms, int64_t *start_ms, char *err,
+                         size_t err_size);
 
 /* The self-metrics of interval collection (plugin_instance "self"):
  * analytics_queries, analytics_query_failures, buckets_dispatched,
@@ -231,13 +233,13 @@ typedef struct {
 
 /* The engine scope (inside group, or the caller's) and key of a result
  * group of an aggregates answer; false to skip the group (not one of ours). */
-typedef bool (*gen_agg_group_fn)(void *ud, json_object *group,
+typedef bool (*gen_agg_group_fn)(void *ud, const gen_agg_group_t *group,
                                  const char **scope, char *key,
                                  size_t key_size);
 /* One bucket's metrics[] of the group keyed key as engine values (valid
  * until the next call); returns how many entries were not usable. */
 typedef size_t (*gen_agg_values_fn)(void *ud, const char *key,
-                                    json_object *metrics,
+                                    const gen_agg_metrics_t *metrics,
                                     const gen_interval_value_t **v, size_t *n);
 /* The request for scopes over range (a new reference). */
 typedef json_object *(*gen_agg_body_fn)(void *ud, const char *const *scopes,
@@ -252,14 +254,15 @@ typedef struct {
   void *ud;
 } gen_agg_reader_t;
 
-/* Puts every (group, bucket) of an answer ({"results": [{group, data:
+/* Puts every (group, bucket) of an answer (read by gen_agg_answer: {"results":
+ * [{group, data:
  * [{interval, metrics}]}]}) into the engine. A document that cannot be
  * trusted as a whole (not that shape, a bucket outside the range) returns
  * -EINVAL with the reason in err: the range is asked for again, nothing of
  * it dispatched. Unusable groups and metrics are skipped, logged
  * (rate-limited) and counted as malformed answers of client. */
 int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, json_object *doc,
+                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
                  const gen_interval_range_t *range, int64_t granularity_ms,
                  const gen_agg_reader_t *reader, char *err, size_t err_size);
 
@@ -299,12 +302,13 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    gen_agg_group_fn group,
                                    gen_agg_values_fn values, void *ud);
 
-/* Takes doc, the answer to the job's query for scopes over range (planned
- * at now): commits it through the sink (0), or aborts it (a negative errno, the
- * reason in err). */
+/* Takes text (len bytes; NULL: an empty answer), the answer to the job's
+ * query for scopes over range (planned at now): commits it through the sink
+ * (0), or aborts it (a negative errno, the reason in err; -EINVAL for an
+ * answer that is not JSON or not an aggregates answer). */
 int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
                   const gen_interval_range_t *range, int64_t now,
-                  json_object *doc, char *err, size_t err_size);
+                  const char *text, size_t len, char *err, size_t err_size);
 
 /* Asks for and takes every range due for one batch of scopes, at most
  * max_ranges of them (a long backfill continues next read), one request

@@ -70,13 +70,13 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
  * milestone's counts by the outcome it is associated with too
  * (tests/sim/README.md, Evidence), and an outcome's records carry no
  * milestone. */
-static bool answer_group(void *ud, json_object *group, const char **flow_id,
-                         char *key, size_t size) {
+static bool answer_group(void *ud, const gen_agg_group_t *group,
+                         const char **flow_id, char *key, size_t size) {
   static const char *const tags[] = {"F", "O", "M"};
   const gen_flow_agg_t *fa = ud;
-  const char *outcome = gen_json_get_string(group, "flowOutcomeId");
-  const char *milestone = gen_json_get_string(group, "flowMilestoneId");
-  *flow_id = gen_json_get_string(group, "flowId");
+  const char *outcome = gen_agg_group_get(group, "flowOutcomeId");
+  const char *milestone = gen_agg_group_get(group, "flowMilestoneId");
+  *flow_id = gen_agg_group_get(group, "flowId");
   if (*flow_id == NULL || gen_entity_find(fa->flows, *flow_id) < 0)
     return false;
   group_t kind = milestone ? GROUP_MILESTONE
@@ -111,7 +111,8 @@ static int fold_milestones(void *ud, json_object *doc, char *err,
   return status;
 }
 
-static size_t answer_values(void *ud, const char *key, json_object *m,
+static size_t answer_values(void *ud, const char *key,
+                            const gen_agg_metrics_t *m,
                             const gen_interval_value_t **v, size_t *n) {
   return gen_agg_read(&catalogue, NULL, key_group(key), m,
                       ((gen_flow_agg_t *)ud)->answer, v, n);

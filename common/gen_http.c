@@ -538,13 +538,18 @@ static int request_json(gen_http_t *http, const char *method, const char *path,
     status = parse_json_body(http, &resp, out, error, error_size);
   else if (error != NULL)
     snprintf(error, error_size, "%s", resp.error);
-  if (resp.body != NULL && http->spare == NULL && resp.body_cap <= SPARE_MAX) {
-    http->spare = resp.body;
-    http->spare_cap = resp.body_cap;
-    resp.body = NULL;
-  }
-  gen_http_response_reset(&resp);
+  gen_http_response_recycle(http, &resp);
   return status;
+}
+
+void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp) {
+  if (resp->body != NULL && http->spare == NULL &&
+      resp->body_cap <= SPARE_MAX) {
+    http->spare = resp->body;
+    http->spare_cap = resp->body_cap;
+    resp->body = NULL;
+  }
+  gen_http_response_reset(resp);
 }
 
 int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
@@ -564,6 +569,15 @@ int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
   const char *text =
       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
   return request_json(http, "POST", path, text, NULL, out, error, error_size);
+}
+
+int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
+                       gen_http_response_t *resp, char *error,
+                       size_t error_size) {
+  int status = gen_http_request(http, "POST", path, body, NULL, resp);
+  if (status != 0 && error != NULL)
+    snprintf(error, error_size, "%s", resp->error);
+  return status;
 }
 
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,

@@ -87,6 +87,15 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
                      const char *body, const gen_http_options_t *options,
                      gen_http_response_t *resp);
 void gen_http_response_reset(gen_http_response_t *resp);
+/* gen_http_response_reset(), keeping resp's body buffer (up to 4 MiB) for
+ * the next answer of http: no fresh malloc() of a large block per answer. */
+void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp);
+/* POSTs the JSON text body to path; the answer's text is resp->body (NULL
+ * when empty), for a caller that reads it without a json-c document. Free
+ * resp with gen_http_response_recycle(). */
+int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
+                       gen_http_response_t *resp, char *error,
+                       size_t error_size);
 
 /* JSON shortcuts: *out is a new reference on success. error (may be NULL)
  * receives the one-line failure description. */

@@ -200,15 +200,15 @@ static json_object *query_body(const ga_instance_t *inst,
 
 /* Engine key of a result group: queueId, media[, direction][, wrapUpCode];
  * -1 when the group lacks a dimension we asked for. */
-static int group_key(const ga_instance_t *inst, json_object *group, char *key,
-                     size_t size, const char **queue_id) {
-  const char *wrapup = gen_json_get_string(group, "wrapUpCode");
-  gen_agg_key_t k = {{gen_json_get_string(group, "queueId"),
-                      gen_json_get_string(group, "mediaType")},
+static int group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
+                     char *key, size_t size, const char **queue_id) {
+  const char *wrapup = gen_agg_group_get(group, "wrapUpCode");
+  gen_agg_key_t k = {{gen_agg_group_get(group, "queueId"),
+                      gen_agg_group_get(group, "mediaType")},
                      2};
   *queue_id = k.dim[0];
   if (inst->config.by_direction)
-    k.dim[k.n++] = gen_json_get_string(group, "direction");
+    k.dim[k.n++] = gen_agg_group_get(group, "direction");
   if (inst->config.by_wrapup)
     /* Conversations without a wrap-up (abandoned, not yet wrapped) form a
      * group without the key. */
@@ -219,14 +219,15 @@ static int group_key(const ga_instance_t *inst, json_object *group, char *key,
 /* Feeds one answer to the engine. A document that cannot be trusted as a
  * whole (not the expected shape, a bucket that is not one of ours) fails the
  * range: it is asked for again, nothing of it is dispatched. */
-static bool answer_group(void *ud, json_object *group, const char **scope,
-                         char *key, size_t key_size) {
+static bool answer_group(void *ud, const gen_agg_group_t *group,
+                         const char **scope, char *key, size_t key_size) {
   const ga_instance_t *inst = ud;
   return group_key(inst, group, key, key_size, scope) == 0 &&
          gen_entity_find(&inst->queues, *scope) >= 0;
 }
 
-static size_t answer_values(void *ud, const char *key, json_object *metrics,
+static size_t answer_values(void *ud, const char *key,
+                            const gen_agg_metrics_t *metrics,
                             const gen_interval_value_t **v, size_t *n) {
   const ga_instance_t *inst = ud;
   (void)key;
@@ -476,7 +477,8 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     for (size_t d = 0; d < n_data; d++) {
       json_object *bucket = json_object_array_get_idx(data, d);
       int64_t start;
-      if (gen_agg_answer_bucket(bucket, range, g, &start, err, err_size) != 0)
+      if (gen_agg_bucket_start(gen_json_get_string(bucket, "interval"), range,
+                               g, &start, err, err_size) != 0)
         return -EINVAL;
       size_t b = (size_t)((start - range->start_ms) / g);
       json_object *metrics = gen_json_get_array(bucket, "metrics");

@@ -3,8 +3,9 @@
  * collectd-genesys: fuzz target for the REST answers: the token answer
  * (gen_auth), paged entity listings (gen_entity_list), queue members
  * (gen_members_list: activity query, then member listings) and aggregates
- * answers (take_results of gen_aggregates.c into an interval engine,
- * then a commit).
+ * answers (read by gen_agg_answer's scan and through json-c, which must
+ * agree; take_results of gen_aggregates.c into an interval engine, then a
+ * commit).
  *
  * The harness includes gen_http.c, gen_auth.c and gen_aggregates.c to
  * use the transport seam (http_perform) and the static answer reader, as
@@ -29,6 +30,7 @@
 #define GEN_FUZZ_NAME "rest"
 #include "fuzz_replay.h"
 
+#include "gen_agg_answer.c"
 #include "gen_aggregates.c"
 #include "gen_auth.c"
 #include "gen_client.c"
@@ -252,10 +254,10 @@ static void run_members(void) {
 static gen_interval_value_t values[8];
 static char names[8][32];
 
-static bool agg_group(void *ud, json_object *group, const char **scope,
-                      char *key, size_t key_size) {
+static bool agg_group(void *ud, const gen_agg_group_t *group,
+                      const char **scope, char *key, size_t key_size) {
   (void)ud;
-  const char *q = gen_json_get_string(group, "queueId");
+  const char *q = gen_agg_group_get(group, "queueId");
   if (q == NULL || q[0] == '\0')
     return false;
   *scope = strcmp(q, "q2") == 0 ? "q2" : "q1";
@@ -264,27 +266,64 @@ static bool agg_group(void *ud, json_object *group, const char **scope,
 }
 
 /* Each {metric, stats: {sum}} as a counter value; the rest unusable. */
-static size_t agg_values(void *ud, const char *key, json_object *metrics,
+static size_t agg_values(void *ud, const char *key,
+                         const gen_agg_metrics_t *metrics,
                          const gen_interval_value_t **v, size_t *n) {
   (void)ud, (void)key;
-  size_t len = metrics ? json_object_array_length(metrics) : 0, bad = 0;
+  size_t bad = 0;
   *n = 0;
-  for (size_t i = 0; i < len; i++) {
-    json_object *m = json_object_array_get_idx(metrics, i);
-    const char *name = gen_json_get_string(m, "metric");
-    double sum;
-    if (name == NULL || *n == 8 ||
-        !gen_json_get_double(gen_json_get_object(m, "stats"), "sum", &sum)) {
+  for (size_t i = 0; i < metrics->n; i++) {
+    const gen_agg_entry_t *m = &metrics->e[i];
+    if (m->metric == NULL || *n == 8 || !m->stats ||
+        !(m->have & (1u << GEN_AGG_STAT_SUM))) {
       bad++;
       continue;
     }
-    snprintf(names[*n], sizeof(names[0]), "%s", name);
+    snprintf(names[*n], sizeof(names[0]), "%s", m->metric);
     values[*n] = (gen_interval_value_t){
-        .name = names[*n], .value = sum, .counter = true};
+        .name = names[*n], .value = m->stat[GEN_AGG_STAT_SUM], .counter = true};
     (*n)++;
   }
   *v = values;
   return bad;
+}
+
+/* The answer read both ways (scanned, and through a json-c document) must
+ * be the same: same results, groups, buckets, entries and stats. */
+static void same_answer(const gen_agg_answer_t *x, const gen_agg_answer_t *y) {
+  const gen_agg_result_t *rx, *ry;
+  size_t n = gen_agg_answer_results(x, &rx);
+  FUZZ_CHECK(n == gen_agg_answer_results(y, &ry), "same results");
+  for (size_t r = 0; r < n; r++) {
+    const gen_agg_group_t *gx = &rx[r].group, *gy = &ry[r].group;
+    for (size_t d = 0; d < gx->n + gy->n; d++) {
+      const char *name = d < gx->n ? gx->d[d].name : gy->d[d - gx->n].name;
+      const char *a = gen_agg_group_get(gx, name);
+      const char *b = gen_agg_group_get(gy, name);
+      FUZZ_CHECK((a == NULL) == (b == NULL) && (a == NULL || !strcmp(a, b)),
+                 "same group");
+    }
+    FUZZ_CHECK(rx[r].n == ry[r].n, "same buckets");
+    for (size_t b = 0; b < rx[r].n; b++) {
+      const gen_agg_bucket_t *bx = &rx[r].b[b], *by = &ry[r].b[b];
+      FUZZ_CHECK(
+          (bx->interval == NULL) == (by->interval == NULL) &&
+              (bx->interval == NULL || !strcmp(bx->interval, by->interval)),
+          "same interval");
+      FUZZ_CHECK(bx->metrics.n == by->metrics.n, "same entries");
+      for (size_t e = 0; e < bx->metrics.n; e++) {
+        const gen_agg_entry_t *ex = &bx->metrics.e[e], *ey = &by->metrics.e[e];
+        FUZZ_CHECK((ex->metric == NULL) == (ey->metric == NULL) &&
+                       (ex->metric == NULL || !strcmp(ex->metric, ey->metric)),
+                   "same metric");
+        FUZZ_CHECK(ex->stats == ey->stats && ex->have == ey->have,
+                   "same stats present");
+        for (int s = 0; s < GEN_AGG_STATS; s++)
+          FUZZ_CHECK(!(ex->have & (1u << s)) || ex->stat[s] == ey->stat[s],
+                     "same stat");
+      }
+    }
+  }
 }
 
 static gen_interval_range_t planned;
@@ -310,7 +349,8 @@ static void on_totals(void *ud, const char *key, int64_t at_ms,
     FUZZ_CHECK(isfinite(v[i].value), "finite total");
 }
 
-/* Returns take_results' status (1 when the answer was no JSON). */
+/* Returns take_results' status (1 when the answer was no JSON or not an
+ * aggregates answer). */
 static int run_aggregates(size_t *dispatched) {
   gen_interval_options_t o = {.granularity_ms = G,
                               .settle_ms = 0,
@@ -328,32 +368,50 @@ static int run_aggregates(size_t *dispatched) {
   char err[256];
   int status = 1;
   gen_http_response_t resp;
+  gen_agg_answer_t *scanned = gen_agg_answer_new(),
+                   *parsed = gen_agg_answer_new();
+  FUZZ_CHECK(scanned != NULL && parsed != NULL, "answers");
   serve(bodies, bodies_len, first_is_400);
   if (gen_http_request(http, "POST", "/api/v2/analytics/x", "{}", NULL,
                        &resp) == 0 &&
-      resp.body != NULL &&
-      gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
-    const gen_agg_reader_t reader = {
-        .group = agg_group, .values = agg_values, .what = "fuzz"};
-    size_t skipped = 0;
-    memset(err, 'x', sizeof(err));
-    status = take_results(engine, doc, &planned, G, &reader, &skipped, err,
-                          sizeof(err));
-    FUZZ_CHECK(status == 0 || status == -EINVAL || status == -ENOMEM,
-               "take status");
-    FUZZ_CHECK(status == 0 || terminated(err, sizeof(err)), "take err");
-    if (status == 0) {
-      gen_interval_sink_t sink = {.bucket = on_bucket, .totals = on_totals};
-      FUZZ_CHECK(gen_interval_commit(engine, scopes, 2, &planned, NOW, &sink) ==
-                     0,
-                 "commit");
-    } else {
-      gen_interval_abort(engine);
+      resp.body != NULL) {
+    int scan = gen_agg_answer_scan(scanned, resp.body, resp.body_len, err,
+                                   sizeof(err));
+    FUZZ_CHECK(scan == 0 || scan == -EINVAL, "scan status");
+    FUZZ_CHECK(scan == 0 || terminated(err, sizeof(err)), "scan err");
+    int json = gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH,
+                              &doc, err, sizeof(err));
+    if (json == 0)
+      json = gen_agg_answer_from_json(parsed, doc, err, sizeof(err));
+    /* json-c also takes what RFC 8259 does not (e.g. invalid UTF-8): the
+     * scan may refuse more, never less. */
+    FUZZ_CHECK(scan != 0 || json == 0, "scanned only what json-c reads");
+    if (scan == 0 && json == 0)
+      same_answer(scanned, parsed);
+    if (scan == 0) {
+      const gen_agg_reader_t reader = {
+          .group = agg_group, .values = agg_values, .what = "fuzz"};
+      size_t skipped = 0;
+      memset(err, 'x', sizeof(err));
+      status = take_results(engine, scanned, &planned, G, &reader, &skipped,
+                            err, sizeof(err));
+      FUZZ_CHECK(status == 0 || status == -EINVAL || status == -ENOMEM,
+                 "take status");
+      FUZZ_CHECK(status == 0 || terminated(err, sizeof(err)), "take err");
+      if (status == 0) {
+        gen_interval_sink_t sink = {.bucket = on_bucket, .totals = on_totals};
+        FUZZ_CHECK(
+            gen_interval_commit(engine, scopes, 2, &planned, NOW, &sink) == 0,
+            "commit");
+      } else {
+        gen_interval_abort(engine);
+      }
     }
   }
   gen_http_response_reset(&resp);
   json_object_put(doc);
+  gen_agg_answer_free(scanned);
+  gen_agg_answer_free(parsed);
   gen_interval_stats_t st;
   gen_interval_get_stats(engine, &st);
   *dispatched = st.buckets_dispatched;
