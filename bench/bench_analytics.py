@@ -24,7 +24,10 @@ import argparse
 import json
 import math
 import os
+import socket
+import struct
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,6 +79,49 @@ def csv_rows(root):
     return rows
 
 
+class NetworkCounter:
+    """Counts the value lists collectd's network plugin sends to a UDP port
+    on loopback: one "values" part (type 0x0006) each (collectd's binary
+    protocol). Drops are read from the socket's counter in /proc/net/udp."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:  # bursts of thousands of packets a read: room for them
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)  # SO_RCVBUFFORCE
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.values = 0
+        self.stopped = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while not self.stopped:
+            data = self.sock.recv(65536)
+            at, n = 0, 0
+            while at + 4 <= len(data):
+                kind, size = struct.unpack_from(">HH", data, at)
+                if size < 4:
+                    break
+                n += kind == 6
+                at += size
+            self.values += n
+
+    def drops(self):
+        hexport = f"{self.port:04X}"
+        with open("/proc/net/udp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(":" + hexport):
+                    return int(fields[-1])
+        return 0
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+
 def run_one(queues, args):
     agents = queues * args.agents_per_queue
     sim = Simulator("--queues", str(queues), "--agents", str(agents),
@@ -86,10 +132,19 @@ def run_one(queues, args):
         extra='    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT1M"\n'
         "    SettleDelay 5\n    RevisitWindow 120\n    QueueRefreshInterval 0\n"
         + ("    AgentStatus true\n" if args.agent_status else ""))
+    net = NetworkCounter() if args.writer == "network" else None
+    writer = (f'LoadPlugin network\n<Plugin network>\n  Server "127.0.0.1" '
+              f'"{net.port}"\n</Plugin>\n' if net else "")
+    threads = (f"WriteThreads {args.write_threads}\n"
+               if args.write_threads else "")
     cd = FakeClockCollectd(
+        threads + writer +
         "<LoadPlugin genesys_analytics>\n  Interval 60\n</LoadPlugin>\n"
         f"<Plugin genesys_analytics>\n{block}</Plugin>\n", sim, args.speed,
-        stock=("logfile", "csv"))
+        stock=("logfile", args.writer))
+
+    def values_so_far():
+        return net.values if net else csv_rows(cd.csv)
     try:
         cd.start()
         # Warm-up: the listing and two cycles with a new bucket. Then half a
@@ -108,7 +163,7 @@ def run_one(queues, args):
         listing = {LIST_QUEUES: count(warm, LIST_QUEUES), LIST_USERS: count(warm, LIST_USERS)}
         sim._open("/sim/reset_stats", {})
         pid = cd.proc.pid
-        v0 = csv_rows(cd.csv)
+        v0, d0 = values_so_far(), net.drops() if net else 0
         c0, r0 = cpu_seconds(pid), cpu_seconds(pid, "reader")
         s0 = cpu_seconds(sim.proc.pid)
         t0 = iso_ms(sim._open("/sim/info")["sim_time"])
@@ -126,7 +181,8 @@ def run_one(queues, args):
             perf.send_signal(__import__("signal").SIGINT)
             perf.wait()
         s1 = cpu_seconds(sim.proc.pid)
-        v1 = csv_rows(cd.csv)
+        time.sleep(1)  # the network plugin's last packets of the window
+        v1, d1 = values_so_far(), net.drops() if net else 0
         st = sim.stats()
         res = {
             "queues": queues, "agents": agents, "cycles": args.cycles,
@@ -139,6 +195,8 @@ def run_one(queues, args):
             "reader_cpu_per_cycle": (r1 - r0) / args.cycles,
             "sim_cpu_per_cycle": (s1 - s0) / args.cycles,
             "values_per_cycle": (v1 - v0) / args.cycles,
+            "writer": args.writer, "udp_drops": d1 - d0,
+            "write_threads": args.write_threads or 5,
             "non_200": {k: v["by_status"] for k, v in st["requests"].items()
                         if set(v["by_status"]) - {"200"}},
         }
@@ -146,6 +204,8 @@ def run_one(queues, args):
     finally:
         cd.cleanup()
         sim.stop()
+        if net:
+            net.close()
 
 
 def main():
@@ -157,6 +217,13 @@ def main():
                          "takes 60/speed real seconds)")
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--agent-status", action="store_true")
+    ap.add_argument("--writer", choices=("network", "csv"), default="network",
+                    help="the write plugin: network (to a UDP port of this "
+                         "script, which counts the value lists; the default) "
+                         "or csv (a file per series, counted by rows; slow "
+                         "writers back collectd's write queue up)")
+    ap.add_argument("--write-threads", type=int, metavar="N",
+                    help="collectd's WriteThreads (its default: 5)")
     ap.add_argument("--perf-freq", type=int, default=499, metavar="HZ",
                     help="perf record's sampling frequency (default 499)")
     ap.add_argument("--perf", metavar="PREFIX",
@@ -169,7 +236,8 @@ def main():
         print(json.dumps(rows, indent=1))
         return
     print(f"PT1M buckets, Interval 60, speed {args.speed:g}, {args.cycles} cycles"
-          f"{', AgentStatus' if args.agent_status else ''}; per cycle:")
+          f"{', AgentStatus' if args.agent_status else ''}, writer {args.writer}, "
+          f"WriteThreads {args.write_threads or 5}; per cycle:")
     print(f"{'queues':>7} {'agents':>7} {'conv req':>9} {'minimum':>8} {'user req':>9}"
           f" {'minimum':>8} {'other':>6} {'collectd CPU ms':>16} {'read thr ms':>12}"
           f" {'sim CPU ms':>11} {'values':>8} {'us/value':>8}  listing pages (queues, users) at start")
@@ -186,6 +254,9 @@ def main():
               f"{r['listing_pages'][LIST_QUEUES]}, {r['listing_pages'][LIST_USERS]}")
         if r["non_200"]:
             print("         not 200:", r["non_200"])
+        if r["udp_drops"]:
+            print(f"         {r['udp_drops']} packets dropped at the UDP port: "
+                  "values per cycle are a lower bound")
 
 
 if __name__ == "__main__":
