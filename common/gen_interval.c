@@ -66,6 +66,8 @@ typedef struct {
 
 typedef struct {
   char *name;
+  char *json; /* "name": as the state file writes it, escaped once */
+  size_t json_len;
   bool counter;
 } gi_name_t;
 
@@ -126,13 +128,19 @@ static int name_index(gen_interval_t *gi, const char *name, bool counter) {
   if (gi->n_names == GI_MAX_NAMES)
     return -ENOSPC;
   char *copy = strdup(name);
-  if (copy == NULL)
-    return -ENOMEM;
-  if (map_add(&gi->name_map, copy, gi->n_names) != 0) {
+  gen_buf_t json = GEN_BUF_INIT(SIZE_MAX);
+  if (copy == NULL || gen_buf_add_json_string(&json, name) != 0 ||
+      gen_buf_add(&json, ":", 1) != 0 ||
+      map_add(&gi->name_map, copy, gi->n_names) != 0) {
     free(copy);
+    gen_buf_free(&json);
     return -ENOMEM;
   }
-  gi->names[gi->n_names] = (gi_name_t){.name = copy, .counter = counter};
+  size_t json_len = json.len;
+  gi->names[gi->n_names] = (gi_name_t){.name = copy,
+                                       .json = gen_buf_steal(&json),
+                                       .json_len = json_len,
+                                       .counter = counter};
   return (int)gi->n_names++;
 }
 
@@ -248,12 +256,11 @@ static int nums_write(gen_buf_t *buf, const gen_interval_t *gi,
   for (size_t i = 0; status == 0 && i < n; i++) {
     double v = nums[i].value;
     bool whole = v == floor(v) && fabs(v) < 9007199254740992.0;
+    const gi_name_t *name = &gi->names[nums[i].name];
     if (i > 0)
       status = gen_buf_add(buf, ",", 1);
     if (status == 0)
-      status = gen_buf_add_json_string(buf, gi->names[nums[i].name].name);
-    if (status == 0)
-      status = gen_buf_add(buf, ":", 1);
+      status = gen_buf_add(buf, name->json, name->json_len);
     if (status == 0)
       status = whole ? gen_buf_add_int64(buf, (int64_t)v)
                      : gen_buf_printf(buf, "%.17g", v);
@@ -303,10 +310,19 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
     status = gen_buf_add_str(buf, ",\"buckets\":[");
   for (size_t r = 0; status == 0 && r < k->n_records; r++) {
     const gi_record_t *rec = &k->records[r];
-    status = gen_buf_printf(buf,
-                            "%s{\"start\":%" PRId64 ",\"hash\":\"%016" PRIx64
-                            "\",\"counters\":",
-                            r > 0 ? "," : "", rec->start, rec->hash);
+    /* As "%016" PRIx64 would print it, without printf's cost. */
+    char hash[16];
+    for (int d = 0; d < 16; d++)
+      hash[d] = "0123456789abcdef"[(rec->hash >> (60 - 4 * d)) & 0xf];
+    status = gen_buf_add_str(buf, r > 0 ? ",{\"start\":" : "{\"start\":");
+    if (status == 0)
+      status = gen_buf_add_int64(buf, rec->start);
+    if (status == 0)
+      status = gen_buf_add_str(buf, ",\"hash\":\"");
+    if (status == 0)
+      status = gen_buf_add(buf, hash, sizeof(hash));
+    if (status == 0)
+      status = gen_buf_add_str(buf, "\",\"counters\":");
     if (status == 0)
       status = nums_write(buf, gi, rec->counters, rec->n);
     if (status == 0)
@@ -507,8 +523,10 @@ void gen_interval_free(gen_interval_t *gi) {
     return;
   state_forget(gi);
   free(gi->pending);
-  for (size_t i = 0; i < gi->n_names; i++)
+  for (size_t i = 0; i < gi->n_names; i++) {
     free(gi->names[i].name);
+    free(gi->names[i].json);
+  }
   gen_map_free(&gi->name_map);
   free(gi->state_path);
   free(gi->log_prefix);
