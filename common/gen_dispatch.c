@@ -113,7 +113,30 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
  *    filter chain or WriteQueueLimitHigh dropped it), or the path stood
  *    still for 30 s (a PostCacheChain that writes to chosen plugins only
  *    never calls this one; a writer blocked that long): counting stops
- *    for an hour, with a warning, and drains return at once. */
+ *    for an hour, with a warning, and drains return at once.
+ *
+ * The common case takes no lock: a value counted in while its slot is
+ * empty, and a value leaving while no thread waits for it, only touch
+ * atomics; order_lock guards the waits (order_still*, order_cond) and a
+ * give-up. The counts:
+ *  - order_entered: values counted in, ever. What it held before a value
+ *    is the value's place: the queue is first in, first out, so the value
+ *    has left once order_left passes its place;
+ *  - order_left: values seen leaving, ever (also those a give-up took, and
+ *    a place given back by a value that lost its slot to another thread);
+ *  - counted in the queue: order_entered - order_left.
+ * A value takes its place before its slot (count 0 -> 1) and leaves its
+ * slot before order_left counts it, so order_left never passes
+ * order_entered, and a give-up that empties the slots (adding what it took
+ * to order_left) keeps the counts equal to the slots whatever enters or
+ * leaves meanwhile. A slot's due is raised before the slot is taken: a
+ * waiter that sees the slot taken sees the due of its value (or a newer).
+ * Wake-ups: a waiter publishes what it waits for (its slot's bit in
+ * order_watch, or order_left_wanted), then looks again, under order_lock,
+ * whether it has to wait; a leaver changes the count, then reads them (all
+ * sequentially consistent: one of the two sees the other), and only when a
+ * waiter may need it takes order_lock (the waiter is then inside
+ * pthread_cond_wait) and broadcasts. */
 #define ORDER_SLOTS 65536
 static int64_t order_still_ns = INT64_C(2000000000);
 static int64_t order_give_up_ns = INT64_C(30000000000);
@@ -124,20 +147,28 @@ static int64_t order_give_up_ns = INT64_C(30000000000);
 
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t order_cond; /* on CLOCK_MONOTONIC, set up at init */
-static uint32_t *order_queued;    /* ORDER_SLOTS counts, once registered */
-/* Per slot: the value of order_left by which its newest value has left. */
-static uint64_t *order_due;
+/* ORDER_SLOTS counts, once registered; published after order_due (a thread
+ * that sees it sees order_due). Both are calloc'd: all-zero bytes are a
+ * valid 0 for these lock-free atomics (gcc and clang on Linux; C11 leaves
+ * the representation to the implementation). */
+static _Atomic(_Atomic uint32_t *) order_queued;
+/* Per slot: the place of its newest value (only raised). */
+static _Atomic uint64_t *order_due;
 /* Per slot, a bit: a thread waits for it (a write wakes waiters only then:
  * a wake-up per value cost a read thread more than the values). */
-static uint64_t order_watch[ORDER_SLOTS / 64];
-static atomic_size_t order_total; /* values counted in the queue */
-static uint64_t order_left;       /* values seen leaving, ever */
-/* A drain waits for order_left to reach this (UINT64_MAX: none waits). */
-static uint64_t order_left_wanted = UINT64_MAX;
+static _Atomic uint64_t order_watch[ORDER_SLOTS / 64];
+/* A cache line each: read threads write the first, write threads the
+ * second, and every write reads the third. */
+static _Alignas(64) _Atomic uint64_t order_entered; /* values counted in */
+static _Alignas(64) _Atomic uint64_t order_left;    /* values seen leaving */
+/* A drain waits for order_left to reach this (UINT64_MAX: none waits).
+ * Changed under order_lock only. */
+static _Alignas(64) _Atomic uint64_t order_left_wanted = UINT64_MAX;
+/* Under order_lock: */
 static bool order_still;        /* the path stood still at order_still_at */
 static uint64_t order_still_at; /* (order_left), since order_still_since */
 static int64_t order_still_since;
-static cdtime_t order_paused_until;
+static _Atomic cdtime_t order_paused_until;
 static atomic_uint_fast64_t order_waits;
 static gen_ratelimit_t order_still_complain = GEN_RATELIMIT_INIT(300);
 static _Thread_local int order_depth;
@@ -160,42 +191,68 @@ static int64_t mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* One value of slot left the queue (or never entered it). Locked. */
-static void order_leave(uint32_t slot) {
-  if (order_queued == NULL || order_queued[slot] == 0)
+/* Values counted in the queue. order_left is read first: both only grow,
+ * so a value counted in that has not left keeps this above 0. */
+static uint64_t order_counted(void) {
+  uint64_t left = atomic_load(&order_left);
+  return atomic_load(&order_entered) - left;
+}
+
+/* n values left (or never entered): counted, and a drain waiting for as
+ * many woken. */
+static void order_left_add(uint64_t n, bool locked) {
+  uint64_t left = atomic_fetch_add(&order_left, n) + n;
+  if (left < atomic_load(&order_left_wanted))
     return;
-  order_queued[slot]--;
-  atomic_fetch_sub(&order_total, 1);
-  order_left++;
-  if (order_left == order_left_wanted) {
-    order_left_wanted = UINT64_MAX;
-    pthread_cond_broadcast(&order_cond);
-  }
+  if (!locked)
+    pthread_mutex_lock(&order_lock);
+  if (atomic_load(&order_left) >= atomic_load(&order_left_wanted))
+    atomic_store(&order_left_wanted, UINT64_MAX);
+  pthread_cond_broadcast(&order_cond);
+  if (!locked)
+    pthread_mutex_unlock(&order_lock);
+}
+
+/* One value of slot left the queue (or never entered it). Not locked. A
+ * slot at 0 was emptied by a give-up, which counted its values as left. */
+static void order_leave(_Atomic uint32_t *queued, uint32_t slot) {
+  uint32_t n = atomic_load(&queued[slot]);
+  do {
+    if (n == 0)
+      return;
+  } while (!atomic_compare_exchange_weak(&queued[slot], &n, n - 1));
+  uint64_t left = atomic_fetch_add(&order_left, 1) + 1;
   uint64_t bit = UINT64_C(1) << (slot % 64);
-  if (order_queued[slot] == 0 && (order_watch[slot / 64] & bit)) {
-    order_watch[slot / 64] &= ~bit;
-    pthread_cond_broadcast(&order_cond);
-  }
+  bool drain = left >= atomic_load(&order_left_wanted);
+  bool waiter = n == 1 && (atomic_load(&order_watch[slot / 64]) & bit) != 0;
+  if (!drain && !waiter)
+    return;
+  pthread_mutex_lock(&order_lock);
+  if (waiter)
+    atomic_fetch_and(&order_watch[slot / 64], ~bit);
+  if (atomic_load(&order_left) >= atomic_load(&order_left_wanted))
+    atomic_store(&order_left_wanted, UINT64_MAX);
+  pthread_cond_broadcast(&order_cond);
+  pthread_mutex_unlock(&order_lock);
 }
 
 static int order_write(const data_set_t *ds, const value_list_t *vl,
                        user_data_t *ud) {
   (void)ds;
   (void)ud;
-  if (atomic_load_explicit(&order_total, memory_order_acquire) == 0 ||
+  if (order_counted() == 0 ||
       strncmp(vl->plugin, "genesys_", strlen("genesys_")) != 0)
     return 0;
-  uint32_t slot = order_slot(vl);
-  pthread_mutex_lock(&order_lock);
-  order_leave(slot);
-  pthread_mutex_unlock(&order_lock);
+  _Atomic uint32_t *queued = atomic_load(&order_queued);
+  if (queued != NULL)
+    order_leave(queued, order_slot(vl));
   return 0;
 }
 
 int gen_dispatch_order_init(void) {
   pthread_mutex_lock(&order_lock);
   int status = 0;
-  if (order_queued == NULL) {
+  if (atomic_load(&order_queued) == NULL) {
     /* The wait's clock is the monotonic one: libfaketime (the tests' sped-up
      * clock) and clock steps change the real-time clock. */
     static bool cond_ready;
@@ -207,17 +264,18 @@ int gen_dispatch_order_init(void) {
       pthread_condattr_destroy(&attr);
       cond_ready = true;
     }
-    order_queued = calloc(ORDER_SLOTS, sizeof(*order_queued));
+    _Atomic uint32_t *queued = calloc(ORDER_SLOTS, sizeof(*queued));
     order_due = calloc(ORDER_SLOTS, sizeof(*order_due));
-    if (order_queued == NULL || order_due == NULL)
+    if (queued == NULL || order_due == NULL)
       status = -ENOMEM;
     else if (plugin_register_write("genesys_order", order_write, NULL) != 0)
       status = -EINVAL;
     if (status != 0) {
-      free(order_queued);
-      free(order_due);
-      order_queued = NULL;
+      free((void *)queued);
+      free((void *)order_due);
       order_due = NULL;
+    } else {
+      atomic_store(&order_queued, queued);
     }
   }
   pthread_mutex_unlock(&order_lock);
@@ -263,25 +321,32 @@ typedef enum { SLOT_EMPTY, SLOT_STILL, SLOT_DROPPED } order_wait_t;
 
 /* Waits (locked) until slot holds nothing, the write path stands still, or
  * the slot's value is known dropped (see above). */
-static order_wait_t order_wait_slot(uint32_t slot) {
+static order_wait_t order_wait_slot(_Atomic uint32_t *queued, uint32_t slot) {
   int64_t still_since = mono_ns();
-  uint64_t last_left = order_left;
-  while (order_queued != NULL && order_queued[slot] > 0) {
-    if (order_left > order_due[slot] + ORDER_SLACK)
+  uint64_t last_left = atomic_load(&order_left);
+  uint64_t bit = UINT64_C(1) << (slot % 64);
+  while (atomic_load(&queued[slot]) > 0) {
+    uint64_t left = atomic_load(&order_left);
+    if (left > atomic_load(&order_due[slot]) + ORDER_SLACK)
       return SLOT_DROPPED;
-    if (order_still && order_left == order_still_at) /* not waited again */
+    if (order_still && left == order_still_at) /* not waited again */
       return mono_ns() - order_still_since >= order_give_up_ns ? SLOT_DROPPED
                                                                : SLOT_STILL;
-    order_watch[slot / 64] |= UINT64_C(1) << (slot % 64);
+    /* The bit, then a last look: a leaver that empties the slot after
+     * that look sees the bit and wakes this thread. */
+    atomic_fetch_or(&order_watch[slot / 64], bit);
+    if (atomic_load(&queued[slot]) == 0)
+      break;
     order_cond_wait(); /* slices, to see the path stand */
     int64_t now = mono_ns();
-    if (order_left != last_left) {
-      last_left = order_left;
+    left = atomic_load(&order_left);
+    if (left != last_left) {
+      last_left = left;
       still_since = now;
       order_still = false;
     } else if (now - still_since >= order_still_ns) {
       order_still = true;
-      order_still_at = order_left;
+      order_still_at = left;
       order_still_since = still_since;
       return SLOT_STILL;
     }
@@ -289,12 +354,17 @@ static order_wait_t order_wait_slot(uint32_t slot) {
   return SLOT_EMPTY;
 }
 
-/* A value was dropped: stop counting (every slot cleared) and pause.
- * Locked. */
-static void order_give_up(void) {
-  atomic_store(&order_total, 0);
-  memset(order_queued, 0, ORDER_SLOTS * sizeof(*order_queued));
-  order_paused_until = cdtime() + ORDER_PAUSE;
+/* A value was dropped: stop counting (every slot emptied, its values
+ * counted as left) and pause. Locked. Values entering or leaving
+ * meanwhile keep the counts right (see above). */
+static void order_give_up(_Atomic uint32_t *queued) {
+  atomic_store(&order_paused_until, cdtime() + ORDER_PAUSE);
+  uint64_t taken = 0;
+  for (uint32_t s = 0; s < ORDER_SLOTS; s++)
+    if (atomic_load_explicit(&queued[s], memory_order_relaxed) != 0)
+      taken += atomic_exchange(&queued[s], 0);
+  if (taken > 0)
+    order_left_add(taken, true);
   pthread_cond_broadcast(&order_cond);
 }
 
@@ -319,39 +389,75 @@ static void order_warn_still(const char *plugin) {
                   plugin);
 }
 
+/* The clock is read only while paused: a read per value was a tenth of an
+ * analytics cycle (more under libfaketime). */
+static bool order_paused(void) {
+  cdtime_t until =
+      atomic_load_explicit(&order_paused_until, memory_order_relaxed);
+  return until != 0 && cdtime() < until;
+}
+
+/* Counts a value of slot in: takes its place, raises the slot's due, then
+ * takes the slot when empty (join: adds to it, the path stands still).
+ * False when another thread took the slot first: the place is given back
+ * as a value that left. */
+static bool order_count_in(_Atomic uint32_t *queued, uint32_t slot, bool join,
+                           bool locked) {
+  uint64_t place = atomic_fetch_add(&order_entered, 1);
+  uint64_t due = atomic_load(&order_due[slot]);
+  while (due < place &&
+         !atomic_compare_exchange_weak(&order_due[slot], &due, place))
+    ;
+  uint32_t empty = 0;
+  if (join) {
+    atomic_fetch_add(&queued[slot], 1);
+  } else if (!atomic_compare_exchange_strong(&queued[slot], &empty, 1)) {
+    order_left_add(1, locked);
+    return false;
+  }
+  order_mine_until = place + 1;
+  return true;
+}
+
 /* Waits until vl's series has nothing in collectd's queue, then counts vl
  * in. False when vl is not tracked (outside an ordered section, ordering
  * not registered or paused). */
 static bool order_enter(const value_list_t *vl, uint32_t *slot) {
   if (order_depth == 0)
     return false;
-  pthread_mutex_lock(&order_lock);
-  /* The clock is read only while paused: a read per value was a tenth of
-   * an analytics cycle (more under libfaketime). */
-  if (order_queued == NULL ||
-      (order_paused_until != 0 && cdtime() < order_paused_until)) {
-    pthread_mutex_unlock(&order_lock);
+  _Atomic uint32_t *queued = atomic_load(&order_queued);
+  if (queued == NULL || order_paused())
     return false;
-  }
   *slot = order_slot(vl);
-  order_wait_t w = SLOT_EMPTY;
-  if (order_queued[*slot] > 0) {
-    atomic_fetch_add(&order_waits, 1);
-    w = order_wait_slot(*slot);
-    if (w == SLOT_DROPPED) {
-      order_give_up();
+  /* The slot empty (the common case): no lock. */
+  if (atomic_load(&queued[*slot]) != 0 ||
+      !order_count_in(queued, *slot, false, false)) {
+    pthread_mutex_lock(&order_lock);
+    if (order_paused()) { /* a give-up since the look above */
       pthread_mutex_unlock(&order_lock);
-      order_warn_dropped(vl);
       return false;
     }
+    order_wait_t w = SLOT_EMPTY;
+    bool waited = false;
+    do {
+      if (atomic_load(&queued[*slot]) > 0) {
+        if (!waited)
+          atomic_fetch_add(&order_waits, 1);
+        waited = true;
+        w = order_wait_slot(queued, *slot);
+        if (w == SLOT_DROPPED) {
+          order_give_up(queued);
+          pthread_mutex_unlock(&order_lock);
+          order_warn_dropped(vl);
+          return false;
+        }
+      }
+      /* Another thread's value may take the slot first: waited for. */
+    } while (!order_count_in(queued, *slot, w == SLOT_STILL, true));
+    pthread_mutex_unlock(&order_lock);
+    if (w == SLOT_STILL)
+      order_warn_still(vl->plugin);
   }
-  order_due[*slot] = order_left + atomic_load(&order_total);
-  order_mine_until = order_due[*slot] + 1;
-  order_queued[*slot]++;
-  atomic_fetch_add(&order_total, 1);
-  pthread_mutex_unlock(&order_lock);
-  if (w == SLOT_STILL)
-    order_warn_still(vl->plugin);
   order_mine[*slot / 64] |= UINT64_C(1) << (*slot % 64);
   order_mine_any = true;
   return true;
@@ -360,6 +466,7 @@ static bool order_enter(const value_list_t *vl, uint32_t *slot) {
 int gen_dispatch_order_drain(void) {
   if (!order_mine_any)
     return 0;
+  _Atomic uint32_t *queued = atomic_load(&order_queued);
   int status = 0;
   bool dropped = false;
   pthread_mutex_lock(&order_lock);
@@ -368,21 +475,28 @@ int gen_dispatch_order_drain(void) {
    * thread once per slot (a second of CPU a cycle at 5,000 queues). Then
    * the few slots overtaken on the way are waited for one by one. */
   int64_t still_since = mono_ns();
-  uint64_t last_left = order_left;
-  while (order_queued != NULL && order_left < order_mine_until) {
-    if (atomic_load(&order_total) == 0 ||
-        (order_still && order_left == order_still_at))
+  uint64_t last_left = atomic_load(&order_left);
+  while (queued != NULL) {
+    uint64_t left = atomic_load(&order_left);
+    if (left >= order_mine_until)
+      break;
+    if (order_counted() == 0 || (order_still && left == order_still_at))
       break; /* nothing counted; or the slots below tell still from lost */
-    if (order_left_wanted > order_mine_until)
-      order_left_wanted = order_mine_until;
+    /* Published, then a last look: a leaver that reaches it after that
+     * look sees it and wakes this thread. */
+    if (atomic_load(&order_left_wanted) > order_mine_until)
+      atomic_store(&order_left_wanted, order_mine_until);
+    if (atomic_load(&order_left) >= order_mine_until)
+      break;
     order_cond_wait();
     int64_t now = mono_ns();
-    if (order_left != last_left) {
-      last_left = order_left;
+    left = atomic_load(&order_left);
+    if (left != last_left) {
+      last_left = left;
       still_since = now;
     } else if (now - still_since >= order_still_ns) {
       order_still = true; /* the slots below see it at once */
-      order_still_at = order_left;
+      order_still_at = left;
       order_still_since = still_since;
       break;
     }
@@ -392,13 +506,13 @@ int gen_dispatch_order_drain(void) {
       uint64_t low = order_mine[w] & (0 - order_mine[w]);
       uint32_t slot = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(low);
       order_wait_t r =
-          order_queued != NULL ? order_wait_slot(slot) : SLOT_EMPTY;
+          queued != NULL ? order_wait_slot(queued, slot) : SLOT_EMPTY;
       if (r == SLOT_STILL) {
         status = -ETIMEDOUT; /* the bits stay: waited for next time */
         break;
       }
       if (r == SLOT_DROPPED) {
-        order_give_up();
+        order_give_up(queued);
         dropped = true;
         break;
       }
@@ -422,9 +536,7 @@ int gen_dispatch_order_drain(void) {
 
 /* A dispatch that failed: the value never enters the queue. */
 static void order_forget(uint32_t slot) {
-  pthread_mutex_lock(&order_lock);
-  order_leave(slot);
-  pthread_mutex_unlock(&order_lock);
+  order_leave(atomic_load(&order_queued), slot);
 }
 
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
