@@ -60,6 +60,13 @@ void mock_writes_release(void);
 /* While set, dispatched values are recorded and never reach the write
  * callbacks (a filter chain or WriteQueueLimitHigh dropped them). */
 extern bool mock_writes_dropped;
+/* Starts n threads (at most 8) that take dispatched values from a queue,
+ * first in, first out, and hand each to the write callbacks, as
+ * collectd's write threads do (held and dropped values excepted); until
+ * mock_write_threads_stop(), which waits for the queue to empty. Write
+ * callbacks must be registered before. 0 or an errno. */
+int mock_write_threads_start(size_t n);
+void mock_write_threads_stop(void);
 
 /* Log lines, each formatted as "<level> <message>". */
 extern char **mock_log_lines;
