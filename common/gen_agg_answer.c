@@ -125,18 +125,24 @@ static int add_dim(gen_agg_answer_t *a, const char *name) {
  * (those of the first one stay in the array, owned by nobody). */
 static void restart(span_t *span, size_t n) { *span = (span_t){n, n}; }
 
+/* base + first; no arithmetic on an array never allocated (nothing in it). */
+static const void *at(const void *base, size_t first, size_t size) {
+  return base != NULL ? (const char *)base + first * size : NULL;
+}
+
 /* Pointers and counts from the spans, once the answer is whole. */
 static void finish(gen_agg_answer_t *a) {
   for (size_t b = 0; b < a->n_buckets; b++) {
     span_t e = a->bucket_entries[b];
     a->buckets[b].metrics =
-        (gen_agg_metrics_t){.e = a->entries + e.first, .n = e.end - e.first};
+        (gen_agg_metrics_t){.e = at(a->entries, e.first, sizeof(*a->entries)),
+                            .n = e.end - e.first};
   }
   for (size_t r = 0; r < a->n_results; r++) {
     span_t d = a->result_dims[r], b = a->result_buckets[r];
-    a->results[r].group =
-        (gen_agg_group_t){.d = a->dims + d.first, .n = d.end - d.first};
-    a->results[r].b = a->buckets + b.first;
+    a->results[r].group = (gen_agg_group_t){
+        .d = at(a->dims, d.first, sizeof(*a->dims)), .n = d.end - d.first};
+    a->results[r].b = at(a->buckets, b.first, sizeof(*a->buckets));
     a->results[r].n = b.end - b.first;
   }
 }
