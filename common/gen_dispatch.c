@@ -179,10 +179,15 @@ static _Thread_local bool order_mine_any;
  * and that one, have left (the queue is first in, first out). */
 static _Thread_local uint64_t order_mine_until;
 
+/* Twice per value (read and write threads): names hashed eight bytes at a
+ * time, where gen_series_hash's FNV-1a byte by byte was a twentieth of an
+ * analytics read. */
 static uint32_t order_slot(const value_list_t *vl) {
-  return (uint32_t)(gen_series_hash(NULL, vl->plugin, vl->plugin_instance,
-                                    vl->type, vl->type_instance) %
-                    ORDER_SLOTS);
+  uint64_t h = gen_hash_name(0, vl->plugin, sizeof(vl->plugin));
+  h = gen_hash_name(h, vl->plugin_instance, sizeof(vl->plugin_instance));
+  h = gen_hash_name(h, vl->type, sizeof(vl->type));
+  h = gen_hash_name(h, vl->type_instance, sizeof(vl->type_instance));
+  return (uint32_t)(h % ORDER_SLOTS);
 }
 
 static int64_t mono_ns(void) {
