@@ -16,6 +16,7 @@
 #include "gen_json.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,19 @@ struct gen_agg_answer_s {
   size_t arena_used, arena_cap;
   unsigned char *decode; /* gen_jscan's room for decoded strings */
   size_t decode_cap;
+  locale_t c_locale; /* numbers as JSON writes them, whatever LC_NUMERIC */
 };
 
 gen_agg_answer_t *gen_agg_answer_new(void) {
-  return calloc(1, sizeof(gen_agg_answer_t));
+  gen_agg_answer_t *a = calloc(1, sizeof(*a));
+  if (a == NULL)
+    return NULL;
+  a->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  if (a->c_locale == (locale_t)0) {
+    free(a);
+    return NULL;
+  }
+  return a;
 }
 
 void gen_agg_answer_free(gen_agg_answer_t *a) {
@@ -62,6 +72,7 @@ void gen_agg_answer_free(gen_agg_answer_t *a) {
   free(a->dims);
   free(a->arena);
   free(a->decode);
+  freelocale(a->c_locale);
   free(a);
 }
 
@@ -226,8 +237,9 @@ static const char *arena_copy(gen_agg_answer_t *a, const unsigned char *s,
 }
 
 /* A number as json-c reads it: an integer as int64 (or uint64 past it),
- * anything else with strtod. */
-static double number_of(const char *s, size_t n) {
+ * anything else with strtod in the C locale (a plugin of the daemon may set
+ * one whose decimal point is a comma), as gen_obs reads numbers. */
+static double number_of(locale_t c_locale, const char *s, size_t n) {
   char local[64];
   char *text = n < sizeof(local) ? local : malloc(n + 1);
   if (text == NULL)
@@ -247,7 +259,7 @@ static double number_of(const char *s, size_t n) {
     } else
       v = (double)INT64_MIN;
   } else {
-    v = strtod(text, NULL);
+    v = strtod_l(text, NULL, c_locale);
   }
   if (text != local)
     free(text);
@@ -367,7 +379,7 @@ static int on_bool(void *ctx, int v) {
 static int on_number(void *ctx, const char *s, size_t n) {
   scan_t *sc = ctx;
   if (sc->key >= K_STAT)
-    sc->num = number_of(s, n);
+    sc->num = number_of(sc->a->c_locale, s, n);
   return scalar(sc, V_NUMBER);
 }
 
