@@ -646,7 +646,7 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
       gen_interval_abort(engine);
     gen_http_response_recycle(client->http, &resp);
     if (status != 0) {
-      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+      if (status == -EINVAL) /* not JSON, or not an aggregates answer */
         atomic_fetch_add(&client->stats.malformed, 1);
       counts->failures++;
       if (query->family != NULL &&
