@@ -544,29 +544,106 @@ static void order_forget(uint32_t slot) {
   order_leave(atomic_load(&order_queued), slot);
 }
 
-static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
-                    cdtime_t interval) {
-  value_list_t vl = VALUE_LIST_INIT;
-  vl.values = &value;
-  vl.values_len = 1;
-  vl.time = time != 0 ? time : cdtime();
-  vl.interval = interval != 0 ? interval : gen_dispatch_interval(id->plugin);
+/* The value list of a value (names sanitised, time and interval filled
+ * in: see gen_dispatch.h); value must outlive it. */
+static void value_list_of(value_list_t *vl, const gen_ident_t *id,
+                          value_t *value, cdtime_t time, cdtime_t interval) {
+  *vl = (value_list_t)VALUE_LIST_INIT;
+  vl->values = value;
+  vl->values_len = 1;
+  vl->time = time != 0 ? time : cdtime();
+  vl->interval = interval != 0 ? interval : gen_dispatch_interval(id->plugin);
   if (id->host != NULL && id->host[0] != '\0')
-    gen_sanitize_name(id->host, vl.host, sizeof(vl.host));
-  sstrncpy(vl.plugin, id->plugin, sizeof(vl.plugin));
+    gen_sanitize_name(id->host, vl->host, sizeof(vl->host));
+  sstrncpy(vl->plugin, id->plugin, sizeof(vl->plugin));
   if (id->plugin_instance != NULL && id->plugin_instance[0] != '\0')
-    gen_sanitize_name(id->plugin_instance, vl.plugin_instance,
-                      sizeof(vl.plugin_instance));
-  sstrncpy(vl.type, id->type, sizeof(vl.type));
+    gen_sanitize_name(id->plugin_instance, vl->plugin_instance,
+                      sizeof(vl->plugin_instance));
+  sstrncpy(vl->type, id->type, sizeof(vl->type));
   if (id->type_instance != NULL && id->type_instance[0] != '\0')
-    gen_sanitize_name(id->type_instance, vl.type_instance,
-                      sizeof(vl.type_instance));
-  uint32_t slot = 0;
-  bool tracked = order_enter(&vl, &slot);
-  int status = plugin_dispatch_values(&vl);
+    gen_sanitize_name(id->type_instance, vl->type_instance,
+                      sizeof(vl->type_instance));
+}
+
+/* plugin_dispatch_values(), and a tracked value that never entered the
+ * queue given back. */
+static int dispatch_tracked(value_list_t *vl, bool tracked, uint32_t slot) {
+  int status = plugin_dispatch_values(vl);
   if (tracked && status != 0)
     order_forget(slot);
   return status == 0 ? 0 : (status > 0 ? -status : status);
+}
+
+static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
+                    cdtime_t interval) {
+  value_list_t vl;
+  value_list_of(&vl, id, &value, time, interval);
+  uint32_t slot = 0;
+  bool tracked = order_enter(&vl, &slot);
+  return dispatch_tracked(&vl, tracked, slot);
+}
+
+/* For gen_dispatch_try_number (locked): order_left was order_try_left
+ * when a look found a slot taken at order_try_since (0: no look yet). */
+static uint64_t order_try_left;
+static int64_t order_try_since;
+
+/* Whether a value counted into slot earlier is still in collectd's queue,
+ * for a dispatch that does not wait. The rules of a wait apply to what
+ * the looks saw: a write path that stood still for 2 s frees the slot (a
+ * warning says so), and a value known never to leave (far more values
+ * counted in after it have left, or nothing left for 30 s) gives up as a
+ * wait does. */
+static bool order_slot_taken(_Atomic uint32_t *queued, uint32_t slot,
+                             const value_list_t *vl) {
+  if (atomic_load(&queued[slot]) == 0)
+    return false;
+  pthread_mutex_lock(&order_lock);
+  bool taken = !order_paused() && atomic_load(&queued[slot]) > 0;
+  bool lost = false, still = false;
+  if (taken) {
+    uint64_t left = atomic_load(&order_left);
+    int64_t now = mono_ns();
+    lost = left > atomic_load(&order_due[slot]) + ORDER_SLACK;
+    if (!lost && (left != order_try_left || order_try_since == 0)) {
+      order_try_left = left;
+      order_try_since = now;
+    } else if (!lost) {
+      lost = now - order_try_since >= order_give_up_ns;
+      still = now - order_try_since >= order_still_ns;
+    }
+    if (lost) {
+      order_give_up(queued);
+      order_try_since = 0;
+    }
+    taken = !lost && !still;
+  }
+  pthread_mutex_unlock(&order_lock);
+  if (lost)
+    order_warn_dropped(vl);
+  else if (still)
+    order_warn_still(vl->plugin);
+  return taken;
+}
+
+int gen_dispatch_try_number(const gen_ident_t *id, bool derive, double value,
+                            cdtime_t time, cdtime_t interval, bool force) {
+  value_t v = derive ? (value_t){.derive = (derive_t)llround(value)}
+                     : (value_t){.gauge = value};
+  value_list_t vl;
+  value_list_of(&vl, id, &v, time, interval);
+  _Atomic uint32_t *queued = atomic_load(&order_queued);
+  uint32_t slot = 0;
+  bool tracked = false;
+  if (queued != NULL && !order_paused()) {
+    slot = order_slot(&vl);
+    if (!force && order_slot_taken(queued, slot, &vl))
+      return -EBUSY;
+    /* Joins the slot: never waits (a value of another series sharing it
+     * may have come in since the look). */
+    tracked = !order_paused() && order_count_in(queued, slot, true, false);
+  }
+  return dispatch_tracked(&vl, tracked, slot);
 }
 
 int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,

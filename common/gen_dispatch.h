@@ -115,6 +115,18 @@ void gen_dispatch_order_patience(int64_t still_ms, int64_t give_up_ms);
 /* Values that had to wait, since start (for tests and benchmarks). */
 uint64_t gen_dispatch_order_waits(void);
 
+/* Ordered dispatch for threads that must not wait (genesys_realtime's
+ * event threads, through gen_latest): gen_dispatch_number(), with the
+ * value counted as an ordered one is, unless a value of its series (or of
+ * one sharing its slot) counted in earlier is still in collectd's queue:
+ * then nothing is dispatched and it returns -EBUSY, for the caller to try
+ * again later. force: dispatched (and counted) even then. Where ordering
+ * is not registered or paused, a plain gen_dispatch_number(). As for a
+ * wait (see above): a write path that stood still for 2 s frees the slot,
+ * and a value known never to leave gives up. */
+int gen_dispatch_try_number(const gen_ident_t *id, bool derive, double value,
+                            cdtime_t time, cdtime_t interval, bool force);
+
 /* Paced dispatch, for counters that events move: a burst of events moves
  * one series many times within milliseconds, and two of its values queued
  * back to back can reach the write threads in either order (see above; the

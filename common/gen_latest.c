@@ -8,8 +8,9 @@
  * in a replay). Series not dispatched within hold are dropped whenever the
  * table would grow, so it stays as large as the series that changed within
  * hold. Held values (a change within hold of the series' last dispatch:
- * few in practice, all of them in a replay faster than hold) are released
- * in time order from a heap: every operation is O(log n).
+ * few in practice, all of them in a replay faster than hold; or while its
+ * last value is still in collectd's queue) are released in time order
+ * from a heap: every operation is O(log n).
  */
 #include "gen_latest.h"
 #include "gen_buf.h"
@@ -197,13 +198,16 @@ void gen_latest_free(gen_latest_t *l) {
 }
 
 /* Dispatches now and remembers when (entry NULL: out of memory, merely
- * not held next time). */
+ * not held next time); -EBUSY, and nothing sent, while the series'
+ * previous value is still in collectd's queue (unless force). */
 static int send_now(entry_t *e, const gen_ident_t *id, bool derive,
                     double value, cdtime_t time, cdtime_t interval,
-                    cdtime_t now) {
-  if (e != NULL)
+                    cdtime_t now, bool force) {
+  int status =
+      gen_dispatch_try_number(id, derive, value, time, interval, force);
+  if (e != NULL && status != -EBUSY)
     e->at = now;
-  return gen_dispatch_number(id, derive, value, time, interval);
+  return status;
 }
 
 void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
@@ -211,18 +215,24 @@ void gen_latest_flush(gen_latest_t *l, cdtime_t now, bool all) {
     due_t d = heap_pop(l);
     held_t *h = &l->held[d.index];
     entry_t *e = table_slot(&l->seen, h->hash); /* kept while held */
-    if (e != NULL && e->hash == h->hash)
-      e->held = 0;
-    else
+    if (e != NULL && e->hash != h->hash)
       e = NULL;
-    l->free_next[d.index] = l->free_head;
-    l->free_head = d.index + 1;
     gen_ident_t id = {.host = h->names,
                       .plugin = h->names + h->at[0],
                       .plugin_instance = h->names + h->at[1],
                       .type = h->names + h->at[2],
                       .type_instance = h->names + h->at[3]};
-    send_now(e, &id, h->derive, h->value, h->time, h->interval, now);
+    if (send_now(e, &id, h->derive, h->value, h->time, h->interval, now, all) ==
+        -EBUSY) {
+      d.release = now + GEN_LATEST_RETRY; /* still queued: held on */
+      l->n_held++;
+      heap_push(l, d);
+      continue;
+    }
+    if (e != NULL)
+      e->held = 0;
+    l->free_next[d.index] = l->free_head;
+    l->free_head = d.index + 1;
     free(h->names);
     h->names = NULL;
   }
@@ -275,14 +285,21 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   cdtime_t last = e != NULL ? e->at : 0;
   if (!bulk && l->bulk_at > last)
     last = l->bulk_at;
+  cdtime_t release = last + l->hold;
   if (last == 0 || now - last >= l->hold || now < last) {
+    int status;
     if (bulk) /* remembered all at once by gen_latest_bulk_done() */
-      return gen_dispatch_number(id, derive, value, time, interval);
-    return send_now(e != NULL ? e : table_add(l, hash, now), id, derive, value,
-                    time, interval, now);
+      status =
+          gen_dispatch_try_number(id, derive, value, time, interval, false);
+    else
+      status = send_now(e != NULL ? e : (e = table_add(l, hash, now)), id,
+                        derive, value, time, interval, now, false);
+    if (status != -EBUSY)
+      return status;
+    release = now + GEN_LATEST_RETRY; /* its previous value still queued */
   }
   if (e == NULL && (e = table_add(l, hash, now)) == NULL) {
-    send_now(NULL, id, derive, value, time, interval, now);
+    send_now(NULL, id, derive, value, time, interval, now, true);
     return -ENOMEM;
   }
   ssize_t index = held_slot(l);
@@ -291,7 +308,7 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
       l->free_next[index] = l->free_head;
       l->free_head = (size_t)index + 1;
     }
-    send_now(e, id, derive, value, time, interval, now);
+    send_now(e, id, derive, value, time, interval, now, true);
     return -ENOMEM;
   }
   held_t *h = &l->held[index];
@@ -302,7 +319,7 @@ static int put(gen_latest_t *l, const gen_ident_t *id, bool derive,
   h->interval = interval;
   e->held = (size_t)index + 1;
   l->n_held++;
-  heap_push(l, (due_t){.release = last + l->hold, .index = (size_t)index});
+  heap_push(l, (due_t){.release = release, .index = (size_t)index});
   l->held_total++;
   return 0;
 }

@@ -14,6 +14,15 @@
  * ends: at the next put or flush after that (the owner flushes often,
  * genesys_realtime every 250 ms from its channel threads).
  *
+ * A time alone does not order: under load a write thread can take its
+ * value after the next one was queued (a loaded 2-core machine wrote a
+ * longest-wait value seconds old after the newer 0). Where ordered
+ * dispatch is registered (gen_dispatch_order_init), a value also stays
+ * held while its series' previous value is still in collectd's queue
+ * (gen_dispatch_try_number), looked at again every GEN_LATEST_RETRY; it
+ * leaves anyway when the write path stood still for 2 s (see
+ * gen_dispatch.h).
+ *
  *   gen_latest_t *l = gen_latest_new(GEN_LATEST_HOLD);
  *   gen_latest_put(l, &id, false, 3.0, time, interval);   // per change
  *   gen_latest_flush(l, cdtime(), false);  // from the read callback too
@@ -30,6 +39,9 @@
 
 /* Long enough for collectd's write threads to have taken the first value. */
 #define GEN_LATEST_HOLD MS_TO_CDTIME_T(100)
+/* A value held because its series' previous one is still queued is looked
+ * at again after this. */
+#define GEN_LATEST_RETRY MS_TO_CDTIME_T(10)
 
 typedef struct gen_latest_s gen_latest_t;
 
