@@ -586,6 +586,58 @@ DEF_TEST(paced_dispatch) {
   return 0;
 }
 
+/* gen_dispatch_try_number never waits: while a value of the series is
+ * still queued it dispatches nothing (-EBUSY) unless forced, and once
+ * those were written it dispatches. Values that never reach the write
+ * callbacks: once the path stood still (2 s; 200 ms here) a value leaves
+ * anyway, with a warning, and once it stood still for the give-up time
+ * (30 s; 800 ms here) ordering gives up as a wait does. Pauses ordering
+ * for an hour of the mock clock, which the test then moves past. */
+DEF_TEST(try_without_waiting) {
+  mock_values_reset();
+  mock_log_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_dispatch_order_patience(200, 800);
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1900000000);
+  mock_time = t0;
+  gen_ident_t a = {.plugin = "genesys_realtime",
+                   .plugin_instance = "tried",
+                   .type = "waiting",
+                   .type_instance = "voice"};
+  mock_writes_held = true;
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 1, t0 + 1, 0, false));
+  EXPECT_EQ_INT(-EBUSY,
+                gen_dispatch_try_number(&a, false, 2, t0 + 2, 0, false));
+  EXPECT_EQ_INT(1, mock_values_num);
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 3, t0 + 3, 0, true));
+  EXPECT_EQ_INT(2, mock_values_num);
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 4, t0 + 4, 0, false));
+  EXPECT_EQ_INT(3, mock_values_num);
+  EXPECT_EQ_DOUBLE(4, mock_values[2].value.gauge);
+
+  mock_writes_dropped = true;
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 5, t0 + 5, 0, false));
+  EXPECT_EQ_INT(-EBUSY,
+                gen_dispatch_try_number(&a, false, 6, t0 + 6, 0, false));
+  struct timespec nap = {.tv_nsec = 300 * 1000 * 1000};
+  nanosleep(&nap, NULL);
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 6, t0 + 6, 0, false));
+  EXPECT_EQ_INT(5, mock_values_num);
+  OK(mock_log_contains("write queue has not moved for 2 s"));
+  OK(!mock_log_contains("never reached the write plugins"));
+  nap.tv_nsec = 600 * 1000 * 1000;
+  nanosleep(&nap, NULL);
+  CHECK_ZERO(gen_dispatch_try_number(&a, false, 7, t0 + 7, 0, false));
+  EXPECT_EQ_INT(6, mock_values_num);
+  OK(mock_log_contains("never reached the write plugins"));
+  mock_writes_dropped = false;
+  gen_dispatch_order_patience(2000, 30000);
+  mock_time = t0 + TIME_T_TO_CDTIME_T(7200); /* the pause is over */
+  return 0;
+}
+
 int main(void) {
   /* Before the ordering callback (registered by the first test using it),
    * as a write plugin is. */
@@ -602,6 +654,7 @@ int main(void) {
   RUN_TEST(paced_dispatch);
   mock_values_reset();
   RUN_TEST(order_never_seen);
+  RUN_TEST(try_without_waiting);
   RUN_TEST(order_dropped_value); /* last: it pauses ordering */
   mock_time = 0;
   END_TEST;
