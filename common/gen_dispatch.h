@@ -92,8 +92,9 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
  * all series' second…) and the waits are rare and short.
  *
  * gen_dispatch_order_init() registers the write callback that sees values
- * leave; call it from an init callback, so it runs after the write plugins
- * (which register theirs when loaded). Until it succeeds, and for an hour
+ * leave; gen_plugin_init() calls it, from the init callback, so that it
+ * runs after the write plugins (which register theirs with their
+ * configuration, which may come after ours). Until it succeeds, and for an hour
  * after a value never reached it (a filter chain or WriteQueueLimitHigh
  * dropped it: a warning says so), values are not held. Returns 0 or a
  * negative errno. */

@@ -5,7 +5,6 @@
  */
 #include "gen_interval_config.h"
 
-#include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_state.h"
 #include "gen_time.h"
@@ -77,12 +76,6 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
     GEN_ERROR("%s: %s", log_prefix, err);
     return NULL;
   }
-  /* Called from an init callback: the ordered dispatch of the buckets
-   * (gen_agg_apply) sees values leave after every write plugin. */
-  if ((status = gen_dispatch_order_init()) != 0)
-    GEN_WARNING("%s: values of one series may be written out of order "
-                "during a backfill: %s",
-                log_prefix, gen_strerror(status));
   gen_interval_options_t options = {
       .granularity_ms = c->granularity_ms,
       .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),

@@ -59,7 +59,8 @@ void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci);
 
 /* The init callback body: global libcurl set-up, while collectd is still
- * single-threaded. */
+ * single-threaded, and the ordered dispatch's write callback (after every
+ * write plugin's, see gen_dispatch.h). */
 int gen_plugin_init(void);
 
 #endif /* GEN_PLUGIN_H */

@@ -254,7 +254,9 @@ static bool gf_counter_key_read(const char *text, char *key, size_t size) {
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* One counter at time at (explicit: the receiver's threads have no plugin
- * context to take it from). */
+ * context to take it from). Not while the counter's last value is still in
+ * collectd's write queue (a loaded machine can hold it there past
+ * dispatch_gap): the next read carries the total then, as within the gap. */
 static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                           const char *type, const char *type_instance,
                           uint64_t total, cdtime_t at) {
@@ -264,9 +266,9 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                     .type = type,
                     .type_instance = type_instance};
   /* The read interval once known (0: gen_dispatch finds it). */
-  gen_dispatch_derive(
-      &id, (int64_t)total, at,
-      (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval));
+  gen_dispatch_try_number(
+      &id, true, (double)total, at,
+      (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval), false);
 }
 
 /* Dispatches one flow counter at time at; names come from the entity

@@ -893,21 +893,7 @@ static int gr_config(oconfig_item_t *ci) {
   return gen_plugin_config(&gr_plugin, ci);
 }
 
-/* In an init callback, after the write plugins registered theirs: the
- * write callback that sees values leave, so that gen_latest holds a
- * series' next value until its previous one was written. */
-static int gr_init(void) {
-  int status = gen_plugin_init();
-  if (status != 0)
-    return status;
-  if ((status = gen_dispatch_order_init()) != 0)
-    GEN_WARNING(PLUGIN_NAME " plugin: values of one series may be written out "
-                            "of order under load: %s",
-                gen_strerror(status));
-  return 0;
-}
-
 void module_register(void) {
   plugin_register_complex_config(PLUGIN_NAME, gr_config);
-  plugin_register_init(PLUGIN_NAME, gr_init);
+  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
 }

@@ -153,6 +153,7 @@ int mock_logged(int status, const char *needle) {
  * recorded, as collectd's write threads run them after its cache. */
 #define MOCK_WRITERS 4
 static plugin_write_cb mock_writers[MOCK_WRITERS];
+static char mock_writer_names[MOCK_WRITERS][64];
 static size_t mock_writers_num;
 
 /* Held writes (mock_writes_held): what collectd's queue holds. */
@@ -358,12 +359,20 @@ int plugin_register_init(const char *name, plugin_init_cb callback) {
 
 int plugin_register_write(const char *name, plugin_write_cb callback,
                           user_data_t const *user_data) {
-  (void)name;
   (void)user_data;
   if (mock_writers_num == MOCK_WRITERS)
     return ENOMEM;
+  sstrncpy(mock_writer_names[mock_writers_num], name,
+           sizeof(mock_writer_names[0]));
   mock_writers[mock_writers_num++] = callback;
   return 0;
+}
+
+int mock_writer_index(const char *name) {
+  for (size_t i = 0; i < mock_writers_num; i++)
+    if (strcmp(mock_writer_names[i], name) == 0)
+      return (int)i;
+  return -1;
 }
 
 int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {

@@ -67,6 +67,9 @@ extern bool mock_writes_dropped;
  * callbacks must be registered before. 0 or an errno. */
 int mock_write_threads_start(size_t n);
 void mock_write_threads_stop(void);
+/* Where the write callback registered as name comes in the order collectd
+ * calls them (registration order), or -1. */
+int mock_writer_index(const char *name);
 
 /* Log lines, each formatted as "<level> <message>". */
 extern char **mock_log_lines;
