@@ -388,7 +388,8 @@ static void order_warn_dropped(const value_list_t *vl) {
 static void order_warn_still(const char *plugin) {
   gen_log_limited(&order_still_complain, LOG_WARNING,
                   "%s plugin: collectd's write queue has not moved for 2 s (a "
-                  "write plugin blocked?); values are queued without waiting "
+                  "write plugin blocked, or a PostCacheChain that writes to "
+                  "chosen plugins only?); values are queued without waiting "
                   "for their series' previous one, and state files are not "
                   "written until the queue moves",
                   plugin);
