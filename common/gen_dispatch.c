@@ -95,7 +95,8 @@ uint64_t gen_series_hash(const char *host, const char *plugin,
  * Values of a series dispatched in an ordered section wait until collectd's
  * write path has handed the series' previous value to every write plugin.
  * What is in collectd's queue is counted per slot (a hash of the series
- * without host, which collectd may fill in); two series sharing a slot only
+ * without host, which collectd may fill in): every value, in a section or
+ * not (outside one it never waits); two series sharing a slot only
  * wait for each other, which costs a little time and never order. The count
  * goes down in a write callback registered after the write plugins (from an
  * init callback: they register theirs when loaded), so it runs last for
@@ -575,12 +576,25 @@ static int dispatch_tracked(value_list_t *vl, bool tracked, uint32_t slot) {
   return status == 0 ? 0 : (status > 0 ? -status : status);
 }
 
+/* Counts vl in without waiting (joins its slot): false when ordering is
+ * not registered or paused. */
+static bool order_join(const value_list_t *vl, uint32_t *slot) {
+  _Atomic uint32_t *queued = atomic_load(&order_queued);
+  if (queued == NULL || order_paused())
+    return false;
+  *slot = order_slot(vl);
+  return order_count_in(queued, *slot, true, false);
+}
+
+/* Every value is counted, outside ordered sections too (without waiting):
+ * the write callback cannot tell a counted value from another, and an
+ * uncounted one leaving would empty the slot of a counted one it shares. */
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
                     cdtime_t interval) {
   value_list_t vl;
   value_list_of(&vl, id, &value, time, interval);
   uint32_t slot = 0;
-  bool tracked = order_enter(&vl, &slot);
+  bool tracked = order_enter(&vl, &slot) || order_join(&vl, &slot);
   return dispatch_tracked(&vl, tracked, slot);
 }
 
@@ -635,15 +649,12 @@ int gen_dispatch_try_number(const gen_ident_t *id, bool derive, double value,
   value_list_of(&vl, id, &v, time, interval);
   _Atomic uint32_t *queued = atomic_load(&order_queued);
   uint32_t slot = 0;
-  bool tracked = false;
-  if (queued != NULL && !order_paused()) {
-    slot = order_slot(&vl);
-    if (!force && order_slot_taken(queued, slot, &vl))
-      return -EBUSY;
-    /* Joins the slot: never waits (a value of another series sharing it
-     * may have come in since the look). */
-    tracked = !order_paused() && order_count_in(queued, slot, true, false);
-  }
+  if (!force && queued != NULL && !order_paused() &&
+      order_slot_taken(queued, order_slot(&vl), &vl))
+    return -EBUSY;
+  /* Joins the slot: never waits (a value of another series sharing it
+   * may have come in since the look). */
+  bool tracked = order_join(&vl, &slot);
   return dispatch_tracked(&vl, tracked, slot);
 }
 

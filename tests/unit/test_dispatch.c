@@ -586,6 +586,28 @@ DEF_TEST(paced_dispatch) {
   return 0;
 }
 
+/* A value dispatched outside an ordered section is counted too (without
+ * waiting): leaving, it empties its slot, which a counted value it shares
+ * may still need. So a try after it waits for it. */
+DEF_TEST(plain_values_counted) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_ident_t p = {.plugin = "genesys_platform",
+                   .plugin_instance = "edge-1",
+                   .type = "gauge",
+                   .type_instance = "plain"};
+  mock_writes_held = true;
+  CHECK_ZERO(gen_dispatch_gauge(&p, 1, TIME_T_TO_CDTIME_T(60), 0));
+  EXPECT_EQ_INT(-EBUSY, gen_dispatch_try_number(
+                            &p, false, 2, TIME_T_TO_CDTIME_T(61), 0, false));
+  mock_writes_held = false;
+  mock_writes_release();
+  CHECK_ZERO(
+      gen_dispatch_try_number(&p, false, 2, TIME_T_TO_CDTIME_T(61), 0, false));
+  EXPECT_EQ_INT(2, mock_values_num);
+  return 0;
+}
+
 /* gen_dispatch_try_number never waits: while a value of the series is
  * still queued it dispatches nothing (-EBUSY) unless forced, and once
  * those were written it dispatches. Values that never reach the write
@@ -654,6 +676,7 @@ int main(void) {
   RUN_TEST(paced_dispatch);
   mock_values_reset();
   RUN_TEST(order_never_seen);
+  RUN_TEST(plain_values_counted);
   RUN_TEST(try_without_waiting);
   RUN_TEST(order_dropped_value); /* last: it pauses ordering */
   mock_time = 0;
