@@ -37,7 +37,9 @@
 
 #include <stdbool.h>
 
-/* Long enough for collectd's write threads to have taken the first value. */
+/* A series changed again within this is held: a burst leaves once, with
+ * its newest value (what keeps two of its values apart in collectd's
+ * queue is the look at the queue, where ordering is registered). */
 #define GEN_LATEST_HOLD MS_TO_CDTIME_T(100)
 /* A value held because its series' previous one is still queued is looked
  * at again after this. */
