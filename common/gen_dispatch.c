@@ -645,6 +645,8 @@ int gen_dispatch_try_number(const gen_ident_t *id, bool derive, double value,
                             cdtime_t time, cdtime_t interval, bool force) {
   value_t v = derive ? (value_t){.derive = (derive_t)llround(value)}
                      : (value_t){.gauge = value};
+  if (order_depth > 0 && !force) /* the caller may wait */
+    return dispatch(id, v, time, interval);
   value_list_t vl;
   value_list_of(&vl, id, &v, time, interval);
   _Atomic uint32_t *queued = atomic_load(&order_queued);

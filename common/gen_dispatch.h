@@ -121,7 +121,10 @@ uint64_t gen_dispatch_order_waits(void);
  * value counted as an ordered one is, unless a value of its series (or of
  * one sharing its slot) counted in earlier is still in collectd's queue:
  * then nothing is dispatched and it returns -EBUSY, for the caller to try
- * again later. force: dispatched (and counted) even then. Where ordering
+ * again later. force: dispatched (and counted) even then. In an ordered
+ * section (a thread that may wait) it waits as an ordered dispatch does:
+ * a read that skipped a series whose slot another series' value of the
+ * same read took would skip it at every read. Where ordering
  * is not registered or paused, a plain gen_dispatch_number(). As for a
  * wait (see above): a write path that stood still for 2 s frees the slot,
  * and a value known never to leave gives up. */

@@ -254,9 +254,10 @@ static bool gf_counter_key_read(const char *text, char *key, size_t size) {
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* One counter at time at (explicit: the receiver's threads have no plugin
- * context to take it from). Not while the counter's last value is still in
- * collectd's write queue (a loaded machine can hold it there past
- * dispatch_gap): the next read carries the total then, as within the gap. */
+ * context to take it from). From an event thread, not while the counter's
+ * last value is still in collectd's write queue (a loaded machine can hold
+ * it there past dispatch_gap): the next read carries the total then, as
+ * within the gap; the read waits for it. */
 static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                           const char *type, const char *type_instance,
                           uint64_t total, cdtime_t at) {
@@ -604,8 +605,12 @@ static int gf_refresh_entities(gf_instance_t *inst) {
 /* ---- read ---------------------------------------------------------------- */
 
 /* Every counter once a read (those dispatched within dispatch_gap wait
- * for the next). */
+ * for the next). In an ordered section: a counter whose last value is
+ * still queued is waited for here (the event threads skip it, leaving it
+ * to this read), and two series sharing an order slot cannot starve each
+ * other read after read. */
 static void gf_redispatch_counters(gf_instance_t *inst) {
+  gen_dispatch_order_begin();
   pthread_mutex_lock(&inst->lock);
   for (size_t i = 0; i < gen_counters_count(inst->counters); i++) {
     char flow_id[256];
@@ -620,6 +625,7 @@ static void gf_redispatch_counters(gf_instance_t *inst) {
   }
   pthread_mutex_unlock(&inst->lock);
   gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
+  gen_dispatch_order_end();
 }
 
 static void gf_put_self(const gf_instance_t *inst, const char *type,

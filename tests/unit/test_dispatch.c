@@ -608,6 +608,43 @@ DEF_TEST(plain_values_counted) {
   return 0;
 }
 
+static void *release_later(void *arg) {
+  (void)arg;
+  struct timespec nap = {.tv_nsec = 100 * 1000 * 1000};
+  nanosleep(&nap, NULL);
+  mock_writes_held = false;
+  mock_writes_release();
+  return NULL;
+}
+
+/* In an ordered section (a read, which may wait) gen_dispatch_try_number
+ * waits for the queued value as an ordered dispatch does, where -EBUSY
+ * would skip a series sharing a slot with another at every read. */
+DEF_TEST(try_in_a_section_waits) {
+  mock_values_reset();
+  CHECK_ZERO(gen_dispatch_order_init());
+  gen_ident_t p = {.plugin = "genesys_flowmetrics",
+                   .plugin_instance = "SalesIvr",
+                   .type = "flow_executions",
+                   .type_instance = "waited"};
+  mock_writes_held = true;
+  CHECK_ZERO(
+      gen_dispatch_try_number(&p, true, 1, TIME_T_TO_CDTIME_T(60), 0, false));
+  uint64_t waits = gen_dispatch_order_waits();
+  pthread_t t;
+  CHECK_ZERO(pthread_create(&t, NULL, release_later, NULL));
+  gen_dispatch_order_begin();
+  int status =
+      gen_dispatch_try_number(&p, true, 2, TIME_T_TO_CDTIME_T(61), 0, false);
+  gen_dispatch_order_end();
+  pthread_join(t, NULL);
+  CHECK_ZERO(status);
+  EXPECT_EQ_UINT64(waits + 1, gen_dispatch_order_waits());
+  EXPECT_EQ_INT(2, mock_values_num);
+  CHECK_ZERO(gen_dispatch_order_drain());
+  return 0;
+}
+
 /* gen_dispatch_try_number never waits: while a value of the series is
  * still queued it dispatches nothing (-EBUSY) unless forced, and once
  * those were written it dispatches. Values that never reach the write
@@ -677,6 +714,7 @@ int main(void) {
   mock_values_reset();
   RUN_TEST(order_never_seen);
   RUN_TEST(plain_values_counted);
+  RUN_TEST(try_in_a_section_waits);
   RUN_TEST(try_without_waiting);
   RUN_TEST(order_dropped_value); /* last: it pauses ordering */
   mock_time = 0;
