@@ -6,7 +6,46 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+/* Counts containers and elements outside strings, stopping at the first
+ * limit passed; 0 or -EINVAL with the reason in err. Malformed text is
+ * left to json-c. */
+static int census(const char *text, size_t len, char *err, size_t err_size) {
+  size_t containers = 0, elements = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      elements++;
+      if (++containers > GEN_JSON_MAX_CONTAINERS) {
+        snprintf(err, err_size, "document has more than %d objects and arrays",
+                 GEN_JSON_MAX_CONTAINERS);
+        return -EINVAL;
+      }
+    } else if (c == ',') {
+      elements++;
+    } else {
+      continue;
+    }
+    if (elements > GEN_JSON_MAX_ELEMENTS) {
+      snprintf(err, err_size, "document has more than %d elements",
+               GEN_JSON_MAX_ELEMENTS);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
 
 int gen_json_parse(const char *text, size_t len, int max_depth,
                    json_object **out, char *err, size_t err_size) {
@@ -15,6 +54,8 @@ int gen_json_parse(const char *text, size_t len, int max_depth,
     snprintf(err, err_size, "document of %zu bytes is too large", len);
     return -EINVAL;
   }
+  if (census(text, len, err, err_size) != 0)
+    return -EINVAL;
   json_tokener *tok = json_tokener_new_ex(max_depth);
   if (tok == NULL) {
     snprintf(err, err_size, "out of memory");

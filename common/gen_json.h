@@ -13,9 +13,17 @@
 /* Deepest nesting we accept from the network (API documents are ~8 deep). */
 #define GEN_JSON_MAX_DEPTH 32
 
+/* A json-c document costs memory per node (an empty object about 700
+ * bytes), so a byte limit alone does not bound it: 8 MB of "{}," would
+ * take 2 GB. The largest answers we parse into a document (a details page,
+ * a flow aggregates answer of 100 flows) hold a few tens of thousands. */
+#define GEN_JSON_MAX_CONTAINERS 250000 /* objects and arrays */
+#define GEN_JSON_MAX_ELEMENTS 2500000  /* members, elements and containers */
+
 /* Parses exactly len bytes as one JSON document, refusing nesting deeper
- * than max_depth and trailing garbage. Returns 0 and a new reference in
- * *out, or -EINVAL with a reason in err. */
+ * than max_depth, more containers or elements than the limits above (told
+ * before json-c allocates anything) and trailing garbage. Returns 0 and a new
+ * reference in *out, or -EINVAL with a reason in err. */
 int gen_json_parse(const char *text, size_t len, int max_depth,
                    json_object **out, char *err, size_t err_size);
 

@@ -5,6 +5,10 @@
 
 #include "collectd/core/testing.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 DEF_TEST(parse_valid) {
   json_object *doc;
   char err[128];
@@ -69,9 +73,73 @@ DEF_TEST(int64_of_is_strict) {
   return 0;
 }
 
+/* "[{},{},…]" of n empty objects: n + 1 containers. */
+static char *empty_objects(size_t n, size_t *len) {
+  char *s = malloc(3 * n + 2);
+  if (s == NULL)
+    return NULL;
+  size_t at = 0;
+  s[at++] = '[';
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0)
+      s[at++] = ',';
+    s[at++] = '{';
+    s[at++] = '}';
+  }
+  s[at++] = ']';
+  *len = at;
+  return s;
+}
+
+/* The node limits refuse a document before json-c builds it (8 MB of
+ * empty objects took collectd to 2.2 GB); one just within them parses;
+ * brackets and commas inside strings do not count. */
+DEF_TEST(parse_bounds_nodes) {
+  json_object *doc = NULL;
+  char err[128];
+  size_t len = 0;
+  char *text = empty_objects(GEN_JSON_MAX_CONTAINERS - 1, &len);
+  CHECK_NOT_NULL(text);
+  EXPECT_EQ_INT(0, gen_json_parse(text, len, 8, &doc, err, sizeof(err)));
+  EXPECT_EQ_INT(GEN_JSON_MAX_CONTAINERS - 1,
+                (int)json_object_array_length(doc));
+  json_object_put(doc);
+  free(text);
+  text = empty_objects(GEN_JSON_MAX_CONTAINERS, &len);
+  CHECK_NOT_NULL(text);
+  doc = NULL;
+  EXPECT_EQ_INT(-EINVAL, gen_json_parse(text, len, 8, &doc, err, sizeof(err)));
+  OK(doc == NULL);
+  OK(strstr(err, "objects and arrays") != NULL);
+  free(text);
+
+  /* Elements: a flat array of zeros past the element limit. */
+  size_t n = GEN_JSON_MAX_ELEMENTS + 1;
+  text = malloc(2 * n + 2);
+  CHECK_NOT_NULL(text);
+  len = 0;
+  text[len++] = '[';
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0)
+      text[len++] = ',';
+    text[len++] = '0';
+  }
+  text[len++] = ']';
+  EXPECT_EQ_INT(-EINVAL, gen_json_parse(text, len, 8, &doc, err, sizeof(err)));
+  OK(strstr(err, "elements") != NULL);
+  free(text);
+
+  const char *quoted = "{\"a\":\"[{,}]\\\"{[\",\"b\":[1]}";
+  CHECK_ZERO(gen_json_parse(quoted, strlen(quoted), 8, &doc, err, sizeof(err)));
+  EXPECT_EQ_STR("[{,}]\"{[", gen_json_get_string(doc, "a"));
+  json_object_put(doc);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(parse_valid);
   RUN_TEST(parse_rejects_bad_documents);
   RUN_TEST(int64_of_is_strict);
+  RUN_TEST(parse_bounds_nodes);
   END_TEST;
 }
