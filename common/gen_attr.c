@@ -551,7 +551,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
       continue;
     todo[k++] =
         (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
-    if (gen_journal_active(&l->journal) &&
+    if (gen_journal_wanted(&l->journal) &&
         journal_line(&journal, conversation_id, h, s) != 0)
       status = -ENOMEM;
   }
@@ -829,7 +829,10 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
              why);
   else if (status != 0)
     snprintf(err, err_size,
-             "cannot open the journal: metric attributes survive no crash");
+             "cannot open the journal (%s): the receiver refuses events "
+             "(503) and attributes from the topics survive no crash until "
+             "it can",
+             gen_strerror(status));
   if (status == 0)
     status = refused;
   pthread_mutex_unlock(&l->lock);

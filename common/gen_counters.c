@@ -78,7 +78,7 @@ static ssize_t add(gen_counters_t *c, const char *key, uint64_t delta) {
 
 ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
   ssize_t i = add(c, key, 1);
-  if (i >= 0 && gen_journal_active(&c->journal)) {
+  if (i >= 0 && gen_journal_wanted(&c->journal)) {
     char line[GEN_COUNTERS_KEY_SIZE + 1];
     int n = snprintf(line, sizeof(line), "%s\n", key);
     gen_journal_append(&c->journal, line, (size_t)n);

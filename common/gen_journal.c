@@ -36,6 +36,8 @@ void gen_journal_fini(gen_journal_t *j) {
 
 bool gen_journal_active(const gen_journal_t *j) { return j->fd >= 0; }
 
+bool gen_journal_wanted(const gen_journal_t *j) { return j->base != NULL; }
+
 static void journal_path(const gen_journal_t *j, uint64_t generation, char *buf,
                          size_t size) {
   snprintf(buf, size, "%s.%" PRIu64, j->base, generation);
@@ -46,31 +48,43 @@ static void count_error(gen_journal_t *j) {
     atomic_fetch_add(j->errors, 1);
 }
 
-/* Opens the file of the current generation. */
-static void journal_open(gen_journal_t *j) {
+/* Opens the file of the current generation: 0 or a negative errno. */
+static int journal_open(gen_journal_t *j) {
   if (j->base == NULL)
-    return;
+    return 0;
   if (j->fd >= 0)
     close(j->fd);
   char path[PATH_MAX];
   journal_path(j, j->generation, path, sizeof(path));
   j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (j->fd < 0) {
-    count_error(j);
-    gen_log_limited(&j->complain, LOG_ERR,
-                    "%s: cannot open journal %s: %s; counts since the last "
-                    "state save would be lost in a crash",
-                    j->log_prefix, path, gen_strerror(errno));
-  }
+  if (j->fd >= 0)
+    return 0;
+  int err = errno;
+  count_error(j);
+  /* The directory is what an operator fixes (read-only, wrong owner). */
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  gen_log_limited(&j->complain, LOG_ERR,
+                  "%s: cannot open journal %s in state directory %s: %s; "
+                  "what needs it is refused or kept only in memory until it "
+                  "can be written",
+                  j->log_prefix, path, slash != NULL ? dir : ".",
+                  gen_strerror(err));
+  return -err;
 }
 
 int gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
   if (j->base == NULL || len == 0)
     return 0;
-  if (j->fd < 0)
-    journal_open(j); /* it failed before (a full disk may have room now) */
-  if (j->fd < 0)
-    return -EIO;
+  if (j->fd < 0) {
+    /* It failed before (a full disk may have room now). */
+    int err = journal_open(j);
+    if (err != 0)
+      return err;
+  }
   /* A failed append is cut back off: a fragment left in the file would
    * join the next line and spoil it at replay. */
   struct stat st;
@@ -156,6 +170,5 @@ int gen_journal_recover(gen_journal_t *j, uint64_t g,
   }
   /* Continue in a file of its own: the replayed ones go when the next
    * snapshot (which holds them) is stored. */
-  journal_open(j);
-  return j->fd >= 0 ? 0 : -EIO;
+  return journal_open(j);
 }

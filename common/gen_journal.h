@@ -43,11 +43,15 @@ void gen_journal_fini(gen_journal_t *j);
 
 /* True when lines are being written to a file. */
 bool gen_journal_active(const gen_journal_t *j);
+/* True when the journal keeps lines (base not NULL), whether or not its file
+ * is open now: an owner writes its lines then, so that an append to a file
+ * that cannot be opened fails instead of passing for kept. */
+bool gen_journal_wanted(const gen_journal_t *j);
 
 /* Recovers from a snapshot of generation g (0 = no snapshot): calls line()
  * for every complete line of generations g, g+1, … (without the newline),
- * then opens a fresh generation. Returns 0, or -EIO when the new journal
- * cannot be opened (logged; the owner goes on without). */
+ * then opens a fresh generation. Returns 0, or the negative errno of the
+ * new journal's open (logged; appends try it again). */
 int gen_journal_recover(gen_journal_t *j, uint64_t g,
                         void (*line)(void *ud, const char *text, size_t len),
                         void *ud);
@@ -55,8 +59,9 @@ int gen_journal_recover(gen_journal_t *j, uint64_t g,
 /* Appends data (whole lines) in one write. Returns 0 once the lines are in
  * the file (a SIGKILL does not lose them; not synced to the device: a power
  * cut may), or a negative errno when they are not (logged, counted, the
- * file as before): a journal without a file (base NULL) takes nothing and
- * returns 0. */
+ * file as before; a file that could not be opened is tried again, and its
+ * open's errno returned: -EACCES, -EROFS, …): a journal without a file
+ * (base NULL) takes nothing and returns 0. */
 int gen_journal_append(gen_journal_t *j, const char *data, size_t len);
 
 /* Starts the next generation and returns its number, which the snapshot

@@ -47,6 +47,7 @@ typedef struct {
   gen_buf_t body;  /* limited to max_body */
   unsigned status; /* decided answer, 0 = none yet */
   bool queued;     /* handed to the worker */
+  bool handled;    /* the handler decided its status */
   bool late;       /* refused mid-body: to be answered at its end */
   size_t dropped;  /* body bytes read and dropped after the refusal */
 } rx_request_t;
@@ -325,7 +326,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
     MHD_add_response_header(r, "Content-Type", "application/json");
   if (status == 429)
     MHD_add_response_header(r, "Retry-After", "1");
-  else if (status == 507) /* the disk may have room again soon */
+  else if (status == 507 || status == 503) /* room or a restart soon */
     MHD_add_response_header(r, "Retry-After", "30");
   enum MHD_Result ok = MHD_queue_response(conn, status, r);
   MHD_destroy_response(r);
@@ -420,8 +421,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       *upload_data_size = 0;
       return req->dropped > GEN_RECEIVER_DROP_MAX ? MHD_NO : MHD_YES;
     }
-    if (req->queued)
-      return count_answer(rx, req->status), answer(conn, req->status);
+    if (req->queued) {
+      /* The handler's 503 (it cannot keep events now) is not stored, like
+       * its 507; the receiver's own 503 is its stopping. */
+      count_answer(rx, req->handled && req->status == 503 ? 507 : req->status);
+      return answer(conn, req->status);
+    }
     if (req->late) /* refused mid-body: answered once the body is read */
       return req->late = false, answer(conn, req->status);
     return MHD_YES;
@@ -478,6 +483,7 @@ static void *worker_main(void *arg) {
         stopping ? 503
                  : rx->handler(rx->ud, gen_buf_str(&req->body), req->body.len);
     req->status = status ? status : 500;
+    req->handled = !stopping;
     pthread_mutex_lock(&rx->lock);
     MHD_resume_connection(req->conn);
   }

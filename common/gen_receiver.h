@@ -50,7 +50,8 @@ typedef struct {
 } gen_receiver_options_t;
 
 /* A body that passed the checks, on the worker thread. Returns the HTTP
- * status to answer: 2xx once recorded, 400 when refused. */
+ * status to answer: 2xx once recorded, 400 when refused, 507 or 503 (both
+ * with Retry-After: 30) when it cannot be kept now. */
 typedef unsigned (*gen_receiver_handler_t)(void *ud, const char *body,
                                            size_t len);
 
@@ -64,7 +65,7 @@ typedef struct {
   atomic_uint_fast64_t queue_full;    /* 429 */
   atomic_uint_fast64_t bad_request;   /* 400 (from the handler) */
   atomic_uint_fast64_t unavailable;   /* 503 while stopping */
-  atomic_uint_fast64_t not_stored;    /* 507 (from the handler): not kept */
+  atomic_uint_fast64_t not_stored;    /* 507 or 503 from the handler */
   atomic_uint_fast64_t timed_out;     /* closed at the request deadline */
   atomic_uint_fast64_t address_limit; /* refused: its address's share */
 } gen_receiver_stats_t;

@@ -427,18 +427,22 @@ static bool gf_event_valid(void *ud, const char *topic, json_object *body) {
          gen_json_get_object(body, "attributes") != NULL;
 }
 
-/* 200 once its attributes are counted (journalled); 507 when they cannot
- * be kept, so that EventBridge sends the event again. */
+/* 200 once its attributes are counted (journalled); otherwise nothing of
+ * it counts and EventBridge sends it again: 507 for a full disk, 503 when
+ * the journal cannot be written at all (a read-only or foreign state
+ * directory; the journal names it in the log). */
 static unsigned gf_event_take(void *ud, json_object *body) {
   gf_instance_t *inst = ud;
   const char *names[GEN_ATTR_EVENT_NAMES];
   size_t n = 0;
   gen_attr_names_of(gen_json_get_object(body, "attributes"), names, &n);
-  return gen_attr_observe_durable(
-             inst->ledger, gen_json_get_string(body, "conversationId"), names,
-             n, false, cdtime(), gf_dispatch_attribute, inst) < 0
-             ? 507
-             : 200;
+  int status = gen_attr_observe_durable(
+      inst->ledger, gen_json_get_string(body, "conversationId"), names, n,
+      false, cdtime(), gf_dispatch_attribute, inst);
+  if (status >= 0)
+    return 200;
+  return (status == -ENOSPC || status == -EDQUOT || status == -EFBIG) ? 507
+                                                                      : 503;
 }
 
 /* ---- state --------------------------------------------------------------- */

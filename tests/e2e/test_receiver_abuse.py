@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""End-to-end: the flowmetrics EventBridge receiver under a slowloris attack.
+"""End-to-end: the flowmetrics EventBridge receiver under a slowloris attack,
+and with a state directory it cannot write.
 
 300 connections from other loopback addresses (127.0.0.2 and up; all of
 127.0.0.0/8 is loopback on Linux) complete TLS and then send their request
@@ -15,6 +16,12 @@ once half the slots are taken); the others stay under it, so what keeps the
 legitimate sender served is the number of connection slots and the deadline
 as much as the per-address share.
 
+A state directory that is read-only when collectd starts (a read-only tmpfs
+mounted on it: root is refused too, where a chmod would not be) keeps no
+event: each is answered 503 with Retry-After and counted as not stored, the
+log names the directory; once it is writable the resent events count, and a
+SIGKILL and restart give back exactly those (none lost, none twice).
+
 Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
 """
 import http.client
@@ -22,8 +29,10 @@ import json
 import os
 import shutil
 import select
+import signal
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,17 +56,30 @@ ATTACK_SECONDS = 24
 ANSWER_WITHIN = 2.0
 
 
-def event(i):
-    conv = f"abuse-conv-{i}"
+def event(i, name="abuse", attributes=None):
+    conv = f"{name}-conv-{i}"
     return json.dumps({
-        "version": "0", "id": f"abuse-{i}",
+        "version": "0", "id": f"{name}-{i}",
         "detail-type": "v2.detail.events.conversation.{id}.attributes",
         "source": "aws.partner/genesys.com/cloud/x/e2e", "account": "1",
         "time": "2026-05-14T10:00:00Z", "region": "eu-west-1", "resources": [],
         "detail": {"topicName": f"v2.detail.events.conversation.{conv}.attributes",
                    "version": "2",
                    "eventBody": {"eventTime": 1, "conversationId": conv,
-                                 "attributes": {"Other": str(i)}}}}).encode()
+                                 "attributes": attributes or {"Other": str(i)}}}}).encode()
+
+
+def eb_org(sim, port, secret_file, extra=""):
+    """The org "eb": the receiver on port, TLS with the simulator's
+    certificate, nothing from the queue topics."""
+    state = os.path.join(sim.dir, "state")
+    return sim.org_block(
+        "eb", extra='    Host "eb"\n    AttributesFromQueues false\n'
+        '    ReceiverAddress "127.0.0.1"\n'
+        f"    ReceiverPort {port}\n"
+        f'    ReceiverCertificate "{state}/server.pem"\n'
+        f'    ReceiverKey "{state}/server.key"\n'
+        f'    ReceiverSecretFile "{secret_file}"\n' + extra)
 
 
 class SlowSender(threading.Thread):
@@ -157,15 +179,8 @@ class ReceiverAbuseTest(unittest.TestCase):
                             "--warmup", "0", "--scenario", scenario)
         secret_file = write_secret(os.path.join(cls.tmp, "secret"), SECRET)
         cls.port = free_port()
-        state = os.path.join(cls.sim.dir, "state")
-        eb = cls.sim.org_block(
-            "eb", extra='    Host "eb"\n    AttributesFromQueues false\n'
-            '    ReceiverAddress "127.0.0.1"\n'
-            f"    ReceiverPort {cls.port}\n"
-            f'    ReceiverCertificate "{state}/server.pem"\n'
-            f'    ReceiverKey "{state}/server.key"\n'
-            f'    ReceiverSecretFile "{secret_file}"\n'
-            f"    ReceiverQueueSize {QUEUE_SIZE}\n")
+        eb = eb_org(cls.sim, cls.port, secret_file,
+                    f"    ReceiverQueueSize {QUEUE_SIZE}\n")
         cls.cd = Collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{eb}</Plugin>\n")
         cls.ctx = ssl.create_default_context(cafile=cls.sim.ca)
         cls.cd.start()
@@ -301,6 +316,127 @@ class ReceiverAbuseTest(unittest.TestCase):
               f"{rejected('timeout'):.0f}, refused over the share: "
               f"{rejected('address_limit'):.0f}")
         self.assertLess(len(noise), 10, noise[:10])
+
+
+def ro_event(i):
+    """An event with one metric attribute of its own (flow "RoProbe")."""
+    return event(i, "ro", {
+        f"RoProbeMetric_Kept(2026-05-14T10:00:{i % 60:02d}Z)": "1"})
+
+
+class ReadOnlyStateTest(unittest.TestCase):
+    """The state directory read-only at start: 503, nothing acknowledged is
+    lost."""
+    EVENTS = 20
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise AssertionError("the test mounts a read-only tmpfs: run it as root")
+        cls.tmp = tempfile.mkdtemp(prefix="gen-rx-ro-")
+        cls.state = os.path.join(cls.tmp, "state")
+        os.makedirs(cls.state)
+        cls.mounted = False
+        scenario = os.path.join(cls.tmp, "scenario.json")
+        with open(scenario, "w") as f:
+            json.dump([{"at_real_seconds": 0, "fault": "pause"}], f)
+        cls.sim = Simulator("--queues", "1", "--agents", "2", "--flows", "1",
+                            "--warmup", "0", "--scenario", scenario)
+        secret_file = write_secret(os.path.join(cls.tmp, "secret"), SECRET)
+        cls.port = free_port()
+        eb = eb_org(cls.sim, cls.port, secret_file,
+                    f'    StateDirectory "{cls.state}"\n')
+        cls.cd = Collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{eb}</Plugin>\n")
+        cls.ctx = ssl.create_default_context(cafile=cls.sim.ca)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.unmount()
+        cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def unmount(cls):
+        if cls.mounted:
+            subprocess.run(["umount", cls.state], check=True)
+            cls.mounted = False
+
+    def post(self, body):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
+                                           timeout=10)
+        try:
+            conn.request("POST", "/events", body=body,
+                         headers={"Content-Type": "application/json",
+                                  "X-Genesys-Secret": SECRET})
+            r = conn.getresponse()
+            r.read()
+            return r.status, r.getheader("Retry-After")
+        finally:
+            conn.close()
+
+    def start(self):
+        self.cd.start()
+
+        def ready():
+            try:
+                return self.post(b"{}")[0] == 400
+            except OSError:
+                return False
+        self.assertTrue(wait_for(ready, timeout=60, step=0.3),
+                        "receiver not answering\n" + self.cd.log_text()[-3000:])
+
+    def kept(self):
+        rows = self.cd.csv_values(f"{PLUGIN}-RoProbe", "flow_metric_attribute-Kept",
+                                  host="eb")
+        return rows[-1][1] if rows else None
+
+    def not_stored(self):
+        rows = self.cd.csv_values(f"{PLUGIN}-self", "receiver_rejected-not_stored",
+                                  host="eb")
+        return rows[-1][1] if rows else 0
+
+    def test_read_only_state_directory(self):
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", self.state],
+                       check=True)
+        type(self).mounted = True
+        with self.assertRaises(OSError):  # root too is refused
+            open(os.path.join(self.state, "probe"), "w").close()
+        self.start()
+        answers = [self.post(ro_event(i)) for i in range(self.EVENTS)]
+        print(f"# read-only: answers {sorted(set(answers))}")
+        self.assertEqual(answers, [(503, "30")] * self.EVENTS)
+        self.assertTrue(wait_for(lambda: self.not_stored() >= self.EVENTS, timeout=15),
+                        self.not_stored())
+        self.assertIn(self.kept(), (None, 0))  # nothing counted
+        log = self.cd.log_text()
+        self.assertIn(f"in state directory {self.state}: Read-only file system", log)
+
+        # Writable again: EventBridge resends, and now they count.
+        self.unmount()
+        answers = [self.post(ro_event(i)) for i in range(self.EVENTS)]
+        self.assertEqual([a[0] for a in answers], [200] * self.EVENTS)
+        self.assertTrue(wait_for(lambda: self.kept() == self.EVENTS, timeout=15),
+                        self.kept())
+
+        # A SIGKILL before any state save: the journal gives back exactly
+        # what was acknowledged.
+        self.cd.proc.send_signal(signal.SIGKILL)
+        self.cd.proc.wait()
+        shutil.rmtree(self.cd.csv, ignore_errors=True)
+        self.start()
+        self.assertTrue(wait_for(lambda: self.kept() is not None, timeout=30),
+                        self.cd.log_text()[-2000:])
+        print(f"# after the restart: {self.kept():.0f} of {self.EVENTS} acknowledged")
+        self.assertEqual(self.kept(), self.EVENTS)
+        # The resends after the restart are duplicates: still EVENTS.
+        self.assertEqual({self.post(ro_event(i))[0] for i in range(self.EVENTS)}, {200})
+        time.sleep(2)
+        self.assertEqual(self.kept(), self.EVENTS)
+        self.assertEqual(
+            self.cd.bad_log_lines(allow=[r".*cannot open journal .* Read-only file system.*",
+                                         r".*cannot open the journal .*",
+                                         r".*cannot write state file .*"]), [])
 
 
 if __name__ == "__main__":

@@ -363,6 +363,59 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
   return 0;
 }
 
+/* A state directory that cannot be opened at start (here a path under a
+ * regular file: ENOTDIR, which no privilege overrides): no event counts
+ * (the receiver answers 503), each refusal is counted, and once the
+ * directory is there the resent events count, once, also after a restart.
+ * Before, the ledger wrote no line while its journal was closed and
+ * acknowledged every event, which a restart then lost. */
+DEF_TEST(unopenable_state_directory_counts_nothing) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char blocker[256], base[300];
+  snprintf(blocker, sizeof(blocker), "%s/state", dir);
+  snprintf(base, sizeof(base), "%s/state.journal", blocker);
+  FILE *fh = fopen(blocker, "w");
+  CHECK_NOT_NULL(fh);
+  fclose(fh);
+  gen_attr_format_t *f;
+  char err[256];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  cdtime_t now = cdtime();
+  const char *ev1[] = {A1};
+  const char *ev2[] = {A1, A2};
+
+  mock_log_reset();
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_restore(l, NULL, err, sizeof(err)));
+  OK(strstr(err, "503") != NULL);
+  /* The log names the directory to fix. */
+  char named[300];
+  snprintf(named, sizeof(named), "state directory %s:", blocker);
+  OK(mock_log_contains(named));
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c1", ev1, 1, false, now,
+                                                   NULL, NULL));
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c2", ev2, 2, false, now,
+                                                   NULL, NULL));
+  EXPECT_EQ_INT(0, (int)atomic_load(&gen_attr_stats(l)->counted));
+  EXPECT_EQ_INT(0, total_of(l, "Ivr", "Menu"));
+  /* The failed open at restore and both refused events. */
+  EXPECT_EQ_INT(3, (int)atomic_load(&gen_attr_stats(l)->journal_errors));
+
+  /* The operator makes the directory: the resent events count. */
+  OK(unlink(blocker) == 0 && mkdir(blocker, 0750) == 0);
+  EXPECT_EQ_INT(
+      1, gen_attr_observe_durable(l, "c1", ev1, 1, false, now, NULL, NULL));
+  EXPECT_EQ_INT(
+      2, gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL));
+  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
+  gen_attr_ledger_free(l);
+  EXPECT_EQ_INT(3, total_after_restart(f, base, NULL, "Ivr", "Menu"));
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
 /* n distinct metric attribute names "IvrMetric_M<i>(<time>)", i from first
  * (the caller frees names[0] and the array). */
 static const char **attr_names(size_t first, size_t n) {
@@ -633,6 +686,7 @@ int main(void) {
   RUN_TEST(name_limit_overflows);
   RUN_TEST(restart_from_snapshot_and_journal);
   RUN_TEST(full_disk_counts_nothing_unjournalled);
+  RUN_TEST(unopenable_state_directory_counts_nothing);
   RUN_TEST(names_per_conversation_bounded);
   RUN_TEST(names_bound_survives_restart);
   RUN_TEST(name_lookup_does_not_grow_with_names);

@@ -44,6 +44,8 @@ static unsigned handler(void *ud, const char *body, size_t len) {
   pthread_mutex_unlock(&hs.lock);
   if (strncmp(body, "full", 4) == 0)
     return 507; /* as the flowmetrics handler when its journal is full */
+  if (strncmp(body, "nodir", 5) == 0)
+    return 503; /* … and when its state directory cannot be written */
   return strncmp(body, "bad", 3) == 0 ? 400 : 200;
 }
 
@@ -182,17 +184,24 @@ DEF_TEST(answers) {
   EXPECT_EQ_INT(507, post_ext(port, "POST", SECRET, "full", 4, false, retry,
                               sizeof(retry)));
   EXPECT_EQ_STR("30", retry);
+  /* Or not now at all (an unwritable state directory): 503, retried too,
+   * and counted as not stored, apart from the 503s of a stopping receiver. */
+  retry[0] = '\0';
+  EXPECT_EQ_INT(503, post_ext(port, "POST", SECRET, "nodir", 5, false, retry,
+                              sizeof(retry)));
+  EXPECT_EQ_STR("30", retry);
   /* The receiver keeps answering after all that. */
   EXPECT_EQ_INT(200, post(port, "POST", SECRET, ok, strlen(ok)));
   gen_receiver_stats_t *st = gen_receiver_stats(rx);
-  EXPECT_EQ_INT(14, atomic_load(&st->requests));
+  EXPECT_EQ_INT(15, atomic_load(&st->requests));
   EXPECT_EQ_INT(4, atomic_load(&st->accepted));
-  EXPECT_EQ_INT(1, atomic_load(&st->not_stored));
+  EXPECT_EQ_INT(2, atomic_load(&st->not_stored));
+  EXPECT_EQ_INT(0, atomic_load(&st->unavailable));
   EXPECT_EQ_INT(4, atomic_load(&st->unauthorized));
   EXPECT_EQ_INT(1, atomic_load(&st->bad_method));
   EXPECT_EQ_INT(1, atomic_load(&st->bad_request));
   EXPECT_EQ_INT(3, atomic_load(&st->too_large));
-  EXPECT_EQ_INT(6, hs.handled); /* refused before the handler: 8 */
+  EXPECT_EQ_INT(7, hs.handled); /* refused before the handler: 8 */
   gen_receiver_stop(rx);
   return 0;
 }
