@@ -10,6 +10,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_time.h"
+#include "gen_utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,8 +81,12 @@ static bool copy_group(const char *name, const regmatch_t *m, char *out,
   if (m->rm_so < 0 || m->rm_eo <= m->rm_so)
     return false;
   size_t len = (size_t)(m->rm_eo - m->rm_so);
-  if (len >= size)
+  if (len >= size) {
     len = size - 1;
+    /* Cut on a character boundary: the state file gives back only text. */
+    while (len > 0 && ((unsigned char)name[m->rm_so + len] & 0xC0) == 0x80)
+      len--;
+  }
   memcpy(out, name + m->rm_so, len);
   out[len] = '\0';
   return true;
@@ -90,7 +95,7 @@ static bool copy_group(const char *name, const regmatch_t *m, char *out,
 bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
                            char *flow, char *metric) {
   regmatch_t m[GEN_ATTR_MAX_GROUPS];
-  if (name == NULL ||
+  if (!gen_utf8_text_str(name) ||
       regexec(&format->re, name, GEN_ATTR_MAX_GROUPS, m, 0) != 0)
     return false;
   if (!copy_group(name, &m[format->flow_group], flow, GEN_ATTR_NAME_MAX) ||
@@ -526,11 +531,15 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   todo_t *todo = calloc(n ? n : 1, sizeof(*todo));
   if (todo == NULL)
     return -ENOMEM;
-  size_t k = 0, refused = 0;
+  size_t k = 0, refused = 0, invalid = 0;
   int status = 0;
   pthread_mutex_lock(&l->lock);
   conv_t *c = conv_find(l, conversation_id);
   for (size_t i = 0; i < n; i++) {
+    if (!gen_utf8_text_str(names[i])) {
+      invalid++;
+      continue;
+    }
     if (!gen_attr_format_match(l->format, names[i], flow, metric))
       continue;
     atomic_fetch_add(&l->stats.attributes, 1);
@@ -588,6 +597,15 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   if (c != NULL)
     conv_touch(l, c, now, finished);
   pthread_mutex_unlock(&l->lock);
+  if (invalid > 0) {
+    /* A name of a byte that is no UTF-8 (0xff) or with a control character
+     * would reach a backend as a label it cannot take. */
+    atomic_fetch_add(&l->stats.invalid, invalid);
+    gen_log_limited(&l->complain_names, LOG_WARNING,
+                    "%s: %zu attribute name(s) of an event refused: not valid "
+                    "UTF-8 or with control characters",
+                    l->opt.log_prefix, invalid);
+  }
   gen_buf_free(&journal);
   free(todo);
   return (int)k;
@@ -733,7 +751,9 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
     const char *metric =
         json_object_get_string(json_object_array_get_idx(s, 1));
     int64_t total = json_object_get_int64(json_object_array_get_idx(s, 2));
-    if (flow == NULL || metric == NULL || total < 0 ||
+    /* Names are text: a state file written by an older version, or by
+     * hand, gives back no name a backend cannot take. */
+    if (!gen_utf8_text_str(flow) || !gen_utf8_text_str(metric) || total < 0 ||
         series_find(l, flow, metric) >= 0)
       continue;
     ssize_t k = series_add(l, flow, metric);
@@ -793,8 +813,8 @@ static void replay_line(void *ud, const char *text, size_t len) {
   const char *flow = gen_json_get_string(o, "f");
   const char *metric = gen_json_get_string(o, "m");
   uint64_t h;
-  if (conv != NULL && conv[0] != '\0' && flow != NULL && metric != NULL &&
-      parse_hex(gen_json_get_string(o, "h"), &h)) {
+  if (conv != NULL && conv[0] != '\0' && gen_utf8_text_str(flow) &&
+      gen_utf8_text_str(metric) && parse_hex(gen_json_get_string(o, "h"), &h)) {
     conv_t *c = conv_find(l, conv);
     if (c == NULL)
       c = conv_add(l, conv, ctx->now);

@@ -61,7 +61,9 @@ int gen_attr_format_create(const char *pattern, int flow_group,
 void gen_attr_format_free(gen_attr_format_t *format);
 
 /* True when name is a metric attribute; copies its flow and metric names
- * (each at most GEN_ATTR_NAME_MAX bytes with the NUL). */
+ * (each at most GEN_ATTR_NAME_MAX bytes with the NUL, cut on a character
+ * boundary). A name that is not valid UTF-8, or holds a control character
+ * (C0, DEL, C1), is none: it would become a label no backend can take. */
 bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
                            char *flow, char *metric);
 
@@ -84,6 +86,7 @@ typedef struct {
   atomic_uint_fast64_t expired;    /* conversations forgotten by age */
   atomic_uint_fast64_t evicted;    /* … by MaxConversations */
   atomic_uint_fast64_t journal_errors;
+  atomic_uint_fast64_t invalid; /* names not UTF-8 text: not counted */
 } gen_attr_stats_t;
 
 typedef struct gen_attr_ledger_s gen_attr_ledger_t;

@@ -50,6 +50,7 @@ gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
 
 /* The ledger's self-metrics (plugin_instance "self"): attributes_seen,
  * attributes_counted, attribute_names_over_limit, attribute_names_refused,
+ * attribute_names_invalid,
  * conversations_forgotten (expired, evicted), conversations,
  * attribute_series, journal_errors. */
 void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,

@@ -153,14 +153,16 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
       snprintf(value, sizeof(value), " " GEN_REDACTED);
     else if (v->type == OCONFIG_TYPE_STRING) {
       snprintf(value, sizeof(value), " \"%s\"", v->value.string);
-      /* The value is quoted as given, but a control byte or broken UTF-8
-       * must not reach the log: each such byte shows as '?'. */
+      /* The value is quoted as given, but a control character (C1 too) or
+       * broken UTF-8 must not reach the log: each such byte shows as '?'. */
       size_t n = strlen(value);
       bool utf8 = gen_utf8_valid((const unsigned char *)value, n);
-      for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80))
-          value[i] = '?';
+      for (size_t i = 0; i < n;) {
+        unsigned char *c = (unsigned char *)value + i;
+        size_t k = utf8 ? gen_utf8_char_len(c, n - i) : 1;
+        if ((!utf8 && *c >= 0x80) || gen_utf8_is_control(c, k))
+          memset(c, '?', k);
+        i += k;
       }
     } else if (v->type == OCONFIG_TYPE_NUMBER)
       snprintf(value, sizeof(value), " %g", v->value.number);
@@ -405,13 +407,12 @@ static int config_host(gen_org_t *org, const oconfig_item_t *ci) {
   if (status != 0)
     return status;
   size_t n = strlen(host);
-  bool control = false;
-  for (size_t i = 0; i < n; i++)
-    control |= (unsigned char)host[i] < 0x20 || host[i] == 0x7f;
-  if (!gen_utf8_valid((const unsigned char *)host, n) || control) {
+  if (!gen_utf8_text((const unsigned char *)host, n)) {
     gen_config_error(org, ci,
-                     control ? "must not contain control characters"
-                             : "is not valid UTF-8");
+                     gen_utf8_valid((const unsigned char *)host, n)
+                         ? "must not contain control characters (C0, DEL "
+                           "or C1 such as U+0085)"
+                         : "is not valid UTF-8");
     free(host);
     return -EINVAL;
   }

@@ -2,9 +2,12 @@
 /* collectd-genesys: media type names and safe names (gen_names.h). */
 #include "gen_names.h"
 
+#include "gen_utf8.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 const char *const gen_media_names[GEN_MEDIA_COUNT] = {
@@ -21,29 +24,28 @@ int gen_media_from_name(const char *name) {
 void gen_sanitize_name(const char *name, char *out, size_t size) {
   if (size == 0)
     return;
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)(name ? name : "");
-       *p != '\0' && n + 1 < size; p++) {
-    unsigned char c = *p;
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-                c >= 0x80;
-    char o = keep ? (char)c : '_';
-    if (o == '_' && n > 0 && out[n - 1] == '_')
-      continue;
-    out[n++] = o;
-  }
-  /* Never end inside a UTF-8 sequence: drop a cut lead byte and its tail. */
-  if (n > 0 && ((unsigned char)out[n - 1] & 0x80)) {
-    size_t start = n;
-    while (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0x80)
-      start--;
-    if (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0xC0) {
-      unsigned char lead = (unsigned char)out[start - 1];
-      size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      if (n - (start - 1) < want)
-        n = start - 1;
-    }
+  const unsigned char *p = (const unsigned char *)(name ? name : "");
+  size_t left = strlen((const char *)p), n = 0;
+  while (left > 0 && n + 1 < size) {
+    /* A byte of no valid character (0xff) or a control character (C1 too,
+     * U+0085) is one '_': a backend refuses invalid UTF-8 (Prometheus
+     * drops the whole target). Valid characters are kept whole or not. */
+    size_t k = gen_utf8_char_len(p, left);
+    bool keep = k > 1 ? !gen_utf8_is_control(p, k)
+                      : k == 1 && ((*p >= 'a' && *p <= 'z') ||
+                                   (*p >= 'A' && *p <= 'Z') ||
+                                   (*p >= '0' && *p <= '9') || *p == '_' ||
+                                   *p == '-' || *p == '.');
+    size_t step = k > 0 ? k : 1;
+    if (keep && n + k >= size)
+      break; /* no room for the whole character */
+    if (keep) {
+      memcpy(out + n, p, k);
+      n += k;
+    } else if (n == 0 || out[n - 1] != '_')
+      out[n++] = '_';
+    p += step;
+    left -= step;
   }
   /* Trailing '_' from a cut or from trailing punctuation reads badly. */
   while (n > 1 && out[n - 1] == '_')

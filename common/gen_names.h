@@ -34,10 +34,11 @@ extern const char *const gen_media_names[GEN_MEDIA_COUNT];
 int gen_media_from_name(const char *name);
 
 /* Writes name into out (size bytes) in a form every backend keeps as one
- * segment: letters, digits, '_', '-', '.' and UTF-8 stay; anything else
- * (white space, '/', quotes, control bytes) becomes '_', runs of '_' fold
- * into one. The result is never empty ("unknown") and is cut on a UTF-8
- * character boundary. */
+ * segment: letters, digits, '_', '-', '.' and valid UTF-8 characters stay;
+ * anything else (white space, '/', quotes, control characters C0, DEL and
+ * C1, bytes of no valid UTF-8 character) becomes '_', runs of '_' fold into
+ * one. The result is never empty ("unknown"), always valid UTF-8, and is
+ * cut on a character boundary. */
 void gen_sanitize_name(const char *name, char *out, size_t size);
 
 #endif /* GEN_NAMES_H */

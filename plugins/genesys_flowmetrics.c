@@ -48,6 +48,7 @@
 #include "gen_plugin.h"
 #include "gen_receiver_config.h"
 #include "gen_state.h"
+#include "gen_utf8.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -240,12 +241,14 @@ static bool gf_counter_key_split(const char *key, char *flow_id,
   return true;
 }
 
-/* A key read back from the state file or the journal, as counted. */
+/* A key read back from the state file or the journal, as counted; its ids
+ * must be text (no broken UTF-8 or control characters come back). */
 static bool gf_counter_key_read(const char *text, char *key, size_t size) {
   char flow_id[256];
   gf_kind_t kind;
   const char *sub;
-  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub))
+  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub) ||
+      !gen_utf8_text_str(flow_id) || !gen_utf8_text_str(sub))
     return false;
   gf_counter_key(key, size, flow_id, kind, sub);
   return true;

@@ -363,59 +363,6 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
   return 0;
 }
 
-/* A state directory that cannot be opened at start (here a path under a
- * regular file: ENOTDIR, which no privilege overrides): no event counts
- * (the receiver answers 503), each refusal is counted, and once the
- * directory is there the resent events count, once, also after a restart.
- * Before, the ledger wrote no line while its journal was closed and
- * acknowledged every event, which a restart then lost. */
-DEF_TEST(unopenable_state_directory_counts_nothing) {
-  char dir[] = "/tmp/gen-attr-XXXXXX";
-  CHECK_NOT_NULL(mock_tempdir(dir));
-  char blocker[256], base[300];
-  snprintf(blocker, sizeof(blocker), "%s/state", dir);
-  snprintf(base, sizeof(base), "%s/state.journal", blocker);
-  FILE *fh = fopen(blocker, "w");
-  CHECK_NOT_NULL(fh);
-  fclose(fh);
-  gen_attr_format_t *f;
-  char err[256];
-  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
-  cdtime_t now = cdtime();
-  const char *ev1[] = {A1};
-  const char *ev2[] = {A1, A2};
-
-  mock_log_reset();
-  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(-ENOTDIR, gen_attr_restore(l, NULL, err, sizeof(err)));
-  OK(strstr(err, "503") != NULL);
-  /* The log names the directory to fix. */
-  char named[300];
-  snprintf(named, sizeof(named), "state directory %s:", blocker);
-  OK(mock_log_contains(named));
-  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c1", ev1, 1, false, now,
-                                                   NULL, NULL));
-  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c2", ev2, 2, false, now,
-                                                   NULL, NULL));
-  EXPECT_EQ_INT(0, (int)atomic_load(&gen_attr_stats(l)->counted));
-  EXPECT_EQ_INT(0, total_of(l, "Ivr", "Menu"));
-  /* The failed open at restore and both refused events. */
-  EXPECT_EQ_INT(3, (int)atomic_load(&gen_attr_stats(l)->journal_errors));
-
-  /* The operator makes the directory: the resent events count. */
-  OK(unlink(blocker) == 0 && mkdir(blocker, 0750) == 0);
-  EXPECT_EQ_INT(
-      1, gen_attr_observe_durable(l, "c1", ev1, 1, false, now, NULL, NULL));
-  EXPECT_EQ_INT(
-      2, gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL));
-  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
-  gen_attr_ledger_free(l);
-  EXPECT_EQ_INT(3, total_after_restart(f, base, NULL, "Ivr", "Menu"));
-  gen_attr_format_free(f);
-  OK(mock_rmtree(dir) == 0);
-  return 0;
-}
-
 /* n distinct metric attribute names "IvrMetric_M<i>(<time>)", i from first
  * (the caller frees names[0] and the array). */
 static const char **attr_names(size_t first, size_t n) {
@@ -678,6 +625,123 @@ DEF_TEST(absurd_count_refuses_the_snapshot) {
   return 0;
 }
 
+/* A state directory that cannot be opened at start (here a path under a
+ * regular file: ENOTDIR, which no privilege overrides): no event counts
+ * (the receiver answers 503), each refusal is counted, and once the
+ * directory is there the resent events count, once, also after a restart.
+ * Before, the ledger wrote no line while its journal was closed and
+ * acknowledged every event, which a restart then lost. */
+DEF_TEST(unopenable_state_directory_counts_nothing) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char blocker[256], base[300];
+  snprintf(blocker, sizeof(blocker), "%s/state", dir);
+  snprintf(base, sizeof(base), "%s/state.journal", blocker);
+  FILE *fh = fopen(blocker, "w");
+  CHECK_NOT_NULL(fh);
+  fclose(fh);
+  gen_attr_format_t *f = default_format();
+  char err[256];
+  cdtime_t now = cdtime();
+  const char *ev1[] = {A1};
+  const char *ev2[] = {A1, A2};
+
+  mock_log_reset();
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_restore(l, NULL, err, sizeof(err)));
+  OK(strstr(err, "503") != NULL);
+  /* The log names the directory to fix. */
+  char named[300];
+  snprintf(named, sizeof(named), "state directory %s:", blocker);
+  OK(mock_log_contains(named));
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c1", ev1, 1, false, now,
+                                                   NULL, NULL));
+  EXPECT_EQ_INT(-ENOTDIR, gen_attr_observe_durable(l, "c2", ev2, 2, false, now,
+                                                   NULL, NULL));
+  EXPECT_EQ_INT(0, (int)atomic_load(&gen_attr_stats(l)->counted));
+  EXPECT_EQ_INT(0, total_of(l, "Ivr", "Menu"));
+  /* The failed open at restore and both refused events. */
+  EXPECT_EQ_INT(3, (int)atomic_load(&gen_attr_stats(l)->journal_errors));
+
+  /* The operator makes the directory: the resent events count. */
+  OK(unlink(blocker) == 0 && mkdir(blocker, 0750) == 0);
+  EXPECT_EQ_INT(
+      1, gen_attr_observe_durable(l, "c1", ev1, 1, false, now, NULL, NULL));
+  EXPECT_EQ_INT(
+      2, gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL));
+  EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
+  gen_attr_ledger_free(l);
+  EXPECT_EQ_INT(3, total_after_restart(f, base, NULL, "Ivr", "Menu"));
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
+/* Hostile names: a raw 0xff byte or a control character (C1 too) in an
+ * attribute name counts nothing (it would be a label value Prometheus
+ * refuses, taking the whole target down), and such flow or metric names in
+ * a state file or a journal are not restored. */
+DEF_TEST(hostile_names_refused_and_never_restored) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char base[256], file0[300];
+  snprintf(base, sizeof(base), "%s/state.journal", dir);
+  snprintf(file0, sizeof(file0), "%s.0", base);
+  gen_attr_format_t *f = default_format();
+  CHECK_NOT_NULL(f);
+  char err[256];
+  cdtime_t now = cdtime();
+  const char *hostile[] = {"Ivr\xffMetric_Menu(2026-05-14T10:00:00Z)",
+                           "IvrMetric_Me\xc2\x85nu(2026-05-14T10:00:00Z)",
+                           "IvrMetric_Me\x1bnu(2026-05-14T10:00:00Z)",
+                           "Ivr\xc2\x9bMetric_Menu(2026-05-14T10:00:00Z)", A1};
+
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  mock_log_reset();
+  EXPECT_EQ_INT(1,
+                gen_attr_observe(l, "c1", hostile, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(1, (int)gen_attr_series(l));
+  EXPECT_EQ_INT(1, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(4, (int)atomic_load(&gen_attr_stats(l)->invalid));
+  OK(mock_log_contains("4 attribute name(s) of an event refused"));
+  gen_attr_ledger_free(l);
+
+  /* A state file and a journal that hold such names (an older version's,
+   * or edited): only the text names come back. */
+  json_object *snap = json_object_new_object();
+  json_object *series = json_object_new_array();
+  const char *rows[][2] = {
+      {"Ivr\xff", "Menu"}, {"Ivr", "Me\xc2\x85nu"}, {"Ivr", "Menu"}};
+  for (size_t i = 0; i < 3; i++) {
+    json_object *row = json_object_new_array();
+    json_object_array_add(row, json_object_new_string(rows[i][0]));
+    json_object_array_add(row, json_object_new_string(rows[i][1]));
+    json_object_array_add(row, json_object_new_int64(5));
+    json_object_array_add(series, row);
+  }
+  json_object_object_add(snap, "series", series);
+  FILE *fh = fopen(file0, "w");
+  CHECK_NOT_NULL(fh);
+  fputs("{\"c\":\"c2\",\"h\":\"0000000000000001\",\"f\":\"Ivr\\u0085\","
+        "\"m\":\"Menu\"}\n"
+        "{\"c\":\"c2\",\"h\":\"0000000000000002\",\"f\":\"Ivr\xff\","
+        "\"m\":\"Menu\"}\n"
+        "{\"c\":\"c2\",\"h\":\"0000000000000003\",\"f\":\"Ivr\","
+        "\"m\":\"Menu\"}\n",
+        fh);
+  fclose(fh);
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(1, (int)gen_attr_series(l));
+  EXPECT_EQ_INT(6, total_of(l, "Ivr", "Menu"));
+  gen_attr_ledger_free(l);
+  json_object_put(snap);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -687,6 +751,7 @@ int main(void) {
   RUN_TEST(restart_from_snapshot_and_journal);
   RUN_TEST(full_disk_counts_nothing_unjournalled);
   RUN_TEST(unopenable_state_directory_counts_nothing);
+  RUN_TEST(hostile_names_refused_and_never_restored);
   RUN_TEST(names_per_conversation_bounded);
   RUN_TEST(names_bound_survives_restart);
   RUN_TEST(name_lookup_does_not_grow_with_names);

@@ -143,6 +143,12 @@ DEF_TEST(bad_values_name_the_key) {
       {mock_ci_str("Host", "acme\xc0\xafprod"), "is not valid UTF-8"},
       {mock_ci_str("Host", "acme\nERROR forged"),
        "Host \"acme?ERROR forged\": must not contain control characters"},
+      /* C1 controls (U+0085 NEL, U+009B CSI) are control characters too */
+      {mock_ci_str("Host", "acme\xc2\x85prod"),
+       "Host \"acme??prod\": must not contain control characters"},
+      {mock_ci_str("Host", "acme\xc2\x9b"
+                           "31mprod"),
+       "Host \"acme??31mprod\": must not contain control characters"},
       {mock_ci_bool("VerifyPeer", false),
        "VerifyPeer false: TLS verification is always on"},
       {mock_ci_str("ClientId", ""), "ClientId \"\": must not be empty"},

@@ -34,6 +34,25 @@ DEF_TEST(sanitize) {
                               "ais",
                               6));
   EXPECT_EQ_STR("abc", clean("abc\n\t", 128));
+  /* A byte of no UTF-8 character (raw 0xff, a lone continuation, a cut or
+   * overlong sequence, a surrogate) and the C1 controls (U+0085 …) become
+   * '_': a label of invalid UTF-8 takes a Prometheus target down. */
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xffMenu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\x80\xbfMenu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xc3Menu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xc0\xafMenu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xed\xa0\x80Menu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xc2\x85Menu", 128));
+  EXPECT_EQ_STR("Ivr_Menu", clean("Ivr\xc2\x9f\xc2\x80Menu", 128));
+  EXPECT_EQ_STR("_", clean("\xff\xfe", 128));
+  /* U+00A0 and later are text: kept whole. */
+  EXPECT_EQ_STR("a\xc2\xa0"
+                "b\xe2\x82\xac",
+                clean("a\xc2\xa0"
+                      "b\xe2\x82\xac",
+                      128));
+  /* Cut before a four-byte character that does not fit. */
+  EXPECT_EQ_STR("ab", clean("ab\xf0\x9f\x98\x80", 6));
   return 0;
 }
 

@@ -236,19 +236,28 @@ DEF_TEST(counters_survive_restart) {
   return 0;
 }
 
-/* A flow count of 1e300 in the state file is refused with a reason, not
- * restored as INT64_MAX: the counters restart at zero. */
-DEF_TEST(absurd_state_count_refused) {
-  gf_instance_t *inst = make_instance("absurd");
+/* Two flow executions counted and saved (a third only journalled when
+ * journalled), then killed: the state document (NULL when unreadable) and
+ * its path (*path, freed by the caller). */
+static json_object *killed_after_two(const char *name, bool journalled,
+                                     char **path) {
+  gf_instance_t *inst = make_instance(name);
   feed(inst, RECORD("f-1", "nFlow", ""));
   feed(inst, RECORD("f-1", "nFlow", ""));
   gf_save_state(inst);
-  feed(inst, RECORD("f-1", "nFlow", "")); /* journalled only */
+  if (journalled)
+    feed(inst, RECORD("f-1", "nFlow", ""));
   inst->started = false;
-  char *path = strdup(inst->config.state_file);
+  *path = strdup(inst->config.state_file);
   gf_instance_free(inst);
+  return json_object_from_file(*path);
+}
 
-  json_object *doc = json_object_from_file(path);
+/* A flow count of 1e300 in the state file is refused with a reason, not
+ * restored as INT64_MAX: the counters restart at zero. */
+DEF_TEST(absurd_state_count_refused) {
+  char *path;
+  json_object *doc = killed_after_two("absurd", true, &path);
   CHECK_NOT_NULL(doc);
   json_object *flows = json_object_object_get(doc, "flows");
   CHECK_NOT_NULL(flows);
@@ -264,11 +273,40 @@ DEF_TEST(absurd_state_count_refused) {
   json_object_put(doc);
 
   mock_log_reset();
-  inst = make_instance("absurd");
+  gf_instance_t *inst = make_instance("absurd");
   OK(mock_log_contains("is not a count; the flow counters restart at zero"));
   mock_values_reset();
   feed(inst, RECORD("f-1", "nFlow", ""));
   EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  gf_instance_free(inst);
+  free(path);
+  return 0;
+}
+
+/* A flow counter whose key in the state file is not text (an id with a C1
+ * control, or a raw 0xff) is not restored; the others are. */
+DEF_TEST(state_keys_not_text_dropped) {
+  char *path;
+  json_object *doc = killed_after_two("keys", false, &path);
+  CHECK_NOT_NULL(doc);
+  json_object *flows = json_object_object_get(doc, "flows");
+  CHECK_NOT_NULL(flows);
+  json_object_object_add(flows,
+                         "f-\xc2\x85\x1f"
+                         "0\x1f",
+                         json_object_new_int64(5));
+  json_object_object_add(flows,
+                         "f-\xff\x1f"
+                         "0\x1f",
+                         json_object_new_int64(5));
+  CHECK_ZERO(json_object_to_file(path, doc));
+  json_object_put(doc);
+
+  gf_instance_t *inst = make_instance("keys");
+  EXPECT_EQ_INT(1, gen_counters_count(inst->counters));
+  mock_values_reset();
+  gf_redispatch_counters(inst);
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
   gf_instance_free(inst);
   free(path);
   return 0;
@@ -783,6 +821,7 @@ int main(void) {
   RUN_TEST(counters_survive_restart);
   RUN_TEST(flow_counters_survive_kill);
   RUN_TEST(absurd_state_count_refused);
+  RUN_TEST(state_keys_not_text_dropped);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);
