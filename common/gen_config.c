@@ -679,6 +679,35 @@ static CURLcode policy_text(CURL *h, CURLoption option, const char *value) {
   return curl_easy_setopt(h, option, value);
 }
 
+/* Loopback hosts, as libcurl's no-proxy list spells them (CIDR since
+ * 7.86.0). */
+#if LIBCURL_VERSION_NUM >= 0x075600
+#define GEN_NOPROXY_LOOPBACK "localhost,127.0.0.0/8,::1"
+#else
+#define GEN_NOPROXY_LOOPBACK "localhost,127.0.0.1,::1"
+#endif
+
+/* Plain http reaches only loopback hosts (gen_url_problem), and no proxy may
+ * carry it: the Basic client credentials and the Bearer tokens would cross
+ * the network in clear. So loopback never goes through a proxy, neither
+ * Proxy nor the environment's (http_proxy, ALL_PROXY); for other hosts the
+ * environment's no_proxy still applies (CURLOPT_NOPROXY replaces it, so it
+ * is kept in the list). A malloc'd list, NULL when out of memory. */
+static char *noproxy_list(void) {
+  const char *env = getenv("no_proxy");
+  if (env == NULL || env[0] == '\0')
+    env = getenv("NO_PROXY");
+  if (env != NULL && strcmp(env, "*") == 0)
+    return strdup("*"); /* no proxy for any host: only alone */
+  if (env == NULL || env[0] == '\0')
+    return strdup(GEN_NOPROXY_LOOPBACK);
+  size_t size = sizeof(GEN_NOPROXY_LOOPBACK) + 1 + strlen(env);
+  char *list = malloc(size);
+  if (list != NULL)
+    snprintf(list, size, "%s,%s", GEN_NOPROXY_LOOPBACK, env);
+  return list;
+}
+
 int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
                     size_t err_size) {
   CURL *h = curl;
@@ -703,6 +732,12 @@ int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
    * at the next request's timeout. */
   if (rc == CURLE_OK)
     rc = policy_long(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (rc == CURLE_OK) {
+    char *noproxy = noproxy_list();
+    rc = noproxy != NULL ? policy_text(h, CURLOPT_NOPROXY, noproxy)
+                         : CURLE_OUT_OF_MEMORY;
+    free(noproxy); /* libcurl keeps its own copy */
+  }
   if (rc == CURLE_OK && org != NULL) {
     rc = policy_text(h, CURLOPT_PROXY, org->proxy);
     if (rc == CURLE_OK)

@@ -68,6 +68,10 @@ static int policy_expect_all(const char *proxy, const char *ca_file) {
   EXPECT_EQ_INT(1, (int)policy_number(CURLOPT_NOSIGNAL));
   OK(policy_text_is(CURLOPT_PROTOCOLS_STR, "http,https"));
   OK(policy_text_is(CURLOPT_PROXY, proxy));
+  /* No proxy carries plain http to loopback (credentials in clear). */
+  const char *noproxy = policy_text(CURLOPT_NOPROXY);
+  OK(noproxy != NULL && strncmp(noproxy, "localhost,127.0.0.", 18) == 0 &&
+     strstr(noproxy, ",::1") != NULL);
   OK(policy_text_is(CURLOPT_CAINFO, ca_file));
   return 0;
 }

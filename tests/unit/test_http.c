@@ -713,6 +713,25 @@ DEF_TEST(curl_policy) {
   OK(http != NULL);
   EXPECT_EQ_INT(0, policy_expect_all(org->proxy, org->ca_file));
   gen_http_free(http);
+  /* The environment's no_proxy still holds for the other hosts ("*": no
+   * proxy at all, which libcurl takes only alone). */
+  const char *env[][2] = {{".corp.example,10.0.0.0/8", ".corp.example"},
+                          {"*", NULL}};
+  for (size_t i = 0; i < 2; i++) {
+    setenv("no_proxy", env[i][0], 1);
+    policy_watch();
+    http = gen_http_create(org, &stats, NULL);
+    OK(http != NULL);
+    gen_curl_policy_seen = NULL;
+    const char *noproxy = policy_text(CURLOPT_NOPROXY);
+    OK(noproxy != NULL);
+    if (noproxy != NULL && env[i][1] != NULL)
+      OK(strstr(noproxy, "::1,.corp.example,10.0.0.0/8") != NULL);
+    else if (noproxy != NULL)
+      EXPECT_EQ_STR("*", noproxy);
+    gen_http_free(http);
+  }
+  unsetenv("no_proxy");
   gen_org_free(org);
   return 0;
 }
