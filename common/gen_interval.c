@@ -269,15 +269,18 @@ static int nums_write(gen_buf_t *buf, const gen_interval_t *gi,
 }
 
 static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
-                     size_t *n) {
+                     size_t *n, bool totals) {
   if (o == NULL || !json_object_is_type(o, json_type_object))
     return 0;
   json_object_object_foreach(o, name, value) {
     /* Counts and sums of milliseconds, written as integers: anything
-     * beyond 2^53 (1e300, saturated integer text) was not written by us. */
+     * beyond 2^53 (1e300, saturated integer text) was not written by us, nor
+     * a total below zero (a counter restored as -5 would be dispatched; a
+     * bucket's value may be, as the API gave it). */
     if ((!json_object_is_type(value, json_type_double) &&
          !json_object_is_type(value, json_type_int)) ||
         !(fabs(json_object_get_double(value)) <= 9007199254740992.0) ||
+        (totals && json_object_get_double(value) < 0) ||
         (json_object_is_type(value, json_type_int) &&
          (json_object_get_int64(value) == INT64_MAX ||
           json_object_get_int64(value) == INT64_MIN)))
@@ -417,7 +420,7 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
       return (int)k;
     gi_key_t *kk = &gi->keys[k];
     int status = nums_load(gi, gen_json_get_object(o, "totals"), &kk->totals,
-                           &kk->n_totals);
+                           &kk->n_totals, true);
     if (status != 0)
       return status;
     json_object *buckets = gen_json_get_array(o, "buckets");
@@ -434,7 +437,7 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
         return -ENOMEM;
       r->hash = strtoull(hash, NULL, 16);
       status = nums_load(gi, gen_json_get_object(b, "counters"), &r->counters,
-                         &r->n);
+                         &r->n, false);
       if (status != 0)
         return status;
     }

@@ -346,10 +346,11 @@ DEF_TEST(state_file_is_pinned) {
 }
 
 /* A total of 1e300 (or integer text json-c saturates) is not restored as
- * a huge count: the file is refused with a reason. */
+ * a huge count, nor one of -5 as a negative counter: the file is refused
+ * with a reason. */
 DEF_TEST(absurd_total_refuses_the_state) {
-  const char *bad[] = {"1e300", "99999999999999999999"};
-  for (size_t i = 0; i < 2; i++) {
+  const char *bad[] = {"1e300", "99999999999999999999", "-5", "-0.5"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
     /* The first total's number becomes the absurd one. */
     char text[8192];
     CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
