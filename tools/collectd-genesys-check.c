@@ -39,8 +39,14 @@ typedef struct {
   const char *s;
   size_t i, n;
   int line;
+  int nesting; /* blocks open at this point of the file */
   char err[256];
 } cfg_t;
+
+/* Blocks nested deeper are refused: the parser, and what walks its tree,
+ * recurse once per level (20,000 levels overflowed the stack); a real
+ * configuration nests 3 or 4 deep. */
+#define CFG_MAX_NESTING 64
 
 static void item_free(oconfig_item_t *it) {
   for (int i = 0; i < it->values_num; i++)
@@ -222,11 +228,19 @@ static bool cfg_block(cfg_t *c, oconfig_item_t *into, const char *close,
       c->i++;
     if (c->i == start)
       return cfg_error(c, "a statement without a key");
+    if (opens && c->nesting >= CFG_MAX_NESTING) {
+      char why[96];
+      snprintf(why, sizeof(why), "blocks nested more than %d deep",
+               CFG_MAX_NESTING);
+      return cfg_error(c, why);
+    }
     oconfig_item_t it = {.key = strndup(c->s + start, c->i - start)};
     if (it.key == NULL)
       return cfg_error(c, "out of memory");
+    c->nesting += opens;
     bool ok = cfg_values(c, &it, opens) &&
               (!opens || cfg_block(c, &it, it.key, depth));
+    c->nesting -= opens;
     if (ok && !opens && strcasecmp(it.key, "Include") == 0) {
       ok = include(c, &it, into, depth);
       item_free(&it);

@@ -166,6 +166,28 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("No such file or directory", err)
 
+    def test_deep_nesting_refused(self):
+        """20,000 nested blocks (which collectd -t accepts) are refused with
+        a clear error and exit status 2; the parser once recursed until the
+        stack overflowed (SIGSEGV). 64 levels still parse."""
+        for levels, refused in ((20000, True), (64, False)):
+            path = os.path.join(self.tmp, f"nested{levels}.conf")
+            with open(path, "w") as f:
+                f.write("<Plugin genesys_realtime>\n" + "<A>\n" * (levels - 1)
+                        + "</A>\n" * (levels - 1) + "</Plugin>\n")
+            code, out, err = self.run_check(path)
+            if refused:
+                self.assertEqual(code, 2, out + err[-500:])
+                # <Plugin> and 63 <A> are 64 levels: the next <A>, on line 65.
+                self.assertIn(f"nested{levels}.conf:65: blocks nested more than 64 deep",
+                              err)
+            else:
+                # Parsed: what follows is the check's verdict on a plugin
+                # block without an <Org>, not a syntax error.
+                self.assertEqual(code, 2, err[-500:])
+                self.assertIn("no <Org> block of a genesys plugin", err)
+                self.assertNotIn(f"nested{levels}.conf:", err)
+
 
 if __name__ == "__main__":
     run_tests(__name__)
