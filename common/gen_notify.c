@@ -82,7 +82,8 @@ struct channel_s {
   uint64_t subscribed_generation; /* 0: nothing subscribed on this channel */
   char **subscribed;              /* the topics of that subscription */
   size_t n_subscribed;
-  cdtime_t last_rx;
+  cdtime_t last_rx;    /* wall clock: the self-metric's last message */
+  cdtime_t heard_mono; /* gen_monotonic(): silence, whatever the wall clock */
   bool ping_sent;
   bool reconnect_asked;
   bool resubscribe_asked;
@@ -516,6 +517,7 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
   channel_t *ch = ud;
   hub_t *hub = ch->owner;
   ch->last_rx = cdtime();
+  ch->heard_mono = gen_monotonic();
   ch->ping_sent = false;
   char topic[512];
   gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
@@ -730,6 +732,7 @@ static int channel_session(channel_t *ch) {
   ch->ever_connected = true;
   atomic_fetch_add(&n->stats.sockets_open, 1);
   ch->last_rx = cdtime();
+  ch->heard_mono = gen_monotonic();
   ch->ping_sent = false;
   ch->reconnect_asked = false;
   ch->resubscribe_asked = false;
@@ -765,7 +768,8 @@ static int channel_session(channel_t *ch) {
       break;
     }
     cdtime_t now = cdtime();
-    cdtime_t silence = now - ch->last_rx;
+    /* Monotonic: a wall-clock step of a day is no day of silence. */
+    cdtime_t silence = gen_monotonic() - ch->heard_mono;
     if (silence >= n->opt.dead_after) {
       gen_log_limited(&ch->complain, LOG_WARNING,
                       "%s plugin: Org \"%s\": channel %zu silent for %.0f s "

@@ -230,3 +230,9 @@ int64_t gen_bucket_floor(int64_t t_ms, int64_t size_ms) {
     q--;
   return q * size_ms;
 }
+
+cdtime_t gen_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return TIMESPEC_TO_CDTIME_T(&ts);
+}

@@ -46,4 +46,8 @@ static inline cdtime_t gen_ms_to_cdtime(int64_t ms) {
   return MS_TO_CDTIME_T(ms < 0 ? 0 : ms);
 }
 
+/* CLOCK_MONOTONIC as a cdtime_t: for durations (how long a socket has been
+ * silent), which a step of the wall clock must not change. */
+cdtime_t gen_monotonic(void);
+
 #endif /* GEN_TIME_H */

@@ -285,6 +285,29 @@ DEF_TEST(silent_channel_pinged_then_reconnected) {
   return 0;
 }
 
+/* Silence is measured on the monotonic clock: the wall clock stepping a day
+ * ahead (NTP, a VM resumed) is no day of silence, so the channel is
+ * neither pinged nor reconnected ("silent for 86403 s" reconnected every
+ * channel). */
+DEF_TEST(wall_clock_step_is_no_silence) {
+  gen_notify_options_t o = {.ping_after = TIME_T_TO_CDTIME_T(20),
+                            .dead_after = TIME_T_TO_CDTIME_T(60)};
+  gen_notify_t *n = start(&o);
+  CHECK_NOT_NULL(n);
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 1));
+  mock_log_reset();
+  mock_time = cdtime() + TIME_T_TO_CDTIME_T(86403);
+  /* The channel loop polls every few ms: many turns with the new time. */
+  nanosleep(&(struct timespec){.tv_nsec = 400000000}, NULL);
+  mock_time = 0;
+  EXPECT_EQ_INT(0, (int)atomic_load(&n->hub->stats.reconnects));
+  EXPECT_EQ_INT(0, locked(&pings));
+  OK(!mock_log_contains("silent for"));
+  EXPECT_EQ_INT(1, locked(&connects));
+  stop(n);
+  return 0;
+}
+
 /* A handshake refused on a channel made before: the channel is gone, a new
  * one is made at once (no backoff step on the old one). */
 DEF_TEST(refused_handshake_makes_a_new_channel) {
@@ -310,6 +333,7 @@ int main(void) {
   notify_socket.send_text = fake_send_text;
   RUN_TEST(channel_made_subscribed_baselined_and_fed);
   RUN_TEST(silent_channel_pinged_then_reconnected);
+  RUN_TEST(wall_clock_step_is_no_silence);
   RUN_TEST(refused_handshake_makes_a_new_channel);
   END_TEST;
 }
