@@ -79,12 +79,14 @@ def quiet(rx, keep, still=1.0, timeout=20):
         time.sleep(0.2)
 
 
-def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms):
+def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms,
+                after_restart=None):
     """Starts cd; SIGKILLs it mid-bucket once kill_after_ms have passed and
     keep's values have left collectd (its write queue is lost at a SIGKILL
-    whatever a plugin does); restarts it down_ms later; pauses the
-    simulator run_ms after the start and waits for the values to settle.
-    Returns (killed, restarted) simulator times in ms."""
+    whatever a plugin does); restarts it down_ms later (then calls
+    after_restart(restarted), if given); pauses the simulator run_ms after
+    the start and waits for the values to settle. Returns (killed,
+    restarted) simulator times in ms."""
     cd.start()
     t0 = sim_ms(sim)
     wait_sim(sim, (t0 + kill_after_ms) // g_ms * g_ms + g_ms // 2)
@@ -95,6 +97,8 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms):
     wait_sim(sim, killed + down_ms)
     restarted = sim_ms(sim)
     cd.start()
+    if after_restart is not None:
+        after_restart(restarted)
     wait_sim(sim, t0 + run_ms)
     sim.fault({"fault": "pause"})
     quiet(rx, keep)
@@ -116,14 +120,14 @@ def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600):
         sim, speed, stock=("logfile", "csv", "write_http"))
 
 
-def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path):
+def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path, after_restart=None):
     """The interval families' run: across_kill (killed 12 min in, down 8,
-    34 in all), then tc.compare(rx, truth) (the bucket ends compared), a
-    bucket that closed while collectd was down among them, no error in the
-    log; everything stopped at the end."""
+    34 in all; after_restart as there), then tc.compare(rx, truth) (the
+    bucket ends compared), a bucket that closed while collectd was down
+    among them, no error in the log; everything stopped at the end."""
     try:
         tc.killed_ms, tc.restarted_ms = across_kill(
-            sim, cd, rx, keep, g_ms, 12 * 60000, 8 * 60000, 34 * 60000)
+            sim, cd, rx, keep, g_ms, 12 * 60000, 8 * 60000, 34 * 60000, after_restart)
         ends = tc.compare(rx, sim._open(truth_path))
         # the restarted daemon took what closed while it was down
         tc.assertTrue([e for e in ends if tc.killed_ms < e <= tc.restarted_ms],

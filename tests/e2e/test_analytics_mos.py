@@ -8,6 +8,7 @@ truth implies is dispatched: compared both ways. The counters equal the sums
 of their buckets (nothing lost or doubled by the kill). The simulator
 indexes conversations up to 90 s after they end, so buckets are revisited
 and their late conversations reach the values."""
+import datetime
 import os
 import sys
 import unittest
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import iso_ms, run_tests  # noqa: E402
 from buckets import assert_both_ways, assert_counters, bucketed, check_across_kill  # noqa: E402
 from buckets import interval_collectd  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -85,7 +87,26 @@ class MosAcrossKill(unittest.TestCase):
             # page says under RevisitWindow)
             revisit_s=1200)
         check_across_kill(self, sim, rx, cd, mos_value, G_MS,
-                          "/sim/truth/mos?granularity=PT5M&buckets=40")
+                          "/sim/truth/mos?granularity=PT5M&buckets=40",
+                          lambda restarted: self.revise(sim, rx, restarted))
+
+    def revise(self, sim, rx, restarted):
+        """Makes a revision happen: once the restarted daemon has dispatched
+        the bucket that closed last before the restart, a conversation of
+        that bucket is indexed (late_mos), which the bucket's revisit, when
+        a newer one settles, must take."""
+        end = int(restarted) // G_MS * G_MS
+
+        def dispatched():
+            with rx.lock:
+                return any(mos_value(k) and round(t * 1000) == end
+                           for _, t, k, _ in rx.arrivals)
+        self.assertTrue(wait_for(dispatched, timeout=60, step=0.1),
+                        "bucket ending %d never dispatched" % end)
+        at = datetime.datetime.fromtimestamp((end - 1000) / 1000, datetime.timezone.utc)
+        r = sim.fault({"fault": "late_mos", "mos": 3.3,
+                       "time": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+        self.revised_key = (r["results"][0]["queueId"], "mos_conversations", "voice", end)
 
     def compare(self, rx, truth):
         got, gauges, counters, ends, truth_ends = bucketed(rx, mos_value, truth, G_MS)
@@ -114,9 +135,15 @@ class MosAcrossKill(unittest.TestCase):
               % (len(ends), len(per_key), len(want), len(counters)), file=sys.stderr)
         assert_both_ways(self, gauges, want, "killed at %s, buckets %s" % (self.killed_ms, ends),
                          revised=True)
-        # late indexed conversations did reach buckets already dispatched
+        # late indexed conversations did reach buckets already dispatched:
+        # at least the one revise() indexed late on purpose
         self.assertTrue([k for k, v in gauges.items() if len(set(v)) > 1],
                         "no bucket revised: revisits not exercised")
+        revised = gauges.get(self.revised_key, [])
+        print("bucket revised on purpose: %s dispatched %s; %d series revised in all"
+              % (self.revised_key, revised, len([v for v in gauges.values() if len(set(v)) > 1])),
+              file=sys.stderr)
+        self.assertGreater(len(set(revised)), 1, (self.revised_key, revised))
         # the counters at the last bucket: every bucket before it as final,
         # and that bucket as first dispatched (its late conversations are
         # added when a newer bucket settles, at that bucket's time)

@@ -588,6 +588,8 @@ class Faults:
             return {"paused": False}
         if name == "late_data":
             return app.late_data(spec)
+        if name == "late_mos":
+            return app.late_mos(spec)
         if name in ("deny_permission", "allow_permission"):
             perm = spec.get("permission")
             if not isinstance(perm, str) or not perm:
@@ -1089,27 +1091,43 @@ class App:
                 path_ok = tmpl
         return path_ok, None, None, None
 
-    def late_data(self, spec):
+    def late_target(self, spec):
+        """The queue (queueId, default the first) and the past instant
+        (time, or buckets_ago granularities back) of a late_* fault."""
         self.sync()
         model = self.model
         qid = spec.get("queueId")
         q = model.queue_by_id.get(qid) if qid else model.queues[0]
         if q is None:
             raise ApiError(400, "bad.request", "unknown queueId")
-        media = spec.get("mediaType", "voice")
-        if media not in q.media:
-            raise ApiError(400, "bad.request", "queue has no media %s" % media)
         if "time" in spec:
             t = parse_time_ms(spec["time"])
         else:
             g = parse_duration_ms(spec.get("granularity", "PT5M"))
-            back = int(spec.get("buckets_ago", 1))
-            t = (model.now // g - back) * g + 1000
+            t = (model.now // g - int(spec.get("buckets_ago", 1))) * g + 1000
         if t >= model.now:
             raise ApiError(400, "bad.request", "late data must be in the past")
+        return q, t
+
+    def late_data(self, spec):
+        q, t = self.late_target(spec)
+        media = spec.get("mediaType", "voice")
+        if media not in q.media:
+            raise ApiError(400, "bad.request", "queue has no media %s" % media)
         v = int(spec.get("value_ms", 123000))
-        model.inject_late(q.idx, media, t, v, spec.get("wrapUpCode"))
+        self.model.inject_late(q.idx, media, t, v, spec.get("wrapUpCode"))
         return {"queueId": q.id, "mediaType": media, "time": M.iso(t), "tHandle_ms": v}
+
+    def late_mos(self, spec):
+        """A call-quality conversation that ended at the fault's instant (a
+        closed bucket), with MOS "mos", indexed from now on."""
+        q, t = self.late_target(spec)
+        mos = float(spec.get("mos", 3.3))
+        if not 1.0 <= mos <= 5.0:
+            raise ApiError(400, "bad.request", "mos must be from 1 to 5")
+        c = self.mos.inject_late(q.idx, t, mos, self.model.now)
+        return {"queueId": q.id, "conversationId": c["id"], "conversationEnd": M.iso(t),
+                "mos": mos}
 
     def kill_channels(self, pred, code=1000, reason="", counter=None):
         n = 0

@@ -41,6 +41,7 @@ class Mos:
         self.start_ms = start_ms
         self.base = zlib.crc32(("mos-%s" % seed).encode())
         self.cache = {}
+        self.injected = []  # late conversations a test asked for (inject_late)
 
     def slot(self, qi, s):
         """Conversations starting at queue qi in minute s: [dict]."""
@@ -79,6 +80,20 @@ class Mos:
                 for c in self.slot(qi, s):
                     if lo <= c["start"] < hi:
                         yield c
+            for c in self.injected:
+                if c["queues"][0] == qi and lo <= c["start"] < hi:
+                    yield c
+
+    def inject_late(self, qi, end_ms, mos, now):
+        """A voice conversation of queue qi that ended at end_ms (a bucket
+        already read) and is indexed only now: the next revisit of that
+        bucket must take it (a test makes a revision happen)."""
+        n = len(self.injected)
+        c = {"id": "1a7e0000-0000-4000-a000-%012x" % n, "start": end_ms - 60000,
+             "end": end_ms, "indexed": now, "media": "voice", "mos": mos,
+             "queues": [qi]}
+        self.injected.append(c)
+        return c
 
     def matching(self, start, end, qids, now):
         """What the details query finds for interval [start, end): the

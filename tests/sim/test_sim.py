@@ -1354,6 +1354,40 @@ def mos_pages(tc, c, iv, qids, size=100, ended=True):
         body["paging"]["pageNumber"] += 1
 
 
+class T04eLateMos(unittest.TestCase):
+    """The late_mos fault: a conversation of a closed bucket indexed only
+    now, in the details query and in /sim/truth/mos (what makes an e2e
+    revision happen)."""
+    def test_late_mos_reaches_query_and_truth(self):
+        sim = Sim("--speed", 120, "--queues", 2, "--agents", 4, "--flows", 1,
+                  "--seed", 31, "--quiet", "--warmup", 3600)
+        try:
+            c = sim.client()
+            sim.fault(fault="pause")
+            qids = [q["id"] for q in c.request(
+                "GET", "/api/v2/routing/queues?pageSize=100")[2]["entities"]]
+            before = sim.sim("GET", "/sim/truth/mos?granularity=PT5M&buckets=3")[1]
+            r = sim.fault(fault="late_mos", queueId=qids[1], buckets_ago=2, mos=3.3)
+            after = sim.sim("GET", "/sim/truth/mos?granularity=PT5M&buckets=3")[1]
+            end = simapi.parse_time_ms(r["conversationEnd"])
+            bs = end - end % 300000
+            iv = simmodel.iso(bs) + "/" + simmodel.iso(bs + 300000)
+            was = before["buckets"].get(iv, {}).get(qids[1], {}).get("voice", [])
+            self.assertEqual(after["buckets"][iv][qids[1]]["voice"], sorted(was + [3.3]))
+            now = after["sim_time_ms"]
+            convs, _ = mos_pages(self, c, simmodel.iso(bs, False) + "/"
+                                 + simmodel.iso(now - now % 300000, False), qids[1:])
+            late = [x for x in convs if x["conversationId"] == r["conversationId"]]
+            self.assertEqual(len(late), 1)
+            self.assertEqual(late[0]["mediaStatsMinConversationMos"], 3.3)
+            self.assertEqual(late[0]["conversationEnd"], r["conversationEnd"])
+            # not in the past: refused
+            st, _ = sim.sim("POST", "/sim/faults", {"fault": "late_mos", "buckets_ago": -1})
+            self.assertEqual(st, 400)
+        finally:
+            sim.stop()
+
+
 class T04dCallQuality(unittest.TestCase):
     """The conversation details query (interval, filters, paging and its
     limits) and /sim/truth/mos equal to it per bucket of conversationEnd."""
