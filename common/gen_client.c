@@ -67,6 +67,11 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   return client;
 }
 
+void gen_client_defer_retries(gen_client_t *client) {
+  client->defer = true;
+  gen_http_defer_retries(client->http, true);
+}
+
 int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
   gen_auth_t *own = client->own_auth ? client->own_auth : client->auth;
   gen_auth_t *use = auth != NULL ? auth : own;
@@ -76,6 +81,7 @@ int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
   gen_http_t *http = gen_http_create(client->org, &client->stats, &tokens);
   if (http == NULL)
     return -ENOMEM;
+  gen_http_defer_retries(http, client->defer);
   gen_http_free(client->http);
   client->http = http;
   client->auth = use;

@@ -32,6 +32,7 @@ typedef struct {
   pthread_mutex_t family_lock;
   const char *refused[GEN_CLIENT_FAMILIES]; /* family names (static) */
   size_t n_refused;
+  bool defer; /* http retries without sleeping (gen_http_defer_retries) */
 } gen_client_t;
 
 /* Handles one plugin-specific key of an <Org> block: returns 0 when valid,
@@ -55,6 +56,10 @@ int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
 /* Takes ownership of org. NULL on failure (org freed). */
 gen_client_t *gen_client_create(gen_org_t *org);
 void gen_client_free(gen_client_t *client);
+
+/* Its http handle (also one made later by gen_client_borrow_auth) retries
+ * without sleeping: for a collectd read callback (gen_plugin). */
+void gen_client_defer_retries(gen_client_t *client);
 
 /* Makes the client take its tokens from auth (borrowed: one token cache for
  * every instance of one OAuth client), or from its own again with NULL.

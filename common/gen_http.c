@@ -6,6 +6,7 @@
 #include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_time.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -34,6 +35,12 @@ struct gen_http_s {
    * freed json-c objects first (half of the analytics requests' CPU). */
   char *spare;
   size_t spare_cap;
+  /* gen_http_defer_retries(): the rest (gen_monotonic()) and what began it */
+  bool defer;
+  int failures; /* deferred failures in a row: the backoff step */
+  cdtime_t rest_until;
+  int rest_code, rest_status;
+  char rest_error[sizeof(((gen_http_response_t *)0)->error)];
 };
 
 /* Bodies up to this size are kept for the next answer. */
@@ -202,6 +209,18 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, http);
   return http;
+}
+
+void gen_http_defer_retries(gen_http_t *http, bool defer) {
+  http->defer = defer;
+}
+
+bool gen_http_resting(gen_http_t *http, double *left) {
+  cdtime_t now = gen_monotonic();
+  bool resting = http->defer && now < http->rest_until;
+  if (left != NULL)
+    *left = resting ? CDTIME_T_TO_DOUBLE(http->rest_until - now) : 0;
+  return resting;
 }
 
 void gen_http_free(gen_http_t *http) {
@@ -409,6 +428,15 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
   bool refreshed = false;
   int retries = 0;
   int status;
+  double left;
+  if (gen_http_resting(http, &left)) {
+    /* The read that asks now skips the rest of its requests this way. */
+    resp->status = http->rest_status;
+    snprintf(resp->error, sizeof(resp->error),
+             "%.400s (not sent: next try in %.0f s)", http->rest_error,
+             ceil(left));
+    return http->rest_code;
+  }
 
   for (;;) {
     response_clear_attempt(resp);
@@ -456,6 +484,7 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     if (status == GEN_HTTP_ERR_TRANSPORT) {
       wait = backoff_seconds(retries);
     } else if (resp->status >= 200 && resp->status < 300) {
+      http->failures = 0;
       return 0;
     } else if (resp->status == 401 && http->tokens.token != NULL &&
                !public_url && !refreshed &&
@@ -488,13 +517,31 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
       status = GEN_HTTP_ERR_STATUS;
     int max_retries =
         options != NULL && options->no_retry ? 0 : http->org->max_retries;
-    if (wait < 0 || retries >= max_retries) {
+    bool rest = http->defer && wait >= 0 && max_retries > 0;
+    if (rest) {
+      /* No sleep: the retry is the next read once the rest is over (a
+       * transport error or 5xx waits longer after each one in a row). */
+      if (resp->status != 429)
+        wait = backoff_seconds(http->failures);
+      if (http->failures < 16)
+        http->failures++;
+      http->rest_until = gen_monotonic() + DOUBLE_TO_CDTIME_T(wait);
+    }
+    if (rest || wait < 0 || retries >= max_retries) {
       if (status == GEN_HTTP_ERR_STATUS)
         gen_http_describe_error(resp, resp->error, sizeof(resp->error));
       if (resp->attempts > 1) {
         size_t n = strlen(resp->error);
         snprintf(resp->error + n, sizeof(resp->error) - n,
                  " [after %d attempts]", resp->attempts);
+      }
+      if (rest) {
+        http->rest_code = status;
+        http->rest_status = resp->status;
+        sstrncpy(http->rest_error, resp->error, sizeof(http->rest_error));
+        size_t n = strlen(resp->error);
+        snprintf(resp->error + n, sizeof(resp->error) - n,
+                 " (next try in %.0f s)", ceil(wait));
       }
       return status;
     }

@@ -79,6 +79,18 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
                             const gen_http_tokens_t *tokens);
 void gen_http_free(gen_http_t *http);
 
+/* Retries without sleeping, for the handle of a collectd read callback
+ * (whose thread, asleep, starves every other plugin's reads): a request
+ * that would wait before its retry (no answer, 429, 502, 503, 504) returns
+ * its error at once, and the handle rests until the retry is due (the
+ * Retry-After, or a backoff that doubles with each failure in a row, 1 s to
+ * 30 s). While it rests, requests are not sent: they fail at once with the
+ * error that started the rest (" (not sent: next try in N s)" added), and
+ * gen_http_resting() tells the read to skip itself. Off by default. */
+void gen_http_defer_retries(gen_http_t *http, bool defer);
+/* True while a deferring handle rests; *left (may be NULL) the seconds. */
+bool gen_http_resting(gen_http_t *http, double *left);
+
 /* Performs method on target: an API path ("/api/v2/…", appended to the API
  * base URL) or an absolute URL on the API or login origin. body may be NULL.
  * Returns 0 on 2xx, else one of the negative codes above, with resp->error

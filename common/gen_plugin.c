@@ -46,6 +46,32 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   return 0;
 }
 
+/* An instance's read callback: the plugin's, unless its client's API
+ * answered a retryable failure and the retry is not due yet. */
+typedef struct {
+  const gen_plugin_t *plugin;
+  void *instance;
+} plugin_read_t;
+
+static int plugin_read(user_data_t *ud) {
+  plugin_read_t *r = ud->data;
+  gen_client_t *client =
+      *(gen_client_t **)((char *)r->instance + r->plugin->client_offset);
+  if (gen_http_resting(client->http, NULL)) {
+    /* The error was logged by the read that met it; the health values
+     * still go out at every interval. */
+    gen_client_dispatch_health(client, r->plugin->name);
+    return 0;
+  }
+  return r->plugin->read(&(user_data_t){.data = r->instance});
+}
+
+static void plugin_read_free(void *data) {
+  plugin_read_t *r = data;
+  r->plugin->instance_free(r->instance);
+  free(r);
+}
+
 void *gen_plugin_config_new(const gen_plugin_t *plugin) {
   void *config = calloc(1, plugin->config_size ? plugin->config_size : 1);
   if (config != NULL && plugin->config_init != NULL)
@@ -102,12 +128,21 @@ static int plugin_config_org(const gen_plugin_t *plugin,
   }
   char name[256];
   snprintf(name, sizeof(name), "%s/%s", plugin->name, client->org->name);
+  /* A failing API makes the read skip itself until its retry is due, not
+   * sleep in one of collectd's few read threads. */
+  gen_client_defer_retries(client);
   void *instance = gen_plugin_instance_new(plugin, client, config);
   if (instance == NULL)
     return -EINVAL;
+  plugin_read_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    plugin->instance_free(instance);
+    return -ENOMEM;
+  }
+  *r = (plugin_read_t){.plugin = plugin, .instance = instance};
   return plugin_register_complex_read(
-      NULL, name, plugin->read, 0,
-      &(user_data_t){.data = instance, .free_func = plugin->instance_free});
+      NULL, name, plugin_read, 0,
+      &(user_data_t){.data = r, .free_func = plugin_read_free});
 }
 
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {

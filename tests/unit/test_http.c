@@ -421,6 +421,54 @@ DEF_TEST(backoff_on_503_and_give_up) {
   return 0;
 }
 
+/* A handle of a read callback retries without sleeping: the failure
+ * returns at once, the handle rests until the retry is due (not sending
+ * what is asked meanwhile), the rest doubles with failures in a row and
+ * starts over after a success; a 429's Retry-After sets it. */
+DEF_TEST(deferred_retries_do_not_sleep) {
+  fixture_t f;
+  setup(&f);
+  gen_http_defer_retries(f.http, true);
+  push((scripted_t){.status = 200, .body = token_body("tok-defer", 86400)});
+  push((scripted_t){.status = 503});
+  json_object *doc;
+  char err[512];
+  double left;
+  OK(!gen_http_resting(f.http, &left));
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  printf("# %s\n", err);
+  EXPECT_EQ_INT(0, slept_len);
+  OK(strstr(err, "HTTP 503") != NULL && strstr(err, "(next try in ") != NULL);
+  OK(gen_http_resting(f.http, &left) && left > 0 && left <= 1.2);
+  /* Resting: not sent, the same error. */
+  size_t sent = seen_len;
+  OK(gen_http_get_json(f.http, "/api/v2/y", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  printf("# %s\n", err);
+  EXPECT_EQ_INT(sent, seen_len);
+  OK(strstr(err, "HTTP 503") != NULL && strstr(err, "(not sent: next try in "));
+  /* The retry once due fails again: twice as long (2 s ± 20 %). */
+  nanosleep(&(struct timespec){.tv_sec = 1, .tv_nsec = 250000000}, NULL);
+  push((scripted_t){.status = 0}); /* no answer */
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_TRANSPORT);
+  EXPECT_EQ_INT(sent + 1, seen_len);
+  OK(gen_http_resting(f.http, &left) && left > 1.5 && left <= 2.4);
+  nanosleep(&(struct timespec){.tv_sec = 2, .tv_nsec = 450000000}, NULL);
+  push((scripted_t){.status = 200, .body = "{}"});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  /* A success starts over; a 429 rests for its Retry-After. */
+  push((scripted_t){.status = 429, .retry_after = 3});
+  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
+     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_resting(f.http, &left) && left > 2.5 && left <= 3);
+  EXPECT_EQ_INT(0, slept_len);
+  teardown(&f);
+  return 0;
+}
+
 static int collect_ids(json_object *entity, void *ud) {
   char *ids = ud;
   const char *id = gen_json_get_string(entity, "id");
@@ -750,6 +798,7 @@ int main(void) {
   RUN_TEST(single_refresh_and_retry_on_401);
   RUN_TEST(retry_after_on_429);
   RUN_TEST(backoff_on_503_and_give_up);
+  RUN_TEST(deferred_retries_do_not_sleep);
   RUN_TEST(paging);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
