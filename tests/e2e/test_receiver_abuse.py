@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """End-to-end: the flowmetrics EventBridge receiver under a slowloris attack,
-and with a state directory it cannot write.
+with a state directory it cannot write, and with hostile attribute names.
 
 300 connections from other loopback addresses (127.0.0.2 and up; all of
 127.0.0.0/8 is loopback on Linux) complete TLS and then send their request
@@ -318,6 +318,20 @@ class ReceiverAbuseTest(unittest.TestCase):
         self.assertLess(len(noise), 10, noise[:10])
 
 
+def post_event(port, ctx, body):
+    """POSTs body to the receiver with the secret: (status, Retry-After)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    try:
+        conn.request("POST", "/events", body=body,
+                     headers={"Content-Type": "application/json",
+                              "X-Genesys-Secret": SECRET})
+        r = conn.getresponse()
+        r.read()
+        return r.status, r.getheader("Retry-After")
+    finally:
+        conn.close()
+
+
 def ro_event(i):
     """An event with one metric attribute of its own (flow "RoProbe")."""
     return event(i, "ro", {
@@ -363,17 +377,7 @@ class ReadOnlyStateTest(unittest.TestCase):
             cls.mounted = False
 
     def post(self, body):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
-                                           timeout=10)
-        try:
-            conn.request("POST", "/events", body=body,
-                         headers={"Content-Type": "application/json",
-                                  "X-Genesys-Secret": SECRET})
-            r = conn.getresponse()
-            r.read()
-            return r.status, r.getheader("Retry-After")
-        finally:
-            conn.close()
+        return post_event(self.port, self.ctx, body)
 
     def start(self):
         self.cd.start()
@@ -437,6 +441,92 @@ class ReadOnlyStateTest(unittest.TestCase):
             self.cd.bad_log_lines(allow=[r".*cannot open journal .* Read-only file system.*",
                                          r".*cannot open the journal .*",
                                          r".*cannot write state file .*"]), [])
+
+
+class HostileNamesTest(unittest.TestCase):
+    """Attribute names that are not UTF-8 text (a raw 0xff byte, the C1
+    control U+0085) never become a name collectd writes, neither as sent
+    nor from the state after a SIGKILL and restart: a backend such as
+    Prometheus drops the whole target over one label of invalid UTF-8."""
+
+    def test_hostile_attribute_names(self):
+        tmp = tempfile.mkdtemp(prefix="gen-rx-names-")
+        sim = Simulator("--queues", "1", "--agents", "2", "--flows", "1",
+                        "--warmup", "0")
+        cd = None
+        try:
+            port = free_port()
+            secret_file = write_secret(os.path.join(tmp, "secret"), SECRET)
+            cd = Collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n"
+                          + eb_org(sim, port, secret_file,
+                                   f'    StateDirectory "{tmp}/state"\n')
+                          + "</Plugin>\n")
+            ctx = ssl.create_default_context(cafile=sim.ca)
+
+            def post(body):
+                return post_event(port, ctx, body)[0]
+
+            def start():
+                cd.start()
+                self.assertTrue(wait_for(lambda: self.answers(post, b"{}") == 400,
+                                         timeout=60, step=0.3), cd.log_text()[-2000:])
+
+            def counted():
+                rows = cd.csv_values(f"{PLUGIN}-Good", "flow_metric_attribute-Kept",
+                                     host="eb")
+                return rows[-1][1] if rows else None
+
+            start()
+            at = "(2026-05-14T10:00:00Z)"
+            # U+0085 as JSON writes it, and a raw 0xff byte in the name
+            c1 = event(1, "names", {"C1Metric_Ne\u0085xt" + at: "1",
+                                    "GoodMetric_Kept" + at: "1"})
+            raw = event(2, "names", {"RawMetric_BYTE" + at: "1",
+                                     "GoodMetric_Kept" + at: "1"}).replace(b"BYTE", b"\xff")
+            self.assertEqual(post(c1), 200)
+            self.assertIn(post(raw), (200, 400))  # counted without it, or refused whole
+            self.assertTrue(wait_for(lambda: counted() is not None, timeout=15))
+
+            def names_clean():
+                bad = []
+                for root, dirs, files in os.walk(os.fsencode(cd.csv)):
+                    for n in dirs + files:
+                        try:
+                            text = n.decode("utf-8")
+                        except UnicodeDecodeError:
+                            bad.append(n)
+                            continue
+                        if any(ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f for ch in text):
+                            bad.append(n)
+                return bad
+            time.sleep(1.5)  # a whole read interval of values written
+            self.assertEqual(names_clean(), [])
+
+            def invalid():
+                rows = cd.csv_values(f"{PLUGIN}-self", "attribute_names_invalid", host="eb")
+                return rows[-1][1] if rows else 0
+            self.assertTrue(wait_for(lambda: invalid() >= 1, timeout=15), invalid())
+            # A restart from the state and the journal brings none back.
+            cd.proc.send_signal(signal.SIGKILL)
+            cd.proc.wait()
+            shutil.rmtree(cd.csv, ignore_errors=True)
+            start()
+            self.assertTrue(wait_for(lambda: counted() is not None, timeout=30))
+            self.assertEqual(names_clean(), [])
+            print(f"# hostile names: C1 event 200, raw-byte event {post(raw)}; "
+                  f"Good/Kept counted {counted():.0f}")
+        finally:
+            if cd:
+                cd.cleanup()
+            sim.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def answers(post, body):
+        try:
+            return post(body)
+        except OSError:
+            return None
 
 
 if __name__ == "__main__":
