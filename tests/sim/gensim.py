@@ -95,6 +95,9 @@ def parse_args(argv=None):
       help="tTotalExecution stats: count, sum, min, max (default) or count only")
     a("--action-group", choices=simapi.FORMS["action_group"], default="id",
       help="actions aggregates groups: by actionId as asked (default) or actionName only")
+    a("--action-errors", choices=simapi.FORMS["action_errors"], default="status",
+      help="failed executions: some carry only a non-2xx responseStatus (default) or "
+           "every one an errorType")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")

@@ -831,14 +831,20 @@ PERMISSIONS = {
     "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
     "POST /api/v2/analytics/conversations/details/query": ("analytics:conversationDetail:view",),
     "POST /api/v2/analytics/flows/observations/query": ("analytics:flowObservation:view",),
-    # UNCONFIRMED (README, Data actions)
-    "GET /api/v2/integrations/actions": ("integrations:action:view",),
-    "POST /api/v2/analytics/actions/aggregates/query": ("analytics:actionAggregate:view",),
     # SDK documentation: "Requires ANY permissions: telephony:plugin:all"
     "GET /api/v2/telephony/providers/edges": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/metrics": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks/metrics": ("telephony:plugin:all",),
+}
+
+# Routes that need ANY one of their permissions (the SDK documentation's
+# "Requires ANY permissions"; README, Data actions): refused 403
+# missing.any.permissions when every one is withheld.
+PERMISSIONS_ANY = {
+    "GET /api/v2/integrations/actions": ("integrations:action:view", "bridge:actions:view"),
+    "POST /api/v2/analytics/actions/aggregates/query": ("integrations:action:view",
+                                                        "bridge:actions:view"),
 }
 
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
@@ -852,6 +858,7 @@ FORMS = {
     "obs_aggregates": ("on", "off"),
     "action_stats": ("full", "count"),
     "action_group": ("id", "name"),
+    "action_errors": ("status", "type"),
     "platform_metrics": ("list", "entities"),
 }
 
@@ -1202,6 +1209,13 @@ class App:
                     return Response(st, error_body(st, code, "Simulated %d" % st, corr=corr))
                 tok = self.auth(req, corr)
                 missing = [p for p in PERMISSIONS.get(tmpl, ()) if p in self.denied]
+                anyof = PERMISSIONS_ANY.get(tmpl, ())
+                if anyof and all(p in self.denied for p in anyof):
+                    self.stats["permission_refusals"] += 1
+                    msg = ("Unable to perform the requested action. You must have at least "
+                           "one of the following permissions assigned: %s" % ", ".join(anyof))
+                    return Response(403, error_body(403, "missing.any.permissions", msg,
+                                                    corr=corr))
                 if missing:
                     self.stats["permission_refusals"] += 1
                     # The body Genesys answers (gcloudcx errors.go).
@@ -1934,8 +1948,9 @@ class App:
         full = self.forms["action_stats"] == "full"
         by_name = self.forms["action_group"] == "name"
         groups = {}
-        for (b, i, err), st in res.items():
-            d = acts.dims(i, err)
+        status_form = self.forms["action_errors"] == "status"
+        for (b, i, err, rs), st in res.items():
+            d = acts.dims(i, err, rs, status_form)
             if not pred(d):
                 continue
             g = {x: d[x] for x in gb if x in d}

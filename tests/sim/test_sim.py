@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
 import simplatform  # noqa: E402
+import simactions  # noqa: E402
 import simapi  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
@@ -1234,9 +1235,11 @@ class T04bMilestonesAlone(unittest.TestCase):
 
 
 def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
-    """The actions aggregates query over iv, grouped by action and error
-    type, read back into the truth's form (per bucket and action)."""
-    body = {"interval": iv, "granularity": "PT5M", "groupBy": ["actionId", "errorType"],
+    """The actions aggregates query over iv, grouped by action, error type
+    and response status, read back into the truth's form (per bucket and
+    action): a failure has an errorType or a status outside 2xx."""
+    body = {"interval": iv, "granularity": "PT5M",
+            "groupBy": ["actionId", "errorType", "responseStatus"],
             "metrics": ["tTotalExecution"]}
     if filt:
         body["filter"] = filt
@@ -1258,7 +1261,8 @@ def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
             e = out.setdefault(d["interval"], {}).setdefault(
                 aid, {"executions": 0, "errors": 0, "sum_ms": 0, "min_ms": None, "max_ms": None})
             e["executions"] += s_["count"]
-            e["errors"] += s_["count"] if "errorType" in g else 0
+            e["errors"] += s_["count"] if ("errorType" in g
+                                           or simactions.failed(g["responseStatus"])) else 0
             if full:
                 e["sum_ms"] += s_["sum"]
                 e["min_ms"] = s_["min"] if e["min_ms"] is None else min(e["min_ms"], s_["min"])
@@ -1320,6 +1324,54 @@ class T04cDataActions(unittest.TestCase):
         body.update(metrics=["tTotalExecution"], groupBy=["flowId"])
         st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
         self.assertEqual(st, 400, js)
+
+    def test_status_only_failures(self):
+        """By default some failures carry only a non-2xx responseStatus;
+        form action_errors "type" names every failure by an errorType, the
+        same truth."""
+        body = {"interval": self.iv, "granularity": "PT5M",
+                "groupBy": ["actionId", "errorType", "responseStatus"],
+                "metrics": ["tTotalExecution"]}
+        url = "/api/v2/analytics/actions/aggregates/query"
+
+        def kinds():
+            st, _, js = self.c.request("POST", url, body)
+            self.assertEqual(st, 200, js)
+            out = {}
+            for r in js["results"]:
+                g = r["group"]
+                k = ("type" if "errorType" in g else
+                     "status" if simactions.failed(g["responseStatus"]) else "ok")
+                out[k] = out.get(k, 0) + sum(d["metrics"][0]["stats"]["count"]
+                                             for d in r["data"])
+            return out
+        default = kinds()
+        self.assertGreater(default.get("status", 0), 0, default)
+        self.assertGreater(default.get("type", 0), 0, default)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"action_errors": "type"})[0],
+                             200)
+            typed = kinds()
+            self.assertEqual(typed.get("status", 0), 0, typed)
+            self.assertEqual(typed["type"], default["type"] + default["status"])
+            self.assertEqual(action_groups(self, self.c, self.iv), self.truth["buckets"])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"action_errors": "status"})
+
+    def test_permissions_any(self):
+        """Either integrations:action:view or bridge:actions:view will do
+        (the SDK's "Requires ANY permissions")."""
+        url = "/api/v2/integrations/actions"
+        try:
+            self.sim.fault(fault="deny_permission", permission="integrations:action:view")
+            self.assertEqual(self.c.request("GET", url)[0], 200)
+            self.sim.fault(fault="deny_permission", permission="bridge:actions:view")
+            st, _, js = self.c.request("GET", url)
+            check_error_body(self, js, 403, "missing.any.permissions")
+            self.assertIn("bridge:actions:view", js["message"])
+        finally:
+            for p in ("integrations:action:view", "bridge:actions:view"):
+                self.sim.fault(fault="allow_permission", permission=p)
 
     def test_forms(self):
         try:
