@@ -604,10 +604,10 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
              (long long)answered, asked);
 }
 
-int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
-                       int max_pages,
-                       int (*each)(json_object *entity, void *ud), void *ud,
-                       char *error, size_t error_size) {
+static int get_pages(gen_http_t *http, const char *path, int page_size,
+                     int max_pages, bool follow_next,
+                     int (*each)(json_object *entity, void *ud), void *ud,
+                     char *error, size_t error_size) {
   char target[4096];
   const char *sep = strchr(path, '?') ? "&" : "?";
   snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", path, sep,
@@ -641,7 +641,7 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
     }
     /* Follow nextUri; without it, fall back on pageCount. An empty page
      * ends the walk either way. */
-    const char *next = gen_json_get_string(doc, "nextUri");
+    const char *next = follow_next ? gen_json_get_string(doc, "nextUri") : NULL;
     int64_t page_count = 0;
     bool more;
     if (next != NULL && next[0] != '\0') {
@@ -662,4 +662,20 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
     snprintf(error, error_size, "%s has more than %d pages; stopped", path,
              max_pages);
   return GEN_HTTP_ERR_JSON;
+}
+
+int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       int max_pages,
+                       int (*each)(json_object *entity, void *ud), void *ud,
+                       char *error, size_t error_size) {
+  return get_pages(http, path, page_size, max_pages, true, each, ud, error,
+                   error_size);
+}
+
+int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
+                                int page_size, int max_pages,
+                                int (*each)(json_object *entity, void *ud),
+                                void *ud, char *error, size_t error_size) {
+  return get_pages(http, path, page_size, max_pages, false, each, ud, error,
+                   error_size);
 }

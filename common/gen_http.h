@@ -118,6 +118,13 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                        int max_pages,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
+/* The same, asking path's pages by number up to the first page's
+ * pageCount and never following nextUri: for a listing whose links may
+ * drop path's filters (the trunks' trunkType=). */
+int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
+                                int page_size, int max_pages,
+                                int (*each)(json_object *entity, void *ud),
+                                void *ud, char *error, size_t error_size);
 
 /* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
  * one line; falls back to the raw (cut) body. */

@@ -227,7 +227,7 @@ typedef struct {
   size_t n_kinds;
 } gp_listing_t;
 
-/* Counts an edge of deployment type name (the first GP_KINDS types; the
+/* Counts an edge of deployment type name (GP_KINDS - 1 types by name; the
  * rest as "other"). */
 static void gp_kind_count(gp_listing_t *l, const char *name) {
   if (name == NULL || name[0] == '\0')
@@ -316,8 +316,13 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
                                     : &inst->config.trunks_filter};
   char err[512] = "";
   inst->polls[f]++;
-  int status = gen_http_get_pages(inst->client->http, path, GEN_PF_PAGE_SIZE,
-                                  GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
+  /* The trunk listing's nextUri need not keep trunkType= (it would walk
+   * every PHONE trunk): its pages asked by number instead. */
+  int status =
+      (!edges && inst->config.trunk_type != NULL
+           ? gen_http_get_numbered_pages
+           : gen_http_get_pages)(inst->client->http, path, GEN_PF_PAGE_SIZE,
+                                 GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

@@ -481,6 +481,24 @@ DEF_TEST(paging) {
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
   OK(strstr(err, "more than 3 pages") != NULL);
 
+  /* By number: path's own pages up to pageCount, nextUri (which dropped
+   * the filter) not followed. */
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n1\"}],\"pageSize\":1,"
+                            "\"pageNumber\":1,\"pageCount\":2,\"nextUri\":"
+                            "\"/api/v2/trunks?pageSize=1&pageNumber=2\"}"});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n2\"}],\"pageSize\":1,"
+                            "\"pageNumber\":2,\"pageCount\":2,\"nextUri\":"
+                            "\"/api/v2/trunks?pageSize=1&pageNumber=3\"}"});
+  ids[0] = '\0';
+  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1, 10,
+                                         collect_ids, ids, err, sizeof(err)));
+  EXPECT_EQ_STR("n1,n2,", ids);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/trunks?type=E&pageSize=1&"
+                "pageNumber=2",
+                seen[9].url);
+
   /* A server that caps the page (25 where 100 were asked): followed, and
    * said once per listing, whatever its query and however often. */
   static const char capped[] =

@@ -275,6 +275,39 @@ DEF_TEST(region_group) {
   return 0;
 }
 
+/* A listed trunk of another type than TrunkType is not taken, whatever
+ * page it came on; one without trunkType is; with TrunkType all, every
+ * one. */
+DEF_TEST(trunk_of_another_type_dropped) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gen_client_t client = {.org = org};
+  gp_instance_t inst = {.client = &client};
+  inst.config.trunk_type = "EXTERNAL";
+  static const char *const trunks[] = {
+      "{\"id\":\"t1\",\"name\":\"A\",\"trunkType\":\"EXTERNAL\"}",
+      "{\"id\":\"t2\",\"name\":\"B\",\"trunkType\":\"PHONE\"}",
+      "{\"id\":\"t3\",\"name\":\"C\"}",
+      "{\"id\":\"t4\",\"name\":\"D\",\"trunkType\":\"external\"}",
+  };
+  for (int all = 0; all < 2; all++) {
+    if (all)
+      inst.config.trunk_type = NULL;
+    gp_listing_t l = {.inst = &inst, .filter = &inst.config.trunks_filter};
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(trunks); i++) {
+      json_object *e = parse(trunks[i]);
+      CHECK_ZERO(gp_take(e, &l));
+      json_object_put(e);
+    }
+    EXPECT_EQ_INT(all ? 4 : 3, (int)l.fresh.set.count);
+    EXPECT_EQ_INT(all ? 0 : 1, (int)l.other_type);
+    OK(all || gen_entity_find(&l.fresh.set, "t2") < 0);
+    gen_entity_names_free(&l.names);
+    gp_list_free(&l.fresh);
+  }
+  gen_org_free(org);
+  return 0;
+}
+
 static char components[2048];
 static void component(void *ud, const char *group, const char *name,
                       int level) {
@@ -410,6 +443,7 @@ int main(void) {
   RUN_TEST(edge_metrics_forms);
   RUN_TEST(edge_metrics_malformed);
   RUN_TEST(trunk_metrics);
+  RUN_TEST(trunk_of_another_type_dropped);
   RUN_TEST(metrics_by_event_time);
   RUN_TEST(region_group);
   RUN_TEST(status_page);
