@@ -2464,7 +2464,9 @@ class T11Forms(unittest.TestCase):
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
                                        "obs_aggregates": "on", "action_stats": "full",
-                                       "action_group": "id", "platform_metrics": "list"})
+                                       "action_group": "id", "action_errors": "status",
+                                       "platform_metrics": "list", "offline_metrics": "stale",
+                                       "trunk_next_uri": "drop", "status_group_link": "both"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
