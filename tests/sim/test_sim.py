@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
 import simplatform  # noqa: E402
+import simactions  # noqa: E402
 import simapi  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
@@ -1234,9 +1235,11 @@ class T04bMilestonesAlone(unittest.TestCase):
 
 
 def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
-    """The actions aggregates query over iv, grouped by action and error
-    type, read back into the truth's form (per bucket and action)."""
-    body = {"interval": iv, "granularity": "PT5M", "groupBy": ["actionId", "errorType"],
+    """The actions aggregates query over iv, grouped by action, error type
+    and response status, read back into the truth's form (per bucket and
+    action): a failure has an errorType or a status outside 2xx."""
+    body = {"interval": iv, "granularity": "PT5M",
+            "groupBy": ["actionId", "errorType", "responseStatus"],
             "metrics": ["tTotalExecution"]}
     if filt:
         body["filter"] = filt
@@ -1258,7 +1261,8 @@ def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
             e = out.setdefault(d["interval"], {}).setdefault(
                 aid, {"executions": 0, "errors": 0, "sum_ms": 0, "min_ms": None, "max_ms": None})
             e["executions"] += s_["count"]
-            e["errors"] += s_["count"] if "errorType" in g else 0
+            e["errors"] += s_["count"] if ("errorType" in g
+                                           or simactions.failed(g["responseStatus"])) else 0
             if full:
                 e["sum_ms"] += s_["sum"]
                 e["min_ms"] = s_["min"] if e["min_ms"] is None else min(e["min_ms"], s_["min"])
@@ -1320,6 +1324,54 @@ class T04cDataActions(unittest.TestCase):
         body.update(metrics=["tTotalExecution"], groupBy=["flowId"])
         st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
         self.assertEqual(st, 400, js)
+
+    def test_status_only_failures(self):
+        """By default some failures carry only a non-2xx responseStatus;
+        form action_errors "type" names every failure by an errorType, the
+        same truth."""
+        body = {"interval": self.iv, "granularity": "PT5M",
+                "groupBy": ["actionId", "errorType", "responseStatus"],
+                "metrics": ["tTotalExecution"]}
+        url = "/api/v2/analytics/actions/aggregates/query"
+
+        def kinds():
+            st, _, js = self.c.request("POST", url, body)
+            self.assertEqual(st, 200, js)
+            out = {}
+            for r in js["results"]:
+                g = r["group"]
+                k = ("type" if "errorType" in g else
+                     "status" if simactions.failed(g["responseStatus"]) else "ok")
+                out[k] = out.get(k, 0) + sum(d["metrics"][0]["stats"]["count"]
+                                             for d in r["data"])
+            return out
+        default = kinds()
+        self.assertGreater(default.get("status", 0), 0, default)
+        self.assertGreater(default.get("type", 0), 0, default)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"action_errors": "type"})[0],
+                             200)
+            typed = kinds()
+            self.assertEqual(typed.get("status", 0), 0, typed)
+            self.assertEqual(typed["type"], default["type"] + default["status"])
+            self.assertEqual(action_groups(self, self.c, self.iv), self.truth["buckets"])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"action_errors": "status"})
+
+    def test_permissions_any(self):
+        """Either integrations:action:view or bridge:actions:view will do
+        (the SDK's "Requires ANY permissions")."""
+        url = "/api/v2/integrations/actions"
+        try:
+            self.sim.fault(fault="deny_permission", permission="integrations:action:view")
+            self.assertEqual(self.c.request("GET", url)[0], 200)
+            self.sim.fault(fault="deny_permission", permission="bridge:actions:view")
+            st, _, js = self.c.request("GET", url)
+            check_error_body(self, js, 403, "missing.any.permissions")
+            self.assertIn("bridge:actions:view", js["message"])
+        finally:
+            for p in ("integrations:action:view", "bridge:actions:view"):
+                self.sim.fault(fault="allow_permission", permission=p)
 
     def test_forms(self):
         try:
@@ -1441,8 +1493,10 @@ class T04dCallQuality(unittest.TestCase):
 
 class T04dPlatform(unittest.TestCase):
     """Telephony and platform health: the edges and trunks listings (paged,
-    100 a page at most), their metrics (100 ids a request at most, offline
-    edges without), the status page document (no token), all equal to
+    100 a page at most; cloud-media edges unless showCloudMedia=false; page
+    links without trunkType), their metrics (100 ids a request at most,
+    offline edges' hours old by eventTime), the status page document (no
+    token; groups, and components outside any), all equal to
     /sim/truth/platform, and states that change from slot to slot."""
     @classmethod
     def setUpClass(cls):
@@ -1456,10 +1510,10 @@ class T04dPlatform(unittest.TestCase):
     def tearDownClass(cls):
         cls.sim.stop()
 
-    def listing(self, path):
+    def listing(self, path, page_max=simplatform.PAGE_MAX):
         st, _, js = self.c.request("GET", path + ("&" if "?" in path else "?") + "pageSize=500")
         self.assertEqual(st, 200, js)
-        self.assertEqual(js["pageSize"], simplatform.PAGE_MAX)
+        self.assertEqual(js["pageSize"], page_max)
         out = list(js["entities"])
         while "nextUri" in js:
             st, _, js = self.c.request("GET", js["nextUri"])
@@ -1467,14 +1521,22 @@ class T04dPlatform(unittest.TestCase):
         return out
 
     def test_edges_listing_equals_truth(self):
+        # showCloudMedia defaults to true: the two cloud-media edges too
         edges = self.listing("/api/v2/telephony/providers/edges")
-        self.assertEqual(len(edges), 130)
+        self.assertEqual(len(edges), 132)
+        self.assertEqual(sorted(e["id"] for e in edges), sorted(self.truth["edges"]))
         for e in edges:
             t = self.truth["edges"][e["id"]]
             self.assertEqual(e["name"], t["name"])
             self.assertEqual(e["onlineStatus"] == "ONLINE", t["online"])
             self.assertEqual(e["statusCode"] == "ACTIVE", t["active"])
+            self.assertEqual(e["edgeDeploymentType"], t["deployment"])
+            self.assertEqual(e["edgeDeploymentType"] == "CDM", t["cloud_media"])
         self.assertEqual({e["onlineStatus"] for e in edges}, {"ONLINE", "OFFLINE"})
+        own = self.listing("/api/v2/telephony/providers/edges?showCloudMedia=false")
+        self.assertEqual(sorted(e["id"] for e in own),
+                         sorted(i for i, t in self.truth["edges"].items() if not t["cloud_media"]))
+        self.assertEqual(len(own), 130)
 
     def test_edge_metrics_batched_and_equal_truth(self):
         ids = sorted(self.truth["edges"])
@@ -1485,17 +1547,33 @@ class T04dPlatform(unittest.TestCase):
             self.assertEqual(st, 200, js)
             for m in js:
                 got[m["edge"]["id"]] = m
+        now = self.truth["sim_time_ms"]
+        stale = 0
         for eid, t in self.truth["edges"].items():
-            if t["metrics"] is None:
-                self.assertNotIn(eid, got)
-                continue
             m = got[eid]
+            age = now - simapi.parse_time_ms(m["eventTime"])
+            if t["metrics"] is None:
+                # offline: its last metrics, hours old
+                self.assertGreaterEqual(age, simplatform.STALE_MS)
+                stale += 1
+                continue
+            self.assertLess(age, 1000)
             total = [p for p in m["processors"] if p["cpuId"] == "total"][0]
             self.assertEqual(total["activeTimePct"], t["metrics"]["cpu_active"])
             self.assertEqual(m["upTimeMsec"] / 1000.0, t["metrics"]["uptime_s"])
             for x in m["disks"]:
                 self.assertEqual(x["availableBytes"],
                                  t["metrics"]["disks"][x["partitionName"]]["available"])
+        self.assertGreater(stale, 0)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"offline_metrics": "absent"})[0], 200)
+            st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics"
+                                       "?edgeIds=" + ",".join(ids[:100]))
+            self.assertEqual({m["edge"]["id"] for m in js},
+                             {i for i in ids[:100] if self.truth["edges"][i]["metrics"]})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"offline_metrics": "stale"})
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics?edgeIds="
                                    + ",".join(ids[:101]))
         check_error_body(self, js, 400, "bad.request")
@@ -1503,24 +1581,44 @@ class T04dPlatform(unittest.TestCase):
         self.assertEqual(st, 400)
 
     def test_trunks_and_metrics_equal_truth(self):
-        trunks = self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=EXTERNAL")
+        # the page links leave trunkType out: past the first page every
+        # type comes (the three PHONE trunks are last)
+        path = "/api/v2/telephony/providers/edges/trunks?trunkType=EXTERNAL"
+        walked = self.listing(path)
+        self.assertEqual(len(walked), 253)
+        self.assertEqual(sum(1 for t in walked if t["trunkType"] == "PHONE"), 3)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"trunk_next_uri": "keep"})[0],
+                             200)
+            trunks = self.listing(path)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"trunk_next_uri": "drop"})
         self.assertEqual(len(trunks), 250)
+        self.assertEqual([t for t in walked if t["trunkType"] == "EXTERNAL"], trunks)
         for t in trunks:
             w = self.truth["trunks"][t["id"]]
+            self.assertEqual(t["trunkType"], w["type"])
             self.assertEqual((t["connectedStatus"]["connected"], t["inService"], t["enabled"]),
                              (w["connected"], w["in_service"], w["edge_in_service"]))
-        self.assertEqual(self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=PHONE"),
-                         [])
+        phone = self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=PHONE")
+        self.assertEqual(sorted(t["id"] for t in phone),
+                         sorted(i for i, w in self.truth["trunks"].items() if w["type"] == "PHONE"))
         ids = [t["id"] for t in trunks]
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
                                    "?trunkIds=" + ",".join(ids[:100]))
         self.assertEqual(st, 200)
         self.assertEqual(len(js), 100)
         first = js
+        now = self.truth["sim_time_ms"]
         for m in js:
             w = self.truth["trunks"][m["trunk"]["id"]]
             self.assertEqual((m["calls"]["inboundCallCount"], m["calls"]["outboundCallCount"]),
                              (w["inbound"], w["outbound"]))
+            # on an offline edge: hours old
+            age = now - simapi.parse_time_ms(m["eventTime"])
+            self.assertEqual(age >= simplatform.STALE_MS, not w["metrics_current"])
+        self.assertTrue([m for m in js if not self.truth["trunks"][m["trunk"]["id"]]
+                         ["metrics_current"]])
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
                                    "?trunkIds=" + ",".join(ids[:101]))
         check_error_body(self, js, 400, "bad.request")
@@ -1537,11 +1635,23 @@ class T04dPlatform(unittest.TestCase):
     def test_status_page_equals_truth_without_token(self):
         st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
         self.assertEqual(st, 200)
-        groups = {c["id"]: c["name"] for c in js["components"] if c["group"]}
-        got = [(groups[c["group_id"]], c["name"], c["status"])
-               for c in js["components"] if not c["group"]]
-        self.assertEqual(got, [(c["group"], c["name"], c["status"])
-                               for c in self.truth["components"]])
+        want = [(c["group"], c["name"], c["status"]) for c in self.truth["components"]]
+        self.assertIn("", {c["group"] for c in self.truth["components"]})
+        for link in ("both", "group_id", "components"):
+            try:
+                self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                              {"status_group_link": link})[0], 200)
+                st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
+            finally:
+                self.sim.sim("POST", "/sim/forms", {"status_group_link": "both"})
+            self.assertEqual(st, 200)
+            groups = {c["id"]: c["name"] for c in js["components"] if c["group"]}
+            member = {x: c["name"] for c in js["components"] if c["group"]
+                      for x in c.get("components", ())}
+            self.assertEqual(bool(member), link != "group_id")
+            got = [(groups.get(c["group_id"]) or member.get(c["id"], ""), c["name"],
+                    c["status"]) for c in js["components"] if not c["group"]]
+            self.assertEqual(got, want, link)
         st, _, js = self.c.request("GET", "/sim/status/api/v2/summary.json")
         self.assertEqual(st, 400, "a token reached the status page")
 
@@ -2354,7 +2464,9 @@ class T11Forms(unittest.TestCase):
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
                                        "obs_aggregates": "on", "action_stats": "full",
-                                       "action_group": "id", "platform_metrics": "list"})
+                                       "action_group": "id", "action_errors": "status",
+                                       "platform_metrics": "list", "offline_metrics": "stale",
+                                       "trunk_next_uri": "drop", "status_group_link": "both"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
@@ -2567,6 +2679,35 @@ class T11Forms(unittest.TestCase):
         r = sim.fault(fault="no_longer_subscribed", channel=ch["id"], count=1)
         self.assertEqual(r["topics"], 1)
         self.assertEqual(sim.stats()["system_messages"]["no_longer_subscribed"], n0 + 2)
+        ws.close()
+
+    def test_subscription_changed_and_other_system_messages(self):
+        """subscription_changed drops topics as no_longer_subscribed does
+        and says so on v2.system.{orgId}.{channelId}; system_message sends
+        a type no client knows there, changing nothing."""
+        c, sim = self.c, self.sim
+        topics = ["v2.analytics.queues.%s.observations" % q for q in self.ids[:3]]
+        ch = open_channel(c, topics)
+        ws = WsClient(ch["connectUri"])
+        r = sim.fault(fault="subscription_changed", channel=ch["id"], topics=topics[:1])
+        self.assertEqual((r["channels"], r["topics"], r["messages"]), (1, 1, 1))
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName", "").startswith("v2.system."), 5)
+        parts = m["topicName"].split(".")
+        self.assertEqual((len(parts), parts[2], parts[3]),
+                         (4, m["eventBody"]["organizationId"], ch["id"]))
+        self.assertEqual(m["eventBody"]["systemTopicType"], "subscription_changed")
+        base = "/api/v2/notifications/channels/%s/subscriptions" % ch["id"]
+        self.assertEqual({e["id"] for e in c.request("GET", base)[2]["entities"]},
+                         set(topics[1:]))
+        r = sim.fault(fault="system_message", channel=ch["id"])
+        self.assertEqual(r["messages"], 1)
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName", "").startswith("v2.system."), 5)
+        self.assertEqual(m["topicName"], "v2.system.%s.%s" % (parts[2], ch["id"]))
+        self.assertEqual(m["eventBody"]["systemTopicType"], "maintenance_notice")
+        self.assertEqual({e["id"] for e in c.request("GET", base)[2]["entities"]},
+                         set(topics[1:]))
         ws.close()
 
     def test_token_revoked(self):
