@@ -13,9 +13,9 @@
  * Statuspage document, fetched without a token through the same proxy and
  * TLS settings: a level per component of the org's region group and of no
  * group). The listings are the state, so they are read every poll; a
- * failed one keeps no stale state, and metrics older than two polls by
- * their eventTime are not sent as current. The documents are read in
- * gen_platform.
+ * failed one keeps no stale state, and metrics older than two polls (at
+ * least 5 minutes) by their eventTime are not sent as current. The documents
+ * are read in gen_platform.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -412,16 +412,23 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   return true;
 }
 
+/* The least age by eventTime at which metrics count as stale. */
+#define GP_STALE_FLOOR_MS (5 * 60 * 1000)
+
 static void gp_metrics(gp_instance_t *inst, gp_family_t family,
                        const gen_entity_set_t *set) {
-  /* Older than two polls by eventTime: not current (an offline edge
-   * answers its last metrics, hours old). */
+  /* Older than two polls by eventTime, and than GP_STALE_FLOOR_MS: not
+   * current (an offline edge answers its last metrics, hours old). The
+   * record does not say how often a live edge's eventTime advances, so a
+   * short Interval must not drop a live edge's metrics. */
+  int64_t max_age_ms = 2 * (int64_t)CDTIME_T_TO_MS(plugin_get_interval());
+  if (max_age_ms < GP_STALE_FLOOR_MS)
+    max_age_ms = GP_STALE_FLOOR_MS;
   gp_batch_t b = {.inst = inst,
                   .family = family,
                   .set = set,
                   .age = {.now_ms = (int64_t)CDTIME_T_TO_MS(cdtime()),
-                          .max_age_ms = 2 * (int64_t)CDTIME_T_TO_MS(
-                                                plugin_get_interval())}};
+                          .max_age_ms = max_age_ms}};
   int status = gen_entity_batches(set, GEN_PF_MAX_IDS, gp_batch, &b);
   inst->stale[family] = b.age.stale;
   if (status != 0)
