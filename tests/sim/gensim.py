@@ -100,7 +100,8 @@ def parse_args(argv=None):
            "least 1): listed only with state=any or inactive, their past time in the "
            "users aggregates (README, Evidence: deactivated users)")
     a("--deactivated-after", type=float, default=300,
-      help="simulated seconds after the model's start when they are deactivated (300)")
+      help="simulated seconds after the model's start when they are deactivated (300; "
+           "at the latest at --start, the end of --warmup)")
     a("--user-granularities", default="",
       help="comma-separated granularities the users aggregates query takes (default: any; "
            "others get 400)")
@@ -164,7 +165,10 @@ class Runner:
                                n_flows=o.flows, start_ms=start - warm, load=o.load,
                                arrival_scale=o.arrival_scale, retention_h=o.retention_hours,
                                deactivated=o.deactivated,
-                               deactivated_after_ms=int(o.deactivated_after * 1000))
+                               # deactivated before the first answer: a client
+                               # never sees them active (the live truths lack them)
+                               deactivated_after_ms=int(min(o.deactivated_after,
+                                                            o.warmup) * 1000))
         model.advance_to(start)
         # The static part of the model (entities, agents, indexes) is large and
         # lives forever: move it out of the collector's way, otherwise every
