@@ -112,6 +112,20 @@ def parse_args(argv=None):
     a("--action-errors", choices=simapi.FORMS["action_errors"], default="status",
       help="failed executions: some carry only a non-2xx responseStatus (default) or "
            "every one an errorType")
+    a("--deactivated", type=int, default=None,
+      help="users deactivated during the run, besides --agents (default agents/20, at "
+           "least 1): listed only with state=any or inactive, their past time in the "
+           "users aggregates (README, Evidence: deactivated users)")
+    a("--deactivated-after", type=float, default=300,
+      help="simulated seconds after the model's start when they are deactivated (300; "
+           "at the latest at --start, the end of --warmup)")
+    a("--user-granularities", default="",
+      help="comma-separated granularities the users aggregates query takes (default: any; "
+           "others get 400)")
+    a("--unattributed", choices=simapi.FORMS["unattributed"], default="org",
+      help="conversation aggregates: nConversations, nBotInteractions, nError and "
+           "nStateTransitionError in groups without a queueId (org, default, as Genesys "
+           "answers) or under each queue (queue)")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")
@@ -166,7 +180,12 @@ class Runner:
         warm = int(o.warmup * 1000)
         model = simmodel.Model(seed=o.seed, n_queues=o.queues, n_agents=o.agents,
                                n_flows=o.flows, start_ms=start - warm, load=o.load,
-                               arrival_scale=o.arrival_scale, retention_h=o.retention_hours)
+                               arrival_scale=o.arrival_scale, retention_h=o.retention_hours,
+                               deactivated=o.deactivated,
+                               # deactivated before the first answer: a client
+                               # never sees them active (the live truths lack them)
+                               deactivated_after_ms=int(min(o.deactivated_after,
+                                                            o.warmup) * 1000))
         model.advance_to(start)
         # The static part of the model (entities, agents, indexes) is large and
         # lives forever: move it out of the collector's way, otherwise every

@@ -905,6 +905,8 @@ class T04Aggregates(unittest.TestCase):
                 if name in simmodel.RATIO_METRICS:
                     self.assertLessEqual(s["numerator"], s["denominator"], (k, name))
                     self.assertGreater(s["denominator"], 0, (k, name))
+                elif name in simmodel.TARGET_METRICS:
+                    self.assertEqual(s, {"target": simmodel.SL_TARGET}, (k, name))
                 elif name[0] == "t":
                     self.assertEqual(set(s), {"count", "sum", "min", "max"}, (k, name))
                     self.assertGreater(s["count"], 0, (k, name))
@@ -914,15 +916,50 @@ class T04Aggregates(unittest.TestCase):
                 else:
                     self.assertEqual(set(s), {"count"}, (k, name))
                     self.assertGreater(s["count"], 0, (k, name))  # zero is left out
-        # every metric answered somewhere, and each left out somewhere (the
-        # API omits what did not happen)
-        self.assertEqual(seen, set(simmodel.CATALOGUE_METRICS))
-        for name in simmodel.SYNTH_METRICS:
+        # every metric answered somewhere but those of no queue, and each
+        # left out somewhere (the API omits what did not happen)
+        self.assertEqual(seen, set(simmodel.CATALOGUE_METRICS) - set(simmodel.ORG_METRICS))
+        for name in set(simmodel.SYNTH_METRICS) - set(simmodel.ORG_METRICS):
             self.assertTrue(any(name not in ms for ms in got.values()), name)
         # the modelled metrics are the model's: nOffered is the truth's offered
         for (biv, q, m), ms in got.items():
             self.assertEqual(ms.get("nOffered", {}).get("count", 0),
                              self.truth["buckets"][biv][q][m]["offered"])
+
+    def test_metrics_of_no_queue_in_groups_without_a_queue(self):
+        """nConversations and the like (ORG_METRICS) are attributed to no
+        queue: under a queueId filter they are absent, without one they come
+        in groups of the media type alone, equal to the truth's org_buckets;
+        the form unattributed=queue puts them under each queue instead."""
+        iv, start, end = self.interval()
+        org = list(simmodel.ORG_METRICS)
+        self.assertEqual(self.queue_buckets(iv, org, group_by=("queueId", "mediaType")), {})
+        st, h, js = self.agg({"interval": iv, "granularity": "PT5M",
+                              "groupBy": ["queueId", "mediaType"], "metrics": org})
+        self.assertEqual(st, 200, js)
+        got = {}
+        for r in js["results"]:
+            self.assertEqual(set(r["group"]), {"mediaType"}, r["group"])
+            for d in r["data"]:
+                got[(d["interval"], r["group"]["mediaType"])] = {
+                    m["metric"]: m["stats"] for m in d["metrics"]}
+        want = {(biv, m): t["metrics"] for biv, ms in self.truth["org_buckets"].items()
+                for m, t in ms.items() if t["metrics"]}
+        self.assertTrue(want)
+        self.assertEqual(got, want)  # both ways
+        self.sim.sim("POST", "/sim/forms", {"unattributed": "queue"})
+        try:
+            per_queue = self.queue_buckets(iv, org, group_by=("queueId", "mediaType"))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"unattributed": "org"})
+        self.assertEqual({n for ms in per_queue.values() for n in ms}, set(org))
+        # the same events, per queue: they add up to the org's
+        sums = {}
+        for (biv, q, m), ms in per_queue.items():
+            for n, st_ in ms.items():
+                sums[(biv, m, n)] = sums.get((biv, m, n), 0) + st_["count"]
+        self.assertEqual(sums, {(biv, m, n): st_["count"] for (biv, m), ms in want.items()
+                                for n, st_ in ms.items()})
 
     def test_catalogue_metrics_add_up_over_granularities(self):
         """The synthesised metrics are per minute: a PT10M bucket is two PT5M
@@ -943,6 +980,9 @@ class T04Aggregates(unittest.TestCase):
                 parts = [h[name] for h in halves if name in h]
                 if not parts:
                     self.assertNotIn(name, ms)
+                    continue
+                if name in simmodel.TARGET_METRICS:
+                    self.assertEqual(ms[name], parts[0])
                     continue
                 if name in simmodel.RATIO_METRICS:
                     self.assertEqual(ms[name]["numerator"],
@@ -1078,18 +1118,14 @@ class T04Aggregates(unittest.TestCase):
         self.assertEqual(st, 400)
         check_error_body(self, js, 400)
 
-    def test_user_aggregates_sum_to_user_truth(self):
-        """The users aggregates over every agent, summed per status and bucket,
-        equal the truth's user_buckets (the class keeps the model paused)."""
-        c = self.c
-        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=500")[2]["entities"]]
-        t = self.sim.truth("?granularity=PT5M&buckets=3&users=1")
-        self.assertEqual(len(t["user_buckets"]), 3)
-        first = min(t["user_buckets"]).split("/")[0]
-        last = max(t["user_buckets"]).split("/")[1]
+    def user_sums(self, ids, truth_buckets, gran):
+        """The users aggregates of ids over the buckets of truth_buckets,
+        summed per bucket, kind and status as the truth gives them."""
+        first = min(truth_buckets).split("/")[0]
+        last = max(truth_buckets).split("/")[1]
         got = {}
         for i in range(0, len(ids), 100):
-            st, h, js = self.agg({"interval": first + "/" + last, "granularity": "PT5M",
+            st, h, js = self.agg({"interval": first + "/" + last, "granularity": gran,
                                   "metrics": ["tAgentRoutingStatus", "tSystemPresence"],
                                   "filter": or_filter("userId", ids[i:i + 100])},
                                  "/api/v2/analytics/users/aggregates/query")
@@ -1102,9 +1138,45 @@ class T04Aggregates(unittest.TestCase):
                             else "presence"
                         b[kind][m["qualifier"]] = b[kind].get(m["qualifier"], 0) + \
                             m["stats"]["sum"]
+        return got
+
+    def test_user_aggregates_sum_to_user_truth(self):
+        """The users aggregates over every agent, summed per status and bucket,
+        equal the truth's user_buckets (the class keeps the model paused)."""
+        c = self.c
+        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=500")[2]["entities"]]
+        t = self.sim.truth("?granularity=PT5M&buckets=3&users=1")
+        self.assertEqual(len(t["user_buckets"]), 3)
+        got = self.user_sums(ids, t["user_buckets"], "PT5M")
         self.assertEqual(got, t["user_buckets"])
         for b in got.values():
             self.assertEqual(sum(b["routing"].values()), len(ids) * 300000)
+
+    def test_deactivated_users_listed_with_state_any_and_their_time_kept(self):
+        """Users deactivated during the run (README, Evidence: deactivated
+        users) are listed only with state=any or inactive, and their time
+        before that stays in the users aggregates and the truth."""
+        c = self.c
+        t = self.sim.truth("?granularity=PT1M&buckets=125&users=1")
+        gone = set(t["deactivated"])
+        self.assertTrue(gone)
+
+        def listed(q=""):
+            return c.request("GET", "/api/v2/users?pageSize=500" + q)[2]["entities"]
+        active = {u["id"] for u in listed()}
+        inactive = listed("&state=inactive")
+        self.assertFalse(active & gone)
+        self.assertEqual({u["id"] for u in inactive}, gone)
+        self.assertTrue(all(u["state"] == "inactive" for u in inactive))
+        ids = [u["id"] for u in listed("&state=any")]
+        self.assertEqual(set(ids), active | gone)
+        got = self.user_sums(ids, t["user_buckets"], "PT1M")
+        self.assertEqual(got, t["user_buckets"])
+        # a whole minute before the deactivation holds the former users' time
+        self.assertTrue(any(sum(b["routing"].values()) == len(ids) * 60000
+                            for b in got.values()))
+        self.assertTrue(any(sum(b["routing"].values()) == len(active) * 60000
+                            for b in got.values()))
 
     def test_user_observations(self):
         users = self.c.request("GET", "/api/v2/users?pageSize=5")[2]["entities"]
@@ -2466,7 +2538,8 @@ class T11Forms(unittest.TestCase):
                                        "obs_aggregates": "on", "action_stats": "full",
                                        "action_group": "id", "action_errors": "status",
                                        "platform_metrics": "list", "offline_metrics": "stale",
-                                       "trunk_next_uri": "drop", "status_group_link": "both"})
+                                       "trunk_next_uri": "drop", "status_group_link": "both",
+                                       "unattributed": "org"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
