@@ -9,6 +9,7 @@
 #include "gen_json.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #define API_METRIC "tTotalExecution"
 /* What normalize() makes of each API_METRIC entry: not API metrics, never
@@ -48,10 +49,12 @@ gen_agg_values_t *gen_action_agg_values_new(void) {
 }
 
 /* One request over range: every bucket of the granularity, grouped by
- * action and error type; for ids[n] unless every action is asked for. */
+ * action, error type and response status (a failure may carry only a
+ * non-2xx status); for ids[n] unless every action is asked for. */
 static json_object *query_body(void *ud, const char *const *ids, size_t n,
                                const gen_interval_range_t *range) {
-  static const char *const group_by[] = {"actionId", "errorType"};
+  static const char *const group_by[] = {"actionId", "errorType",
+                                         "responseStatus"};
   const gen_action_agg_t *aa = ud;
   json_object *body = gen_agg_query_new(range, aa->granularity_ms, group_by,
                                         STATIC_ARRAY_SIZE(group_by));
@@ -112,6 +115,31 @@ static json_object *bucket_metrics(json_object *in, bool error) {
   return out;
 }
 
+bool gen_action_agg_failed(json_object *group) {
+  const char *error = gen_json_get_string(group, "errorType");
+  if (error != NULL && error[0] != '\0')
+    return true;
+  /* A dimension value is a string ("200"); a number is taken too. An
+   * unreadable status says nothing either way. */
+  json_object *v;
+  if (!json_object_object_get_ex(group, "responseStatus", &v) || v == NULL)
+    return false;
+  int64_t status;
+  if (json_object_is_type(v, json_type_int)) {
+    status = json_object_get_int64(v);
+  } else if (json_object_is_type(v, json_type_string)) {
+    const char *text = json_object_get_string(v);
+    char *end;
+    errno = 0;
+    status = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0)
+      return false;
+  } else {
+    return false;
+  }
+  return status < 200 || status > 299;
+}
+
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              json_object *doc) {
   static const char *const dims[] = {"actionId"};
@@ -140,13 +168,13 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
     if (foreign && (id == NULL || gen_entity_find(actions, id) < 0))
       continue; /* asked for every action: one not listed is no error */
     json_object_array_add(kept, json_object_get(result));
-    const char *error = gen_json_get_string(group, "errorType");
+    bool failed = gen_action_agg_failed(group);
     json_object *data = gen_json_get_array(result, "data");
     size_t nb = data ? json_object_array_length(data) : 0;
     for (size_t b = 0; b < nb; b++) {
       json_object *bucket = json_object_array_get_idx(data, b);
-      json_object *m = bucket_metrics(gen_json_get_array(bucket, "metrics"),
-                                      error != NULL && error[0] != '\0');
+      json_object *m =
+          bucket_metrics(gen_json_get_array(bucket, "metrics"), failed);
       if (m == NULL) {
         json_object_put(kept);
         return -ENOMEM;

@@ -4,8 +4,9 @@
  * closed interval (gen_aggregates' catalogue and request loop).
  *
  * The actions aggregates query has one metric, tTotalExecution (count, and
- * sum, max and min in ms), grouped by actionId and errorType: the groups of
- * one action with an errorType are its failed executions. Before the
+ * sum, max and min in ms), grouped by actionId, errorType and
+ * responseStatus: the groups of one action with an errorType or a status
+ * outside 2xx are its failed executions. Before the
  * answer is read the groups of one action are folded into one, with the
  * executions, the errors (the count of its errorType groups) and, when the
  * stats carry them, the execution times (tests/sim/README.md, Data
@@ -44,14 +45,18 @@ gen_agg_values_t *gen_action_agg_values_new(void);
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa);
 gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa);
 
+/* True when an answer group is of failed executions: it has an errorType,
+ * or a responseStatus (a string or a number) outside 200-299. */
+bool gen_action_agg_failed(json_object *group);
+
 /* Rewrites an answer as the catalogue reads it: a group with actionName
  * only gets the actionId of the action of that name in actions; with
  * foreign (every action was asked for) the groups of actions not in
  * actions are dropped (listed since, or deleted: not malformed); every
  * tTotalExecution entry becomes the executions (its count), the errors
- * (its count, in a group with an errorType) and the execution time (when
- * its stats carry a sum), and the groups of one action are folded into
- * one. 0, or -ENOMEM. */
+ * (its count, in a failed group: gen_action_agg_failed) and the execution
+ * time (when its stats carry a sum), and the groups of one action are
+ * folded into one. 0, or -ENOMEM. */
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              json_object *doc);
 

@@ -23,7 +23,7 @@
 #include <string.h>
 
 const char *const gen_agg_stat_names[GEN_AGG_STATS] = {
-    "count", "sum", "max", "min", "numerator", "denominator"};
+    "count", "sum", "max", "min", "numerator", "denominator", "target"};
 
 /* Items [first, end) of one array, while an answer is read. */
 typedef struct {

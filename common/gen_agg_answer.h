@@ -34,6 +34,7 @@ enum {
   GEN_AGG_STAT_MIN,
   GEN_AGG_STAT_NUMERATOR,
   GEN_AGG_STAT_DENOMINATOR,
+  GEN_AGG_STAT_TARGET, /* oServiceTarget, oServiceLevel: the goal, 0..1 */
   GEN_AGG_STATS
 };
 extern const char *const gen_agg_stat_names[GEN_AGG_STATS];

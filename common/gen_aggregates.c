@@ -121,19 +121,44 @@ int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
-                                  const bool *on) {
+/* Whether metric m is on and of group (group < 0: any). */
+static bool asked(const gen_agg_catalogue_t *cat, const bool *on, long group,
+                  size_t m) {
+  return (on == NULL || on[m]) &&
+         (group < 0 || cat->metrics[m].group == (unsigned)group);
+}
+
+static json_object *metrics_json(const gen_agg_catalogue_t *cat, const bool *on,
+                                 long group) {
   json_object *metrics = json_object_new_array();
   for (size_t m = 0; m < cat->n; m++) {
     bool repeated = false;
     for (size_t k = 0; k < m && !repeated; k++)
-      repeated = (on == NULL || on[k]) &&
+      repeated = asked(cat, on, group, k) &&
                  strcmp(cat->metrics[k].api, cat->metrics[m].api) == 0;
-    if ((on == NULL || on[m]) && !repeated)
+    if (asked(cat, on, group, m) && !repeated)
       json_object_array_add(metrics,
                             json_object_new_string(cat->metrics[m].api));
   }
   return metrics;
+}
+
+json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
+                                  const bool *on) {
+  return metrics_json(cat, on, -1);
+}
+
+json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
+                                        const bool *on, unsigned group) {
+  return metrics_json(cat, on, (long)group);
+}
+
+bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,
+                      unsigned group) {
+  for (size_t m = 0; m < cat->n; m++)
+    if (asked(cat, on, (long)group, m))
+      return true;
+  return false;
 }
 
 #define NAME_SIZE 64
@@ -228,6 +253,12 @@ static bool read_entry(const gen_agg_metric_t *mt, const gen_agg_entry_t *e,
       return false;
     add_value(vals, mt->name, "_numerator", x, true);
     add_value(vals, mt->name, "_denominator", den, true);
+    return true;
+  case GEN_AGG_TARGET:
+    /* oServiceLevel without a target (none set) is still a ratio: the
+     * entry is usable, the target absent. */
+    if (stat_of(e, GEN_AGG_STAT_TARGET, &x) && x >= 0)
+      add_value(vals, mt->name, "", x, false);
     return true;
   }
   return false;
@@ -348,6 +379,10 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
       if (den > 0)
         gen_agg_put_value(s, mt->name, NULL, false, x / den, end_ms);
       break;
+    case GEN_AGG_TARGET:
+      if (find(v, n, mt->name, "", &x))
+        gen_agg_put_value(s, mt->name, NULL, false, x, end_ms);
+      break;
     }
   }
 }
@@ -384,6 +419,8 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
           join3(type, sizeof(type), "total_", mt->name, ratio_parts[p]);
           gen_agg_put_value(s, type, NULL, true, x, at_ms);
         }
+      break;
+    case GEN_AGG_TARGET: /* a goal: no counter */
       break;
     }
   }

@@ -34,12 +34,14 @@ typedef enum {
                        count and the sum (ms) */
   GEN_AGG_RATIO,    /* stats.numerator, denominator: both per bucket and
                        as counters, and their ratio per bucket */
+  GEN_AGG_TARGET,   /* stats.target: a goal, a gauge per bucket, no counter
+                       (summing goals means nothing), never zero-filled */
 } gen_agg_kind_t;
 
 /* One metric. Engine value names derive from name: "<name>" (count),
  * "<name>_count|_sum_ms|_max_ms|_min_ms" (duration),
- * "<name>_numerator|_denominator" (ratio); they are in the state files, so a
- * name never changes once released. */
+ * "<name>_numerator|_denominator" (ratio), "<name>" (target); they are in the
+ * state files, so a name never changes once released. */
 typedef struct {
   const char *name; /* ours: configuration, engine values, types/measures */
   const char *api;  /* the API metric */
@@ -86,6 +88,13 @@ int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
  * each once. A new reference. */
 json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
                                   const bool *on);
+/* The same, of the metrics of result group group only (asking for another
+ * group's metrics would only bring entries the reader skips). */
+json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
+                                        const bool *on, unsigned group);
+/* Whether a metric on (NULL: all) is of group. */
+bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,
+                      unsigned group);
 
 /* One bucket's values, as the engine takes them (names point into the
  * buffer: valid until the next read into it). */

@@ -13,13 +13,25 @@ static const char *const sets[] = {"default", "voice", "digital", "outbound",
   { .name = n, .api = a, .kind = GEN_AGG_DURATION, .sets = s }
 #define RATIO(n, a, s)                                                         \
   { .name = n, .api = a, .kind = GEN_AGG_RATIO, .sets = s }
+#define TARGET(n, a, s)                                                        \
+  { .name = n, .api = a, .kind = GEN_AGG_TARGET, .sets = s }
+/* A count Genesys attributes to no queue: asked for without a queue filter,
+ * per media type, under the org's own instance. */
+#define ORG_COUNT(n, a, s)                                                     \
+  {                                                                            \
+    .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = GEN_CONV_AGG_ORG,     \
+    .sets = s                                                                  \
+  }
 
 /* The metric catalogue (gen_aggregates): our name, API metric, kind, sets.
  * One result group (queue and media). Every metric the conversation
  * aggregates query takes (tests/sim/README.md, "The conversation aggregates
  * catalogue", says where the list and the kinds come from): n-metrics are
  * counts, t-metrics durations, oServiceLevel and oCallbackServiceLevel
- * ratios, the other o-metrics counts (stats.count). Our name is the API's
+ * ratios, oServiceTarget and oServiceLevel's target targets (stats.target),
+ * the other o-metrics counts (stats.count). The counts of the conversation
+ * as a whole (ORG_COUNT) come in groups without a queueId (tests/sim/
+ * README.md, "Metrics without a queue"). Our name is the API's
  * in lower_snake without its prefix letter, but for the first fifteen
  * (released: their engine value names are in state files) and tConnected
  * (connected_time: nConnected is connected). */
@@ -42,7 +54,7 @@ static const gen_agg_metric_t metrics[] = {
     DURATION("abandon", "tAbandon", GEN_CONV_AGG_DEFAULT),
     /* counts */
     COUNT("blind_transferred", "nBlindTransferred", GEN_CONV_AGG_VOICE),
-    COUNT("bot_interactions", "nBotInteractions", GEN_CONV_AGG_DIGITAL),
+    ORG_COUNT("bot_interactions", "nBotInteractions", GEN_CONV_AGG_DIGITAL),
     COUNT("callback_attempts", "nCallbackAttempts", GEN_CONV_AGG_VOICE),
     COUNT("callback_over_sla", "nCallbackOverSla", GEN_CONV_AGG_VOICE),
     COUNT("callback_scheduled", "nCallbackScheduled", GEN_CONV_AGG_VOICE),
@@ -51,15 +63,16 @@ static const gen_agg_metric_t metrics[] = {
     COUNT("connected", "nConnected", GEN_CONV_AGG_VOICE),
     COUNT("consult", "nConsult", GEN_CONV_AGG_VOICE),
     COUNT("consult_transferred", "nConsultTransferred", GEN_CONV_AGG_VOICE),
-    COUNT("conversations", "nConversations", 0),
-    COUNT("error", "nError", 0),
+    ORG_COUNT("conversations", "nConversations", 0),
+    ORG_COUNT("error", "nError", 0),
     COUNT("outbound", "nOutbound", GEN_CONV_AGG_OUTBOUND),
     COUNT("outbound_abandoned", "nOutboundAbandoned", GEN_CONV_AGG_OUTBOUND),
     COUNT("outbound_attempted", "nOutboundAttempted", GEN_CONV_AGG_OUTBOUND),
     COUNT("outbound_connected", "nOutboundConnected", GEN_CONV_AGG_OUTBOUND),
-    COUNT("state_transition_error", "nStateTransitionError", 0),
+    ORG_COUNT("state_transition_error", "nStateTransitionError", 0),
     COUNT("takeover", "nTakeover", GEN_CONV_AGG_DIGITAL),
-    /* observations: counts of stats.count, but for the service levels */
+    /* observations: counts of stats.count, but for the service levels and
+     * targets */
     COUNT("audio_message_count", "oAudioMessageCount", GEN_CONV_AGG_DIGITAL),
     RATIO("callback_service_level", "oCallbackServiceLevel",
           GEN_CONV_AGG_VOICE),
@@ -71,7 +84,8 @@ static const gen_agg_metric_t metrics[] = {
     COUNT("message_segment_count", "oMessageSegmentCount",
           GEN_CONV_AGG_DIGITAL),
     COUNT("message_turn", "oMessageTurn", GEN_CONV_AGG_DIGITAL),
-    COUNT("service_target", "oServiceTarget", 0),
+    TARGET("service_target", "oServiceTarget", 0),
+    TARGET("service_level_target", "oServiceLevel", 0),
     COUNT("skill_expression_applications", "oSkillExpressionApplications", 0),
     /* durations */
     DURATION("acd", "tAcd", GEN_CONV_AGG_VOICE),

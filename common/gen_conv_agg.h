@@ -21,7 +21,11 @@ enum {
   GEN_CONV_AGG_SUPERVISION = 1u << 4,
 };
 
-#define GEN_CONV_AGG_METRICS 83 /* the catalogue's size (checked) */
+/* The result groups of the catalogue (gen_agg_metric_t.group): per queue
+ * and media type, or per media type of the whole org. */
+enum { GEN_CONV_AGG_QUEUE = 0, GEN_CONV_AGG_ORG = 1 };
+
+#define GEN_CONV_AGG_METRICS 84 /* the catalogue's size (checked) */
 
 extern const gen_agg_catalogue_t gen_conv_agg_catalogue;
 

@@ -4,6 +4,7 @@
  */
 #include "gen_http.h"
 #include "gen_buf.h"
+#include "gen_hash.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_time.h"
@@ -41,6 +42,10 @@ struct gen_http_s {
   cdtime_t rest_until;
   int rest_code, rest_status;
   char rest_error[sizeof(((gen_http_response_t *)0)->error)];
+  /* Listings (path before '?', hashed) that answered smaller pages than
+   * asked: said once each (short_page). */
+  uint64_t short_pages[16];
+  size_t n_short_pages;
 };
 
 /* Bodies up to this size are kept for the next answer. */
@@ -627,10 +632,29 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
   return status;
 }
 
-int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
-                       int max_pages,
-                       int (*each)(json_object *entity, void *ud), void *ud,
-                       char *error, size_t error_size) {
+/* A listing answered pages of answered entities where asked were asked:
+ * said once per listing and handle (a cap, not an error: the pages are
+ * followed). */
+static void short_page(gen_http_t *http, const char *path, int64_t answered,
+                       int asked) {
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
+  for (const char *p = path; *p != '\0' && *p != '?'; p++)
+    h = gen_hash_fnv1a64_byte(h, (unsigned char)*p);
+  for (size_t i = 0; i < http->n_short_pages; i++)
+    if (http->short_pages[i] == h)
+      return;
+  if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
+    http->short_pages[http->n_short_pages++] = h;
+  GEN_NOTICE("%s plugin: Org \"%s\": %.*s answers pages of %lld where %d "
+             "were asked; more requests per listing (said once)",
+             http->org->plugin, http->org->name, (int)strcspn(path, "?"), path,
+             (long long)answered, asked);
+}
+
+static int get_pages(gen_http_t *http, const char *path, int page_size,
+                     int max_pages, bool follow_next,
+                     int (*each)(json_object *entity, void *ud), void *ud,
+                     char *error, size_t error_size) {
   char target[4096];
   const char *sep = strchr(path, '?') ? "&" : "?";
   snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", path, sep,
@@ -651,6 +675,10 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
       return GEN_HTTP_ERR_JSON;
     }
     size_t n = json_object_array_length(entities);
+    int64_t answered;
+    if (page == 1 && gen_json_get_int64(doc, "pageSize", &answered) &&
+        answered > 0 && answered < page_size)
+      short_page(http, path, answered, page_size);
     for (size_t i = 0; i < n; i++) {
       status = each(json_object_array_get_idx(entities, i), ud);
       if (status != 0) {
@@ -660,7 +688,7 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
     }
     /* Follow nextUri; without it, fall back on pageCount. An empty page
      * ends the walk either way. */
-    const char *next = gen_json_get_string(doc, "nextUri");
+    const char *next = follow_next ? gen_json_get_string(doc, "nextUri") : NULL;
     int64_t page_count = 0;
     bool more;
     if (next != NULL && next[0] != '\0') {
@@ -681,4 +709,20 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
     snprintf(error, error_size, "%s has more than %d pages; stopped", path,
              max_pages);
   return GEN_HTTP_ERR_JSON;
+}
+
+int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       int max_pages,
+                       int (*each)(json_object *entity, void *ud), void *ud,
+                       char *error, size_t error_size) {
+  return get_pages(http, path, page_size, max_pages, true, each, ud, error,
+                   error_size);
+}
+
+int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
+                                int page_size, int max_pages,
+                                int (*each)(json_object *entity, void *ud),
+                                void *ud, char *error, size_t error_size) {
+  return get_pages(http, path, page_size, max_pages, false, each, ud, error,
+                   error_size);
 }

@@ -123,11 +123,20 @@ int gen_http_get_public_json(gen_http_t *http, const char *url,
  * a query) with pageSize, then follows nextUri (or pageNumber up to
  * pageCount), calling each(entity, ud) for every element of "entities".
  * A non-zero return from each() stops the walk and is returned. At most
- * max_pages pages are read (a guard against a server that never ends). */
+ * max_pages pages are read (a guard against a server that never ends).
+ * A first page smaller than asked (pageSize, a server's cap) is logged
+ * once per listing and handle. */
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                        int max_pages,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
+/* The same, asking path's pages by number up to the first page's
+ * pageCount and never following nextUri: for a listing whose links may
+ * drop path's filters (the trunks' trunkType=). */
+int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
+                                int page_size, int max_pages,
+                                int (*each)(json_object *entity, void *ud),
+                                void *ud, char *error, size_t error_size);
 
 /* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
  * one line; falls back to the raw (cut) body. */

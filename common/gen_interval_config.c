@@ -26,8 +26,8 @@ void gen_interval_config_release(gen_interval_config_t *c) {
   c->state_dir = NULL;
 }
 
-static int granularity_key(gen_org_t *org, const oconfig_item_t *ci,
-                           gen_interval_config_t *c) {
+int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
+                                    int64_t *granularity_ms) {
   char *text = NULL;
   int64_t ms = 0;
   int status = gen_config_string(org, ci, &text);
@@ -40,7 +40,7 @@ static int granularity_key(gen_org_t *org, const oconfig_item_t *ci,
                      "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
     status = -EINVAL;
   } else {
-    c->granularity_ms = ms;
+    *granularity_ms = ms;
   }
   free(text);
   return status;
@@ -49,7 +49,7 @@ static int granularity_key(gen_org_t *org, const oconfig_item_t *ci,
 int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_interval_config_t *c) {
   if (strcasecmp(ci->key, "Granularity") == 0)
-    return granularity_key(org, ci, c);
+    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
   if (strcasecmp(ci->key, "SettleDelay") == 0)
     return gen_config_seconds(org, ci, 0, 3600, &c->settle);
   if (strcasecmp(ci->key, "RevisitWindow") == 0)

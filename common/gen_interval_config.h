@@ -32,6 +32,11 @@ void gen_interval_config_release(gen_interval_config_t *c);
 int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_interval_config_t *c);
 
+/* A granularity key's value (PT1M to PT1H, dividing an hour) into
+ * *granularity_ms: 0 or -EINVAL (logged, naming the key and the value). */
+int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
+                                    int64_t *granularity_ms);
+
 /* Creates the engine whose state lives in
  * <StateDirectory>/<stem>-<sanitised org><suffix>.json (the directory is
  * created). Logs with log_prefix and returns NULL on failure. */

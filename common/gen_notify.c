@@ -64,6 +64,8 @@ struct hub_s {
   size_t refs;
   bool running;
   gen_ratelimit_t complain;
+  /* Logged once (other_system_message). */
+  atomic_bool said_system, said_subscription_changed;
 };
 
 struct channel_s {
@@ -206,7 +208,39 @@ bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict) {
       return true;
     }
   }
+  /* The SDK maps v2.system.{id}.{id} to SystemMessageSystemMessage too:
+   * every v2.system topic is the service's, none a consumer's. */
+  if (strncasecmp(topic, "v2.system.", 10) == 0) {
+    *verdict = GEN_NOTIFY_SYSTEM;
+    return true;
+  }
   return false;
+}
+
+gen_notify_verdict_t gen_notify_system_body(const char *json, size_t len,
+                                            char *type, size_t size) {
+  static const struct {
+    const char *type;
+    gen_notify_verdict_t verdict;
+  } types[] = {
+      {"no_longer_subscribed", GEN_NOTIFY_RESUBSCRIBE},
+      {"subscription_changed", GEN_NOTIFY_RESUBSCRIBE},
+      {"token_revoked", GEN_NOTIFY_REVOKED},
+  };
+  json_object *doc = NULL;
+  char err[128];
+  const char *name = NULL;
+  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
+      0)
+    name = gen_json_get_string(gen_json_get_object(doc, "eventBody"),
+                               "systemTopicType");
+  snprintf(type, size, "%s", name != NULL ? name : "");
+  gen_notify_verdict_t verdict = GEN_NOTIFY_SYSTEM;
+  for (size_t i = 0; name != NULL && i < sizeof(types) / sizeof(types[0]); i++)
+    if (strcasecmp(name, types[i].type) == 0)
+      verdict = types[i].verdict;
+  json_object_put(doc);
+  return verdict;
 }
 
 /* POST /api/v2/notifications/channels. */
@@ -511,6 +545,27 @@ size_t gen_notify_deliver(gen_notify_t *n, const char *json, size_t len) {
   return deliver(n->hub, topic, json, len);
 }
 
+/* A v2.system topic other than the three known by name: its
+ * systemTopicType decides. Said once per hub: a subscription change (the
+ * set is subscribed again) and a type we do not know (ignored). */
+static gen_notify_verdict_t other_system_message(channel_t *ch,
+                                                 const char *topic,
+                                                 const char *data, size_t len) {
+  char type[64];
+  gen_notify_verdict_t verdict =
+      gen_notify_system_body(data, len, type, sizeof(type));
+  bool changed = strcasecmp(type, "subscription_changed") == 0;
+  atomic_bool *said = changed ? &ch->owner->said_subscription_changed
+                      : verdict == GEN_NOTIFY_SYSTEM ? &ch->owner->said_system
+                                                     : NULL;
+  if (said != NULL && !atomic_exchange(said, true))
+    GEN_NOTICE("%s plugin: Org \"%s\": channel %zu: system message %s "
+               "(systemTopicType \"%s\"): %s (said once)",
+               plugin_of(ch), org_of(ch), ch->index, topic, type,
+               changed ? "subscribing the channel's topics again" : "ignored");
+  return verdict;
+}
+
 /* One message of a channel: system topics are the hub's own, the others
  * go to the consumers of their topic. */
 static void on_ws_message(void *ud, const char *data, size_t len) {
@@ -530,6 +585,8 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
     atomic_fetch_add(&hub->stats.malformed, 1);
   } else if (gen_notify_system_topic(topic, &verdict)) {
     atomic_fetch_add(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM], 1);
+    if (verdict == GEN_NOTIFY_SYSTEM)
+      verdict = other_system_message(ch, topic, data, len);
     switch (verdict) {
     case GEN_NOTIFY_HEARTBEAT:
       atomic_fetch_add(&hub->stats.heartbeats, 1);

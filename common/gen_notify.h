@@ -65,13 +65,25 @@ typedef enum {
                              dropped topics; subscribe the set again */
   GEN_NOTIFY_REVOKED,     /* v2.system.token_revoked: the channel's token is
                              dead; new token, new channel */
+  GEN_NOTIFY_SYSTEM,      /* any other v2.system.* topic: its body's
+                             systemTopicType decides (gen_notify_system_body) */
 } gen_notify_verdict_t;
 
 /* The verdict of a Notifications system topic (channel.metadata,
  * v2.system.socket_closing, v2.system.no_longer_subscribed…,
- * v2.system.token_revoked…; ASCII case ignored): true and *verdict set, or
- * false for any other topic. */
+ * v2.system.token_revoked…, and every other v2.system.* topic, such as
+ * v2.system.{id}.{id}: GEN_NOTIFY_SYSTEM; ASCII case ignored): true and
+ * *verdict set, or false for any other topic. System topics never reach a
+ * consumer. */
 bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict);
+
+/* The verdict of a GEN_NOTIFY_SYSTEM message by its
+ * eventBody.systemTopicType (SystemMessageSystemMessage):
+ * no_longer_subscribed and subscription_changed RESUBSCRIBE, token_revoked
+ * REVOKED, anything else (or none) GEN_NOTIFY_SYSTEM, ignored. type gets
+ * the systemTopicType ("" without one), cut to size. */
+gen_notify_verdict_t gen_notify_system_body(const char *json, size_t len,
+                                            char *type, size_t size);
 
 /* True when topic is "<prefix><something><suffix>", with something not
  * empty (ASCII case ignored), as v2.routing.queues.{id}.conversations. */

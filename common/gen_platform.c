@@ -5,6 +5,7 @@
  */
 #include "gen_platform.h"
 #include "gen_json.h"
+#include "gen_time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out) {
   if (!id_ok(out->id))
     return -EINVAL;
   out->name = gen_json_get_string(entity, "name");
+  out->deployment = gen_json_get_string(entity, "edgeDeploymentType");
   const char *online = gen_json_get_string(entity, "onlineStatus");
   out->online = online == NULL                       ? -1
                 : strcasecmp(online, "ONLINE") == 0  ? 1
@@ -58,6 +60,7 @@ int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out) {
   out->connected =
       get_bool(gen_json_get_object(entity, "connectedStatus"), "connected");
   out->in_service = get_bool(entity, "inService");
+  out->type = gen_json_get_string(entity, "trunkType");
   out->enabled = get_bool(entity, "enabled");
   return 0;
 }
@@ -82,8 +85,26 @@ static json_object *metrics_entries(json_object *doc, const char *ref,
 typedef void (*entry_fn)(json_object *entry, const char *id, gen_pf_put_t put,
                          void *ud, size_t *skipped);
 
+/* True when entry e is current by its eventTime (see gen_pf_age_t). */
+static bool current(json_object *e, gen_pf_age_t *age, size_t *skipped) {
+  const char *when = gen_json_get_string(e, "eventTime");
+  int64_t ms;
+  if (age == NULL || when == NULL)
+    return true;
+  if (gen_time_parse(when, &ms) != 0) {
+    (*skipped)++;
+    return false;
+  }
+  if (age->now_ms - ms > age->max_age_ms) {
+    age->stale++;
+    return false;
+  }
+  return true;
+}
+
 static int metrics_read(json_object *doc, const char *ref, entry_fn fn,
-                        gen_pf_put_t put, void *ud, size_t *skipped) {
+                        gen_pf_age_t *age, gen_pf_put_t put, void *ud,
+                        size_t *skipped) {
   *skipped = 0;
   json_object *single;
   json_object *entries = metrics_entries(doc, ref, &single);
@@ -97,7 +118,8 @@ static int metrics_read(json_object *doc, const char *ref, entry_fn fn,
       (*skipped)++;
       continue;
     }
-    fn(e, id, put, ud, skipped);
+    if (current(e, age, skipped))
+      fn(e, id, put, ud, skipped);
   }
   return 0;
 }
@@ -175,14 +197,14 @@ static void trunk_entry(json_object *e, const char *id, gen_pf_put_t put,
   }
 }
 
-int gen_pf_edge_metrics_read(json_object *doc, gen_pf_put_t put, void *ud,
-                             size_t *skipped) {
-  return metrics_read(doc, "edge", edge_entry, put, ud, skipped);
+int gen_pf_edge_metrics_read(json_object *doc, gen_pf_age_t *age,
+                             gen_pf_put_t put, void *ud, size_t *skipped) {
+  return metrics_read(doc, "edge", edge_entry, age, put, ud, skipped);
 }
 
-int gen_pf_trunk_metrics_read(json_object *doc, gen_pf_put_t put, void *ud,
-                              size_t *skipped) {
-  return metrics_read(doc, "trunk", trunk_entry, put, ud, skipped);
+int gen_pf_trunk_metrics_read(json_object *doc, gen_pf_age_t *age,
+                              gen_pf_put_t put, void *ud, size_t *skipped) {
+  return metrics_read(doc, "trunk", trunk_entry, age, put, ud, skipped);
 }
 
 static const char *const levels[] = {"operational", "under_maintenance",
@@ -197,15 +219,32 @@ int gen_pf_status_level(const char *status) {
   return -1;
 }
 
-/* The name of the group component with this id, "" when none. */
-static const char *group_name(json_object *list, const char *group_id) {
-  if (group_id == NULL)
-    return "";
+/* True when the array holds the string s. */
+static bool lists(json_object *array, const char *s) {
+  for (size_t i = 0; array != NULL && i < json_object_array_length(array);
+       i++) {
+    json_object *v = json_object_array_get_idx(array, i);
+    if (json_object_is_type(v, json_type_string) &&
+        strcmp(json_object_get_string(v), s) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The name of component c's group, "" when none: the group of its
+ * group_id, else the group that lists its id (Statuspage gives both). */
+static const char *group_name(json_object *list, json_object *c) {
+  const char *group_id = gen_json_get_string(c, "group_id");
+  const char *own = gen_json_get_string(c, "id");
   for (size_t i = 0; i < json_object_array_length(list); i++) {
-    json_object *c = json_object_array_get_idx(list, i);
-    const char *id = gen_json_get_string(c, "id");
-    const char *name = gen_json_get_string(c, "name");
-    if (id != NULL && name != NULL && strcmp(id, group_id) == 0)
+    json_object *g = json_object_array_get_idx(list, i);
+    const char *id = gen_json_get_string(g, "id");
+    const char *name = gen_json_get_string(g, "name");
+    if (id == NULL || name == NULL)
+      continue;
+    if (group_id != NULL ? strcmp(id, group_id) == 0
+                         : own != NULL && get_bool(g, "group") == 1 &&
+                               lists(gen_json_get_array(g, "components"), own))
       return name;
   }
   return "";
@@ -232,9 +271,43 @@ int gen_pf_status_read(json_object *doc, gen_pf_component_t fn, void *ud,
       (*unknown)++;
       continue;
     }
-    fn(ud, group_name(list, gen_json_get_string(c, "group_id")), name, level);
+    fn(ud, group_name(list, c), name, level);
   }
   return 0;
+}
+
+/* The region display names of Genesys Cloud (public client code; README,
+ * Telephony and platform health), as status page group patterns. */
+static const struct {
+  const char *domain, *group;
+} region_groups[] = {
+    {"mypurecloud.com", "Americas (US East)"},
+    {"use2.us-gov-pure.cloud", "Americas (US East 2)"},
+    {"usw2.pure.cloud", "Americas (US West)"},
+    {"cac1.pure.cloud", "Americas (Canada)"},
+    {"sae1.pure.cloud", "Americas (S*o Paulo)"}, /* São or Sao */
+    {"mypurecloud.ie", "EMEA (Dublin)"},
+    {"euw2.pure.cloud", "EMEA (London)"},
+    {"mypurecloud.de", "EMEA (Frankfurt)"},
+    {"aps1.pure.cloud", "Asia Pacific (Mumbai)"},
+    {"apne2.pure.cloud", "Asia Pacific (Seoul)"},
+    {"mypurecloud.com.au", "Asia Pacific (Sydney)"},
+    {"mypurecloud.jp", "Asia Pacific (Tokyo)"},
+};
+
+const char *gen_pf_region_group(const char *domain_or_url) {
+  if (domain_or_url == NULL)
+    return NULL;
+  const char *host = strstr(domain_or_url, "//");
+  host = host != NULL ? host + 2 : domain_or_url;
+  if (strncasecmp(host, "api.", 4) == 0)
+    host += 4;
+  size_t n = strcspn(host, ":/");
+  for (size_t i = 0; i < sizeof(region_groups) / sizeof(region_groups[0]); i++)
+    if (strlen(region_groups[i].domain) == n &&
+        strncasecmp(host, region_groups[i].domain, n) == 0)
+      return region_groups[i].group;
+  return NULL;
 }
 
 void gen_pf_component_label(const char *group, const char *name, char *out,

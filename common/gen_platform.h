@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Ids a metrics request may name: "Maximum of 100 edge ids allowed" (SDK
  * documentation); trunks UNCONFIRMED, taken as the edges'. */
@@ -25,9 +26,11 @@
 
 /* An edge of GET /api/v2/telephony/providers/edges; strings borrowed from
  * the entity. online: onlineStatus ONLINE 1, OFFLINE 0; active: statusCode
- * ACTIVE 1, any other code 0; -1 when absent (or an unknown onlineStatus). */
+ * ACTIVE 1, any other code 0; -1 when absent (or an unknown onlineStatus).
+ * deployment: edgeDeploymentType (HARDWARE, LDM, CDM, …), NULL when
+ * absent. */
 typedef struct {
-  const char *id, *name;
+  const char *id, *name, *deployment;
   int online, active;
 } gen_pf_edge_t;
 /* 0, or -EINVAL for an entity without an id, or with one that cannot go
@@ -37,9 +40,10 @@ int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out);
 
 /* A trunk of GET /api/v2/telephony/providers/edges/trunks: connected
  * (connectedStatus.connected), in_service (inService), enabled (enabled,
- * its edge in service): 1, 0, or -1 when absent. */
+ * its edge in service): 1, 0, or -1 when absent; type: trunkType (EXTERNAL,
+ * PHONE, EDGE), NULL when absent. */
 typedef struct {
-  const char *id, *name;
+  const char *id, *name, *type;
   int connected, in_service, enabled;
 } gen_pf_trunk_t;
 int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out); /* same */
@@ -49,18 +53,28 @@ int gen_pf_trunk_read(json_object *entity, gen_pf_trunk_t *out); /* same */
 typedef void (*gen_pf_put_t)(void *ud, const char *id, const char *type,
                              const char *type_instance, double value);
 
+/* How old an entry's eventTime may be to be current: older than
+ * max_age_ms before now_ms, it is left out and counted in stale (an
+ * offline edge answers its last metrics, hours old). An entry without
+ * eventTime is current; one with an unreadable eventTime is skipped. */
+typedef struct {
+  int64_t now_ms, max_age_ms;
+  size_t stale;
+} gen_pf_age_t;
+
 /* The metrics documents in each form allowed: an array of EdgeMetrics (or
  * TrunkMetrics), an object holding them in "entities", or one of them
  * alone. Edges: edge_cpu_active (the "total" processor's activeTimePct,
  * else 100 - idleTimePct), edge_memory_used and edge_memory_available per
  * memory type, edge_disk_used and edge_disk_available per partition,
- * edge_uptime (seconds). Trunks: trunk_calls inbound and outbound. Returns
- * 0 with *skipped the entries (or parts) not usable, or -EINVAL when doc
- * has none of the forms. */
-int gen_pf_edge_metrics_read(json_object *doc, gen_pf_put_t put, void *ud,
-                             size_t *skipped);
-int gen_pf_trunk_metrics_read(json_object *doc, gen_pf_put_t put, void *ud,
-                              size_t *skipped);
+ * edge_uptime (seconds). Trunks: trunk_calls inbound and outbound. Only
+ * current entries (age; NULL: every one). Returns 0 with *skipped the
+ * entries (or parts) not usable, or -EINVAL when doc has none of the
+ * forms. */
+int gen_pf_edge_metrics_read(json_object *doc, gen_pf_age_t *age,
+                             gen_pf_put_t put, void *ud, size_t *skipped);
+int gen_pf_trunk_metrics_read(json_object *doc, gen_pf_age_t *age,
+                              gen_pf_put_t put, void *ud, size_t *skipped);
 
 /* A Statuspage component status as a level: operational 0,
  * under_maintenance 1, degraded_performance 2, partial_outage 3,
@@ -69,13 +83,20 @@ int gen_pf_status_level(const char *status);
 
 /* Each component (not a group) of a Statuspage document (components.json
  * or summary.json: a "components" array), with the name of its group (""
- * without one) and its level; a component whose status is not one of the
+ * without one: by its group_id, else by the group whose "components" list
+ * holds its id) and its level; a component whose status is not one of the
  * five is counted in *unknown and not given, one without a name or status
  * in *skipped. 0, or -EINVAL without a "components" array. */
 typedef void (*gen_pf_component_t)(void *ud, const char *group,
                                    const char *name, int level);
 int gen_pf_status_read(json_object *doc, gen_pf_component_t fn, void *ud,
                        size_t *unknown, size_t *skipped);
+
+/* The status page group of the org's region, an fnmatch pattern (such as
+ * "EMEA (Frankfurt)"), from the region's domain or the API base URL
+ * ("https://api.mypurecloud.de"); NULL for a region whose group we do not
+ * know. */
+const char *gen_pf_region_group(const char *domain_or_url);
 
 /* The type instance of a component: "<group>-<name>", or name alone. */
 void gen_pf_component_label(const char *group, const char *name, char *out,

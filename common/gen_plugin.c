@@ -5,6 +5,9 @@
 #include "gen_log.h"
 
 #include <curl/curl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
 
 /* Labels and hosts of the orgs accepted so far in one <Plugin> block: two
@@ -145,7 +148,54 @@ static int plugin_config_org(const gen_plugin_t *plugin,
       &(user_data_t){.data = r, .free_func = plugin_read_free});
 }
 
+/* libcurl's allocator: every block is wiped before it is freed, so the
+ * request buffers that held an Authorization header (Basic credentials, a
+ * Bearer token) leave no copy in freed heap, and so in core dumps. */
+static atomic_uint_fast64_t curl_frees;
+
+static void wipe_free(void *p) {
+  if (p == NULL)
+    return;
+  explicit_bzero(p, malloc_usable_size(p));
+  atomic_fetch_add(&curl_frees, 1);
+  free(p);
+}
+
+static void *wipe_realloc(void *p, size_t size) {
+  if (p == NULL)
+    return malloc(size);
+  size_t had = malloc_usable_size(p);
+  if (size <= had)
+    return p; /* the tail past size stays inside the block */
+  void *q = malloc(size);
+  if (q == NULL)
+    return NULL;
+  memcpy(q, p, had);
+  wipe_free(p);
+  return q;
+}
+
+/* libcurl takes the allocator only if nothing has initialised it yet (or
+ * created a handle): our <Org> blocks create handles, so this runs before
+ * the first, at the first configuration block. collectd's curl plugins,
+ * loaded before ours, may have initialised it first: then it is said once,
+ * and libcurl's buffers are freed without being wiped. */
+static void curl_init_wiping(void) {
+  if (curl_global_init_mem(CURL_GLOBAL_SSL, malloc, wipe_free, wipe_realloc,
+                           strdup, calloc) != CURLE_OK)
+    return; /* gen_plugin_init reports it */
+  uint_fast64_t before = atomic_load(&curl_frees);
+  curl_easy_cleanup(curl_easy_init());
+  if (atomic_load(&curl_frees) == before)
+    GEN_INFO("genesys plugins: libcurl was initialised before the genesys "
+             "plugins (another plugin loaded first): its request buffers are "
+             "freed without being wiped (see SECRETS IN MEMORY in "
+             "collectd-genesys(5))");
+}
+
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
+  static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+  pthread_once(&curl_once, curl_init_wiping);
   int errors = 0;
   /* The plugin's interval, for values its own threads dispatch later. */
   gen_dispatch_learn_interval(plugin->name);

@@ -29,6 +29,10 @@
 #define GEN_RX_SPARE_SLOTS 512
 /* How often the reaper looks for connections past their deadline. */
 #define GEN_RX_REAP_NS 250000000L
+/* Time from connecting to the first request's head (TLS handshake and
+ * headers): a client that opens connections and sends nothing, or never
+ * starts TLS, holds a slot this long rather than the whole deadline. */
+#define GEN_RX_HEAD_TIMEOUT 3.0
 
 /* One accepted connection, from MHD's STARTED notice to its CLOSED one (MHD
  * closes the socket only after CLOSED, so fd stays valid while listed). */
@@ -39,6 +43,7 @@ typedef struct rx_conn_s {
   double since; /* connected, or its last request ended (monotonic s) */
   bool busy;    /* its request is complete: with the worker or answered */
   bool cut;     /* shut down at the deadline */
+  bool headed;  /* a request head arrived (handshake done) */
 } rx_conn_t;
 
 typedef struct {
@@ -75,9 +80,11 @@ struct gen_receiver_s {
   pthread_mutex_t conn_lock;
   pthread_cond_t reap_wake;
   rx_conn_t *conn_head, *conn_tail;
-  unsigned open;   /* connections listed */
-  unsigned slots;  /* MHD's connection limit */
-  double deadline; /* seconds */
+  unsigned open;      /* connections listed */
+  unsigned slots;     /* MHD's connection limit */
+  unsigned addresses; /* distinct addresses among those listed */
+  double deadline;    /* seconds */
+  double head_deadline;
   bool reap_stop;
   pthread_t reaper;
   bool reaper_started;
@@ -130,6 +137,16 @@ static void conn_mark(gen_receiver_t *rx, rx_conn_t *c, bool busy) {
   pthread_mutex_unlock(&rx->conn_lock);
 }
 
+/* A request head arrived: from now on the whole-request deadline applies
+ * (kept-alive connections included), not the head's. */
+static void conn_headed(gen_receiver_t *rx, rx_conn_t *c) {
+  if (c == NULL)
+    return;
+  pthread_mutex_lock(&rx->conn_lock);
+  c->headed = true;
+  pthread_mutex_unlock(&rx->conn_lock);
+}
+
 /* The client's address as a key: family, then the address bytes. */
 static void addr_key(const struct sockaddr *sa, unsigned char key[17]) {
   memset(key, 0, 17);
@@ -144,9 +161,21 @@ static void addr_key(const struct sockaddr *sa, unsigned char key[17]) {
            16);
 }
 
-/* Fair shares when slots are scarce: once half are taken, an address that
- * holds max_per_ip connections gets no more (a sender's burst is never cut
- * while there is room). Same thread as the notices: the count is exact. */
+/* Connections listed from the address `key`. Under conn_lock. */
+static unsigned conn_count(const gen_receiver_t *rx, const unsigned char *key) {
+  unsigned same = 0;
+  for (const rx_conn_t *c = rx->conn_head; c != NULL; c = c->next)
+    same += memcmp(c->addr, key, sizeof(c->addr)) == 0;
+  return same;
+}
+
+/* Fair shares when slots are scarce: once half are taken, an address gets
+ * no more once it holds max_per_ip connections, or its part of the other
+ * half among the addresses present, whichever is smaller. max_per_ip alone
+ * let 24 addresses x 32 fill 512 slots; with the part, what the addresses
+ * present hold beyond half stays within the other half, and a newcomer
+ * always has its part. A sender's burst is never cut while there is room.
+ * Same thread as the notices: the counts are exact. */
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
                                  socklen_t addrlen) {
   gen_receiver_t *rx = cls;
@@ -157,9 +186,13 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
   addr_key(addr, key);
   unsigned same = 0;
   pthread_mutex_lock(&rx->conn_lock);
-  if (rx->open >= rx->slots / 2)
-    for (rx_conn_t *c = rx->conn_head; c != NULL && same < limit; c = c->next)
-      same += memcmp(c->addr, key, sizeof(key)) == 0;
+  if (rx->open >= rx->slots / 2) {
+    same = conn_count(rx, key);
+    unsigned present = rx->addresses + (same == 0);
+    unsigned part = (rx->slots - rx->slots / 2) / present;
+    if (part < limit)
+      limit = part > 0 ? part : 1;
+  }
   pthread_mutex_unlock(&rx->conn_lock);
   if (same < limit)
     return MHD_YES;
@@ -183,6 +216,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     addr_key(info != NULL ? info->client_addr : NULL, c->addr);
     pthread_mutex_lock(&rx->conn_lock);
+    rx->addresses += conn_count(rx, c->addr) == 0;
     conn_append(rx, c);
     rx->open++;
     pthread_mutex_unlock(&rx->conn_lock);
@@ -195,6 +229,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   pthread_mutex_lock(&rx->conn_lock);
   conn_unlink(rx, c);
   rx->open--;
+  rx->addresses -= conn_count(rx, c->addr) == 0;
   pthread_mutex_unlock(&rx->conn_lock);
   free(c);
   *socket_context = NULL;
@@ -209,12 +244,12 @@ static void *reaper_main(void *arg) {
   while (!rx->reap_stop) {
     double now = now_monotonic();
     for (rx_conn_t *c = rx->conn_head;
-         c != NULL && now - c->since >= rx->deadline; c = c->next) {
-      if (c->busy || c->cut)
+         c != NULL && now - c->since >= rx->head_deadline; c = c->next) {
+      if (c->busy || c->cut || (c->headed && now - c->since < rx->deadline))
         continue;
       c->cut = true;
+      atomic_fetch_add(&rx->stats.timed_out, 1); /* counted before seen */
       shutdown(c->fd, SHUT_RDWR);
-      atomic_fetch_add(&rx->stats.timed_out, 1);
     }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -399,6 +434,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     req->link = info != NULL ? info->socket_context : NULL;
+    conn_headed(rx, req->link);
     *con_cls = req;
     atomic_fetch_add(&rx->stats.requests, 1);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -566,6 +602,8 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   rx->log_limit.interval = TIME_T_TO_CDTIME_T(60); /* the rest: calloc */
   rx->deadline = options->request_timeout > 0 ? options->request_timeout
                                               : GEN_RX_REQUEST_TIMEOUT;
+  rx->head_deadline =
+      rx->deadline < GEN_RX_HEAD_TIMEOUT ? rx->deadline : GEN_RX_HEAD_TIMEOUT;
   rx->opt = *options;
   rx->handler = handler;
   rx->ud = ud;

@@ -7,8 +7,10 @@
  * plugin, so collectd's read threads never wait for it. The polling thread
  * never blocks on a client (epoll, non-blocking sockets), so slow clients
  * cost slots, not time; against those that hold slots: slots well beyond
- * the queue, a fair share per address once half of them are taken, and a
- * whole-request deadline (a client must have sent its complete request
+ * the queue, a fair share per address once half of them are taken (at most
+ * max_per_ip, and at most its part of the other half among the addresses
+ * present), a head deadline (3 s to complete TLS and send the first
+ * request's head), and a whole-request deadline (a client must have sent its complete request
  * within request_timeout of connecting, or of its previous request's end,
  * however steadily it trickles bytes) enforced by a reaper thread. Every
  * request is judged in this order:

@@ -41,7 +41,7 @@ SETS = [  # (set, flag in gen_conv_agg.c, what it is for)
      "snippets."),
     (None, "0", "Conversation counts, errors and the observations of no other set."),
 ]
-KINDS = ("count", "duration", "ratio")
+KINDS = ("count", "duration", "ratio", "target")
 # The collectd types each kind makes of a measure <m> (per bucket, then the
 # counters), what a value is, and its type_instance (<media>: the media type
 # and the GroupBy dimensions).
@@ -61,6 +61,8 @@ TYPES = {
               ("{m}_denominator", "the bucket's denominator", "<media>"),
               ("total_{m}_numerator", "numerators, summed: a counter", "<media>"),
               ("total_{m}_denominator", "denominators, summed: a counter", "<media>")],
+    "target": [("{m}", "the goal of the bucket (stats.target as answered, 0.8 for 80 %)",
+                "<media>")],
 }
 
 
@@ -86,13 +88,20 @@ def conv_catalogue():
     text = read("common/gen_conv_agg.c")
     out = []
     for kind, name, api, flags in re.findall(
-            r'\b(COUNT|DURATION|RATIO)\(\s*"(\w+)",\s*"(\w+)",\s*([\w| ]+)\)', text):
+            r'\b(COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",\s*"(\w+)",'
+            r'\s*([\w| ]+)\)', text):
         flags = {f.strip() for f in flags.split("|")}
         sets = [s for s, flag, _ in SETS if flag in flags and s]
-        out.append((name, api, kind.lower(), sets))
+        out.append((name, api, kind.lower().replace("org_", ""), sets))
     if not out:
         raise SystemExit("no catalogue in common/gen_conv_agg.c")
     return out
+
+
+def org_catalogue():
+    """[(our name, API metric)] of the counts Genesys attributes to no queue
+    (ORG_COUNT in common/gen_conv_agg.c)."""
+    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"', read("common/gen_conv_agg.c"))
 
 
 def action_catalogue():
@@ -177,8 +186,16 @@ def names(items):
     return ", ".join(f"B<{n}> ({api})" for n, api in items)
 
 
+def counted(per):
+    """(series, counters) per queue, media type and bucket of the measures
+    per[kind] of each kind."""
+    c, d, r, t = (len(per[k]) for k in KINDS)
+    return c + 4 * d + 3 * r + t, c + 2 * d + 2 * r
+
+
 def metric_sets():
     cat = conv_catalogue()
+    org = names(org_catalogue())
     out = [wrap(
         "What each set of B<Metric> turns on, and what it adds per queue and media "
         "type (and B<GroupBy> dimension) in each bucket that has values. A count I<x> "
@@ -187,7 +204,11 @@ def metric_sets():
         "I<type_instance> C<I<y>-E<lt>mediaE<gt>> and the counters "
         "B<total_duration_count>, B<total_duration_ms>; a ratio I<z> the series I<z>, "
         "I<z>B<_numerator>, I<z>B<_denominator> and the counters "
-        "B<total_>I<z>B<_numerator>, B<total_>I<z>B<_denominator>. A duration the API "
+        "B<total_>I<z>B<_numerator>, B<total_>I<z>B<_denominator>; a target I<g> the "
+        "series I<g> alone (a goal: no counter, none when the answer has none). "
+        f"Genesys attributes {org} to no queue: they are asked for without a queue "
+        "filter, per media type of the whole org, under I<plugin_instance> B<org> "
+        "(with B<Shard>, the first shard only). A duration the API "
         "left out of a bucket has no values in it, and B<duration_avg> is dispatched "
         "only when its count is not 0; counts and ratio parts left out are 0. The sets "
         "other than B<default> add to it rather than repeat it: write C<Metric "
@@ -197,30 +218,35 @@ def metric_sets():
     def members(pick):
         per = {k: [(n, a) for n, a, kind, s in cat if kind == k and pick(s)] for k in KINDS}
         text = ""
-        for k, label in (("count", "Counts"), ("ratio", "Ratios"), ("duration", "Durations")):
+        for k, label in (("count", "Counts"), ("ratio", "Ratios"), ("target", "Targets"),
+                         ("duration", "Durations")):
             if per[k]:
                 text += "\n" + wrap(f"{label}: {names(per[k])}.")
-        c, d, r = (len(per[k]) for k in KINDS)
+        c, d, r, t = (len(per[k]) for k in KINDS)
+        series, counters = counted(per)
         text += "\n" + wrap(
-            f"Per queue and media type and bucket: up to {c + 4 * d + 3 * r} series "
-            f"({c} counts, {d} durations of 4, {r} ratios of 3) and {c + 2 * d + 2 * r} "
-            "counters.")
+            f"Per queue (or the org) and media type and bucket: up to {series} series "
+            f"({c} counts, {d} durations of 4, {r} ratios of 3, {t} targets) and "
+            f"{counters} counters.")
         return text
 
     for s, _, what in SETS:
         head = f"B<{s}>" if s else "(only in B<all>)"
         out.append(f"=item {head}\n\n" + wrap(what)
                    + members(lambda sets, s=s: s in sets if s else not sets) + "\n")
-    c, d, r = (sum(1 for x in cat if x[2] == k) for k in KINDS)
+    per = {k: [x for x in cat if x[2] == k] for k in KINDS}
+    c, d, r, t = (len(per[k]) for k in KINDS)
+    series, counters = counted(per)
     apis = {a for _, a, _, _ in cat}
     both = sorted({a for n, a, k, _ in cat if k == "count"} & {a for n, a, k, _ in cat
                                                                 if k == "duration"})
     out.append("=item B<all>\n\n" + wrap(
-        f"Every measure of the catalogue, all of the above: {c} counts, {d} durations "
-        f"and {r} ratios, from the {len(apis)} metrics the conversation aggregates query "
+        f"Every measure of the catalogue, all of the above: {c} counts, {d} durations, "
+        f"{r} ratios and {t} targets, from the {len(apis)} metrics the conversation "
+        "aggregates query "
         "takes (" + ", ".join(f"B<{a}>" for a in both[:-1]) + f" and B<{both[-1]}> are "
-        f"each a count and a duration); up to {c + 4 * d + 3 * r} series and "
-        f"{c + 2 * d + 2 * r} counters per queue and media type and bucket.")
+        f"each a count and a duration); up to {series} series and "
+        f"{counters} counters per queue (or the org) and media type and bucket.")
         + "\n=back\n\n")
     return "".join(out)
 
@@ -262,13 +288,15 @@ def backends_section():
             ("count", "Counts", "A count I<m> (table below) makes two types:"),
             ("duration", "Durations", "A duration I<m> makes six values, its name in "
              "I<type_instance>:"),
-            ("ratio", "Ratios", "A ratio I<m> makes five types:")):
+            ("ratio", "Ratios", "A ratio I<m> makes five types:"),
+            ("target", "Targets", "A target I<m> makes one type, a gauge (no counter):")):
         out.append(f"=head2 {title}\n\n" + wrap(what) + "\n")
         lines = []
         for t, desc, ti in TYPES[kind]:
             real = sample_type(t, kind)
             ds, k = db[real]
-            unit = "ratio 0..1" if kind == "ratio" and t == "{m}" else unit_of(real, db)
+            unit = "ratio 0..1" if kind == "ratio" and t == "{m}" else \
+                "as answered" if kind == "target" else unit_of(real, db)
             lines.append(f"  {t.format(m='<m>'):23}{ds}:{k}, {unit}; "
                          f"type_instance {ti.format(m='<m>')}")
             lines.append(f"    {desc}")

@@ -56,6 +56,9 @@
 #define GA_STATUS_LEN 40
 
 #define GA_METRIC_COUNT GEN_CONV_AGG_METRICS
+/* The scope, key and plugin_instance of the metrics Genesys attributes to
+ * no queue (GEN_CONV_AGG_ORG): not a queue id (those are UUIDs). */
+#define GA_ORG_SCOPE "org"
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -64,6 +67,7 @@ typedef struct {
   bool metrics_given;
   bool by_direction, by_wrapup;
   bool agent_status;
+  int64_t agent_granularity_ms;   /* AgentStatusGranularity; 0: Granularity */
   gen_mos_config_t mos;           /* CallQuality, MosBounds, … */
   gen_interval_config_t interval; /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
@@ -80,7 +84,9 @@ typedef struct {
   gen_entity_set_t queues;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
-  gen_entity_set_t wrapups; /* id -> name, with GroupBy wrapUpCode */
+  int64_t agent_granularity_ms; /* the users query's bucket length */
+  bool agent_refusal_logged;    /* a 400 of the users query, logged once */
+  gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
   char log_prefix[256];
@@ -149,6 +155,8 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return status;
   if (strcasecmp(ci->key, "AgentStatus") == 0)
     return gen_config_bool(org, ci, &c->agent_status);
+  if (strcasecmp(ci->key, "AgentStatusGranularity") == 0)
+    return gen_interval_config_granularity(org, ci, &c->agent_granularity_ms);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
@@ -160,13 +168,17 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
 /* ---- the request ---------------------------------------------------------
  */
 
-/* The aggregates query for queue_ids over range. */
+/* The aggregates query for queue_ids over range, or (n 0) of the metrics
+ * attributed to no queue, for the whole org per media type. */
 static json_object *query_body(const ga_instance_t *inst,
                                const char *const *queue_ids, size_t n,
                                const gen_interval_range_t *range) {
   const ga_config_t *c = &inst->config;
-  const char *group_by[4] = {"queueId", "mediaType"};
-  size_t n_group_by = 2;
+  const char *group_by[4];
+  size_t n_group_by = 0;
+  if (n > 0)
+    group_by[n_group_by++] = "queueId";
+  group_by[n_group_by++] = "mediaType";
   if (c->by_direction)
     group_by[n_group_by++] = "direction";
   if (c->by_wrapup)
@@ -174,12 +186,16 @@ static json_object *query_body(const ga_instance_t *inst,
   json_object *body = gen_agg_query_new(range, c->interval.granularity_ms,
                                         group_by, n_group_by);
   json_object *metrics =
-      gen_agg_metrics_json(&gen_conv_agg_catalogue, c->metric_on);
+      gen_agg_metrics_json_group(&gen_conv_agg_catalogue, c->metric_on,
+                                 n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
   json_object_object_add(body, "metrics", metrics);
+  if (n == 0 && c->media_mask == 0)
+    return body;
   json_object *filter = json_object_new_object();
   json_object *clauses = json_object_new_array();
   json_object_object_add(filter, "type", json_object_new_string("and"));
-  json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
+  if (n > 0)
+    json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
   if (c->media_mask != 0) {
     /* The API's spelling, whatever case the configuration used. */
     const char *media[GEN_MEDIA_COUNT];
@@ -198,12 +214,13 @@ static json_object *query_body(const ga_instance_t *inst,
 /* ---- the answer ----------------------------------------------------------
  */
 
-/* Engine key of a result group: queueId, media[, direction][, wrapUpCode];
- * -1 when the group lacks a dimension we asked for. */
+/* Engine key of a result group: queueId (GA_ORG_SCOPE for the org query),
+ * media[, direction][, wrapUpCode]; -1 when the group lacks a dimension we
+ * asked for. */
 static int group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
-                     char *key, size_t size, const char **queue_id) {
+                     bool org, char *key, size_t size, const char **queue_id) {
   const char *wrapup = gen_agg_group_get(group, "wrapUpCode");
-  gen_agg_key_t k = {{gen_agg_group_get(group, "queueId"),
+  gen_agg_key_t k = {{org ? GA_ORG_SCOPE : gen_agg_group_get(group, "queueId"),
                       gen_agg_group_get(group, "mediaType")},
                      2};
   *queue_id = k.dim[0];
@@ -222,17 +239,31 @@ static int group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
 static bool answer_group(void *ud, const gen_agg_group_t *group,
                          const char **scope, char *key, size_t key_size) {
   const ga_instance_t *inst = ud;
-  return group_key(inst, group, key, key_size, scope) == 0 &&
+  return group_key(inst, group, false, key, key_size, scope) == 0 &&
          gen_entity_find(&inst->queues, *scope) >= 0;
+}
+
+/* A group of the org query: a queueId there would be one we did not ask
+ * for (not ours). */
+static bool answer_org_group(void *ud, const gen_agg_group_t *group,
+                             const char **scope, char *key, size_t key_size) {
+  return gen_agg_group_get(group, "queueId") == NULL &&
+         group_key(ud, group, true, key, key_size, scope) == 0;
+}
+
+/* The catalogue's result group of an engine key. */
+static unsigned key_group(const char *key) {
+  return strncmp(key, GA_ORG_SCOPE "\t", sizeof(GA_ORG_SCOPE)) == 0
+             ? GEN_CONV_AGG_ORG
+             : GEN_CONV_AGG_QUEUE;
 }
 
 static size_t answer_values(void *ud, const char *key,
                             const gen_agg_metrics_t *metrics,
                             const gen_interval_value_t **v, size_t *n) {
   const ga_instance_t *inst = ud;
-  (void)key;
-  return gen_agg_read(&gen_conv_agg_catalogue, inst->config.metric_on, 0,
-                      metrics, inst->answer, v, n);
+  return gen_agg_read(&gen_conv_agg_catalogue, inst->config.metric_on,
+                      key_group(key), metrics, inst->answer, v, n);
 }
 
 /* ---- dispatch ------------------------------------------------------------
@@ -243,10 +274,13 @@ static size_t answer_values(void *ud, const char *key,
 static void label_of(void *ud, const char *key, const gen_agg_key_t *k,
                      gen_agg_label_t *out) {
   const ga_instance_t *inst = ud;
-  (void)key;
-  sstrncpy(out->instance_buf,
-           gen_entity_label(inst->client->org, &inst->queues, k->dim[0], NULL),
-           sizeof(out->instance_buf));
+  out->group = key_group(key);
+  sstrncpy(
+      out->instance_buf,
+      out->group == GEN_CONV_AGG_ORG
+          ? GA_ORG_SCOPE
+          : gen_entity_label(inst->client->org, &inst->queues, k->dim[0], NULL),
+      sizeof(out->instance_buf));
   out->plugin_instance = out->instance_buf;
   char *suffix = out->suffix_buf;
   size_t used = 0;
@@ -282,11 +316,22 @@ static int refresh_lists(ga_instance_t *inst) {
     }
   }
   if (status == 0 && inst->config.agent_status) {
-    /* The org's users (this shard's share with Shard i/n); on failure the
-     * previous list stays. */
+    /* The org's users (this shard's share with Shard i/n), deactivated ones
+     * too (state=any): their past time is in the buckets the revisit window
+     * asks for again, and without them a revisited bucket would lower the
+     * counters. A user listed before and gone now (deleted) is kept for the
+     * same reason. On failure the previous list stays. */
     gen_entity_set_t users = {0};
-    if (gen_entity_list(inst->client->http, inst->client->org, "/api/v2/users",
-                        NULL, &users, err, sizeof(err)) == 0) {
+    int listed = gen_entity_list(inst->client->http, inst->client->org,
+                                 "/api/v2/users?state=any", NULL, &users, err,
+                                 sizeof(err));
+    for (size_t i = 0; listed == 0 && i < inst->users.count; i++) {
+      const gen_entity_t *u = &inst->users.items[i];
+      if (gen_entity_find(&users, u->id) < 0 &&
+          gen_entity_add(&users, u->id, u->name, u->division_id) < 0)
+        listed = -ENOMEM;
+    }
+    if (listed == 0) {
       gen_entity_set_replace(&inst->users, &users, true);
       inst->users_listed = true;
     } else {
@@ -362,6 +407,35 @@ static int collect_batch(ga_instance_t *inst, const char *const *ids,
   gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
                        &sink};
   return gen_agg_collect(&job, ids, n, GA_RANGES_PER_READ);
+}
+
+static json_object *org_body(void *ud, const char *const *scopes, size_t n,
+                             const gen_interval_range_t *range) {
+  (void)scopes;
+  (void)n;
+  return query_body(ud, NULL, 0, range);
+}
+
+/* The metrics attributed to no queue, per media type of the whole org, in
+ * the queue engine under the scope GA_ORG_SCOPE. With Shard i/n the first
+ * shard asks (each would count the whole org). */
+static int collect_org(ga_instance_t *inst) {
+  static const char *const scope[] = {GA_ORG_SCOPE};
+  if (inst->client->org->shard_index != 0 ||
+      !gen_agg_group_on(&gen_conv_agg_catalogue, inst->config.metric_on,
+                        GEN_CONV_AGG_ORG))
+    return 0;
+  gen_agg_output_t output = queue_output(inst);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
+  gen_agg_query_t query =
+      gen_agg_query_make(GA_QUERY_PATH, "org aggregates query",
+                         inst->config.interval.granularity_ms, org_body,
+                         answer_org_group, answer_values, inst);
+  query.family = "org aggregates";
+  query.still = "queue aggregates";
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
+                       &sink};
+  return gen_agg_collect(&job, scope, 1, GA_RANGES_PER_READ);
 }
 
 static int queue_batch(ga_instance_t *inst, const char *const *ids, size_t n,
@@ -441,9 +515,8 @@ static json_object *user_query_body(const ga_instance_t *inst,
                                     const char *const *user_ids, size_t n,
                                     const gen_interval_range_t *range) {
   static const char *const group_by[] = {"userId"};
-  json_object *body =
-      gen_agg_query_new(range, inst->config.interval.granularity_ms, group_by,
-                        STATIC_ARRAY_SIZE(group_by));
+  json_object *body = gen_agg_query_new(range, inst->agent_granularity_ms,
+                                        group_by, STATIC_ARRAY_SIZE(group_by));
   json_object *metrics = json_object_new_array();
   for (int k = 0; k < 2; k++)
     json_object_array_add(metrics,
@@ -468,7 +541,7 @@ static int take_user_answer(const ga_instance_t *inst, json_object *doc,
     snprintf(err, err_size, "the answer is not a users aggregates response");
     return -EINVAL;
   }
-  int64_t g = inst->config.interval.granularity_ms;
+  int64_t g = inst->agent_granularity_ms;
   size_t len = results ? json_object_array_length(results) : 0;
   for (size_t r = 0; r < len; r++) {
     json_object *data =
@@ -530,8 +603,7 @@ static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
       }
       int status = gen_interval_put(
           inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
-          range->start_ms + (int64_t)b * inst->config.interval.granularity_ms,
-          v, n);
+          range->start_ms + (int64_t)b * inst->agent_granularity_ms, v, n);
       if (status != 0)
         return status;
     }
@@ -550,7 +622,7 @@ static gen_agg_series_t agent_series(const ga_instance_t *inst,
   else
     sstrncpy(name, "agents", DATA_MAX_NAME_LEN);
   return (gen_agg_series_t){gen_client_host(inst->client), PLUGIN_NAME, name,
-                            NULL, inst->config.interval.granularity_ms};
+                            NULL, inst->agent_granularity_ms};
 }
 
 static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
@@ -596,7 +668,7 @@ static int collect_agents(ga_instance_t *inst) {
     ga_status_sums_t sums;
     size_t skipped = 0;
     char err[512] = "";
-    status = sums_init(&sums, &range, inst->config.interval.granularity_ms);
+    status = sums_init(&sums, &range, inst->agent_granularity_ms);
     if (status != 0)
       snprintf(err, sizeof(err), "out of memory");
     for (size_t first = 0; status == 0 && first < inst->users.count;
@@ -629,6 +701,16 @@ static int collect_agents(ga_instance_t *inst) {
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
         atomic_fetch_add(&inst->client->stats.malformed, 1);
+      if (status == GEN_HTTP_ERR_STATUS && strncmp(err, "HTTP 400", 8) == 0 &&
+          !inst->agent_refusal_logged) {
+        /* Which granularities the users query takes is not in the public
+         * record: say once what Genesys answered, whole. */
+        inst->agent_refusal_logged = true;
+        gen_org_log(inst->client->org, NULL, LOG_ERR,
+                    "the users aggregates query refused buckets of %lld s "
+                    "(AgentStatusGranularity): %s",
+                    (long long)(inst->agent_granularity_ms / 1000), err);
+      }
       gen_interval_abort(inst->agent_engine);
       inst->counts.failures++;
       if (gen_client_family(inst->client, "agent status", status, err,
@@ -701,7 +783,12 @@ static int ga_read(user_data_t *ud) {
        now - inst->listed_at >= inst->config.refresh_interval))
     refresh_lists(inst);
 
-  int status = each_batch(inst, queue_batch, NULL);
+  int status = 0;
+  if (gen_agg_group_on(&gen_conv_agg_catalogue, inst->config.metric_on,
+                       GEN_CONV_AGG_QUEUE))
+    status = each_batch(inst, queue_batch, NULL);
+  if (status == 0 && inst->listed_at != 0)
+    status = collect_org(inst);
   /* One state write per cycle, after every batch was dispatched (see
    * defer_save in gen_interval.h). */
   gen_interval_save(inst->engine);
@@ -754,9 +841,14 @@ static int ga_instance_init(void *data) {
                                             client->org->name, "", prefix);
   /* AgentStatus: its own state file, the agent scope advances on its own
    * requests. */
+  /* AgentStatusGranularity: the agent engine's buckets, its own state. */
+  gen_interval_config_t agent_interval = c->interval;
+  if (c->agent_granularity_ms > 0)
+    agent_interval.granularity_ms = c->agent_granularity_ms;
+  inst->agent_granularity_ms = agent_interval.granularity_ms;
   if (inst->engine == NULL ||
       (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
-                               &c->interval, "analytics", client->org->name,
+                               &agent_interval, "analytics", client->org->name,
                                "-agents", prefix)) == NULL))
     return -1;
   if (c->mos.on) {

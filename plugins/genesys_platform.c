@@ -3,16 +3,19 @@
  * collectd-genesys: genesys_platform, telephony and platform health.
  *
  * Is the platform under my contact centre healthy? Every read, per <Org>
- * block: the edges (GET /api/v2/telephony/providers/edges, paged: online
- * and in service), their metrics (GET …/edges/metrics?edgeIds=, 100 ids a
+ * block: the edges (GET /api/v2/telephony/providers/edges, paged, without
+ * the cloud-media edges Genesys runs unless asked: online and in service),
+ * their metrics (GET …/edges/metrics?edgeIds=, 100 ids a
  * request: CPU, memory, disks, uptime), the trunks (GET
  * …/edges/trunks?trunkType=…, paged: connected, in service), their metrics
  * (GET …/edges/trunks/metrics?trunkIds=: current inbound and outbound
  * calls), and the components of the Genesys Cloud status page (a
  * Statuspage document, fetched without a token through the same proxy and
- * TLS settings: a level per component). The listings are the state, so
- * they are read every poll; a failed one keeps no stale state. The
- * documents are read in gen_platform.
+ * TLS settings: a level per component of the org's region group and of no
+ * group). The listings are the state, so they are read every poll; a
+ * failed one keeps no stale state, and metrics older than two polls (at
+ * least 5 minutes) by their eventTime are not sent as current. The documents
+ * are read in gen_platform.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -50,10 +53,13 @@ static const char *const gp_family_names[GP_FAMILY_COUNT] = {
 typedef struct {
   gen_entity_filter_t edges_filter, trunks_filter;
   bool edges, trunks, status_page;
+  bool cloud_media;       /* CloudMediaEdges: list them (showCloudMedia) */
   const char *trunk_type; /* EXTERNAL (default), PHONE, EDGE; NULL for all */
   char *status_url;
   char **components; /* StatusComponent patterns (NULL: every one) */
   size_t n_components;
+  char **groups; /* StatusGroup patterns (NULL: the region's group) */
+  size_t n_groups;
 } gp_config_t;
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
@@ -62,6 +68,13 @@ typedef struct {
 typedef struct {
   int online_or_connected, in_service, edge_in_service;
 } gp_state_t;
+
+/* Edges per edgeDeployment type, for the start-up line. */
+#define GP_KINDS 8
+typedef struct {
+  char name[24];
+  size_t count;
+} gp_kind_t;
 
 typedef struct {
   gen_entity_set_t set;
@@ -76,6 +89,13 @@ typedef struct {
   uint64_t polls[GP_FAMILY_COUNT], failures[GP_FAMILY_COUNT];
   uint64_t unknown_status;
   size_t components; /* dispatched at the last status page read */
+  /* Metrics entries older than two polls at the last read, per family. */
+  size_t stale[GP_FAMILY_COUNT];
+  const char *region_group; /* the org's status page group, or NULL */
+  gp_kind_t kinds[GP_KINDS];
+  size_t n_kinds;
+  char said[512];  /* the last start-up line */
+  bool said_types; /* trunks of another type were dropped (said once) */
   /* One limiter per family: one failing does not hide another's first. */
   gen_ratelimit_t complain[GP_FAMILY_COUNT];
 } gp_instance_t;
@@ -95,6 +115,7 @@ static void gp_config_release(void *config) {
   gen_entity_filter_free(&c->trunks_filter);
   free(c->status_url);
   gen_config_string_list_free(c->components, c->n_components);
+  gen_config_string_list_free(c->groups, c->n_groups);
 }
 
 static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
@@ -137,6 +158,10 @@ static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_bool(org, ci, &c->trunks);
   if (strcasecmp(ci->key, "TrunkType") == 0)
     return gp_trunk_type(org, ci, c);
+  if (strcasecmp(ci->key, "CloudMediaEdges") == 0)
+    return gen_config_bool(org, ci, &c->cloud_media);
+  if (strcasecmp(ci->key, "StatusGroup") == 0)
+    return gen_config_string_list(org, ci, &c->groups, &c->n_groups);
   if (strcasecmp(ci->key, "StatusPage") == 0)
     return gen_config_bool(org, ci, &c->status_page);
   if (strcasecmp(ci->key, "StatusPageURL") == 0)
@@ -197,25 +222,52 @@ typedef struct {
   gp_list_t fresh;
   gen_entity_names_t names; /* of every entity listed (gen_entity.h) */
   bool edges;
-  size_t skipped;
+  size_t skipped, other_type;
+  gp_kind_t kinds[GP_KINDS];
+  size_t n_kinds;
 } gp_listing_t;
+
+/* Counts an edge of deployment type name (GP_KINDS - 1 types by name; the
+ * rest as "other"). */
+static void gp_kind_count(gp_listing_t *l, const char *name) {
+  if (name == NULL || name[0] == '\0')
+    name = "unknown";
+  size_t i = 0;
+  while (i < l->n_kinds && strcasecmp(l->kinds[i].name, name) != 0)
+    i++;
+  if (i == l->n_kinds) {
+    if (l->n_kinds == GP_KINDS)
+      i = GP_KINDS - 1, name = "other";
+    else
+      l->n_kinds++;
+    sstrncpy(l->kinds[i].name, name, sizeof(l->kinds[i].name));
+  }
+  l->kinds[i].count++;
+}
 
 static int gp_take(json_object *entity, void *ud) {
   gp_listing_t *l = ud;
   gp_state_t st;
-  const char *id, *name;
+  const char *id, *name, *kind = NULL;
   if (l->edges) {
     gen_pf_edge_t e;
     if (gen_pf_edge_read(entity, &e) != 0) {
       l->skipped++;
       return 0;
     }
-    id = e.id, name = e.name;
+    id = e.id, name = e.name, kind = e.deployment;
     st = (gp_state_t){e.online, e.active, -1};
   } else {
     gen_pf_trunk_t t;
+    const char *want = l->inst->config.trunk_type;
     if (gen_pf_trunk_read(entity, &t) != 0) {
       l->skipped++;
+      return 0;
+    }
+    /* The page links need not keep trunkType=: a trunk of another type is
+     * not ours, whatever page it came on. */
+    if (want != NULL && t.type != NULL && strcasecmp(t.type, want) != 0) {
+      l->other_type++;
       return 0;
     }
     id = t.id, name = t.name;
@@ -228,6 +280,8 @@ static int gp_take(json_object *entity, void *ud) {
   ssize_t i = gen_entity_add(&l->fresh.set, id, name, NULL);
   if (i < 0)
     return -ENOMEM;
+  if (l->edges)
+    gp_kind_count(l, kind);
   if ((size_t)i >= l->fresh.cap &&
       gen_grow((void **)&l->fresh.state, &l->fresh.cap, (size_t)i + 1,
                sizeof(gp_state_t), 16) != 0)
@@ -247,7 +301,10 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   gp_family_t f = edges ? GP_EDGES : GP_TRUNKS;
   char path[256];
   if (edges)
-    snprintf(path, sizeof(path), "%s", GP_EDGES_PATH);
+    /* showCloudMedia defaults to true: the cloud-media edges Genesys runs
+     * are left out unless asked for. */
+    snprintf(path, sizeof(path), "%s%s", GP_EDGES_PATH,
+             inst->config.cloud_media ? "" : "?showCloudMedia=false");
   else if (inst->config.trunk_type != NULL)
     snprintf(path, sizeof(path), "%s?trunkType=%s", GP_TRUNKS_PATH,
              inst->config.trunk_type);
@@ -259,8 +316,13 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
                                     : &inst->config.trunks_filter};
   char err[512] = "";
   inst->polls[f]++;
-  int status = gen_http_get_pages(inst->client->http, path, GEN_PF_PAGE_SIZE,
-                                  GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
+  /* The trunk listing's nextUri need not keep trunkType= (it would walk
+   * every PHONE trunk): its pages asked by number instead. */
+  int status =
+      (!edges && inst->config.trunk_type != NULL
+           ? gen_http_get_numbered_pages
+           : gen_http_get_pages)(inst->client->http, path, GEN_PF_PAGE_SIZE,
+                                 GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);
@@ -274,6 +336,17 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   }
   gen_client_family(inst->client, gp_family_names[f], 0, NULL, NULL);
   gp_skipped(inst, f, l.skipped);
+  if (l.other_type > 0 && !inst->said_types) {
+    inst->said_types = true;
+    gen_org_log(inst->client->org, NULL, LOG_NOTICE,
+                "the trunk listing's pages brought %zu trunks of another type "
+                "than %s; left out (said once)",
+                l.other_type, inst->config.trunk_type);
+  }
+  if (edges) {
+    memcpy(inst->kinds, l.kinds, sizeof(l.kinds));
+    inst->n_kinds = l.n_kinds;
+  }
   gp_list_free(list);
   *list = l.fresh;
   return 0;
@@ -285,6 +358,7 @@ typedef struct {
   gp_instance_t *inst;
   gp_family_t family;
   const gen_entity_set_t *set;
+  gen_pf_age_t age;
   int status;
 } gp_batch_t;
 
@@ -321,8 +395,9 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   gen_buf_free(&q);
   size_t skipped = 0;
   if (status == 0) {
-    status = edges ? gen_pf_edge_metrics_read(doc, gp_put, b, &skipped)
-                   : gen_pf_trunk_metrics_read(doc, gp_put, b, &skipped);
+    status = edges
+                 ? gen_pf_edge_metrics_read(doc, &b->age, gp_put, b, &skipped)
+                 : gen_pf_trunk_metrics_read(doc, &b->age, gp_put, b, &skipped);
     if (status != 0)
       snprintf(err, sizeof(err), "not a list of %s metrics",
                edges ? "edge" : "trunk");
@@ -337,10 +412,26 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   return true;
 }
 
+/* The least age by eventTime at which metrics count as stale. */
+#define GP_STALE_FLOOR_MS (5 * 60 * 1000)
+
 static void gp_metrics(gp_instance_t *inst, gp_family_t family,
                        const gen_entity_set_t *set) {
-  gp_batch_t b = {.inst = inst, .family = family, .set = set};
-  if (gen_entity_batches(set, GEN_PF_MAX_IDS, gp_batch, &b) != 0)
+  /* Older than two polls by eventTime, and than GP_STALE_FLOOR_MS: not
+   * current (an offline edge answers its last metrics, hours old). The
+   * record does not say how often a live edge's eventTime advances, so a
+   * short Interval must not drop a live edge's metrics. */
+  int64_t max_age_ms = 2 * (int64_t)CDTIME_T_TO_MS(plugin_get_interval());
+  if (max_age_ms < GP_STALE_FLOOR_MS)
+    max_age_ms = GP_STALE_FLOOR_MS;
+  gp_batch_t b = {.inst = inst,
+                  .family = family,
+                  .set = set,
+                  .age = {.now_ms = (int64_t)CDTIME_T_TO_MS(cdtime()),
+                          .max_age_ms = max_age_ms}};
+  int status = gen_entity_batches(set, GEN_PF_MAX_IDS, gp_batch, &b);
+  inst->stale[family] = b.age.stale;
+  if (status != 0)
     gp_failed(inst, family, -ENOMEM, "out of memory");
   else if (b.status == 0)
     gen_client_family(inst->client, gp_family_names[family], 0, NULL, NULL);
@@ -352,6 +443,17 @@ static void gp_component(void *ud, const char *group, const char *name,
                          int level) {
   gp_instance_t *inst = ud;
   char label[512];
+  /* The org's region group (or the StatusGroup patterns) and the
+   * components outside any group. */
+  bool mine = group == NULL || group[0] == '\0';
+  if (!mine && inst->config.n_groups > 0)
+    for (size_t i = 0; !mine && i < inst->config.n_groups; i++)
+      mine = fnmatch(inst->config.groups[i], group, FNM_CASEFOLD) == 0;
+  else if (!mine)
+    mine = inst->region_group == NULL ||
+           fnmatch(inst->region_group, group, FNM_CASEFOLD) == 0;
+  if (!mine)
+    return;
   gen_pf_component_label(group, name, label, sizeof(label));
   bool take = inst->config.n_components == 0;
   for (size_t i = 0; !take && i < inst->config.n_components; i++)
@@ -401,6 +503,11 @@ static void gp_dispatch_self(gp_instance_t *inst) {
   }
   gen_dispatch_self(host, PLUGIN_NAME, "platform_unknown_status", NULL, true,
                     (double)inst->unknown_status);
+  static const gp_family_t metrics[] = {GP_EDGE_METRICS, GP_TRUNK_METRICS};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(metrics); i++)
+    gen_dispatch_self(host, PLUGIN_NAME, "platform_stale",
+                      gp_family_names[metrics[i]], false,
+                      (double)inst->stale[metrics[i]]);
   gen_dispatch_self(host, PLUGIN_NAME, "edges", NULL, false,
                     (double)inst->edges.set.count);
   gen_dispatch_self(host, PLUGIN_NAME, "trunks", NULL, false,
@@ -408,6 +515,36 @@ static void gp_dispatch_self(gp_instance_t *inst) {
   gen_dispatch_self(host, PLUGIN_NAME, "status_components", NULL, false,
                     (double)inst->components);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
+}
+
+/* What is monitored, at start and after every change of it: the edges per
+ * deployment type, the trunks and the status page's scope. */
+static void gp_say(gp_instance_t *inst) {
+  const gp_config_t *c = &inst->config;
+  char line[512], kinds[200] = "";
+  size_t off = 0;
+  for (size_t i = 0; i < inst->n_kinds && off < sizeof(kinds); i++)
+    off += (size_t)snprintf(kinds + off, sizeof(kinds) - off, "%s%s %zu",
+                            i ? ", " : "", inst->kinds[i].name,
+                            inst->kinds[i].count);
+  const char *scope = !c->status_page   ? "off"
+                      : c->n_groups > 0 ? "the StatusGroup groups"
+                      : inst->region_group != NULL
+                          ? inst->region_group
+                          : "every group (region not known)";
+  snprintf(line, sizeof(line),
+           "%zu edges (%s; cloud media %s), %zu trunks of type %s, status "
+           "page: %s and components outside any group",
+           inst->edges.set.count, c->edges ? kinds : "off",
+           c->cloud_media ? "listed" : "left out", inst->trunks.set.count,
+           !c->trunks      ? "(off)"
+           : c->trunk_type ? c->trunk_type
+                           : "any",
+           scope);
+  if (strcmp(line, inst->said) == 0)
+    return;
+  sstrncpy(inst->said, line, sizeof(inst->said));
+  gen_org_log(inst->client->org, NULL, LOG_INFO, "%s", line);
 }
 
 static int gp_read(user_data_t *ud) {
@@ -440,6 +577,7 @@ static int gp_read(user_data_t *ud) {
    * alone reads it, so that sharded agents do not repeat its values. */
   if (inst->config.status_page && org->shard_index == 0)
     gp_status_page(inst);
+  gp_say(inst);
   gp_dispatch_self(inst);
   return 0;
 }
@@ -463,6 +601,9 @@ static int gp_instance_init(void *data) {
     inst->complain[f] = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   if (inst->config.status_url == NULL)
     return -ENOMEM;
+  const gen_org_t *org = inst->client->org;
+  inst->region_group = gen_pf_region_group(
+      org->region != NULL ? gen_region_domain(org->region) : org->api_base_url);
   return 0;
 }
 

@@ -66,6 +66,17 @@ def bucket(media, name, by=""):
     return f"sum{by} ({A}{name}{sel(media)})"
 
 
+def org_sel(media):
+    """The label matchers of one media type of the counts Genesys attributes
+    to no queue (plugin_instance "org")."""
+    return f'{{instance="$org",genesys_analytics="org",type=~"{media}(-.+)?"}}'
+
+
+def org_bucket(media, name):
+    """A count of no queue per closed bucket."""
+    return f"sum ({A}{name}{org_sel(media)})"
+
+
 # ---- panels -----------------------------------------------------------------
 
 class Board:
@@ -201,8 +212,10 @@ def media_specific(b, m):
                avg_duration(m, "average_customer_response_time", "$__range"),
                "Average time customers took to answer (tAverageCustomerResponseTime). "
                + METRIC_NOTE, unit="s")
-        b.stat("Bot interactions", inc(m, "bot_interactions", "$__range"),
-               "Conversations a bot handled (nBotInteractions). " + METRIC_NOTE)
+        b.stat("Bot interactions (org)",
+               increase(f"{A}total_bot_interactions_total", org_sel(m), "$__range"),
+               "Conversations a bot handled (nBotInteractions), of the whole org: "
+               "Genesys attributes them to no queue. " + METRIC_NOTE)
         b.stat("Takeovers", inc(m, "takeover", "$__range"),
                "Agent takeovers of a bot conversation (nTakeover). " + METRIC_NOTE)
         b.stat("Messages", inc(m, "message_count", "$__range"),
@@ -214,11 +227,10 @@ def media_specific(b, m):
                         "Response times", "tFirstResponse, tAgentResponseTime, "
                         "tAverageCustomerResponseTime, tFirstEngagement. " + METRIC_NOTE)
         counts_panel(b, m, [("message_count", "messages"), ("message_turn", "turns"),
-                            ("media_count", "media"), ("bot_interactions", "bot"),
-                            ("takeover", "takeover")],
-                     "Messages, media, bots per bucket",
+                            ("media_count", "media"), ("takeover", "takeover")],
+                     "Messages, media, takeovers per bucket",
                      "oMessageCount, oMessageTurn, oMediaCount (observations), "
-                     "nBotInteractions, nTakeover. " + METRIC_NOTE)
+                     "nTakeover. " + METRIC_NOTE)
     elif m == "email":
         b.newline()
         b.stat("Average wait", avg_duration(m, "wait", "$__range"),
@@ -311,13 +323,15 @@ def media_dashboard(m):
                            ("acw", "after-work"), ("handle", "handle")],
                     "Wait, answer, handle times",
                     "tWait, tAnswered, tTalk, tAcw, tHandle.")
-    counts_panel(b, m, [("error", "errored"),
-                        ("state_transition_error", "state-transition errors")],
-                 "Errored conversations and state-transition errors per bucket",
-                 "nError (conversations that ended in an error) and "
-                 "nStateTransitionError (the platform refused a state change); the "
-                 "GenesysConversationErrors and GenesysStateTransitionErrors alerts. "
-                 + METRIC_NOTE)
+    b.series("Errored conversations and state-transition errors per bucket (org)",
+             [(org_bucket(m, "error"), "errored"),
+              (org_bucket(m, "state_transition_error"), "state-transition errors")],
+             "nError (conversations that ended in an error) and "
+             "nStateTransitionError (the platform refused a state change) of the whole "
+             "org: Genesys attributes them to no queue (plugin_instance org); the "
+             "GenesysConversationErrors and GenesysStateTransitionErrors alerts. "
+             + METRIC_NOTE + " The closed buckets' own counts (gauges, timestamped at "
+             "the bucket end).", bars=True)
     # genesys_realtime's type label is the media type alone
     rt = f'{{instance="$org",genesys_realtime=~"$queue",type="{m}"}}'
     b.series("Waiting and interacting now (genesys_realtime)",

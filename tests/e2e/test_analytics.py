@@ -53,10 +53,10 @@ def last_self(rx, type_):
 class AnalyticsRun:
     """One sped-up hour: simulator, receiver, collectd."""
 
-    def __init__(self, extra=""):
+    def __init__(self, extra="", sim_args=()):
         self.sim = Simulator("--queues", "4", "--agents", str(AGENTS), "--flows", "2",
                              "--speed", str(SPEED), "--start", "now",
-                             "--warmup", "600")
+                             "--warmup", "600", *sim_args)
         self.rx = Receiver()
         self.state = None
         block = self.sim.org_block(
@@ -193,13 +193,19 @@ class AnalyticsTestBase(unittest.TestCase):
             got = {ti: round(s[end][-1] * 1000) for ti, s in series.items() if end in s}
             self.assertEqual(want, got, f"agent time at {end}")
             if end - G_MS >= model_start:  # the simulator's own sum, whole buckets
+                # and the users deactivated since, up to their deactivation
+                former = sum(max(0, min(end, iso_ms(u)) - (end - G_MS))
+                             for u in truth["deactivated"].values())
                 self.assertEqual(sum(v for k, v in want.items() if k.startswith("routing-")),
-                                 AGENTS * G_MS)
+                                 AGENTS * G_MS + former)
             for k, v in want.items():
                 totals[k] = totals.get(k, 0) + v
             for ti, s in series.items():  # dispatched again: same value
                 if end in s:
                     self.assertEqual(len(set(s[end])), 1, f"agent {ti} at {end}: {s[end]}")
+        print("agent status: %d values compared (each equal, asserted above), %d counters"
+              % (sum(len(by_end[e]["routing"]) + len(by_end[e]["presence"]) for e in ends),
+                 len(totals)), file=sys.stderr)
         for k, want in totals.items():
             counter = vals.get(("agents", "total_agent_time_ms", k), {})
             self.assertTrue(counter, f"no counter for {k}")
@@ -300,6 +306,34 @@ class FaultsKillAndRestart(AnalyticsTestBase):
                       r"failed \(asked for again next cycle\): HTTP "
                       r"(429 too\.many\.requests|503 service\.unavailable): .*")
             self.assertEqual(run.cd.bad_log_lines(allow=[failed]), [])
+        finally:
+            run.close()
+
+
+
+class AgentGranularityRefused(unittest.TestCase):
+    def test_a_400_of_the_users_query_is_logged_once_whole(self):
+        """AgentStatusGranularity PT1M against an org whose users query takes
+        PT15M and longer only: Genesys' answer is logged once, whole, while
+        the ranges are asked for again (rate-limited complaints), and the
+        queue aggregates go on."""
+        run = AnalyticsRun(extra='    AgentStatusGranularity "PT1M"\n',
+                           sim_args=("--user-granularities", "PT15M,PT30M,PT1H"))
+        try:
+            run.cd.start()
+            t0 = run.sim_time_ms()
+            run.wait_sim(t0 + 20 * 60000)
+            users = run.sim.stats()["requests"][USER_QUERY]["by_status"]
+            self.assertGreaterEqual(users.get("400", 0), 2, users)
+            once = re.findall(r"users aggregates query refused buckets of 60 s "
+                              r"\(AgentStatusGranularity\): HTTP 400 bad.request: "
+                              r"granularity PT1M is not supported", run.cd.log_text())
+            self.assertEqual(len(once), 1, run.cd.log_text()[-3000:])
+            self.assertIsNotNone(run.done_until(), "queue aggregates stopped")
+            self.assertEqual(run.cd.bad_log_lines(allow=[
+                r".*users aggregates query refused buckets of 60 s.*",
+                r".*users aggregates query for .* failed \(asked for again next cycle\).*"]),
+                [])
         finally:
             run.close()
 

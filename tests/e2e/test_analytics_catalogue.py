@@ -13,7 +13,11 @@ What the truth implies is derived here from the API metric names alone,
 independently of the plugin's catalogue: t-metrics are durations
 (duration_count, _avg, _max, _min in seconds, type_instance
 "<name>-<media>"), n-metrics and the o-metrics counts (type <name>, 0 when
-the answer leaves them out), oServiceLevel and oCallbackServiceLevel ratios.
+the answer leaves them out), oServiceLevel and oCallbackServiceLevel ratios,
+oServiceTarget and oServiceLevel's target gauges of stats.target (no counter,
+absent when the answer has none). The metrics Genesys attributes to no queue
+(simmodel.ORG_METRICS) are compared per media type under plugin_instance
+"org" with the truth's org_buckets, and must not appear under a queue.
 Our name is the API's in lower_snake without its prefix letter, but for the
 names released before the catalogue (below)."""
 import os
@@ -25,17 +29,20 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import run_tests, sim_ms, wait_sim  # noqa: E402
+from collectd_harness import iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402
 from buckets import assert_both_ways, assert_counters, bucketed, check_across_kill  # noqa: E402
 from buckets import interval_collectd, quiet  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from simmodel import CATALOGUE_METRICS  # noqa: E402  (the API's list, a fact)
+from simmodel import ORG_METRICS  # noqa: E402  (attributed to no queue, README)
 
 PLUGIN = "genesys_analytics"
 SPEED = 60
 G_MS = 300000
 RATIOS = ("oServiceLevel", "oCallbackServiceLevel")
+TARGETS = {"oServiceTarget": "service_target"}  # stats.target only
+ORG = "org"  # plugin_instance of the metrics of no queue
 # API metric -> our name where the rule does not give it (released names)
 DURATION_NAMES = {"tHeld": "hold", "tAnswered": "answer", "tAbandon": "abandon",
                   "tConnected": "connected_time"}
@@ -59,6 +66,12 @@ def measures():
                 out.append((api, ALSO_COUNTED[api], "count"))
         elif api in RATIOS:
             out.append((api, snake(api), "ratio"))
+            if api == "oServiceLevel":
+                out.append((api, "service_level_target", "target"))
+        elif api in TARGETS:
+            out.append((api, TARGETS[api], "target"))
+        elif api in ORG_METRICS:
+            out.append((api, snake(api), "org"))
         else:
             out.append((api, snake(api), "count"))
     return out
@@ -69,7 +82,12 @@ def expected_bucket(q, media, end, stats):
     e = {}
     for api, name, kind in measures():
         st = stats.get(api)
-        if kind == "count":
+        if kind == "org":
+            continue  # never per queue
+        if kind == "target":
+            if st and "target" in st:
+                e[(q, name, media, end)] = st["target"]
+        elif kind == "count":
             e[(q, name, media, end)] = st["count"] if st else 0
         elif kind == "ratio":
             num, den = (st["numerator"], st["denominator"]) if st else (0, 0)
@@ -96,6 +114,8 @@ def expected_totals(per_bucket):
         for stats in buckets:
             for api, name, kind in measures():
                 st = stats.get(api)
+                if kind in ("org", "target"):
+                    continue
                 if kind == "count":
                     add((q, "total_" + name, media), st["count"] if st else 0)
                 elif kind == "ratio":
@@ -106,6 +126,23 @@ def expected_totals(per_bucket):
                     add((q, "total_duration_count", name + "-" + media), st["count"])
                     add((q, "total_duration_ms", name + "-" + media), st["sum"])
     return t
+
+
+def expected_org(truth, ends):
+    """({(ORG, type, media, end): value}, {(ORG, counter, media): sum}) of
+    the metrics of no queue in the buckets ending at ends: a media type's
+    group answered in a bucket has every one of them, 0 when left out."""
+    org = [(api, name) for api, name, kind in measures() if kind == "org"]
+    by_end = {round(iso_ms(iv.split("/")[1])): b for iv, b in truth["org_buckets"].items()}
+    e, t = {}, {}
+    for end in ends:
+        for media, tr in by_end.get(end, {}).items():
+            for api, name in org:
+                st = tr["metrics"].get(api)
+                e[(ORG, name, media, end)] = st["count"] if st else 0
+                k = (ORG, "total_" + name, media)
+                t[k] = t.get(k, 0) + (st["count"] if st else 0)
+    return e, t
 
 
 def bucket_value(key):
@@ -190,6 +227,9 @@ class CatalogueAcrossKill(unittest.TestCase):
                     if tr["metrics"]:  # an answered group
                         want.update(expected_bucket(q, m, end, tr["metrics"]))
                         per_key.setdefault((q, m), []).append(tr["metrics"])
+        org_want, org_totals = expected_org(truth, ends)
+        self.assertTrue(org_want, "no bucket of the metrics of no queue")
+        want.update(org_want)
         # every queue and media type of the simulator, every measure
         self.assertEqual({q for q, _ in per_key}, set(truth["queues"]))
         for q, info in truth["queues"].items():
@@ -201,10 +241,18 @@ class CatalogueAcrossKill(unittest.TestCase):
             self.assertIn(name + ("_numerator" if kind == "ratio" else ""), seen, api)
         print("%d buckets, %d queue-media keys, %d bucket values, %d counters compared"
               % (len(ends), len(per_key), len(want), len(counters)), file=sys.stderr)
+        names = {n: kind for _, n, kind in measures()}
+        for fam, pick in (("org-level", lambda k: k[0] == ORG),
+                          ("targets", lambda k: names.get(k[1]) == "target")):
+            keys = [k for k in want if pick(k)]
+            equal = sum(1 for k in keys if k in gauges and gauges[k][-1] == want[k])
+            print("%s: %d compared, %d equal" % (fam, len(keys), equal), file=sys.stderr)
         # both ways: the same series, the same values
         assert_both_ways(self, gauges, want, "killed at %s, buckets %s" % (self.killed_ms, ends))
         # counters: the last equals the sum of the buckets, never going down
-        assert_counters(self, got, counters, expected_totals(per_key))
+        totals = expected_totals(per_key)
+        totals.update(org_totals)
+        assert_counters(self, got, counters, totals)
         return ends
 
 

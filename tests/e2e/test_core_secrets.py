@@ -1,23 +1,29 @@
 # SPDX-License-Identifier: MIT
-"""End to end: the secrets the plugins own stay out of core dumps.
+"""End to end: the secrets the plugins own stay out of core dumps, and so
+do the headers built from them, in use or freed.
 
 collectd runs genesys_flowmetrics (token, channel, receiver over TLS) and
 genesys_realtime against the simulator, with the client secret and the
 receiver's secret in files (an inline ClientSecret would stay in collectd's
 own configuration tree, which the plugins cannot reach). Once both plugins
-hold a token, gdb's gcore writes a core of the running daemon, as the kernel
-would on a crash. The client secret, the receiver's secret and the
-receiver's private key must not be in it: the plugins keep them (and the
-token) in pages marked MADV_DONTDUMP, and wipe the buffers they built from
-them. What libcurl and OpenSSL keep of the requests (the Authorization
-header of the last request, the token in the answer's TLS buffers) is
-theirs: the test reports it and collectd-genesys(5) says so."""
+hold a token, 8 events carrying the receiver's secret are posted, and gdb
+writes a core of the running daemon (as the kernel would on a crash) at a
+moment when no thread is inside a request. The client secret and the
+receiver's key must not be in it; the whole core, freed heap included, must
+hold no Basic header, no Bearer header and no copy of the receiver's secret
+outside GnuTLS's record buffers (which GnuTLS frees without wiping:
+reported, and said in collectd-genesys(5)). Before the plugins gave libcurl
+a wiping allocator the core held 1 Basic and 16 Bearer headers."""
 import base64
+import http.client
 import os
+import re
 import secrets
+import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -27,6 +33,33 @@ from sim_harness import Simulator  # noqa: E402
 from test_flowmetrics import free_port  # noqa: E402
 
 CLIENT_ID = "core-client"
+EVENTS = 8
+# An Authorization header's value as built for a request (the format string
+# "Bearer %s" does not match: a token has at least 16 characters).
+BEARER = re.compile(rb"Bearer [A-Za-z0-9._~+/=-]{16,}")
+
+
+# A thread in these holds a live Authorization header (in our header list,
+# in libcurl's request buffer): a copy that is in use, not one left behind.
+IN_REQUEST = re.compile(r"\b(curl_easy_perform|gen_http_request|gen_auth_\w+) \(")
+
+
+def dump_between_requests(pid, path, tries=40):
+    """Writes a core of `pid` as gcore does, at a moment when no thread is
+    inside a request (the backtraces and the core come from the same stop).
+    False when every try found one."""
+    for _ in range(tries):
+        out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                              "-ex", "thread apply all bt",
+                              "-ex", f"generate-core-file {path}"],
+                             capture_output=True, text=True, timeout=120)
+        busy = IN_REQUEST.search(out.stdout)
+        if not busy and os.path.exists(path):
+            return True
+        if os.path.exists(path):
+            os.unlink(path)
+        time.sleep(0.3)
+    return False
 
 
 class CoreSecretsTest(unittest.TestCase):
@@ -72,11 +105,21 @@ class CoreSecretsTest(unittest.TestCase):
                             cd.log_text()[-3000:])
             self.assertIn("receiver listening", cd.log_text())
 
-            core = os.path.join(tmp, "core")
-            out = subprocess.run(["gcore", "-o", core, str(cd.proc.pid)],
-                                 capture_output=True, text=True, timeout=120)
-            path = f"{core}.{cd.proc.pid}"
-            self.assertTrue(os.path.exists(path), out.stdout + out.stderr)
+            # Events with the receiver's secret in their header, so that
+            # the receiver's buffers (ours, libmicrohttpd's) have held it.
+            ctx = ssl.create_default_context(cafile=sim.ca)
+            for i in range(EVENTS):
+                conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                                   timeout=10)
+                conn.request("POST", "/events", body=b"{}",
+                              headers={"Content-Type": "application/json",
+                                       "X-Genesys-Secret": receiver_secret})
+                self.assertEqual(conn.getresponse().status, 400)
+                conn.close()
+            time.sleep(1)
+
+            path = os.path.join(tmp, "core")
+            self.assertTrue(dump_between_requests(cd.proc.pid, path))
             with open(path, "rb") as f:
                 dump = f.read()
             os.unlink(path)
@@ -86,13 +129,21 @@ class CoreSecretsTest(unittest.TestCase):
             self.assertTrue(b"/oauth/token" in dump, "the core holds no heap")
             # (assertNotIn would print the whole core)
             self.assertFalse(client_secret.encode() in dump, "client secret in the core")
-            self.assertFalse(receiver_secret.encode() in dump,
-                             "receiver secret in the core")
             self.assertFalse(key_der[:48] in dump, "receiver key in the core")
             basic = base64.b64encode(f"{CLIENT_ID}:{client_secret}".encode())
-            print(f"\ncore of {len(dump) >> 20} MiB: client secret, receiver secret "
-                  f"and key absent; Basic header (libcurl's request buffer) "
-                  f"{'present' if basic in dump else 'absent'}")
+            rs = receiver_secret.encode()
+            # GnuTLS decrypts a TLS 1.3 record with its inner content type
+            # (0x17, application data) after it, in buffers it frees
+            # without wiping: those copies are GnuTLS's, not ours.
+            gnutls = dump.count(rs + b"\r\n\r\n\x17")
+            copies = {"Basic header": dump.count(basic),
+                      "receiver secret": dump.count(rs) - gnutls,
+                      "Bearer header": len(BEARER.findall(dump))}
+            print(f"\ncore of {len(dump) >> 20} MiB: client secret and key "
+                  f"absent; copies in the whole core (freed heap included): "
+                  f"{copies}; receiver secret in GnuTLS's record buffers: "
+                  f"{gnutls}")
+            self.assertEqual(copies, {k: 0 for k in copies})
         finally:
             if cd is not None:
                 cd.cleanup()

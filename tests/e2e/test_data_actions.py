@@ -9,8 +9,10 @@ truth lacks fails as much as a missing or wrong one. The counters equal the
 sum of their buckets (nothing lost or doubled by the kill), and a bucket
 dispatched again carries the same values. One more run with a selection
 (DataActionName) asks with actionId predicates, and the forms the public
-record leaves open (stats with a count only, groups naming the action only)
-give the same values but the times."""
+record leaves open (stats with a count only, groups naming the action only,
+every failure named by an errorType) give the same values but the times.
+By default some failures carry only a non-2xx responseStatus (no
+errorType): they are errors too."""
 import os
 import signal
 import sys
@@ -119,6 +121,9 @@ class DataActionsAcrossKill(unittest.TestCase):
                     per_action.setdefault(aid, []).append(tr)
         self.assertEqual(set(per_action), actions, "an action never executed")
         self.assertGreater(sum(tr["errors"] for b in per_action.values() for tr in b), 0)
+        # failures that carry only a non-2xx responseStatus were in the run
+        # (the truth counts them as errors, so must the plugin)
+        self.assertGreater(truth["status_only_errors"], 0)
         print("%d buckets, %d actions, %d bucket values, %d counter values compared"
               % (len(ends), len(per_action), len(want), len(counters)), file=sys.stderr)
         assert_both_ways(self, gauges, want, "killed at %s, restarted at %s"
@@ -142,7 +147,8 @@ class DataActionsAcrossKill(unittest.TestCase):
         """DataActionName selects by name (actionId predicates asked); the
         simulator answers with a count only and the action's name only."""
         rx, truth, _ = self.run_sim(
-            ("--actions", "6", "--action-stats", "count", "--action-group", "name"),
+            ("--actions", "6", "--action-stats", "count", "--action-group", "name",
+             "--action-errors", "type"),
             '    DataActionName "Lookup*"\n    DataActionName "Create Ticket"\n',
             0, 0, 17, kill=False)
         sel = [a for a, v in truth["actions"].items()

@@ -124,7 +124,8 @@ class GeneratedTest(unittest.TestCase):
         with open(os.path.join(ROOT, "common", "gen_conv_agg.h")) as f:
             size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
         with open(os.path.join(ROOT, "common", "gen_conv_agg.c")) as f:
-            code = re.findall(r'\b(?:COUNT|DURATION|RATIO)\(\s*"(\w+)",\s*"(\w+)"', f.read())
+            code = re.findall(r'\b(?:COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",'
+                              r'\s*"(\w+)"', f.read())
         self.assertEqual(len(code), size)
         with open(os.path.join(ROOT, "man", "genesys_analytics.5.pod")) as f:
             page = f.read()

@@ -12,9 +12,20 @@ the polls take well under that here).
 The status page is fetched without a token (the simulator refuses one),
 a component with an unknown status gives no value and counts in
 platform_unknown_status, and the requests per poll are the minimum the
-batching allows. A second run with 400 trunks, TrunkName, Shard 2/2 and
+batching allows. The simulator answers as the public record shows a real org does:
+cloud-media edges listed unless showCloudMedia=false (the plugin asks it
+not to; the truth leaves them out), an offline edge's metrics and its
+trunks' hours old by eventTime (not sent as current, counted in
+platform_stale), trunk page links that drop trunkType (the plugin asks
+its pages by number: no PHONE trunk; pages of 2 here, the smaller
+pageSize said once per listing), and a status page of region groups and components outside any
+(the org's group, EMEA (Frankfurt) by its Region, and those outside any
+are sent). A second run with 400 trunks, TrunkName, Shard 2/2 and
 the metrics answered in the {"entities": [...]} form checks the batches (two trunk metrics requests of at most 100 ids) and
-that the second shard leaves the status page alone. A third run answers
+that the second shard leaves the status page alone; a third lists the
+cloud-media edges (CloudMediaEdges true), every status group
+(StatusGroup "*") and takes the forms where the offline metrics are
+absent and the groups only list their components. A third run answers
 edge metrics 500 and trunk metrics with invalid JSON three times each:
 counted, logged, the rest going on, values named by the entities' names."""
 import bisect
@@ -57,10 +68,18 @@ def owns(entity_id, index, count):
     return h % count == index
 
 
-def expected(truth, trunk_names=None, status=True):
-    """{(plugin_instance, type, type_instance): value} of one slot."""
+OWN_GROUP = "EMEA (Frankfurt)"   # Region eu_central_1
+
+
+def expected(truth, trunk_names=None, status=True, cloud_media=False, groups=(OWN_GROUP,)):
+    """{(plugin_instance, type, type_instance): value} of one slot: the
+    org's own edges (and the cloud-media ones with cloud_media), the
+    EXTERNAL trunks, metrics only while current, the status components of
+    groups (None: every one) and those outside any group."""
     want = {}
     for eid, e in truth["edges"].items():
+        if e["cloud_media"] and not cloud_media:
+            continue
         want[(eid, "edge_online", "")] = 1.0 if e["online"] else 0.0
         want[(eid, "edge_active", "")] = 1.0 if e["active"] else 0.0
         m = e["metrics"]
@@ -72,22 +91,26 @@ def expected(truth, trunk_names=None, status=True):
                     want[(eid, "edge_%s_used" % kind, sanitize(part))] = v["used"]
                     want[(eid, "edge_%s_available" % kind, sanitize(part))] = v["available"]
     for tid, t in truth["trunks"].items():
-        if trunk_names is not None and t["name"] not in trunk_names:
+        if t["type"] != "EXTERNAL" or (trunk_names is not None
+                                        and t["name"] not in trunk_names):
             continue
         want[(tid, "trunk_connected", "")] = 1.0 if t["connected"] else 0.0
         want[(tid, "trunk_in_service", "")] = 1.0 if t["in_service"] else 0.0
         want[(tid, "trunk_edge_in_service", "")] = 1.0 if t["edge_in_service"] else 0.0
-        want[(tid, "trunk_calls", "inbound")] = float(t["inbound"])
-        want[(tid, "trunk_calls", "outbound")] = float(t["outbound"])
+        if t["metrics_current"]:
+            want[(tid, "trunk_calls", "inbound")] = float(t["inbound"])
+            want[(tid, "trunk_calls", "outbound")] = float(t["outbound"])
     for c in truth["components"] if status else ():
-        if c["level"] is not None:
-            want[("status", "status_component",
-                  sanitize(c["group"] + "-" + c["name"]))] = float(c["level"])
+        mine = c["group"] == "" or groups is None or c["group"] in groups
+        if c["level"] is not None and mine:
+            label = c["group"] + "-" + c["name"] if c["group"] else c["name"]
+            want[("status", "status_component", sanitize(label))] = float(c["level"])
     return want
 
 
 class Platform(unittest.TestCase):
-    def run_platform(self, sim_args, extra, faults=None, allow=(), instance_from="id"):
+    def run_platform(self, sim_args, extra, faults=None, allow=(), instance_from="id",
+                     log=False):
         sim = Simulator("--queues", "1", "--agents", "2", "--start", "now",
                         "--platform-slot", str(SLOT_S), *sim_args, tls=False)
         rx = Receiver()
@@ -106,6 +129,7 @@ class Platform(unittest.TestCase):
             cd.stop()
             time.sleep(1.5)
             stats = sim.stats()
+            self.log = cd.log_text() if log else ""
             # the truth of every slot a value was read in
             slots = {}
             with rx.lock:
@@ -123,7 +147,7 @@ class Platform(unittest.TestCase):
             sim.stop()
             rx.stop()
 
-    def compare(self, arrivals, slots, want_of, complete_from=0):
+    def compare(self, arrivals, slots, want_of, complete_from=0, families=None):
         """Every value equals its slot's truth; every poll (from
         complete_from on, a time) that read one slot dispatched that slot's
         truth whole. A poll's values are those before its self-metrics, which
@@ -149,6 +173,10 @@ class Platform(unittest.TestCase):
             self.assertAlmostEqual(v, want[k], places=3, msg="%s at slot %d" % (key, s))
             p[2].add(k)
             compared += 1
+            if families is not None:
+                fam = ("status page" if k[0] == "status" else
+                       "edges" if k[1].startswith("edge_") else "trunks")
+                families[fam] = families.get(fam, 0) + 1
         self.assertGreater(compared, 0)
         self.assertGreater(compared, skipped, (compared, skipped))
         whole = 0
@@ -164,8 +192,35 @@ class Platform(unittest.TestCase):
         return compared
 
     def test_every_value_equals_truth_both_ways(self):
-        arrivals, slots, stats = self.run_platform(("--edges", "5", "--trunks", "4"), "")
-        compared = self.compare(arrivals, slots, expected)
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "5", "--trunks", "4", "--platform-page-max", "2"),
+            '    Region "eu_central_1"\n', log=True)
+        families = {}
+        compared = self.compare(arrivals, slots, expected, families=families)
+        some = next(iter(slots.values()))
+        # what the defaults left out was there to leave out
+        self.assertEqual(sum(e["cloud_media"] for e in some["edges"].values()), 2)
+        self.assertEqual(sum(t["type"] == "PHONE" for t in some["trunks"].values()), 3)
+        self.assertTrue({c["group"] for c in some["components"]} > {OWN_GROUP, ""})
+        self.assertFalse([k for _, _, k, _ in arrivals
+                          if k[2] == "status" and k[4].startswith("Americas")])
+        # stale metrics were seen every poll (one edge in five offline) and
+        # counted, not sent
+        stale = [v for _, _, k, v in arrivals
+                 if k[1:5] == (PLUGIN, "self", "platform_stale", "edge_metrics")]
+        self.assertTrue(stale and min(stale[1:]) >= 1, stale)
+        stale = [v for _, _, k, v in arrivals
+                 if k[1:5] == (PLUGIN, "self", "platform_stale", "trunk_metrics")]
+        self.assertTrue(stale and max(stale) >= 1, stale)
+        # the start-up line, and the capped pages said once per listing
+        log = self.log
+        self.assertEqual(log.count("5 edges (HARDWARE 5; cloud media left out), 4 trunks of "
+                                   "type EXTERNAL, status page: EMEA (Frankfurt)"), 1, log)
+        for path in ("/api/v2/telephony/providers/edges ",
+                     "/api/v2/telephony/providers/edges/trunks "):
+            self.assertEqual(log.count(path + "answers pages of 2 where 100 were asked"), 1,
+                             log)
+        self.assertNotIn("trunks of another type", log)
         # states change over the run: each edge seen both online and offline
         # somewhere, and several component levels
         values = {}
@@ -180,19 +235,43 @@ class Platform(unittest.TestCase):
         unknown = [v for _, _, key, v in arrivals
                    if key[1:4] == (PLUGIN, "self", "platform_unknown_status")]
         self.assertTrue(unknown and max(unknown) > 0, unknown)
-        # the minimum per poll: one page and one metrics request per kind
+        # the minimum per poll: the pages of 2 (edges three, trunks two: the
+        # links without trunkType not followed) and one metrics request per
+        # kind
         req = stats["requests"]
-        polls = req["GET /api/v2/telephony/providers/edges"]["total"]
+        polls = req["GET /sim/status/api/v2/components.json"]["total"]
         self.assertGreater(polls, 5)
-        for path in ("/api/v2/telephony/providers/edges/metrics",
-                     "/api/v2/telephony/providers/edges/trunks",
-                     "/api/v2/telephony/providers/edges/trunks/metrics",
-                     "/sim/status/api/v2/components.json"):
-            self.assertLessEqual(abs(req["GET " + path]["total"] - polls), 1, (path, req))
+        for path, n in (("/api/v2/telephony/providers/edges", 3),
+                        ("/api/v2/telephony/providers/edges/metrics", 1),
+                        ("/api/v2/telephony/providers/edges/trunks", 2),
+                        ("/api/v2/telephony/providers/edges/trunks/metrics", 1)):
+            self.assertLessEqual(abs(req["GET " + path]["total"] - n * polls), n, (path, req))
         self.assertEqual(stats["by_status"].get("400", 0), 0, stats["by_status"])
         self.assertEqual(req["GET /sim/status/api/v2/components.json"]["by_status"], {},
                          "the status page was sent a token")
-        print("%d values compared over %d slots" % (compared, len(slots)), file=sys.stderr)
+        print("%d values compared over %d slots, all equal: %s"
+              % (compared, len(slots), families), file=sys.stderr)
+
+    def test_cloud_media_every_group_and_other_forms(self):
+        """CloudMediaEdges true lists the cloud-media edges; StatusGroup
+        "*" takes every group; the offline metrics left out of the answer
+        and the groups named only by their components lists give the same
+        values."""
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "3", "--trunks", "3", "--offline-metrics", "absent",
+             "--status-group-link", "components", "--trunk-next-uri", "keep"),
+            '    CloudMediaEdges true\n    StatusGroup "*"\n')
+        families = {}
+        compared = self.compare(arrivals, slots, lambda t: expected(
+            t, cloud_media=True, groups=None), families=families)
+        names = {k[4] for _, _, k, _ in arrivals if k[2] == "status"}
+        self.assertTrue([n for n in names if n.startswith("Americas")], names)
+        self.assertTrue([n for n in names if n.startswith("EMEA")], names)
+        cloud = {i for i, e in next(iter(slots.values()))["edges"].items() if e["cloud_media"]}
+        self.assertEqual(len(cloud), 2)
+        self.assertTrue(cloud <= {k[2] for _, _, k, _ in arrivals})
+        print("%d values compared over %d slots, all equal: %s"
+              % (compared, len(slots), families), file=sys.stderr)
 
     def test_batches_names_and_second_shard(self):
         patterns = ("Carrier trunk [1-3]*", "Carrier trunk 7")
@@ -212,7 +291,8 @@ class Platform(unittest.TestCase):
         trunks = {t for t in some["trunks"] if t in mine and some["trunks"][t]["name"] in names}
         self.assertGreater(len(trunks), 100)
         req = stats["requests"]
-        # four listing pages of 100 a poll; trunk metrics ceil(kept / 100) = 2,
+        # four listing pages of 100 a poll (by number, trunkType kept: not
+        # the links' 403 of every type); trunk metrics ceil(kept / 100) = 2,
         # never more than 100 ids (no 400)
         polls = req["GET /api/v2/telephony/providers/edges"]["total"]
         self.assertGreater(polls, 5)
@@ -255,14 +335,19 @@ class Platform(unittest.TestCase):
         online = [t for _, t, k, _ in arrivals if k[3] == "edge_online"]
         calls = [t for _, t, k, _ in arrivals if k[3:] == ("trunk_calls", "inbound")]
         self.assertGreaterEqual(len(online), 2 * (polls - 1))
-        self.assertGreaterEqual(len(calls), 2 * (polls - 4))
-        self.assertLessEqual(len(calls), 2 * (polls - 3))
+        # (a trunk of an offline edge has old counts: counted stale instead)
+        stale = sum(v for _, _, k, v in arrivals
+                    if k[1:5] == (PLUGIN, "self", "platform_stale", "trunk_metrics"))
+        self.assertGreaterEqual(len(calls) + stale, 2 * (polls - 4))
+        self.assertLessEqual(len(calls) + stale, 2 * (polls - 3))
         # and what came equals the truth, each edge and trunk named by its
         # name (InstanceFrom "name", the default)
         def by_name(truth):
             names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
                      for i, e in truth[kind].items()}
-            return {(names.get(k[0], k[0]),) + k[1:]: v for k, v in expected(truth).items()}
+            # no Region, and the simulator's URL names none: every group
+            return {(names.get(k[0], k[0]),) + k[1:]: v
+                    for k, v in expected(truth, groups=None).items()}
         # whole polls once both families had failed three times (the
         # self-metrics of the poll that spent the faults)
         spent = min(t for _, t, k, v in arrivals

@@ -8,8 +8,9 @@ headers a byte every 2 seconds, never finishing them; those the receiver
 closes are reopened. Meanwhile a legitimate sender on 127.0.0.1 POSTs events
 on fresh connections, as an EventBridge API destination does. The receiver
 must answer at least 99 % of them within 2 s during the attack, close every
-slow connection at its whole-request deadline (however often it sends a
-byte), and answer at once after the attack.
+slow connection by its whole-request deadline however often it sends a
+byte (the head deadline, 3 s, now closes them first: their headers never
+end), and answer at once after the attack.
 
 One attacker address wants more connections than its share (which applies
 once half the slots are taken); the others stay under it, so what keeps the
@@ -21,6 +22,12 @@ mounted on it: root is refused too, where a chmod would not be) keeps no
 event: each is answered 503 with Retry-After and counted as not stored, the
 log names the directory; once it is writable the resent events count, and a
 SIGKILL and restart give back exactly those (none lost, none twice).
+
+A second attack opens 24 x 32 = 768 plain TCP connections from 24 other
+addresses that never start TLS (more than the QUEUE_SIZE + 512 slots, and
+within each address's share of 32): each must be closed at the head
+deadline (3 s), and every POST of the legitimate sender answered within
+2 s.
 
 Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
 """
@@ -168,6 +175,57 @@ class SlowSender(threading.Thread):
             self.open.clear()
 
 
+HEAD_DEADLINE = 3
+IDLE_ADDRESSES = 24
+IDLE_PER_ADDRESS = 32
+IDLE_ATTACK_SECONDS = 15
+
+
+class IdleSender(threading.Thread):
+    """Holds `slots` TCP connections from one source address that never send
+    a byte (no TLS ClientHello); reopens those the server closes after
+    0.1 s."""
+
+    def __init__(self, port, source, slots):
+        super().__init__(daemon=True)
+        self.port, self.source, self.slots = port, source, slots
+        self.stop = threading.Event()
+        self.open = {}  # socket -> opened at
+        self.lifetimes = []  # seconds open, of those the server closed
+        self.started = 0
+
+    def run(self):
+        while not self.stop.is_set():
+            while len(self.open) < self.slots and not self.stop.is_set():
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(1.0)
+                try:
+                    s.bind((self.source, 0))
+                    s.connect(("127.0.0.1", self.port))
+                except OSError:
+                    s.close()
+                    break
+                self.open[s] = time.monotonic()
+                self.started += 1
+            socks = list(self.open)
+            readable = select.select(socks, [], [], 0.1)[0] if socks else []
+            for s in readable:
+                try:
+                    s.setblocking(False)
+                    if s.recv(64):
+                        continue
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                self.lifetimes.append(time.monotonic() - self.open.pop(s))
+                s.close()
+            time.sleep(0.1)
+        for s in self.open:
+            s.close()
+        self.open.clear()
+
+
 class ReceiverAbuseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -212,7 +270,7 @@ class ReceiverAbuseTest(unittest.TestCase):
         finally:
             conn.close()
 
-    def legitimate(self, until, results, base):
+    def legitimate(self, until, results, base, pause=0.05):
         i = base
         while time.monotonic() < until:
             t = time.monotonic()
@@ -222,7 +280,36 @@ class ReceiverAbuseTest(unittest.TestCase):
                 status = type(e).__name__
             results.append((status, time.monotonic() - t))
             i += 1
-            time.sleep(0.05)
+            time.sleep(pause)
+
+    def test_idle_tcp_flood(self):
+        attackers = [IdleSender(self.port, f"127.0.1.{k}", IDLE_PER_ADDRESS)
+                     for k in range(1, IDLE_ADDRESSES + 1)]
+        for a in attackers:
+            a.start()
+        time.sleep(2)  # the idle connections pile up
+        results = []
+        until = time.monotonic() + IDLE_ATTACK_SECONDS
+        self.legitimate(until, results, 50000, pause=0.5)
+        held = sum(len(a.open) for a in attackers)
+        for a in attackers:
+            a.stop.set()
+        for a in attackers:
+            a.join(timeout=10)
+        lifetimes = [lt for a in attackers for lt in a.lifetimes]
+        slow = [r for r in results if r[0] != 200 or r[1] > ANSWER_WITHIN]
+        print(f"# idle flood: {sum(a.started for a in attackers)} connections opened "
+              f"from {IDLE_ADDRESSES} addresses, {held} open at the end; "
+              f"closed by the server: {len(lifetimes)}, longest "
+              f"{max(lifetimes + [0]):.1f} s")
+        print(f"# legitimate POSTs: {len(results)}, slow or failed: {slow}; "
+              f"slowest {max(d for _, d in results):.3f} s")
+        self.assertEqual(slow, [])
+        self.assertGreaterEqual(len(results), 9)
+        # The idle connections went at the head deadline, not the
+        # whole-request one (DEADLINE).
+        self.assertGreater(len(lifetimes), IDLE_ADDRESSES * IDLE_PER_ADDRESS // 2)
+        self.assertLessEqual(max(lifetimes), HEAD_DEADLINE + 1.5)
 
     def test_tls_messages_reach_the_log(self):
         """GnuTLS reports a record that fails to decrypt to its audit log,

@@ -92,9 +92,11 @@ static void run(json_object *doc) {
   for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++)
     entities(json_object_array_get_idx(list, i));
   size_t skipped = 0, unknown = 0;
-  int status = gen_pf_edge_metrics_read(doc, put, NULL, &skipped);
+  /* eventTime read too (and without an age: every entry) */
+  gen_pf_age_t age = {.now_ms = INT64_C(1764064800000), .max_age_ms = 120000};
+  int status = gen_pf_edge_metrics_read(doc, &age, put, NULL, &skipped);
   FUZZ_CHECK(status == 0 || status == -EINVAL, "edge metrics status");
-  status = gen_pf_trunk_metrics_read(doc, put, NULL, &skipped);
+  status = gen_pf_trunk_metrics_read(doc, NULL, put, NULL, &skipped);
   FUZZ_CHECK(status == 0 || status == -EINVAL, "trunk metrics status");
   status = gen_pf_status_read(doc, component, NULL, &unknown, &skipped);
   FUZZ_CHECK(status == 0 || status == -EINVAL, "status page status");
@@ -125,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              "known parses");
   size_t skipped = 9;
   puts_seen = 0;
-  FUZZ_CHECK(gen_pf_trunk_metrics_read(doc, put, NULL, &skipped) == 0 &&
+  FUZZ_CHECK(gen_pf_trunk_metrics_read(doc, NULL, put, NULL, &skipped) == 0 &&
                  puts_seen == 2 && skipped == 0,
              "known trunk metrics");
   json_object_put(doc);

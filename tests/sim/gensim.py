@@ -89,12 +89,43 @@ def parse_args(argv=None):
     a("--platform-metrics", choices=simapi.FORMS["platform_metrics"], default="list",
       help="edge and trunk metrics answers: a list (default, as documented) or "
            "{\"entities\": [...]}")
+    a("--cloud-media-edges", type=int, default=2,
+      help="cloud-media edges (edgeDeploymentType CDM), listed unless showCloudMedia=false "
+           "(default 2)")
+    a("--phone-trunks", type=int, default=3, help="PHONE trunks (default 3)")
+    a("--platform-page-max", type=int, default=100,
+      help="largest page of the edge and trunk listings (default 100)")
+    a("--offline-metrics", choices=simapi.FORMS["offline_metrics"], default="stale",
+      help="metrics of an offline edge and its trunks: hours old by eventTime (default) "
+           "or left out")
+    a("--trunk-next-uri", choices=simapi.FORMS["trunk_next_uri"], default="drop",
+      help="trunk listing page links: without trunkType (default) or keeping it")
+    a("--status-group-link", choices=simapi.FORMS["status_group_link"], default="both",
+      help="status page: components name their group by group_id and the group lists "
+           "them (default), or only one of the two")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",
       help="tTotalExecution stats: count, sum, min, max (default) or count only")
     a("--action-group", choices=simapi.FORMS["action_group"], default="id",
       help="actions aggregates groups: by actionId as asked (default) or actionName only")
+    a("--action-errors", choices=simapi.FORMS["action_errors"], default="status",
+      help="failed executions: some carry only a non-2xx responseStatus (default) or "
+           "every one an errorType")
+    a("--deactivated", type=int, default=None,
+      help="users deactivated during the run, besides --agents (default agents/20, at "
+           "least 1): listed only with state=any or inactive, their past time in the "
+           "users aggregates (README, Evidence: deactivated users)")
+    a("--deactivated-after", type=float, default=300,
+      help="simulated seconds after the model's start when they are deactivated (300; "
+           "at the latest at --start, the end of --warmup)")
+    a("--user-granularities", default="",
+      help="comma-separated granularities the users aggregates query takes (default: any; "
+           "others get 400)")
+    a("--unattributed", choices=simapi.FORMS["unattributed"], default="org",
+      help="conversation aggregates: nConversations, nBotInteractions, nError and "
+           "nStateTransitionError in groups without a queueId (org, default, as Genesys "
+           "answers) or under each queue (queue)")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")
@@ -149,7 +180,12 @@ class Runner:
         warm = int(o.warmup * 1000)
         model = simmodel.Model(seed=o.seed, n_queues=o.queues, n_agents=o.agents,
                                n_flows=o.flows, start_ms=start - warm, load=o.load,
-                               arrival_scale=o.arrival_scale, retention_h=o.retention_hours)
+                               arrival_scale=o.arrival_scale, retention_h=o.retention_hours,
+                               deactivated=o.deactivated,
+                               # deactivated before the first answer: a client
+                               # never sees them active (the live truths lack them)
+                               deactivated_after_ms=int(min(o.deactivated_after,
+                                                            o.warmup) * 1000))
         model.advance_to(start)
         # The static part of the model (entities, agents, indexes) is large and
         # lives forever: move it out of the collector's way, otherwise every

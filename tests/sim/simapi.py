@@ -519,6 +519,10 @@ class Faults:
             return app.set_forms({k: v for k, v in spec.items() if k not in ("fault", "type")})
         if name == "no_longer_subscribed":
             return app.no_longer_subscribed(spec)
+        if name == "subscription_changed":
+            return app.no_longer_subscribed(spec, kind="subscription_changed")
+        if name == "system_message":
+            return app.other_system_message(spec)
         if name == "token_revoked":
             return app.token_revoked(spec)
         if name == "clear":
@@ -833,14 +837,20 @@ PERMISSIONS = {
     "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
     "POST /api/v2/analytics/conversations/details/query": ("analytics:conversationDetail:view",),
     "POST /api/v2/analytics/flows/observations/query": ("analytics:flowObservation:view",),
-    # UNCONFIRMED (README, Data actions)
-    "GET /api/v2/integrations/actions": ("integrations:action:view",),
-    "POST /api/v2/analytics/actions/aggregates/query": ("analytics:actionAggregate:view",),
     # SDK documentation: "Requires ANY permissions: telephony:plugin:all"
     "GET /api/v2/telephony/providers/edges": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/metrics": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks/metrics": ("telephony:plugin:all",),
+}
+
+# Routes that need ANY one of their permissions (the SDK documentation's
+# "Requires ANY permissions"; README, Data actions): refused 403
+# missing.any.permissions when every one is withheld.
+PERMISSIONS_ANY = {
+    "GET /api/v2/integrations/actions": ("integrations:action:view", "bridge:actions:view"),
+    "POST /api/v2/analytics/actions/aggregates/query": ("integrations:action:view",
+                                                        "bridge:actions:view"),
 }
 
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
@@ -854,7 +864,12 @@ FORMS = {
     "obs_aggregates": ("on", "off"),
     "action_stats": ("full", "count"),
     "action_group": ("id", "name"),
+    "action_errors": ("status", "type"),
     "platform_metrics": ("list", "entities"),
+    "offline_metrics": ("stale", "absent"),
+    "trunk_next_uri": ("drop", "keep"),
+    "status_group_link": ("both", "group_id", "components"),
+    "unattributed": ("org", "queue"),
 }
 
 TOPIC_RES = [
@@ -919,7 +934,10 @@ class App:
                                           model.start_ms)
         self.platform = simplatform.Platform(
             model.seed, getattr(opts, "edges", 3), getattr(opts, "trunks", 4),
-            int(getattr(opts, "platform_slot", 60) * 1000))
+            int(getattr(opts, "platform_slot", 60) * 1000),
+            cloud_media=getattr(opts, "cloud_media_edges", 2),
+            phone_trunks=getattr(opts, "phone_trunks", 3))
+        self.platform_page_max = getattr(opts, "platform_page_max", simplatform.PAGE_MAX)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -988,10 +1006,13 @@ class App:
         sm = self.stats["system_messages"]
         sm[kind] = sm.get(kind, 0) + 1
 
-    def no_longer_subscribed(self, spec):
+    def no_longer_subscribed(self, spec, kind="no_longer_subscribed"):
         """Drops topics from channels (all of a channel's, `count` of them, or
         those of `topics`), so they are no longer published, and tells the
-        connected socket with v2.system.no_longer_subscribed.{channelId}."""
+        connected socket with v2.system.no_longer_subscribed.{channelId};
+        kind subscription_changed says it on v2.system.{orgId}.{channelId}
+        (the SDK's v2.system.{id}.{id}), systemTopicType
+        subscription_changed."""
         want = spec.get("topics")
         if want is not None and not isinstance(want, list):
             raise ApiError(400, "bad.request", "topics must be a list")
@@ -1013,13 +1034,30 @@ class App:
             out["channels"] += 1
             out["topics"] += len(drop)
             if ch.ws is not None:
-                self.system_message(ch.ws, "no_longer_subscribed",
+                topic = ("v2.system.no_longer_subscribed." + ch.id
+                         if kind == "no_longer_subscribed"
+                         else "v2.system.%s.%s" % (self.model.org_id, ch.id))
+                self.system_message(ch.ws, kind,
                                     "Channel is no longer subscribed to %d topic(s)" % len(drop),
                                     reason="another_channel_subscribed",
-                                    topic="v2.system.no_longer_subscribed." + ch.id,
-                                    data={"topics": drop})
+                                    topic=topic, data={"topics": drop})
                 out["messages"] += 1
         return out
+
+    def other_system_message(self, spec):
+        """Sends a system message of systemTopicType `kind` (default
+        "maintenance_notice", a type no client knows) on
+        v2.system.{orgId}.{channelId} to every connected socket (or the one
+        of `channel`); nothing else changes."""
+        kind = str(spec.get("kind", "maintenance_notice"))
+        n = 0
+        for ch in list(self.channels.values()):
+            if (spec.get("channel") and ch.id != spec["channel"]) or ch.ws is None:
+                continue
+            self.system_message(ch.ws, kind, "A system message",
+                                topic="v2.system.%s.%s" % (self.model.org_id, ch.id))
+            n += 1
+        return {"messages": n}
 
     def token_revoked(self, spec):
         """Sends v2.system.token_revoked.{channelId} on the sockets of the
@@ -1220,6 +1258,13 @@ class App:
                     return Response(st, error_body(st, code, "Simulated %d" % st, corr=corr))
                 tok = self.auth(req, corr)
                 missing = [p for p in PERMISSIONS.get(tmpl, ()) if p in self.denied]
+                anyof = PERMISSIONS_ANY.get(tmpl, ())
+                if anyof and all(p in self.denied for p in anyof):
+                    self.stats["permission_refusals"] += 1
+                    msg = ("Unable to perform the requested action. You must have at least "
+                           "one of the following permissions assigned: %s" % ", ".join(anyof))
+                    return Response(403, error_body(403, "missing.any.permissions", msg,
+                                                    corr=corr))
                 if missing:
                     self.stats["permission_refusals"] += 1
                     # The body Genesys answers (gcloudcx errors.go).
@@ -1390,7 +1435,9 @@ class App:
                               "expires_in": int(self.opts.token_ttl)})
 
     # ---------------------------------------------------------------- listings
-    def page(self, req, items, path, conv, max_size=500):
+    def page(self, req, items, path, conv, max_size=500, link_drop=()):
+        """One page of items; link_drop: query parameters the page links
+        (firstUri, nextUri, …) leave out."""
         try:
             ps = int(req.q1("pageSize", "25"))
             pn = int(req.q1("pageNumber", "1"))
@@ -1402,8 +1449,8 @@ class App:
         total = len(items)
         pc = (total + ps - 1) // ps
         ents = [conv(x) for x in items[(pn - 1) * ps: pn * ps]]
-        other = [(k, v) for k, vs in req.query.items() if k not in ("pageSize", "pageNumber")
-                 for v in vs]
+        other = [(k, v) for k, vs in req.query.items()
+                 if k not in ("pageSize", "pageNumber") and k not in link_drop for v in vs]
 
         def uri(n):
             return path + "?" + urllib.parse.urlencode(
@@ -1515,7 +1562,9 @@ class App:
         else:
             d = {"id": a.id, "name": a.name, "division": {"id": a.div["id"],
                                                           "name": a.div["name"]},
-                 "email": "agent%05d@example.com" % (a.idx + 1), "state": "active",
+                 "email": "agent%05d@example.com" % (a.idx + 1),
+                 "state": "inactive" if a.until is not None and a.until <= self.model.now
+                 else "active",
                  "username": "agent%05d@example.com" % (a.idx + 1), "version": 1,
                  "acdAutoAnswer": False, "selfUri": "/api/v2/users/" + a.id}
         if "routingStatus" in expand:
@@ -1525,8 +1574,7 @@ class App:
         return d
 
     async def h_list_users(self, req, p, tok):
-        state = req.q1("state", "active")
-        agents = self.model.agents if state in ("active", "any") else []
+        agents = self.model.users(req.q1("state", "active"))
         ids = req.qall("id")
         if ids:
             s = set(ids)
@@ -1535,13 +1583,16 @@ class App:
         listed = []
 
         def conv(a):
-            listed.append((a, "routingStatus" in exp, "presence" in exp))
+            if a.until is None:  # a live agent (not a deactivated one)
+                listed.append((a, "routingStatus" in exp, "presence" in exp))
             return self.user_json(a, exp)
         resp = self.page(req, agents, "/api/v2/users", conv)
         return self.served(resp, lambda: self._listed(listed, False))
 
     async def h_get_user(self, req, p, tok):
         a = self.model.agent_by_id.get(p["userId"])
+        if a is None and p["userId"] in self.model.former_by_id:
+            return Response(200, self.user_json(self.model.former_by_id[p["userId"]]))
         if a is None:
             raise ApiError(404, "not.found", "User not found")
         exp = expand_set(req)
@@ -1874,12 +1925,15 @@ class App:
 
         def keyfn(k):
             qi, m, w = k
-            d = {"queueId": qs[qi].id, "mediaType": m, "direction": "inbound"}
+            d = {"mediaType": m, "direction": "inbound"}
+            if qi is not None:  # None: a metric attributed to no queue
+                d["queueId"] = qs[qi].id
             if w is not None:
                 d["wrapUpCode"] = w
             if not pred(d):
                 return None
             return tuple(sorted((x, d[x]) for x in gset if x in d))
+        model.synth_store.unattributed = self.forms["unattributed"] == "org"
         res = await self._store_query(model.conv_store, start, min(end, model.now), gran,
                                       keyfn, metrics, model.synth_store)
         return Response(200, {"results": await self._agg_results(res, start, end, gran,
@@ -1952,8 +2006,9 @@ class App:
         full = self.forms["action_stats"] == "full"
         by_name = self.forms["action_group"] == "name"
         groups = {}
-        for (b, i, err), st in res.items():
-            d = acts.dims(i, err)
+        status_form = self.forms["action_errors"] == "status"
+        for (b, i, err, rs), st in res.items():
+            d = acts.dims(i, err, rs, status_form)
             if not pred(d):
                 continue
             g = {x: d[x] for x in gb if x in d}
@@ -1999,10 +2054,14 @@ class App:
         self.sync()
         pf = self.platform
         s = pf.slot(self.model.now)
-        items = [pf.edge_doc(i, s) for i in range(len(pf.edges))]
+        # showCloudMedia defaults to true (SDK documentation): the
+        # cloud-media edges are listed unless asked not to be
+        cloud = req.q1("showCloudMedia", "true").lower() != "false"
+        items = [pf.edge_doc(i, s) for i in range(len(pf.edges))
+                 if cloud or not pf.edges[i]["cloud"]]
         items = self.name_filter(items, req.q1("name"))
         return self.page(req, items, "/api/v2/telephony/providers/edges", lambda x: x,
-                         max_size=simplatform.PAGE_MAX)
+                         max_size=self.platform_page_max)
 
     async def h_list_trunks(self, req, p, tok):
         self.sync()
@@ -2011,18 +2070,21 @@ class App:
         tt = req.q1("trunkType")
         if tt and tt not in ("EXTERNAL", "PHONE", "EDGE"):
             raise ApiError(400, "bad.request", "trunkType must be EXTERNAL, PHONE or EDGE")
-        # every simulated trunk is EXTERNAL
-        items = [] if tt in ("PHONE", "EDGE") else [pf.trunk_doc(i, s)
-                                                    for i in range(len(pf.trunks))]
+        items = [pf.trunk_doc(i, s) for i in range(len(pf.trunks))
+                 if not tt or pf.trunks[i]["type"] == tt]
         edge = req.q1("edge.id")
         if edge:
             items = [x for x in items if x.get("edge", {}).get("id") == edge]
+        # form trunk_next_uri drop (the default): the page links leave
+        # trunkType out, so following nextUri lists every type
+        drop = ("trunkType",) if self.forms["trunk_next_uri"] == "drop" else ()
         return self.page(req, items, "/api/v2/telephony/providers/edges/trunks", lambda x: x,
-                         max_size=simplatform.PAGE_MAX)
+                         max_size=self.platform_page_max, link_drop=drop)
 
     async def h_edge_metrics(self, req, p, tok):
-        """list[EdgeMetrics] of the edges asked for that are online (an
-        offline edge has none: UNCONFIRMED); unknown ids are left out."""
+        """list[EdgeMetrics] of the edges asked for; an offline edge's are
+        its last, hours old by eventTime (form offline_metrics stale), or
+        left out (absent); unknown ids are left out."""
         ids = self._ids_param(req, "edgeIds")
         self.sync()
         pf = self.platform
@@ -2030,7 +2092,9 @@ class App:
         out = []
         for x in ids:
             i = pf.edge_index.get(x)
-            m = pf.edge_metrics(i, s, self.model.now) if i is not None else None
+            m = pf.edge_metrics(i, s, self.model.now,
+                                stale=self.forms["offline_metrics"] == "stale") \
+                if i is not None else None
             if m is not None:
                 out.append(m)
         return self._metrics_answer(out)
@@ -2040,8 +2104,10 @@ class App:
         self.sync()
         pf = self.platform
         s = pf.slot(self.model.now)
-        return self._metrics_answer([pf.trunk_metrics(pf.trunk_index[x], s) for x in ids
-                                     if x in pf.trunk_index])
+        stale = self.forms["offline_metrics"] == "stale"
+        out = [pf.trunk_metrics(pf.trunk_index[x], s, self.model.now, stale) for x in ids
+               if x in pf.trunk_index]
+        return self._metrics_answer([m for m in out if m is not None])
 
     def _metrics_answer(self, out):
         """list[EdgeMetrics] / list[TrunkMetrics] as documented (form
@@ -2062,7 +2128,8 @@ class App:
             raise ApiError(400, "bad.request", "the status page takes no Authorization")
         self.sync()
         pf = self.platform
-        return Response(200, pf.status_doc(pf.slot(self.model.now), self.model.now))
+        return Response(200, pf.status_doc(pf.slot(self.model.now), self.model.now,
+                                           self.forms["status_group_link"]))
 
     async def h_sim_truth_platform(self, req, p, tok):
         self.sync()
@@ -2158,7 +2225,7 @@ class App:
         out = []
         seen = set()
         for x in ids:
-            a = self.model.agent_by_id.get(x)
+            a = self.model.agent_by_id.get(x) or self.model.former_by_id.get(x)
             if a is not None and a.idx not in seen:
                 seen.add(a.idx)
                 out.append(a)
@@ -2167,6 +2234,12 @@ class App:
     async def h_user_agg(self, req, p, tok):
         body = req.json()
         start, end, gran, metrics, gb = self._agg_common(body, {"userId"}, "users")
+        allowed = getattr(self.opts, "user_granularities", None)
+        if allowed and body.get("granularity") not in allowed.split(","):
+            # which ones Genesys takes is not in the record (README, Evidence:
+            # deactivated users): a test chooses
+            raise ApiError(400, "bad.request", "granularity %s is not supported by the "
+                           "users aggregates query" % body.get("granularity"))
         agents = self._users_from_filter(body.get("filter"))
         model = self.model
         results = []
@@ -2469,6 +2542,7 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         qids = req.qall("queues") or None
+        self.model.synth_store.unattributed = self.forms["unattributed"] == "org"
         t = self.model.truth(gran, n, qids, include_agents=req.q1("agents") == "1",
                              include_users=req.q1("users") == "1")
         t["real_time"] = now_iso_real()

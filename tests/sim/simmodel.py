@@ -117,6 +117,12 @@ CATALOGUE_METRICS = [
 SYNTH_METRICS = [m for m in CATALOGUE_METRICS if m not in CONV_METRICS]
 # served as numerator/denominator (count = denominator, sum = numerator)
 RATIO_METRICS = ("oServiceLevel", "oCallbackServiceLevel")
+# Metrics of the conversation as a whole, which Genesys attributes to no
+# queue (README, Evidence: metrics without a queue): in groups without a
+# queueId, absent under a queueId filter (form unattributed=org, default).
+ORG_METRICS = ("nConversations", "nBotInteractions", "nError", "nStateTransitionError")
+# served as {"target": ...} only (README, Evidence: oServiceTarget)
+TARGET_METRICS = ("oServiceTarget",)
 FLOW_METRICS = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "nFlowMilestone", "tFlow",
                 "tFlowDisconnect", "tFlowExit", "tFlowOutcome"]
 
@@ -244,6 +250,8 @@ def fmt_stats(metric, s):
             return None
         return {"ratio": round(sm / c, 4), "numerator": int(sm), "denominator": int(c),
                 "target": SL_TARGET}
+    if metric in TARGET_METRICS:
+        return {"target": SL_TARGET} if c else None
     if metric[0] == "t":
         return {"max": num(mx), "min": num(mn), "count": int(c), "sum": num(sm)}
     return {"count": int(c)}
@@ -258,6 +266,8 @@ class SynthStore:
 
     def __init__(self, model):
         self.model = model
+        # ORG_METRICS in groups of their own (qi None): form unattributed=org
+        self.unattributed = True
 
     @staticmethod
     def events(qid, media, minute, metric):
@@ -279,13 +289,18 @@ class SynthStore:
         if not wanted:
             return
         keys = [((q.idx, m, None), q.id, m) for q in model.queues for m in q.media]
-        groups = [(keyfn(k), qid, m) for k, qid, m in keys]
+        # an org metric of every queue's events lands in its media's group
+        org = {m: keyfn((None, m, None)) for _, _, m in keys} if self.unattributed else {}
+        groups = [(keyfn(k), org.get(m), qid, m) for k, qid, m in keys]
         for minute in range(m0, m1):
             b = (minute * 60000 - start_ms) // gran_ms
-            for g, qid, media in groups:
-                if g is None:
+            for gq, go, qid, media in groups:
+                if gq is None and go is None:
                     continue
                 for metric in wanted:
+                    g = go if self.unattributed and metric in ORG_METRICS else gq
+                    if g is None:
+                        continue
                     ev = self.events(qid, media, minute, metric)
                     if not ev:
                         continue
@@ -712,7 +727,7 @@ class Queue:
 class Agent:
     __slots__ = ("idx", "id", "name", "members", "joined", "routing", "presence", "rs_start",
                  "pr_start", "seg", "pending_pres", "ver", "aq_changed", "rs_t", "rs_v",
-                 "pr_t", "pr_v", "div", "opres")
+                 "pr_t", "pr_v", "div", "opres", "until")
 
     def __init__(self, idx, aid, name):
         self.idx, self.id, self.name = idx, aid, name
@@ -728,6 +743,7 @@ class Agent:
         self.rs_v = array("b")
         self.pr_t = array("q")
         self.pr_v = array("b")
+        self.until = None            # a former agent: deactivated at this time
 
 
 class Flow:
@@ -751,7 +767,7 @@ class Seg:
 class Model:
     def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
                  load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
-                 presence_ids=None):
+                 presence_ids=None, deactivated=None, deactivated_after_ms=300000):
         self.seed = seed
         self.hub = hub
         self.now = start_ms
@@ -773,10 +789,49 @@ class Model:
         self.late_injected = []
         self.paused = False
         self._build(seed, n_queues, n_agents, n_flows)
+        self._build_former(seed, max(1, n_agents // 20) if deactivated is None else deactivated,
+                           start_ms + deactivated_after_ms)
         self.summaries = Summaries(self)   # the live gauges as served
         self._init_state(load, arrival_scale)
 
     # ------------------------------------------------------------ entities
+    def _build_former(self, seed, n, until_ms):
+        """Users deactivated at until_ms (README, Evidence: deactivated
+        users): agents of no queue with time in status from the start until
+        then, listed by GET /api/v2/users only with state=any or inactive
+        once deactivated, their past time still in the users aggregates.
+        Kept apart from self.agents (the live model and its truths) and
+        drawn from their own generator, so every other id stays as it was."""
+        rng = random.Random("former-%s" % seed)
+        self.former = []
+        for i in range(n):
+            a = Agent(len(self.agents) + i, det_uuid(rng), "Former Agent %05d" % (i + 1))
+            a.div = self.divisions[0]
+            a.until = until_ms
+            a.rs_start = a.pr_start = until_ms  # off queue and offline since
+            t = self.start_ms
+            while t < until_ms:
+                a.rs_t.append(t)
+                a.rs_v.append(rng.choice((R_OFF, R_IDLE, R_INTER)))
+                a.pr_t.append(t)
+                a.pr_v.append(rng.choice((P_ONQ, PRESENCES.index("AVAILABLE"),
+                                          PRESENCES.index("BREAK"))))
+                t += rng.randint(30, 300) * 1000
+            self.former.append(a)
+        self.former_by_id = {a.id: a for a in self.former}
+
+    def users(self, state):
+        """The users GET /api/v2/users lists with state (active, the default;
+        inactive, or deactivated as some clients spell it; any)."""
+        if state == "any":
+            return self.agents + self.former
+        gone = [a for a in self.former if a.until <= self.now]
+        if state in ("inactive", "deactivated"):
+            return gone
+        if state == "active":
+            return self.agents + [a for a in self.former if a.until > self.now]
+        return []
+
     def _build(self, seed, nq, na, nf):
         er = random.Random("entities-%s" % seed)
         self.org_id = det_uuid(er)
@@ -1651,7 +1706,7 @@ class Model:
     def user_durations(self, a, start, end):
         """{'routing': {status: ms}, 'presence': {presence: ms},
         'org_presence': {org presence id: ms}} over [start,end)."""
-        end = min(end, self.now)
+        end = min(end, self.now, a.until or end)
         res = {}
         for kind, tl, vl, names in (("routing", a.rs_t, a.rs_v, ROUTING),
                                     ("org_presence", a.pr_t, a.pr_v, self.opres_ids)):
@@ -1682,7 +1737,7 @@ class Model:
         out = {}
         for bs in range(start, end, gran_ms):
             tot = {"routing": {}, "presence": {}}
-            for a in self.agents:
+            for a in self.agents + self.former:
                 d = self.user_durations(a, bs, bs + gran_ms)
                 for kind in ("routing", "presence"):
                     for nm, v in d[kind].items():
@@ -1769,7 +1824,7 @@ class Model:
         end = (now // gran_ms) * gran_ms
         start = end - buckets * gran_ms
         def keyfn(k):
-            return (k[0], k[1]) if k[0] in qset else None
+            return (k[0], k[1]) if k[0] is not None and k[0] in qset else None
         res = self.conv_store.query(start, end, gran_ms, keyfn, CONV_METRICS)
         for _ in self.synth_store.query_iter(res, start, end, gran_ms, keyfn,
                                              SYNTH_METRICS):
@@ -1800,6 +1855,15 @@ class Model:
             e[m]["metrics"] = {n: st for n, st in ((n, fmt_stats(n, md[n]))
                                                    for n in CATALOGUE_METRICS if n in md)
                                if st is not None}
+        # the metrics attributed to no queue, per media type of the org
+        org = {}
+        res = self.synth_store.query(start, end, gran_ms,
+                                     lambda k: k[1] if k[0] is None else None, ORG_METRICS)
+        for (b, m), md in res.items():
+            bstart = start + b * gran_ms
+            key = iso(bstart) + "/" + iso(bstart + gran_ms)
+            org.setdefault(key, {})[m] = {"metrics": {n: fmt_stats(n, md[n])
+                                                      for n in ORG_METRICS if n in md}}
         flows = {}
         fb = self.flow_buckets(start, end, gran_ms)
         for f in self.flows:
@@ -1823,6 +1887,7 @@ class Model:
                                     if n}},
             "granularity_ms": gran_ms,
             "buckets": dict(sorted(bl.items())),
+            "org_buckets": dict(sorted(org.items())),
             "flows": flows,
             "flow_buckets": fb,
             "metric_attributes": attrs,
@@ -1834,6 +1899,8 @@ class Model:
             # agents exist from here on: a bucket that began earlier holds
             # less than agents x bucket length
             out["model_start"] = iso(self.start_ms)
+            # users deactivated since (their time ends there)
+            out["deactivated"] = {a.id: iso(a.until) for a in self.former}
         if include_agents:
             out["agent_states"] = {a.id: {"routing": ROUTING[a.routing],
                                           "presence": PRESENCES[a.presence],

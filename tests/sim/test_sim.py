@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
 import simplatform  # noqa: E402
+import simactions  # noqa: E402
 import simapi  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
@@ -904,6 +905,8 @@ class T04Aggregates(unittest.TestCase):
                 if name in simmodel.RATIO_METRICS:
                     self.assertLessEqual(s["numerator"], s["denominator"], (k, name))
                     self.assertGreater(s["denominator"], 0, (k, name))
+                elif name in simmodel.TARGET_METRICS:
+                    self.assertEqual(s, {"target": simmodel.SL_TARGET}, (k, name))
                 elif name[0] == "t":
                     self.assertEqual(set(s), {"count", "sum", "min", "max"}, (k, name))
                     self.assertGreater(s["count"], 0, (k, name))
@@ -913,15 +916,50 @@ class T04Aggregates(unittest.TestCase):
                 else:
                     self.assertEqual(set(s), {"count"}, (k, name))
                     self.assertGreater(s["count"], 0, (k, name))  # zero is left out
-        # every metric answered somewhere, and each left out somewhere (the
-        # API omits what did not happen)
-        self.assertEqual(seen, set(simmodel.CATALOGUE_METRICS))
-        for name in simmodel.SYNTH_METRICS:
+        # every metric answered somewhere but those of no queue, and each
+        # left out somewhere (the API omits what did not happen)
+        self.assertEqual(seen, set(simmodel.CATALOGUE_METRICS) - set(simmodel.ORG_METRICS))
+        for name in set(simmodel.SYNTH_METRICS) - set(simmodel.ORG_METRICS):
             self.assertTrue(any(name not in ms for ms in got.values()), name)
         # the modelled metrics are the model's: nOffered is the truth's offered
         for (biv, q, m), ms in got.items():
             self.assertEqual(ms.get("nOffered", {}).get("count", 0),
                              self.truth["buckets"][biv][q][m]["offered"])
+
+    def test_metrics_of_no_queue_in_groups_without_a_queue(self):
+        """nConversations and the like (ORG_METRICS) are attributed to no
+        queue: under a queueId filter they are absent, without one they come
+        in groups of the media type alone, equal to the truth's org_buckets;
+        the form unattributed=queue puts them under each queue instead."""
+        iv, start, end = self.interval()
+        org = list(simmodel.ORG_METRICS)
+        self.assertEqual(self.queue_buckets(iv, org, group_by=("queueId", "mediaType")), {})
+        st, h, js = self.agg({"interval": iv, "granularity": "PT5M",
+                              "groupBy": ["queueId", "mediaType"], "metrics": org})
+        self.assertEqual(st, 200, js)
+        got = {}
+        for r in js["results"]:
+            self.assertEqual(set(r["group"]), {"mediaType"}, r["group"])
+            for d in r["data"]:
+                got[(d["interval"], r["group"]["mediaType"])] = {
+                    m["metric"]: m["stats"] for m in d["metrics"]}
+        want = {(biv, m): t["metrics"] for biv, ms in self.truth["org_buckets"].items()
+                for m, t in ms.items() if t["metrics"]}
+        self.assertTrue(want)
+        self.assertEqual(got, want)  # both ways
+        self.sim.sim("POST", "/sim/forms", {"unattributed": "queue"})
+        try:
+            per_queue = self.queue_buckets(iv, org, group_by=("queueId", "mediaType"))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"unattributed": "org"})
+        self.assertEqual({n for ms in per_queue.values() for n in ms}, set(org))
+        # the same events, per queue: they add up to the org's
+        sums = {}
+        for (biv, q, m), ms in per_queue.items():
+            for n, st_ in ms.items():
+                sums[(biv, m, n)] = sums.get((biv, m, n), 0) + st_["count"]
+        self.assertEqual(sums, {(biv, m, n): st_["count"] for (biv, m), ms in want.items()
+                                for n, st_ in ms.items()})
 
     def test_catalogue_metrics_add_up_over_granularities(self):
         """The synthesised metrics are per minute: a PT10M bucket is two PT5M
@@ -942,6 +980,9 @@ class T04Aggregates(unittest.TestCase):
                 parts = [h[name] for h in halves if name in h]
                 if not parts:
                     self.assertNotIn(name, ms)
+                    continue
+                if name in simmodel.TARGET_METRICS:
+                    self.assertEqual(ms[name], parts[0])
                     continue
                 if name in simmodel.RATIO_METRICS:
                     self.assertEqual(ms[name]["numerator"],
@@ -1077,18 +1118,14 @@ class T04Aggregates(unittest.TestCase):
         self.assertEqual(st, 400)
         check_error_body(self, js, 400)
 
-    def test_user_aggregates_sum_to_user_truth(self):
-        """The users aggregates over every agent, summed per status and bucket,
-        equal the truth's user_buckets (the class keeps the model paused)."""
-        c = self.c
-        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=500")[2]["entities"]]
-        t = self.sim.truth("?granularity=PT5M&buckets=3&users=1")
-        self.assertEqual(len(t["user_buckets"]), 3)
-        first = min(t["user_buckets"]).split("/")[0]
-        last = max(t["user_buckets"]).split("/")[1]
+    def user_sums(self, ids, truth_buckets, gran):
+        """The users aggregates of ids over the buckets of truth_buckets,
+        summed per bucket, kind and status as the truth gives them."""
+        first = min(truth_buckets).split("/")[0]
+        last = max(truth_buckets).split("/")[1]
         got = {}
         for i in range(0, len(ids), 100):
-            st, h, js = self.agg({"interval": first + "/" + last, "granularity": "PT5M",
+            st, h, js = self.agg({"interval": first + "/" + last, "granularity": gran,
                                   "metrics": ["tAgentRoutingStatus", "tSystemPresence"],
                                   "filter": or_filter("userId", ids[i:i + 100])},
                                  "/api/v2/analytics/users/aggregates/query")
@@ -1101,9 +1138,45 @@ class T04Aggregates(unittest.TestCase):
                             else "presence"
                         b[kind][m["qualifier"]] = b[kind].get(m["qualifier"], 0) + \
                             m["stats"]["sum"]
+        return got
+
+    def test_user_aggregates_sum_to_user_truth(self):
+        """The users aggregates over every agent, summed per status and bucket,
+        equal the truth's user_buckets (the class keeps the model paused)."""
+        c = self.c
+        ids = [u["id"] for u in c.request("GET", "/api/v2/users?pageSize=500")[2]["entities"]]
+        t = self.sim.truth("?granularity=PT5M&buckets=3&users=1")
+        self.assertEqual(len(t["user_buckets"]), 3)
+        got = self.user_sums(ids, t["user_buckets"], "PT5M")
         self.assertEqual(got, t["user_buckets"])
         for b in got.values():
             self.assertEqual(sum(b["routing"].values()), len(ids) * 300000)
+
+    def test_deactivated_users_listed_with_state_any_and_their_time_kept(self):
+        """Users deactivated during the run (README, Evidence: deactivated
+        users) are listed only with state=any or inactive, and their time
+        before that stays in the users aggregates and the truth."""
+        c = self.c
+        t = self.sim.truth("?granularity=PT1M&buckets=125&users=1")
+        gone = set(t["deactivated"])
+        self.assertTrue(gone)
+
+        def listed(q=""):
+            return c.request("GET", "/api/v2/users?pageSize=500" + q)[2]["entities"]
+        active = {u["id"] for u in listed()}
+        inactive = listed("&state=inactive")
+        self.assertFalse(active & gone)
+        self.assertEqual({u["id"] for u in inactive}, gone)
+        self.assertTrue(all(u["state"] == "inactive" for u in inactive))
+        ids = [u["id"] for u in listed("&state=any")]
+        self.assertEqual(set(ids), active | gone)
+        got = self.user_sums(ids, t["user_buckets"], "PT1M")
+        self.assertEqual(got, t["user_buckets"])
+        # a whole minute before the deactivation holds the former users' time
+        self.assertTrue(any(sum(b["routing"].values()) == len(ids) * 60000
+                            for b in got.values()))
+        self.assertTrue(any(sum(b["routing"].values()) == len(active) * 60000
+                            for b in got.values()))
 
     def test_user_observations(self):
         users = self.c.request("GET", "/api/v2/users?pageSize=5")[2]["entities"]
@@ -1234,9 +1307,11 @@ class T04bMilestonesAlone(unittest.TestCase):
 
 
 def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
-    """The actions aggregates query over iv, grouped by action and error
-    type, read back into the truth's form (per bucket and action)."""
-    body = {"interval": iv, "granularity": "PT5M", "groupBy": ["actionId", "errorType"],
+    """The actions aggregates query over iv, grouped by action, error type
+    and response status, read back into the truth's form (per bucket and
+    action): a failure has an errorType or a status outside 2xx."""
+    body = {"interval": iv, "granularity": "PT5M",
+            "groupBy": ["actionId", "errorType", "responseStatus"],
             "metrics": ["tTotalExecution"]}
     if filt:
         body["filter"] = filt
@@ -1258,7 +1333,8 @@ def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
             e = out.setdefault(d["interval"], {}).setdefault(
                 aid, {"executions": 0, "errors": 0, "sum_ms": 0, "min_ms": None, "max_ms": None})
             e["executions"] += s_["count"]
-            e["errors"] += s_["count"] if "errorType" in g else 0
+            e["errors"] += s_["count"] if ("errorType" in g
+                                           or simactions.failed(g["responseStatus"])) else 0
             if full:
                 e["sum_ms"] += s_["sum"]
                 e["min_ms"] = s_["min"] if e["min_ms"] is None else min(e["min_ms"], s_["min"])
@@ -1320,6 +1396,54 @@ class T04cDataActions(unittest.TestCase):
         body.update(metrics=["tTotalExecution"], groupBy=["flowId"])
         st, _, js = self.c.request("POST", "/api/v2/analytics/actions/aggregates/query", body)
         self.assertEqual(st, 400, js)
+
+    def test_status_only_failures(self):
+        """By default some failures carry only a non-2xx responseStatus;
+        form action_errors "type" names every failure by an errorType, the
+        same truth."""
+        body = {"interval": self.iv, "granularity": "PT5M",
+                "groupBy": ["actionId", "errorType", "responseStatus"],
+                "metrics": ["tTotalExecution"]}
+        url = "/api/v2/analytics/actions/aggregates/query"
+
+        def kinds():
+            st, _, js = self.c.request("POST", url, body)
+            self.assertEqual(st, 200, js)
+            out = {}
+            for r in js["results"]:
+                g = r["group"]
+                k = ("type" if "errorType" in g else
+                     "status" if simactions.failed(g["responseStatus"]) else "ok")
+                out[k] = out.get(k, 0) + sum(d["metrics"][0]["stats"]["count"]
+                                             for d in r["data"])
+            return out
+        default = kinds()
+        self.assertGreater(default.get("status", 0), 0, default)
+        self.assertGreater(default.get("type", 0), 0, default)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"action_errors": "type"})[0],
+                             200)
+            typed = kinds()
+            self.assertEqual(typed.get("status", 0), 0, typed)
+            self.assertEqual(typed["type"], default["type"] + default["status"])
+            self.assertEqual(action_groups(self, self.c, self.iv), self.truth["buckets"])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"action_errors": "status"})
+
+    def test_permissions_any(self):
+        """Either integrations:action:view or bridge:actions:view will do
+        (the SDK's "Requires ANY permissions")."""
+        url = "/api/v2/integrations/actions"
+        try:
+            self.sim.fault(fault="deny_permission", permission="integrations:action:view")
+            self.assertEqual(self.c.request("GET", url)[0], 200)
+            self.sim.fault(fault="deny_permission", permission="bridge:actions:view")
+            st, _, js = self.c.request("GET", url)
+            check_error_body(self, js, 403, "missing.any.permissions")
+            self.assertIn("bridge:actions:view", js["message"])
+        finally:
+            for p in ("integrations:action:view", "bridge:actions:view"):
+                self.sim.fault(fault="allow_permission", permission=p)
 
     def test_forms(self):
         try:
@@ -1475,8 +1599,10 @@ class T04dCallQuality(unittest.TestCase):
 
 class T04dPlatform(unittest.TestCase):
     """Telephony and platform health: the edges and trunks listings (paged,
-    100 a page at most), their metrics (100 ids a request at most, offline
-    edges without), the status page document (no token), all equal to
+    100 a page at most; cloud-media edges unless showCloudMedia=false; page
+    links without trunkType), their metrics (100 ids a request at most,
+    offline edges' hours old by eventTime), the status page document (no
+    token; groups, and components outside any), all equal to
     /sim/truth/platform, and states that change from slot to slot."""
     @classmethod
     def setUpClass(cls):
@@ -1490,10 +1616,10 @@ class T04dPlatform(unittest.TestCase):
     def tearDownClass(cls):
         cls.sim.stop()
 
-    def listing(self, path):
+    def listing(self, path, page_max=simplatform.PAGE_MAX):
         st, _, js = self.c.request("GET", path + ("&" if "?" in path else "?") + "pageSize=500")
         self.assertEqual(st, 200, js)
-        self.assertEqual(js["pageSize"], simplatform.PAGE_MAX)
+        self.assertEqual(js["pageSize"], page_max)
         out = list(js["entities"])
         while "nextUri" in js:
             st, _, js = self.c.request("GET", js["nextUri"])
@@ -1501,14 +1627,22 @@ class T04dPlatform(unittest.TestCase):
         return out
 
     def test_edges_listing_equals_truth(self):
+        # showCloudMedia defaults to true: the two cloud-media edges too
         edges = self.listing("/api/v2/telephony/providers/edges")
-        self.assertEqual(len(edges), 130)
+        self.assertEqual(len(edges), 132)
+        self.assertEqual(sorted(e["id"] for e in edges), sorted(self.truth["edges"]))
         for e in edges:
             t = self.truth["edges"][e["id"]]
             self.assertEqual(e["name"], t["name"])
             self.assertEqual(e["onlineStatus"] == "ONLINE", t["online"])
             self.assertEqual(e["statusCode"] == "ACTIVE", t["active"])
+            self.assertEqual(e["edgeDeploymentType"], t["deployment"])
+            self.assertEqual(e["edgeDeploymentType"] == "CDM", t["cloud_media"])
         self.assertEqual({e["onlineStatus"] for e in edges}, {"ONLINE", "OFFLINE"})
+        own = self.listing("/api/v2/telephony/providers/edges?showCloudMedia=false")
+        self.assertEqual(sorted(e["id"] for e in own),
+                         sorted(i for i, t in self.truth["edges"].items() if not t["cloud_media"]))
+        self.assertEqual(len(own), 130)
 
     def test_edge_metrics_batched_and_equal_truth(self):
         ids = sorted(self.truth["edges"])
@@ -1519,17 +1653,33 @@ class T04dPlatform(unittest.TestCase):
             self.assertEqual(st, 200, js)
             for m in js:
                 got[m["edge"]["id"]] = m
+        now = self.truth["sim_time_ms"]
+        stale = 0
         for eid, t in self.truth["edges"].items():
-            if t["metrics"] is None:
-                self.assertNotIn(eid, got)
-                continue
             m = got[eid]
+            age = now - simapi.parse_time_ms(m["eventTime"])
+            if t["metrics"] is None:
+                # offline: its last metrics, hours old
+                self.assertGreaterEqual(age, simplatform.STALE_MS)
+                stale += 1
+                continue
+            self.assertLess(age, 1000)
             total = [p for p in m["processors"] if p["cpuId"] == "total"][0]
             self.assertEqual(total["activeTimePct"], t["metrics"]["cpu_active"])
             self.assertEqual(m["upTimeMsec"] / 1000.0, t["metrics"]["uptime_s"])
             for x in m["disks"]:
                 self.assertEqual(x["availableBytes"],
                                  t["metrics"]["disks"][x["partitionName"]]["available"])
+        self.assertGreater(stale, 0)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"offline_metrics": "absent"})[0], 200)
+            st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics"
+                                       "?edgeIds=" + ",".join(ids[:100]))
+            self.assertEqual({m["edge"]["id"] for m in js},
+                             {i for i in ids[:100] if self.truth["edges"][i]["metrics"]})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"offline_metrics": "stale"})
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/metrics?edgeIds="
                                    + ",".join(ids[:101]))
         check_error_body(self, js, 400, "bad.request")
@@ -1537,24 +1687,44 @@ class T04dPlatform(unittest.TestCase):
         self.assertEqual(st, 400)
 
     def test_trunks_and_metrics_equal_truth(self):
-        trunks = self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=EXTERNAL")
+        # the page links leave trunkType out: past the first page every
+        # type comes (the three PHONE trunks are last)
+        path = "/api/v2/telephony/providers/edges/trunks?trunkType=EXTERNAL"
+        walked = self.listing(path)
+        self.assertEqual(len(walked), 253)
+        self.assertEqual(sum(1 for t in walked if t["trunkType"] == "PHONE"), 3)
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms", {"trunk_next_uri": "keep"})[0],
+                             200)
+            trunks = self.listing(path)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"trunk_next_uri": "drop"})
         self.assertEqual(len(trunks), 250)
+        self.assertEqual([t for t in walked if t["trunkType"] == "EXTERNAL"], trunks)
         for t in trunks:
             w = self.truth["trunks"][t["id"]]
+            self.assertEqual(t["trunkType"], w["type"])
             self.assertEqual((t["connectedStatus"]["connected"], t["inService"], t["enabled"]),
                              (w["connected"], w["in_service"], w["edge_in_service"]))
-        self.assertEqual(self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=PHONE"),
-                         [])
+        phone = self.listing("/api/v2/telephony/providers/edges/trunks?trunkType=PHONE")
+        self.assertEqual(sorted(t["id"] for t in phone),
+                         sorted(i for i, w in self.truth["trunks"].items() if w["type"] == "PHONE"))
         ids = [t["id"] for t in trunks]
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
                                    "?trunkIds=" + ",".join(ids[:100]))
         self.assertEqual(st, 200)
         self.assertEqual(len(js), 100)
         first = js
+        now = self.truth["sim_time_ms"]
         for m in js:
             w = self.truth["trunks"][m["trunk"]["id"]]
             self.assertEqual((m["calls"]["inboundCallCount"], m["calls"]["outboundCallCount"]),
                              (w["inbound"], w["outbound"]))
+            # on an offline edge: hours old
+            age = now - simapi.parse_time_ms(m["eventTime"])
+            self.assertEqual(age >= simplatform.STALE_MS, not w["metrics_current"])
+        self.assertTrue([m for m in js if not self.truth["trunks"][m["trunk"]["id"]]
+                         ["metrics_current"]])
         st, _, js = self.c.request("GET", "/api/v2/telephony/providers/edges/trunks/metrics"
                                    "?trunkIds=" + ",".join(ids[:101]))
         check_error_body(self, js, 400, "bad.request")
@@ -1571,11 +1741,23 @@ class T04dPlatform(unittest.TestCase):
     def test_status_page_equals_truth_without_token(self):
         st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
         self.assertEqual(st, 200)
-        groups = {c["id"]: c["name"] for c in js["components"] if c["group"]}
-        got = [(groups[c["group_id"]], c["name"], c["status"])
-               for c in js["components"] if not c["group"]]
-        self.assertEqual(got, [(c["group"], c["name"], c["status"])
-                               for c in self.truth["components"]])
+        want = [(c["group"], c["name"], c["status"]) for c in self.truth["components"]]
+        self.assertIn("", {c["group"] for c in self.truth["components"]})
+        for link in ("both", "group_id", "components"):
+            try:
+                self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                              {"status_group_link": link})[0], 200)
+                st, js = self.sim.sim("GET", "/sim/status/api/v2/components.json")
+            finally:
+                self.sim.sim("POST", "/sim/forms", {"status_group_link": "both"})
+            self.assertEqual(st, 200)
+            groups = {c["id"]: c["name"] for c in js["components"] if c["group"]}
+            member = {x: c["name"] for c in js["components"] if c["group"]
+                      for x in c.get("components", ())}
+            self.assertEqual(bool(member), link != "group_id")
+            got = [(groups.get(c["group_id"]) or member.get(c["id"], ""), c["name"],
+                    c["status"]) for c in js["components"] if not c["group"]]
+            self.assertEqual(got, want, link)
         st, _, js = self.c.request("GET", "/sim/status/api/v2/summary.json")
         self.assertEqual(st, 400, "a token reached the status page")
 
@@ -2388,7 +2570,10 @@ class T11Forms(unittest.TestCase):
                                        "onqueue_form": "qualified", "presence_spelling": "display",
                                        "topic_presence_spelling": "enum",
                                        "obs_aggregates": "on", "action_stats": "full",
-                                       "action_group": "id", "platform_metrics": "list"})
+                                       "action_group": "id", "action_errors": "status",
+                                       "platform_metrics": "list", "offline_metrics": "stale",
+                                       "trunk_next_uri": "drop", "status_group_link": "both",
+                                       "unattributed": "org"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
@@ -2601,6 +2786,35 @@ class T11Forms(unittest.TestCase):
         r = sim.fault(fault="no_longer_subscribed", channel=ch["id"], count=1)
         self.assertEqual(r["topics"], 1)
         self.assertEqual(sim.stats()["system_messages"]["no_longer_subscribed"], n0 + 2)
+        ws.close()
+
+    def test_subscription_changed_and_other_system_messages(self):
+        """subscription_changed drops topics as no_longer_subscribed does
+        and says so on v2.system.{orgId}.{channelId}; system_message sends
+        a type no client knows there, changing nothing."""
+        c, sim = self.c, self.sim
+        topics = ["v2.analytics.queues.%s.observations" % q for q in self.ids[:3]]
+        ch = open_channel(c, topics)
+        ws = WsClient(ch["connectUri"])
+        r = sim.fault(fault="subscription_changed", channel=ch["id"], topics=topics[:1])
+        self.assertEqual((r["channels"], r["topics"], r["messages"]), (1, 1, 1))
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName", "").startswith("v2.system."), 5)
+        parts = m["topicName"].split(".")
+        self.assertEqual((len(parts), parts[2], parts[3]),
+                         (4, m["eventBody"]["organizationId"], ch["id"]))
+        self.assertEqual(m["eventBody"]["systemTopicType"], "subscription_changed")
+        base = "/api/v2/notifications/channels/%s/subscriptions" % ch["id"]
+        self.assertEqual({e["id"] for e in c.request("GET", base)[2]["entities"]},
+                         set(topics[1:]))
+        r = sim.fault(fault="system_message", channel=ch["id"])
+        self.assertEqual(r["messages"], 1)
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and
+                          m.get("topicName", "").startswith("v2.system."), 5)
+        self.assertEqual(m["topicName"], "v2.system.%s.%s" % (parts[2], ch["id"]))
+        self.assertEqual(m["eventBody"]["systemTopicType"], "maintenance_notice")
+        self.assertEqual({e["id"] for e in c.request("GET", base)[2]["entities"]},
+                         set(topics[1:]))
         ws.close()
 
     def test_token_revoked(self):

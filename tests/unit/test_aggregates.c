@@ -287,6 +287,75 @@ DEF_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says) {
   return 0;
 }
 
+/* A target (stats.target: oServiceTarget, oServiceLevel's) is a gauge of
+ * the bucket, never a counter, absent when the answer has none (not 0); a
+ * request asks only for its group's metrics, so a count of no queue is
+ * neither asked for nor zero-filled per queue. */
+DEF_TEST(targets_are_gauges_and_groups_ask_only_their_own) {
+  static const gen_agg_metric_t m3[] = {
+      {.name = "service_target",
+       .api = "oServiceTarget",
+       .kind = GEN_AGG_TARGET},
+      {.name = "service_level", .api = "oServiceLevel", .kind = GEN_AGG_RATIO},
+      {.name = "service_level_target",
+       .api = "oServiceLevel",
+       .kind = GEN_AGG_TARGET},
+      {.name = "conversations",
+       .api = "nConversations",
+       .kind = GEN_AGG_COUNT,
+       .group = G_B},
+  };
+  gen_agg_catalogue_t cat = {.metrics = m3, .n = 4, .zero_absent = true};
+  gen_agg_values_t *vals = gen_agg_values_new(&cat);
+  const gen_interval_value_t *v;
+  size_t n;
+  EXPECT_EQ_INT(0, (int)read_text(&cat, NULL, G_A,
+                                  "[{\"metric\":\"oServiceTarget\",\"stats\":"
+                                  "{\"target\":0.8}},{\"metric\":"
+                                  "\"oServiceLevel\",\"stats\":{\"ratio\":0.5,"
+                                  "\"numerator\":1,\"denominator\":2,"
+                                  "\"target\":0.9}}]",
+                                  &v, &n, vals));
+  EXPECT_EQ_DOUBLE(0.8, value_of(v, n, "service_target"));
+  EXPECT_EQ_DOUBLE(0.9, value_of(v, n, "service_level_target"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "conversations")); /* not this group */
+  gen_agg_series_t s = {"acme", "genesys_test", "q1", "voice", 300000};
+  mock_values_reset();
+  gen_agg_put_bucket(&cat, NULL, G_A, &s, v, n, 1000000);
+  EXPECT_EQ_DOUBLE(0.8, found("service_target", "voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(0.9, found("service_level_target", "voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(0.5, found("service_level", "voice")->value.gauge);
+  mock_values_reset();
+  gen_agg_put_totals(&cat, NULL, G_A, &s, v, n, 1000000);
+  OK(found("total_service_target", "voice") == NULL);
+  OK(found("total_service_level_target", "voice") == NULL);
+  EXPECT_EQ_INT(2, mock_values_num); /* the ratio's two counters */
+
+  /* A bucket without either target: none, not 0. */
+  read_text(&cat, NULL, G_A,
+            "[{\"metric\":\"oServiceLevel\",\"stats\":{\"numerator\":1,"
+            "\"denominator\":2}}]",
+            &v, &n, vals);
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "service_target"));
+  EXPECT_EQ_DOUBLE(-1, value_of(v, n, "service_level_target"));
+  /* The org's group: its count, zero-filled there. */
+  read_text(&cat, NULL, G_B, "[]", &v, &n, vals);
+  EXPECT_EQ_DOUBLE(0, value_of(v, n, "conversations"));
+
+  json_object *m = gen_agg_metrics_json_group(&cat, NULL, G_A);
+  EXPECT_EQ_STR("[ \"oServiceTarget\", \"oServiceLevel\" ]",
+                json_object_to_json_string(m));
+  json_object_put(m);
+  m = gen_agg_metrics_json_group(&cat, NULL, G_B);
+  EXPECT_EQ_STR("[ \"nConversations\" ]", json_object_to_json_string(m));
+  json_object_put(m);
+  bool on[4] = {true, false, false, false};
+  OK(gen_agg_group_on(&cat, on, G_A));
+  OK(!gen_agg_group_on(&cat, on, G_B));
+  gen_agg_values_free(vals);
+  return 0;
+}
+
 /* The labels of a key "<tag>\t<entity>[\t<sub>]": tag B is group G_B; the
  * entity's name from the buffer, the sub id as the suffix. */
 static void test_label(void *ud, const char *key, const gen_agg_key_t *k,
@@ -583,6 +652,7 @@ int main(void) {
   RUN_TEST(a_bucket_read_into_engine_values);
   RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);
   RUN_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says);
+  RUN_TEST(targets_are_gauges_and_groups_ask_only_their_own);
   RUN_TEST(the_sink_dispatches_under_the_plugins_labels);
   RUN_TEST(one_value_names_measure_and_suffix);
   RUN_TEST(observations_read_per_group);

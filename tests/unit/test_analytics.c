@@ -251,6 +251,47 @@ DEF_TEST(agent_status_sums_every_batch_per_status) {
   return 0;
 }
 
+/* The metrics of no queue: not in a queue batch's request, asked for
+ * without a queue filter per media type, dispatched under "org". */
+DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
+  ga_instance_t *inst = make_instance();
+  ga_config_t *c = &inst->config;
+  memset(c->metric_on, 0, sizeof(c->metric_on));
+  gen_agg_set_on(&gen_conv_agg_catalogue, "all", c->metric_on);
+  gen_interval_range_t range = {0, G};
+  json_object *q = query_body(inst, q1, 1, &range);
+  const char *text = json_object_to_json_string(q);
+  OK(strstr(text, "\"nOffered\"") != NULL);
+  OK(strstr(text, "\"oServiceTarget\"") != NULL);
+  OK(strstr(text, "\"nConversations\"") == NULL);
+  OK(strstr(text, "\"queueId\"") != NULL);
+  json_object_put(q);
+  q = query_body(inst, NULL, 0, &range);
+  text = json_object_to_json_string(q);
+  OK(strstr(text, "\"nConversations\"") != NULL);
+  OK(strstr(text, "\"nError\"") != NULL);
+  OK(strstr(text, "\"nOffered\"") == NULL);
+  OK(strstr(text, "queueId") == NULL);
+  OK(strstr(text, "filter") == NULL);
+  EXPECT_EQ_STR("[ \"mediaType\" ]",
+                json_object_to_json_string(gen_json_get_array(q, "groupBy")));
+  json_object_put(q);
+
+  gen_agg_key_t k;
+  char buf[GEN_AGG_KEY_SIZE];
+  gen_agg_label_t label = {0};
+  gen_agg_key_parse(GA_ORG_SCOPE "\tvoice", buf, sizeof(buf), &k);
+  label_of(inst, GA_ORG_SCOPE "\tvoice", &k, &label);
+  EXPECT_EQ_STR("org", label.plugin_instance);
+  EXPECT_EQ_INT(GEN_CONV_AGG_ORG, (int)label.group);
+  gen_agg_key_parse("q1\tvoice", buf, sizeof(buf), &k);
+  label_of(inst, "q1\tvoice", &k, &label);
+  EXPECT_EQ_STR("q1", label.plugin_instance);
+  EXPECT_EQ_INT(GEN_CONV_AGG_QUEUE, (int)label.group);
+  ga_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(agent_status_answers_that_cannot_be_trusted) {
   ga_instance_t *inst = make_instance_with(true);
   mock_values_reset();
@@ -302,6 +343,15 @@ DEF_TEST(configuration_refuses_with_reasons) {
   ci = mock_ci_str("AgentStatus", "maybe");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
+  ci = mock_ci_str("AgentStatusGranularity", "PT30M");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_INT(1800000, c->agent_granularity_ms);
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("AgentStatusGranularity", "PT7M");
+  OK(ga_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("AgentStatusGranularity"));
+  mock_ci_free(ci);
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
@@ -323,7 +373,7 @@ DEF_TEST(catalogue_names_and_sets) {
       "talk",        "hold",     "acw",           "wait",
       "answer",      "alert",    "abandon"};
   OK(GA_METRIC_COUNT <= GEN_AGG_MAX_METRICS);
-  EXPECT_EQ_INT(83, (int)GA_METRIC_COUNT);
+  EXPECT_EQ_INT(84, (int)GA_METRIC_COUNT);
   for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
     const gen_agg_metric_t *mt = &gen_conv_agg_catalogue.metrics[m];
     size_t same_api = 0;
@@ -421,6 +471,7 @@ int main(void) {
   RUN_TEST(partial_results_keep_what_is_usable);
   RUN_TEST(agent_status_sums_every_batch_per_status);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
+  RUN_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own);
   RUN_TEST(configuration_refuses_with_reasons);
   RUN_TEST(catalogue_names_and_sets);
   RUN_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing);

@@ -625,6 +625,90 @@ DEF_TEST(data_actions) {
   return 0;
 }
 
+/* A failure is a group with an errorType or a responseStatus outside 2xx
+ * (a string, or a number): a failure that carries only its status counts
+ * as an error, not a success. */
+#define STATUS_GROUP(status, count)                                            \
+  ACTION_GROUP("\"actionId\":\"a-1\",\"responseStatus\":" status, count, "")
+DEF_TEST(data_action_failures) {
+  gf_instance_t *inst = make_instance("failures");
+  inst->action_agg.every = false;
+  CHECK_ZERO(actions(
+      inst, "-actions4",
+      "{\"results\":[" STATUS_GROUP("\"200\"", "5") "," STATUS_GROUP(
+          "\"204\"",
+          "1") "," STATUS_GROUP("\"404\"",
+                                "2") "," STATUS_GROUP("500",
+                                                      "1") "," ACTION_GROUP("\""
+                                                                            "ac"
+                                                                            "ti"
+                                                                            "on"
+                                                                            "Id"
+                                                                            "\""
+                                                                            ":"
+                                                                            "\""
+                                                                            "a-"
+                                                                            "1"
+                                                                            "\""
+                                                                            ","
+                                                                            "\""
+                                                                            "er"
+                                                                            "ro"
+                                                                            "rT"
+                                                                            "yp"
+                                                                            "e"
+                                                                            "\""
+                                                                            ":"
+                                                                            "\""
+                                                                            "ti"
+                                                                            "me"
+                                                                            "ou"
+                                                                            "t"
+                                                                            "\""
+                                                                            ","
+                                                                            "\""
+                                                                            "re"
+                                                                            "sp"
+                                                                            "on"
+                                                                            "se"
+                                                                            "St"
+                                                                            "at"
+                                                                            "us"
+                                                                            "\""
+                                                                            ":"
+                                                                            "\""
+                                                                            "20"
+                                                                            "0"
+                                                                            "\"",
+                                                                            "3",
+                                                                            "") "]}"));
+  EXPECT_EQ_DOUBLE(12, action_value("action_executions", ""));
+  EXPECT_EQ_DOUBLE(6, action_value("action_errors", ""));
+  EXPECT_EQ_INT(0, atomic_load(&inst->client->stats.malformed));
+  static const struct {
+    const char *group;
+    bool failed;
+  } cases[] = {
+      {"{}", false},
+      {"{\"responseStatus\":\"299\"}", false},
+      {"{\"responseStatus\":\"300\"}", true},
+      {"{\"responseStatus\":\"199\"}", true},
+      {"{\"responseStatus\":502}", true},
+      {"{\"responseStatus\":\"n/a\"}", false},
+      {"{\"responseStatus\":\"\"}", false},
+      {"{\"errorType\":\"\",\"responseStatus\":\"200\"}", false},
+      {"{\"errorType\":\"configuration\"}", true},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_object *g = json_tokener_parse(cases[i].group);
+    CHECK_NOT_NULL(g);
+    EXPECT_EQ_INT(cases[i].failed, gen_action_agg_failed(g));
+    json_object_put(g);
+  }
+  gf_instance_free(inst);
+  return 0;
+}
+
 /* Active flows (oFlow) per selected flow and media type, now, with the read
  * interval. */
 DEF_TEST(active_flows) {
@@ -826,6 +910,7 @@ int main(void) {
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);
   RUN_TEST(data_actions);
+  RUN_TEST(data_action_failures);
   RUN_TEST(active_flows);
   RUN_TEST(dispatch_gap);
   RUN_TEST(config_checks);

@@ -528,6 +528,48 @@ DEF_TEST(paging) {
   OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, 3, collect_ids, ids, err,
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
   OK(strstr(err, "more than 3 pages") != NULL);
+
+  /* By number: path's own pages up to pageCount, nextUri (which dropped
+   * the filter) not followed. */
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n1\"}],\"pageSize\":1,"
+                            "\"pageNumber\":1,\"pageCount\":2,\"nextUri\":"
+                            "\"/api/v2/trunks?pageSize=1&pageNumber=2\"}"});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n2\"}],\"pageSize\":1,"
+                            "\"pageNumber\":2,\"pageCount\":2,\"nextUri\":"
+                            "\"/api/v2/trunks?pageSize=1&pageNumber=3\"}"});
+  ids[0] = '\0';
+  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1, 10,
+                                         collect_ids, ids, err, sizeof(err)));
+  EXPECT_EQ_STR("n1,n2,", ids);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/trunks?type=E&pageSize=1&"
+                "pageNumber=2",
+                seen[9].url);
+
+  /* A server that caps the page (25 where 100 were asked): followed, and
+   * said once per listing, whatever its query and however often. */
+  static const char capped[] =
+      "{\"entities\":[{\"id\":\"p\"}],\"pageSize\":25,\"pageNumber\":1,"
+      "\"pageCount\":1}";
+  mock_log_reset();
+  for (int i = 0; i < 3; i++) {
+    push((scripted_t){.status = 200, .body = capped});
+    CHECK_ZERO(gen_http_get_pages(
+        f.http, i ? "/api/v2/users?state=any" : "/api/v2/users", 100, 10,
+        collect_ids, ids, err, sizeof(err)));
+  }
+  EXPECT_EQ_INT(1, mock_log_num);
+  OK(mock_log_contains("/api/v2/users answers pages of 25 where 100 were "
+                       "asked"));
+  /* Another listing is said too; one that answers what was asked is not. */
+  push((scripted_t){.status = 200, .body = capped});
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/flows", 100, 10, collect_ids,
+                                ids, err, sizeof(err)));
+  push((scripted_t){.status = 200, .body = capped});
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/groups", 25, 10, collect_ids,
+                                ids, err, sizeof(err)));
+  EXPECT_EQ_INT(2, mock_log_num);
   teardown(&f);
   return 0;
 }

@@ -3,7 +3,8 @@
  * socket (the seams of gen_http and gen_notify): a channel made, subscribed
  * and baselined; messages handed to the consumers of their topic; the
  * system topics (heartbeat, socket_closing, no_longer_subscribed,
- * token_revoked); a dropped socket; a silent one pinged, then given up; a
+ * subscription_changed, any other v2.system topic, token_revoked); a
+ * dropped socket; a silent one pinged, then given up; a
  * refused handshake on an old channel answered with a new channel. The
  * hub's bookkeeping without sockets is test_hub's. */
 #include "gen_http.c"
@@ -248,10 +249,23 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   EXPECT_EQ_INT(2, locked(&connects));         /* no reconnect for it */
   EXPECT_EQ_INT(2, atomic_load(&seen.losses)); /* but events were missed */
 
+  /* Any other v2.system topic is the hub's, never a consumer's: an
+   * unknown systemTopicType is ignored; subscription_changed subscribes
+   * the whole set again, as no_longer_subscribed. */
+  say("{\"topicName\":\"v2.system.u-1.c-1\",\"eventBody\":{"
+      "\"systemTopicType\":\"new_kind\"}}");
+  say("{\"topicName\":\"v2.system.u-1.c-1\",\"eventBody\":{"
+      "\"systemTopicType\":\"subscription_changed\"}}");
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 4));
+  EXPECT_EQ_INT(2, (int)atomic_load(&st->resubscribes));
+  EXPECT_EQ_INT(3, locked(&subscriptions));
+  EXPECT_EQ_INT(2, atomic_load(&seen.messages));
+  EXPECT_EQ_INT(3, atomic_load(&seen.losses));
+
   /* token_revoked: a new token and a new channel, at once. */
   say("{\"topicName\":\"v2.system.token_revoked.ch-1\",\"eventBody\":{}}");
   OK(WAIT_FOR(locked(&channels_made) == 2 &&
-              atomic_load(&seen.baselines) == 4));
+              atomic_load(&seen.baselines) == 5));
   EXPECT_EQ_INT(1, (int)atomic_load(&st->revocations));
   EXPECT_EQ_INT(2, locked(&tokens_issued));
   pthread_mutex_lock(&fake_lock);
@@ -261,12 +275,12 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   /* A socket dropped without a close frame: reconnected after the first
    * backoff step (1 s ± 20 %) on the same channel. */
   say(EOF_MARK);
-  OK(WAIT_FOR(atomic_load(&seen.baselines) == 5));
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 6));
   EXPECT_EQ_INT(2, locked(&channels_made));
-  EXPECT_EQ_INT(4, atomic_load(&seen.losses));
+  EXPECT_EQ_INT(5, atomic_load(&seen.losses));
   stop(n);
   /* Shutting down loses nothing anyone should be told of. */
-  EXPECT_EQ_INT(4, atomic_load(&seen.losses));
+  EXPECT_EQ_INT(5, atomic_load(&seen.losses));
   EXPECT_EQ_INT(0, atomic_load(&seen.lost_out_of_order));
   return 0;
 }

@@ -46,12 +46,14 @@ DEF_TEST(edge_listing) {
   OK(gen_pf_edge_read(e, &edge) == 0);
   OK(strcmp(edge.id, "e1") == 0 && strcmp(edge.name, "Edge 1") == 0);
   OK(edge.online == 1 && edge.active == 1);
+  OK(edge.deployment == NULL);
   json_object_put(e);
 
   e = parse("{\"id\":\"e2\",\"onlineStatus\":\"OFFLINE\","
-            "\"statusCode\":\"RMA\"}");
+            "\"statusCode\":\"RMA\",\"edgeDeploymentType\":\"CDM\"}");
   OK(gen_pf_edge_read(e, &edge) == 0);
   OK(edge.online == 0 && edge.active == 0 && edge.name == NULL);
+  EXPECT_EQ_STR("CDM", edge.deployment);
   json_object_put(e);
 
   /* unknown online status, missing code, wrong types */
@@ -100,6 +102,11 @@ DEF_TEST(trunk_listing) {
   gen_pf_trunk_t t;
   OK(gen_pf_trunk_read(e, &t) == 0);
   OK(t.connected == 1 && t.in_service == 1 && t.enabled == 0);
+  OK(t.type == NULL);
+  json_object_put(e);
+  e = parse("{\"id\":\"t3\",\"trunkType\":\"PHONE\"}");
+  OK(gen_pf_trunk_read(e, &t) == 0);
+  EXPECT_EQ_STR("PHONE", t.type);
   json_object_put(e);
   e = parse("{\"id\":\"t2\",\"inService\":\"yes\","
             "\"connectedStatus\":{\"connected\":null}}");
@@ -141,7 +148,7 @@ DEF_TEST(edge_metrics_forms) {
       snprintf(text, sizeof(text), "%s", edge_metrics);
     json_object *doc = parse(text);
     got[0] = '\0';
-    OK(gen_pf_edge_metrics_read(doc, put, NULL, &skipped) == 0);
+    OK(gen_pf_edge_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
     OK(skipped == 0);
     OK(strcmp(got, want) == 0);
     json_object_put(doc);
@@ -151,7 +158,7 @@ DEF_TEST(edge_metrics_forms) {
       parse("[{\"edge\":{\"id\":\"e2\"},\"processors\":[{\"cpuId\":\"TOTAL\","
             "\"idleTimePct\":70}]}]");
   got[0] = '\0';
-  OK(gen_pf_edge_metrics_read(doc, put, NULL, &skipped) == 0);
+  OK(gen_pf_edge_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
   OK(strcmp(got, "e2 edge_cpu_active - 30.0\n") == 0 && skipped == 0);
   json_object_put(doc);
   return 0;
@@ -163,7 +170,7 @@ DEF_TEST(edge_metrics_malformed) {
   const char *bad[] = {"{}", "\"x\"", "42", "{\"entities\":{}}"};
   for (size_t i = 0; i < 4; i++) {
     json_object *doc = parse(bad[i]);
-    OK(gen_pf_edge_metrics_read(doc, put, NULL, &skipped) == -EINVAL);
+    OK(gen_pf_edge_metrics_read(doc, NULL, put, NULL, &skipped) == -EINVAL);
     json_object_put(doc);
   }
   /* entries without an edge id, impossible values, missing bytes: skipped
@@ -178,7 +185,7 @@ DEF_TEST(edge_metrics_malformed) {
             "\"disks\":[{\"partitionName\":\"/\",\"totalBytes\":\"big\","
             "\"availableBytes\":1}]}]");
   got[0] = '\0';
-  OK(gen_pf_edge_metrics_read(doc, put, NULL, &skipped) == 0);
+  OK(gen_pf_edge_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
   OK(skipped == 3 + 1 + 2 + 1);
   OK(strcmp(got, "e1 edge_memory_used memory 6.0\n"
                  "e1 edge_memory_available memory 2.0\n") == 0);
@@ -186,7 +193,7 @@ DEF_TEST(edge_metrics_malformed) {
   /* an empty list: nothing, no error */
   doc = parse("[]");
   got[0] = '\0';
-  OK(gen_pf_edge_metrics_read(doc, put, NULL, &skipped) == 0);
+  OK(gen_pf_edge_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
   OK(got[0] == '\0' && skipped == 0);
   json_object_put(doc);
   return 0;
@@ -202,7 +209,7 @@ DEF_TEST(trunk_metrics) {
             "\"outboundCallCount\":2.5}},"
             "{\"calls\":{\"inboundCallCount\":1}}]");
   got[0] = '\0';
-  OK(gen_pf_trunk_metrics_read(doc, put, NULL, &skipped) == 0);
+  OK(gen_pf_trunk_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
   OK(strcmp(got, "t1 trunk_calls inbound 3.0\n"
                  "t1 trunk_calls outbound 0.0\n") == 0);
   OK(skipped == 1 + 2 + 1);
@@ -210,10 +217,94 @@ DEF_TEST(trunk_metrics) {
   doc = parse("{\"trunk\":{\"id\":\"t9\"},\"calls\":{\"inboundCallCount\":1,"
               "\"outboundCallCount\":4}}");
   got[0] = '\0';
-  OK(gen_pf_trunk_metrics_read(doc, put, NULL, &skipped) == 0);
+  OK(gen_pf_trunk_metrics_read(doc, NULL, put, NULL, &skipped) == 0);
   OK(strcmp(got, "t9 trunk_calls inbound 1.0\n"
                  "t9 trunk_calls outbound 4.0\n") == 0);
   json_object_put(doc);
+  return 0;
+}
+
+/* Entries older than max_age_ms by eventTime are not current: counted
+ * stale, not put; without eventTime an entry is current; an unreadable one
+ * is skipped. */
+DEF_TEST(metrics_by_event_time) {
+  int64_t now = 1764064800000; /* 2025-11-25T10:00:00Z */
+  gen_pf_age_t age = {.now_ms = now, .max_age_ms = 120000};
+  size_t skipped = 9;
+  json_object *doc = parse("[{\"edge\":{\"id\":\"e1\"},\"eventTime\":"
+                           "\"2025-11-25T09:59:00.000Z\",\"upTimeMsec\":1000},"
+                           "{\"edge\":{\"id\":\"e2\"},\"eventTime\":"
+                           "\"2025-11-25T07:00:00.000Z\",\"upTimeMsec\":2000},"
+                           "{\"edge\":{\"id\":\"e3\"},\"upTimeMsec\":3000},"
+                           "{\"edge\":{\"id\":\"e4\"},\"eventTime\":\"soon\","
+                           "\"upTimeMsec\":4000}]");
+  got[0] = '\0';
+  OK(gen_pf_edge_metrics_read(doc, &age, put, NULL, &skipped) == 0);
+  EXPECT_EQ_STR("e1 edge_uptime - 1.0\ne3 edge_uptime - 3.0\n", got);
+  EXPECT_EQ_INT(1, (int)age.stale);
+  EXPECT_EQ_INT(1, (int)skipped);
+  json_object_put(doc);
+  /* Trunks the same; exactly max_age_ms old is still current. */
+  age.stale = 0;
+  doc = parse("[{\"trunk\":{\"id\":\"t1\"},\"eventTime\":"
+              "\"2025-11-25T09:58:00Z\",\"calls\":{\"inboundCallCount\":2,"
+              "\"outboundCallCount\":1}},{\"trunk\":{\"id\":\"t2\"},"
+              "\"eventTime\":\"2025-11-25T09:57:59.999Z\",\"calls\":{"
+              "\"inboundCallCount\":5,\"outboundCallCount\":5}}]");
+  got[0] = '\0';
+  OK(gen_pf_trunk_metrics_read(doc, &age, put, NULL, &skipped) == 0);
+  EXPECT_EQ_STR("t1 trunk_calls inbound 2.0\nt1 trunk_calls outbound 1.0\n",
+                got);
+  EXPECT_EQ_INT(1, (int)age.stale);
+  json_object_put(doc);
+  return 0;
+}
+
+/* The status page group of the org's region, from its domain or API URL. */
+DEF_TEST(region_group) {
+  EXPECT_EQ_STR("EMEA (Frankfurt)", gen_pf_region_group("mypurecloud.de"));
+  EXPECT_EQ_STR("EMEA (Frankfurt)",
+                gen_pf_region_group("https://api.mypurecloud.de"));
+  EXPECT_EQ_STR("Americas (US East)",
+                gen_pf_region_group("https://api.mypurecloud.com/"));
+  EXPECT_EQ_STR("Asia Pacific (Sydney)",
+                gen_pf_region_group("https://api.mypurecloud.com.au:443"));
+  OK(gen_pf_region_group("https://api.mypurecloud.co") == NULL);
+  OK(gen_pf_region_group("http://127.0.0.1:8080") == NULL);
+  OK(gen_pf_region_group(NULL) == NULL);
+  return 0;
+}
+
+/* A listed trunk of another type than TrunkType is not taken, whatever
+ * page it came on; one without trunkType is; with TrunkType all, every
+ * one. */
+DEF_TEST(trunk_of_another_type_dropped) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gen_client_t client = {.org = org};
+  gp_instance_t inst = {.client = &client};
+  inst.config.trunk_type = "EXTERNAL";
+  static const char *const trunks[] = {
+      "{\"id\":\"t1\",\"name\":\"A\",\"trunkType\":\"EXTERNAL\"}",
+      "{\"id\":\"t2\",\"name\":\"B\",\"trunkType\":\"PHONE\"}",
+      "{\"id\":\"t3\",\"name\":\"C\"}",
+      "{\"id\":\"t4\",\"name\":\"D\",\"trunkType\":\"external\"}",
+  };
+  for (int all = 0; all < 2; all++) {
+    if (all)
+      inst.config.trunk_type = NULL;
+    gp_listing_t l = {.inst = &inst, .filter = &inst.config.trunks_filter};
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(trunks); i++) {
+      json_object *e = parse(trunks[i]);
+      CHECK_ZERO(gp_take(e, &l));
+      json_object_put(e);
+    }
+    EXPECT_EQ_INT(all ? 4 : 3, (int)l.fresh.set.count);
+    EXPECT_EQ_INT(all ? 0 : 1, (int)l.other_type);
+    OK(all || gen_entity_find(&l.fresh.set, "t2") < 0);
+    gen_entity_names_free(&l.names);
+    gp_list_free(&l.fresh);
+  }
+  gen_org_free(org);
   return 0;
 }
 
@@ -258,6 +349,19 @@ DEF_TEST(status_page) {
   OK(unknown == 1 && skipped == 2);
   json_object_put(doc);
 
+  /* A component without group_id is in the group that lists it. */
+  doc = parse("{\"components\":["
+              "{\"id\":\"g1\",\"name\":\"EMEA (Frankfurt)\",\"status\":"
+              "\"operational\",\"group\":true,\"components\":[\"c1\"]},"
+              "{\"id\":\"c1\",\"name\":\"Voice\",\"status\":\"major_outage\","
+              "\"group\":false},"
+              "{\"id\":\"c2\",\"name\":\"Login\",\"status\":\"operational\","
+              "\"group\":false,\"group_id\":null}]}");
+  components[0] = '\0';
+  OK(gen_pf_status_read(doc, component, NULL, &unknown, &skipped) == 0);
+  EXPECT_EQ_STR("EMEA (Frankfurt)-Voice=4\nLogin=0\n", components);
+  json_object_put(doc);
+
   const char *bad[] = {"{}", "[]", "{\"components\":{}}", "\"x\""};
   for (size_t i = 0; i < 4; i++) {
     doc = parse(bad[i]);
@@ -271,6 +375,7 @@ DEF_TEST(configuration_refuses_with_reasons) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
   gp_config_t *c = gen_plugin_config_new(&gp_plugin);
   OK(c->edges && c->trunks && c->status_page);
+  OK(!c->cloud_media && c->n_groups == 0);
   EXPECT_EQ_STR("EXTERNAL", c->trunk_type);
   EXPECT_EQ_STR(GEN_PF_STATUS_URL, c->status_url);
   struct {
@@ -292,6 +397,9 @@ DEF_TEST(configuration_refuses_with_reasons) {
       {mock_ci_str("StatusComponent", "EMEA*"), 1, NULL},
       {mock_ci_str("EdgeName", "Dublin*"), 1, NULL},
       {mock_ci_str("TrunkId", "t-1"), 1, NULL},
+      {mock_ci_bool("CloudMediaEdges", true), 1, NULL},
+      {mock_ci_str("CloudMediaEdges", "sometimes"), 0, "CloudMediaEdges"},
+      {mock_ci_str("StatusGroup", "EMEA*"), 1, NULL},
   };
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(cases); i++) {
     mock_log_reset();
@@ -316,6 +424,8 @@ DEF_TEST(configuration_refuses_with_reasons) {
   EXPECT_EQ_STR("http://127.0.0.1:8080/c.json", c->status_url);
   OK(!c->edges);
   EXPECT_EQ_INT(1, c->n_components);
+  OK(c->cloud_media);
+  EXPECT_EQ_INT(1, c->n_groups);
   EXPECT_EQ_INT(1, c->edges_filter.n_names);
   EXPECT_EQ_INT(1, c->trunks_filter.n_ids);
   gen_plugin_config_free(&gp_plugin, c);
@@ -333,6 +443,9 @@ int main(void) {
   RUN_TEST(edge_metrics_forms);
   RUN_TEST(edge_metrics_malformed);
   RUN_TEST(trunk_metrics);
+  RUN_TEST(trunk_of_another_type_dropped);
+  RUN_TEST(metrics_by_event_time);
+  RUN_TEST(region_group);
   RUN_TEST(status_page);
   RUN_TEST(configuration_refuses_with_reasons);
   RUN_TEST(registers_and_configures);

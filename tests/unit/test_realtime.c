@@ -451,10 +451,41 @@ DEF_TEST(system_topics) {
                 feed(inst,
                      "{\"topicName\":\"v2.system.token_revoked.ch-1\","
                      "\"eventBody\":{\"systemTopicType\":\"token_revoked\"}}"));
-  /* Not a prefix match on anything longer. */
+  /* Every other v2.system topic is a system one too, its body deciding:
+   * subscription_changed subscribes again, an unknown type is ignored. */
+  EXPECT_EQ_INT(GEN_NOTIFY_SYSTEM,
+                feed(inst,
+                     "{\"topicName\":\"v2.system.u-1.c-1\","
+                     "\"eventBody\":{\"systemTopicType\":\"new_kind\"}}"));
   gen_notify_verdict_t verdict;
-  OK(!gen_notify_system_topic("v2.system.token_revokedX", &verdict));
-  OK(!gen_notify_system_topic("v2.system.socket_closing.x", &verdict));
+  OK(gen_notify_system_topic("v2.system.token_revokedX", &verdict));
+  EXPECT_EQ_INT(GEN_NOTIFY_SYSTEM, verdict);
+  OK(gen_notify_system_topic("V2.System.socket_closing.x", &verdict));
+  EXPECT_EQ_INT(GEN_NOTIFY_SYSTEM, verdict);
+  OK(!gen_notify_system_topic("v2.systemx.a", &verdict));
+  OK(!gen_notify_system_topic("v2.users.u-1.activity", &verdict));
+  static const struct {
+    const char *json, *type;
+    gen_notify_verdict_t verdict;
+  } bodies[] = {
+      {"{\"eventBody\":{\"systemTopicType\":\"subscription_changed\"}}",
+       "subscription_changed", GEN_NOTIFY_RESUBSCRIBE},
+      {"{\"eventBody\":{\"systemTopicType\":\"NO_LONGER_SUBSCRIBED\"}}",
+       "NO_LONGER_SUBSCRIBED", GEN_NOTIFY_RESUBSCRIBE},
+      {"{\"eventBody\":{\"systemTopicType\":\"token_revoked\"}}",
+       "token_revoked", GEN_NOTIFY_REVOKED},
+      {"{\"eventBody\":{\"systemTopicType\":\"maintenance\"}}", "maintenance",
+       GEN_NOTIFY_SYSTEM},
+      {"{\"eventBody\":{}}", "", GEN_NOTIFY_SYSTEM},
+      {"not json", "", GEN_NOTIFY_SYSTEM},
+  };
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    char type[64];
+    EXPECT_EQ_INT(bodies[i].verdict,
+                  gen_notify_system_body(bodies[i].json, strlen(bodies[i].json),
+                                         type, sizeof(type)));
+    EXPECT_EQ_STR(bodies[i].type, type);
+  }
   gr_instance_free(inst);
   return 0;
 }

@@ -261,21 +261,26 @@ static double mono(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A client from 127.0.0.<source> that starts a request and stops. */
-static int slow_connect(unsigned port, int source) {
+/* A client from 127.0.0.<source> that connects and sends nothing. */
+static int idle_connect(unsigned port, int source) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   struct sockaddr_in from = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   from.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)source);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) != 0 ||
-      connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0 &&
+      connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+    return fd;
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+
+/* A client from 127.0.0.<source> that starts a request and stops. */
+static int slow_connect(unsigned port, int source) {
+  int fd = idle_connect(port, source);
   const char *start = "POST / HTTP/1.1\r\nHost: x\r\n";
-  if (write(fd, start, strlen(start)) < 0) {
+  if (fd >= 0 && write(fd, start, strlen(start)) < 0) {
     close(fd);
     return -1;
   }
@@ -363,6 +368,56 @@ DEF_TEST(address_share_when_slots_are_scarce) {
   return 0;
 }
 
+/* A client that connects and sends nothing (or never starts TLS) is cut at
+ * the head deadline (3 s), not at the whole-request deadline (10 s). */
+DEF_TEST(silent_clients_cut_at_head_deadline) {
+  gen_receiver_t *rx = start_limited(4, 0, 0, 0);
+  CHECK_NOT_NULL(rx);
+  unsigned port = gen_receiver_port(rx);
+  double t0 = mono();
+  int fd = idle_connect(port, 1);
+  OK(fd >= 0);
+  double cut = 0;
+  while (cut == 0 && mono() - t0 < 6)
+    if (closed_by_server(fd, 100))
+      cut = mono() - t0;
+  close(fd);
+  printf("# silent client cut after %.2f s\n", cut);
+  OK(cut >= 2.9 && cut <= 4.0);
+  EXPECT_EQ_UINT64(1, atomic_load(&gen_receiver_stats(rx)->timed_out));
+  gen_receiver_stop(rx);
+  return 0;
+}
+
+/* 24 addresses wanting 4 connections each (96) against 64 slots, a share of
+ * 4 each: the share alone would let 16 addresses fill every slot. Each
+ * address's part of the scarce half keeps room, and a sender on another
+ * address is answered at once. */
+DEF_TEST(address_share_holds_past_many_addresses) {
+  gen_receiver_t *rx = start_limited(4, 4, 64, 0);
+  CHECK_NOT_NULL(rx);
+  unsigned port = gen_receiver_port(rx);
+  int fd[96], n = 0, held = 0;
+  for (int a = 0; a < 24; a++)
+    for (int i = 0; i < 4; i++)
+      if ((fd[n] = idle_connect(port, 2 + a)) >= 0)
+        n++;
+  OK(n == 96);
+  usleep(500 * 1000); /* the receiver accepts (or refuses) them all */
+  for (int i = 0; i < n; i++)
+    held += !closed_by_server(fd[i], 0);
+  printf("# idle connections held: %d of 64 slots\n", held);
+  OK(held < 64);
+  double t = mono();
+  EXPECT_EQ_INT(200, post(port, "POST", SECRET, "{}", 2));
+  OK(mono() - t < 1.0);
+  OK(atomic_load(&gen_receiver_stats(rx)->address_limit) >= 96 - 63);
+  for (int i = 0; i < n; i++)
+    close(fd[i]);
+  gen_receiver_stop(rx);
+  return 0;
+}
+
 DEF_TEST(refuses_bad_options) {
   gen_receiver_options_t o = {.port = "0",
                               .secret = "",
@@ -385,6 +440,8 @@ int main(void) {
   RUN_TEST(full_queue_answers_429);
   RUN_TEST(slow_clients_cut_at_deadline);
   RUN_TEST(address_share_when_slots_are_scarce);
+  RUN_TEST(silent_clients_cut_at_head_deadline);
+  RUN_TEST(address_share_holds_past_many_addresses);
   RUN_TEST(refuses_bad_options);
   curl_global_cleanup();
   END_TEST;
