@@ -2186,7 +2186,7 @@ class App:
         # what each request asked for and found (bench_mos.py)
         asked = self.stats["aggregate_intervals"].setdefault("details", [])
         if len(asked) < 10000:
-            asked.append([start, end, page, len(hits)])
+            asked.append([start, end, page, len(hits), len(only) if only else None])
         total = len(hits) + (max(0, dups) if self.forms["details_hits"] == "approximate" else 0)
         # --details-results-max: a range holding more than it is refused
         # past it, as the real query is past 100,000 (README)
