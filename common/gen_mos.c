@@ -96,9 +96,10 @@ void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues, char *buf,
                       size_t size) {
   size_t batches = (n_queues + GEN_MOS_MAX_QUEUES - 1) / GEN_MOS_MAX_QUEUES;
   snprintf(buf, size,
-           "on (%zu requests a range at least, one more per %d "
-           "conversations, split past %d; revisits over %lld s)",
-           batches, GEN_MOS_PAGE_SIZE, GEN_MOS_RESULTS_MAX,
+           "on (requests a range: %zu, one a batch of up to %d queues, "
+           "and one more per %d conversations, split past %d; revisits "
+           "over %lld s)",
+           batches, GEN_MOS_MAX_QUEUES, GEN_MOS_PAGE_SIZE, GEN_MOS_RESULTS_MAX,
            (long long)CDTIME_T_TO_TIME_T(c->revisit));
 }
 

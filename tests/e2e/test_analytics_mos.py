@@ -229,6 +229,10 @@ class MosPastResultsLimit(unittest.TestCase):
                              if d[1] - d[0] <= G_MS and d[4] is not None and d[4] < 6],
                             stats["details"][:20])
             self.assertEqual(cd.bad_log_lines(), [])
+            # the start-up line gives the requests a range costs
+            self.assertIn("call quality on (requests a range: 1, one a batch of up to 100 "
+                          "queues, and one more per 100 conversations, split past 100000; "
+                          "revisits over 600 s)", cd.log_text())
         finally:
             cd.cleanup()
             sim.stop()
