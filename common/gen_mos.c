@@ -92,14 +92,16 @@ gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
   return gen_interval_config_engine(&own, stem, org->name, "-mos", log_prefix);
 }
 
-void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues, char *buf,
-                      size_t size) {
-  size_t batches = (n_queues + GEN_MOS_MAX_QUEUES - 1) / GEN_MOS_MAX_QUEUES;
+void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
+                      size_t per_batch, char *buf, size_t size) {
+  if (per_batch == 0 || per_batch > GEN_MOS_MAX_QUEUES)
+    per_batch = GEN_MOS_MAX_QUEUES;
+  size_t batches = (n_queues + per_batch - 1) / per_batch;
   snprintf(buf, size,
-           "on (requests a range: %zu, one a batch of up to %d queues, "
+           "on (requests a range: %zu, one a batch of up to %zu queues, "
            "and one more per %d conversations, split past %d; revisits "
            "over %lld s)",
-           batches, GEN_MOS_MAX_QUEUES, GEN_MOS_PAGE_SIZE, GEN_MOS_RESULTS_MAX,
+           batches, per_batch, GEN_MOS_PAGE_SIZE, GEN_MOS_RESULTS_MAX,
            (long long)CDTIME_T_TO_TIME_T(c->revisit));
 }
 

@@ -81,11 +81,12 @@ gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
                                const gen_interval_config_t *ic,
                                const char *stem, const char *log_prefix);
 
-/* The start-up line's part for n queues: the requests a range costs (one
- * per batch of up to 100 queues, one more per 100 conversations, split
- * past the results the query pages through) and the revisit window. */
-void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues, char *buf,
-                      size_t size);
+/* The start-up line's part for n queues asked per_batch at a time (at most
+ * 100): the requests a range costs (one a batch, one more per 100
+ * conversations, split past the results the query pages through) and the
+ * revisit window. */
+void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
+                      size_t per_batch, char *buf, size_t size);
 
 /* The request for queue_ids[n] over range, page page_number (from 1). The
  * interval starts max_length_ms earlier when that reaches into the UTC day

@@ -315,7 +315,8 @@ static int refresh_lists(ga_instance_t *inst) {
     if (inst->config.agent_status)
       snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
     if (inst->config.mos.on)
-      gen_mos_describe(&inst->config.mos, fresh.count, mos, sizeof(mos));
+      gen_mos_describe(&inst->config.mos, fresh.count,
+                       (size_t)inst->config.queues_per_query, mos, sizeof(mos));
     gen_org_log(inst->client->org, NULL, LOG_INFO,
                 "%zu queues, %zu measures, buckets of %lld s, agent status "
                 "%s, call quality %s",

@@ -347,6 +347,16 @@ DEF_TEST(configuration_keys) {
   OK(mock_log_contains("CallQualityMaxLength 172800: one bucket of 2592000 s "
                        "plus this passes the 31 days"));
   gen_interval_config_release(&ic);
+  /* the start-up line: a request per batch of queues at least */
+  char line[256];
+  gen_mos_describe(&c, 250, 100, line, sizeof(line));
+  EXPECT_EQ_STR("on (requests a range: 3, one a batch of up to 100 queues, and "
+                "one more per 100 conversations, split past 100000; revisits "
+                "over 300 s)",
+                line);
+  gen_mos_describe(&c, 250, 50, line, sizeof(line));
+  OK(strncmp(line, "on (requests a range: 5, one a batch of up to 50 ", 49) ==
+     0);
   gen_org_free(org);
   return 0;
 }
