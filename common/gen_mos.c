@@ -37,6 +37,12 @@ void gen_mos_config_init(gen_mos_config_t *c) {
   memcpy(c->bounds.bound, bounds, sizeof(bounds));
   c->threshold = 4.2;
   c->max_length_ms = 4 * 3600 * 1000LL;
+  /* ITU-T G.107's user satisfaction categories */
+  static const double rf[] = {50, 60, 70, 80, 90};
+  c->rf_bounds.n = STATIC_ARRAY_SIZE(rf);
+  memcpy(c->rf_bounds.bound, rf, sizeof(rf));
+  /* the details index lags by minutes: a revisit need not cover more */
+  c->revisit = TIME_T_TO_CDTIME_T(600);
 }
 
 int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
@@ -55,6 +61,11 @@ int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
     c->threshold = v;
     return 0;
   }
+  if (strcasecmp(ci->key, "RFactorBounds") == 0)
+    return gen_config_bounds(org, ci, "R-factor", GEN_MOS_RFACTOR_MAX,
+                             &c->rf_bounds);
+  if (strcasecmp(ci->key, "CallQualityRevisitWindow") == 0)
+    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
   if (strcasecmp(ci->key, "CallQualityMaxLength") == 0) {
     cdtime_t t;
     int status = gen_config_seconds(org, ci, 60, 7 * 86400, &t);
@@ -63,6 +74,35 @@ int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
     return status;
   }
   return GEN_CONFIG_NOT_MINE;
+}
+
+gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
+                               const gen_interval_config_t *ic,
+                               const char *stem, const char *log_prefix) {
+  if (ic->granularity_ms + c->max_length_ms > GEN_MOS_INTERVAL_MAX_MS) {
+    gen_org_log(org, NULL, LOG_ERR,
+                "CallQualityMaxLength %lld: one bucket of %lld s plus this "
+                "passes the 31 days the conversation details query takes",
+                (long long)(c->max_length_ms / 1000),
+                (long long)(ic->granularity_ms / 1000));
+    return NULL;
+  }
+  gen_interval_config_t own = *ic;
+  own.revisit = c->revisit;
+  return gen_interval_config_engine(&own, stem, org->name, "-mos", log_prefix);
+}
+
+void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
+                      size_t per_batch, char *buf, size_t size) {
+  if (per_batch == 0 || per_batch > GEN_MOS_MAX_QUEUES)
+    per_batch = GEN_MOS_MAX_QUEUES;
+  size_t batches = (n_queues + per_batch - 1) / per_batch;
+  snprintf(buf, size,
+           "on (requests a range: %zu, one a batch of up to %zu queues, "
+           "and one more per %d conversations, split past %d; revisits "
+           "over %lld s)",
+           batches, per_batch, GEN_MOS_PAGE_SIZE, GEN_MOS_RESULTS_MAX,
+           (long long)CDTIME_T_TO_TIME_T(c->revisit));
 }
 
 /* ---- the request -------------------------------------------------------- */
@@ -119,6 +159,10 @@ typedef struct {
   int64_t le[GEN_WAITS_MAX_BOUNDS]; /* at or below bound i */
   int64_t count, sum_x100, at_or_below;
   double min;
+  /* the R-factor of the conversations that carry one */
+  int64_t rf_le[GEN_WAITS_MAX_BOUNDS];
+  int64_t rf_count, rf_sum_x100;
+  double rf_min;
 } mos_cell_t;
 
 struct gen_mos_acc_s {
@@ -131,6 +175,7 @@ struct gen_mos_acc_s {
   size_t n_buckets;
   mos_cell_t **cells; /* [queue][media][bucket], NULL until used */
   gen_map_t seen;     /* conversation ids taken (keys owned) */
+  size_t unknown_sessions;
 };
 
 gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
@@ -176,13 +221,28 @@ void gen_mos_acc_free(gen_mos_acc_t *a) {
   free(a);
 }
 
-static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos) {
+size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a) {
+  return a->unknown_sessions;
+}
+
+/* rf: NAN when the conversation has no R-factor. */
+static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos,
+                  double rf) {
   size_t i = (q * GEN_MEDIA_COUNT + (size_t)media) * a->n_buckets + b;
   mos_cell_t *cell = a->cells[i];
   if (cell == NULL) {
     if ((cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
       return -ENOMEM;
     cell->min = mos;
+  }
+  if (!isnan(rf)) {
+    for (size_t k = 0; k < a->config->rf_bounds.n; k++)
+      if (rf <= a->config->rf_bounds.bound[k])
+        cell->rf_le[k]++;
+    if (cell->rf_count == 0 || rf < cell->rf_min)
+      cell->rf_min = rf;
+    cell->rf_count++;
+    cell->rf_sum_x100 += llround(rf * 100.0);
   }
   for (size_t k = 0; k < a->config->bounds.n; k++)
     if (mos <= a->config->bounds.bound[k])
@@ -196,10 +256,11 @@ static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos) {
   return 0;
 }
 
-/* The distinct (selected queue, media) pairs of c's segments; -1 when a
- * queue segment has no usable media type or there are too many. */
-static int pairs_of(const gen_mos_acc_t *a, json_object *c, size_t *q,
-                    int *media, size_t max) {
+/* The distinct (selected queue, media) pairs of c's segments; -1 when there
+ * are too many. A session of an unknown media type is passed over and
+ * counted: its conversation's other sessions still count. */
+static int pairs_of(gen_mos_acc_t *a, json_object *c, size_t *q, int *media,
+                    size_t max) {
   size_t n = 0;
   json_object *parts = gen_json_get_array(c, "participants");
   size_t np = parts ? json_object_array_length(parts) : 0;
@@ -209,6 +270,12 @@ static int pairs_of(const gen_mos_acc_t *a, json_object *c, size_t *q,
     size_t ns = sessions ? json_object_array_length(sessions) : 0;
     for (size_t s = 0; s < ns; s++) {
       json_object *session = json_object_array_get_idx(sessions, s);
+      const char *media_name = gen_json_get_string(session, "mediaType");
+      /* staff to staff: not the customer's media */
+      if (media_name != NULL && strcasecmp(media_name, "internalmessage") == 0)
+        continue;
+      int m = gen_media_from_name(media_name);
+      bool unknown_counted = false;
       json_object *segs = gen_json_get_array(session, "segments");
       size_t ng = segs ? json_object_array_length(segs) : 0;
       for (size_t g = 0; g < ng; g++) {
@@ -217,9 +284,12 @@ static int pairs_of(const gen_mos_acc_t *a, json_object *c, size_t *q,
         void *idx;
         if (qid == NULL || !gen_map_find(&a->queue_index, qid, &idx))
           continue; /* no queue, or one of another batch */
-        int m = gen_media_from_name(gen_json_get_string(session, "mediaType"));
-        if (m < 0)
-          return -1;
+        if (m < 0) {
+          if (!unknown_counted)
+            a->unknown_sessions++;
+          unknown_counted = true;
+          continue;
+        }
         size_t k = 0;
         while (k < n && !(q[k] == gen_map_to_index(idx) && media[k] == m))
           k++;
@@ -256,6 +326,11 @@ static int take_conversation(gen_mos_acc_t *a, json_object *c) {
     return -1;
   if (end < a->range.start_ms || end >= a->range.end_ms)
     return 0; /* another range's */
+  double rf = NAN;
+  if (json_object_object_get_ex(c, "mediaStatsMinConversationRFactor", NULL) &&
+      (!gen_json_get_double(c, "mediaStatsMinConversationRFactor", &rf) ||
+       !(rf >= 0 && rf <= GEN_MOS_RFACTOR_MAX)))
+    return -1;
   size_t q[MOS_MAX_PAIRS];
   int media[MOS_MAX_PAIRS];
   int n = pairs_of(a, c, q, media, MOS_MAX_PAIRS);
@@ -268,7 +343,7 @@ static int take_conversation(gen_mos_acc_t *a, json_object *c) {
   }
   size_t b = (size_t)((end - a->range.start_ms) / a->granularity_ms);
   for (int k = 0; k < n; k++) {
-    int status = record(a, q[k], media[k], b, mos);
+    int status = record(a, q[k], media[k], b, mos, rf);
     if (status != 0)
       return status;
   }
@@ -305,9 +380,12 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
 
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
   const gen_waits_bounds_t *bounds = &a->config->bounds;
-  char names[GEN_WAITS_MAX_BOUNDS][24];
+  const gen_waits_bounds_t *rf_bounds = &a->config->rf_bounds;
+  char names[GEN_WAITS_MAX_BOUNDS][24], rf_names[GEN_WAITS_MAX_BOUNDS][24];
   for (size_t k = 0; k < bounds->n; k++)
     snprintf(names[k], sizeof(names[k]), "le%zu", k);
+  for (size_t k = 0; k < rf_bounds->n; k++)
+    snprintf(rf_names[k], sizeof(rf_names[k]), "rf_le%zu", k);
   for (size_t q = 0; q < a->n_queues; q++)
     for (int m = 0; m < GEN_MEDIA_COUNT; m++)
       for (size_t b = 0; b < a->n_buckets; b++) {
@@ -315,7 +393,7 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
             a->cells[(q * GEN_MEDIA_COUNT + (size_t)m) * a->n_buckets + b];
         if (cell == NULL)
           continue;
-        gen_interval_value_t v[GEN_WAITS_MAX_BOUNDS + 4];
+        gen_interval_value_t v[2 * GEN_WAITS_MAX_BOUNDS + 7];
         size_t n = 0;
         v[n++] = (gen_interval_value_t){"count", (double)cell->count, true};
         v[n++] =
@@ -325,6 +403,15 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
         v[n++] = (gen_interval_value_t){"min", cell->min, false};
         for (size_t k = 0; k < bounds->n; k++)
           v[n++] = (gen_interval_value_t){names[k], (double)cell->le[k], true};
+        v[n++] =
+            (gen_interval_value_t){"rf_count", (double)cell->rf_count, true};
+        v[n++] = (gen_interval_value_t){"rf_sum_x100",
+                                        (double)cell->rf_sum_x100, true};
+        if (cell->rf_count > 0)
+          v[n++] = (gen_interval_value_t){"rf_min", cell->rf_min, false};
+        for (size_t k = 0; k < rf_bounds->n; k++)
+          v[n++] =
+              (gen_interval_value_t){rf_names[k], (double)cell->rf_le[k], true};
         gen_agg_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 2};
         char text[GEN_AGG_KEY_SIZE];
         int status = gen_agg_key_format(&key, text, sizeof(text));
@@ -353,13 +440,35 @@ static gen_agg_series_t series_of(const gen_mos_output_t *out, const char *key,
                             out->granularity_ms};
 }
 
-/* Value i of the bounds ("le<i>"), or -1. */
-static int bound_of(const char *name) {
-  if (strncmp(name, "le", 2) != 0)
+/* Value i of the bounds ("<prefix>le<i>"), or -1. */
+static int bound_of(const char *name, const char *prefix) {
+  size_t len = strlen(prefix);
+  if (strncmp(name, prefix, len) != 0 || strncmp(name + len, "le", 2) != 0)
     return -1;
   char *end;
-  long i = strtol(name + 2, &end, 10);
+  long i = strtol(name + len + 2, &end, 10);
   return *end == '\0' && i >= 0 && i < GEN_WAITS_MAX_BOUNDS ? (int)i : -1;
+}
+
+/* The cumulative buckets of one distribution: values "<prefix>le<i>", its
+ * +Inf bucket the value "<prefix>count". */
+static void put_buckets(gen_agg_series_t *s, const gen_waits_bounds_t *bounds,
+                        const char *prefix, const char *type, const char *media,
+                        const gen_interval_value_t *v, size_t n, bool total,
+                        int64_t at_ms) {
+  char name[32], label[DATA_MAX_NAME_LEN];
+  double count = 0;
+  snprintf(name, sizeof(name), "%scount", prefix);
+  gen_agg_value_find(v, n, name, &count);
+  for (size_t i = 0; i < n; i++) {
+    int b = bound_of(v[i].name, prefix);
+    if (b < 0 || (size_t)b >= bounds->n)
+      continue;
+    gen_waits_bucket_label(bounds, (size_t)b, media, label, sizeof(label));
+    gen_agg_put_value(s, type, label, total, v[i].value, at_ms);
+  }
+  gen_waits_bucket_label(bounds, bounds->n, media, label, sizeof(label));
+  gen_agg_put_value(s, type, label, total, count, at_ms);
 }
 
 static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
@@ -367,20 +476,12 @@ static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
                        size_t n, bool total, int64_t at_ms) {
   double count = 0;
   gen_agg_value_find(v, n, "count", &count);
-  char label[DATA_MAX_NAME_LEN];
-  for (size_t i = 0; i < n; i++) {
-    int b = bound_of(v[i].name);
-    if (b < 0 || (size_t)b >= out->config->bounds.n)
-      continue;
-    gen_waits_bucket_label(&out->config->bounds, (size_t)b, media, label,
-                           sizeof(label));
-    gen_agg_put_value(s, total ? "total_mos_bucket" : "mos_bucket", label,
-                      total, v[i].value, at_ms);
-  }
-  gen_waits_bucket_label(&out->config->bounds, out->config->bounds.n, media,
-                         label, sizeof(label));
-  gen_agg_put_value(s, total ? "total_mos_bucket" : "mos_bucket", label, total,
-                    count, at_ms);
+  put_buckets(s, &out->config->bounds, "",
+              total ? "total_mos_bucket" : "mos_bucket", media, v, n, total,
+              at_ms);
+  put_buckets(s, &out->config->rf_bounds, "rf_",
+              total ? "total_rfactor_bucket" : "rfactor_bucket", media, v, n,
+              total, at_ms);
   double x;
   gen_agg_put_value(s, total ? "total_mos_conversations" : "mos_conversations",
                     media, total, count, at_ms);
@@ -406,6 +507,13 @@ static void on_bucket(void *ud, const char *key, int64_t start_ms,
     gen_agg_put_value(&s, "mos_avg", media, false, sum / 100.0 / count, end_ms);
   if (count > 0 && gen_agg_value_find(v, n, "min", &min))
     gen_agg_put_value(&s, "mos_min", media, false, min, end_ms);
+  double rf_count = 0;
+  gen_agg_value_find(v, n, "rf_count", &rf_count);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_sum_x100", &sum))
+    gen_agg_put_value(&s, "rfactor_avg", media, false, sum / 100.0 / rf_count,
+                      end_ms);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_min", &min))
+    gen_agg_put_value(&s, "rfactor_min", media, false, min, end_ms);
 }
 
 static void on_totals(void *ud, const char *key, int64_t at_ms,
@@ -419,6 +527,9 @@ static void on_totals(void *ud, const char *key, int64_t at_ms,
   double sum;
   if (gen_agg_value_find(v, n, "sum_x100", &sum))
     gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, sum, at_ms);
+  if (gen_agg_value_find(v, n, "rf_sum_x100", &sum))
+    gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, sum,
+                      at_ms);
 }
 
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
@@ -428,7 +539,15 @@ gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
 
 /* ---- collection --------------------------------------------------------- */
 
-/* Every page of one range into a. 0, or the failure with err set. */
+/* A refusal to page past the results the query allows (the 400 answer's
+ * message, tests/sim/README.md). */
+static bool too_many_results(int status, const char *err) {
+  return status == GEN_HTTP_ERR_STATUS &&
+         strcasestr(err, "Pagination may not exceed") != NULL;
+}
+
+/* Every page of one range into a. 0, -E2BIG when the range holds more than
+ * the query pages through, or the failure with err set. */
 static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
                       const char *const *ids, size_t n,
                       const gen_interval_range_t *range, size_t *skipped,
@@ -440,23 +559,66 @@ static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
     int status = gen_http_post_json(job->client->http, GEN_MOS_PATH, body, &doc,
                                     err, err_size);
     json_object_put(body);
+    if (too_many_results(status, err))
+      return -E2BIG;
     int64_t hits = 0;
     size_t got = 0;
+    /* Refused before reading a page that would be thrown away. */
+    if (status == 0 && page == 1 &&
+        gen_json_get_int64(doc, "totalHits", &hits) &&
+        hits > GEN_MOS_RESULTS_MAX) {
+      json_object_put(doc);
+      return -E2BIG;
+    }
     if (status == 0)
       status = gen_mos_acc_page(a, doc, &hits, &got, skipped, err, err_size);
     json_object_put(doc);
     if (status != 0)
       return status;
-    if (hits > GEN_MOS_RESULTS_MAX) {
-      snprintf(err, err_size,
-               "%lld conversations, more than the %d the query pages "
-               "through: configure a shorter MaxBuckets or Granularity",
-               (long long)hits, GEN_MOS_RESULTS_MAX);
-      return -E2BIG;
-    }
-    if (got == 0 || (int64_t)page * GEN_MOS_PAGE_SIZE >= hits)
+    /* totalHits is approximate (duplicates are filtered out of the pages):
+     * a short page ends only when it reaches it, an empty one always. */
+    if (got == 0 ||
+        (got < GEN_MOS_PAGE_SIZE && (int64_t)page * GEN_MOS_PAGE_SIZE >= hits))
       return 0;
   }
+}
+
+/* range for ids[n], halved while it holds too many results: by buckets,
+ * then by queues, down to one bucket of one queue. A conversation found by
+ * two halves is taken once (a->seen). */
+static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
+                      const char *const *ids, size_t n,
+                      const gen_interval_range_t *range, size_t *skipped,
+                      char *err, size_t err_size) {
+  int64_t g = job->granularity_ms;
+  int64_t buckets = (range->end_ms - range->start_ms) / g;
+  /* the query's interval (range plus CallQualityMaxLength) within 31 days */
+  int status = range->end_ms - range->start_ms + job->config->max_length_ms >
+                           GEN_MOS_INTERVAL_MAX_MS &&
+                       buckets > 1
+                   ? -E2BIG
+                   : read_range(job, a, ids, n, range, skipped, err, err_size);
+  if (status != -E2BIG)
+    return status;
+  if (buckets > 1) {
+    int64_t mid = range->start_ms + buckets / 2 * g;
+    gen_interval_range_t lo = {range->start_ms, mid}, hi = {mid, range->end_ms};
+    status = read_split(job, a, ids, n, &lo, skipped, err, err_size);
+    return status != 0
+               ? status
+               : read_split(job, a, ids, n, &hi, skipped, err, err_size);
+  }
+  if (n > 1) {
+    status = read_split(job, a, ids, n / 2, range, skipped, err, err_size);
+    return status != 0 ? status
+                       : read_split(job, a, ids + n / 2, n - n / 2, range,
+                                    skipped, err, err_size);
+  }
+  snprintf(err, err_size,
+           "one bucket of queue %s holds more than the %d conversations the "
+           "query pages through: configure a shorter Granularity",
+           ids[0], GEN_MOS_RESULTS_MAX);
+  return -E2BIG;
 }
 
 int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
@@ -477,15 +639,25 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
       snprintf(err, sizeof(err), "out of memory");
     } else
       status =
-          read_range(job, a, queue_ids, n, &range, &skipped, err, sizeof(err));
+          read_split(job, a, queue_ids, n, &range, &skipped, err, sizeof(err));
     if (status == 0)
       status = gen_mos_acc_put(a, job->engine);
+    size_t unknown = a != NULL ? gen_mos_acc_unknown_sessions(a) : 0;
     gen_mos_acc_free(a);
+    if (unknown > 0) {
+      atomic_fetch_add(&client->stats.malformed, 1);
+      gen_log_limited(&job->counts->complain, LOG_WARNING,
+                      "%s: %zu queue sessions of details answers have a media "
+                      "type this plugin does not know; passed over (their "
+                      "conversations' other sessions count)",
+                      job->counts->log_prefix, unknown);
+    }
     if (skipped > 0) {
       atomic_fetch_add(&client->stats.malformed, 1);
       gen_log_limited(&job->counts->complain, LOG_WARNING,
                       "%s: %zu conversations of details answers were not "
-                      "usable (no id, a bad time or MOS, no queue segment) "
+                      "usable (no id, a bad time, MOS or R-factor, no queue "
+                      "segment of a known media type) "
                       "and were skipped",
                       job->counts->log_prefix, skipped);
     }

@@ -11,20 +11,31 @@
  * (queue, media, bucket): cumulative counts at or below each bound
  * (MosBounds; +Inf is the count), the count, the sum (in hundredths, so
  * totals stay exact integers), the minimum and the conversations at or
- * below MosThreshold. Never one series per conversation.
+ * below MosThreshold; the same from the same page for the conversation's
+ * lowest R-factor (mediaStatsMinConversationRFactor, RFactorBounds). Never
+ * one series per conversation. A session of an unknown media type is passed
+ * over (counted), not its conversation; internalmessage sessions (staff to
+ * staff, no customer audio) are passed over silently.
  *
  * The closed-interval engine (gen_interval) plans the ranges; a range is
  * read page by page (100 conversations a page, the API's maximum) for a
  * batch of up to 100 queues (one segment filter of queueId predicates),
  * and only a range read whole is put and committed: a partial one would be
- * dispatched as if complete. A revisit reads the range again and its
- * buckets are replaced whole (late indexed conversations arrive so).
+ * dispatched as if complete. A range past the results the query pages
+ * through (totalHits above GEN_MOS_RESULTS_MAX, or the 400 "Pagination may
+ * not exceed 100000 results") is halved, by buckets and then by queues,
+ * down to one bucket of one queue, within the same read. Pages are read
+ * until an empty one, or a short one that reaches totalHits (an
+ * approximate count: duplicates are filtered out of the pages). A revisit
+ * reads the range again and its buckets are replaced whole (late indexed
+ * conversations arrive so); its window is CallQualityRevisitWindow.
  */
 #ifndef GEN_MOS_H
 #define GEN_MOS_H 1
 
 #include "gen_aggregates.h"
 #include "gen_interval.h"
+#include "gen_interval_config.h"
 #include "gen_waits.h"
 
 #include <json-c/json.h>
@@ -34,27 +45,48 @@
 
 #define GEN_MOS_PATH "/api/v2/analytics/conversations/details/query"
 #define GEN_MOS_PAGE_SIZE 100 /* PagingSpec: the documented maximum */
-/* Results one query can page through: UNCONFIRMED (tests/sim/README.md);
- * a range with more fails, logged, until a shorter range is configured. */
+/* Results one query pages through ("Pagination may not exceed 100000
+ * results", tests/sim/README.md): a range with more is split. */
 #define GEN_MOS_RESULTS_MAX 100000
+/* The longest interval the details query takes (31 days). */
+#define GEN_MOS_INTERVAL_MAX_MS (31 * 86400000LL)
+#define GEN_MOS_RFACTOR_MAX 100.0
 #define GEN_MOS_MAX_QUEUES 100 /* queueId predicates a request */
 #define GEN_MOS_SCALE_MIN 1.0
 #define GEN_MOS_SCALE_MAX 5.0
 
 typedef struct {
-  bool on;                   /* CallQuality */
-  gen_waits_bounds_t bounds; /* MosBounds */
-  double threshold;          /* MosThreshold */
-  int64_t max_length_ms;     /* CallQualityMaxLength */
+  bool on;                      /* CallQuality */
+  gen_waits_bounds_t bounds;    /* MosBounds */
+  double threshold;             /* MosThreshold */
+  int64_t max_length_ms;        /* CallQualityMaxLength */
+  gen_waits_bounds_t rf_bounds; /* RFactorBounds */
+  cdtime_t revisit;             /* CallQualityRevisitWindow */
 } gen_mos_config_t;
 
-/* Off; bounds 3.0 3.5 4.0 4.2 4.5, threshold 4.2, max length 4 h. */
+/* Off; bounds 3.0 3.5 4.0 4.2 4.5, threshold 4.2, max length 4 h, R-factor
+ * bounds 50 60 70 80 90, revisit window 10 min. */
 void gen_mos_config_init(gen_mos_config_t *c);
-/* CallQuality, MosBounds, MosThreshold, CallQualityMaxLength: 0, a
- * negative errno (logged naming key, value and why), or
- * GEN_CONFIG_NOT_MINE. */
+/* CallQuality, MosBounds, MosThreshold, CallQualityMaxLength,
+ * RFactorBounds, CallQualityRevisitWindow: 0, a negative errno (logged
+ * naming key, value and why), or GEN_CONFIG_NOT_MINE. */
 int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                        gen_mos_config_t *c);
+
+/* The call quality engine (state "<stem>-<org>-mos.json"): ic with c's
+ * revisit window. NULL, logged naming the key, value and why, when one
+ * bucket plus CallQualityMaxLength passes the query's 31 days. Ranges are
+ * kept within them (split) at read time. */
+gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
+                               const gen_interval_config_t *ic,
+                               const char *stem, const char *log_prefix);
+
+/* The start-up line's part for n queues asked per_batch at a time (at most
+ * 100): the requests a range costs (one a batch, one more per 100
+ * conversations, split past the results the query pages through) and the
+ * revisit window. */
+void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
+                      size_t per_batch, char *buf, size_t size);
 
 /* The request for queue_ids[n] over range, page page_number (from 1). The
  * interval starts max_length_ms earlier when that reaches into the UTC day
@@ -73,6 +105,8 @@ gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
                                const gen_interval_range_t *range,
                                int64_t granularity_ms);
 void gen_mos_acc_free(gen_mos_acc_t *a);
+/* Sessions with a selected queue passed over for an unknown media type. */
+size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a);
 
 /* Adds one answer page. *total_hits and *n_page are the answer's totalHits
  * and its conversations. Returns 0, or -EINVAL with the reason in err when
@@ -80,7 +114,8 @@ void gen_mos_acc_free(gen_mos_acc_t *a);
  * an array, no totalHits). Conversations seen on an earlier page, and those
  * not ended, without a MOS or ending outside the range are passed over;
  * those that cannot be read (no id, a bad time, a MOS outside 1..5 or not a
- * number, no selected queue) are skipped and counted in *skipped. */
+ * number, an R-factor outside 0..100, no selected queue of a known media
+ * type) are skipped and counted in *skipped. */
 int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
                      size_t *n_page, size_t *skipped, char *err,
                      size_t err_size);
@@ -104,12 +139,15 @@ typedef struct {
  * mos_conversations, mos_min, mos_avg, mos_at_or_below ("<media>") and
  * mos_bucket ("<media>-le<bound>", "<media>-le_inf"); the totals
  * total_mos_conversations, total_mos_at_or_below, total_mos_sum_hundredths
- * and total_mos_bucket, DERIVE. */
+ * and total_mos_bucket, DERIVE. The same for the R-factor: rfactor_min,
+ * rfactor_avg, rfactor_bucket, total_rfactor_bucket and
+ * total_rfactor_sum_hundredths. */
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out);
 
 /* Every range due (at most max_ranges) for one batch of queues: every page
- * of it, then put and commit, or abort on any failure (logged, counted in
- * counts; the cycle stops). requests counts the requests made. */
+ * of it (split when past the results the query pages through), then put
+ * and commit, or abort on any failure (logged, counted in counts; the
+ * cycle stops). counts->queries counts the requests made. */
 typedef struct {
   gen_interval_t *engine;
   gen_client_t *client;

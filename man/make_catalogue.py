@@ -372,6 +372,13 @@ MOS_TYPES = [
     ("total_mos_bucket", "per bound, summed: a counter", "<media>-le<bound>"),
     ("total_mos_sum_hundredths", "the MOS values in hundredths, summed: a counter",
      "<media>"),
+    ("rfactor_bucket", "calls whose lowest R-factor is at or below the bound "
+     "(cumulative; le_inf: calls with an R-factor)", "<media>-le<bound>"),
+    ("rfactor_min", "the lowest R-factor of the bucket, 0..100", "<media>"),
+    ("rfactor_avg", "the mean lowest R-factor of the bucket, 0..100", "<media>"),
+    ("total_rfactor_bucket", "per R-factor bound, summed: a counter", "<media>-le<bound>"),
+    ("total_rfactor_sum_hundredths", "the R-factors in hundredths, summed: a counter",
+     "<media>"),
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against common/gen_platform.c, plugins/genesys_platform.c and
@@ -396,6 +403,7 @@ PLATFORM_TYPES = [
 
 # units that are not counts, where the data source does not tell
 UNITS = {"mos_min": "MOS", "mos_avg": "MOS", "total_mos_sum_hundredths": "MOS/100",
+         "rfactor_min": "R", "rfactor_avg": "R", "total_rfactor_sum_hundredths": "R/100",
          "status_component": "level"}
 for _t, _, _, _ti in PLATFORM_TYPES:
     if _t.endswith(("_online", "_active", "_connected", "_in_service")):

@@ -356,14 +356,18 @@ static int refresh_lists(ga_instance_t *inst) {
     size_t measures = 0;
     for (size_t m = 0; m < GA_METRIC_COUNT; m++)
       measures += inst->config.metric_on[m];
-    char agents[64] = "off";
+    char agents[64] = "off", mos[160] = "off";
     if (inst->config.agent_status)
       snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
+    if (inst->config.mos.on)
+      gen_mos_describe(&inst->config.mos, fresh.count,
+                       (size_t)inst->config.queues_per_query, mos, sizeof(mos));
     gen_org_log(inst->client->org, NULL, LOG_INFO,
-                "%zu queues, %zu measures, buckets of %lld s, agent status %s",
+                "%zu queues, %zu measures, buckets of %lld s, agent status "
+                "%s, call quality %s",
                 fresh.count, measures,
                 (long long)(inst->config.interval.granularity_ms / 1000),
-                agents);
+                agents, mos);
   }
   gen_entity_set_replace(&inst->queues, &fresh, true);
   inst->listed_at = cdtime();
@@ -852,8 +856,8 @@ static int ga_instance_init(void *data) {
                                "-agents", prefix)) == NULL))
     return -1;
   if (c->mos.on) {
-    inst->mos_engine = gen_interval_config_engine(
-        &c->interval, "analytics", client->org->name, "-mos", prefix);
+    inst->mos_engine =
+        gen_mos_engine(client->org, &c->mos, &c->interval, "analytics", prefix);
     if (inst->mos_engine == NULL)
       return -1;
     gen_interval_set_defer_save(inst->mos_engine, true);

@@ -14,6 +14,7 @@ class Receiver:
         # (host, plugin, plugin_instance, type, type_instance) -> value
         self.latest = {}
         self.latest_time = {}  # same key -> the value's own time
+        self.latest_interval = {}  # same key -> the value's interval, seconds
         self.arrivals = []  # (arrival wall time, value time, key, value)
         self.posts = 0
         self.gate = threading.Event()  # cleared: every POST waits (hold())
@@ -43,6 +44,7 @@ class Receiver:
                                v["type"], v["type_instance"])
                         receiver.latest[key] = v["values"][0]
                         receiver.latest_time[key] = v["time"]
+                        receiver.latest_interval[key] = v.get("interval")
                         receiver.arrivals.append((now, v["time"], key, v["values"][0]))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")

@@ -129,6 +129,15 @@ def parse_args(argv=None):
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")
+    a("--details-sessions", choices=simapi.FORMS["details_sessions"], default="internal",
+      help="details query: voice calls with an internalmessage session (internal, the "
+           "record's form) or without (plain)")
+    a("--details-hits", choices=simapi.FORMS["details_hits"], default="approximate",
+      help="details query: totalHits counting duplicates (approximate, the record's "
+           "form) or exact")
+    a("--details-results-max", type=int, default=100000,
+      help="details query: a range holding more results is refused past this many "
+           "(default 100000, the real limit; smaller makes a small org pass it)")
     a("--retention-hours", type=float, default=26.0, help="simulated hours of analytics kept")
     a("--scenario", default=None, help="JSON fault timeline")
     a("--ready-file", default=None, help="written once listening")

@@ -10,7 +10,10 @@ before it), a media type (voice ones carry a MOS, messages none: MOS is a
 measure of audio streams), and an indexing delay: the details query shows
 its conversationEnd only that long after it ended, so a bucket first asked
 for can still gain conversations, which a revisit picks up. One in ten is
-transferred to the next queue: it has a segment in both."""
+transferred to the next queue: it has a segment in both. One voice call in
+ten also has an internalmessage session (the agent chats with a colleague
+during the call) on the queue's segment: the call still counts, as voice.
+Each MOS has its R-factor (mediaStatsMinConversationRFactor)."""
 
 import random
 import zlib
@@ -26,7 +29,8 @@ LEN_MAX_MS = 20 * 60000     # the longest conversation
 INDEX_DELAY_MAX_MS = 90000  # conversationEnd shown at most this after the end
 PAGE_SIZE_MAX = 100         # PagingSpec: documented maximum (README)
 PAGE_SIZE_DEFAULT = 25
-RESULTS_MAX = 100000        # UNCONFIRMED (README): pageNumber * pageSize beyond it refused
+RESULTS_MAX = 100000        # "Pagination may not exceed 100000 results" (README)
+INTERNAL_SHARE = 0.1        # voice calls with an internalmessage session
 MAX_PREDICATES = 100        # UNCONFIRMED, as the other analytics filters
 CONV_DIMS = {"conversationEnd", "conversationStart", "mediaStatsMinConversationMos",
              "conversationId", "originatingDirection"}
@@ -61,12 +65,13 @@ class Mos:
             queues = [qi]
             if len(self.qids) > 1 and rng.random() < 0.1:
                 queues.append((qi + 1) % len(self.qids))
+            internal = voice and rng.random() < INTERNAL_SHARE
             h = "%032x" % ((self.base << 64) ^ (qi << 40) ^ (s << 8) ^ j)
             cid = "%s-%s-4%s-a%s-%s" % (h[-32:-24], h[-24:-20], h[-19:-16], h[-15:-12], h[-12:])
             out.append({"id": cid, "start": t, "end": t + length,
                         "indexed": t + length + rng.randrange(INDEX_DELAY_MAX_MS + 1),
                         "media": "voice" if voice else "message", "mos": mos,
-                        "queues": queues})
+                        "rfactor": rfactor(mos), "queues": queues, "internal": internal})
         if len(self.cache) > CACHE_MAX:
             self.cache.clear()
         self.cache[key] = out
@@ -91,7 +96,7 @@ class Mos:
         n = len(self.injected)
         c = {"id": "1a7e0000-0000-4000-a000-%012x" % n, "start": end_ms - 60000,
              "end": end_ms, "indexed": now, "media": "voice", "mos": mos,
-             "queues": [qi]}
+             "rfactor": rfactor(mos), "queues": [qi], "internal": False}
         self.injected.append(c)
         return c
 
@@ -116,15 +121,16 @@ class Mos:
         out.sort(key=lambda c: (c["start"], c["id"]))
         return out
 
-    def details(self, c, now):
-        """The AnalyticsConversation of c as the details query answers."""
+    def details(self, c, now, internal=True):
+        """The AnalyticsConversation of c as the details query answers;
+        internal: with its internalmessage session (the record's form)."""
         d = {"conversationId": c["id"], "conversationStart": iso(c["start"]),
              "originatingDirection": "inbound", "participants": []}
         if c["indexed"] <= now:
             d["conversationEnd"] = iso(c["end"])
         if c["mos"] is not None:
             d["mediaStatsMinConversationMos"] = c["mos"]
-            d["mediaStatsMinConversationRFactor"] = round(c["mos"] * 20.5, 2)
+            d["mediaStatsMinConversationRFactor"] = c["rfactor"]
         d["participants"].append({"purpose": "customer", "participantId": c["id"][:8] + "-c",
                                   "sessions": [{"mediaType": c["media"], "segments": [
                                       {"segmentType": "interact",
@@ -135,26 +141,54 @@ class Mos:
                 "sessions": [{"mediaType": c["media"], "segments": [
                     {"segmentType": "interact", "queueId": self.qids[qi],
                      "segmentStart": iso(c["start"])}]}]})
+        if internal and c["internal"]:
+            qid = self.qids[c["queues"][0]]
+            d["participants"].append({
+                "purpose": "agent", "participantId": c["id"][:8] + "-a",
+                "sessions": [{"mediaType": "voice", "segments": [
+                    {"segmentType": "interact", "queueId": qid,
+                     "segmentStart": iso(c["start"])}]},
+                    {"mediaType": "internalmessage", "segments": [
+                        {"segmentType": "interact", "queueId": qid,
+                         "segmentStart": iso(c["start"])}]}]})
         return d
 
     def truth(self, gran, buckets, now):
         """Per closed bucket (by conversationEnd), queue and media type: the
-        MOS values of the ended, indexed conversations, sorted. Conversations
-        without a MOS are absent; so are empty buckets."""
+        MOS values of the ended, indexed conversations, sorted (and their
+        R-factors under rfactor_buckets). Conversations without a MOS are
+        absent; so are empty buckets."""
         end = (now // gran) * gran
         start = end - buckets * gran
-        out = {}
+        out, rf = {}, {}
         for c in self.conversations(start - LEN_MAX_MS, end, range(len(self.qids))):
             if c["mos"] is None or not (start <= c["end"] < end) or c["indexed"] > now:
                 continue
             bs = start + (c["end"] - start) // gran * gran
             b = out.setdefault(iso(bs) + "/" + iso(bs + gran), {})
+            r = rf.setdefault(iso(bs) + "/" + iso(bs + gran), {})
             for qi in c["queues"]:
                 b.setdefault(self.qids[qi], {}).setdefault(c["media"], []).append(c["mos"])
-        for b in out.values():
-            for m in b.values():
-                for v in m.values():
-                    v.sort()
+                r.setdefault(self.qids[qi], {}).setdefault(c["media"], []).append(c["rfactor"])
+        for d in (out, rf):
+            for b in d.values():
+                for m in b.values():
+                    for v in m.values():
+                        v.sort()
         return {"granularity_ms": gran, "sim_time_ms": now, "sim_time": iso(now),
                 "index_delay_max_ms": INDEX_DELAY_MAX_MS, "length_max_ms": LEN_MAX_MS,
-                "buckets": dict(sorted(out.items()))}
+                "buckets": dict(sorted(out.items())),
+                "rfactor_buckets": dict(sorted(rf.items()))}
+
+
+def rfactor(mos):
+    """The R-factor of a MOS (ITU-T G.107's mapping, inverted by bisection),
+    two decimals; None without a MOS."""
+    if mos is None:
+        return None
+    lo, hi = 0.0, 100.0
+    for _ in range(40):
+        r = (lo + hi) / 2
+        m = 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6
+        lo, hi = (r, hi) if m < mos else (lo, r)
+    return round(min(93.2, (lo + hi) / 2), 2)

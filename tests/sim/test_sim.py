@@ -1457,8 +1457,10 @@ class T04cDataActions(unittest.TestCase):
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
 
 def mos_pages(tc, c, iv, qids, size=100, ended=True):
-    """Every page of the details query over iv for queues qids: (the
-    conversations, the requests made)."""
+    """Every page of the details query over iv for queues qids, until an
+    empty page or a short one reaching totalHits (approximate: it counts a
+    transferred conversation once per queue): (the conversations, the
+    requests made)."""
     body = {"interval": iv, "order": "asc", "orderBy": "conversationStart",
             "segmentFilters": [or_filter("queueId", qids)],
             "paging": {"pageSize": size, "pageNumber": 1}}
@@ -1471,9 +1473,11 @@ def mos_pages(tc, c, iv, qids, size=100, ended=True):
         st, _, js = c.request("POST", "/api/v2/analytics/conversations/details/query", body)
         tc.assertEqual(st, 200, js)
         n += 1
-        out += js.get("conversations", [])
-        if body["paging"]["pageNumber"] * size >= js["totalHits"]:
-            tc.assertEqual(len(out), js["totalHits"])
+        got = js.get("conversations", [])
+        out += got
+        if not got or (len(got) < size and
+                       body["paging"]["pageNumber"] * size >= js["totalHits"]):
+            tc.assertLessEqual(len(out), js["totalHits"])
             return out, n
         body["paging"]["pageNumber"] += 1
 
@@ -1543,7 +1547,7 @@ class T04dCallQuality(unittest.TestCase):
                                                    self.end), self.qids, size=25)
         self.assertGreater(n, 1, "one page: paging not exercised")
         self.assertEqual(len({c["conversationId"] for c in convs}), len(convs))
-        got = {}
+        got, rf = {}, {}
         for c in convs:
             e = simapi.parse_time_ms(c["conversationEnd"])
             if not self.start <= e < self.end:
@@ -1552,16 +1556,26 @@ class T04dCallQuality(unittest.TestCase):
             qs = {sg["queueId"] for p in c["participants"] for s in p["sessions"]
                   for sg in s["segments"] if "queueId" in sg}
             media = {s["mediaType"] for p in c["participants"] for s in p["sessions"]}
+            # the record's form: some calls also have an internalmessage session
+            media.discard("internalmessage")
             self.assertEqual(len(media), 1)
-            b = got.setdefault(simmodel.iso(bs) + "/" + simmodel.iso(bs + 300000), {})
+            iv = simmodel.iso(bs) + "/" + simmodel.iso(bs + 300000)
+            b = got.setdefault(iv, {})
+            r = rf.setdefault(iv, {})
             for q in qs:
                 b.setdefault(q, {}).setdefault(min(media), []).append(
                     c["mediaStatsMinConversationMos"])
-        for b in got.values():
-            for m in b.values():
-                for v in m.values():
-                    v.sort()
+                r.setdefault(q, {}).setdefault(min(media), []).append(
+                    c["mediaStatsMinConversationRFactor"])
+        for d in (got, rf):
+            for b in d.values():
+                for m in b.values():
+                    for v in m.values():
+                        v.sort()
         self.assertEqual(got, self.truth["buckets"])
+        self.assertEqual(rf, self.truth["rfactor_buckets"])
+        self.assertTrue([c for c in convs if "internalmessage" in {
+            s["mediaType"] for p in c["participants"] for s in p["sessions"]}])
         self.assertEqual({m for b in got.values() for q in b.values() for m in q}, {"voice"})
         self.assertGreater(len({q for b in got.values() for q in b}), 1)
 
@@ -1595,6 +1609,71 @@ class T04dCallQuality(unittest.TestCase):
         body["interval"] = self.iv(self.start - 30 * 86400000, self.start - 29 * 86400000)
         st, _, js = self.c.request("POST", url, body)
         self.assertEqual((st, js), (200, {"totalHits": 0}))
+
+
+class T04dCallQualityForms(unittest.TestCase):
+    """The details query's other forms: totalHits exact or approximate, no
+    internalmessage sessions, and --details-results-max refusing a range
+    that holds more with the real API's 400."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 4, "--agents", 10, "--flows", 1,
+                      "--seed", 29, "--quiet", "--warmup", 3600,
+                      "--details-results-max", 60)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.qids = [q["id"] for q in cls.c.request(
+            "GET", "/api/v2/routing/queues?pageSize=100")[2]["entities"]]
+        now = cls.sim.sim("GET", "/sim/truth/mos?buckets=1")[1]["sim_time_ms"]
+        cls.end = now - now % 300000
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, start, qids, page, size=25):
+        body = {"interval": simmodel.iso(start, False) + "/" + simmodel.iso(self.end, False),
+                "segmentFilters": [or_filter("queueId", qids)],
+                "paging": {"pageSize": size, "pageNumber": page}}
+        st, _, js = self.c.request("POST", "/api/v2/analytics/conversations/details/query",
+                                   body)
+        return st, js
+
+    def test_results_max_refused_past_it(self):
+        # an hour of 4 queues holds more than 60: pages up to 60 answer,
+        # the next is refused as the real query is past 100,000
+        st, js = self.query(self.end - 3600000, self.qids, 2)
+        self.assertEqual(st, 200, js)
+        self.assertGreater(js["totalHits"], 60)
+        st, js = self.query(self.end - 3600000, self.qids, 3)
+        self.assertEqual(st, 400, js)
+        self.assertTrue(js["message"].startswith("Pagination may not exceed 60 results."), js)
+        refused = self.sim.sim("GET", "/sim/stats")[1]["aggregate_intervals"]["details_refused"]
+        self.assertEqual(refused[-1][2], 3)
+        # a range holding fewer is served past it (here: empty)
+        st, js = self.query(self.end - 300000, self.qids[:1], 7, size=10)
+        self.assertEqual(st, 200, js)
+        self.assertLessEqual(js["totalHits"], 60)
+
+    def test_hits_and_sessions_forms(self):
+        # 20 minutes of two queues: one page of 50 (under the 60 refused)
+        start = self.end - 1200000
+        try:
+            st, js = self.query(start, self.qids[:2], 1, size=50)
+            self.assertEqual(st, 200, js)
+            approx = js["totalHits"]
+            self.sim.sim("POST", "/sim/forms", {"details_hits": "exact",
+                                                "details_sessions": "plain"})
+            st, js = self.query(start, self.qids[:2], 1, size=50)
+            self.assertEqual(st, 200, js)
+            # transfers are counted once per queue in the approximate form
+            self.assertEqual(js["totalHits"], len(js["conversations"]))
+            self.assertGreater(approx, js["totalHits"])
+            self.assertFalse([c for c in js["conversations"] if "internalmessage" in {
+                s["mediaType"] for p in c["participants"] for s in p["sessions"]}])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"details_hits": "approximate",
+                                                "details_sessions": "internal"})
 
 
 class T04dPlatform(unittest.TestCase):
@@ -2573,7 +2652,9 @@ class T11Forms(unittest.TestCase):
                                        "action_group": "id", "action_errors": "status",
                                        "platform_metrics": "list", "offline_metrics": "stale",
                                        "trunk_next_uri": "drop", "status_group_link": "both",
-                                       "unattributed": "org"})
+                                       "unattributed": "org",
+                                       "details_sessions": "internal",
+                                       "details_hits": "approximate"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

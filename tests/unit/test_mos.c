@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: call quality (gen_mos): the details query body, answer pages
  * read into per queue, media and bucket MOS stats (missing, out of range
- * and malformed MOS, duplicates across pages, transfers), what the sink
- * dispatches, the configuration keys. */
+ * and malformed MOS, duplicates across pages, transfers), sessions of an
+ * unknown or internal media type, the R-factor, what the sink dispatches,
+ * the configuration keys and the 31-day limit. */
 #include "gen_json.h"
 #include "gen_mos.h"
 #include "gen_time.h"
@@ -84,6 +85,20 @@ static double got(const char *inst, const char *type, const char *ti) {
                                          : v->value.gauge;
 }
 
+/* Puts a into gi (a freed) and commits range into the mock's values. */
+static int put_and_commit(const gen_mos_config_t *c, gen_mos_acc_t *a,
+                          gen_interval_t *gi,
+                          const gen_interval_range_t *range) {
+  int status = gen_mos_acc_put(a, gi);
+  gen_mos_acc_free(a);
+  if (status != 0)
+    return status;
+  mock_values_reset();
+  gen_mos_output_t out = {c, "h", "genesys_analytics", G, instance, NULL};
+  gen_interval_sink_t sink = gen_mos_sink(&out);
+  return gen_interval_commit(gi, queues, 2, range, T0 + 2 * G + 30000, &sink);
+}
+
 DEF_TEST(pages_into_buckets_then_dispatched) {
   gen_mos_config_t c;
   gen_mos_config_init(&c);
@@ -123,14 +138,7 @@ DEF_TEST(pages_into_buckets_then_dispatched) {
   /* an empty page may leave conversations out */
   EXPECT_EQ_INT(0, read_page(a, "{\"totalHits\":0}", &hits, &n, &skipped));
   EXPECT_EQ_INT(0, n);
-  EXPECT_EQ_INT(0, gen_mos_acc_put(a, gi));
-  gen_mos_acc_free(a);
-
-  mock_values_reset();
-  gen_mos_output_t out = {&c, "h", "genesys_analytics", G, instance, NULL};
-  gen_interval_sink_t sink = gen_mos_sink(&out);
-  EXPECT_EQ_INT(
-      0, gen_interval_commit(gi, queues, 2, &range, T0 + 2 * G + 30000, &sink));
+  EXPECT_EQ_INT(0, put_and_commit(&c, a, gi, &range));
   /* q-one, bucket 1 (ends T0+2G, the last dispatched): c2 only */
   EXPECT_EQ_DOUBLE(1, got("q-one", "mos_conversations", "voice"));
   EXPECT_EQ_DOUBLE(3.2, got("q-one", "mos_min", "voice"));
@@ -161,6 +169,68 @@ DEF_TEST(pages_into_buckets_then_dispatched) {
   }
   EXPECT_EQ_INT(1, found);
   OK(mock_find(NULL, "mos_conversations", "message") == NULL);
+  gen_interval_free(gi);
+  return 0;
+}
+
+#define RF(mos, rf) mos ",\"mediaStatsMinConversationRFactor\":" rf
+
+DEF_TEST(sessions_and_rfactor) {
+  gen_mos_config_t c;
+  gen_mos_config_init(&c);
+  gen_interval_range_t range;
+  gen_interval_t *gi = engine(&range);
+  CHECK_NOT_NULL(gi);
+  gen_mos_acc_t *a = gen_mos_acc_new(&c, queues, 2, &range, G);
+  CHECK_NOT_NULL(a);
+  char c1[1024], c2[512], c3[512], c4[512], page[4000];
+  /* a call that also has an internalmessage session (staff chat) and a
+   * session of a media type unknown here: the call still counts, under
+   * voice only, for q-one; the unknown session is passed over, counted */
+  conv(c1, sizeof(c1), "c1", 10, RF("4.1", "85.5"),
+       VOICE_Q1 ",{\"purpose\":\"agent\",\"sessions\":[{\"mediaType\":"
+                "\"internalmessage\",\"segments\":[{\"queueId\":\"q-one\"}]},"
+                "{\"mediaType\":\"hologram\",\"segments\":[{\"queueId\":"
+                "\"q-two\"}]}]}");
+  conv(c2, sizeof(c2), "c2", 20, RF("3.0", "60"), VOICE_Q1);
+  conv(c3, sizeof(c3), "c3", 30, RF("4.4", "150"), VOICE_Q1); /* bad R */
+  conv(c4, sizeof(c4), "c4", 40, "4.3", VOICE_Q1);            /* no R */
+  snprintf(page, sizeof(page),
+           "{\"totalHits\":4,\"conversations\":[%s,%s,%s,%s]}", c1, c2, c3, c4);
+  int64_t hits = 0;
+  size_t n = 0, skipped = 0;
+  EXPECT_EQ_INT(0, read_page(a, page, &hits, &n, &skipped));
+  EXPECT_EQ_INT(1, skipped); /* c3 */
+  EXPECT_EQ_INT(1, gen_mos_acc_unknown_sessions(a));
+  EXPECT_EQ_INT(0, put_and_commit(&c, a, gi, &range));
+  OK(mock_find(NULL, "mos_conversations", "internalmessage") == NULL);
+  OK(mock_find("q-two", "mos_conversations", NULL) == NULL);
+  EXPECT_EQ_DOUBLE(3, got("q-one", "total_mos_conversations", "voice"));
+  /* c1 and c2 carry an R-factor, c4 none */
+  EXPECT_EQ_DOUBLE(2, got("q-one", "total_rfactor_bucket", "voice-le_inf"));
+  EXPECT_EQ_DOUBLE(1, got("q-one", "total_rfactor_bucket", "voice-le60"));
+  EXPECT_EQ_DOUBLE(1, got("q-one", "total_rfactor_bucket", "voice-le80"));
+  EXPECT_EQ_DOUBLE(2, got("q-one", "total_rfactor_bucket", "voice-le90"));
+  EXPECT_EQ_DOUBLE(14550,
+                   got("q-one", "total_rfactor_sum_hundredths", "voice"));
+  int found = 0;
+  for (size_t i = 0; i < mock_values_num; i++) {
+    mock_value_t *v = &mock_values[i];
+    if (strcmp(v->plugin_instance, "q-one") != 0 ||
+        v->sent_time != gen_ms_to_cdtime(T0 + G))
+      continue;
+    /* the bucket's length as the value's interval (collectd's Timeout) */
+    EXPECT_EQ_UINT64(MS_TO_CDTIME_T(G), v->sent_interval);
+    if (strcmp(v->type, "rfactor_min") == 0) {
+      EXPECT_EQ_DOUBLE(60, v->value.gauge);
+      found++;
+    }
+    if (strcmp(v->type, "rfactor_avg") == 0) {
+      EXPECT_EQ_DOUBLE(72.75, v->value.gauge);
+      found++;
+    }
+  }
+  EXPECT_EQ_INT(2, found);
   gen_interval_free(gi);
   return 0;
 }
@@ -255,6 +325,38 @@ DEF_TEST(configuration_keys) {
   ci = mock_ci_str("Granularity", "PT5M");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_mos_config_key(org, ci, &c));
   mock_ci_free(ci);
+  EXPECT_EQ_INT(5, c.rf_bounds.n);
+  ci = mock_ci_nums("RFactorBounds", 2, (double[]){70, 101});
+  EXPECT_EQ_INT(-EINVAL, gen_mos_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  ci = mock_ci_nums("RFactorBounds", 2, (double[]){70, 93.2});
+  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(2, c.rf_bounds.n);
+  mock_ci_free(ci);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(600), c.revisit);
+  ci = mock_ci_num("CallQualityRevisitWindow", 300);
+  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(300), c.revisit);
+  mock_ci_free(ci);
+  /* one bucket of 30 days plus a 2-day call: past the query's 31 days */
+  gen_interval_config_t ic;
+  gen_interval_config_init(&ic);
+  ic.granularity_ms = 30 * 86400000LL;
+  c.max_length_ms = 2 * 86400000LL;
+  OK(gen_mos_engine(org, &c, &ic, "test", "test") == NULL);
+  OK(mock_log_contains("CallQualityMaxLength 172800: one bucket of 2592000 s "
+                       "plus this passes the 31 days"));
+  gen_interval_config_release(&ic);
+  /* the start-up line: a request per batch of queues at least */
+  char line[256];
+  gen_mos_describe(&c, 250, 100, line, sizeof(line));
+  EXPECT_EQ_STR("on (requests a range: 3, one a batch of up to 100 queues, and "
+                "one more per 100 conversations, split past 100000; revisits "
+                "over 300 s)",
+                line);
+  gen_mos_describe(&c, 250, 50, line, sizeof(line));
+  OK(strncmp(line, "on (requests a range: 5, one a batch of up to 50 ", 49) ==
+     0);
   gen_org_free(org);
   return 0;
 }
@@ -262,6 +364,7 @@ DEF_TEST(configuration_keys) {
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(pages_into_buckets_then_dispatched);
+  RUN_TEST(sessions_and_rfactor);
   RUN_TEST(untrusted_pages_fail_the_range);
   RUN_TEST(query_body);
   RUN_TEST(configuration_keys);
