@@ -823,6 +823,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_queues; i++)
       gen_entity_add(&inst->queues, model[i].id, model[i].name, NULL);
     inst->state = calloc(n_queues, sizeof(*inst->state));
+    inst->changed = calloc(n_queues, sizeof(*inst->changed));
     inst->listed_at = cdtime();
     int status = conv_bench(inst, model, n_queues, n_msgs / 5, repeats);
     gr_instance_free(inst);
@@ -869,7 +870,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   inst->state = calloc(n_queues, sizeof(*inst->state));
-  if (inst->state == NULL) {
+  inst->changed = calloc(n_queues, sizeof(*inst->changed));
+  if (inst->state == NULL || inst->changed == NULL) {
     perror("calloc");
     return 1;
   }

@@ -76,6 +76,7 @@ typedef struct {
   size_t conv_bucket[GEN_MEDIA_COUNT];
   bool changed;
 } gr_queue_t;
+_Static_assert(GEN_CONV_MOMENT_COUNT <= 32, "conv_changed: a bit per moment");
 
 typedef struct {
   gen_entity_filter_t filter;
