@@ -211,18 +211,19 @@ typedef struct {
   const gr_instance_t *inst;
   const char *queue;
   cdtime_t time;
-  bool observe; /* a change for the summaries, not dispatched (the tick is) */
+  bool observe; /* a change for the summaries only (the tick dispatches) */
 } gr_sink_t;
 
 static void put(void *ud, const char *type, const char *type_instance,
                 double value, bool derive) {
   const gr_sink_t *sink = ud;
-  if (sink->observe) {
-    if (!derive)
-      gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
-                          value, sink->time);
+  /* Dispatched values too, as before the tick: the org's agent total
+   * changes nowhere else, and the same value again changes no summary. */
+  if (sink->inst->summary != NULL && !derive)
+    gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
+                        value, sink->time);
+  if (sink->observe)
     return;
-  }
   gen_ident_t id = {.host = gen_client_host(sink->inst->client),
                     .plugin = PLUGIN_NAME,
                     .plugin_instance = sink->queue,
