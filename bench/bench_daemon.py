@@ -774,10 +774,11 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
             return res
         bad = at_close
         res["verified"] = got == args.frames and not bad
-        res["why"] = "" if res["verified"] else (
-            f"notify_messages {got} != {args.frames}; {len(bad)} of {len(idents)} values "
-            f"differ {PLUGIN_TICK_S} s after the socket closed "
-            f"(read in {res['getval_s']} s), first {bad[:3]}")
+        res["why"] = "; ".join(
+            ([f"notify_messages {got} != {args.frames}"] if got != args.frames else [])
+            + ([f"{len(bad)} of {len(idents)} values differ {PLUGIN_TICK_S} s after "
+                f"the socket closed (read in {res['getval_s']} s), first {bad[:3]}"]
+               if bad else []))
         if channels != 1:
             res["verified"] = False
             res["why"] += f"; {channels} sockets (expected 1)"

@@ -29,8 +29,7 @@
  * Counters only go up and survive restarts, a SIGKILL too: every flow
  * counter increment (gen_counters) and every newly counted metric attribute
  * (gen_attr) is journalled before it is marked for dispatch or acknowledged;
- * a state
- * file every StateSaveInterval starts new journals.
+ * a state file every StateSaveInterval starts new journals.
  */
 #include "collectd/core/daemon/collectd.h"
 
