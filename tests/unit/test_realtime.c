@@ -701,6 +701,29 @@ DEF_TEST(conversation_events_count_once_and_feed_waits) {
   return 0;
 }
 
+#define CONV_EVENT_OF(id, parts)                                               \
+  CONV_TOPIC "\"version\":\"2\",\"eventBody\":{\"id\":\"" id "\","             \
+             "\"participants\":[" parts "]}}"
+
+/* Moments counted between two ticks leave at the tick, each counter once:
+ * two offers are one value, 2; the other counters send nothing. */
+DEF_TEST(conversation_moments_leave_at_the_tick) {
+  gr_instance_t *inst = make_event_instance(3);
+  mock_values_reset();
+  message(inst, CONV_EVENT_OF("c1", CUSTOMER "," ACD_WAITING));
+  message(inst, CONV_EVENT_OF("c2", CUSTOMER "," ACD_WAITING));
+  EXPECT_EQ_INT(0, mock_values_num);
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(2, derive_of("conv_offered", "voice"));
+  EXPECT_EQ_INT(1, values_of("Sales_EN_001", "conv_offered"));
+  EXPECT_EQ_INT(-1, derive_of("conv_answered", "voice"));
+  size_t sent = mock_values_num;
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(sent, mock_values_num);
+  gr_instance_free(inst);
+  return 0;
+}
+
 /* The conversation counters continue across a restart (no reset for
  * increase()), saved by each read and at shutdown; a state file with a
  * count we never wrote is refused and they restart at zero. */
@@ -920,6 +943,7 @@ int main(void) {
   RUN_TEST(system_topics);
   RUN_TEST(instance_from_id_and_media_filter);
   RUN_TEST(conversation_events_count_once_and_feed_waits);
+  RUN_TEST(conversation_moments_leave_at_the_tick);
   RUN_TEST(conversation_counters_survive_restart);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);
