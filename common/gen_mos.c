@@ -678,9 +678,7 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
       return status;
     }
     gen_client_family(client, "call quality", 0, NULL, NULL);
-    gen_dispatch_order_begin();
     gen_interval_commit(job->engine, queue_ids, n, &range, now, job->sink);
-    gen_dispatch_order_end();
   }
   return 0;
 }
