@@ -2,7 +2,7 @@
 /*
  * collectd-genesys: the one place values leave the suite for collectd.
  *
- * Identity (README, "Identity of values"): host = the Genesys org,
+ * Identity (collectd-genesys(5), IDENTITY OF VALUES): host = the Genesys org,
  * plugin_instance = the entity
  * (queue, flow, …), type/type_instance = the measure and its qualifier.
  * A collectd 6 port (metric_family_t) replaces this file only.
