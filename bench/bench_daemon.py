@@ -28,7 +28,8 @@ One invocation:
 A run counts only if verified. collectd: its self-metric notify_messages
 (plugin instance "self") equals N, and waiting/interacting/alerting of
 every group in the file (read from collectd's value cache with unixsock
-GETVAL) equal the file's last message for that group. Peers: the message
+GETVAL one plugin tick, 0.1 s, after the replay closes the socket at the
+stream's end) equal the file's last message for that group. Peers: the message
 count and the sha256 of their final map, which they print, equal N and
 the file's. The no-write-plugin config reads notify_messages through a
 PostCacheChain that passes only plugin instance "self" to csv (one regex
@@ -88,6 +89,8 @@ MEDIA = ["voice", "chat", "email", "message", "callback"]
 PLUGIN = "genesys_realtime"
 J = dict(separators=(",", ":"))
 TICK = os.sysconf("SC_CLK_TCK")
+# The plugin's channel tick (gen_notify.c): live changes leave at the next.
+PLUGIN_TICK_S = 0.1
 
 
 # ---- the file ---------------------------------------------------------------
@@ -427,14 +430,14 @@ class Replay:
     def client_port(self):
         return self.conns[0][1][1]
 
-    def close(self):
+    def close(self, linger=0.2):
         for c, _ in self.conns:
             try:
                 with self.send_lock:
                     c.sendall(ws_frame(8, (1000).to_bytes(2, "big")))
             except OSError:
                 pass
-        time.sleep(0.2)
+        time.sleep(linger)
         for c, _ in self.conns:
             try:
                 c.close()
@@ -713,6 +716,25 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
         res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
         res.update(measure(cd.proc.pid, replay, args.frames, args.timeout))
         t_done = time.time()
+        channels = len(replay.conns)
+        at_close = None
+        if not args.conversations:
+            # The stream's end: the socket closes, and what the last frames
+            # changed leaves at once; one tick later collectd's cache holds
+            # every series' last value (read before the channel's reconnect,
+            # whose baseline comes from the simulator).
+            idents, want = [], {}
+            for (qid, media), (w, it, al) in expected.items():
+                for t, v in (("waiting", w), ("interacting", it), ("alerting", al)):
+                    ident = f"acme/{PLUGIN}-{qid}/{t}-{media}"
+                    idents.append(ident)
+                    want[ident] = v
+            replay.close(linger=0)
+            t_closed = time.monotonic()
+            time.sleep(PLUGIN_TICK_S)
+            have = getvals(sock_path, idents)
+            res["getval_s"] = round(time.monotonic() - t_closed, 3)
+            at_close = [(i, have[i], want[i]) for i in idents if have[i] != want[i]]
         # verification: notify_messages == frames
         got = None
         deadline = time.monotonic() + args.interval + 15
@@ -750,19 +772,13 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
                 f"notify_messages {got} != {args.frames + args.warmup}; {len(bad)} of {len(keys)} "
                 f"queue/media counters differ, first {bad[:2]}; {len(replay.conns)} sockets")
             return res
-        idents, want = [], {}
-        for (qid, media), (w, it, al) in expected.items():
-            for t, v in (("waiting", w), ("interacting", it), ("alerting", al)):
-                ident = f"acme/{PLUGIN}-{qid}/{t}-{media}"
-                idents.append(ident)
-                want[ident] = v
-        have = getvals(sock_path, idents)
-        bad = [(i, have[i], want[i]) for i in idents if have[i] != want[i]]
+        bad = at_close
         res["verified"] = got == args.frames and not bad
-        res["why"] = "" if res["verified"] else (
-            f"notify_messages {got} != {args.frames}; {len(bad)} of {len(idents)} values "
-            f"differ, first {bad[:3]}")
-        channels = len(replay.conns)
+        res["why"] = "; ".join(
+            ([f"notify_messages {got} != {args.frames}"] if got != args.frames else [])
+            + ([f"{len(bad)} of {len(idents)} values differ {PLUGIN_TICK_S} s after "
+                f"the socket closed (read in {res['getval_s']} s), first {bad[:3]}"]
+               if bad else []))
         if channels != 1:
             res["verified"] = False
             res["why"] += f"; {channels} sockets (expected 1)"

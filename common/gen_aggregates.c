@@ -852,9 +852,7 @@ int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
     gen_interval_abort(job->engine);
     return status;
   }
-  gen_dispatch_order_begin();
   gen_interval_commit(job->engine, scopes, n, range, now, job->sink);
-  gen_dispatch_order_end();
   return 0;
 }
 

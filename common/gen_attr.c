@@ -136,6 +136,7 @@ typedef struct {
   char *flow;
   char *metric;
   uint64_t total;
+  bool changed; /* counted since the last gen_attr_foreach*() */
 } series_t;
 
 struct gen_attr_ledger_s {
@@ -155,7 +156,8 @@ struct gen_attr_ledger_s {
   size_t n_series, cap_series;
   size_t *series_slots; /* open addressing: index + 1, 0 = empty */
   size_t n_series_slots;
-  size_t n_named; /* series other than the overflow one */
+  size_t n_named;   /* series other than the overflow one */
+  size_t n_changed; /* series marked changed (some may be cleared) */
 
   gen_journal_t journal;
 };
@@ -577,6 +579,8 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   for (size_t j = 0; j < k; j++) {
     series_t *s = &l->series[todo[j].series];
     s->total++;
+    s->changed = true;
+    l->n_changed++;
     atomic_fetch_add(&l->stats.counted, 1);
     if (todo[j].over)
       atomic_fetch_add(&l->stats.over_limit, 1);
@@ -859,11 +863,25 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
   return status;
 }
 
-void gen_attr_foreach(gen_attr_ledger_t *l, gen_attr_counted_cb cb, void *ud) {
+static void each_series(gen_attr_ledger_t *l, bool all, gen_attr_counted_cb cb,
+                        void *ud) {
   pthread_mutex_lock(&l->lock);
-  for (size_t i = 0; i < l->n_series; i++)
-    cb(ud, l->series[i].flow, l->series[i].metric, l->series[i].total);
+  for (size_t i = 0; i < l->n_series && (all || l->n_changed > 0); i++)
+    if (all || l->series[i].changed) {
+      l->series[i].changed = false;
+      cb(ud, l->series[i].flow, l->series[i].metric, l->series[i].total);
+    }
+  l->n_changed = 0;
   pthread_mutex_unlock(&l->lock);
+}
+
+void gen_attr_foreach(gen_attr_ledger_t *l, gen_attr_counted_cb cb, void *ud) {
+  each_series(l, true, cb, ud);
+}
+
+void gen_attr_foreach_changed(gen_attr_ledger_t *l, gen_attr_counted_cb cb,
+                              void *ud) {
+  each_series(l, false, cb, ud);
 }
 
 size_t gen_attr_conversations(gen_attr_ledger_t *l) {

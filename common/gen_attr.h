@@ -134,9 +134,13 @@ void gen_attr_expire(gen_attr_ledger_t *ledger, cdtime_t now);
 json_object *gen_attr_snapshot(gen_attr_ledger_t *ledger);
 void gen_attr_snapshot_stored(gen_attr_ledger_t *ledger, json_object *snapshot);
 
-/* Calls cb for every series (for the periodic re-dispatch). */
+/* Calls cb for every series (for the periodic re-dispatch), or for those
+ * counted since the last call of either (a series counted many times
+ * once), and clears their marks. */
 void gen_attr_foreach(gen_attr_ledger_t *ledger, gen_attr_counted_cb cb,
                       void *ud);
+void gen_attr_foreach_changed(gen_attr_ledger_t *ledger, gen_attr_counted_cb cb,
+                              void *ud);
 
 size_t gen_attr_conversations(gen_attr_ledger_t *ledger);
 size_t gen_attr_series(gen_attr_ledger_t *ledger);

@@ -7,7 +7,6 @@
 #include "gen_counters.h"
 
 #include "gen_buf.h"
-#include "gen_dispatch.h"
 #include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_map.h"
@@ -17,7 +16,7 @@
 typedef struct {
   char *key;
   uint64_t total;
-  cdtime_t sent_at; /* the last dispatch; 0 = none yet */
+  bool changed; /* incremented since the last gen_counters_each() */
 } entry_t;
 
 struct gen_counters_s {
@@ -25,6 +24,8 @@ struct gen_counters_s {
   entry_t *items; /* in the order first counted */
   size_t n, cap;
   gen_map_t by_key; /* key -> index in items */
+  size_t *changed;  /* indexes of the counters marked changed */
+  size_t n_changed, cap_changed;
   gen_journal_t journal;
   bool refused; /* the restore refused the totals: no replay either */
 };
@@ -49,6 +50,7 @@ void gen_counters_free(gen_counters_t *c) {
   for (size_t i = 0; i < c->n; i++)
     free(c->items[i].key);
   free(c->items);
+  free(c->changed);
   gen_map_free(&c->by_key);
   gen_journal_fini(&c->journal);
   free(c);
@@ -78,6 +80,13 @@ static ssize_t add(gen_counters_t *c, const char *key, uint64_t delta) {
 
 ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
   ssize_t i = add(c, key, 1);
+  /* Out of memory for the mark: the total leaves with the next re-dispatch. */
+  if (i >= 0 && !c->items[i].changed &&
+      gen_grow((void **)&c->changed, &c->cap_changed, c->n_changed + 1,
+               sizeof(*c->changed), 64) == 0) {
+    c->items[i].changed = true;
+    c->changed[c->n_changed++] = (size_t)i;
+  }
   if (i >= 0 && gen_journal_wanted(&c->journal)) {
     char line[GEN_COUNTERS_KEY_SIZE + 1];
     int n = snprintf(line, sizeof(line), "%s\n", key);
@@ -96,8 +105,19 @@ uint64_t gen_counters_total(const gen_counters_t *c, size_t i) {
   return c->items[i].total;
 }
 
-bool gen_counters_due(gen_counters_t *c, size_t i, cdtime_t now, cdtime_t gap) {
-  return gen_dispatch_due(&c->items[i].sent_at, now, gap);
+void gen_counters_each(gen_counters_t *c, bool all,
+                       void (*each)(void *ud, size_t i), void *ud) {
+  if (all)
+    for (size_t i = 0; i < c->n; i++) {
+      c->items[i].changed = false;
+      each(ud, i);
+    }
+  for (size_t j = 0; j < c->n_changed; j++)
+    if (c->items[c->changed[j]].changed) {
+      c->items[c->changed[j]].changed = false;
+      each(ud, c->changed[j]);
+    }
+  c->n_changed = 0;
 }
 
 /* Adds delta to the key text reads back as, if the owner takes it. */

@@ -13,7 +13,8 @@
  * or journal) passes through its reader, which writes the key as it counts
  * it or refuses it.
  *
- * Each counter keeps the time of its last dispatch (gen_dispatch_due).
+ * An increment marks its counter changed, for the owner's next dispatch of
+ * what changed (gen_counters_each).
  *
  * Not locked: the owner serialises calls.
  */
@@ -65,8 +66,10 @@ size_t gen_counters_count(const gen_counters_t *c);
 const char *gen_counters_key(const gen_counters_t *c, size_t i);
 uint64_t gen_counters_total(const gen_counters_t *c, size_t i);
 
-/* gen_dispatch_due() on counter i's last dispatch. */
-bool gen_counters_due(gen_counters_t *c, size_t i, cdtime_t now, cdtime_t gap);
+/* Calls each(ud, i) for every counter (all) or for those incremented since
+ * the last call, once each, and clears the marks. */
+void gen_counters_each(gen_counters_t *c, bool all,
+                       void (*each)(void *ud, size_t i), void *ud);
 
 /* Takes the totals of the state document doc (NULL: none). A total we did
  * not write (1e300, text, negative) refuses them all, and the journals

@@ -33,10 +33,4 @@ uint64_t gen_hash_fnv1a64(const char *s);
  * bijection: distinct hashes stay distinct. */
 uint64_t gen_hash_mix64(uint64_t h);
 
-/* h continued over the string in an array of cap bytes (a value list's
- * names), eight bytes at a time: for in-memory tables only (the result
- * depends on the byte order). Only the bytes before the NUL count; bytes of
- * the array after it may be read but never change the result. */
-uint64_t gen_hash_name(uint64_t h, const char *s, size_t cap);
-
 #endif /* GEN_HASH_H */

@@ -6,7 +6,6 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_buf.h"
-#include "gen_dispatch.h"
 #include "gen_hash.h"
 #include "gen_interval.h"
 #include "gen_json.h"
@@ -91,8 +90,11 @@ struct gen_interval_s {
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
 
-  bool dirty; /* committed since the state file was last written */
-  gen_ratelimit_t drain_complain;
+  bool dirty; /* committed since the last snapshot */
+  /* With defer_save: the state as of the previous save, written at the
+   * next one (see gen_interval_save). */
+  gen_buf_t snapshot;
+  bool snapshot_held;
 
   gen_interval_stats_t stats;
 };
@@ -337,10 +339,8 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
 /* The document is printed straight into one buffer: no json-c object per
  * member, whose allocations made the save a fifth of a cycle at 5,000
  * queues and every later malloc dearer. */
-static int state_save(gen_interval_t *gi) {
-  if (gi->state_path == NULL)
-    return 0;
-  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX), *buf = &out;
+static int state_print(gen_interval_t *gi, gen_buf_t *buf) {
+  buf->len = 0;
   int status = gen_buf_printf(
       buf, "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
       GI_STATE_VERSION, gi->o.granularity_ms);
@@ -366,12 +366,7 @@ static int state_save(gen_interval_t *gi) {
     if (status == 0)
       status = key_write(buf, gi, &gi->keys[i]);
   }
-  if (status == 0)
-    status = gen_buf_add_str(buf, "}}");
-  if (status == 0)
-    status = gen_state_write(gi->state_path, buf->data, buf->len);
-  gen_buf_free(&out);
-  return status;
+  return status == 0 ? gen_buf_add_str(buf, "}}") : status;
 }
 
 static int state_load_doc(gen_interval_t *gi, json_object *doc) {
@@ -479,7 +474,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   if (gi == NULL)
     return NULL;
   gi->o = *o;
-  gi->drain_complain.interval = TIME_T_TO_CDTIME_T(300);
+  gi->snapshot = (gen_buf_t)GEN_BUF_INIT(SIZE_MAX);
   gi->log_prefix = strdup(o->log_prefix ? o->log_prefix : "gen_interval");
   gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
   if (gi->log_prefix == NULL || (o->state_path && gi->state_path == NULL)) {
@@ -526,6 +521,7 @@ void gen_interval_free(gen_interval_t *gi) {
     return;
   state_forget(gi);
   free(gi->pending);
+  gen_buf_free(&gi->snapshot);
   for (size_t i = 0; i < gi->n_names; i++) {
     free(gi->names[i].name);
     free(gi->names[i].json);
@@ -675,9 +671,9 @@ int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
 void gen_interval_abort(gen_interval_t *gi) { pending_clear(gi); }
 
 /* Time first: every key's first bucket, then every key's second…, so that
- * an ordered dispatch (gen_dispatch_order_begin) rarely waits for a series'
- * previous value. A key's buckets still come in time order, each bucket's
- * puts together (the last one wins). */
+ * history leaves oldest first across series, as a backend that keeps the
+ * newest point of a series wants it. A key's buckets come in time order,
+ * each bucket's puts together (the last one wins). */
 static int cmp_pending(const void *a, const void *b) {
   const gi_pending_t *x = a, *y = b;
   if (x->start != y->start)
@@ -857,12 +853,19 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   gi->stats.commits++;
   gi->stats.last_commit_ms = now_ms;
   gi->dirty = true;
-  if (gi->o.defer_save)
+  if (gi->o.defer_save || gi->state_path == NULL)
     return status;
-  int saved = gen_interval_save(gi);
-  if (saved != 0 && status == 0)
-    status = saved;
-  return status;
+  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
+  int saved = state_print(gi, &out);
+  if (saved == 0)
+    saved = gen_state_write(gi->state_path, out.data, out.len);
+  gen_buf_free(&out);
+  if (saved != 0)
+    GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
+              gi->state_path, gen_strerror(saved));
+  else
+    gi->dirty = false;
+  return status != 0 ? status : saved;
 }
 
 void gen_interval_set_defer_save(gen_interval_t *gi, bool defer) {
@@ -870,26 +873,29 @@ void gen_interval_set_defer_save(gen_interval_t *gi, bool defer) {
 }
 
 int gen_interval_save(gen_interval_t *gi) {
-  if (!gi->dirty)
+  if (gi->state_path == NULL || (!gi->dirty && !gi->snapshot_held))
     return 0;
-  /* The file records buckets as done: only once their values have left
-   * collectd's queue for the write plugins, or a SIGKILL loses them. */
-  int drained = gi->state_path != NULL ? gen_dispatch_order_drain() : 0;
-  if (drained != 0) {
-    gen_log_limited(&gi->drain_complain, LOG_WARNING,
-                    "%s: collectd's write queue did not move for 2 s; the "
-                    "state file is written at the next save",
-                    gi->log_prefix);
-    return drained; /* still dirty */
+  /* The previous save's state: its values had a whole read to leave
+   * collectd's write queue, where a SIGKILL loses what is still queued. */
+  int saved = 0;
+  if (gi->snapshot_held) {
+    saved =
+        gen_state_write(gi->state_path, gi->snapshot.data, gi->snapshot.len);
+    if (saved != 0)
+      GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
+                gi->state_path, gen_strerror(saved));
+    gi->snapshot_held = false; /* a newer one supersedes it anyway */
   }
-  int saved = state_save(gi);
-  if (saved != 0) {
-    GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
-              gi->state_path, gen_strerror(saved));
-    return saved; /* still dirty: the next save tries again */
+  if (gi->dirty) {
+    int printed = state_print(gi, &gi->snapshot);
+    if (printed == 0) {
+      gi->snapshot_held = true;
+      gi->dirty = false;
+    } else if (saved == 0) {
+      saved = printed; /* still dirty: the next save tries again */
+    }
   }
-  gi->dirty = false;
-  return 0;
+  return saved;
 }
 
 void gen_interval_get_stats(const gen_interval_t *gi,

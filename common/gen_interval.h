@@ -54,13 +54,15 @@ typedef struct {
   size_t max_buckets; /* buckets per planned range (≥ 1) */
   const char *state_path; /* NULL: no persistence */
   const char *log_prefix; /* e.g. "genesys_analytics plugin: Org \"x\"" */
-  /* false: every commit writes the state file. true: commits only mark it
-   * dirty and gen_interval_save() writes it, once per read cycle of many
-   * batches (the file holds every scope: one write per batch would make a
-   * cycle quadratic in the scopes). Still nothing lost or counted twice: the
-   * state is written after what it records was dispatched, so a crash
-   * before the write only makes the next run fetch and dispatch those
-   * buckets again, with the same totals recomputed from the older state. */
+  /* false: every commit writes the state file (tests). true: commits only
+   * mark it dirty and gen_interval_save(), once per read cycle of many
+   * batches, writes the state as of the previous save (the file holds every
+   * scope: one write per batch would make a cycle quadratic in the scopes).
+   * A read's buckets are recorded as done one read late: by then their
+   * values have left collectd's write queue, where a SIGKILL loses them. A
+   * crash only makes the next run fetch and dispatch the buckets of the
+   * last read again, at their own timestamps, with the same totals
+   * recomputed from the older state: nothing lost or counted twice. */
   bool defer_save;
 } gen_interval_options_t;
 
@@ -139,9 +141,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
 /* Sets defer_save (see gen_interval_options_t) after creation. */
 void gen_interval_set_defer_save(gen_interval_t *gi, bool defer);
 
-/* Writes the state file if a commit happened since the last write (with
- * defer_save: call it at the end of every read cycle). Returns 0, or a
- * negative errno (logged; the next call tries again). */
+/* With defer_save, at the end of every read cycle: writes the state taken
+ * at the previous call (if any), then takes the current one if a commit
+ * happened since. Returns 0, or a negative errno (logged; the next call
+ * tries again). */
 int gen_interval_save(gen_interval_t *gi);
 
 /* Forgets what was put since the last commit (the request failed). */

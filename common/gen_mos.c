@@ -381,7 +381,7 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
   const gen_waits_bounds_t *bounds = &a->config->bounds;
   const gen_waits_bounds_t *rf_bounds = &a->config->rf_bounds;
-  char names[GEN_WAITS_MAX_BOUNDS][24], rf_names[GEN_WAITS_MAX_BOUNDS][24];
+  char names[GEN_WAITS_MAX_BOUNDS][32], rf_names[GEN_WAITS_MAX_BOUNDS][32];
   for (size_t k = 0; k < bounds->n; k++)
     snprintf(names[k], sizeof(names[k]), "le%zu", k);
   for (size_t k = 0; k < rf_bounds->n; k++)
@@ -678,9 +678,7 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
       return status;
     }
     gen_client_family(client, "call quality", 0, NULL, NULL);
-    gen_dispatch_order_begin();
     gen_interval_commit(job->engine, queue_ids, n, &range, now, job->sink);
-    gen_dispatch_order_end();
   }
   return 0;
 }

@@ -23,6 +23,8 @@
 #define BACKOFF_MAX 120.0
 #define HEALTHY_AFTER TIME_T_TO_CDTIME_T(60)
 #define POLL_MS 250
+/* Consumers' ticks (on_tick): live changes leave at the next one. */
+#define TICK_MS 100
 
 typedef struct channel_s channel_t;
 typedef struct hub_s hub_t;
@@ -797,11 +799,21 @@ static int channel_session(channel_t *ch) {
 
   /* Nothing was queued while the socket was down: baseline every time. */
   status = subscribe_and_baseline(ch, false, true);
+  cdtime_t next_tick = cdtime();
   while (status == 0 && !atomic_load(&ch->stop)) {
-    status = notify_socket.poll(ch->ws, POLL_MS);
+    /* The tick on time whatever the messages: a poll returns at each. */
+    cdtime_t before = cdtime();
+    int wait_ms =
+        next_tick > before ? (int)CDTIME_T_TO_MS(next_tick - before) + 1 : 0;
+    status = notify_socket.poll(ch->ws, wait_ms < POLL_MS ? wait_ms : POLL_MS);
     if (status != 0)
       break;
-    tick(n);
+    cdtime_t after = cdtime();
+    /* (A clock set back does not stop the ticks.) */
+    if (after >= next_tick || next_tick - after > MS_TO_CDTIME_T(TICK_MS)) {
+      tick(n);
+      next_tick = after + MS_TO_CDTIME_T(TICK_MS);
+    }
     if (ch->revoked)
       break;
     if (ch->resubscribe_asked) {

@@ -122,9 +122,9 @@ typedef struct {
    * code to reconnect (the baseline could not be taken). */
   int (*on_connected)(void *ud, gen_http_t *http, char *const *topics,
                       size_t n);
-  /* Optional: called on each channel thread of the client at least every
-   * 250 ms while its socket is open, messages or not (for work due by the
-   * clock). */
+  /* Optional: called on each channel thread of the client every 100 ms
+   * while its socket is open, messages or not (for work due by the clock,
+   * and live changes: they leave at the next tick). */
   void (*on_tick)(void *ud);
   /* Optional: the channel's socket is lost, or the service dropped its
    * subscriptions: messages of topics[0..n-1] (the consumer's on it) are

@@ -233,14 +233,5 @@ int gen_plugin_init(void) {
               curl_easy_strerror(rc));
     return -1;
   }
-  /* Here, not with the <Org> blocks: collectd calls write callbacks in the
-   * order they were registered, and write plugins register theirs with
-   * their own blocks, which may come after ours. The callback that sees
-   * values leave must come after every write plugin's. */
-  int status = gen_dispatch_order_init();
-  if (status != 0)
-    GEN_WARNING("genesys plugins: values of one series may be written out "
-                "of order: %s",
-                gen_strerror(status));
   return 0;
 }

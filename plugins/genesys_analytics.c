@@ -729,9 +729,7 @@ static int collect_agents(ga_instance_t *inst) {
       return status;
     }
     gen_client_family(inst->client, "agent status", 0, NULL, NULL);
-    gen_dispatch_order_begin();
     gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
-    gen_dispatch_order_end();
   }
   return 0;
 }

@@ -7,7 +7,8 @@
  * name patterns, flow types, divisions, shard) and streams their
  * v2.analytics.flow.{id}.metrics topics: every record becomes a DERIVE
  * counter per flow (executions, outcomes by success and failure,
- * milestones, disconnects, exits), dispatched the moment it arrives.
+ * milestones, disconnects, exits), dispatched at the channel's next tick
+ * (every 100 ms: a burst leaves once) and again every read.
  *
  * Metric attributes (seed 004): flows set participant data attributes
  * named "<FlowName>Metric_<MetricName>(<time>)"; each distinct name counts
@@ -27,8 +28,8 @@
  *
  * Counters only go up and survive restarts, a SIGKILL too: every flow
  * counter increment (gen_counters) and every newly counted metric attribute
- * (gen_attr) is journalled before it is dispatched or acknowledged; a state
- * file every StateSaveInterval starts new journals.
+ * (gen_attr) is journalled before it is marked for dispatch or acknowledged;
+ * a state file every StateSaveInterval starts new journals.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -66,12 +67,6 @@
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
-/* Least time between two dispatches of one counter (gen_dispatch_due: a
- * burst of events would queue values of one series back to back, which
- * collectd's write threads may take in either order). An increment within
- * it leaves with the next read's; short, so that few wait a whole
- * interval. */
-#define GF_DISPATCH_GAP MS_TO_CDTIME_T(100)
 
 /* Kinds of flow counter, as type names. */
 typedef enum {
@@ -127,8 +122,7 @@ typedef struct {
   /* The read interval (0 before the first read), for values dispatched
    * from the receiver's and the channels' threads. */
   atomic_uint_fast64_t interval;
-  cdtime_t dispatch_gap; /* GF_DISPATCH_GAP */
-  gen_pace_t *attr_sent; /* "flow\x1fmetric": the last dispatch */
+  cdtime_t last_time; /* of the last dispatch: times strictly increase */
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
@@ -256,11 +250,8 @@ static bool gf_counter_key_read(const char *text, char *key, size_t size) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* One counter at time at (explicit: the receiver's threads have no plugin
- * context to take it from). From an event thread, not while the counter's
- * last value is still in collectd's write queue (a loaded machine can hold
- * it there past dispatch_gap): the next read carries the total then, as
- * within the gap; the read waits for it. */
+/* One counter at time at (explicit: the channels' threads have no plugin
+ * context to take it from). */
 static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                           const char *type, const char *type_instance,
                           uint64_t total, cdtime_t at) {
@@ -270,55 +261,72 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
                     .type = type,
                     .type_instance = type_instance};
   /* The read interval once known (0: gen_dispatch finds it). */
-  gen_dispatch_try_number(
+  gen_dispatch_number(
       &id, true, (double)total, at,
-      (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval), false);
-}
-
-/* Dispatches one flow counter at time at; names come from the entity
- * listings. */
-static void gf_dispatch_counter(const gf_instance_t *inst, const char *flow_id,
-                                const char *flow_name, gf_kind_t kind,
-                                const char *sub_id, const char *sub_name,
-                                uint64_t total, cdtime_t at) {
-  const gen_org_t *org = inst->client->org;
-  const char *flow = gen_entity_label(org, &inst->flows, flow_id, flow_name);
-  const char *sub = NULL;
-  if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
-    sub = gen_entity_label(org, &inst->outcomes, sub_id, sub_name);
-  else if (kind == GF_MILESTONES)
-    sub = gen_entity_label(org, &inst->milestones, sub_id, sub_name);
-  gf_put_derive(inst, flow, gf_kind_types[kind], sub, total, at);
+      (cdtime_t)atomic_load(&((gf_instance_t *)inst)->interval));
 }
 
 /* Counts one increment: journalled (one write, which a SIGKILL does not
- * lose) before it is dispatched (at once, or with the next read within
- * dispatch_gap of the last dispatch). Called with the lock held. */
+ * lose) and marked for the next tick. Called with the lock held. */
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
-                          const char *flow_name, gf_kind_t kind,
-                          const char *sub_id, const char *sub_name) {
+                          gf_kind_t kind, const char *sub_id) {
   char key[GEN_COUNTERS_KEY_SIZE];
   gf_counter_key(key, sizeof(key), flow_id, kind, sub_id);
-  ssize_t i = gen_counters_increment(inst->counters, key);
-  if (i < 0)
-    return;
-  cdtime_t now = cdtime();
-  if (gen_counters_due(inst->counters, (size_t)i, now, inst->dispatch_gap))
-    gf_dispatch_counter(inst, flow_id, flow_name, kind, sub_id, sub_name,
-                        gen_counters_total(inst->counters, (size_t)i), now);
+  gen_counters_increment(inst->counters, key);
 }
 
-/* A metric-attribute counter (gen_attr calls this from the read thread and
- * from event threads): dispatched unless it was within dispatch_gap, when
- * the next read's redispatch carries it. */
+typedef struct {
+  gf_instance_t *inst;
+  cdtime_t time;
+} gf_sink_t;
+
+/* Counter i (gen_counters_each), named from the entity listings (ids
+ * where they have none). */
+static void gf_dispatch_counter(void *ud, size_t i) {
+  gf_sink_t *sink = ud;
+  gf_instance_t *inst = sink->inst;
+  const gen_org_t *org = inst->client->org;
+  char flow_id[256];
+  gf_kind_t kind;
+  const char *sub_id, *sub = NULL;
+  if (!gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
+                            sizeof(flow_id), &kind, &sub_id))
+    return;
+  if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
+    sub = gen_entity_label(org, &inst->outcomes, sub_id, NULL);
+  else if (kind == GF_MILESTONES)
+    sub = gen_entity_label(org, &inst->milestones, sub_id, NULL);
+  gf_put_derive(inst, gen_entity_label(org, &inst->flows, flow_id, NULL),
+                gf_kind_types[kind], sub, gen_counters_total(inst->counters, i),
+                sink->time);
+}
+
+/* A metric-attribute counter (gen_attr_foreach*). */
 static void gf_dispatch_attribute(void *ud, const char *flow,
                                   const char *metric, uint64_t total) {
-  gf_instance_t *inst = ud;
-  char key[2 * GEN_ATTR_NAME_MAX + 2];
-  snprintf(key, sizeof(key), "%s\x1f%s", flow, metric);
-  cdtime_t now = cdtime();
-  if (gen_pace_due(inst->attr_sent, key, now, inst->dispatch_gap))
-    gf_put_derive(inst, flow, "flow_metric_attribute", metric, total, now);
+  gf_sink_t *sink = ud;
+  gf_put_derive(sink->inst, flow, "flow_metric_attribute", metric, total,
+                sink->time);
+}
+
+/* The flow counters and metric attributes, every one (all: the read's
+ * re-dispatch, so that series never go stale) or those counted since the
+ * last dispatch (the tick's, and at once when a channel is lost), each
+ * once, at one time. The ledger's lock is taken inside ours: a tick and a
+ * read cannot interleave their values of one series. */
+static void gf_dispatch_counters(gf_instance_t *inst, bool all) {
+  pthread_mutex_lock(&inst->lock);
+  gf_sink_t sink = {inst, gen_dispatch_next_time(&inst->last_time)};
+  gen_counters_each(inst->counters, all, gf_dispatch_counter, &sink);
+  (all ? gen_attr_foreach
+       : gen_attr_foreach_changed)(inst->ledger, gf_dispatch_attribute, &sink);
+  pthread_mutex_unlock(&inst->lock);
+}
+
+static void gf_on_tick(void *ud) { gf_dispatch_counters(ud, false); }
+
+static void gf_on_lost(void *ud, char *const *topics, size_t n) {
+  gf_dispatch_counters(ud, false);
 }
 
 /* ---- flow metric records ------------------------------------------------- */
@@ -331,7 +339,6 @@ static void gf_dispatch_attribute(void *ud, const char *flow,
 static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
   const char *metric = gen_json_get_string(body, "metric");
   const char *flow_id = gen_json_get_string(body, "flowId");
-  const char *flow_name = gen_json_get_string(body, "flowName");
   if (metric == NULL || flow_id == NULL)
     return;
   pthread_mutex_lock(&inst->lock);
@@ -341,11 +348,11 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
   }
   atomic_fetch_add(&inst->flow_records, 1);
   if (strcmp(metric, "nFlow") == 0) {
-    gf_count_flow(inst, flow_id, flow_name, GF_EXECUTIONS, NULL, NULL);
+    gf_count_flow(inst, flow_id, GF_EXECUTIONS, NULL);
   } else if (strcmp(metric, "tFlowDisconnect") == 0) {
-    gf_count_flow(inst, flow_id, flow_name, GF_DISCONNECTS, NULL, NULL);
+    gf_count_flow(inst, flow_id, GF_DISCONNECTS, NULL);
   } else if (strcmp(metric, "tFlowExit") == 0) {
-    gf_count_flow(inst, flow_id, flow_name, GF_EXITS, NULL, NULL);
+    gf_count_flow(inst, flow_id, GF_EXITS, NULL);
   } else if (strcmp(metric, "nFlowOutcome") == 0) {
     json_object *outcomes = gen_json_get_array(body, "outcomes");
     size_t n = outcomes ? json_object_array_length(outcomes) : 0;
@@ -357,8 +364,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
         continue;
       gf_kind_t kind = strcasecmp(value, "SUCCESS") == 0 ? GF_OUTCOME_SUCCESS
                                                          : GF_OUTCOME_FAILURE;
-      gf_count_flow(inst, flow_id, flow_name, kind, id,
-                    gen_json_get_string(o, "flowOutcome"));
+      gf_count_flow(inst, flow_id, kind, id);
     }
   } else if (strcmp(metric, "nFlowMilestone") == 0) {
     json_object *ids = gen_json_get_array(body, "flowMilestoneIds");
@@ -367,7 +373,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
       const char *id =
           json_object_get_string(json_object_array_get_idx(ids, i));
       if (id != NULL && id[0] != '\0')
-        gf_count_flow(inst, flow_id, flow_name, GF_MILESTONES, id, NULL);
+        gf_count_flow(inst, flow_id, GF_MILESTONES, id);
     }
   }
   pthread_mutex_unlock(&inst->lock);
@@ -377,8 +383,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
 
 /* A v2.routing.queues.{id}.conversations event: its attributes counted. */
 static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
-  if (gen_attr_observe_conversation(inst->ledger, body, cdtime(),
-                                    gf_dispatch_attribute, inst))
+  if (gen_attr_observe_conversation(inst->ledger, body, cdtime(), NULL, NULL))
     atomic_fetch_add(&inst->conversation_events, 1);
 }
 
@@ -441,7 +446,7 @@ static unsigned gf_event_take(void *ud, json_object *body) {
   gen_attr_names_of(gen_json_get_object(body, "attributes"), names, &n);
   int status = gen_attr_observe_durable(
       inst->ledger, gen_json_get_string(body, "conversationId"), names, n,
-      false, cdtime(), gf_dispatch_attribute, inst);
+      false, cdtime(), NULL, NULL);
   if (status >= 0)
     return 200;
   return (status == -ENOSPC || status == -EDQUOT || status == -EFBIG) ? 507
@@ -611,30 +616,6 @@ static int gf_refresh_entities(gf_instance_t *inst) {
 
 /* ---- read ---------------------------------------------------------------- */
 
-/* Every counter once a read (those dispatched within dispatch_gap wait
- * for the next). In an ordered section: a counter whose last value is
- * still queued is waited for here (the event threads skip it, leaving it
- * to this read), and two series sharing an order slot cannot starve each
- * other read after read. */
-static void gf_redispatch_counters(gf_instance_t *inst) {
-  gen_dispatch_order_begin();
-  pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < gen_counters_count(inst->counters); i++) {
-    char flow_id[256];
-    gf_kind_t kind;
-    const char *sub;
-    cdtime_t now = cdtime();
-    if (gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
-                             sizeof(flow_id), &kind, &sub) &&
-        gen_counters_due(inst->counters, i, now, inst->dispatch_gap))
-      gf_dispatch_counter(inst, flow_id, NULL, kind, sub[0] ? sub : NULL, NULL,
-                          gen_counters_total(inst->counters, i), now);
-  }
-  pthread_mutex_unlock(&inst->lock);
-  gen_attr_foreach(inst->ledger, gf_dispatch_attribute, inst);
-  gen_dispatch_order_end();
-}
-
 static void gf_put_self(const gf_instance_t *inst, const char *type,
                         const char *type_instance, bool derive, double value) {
   gen_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, type,
@@ -698,7 +679,13 @@ static int gf_read(user_data_t *ud) {
     gen_action_agg_collect(&inst->action_agg, inst->action_engine,
                            &inst->counts, GEN_ACTION_AGG_MAX_PER_QUERY,
                            GF_RANGES_PER_READ);
-  gf_redispatch_counters(inst);
+  /* One state write per read, a read late (see defer_save in
+   * gen_interval.h). */
+  if (inst->engine != NULL)
+    gen_interval_save(inst->engine);
+  if (inst->action_engine != NULL)
+    gen_interval_save(inst->action_engine);
+  gf_dispatch_counters(inst, true);
   if (now - inst->saved_at >= inst->config.state_save_interval)
     gf_save_state(inst);
   gf_dispatch_self(inst);
@@ -725,7 +712,6 @@ static void gf_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->actions);
   gen_counters_free(inst->counters);
-  gen_pace_free(inst->attr_sent);
   gen_interval_free(inst->engine);
   gen_interval_free(inst->action_engine);
   gen_eventbridge_free(inst->events);
@@ -740,7 +726,6 @@ static int gf_instance_init(void *data) {
   gf_instance_t *inst = data;
   gen_client_t *client = inst->client;
   pthread_mutex_init(&inst->lock, NULL);
-  inst->dispatch_gap = GF_DISPATCH_GAP;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->agg =
       (gen_flow_agg_t){.client = client,
@@ -758,8 +743,7 @@ static int gf_instance_init(void *data) {
       .every = gen_entity_selects_all(&inst->config.actions, client->org),
       .granularity_ms = inst->config.interval.granularity_ms};
   if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
-      (inst->action_agg.answer = gen_action_agg_values_new()) == NULL ||
-      (inst->attr_sent = gen_pace_new()) == NULL)
+      (inst->action_agg.answer = gen_action_agg_values_new()) == NULL)
     return -ENOMEM;
   snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
            PLUGIN_NAME, client->org->name);
@@ -824,11 +808,17 @@ static int gf_instance_init(void *data) {
                               &c->interval, "flowmetrics", client->org->name,
                               "-actions", inst->log_prefix)) == NULL)
     return -EINVAL;
+  if (inst->engine != NULL)
+    gen_interval_set_defer_save(inst->engine, true);
+  if (inst->action_engine != NULL)
+    gen_interval_set_defer_save(inst->action_engine, true);
   gen_notify_options_t notify_options = gen_notify_config_options(&c->notify);
   inst->notify = gen_notify_create(
       client,
       &(gen_notify_callbacks_t){.on_message = gf_on_message,
-                                .on_connected = gf_on_connected},
+                                .on_connected = gf_on_connected,
+                                .on_tick = gf_on_tick,
+                                .on_lost = gf_on_lost},
       inst, &notify_options);
   return inst->notify == NULL ? -ENOMEM : 0;
 }

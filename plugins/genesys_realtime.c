@@ -8,16 +8,18 @@
  * v2.analytics.queues.{id}.observations topics on as many channels as that
  * takes, and keeps per queue and media type the conversations waiting,
  * interacting and alerting and the longest wait, and per queue the agents by
- * routing status and presence. A change on the socket is dispatched at once
- * (only the values it changed); every value is dispatched again each
- * interval so series never go stale. After every (re)connect the channel's
+ * routing status and presence. A change on the socket updates the state and
+ * marks its queue changed; the channel's tick (every 100 ms) dispatches the
+ * values that differ from what was last dispatched, once each, at the
+ * tick's time; every value is dispatched again each interval so series
+ * never go stale. After every (re)connect the channel's
  * queues are re-read with the observations query, 100 queues a request.
  *
  * Optional families. ConversationEvents adds v2.routing.queues.{id}.
  * conversations: each moment of a conversation (offered, answered,
  * abandoned, transferred, state transitions) is read in the observation
  * parser's one pass (gen_obs with gen_conv_read), counted once by the
- * conversation tracker (gen_conv) and dispatched at once; answered waits
+ * conversation tracker (gen_conv) and dispatched at the tick; answered waits
  * feed per-interval count/sum/percentiles and cumulative buckets.
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
@@ -32,7 +34,6 @@
 #include "gen_entity.h"
 #include "gen_hub.h"
 #include "gen_json.h"
-#include "gen_latest.h"
 #include "gen_log.h"
 #include "gen_names.h"
 #include "gen_notify.h"
@@ -66,7 +67,16 @@ typedef struct {
   /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
    * allocated at the first moment. */
   gen_conv_counts_t *conv;
+  /* What the tick sends (dispatch_changed): the values as last dispatched,
+   * the moments counted since (a bit each) with the first wait bucket an
+   * answer changed, and whether the queue is in the changed list. */
+  gen_qs_media_t sent_media[GEN_MEDIA_COUNT];
+  gen_qs_agents_t sent_agents;
+  uint32_t conv_changed[GEN_MEDIA_COUNT];
+  size_t conv_bucket[GEN_MEDIA_COUNT];
+  bool changed;
 } gr_queue_t;
+_Static_assert(GEN_CONV_MOMENT_COUNT <= 32, "conv_changed: a bit per moment");
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -89,6 +99,8 @@ typedef struct {
   pthread_mutex_t lock; /* queues, states, parser use per thread below */
   gen_entity_set_t queues;
   gr_queue_t *state; /* parallel to queues.items */
+  size_t *changed;   /* indexes of the queues marked changed */
+  size_t n_changed;
   cdtime_t listed_at;
   bool streaming;
   gen_ratelimit_t complain;
@@ -99,9 +111,11 @@ typedef struct {
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
-  cdtime_t interval;    /* the read interval, for dispatches from our threads */
-  cdtime_t last_time;   /* of the last dispatch: times strictly increase */
-  gen_latest_t *latest; /* every queue and org value leaves through it */
+  cdtime_t interval;  /* the read interval, for dispatches from our threads */
+  cdtime_t last_time; /* of the last dispatch: times strictly increase */
+  /* The org-wide agents as last dispatched, and whether they changed. */
+  int64_t sent_routing[GEN_ROUTING_COUNT], sent_presence[GEN_PRESENCE_COUNT];
+  bool org_changed;
   /* The rolling re-dispatch (redispatch_due): the queues before cursor were
    * re-dispatched in the cycle that began at cycle_start. */
   size_t cursor;
@@ -169,10 +183,7 @@ static bool media_wanted(const gr_instance_t *inst, size_t m) {
  * is not after the last one's as "too old"); the summary windows that
  * ended by then are closed first. Called with the lock held. */
 static cdtime_t gr_now(gr_instance_t *inst) {
-  cdtime_t now = cdtime();
-  if (now <= inst->last_time)
-    now = inst->last_time + 1;
-  inst->last_time = now;
+  cdtime_t now = gen_dispatch_next_time(&inst->last_time);
   if (inst->summary != NULL)
     gen_summary_close_dispatch(inst->summary, now,
                                gen_client_host(inst->client), PLUGIN_NAME);
@@ -200,22 +211,25 @@ typedef struct {
   const gr_instance_t *inst;
   const char *queue;
   cdtime_t time;
-  bool bulk; /* the periodic re-dispatch of everything (gen_latest_put_bulk) */
+  bool observe; /* a change for the summaries only (the tick dispatches) */
 } gr_sink_t;
 
 static void put(void *ud, const char *type, const char *type_instance,
                 double value, bool derive) {
   const gr_sink_t *sink = ud;
+  /* Dispatched values too, as before the tick: the org's agent total
+   * changes nowhere else, and the same value again changes no summary. */
+  if (sink->inst->summary != NULL && !derive)
+    gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
+                        value, sink->time);
+  if (sink->observe)
+    return;
   gen_ident_t id = {.host = gen_client_host(sink->inst->client),
                     .plugin = PLUGIN_NAME,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  (sink->bulk ? gen_latest_put_bulk : gen_latest_put)(
-      sink->inst->latest, &id, derive, value, sink->time, sink->inst->interval);
-  if (sink->inst->summary != NULL && !derive)
-    gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
-                        value, sink->time);
+  gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -224,13 +238,23 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
                                                                   : e->name;
 }
 
-/* Applies a group and dispatches what changed. Called with the lock held,
- * so that values of one series leave in time order. */
-static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
-                               const gen_obs_item_t *items, size_t n) {
+/* Queue index changed: its values leave with the next tick. */
+static void mark_changed(gr_instance_t *inst, size_t index) {
+  if (!inst->state[index].changed) {
+    inst->state[index].changed = true;
+    inst->changed[inst->n_changed++] = index;
+  }
+}
+
+/* Applies a group, hands its changes to the summaries and marks the queue
+ * changed. Called with the lock held. */
+static void apply_group(gr_instance_t *inst, size_t index, int media,
+                        const gen_obs_item_t *items, size_t n) {
   gr_queue_t *q = &inst->state[index];
-  gr_sink_t sink = {
-      .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
+  gr_sink_t sink = {.inst = inst,
+                    .queue = queue_instance(inst, index),
+                    .time = gr_now(inst),
+                    .observe = true};
   gen_qs_report_t report = {.malformed = report_malformed,
                             .unknown_presence = warn_unknown_presence,
                             .ud = inst};
@@ -238,14 +262,16 @@ static void apply_and_dispatch(gr_instance_t *inst, size_t index, int media,
     gen_qs_media_t old = q->media[media];
     gen_qs_apply_media(&q->media[media], items, n, sink.queue, sink.time,
                        &report);
-    if (media_wanted(inst, (size_t)media))
+    if (inst->summary != NULL && media_wanted(inst, (size_t)media))
       gen_qs_put_media(&q->media[media], &old, gen_media_names[media],
                        sink.time, put, &sink);
   } else {
     gen_qs_agents_t old = q->agents;
     gen_qs_apply_agents(&q->agents, items, n, &inst->presences, &report);
-    gen_qs_put_agents(&q->agents, &old, put, &sink);
+    if (inst->summary != NULL)
+      gen_qs_put_agents(&q->agents, &old, put, &sink);
   }
+  mark_changed(inst, index);
 }
 
 /* A media group the baseline answer leaves out has nothing in it. */
@@ -253,11 +279,14 @@ static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
   gr_queue_t *q = &inst->state[index];
   gen_qs_media_t old = q->media[media];
   q->media[media] = (gen_qs_media_t){.seen = true};
-  gr_sink_t sink = {
-      .inst = inst, .queue = queue_instance(inst, index), .time = gr_now(inst)};
-  if (media_wanted(inst, media))
+  gr_sink_t sink = {.inst = inst,
+                    .queue = queue_instance(inst, index),
+                    .time = gr_now(inst),
+                    .observe = true};
+  if (inst->summary != NULL && media_wanted(inst, media))
     gen_qs_put_media(&q->media[media], &old, gen_media_names[media], sink.time,
                      put, &sink);
+  mark_changed(inst, index);
 }
 
 /* ---- conversation events ------------------------------------------------- */
@@ -285,8 +314,8 @@ static void conv_state_save(gr_instance_t *inst) {
                       inst, inst->client->org, &inst->complain);
 }
 
-/* One new moment from the tracker: count it and dispatch at once. Called
- * with the lock held. */
+/* One new moment from the tracker: counted, its counters marked changed.
+ * Called with the lock held. */
 static void on_moment(void *ud, const char *queue_id, int media,
                       gen_conv_moment_t moment, int64_t wait_ms) {
   gr_conv_ctx_t *ctx = ud;
@@ -302,13 +331,13 @@ static void on_moment(void *ud, const char *queue_id, int media,
   size_t first_bucket =
       gen_conv_counts_record(c, moment, wait_ms, bounds, &inst->sample_seed);
   inst->store.dirty = true;
-  if (!media_wanted(inst, (size_t)media))
-    return;
-  gr_sink_t sink = {.inst = inst,
-                    .queue = queue_instance(inst, (size_t)index),
-                    .time = ctx->time};
-  gen_conv_counts_put(c, gen_media_names[media], (int)moment, first_bucket,
-                      bounds, put, &sink);
+  gr_queue_t *q = &inst->state[index];
+  uint32_t bit = UINT32_C(1) << moment;
+  if (moment == GEN_CONV_ANSWERED && ((q->conv_changed[media] & bit) == 0 ||
+                                      first_bucket < q->conv_bucket[media]))
+    q->conv_bucket[media] = first_bucket;
+  q->conv_changed[media] |= bit;
+  mark_changed(inst, (size_t)index);
 }
 
 static void free_conv(gr_queue_t *q) {
@@ -338,15 +367,20 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 
 /* ---- agent activity ------------------------------------------------------ */
 
-static void dispatch_org(gr_instance_t *inst, const int64_t *old_routing,
-                         const int64_t *old_presence, cdtime_t time) {
-  gr_sink_t sink = {
-      .inst = inst, .queue = "org", .time = time, .bulk = old_routing == NULL};
-  gen_roster_put(&inst->agents, old_routing, old_presence, put, &sink);
+/* The org-wide agents at time: all of them, or those that differ from
+ * what was last dispatched. Called with the lock held. */
+static void dispatch_org(gr_instance_t *inst, bool all, cdtime_t time) {
+  gr_sink_t sink = {.inst = inst, .queue = "org", .time = time};
+  gen_roster_put(&inst->agents, all ? NULL : inst->sent_routing,
+                 all ? NULL : inst->sent_presence, put, &sink);
+  memcpy(inst->sent_routing, inst->agents.routing, sizeof(inst->sent_routing));
+  memcpy(inst->sent_presence, inst->agents.presence,
+         sizeof(inst->sent_presence));
+  inst->org_changed = false;
 }
 
-/* One user document or activity event applied to the roster, what changed
- * dispatched. Called with the lock held. */
+/* One user document or activity event applied to the roster, its changes
+ * handed to the summaries and marked. Called with the lock held. */
 static void user_from_json(gr_instance_t *inst, json_object *user) {
   int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
   memcpy(old_routing, inst->agents.routing, sizeof(old_routing));
@@ -356,8 +390,13 @@ static void user_from_json(gr_instance_t *inst, json_object *user) {
       gen_roster_apply_user(&inst->agents, &inst->presences, user, &unknown);
   if (unknown != NULL)
     warn_unknown_presence(inst, unknown);
-  if (applied)
-    dispatch_org(inst, old_routing, old_presence, gr_now(inst));
+  if (!applied)
+    return;
+  inst->org_changed = true;
+  gr_sink_t sink = {
+      .inst = inst, .queue = "org", .time = gr_now(inst), .observe = true};
+  if (inst->summary != NULL)
+    gen_roster_put(&inst->agents, old_routing, old_presence, put, &sink);
 }
 
 static gen_notify_verdict_t on_activity(gr_instance_t *inst,
@@ -437,30 +476,58 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *json,
   pthread_mutex_lock(&inst->lock);
   ssize_t index = gen_entity_find(&inst->queues, msg.queue_id);
   if (index >= 0)
-    apply_and_dispatch(inst, (size_t)index, media, msg.items, msg.n_items);
+    apply_group(inst, (size_t)index, media, msg.items, msg.n_items);
   pthread_mutex_unlock(&inst->lock);
   return GEN_NOTIFY_OK;
 }
 
-/* Every value of queue i again (collectd forgets a series not dispatched
- * for two intervals; write_prometheus drops it). */
-static void redispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
-                             bool bulk) {
+/* The values of queue i at t: every one (all: the periodic re-dispatch;
+ * collectd forgets a series not dispatched for two intervals, and
+ * write_prometheus drops it) or those changed since the last dispatch.
+ * Either way each series at most once. Called with the lock held. */
+static void dispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
+                           bool all) {
   gr_queue_t *q = &inst->state[i];
-  if (q->conv == NULL &&
+  if (all && q->conv == NULL &&
       gen_conv_store_pending(&inst->store, inst->queues.items[i].id))
     conv_of(inst, i); /* totals from before the restart, at once */
-  gr_sink_t sink = {
-      .inst = inst, .queue = queue_instance(inst, i), .time = t, .bulk = bulk};
-  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+  gr_sink_t sink = {.inst = inst, .queue = queue_instance(inst, i), .time = t};
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
     if (q->media[m].seen && media_wanted(inst, m))
-      gen_qs_put_media(&q->media[m], NULL, gen_media_names[m], t, put, &sink);
+      gen_qs_put_media(&q->media[m], all ? NULL : &q->sent_media[m],
+                       gen_media_names[m], t, put, &sink);
+    q->sent_media[m] = q->media[m];
+  }
   if (q->agents.seen)
-    gen_qs_put_agents(&q->agents, NULL, put, &sink);
-  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
-    if (q->conv[m].seen && media_wanted(inst, m))
+    gen_qs_put_agents(&q->agents, all ? NULL : &q->sent_agents, put, &sink);
+  q->sent_agents = q->agents;
+  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
+    uint32_t moments = all ? 0 : q->conv_changed[m];
+    q->conv_changed[m] = 0;
+    if (!q->conv[m].seen || !media_wanted(inst, m))
+      continue;
+    if (all)
       gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
                           &inst->config.wait_bounds, put, &sink);
+    for (int k = 0; moments != 0; k++, moments >>= 1)
+      if (moments & 1u)
+        gen_conv_counts_put(&q->conv[m], gen_media_names[m], k,
+                            q->conv_bucket[m], &inst->config.wait_bounds, put,
+                            &sink);
+  }
+  q->changed = false; /* its entry in inst->changed is passed over */
+}
+
+/* What changed since the last dispatch, each series once, at t: from the
+ * tick, the read, and at once when a channel is lost (its socket closed).
+ * Called with the lock held. */
+static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
+  for (size_t j = 0; j < inst->n_changed; j++)
+    if (inst->state[inst->changed[j]].changed)
+      dispatch_queue(inst, inst->changed[j], t, false);
+  inst->n_changed = 0;
+  if (inst->org_changed)
+    dispatch_org(inst, false, t);
 }
 
 /* The periodic re-dispatch rolls: the channel ticks re-dispatch the queues
@@ -468,39 +535,31 @@ static void redispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
  * read) has run, and the read does what is left (all of it when no channel
  * ticks). All at the read put every series in collectd's write queue at
  * once, and a live change queued behind 12,500 values waited 300 ms for
- * write_http. Called with the lock held. */
-static void redispatch_due(gr_instance_t *inst, cdtime_t now, bool all) {
+ * write_http. Called with the lock held; t is the tick's (or read's) time. */
+static void redispatch_due(gr_instance_t *inst, cdtime_t t, bool all) {
   size_t n = inst->queues.count, target = n;
   if (!all) {
     if (inst->cycle_start == 0 || inst->interval == 0)
       return; /* no read yet */
-    cdtime_t ran = now > inst->cycle_start ? now - inst->cycle_start : 0;
+    cdtime_t ran = t > inst->cycle_start ? t - inst->cycle_start : 0;
     if (ran < inst->interval)
       target = (size_t)((double)n * (double)ran / (double)inst->interval);
   }
-  if (inst->cursor >= target)
-    return;
-  /* The whole list at once is remembered as one (gen_latest_put_bulk). */
-  bool bulk = all && inst->cursor == 0;
-  cdtime_t t = gr_now(inst); /* one time per slice: each series once */
   for (size_t i = inst->cursor; i < target; i++)
-    redispatch_queue(inst, i, t, bulk);
-  inst->cursor = target;
-  if (bulk)
-    gen_latest_bulk_done(inst->latest, cdtime());
+    dispatch_queue(inst, i, t, true);
+  if (target > inst->cursor)
+    inst->cursor = target;
 }
 
-/* Changes held back by gen_latest leave when their hold ends, also when no
- * message comes after them. */
+/* Each tick, at one time: the slice of the periodic re-dispatch due, then
+ * what changed in the other queues; summary windows close on time,
+ * messages or not. */
 static void gr_on_tick(void *ud) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
-  cdtime_t now = cdtime();
-  if (gen_latest_pending(inst->latest) > 0)
-    gen_latest_flush(inst->latest, now, false);
-  redispatch_due(inst, now, false);
-  if (inst->summary != NULL)
-    gr_now(inst); /* windows close on time, messages or not */
+  cdtime_t t = gr_now(inst);
+  redispatch_due(inst, t, false);
+  dispatch_changed(inst, t);
   pthread_mutex_unlock(&inst->lock);
 }
 
@@ -539,7 +598,12 @@ static void mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
   pthread_mutex_unlock(&inst->lock);
 }
 
+/* What changed leaves at once: no tick comes until the socket is back. */
 static void gr_on_lost(void *ud, char *const *topics, size_t n) {
+  gr_instance_t *inst = ud;
+  pthread_mutex_lock(&inst->lock);
+  dispatch_changed(inst, gr_now(inst));
+  pthread_mutex_unlock(&inst->lock);
   mark_summaries(ud, topics, n, true);
 }
 
@@ -554,7 +618,7 @@ static void baseline_group(void *ud, const char *queue_id, int media,
   gr_instance_t *inst = ud;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
   if (index >= 0)
-    apply_and_dispatch(inst, (size_t)index, media, items, n);
+    apply_group(inst, (size_t)index, media, items, n);
 }
 
 /* A media group we knew that the answer leaves out has nothing in it. */
@@ -703,7 +767,10 @@ static int refresh_queues(gr_instance_t *inst) {
     return status;
   }
   gr_queue_t *state = calloc(fresh.count ? fresh.count : 1, sizeof(*state));
-  if (state == NULL) {
+  size_t *marks = calloc(fresh.count ? fresh.count : 1, sizeof(*marks));
+  if (state == NULL || marks == NULL) {
+    free(state);
+    free(marks);
     gen_entity_set_free(&fresh);
     return -ENOMEM;
   }
@@ -728,8 +795,14 @@ static int refresh_queues(gr_instance_t *inst) {
     changed = strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
   gen_entity_set_free(&inst->queues);
   free(inst->state);
+  free(inst->changed);
   inst->queues = fresh;
   inst->state = state;
+  inst->changed = marks; /* the queues kept over keep their marks */
+  inst->n_changed = 0;
+  for (size_t i = 0; i < fresh.count; i++)
+    if (state[i].changed)
+      marks[inst->n_changed++] = i;
   inst->listed_at = cdtime();
   if (changed) /* indexes moved: this cycle's rest is all of them */
     inst->cursor = 0;
@@ -760,14 +833,12 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
   gen_conv_stats_t conv = {0};
   pthread_mutex_lock(&inst->lock);
-  uint64_t held = gen_latest_held_total(inst->latest);
   bool tracking = inst->conversations != NULL; /* ConversationEvents */
   if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
   if (inst->summary != NULL)
     gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
-  gen_dispatch_self(host, PLUGIN_NAME, "values_held", NULL, true, (double)held);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
@@ -794,13 +865,10 @@ static int gr_read(user_data_t *ud) {
   int status = due ? refresh_queues(inst) : 0;
 
   pthread_mutex_lock(&inst->lock);
-  /* Changes held back (see gen_latest.h) whose hold ended leave now, even
-   * when no message came since. */
-  gen_latest_flush(inst->latest, cdtime(), false);
-  redispatch_due(inst, 0, true); /* what the ticks left of this cycle */
+  cdtime_t t = gr_now(inst);
+  redispatch_due(inst, t, true); /* what the ticks left of this cycle */
   inst->cursor = 0;
   inst->cycle_start = cdtime();
-  cdtime_t t = gr_now(inst);
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_queue_t *q = &inst->state[i];
     gr_sink_t sink = {
@@ -811,7 +879,8 @@ static int gr_read(user_data_t *ud) {
                                      &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
-    dispatch_org(inst, NULL, NULL, t);
+    dispatch_org(inst, true, t);
+  dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
     conv_state_save(inst);
@@ -836,7 +905,7 @@ static void gr_instance_free(void *data) {
   gen_conv_tracker_free(inst->conversations);
   gen_roster_free(&inst->agents);
   gen_presence_map_free(&inst->presences);
-  gen_latest_free(inst->latest);
+  free(inst->changed);
   gen_summary_free(inst->summary);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
@@ -850,8 +919,6 @@ static int gr_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
-  if ((inst->latest = gen_latest_new(GEN_LATEST_HOLD)) == NULL)
-    return -ENOMEM;
   if (inst->config.conversation_events) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)

@@ -28,7 +28,12 @@ LOG_LINE = re.compile(r"\[[^]]*\] \[(\w+)\] (.*)")
 class Collectd:
     """A collectd instance in a temporary directory."""
 
-    def __init__(self, body, stock=("logfile", "csv")):
+    def __init__(self, body, stock=("logfile", "csv"), write_threads=None):
+        """write_threads: collectd's WriteThreads (None: its default, 5).
+        Tests that compare every value of history with the truth take 1:
+        the write queue is then first in, first out, where five threads may
+        write two queued values of one series in either order (see
+        collectd-genesys(5))."""
         self.dir = tempfile.mkdtemp(prefix="gen-e2e-")
         self.plugin_dir = os.path.join(self.dir, "plugins")
         os.makedirs(self.plugin_dir)
@@ -47,7 +52,8 @@ class Collectd:
                 f'PluginDir "{self.plugin_dir}"\n'
                 f'TypesDB "{TYPES_DB}" "{OUR_TYPES_DB}"\n'
                 "Interval 1\n"
-                "LoadPlugin logfile\n"
+                + (f"WriteThreads {write_threads}\n" if write_threads else "")
+                + "LoadPlugin logfile\n"
                 "<Plugin logfile>\n"
                 "  LogLevel info\n"
                 f'  File "{self.log}"\n'

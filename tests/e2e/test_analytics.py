@@ -68,7 +68,8 @@ class AnalyticsRun:
         self.cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
-            self.sim, SPEED, stock=("logfile", "csv", "write_http"))
+            self.sim, SPEED, stock=("logfile", "csv", "write_http"),
+            write_threads=1)  # every bucket compared: in order
 
     def sim_time_ms(self):
         return iso_ms(self.sim._open("/sim/info")["sim_time"])

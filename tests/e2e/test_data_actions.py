@@ -78,7 +78,8 @@ class DataActionsAcrossKill(unittest.TestCase):
         cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"))
+            sim, SPEED, stock=("logfile", "csv", "write_http"),
+            write_threads=1)  # every bucket compared: in order
         self.killed_ms = self.restarted_ms = None
         try:
             cd.start()

@@ -382,7 +382,8 @@ class FlowAggregatesTest(unittest.TestCase):
         self.cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 10\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + self.rx.config(),
-            self.sim, SPEED, stock=("logfile", "csv", "write_http"))
+            self.sim, SPEED, stock=("logfile", "csv", "write_http"),
+            write_threads=1)  # every bucket compared: in order
 
     def tearDown(self):
         self.cd.cleanup()

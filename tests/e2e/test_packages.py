@@ -399,10 +399,9 @@ class PackagesTest(unittest.TestCase):
                     self.assertNotIn("Dataset not found", out)  # genesys.db was read
                     # It read: it says what it monitors after listing, or
                     # (genesys_platform, which says nothing when all is well)
-                    # the simulator answered its edge listing. (Every plugin
-                    # registers the ordering write callback at init, so
-                    # collectd no longer warns that no write plugin takes
-                    # the values.)
+                    # the simulator answered its edge listing. (No write
+                    # plugin is loaded here: collectd warns that nothing
+                    # stores the values, as it should.)
                     if plugin == "genesys_platform":
                         self.assertGreater(sim.stats()["requests"].get(
                             "GET /api/v2/telephony/providers/edges", {}).get("total", 0), edges)

@@ -27,7 +27,7 @@ int (*mock_init_cb)(void);
 int (*mock_shutdown_cb)(void);
 
 static pthread_mutex_t mock_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t mock_log_cap, mock_values_cap, mock_held_cap;
+static size_t mock_log_cap, mock_values_cap;
 
 /* Room for one more element, doubling: tests dispatch 100,000s of values,
  * and growing by one is quadratic (hours under ASan, whose realloc always
@@ -153,117 +153,9 @@ int mock_logged(int status, const char *needle) {
  * recorded, as collectd's write threads run them after its cache. */
 #define MOCK_WRITERS 4
 static plugin_write_cb mock_writers[MOCK_WRITERS];
-static char mock_writer_names[MOCK_WRITERS][64];
 static size_t mock_writers_num;
 
-/* Held writes (mock_writes_held): what collectd's queue holds. */
-bool mock_writes_held;
-bool mock_writes_dropped;
-static struct {
-  value_list_t vl;
-  value_t value;
-} * mock_held;
-static size_t mock_held_num;
-
-void mock_writes_release(void) {
-  pthread_mutex_lock(&mock_lock);
-  size_t n = mock_held_num, writers = mock_writers_num;
-  __typeof__(mock_held) held = mock_held;
-  mock_held = NULL;
-  mock_held_num = 0;
-  mock_held_cap = 0;
-  pthread_mutex_unlock(&mock_lock);
-  for (size_t i = 0; i < n; i++) {
-    held[i].vl.values = &held[i].value;
-    for (size_t w = 0; w < writers; w++)
-      mock_writers[w](NULL, &held[i].vl, NULL);
-  }
-  free(held);
-}
-
-/* Write threads (mock_write_threads_start): collectd's write queue. */
-#define MOCK_WRITE_THREADS 8
-typedef struct mock_queued_s {
-  struct mock_queued_s *next;
-  value_list_t vl;
-  value_t value;
-} mock_queued_t;
-static pthread_mutex_t mock_queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t mock_queue_cond = PTHREAD_COND_INITIALIZER;
-static mock_queued_t *mock_queue_head, **mock_queue_tail = &mock_queue_head;
-static bool mock_queue_on, mock_queue_stop;
-static pthread_t mock_write_thread[MOCK_WRITE_THREADS];
-static size_t mock_write_threads_num;
-
-static void *mock_write_thread_main(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&mock_queue_lock);
-  for (;;) {
-    mock_queued_t *q = mock_queue_head;
-    if (q == NULL) {
-      if (mock_queue_stop)
-        break;
-      pthread_cond_wait(&mock_queue_cond, &mock_queue_lock);
-      continue;
-    }
-    if ((mock_queue_head = q->next) == NULL)
-      mock_queue_tail = &mock_queue_head;
-    pthread_mutex_unlock(&mock_queue_lock);
-    q->vl.values = &q->value;
-    for (size_t w = 0; w < mock_writers_num; w++)
-      mock_writers[w](NULL, &q->vl, NULL);
-    free(q);
-    pthread_mutex_lock(&mock_queue_lock);
-  }
-  pthread_mutex_unlock(&mock_queue_lock);
-  return NULL;
-}
-
-int mock_write_threads_start(size_t n) {
-  if (n == 0 || n > MOCK_WRITE_THREADS || mock_write_threads_num > 0)
-    return EINVAL;
-  pthread_mutex_lock(&mock_queue_lock);
-  mock_queue_on = true;
-  mock_queue_stop = false;
-  pthread_mutex_unlock(&mock_queue_lock);
-  for (; mock_write_threads_num < n; mock_write_threads_num++) {
-    int status = pthread_create(&mock_write_thread[mock_write_threads_num],
-                                NULL, mock_write_thread_main, NULL);
-    if (status != 0) {
-      mock_write_threads_stop();
-      return status;
-    }
-  }
-  return 0;
-}
-
-void mock_write_threads_stop(void) {
-  pthread_mutex_lock(&mock_queue_lock);
-  mock_queue_stop = true;
-  pthread_cond_broadcast(&mock_queue_cond);
-  pthread_mutex_unlock(&mock_queue_lock);
-  for (size_t i = 0; i < mock_write_threads_num; i++)
-    pthread_join(mock_write_thread[i], NULL);
-  mock_write_threads_num = 0;
-  pthread_mutex_lock(&mock_queue_lock);
-  mock_queue_on = false;
-  pthread_mutex_unlock(&mock_queue_lock);
-}
-
-/* Queues a value for the write threads; false when they do not run. */
-static bool mock_queue_push(const value_list_t *vl, value_t value) {
-  pthread_mutex_lock(&mock_queue_lock);
-  mock_queued_t *q = mock_queue_on ? calloc(1, sizeof(*q)) : NULL;
-  if (q != NULL) { /* else written on this thread */
-    q->vl = *vl;
-    q->value = value;
-    *mock_queue_tail = q;
-    mock_queue_tail = &q->next;
-    pthread_cond_signal(&mock_queue_cond);
-  }
-  pthread_mutex_unlock(&mock_queue_lock);
-  return q != NULL;
-}
+size_t mock_writers_count(void) { return mock_writers_num; }
 
 int plugin_dispatch_values(value_list_t const *vl) {
   if (vl == NULL || vl->values_len == 0 || vl->values == NULL)
@@ -295,22 +187,7 @@ int plugin_dispatch_values(value_list_t const *vl) {
     sstrncpy(written.host, hostname_g, sizeof(written.host));
   written.time = time;
   written.interval = interval;
-  if (mock_writes_dropped) {
-    pthread_mutex_unlock(&mock_lock);
-    return 0;
-  }
-  if (mock_writes_held) {
-    bool room = mock_room(mock_held, &mock_held_cap, mock_held_num);
-    if (room) {
-      mock_held[mock_held_num].vl = written;
-      mock_held[mock_held_num++].value = vl->values[0];
-    }
-    pthread_mutex_unlock(&mock_lock);
-    return room ? 0 : ENOMEM;
-  }
   pthread_mutex_unlock(&mock_lock);
-  if (mock_queue_push(&written, vl->values[0]))
-    return 0;
   for (size_t i = 0; i < writers; i++)
     mock_writers[i](NULL, &written, NULL);
   return 0;
@@ -362,17 +239,8 @@ int plugin_register_write(const char *name, plugin_write_cb callback,
   (void)user_data;
   if (mock_writers_num == MOCK_WRITERS)
     return ENOMEM;
-  sstrncpy(mock_writer_names[mock_writers_num], name,
-           sizeof(mock_writer_names[0]));
   mock_writers[mock_writers_num++] = callback;
   return 0;
-}
-
-int mock_writer_index(const char *name) {
-  for (size_t i = 0; i < mock_writers_num; i++)
-    if (strcmp(mock_writer_names[i], name) == 0)
-      return (int)i;
-  return -1;
 }
 
 int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {

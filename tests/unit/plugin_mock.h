@@ -52,24 +52,8 @@ void mock_put(void *ud, const char *type, const char *type_instance,
 /* The value put under key ("type/type_instance"), or -1. */
 double mock_puts_value(const mock_puts_t *p, const char *key);
 
-/* While set, dispatched values are recorded but their write callbacks
- * (plugin_register_write) wait, as in collectd's queue, until
- * mock_writes_release() runs them in dispatch order. */
-extern bool mock_writes_held;
-void mock_writes_release(void);
-/* While set, dispatched values are recorded and never reach the write
- * callbacks (a filter chain or WriteQueueLimitHigh dropped them). */
-extern bool mock_writes_dropped;
-/* Starts n threads (at most 8) that take dispatched values from a queue,
- * first in, first out, and hand each to the write callbacks, as
- * collectd's write threads do (held and dropped values excepted); until
- * mock_write_threads_stop(), which waits for the queue to empty. Write
- * callbacks must be registered before. 0 or an errno. */
-int mock_write_threads_start(size_t n);
-void mock_write_threads_stop(void);
-/* Where the write callback registered as name comes in the order collectd
- * calls them (registration order), or -1. */
-int mock_writer_index(const char *name);
+/* Write callbacks registered (plugin_register_write). */
+size_t mock_writers_count(void);
 
 /* Log lines, each formatted as "<level> <message>". */
 extern char **mock_log_lines;

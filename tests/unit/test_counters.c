@@ -184,16 +184,34 @@ DEF_TEST(keys_read_back_by_the_owner) {
   return 0;
 }
 
-/* Each counter keeps its last dispatch. */
-DEF_TEST(due_per_counter) {
+static void note(void *ud, size_t i) {
+  char *seen = ud;
+  size_t n = strlen(seen);
+  seen[n] = (char)('0' + i);
+  seen[n + 1] = '\0';
+}
+
+/* The counters incremented since the last call, each once, in the order
+ * first marked; all: every counter, and the marks cleared. */
+DEF_TEST(changed_once_each) {
   gen_counters_t *c = make(NULL);
-  const cdtime_t gap = MS_TO_CDTIME_T(100), t0 = TIME_T_TO_CDTIME_T(1000);
+  char seen[16] = "";
   gen_counters_increment(c, "a/1");
   gen_counters_increment(c, "b/1");
-  OK(gen_counters_due(c, 0, t0, gap));
-  OK(!gen_counters_due(c, 0, t0 + 1, gap));
-  OK(gen_counters_due(c, 1, t0 + 1, gap));
-  OK(gen_counters_due(c, 0, t0 + gap, gap));
+  gen_counters_increment(c, "a/1"); /* a burst: still once */
+  gen_counters_increment(c, "c/1");
+  gen_counters_each(c, false, note, seen);
+  EXPECT_EQ_STR("012", seen);
+  seen[0] = '\0';
+  gen_counters_each(c, false, note, seen); /* nothing since */
+  EXPECT_EQ_STR("", seen);
+  gen_counters_increment(c, "b/1");
+  gen_counters_each(c, true, note, seen);
+  EXPECT_EQ_STR("012", seen);
+  seen[0] = '\0';
+  gen_counters_each(c, false, note, seen); /* b/1 went with all */
+  EXPECT_EQ_STR("", seen);
+  EXPECT_EQ_INT(2, total_of(c, "b/1"));
   gen_counters_free(c);
   return 0;
 }
@@ -205,7 +223,7 @@ int main(void) {
   RUN_TEST(journal_survives_kill);
   RUN_TEST(absurd_total_refused);
   RUN_TEST(keys_read_back_by_the_owner);
-  RUN_TEST(due_per_counter);
+  RUN_TEST(changed_once_each);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

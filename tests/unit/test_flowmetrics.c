@@ -34,8 +34,6 @@ static gf_instance_t *make_instance_with(const char *state,
   gf_restore_state(inst);
   inst->started = true;
   inst->listed_at = cdtime();
-  /* Every increment dispatched at once (dispatch_gap has its own test). */
-  inst->dispatch_gap = 0;
   return inst;
 }
 
@@ -43,8 +41,12 @@ static gf_instance_t *make_instance(const char *state) {
   return make_instance_with(state, NULL);
 }
 
+/* A message, then the channel's tick that follows it (what it counted
+ * leaves there). */
 static gen_notify_verdict_t feed(gf_instance_t *inst, const char *json) {
-  return gf_on_message(inst, json, strlen(json));
+  gen_notify_verdict_t verdict = gf_on_message(inst, json, strlen(json));
+  gf_on_tick(inst);
+  return verdict;
 }
 
 #define RECORD(flow, metric, extra)                                            \
@@ -166,7 +168,9 @@ DEF_TEST(attributes_per_conversation_bounded) {
   "\",\"attributes\":{" attrs "}}}}"
 
 static unsigned eb(gf_instance_t *inst, const char *json) {
-  return gen_eventbridge_handle(inst->events, json, strlen(json));
+  unsigned code = gen_eventbridge_handle(inst->events, json, strlen(json));
+  gf_on_tick(inst);
+  return code;
 }
 
 DEF_TEST(eventbridge_events) {
@@ -220,7 +224,7 @@ DEF_TEST(counters_survive_restart) {
 
   inst = make_instance("restart");
   mock_values_reset();
-  gf_redispatch_counters(inst);
+  gf_dispatch_counters(inst, true);
   EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
   EXPECT_EQ_INT(
       1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
@@ -305,7 +309,7 @@ DEF_TEST(state_keys_not_text_dropped) {
   gf_instance_t *inst = make_instance("keys");
   EXPECT_EQ_INT(1, gen_counters_count(inst->counters));
   mock_values_reset();
-  gf_redispatch_counters(inst);
+  gf_dispatch_counters(inst, true);
   EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
   gf_instance_free(inst);
   free(path);
@@ -330,7 +334,7 @@ DEF_TEST(flow_counters_survive_kill) {
   for (int round = 0; round < 3; round++) {
     inst = make_instance("kill");
     mock_values_reset();
-    gf_redispatch_counters(inst);
+    gf_dispatch_counters(inst, true);
     EXPECT_EQ_INT(3,
                   mock_find("SalesIvr", "flow_executions", "")->value.derive);
     EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_exits", "")->value.derive);
@@ -732,69 +736,55 @@ DEF_TEST(active_flows) {
   return 0;
 }
 
-/* A counter is dispatched at most once per dispatch_gap: an increment
- * within it leaves with the next read (collectd's write threads could
- * otherwise write two values of one series in the wrong order). Every
- * value carries its time and the read interval. */
-DEF_TEST(dispatch_gap) {
-  gf_instance_t *inst = make_instance("gap");
-  inst->dispatch_gap = GF_DISPATCH_GAP;
+/* Counted values leave at the channel's tick, once per series however
+ * many events came since, at the tick's time (strictly increasing), with
+ * the read interval; an untouched series waits for the read's
+ * re-dispatch, which sends every one. */
+DEF_TEST(counters_leave_at_the_tick) {
+  gf_instance_t *inst = make_instance("tick");
   atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
   mock_values_reset();
   mock_time = TIME_T_TO_CDTIME_T(1778752800);
-  feed(inst, RECORD("f-1", "nFlow", ""));
-  eb(inst, EB("e-1", "c-1", M1));
+  for (int i = 0; i < 5; i++) /* a burst */
+    gf_on_message(inst, RECORD("f-1", "nFlow", ""),
+                  strlen(RECORD("f-1", "nFlow", "")));
+  gen_eventbridge_handle(inst->events, EB("e-1", "c-1", M1),
+                         strlen(EB("e-1", "c-1", M1)));
+  EXPECT_EQ_INT(0, mock_values_num); /* nothing before the tick */
+  gf_on_tick(inst);
   EXPECT_EQ_INT(2, mock_values_num);
   mock_value_t *v = mock_find("SalesIvr", "flow_executions", "");
-  EXPECT_EQ_INT(1, v->value.derive);
+  EXPECT_EQ_INT(5, v->value.derive);
   EXPECT_EQ_UINT64(mock_time, v->sent_time);
   EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10), v->sent_interval);
   v = mock_find("SalesIvr", "flow_metric_attribute", "Menu");
+  EXPECT_EQ_INT(1, v->value.derive);
   EXPECT_EQ_UINT64(mock_time, v->sent_time);
-  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(10), v->sent_interval);
-  /* Half the gap later: counted, not dispatched; nor by a read. */
-  mock_time += GF_DISPATCH_GAP / 2;
-  feed(inst, RECORD("f-1", "nFlow", ""));
-  eb(inst, EB("e-2", "c-2", M1));
-  gf_redispatch_counters(inst);
+  /* Nothing counted since: the next ticks send nothing. */
+  gf_on_tick(inst);
+  gf_on_lost(inst, NULL, 0);
   EXPECT_EQ_INT(2, mock_values_num);
-  /* The read a gap after the first dispatch carries the totals. */
-  mock_time += GF_DISPATCH_GAP / 2;
-  gf_redispatch_counters(inst);
-  EXPECT_EQ_INT(2, counter("flow_executions", ""));
-  EXPECT_EQ_INT(2, counter("flow_metric_attribute", "Menu"));
-  EXPECT_EQ_UINT64(mock_time,
-                   mock_find("SalesIvr", "flow_executions", "")->sent_time);
+  /* One series moves: only it leaves, later than before although the
+   * clock did not move. */
+  feed(inst, RECORD("f-1", "tFlowExit", ""));
+  EXPECT_EQ_INT(3, mock_values_num);
+  v = mock_find("SalesIvr", "flow_exits", "");
+  EXPECT_EQ_INT(1, v->value.derive);
+  OK(v->sent_time > mock_time);
+  /* Counted, then the channel lost: it leaves at once, no tick needed. */
+  gf_on_message(inst, RECORD("f-1", "nFlow", ""),
+                strlen(RECORD("f-1", "nFlow", "")));
+  gf_on_lost(inst, NULL, 0);
   EXPECT_EQ_INT(4, mock_values_num);
-  mock_time = 0;
-  gf_instance_free(inst);
-  return 0;
-}
-
-/* A counter whose last value is still in collectd's write queue (held
- * by the mock) is not dispatched again by an event, past dispatch_gap or
- * not: two values of it queued could be written in either order. The
- * next read carries the total (a read waits for the queued value: here it
- * was written before). */
-DEF_TEST(counter_not_queued_twice) {
-  CHECK_ZERO(gen_dispatch_order_init());
-  gf_instance_t *inst = make_instance("queued");
-  inst->dispatch_gap = GF_DISPATCH_GAP;
-  atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
-  mock_values_reset();
-  mock_time = TIME_T_TO_CDTIME_T(1778756400);
-  mock_writes_held = true;
-  feed(inst, RECORD("f-1", "nFlow", ""));
-  EXPECT_EQ_INT(1, mock_values_num);
-  mock_time += 2 * GF_DISPATCH_GAP;
-  feed(inst, RECORD("f-1", "nFlow", ""));
-  EXPECT_EQ_INT(1, mock_values_num);
-  mock_writes_held = false;
-  mock_writes_release();
-  mock_time += 2 * GF_DISPATCH_GAP;
-  gf_redispatch_counters(inst);
-  EXPECT_EQ_INT(2, mock_values_num);
-  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(6, counter("flow_executions", ""));
+  /* The read sends every series, once each, at one time. */
+  cdtime_t last = mock_find("SalesIvr", "flow_executions", "")->sent_time;
+  gf_dispatch_counters(inst, true);
+  EXPECT_EQ_INT(7, mock_values_num);
+  v = mock_find("SalesIvr", "flow_executions", "");
+  OK(v->sent_time > last);
+  EXPECT_EQ_UINT64(v->sent_time,
+                   mock_find("SalesIvr", "flow_exits", "")->sent_time);
   mock_time = 0;
   gf_instance_free(inst);
   return 0;
@@ -912,12 +902,11 @@ int main(void) {
   RUN_TEST(data_actions);
   RUN_TEST(data_action_failures);
   RUN_TEST(active_flows);
-  RUN_TEST(dispatch_gap);
+  RUN_TEST(counters_leave_at_the_tick);
   RUN_TEST(config_checks);
   RUN_TEST(state_directory_holds_every_state_file);
   RUN_TEST(state_directory_not_creatable);
   RUN_TEST(registers_and_configures);
-  RUN_TEST(counter_not_queued_twice); /* ordering registered from here */
   if (mock_rmtree(state_dir) != 0)
     return 1;
   END_TEST;

@@ -2,7 +2,6 @@
 /* Unit tests: FNV-1a 64 stays bit-identical (shards and state files depend
  * on it) and the finaliser spreads it. */
 #include "gen_config.h"
-#include "gen_dispatch.h"
 #include "gen_hash.h"
 
 #include <stdbool.h>
@@ -69,57 +68,10 @@ DEF_TEST(mix64_spreads_low_bits) {
   return 0;
 }
 
-DEF_TEST(series_hash_is_fnv1a_mixed) {
-  /* Names and a 0xff after each (NULL as ""), then the finaliser: the value
-   * computed by hand from that recipe. */
-  EXPECT_EQ_UINT64(
-      0x12d166ae77c9e8b9ULL,
-      gen_series_hash("host", "genesys_realtime", NULL, "gauge", "queue-1"));
-  OK(gen_series_hash("host", "genesys_realtime", NULL, "gauge", "queue-1") ==
-     gen_series_hash("host", "genesys_realtime", "", "gauge", "queue-1"));
-  /* The separator keeps names from sliding into each other. */
-  OK(gen_series_hash("ab", "c", NULL, NULL, NULL) !=
-     gen_series_hash("a", "bc", NULL, NULL, NULL));
-  return 0;
-}
-
-/* Bytes after the NUL never count; every length and content does. */
-DEF_TEST(name_hash_reads_only_the_name) {
-  char a[64], b[64];
-  memset(a, 'x', sizeof(a));
-  memset(b, 'y', sizeof(b));
-  for (size_t len = 0; len < 40; len++) {
-    memcpy(a, "genesys_analytics-queue/offered-voice-inbound", len);
-    memcpy(b, a, len);
-    a[len] = b[len] = '\0';
-    uint64_t h = gen_hash_name(7, a, sizeof(a));
-    EXPECT_EQ_UINT64(h, gen_hash_name(7, b, sizeof(b)));
-    if (len > 0) { /* one byte changed, or one byte shorter */
-      b[len - 1] ^= 1;
-      OK(h != gen_hash_name(7, b, sizeof(b)));
-      b[len - 1] ^= 1;
-      char c[64];
-      memcpy(c, a, len);
-      c[len - 1] = '\0';
-      OK(h != gen_hash_name(7, c, sizeof(c)));
-    }
-  }
-  /* A name filling its array (no NUL) is read to the end, no further. */
-  char full[11];
-  memcpy(full, "abcdefghij", 10);
-  full[10] = 'k';
-  uint64_t h10 = gen_hash_name(0, full, 10);
-  full[10] = 'z';
-  EXPECT_EQ_UINT64(h10, gen_hash_name(0, full, 10));
-  return 0;
-}
-
 int main(void) {
   RUN_TEST(fnv1a64_known_values);
   RUN_TEST(shard_hash_is_pinned);
   RUN_TEST(mix64_known_values);
   RUN_TEST(mix64_spreads_low_bits);
-  RUN_TEST(series_hash_is_fnv1a_mixed);
-  RUN_TEST(name_hash_reads_only_the_name);
   END_TEST;
 }

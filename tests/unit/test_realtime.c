@@ -27,6 +27,7 @@ static gr_instance_t *make_instance_kept(size_t n_queues, bool events,
   gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
   gr_instance_t *inst = gen_plugin_instance_new(&gr_plugin, client, config);
   inst->state = calloc(n_queues, sizeof(*inst->state));
+  inst->changed = calloc(n_queues, sizeof(*inst->changed));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
     snprintf(id, sizeof(id), "q-%03zu", i);
@@ -34,10 +35,6 @@ static gr_instance_t *make_instance_kept(size_t n_queues, bool events,
     gen_entity_add(&inst->queues, id, name, "div-1");
   }
   inst->listed_at = cdtime();
-  /* These tests look at what each message dispatches: no hold (the hold is
-   * tested in hold_keeps_series_in_order and in test_latest). */
-  gen_latest_free(inst->latest);
-  inst->latest = gen_latest_new(0);
   /* The first read comes before any channel thread starts (it starts
    * them), as in collectd: it takes the interval our threads dispatch with. */
   mock_values_reset();
@@ -57,8 +54,16 @@ static gr_instance_t *make_instance(size_t n_queues) {
   return make_instance_with(n_queues, false);
 }
 
-static gen_notify_verdict_t feed(gr_instance_t *inst, const char *json) {
+/* A message alone: what it changed waits for the tick. */
+static gen_notify_verdict_t message(gr_instance_t *inst, const char *json) {
   return gr_on_message(inst, json, strlen(json));
+}
+
+/* A message, then the channel's tick that follows it. */
+static gen_notify_verdict_t feed(gr_instance_t *inst, const char *json) {
+  gen_notify_verdict_t verdict = message(inst, json);
+  gr_on_tick(inst);
+  return verdict;
 }
 
 #define MEDIA_EVENT(queue, media, waiting, longest)                            \
@@ -118,39 +123,62 @@ DEF_TEST(media_event_dispatches_changes_at_once) {
   return 0;
 }
 
-/* A change of a series that left less than 100 ms ago (here: in the
- * periodic re-dispatch) is held, and its newest value leaves when the hold
- * ends; other series leave at once. */
-DEF_TEST(hold_keeps_series_in_order) {
+static size_t values_of(const char *queue, const char *type) {
+  size_t n = 0;
+  for (size_t i = 0; i < mock_values_num; i++)
+    n += strcmp(mock_values[i].plugin_instance, queue) == 0 &&
+         strcmp(mock_values[i].type, type) == 0;
+  return n;
+}
+
+/* Changes leave at the channel's tick, each series once at the tick's
+ * time: a burst of changes to one series is one value, its newest; a
+ * series not changed sends nothing until the periodic re-dispatch; times
+ * never go backwards, also when the clock does; a lost channel (its socket
+ * closed) sends what changed at once. */
+DEF_TEST(changes_leave_at_the_tick) {
   mock_time = TIME_T_TO_CDTIME_T(NOW_S);
-  gr_instance_t *inst = make_instance(1);
-  gen_latest_free(inst->latest);
-  inst->latest = gen_latest_new(GEN_LATEST_HOLD);
+  gr_instance_t *inst = make_instance(2);
   feed(inst, MEDIA_EVENT("q-000", "voice", 1, 1699999990000));
-  mock_time += TIME_T_TO_CDTIME_T(5);
-  gr_read(&(user_data_t){.data = inst});
+  feed(inst, MEDIA_EVENT("q-001", "voice", 1, 1699999990000));
   mock_values_reset();
   mock_time += MS_TO_CDTIME_T(10);
-  feed(inst, MEDIA_EVENT("q-000", "voice", 2, 1699999990000));
-  feed(inst, MEDIA_EVENT("q-000", "voice", 3, 1699999990000));
-  OK(mock_find("Sales_EN_000", "waiting", "voice") == NULL);
-  EXPECT_EQ_INT(1, gen_latest_pending(inst->latest));
-  mock_time += MS_TO_CDTIME_T(100);
-  feed(inst, "{\"topicName\":\"v2.analytics.queues.q-000.observations\","
-             "\"eventBody\":{\"group\":{\"queueId\":\"q-000\",\"mediaType\":"
-             "\"chat\"},\"data\":[{\"metrics\":[{\"metric\":\"oWaiting\","
-             "\"stats\":{\"count\":1}}]}]}}");
-  EXPECT_EQ_DOUBLE(1,
-                   mock_find("Sales_EN_000", "waiting", "chat")->value.gauge);
-  /* the held voice value left with that message: only the newest */
-  size_t voice = 0;
-  for (size_t i = 0; i < mock_values_num; i++)
-    voice += strcmp(mock_values[i].type, "waiting") == 0 &&
-             strcmp(mock_values[i].type_instance, "voice") == 0;
-  EXPECT_EQ_INT(1, voice);
-  EXPECT_EQ_DOUBLE(3,
+  message(inst, MEDIA_EVENT("q-000", "voice", 2, 1699999990000));
+  message(inst, MEDIA_EVENT("q-000", "voice", 3, 1699999990000));
+  message(inst, MEDIA_EVENT("q-000", "voice", 4, 1699999990000));
+  EXPECT_EQ_INT(0, mock_values_num); /* nothing before the tick */
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(1, mock_values_num);
+  mock_value_t *v = mock_find("Sales_EN_000", "waiting", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(4, v->value.gauge);
+  cdtime_t first = v->sent_time;
+  OK(first >= mock_time);
+  gr_on_tick(inst); /* nothing changed since */
+  EXPECT_EQ_INT(1, mock_values_num);
+
+  /* The clock set back: the next value is still later. */
+  mock_time -= TIME_T_TO_CDTIME_T(1);
+  message(inst, MEDIA_EVENT("q-000", "voice", 5, 1699999990000));
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(2, mock_values_num);
+  v = mock_find("Sales_EN_000", "waiting", "voice");
+  EXPECT_EQ_DOUBLE(5, v->value.gauge);
+  OK(v->sent_time > first);
+
+  /* The channel lost: what changed leaves without a tick. */
+  message(inst, MEDIA_EVENT("q-000", "voice", 6, 1699999990000));
+  gr_on_lost(inst, NULL, 0);
+  EXPECT_EQ_INT(3, mock_values_num);
+  EXPECT_EQ_DOUBLE(6,
                    mock_find("Sales_EN_000", "waiting", "voice")->value.gauge);
-  EXPECT_EQ_INT(0, gen_latest_pending(inst->latest));
+  EXPECT_EQ_INT(0, values_of("Sales_EN_001", "waiting"));
+
+  /* The periodic re-dispatch sends every series, each once. */
+  mock_time += TIME_T_TO_CDTIME_T(2);
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_INT(1, values_of("Sales_EN_001", "waiting"));
+  EXPECT_EQ_INT(4, values_of("Sales_EN_000", "waiting"));
   mock_time = 0;
   gr_instance_free(inst);
   return 0;
@@ -673,6 +701,29 @@ DEF_TEST(conversation_events_count_once_and_feed_waits) {
   return 0;
 }
 
+#define CONV_EVENT_OF(id, parts)                                               \
+  CONV_TOPIC "\"version\":\"2\",\"eventBody\":{\"id\":\"" id "\","             \
+             "\"participants\":[" parts "]}}"
+
+/* Moments counted between two ticks leave at the tick, each counter once:
+ * two offers are one value, 2; the other counters send nothing. */
+DEF_TEST(conversation_moments_leave_at_the_tick) {
+  gr_instance_t *inst = make_event_instance(3);
+  mock_values_reset();
+  message(inst, CONV_EVENT_OF("c1", CUSTOMER "," ACD_WAITING));
+  message(inst, CONV_EVENT_OF("c2", CUSTOMER "," ACD_WAITING));
+  EXPECT_EQ_INT(0, mock_values_num);
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(2, derive_of("conv_offered", "voice"));
+  EXPECT_EQ_INT(1, values_of("Sales_EN_001", "conv_offered"));
+  EXPECT_EQ_INT(-1, derive_of("conv_answered", "voice"));
+  size_t sent = mock_values_num;
+  gr_on_tick(inst);
+  EXPECT_EQ_INT(sent, mock_values_num);
+  gr_instance_free(inst);
+  return 0;
+}
+
 /* The conversation counters continue across a restart (no reset for
  * increase()), saved by each read and at shutdown; a state file with a
  * count we never wrote is refused and they restart at zero. */
@@ -883,7 +934,7 @@ int main(void) {
   RUN_TEST(user_group_replaces_statuses);
   RUN_TEST(control_and_bad_messages);
   RUN_TEST(times_strictly_increase);
-  RUN_TEST(hold_keeps_series_in_order);
+  RUN_TEST(changes_leave_at_the_tick);
   RUN_TEST(redispatch_rolls_over_the_interval);
   RUN_TEST(longest_in_every_form);
   RUN_TEST(observation_messages_merge);
@@ -892,6 +943,7 @@ int main(void) {
   RUN_TEST(system_topics);
   RUN_TEST(instance_from_id_and_media_filter);
   RUN_TEST(conversation_events_count_once_and_feed_waits);
+  RUN_TEST(conversation_moments_leave_at_the_tick);
   RUN_TEST(conversation_counters_survive_restart);
   RUN_TEST(agent_activity_counts_each_agent_once);
   RUN_TEST(wait_buckets_option);
