@@ -470,7 +470,15 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     }
 
     resp->attempts++;
+    cdtime_t limit = options != NULL ? options->timeout : 0;
+    bool shorter = limit > 0 && limit < http->org->timeout;
+    if (shorter)
+      curl_easy_setopt(http->curl, CURLOPT_TIMEOUT_MS,
+                       (long)CDTIME_T_TO_MS(limit));
     status = http_perform(http, method, url, body, headers, resp);
+    if (shorter)
+      curl_easy_setopt(http->curl, CURLOPT_TIMEOUT_MS,
+                       (long)CDTIME_T_TO_MS(http->org->timeout));
     wipe_headers(headers);
     if (http->stats != NULL) {
       gen_stats_count_request(http->stats, status == 0 ? resp->status : 0);
@@ -610,9 +618,10 @@ int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
 }
 
 int gen_http_get_public_json(gen_http_t *http, const char *url,
-                             json_object **out, char *error,
+                             cdtime_t timeout, json_object **out, char *error,
                              size_t error_size) {
-  gen_http_options_t options = {.public_url = true};
+  gen_http_options_t options = {
+      .public_url = true, .no_retry = true, .timeout = timeout};
   return request_json(http, "GET", url, NULL, &options, out, error, error_size);
 }
 

@@ -71,6 +71,9 @@ typedef struct {
    * allowed http(s) URL (gen_url_allowed), sent with no Authorization at
    * all, so that a token never leaves for it. */
   bool public_url;
+  /* The whole request's limit when shorter than the org's Timeout (0:
+   * Timeout), for a request that must not hold up the rest of a read. */
+  cdtime_t timeout;
 } gen_http_options_t;
 
 /* tokens may be NULL (no bearer token: the token endpoint itself); it is
@@ -115,9 +118,12 @@ int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
                       char *error, size_t error_size);
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
                        json_object **out, char *error, size_t error_size);
-/* GET of a public JSON document at url (options.public_url). */
+/* GET of a public JSON document at url (options.public_url): one attempt
+ * (its failure never makes the org rest; the caller asks again at its next
+ * read) within timeout (0: the org's Timeout). */
 int gen_http_get_public_json(gen_http_t *http, const char *url,
-                             json_object **out, char *error, size_t error_size);
+                             cdtime_t timeout, json_object **out, char *error,
+                             size_t error_size);
 
 /* Lists every entity of a paged listing: GETs path (which may already carry
  * a query) with pageSize, then follows nextUri (or pageNumber up to

@@ -468,8 +468,12 @@ static void gp_status_page(gp_instance_t *inst) {
   char err[512] = "";
   json_object *doc = NULL;
   inst->polls[GP_STATUS_PAGE]++;
-  int status = gen_http_get_public_json(
-      inst->client->http, inst->config.status_url, &doc, err, sizeof(err));
+  /* A stalled page may hold the read up for half an interval at most, one
+   * attempt, so that the next read's edges and trunks come on time. */
+  cdtime_t limit = plugin_get_interval() / 2;
+  int status =
+      gen_http_get_public_json(inst->client->http, inst->config.status_url,
+                               limit, &doc, err, sizeof(err));
   size_t unknown = 0, skipped = 0;
   inst->components = 0;
   if (status == 0 && (status = gen_pf_status_read(doc, gp_component, inst,

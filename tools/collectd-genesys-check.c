@@ -464,8 +464,8 @@ static void check_platform(gen_client_t *client, const char *name,
   if (org_flag(ci, "StatusPage", true)) {
     json_object *doc = NULL;
     status = gen_http_get_public_json(
-        client->http, org_string(ci, "StatusPageURL", GEN_PF_STATUS_URL), &doc,
-        err, sizeof(err));
+        client->http, org_string(ci, "StatusPageURL", GEN_PF_STATUS_URL), 0,
+        &doc, err, sizeof(err));
     if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
       status = -EINVAL;
       snprintf(err, sizeof(err), "no \"components\" array");

@@ -359,6 +359,35 @@ class Platform(unittest.TestCase):
         self.compare(arrivals, slots, by_name, complete_from=spent + 0.001)
         self.assertIn("Edge_1", {k[2] for _, _, k, _ in arrivals})
 
+    def test_stalled_status_page_delays_nothing(self):
+        """The status page stalls (four requests held 30 s each): each
+        gives up after half an interval, once, and the edges and trunks go
+        on every poll; the page's values come back after the four."""
+        arrivals, _, stats = self.run_platform(
+            ("--edges", "2", "--trunks", "2"), "",
+            faults=[{"fault": "stall", "path": "/sim/status/", "count": 4}],
+            allow=(r'genesys_platform plugin: Org "acme": status_page request failed '
+                   r'\(asked for again next read\): .*',))
+        ends = sorted(t for _, t, k, _ in arrivals
+                      if k[1:4] == (PLUGIN, "self", "edges"))
+        online = sorted(t for _, t, k, _ in arrivals if k[3] == "edge_online")
+        self.assertGreaterEqual(len(ends), RUN_S - 3)
+        # Interval 1: a read held by the page until the org's Timeout would
+        # leave gaps of 30 s; half an interval leaves about 1.5 s at most.
+        gaps = [b - a for a, b in zip(ends, ends[1:])]
+        self.assertLess(max(gaps), 3.0, gaps)
+        self.assertLess(max(b - a for a, b in zip(online, online[1:])), 3.0)
+        failures = [v for _, _, k, v in arrivals
+                    if k[1:5] == (PLUGIN, "self", "platform_failures", "status_page")]
+        self.assertEqual(failures[-1], 4)
+        # one attempt per read: no more requests than reads, and values again
+        page = stats["requests"]["GET /sim/status/api/v2/components.json"]["total"]
+        self.assertLessEqual(page, len(ends) + 1)
+        spent = min(t for _, t, k, v in arrivals
+                    if k[1:5] == (PLUGIN, "self", "platform_failures", "status_page")
+                    and v == 4)
+        self.assertTrue([t for _, t, k, _ in arrivals if k[2] == "status" and t > spent])
+
 
 if __name__ == "__main__":
     run_tests(__name__)

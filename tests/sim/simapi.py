@@ -1208,6 +1208,11 @@ class App:
         if req.path.startswith("/sim/"):
             if fn is None:
                 return Response(404, {"error": "no such sim endpoint"})
+            # The status page stands for another server: it can stall too.
+            f = (self.faults.take("stall", req) if req.path.startswith("/sim/status/")
+                 else None)
+            if f:
+                return Response(0, action="stall", arg=float(f.get("seconds", 30)))
             try:
                 return await fn(req, params, None)
             except ApiError as e:

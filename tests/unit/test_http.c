@@ -611,8 +611,8 @@ DEF_TEST(public_url_without_token) {
   json_object *doc = NULL;
   char err[256];
   CHECK_ZERO(gen_http_get_public_json(
-      f.http, "https://status.example.test/api/v2/components.json", &doc, err,
-      sizeof(err)));
+      f.http, "https://status.example.test/api/v2/components.json", 0, &doc,
+      err, sizeof(err)));
   OK(gen_json_get_array(doc, "components") != NULL);
   json_object_put(doc);
   EXPECT_EQ_INT(1, seen_len); /* no token request either */
@@ -620,7 +620,7 @@ DEF_TEST(public_url_without_token) {
                 seen[0].url);
   EXPECT_EQ_STR("", seen[0].authorization);
   push((scripted_t){.status = 401, .body = "{}"});
-  OK(gen_http_get_public_json(f.http, "https://status.example.test/x", &doc,
+  OK(gen_http_get_public_json(f.http, "https://status.example.test/x", 0, &doc,
                               err, sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(2, seen_len);
   EXPECT_EQ_STR("", seen[1].authorization);
@@ -628,8 +628,8 @@ DEF_TEST(public_url_without_token) {
                            "https://user:pw@status.example.test/x",
                            "/api/v2/x"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(refused); i++) {
-    OK(gen_http_get_public_json(f.http, refused[i], &doc, err, sizeof(err)) ==
-       GEN_HTTP_ERR_ARGUMENT);
+    OK(gen_http_get_public_json(f.http, refused[i], 0, &doc, err,
+                                sizeof(err)) == GEN_HTTP_ERR_ARGUMENT);
     OK(strstr(err, "not an allowed http(s) URL") != NULL);
   }
   EXPECT_EQ_INT(2, seen_len);
@@ -639,6 +639,19 @@ DEF_TEST(public_url_without_token) {
   CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_STR("Bearer tok-pub-1", seen[3].authorization);
+  /* A public page that fails is tried once and never makes the org's
+   * handle rest: the API's requests of the same read still go out. */
+  gen_http_defer_retries(f.http, true);
+  push((scripted_t){.status = 503, .body = "{}"});
+  OK(gen_http_get_public_json(f.http, "https://status.example.test/x",
+                              MS_TO_CDTIME_T(500), &doc, err,
+                              sizeof(err)) == GEN_HTTP_ERR_STATUS);
+  EXPECT_EQ_INT(5, seen_len);
+  OK(!gen_http_resting(f.http, NULL));
+  push((scripted_t){.status = 200, .body = "{}"});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(6, seen_len);
   teardown(&f);
   return 0;
 }
