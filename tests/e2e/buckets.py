@@ -105,17 +105,18 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms,
     return killed, restarted
 
 
-def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600):
+def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600, interval_s=30):
     """collectd on the simulator's clock with plugin's <Org> block for the
     interval families (buckets of 5 min, settle 30 s, revisits over
-    revisit_s, backfill over 2 h) plus extra, writing to rx."""
+    revisit_s, backfill over 2 h, a read every interval_s) plus extra,
+    writing to rx."""
     block = sim.org_block(
         "acme",
         extra='    Host "acme"\n    InstanceFrom "id"\n'
         '    Granularity "PT5M"\n    SettleDelay 30\n'
         "    RevisitWindow %d\n    BackfillHorizon 7200\n" % revisit_s + extra)
     return FakeClockCollectd(
-        f"<LoadPlugin {plugin}>\n  Interval 30\n</LoadPlugin>\n"
+        f"<LoadPlugin {plugin}>\n  Interval {interval_s}\n</LoadPlugin>\n"
         f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),
         sim, speed, stock=("logfile", "csv", "write_http"))
 
