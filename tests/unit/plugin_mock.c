@@ -19,7 +19,7 @@ size_t mock_values_num;
 char **mock_log_lines;
 size_t mock_log_num;
 bool mock_log_echo = true;
-cdtime_t mock_time;
+_Atomic cdtime_t mock_time;
 mock_read_t *mock_reads;
 size_t mock_reads_num;
 int (*mock_config_cb)(oconfig_item_t *);
@@ -47,8 +47,9 @@ static void *mock_grow(void *array, size_t *cap, size_t num, size_t size) {
   ((array) = mock_grow((array), (cap), (num), sizeof(*(array))), (num) < *(cap))
 
 cdtime_t cdtime(void) {
-  if (mock_time != 0)
-    return mock_time;
+  cdtime_t t = mock_time;
+  if (t != 0)
+    return t;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return TIMESPEC_TO_CDTIME_T(&ts);

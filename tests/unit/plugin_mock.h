@@ -68,7 +68,7 @@ int mock_logged(int status, const char *needle);
 extern bool mock_log_echo;
 
 /* Mock clock: cdtime() returns this when non-zero. */
-extern cdtime_t mock_time;
+extern _Atomic cdtime_t mock_time; /* threads read it through cdtime() */
 
 /* Registered callbacks, for plugin tests. */
 typedef struct {
