@@ -1171,9 +1171,10 @@ class App:
         mos = float(spec.get("mos", 3.3))
         if not 1.0 <= mos <= 5.0:
             raise ApiError(400, "bad.request", "mos must be from 1 to 5")
-        c = self.mos.inject_late(q.idx, t, mos, self.model.now)
-        return {"queueId": q.id, "conversationId": c["id"], "conversationEnd": M.iso(t),
-                "mos": mos}
+        c = self.mos.inject_late(q.idx, t, mos, self.model.now,
+                                 transfer=bool(spec.get("transfer", False)))
+        return {"queueId": q.id, "queueIds": [self.mos.qids[i] for i in c["queues"]],
+                "conversationId": c["id"], "conversationEnd": M.iso(t), "mos": mos}
 
     def kill_channels(self, pred, code=1000, reason="", counter=None):
         n = 0

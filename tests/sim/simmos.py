@@ -89,14 +89,18 @@ class Mos:
                 if c["queues"][0] == qi and lo <= c["start"] < hi:
                     yield c
 
-    def inject_late(self, qi, end_ms, mos, now):
+    def inject_late(self, qi, end_ms, mos, now, transfer=False):
         """A voice conversation of queue qi that ended at end_ms (a bucket
         already read) and is indexed only now: the next revisit of that
-        bucket must take it (a test makes a revision happen)."""
+        bucket must take it (a test makes a revision happen); with transfer,
+        transferred on to the next queue."""
         n = len(self.injected)
+        queues = [qi]
+        if transfer and len(self.qids) > 1:
+            queues.append((qi + 1) % len(self.qids))
         c = {"id": "1a7e0000-0000-4000-a000-%012x" % n, "start": end_ms - 60000,
              "end": end_ms, "indexed": now, "media": "voice", "mos": mos,
-             "rfactor": rfactor(mos), "queues": [qi], "internal": False}
+             "rfactor": rfactor(mos), "queues": queues, "internal": False}
         self.injected.append(c)
         return c
 

@@ -1656,15 +1656,21 @@ class T04dCallQualityForms(unittest.TestCase):
         self.assertLessEqual(js["totalHits"], 60)
 
     def test_hits_and_sessions_forms(self):
-        # 20 minutes of two queues: one page of 50 (under the 60 refused)
+        # 20 minutes of two queues: one page of 50 (under the 60 refused),
+        # with a conversation transferred from one to the other made to be
+        # there (the model's own transfers are left to chance)
         start = self.end - 1200000
+        made = self.sim.fault(fault="late_mos", queueId=self.qids[0], transfer=True,
+                                  time=simmodel.iso(start + 600000, False))
+        self.assertEqual(len(made["queueIds"]), 2, made)
+        qids = made["queueIds"]
         try:
-            st, js = self.query(start, self.qids[:2], 1, size=50)
+            st, js = self.query(start, qids, 1, size=50)
             self.assertEqual(st, 200, js)
             approx = js["totalHits"]
             self.sim.sim("POST", "/sim/forms", {"details_hits": "exact",
                                                 "details_sessions": "plain"})
-            st, js = self.query(start, self.qids[:2], 1, size=50)
+            st, js = self.query(start, qids, 1, size=50)
             self.assertEqual(st, 200, js)
             # transfers are counted once per queue in the approximate form
             self.assertEqual(js["totalHits"], len(js["conversations"]))
