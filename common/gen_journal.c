@@ -34,8 +34,6 @@ void gen_journal_fini(gen_journal_t *j) {
   j->base = NULL;
 }
 
-bool gen_journal_active(const gen_journal_t *j) { return j->fd >= 0; }
-
 bool gen_journal_wanted(const gen_journal_t *j) { return j->base != NULL; }
 
 static void journal_path(const gen_journal_t *j, uint64_t generation, char *buf,

@@ -41,8 +41,6 @@ int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
                      atomic_uint_fast64_t *errors);
 void gen_journal_fini(gen_journal_t *j);
 
-/* True when lines are being written to a file. */
-bool gen_journal_active(const gen_journal_t *j);
 /* True when the journal keeps lines (base not NULL), whether or not its file
  * is open now: an owner writes its lines then, so that an append to a file
  * that cannot be opened fails instead of passing for kept. */
