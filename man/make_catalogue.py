@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Writes the catalogue parts of the manual pages from the code: in
 genesys_analytics(5) the METRIC SETS section and the catalogue tables of
-CATALOGUE IN THE BACKENDS (every measure of common/gen_conv_agg.c, every
+CATALOGUE IN THE BACKENDS (every measure of common/history/gen_conv_agg.c, every
 value it makes, its collectd type from types/genesys.db, its unit, and its
 name in Prometheus, Graphite and InfluxDB with the settings of
-examples/collectd-*.conf), and the call quality values (common/gen_mos.c);
+examples/collectd-*.conf), and the call quality values (common/history/gen_mos.c);
 in genesys_flowmetrics(5) the same for the data actions values
-(common/gen_action_agg.c); in genesys_platform(5) for edges, trunks and the
-status page (common/gen_platform.c, plugins/genesys_platform.c).
+(common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks and the
+status page (common/api/gen_platform.c, plugins/genesys_platform.c).
 
 Usage: python3 man/make_catalogue.py [--check]
   --check: exit 1 if a page differs from what this writes
@@ -83,9 +83,9 @@ def types_db():
 
 
 def conv_catalogue():
-    """[(our name, API metric, kind, [sets])] of common/gen_conv_agg.c, in
+    """[(our name, API metric, kind, [sets])] of common/history/gen_conv_agg.c, in
     its order."""
-    text = read("common/gen_conv_agg.c")
+    text = read("common/history/gen_conv_agg.c")
     out = []
     for kind, name, api, flags in re.findall(
             r'\b(COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",\s*"(\w+)",'
@@ -94,20 +94,20 @@ def conv_catalogue():
         sets = [s for s, flag, _ in SETS if flag in flags and s]
         out.append((name, api, kind.lower().replace("org_", ""), sets))
     if not out:
-        raise SystemExit("no catalogue in common/gen_conv_agg.c")
+        raise SystemExit("no catalogue in common/history/gen_conv_agg.c")
     return out
 
 
 def org_catalogue():
     """[(our name, API metric)] of the counts Genesys attributes to no queue
-    (ORG_COUNT in common/gen_conv_agg.c)."""
-    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"', read("common/gen_conv_agg.c"))
+    (ORG_COUNT in common/history/gen_conv_agg.c)."""
+    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"', read("common/history/gen_conv_agg.c"))
 
 
 def action_catalogue():
     """[(type per bucket, counter type, API metric, kind)] of
-    common/gen_action_agg.c."""
-    text = read("common/gen_action_agg.c")
+    common/history/gen_action_agg.c."""
+    text = read("common/history/gen_action_agg.c")
     api = dict(re.findall(r'#define (\w+) (API_METRIC(?: "[.\w]+")?|"\w+")', text))
     base = api["API_METRIC"].strip('"')
     out = []
@@ -357,10 +357,10 @@ def actions_section():
     return "".join(out)
 
 
-# ---- call quality (common/gen_mos.c) and genesys_platform -------------------
+# ---- call quality (common/history/gen_mos.c) and genesys_platform -------------------
 
 # (type, what a value is, type_instance): every type of call quality per
-# queue and media type; checked against common/gen_mos.c and genesys.db.
+# queue and media type; checked against common/history/gen_mos.c and genesys.db.
 MOS_TYPES = [
     ("mos_conversations", "calls with a MOS in the bucket", "<media>"),
     ("mos_at_or_below", "of which at or below MosThreshold", "<media>"),
@@ -381,7 +381,7 @@ MOS_TYPES = [
      "<media>"),
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
-# checked against common/gen_platform.c, plugins/genesys_platform.c and
+# checked against common/api/gen_platform.c, plugins/genesys_platform.c and
 # genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
@@ -421,7 +421,7 @@ def _in_code(types, paths):
 
 def mos_types(db):
     """{(collectd type, None)}: every type of call quality per queue."""
-    _in_code([t for t, _, _ in MOS_TYPES], ["common/gen_mos.c"])
+    _in_code([t for t, _, _ in MOS_TYPES], ["common/history/gen_mos.c"])
     for t, _, _ in MOS_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
@@ -431,7 +431,7 @@ def mos_types(db):
 def platform_types(db):
     """{(collectd type, None)}: every type of genesys_platform's entities."""
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
-             ["common/gen_platform.c", "plugins/genesys_platform.c"])
+             ["common/api/gen_platform.c", "plugins/genesys_platform.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")

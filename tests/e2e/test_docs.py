@@ -29,6 +29,14 @@ CONFIG_KEY_MODULES = {
 }
 
 
+def core(name):
+    """The path of a module's file in its folder of common/."""
+    paths = glob.glob(os.path.join(ROOT, "common", "*", name))
+    if len(paths) != 1:
+        raise AssertionError(f"common/*/{name}: {len(paths)} files")
+    return paths[0]
+
+
 def code_keys(path):
     with open(path) as f:
         text = f.read()
@@ -42,7 +50,7 @@ def code_keys(path):
     # (CallQuality, MosBounds, ...).
     for function, source in CONFIG_KEY_MODULES.items():
         if function + "(" in text and not path.endswith(source):
-            keys |= code_keys(os.path.join(ROOT, "common", source))
+            keys |= code_keys(core(source))
     # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
     # accepts QueueId, QueueName and, with true, DivisionId.
     for noun, divisions in FILTER.findall(text):
@@ -67,7 +75,7 @@ REFUSED = {"VerifyPeer", "VerifyHost"}
 
 class DocsTest(unittest.TestCase):
     def test_shared_options(self):
-        code = code_keys(os.path.join(ROOT, "common", "gen_config.c")) - REFUSED
+        code = code_keys(core("gen_config.c")) - REFUSED
         page = page_items(os.path.join(ROOT, "man", "collectd-genesys.5.pod"))
         self.assertTrue(code)
         self.assertEqual(sorted(code - page), [], "accepted but not documented")
@@ -84,7 +92,7 @@ class DocsTest(unittest.TestCase):
                 self.assertEqual(sorted(page - code), [], "documented but not accepted")
 
     def test_examples_use_only_accepted_options(self):
-        shared = code_keys(os.path.join(ROOT, "common", "gen_config.c"))
+        shared = code_keys(core("gen_config.c"))
         for conf in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf")):
             plugin = os.path.basename(conf)[: -len(".conf")]
             keys = shared | code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
@@ -116,14 +124,14 @@ class GeneratedTest(unittest.TestCase):
 
     def test_catalogue_pages_match_the_code(self):
         """genesys_analytics(5) and genesys_flowmetrics(5) carry the
-        catalogues of common/gen_conv_agg.c and gen_action_agg.c as
+        catalogues of common/history/gen_conv_agg.c and gen_action_agg.c as
         man/make_catalogue.py writes them; and, apart from that script,
         the analytics page lists each of the GEN_CONV_AGG_METRICS measures
         once with its API metric."""
         self.run_check("man/make_catalogue.py")
-        with open(os.path.join(ROOT, "common", "gen_conv_agg.h")) as f:
+        with open(core("gen_conv_agg.h")) as f:
             size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
-        with open(os.path.join(ROOT, "common", "gen_conv_agg.c")) as f:
+        with open(core("gen_conv_agg.c")) as f:
             code = re.findall(r'\b(?:COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",'
                               r'\s*"(\w+)"', f.read())
         self.assertEqual(len(code), size)
@@ -138,36 +146,57 @@ class GeneratedTest(unittest.TestCase):
 
 
 class LayersTest(unittest.TestCase):
-    def test_modules_include_only_their_layer_or_below(self):
-        """common/README.md draws the core's layers, top first: a module
-        includes no module of a layer above its own, and every module is
-        drawn."""
+    def test_modules_include_only_their_folder_or_below(self):
+        """common/README.md draws the core's layers, top first, one row per
+        folder of common/ ("net/  gen_http ..."; a line without a label
+        continues the row above it). Every folder is drawn, every module is
+        drawn in the row of its folder, no source lies directly under
+        common/, and a module includes headers of its own folder or of the
+        folders below it only."""
         with open(os.path.join(ROOT, "common", "README.md")) as f:
             text = f.read()
         drawing = text.split("```")[1].split("-----\n", 1)[1]
-        layers = [set(re.findall(r"\bgen_\w+", line)) for line in drawing.splitlines()]
-        # A line without a label continues the layer above it.
-        level, rank = 0, {}
-        for line, mods in zip(drawing.splitlines(), layers):
+        rank, drawn = {}, {}  # folder -> 0 for the top row; module -> folder
+        folder = None
+        for line in drawing.splitlines():
             if line[:1] != " ":
-                level += 1
-            for m in mods:
-                rank[m] = -level  # the top line is the highest layer
-        modules = {os.path.basename(p)[:-2] for p in glob.glob(os.path.join(ROOT, "common", "*.[ch]"))}
-        self.assertEqual(sorted(modules - set(rank)), [], "modules missing from the drawing")
+                label = re.match(r"(\w+)/\s", line)
+                self.assertIsNotNone(label, f"a row without a folder: {line!r}")
+                folder = label.group(1)
+                if folder in rank:
+                    self.fail(f"{folder}/ drawn twice")
+                rank[folder] = len(rank)
+            for m in re.findall(r"\bgen_\w+", line):
+                if drawn.setdefault(m, folder) != folder:
+                    self.fail(f"{m} drawn in the rows of {drawn[m]}/ and {folder}/")
+        common = os.path.join(ROOT, "common")
+        self.assertEqual(glob.glob(os.path.join(common, "*.[ch]")), [],
+                         "sources directly under common/")
+        folders = {d for d in os.listdir(common) if os.path.isdir(os.path.join(common, d))}
+        self.assertEqual(sorted(folders ^ set(rank)), [], "folders and rows differ")
+        home = {}  # module -> the folder its files are in
+        for path in glob.glob(os.path.join(common, "*", "*.[ch]")):
+            home[os.path.basename(path)[:-2]] = os.path.basename(os.path.dirname(path))
+        self.assertEqual(sorted(set(home) - set(drawn)), [], "modules missing from the drawing")
+        self.assertEqual(sorted(set(drawn) - set(home)), [], "drawn modules without a file")
+        self.assertEqual(sorted(m for m in home if home[m] != drawn[m]), [],
+                         "modules drawn in another folder's row")
         wrong = []
-        for path in glob.glob(os.path.join(ROOT, "common", "*.[ch]")):
+        for path in glob.glob(os.path.join(common, "*", "*.[ch]")):
             me = os.path.basename(path)[:-2]
             with open(path) as f:
                 for inc in re.findall(r'#include "(gen_\w+)\.h"', f.read()):
-                    if inc != me and rank[inc] > rank[me]:
-                        wrong.append(f"{me} includes {inc}")
+                    if inc not in home:
+                        wrong.append(f"{me} includes {inc}, which no folder holds")
+                    elif rank[home[inc]] < rank[home[me]]:
+                        wrong.append(f"{me} ({home[me]}/) includes {inc} ({home[inc]}/)")
         self.assertEqual(sorted(wrong), [])
 
 
 class LicenceTest(unittest.TestCase):
     def test_every_source_file_names_the_licence(self):
-        patterns = ["common/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
+        patterns = ["common/*/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
+                    "tests/unit/*/*.[ch]",
                     "tests/fuzz/*.[ch]", "bench/*.[ch]", "bench/*.py", "tests/e2e/*.py",
                     "tests/sim/*.py", "scripts/*.sh", "scripts/*.py", "tests/*.sh", "man/*.py",
                     "examples/grafana/*.py"]

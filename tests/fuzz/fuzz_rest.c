@@ -9,7 +9,7 @@
  *
  * The harness includes gen_http.c, gen_auth.c and gen_aggregates.c to
  * use the transport seam (http_perform) and the static answer reader, as
- * tests/unit/test_http.c does. Input: byte 0 chooses the parser (bits 0-1)
+ * tests/unit/net/test_http.c does. Input: byte 0 chooses the parser (bits 0-1)
  * and whether the first answer is an HTTP 400 (bit 2); the rest are the
  * answer bodies, separated by NUL bytes, served in order to the requests
  * the parser makes (then the transport fails).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for WebSocket framing (gen_ws), through the
- * in-memory transport seam gen_ws_connect_io() that tests/unit/test_ws.c
+ * in-memory transport seam gen_ws_connect_io() that tests/unit/net/test_ws.c
  * uses: the fuzzed bytes are what the server sends.
  *
  * Input: byte 0 selects the mode (bit 0 set: a valid handshake reply for

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: tests of the WebSocket client (common/gen_ws.c).
+ * collectd-genesys: tests of the WebSocket client (common/net/gen_ws.c).
  *
  * Most tests drive the client through an in-memory transport: the test is
  * the server, writes the handshake reply and frames by hand (unmasked, as a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: tests of the streaming reader of conversation event
- * bodies (common/gen_conv_read.c, driven by gen_obs's one pass).
+ * bodies (common/live/gen_conv_read.c, driven by gen_obs's one pass).
  */
 #include "gen_conv_read.h"
 #include "gen_obs.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: tests of the queue-observation parser (common/gen_obs.c).
+ * collectd-genesys: tests of the queue-observation parser
+ * (common/live/gen_obs.c).
  */
 #include "gen_obs.h"
 #include "gen_obs_query.h"

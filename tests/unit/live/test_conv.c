@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: tests of the conversation tracker (common/gen_conv.c):
+ * collectd-genesys: tests of the conversation tracker (common/live/gen_conv.c):
  * each moment counted once through replays, first sight mid-flight,
  * out-of-order and malformed snapshots, expiry and the cap; its <Org> keys
  * and self-metrics.
