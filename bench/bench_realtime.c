@@ -375,7 +375,11 @@ typedef struct {
  * re-dispatch is the read's work, measured there. */
 static gen_notify_verdict_t message(gr_instance_t *inst, const char *json,
                                     size_t len) {
-  gen_notify_verdict_t v = gr_on_message(inst, json, len);
+  /* The topic read as the hub reads it before it delivers. */
+  char topic[GEN_NOTIFY_TOPIC_SIZE];
+  if (!gen_notify_topic(json, len, topic, sizeof(topic)))
+    return GEN_NOTIFY_MALFORMED;
+  gen_notify_verdict_t v = gr_on_message(inst, topic, json, len);
   pthread_mutex_lock(&inst->lock);
   dispatch_changed(inst, gr_now(inst));
   pthread_mutex_unlock(&inst->lock);
@@ -604,8 +608,8 @@ static double parse_floor(const corpus_t *c, int repeats,
   for (int rep = 0; rep < repeats && best >= 0; rep++) {
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     for (size_t i = 0; i < c->n; i++)
-      if (gen_obs_parse_conv(p, c->text.buf + c->off[i], c->len[i], m, conv,
-                             err, sizeof(err)) != 0 ||
+      if (gen_obs_parse_conv(p, NULL, c->text.buf + c->off[i], c->len[i], m,
+                             conv, err, sizeof(err)) != 0 ||
           (conv != NULL && m->topic != GEN_OBS_TOPIC_QUEUE_CONVERSATIONS)) {
         fprintf(stderr, "message %zu: %s\n", i, err);
         best = -1;
@@ -856,7 +860,7 @@ int main(int argc, char **argv) {
   /* Warm the channel thread's parser with a heartbeat (not per queue). */
   static const char hb[] = "{\"topicName\":\"channel.metadata\",\"eventBody\":"
                            "{\"message\":\"WebSocket Heartbeat\"}}";
-  gr_on_message(inst, hb, sizeof(hb) - 1);
+  message(inst, hb, sizeof(hb) - 1);
 
   /* ---- memory per queue ---- */
   long rss0 = rss_bytes();

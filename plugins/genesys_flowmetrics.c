@@ -387,8 +387,8 @@ static void gf_apply_conversation(gf_instance_t *inst, json_object *body) {
     atomic_fetch_add(&inst->conversation_events, 1);
 }
 
-static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
-                                          size_t len) {
+static gen_notify_verdict_t gf_on_message(void *ud, const char *topic,
+                                          const char *json, size_t len) {
   gf_instance_t *inst = ud;
   json_object *doc = NULL;
   char err[128];
@@ -397,22 +397,15 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *json,
                 "malformed notification skipped: %s", err);
     return GEN_NOTIFY_MALFORMED;
   }
-  gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
-  const char *topic = gen_json_get_string(doc, "topicName");
   json_object *body = gen_json_get_object(doc, "eventBody");
-  if (topic == NULL) {
-    verdict = GEN_NOTIFY_MALFORMED;
-  } else if (gen_notify_system_topic(topic, &verdict)) {
-    /* heartbeat, socket_closing, no_longer_subscribed, token_revoked */
-  } else if (body != NULL && gen_notify_topic_has(topic, GF_FLOW_TOPIC_PREFIX,
-                                                  GF_FLOW_TOPIC_SUFFIX)) {
+  if (body != NULL &&
+      gen_notify_topic_has(topic, GF_FLOW_TOPIC_PREFIX, GF_FLOW_TOPIC_SUFFIX))
     gf_apply_flow_record(inst, body);
-  } else if (body != NULL && gen_notify_topic_has(topic, GF_QUEUE_TOPIC_PREFIX,
-                                                  GF_QUEUE_TOPIC_SUFFIX)) {
+  else if (body != NULL && gen_notify_topic_has(topic, GF_QUEUE_TOPIC_PREFIX,
+                                                GF_QUEUE_TOPIC_SUFFIX))
     gf_apply_conversation(inst, body);
-  }
   json_object_put(doc);
-  return verdict;
+  return GEN_NOTIFY_OK;
 }
 
 /* Counters need no baseline: what happened while the socket was down is in

@@ -2,19 +2,14 @@
 /*
  * collectd-genesys: an aggregates answer ({"results": [{"group": {…},
  * "data": [{"interval": "…", "metrics": [{"metric": "…", "stats": {…}}]}]}]})
- * read into flat arrays, either straight from the text with the streaming
- * scanner (gen_jscan) or from a json-c document (the answers a plugin folds
- * before reading them).
+ * read from its json-c document (gen_json_parse, bounded) into flat arrays
+ * reused from one answer to the next.
  *
- * Why: at 1,000 queues the json-c document of the answers (parse, member
- * lookups, free, and glibc merging its freed blocks at the next large
- * allocation) was about 40 % of genesys_analytics' read thread. The scan
- * keeps only what the reader uses, in buffers reused from one answer to the
- * next.
+ * One reader, the library's: analytics asks once a minute, a load at which
+ * json-c's cost is small (bench/README.md, "Aggregates answers").
  *
- * Both readings give the same arrays for the same text; where a member
- * repeats, the last one counts, as in json-c. Members are read as json-c
- * reads them: a group member that is not a string, an interval or metric
+ * Members are read as json-c reads them: where a member repeats, the last
+ * one counts; a group member that is not a string, an interval or metric
  * name that is not a string, a stat that is not a finite number, read as
  * absent.
  */
@@ -79,14 +74,10 @@ typedef struct gen_agg_answer_s gen_agg_answer_t;
 gen_agg_answer_t *gen_agg_answer_new(void);
 void gen_agg_answer_free(gen_agg_answer_t *a);
 
-/* Reads text (len bytes, strict JSON) into a, replacing what it held.
- * Returns 0, -EINVAL with the reason in err (not JSON, not an object, or
- * "results" that is not an array) or -ENOMEM. */
-int gen_agg_answer_scan(gen_agg_answer_t *a, const char *text, size_t len,
-                        char *err, size_t err_size);
-
-/* The same from a json-c document; the strings point into doc, which must
- * outlive the reading of a. */
+/* Reads the document doc into a, replacing what it held; the strings point
+ * into doc, which must outlive the reading of a. Returns 0, -EINVAL with the
+ * reason in err (not an object, or "results" that is not an array) or
+ * -ENOMEM. */
 int gen_agg_answer_from_json(gen_agg_answer_t *a, json_object *doc, char *err,
                              size_t err_size);
 

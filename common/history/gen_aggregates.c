@@ -815,20 +815,19 @@ static gen_agg_answer_t *thread_answer(void) {
   return a;
 }
 
-/* text read into a: scanned as it comes, or, for a query that rewrites the
- * answer first (prepare), through a json-c document kept in *doc. */
+/* text read into a through a json-c document kept in *doc, which the query
+ * may rewrite first (prepare). */
 static int read_answer(const gen_agg_query_t *query, const char *text,
                        size_t len, gen_agg_answer_t *a, json_object **doc,
                        char *err, size_t err_size) {
-  if (query->prepare == NULL)
-    return gen_agg_answer_scan(a, text, len, err, err_size);
   char why[128];
   if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, doc, why, sizeof(why)) !=
       0) {
     snprintf(err, err_size, "malformed JSON: %s", why);
     return -EINVAL;
   }
-  int status = query->prepare(query->ud, *doc, err, err_size);
+  int status =
+      query->prepare ? query->prepare(query->ud, *doc, err, err_size) : 0;
   return status != 0 ? status
                      : gen_agg_answer_from_json(a, *doc, err, err_size);
 }

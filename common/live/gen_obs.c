@@ -148,7 +148,8 @@ struct gen_obs_parser_s {
   unsigned char ctx[CTX_MAX];
   uint32_t seen[CTX_MAX]; /* known keys seen per open object, by slot */
   bool topic_seen;
-  bool early; /* stopped on purpose once the topic was known */
+  bool topic_given; /* by the caller: topicName is not read */
+  bool early;       /* stopped on purpose once the topic was known */
   gen_obs_item_t *cur;
   gen_obs_item_t spare; /* scratch item once items[] is full */
   obs_error_t fatal;
@@ -731,6 +732,8 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   if (p->skip)
     return ignored_value(p);
   unsigned slot = match_key(p->ctx[p->depth], k, n);
+  if (slot == S_TOPIC && p->topic_given)
+    slot = S_IGNORE;
   p->key = slot;
   if (slot == S_IGNORE)
     return ignored_value(p);
@@ -853,9 +856,9 @@ static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
              p->js.reason != NULL ? p->js.reason : "syntax error");
 }
 
-static int parse(gen_obs_parser_t *p, const char *json, size_t len,
-                 gen_obs_msg_t *out, gen_conv_snapshot_t *conv, bool body_only,
-                 char *err, size_t err_size) {
+static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
+                 size_t len, gen_obs_msg_t *out, gen_conv_snapshot_t *conv,
+                 bool body_only, char *err, size_t err_size) {
   obs_error_t e = {0};
   if (err != NULL && err_size > 0)
     err[0] = '\0';
@@ -911,9 +914,15 @@ static int parse(gen_obs_parser_t *p, const char *json, size_t len,
     p->topic_seen = true;
     out->topic = GEN_OBS_TOPIC_QUEUE_CONVERSATIONS;
   }
+  p->topic_given = topic != NULL;
+  if (topic != NULL)
+    (void)set_topic(p, (const unsigned char *)topic, strlen(topic));
   p->stats.messages++;
 
-  gen_jscan_status_t st = gen_jscan_run(&p->js, &callbacks, p);
+  /* A topic given that this module does not read: nothing to scan. */
+  gen_jscan_status_t st = p->early || p->fatal.code != 0
+                              ? GEN_JSCAN_STOPPED
+                              : gen_jscan_run(&p->js, &callbacks, p);
   int status = 0;
   if (st == GEN_JSCAN_STOPPED && p->early) {
     status = 0;
@@ -958,13 +967,13 @@ static int parse(gen_obs_parser_t *p, const char *json, size_t len,
 
 int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
                   gen_obs_msg_t *out, char *err, size_t err_size) {
-  return parse(p, json, len, out, NULL, false, err, err_size);
+  return parse(p, NULL, json, len, out, NULL, false, err, err_size);
 }
 
-int gen_obs_parse_conv(gen_obs_parser_t *p, const char *json, size_t len,
-                       gen_obs_msg_t *out, gen_conv_snapshot_t *conv, char *err,
-                       size_t err_size) {
-  return parse(p, json, len, out, conv, false, err, err_size);
+int gen_obs_parse_conv(gen_obs_parser_t *p, const char *topic, const char *json,
+                       size_t len, gen_obs_msg_t *out,
+                       gen_conv_snapshot_t *conv, char *err, size_t err_size) {
+  return parse(p, topic, json, len, out, conv, false, err, err_size);
 }
 
 int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
@@ -976,7 +985,7 @@ int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
       snprintf(err, err_size, "NULL output");
     return GEN_OBS_ERR_ARG;
   }
-  return parse(p, json, len, &out, conv, true, err, err_size);
+  return parse(p, NULL, json, len, &out, conv, true, err, err_size);
 }
 
 /* One parser per thread, freed when the thread ends. */

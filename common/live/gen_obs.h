@@ -164,10 +164,15 @@ int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
  * read into *conv by gen_conv_read (see gen_conv_read.h) in the same pass:
  * its refusals are GEN_OBS_ERR_TYPE or _VALUE of that topic, as is a
  * missing eventBody. *conv is only meaningful when 0 is returned with that
- * topic. conv NULL: gen_obs_parse(). */
-int gen_obs_parse_conv(gen_obs_parser_t *p, const char *json, size_t len,
-                       gen_obs_msg_t *out, gen_conv_snapshot_t *conv, char *err,
-                       size_t err_size);
+ * topic. conv NULL: gen_obs_parse().
+ * topic: the message's topicName as the caller read it (gen_notify_topic,
+ * when the hub delivers it), classified as above and not read again from
+ * the text (a topicName member is passed over); a topic this module does
+ * not read (OTHER, SOCKET_CLOSING) returns at once, the text unread. NULL:
+ * read from the text. */
+int gen_obs_parse_conv(gen_obs_parser_t *p, const char *topic, const char *json,
+                       size_t len, gen_obs_msg_t *out,
+                       gen_conv_snapshot_t *conv, char *err, size_t err_size);
 /* The same for a bare eventBody (tests, the fuzzer, replays). */
 int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
                             gen_conv_snapshot_t *conv, char *err,

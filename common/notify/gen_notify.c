@@ -420,7 +420,9 @@ static const char *skip_space(const char *s, const char *end) {
   return s;
 }
 
-bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
+/* The plain form of topicName found by hand: false when there is none, or
+ * it is escaped or too long. */
+static bool scan_topic(const char *json, size_t len, char *out, size_t size) {
   const char *s = json, *end = json + len;
   s = skip_space(s, end);
   if (s >= end || *s++ != '{' || size == 0)
@@ -492,22 +494,21 @@ static void leave(const gen_notify_t *n, plugin_ctx_t old) {
     plugin_set_ctx(old);
 }
 
-/* The topic of a message: the plain form scanned, any other read by
- * json-c (escapes); "" when there is none. */
-static void topic_of(const char *data, size_t len, char *topic, size_t size) {
-  if (gen_notify_topic(data, len, topic, size))
-    return;
+bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
+  if (scan_topic(json, len, out, size))
+    return out[0] != '\0';
+  /* Escapes (the service writes none): json-c decodes them. */
   json_object *doc = NULL;
   char err[128];
   const char *name = NULL;
-  if (gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
+  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
       0)
     name = gen_json_get_string(doc, "topicName");
-  if (name != NULL && strlen(name) < size)
-    strcpy(topic, name);
-  else
-    topic[0] = '\0';
+  bool found = name != NULL && name[0] != '\0' && strlen(name) < size;
+  if (found)
+    strcpy(out, name);
   json_object_put(doc);
+  return found;
 }
 
 /* Hands a message of a consumers' topic to each of them, with one parse
@@ -526,7 +527,7 @@ static size_t deliver(hub_t *hub, const char *topic, const char *data,
       continue;
     atomic_fetch_add(&n->stats.messages, 1);
     plugin_ctx_t old = enter(n);
-    if (n->cb.on_message(n->ud, data, len) == GEN_NOTIFY_MALFORMED)
+    if (n->cb.on_message(n->ud, topic, data, len) == GEN_NOTIFY_MALFORMED)
       atomic_fetch_add(&n->stats.malformed, 1);
     leave(n, old);
     delivered++;
@@ -539,10 +540,10 @@ static size_t deliver(hub_t *hub, const char *topic, const char *data,
 }
 
 size_t gen_notify_deliver(gen_notify_t *n, const char *json, size_t len) {
-  char topic[512];
+  char topic[GEN_NOTIFY_TOPIC_SIZE];
   gen_notify_verdict_t verdict;
-  topic_of(json, len, topic, sizeof(topic));
-  if (topic[0] == '\0' || gen_notify_system_topic(topic, &verdict))
+  if (!gen_notify_topic(json, len, topic, sizeof(topic)) ||
+      gen_notify_system_topic(topic, &verdict))
     return 0;
   return deliver(n->hub, topic, json, len);
 }
@@ -576,10 +577,9 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
   ch->last_rx = cdtime();
   ch->heard_mono = gen_monotonic();
   ch->ping_sent = false;
-  char topic[512];
+  char topic[GEN_NOTIFY_TOPIC_SIZE];
   gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
-  topic_of(data, len, topic, sizeof(topic));
-  if (topic[0] == '\0') {
+  if (!gen_notify_topic(data, len, topic, sizeof(topic))) {
     gen_log_limited(&ch->complain, LOG_WARNING,
                     "%s plugin: Org \"%s\": channel %zu: a message without a "
                     "topicName skipped",

@@ -100,8 +100,13 @@ int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
                                       size_t k),
                          void *ud);
 
-/* The topicName of a notification (a top-level key) copied into out:
- * false when there is none, it is escaped or longer than size - 1. */
+/* Room for a topic name: longer ones are no topic of ours. */
+#define GEN_NOTIFY_TOPIC_SIZE 512
+
+/* The topicName of a notification (a top-level key, escapes decoded) copied
+ * into out: false when there is none, it is empty or longer than size - 1.
+ * The one reader of topic names: the hub routes by it and hands it to the
+ * consumers (on_message), which do not read it again. */
 bool gen_notify_topic(const char *json, size_t len, char *out, size_t size);
 
 /* gen_json_parse() for a consumer's on_message(): the message being
@@ -114,8 +119,10 @@ typedef struct gen_notify_s gen_notify_t;
 
 typedef struct {
   /* One message of a topic the consumer wants, on its channel's thread
-   * (system topics never come here). */
-  gen_notify_verdict_t (*on_message)(void *ud, const char *json, size_t len);
+   * (system topics never come here); topic is its topicName, as read by
+   * gen_notify_topic. */
+  gen_notify_verdict_t (*on_message)(void *ud, const char *topic,
+                                     const char *json, size_t len);
   /* The channel's socket is open and subscribed to topics[0..n-1] (the
    * consumer's on it): take a baseline. http is the consumer's own, for
    * this channel's thread. Returns 0, or a negative

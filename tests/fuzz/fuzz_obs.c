@@ -415,8 +415,8 @@ static void check_conv(const uint8_t *data, size_t size, int status,
   static gen_obs_msg_t m;
   static gen_conv_snapshot_t snap;
   char err[GEN_OBS_ERR_SIZE];
-  int st = gen_obs_parse_conv(parser, (const char *)data, size, &m, &snap, err,
-                              sizeof(err));
+  int st = gen_obs_parse_conv(parser, NULL, (const char *)data, size, &m, &snap,
+                              err, sizeof(err));
   FUZZ_CHECK(terminated(err, sizeof(err)) && (st == 0) == (err[0] == '\0'),
              "conv: err");
   FUZZ_CHECK(strcmp(m.topic_name, plain->topic_name) == 0, "conv: topic name");

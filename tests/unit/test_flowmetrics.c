@@ -41,10 +41,20 @@ static gf_instance_t *make_instance(const char *state) {
   return make_instance_with(state, NULL);
 }
 
+/* A message as the hub delivers it: with the topic it read, never a system
+ * topic. */
+static gen_notify_verdict_t message(gf_instance_t *inst, const char *json) {
+  char topic[GEN_NOTIFY_TOPIC_SIZE];
+  gen_notify_verdict_t verdict;
+  OK(gen_notify_topic(json, strlen(json), topic, sizeof(topic)));
+  OK(!gen_notify_system_topic(topic, &verdict));
+  return gf_on_message(inst, topic, json, strlen(json));
+}
+
 /* A message, then the channel's tick that follows it (what it counted
  * leaves there). */
 static gen_notify_verdict_t feed(gf_instance_t *inst, const char *json) {
-  gen_notify_verdict_t verdict = gf_on_message(inst, json, strlen(json));
+  gen_notify_verdict_t verdict = message(inst, json);
   gf_on_tick(inst);
   return verdict;
 }
@@ -88,16 +98,13 @@ DEF_TEST(flow_records_become_counters) {
   feed(inst, RECORD("f-1", "tFlowExit", ""));
   EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_disconnects", "")->value.derive);
   EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_exits", "")->value.derive);
-  /* A flow not selected, heartbeats, socket_closing, junk. */
+  /* A flow not selected, junk (system topics are the hub's). */
   size_t before = mock_values_num;
   EXPECT_EQ_INT(GEN_NOTIFY_OK, feed(inst, RECORD("f-9", "nFlow", "")));
   EXPECT_EQ_INT(before, mock_values_num);
-  EXPECT_EQ_INT(GEN_NOTIFY_HEARTBEAT,
-                feed(inst, "{\"topicName\":\"channel.metadata\",\"eventBody\":"
-                           "{\"message\":\"WebSocket Heartbeat\"}}"));
-  EXPECT_EQ_INT(GEN_NOTIFY_RECONNECT,
-                feed(inst, "{\"topicName\":\"v2.system.socket_closing\"}"));
-  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, feed(inst, "{\"topicName\":"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                feed(inst, "{\"topicName\":\"v2.analytics.flow.f-1.metrics\","
+                           "\"eventBody\":{"));
   EXPECT_EQ_INT(9, atomic_load(&inst->flow_records));
   gf_instance_free(inst);
   return 0;
@@ -746,8 +753,7 @@ DEF_TEST(counters_leave_at_the_tick) {
   mock_values_reset();
   mock_time = TIME_T_TO_CDTIME_T(1778752800);
   for (int i = 0; i < 5; i++) /* a burst */
-    gf_on_message(inst, RECORD("f-1", "nFlow", ""),
-                  strlen(RECORD("f-1", "nFlow", "")));
+    message(inst, RECORD("f-1", "nFlow", ""));
   gen_eventbridge_handle(inst->events, EB("e-1", "c-1", M1),
                          strlen(EB("e-1", "c-1", M1)));
   EXPECT_EQ_INT(0, mock_values_num); /* nothing before the tick */
@@ -772,8 +778,7 @@ DEF_TEST(counters_leave_at_the_tick) {
   EXPECT_EQ_INT(1, v->value.derive);
   OK(v->sent_time > mock_time);
   /* Counted, then the channel lost: it leaves at once, no tick needed. */
-  gf_on_message(inst, RECORD("f-1", "nFlow", ""),
-                strlen(RECORD("f-1", "nFlow", "")));
+  message(inst, RECORD("f-1", "nFlow", ""));
   gf_on_lost(inst, NULL, 0);
   EXPECT_EQ_INT(4, mock_values_num);
   EXPECT_EQ_INT(6, counter("flow_executions", ""));

@@ -73,8 +73,8 @@ static int64_t ms(const char *iso) {
 
 /* A whole notification through the realtime plugin's call. */
 static int message(const char *text) {
-  int st = gen_obs_parse_conv(parser, text, strlen(text), &msg, &snap, err,
-                              sizeof(err));
+  int st = gen_obs_parse_conv(parser, NULL, text, strlen(text), &msg, &snap,
+                              err, sizeof(err));
   if (st != 0)
     printf("# refused: %s\n", err);
   return st;
@@ -495,7 +495,8 @@ DEF_TEST(malformed_and_truncated_json) {
   for (size_t n = 1; n < len; n++) {
     char *copy = malloc(n);
     memcpy(copy, whole, n);
-    int st = gen_obs_parse_conv(parser, copy, n, &msg, &snap, err, sizeof(err));
+    int st =
+        gen_obs_parse_conv(parser, NULL, copy, n, &msg, &snap, err, sizeof(err));
     free(copy);
     if (st == 0) {
       printf("# prefix of %zu bytes accepted\n", n);

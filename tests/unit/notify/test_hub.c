@@ -185,13 +185,16 @@ typedef struct {
   json_object *doc; /* the tree the last message parsed to (held) */
 } seen_t;
 
-static gen_notify_verdict_t on_message(void *ud, const char *json, size_t len) {
+static gen_notify_verdict_t on_message(void *ud, const char *topic,
+                                       const char *json, size_t len) {
   seen_t *seen = ud;
   char err[128];
   json_object *doc = NULL;
   seen->messages++;
   if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
     return GEN_NOTIFY_MALFORMED;
+  /* The topic handed over is the message's. */
+  EXPECT_EQ_STR(gen_json_get_string(doc, "topicName"), topic);
   /* Kept alive, so that two parses could not share an address. */
   json_object_put(seen->doc);
   seen->doc = doc;
@@ -277,8 +280,12 @@ DEF_TEST(topic_scan) {
   EXPECT_EQ_STR("outer", t);
   const char *none = "{\"eventBody\":{\"topicName\":\"inner\"}}";
   OK(!gen_notify_topic(none, strlen(none), t, sizeof(t)));
+  /* Escapes decoded (json-c reads what the hand scan leaves). */
   const char *escaped = "{\"topicName\":\"v2.\\u0061\"}";
-  OK(!gen_notify_topic(escaped, strlen(escaped), t, sizeof(t)));
+  OK(gen_notify_topic(escaped, strlen(escaped), t, sizeof(t)));
+  EXPECT_EQ_STR("v2.a", t);
+  const char *empty = "{\"topicName\":\"\"}";
+  OK(!gen_notify_topic(empty, strlen(empty), t, sizeof(t)));
   const char *cut = "{\"eventBody\":{\"x\":\"";
   OK(!gen_notify_topic(cut, strlen(cut), t, sizeof(t)));
   OK(!gen_notify_topic("[]", 2, t, sizeof(t)));

@@ -123,7 +123,8 @@ typedef struct {
   atomic_int losses, topics_lost, lost_out_of_order;
 } seen_t;
 
-static gen_notify_verdict_t on_message(void *ud, const char *json, size_t len) {
+static gen_notify_verdict_t on_message(void *ud, const char *topic,
+                                       const char *json, size_t len) {
   seen_t *seen = ud;
   atomic_fetch_add(&seen->messages, 1);
   return GEN_NOTIFY_OK;
