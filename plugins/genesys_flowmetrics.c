@@ -116,7 +116,7 @@ typedef struct {
 
   pthread_mutex_t lock; /* entity sets, counters */
   gen_entity_set_t flows, outcomes, milestones, queues;
-  gen_counters_t *counters; /* keyed "flowId\x1fkind\x1fsubId" */
+  gen_counters_t *counters; /* keyed (flow id, sub id; kind) */
   gen_interval_t *engine;   /* Aggregates: buckets, revisits, totals */
   gen_agg_counts_t counts;  /* aggregates and observations queries */
   /* The read interval (0 before the first read), for values dispatched
@@ -211,40 +211,44 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
 
 /* ---- flow counters ------------------------------------------------------- */
 
-/* The key of a flow counter. */
-static void gf_counter_key(char *key, size_t size, const char *flow_id,
-                           gf_kind_t kind, const char *sub_id) {
-  snprintf(key, size, "%s\x1f%d\x1f%s", flow_id, (int)kind,
-           sub_id ? sub_id : "");
+/* The key of a flow counter: the flow (str[0]), the outcome or milestone
+ * ("" for none, str[1]) and the kind (num). */
+static gen_key_t gf_counter_key(const char *flow_id, gf_kind_t kind,
+                                const char *sub_id) {
+  return (gen_key_t){{flow_id, sub_id ? sub_id : ""}, kind};
 }
 
-/* Splits a counter key; false when it is not one. */
-static bool gf_counter_key_split(const char *key, char *flow_id,
-                                 size_t flow_size, gf_kind_t *kind,
-                                 const char **sub_id) {
-  const char *a = strchr(key, '\x1f');
-  const char *b = a ? strchr(a + 1, '\x1f') : NULL;
-  if (b == NULL || (size_t)(a - key) >= flow_size)
-    return false;
-  int k = atoi(a + 1);
-  if (k < 0 || k >= GF_KIND_COUNT)
-    return false;
-  snprintf(flow_id, flow_size, "%.*s", (int)(a - key), key);
-  *kind = (gf_kind_t)k;
-  *sub_id = b + 1;
-  return true;
+/* A key's text in the state file and the journals, as ever:
+ * "flowId\x1fkind\x1fsubId". */
+static int gf_counter_key_write(const gen_key_t *key, char *out, size_t size) {
+  int n = snprintf(out, size, "%s\x1f%d\x1f%s", key->str[0], (int)key->num,
+                   key->str[1]);
+  return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
-/* A key read back from the state file or the journal, as counted; its ids
- * must be text (no broken UTF-8 or control characters come back). */
-static bool gf_counter_key_read(const char *text, char *key, size_t size) {
-  char flow_id[256];
-  gf_kind_t kind;
-  const char *sub;
-  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub) ||
-      !gen_utf8_text_str(flow_id) || !gen_utf8_text_str(sub))
+/* A key read back from the state file or the journal: its ids must be text
+ * (no broken UTF-8 or control characters come back), its kind one of ours
+ * in the digits we write. */
+static bool gf_counter_key_read(const char *text, gen_key_t *key, char *buf,
+                                size_t size) {
+  if (strlen(text) >= size)
     return false;
-  gf_counter_key(key, size, flow_id, kind, sub);
+  strcpy(buf, text);
+  char *a = strchr(buf, '\x1f');
+  char *b = a ? strchr(a + 1, '\x1f') : NULL;
+  if (b == NULL || b == a + 1 || b - a > 3) /* one or two digits */
+    return false;
+  *a = *b = '\0';
+  int kind = 0;
+  for (const char *d = a + 1; *d != '\0'; d++) {
+    if (*d < '0' || *d > '9')
+      return false;
+    kind = 10 * kind + (*d - '0');
+  }
+  if (kind >= GF_KIND_COUNT || !gen_utf8_text_str(buf) ||
+      !gen_utf8_text_str(b + 1))
+    return false;
+  *key = gf_counter_key(buf, (gf_kind_t)kind, b + 1);
   return true;
 }
 
@@ -270,9 +274,8 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
  * lose) and marked for the next tick. Called with the lock held. */
 static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
                           gf_kind_t kind, const char *sub_id) {
-  char key[GEN_COUNTERS_KEY_SIZE];
-  gf_counter_key(key, sizeof(key), flow_id, kind, sub_id);
-  gen_counters_increment(inst->counters, key);
+  gen_key_t key = gf_counter_key(flow_id, kind, sub_id);
+  gen_counters_increment(inst->counters, &key);
 }
 
 typedef struct {
@@ -286,12 +289,9 @@ static void gf_dispatch_counter(void *ud, size_t i) {
   gf_sink_t *sink = ud;
   gf_instance_t *inst = sink->inst;
   const gen_org_t *org = inst->client->org;
-  char flow_id[256];
-  gf_kind_t kind;
-  const char *sub_id, *sub = NULL;
-  if (!gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
-                            sizeof(flow_id), &kind, &sub_id))
-    return;
+  const gen_key_t *key = gen_counters_key(inst->counters, i);
+  const char *flow_id = key->str[0], *sub_id = key->str[1], *sub = NULL;
+  gf_kind_t kind = (gf_kind_t)key->num;
   if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
     sub = gen_entity_label(org, &inst->outcomes, sub_id, NULL);
   else if (kind == GF_MILESTONES)
@@ -786,6 +786,7 @@ static int gf_instance_init(void *data) {
   gen_counters_options_t counters = {
       .totals_name = "flows",
       .generation_name = "flow_generation",
+      .write_key = gf_counter_key_write,
       .read_key = gf_counter_key_read,
       .log_prefix = inst->log_prefix,
       .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,

@@ -5,10 +5,10 @@
 #include "gen_attr.h"
 #include "gen_buf.h"
 #include "gen_config.h"
-#include "gen_hash.h"
 #include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_map.h"
 #include "gen_time.h"
 #include "gen_utf8.h"
 
@@ -113,19 +113,11 @@ bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
 
 /* ---- the ledger ---------------------------------------------------------- */
 
-/* The hashes of the names a conversation counted: open addressing with
- * linear probing, so that a conversation with many names costs no more per
- * lookup than one with few. */
-typedef struct {
-  uint64_t *slots; /* 0 = empty */
-  uint32_t count, cap;
-  bool zero; /* the hash 0, which cannot stand in a slot */
-} nameset_t;
-
 typedef struct conv_s {
-  struct conv_s *next_in_bucket;
   struct conv_s *older, *newer; /* recency list */
-  nameset_t names;              /* hashes of the names counted */
+  /* The hashes of the names counted (no values): a conversation with many
+   * names costs no more per lookup than one with few. */
+  gen_map64_t names;
   uint32_t refused; /* most new names one event had past max_names */
   cdtime_t last_seen;
   bool finished;
@@ -133,8 +125,9 @@ typedef struct conv_s {
 } conv_t;
 
 typedef struct {
-  char *flow;
-  char *metric;
+  /* The flow (str[0]) and the metric (str[1]), one allocation with their
+   * text: the index's key, where the array's moves do not reach it. */
+  gen_key_t *key;
   uint64_t total;
   bool changed; /* counted since the last gen_attr_foreach*() */
 } series_t;
@@ -146,27 +139,22 @@ struct gen_attr_ledger_s {
   gen_attr_stats_t stats;
   gen_ratelimit_t complain;
   gen_ratelimit_t complain_names; /* its own: not hidden by the others */
-  uint64_t name_probes;           /* name-set slots examined, for tests */
 
-  conv_t **buckets;
-  size_t n_buckets, n_convs;
+  gen_map_t convs; /* id -> conv_t */
+  size_t n_convs;
   conv_t *oldest, *newest;
 
   series_t *series;
   size_t n_series, cap_series;
-  size_t *series_slots; /* open addressing: index + 1, 0 = empty */
-  size_t n_series_slots;
-  size_t n_named;   /* series other than the overflow one */
-  size_t n_changed; /* series marked changed (some may be cleared) */
+  gen_map_t series_index; /* (flow, metric) -> index in series */
+  size_t n_named;         /* series other than the overflow one */
+  size_t n_changed;       /* series marked changed (some may be cleared) */
 
   gen_journal_t journal;
 };
 
-static uint64_t series_hash(const char *flow, const char *metric) {
-  uint64_t h = gen_hash_fnv1a64(flow);
-  h = gen_hash_fnv1a64_byte(h, 0x1f);
-  return gen_hash_fnv1a64_str(h, metric);
-}
+static const char *flow_of(const series_t *s) { return s->key->str[0]; }
+static const char *metric_of(const series_t *s) { return s->key->str[1]; }
 
 gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
                                           const gen_attr_options_t *options,
@@ -179,11 +167,9 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->opt = *options;
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->complain_names = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  l->n_buckets = 1024;
-  l->buckets = calloc(l->n_buckets, sizeof(*l->buckets));
+  l->series_index.kind = GEN_MAP_KEY;
   if (gen_journal_init(&l->journal, journal_base, l->opt.log_prefix,
-                       &l->stats.journal_errors) != 0 ||
-      l->buckets == NULL) {
+                       &l->stats.journal_errors) != 0) {
     gen_attr_ledger_free(l);
     return NULL;
   }
@@ -191,7 +177,7 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
 }
 
 static void conv_free(conv_t *c) {
-  free(c->names.slots);
+  gen_map64_free(&c->names);
   free(c);
 }
 
@@ -203,13 +189,11 @@ void gen_attr_ledger_free(gen_attr_ledger_t *l) {
     conv_free(c);
     c = next;
   }
-  for (size_t i = 0; i < l->n_series; i++) {
-    free(l->series[i].flow);
-    free(l->series[i].metric);
-  }
+  for (size_t i = 0; i < l->n_series; i++)
+    free(l->series[i].key);
   free(l->series);
-  free(l->series_slots);
-  free(l->buckets);
+  gen_map_free(&l->series_index);
+  gen_map_free(&l->convs);
   gen_journal_fini(&l->journal);
   pthread_mutex_destroy(&l->lock);
   free(l);
@@ -217,15 +201,8 @@ void gen_attr_ledger_free(gen_attr_ledger_t *l) {
 
 /* ---- conversations ------------------------------------------------------- */
 
-static size_t bucket_of(const gen_attr_ledger_t *l, const char *id) {
-  return (size_t)(gen_hash_id(id) & (l->n_buckets - 1));
-}
-
 static conv_t *conv_find(gen_attr_ledger_t *l, const char *id) {
-  for (conv_t *c = l->buckets[bucket_of(l, id)]; c; c = c->next_in_bucket)
-    if (strcmp(c->id, id) == 0)
-      return c;
-  return NULL;
+  return gen_map_get(&l->convs, id);
 }
 
 static void unlink_recency(gen_attr_ledger_t *l, conv_t *c) {
@@ -251,32 +228,10 @@ static void append_recency(gen_attr_ledger_t *l, conv_t *c) {
 }
 
 static void conv_remove(gen_attr_ledger_t *l, conv_t *c) {
-  conv_t **p = &l->buckets[bucket_of(l, c->id)];
-  while (*p != c)
-    p = &(*p)->next_in_bucket;
-  *p = c->next_in_bucket;
+  gen_map_del(&l->convs, c->id, NULL);
   unlink_recency(l, c);
   l->n_convs--;
   conv_free(c);
-}
-
-static void grow_buckets(gen_attr_ledger_t *l) {
-  size_t n = l->n_buckets * 2;
-  conv_t **buckets = calloc(n, sizeof(*buckets));
-  if (buckets == NULL)
-    return; /* longer chains, still correct */
-  for (size_t i = 0; i < l->n_buckets; i++) {
-    for (conv_t *c = l->buckets[i]; c;) {
-      conv_t *next = c->next_in_bucket;
-      size_t b = (size_t)(gen_hash_id(c->id) & (n - 1));
-      c->next_in_bucket = buckets[b];
-      buckets[b] = c;
-      c = next;
-    }
-  }
-  free(l->buckets);
-  l->buckets = buckets;
-  l->n_buckets = n;
 }
 
 static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
@@ -296,89 +251,31 @@ static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
     return NULL;
   memcpy(c->id, id, len + 1);
   c->last_seen = now;
-  size_t b = bucket_of(l, id);
-  c->next_in_bucket = l->buckets[b];
-  l->buckets[b] = c;
+  if (gen_map_put(&l->convs, c->id, c) != 0) {
+    free(c);
+    return NULL;
+  }
   append_recency(l, c);
   l->n_convs++;
-  if (l->n_convs > 2 * l->n_buckets)
-    grow_buckets(l);
   return c;
 }
 
-/* Names often differ only in their last characters (the time), where
- * FNV-1a's low bits can cluster: mixed (MurmurHash3's finaliser) before
- * they pick a slot. */
-static size_t name_home(uint64_t h, uint32_t cap) {
-  return (size_t)(gen_hash_mix64(h) & (cap - 1));
+static size_t names_count(const conv_t *c) {
+  return gen_map64_count(&c->names);
 }
 
-/* The slot holding h, or the empty one where it would go. */
-static uint64_t *name_slot(const nameset_t *s, uint64_t h, uint64_t *probes) {
-  for (size_t i = name_home(h, s->cap);; i = (i + 1) & (s->cap - 1)) {
-    (*probes)++;
-    if (s->slots[i] == h || s->slots[i] == 0)
-      return &s->slots[i];
-  }
+static bool conv_has(const conv_t *c, uint64_t h) {
+  return gen_map64_find(&c->names, h, NULL);
 }
 
-static size_t names_count(const nameset_t *s) { return s->count + s->zero; }
-
-static bool conv_has(gen_attr_ledger_t *l, const conv_t *c, uint64_t h) {
-  if (h == 0)
-    return c->names.zero;
-  return c->names.cap > 0 && *name_slot(&c->names, h, &l->name_probes) == h;
+/* Adds h (not yet there). 0 or -ENOMEM. */
+static int conv_note(conv_t *c, uint64_t h) {
+  return gen_map64_put(&c->names, h, NULL);
 }
 
-/* Adds h (not yet there). At most three quarters of the slots are used,
- * which keeps the expected probes per lookup a small constant. */
-static int conv_note(gen_attr_ledger_t *l, conv_t *c, uint64_t h) {
-  nameset_t *s = &c->names;
-  if (h == 0) {
-    s->zero = true;
-    return 0;
-  }
-  if (4 * ((size_t)s->count + 1) > 3 * (size_t)s->cap) {
-    if (s->cap >= UINT32_MAX / 2)
-      return -ENOMEM;
-    nameset_t grown = {
-        .cap = s->cap ? 2 * s->cap : 8, .count = s->count, .zero = s->zero};
-    grown.slots = calloc(grown.cap, sizeof(*grown.slots));
-    if (grown.slots == NULL)
-      return -ENOMEM;
-    for (uint32_t i = 0; i < s->cap; i++)
-      if (s->slots[i] != 0)
-        *name_slot(&grown, s->slots[i], &l->name_probes) = s->slots[i];
-    free(s->slots);
-    *s = grown;
-  }
-  *name_slot(s, h, &l->name_probes) = h;
-  s->count++;
-  return 0;
-}
-
-/* Takes back h, noted by an event that then could not be journalled
- * (linear probing: the later entries of its run shift back). */
-static void conv_unnote(gen_attr_ledger_t *l, conv_t *c, uint64_t h) {
-  nameset_t *s = &c->names;
-  if (h == 0) {
-    s->zero = false;
-    return;
-  }
-  uint64_t *slot = name_slot(s, h, &l->name_probes);
-  if (*slot != h)
-    return;
-  size_t mask = s->cap - 1, i = (size_t)(slot - s->slots);
-  for (size_t j = (i + 1) & mask; s->slots[j] != 0; j = (j + 1) & mask) {
-    size_t home = name_home(s->slots[j], s->cap);
-    /* j's entry may move to i unless its home is in (i, j], cyclically */
-    if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-      s->slots[i] = s->slots[j];
-      i = j;
-    }
-  }
-  s->slots[i] = 0;
-  s->count--;
+/* Takes back h, noted by an event that then could not be journalled. */
+static void conv_unnote(conv_t *c, uint64_t h) {
+  gen_map64_del(&c->names, h, NULL);
 }
 
 static void conv_touch(gen_attr_ledger_t *l, conv_t *c, cdtime_t now,
@@ -394,67 +291,31 @@ static void conv_touch(gen_attr_ledger_t *l, conv_t *c, cdtime_t now,
 
 static ssize_t series_find(const gen_attr_ledger_t *l, const char *flow,
                            const char *metric) {
-  if (l->n_series_slots == 0)
-    return -1;
-  size_t mask = l->n_series_slots - 1;
-  for (size_t s = series_hash(flow, metric) & mask;; s = (s + 1) & mask) {
-    size_t v = l->series_slots[s];
-    if (v == 0)
-      return -1;
-    const series_t *x = &l->series[v - 1];
-    if (strcmp(x->flow, flow) == 0 && strcmp(x->metric, metric) == 0)
-      return (ssize_t)(v - 1);
-  }
-}
-
-static int series_rehash(gen_attr_ledger_t *l, size_t n_slots) {
-  size_t *slots = calloc(n_slots, sizeof(*slots));
-  if (slots == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < l->n_series; i++) {
-    size_t s =
-        series_hash(l->series[i].flow, l->series[i].metric) & (n_slots - 1);
-    while (slots[s] != 0)
-      s = (s + 1) & (n_slots - 1);
-    slots[s] = i + 1;
-  }
-  free(l->series_slots);
-  l->series_slots = slots;
-  l->n_series_slots = n_slots;
-  return 0;
+  gen_key_t k = {{flow, metric}, 0};
+  void *i;
+  return gen_map_find(&l->series_index, &k, &i) ? (ssize_t)gen_map_to_index(i)
+                                                : -1;
 }
 
 static ssize_t series_add(gen_attr_ledger_t *l, const char *flow,
                           const char *metric) {
+  size_t lf = strlen(flow) + 1, lm = strlen(metric) + 1;
   if (gen_grow((void **)&l->series, &l->cap_series, l->n_series + 1,
                sizeof(*l->series), 16) != 0)
     return -ENOMEM;
-  series_t *s = &l->series[l->n_series];
-  s->flow = strdup(flow);
-  s->metric = strdup(metric);
-  s->total = 0;
-  if (s->flow == NULL || s->metric == NULL) {
-    free(s->flow);
-    free(s->metric);
+  gen_key_t *k = malloc(sizeof(*k) + lf + lm);
+  if (k == NULL)
+    return -ENOMEM;
+  char *text = (char *)(k + 1);
+  memcpy(text, flow, lf);
+  memcpy(text + lf, metric, lm);
+  *k = (gen_key_t){{text, text + lf}, 0};
+  if (gen_map_put(&l->series_index, k, gen_map_index(l->n_series)) != 0) {
+    free(k);
     return -ENOMEM;
   }
-  l->n_series++;
-  if (2 * l->n_series > l->n_series_slots) {
-    /* The rehash places every series, the new one too. */
-    if (series_rehash(l, l->n_series_slots ? 2 * l->n_series_slots : 64) != 0) {
-      l->n_series--;
-      free(s->flow);
-      free(s->metric);
-      return -ENOMEM;
-    }
-  } else {
-    size_t mask = l->n_series_slots - 1;
-    size_t slot = series_hash(flow, metric) & mask;
-    while (l->series_slots[slot] != 0)
-      slot = (slot + 1) & mask;
-    l->series_slots[slot] = l->n_series;
-  }
-  return (ssize_t)(l->n_series - 1);
+  l->series[l->n_series] = (series_t){.key = k};
+  return (ssize_t)l->n_series++;
 }
 
 static bool is_overflow(const gen_attr_ledger_t *l, const char *flow,
@@ -501,8 +362,8 @@ static int journal_line(gen_buf_t *buf, const char *conv, uint64_t h,
   snprintf(hex, sizeof(hex), "%016" PRIx64, h);
   json_object_object_add(o, "c", json_object_new_string(conv));
   json_object_object_add(o, "h", json_object_new_string(hex));
-  json_object_object_add(o, "f", json_object_new_string(s->flow));
-  json_object_object_add(o, "m", json_object_new_string(s->metric));
+  json_object_object_add(o, "f", json_object_new_string(flow_of(s)));
+  json_object_object_add(o, "m", json_object_new_string(metric_of(s)));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   int err = gen_buf_printf(buf, "%s\n", text);
   json_object_put(o);
@@ -548,9 +409,9 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     if (c == NULL && (c = conv_add(l, conversation_id, now)) == NULL)
       break;
     uint64_t h = gen_hash_id(names[i]);
-    if (conv_has(l, c, h))
+    if (conv_has(c, h))
       continue;
-    if (l->opt.max_names > 0 && names_count(&c->names) >= l->opt.max_names) {
+    if (l->opt.max_names > 0 && names_count(c) >= l->opt.max_names) {
       refused++;
       continue;
     }
@@ -558,7 +419,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     series_t *s = series_resolve(l, flow, metric, &over);
     /* Noted now so that a repeat within this event is known too; taken
      * back below if the event is not journalled. */
-    if (s == NULL || conv_note(l, c, h) != 0)
+    if (s == NULL || conv_note(c, h) != 0)
       continue;
     todo[k++] =
         (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
@@ -570,7 +431,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     status = gen_journal_append(&l->journal, journal.data, journal.len);
   if (status != 0 && durable) {
     for (size_t j = 0; j < k; j++)
-      conv_unnote(l, c, todo[j].h);
+      conv_unnote(c, todo[j].h);
     pthread_mutex_unlock(&l->lock);
     gen_buf_free(&journal);
     free(todo);
@@ -585,7 +446,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     if (todo[j].over)
       atomic_fetch_add(&l->stats.over_limit, 1);
     if (cb)
-      cb(ud, s->flow, s->metric, s->total);
+      cb(ud, flow_of(s), metric_of(s), s->total);
   }
   /* Every event repeats all the conversation's names, the refused ones
    * too: only refusals beyond the event that refused most count. */
@@ -650,8 +511,8 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
   pthread_mutex_lock(&l->lock);
   for (size_t i = 0; i < l->n_series; i++) {
     json_object *s = json_object_new_array();
-    json_object_array_add(s, json_object_new_string(l->series[i].flow));
-    json_object_array_add(s, json_object_new_string(l->series[i].metric));
+    json_object_array_add(s, json_object_new_string(flow_of(&l->series[i])));
+    json_object_array_add(s, json_object_new_string(metric_of(&l->series[i])));
     json_object_array_add(s,
                           json_object_new_int64((int64_t)l->series[i].total));
     json_object_array_add(series, s);
@@ -663,11 +524,11 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
     json_object_array_add(
         o, json_object_new_int64(gen_cdtime_to_ms(c->last_seen)));
     json_object_array_add(o, json_object_new_boolean(c->finished));
-    for (int64_t k = c->names.zero ? -1 : 0; k < (int64_t)c->names.cap; k++) {
-      if (k >= 0 && c->names.slots[k] == 0)
-        continue;
+    size_t pos = 0;
+    uint64_t h;
+    while (gen_map64_next(&c->names, &pos, &h, NULL)) {
       char hex[17];
-      snprintf(hex, sizeof(hex), "%016" PRIx64, k < 0 ? 0 : c->names.slots[k]);
+      snprintf(hex, sizeof(hex), "%016" PRIx64, h);
       json_object_array_add(names, json_object_new_string(hex));
     }
     json_object_array_add(o, names);
@@ -791,8 +652,8 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
       uint64_t h;
       if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
                     &h) &&
-          !conv_has(l, c, h))
-        conv_note(l, c, h); /* counted before: no max_names */
+          !conv_has(c, h))
+        conv_note(c, h); /* counted before: no max_names */
     }
   }
 }
@@ -823,7 +684,7 @@ static void replay_line(void *ud, const char *text, size_t len) {
     if (c == NULL)
       c = conv_add(l, conv, ctx->now);
     /* Journalled names were counted: max_names does not apply. */
-    if (c != NULL && !conv_has(l, c, h) && conv_note(l, c, h) == 0) {
+    if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
       bool over;
       series_t *s = series_resolve(l, flow, metric, &over);
       if (s != NULL)
@@ -869,7 +730,8 @@ static void each_series(gen_attr_ledger_t *l, bool all, gen_attr_counted_cb cb,
   for (size_t i = 0; i < l->n_series && (all || l->n_changed > 0); i++)
     if (all || l->series[i].changed) {
       l->series[i].changed = false;
-      cb(ud, l->series[i].flow, l->series[i].metric, l->series[i].total);
+      cb(ud, flow_of(&l->series[i]), metric_of(&l->series[i]),
+         l->series[i].total);
     }
   l->n_changed = 0;
   pthread_mutex_unlock(&l->lock);
@@ -899,10 +761,3 @@ size_t gen_attr_series(gen_attr_ledger_t *l) {
 }
 
 gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *l) { return &l->stats; }
-
-uint64_t gen_attr_name_probes(gen_attr_ledger_t *l) {
-  pthread_mutex_lock(&l->lock);
-  uint64_t n = l->name_probes;
-  pthread_mutex_unlock(&l->lock);
-  return n;
-}

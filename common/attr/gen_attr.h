@@ -145,8 +145,5 @@ void gen_attr_foreach_changed(gen_attr_ledger_t *ledger, gen_attr_counted_cb cb,
 size_t gen_attr_conversations(gen_attr_ledger_t *ledger);
 size_t gen_attr_series(gen_attr_ledger_t *ledger);
 gen_attr_stats_t *gen_attr_stats(gen_attr_ledger_t *ledger);
-/* Slots of the per-conversation name sets examined so far (tests check
- * that a lookup does not cost more as a conversation gains names). */
-uint64_t gen_attr_name_probes(gen_attr_ledger_t *ledger);
 
 #endif /* GEN_ATTR_H */

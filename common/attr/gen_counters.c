@@ -14,7 +14,8 @@
 #include <errno.h>
 
 typedef struct {
-  char *key;
+  gen_key_t *key; /* one allocation with its strings and its text */
+  const char *text;
   uint64_t total;
   bool changed; /* incremented since the last gen_counters_each() */
 } entry_t;
@@ -23,7 +24,7 @@ struct gen_counters_s {
   gen_counters_options_t options;
   entry_t *items; /* in the order first counted */
   size_t n, cap;
-  gen_map_t by_key; /* key -> index in items */
+  gen_map_t by_key; /* key (typed) -> index in items */
   size_t *changed;  /* indexes of the counters marked changed */
   size_t n_changed, cap_changed;
   gen_journal_t journal;
@@ -36,6 +37,7 @@ gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
   if (c == NULL)
     return NULL;
   c->options = *options;
+  c->by_key.kind = GEN_MAP_KEY;
   if (gen_journal_init(&c->journal, journal_base, options->log_prefix,
                        options->journal_errors) != 0) {
     gen_counters_free(c);
@@ -56,29 +58,59 @@ void gen_counters_free(gen_counters_t *c) {
   free(c);
 }
 
+/* A copy of key and its text in one allocation (the map keeps pointers to
+ * it, which the items' growth does not move). */
+static gen_key_t *key_copy(const gen_key_t *key, const char *text) {
+  size_t size = sizeof(*key) + strlen(text) + 1;
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    size += key->str[i] ? strlen(key->str[i]) + 1 : 0;
+  gen_key_t *k = malloc(size);
+  if (k == NULL)
+    return NULL;
+  char *p = (char *)(k + 1);
+  *k = (gen_key_t){.num = key->num};
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    if (key->str[i] != NULL) {
+      k->str[i] = p;
+      p = stpcpy(p, key->str[i]) + 1;
+    }
+  strcpy(p, text);
+  return k;
+}
+
+/* The text key_copy keeps after the strings. */
+static const char *key_text(const gen_key_t *k) {
+  const char *p = (const char *)(k + 1);
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    if (k->str[i] != NULL)
+      p += strlen(p) + 1;
+  return p;
+}
+
 /* Adds delta to key (a new counter when unknown); its index, or -1. */
-static ssize_t add(gen_counters_t *c, const char *key, uint64_t delta) {
+static ssize_t add(gen_counters_t *c, const gen_key_t *key, uint64_t delta) {
   void *found;
   if (gen_map_find(&c->by_key, key, &found)) {
     size_t i = gen_map_to_index(found);
     c->items[i].total += delta;
     return (ssize_t)i;
   }
-  if (strlen(key) >= GEN_COUNTERS_KEY_SIZE ||
+  char text[GEN_COUNTERS_KEY_SIZE];
+  if (c->options.write_key(key, text, sizeof(text)) != 0 ||
+      strchr(text, '\n') != NULL ||
       gen_grow((void **)&c->items, &c->cap, c->n + 1, sizeof(*c->items), 64) !=
           0)
     return -1;
-  entry_t *e = &c->items[c->n];
-  *e = (entry_t){.key = strdup(key), .total = delta};
-  if (e->key == NULL ||
-      gen_map_put(&c->by_key, e->key, gen_map_index(c->n)) != 0) {
-    free(e->key);
+  gen_key_t *k = key_copy(key, text);
+  if (k == NULL || gen_map_put(&c->by_key, k, gen_map_index(c->n)) != 0) {
+    free(k);
     return -1;
   }
+  c->items[c->n] = (entry_t){.key = k, .text = key_text(k), .total = delta};
   return (ssize_t)c->n++;
 }
 
-ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
+ssize_t gen_counters_increment(gen_counters_t *c, const gen_key_t *key) {
   ssize_t i = add(c, key, 1);
   /* Out of memory for the mark: the total leaves with the next re-dispatch. */
   if (i >= 0 && !c->items[i].changed &&
@@ -89,7 +121,7 @@ ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
   }
   if (i >= 0 && gen_journal_wanted(&c->journal)) {
     char line[GEN_COUNTERS_KEY_SIZE + 1];
-    int n = snprintf(line, sizeof(line), "%s\n", key);
+    int n = snprintf(line, sizeof(line), "%s\n", c->items[i].text);
     gen_journal_append(&c->journal, line, (size_t)n);
   }
   return i;
@@ -97,7 +129,7 @@ ssize_t gen_counters_increment(gen_counters_t *c, const char *key) {
 
 size_t gen_counters_count(const gen_counters_t *c) { return c->n; }
 
-const char *gen_counters_key(const gen_counters_t *c, size_t i) {
+const gen_key_t *gen_counters_key(const gen_counters_t *c, size_t i) {
   return c->items[i].key;
 }
 
@@ -122,9 +154,10 @@ void gen_counters_each(gen_counters_t *c, bool all,
 
 /* Adds delta to the key text reads back as, if the owner takes it. */
 static void add_read(gen_counters_t *c, const char *text, uint64_t delta) {
-  char key[GEN_COUNTERS_KEY_SIZE];
-  if (c->options.read_key(text, key, sizeof(key)))
-    add(c, key, delta);
+  char buf[GEN_COUNTERS_KEY_SIZE];
+  gen_key_t key;
+  if (c->options.read_key(text, &key, buf, sizeof(buf)))
+    add(c, &key, delta);
 }
 
 int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
@@ -174,7 +207,7 @@ int gen_counters_recover(gen_counters_t *c, json_object *doc) {
 uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc) {
   json_object *totals = json_object_new_object();
   for (size_t i = 0; i < c->n; i++)
-    json_object_object_add(totals, c->items[i].key,
+    json_object_object_add(totals, c->items[i].text,
                            json_object_new_int64((int64_t)c->items[i].total));
   /* Increments after this moment go to the next journal. */
   uint64_t generation = gen_journal_rotate(&c->journal);

@@ -4,14 +4,14 @@
  * SIGKILL, for counts a plugin makes itself from events (genesys_flowmetrics'
  * flow records).
  *
- * A counter is a string key and a total that only goes up. Every increment
- * is journalled (gen_journal: one write(2), which a killed process does not
- * lose) before the owner dispatches it. The owner's state file holds the
- * totals and the journal generation they are as of (two members of its
- * document, named by the owner); restoring takes them and replays the
- * journals from there. Keys are the owner's: each one read back (state file
- * or journal) passes through its reader, which writes the key as it counts
- * it or refuses it.
+ * A counter is a typed key (gen_key_t) and a total that only goes up.
+ * Every increment is journalled (gen_journal: one write(2), which a killed
+ * process does not lose) before the owner dispatches it. The owner's state
+ * file holds the totals and the journal generation they are as of (two
+ * members of its document, named by the owner); restoring takes them and
+ * replays the journals from there. The text of a key there is the owner's
+ * (its writer), and each one read back passes through its reader, which
+ * makes the key of it or refuses it: the files outlive versions.
  *
  * An increment marks its counter changed, for the owner's next dispatch of
  * what changed (gen_counters_each).
@@ -30,19 +30,27 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The longest key, its NUL included. A key holds no newline (it is one
- * journal line). */
+#include "gen_map.h"
+
+/* The longest text of a key, its NUL included. A text holds no newline (it
+ * is one journal line). */
 #define GEN_COUNTERS_KEY_SIZE 512
 
-/* A key read back from the state file or a journal: writes the key it
- * counts under into out (size GEN_COUNTERS_KEY_SIZE), or returns false to
- * drop it (not a key the owner writes). */
-typedef bool (*gen_counters_key_fn)(const char *text, char *out, size_t size);
+/* A key's text in the state file and the journals: 0, or -1 when it does
+ * not fit size (GEN_COUNTERS_KEY_SIZE) bytes. */
+typedef int (*gen_counters_write_fn)(const gen_key_t *key, char *out,
+                                     size_t size);
+/* A text read back from the state file or a journal: the key it counts
+ * under, its strings in buf (size GEN_COUNTERS_KEY_SIZE), or false to drop
+ * it (not a text the owner writes). */
+typedef bool (*gen_counters_read_fn)(const char *text, gen_key_t *key,
+                                     char *buf, size_t size);
 
 typedef struct {
   const char *totals_name;     /* member of the state document: "flows" */
   const char *generation_name; /* "flow_generation" */
-  gen_counters_key_fn read_key;
+  gen_counters_write_fn write_key;
+  gen_counters_read_fn read_key;
   const char *log_prefix; /* for the journal's complaints */
   atomic_uint_fast64_t *journal_errors;
 } gen_counters_options_t;
@@ -55,15 +63,15 @@ gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
                                  const char *journal_base);
 void gen_counters_free(gen_counters_t *c);
 
-/* Adds one to the counter key, journalled first (a failed write is logged
- * and counted by the journal; the count stands until a crash). Returns the
- * counter's index, or -1 when it cannot be counted (out of memory, or a key
- * of GEN_COUNTERS_KEY_SIZE bytes or more). */
-ssize_t gen_counters_increment(gen_counters_t *c, const char *key);
+/* Adds one to the counter key (copied when new), journalled first (a failed
+ * write is logged and counted by the journal; the count stands until a
+ * crash). Returns the counter's index, or -1 when it cannot be counted (out
+ * of memory, or a key whose text does not fit). */
+ssize_t gen_counters_increment(gen_counters_t *c, const gen_key_t *key);
 
 /* Counters by index, in the order they were first counted. */
 size_t gen_counters_count(const gen_counters_t *c);
-const char *gen_counters_key(const gen_counters_t *c, size_t i);
+const gen_key_t *gen_counters_key(const gen_counters_t *c, size_t i);
 uint64_t gen_counters_total(const gen_counters_t *c, size_t i);
 
 /* Calls each(ud, i) for every counter (all) or for those incremented since

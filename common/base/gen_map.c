@@ -1,67 +1,121 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: a hash map from strings to pointers (linear probing).
+ * collectd-genesys: the kit's hash maps (linear probing) and the composite
+ * key (see gen_map.h).
  */
 #include "gen_map.h"
 
 #include "gen_hash.h"
-
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define GEN_MAP_MIN_SLOTS 16
 
+/* ---- the composite key -------------------------------------------------- */
+
+/* Each string with its NUL (so that parts cannot slide into each other), a
+ * NULL one as one byte no text holds. */
+uint64_t gen_key_hash(const gen_key_t *k) {
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    h = k->str[i] == NULL
+            ? gen_hash_fnv1a64_byte(h, 0xff)
+            : gen_hash_fnv1a64_bytes(h, k->str[i], strlen(k->str[i]) + 1);
+  return gen_hash_fnv1a64_bytes(h, &k->num, sizeof(k->num));
+}
+
+bool gen_key_equal(const gen_key_t *a, const gen_key_t *b) {
+  if (a->num != b->num)
+    return false;
+  for (int i = 0; i < GEN_KEY_STRS; i++) {
+    const char *x = a->str[i], *y = b->str[i];
+    if (x != y && (x == NULL || y == NULL || strcmp(x, y) != 0))
+      return false;
+  }
+  return true;
+}
+
+/* ---- gen_map ------------------------------------------------------------ */
+
+static uint64_t caseless_hash(const char *s) {
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
+  for (; *s != '\0'; s++)
+    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
+  return h;
+}
+
 /* Mixed: keys that differ only in their last characters (ids, times) would
  * otherwise share FNV-1a's clustered low bits. */
-static uint64_t key_hash(const char *key) {
+static uint64_t key_hash(const gen_map_t *m, const void *key) {
+  switch (m->kind) {
+  case GEN_MAP_CASELESS:
+    return gen_hash_mix64(caseless_hash(key));
+  case GEN_MAP_KEY:
+    return gen_hash_mix64(gen_key_hash(key));
+  case GEN_MAP_STR:
+    break;
+  }
   return gen_hash_mix64(gen_hash_fnv1a64(key));
 }
 
-static size_t home(const gen_map_t *m, uint64_t hash) {
-  return (size_t)(hash & (m->n_slots - 1));
+static bool key_equal(const gen_map_t *m, const void *a, const void *b) {
+  switch (m->kind) {
+  case GEN_MAP_CASELESS:
+    return strcasecmp(a, b) == 0;
+  case GEN_MAP_KEY:
+    return gen_key_equal(a, b);
+  case GEN_MAP_STR:
+    break;
+  }
+  return strcmp(a, b) == 0;
+}
+
+static size_t home(size_t n_slots, uint64_t hash) {
+  return (size_t)(hash & (n_slots - 1));
 }
 
 /* The slot holding key, or the free slot where it would go. */
-static size_t probe(const gen_map_t *m, const char *key, uint64_t hash) {
-  size_t i = home(m, hash);
+static size_t probe(const gen_map_t *m, const void *key, uint64_t hash) {
+  size_t i = home(m->n_slots, hash);
   while (m->slots[i].key != NULL &&
-         (m->slots[i].hash != hash || strcmp(m->slots[i].key, key) != 0))
+         (m->slots[i].hash != hash || !key_equal(m, m->slots[i].key, key)))
     i = (i + 1) & (m->n_slots - 1);
   return i;
 }
 
 static int resize(gen_map_t *m, size_t n_slots) {
-  gen_map_t fresh = {.slots = calloc(n_slots, sizeof(*m->slots)),
-                     .n_slots = n_slots,
-                     .count = m->count};
-  if (fresh.slots == NULL)
+  gen_map_slot_t *slots = calloc(n_slots, sizeof(*slots));
+  if (slots == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < m->n_slots; i++) {
     const gen_map_slot_t *s = &m->slots[i];
     if (s->key == NULL)
       continue;
-    size_t j = home(&fresh, s->hash);
-    while (fresh.slots[j].key != NULL)
+    size_t j = home(n_slots, s->hash);
+    while (slots[j].key != NULL)
       j = (j + 1) & (n_slots - 1);
-    fresh.slots[j] = *s;
+    slots[j] = *s;
   }
   free(m->slots);
-  *m = fresh;
+  m->slots = slots;
+  m->n_slots = n_slots;
   return 0;
 }
 
 void gen_map_free(gen_map_t *m) {
   free(m->slots);
-  *m = (gen_map_t){0};
+  *m = (gen_map_t){.kind = m->kind};
 }
 
 size_t gen_map_count(const gen_map_t *m) { return m->count; }
 
-bool gen_map_find(const gen_map_t *m, const char *key, void **value) {
+bool gen_map_find(const gen_map_t *m, const void *key, void **value) {
   if (m->count == 0)
     return false;
-  const gen_map_slot_t *s = &m->slots[probe(m, key, key_hash(key))];
+  const gen_map_slot_t *s = &m->slots[probe(m, key, key_hash(m, key))];
   if (s->key == NULL)
     return false;
   if (value != NULL)
@@ -69,14 +123,14 @@ bool gen_map_find(const gen_map_t *m, const char *key, void **value) {
   return true;
 }
 
-void *gen_map_get(const gen_map_t *m, const char *key) {
+void *gen_map_get(const gen_map_t *m, const void *key) {
   void *value = NULL;
   gen_map_find(m, key, &value);
   return value;
 }
 
-int gen_map_put(gen_map_t *m, const char *key, void *value) {
-  uint64_t hash = key_hash(key);
+int gen_map_put(gen_map_t *m, const void *key, void *value) {
+  uint64_t hash = key_hash(m, key);
   size_t i = m->n_slots ? probe(m, key, hash) : 0;
   if (m->n_slots == 0 || m->slots[i].key == NULL) {
     /* A new key. Half full at most: probes stay short without tombstones
@@ -95,36 +149,186 @@ int gen_map_put(gen_map_t *m, const char *key, void *value) {
   return 0;
 }
 
-int gen_map_del(gen_map_t *m, const char *key, void **value) {
+/* Backward shift after a delete: the entry at i, whose home is h, moves
+ * into the hole unless h lies cyclically in (hole, i], where a probe would
+ * still reach it. */
+static bool must_move(size_t hole, size_t i, size_t h) {
+  return hole <= i ? !(hole < h && h <= i) : !(hole < h || h <= i);
+}
+
+int gen_map_del(gen_map_t *m, const void *key, void **value) {
   if (m->count == 0)
     return -ENOENT;
-  size_t mask = m->n_slots - 1;
-  size_t hole = probe(m, key, key_hash(key));
+  size_t hole = probe(m, key, key_hash(m, key));
   if (m->slots[hole].key == NULL)
     return -ENOENT;
   if (value != NULL)
     *value = m->slots[hole].value;
-  /* Backward shift: an entry after the hole moves into it unless its home
-   * lies cyclically in (hole, i], where the probe would still reach it. */
+  size_t mask = m->n_slots - 1;
   for (size_t i = (hole + 1) & mask; m->slots[i].key != NULL;
-       i = (i + 1) & mask) {
-    size_t h = home(m, m->slots[i].hash);
-    bool reachable = hole <= i ? (hole < h && h <= i) : (hole < h || h <= i);
-    if (!reachable) {
+       i = (i + 1) & mask)
+    if (must_move(hole, i, home(m->n_slots, m->slots[i].hash))) {
       m->slots[hole] = m->slots[i];
       hole = i;
     }
-  }
   m->slots[hole] = (gen_map_slot_t){0};
   m->count--;
   return 0;
 }
 
-bool gen_map_next(const gen_map_t *m, size_t *pos, const char **key,
+bool gen_map_next(const gen_map_t *m, size_t *pos, const void **key,
                   void **value) {
   for (; *pos < m->n_slots; (*pos)++) {
     const gen_map_slot_t *s = &m->slots[*pos];
     if (s->key != NULL) {
+      (*pos)++;
+      if (key != NULL)
+        *key = s->key;
+      if (value != NULL)
+        *value = s->value;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* ---- gen_map64 ---------------------------------------------------------- */
+
+/* Mixed: the keys are often FNV-1a hashes, clustered in their low bits. */
+static size_t home64(size_t n_slots, uint64_t key) {
+  return (size_t)(gen_hash_mix64(key) & (n_slots - 1));
+}
+
+static size_t probe64(const gen_map64_t *m, uint64_t key) {
+  size_t i = home64(m->n_slots, key);
+  while (m->slots[i].key != 0 && m->slots[i].key != key)
+    i = (i + 1) & (m->n_slots - 1);
+  return i;
+}
+
+static int resize64(gen_map64_t *m, size_t n_slots) {
+  gen_map64_slot_t *slots = calloc(n_slots, sizeof(*slots));
+  if (slots == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < m->n_slots; i++) {
+    if (m->slots[i].key == 0)
+      continue;
+    size_t j = home64(n_slots, m->slots[i].key);
+    while (slots[j].key != 0)
+      j = (j + 1) & (n_slots - 1);
+    slots[j] = m->slots[i];
+  }
+  free(m->slots);
+  m->slots = slots;
+  m->n_slots = n_slots;
+  return 0;
+}
+
+void gen_map64_free(gen_map64_t *m) {
+  free(m->slots);
+  *m = (gen_map64_t){0};
+}
+
+size_t gen_map64_count(const gen_map64_t *m) { return m->count; }
+
+bool gen_map64_find(const gen_map64_t *m, uint64_t key, void **value) {
+  const void *found;
+  if (key == 0) {
+    if (!m->has_zero)
+      return false;
+    found = m->zero_value;
+  } else {
+    if (m->n_slots == 0)
+      return false;
+    const gen_map64_slot_t *s = &m->slots[probe64(m, key)];
+    if (s->key == 0)
+      return false;
+    found = s->value;
+  }
+  if (value != NULL)
+    *value = (void *)found;
+  return true;
+}
+
+void *gen_map64_get(const gen_map64_t *m, uint64_t key) {
+  void *value = NULL;
+  gen_map64_find(m, key, &value);
+  return value;
+}
+
+int gen_map64_reserve(gen_map64_t *m, size_t n) {
+  if (n > SIZE_MAX / 4 / sizeof(*m->slots))
+    return -ENOMEM;
+  size_t n_slots = m->n_slots ? m->n_slots : GEN_MAP_MIN_SLOTS;
+  while (n * 2 > n_slots)
+    n_slots *= 2;
+  return n_slots == m->n_slots ? 0 : resize64(m, n_slots);
+}
+
+int gen_map64_put(gen_map64_t *m, uint64_t key, void *value) {
+  if (key == 0) {
+    m->count += !m->has_zero;
+    m->has_zero = true;
+    m->zero_value = value;
+    return 0;
+  }
+  size_t i = m->n_slots ? probe64(m, key) : 0;
+  if (m->n_slots == 0 || m->slots[i].key == 0) {
+    int err = gen_map64_reserve(m, m->count + 1);
+    if (err != 0)
+      return err;
+    i = probe64(m, key);
+    m->count++;
+  }
+  m->slots[i] = (gen_map64_slot_t){.key = key, .value = value};
+  return 0;
+}
+
+int gen_map64_del(gen_map64_t *m, uint64_t key, void **value) {
+  if (key == 0) {
+    if (!m->has_zero)
+      return -ENOENT;
+    if (value != NULL)
+      *value = m->zero_value;
+    m->has_zero = false;
+    m->zero_value = NULL;
+    m->count--;
+    return 0;
+  }
+  if (m->n_slots == 0)
+    return -ENOENT;
+  size_t hole = probe64(m, key);
+  if (m->slots[hole].key == 0)
+    return -ENOENT;
+  if (value != NULL)
+    *value = m->slots[hole].value;
+  size_t mask = m->n_slots - 1;
+  for (size_t i = (hole + 1) & mask; m->slots[i].key != 0; i = (i + 1) & mask)
+    if (must_move(hole, i, home64(m->n_slots, m->slots[i].key))) {
+      m->slots[hole] = m->slots[i];
+      hole = i;
+    }
+  m->slots[hole] = (gen_map64_slot_t){0};
+  m->count--;
+  return 0;
+}
+
+/* Position 0 is the key 0, 1 + i the slot i. */
+bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
+                    void **value) {
+  if (*pos == 0) {
+    (*pos)++;
+    if (m->has_zero) {
+      if (key != NULL)
+        *key = 0;
+      if (value != NULL)
+        *value = m->zero_value;
+      return true;
+    }
+  }
+  for (; *pos <= m->n_slots; (*pos)++) {
+    const gen_map64_slot_t *s = &m->slots[*pos - 1];
+    if (s->key != 0) {
       (*pos)++;
       if (key != NULL)
         *key = s->key;

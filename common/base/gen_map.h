@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: a hash map from NUL-terminated strings to pointers.
+ * collectd-genesys: the hash maps of the kit, and the one composite key.
  *
- * Open addressing with linear probing over a power-of-two table that
- * doubles when half full; a delete shifts the entries after it back, so no
- * tombstones slow later look-ups. The map holds the key pointers, not
- * copies: a key must live as long as its entry (it is usually a field of
- * the value). A zeroed gen_map_t is an empty map.
+ * - gen_map: from keys to pointers. Its keys are NUL-terminated strings (a
+ *   zeroed map's), strings that compare without ASCII case, or typed keys
+ *   (gen_key_t): the kind is set once, before the first put. The map holds
+ *   the key pointers, not copies: a key must live as long as its entry (it
+ *   is usually a field of the value).
+ * - gen_map64: from 64-bit integers (ids hashed once by their owner) to
+ *   pointers; 0 is a key like any other.
+ *
+ * Both are open addressing with linear probing over a power-of-two table
+ * that doubles when half full; a delete shifts the entries after it back,
+ * so no tombstones slow later look-ups. A zeroed map is an empty map.
  */
 #ifndef GEN_MAP_H
 #define GEN_MAP_H 1
@@ -15,8 +21,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- the composite key --------------------------------------------------
+ */
+
+#define GEN_KEY_STRS 4
+
+/* A key of several parts, hashed and compared field by field (nothing is
+ * joined into one string): the strings in order (ids, names; NULL past the
+ * last, and NULL differs from "") and a number (a kind, a metric index).
+ * The strings are borrowed. */
 typedef struct {
-  const char *key; /* NULL: a free slot */
+  const char *str[GEN_KEY_STRS];
+  int64_t num;
+} gen_key_t;
+
+uint64_t gen_key_hash(const gen_key_t *k);
+bool gen_key_equal(const gen_key_t *a, const gen_key_t *b);
+
+/* ---- gen_map ------------------------------------------------------------
+ */
+
+typedef enum {
+  GEN_MAP_STR,      /* const char *, compared with strcmp */
+  GEN_MAP_CASELESS, /* const char *, compared without ASCII case */
+  GEN_MAP_KEY,      /* const gen_key_t * */
+} gen_map_kind_t;
+
+typedef struct {
+  const void *key; /* NULL: a free slot */
   void *value;
   uint64_t hash; /* of the key, kept so that growing hashes nothing */
 } gen_map_slot_t;
@@ -25,6 +57,7 @@ typedef struct {
   gen_map_slot_t *slots;
   size_t n_slots; /* 0 or a power of two */
   size_t count;
+  gen_map_kind_t kind; /* kept by gen_map_free */
 } gen_map_t;
 
 /* A map that indexes an array keeps the index as its value. */
@@ -33,26 +66,56 @@ static inline size_t gen_map_to_index(void *value) {
   return (size_t)(uintptr_t)value;
 }
 
-/* Frees the table (not the keys or values) and leaves an empty map. */
+/* Frees the table (not the keys or values) and leaves an empty map of the
+ * same kind. */
 void gen_map_free(gen_map_t *m);
 
 size_t gen_map_count(const gen_map_t *m);
 
 /* True when key is in the map; its value goes to *value (when not NULL). */
-bool gen_map_find(const gen_map_t *m, const char *key, void **value);
+bool gen_map_find(const gen_map_t *m, const void *key, void **value);
 /* The value of key, or NULL when absent (or when NULL is its value). */
-void *gen_map_get(const gen_map_t *m, const char *key);
+void *gen_map_get(const gen_map_t *m, const void *key);
 
 /* Sets key's value: a key already in the map takes the new key pointer and
  * value (and cannot fail). 0 or -ENOMEM (the map as it was). */
-int gen_map_put(gen_map_t *m, const char *key, void *value);
+int gen_map_put(gen_map_t *m, const void *key, void *value);
 
 /* Removes key; its value goes to *value (when not NULL). 0 or -ENOENT. */
-int gen_map_del(gen_map_t *m, const char *key, void **value);
+int gen_map_del(gen_map_t *m, const void *key, void **value);
 
 /* Every entry once, in no order: start with *pos = 0; false at the end.
  * The map must not change while it is walked. */
-bool gen_map_next(const gen_map_t *m, size_t *pos, const char **key,
+bool gen_map_next(const gen_map_t *m, size_t *pos, const void **key,
                   void **value);
+
+/* ---- gen_map64 ----------------------------------------------------------
+ */
+
+typedef struct {
+  uint64_t key; /* 0: a free slot (the key 0 is kept beside the table) */
+  void *value;
+} gen_map64_slot_t;
+
+typedef struct {
+  gen_map64_slot_t *slots;
+  size_t n_slots; /* 0 or a power of two */
+  size_t count;   /* the key 0 included */
+  bool has_zero;
+  void *zero_value;
+} gen_map64_t;
+
+void gen_map64_free(gen_map64_t *m);
+size_t gen_map64_count(const gen_map64_t *m);
+bool gen_map64_find(const gen_map64_t *m, uint64_t key, void **value);
+void *gen_map64_get(const gen_map64_t *m, uint64_t key);
+/* As gen_map_put: a known key takes the new value and cannot fail. */
+int gen_map64_put(gen_map64_t *m, uint64_t key, void *value);
+int gen_map64_del(gen_map64_t *m, uint64_t key, void **value);
+/* Room for n keys: puts up to n then allocate nothing. 0 or -ENOMEM. */
+int gen_map64_reserve(gen_map64_t *m, size_t n);
+/* Every entry once, in no order (as gen_map_next). */
+bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
+                    void **value);
 
 #endif /* GEN_MAP_H */

@@ -212,10 +212,9 @@ void gen_mos_acc_free(gen_mos_acc_t *a) {
     free(a->cells[i]);
   free(a->cells);
   size_t pos = 0;
-  const char *key;
-  void *value;
-  while (gen_map_next(&a->seen, &pos, &key, &value))
-    free((char *)key);
+  const void *key;
+  while (gen_map_next(&a->seen, &pos, &key, NULL))
+    free((void *)key);
   gen_map_free(&a->seen);
   gen_map_free(&a->queue_index);
   free(a);

@@ -7,6 +7,7 @@
 #include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_dispatch.h"
+#include "gen_map.h"
 #include "gen_time.h"
 
 #include <errno.h>
@@ -30,7 +31,6 @@ enum {
 typedef struct {
   uint64_t key;
   int64_t last_ms;
-  int32_t chain;      /* next in the hash bucket, -1 end */
   int32_t prev, next; /* in its age list; free list uses next */
   uint8_t finished;
   uint8_t n;
@@ -43,8 +43,7 @@ struct gen_conv_tracker_s {
   entry_t *entries;
   size_t capacity, used;
   int32_t free_head;
-  int32_t *buckets;
-  size_t n_buckets;         /* power of two */
+  gen_map64_t index;        /* key -> entry; room for capacity kept */
   int32_t head[2], tail[2]; /* age lists: 0 unfinished, 1 finished */
   int64_t clock_ms;         /* newest event time seen */
   gen_conv_stats_t st;
@@ -66,12 +65,8 @@ void gen_conv_tracker_free(gen_conv_tracker_t *t) {
   if (t == NULL)
     return;
   free(t->entries);
-  free(t->buckets);
+  gen_map64_free(&t->index);
   free(t);
-}
-
-static size_t bucket_of(const gen_conv_tracker_t *t, uint64_t key) {
-  return (size_t)(key ^ (key >> 29)) & (t->n_buckets - 1);
 }
 
 static void list_unlink(gen_conv_tracker_t *t, int32_t i) {
@@ -100,36 +95,17 @@ static void list_append(gen_conv_tracker_t *t, int32_t i) {
 }
 
 static int32_t find(const gen_conv_tracker_t *t, uint64_t key) {
-  if (t->n_buckets == 0)
-    return -1;
-  for (int32_t i = t->buckets[bucket_of(t, key)]; i >= 0;
-       i = t->entries[i].chain)
-    if (t->entries[i].key == key)
-      return i;
-  return -1;
+  void *i;
+  return gen_map64_find(&t->index, key, &i) ? (int32_t)gen_map_to_index(i) : -1;
 }
 
 static void remove_entry(gen_conv_tracker_t *t, int32_t i) {
   entry_t *e = &t->entries[i];
-  int32_t *link = &t->buckets[bucket_of(t, e->key)];
-  while (*link != i)
-    link = &t->entries[*link].chain;
-  *link = e->chain;
+  gen_map64_del(&t->index, e->key, NULL);
   list_unlink(t, i);
   e->next = t->free_head;
   t->free_head = i;
   t->used--;
-}
-
-static void rehash(gen_conv_tracker_t *t) {
-  for (size_t b = 0; b < t->n_buckets; b++)
-    t->buckets[b] = -1;
-  for (int l = 0; l < 2; l++)
-    for (int32_t i = t->head[l]; i >= 0; i = t->entries[i].next) {
-      size_t b = bucket_of(t, t->entries[i].key);
-      t->entries[i].chain = t->buckets[b];
-      t->buckets[b] = i;
-    }
 }
 
 /* Makes room for one more entry: grow (doubling up to the cap) or evict the
@@ -138,21 +114,12 @@ static int make_room(gen_conv_tracker_t *t) {
   if (t->free_head >= 0)
     return 0;
   if (t->capacity < t->opt.max_conversations) {
-    size_t cap = t->capacity; /* taken once the buckets have grown too */
+    size_t cap = t->capacity; /* taken once the index has room too */
+    /* The index grows with the entries, not one message at a time. */
     if (gen_grow_max((void **)&t->entries, &cap, t->capacity + 1,
-                     sizeof(*t->entries), 256, t->opt.max_conversations) != 0)
+                     sizeof(*t->entries), 256, t->opt.max_conversations) != 0 ||
+        gen_map64_reserve(&t->index, cap) != 0)
       return -ENOMEM;
-    size_t n_buckets = 1;
-    while (n_buckets < cap * 2)
-      n_buckets <<= 1;
-    if (n_buckets != t->n_buckets) {
-      int32_t *buckets = realloc(t->buckets, n_buckets * sizeof(*buckets));
-      if (buckets == NULL)
-        return -ENOMEM;
-      t->buckets = buckets;
-      t->n_buckets = n_buckets;
-      rehash(t);
-    }
     for (size_t i = cap; i > t->capacity; i--) {
       t->entries[i - 1].next = t->free_head;
       t->free_head = (int32_t)(i - 1);
@@ -177,9 +144,7 @@ static int32_t insert(gen_conv_tracker_t *t, uint64_t key, int64_t now_ms) {
   memset(e, 0, sizeof(*e));
   e->key = key;
   e->last_ms = now_ms;
-  size_t b = bucket_of(t, key);
-  e->chain = t->buckets[b];
-  t->buckets[b] = i;
+  gen_map64_put(&t->index, key, gen_map_index((size_t)i)); /* room kept */
   list_append(t, i);
   t->used++;
   return i;
@@ -323,7 +288,7 @@ void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   *st = t->st;
   st->tracked = t->used;
   st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
-              t->n_buckets * sizeof(*t->buckets);
+              t->index.n_slots * sizeof(*t->index.slots);
 }
 
 void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,

@@ -17,13 +17,6 @@
 /* Windows closed per call: a stalled owner catches up over a few calls
  * rather than in one long one. */
 #define SUMMARY_CLOSE_MAX 64
-/* A series' three names joined: collectd's are each under 128 bytes. */
-#define SUMMARY_KEY_MAX (3 * DATA_MAX_NAME_LEN)
-
-/* The identity is kept once, as the key (the three names joined by a unit
- * separator, which collectd's names do not hold), and split only when a
- * window is dispatched: 150,000 series is a realistic org. */
-#define SEP '\x1f'
 
 typedef struct {
   double value;      /* at `at` (an age grows from it) */
@@ -33,7 +26,10 @@ typedef struct {
   uint8_t kind;      /* gen_summary_kind_t */
   bool partial;      /* began inside the open window */
   bool down, gapped; /* source lost now; lost at some point in the window */
-  char key[];        /* "<pi>\x1f<type>\x1f<ti>" */
+  /* The identity, the index's key: plugin_instance (str[0]) and
+   * type_instance (str[1]) in text, the type's index in types (num). */
+  gen_key_t key;
+  char text[];
 } series_t;
 
 struct gen_summary_s {
@@ -63,6 +59,7 @@ gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
   gen_summary_t *s = calloc(1, sizeof(*s));
   if (s != NULL) {
     s->window = window;
+    s->index.kind = GEN_MAP_KEY;
     s->types = types;
     s->n_types = n;
   }
@@ -116,19 +113,15 @@ static void start_window(series_t *r, cdtime_t start) {
 }
 
 /* Hands out the window's min, max and mean under the series' names. */
-static void put_window(const series_t *r, double seconds, cdtime_t end,
-                       gen_summary_put_t put, void *ud) {
-  char names[SUMMARY_KEY_MAX], type[SUMMARY_KEY_MAX + 8];
-  memcpy(names, r->key, strlen(r->key) + 1);
-  char *type_name = strchr(names, SEP);
-  *type_name++ = '\0';
-  char *type_instance = strchr(type_name, SEP);
-  *type_instance++ = '\0';
+static void put_window(const gen_summary_t *s, const series_t *r,
+                       double seconds, cdtime_t end, gen_summary_put_t put,
+                       void *ud) {
+  char type[DATA_MAX_NAME_LEN + 8];
   static const char *const stat[3] = {"min", "max", "mean"};
   double v[3] = {r->min, r->max, r->integral / seconds};
   for (int k = 0; k < 3; k++) {
-    snprintf(type, sizeof(type), "%s_%s", type_name, stat[k]);
-    put(ud, names, type, type_instance, v[k], end);
+    snprintf(type, sizeof(type), "%s_%s", s->types[r->key.num].type, stat[k]);
+    put(ud, r->key.str[0], type, r->key.str[1], v[k], end);
   }
 }
 
@@ -148,7 +141,7 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
         s->stats.partial++;
       else {
         s->stats.complete++;
-        put_window(r, seconds, s->end, put, ud);
+        put_window(s, r, seconds, s->end, put, ud);
       }
       start_window(r, s->end);
     }
@@ -181,7 +174,7 @@ size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
   return gen_summary_close(s, now, dispatch_summary, &t);
 }
 
-static series_t *series_new(gen_summary_t *s, const char *key, size_t len) {
+static series_t *series_new(gen_summary_t *s, const gen_key_t *key) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 64;
     series_t **grown = realloc(s->series, cap * sizeof(*grown));
@@ -190,30 +183,19 @@ static series_t *series_new(gen_summary_t *s, const char *key, size_t len) {
     s->series = grown;
     s->cap = cap;
   }
-  series_t *r = calloc(1, sizeof(*r) + len + 1);
+  size_t lp = strlen(key->str[0]) + 1, lt = strlen(key->str[1]) + 1;
+  series_t *r = calloc(1, sizeof(*r) + lp + lt);
   if (r == NULL)
     return NULL;
-  memcpy(r->key, key, len + 1);
-  if (gen_map_put(&s->index, r->key, r) != 0) {
+  memcpy(r->text, key->str[0], lp);
+  memcpy(r->text + lp, key->str[1], lt);
+  r->key = (gen_key_t){{r->text, r->text + lp}, key->num};
+  if (gen_map_put(&s->index, &r->key, r) != 0) {
     free(r);
     return NULL;
   }
   s->series[s->n++] = r;
   return r;
-}
-
-/* "<a>\x1f<b>\x1f<c>" into out; its length, or 0 when it does not fit. */
-static size_t join3(char *out, const char *a, const char *b, const char *c) {
-  size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-  if (la + lb + lc + 3 > SUMMARY_KEY_MAX || memchr(a, SEP, la) != NULL ||
-      memchr(b, SEP, lb) != NULL || memchr(c, SEP, lc) != NULL)
-    return 0;
-  memcpy(out, a, la);
-  out[la] = SEP;
-  memcpy(out + la + 1, b, lb);
-  out[la + 1 + lb] = SEP;
-  memcpy(out + la + lb + 2, c, lc + 1);
-  return la + lb + lc + 2;
 }
 
 int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
@@ -225,10 +207,12 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   if (k == s->n_types)
     return 0; /* not a gauge summarised */
   gen_summary_kind_t kind = s->types[k].kind;
-  char key[SUMMARY_KEY_MAX];
-  size_t len = join3(key, plugin_instance ? plugin_instance : "", type,
-                     type_instance ? type_instance : "");
-  if (len == 0)
+  gen_key_t key = {{plugin_instance ? plugin_instance : "",
+                    type_instance ? type_instance : ""},
+                   (int64_t)k};
+  /* collectd's names are each under DATA_MAX_NAME_LEN bytes. */
+  if (strlen(key.str[0]) >= DATA_MAX_NAME_LEN ||
+      strlen(key.str[1]) >= DATA_MAX_NAME_LEN)
     return -ENAMETOOLONG;
   if (s->end == 0)
     s->end = (t / s->window + 1) * s->window;
@@ -236,9 +220,9 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     t = s->end - s->window; /* a window already closed is not reopened */
   else if (t >= s->end)
     t = s->end - 1; /* not closed first: the open window's last instant */
-  series_t *r = gen_map_get(&s->index, key);
+  series_t *r = gen_map_get(&s->index, &key);
   if (r == NULL) {
-    if ((r = series_new(s, key, len)) == NULL)
+    if ((r = series_new(s, &key)) == NULL)
       return -ENOMEM;
     start_window(r, t);
     r->kind = kind;
@@ -253,15 +237,14 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
 }
 
 /* True when the series' plugin_instance is pi. */
-static bool of_instance(const series_t *r, const char *pi, size_t len) {
-  return strncmp(r->key, pi, len) == 0 && r->key[len] == SEP;
+static bool of_instance(const series_t *r, const char *pi) {
+  return strcmp(r->key.str[0], pi) == 0;
 }
 
 static void set_down(gen_summary_t *s, const char *plugin_instance, bool down) {
-  size_t len = plugin_instance ? strlen(plugin_instance) : 0;
   for (size_t i = 0; i < s->n; i++) {
     series_t *r = s->series[i];
-    if (plugin_instance != NULL && !of_instance(r, plugin_instance, len))
+    if (plugin_instance != NULL && !of_instance(r, plugin_instance))
       continue;
     r->down = down;
     if (down)
@@ -278,11 +261,11 @@ void gen_summary_resumed(gen_summary_t *s, const char *plugin_instance) {
 }
 
 void gen_summary_forget(gen_summary_t *s, const char *plugin_instance) {
-  size_t kept = 0, len = strlen(plugin_instance);
+  size_t kept = 0;
   for (size_t i = 0; i < s->n; i++) {
     series_t *r = s->series[i];
-    if (of_instance(r, plugin_instance, len)) {
-      gen_map_del(&s->index, r->key, NULL);
+    if (of_instance(r, plugin_instance)) {
+      gen_map_del(&s->index, &r->key, NULL);
       free(r);
     } else
       s->series[kept++] = r;

@@ -94,8 +94,8 @@ size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
 /* The series' value from t on (a change, or the same value again). A time
  * before the series' last change counts as that change's time; one after
  * the open window (gen_summary_close() was not called) as its last
- * instant. 0 (also for a type not summarised), -ENAMETOOLONG (names too
- * long, or holding a unit separator) or -ENOMEM: the series is not tracked,
+ * instant. 0 (also for a type not summarised), -ENAMETOOLONG (a name of
+ * DATA_MAX_NAME_LEN bytes or more) or -ENOMEM: the series is not tracked,
  * no summary of it. */
 int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
                         const char *type, const char *type_instance,

@@ -4,18 +4,15 @@
  */
 #include "gen_hub.h"
 
-#include "gen_hash.h"
+#include "gen_map.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct entry_s entry_t;
 struct entry_s {
-  entry_t *next; /* hash chain */
-  char *name;
+  char *name; /* the key of the table */
   uint64_t consumers;
   int channel; /* -1: pending */
   size_t pos;  /* index in its channel's list */
@@ -38,19 +35,10 @@ struct gen_hub_s {
   size_t max_channels, per_channel;
   channel_t *channels;
   consumer_t consumers[GEN_HUB_MAX_CONSUMERS];
-  entry_t **buckets;
-  size_t n_buckets, n_entries;
+  /* Topics compare without case; nothing walks the table in its order. */
+  gen_map_t topics;
   uint64_t epoch;
 };
-
-/* Topics compare without case: hashed folded. Only the chains depend on it
- * (nothing walks the table in its order). */
-static uint64_t hash_topic(const char *s) {
-  uint64_t h = GEN_HASH_FNV1A64_INIT;
-  for (; *s; s++)
-    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
-  return h;
-}
 
 gen_hub_t *gen_hub_new(size_t max_channels, size_t per_channel) {
   gen_hub_t *h = calloc(1, sizeof(*h));
@@ -60,10 +48,9 @@ gen_hub_t *gen_hub_new(size_t max_channels, size_t per_channel) {
   }
   h->max_channels = max_channels;
   h->per_channel = per_channel;
-  h->n_buckets = 256;
+  h->topics.kind = GEN_MAP_CASELESS;
   h->channels = calloc(max_channels, sizeof(*h->channels));
-  h->buckets = calloc(h->n_buckets, sizeof(*h->buckets));
-  if (h->channels == NULL || h->buckets == NULL) {
+  if (h->channels == NULL) {
     gen_hub_free(h);
     return NULL;
   }
@@ -73,47 +60,24 @@ gen_hub_t *gen_hub_new(size_t max_channels, size_t per_channel) {
 void gen_hub_free(gen_hub_t *h) {
   if (h == NULL)
     return;
-  for (size_t b = 0; h->buckets != NULL && b < h->n_buckets; b++)
-    for (entry_t *e = h->buckets[b], *next; e != NULL; e = next) {
-      next = e->next;
-      free(e->name);
-      free(e);
-    }
+  size_t pos = 0;
+  void *value;
+  while (gen_map_next(&h->topics, &pos, NULL, &value)) {
+    entry_t *e = value;
+    free(e->name);
+    free(e);
+  }
+  gen_map_free(&h->topics);
   for (size_t i = 0; h->channels != NULL && i < h->max_channels; i++)
     free(h->channels[i].entries);
   for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
     free(h->consumers[c].entries);
   free(h->channels);
-  free(h->buckets);
   free(h);
 }
 
 static entry_t *find(const gen_hub_t *h, const char *topic) {
-  entry_t *e = h->buckets[hash_topic(topic) & (h->n_buckets - 1)];
-  while (e != NULL && strcasecmp(e->name, topic) != 0)
-    e = e->next;
-  return e;
-}
-
-/* Doubles the table when it is full on average; a failed growth only makes
- * chains longer. */
-static void grow(gen_hub_t *h) {
-  if (h->n_entries < h->n_buckets)
-    return;
-  size_t n = h->n_buckets * 2;
-  entry_t **buckets = calloc(n, sizeof(*buckets));
-  if (buckets == NULL)
-    return;
-  for (size_t b = 0; b < h->n_buckets; b++)
-    for (entry_t *e = h->buckets[b], *next; e != NULL; e = next) {
-      next = e->next;
-      size_t to = hash_topic(e->name) & (n - 1);
-      e->next = buckets[to];
-      buckets[to] = e;
-    }
-  free(h->buckets);
-  h->buckets = buckets;
-  h->n_buckets = n;
+  return gen_map_get(&h->topics, topic);
 }
 
 static entry_t *find_or_add(gen_hub_t *h, const char *topic) {
@@ -126,11 +90,11 @@ static entry_t *find_or_add(gen_hub_t *h, const char *topic) {
     return NULL;
   }
   e->channel = -1;
-  grow(h);
-  size_t b = hash_topic(topic) & (h->n_buckets - 1);
-  e->next = h->buckets[b];
-  h->buckets[b] = e;
-  h->n_entries++;
+  if (gen_map_put(&h->topics, e->name, e) != 0) {
+    free(e->name);
+    free(e);
+    return NULL;
+  }
   return e;
 }
 
@@ -147,11 +111,7 @@ static void unplace(gen_hub_t *h, entry_t *e) {
 
 static void remove_entry(gen_hub_t *h, entry_t *e) {
   unplace(h, e);
-  entry_t **p = &h->buckets[hash_topic(e->name) & (h->n_buckets - 1)];
-  while (*p != e)
-    p = &(*p)->next;
-  *p = e->next;
-  h->n_entries--;
+  gen_map_del(&h->topics, e->name, NULL);
   free(e->name);
   free(e);
 }
@@ -348,7 +308,8 @@ size_t gen_hub_topics(const gen_hub_t *h) {
 
 size_t gen_hub_pending(const gen_hub_t *h, int c) {
   if (c < 0)
-    return h->n_entries - gen_hub_topics(h); /* distinct topics waiting */
+    return gen_map_count(&h->topics) -
+           gen_hub_topics(h); /* distinct topics waiting */
   size_t pending = 0;
   for (size_t i = 0; valid(h, c) && i < h->consumers[c].n; i++)
     pending += h->consumers[c].entries[i]->channel < 0;

@@ -323,6 +323,78 @@ DEF_TEST(state_keys_not_text_dropped) {
   return 0;
 }
 
+/* A state file as every earlier version wrote it (keys "flowId\x1fkind\x1f
+ * subId", kept on disk while the counters are typed): its totals come back
+ * under their kinds and ids, keys we never wrote are dropped, and the next
+ * save writes the same keys. */
+DEF_TEST(old_format_state_restored) {
+  char *path;
+  json_object *doc = killed_after_two("oldkeys", false, &path);
+  CHECK_NOT_NULL(doc);
+  json_object *flows = json_object_new_object();
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "0\x1f",
+                         json_object_new_int64(7));
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "3\x1f"
+                         "o-1",
+                         json_object_new_int64(2));
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "5\x1f"
+                         "m-1",
+                         json_object_new_int64(4));
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "9\x1f",
+                         json_object_new_int64(1));
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "0x\x1f",
+                         json_object_new_int64(1));
+  json_object_object_add(flows,
+                         "f-1\x1f"
+                         "0",
+                         json_object_new_int64(1));
+  json_object_object_add(doc, "flows", flows);
+  CHECK_ZERO(json_object_to_file(path, doc));
+  json_object_put(doc);
+
+  gf_instance_t *inst = make_instance("oldkeys");
+  EXPECT_EQ_INT(3, gen_counters_count(inst->counters));
+  mock_values_reset();
+  gf_dispatch_counters(inst, true);
+  EXPECT_EQ_INT(7, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_outcome_success", "Identified")
+                       ->value.derive);
+  EXPECT_EQ_INT(
+      4, mock_find("SalesIvr", "flow_milestones", "MenuDone")->value.derive);
+  gf_save_state(inst);
+  inst->started = false;
+  gf_instance_free(inst);
+  doc = json_object_from_file(path);
+  CHECK_NOT_NULL(doc);
+  flows = json_object_object_get(doc, "flows");
+  int64_t total = 0;
+  OK(gen_json_get_int64(flows,
+                        "f-1\x1f"
+                        "3\x1f"
+                        "o-1",
+                        &total));
+  EXPECT_EQ_INT(2, total);
+  OK(gen_json_get_int64(flows,
+                        "f-1\x1f"
+                        "0\x1f",
+                        &total));
+  EXPECT_EQ_INT(7, total);
+  EXPECT_EQ_INT(3, json_object_object_length(flows));
+  json_object_put(doc);
+  free(path);
+  return 0;
+}
+
 /* A kill between two state saves: every increment since the last save is
  * in the journal; restarting twice (killed again before any save) or after
  * a save counts nothing twice. */
@@ -901,6 +973,7 @@ int main(void) {
   RUN_TEST(flow_counters_survive_kill);
   RUN_TEST(absurd_state_count_refused);
   RUN_TEST(state_keys_not_text_dropped);
+  RUN_TEST(old_format_state_restored);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);

@@ -478,42 +478,6 @@ DEF_TEST(names_bound_survives_restart) {
   return 0;
 }
 
-/* Looking a name up costs a few probes of the conversation's name set,
- * however many names it holds (a list searched from the start cost one
- * probe per name held). Events of 1,024 names, as a runaway flow sends. */
-DEF_TEST(name_lookup_does_not_grow_with_names) {
-  gen_attr_format_t *f = default_format();
-  gen_attr_options_t many = max_names(0); /* no bound: the set's own cost */
-  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &many, NULL);
-  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
-  enum { EVENT = 1024, EVENTS = 64 };
-  const char **names = attr_names(0, EVENT * EVENTS);
-  uint64_t first = 0, last = 0;
-  for (size_t e = 0; e < EVENTS; e++) {
-    /* the new names, then a repeat of the first event's */
-    EXPECT_EQ_INT(EVENT, gen_attr_observe(l, "c1", names + e * EVENT, EVENT,
-                                          false, now, NULL, NULL));
-    uint64_t before = gen_attr_name_probes(l);
-    EXPECT_EQ_INT(
-        0, gen_attr_observe(l, "c1", names, EVENT, false, now, NULL, NULL));
-    uint64_t probes = gen_attr_name_probes(l) - before;
-    if (e == 0)
-      first = probes;
-    last = probes;
-  }
-  printf("# probes for %d known names: %" PRIu64 " with %d held, %" PRIu64
-         " with %d held\n",
-         EVENT, first, EVENT, last, EVENT * EVENTS);
-  OK(first >= EVENT);
-  OK(last <= 3 * EVENT); /* a list: about EVENT * EVENT */
-  OK(last <= 2 * first);
-  EXPECT_EQ_INT(EVENT * EVENTS, atomic_load(&gen_attr_stats(l)->counted));
-  attr_names_free(names);
-  gen_attr_ledger_free(l);
-  gen_attr_format_free(f);
-  return 0;
-}
-
 /* An event that cannot be journalled takes its names back out of the set
  * (entries shift back over the holes), leaving the others known. */
 DEF_TEST(unjournalled_names_taken_back) {
@@ -754,7 +718,6 @@ int main(void) {
   RUN_TEST(hostile_names_refused_and_never_restored);
   RUN_TEST(names_per_conversation_bounded);
   RUN_TEST(names_bound_survives_restart);
-  RUN_TEST(name_lookup_does_not_grow_with_names);
   RUN_TEST(unjournalled_names_taken_back);
   RUN_TEST(new_series_in_an_event_keep_earlier_counts);
   RUN_TEST(absurd_count_refuses_the_snapshot);

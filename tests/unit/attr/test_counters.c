@@ -11,18 +11,40 @@
 
 static char dir[] = "/tmp/gen-counters-XXXXXX";
 
-/* The owner's keys: "<name>/<n>" with n a number from 0 to 9; read back in
- * that spelling ("a/07" counts as "a/7"). */
-static bool read_key(const char *text, char *out, size_t size) {
+/* The owner's keys: a name (str[0]) and a number from 0 to 9 (num),
+ * written "<name>/<n>"; read back in that spelling ("a/07" counts as
+ * "a/7"). */
+static int write_key(const gen_key_t *key, char *out, size_t size) {
+  int n = snprintf(out, size, "%s/%d", key->str[0], (int)key->num);
+  return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+static bool read_key(const char *text, gen_key_t *key, char *buf, size_t size) {
   const char *slash = strchr(text, '/');
-  if (slash == NULL || slash[1] == '\0')
+  if (slash == NULL || slash[1] == '\0' || (size_t)(slash - text) >= size)
     return false;
   char *end;
   long n = strtol(slash + 1, &end, 10);
   if (*end != '\0' || n < 0 || n > 9)
     return false;
-  snprintf(out, size, "%.*s/%ld", (int)(slash - text), text, n);
+  snprintf(buf, size, "%.*s", (int)(slash - text), text);
+  *key = (gen_key_t){{buf}, n};
   return true;
+}
+
+/* Adds one to the key text spells. */
+static ssize_t inc(gen_counters_t *c, const char *text) {
+  char buf[GEN_COUNTERS_KEY_SIZE];
+  gen_key_t key;
+  return read_key(text, &key, buf, sizeof(buf))
+             ? gen_counters_increment(c, &key)
+             : -2;
+}
+
+/* Counter i's key as text. */
+static const char *text_of(const gen_counters_t *c, size_t i) {
+  static char text[GEN_COUNTERS_KEY_SIZE];
+  return write_key(gen_counters_key(c, i), text, sizeof(text)) == 0 ? text : "";
 }
 
 static atomic_uint_fast64_t journal_errors;
@@ -31,6 +53,7 @@ static atomic_uint_fast64_t journal_errors;
 static gen_counters_t *make(const char *name) {
   gen_counters_options_t o = {.totals_name = "totals",
                               .generation_name = "generation",
+                              .write_key = write_key,
                               .read_key = read_key,
                               .log_prefix = "test",
                               .journal_errors = &journal_errors};
@@ -42,7 +65,7 @@ static gen_counters_t *make(const char *name) {
 /* The total of key, or -1 when there is no such counter. */
 static int64_t total_of(const gen_counters_t *c, const char *key) {
   for (size_t i = 0; i < gen_counters_count(c); i++)
-    if (strcmp(gen_counters_key(c, i), key) == 0)
+    if (strcmp(text_of(c, i), key) == 0)
       return (int64_t)gen_counters_total(c, i);
   return -1;
 }
@@ -66,11 +89,11 @@ static json_object *killed_run(const char *name) {
   gen_counters_t *c = restart(name, NULL);
   if (c == NULL)
     return NULL;
-  gen_counters_increment(c, "a/1");
+  inc(c, "a/1");
   json_object *doc = json_object_new_object();
   gen_counters_stored(c, gen_counters_snapshot(c, doc));
-  gen_counters_increment(c, "a/1");
-  gen_counters_increment(c, "b/2");
+  inc(c, "a/1");
+  inc(c, "b/2");
   gen_counters_free(c); /* killed: no snapshot */
   return doc;
 }
@@ -79,12 +102,12 @@ DEF_TEST(increments_in_order) {
   gen_counters_t *c = make(NULL);
   CHECK_NOT_NULL(c);
   EXPECT_EQ_INT(0, gen_counters_count(c));
-  EXPECT_EQ_INT(0, gen_counters_increment(c, "b/1"));
-  EXPECT_EQ_INT(1, gen_counters_increment(c, "a/1"));
-  EXPECT_EQ_INT(0, gen_counters_increment(c, "b/1"));
+  EXPECT_EQ_INT(0, inc(c, "b/1"));
+  EXPECT_EQ_INT(1, inc(c, "a/1"));
+  EXPECT_EQ_INT(0, inc(c, "b/1"));
   EXPECT_EQ_INT(2, gen_counters_count(c));
-  EXPECT_EQ_STR("b/1", gen_counters_key(c, 0));
-  EXPECT_EQ_STR("a/1", gen_counters_key(c, 1));
+  EXPECT_EQ_STR("b/1", text_of(c, 0));
+  EXPECT_EQ_STR("a/1", text_of(c, 1));
   EXPECT_EQ_UINT64(2, gen_counters_total(c, 0));
   EXPECT_EQ_UINT64(1, gen_counters_total(c, 1));
   /* Many keys: the index finds each (the array grows under it). */
@@ -92,21 +115,22 @@ DEF_TEST(increments_in_order) {
   int wrong = 0;
   for (int i = 0; i < 1000; i++) {
     snprintf(key, sizeof(key), "k%d/1", i);
-    wrong += gen_counters_increment(c, key) != i + 2;
+    wrong += inc(c, key) != i + 2;
   }
   for (int i = 999; i >= 0; i--) {
     snprintf(key, sizeof(key), "k%d/1", i);
-    wrong += gen_counters_increment(c, key) != i + 2;
+    wrong += inc(c, key) != i + 2;
   }
   EXPECT_EQ_INT(0, wrong);
   EXPECT_EQ_INT(2, total_of(c, "k500/1"));
-  /* A key too long is not counted. */
-  char longer[GEN_COUNTERS_KEY_SIZE + 1];
+  /* A key whose text is too long is not counted. */
+  char longer[GEN_COUNTERS_KEY_SIZE];
   memset(longer, 'x', sizeof(longer) - 1);
-  longer[sizeof(longer) - 1] = '\0';
-  EXPECT_EQ_INT(-1, gen_counters_increment(c, longer));
-  longer[GEN_COUNTERS_KEY_SIZE - 1] = '\0'; /* the longest that is */
-  EXPECT_EQ_INT(1002, gen_counters_increment(c, longer));
+  longer[GEN_COUNTERS_KEY_SIZE - 2] = '\0'; /* "x…x/1": one byte too many */
+  gen_key_t key_long = {{longer}, 1};
+  EXPECT_EQ_INT(-1, gen_counters_increment(c, &key_long));
+  longer[GEN_COUNTERS_KEY_SIZE - 3] = '\0'; /* the longest that is */
+  EXPECT_EQ_INT(1002, gen_counters_increment(c, &key_long));
   gen_counters_free(c);
   return 0;
 }
@@ -196,16 +220,16 @@ static void note(void *ud, size_t i) {
 DEF_TEST(changed_once_each) {
   gen_counters_t *c = make(NULL);
   char seen[16] = "";
-  gen_counters_increment(c, "a/1");
-  gen_counters_increment(c, "b/1");
-  gen_counters_increment(c, "a/1"); /* a burst: still once */
-  gen_counters_increment(c, "c/1");
+  inc(c, "a/1");
+  inc(c, "b/1");
+  inc(c, "a/1"); /* a burst: still once */
+  inc(c, "c/1");
   gen_counters_each(c, false, note, seen);
   EXPECT_EQ_STR("012", seen);
   seen[0] = '\0';
   gen_counters_each(c, false, note, seen); /* nothing since */
   EXPECT_EQ_STR("", seen);
-  gen_counters_increment(c, "b/1");
+  inc(c, "b/1");
   gen_counters_each(c, true, note, seen);
   EXPECT_EQ_STR("012", seen);
   seen[0] = '\0';

@@ -235,9 +235,12 @@ DEF_TEST(misuse_never_dispatches_a_non_number) {
   /* A change after the open window without closing it first. */
   OK(gen_summary_observe(s, "Q", "waiting", "voice", 2, AT(0)) == 0);
   OK(gen_summary_observe(s, "Q", "waiting", "voice", 5, AT(90)) == 0);
-  /* A name with the key's separator is refused, not split wrongly. */
+  /* A name collectd would not take is refused. */
+  char too_long[DATA_MAX_NAME_LEN + 1];
+  memset(too_long, 'q', sizeof(too_long) - 1);
+  too_long[sizeof(too_long) - 1] = '\0';
   EXPECT_EQ_INT(-ENAMETOOLONG,
-                gen_summary_observe(s, "Q\x1fx", "waiting", "voice", 1, AT(1)));
+                gen_summary_observe(s, too_long, "waiting", "voice", 1, AT(1)));
   gen_summary_close(s, AT(200), collect, &sink);
   for (size_t i = 0; i < sink.n; i++)
     OK(isfinite(sink.got[i].value));
@@ -272,6 +275,28 @@ DEF_TEST(flat_memory_and_forget) {
   return 0;
 }
 
+/* The names are kept apart, not joined: any byte collectd takes may be in
+ * them, and forgetting a queue forgets its series only. */
+DEF_TEST(names_kept_apart) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  OK(gen_summary_observe(s, "Q", "waiting", "voice", 1, AT(0)) == 0);
+  OK(gen_summary_observe(s, "Q\x1fx", "waiting", "voice", 2, AT(0)) == 0);
+  OK(gen_summary_observe(s, "Q", "waiting", "x\x1fvoice", 3, AT(0)) == 0);
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(3, st.series);
+  gen_summary_forget(s, "Q");
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(1, st.series);
+  gen_summary_close(s, AT(120), collect, &sink);
+  EXPECT_EQ_DOUBLE(2, find(&sink, "Q\x1fx", "waiting_max", "voice", AT(120)));
+  OK(isnan(find(&sink, "Q", "waiting_max", "voice", AT(120))));
+  gen_summary_free(s);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -282,5 +307,6 @@ int main(void) {
   RUN_TEST(configuration_keys);
   RUN_TEST(misuse_never_dispatches_a_non_number);
   RUN_TEST(flat_memory_and_forget);
+  RUN_TEST(names_kept_apart);
   END_TEST;
 }
