@@ -5,12 +5,10 @@
  * libcurl (CURLOPT_CONNECT_ONLY) sets up TCP, the proxy tunnel and TLS with
  * the same CA, proxy and client-certificate options as the HTTP client; this
  * module writes the HTTP/1.1 Upgrade request itself, checks the reply
- * (status 101, Upgrade, Connection, Sec-WebSocket-Accept), and reads the
- * frame stream itself: a frame that is one whole text message (the usual
- * case) reaches the caller straight from the receive buffer once its UTF-8
- * is checked, and every other frame goes to wslay, which parses, masks,
- * answers pings and runs the close handshake. Only text messages reach the
- * caller.
+ * (status 101, Upgrade, Connection, Sec-WebSocket-Accept), and hands the
+ * frame stream to wslay, which parses every frame, checks text is UTF-8,
+ * masks what we send, answers pings and runs the close handshake. Only text
+ * messages reach the caller.
  *
  * Usage, from the one thread that owns the socket:
  *

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: fuzz target for WebSocket framing (gen_ws), through the
- * in-memory transport seam gen_ws_connect_io() that tests/unit/net/test_ws.c
- * uses: the fuzzed bytes are what the server sends.
+ * collectd-genesys: fuzz target for the WebSocket receive path (gen_ws: the
+ * handshake reply, then every frame through wslay), through the in-memory
+ * transport seam gen_ws_connect_io() that tests/unit/net/test_ws.c uses: the
+ * fuzzed bytes are what the server sends.
  *
  * Input: byte 0 selects the mode (bit 0 set: a valid handshake reply for
  * the fixed key goes first, so the rest are frames; else the bytes are the

@@ -1023,11 +1023,10 @@ DEF_TEST(extended_lengths) {
   return 0;
 }
 
-/* Whole text frames are read from the receive buffer, the others through
- * wslay: the two take turns without losing a byte or a message. 65532
- * bytes is the largest frame the 64 KiB buffer holds whole (4-byte
- * header); 65533 goes through wslay. */
-DEF_TEST(direct_and_wslay_frames_interleave) {
+/* Frames of every size, a fragmented message with a ping inside it and
+ * multi-byte UTF-8, cut at 7,000-byte reads: wslay loses no byte and no
+ * message, and answers the ping. */
+DEF_TEST(frames_straddle_reads) {
   static const size_t sizes[] = {65532, 65533, 3, 65532};
   mem_io_t m;
   mem_with_handshake(&m);
@@ -1036,7 +1035,7 @@ DEF_TEST(direct_and_wslay_frames_interleave) {
   for (size_t i = 0; i < 65533; i++)
     payload[i] = 'a' + (char)(i % 26);
   push_text(&m, "one");
-  push_frame(&m, OP_TEXT, "frag", 4); /* wslay holds a message... */
+  push_frame(&m, OP_TEXT, "frag", 4); /* a message begins... */
   push_frame(&m, FIN | OP_PING, "p", 1);
   push_frame(&m, FIN | OP_CONT, "ment", 4); /* ...until its last fragment */
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(sizes); i++)
@@ -1069,9 +1068,9 @@ DEF_TEST(direct_and_wslay_frames_interleave) {
   return 0;
 }
 
-/* UTF-8 that only a strict check refuses closes with 1007 on either path:
- * an overlong '/', a surrogate, past U+10FFFF, and a truncated sequence. */
-DEF_TEST(strict_utf8_on_the_direct_path) {
+/* UTF-8 that only a strict check refuses closes with 1007: an overlong
+ * '/', a surrogate, past U+10FFFF, and a truncated sequence. */
+DEF_TEST(strict_utf8_closes_1007) {
   static const char *bad[] = {"a\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
                               "ab\xe2\x82"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
@@ -1791,8 +1790,8 @@ int main(void) {
   RUN_TEST(frames_one_byte_reads);
   RUN_TEST(fragmented_text);
   RUN_TEST(ping_between_fragments);
-  RUN_TEST(direct_and_wslay_frames_interleave);
-  RUN_TEST(strict_utf8_on_the_direct_path);
+  RUN_TEST(frames_straddle_reads);
+  RUN_TEST(strict_utf8_closes_1007);
   RUN_TEST(masking);
   RUN_TEST(masked_server_frame_rejected);
   RUN_TEST(protocol_errors);
