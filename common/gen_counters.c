@@ -36,7 +36,7 @@ gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
   if (c == NULL)
     return NULL;
   c->options = *options;
-  if (gen_journal_init(&c->journal, journal_base, options->log_prefix,
+  if (gen_journal_init(&c->journal, journal_base, options->who,
                        options->journal_errors) != 0) {
     gen_counters_free(c);
     return NULL;

@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
+
 /* The longest key, its NUL included. A key holds no newline (it is one
  * journal line). */
 #define GEN_COUNTERS_KEY_SIZE 512
@@ -43,7 +45,7 @@ typedef struct {
   const char *totals_name;     /* member of the state document: "flows" */
   const char *generation_name; /* "flow_generation" */
   gen_counters_key_fn read_key;
-  const char *log_prefix; /* for the journal's complaints */
+  const gen_log_org_t *who; /* whose lines (borrowed) */
   atomic_uint_fast64_t *journal_errors;
 } gen_counters_options_t;
 

@@ -89,7 +89,7 @@ typedef struct {
   gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
-  char log_prefix[256];
+  gen_log_org_t who;       /* whose lines: the modules' and ours */
   gen_ratelimit_t complain;
   /* One answer group's values, read and used at once on the instance's
    * read thread (its own: read callbacks of two orgs run in parallel). */
@@ -834,13 +834,12 @@ static int ga_instance_init(void *data) {
   if (!c->metrics_given)
     gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
 
-  char *prefix = inst->log_prefix;
-  snprintf(prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
-           PLUGIN_NAME, client->org->name);
-  inst->counts.log_prefix = prefix;
+  inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
+  const gen_log_org_t *who = &inst->who;
+  inst->counts.who = who;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->engine = gen_interval_config_engine(&c->interval, "analytics",
-                                            client->org->name, "", prefix);
+                                            client->org->name, "", who);
   /* AgentStatus: its own state file, the agent scope advances on its own
    * requests. */
   /* AgentStatusGranularity: the agent engine's buckets, its own state. */
@@ -851,11 +850,11 @@ static int ga_instance_init(void *data) {
   if (inst->engine == NULL ||
       (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
                                &agent_interval, "analytics", client->org->name,
-                               "-agents", prefix)) == NULL))
+                               "-agents", who)) == NULL))
     return -1;
   if (c->mos.on) {
     inst->mos_engine =
-        gen_mos_engine(client->org, &c->mos, &c->interval, "analytics", prefix);
+        gen_mos_engine(client->org, &c->mos, &c->interval, "analytics", who);
     if (inst->mos_engine == NULL)
       return -1;
     gen_interval_set_defer_save(inst->mos_engine, true);

@@ -106,7 +106,7 @@ typedef struct {
 typedef struct {
   gen_client_t *client;
   gf_config_t config;
-  char log_prefix[256];
+  gen_log_org_t who; /* whose lines: the modules' and ours */
   gen_notify_t *notify;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
@@ -664,8 +664,8 @@ static int gf_read(user_data_t *ud) {
     inst->saved_at = now;
   }
   gen_receiver_config_start(&inst->config.rx, &inst->receiver,
-                            gen_eventbridge_handle, inst->events,
-                            inst->log_prefix, &inst->complain);
+                            gen_eventbridge_handle, inst->events, &inst->who,
+                            &inst->complain);
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
@@ -745,19 +745,18 @@ static int gf_instance_init(void *data) {
   if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
       (inst->action_agg.answer = gen_action_agg_values_new()) == NULL)
     return -ENOMEM;
-  snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
-           PLUGIN_NAME, client->org->name);
+  inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
   gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
                                       .recent_ids = GF_RECENT_IDS,
                                       .valid = gf_event_valid,
                                       .take = gf_event_take,
                                       .ud = inst,
-                                      .log_prefix = inst->log_prefix,
+                                      .who = &inst->who,
                                       .complain = &inst->complain};
   if ((inst->events = gen_eventbridge_new(&events)) == NULL)
     return -ENOMEM;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  inst->counts.log_prefix = inst->log_prefix;
+  inst->counts.who = &inst->who;
   gf_config_t *c = &inst->config;
   char path[PATH_MAX], journal[PATH_MAX + 16];
   if (c->state_file == NULL) {
@@ -783,18 +782,18 @@ static int gf_instance_init(void *data) {
                   gen_strerror(status));
   }
   /* The receiver and the attribute format must work. */
-  if (gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
-      gen_attr_config_check(&c->attr, inst->log_prefix) != 0)
+  if (gen_receiver_config_check(&c->rx, &inst->who) != 0 ||
+      gen_attr_config_check(&c->attr, &inst->who) != 0)
     return -EINVAL;
   snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
-  inst->ledger = gen_attr_config_ledger(&c->attr, journal, inst->log_prefix);
+  inst->ledger = gen_attr_config_ledger(&c->attr, journal, &inst->who);
   if (inst->ledger == NULL)
     return -EINVAL;
   gen_counters_options_t counters = {
       .totals_name = "flows",
       .generation_name = "flow_generation",
       .read_key = gf_counter_key_read,
-      .log_prefix = inst->log_prefix,
+      .who = &inst->who,
       .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,
   };
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
@@ -802,11 +801,11 @@ static int gf_instance_init(void *data) {
     return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
-                            inst->log_prefix)) == NULL)
+                            &inst->who)) == NULL)
     return -EINVAL;
   if (c->data_actions && (inst->action_engine = gen_interval_config_engine(
                               &c->interval, "flowmetrics", client->org->name,
-                              "-actions", inst->log_prefix)) == NULL)
+                              "-actions", &inst->who)) == NULL)
     return -EINVAL;
   if (inst->engine != NULL)
     gen_interval_set_defer_save(inst->engine, true);
