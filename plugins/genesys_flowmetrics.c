@@ -41,6 +41,7 @@
 #include "gen_entity.h"
 #include "gen_eventbridge.h"
 #include "gen_flow_agg.h"
+#include "gen_flow_counts.h"
 #include "gen_hub.h"
 #include "gen_interval_config.h"
 #include "gen_json.h"
@@ -67,20 +68,6 @@
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
-
-/* Kinds of flow counter, as type names. */
-typedef enum {
-  GF_EXECUTIONS,
-  GF_DISCONNECTS,
-  GF_EXITS,
-  GF_OUTCOME_SUCCESS,
-  GF_OUTCOME_FAILURE,
-  GF_MILESTONES,
-  GF_KIND_COUNT
-} gf_kind_t;
-static const char *const gf_kind_types[GF_KIND_COUNT] = {
-    "flow_executions",      "flow_disconnects",     "flow_exits",
-    "flow_outcome_success", "flow_outcome_failure", "flow_milestones"};
 
 typedef struct {
   gen_entity_filter_t flows;
@@ -209,45 +196,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return gen_interval_config_key(org, ci, &c->interval);
 }
 
-/* ---- flow counters ------------------------------------------------------- */
-
-/* The key of a flow counter. */
-static void gf_counter_key(char *key, size_t size, const char *flow_id,
-                           gf_kind_t kind, const char *sub_id) {
-  snprintf(key, size, "%s\x1f%d\x1f%s", flow_id, (int)kind,
-           sub_id ? sub_id : "");
-}
-
-/* Splits a counter key; false when it is not one. */
-static bool gf_counter_key_split(const char *key, char *flow_id,
-                                 size_t flow_size, gf_kind_t *kind,
-                                 const char **sub_id) {
-  const char *a = strchr(key, '\x1f');
-  const char *b = a ? strchr(a + 1, '\x1f') : NULL;
-  if (b == NULL || (size_t)(a - key) >= flow_size)
-    return false;
-  int k = atoi(a + 1);
-  if (k < 0 || k >= GF_KIND_COUNT)
-    return false;
-  snprintf(flow_id, flow_size, "%.*s", (int)(a - key), key);
-  *kind = (gf_kind_t)k;
-  *sub_id = b + 1;
-  return true;
-}
-
-/* A key read back from the state file or the journal, as counted; its ids
- * must be text (no broken UTF-8 or control characters come back). */
-static bool gf_counter_key_read(const char *text, char *key, size_t size) {
-  char flow_id[256];
-  gf_kind_t kind;
-  const char *sub;
-  if (!gf_counter_key_split(text, flow_id, sizeof(flow_id), &kind, &sub) ||
-      !gen_utf8_text_str(flow_id) || !gen_utf8_text_str(sub))
-    return false;
-  gf_counter_key(key, size, flow_id, kind, sub);
-  return true;
-}
-
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* One counter at time at (explicit: the channels' threads have no plugin
@@ -268,10 +216,11 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
 
 /* Counts one increment: journalled (one write, which a SIGKILL does not
  * lose) and marked for the next tick. Called with the lock held. */
-static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
-                          gf_kind_t kind, const char *sub_id) {
+static void gf_count_flow(void *ud, const char *flow_id, gen_flow_kind_t kind,
+                          const char *sub_id) {
+  gf_instance_t *inst = ud;
   char key[GEN_COUNTERS_KEY_SIZE];
-  gf_counter_key(key, sizeof(key), flow_id, kind, sub_id);
+  gen_flow_counter_key(key, sizeof(key), flow_id, kind, sub_id);
   gen_counters_increment(inst->counters, key);
 }
 
@@ -287,18 +236,18 @@ static void gf_dispatch_counter(void *ud, size_t i) {
   gf_instance_t *inst = sink->inst;
   const gen_org_t *org = inst->client->org;
   char flow_id[256];
-  gf_kind_t kind;
+  gen_flow_kind_t kind;
   const char *sub_id, *sub = NULL;
-  if (!gf_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
-                            sizeof(flow_id), &kind, &sub_id))
+  if (!gen_flow_counter_key_split(gen_counters_key(inst->counters, i), flow_id,
+                                  sizeof(flow_id), &kind, &sub_id))
     return;
-  if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
+  if (kind == GEN_FLOW_OUTCOME_SUCCESS || kind == GEN_FLOW_OUTCOME_FAILURE)
     sub = gen_entity_label(org, &inst->outcomes, sub_id, NULL);
-  else if (kind == GF_MILESTONES)
+  else if (kind == GEN_FLOW_MILESTONES)
     sub = gen_entity_label(org, &inst->milestones, sub_id, NULL);
   gf_put_derive(inst, gen_entity_label(org, &inst->flows, flow_id, NULL),
-                gf_kind_types[kind], sub, gen_counters_total(inst->counters, i),
-                sink->time);
+                gen_flow_kind_types[kind], sub,
+                gen_counters_total(inst->counters, i), sink->time);
 }
 
 /* A metric-attribute counter (gen_attr_foreach*). */
@@ -331,50 +280,15 @@ static void gf_on_lost(void *ud, char *const *topics, size_t n) {
 
 /* ---- flow metric records ------------------------------------------------- */
 
-/* One FlowMetricRecord (the SDK's shape of v2.analytics.flow.{id}.metrics):
- * nFlow counts an execution, nFlowOutcome one outcome by its value,
- * nFlowMilestone its milestones, tFlowDisconnect and tFlowExit how the
- * execution left. nFlowOutcomeFailed repeats a failure nFlowOutcome already
- * counted; durations are the interval aggregates' business. */
+/* One FlowMetricRecord of a selected flow, counted (gen_flow_counts). */
 static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
-  const char *metric = gen_json_get_string(body, "metric");
-  const char *flow_id = gen_json_get_string(body, "flowId");
-  if (metric == NULL || flow_id == NULL)
+  const char *flow_id = gen_flow_record_flow(body);
+  if (flow_id == NULL)
     return;
   pthread_mutex_lock(&inst->lock);
-  if (gen_entity_find(&inst->flows, flow_id) < 0) {
-    pthread_mutex_unlock(&inst->lock);
-    return; /* not (or no longer) selected */
-  }
-  atomic_fetch_add(&inst->flow_records, 1);
-  if (strcmp(metric, "nFlow") == 0) {
-    gf_count_flow(inst, flow_id, GF_EXECUTIONS, NULL);
-  } else if (strcmp(metric, "tFlowDisconnect") == 0) {
-    gf_count_flow(inst, flow_id, GF_DISCONNECTS, NULL);
-  } else if (strcmp(metric, "tFlowExit") == 0) {
-    gf_count_flow(inst, flow_id, GF_EXITS, NULL);
-  } else if (strcmp(metric, "nFlowOutcome") == 0) {
-    json_object *outcomes = gen_json_get_array(body, "outcomes");
-    size_t n = outcomes ? json_object_array_length(outcomes) : 0;
-    for (size_t i = 0; i < n; i++) {
-      json_object *o = json_object_array_get_idx(outcomes, i);
-      const char *id = gen_json_get_string(o, "flowOutcomeId");
-      const char *value = gen_json_get_string(o, "flowOutcomeValue");
-      if (id == NULL || value == NULL)
-        continue;
-      gf_kind_t kind = strcasecmp(value, "SUCCESS") == 0 ? GF_OUTCOME_SUCCESS
-                                                         : GF_OUTCOME_FAILURE;
-      gf_count_flow(inst, flow_id, kind, id);
-    }
-  } else if (strcmp(metric, "nFlowMilestone") == 0) {
-    json_object *ids = gen_json_get_array(body, "flowMilestoneIds");
-    size_t n = ids ? json_object_array_length(ids) : 0;
-    for (size_t i = 0; i < n; i++) {
-      const char *id =
-          json_object_get_string(json_object_array_get_idx(ids, i));
-      if (id != NULL && id[0] != '\0')
-        gf_count_flow(inst, flow_id, GF_MILESTONES, id);
-    }
+  if (gen_entity_find(&inst->flows, flow_id) >= 0) { /* still selected */
+    atomic_fetch_add(&inst->flow_records, 1);
+    gen_flow_record_count(body, gf_count_flow, inst);
   }
   pthread_mutex_unlock(&inst->lock);
 }
@@ -792,7 +706,7 @@ static int gf_instance_init(void *data) {
   gen_counters_options_t counters = {
       .totals_name = "flows",
       .generation_name = "flow_generation",
-      .read_key = gf_counter_key_read,
+      .read_key = gen_flow_counter_key_read,
       .who = &inst->who,
       .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,
   };
