@@ -24,13 +24,13 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   gen_sanitize_name(org->host ? org->host : hostname_g, host, sizeof(host));
   for (size_t i = 0; i < seen->count; i++) {
     if (strcmp(seen->names[i], org->name) == 0) {
-      gen_log_org(&(gen_log_org_t){plugin->name, org->name}, NULL, LOG_ERR,
+      gen_org_log(org, NULL, LOG_ERR,
                   " is configured twice; the second "
                   "block is ignored");
       return -EEXIST;
     }
     if (strcmp(seen->hosts[i], host) == 0) {
-      gen_log_org(&(gen_log_org_t){plugin->name, org->name}, NULL, LOG_ERR,
+      gen_org_log(org, NULL, LOG_ERR,
                   "Host \"%s\" is already the host of "
                   "Org \"%s\"; give each org its own Host so their values do "
                   "not mix; the block is ignored",
