@@ -43,13 +43,22 @@ static double sum_of(const gen_agent_sums_t *s, size_t b, int kind,
 DEF_TEST(request_body) {
   const char *ids[] = {"u1", "u2"};
   json_object *body = gen_agent_status_body(ids, 2, &range, G);
-  const char *text = json_object_to_json_string(body);
-  OK(strstr(text, "\"granularity\":\"PT5M\"") != NULL);
-  OK(strstr(text, "\"groupBy\":[\"userId\"]") != NULL);
-  OK(strstr(text,
-            "\"metrics\":[\"tAgentRoutingStatus\",\"tSystemPresence\"]") !=
-     NULL);
-  OK(strstr(text, "\"u1\"") != NULL && strstr(text, "\"u2\"") != NULL);
+  EXPECT_EQ_STR("PT5M", gen_json_get_string(body, "granularity"));
+  json_object *group_by = gen_json_get_array(body, "groupBy");
+  CHECK_NOT_NULL(group_by);
+  EXPECT_EQ_INT(1, (int)json_object_array_length(group_by));
+  EXPECT_EQ_STR("userId",
+                json_object_get_string(json_object_array_get_idx(group_by, 0)));
+  json_object *metrics = gen_json_get_array(body, "metrics");
+  CHECK_NOT_NULL(metrics);
+  EXPECT_EQ_INT(2, (int)json_object_array_length(metrics));
+  EXPECT_EQ_STR("tAgentRoutingStatus",
+                json_object_get_string(json_object_array_get_idx(metrics, 0)));
+  EXPECT_EQ_STR("tSystemPresence",
+                json_object_get_string(json_object_array_get_idx(metrics, 1)));
+  const char *filter = json_object_to_json_string_ext(
+      gen_json_get_object(body, "filter"), JSON_C_TO_STRING_PLAIN);
+  OK(strstr(filter, "\"u1\"") != NULL && strstr(filter, "\"u2\"") != NULL);
   json_object_put(body);
   return 0;
 }
