@@ -629,8 +629,10 @@ static double parse_floor(const corpus_t *c, int repeats,
 static run_t conv_replay(gr_instance_t *inst, const corpus_t *c,
                          uint32_t *lat) {
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->queues.count; i++)
-    free_conv(&inst->state[i]);
+  for (size_t i = 0; i < inst->queues.count; i++) {
+    gen_conv_counts_free(inst->live.state[i].conv);
+    inst->live.state[i].conv = NULL;
+  }
   gen_conv_tracker_free(inst->conversations);
   inst->conversations = gen_conv_tracker_new(&(gen_conv_options_t){
       .max_conversations = (size_t)inst->config.conv.max_conversations,
@@ -826,8 +828,8 @@ int main(int argc, char **argv) {
   if (conversations) {
     for (size_t i = 0; i < n_queues; i++)
       gen_entity_add(&inst->queues, model[i].id, model[i].name, NULL);
-    inst->state = calloc(n_queues, sizeof(*inst->state));
-    inst->changed = calloc(n_queues, sizeof(*inst->changed));
+    inst->live.state = calloc(n_queues, sizeof(*inst->live.state));
+    inst->live.changed = calloc(n_queues, sizeof(*inst->live.changed));
     inst->listed_at = cdtime();
     int status = conv_bench(inst, model, n_queues, n_msgs / 5, repeats);
     gr_instance_free(inst);
@@ -873,9 +875,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "gen_entity_add failed\n");
       return 1;
     }
-  inst->state = calloc(n_queues, sizeof(*inst->state));
-  inst->changed = calloc(n_queues, sizeof(*inst->changed));
-  if (inst->state == NULL || inst->changed == NULL) {
+  inst->live.state = calloc(n_queues, sizeof(*inst->live.state));
+  inst->live.changed = calloc(n_queues, sizeof(*inst->live.changed));
+  if (inst->live.state == NULL || inst->live.changed == NULL) {
     perror("calloc");
     return 1;
   }
@@ -888,18 +890,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (size_t i = 0; i < n_queues; i++)
-    if (!inst->state[i].agents.seen) {
+    if (!inst->live.state[i].agents.seen) {
       fprintf(stderr, "queue %zu was not found\n", i);
       return 1;
     }
 
-  gr_queue_t *snapshot = malloc(n_queues * sizeof(*snapshot));
+  gen_live_queue_t *snapshot = malloc(n_queues * sizeof(*snapshot));
   uint32_t *lat = malloc(n_msgs * sizeof(*lat));
   if (snapshot == NULL || lat == NULL) {
     perror("malloc");
     return 1;
   }
-  memcpy(snapshot, inst->state, n_queues * sizeof(*snapshot));
+  memcpy(snapshot, inst->live.state, n_queues * sizeof(*snapshot));
 
   printf("%zu queues (%.2f media each, ~10 members), %zu messages, %.0f "
          "bytes/message, %.0f%% user groups; plugin_instance from %s\n",
@@ -916,7 +918,7 @@ int main(int argc, char **argv) {
   /* ---- gr_on_message: throughput, then every call timed ---- */
   run_t best = {.cpu = 1e9, .wall = 1e9};
   for (int rep = 0; rep < repeats; rep++) {
-    memcpy(inst->state, snapshot, n_queues * sizeof(*snapshot));
+    memcpy(inst->live.state, snapshot, n_queues * sizeof(*snapshot));
     run_t r = replay(inst, &corpus, NULL, 0, NULL);
     if (r.failed != 0) {
       fprintf(stderr, "%zu messages failed: %s\n", r.failed, first_log);
@@ -925,7 +927,7 @@ int main(int argc, char **argv) {
     if (r.cpu < best.cpu)
       best = r;
   }
-  memcpy(inst->state, snapshot, n_queues * sizeof(*snapshot));
+  memcpy(inst->live.state, snapshot, n_queues * sizeof(*snapshot));
   run_t timed = replay(inst, &corpus, lat, 0, NULL);
   qsort(lat, corpus.n, sizeof(*lat), cmp_u32);
 
@@ -960,7 +962,7 @@ int main(int argc, char **argv) {
   size_t n_reads = 0;
   for (int rep = 0; rep < repeats; rep++) {
     size_t reads = 0;
-    memcpy(inst->state, snapshot, n_queues * sizeof(*snapshot));
+    memcpy(inst->live.state, snapshot, n_queues * sizeof(*snapshot));
     run_t r = replay(inst, &corpus, NULL, read_every, &reads);
     if (r.cpu < mixed.cpu) {
       mixed = r;
@@ -1019,9 +1021,9 @@ int main(int argc, char **argv) {
   printf("  malloc %+ld bytes total, %.0f bytes/queue\n",
          (long)heap1 - (long)heap0,
          ((double)heap1 - (double)heap0) / (double)n_queues);
-  printf("  sizeof(gr_queue_t) %zu, sizeof(gen_entity_t) %zu; baseline "
+  printf("  sizeof(gen_live_queue_t) %zu, sizeof(gen_entity_t) %zu; baseline "
          "dispatched %" PRIu64 " values\n",
-         sizeof(gr_queue_t), sizeof(gen_entity_t), rb.values);
+         sizeof(gen_live_queue_t), sizeof(gen_entity_t), rb.values);
   if (inst->summary != NULL) {
     /* Closing one window: every series' min, max and mean dispatched. */
     gen_summary_stats_t st;

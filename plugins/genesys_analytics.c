@@ -18,6 +18,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_agent_status.h"
 #include "gen_aggregates.h"
 #include "gen_client.h"
 #include "gen_conv_agg.h"
@@ -43,17 +44,10 @@
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GA_RANGES_PER_READ 8
 
-/* Agent time in status (AgentStatus true): the users aggregates query, at
- * most 100 userId predicates per request (documented), summed over every
- * selected user per status and bucket. One series per status, never per
- * user: org-wide (or per shard), so cardinality is the number of statuses. */
-#define GA_USER_QUERY_PATH "/api/v2/analytics/users/aggregates/query"
-#define GA_MAX_USERS_PER_QUERY 100
+/* Agent time in status (AgentStatus true): the users aggregates query
+ * (gen_agent_status), one series per status, never per user: org-wide (or
+ * per shard), so cardinality is the number of statuses. */
 #define GA_AGENT_SCOPE "agents"
-/* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
- * system presences, so more means a malformed answer. */
-#define GA_MAX_STATUSES 24
-#define GA_STATUS_LEN 40
 
 #define GA_METRIC_COUNT GEN_CONV_AGG_METRICS
 /* The scope, key and plugin_instance of the metrics Genesys attributes to
@@ -89,7 +83,7 @@ typedef struct {
   gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
-  char log_prefix[256];
+  gen_log_org_t who;       /* whose lines: the modules' and ours */
   gen_ratelimit_t complain;
   /* One answer group's values, read and used at once on the instance's
    * read thread (its own: read callbacks of two orgs run in parallel). */
@@ -470,150 +464,6 @@ static int each_batch(ga_instance_t *inst,
 /* ---- agent time in status ------------------------------------------------
  */
 
-/* Per status and bucket of one range, summed over the users of every
- * request of that range. Engine keys are the kinds ("routing", "presence");
- * value names are the statuses. */
-typedef struct {
-  char status[2][GA_MAX_STATUSES][GA_STATUS_LEN];
-  size_t n_status[2];
-  size_t n_buckets;
-  double *ms;   /* [bucket][kind][status] */
-  bool *filled; /* [bucket][kind]: some status had time */
-} ga_status_sums_t;
-
-static const char *const ga_status_kinds[2] = {"routing", "presence"};
-static const char *const ga_status_metrics[2] = {"tAgentRoutingStatus",
-                                                 "tSystemPresence"};
-
-static size_t sums_at(const ga_status_sums_t *s, size_t b, int kind,
-                      size_t st) {
-  return (b * 2 + (size_t)kind) * GA_MAX_STATUSES + st;
-}
-
-static int sums_init(ga_status_sums_t *s, const gen_interval_range_t *range,
-                     int64_t granularity_ms) {
-  memset(s, 0, sizeof(*s));
-  s->n_buckets = (size_t)((range->end_ms - range->start_ms) / granularity_ms);
-  s->ms = calloc(s->n_buckets * 2 * GA_MAX_STATUSES, sizeof(*s->ms));
-  s->filled = calloc(s->n_buckets * 2, sizeof(*s->filled));
-  return s->ms && s->filled ? 0 : -ENOMEM;
-}
-
-static void sums_free(ga_status_sums_t *s) {
-  free(s->ms);
-  free(s->filled);
-}
-
-/* Index of a status of a kind, added when new; -1 when the table is full. */
-static ssize_t status_slot(ga_status_sums_t *s, int kind, const char *name) {
-  for (size_t i = 0; i < s->n_status[kind]; i++)
-    if (strcmp(s->status[kind][i], name) == 0)
-      return (ssize_t)i;
-  if (s->n_status[kind] == GA_MAX_STATUSES)
-    return -1;
-  sstrncpy(s->status[kind][s->n_status[kind]], name, GA_STATUS_LEN);
-  return (ssize_t)s->n_status[kind]++;
-}
-
-static json_object *user_query_body(const ga_instance_t *inst,
-                                    const char *const *user_ids, size_t n,
-                                    const gen_interval_range_t *range) {
-  static const char *const group_by[] = {"userId"};
-  json_object *body = gen_agg_query_new(range, inst->agent_granularity_ms,
-                                        group_by, STATIC_ARRAY_SIZE(group_by));
-  json_object *metrics = json_object_new_array();
-  for (int k = 0; k < 2; k++)
-    json_object_array_add(metrics,
-                          json_object_new_string(ga_status_metrics[k]));
-  json_object_object_add(body, "metrics", metrics);
-  json_object *filter = gen_json_or_filter("userId", user_ids, n);
-  json_object_object_add(body, "filter", filter);
-  return body;
-}
-
-/* Adds one users aggregates answer to the sums. Same trust rule as
- * take_answer(): a wrong shape or a bucket outside the range fails the
- * range; unusable entries are skipped and counted in *skipped. */
-static int take_user_answer(const ga_instance_t *inst, json_object *doc,
-                            const gen_interval_range_t *range,
-                            ga_status_sums_t *sums, size_t *skipped, char *err,
-                            size_t err_size) {
-  json_object *results = NULL;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not a users aggregates response");
-    return -EINVAL;
-  }
-  int64_t g = inst->agent_granularity_ms;
-  size_t len = results ? json_object_array_length(results) : 0;
-  for (size_t r = 0; r < len; r++) {
-    json_object *data =
-        gen_json_get_array(json_object_array_get_idx(results, r), "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
-      int64_t start;
-      if (gen_agg_bucket_start(gen_json_get_string(bucket, "interval"), range,
-                               g, &start, err, err_size) != 0)
-        return -EINVAL;
-      size_t b = (size_t)((start - range->start_ms) / g);
-      json_object *metrics = gen_json_get_array(bucket, "metrics");
-      size_t n_metrics = metrics ? json_object_array_length(metrics) : 0;
-      for (size_t m = 0; m < n_metrics; m++) {
-        json_object *entry = json_object_array_get_idx(metrics, m);
-        const char *metric = gen_json_get_string(entry, "metric");
-        const char *status = gen_json_get_string(entry, "qualifier");
-        double ms = 0;
-        int kind = -1;
-        for (int k = 0; metric != NULL && k < 2; k++)
-          if (strcmp(metric, ga_status_metrics[k]) == 0)
-            kind = k;
-        if (kind < 0)
-          continue; /* a metric we did not ask for */
-        ssize_t slot = -1;
-        if (status != NULL && status[0] != '\0' &&
-            strlen(status) < GA_STATUS_LEN &&
-            gen_json_get_double(gen_json_get_object(entry, "stats"), "sum",
-                                &ms) &&
-            ms >= 0)
-          slot = status_slot(sums, kind, status);
-        if (slot < 0) {
-          (*skipped)++;
-          continue;
-        }
-        sums->ms[sums_at(sums, b, kind, (size_t)slot)] += ms;
-        sums->filled[b * 2 + (size_t)kind] = true;
-      }
-    }
-  }
-  return 0;
-}
-
-/* Hands the summed range to the engine: one put per kind and bucket. */
-static int put_sums(ga_instance_t *inst, const gen_interval_range_t *range,
-                    const ga_status_sums_t *sums) {
-  gen_interval_value_t v[GA_MAX_STATUSES];
-  for (size_t b = 0; b < sums->n_buckets; b++)
-    for (int kind = 0; kind < 2; kind++) {
-      if (!sums->filled[b * 2 + (size_t)kind])
-        continue;
-      size_t n = 0;
-      for (size_t st = 0; st < sums->n_status[kind]; st++) {
-        double ms = sums->ms[sums_at(sums, b, kind, st)];
-        if (ms > 0)
-          v[n++] = (gen_interval_value_t){
-              .name = sums->status[kind][st], .value = ms, .counter = true};
-      }
-      int status = gen_interval_put(
-          inst->agent_engine, GA_AGENT_SCOPE, ga_status_kinds[kind],
-          range->start_ms + (int64_t)b * inst->agent_granularity_ms, v, n);
-      if (status != 0)
-        return status;
-    }
-  return 0;
-}
-
 /* The agent series: plugin_instance "agents", or "agents-<i>of<n>" with
  * Shard i/n (each shard sums its own share of the users), written to
  * name. */
@@ -662,39 +512,41 @@ static int collect_agents(ga_instance_t *inst) {
   static const char *const scope[] = {GA_AGENT_SCOPE};
   gen_interval_sink_t sink = {
       .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
-  const char *ids[GA_MAX_USERS_PER_QUERY];
+  const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
   for (int round = 0; round < GA_RANGES_PER_READ; round++) {
     int64_t now = gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
     int status = gen_interval_plan(inst->agent_engine, scope, 1, now, &range);
     if (status <= 0)
       return status;
-    ga_status_sums_t sums;
+    gen_agent_sums_t sums;
     size_t skipped = 0;
     char err[512] = "";
-    status = sums_init(&sums, &range, inst->agent_granularity_ms);
+    status = gen_agent_sums_init(&sums, &range, inst->agent_granularity_ms);
     if (status != 0)
       snprintf(err, sizeof(err), "out of memory");
     for (size_t first = 0; status == 0 && first < inst->users.count;
-         first += GA_MAX_USERS_PER_QUERY) {
+         first += GEN_AGENT_STATUS_USERS_PER_QUERY) {
       size_t n = 0;
       for (size_t i = first;
-           i < inst->users.count && n < GA_MAX_USERS_PER_QUERY; i++)
+           i < inst->users.count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
         ids[n++] = inst->users.items[i].id;
-      json_object *body = user_query_body(inst, ids, n, &range);
+      json_object *body =
+          gen_agent_status_body(ids, n, &range, inst->agent_granularity_ms);
       json_object *doc = NULL;
       inst->counts.queries++;
-      status = gen_http_post_json(inst->client->http, GA_USER_QUERY_PATH, body,
-                                  &doc, err, sizeof(err));
+      status = gen_http_post_json(inst->client->http, GEN_AGENT_STATUS_PATH,
+                                  body, &doc, err, sizeof(err));
       json_object_put(body);
       if (status == 0)
-        status = take_user_answer(inst, doc, &range, &sums, &skipped, err,
-                                  sizeof(err));
+        status =
+            gen_agent_sums_take(&sums, doc, &range, &skipped, err, sizeof(err));
       json_object_put(doc);
     }
     if (status == 0)
-      status = put_sums(inst, &range, &sums);
-    sums_free(&sums);
+      status =
+          gen_agent_sums_put(&sums, inst->agent_engine, GA_AGENT_SCOPE, &range);
+    gen_agent_sums_free(&sums);
     if (skipped > 0) {
       atomic_fetch_add(&inst->client->stats.malformed, 1);
       gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
@@ -834,13 +686,12 @@ static int ga_instance_init(void *data) {
   if (!c->metrics_given)
     gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
 
-  char *prefix = inst->log_prefix;
-  snprintf(prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
-           PLUGIN_NAME, client->org->name);
-  inst->counts.log_prefix = prefix;
+  inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
+  const gen_log_org_t *who = &inst->who;
+  inst->counts.who = who;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->engine = gen_interval_config_engine(&c->interval, "analytics",
-                                            client->org->name, "", prefix);
+                                            client->org->name, "", who);
   /* AgentStatus: its own state file, the agent scope advances on its own
    * requests. */
   /* AgentStatusGranularity: the agent engine's buckets, its own state. */
@@ -851,11 +702,11 @@ static int ga_instance_init(void *data) {
   if (inst->engine == NULL ||
       (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
                                &agent_interval, "analytics", client->org->name,
-                               "-agents", prefix)) == NULL))
+                               "-agents", who)) == NULL))
     return -1;
   if (c->mos.on) {
     inst->mos_engine =
-        gen_mos_engine(client->org, &c->mos, &c->interval, "analytics", prefix);
+        gen_mos_engine(client->org, &c->mos, &c->interval, "analytics", who);
     if (inst->mos_engine == NULL)
       return -1;
     gen_interval_set_defer_save(inst->mos_engine, true);

@@ -41,6 +41,7 @@
 #include "gen_entity.h"
 #include "gen_eventbridge.h"
 #include "gen_flow_agg.h"
+#include "gen_flow_counts.h"
 #include "gen_hub.h"
 #include "gen_interval_config.h"
 #include "gen_json.h"
@@ -68,20 +69,6 @@
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GF_RANGES_PER_READ 8
 
-/* Kinds of flow counter, as type names. */
-typedef enum {
-  GF_EXECUTIONS,
-  GF_DISCONNECTS,
-  GF_EXITS,
-  GF_OUTCOME_SUCCESS,
-  GF_OUTCOME_FAILURE,
-  GF_MILESTONES,
-  GF_KIND_COUNT
-} gf_kind_t;
-static const char *const gf_kind_types[GF_KIND_COUNT] = {
-    "flow_executions",      "flow_disconnects",     "flow_exits",
-    "flow_outcome_success", "flow_outcome_failure", "flow_milestones"};
-
 typedef struct {
   gen_entity_filter_t flows;
   char **flow_types; /* FlowType: listed with ?type= (NULL = every type) */
@@ -106,7 +93,7 @@ typedef struct {
 typedef struct {
   gen_client_t *client;
   gf_config_t config;
-  char log_prefix[256];
+  gen_log_org_t who; /* whose lines: the modules' and ours */
   gen_notify_t *notify;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
@@ -209,49 +196,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return gen_interval_config_key(org, ci, &c->interval);
 }
 
-/* ---- flow counters ------------------------------------------------------- */
-
-/* The key of a flow counter: the flow (str[0]), the outcome or milestone
- * ("" for none, str[1]) and the kind (num). */
-static gen_key_t gf_counter_key(const char *flow_id, gf_kind_t kind,
-                                const char *sub_id) {
-  return (gen_key_t){{flow_id, sub_id ? sub_id : ""}, kind};
-}
-
-/* A key's text in the state file and the journals, as ever:
- * "flowId\x1fkind\x1fsubId". */
-static int gf_counter_key_write(const gen_key_t *key, char *out, size_t size) {
-  int n = snprintf(out, size, "%s\x1f%d\x1f%s", key->str[0], (int)key->num,
-                   key->str[1]);
-  return n >= 0 && (size_t)n < size ? 0 : -1;
-}
-
-/* A key read back from the state file or the journal: its ids must be text
- * (no broken UTF-8 or control characters come back), its kind one of ours
- * in the digits we write. */
-static bool gf_counter_key_read(const char *text, gen_key_t *key, char *buf,
-                                size_t size) {
-  if (strlen(text) >= size)
-    return false;
-  strcpy(buf, text);
-  char *a = strchr(buf, '\x1f');
-  char *b = a ? strchr(a + 1, '\x1f') : NULL;
-  if (b == NULL || b == a + 1 || b - a > 3) /* one or two digits */
-    return false;
-  *a = *b = '\0';
-  int kind = 0;
-  for (const char *d = a + 1; *d != '\0'; d++) {
-    if (*d < '0' || *d > '9')
-      return false;
-    kind = 10 * kind + (*d - '0');
-  }
-  if (kind >= GF_KIND_COUNT || !gen_utf8_text_str(buf) ||
-      !gen_utf8_text_str(b + 1))
-    return false;
-  *key = gf_counter_key(buf, (gf_kind_t)kind, b + 1);
-  return true;
-}
-
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* One counter at time at (explicit: the channels' threads have no plugin
@@ -272,9 +216,10 @@ static void gf_put_derive(const gf_instance_t *inst, const char *instance,
 
 /* Counts one increment: journalled (one write, which a SIGKILL does not
  * lose) and marked for the next tick. Called with the lock held. */
-static void gf_count_flow(gf_instance_t *inst, const char *flow_id,
-                          gf_kind_t kind, const char *sub_id) {
-  gen_key_t key = gf_counter_key(flow_id, kind, sub_id);
+static void gf_count_flow(void *ud, const char *flow_id, gen_flow_kind_t kind,
+                          const char *sub_id) {
+  gf_instance_t *inst = ud;
+  gen_key_t key = gen_flow_counter_key(flow_id, kind, sub_id);
   gen_counters_increment(inst->counters, &key);
 }
 
@@ -291,14 +236,14 @@ static void gf_dispatch_counter(void *ud, size_t i) {
   const gen_org_t *org = inst->client->org;
   const gen_key_t *key = gen_counters_key(inst->counters, i);
   const char *flow_id = key->str[0], *sub_id = key->str[1], *sub = NULL;
-  gf_kind_t kind = (gf_kind_t)key->num;
-  if (kind == GF_OUTCOME_SUCCESS || kind == GF_OUTCOME_FAILURE)
+  gen_flow_kind_t kind = (gen_flow_kind_t)key->num;
+  if (kind == GEN_FLOW_OUTCOME_SUCCESS || kind == GEN_FLOW_OUTCOME_FAILURE)
     sub = gen_entity_label(org, &inst->outcomes, sub_id, NULL);
-  else if (kind == GF_MILESTONES)
+  else if (kind == GEN_FLOW_MILESTONES)
     sub = gen_entity_label(org, &inst->milestones, sub_id, NULL);
   gf_put_derive(inst, gen_entity_label(org, &inst->flows, flow_id, NULL),
-                gf_kind_types[kind], sub, gen_counters_total(inst->counters, i),
-                sink->time);
+                gen_flow_kind_types[kind], sub,
+                gen_counters_total(inst->counters, i), sink->time);
 }
 
 /* A metric-attribute counter (gen_attr_foreach*). */
@@ -331,50 +276,15 @@ static void gf_on_lost(void *ud, char *const *topics, size_t n) {
 
 /* ---- flow metric records ------------------------------------------------- */
 
-/* One FlowMetricRecord (the SDK's shape of v2.analytics.flow.{id}.metrics):
- * nFlow counts an execution, nFlowOutcome one outcome by its value,
- * nFlowMilestone its milestones, tFlowDisconnect and tFlowExit how the
- * execution left. nFlowOutcomeFailed repeats a failure nFlowOutcome already
- * counted; durations are the interval aggregates' business. */
+/* One FlowMetricRecord of a selected flow, counted (gen_flow_counts). */
 static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
-  const char *metric = gen_json_get_string(body, "metric");
-  const char *flow_id = gen_json_get_string(body, "flowId");
-  if (metric == NULL || flow_id == NULL)
+  const char *flow_id = gen_flow_record_flow(body);
+  if (flow_id == NULL)
     return;
   pthread_mutex_lock(&inst->lock);
-  if (gen_entity_find(&inst->flows, flow_id) < 0) {
-    pthread_mutex_unlock(&inst->lock);
-    return; /* not (or no longer) selected */
-  }
-  atomic_fetch_add(&inst->flow_records, 1);
-  if (strcmp(metric, "nFlow") == 0) {
-    gf_count_flow(inst, flow_id, GF_EXECUTIONS, NULL);
-  } else if (strcmp(metric, "tFlowDisconnect") == 0) {
-    gf_count_flow(inst, flow_id, GF_DISCONNECTS, NULL);
-  } else if (strcmp(metric, "tFlowExit") == 0) {
-    gf_count_flow(inst, flow_id, GF_EXITS, NULL);
-  } else if (strcmp(metric, "nFlowOutcome") == 0) {
-    json_object *outcomes = gen_json_get_array(body, "outcomes");
-    size_t n = outcomes ? json_object_array_length(outcomes) : 0;
-    for (size_t i = 0; i < n; i++) {
-      json_object *o = json_object_array_get_idx(outcomes, i);
-      const char *id = gen_json_get_string(o, "flowOutcomeId");
-      const char *value = gen_json_get_string(o, "flowOutcomeValue");
-      if (id == NULL || value == NULL)
-        continue;
-      gf_kind_t kind = strcasecmp(value, "SUCCESS") == 0 ? GF_OUTCOME_SUCCESS
-                                                         : GF_OUTCOME_FAILURE;
-      gf_count_flow(inst, flow_id, kind, id);
-    }
-  } else if (strcmp(metric, "nFlowMilestone") == 0) {
-    json_object *ids = gen_json_get_array(body, "flowMilestoneIds");
-    size_t n = ids ? json_object_array_length(ids) : 0;
-    for (size_t i = 0; i < n; i++) {
-      const char *id =
-          json_object_get_string(json_object_array_get_idx(ids, i));
-      if (id != NULL && id[0] != '\0')
-        gf_count_flow(inst, flow_id, GF_MILESTONES, id);
-    }
+  if (gen_entity_find(&inst->flows, flow_id) >= 0) { /* still selected */
+    atomic_fetch_add(&inst->flow_records, 1);
+    gen_flow_record_count(body, gf_count_flow, inst);
   }
   pthread_mutex_unlock(&inst->lock);
 }
@@ -657,8 +567,8 @@ static int gf_read(user_data_t *ud) {
     inst->saved_at = now;
   }
   gen_receiver_config_start(&inst->config.rx, &inst->receiver,
-                            gen_eventbridge_handle, inst->events,
-                            inst->log_prefix, &inst->complain);
+                            gen_eventbridge_handle, inst->events, &inst->who,
+                            &inst->complain);
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
@@ -738,19 +648,18 @@ static int gf_instance_init(void *data) {
   if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
       (inst->action_agg.answer = gen_action_agg_values_new()) == NULL)
     return -ENOMEM;
-  snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s plugin: Org \"%s\"",
-           PLUGIN_NAME, client->org->name);
+  inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
   gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
                                       .recent_ids = GF_RECENT_IDS,
                                       .valid = gf_event_valid,
                                       .take = gf_event_take,
                                       .ud = inst,
-                                      .log_prefix = inst->log_prefix,
+                                      .who = &inst->who,
                                       .complain = &inst->complain};
   if ((inst->events = gen_eventbridge_new(&events)) == NULL)
     return -ENOMEM;
   inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  inst->counts.log_prefix = inst->log_prefix;
+  inst->counts.who = &inst->who;
   gf_config_t *c = &inst->config;
   char path[PATH_MAX], journal[PATH_MAX + 16];
   if (c->state_file == NULL) {
@@ -776,19 +685,19 @@ static int gf_instance_init(void *data) {
                   gen_strerror(status));
   }
   /* The receiver and the attribute format must work. */
-  if (gen_receiver_config_check(&c->rx, inst->log_prefix) != 0 ||
-      gen_attr_config_check(&c->attr, inst->log_prefix) != 0)
+  if (gen_receiver_config_check(&c->rx, &inst->who) != 0 ||
+      gen_attr_config_check(&c->attr, &inst->who) != 0)
     return -EINVAL;
   snprintf(journal, sizeof(journal), "%s.journal", c->state_file);
-  inst->ledger = gen_attr_config_ledger(&c->attr, journal, inst->log_prefix);
+  inst->ledger = gen_attr_config_ledger(&c->attr, journal, &inst->who);
   if (inst->ledger == NULL)
     return -EINVAL;
   gen_counters_options_t counters = {
       .totals_name = "flows",
       .generation_name = "flow_generation",
-      .write_key = gf_counter_key_write,
-      .read_key = gf_counter_key_read,
-      .log_prefix = inst->log_prefix,
+      .write_key = gen_flow_counter_key_write,
+      .read_key = gen_flow_counter_key_read,
+      .who = &inst->who,
       .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,
   };
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
@@ -796,11 +705,11 @@ static int gf_instance_init(void *data) {
     return -EINVAL;
   if (c->aggregates && (inst->engine = gen_interval_config_engine(
                             &c->interval, "flowmetrics", client->org->name, "",
-                            inst->log_prefix)) == NULL)
+                            &inst->who)) == NULL)
     return -EINVAL;
   if (c->data_actions && (inst->action_engine = gen_interval_config_engine(
                               &c->interval, "flowmetrics", client->org->name,
-                              "-actions", inst->log_prefix)) == NULL)
+                              "-actions", &inst->who)) == NULL)
     return -EINVAL;
   if (inst->engine != NULL)
     gen_interval_set_defer_save(inst->engine, true);

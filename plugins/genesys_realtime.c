@@ -34,6 +34,7 @@
 #include "gen_entity.h"
 #include "gen_hub.h"
 #include "gen_json.h"
+#include "gen_live.h"
 #include "gen_log.h"
 #include "gen_names.h"
 #include "gen_notify.h"
@@ -62,23 +63,6 @@
 #define GR_MEMBERS_BUDGET TIME_T_TO_CDTIME_T(30)
 
 typedef struct {
-  gen_qs_media_t media[GEN_MEDIA_COUNT];
-  gen_qs_agents_t agents;
-  /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
-   * allocated at the first moment. */
-  gen_conv_counts_t *conv;
-  /* What the tick sends (dispatch_changed): the values as last dispatched,
-   * the moments counted since (a bit each) with the first wait bucket an
-   * answer changed, and whether the queue is in the changed list. */
-  gen_qs_media_t sent_media[GEN_MEDIA_COUNT];
-  gen_qs_agents_t sent_agents;
-  uint32_t conv_changed[GEN_MEDIA_COUNT];
-  size_t conv_bucket[GEN_MEDIA_COUNT];
-  bool changed;
-} gr_queue_t;
-_Static_assert(GEN_CONV_MOMENT_COUNT <= 32, "conv_changed: a bit per moment");
-
-typedef struct {
   gen_entity_filter_t filter;
   unsigned media_mask; /* MediaType: dispatch only these (0 = all) */
   cdtime_t refresh_interval;
@@ -98,9 +82,7 @@ typedef struct {
 
   pthread_mutex_t lock; /* queues, states, parser use per thread below */
   gen_entity_set_t queues;
-  gr_queue_t *state; /* parallel to queues.items */
-  size_t *changed;   /* indexes of the queues marked changed */
-  size_t n_changed;
+  gen_live_t live; /* their live state, parallel to queues.items */
   cdtime_t listed_at;
   bool streaming;
   gen_ratelimit_t complain;
@@ -116,10 +98,6 @@ typedef struct {
   /* The org-wide agents as last dispatched, and whether they changed. */
   int64_t sent_routing[GEN_ROUTING_COUNT], sent_presence[GEN_PRESENCE_COUNT];
   bool org_changed;
-  /* The rolling re-dispatch (redispatch_due): the queues before cursor were
-   * re-dispatched in the cycle that began at cycle_start. */
-  size_t cursor;
-  cdtime_t cycle_start;
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
@@ -173,10 +151,6 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
 }
 
 /* ---- state --------------------------------------------------------------- */
-
-static bool media_wanted(const gr_instance_t *inst, size_t m) {
-  return inst->config.media_mask == 0 || (inst->config.media_mask >> m) & 1u;
-}
 
 /* A time for the next dispatch, never equal to or before the last one, so
  * that collectd keeps every value of a series (it drops a value whose time
@@ -238,19 +212,11 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
                                                                   : e->name;
 }
 
-/* Queue index changed: its values leave with the next tick. */
-static void mark_changed(gr_instance_t *inst, size_t index) {
-  if (!inst->state[index].changed) {
-    inst->state[index].changed = true;
-    inst->changed[inst->n_changed++] = index;
-  }
-}
-
 /* Applies a group, hands its changes to the summaries and marks the queue
  * changed. Called with the lock held. */
 static void apply_group(gr_instance_t *inst, size_t index, int media,
                         const gen_obs_item_t *items, size_t n) {
-  gr_queue_t *q = &inst->state[index];
+  gen_live_queue_t *q = &inst->live.state[index];
   gr_sink_t sink = {.inst = inst,
                     .queue = queue_instance(inst, index),
                     .time = gr_now(inst),
@@ -262,7 +228,7 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     gen_qs_media_t old = q->media[media];
     gen_qs_apply_media(&q->media[media], items, n, sink.queue, sink.time,
                        &report);
-    if (inst->summary != NULL && media_wanted(inst, (size_t)media))
+    if (inst->summary != NULL && gen_live_wanted(&inst->live, (size_t)media))
       gen_qs_put_media(&q->media[media], &old, gen_media_names[media],
                        sink.time, put, &sink);
   } else {
@@ -271,22 +237,22 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     if (inst->summary != NULL)
       gen_qs_put_agents(&q->agents, &old, put, &sink);
   }
-  mark_changed(inst, index);
+  gen_live_mark(&inst->live, index);
 }
 
 /* A media group the baseline answer leaves out has nothing in it. */
 static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
-  gr_queue_t *q = &inst->state[index];
+  gen_live_queue_t *q = &inst->live.state[index];
   gen_qs_media_t old = q->media[media];
   q->media[media] = (gen_qs_media_t){.seen = true};
   gr_sink_t sink = {.inst = inst,
                     .queue = queue_instance(inst, index),
                     .time = gr_now(inst),
                     .observe = true};
-  if (inst->summary != NULL && media_wanted(inst, media))
+  if (inst->summary != NULL && gen_live_wanted(&inst->live, media))
     gen_qs_put_media(&q->media[media], &old, gen_media_names[media], sink.time,
                      put, &sink);
-  mark_changed(inst, index);
+  gen_live_mark(&inst->live, index);
 }
 
 /* ---- conversation events ------------------------------------------------- */
@@ -296,16 +262,10 @@ typedef struct {
   cdtime_t time;
 } gr_conv_ctx_t;
 
-/* The counters of queue index, allocated (and restored) at first use. */
-static gen_conv_counts_t *conv_of(gr_instance_t *inst, size_t index) {
-  return gen_conv_store_counts(&inst->store, &inst->state[index].conv,
-                               inst->queues.items[index].id);
-}
-
 static const gen_conv_counts_t *conv_each(void *ud, size_t i, const char **id) {
   const gr_instance_t *inst = ud;
   *id = inst->queues.items[i].id;
-  return inst->state[i].conv;
+  return gen_live_counts(&inst->live, i);
 }
 
 /* Writes the totals (and what was restored for queues not seen since). */
@@ -323,26 +283,8 @@ static void on_moment(void *ud, const char *queue_id, int media,
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
   if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
     return; /* a queue not selected here, or no media */
-  gen_conv_counts_t *conv = conv_of(inst, (size_t)index);
-  if (conv == NULL)
-    return;
-  gen_conv_counts_t *c = &conv[media];
-  const gen_waits_bounds_t *bounds = &inst->config.wait_bounds;
-  size_t first_bucket =
-      gen_conv_counts_record(c, moment, wait_ms, bounds, &inst->sample_seed);
-  inst->store.dirty = true;
-  gr_queue_t *q = &inst->state[index];
-  uint32_t bit = UINT32_C(1) << moment;
-  if (moment == GEN_CONV_ANSWERED && ((q->conv_changed[media] & bit) == 0 ||
-                                      first_bucket < q->conv_bucket[media]))
-    q->conv_bucket[media] = first_bucket;
-  q->conv_changed[media] |= bit;
-  mark_changed(inst, (size_t)index);
-}
-
-static void free_conv(gr_queue_t *q) {
-  gen_conv_counts_free(q->conv);
-  q->conv = NULL;
+  gen_live_moment(&inst->live, (size_t)index, queue_id, media, moment, wait_ms,
+                  &inst->sample_seed);
 }
 
 static gen_notify_verdict_t malformed(gr_instance_t *inst, const char *what,
@@ -478,45 +420,29 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
  * Either way each series at most once. Called with the lock held. */
 static void dispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
                            bool all) {
-  gr_queue_t *q = &inst->state[i];
-  if (all && q->conv == NULL &&
-      gen_conv_store_pending(&inst->store, inst->queues.items[i].id))
-    conv_of(inst, i); /* totals from before the restart, at once */
   gr_sink_t sink = {.inst = inst, .queue = queue_instance(inst, i), .time = t};
-  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
-    if (q->media[m].seen && media_wanted(inst, m))
-      gen_qs_put_media(&q->media[m], all ? NULL : &q->sent_media[m],
-                       gen_media_names[m], t, put, &sink);
-    q->sent_media[m] = q->media[m];
-  }
-  if (q->agents.seen)
-    gen_qs_put_agents(&q->agents, all ? NULL : &q->sent_agents, put, &sink);
-  q->sent_agents = q->agents;
-  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
-    uint32_t moments = all ? 0 : q->conv_changed[m];
-    q->conv_changed[m] = 0;
-    if (!q->conv[m].seen || !media_wanted(inst, m))
-      continue;
-    if (all)
-      gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0,
-                          &inst->config.wait_bounds, put, &sink);
-    for (int k = 0; moments != 0; k++, moments >>= 1)
-      if (moments & 1u)
-        gen_conv_counts_put(&q->conv[m], gen_media_names[m], k,
-                            q->conv_bucket[m], &inst->config.wait_bounds, put,
-                            &sink);
-  }
-  q->changed = false; /* its entry in inst->changed is passed over */
+  gen_live_put_queue(&inst->live, i, inst->queues.items[i].id, all, t, put,
+                     &sink);
+}
+
+typedef struct {
+  gr_instance_t *inst;
+  cdtime_t time;
+} gr_at_t;
+
+static void changed_one(void *ud, size_t i) {
+  dispatch_queue(((gr_at_t *)ud)->inst, i, ((gr_at_t *)ud)->time, false);
+}
+
+static void due_one(void *ud, size_t i) {
+  dispatch_queue(((gr_at_t *)ud)->inst, i, ((gr_at_t *)ud)->time, true);
 }
 
 /* What changed since the last dispatch, each series once, at t: from the
  * tick, the read, and at once when a channel is lost (its socket closed).
  * Called with the lock held. */
 static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
-  for (size_t j = 0; j < inst->n_changed; j++)
-    if (inst->state[inst->changed[j]].changed)
-      dispatch_queue(inst, inst->changed[j], t, false);
-  inst->n_changed = 0;
+  gen_live_each_changed(&inst->live, changed_one, &(gr_at_t){inst, t});
   if (inst->org_changed)
     dispatch_org(inst, false, t);
 }
@@ -528,18 +454,8 @@ static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
  * once, and a live change queued behind 12,500 values waited 300 ms for
  * write_http. Called with the lock held; t is the tick's (or read's) time. */
 static void redispatch_due(gr_instance_t *inst, cdtime_t t, bool all) {
-  size_t n = inst->queues.count, target = n;
-  if (!all) {
-    if (inst->cycle_start == 0 || inst->interval == 0)
-      return; /* no read yet */
-    cdtime_t ran = t > inst->cycle_start ? t - inst->cycle_start : 0;
-    if (ran < inst->interval)
-      target = (size_t)((double)n * (double)ran / (double)inst->interval);
-  }
-  for (size_t i = inst->cursor; i < target; i++)
-    dispatch_queue(inst, i, t, true);
-  if (target > inst->cursor)
-    inst->cursor = target;
+  gen_live_each_due(&inst->live, inst->queues.count, t, inst->interval, all,
+                    due_one, &(gr_at_t){inst, t});
 }
 
 /* Each tick, at one time: the slice of the periodic re-dispatch due, then
@@ -616,7 +532,7 @@ static void baseline_group(void *ud, const char *queue_id, int media,
 static void baseline_absent(void *ud, const char *queue_id, int media) {
   gr_instance_t *inst = ud;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index >= 0 && inst->state[index].media[media].seen)
+  if (index >= 0 && inst->live.state[index].media[media].seen)
     clear_media(inst, (size_t)index, (size_t)media);
 }
 
@@ -741,6 +657,13 @@ static int stream_topics(gr_instance_t *inst) {
   return 0;
 }
 
+/* A queue dropped from the selection or renamed: its summaries go. */
+static void forget_queue(void *ud, size_t i) {
+  gr_instance_t *inst = ud;
+  if (inst->summary != NULL)
+    gen_summary_forget(inst->summary, queue_instance(inst, i));
+}
+
 /* Lists the selected queues; on a change, carries the state of the queues
  * kept over and gives the channel manager the new topics. The queue topics
  * go out before the members are listed (AgentActivity), so that a slow or
@@ -757,47 +680,19 @@ static int refresh_queues(gr_instance_t *inst) {
     gen_entity_set_free(&fresh);
     return status;
   }
-  gr_queue_t *state = calloc(fresh.count ? fresh.count : 1, sizeof(*state));
-  size_t *marks = calloc(fresh.count ? fresh.count : 1, sizeof(*marks));
-  if (state == NULL || marks == NULL) {
-    free(state);
-    free(marks);
-    gen_entity_set_free(&fresh);
-    return -ENOMEM;
-  }
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < fresh.count; i++) {
-    ssize_t old = gen_entity_find(&inst->queues, fresh.items[i].id);
-    if (old >= 0) {
-      state[i] = inst->state[old];
-      inst->state[old].conv = NULL; /* moved */
-    }
+  int changed =
+      gen_live_replace(&inst->live, &inst->queues, &fresh, forget_queue, inst);
+  if (changed >= 0) {
+    gen_entity_set_free(&inst->queues);
+    inst->queues = fresh;
+    inst->listed_at = cdtime();
   }
-  for (size_t i = 0; i < inst->queues.count; i++) {
-    ssize_t kept = gen_entity_find(&fresh, inst->queues.items[i].id);
-    if (inst->summary != NULL &&
-        (kept < 0 ||
-         strcmp(fresh.items[kept].name, inst->queues.items[i].name) != 0))
-      gen_summary_forget(inst->summary, queue_instance(inst, i));
-    free_conv(&inst->state[i]); /* queues dropped from the selection */
-  }
-  bool changed = !gen_entity_set_same(&fresh, &inst->queues);
-  for (size_t i = 0; !changed && i < fresh.count; i++)
-    changed = strcmp(fresh.items[i].name, inst->queues.items[i].name) != 0;
-  gen_entity_set_free(&inst->queues);
-  free(inst->state);
-  free(inst->changed);
-  inst->queues = fresh;
-  inst->state = state;
-  inst->changed = marks; /* the queues kept over keep their marks */
-  inst->n_changed = 0;
-  for (size_t i = 0; i < fresh.count; i++)
-    if (state[i].changed)
-      marks[inst->n_changed++] = i;
-  inst->listed_at = cdtime();
-  if (changed) /* indexes moved: this cycle's rest is all of them */
-    inst->cursor = 0;
   pthread_mutex_unlock(&inst->lock);
+  if (changed < 0) {
+    gen_entity_set_free(&fresh);
+    return changed;
+  }
 
   if (changed || !inst->streaming)
     stream_topics(inst);
@@ -858,16 +753,11 @@ static int gr_read(user_data_t *ud) {
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
   redispatch_due(inst, t, true); /* what the ticks left of this cycle */
-  inst->cursor = 0;
-  inst->cycle_start = cdtime();
+  gen_live_cycle(&inst->live, cdtime());
   for (size_t i = 0; i < inst->queues.count; i++) {
-    gr_queue_t *q = &inst->state[i];
     gr_sink_t sink = {
         .inst = inst, .queue = queue_instance(inst, i), .time = t};
-    for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
-      if (q->conv[m].seen && media_wanted(inst, m))
-        gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put,
-                                     &sink);
+    gen_live_put_intervals(&inst->live, i, put, &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
     dispatch_org(inst, true, t);
@@ -889,14 +779,11 @@ static void gr_instance_free(void *data) {
   gen_notify_free(inst->notify);
   conv_state_save(inst); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
-  for (size_t i = 0; i < inst->queues.count; i++)
-    free_conv(&inst->state[i]);
+  gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
-  free(inst->state);
   gen_conv_tracker_free(inst->conversations);
   gen_roster_free(&inst->agents);
   gen_presence_map_free(&inst->presences);
-  free(inst->changed);
   gen_summary_free(inst->summary);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
@@ -910,6 +797,9 @@ static int gr_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
+  inst->live = (gen_live_t){.media_mask = inst->config.media_mask,
+                            .bounds = &inst->config.wait_bounds,
+                            .store = &inst->store};
   if (inst->config.conversation_events) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)

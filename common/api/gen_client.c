@@ -27,8 +27,7 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
     if (status == GEN_CONFIG_NOT_MINE && key_cb != NULL)
       status = key_cb(org, child, plugin_config);
     if (status == GEN_CONFIG_NOT_MINE) {
-      GEN_ERROR("%s plugin: Org \"%s\": unknown option \"%s\"", plugin,
-                org->name, child->key);
+      gen_org_log(org, NULL, LOG_ERR, "unknown option \"%s\"", child->key);
       status = -EINVAL;
     }
     if (status != 0)
@@ -37,9 +36,10 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
   if (errors == 0 && gen_org_config_finish(org) != 0)
     errors++;
   if (errors > 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": %d error(s) in the block; it is "
-              "ignored",
-              plugin, org->name, errors);
+    gen_org_log(org, NULL, LOG_ERR,
+                "%d error(s) in the block; it is "
+                "ignored",
+                errors);
     gen_org_free(org);
     return NULL;
   }
@@ -59,8 +59,7 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   gen_http_tokens_t tokens = gen_auth_tokens(client->auth);
   client->http = gen_http_create(org, &client->stats, &tokens);
   if (client->auth == NULL || client->http == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": cannot create the HTTP client",
-              org->plugin, org->name);
+    gen_org_log(org, NULL, LOG_ERR, "cannot create the HTTP client");
     gen_client_free(client);
     return NULL;
   }
@@ -144,13 +143,13 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
     client->refused[i] = client->refused[--client->n_refused];
   pthread_mutex_unlock(&client->family_lock);
   if (refused && !known)
-    GEN_WARNING("%s plugin: Org \"%s\": %s: needs the OAuth permission %s "
+    gen_org_log(client->org, NULL, LOG_WARNING,
+                "%s: needs the OAuth permission %s "
                 "(Genesys answered 403: grant it to the client's role); "
                 "still running: %s",
-                client->org->plugin, client->org->name, family, perm, still);
+                family, perm, still);
   else if (status == 0 && known)
-    GEN_INFO("%s plugin: Org \"%s\": %s: permitted again", client->org->plugin,
-             client->org->name, family);
+    gen_org_log(client->org, NULL, LOG_INFO, "%s: permitted again", family);
   return refused;
 }
 

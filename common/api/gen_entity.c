@@ -246,18 +246,18 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
   if (status == 0 && ctx.skipped > 0)
-    GEN_WARNING("%s plugin: Org \"%s\": %zu entities of %s had no id and "
+    gen_org_log(org, NULL, LOG_WARNING,
+                "%zu entities of %s had no id and "
                 "were skipped",
-                org->plugin, org->name, ctx.skipped, path);
+                ctx.skipped, path);
   /* Every refresh renames them again: said once an hour. */
   static gen_ratelimit_t renamed_rl = GEN_RATELIMIT_INIT(3600);
   if (renamed > 0)
-    gen_log_limited(
-        &renamed_rl, LOG_INFO,
-        "%s plugin: Org \"%s\": %zd entities of %s share a series "
-        "name with another or with the plugin's own series; they are "
-        "named \"<name>-<id>\"",
-        org->plugin, org->name, renamed, path);
+    gen_org_log(org, &renamed_rl, LOG_INFO,
+                "%zd entities of %s share a series "
+                "name with another or with the plugin's own series; they are "
+                "named \"<name>-<id>\"",
+                renamed, path);
   return status;
 }
 

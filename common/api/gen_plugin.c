@@ -24,16 +24,17 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   gen_sanitize_name(org->host ? org->host : hostname_g, host, sizeof(host));
   for (size_t i = 0; i < seen->count; i++) {
     if (strcmp(seen->names[i], org->name) == 0) {
-      GEN_ERROR("%s plugin: Org \"%s\" is configured twice; the second "
-                "block is ignored",
-                plugin->name, org->name);
+      gen_org_log(org, NULL, LOG_ERR,
+                  " is configured twice; the second "
+                  "block is ignored");
       return -EEXIST;
     }
     if (strcmp(seen->hosts[i], host) == 0) {
-      GEN_ERROR("%s plugin: Org \"%s\": Host \"%s\" is already the host of "
-                "Org \"%s\"; give each org its own Host so their values do "
-                "not mix; the block is ignored",
-                plugin->name, org->name, host, seen->names[i]);
+      gen_org_log(org, NULL, LOG_ERR,
+                  "Host \"%s\" is already the host of "
+                  "Org \"%s\"; give each org its own Host so their values do "
+                  "not mix; the block is ignored",
+                  host, seen->names[i]);
       return -EEXIST;
     }
   }

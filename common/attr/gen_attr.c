@@ -168,7 +168,7 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->complain_names = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->series_index.kind = GEN_MAP_KEY;
-  if (gen_journal_init(&l->journal, journal_base, l->opt.log_prefix,
+  if (gen_journal_init(&l->journal, journal_base, l->opt.who,
                        &l->stats.journal_errors) != 0) {
     gen_attr_ledger_free(l);
     return NULL;
@@ -239,11 +239,11 @@ static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
       l->oldest != NULL) {
     conv_remove(l, l->oldest);
     atomic_fetch_add(&l->stats.evicted, 1);
-    gen_log_limited(&l->complain, LOG_WARNING,
-                    "%s: more than %zu conversations with metric attributes "
-                    "at once; the least recently seen are forgotten (raise "
-                    "MaxConversations)",
-                    l->opt.log_prefix, l->opt.max_conversations);
+    gen_log_org(l->opt.who, &l->complain, LOG_WARNING,
+                "more than %zu conversations with metric attributes "
+                "at once; the least recently seen are forgotten (raise "
+                "MaxConversations)",
+                l->opt.max_conversations);
   }
   size_t len = strlen(id);
   conv_t *c = calloc(1, sizeof(*c) + len + 1);
@@ -334,11 +334,10 @@ static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
     return &l->series[i];
   if (!is_overflow(l, flow, metric) && l->n_named >= l->opt.max_series) {
     *over = true;
-    gen_log_limited(&l->complain, LOG_WARNING,
-                    "%s: metric \"%s\" of flow \"%s\" is past MaxMetricNames "
-                    "(%zu distinct names); counted as \"%s\"",
-                    l->opt.log_prefix, metric, flow, l->opt.max_series,
-                    l->opt.overflow_name);
+    gen_log_org(l->opt.who, &l->complain, LOG_WARNING,
+                "metric \"%s\" of flow \"%s\" is past MaxMetricNames "
+                "(%zu distinct names); counted as \"%s\"",
+                metric, flow, l->opt.max_series, l->opt.overflow_name);
     flow = metric = l->opt.overflow_name;
     i = series_find(l, flow, metric);
     if (i >= 0)
@@ -453,11 +452,11 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   if (c != NULL && refused > c->refused) {
     atomic_fetch_add(&l->stats.refused, refused - c->refused);
     c->refused = refused < UINT32_MAX ? (uint32_t)refused : UINT32_MAX;
-    gen_log_limited(&l->complain_names, LOG_WARNING,
-                    "%s: a conversation has more than %zu metric attribute "
-                    "names; %zu of them are not counted (raise "
-                    "MaxAttributesPerConversation)",
-                    l->opt.log_prefix, l->opt.max_names, refused);
+    gen_log_org(l->opt.who, &l->complain_names, LOG_WARNING,
+                "a conversation has more than %zu metric attribute "
+                "names; %zu of them are not counted (raise "
+                "MaxAttributesPerConversation)",
+                l->opt.max_names, refused);
   }
   if (c != NULL)
     conv_touch(l, c, now, finished);
@@ -466,10 +465,10 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     /* A name of a byte that is no UTF-8 (0xff) or with a control character
      * would reach a backend as a label it cannot take. */
     atomic_fetch_add(&l->stats.invalid, invalid);
-    gen_log_limited(&l->complain_names, LOG_WARNING,
-                    "%s: %zu attribute name(s) of an event refused: not valid "
-                    "UTF-8 or with control characters",
-                    l->opt.log_prefix, invalid);
+    gen_log_org(l->opt.who, &l->complain_names, LOG_WARNING,
+                "%zu attribute name(s) of an event refused: not valid "
+                "UTF-8 or with control characters",
+                invalid);
   }
   gen_buf_free(&journal);
   free(todo);

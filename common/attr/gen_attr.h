@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
+
 /* Longest flow or metric name kept (longer ones are cut). */
 #define GEN_ATTR_NAME_MAX 128
 
@@ -74,7 +76,7 @@ typedef struct {
   cdtime_t open_ttl;         /* forget a conversation quiet this long */
   cdtime_t finished_ttl;     /* … or this long once it is over */
   const char *overflow_name; /* flow and metric of the overflow series */
-  const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
+  const gen_log_org_t *who;  /* whose lines (borrowed) */
 } gen_attr_options_t;
 
 typedef struct {

@@ -71,12 +71,12 @@ int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return GEN_CONFIG_NOT_MINE;
 }
 
-int gen_attr_config_check(gen_attr_config_t *c, const char *log_prefix) {
+int gen_attr_config_check(gen_attr_config_t *c, const gen_log_org_t *who) {
   if (c->overflow_name == NULL &&
       (c->overflow_name = strdup("overflow")) == NULL)
     return -ENOMEM;
   if (c->pattern == NULL && c->groups[0] != 0) {
-    GEN_ERROR("%s: AttributeGroups needs AttributePattern", log_prefix);
+    gen_log_org(who, NULL, LOG_ERR, "AttributeGroups needs AttributePattern");
     return -EINVAL;
   }
   if (c->pattern != NULL && c->groups[0] == 0)
@@ -85,7 +85,8 @@ int gen_attr_config_check(gen_attr_config_t *c, const char *log_prefix) {
   if (gen_attr_format_create(c->pattern, (int)c->groups[0], (int)c->groups[1],
                              (int)c->groups[2], &c->format, err,
                              sizeof(err)) != 0) {
-    GEN_ERROR("%s: AttributePattern \"%s\": %s", log_prefix, c->pattern, err);
+    gen_log_org(who, NULL, LOG_ERR, "AttributePattern \"%s\": %s", c->pattern,
+                err);
     return -EINVAL;
   }
   return 0;
@@ -93,7 +94,7 @@ int gen_attr_config_check(gen_attr_config_t *c, const char *log_prefix) {
 
 gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
                                           const char *journal_base,
-                                          const char *log_prefix) {
+                                          const gen_log_org_t *who) {
   gen_attr_options_t options = {
       .max_series = (size_t)c->max_series,
       .max_conversations = (size_t)c->max_conversations,
@@ -101,7 +102,7 @@ gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
       .open_ttl = c->open_ttl,
       .finished_ttl = c->finished_ttl,
       .overflow_name = c->overflow_name,
-      .log_prefix = log_prefix,
+      .who = who,
   };
   return gen_attr_ledger_create(c->format, &options, journal_base);
 }

@@ -39,14 +39,14 @@ int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
 
 /* Checks the keys together and compiles the format: AttributeGroups needs
  * AttributePattern, which takes groups 1, 2 and 3 when none are given. Logs
- * with log_prefix and returns a negative errno when it cannot work. */
-int gen_attr_config_check(gen_attr_config_t *c, const char *log_prefix);
+ * with who and returns a negative errno when it cannot work. */
+int gen_attr_config_check(gen_attr_config_t *c, const gen_log_org_t *who);
 
 /* The ledger of c (checked), journalled at journal_base (NULL: none); c is
  * borrowed for the ledger's life. NULL when out of memory. */
 gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
                                           const char *journal_base,
-                                          const char *log_prefix);
+                                          const gen_log_org_t *who);
 
 /* The ledger's self-metrics (plugin_instance "self"): attributes_seen,
  * attributes_counted, attribute_names_over_limit, attribute_names_refused,

@@ -38,7 +38,7 @@ gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
     return NULL;
   c->options = *options;
   c->by_key.kind = GEN_MAP_KEY;
-  if (gen_journal_init(&c->journal, journal_base, options->log_prefix,
+  if (gen_journal_init(&c->journal, journal_base, options->who,
                        options->journal_errors) != 0) {
     gen_counters_free(c);
     return NULL;

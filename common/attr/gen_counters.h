@@ -32,6 +32,8 @@
 
 #include "gen_map.h"
 
+typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
+
 /* The longest text of a key, its NUL included. A text holds no newline (it
  * is one journal line). */
 #define GEN_COUNTERS_KEY_SIZE 512
@@ -51,7 +53,7 @@ typedef struct {
   const char *generation_name; /* "flow_generation" */
   gen_counters_write_fn write_key;
   gen_counters_read_fn read_key;
-  const char *log_prefix; /* for the journal's complaints */
+  const gen_log_org_t *who; /* whose lines (borrowed) */
   atomic_uint_fast64_t *journal_errors;
 } gen_counters_options_t;
 

@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
-                     atomic_uint_fast64_t *errors) {
+int gen_journal_init(gen_journal_t *j, const char *base,
+                     const gen_log_org_t *who, atomic_uint_fast64_t *errors) {
   memset(j, 0, sizeof(*j));
   j->fd = -1;
-  j->log_prefix = log_prefix;
+  j->who = who;
   j->errors = errors;
   j->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   if (base != NULL && (j->base = strdup(base)) == NULL)
@@ -65,12 +65,11 @@ static int journal_open(gen_journal_t *j) {
   char *slash = strrchr(dir, '/');
   if (slash != NULL)
     *slash = '\0';
-  gen_log_limited(&j->complain, LOG_ERR,
-                  "%s: cannot open journal %s in state directory %s: %s; "
-                  "what needs it is refused or kept only in memory until it "
-                  "can be written",
-                  j->log_prefix, path, slash != NULL ? dir : ".",
-                  gen_strerror(err));
+  gen_log_org(j->who, &j->complain, LOG_ERR,
+              "cannot open journal %s in state directory %s: %s; "
+              "what needs it is refused or kept only in memory until it "
+              "can be written",
+              path, slash != NULL ? dir : ".", gen_strerror(err));
   return -err;
 }
 
@@ -94,8 +93,8 @@ int gen_journal_append(gen_journal_t *j, const char *data, size_t len) {
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
       count_error(j);
-      gen_log_limited(&j->complain, LOG_ERR, "%s: journal write failed: %s",
-                      j->log_prefix, gen_strerror(err));
+      gen_log_org(j->who, &j->complain, LOG_ERR, "journal write failed: %s",
+                  gen_strerror(err));
       if (before >= 0 && ftruncate(j->fd, before) != 0) {
         /* Cannot cut it: a new file, so that the fragment ends no line. */
         j->generation++;

@@ -26,9 +26,9 @@
 typedef struct {
   char *base; /* files are <base>.<generation>; NULL = no journal */
   int fd;
-  uint64_t generation;  /* of the file being written */
-  uint64_t oldest_kept; /* lowest generation not yet removed */
-  const char *log_prefix;
+  uint64_t generation;          /* of the file being written */
+  uint64_t oldest_kept;         /* lowest generation not yet removed */
+  const gen_log_org_t *who;     /* whose lines (borrowed) */
   atomic_uint_fast64_t *errors; /* counts open and write failures */
   gen_ratelimit_t complain;
 } gen_journal_t;
@@ -37,8 +37,8 @@ typedef struct {
 #define GEN_JOURNAL_LINE_MAX 4096
 
 /* base NULL: a journal that keeps nothing. Returns 0 or -ENOMEM. */
-int gen_journal_init(gen_journal_t *j, const char *base, const char *log_prefix,
-                     atomic_uint_fast64_t *errors);
+int gen_journal_init(gen_journal_t *j, const char *base,
+                     const gen_log_org_t *who, atomic_uint_fast64_t *errors);
 void gen_journal_fini(gen_journal_t *j);
 
 /* True when the journal keeps lines (base not NULL), whether or not its file

@@ -182,6 +182,34 @@ void gen_log(int level, const char *format, ...) {
   va_end(ap);
 }
 
+#define ORG_LINE "%s plugin: Org \"%s\"%s%s"
+
+void gen_vlog_org(const gen_log_org_t *who, gen_ratelimit_t *rl, int level,
+                  const char *format, va_list ap) {
+  char message[GEN_LOG_LINE_MAX];
+  vsnprintf(message, sizeof(message), format, ap);
+  const char *plugin = who != NULL ? who->plugin : NULL;
+  const char *org = who != NULL ? who->org : NULL;
+  const char *sep = message[0] == ' ' ? "" : ": ";
+  if (plugin == NULL && rl != NULL)
+    gen_log_limited(rl, level, "%s", message);
+  else if (plugin == NULL)
+    gen_log(level, "%s", message);
+  else if (rl != NULL) /* the one place the prefix is written */
+    gen_log_limited(rl, level, ORG_LINE, plugin, org, sep, message);
+  else
+    gen_log(level, ORG_LINE, plugin, org, sep, message);
+  OPENSSL_cleanse(message, sizeof(message));
+}
+
+void gen_log_org(const gen_log_org_t *who, gen_ratelimit_t *rl, int level,
+                 const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  gen_vlog_org(who, rl, level, format, ap);
+  va_end(ap);
+}
+
 void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...) {
   cdtime_t now = gen_now();
   cdtime_t last = atomic_load(&rl->last);

@@ -62,6 +62,26 @@ typedef struct {
 void gen_log_limited(gen_ratelimit_t *rl, int level, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Who a line is about: one org of one plugin. Every line about an org goes
+ * through gen_log_org() (gen_org_log() in gen_config.h for a gen_org_t), so
+ * that it starts "<plugin> plugin: Org "<org>": " whatever the module.
+ * A module handed no gen_org_t is handed one by pointer; the strings must
+ * outlive the module that holds it. */
+typedef struct gen_log_org {
+  const char *plugin; /* "genesys_realtime", … */
+  const char *org;    /* the <Org "name"> label */
+} gen_log_org_t;
+
+/* Logs "<plugin> plugin: Org "<org>": <message>"; a message starting
+ * with a space continues the name instead (Org "x" is configured
+ * twice). With rl, repeated lines are rate-limited (gen_log_limited). With
+ * who or its plugin NULL (unit tests, fuzzers), the message alone. */
+void gen_log_org(const gen_log_org_t *who, gen_ratelimit_t *rl, int level,
+                 const char *format, ...) __attribute__((format(printf, 4, 5)));
+void gen_vlog_org(const gen_log_org_t *who, gen_ratelimit_t *rl, int level,
+                  const char *format, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 /* Clock seam: tests replace it to drive rate limiting and expiry. */
 extern cdtime_t (*gen_now)(void);
 

@@ -170,8 +170,7 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
       snprintf(value, sizeof(value), " %s",
                v->value.boolean ? "true" : "false");
   }
-  GEN_ERROR("%s plugin: Org \"%s\": %s%s: %s", org->plugin, org->name, ci->key,
-            value, reason);
+  gen_org_log(org, NULL, LOG_ERR, "%s%s: %s", ci->key, value, reason);
 }
 
 int gen_config_string(const gen_org_t *org, const oconfig_item_t *ci,
@@ -312,8 +311,7 @@ int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
   if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     why = gen_url_problem(ci->values[0].value.string, base);
   if (why != NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": %s \"%s\": %s", org->plugin, org->name,
-              ci->key, shown, why);
+    gen_org_log(org, NULL, LOG_ERR, "%s \"%s\": %s", ci->key, shown, why);
     return -EINVAL;
   }
   int status = gen_config_string(org, ci, out);
@@ -533,26 +531,24 @@ int gen_org_config_finish(gen_org_t *org) {
     }
   }
   if (org->api_base_url == NULL || org->login_base_url == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": give Region, or ApiBaseURL and "
-              "LoginBaseURL",
-              org->plugin, org->name);
+    gen_org_log(org, NULL, LOG_ERR,
+                "give Region, or ApiBaseURL and "
+                "LoginBaseURL");
     return -EINVAL;
   }
   if (org->client_id == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": ClientId is required", org->plugin,
-              org->name);
+    gen_org_log(org, NULL, LOG_ERR, "ClientId is required");
     return -EINVAL;
   }
   if (org->client_secret == NULL) {
-    GEN_ERROR("%s plugin: Org \"%s\": a client secret is required: give "
-              "ClientSecretFile (recommended), ClientSecretEnv or "
-              "ClientSecret",
-              org->plugin, org->name);
+    gen_org_log(org, NULL, LOG_ERR,
+                "a client secret is required: give "
+                "ClientSecretFile (recommended), ClientSecretEnv or "
+                "ClientSecret");
     return -EINVAL;
   }
   if ((org->client_cert == NULL) != (org->client_key == NULL)) {
-    GEN_ERROR("%s plugin: Org \"%s\": ClientCert and ClientKey go together",
-              org->plugin, org->name);
+    gen_org_log(org, NULL, LOG_ERR, "ClientCert and ClientKey go together");
     return -EINVAL;
   }
   return 0;
@@ -757,15 +753,8 @@ int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
 
 void gen_org_log(const gen_org_t *org, gen_ratelimit_t *rl, int level,
                  const char *format, ...) {
-  char message[GEN_LOG_LINE_MAX];
   va_list ap;
   va_start(ap, format);
-  vsnprintf(message, sizeof(message), format, ap);
+  gen_vlog_org(&(gen_log_org_t){org->plugin, org->name}, rl, level, format, ap);
   va_end(ap);
-  if (rl != NULL)
-    gen_log_limited(rl, level, "%s plugin: Org \"%s\": %s", org->plugin,
-                    org->name, message);
-  else
-    gen_log(level, "%s plugin: Org \"%s\": %s", org->plugin, org->name,
-            message);
 }

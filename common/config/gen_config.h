@@ -103,9 +103,8 @@ int gen_curl_policy(gen_curl_t *curl, const gen_org_t *org, char *err,
 extern void (*gen_curl_policy_seen)(gen_curl_t *curl, int option, long number,
                                     const char *text);
 
-/* Logs "<plugin> plugin: Org "<name>": <message>": every line about one
- * org starts so. With rl, repeated lines are rate-limited (see
- * gen_log_limited). */
+/* gen_log_org() for the org: "<plugin> plugin: Org "<name>": <message>",
+ * rate-limited with rl. */
 void gen_org_log(const gen_org_t *org, gen_ratelimit_t *rl, int level,
                  const char *format, ...) __attribute__((format(printf, 4, 5)));
 

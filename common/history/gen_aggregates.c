@@ -68,8 +68,7 @@ static void refuse_line(const gen_org_t *org, const oconfig_item_t *ci,
     one.values_num = 1;
     gen_config_error(org, &one, text);
   } else
-    GEN_ERROR("%s plugin: Org \"%s\": %s (continued): %s", org->plugin,
-              org->name, ci->key, text);
+    gen_org_log(org, NULL, LOG_ERR, "%s (continued): %s", ci->key, text);
 }
 
 /* Refuses value i of ci naming every valid one, in lines under a log
@@ -691,9 +690,9 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_limited(&counts->complain, LOG_ERR,
-                      "%s: %s for %s failed (asked for again next cycle): %s",
-                      counts->log_prefix, query->what, text, err);
+      gen_log_org(counts->who, &counts->complain, LOG_ERR,
+                  "%s for %s failed (asked for again next cycle): %s",
+                  query->what, text, err);
       return status;
     }
     if (query->family != NULL)
@@ -773,10 +772,10 @@ int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
                             &skipped, err, err_size);
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_limited(&counts->complain, LOG_WARNING,
-                    "%s: %zu groups or metrics of an answer to the %s were not "
-                    "usable and were skipped",
-                    counts->log_prefix, skipped, reader->what);
+    gen_log_org(counts->who, &counts->complain, LOG_WARNING,
+                "%zu groups or metrics of an answer to the %s were not "
+                "usable and were skipped",
+                skipped, reader->what);
   }
   return status;
 }
@@ -914,8 +913,8 @@ int gen_agg_observe(gen_client_t *client, gen_agg_counts_t *counts,
     status = gen_agg_observed(q, doc, err, sizeof(err));
   if (status != 0) {
     counts->failures++;
-    gen_log_limited(q->complain, LOG_ERR, "%s: %s failed: %s",
-                    counts->log_prefix, q->what, err);
+    gen_log_org(counts->who, q->complain, LOG_ERR, "%s failed: %s", q->what,
+                err);
   }
   json_object_put(doc);
   return status;

@@ -237,7 +237,7 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
 typedef struct {
   uint64_t queries, failures;
   gen_ratelimit_t complain;
-  const char *log_prefix; /* "<plugin> plugin: Org \"x\"" */
+  const gen_log_org_t *who; /* whose lines (borrowed) */
 } gen_agg_counts_t;
 
 /* The engine scope (inside group, or the caller's) and key of a result

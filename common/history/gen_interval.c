@@ -73,7 +73,6 @@ typedef struct {
 struct gen_interval_s {
   gen_interval_options_t o;
   char *state_path;
-  char *log_prefix;
 
   gi_name_t names[GI_MAX_NAMES];
   size_t n_names;
@@ -396,9 +395,10 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
         return -EINVAL;
     }
   } else if (!same_granularity) {
-    GEN_WARNING("%s: state file %s was written for another granularity; "
+    gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                "state file %s was written for another granularity; "
                 "counters are kept, progress starts afresh",
-                gi->log_prefix, gi->state_path);
+                gi->state_path);
   }
   json_object *keys = gen_json_get_object(doc, "keys");
   if (keys == NULL)
@@ -453,11 +453,12 @@ static void state_load(gen_interval_t *gi) {
     status = state_load_doc(gi, doc);
   json_object_put(doc);
   if (status != 0) {
-    GEN_ERROR("%s: state file %s cannot be used (%s); starting afresh, "
-              "counters restart at zero",
-              gi->log_prefix, gi->state_path,
-              status == -ERANGE ? "a number in it is out of range or not one"
-                                : gen_strerror(status));
+    gen_log_org(gi->o.who, NULL, LOG_ERR,
+                "state file %s cannot be used (%s); starting afresh, "
+                "counters restart at zero",
+                gi->state_path,
+                status == -ERANGE ? "a number in it is out of range or not one"
+                                  : gen_strerror(status));
     state_forget(gi);
   }
 }
@@ -475,13 +476,11 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
     return NULL;
   gi->o = *o;
   gi->snapshot = (gen_buf_t)GEN_BUF_INIT(SIZE_MAX);
-  gi->log_prefix = strdup(o->log_prefix ? o->log_prefix : "gen_interval");
   gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
-  if (gi->log_prefix == NULL || (o->state_path && gi->state_path == NULL)) {
+  if ((o->state_path && gi->state_path == NULL)) {
     gen_interval_free(gi);
     return NULL;
   }
-  gi->o.log_prefix = gi->log_prefix;
   gi->o.state_path = gi->state_path;
   state_load(gi);
   return gi;
@@ -528,7 +527,6 @@ void gen_interval_free(gen_interval_t *gi) {
   }
   gen_map_free(&gi->name_map);
   free(gi->state_path);
-  free(gi->log_prefix);
   free(gi);
 }
 
@@ -577,9 +575,10 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
       char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN];
       gen_time_format(s->done_until, from, sizeof(from));
       gen_time_format(oldest, to, sizeof(to));
-      GEN_WARNING("%s: %s: %" PRIu64 " buckets from %s to %s are beyond the "
+      gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                  "%s: %" PRIu64 " buckets from %s to %s are beyond the "
                   "backfill horizon and are lost",
-                  gi->log_prefix, s->id, lost, from, to);
+                  s->id, lost, from, to);
       gi->stats.gap_buckets += lost;
       s->done_until = oldest;
       if (s->origin < oldest)
@@ -861,8 +860,8 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     saved = gen_state_write(gi->state_path, out.data, out.len);
   gen_buf_free(&out);
   if (saved != 0)
-    GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
-              gi->state_path, gen_strerror(saved));
+    gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
+                gi->state_path, gen_strerror(saved));
   else
     gi->dirty = false;
   return status != 0 ? status : saved;
@@ -882,8 +881,8 @@ int gen_interval_save(gen_interval_t *gi) {
     saved =
         gen_state_write(gi->state_path, gi->snapshot.data, gi->snapshot.len);
     if (saved != 0)
-      GEN_ERROR("%s: cannot write state file %s: %s", gi->log_prefix,
-                gi->state_path, gen_strerror(saved));
+      gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
+                  gi->state_path, gen_strerror(saved));
     gi->snapshot_held = false; /* a newer one supersedes it anyway */
   }
   if (gi->dirty) {

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
+
 typedef struct gen_interval_s gen_interval_t;
 
 typedef struct {
@@ -52,8 +54,8 @@ typedef struct {
   int64_t initial_ms; /* a scope seen for the first time starts this far back
                          (0: with the newest settled bucket only) */
   size_t max_buckets; /* buckets per planned range (≥ 1) */
-  const char *state_path; /* NULL: no persistence */
-  const char *log_prefix; /* e.g. "genesys_analytics plugin: Org \"x\"" */
+  const char *state_path;   /* NULL: no persistence */
+  const gen_log_org_t *who; /* whose lines (borrowed) */
   /* false: every commit writes the state file (tests). true: commits only
    * mark it dirty and gen_interval_save(), once per read cycle of many
    * batches, writes the state as of the previous save (the file holds every

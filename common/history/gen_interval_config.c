@@ -68,12 +68,12 @@ int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
 gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,
-                                           const char *log_prefix) {
+                                           const gen_log_org_t *who) {
   char path[PATH_MAX], err[PATH_MAX + 64];
   int status = gen_state_path(c->state_dir, stem, org, suffix, path,
                               sizeof(path), err, sizeof(err));
   if (status != 0) {
-    GEN_ERROR("%s: %s", log_prefix, err);
+    gen_log_org(who, NULL, LOG_ERR, "%s", err);
     return NULL;
   }
   gen_interval_options_t options = {
@@ -84,13 +84,13 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
       .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
       .max_buckets = (size_t)c->max_buckets,
       .state_path = path,
-      .log_prefix = log_prefix,
+      .who = who,
   };
   if (options.horizon_ms < c->granularity_ms)
     options.horizon_ms = c->granularity_ms;
   gen_interval_t *engine = gen_interval_create(&options);
   if (engine == NULL)
-    GEN_ERROR("%s: cannot set up the interval engine (state file %s)",
-              log_prefix, path);
+    gen_log_org(who, NULL, LOG_ERR,
+                "cannot set up the interval engine (state file %s)", path);
   return engine;
 }

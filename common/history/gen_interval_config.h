@@ -39,10 +39,10 @@ int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
 
 /* Creates the engine whose state lives in
  * <StateDirectory>/<stem>-<sanitised org><suffix>.json (the directory is
- * created). Logs with log_prefix and returns NULL on failure. */
+ * created). Logs with who and returns NULL on failure. */
 gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,
-                                           const char *log_prefix);
+                                           const gen_log_org_t *who);
 
 #endif /* GEN_INTERVAL_CONFIG_H */

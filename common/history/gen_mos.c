@@ -78,7 +78,7 @@ int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
 
 gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
                                const gen_interval_config_t *ic,
-                               const char *stem, const char *log_prefix) {
+                               const char *stem, const gen_log_org_t *who) {
   if (ic->granularity_ms + c->max_length_ms > GEN_MOS_INTERVAL_MAX_MS) {
     gen_org_log(org, NULL, LOG_ERR,
                 "CallQualityMaxLength %lld: one bucket of %lld s plus this "
@@ -89,7 +89,7 @@ gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
   }
   gen_interval_config_t own = *ic;
   own.revisit = c->revisit;
-  return gen_interval_config_engine(&own, stem, org->name, "-mos", log_prefix);
+  return gen_interval_config_engine(&own, stem, org->name, "-mos", who);
 }
 
 void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
@@ -645,20 +645,20 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
     gen_mos_acc_free(a);
     if (unknown > 0) {
       atomic_fetch_add(&client->stats.malformed, 1);
-      gen_log_limited(&job->counts->complain, LOG_WARNING,
-                      "%s: %zu queue sessions of details answers have a media "
-                      "type this plugin does not know; passed over (their "
-                      "conversations' other sessions count)",
-                      job->counts->log_prefix, unknown);
+      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+                  "%zu queue sessions of details answers have a media "
+                  "type this plugin does not know; passed over (their "
+                  "conversations' other sessions count)",
+                  unknown);
     }
     if (skipped > 0) {
       atomic_fetch_add(&client->stats.malformed, 1);
-      gen_log_limited(&job->counts->complain, LOG_WARNING,
-                      "%s: %zu conversations of details answers were not "
-                      "usable (no id, a bad time, MOS or R-factor, no queue "
-                      "segment of a known media type) "
-                      "and were skipped",
-                      job->counts->log_prefix, skipped);
+      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+                  "%zu conversations of details answers were not "
+                  "usable (no id, a bad time, MOS or R-factor, no queue "
+                  "segment of a known media type) "
+                  "and were skipped",
+                  skipped);
     }
     if (status != 0) {
       if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
@@ -670,10 +670,10 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_limited(&job->counts->complain, LOG_ERR,
-                      "%s: conversation details query for %s failed (asked "
-                      "for again next cycle): %s",
-                      job->counts->log_prefix, text, err);
+      gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
+                  "conversation details query for %s failed (asked "
+                  "for again next cycle): %s",
+                  text, err);
       return status;
     }
     gen_client_family(client, "call quality", 0, NULL, NULL);

@@ -79,7 +79,7 @@ int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
  * kept within them (split) at read time. */
 gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
                                const gen_interval_config_t *ic,
-                               const char *stem, const char *log_prefix);
+                               const char *stem, const gen_log_org_t *who);
 
 /* The start-up line's part for n queues asked per_batch at a time (at most
  * 100): the requests a range costs (one a batch, one more per 100

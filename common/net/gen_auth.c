@@ -116,10 +116,10 @@ static int refresh(gen_auth_t *auth) {
    * client credentials would go there. */
   if (snprintf(url, sizeof(url), "%s/oauth/token", org->login_base_url) >=
       (int)sizeof(url)) {
-    gen_log_limited(&auth->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": LoginBaseURL is too long (more "
-                    "than %zu bytes)",
-                    org->plugin, org->name, sizeof(url) - 13);
+    gen_org_log(org, &auth->complain, LOG_ERR,
+                "LoginBaseURL is too long (more "
+                "than %zu bytes)",
+                sizeof(url) - 13);
     return GEN_HTTP_ERR_AUTH;
   }
   char authorization[2 * GEN_TOKEN_MAX];
@@ -138,10 +138,10 @@ static int refresh(gen_auth_t *auth) {
                             "grant_type=client_credentials", &options, &resp);
   OPENSSL_cleanse(authorization, sizeof(authorization));
   if (status != 0) {
-    gen_log_limited(&auth->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot get an access token from "
-                    "%s: %s",
-                    org->plugin, org->name, url, resp.error);
+    gen_org_log(org, &auth->complain, LOG_ERR,
+                "cannot get an access token from "
+                "%s: %s",
+                url, resp.error);
     gen_http_response_reset(&resp);
     return GEN_HTTP_ERR_AUTH;
   }
@@ -162,9 +162,8 @@ static int refresh(gen_auth_t *auth) {
   if (!token_usable(token) || expires_in <= 0) {
     if (auth->stats != NULL)
       atomic_fetch_add(&auth->stats->malformed, 1);
-    gen_log_limited(&auth->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": unusable token answer from %s: %s",
-                    org->plugin, org->name, url, err);
+    gen_org_log(org, &auth->complain, LOG_ERR,
+                "unusable token answer from %s: %s", url, err);
     if (resp.body != NULL)
       OPENSSL_cleanse(resp.body, resp.body_len);
     json_object_put(doc);

@@ -66,19 +66,18 @@ unsigned gen_eventbridge_handle(void *ud, const char *text, size_t len) {
   if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
       0) {
     atomic_fetch_add(&eb->stats.malformed, 1);
-    gen_log_limited(o->complain, LOG_WARNING,
-                    "%s: receiver: malformed JSON refused: %s", o->log_prefix,
-                    err);
+    gen_log_org(o->who, o->complain, LOG_WARNING,
+                "receiver: malformed JSON refused: %s", err);
     return 400;
   }
   const char *id;
   json_object *body = event_body(eb, doc, &id);
   if (body == NULL) {
     atomic_fetch_add(&eb->stats.malformed, 1);
-    gen_log_limited(o->complain, LOG_WARNING,
-                    "%s: receiver: refused an event that is not an "
-                    "EventBridge %s event",
-                    o->log_prefix, o->detail_type);
+    gen_log_org(o->who, o->complain, LOG_WARNING,
+                "receiver: refused an event that is not an "
+                "EventBridge %s event",
+                o->detail_type);
     json_object_put(doc);
     return 400;
   }

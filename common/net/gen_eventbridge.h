@@ -31,7 +31,7 @@ typedef struct {
    * is then remembered); anything else makes EventBridge send it again. */
   unsigned (*take)(void *ud, json_object *body);
   void *ud;
-  const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
+  const gen_log_org_t *who;  /* whose lines (borrowed) */
   gen_ratelimit_t *complain; /* the owner's, for refused events */
 } gen_eventbridge_options_t;
 

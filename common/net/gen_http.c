@@ -197,8 +197,7 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
   CURL *c = http->curl;
   char err[CURL_ERROR_SIZE];
   if (gen_curl_policy(c, org, err, sizeof(err)) != 0) {
-    GEN_ERROR("%s plugin: Org \"%s\": setting up libcurl failed: %s",
-              org->plugin, org->name, err);
+    gen_org_log(org, NULL, LOG_ERR, "setting up libcurl failed: %s", err);
     curl_easy_cleanup(c);
     free(http);
     return NULL;
@@ -654,10 +653,10 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
       return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
-  GEN_NOTICE("%s plugin: Org \"%s\": %.*s answers pages of %lld where %d "
-             "were asked; more requests per listing (said once)",
-             http->org->plugin, http->org->name, (int)strcspn(path, "?"), path,
-             (long long)answered, asked);
+  gen_org_log(http->org, NULL, LOG_NOTICE,
+              "%.*s answers pages of %lld where %d "
+              "were asked; more requests per listing (said once)",
+              (int)strcspn(path, "?"), path, (long long)answered, asked);
 }
 
 static int get_pages(gen_http_t *http, const char *path, int page_size,

@@ -59,7 +59,7 @@ typedef struct {
 
 struct gen_receiver_s {
   gen_receiver_options_t opt;
-  char *address, *port, *secret, *secret_header, *log_prefix;
+  char *address, *port, *secret, *secret_header;
   unsigned char secret_digest[32];
   char *cert_pem, *key_pem;
   gen_receiver_handler_t handler;
@@ -273,8 +273,7 @@ static void on_mhd_log(void *cls, const char *format, va_list ap) {
   size_t n = strlen(line);
   while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = '\0';
-  gen_log_limited(&rx->log_limit, LOG_WARNING, "%s: receiver: %s",
-                  rx->log_prefix ? rx->log_prefix : "", line);
+  gen_log_org(rx->opt.who, &rx->log_limit, LOG_WARNING, "receiver: %s", line);
 }
 
 /* GnuTLS, under libmicrohttpd, reports to process-wide functions: its audit
@@ -283,7 +282,9 @@ static void on_mhd_log(void *cls, const char *format, va_list ap) {
  * to stderr. Both come here once a TLS receiver starts; the messages carry
  * no session context, so the prefix is the first receiver's. */
 static pthread_mutex_t tls_log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char tls_log_prefix[128];
+static char tls_log_plugin[64], tls_log_org[256];
+static gen_log_org_t tls_log_who = {tls_log_plugin, tls_log_org};
+static const gen_log_org_t *tls_log; /* NULL until a receiver with one */
 static gen_ratelimit_t tls_log_limit = GEN_RATELIMIT_INIT(60);
 
 static void tls_log_line(int level, const char *msg) {
@@ -293,8 +294,7 @@ static void tls_log_line(int level, const char *msg) {
   while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = '\0';
   pthread_mutex_lock(&tls_log_lock);
-  gen_log_limited(&tls_log_limit, level, "%s: receiver: TLS: %s",
-                  tls_log_prefix, line);
+  gen_log_org(tls_log, &tls_log_limit, level, "receiver: TLS: %s", line);
   pthread_mutex_unlock(&tls_log_lock);
 }
 
@@ -308,11 +308,13 @@ static void on_tls_debug(int level, const char *msg) {
   tls_log_line(LOG_INFO, msg);
 }
 
-static void tls_log_route(const char *log_prefix) {
+static void tls_log_route(const gen_log_org_t *who) {
   pthread_mutex_lock(&tls_log_lock);
-  if (tls_log_prefix[0] == '\0')
-    sstrncpy(tls_log_prefix, log_prefix[0] ? log_prefix : "genesys receiver",
-             sizeof(tls_log_prefix));
+  if (tls_log == NULL && who != NULL) { /* a copy: the receiver may stop */
+    sstrncpy(tls_log_plugin, who->plugin, sizeof(tls_log_plugin));
+    sstrncpy(tls_log_org, who->org, sizeof(tls_log_org));
+    tls_log = &tls_log_who;
+  }
   pthread_mutex_unlock(&tls_log_lock);
   gnutls_global_set_audit_log_function(on_tls_audit);
   gnutls_global_set_log_function(on_tls_debug);
@@ -532,7 +534,6 @@ static void free_receiver(gen_receiver_t *rx) {
   free(rx->port);
   gen_free_secret(rx->secret);
   free(rx->secret_header);
-  free(rx->log_prefix);
   gen_free_secret(rx->key_pem);
   free(rx->cert_pem);
   free(rx->queue);
@@ -611,10 +612,9 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   rx->port = strdup(options->port);
   rx->secret = gen_secure_strdup(options->secret);
   rx->secret_header = strdup(options->secret_header);
-  rx->log_prefix = strdup(options->log_prefix ? options->log_prefix : "");
   rx->queue = calloc(options->queue_size, sizeof(*rx->queue));
   if (rx->port == NULL || rx->secret == NULL || rx->secret_header == NULL ||
-      rx->log_prefix == NULL || rx->queue == NULL) {
+      rx->queue == NULL) {
     snprintf(err, err_size, "out of memory");
     free_receiver(rx);
     return NULL;
@@ -623,7 +623,6 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   rx->opt.port = rx->port;
   rx->opt.secret = rx->secret;
   rx->opt.secret_header = rx->secret_header;
-  rx->opt.log_prefix = rx->log_prefix;
   digest(rx->secret, strlen(rx->secret), rx->secret_digest);
 
   bool tls = options->cert_file != NULL && options->key_file != NULL;
@@ -671,7 +670,7 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
       {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
       {MHD_OPTION_END, 0, NULL}};
   if (tls)
-    tls_log_route(rx->log_prefix);
+    tls_log_route(rx->opt.who);
   /* The logger first: messages about the options before it would go to
    * stderr (libmicrohttpd says so, in a warning of its own). */
   rx->daemon = MHD_start_daemon(

@@ -10,16 +10,14 @@
  * the queue, a fair share per address once half of them are taken (at most
  * max_per_ip, and at most its part of the other half among the addresses
  * present), a head deadline (3 s to complete TLS and send the first
- * request's head), and a whole-request deadline (a client must have sent its complete request
- * within request_timeout of connecting, or of its previous request's end,
- * however steadily it trickles bytes) enforced by a reaper thread. Every
- * request is judged in this order:
- *   405 not POST;
- *   401 the shared-secret header missing or wrong (compared in constant
- *       time, as SHA-256 digests, so neither content nor length leaks);
- *   413 a body (declared or received) past MaxBody;
- *   429 the work queue is full (the sender retries later);
- *   otherwise the body goes to the worker and the connection waits,
+ * request's head), and a whole-request deadline (a client must have sent its
+ * complete request within request_timeout of connecting, or of its previous
+ * request's end, however steadily it trickles bytes) enforced by a reaper
+ * thread. Every request is judged in this order: 405 not POST; 401 the
+ * shared-secret header missing or wrong (compared in constant time, as SHA-256
+ * digests, so neither content nor length leaks); 413 a body (declared or
+ * received) past MaxBody; 429 the work queue is full (the sender retries
+ * later); otherwise the body goes to the worker and the connection waits,
  *   suspended, for the handler's answer (2xx only once the plugin has
  *   recorded the event, 400 when it refuses it).
  */
@@ -29,6 +27,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
 
 /* Defaults, documented in genesys_flowmetrics(5). */
 #define GEN_RX_REQUEST_TIMEOUT 10.0
@@ -48,7 +48,7 @@ typedef struct {
   unsigned max_connections;  /* slots; 0 = queue_size + 512 (at most half
                                 the open-file limit either way) */
   double request_timeout;    /* seconds; 0 = GEN_RX_REQUEST_TIMEOUT */
-  const char *log_prefix;    /* "genesys_flowmetrics plugin: Org \"x\"" */
+  const gen_log_org_t *who;  /* whose lines (borrowed) */
 } gen_receiver_options_t;
 
 /* A body that passed the checks, on the worker thread. Returns the HTTP

@@ -76,24 +76,24 @@ int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
 }
 
 int gen_receiver_config_check(gen_receiver_config_t *c,
-                              const char *log_prefix) {
+                              const gen_log_org_t *who) {
   if (c->port != NULL && c->secret_file == NULL) {
-    GEN_ERROR("%s: ReceiverPort needs ReceiverSecretFile: the receiver "
-              "answers only authenticated senders",
-              log_prefix);
+    gen_log_org(who, NULL, LOG_ERR,
+                "ReceiverPort needs ReceiverSecretFile: the receiver "
+                "answers only authenticated senders");
     return -EINVAL;
   }
   if ((c->cert == NULL) != (c->key == NULL)) {
-    GEN_ERROR("%s: ReceiverCertificate and ReceiverKey go together",
-              log_prefix);
+    gen_log_org(who, NULL, LOG_ERR,
+                "ReceiverCertificate and ReceiverKey go together");
     return -EINVAL;
   }
   if (c->port == NULL)
     return 0;
   char err[256];
   if (gen_secret_from_file(c->secret_file, &c->secret, err, sizeof(err)) != 0) {
-    GEN_ERROR("%s: ReceiverSecretFile \"%s\": %s", log_prefix, c->secret_file,
-              err);
+    gen_log_org(who, NULL, LOG_ERR, "ReceiverSecretFile \"%s\": %s",
+                c->secret_file, err);
     return -EINVAL;
   }
   gen_redact_add(c->secret);
@@ -103,7 +103,7 @@ int gen_receiver_config_check(gen_receiver_config_t *c,
 void gen_receiver_config_start(const gen_receiver_config_t *c,
                                gen_receiver_t **rx,
                                gen_receiver_handler_t handler, void *ud,
-                               const char *log_prefix,
+                               const gen_log_org_t *who,
                                gen_ratelimit_t *complain) {
   if (c->port == NULL || *rx != NULL)
     return;
@@ -118,16 +118,15 @@ void gen_receiver_config_start(const gen_receiver_config_t *c,
       .queue_size = (size_t)c->queue,
       .max_per_ip = (unsigned)c->per_ip,
       .request_timeout = CDTIME_T_TO_DOUBLE(c->deadline),
-      .log_prefix = log_prefix,
+      .who = who,
   };
   char err[256];
   *rx = gen_receiver_start(&options, handler, ud, err, sizeof(err));
   if (*rx == NULL)
-    gen_log_limited(complain, LOG_ERR, "%s: receiver: %s (retried)", log_prefix,
-                    err);
+    gen_log_org(who, complain, LOG_ERR, "receiver: %s (retried)", err);
   else
-    GEN_INFO("%s: receiver listening on port %u%s", log_prefix,
-             gen_receiver_port(*rx), c->cert ? " (TLS)" : "");
+    gen_log_org(who, NULL, LOG_INFO, "receiver listening on port %u%s",
+                gen_receiver_port(*rx), c->cert ? " (TLS)" : "");
 }
 
 void gen_receiver_dispatch_stats(gen_receiver_t *rx, const char *host,

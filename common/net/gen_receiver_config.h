@@ -41,11 +41,12 @@ int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_receiver_config_t *c);
 
 /* Checks the keys together and reads the secret (then redacted from the
- * log). Logs with log_prefix and returns -EINVAL when the receiver cannot
+ * log). Logs with who and returns -EINVAL when the receiver cannot
  * work: a port without ReceiverSecretFile (the receiver answers only
  * authenticated senders), a certificate without its key or the reverse, a
  * secret file that cannot be read. */
-int gen_receiver_config_check(gen_receiver_config_t *c, const char *log_prefix);
+int gen_receiver_config_check(gen_receiver_config_t *c,
+                              const gen_log_org_t *who);
 
 /* Starts the receiver of c (one with a port) unless *rx is running: bodies
  * go to handler. A failure is logged (rate-limited by complain) and tried
@@ -53,7 +54,7 @@ int gen_receiver_config_check(gen_receiver_config_t *c, const char *log_prefix);
 void gen_receiver_config_start(const gen_receiver_config_t *c,
                                gen_receiver_t **rx,
                                gen_receiver_handler_t handler, void *ud,
-                               const char *log_prefix,
+                               const gen_log_org_t *who,
                                gen_ratelimit_t *complain);
 
 /* The self-metrics of rx (nothing when NULL): receiver_requests accepted,

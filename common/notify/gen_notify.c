@@ -124,8 +124,8 @@ static const char *plugin_of(const channel_t *ch) {
   return ch->owner->client->org->plugin;
 }
 
-static const char *org_of(const channel_t *ch) {
-  return ch->owner->client->org->name;
+static const gen_org_t *org_of(const channel_t *ch) {
+  return ch->owner->client->org;
 }
 
 static double jittered(double seconds) {
@@ -254,10 +254,10 @@ static int create_channel(channel_t *ch) {
                                   body, &doc, err, sizeof(err));
   json_object_put(body);
   if (status != 0) {
-    gen_log_limited(&ch->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot create a notification "
-                    "channel: %s",
-                    plugin_of(ch), org_of(ch), err);
+    gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
+                "cannot create a notification "
+                "channel: %s",
+                err);
     return status;
   }
   const char *id = gen_json_get_string(doc, "id");
@@ -266,10 +266,9 @@ static int create_channel(channel_t *ch) {
   int64_t expires_ms = 0;
   if (id == NULL || uri == NULL ||
       (expires != NULL && gen_time_parse(expires, &expires_ms) != 0)) {
-    gen_log_limited(&ch->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": channel answer without id, "
-                    "connectUri or a valid expires",
-                    plugin_of(ch), org_of(ch));
+    gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
+                "channel answer without id, "
+                "connectUri or a valid expires");
     atomic_fetch_add(&ch->owner->client->stats.malformed, 1);
     json_object_put(doc);
     return GEN_HTTP_ERR_JSON;
@@ -313,10 +312,10 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
   int status = gen_http_request(ch->http, "PUT", path, text, NULL, &resp);
   json_object_put(body);
   if (status != 0) {
-    gen_log_limited(&ch->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": cannot subscribe channel %zu to "
-                    "%zu topics: %s",
-                    plugin_of(ch), org_of(ch), ch->index, n, resp.error);
+    gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
+                "cannot subscribe channel %zu to "
+                "%zu topics: %s",
+                ch->index, n, resp.error);
     if (resp.status == 404)
       drop_channel(ch); /* gone (expired, evicted): make a new one */
     gen_http_response_reset(&resp);
@@ -342,11 +341,10 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
     }
   }
   if (rejected > 0)
-    gen_log_limited(&ch->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": %zu of %zu topics were rejected "
-                    "(for example %s): check the client's permissions",
-                    plugin_of(ch), org_of(ch), rejected, n,
-                    example ? example : "?");
+    gen_org_log(org_of(ch), &ch->complain, LOG_WARNING,
+                "%zu of %zu topics were rejected "
+                "(for example %s): check the client's permissions",
+                rejected, n, example ? example : "?");
   json_object_put(doc);
   gen_http_response_reset(&resp);
   cdtime_t now = cdtime();
@@ -562,10 +560,11 @@ static gen_notify_verdict_t other_system_message(channel_t *ch,
                       : verdict == GEN_NOTIFY_SYSTEM ? &ch->owner->said_system
                                                      : NULL;
   if (said != NULL && !atomic_exchange(said, true))
-    GEN_NOTICE("%s plugin: Org \"%s\": channel %zu: system message %s "
-               "(systemTopicType \"%s\"): %s (said once)",
-               plugin_of(ch), org_of(ch), ch->index, topic, type,
-               changed ? "subscribing the channel's topics again" : "ignored");
+    gen_org_log(org_of(ch), NULL, LOG_NOTICE,
+                "channel %zu: system message %s "
+                "(systemTopicType \"%s\"): %s (said once)",
+                ch->index, topic, type,
+                changed ? "subscribing the channel's topics again" : "ignored");
   return verdict;
 }
 
@@ -580,10 +579,9 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
   char topic[GEN_NOTIFY_TOPIC_SIZE];
   gen_notify_verdict_t verdict = GEN_NOTIFY_OK;
   if (!gen_notify_topic(data, len, topic, sizeof(topic))) {
-    gen_log_limited(&ch->complain, LOG_WARNING,
-                    "%s plugin: Org \"%s\": channel %zu: a message without a "
-                    "topicName skipped",
-                    plugin_of(ch), org_of(ch), ch->index);
+    gen_org_log(org_of(ch), &ch->complain, LOG_WARNING,
+                "channel %zu: a message without a topicName skipped",
+                ch->index);
     atomic_fetch_add(&hub->stats.malformed, 1);
   } else if (gen_notify_system_topic(topic, &verdict)) {
     atomic_fetch_add(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM], 1);
@@ -819,10 +817,10 @@ static int channel_session(channel_t *ch) {
     if (ch->resubscribe_asked) {
       /* Topics were dropped (the message need not say which): the whole
        * set again, and a baseline, as their events were missed. */
-      gen_log_limited(&ch->complain, LOG_NOTICE,
-                      "%s plugin: Org \"%s\": channel %zu: the service "
-                      "dropped subscriptions; subscribing again",
-                      plugin_of(ch), org_of(ch), ch->index);
+      gen_org_log(org_of(ch), &ch->complain, LOG_NOTICE,
+                  "channel %zu: the service "
+                  "dropped subscriptions; subscribing again",
+                  ch->index);
       ch->resubscribe_asked = false;
       lose(ch);
       status = subscribe_and_baseline(ch, true, true);
@@ -830,21 +828,20 @@ static int channel_session(channel_t *ch) {
         break;
     }
     if (ch->reconnect_asked) {
-      gen_log_limited(&ch->complain, LOG_NOTICE,
-                      "%s plugin: Org \"%s\": channel %zu: the service is "
-                      "closing the socket; reconnecting",
-                      plugin_of(ch), org_of(ch), ch->index);
+      gen_org_log(org_of(ch), &ch->complain, LOG_NOTICE,
+                  "channel %zu: the service is "
+                  "closing the socket; reconnecting",
+                  ch->index);
       break;
     }
     cdtime_t now = cdtime();
     /* Monotonic: a wall-clock step of a day is no day of silence. */
     cdtime_t silence = gen_monotonic() - ch->heard_mono;
     if (silence >= n->opt.dead_after) {
-      gen_log_limited(&ch->complain, LOG_WARNING,
-                      "%s plugin: Org \"%s\": channel %zu silent for %.0f s "
-                      "(no heartbeat, no pong); reconnecting",
-                      plugin_of(ch), org_of(ch), ch->index,
-                      CDTIME_T_TO_DOUBLE(silence));
+      gen_org_log(org_of(ch), &ch->complain, LOG_WARNING,
+                  "channel %zu silent for %.0f s "
+                  "(no heartbeat, no pong); reconnecting",
+                  ch->index, CDTIME_T_TO_DOUBLE(silence));
       status = -ETIMEDOUT;
       break;
     }
@@ -865,10 +862,10 @@ static int channel_session(channel_t *ch) {
     /* The channel dies with its token (the close may have come in the same
      * read as the message): a new token and a new channel at once, not a
      * handshake on the dead channel first. */
-    gen_log_limited(&ch->complain, LOG_NOTICE,
-                    "%s plugin: Org \"%s\": channel %zu: its token was "
-                    "revoked; new token, new channel",
-                    plugin_of(ch), org_of(ch), ch->index);
+    gen_org_log(org_of(ch), &ch->complain, LOG_NOTICE,
+                "channel %zu: its token was "
+                "revoked; new token, new channel",
+                ch->index);
     gen_auth_invalidate(n->client->auth, ch->token_generation);
     drop_channel(ch);
     ch->revoked = false;
@@ -1058,12 +1055,12 @@ static hub_t *hub_get(gen_client_t *client, const gen_notify_options_t *opt) {
       free(key);
       if (opt->topics_per_channel != hub->opt.topics_per_channel ||
           opt->dead_after != hub->opt.dead_after)
-        GEN_NOTICE("%s plugin: Org \"%s\": client %s already streams for "
-                   "Org \"%s\" (%s plugin), whose HeartbeatTimeout and "
-                   "TopicsPerChannel apply to its channels",
-                   client->org->plugin, client->org->name,
-                   client->org->client_id, hub->client->org->name,
-                   hub->client->org->plugin);
+        gen_org_log(client->org, NULL, LOG_NOTICE,
+                    "client %s already streams for "
+                    "Org \"%s\" (%s plugin), whose HeartbeatTimeout and "
+                    "TopicsPerChannel apply to its channels",
+                    client->org->client_id, hub->client->org->name,
+                    hub->client->org->plugin);
       return hub;
     }
   hub_t *hub = calloc(1, sizeof(*hub));
@@ -1148,14 +1145,14 @@ gen_notify_t *gen_notify_create(gen_client_t *client,
        * counted in the instance's figures. */
       client->stats.also = &hub->client->stats;
       if (gen_client_borrow_auth(client, hub->client->auth) != 0)
-        GEN_WARNING("%s plugin: Org \"%s\": out of memory: the instance "
-                    "keeps a token of its own",
-                    client->org->plugin, client->org->name);
+        gen_org_log(client->org, NULL, LOG_WARNING,
+                    "out of memory: the instance "
+                    "keeps a token of its own");
     } else {
-      GEN_ERROR("%s plugin: Org \"%s\": client %s already streams for %d "
-                "<Org> blocks, the most one client may serve",
-                client->org->plugin, client->org->name, client->org->client_id,
-                GEN_HUB_MAX_CONSUMERS);
+      gen_org_log(client->org, NULL, LOG_ERR,
+                  "client %s already streams for %d "
+                  "<Org> blocks, the most one client may serve",
+                  client->org->client_id, GEN_HUB_MAX_CONSUMERS);
     }
     pthread_rwlock_unlock(&hub->lock);
   }
@@ -1181,16 +1178,14 @@ int gen_notify_set_topics(gen_notify_t *n, char *const *topics, size_t count) {
     return (int)pending;
   atomic_store(&n->pending, (size_t)pending);
   if (pending > 0) {
-    gen_log_limited(&hub->complain, LOG_ERR,
-                    "%s plugin: Org \"%s\": client %s: %zd of %zu topics do "
-                    "not fit in the %d channels of %zu topics one client may "
-                    "hold (%zu topics carried for every plugin and <Org> "
-                    "using it); they wait for room. Select fewer queues or "
-                    "agents, or split the org with Shard and more clients",
-                    n->client->org->plugin, n->client->org->name,
-                    n->client->org->client_id, pending, count,
-                    GEN_NOTIFY_MAX_CHANNELS, hub->opt.topics_per_channel,
-                    carried);
+    gen_org_log(n->client->org, &hub->complain, LOG_ERR,
+                "client %s: %zd of %zu topics do "
+                "not fit in the %d channels of %zu topics one client may "
+                "hold (%zu topics carried for every plugin and <Org> "
+                "using it); they wait for room. Select fewer queues or "
+                "agents, or split the org with Shard and more clients",
+                n->client->org->client_id, pending, count,
+                GEN_NOTIFY_MAX_CHANNELS, hub->opt.topics_per_channel, carried);
     result = -E2BIG;
   }
   return result;

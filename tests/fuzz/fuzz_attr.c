@@ -42,7 +42,7 @@ static const gen_attr_options_t options = {
     .open_ttl = TIME_T_TO_CDTIME_T(30),
     .finished_ttl = TIME_T_TO_CDTIME_T(5),
     .overflow_name = "overflow",
-    .log_prefix = "fuzz",
+    .who = NULL,
 };
 
 typedef struct {

@@ -97,7 +97,7 @@ static void start(void) {
                               .max_body = MAX_BODY,
                               .queue_size = 4,
                               .request_timeout = 1.0,
-                              .log_prefix = "fuzz"};
+                              .who = NULL};
   char err[256] = "";
   rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
   if (rx == NULL)

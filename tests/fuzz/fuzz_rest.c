@@ -319,7 +319,7 @@ static int run_aggregates(size_t *dispatched) {
                               .horizon_ms = 3600000,
                               .initial_ms = 3600000,
                               .max_buckets = 12,
-                              .log_prefix = "fuzz"};
+                              .who = NULL};
   gen_interval_t *engine = gen_interval_create(&o);
   FUZZ_CHECK(engine != NULL, "engine");
   const char *scopes[] = {"q1", "q2"};

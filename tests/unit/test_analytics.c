@@ -170,20 +170,21 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
   gen_interval_range_t range;
   if (gen_interval_plan(inst->agent_engine, scope, 1, now, &range) != 1)
     return -1000;
-  ga_status_sums_t sums;
+  gen_agent_sums_t sums;
   size_t skipped = 0;
   char err[256] = "";
-  int status = sums_init(&sums, &range, G);
+  int status = gen_agent_sums_init(&sums, &range, G);
   for (size_t i = 0; status == 0 && i < n_docs; i++) {
     json_object *doc = json_tokener_parse(docs[i]);
-    status = doc ? take_user_answer(inst, doc, &range, &sums, &skipped, err,
-                                    sizeof(err))
+    status = doc ? gen_agent_sums_take(&sums, doc, &range, &skipped, err,
+                                       sizeof(err))
                  : -EINVAL;
     json_object_put(doc);
   }
   if (status == 0)
-    status = put_sums(inst, &range, &sums);
-  sums_free(&sums);
+    status =
+        gen_agent_sums_put(&sums, inst->agent_engine, GA_AGENT_SCOPE, &range);
+  gen_agent_sums_free(&sums);
   if (status != 0) {
     gen_interval_abort(inst->agent_engine);
     return status;

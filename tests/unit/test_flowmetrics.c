@@ -579,7 +579,7 @@ static gf_instance_t *fresh_engine(const char *state, const char *suffix) {
   /* Both buckets below in the first range. */
   inst->config.interval.initial = TIME_T_TO_CDTIME_T(600);
   inst->engine = gen_interval_config_engine(
-      &inst->config.interval, "flowmetrics", "acme", suffix, inst->log_prefix);
+      &inst->config.interval, "flowmetrics", "acme", suffix, &inst->who);
   return inst;
 }
 
@@ -624,7 +624,7 @@ DEF_TEST(aggregates_milestones_alone) {
 static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
   gen_interval_free(inst->action_engine);
   inst->action_engine = gen_interval_config_engine(
-      &inst->config.interval, "flowmetrics", "acme", suffix, inst->log_prefix);
+      &inst->config.interval, "flowmetrics", "acme", suffix, &inst->who);
   gen_entity_add(&inst->actions, "a-1", "Lookup CRM", NULL);
   gen_entity_add(&inst->actions, "a-2", "Lookup CRM", NULL); /* same name */
   gen_agg_query_t query = gen_action_agg_query(&inst->action_agg);

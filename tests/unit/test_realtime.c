@@ -26,8 +26,8 @@ static gr_instance_t *make_instance_kept(size_t n_queues, bool events,
   config->agent_activity = events;
   gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
   gr_instance_t *inst = gen_plugin_instance_new(&gr_plugin, client, config);
-  inst->state = calloc(n_queues, sizeof(*inst->state));
-  inst->changed = calloc(n_queues, sizeof(*inst->changed));
+  inst->live.state = calloc(n_queues, sizeof(*inst->live.state));
+  inst->live.changed = calloc(n_queues, sizeof(*inst->live.changed));
   for (size_t i = 0; i < n_queues; i++) {
     char id[64], name[64];
     snprintf(id, sizeof(id), "q-%03zu", i);
@@ -582,6 +582,7 @@ DEF_TEST(instance_from_id_and_media_filter) {
   gr_instance_t *inst = make_instance(2);
   inst->client->org->instance_from = GEN_INSTANCE_FROM_ID;
   inst->config.media_mask = 1u << GEN_MEDIA_CHAT;
+  inst->live.media_mask = inst->config.media_mask; /* as the init takes it */
   mock_values_reset();
   feed(inst, MEDIA_EVENT("q-001", "voice", 3, 1000));
   EXPECT_EQ_INT(0, mock_values_num); /* voice is not wanted */

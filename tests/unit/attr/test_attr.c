@@ -15,13 +15,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 static gen_attr_options_t options = {
     .max_series = 100,
     .max_conversations = 1000,
     .open_ttl = TIME_T_TO_CDTIME_T(3600),
     .finished_ttl = TIME_T_TO_CDTIME_T(60),
     .overflow_name = "overflow",
-    .log_prefix = "test",
+    .who = &test_who,
 };
 
 DEF_TEST(default_format) {
@@ -416,7 +419,8 @@ DEF_TEST(names_per_conversation_bounded) {
   EXPECT_EQ_INT(3, gen_attr_series(l)); /* a refused name makes no series */
   EXPECT_EQ_INT(2, atomic_load(&st->refused));
   OK(mock_log_contains("MaxAttributesPerConversation"));
-  OK(mock_log_contains("test: a conversation has more than 3"));
+  OK(mock_log_contains(
+      "test plugin: Org \"acme\": a conversation has more than 3"));
   /* The next event repeats them: nothing new is refused. */
   EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", names, 5, false, now, NULL, NULL));
   EXPECT_EQ_INT(2, atomic_load(&st->refused));

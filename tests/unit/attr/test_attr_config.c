@@ -7,6 +7,9 @@
 
 #include "collectd/core/testing.h"
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 /* AttributeGroups with three numbers. */
 static oconfig_item_t *groups(int n, double a, double b, double c) {
   oconfig_item_t *ci = mock_ci_num("AttributeGroups", a);
@@ -76,8 +79,7 @@ DEF_TEST(keys_and_defaults) {
 /* The check's status; 1 when the log lacks the line log. */
 static int check(gen_attr_config_t *c, const char *log) {
   mock_log_reset();
-  return mock_logged(gen_attr_config_check(c, "test plugin: Org \"acme\""),
-                     log);
+  return mock_logged(gen_attr_config_check(c, &test_who), log);
 }
 
 DEF_TEST(checks_and_format) {
@@ -130,7 +132,7 @@ DEF_TEST(ledger_and_self_metrics) {
   c.max_series = 1;
   c.overflow_name = strdup("other");
   CHECK_ZERO(check(&c, NULL));
-  gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, "test");
+  gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, &test_who);
   CHECK_NOT_NULL(l);
   const char *names[] = {"SalesMetric_Menu(2026-05-14T10:00:00Z)",
                          "SalesMetric_Lang(2026-05-14T10:00:01Z)",
@@ -212,7 +214,7 @@ DEF_TEST(conversation_events) {
   gen_attr_config_t c;
   gen_attr_config_init(&c);
   CHECK_ZERO(check(&c, NULL));
-  gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, "test");
+  gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, &test_who);
   CHECK_NOT_NULL(l);
   const cdtime_t t0 = TIME_T_TO_CDTIME_T(1778752800);
   OK(!conversation(l, "{\"participants\":[]}", t0));

@@ -9,6 +9,9 @@
 
 #include <errno.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 static char dir[] = "/tmp/gen-counters-XXXXXX";
 
 /* The owner's keys: a name (str[0]) and a number from 0 to 9 (num),
@@ -55,7 +58,7 @@ static gen_counters_t *make(const char *name) {
                               .generation_name = "generation",
                               .write_key = write_key,
                               .read_key = read_key,
-                              .log_prefix = "test",
+                              .who = &test_who,
                               .journal_errors = &journal_errors};
   char base[64];
   snprintf(base, sizeof(base), "%s/%s", dir, name ? name : "");

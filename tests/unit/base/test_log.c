@@ -121,11 +121,40 @@ DEF_TEST(secure_memory) {
   return 0;
 }
 
+DEF_TEST(org_lines) {
+  gen_now = fake_clock;
+  fake_now = TIME_T_TO_CDTIME_T(5000);
+  const gen_log_org_t who = {"test", "acme"};
+  mock_log_reset();
+  gen_log_org(&who, NULL, LOG_ERR, "cannot read %s", "it");
+  OK(mock_log_contains("test plugin: Org \"acme\": cannot read it"));
+  /* A message starting with a space continues the org's name. */
+  gen_log_org(&who, NULL, LOG_ERR, " is configured twice");
+  OK(mock_log_contains("test plugin: Org \"acme\" is configured twice"));
+  /* No org (a test's or fuzzer's module): the message alone. */
+  gen_log_org(NULL, NULL, LOG_ERR, "bare line");
+  OK(mock_log_contains("bare line"));
+  OK(!mock_log_contains("Org \"acme\": bare line"));
+  EXPECT_EQ_INT(3, mock_log_num);
+  /* With a limiter, repeats are held back and counted. */
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  mock_log_reset();
+  for (int i = 0; i < 3; i++)
+    gen_log_org(&who, &rl, LOG_WARNING, "flapping %d", i);
+  EXPECT_EQ_INT(1, mock_log_num);
+  fake_now += TIME_T_TO_CDTIME_T(61);
+  gen_log_org(&who, &rl, LOG_WARNING, "flapping again");
+  OK(mock_log_contains("test plugin: Org \"acme\": flapping again (2 "
+                       "similar messages suppressed)"));
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(redacts_registered_secret);
   RUN_TEST(redaction_cuts_long_lines_safely);
   RUN_TEST(short_secrets_are_not_registered);
   RUN_TEST(rate_limited_logging);
+  RUN_TEST(org_lines);
   RUN_TEST(rate_limit_shared_by_threads);
   RUN_TEST(free_secret_accepts_null);
   RUN_TEST(secure_memory);

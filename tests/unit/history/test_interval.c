@@ -13,6 +13,9 @@
 #include <math.h>
 #include <stdio.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 #define MINUTE 60000LL
 #define G (5 * MINUTE)
 /* An hour boundary: 2026-05-14T10:00:00Z. */
@@ -73,7 +76,7 @@ static gen_interval_t *make(int64_t horizon, size_t max_buckets,
                               .horizon_ms = horizon,
                               .max_buckets = max_buckets,
                               .state_path = state,
-                              .log_prefix = "test"};
+                              .who = &test_who};
   return gen_interval_create(&o);
 }
 
@@ -417,7 +420,7 @@ static gen_interval_t *make_deferred(const char *state) {
                               .horizon_ms = 3600000,
                               .max_buckets = 100,
                               .state_path = state,
-                              .log_prefix = "test",
+                              .who = &test_who,
                               .defer_save = true};
   return gen_interval_create(&o);
 }

@@ -13,6 +13,9 @@
 
 #include <math.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 #define G 300000LL
 /* 2026-11-23T10:00:00Z */
 #define T0 1795428000000LL
@@ -51,7 +54,7 @@ static gen_interval_t *engine(gen_interval_range_t *range) {
                               .horizon_ms = 4 * G,
                               .initial_ms = 2 * G,
                               .max_buckets = 4,
-                              .log_prefix = "test"};
+                              .who = &test_who};
   gen_interval_t *gi = gen_interval_create(&o);
   if (gi != NULL &&
       gen_interval_plan(gi, queues, 2, T0 + 2 * G + 30000, range) != 1) {
@@ -343,7 +346,7 @@ DEF_TEST(configuration_keys) {
   gen_interval_config_init(&ic);
   ic.granularity_ms = 30 * 86400000LL;
   c.max_length_ms = 2 * 86400000LL;
-  OK(gen_mos_engine(org, &c, &ic, "test", "test") == NULL);
+  OK(gen_mos_engine(org, &c, &ic, "test", &test_who) == NULL);
   OK(mock_log_contains("CallQualityMaxLength 172800: one bucket of 2592000 s "
                        "plus this passes the 31 days"));
   gen_interval_config_release(&ic);

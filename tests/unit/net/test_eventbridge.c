@@ -7,6 +7,9 @@
 
 #include "collectd/core/testing.h"
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 #define DETAIL "v2.detail.events.conversation.{id}.attributes"
 #define EVENT(id, detail_type, topic, body)                                    \
   "{\"version\":\"0\",\"id\":\"" id "\",\"detail-type\":\"" detail_type        \
@@ -48,7 +51,7 @@ static gen_eventbridge_t *make(owner_t *o, size_t recent_ids) {
                                        .valid = valid,
                                        .take = take,
                                        .ud = o,
-                                       .log_prefix = "test",
+                                       .who = &test_who,
                                        .complain = &complain};
   return gen_eventbridge_new(&options);
 }
@@ -124,9 +127,11 @@ DEF_TEST(refused_events) {
   gen_eventbridge_stats_t *st = gen_eventbridge_stats(eb);
   EXPECT_EQ_UINT64(STATIC_ARRAY_SIZE(refused), atomic_load(&st->malformed));
   EXPECT_EQ_UINT64(0, atomic_load(&st->duplicates));
-  OK(mock_log_contains("test: receiver: malformed JSON refused"));
-  OK(mock_log_contains("test: receiver: refused an event that is not an "
-                       "EventBridge " DETAIL " event"));
+  OK(mock_log_contains(
+      "test plugin: Org \"acme\": receiver: malformed JSON refused"));
+  OK(mock_log_contains(
+      "test plugin: Org \"acme\": receiver: refused an event that is not an "
+      "EventBridge " DETAIL " event"));
   gen_eventbridge_free(eb);
   gen_eventbridge_free(NULL);
   return 0;

@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 #define SECRET "s3cret-for-the-receiver"
 
 typedef struct {
@@ -61,7 +64,7 @@ static gen_receiver_t *start_limited(size_t queue, unsigned per_ip,
                               .max_per_ip = per_ip,
                               .max_connections = slots,
                               .request_timeout = deadline,
-                              .log_prefix = "test"};
+                              .who = &test_who};
   char err[256] = "";
   gen_receiver_t *rx = gen_receiver_start(&o, handler, NULL, err, sizeof(err));
   if (rx == NULL)

@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+/* Whose lines the module under test writes. */
+static const gen_log_org_t test_who = {"test", "acme"};
+
 static char dir[] = "/tmp/gen-rxconf-XXXXXX";
 
 /* A secret file readable by its owner only. */
@@ -79,8 +82,7 @@ DEF_TEST(keys_and_defaults) {
 /* The check's status; 1 when the log lacks the line log. */
 static int check(gen_receiver_config_t *c, const char *log) {
   mock_log_reset();
-  return mock_logged(gen_receiver_config_check(c, "test plugin: Org \"acme\""),
-                     log);
+  return mock_logged(gen_receiver_config_check(c, &test_who), log);
 }
 
 DEF_TEST(checks_and_secret) {
@@ -127,7 +129,7 @@ DEF_TEST(start_and_self_metrics) {
   gen_receiver_config_init(&c);
   gen_receiver_t *rx = NULL;
   gen_ratelimit_t complain = GEN_RATELIMIT_INIT(60);
-  const char *prefix = "test plugin: Org \"acme\"";
+  const gen_log_org_t *prefix = &test_who;
   /* No port: no receiver, no self-metrics. */
   gen_receiver_config_start(&c, &rx, handler, NULL, prefix, &complain);
   OK(rx == NULL);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: agent time in status (genesys_analytics' AgentStatus),
+ * read without I/O.
+ *
+ * The users aggregates query (POST /api/v2/analytics/users/aggregates/query,
+ * at most 100 userId predicates a request) asks for tAgentRoutingStatus and
+ * tSystemPresence per user and bucket. Every answer of one range is summed
+ * per kind ("routing", "presence"), status and bucket over all the users,
+ * and only once every request of the range succeeded is the range put into
+ * the engine: a partial sum would be dispatched as if complete. One series
+ * per status, never per user, so cardinality is the number of statuses.
+ */
+#ifndef GEN_AGENT_STATUS_H
+#define GEN_AGENT_STATUS_H 1
+
+#include "gen_interval.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GEN_AGENT_STATUS_PATH "/api/v2/analytics/users/aggregates/query"
+#define GEN_AGENT_STATUS_USERS_PER_QUERY 100
+/* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
+ * system presences, so more means a malformed answer. */
+#define GEN_AGENT_STATUS_MAX 24
+#define GEN_AGENT_STATUS_LEN 40
+
+/* The sums of one range: per kind, status and bucket. Engine keys are the
+ * kinds; value names are the statuses. */
+typedef struct {
+  char status[2][GEN_AGENT_STATUS_MAX][GEN_AGENT_STATUS_LEN];
+  size_t n_status[2];
+  size_t n_buckets;
+  int64_t granularity_ms;
+  double *ms;   /* [bucket][kind][status] */
+  bool *filled; /* [bucket][kind]: some status had time */
+} gen_agent_sums_t;
+
+/* Empty sums for range, in buckets of granularity_ms. 0 or -ENOMEM; free
+ * with gen_agent_sums_free() either way. */
+int gen_agent_sums_init(gen_agent_sums_t *s, const gen_interval_range_t *range,
+                        int64_t granularity_ms);
+void gen_agent_sums_free(gen_agent_sums_t *s);
+
+/* The request for user_ids[0..n-1] over range, grouped by userId. */
+json_object *gen_agent_status_body(const char *const *user_ids, size_t n,
+                                   const gen_interval_range_t *range,
+                                   int64_t granularity_ms);
+
+/* Adds one answer to the sums. A wrong shape or a bucket outside the range
+ * fails the range (-EINVAL, the reason in err); unusable entries (no
+ * status, no sum, a status too long or one too many) are skipped and
+ * counted in *skipped. */
+int gen_agent_sums_take(gen_agent_sums_t *s, json_object *doc,
+                        const gen_interval_range_t *range, size_t *skipped,
+                        char *err, size_t err_size);
+
+/* Hands the summed range to engine under scope: one put per kind and
+ * bucket that had time, each status with time a counter. 0 or the
+ * engine's code. */
+int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
+                       const char *scope, const gen_interval_range_t *range);
+
+#endif /* GEN_AGENT_STATUS_H */

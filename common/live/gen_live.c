@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* The live queue table of genesys_realtime: state, marks, re-dispatch. */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_live.h"
+
+#include "gen_names.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool gen_live_wanted(const gen_live_t *l, size_t m) {
+  return l->media_mask == 0 || (l->media_mask >> m) & 1u;
+}
+
+void gen_live_mark(gen_live_t *l, size_t i) {
+  if (!l->state[i].changed) {
+    l->state[i].changed = true;
+    l->changed[l->n_changed++] = i;
+  }
+}
+
+gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i,
+                                 const char *queue_id) {
+  return gen_conv_store_counts(l->store, &l->state[i].conv, queue_id);
+}
+
+void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
+                     gen_conv_moment_t moment, int64_t wait_ms,
+                     uint64_t *seed) {
+  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id);
+  if (conv == NULL)
+    return;
+  size_t first_bucket =
+      gen_conv_counts_record(&conv[media], moment, wait_ms, l->bounds, seed);
+  l->store->dirty = true;
+  gen_live_queue_t *q = &l->state[i];
+  uint32_t bit = UINT32_C(1) << moment;
+  if (moment == GEN_CONV_ANSWERED && ((q->conv_changed[media] & bit) == 0 ||
+                                      first_bucket < q->conv_bucket[media]))
+    q->conv_bucket[media] = first_bucket;
+  q->conv_changed[media] |= bit;
+  gen_live_mark(l, i);
+}
+
+void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
+                        cdtime_t t, gen_put_t put, void *ud) {
+  gen_live_queue_t *q = &l->state[i];
+  if (all && q->conv == NULL && gen_conv_store_pending(l->store, queue_id))
+    gen_live_conv(l, i, queue_id); /* totals from before the restart, now */
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    if (q->media[m].seen && gen_live_wanted(l, m))
+      gen_qs_put_media(&q->media[m], all ? NULL : &q->sent_media[m],
+                       gen_media_names[m], t, put, ud);
+    q->sent_media[m] = q->media[m];
+  }
+  if (q->agents.seen)
+    gen_qs_put_agents(&q->agents, all ? NULL : &q->sent_agents, put, ud);
+  q->sent_agents = q->agents;
+  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
+    uint32_t moments = all ? 0 : q->conv_changed[m];
+    q->conv_changed[m] = 0;
+    if (!q->conv[m].seen || !gen_live_wanted(l, m))
+      continue;
+    if (all)
+      gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0, l->bounds,
+                          put, ud);
+    for (int k = 0; moments != 0; k++, moments >>= 1)
+      if (moments & 1u)
+        gen_conv_counts_put(&q->conv[m], gen_media_names[m], k,
+                            q->conv_bucket[m], l->bounds, put, ud);
+  }
+  q->changed = false; /* its entry in the changed list is passed over */
+}
+
+void gen_live_put_intervals(gen_live_t *l, size_t i, gen_put_t put, void *ud) {
+  gen_live_queue_t *q = &l->state[i];
+  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
+    if (q->conv[m].seen && gen_live_wanted(l, m))
+      gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put, ud);
+}
+
+void gen_live_each_changed(gen_live_t *l, void (*each)(void *ud, size_t i),
+                           void *ud) {
+  for (size_t j = 0; j < l->n_changed; j++)
+    if (l->state[l->changed[j]].changed)
+      each(ud, l->changed[j]);
+  l->n_changed = 0;
+}
+
+void gen_live_each_due(gen_live_t *l, size_t n, cdtime_t t, cdtime_t interval,
+                       bool all, void (*each)(void *ud, size_t i), void *ud) {
+  size_t target = n;
+  if (!all) {
+    if (l->cycle_start == 0 || interval == 0)
+      return; /* no read yet */
+    cdtime_t ran = t > l->cycle_start ? t - l->cycle_start : 0;
+    if (ran < interval)
+      target = (size_t)((double)n * (double)ran / (double)interval);
+  }
+  for (size_t i = l->cursor; i < target; i++)
+    each(ud, i);
+  if (target > l->cursor)
+    l->cursor = target;
+}
+
+void gen_live_cycle(gen_live_t *l, cdtime_t now) {
+  l->cursor = 0;
+  l->cycle_start = now;
+}
+
+int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
+                     const gen_entity_set_t *fresh,
+                     void (*gone)(void *ud, size_t i), void *ud) {
+  size_t n = fresh->count ? fresh->count : 1;
+  gen_live_queue_t *state = calloc(n, sizeof(*state));
+  size_t *marks = calloc(n, sizeof(*marks));
+  if (state == NULL || marks == NULL) {
+    free(state);
+    free(marks);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < fresh->count; i++) {
+    ssize_t was = gen_entity_find(old, fresh->items[i].id);
+    if (was >= 0) {
+      state[i] = l->state[was];
+      l->state[was].conv = NULL; /* moved */
+    }
+  }
+  for (size_t i = 0; i < old->count; i++) {
+    ssize_t kept = gen_entity_find(fresh, old->items[i].id);
+    if (gone != NULL &&
+        (kept < 0 || strcmp(fresh->items[kept].name, old->items[i].name) != 0))
+      gone(ud, i);
+    gen_conv_counts_free(l->state[i].conv); /* dropped from the selection */
+    l->state[i].conv = NULL;
+  }
+  bool changed = !gen_entity_set_same(fresh, old);
+  for (size_t i = 0; !changed && i < fresh->count; i++)
+    changed = strcmp(fresh->items[i].name, old->items[i].name) != 0;
+  free(l->state);
+  free(l->changed);
+  l->state = state;
+  l->changed = marks; /* the queues kept over keep their marks */
+  l->n_changed = 0;
+  for (size_t i = 0; i < fresh->count; i++)
+    if (state[i].changed)
+      marks[l->n_changed++] = i;
+  if (changed) /* indexes moved: this cycle's rest is all of them */
+    l->cursor = 0;
+  return changed ? 1 : 0;
+}
+
+const gen_conv_counts_t *gen_live_counts(const gen_live_t *l, size_t i) {
+  return l->state[i].conv;
+}
+
+void gen_live_free(gen_live_t *l, size_t n) {
+  for (size_t i = 0; l->state != NULL && i < n; i++)
+    gen_conv_counts_free(l->state[i].conv);
+  free(l->state);
+  free(l->changed);
+  l->state = NULL;
+  l->changed = NULL;
+  l->n_changed = 0;
+}

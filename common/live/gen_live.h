@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the live queue table of genesys_realtime.
+ *
+ * Per selected queue (parallel to the plugin's entity set, by index): its
+ * live state (conversations by media type, agents, conversation counters)
+ * and what was last dispatched of it. A change marks its queue; the tick
+ * puts the marked queues, each series once, only what differs from the
+ * last dispatch. Every value is put again once an interval, rolling: the
+ * ticks put the queues in order as much of the list as the cycle has run,
+ * and the read what is left. A new listing carries the state of the queues
+ * kept over. No locking: the caller holds its own around every call.
+ */
+#ifndef GEN_LIVE_H
+#define GEN_LIVE_H 1
+
+#include "gen_conv_counts.h"
+#include "gen_entity.h"
+#include "gen_queue_state.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  gen_qs_media_t media[GEN_MEDIA_COUNT];
+  gen_qs_agents_t agents;
+  /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
+   * allocated at the first moment. */
+  gen_conv_counts_t *conv;
+  /* What the tick sends: the values as last dispatched, the moments
+   * counted since (a bit each) with the first wait bucket an answer
+   * changed, and whether the queue is in the changed list. */
+  gen_qs_media_t sent_media[GEN_MEDIA_COUNT];
+  gen_qs_agents_t sent_agents;
+  uint32_t conv_changed[GEN_MEDIA_COUNT];
+  size_t conv_bucket[GEN_MEDIA_COUNT];
+  bool changed;
+} gen_live_queue_t;
+_Static_assert(GEN_CONV_MOMENT_COUNT <= 32, "conv_changed: a bit per moment");
+
+typedef struct {
+  gen_live_queue_t *state; /* parallel to the queue set */
+  size_t *changed;         /* indexes of the queues marked changed */
+  size_t n_changed;
+  /* The rolling re-dispatch: the queues before cursor were put again in
+   * the cycle that began at cycle_start. */
+  size_t cursor;
+  cdtime_t cycle_start;
+  unsigned media_mask;              /* MediaType: put only these (0: all) */
+  const gen_waits_bounds_t *bounds; /* WaitBuckets */
+  gen_conv_store_t *store;          /* the counters' totals across restarts */
+} gen_live_t;
+
+/* Whether media type m is put (MediaType). */
+bool gen_live_wanted(const gen_live_t *l, size_t m);
+/* Marks queue i changed: its values leave with the next tick. */
+void gen_live_mark(gen_live_t *l, size_t i);
+/* The counters of queue i (id queue_id), allocated and restored at first
+ * use; NULL when out of memory. */
+gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id);
+/* One moment of a conversation of queue i counted, marked changed. */
+void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
+                     gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);
+
+/* Puts the values of queue i at t: every one (all: the periodic
+ * re-dispatch) or those changed since the last dispatch, each series at
+ * most once; clears its mark. */
+void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
+                        cdtime_t t, gen_put_t put, void *ud);
+/* Puts queue i's interval of answered waits (then a fresh interval). */
+void gen_live_put_intervals(gen_live_t *l, size_t i, gen_put_t put, void *ud);
+
+/* each(ud, i) for the queues marked changed; the marks are cleared. */
+void gen_live_each_changed(gen_live_t *l, void (*each)(void *ud, size_t i),
+                           void *ud);
+/* each(ud, i) for the queues of n whose periodic re-dispatch is due at t:
+ * as much of the list as the cycle (interval, from cycle_start) has run,
+ * or (all) the rest of it. */
+void gen_live_each_due(gen_live_t *l, size_t n, cdtime_t t, cdtime_t interval,
+                       bool all, void (*each)(void *ud, size_t i), void *ud);
+/* The cycle of the re-dispatch starts again at now. */
+void gen_live_cycle(gen_live_t *l, cdtime_t now);
+
+/* The table for fresh (it replaces the one for old): the state and marks
+ * of the queues kept over carried, gone(ud, i) for each queue i of old
+ * dropped or renamed, the counters of the dropped freed. 1 when the
+ * selection changed (then the cycle's rest is all of it), 0 when not,
+ * -ENOMEM (nothing changed). */
+int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
+                     const gen_entity_set_t *fresh,
+                     void (*gone)(void *ud, size_t i), void *ud);
+
+/* The counters of queue i ([0, n)) for gen_conv_store_save. */
+const gen_conv_counts_t *gen_live_counts(const gen_live_t *l, size_t i);
+
+/* Frees the table of n queues. */
+void gen_live_free(gen_live_t *l, size_t n);
+
+#endif /* GEN_LIVE_H */

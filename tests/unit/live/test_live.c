@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the live queue table (gen_live): marks put each queue once,
+ * only what changed; the rolling re-dispatch takes the list in order as
+ * the cycle runs; a new listing carries the state of the queues kept over
+ * and names the ones gone; the media filter. */
+#include "gen_live.h"
+#include "gen_names.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+static gen_waits_bounds_t bounds;
+static gen_conv_store_t store;
+
+static int puts_num;
+static char last_type[64];
+
+static void put(void *ud, const char *type, const char *type_instance,
+                double value, bool derive) {
+  puts_num++;
+  sstrncpy(last_type, type, sizeof(last_type));
+}
+
+static size_t seen[16], n_seen;
+static void each(void *ud, size_t i) { seen[n_seen++] = i; }
+
+static void set_of(gen_entity_set_t *set, const char *const *ids, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    gen_entity_add(set, ids[i], ids[i], NULL);
+}
+
+/* A table for set, made as for a first listing (1: a change). */
+static int live_of(gen_live_t *l, const gen_entity_set_t *set) {
+  *l = (gen_live_t){.bounds = &bounds, .store = &store};
+  gen_entity_set_t none = {0};
+  return gen_live_replace(l, &none, set, NULL, NULL);
+}
+
+DEF_TEST(marks_put_each_queue_once) {
+  static const char *const ids[] = {"q0", "q1", "q2"};
+  gen_entity_set_t set = {0};
+  set_of(&set, ids, 3);
+  gen_live_t l;
+  EXPECT_EQ_INT(1, live_of(&l, &set));
+  l.state[2].media[GEN_MEDIA_VOICE] =
+      (gen_qs_media_t){.seen = true, .waiting = 4};
+  gen_live_mark(&l, 2);
+  gen_live_mark(&l, 2);
+  EXPECT_EQ_INT(1, (int)l.n_changed);
+  n_seen = 0;
+  gen_live_each_changed(&l, each, NULL);
+  EXPECT_EQ_INT(1, (int)n_seen);
+  EXPECT_EQ_INT(2, (int)seen[0]);
+  EXPECT_EQ_INT(0, (int)l.n_changed);
+  /* Only what differs from the last dispatch, then nothing. */
+  puts_num = 0;
+  gen_live_put_queue(&l, 2, "q2", false, 1, put, NULL);
+  OK(puts_num > 0);
+  OK(!l.state[2].changed);
+  int all = puts_num;
+  puts_num = 0;
+  gen_live_put_queue(&l, 2, "q2", false, 2, put, NULL);
+  EXPECT_EQ_INT(0, puts_num);
+  gen_live_put_queue(&l, 2, "q2", true, 3, put, NULL);
+  EXPECT_EQ_INT(all, puts_num);
+  /* A media type filtered out puts nothing. */
+  l.media_mask = 1u << GEN_MEDIA_CHAT;
+  puts_num = 0;
+  gen_live_put_queue(&l, 2, "q2", true, 4, put, NULL);
+  EXPECT_EQ_INT(0, puts_num);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(redispatch_rolls_with_the_cycle) {
+  static const char *const ids[] = {"a", "b", "c", "d"};
+  gen_entity_set_t set = {0};
+  set_of(&set, ids, 4);
+  gen_live_t l;
+  EXPECT_EQ_INT(1, live_of(&l, &set));
+  cdtime_t iv = TIME_T_TO_CDTIME_T(10), t0 = TIME_T_TO_CDTIME_T(1000);
+  n_seen = 0;
+  gen_live_each_due(&l, 4, t0, iv, false, each, NULL);
+  EXPECT_EQ_INT(0, (int)n_seen); /* no read yet: no cycle */
+  gen_live_cycle(&l, t0);
+  gen_live_each_due(&l, 4, t0 + iv / 2, iv, false, each, NULL);
+  EXPECT_EQ_INT(2, (int)n_seen); /* half the cycle: half the list */
+  EXPECT_EQ_INT(1, (int)seen[1]);
+  gen_live_each_due(&l, 4, t0 + iv / 2, iv, false, each, NULL);
+  EXPECT_EQ_INT(2, (int)n_seen); /* nothing twice */
+  gen_live_each_due(&l, 4, t0 + iv / 2, iv, true, each, NULL);
+  EXPECT_EQ_INT(4, (int)n_seen); /* the read: the rest */
+  EXPECT_EQ_INT(3, (int)seen[3]);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+static size_t gone[8], n_gone;
+static void on_gone(void *ud, size_t i) { gone[n_gone++] = i; }
+
+DEF_TEST(a_new_listing_carries_the_queues_kept) {
+  static const char *const before[] = {"a", "b", "c"};
+  static const char *const after[] = {"c", "a"};
+  gen_entity_set_t old = {0}, fresh = {0}, same = {0};
+  set_of(&old, before, 3);
+  set_of(&fresh, after, 2);
+  set_of(&same, after, 2);
+  gen_live_t l;
+  EXPECT_EQ_INT(1, live_of(&l, &old));
+  l.state[2].media[0].waiting = 7; /* c */
+  gen_live_mark(&l, 2);
+  l.cursor = 2;
+  n_gone = 0;
+  EXPECT_EQ_INT(1, gen_live_replace(&l, &old, &fresh, on_gone, NULL));
+  EXPECT_EQ_INT(1, (int)n_gone);
+  EXPECT_EQ_INT(1, (int)gone[0]); /* b */
+  EXPECT_EQ_INT(7, (int)l.state[0].media[0].waiting);
+  EXPECT_EQ_INT(1, (int)l.n_changed); /* c kept its mark, at its new index */
+  EXPECT_EQ_INT(0, (int)l.changed[0]);
+  EXPECT_EQ_INT(0, (int)l.cursor);
+  /* The same selection again: no change. */
+  l.cursor = 1;
+  EXPECT_EQ_INT(0, gen_live_replace(&l, &fresh, &same, on_gone, NULL));
+  EXPECT_EQ_INT(1, (int)l.cursor);
+  gen_live_free(&l, same.count);
+  gen_entity_set_free(&old);
+  gen_entity_set_free(&fresh);
+  gen_entity_set_free(&same);
+  return 0;
+}
+
+int main(void) {
+  gen_waits_bounds_default(&bounds);
+  RUN_TEST(marks_put_each_queue_once);
+  RUN_TEST(redispatch_rolls_with_the_cycle);
+  RUN_TEST(a_new_listing_carries_the_queues_kept);
+  END_TEST;
+}
