@@ -920,9 +920,10 @@ static void *channel_main(void *arg) {
     int status = channel_session(ch);
     if (atomic_load(&ch->stop))
       break;
-    /* The service's own planned reconnects (socket_closing, a revoked
-     * token) are no loss an operator acts on. */
-    if (status != 0 || !ch->reconnect_asked)
+    /* The service's own planned reconnects (socket_closing, whose close
+     * may come in the same read; a revoked token) are no loss an operator
+     * acts on. */
+    if (!ch->reconnect_asked)
       channel_notice(ch, true, status);
     if (cdtime() - started >= HEALTHY_AFTER)
       backoff = 0;
