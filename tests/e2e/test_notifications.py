@@ -29,26 +29,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import Collectd, run_tests, sim_ms  # noqa: E402
 from notif_receiver import NotificationFile  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
+from test_platform import OWN_GROUP, sanitize  # noqa: E402
 
 SLOT_S = 2
 STEPS = 6
 STATUS_PAGE = "GET /sim/status/api/v2/components.json"
-OWN_GROUP = "EMEA (Frankfurt)"   # Region eu_central_1
-SEVERITY = {0: "OKAY"}
-
-
-def sanitize(name):
-    out, last = [], ""
-    for ch in name:
-        c = ch if (ch.isalnum() or ch in "_-." or ord(ch) > 127) else "_"
-        if c == "_" and last == "_":
-            continue
-        out.append(c)
-        last = c
-    while len(out) > 1 and out[-1] == "_":
-        out.pop()
-    return "".join(out) or "unknown"
 
 
 def states(truth):
@@ -88,15 +75,6 @@ def received(notifs, plugin):
             key = (n["PluginInstance"], n["Type"], n["TypeInstance"])
             out.setdefault(key, []).append(n["Severity"])
     return out
-
-
-def wait_for(pred, timeout=30, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 class Notifications(unittest.TestCase):
