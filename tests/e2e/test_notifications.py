@@ -20,7 +20,11 @@ FAILURE, then OKAY once a token is had again).
 
 genesys_realtime: the channel's socket dropped without a close frame and
 closed with 1011 (each: the channel lost, FAILURE, and resumed, OKAY),
-and the service's planned close (socket_closing), which is no loss."""
+and the service's planned close (socket_closing), which is no loss.
+
+genesys_analytics: the first queue aggregates answer is not JSON (a
+WARNING for the family's malformed answers), the next ones are read
+(OKAY, once)."""
 import os
 import sys
 import time
@@ -200,6 +204,32 @@ class Notifications(unittest.TestCase):
             self.assertEqual((n["Host"], n["Plugin"]), ("acme", plugin), n)
             self.assertIn("notification channel 0", n["message"])
         self.assertEqual(self.cd.bad_log_lines(), [])
+
+    def test_analytics_malformed_answers(self):
+        plugin = "genesys_analytics"
+        self.sim = sim = Simulator("--queues", "2", "--agents", "6", "--start", "now",
+                                   "--warmup", "900", tls=False)
+        # the first queue aggregates answer (of the backfill) is not JSON
+        sim.fault({"fault": "malformed_json", "count": 1,
+                   "path": "/api/v2/analytics/conversations/aggregates/query"})
+        block = sim.org_block("acme", extra='    Host "acme"\n    Granularity "PT1M"\n'
+                              "    SettleDelay 5\n    InitialBackfill 600\n")
+        self.cd = Collectd(f"<LoadPlugin {plugin}>\n  Interval 1\n</LoadPlugin>\n"
+                           f"<Plugin {plugin}>\n{block}</Plugin>\n" + self.rx.config(),
+                           stock=("logfile", "exec"))
+        self.cd.start()
+        want = {("self", "malformed", "queue_aggregates"): ["WARNING", "OKAY"]}
+        self.rx.wait(lambda g: received(g, plugin) == want, 40)
+        requests = "POST /api/v2/analytics/conversations/aggregates/query"
+        start = sim.stats()["requests"][requests]["total"]
+        # one more answer read after the OKAY: no notification of its own
+        self.assertTrue(wait_for(lambda: sim.stats()["requests"][requests]["total"]
+                                 > start, 90), "no more aggregates queries")
+        time.sleep(1)
+        self.cd.stop()
+        got = self.rx.read()
+        self.assertEqual(received(got, plugin), want)
+        self.assertIn("queue aggregates: malformed answers: ", got[0]["message"])
 
 
 if __name__ == "__main__":
