@@ -569,7 +569,9 @@ static int collect_agents(ga_instance_t *inst) {
       }
       gen_interval_abort(inst->agent_engine);
       inst->counts.failures++;
-      if (gen_client_family(inst->client, "agent status", status, err,
+      /* -EINVAL, counted above, in the malformed class for the family. */
+      if (gen_client_family(inst->client, "agent status",
+                            status == -EINVAL ? -EBADMSG : status, err,
                             "queue aggregates"))
         return status;
       char text[GEN_INTERVAL_STRLEN];

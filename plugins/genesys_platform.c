@@ -25,6 +25,7 @@
 #include "gen_entity.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_notice.h"
 #include "gen_platform.h"
 #include "gen_plugin.h"
 
@@ -190,12 +191,23 @@ static void gp_flag(gp_instance_t *inst, const char *instance, const char *type,
     gp_gauge(inst, instance, type, NULL, value);
 }
 
+/* An edge offline or a trunk disconnected (value 0) and back (1), as a
+ * notification once per change; -1 (not said) is no news. */
+static void gp_notice(gp_instance_t *inst, const gen_entity_t *e,
+                      const char *label, const char *type, int value,
+                      const char *what, const char *bad, const char *good) {
+  if (value >= 0)
+    gen_notice(inst->client->org, label, type, NULL, value == 0, NOTIF_FAILURE,
+               "%s \"%s\" (%s) is %s", what, e->name, e->id,
+               value == 0 ? bad : good);
+}
+
 /* A request failed: counted, logged (rate-limited) unless it is a missing
  * permission, which gen_client_family says once. */
 static void gp_failed(gp_instance_t *inst, gp_family_t f, int status,
                       const char *err) {
   inst->failures[f]++;
-  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+  if (status == -EINVAL || gen_err_malformed(status))
     atomic_fetch_add(&inst->client->stats.malformed, 1);
   if (gen_client_family(inst->client, gp_family_names[f], status, err,
                         "the other platform values"))
@@ -398,9 +410,11 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
     status = edges
                  ? gen_pf_edge_metrics_read(doc, &b->age, gp_put, b, &skipped)
                  : gen_pf_trunk_metrics_read(doc, &b->age, gp_put, b, &skipped);
-    if (status != 0)
+    if (status != 0) {
+      status = -EBADMSG; /* a malformed answer (gen_client_family) */
       snprintf(err, sizeof(err), "not a list of %s metrics",
                edges ? "edge" : "trunk");
+    }
   }
   json_object_put(doc);
   if (status != 0) {
@@ -462,6 +476,12 @@ static void gp_component(void *ud, const char *group, const char *name,
     return;
   inst->components++;
   gp_gauge(inst, "status", "status_component", label, level);
+  static const char *const says[] = {
+      "operational", "under maintenance", "degraded (performance)",
+      "in a partial outage", "in a major outage"};
+  gen_notice(inst->client->org, "status", "status_component", label, level,
+             level >= 3 ? NOTIF_FAILURE : NOTIF_WARNING,
+             "status page component \"%s\" is %s", label, says[level]);
 }
 
 static void gp_status_page(gp_instance_t *inst) {
@@ -476,14 +496,18 @@ static void gp_status_page(gp_instance_t *inst) {
                                limit, &doc, err, sizeof(err));
   size_t unknown = 0, skipped = 0;
   inst->components = 0;
-  if (status == 0 && (status = gen_pf_status_read(doc, gp_component, inst,
-                                                  &unknown, &skipped)) != 0)
+  if (status == 0 &&
+      gen_pf_status_read(doc, gp_component, inst, &unknown, &skipped) != 0) {
+    status = -EBADMSG; /* a malformed answer (gen_client_family) */
     snprintf(err, sizeof(err), "no \"components\" array");
+  }
   json_object_put(doc);
   if (status != 0) {
     gp_failed(inst, GP_STATUS_PAGE, status, err);
     return;
   }
+  gen_client_family(inst->client, gp_family_names[GP_STATUS_PAGE], 0, NULL,
+                    NULL);
   gp_skipped(inst, GP_STATUS_PAGE, skipped);
   if (unknown > 0) {
     inst->unknown_status += unknown;
@@ -560,6 +584,9 @@ static int gp_read(user_data_t *ud) {
                                            inst->edges.set.items[i].id, NULL);
       gp_flag(inst, label, "edge_online",
               inst->edges.state[i].online_or_connected);
+      gp_notice(inst, &inst->edges.set.items[i], label, "edge_online",
+                inst->edges.state[i].online_or_connected, "edge", "offline",
+                "online");
       gp_flag(inst, label, "edge_active", inst->edges.state[i].in_service);
     }
     gp_metrics(inst, GP_EDGE_METRICS, &inst->edges.set);
@@ -570,6 +597,9 @@ static int gp_read(user_data_t *ud) {
                                            inst->trunks.set.items[i].id, NULL);
       gp_flag(inst, label, "trunk_connected",
               inst->trunks.state[i].online_or_connected);
+      gp_notice(inst, &inst->trunks.set.items[i], label, "trunk_connected",
+                inst->trunks.state[i].online_or_connected, "trunk",
+                "disconnected", "connected");
       gp_flag(inst, label, "trunk_in_service",
               inst->trunks.state[i].in_service);
       gp_flag(inst, label, "trunk_edge_in_service",

@@ -20,6 +20,12 @@ int plugin_dispatch_values(value_list_t const *vl) {
   return standalone_dispatch != NULL ? standalone_dispatch(vl) : 0;
 }
 
+/* The checker and the benchmarks have no notification consumers. */
+int plugin_dispatch_notification(const notification_t *notif) {
+  (void)notif;
+  return 0;
+}
+
 void plugin_log(int level, const char *format, ...) {
   char msg[1024];
   va_list ap;

@@ -3,7 +3,9 @@
  * collectd-genesys: one org's API client, and <Org> block parsing.
  */
 #include "gen_client.h"
+#include "gen_err.h"
 #include "gen_log.h"
+#include "gen_notice.h"
 
 #include <openssl/crypto.h>
 #include <strings.h>
@@ -128,6 +130,24 @@ bool gen_missing_permission(const char *err, char *perm, size_t size) {
   return true;
 }
 
+/* A family refused a permission and permitted again, its answers malformed
+ * and readable again: notifications once per change (gen_notice). Any
+ * other failure says nothing either way. */
+static void family_notices(gen_client_t *client, const char *family, int status,
+                           const char *err, const char *perm) {
+  if (perm != NULL || status == 0)
+    gen_notice(client->org, "self", "permission", family, perm != NULL,
+               NOTIF_FAILURE, "%s: %s%s", family,
+               perm != NULL ? "needs the OAuth permission " : "permitted again",
+               perm != NULL ? perm : "");
+  bool malformed = status != 0 && gen_err_malformed(status);
+  if (malformed || status == 0)
+    gen_notice(client->org, "self", "malformed", family, malformed,
+               NOTIF_WARNING, "%s: %s%s", family,
+               malformed ? "malformed answers: " : "answers readable again",
+               malformed && err != NULL ? err : "");
+}
+
 bool gen_client_family(gen_client_t *client, const char *family, int status,
                        const char *err, const char *still) {
   char perm[256];
@@ -150,6 +170,7 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
                 family, perm, still);
   else if (status == 0 && known)
     gen_org_log(client->org, NULL, LOG_INFO, "%s: permitted again", family);
+  family_notices(client, family, status, err, refused ? perm : NULL);
   return refused;
 }
 

@@ -6,6 +6,7 @@
 #include "gen_hash.h"
 #include "gen_log.h"
 #include "gen_names.h"
+#include "gen_notice.h"
 #include "gen_secret.h"
 #include "gen_utf8.h"
 
@@ -77,7 +78,10 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->instance_from = GEN_INSTANCE_FROM_NAME;
   org->shard_index = 0;
   org->shard_count = 1;
-  if (org->name == NULL) {
+  org->notices = gen_notices_create();
+  if (org->name == NULL || org->notices == NULL) {
+    free(org->name);
+    gen_notices_free(org->notices);
     free(org);
     return NULL;
   }
@@ -102,6 +106,7 @@ void gen_org_free(gen_org_t *org) {
   free(org->client_cert);
   free(org->client_key);
   free(org->host);
+  gen_notices_free(org->notices);
   free(org);
 }
 
@@ -118,6 +123,8 @@ gen_org_t *gen_org_copy(const gen_org_t *from) {
   org->name = org->region = org->api_base_url = org->login_base_url = NULL;
   org->client_id = org->client_secret = org->proxy = org->ca_file = NULL;
   org->ca_path = org->client_cert = org->client_key = org->host = NULL;
+  /* A copy notifies on its own (the hub's client: the channels'). */
+  org->notices = gen_notices_create();
   int status = dup_field(&org->name, from->name) |
                dup_field(&org->region, from->region) |
                dup_field(&org->api_base_url, from->api_base_url) |
@@ -129,6 +136,8 @@ gen_org_t *gen_org_copy(const gen_org_t *from) {
                dup_field(&org->client_cert, from->client_cert) |
                dup_field(&org->client_key, from->client_key) |
                dup_field(&org->host, from->host);
+  if (org->notices == NULL)
+    status = -ENOMEM;
   if (status == 0 && from->client_secret != NULL) {
     /* Registered once more: gen_org_free() takes one registration off. */
     org->client_secret = gen_secure_strdup(from->client_secret);

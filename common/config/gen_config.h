@@ -52,6 +52,8 @@ typedef struct {
   gen_instance_from_t instance_from;
   unsigned shard_index; /* Shard "i/n": this agent takes i (0-based) of n */
   unsigned shard_count; /* 1 = no sharding */
+  /* The last state of each subject notified about (gen_notice.h). */
+  struct gen_notices_s *notices;
 } gen_org_t;
 
 /* Creates an org with defaults for the named plugin and <Org> label. */

@@ -685,8 +685,11 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
       if (status == -EINVAL) /* not JSON, or not an aggregates answer */
         atomic_fetch_add(&client->stats.malformed, 1);
       counts->failures++;
+      /* -EINVAL, counted above, in the malformed class for the family. */
       if (query->family != NULL &&
-          gen_client_family(client, query->family, status, err, query->still))
+          gen_client_family(client, query->family,
+                            status == -EINVAL ? -EBADMSG : status, err,
+                            query->still))
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));

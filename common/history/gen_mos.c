@@ -665,7 +665,9 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
         atomic_fetch_add(&client->stats.malformed, 1);
       gen_interval_abort(job->engine);
       job->counts->failures++;
-      if (gen_client_family(client, "call quality", status, err,
+      /* -EINVAL, counted above, in the malformed class for the family. */
+      if (gen_client_family(client, "call quality",
+                            status == -EINVAL ? -EBADMSG : status, err,
                             "queue aggregates"))
         return status;
       char text[GEN_INTERVAL_STRLEN];

@@ -5,6 +5,7 @@
 #include "gen_auth.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_notice.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -222,6 +223,12 @@ int gen_auth_token(gen_auth_t *auth, char *buf, size_t size,
       *generation = auth->generation;
     result = 0;
   }
+  /* Having a token or none, once per change (not per refresh), under the
+   * lock so that the notifications follow the token's own order. */
+  gen_notice(auth->org, "self", "api_up", NULL, result != 0, NOTIF_FAILURE,
+             "OAuth client %s: %s", auth->org->client_id,
+             result != 0 ? "no access token (the log says why)"
+                         : "access token obtained again");
   pthread_mutex_unlock(&auth->lock);
   return result;
 }

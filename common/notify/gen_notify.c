@@ -6,6 +6,7 @@
 #include "gen_hub.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_notice.h"
 #include "gen_time.h"
 #include "gen_ws.h"
 
@@ -759,6 +760,27 @@ static void lose(channel_t *ch) {
   pthread_rwlock_unlock(&hub->lock);
 }
 
+/* The channel lost (status: why) or resumed, told to each consumer on it as
+ * a notification of its own org, once per change (gen_notice). */
+static void channel_notice(channel_t *ch, bool lost, int status) {
+  hub_t *hub = ch->owner;
+  char index[24];
+  snprintf(index, sizeof(index), "%zu", ch->index);
+  pthread_rwlock_rdlock(&hub->lock);
+  uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
+  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+    gen_notify_t *n = hub->consumers[c];
+    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
+      continue;
+    gen_notice(n->client->org, "self", "notification_channel", index, lost,
+               NOTIF_FAILURE, "notification channel %zu %s%s%s", ch->index,
+               lost ? "lost (" : "resumed",
+               lost ? (status != 0 ? gen_strerror(status) : "closed") : "",
+               lost ? "); reconnecting" : "");
+  }
+  pthread_rwlock_unlock(&hub->lock);
+}
+
 /* One connected session: returns when the socket is over or on stop. */
 static int channel_session(channel_t *ch) {
   hub_t *n = ch->owner;
@@ -797,6 +819,8 @@ static int channel_session(channel_t *ch) {
 
   /* Nothing was queued while the socket was down: baseline every time. */
   status = subscribe_and_baseline(ch, false, true);
+  if (status == 0)
+    channel_notice(ch, false, 0);
   cdtime_t next_tick = cdtime();
   while (status == 0 && !atomic_load(&ch->stop)) {
     /* The tick on time whatever the messages: a poll returns at each. */
@@ -893,6 +917,11 @@ static void *channel_main(void *arg) {
     int status = channel_session(ch);
     if (atomic_load(&ch->stop))
       break;
+    /* The service's own planned reconnects (socket_closing, whose close
+     * may come in the same read; a revoked token) are no loss an operator
+     * acts on. */
+    if (!ch->reconnect_asked)
+      channel_notice(ch, true, status);
     if (cdtime() - started >= HEALTHY_AFTER)
       backoff = 0;
     if (status == 0 && ch->reconnect_asked) {

@@ -194,6 +194,62 @@ int plugin_dispatch_values(value_list_t const *vl) {
   return 0;
 }
 
+mock_notif_t *mock_notifs;
+size_t mock_notifs_num;
+static size_t mock_notifs_cap;
+
+int plugin_dispatch_notification(const notification_t *notif) {
+  if (notif == NULL)
+    return EINVAL;
+  pthread_mutex_lock(&mock_lock);
+  if (!mock_room(mock_notifs, &mock_notifs_cap, mock_notifs_num)) {
+    pthread_mutex_unlock(&mock_lock);
+    return ENOMEM;
+  }
+  mock_notif_t *n = &mock_notifs[mock_notifs_num++];
+  *n = (mock_notif_t){.severity = notif->severity, .time = notif->time};
+  sstrncpy(n->host, notif->host, sizeof(n->host));
+  sstrncpy(n->plugin, notif->plugin, sizeof(n->plugin));
+  sstrncpy(n->plugin_instance, notif->plugin_instance,
+           sizeof(n->plugin_instance));
+  sstrncpy(n->type, notif->type, sizeof(n->type));
+  sstrncpy(n->type_instance, notif->type_instance, sizeof(n->type_instance));
+  sstrncpy(n->message, notif->message, sizeof(n->message));
+  pthread_mutex_unlock(&mock_lock);
+  if (mock_log_echo)
+    printf("# notification: %d %s/%s/%s-%s: %s\n", notif->severity,
+           notif->plugin, notif->plugin_instance, notif->type,
+           notif->type_instance, notif->message);
+  return 0;
+}
+
+void mock_notifs_reset(void) {
+  pthread_mutex_lock(&mock_lock);
+  free(mock_notifs);
+  mock_notifs = NULL;
+  mock_notifs_num = 0;
+  mock_notifs_cap = 0;
+  pthread_mutex_unlock(&mock_lock);
+}
+
+static bool field_is(const char *want, const char *have) {
+  return want == NULL || strcmp(want, have) == 0;
+}
+
+size_t mock_notifs_count(int severity, const char *plugin_instance,
+                         const char *type, const char *type_instance) {
+  size_t n = 0;
+  pthread_mutex_lock(&mock_lock);
+  for (size_t i = 0; i < mock_notifs_num; i++) {
+    const mock_notif_t *m = &mock_notifs[i];
+    n += m->severity == severity &&
+         field_is(plugin_instance, m->plugin_instance) &&
+         field_is(type, m->type) && field_is(type_instance, m->type_instance);
+  }
+  pthread_mutex_unlock(&mock_lock);
+  return n;
+}
+
 mock_value_t *mock_find(const char *plugin_instance, const char *type,
                         const char *type_instance) {
   for (size_t i = mock_values_num; i > 0; i--) {

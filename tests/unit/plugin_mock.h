@@ -52,6 +52,25 @@ void mock_put(void *ud, const char *type, const char *type_instance,
 /* The value put under key ("type/type_instance"), or -1. */
 double mock_puts_value(const mock_puts_t *p, const char *key);
 
+/* Notifications dispatched (plugin_dispatch_notification), in order. */
+typedef struct {
+  int severity;
+  cdtime_t time;
+  char host[DATA_MAX_NAME_LEN];
+  char plugin[DATA_MAX_NAME_LEN];
+  char plugin_instance[DATA_MAX_NAME_LEN];
+  char type[DATA_MAX_NAME_LEN];
+  char type_instance[DATA_MAX_NAME_LEN];
+  char message[NOTIF_MAX_MSG_LEN];
+} mock_notif_t;
+extern mock_notif_t *mock_notifs;
+extern size_t mock_notifs_num;
+void mock_notifs_reset(void);
+/* How many notifications have this severity and these fields (NULL: any;
+ * "" for a field left empty). */
+size_t mock_notifs_count(int severity, const char *plugin_instance,
+                         const char *type, const char *type_instance);
+
 /* Write callbacks registered (plugin_register_write). */
 size_t mock_writers_count(void);
 

@@ -615,9 +615,15 @@ DEF_TEST(missing_permission) {
   const char *err = "HTTP 403 missing.permissions: You are missing the "
                     "following permission(s): architect:flowOutcome:view";
   mock_log_reset();
+  mock_notifs_reset();
   OK(gen_client_family(client, "flow outcome names", -1, err, "every value"));
   OK(gen_client_family(client, "flow outcome names", -1, err, "every value"));
   EXPECT_EQ_INT(1, (int)mock_log_num);
+  /* And one notification (collectd-genesys(5), NOTIFICATIONS). */
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_FAILURE, "self", "permission",
+                                          "flow_outcome_names"));
+  OK(strstr(mock_notifs[0].message, "architect:flowOutcome:view") != NULL);
   OK(mock_log_contains(
       "genesys_x plugin: Org \"acme\": flow outcome names: "
       "needs the OAuth permission architect:flowOutcome:view"));
@@ -626,6 +632,23 @@ DEF_TEST(missing_permission) {
   OK(mock_log_contains("flow outcome names: permitted again"));
   OK(!gen_client_family(client, "flows", -1, "HTTP 500 x: y", "nothing"));
   EXPECT_EQ_INT(2, (int)mock_log_num);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "self", "permission",
+                                          "flow_outcome_names"));
+  /* An HTTP error is neither a refusal nor a malformed answer. */
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  /* Malformed answers: a warning once, OKAY at the next success. */
+  for (int i = 0; i < 2; i++)
+    OK(!gen_client_family(client, "flows", GEN_HTTP_ERR_JSON,
+                          "malformed JSON in HTTP 200 answer", "nothing"));
+  EXPECT_EQ_INT(
+      1, (int)mock_notifs_count(NOTIF_WARNING, "self", "malformed", "flows"));
+  OK(!gen_client_family(client, "flows", -1, "HTTP 500 x: y", "nothing"));
+  OK(!gen_client_family(client, "flows", 0, NULL, NULL));
+  OK(!gen_client_family(client, "flows", 0, NULL, NULL));
+  EXPECT_EQ_INT(
+      1, (int)mock_notifs_count(NOTIF_OKAY, "self", "malformed", "flows"));
+  EXPECT_EQ_INT(4, (int)mock_notifs_num);
+  mock_notifs_reset();
   gen_client_free(client);
   return 0;
 }

@@ -254,6 +254,7 @@ DEF_TEST(token_url_too_long) {
 DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
   fixture_t f;
   setup(&f);
+  mock_notifs_reset();
   fake_now = TIME_T_TO_CDTIME_T(200000);
   f.org->max_retries = 0;
   push((scripted_t){.status = 200, .body = token_body("tok-keep-1", 3600)});
@@ -274,9 +275,21 @@ DEF_TEST(token_failure_backs_off_and_keeps_valid_token) {
   push((scripted_t){.status = 401,
                     .body = "{\"error\":\"invalid_client\",\"description\":"
                             "\"bad secret\"}"});
+  EXPECT_EQ_INT(0, (int)mock_notifs_num); /* a token was had throughout */
   OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
   OK(mock_log_contains("cannot get an access token"));
   OK(f.auth->backoff == TIME_T_TO_CDTIME_T(10));
+  /* None now: one notification, however often asked; OKAY once one is had
+   * again (collectd-genesys(5), NOTIFICATIONS). */
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) == GEN_HTTP_ERR_AUTH);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_FAILURE, "self", "api_up", ""));
+  fake_now += TIME_T_TO_CDTIME_T(11);
+  push((scripted_t){.status = 200, .body = token_body("tok-keep-2", 3600)});
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "self", "api_up", ""));
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  mock_notifs_reset();
   teardown(&f);
   return 0;
 }

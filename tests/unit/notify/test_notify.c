@@ -203,7 +203,13 @@ static void stop(gen_notify_t *n) {
     free(script[script_head++ % 32]);
 }
 
+/* The channel's notifications (collectd-genesys(5), NOTIFICATIONS). */
+static int channel_notifs(int severity) {
+  return (int)mock_notifs_count(severity, "self", "notification_channel", "0");
+}
+
 DEF_TEST(channel_made_subscribed_baselined_and_fed) {
+  mock_notifs_reset();
   gen_notify_t *n = start(NULL);
   CHECK_NOT_NULL(n);
   gen_notify_stats_t *st = &n->hub->stats; /* the client's channels */
@@ -272,6 +278,8 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   pthread_mutex_lock(&fake_lock);
   OK(strstr(last_subscription, "/channels/ch-2/subscriptions") != NULL);
   pthread_mutex_unlock(&fake_lock);
+  /* The service's planned closes and resubscriptions are no lost channel. */
+  EXPECT_EQ_INT(0, (int)mock_notifs_num);
 
   /* A socket dropped without a close frame: reconnected after the first
    * backoff step (1 s ± 20 %) on the same channel. */
@@ -279,7 +287,14 @@ DEF_TEST(channel_made_subscribed_baselined_and_fed) {
   OK(WAIT_FOR(atomic_load(&seen.baselines) == 6));
   EXPECT_EQ_INT(2, locked(&channels_made));
   EXPECT_EQ_INT(5, atomic_load(&seen.losses));
+  /* Lost, then resumed: one notification each. */
+  OK(WAIT_FOR(channel_notifs(NOTIF_OKAY) == 1));
+  EXPECT_EQ_INT(1, channel_notifs(NOTIF_FAILURE));
+  OK(strstr(mock_notifs[0].message, "notification channel 0 lost") != NULL);
+  OK(strstr(mock_notifs[1].message, "notification channel 0 resumed") != NULL);
   stop(n);
+  EXPECT_EQ_INT(2, (int)mock_notifs_num); /* nothing at shutdown */
+  mock_notifs_reset();
   /* Shutting down loses nothing anyone should be told of. */
   EXPECT_EQ_INT(5, atomic_load(&seen.losses));
   EXPECT_EQ_INT(0, atomic_load(&seen.lost_out_of_order));

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: collectd notifications of the changes an operator acts
+ * on (an edge offline and back, a trunk disconnected, a status page
+ * component degraded, a notification channel lost and resumed, no access
+ * token, a permission refused, a family's answers malformed), so that a
+ * fleet alerting through collectd (notify_email, exec's NotificationExec)
+ * needs nothing else. Each subject's last state is remembered per org:
+ * a notification leaves once per change, not per read; the first
+ * observation of a bad state is a change, that of a good state is not.
+ * Thread-safe: channel threads and read callbacks call it alike. The
+ * notifications, their severities and fields are listed in
+ * collectd-genesys(5), "NOTIFICATIONS".
+ */
+#ifndef GEN_NOTICE_H
+#define GEN_NOTICE_H 1
+
+#include "gen_config.h"
+
+/* The memory of an org's subjects (gen_org_create makes it, gen_org_free
+ * ends it). */
+struct gen_notices_s *gen_notices_create(void);
+void gen_notices_free(struct gen_notices_s *notices);
+
+/* A subject of org (plugin_instance, type, type_instance; NULL or "" for
+ * none) is now in state: 0 is good, any other value a bad state of the
+ * caller's (a level). When the state differs from the last one remembered
+ * (none remembered counts as good), dispatches a notification: severity
+ * (NOTIF_FAILURE or NOTIF_WARNING) for a bad state, NOTIF_OKAY for 0; host
+ * the org's (collectd's own without Host), plugin the org's plugin, the
+ * names sanitised as values' are; the message 'Org "<name>": ' and format.
+ * Returns 1 when a notification left, 0 when nothing changed, or a
+ * negative code (-ENOMEM: the state is not remembered, the next call tries
+ * again). */
+int gen_notice(const gen_org_t *org, const char *plugin_instance,
+               const char *type, const char *type_instance, int state,
+               int severity, const char *format, ...)
+    __attribute__((format(printf, 7, 8)));
+
+#endif /* GEN_NOTICE_H */

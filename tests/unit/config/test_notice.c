@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: notifications once per change (gen_notice). */
+#include "gen_config.h"
+#include "gen_notice.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <pthread.h>
+
+DEF_TEST(once_per_change) {
+  mock_notifs_reset();
+  gen_org_t *org = gen_org_create("genesys_platform", "acme");
+  org->host = strdup("acme-host");
+  /* A good state first seen is no change. */
+  EXPECT_EQ_INT(0, gen_notice(org, "e1", "edge_online", NULL, 0, NOTIF_FAILURE,
+                              "edge %s is online", "e1"));
+  EXPECT_EQ_INT(0, (int)mock_notifs_num);
+  /* The first bad one is, once however often it is seen. */
+  for (int i = 0; i < 3; i++)
+    gen_notice(org, "e1", "edge_online", NULL, 1, NOTIF_FAILURE,
+               "edge %s is offline", "e1");
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
+  mock_notif_t *n = &mock_notifs[0];
+  EXPECT_EQ_INT(NOTIF_FAILURE, n->severity);
+  EXPECT_EQ_STR("acme-host", n->host);
+  EXPECT_EQ_STR("genesys_platform", n->plugin);
+  EXPECT_EQ_STR("e1", n->plugin_instance);
+  EXPECT_EQ_STR("edge_online", n->type);
+  EXPECT_EQ_STR("", n->type_instance);
+  EXPECT_EQ_STR("Org \"acme\": edge e1 is offline", n->message);
+  OK(n->time > 0);
+  /* Back to good: OKAY, once. */
+  for (int i = 0; i < 2; i++)
+    gen_notice(org, "e1", "edge_online", NULL, 0, NOTIF_FAILURE,
+               "edge %s is online again", "e1");
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  EXPECT_EQ_INT(NOTIF_OKAY, mock_notifs[1].severity);
+  /* A bad level to another bad level is a change too. */
+  gen_notice(org, "status", "status_component", "Voice", 2, NOTIF_WARNING,
+             "degraded");
+  gen_notice(org, "status", "status_component", "Voice", 4, NOTIF_FAILURE,
+             "major outage");
+  gen_notice(org, "status", "status_component", "Voice", 4, NOTIF_FAILURE,
+             "major outage");
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "status",
+                                          "status_component", "Voice"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_FAILURE, "status",
+                                          "status_component", "Voice"));
+  /* Subjects apart: another type instance is its own. */
+  gen_notice(org, "status", "status_component", "Digital", 3, NOTIF_FAILURE,
+             "partial outage");
+  EXPECT_EQ_INT(5, (int)mock_notifs_num);
+  gen_org_free(org);
+  mock_notifs_reset();
+  return 0;
+}
+
+DEF_TEST(orgs_apart_names_sanitised) {
+  mock_notifs_reset();
+  gen_org_t *a = gen_org_create("genesys_realtime", "a");
+  gen_org_t *b = gen_org_create("genesys_realtime", "b");
+  /* Without Host: collectd's own name, as the values have it. */
+  EXPECT_EQ_INT(1, gen_notice(a, "self", "permission", "agent status", 1,
+                              NOTIF_FAILURE, "refused"));
+  EXPECT_EQ_INT(1, gen_notice(b, "self", "permission", "agent status", 1,
+                              NOTIF_FAILURE, "refused"));
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  EXPECT_EQ_STR(hostname_g, mock_notifs[0].host);
+  EXPECT_EQ_STR("agent_status", mock_notifs[0].type_instance);
+  /* A copy remembers on its own. */
+  gen_org_t *c = gen_org_copy(a);
+  EXPECT_EQ_INT(1, gen_notice(c, "self", "permission", "agent status", 1,
+                              NOTIF_FAILURE, "refused"));
+  EXPECT_EQ_INT(-EINVAL,
+                gen_notice(NULL, "x", "t", NULL, 1, NOTIF_FAILURE, "no org"));
+  gen_org_free(a);
+  gen_org_free(b);
+  gen_org_free(c);
+  mock_notifs_reset();
+  return 0;
+}
+
+/* Channel threads and the read callback notify about one org at once. */
+typedef struct {
+  gen_org_t *org;
+  int id;
+} worker_t;
+
+static void *worker(void *arg) {
+  worker_t *w = arg;
+  char subject[16];
+  snprintf(subject, sizeof(subject), "ch%d", w->id);
+  for (int i = 0; i < 200; i++)
+    gen_notice(w->org, "self", "notification_channel", subject, (i / 2) % 2,
+               NOTIF_FAILURE, "channel %d", w->id);
+  /* And all of them on one subject. */
+  for (int i = 0; i < 200; i++)
+    gen_notice(w->org, "self", "api_up", NULL, 1, NOTIF_FAILURE, "shared");
+  return NULL;
+}
+
+DEF_TEST(threads) {
+  mock_notifs_reset();
+  mock_log_echo = false;
+  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  pthread_t t[4];
+  worker_t w[4];
+  for (int i = 0; i < 4; i++) {
+    w[i] = (worker_t){org, i};
+    pthread_create(&t[i], NULL, worker, &w[i]);
+  }
+  for (int i = 0; i < 4; i++)
+    pthread_join(t[i], NULL);
+  mock_log_echo = true;
+  /* Each thread's subject: 0,0,1,1,… changes 99 times (50 bad, 49 good);
+   * the shared subject went bad once. */
+  for (int i = 0; i < 4; i++) {
+    char subject[16];
+    snprintf(subject, sizeof(subject), "ch%d", i);
+    EXPECT_EQ_INT(50, (int)mock_notifs_count(NOTIF_FAILURE, "self",
+                                             "notification_channel", subject));
+    EXPECT_EQ_INT(49, (int)mock_notifs_count(NOTIF_OKAY, "self",
+                                             "notification_channel", subject));
+  }
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_FAILURE, "self", "api_up", ""));
+  gen_org_free(org);
+  mock_notifs_reset();
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(once_per_change);
+  RUN_TEST(orgs_apart_names_sanitised);
+  RUN_TEST(threads);
+  END_TEST;
+}
