@@ -36,7 +36,7 @@ void gen_notices_free(struct gen_notices_s *n) {
   if (n == NULL)
     return;
   size_t pos = 0;
-  const char *key;
+  const void *key;
   void *value;
   while (gen_map_next(&n->last, &pos, &key, &value)) {
     notice_entry_t *e = value;
