@@ -17,8 +17,9 @@
  *
  * Optional families. ConversationEvents adds v2.routing.queues.{id}.
  * conversations: each moment of a conversation (offered, answered,
- * abandoned, transferred, state transitions) is read in the observation
- * parser's one pass (gen_obs with gen_conv_read), counted once by the
+ * abandoned, transferred, state transitions) is read from the event's json-c
+ * document (gen_notify_parse: one parse, shared with genesys_flowmetrics
+ * when it reads the topic too) by gen_conv_from_json, counted once by the
  * conversation tracker (gen_conv) and dispatched at the tick; answered waits
  * feed per-interval count/sum/percentiles and cumulative buckets.
  * AgentActivity adds v2.users.{id}.activity for every member of the
@@ -294,14 +295,18 @@ static gen_notify_verdict_t malformed(gr_instance_t *inst, const char *what,
   return GEN_NOTIFY_MALFORMED;
 }
 
-/* A conversation event, read by gen_obs in the pass that found its topic. */
+/* A conversation event's body, read from the message's json-c document. */
 static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
-                                            const gen_conv_snapshot_t *snap) {
+                                            json_object *body) {
+  gen_conv_snapshot_t snap;
+  char err[128];
+  if (gen_conv_from_json(body, &snap, err, sizeof(err)) != 0)
+    return malformed(inst, "conversation event", err);
   gr_conv_ctx_t ctx = {.inst = inst};
   pthread_mutex_lock(&inst->lock);
   ctx.time = gr_now(inst);
   if (inst->conversations != NULL)
-    gen_conv_apply(inst->conversations, snap, gen_cdtime_to_ms(ctx.time),
+    gen_conv_apply(inst->conversations, &snap, gen_cdtime_to_ms(ctx.time),
                    on_moment, &ctx);
   pthread_mutex_unlock(&inst->lock);
   return GEN_NOTIFY_OK;
@@ -352,22 +357,31 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
   return GEN_NOTIFY_OK;
 }
 
-/* A message the streaming parser does not read: activity events, parsed
- * with json-c (they are rare). */
+/* A message the streaming parser does not read, parsed with json-c (the
+ * hub's one document, gen_notify_parse): conversation events (what
+ * genesys_flowmetrics reads of the same topic comes from that document
+ * too) and activity events. */
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
   /* Only the families turned on (others are not subscribed). */
-  if (!inst->config.agent_activity ||
-      !gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX))
+  bool conversation =
+      inst->config.conversation_events &&
+      gen_notify_topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
+  if (!conversation && (!inst->config.agent_activity ||
+                        !gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX,
+                                              GR_USER_TOPIC_SUFFIX)))
     return GEN_NOTIFY_OK;
+  const char *what = conversation ? "conversation event" : "notification";
   json_object *doc = NULL;
   char err[128];
   if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
-    return malformed(inst, "notification", err);
+    return malformed(inst, what, err);
   json_object *body = gen_json_get_object(doc, "eventBody");
   gen_notify_verdict_t verdict;
   if (body == NULL)
-    verdict = malformed(inst, "notification", "no eventBody object");
+    verdict = malformed(inst, what, "no eventBody object");
+  else if (conversation)
+    verdict = on_conversation(inst, body);
   else
     verdict = on_activity(inst, body);
   json_object_put(doc);
@@ -381,25 +395,17 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
   gr_instance_t *inst = ud;
   gen_obs_parser_t *parser = gen_obs_thread_parser();
   gen_obs_msg_t msg;
-  /* Conversation bodies are read in the same pass (only when counted: other
-   * consumers of the topic, flowmetrics, read them their own way). */
-  gen_conv_snapshot_t snap;
-  gen_conv_snapshot_t *conv = inst->config.conversation_events ? &snap : NULL;
   char err[128];
   if (parser == NULL)
     return malformed(inst, "notification", "out of memory");
-  /* The topic as the hub read it; gen_obs does not read it again. gen_obs
-   * stays for now although json-c would do at 1,106 msg/s (9-10.6 µs
-   * against 1.6-2.1 µs a message: bench/README.md, "One reader a topic"). */
-  if (gen_obs_parse_conv(parser, topic, json, len, &msg, conv, err,
-                         sizeof(err)) != 0)
-    return malformed(inst,
-                     msg.topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS
-                         ? "conversation event"
-                         : "notification",
-                     err);
-  if (msg.topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS)
-    return on_conversation(inst, &snap);
+  /* The topic as the hub read it; gen_obs does not read it again, and
+   * passes over the text of a topic it does not read (OTHER). gen_obs
+   * stays the one reader of observations for now although json-c would do
+   * at 1,106 msg/s (9-10.6 µs against 1.6-2.1 µs a message:
+   * bench/README.md, "One reader a topic"). */
+  if (gen_obs_parse_topic(parser, topic, json, len, &msg, err, sizeof(err)) !=
+      0)
+    return malformed(inst, "notification", err);
   if (msg.topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
     return on_other(inst, json, len, topic);
   int media = -1;

@@ -8,13 +8,194 @@
 #include "gen_config.h"
 #include "gen_dispatch.h"
 #include "gen_map.h"
+#include "gen_json.h"
 #include "gen_time.h"
+#include "gen_utf8.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* ---- reading a snapshot ---------------------------------------------- */
+
+/* The API's per-media session arrays, in gen_media_t order. */
+static const char *const media_arrays[GEN_MEDIA_COUNT] = {
+    "calls",    "callbacks",        "chats",  "emails",
+    "messages", "cobrowsesessions", "videos", "screenshares"};
+
+static void newest(int64_t *cur, int64_t ms) {
+  if (ms > *cur)
+    *cur = ms;
+}
+
+/* An ISO-8601 time member in epoch ms; 0 when absent or not one. */
+static int64_t time_of(json_object *obj, const char *key) {
+  const char *text = gen_json_get_string(obj, key);
+  int64_t ms = 0;
+  if (text == NULL || gen_time_parse(text, &ms) != 0)
+    return 0;
+  return ms;
+}
+
+static gen_conv_purpose_t purpose_of(const char *purpose) {
+  if (purpose == NULL)
+    return GEN_CONV_P_OTHER;
+  if (strcasecmp(purpose, "customer") == 0 ||
+      strcasecmp(purpose, "external") == 0)
+    return GEN_CONV_P_CUSTOMER;
+  if (strcasecmp(purpose, "acd") == 0)
+    return GEN_CONV_P_ACD;
+  if (strcasecmp(purpose, "agent") == 0 || strcasecmp(purpose, "user") == 0)
+    return GEN_CONV_P_AGENT;
+  return GEN_CONV_P_OTHER;
+}
+
+static gen_conv_state_t session_state(const char *state) {
+  if (state == NULL)
+    return GEN_CONV_S_NONE;
+  if (strcasecmp(state, "connected") == 0)
+    return GEN_CONV_S_CONNECTED;
+  if (strcasecmp(state, "disconnected") == 0 ||
+      strcasecmp(state, "terminated") == 0)
+    return GEN_CONV_S_ENDED;
+  if (strcasecmp(state, "alerting") == 0 ||
+      strcasecmp(state, "offering") == 0 ||
+      strcasecmp(state, "contacting") == 0 || strcasecmp(state, "dialing") == 0)
+    return GEN_CONV_S_ALERTING;
+  return GEN_CONV_S_NONE;
+}
+
+/* The participant's sessions of its one media type: the first non-empty
+ * array in gen_media_t order. */
+static void read_sessions(json_object *p, gen_conv_part_t *out,
+                          int64_t *newest_ms) {
+  for (int m = 0; m < GEN_MEDIA_COUNT; m++) {
+    json_object *arr = gen_json_get_array(p, media_arrays[m]);
+    size_t len = arr ? json_object_array_length(arr) : 0;
+    if (len == 0)
+      continue;
+    out->media = m;
+    bool connected = false, alerting = false, ended = false;
+    int64_t first_connected = 0, last_end = 0;
+    for (size_t i = 0; i < len; i++) {
+      json_object *s = json_object_array_get_idx(arr, i);
+      if (!json_object_is_type(s, json_type_object))
+        continue;
+      gen_conv_state_t st = session_state(gen_json_get_string(s, "state"));
+      connected = connected || st == GEN_CONV_S_CONNECTED;
+      alerting = alerting || st == GEN_CONV_S_ALERTING;
+      ended = ended || st == GEN_CONV_S_ENDED;
+      int64_t c = time_of(s, "connectedTime");
+      int64_t d = time_of(s, "disconnectedTime");
+      newest(newest_ms, c);
+      newest(newest_ms, d);
+      if (c != 0 && (first_connected == 0 || c < first_connected))
+        first_connected = c;
+      if (d > last_end)
+        last_end = d;
+      const char *type = gen_json_get_string(s, "disconnectType");
+      if (st == GEN_CONV_S_ENDED && type != NULL)
+        out->by_transfer = strcasestr(type, "transfer") != NULL;
+    }
+    out->state = connected  ? GEN_CONV_S_CONNECTED
+                 : alerting ? GEN_CONV_S_ALERTING
+                 : ended    ? GEN_CONV_S_ENDED
+                            : GEN_CONV_S_NONE;
+    if (out->connected_ms == 0)
+      out->connected_ms = first_connected;
+    if (out->end_ms == 0 && out->state == GEN_CONV_S_ENDED)
+      out->end_ms = last_end;
+    return;
+  }
+}
+
+/* An id member: NULL when absent or not a string; *bad when it is one that
+ * cannot be a name or key (empty, too long, not UTF-8, a NUL inside). */
+static const char *id_of(json_object *obj, const char *key, size_t max,
+                         bool *bad) {
+  json_object *v = NULL;
+  *bad = false;
+  if (!json_object_object_get_ex(obj, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  const char *s = json_object_get_string(v);
+  size_t len = (size_t)json_object_get_string_len(v);
+  *bad = len == 0 || len > max || memchr(s, '\0', len) != NULL ||
+         !gen_utf8_valid((const unsigned char *)s, len);
+  return s;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+refuse(char *err, size_t err_size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, err_size, fmt, ap);
+  va_end(ap);
+  return -EBADMSG;
+}
+
+#define ID_MAX (GEN_CONV_ID_SIZE - 1)
+
+int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
+                       size_t err_size) {
+  out->n_parts = 0;
+  out->parts_truncated = false;
+  out->newest_ms = 0;
+  out->id[0] = '\0';
+  if (!json_object_is_type(body, json_type_object))
+    return refuse(err, err_size, "eventBody is not an object");
+  bool bad;
+  const char *id = id_of(body, "id", ID_MAX, &bad);
+  if (id == NULL || bad)
+    return refuse(err, err_size,
+                  "conversation id missing, not a string or not 1-%d bytes of "
+                  "UTF-8 without NUL",
+                  ID_MAX);
+  json_object *parts = gen_json_get_array(body, "participants");
+  if (parts == NULL)
+    return refuse(err, err_size, "participants missing or not an array");
+  size_t len = json_object_array_length(parts);
+  for (size_t i = 0; i < len; i++) {
+    json_object *p = json_object_array_get_idx(parts, i);
+    if (!json_object_is_type(p, json_type_object))
+      return refuse(err, err_size, "participant %zu is not an object", i);
+    gen_conv_part_t part = {.media = -1};
+    const char *pid = id_of(p, "id", SIZE_MAX, &bad);
+    if (pid == NULL)
+      return refuse(err, err_size, "participant %zu has no id", i);
+    if (bad)
+      return refuse(err, err_size,
+                    "participant %zu: id is not UTF-8 without NUL", i);
+    part.id_hash = gen_hash_id(pid);
+    part.purpose = purpose_of(gen_json_get_string(p, "purpose"));
+    const char *queue = id_of(p, "queueId", ID_MAX, &bad);
+    if (bad)
+      return refuse(err, err_size, "participant %zu: bad queueId", i);
+    if (queue != NULL)
+      strcpy(part.queue_id, queue);
+    part.connected_ms = time_of(p, "connectedTime");
+    part.end_ms = time_of(p, "endTime");
+    newest(&out->newest_ms, part.connected_ms);
+    newest(&out->newest_ms, part.end_ms);
+    newest(&out->newest_ms, time_of(p, "startAcwTime"));
+    newest(&out->newest_ms, time_of(p, "endAcwTime"));
+    read_sessions(p, &part, &out->newest_ms);
+    if (part.end_ms != 0 && part.state != GEN_CONV_S_CONNECTED)
+      part.state = GEN_CONV_S_ENDED;
+    if (part.purpose == GEN_CONV_P_OTHER)
+      continue; /* ivr, workflow, …: nothing to count */
+    if (out->n_parts == GEN_CONV_MAX_PARTS) {
+      out->parts_truncated = true;
+      continue;
+    }
+    out->parts[out->n_parts++] = part;
+  }
+  strcpy(out->id, id);
+  return 0;
+}
 
 /* ---- the tracker ----------------------------------------------------- */
 

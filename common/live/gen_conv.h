@@ -8,7 +8,8 @@
  * and on the topics of every queue the conversation visited. The tracker
  * keeps, per conversation id, which moments of which participant it has
  * already reported, and reports each moment once (the snapshots it takes
- * are read by gen_conv_read, in gen_obs's pass over the notification):
+ * are read by gen_conv_from_json from the message's json-c document, the
+ * one genesys_flowmetrics reads too: gen_notify_parse):
  *
  *   GEN_CONV_OFFERED      an acd participant of a queue appears
  *   GEN_CONV_ALERTED      an agent participant appears (queue → alerting)
@@ -40,15 +41,87 @@
 #ifndef GEN_CONV_H
 #define GEN_CONV_H 1
 
-#include "gen_conv_read.h"
 #include "gen_names.h"
 
 #include "gen_config.h"
 #include "gen_time.h"
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define GEN_CONV_MAX_PARTS 32
+#define GEN_CONV_ID_SIZE 64
+
+typedef enum {
+  GEN_CONV_OFFERED = 0,
+  GEN_CONV_ALERTED,
+  GEN_CONV_ANSWERED,
+  GEN_CONV_UNANSWERED,
+  GEN_CONV_ABANDONED,
+  GEN_CONV_ENDED,
+  GEN_CONV_TRANSFERRED,
+  GEN_CONV_MOMENT_COUNT
+} gen_conv_moment_t;
+
+typedef enum {
+  GEN_CONV_P_OTHER = 0,
+  GEN_CONV_P_CUSTOMER,
+  GEN_CONV_P_ACD,
+  GEN_CONV_P_AGENT,
+} gen_conv_purpose_t;
+
+typedef enum {
+  GEN_CONV_S_NONE = 0, /* no media session */
+  GEN_CONV_S_ALERTING,
+  GEN_CONV_S_CONNECTED,
+  GEN_CONV_S_ENDED,
+} gen_conv_state_t;
+
+/* One participant, as far as counting needs it. Times are epoch ms, 0 when
+ * absent. */
+typedef struct {
+  uint64_t id_hash;
+  gen_conv_purpose_t purpose;
+  char queue_id[GEN_CONV_ID_SIZE]; /* "" when none */
+  int media;                       /* gen_media_t, -1 */
+  gen_conv_state_t state;
+  bool by_transfer;     /* ended with a *transfer disconnectType */
+  int64_t connected_ms; /* participant or first session connectedTime */
+  int64_t end_ms;       /* participant endTime or session disconnectedTime */
+} gen_conv_part_t;
+
+typedef struct {
+  char id[GEN_CONV_ID_SIZE];
+  size_t n_parts;
+  bool parts_truncated;
+  int64_t newest_ms; /* newest time anywhere in the snapshot, 0 none */
+  gen_conv_part_t parts[GEN_CONV_MAX_PARTS];
+} gen_conv_snapshot_t;
+
+/* Reads a conversation event's eventBody (a json-c document: the shared
+ * one of gen_notify_parse) into *out. Returns 0, or GEN_ERR_MALFORMED
+ * with the reason in err (the caller counts the event as malformed and
+ * goes on):
+ * - body must be an object with an id (1-63 bytes) and participants[];
+ *   each participant an object with an id; queueId, when a string, is
+ *   1-63 bytes. Ids are UTF-8 without NUL (they become names and keys).
+ * - purpose, queueId, connectedTime, endTime (and startAcwTime, endAcwTime,
+ *   which only move newest_ms) of wrong types or unparsable times count as
+ *   absent; so do session fields and sessions that are not objects.
+ * - The media arrays (calls, callbacks, chats, emails, messages,
+ *   cobrowsesessions, videos, screenshares: gen_media_t order): the first
+ *   non-empty one gives the participant's media, state (connected over
+ *   alerting over ended), first connectedTime, last disconnectedTime and
+ *   whether its last ended session ended by a transfer ("transfer" in its
+ *   disconnectType, any case); only its session times move newest_ms.
+ * - Participants of other purposes (ivr, workflow) are dropped after their
+ *   times are taken; past GEN_CONV_MAX_PARTS counted ones the rest are
+ *   dropped and parts_truncated is set. Unknown keys are not looked at; a
+ *   key twice in one object is json-c's: the last one. */
+int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
+                       size_t err_size);
 
 typedef struct {
   size_t max_conversations;

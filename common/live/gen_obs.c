@@ -6,12 +6,10 @@
  * few paths this module reads (topicName, eventBody.group.*,
  * eventBody.message, eventBody.data[].metrics[].{metric,qualifier,stats.{
  * count,calculatedMetricValue}}) and has the scanner pass over the value of
- * any other key (checked, not called back), unless the conversation reader
- * reads it. Numbers come as text, so only the numbers we read are
- * converted. See gen_obs.h for the contract.
+ * any other key (checked, not called back). Numbers come as text, so only
+ * the numbers we read are converted. See gen_obs.h for the contract.
  */
 #include "gen_obs.h"
-#include "gen_conv_read.h"
 #include "gen_jscan.h"
 #include "gen_utf8.h"
 
@@ -75,7 +73,6 @@ static const char *const vt_name[] = {"null",   "boolean", "number",
 /* Which final topic an error in a slot matters to; 0: always. */
 #define REL_Q 1u /* QUEUE_OBSERVATIONS */
 #define REL_H 2u /* HEARTBEAT */
-#define REL_C 4u /* QUEUE_CONVERSATIONS */
 
 static const struct {
   const char *path;
@@ -86,7 +83,7 @@ static const struct {
     [S_IGNORE] = {"", V_NULL, C_NONE, 0},
     [S_ROOT] = {"message", V_OBJECT, C_ROOT, 0},
     [S_TOPIC] = {"topicName", V_STRING, C_NONE, 0},
-    [S_BODY] = {"eventBody", V_OBJECT, C_BODY, REL_Q | REL_H | REL_C},
+    [S_BODY] = {"eventBody", V_OBJECT, C_BODY, REL_Q | REL_H},
     [S_GROUP] = {"eventBody.group", V_OBJECT, C_GROUP, REL_Q},
     [S_DATA] = {"eventBody.data", V_ARRAY, C_DATA, REL_Q},
     [S_MESSAGE] = {"eventBody.message", V_STRING, C_NONE, REL_H},
@@ -155,16 +152,6 @@ struct gen_obs_parser_s {
   obs_error_t fatal;
   obs_error_t pending_q; /* first error that matters for QUEUE_OBS */
   obs_error_t pending_h; /* first error that matters for HEARTBEAT */
-  obs_error_t pending_c; /* first error that matters for CONVERSATIONS */
-
-  /* Conversation bodies (gen_obs_parse_conv): eventBody's tokens go to the
-   * reader too while the topic may still be a conversation topic. */
-  gen_conv_snapshot_t *conv;
-  gen_conv_reader_t reader;
-  bool conv_fwd;     /* still handing tokens to the reader */
-  bool in_body;      /* inside the eventBody object */
-  bool body_only;    /* the text is a bare eventBody */
-  size_t body_level; /* depth of the eventBody object */
 };
 
 /* ---- decode buffer ---------------------------------------------------- */
@@ -230,8 +217,6 @@ static unsigned topic_rel(gen_obs_topic_t t) {
     return REL_Q;
   case GEN_OBS_TOPIC_HEARTBEAT:
     return REL_H;
-  case GEN_OBS_TOPIC_QUEUE_CONVERSATIONS:
-    return REL_C;
   case GEN_OBS_TOPIC_OTHER:
   case GEN_OBS_TOPIC_SOCKET_CLOSING:
     break;
@@ -263,11 +248,6 @@ shape_error(gen_obs_parser_t *p, unsigned rel, int code, const char *fmt, ...) {
   if ((rel & REL_H) && p->pending_h.code == 0) {
     va_start(ap, fmt);
     verror(&p->pending_h, code, cur_offset(p), fmt, ap);
-    va_end(ap);
-  }
-  if ((rel & REL_C) && p->pending_c.code == 0) {
-    va_start(ap, fmt);
-    verror(&p->pending_c, code, cur_offset(p), fmt, ap);
     va_end(ap);
   }
   return 1;
@@ -324,11 +304,9 @@ static bool topic_is(const unsigned char *s, size_t n, const char *pre,
 #define TOPIC_IS(s, n, pre, suf)                                               \
   topic_is(s, n, pre, sizeof(pre) - 1, suf, sizeof(suf) - 1)
 
-static gen_obs_topic_t classify(const unsigned char *s, size_t n, bool conv) {
+static gen_obs_topic_t classify(const unsigned char *s, size_t n) {
   if (TOPIC_IS(s, n, "v2.analytics.queues.", ".observations"))
     return GEN_OBS_TOPIC_QUEUE_OBSERVATIONS;
-  if (conv && TOPIC_IS(s, n, "v2.routing.queues.", ".conversations"))
-    return GEN_OBS_TOPIC_QUEUE_CONVERSATIONS;
   if (n == 16 && gen_ascii_ieq(s, "channel.metadata", 16))
     return GEN_OBS_TOPIC_HEARTBEAT;
   if (n == 24 && gen_ascii_ieq(s, "v2.system.socket_closing", 24))
@@ -482,17 +460,13 @@ static int set_topic(gen_obs_parser_t *p, const unsigned char *s, size_t n) {
     return fail(p, GEN_OBS_ERR_VALUE, "topicName is not valid UTF-8");
   out->topic_name_truncated =
       copy_cut(out->topic_name, sizeof(out->topic_name), s, n);
-  out->topic = classify(s, n, p->conv != NULL);
+  out->topic = classify(s, n);
   p->topic_seen = true;
   const obs_error_t *pe = NULL;
   if (out->topic == GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
     pe = &p->pending_q;
   else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
     pe = &p->pending_h;
-  else if (out->topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS)
-    pe = &p->pending_c;
-  if (out->topic != GEN_OBS_TOPIC_QUEUE_CONVERSATIONS)
-    p->conv_fwd = false; /* not a conversation body after all */
   if (pe != NULL && pe->code != 0) {
     p->fatal = *pe;
     return 0;
@@ -535,7 +509,7 @@ static void end_item(gen_obs_parser_t *p) {
 
 static unsigned slot_of(const gen_obs_parser_t *p) {
   if (p->depth == 0)
-    return p->body_only ? S_BODY : S_ROOT;
+    return S_ROOT;
   switch (p->ctx[p->depth]) {
   case C_DATA:
     return S_DATA_ELEM;
@@ -586,47 +560,24 @@ static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
   }
 }
 
-/* Hands a token inside eventBody to the conversation reader; its refusal
- * is an error of the conversation topic. Returns the callback's value. */
-static int conv_token(gen_obs_parser_t *p, gen_conv_token_t t,
-                      const unsigned char *s, size_t n) {
-  if (!p->in_body || !p->conv_fwd)
-    return 1;
-  int st = gen_conv_read_token(&p->reader, t, s, n);
-  if (st >= 0)
-    return 1;
-  p->conv_fwd = false;
-  return shape_error(
-      p, REL_C, st == GEN_CONV_READ_TYPE ? GEN_OBS_ERR_TYPE : GEN_OBS_ERR_VALUE,
-      "%s", p->reader.reason);
-}
-
 static int cb_null(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  if (!conv_token(p, GEN_CONV_T_NULL, NULL, 0))
-    return 0;
   return p->skip ? 1 : scalar(p, V_NULL, NULL, 0);
 }
 
 static int cb_boolean(void *ctx, int b) {
   gen_obs_parser_t *p = ctx;
   (void)b;
-  if (!conv_token(p, GEN_CONV_T_BOOL, NULL, 0))
-    return 0;
   return p->skip ? 1 : scalar(p, V_BOOL, NULL, 0);
 }
 
 static int cb_number(void *ctx, const char *s, size_t n) {
   gen_obs_parser_t *p = ctx;
-  if (!conv_token(p, GEN_CONV_T_NUMBER, (const unsigned char *)s, n))
-    return 0;
   return p->skip ? 1 : scalar(p, V_NUMBER, (const unsigned char *)s, n);
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n) {
   gen_obs_parser_t *p = ctx;
-  if (!conv_token(p, GEN_CONV_T_STRING, s, n))
-    return 0;
   return p->skip ? 1 : scalar(p, V_STRING, s, n);
 }
 
@@ -647,10 +598,6 @@ static int open_container(gen_obs_parser_t *p, int vt) {
     p->skip = 1;
     return type_error(p, slot, vt);
   }
-  if (slot == S_BODY && p->conv_fwd && !p->in_body) {
-    p->in_body = true;
-    p->body_level = p->depth;
-  }
   /* Known containers sit at fixed depths 1..7 < CTX_MAX. */
   p->ctx[p->depth] = slot_info[slot].ctx;
   p->seen[p->depth] = 0;
@@ -660,23 +607,11 @@ static int open_container(gen_obs_parser_t *p, int vt) {
   return 1;
 }
 
-static int cb_start_map(void *ctx) {
-  return open_container(ctx, V_OBJECT) &&
-         conv_token(ctx, GEN_CONV_T_START_MAP, NULL, 0);
-}
-static int cb_start_array(void *ctx) {
-  return open_container(ctx, V_ARRAY) &&
-         conv_token(ctx, GEN_CONV_T_START_ARRAY, NULL, 0);
-}
+static int cb_start_map(void *ctx) { return open_container(ctx, V_OBJECT); }
+static int cb_start_array(void *ctx) { return open_container(ctx, V_ARRAY); }
 
 static int cb_end(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  if (p->in_body) {
-    if (!conv_token(p, GEN_CONV_T_END, NULL, 0))
-      return 0;
-    if (p->depth == p->body_level)
-      p->in_body = false;
-  }
   if (p->skip) {
     p->skip--;
     p->depth--;
@@ -717,26 +652,17 @@ static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 #undef IS
 }
 
-/* The value of a key this module ignores is passed over by the scanner,
- * unless the conversation reader reads it. */
-static int ignored_value(const gen_obs_parser_t *p) {
-  if (p->in_body && p->conv_fwd && !gen_conv_read_ignores_value(&p->reader))
-    return 1;
-  return GEN_JSCAN_SKIP;
-}
-
+/* The value of a key this module ignores is passed over by the scanner. */
 static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   gen_obs_parser_t *p = ctx;
-  if (!conv_token(p, GEN_CONV_T_KEY, k, n))
-    return 0;
   if (p->skip)
-    return ignored_value(p);
+    return GEN_JSCAN_SKIP;
   unsigned slot = match_key(p->ctx[p->depth], k, n);
   if (slot == S_TOPIC && p->topic_given)
     slot = S_IGNORE;
   p->key = slot;
   if (slot == S_IGNORE)
-    return ignored_value(p);
+    return GEN_JSCAN_SKIP;
   uint32_t bit = (uint32_t)1 << slot;
   if (p->seen[p->depth] & bit)
     return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
@@ -857,8 +783,7 @@ static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
 }
 
 static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
-                 size_t len, gen_obs_msg_t *out, gen_conv_snapshot_t *conv,
-                 bool body_only, char *err, size_t err_size) {
+                 size_t len, gen_obs_msg_t *out, char *err, size_t err_size) {
   obs_error_t e = {0};
   if (err != NULL && err_size > 0)
     err[0] = '\0';
@@ -902,18 +827,6 @@ static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
   p->fatal.code = 0;
   p->pending_q.code = 0;
   p->pending_h.code = 0;
-  p->pending_c.code = 0;
-  p->conv = conv;
-  p->conv_fwd = conv != NULL;
-  p->in_body = false;
-  p->body_only = body_only;
-  p->body_level = 0;
-  if (conv != NULL)
-    gen_conv_read_begin(&p->reader, conv);
-  if (body_only) {
-    p->topic_seen = true;
-    out->topic = GEN_OBS_TOPIC_QUEUE_CONVERSATIONS;
-  }
   p->topic_given = topic != NULL;
   if (topic != NULL)
     (void)set_topic(p, (const unsigned char *)topic, strlen(topic));
@@ -938,23 +851,13 @@ static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
       pe = &p->pending_q;
     else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
       pe = &p->pending_h;
-    else if (out->topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS)
-      pe = &p->pending_c;
     if (pe != NULL && pe->code != 0) {
       e = *pe;
-      status = e.code;
-    } else if (out->topic == GEN_OBS_TOPIC_QUEUE_CONVERSATIONS &&
-               p->reader.status != 1) {
-      e.code = GEN_OBS_ERR_TYPE;
-      e.off = len;
-      snprintf(e.reason, sizeof(e.reason),
-               "eventBody missing or not an object");
       status = e.code;
     }
   }
   p->out = NULL;
   p->cur = NULL;
-  p->conv = NULL;
   if (len > p->stats.arena_peak)
     p->stats.arena_peak = len;
   arena_trim(p);
@@ -967,25 +870,13 @@ static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
 
 int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
                   gen_obs_msg_t *out, char *err, size_t err_size) {
-  return parse(p, NULL, json, len, out, NULL, false, err, err_size);
+  return parse(p, NULL, json, len, out, err, err_size);
 }
 
-int gen_obs_parse_conv(gen_obs_parser_t *p, const char *topic, const char *json,
-                       size_t len, gen_obs_msg_t *out,
-                       gen_conv_snapshot_t *conv, char *err, size_t err_size) {
-  return parse(p, topic, json, len, out, conv, false, err, err_size);
-}
-
-int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
-                            gen_conv_snapshot_t *conv, char *err,
-                            size_t err_size) {
-  gen_obs_msg_t out;
-  if (conv == NULL) {
-    if (err != NULL && err_size > 0)
-      snprintf(err, err_size, "NULL output");
-    return GEN_OBS_ERR_ARG;
-  }
-  return parse(p, NULL, json, len, &out, conv, true, err, err_size);
+int gen_obs_parse_topic(gen_obs_parser_t *p, const char *topic,
+                        const char *json, size_t len, gen_obs_msg_t *out,
+                        char *err, size_t err_size) {
+  return parse(p, topic, json, len, out, err, err_size);
 }
 
 /* One parser per thread, freed when the thread ends. */

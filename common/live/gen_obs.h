@@ -63,7 +63,6 @@
 #ifndef GEN_OBS_H
 #define GEN_OBS_H 1
 
-#include "gen_conv_read.h"
 #include "gen_err.h"
 
 #include <stdbool.h>
@@ -93,9 +92,6 @@ typedef enum {
   GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, /* v2.analytics.queues.{id}.observations */
   GEN_OBS_TOPIC_HEARTBEAT,          /* channel.metadata (heartbeat, pong) */
   GEN_OBS_TOPIC_SOCKET_CLOSING,     /* v2.system.socket_closing */
-  /* v2.routing.queues.{id}.conversations, from gen_obs_parse_conv() only
-   * (gen_obs_parse() calls it OTHER) */
-  GEN_OBS_TOPIC_QUEUE_CONVERSATIONS,
 } gen_obs_topic_t;
 
 typedef enum {
@@ -159,24 +155,14 @@ void gen_obs_parser_free(gen_obs_parser_t *p);
 int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
                   gen_obs_msg_t *out, char *err, size_t err_size);
 
-/* gen_obs_parse(), and for v2.routing.queues.<id without '.'>.conversations
- * (fixed parts in any ASCII case) topic QUEUE_CONVERSATIONS with the body
- * read into *conv by gen_conv_read (see gen_conv_read.h) in the same pass:
- * its refusals are GEN_OBS_ERR_TYPE or _VALUE of that topic, as is a
- * missing eventBody. *conv is only meaningful when 0 is returned with that
- * topic. conv NULL: gen_obs_parse().
- * topic: the message's topicName as the caller read it (gen_notify_topic,
- * when the hub delivers it), classified as above and not read again from
- * the text (a topicName member is passed over); a topic this module does
- * not read (OTHER, SOCKET_CLOSING) returns at once, the text unread. NULL:
- * read from the text. */
-int gen_obs_parse_conv(gen_obs_parser_t *p, const char *topic, const char *json,
-                       size_t len, gen_obs_msg_t *out,
-                       gen_conv_snapshot_t *conv, char *err, size_t err_size);
-/* The same for a bare eventBody (tests, the fuzzer, replays). */
-int gen_obs_parse_conv_body(gen_obs_parser_t *p, const char *json, size_t len,
-                            gen_conv_snapshot_t *conv, char *err,
-                            size_t err_size);
+/* gen_obs_parse() given the message's topicName as the caller read it
+ * (gen_notify_topic, when the hub delivers it): classified as above and not
+ * read again from the text (a topicName member is passed over); a topic
+ * this module does not read (OTHER, SOCKET_CLOSING) returns at once, the
+ * text unread. topic NULL: gen_obs_parse(). */
+int gen_obs_parse_topic(gen_obs_parser_t *p, const char *topic,
+                        const char *json, size_t len, gen_obs_msg_t *out,
+                        char *err, size_t err_size);
 
 /* Counters of one parser, for self-metrics, tests and benchmarks. */
 typedef struct {

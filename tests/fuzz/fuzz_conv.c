@@ -3,15 +3,18 @@
  * collectd-genesys: fuzz target for conversation events (gen_conv).
  *
  * The input is one or more eventBody documents, one per line. Each line is
- * read by the streaming reader genesys_realtime uses (gen_obs with
- * gen_conv_read, gen_obs_parse_conv_body) and applied to one tracker (a
+ * read as genesys_realtime reads a conversation event: parsed by json-c
+ * (gen_json_parse, what gen_notify_parse does once for every consumer of
+ * the message), then gen_conv_from_json; and applied to one tracker (a
  * small cap, so that eviction and expiry run), the wall clock stepping
  * forward per line.
  *
  * Checked (a failure aborts):
- * - the reader returns 0 or a malformed-input code, with a terminated
- *   reason in err on failure; an accepted snapshot has a terminated, non-empty
- * id, at most GEN_CONV_MAX_PARTS participants whose fields are in range;
+ * - the parse returns 0 or -EINVAL, the reader 0 or -EBADMSG (malformed,
+ *   counted by the plugin), with a terminated reason in err on failure; an
+ *   accepted snapshot has a terminated, non-empty id of at most 63 bytes of
+ *   UTF-8 without NUL, at most GEN_CONV_MAX_PARTS participants whose fields
+ *   are in range and whose queue ids are UTF-8;
  * - every moment reported has a terminated queue id, a media index in
  *   range, a moment in range and a wait of -1 or >= 0; gen_conv_apply
  *   returns exactly the number of moments reported;
@@ -23,9 +26,13 @@
 #define GEN_FUZZ_NAME "conv"
 #include "fuzz_replay.h"
 #include "gen_conv.h"
-#include "gen_obs.h"
+#include "gen_err.h"
+#include "gen_json.h"
+#include "gen_utf8.h"
 
-static gen_obs_parser_t *parser;
+#include <errno.h>
+
+#define ERR_SIZE 160
 
 #define MAX_CONVERSATIONS 16
 
@@ -68,13 +75,19 @@ static void on_moment(void *ud, const char *queue_id, int media,
   seen->n++;
 }
 
+/* A terminated id of UTF-8 (the reader refuses others). */
+static bool utf8_id(const char *s, size_t size) {
+  return terminated(s, size) &&
+         gen_utf8_valid((const unsigned char *)s, strlen(s));
+}
+
 static void check_snapshot(const gen_conv_snapshot_t *s) {
-  FUZZ_CHECK(terminated(s->id, sizeof(s->id)) && s->id[0] != '\0', "id");
+  FUZZ_CHECK(utf8_id(s->id, sizeof(s->id)) && s->id[0] != '\0', "id");
   FUZZ_CHECK(s->n_parts <= GEN_CONV_MAX_PARTS, "n_parts");
   FUZZ_CHECK(s->newest_ms >= 0, "newest_ms");
   for (size_t i = 0; i < s->n_parts; i++) {
     const gen_conv_part_t *p = &s->parts[i];
-    FUZZ_CHECK(terminated(p->queue_id, sizeof(p->queue_id)), "part queue id");
+    FUZZ_CHECK(utf8_id(p->queue_id, sizeof(p->queue_id)), "part queue id");
     FUZZ_CHECK(p->media >= -1 && p->media < GEN_MEDIA_COUNT, "part media");
     FUZZ_CHECK(p->purpose >= GEN_CONV_P_OTHER && p->purpose <= GEN_CONV_P_AGENT,
                "purpose");
@@ -94,17 +107,31 @@ static gen_conv_tracker_t *new_tracker(void) {
   return t;
 }
 
+/* Parses and reads one eventBody: 0, -EINVAL (not JSON) or -EBADMSG. */
+static int read_event(const char *text, size_t len, gen_conv_snapshot_t *snap,
+                      char *err, size_t err_size) {
+  json_object *doc = NULL;
+  memset(err, 'x', err_size);
+  int status =
+      gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, err_size);
+  FUZZ_CHECK(status == 0 || status == -EINVAL, "parse status");
+  if (status == 0) {
+    memset(err, 'x', err_size);
+    status = gen_conv_from_json(doc, snap, err, err_size);
+    FUZZ_CHECK(status == 0 || (status == -EBADMSG && gen_err_malformed(status)),
+               "read status");
+  }
+  json_object_put(doc);
+  FUZZ_CHECK(status == 0 || (terminated(err, err_size) && err[0] != '\0'),
+             "err set on failure");
+  return status;
+}
+
 /* One line: parse, read, apply twice. */
 static void one_event(gen_conv_tracker_t *t, gen_conv_snapshot_t *snap,
                       const char *text, size_t len, int64_t *now_ms) {
-  char err[GEN_OBS_ERR_SIZE];
-  memset(err, 'x', sizeof(err));
-  int status =
-      gen_obs_parse_conv_body(parser, text, len, snap, err, sizeof(err));
-  FUZZ_CHECK(status == 0 || gen_err_malformed(status), "status");
-  FUZZ_CHECK(status == 0 || (terminated(err, sizeof(err)) && err[0] != '\0'),
-             "err set on failure");
-  if (status != 0)
+  char err[ERR_SIZE];
+  if (read_event(text, len, snap, err, sizeof(err)) != 0)
     return;
   check_snapshot(snap);
   /* The clock follows the event times when they move forward, as the
@@ -122,9 +149,6 @@ static void one_event(gen_conv_tracker_t *t, gen_conv_snapshot_t *snap,
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (parser == NULL)
-    parser = gen_obs_parser_new(0);
-  FUZZ_CHECK(parser != NULL, "parser");
   gen_conv_tracker_t *t = new_tracker();
   gen_conv_snapshot_t *snap = malloc(sizeof(*snap));
   FUZZ_CHECK(snap != NULL, "malloc");
@@ -146,9 +170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Nothing carries over: the known event on a fresh tracker. */
   t = new_tracker();
-  char err[GEN_OBS_ERR_SIZE];
-  FUZZ_CHECK(gen_obs_parse_conv_body(parser, known, sizeof(known) - 1, snap,
-                                     err, sizeof(err)) == 0 &&
+  char err[ERR_SIZE];
+  FUZZ_CHECK(read_event(known, sizeof(known) - 1, snap, err, sizeof(err)) ==
+                     0 &&
                  snap->n_parts == 3 && strcmp(snap->id, "c-known") == 0,
              "known snapshot");
   seen_t seen = {0};

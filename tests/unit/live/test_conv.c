@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: tests of the conversation tracker (common/live/gen_conv.c):
- * each moment counted once through replays, first sight mid-flight,
- * out-of-order and malformed snapshots, expiry and the cap; its <Org> keys
- * and self-metrics.
+ * collectd-genesys: tests of conversation tracking (common/live/gen_conv.c):
+ * the reading of an event's eventBody from its json-c document
+ * (gen_conv_from_json: purposes, states, times, media arrays, the bounds,
+ * what refuses an event); the tracker, each moment counted once through
+ * replays, first sight mid-flight, out of order, expiry and the cap; its
+ * <Org> keys and self-metrics.
  */
 #include "gen_conv.h"
-#include "gen_obs.h"
+#include "gen_err.h"
+#include "gen_json.h"
 #include "plugin_mock.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +97,25 @@ static int count(const char *queue, gen_conv_moment_t moment) {
 
 static int64_t now_ms = 1000000;
 
-/* An eventBody read as genesys_realtime reads it (gen_obs + gen_conv_read). */
+#define ERR_SIZE 160
+
+/* An eventBody read as genesys_realtime reads it: a json-c document
+ * (gen_notify_parse is gen_json_parse), then gen_conv_from_json. */
 static int read_body(const char *text, gen_conv_snapshot_t *snap, char *err,
                      size_t err_size) {
-  static gen_obs_parser_t *parser;
-  if (parser == NULL)
-    parser = gen_obs_parser_new(0);
-  return gen_obs_parse_conv_body(parser, text, strlen(text), snap, err,
-                                 err_size);
+  json_object *tree = NULL;
+  int status = gen_json_parse(text, strlen(text), GEN_JSON_MAX_DEPTH, &tree,
+                              err, err_size);
+  if (status == 0)
+    status = gen_conv_from_json(tree, snap, err, err_size);
+  json_object_put(tree);
+  return status;
 }
 
 /* Closes the document and applies it; returns the moments it emitted. */
 static int apply(gen_conv_tracker_t *t) {
   cat(doc, sizeof(doc), "]}");
-  char err[GEN_OBS_ERR_SIZE];
+  char err[ERR_SIZE];
   gen_conv_snapshot_t snap;
   int status = read_body(doc, &snap, err, sizeof(err));
   if (status != 0) {
@@ -147,6 +156,406 @@ static void ended(const char *c) {
   P("acd", "acd1", Q1, "disconnected", T("00:05"), T("00:17.5"), "transfer");
   P("agent", "ag1", Q1, "disconnected", T("00:17.5"), T("03:00"), "client");
 }
+
+/* ---- reading an eventBody (gen_conv_from_json) ------------------------- */
+
+#define QR "0b4a5c1e-8f7d-4c3b-9a21-3e6f5d4c2b1a"
+
+/* An answered call in QR, as tests/sim sends it (trimmed), with keys this
+ * reader does not read, some spelled like its own inside other values. */
+static const char answered_body[] =
+    "{\"id\":\"c1\",\"maxParticipants\":3,\"participants\":["
+    "{\"id\":\"p-cust\",\"purpose\":\"customer\",\"name\":\"x\","
+    "\"connectedTime\":\"2026-05-14T10:00:00Z\",\"attributes\":{\"id\":\"no\","
+    "\"calls\":[{\"state\":\"disconnected\"}]},\"calls\":[{\"id\":\"s\","
+    "\"state\":\"connected\",\"direction\":\"inbound\",\"held\":false,"
+    "\"connectedTime\":\"2026-05-14T10:00:00Z\"}]},"
+    "{\"id\":\"p-ivr\",\"purpose\":\"ivr\",\"endTime\":"
+    "\"2026-05-14T10:00:04Z\"},"
+    "{\"id\":\"p-acd\",\"purpose\":\"acd\",\"queueId\":\"" QR "\","
+    "\"connectedTime\":\"2026-05-14T10:00:05Z\",\"endTime\":"
+    "\"2026-05-14T10:00:20Z\",\"calls\":[{\"state\":\"disconnected\","
+    "\"disconnectType\":\"transfer\",\"connectedTime\":"
+    "\"2026-05-14T10:00:05Z\",\"disconnectedTime\":\"2026-05-14T10:00:20Z\"}]},"
+    "{\"id\":\"p-agent\",\"purpose\":\"agent\",\"queueId\":\"" QR "\","
+    "\"userId\":\"u1\",\"wrapupRequired\":true,\"alertingTimeoutMs\":8000,"
+    "\"wrapup\":{\"code\":\"c\",\"tags\":[\"a\",{\"id\":1}]},\"calls\":[{"
+    "\"state\":\"connected\",\"connectedTime\":\"2026-05-14T10:00:20Z\"}]}"
+    "],\"recentTransfers\":[],\"divisions\":[{\"id\":\"d\"}]}";
+
+static gen_conv_snapshot_t got;
+static char why[ERR_SIZE];
+
+static int64_t ms(const char *iso) {
+  int64_t v = 0;
+  gen_time_parse(iso, &v);
+  return v;
+}
+
+static int body(const char *text) {
+  why[0] = '\0';
+  int st = read_body(text, &got, why, sizeof(why));
+  if (st != 0)
+    printf("# refused: %s\n", why);
+  return st;
+}
+
+/* An eventBody with one participant object. */
+static int one(const char *participant) {
+  char text[4096];
+  snprintf(text, sizeof(text), "{\"id\":\"c\",\"participants\":[%s]}",
+           participant);
+  return body(text);
+}
+
+DEF_TEST(read_an_answered_call) {
+  EXPECT_EQ_INT(0, body(answered_body));
+  EXPECT_EQ_STR("c1", got.id);
+  /* ivr dropped; customer, acd, agent in document order */
+  EXPECT_EQ_INT(3, (int)got.n_parts);
+  OK(!got.parts_truncated);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:20Z"), (uint64_t)got.newest_ms);
+  const gen_conv_part_t *c = &got.parts[0], *q = &got.parts[1],
+                        *a = &got.parts[2];
+  EXPECT_EQ_INT(GEN_CONV_P_CUSTOMER, c->purpose);
+  EXPECT_EQ_INT(GEN_CONV_S_CONNECTED, c->state);
+  EXPECT_EQ_STR("", c->queue_id);
+  EXPECT_EQ_INT(GEN_CONV_P_ACD, q->purpose);
+  EXPECT_EQ_STR(QR, q->queue_id);
+  EXPECT_EQ_INT(GEN_MEDIA_VOICE, q->media);
+  EXPECT_EQ_INT(GEN_CONV_S_ENDED, q->state);
+  OK(q->by_transfer);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:05Z"), (uint64_t)q->connected_ms);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:20Z"), (uint64_t)q->end_ms);
+  EXPECT_EQ_INT(GEN_CONV_P_AGENT, a->purpose);
+  EXPECT_EQ_INT(GEN_CONV_S_CONNECTED, a->state);
+  OK(!a->by_transfer);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:20Z"), (uint64_t)a->connected_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)a->end_ms);
+  OK(c->id_hash != q->id_hash && q->id_hash != a->id_hash);
+  /* The participant id's hash is the one gen_hash_id gives. */
+  OK(a->id_hash == gen_hash_id("p-agent"));
+  return 0;
+}
+
+DEF_TEST(read_purposes_states_and_transfers) {
+  static const struct {
+    const char *purpose;
+    int want; /* -1: dropped */
+  } purposes[] = {{"customer", GEN_CONV_P_CUSTOMER},
+                  {"EXTERNAL", GEN_CONV_P_CUSTOMER},
+                  {"acd", GEN_CONV_P_ACD},
+                  {"Acd", GEN_CONV_P_ACD},
+                  {"agent", GEN_CONV_P_AGENT},
+                  {"user", GEN_CONV_P_AGENT},
+                  {"ivr", -1},
+                  {"workflow", -1},
+                  {"acdx", -1}};
+  for (size_t i = 0; i < sizeof(purposes) / sizeof(purposes[0]); i++) {
+    char p[256];
+    snprintf(p, sizeof(p), "{\"id\":\"p\",\"purpose\":\"%s\"}",
+             purposes[i].purpose);
+    EXPECT_EQ_INT(0, one(p));
+    if (purposes[i].want < 0) {
+      EXPECT_EQ_INT(0, (int)got.n_parts);
+    } else {
+      EXPECT_EQ_INT(1, (int)got.n_parts);
+      EXPECT_EQ_INT(purposes[i].want, got.parts[0].purpose);
+      EXPECT_EQ_INT(-1, got.parts[0].media);
+      EXPECT_EQ_INT(GEN_CONV_S_NONE, got.parts[0].state);
+    }
+  }
+  static const struct {
+    const char *state;
+    gen_conv_state_t want;
+  } states[] = {
+      {"alerting", GEN_CONV_S_ALERTING},   {"offering", GEN_CONV_S_ALERTING},
+      {"contacting", GEN_CONV_S_ALERTING}, {"DIALING", GEN_CONV_S_ALERTING},
+      {"connected", GEN_CONV_S_CONNECTED}, {"disconnected", GEN_CONV_S_ENDED},
+      {"terminated", GEN_CONV_S_ENDED},    {"held", GEN_CONV_S_NONE}};
+  for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+    char p[256];
+    snprintf(p, sizeof(p),
+             "{\"id\":\"p\",\"purpose\":\"agent\",\"chats\":[{\"state\":"
+             "\"%s\"}]}",
+             states[i].state);
+    EXPECT_EQ_INT(0, one(p));
+    EXPECT_EQ_INT(GEN_MEDIA_CHAT, got.parts[0].media);
+    EXPECT_EQ_INT(states[i].want, got.parts[0].state);
+  }
+  /* connected wins over alerting, alerting over ended, in any order */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"calls\":["
+                       "{\"state\":\"disconnected\"},{\"state\":\"alerting\"},"
+                       "{\"state\":\"connected\"}]}"));
+  EXPECT_EQ_INT(GEN_CONV_S_CONNECTED, got.parts[0].state);
+  EXPECT_EQ_INT(0,
+                one("{\"id\":\"p\",\"purpose\":\"agent\",\"calls\":["
+                    "{\"state\":\"disconnected\"},{\"state\":\"alerting\"}]}"));
+  EXPECT_EQ_INT(GEN_CONV_S_ALERTING, got.parts[0].state);
+
+  /* disconnectType: "transfer" in any case and place, of the last ended
+   * session that has one; the key may come before the state */
+  static const struct {
+    const char *type;
+    bool want;
+  } types[] = {{"transfer", true},       {"consultTransfer", true},
+               {"TRANSFER.blind", true}, {"endpoint", false},
+               {"transfe", false},       {"client", false}};
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    char p[256];
+    snprintf(p, sizeof(p),
+             "{\"id\":\"p\",\"purpose\":\"acd\",\"queueId\":\"q\",\"calls\":"
+             "[{\"disconnectType\":\"%s\",\"state\":\"disconnected\"}]}",
+             types[i].type);
+    EXPECT_EQ_INT(0, one(p));
+    EXPECT_EQ_INT(types[i].want, got.parts[0].by_transfer);
+  }
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"acd\",\"calls\":["
+                       "{\"state\":\"disconnected\",\"disconnectType\":"
+                       "\"transfer\"},{\"state\":\"connected\","
+                       "\"disconnectType\":\"client\"},{\"state\":"
+                       "\"terminated\"}]}"));
+  OK(got.parts[0].by_transfer); /* later sessions had no say */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"acd\",\"calls\":["
+                       "{\"state\":\"disconnected\",\"disconnectType\":"
+                       "\"transfer\"},{\"state\":\"disconnected\","
+                       "\"disconnectType\":\"client\"}]}"));
+  OK(!got.parts[0].by_transfer); /* the last ended one decides */
+  return 0;
+}
+
+DEF_TEST(read_times_and_media_arrays) {
+  /* Session times fill in what the participant lacks: the first
+   * connectedTime, the last disconnectedTime once ended. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"emails\":["
+                       "{\"state\":\"disconnected\",\"connectedTime\":"
+                       "\"2026-05-14T10:00:09Z\",\"disconnectedTime\":"
+                       "\"2026-05-14T10:00:30Z\"},{\"state\":\"disconnected\","
+                       "\"connectedTime\":\"2026-05-14T10:00:03Z\","
+                       "\"disconnectedTime\":\"2026-05-14T10:00:40Z\"}]}"));
+  const gen_conv_part_t *p = &got.parts[0];
+  EXPECT_EQ_INT(GEN_MEDIA_EMAIL, p->media);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:03Z"), (uint64_t)p->connected_ms);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:40Z"), (uint64_t)p->end_ms);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:40Z"), (uint64_t)got.newest_ms);
+  /* The participant's own times come first; endTime ends it unless a
+   * session is connected. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"connectedTime\":"
+                       "\"2026-05-14T10:00:01Z\",\"endTime\":"
+                       "\"2026-05-14T10:00:02Z\",\"calls\":[{\"state\":"
+                       "\"connected\",\"connectedTime\":"
+                       "\"2026-05-14T10:00:05Z\"}]}"));
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:01Z"), (uint64_t)p->connected_ms);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:02Z"), (uint64_t)p->end_ms);
+  EXPECT_EQ_INT(GEN_CONV_S_CONNECTED, p->state);
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"acd\",\"endTime\":"
+                       "\"2026-05-14T10:00:02Z\"}"));
+  EXPECT_EQ_INT(GEN_CONV_S_ENDED, p->state);
+  EXPECT_EQ_INT(-1, p->media);
+  /* The acw times only move newest_ms. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"startAcwTime\":"
+                       "\"2026-05-14T10:00:50Z\",\"endAcwTime\":"
+                       "\"2026-05-14T10:00:55Z\"}"));
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:55Z"), (uint64_t)got.newest_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)p->connected_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)p->end_ms);
+  /* So do the times of dropped (ivr) participants. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"ivr\",\"endTime\":"
+                       "\"2026-05-14T10:00:59Z\"}"));
+  EXPECT_EQ_INT(0, (int)got.n_parts);
+  EXPECT_EQ_UINT64(ms("2026-05-14T10:00:59Z"), (uint64_t)got.newest_ms);
+
+  /* The first non-empty array in gen_media_t order, wherever it stands;
+   * only its session times count. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"chats\":[{"
+                       "\"state\":\"connected\",\"connectedTime\":"
+                       "\"2026-05-14T10:00:44Z\"}],\"callbacks\":[{\"state\":"
+                       "\"alerting\"}],\"calls\":[]}"));
+  EXPECT_EQ_INT(GEN_MEDIA_CALLBACK, p->media);
+  EXPECT_EQ_INT(GEN_CONV_S_ALERTING, p->state);
+  EXPECT_EQ_UINT64(0, (uint64_t)p->connected_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)got.newest_ms);
+  /* An array of non-objects still is one: media set, no state. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"videos\":[{"
+                       "\"state\":\"connected\"}],\"messages\":[7,null]}"));
+  EXPECT_EQ_INT(GEN_MEDIA_MESSAGE, p->media);
+  EXPECT_EQ_INT(GEN_CONV_S_NONE, p->state);
+  static const char *const arrays[] = {
+      "calls",    "callbacks",        "chats",  "emails",
+      "messages", "cobrowsesessions", "videos", "screenshares"};
+  for (int m = 0; m < GEN_MEDIA_COUNT; m++) {
+    char text[256];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"p\",\"purpose\":\"agent\",\"%s\":[{}]}", arrays[m]);
+    EXPECT_EQ_INT(0, one(text));
+    EXPECT_EQ_INT(m, p->media);
+  }
+  /* Unparsable times are absent. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"connectedTime\":"
+                       "\"yesterday\",\"endTime\":\"\",\"calls\":[{"
+                       "\"connectedTime\":\"2026-99-99T00:00:00Z\"}]}"));
+  EXPECT_EQ_UINT64(0, (uint64_t)p->connected_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)p->end_ms);
+  EXPECT_EQ_UINT64(0, (uint64_t)got.newest_ms);
+  return 0;
+}
+
+DEF_TEST(read_participants_bounded) {
+  char text[16384];
+  size_t n =
+      (size_t)snprintf(text, sizeof(text), "{\"id\":\"c\",\"participants\":[");
+  /* 40 counted participants with ivr ones between them */
+  for (int i = 0; i < 40; i++)
+    n += (size_t)snprintf(text + n, sizeof(text) - n,
+                          "%s{\"id\":\"i%d\",\"purpose\":\"ivr\"},"
+                          "{\"id\":\"p%d\",\"purpose\":\"acd\",\"queueId\":"
+                          "\"q%d\"}",
+                          i ? "," : "", i, i, i);
+  snprintf(text + n, sizeof(text) - n, "]}");
+  EXPECT_EQ_INT(0, body(text));
+  EXPECT_EQ_INT(GEN_CONV_MAX_PARTS, (int)got.n_parts);
+  OK(got.parts_truncated);
+  EXPECT_EQ_STR("q0", got.parts[0].queue_id);
+  EXPECT_EQ_STR("q31", got.parts[GEN_CONV_MAX_PARTS - 1].queue_id);
+  /* Exactly the cap is not truncated. */
+  n = (size_t)snprintf(text, sizeof(text), "{\"id\":\"c\",\"participants\":[");
+  for (int i = 0; i < GEN_CONV_MAX_PARTS; i++)
+    n += (size_t)snprintf(text + n, sizeof(text) - n,
+                          "%s{\"id\":\"p%d\",\"purpose\":\"agent\"}",
+                          i ? "," : "", i);
+  snprintf(text + n, sizeof(text) - n, "]}");
+  EXPECT_EQ_INT(0, body(text));
+  EXPECT_EQ_INT(GEN_CONV_MAX_PARTS, (int)got.n_parts);
+  OK(!got.parts_truncated);
+  return 0;
+}
+
+DEF_TEST(read_skips_what_it_does_not_read) {
+  /* Keys spelled like ours inside other values change nothing. */
+  EXPECT_EQ_INT(
+      0, body("{\"x\":{\"id\":\"no\",\"participants\":[{\"id\":\"z\","
+              "\"purpose\":\"agent\"}]},\"id\":\"c\",\"y\":[[{\"calls\":[]}],"
+              "{\"a\":{\"b\":{\"c\":[1,2,{\"d\":null}]}}}],\"participants\":["
+              "{\"id\":\"p\",\"purpose\":\"acd\",\"queueId\":\"q\","
+              "\"attributes\":{\"queueId\":\"no\",\"purpose\":\"agent\"},"
+              "\"wrapup\":{\"endTime\":\"2026-05-14T10:00:59Z\"},\"calls\":[{"
+              "\"state\":\"connected\",\"extra\":{\"state\":\"disconnected\"},"
+              "\"segments\":[{\"connectedTime\":\"2026-05-14T10:00:58Z\"}]}]}],"
+              "\"z\":true,\"n\":1.5e3}"));
+  EXPECT_EQ_STR("c", got.id);
+  EXPECT_EQ_INT(1, (int)got.n_parts);
+  EXPECT_EQ_INT(GEN_CONV_P_ACD, got.parts[0].purpose);
+  EXPECT_EQ_STR("q", got.parts[0].queue_id);
+  EXPECT_EQ_INT(GEN_CONV_S_CONNECTED, got.parts[0].state);
+  EXPECT_EQ_UINT64(0, (uint64_t)got.newest_ms);
+  /* An empty participants array is a conversation with nobody to count. */
+  EXPECT_EQ_INT(0, body("{\"participants\":[],\"id\":\"c2\"}"));
+  EXPECT_EQ_STR("c2", got.id);
+  EXPECT_EQ_INT(0, (int)got.n_parts);
+  /* A key twice in one object: json-c keeps the last. */
+  EXPECT_EQ_INT(0, body("{\"id\":\"c\",\"id\":\"d\",\"participants\":[]}"));
+  EXPECT_EQ_STR("d", got.id);
+  return 0;
+}
+
+DEF_TEST(read_refusals) {
+  /* Optional fields of another type (or null) are absent. */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"queueId\":7,"
+                       "\"connectedTime\":5,\"endTime\":null,\"calls\":{},"
+                       "\"chats\":[{\"state\":1,\"disconnectType\":[]}]}"));
+  const gen_conv_part_t *p = &got.parts[0];
+  EXPECT_EQ_STR("", p->queue_id);
+  EXPECT_EQ_UINT64(0, (uint64_t)p->connected_ms);
+  EXPECT_EQ_INT(GEN_MEDIA_CHAT, p->media); /* calls was not an array */
+  EXPECT_EQ_INT(GEN_CONV_S_NONE, p->state);
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":[\"agent\"]}"));
+  EXPECT_EQ_INT(0, (int)got.n_parts); /* no purpose: not counted */
+  EXPECT_EQ_INT(0, one("{\"id\":\"p\",\"purpose\":\"agent\",\"calls\":[{"
+                       "\"state\":\"disconnected\",\"disconnectType\":7}]}"));
+  OK(!got.parts[0].by_transfer);
+
+  /* Required ones refuse the event (-EBADMSG: malformed). */
+  static const char *const refused[] = {
+      "[]",
+      "\"c\"",
+      "{\"participants\":[]}",
+      "{\"id\":7,\"participants\":[]}",
+      "{\"id\":null,\"participants\":[]}",
+      "{\"id\":\"\",\"participants\":[]}",
+      "{\"id\":\"c\"}",
+      "{\"id\":\"c\",\"participants\":{}}",
+      "{\"id\":\"c\",\"participants\":null}",
+      "{\"id\":\"c\",\"participants\":[3]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\"},[]]}",
+      "{\"id\":\"c\",\"participants\":[{\"purpose\":\"acd\"}]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":5,\"purpose\":\"acd\"}]}",
+      /* ivr or not, a participant needs an id */
+      "{\"id\":\"c\",\"participants\":[{\"id\":null,\"purpose\":\"ivr\"}]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\",\"queueId\":\"\"}]}",
+      /* 64 bytes: one too many, for the id and for queueId */
+      "{\"id\":\"0123456789012345678901234567890123456789012345678901234567"
+      "890123\",\"participants\":[]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\",\"queueId\":\""
+      "0123456789012345678901234567890123456789012345678901234567890123"
+      "\"}]}",
+      /* not UTF-8 (an overlong '/', a surrogate), a NUL */
+      "{\"id\":\"\xc0\xaf\",\"participants\":[]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"\xed\xa0\x80\"}]}",
+      "{\"id\":\"c\\u0000\",\"participants\":[]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\\u0000q\"}]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\",\"queueId\":\"q\\u0000"
+      "\"}]}",
+  };
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    int st = body(refused[i]);
+    if (st == 0)
+      printf("# accepted: %s\n", refused[i]);
+    EXPECT_EQ_INT(-EBADMSG, st);
+    OK(gen_err_malformed(st) && why[0] != '\0');
+  }
+  /* So does text that is not one JSON document (gen_json_parse: -EINVAL,
+   * which gen_notify_parse's callers count as malformed too). */
+  static const char *const not_json[] = {
+      "null", /* JSON, but json-c's document of it is no object at all */
+      "",
+      "{",
+      "{\"id\":\"c\",\"participants\":[]}x",
+      "{\"id\":\"c\",\"participants\":[],}",
+      "{\"id\":'c',\"participants\":[]}",
+      "{\"id\":\"\\q\",\"participants\":[]}",
+      "{\"id\":\"c\",\"participants\":[{\"id\":\"p\"]}",
+  };
+  for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
+    EXPECT_EQ_INT(-EINVAL, body(not_json[i]));
+    OK(why[0] != '\0');
+  }
+  /* 63 bytes is fine. */
+  EXPECT_EQ_INT(0, body("{\"id\":\"012345678901234567890123456789012345678901"
+                        "234567890123456789012\",\"participants\":[]}"));
+  EXPECT_EQ_INT(63, (int)strlen(got.id));
+
+  /* Every prefix of a whole body is refused (valgrind checks that nothing
+   * past the length is read: each prefix is its own copy). */
+  size_t len = sizeof(answered_body) - 1;
+  for (size_t n = 1; n < len; n++) {
+    char *copy = malloc(n);
+    memcpy(copy, answered_body, n);
+    json_object *tree = NULL;
+    int st =
+        gen_json_parse(copy, n, GEN_JSON_MAX_DEPTH, &tree, why, sizeof(why));
+    if (st == 0)
+      st = gen_conv_from_json(tree, &got, why, sizeof(why));
+    json_object_put(tree);
+    free(copy);
+    if (st == 0) {
+      printf("# prefix of %zu bytes accepted\n", n);
+      OK(st != 0);
+    }
+  }
+  return 0;
+}
+
+/* ---- the tracker ------------------------------------------------------ */
 
 DEF_TEST(lifecycle_counts_each_moment_once) {
   gen_conv_tracker_t *t = tracker(100);
@@ -286,32 +695,6 @@ DEF_TEST(out_of_order_and_missed_events) {
   return 0;
 }
 
-static int bad(const char *text) {
-  char err[GEN_OBS_ERR_SIZE];
-  gen_conv_snapshot_t snap;
-  int status = read_body(text, &snap, err, sizeof(err));
-  if (status != 0)
-    printf("# refused: %s\n", err);
-  return status;
-}
-
-DEF_TEST(malformed_snapshots) {
-  OK(bad("[]") < 0);
-  OK(bad("{\"participants\":[]}") < 0);
-  OK(bad("{\"id\":7,\"participants\":[]}") < 0);
-  OK(bad("{\"id\":\"c\",\"participants\":{}}") < 0);
-  OK(bad("{\"id\":\"c\",\"participants\":[3]}") < 0);
-  OK(bad("{\"id\":\"c\",\"participants\":[{\"purpose\":\"acd\"}]}") < 0);
-  OK(bad("{\"id\":\"c\",\"participants\":[{\"id\":\"p\",\"queueId\":\""
-         "0123456789012345678901234567890123456789012345678901234567890123"
-         "\"}]}") < 0);
-  /* Odd but harmless values are read as absent. */
-  EXPECT_EQ_INT(0, bad("{\"id\":\"c\",\"participants\":[{\"id\":\"p\","
-                       "\"purpose\":\"acd\",\"queueId\":\"q\","
-                       "\"connectedTime\":\"yesterday\",\"calls\":[7,{}]}]}"));
-  return 0;
-}
-
 DEF_TEST(expiry_and_stale_replays) {
   gen_conv_tracker_t *t = tracker(100);
   offered("open");
@@ -429,12 +812,17 @@ DEF_TEST(config_keys_and_self_metrics) {
 }
 
 int main(void) {
+  RUN_TEST(read_an_answered_call);
+  RUN_TEST(read_purposes_states_and_transfers);
+  RUN_TEST(read_times_and_media_arrays);
+  RUN_TEST(read_participants_bounded);
+  RUN_TEST(read_skips_what_it_does_not_read);
+  RUN_TEST(read_refusals);
   RUN_TEST(lifecycle_counts_each_moment_once);
   RUN_TEST(abandon_and_unanswered_alert);
   RUN_TEST(transfer_to_another_queue);
   RUN_TEST(first_seen_counts_only_the_reported_change);
   RUN_TEST(out_of_order_and_missed_events);
-  RUN_TEST(malformed_snapshots);
   RUN_TEST(expiry_and_stale_replays);
   RUN_TEST(cap_evicts_finished_first);
   RUN_TEST(config_keys_and_self_metrics);

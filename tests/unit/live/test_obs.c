@@ -341,23 +341,29 @@ DEF_TEST(topic_given) {
   const char *text = "{\"topicName\":\"v2.users.u1.activity\",\"eventBody\":{"
                      "\"group\":{\"queueId\":\"q1\"},\"data\":[{\"metrics\":[{"
                      "\"metric\":\"oWaiting\",\"stats\":{\"count\":2}}]}]}}";
-  CHECK_ZERO(gen_obs_parse_conv(parser, TOPIC_Q1, text, strlen(text), &msg,
-                                NULL, err, sizeof(err)));
+  CHECK_ZERO(gen_obs_parse_topic(parser, TOPIC_Q1, text, strlen(text), &msg,
+                                 err, sizeof(err)));
   EXPECT_EQ_INT(GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, msg.topic);
   EXPECT_EQ_STR(TOPIC_Q1, msg.topic_name);
   EXPECT_EQ_STR("q1", msg.queue_id);
   EXPECT_EQ_INT(1, (int)msg.n_items);
   /* A topicName of the wrong type is not read, so not an error. */
   const char *odd = "{\"topicName\":5,\"eventBody\":{\"data\":[]}}";
-  CHECK_ZERO(gen_obs_parse_conv(parser, TOPIC_Q1, odd, strlen(odd), &msg, NULL,
-                                err, sizeof(err)));
+  CHECK_ZERO(gen_obs_parse_topic(parser, TOPIC_Q1, odd, strlen(odd), &msg, err,
+                                 sizeof(err)));
   EXPECT_EQ_INT(GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, msg.topic);
   /* Another topic: nothing read, not even the truncated text. */
-  CHECK_ZERO(gen_obs_parse_conv(parser, "v2.users.u1.activity", "{\"x\":", 5,
-                                &msg, NULL, err, sizeof(err)));
+  CHECK_ZERO(gen_obs_parse_topic(parser, "v2.users.u1.activity", "{\"x\":", 5,
+                                 &msg, err, sizeof(err)));
   EXPECT_EQ_INT(GEN_OBS_TOPIC_OTHER, msg.topic);
   OK(msg.stopped_early);
   EXPECT_EQ_STR("v2.users.u1.activity", msg.topic_name);
+  /* Nor a conversation event's (json-c reads those, in the plugins). */
+  CHECK_ZERO(gen_obs_parse_topic(parser, "v2.routing.queues.q1.conversations",
+                                 "{\"eventBody\":{", 14, &msg, err,
+                                 sizeof(err)));
+  EXPECT_EQ_INT(GEN_OBS_TOPIC_OTHER, msg.topic);
+  OK(msg.stopped_early);
   /* The same text read alone fails where it is truncated. */
   OK(gen_obs_parse(parser, "{\"x\":", 5, &msg, err, sizeof(err)) ==
      GEN_OBS_ERR_SYNTAX);
