@@ -665,12 +665,9 @@ static int gf_instance_init(void *data) {
   if (c->state_file == NULL) {
     /* <StateDirectory>/genesys_flowmetrics-<org>.json, its directory made:
      * without it nothing counted could be kept. */
-    char err[PATH_MAX + 64];
-    if (gen_state_path(c->interval.state_dir, PLUGIN_NAME, client->org->name,
-                       "", path, sizeof(path), err, sizeof(err)) != 0) {
-      gen_org_log(client->org, NULL, LOG_ERR, "%s", err);
+    if (gen_state_path_logged(&inst->who, c->interval.state_dir, PLUGIN_NAME,
+                              client->org->name, "", path, sizeof(path)) != 0)
       return -EINVAL;
-    }
     if ((c->state_file = strdup(path)) == NULL)
       return -ENOMEM;
   } else { /* the deprecated StateFile: its directory made if it can be */

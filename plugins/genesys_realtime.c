@@ -53,12 +53,6 @@
 #include <strings.h>
 
 #define PLUGIN_NAME "genesys_realtime"
-#define GR_TOPIC_PREFIX "v2.analytics.queues."
-#define GR_TOPIC_SUFFIX ".observations"
-#define GR_CONV_TOPIC_PREFIX "v2.routing.queues."
-#define GR_CONV_TOPIC_SUFFIX ".conversations"
-#define GR_USER_TOPIC_PREFIX "v2.users."
-#define GR_USER_TOPIC_SUFFIX ".activity"
 /* Most time the member listings of a refresh take: a rate-limited org gets
  * its queue topics now and the missing agents at a later refresh. */
 #define GR_MEMBERS_BUDGET TIME_T_TO_CDTIME_T(30)
@@ -96,9 +90,6 @@ typedef struct {
   cdtime_t presences_listed_at;
   cdtime_t interval;  /* the read interval, for dispatches from our threads */
   cdtime_t last_time; /* of the last dispatch: times strictly increase */
-  /* The org-wide agents as last dispatched, and whether they changed. */
-  int64_t sent_routing[GEN_ROUTING_COUNT], sent_presence[GEN_PRESENCE_COUNT];
-  bool org_changed;
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
@@ -208,9 +199,7 @@ static void put(void *ud, const char *type, const char *type_instance,
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
-  const gen_entity_t *e = &inst->queues.items[index];
-  return inst->client->org->instance_from == GEN_INSTANCE_FROM_ID ? e->id
-                                                                  : e->name;
+  return gen_entity_instance(inst->client->org, &inst->queues.items[index]);
 }
 
 /* Applies a group, hands its changes to the summaries and marks the queue
@@ -314,18 +303,6 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 
 /* ---- agent activity ------------------------------------------------------ */
 
-/* The org-wide agents at time: all of them, or those that differ from
- * what was last dispatched. Called with the lock held. */
-static void dispatch_org(gr_instance_t *inst, bool all, cdtime_t time) {
-  gr_sink_t sink = {.inst = inst, .queue = "org", .time = time};
-  gen_roster_put(&inst->agents, all ? NULL : inst->sent_routing,
-                 all ? NULL : inst->sent_presence, put, &sink);
-  memcpy(inst->sent_routing, inst->agents.routing, sizeof(inst->sent_routing));
-  memcpy(inst->sent_presence, inst->agents.presence,
-         sizeof(inst->sent_presence));
-  inst->org_changed = false;
-}
-
 /* One user document or activity event applied to the roster, its changes
  * handed to the summaries and marked. Called with the lock held. */
 static void user_from_json(gr_instance_t *inst, json_object *user) {
@@ -339,7 +316,7 @@ static void user_from_json(gr_instance_t *inst, json_object *user) {
     warn_unknown_presence(inst, unknown);
   if (!applied)
     return;
-  inst->org_changed = true;
+  inst->agents.changed = true;
   gr_sink_t sink = {
       .inst = inst, .queue = "org", .time = gr_now(inst), .observe = true};
   if (inst->summary != NULL)
@@ -366,10 +343,10 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
   /* Only the families turned on (others are not subscribed). */
   bool conversation =
       inst->config.conversation_events &&
-      gen_notify_topic_has(topic, GR_CONV_TOPIC_PREFIX, GR_CONV_TOPIC_SUFFIX);
+      gen_notify_topic_has(topic, GEN_LIVE_CONV_PREFIX, GEN_LIVE_CONV_SUFFIX);
   if (!conversation && (!inst->config.agent_activity ||
-                        !gen_notify_topic_has(topic, GR_USER_TOPIC_PREFIX,
-                                              GR_USER_TOPIC_SUFFIX)))
+                        !gen_notify_topic_has(topic, GEN_LIVE_USER_PREFIX,
+                                              GEN_LIVE_USER_SUFFIX)))
     return GEN_NOTIFY_OK;
   const char *what = conversation ? "conversation event" : "notification";
   json_object *doc = NULL;
@@ -449,8 +426,9 @@ static void due_one(void *ud, size_t i) {
  * Called with the lock held. */
 static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
   gen_live_each_changed(&inst->live, changed_one, &(gr_at_t){inst, t});
-  if (inst->org_changed)
-    dispatch_org(inst, false, t);
+  if (inst->agents.changed) /* the org-wide agents that changed */
+    gen_roster_put_sent(&inst->agents, false, put,
+                        &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
 }
 
 /* The periodic re-dispatch rolls: the channel ticks re-dispatch the queues
@@ -499,11 +477,11 @@ static void mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
   pthread_mutex_lock(&inst->lock);
   if (inst->summary != NULL) {
     gr_now(inst); /* windows that ended before are whole */
-    gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
+    gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
                          GEN_QS_QUERY_MAX, mark_queues, &m);
     for (size_t i = 0; i < n; i++)
-      if (gen_notify_topic_has(topics[i], GR_USER_TOPIC_PREFIX,
-                               GR_USER_TOPIC_SUFFIX)) {
+      if (gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
+                               GEN_LIVE_USER_SUFFIX)) {
         m.mark(inst->summary, "org");
         break;
       }
@@ -579,11 +557,12 @@ static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
 static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
   gr_baseline_t b = {.inst = ud, .http = http};
-  int status = gen_notify_topic_ids(topics, n, GR_TOPIC_PREFIX, GR_TOPIC_SUFFIX,
-                                    GEN_QS_QUERY_MAX, baseline_batch, &b);
+  int status =
+      gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
+                           GEN_QS_QUERY_MAX, baseline_batch, &b);
   if (status == 0 && b.inst->config.agent_activity)
     status = gen_notify_topic_ids(
-        topics, n, GR_USER_TOPIC_PREFIX, GR_USER_TOPIC_SUFFIX,
+        topics, n, GEN_LIVE_USER_PREFIX, GEN_LIVE_USER_SUFFIX,
         GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b);
   if (status == 0)
     mark_summaries(b.inst, topics, n, false);
@@ -609,57 +588,23 @@ static int resolve_presence(void *ud, const char *presence) {
  * per queue its observation topic, then its conversation topic (one channel
  * carries both), then one activity topic per member agent. */
 static int stream_topics(gr_instance_t *inst) {
-  size_t per_queue = inst->config.conversation_events ? 2 : 1;
+  bool conv = inst->config.conversation_events;
+  size_t n, n_queues;
+  ssize_t n_users = inst->config.agent_activity ? 0 : -1;
   pthread_mutex_lock(&inst->lock);
-  size_t n_queues = inst->queues.count, n_users = inst->agents.users.count;
-  size_t max_topics = n_queues * per_queue + n_users;
-  char **topics = calloc(max_topics ? max_topics : 1, sizeof(*topics));
-  size_t n_topics = 0;
-  for (size_t i = 0; topics != NULL && i < n_queues; i++) {
-    const char *id = inst->queues.items[i].id;
-    gen_entity_topic_add(topics, &n_topics, GR_TOPIC_PREFIX, id,
-                         GR_TOPIC_SUFFIX);
-    if (per_queue == 2)
-      gen_entity_topic_add(topics, &n_topics, GR_CONV_TOPIC_PREFIX, id,
-                           GR_CONV_TOPIC_SUFFIX);
-  }
-  for (size_t i = 0; topics != NULL && i < n_users; i++)
-    gen_entity_topic_add(topics, &n_topics, GR_USER_TOPIC_PREFIX,
-                         inst->agents.users.items[i].id, GR_USER_TOPIC_SUFFIX);
+  char **topics = gen_live_topics(&inst->queues, conv, &inst->agents.users, &n);
+  n_queues = inst->queues.count;
+  if (n_users == 0)
+    n_users = (ssize_t)inst->agents.users.count;
   pthread_mutex_unlock(&inst->lock);
   if (topics == NULL)
     return -ENOMEM;
-
-  size_t capacity =
-      GEN_NOTIFY_MAX_CHANNELS * (size_t)inst->config.notify.topics_per_channel;
-  if (n_topics > capacity)
-    gen_org_log(
-        inst->client->org, NULL, LOG_ERR,
-        "%zu topics (%zu queues%s, %zu agents) exceed %d channels of %ld "
-        "topics: the last %zu (agent activity first, then the last queues) are "
-        "not streamed; select fewer queues or turn AgentActivity off",
-        n_topics, n_queues, per_queue == 2 ? " with conversations" : "",
-        n_users, GEN_NOTIFY_MAX_CHANNELS,
-        inst->config.notify.topics_per_channel, n_topics - capacity);
-  if (n_queues == 0)
-    gen_org_log(inst->client->org, NULL, LOG_WARNING,
-                "no queue matches the selection");
-  gen_notify_set_topics(inst->notify, topics, n_topics);
+  gen_notify_set_topics(inst->notify, topics, n);
   if (!inst->streaming && gen_notify_start(inst->notify) == 0)
     inst->streaming = true;
-  /* What is monitored, at start and after every change of it. */
-  size_t streamed = n_topics < capacity ? n_topics : capacity;
-  size_t channels = gen_notify_channels_needed(
-      streamed, (size_t)inst->config.notify.topics_per_channel);
-  char agents[64] = "off";
-  if (inst->config.agent_activity)
-    snprintf(agents, sizeof(agents), "on %zu agents", n_users);
-  gen_org_log(inst->client->org, NULL, LOG_INFO,
-              "%zu queues on %zu channel%s (%zu topics), conversation events "
-              "%s, agent activity %s",
-              n_queues, channels, channels == 1 ? "" : "s", streamed,
-              inst->config.conversation_events ? "on" : "off", agents);
-  gen_hub_topics_free(topics, n_topics);
+  gen_live_topics_log(inst->client->org, n, n_queues, conv, n_users,
+                      inst->config.notify.topics_per_channel);
+  gen_hub_topics_free(topics, n);
   return 0;
 }
 
@@ -766,7 +711,8 @@ static int gr_read(user_data_t *ud) {
     gen_live_put_intervals(&inst->live, i, put, &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
-    dispatch_org(inst, true, t);
+    gen_roster_put_sent(&inst->agents, true, put,
+                        &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
@@ -810,13 +756,12 @@ static int gr_instance_init(void *data) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)
       return -ENOMEM;
-    char path[PATH_MAX], err[PATH_MAX + 64];
-    if (gen_state_path(inst->config.state_dir, "realtime",
-                       inst->client->org->name, "", path, sizeof(path), err,
-                       sizeof(err)) != 0) {
-      gen_org_log(inst->client->org, NULL, LOG_ERR, "%s", err);
+    const gen_org_t *org = inst->client->org;
+    char path[PATH_MAX];
+    if (gen_state_path_logged(&(gen_log_org_t){org->plugin, org->name},
+                              inst->config.state_dir, "realtime", org->name, "",
+                              path, sizeof(path)) != 0)
       return -EINVAL;
-    }
     gen_conv_store_load(&inst->store, path, &inst->config.wait_bounds,
                         inst->client->org);
   }

@@ -295,12 +295,16 @@ void gen_entity_topic_add(char **out, size_t *n, const char *prefix,
     (*n)++;
 }
 
+const char *gen_entity_instance(const gen_org_t *org, const gen_entity_t *e) {
+  return org->instance_from == GEN_INSTANCE_FROM_ID ? e->id : e->name;
+}
+
 const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
                              const char *id, const char *fallback) {
   if (org->instance_from == GEN_INSTANCE_FROM_ID)
     return id;
   ssize_t i = gen_entity_find(set, id);
   if (i >= 0)
-    return set->items[i].name;
+    return gen_entity_instance(org, &set->items[i]);
   return (fallback != NULL && fallback[0] != '\0') ? fallback : id;
 }

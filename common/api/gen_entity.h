@@ -65,6 +65,8 @@ void gen_entity_topic_add(char **out, size_t *n, const char *prefix,
 /* What names entity id in values (plugin_instance, type_instance): the id
  * when the org says so (InstanceFrom), else its name in set, else fallback
  * when not NULL or empty, else the id. */
+/* The name entity e has in values: its id or its name (InstanceFrom). */
+const char *gen_entity_instance(const gen_org_t *org, const gen_entity_t *e);
 const char *gen_entity_label(const gen_org_t *org, const gen_entity_set_t *set,
                              const char *id, const char *fallback);
 

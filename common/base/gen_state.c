@@ -170,3 +170,14 @@ int gen_state_path(const char *dir, const char *stem, const char *org,
     snprintf(err, err_size, "StateDirectory %s: %s", d, gen_strerror(status));
   return status;
 }
+
+int gen_state_path_logged(const gen_log_org_t *who, const char *dir,
+                          const char *stem, const char *org, const char *suffix,
+                          char *path, size_t size) {
+  char err[PATH_MAX + 64];
+  int status =
+      gen_state_path(dir, stem, org, suffix, path, size, err, sizeof(err));
+  if (status != 0)
+    gen_log_org(who, NULL, LOG_ERR, "%s", err);
+  return status;
+}

@@ -10,6 +10,8 @@
 #ifndef GEN_STATE_H
 #define GEN_STATE_H 1
 
+#include "gen_log.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 
@@ -42,5 +44,9 @@ void gen_state_default_dir(char *buf, size_t size);
 int gen_state_path(const char *dir, const char *stem, const char *org,
                    const char *suffix, char *path, size_t size, char *err,
                    size_t err_size);
+/* gen_state_path, its failure logged as who's line (LOG_ERR). */
+int gen_state_path_logged(const gen_log_org_t *who, const char *dir,
+                          const char *stem, const char *org, const char *suffix,
+                          char *path, size_t size);
 
 #endif /* GEN_STATE_H */

@@ -69,13 +69,10 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,
                                            const gen_log_org_t *who) {
-  char path[PATH_MAX], err[PATH_MAX + 64];
-  int status = gen_state_path(c->state_dir, stem, org, suffix, path,
-                              sizeof(path), err, sizeof(err));
-  if (status != 0) {
-    gen_log_org(who, NULL, LOG_ERR, "%s", err);
+  char path[PATH_MAX];
+  if (gen_state_path_logged(who, c->state_dir, stem, org, suffix, path,
+                            sizeof(path)) != 0)
     return NULL;
-  }
   gen_interval_options_t options = {
       .granularity_ms = c->granularity_ms,
       .settle_ms = (int64_t)CDTIME_T_TO_MS(c->settle),

@@ -5,8 +5,10 @@
 #include "gen_live.h"
 
 #include "gen_names.h"
+#include "gen_notify.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,4 +166,50 @@ void gen_live_free(gen_live_t *l, size_t n) {
   l->state = NULL;
   l->changed = NULL;
   l->n_changed = 0;
+}
+
+char **gen_live_topics(const gen_entity_set_t *queues, bool conversations,
+                       const gen_entity_set_t *users, size_t *n) {
+  size_t n_users = users != NULL ? users->count : 0;
+  size_t max = queues->count * (conversations ? 2 : 1) + n_users;
+  char **topics = calloc(max ? max : 1, sizeof(*topics));
+  *n = 0;
+  for (size_t i = 0; topics != NULL && i < queues->count; i++) {
+    const char *id = queues->items[i].id;
+    gen_entity_topic_add(topics, n, GEN_LIVE_OBS_PREFIX, id,
+                         GEN_LIVE_OBS_SUFFIX);
+    if (conversations)
+      gen_entity_topic_add(topics, n, GEN_LIVE_CONV_PREFIX, id,
+                           GEN_LIVE_CONV_SUFFIX);
+  }
+  for (size_t i = 0; topics != NULL && i < n_users; i++)
+    gen_entity_topic_add(topics, n, GEN_LIVE_USER_PREFIX, users->items[i].id,
+                         GEN_LIVE_USER_SUFFIX);
+  return topics;
+}
+
+void gen_live_topics_log(const gen_org_t *org, size_t n, size_t queues,
+                         bool conversations, ssize_t users, long per_channel) {
+  size_t capacity = GEN_NOTIFY_MAX_CHANNELS * (size_t)per_channel;
+  if (n > capacity)
+    gen_org_log(
+        org, NULL, LOG_ERR,
+        "%zu topics (%zu queues%s, %zd agents) exceed %d channels of %ld "
+        "topics: the last %zu (agent activity first, then the last queues) are "
+        "not streamed; select fewer queues or turn AgentActivity off",
+        n, queues, conversations ? " with conversations" : "",
+        users < 0 ? 0 : users, GEN_NOTIFY_MAX_CHANNELS, per_channel,
+        n - capacity);
+  if (queues == 0)
+    gen_org_log(org, NULL, LOG_WARNING, "no queue matches the selection");
+  size_t streamed = n < capacity ? n : capacity;
+  size_t channels = gen_notify_channels_needed(streamed, (size_t)per_channel);
+  char agents[64] = "off";
+  if (users >= 0)
+    snprintf(agents, sizeof(agents), "on %zd agents", users);
+  gen_org_log(org, NULL, LOG_INFO,
+              "%zu queues on %zu channel%s (%zu topics), conversation events "
+              "%s, agent activity %s",
+              queues, channels, channels == 1 ? "" : "s", streamed,
+              conversations ? "on" : "off", agents);
 }

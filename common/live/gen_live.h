@@ -14,6 +14,7 @@
 #ifndef GEN_LIVE_H
 #define GEN_LIVE_H 1
 
+#include "gen_config.h"
 #include "gen_conv_counts.h"
 #include "gen_entity.h"
 #include "gen_queue_state.h"
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
   gen_qs_media_t media[GEN_MEDIA_COUNT];
@@ -96,5 +98,26 @@ const gen_conv_counts_t *gen_live_counts(const gen_live_t *l, size_t i);
 
 /* Frees the table of n queues. */
 void gen_live_free(gen_live_t *l, size_t n);
+
+/* The topics genesys_realtime streams. */
+#define GEN_LIVE_OBS_PREFIX "v2.analytics.queues."
+#define GEN_LIVE_OBS_SUFFIX ".observations"
+#define GEN_LIVE_CONV_PREFIX "v2.routing.queues."
+#define GEN_LIVE_CONV_SUFFIX ".conversations"
+#define GEN_LIVE_USER_PREFIX "v2.users."
+#define GEN_LIVE_USER_SUFFIX ".activity"
+
+/* The topics of the selected queues and agents: per queue its observation
+ * topic, then its conversation topic (conversations; one channel carries
+ * both), then one activity topic per agent (users NULL: none). Freed with
+ * gen_hub_topics_free(); NULL when out of memory. */
+char **gen_live_topics(const gen_entity_set_t *queues, bool conversations,
+                       const gen_entity_set_t *users, size_t *n);
+
+/* Says in org's log what n topics of queues (and users agents, users < 0:
+ * AgentActivity off) stream on channels of per_channel topics, and what
+ * does not fit: at start and after every change of the selection. */
+void gen_live_topics_log(const gen_org_t *org, size_t n, size_t queues,
+                         bool conversations, ssize_t users, long per_channel);
 
 #endif /* GEN_LIVE_H */

@@ -116,6 +116,14 @@ void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
           (double)r->presence[k], false);
 }
 
+void gen_roster_put_sent(gen_roster_t *r, bool all, gen_put_t put, void *ud) {
+  gen_roster_put(r, all ? NULL : r->sent_routing, all ? NULL : r->sent_presence,
+                 put, ud);
+  memcpy(r->sent_routing, r->routing, sizeof(r->sent_routing));
+  memcpy(r->sent_presence, r->presence, sizeof(r->sent_presence));
+  r->changed = false;
+}
+
 typedef struct {
   gen_roster_t *fresh;
   gen_roster_resolve_t resolve;

@@ -31,6 +31,10 @@ typedef struct {
   int64_t routing[GEN_ROUTING_COUNT];   /* agents per routing status */
   int64_t presence[GEN_PRESENCE_COUNT]; /* agents per system presence */
   bool seen; /* some agent's state came from an event or document */
+  /* The counts as last put (gen_roster_put_sent), and whether an event or
+   * document changed them since: the owner's to set. */
+  int64_t sent_routing[GEN_ROUTING_COUNT], sent_presence[GEN_PRESENCE_COUNT];
+  bool changed;
 } gen_roster_t;
 
 /* Adds a member (a fresh roster being listed) with its routing status (an
@@ -60,6 +64,9 @@ bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
  * counts in old_routing and old_presence. */
 void gen_roster_put(const gen_roster_t *r, const int64_t *old_routing,
                     const int64_t *old_presence, gen_put_t put, void *ud);
+/* Puts every count (all) or those that differ from the counts last put,
+ * and remembers them as put; changed is cleared. */
+void gen_roster_put_sent(gen_roster_t *r, bool all, gen_put_t put, void *ud);
 
 /* Resolves a member's presence text (a name in any spelling or an org
  * presence id) to a gen_presence_t; the caller holds its lock and logs an

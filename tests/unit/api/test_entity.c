@@ -43,6 +43,9 @@ DEF_TEST(label_by_name_or_id) {
   org->instance_from = GEN_INSTANCE_FROM_ID;
   EXPECT_EQ_STR("f-1", gen_entity_label(org, &set, "f-1", "Given"));
   EXPECT_EQ_STR("f-2", gen_entity_label(org, &set, "f-2", "Given"));
+  EXPECT_EQ_STR("f-1", gen_entity_instance(org, &set.items[0]));
+  org->instance_from = GEN_INSTANCE_FROM_NAME;
+  EXPECT_EQ_STR("SalesIvr", gen_entity_instance(org, &set.items[0]));
   gen_entity_set_free(&set);
   gen_org_free(org);
   return 0;

@@ -75,6 +75,22 @@ DEF_TEST(default_dir_under_basedir) {
   return 0;
 }
 
+/* A directory that cannot be made: the failure in the org's line. */
+DEF_TEST(path_failure_logged_as_the_orgs) {
+  char file[300], sub[320], path[512];
+  snprintf(file, sizeof(file), "%s/plain", dir);
+  OK(gen_state_write(file, "x", 1) == 0);
+  snprintf(sub, sizeof(sub), "%s/under", file); /* under a regular file */
+  mock_log_reset();
+  gen_log_org_t who = {"genesys_test", "acme"};
+  OK(gen_state_path_logged(&who, sub, "stem", "acme", "", path, sizeof(path)) !=
+     0);
+  OK(mock_log_contains("genesys_test plugin: Org \"acme\": "));
+  OK(gen_state_path_logged(&who, dir, "stem", "acme", "", path, sizeof(path)) ==
+     0);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -82,6 +98,7 @@ int main(void) {
   RUN_TEST(json_round_trip_and_corruption);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
   RUN_TEST(default_dir_under_basedir);
+  RUN_TEST(path_failure_logged_as_the_orgs);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

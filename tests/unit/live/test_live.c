@@ -3,6 +3,7 @@
  * only what changed; the rolling re-dispatch takes the list in order as
  * the cycle runs; a new listing carries the state of the queues kept over
  * and names the ones gone; the media filter. */
+#include "gen_hub.h"
 #include "gen_live.h"
 #include "gen_names.h"
 #include "plugin_mock.h"
@@ -131,10 +132,36 @@ DEF_TEST(a_new_listing_carries_the_queues_kept) {
   return 0;
 }
 
+/* The topics streamed: per queue its observations, then its conversations,
+ * then each agent's activity. */
+DEF_TEST(topics_per_queue_then_agents) {
+  static const char *const ids[] = {"q0", "q1"}, *const users[] = {"u0"};
+  gen_entity_set_t queues = {0}, agents = {0};
+  set_of(&queues, ids, 2);
+  set_of(&agents, users, 1);
+  size_t n;
+  char **t = gen_live_topics(&queues, true, &agents, &n);
+  OK(t != NULL);
+  EXPECT_EQ_INT(5, (int)n);
+  EXPECT_EQ_STR("v2.analytics.queues.q0.observations", t[0]);
+  EXPECT_EQ_STR("v2.routing.queues.q0.conversations", t[1]);
+  EXPECT_EQ_STR("v2.analytics.queues.q1.observations", t[2]);
+  EXPECT_EQ_STR("v2.users.u0.activity", t[4]);
+  gen_hub_topics_free(t, n);
+  t = gen_live_topics(&queues, false, NULL, &n);
+  EXPECT_EQ_INT(2, (int)n);
+  EXPECT_EQ_STR("v2.analytics.queues.q1.observations", t[1]);
+  gen_hub_topics_free(t, n);
+  gen_entity_set_free(&queues);
+  gen_entity_set_free(&agents);
+  return 0;
+}
+
 int main(void) {
   gen_waits_bounds_default(&bounds);
   RUN_TEST(marks_put_each_queue_once);
   RUN_TEST(redispatch_rolls_with_the_cycle);
   RUN_TEST(a_new_listing_carries_the_queues_kept);
+  RUN_TEST(topics_per_queue_then_agents);
   END_TEST;
 }

@@ -147,10 +147,38 @@ DEF_TEST(org_counts_put_whole_or_as_changed) {
   return 0;
 }
 
+/* gen_roster_put_sent remembers what it put: the next call without all
+ * puts only what changed since, and clears changed. */
+DEF_TEST(org_counts_put_since_last_put) {
+  gen_roster_t r = {0}, fresh = {0};
+  CHECK_ZERO(gen_roster_add(&fresh, "u1", "IDLE", GEN_PRESENCE_ON_QUEUE));
+  bool changed;
+  gen_roster_replace(&r, &fresh, &changed);
+  mock_puts_t p = {0};
+  r.changed = true;
+  gen_roster_put_sent(&r, true, mock_put, &p);
+  EXPECT_EQ_INT(1 + GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT, p.n);
+  OK(!r.changed);
+  p.n = 0;
+  gen_roster_put_sent(&r, false, mock_put, &p);
+  EXPECT_EQ_INT(0, p.n); /* nothing changed since */
+  OK(gen_roster_set(&r, "u1", "INTERACTING", -1));
+  gen_roster_put_sent(&r, false, mock_put, &p);
+  EXPECT_EQ_INT(2, p.n);
+  EXPECT_EQ_STR("org_agents_routing/idle", p.key[0]);
+  EXPECT_EQ_DOUBLE(0, p.value[0]);
+  p.n = 0;
+  gen_roster_put_sent(&r, false, mock_put, &p);
+  EXPECT_EQ_INT(0, p.n);
+  gen_roster_free(&r);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(listing_then_events_count_each_agent_once);
   RUN_TEST(user_documents_in_every_presence_spelling);
   RUN_TEST(org_counts_put_whole_or_as_changed);
+  RUN_TEST(org_counts_put_since_last_put);
   END_TEST;
 }
