@@ -6,6 +6,7 @@
 #include "gen_buf.h"
 #include "gen_log.h"
 #include "gen_state.h"
+#include "gen_time.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -93,9 +94,7 @@ struct gen_receiver_s {
 };
 
 static double now_monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return CDTIME_T_TO_DOUBLE(gen_monotonic());
 }
 
 /* Under conn_lock. */

@@ -12,6 +12,7 @@
  * 0.3 % of one core at a 5,000-queue org's 1,100 messages a second.
  */
 #include "gen_ws.h"
+#include "gen_time.h"
 
 #include "gen_log.h"
 
@@ -131,9 +132,7 @@ ws_log(gen_ws_t *ws, gen_ratelimit_t *rl, int level, const char *format, ...) {
 /* ---- time ------------------------------------------------------------- */
 
 static int64_t ws_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)CDTIME_T_TO_MS(gen_monotonic());
 }
 
 /* Milliseconds left until deadline, clamped to [0, INT_MAX]. */
