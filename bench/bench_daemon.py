@@ -3,7 +3,11 @@
 """Whole-process CPU per message and peak RSS of the real collectd with
 genesys_realtime, next to a Node peer (`ws` + JSON.parse into a Map) and a
 Python peer (python3-websockets + json into a dict), all fed the same file
-of queue observation messages over a loopback WebSocket (issue #16, item 1).
+of queue observation messages over a loopback WebSocket (issue #16, item 1);
+and, exporter beside exporter (issue #36 item 1), collectd with
+write_prometheus next to a Node exporter (peers/exporter.js, prom-client)
+and a Python exporter (peers/exporter.py, python3-prometheus-client), each
+serving /metrics with one gauge per queue, media, metric and qualifier.
 
 One invocation:
 
@@ -17,7 +21,8 @@ One invocation:
     simulator that changes only the connectUri of a created channel, so the
     plugin's WebSocket reaches this script's replay server;
  3. runs, interleaved, --repeat times: collectd without a write plugin,
-    collectd with write_prometheus, the Node peer, the Python peer. Each
+    collectd with write_prometheus, the Node and Python exporters, the
+    Node peer, the Python peer (--consumers picks and orders them). Each
     consumer connects (collectd also subscribes and reads its observation
     baseline); once it is quiet, the server sends the whole file (prebuilt
     frames, as fast as the client reads) and the bench takes utime+stime of
@@ -29,17 +34,23 @@ A run counts only if verified. collectd: its self-metric notify_messages
 (plugin instance "self") equals N, and waiting/interacting/alerting of
 every group in the file (read from collectd's value cache with unixsock
 GETVAL one plugin tick, 0.1 s, after the replay closes the socket at the
-stream's end) equal the file's last message for that group. Peers: the message
-count and the sha256 of their final map, which they print, equal N and
-the file's. The no-write-plugin config reads notify_messages through a
+stream's end) equal the file's last message for that group; with
+write_prometheus the values are those of one scrape of its /metrics at that
+moment instead. Peers: the message count and the sha256 of their final map,
+which they print, equal N and the file's. Exporters: the message count they
+print at the socket's close equals N, and one scrape of their /metrics then
+equals the file's last count per (queue, media, metric, qualifier), both
+ways. A run that does not count says why, with its mismatch count. The no-write-plugin config reads notify_messages through a
 PostCacheChain that passes only plugin instance "self" to csv (one regex
 per dispatched value; nothing else is written).
 
   python3 bench/bench_daemon.py --frames 20000 --repeat 2
   (make bench-daemon BENCH_ARGS="--frames 20000 --repeat 2")
 
-Needs node, npm install in bench/peers (ws), and /usr/bin/python3 with
-python3-websockets.
+Needs node with `npm ci --prefix bench/peers` (ws, prom-client, at the
+versions of bench/peers/package-lock.json), and /usr/bin/python3 with
+python3-websockets and python3-prometheus-client (scripts/setup.sh installs
+both); the script stops and says which is missing.
 
 --conversations replays conversation events instead (issue #16 item 3; the
 lifecycle bench_realtime -c and tests/sim publish, 1.6 KB each, 2,000
@@ -68,6 +79,7 @@ import os
 import random
 import shutil
 import socket
+import select
 import statistics
 import subprocess
 import sys
@@ -98,7 +110,8 @@ PLUGIN_TICK_S = 0.1
 def make_file(path, queue_ids, frames, seed):
     """Writes frames observation messages, one JSON a line; returns
     (expected collectd values {(qid, media): (w, i, a)}, peer checksum,
-    mean bytes)."""
+    mean bytes, the exporters' expected gauges {(qid, media, metric,
+    qualifier): count})."""
     rng = random.Random(seed)
     groups = [(q, m) for q in queue_ids for m in MEDIA]
     now_ms = int(time.time() * 1000)
@@ -139,7 +152,9 @@ def make_file(path, queue_ids, frames, seed):
                                         f"{m['stats']['count']}" for m in metrics)
                    for key, metrics, _ in last.values())
     checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return {k: v[2] for k, v in last.items()}, checksum, total / frames
+    series = {(qid, media, m["metric"], m.get("qualifier") or ""): float(m["stats"]["count"])
+              for (qid, media), (_, metrics, _) in last.items() for m in metrics}
+    return {k: v[2] for k, v in last.items()}, checksum, total / frames, series
 
 
 MEDIA_ARRAY = {"voice": "calls", "chat": "chats", "email": "emails",
@@ -272,7 +287,7 @@ def make_conv_file(path, queue_ids, frames, seed):
     lines = sorted(k + "|" + ",".join(f"{p['purpose']}:{state(p)}" for p in v)
                    for k, v in last.items())
     checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return truth, checksum, total / frames
+    return truth, checksum, total / frames, None
 
 
 def conv_counted(state_file):
@@ -645,6 +660,37 @@ def getvals(sock_path, idents):
     return out
 
 
+def scrape(port, timeout=30):
+    """One GET of /metrics: {(name, ((label, value), ...)): value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        # name{labels} value [timestamp] (write_prometheus adds the time)
+        if "{" in line:
+            name, rest = line.split("{", 1)
+            labels, tail = rest.rsplit("}", 1)
+        else:
+            name, _, tail = line.partition(" ")
+            labels = ""
+        value = tail.split()[0]
+        pairs = []
+        for item in labels.split('",'):
+            if item:
+                k, _, v = item.partition('="')
+                pairs.append((k, v.rstrip('"')))
+        out[(name, tuple(sorted(pairs)))] = float(value)
+    return out
+
+
+def compare(have, want):
+    """Mismatches both ways between two {key: value}: [(key, have, want)]."""
+    return [(k, have.get(k), want.get(k)) for k in sorted(set(have) | set(want), key=str)
+            if have.get(k) != want.get(k)]
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -708,7 +754,8 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
                  '    Target "stop"\n  </Rule>\n  Target "stop"\n</Chain>\n')
     cd.write_conf(conf, args.interval)
     res = {"consumer": f"collectd ({'write_prometheus' if prom_port else 'no write'}"
-                       + (f", {write_threads} wthr" if write_threads is not None else "") + ")"}
+                       + (f", {write_threads} wthr" if write_threads is not None else "") + ")",
+           "exporter": bool(prom_port)}
     try:
         start_subscribed(cd, args, proxy, replay)
         wait_quiet(cd.proc.pid)
@@ -732,9 +779,25 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
             replay.close(linger=0)
             t_closed = time.monotonic()
             time.sleep(PLUGIN_TICK_S)
-            have = getvals(sock_path, idents)
+            if prom_port:
+                # one scrape of write_prometheus: the counts it serves per
+                # queue and media type (oLongest* it serves as ages, which
+                # the file does not fix)
+                got_prom = scrape(prom_port)
+                have = {}
+                for (name, labels), v in got_prom.items():
+                    lab = dict(labels)
+                    t = name[len(f"collectd_{PLUGIN}_"):]
+                    if name.startswith(f"collectd_{PLUGIN}_") and \
+                            t in ("waiting", "interacting", "alerting") and \
+                            lab.get("instance") == "acme" and lab.get(PLUGIN) != "self":
+                        have[f"acme/{PLUGIN}-{lab.get(PLUGIN)}/{t}-{lab.get('type')}"] = v
+                at_close = compare(have, want)
+            else:
+                have = getvals(sock_path, idents)
+                at_close = [(i, have[i], want[i]) for i in idents if have[i] != want[i]]
             res["getval_s"] = round(time.monotonic() - t_closed, 3)
-            at_close = [(i, have[i], want[i]) for i in idents if have[i] != want[i]]
+            res["mismatches"] = len(at_close)
         # verification: notify_messages == frames
         got = None
         deadline = time.monotonic() + args.interval + 15
@@ -776,8 +839,10 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
         res["verified"] = got == args.frames and not bad
         res["why"] = "; ".join(
             ([f"notify_messages {got} != {args.frames}"] if got != args.frames else [])
-            + ([f"{len(bad)} of {len(idents)} values differ {PLUGIN_TICK_S} s after "
-                f"the socket closed (read in {res['getval_s']} s), first {bad[:3]}"]
+            + ([f"{len(bad)} mismatches among {len(idents)} values "
+                f"{PLUGIN_TICK_S} s after the socket closed "
+                f"({'one /metrics scrape' if prom_port else 'GETVAL'}, read in "
+                f"{res['getval_s']} s), first {bad[:3]}"]
                if bad else []))
         if channels != 1:
             res["verified"] = False
@@ -879,8 +944,84 @@ def run_peer(name, cmd, args, replay, checksum):
             proc.wait()
 
 
+def run_exporter(name, cmd, args, replay, series):
+    """A peer that serves the last values as Prometheus gauges: counts only
+    if one scrape of its /metrics after the stream's end equals the file's
+    last message per (queue, media, metric, qualifier), both ways."""
+    replay.reset()
+    port = free_port()
+    url = f"ws://127.0.0.1:{replay.port}/channels/peer"
+    proc = subprocess.Popen(cmd + [url, str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    res = {"consumer": name, "exporter": True}
+    try:
+        if not replay.first_frame.wait(args.timeout):
+            raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
+        wait_quiet(proc.pid)
+        res.update(measure(proc.pid, replay, args.frames, args.timeout))
+        replay.close()
+        ready, _, _ = select.select([proc.stdout], [], [], args.timeout)
+        if not ready:
+            raise RuntimeError(f"{name} said nothing after the socket closed")
+        js = json.loads(proc.stdout.readline().decode())
+        want = {("genesys_observation", (("media", m), ("metric", k), ("qualifier", ql),
+                                         ("queue", q))): v
+                for (q, m, k, ql), v in series.items()}
+        have = {k: v for k, v in scrape(port).items() if k[0] == "genesys_observation"}
+        bad = compare(have, want)
+        res["messages"] = js["messages"]
+        res["mismatches"] = len(bad)
+        res["verified"] = js["messages"] == args.frames and not bad
+        res["why"] = "" if res["verified"] else (
+            f"messages {js['messages']} (want {args.frames}); {len(bad)} mismatches among "
+            f"{len(want)} gauges in one /metrics scrape, first {bad[:3]}")
+        return res
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def fmt_ms(v):
     return f"{v:.0f}" if isinstance(v, float) else ("none seen" if v is None else v)
+
+
+def summary(runs, ref, title, repeat):
+    """Medians of the verified runs; ratios to the consumer named ref*."""
+    print(f"\n# {title}: median of verified runs; x {ref.rstrip(' (')} = "
+          f"cpu us/msg / its")
+    names = []
+    for res in runs:
+        if res["consumer"] not in names and "us_msg" in res:
+            names.append(res["consumer"])
+    med = {}
+    for n in names:
+        ok = [x for x in runs if x["consumer"] == n and x["verified"]]
+        if ok:
+            med[n] = (statistics.median(x["us_msg"] for x in ok),
+                      statistics.median(x["sched_us_msg"] for x in ok),
+                      max(x["hwm_mib"] for x in ok), len(ok))
+    node = next((v for k, v in med.items() if k.startswith(ref)), None)
+    # the ratio within each round (consumers run back to back), then its
+    # median: steadier than a ratio of medians on a machine that is busy
+    # at times
+    per_round = {}
+    for r in range(1, repeat + 1):
+        nd = [x for x in runs if x["run"] == r and x["verified"]
+              and x["consumer"].startswith(ref)]
+        for x in runs:
+            if x["run"] == r and x["verified"] and nd:
+                per_round.setdefault(x["consumer"], []).append(
+                    x["sched_us_msg"] / nd[0]["sched_us_msg"])
+    print(f"{'consumer':<32} {'runs':>4} {'cpu us/msg':>10} {'sched us/msg':>12} "
+          f"{'peak RSS MiB':>12} {'x ref cpu':>10} {'x ref RSS':>10} "
+          f"{'x ref/round':>12}")
+    for n, (us, sus, hwm, k) in med.items():
+        rc = f"{us / node[0]:.2f}" if node else "-"
+        rr = f"{hwm / node[2]:.2f}" if node else "-"
+        pr = f"{statistics.median(per_round[n]):.2f}" if n in per_round else "-"
+        print(f"{n:<32} {k:>4} {us:>10.2f} {sus:>12.2f} {hwm:>12.1f} {rc:>10} {rr:>10} "
+              f"{pr:>12}")
 
 
 def main():
@@ -893,8 +1034,10 @@ def main():
                     help="collectd Interval (the plugin re-dispatches every value each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--consumers", default="collectd,collectd-prom,node,python",
-                    help="comma list of collectd, collectd-prom, node, python; "
+    ap.add_argument("--consumers",
+                    default="collectd-prom,node-prom,python-prom,collectd,node,python",
+                    help="comma list of collectd, collectd-prom, node, python, node-prom "
+                    "(prom-client exporter), python-prom (prometheus_client exporter); "
                     "collectd-wtN and collectd-prom-wtN: the same with WriteThreads N "
                     "(collectd's default is 5)")
     ap.add_argument("--file", default=None, help="keep the message file here")
@@ -915,8 +1058,20 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3")
     args = ap.parse_args()
     wanted = args.consumers.split(",")
-    if "node" in wanted and not os.path.isdir(os.path.join(PEERS, "node_modules", "ws")):
-        sys.exit("bench/peers/node_modules/ws missing: run `npm install` in bench/peers")
+    if args.conversations and {"node-prom", "python-prom"} & set(wanted):
+        sys.exit("the exporters read queue observations only: leave node-prom and "
+                 "python-prom out with --conversations")
+    for c, mod in (("node", "ws"), ("node-prom", "ws"), ("node-prom", "prom-client")):
+        if c in wanted and not os.path.isdir(os.path.join(PEERS, "node_modules", mod)):
+            sys.exit(f"bench/peers/node_modules/{mod} missing: run `npm ci --prefix "
+                     "bench/peers` (the versions of bench/peers/package-lock.json)")
+    for c, mod, pkg in (("python", "websockets", "python3-websockets"),
+                        ("python-prom", "websockets", "python3-websockets"),
+                        ("python-prom", "prometheus_client", "python3-prometheus-client")):
+        if c in wanted and subprocess.run([args.python, "-c", f"import {mod}"],
+                                          capture_output=True).returncode:
+            sys.exit(f"{args.python} cannot import {mod}: apt-get install {pkg} "
+                     "(scripts/setup.sh installs it)")
 
     tmp = tempfile.mkdtemp(prefix="bench-daemon-")
     sim = Simulator("--queues", str(args.queues), "--agents", str(2 * args.queues),
@@ -931,7 +1086,7 @@ def main():
             args.warmup = 0
         elif args.warmup is None:
             args.warmup = args.frames
-        expected, checksum, mean = make(path, qids, args.frames + args.warmup, args.seed)
+        expected, checksum, mean, series = make(path, qids, args.frames + args.warmup, args.seed)
         warm, blob = load_blob(path, args.warmup)
         replay = Replay(blob, warm)
         proxy = Proxy(sim.base_url, replay.port)
@@ -952,11 +1107,21 @@ def main():
             [args.python, "-c", "import sys, websockets; "
              "print(sys.version.split()[0], 'websockets', websockets.__version__)"],
             capture_output=True, text=True).stdout.strip()
-        ws_ver = json.load(open(os.path.join(PEERS, "node_modules", "ws", "package.json"))
-                           ).get("version") if "node" in wanted else "-"
-        print(f"# {cd_ver}, build {collectd_harness.BUILD}; node {node_ver} ws {ws_ver}; "
+        if "python-prom" in wanted:
+            py_ver += " prometheus_client " + subprocess.run(
+                ["dpkg-query", "-W", "-f", "${Version}", "python3-prometheus-client"],
+                capture_output=True, text=True).stdout.strip()
+
+        def npm_ver(mod):
+            try:
+                with open(os.path.join(PEERS, "node_modules", mod, "package.json")) as f:
+                    return json.load(f).get("version")
+            except OSError:
+                return "-"
+        print(f"# {cd_ver}, build {collectd_harness.BUILD}; node {node_ver} ws "
+              f"{npm_ver('ws')} prom-client {npm_ver('prom-client')}; "
               f"{args.python} {py_ver}", flush=True)
-        print(f"{'run':>3} {'consumer':<28} {'cpu us/msg':>10} {'sched us/msg':>12} "
+        print(f"{'run':>3} {'consumer':<32} {'cpu us/msg':>10} {'sched us/msg':>12} "
               f"{'peak RSS MiB':>12} {'wall s':>7} {'msg/s':>9} {'verified':>8} "
               f"{'interval ms':>11}", flush=True)
         runs = []
@@ -981,6 +1146,14 @@ def main():
                         res = run_peer("python (websockets + json)",
                                        [args.python, os.path.join(PEERS, "consumer.py")],
                                        args, replay, checksum)
+                    elif c == "node-prom":
+                        res = run_exporter("node exporter (prom-client)",
+                                           [args.node, os.path.join(PEERS, "exporter.js")],
+                                           args, replay, series)
+                    elif c == "python-prom":
+                        res = run_exporter("python exporter (prom_client)",
+                                           [args.python, os.path.join(PEERS, "exporter.py")],
+                                           args, replay, series)
                     else:
                         sys.exit(f"unknown consumer {c}")
                 except Exception as e:  # a failed run is reported, not counted
@@ -988,46 +1161,21 @@ def main():
                 res["run"] = r + 1
                 runs.append(res)
                 if "us_msg" in res:
-                    print(f"{r + 1:>3} {res['consumer']:<28} {res['us_msg']:>10.2f} "
+                    print(f"{r + 1:>3} {res['consumer']:<32} {res['us_msg']:>10.2f} "
                           f"{res['sched_us_msg']:>12.2f} {res['hwm_mib']:>12.1f} "
                           f"{res['wall_s']:>7.2f} {args.frames / res['wall_s']:>9.0f} "
                           f"{'yes' if res['verified'] else 'NO':>8} "
                           f"{fmt_ms(res.get('interval_ms', '-')):>11}", flush=True)
                 if not res["verified"]:
-                    print(f"#   not verified: {res['why']}", flush=True)
-        print(f"\n# median of verified runs; ratio = cpu us/msg / node's")
-        names = []
-        for res in runs:
-            if res["consumer"] not in names and "us_msg" in res:
-                names.append(res["consumer"])
-        med = {}
-        for n in names:
-            ok = [x for x in runs if x["consumer"] == n and x["verified"]]
-            if ok:
-                med[n] = (statistics.median(x["us_msg"] for x in ok),
-                          statistics.median(x["sched_us_msg"] for x in ok),
-                          max(x["hwm_mib"] for x in ok), len(ok))
-        node = next((v for k, v in med.items() if k.startswith("node")), None)
-        # the ratio within each round (consumers run back to back), then its
-        # median: steadier than a ratio of medians on a machine that is busy
-        # at times
-        per_round = {}
-        for r in range(1, args.repeat + 1):
-            nd = [x for x in runs if x["run"] == r and x["verified"]
-                  and x["consumer"].startswith("node")]
-            for x in runs:
-                if x["run"] == r and x["verified"] and nd:
-                    per_round.setdefault(x["consumer"], []).append(
-                        x["sched_us_msg"] / nd[0]["sched_us_msg"])
-        print(f"{'consumer':<28} {'runs':>4} {'cpu us/msg':>10} {'sched us/msg':>12} "
-              f"{'peak RSS MiB':>12} {'x node cpu':>10} {'x node RSS':>10} "
-              f"{'x node/round':>12}")
-        for n, (us, sus, hwm, k) in med.items():
-            rc = f"{us / node[0]:.2f}" if node else "-"
-            rr = f"{hwm / node[2]:.2f}" if node else "-"
-            pr = f"{statistics.median(per_round[n]):.2f}" if n in per_round else "-"
-            print(f"{n:<28} {k:>4} {us:>10.2f} {sus:>12.2f} {hwm:>12.1f} {rc:>10} {rr:>10} "
-                  f"{pr:>12}")
+                    print(f"#   not verified ({res.get('mismatches', '?')} mismatches): "
+                          f"{res['why']}", flush=True)
+        # two tables: the exporters (ratio to the Node exporter) and the
+        # consumers without one (ratio to the Node peer)
+        for exp, ref, title in ((True, "node exporter", "exporters, /metrics served"),
+                                (False, "node (", "no exporter")):
+            group = [x for x in runs if bool(x.get("exporter")) == exp]
+            if any("us_msg" in x for x in group):
+                summary(group, ref, title, args.repeat)
         if args.latency:
             lat, missing = run_latency(args, sim, proxy, replay, qids)
             if lat["total"]:
