@@ -209,50 +209,54 @@ static json_object *query_body(const ga_instance_t *inst,
  */
 
 /* Engine key of a result group: queueId (GA_ORG_SCOPE for the org query),
- * media[, direction][, wrapUpCode]; -1 when the group lacks a dimension we
- * asked for. */
-static int group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
-                     bool org, char *key, size_t size, const char **queue_id) {
+ * media[, direction][, wrapUpCode]; false when the group lacks a dimension
+ * we asked for. */
+static bool group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
+                      bool org, gen_key_t *key, const char **queue_id) {
   const char *wrapup = gen_agg_group_get(group, "wrapUpCode");
-  gen_agg_key_t k = {{org ? GA_ORG_SCOPE : gen_agg_group_get(group, "queueId"),
+  int n = 2;
+  *key = (gen_key_t){{org ? GA_ORG_SCOPE : gen_agg_group_get(group, "queueId"),
                       gen_agg_group_get(group, "mediaType")},
-                     2};
-  *queue_id = k.dim[0];
+                     0};
+  *queue_id = key->str[0];
   if (inst->config.by_direction)
-    k.dim[k.n++] = gen_agg_group_get(group, "direction");
+    key->str[n++] = gen_agg_group_get(group, "direction");
   if (inst->config.by_wrapup)
     /* Conversations without a wrap-up (abandoned, not yet wrapped) form a
      * group without the key. */
-    k.dim[k.n++] = wrapup ? wrapup : "none";
-  return gen_agg_key_format(&k, key, size);
+    key->str[n++] = wrapup ? wrapup : "none";
+  for (int i = 0; i < n; i++)
+    if (key->str[i] == NULL) /* a dimension asked for and absent */
+      return false;
+  return gen_interval_key_ok(key);
 }
 
 /* Feeds one answer to the engine. A document that cannot be trusted as a
  * whole (not the expected shape, a bucket that is not one of ours) fails the
  * range: it is asked for again, nothing of it is dispatched. */
 static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **scope, char *key, size_t key_size) {
+                         const char **scope, gen_key_t *key) {
   const ga_instance_t *inst = ud;
-  return group_key(inst, group, false, key, key_size, scope) == 0 &&
+  return group_key(inst, group, false, key, scope) &&
          gen_entity_find(&inst->queues, *scope) >= 0;
 }
 
 /* A group of the org query: a queueId there would be one we did not ask
  * for (not ours). */
 static bool answer_org_group(void *ud, const gen_agg_group_t *group,
-                             const char **scope, char *key, size_t key_size) {
+                             const char **scope, gen_key_t *key) {
   return gen_agg_group_get(group, "queueId") == NULL &&
-         group_key(ud, group, true, key, key_size, scope) == 0;
+         group_key(ud, group, true, key, scope);
 }
 
 /* The catalogue's result group of an engine key. */
-static unsigned key_group(const char *key) {
-  return strncmp(key, GA_ORG_SCOPE "\t", sizeof(GA_ORG_SCOPE)) == 0
+static unsigned key_group(const gen_key_t *key) {
+  return strcmp(key->str[0], GA_ORG_SCOPE) == 0 && key->str[1] != NULL
              ? GEN_CONV_AGG_ORG
              : GEN_CONV_AGG_QUEUE;
 }
 
-static size_t answer_values(void *ud, const char *key,
+static size_t answer_values(void *ud, const gen_key_t *key,
                             const gen_agg_metrics_t *metrics,
                             const gen_interval_value_t **v, size_t *n) {
   const ga_instance_t *inst = ud;
@@ -265,22 +269,23 @@ static size_t answer_values(void *ud, const char *key,
 
 /* The series of an engine key: the queue's plugin_instance and the
  * type_instance suffix media[-direction][-wrap-up]. */
-static void label_of(void *ud, const char *key, const gen_agg_key_t *k,
-                     gen_agg_label_t *out) {
+static void label_of(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const ga_instance_t *inst = ud;
   out->group = key_group(key);
-  sstrncpy(
-      out->instance_buf,
-      out->group == GEN_CONV_AGG_ORG
-          ? GA_ORG_SCOPE
-          : gen_entity_label(inst->client->org, &inst->queues, k->dim[0], NULL),
-      sizeof(out->instance_buf));
+  sstrncpy(out->instance_buf,
+           out->group == GEN_CONV_AGG_ORG
+               ? GA_ORG_SCOPE
+               : gen_entity_label(inst->client->org, &inst->queues, key->str[0],
+                                  NULL),
+           sizeof(out->instance_buf));
   out->plugin_instance = out->instance_buf;
   char *suffix = out->suffix_buf;
   size_t used = 0;
-  for (size_t i = 1; i < k->n && used < sizeof(out->suffix_buf); i++) {
-    ssize_t w = gen_entity_find(&inst->wrapups, k->dim[i]);
-    const char *label = w >= 0 ? inst->wrapups.items[w].name : k->dim[i];
+  for (int i = 1; i < GEN_KEY_STRS && key->str[i] != NULL &&
+                  used < sizeof(out->suffix_buf);
+       i++) {
+    ssize_t w = gen_entity_find(&inst->wrapups, key->str[i]);
+    const char *label = w >= 0 ? inst->wrapups.items[w].name : key->str[i];
     used += (size_t)snprintf(suffix + used, sizeof(out->suffix_buf) - used,
                              "%s%s", used ? "-" : "", label);
   }
@@ -479,7 +484,8 @@ static gen_agg_series_t agent_series(const ga_instance_t *inst,
                             NULL, inst->agent_granularity_ms};
 }
 
-static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
+/* The key is the status kind ("presence", "routing": gen_agent_status). */
+static void on_agent_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                             int64_t end_ms, gen_interval_kind_t kind,
                             const gen_interval_value_t *v, size_t n) {
   (void)kind;
@@ -488,20 +494,21 @@ static void on_agent_bucket(void *ud, const char *key, int64_t start_ms,
   double seconds = (double)(end_ms - start_ms) / 1000.0;
   for (size_t i = 0; i < n; i++) {
     s.suffix = v[i].name;
-    gen_agg_put_value(&s, "agent_time", key, false, v[i].value / 1000.0,
+    gen_agg_put_value(&s, "agent_time", key->str[0], false, v[i].value / 1000.0,
                       end_ms);
-    gen_agg_put_value(&s, "agents_average", key, false,
+    gen_agg_put_value(&s, "agents_average", key->str[0], false,
                       v[i].value / 1000.0 / seconds, end_ms);
   }
 }
 
-static void on_agent_totals(void *ud, const char *key, int64_t at_ms,
+static void on_agent_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                             const gen_interval_value_t *v, size_t n) {
   char name[DATA_MAX_NAME_LEN];
   gen_agg_series_t s = agent_series(ud, name);
   for (size_t i = 0; i < n; i++) {
     s.suffix = v[i].name;
-    gen_agg_put_value(&s, "total_agent_time_ms", key, true, v[i].value, at_ms);
+    gen_agg_put_value(&s, "total_agent_time_ms", key->str[0], true, v[i].value,
+                      at_ms);
   }
 }
 

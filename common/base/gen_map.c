@@ -38,6 +38,23 @@ bool gen_key_equal(const gen_key_t *a, const gen_key_t *b) {
   return true;
 }
 
+gen_key_t *gen_key_copy(const gen_key_t *k) {
+  size_t size = sizeof(*k);
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    size += k->str[i] ? strlen(k->str[i]) + 1 : 0;
+  gen_key_t *c = malloc(size);
+  if (c == NULL)
+    return NULL;
+  *c = (gen_key_t){.num = k->num};
+  char *p = (char *)(c + 1);
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    if (k->str[i] != NULL) {
+      c->str[i] = p;
+      p = stpcpy(p, k->str[i]) + 1;
+    }
+  return c;
+}
+
 /* ---- gen_map ------------------------------------------------------------ */
 
 static uint64_t caseless_hash(const char *s) {

@@ -37,6 +37,9 @@ typedef struct {
 
 uint64_t gen_key_hash(const gen_key_t *k);
 bool gen_key_equal(const gen_key_t *a, const gen_key_t *b);
+/* A copy of k that owns its strings, in one allocation (free() frees it;
+ * it does not move, so a map can keep it). NULL when out of memory. */
+gen_key_t *gen_key_copy(const gen_key_t *k);
 
 /* ---- gen_map ------------------------------------------------------------
  */

@@ -202,16 +202,16 @@ static int prepare(void *ud, json_object *doc, char *err, size_t err_size) {
 /* Engine key of a result group: "A", actionId; false when the action is
  * not one of ours. */
 static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **action_id, char *key, size_t size) {
+                         const char **action_id, gen_key_t *key) {
   const gen_action_agg_t *aa = ud;
   *action_id = gen_agg_group_get(group, "actionId");
   if (*action_id == NULL || gen_entity_find(aa->actions, *action_id) < 0)
     return false;
-  gen_agg_key_t k = {{"A", *action_id}, 2};
-  return gen_agg_key_format(&k, key, size) == 0;
+  *key = (gen_key_t){{"A", *action_id}, 0};
+  return true;
 }
 
-static size_t answer_values(void *ud, const char *key,
+static size_t answer_values(void *ud, const gen_key_t *key,
                             const gen_agg_metrics_t *m,
                             const gen_interval_value_t **v, size_t *n) {
   (void)key;
@@ -220,13 +220,11 @@ static size_t answer_values(void *ud, const char *key,
 }
 
 /* The series of an engine key: the action's name in plugin_instance. */
-static void label(void *ud, const char *key, const gen_agg_key_t *k,
-                  gen_agg_label_t *out) {
+static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_action_agg_t *aa = ud;
-  (void)key;
   out->group = GROUP_ACTION;
   out->plugin_instance = gen_entity_label(aa->client->org, aa->actions,
-                                          k->n > 1 ? k->dim[1] : "", NULL);
+                                          key->str[1] ? key->str[1] : "", NULL);
 }
 
 gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa) {

@@ -131,9 +131,10 @@ int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
           v[n++] = (gen_interval_value_t){
               .name = s->status[kind][st], .value = ms, .counter = true};
       }
+      gen_key_t key = {{kinds[kind]}, 0};
       int status = gen_interval_put(
-          engine, scope, kinds[kind],
-          range->start_ms + (int64_t)b * s->granularity_ms, v, n);
+          engine, scope, &key, range->start_ms + (int64_t)b * s->granularity_ms,
+          v, n);
       if (status != 0)
         return status;
     }

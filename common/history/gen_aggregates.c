@@ -6,7 +6,6 @@
 #include "gen_aggregates.h"
 
 #include "gen_dispatch.h"
-#include "gen_entity.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_time.h"
@@ -425,50 +424,13 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
   }
 }
 
-/* ---- the group key -------------------------------------------------------
- */
-
-int gen_agg_key_format(const gen_agg_key_t *k, char *out, size_t size) {
-  size_t used = 0;
-  if (size == 0 || k->n == 0 || k->n > GEN_AGG_KEY_MAX)
-    return -1;
-  for (size_t i = 0; i < k->n; i++) {
-    const char *d = k->dim[i];
-    if (d == NULL || d[0] == '\0' || strchr(d, '\t') != NULL)
-      return -1;
-    int w = snprintf(out + used, size - used, "%s%s", i ? "\t" : "", d);
-    if (w < 0 || (size_t)w >= size - used)
-      return -1;
-    used += (size_t)w;
-  }
-  return 0;
-}
-
-void gen_agg_key_parse(const char *key, char *buf, size_t size,
-                       gen_agg_key_t *k) {
-  sstrncpy(buf, key, size);
-  k->n = 0;
-  char *p = buf;
-  while (k->n < GEN_AGG_KEY_MAX) {
-    k->dim[k->n++] = p;
-    char *tab = strchr(p, '\t');
-    if (tab == NULL)
-      break;
-    *tab = '\0';
-    p = tab + 1;
-  }
-}
-
 /* ---- the engine's sink ---------------------------------------------------
  */
 
-static void sink_put(gen_agg_output_t *o, const char *key, int64_t at_ms,
+static void sink_put(gen_agg_output_t *o, const gen_key_t *key, int64_t at_ms,
                      bool totals, const gen_interval_value_t *v, size_t n) {
-  char buf[GEN_AGG_KEY_SIZE];
-  gen_agg_key_t k;
-  gen_agg_key_parse(key, buf, sizeof(buf), &k);
   gen_agg_label_t label = {.plugin_instance = "", .suffix = ""};
-  o->label(o->ud, key, &k, &label);
+  o->label(o->ud, key, &label);
   gen_agg_series_t s = {o->host, o->plugin, label.plugin_instance, label.suffix,
                         o->granularity_ms};
   if (totals)
@@ -477,14 +439,14 @@ static void sink_put(gen_agg_output_t *o, const char *key, int64_t at_ms,
     gen_agg_put_bucket(o->cat, o->on, label.group, &s, v, n, at_ms);
 }
 
-static void sink_bucket(void *ud, const char *key, int64_t start_ms,
+static void sink_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                         int64_t end_ms, gen_interval_kind_t kind,
                         const gen_interval_value_t *v, size_t n) {
   (void)start_ms, (void)kind;
   sink_put(ud, key, end_ms, false, v, n);
 }
 
-static void sink_totals(void *ud, const char *key, int64_t at_ms,
+static void sink_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                         const gen_interval_value_t *v, size_t n) {
   sink_put(ud, key, at_ms, true, v, n);
 }
@@ -570,33 +532,33 @@ int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
   json_object *results = gen_json_get_array(doc, "results");
   size_t len = results ? json_object_array_length(results) : 0;
   size_t folds = 0;
-  gen_entity_set_t seen = {0}; /* group key -> index in first */
-  json_object **first = calloc(len ? len : 1, sizeof(*first));
+  /* Group key -> the first result of it. The keys' strings are the
+   * groups' own (dims are never dropped). */
+  gen_map_t seen = {.kind = GEN_MAP_KEY};
+  gen_key_t *keys = calloc(len ? len : 1, sizeof(*keys));
   json_object *kept = json_object_new_array();
-  int status = (first == NULL || kept == NULL) ? -ENOMEM : 0;
+  int status = (keys == NULL || kept == NULL) ? -ENOMEM : 0;
   for (size_t r = 0; status == 0 && r < len; r++) {
     json_object *result = json_object_array_get_idx(results, r);
     json_object *group = gen_json_get_object(result, "group");
-    gen_agg_key_t k = {.n = n};
-    for (size_t d = 0; d < n && d < GEN_AGG_KEY_MAX; d++)
-      k.dim[d] = gen_json_get_string(group, dims[d]);
-    char key[GEN_AGG_KEY_SIZE];
-    if (gen_agg_key_format(&k, key, sizeof(key)) != 0) {
+    gen_key_t *k = &keys[r];
+    bool every = n <= GEN_KEY_STRS; /* a group without one is not one */
+    for (size_t d = 0; every && d < n; d++)
+      every = (k->str[d] = gen_json_get_string(group, dims[d])) != NULL;
+    if (!every || !gen_interval_key_ok(k)) {
       json_object_array_add(kept, json_object_get(result)); /* not one */
       continue;
     }
-    ssize_t i = gen_entity_find(&seen, key);
-    if (i >= 0) {
-      data_fold(first[i], gen_json_get_array(result, "data"));
+    json_object *first = gen_map_get(&seen, k);
+    if (first != NULL) {
+      data_fold(first, gen_json_get_array(result, "data"));
       folds++;
       continue;
     }
-    i = gen_entity_add(&seen, key, NULL, NULL);
-    if (i < 0) {
-      status = (int)i;
+    if (gen_map_put(&seen, k, result) != 0) {
+      status = -ENOMEM;
       break;
     }
-    first[i] = result;
     for (size_t d = 0; d < n_drop; d++)
       json_object_object_del(group, drop[d]);
     json_object_array_add(kept, json_object_get(result));
@@ -604,8 +566,8 @@ int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
   if (status == 0 && folds > 0)
     json_object_object_add(doc, "results", json_object_get(kept));
   json_object_put(kept);
-  gen_entity_set_free(&seen);
-  free(first);
+  gen_map_free(&seen);
+  free(keys);
   return status;
 }
 
@@ -740,9 +702,10 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
   *skipped = 0;
   for (size_t r = 0; r < len; r++) {
     const gen_agg_result_t *result = &results[r];
-    char key[600];
+    gen_key_t key = {0};
     const char *scope = NULL;
-    if (!reader->group(reader->ud, &result->group, &scope, key, sizeof(key))) {
+    if (!reader->group(reader->ud, &result->group, &scope, &key) ||
+        !gen_interval_key_ok(&key)) {
       (*skipped)++;
       continue;
     }
@@ -754,8 +717,8 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
         return -EINVAL;
       const gen_interval_value_t *v = NULL;
       size_t n = 0;
-      *skipped += reader->values(reader->ud, key, &bucket->metrics, &v, &n);
-      int status = gen_interval_put(engine, scope, key, start, v, n);
+      *skipped += reader->values(reader->ud, &key, &bucket->metrics, &v, &n);
+      int status = gen_interval_put(engine, scope, &key, start, v, n);
       if (status != 0) {
         snprintf(err, err_size, "cannot record a bucket: %s",
                  gen_strerror(status));

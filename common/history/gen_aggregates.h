@@ -11,9 +11,8 @@
  *   types of counts) drives the request's metrics[], how a bucket's
  *   metrics[] becomes engine values, and what each bucket and each counter
  *   dispatches. A plugin writes a table, not code, for a new metric.
- * - A typed group key (gen_agg_key_t): the dimension values of a result
- *   group. The engine keeps string keys (they are in the state files), and
- *   only this module joins and splits them.
+ * - A result group's engine key is typed (gen_key_t): its dimension values,
+ *   handed as they are to the engine, the sink and the plugin's labels.
  */
 #ifndef GEN_AGGREGATES_H
 #define GEN_AGGREGATES_H 1
@@ -134,30 +133,14 @@ void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
                        const char *measure, bool derive, double value,
                        int64_t at_ms);
 
-/* ---- the group key -------------------------------------------------------
+/* ---- folding groups ------------------------------------------------------
  */
 
-#define GEN_AGG_KEY_MAX 4 /* dimensions */
-#define GEN_AGG_KEY_SIZE 600
-
-typedef struct {
-  const char *dim[GEN_AGG_KEY_MAX];
-  size_t n;
-} gen_agg_key_t;
-
-/* The engine key of k (its values joined by tabs). -1 when a value is
- * NULL, empty or holds a tab (not an id of the API), or out is too small. */
-int gen_agg_key_format(const gen_agg_key_t *k, char *out, size_t size);
-
-/* Splits an engine key into k, whose values point into buf (a copy). */
-void gen_agg_key_parse(const char *key, char *buf, size_t size,
-                       gen_agg_key_t *k);
-
 /* Folds the results of doc ({"results": [{group, data}]}) whose groups
- * agree on every one of dims[n] into the first of them: buckets of the
- * same interval add up (count and sum; max and min stay the extremes),
- * other buckets and metrics are joined, and members drop[n_drop] of the
- * group are removed (the folded group is no longer theirs). Results without
+ * agree on every one of dims[n] (n <= GEN_KEY_STRS) into the first of them:
+ * buckets of the same interval add up (count and sum; max and min stay the
+ * extremes), other buckets and metrics are joined, and members drop[n_drop] of
+ * the group are removed (the folded group is no longer theirs). Results without
  * every dimension are left as they are. For groups the engine must see as
  * one key (it keeps one value per key and bucket: the last would win).
  * 0, or -ENOMEM (doc then unchanged but for dropped members). */
@@ -169,16 +152,16 @@ int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
 
 /* How a plugin names the series of an engine key: plugin_instance, the
  * suffix of type_instance and the key's result group. The strings may point
- * into the split key, into the plugin's own names, or into the buffers
- * here; they start as "", the group as 0. */
+ * into the key, into the plugin's own names, or into the buffers here; they
+ * start as "", the group as 0. */
 typedef struct {
   const char *plugin_instance, *suffix;
   unsigned group;
   char instance_buf[DATA_MAX_NAME_LEN], suffix_buf[DATA_MAX_NAME_LEN];
 } gen_agg_label_t;
 
-typedef void (*gen_agg_label_fn)(void *ud, const char *key,
-                                 const gen_agg_key_t *k, gen_agg_label_t *out);
+typedef void (*gen_agg_label_fn)(void *ud, const gen_key_t *key,
+                                 gen_agg_label_t *out);
 
 /* Where one plugin's aggregates go: its catalogue (the metrics on; NULL:
  * all), host, plugin and granularity, and how it names a key's series. */
@@ -240,14 +223,15 @@ typedef struct {
   const gen_log_org_t *who; /* whose lines (borrowed) */
 } gen_agg_counts_t;
 
-/* The engine scope (inside group, or the caller's) and key of a result
- * group of an aggregates answer; false to skip the group (not one of ours). */
+/* The engine scope (inside group, or the caller's) and key (strings inside
+ * group or the caller's; starts zeroed) of a result group of an aggregates
+ * answer; false to skip the group (not one of ours). A key the engine cannot
+ * keep (gen_interval_key_ok: a dimension absent or empty) skips it too. */
 typedef bool (*gen_agg_group_fn)(void *ud, const gen_agg_group_t *group,
-                                 const char **scope, char *key,
-                                 size_t key_size);
+                                 const char **scope, gen_key_t *key);
 /* One bucket's metrics[] of the group keyed key as engine values (valid
  * until the next call); returns how many entries were not usable. */
-typedef size_t (*gen_agg_values_fn)(void *ud, const char *key,
+typedef size_t (*gen_agg_values_fn)(void *ud, const gen_key_t *key,
                                     const gen_agg_metrics_t *metrics,
                                     const gen_interval_value_t **v, size_t *n);
 /* The request for scopes over range (a new reference). */

@@ -71,7 +71,7 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
  * (tests/sim/README.md, Evidence), and an outcome's records carry no
  * milestone. */
 static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **flow_id, char *key, size_t size) {
+                         const char **flow_id, gen_key_t *key) {
   static const char *const tags[] = {"F", "O", "M"};
   const gen_flow_agg_t *fa = ud;
   const char *outcome = gen_agg_group_get(group, "flowOutcomeId");
@@ -82,16 +82,19 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   group_t kind = milestone ? GROUP_MILESTONE
                  : outcome ? GROUP_OUTCOME
                            : GROUP_FLOW;
-  gen_agg_key_t k = {{tags[kind], *flow_id, milestone ? milestone : outcome},
-                     kind == GROUP_FLOW ? 2 : 3};
-  return gen_agg_key_format(&k, key, size) == 0;
+  *key = (gen_key_t){{tags[kind], *flow_id,
+                      kind == GROUP_FLOW ? NULL
+                      : milestone        ? milestone
+                                         : outcome},
+                     0};
+  return true;
 }
 
 /* The group of an engine key, from its tag. */
-static group_t key_group(const char *key) {
-  return key[0] == 'O'   ? GROUP_OUTCOME
-         : key[0] == 'M' ? GROUP_MILESTONE
-                         : GROUP_FLOW;
+static group_t key_group(const gen_key_t *key) {
+  return key->str[0][0] == 'O'   ? GROUP_OUTCOME
+         : key->str[0][0] == 'M' ? GROUP_MILESTONE
+                                 : GROUP_FLOW;
 }
 
 /* Folds the groups of one flow and milestone into one before the engine
@@ -111,7 +114,7 @@ static int fold_milestones(void *ud, json_object *doc, char *err,
   return status;
 }
 
-static size_t answer_values(void *ud, const char *key,
+static size_t answer_values(void *ud, const gen_key_t *key,
                             const gen_agg_metrics_t *m,
                             const gen_interval_value_t **v, size_t *n) {
   return gen_agg_read(&catalogue, NULL, key_group(key), m,
@@ -120,17 +123,16 @@ static size_t answer_values(void *ud, const char *key,
 
 /* The series of an engine key: the flow's plugin_instance, the outcome or
  * milestone name in type_instance. */
-static void label(void *ud, const char *key, const gen_agg_key_t *k,
-                  gen_agg_label_t *out) {
+static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_flow_agg_t *fa = ud;
   const gen_org_t *org = fa->client->org;
   out->group = key_group(key);
   out->plugin_instance =
-      gen_entity_label(org, fa->flows, k->n > 1 ? k->dim[1] : "", NULL);
-  if (k->n > 2)
+      gen_entity_label(org, fa->flows, key->str[1] ? key->str[1] : "", NULL);
+  if (key->str[1] && key->str[2])
     out->suffix = gen_entity_label(
         org, out->group == GROUP_OUTCOME ? fa->outcomes : fa->milestones,
-        k->dim[2], NULL);
+        key->str[2], NULL);
 }
 
 gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa) {

@@ -45,7 +45,9 @@ typedef struct {
 } gi_scope_t;
 
 typedef struct {
-  char *key;
+  gen_key_t *key; /* owned (gen_key_copy): the key map points at it */
+  char *json;     /* the key as the state file writes it: "a\tb", escaped */
+  size_t json_len;
   size_t scope;
   gi_num_t *totals;
   size_t n_totals;
@@ -84,7 +86,7 @@ struct gen_interval_s {
 
   gi_key_t *keys;
   size_t n_keys, cap_keys;
-  gen_map_t key_map;
+  gen_map_t key_map; /* typed keys (GEN_MAP_KEY) -> index */
 
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
@@ -111,12 +113,12 @@ static int grow(void **items, size_t *cap, size_t need, size_t size) {
 }
 
 /* The index key maps to, or -1. */
-static ssize_t map_find(const gen_map_t *m, const char *key) {
+static ssize_t map_find(const gen_map_t *m, const void *key) {
   void *index;
   return gen_map_find(m, key, &index) ? (ssize_t)gen_map_to_index(index) : -1;
 }
 
-static int map_add(gen_map_t *m, const char *key, size_t index) {
+static int map_add(gen_map_t *m, const void *key, size_t index) {
   return gen_map_put(m, key, gen_map_index(index));
 }
 
@@ -163,7 +165,52 @@ static ssize_t scope_get(gen_interval_t *gi, const char *id, bool create) {
   return (ssize_t)gi->n_scopes++;
 }
 
-static ssize_t key_get(gen_interval_t *gi, const char *key, size_t scope) {
+bool gen_interval_key_ok(const gen_key_t *key) {
+  if (key->num != 0 || key->str[0] == NULL)
+    return false;
+  for (int i = 0; i < GEN_KEY_STRS; i++) {
+    const char *p = key->str[i];
+    if (p == NULL ? i + 1 < GEN_KEY_STRS && key->str[i + 1] != NULL
+                  : p[0] == '\0' || strchr(p, '\t') != NULL)
+      return false;
+  }
+  return true;
+}
+
+/* The state file's form of key: its strings joined by tabs, as a JSON
+ * string. The one place keys are joined: the file keeps its old form. */
+static int key_json(const gen_key_t *key, gen_buf_t *out) {
+  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
+  int status = 0;
+  for (int i = 0; status == 0 && i < GEN_KEY_STRS && key->str[i]; i++) {
+    if (i > 0)
+      status = gen_buf_add(&text, "\t", 1);
+    if (status == 0)
+      status = gen_buf_add_str(&text, key->str[i]);
+  }
+  if (status == 0)
+    status = gen_buf_add_json_string(out, gen_buf_str(&text));
+  gen_buf_free(&text);
+  return status;
+}
+
+/* A key of the state file split in place at its tabs into key. Only the
+ * last string can keep a tab (in a file not written by us), as the text
+ * was split before keys were typed. */
+static void key_parse(char *text, gen_key_t *key) {
+  *key = (gen_key_t){0};
+  char *p = text;
+  for (int i = 0; i < GEN_KEY_STRS; i++) {
+    key->str[i] = p;
+    char *tab = strchr(p, '\t');
+    if (tab == NULL || i + 1 == GEN_KEY_STRS)
+      break;
+    *tab = '\0';
+    p = tab + 1;
+  }
+}
+
+static ssize_t key_get(gen_interval_t *gi, const gen_key_t *key, size_t scope) {
   ssize_t i = map_find(&gi->key_map, key);
   if (i >= 0)
     return i;
@@ -173,14 +220,19 @@ static ssize_t key_get(gen_interval_t *gi, const char *key, size_t scope) {
       grow((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof(*s->keys)) !=
           0)
     return -ENOMEM;
-  char *copy = strdup(key);
-  if (copy == NULL)
-    return -ENOMEM;
-  if (map_add(&gi->key_map, copy, gi->n_keys) != 0) {
+  gen_key_t *copy = gen_key_copy(key);
+  gen_buf_t json = GEN_BUF_INIT(SIZE_MAX);
+  if (copy == NULL || key_json(key, &json) != 0 ||
+      map_add(&gi->key_map, copy, gi->n_keys) != 0) {
     free(copy);
+    gen_buf_free(&json);
     return -ENOMEM;
   }
-  gi->keys[gi->n_keys] = (gi_key_t){.key = copy, .scope = scope};
+  size_t json_len = json.len;
+  gi->keys[gi->n_keys] = (gi_key_t){.key = copy,
+                                    .json = gen_buf_steal(&json),
+                                    .json_len = json_len,
+                                    .scope = scope};
   s->keys[s->n_keys++] = gi->n_keys;
   return (ssize_t)gi->n_keys++;
 }
@@ -301,7 +353,7 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
  * "counters":{…}},…]} */
 static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
                      const gi_key_t *k) {
-  int status = gen_buf_add_json_string(buf, k->key);
+  int status = gen_buf_add(buf, k->json, k->json_len);
   if (status == 0)
     status = gen_buf_add_str(buf, ":{\"scope\":");
   if (status == 0)
@@ -410,7 +462,13 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
     ssize_t s = scope_get(gi, scope_id, true);
     if (s < 0)
       return (int)s;
-    ssize_t k = key_get(gi, key, (size_t)s);
+    char *text = strdup(key);
+    if (text == NULL)
+      return -ENOMEM;
+    gen_key_t typed;
+    key_parse(text, &typed);
+    ssize_t k = key_get(gi, &typed, (size_t)s);
+    free(text);
     if (k < 0)
       return (int)k;
     gi_key_t *kk = &gi->keys[k];
@@ -482,6 +540,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
     return NULL;
   }
   gi->o.state_path = gi->state_path;
+  gi->key_map.kind = GEN_MAP_KEY;
   state_load(gi);
   return gi;
 }
@@ -501,6 +560,7 @@ static void state_forget(gen_interval_t *gi) {
     free(k->records);
     free(k->totals);
     free(k->key);
+    free(k->json);
   }
   for (size_t i = 0; i < gi->n_scopes; i++) {
     free(gi->scopes[i].id);
@@ -621,10 +681,10 @@ static uint64_t values_hash(const gen_interval_t *gi, gi_num_t *v, size_t n) {
   return h;
 }
 
-int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
-                     int64_t start_ms, const gen_interval_value_t *values,
-                     size_t n) {
-  if (start_ms % gi->o.granularity_ms != 0)
+int gen_interval_put(gen_interval_t *gi, const char *scope,
+                     const gen_key_t *key, int64_t start_ms,
+                     const gen_interval_value_t *values, size_t n) {
+  if (start_ms % gi->o.granularity_ms != 0 || !gen_interval_key_ok(key))
     return -EINVAL;
   ssize_t s = scope_get(gi, scope, false);
   if (s < 0)

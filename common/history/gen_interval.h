@@ -20,9 +20,11 @@
  *    and per key the totals and the recent buckets' values.
  *
  * Vocabulary. A scope is what a plugin queries as a unit and tracks progress
- * for (a queue id, a flow id). A key is one series family inside a scope
- * (e.g. "queue\tvoice\tinbound"); a key belongs to one scope. Values are
- * named numbers. Keys, scopes and names are opaque strings to the engine.
+ * for (a queue id, a flow id). A key is one series family inside a scope,
+ * a typed key of strings (gen_key_t, e.g. {queue id, "voice", "inbound"});
+ * a key belongs to one scope. Values are named numbers. Keys, scopes and
+ * names are opaque to the engine; the state file alone writes a key as its
+ * strings joined by tabs.
  *
  * A cycle, for each batch of scopes that one request can cover:
  *     gen_interval_plan()   -> 1 and the range to ask for (0: up to date)
@@ -40,6 +42,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gen_map.h"
 
 typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
 
@@ -83,14 +87,14 @@ typedef enum {
 typedef struct {
   /* One key's values of one bucket [start, end). For a revision, values
    * are the complete new values (not differences). */
-  void (*bucket)(void *ud, const char *key, int64_t start_ms, int64_t end_ms,
-                 gen_interval_kind_t kind, const gen_interval_value_t *values,
-                 size_t n);
+  void (*bucket)(void *ud, const gen_key_t *key, int64_t start_ms,
+                 int64_t end_ms, gen_interval_kind_t kind,
+                 const gen_interval_value_t *values, size_t n);
   /* One key's counter totals as of at_ms (the end of a new bucket). Called
    * for every key with data in a new bucket, and for every key of the
    * committed scopes at the newest bucket of the range; times per key only
    * go up. */
-  void (*totals)(void *ud, const char *key, int64_t at_ms,
+  void (*totals)(void *ud, const gen_key_t *key, int64_t at_ms,
                  const gen_interval_value_t *totals, size_t n);
   void *ud;
 } gen_interval_sink_t;
@@ -123,13 +127,19 @@ void gen_interval_free(gen_interval_t *gi);
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range);
 
+/* Whether the engine can keep key: one to GEN_KEY_STRS strings, each
+ * non-empty and without a tab (the state file joins them with tabs), none
+ * after a NULL, and num 0. */
+bool gen_interval_key_ok(const gen_key_t *key);
+
 /* Records one key's values for the bucket starting at start_ms, from the
  * answer to the planned range. A later put for the same key and bucket
  * replaces the earlier one. Returns 0 or a negative errno (-EINVAL for a
- * bucket not aligned to the granularity or an unknown scope). */
-int gen_interval_put(gen_interval_t *gi, const char *scope, const char *key,
-                     int64_t start_ms, const gen_interval_value_t *values,
-                     size_t n);
+ * bucket not aligned to the granularity, an unknown scope or a key the
+ * engine cannot keep). */
+int gen_interval_put(gen_interval_t *gi, const char *scope,
+                     const gen_key_t *key, int64_t start_ms,
+                     const gen_interval_value_t *values, size_t n);
 
 /* The answer to range for these scopes is complete: dispatches new and
  * changed buckets in time order per key, adds to the totals, marks the

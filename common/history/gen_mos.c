@@ -411,13 +411,10 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
         for (size_t k = 0; k < rf_bounds->n; k++)
           v[n++] =
               (gen_interval_value_t){rf_names[k], (double)cell->rf_le[k], true};
-        gen_agg_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 2};
-        char text[GEN_AGG_KEY_SIZE];
-        int status = gen_agg_key_format(&key, text, sizeof(text));
-        if (status == 0)
-          status = gen_interval_put(
-              engine, a->queue_ids[q], text,
-              a->range.start_ms + (int64_t)b * a->granularity_ms, v, n);
+        gen_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 0};
+        int status = gen_interval_put(
+            engine, a->queue_ids[q], &key,
+            a->range.start_ms + (int64_t)b * a->granularity_ms, v, n);
         if (status != 0)
           return status;
       }
@@ -427,14 +424,11 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
 /* ---- dispatch ----------------------------------------------------------- */
 
 /* The series of key: the queue's plugin_instance, its media type. */
-static gen_agg_series_t series_of(const gen_mos_output_t *out, const char *key,
-                                  char *kbuf, size_t ksize, char *ibuf,
+static gen_agg_series_t series_of(const gen_mos_output_t *out,
+                                  const gen_key_t *key, char *ibuf,
                                   size_t isize, const char **media) {
-  gen_agg_key_t k;
-  gen_agg_key_parse(key, kbuf, ksize, &k);
-  *media = k.n > 1 ? k.dim[1] : "unknown";
-  const char *inst =
-      out->instance(out->ud, k.n > 0 ? k.dim[0] : "", ibuf, isize);
+  *media = key->str[1] ? key->str[1] : "unknown";
+  const char *inst = out->instance(out->ud, key->str[0], ibuf, isize);
   return (gen_agg_series_t){out->host, out->plugin, inst, NULL,
                             out->granularity_ms};
 }
@@ -489,16 +483,15 @@ static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
                       media, total, x, at_ms);
 }
 
-static void on_bucket(void *ud, const char *key, int64_t start_ms,
+static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
   (void)start_ms;
   (void)kind;
   const gen_mos_output_t *out = ud;
-  char kbuf[GEN_AGG_KEY_SIZE], ibuf[DATA_MAX_NAME_LEN];
+  char ibuf[DATA_MAX_NAME_LEN];
   const char *media;
-  gen_agg_series_t s =
-      series_of(out, key, kbuf, sizeof(kbuf), ibuf, sizeof(ibuf), &media);
+  gen_agg_series_t s = series_of(out, key, ibuf, sizeof(ibuf), &media);
   put_common(out, &s, media, v, n, false, end_ms);
   double count = 0, sum = 0, min = 0;
   gen_agg_value_find(v, n, "count", &count);
@@ -515,13 +508,12 @@ static void on_bucket(void *ud, const char *key, int64_t start_ms,
     gen_agg_put_value(&s, "rfactor_min", media, false, min, end_ms);
 }
 
-static void on_totals(void *ud, const char *key, int64_t at_ms,
+static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
   const gen_mos_output_t *out = ud;
-  char kbuf[GEN_AGG_KEY_SIZE], ibuf[DATA_MAX_NAME_LEN];
+  char ibuf[DATA_MAX_NAME_LEN];
   const char *media;
-  gen_agg_series_t s =
-      series_of(out, key, kbuf, sizeof(kbuf), ibuf, sizeof(ibuf), &media);
+  gen_agg_series_t s = series_of(out, key, ibuf, sizeof(ibuf), &media);
   put_common(out, &s, media, v, n, true, at_ms);
   double sum;
   if (gen_agg_value_find(v, n, "sum_x100", &sum))

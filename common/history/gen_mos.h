@@ -121,7 +121,7 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
                      size_t err_size);
 
 /* Puts every (queue, media, bucket) with a conversation into engine: scope
- * the queue id, key "<queue id>\t<media>". 0 or a negative errno. */
+ * the queue id, key {queue id, media}. 0 or a negative errno. */
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine);
 
 /* Where the values go: host, plugin, granularity and the plugin_instance

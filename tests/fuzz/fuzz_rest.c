@@ -254,18 +254,18 @@ static gen_interval_value_t values[8];
 static char names[8][32];
 
 static bool agg_group(void *ud, const gen_agg_group_t *group,
-                      const char **scope, char *key, size_t key_size) {
+                      const char **scope, gen_key_t *key) {
   (void)ud;
   const char *q = gen_agg_group_get(group, "queueId");
   if (q == NULL || q[0] == '\0')
     return false;
   *scope = strcmp(q, "q2") == 0 ? "q2" : "q1";
-  snprintf(key, key_size, "%s", q);
+  key->str[0] = q;
   return true;
 }
 
 /* Each {metric, stats: {sum}} as a counter value; the rest unusable. */
-static size_t agg_values(void *ud, const char *key,
+static size_t agg_values(void *ud, const gen_key_t *key,
                          const gen_agg_metrics_t *metrics,
                          const gen_interval_value_t **v, size_t *n) {
   (void)ud, (void)key;
@@ -289,11 +289,11 @@ static size_t agg_values(void *ud, const char *key,
 
 static gen_interval_range_t planned;
 
-static void on_bucket(void *ud, const char *key, int64_t start_ms,
+static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
   (void)ud;
-  FUZZ_CHECK(key != NULL && key[0] != '\0', "bucket key");
+  FUZZ_CHECK(key != NULL && gen_interval_key_ok(key), "bucket key");
   FUZZ_CHECK(start_ms >= planned.start_ms && end_ms <= planned.end_ms &&
                  end_ms - start_ms == G && start_ms % G == 0,
              "a whole bucket of the range");
@@ -302,10 +302,10 @@ static void on_bucket(void *ud, const char *key, int64_t start_ms,
     FUZZ_CHECK(isfinite(v[i].value), "finite value");
 }
 
-static void on_totals(void *ud, const char *key, int64_t at_ms,
+static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
   (void)ud, (void)at_ms;
-  FUZZ_CHECK(key != NULL, "totals key");
+  FUZZ_CHECK(key != NULL && gen_interval_key_ok(key), "totals key");
   for (size_t i = 0; i < n; i++)
     FUZZ_CHECK(isfinite(v[i].value), "finite total");
 }

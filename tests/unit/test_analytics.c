@@ -278,15 +278,13 @@ DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
                 json_object_to_json_string(gen_json_get_array(q, "groupBy")));
   json_object_put(q);
 
-  gen_agg_key_t k;
-  char buf[GEN_AGG_KEY_SIZE];
+  gen_key_t k = {{GA_ORG_SCOPE, "voice"}, 0};
   gen_agg_label_t label = {0};
-  gen_agg_key_parse(GA_ORG_SCOPE "\tvoice", buf, sizeof(buf), &k);
-  label_of(inst, GA_ORG_SCOPE "\tvoice", &k, &label);
+  label_of(inst, &k, &label);
   EXPECT_EQ_STR("org", label.plugin_instance);
   EXPECT_EQ_INT(GEN_CONV_AGG_ORG, (int)label.group);
-  gen_agg_key_parse("q1\tvoice", buf, sizeof(buf), &k);
-  label_of(inst, "q1\tvoice", &k, &label);
+  k = (gen_key_t){{"q1", "voice"}, 0};
+  label_of(inst, &k, &label);
   EXPECT_EQ_STR("q1", label.plugin_instance);
   EXPECT_EQ_INT(GEN_CONV_AGG_QUEUE, (int)label.group);
   ga_instance_free(inst);

@@ -154,14 +154,15 @@ DEF_TEST(a_wrong_answer_fails_the_range) {
 static double seen_idle, seen_available;
 static int seen_buckets;
 
-static void on_bucket(void *ud, const char *key, int64_t start_ms,
+static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
   seen_buckets++;
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(key, "routing") == 0 && strcmp(v[i].name, "IDLE") == 0)
+    if (strcmp(key->str[0], "routing") == 0 && strcmp(v[i].name, "IDLE") == 0)
       seen_idle += v[i].value;
-    if (strcmp(key, "presence") == 0 && strcmp(v[i].name, "AVAILABLE") == 0)
+    if (strcmp(key->str[0], "presence") == 0 &&
+        strcmp(v[i].name, "AVAILABLE") == 0)
       seen_available += v[i].value;
   }
 }

@@ -340,18 +340,17 @@ DEF_TEST(targets_are_gauges_and_groups_ask_only_their_own) {
   return 0;
 }
 
-/* The labels of a key "<tag>\t<entity>[\t<sub>]": tag B is group G_B; the
+/* The labels of a key {tag, entity[, sub]}: tag B is group G_B; the
  * entity's name from the buffer, the sub id as the suffix. */
-static void test_label(void *ud, const char *key, const gen_agg_key_t *k,
-                       gen_agg_label_t *out) {
+static void test_label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   int *calls = ud;
   (*calls)++;
-  out->group = key[0] == 'B' ? G_B : G_A;
+  out->group = strcmp(key->str[0], "B") == 0 ? G_B : G_A;
   snprintf(out->instance_buf, sizeof(out->instance_buf), "name-of-%s",
-           k->n > 1 ? k->dim[1] : "?");
+           key->str[1] ? key->str[1] : "?");
   out->plugin_instance = out->instance_buf;
-  if (k->n > 2)
-    out->suffix = k->dim[2];
+  if (key->str[1] && key->str[2])
+    out->suffix = key->str[2];
 }
 
 /* The engine's sink dispatches a bucket at its end and the counters at
@@ -371,7 +370,8 @@ DEF_TEST(the_sink_dispatches_under_the_plugins_labels) {
   gen_interval_value_t a[] = {{.name = "offered", .value = 7},
                               {.name = "answered", .value = 5}};
   mock_values_reset();
-  sink.bucket(sink.ud, "A\tq-1\tvoice", 600000, 900000, GEN_INTERVAL_NEW, a, 2);
+  const gen_key_t ka = {{"A", "q-1", "voice"}, 0}, kb = {{"B", "f-1"}, 0};
+  sink.bucket(sink.ud, &ka, 600000, 900000, GEN_INTERVAL_NEW, a, 2);
   EXPECT_EQ_INT(1, calls);
   EXPECT_EQ_INT(1, mock_values_num); /* answered is off */
   mock_value_t *x = mock_find("name-of-q-1", "offered", "voice");
@@ -384,7 +384,7 @@ DEF_TEST(the_sink_dispatches_under_the_plugins_labels) {
   gen_interval_value_t b[] = {{.name = "runs", .value = 3, .counter = true},
                               {.name = "offered", .value = 9}};
   mock_values_reset();
-  sink.totals(sink.ud, "B\tf-1", 1200000, b, 2);
+  sink.totals(sink.ud, &kb, 1200000, b, 2);
   EXPECT_EQ_INT(2, calls);
   EXPECT_EQ_INT(1, mock_values_num);
   x = mock_find("name-of-f-1", "total_runs_all", "");
@@ -449,29 +449,6 @@ DEF_TEST(observations_read_per_group) {
   EXPECT_EQ_INT(-EINVAL, gen_agg_observed(&q, NULL, err, sizeof(err)));
   EXPECT_EQ_INT(2, o.n);
   json_object_put(doc);
-  return 0;
-}
-
-DEF_TEST(group_keys_join_and_split_ids) {
-  char key[GEN_AGG_KEY_SIZE], buf[GEN_AGG_KEY_SIZE];
-  gen_agg_key_t k = {{"q-1", "voice", "inbound"}, 3}, back;
-  EXPECT_EQ_INT(0, gen_agg_key_format(&k, key, sizeof(key)));
-  EXPECT_EQ_STR("q-1\tvoice\tinbound", key);
-  gen_agg_key_parse(key, buf, sizeof(buf), &back);
-  EXPECT_EQ_INT(3, back.n);
-  EXPECT_EQ_STR("q-1", back.dim[0]);
-  EXPECT_EQ_STR("inbound", back.dim[2]);
-  gen_agg_key_parse("alone", buf, sizeof(buf), &back);
-  EXPECT_EQ_INT(1, back.n);
-  EXPECT_EQ_STR("alone", back.dim[0]);
-  /* Not ids of the API: refused, so that a key always splits back. */
-  gen_agg_key_t tab = {{"q\t1", "voice"}, 2}, empty = {{"q1", ""}, 2},
-                missing = {{"q1", NULL}, 2}, none = {{NULL}, 0};
-  EXPECT_EQ_INT(-1, gen_agg_key_format(&tab, key, sizeof(key)));
-  EXPECT_EQ_INT(-1, gen_agg_key_format(&empty, key, sizeof(key)));
-  EXPECT_EQ_INT(-1, gen_agg_key_format(&missing, key, sizeof(key)));
-  EXPECT_EQ_INT(-1, gen_agg_key_format(&none, key, sizeof(key)));
-  EXPECT_EQ_INT(-1, gen_agg_key_format(&k, key, 10)); /* too long */
   return 0;
 }
 
@@ -636,7 +613,6 @@ int main(void) {
   RUN_TEST(the_sink_dispatches_under_the_plugins_labels);
   RUN_TEST(one_value_names_measure_and_suffix);
   RUN_TEST(observations_read_per_group);
-  RUN_TEST(group_keys_join_and_split_ids);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
   END_TEST;

@@ -41,11 +41,35 @@ static double pick(const gen_interval_value_t *v, size_t n, const char *name) {
   return -1;
 }
 
-static void on_bucket(void *ud, const char *key, int64_t start, int64_t end,
-                      gen_interval_kind_t kind, const gen_interval_value_t *v,
-                      size_t n) {
+/* The tests name a key by its strings joined by tabs (as the state file
+ * does), for short literals: the engine has typed keys. */
+static void key_text(const gen_key_t *key, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < GEN_KEY_STRS && key->str[i] && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "\t" : "",
+                             key->str[i]);
+}
+
+/* The typed key of text (its strings point into buf). */
+static gen_key_t key_of(const char *text, char *buf, size_t size) {
+  gen_key_t key = {{NULL}, 0};
+  snprintf(buf, size, "%s", text);
+  char *p = buf;
+  for (int i = 0; p != NULL && i < GEN_KEY_STRS; i++) {
+    key.str[i] = p;
+    p = strchr(p, '\t');
+    if (p != NULL)
+      *p++ = '\0';
+  }
+  return key;
+}
+
+static void on_bucket(void *ud, const gen_key_t *key, int64_t start,
+                      int64_t end, gen_interval_kind_t kind,
+                      const gen_interval_value_t *v, size_t n) {
   event_t *e = &events[n_events++ % 256];
-  snprintf(e->key, sizeof(e->key), "%s", key);
+  key_text(key, e->key, sizeof(e->key));
   e->start = start;
   e->end = end;
   e->kind = kind;
@@ -54,10 +78,10 @@ static void on_bucket(void *ud, const char *key, int64_t start, int64_t end,
   e->avg = pick(v, n, "avg");
 }
 
-static void on_totals(void *ud, const char *key, int64_t at,
+static void on_totals(void *ud, const gen_key_t *key, int64_t at,
                       const gen_interval_value_t *v, size_t n) {
   event_t *e = &events[n_events++ % 256];
-  snprintf(e->key, sizeof(e->key), "%s", key);
+  key_text(key, e->key, sizeof(e->key));
   e->start = -1;
   e->end = at;
   e->offered = pick(v, n, "offered");
@@ -86,7 +110,9 @@ static int put(gen_interval_t *gi, const char *scope, const char *key,
       {"offered", offered, true},
       {"handle_ms", handle_ms, true},
       {"avg", handle_ms / (offered ? offered : 1), false}};
-  return gen_interval_put(gi, scope, key, start, v, 3);
+  char buf[128];
+  gen_key_t typed = key_of(key, buf, sizeof(buf));
+  return gen_interval_put(gi, scope, &typed, start, v, 3);
 }
 
 static const event_t *find(const char *key, int64_t start, int64_t end) {
@@ -348,6 +374,62 @@ DEF_TEST(state_file_is_pinned) {
   return 0;
 }
 
+/* A state file as written before keys were typed (the one form there is:
+ * a key's strings joined by tabs) is restored into the typed keys: the
+ * same bucket put again is not dispatched again, and the totals of both
+ * keys continue. */
+DEF_TEST(old_state_file_is_restored_as_typed_keys) {
+  const char *old =
+      "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
+      "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
+      "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"buckets\":[{"
+      "\"start\":1778752500000,\"hash\":\"19140801d28a62bf\",\"counters\":{"
+      "\"handle_ms\":500,\"offered\":5}}]},\"Q1\\tvoice\\tinbound\":{"
+      "\"scope\":\"Q1\",\"totals\":{\"offered\":7},\"buckets\":[]}}}";
+  CHECK_ZERO(gen_state_write(path, old, strlen(old)));
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* the old bucket is revisited */
+  n_events = 0;
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500)); /* unchanged */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice\tinbound", T0, 1, 10));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(1, count_buckets()); /* only the new one */
+  const event_t *e = find("Q1\tvoice", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(5, e->offered);
+  e = find("Q1\tvoice\tinbound", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(8, e->offered);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(2, st.keys); /* the typed puts found the restored keys */
+  gen_interval_free(gi);
+  unlink(path);
+  return 0;
+}
+
+/* A key the state file could not write back as it is refused. */
+DEF_TEST(key_the_state_file_cannot_hold_is_refused) {
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  CHECK_NOT_NULL(gi);
+  gen_interval_range_t r;
+  OK(gen_interval_plan(gi, q1, 1, T0 + MINUTE, &r) == 1);
+  gen_interval_value_t v = {"offered", 1, true};
+  const gen_key_t bad[] = {{{"Q1", ""}, 0},
+                           {{"Q1", "a\tb"}, 0},
+                           {{"Q1", NULL, "x"}, 0},
+                           {{NULL}, 0},
+                           {{"Q1", "voice"}, 1}};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++)
+    OK(gen_interval_put(gi, "Q1", &bad[i], T0 - G, &v, 1) == -EINVAL);
+  gen_interval_free(gi);
+  return 0;
+}
+
 /* A total of 1e300 (or integer text json-c saturates) is not restored as
  * a huge count, nor one of -5 as a negative counter: the file is refused
  * with a reason. */
@@ -553,6 +635,8 @@ int main(void) {
   RUN_TEST(ranges_are_capped_and_continue);
   RUN_TEST(state_survives_restart);
   RUN_TEST(state_file_is_pinned);
+  RUN_TEST(old_state_file_is_restored_as_typed_keys);
+  RUN_TEST(key_the_state_file_cannot_hold_is_refused);
   RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
