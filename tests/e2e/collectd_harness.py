@@ -231,12 +231,18 @@ class FakeClockCollectd(Collectd):
         self.speed = speed
 
     def start(self):
-        before = time.time()
-        info = self.sim._open("/sim/info")
-        after = time.time()
-        sim_ms = iso_ms(info["sim_time"]) + (after - before) / 2 * 1000 * self.speed
-        wait_ms = 1000 - sim_ms % 1000
-        time.sleep(wait_ms / self.speed / 1000 - (time.time() - after))
+        # The fake clock starts on the simulator's next whole second; on a
+        # busy machine that second may pass before we sleep: then ask again.
+        for _ in range(20):
+            before = time.time()
+            info = self.sim._open("/sim/info")
+            after = time.time()
+            sim_ms = iso_ms(info["sim_time"]) + (after - before) / 2 * 1000 * self.speed
+            wait_ms = 1000 - sim_ms % 1000
+            delay = wait_ms / self.speed / 1000 - (time.time() - after)
+            if delay >= 0:
+                break
+        time.sleep(max(delay, 0.0))
         anchor = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime((sim_ms + wait_ms) / 1000))
         env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, TZ="UTC",
                    FAKETIME=f"@{anchor} x{self.speed}", FAKETIME_NO_CACHE="1",
