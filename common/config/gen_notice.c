@@ -12,11 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The key a subject is remembered under: its three names, apart. */
-#define NOTICE_SEP "\x1f"
-
 typedef struct {
-  char *key;
+  gen_key_t *key; /* the subject: its three names, apart */
   int state;
 } notice_entry_t;
 
@@ -27,8 +24,10 @@ struct gen_notices_s {
 
 struct gen_notices_s *gen_notices_create(void) {
   struct gen_notices_s *n = calloc(1, sizeof(*n));
-  if (n != NULL)
+  if (n != NULL) {
     pthread_mutex_init(&n->lock, NULL);
+    n->last.kind = GEN_MAP_KEY;
+  }
   return n;
 }
 
@@ -50,7 +49,7 @@ void gen_notices_free(struct gen_notices_s *n) {
 
 /* Remembers state for key (under the lock); *was gets the state before
  * (0 when none). */
-static int remember(struct gen_notices_s *n, const char *key, int state,
+static int remember(struct gen_notices_s *n, const gen_key_t *key, int state,
                     int *was) {
   notice_entry_t *e = gen_map_get(&n->last, key);
   *was = e != NULL ? e->state : 0;
@@ -61,7 +60,7 @@ static int remember(struct gen_notices_s *n, const char *key, int state,
   if (state == 0)
     return 0; /* a good state first seen needs no memory: none is good */
   e = calloc(1, sizeof(*e));
-  if (e != NULL && (e->key = strdup(key)) != NULL &&
+  if (e != NULL && (e->key = gen_key_copy(key)) != NULL &&
       gen_map_put(&n->last, e->key, e) == 0) {
     e->state = state;
     return 0;
@@ -88,14 +87,12 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
   field(type_instance, notif.type_instance, sizeof(notif.type_instance));
   /* The subject as its series is named (names that sanitise alike are one
    * series, and one subject). */
-  char key[3 * DATA_MAX_NAME_LEN];
-  snprintf(key, sizeof(key), "%s" NOTICE_SEP "%s" NOTICE_SEP "%s",
-           notif.plugin_instance, notif.type, notif.type_instance);
+  gen_key_t key = {{notif.plugin_instance, notif.type, notif.type_instance}, 0};
   /* Held until the notification has left: two threads seeing a subject
    * change send in the order they remembered. */
   pthread_mutex_lock(&org->notices->lock);
   int was;
-  int status = remember(org->notices, key, state, &was);
+  int status = remember(org->notices, &key, state, &was);
   if (status != 0 || was == state) {
     pthread_mutex_unlock(&org->notices->lock);
     return status;
