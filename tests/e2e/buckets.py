@@ -84,8 +84,9 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms,
     """Starts cd; SIGKILLs it mid-bucket once kill_after_ms have passed and
     keep's values have left collectd (its write queue is lost at a SIGKILL
     whatever a plugin does); restarts it down_ms later (then calls
-    after_restart(restarted), if given); pauses the simulator run_ms after
-    the start and waits for the values to settle. Returns (killed,
+    after_restart(restarted), if given, which may return a simulator time
+    the run must reach); pauses the simulator run_ms after the start (or at
+    that time, when later) and waits for the values to settle. Returns (killed,
     restarted) simulator times in ms."""
     cd.start()
     t0 = sim_ms(sim)
@@ -97,9 +98,8 @@ def across_kill(sim, cd, rx, keep, g_ms, kill_after_ms, down_ms, run_ms,
     wait_sim(sim, killed + down_ms)
     restarted = sim_ms(sim)
     cd.start()
-    if after_restart is not None:
-        after_restart(restarted)
-    wait_sim(sim, t0 + run_ms)
+    until = after_restart(restarted) if after_restart is not None else None
+    wait_sim(sim, max(t0 + run_ms, until or 0))
     sim.fault({"fault": "pause"})
     quiet(rx, keep)
     return killed, restarted
