@@ -58,35 +58,6 @@ void gen_counters_free(gen_counters_t *c) {
   free(c);
 }
 
-/* A copy of key and its text in one allocation (the map keeps pointers to
- * it, which the items' growth does not move). */
-static gen_key_t *key_copy(const gen_key_t *key, const char *text) {
-  size_t size = sizeof(*key) + strlen(text) + 1;
-  for (int i = 0; i < GEN_KEY_STRS; i++)
-    size += key->str[i] ? strlen(key->str[i]) + 1 : 0;
-  gen_key_t *k = malloc(size);
-  if (k == NULL)
-    return NULL;
-  char *p = (char *)(k + 1);
-  *k = (gen_key_t){.num = key->num};
-  for (int i = 0; i < GEN_KEY_STRS; i++)
-    if (key->str[i] != NULL) {
-      k->str[i] = p;
-      p = stpcpy(p, key->str[i]) + 1;
-    }
-  strcpy(p, text);
-  return k;
-}
-
-/* The text key_copy keeps after the strings. */
-static const char *key_text(const gen_key_t *k) {
-  const char *p = (const char *)(k + 1);
-  for (int i = 0; i < GEN_KEY_STRS; i++)
-    if (k->str[i] != NULL)
-      p += strlen(p) + 1;
-  return p;
-}
-
 /* Adds delta to key (a new counter when unknown); its index, or -1. */
 static ssize_t add(gen_counters_t *c, const gen_key_t *key, uint64_t delta) {
   void *found;
@@ -101,12 +72,13 @@ static ssize_t add(gen_counters_t *c, const gen_key_t *key, uint64_t delta) {
       gen_grow((void **)&c->items, &c->cap, c->n + 1, sizeof(*c->items), 64) !=
           0)
     return -1;
-  gen_key_t *k = key_copy(key, text);
+  gen_key_t *k = gen_key_copy_with(key, text);
   if (k == NULL || gen_map_put(&c->by_key, k, gen_map_index(c->n)) != 0) {
     free(k);
     return -1;
   }
-  c->items[c->n] = (entry_t){.key = k, .text = key_text(k), .total = delta};
+  c->items[c->n] =
+      (entry_t){.key = k, .text = gen_key_copy_text(k), .total = delta};
   return (ssize_t)c->n++;
 }
 

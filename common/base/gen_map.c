@@ -38,8 +38,8 @@ bool gen_key_equal(const gen_key_t *a, const gen_key_t *b) {
   return true;
 }
 
-gen_key_t *gen_key_copy(const gen_key_t *k) {
-  size_t size = sizeof(*k);
+gen_key_t *gen_key_copy_with(const gen_key_t *k, const char *text) {
+  size_t size = sizeof(*k) + (text != NULL ? strlen(text) + 1 : 0);
   for (int i = 0; i < GEN_KEY_STRS; i++)
     size += k->str[i] ? strlen(k->str[i]) + 1 : 0;
   gen_key_t *c = malloc(size);
@@ -52,7 +52,21 @@ gen_key_t *gen_key_copy(const gen_key_t *k) {
       c->str[i] = p;
       p = stpcpy(p, k->str[i]) + 1;
     }
+  if (text != NULL)
+    strcpy(p, text);
   return c;
+}
+
+gen_key_t *gen_key_copy(const gen_key_t *k) {
+  return gen_key_copy_with(k, NULL);
+}
+
+const char *gen_key_copy_text(const gen_key_t *copy) {
+  const char *p = (const char *)(copy + 1);
+  for (int i = 0; i < GEN_KEY_STRS; i++)
+    if (copy->str[i] != NULL)
+      p += strlen(p) + 1;
+  return p;
 }
 
 /* ---- gen_map ------------------------------------------------------------ */

@@ -40,6 +40,10 @@ bool gen_key_equal(const gen_key_t *a, const gen_key_t *b);
 /* A copy of k that owns its strings, in one allocation (free() frees it;
  * it does not move, so a map can keep it). NULL when out of memory. */
 gen_key_t *gen_key_copy(const gen_key_t *k);
+/* The same with text kept after the strings (an owner's name for the key,
+ * as gen_counters' state-file text), read back with gen_key_copy_text. */
+gen_key_t *gen_key_copy_with(const gen_key_t *k, const char *text);
+const char *gen_key_copy_text(const gen_key_t *copy);
 
 /* ---- gen_map ------------------------------------------------------------
  */

@@ -401,7 +401,27 @@ DEF_TEST(map64_probes_stay_short) {
   return 0;
 }
 
+/* A key's copy owns its strings (NULL kept apart from ""), with or without
+ * an owner's text after them. */
+DEF_TEST(key_copies_own_their_strings_and_text) {
+  char a[] = "queue", b[] = "voice";
+  gen_key_t k = {{a, b, NULL, ""}, 7};
+  gen_key_t *c = gen_key_copy(&k), *t = gen_key_copy_with(&k, "q\x1fvoice");
+  OK(c != NULL && t != NULL);
+  a[0] = b[0] = 'X'; /* the copies do not point into the original */
+  gen_key_t want = {{"queue", "voice", NULL, ""}, 7};
+  OK(gen_key_equal(c, &want));
+  OK(gen_key_equal(t, &want));
+  OK(c->str[2] == NULL);
+  EXPECT_EQ_STR("", c->str[3]);
+  EXPECT_EQ_STR("q\x1fvoice", gen_key_copy_text(t));
+  free(c);
+  free(t);
+  return 0;
+}
+
 int main(void) {
+  RUN_TEST(key_copies_own_their_strings_and_text);
   RUN_TEST(empty_map);
   RUN_TEST(put_get_replace);
   RUN_TEST(many_keys_grow);
