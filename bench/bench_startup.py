@@ -47,8 +47,10 @@ from sim_harness import Simulator  # noqa: E402
 
 PLUGIN = "genesys_realtime"
 # write_http's JSON: one object per value, "time" before "plugin_instance"
-VALUE = re.compile(rb'"time":([0-9.]+),"interval":[0-9.]+,"host":"[^"]*",'
-                   rb'"plugin":"genesys_realtime","plugin_instance":"([^"]+)"')
+# and "type_instance" (collectd's order)
+VALUE = re.compile(rb'"values":\[([^\]]*)\].*?"time":([0-9.]+),"interval":[0-9.]+,'
+                   rb'"host":"[^"]*","plugin":"genesys_realtime","plugin_instance":"([^"]+)",'
+                   rb'"type":"([^"]+)","type_instance":"([^"]*)"')
 
 
 class FirstSeen:
@@ -59,7 +61,19 @@ class FirstSeen:
     def __init__(self):
         self.lock = threading.Lock()
         self.first = {}  # plugin_instance -> (arrival, value time)
-        first, lock = self.first, self.lock
+        self.agents = {}  # queue -> (arrival, value time) of its first agents_routing
+        self.org = {}  # (type, type_instance) -> latest org agent count
+        self.org_whole = None  # (arrival, value time): every member's routing known
+        self.org_routing = (0, None)  # (agents with a known routing status, since)
+        first, agents, org, lock = self.first, self.agents, self.org, self.lock
+        seen = self
+
+        def whole():
+            # the org's routing counts add up to its member agents: every
+            # member's baseline (GET /api/v2/users) is in
+            total = org.get(("org_agents", "total"))
+            routing = sum(v for (t, _), v in org.items() if t == "org_agents_routing")
+            return total is not None and total > 0 and routing == total
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
@@ -67,7 +81,19 @@ class FirstSeen:
                 now = time.time()
                 with lock:
                     for m in VALUE.finditer(body):
-                        first.setdefault(m.group(2).decode(), (now, float(m.group(1))))
+                        at = (now, float(m.group(2)))
+                        inst, ty = m.group(3).decode(), m.group(4).decode()
+                        first.setdefault(inst, at)
+                        if ty == "agents_routing":
+                            agents.setdefault(inst, at)
+                        elif ty.startswith("org_agents") and inst == "org":
+                            org[(ty, m.group(5).decode())] = float(m.group(1))
+                            routing = sum(v for (t, _), v in org.items()
+                                          if t == "org_agents_routing")
+                            if routing != seen.org_routing[0]:
+                                seen.org_routing = (routing, at)
+                            if seen.org_whole is None and whole():
+                                seen.org_whole = at
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -109,13 +135,15 @@ def collectd(body, stock):
 
 def simulator(queues, args):
     return Simulator("--queues", str(queues), "--agents", str(10 * queues), "--flows", "20",
-                     "--speed", "1", "--start", "now", "--warmup", "120", tls=False)
+                     "--speed", "1", "--start", "now", "--warmup", "120",
+                     "--org-route-limit", str(args.org_route_limit), tls=False)
 
 
 def startup(queues, args):
     sim = simulator(queues, args)
     rx = FirstSeen()
-    block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n')
+    block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+                          + ("    AgentActivity true\n" if args.agent_activity else ""))
     cd = collectd(f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{block}</Plugin>\n"
                   + rx.config(), ("logfile", "write_http"))
     try:
@@ -124,7 +152,11 @@ def startup(queues, args):
         cd.start()
         while time.time() - t0 < args.timeout:
             with rx.lock:
-                done = qids <= set(rx.first)
+                # the org's counts may never add up: past 20 channels of
+                # 1,000 topics the last agents get none (the man page)
+                done = qids <= set(rx.first) and (
+                    not args.agent_activity or (qids <= set(rx.agents) and (
+                        rx.org_whole or time.time() - t0 > args.agent_wait)))
             if done:
                 break
             if cd.proc.poll() is not None:
@@ -132,9 +164,24 @@ def startup(queues, args):
             time.sleep(0.05)
         with rx.lock:
             seen = {q: rx.first[q] for q in qids if q in rx.first}
+            agents = {q: rx.agents[q] for q in qids if q in rx.agents}
+            org_whole = rx.org_whole
+            routing, routing_at = rx.org_routing
+            total = rx.org.get(("org_agents", "total"))
         st = sim.stats()
         req = st["requests"]
         return {
+            "agents_seen": len(agents),
+            "agents_s": max(v for _, v in agents.values()) - t0 if agents else None,
+            "org_s": org_whole[1] - t0 if org_whole else None,
+            "routing": routing, "routing_s": routing_at[1] - t0 if routing_at else None,
+            "org_total": total,
+            "activity": req.get("POST /api/v2/analytics/routing/activity/query",
+                                {}).get("total", 0),
+            "members": sum(v.get("total", 0) for k, v in req.items()
+                           if k.startswith("GET /api/v2/routing/queues/")),
+            "users": req.get("GET /api/v2/users", {}).get("total", 0),
+            "status_429": st["by_status"].get("429", 0),
             "queues": queues,
             "seen": len(seen),
             "value_s": max(v for _, v in seen.values()) - t0 if seen else None,
@@ -209,6 +256,15 @@ def main():
     ap.add_argument("--settle", type=float, default=60.0,
                     help="seconds after subscribing before RSS is read")
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--agent-activity", action="store_true",
+                    help="start-up with AgentActivity: also every queue's first "
+                         "agents_routing and the org's agent counts whole")
+    ap.add_argument("--agent-wait", type=float, default=120.0,
+                    help="with --agent-activity, seconds to wait for the org's counts "
+                         "to add up")
+    ap.add_argument("--org-route-limit", type=int, default=300,
+                    help="the simulator's org-wide limit on the queue and member "
+                         "routes, requests a minute (0: off)")
     ap.add_argument("--env", nargs="*", default=[],
                     help="K=V for collectd's environment in the footprint runs "
                          "(e.g. GLIBC_TUNABLES=glibc.malloc.arena_max=1)")
@@ -222,7 +278,23 @@ def main():
                     choices=["base", "plugins", "cached"],
                     help="which footprint runs (see the module's text)")
     args = ap.parse_args()
-    if args.queues:
+    if args.queues and args.agent_activity:
+        print("# start-up with AgentActivity: collectd start -> first value of every "
+              "queue, every queue's agents_routing, the org's agent counts whole "
+              "(by value time; 10 agents per queue, 300 requests/min a token, "
+              f"{args.org_route_limit} a minute org-wide on the queue routes)")
+        print("| queues | agents | first value s | agents_routing s | org counts whole s "
+              "| org routing known (last change s) "
+              "| activity queries | member GETs | user GETs | 429s | channels |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for q in args.queues:
+            r = startup(q, args)
+            fmt = lambda v: "never" if v is None else f"{v:.2f}"  # noqa: E731
+            print(f"| {q} | {10 * q} | {fmt(r['value_s'])} | {fmt(r['agents_s'])} | "
+                  f"{fmt(r['org_s'])} | {r['routing']:.0f} of {r['org_total'] or 0:.0f} "
+                  f"({fmt(r['routing_s'])}) | {r['activity']} | {r['members']} | {r['users']} | "
+                  f"{r['status_429']} | {r['channels']} |", flush=True)
+    elif args.queues:
         print("# start-up: collectd start -> first value of every queue "
               "(genesys_realtime, 10 agents per queue, 300 requests/min)")
         print("| queues | queues seen | by value time s | by arrival s | listing GETs "
