@@ -623,7 +623,7 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
   gen_agg_counts_t *counts = job->counts;
   const gen_agg_query_t *query = job->query;
   for (int round = 0; round < max_ranges; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
+    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
     int status = gen_interval_plan(engine, scopes, n, now, &range);
     if (status <= 0)
