@@ -13,7 +13,9 @@ and bucket of the window, the simulator's truth: offered, answered,
 abandoned and the handle count, no more and no less (both ways), and no
 counter (total_*) at any time of the window. --stdout prints the same
 values as PUTVAL lines, and the plugin's state file is byte-identical
-after both replays."""
+after both replays. An <Org> without Host is replayed under the host name
+collectd itself gives it; an unreadable window, and one that has not
+settled yet, are refused."""
 import datetime
 import glob
 import hashlib
@@ -209,6 +211,31 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual(0, n_totals)
         self.same(want, printed, "stdout")
         self.assertEqual(sent, len(r.stdout.splitlines()))
+
+    def test_without_host_the_daemons_hostname(self):
+        """An <Org> without Host: the replay names the host as collectd
+        does (no Hostname in the configuration: the host's canonical
+        name)."""
+        block = self.sim.org_block("acme", extra='    InstanceFrom "id"\n'
+                                   '    Granularity "PT5M"\n    SettleDelay 30\n')
+        cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
+                      f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+        try:
+            hosts = []
+            cd.run_until(lambda: hosts.extend(
+                os.path.basename(os.path.dirname(d)) for d in glob.glob(
+                    os.path.join(cd.csv, "*", PLUGIN + "-*"))) or hosts, timeout=90)
+            self.assertTrue(hosts, "collectd dispatched nothing")
+            end = int(time.time()) // 300 * 300 - 600
+            r = subprocess.run([CHECK, "--replay", str(end - 1800), str(end),
+                                "--stdout", cd.conf],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            names = {PUTVAL.match(line).group(1).split("/")[0]
+                     for line in r.stdout.splitlines()}
+            self.assertEqual({hosts[0]}, names)
+        finally:
+            cd.cleanup()
 
     def test_replay_refuses_a_bad_window(self):
         r = subprocess.run([CHECK, "--replay", "yesterday", "1700000000", "--stdout",
