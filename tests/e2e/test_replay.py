@@ -15,7 +15,7 @@ counter (total_*) at any time of the window. --stdout prints the same
 values as PUTVAL lines, and the plugin's state file is byte-identical
 after both replays. An <Org> without Host is replayed under the host name
 collectd itself gives it; an unreadable window, and one that has not
-settled yet, are refused."""
+settled yet, are refused; a malformed answer fails the replay (exit 1)."""
 import datetime
 import glob
 import hashlib
@@ -236,6 +236,20 @@ class ReplayTest(unittest.TestCase):
             self.assertEqual({hosts[0]}, names)
         finally:
             cd.cleanup()
+
+    def test_a_malformed_answer_fails_the_replay(self):
+        """An answer that is not JSON: nothing of its range printed, exit 1,
+        and the report says the replay stopped."""
+        self.sim.fault({"fault": "malformed_json", "count": 1,
+                        "path": "/api/v2/analytics/conversations/aggregates/query"})
+        end = int(time.time()) // 300 * 300 - 600
+        r = subprocess.run([CHECK, "--replay", str(end - 1800), str(end),
+                            "--stdout", self.cd.conf],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+        self.assertEqual("", r.stdout)
+        self.assertRegex(r.stderr, r"replay of \S+ \(1 requests, 0 values\): "
+                         r".*the replay stops.*malformed JSON")
 
     def test_replay_refuses_a_bad_window(self):
         r = subprocess.run([CHECK, "--replay", "yesterday", "1700000000", "--stdout",
