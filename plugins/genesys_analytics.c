@@ -30,16 +30,13 @@
 #include "gen_mos.h"
 #include "gen_names.h"
 #include "gen_plugin.h"
+#include "gen_queue_agg.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
 #include <strings.h>
 
 #define PLUGIN_NAME "genesys_analytics"
-#define GA_QUERY_PATH "/api/v2/analytics/conversations/aggregates/query"
-/* queueId predicates per request: the documented user/observation limit,
- * used here too (aggregate predicate limits are UNCONFIRMED). */
-#define GA_MAX_QUEUES_PER_QUERY 100
 /* Ranges asked for per batch and read, so that a long backfill does not
  * hold collectd's read thread; the rest follows in the next reads. */
 #define GA_RANGES_PER_READ 8
@@ -49,23 +46,14 @@
  * per shard), so cardinality is the number of statuses. */
 #define GA_AGENT_SCOPE "agents"
 
-#define GA_METRIC_COUNT GEN_CONV_AGG_METRICS
-/* The scope, key and plugin_instance of the metrics Genesys attributes to
- * no queue (GEN_CONV_AGG_ORG): not a queue id (those are UUIDs). */
-#define GA_ORG_SCOPE "org"
-
 typedef struct {
   gen_entity_filter_t filter;
-  unsigned media_mask; /* MediaType (0 = all) */
-  bool metric_on[GA_METRIC_COUNT];
-  bool metrics_given;
-  bool by_direction, by_wrapup;
+  gen_queue_agg_config_t qa; /* MediaType, Metric, GroupBy, QueuesPerQuery */
   bool agent_status;
   int64_t agent_granularity_ms;   /* AgentStatusGranularity; 0: Granularity */
   gen_mos_config_t mos;           /* CallQuality, MosBounds, … */
   gen_interval_config_t interval; /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
-  long queues_per_query;
 } ga_config_t;
 
 typedef struct {
@@ -81,13 +69,11 @@ typedef struct {
   int64_t agent_granularity_ms; /* the users query's bucket length */
   bool agent_refusal_logged;    /* a 400 of the users query, logged once */
   gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
+  gen_queue_agg_t qa;           /* the queue aggregates (gen_queue_agg) */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
   gen_log_org_t who;       /* whose lines: the modules' and ours */
   gen_ratelimit_t complain;
-  /* One answer group's values, read and used at once on the instance's
-   * read thread (its own: read callbacks of two orgs run in parallel). */
-  gen_agg_values_t *answer;
 } ga_instance_t;
 
 /* ---- configuration ------------------------------------------------------ */
@@ -97,7 +83,7 @@ static void ga_config_init(void *config) {
   gen_interval_config_init(&c->interval);
   gen_mos_config_init(&c->mos);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  c->queues_per_query = GA_MAX_QUEUES_PER_QUERY;
+  gen_queue_agg_config_init(&c->qa);
 }
 
 static void ga_config_release(void *config) {
@@ -106,43 +92,15 @@ static void ga_config_release(void *config) {
   gen_interval_config_release(&c->interval);
 }
 
-static int ga_config_group_by(gen_org_t *org, const oconfig_item_t *ci,
-                              ga_config_t *c) {
-  char **names = NULL;
-  size_t n = 0;
-  int status = gen_config_string_list(org, ci, &names, &n);
-  for (size_t i = 0; status == 0 && i < n; i++) {
-    if (strcasecmp(names[i], "direction") == 0)
-      c->by_direction = true;
-    else if (strcasecmp(names[i], "wrapUpCode") == 0)
-      c->by_wrapup = true;
-    else {
-      gen_config_error(org, ci,
-                       "only direction and wrapUpCode are bounded dimensions "
-                       "(queue and media type are always grouped)");
-      status = -EINVAL;
-    }
-  }
-  gen_config_string_list_free(names, n);
-  return status;
-}
-
 static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
   ga_config_t *c = config;
   int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  if (strcasecmp(ci->key, "MediaType") == 0)
-    return gen_config_media(org, ci, &c->media_mask);
-  if (strcasecmp(ci->key, "Metric") == 0) {
-    c->metrics_given = true;
-    return gen_agg_config_metrics(org, ci, &gen_conv_agg_catalogue,
-                                  c->metric_on);
-  }
-  if (strcasecmp(ci->key, "GroupBy") == 0)
-    return ga_config_group_by(org, ci, c);
-  status = gen_interval_config_key(org, ci, &c->interval);
+  status = gen_queue_agg_config_key(org, ci, &c->qa);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_interval_config_key(org, ci, &c->interval);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_mos_config_key(org, ci, &c->mos);
   if (status != GEN_CONFIG_NOT_MINE)
@@ -153,143 +111,7 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_interval_config_granularity(org, ci, &c->agent_granularity_ms);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GA_MAX_QUEUES_PER_QUERY,
-                          &c->queues_per_query);
   return GEN_CONFIG_NOT_MINE;
-}
-
-/* ---- the request ---------------------------------------------------------
- */
-
-/* The aggregates query for queue_ids over range, or (n 0) of the metrics
- * attributed to no queue, for the whole org per media type. */
-static json_object *query_body(const ga_instance_t *inst,
-                               const char *const *queue_ids, size_t n,
-                               const gen_interval_range_t *range) {
-  const ga_config_t *c = &inst->config;
-  const char *group_by[4];
-  size_t n_group_by = 0;
-  if (n > 0)
-    group_by[n_group_by++] = "queueId";
-  group_by[n_group_by++] = "mediaType";
-  if (c->by_direction)
-    group_by[n_group_by++] = "direction";
-  if (c->by_wrapup)
-    group_by[n_group_by++] = "wrapUpCode";
-  json_object *body = gen_agg_query_new(range, c->interval.granularity_ms,
-                                        group_by, n_group_by);
-  json_object *metrics =
-      gen_agg_metrics_json_group(&gen_conv_agg_catalogue, c->metric_on,
-                                 n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
-  json_object_object_add(body, "metrics", metrics);
-  if (n == 0 && c->media_mask == 0)
-    return body;
-  json_object *filter = json_object_new_object();
-  json_object *clauses = json_object_new_array();
-  json_object_object_add(filter, "type", json_object_new_string("and"));
-  if (n > 0)
-    json_object_array_add(clauses, gen_json_or_filter("queueId", queue_ids, n));
-  if (c->media_mask != 0) {
-    /* The API's spelling, whatever case the configuration used. */
-    const char *media[GEN_MEDIA_COUNT];
-    size_t n_media = 0;
-    for (int m = 0; m < GEN_MEDIA_COUNT; m++)
-      if ((c->media_mask >> m) & 1u)
-        media[n_media++] = gen_media_names[m];
-    json_object_array_add(clauses,
-                          gen_json_or_filter("mediaType", media, n_media));
-  }
-  json_object_object_add(filter, "clauses", clauses);
-  json_object_object_add(body, "filter", filter);
-  return body;
-}
-
-/* ---- the answer ----------------------------------------------------------
- */
-
-/* Engine key of a result group: queueId (GA_ORG_SCOPE for the org query),
- * media[, direction][, wrapUpCode]; false when the group lacks a dimension
- * we asked for. */
-static bool group_key(const ga_instance_t *inst, const gen_agg_group_t *group,
-                      bool org, gen_key_t *key, const char **queue_id) {
-  const char *wrapup = gen_agg_group_get(group, "wrapUpCode");
-  int n = 2;
-  *key = (gen_key_t){{org ? GA_ORG_SCOPE : gen_agg_group_get(group, "queueId"),
-                      gen_agg_group_get(group, "mediaType")},
-                     0};
-  *queue_id = key->str[0];
-  if (inst->config.by_direction)
-    key->str[n++] = gen_agg_group_get(group, "direction");
-  if (inst->config.by_wrapup)
-    /* Conversations without a wrap-up (abandoned, not yet wrapped) form a
-     * group without the key. */
-    key->str[n++] = wrapup ? wrapup : "none";
-  for (int i = 0; i < n; i++)
-    if (key->str[i] == NULL) /* a dimension asked for and absent */
-      return false;
-  return gen_interval_key_ok(key);
-}
-
-/* Feeds one answer to the engine. A document that cannot be trusted as a
- * whole (not the expected shape, a bucket that is not one of ours) fails the
- * range: it is asked for again, nothing of it is dispatched. */
-static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **scope, gen_key_t *key) {
-  const ga_instance_t *inst = ud;
-  return group_key(inst, group, false, key, scope) &&
-         gen_entity_find(&inst->queues, *scope) >= 0;
-}
-
-/* A group of the org query: a queueId there would be one we did not ask
- * for (not ours). */
-static bool answer_org_group(void *ud, const gen_agg_group_t *group,
-                             const char **scope, gen_key_t *key) {
-  return gen_agg_group_get(group, "queueId") == NULL &&
-         group_key(ud, group, true, key, scope);
-}
-
-/* The catalogue's result group of an engine key. */
-static unsigned key_group(const gen_key_t *key) {
-  return strcmp(key->str[0], GA_ORG_SCOPE) == 0 && key->str[1] != NULL
-             ? GEN_CONV_AGG_ORG
-             : GEN_CONV_AGG_QUEUE;
-}
-
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *metrics,
-                            const gen_interval_value_t **v, size_t *n) {
-  const ga_instance_t *inst = ud;
-  return gen_agg_read(&gen_conv_agg_catalogue, inst->config.metric_on,
-                      key_group(key), metrics, inst->answer, v, n);
-}
-
-/* ---- dispatch ------------------------------------------------------------
- */
-
-/* The series of an engine key: the queue's plugin_instance and the
- * type_instance suffix media[-direction][-wrap-up]. */
-static void label_of(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
-  const ga_instance_t *inst = ud;
-  out->group = key_group(key);
-  sstrncpy(out->instance_buf,
-           out->group == GEN_CONV_AGG_ORG
-               ? GA_ORG_SCOPE
-               : gen_entity_label(inst->client->org, &inst->queues, key->str[0],
-                                  NULL),
-           sizeof(out->instance_buf));
-  out->plugin_instance = out->instance_buf;
-  char *suffix = out->suffix_buf;
-  size_t used = 0;
-  for (int i = 1; i < GEN_KEY_STRS && key->str[i] != NULL &&
-                  used < sizeof(out->suffix_buf);
-       i++) {
-    ssize_t w = gen_entity_find(&inst->wrapups, key->str[i]);
-    const char *label = w >= 0 ? inst->wrapups.items[w].name : key->str[i];
-    used += (size_t)snprintf(suffix + used, sizeof(out->suffix_buf) - used,
-                             "%s%s", used ? "-" : "", label);
-  }
-  out->suffix = suffix;
 }
 
 /* ---- collection ----------------------------------------------------------
@@ -301,7 +123,7 @@ static int refresh_lists(ga_instance_t *inst) {
   int status = gen_entity_list(inst->client->http, inst->client->org,
                                "/api/v2/routing/queues", &inst->config.filter,
                                &fresh, err, sizeof(err));
-  if (status == 0 && inst->config.by_wrapup) {
+  if (status == 0 && inst->config.qa.by_wrapup) {
     gen_entity_set_t codes = {0};
     if (gen_entity_list(inst->client->http, inst->client->org,
                         "/api/v2/routing/wrapupcodes", NULL, &codes, err,
@@ -353,14 +175,15 @@ static int refresh_lists(ga_instance_t *inst) {
   if (inst->listed_at == 0 || !gen_entity_set_same(&fresh, &inst->queues)) {
     /* What is monitored, at start and after every change of it. */
     size_t measures = 0;
-    for (size_t m = 0; m < GA_METRIC_COUNT; m++)
-      measures += inst->config.metric_on[m];
+    for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
+      measures += inst->config.qa.metric_on[m];
     char agents[64] = "off", mos[160] = "off";
     if (inst->config.agent_status)
       snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
     if (inst->config.mos.on)
       gen_mos_describe(&inst->config.mos, fresh.count,
-                       (size_t)inst->config.queues_per_query, mos, sizeof(mos));
+                       (size_t)inst->config.qa.queues_per_query, mos,
+                       sizeof(mos));
     gen_org_log(inst->client->org, NULL, LOG_INFO,
                 "%zu queues, %zu measures, buckets of %lld s, agent status "
                 "%s, call quality %s",
@@ -373,71 +196,38 @@ static int refresh_lists(ga_instance_t *inst) {
   return 0;
 }
 
-static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
-                               const gen_interval_range_t *range) {
-  return query_body(ud, queue_ids, n, range);
-}
-
 /* The conversation aggregates endpoint and how its answer is read. */
 static gen_agg_query_t queue_query(ga_instance_t *inst) {
-  gen_agg_query_t q = gen_agg_query_make(
-      GA_QUERY_PATH, "aggregates query", inst->config.interval.granularity_ms,
-      batch_body, answer_group, answer_values, inst);
-  q.family = "queue aggregates";
+  gen_agg_query_t q = gen_queue_agg_query(&inst->qa, false);
   q.still = inst->config.agent_status ? "agent status" : "nothing";
   return q;
-}
-
-/* Where the queue aggregates go (gen_agg_sink). */
-static gen_agg_output_t queue_output(ga_instance_t *inst) {
-  return (gen_agg_output_t){.cat = &gen_conv_agg_catalogue,
-                            .on = inst->config.metric_on,
-                            .host = gen_client_host(inst->client),
-                            .plugin = PLUGIN_NAME,
-                            .granularity_ms =
-                                inst->config.interval.granularity_ms,
-                            .label = label_of,
-                            .ud = inst};
 }
 
 /* Asks for and takes every range due for one batch of queues. Returns 0,
  * or the failure of a request (the cycle stops: no hammering). */
 static int collect_batch(ga_instance_t *inst, const char *const *ids,
                          size_t n) {
-  gen_agg_output_t output = queue_output(inst);
+  gen_agg_output_t output = gen_queue_agg_output(&inst->qa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_agg_query_t query = queue_query(inst);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                       &sink};
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
+                       &query,       &sink,        0};
   return gen_agg_collect(&job, ids, n, GA_RANGES_PER_READ);
 }
 
-static json_object *org_body(void *ud, const char *const *scopes, size_t n,
-                             const gen_interval_range_t *range) {
-  (void)scopes;
-  (void)n;
-  return query_body(ud, NULL, 0, range);
-}
-
 /* The metrics attributed to no queue, per media type of the whole org, in
- * the queue engine under the scope GA_ORG_SCOPE. With Shard i/n the first
- * shard asks (each would count the whole org). */
+ * the queue engine under the scope GEN_QUEUE_AGG_ORG_SCOPE. With Shard i/n the
+ * first shard asks (each would count the whole org). */
 static int collect_org(ga_instance_t *inst) {
-  static const char *const scope[] = {GA_ORG_SCOPE};
-  if (inst->client->org->shard_index != 0 ||
-      !gen_agg_group_on(&gen_conv_agg_catalogue, inst->config.metric_on,
-                        GEN_CONV_AGG_ORG))
+  static const char *const scope[] = {GEN_QUEUE_AGG_ORG_SCOPE};
+  if (inst->client->org->shard_index != 0 || !gen_queue_agg_on(&inst->qa, true))
     return 0;
-  gen_agg_output_t output = queue_output(inst);
+  gen_agg_output_t output = gen_queue_agg_output(&inst->qa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_query_t query =
-      gen_agg_query_make(GA_QUERY_PATH, "org aggregates query",
-                         inst->config.interval.granularity_ms, org_body,
-                         answer_org_group, answer_values, inst);
-  query.family = "org aggregates";
+  gen_agg_query_t query = gen_queue_agg_query(&inst->qa, true);
   query.still = "queue aggregates";
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                       &sink};
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
+                       &query,       &sink,        0};
   return gen_agg_collect(&job, scope, 1, GA_RANGES_PER_READ);
 }
 
@@ -453,8 +243,8 @@ static int each_batch(ga_instance_t *inst,
                       int (*fn)(ga_instance_t *, const char *const *, size_t,
                                 void *),
                       void *arg) {
-  size_t per = (size_t)inst->config.queues_per_query;
-  const char *ids[GA_MAX_QUEUES_PER_QUERY];
+  size_t per = (size_t)inst->config.qa.queues_per_query;
+  const char *ids[GEN_QUEUE_AGG_MAX_QUEUES];
   int status = 0;
   for (size_t first = 0; status == 0 && first < inst->queues.count;
        first += per) {
@@ -647,8 +437,7 @@ static int ga_read(user_data_t *ud) {
     refresh_lists(inst);
 
   int status = 0;
-  if (gen_agg_group_on(&gen_conv_agg_catalogue, inst->config.metric_on,
-                       GEN_CONV_AGG_QUEUE))
+  if (gen_queue_agg_on(&inst->qa, false))
     status = each_batch(inst, queue_batch, NULL);
   if (status == 0 && inst->listed_at != 0)
     status = collect_org(inst);
@@ -678,7 +467,7 @@ static void ga_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_entity_set_free(&inst->wrapups);
-  gen_agg_values_free(inst->answer);
+  gen_queue_agg_release(&inst->qa);
   ga_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
@@ -689,11 +478,18 @@ static int ga_instance_init(void *data) {
   ga_instance_t *inst = data;
   gen_client_t *client = inst->client;
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  if ((inst->answer = gen_agg_values_new(&gen_conv_agg_catalogue)) == NULL)
-    return -ENOMEM;
   ga_config_t *c = &inst->config;
-  if (!c->metrics_given)
-    gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
+  gen_queue_agg_config_done(&c->qa);
+  inst->qa = (gen_queue_agg_t){&c->qa,
+                               client->org,
+                               gen_client_host(client),
+                               PLUGIN_NAME,
+                               c->interval.granularity_ms,
+                               &inst->queues,
+                               &inst->wrapups,
+                               NULL};
+  if (gen_queue_agg_init(&inst->qa) != 0)
+    return -ENOMEM;
 
   inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
   const gen_log_org_t *who = &inst->who;

@@ -267,7 +267,7 @@ void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
   gen_agg_query_t query = gen_action_agg_query(aa);
   gen_agg_output_t output = gen_action_agg_output(aa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  batches_t b = {{engine, aa->client, counts, &query, &sink}, ranges};
+  batches_t b = {{engine, aa->client, counts, &query, &sink, 0}, ranges};
   /* Every action: one request, no filter. */
   gen_entity_batches(aa->actions, aa->every ? 0 : per, batch, &b);
 }

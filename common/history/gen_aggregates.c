@@ -623,7 +623,7 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
   gen_agg_counts_t *counts = job->counts;
   const gen_agg_query_t *query = job->query;
   for (int round = 0; round < max_ranges; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
+    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
     int status = gen_interval_plan(engine, scopes, n, now, &range);
     if (status <= 0)
@@ -655,9 +655,10 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_org(counts->who, &counts->complain, LOG_ERR,
-                  "%s for %s failed (asked for again next cycle): %s",
-                  query->what, text, err);
+      gen_log_org(
+          counts->who, &counts->complain, LOG_ERR, "%s for %s failed (%s): %s",
+          query->what, text,
+          job->at_ms ? "the replay stops" : "asked for again next cycle", err);
       return status;
     }
     if (query->family != NULL)

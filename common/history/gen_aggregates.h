@@ -287,6 +287,9 @@ typedef struct {
   gen_agg_counts_t *counts;
   const gen_agg_query_t *query;
   const gen_interval_sink_t *sink;
+  /* The time ranges are planned at; 0: the clock (a replay plans at the
+   * end of its window: gen_replay). */
+  int64_t at_ms;
 } gen_agg_job_t;
 
 /* A query (reader.what is what; no prepare). */

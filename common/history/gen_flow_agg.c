@@ -209,7 +209,7 @@ void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
   gen_agg_output_t output = gen_flow_agg_output(fa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
   batches_t b = {.fa = fa,
-                 .job = {engine, fa->client, counts, &query, &sink},
+                 .job = {engine, fa->client, counts, &query, &sink, 0},
                  .obs = gen_flow_agg_active(fa),
                  .aggregates = engine != NULL,
                  .active = with_active,

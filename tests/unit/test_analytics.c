@@ -38,13 +38,27 @@ static ga_instance_t *make_instance(void) { return make_instance_with(false); }
 
 static const char *const q1[] = {"q1"};
 
+/* The request bodies and series names of gen_queue_agg, as the plugin has
+ * them (n 0: the org query). */
+static json_object *query_body(ga_instance_t *inst, const char *const *ids,
+                               size_t n, const gen_interval_range_t *range) {
+  gen_agg_query_t q = gen_queue_agg_query(&inst->qa, n == 0);
+  return q.body(q.ud, ids, n, range);
+}
+
+static void label_of(ga_instance_t *inst, const gen_key_t *key,
+                     gen_agg_label_t *out) {
+  gen_agg_output_t o = gen_queue_agg_output(&inst->qa);
+  o.label(o.ud, key, out);
+}
+
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
   gen_agg_query_t query = queue_query(inst);
-  gen_agg_output_t output = queue_output(inst);
+  gen_agg_output_t output = gen_queue_agg_output(&inst->qa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                       &sink};
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
+                       &query,       &sink,        0};
   return interval_answer(&job, q1[0], T0 + G + 60000, text);
 }
 
@@ -257,8 +271,8 @@ DEF_TEST(agent_status_sums_every_batch_per_status) {
 DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
   ga_instance_t *inst = make_instance();
   ga_config_t *c = &inst->config;
-  memset(c->metric_on, 0, sizeof(c->metric_on));
-  gen_agg_set_on(&gen_conv_agg_catalogue, "all", c->metric_on);
+  memset(c->qa.metric_on, 0, sizeof(c->qa.metric_on));
+  gen_agg_set_on(&gen_conv_agg_catalogue, "all", c->qa.metric_on);
   gen_interval_range_t range = {0, G};
   json_object *q = query_body(inst, q1, 1, &range);
   const char *text = json_object_to_json_string(q);
@@ -278,7 +292,7 @@ DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
                 json_object_to_json_string(gen_json_get_array(q, "groupBy")));
   json_object_put(q);
 
-  gen_key_t k = {{GA_ORG_SCOPE, "voice"}, 0};
+  gen_key_t k = {{GEN_QUEUE_AGG_ORG_SCOPE, "voice"}, 0};
   gen_agg_label_t label = {0};
   label_of(inst, &k, &label);
   EXPECT_EQ_STR("org", label.plugin_instance);
@@ -333,7 +347,7 @@ DEF_TEST(configuration_refuses_with_reasons) {
   mock_ci_free(ci);
   ci = mock_ci_str("Metric", "offered");
   CHECK_ZERO(ga_config_key(org, ci, c));
-  OK(c->metric_on[0] && !c->metric_on[1]);
+  OK(c->qa.metric_on[0] && !c->qa.metric_on[1]);
   mock_ci_free(ci);
   ci = mock_ci_bool("AgentStatus", true);
   CHECK_ZERO(ga_config_key(org, ci, c));
@@ -371,12 +385,12 @@ DEF_TEST(catalogue_names_and_sets) {
       "transferred", "over_sla", "service_level", "handle",
       "talk",        "hold",     "acw",           "wait",
       "answer",      "alert",    "abandon"};
-  OK(GA_METRIC_COUNT <= GEN_AGG_MAX_METRICS);
-  EXPECT_EQ_INT(84, (int)GA_METRIC_COUNT);
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++) {
+  OK(GEN_CONV_AGG_METRICS <= GEN_AGG_MAX_METRICS);
+  EXPECT_EQ_INT(84, (int)GEN_CONV_AGG_METRICS);
+  for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++) {
     const gen_agg_metric_t *mt = &gen_conv_agg_catalogue.metrics[m];
     size_t same_api = 0;
-    for (size_t k = 0; k < GA_METRIC_COUNT; k++) {
+    for (size_t k = 0; k < GEN_CONV_AGG_METRICS; k++) {
       OK(k == m ||
          strcmp(mt->name, gen_conv_agg_catalogue.metrics[k].name) != 0);
       same_api += strcmp(mt->api, gen_conv_agg_catalogue.metrics[k].api) == 0;
@@ -400,17 +414,17 @@ DEF_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing) {
   oconfig_item_t *ci = mock_ci_strs("Metric", 2, two);
   CHECK_ZERO(ga_config_key(org, ci, c));
   mock_ci_free(ci);
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+  for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
     EXPECT_EQ_INT((gen_conv_agg_catalogue.metrics[m].sets &
                    GEN_CONV_AGG_SUPERVISION) != 0 ||
                       strcmp(gen_conv_agg_catalogue.metrics[m].name,
                              "first_connect") == 0,
-                  c->metric_on[m]);
+                  c->qa.metric_on[m]);
   ci = mock_ci_str("Metric", "ALL");
   CHECK_ZERO(ga_config_key(org, ci, c));
   mock_ci_free(ci);
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
-    OK(c->metric_on[m]);
+  for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
+    OK(c->qa.metric_on[m]);
   mock_log_reset();
   ci = mock_ci_str("Metric", "vocie");
   OK(ga_config_key(org, ci, c) < 0);
@@ -430,10 +444,10 @@ DEF_TEST(metric_takes_sets_in_any_case_and_names_them_when_refusing) {
 /* Without Metric: the default set, nothing else. */
 DEF_TEST(without_metric_the_default_set) {
   ga_instance_t *inst = make_instance();
-  for (size_t m = 0; m < GA_METRIC_COUNT; m++)
+  for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
     EXPECT_EQ_INT(
         (gen_conv_agg_catalogue.metrics[m].sets & GEN_CONV_AGG_DEFAULT) != 0,
-        inst->config.metric_on[m]);
+        inst->config.qa.metric_on[m]);
   ga_instance_free(inst);
   return 0;
 }

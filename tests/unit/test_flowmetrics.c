@@ -438,8 +438,8 @@ static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gen_flow_agg_query(&inst->agg);
   gen_agg_output_t output = gen_flow_agg_output(&inst->agg);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts, &query,
-                       &sink};
+  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
+                       &query,       &sink,        0};
   return interval_answer(&job, "f-1", at, text);
 }
 
@@ -630,8 +630,8 @@ static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
   gen_agg_query_t query = gen_action_agg_query(&inst->action_agg);
   gen_agg_output_t output = gen_action_agg_output(&inst->action_agg);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->action_engine, inst->client, &inst->counts, &query,
-                       &sink};
+  gen_agg_job_t job = {
+      inst->action_engine, inst->client, &inst->counts, &query, &sink, 0};
   mock_values_reset();
   atomic_store(&inst->client->stats.malformed, 0);
   return interval_answer(&job, "a-1", AT_1008, text);

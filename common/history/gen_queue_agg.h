@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the queue aggregates of genesys_analytics, for the
+ * plugin and for collectd-genesys-check --replay alike: their keys
+ * (MediaType, Metric, GroupBy), the conversation aggregates query per batch
+ * of queues and for the metrics attributed to no queue, how an answer
+ * group becomes an engine key, and the series names of a key. One module,
+ * so that a replayed value lands on the series the plugin dispatches.
+ */
+#ifndef GEN_QUEUE_AGG_H
+#define GEN_QUEUE_AGG_H 1
+
+#include "gen_aggregates.h"
+#include "gen_conv_agg.h"
+#include "gen_entity.h"
+
+#define GEN_QUEUE_AGG_PATH "/api/v2/analytics/conversations/aggregates/query"
+/* The scope, key and plugin_instance of the metrics Genesys attributes to
+ * no queue (GEN_CONV_AGG_ORG): not a queue id (those are UUIDs). */
+#define GEN_QUEUE_AGG_ORG_SCOPE "org"
+/* queueId predicates per request: the documented user/observation limit,
+ * used here too (aggregate predicate limits are UNCONFIRMED). */
+#define GEN_QUEUE_AGG_MAX_QUEUES 100
+
+typedef struct {
+  unsigned media_mask; /* MediaType (0 = all) */
+  bool metric_on[GEN_CONV_AGG_METRICS];
+  bool metrics_given;
+  bool by_direction, by_wrapup;
+  long queues_per_query; /* QueuesPerQuery */
+} gen_queue_agg_config_t;
+
+void gen_queue_agg_config_init(gen_queue_agg_config_t *c);
+/* Parses MediaType, Metric, GroupBy or QueuesPerQuery: 0, a negative errno
+ * (logged, naming the key), or GEN_CONFIG_NOT_MINE for any other key. */
+int gen_queue_agg_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                             gen_queue_agg_config_t *c);
+/* After the last key: the "default" set when no Metric key was given. */
+void gen_queue_agg_config_done(gen_queue_agg_config_t *c);
+
+/* One org's queue aggregates: its configuration, queues and wrap-up code
+ * names (borrowed; the caller lists them), and one answer group's values
+ * (owned: gen_queue_agg_init, gen_queue_agg_release). */
+typedef struct {
+  const gen_queue_agg_config_t *config;
+  const gen_org_t *org;
+  const char *host; /* NULL: collectd's hostname */
+  const char *plugin;
+  int64_t granularity_ms;
+  const gen_entity_set_t *queues, *wrapups;
+  gen_agg_values_t *answer;
+} gen_queue_agg_t;
+
+/* 0 or -ENOMEM. */
+int gen_queue_agg_init(gen_queue_agg_t *qa);
+void gen_queue_agg_release(gen_queue_agg_t *qa);
+
+/* The query per batch of queues (scopes: queue ids), or, org true, of the
+ * metrics attributed to no queue (one scope, GEN_QUEUE_AGG_ORG_SCOPE). */
+gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org);
+/* Whether the metrics on ask the per-queue (org false) or the org query. */
+bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org);
+/* Where its values go (gen_agg_sink): the plugin's series names. */
+gen_agg_output_t gen_queue_agg_output(gen_queue_agg_t *qa);
+
+#endif /* GEN_QUEUE_AGG_H */
