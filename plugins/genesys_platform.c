@@ -15,7 +15,8 @@
  * group). The listings are the state, so they are read every poll; a
  * failed one keeps no stale state, and metrics older than two polls (at
  * least 5 minutes) by their eventTime are not sent as current. The documents
- * are read in gen_platform.
+ * are read in gen_platform. With OperationalEvents, the operational events
+ * per definition and closed interval (gen_opevents).
  */
 #include "collectd/core/daemon/collectd.h"
 
