@@ -381,8 +381,8 @@ MOS_TYPES = [
      "<media>"),
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
-# checked against common/api/gen_platform.c, plugins/genesys_platform.c and
-# genesys.db.
+# checked against common/api/gen_platform.c, plugins/genesys_platform.c,
+# common/history/gen_opevents.c and genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
     ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
@@ -398,6 +398,9 @@ PLATFORM_TYPES = [
     ("trunk_calls", "<trunk>", "calls in progress now", "inbound|outbound"),
     ("status_component", "status", "0 operational .. 4 major_outage",
      "<group>-<component>"),
+    ("operational_events", "<definition>", "operational events in the bucket", None),
+    ("total_operational_events", "<definition>", "operational events, summed: a counter",
+     None),
 ]
 
 
@@ -431,7 +434,8 @@ def mos_types(db):
 def platform_types(db):
     """{(collectd type, None)}: every type of genesys_platform's entities."""
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
-             ["common/api/gen_platform.c", "plugins/genesys_platform.c"])
+             ["common/api/gen_platform.c", "plugins/genesys_platform.c",
+              "common/history/gen_opevents.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
@@ -473,7 +477,8 @@ def platform_section():
         "Every value of an edge, a trunk and the status page with the write-plugin "
         "settings of the complete agent configurations (the rule in "
         "L<collectd-genesys(5)>, BACKENDS): I<host> the org, I<plugin_instance> the "
-        "edge's or trunk's name (or id), or C<status>. In each backend:") + "\n"
+        "edge's or trunk's name (or id), the event definition's, or C<status>. In each "
+        "backend:") + "\n"
         "  Prometheus  <name>{instance=\"<org>\",genesys_platform=\"<edge>\",\n"
         "                type=\"<type_instance>\"}\n"
         "  Graphite    genesys.<org>.genesys_platform.<edge>.<type>[.<type_instance>]\n"
@@ -481,7 +486,8 @@ def platform_section():
         "                type=<type>[,type_instance=<type_instance>] value=<value>\n\n"
         + wrap("The Prometheus I<name> is C<collectd_genesys_platform_>I<type>, then the "
                "data source when it is not C<value> (C<_percent>, C<_bytes>, "
-               "C<_seconds>). Every value is a GAUGE:") + "\n"
+               "C<_seconds>). Every value is a GAUGE but C<total_operational_events>, a "
+               "DERIVE:") + "\n"
         "  type                      data source    unit     type_instance\n"
         + type_lines("genesys_platform", PLATFORM_TYPES, db, None))
 

@@ -15,7 +15,8 @@
  * group). The listings are the state, so they are read every poll; a
  * failed one keeps no stale state, and metrics older than two polls (at
  * least 5 minutes) by their eventTime are not sent as current. The documents
- * are read in gen_platform.
+ * are read in gen_platform. With OperationalEvents, the operational events
+ * per definition and closed interval (gen_opevents).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -26,6 +27,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notice.h"
+#include "gen_opevents.h"
 #include "gen_platform.h"
 #include "gen_plugin.h"
 
@@ -61,6 +63,7 @@ typedef struct {
   size_t n_components;
   char **groups; /* StatusGroup patterns (NULL: the region's group) */
   size_t n_groups;
+  gen_opev_config_t events; /* OperationalEvents and its keys */
 } gp_config_t;
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
@@ -99,6 +102,7 @@ typedef struct {
   bool said_types; /* trunks of another type were dropped (said once) */
   /* One limiter per family: one failing does not hide another's first. */
   gen_ratelimit_t complain[GP_FAMILY_COUNT];
+  gen_opev_t events; /* operational events per definition (gen_opevents) */
 } gp_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -108,6 +112,7 @@ static void gp_config_init(void *config) {
   c->edges = c->trunks = c->status_page = true;
   c->trunk_type = "EXTERNAL";
   c->status_url = strdup(GEN_PF_STATUS_URL);
+  gen_opev_config_init(&c->events);
 }
 
 static void gp_config_release(void *config) {
@@ -117,6 +122,7 @@ static void gp_config_release(void *config) {
   free(c->status_url);
   gen_config_string_list_free(c->components, c->n_components);
   gen_config_string_list_free(c->groups, c->n_groups);
+  gen_opev_config_release(&c->events);
 }
 
 static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
@@ -169,7 +175,7 @@ static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_url(org, ci, false, &c->status_url);
   if (strcasecmp(ci->key, "StatusComponent") == 0)
     return gen_config_string_list(org, ci, &c->components, &c->n_components);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_opev_config_key(org, ci, &c->events);
 }
 
 /* ---- values -------------------------------------------------------------- */
@@ -542,6 +548,7 @@ static void gp_dispatch_self(gp_instance_t *inst) {
                     (double)inst->trunks.set.count);
   gen_dispatch_self(host, PLUGIN_NAME, "status_components", NULL, false,
                     (double)inst->components);
+  gen_opev_dispatch_self(&inst->events);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
@@ -611,6 +618,7 @@ static int gp_read(user_data_t *ud) {
    * alone reads it, so that sharded agents do not repeat its values. */
   if (inst->config.status_page && org->shard_index == 0)
     gp_status_page(inst);
+  gen_opev_read(&inst->events);
   gp_say(inst);
   gp_dispatch_self(inst);
   return 0;
@@ -624,6 +632,7 @@ static void gp_instance_free(void *data) {
     return;
   gp_list_free(&inst->edges);
   gp_list_free(&inst->trunks);
+  gen_opev_free(&inst->events);
   gp_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
@@ -638,7 +647,8 @@ static int gp_instance_init(void *data) {
   const gen_org_t *org = inst->client->org;
   inst->region_group = gen_pf_region_group(
       org->region != NULL ? gen_region_domain(org->region) : org->api_base_url);
-  return 0;
+  return gen_opev_start(&inst->events, inst->client, PLUGIN_NAME,
+                        &inst->config.events);
 }
 
 static const gen_plugin_t gp_plugin = {

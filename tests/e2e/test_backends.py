@@ -9,7 +9,8 @@ queue's values in each backend equal the simulator's ground truth, under the
 names, labels, path segments and tags collectd-genesys(5) documents
 (BACKENDS). Every value of genesys_analytics' whole catalogue (Metric "all")
 and call quality (CallQuality), of genesys_flowmetrics' data actions and of
-genesys_platform's edges, trunks and status page is in each backend under
+genesys_platform's edges, trunks, status page and operational events is in
+each backend under
 the name its man page gives, both ways. Then every panel query of every
 dashboard in examples/grafana/ runs against that Prometheus and must return
 data (a panel whose values are all NaN must be a ratio whose divisor is 0
@@ -194,10 +195,14 @@ class BackendsTest(unittest.TestCase):
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
             + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
-        # (the telephony dashboard and the platform alerts), every 5 s.
+        # (the telephony dashboard and the platform alerts), every 5 s, and
+        # its operational events in buckets as the analytics'.
         platform = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    StatusPageURL '
-            f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n')
+            f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n'
+            '    OperationalEvents true\n    OperationalEventsGranularity "PT1M"\n'
+            f"    OperationalEventsSettleDelay {settle_s}\n"
+            "    OperationalEventsInitialBackfill 600\n")
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
@@ -409,6 +414,7 @@ class BackendsTest(unittest.TestCase):
         self._wait_analytics_buckets()
         self._wait_mos_buckets()
         self._wait_action_buckets()
+        self._wait_event_buckets()
         executed = 0
         nan = []
         for path in dashboards:
@@ -522,7 +528,9 @@ class BackendsTest(unittest.TestCase):
         """genesys_platform's values of edges, trunks and the status page,
         named as genesys_platform(5) says (IN THE BACKENDS, written by
         man/make_catalogue.py), both ways: every documented type is there
-        (the simulator's edges give every one) and no other."""
+        (the simulator's edges give every one; its operational events
+        both of theirs) and no other."""
+        self._wait_event_buckets()
         db = CATALOGUE.types_db()
         types = CATALOGUE.platform_types(db)
         documented = self._names("genesys_platform", types, db)
@@ -604,6 +612,15 @@ class BackendsTest(unittest.TestCase):
                         "genesys_flowmetrics never dispatched two data action buckets:\n"
                         + self.cd.log_text()[-3000:])
 
+    def _wait_event_buckets(self):
+        """Two closed buckets of operational events in Prometheus, as for
+        the analytics counters."""
+        two = ('count_over_time(collectd_genesys_platform_total_operational_events_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_platform never dispatched two operational event buckets:\n"
+                        + self.cd.log_text()[-3000:])
+
     def test_alert_rules_over_analytics_return_series(self):
         """The alerts over analytics queue series: their expressions,
         thresholds aside, return series with the labels their annotations
@@ -639,14 +656,14 @@ class BackendsTest(unittest.TestCase):
         returns series with the labels its annotations use."""
         def platform_values():
             names = ("edge_online", "trunk_connected", "trunk_in_service",
-                     "status_component")
+                     "status_component", "total_operational_events_total")
             return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
                        for n in names)
         self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"
                         + self.cd.log_text()[-3000:])
         rules = [r for g in self.prom.rules() if g["name"] == "genesys-platform"
                  for r in g["rules"]]
-        self.assertEqual(len(rules), 3)
+        self.assertEqual(len(rules), 4)
         for rule in rules:
             with self.subTest(alert=rule["name"]):
                 for name in set(re.findall(r"collectd_genesys_platform_\w+", rule["query"])):

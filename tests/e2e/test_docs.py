@@ -27,6 +27,7 @@ CONFIG_KEY_MODULES = {
     "gen_summary_config_key": "gen_summary.c",
     "gen_mos_config_key": "gen_mos.c",
     "gen_queue_agg_config_key": "gen_queue_agg.c",
+    "gen_opev_config_key": "gen_opevents.c",
 }
 
 

@@ -103,6 +103,16 @@ def parse_args(argv=None):
     a("--status-group-link", choices=simapi.FORMS["status_group_link"], default="both",
       help="status page: components name their group by group_id and the group lists "
            "them (default), or only one of the two")
+    a("--event-definitions", type=int, default=4,
+      help="operational event definitions of the org (README, Operational events; "
+           "default 4)")
+    a("--usage-events-zeros", choices=simapi.FORMS["usage_events_zeros"], default="omit",
+      help="events aggregates: definitions without events left out (default) or listed "
+           "with eventCount 0")
+    a("--definitions-listing", choices=simapi.FORMS["definitions_listing"],
+      default="entities",
+      help="event definitions listing: {\"entities\": [...]} alone (default, as the SDK "
+           "model) or paged like the other listings")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

@@ -20,6 +20,7 @@ import uuid
 
 import simmodel as M
 import simactions
+import simevents
 import simplatform
 import simmos
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
@@ -786,6 +787,8 @@ ROUTES = [
     ("GET", "/api/v2/telephony/providers/edges/metrics", "edge_metrics", True),
     ("GET", "/api/v2/telephony/providers/edges/trunks", "list_trunks", True),
     ("GET", "/api/v2/telephony/providers/edges/trunks/metrics", "trunk_metrics", True),
+    ("GET", "/api/v2/usage/events/definitions", "list_event_definitions", True),
+    ("POST", "/api/v2/usage/events/aggregates/query", "usage_events_agg", True),
     ("GET", "/sim/status/api/v2/components.json", "status_page", False),
     ("GET", "/sim/status/api/v2/summary.json", "status_page", False),
     ("POST", "/api/v2/analytics/conversations/details/query", "conv_details", True),
@@ -803,6 +806,7 @@ ROUTES = [
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
+    ("GET", "/sim/truth/events", "sim_truth_events", False),
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
@@ -842,6 +846,10 @@ PERMISSIONS = {
     "GET /api/v2/telephony/providers/edges/metrics": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks": ("telephony:plugin:all",),
     "GET /api/v2/telephony/providers/edges/trunks/metrics": ("telephony:plugin:all",),
+    # SDK documentation (OperationalEventsApi): "Requires ALL permissions:
+    # usage:events:view"
+    "GET /api/v2/usage/events/definitions": ("usage:events:view",),
+    "POST /api/v2/usage/events/aggregates/query": ("usage:events:view",),
 }
 
 # Routes that need ANY one of their permissions (the SDK documentation's
@@ -878,6 +886,8 @@ FORMS = {
     "unattributed": ("org", "queue"),
     "details_sessions": ("internal", "plain"),
     "details_hits": ("approximate", "exact"),
+    "usage_events_zeros": ("omit", "zeros"),
+    "definitions_listing": ("entities", "paged"),
 }
 
 TOPIC_RES = [
@@ -946,6 +956,7 @@ class App:
             cloud_media=getattr(opts, "cloud_media_edges", 2),
             phone_trunks=getattr(opts, "phone_trunks", 3))
         self.platform_page_max = getattr(opts, "platform_page_max", simplatform.PAGE_MAX)
+        self.events = simevents.Events(model.seed, getattr(opts, "event_definitions", 4))
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2144,6 +2155,43 @@ class App:
         pf = self.platform
         return Response(200, pf.status_doc(pf.slot(self.model.now), self.model.now,
                                            self.forms["status_group_link"]))
+
+    # ------------------------------------------------------------ operational events
+    async def h_list_event_definitions(self, req, p, tok):
+        """EventDefinitionListing: {"entities": [...]} and nothing else, as
+        the SDK model has it (form definitions_listing entities), or paged
+        like the other listings (paged; UNCONFIRMED)."""
+        items = [dict(d) for d in self.events.items]
+        if self.forms["definitions_listing"] == "paged":
+            return self.page(req, items, "/api/v2/usage/events/definitions", lambda x: x,
+                             max_size=100)
+        return Response(200, {"entities": items})
+
+    async def h_usage_events_agg(self, req, p, tok):
+        """EventAggregatesResponse for the interval of an
+        EventAggregatesQueryRequest, whose one property is interval: any
+        other is refused, so a plugin asking for more is caught. Definitions
+        without events are left out (form usage_events_zeros omit) or listed
+        with 0 (zeros); both UNCONFIRMED."""
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        extra = sorted(k for k in body if k != "interval")
+        if extra:
+            raise ApiError(400, "bad.request", "unknown field(s): %s" % ",".join(extra))
+        start, end = parse_interval(body.get("interval"))
+        asked = self.stats["aggregate_intervals"].setdefault("usage_events", [])
+        if len(asked) < 10000:
+            asked.append([start, end])
+        self.sync()
+        return Response(200, self.events.answer(start, end, self.model.now,
+                                                self.forms["usage_events_zeros"] == "zeros"))
+
+    async def h_sim_truth_events(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, self.events.truth(gran, n, self.model.now))
 
     async def h_sim_truth_platform(self, req, p, tok):
         self.sync()

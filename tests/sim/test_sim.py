@@ -28,6 +28,7 @@ from simproto import HttpClient, WsClient, OP_PING  # noqa: E402
 import simmodel  # noqa: E402
 import simplatform  # noqa: E402
 import simactions  # noqa: E402
+import simevents  # noqa: E402
 import simapi  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
@@ -1456,6 +1457,117 @@ class T04cDataActions(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
 
+class T04dOperationalEvents(unittest.TestCase):
+    """GET /api/v2/usage/events/definitions (both listing forms), the events
+    aggregates query (interval only, one count per definition, both forms of
+    a definition without events), the permission, the 10 days Genesys keeps
+    them, and /sim/truth/events equal to the query bucket by bucket."""
+    URL = "/api/v2/usage/events/aggregates/query"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
+                      "--event-definitions", 7, "--seed", 31, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/events?granularity=PT5M&buckets=6")[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def counts(self, iv):
+        st, _, js = self.c.request("POST", self.URL, {"interval": iv})
+        self.assertEqual(st, 200, js)
+        self.assertEqual(js["interval"], iv)
+        out = {}
+        for e in js["eventDefinitionAggregates"]:
+            self.assertEqual(set(e), {"eventDefinition", "eventCount"})
+            self.assertEqual(set(e["eventDefinition"]), {"id", "selfUri"})
+            out[e["eventDefinition"]["id"]] = e["eventCount"]
+        return out
+
+    def test_listing_forms(self):
+        st, _, js = self.c.request("GET", "/api/v2/usage/events/definitions")
+        self.assertEqual(st, 200)
+        self.assertEqual(set(js), {"entities"})
+        self.assertEqual(sorted(d["id"] for d in js["entities"]),
+                         sorted(self.truth["definitions"]))
+        for d in js["entities"]:
+            self.assertEqual(set(d), {"id", "name", "description"})
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"definitions_listing": "paged"})[0], 200)
+            st, _, js = self.c.request("GET", "/api/v2/usage/events/definitions?pageSize=3")
+            self.assertEqual((js["total"], js["pageCount"], len(js["entities"])), (7, 3, 3))
+            seen = [d["id"] for d in js["entities"]]
+            while "nextUri" in js:
+                st, _, js = self.c.request("GET", js["nextUri"])
+                seen += [d["id"] for d in js["entities"]]
+            self.assertEqual(sorted(seen), sorted(self.truth["definitions"]))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"definitions_listing": "entities"})
+
+    def test_truth_equals_query_per_bucket_in_both_forms(self):
+        buckets = self.truth["buckets"]
+        self.assertEqual(len(buckets), 6)
+        total = 0
+        for iv, per in buckets.items():
+            got = self.counts(iv)
+            # omit (the default): only the definitions with events
+            self.assertEqual(got, {d: v["events"] for d, v in per.items() if v["events"]})
+            total += sum(got.values())
+        self.assertGreater(total, 0)
+        # a definition without events in some bucket: the two forms differ there
+        self.assertTrue(any(v["events"] == 0 for per in buckets.values() for v in per.values()))
+        try:
+            self.assertEqual(self.sim.sim("POST", "/sim/forms",
+                                          {"usage_events_zeros": "zeros"})[0], 200)
+            for iv, per in buckets.items():
+                self.assertEqual(self.counts(iv), {d: v["events"] for d, v in per.items()})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"usage_events_zeros": "omit"})
+        # one interval over all the buckets: their sum
+        ivs = sorted(buckets)
+        whole = ivs[0].split("/")[0] + "/" + ivs[-1].split("/")[1]
+        sums = {}
+        for per in buckets.values():
+            for d, v in per.items():
+                if v["events"]:
+                    sums[d] = sums.get(d, 0) + v["events"]
+        self.assertEqual(self.counts(whole), sums)
+
+    def test_request_is_interval_only(self):
+        iv = sorted(self.truth["buckets"])[0]
+        for body in ({"interval": iv, "granularity": "PT5M"}, {}, {"interval": "x"}):
+            st, _, js = self.c.request("POST", self.URL, body)
+            self.assertEqual(st, 400, (body, js))
+
+    def test_ten_days_kept(self):
+        now = self.truth["sim_time_ms"]
+        old = now - simevents.RETENTION_MS
+        iv = simmodel.iso(old - 3600000) + "/" + simmodel.iso(old)
+        self.assertEqual(self.counts(iv), {})
+        # inside the retention: what happened
+        iv = simmodel.iso(old) + "/" + simmodel.iso(old + 86400000)
+        ev = simevents.Events(31, 7)
+        want = {ev.items[i]["id"]: c for i, c in ev.counts(old, old + 86400000, now).items()}
+        self.assertGreater(sum(want.values()), 0)
+        self.assertEqual(self.counts(iv), want)
+
+    def test_permission(self):
+        try:
+            self.sim.fault(fault="deny_permission", permission="usage:events:view")
+            for method, url, body in (("GET", "/api/v2/usage/events/definitions", None),
+                                      ("POST", self.URL,
+                                       {"interval": sorted(self.truth["buckets"])[0]})):
+                st, _, js = self.c.request(method, url, body)
+                self.assertEqual(st, 403, js)
+                self.assertIn("usage:events:view", js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission="usage:events:view")
+
+
 def mos_pages(tc, c, iv, qids, size=100, ended=True):
     """Every page of the details query over iv for queues qids, until an
     empty page or a short one reaching totalHits (approximate: it counts a
@@ -2660,7 +2772,9 @@ class T11Forms(unittest.TestCase):
                                        "trunk_next_uri": "drop", "status_group_link": "both",
                                        "unattributed": "org",
                                        "details_sessions": "internal",
-                                       "details_hits": "approximate"})
+                                       "details_hits": "approximate",
+                                       "usage_events_zeros": "omit",
+                                       "definitions_listing": "entities"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

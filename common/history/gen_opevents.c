@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: operational events of genesys_platform (see
+ * gen_opevents.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_interval_config.h"
+#include "gen_json.h"
+#include "gen_opevents.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define API_METRIC "eventCount"
+#define DIM "eventDefinitionId"
+/* The engine's one scope: the org (the answer is org-wide). */
+#define SCOPE "org"
+#define MAX_PAGES 100
+
+/* The catalogue (gen_aggregates): our name is the engine value name in the
+ * state file. */
+static const gen_agg_metric_t metrics[] = {
+    {.name = "operational_events",
+     .api = API_METRIC,
+     .kind = GEN_AGG_COUNT,
+     .bucket_type = "operational_events",
+     .total_type = "total_operational_events"},
+};
+static const gen_agg_catalogue_t catalogue = {
+    .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
+
+/* ---- configuration ------------------------------------------------------- */
+
+void gen_opev_config_init(gen_opev_config_t *c) {
+  memset(c, 0, sizeof(*c));
+  c->granularity_ms = 15 * 60000;
+  /* How late Genesys counts an event is not in the record: without
+   * revisits, a longer settle delay than the analytics' 120 s. */
+  c->settle = TIME_T_TO_CDTIME_T(300);
+  c->horizon = TIME_T_TO_CDTIME_T(86400);
+}
+
+void gen_opev_config_release(gen_opev_config_t *c) {
+  gen_entity_filter_free(&c->filter);
+}
+
+/* A backfill key: seconds, capped at what Genesys keeps. */
+static int backfill_key(gen_org_t *org, const oconfig_item_t *ci, double min,
+                        cdtime_t *out) {
+  int status = gen_config_seconds(org, ci, min, 366 * 86400.0, out);
+  if (status == 0 && *out > TIME_T_TO_CDTIME_T(GEN_OPEV_RETENTION_S)) {
+    gen_org_log(org, NULL, LOG_WARNING,
+                "%s %.0f is beyond the 10 days Genesys keeps operational "
+                "events; %d is used",
+                ci->key, CDTIME_T_TO_DOUBLE(*out), GEN_OPEV_RETENTION_S);
+    *out = TIME_T_TO_CDTIME_T(GEN_OPEV_RETENTION_S);
+  }
+  return status;
+}
+
+int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                        gen_opev_config_t *c) {
+  int status =
+      gen_config_filter_key(org, ci, "EventDefinition", false, &c->filter);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  if (strcasecmp(ci->key, "OperationalEvents") == 0)
+    return gen_config_bool(org, ci, &c->enabled);
+  if (strcasecmp(ci->key, "OperationalEventsGranularity") == 0)
+    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
+  if (strcasecmp(ci->key, "OperationalEventsSettleDelay") == 0)
+    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
+  if (strcasecmp(ci->key, "OperationalEventsBackfillHorizon") == 0)
+    return backfill_key(org, ci, 60, &c->horizon);
+  if (strcasecmp(ci->key, "OperationalEventsInitialBackfill") == 0)
+    return backfill_key(org, ci, 0, &c->initial);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* ---- the answer ---------------------------------------------------------- */
+
+/* {"group": {DIM: id}, "data": [{"interval": iv, "metrics": [{"metric":
+ * API_METRIC, "stats": {"count": 0}}]}]}; its stats in *stats. */
+static json_object *result_new(const char *id, const char *iv,
+                               json_object **stats) {
+  json_object *r = json_object_new_object(), *group = json_object_new_object(),
+              *data = json_object_new_array(),
+              *bucket = json_object_new_object(),
+              *list = json_object_new_array(), *m = json_object_new_object();
+  *stats = json_object_new_object();
+  if (r == NULL || group == NULL || data == NULL || bucket == NULL ||
+      list == NULL || m == NULL || *stats == NULL) {
+    json_object_put(r), json_object_put(group), json_object_put(data);
+    json_object_put(bucket), json_object_put(list), json_object_put(m);
+    json_object_put(*stats);
+    return NULL;
+  }
+  json_object_object_add(group, DIM, json_object_new_string(id));
+  json_object_object_add(*stats, "count", json_object_new_int64(0));
+  json_object_object_add(m, "metric", json_object_new_string(API_METRIC));
+  json_object_object_add(m, "stats", *stats);
+  json_object_array_add(list, m);
+  json_object_object_add(bucket, "interval", json_object_new_string(iv));
+  json_object_object_add(bucket, "metrics", list);
+  json_object_array_add(data, bucket);
+  json_object_object_add(r, "group", group);
+  json_object_object_add(r, "data", data);
+  return r;
+}
+
+int gen_opev_normalize(const gen_entity_set_t *defs,
+                       const gen_interval_range_t *range, json_object *doc,
+                       size_t *skipped) {
+  *skipped = 0;
+  if (!json_object_is_type(doc, json_type_object))
+    return -EINVAL;
+  json_object *in = NULL;
+  if (json_object_object_get_ex(doc, "eventDefinitionAggregates", &in) &&
+      in != NULL && !json_object_is_type(in, json_type_array))
+    return -EINVAL;
+  size_t n = in != NULL ? json_object_array_length(in) : 0;
+  char iv[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, iv, sizeof(iv));
+  json_object *results = json_object_new_array();
+  /* Each definition's count, in the order of defs. */
+  int64_t *counts = calloc(defs->count + 1, sizeof(*counts));
+  if (results == NULL || counts == NULL) {
+    json_object_put(results);
+    free(counts);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(in, i);
+    const char *id =
+        gen_json_get_string(gen_json_get_object(e, "eventDefinition"), "id");
+    int64_t count;
+    if (id == NULL || id[0] == '\0' ||
+        !gen_json_get_int64(e, API_METRIC, &count) || count < 0) {
+      (*skipped)++;
+      continue;
+    }
+    ssize_t k = gen_entity_find(defs, id);
+    if (k >= 0) /* else not ours: listed since, or filtered out */
+      counts[k] += count;
+  }
+  int status = 0;
+  for (size_t k = 0; status == 0 && k < defs->count; k++) {
+    json_object *stats;
+    json_object *r = result_new(defs->items[k].id, iv, &stats);
+    if (r == NULL) {
+      status = -ENOMEM;
+      break;
+    }
+    json_object_object_add(stats, "count", json_object_new_int64(counts[k]));
+    json_object_array_add(results, r);
+  }
+  free(counts);
+  if (status != 0) {
+    json_object_put(results);
+    return status;
+  }
+  json_object_object_del(doc, "eventDefinitionAggregates");
+  json_object_object_add(doc, "results", results);
+  return 0;
+}
+
+/* ---- the query ----------------------------------------------------------- */
+
+/* {"interval": range}: the request's one property. */
+static json_object *query_body(void *ud, const char *const *ids, size_t n,
+                               const gen_interval_range_t *range) {
+  (void)ids, (void)n;
+  gen_opev_t *ev = ud;
+  ev->asked = *range;
+  char iv[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, iv, sizeof(iv));
+  json_object *body = json_object_new_object();
+  json_object_object_add(body, "interval", json_object_new_string(iv));
+  return body;
+}
+
+static int prepare(void *ud, json_object *doc, char *err, size_t err_size) {
+  gen_opev_t *ev = ud;
+  size_t skipped = 0;
+  int status = gen_opev_normalize(&ev->defs, &ev->asked, doc, &skipped);
+  if (status == -EINVAL)
+    snprintf(err, err_size, "not an events aggregates answer");
+  else if (status != 0)
+    snprintf(err, err_size, "%s", gen_strerror(status));
+  if (skipped > 0) {
+    atomic_fetch_add(&ev->client->stats.malformed, 1);
+    gen_log_org(&ev->who, &ev->complain, LOG_WARNING,
+                "%zu entries of an events aggregates answer had no event "
+                "definition id or no eventCount and were skipped",
+                skipped);
+  }
+  return status;
+}
+
+static bool answer_group(void *ud, const gen_agg_group_t *group,
+                         const char **scope, gen_key_t *key) {
+  const gen_opev_t *ev = ud;
+  const char *id = gen_agg_group_get(group, DIM);
+  if (id == NULL || gen_entity_find(&ev->defs, id) < 0)
+    return false;
+  *scope = SCOPE;
+  *key = (gen_key_t){{"E", id}, 0};
+  return true;
+}
+
+static size_t answer_values(void *ud, const gen_key_t *key,
+                            const gen_agg_metrics_t *m,
+                            const gen_interval_value_t **v, size_t *n) {
+  (void)key;
+  return gen_agg_read(&catalogue, NULL, 0, m, ((gen_opev_t *)ud)->answer, v, n);
+}
+
+/* The series of a key: the definition's name in plugin_instance. */
+static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
+  const gen_opev_t *ev = ud;
+  out->plugin_instance = gen_entity_label(ev->client->org, &ev->defs,
+                                          key->str[1] ? key->str[1] : "", NULL);
+}
+
+gen_agg_output_t gen_opev_output(gen_opev_t *ev) {
+  return (gen_agg_output_t){.cat = &catalogue,
+                            .host = gen_client_host(ev->client),
+                            .plugin = ev->plugin,
+                            .granularity_ms = ev->config->granularity_ms,
+                            .label = label,
+                            .ud = ev};
+}
+
+gen_agg_query_t gen_opev_query(gen_opev_t *ev) {
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_OPEV_AGG_PATH, "events aggregates query", ev->config->granularity_ms,
+      query_body, answer_group, answer_values, ev);
+  q.prepare = prepare;
+  q.family = "operational events";
+  q.still = "the other platform values";
+  return q;
+}
+
+/* ---- the definitions ----------------------------------------------------- */
+
+typedef struct {
+  gen_opev_t *ev;
+  gen_entity_set_t fresh;
+  gen_entity_names_t names;
+  size_t skipped;
+} listing_t;
+
+static int take(json_object *e, void *ud) {
+  listing_t *l = ud;
+  const char *id = gen_json_get_string(e, "id");
+  const char *name = gen_json_get_string(e, "name");
+  if (id == NULL || id[0] == '\0') {
+    l->skipped++;
+    return 0;
+  }
+  if (gen_entity_names_note(&l->names, id, name) != 0)
+    return -ENOMEM;
+  /* A sharded org: each agent its own definitions (the answer is the
+   * org's, asked by each). */
+  if (!gen_entity_selected(&l->ev->config->filter, l->ev->client->org, id, name,
+                           NULL))
+    return 0;
+  return gen_entity_add(&l->fresh, id, name, NULL) < 0 ? -ENOMEM : 0;
+}
+
+/* Lists the definitions into ev->defs (replaced only on success). */
+static int list_definitions(gen_opev_t *ev) {
+  listing_t l = {.ev = ev};
+  char err[512] = "";
+  ev->listings++;
+  int status = gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 100,
+                                  MAX_PAGES, take, &l, err, sizeof(err));
+  if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh) < 0)
+    status = -ENOMEM;
+  gen_entity_names_free(&l.names);
+  if (status == -ENOMEM)
+    snprintf(err, sizeof(err), "out of memory");
+  if (status != 0) {
+    ev->listing_failures++;
+    gen_entity_set_free(&l.fresh);
+    if (!gen_client_family(ev->client, "operational events", status, err,
+                           "the other platform values"))
+      gen_log_org(&ev->who, &ev->complain, LOG_ERR,
+                  "cannot list the event definitions (asked again next "
+                  "read): %s",
+                  err);
+    return status;
+  }
+  if (l.skipped > 0) {
+    atomic_fetch_add(&ev->client->stats.malformed, 1);
+    gen_log_org(&ev->who, &ev->complain, LOG_WARNING,
+                "%zu event definitions had no id and were skipped", l.skipped);
+  }
+  gen_entity_set_replace(&ev->defs, &l.fresh, true);
+  return 0;
+}
+
+/* ---- the instance -------------------------------------------------------- */
+
+int gen_opev_start(gen_opev_t *ev, gen_client_t *client, const char *plugin,
+                   const gen_opev_config_t *config) {
+  *ev = (gen_opev_t){.client = client,
+                     .plugin = plugin,
+                     .config = config,
+                     .who = {plugin, client->org->name},
+                     .complain = GEN_RATELIMIT_INIT(60)};
+  ev->counts =
+      (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &ev->who};
+  if (!config->enabled)
+    return 0;
+  if ((ev->answer = gen_agg_values_new(&catalogue)) == NULL)
+    return -ENOMEM;
+  gen_interval_config_t ic;
+  gen_interval_config_init(&ic);
+  ic.granularity_ms = config->granularity_ms;
+  ic.settle = config->settle;
+  ic.revisit = 0;     /* a revisit would cost a request a bucket */
+  ic.max_buckets = 1; /* the answer has no buckets: one a request */
+  ic.horizon = config->horizon;
+  ic.initial = config->initial;
+  ic.state_dir = config->state_dir != NULL ? strdup(config->state_dir) : NULL;
+  ev->engine = gen_interval_config_engine(&ic, plugin, client->org->name,
+                                          "-events", &ev->who);
+  gen_interval_config_release(&ic);
+  if (ev->engine == NULL)
+    return -EIO;
+  gen_interval_set_defer_save(ev->engine, true);
+  return 0;
+}
+
+void gen_opev_free(gen_opev_t *ev) {
+  gen_interval_free(ev->engine);
+  gen_agg_values_free(ev->answer);
+  gen_entity_set_free(&ev->defs);
+  ev->engine = NULL, ev->answer = NULL;
+}
+
+void gen_opev_read(gen_opev_t *ev) {
+  if (ev->engine == NULL)
+    return;
+  static const char *const scopes[] = {SCOPE};
+  gen_interval_range_t range;
+  /* The definitions are listed only when a bucket is due. */
+  if (gen_interval_plan(ev->engine, scopes, 1, gen_cdtime_to_ms(cdtime()),
+                        &range) == 1 &&
+      list_definitions(ev) == 0) {
+    gen_agg_query_t query = gen_opev_query(ev);
+    gen_agg_output_t output = gen_opev_output(ev);
+    gen_interval_sink_t sink = gen_agg_sink(&output);
+    gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink};
+    gen_agg_collect(&job, scopes, 1, GEN_OPEV_QUERIES_PER_READ);
+  }
+  gen_interval_save(ev->engine);
+}
+
+void gen_opev_dispatch_self(const gen_opev_t *ev) {
+  if (ev->engine == NULL)
+    return;
+  const char *host = gen_client_host(ev->client);
+  gen_dispatch_self(host, ev->plugin, "platform_requests", "operational_events",
+                    true, (double)ev->counts.queries);
+  gen_dispatch_self(host, ev->plugin, "platform_failures", "operational_events",
+                    true, (double)ev->counts.failures);
+  gen_dispatch_self(host, ev->plugin, "platform_requests", "event_definitions",
+                    true, (double)ev->listings);
+  gen_dispatch_self(host, ev->plugin, "platform_failures", "event_definitions",
+                    true, (double)ev->listing_failures);
+}

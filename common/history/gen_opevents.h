@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: operational events of genesys_platform, counted per
+ * event definition and closed interval (OperationalEvents).
+ *
+ * Genesys counts the events it detects (a data action failed, a flow took
+ * its error path, ...) per event definition: POST
+ * /api/v2/usage/events/aggregates/query takes an interval and nothing else
+ * and answers one eventCount per definition for the whole of it; GET
+ * /api/v2/usage/events/definitions names them; both need
+ * usage:events:view. One request is one bucket, so the engine plans one
+ * bucket a range and revisits none (a revisit would cost a request a
+ * bucket); the settle delay covers late events. The answer is rewritten
+ * into an aggregates answer, every listed definition given a bucket (0
+ * when the answer leaves it out), and goes through gen_aggregates' loop
+ * and sink. Genesys keeps the events 10 days: the backfill keys are capped
+ * there. tests/sim/README.md, Operational events, has the evidence.
+ */
+#ifndef GEN_OPEVENTS_H
+#define GEN_OPEVENTS_H 1
+
+#include "gen_aggregates.h"
+#include "gen_entity.h"
+
+#define GEN_OPEV_DEFS_PATH "/api/v2/usage/events/definitions"
+#define GEN_OPEV_AGG_PATH "/api/v2/usage/events/aggregates/query"
+/* How long Genesys keeps operational events. */
+#define GEN_OPEV_RETENTION_S (10 * 86400)
+/* Requests (buckets) per read at most: a 10-day backfill of PT15M buckets
+ * (960) takes 40 reads. */
+#define GEN_OPEV_QUERIES_PER_READ 24
+
+typedef struct {
+  bool enabled; /* OperationalEvents */
+  int64_t granularity_ms;
+  cdtime_t settle, horizon, initial;
+  gen_entity_filter_t filter; /* EventDefinitionId, EventDefinitionName */
+  const char *state_dir;      /* NULL: <BaseDir>/genesys (no key; tests) */
+} gen_opev_config_t;
+
+/* Off; PT15M, settle 300 s, backfill 24 h, no initial backfill. */
+void gen_opev_config_init(gen_opev_config_t *c);
+void gen_opev_config_release(gen_opev_config_t *c);
+/* One of OperationalEvents, OperationalEventsGranularity,
+ * OperationalEventsSettleDelay, OperationalEventsBackfillHorizon,
+ * OperationalEventsInitialBackfill, EventDefinitionId, EventDefinitionName:
+ * 0, a negative errno (logged, naming the key), or GEN_CONFIG_NOT_MINE. A
+ * backfill beyond the 10 days Genesys keeps is capped there (logged,
+ * naming the key). */
+int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                        gen_opev_config_t *c);
+
+/* One org's operational events, in the plugin instance. */
+typedef struct {
+  gen_client_t *client;
+  const char *plugin;
+  const gen_opev_config_t *config;
+  gen_log_org_t who;
+  gen_interval_t *engine;
+  gen_entity_set_t defs; /* the definitions listed last */
+  gen_agg_values_t *answer;
+  gen_agg_counts_t counts; /* the aggregates queries */
+  uint64_t listings, listing_failures;
+  gen_interval_range_t asked; /* the range of the request in flight */
+  gen_ratelimit_t complain;
+} gen_opev_t;
+
+/* Sets ev up for client (borrowed, as config) when config->enabled: its
+ * engine and state file <BaseDir>/genesys/<plugin>-<org>-events.json. 0 or
+ * -ENOMEM / -EIO (logged). */
+int gen_opev_start(gen_opev_t *ev, gen_client_t *client, const char *plugin,
+                   const gen_opev_config_t *config);
+void gen_opev_free(gen_opev_t *ev);
+
+/* Once a read: when a bucket is due, lists the definitions and asks for
+ * every bucket due (at most GEN_OPEV_QUERIES_PER_READ); the state is saved
+ * one read late (gen_interval_save). Nothing without an engine. */
+void gen_opev_read(gen_opev_t *ev);
+
+/* Self-metrics platform_requests and platform_failures, type instances
+ * operational_events and event_definitions. */
+void gen_opev_dispatch_self(const gen_opev_t *ev);
+
+/* Rewrites an EventAggregatesResponse (doc) as the aggregates answer the
+ * loop reads: {"results": [{group: {eventDefinitionId}, data: [{interval:
+ * range, metrics: [{metric: "eventCount", stats: {count}}]}]}]}, one result
+ * for each definition of defs (count 0 when the answer leaves it out;
+ * entries of one definition added up), none for a definition not in defs
+ * (listed since, or filtered out). An entry without an id or a
+ * whole non-negative eventCount is left out and counted in *skipped.
+ * 0, -EINVAL (not an object, or eventDefinitionAggregates not an array; no
+ * eventDefinitionAggregates is no events), or -ENOMEM. */
+int gen_opev_normalize(const gen_entity_set_t *defs,
+                       const gen_interval_range_t *range, json_object *doc,
+                       size_t *skipped);
+
+/* The query and the output of ev (borrowing it). */
+gen_agg_query_t gen_opev_query(gen_opev_t *ev);
+gen_agg_output_t gen_opev_output(gen_opev_t *ev);
+
+#endif /* GEN_OPEVENTS_H */

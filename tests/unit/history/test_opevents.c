@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: operational events (gen_opevents): the answer rewritten as
+ * an aggregates answer in both forms (a definition left out or listed with
+ * 0), foreign, repeated and unusable entries, the request body (the
+ * interval alone), one bucket a request through the loop and the sink
+ * (gauges, counters, the malformed count), and the keys with the 10-day
+ * cap naming the key. */
+#include "gen_json.h"
+#include "gen_opevents.h"
+#include "gen_time.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#define G 300000LL
+/* 2026-11-23T10:00:00Z */
+#define T0 1795428000000LL
+
+static json_object *parse(const char *text) { return json_tokener_parse(text); }
+
+static void defs_of(gen_entity_set_t *defs) {
+  gen_entity_add(defs, "d1", "DataActionFailure", NULL);
+  gen_entity_add(defs, "d2", "FlowError", NULL);
+  gen_entity_add(defs, "d3", "TrunkDown", NULL);
+}
+
+/* eventDefinitionId -> count of a normalized doc, as "d1=5 d2=0 ...". */
+static void summary(json_object *doc, char *buf, size_t size) {
+  size_t off = 0;
+  buf[0] = '\0';
+  json_object *results = gen_json_get_array(doc, "results");
+  for (size_t i = 0; results && i < json_object_array_length(results); i++) {
+    json_object *r = json_object_array_get_idx(results, i);
+    json_object *b =
+        json_object_array_get_idx(gen_json_get_array(r, "data"), 0);
+    json_object *m =
+        json_object_array_get_idx(gen_json_get_array(b, "metrics"), 0);
+    int64_t count = -1;
+    gen_json_get_int64(gen_json_get_object(m, "stats"), "count", &count);
+    off +=
+        (size_t)snprintf(buf + off, size - off, "%s%s=%lld@%s", off ? " " : "",
+                         gen_json_get_string(gen_json_get_object(r, "group"),
+                                             "eventDefinitionId"),
+                         (long long)count, gen_json_get_string(b, "interval"));
+  }
+}
+
+DEF_TEST(normalize_both_forms) {
+  gen_entity_set_t defs = {0};
+  defs_of(&defs);
+  gen_interval_range_t range = {T0, T0 + G};
+  /* omit: d2 and d3 absent; a foreign definition, d1 twice, three
+   * unusable entries */
+  const char *omit =
+      "{\"interval\":\"x\",\"eventDefinitionAggregates\":["
+      "{\"eventDefinition\":{\"id\":\"d1\",\"selfUri\":\"/d1\"},"
+      "\"eventCount\":3},"
+      "{\"eventDefinition\":{\"id\":\"other\"},\"eventCount\":9},"
+      "{\"eventDefinition\":{\"id\":\"d1\"},\"eventCount\":2},"
+      "{\"eventDefinition\":{},\"eventCount\":1},"
+      "{\"eventDefinition\":{\"id\":\"d2\"},\"eventCount\":-1},"
+      "{\"eventDefinition\":{\"id\":\"d3\"},\"eventCount\":\"7\"}]}";
+  const char *zeros =
+      "{\"eventDefinitionAggregates\":["
+      "{\"eventDefinition\":{\"id\":\"d3\"},\"eventCount\":0},"
+      "{\"eventDefinition\":{\"id\":\"d1\"},\"eventCount\":5},"
+      "{\"eventDefinition\":{\"id\":\"d2\"},\"eventCount\":0}]}";
+  const char *want = "d1=5@2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z "
+                     "d2=0@2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z "
+                     "d3=0@2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z";
+  char got[1024];
+  size_t skipped = 99;
+  json_object *doc = parse(omit);
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
+  EXPECT_EQ_INT(3, (int)skipped);
+  summary(doc, got, sizeof(got));
+  EXPECT_EQ_STR(want, got);
+  OK(gen_json_get_array(doc, "eventDefinitionAggregates") == NULL);
+  json_object_put(doc);
+  doc = parse(zeros);
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
+  EXPECT_EQ_INT(0, (int)skipped);
+  summary(doc, got, sizeof(got));
+  EXPECT_EQ_STR(want, got);
+  json_object_put(doc);
+  /* no eventDefinitionAggregates: no events, every definition 0 */
+  doc = parse("{\"interval\":\"x\"}");
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
+  summary(doc, got, sizeof(got));
+  OK(strstr(got, "d1=0@") != NULL && strstr(got, "d3=0@") != NULL);
+  json_object_put(doc);
+  /* not the answer */
+  const char *bad[] = {"[]", "{\"eventDefinitionAggregates\":{}}",
+                       "{\"eventDefinitionAggregates\":3}"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    doc = parse(bad[i]);
+    EXPECT_EQ_INT(-EINVAL, gen_opev_normalize(&defs, &range, doc, &skipped));
+    json_object_put(doc);
+  }
+  gen_entity_set_free(&defs);
+  return 0;
+}
+
+static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
+                 const char *answer) {
+  static const char *const scopes[] = {"org"};
+  gen_agg_query_t query = gen_opev_query(ev);
+  gen_agg_output_t output = gen_opev_output(ev);
+  gen_interval_sink_t sink = gen_agg_sink(&output);
+  gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink};
+  /* the request: its interval alone */
+  json_object *body = query.body(query.ud, scopes, 1, range);
+  char iv[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, iv, sizeof(iv));
+  EXPECT_EQ_INT(1, (int)json_object_object_length(body));
+  EXPECT_EQ_STR(iv, gen_json_get_string(body, "interval"));
+  json_object_put(body);
+  char err[256] = "";
+  return gen_agg_apply(&job, scopes, 1, range, now, answer, strlen(answer), err,
+                       sizeof(err));
+}
+
+static double value(const char *instance, const char *type) {
+  mock_value_t *v = mock_find(instance, type, NULL);
+  if (v == NULL)
+    return -1;
+  return strncmp(type, "total_", 6) == 0 ? (double)v->value.derive
+                                         : v->value.gauge;
+}
+
+DEF_TEST(one_bucket_a_request) {
+  char dir[] = "/tmp/gen-opev-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  gen_opev_config_t c;
+  gen_opev_config_init(&c);
+  c.enabled = true;
+  c.granularity_ms = G;
+  c.settle = TIME_T_TO_CDTIME_T(30);
+  c.initial = MS_TO_CDTIME_T(2 * G);
+  c.horizon = MS_TO_CDTIME_T(4 * G);
+  c.state_dir = dir;
+  gen_client_t *client = gen_client_create(mock_org("genesys_platform"));
+  gen_opev_t ev;
+  EXPECT_EQ_INT(0, gen_opev_start(&ev, client, "genesys_platform", &c));
+  defs_of(&ev.defs);
+  mock_values_reset();
+  static const char *const scopes[] = {"org"};
+  int64_t now = T0 + 2 * G + 30000;
+  gen_interval_range_t range;
+  /* two buckets back, one a request: the oldest first */
+  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  OK(range.start_ms == T0 && range.end_ms == T0 + G);
+  EXPECT_EQ_INT(
+      0, apply(&ev, &range, now,
+               "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
+               "\"d1\"},\"eventCount\":4}]}"));
+  EXPECT_EQ_INT(4, (int)value("DataActionFailure", "operational_events"));
+  EXPECT_EQ_INT(0, (int)value("FlowError", "operational_events"));
+  EXPECT_EQ_INT(4, (int)value("DataActionFailure", "total_operational_events"));
+  mock_value_t *v = mock_find("DataActionFailure", "operational_events", NULL);
+  OK(v->sent_time == MS_TO_CDTIME_T(T0 + G));
+  uint64_t malformed = atomic_load(&client->stats.malformed);
+  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  OK(range.start_ms == T0 + G && range.end_ms == T0 + 2 * G);
+  EXPECT_EQ_INT(
+      0, apply(&ev, &range, now,
+               "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
+               "\"d1\"},\"eventCount\":2},{\"eventDefinition\":{\"id\":\"d2\"},"
+               "\"eventCount\":0},{\"eventCount\":1}]}"));
+  EXPECT_EQ_INT(2, (int)value("DataActionFailure", "operational_events"));
+  EXPECT_EQ_INT(6, (int)value("DataActionFailure", "total_operational_events"));
+  EXPECT_EQ_INT(0, (int)value("TrunkDown", "total_operational_events"));
+  EXPECT_EQ_INT(1, (int)(atomic_load(&client->stats.malformed) - malformed));
+  /* up to date: nothing to ask for (no revisits) */
+  EXPECT_EQ_INT(0, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  /* an answer that is not one: the bucket is asked for again */
+  now += G;
+  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  OK(apply(&ev, &range, now, "{\"eventDefinitionAggregates\":7}") != 0);
+  gen_interval_range_t again;
+  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &again));
+  OK(again.start_ms == range.start_ms);
+  gen_opev_free(&ev);
+  gen_client_free(client);
+  gen_opev_config_release(&c);
+  mock_rmtree(dir);
+  return 0;
+}
+
+DEF_TEST(keys) {
+  gen_org_t *org = mock_org("genesys_platform");
+  gen_opev_config_t c;
+  gen_opev_config_init(&c);
+  OK(!c.enabled);
+  OK(c.granularity_ms == 15 * 60000);
+  struct {
+    oconfig_item_t *ci;
+    int status;
+  } cases[] = {
+      {mock_ci_bool("OperationalEvents", true), 0},
+      {mock_ci_str("OperationalEventsGranularity", "PT5M"), 0},
+      {mock_ci_str("OperationalEventsGranularity", "PT7M"), -EINVAL},
+      {mock_ci_num("OperationalEventsSettleDelay", 60), 0},
+      {mock_ci_num("OperationalEventsBackfillHorizon", 7200), 0},
+      {mock_ci_num("OperationalEventsInitialBackfill", 3600), 0},
+      {mock_ci_str("EventDefinitionName", "Data*"), 0},
+      {mock_ci_str("Granularity", "PT5M"), GEN_CONFIG_NOT_MINE},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(cases); i++) {
+    EXPECT_EQ_INT(cases[i].status, gen_opev_config_key(org, cases[i].ci, &c));
+    mock_ci_free(cases[i].ci);
+  }
+  OK(c.enabled);
+  OK(c.granularity_ms == G);
+  OK(c.horizon == TIME_T_TO_CDTIME_T(7200));
+  OK(c.initial == TIME_T_TO_CDTIME_T(3600));
+  EXPECT_EQ_INT(1, (int)c.filter.n_names);
+  /* beyond the 10 days Genesys keeps: capped, the key named */
+  mock_log_reset();
+  oconfig_item_t *ci = mock_ci_num("OperationalEventsBackfillHorizon", 1209600);
+  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  OK(c.horizon == TIME_T_TO_CDTIME_T(864000));
+  OK(mock_log_contains("OperationalEventsBackfillHorizon 1209600 is beyond"));
+  ci = mock_ci_num("OperationalEventsInitialBackfill", 900000);
+  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  OK(c.initial == TIME_T_TO_CDTIME_T(864000));
+  OK(mock_log_contains("OperationalEventsInitialBackfill 900000 is beyond"));
+  /* exactly 10 days: kept, nothing said */
+  mock_log_reset();
+  ci = mock_ci_num("OperationalEventsBackfillHorizon", 864000);
+  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  OK(!mock_log_contains("beyond"));
+  gen_opev_config_release(&c);
+  gen_org_free(org);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(normalize_both_forms);
+  RUN_TEST(one_bucket_a_request);
+  RUN_TEST(keys);
+  END_TEST;
+}
