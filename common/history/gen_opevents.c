@@ -355,7 +355,7 @@ void gen_opev_read(gen_opev_t *ev) {
     gen_agg_query_t query = gen_opev_query(ev);
     gen_agg_output_t output = gen_opev_output(ev);
     gen_interval_sink_t sink = gen_agg_sink(&output);
-    gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink};
+    gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink, 0};
     gen_agg_collect(&job, scopes, 1, GEN_OPEV_QUERIES_PER_READ);
   }
   gen_interval_save(ev->engine);
