@@ -107,7 +107,7 @@ static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
   gen_agg_query_t query = gen_opev_query(ev);
   gen_agg_output_t output = gen_opev_output(ev);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink};
+  gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink, 0};
   /* the request: its interval alone */
   json_object *body = query.body(query.ud, scopes, 1, range);
   char iv[GEN_INTERVAL_STRLEN];
