@@ -194,10 +194,12 @@ class BackendsTest(unittest.TestCase):
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
             + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
-        # (the telephony dashboard and the platform alerts), every 5 s.
+        # (the telephony dashboard and the platform alerts), every 5 s, and
+        # the API usage per client and route (the API usage dashboard).
         platform = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    StatusPageURL '
-            f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n')
+            f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n'
+            "    ApiUsage true\n    ApiUsageByRoute true\n")
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
@@ -389,8 +391,8 @@ class BackendsTest(unittest.TestCase):
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
         # the four hand-made ones, five per media type, data actions, call
-        # quality and telephony
-        self.assertGreaterEqual(len(dashboards), 12)
+        # quality, telephony and API usage
+        self.assertGreaterEqual(len(dashboards), 13)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
