@@ -189,6 +189,7 @@ static void setup(fixture_t *f) {
   mock_values_reset();
   mock_log_reset();
   f->client.org = mock_org("genesys_platform");
+  free(f->client.org->api_base_url);
   f->client.org->api_base_url = strdup("https://api.example.test");
   gen_stats_init(&f->client.stats);
   pthread_mutex_init(&f->client.family_lock, NULL);
