@@ -2783,7 +2783,9 @@ class T11Forms(unittest.TestCase):
                                        "trunk_next_uri": "drop", "status_group_link": "both",
                                        "unattributed": "org",
                                        "details_sessions": "internal",
-                                       "details_hits": "approximate"})
+                                       "details_hits": "approximate",
+                                       "usage_date": "present", "usage_zeros": "present",
+                                       "usage_status": "present"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
