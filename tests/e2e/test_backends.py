@@ -635,20 +635,20 @@ class BackendsTest(unittest.TestCase):
         self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
 
     def test_alert_rules_over_platform_return_series(self):
-        """The same for the alerts over genesys_platform's edges, trunks
-        and status page (group genesys-platform): each name they use has
+        """The same for the alerts over genesys_platform's edges, trunks,
+        status page and API usage (group genesys-platform): each name they use has
         series of the org, and each expression without its threshold
         returns series with the labels its annotations use."""
         def platform_values():
             names = ("edge_online", "trunk_connected", "trunk_in_service",
-                     "status_component")
+                     "status_component", "api_usage")
             return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
                        for n in names)
         self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"
                         + self.cd.log_text()[-3000:])
         rules = [r for g in self.prom.rules() if g["name"] == "genesys-platform"
                  for r in g["rules"]]
-        self.assertEqual(len(rules), 3)
+        self.assertEqual(len(rules), 4)
         for rule in rules:
             with self.subTest(alert=rule["name"]):
                 for name in set(re.findall(r"collectd_genesys_platform_\w+", rule["query"])):
