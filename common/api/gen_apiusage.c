@@ -9,6 +9,7 @@
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_map.h"
 #include "gen_time.h"
 
 #include <ctype.h>
@@ -73,17 +74,24 @@ static void rows_clear(gen_au_row_t *rows, size_t n) {
   }
 }
 
+/* Where the rows of one answer are found: (label, route) -> the row's
+ * index; the keys borrow the answer's strings, in keys[] (two a row of the
+ * answer at most: its client's total and its route). */
+typedef struct {
+  gen_map_t index;
+  gen_key_t *keys;
+  size_t used;
+} row_index_t;
+
 /* The index of the row of (label, route) in rows[0..*n), added when new;
  * -1: ENOMEM. */
 static ssize_t row_of(gen_au_row_t **rows, size_t *n, size_t *cap,
-                      const char *label, const char *route) {
-  for (size_t i = 0; i < *n; i++) {
-    const gen_au_row_t *r = &(*rows)[i];
-    if (strcmp(r->label, label) == 0 &&
-        (route == NULL ? r->route == NULL
-                       : r->route != NULL && strcmp(r->route, route) == 0))
-      return (ssize_t)i;
-  }
+                      row_index_t *ix, const char *label, const char *route) {
+  gen_key_t *k = &ix->keys[ix->used];
+  *k = (gen_key_t){.str = {label, route}}; /* a total: route NULL */
+  void *found;
+  if (gen_map_find(&ix->index, k, &found))
+    return (ssize_t)gen_map_to_index(found);
   if (*n == *cap &&
       gen_grow((void **)rows, cap, *n + 1, sizeof(gen_au_row_t), 16) != 0)
     return -1;
@@ -91,10 +99,12 @@ static ssize_t row_of(gen_au_row_t **rows, size_t *n, size_t *cap,
   memset(r, 0, sizeof(*r));
   r->label = strdup(label);
   r->route = route != NULL ? strdup(route) : NULL;
-  if (r->label == NULL || (route != NULL && r->route == NULL)) {
+  if (r->label == NULL || (route != NULL && r->route == NULL) ||
+      gen_map_put(&ix->index, k, gen_map_index(*n)) != 0) {
     rows_clear(r, 1);
     return -1;
   }
+  ix->used++;
   return (ssize_t)(*n)++;
 }
 
@@ -131,7 +141,10 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
   *state = GEN_AU_COMPLETE;
   gen_au_row_t *rows = NULL;
   size_t n = 0, cap = 0, len = results ? json_object_array_length(results) : 0;
-  for (size_t i = 0; i < len; i++) {
+  row_index_t ix = {.index = {.kind = GEN_MAP_KEY},
+                    .keys = calloc(2 * len + 1, sizeof(gen_key_t))};
+  int failed = ix.keys == NULL ? -ENOMEM : 0;
+  for (size_t i = 0; failed == 0 && i < len; i++) {
     json_object *row = json_object_array_get_idx(results, i);
     const char *id = gen_json_get_string(row, "clientId");
     const char *name = gen_json_get_string(row, "clientName");
@@ -151,19 +164,25 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
       continue;
     }
     const char *label = !by_id && name != NULL && name[0] != '\0' ? name : id;
-    ssize_t total = row_of(&rows, &n, &cap, label, NULL), per = -2;
+    ssize_t total = row_of(&rows, &n, &cap, &ix, label, NULL), per = -2;
     if (total >= 0 && per_route && route != NULL && route[0] != '\0')
-      per = row_of(&rows, &n, &cap, label, route);
+      per = row_of(&rows, &n, &cap, &ix, label, route);
     if (total < 0 || per == -1) {
-      rows_clear(rows, n);
-      free(rows);
-      return -ENOMEM;
+      failed = -ENOMEM;
+      break;
     }
     for (int m = 0; m < GEN_AU_METRICS; m++) {
       rows[total].v[m] += v[m];
       if (per >= 0)
         rows[per].v[m] += v[m];
     }
+  }
+  gen_map_free(&ix.index);
+  free(ix.keys);
+  if (failed != 0) {
+    rows_clear(rows, n);
+    free(rows);
+    return failed;
   }
   rows_clear(au->rows, au->n);
   free(au->rows);

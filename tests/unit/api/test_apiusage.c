@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: gen_apiusage over a fake API (no network): the day asked,
  * the query's body, every answer form (date or none, counts absent,
- * Running, Failed, rows of another day, unusable rows), per client sums
- * and per route rows, the POST-then-results sequence across reads, a
- * query given up after GEN_AU_MAX_POLLS reads, refresh, and the values
- * dispatched. */
+ * Running, Failed, rows of another day, unusable rows, one route twice),
+ * per client sums and per route rows, the POST-then-results sequence
+ * across reads, a query given up after GEN_AU_MAX_POLLS reads, refresh,
+ * and the values dispatched. */
 #include "gen_apiusage.c"
 #include "gen_auth.c"
 #include "gen_http.c"
@@ -81,6 +81,8 @@ DEF_TEST(answer_forms) {
             "\"date\":\"2026-11-24T00:00:00Z\"},"
             "{\"clientId\":\"c1\",\"clientName\":\"CRM sync\",\"templateUri\":"
             "\"api/v2/routing/queues\",\"status200\":7,\"requests\":7},"
+            "{\"clientId\":\"c1\",\"clientName\":\"CRM sync\",\"templateUri\":"
+            "\"api/v2/routing/queues\",\"requests\":1},"
             "{\"clientId\":\"c1\",\"clientName\":\"CRM sync\",\"requests\":900,"
             "\"date\":\"2026-11-23T00:00:00Z\"},"
             "{\"clientId\":\"c2\",\"clientName\":\"\",\"requests\":3,"
@@ -96,7 +98,7 @@ DEF_TEST(answer_forms) {
   OK(au.day_ms == Y_MS);
   const gen_au_row_t *r = row(&au, "CRM sync", NULL);
   OK(r != NULL);
-  EXPECT_EQ_INT(70, (int)r->v[0]);
+  EXPECT_EQ_INT(71, (int)r->v[0]);
   EXPECT_EQ_INT(57, (int)r->v[1]);
   EXPECT_EQ_INT(12, (int)r->v[3]);
   EXPECT_EQ_INT(10, (int)r->v[4]);
@@ -108,6 +110,7 @@ DEF_TEST(answer_forms) {
   r = row(&au, "CRM sync", "api/v2/routing/queues");
   OK(r != NULL);
   EXPECT_EQ_INT(0, (int)r->v[4]);   /* absent: none */
+  EXPECT_EQ_INT(8, (int)r->v[0]);   /* its two rows summed */
   OK(row(&au, "c2", NULL) != NULL); /* no name: the id */
   EXPECT_EQ_INT(4, (int)au.n);
   /* Without per_route the same answer gives the client totals only; by
@@ -115,7 +118,7 @@ DEF_TEST(answer_forms) {
   EXPECT_EQ_INT(0,
                 gen_au_answer_read(d, Y_MS, false, true, &au, &st, &skipped));
   EXPECT_EQ_INT(2, (int)au.n);
-  OK(row(&au, "c1", NULL) != NULL && row(&au, "c1", NULL)->v[0] == 70);
+  OK(row(&au, "c1", NULL) != NULL && row(&au, "c1", NULL)->v[0] == 71);
   json_object_put(d);
   /* Complete with no rows: none. */
   d = parse("{\"results\":[],\"queryStatus\":\"Complete\"}");
