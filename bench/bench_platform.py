@@ -15,6 +15,12 @@ UNCONFIRMED, taken as the edges'), and one status page:
 listings, so they are part of every poll.
 
   python3 bench/bench_platform.py --entities 10 500 5000
+
+With --api-usage (ApiUsage true, ApiUsageRefresh --refresh seconds) and
+--queues Q1 Q2 …: the same with the org's API usage per OAuth client, once
+per queue count, its usage queries and their results per poll too. The
+family asks once per refresh (the query, then its results until complete:
+the simulator answers "Running" once first), whatever the org's size.
 """
 import argparse
 import math
@@ -35,12 +41,18 @@ ROUTES = (("edges listing", "GET /api/v2/telephony/providers/edges"),
           ("status page", "GET /sim/status/api/v2/components.json"))
 
 
-def run(n, polls, interval):
+USAGE = (("usage queries", "POST /api/v2/usage/query"),
+         ("usage results", "GET /api/v2/usage/query/{executionId}/results"))
+
+
+def run(n, polls, interval, queues=1, refresh=None):
     # the simulator's rate limit is per real minute: room for every request
-    sim = Simulator("--queues", "1", "--agents", "2", "--edges", str(n), "--trunks", str(n),
-                    "--start", "now", "--rate-limit", "100000", tls=False)
+    sim = Simulator("--queues", str(queues), "--agents", str(2 * queues), "--edges", str(n),
+                    "--trunks", str(n), "--start", "now", "--rate-limit", "100000", tls=False)
+    usage = f"    ApiUsage true\n    ApiUsageRefresh {refresh}\n" if refresh else ""
     block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
-                          f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n')
+                          f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n'
+                          + usage)
     cd = Collectd("")
     cd.write_conf(f"<LoadPlugin {PLUGIN}>\n  Interval {interval}\n</LoadPlugin>\n"
                   f"<Plugin {PLUGIN}>\n{block}</Plugin>\n", interval=interval)
@@ -61,7 +73,8 @@ def run(n, polls, interval):
         cd.cleanup()
         sim.stop()
     req = stats["requests"]
-    got = {name: req.get(route, {}).get("total", 0) for name, route in ROUTES}
+    got = {name: req.get(route, {}).get("total", 0)
+           for name, route in ROUTES + (USAGE if refresh else ())}
     non_200 = {k: v for k, v in stats["by_status"].items() if k != "200"}
     return got, non_200, errors
 
@@ -71,7 +84,24 @@ def main():
     ap.add_argument("--entities", type=int, nargs="+", default=[10, 500, 5000])
     ap.add_argument("--polls", type=int, default=5)
     ap.add_argument("--interval", type=float, default=5)
+    ap.add_argument("--api-usage", action="store_true")
+    ap.add_argument("--queues", type=int, nargs="+", default=[1])
+    ap.add_argument("--refresh", type=float, default=15)
     o = ap.parse_args()
+    if o.api_usage:
+        print("| queues | edges and trunks | polls | usage queries | usage results "
+              "| all requests | usage requests per poll | other than 200 | errors logged |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        for q in o.queues:
+            for n in o.entities:
+                got, non_200, errors = run(n, o.polls, o.interval, q, o.refresh)
+                polls = got["status page"]
+                usage = got["usage queries"] + got["usage results"]
+                print("| %d | %d | %d | %d | %d | %d | %.2f | %s | %d |" % (
+                    q, n, polls, got["usage queries"], got["usage results"],
+                    sum(got.values()), usage / polls if polls else float("nan"),
+                    non_200 or "none", len(errors)), flush=True)
+        return
     print("| edges and trunks | polls | " + " | ".join(n for n, _ in ROUTES)
           + " | requests per poll | minimum | other than 200 | errors logged |")
     print("|---:|---:|" + "---:|" * len(ROUTES) + "---:|---:|---|---:|")

@@ -7,8 +7,9 @@ value it makes, its collectd type from types/genesys.db, its unit, and its
 name in Prometheus, Graphite and InfluxDB with the settings of
 examples/collectd-*.conf), and the call quality values (common/history/gen_mos.c);
 in genesys_flowmetrics(5) the same for the data actions values
-(common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks and the
-status page (common/api/gen_platform.c, plugins/genesys_platform.c).
+(common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks, the
+status page (common/api/gen_platform.c, plugins/genesys_platform.c) and the API
+usage (common/api/gen_apiusage.c).
 
 Usage: python3 man/make_catalogue.py [--check]
   --check: exit 1 if a page differs from what this writes
@@ -382,7 +383,7 @@ MOS_TYPES = [
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against common/api/gen_platform.c, plugins/genesys_platform.c,
-# common/history/gen_opevents.c and genesys.db.
+# common/history/gen_opevents.c, common/api/gen_apiusage.c and genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
     ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
@@ -401,6 +402,11 @@ PLATFORM_TYPES = [
     ("operational_events", "<definition>", "operational events in the bucket", None),
     ("total_operational_events", "<definition>", "operational events, summed: a counter",
      None),
+    # ApiUsage (common/api/gen_apiusage.c)
+    ("api_usage", "<client>", "API requests of the last complete UTC day",
+     "requests|status200|status300|status400|status429|status500"),
+    ("api_route_usage", "<client>", "the same per route template (ApiUsageByRoute)",
+     "<that>-<templateUri>"),
 ]
 
 
@@ -435,7 +441,7 @@ def platform_types(db):
     """{(collectd type, None)}: every type of genesys_platform's entities."""
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
              ["common/api/gen_platform.c", "plugins/genesys_platform.c",
-              "common/history/gen_opevents.c"])
+              "common/history/gen_opevents.c", "common/api/gen_apiusage.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
@@ -474,10 +480,11 @@ def platform_section():
     db = types_db()
     platform_types(db)
     return (wrap(
-        "Every value of an edge, a trunk and the status page with the write-plugin "
-        "settings of the complete agent configurations (the rule in "
+        "Every value of an edge, a trunk, the status page and the API usage with the "
+        "write-plugin settings of the complete agent configurations (the rule in "
         "L<collectd-genesys(5)>, BACKENDS): I<host> the org, I<plugin_instance> the "
-        "edge's or trunk's name (or id), the event definition's, or C<status>. In each "
+        "edge's, trunk's or OAuth client's name (or id), the event definition's, or "
+        "C<status>. In each "
         "backend:") + "\n"
         "  Prometheus  <name>{instance=\"<org>\",genesys_platform=\"<edge>\",\n"
         "                type=\"<type_instance>\"}\n"

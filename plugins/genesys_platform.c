@@ -16,11 +16,13 @@
  * failed one keeps no stale state, and metrics older than two polls (at
  * least 5 minutes) by their eventTime are not sent as current. The documents
  * are read in gen_platform. With OperationalEvents, the operational events
- * per definition and closed interval (gen_opevents).
+ * per definition and closed interval (gen_opevents). With ApiUsage, the org's API usage per
+ * OAuth client of the last complete UTC day (gen_apiusage).
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_apiusage.h"
 #include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_entity.h"
@@ -64,6 +66,7 @@ typedef struct {
   char **groups; /* StatusGroup patterns (NULL: the region's group) */
   size_t n_groups;
   gen_opev_config_t events; /* OperationalEvents and its keys */
+  gen_au_config_t usage; /* ApiUsage* keys (gen_apiusage) */
 } gp_config_t;
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
@@ -103,6 +106,7 @@ typedef struct {
   /* One limiter per family: one failing does not hide another's first. */
   gen_ratelimit_t complain[GP_FAMILY_COUNT];
   gen_opev_t events; /* operational events per definition (gen_opevents) */
+  gen_au_t usage; /* API usage per OAuth client */
 } gp_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
@@ -113,6 +117,7 @@ static void gp_config_init(void *config) {
   c->trunk_type = "EXTERNAL";
   c->status_url = strdup(GEN_PF_STATUS_URL);
   gen_opev_config_init(&c->events);
+  gen_au_config_init(&c->usage);
 }
 
 static void gp_config_release(void *config) {
@@ -157,6 +162,8 @@ static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
   int status = gen_config_filter_key(org, ci, "Edge", false, &c->edges_filter);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_config_filter_key(org, ci, "Trunk", false, &c->trunks_filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_au_config_key(org, ci, &c->usage);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
   if (strcasecmp(ci->key, "Edges") == 0)
@@ -619,6 +626,7 @@ static int gp_read(user_data_t *ud) {
   if (inst->config.status_page && org->shard_index == 0)
     gp_status_page(inst);
   gen_opev_read(&inst->events);
+  gen_au_read(&inst->usage, inst->client, &inst->config.usage, PLUGIN_NAME);
   gp_say(inst);
   gp_dispatch_self(inst);
   return 0;
@@ -633,6 +641,7 @@ static void gp_instance_free(void *data) {
   gp_list_free(&inst->edges);
   gp_list_free(&inst->trunks);
   gen_opev_free(&inst->events);
+  gen_au_free(&inst->usage);
   gp_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);

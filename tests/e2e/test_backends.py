@@ -196,13 +196,15 @@ class BackendsTest(unittest.TestCase):
             + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
-        # its operational events in buckets as the analytics'.
+        # its operational events in buckets as the analytics', and the API
+        # usage per client and route (the API usage dashboard).
         platform = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    StatusPageURL '
             f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n'
             '    OperationalEvents true\n    OperationalEventsGranularity "PT1M"\n'
             f"    OperationalEventsSettleDelay {settle_s}\n"
-            "    OperationalEventsInitialBackfill 600\n")
+            "    OperationalEventsInitialBackfill 600\n"
+            "    ApiUsage true\n    ApiUsageByRoute true\n")
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
@@ -394,8 +396,8 @@ class BackendsTest(unittest.TestCase):
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
         # the four hand-made ones, five per media type, data actions, call
-        # quality and telephony
-        self.assertGreaterEqual(len(dashboards), 12)
+        # quality, telephony and API usage
+        self.assertGreaterEqual(len(dashboards), 13)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'
@@ -650,13 +652,14 @@ class BackendsTest(unittest.TestCase):
         self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
 
     def test_alert_rules_over_platform_return_series(self):
-        """The same for the alerts over genesys_platform's edges, trunks
-        and status page (group genesys-platform): each name they use has
+        """The same for the alerts over genesys_platform's edges, trunks,
+        status page and API usage (group genesys-platform): each name they use has
         series of the org, and each expression without its threshold
         returns series with the labels its annotations use."""
         def platform_values():
             names = ("edge_online", "trunk_connected", "trunk_in_service",
-                     "status_component", "total_operational_events_total")
+                     "status_component", "total_operational_events_total",
+                     "api_usage")
             return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
                        for n in names)
         self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"

@@ -28,6 +28,7 @@ CONFIG_KEY_MODULES = {
     "gen_mos_config_key": "gen_mos.c",
     "gen_queue_agg_config_key": "gen_queue_agg.c",
     "gen_opev_config_key": "gen_opevents.c",
+    "gen_au_config_key": "gen_apiusage.c",
 }
 
 
@@ -48,8 +49,8 @@ def code_keys(path):
     # SettleDelay, ...), the channel keys (HeartbeatTimeout, ...), the
     # conversation tracker's (MaxConversations, ...), the receiver's
     # (ReceiverPort, ...), the metric attributes' (AttributePattern, ...) and
-    # the summaries' (Summaries, SummaryInterval) and call quality's
-    # (CallQuality, MosBounds, ...).
+    # the summaries' (Summaries, SummaryInterval), call quality's
+    # (CallQuality, MosBounds, ...) and the API usage's (ApiUsage, ...).
     for function, source in CONFIG_KEY_MODULES.items():
         if function + "(" in text and not path.endswith(source):
             keys |= code_keys(core(source))

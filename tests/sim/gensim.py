@@ -113,6 +113,16 @@ def parse_args(argv=None):
       default="entities",
       help="event definitions listing: {\"entities\": [...]} alone (default, as the SDK "
            "model) or paged like the other listings")
+    a("--usage-clients", type=int, default=4,
+      help="OAuth clients in the API usage answers (README, API usage; default 4)")
+    a("--usage-pending", type=int, default=1,
+      help="results requests of a usage query answered \"Running\" first (default 1)")
+    a("--usage-date", choices=simapi.FORMS["usage_date"], default="present",
+      help="API usage rows carry \"date\" (default) or not")
+    a("--usage-zeros", choices=simapi.FORMS["usage_zeros"], default="present",
+      help="API usage rows carry zero counts (default) or leave them out")
+    a("--usage-status", choices=simapi.FORMS["usage_status"], default="present",
+      help="a complete API usage answer says queryStatus Complete (default) or not")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

@@ -22,6 +22,7 @@ import simmodel as M
 import simactions
 import simevents
 import simplatform
+import simusage
 import simmos
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
@@ -790,6 +791,8 @@ ROUTES = [
     ("GET", "/api/v2/usage/events/definitions", "list_event_definitions", True),
     ("POST", "/api/v2/usage/events/aggregates/query", "usage_events_agg", True),
     ("GET", "/sim/status/api/v2/components.json", "status_page", False),
+    ("POST", "/api/v2/usage/query", "usage_query", True),
+    ("GET", "/api/v2/usage/query/{executionId}/results", "usage_results", True),
     ("GET", "/sim/status/api/v2/summary.json", "status_page", False),
     ("POST", "/api/v2/analytics/conversations/details/query", "conv_details", True),
     ("POST", "/api/v2/notifications/channels", "ch_create", True),
@@ -807,6 +810,7 @@ ROUTES = [
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
     ("GET", "/sim/truth/events", "sim_truth_events", False),
+    ("GET", "/sim/truth/usage", "sim_truth_usage", False),
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
@@ -859,6 +863,11 @@ PERMISSIONS_ANY = {
     "GET /api/v2/integrations/actions": ("integrations:action:view", "bridge:actions:view"),
     "POST /api/v2/analytics/actions/aggregates/query": ("integrations:action:view",
                                                         "bridge:actions:view"),
+    # SDK documentation: "Requires ANY permissions: oauth:client:view,
+    # usage:organization:view" (README, API usage)
+    "POST /api/v2/usage/query": ("oauth:client:view", "usage:organization:view"),
+    "GET /api/v2/usage/query/{executionId}/results": ("oauth:client:view",
+                                                      "usage:organization:view"),
 }
 
 # The answer forms (gensim options, POST /sim/forms): the first is the default,
@@ -888,6 +897,9 @@ FORMS = {
     "details_hits": ("approximate", "exact"),
     "usage_events_zeros": ("omit", "zeros"),
     "definitions_listing": ("entities", "paged"),
+    "usage_date": ("present", "absent"),
+    "usage_zeros": ("present", "omitted"),
+    "usage_status": ("present", "absent"),
 }
 
 TOPIC_RES = [
@@ -957,6 +969,10 @@ class App:
             phone_trunks=getattr(opts, "phone_trunks", 3))
         self.platform_page_max = getattr(opts, "platform_page_max", simplatform.PAGE_MAX)
         self.events = simevents.Events(model.seed, getattr(opts, "event_definitions", 4))
+        self.usage = simusage.Usage(model.seed, getattr(opts, "usage_clients", 4))
+        self.usage_pending = getattr(opts, "usage_pending", 1)
+        self.usage_runs = {}      # executionId -> {"rows", "left"}
+        self.usage_last = None    # the last usage query's body
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2192,6 +2208,76 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         return Response(200, self.events.truth(gran, n, self.model.now))
+    # ------------------------------------------------------------ API usage
+    async def h_usage_query(self, req, p, tok):
+        """POST /api/v2/usage/query (ApiUsageOrganizationQuery): checked
+        against the vocabularies of the record, computed at once, its
+        results answered "Running" --usage-pending times first."""
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "body required")
+        iv = body.get("interval")
+        ends = iv.split("/", 1) if isinstance(iv, str) and "/" in iv else None
+        start, end = (simusage.parse_day_or_time(x) for x in ends) if ends else (None, None)
+        if start is None or end is None or end <= start:
+            raise ApiError(400, "bad.request", "interval must be 'start/end' ISO-8601")
+        gran = body.get("granularity") or None
+        if gran is not None and gran not in simusage.GRANULARITIES:
+            raise ApiError(400, "bad.request", "granularity must be Day, Week or Month")
+        group_by = body.get("groupBy") or []
+        metrics = body.get("metrics") or []
+        if not isinstance(group_by, list) or any(g not in simusage.GROUP_BY for g in group_by):
+            raise ApiError(400, "bad.request", "groupBy: OAuthClientId, OrganizationId, "
+                           "UserId, TemplateUri, HttpMethod")
+        if not isinstance(metrics, list) or any(m not in simusage.METRIC_NAMES for m in metrics):
+            raise ApiError(400, "bad.request", "metrics: Status200, Status300, Status400, "
+                           "Status500, Status429, Requests")
+        self.sync()
+        rows = self.usage.rows(start, end, self.model.now, gran, group_by,
+                               date=self.forms["usage_date"] == "present",
+                               zeros=self.forms["usage_zeros"] == "present")
+        if metrics:
+            keep = {simusage.METRIC_NAMES[m] for m in metrics}
+            for r in rows:
+                for m in simusage.METRICS:
+                    if m not in keep:
+                        r.pop(m, None)
+        eid = str(uuid.uuid4())
+        self.usage_runs[eid] = {"rows": rows, "left": self.usage_pending}
+        self.usage_last = dict(body, executionId=eid)
+        return Response(200, {"executionId": eid,
+                              "resultsUri": "/api/v2/usage/query/%s/results" % eid})
+
+    async def h_usage_results(self, req, p, tok):
+        run = self.usage_runs.get(p["executionId"])
+        if run is None:
+            raise ApiError(404, "not.found", "no usage query execution %s" % p["executionId"])
+        if run["left"] > 0:
+            run["left"] -= 1
+            return Response(200, {"queryStatus": "Running"})
+        doc = {"results": run["rows"]}
+        if self.forms["usage_status"] == "present":
+            doc["queryStatus"] = "Complete"
+        return Response(200, doc)
+
+    async def h_sim_truth_usage(self, req, p, tok):
+        """The truth of one UTC day (day=YYYY-MM-DD or epoch ms; default the
+        day the last usage query asked for, else yesterday), with that
+        query's body."""
+        self.sync()
+        day = req.q1("day")
+        if day:
+            day_ms = int(day) if day.isdigit() else simusage.parse_day_or_time(day)
+        elif self.usage_last:
+            day_ms = simusage.parse_day_or_time(self.usage_last["interval"].split("/")[0])
+        else:
+            day_ms = self.model.now - self.model.now % simusage.DAY_MS - simusage.DAY_MS
+        if day_ms is None:
+            raise ApiError(400, "bad.request", "day: YYYY-MM-DD or epoch ms")
+        day_ms -= day_ms % simusage.DAY_MS
+        out = self.usage.truth(day_ms, self.model.now)
+        out["last_query"] = self.usage_last
+        return Response(200, out)
 
     async def h_sim_truth_platform(self, req, p, tok):
         self.sync()

@@ -1975,6 +1975,129 @@ class T04dPlatform(unittest.TestCase):
         self.assertEqual(again["edges"], self.truth["edges"])
 
 
+class T04fApiUsage(unittest.TestCase):
+    """API usage (README, API usage): the usage query is checked against the
+    record's vocabularies, answers an executionId and resultsUri, its
+    results "Running" --usage-pending times then complete; the rows per
+    client (and per route) of a complete UTC day equal
+    /sim/truth/usage, the current day has none, and every answer form
+    (no date, zero counts left out, no queryStatus) carries the same
+    counts. The two routes need oauth:client:view or
+    usage:organization:view."""
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 1, "--agents", 2, "--usage-clients", 6, "--usage-pending", 2,
+                      "--seed", 31, "--quiet")
+        cls.c = cls.sim.client()
+        # before any query: yesterday (by simulated time)
+        cls.day = cls.sim.sim("GET", "/sim/truth/usage")[1]["day_ms"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def iv(self, day):
+        f = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000))
+        return f(day) + "/" + f(day + 86400000)
+
+    def query(self, body, pending=2):
+        st, _, js = self.c.request("POST", "/api/v2/usage/query", body)
+        self.assertEqual(st, 200, js)
+        self.assertEqual(js["resultsUri"], "/api/v2/usage/query/%s/results" % js["executionId"])
+        for _ in range(pending):
+            st, _, run = self.c.request("GET", js["resultsUri"])
+            self.assertEqual((st, run), (200, {"queryStatus": "Running"}))
+        st, _, res = self.c.request("GET", js["resultsUri"])
+        self.assertEqual(st, 200, res)
+        return res
+
+    def test_refused_queries(self):
+        for body in ({"granularity": "Day"}, {"interval": "yesterday"},
+                     {"interval": self.iv(self.day), "granularity": "Hour"},
+                     {"interval": self.iv(self.day), "groupBy": ["ClientId"]},
+                     {"interval": self.iv(self.day), "metrics": ["Status401"]}):
+            st, _, js = self.c.request("POST", "/api/v2/usage/query", body)
+            self.assertEqual(st, 400, body)
+        st, _, js = self.c.request("GET", "/api/v2/usage/query/nope/results")
+        self.assertEqual(st, 404)
+
+    def test_per_client_and_route_equal_truth(self):
+        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        self.assertTrue(truth["complete"])
+        self.assertGreater(len(truth["clients"]), 3)
+        self.assertGreater(sum(t["status429"] for t in truth["clients"].values()), 0)
+        res = self.query({"interval": self.iv(self.day), "granularity": "Day",
+                          "groupBy": ["OAuthClientId"]})
+        self.assertEqual(res["queryStatus"], "Complete")
+        got = {r["clientId"]: r for r in res["results"]}
+        self.assertEqual(set(got), set(truth["clients"]))
+        for cid, t in truth["clients"].items():
+            r = got[cid]
+            self.assertEqual(r["clientName"], t["name"])
+            self.assertEqual(r["templateUri"], "")
+            self.assertEqual(r["date"], truth["day"])
+            for m in truth["metrics"]:
+                self.assertEqual(r[m], t[m], (cid, m))
+            self.assertLessEqual(r["status429"], r["status400"])
+            self.assertEqual(r["requests"], r["status200"] + r["status300"] + r["status400"]
+                             + r["status500"])
+        # the last query is the truth's default day
+        self.assertEqual(self.sim.sim("GET", "/sim/truth/usage")[1]["day_ms"], self.day)
+        res = self.query({"interval": self.iv(self.day), "granularity": "Day",
+                          "groupBy": ["OAuthClientId", "TemplateUri"]})
+        got = {(r["clientId"], r["templateUri"]): r for r in res["results"]}
+        want = {(c, u): n for c, routes in truth["routes"].items() for u, n in routes.items()}
+        self.assertEqual(set(got), set(want))
+        for k, n in want.items():
+            self.assertEqual({m: got[k][m] for m in truth["metrics"]}, n)
+
+    def test_current_day_has_none(self):
+        today = self.day + 86400000
+        res = self.query({"interval": self.iv(today), "granularity": "Day",
+                          "groupBy": ["OAuthClientId"]})
+        self.assertEqual(res["results"], [])
+        self.assertFalse(self.sim.sim("GET", "/sim/truth/usage?day=%d" % today)[1]["complete"])
+        # two days at once: one row per client and day, each dated
+        res = self.query({"interval": self.iv(self.day - 86400000).split("/")[0] + "/"
+                          + self.iv(self.day).split("/")[1], "granularity": "Day",
+                          "groupBy": ["OAuthClientId"]})
+        dates = {r["date"] for r in res["results"]}
+        self.assertEqual(len(dates), 2)
+
+    def test_forms_carry_the_same_counts(self):
+        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        try:
+            st, _ = self.sim.sim("POST", "/sim/forms", {"usage_date": "absent",
+                                                         "usage_zeros": "omitted",
+                                                         "usage_status": "absent"})
+            self.assertEqual(st, 200)
+            res = self.query({"interval": self.iv(self.day), "granularity": "Day",
+                              "groupBy": ["OAuthClientId"]})
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"usage_date": "present", "usage_zeros": "present",
+                                                "usage_status": "present"})
+        self.assertNotIn("queryStatus", res)
+        self.assertFalse(any("date" in r for r in res["results"]))
+        omitted = 0
+        for r in res["results"]:
+            t = truth["clients"][r["clientId"]]
+            for m in truth["metrics"]:
+                self.assertEqual(r.get(m, 0), t[m])
+                omitted += m not in r
+        self.assertGreater(omitted, 0)
+
+    def test_permission(self):
+        sim = Sim("--queues", 1, "--agents", 1, "--quiet", "--deny-permission",
+                  "oauth:client:view", "--deny-permission", "usage:organization:view")
+        try:
+            st, _, js = sim.client().request("POST", "/api/v2/usage/query",
+                                             {"interval": self.iv(self.day)})
+            self.assertEqual(st, 403)
+            self.assertEqual(js["code"], "missing.any.permissions")
+        finally:
+            sim.stop()
+
+
 class T05Notifications(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -2774,7 +2897,9 @@ class T11Forms(unittest.TestCase):
                                        "details_sessions": "internal",
                                        "details_hits": "approximate",
                                        "usage_events_zeros": "omit",
-                                       "definitions_listing": "entities"})
+                                       "definitions_listing": "entities",
+                                       "usage_date": "present", "usage_zeros": "present",
+                                       "usage_status": "present"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
