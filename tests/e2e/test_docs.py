@@ -26,6 +26,7 @@ CONFIG_KEY_MODULES = {
     "gen_attr_config_key": "gen_attr_config.c",
     "gen_summary_config_key": "gen_summary.c",
     "gen_mos_config_key": "gen_mos.c",
+    "gen_conv_repair_config_key": "gen_conv_repair.c",
 }
 
 
