@@ -21,7 +21,9 @@
  * document (gen_notify_parse: one parse, shared with genesys_flowmetrics
  * when it reads the topic too) by gen_conv_from_json, counted once by the
  * conversation tracker (gen_conv) and dispatched at the tick; answered waits
- * feed per-interval count/sum/percentiles and cumulative buckets.
+ * feed per-interval count/sum/percentiles and cumulative buckets; what a
+ * gap of a channel missed is added from the conversation aggregates of the
+ * gap's window once it has settled (GapRepair: gen_conv_repair).
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
  * agent once, re-read with GET /api/v2/users after every (re)connect.
@@ -32,6 +34,7 @@
 #include "gen_client.h"
 #include "gen_conv.h"
 #include "gen_conv_counts.h"
+#include "gen_conv_repair.h"
 #include "gen_entity.h"
 #include "gen_hub.h"
 #include "gen_json.h"
@@ -65,6 +68,7 @@ typedef struct {
   bool conversation_events;
   gen_waits_bounds_t wait_bounds; /* WaitBuckets */
   gen_conv_config_t conv; /* MaxConversations, ConversationLinger/Timeout */
+  gen_conv_repair_config_t repair; /* GapRepair, GapRepairDelay */
   bool agent_activity;
   char *state_dir;              /* StateDirectory (NULL: <BaseDir>/genesys) */
   gen_summary_config_t summary; /* Summaries, SummaryInterval */
@@ -83,6 +87,7 @@ typedef struct {
   gen_ratelimit_t complain;
 
   gen_conv_tracker_t *conversations; /* ConversationEvents */
+  gen_conv_repair_t *repair;         /* GapRepair: counters whole over gaps */
   uint64_t sample_seed;
   gen_roster_t agents; /* AgentActivity: members of the queues */
 
@@ -106,6 +111,7 @@ static void gr_config_init(void *config) {
   gen_notify_config_init(&c->notify);
   gen_waits_bounds_default(&c->wait_bounds);
   gen_conv_config_init(&c->conv);
+  gen_conv_repair_config_init(&c->repair);
 }
 
 static void gr_config_release(void *config) {
@@ -123,6 +129,8 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_notify_config_key(org, ci, &c->notify);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_conv_config_key(org, ci, &c->conv);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_conv_repair_config_key(org, ci, &c->repair);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_summary_config_key(org, ci, &c->summary);
   if (status != GEN_CONFIG_NOT_MINE)
@@ -252,27 +260,18 @@ typedef struct {
   cdtime_t time;
 } gr_conv_ctx_t;
 
-static const gen_conv_counts_t *conv_each(void *ud, size_t i, const char **id) {
-  const gr_instance_t *inst = ud;
-  *id = inst->queues.items[i].id;
-  return gen_live_counts(&inst->live, i);
-}
-
-/* Writes the totals (and what was restored for queues not seen since). */
-static void conv_state_save(gr_instance_t *inst) {
-  gen_conv_store_save(&inst->store, &inst->lock, inst->queues.count, conv_each,
-                      inst, inst->client->org, &inst->complain);
-}
-
 /* One new moment from the tracker: counted, its counters marked changed.
  * Called with the lock held. */
 static void on_moment(void *ud, const char *queue_id, int media,
-                      gen_conv_moment_t moment, int64_t wait_ms) {
+                      gen_conv_moment_t moment, int64_t wait_ms,
+                      int64_t at_ms) {
   gr_conv_ctx_t *ctx = ud;
   gr_instance_t *inst = ctx->inst;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
-    return; /* a queue not selected here, or no media */
+  if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT ||
+      !gen_conv_repair_live(inst->repair, queue_id, media, moment, at_ms,
+                            gen_cdtime_to_ms(ctx->time)))
+    return; /* a queue not selected here, no media, or repaired already */
   gen_live_moment(&inst->live, (size_t)index, queue_id, media, moment, wait_ms,
                   &inst->sample_seed);
 }
@@ -454,37 +453,15 @@ static void gr_on_tick(void *ud) {
   pthread_mutex_unlock(&inst->lock);
 }
 
-typedef struct {
-  gr_instance_t *inst;
-  void (*mark)(gen_summary_t *s, const char *plugin_instance);
-} gr_mark_t;
-
-static int mark_queues(void *ud, const char *const *ids, size_t n) {
-  gr_mark_t *m = ud;
-  for (size_t i = 0; i < n; i++) {
-    ssize_t index = gen_entity_find(&m->inst->queues, ids[i]);
-    if (index >= 0)
-      m->mark(m->inst->summary, queue_instance(m->inst, (size_t)index));
-  }
-  return 0;
-}
-
 /* The summaries of the queues and org agents of topics[0..n-1]: lost
  * (messages are being missed) or resumed (baselined again). */
 static void mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
                            bool lost) {
-  gr_mark_t m = {inst, lost ? gen_summary_lost : gen_summary_resumed};
   pthread_mutex_lock(&inst->lock);
   if (inst->summary != NULL) {
     gr_now(inst); /* windows that ended before are whole */
-    gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
-                         GEN_QS_QUERY_MAX, mark_queues, &m);
-    for (size_t i = 0; i < n; i++)
-      if (gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
-                               GEN_LIVE_USER_SUFFIX)) {
-        m.mark(inst->summary, "org");
-        break;
-      }
+    gen_live_mark_summaries(inst->summary, &inst->queues, inst->client->org,
+                            topics, n, lost);
   }
   pthread_mutex_unlock(&inst->lock);
 }
@@ -494,6 +471,7 @@ static void gr_on_lost(void *ud, char *const *topics, size_t n) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
   dispatch_changed(inst, gr_now(inst));
+  gen_conv_repair_lost(inst->repair, topics, n, gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&inst->lock);
   mark_summaries(ud, topics, n, true);
 }
@@ -552,11 +530,15 @@ static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
 
 /* A channel (re)connected: re-read its queues (100 per query) and its
  * agents (GEN_ROSTER_USERS_PER_QUERY per request). Conversations need no
- * baseline: the tracker counts only what happens from now on (see gen_conv.h).
- */
+ * baseline: the gap's window closes, its moments come from the aggregates
+ * at a later read (gen_conv_repair.h). */
 static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n) {
   gr_baseline_t b = {.inst = ud, .http = http};
+  pthread_mutex_lock(&b.inst->lock); /* the gap's end: events flow again */
+  gen_conv_repair_connected(b.inst->repair, topics, n,
+                            gen_cdtime_to_ms(cdtime()));
+  pthread_mutex_unlock(&b.inst->lock);
   int status =
       gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
                            GEN_QS_QUERY_MAX, baseline_batch, &b);
@@ -675,6 +657,7 @@ static void dispatch_self(gr_instance_t *inst) {
     gen_conv_tracker_stats(inst->conversations, &conv);
   if (inst->summary != NULL)
     gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
+  gen_conv_repair_dispatch_stats(inst->repair, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
@@ -700,6 +683,8 @@ static int gr_read(user_data_t *ud) {
     gen_presence_map_refresh(&inst->presences, &inst->lock, inst->client->http,
                              inst->client->org, &inst->complain);
   int status = due ? refresh_queues(inst) : 0;
+  gen_conv_repair_run(inst->repair, inst->client, &inst->lock, &inst->queues,
+                      &inst->live, gen_cdtime_to_ms(now));
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
@@ -716,7 +701,8 @@ static int gr_read(user_data_t *ud) {
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
-    conv_state_save(inst);
+    gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
+                  &inst->complain);
   dispatch_self(inst);
   /* Only a failed first listing is a failed read (collectd backs off). */
   return (status != 0 && inst->queues.count == 0) ? -1 : 0;
@@ -729,8 +715,10 @@ static void gr_instance_free(void *data) {
   if (inst == NULL)
     return;
   gen_notify_free(inst->notify);
-  conv_state_save(inst); /* the counts since the last read */
+  gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
+                &inst->complain); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
+  gen_conv_repair_free(inst->repair);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -764,6 +752,9 @@ static int gr_instance_init(void *data) {
       return -EINVAL;
     gen_conv_store_load(&inst->store, path, &inst->config.wait_bounds,
                         inst->client->org);
+    inst->repair = gen_conv_repair_new(
+        &inst->config.repair, inst->config.notify.heartbeat_timeout,
+        inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
   }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

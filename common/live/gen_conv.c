@@ -7,8 +7,8 @@
 #include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_dispatch.h"
-#include "gen_map.h"
 #include "gen_json.h"
+#include "gen_map.h"
 #include "gen_time.h"
 #include "gen_utf8.h"
 
@@ -371,7 +371,7 @@ static void moment(apply_ctx_t *c, const gen_conv_part_t *p,
     if (!current)
       return;
   }
-  c->emit(c->ud, p->queue_id, p->media, m, wait_ms);
+  c->emit(c->ud, p->queue_id, p->media, m, wait_ms, ts);
   c->emitted++;
 }
 

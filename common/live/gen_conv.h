@@ -131,8 +131,12 @@ typedef struct {
 
 typedef struct gen_conv_tracker_s gen_conv_tracker_t;
 
+/* One new moment; at_ms is when it happened by the event (epoch ms: the
+ * acd participant's connectedTime for offered, the agent's for answered,
+ * the endTime for the ends), 0 when the event has no time for it (alerts). */
 typedef void (*gen_conv_emit_t)(void *ud, const char *queue_id, int media,
-                                gen_conv_moment_t moment, int64_t wait_ms);
+                                gen_conv_moment_t moment, int64_t wait_ms,
+                                int64_t at_ms);
 
 gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options);
 void gen_conv_tracker_free(gen_conv_tracker_t *t);

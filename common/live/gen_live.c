@@ -46,6 +46,22 @@ void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
   gen_live_mark(l, i);
 }
 
+void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
+                  gen_conv_moment_t moment, int64_t n) {
+  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id);
+  if (conv == NULL || n <= 0)
+    return;
+  conv[media].seen = true;
+  conv[media].moments[moment] += n;
+  l->store->dirty = true;
+  gen_live_queue_t *q = &l->state[i];
+  uint32_t bit = UINT32_C(1) << moment;
+  if ((q->conv_changed[media] & bit) == 0)
+    q->conv_bucket[media] = l->bounds->n + 1; /* no wait bucket changed */
+  q->conv_changed[media] |= bit;
+  gen_live_mark(l, i);
+}
+
 void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
                         cdtime_t t, gen_put_t put, void *ud) {
   gen_live_queue_t *q = &l->state[i];
@@ -154,8 +170,54 @@ int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
   return changed ? 1 : 0;
 }
 
-const gen_conv_counts_t *gen_live_counts(const gen_live_t *l, size_t i) {
-  return l->state[i].conv;
+typedef struct {
+  const gen_live_t *l;
+  const gen_entity_set_t *queues;
+} save_t;
+
+static const gen_conv_counts_t *counts_of(void *ud, size_t i, const char **id) {
+  const save_t *s = ud;
+  *id = s->queues->items[i].id;
+  return s->l->state[i].conv;
+}
+
+int gen_live_save(gen_live_t *l, const gen_entity_set_t *queues,
+                  pthread_mutex_t *lock, const gen_org_t *org,
+                  gen_ratelimit_t *rl) {
+  save_t s = {l, queues};
+  return gen_conv_store_save(l->store, lock, queues->count, counts_of, &s, org,
+                             rl);
+}
+
+typedef struct {
+  gen_summary_t *s;
+  const gen_entity_set_t *queues;
+  const gen_org_t *org;
+  void (*mark)(gen_summary_t *s, const char *plugin_instance);
+} mark_t;
+
+static int mark_queues(void *ud, const char *const *ids, size_t n) {
+  const mark_t *m = ud;
+  for (size_t i = 0; i < n; i++) {
+    ssize_t index = gen_entity_find(m->queues, ids[i]);
+    if (index >= 0)
+      m->mark(m->s, gen_entity_instance(m->org, &m->queues->items[index]));
+  }
+  return 0;
+}
+
+void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
+                             const gen_org_t *org, char *const *topics,
+                             size_t n, bool lost) {
+  mark_t m = {s, queues, org, lost ? gen_summary_lost : gen_summary_resumed};
+  gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
+                       GEN_QS_QUERY_MAX, mark_queues, &m);
+  for (size_t i = 0; i < n; i++)
+    if (gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
+                             GEN_LIVE_USER_SUFFIX)) {
+      m.mark(s, "org");
+      break;
+    }
 }
 
 void gen_live_free(gen_live_t *l, size_t n) {

@@ -18,7 +18,9 @@
 #include "gen_conv_counts.h"
 #include "gen_entity.h"
 #include "gen_queue_state.h"
+#include "gen_summary.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +67,11 @@ gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id);
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);
 
+/* n more moments of queue i that no event brought (the gap repair's),
+ * counted without waits, marked changed. */
+void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
+                  gen_conv_moment_t moment, int64_t n);
+
 /* Puts the values of queue i at t: every one (all: the periodic
  * re-dispatch) or those changed since the last dispatch, each series at
  * most once; clears its mark. */
@@ -93,8 +100,19 @@ int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
                      const gen_entity_set_t *fresh,
                      void (*gone)(void *ud, size_t i), void *ud);
 
-/* The counters of queue i ([0, n)) for gen_conv_store_save. */
-const gen_conv_counts_t *gen_live_counts(const gen_live_t *l, size_t i);
+/* Writes the counters' totals of queues (only the read thread changes the
+ * set: read without lock) and what was restored for queues not counted
+ * since, when they changed (gen_conv_store_save). */
+int gen_live_save(gen_live_t *l, const gen_entity_set_t *queues,
+                  pthread_mutex_t *lock, const gen_org_t *org,
+                  gen_ratelimit_t *rl);
+
+/* The summaries of the queues (by their instance names) and of the org's
+ * agents ("org") among topics[0..n-1]: lost (messages are being missed)
+ * or resumed (baselined again). */
+void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
+                             const gen_org_t *org, char *const *topics,
+                             size_t n, bool lost);
 
 /* Frees the table of n queues. */
 void gen_live_free(gen_live_t *l, size_t n);

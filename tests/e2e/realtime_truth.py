@@ -38,6 +38,31 @@ def settle(rx, quiet=3.0, timeout=40):
     return False
 
 
+def conv_counters(rx, types, host=None):
+    """{(queue, media, type): value} of the conversation counters of types
+    the plugin dispatched (of host, when given)."""
+    out = {}
+    for (h, plugin, queue, type_, ti), value in rx.snapshot().items():
+        if plugin == PLUGIN and type_ in types and host in (None, h):
+            out[(queue, ti, type_)] = value
+    return out
+
+
+def settled_counters(tc, rx, types, quiet=3.0, timeout=30, host=None):
+    """conv_counters once they have not changed for `quiet` seconds (fails
+    tc when they never stop)."""
+    last, since = conv_counters(rx, types, host), time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = conv_counters(rx, types, host)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return now
+    tc.fail("counters did not settle")
+
+
 def requests(stats, key, status=None):
     entry = stats["requests"].get(key, {})
     if status is None:

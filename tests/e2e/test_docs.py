@@ -29,6 +29,7 @@ CONFIG_KEY_MODULES = {
     "gen_queue_agg_config_key": "gen_queue_agg.c",
     "gen_opev_config_key": "gen_opevents.c",
     "gen_au_config_key": "gen_apiusage.c",
+    "gen_conv_repair_config_key": "gen_conv_repair.c",
 }
 
 

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import Collectd, run_tests  # noqa: E402
-from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
+from realtime_truth import PLUGIN, requests, settled_counters, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -67,28 +67,6 @@ class RealtimeEventsTest(unittest.TestCase):
         cls.rx.stop()
         cls.sim.stop()
 
-    def counters(self):
-        """{(queue, media, name): value} of the plugin, 0 when not sent."""
-        snap = self.rx.snapshot()
-        out = {}
-        for key, value in snap.items():
-            _, plugin, queue, type_, ti = key
-            if plugin == PLUGIN and type_ in COUNTERS.values():
-                out[(queue, ti, type_)] = value
-        return out
-
-    def settle(self, quiet=3.0, timeout=30):
-        last, since = self.counters(), time.monotonic()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            now = self.counters()
-            if now != last:
-                last, since = now, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return now
-        self.fail("counters did not settle")
-
     def test_counts_equal_truth_through_a_drop(self):
         before = self.sim.truth()
         self.sim.fault({"fault": "resume"})
@@ -110,7 +88,7 @@ class RealtimeEventsTest(unittest.TestCase):
         self.sim.fault({"fault": "resume"})
         time.sleep(RUN_SECONDS)
         self.sim.fault({"fault": "pause"})
-        got = self.settle()
+        got = settled_counters(self, self.rx, COUNTERS.values())
         after = self.sim.truth()
 
         compared = moved = 0

@@ -60,7 +60,8 @@ static bool terminated(const char *s, size_t size) {
 }
 
 static void on_moment(void *ud, const char *queue_id, int media,
-                      gen_conv_moment_t moment, int64_t wait_ms) {
+                      gen_conv_moment_t moment, int64_t wait_ms,
+                      int64_t at_ms) {
   seen_t *seen = ud;
   FUZZ_CHECK(queue_id != NULL && terminated(queue_id, GEN_CONV_ID_SIZE),
              "queue id");
@@ -68,6 +69,7 @@ static void on_moment(void *ud, const char *queue_id, int media,
   FUZZ_CHECK(moment >= GEN_CONV_OFFERED && moment < GEN_CONV_MOMENT_COUNT,
              "moment");
   FUZZ_CHECK(wait_ms == -1 || wait_ms >= 0, "wait");
+  FUZZ_CHECK(moment != GEN_CONV_ALERTED || at_ms == 0, "an alert has no time");
   if (moment == GEN_CONV_ANSWERED) {
     seen->answered++;
     seen->wait_ms = wait_ms;

@@ -75,16 +75,17 @@ typedef struct {
   int media;
   gen_conv_moment_t moment;
   int64_t wait_ms;
+  int64_t at_ms;
 } seen_t;
 static seen_t seen[64];
 static int n_seen;
 
 static void record(void *ud, const char *queue_id, int media,
-                   gen_conv_moment_t moment, int64_t wait_ms) {
+                   gen_conv_moment_t moment, int64_t wait_ms, int64_t at_ms) {
   (void)ud;
   if (n_seen < 64)
-    seen[n_seen++] =
-        (seen_t){.media = media, .moment = moment, .wait_ms = wait_ms};
+    seen[n_seen++] = (seen_t){
+        .media = media, .moment = moment, .wait_ms = wait_ms, .at_ms = at_ms};
   snprintf(seen[n_seen - 1].queue, sizeof(seen[0].queue), "%s", queue_id);
 }
 
@@ -571,6 +572,11 @@ DEF_TEST(lifecycle_counts_each_moment_once) {
   EXPECT_EQ_INT(1, apply(t));
   EXPECT_EQ_INT(GEN_CONV_ANSWERED, seen[2].moment);
   EXPECT_EQ_INT(12500, seen[2].wait_ms);
+  /* Each moment at its time by the event (the gap repair places it so);
+   * an alert has none. */
+  EXPECT_EQ_INT(12500, seen[2].at_ms - seen[0].at_ms);
+  OK(seen[0].at_ms > 0);
+  EXPECT_EQ_INT(0, seen[1].at_ms);
   /* Replays of every stage bring nothing. */
   offered("c1");
   EXPECT_EQ_INT(0, apply(t));

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: MIT */
+/* collectd-genesys: the gap repair of the conversation counters (see
+ * gen_conv_repair.h). */
+#include "gen_conv_repair.h"
+
+#include "gen_agg_answer.h"
+#include "gen_aggregates.h"
+#include "gen_dispatch.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_map.h"
+#include "gen_notify.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MINUTE_MS INT64_C(60000)
+#define SKEW_MS INT64_C(5000) /* the host's clock against Genesys' */
+/* Farther apart than this, the clocks cannot place a gap: not repaired. */
+#define MAX_OFFSET_MS INT64_C(60000)
+#define MAX_WINDOWS 64 /* per queue */
+#define MAX_QUERIES 50 /* per run: a read stays short */
+#define KINDS 3
+
+/* The moments repaired, and the metric that counts each. */
+static const gen_conv_moment_t kind_moments[KINDS] = {
+    GEN_CONV_OFFERED, GEN_CONV_ANSWERED, GEN_CONV_ABANDONED};
+static const char *const kind_metrics[KINDS] = {"nOffered", "tAnswered",
+                                                "tAbandon"};
+static const char *const kind_names[KINDS] = {"offered", "answered",
+                                              "abandoned"};
+
+static int kind_of(gen_conv_moment_t m) {
+  for (int k = 0; k < KINDS; k++)
+    if (kind_moments[k] == m)
+      return k;
+  return -1;
+}
+
+typedef int64_t counts_t[GEN_MEDIA_COUNT][KINDS];
+
+typedef struct {
+  int64_t start_ms, end_ms; /* [start, end); end 0: the gap is open */
+  bool repaired;
+  counts_t live; /* moments in it counted live while it waited */
+} window_t;
+
+/* Moments counted live in one minute. */
+typedef struct {
+  int64_t minute;
+  counts_t n;
+} slot_t;
+
+typedef struct {
+  char id[GEN_CONV_ID_SIZE]; /* the map's key */
+  window_t *win;             /* by start */
+  size_t n_win;
+  slot_t slot[]; /* the last minutes, ring_n of them by minute % ring_n */
+} queue_t;
+
+typedef struct {
+  int64_t start_ms, end_ms;
+  size_t n;
+  char ids[GEN_REPAIR_QUERY_MAX][GEN_CONV_ID_SIZE];
+  const char *id_ptr[GEN_REPAIR_QUERY_MAX];
+  counts_t agg[GEN_REPAIR_QUERY_MAX];
+} batch_t;
+
+struct gen_conv_repair_s {
+  int64_t delay_ms, lead_ms, keep_ms;
+  int64_t start_ms; /* when the counters began, by the host's clock */
+  /* Genesys' clock minus ours, from the newest moments' times: the edges
+   * of a gap are placed on its clock. */
+  int64_t offset_ms, offset_at;
+  bool have_offset;
+  uint64_t unplaced, unplaced_said; /* gaps the clocks could not place */
+  size_t ring_n;
+  gen_map_t queues; /* id -> queue_t */
+  uint64_t queries, failures;
+  int64_t repaired[KINDS];
+  gen_ratelimit_t complain;
+  batch_t batch; /* the request under way (one at a time: the read's) */
+};
+
+static int64_t floor_minute(int64_t t) { return t - t % MINUTE_MS; }
+static int64_t ceil_minute(int64_t t) {
+  return floor_minute(t + MINUTE_MS - 1);
+}
+
+void gen_conv_repair_config_init(gen_conv_repair_config_t *c) {
+  c->off = false;
+  c->delay = TIME_T_TO_CDTIME_T(120);
+}
+
+int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                               gen_conv_repair_config_t *c) {
+  if (strcasecmp(ci->key, "GapRepair") == 0) {
+    bool on = !c->off;
+    int status = gen_config_bool(org, ci, &on);
+    c->off = !on;
+    return status;
+  }
+  if (strcasecmp(ci->key, "GapRepairDelay") == 0)
+    return gen_config_seconds(org, ci, 0, 3600, &c->delay);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
+                                       cdtime_t heartbeat_timeout,
+                                       cdtime_t keep, int64_t start_ms) {
+  if (c->off)
+    return NULL;
+  gen_conv_repair_t *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return NULL;
+  r->delay_ms = gen_cdtime_to_ms(c->delay);
+  r->lead_ms = gen_cdtime_to_ms(heartbeat_timeout) + SKEW_MS;
+  r->keep_ms = gen_cdtime_to_ms(keep);
+  r->start_ms = start_ms;
+  /* From the minute a window can start in to the current one. */
+  r->ring_n = (size_t)(r->lead_ms / MINUTE_MS) + 2;
+  r->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  return r;
+}
+
+static void queue_free(queue_t *q) {
+  if (q != NULL)
+    free(q->win);
+  free(q);
+}
+
+void gen_conv_repair_free(gen_conv_repair_t *r) {
+  if (r == NULL)
+    return;
+  size_t pos = 0;
+  const void *key;
+  void *value;
+  while (gen_map_next(&r->queues, &pos, &key, &value))
+    queue_free(value);
+  gen_map_free(&r->queues);
+  free(r);
+}
+
+static queue_t *queue_get(gen_conv_repair_t *r, const char *id) {
+  queue_t *q = gen_map_get(&r->queues, id);
+  if (q != NULL || strlen(id) >= GEN_CONV_ID_SIZE)
+    return q;
+  q = calloc(1, sizeof(*q) + r->ring_n * sizeof(slot_t));
+  if (q == NULL)
+    return NULL;
+  snprintf(q->id, sizeof(q->id), "%s", id);
+  for (size_t i = 0; i < r->ring_n; i++)
+    q->slot[i].minute = -1;
+  if (gen_map_put(&r->queues, q->id, q) != 0) {
+    free(q);
+    return NULL;
+  }
+  return q;
+}
+
+static bool in_window(const window_t *w, int64_t t) {
+  return t >= w->start_ms && (w->end_ms == 0 || t < w->end_ms);
+}
+
+bool gen_conv_repair_live(gen_conv_repair_t *r, const char *queue_id, int media,
+                          gen_conv_moment_t moment, int64_t at_ms,
+                          int64_t now_ms) {
+  int k = kind_of(moment);
+  if (r == NULL)
+    return true;
+  /* The freshest moment of the last minute is the nearest to "now" on
+   * Genesys' clock (later-reported moments are older). */
+  if (at_ms > 0 && (!r->have_offset || at_ms - now_ms > r->offset_ms ||
+                    now_ms - r->offset_at > MINUTE_MS)) {
+    r->offset_ms = at_ms - now_ms;
+    r->offset_at = now_ms;
+    r->have_offset = true;
+  }
+  if (k < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
+    return true;
+  int64_t t = at_ms > 0 ? at_ms : now_ms + r->offset_ms;
+  queue_t *q = queue_get(r, queue_id);
+  if (q == NULL)
+    return true; /* out of memory: counted, maybe twice after a gap */
+  for (size_t i = 0; i < q->n_win; i++)
+    if (q->win[i].repaired && in_window(&q->win[i], t))
+      return false;
+  for (size_t i = 0; i < q->n_win; i++)
+    if (in_window(&q->win[i], t))
+      q->win[i].live[media][k]++;
+  int64_t minute = t / MINUTE_MS;
+  slot_t *s = &q->slot[(size_t)minute % r->ring_n];
+  if (minute > s->minute) {
+    memset(s, 0, sizeof(*s));
+    s->minute = minute;
+  }
+  if (minute == s->minute)
+    s->n[media][k]++;
+  return true;
+}
+
+/* Adds the moments remembered per minute from from_ms on to w. */
+static void add_ring(const gen_conv_repair_t *r, const queue_t *q, window_t *w,
+                     int64_t from_ms) {
+  for (size_t i = 0; i < r->ring_n; i++) {
+    const slot_t *s = &q->slot[i];
+    if (s->minute < 0 || s->minute * MINUTE_MS < from_ms)
+      continue;
+    for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+      for (int k = 0; k < KINDS; k++)
+        w->live[m][k] += s->n[m][k];
+  }
+}
+
+/* Forgets the repaired windows older than keep, and the oldest repaired
+ * one when the queue has no room for another. */
+static void forget_old(const gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
+  size_t j = 0;
+  for (size_t i = 0; i < q->n_win; i++)
+    if (!q->win[i].repaired || now_ms - q->win[i].end_ms <= r->keep_ms)
+      q->win[j++] = q->win[i];
+  q->n_win = j;
+  for (size_t i = 0; q->n_win == MAX_WINDOWS && i < q->n_win; i++)
+    if (q->win[i].repaired) {
+      memmove(&q->win[i], &q->win[i + 1], (q->n_win - i - 1) * sizeof(*q->win));
+      q->n_win--;
+    }
+}
+
+static void open_window(gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
+  forget_old(r, q, now_ms);
+  int64_t start = floor_minute(now_ms - r->lead_ms);
+  int64_t origin = ceil_minute(r->start_ms + r->offset_ms);
+  if (start < origin)
+    start = origin; /* the counters count from there */
+  window_t *last = q->n_win > 0 ? &q->win[q->n_win - 1] : NULL;
+  if (last != NULL && !last->repaired) {
+    if (last->end_ms == 0)
+      return; /* still open */
+    if (start <= last->end_ms) {
+      /* Merged: the moments since its end are its too now. */
+      add_ring(r, q, last, last->end_ms);
+      last->end_ms = 0;
+      return;
+    }
+  }
+  /* Moments of a repaired window are the aggregates': not asked again. */
+  for (size_t i = 0; i < q->n_win; i++)
+    if (q->win[i].end_ms > start)
+      start = q->win[i].end_ms;
+  if (q->n_win == MAX_WINDOWS)
+    return; /* no room (every one waiting): this gap is not repaired */
+  window_t *w = realloc(q->win, (q->n_win + 1) * sizeof(*w));
+  if (w == NULL)
+    return;
+  q->win = w;
+  w = &q->win[q->n_win++];
+  memset(w, 0, sizeof(*w));
+  w->start_ms = start;
+  add_ring(r, q, w, start);
+}
+
+typedef struct {
+  gen_conv_repair_t *r;
+  int64_t now_ms;
+  bool lost;
+} edge_t;
+
+static int each_queue(void *ud, const char *const *ids, size_t n) {
+  edge_t *e = ud;
+  if (e->lost && e->r->have_offset &&
+      (e->r->offset_ms > MAX_OFFSET_MS || e->r->offset_ms < -MAX_OFFSET_MS)) {
+    e->r->unplaced++;
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (e->lost) {
+      queue_t *q = queue_get(e->r, ids[i]);
+      if (q != NULL)
+        open_window(e->r, q, e->now_ms);
+      continue;
+    }
+    queue_t *q = gen_map_get(&e->r->queues, ids[i]);
+    window_t *last = q != NULL && q->n_win > 0 ? &q->win[q->n_win - 1] : NULL;
+    if (last == NULL || last->end_ms != 0)
+      continue;
+    last->end_ms = ceil_minute(e->now_ms + SKEW_MS);
+    if (last->end_ms <= last->start_ms)
+      q->n_win--; /* all of it before the counters began */
+  }
+  return 0;
+}
+
+static void edge(gen_conv_repair_t *r, char *const *topics, size_t n,
+                 int64_t now_ms, bool lost) {
+  if (r == NULL)
+    return;
+  /* On Genesys' clock: the moments' times are. */
+  edge_t e = {r, now_ms + r->offset_ms, lost};
+  gen_notify_topic_ids(topics, n, GEN_LIVE_CONV_PREFIX, GEN_LIVE_CONV_SUFFIX,
+                       GEN_REPAIR_QUERY_MAX, each_queue, &e);
+}
+
+void gen_conv_repair_lost(gen_conv_repair_t *r, char *const *topics, size_t n,
+                          int64_t now_ms) {
+  edge(r, topics, n, now_ms, true);
+}
+
+void gen_conv_repair_connected(gen_conv_repair_t *r, char *const *topics,
+                               size_t n, int64_t now_ms) {
+  edge(r, topics, n, now_ms, false);
+}
+
+/* ---- the repair --------------------------------------------------------- */
+
+static window_t *due_window(const gen_conv_repair_t *r, queue_t *q,
+                            int64_t now_ms) {
+  for (size_t i = 0; i < q->n_win; i++) {
+    window_t *w = &q->win[i];
+    if (!w->repaired && w->end_ms != 0 && w->end_ms + r->delay_ms <= now_ms)
+      return w;
+  }
+  return NULL;
+}
+
+/* The queues of the first window due and of every other due with the same
+ * bounds (a channel's queues share them), up to a request's worth. */
+static void collect(gen_conv_repair_t *r, batch_t *b, int64_t now_ms) {
+  b->n = 0;
+  size_t pos = 0;
+  const void *key;
+  void *value;
+  while (b->n < GEN_REPAIR_QUERY_MAX &&
+         gen_map_next(&r->queues, &pos, &key, &value)) {
+    queue_t *q = value;
+    const window_t *w = due_window(r, q, now_ms);
+    if (w == NULL)
+      continue;
+    if (b->n == 0) {
+      b->start_ms = w->start_ms;
+      b->end_ms = w->end_ms;
+    } else if (w->start_ms != b->start_ms || w->end_ms != b->end_ms) {
+      continue;
+    }
+    snprintf(b->ids[b->n], sizeof(b->ids[0]), "%s", q->id);
+    b->id_ptr[b->n] = b->ids[b->n];
+    b->n++;
+  }
+}
+
+static json_object *query_body(const batch_t *b) {
+  gen_interval_range_t range = {b->start_ms, b->end_ms};
+  static const char *const group_by[] = {"queueId", "mediaType"};
+  json_object *body =
+      gen_agg_query_new(&range, b->end_ms - b->start_ms, group_by, 2);
+  json_object *metrics = json_object_new_array();
+  for (int k = 0; k < KINDS; k++)
+    json_object_array_add(metrics, json_object_new_string(kind_metrics[k]));
+  json_object_object_add(body, "metrics", metrics);
+  json_object_object_add(body, "filter",
+                         gen_json_or_filter("queueId", b->id_ptr, b->n));
+  return body;
+}
+
+static ssize_t batch_index(const batch_t *b, const char *id) {
+  for (size_t i = 0; id != NULL && i < b->n; i++)
+    if (strcmp(b->ids[i], id) == 0)
+      return (ssize_t)i;
+  return -1;
+}
+
+/* The counts of the answer into b->agg (every bucket of a group added up:
+ * the request asks one). 0, or -EBADMSG with the reason in err. */
+static int read_answer(batch_t *b, json_object *doc, char *err,
+                       size_t err_size) {
+  memset(b->agg, 0, sizeof(b->agg));
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  if (a == NULL)
+    return -ENOMEM;
+  int status = gen_agg_answer_from_json(a, doc, err, err_size);
+  const gen_agg_result_t *results = NULL;
+  size_t n = status == 0 ? gen_agg_answer_results(a, &results) : 0;
+  for (size_t i = 0; i < n; i++) {
+    ssize_t qi =
+        batch_index(b, gen_agg_group_get(&results[i].group, "queueId"));
+    const char *media = gen_agg_group_get(&results[i].group, "mediaType");
+    int m = media != NULL ? gen_media_from_name(media) : -1;
+    if (qi < 0 || m < 0)
+      continue; /* not asked for, or a media type this version lacks */
+    for (size_t j = 0; j < results[i].n; j++) {
+      const gen_agg_metrics_t *ms = &results[i].b[j].metrics;
+      for (size_t e = 0; e < ms->n; e++)
+        for (int k = 0; ms->e[e].metric != NULL && k < KINDS; k++)
+          if (strcmp(ms->e[e].metric, kind_metrics[k]) == 0 &&
+              (ms->e[e].have & (1u << GEN_AGG_STAT_COUNT)) &&
+              ms->e[e].stat[GEN_AGG_STAT_COUNT] >= 0)
+            b->agg[qi][m][k] += (int64_t)ms->e[e].stat[GEN_AGG_STAT_COUNT];
+    }
+  }
+  gen_agg_answer_free(a);
+  return status == 0 ? 0 : -EBADMSG;
+}
+
+/* What the aggregates count beyond the live moments goes to the counters;
+ * the windows are repaired (or dropped: drop). Under the lock. */
+static void apply(gen_conv_repair_t *r, const batch_t *b,
+                  const gen_entity_set_t *queues, gen_live_t *live, bool drop) {
+  for (size_t i = 0; i < b->n; i++) {
+    queue_t *q = gen_map_get(&r->queues, b->ids[i]);
+    for (size_t j = 0; q != NULL && j < q->n_win; j++) {
+      window_t *w = &q->win[j];
+      if (w->repaired || w->start_ms != b->start_ms || w->end_ms != b->end_ms)
+        continue;
+      if (drop) {
+        memmove(w, w + 1, (q->n_win - j - 1) * sizeof(*w));
+        q->n_win--;
+        break;
+      }
+      w->repaired = true;
+      ssize_t index = gen_entity_find(queues, b->ids[i]);
+      for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
+        for (int k = 0; k < KINDS; k++) {
+          int64_t add = b->agg[i][m][k] - w->live[m][k];
+          if (add <= 0)
+            continue;
+          gen_live_add(live, (size_t)index, b->ids[i], (int)m, kind_moments[k],
+                       add);
+          r->repaired[k] += add;
+        }
+      break;
+    }
+  }
+}
+
+json_object *gen_conv_repair_next(gen_conv_repair_t *r, int64_t now_ms) {
+  if (r == NULL)
+    return NULL;
+  collect(r, &r->batch, now_ms);
+  return r->batch.n > 0 ? query_body(&r->batch) : NULL;
+}
+
+int gen_conv_repair_take(gen_conv_repair_t *r, json_object *doc, bool drop,
+                         const gen_entity_set_t *queues, gen_live_t *live,
+                         char *err, size_t err_size) {
+  int status = 0;
+  if (r == NULL)
+    return 0;
+  if (!drop && (status = read_answer(&r->batch, doc, err, err_size)) != 0)
+    return status;
+  apply(r, &r->batch, queues, live, drop);
+  return 0;
+}
+
+int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
+                        pthread_mutex_t *lock, const gen_entity_set_t *queues,
+                        gen_live_t *live, int64_t now_ms) {
+  int status = 0;
+  if (r != NULL) {
+    pthread_mutex_lock(lock);
+    bool say = r->unplaced > 0 && r->unplaced_said == 0;
+    r->unplaced_said = r->unplaced;
+    int64_t offset = r->offset_ms;
+    pthread_mutex_unlock(lock);
+    if (say) /* once: it stays so while the clocks disagree */
+      gen_org_log(client->org, NULL, LOG_WARNING,
+                  "gap repair: the events' times are %.0f s off the host's "
+                  "clock: gaps are not repaired while they are over %.0f s "
+                  "apart",
+                  (double)offset / 1000.0, (double)MAX_OFFSET_MS / 1000.0);
+  }
+  for (int i = 0; r != NULL && status == 0 && i < MAX_QUERIES; i++) {
+    pthread_mutex_lock(lock);
+    json_object *body = gen_conv_repair_next(r, now_ms);
+    pthread_mutex_unlock(lock);
+    if (body == NULL)
+      break;
+    json_object *doc = NULL;
+    char err[512] = "";
+    status = gen_http_post_json(client->http, GEN_REPAIR_PATH, body, &doc, err,
+                                sizeof(err));
+    json_object_put(body);
+    bool refused =
+        gen_client_family(client, "gap repair", status, err, "live counters");
+    pthread_mutex_lock(lock);
+    r->queries++;
+    if (status == 0 || refused) {
+      int taken = gen_conv_repair_take(r, doc, status != 0, queues, live, err,
+                                       sizeof(err));
+      status = taken != 0 ? taken : status;
+    }
+    if (status != 0)
+      r->failures++;
+    pthread_mutex_unlock(lock);
+    json_object_put(doc);
+    if (status != 0 && !refused)
+      gen_org_log(client->org, &r->complain, LOG_ERR,
+                  "gap repair: conversations aggregates query failed (asked "
+                  "again at the next read): %s",
+                  err);
+  }
+  return status;
+}
+
+void gen_conv_repair_dispatch_stats(const gen_conv_repair_t *r,
+                                    const char *host, const char *plugin) {
+  if (r == NULL)
+    return;
+  gen_dispatch_self(host, plugin, "analytics_queries", NULL, true,
+                    (double)r->queries);
+  gen_dispatch_self(host, plugin, "analytics_query_failures", NULL, true,
+                    (double)r->failures);
+  for (int k = 0; k < KINDS; k++)
+    gen_dispatch_self(host, plugin, "conv_repaired", kind_names[k], true,
+                      (double)r->repaired[k]);
+}

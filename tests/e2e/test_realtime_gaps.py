@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: MIT
+"""End to end, the conversation counters across socket gaps: genesys_realtime
+with ConversationEvents in the real collectd against the simulator over TLS
+(60 queues, 2 channels of 60 topics), the model running at the wall clock's
+pace while the channels are put through nine faults in a row (an abrupt
+close, a close with 1011, socket_closing, expired channels held off by 429s
+for a long gap, revoked tokens, an oversized frame, token_revoked, dropped
+subscriptions, a malformed baseline answer that loses the channel again). Genesys queues nothing for a socket that is down, so moments
+of the gaps are missed live; the plugin repairs each gap from the
+conversation aggregates of its window (GapRepair). Then every offered,
+answered and abandoned counter of every queue and media type equals the
+simulator's truth of what happened since the first snapshot, both ways (a
+series the truth lacks is a failure too), and the repair did add moments.
+
+The simulator's clock stops while the model is paused, so it trails the
+wall clock by the pauses (a few seconds), as a host clock may be off
+Genesys': the plugin places the gaps on the events' clock, and
+GapRepairDelay waits for the simulator to have passed a window's end."""
+import math
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import Collectd, run_tests  # noqa: E402
+from realtime_truth import PLUGIN, requests, settled_counters, wait_for  # noqa: E402
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+QUEUES = 60
+PER_CHANNEL = 60  # two topics a queue: 30 queues a channel
+CHANNELS = 2
+HEARTBEAT_TIMEOUT = 8
+REPAIR_DELAY = 20
+OBS_QUERY = "POST /api/v2/analytics/queues/observations/query"
+AGG_QUERY = "POST /api/v2/analytics/conversations/aggregates/query"
+COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
+            "abandoned": "conv_abandoned"}
+RECONNECT_TIMEOUT = 150
+# The ERROR line the malformed baseline provokes on purpose.
+FAULT_ERRORS = (
+    r'genesys_realtime plugin: Org "acme": queue observations query failed: '
+    r"malformed JSON in HTTP 200 answer: .*",
+)
+
+
+class RealtimeGapsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator(
+            "--queues", str(QUEUES), "--agents", str(QUEUES * 4), "--flows", "2",
+            "--speed", "1", "--start", "now", "--heartbeat", "1",
+            "--arrival-scale", "3",
+        )
+        cls.rx = Receiver()
+        block = cls.sim.org_block(
+            "acme",
+            extra='    Host "acme"\n    InstanceFrom "id"\n'
+            f"    HeartbeatTimeout {HEARTBEAT_TIMEOUT}\n"
+            f"    TopicsPerChannel {PER_CHANNEL}\n"
+            "    ConversationEvents true\n"
+            f"    GapRepairDelay {REPAIR_DELAY}\n",
+        )
+        cls.started = time.time()
+        cls.cd = Collectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
+            stock=("logfile", "csv", "write_http"),
+        )
+        cls.cd.start()
+        ok = wait_for(
+            lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= CHANNELS
+            and cls.sim.stats()["sockets_open"] == CHANNELS, timeout=60, step=0.2)
+        if not ok:
+            log = cls.cd.log_text()[-3000:]
+            cls.tearDownClass()
+            raise AssertionError("the plugin did not baseline:\n" + log)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.cleanup()
+        cls.rx.stop()
+        cls.sim.stop()
+
+    def snapshot(self):
+        """The counters and the truth with the model paused (briefly: the
+        simulator's clock stops with it)."""
+        self.sim.fault({"fault": "pause"})
+        try:
+            got = settled_counters(self, self.rx, COUNTERS.values(), host="acme")
+            truth = self.sim.truth()
+        finally:
+            self.sim.fault({"fault": "resume"})
+        return got, truth
+
+    def repaired(self):
+        return {k: self.rx.get(PLUGIN, "self", "conv_repaired", k, host="acme") or 0
+                for k in COUNTERS}
+
+    def gap(self, faults, baselines=CHANNELS):
+        """Injects faults and waits until both channels are back and
+        re-read; returns the seconds that took."""
+        before = self.sim.stats()
+        t0 = time.monotonic()
+        self.sim.fault(faults)
+        ok = wait_for(lambda: (lambda s: s["sockets_open"] == CHANNELS
+                               and requests(s, OBS_QUERY) >= requests(before, OBS_QUERY)
+                               + baselines)(self.sim.stats()),
+                      RECONNECT_TIMEOUT, step=0.1)
+        st = self.sim.stats()
+        self.assertTrue(ok, "no reconnect (sockets open %d, observation queries %d "
+                        "after %d):\n%s" % (st["sockets_open"], requests(st, OBS_QUERY),
+                                            requests(before, OBS_QUERY),
+                                            self.cd.log_text()[-3000:]))
+        self.assertIsNone(self.cd.proc.poll(), "collectd died")
+        time.sleep(3)  # the model runs between the faults
+        return time.monotonic() - t0
+
+    def test_01_counters_equal_truth_across_gaps(self):
+        # No window starts before the first whole minute the plugin counted
+        # (the aggregates cannot tell the moments before its start): the
+        # first fault comes after it, and after a heartbeat timeout more.
+        origin = math.ceil((self.started + 5) / 60) * 60
+        while time.time() < origin + HEARTBEAT_TIMEOUT + 10:
+            time.sleep(0.5)
+        before, truth0 = self.snapshot()
+        gaps = [
+            ("abrupt close", {"fault": "drop_sockets"}),
+            ("close 1011", {"fault": "close_sockets", "code": 1011}),
+            ("socket_closing", {"fault": "socket_closing", "after": 1}),
+            ("expired channels, 429s for a long gap",
+             [{"fault": "rate_limit_storm", "path": "/api/v2/notifications/channels",
+               "count": 4, "retry_after": 5}, {"fault": "expire_channels"}]),
+            ("revoked tokens", {"fault": "revoke_tokens"}),
+            ("oversized frame", {"fault": "oversized_frame", "bytes": 2 * 1024 * 1024}),
+            ("token_revoked", {"fault": "token_revoked"}),
+            ("dropped subscriptions", {"fault": "no_longer_subscribed", "count": 7}),
+            # The first baseline after the drop fails: lost again at once.
+            ("malformed baseline",
+             [{"fault": "malformed_json", "path": "/api/v2/analytics/queues/observations"},
+              {"fault": "drop_sockets"}]),
+        ]
+        for name, faults in gaps:
+            # A failed baseline is one more before the channel is back.
+            took = self.gap(faults, CHANNELS + (name == "malformed baseline"))
+            print(f"# {name}: channels back and re-read after {took:.1f} s")
+        # Every window is due once its minute has ended and the delay has
+        # passed: then its repair is asked at the next read.
+        last_end = math.ceil((time.time() + 5) / 60) * 60
+        agg0 = requests(self.sim.stats(), AGG_QUERY)
+        while time.time() < last_end + REPAIR_DELAY + 6:
+            time.sleep(1)
+        after, truth1 = self.snapshot()
+        asked = requests(self.sim.stats(), AGG_QUERY)
+        repaired = self.repaired()
+        print(f"# {asked} aggregates queries ({asked - agg0} in the last wait); "
+              f"moments repaired {repaired}")
+
+        mismatches, extra, compared = [], [], 0
+        for qid, q in truth1["queues"].items():
+            for media, m in q["media"].items():
+                old = truth0["queues"][qid]["media"][media]["cumulative"]
+                for name, type_ in COUNTERS.items():
+                    want = m["cumulative"][name] - old[name]
+                    have = after.get((qid, media, type_), 0) - before.get((qid, media, type_), 0)
+                    compared += 1
+                    if have != want:
+                        mismatches.append((qid, media, name, have, want))
+        for (qid, media, type_) in after:
+            if media not in truth1["queues"].get(qid, {}).get("media", {}):
+                extra.append((qid, media, type_))
+        print(f"# {compared} counters compared, {len(mismatches)} differ")
+        self.assertEqual(extra, [], "series the truth lacks")
+        self.assertEqual(mismatches, [], f"{len(mismatches)} of {compared} differ "
+                         "(queue, media, moment, plugin, truth)")
+        self.assertGreater(compared, QUEUES * len(COUNTERS))
+        # The gaps missed moments, and the repair brought them back.
+        self.assertGreater(sum(repaired.values()), 0, repaired)
+        # Gaps a minute apart or less share a window: one request per 100
+        # queues of each, all of them the plugin's.
+        self.assertGreaterEqual(asked, 1)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_queries", host="acme"),
+                         asked)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_query_failures",
+                                     host="acme") or 0, 0)
+
+    def test_99_no_error_in_the_log(self):
+        bad = self.cd.bad_log_lines(allow=FAULT_ERRORS)
+        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

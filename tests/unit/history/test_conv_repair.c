@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the gap repair of the conversation counters (gen_conv_repair):
+ * a window per queue of a lost channel, in whole minutes, from the loss
+ * minus the heartbeat timeout to the baseline; the request once it has
+ * settled (interval, metrics, groups, 100 queues of one window); each moment
+ * counted once (the live ones in a window subtracted from the aggregates,
+ * the live ones after the repair dropped, never below 0); windows trimmed
+ * at a repaired one and merged with a waiting one; none before the
+ * counters began; the edges on Genesys' clock, none when it is a minute
+ * off ours; a malformed answer or a refused request; the keys. */
+#include "gen_conv_repair.h"
+#include "gen_json.h"
+#include "gen_live.h"
+#include "gen_names.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+/* 2026-11-23T10:00:00Z, a whole minute */
+#define T0 1795428000000LL
+#define S 1000LL
+
+static gen_waits_bounds_t bounds;
+static gen_conv_store_t store;
+
+static char *topics[] = {"v2.analytics.queues.q0.observations",
+                         "v2.routing.queues.q0.conversations",
+                         "v2.analytics.queues.q1.observations",
+                         "v2.routing.queues.q1.conversations"};
+
+static gen_conv_repair_t *repair(int64_t start_ms) {
+  gen_conv_repair_config_t c;
+  gen_conv_repair_config_init(&c);
+  /* HeartbeatTimeout 10 s: windows start 15 s before the loss. */
+  return gen_conv_repair_new(&c, TIME_T_TO_CDTIME_T(10),
+                             TIME_T_TO_CDTIME_T(14400), start_ms);
+}
+
+static void live_of(gen_live_t *l, gen_entity_set_t *set) {
+  static const char *const ids[] = {"q0", "q1"};
+  for (size_t i = 0; i < 2; i++)
+    gen_entity_add(set, ids[i], ids[i], NULL);
+  gen_waits_bounds_default(&bounds);
+  *l = (gen_live_t){.bounds = &bounds, .store = &store};
+  gen_entity_set_t none = {0};
+  gen_live_replace(l, &none, set, NULL, NULL);
+}
+
+static int64_t count(const gen_live_t *l, size_t q, int media,
+                     gen_conv_moment_t m) {
+  return l->state[q].conv == NULL ? 0 : l->state[q].conv[media].moments[m];
+}
+
+static bool live(gen_conv_repair_t *r, const char *q, int media,
+                 gen_conv_moment_t m, int64_t at_ms) {
+  return gen_conv_repair_live(r, q, media, m, at_ms, at_ms);
+}
+
+static int take(gen_conv_repair_t *r, const char *text, gen_live_t *l,
+                gen_entity_set_t *set) {
+  json_object *doc = json_tokener_parse(text);
+  char err[256] = "";
+  int status = gen_conv_repair_take(r, doc, false, set, l, err, sizeof(err));
+  if (status != 0)
+    printf("# %s\n", err);
+  json_object_put(doc);
+  return status;
+}
+
+static const char *body_text(json_object *body) {
+  return json_object_to_json_string_ext(
+      body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* Whether the next request due at now asks for interval ("start/end"). */
+static bool asks(gen_conv_repair_t *r, int64_t now, const char *interval) {
+  json_object *body = gen_conv_repair_next(r, now);
+  char want[128];
+  snprintf(want, sizeof(want), "\"interval\":\"%s\"", interval);
+  bool yes = body != NULL && strstr(body_text(body), want) != NULL;
+  if (!yes && body != NULL)
+    printf("# asked %s\n", body_text(body));
+  json_object_put(body);
+  return yes;
+}
+
+/* One group's answer over interval with one metric's count. */
+static int answer(gen_conv_repair_t *r, gen_live_t *l, gen_entity_set_t *set,
+                  const char *interval, const char *metrics) {
+  char text[1024];
+  snprintf(text, sizeof(text),
+           "{\"results\":[{\"group\":{\"queueId\":\"q0\",\"mediaType\":"
+           "\"voice\"},\"data\":[{\"interval\":\"%s\",\"metrics\":[%s]}]}]}",
+           interval, metrics);
+  return take(r, text, l, set);
+}
+
+#define ANSWER                                                                 \
+  "{\"results\":[{\"group\":{\"queueId\":\"q0\",\"mediaType\":\"voice\"},"     \
+  "\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"                        \
+  "2026-11-23T10:02:00.000Z\",\"metrics\":["                                   \
+  "{\"metric\":\"nOffered\",\"stats\":{\"count\":3}},"                         \
+  "{\"metric\":\"tAnswered\",\"stats\":{\"max\":9000,\"min\":1000,"            \
+  "\"count\":2,\"sum\":10000}},"                                               \
+  "{\"metric\":\"tAbandon\",\"stats\":{\"max\":9000,\"min\":9000,"             \
+  "\"count\":2,\"sum\":18000}}]}]},"                                           \
+  "{\"group\":{\"queueId\":\"q1\",\"mediaType\":\"chat\"},"                    \
+  "\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"                        \
+  "2026-11-23T10:02:00.000Z\",\"metrics\":["                                   \
+  "{\"metric\":\"nOffered\",\"stats\":{\"count\":1}}]}]},"                     \
+  "{\"group\":{\"queueId\":\"q-other\",\"mediaType\":\"voice\"},"              \
+  "\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"                        \
+  "2026-11-23T10:02:00.000Z\",\"metrics\":["                                   \
+  "{\"metric\":\"nOffered\",\"stats\":{\"count\":7}}]}]}]}"
+
+DEF_TEST(a_gap_repaired_once) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  const int V = GEN_MEDIA_VOICE, C = GEN_MEDIA_CHAT;
+  /* Before the gap: counted live, remembered by minute. */
+  OK(live(r, "q0", V, GEN_CONV_OFFERED, T0 + 10 * S));
+  OK(live(r, "q0", V, GEN_CONV_ANSWERED, T0 + 20 * S));
+  OK(live(r, "q0", V, GEN_CONV_ALERTED, T0 + 20 * S)); /* not repaired */
+  /* Lost at :50, back at :80: the window is [10:00, 10:02). */
+  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 80 * S);
+  /* After it, in the window: counted live, and remembered in it. */
+  OK(live(r, "q0", V, GEN_CONV_ABANDONED, T0 + 90 * S));
+  /* A known conversation's answer in the gap, seen at its next event. */
+  OK(live(r, "q0", V, GEN_CONV_ANSWERED, T0 + 60 * S));
+  /* Not due before its end plus the delay (120 s). */
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 239 * S));
+  json_object *body = gen_conv_repair_next(r, T0 + 240 * S);
+  OK(body != NULL);
+  const char *text = body_text(body);
+  printf("# %s\n", text);
+  OK(strstr(text, "\"interval\":\"2026-11-23T10:00:00.000Z/"
+                  "2026-11-23T10:02:00.000Z\"") != NULL);
+  OK(strstr(text, "\"granularity\":\"PT2M\"") != NULL);
+  OK(strstr(text, "\"groupBy\":[\"queueId\",\"mediaType\"]") != NULL);
+  OK(strstr(text, "\"metrics\":[\"nOffered\",\"tAnswered\",\"tAbandon\"]") !=
+     NULL);
+  OK(strstr(text, "{\"dimension\":\"queueId\",\"value\":\"q0\"}") != NULL);
+  OK(strstr(text, "{\"dimension\":\"queueId\",\"value\":\"q1\"}") != NULL);
+  json_object_put(body);
+  EXPECT_EQ_INT(0, take(r, ANSWER, &l, &set));
+  /* The aggregates beyond the live moments: offered 3 - 1, answered 2 - 2,
+   * abandoned 2 - 1; q1's chat offer; a queue not asked for is skipped. */
+  EXPECT_EQ_INT(2, count(&l, 0, V, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(0, count(&l, 0, V, GEN_CONV_ANSWERED));
+  EXPECT_EQ_INT(1, count(&l, 0, V, GEN_CONV_ABANDONED));
+  EXPECT_EQ_INT(1, count(&l, 1, C, GEN_CONV_OFFERED));
+  OK(l.state[0].changed && l.state[1].changed);
+  EXPECT_EQ_INT(0, (int)l.state[0].conv_changed[C]);
+  OK(l.state[0].conv_changed[V] & (1u << GEN_CONV_OFFERED));
+  /* Done: nothing more due. */
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 300 * S));
+  /* A moment of the repaired window seen late: the aggregates had it. */
+  OK(!live(r, "q0", V, GEN_CONV_ANSWERED, T0 + 70 * S));
+  OK(!live(r, "q1", C, GEN_CONV_OFFERED, T0 + 119 * S));
+  OK(live(r, "q0", V, GEN_CONV_OFFERED, T0 + 120 * S));
+  /* A moment with no time is placed at now. */
+  OK(gen_conv_repair_live(r, "q0", V, GEN_CONV_ANSWERED, 0, T0 + 130 * S));
+  OK(!gen_conv_repair_live(r, "q0", V, GEN_CONV_ANSWERED, 0, T0 + 100 * S));
+
+  /* A gap soon after: its window starts at the repaired one's end, and the
+   * live moments since count against it (two at :120 and :130). */
+  gen_conv_repair_lost(r, topics, 2, T0 + 125 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 130 * S);
+  body = gen_conv_repair_next(r, T0 + 300 * S);
+  text = body_text(body);
+  OK(strstr(text, "\"interval\":\"2026-11-23T10:02:00.000Z/"
+                  "2026-11-23T10:03:00.000Z\"") != NULL);
+  OK(strstr(text, "\"q1\"") == NULL); /* only q0's channel was lost */
+  json_object_put(body);
+  /* Fewer in the aggregates than counted live: nothing taken back. */
+  EXPECT_EQ_INT(0,
+                answer(r, &l, &set,
+                       "2026-11-23T10:02:00.000Z/2026-11-23T10:03:00.000Z",
+                       "{\"metric\":\"nOffered\",\"stats\":{\"count\":0}},"
+                       "{\"metric\":\"tAnswered\",\"stats\":{\"count\":4}}"));
+  EXPECT_EQ_INT(2, count(&l, 0, V, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(3, count(&l, 0, V, GEN_CONV_ANSWERED)); /* 4 - 1 */
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(gaps_merge_while_waiting) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  const int V = GEN_MEDIA_VOICE;
+  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 55 * S); /* ends 10:01 */
+  OK(live(r, "q0", V, GEN_CONV_OFFERED, T0 + 62 * S));  /* after its end */
+  /* Lost again before it was repaired: one window, to the next baseline,
+   * with the moments counted live since its first end. */
+  gen_conv_repair_lost(r, topics, 4, T0 + 70 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S)); /* open */
+  gen_conv_repair_connected(r, topics, 4, T0 + 130 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:03:00.000Z"));
+  EXPECT_EQ_INT(0, answer(r, &l, &set,
+                          "2026-11-23T10:00:00.000Z/2026-11-23T10:03:00.000Z",
+                          "{\"metric\":\"nOffered\",\"stats\":{\"count\":5}}"));
+  EXPECT_EQ_INT(4, count(&l, 0, V, GEN_CONV_OFFERED));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(no_window_before_the_counters_began) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  /* Began at :30: the first whole minute counted is 10:01. */
+  gen_conv_repair_t *r = repair(T0 + 30 * S);
+  gen_conv_repair_lost(r, topics, 4, T0 + 40 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 50 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  /* Lost at 10:01:05: the window starts at 10:01, not 10:00:50. */
+  gen_conv_repair_lost(r, topics, 2, T0 + 65 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 70 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(gaps_on_genesys_clock) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  /* Its clock 20 s ahead of ours, by the freshest moment of the minute (an
+   * older one reported late does not move it). */
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 20 * S, T0));
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_ANSWERED,
+                          T0 - 30 * S, T0 + 5 * S));
+  /* Lost at :50 and back at 1:40 ours, :70 and 2:00 its. */
+  gen_conv_repair_lost(r, topics, 2, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 100 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:03:00.000Z"));
+  gen_conv_repair_free(r);
+  /* Over a minute apart (a simulator at another speed, a clock not set):
+   * the gap cannot be placed, and is not repaired. */
+  r = repair(T0 - 600 * S);
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 200 * S, T0));
+  gen_conv_repair_lost(r, topics, 2, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 100 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(malformed_or_refused) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 80 * S);
+  json_object_put(gen_conv_repair_next(r, T0 + 3600 * S));
+  /* Unreadable: the windows wait for the next try. */
+  EXPECT_EQ_INT(-EBADMSG, take(r, "{\"results\":5}", &l, &set));
+  json_object *body = gen_conv_repair_next(r, T0 + 3600 * S);
+  OK(body != NULL);
+  json_object_put(body);
+  /* Refused: dropped (the counters stay short), nothing asked again. */
+  char err[64];
+  EXPECT_EQ_INT(
+      0, gen_conv_repair_take(r, NULL, true, &set, &l, err, sizeof(err)));
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  EXPECT_EQ_PTR(NULL, l.state[0].conv);
+  /* Moments of the dropped window are counted live. */
+  OK(live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED, T0 + 60 * S));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+DEF_TEST(configuration_keys) {
+  gen_org_t *org = mock_org("genesys_test");
+  gen_conv_repair_config_t c;
+  gen_conv_repair_config_init(&c);
+  OK(!c.off);
+  EXPECT_EQ_INT(120, (int)CDTIME_T_TO_TIME_T(c.delay));
+  oconfig_item_t *ci = mock_ci_num("GapRepairDelay", 3601);
+  EXPECT_EQ_INT(-ERANGE, gen_conv_repair_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("GapRepairDelay", 30);
+  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(30, (int)CDTIME_T_TO_TIME_T(c.delay));
+  mock_ci_free(ci);
+  ci = mock_ci_bool("GapRepair", false);
+  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  OK(c.off);
+  mock_ci_free(ci);
+  ci = mock_ci_str("HeartbeatTimeout", "10");
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_conv_repair_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  /* Off: no repair, and every call takes that. */
+  gen_conv_repair_t *r = gen_conv_repair_new(&c, 0, 0, T0);
+  EXPECT_EQ_PTR(NULL, r);
+  OK(gen_conv_repair_live(r, "q0", 0, GEN_CONV_OFFERED, T0, T0));
+  gen_conv_repair_lost(r, topics, 4, T0);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0));
+  EXPECT_EQ_INT(0, gen_conv_repair_run(r, NULL, NULL, NULL, NULL, T0));
+  gen_org_free(org);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(a_gap_repaired_once);
+  RUN_TEST(gaps_merge_while_waiting);
+  RUN_TEST(no_window_before_the_counters_began);
+  RUN_TEST(gaps_on_genesys_clock);
+  RUN_TEST(malformed_or_refused);
+  RUN_TEST(configuration_keys);
+  END_TEST;
+}
