@@ -259,7 +259,7 @@ DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
   ga_config_t *c = &inst->config;
   memset(c->metric_on, 0, sizeof(c->metric_on));
   gen_agg_set_on(&gen_conv_agg_catalogue, "all", c->metric_on);
-  gen_interval_range_t range = {0, G};
+  gen_interval_range_t range = {0, G, 0};
   json_object *q = query_body(inst, q1, 1, &range);
   const char *text = json_object_to_json_string(q);
   OK(strstr(text, "\"nOffered\"") != NULL);
