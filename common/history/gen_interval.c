@@ -760,6 +760,11 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (s->done_until < settled)
       due = true;
     int64_t s_start = revisit_floor(gi, s, settled);
+    /* A window longer than a request leaves room for one new bucket: else
+     * the range would end before done_until and be asked for forever. */
+    int64_t room = s->done_until - ((int64_t)gi->o.max_buckets - 1) * g;
+    if (s_start < room)
+      s_start = room;
     if (s_start < oldest)
       s_start = oldest;
     if (s_start < start)
