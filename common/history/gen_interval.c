@@ -392,6 +392,14 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
   return status == 0 ? gen_buf_add_str(buf, "]}") : status;
 }
 
+/* A started scope's name as a member of an object: "id" (after a comma
+ * but for the first). */
+static int scope_name_print(gen_buf_t *buf, const gi_scope_t *s, bool *first) {
+  int status = *first ? 0 : gen_buf_add(buf, ",", 1);
+  *first = false;
+  return status == 0 ? gen_buf_add_json_string(buf, s->id) : status;
+}
+
 /* ,"revisits":{"<scope>":{"<age ms>":<watermark>,…},…}: the schedule's
  * progress, apart from "scopes" so that a file stays readable both ways
  * between versions with and without it. */
@@ -402,11 +410,7 @@ static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
     const gi_scope_t *s = &gi->scopes[i];
     if (s->origin == 0)
       continue;
-    if (!first)
-      status = gen_buf_add(buf, ",", 1);
-    first = false;
-    if (status == 0)
-      status = gen_buf_add_json_string(buf, s->id);
+    status = scope_name_print(buf, s, &first);
     if (status == 0)
       status = gen_buf_add(buf, ":{", 2);
     bool any = false;
@@ -461,11 +465,7 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf) {
     const gi_scope_t *s = &gi->scopes[i];
     if (s->origin == 0)
       continue;
-    if (!first)
-      status = gen_buf_add(buf, ",", 1);
-    first = false;
-    if (status == 0)
-      status = gen_buf_add_json_string(buf, s->id);
+    status = scope_name_print(buf, s, &first);
     if (status == 0)
       status = gen_buf_printf(buf, ":[%" PRId64 ",%" PRId64 "]", s->origin,
                               s->done_until);
