@@ -734,10 +734,16 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
       for (size_t a = 0; a < gi->stages.n; a++)
         s->revisit_w[a] = s->origin;
     }
+    /* A state without the schedule's progress (an older version, a new
+     * age) kept the records of the window's buckets only: a revisit of an
+     * older one would find no record and count it twice. */
+    int64_t kept = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
     for (size_t a = 0; a < gi->stages.n; a++)
-      if (s->revisit_w[a] == GEN_REVISIT_UNSET)
-        s->revisit_w[a] =
+      if (s->revisit_w[a] == GEN_REVISIT_UNSET) {
+        int64_t w =
             gen_revisit_start(gi->stages.age_ms[a], s->origin, now_ms, g);
+        s->revisit_w[a] = w > kept ? w : kept;
+      }
     if (s->done_until < oldest) {
       uint64_t lost = (uint64_t)((oldest - s->done_until) / g);
       char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN];

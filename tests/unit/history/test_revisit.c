@@ -69,7 +69,8 @@ static void reset(void) {
 
 /* Window 10 min (two buckets), schedule 1 h and 3 h, plus 5 min, which the
  * window covers (left out). */
-static gen_interval_t *make(const char *path, int64_t initial) {
+static gen_interval_t *make_with(const char *path, int64_t initial,
+                                 const char *ages) {
   gen_interval_options_t o = {.granularity_ms = G,
                               .settle_ms = MINUTE,
                               .revisit_ms = 2 * G,
@@ -79,9 +80,14 @@ static gen_interval_t *make(const char *path, int64_t initial) {
                               .state_path = path,
                               .who = &test_who};
   char why[128];
-  if (gen_revisit_parse(&o.revisit_at, "3h 5m,1h", why, sizeof(why)) != 0)
+  if (ages != NULL &&
+      gen_revisit_parse(&o.revisit_at, ages, why, sizeof(why)) != 0)
     return NULL;
   return gen_interval_create(&o);
+}
+
+static gen_interval_t *make(const char *path, int64_t initial) {
+  return make_with(path, initial, "3h 5m,1h");
 }
 
 /* One read at now: every range due, answered from truth. */
@@ -291,6 +297,37 @@ DEF_TEST(buckets_first_fetched_past_an_age_skip_it) {
   return 0;
 }
 
+DEF_TEST(a_state_without_the_schedule_counts_nothing_twice) {
+  /* Two hours without RevisitAt (the records of the window only), then
+   * with it: no bucket whose record is gone is revisited (it would be
+   * added to the counters again); the ones still kept are. */
+  reset();
+  snprintf(state, sizeof(state), "%s/older.json", dir);
+  remove(state);
+  gen_interval_t *gi = make_with(state, 0, NULL);
+  OK(gi != NULL);
+  CHECK_ZERO(run(gi, T0 + MINUTE, T0 + 2 * HOUR + MINUTE, 0, 0));
+  gen_interval_free(gi);
+  gi = make(state, 0);
+  OK(gi != NULL);
+  CHECK_ZERO(run(gi, T0 + 2 * HOUR + 6 * MINUTE, T0 + 5 * HOUR + MINUTE, 0, 0));
+  size_t revisited = 0;
+  for (int64_t x = T0 - G; x < T0 + 5 * HOUR; x += G) {
+    EXPECT_EQ_INT(1, news[slot(x)]);
+    EXPECT_EQ_INT(0, revisions[slot(x)]);
+    /* the window's last buckets at the upgrade (from 11:45) on */
+    if (x >= T0 + HOUR + 45 * MINUTE && x + G + HOUR <= T0 + 5 * HOUR)
+      EXPECT_EQ_INT(1, asked[slot(x)][1]);
+    if (x < T0 + HOUR + 45 * MINUTE)
+      EXPECT_EQ_INT(0, asked[slot(x)][1] + asked[slot(x)][2]);
+    revisited += (size_t)asked[slot(x)][1];
+  }
+  OK(revisited > 20);
+  EXPECT_EQ_DOUBLE(truth_sum(T0 - G, T0 + 5 * HOUR), total_handle);
+  gen_interval_free(gi);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -299,6 +336,7 @@ int main(void) {
   RUN_TEST(each_bucket_is_asked_for_again_once_at_each_age);
   RUN_TEST(a_restart_keeps_the_due_revisits);
   RUN_TEST(buckets_first_fetched_past_an_age_skip_it);
+  RUN_TEST(a_state_without_the_schedule_counts_nothing_twice);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
