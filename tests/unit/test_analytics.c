@@ -351,6 +351,30 @@ DEF_TEST(configuration_refuses_with_reasons) {
   OK(ga_config_key(org, ci, c) < 0);
   OK(mock_log_contains("AgentStatusGranularity"));
   mock_ci_free(ci);
+  /* RevisitAt: the schedule, or the key, the value and why. */
+  ci = mock_ci_str("RevisitAt", "72h, 24h");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_INT(2, (int)c->interval.revisit_at.n);
+  EXPECT_EQ_UINT64(86400000, c->interval.revisit_at.age_ms[0]);
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("RevisitAt", "24h 3x");
+  OK(ga_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("RevisitAt \"24h 3x\": \"3x\" is not an age"));
+  EXPECT_EQ_INT(2, (int)c->interval.revisit_at.n); /* unchanged */
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("RevisitAt", "40d");
+  OK(ga_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("RevisitAt \"40d\": age \"40d\" must be more than 0 "
+                       "and at most 31 d"));
+  mock_ci_free(ci);
+  const double ages[] = {259200, 3600};
+  ci = mock_ci_nums("RevisitAt", 2, ages); /* seconds */
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_UINT64(3600000, c->interval.revisit_at.age_ms[0]);
+  EXPECT_EQ_UINT64(259200000, c->interval.revisit_at.age_ms[1]);
+  mock_ci_free(ci);
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
