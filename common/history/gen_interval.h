@@ -18,7 +18,8 @@
  *    survive restarts: a new bucket adds its values, a revised bucket adds
  *    the difference to what was counted before;
  *  - a state file (atomic writes, gen_state) records per scope what is done
- *    and per key the totals and the recent buckets' values.
+ *    (and how far each age of the schedule got) and per key the totals and
+ *    the recent buckets' values.
  *
  * Vocabulary. A scope is what a plugin queries as a unit and tracks progress
  * for (a queue id, a flow id). A key is one series family inside a scope,
