@@ -13,9 +13,12 @@ was asked for at 24 h before the change and at 72 h after it; then that its
 revision was dispatched once, with the truth's values, that every bucket
 value equals the truth both ways (nothing the truth lacks, nothing missing),
 that the counters equal the sum of the buckets (moved by the difference
-once), and that each bucket was asked for at each age exactly once."""
+once), and that each bucket was asked for at each age exactly once. collectd
+is SIGKILLed before the 72 h revisit and started after it was due: the state
+file keeps the schedule, the revisit comes after the restart."""
 import os
 import re
+import signal
 import sys
 import time
 import unittest
@@ -110,8 +113,19 @@ class RevisitAt72Hours(unittest.TestCase):
                                   "%Y-%m-%dT%H:%M:%S.000Z",
                                   time.gmtime((late_start + 1800000) / 1000))})
             self.assertEqual(late["results"][0]["tHandle_ms"], 7777)
+            # collectd is SIGKILLed before the 72 h revisit and started
+            # again after it was due: the state file must keep it.
+            wait_sim(sim, late_end + 70 * HOUR)
+            cd.proc.send_signal(signal.SIGKILL)
+            cd.proc.wait()
+            killed = sim_ms(sim)
+            self.assertEqual(revisits(sim.stats()).get(late_start), 1,
+                             "asked for at 72 h before it was due")
+            wait_sim(sim, late_end + 74 * HOUR)
+            restarted = sim_ms(sim)
+            cd.start()
             # Past its 72 h revisit and a few buckets more.
-            wait_sim(sim, late_end + 76 * HOUR)
+            wait_sim(sim, late_end + 79 * HOUR)
             sim.fault({"fault": "pause"})
             # collectd's clock goes on: what it asks for from now on is
             # left out
@@ -179,16 +193,21 @@ class RevisitAt72Hours(unittest.TestCase):
 
             # Each bucket asked for again at 24 h and at 72 h, once each.
             # collectd's clock may be ahead of the simulator's: buckets
-            # within a few hours of an age may have had it or not.
+            # within a few hours of an age may have had it or not; those
+            # due around the SIGKILL may be asked for twice (the state file
+            # is written a read late: a crash repeats the last read).
             checked = 0
             for end in ends:
                 age = closed - end
                 if any(abs(age - a) <= 6 * HOUR for a in (24 * HOUR, 72 * HOUR)):
                     continue
+                if any(killed - 3 * HOUR <= end + a <= restarted + 3 * HOUR
+                       for a in (24 * HOUR, 72 * HOUR)):
+                    continue
                 n = (age > 24 * HOUR) + (age > 72 * HOUR)
                 self.assertEqual(asked.get(end - G_MS, 0), n, (end, age))
                 checked += n
-            self.assertGreater(checked, 30)
+            self.assertGreater(checked, 20)  # not a vacuous loop
             revised = (r"uc_update: Value too old: name = acme/genesys_analytics-"
                        + re.escape(queue) + r"/[^;/]+-" + re.escape(media)
                        + r"; value time = " + re.escape("%.3f" % (late_end / 1000))
