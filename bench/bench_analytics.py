@@ -14,6 +14,10 @@ the first buckets), it counts over --cycles new buckets:
   100) users aggregates requests with --agent-status; the listing
   (GET /api/v2/routing/queues, 500 per page) is counted apart, once at
   start and every QueueRefreshInterval;
+- with --revisit-at AGES (RevisitAt, e.g. "3m 5m": ages past the
+  RevisitWindow of 120 s), the requests per new bucket once every age has
+  come (the warm-up lasts past the longest): ceil(queues / 100) times one
+  plus the number of ages;
 - CPU per cycle (user + sys from /proc) of the whole collectd process and
   of its read threads (the plugin's request path: request, parse, engine,
   dispatch into collectd), and of the simulator for reference.
@@ -122,6 +126,12 @@ class NetworkCounter:
         self.sock.close()
 
 
+def max_age_ms(ages):
+    """The longest of RevisitAt's ages written with s, m, h or d."""
+    unit = {"s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+    return max(int(a[:-1]) * unit[a[-1]] for a in ages.replace(",", " ").split())
+
+
 def run_one(queues, args):
     agents = queues * args.agents_per_queue
     sim = Simulator("--queues", str(queues), "--agents", str(agents),
@@ -131,7 +141,8 @@ def run_one(queues, args):
         "acme",
         extra='    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT1M"\n'
         "    SettleDelay 5\n    RevisitWindow 120\n    QueueRefreshInterval 0\n"
-        + ("    AgentStatus true\n" if args.agent_status else ""))
+        + ("    AgentStatus true\n" if args.agent_status else "")
+        + (f'    RevisitAt "{args.revisit_at}"\n' if args.revisit_at else ""))
     net = NetworkCounter() if args.writer == "network" else None
     writer = (f'LoadPlugin network\n<Plugin network>\n  Server "127.0.0.1" '
               f'"{net.port}"\n</Plugin>\n' if net else "")
@@ -158,6 +169,11 @@ def run_one(queues, args):
                     count(warm, USERS) >= 2 * min_users:
                 break
             time.sleep(0.2)
+        if args.revisit_at:  # every age has come: the steady state
+            oldest = iso_ms(sim._open("/sim/info")["sim_time"])
+            while iso_ms(sim._open("/sim/info")["sim_time"]) < \
+                    oldest + max_age_ms(args.revisit_at) + 60000:
+                time.sleep(0.5)
         time.sleep(30 / args.speed)
         warm = sim.stats()
         listing = {LIST_QUEUES: count(warm, LIST_QUEUES), LIST_USERS: count(warm, LIST_USERS)}
@@ -189,6 +205,7 @@ def run_one(queues, args):
             "conv_requests": count(st, CONV), "user_requests": count(st, USERS),
             "other_requests": st["requests_total"] - count(st, CONV) - count(st, USERS),
             "min_conv_per_cycle": math.ceil(queues / 100),
+            "revisit_at": args.revisit_at,
             "min_user_per_cycle": min_users,
             "listing_pages": listing,
             "collectd_cpu_per_cycle": (c1 - c0) / args.cycles,
@@ -217,6 +234,8 @@ def main():
                          "takes 60/speed real seconds)")
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--agent-status", action="store_true")
+    ap.add_argument("--revisit-at", metavar="AGES",
+                    help='RevisitAt, e.g. "3m 5m" (ages past RevisitWindow 120)')
     ap.add_argument("--writer", choices=("network", "csv"), default="network",
                     help="the write plugin: network (to a UDP port of this "
                          "script, which counts the value lists; the default) "
@@ -236,7 +255,8 @@ def main():
         print(json.dumps(rows, indent=1))
         return
     print(f"PT1M buckets, Interval 60, speed {args.speed:g}, {args.cycles} cycles"
-          f"{', AgentStatus' if args.agent_status else ''}, writer {args.writer}, "
+          f"{', AgentStatus' if args.agent_status else ''}"
+          f"{', RevisitAt ' + args.revisit_at if args.revisit_at else ''}, writer {args.writer}, "
           f"WriteThreads {args.write_threads or 5}; per cycle:")
     print(f"{'queues':>7} {'agents':>7} {'conv req':>9} {'minimum':>8} {'user req':>9}"
           f" {'minimum':>8} {'other':>6} {'collectd CPU ms':>16} {'read thr ms':>12}"

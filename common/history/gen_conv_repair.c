@@ -353,7 +353,7 @@ static void collect(gen_conv_repair_t *r, batch_t *b, int64_t now_ms) {
 }
 
 static json_object *query_body(const batch_t *b) {
-  gen_interval_range_t range = {b->start_ms, b->end_ms};
+  gen_interval_range_t range = {b->start_ms, b->end_ms, 0};
   static const char *const group_by[] = {"queueId", "mediaType"};
   json_object *body =
       gen_agg_query_new(&range, b->end_ms - b->start_ms, group_by, 2);

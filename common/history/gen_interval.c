@@ -40,6 +40,8 @@ typedef struct {
   int64_t origin;     /* first bucket start taken; 0 = not started */
   int64_t done_until; /* buckets before this are dispatched */
   bool in_batch;
+  /* per age of the schedule: buckets before it had their revisit then */
+  int64_t revisit_w[GEN_REVISIT_MAX];
   size_t *keys; /* its keys, so that a commit touches only its batch */
   size_t n_keys, cap_keys;
 } gi_scope_t;
@@ -75,6 +77,7 @@ typedef struct {
 struct gen_interval_s {
   gen_interval_options_t o;
   char *state_path;
+  gen_revisit_t stages; /* the ages of o.revisit_at beyond the window */
 
   gi_name_t names[GI_MAX_NAMES];
   size_t n_names;
@@ -162,6 +165,8 @@ static ssize_t scope_get(gen_interval_t *gi, const char *id, bool create) {
     return -ENOMEM;
   }
   gi->scopes[gi->n_scopes] = (gi_scope_t){.id = copy};
+  for (size_t a = 0; a < GEN_REVISIT_MAX; a++)
+    gi->scopes[gi->n_scopes].revisit_w[a] = GEN_REVISIT_UNSET;
   return (ssize_t)gi->n_scopes++;
 }
 
@@ -387,6 +392,66 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
   return status == 0 ? gen_buf_add_str(buf, "]}") : status;
 }
 
+/* A started scope's name as a member of an object: "id" (after a comma
+ * but for the first). */
+static int scope_name_print(gen_buf_t *buf, const gi_scope_t *s, bool *first) {
+  int status = *first ? 0 : gen_buf_add(buf, ",", 1);
+  *first = false;
+  return status == 0 ? gen_buf_add_json_string(buf, s->id) : status;
+}
+
+/* ,"revisits":{"<scope>":{"<age ms>":<watermark>,…},…}: the schedule's
+ * progress, apart from "scopes" so that a file stays readable both ways
+ * between versions with and without it. */
+static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
+  int status = gen_buf_add_str(buf, ",\"revisits\":{");
+  bool first = true;
+  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
+    const gi_scope_t *s = &gi->scopes[i];
+    if (s->origin == 0)
+      continue;
+    status = scope_name_print(buf, s, &first);
+    if (status == 0)
+      status = gen_buf_add(buf, ":{", 2);
+    bool any = false;
+    for (size_t a = 0; status == 0 && a < gi->stages.n; a++) {
+      if (s->revisit_w[a] == GEN_REVISIT_UNSET)
+        continue;
+      status = gen_buf_printf(buf, "%s\"%" PRId64 "\":%" PRId64, any ? "," : "",
+                              gi->stages.age_ms[a], s->revisit_w[a]);
+      any = true;
+    }
+    if (status == 0)
+      status = gen_buf_add(buf, "}", 1);
+  }
+  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+}
+
+/* Reads "revisits" (see revisits_print) for the ages still in the
+ * schedule; the others start afresh at their first plan. */
+static int revisits_load(gen_interval_t *gi, json_object *revisits) {
+  json_object_object_foreach(revisits, id, ages) {
+    ssize_t s = scope_get(gi, id, false);
+    if (s < 0 || gi->scopes[s].origin == 0)
+      continue; /* a scope "scopes" lacks: nothing to revisit */
+    if (!json_object_is_type(ages, json_type_object))
+      return -EINVAL;
+    json_object_object_foreach(ages, age, w) {
+      int64_t age_ms, mark;
+      char *end;
+      age_ms = strtoll(age, &end, 10);
+      if (*end != '\0' || !gen_json_int64_of(w, &mark))
+        return -EINVAL;
+      if (mark % gi->o.granularity_ms != 0)
+        return -EINVAL;
+      for (size_t a = 0; a < gi->stages.n; a++)
+        if (gi->stages.age_ms[a] == age_ms)
+          gi->scopes[s].revisit_w[a] = mark;
+    }
+  }
+  return 0;
+}
+
 /* The document is printed straight into one buffer: no json-c object per
  * member, whose allocations made the save a fifth of a cycle at 5,000
  * queues and every later malloc dearer. */
@@ -400,17 +465,17 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf) {
     const gi_scope_t *s = &gi->scopes[i];
     if (s->origin == 0)
       continue;
-    if (!first)
-      status = gen_buf_add(buf, ",", 1);
-    first = false;
-    if (status == 0)
-      status = gen_buf_add_json_string(buf, s->id);
+    status = scope_name_print(buf, s, &first);
     if (status == 0)
       status = gen_buf_printf(buf, ":[%" PRId64 ",%" PRId64 "]", s->origin,
                               s->done_until);
   }
   if (status == 0)
-    status = gen_buf_add_str(buf, "},\"keys\":{");
+    status = gen_buf_add(buf, "}", 1);
+  if (status == 0 && gi->stages.n > 0)
+    status = revisits_print(gi, buf);
+  if (status == 0)
+    status = gen_buf_add_str(buf, ",\"keys\":{");
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
     if (i > 0)
       status = gen_buf_add(buf, ",", 1);
@@ -451,6 +516,12 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
                 "state file %s was written for another granularity; "
                 "counters are kept, progress starts afresh",
                 gi->state_path);
+  }
+  json_object *revisits = gen_json_get_object(doc, "revisits");
+  if (same_granularity && revisits != NULL) {
+    int status = revisits_load(gi, revisits);
+    if (status != 0)
+      return status;
   }
   json_object *keys = gen_json_get_object(doc, "keys");
   if (keys == NULL)
@@ -527,12 +598,17 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   const gen_interval_options_t *o = options;
   if (o == NULL || o->granularity_ms < 1000 || o->settle_ms < 0 ||
       o->revisit_ms < 0 || o->horizon_ms < o->granularity_ms ||
-      o->initial_ms < 0 || o->max_buckets < 1)
+      o->initial_ms < 0 || o->max_buckets < 1 ||
+      o->revisit_at.n > GEN_REVISIT_MAX)
     return NULL;
   gen_interval_t *gi = calloc(1, sizeof(*gi));
   if (gi == NULL)
     return NULL;
   gi->o = *o;
+  /* An age the window covers adds nothing: every cycle asks for it. */
+  for (size_t a = 0; a < o->revisit_at.n; a++)
+    if (o->revisit_at.age_ms[a] > o->revisit_ms)
+      gi->stages.age_ms[gi->stages.n++] = o->revisit_at.age_ms[a];
   gi->snapshot = (gen_buf_t)GEN_BUF_INIT(SIZE_MAX);
   gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
   if ((o->state_path && gi->state_path == NULL)) {
@@ -611,6 +687,32 @@ static int64_t revisit_floor(const gen_interval_t *gi, const gi_scope_t *s,
   return floor < s->origin ? s->origin : floor;
 }
 
+/* The scheduled revisit due for the batch, the oldest age first: 1 with
+ * *range, or 0. */
+static int plan_revisit(gen_interval_t *gi, const char *const *scopes, size_t n,
+                        int64_t now_ms, gen_interval_range_t *range) {
+  int64_t g = gi->o.granularity_ms;
+  for (size_t a = gi->stages.n; a-- > 0;) {
+    int64_t start = INT64_MAX, end = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+      const gi_scope_t *s = &gi->scopes[map_find(&gi->scope_map, scopes[i])];
+      int64_t from, to;
+      if (gen_revisit_due(gi->stages.age_ms[a], s->revisit_w[a], s->origin,
+                          s->done_until, now_ms, g, &from, &to)) {
+        start = from < start ? from : start;
+        end = to > end ? to : end;
+      }
+    }
+    if (start < end) {
+      int64_t cap = start + (int64_t)gi->o.max_buckets * g;
+      *range = (gen_interval_range_t){
+          .start_ms = start, .end_ms = end < cap ? end : cap, .revisit = a + 1};
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range) {
   int64_t g = gi->o.granularity_ms;
@@ -629,7 +731,19 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
       if (s->origin < oldest)
         s->origin = oldest;
       s->done_until = s->origin;
+      for (size_t a = 0; a < gi->stages.n; a++)
+        s->revisit_w[a] = s->origin;
     }
+    /* A state without the schedule's progress (an older version, a new
+     * age) kept the records of the window's buckets only: a revisit of an
+     * older one would find no record and count it twice. */
+    int64_t kept = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+    for (size_t a = 0; a < gi->stages.n; a++)
+      if (s->revisit_w[a] == GEN_REVISIT_UNSET) {
+        int64_t w =
+            gen_revisit_start(gi->stages.age_ms[a], s->origin, now_ms, g);
+        s->revisit_w[a] = w > kept ? w : kept;
+      }
     if (s->done_until < oldest) {
       uint64_t lost = (uint64_t)((oldest - s->done_until) / g);
       char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN];
@@ -641,22 +755,35 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                   s->id, lost, from, to);
       gi->stats.gap_buckets += lost;
       s->done_until = oldest;
+      /* The scheduled revisits before the gap go with it: a watermark
+       * below it would ask for the lost buckets as revisions. */
+      for (size_t a = 0; a < gi->stages.n; a++)
+        if (s->revisit_w[a] < oldest)
+          s->revisit_w[a] = oldest;
       if (s->origin < oldest)
         s->origin = oldest;
     }
     if (s->done_until < settled)
       due = true;
     int64_t s_start = revisit_floor(gi, s, settled);
+    /* A window longer than a request leaves room for one new bucket: else
+     * the range would end before done_until and be asked for forever. */
+    int64_t room = s->done_until - ((int64_t)gi->o.max_buckets - 1) * g;
+    if (s_start < room)
+      s_start = room;
     if (s_start < oldest)
       s_start = oldest;
     if (s_start < start)
       start = s_start;
   }
+  /* New buckets first, then the scheduled revisits: a revisit that keeps
+   * failing must not hold the new buckets back. */
   if (!due)
-    return 0;
+    return plan_revisit(gi, scopes, n, now_ms, range);
   int64_t end = start + (int64_t)gi->o.max_buckets * g;
   range->start_ms = start;
   range->end_ms = end < settled ? end : settled;
+  range->revisit = 0;
   return 1;
 }
 
@@ -817,6 +944,30 @@ static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
   return 0;
 }
 
+/* The schedule's watermarks of s after range was committed (before its
+ * done_until moves): a scheduled revisit moves its own age's to the end of
+ * what it covered; new buckets move each age's past those already older
+ * than it (gen_revisit_after_fetch). */
+static void schedule_advance(gen_interval_t *gi, gi_scope_t *s,
+                             const gen_interval_range_t *range,
+                             int64_t now_ms) {
+  int64_t g = gi->o.granularity_ms;
+  if (range->revisit > 0) {
+    size_t a = range->revisit - 1;
+    int64_t to = range->end_ms < s->done_until ? range->end_ms : s->done_until;
+    if (a < gi->stages.n && s->revisit_w[a] >= range->start_ms &&
+        to > s->revisit_w[a])
+      s->revisit_w[a] = to;
+    return;
+  }
+  if (range->end_ms <= s->done_until)
+    return;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    s->revisit_w[a] =
+        gen_revisit_after_fetch(gi->stages.age_ms[a], s->revisit_w[a],
+                                s->done_until, range->end_ms, now_ms, g);
+}
+
 int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
                         const gen_interval_range_t *range, int64_t now_ms,
                         const gen_interval_sink_t *sink) {
@@ -854,6 +1005,9 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
       continue;
     int64_t end = p->start + g;
     const gen_interval_value_t *v;
+    if (range->revisit > 0 &&
+        (p->start < s->origin || p->start >= s->done_until))
+      continue; /* a scheduled revisit takes done buckets only */
     if (p->start >= s->done_until) {
       gen_interval_kind_t kind =
           end >= settled ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL;
@@ -869,7 +1023,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
         emit_totals(gi, &sc, sink, k, end);
       continue;
     }
-    if (p->start < revisit_floor(gi, s, settled))
+    if (range->revisit == 0 && p->start < revisit_floor(gi, s, settled))
       continue; /* outside the revisit window: done for good */
     gi_record_t *old = record_find(k, p->start);
     if (old != NULL && old->hash == p->hash)
@@ -901,11 +1055,17 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   for (size_t b = 0; b < n_batch; b++) {
     gi_scope_t *s = &gi->scopes[batch[b]];
     s->in_batch = false;
+    schedule_advance(gi, s, range, now_ms);
     if (range->end_ms > s->done_until)
       s->done_until = range->end_ms;
+    /* A bucket's record (its hash and counters) is kept while a revisit
+     * may still come: within the window or before a scheduled one. */
+    int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+    for (size_t a = 0; a < gi->stages.n; a++)
+      if (s->revisit_w[a] < keep)
+        keep = s->revisit_w[a];
     for (size_t j = 0; j < s->n_keys; j++)
-      records_prune(&gi->keys[s->keys[j]],
-                    floor_to(s->done_until - gi->o.revisit_ms, g) - g);
+      records_prune(&gi->keys[s->keys[j]], keep);
   }
   free(batch);
   pending_clear(gi);

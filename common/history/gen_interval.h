@@ -11,13 +11,15 @@
  *    asked for again, oldest first, back to a backfill horizon; a gap beyond
  *    the horizon is logged and counted, never skipped silently;
  *  - buckets already done are asked for again while they are within the
- *    revisit window, and a bucket whose values changed is dispatched again
- *    (kind REVISION, same timestamps);
+ *    revisit window, and once more at each age of the revisit schedule
+ *    beyond it (gen_revisit: 24 h, 72 h, …); a bucket whose values changed
+ *    is dispatched again (kind REVISION, same timestamps);
  *  - values flagged as counters are also kept as totals that only go up and
  *    survive restarts: a new bucket adds its values, a revised bucket adds
  *    the difference to what was counted before;
  *  - a state file (atomic writes, gen_state) records per scope what is done
- *    and per key the totals and the recent buckets' values.
+ *    (and how far each age of the schedule got) and per key the totals and
+ *    the recent buckets' values.
  *
  * Vocabulary. A scope is what a plugin queries as a unit and tracks progress
  * for (a queue id, a flow id). A key is one series family inside a scope,
@@ -44,6 +46,7 @@
 #include <stdint.h>
 
 #include "gen_map.h"
+#include "gen_revisit.h"
 
 typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
 
@@ -58,6 +61,9 @@ typedef struct {
   int64_t initial_ms; /* a scope seen for the first time starts this far back
                          (0: with the newest settled bucket only) */
   size_t max_buckets; /* buckets per planned range (≥ 1) */
+  /* Ages at which a done bucket is asked for once more (RevisitAt); those
+   * not longer than revisit_ms are left out: the window covers them. */
+  gen_revisit_t revisit_at;
   const char *state_path;   /* NULL: no persistence */
   const gen_log_org_t *who; /* whose lines (borrowed) */
   /* false: every commit writes the state file (tests). true: commits only
@@ -101,6 +107,10 @@ typedef struct {
 
 typedef struct {
   int64_t start_ms, end_ms; /* whole buckets, end exclusive */
+  /* 0: new buckets with the revisit window; i > 0: the revisit of done
+   * buckets at the i-th age of the schedule (revisit_at, the ages the
+   * window does not cover, shortest first) */
+  unsigned revisit;
 } gen_interval_range_t;
 
 typedef struct {
@@ -122,8 +132,10 @@ void gen_interval_free(gen_interval_t *gi);
 
 /* Plans the next request for a batch of scopes at time now_ms. Returns 1
  * with *range set when a request is due, 0 when every scope of the batch is
- * up to date, or a negative errno. Gaps beyond the horizon are logged and
- * counted here, and skipped. */
+ * up to date, or a negative errno. New buckets with the revisit window come
+ * first, then the scheduled revisits due (the oldest age first). Gaps beyond
+ * the horizon are logged and counted here, and skipped (with the scheduled
+ * revisits of buckets before them). */
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range);
 

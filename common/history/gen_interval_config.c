@@ -46,6 +46,40 @@ int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
+/* RevisitAt "24h 72h", RevisitAt "24h" "72h" or RevisitAt 86400 259200:
+ * the line replaces any earlier one. */
+static int revisit_at(gen_org_t *org, const oconfig_item_t *ci,
+                      gen_revisit_t *out) {
+  gen_revisit_t r = {.n = 0};
+  char why[160] = "takes one or more ages, such as \"24h 72h\"";
+  int status = ci->values_num < 1 ? -EINVAL : 0;
+  for (int i = 0; status == 0 && i < ci->values_num; i++) {
+    const oconfig_value_t *v = &ci->values[i];
+    if (v->type == OCONFIG_TYPE_STRING) {
+      status = gen_revisit_parse(&r, v->value.string, why, sizeof(why));
+    } else if (v->type == OCONFIG_TYPE_NUMBER && v->value.number >= 1 &&
+               v->value.number == (double)(int64_t)v->value.number &&
+               v->value.number <= GEN_REVISIT_MAX_AGE_MS / 1000) {
+      char label[32];
+      snprintf(label, sizeof(label), "%.0f", v->value.number);
+      status = gen_revisit_add(&r, (int64_t)v->value.number * 1000, label, why,
+                               sizeof(why));
+    } else {
+      snprintf(why, sizeof(why),
+               "value %d is not an age (a string such as \"24h\", or a "
+               "whole number of seconds from 1 to 31 days)",
+               i + 1);
+      status = -EINVAL;
+    }
+  }
+  if (status != 0) {
+    gen_config_error(org, ci, why);
+    return -EINVAL;
+  }
+  *out = r;
+  return 0;
+}
+
 int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_interval_config_t *c) {
   if (strcasecmp(ci->key, "Granularity") == 0)
@@ -54,6 +88,8 @@ int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_seconds(org, ci, 0, 3600, &c->settle);
   if (strcasecmp(ci->key, "RevisitWindow") == 0)
     return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
+  if (strcasecmp(ci->key, "RevisitAt") == 0)
+    return revisit_at(org, ci, &c->revisit_at);
   if (strcasecmp(ci->key, "BackfillHorizon") == 0)
     return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
   if (strcasecmp(ci->key, "InitialBackfill") == 0)
@@ -80,6 +116,7 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
       .horizon_ms = (int64_t)CDTIME_T_TO_MS(c->horizon),
       .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
       .max_buckets = (size_t)c->max_buckets,
+      .revisit_at = c->revisit_at,
       .state_path = path,
       .who = who,
   };

@@ -2,7 +2,7 @@
 /*
  * collectd-genesys: the configuration keys of closed-interval collection,
  * shared by every plugin that uses the gen_interval engine (Granularity,
- * SettleDelay, RevisitWindow, BackfillHorizon, InitialBackfill,
+ * SettleDelay, RevisitWindow, RevisitAt, BackfillHorizon, InitialBackfill,
  * StateDirectory, MaxBucketsPerQuery), and the engine made from them with
  * its state file.
  */
@@ -20,10 +20,11 @@ typedef struct {
   cdtime_t settle, revisit, horizon, initial;
   char *state_dir; /* NULL = collectd's BaseDir (gen_state_default_dir) */
   long max_buckets;
+  gen_revisit_t revisit_at; /* RevisitAt: none unless configured */
 } gen_interval_config_t;
 
-/* Defaults: PT15M, settle 120 s, revisit 1 h, horizon 24 h, no initial
- * backfill, 96 buckets per query. */
+/* Defaults: PT15M, settle 120 s, revisit 1 h, no revisit schedule,
+ * horizon 24 h, no initial backfill, 96 buckets per query. */
 void gen_interval_config_init(gen_interval_config_t *c);
 void gen_interval_config_release(gen_interval_config_t *c);
 

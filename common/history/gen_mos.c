@@ -89,6 +89,8 @@ gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
   }
   gen_interval_config_t own = *ic;
   own.revisit = c->revisit;
+  /* Its late data is the details index's delay, minutes: no RevisitAt. */
+  own.revisit_at = (gen_revisit_t){.n = 0};
   return gen_interval_config_engine(&own, stem, org->name, "-mos", who);
 }
 
@@ -593,7 +595,8 @@ static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
     return status;
   if (buckets > 1) {
     int64_t mid = range->start_ms + buckets / 2 * g;
-    gen_interval_range_t lo = {range->start_ms, mid}, hi = {mid, range->end_ms};
+    gen_interval_range_t lo = {range->start_ms, mid, range->revisit},
+                         hi = {mid, range->end_ms, range->revisit};
     status = read_split(job, a, ids, n, &lo, skipped, err, err_size);
     return status != 0
                ? status

@@ -2694,6 +2694,46 @@ class T07RealLimits(unittest.TestCase):
             self.assertIn(k, t)
 
 
+class T07bReprocessed(unittest.TestCase):
+    def test_late_data_three_days_back(self):
+        """Genesys reprocesses data 48 hours old and older (README, "Late
+        data and reprocessing"): with --retention-hours past three days, a
+        late_data fault 72 hours back changes that bucket's answer, in the
+        same form, and its truth."""
+        H = 3600000
+        s = Sim("--quiet", "--queues", 1, "--agents", 4, "--flows", 1,
+                "--warmup", 76 * 3600, "--retention-hours", 80)
+        try:
+            c = s.client()
+            now = simapi.parse_time_ms(s.sim("GET", "/sim/info")[1]["sim_time"])
+            qid = c.request("GET", "/api/v2/routing/queues")[2]["entities"][0]["id"]
+            start = (now // H - 73) * H
+            body = {"interval": simmodel.iso(start, False) + "/" +
+                    simmodel.iso(start + H, False), "granularity": "PT1H",
+                    "groupBy": ["queueId"], "metrics": ["tHandle"],
+                    "filter": {"type": "and", "predicates": [
+                        {"dimension": "queueId", "value": qid},
+                        {"dimension": "mediaType", "value": "voice"}]}}
+
+            def count():
+                st, h, js = c.request(
+                    "POST", "/api/v2/analytics/conversations/aggregates/query", body)
+                self.assertEqual(st, 200)
+                return sum(d["metrics"][0]["stats"]["count"]
+                           for r in js.get("results", []) for d in r["data"])
+            before = count()
+            s.fault(fault="late_data", queueId=qid, mediaType="voice",
+                    time=simmodel.iso(start + 1000), value_ms=5000)
+            t = s.sim("GET", "/sim/truth?granularity=PT1H&buckets=80")[1]
+            iv = simmodel.iso(start) + "/" + simmodel.iso(start + H)
+            self.assertGreater(before, 0, "no data three days back")
+            self.assertEqual(count(), before + 1)
+            self.assertEqual(t["buckets"][iv][qid]["voice"]["handle"]["count"],
+                             before + 1)
+        finally:
+            s.stop()
+
+
 class T08Tls(unittest.TestCase):
     def test_tls(self):
         s = Sim("--quiet", "--tls", "--queues", 4, "--agents", 30, "--speed", 60)

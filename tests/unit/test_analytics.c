@@ -273,7 +273,7 @@ DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
   ga_config_t *c = &inst->config;
   memset(c->qa.metric_on, 0, sizeof(c->qa.metric_on));
   gen_agg_set_on(&gen_conv_agg_catalogue, "all", c->qa.metric_on);
-  gen_interval_range_t range = {0, G};
+  gen_interval_range_t range = {0, G, 0};
   json_object *q = query_body(inst, q1, 1, &range);
   const char *text = json_object_to_json_string(q);
   OK(strstr(text, "\"nOffered\"") != NULL);
@@ -364,6 +364,30 @@ DEF_TEST(configuration_refuses_with_reasons) {
   ci = mock_ci_str("AgentStatusGranularity", "PT7M");
   OK(ga_config_key(org, ci, c) < 0);
   OK(mock_log_contains("AgentStatusGranularity"));
+  mock_ci_free(ci);
+  /* RevisitAt: the schedule, or the key, the value and why. */
+  ci = mock_ci_str("RevisitAt", "72h, 24h");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_INT(2, (int)c->interval.revisit_at.n);
+  EXPECT_EQ_UINT64(86400000, c->interval.revisit_at.age_ms[0]);
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("RevisitAt", "24h 3x");
+  OK(ga_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("RevisitAt \"24h 3x\": \"3x\" is not an age"));
+  EXPECT_EQ_INT(2, (int)c->interval.revisit_at.n); /* unchanged */
+  mock_ci_free(ci);
+  mock_log_reset();
+  ci = mock_ci_str("RevisitAt", "40d");
+  OK(ga_config_key(org, ci, c) < 0);
+  OK(mock_log_contains("RevisitAt \"40d\": age \"40d\" must be more than 0 "
+                       "and at most 31 d"));
+  mock_ci_free(ci);
+  const double ages[] = {259200, 3600};
+  ci = mock_ci_nums("RevisitAt", 2, ages); /* seconds */
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_UINT64(3600000, c->interval.revisit_at.age_ms[0]);
+  EXPECT_EQ_UINT64(259200000, c->interval.revisit_at.age_ms[1]);
   mock_ci_free(ci);
   ci = mock_ci_str("Metric", "bogus");
   OK(ga_config_key(org, ci, c) < 0);

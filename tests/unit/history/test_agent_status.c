@@ -15,7 +15,7 @@
 #define B0 "2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z"
 #define B1 "2026-11-23T10:05:00.000Z/2026-11-23T10:10:00.000Z"
 
-static const gen_interval_range_t range = {T0, T0 + 2 * G};
+static const gen_interval_range_t range = {T0, T0 + 2 * G, 0};
 
 #define ENTRY(metric, status, sum)                                             \
   "{\"metric\":\"" metric "\",\"qualifier\":\"" status                         \

@@ -624,6 +624,24 @@ DEF_TEST(deferred_save_records_a_read_late) {
   return 0;
 }
 
+DEF_TEST(window_longer_than_a_request_still_reaches_new_buckets) {
+  /* RevisitWindow 10 min (the bucket before the new one), one bucket a
+   * request: the window gives way to the new bucket (it used to ask for
+   * the bucket before, again and again, and never reach the new one). */
+  gen_interval_t *gi = make(3600000, 1, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  for (int cycle = 0; cycle < 6; cycle++, now += G) {
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    EXPECT_EQ_UINT64(now - MINUTE, r.end_ms); /* the new bucket is in it */
+    EXPECT_EQ_UINT64(G, r.end_ms - r.start_ms);
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
+  }
+  gen_interval_free(gi);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -640,6 +658,7 @@ int main(void) {
   RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
+  RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

@@ -241,7 +241,7 @@ DEF_TEST(sessions_and_rfactor) {
 DEF_TEST(untrusted_pages_fail_the_range) {
   gen_mos_config_t c;
   gen_mos_config_init(&c);
-  gen_interval_range_t range = {T0, T0 + G};
+  gen_interval_range_t range = {T0, T0 + G, 0};
   gen_mos_acc_t *a = gen_mos_acc_new(&c, queues, 2, &range, G);
   CHECK_NOT_NULL(a);
   int64_t hits;
@@ -264,7 +264,7 @@ DEF_TEST(untrusted_pages_fail_the_range) {
 DEF_TEST(query_body) {
   gen_mos_config_t c;
   gen_mos_config_init(&c);
-  gen_interval_range_t range = {T0, T0 + G};
+  gen_interval_range_t range = {T0, T0 + G, 0};
   json_object *b = gen_mos_query_body(&c, queues, 2, &range, 3);
   EXPECT_EQ_STR("2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z",
                 gen_json_get_string(b, "interval"));
@@ -282,7 +282,7 @@ DEF_TEST(query_body) {
   EXPECT_EQ_STR("conversationStart", gen_json_get_string(b, "orderBy"));
   json_object_put(b);
   /* 01:00 UTC: a 4 h conversation may have started the day before */
-  range = (gen_interval_range_t){T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G};
+  range = (gen_interval_range_t){T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G, 0};
   b = gen_mos_query_body(&c, queues, 1, &range, 1);
   EXPECT_EQ_STR("2026-11-22T21:00:00.000Z/2026-11-23T01:05:00.000Z",
                 gen_json_get_string(b, "interval"));

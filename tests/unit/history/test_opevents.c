@@ -48,7 +48,7 @@ static void summary(json_object *doc, char *buf, size_t size) {
 DEF_TEST(normalize_both_forms) {
   gen_entity_set_t defs = {0};
   defs_of(&defs);
-  gen_interval_range_t range = {T0, T0 + G};
+  gen_interval_range_t range = {T0, T0 + G, 0};
   /* omit: d2 and d3 absent; a foreign definition, d1 twice, three
    * unusable entries */
   const char *omit =
