@@ -108,11 +108,35 @@ PLUGIN_TICK_S = 0.1
 
 # ---- the file ---------------------------------------------------------------
 
-def make_file(path, queue_ids, frames, seed):
+def next_counts(rng, prev, now_ms, steps):
+    """A group's next (w, i, a, longest waiting ms, longest interacting
+    ms): all five drawn afresh (steps False), or after one conversation's
+    step (steps True, or the group's first message): one count moves by
+    one, the longest of its family moves when its first arrives or the
+    oldest leaves (every other series as before)."""
+    if not steps or prev is None:
+        w, it, al = rng.randint(0, 20), rng.randint(0, 40), rng.randint(0, 5)
+        return (w, it, al, now_ms - rng.randint(1000, 900000) if w else None,
+                now_ms - rng.randint(1000, 1800000) if it else None)
+    w, it, al, lw, li = prev
+    k = rng.randrange(3)
+    d = 1 if (w, it, al)[k] == 0 else rng.choice((-1, 1))
+    if k == 0:
+        w += d
+        lw = None if w == 0 else (lw if d > 0 and lw else now_ms - rng.randint(1000, 900000))
+    elif k == 1:
+        it += d
+        li = None if it == 0 else (li if d > 0 and li else now_ms - rng.randint(1000, 1800000))
+    else:
+        al += d
+    return w, it, al, lw, li
+
+
+def make_file(path, queue_ids, frames, seed, steps=False):
     """Writes frames observation messages, one JSON a line; returns
     (expected collectd values {(qid, media): (w, i, a)}, peer checksum,
     mean bytes, the exporters' expected gauges {(qid, media, metric,
-    qualifier): count})."""
+    qualifier): count}). steps: see next_counts."""
     rng = random.Random(seed)
     groups = [(q, m) for q in queue_ids for m in MEDIA]
     now_ms = int(time.time() * 1000)
@@ -120,6 +144,7 @@ def make_file(path, queue_ids, frames, seed):
     iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".000Z"
     interval = iso(s) + "/" + iso(s + 1800000)
     last = {}
+    counts = {}
     total = 0
     order = []
     with open(path, "w") as f:
@@ -128,13 +153,14 @@ def make_file(path, queue_ids, frames, seed):
                 order = groups[:]
                 rng.shuffle(order)
             qid, media = order.pop()
-            w, it, al = rng.randint(0, 20), rng.randint(0, 40), rng.randint(0, 5)
+            counts[(qid, media)] = c = next_counts(rng, counts.get((qid, media)), now_ms, steps)
+            w, it, al = c[:3]
             lw = {"count": w}
             if w:
-                lw["calculatedMetricValue"] = now_ms - rng.randint(1000, 900000)
+                lw["calculatedMetricValue"] = c[3]
             li = {"count": it}
             if it:
-                li["calculatedMetricValue"] = now_ms - rng.randint(1000, 1800000)
+                li["calculatedMetricValue"] = c[4]
             metrics = [{"metric": "oWaiting", "stats": {"count": w}},
                        {"metric": "oInteracting", "stats": {"count": it}},
                        {"metric": "oAlerting", "stats": {"count": al}},
@@ -1071,6 +1097,11 @@ def main():
                     help="messages sent before the measured ones, so that their "
                     "series exist (default: observations one a group, conversation "
                     "events --frames; 0: the replay creates every series)")
+    ap.add_argument("--steps", action="store_true",
+                    help="observations: each message is one conversation's step (one "
+                    "count of its group moves by one, the longest wait with it when "
+                    "the first arrives or the oldest leaves), not five counts drawn "
+                    "afresh")
     ap.add_argument("--conversations", action="store_true",
                     help="conversation events (ConversationEvents true) instead of "
                     "queue observations; collectd is verified by the moments its "
@@ -1108,13 +1139,15 @@ def main():
         qids = sorted(sim.truth()["queues"])
         sim.fault({"fault": "pause"})  # the model stops: the simulator only answers REST
         path = args.file or os.path.join(tmp, "frames.jsonl")
-        make = make_conv_file if args.conversations else make_file
         if args.warmup is None:
             # observations: each group once (the file's first pass), so that
             # every series exists before the measure, as in a daemon that has
             # run a while (--warmup 0: the replay creates them)
             args.warmup = args.frames if args.conversations else len(qids) * len(MEDIA)
-        expected, checksum, mean, series = make(path, qids, args.frames + args.warmup, args.seed)
+        expected, checksum, mean, series = (
+            make_conv_file(path, qids, args.frames + args.warmup, args.seed)
+            if args.conversations else
+            make_file(path, qids, args.frames + args.warmup, args.seed, args.steps))
         warm, blob = load_blob(path, args.warmup)
         replay = Replay(blob, warm)
         proxy = Proxy(sim.base_url, replay.port)
