@@ -52,6 +52,15 @@ versions of bench/peers/package-lock.json), and /usr/bin/python3 with
 python3-websockets and python3-prometheus-client (scripts/setup.sh installs
 both); the script stops and says which is missing.
 
+Before the measured N, --warmup messages of the same file (observations:
+one a group, the file's first pass) are sent to every consumer and let
+settle, so that every series exists, as in a daemon that has run a while
+(write_prometheus sorts a type's series at each new one); --warmup 0 makes
+the replay create them. --steps makes each observation message one
+conversation's step (one count of its group moves by one, the longest wait
+with it when the first arrives or the oldest leaves) instead of five counts
+drawn afresh. --perf DIR records collectd with perf over each replay alone.
+
 --conversations replays conversation events instead (issue #16 item 3; the
 lifecycle bench_realtime -c and tests/sim publish, 1.6 KB each, 2,000
 conversations in flight), to collectd with ConversationEvents true. Before
