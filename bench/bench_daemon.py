@@ -52,6 +52,15 @@ versions of bench/peers/package-lock.json), and /usr/bin/python3 with
 python3-websockets and python3-prometheus-client (scripts/setup.sh installs
 both); the script stops and says which is missing.
 
+Before the measured N, --warmup messages of the same file (observations:
+one a group, the file's first pass) are sent to every consumer and let
+settle, so that every series exists, as in a daemon that has run a while
+(write_prometheus sorts a type's series at each new one); --warmup 0 makes
+the replay create them. --steps makes each observation message one
+conversation's step (one count of its group moves by one, the longest wait
+with it when the first arrives or the oldest leaves) instead of five counts
+drawn afresh. --perf DIR records collectd with perf over each replay alone.
+
 --conversations replays conversation events instead (issue #16 item 3; the
 lifecycle bench_realtime -c and tests/sim publish, 1.6 KB each, 2,000
 conversations in flight), to collectd with ConversationEvents true. Before
@@ -78,6 +87,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import select
 import statistics
@@ -107,11 +117,35 @@ PLUGIN_TICK_S = 0.1
 
 # ---- the file ---------------------------------------------------------------
 
-def make_file(path, queue_ids, frames, seed):
+def next_counts(rng, prev, now_ms, steps):
+    """A group's next (w, i, a, longest waiting ms, longest interacting
+    ms): all five drawn afresh (steps False), or after one conversation's
+    step (steps True, or the group's first message): one count moves by
+    one, the longest of its family moves when its first arrives or the
+    oldest leaves (every other series as before)."""
+    if not steps or prev is None:
+        w, it, al = rng.randint(0, 20), rng.randint(0, 40), rng.randint(0, 5)
+        return (w, it, al, now_ms - rng.randint(1000, 900000) if w else None,
+                now_ms - rng.randint(1000, 1800000) if it else None)
+    w, it, al, lw, li = prev
+    k = rng.randrange(3)
+    d = 1 if (w, it, al)[k] == 0 else rng.choice((-1, 1))
+    if k == 0:
+        w += d
+        lw = None if w == 0 else (lw if d > 0 and lw else now_ms - rng.randint(1000, 900000))
+    elif k == 1:
+        it += d
+        li = None if it == 0 else (li if d > 0 and li else now_ms - rng.randint(1000, 1800000))
+    else:
+        al += d
+    return w, it, al, lw, li
+
+
+def make_file(path, queue_ids, frames, seed, steps=False):
     """Writes frames observation messages, one JSON a line; returns
     (expected collectd values {(qid, media): (w, i, a)}, peer checksum,
     mean bytes, the exporters' expected gauges {(qid, media, metric,
-    qualifier): count})."""
+    qualifier): count}). steps: see next_counts."""
     rng = random.Random(seed)
     groups = [(q, m) for q in queue_ids for m in MEDIA]
     now_ms = int(time.time() * 1000)
@@ -119,6 +153,7 @@ def make_file(path, queue_ids, frames, seed):
     iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".000Z"
     interval = iso(s) + "/" + iso(s + 1800000)
     last = {}
+    counts = {}
     total = 0
     order = []
     with open(path, "w") as f:
@@ -127,13 +162,14 @@ def make_file(path, queue_ids, frames, seed):
                 order = groups[:]
                 rng.shuffle(order)
             qid, media = order.pop()
-            w, it, al = rng.randint(0, 20), rng.randint(0, 40), rng.randint(0, 5)
+            counts[(qid, media)] = c = next_counts(rng, counts.get((qid, media)), now_ms, steps)
+            w, it, al = c[:3]
             lw = {"count": w}
             if w:
-                lw["calculatedMetricValue"] = now_ms - rng.randint(1000, 900000)
+                lw["calculatedMetricValue"] = c[3]
             li = {"count": it}
             if it:
-                li["calculatedMetricValue"] = now_ms - rng.randint(1000, 1800000)
+                li["calculatedMetricValue"] = c[4]
             metrics = [{"metric": "oWaiting", "stats": {"count": w}},
                        {"metric": "oInteracting", "stats": {"count": it}},
                        {"metric": "oAlerting", "stats": {"count": al}},
@@ -624,14 +660,24 @@ def warm_up(pid, replay, timeout):
     wait_quiet(pid)
 
 
-def measure(pid, replay, frames, timeout):
-    """Sends the file; returns the CPU and memory figures of pid."""
+def measure(pid, replay, frames, timeout, perf=None, events=None):
+    """Sends the file; returns the CPU and memory figures of pid. perf: a
+    file for `perf record -g` of pid over the replay alone (events: its -e)."""
+    rec = None
+    if perf:
+        cmd = ["perf", "record", "-q", "-g", "-p", str(pid), "-o", perf]
+        rec = subprocess.Popen(cmd + (["-e", events] if events else ["-F", "999"]),
+                               stdout=subprocess.DEVNULL)
+        time.sleep(0.5)  # perf attached
     t0, c0, s0 = time.monotonic(), cpu_ticks(pid), sched_ns(pid)
     replay.go.set()
     wait_taken(replay, replay.sent, timeout, "the file")
     t_drained = time.monotonic()
     wait_quiet(pid, window=0.2, limit_ns=1_000_000)
     c1, s1 = cpu_ticks(pid), sched_ns(pid)
+    if rec is not None:
+        rec.send_signal(signal.SIGINT)
+        rec.wait(timeout=60)
     return {"us_msg": (c1 - c0) / TICK * 1e6 / frames,
             "sched_us_msg": (s1 - s0) / 1e3 / frames,
             "cpu_s": (c1 - c0) / TICK, "wall_s": t_drained - t0,
@@ -761,7 +807,12 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
         wait_quiet(cd.proc.pid)
         warm_up(cd.proc.pid, replay, args.timeout)
         res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
-        res.update(measure(cd.proc.pid, replay, args.frames, args.timeout))
+        perf = None
+        if args.perf:
+            os.makedirs(args.perf, exist_ok=True)
+            perf = os.path.join(args.perf, f"{kind}-{write_threads or 'd'}-{time.time():.0f}.data")
+        res.update(measure(cd.proc.pid, replay, args.frames, args.timeout, perf,
+                           args.perf_events))
         t_done = time.time()
         channels = len(replay.conns)
         at_close = None
@@ -836,9 +887,10 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
                 f"queue/media counters differ, first {bad[:2]}; {len(replay.conns)} sockets")
             return res
         bad = at_close
-        res["verified"] = got == args.frames and not bad
+        res["verified"] = got == args.frames + args.warmup and not bad
         res["why"] = "; ".join(
-            ([f"notify_messages {got} != {args.frames}"] if got != args.frames else [])
+            ([f"notify_messages {got} != {args.frames + args.warmup}"]
+             if got != args.frames + args.warmup else [])
             + ([f"{len(bad)} mismatches among {len(idents)} values "
                 f"{PLUGIN_TICK_S} s after the socket closed "
                 f"({'one /metrics scrape' if prom_port else 'GETVAL'}, read in "
@@ -958,6 +1010,7 @@ def run_exporter(name, cmd, args, replay, series):
         if not replay.first_frame.wait(args.timeout):
             raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
         wait_quiet(proc.pid)
+        warm_up(proc.pid, replay, args.timeout)
         res.update(measure(proc.pid, replay, args.frames, args.timeout))
         replay.close()
         ready, _, _ = select.select([proc.stdout], [], [], args.timeout)
@@ -971,7 +1024,7 @@ def run_exporter(name, cmd, args, replay, series):
         bad = compare(have, want)
         res["messages"] = js["messages"]
         res["mismatches"] = len(bad)
-        res["verified"] = js["messages"] == args.frames and not bad
+        res["verified"] = js["messages"] == args.frames + args.warmup and not bad
         res["why"] = "" if res["verified"] else (
             f"messages {js['messages']} (want {args.frames}); {len(bad)} mismatches among "
             f"{len(want)} gauges in one /metrics scrape, first {bad[:3]}")
@@ -1041,9 +1094,23 @@ def main():
                     "collectd-wtN and collectd-prom-wtN: the same with WriteThreads N "
                     "(collectd's default is 5)")
     ap.add_argument("--file", default=None, help="keep the message file here")
+    ap.add_argument("--perf", default=None, metavar="DIR",
+                    help="perf record -g collectd over each replay alone, a file "
+                    "a run in DIR (perf report -i FILE --no-children)")
+    ap.add_argument("--perf-events", default=None,
+                    help="perf record's -e with --perf instead of -F 999, e.g. "
+                    "probe_collectd:plugin_dispatch_values after `perf probe -x "
+                    "/usr/sbin/collectd --add plugin_dispatch_values`: every value "
+                    "list is a sample (the probe costs CPU: not beside a CPU figure)")
     ap.add_argument("--warmup", type=int, default=None,
-                    help="with --conversations: events sent before the measured "
-                    "ones (default --frames)")
+                    help="messages sent before the measured ones, so that their "
+                    "series exist (default: observations one a group, conversation "
+                    "events --frames; 0: the replay creates every series)")
+    ap.add_argument("--steps", action="store_true",
+                    help="observations: each message is one conversation's step (one "
+                    "count of its group moves by one, the longest wait with it when "
+                    "the first arrives or the oldest leaves), not five counts drawn "
+                    "afresh")
     ap.add_argument("--conversations", action="store_true",
                     help="conversation events (ConversationEvents true) instead of "
                     "queue observations; collectd is verified by the moments its "
@@ -1081,12 +1148,15 @@ def main():
         qids = sorted(sim.truth()["queues"])
         sim.fault({"fault": "pause"})  # the model stops: the simulator only answers REST
         path = args.file or os.path.join(tmp, "frames.jsonl")
-        make = make_conv_file if args.conversations else make_file
-        if not args.conversations:
-            args.warmup = 0
-        elif args.warmup is None:
-            args.warmup = args.frames
-        expected, checksum, mean, series = make(path, qids, args.frames + args.warmup, args.seed)
+        if args.warmup is None:
+            # observations: each group once (the file's first pass), so that
+            # every series exists before the measure, as in a daemon that has
+            # run a while (--warmup 0: the replay creates them)
+            args.warmup = args.frames if args.conversations else len(qids) * len(MEDIA)
+        expected, checksum, mean, series = (
+            make_conv_file(path, qids, args.frames + args.warmup, args.seed)
+            if args.conversations else
+            make_file(path, qids, args.frames + args.warmup, args.seed, args.steps))
         warm, blob = load_blob(path, args.warmup)
         replay = Replay(blob, warm)
         proxy = Proxy(sim.base_url, replay.port)
