@@ -666,7 +666,7 @@ class BackendsTest(unittest.TestCase):
                         + self.cd.log_text()[-3000:])
         rules = [r for g in self.prom.rules() if g["name"] == "genesys-platform"
                  for r in g["rules"]]
-        self.assertEqual(len(rules), 4)
+        self.assertEqual(len(rules), 5)
         for rule in rules:
             with self.subTest(alert=rule["name"]):
                 for name in set(re.findall(r"collectd_genesys_platform_\w+", rule["query"])):
