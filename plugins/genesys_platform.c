@@ -16,8 +16,9 @@
  * failed one keeps no stale state, and metrics older than two polls (at
  * least 5 minutes) by their eventTime are not sent as current. The documents
  * are read in gen_platform. With OperationalEvents, the operational events
- * per definition and closed interval (gen_opevents). With ApiUsage, the org's API usage per
- * OAuth client of the last complete UTC day (gen_apiusage).
+ * per definition and closed interval (gen_opevents). With ApiUsage, the
+ * org's API usage per OAuth client of the last complete UTC day
+ * (gen_apiusage).
  */
 #include "collectd/core/daemon/collectd.h"
 
