@@ -67,7 +67,7 @@ typedef struct {
   char **groups; /* StatusGroup patterns (NULL: the region's group) */
   size_t n_groups;
   gen_opev_config_t events; /* OperationalEvents and its keys */
-  gen_au_config_t usage; /* ApiUsage* keys (gen_apiusage) */
+  gen_au_config_t usage;    /* ApiUsage* keys (gen_apiusage) */
 } gp_config_t;
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
@@ -107,7 +107,7 @@ typedef struct {
   /* One limiter per family: one failing does not hide another's first. */
   gen_ratelimit_t complain[GP_FAMILY_COUNT];
   gen_opev_t events; /* operational events per definition (gen_opevents) */
-  gen_au_t usage; /* API usage per OAuth client */
+  gen_au_t usage;    /* API usage per OAuth client */
 } gp_instance_t;
 
 /* ---- configuration ------------------------------------------------------- */
