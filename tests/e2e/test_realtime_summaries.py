@@ -29,7 +29,9 @@ from sim_harness import Simulator  # noqa: E402
 SPEED = 5
 WINDOW_S = 20  # simulated seconds: 4 s of wall clock
 WINDOW_MS = WINDOW_S * 1000
-TOL_MS = 200
+# 100 ms of wall clock: the spread of delivery latency on a busy machine
+# (200 was passed by 14 ms in a suite run beside two others).
+TOL_MS = 500
 STATS = ("min", "max", "mean")
 
 

@@ -307,9 +307,13 @@ class ReceiverAbuseTest(unittest.TestCase):
         self.assertEqual(slow, [])
         self.assertGreaterEqual(len(results), 9)
         # The idle connections went at the head deadline, not the
-        # whole-request one (DEADLINE).
+        # whole-request one (DEADLINE). A lifetime is seen from the client:
+        # it includes the wait in the listen queue while the 512 slots are
+        # full, and this thread's delays on a busy machine, so the median
+        # is held to the head deadline and the longest below DEADLINE.
         self.assertGreater(len(lifetimes), IDLE_ADDRESSES * IDLE_PER_ADDRESS // 2)
-        self.assertLessEqual(max(lifetimes), HEAD_DEADLINE + 1.5)
+        self.assertLessEqual(sorted(lifetimes)[len(lifetimes) // 2], HEAD_DEADLINE + 1.5)
+        self.assertLess(max(lifetimes), DEADLINE)
 
     def test_tls_messages_reach_the_log(self):
         """GnuTLS reports a record that fails to decrypt to its audit log,
