@@ -77,4 +77,9 @@ typedef struct {
 const char *gen_pool_strdup(gen_pool_t *p, const char *s);
 void gen_pool_free(gen_pool_t *p);
 
+/* Gives the free memory of every malloc arena back to the system; for the
+ * end of a large one-off burst (a listing, a channel's baselines), not for
+ * a steady path. */
+void gen_heap_trim(void);
+
 #endif /* GEN_BUF_H */
