@@ -20,6 +20,7 @@
 #include "collectd/core/daemon/plugin.h"
 #include "gen_agent_status.h"
 #include "gen_aggregates.h"
+#include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_conv_agg.h"
 #include "gen_entity.h"
@@ -431,9 +432,10 @@ static void ga_dispatch_self(ga_instance_t *inst) {
 static int ga_read(user_data_t *ud) {
   ga_instance_t *inst = ud->data;
   cdtime_t now = cdtime();
-  if (inst->listed_at == 0 ||
-      (inst->config.refresh_interval > 0 &&
-       now - inst->listed_at >= inst->config.refresh_interval))
+  bool due = inst->listed_at == 0 ||
+             (inst->config.refresh_interval > 0 &&
+              now - inst->listed_at >= inst->config.refresh_interval);
+  if (due)
     refresh_lists(inst);
 
   int status = 0;
@@ -449,6 +451,8 @@ static int ga_read(user_data_t *ud) {
   if (inst->mos_engine != NULL && inst->listed_at != 0)
     collect_mos(inst);
   ga_dispatch_self(inst);
+  if (due)
+    gen_heap_trim(); /* the listings' pages and trees, freed */
   /* A failed request is retried next cycle (that is the backfill); only a
    * plugin that never got its queue list reports a failed read. */
   return inst->listed_at == 0 ? -1 : 0;

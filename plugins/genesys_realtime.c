@@ -31,6 +31,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
+#include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_conv.h"
 #include "gen_conv_counts.h"
@@ -548,6 +549,7 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
         GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b);
   if (status == 0)
     mark_summaries(b.inst, topics, n, false);
+  gen_heap_trim(); /* the answers' trees, freed on this channel's thread */
   return status;
 }
 
@@ -704,6 +706,8 @@ static int gr_read(user_data_t *ud) {
     gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
                   &inst->complain);
   dispatch_self(inst);
+  if (due)
+    gen_heap_trim(); /* the listings' pages and trees, freed */
   /* Only a failed first listing is a failed read (collectd backs off). */
   return (status != 0 && inst->queues.count == 0) ? -1 : 0;
 }

@@ -22,17 +22,10 @@
 #define GEN_ENTITY_MAX_PAGES 500
 #define GEN_ENTITY_PAGE_SIZE 500
 
-static void free_entity(gen_entity_t *e) {
-  free(e->id);
-  free(e->name);
-  free(e->division_id);
-}
-
 void gen_entity_set_free(gen_entity_set_t *set) {
-  for (size_t i = 0; i < set->count; i++)
-    free_entity(&set->items[i]);
   free(set->items);
   gen_map_free(&set->by_id);
+  gen_pool_free(&set->strings);
   memset(set, 0, sizeof(*set));
 }
 
@@ -52,14 +45,17 @@ ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
                sizeof(*set->items), 64) != 0)
     return -ENOMEM;
   gen_entity_t *e = &set->items[set->count];
-  e->id = strdup(id);
-  e->name = strdup(name ? name : id);
-  e->division_id = division_id ? strdup(division_id) : NULL;
+  /* A user's name is its id: one copy (50,000 members). */
+  e->id = gen_pool_strdup(&set->strings, id);
+  e->name = name == NULL || strcmp(name, id) == 0
+                ? e->id
+                : gen_pool_strdup(&set->strings, name);
+  e->division_id =
+      division_id ? gen_pool_strdup(&set->strings, division_id) : NULL;
+  /* What a failure took stays in the pool until the set is freed. */
   if (e->id == NULL || e->name == NULL || (division_id && !e->division_id) ||
-      gen_map_put(&set->by_id, e->id, gen_map_index(set->count)) != 0) {
-    free_entity(e);
+      gen_map_put(&set->by_id, e->id, gen_map_index(set->count)) != 0)
     return -ENOMEM;
-  }
   return (ssize_t)set->count++;
 }
 
@@ -191,8 +187,10 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
     char *name;
     if (asprintf(&name, "%.*s-%s", (int)n, base, e->id) < 0)
       return -ENOMEM;
-    free(e->name);
-    e->name = name;
+    e->name = gen_pool_strdup(&set->strings, name);
+    free(name);
+    if (e->name == NULL)
+      return -ENOMEM;
     renamed++;
   }
   return renamed;

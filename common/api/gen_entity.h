@@ -9,6 +9,7 @@
 #ifndef GEN_ENTITY_H
 #define GEN_ENTITY_H 1
 
+#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_http.h"
 #include "gen_map.h"
@@ -18,16 +19,17 @@
 #include <sys/types.h>
 
 typedef struct {
-  char *id;
-  char *name;
-  char *division_id; /* NULL when the listing has none */
+  const char *id;          /* the three in the set's strings */
+  const char *name;        /* id itself when the entity has no other name */
+  const char *division_id; /* NULL when the listing has none */
 } gen_entity_t;
 
 typedef struct {
   gen_entity_t *items;
   size_t count;
   size_t capacity;
-  gen_map_t by_id; /* id -> index in items */
+  gen_map_t by_id;    /* id -> index in items */
+  gen_pool_t strings; /* the items' ids and names, freed with the set */
 } gen_entity_set_t;
 
 typedef struct {

@@ -27,9 +27,10 @@ typedef struct {
   char *err;
   size_t err_size;
 
-  gen_entity_set_t users;     /* the member set */
-  char **routing, **presence; /* parallel to users.items; NULL unknown */
+  gen_entity_set_t users;           /* the member set */
+  const char **routing, **presence; /* parallel to users.items; NULL unknown */
   size_t capacity;
+  gen_pool_t states; /* the texts of routing and presence */
 
   gen_entity_set_t queues; /* distinct queue ids, in the caller's order */
   bool *pending;           /* per queue: not yet listed */
@@ -75,10 +76,10 @@ static ssize_t add_user(ctx_t *c, const char *id) {
 }
 
 /* The first known value wins: every source is a snapshot of one moment. */
-static int set_state(char **slot, const char *value) {
+static int set_state(ctx_t *c, const char **slot, const char *value) {
   if (value == NULL || value[0] == '\0' || *slot != NULL)
     return 0;
-  *slot = strdup(value);
+  *slot = gen_pool_strdup(&c->states, value);
   return *slot == NULL ? -ENOMEM : 0;
 }
 
@@ -87,9 +88,9 @@ static int add_member(ctx_t *c, const char *id, const char *routing,
   ssize_t index = add_user(c, id);
   if (index < 0)
     return (int)index;
-  int status = set_state(&c->routing[index], routing);
+  int status = set_state(c, &c->routing[index], routing);
   if (status == 0)
-    status = set_state(&c->presence[index], presence);
+    status = set_state(c, &c->presence[index], presence);
   return status;
 }
 
@@ -186,8 +187,8 @@ static int take_states(ctx_t *c, json_object *group_doc) {
               : -1;
       if (index < 0)
         continue;
-      int status = set_state(routing ? &c->routing[index] : &c->presence[index],
-                             qualifier);
+      int status = set_state(
+          c, routing ? &c->routing[index] : &c->presence[index], qualifier);
       if (status != 0)
         return status;
     }
@@ -363,10 +364,7 @@ static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
  */
 
 static void ctx_free(ctx_t *c) {
-  for (size_t i = 0; i < c->users.count; i++) {
-    free(c->routing[i]);
-    free(c->presence[i]);
-  }
+  gen_pool_free(&c->states);
   free(c->routing);
   free(c->presence);
   gen_entity_set_free(&c->users);

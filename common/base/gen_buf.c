@@ -6,6 +6,9 @@
 #include "gen_buf.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,3 +174,49 @@ char *gen_buf_steal(gen_buf_t *b) {
 }
 
 void gen_buf_free(gen_buf_t *b) { free(gen_buf_steal(b)); }
+
+/* A block's data: small enough that a set of a few queues stays small,
+ * large enough that 50,000 ids take a few hundred. */
+#define GEN_POOL_BLOCK 8192
+
+struct gen_pool_block_s {
+  gen_pool_block_t *next;
+  size_t size; /* of data */
+  char data[];
+};
+
+const char *gen_pool_strdup(gen_pool_t *p, const char *s) {
+  size_t n = strlen(s) + 1;
+  if (p->head == NULL || p->head->size - p->used < n) {
+    size_t size = n > GEN_POOL_BLOCK ? n : GEN_POOL_BLOCK;
+    gen_pool_block_t *b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+      return NULL;
+    b->size = size;
+    b->next = p->head;
+    p->head = b;
+    p->used = 0;
+  }
+  char *copy = p->head->data + p->used;
+  memcpy(copy, s, n);
+  p->used += n;
+  return copy;
+}
+
+void gen_pool_free(gen_pool_t *p) {
+  for (gen_pool_block_t *b = p->head, *next; b != NULL; b = next) {
+    next = b->next;
+    free(b);
+  }
+  *p = (gen_pool_t){0};
+}
+
+void gen_heap_trim(void) {
+#ifdef __GLIBC__
+  /* glibc keeps what a burst freed in the arena of the thread that ran it
+   * (one arena a thread, up to eight a core), and past its first large
+   * free it trims an arena's top only beyond twice that size: at 5,000
+   * queues most of the plugins' RSS was such free memory (issue 36). */
+  malloc_trim(0);
+#endif
+}

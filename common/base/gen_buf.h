@@ -63,4 +63,23 @@ int gen_grow(void **items, size_t *cap, size_t need, size_t size,
 int gen_grow_max(void **items, size_t *cap, size_t need, size_t size,
                  size_t min_cap, size_t max_cap);
 
+/* Strings kept until the pool is freed, packed into blocks: the ids and
+ * names of 50,000 users without an allocation (and its header) each, and
+ * freed as a few blocks rather than holes between what stays. */
+typedef struct gen_pool_block_s gen_pool_block_t;
+typedef struct {
+  gen_pool_block_t *head; /* the block being filled; NULL when empty */
+  size_t used;            /* bytes of head's data taken */
+} gen_pool_t;
+
+/* A copy of s in the pool, valid until gen_pool_free(); NULL when out of
+ * memory. */
+const char *gen_pool_strdup(gen_pool_t *p, const char *s);
+void gen_pool_free(gen_pool_t *p);
+
+/* Gives the free memory of every malloc arena back to the system; for the
+ * end of a large one-off burst (a listing, a channel's baselines), not for
+ * a steady path. */
+void gen_heap_trim(void);
+
 #endif /* GEN_BUF_H */

@@ -3,11 +3,14 @@
  * gen_conv_counts.h). */
 #include "gen_conv_counts.h"
 
+#include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_map.h"
 #include "gen_state.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,13 +94,6 @@ void gen_conv_counts_free(gen_conv_counts_t *per_media) {
 }
 
 /* ---- the state file ------------------------------------------------------ */
-
-static json_object *int_array(const int64_t *v, size_t n) {
-  json_object *a = json_object_new_array_ext((int)n);
-  for (size_t i = 0; i < n; i++)
-    json_object_array_add(a, json_object_new_int64(v[i]));
-  return a;
-}
 
 /* Reads n counts (each >= 0) from a; false when a is not exactly that. */
 static bool read_counts(json_object *a, int64_t *out, size_t n) {
@@ -203,48 +199,98 @@ void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
   json_object_object_del(queues, queue_id);
 }
 
-json_object *gen_conv_store_snapshot(
-    const gen_conv_store_t *st, size_t n,
-    const gen_conv_counts_t *(*each)(void *ud, size_t i, const char **id),
-    void *ud) {
+static int print_counts(gen_buf_t *out, const int64_t *v, size_t n) {
+  int err = gen_buf_add(out, "[", 1);
+  for (size_t i = 0; err == 0 && i < n; i++)
+    if ((i > 0 && (err = gen_buf_add(out, ",", 1)) != 0) ||
+        (err = gen_buf_add_int64(out, v[i])) != 0)
+      break;
+  return err != 0 ? err : gen_buf_add(out, "]", 1);
+}
+
+/* The text json-c would write of the document, written as it goes: a tree
+ * of 5,000 queues' counters was 9 MiB of small allocations every save,
+ * left as holes in whichever thread's heap the read ran on (issue 36). */
+int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
+                         const gen_conv_counts_t *(*each)(void *ud, size_t i,
+                                                          const char **id),
+                         void *ud, gen_buf_t *out) {
   const gen_waits_bounds_t *b = &st->bounds;
-  json_object *doc = json_object_new_object();
-  json_object *queues = json_object_new_object();
-  json_object_object_add(doc, "version",
-                         json_object_new_int(GEN_CONV_STATE_VERSION));
-  json_object *bounds = json_object_new_array();
-  for (size_t i = 0; i < b->n; i++)
-    json_object_array_add(bounds, json_object_new_double(b->bound[i]));
-  json_object_object_add(doc, "bounds", bounds);
-  for (size_t i = 0; i < n; i++) {
+  int err = gen_buf_printf(out, "{\"version\":%d,\"bounds\":[",
+                           GEN_CONV_STATE_VERSION);
+  for (size_t i = 0; err == 0 && i < b->n; i++) {
+    char num[40];
+    int len = snprintf(num, sizeof(num), "%.17g", b->bound[i]);
+    /* still a double when read back, as json-c writes one */
+    bool integral = strspn(num, "-0123456789") == (size_t)len;
+    err = gen_buf_printf(out, "%s%s%s", i > 0 ? "," : "", num,
+                         integral ? ".0" : "");
+  }
+  if (err == 0)
+    err = gen_buf_add_str(out, "],\"queues\":{");
+  bool first = true;
+  for (size_t i = 0; err == 0 && i < n; i++) {
     const char *id = NULL;
     const gen_conv_counts_t *per_media = each(ud, i, &id);
-    json_object *per = NULL;
-    for (size_t m = 0; per_media != NULL && m < GEN_MEDIA_COUNT; m++) {
+    bool opened = false;
+    for (size_t m = 0; err == 0 && per_media != NULL && m < GEN_MEDIA_COUNT;
+         m++) {
       const gen_conv_counts_t *c = &per_media[m];
       if (!c->seen)
         continue;
-      json_object *o = json_object_new_object();
-      json_object_object_add(o, "m",
-                             int_array(c->moments, GEN_CONV_MOMENT_COUNT));
-      json_object_object_add(o, "b", int_array(c->waits.bucket, b->n + 1));
-      json_object_object_add(o, "w", json_object_new_int64(c->waits.sum_ms));
-      if (per == NULL)
-        per = json_object_new_object();
-      json_object_object_add(per, gen_media_names[m], o);
+      if (!opened) {
+        if ((!first && (err = gen_buf_add(out, ",", 1)) != 0) ||
+            (err = gen_buf_add_json_string(out, id)) != 0 ||
+            (err = gen_buf_add(out, ":{", 2)) != 0)
+          break;
+        first = false;
+        opened = true;
+      } else if ((err = gen_buf_add(out, ",", 1)) != 0)
+        break;
+      if ((err = gen_buf_add_json_string(out, gen_media_names[m])) != 0 ||
+          (err = gen_buf_add_str(out, ":{\"m\":")) != 0 ||
+          (err = print_counts(out, c->moments, GEN_CONV_MOMENT_COUNT)) != 0 ||
+          (err = gen_buf_add_str(out, ",\"b\":")) != 0 ||
+          (err = print_counts(out, c->waits.bucket, b->n + 1)) != 0 ||
+          (err = gen_buf_printf(out, ",\"w\":%" PRId64 "}", c->waits.sum_ms)) !=
+              0)
+        break;
     }
-    if (per != NULL)
-      json_object_object_add(queues, id, per);
+    if (err == 0 && opened)
+      err = gen_buf_add(out, "}", 1);
   }
   json_object *left = json_object_object_get(st->restored, "queues");
-  if (left != NULL && st->same_bounds) {
-    json_object_object_foreach(left, id, saved) {
-      if (json_object_object_get(queues, id) == NULL)
-        json_object_object_add(queues, id, json_object_get(saved));
+  if (err == 0 && left != NULL && st->same_bounds) {
+    /* Queues not counted since: carried over as they were read. */
+    gen_map_t printed = {.kind = GEN_MAP_STR};
+    for (size_t i = 0; err == 0 && i < n; i++) {
+      const char *id = NULL;
+      const gen_conv_counts_t *per_media = each(ud, i, &id);
+      bool seen = false;
+      for (size_t m = 0; per_media != NULL && m < GEN_MEDIA_COUNT; m++)
+        seen = seen || per_media[m].seen;
+      if (seen && gen_map_put(&printed, id, NULL) != 0)
+        err = -ENOMEM;
     }
+    json_object_object_foreach(left, id, saved) {
+      if (err != 0)
+        break;
+      if (gen_map_find(&printed, id, NULL))
+        continue;
+      const char *text =
+          json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN);
+      if (text == NULL || (!first && (err = gen_buf_add(out, ",", 1)) != 0) ||
+          (err = gen_buf_add_json_string(out, id)) != 0 ||
+          (err = gen_buf_add(out, ":", 1)) != 0 ||
+          (err = gen_buf_add_str(out, text)) != 0) {
+        err = err != 0 ? err : -ENOMEM;
+        break;
+      }
+      first = false;
+    }
+    gen_map_free(&printed);
   }
-  json_object_object_add(doc, "queues", queues);
-  return doc;
+  return err != 0 ? err : gen_buf_add(out, "}}", 2);
 }
 
 gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,
@@ -265,11 +311,13 @@ int gen_conv_store_save(gen_conv_store_t *st, pthread_mutex_t *lock, size_t n,
     pthread_mutex_unlock(lock);
     return 0;
   }
-  json_object *doc = gen_conv_store_snapshot(st, n, each, ud);
+  gen_buf_t text = GEN_BUF_INIT(GEN_STATE_MAX_SIZE);
+  int status = gen_conv_store_print(st, n, each, ud, &text);
   st->dirty = false;
   pthread_mutex_unlock(lock);
-  int status = gen_state_save_json(st->path, doc);
-  json_object_put(doc);
+  if (status == 0)
+    status = gen_state_write(st->path, text.data, text.len);
+  gen_buf_free(&text);
   if (status != 0) {
     pthread_mutex_lock(lock);
     st->dirty = true; /* the next call tries again */

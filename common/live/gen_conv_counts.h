@@ -14,6 +14,7 @@
 #ifndef GEN_CONV_COUNTS_H
 #define GEN_CONV_COUNTS_H 1
 
+#include "gen_buf.h"
 #include "gen_conv.h"
 #include "gen_dispatch.h"
 #include "gen_names.h"
@@ -76,13 +77,14 @@ bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id);
 void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
                             gen_conv_counts_t *per_media);
 
-/* The document to save: the counters each(ud, i, &queue_id) gives for i in
- * [0, n) (NULL: none for that queue), and what was restored for queues not
- * counted since (under the same bounds: others would be read wrongly). */
-json_object *gen_conv_store_snapshot(
-    const gen_conv_store_t *st, size_t n,
-    const gen_conv_counts_t *(*each)(void *ud, size_t i, const char **id),
-    void *ud);
+/* The state file's text, appended to out: the counters each(ud, i,
+ * &queue_id) gives for i in [0, n) (NULL: none for that queue), and what
+ * was restored for queues not counted since (under the same bounds: others
+ * would be read wrongly). 0, -ENOMEM or -E2BIG (out's limit). */
+int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
+                         const gen_conv_counts_t *(*each)(void *ud, size_t i,
+                                                          const char **id),
+                         void *ud, gen_buf_t *out);
 
 /* The counters of queue_id in *slot, allocated ([GEN_MEDIA_COUNT]) and
  * restored at first use; NULL when out of memory. */

@@ -4,6 +4,7 @@
  */
 #include "gen_summary.h"
 
+#include "gen_buf.h"
 #include "gen_dispatch.h"
 #include "gen_map.h"
 
@@ -19,27 +20,39 @@
 #define SUMMARY_CLOSE_MAX 64
 
 typedef struct {
-  double value;      /* at `at` (an age grows from it) */
-  double min, max;   /* over the stretches done in the open window */
-  double integral;   /* value × seconds over the open window */
-  cdtime_t at;       /* of the last change, or the window's start */
-  uint8_t kind;      /* gen_summary_kind_t */
-  bool partial;      /* began inside the open window */
+  double value;              /* at `at` (an age grows from it) */
+  double min, max;           /* over the stretches done in the open window */
+  double integral;           /* value × seconds over the open window */
+  cdtime_t at;               /* of the last change, or the window's start */
+  const char *type_instance; /* interned in the summary's names */
+  uint16_t type;             /* index in types */
+  uint8_t kind;              /* gen_summary_kind_t */
+  bool partial;              /* began inside the open window */
   bool down, gapped; /* source lost now; lost at some point in the window */
-  /* The identity, the index's key: plugin_instance (str[0]) and
-   * type_instance (str[1]) in text, the type's index in types (num). */
-  gen_key_t key;
-  char text[];
 } series_t;
+
+/* The series of one plugin_instance (a queue), found by a short scan of
+ * its few dozen: at 5,000 queues Summaries track 150,000 series, and one
+ * allocation and one hash slot each made them a third of the plugin's
+ * heap (issue 36). */
+typedef struct {
+  char *instance; /* the index's key */
+  series_t *series;
+  size_t n, cap;
+} group_t;
 
 struct gen_summary_s {
   cdtime_t window;
   const gen_summary_type_t *types;
   size_t n_types;
-  cdtime_t end; /* of the open window; 0 before the first call */
-  gen_map_t index;
-  series_t **series;
-  size_t n, cap;
+  cdtime_t end;    /* of the open window; 0 before the first call */
+  gen_map_t index; /* plugin_instance -> index in groups */
+  group_t *groups;
+  size_t n_groups, cap_groups;
+  /* Type instances, each kept once: a small set (media types, statuses,
+   * presences) that every queue repeats. */
+  gen_map_t names;
+  size_t n_series;
   gen_summary_stats_t stats;
 };
 
@@ -54,12 +67,13 @@ int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
 
 gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
                                size_t n) {
-  if (window == 0)
+  if (window == 0 || n > UINT16_MAX)
     return NULL;
   gen_summary_t *s = calloc(1, sizeof(*s));
   if (s != NULL) {
     s->window = window;
-    s->index.kind = GEN_MAP_KEY;
+    s->index.kind = GEN_MAP_STR;
+    s->names.kind = GEN_MAP_STR;
     s->types = types;
     s->n_types = n;
   }
@@ -69,10 +83,17 @@ gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
 void gen_summary_free(gen_summary_t *s) {
   if (s == NULL)
     return;
-  for (size_t i = 0; i < s->n; i++)
-    free(s->series[i]);
-  free(s->series);
+  for (size_t i = 0; i < s->n_groups; i++) {
+    free(s->groups[i].instance);
+    free(s->groups[i].series);
+  }
+  free(s->groups);
   gen_map_free(&s->index);
+  size_t pos = 0;
+  void *name;
+  while (gen_map_next(&s->names, &pos, NULL, &name))
+    free(name);
+  gen_map_free(&s->names);
   free(s);
 }
 
@@ -113,15 +134,15 @@ static void start_window(series_t *r, cdtime_t start) {
 }
 
 /* Hands out the window's min, max and mean under the series' names. */
-static void put_window(const gen_summary_t *s, const series_t *r,
-                       double seconds, cdtime_t end, gen_summary_put_t put,
-                       void *ud) {
+static void put_window(const gen_summary_t *s, const group_t *g,
+                       const series_t *r, double seconds, cdtime_t end,
+                       gen_summary_put_t put, void *ud) {
   char type[DATA_MAX_NAME_LEN + 8];
   static const char *const stat[3] = {"min", "max", "mean"};
   double v[3] = {r->min, r->max, r->integral / seconds};
   for (int k = 0; k < 3; k++) {
-    snprintf(type, sizeof(type), "%s_%s", s->types[r->key.num].type, stat[k]);
-    put(ud, r->key.str[0], type, r->key.str[1], v[k], end);
+    snprintf(type, sizeof(type), "%s_%s", s->types[r->type].type, stat[k]);
+    put(ud, g->instance, type, r->type_instance, v[k], end);
   }
 }
 
@@ -132,18 +153,21 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
   size_t closed = 0;
   while (now >= s->end && closed < SUMMARY_CLOSE_MAX) {
     double seconds = CDTIME_T_TO_DOUBLE(s->window);
-    for (size_t i = 0; i < s->n; i++) {
-      series_t *r = s->series[i];
-      advance(r, s->end);
-      if (r->gapped)
-        s->stats.gap++;
-      else if (r->partial)
-        s->stats.partial++;
-      else {
-        s->stats.complete++;
-        put_window(s, r, seconds, s->end, put, ud);
+    for (size_t i = 0; i < s->n_groups; i++) {
+      const group_t *g = &s->groups[i];
+      for (size_t j = 0; j < g->n; j++) {
+        series_t *r = &g->series[j];
+        advance(r, s->end);
+        if (r->gapped)
+          s->stats.gap++;
+        else if (r->partial)
+          s->stats.partial++;
+        else {
+          s->stats.complete++;
+          put_window(s, g, r, seconds, s->end, put, ud);
+        }
+        start_window(r, s->end);
       }
-      start_window(r, s->end);
     }
     s->end += s->window;
     closed++;
@@ -174,27 +198,61 @@ size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
   return gen_summary_close(s, now, dispatch_summary, &t);
 }
 
-static series_t *series_new(gen_summary_t *s, const gen_key_t *key) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 64;
-    series_t **grown = realloc(s->series, cap * sizeof(*grown));
-    if (grown == NULL)
-      return NULL;
-    s->series = grown;
-    s->cap = cap;
-  }
-  size_t lp = strlen(key->str[0]) + 1, lt = strlen(key->str[1]) + 1;
-  series_t *r = calloc(1, sizeof(*r) + lp + lt);
-  if (r == NULL)
+static group_t *group_of(const gen_summary_t *s, const char *instance) {
+  void *index;
+  if (!gen_map_find(&s->index, instance, &index))
     return NULL;
-  memcpy(r->text, key->str[0], lp);
-  memcpy(r->text + lp, key->str[1], lt);
-  r->key = (gen_key_t){{r->text, r->text + lp}, key->num};
-  if (gen_map_put(&s->index, &r->key, r) != 0) {
-    free(r);
+  return &s->groups[gen_map_to_index(index)];
+}
+
+static group_t *group_new(gen_summary_t *s, const char *instance) {
+  if (gen_grow((void **)&s->groups, &s->cap_groups, s->n_groups + 1,
+               sizeof(*s->groups), 64) != 0)
+    return NULL;
+  group_t *g = &s->groups[s->n_groups];
+  *g = (group_t){.instance = strdup(instance)};
+  if (g->instance == NULL ||
+      gen_map_put(&s->index, g->instance, gen_map_index(s->n_groups)) != 0) {
+    free(g->instance);
     return NULL;
   }
-  s->series[s->n++] = r;
+  s->n_groups++;
+  return g;
+}
+
+static const char *name_of(gen_summary_t *s, const char *text) {
+  const char *name = gen_map_get(&s->names, text);
+  if (name != NULL)
+    return name;
+  char *copy = strdup(text);
+  if (copy == NULL || gen_map_put(&s->names, copy, copy) != 0) {
+    free(copy);
+    return NULL;
+  }
+  return copy;
+}
+
+static series_t *series_find(const group_t *g, size_t type,
+                             const char *type_instance) {
+  for (size_t i = 0; i < g->n; i++)
+    if (g->series[i].type == type &&
+        strcmp(g->series[i].type_instance, type_instance) == 0)
+      return &g->series[i];
+  return NULL;
+}
+
+static series_t *series_new(gen_summary_t *s, const char *instance, size_t type,
+                            const char *type_instance) {
+  group_t *g = group_of(s, instance);
+  if (g == NULL && (g = group_new(s, instance)) == NULL)
+    return NULL;
+  const char *name = name_of(s, type_instance);
+  if (name == NULL || gen_grow((void **)&g->series, &g->cap, g->n + 1,
+                               sizeof(*g->series), 8) != 0)
+    return NULL; /* an empty group stays: it is the queue's */
+  series_t *r = &g->series[g->n++];
+  *r = (series_t){.type_instance = name, .type = (uint16_t)type};
+  s->n_series++;
   return r;
 }
 
@@ -207,12 +265,10 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   if (k == s->n_types)
     return 0; /* not a gauge summarised */
   gen_summary_kind_t kind = s->types[k].kind;
-  gen_key_t key = {{plugin_instance ? plugin_instance : "",
-                    type_instance ? type_instance : ""},
-                   (int64_t)k};
+  const char *pi = plugin_instance ? plugin_instance : "";
+  const char *ti = type_instance ? type_instance : "";
   /* collectd's names are each under DATA_MAX_NAME_LEN bytes. */
-  if (strlen(key.str[0]) >= DATA_MAX_NAME_LEN ||
-      strlen(key.str[1]) >= DATA_MAX_NAME_LEN)
+  if (strlen(pi) >= DATA_MAX_NAME_LEN || strlen(ti) >= DATA_MAX_NAME_LEN)
     return -ENAMETOOLONG;
   if (s->end == 0)
     s->end = (t / s->window + 1) * s->window;
@@ -220,9 +276,10 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     t = s->end - s->window; /* a window already closed is not reopened */
   else if (t >= s->end)
     t = s->end - 1; /* not closed first: the open window's last instant */
-  series_t *r = gen_map_get(&s->index, &key);
+  const group_t *g = group_of(s, pi);
+  series_t *r = g != NULL ? series_find(g, k, ti) : NULL;
   if (r == NULL) {
-    if ((r = series_new(s, &key)) == NULL)
+    if ((r = series_new(s, pi, k, ti)) == NULL)
       return -ENOMEM;
     start_window(r, t);
     r->kind = kind;
@@ -236,20 +293,23 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   return 0;
 }
 
-/* True when the series' plugin_instance is pi. */
-static bool of_instance(const series_t *r, const char *pi) {
-  return strcmp(r->key.str[0], pi) == 0;
+static void set_down_group(group_t *g, bool down) {
+  for (size_t i = 0; i < g->n; i++) {
+    g->series[i].down = down;
+    if (down)
+      g->series[i].gapped = true;
+  }
 }
 
 static void set_down(gen_summary_t *s, const char *plugin_instance, bool down) {
-  for (size_t i = 0; i < s->n; i++) {
-    series_t *r = s->series[i];
-    if (plugin_instance != NULL && !of_instance(r, plugin_instance))
-      continue;
-    r->down = down;
-    if (down)
-      r->gapped = true;
+  if (plugin_instance == NULL) {
+    for (size_t i = 0; i < s->n_groups; i++)
+      set_down_group(&s->groups[i], down);
+    return;
   }
+  group_t *g = group_of(s, plugin_instance);
+  if (g != NULL)
+    set_down_group(g, down);
 }
 
 void gen_summary_lost(gen_summary_t *s, const char *plugin_instance) {
@@ -261,21 +321,25 @@ void gen_summary_resumed(gen_summary_t *s, const char *plugin_instance) {
 }
 
 void gen_summary_forget(gen_summary_t *s, const char *plugin_instance) {
-  size_t kept = 0;
-  for (size_t i = 0; i < s->n; i++) {
-    series_t *r = s->series[i];
-    if (of_instance(r, plugin_instance)) {
-      gen_map_del(&s->index, &r->key, NULL);
-      free(r);
-    } else
-      s->series[kept++] = r;
+  void *index;
+  if (!gen_map_find(&s->index, plugin_instance, &index))
+    return;
+  size_t i = gen_map_to_index(index);
+  group_t *g = &s->groups[i];
+  gen_map_del(&s->index, g->instance, NULL);
+  s->n_series -= g->n;
+  free(g->instance);
+  free(g->series);
+  /* The last group takes the hole; its index entry follows it. */
+  if (i != --s->n_groups) {
+    *g = s->groups[s->n_groups];
+    gen_map_put(&s->index, g->instance, gen_map_index(i));
   }
-  s->n = kept;
 }
 
 void gen_summary_stats(const gen_summary_t *s, gen_summary_stats_t *out) {
   *out = s->stats;
-  out->series = s->n;
+  out->series = s->n_series;
 }
 
 void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
@@ -286,5 +350,6 @@ void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
                     (double)s->stats.gap);
   gen_dispatch_self(host, plugin, "summary_windows", "partial", true,
                     (double)s->stats.partial);
-  gen_dispatch_self(host, plugin, "summary_series", NULL, false, (double)s->n);
+  gen_dispatch_self(host, plugin, "summary_series", NULL, false,
+                    (double)s->n_series);
 }

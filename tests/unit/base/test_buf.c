@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,38 @@ DEF_TEST(json_strings_and_integers) {
   return 0;
 }
 
+/* Every copy stays whole and where it was while the pool fills block
+ * after block, a string longer than a block included. */
+DEF_TEST(pool_keeps_every_copy) {
+  gen_pool_t pool = {0};
+  const char *copies[3000];
+  char text[64];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(text, sizeof(text), "user-%d-0123456789abcdef0123456789", i);
+    copies[i] = gen_pool_strdup(&pool, text);
+    OK(copies[i] != NULL && copies[i] != text);
+  }
+  char *long_text = malloc(20000);
+  OK(long_text != NULL);
+  memset(long_text, 'x', 19999);
+  long_text[19999] = '\0';
+  const char *long_copy = gen_pool_strdup(&pool, long_text);
+  const char *empty = gen_pool_strdup(&pool, "");
+  const char *after = gen_pool_strdup(&pool, "after");
+  for (int i = 0; i < 3000; i++) {
+    snprintf(text, sizeof(text), "user-%d-0123456789abcdef0123456789", i);
+    EXPECT_EQ_STR(text, copies[i]);
+  }
+  OK(long_copy != NULL && strcmp(long_copy, long_text) == 0);
+  EXPECT_EQ_STR("", empty);
+  EXPECT_EQ_STR("after", after);
+  free(long_text);
+  gen_pool_free(&pool);
+  OK(pool.head == NULL);
+  gen_pool_free(&pool); /* freed twice: nothing */
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(empty_buffer_reads_empty);
   RUN_TEST(grows_and_stays_terminated);
@@ -213,5 +246,6 @@ int main(void) {
   RUN_TEST(grow_arrays);
   RUN_TEST(grow_arrays_up_to_a_ceiling);
   RUN_TEST(json_strings_and_integers);
+  RUN_TEST(pool_keeps_every_copy);
   END_TEST;
 }

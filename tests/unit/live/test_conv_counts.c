@@ -104,9 +104,10 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_conv_store_t st;
   gen_conv_store_load(&st, path, &b, org); /* no file: a fresh start */
   OK(st.restored == NULL);
-  json_object *doc = gen_conv_store_snapshot(&st, 2, each, NULL);
-  EXPECT_EQ_INT(0, gen_state_save_json(path, doc));
-  json_object_put(doc);
+  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
+  EXPECT_EQ_INT(0, gen_conv_store_print(&st, 2, each, NULL, &text));
+  EXPECT_EQ_INT(0, gen_state_write(path, text.data, text.len));
+  gen_buf_free(&text);
   gen_conv_store_free(&st);
 
   gen_conv_store_load(&st, path, &b, org);
@@ -128,9 +129,21 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_conv_store_load(&st, path, &b, org);
   gen_conv_counts_free(queues[0]);
   queues[0] = NULL;
-  doc = gen_conv_store_snapshot(&st, 2, each, NULL);
+  EXPECT_EQ_INT(0, gen_conv_store_print(&st, 2, each, NULL, &text));
+  json_object *doc = json_tokener_parse(gen_buf_str(&text));
+  /* the text json-c writes of the same document */
+  EXPECT_EQ_STR(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN),
+                gen_buf_str(&text));
+  gen_buf_free(&text);
   OK(json_object_object_get(json_object_object_get(doc, "queues"), "q-1") !=
      NULL);
+  /* the bounds as doubles, as json-c wrote them before */
+  json_object *bounds = json_object_object_get(doc, "bounds");
+  EXPECT_EQ_INT((int)b.n, (int)json_object_array_length(bounds));
+  OK(json_object_is_type(json_object_array_get_idx(bounds, 0),
+                         json_type_double));
+  EXPECT_EQ_DOUBLE(
+      b.bound[0], json_object_get_double(json_object_array_get_idx(bounds, 0)));
   json_object_put(doc);
   gen_conv_store_free(&st);
 

@@ -297,6 +297,38 @@ DEF_TEST(names_kept_apart) {
   return 0;
 }
 
+/* Forgetting a queue moves another into its place: that queue's series
+ * are still found (a change updates it, no second series), and every
+ * other queue's windows are still handed out. */
+DEF_TEST(forget_keeps_the_other_queues) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  OK(gen_summary_observe(s, "A", "waiting", "voice", 1, AT(0)) == 0);
+  OK(gen_summary_observe(s, "B", "waiting", "voice", 2, AT(0)) == 0);
+  OK(gen_summary_observe(s, "C", "waiting", "voice", 3, AT(0)) == 0);
+  OK(gen_summary_observe(s, "C", "longest_waiting", "voice", 0, AT(0)) == 0);
+  gen_summary_forget(s, "A");
+  OK(gen_summary_observe(s, "C", "waiting", "voice", 9, AT(30)) == 0);
+  OK(gen_summary_observe(s, "C", "waiting", "chat", 4, AT(30)) == 0);
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(4, st.series);
+  gen_summary_close(s, AT(60), collect, &sink);
+  EXPECT_EQ_DOUBLE(3, find(&sink, "C", "waiting_min", "voice", AT(60)));
+  EXPECT_EQ_DOUBLE(9, find(&sink, "C", "waiting_max", "voice", AT(60)));
+  EXPECT_EQ_DOUBLE(0, find(&sink, "C", "longest_waiting_max", "voice", AT(60)));
+  EXPECT_EQ_DOUBLE(2, find(&sink, "B", "waiting_max", "voice", AT(60)));
+  OK(isnan(find(&sink, "A", "waiting_max", "voice", AT(60))));
+  gen_summary_close(s, AT(120), collect, &sink); /* chat began at 30 */
+  EXPECT_EQ_DOUBLE(4, find(&sink, "C", "waiting_max", "chat", AT(120)));
+  gen_summary_forget(s, "nobody"); /* not tracked: nothing changes */
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(4, st.series);
+  gen_summary_free(s);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -308,5 +340,6 @@ int main(void) {
   RUN_TEST(misuse_never_dispatches_a_non_number);
   RUN_TEST(flat_memory_and_forget);
   RUN_TEST(names_kept_apart);
+  RUN_TEST(forget_keeps_the_other_queues);
   END_TEST;
 }
