@@ -421,14 +421,6 @@ static int gf_list(gf_instance_t *inst, const char *path,
   return status;
 }
 
-/* GET /api/v2/flows, with ?type= for each FlowType. */
-static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
-  size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
-  for (size_t i = 0; i < c->n_flow_types && off < size; i++)
-    off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
-                            i == 0 ? '?' : '&', c->flow_types[i]);
-}
-
 /* The topics of the flows' records and the queues' conversations (NULL
  * when out of memory). */
 static char **gf_make_topics(const gen_entity_set_t *flows,
@@ -449,21 +441,21 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
 static int gf_refresh_entities(gf_instance_t *inst) {
   gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
   char path[1024];
-  gf_flows_path(&inst->config, path, sizeof(path));
+  gen_flow_agg_list_path(inst->config.flow_types, inst->config.n_flow_types,
+                         path, sizeof(path));
   int status = gf_list(inst, path, &inst->config.flows, &flows, "flows",
                        "the flow list", "nothing (every value needs it)");
   /* Outcome and milestone names only name values: without them (their
    * permissions refused, say) the last names or the ids stand in, and
    * everything runs. */
   bool named_outcomes =
-      status == 0 && gf_list(inst, "/api/v2/flows/outcomes", NULL, &outcomes,
+      status == 0 && gf_list(inst, GEN_FLOW_OUTCOMES_PATH, NULL, &outcomes,
                              "flow outcomes", "flow outcome names",
                              "every value (outcomes keep their ids)") == 0;
   bool named_milestones =
-      status == 0 &&
-      gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
-              "flow milestones", "flow milestone names",
-              "every value (milestones keep their ids)") == 0;
+      status == 0 && gf_list(inst, GEN_FLOW_MILESTONES_PATH, NULL, &milestones,
+                             "flow milestones", "flow milestone names",
+                             "every value (milestones keep their ids)") == 0;
   /* Data actions: their own family; without their listing the last one
    * stays and the flows run. */
   gen_entity_set_t actions = {0};

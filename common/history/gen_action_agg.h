@@ -60,6 +60,11 @@ bool gen_action_agg_failed(json_object *group);
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              json_object *doc);
 
+/* The actions one request asks for: every one (0: no filter, one
+ * request) when no selection is configured, else per (at most
+ * GEN_ACTION_AGG_MAX_PER_QUERY). */
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per);
+
 /* The ranges due (at most ranges) for the actions, in one request each
  * for every action, or in batches of per (≤ GEN_ACTION_AGG_MAX_PER_QUERY)
  * selected ones. A failed query leaves the rest to the next call. */

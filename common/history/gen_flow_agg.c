@@ -44,6 +44,14 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = false};
 
+void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
+                            size_t size) {
+  size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
+  for (size_t i = 0; i < n && off < size; i++)
+    off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
+                            i == 0 ? '?' : '&', types[i]);
+}
+
 gen_agg_values_t *gen_flow_agg_values_new(void) {
   return gen_agg_values_new(&catalogue);
 }

@@ -21,6 +21,15 @@
 /* flowId predicates per request, as the documented observation limit. */
 #define GEN_FLOW_AGG_MAX_PER_QUERY 100
 
+/* The listings that name outcomes and milestones. */
+#define GEN_FLOW_OUTCOMES_PATH "/api/v2/flows/outcomes"
+#define GEN_FLOW_MILESTONES_PATH "/api/v2/flows/milestones"
+
+/* The flow listing, GET /api/v2/flows with ?type= for each of types[n]
+ * (FlowType), written to buf. */
+void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
+                            size_t size);
+
 /* One org's flow aggregates: what they read, borrowed from the plugin. The
  * entity sets are read on the read thread only, which is the one that
  * changes them. */
