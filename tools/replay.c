@@ -71,17 +71,14 @@ typedef struct {
   gen_agent_status_config_t agents;
   gen_mos_config_t mos;
   /* genesys_flowmetrics */
-  gen_entity_filter_t flows, actions;
-  char **flow_types;
-  size_t n_flow_types;
-  bool aggregates, data_actions;
-  long flows_per_query;
+  gen_entity_filter_t flows;
+  gen_flow_agg_config_t agg;
+  gen_action_agg_config_t act;
 } replay_config_t;
 
 static void config_init(replay_config_t *c, bool analytics) {
-  *c = (replay_config_t){.analytics = analytics,
-                         .aggregates = true,
-                         .flows_per_query = GEN_FLOW_AGG_MAX_PER_QUERY};
+  *c = (replay_config_t){.analytics = analytics};
+  gen_flow_agg_config_init(&c->agg);
   gen_interval_config_init(&c->interval);
   gen_queue_agg_config_init(&c->qa);
   gen_mos_config_init(&c->mos);
@@ -91,28 +88,8 @@ static void config_release(replay_config_t *c) {
   gen_interval_config_release(&c->interval);
   gen_entity_filter_free(&c->queues);
   gen_entity_filter_free(&c->flows);
-  gen_entity_filter_free(&c->actions);
-  gen_config_string_list_free(c->flow_types, c->n_flow_types);
-}
-
-/* genesys_flowmetrics' keys of its flow and data action aggregates. */
-static int flowmetrics_key(gen_org_t *org, const oconfig_item_t *ci,
-                           replay_config_t *c) {
-  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "DataAction", false, &c->actions);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "FlowType") == 0)
-    return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
-  if (strcasecmp(ci->key, "Aggregates") == 0)
-    return gen_config_bool(org, ci, &c->aggregates);
-  if (strcasecmp(ci->key, "DataActions") == 0)
-    return gen_config_bool(org, ci, &c->data_actions);
-  if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GEN_FLOW_AGG_MAX_PER_QUERY,
-                          &c->flows_per_query);
-  return GEN_CONFIG_NOT_MINE;
+  gen_flow_agg_config_release(&c->agg);
+  gen_action_agg_config_release(&c->act);
 }
 
 /* Parsed with the plugins' parsers; the keys of what a replay does not ask
@@ -121,7 +98,11 @@ static int replay_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
   replay_config_t *c = config;
   int status = gen_interval_config_key(org, ci, &c->interval);
   if (status == GEN_CONFIG_NOT_MINE && !c->analytics)
-    status = flowmetrics_key(org, ci, c);
+    status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
+  if (status == GEN_CONFIG_NOT_MINE && !c->analytics)
+    status = gen_flow_agg_config_key(org, ci, &c->agg);
+  if (status == GEN_CONFIG_NOT_MINE && !c->analytics)
+    status = gen_action_agg_config_key(org, ci, &c->act);
   if (status == GEN_CONFIG_NOT_MINE && c->analytics)
     status = gen_config_filter_key(org, ci, "Queue", true, &c->queues);
   if (status == GEN_CONFIG_NOT_MINE && c->analytics)
@@ -351,7 +332,8 @@ static void replay_analytics(org_t *o) {
 static void replay_flows(org_t *o) {
   replay_config_t *c = o->c;
   char path[1024];
-  gen_flow_agg_list_path(c->flow_types, c->n_flow_types, path, sizeof(path));
+  gen_flow_agg_list_path(c->agg.flow_types, c->agg.n_flow_types, path,
+                         sizeof(path));
   family_t f;
   if (list(o, "flow list", path, &c->flows, &o->flows) != 0)
     return;
@@ -373,8 +355,8 @@ static void replay_flows(org_t *o) {
   if (fa.answer != NULL) {
     gen_agg_query_t query = gen_flow_agg_query(&fa);
     gen_agg_output_t output = gen_flow_agg_output(&fa);
-    status =
-        replay_set(&f, &query, &output, &o->flows, (size_t)c->flows_per_query);
+    status = replay_set(&f, &query, &output, &o->flows,
+                        (size_t)c->agg.flows_per_query);
   }
   family_close(&f, status);
   gen_agg_values_free(fa.answer);
@@ -385,7 +367,7 @@ static void replay_flows(org_t *o) {
 static void replay_actions(org_t *o) {
   replay_config_t *c = o->c;
   family_t f;
-  if (list(o, "data action list", GEN_ACTION_LIST_PATH, &c->actions,
+  if (list(o, "data action list", GEN_ACTION_LIST_PATH, &c->act.filter,
            &o->actions) != 0 ||
       !family_open(&f, o, "data actions", c->interval.granularity_ms))
     return;
@@ -393,7 +375,7 @@ static void replay_actions(org_t *o) {
       .client = o->client,
       .plugin = FLOWMETRICS,
       .actions = &o->actions,
-      .every = gen_entity_selects_all(&c->actions, o->client->org),
+      .every = gen_entity_selects_all(&c->act.filter, o->client->org),
       .granularity_ms = c->interval.granularity_ms,
       .answer = gen_action_agg_values_new()};
   int status = -ENOMEM;
@@ -408,9 +390,9 @@ static void replay_actions(org_t *o) {
 }
 
 static void replay_flowmetrics(org_t *o) {
-  if (o->c->aggregates)
+  if (o->c->agg.aggregates)
     replay_flows(o);
-  if (o->c->data_actions)
+  if (o->c->act.on)
     replay_actions(o);
 }
 

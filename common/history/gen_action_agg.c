@@ -6,7 +6,10 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_action_agg.h"
+#include "gen_config.h"
 #include "gen_json.h"
+
+#include <strings.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -244,6 +247,17 @@ gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   q.family = "data action aggregates";
   q.still = "the flow values";
   return q;
+}
+
+int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                              gen_action_agg_config_t *c) {
+  if (strcasecmp(ci->key, "DataActions") == 0)
+    return gen_config_bool(org, ci, &c->on);
+  return gen_config_filter_key(org, ci, "DataAction", false, &c->filter);
+}
+
+void gen_action_agg_config_release(gen_action_agg_config_t *c) {
+  gen_entity_filter_free(&c->filter);
 }
 
 size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per) {

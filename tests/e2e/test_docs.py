@@ -27,6 +27,8 @@ CONFIG_KEY_MODULES = {
     "gen_summary_config_key": "gen_summary.c",
     "gen_mos_config_key": "gen_mos.c",
     "gen_agent_status_config_key": "gen_agent_status.c",
+    "gen_flow_agg_config_key": "gen_flow_agg.c",
+    "gen_action_agg_config_key": "gen_action_agg.c",
     "gen_queue_agg_config_key": "gen_queue_agg.c",
     "gen_opev_config_key": "gen_opevents.c",
     "gen_au_config_key": "gen_apiusage.c",
