@@ -134,7 +134,7 @@ typedef struct {
   gen_interval_t *engine;
   gen_agg_counts_t counts;
   gen_log_org_t who;
-  size_t values_before;
+  size_t values_before, refused_before;
 } family_t;
 
 /* The family's window in buckets of granularity_ms that have settled, and
@@ -147,7 +147,9 @@ static bool family_open(family_t *f, const org_t *o, const char *family,
                   .to_ms = replay.o.to_ms,
                   .granularity_ms = granularity_ms,
                   .who = {o->plugin, o->client->org->name},
-                  .values_before = replay.values};
+                  .values_before = replay.values,
+                  .refused_before = replay.refused};
+  last_log[0] = '\0'; /* what this family's failure logs */
   f->counts =
       (gen_agg_counts_t){.who = &f->who, .complain = GEN_RATELIMIT_INIT(60)};
   char what[160];
@@ -177,9 +179,9 @@ static int family_close(family_t *f, int status) {
            f->family, window, (unsigned long long)f->counts.queries,
            replay.values - f->values_before);
   report(f->org->name, what,
-         status != 0          ? status
-         : replay.refused > 0 ? -EPROTO
-                              : 0,
+         status != 0                          ? status
+         : replay.refused > f->refused_before ? -EPROTO
+                                              : 0,
          status != 0 ? last_log : replay.first_refusal);
   gen_interval_free(f->engine);
   return status;
