@@ -130,7 +130,7 @@ typedef struct {
 typedef struct {
   const org_t *org;
   const char *family;
-  int64_t from_ms, to_ms, granularity_ms;
+  int64_t from_ms, to_ms;
   gen_interval_t *engine;
   gen_agg_counts_t counts;
   gen_log_org_t who;
@@ -145,7 +145,6 @@ static bool family_open(family_t *f, const org_t *o, const char *family,
                   .family = family,
                   .from_ms = replay.o.from_ms,
                   .to_ms = replay.o.to_ms,
-                  .granularity_ms = granularity_ms,
                   .who = {o->plugin, o->client->org->name},
                   .values_before = replay.values,
                   .refused_before = replay.refused};
