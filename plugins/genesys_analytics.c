@@ -50,10 +50,9 @@
 typedef struct {
   gen_entity_filter_t filter;
   gen_queue_agg_config_t qa; /* MediaType, Metric, GroupBy, QueuesPerQuery */
-  bool agent_status;
-  int64_t agent_granularity_ms;   /* AgentStatusGranularity; 0: Granularity */
-  gen_mos_config_t mos;           /* CallQuality, MosBounds, … */
-  gen_interval_config_t interval; /* Granularity, SettleDelay, … */
+  gen_agent_status_config_t agents; /* AgentStatus, its granularity */
+  gen_mos_config_t mos;             /* CallQuality, MosBounds, … */
+  gen_interval_config_t interval;   /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
 } ga_config_t;
 
@@ -64,10 +63,12 @@ typedef struct {
   gen_interval_t *agent_engine; /* AgentStatus: its own progress and state */
   gen_interval_t *mos_engine;   /* CallQuality: the same */
   gen_mos_output_t mos_out;
+  gen_mos_queues_t mos_queues; /* names the queues of mos_out */
   gen_entity_set_t queues;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
   int64_t agent_granularity_ms; /* the users query's bucket length */
+  gen_agent_output_t agent_out; /* where the agent values go */
   bool agent_refusal_logged;    /* a 400 of the users query, logged once */
   gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
   gen_queue_agg_t qa;           /* the queue aggregates (gen_queue_agg) */
@@ -104,12 +105,10 @@ static int ga_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_interval_config_key(org, ci, &c->interval);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_mos_config_key(org, ci, &c->mos);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_agent_status_config_key(org, ci, &c->agents);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  if (strcasecmp(ci->key, "AgentStatus") == 0)
-    return gen_config_bool(org, ci, &c->agent_status);
-  if (strcasecmp(ci->key, "AgentStatusGranularity") == 0)
-    return gen_interval_config_granularity(org, ci, &c->agent_granularity_ms);
   if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
     return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
   return GEN_CONFIG_NOT_MINE;
@@ -137,7 +136,7 @@ static int refresh_lists(ga_instance_t *inst) {
           "cannot list wrap-up codes (ids are used instead of names): %s", err);
     }
   }
-  if (status == 0 && inst->config.agent_status) {
+  if (status == 0 && inst->config.agents.on) {
     /* The org's users (this shard's share with Shard i/n), deactivated ones
      * too (state=any): their past time is in the buckets the revisit window
      * asks for again, and without them a revisited bucket would lower the
@@ -145,7 +144,7 @@ static int refresh_lists(ga_instance_t *inst) {
      * same reason. On failure the previous list stays. */
     gen_entity_set_t users = {0};
     int listed = gen_entity_list(inst->client->http, inst->client->org,
-                                 "/api/v2/users?state=any", NULL, &users, err,
+                                 GEN_AGENT_STATUS_USERS_PATH, NULL, &users, err,
                                  sizeof(err));
     for (size_t i = 0; listed == 0 && i < inst->users.count; i++) {
       const gen_entity_t *u = &inst->users.items[i];
@@ -179,7 +178,7 @@ static int refresh_lists(ga_instance_t *inst) {
     for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
       measures += inst->config.qa.metric_on[m];
     char agents[64] = "off", mos[160] = "off";
-    if (inst->config.agent_status)
+    if (inst->config.agents.on)
       snprintf(agents, sizeof(agents), "on %zu users", inst->users.count);
     if (inst->config.mos.on)
       gen_mos_describe(&inst->config.mos, fresh.count,
@@ -200,7 +199,7 @@ static int refresh_lists(ga_instance_t *inst) {
 /* The conversation aggregates endpoint and how its answer is read. */
 static gen_agg_query_t queue_query(ga_instance_t *inst) {
   gen_agg_query_t q = gen_queue_agg_query(&inst->qa, false);
-  q.still = inst->config.agent_status ? "agent status" : "nothing";
+  q.still = inst->config.agents.on ? "agent status" : "nothing";
   return q;
 }
 
@@ -260,146 +259,18 @@ static int each_batch(ga_instance_t *inst,
 /* ---- agent time in status ------------------------------------------------
  */
 
-/* The agent series: plugin_instance "agents", or "agents-<i>of<n>" with
- * Shard i/n (each shard sums its own share of the users), written to
- * name. */
-static gen_agg_series_t agent_series(const ga_instance_t *inst,
-                                     char name[DATA_MAX_NAME_LEN]) {
-  const gen_org_t *org = inst->client->org;
-  if (org->shard_count > 1)
-    snprintf(name, DATA_MAX_NAME_LEN, "agents-%uof%u", org->shard_index + 1,
-             org->shard_count);
-  else
-    sstrncpy(name, "agents", DATA_MAX_NAME_LEN);
-  return (gen_agg_series_t){gen_client_host(inst->client), PLUGIN_NAME, name,
-                            NULL, inst->agent_granularity_ms};
-}
-
-/* The key is the status kind ("presence", "routing": gen_agent_status). */
-static void on_agent_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
-                            int64_t end_ms, gen_interval_kind_t kind,
-                            const gen_interval_value_t *v, size_t n) {
-  (void)kind;
-  char name[DATA_MAX_NAME_LEN];
-  gen_agg_series_t s = agent_series(ud, name);
-  double seconds = (double)(end_ms - start_ms) / 1000.0;
-  for (size_t i = 0; i < n; i++) {
-    s.suffix = v[i].name;
-    gen_agg_put_value(&s, "agent_time", key->str[0], false, v[i].value / 1000.0,
-                      end_ms);
-    gen_agg_put_value(&s, "agents_average", key->str[0], false,
-                      v[i].value / 1000.0 / seconds, end_ms);
-  }
-}
-
-static void on_agent_totals(void *ud, const gen_key_t *key, int64_t at_ms,
-                            const gen_interval_value_t *v, size_t n) {
-  char name[DATA_MAX_NAME_LEN];
-  gen_agg_series_t s = agent_series(ud, name);
-  for (size_t i = 0; i < n; i++) {
-    s.suffix = v[i].name;
-    gen_agg_put_value(&s, "total_agent_time_ms", key->str[0], true, v[i].value,
-                      at_ms);
-  }
-}
-
-/* Every range due for the agent scope: ceil(users / 100) requests per
- * range, all of which must succeed before anything of the range is put
- * (a partial sum would be dispatched as if complete). */
-static int collect_agents(ga_instance_t *inst) {
-  static const char *const scope[] = {GA_AGENT_SCOPE};
-  gen_interval_sink_t sink = {
-      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
-  const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
-  for (int round = 0; round < GA_RANGES_PER_READ; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
-    gen_interval_range_t range;
-    int status = gen_interval_plan(inst->agent_engine, scope, 1, now, &range);
-    if (status <= 0)
-      return status;
-    gen_agent_sums_t sums;
-    size_t skipped = 0;
-    char err[512] = "";
-    status = gen_agent_sums_init(&sums, &range, inst->agent_granularity_ms);
-    if (status != 0)
-      snprintf(err, sizeof(err), "out of memory");
-    for (size_t first = 0; status == 0 && first < inst->users.count;
-         first += GEN_AGENT_STATUS_USERS_PER_QUERY) {
-      size_t n = 0;
-      for (size_t i = first;
-           i < inst->users.count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
-        ids[n++] = inst->users.items[i].id;
-      json_object *body =
-          gen_agent_status_body(ids, n, &range, inst->agent_granularity_ms);
-      json_object *doc = NULL;
-      inst->counts.queries++;
-      status = gen_http_post_json(inst->client->http, GEN_AGENT_STATUS_PATH,
-                                  body, &doc, err, sizeof(err));
-      json_object_put(body);
-      if (status == 0)
-        status =
-            gen_agent_sums_take(&sums, doc, &range, &skipped, err, sizeof(err));
-      json_object_put(doc);
-    }
-    if (status == 0)
-      status =
-          gen_agent_sums_put(&sums, inst->agent_engine, GA_AGENT_SCOPE, &range);
-    gen_agent_sums_free(&sums);
-    if (skipped > 0) {
-      atomic_fetch_add(&inst->client->stats.malformed, 1);
-      gen_org_log(inst->client->org, &inst->complain, LOG_WARNING,
-                  "%zu entries of users aggregates answers were not usable and "
-                  "were skipped",
-                  skipped);
-    }
-    if (status != 0) {
-      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-        atomic_fetch_add(&inst->client->stats.malformed, 1);
-      if (status == GEN_HTTP_ERR_STATUS && strncmp(err, "HTTP 400", 8) == 0 &&
-          !inst->agent_refusal_logged) {
-        /* Which granularities the users query takes is not in the public
-         * record: say once what Genesys answered, whole. */
-        inst->agent_refusal_logged = true;
-        gen_org_log(inst->client->org, NULL, LOG_ERR,
-                    "the users aggregates query refused buckets of %lld s "
-                    "(AgentStatusGranularity): %s",
-                    (long long)(inst->agent_granularity_ms / 1000), err);
-      }
-      gen_interval_abort(inst->agent_engine);
-      inst->counts.failures++;
-      /* -EINVAL, counted above, in the malformed class for the family. */
-      if (gen_client_family(inst->client, "agent status",
-                            status == -EINVAL ? -EBADMSG : status, err,
-                            "queue aggregates"))
-        return status;
-      char text[GEN_INTERVAL_STRLEN];
-      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                  "users aggregates query for %s failed (asked for again next "
-                  "cycle): %s",
-                  text, err);
-      return status;
-    }
-    gen_client_family(inst->client, "agent status", 0, NULL, NULL);
-    gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
-  }
-  return 0;
-}
-
-/* The plugin_instance of a queue id (gen_mos_output_t). */
-static const char *queue_label(void *ud, const char *queue_id, char *buf,
-                               size_t size) {
-  const ga_instance_t *inst = ud;
-  sstrncpy(buf,
-           gen_entity_label(inst->client->org, &inst->queues, queue_id, NULL),
-           size);
-  return buf;
-}
-
-static int mos_batch(ga_instance_t *inst, const char *const *ids, size_t n,
-                     void *job) {
-  (void)inst;
-  return gen_mos_collect(job, ids, n, GA_RANGES_PER_READ);
+/* Every range due for the agent scope (gen_agent_status). */
+static void collect_agents(ga_instance_t *inst) {
+  gen_interval_sink_t sink = gen_agent_status_sink(&inst->agent_out);
+  gen_agent_job_t job = {.engine = inst->agent_engine,
+                         .client = inst->client,
+                         .counts = &inst->counts,
+                         .users = &inst->users,
+                         .granularity_ms = inst->agent_granularity_ms,
+                         .sink = &sink,
+                         .scope = GA_AGENT_SCOPE,
+                         .refusal_logged = &inst->agent_refusal_logged};
+  gen_agent_status_collect(&job, GA_RANGES_PER_READ);
 }
 
 /* Call quality: every range due per batch of queues (gen_mos). */
@@ -410,8 +281,11 @@ static void collect_mos(ga_instance_t *inst) {
                        &inst->counts,
                        &inst->config.mos,
                        inst->config.interval.granularity_ms,
-                       &sink};
-  each_batch(inst, mos_batch, &job);
+                       &sink,
+                       0};
+  gen_mos_collect_set(&job, &inst->queues,
+                      (size_t)inst->config.qa.queues_per_query,
+                      GA_RANGES_PER_READ);
   gen_interval_save(inst->mos_engine);
 }
 
@@ -505,13 +379,15 @@ static int ga_instance_init(void *data) {
    * requests. */
   /* AgentStatusGranularity: the agent engine's buckets, its own state. */
   gen_interval_config_t agent_interval = c->interval;
-  if (c->agent_granularity_ms > 0)
-    agent_interval.granularity_ms = c->agent_granularity_ms;
+  if (c->agents.granularity_ms > 0)
+    agent_interval.granularity_ms = c->agents.granularity_ms;
   inst->agent_granularity_ms = agent_interval.granularity_ms;
+  gen_agent_output_init(&inst->agent_out, client->org, gen_client_host(client),
+                        PLUGIN_NAME, inst->agent_granularity_ms);
   if (inst->engine == NULL ||
-      (c->agent_status && (inst->agent_engine = gen_interval_config_engine(
-                               &agent_interval, "analytics", client->org->name,
-                               "-agents", who)) == NULL))
+      (c->agents.on && (inst->agent_engine = gen_interval_config_engine(
+                            &agent_interval, "analytics", client->org->name,
+                            "-agents", who)) == NULL))
     return -1;
   if (c->mos.on) {
     inst->mos_engine =
@@ -519,9 +395,13 @@ static int ga_instance_init(void *data) {
     if (inst->mos_engine == NULL)
       return -1;
     gen_interval_set_defer_save(inst->mos_engine, true);
-    inst->mos_out = (gen_mos_output_t){&c->mos,     gen_client_host(client),
-                                       PLUGIN_NAME, c->interval.granularity_ms,
-                                       queue_label, inst};
+    inst->mos_queues = (gen_mos_queues_t){client->org, &inst->queues};
+    inst->mos_out = (gen_mos_output_t){&c->mos,
+                                       gen_client_host(client),
+                                       PLUGIN_NAME,
+                                       c->interval.granularity_ms,
+                                       gen_mos_queue_label,
+                                       &inst->mos_queues};
   }
   /* ga_read writes the state once per cycle, after its batches (the agent
    * engine commits once per cycle anyway). */

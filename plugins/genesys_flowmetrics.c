@@ -71,8 +71,6 @@
 
 typedef struct {
   gen_entity_filter_t flows;
-  char **flow_types; /* FlowType: listed with ?type= (NULL = every type) */
-  size_t n_flow_types;
   gen_entity_filter_t queues;
   bool attributes_from_queues;
   cdtime_t refresh_interval;
@@ -81,11 +79,8 @@ typedef struct {
   char *state_file;
   cdtime_t state_save_interval;
 
-  bool aggregates;   /* the flow aggregates per interval */
-  bool active_flows; /* oFlow every read */
-  long flows_per_query;
-  bool data_actions; /* the data action aggregates per interval */
-  gen_entity_filter_t actions;
+  gen_flow_agg_config_t agg;   /* Aggregates, ActiveFlows, FlowType, … */
+  gen_action_agg_config_t act; /* DataActions and their selection */
   gen_interval_config_t interval;
   gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
@@ -132,9 +127,7 @@ static void gf_config_init(void *config) {
   gen_attr_config_init(&c->attr);
   c->state_save_interval = TIME_T_TO_CDTIME_T(10);
   gen_receiver_config_init(&c->rx);
-  c->aggregates = true;
-  c->active_flows = true;
-  c->flows_per_query = GEN_FLOW_AGG_MAX_PER_QUERY;
+  gen_flow_agg_config_init(&c->agg);
   gen_interval_config_init(&c->interval);
 }
 
@@ -143,8 +136,8 @@ static void gf_config_release(void *config) {
   gf_config_t *c = config;
   gen_entity_filter_free(&c->flows);
   gen_entity_filter_free(&c->queues);
-  gen_entity_filter_free(&c->actions);
-  gen_config_string_list_free(c->flow_types, c->n_flow_types);
+  gen_action_agg_config_release(&c->act);
+  gen_flow_agg_config_release(&c->agg);
   gen_attr_config_release(&c->attr);
   free(c->state_file);
   gen_receiver_config_release(&c->rx);
@@ -159,7 +152,9 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
   if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "DataAction", false, &c->actions);
+    status = gen_action_agg_config_key(org, ci, &c->act);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_flow_agg_config_key(org, ci, &c->agg);
   if (status == GEN_CONFIG_NOT_MINE)
     status = gen_notify_config_key(org, ci, &c->notify);
   if (status == GEN_CONFIG_NOT_MINE)
@@ -168,8 +163,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
     status = gen_attr_config_key(org, ci, &c->attr);
   if (status != GEN_CONFIG_NOT_MINE)
     return status;
-  if (strcasecmp(ci->key, "FlowType") == 0)
-    return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
   if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
     return gen_config_bool(org, ci, &c->attributes_from_queues);
   if (strcasecmp(ci->key, "RefreshInterval") == 0)
@@ -184,15 +177,6 @@ static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
   }
   if (strcasecmp(ci->key, "StateSaveInterval") == 0)
     return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
-  if (strcasecmp(ci->key, "Aggregates") == 0)
-    return gen_config_bool(org, ci, &c->aggregates);
-  if (strcasecmp(ci->key, "DataActions") == 0)
-    return gen_config_bool(org, ci, &c->data_actions);
-  if (strcasecmp(ci->key, "ActiveFlows") == 0)
-    return gen_config_bool(org, ci, &c->active_flows);
-  if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GEN_FLOW_AGG_MAX_PER_QUERY,
-                          &c->flows_per_query);
   return gen_interval_config_key(org, ci, &c->interval);
 }
 
@@ -421,14 +405,6 @@ static int gf_list(gf_instance_t *inst, const char *path,
   return status;
 }
 
-/* GET /api/v2/flows, with ?type= for each FlowType. */
-static void gf_flows_path(const gf_config_t *c, char *buf, size_t size) {
-  size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
-  for (size_t i = 0; i < c->n_flow_types && off < size; i++)
-    off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
-                            i == 0 ? '?' : '&', c->flow_types[i]);
-}
-
 /* The topics of the flows' records and the queues' conversations (NULL
  * when out of memory). */
 static char **gf_make_topics(const gen_entity_set_t *flows,
@@ -449,27 +425,27 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
 static int gf_refresh_entities(gf_instance_t *inst) {
   gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
   char path[1024];
-  gf_flows_path(&inst->config, path, sizeof(path));
+  gen_flow_agg_list_path(inst->config.agg.flow_types,
+                         inst->config.agg.n_flow_types, path, sizeof(path));
   int status = gf_list(inst, path, &inst->config.flows, &flows, "flows",
                        "the flow list", "nothing (every value needs it)");
   /* Outcome and milestone names only name values: without them (their
    * permissions refused, say) the last names or the ids stand in, and
    * everything runs. */
   bool named_outcomes =
-      status == 0 && gf_list(inst, "/api/v2/flows/outcomes", NULL, &outcomes,
+      status == 0 && gf_list(inst, GEN_FLOW_OUTCOMES_PATH, NULL, &outcomes,
                              "flow outcomes", "flow outcome names",
                              "every value (outcomes keep their ids)") == 0;
   bool named_milestones =
-      status == 0 &&
-      gf_list(inst, "/api/v2/flows/milestones", NULL, &milestones,
-              "flow milestones", "flow milestone names",
-              "every value (milestones keep their ids)") == 0;
+      status == 0 && gf_list(inst, GEN_FLOW_MILESTONES_PATH, NULL, &milestones,
+                             "flow milestones", "flow milestone names",
+                             "every value (milestones keep their ids)") == 0;
   /* Data actions: their own family; without their listing the last one
    * stays and the flows run. */
   gen_entity_set_t actions = {0};
   bool listed_actions =
-      status == 0 && inst->config.data_actions &&
-      gf_list(inst, GEN_ACTION_LIST_PATH, &inst->config.actions, &actions,
+      status == 0 && inst->config.act.on &&
+      gf_list(inst, GEN_ACTION_LIST_PATH, &inst->config.act.filter, &actions,
               "data actions", "data action aggregates", "the flow values") == 0;
   if (status == 0 && inst->config.attributes_from_queues)
     status = gf_list(inst, "/api/v2/routing/queues", &inst->config.queues,
@@ -505,8 +481,9 @@ static int gf_refresh_entities(gf_instance_t *inst) {
                 "queues for attributes, %zu topics; aggregates %s, active "
                 "flows %s, receiver %s%s",
                 inst->flows.count, inst->outcomes.count, inst->milestones.count,
-                inst->queues.count, n, inst->config.aggregates ? "on" : "off",
-                inst->config.active_flows ? "on" : "off",
+                inst->queues.count, n,
+                inst->config.agg.aggregates ? "on" : "off",
+                inst->config.agg.active_flows ? "on" : "off",
                 inst->config.rx.port != NULL ? "on port " : "off",
                 inst->config.rx.port != NULL ? inst->config.rx.port : "");
     gen_notify_set_topics(inst->notify, topics, n);
@@ -539,7 +516,7 @@ static void gf_dispatch_self(gf_instance_t *inst) {
                           PLUGIN_NAME);
   gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
   if (inst->engine != NULL || inst->action_engine != NULL ||
-      inst->config.active_flows) {
+      inst->config.agg.active_flows) {
     gen_interval_stats_t st = {0};
     gen_interval_stats_add(inst->engine, &st);
     gen_interval_stats_add(inst->action_engine, &st);
@@ -576,8 +553,8 @@ static int gf_read(user_data_t *ud) {
   gen_attr_expire(inst->ledger, now);
   if (inst->listed_at != 0)
     gen_flow_agg_collect(&inst->agg, inst->engine, &inst->counts,
-                         (size_t)inst->config.flows_per_query,
-                         inst->config.active_flows, GF_RANGES_PER_READ);
+                         (size_t)inst->config.agg.flows_per_query,
+                         inst->config.agg.active_flows, GF_RANGES_PER_READ);
   if (inst->listed_at != 0)
     gen_action_agg_collect(&inst->action_agg, inst->action_engine,
                            &inst->counts, GEN_ACTION_AGG_MAX_PER_QUERY,
@@ -643,7 +620,7 @@ static int gf_instance_init(void *data) {
       .client = client,
       .plugin = PLUGIN_NAME,
       .actions = &inst->actions,
-      .every = gen_entity_selects_all(&inst->config.actions, client->org),
+      .every = gen_entity_selects_all(&inst->config.act.filter, client->org),
       .granularity_ms = inst->config.interval.granularity_ms};
   if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
       (inst->action_agg.answer = gen_action_agg_values_new()) == NULL)
@@ -700,13 +677,13 @@ static int gf_instance_init(void *data) {
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
   if ((inst->counters = gen_counters_new(&counters, journal)) == NULL)
     return -EINVAL;
-  if (c->aggregates && (inst->engine = gen_interval_config_engine(
-                            &c->interval, "flowmetrics", client->org->name, "",
-                            &inst->who)) == NULL)
+  if (c->agg.aggregates && (inst->engine = gen_interval_config_engine(
+                                &c->interval, "flowmetrics", client->org->name,
+                                "", &inst->who)) == NULL)
     return -EINVAL;
-  if (c->data_actions && (inst->action_engine = gen_interval_config_engine(
-                              &c->interval, "flowmetrics", client->org->name,
-                              "-actions", &inst->who)) == NULL)
+  if (c->act.on && (inst->action_engine = gen_interval_config_engine(
+                        &c->interval, "flowmetrics", client->org->name,
+                        "-actions", &inst->who)) == NULL)
     return -EINVAL;
   if (inst->engine != NULL)
     gen_interval_set_defer_save(inst->engine, true);

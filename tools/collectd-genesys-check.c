@@ -5,20 +5,17 @@
  * token and probes every family once, printing per org and family OK or
  * what is wrong. Exit status: 0 all OK, 1 a check failed, 2 the
  * configuration could not be read. With --replay FROM TO it asks the
- * history of genesys_analytics for a past window instead and hands the
- * bucket values to collectd's unixsock plugin, or prints them as PUTVAL
- * lines. See collectd-genesys-check(1).
+ * history of genesys_analytics and genesys_flowmetrics for a past window
+ * instead (replay.c) and hands the bucket values to collectd's unixsock
+ * plugin, or prints them as PUTVAL lines. See collectd-genesys-check(1).
  */
-#include "gen_client.h"
+#include "check.h"
+
 #include "gen_http.h"
-#include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_platform.h"
-#include "gen_queue_agg.h"
 #include "gen_replay.h"
-#include "gen_time.h"
-#include "standalone.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,9 +30,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define EXIT_FAILED 1
-#define EXIT_CONFIG 2
 
 /* ---- a collectd configuration file into oconfig items ------------------
  * collectd's own parser (liboconfig) lives in the daemon, not in a library
@@ -310,9 +304,9 @@ static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
 
 /* The last error a core function logged (gen_auth logs why a token
  * failed). */
-static char last_log[1024];
+char last_log[1024];
 static bool verbose;
-static bool parsing; /* each error of an <Org> block goes to stderr */
+bool parsing;
 
 static void on_log(int level, const char *message) {
   if (level <= LOG_WARNING)
@@ -341,11 +335,9 @@ static const char *classify(const char *err) {
 
 static int failures;
 
-/* stdout, but stderr when stdout carries a replay's PUTVAL lines. */
-static FILE *report_to;
+FILE *report_to;
 
-static void report(const char *org, const char *family, int status,
-                   const char *err) {
+void report(const char *org, const char *family, int status, const char *err) {
   if (status == 0) {
     fprintf(report_to, "%s: %s: OK\n", org, family);
     return;
@@ -409,9 +401,8 @@ static int first_id(gen_client_t *client, const char *path, char *id,
   return status;
 }
 
-/* A boolean key of the <Org> block (the plugin-specific ones that turn a
- * family on or off), or dflt. */
-static bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt) {
+/* The plugin-specific keys that turn a family on or off. */
+bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt) {
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
     if (strcasecmp(c->key, key) == 0 && c->values_num == 1 &&
@@ -488,12 +479,7 @@ static void check_platform(gen_client_t *client, const char *name,
   }
 }
 
-#define ORG_NAME_MAX 300
-
-/* The client of an <Org> block, its name for the report written to name
- * (ORG_NAME_MAX); NULL, reported, when it cannot be made. */
-static gen_client_t *org_client(const char *plugin, gen_org_t *org,
-                                char *name) {
+gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name) {
   snprintf(name, ORG_NAME_MAX, "%s Org \"%s\"", plugin, org->name);
   gen_client_t *client = gen_client_create(org);
   if (client == NULL)
@@ -599,14 +585,15 @@ static void usage(void) {
           "followed): token and one request\n  per family. Exit "
           "status 0: all OK, 1: a check failed, 2: the\n  "
           "configuration could not be read.\n"
-          "  --replay: the buckets of genesys_analytics' queue aggregates "
-          "in [FROM, TO)\n  (ISO-8601 UTC or epoch seconds) as PUTVAL "
-          "lines, to collectd's unixsock\n  (SocketFile of the "
+          "  --replay: the buckets in [FROM, TO) (ISO-8601 UTC or epoch "
+          "seconds) of\n  genesys_analytics (queue aggregates, agent status, "
+          "call quality) and\n  genesys_flowmetrics (flow and data action "
+          "aggregates), the families each\n  <Org> has on, gauges only, as "
+          "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
           "configuration, or --socket) or to standard output.\n");
 }
 
-/* The name of a <Plugin genesys_*> block, or NULL for any other item. */
-static const char *genesys_plugin(const oconfig_item_t *p) {
+const char *genesys_plugin(const oconfig_item_t *p) {
   if (strcasecmp(p->key, "Plugin") != 0 || p->values_num != 1 ||
       p->values[0].type != OCONFIG_TYPE_STRING ||
       strncmp(p->values[0].value.string, "genesys_", 8) != 0)
@@ -614,8 +601,7 @@ static const char *genesys_plugin(const oconfig_item_t *p) {
   return p->values[0].value.string;
 }
 
-/* The exit status once every <Org> block of which was handled. */
-static int exit_status(bool refused, size_t orgs, const char *which) {
+int exit_status(bool refused, size_t orgs, const char *which) {
   if (refused)
     return EXIT_CONFIG;
   if (orgs == 0) {
@@ -628,297 +614,12 @@ static int exit_status(bool refused, size_t orgs, const char *which) {
   return failures > 0 ? EXIT_FAILED : EXIT_SUCCESS;
 }
 
-/* ---- --replay -----------------------------------------------------------
- * The queue aggregates of each genesys_analytics <Org> for a past window,
- * asked for as the plugin asks (gen_queue_agg) with an engine of its own
- * (gen_replay: no state file), each bucket's gauges handed to collectd's
- * unixsock plugin or printed. */
-
-typedef struct {
-  int64_t from_ms, to_ms;
-  const char *socket_path; /* --socket; NULL: the configuration's */
-  bool to_stdout;
-  gen_replay_sock_t *sock;
-  const char *host; /* collectd's hostname, for values without a Host */
-  size_t values, refused;
-  char first_refusal[600];
-} replay_t;
-
-static replay_t replay;
-
-/* standalone_dispatch during a replay: one PUTVAL line per value. */
-static int replay_put(const value_list_t *vl) {
-  value_list_t copy = *vl;
-  if (copy.host[0] == '\0')
-    sstrncpy(copy.host, replay.host, sizeof(copy.host));
-  char line[2048], err[600] = "";
-  int status = gen_replay_putval(&copy, line, sizeof(line));
-  if (status >= 0 && replay.to_stdout)
-    status = fputs(line, stdout) == EOF ? -EIO : 0;
-  else if (status >= 0)
-    status = gen_replay_sock_put(replay.sock, line, err, sizeof(err));
-  if (status < 0) {
-    if (replay.refused++ == 0)
-      snprintf(replay.first_refusal, sizeof(replay.first_refusal), "%s",
-               err[0] ? err : gen_strerror(status));
-    return status;
-  }
-  replay.values++;
-  return 0;
-}
-
-/* The analytics keys a replay needs; every other key is the plugin's. */
-typedef struct {
-  gen_entity_filter_t filter;
-  gen_queue_agg_config_t qa;
-  gen_interval_config_t interval;
-} replay_config_t;
-
-static int replay_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
-  replay_config_t *c = config;
-  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_queue_agg_config_key(org, ci, &c->qa);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_interval_config_key(org, ci, &c->interval);
-  return status == GEN_CONFIG_NOT_MINE ? 0 : status;
-}
-
-typedef struct {
-  const gen_agg_job_t *job;
-  int status;
-} replay_batch_t;
-
-static bool replay_batch(void *ud, const char *const *ids, size_t n) {
-  replay_batch_t *b = ud;
-  b->status = gen_agg_collect(b->job, ids, n, INT_MAX);
-  return b->status == 0;
-}
-
-/* Lists the org's queues (and wrap-up codes), then asks for the window:
- * one request per batch of QueuesPerQuery queues and MaxBucketsPerQuery
- * buckets, and the same for the metrics of no queue. */
-static int replay_ranges(const char *name, gen_client_t *client,
-                         replay_config_t *c, gen_entity_set_t *queues,
-                         gen_entity_set_t *wrapups) {
-  char err[1024] = "";
-  int status =
-      gen_entity_list(client->http, client->org, "/api/v2/routing/queues",
-                      &c->filter, queues, err, sizeof(err));
-  report(name, "queue list", status, err);
-  if (status != 0)
-    return status;
-  if (c->qa.by_wrapup &&
-      gen_entity_list(client->http, client->org, "/api/v2/routing/wrapupcodes",
-                      NULL, wrapups, err, sizeof(err)) != 0)
-    fprintf(stderr, "%s: wrap-up code names: %s (ids are used instead)\n", name,
-            err);
-  int64_t g = c->interval.granularity_ms;
-  int64_t from = replay.from_ms, to = replay.to_ms;
-  int64_t settled = gen_bucket_floor(
-      gen_cdtime_to_ms(cdtime()) - (int64_t)CDTIME_T_TO_MS(c->interval.settle),
-      g);
-  if (gen_replay_window(g, settled, &from, &to) != 0) {
-    report(name, "replay window", -EINVAL,
-           "no bucket of the window has closed and settled");
-    return -EINVAL;
-  }
-  gen_log_org_t who = {"genesys_analytics", client->org->name};
-  gen_interval_t *engine =
-      gen_replay_engine(g, from, to, c->interval.max_buckets, &who);
-  gen_queue_agg_t qa = {&c->qa,
-                        client->org,
-                        gen_client_host(client),
-                        "genesys_analytics",
-                        g,
-                        queues,
-                        wrapups,
-                        NULL};
-  if (engine == NULL || gen_queue_agg_init(&qa) != 0) {
-    gen_interval_free(engine);
-    report(name, "replay", -ENOMEM, "out of memory");
-    return -ENOMEM;
-  }
-  gen_agg_counts_t counts = {.who = &who, .complain = GEN_RATELIMIT_INIT(60)};
-  gen_agg_output_t output = gen_queue_agg_output(&qa);
-  gen_interval_sink_t sink = gen_replay_sink(&output);
-  size_t before = replay.values;
-  status = 0;
-  if (gen_queue_agg_on(&qa, false)) {
-    gen_agg_query_t query = gen_queue_agg_query(&qa, false);
-    gen_agg_job_t job = {engine, client, &counts, &query, &sink, .at_ms = to};
-    replay_batch_t b = {&job, 0};
-    if (gen_entity_batches(queues, (size_t)c->qa.queues_per_query, replay_batch,
-                           &b) != 0)
-      b.status = -ENOMEM;
-    status = b.status;
-  }
-  if (status == 0 && client->org->shard_index == 0 &&
-      gen_queue_agg_on(&qa, true)) {
-    static const char *const scope[] = {GEN_QUEUE_AGG_ORG_SCOPE};
-    gen_agg_query_t query = gen_queue_agg_query(&qa, true);
-    gen_agg_job_t job = {engine, client, &counts, &query, &sink, .at_ms = to};
-    status = gen_agg_collect(&job, scope, 1, INT_MAX);
-  }
-  char window[GEN_INTERVAL_STRLEN], what[GEN_INTERVAL_STRLEN + 160];
-  gen_interval_format(from, to, window, sizeof(window));
-  snprintf(what, sizeof(what), "replay of %s (%llu requests, %zu values)",
-           window, (unsigned long long)counts.queries, replay.values - before);
-  report(name, what,
-         status != 0          ? status
-         : replay.refused > 0 ? -EPROTO
-                              : 0,
-         status != 0 ? last_log : replay.first_refusal);
-  gen_queue_agg_release(&qa);
-  gen_interval_free(engine);
-  return status;
-}
-
-static void replay_org(const char *plugin, gen_org_t *org, replay_config_t *c) {
-  char name[ORG_NAME_MAX];
-  gen_client_t *client = org_client(plugin, org, name);
-  if (client == NULL)
-    return;
-  gen_queue_agg_config_done(&c->qa);
-  gen_entity_set_t queues = {0}, wrapups = {0};
-  last_log[0] = '\0';
-  replay_ranges(name, client, c, &queues, &wrapups);
-  gen_entity_set_free(&queues);
-  gen_entity_set_free(&wrapups);
-  gen_client_free(client);
-}
-
-/* collectd's hostname as the daemon finds it: Hostname, or the host's name
- * (its canonical name with FQDNLookup, collectd's default). */
-static char *collectd_hostname(const oconfig_item_t *root) {
-  bool fqdn = true;
-  const char *given = NULL;
-  for (int i = 0; i < root->children_num; i++) {
-    const oconfig_item_t *c = &root->children[i];
-    if (c->values_num != 1)
-      continue;
-    if (strcasecmp(c->key, "Hostname") == 0 &&
-        c->values[0].type == OCONFIG_TYPE_STRING)
-      given = c->values[0].value.string;
-    if (strcasecmp(c->key, "FQDNLookup") == 0 &&
-        c->values[0].type == OCONFIG_TYPE_BOOLEAN)
-      fqdn = c->values[0].value.boolean != 0;
-  }
-  if (given != NULL)
-    return strdup(given);
-  char host[256] = "localhost";
-  gethostname(host, sizeof(host) - 1);
-  struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *ai = NULL;
-  if (fqdn && getaddrinfo(host, NULL, &hints, &ai) == 0 && ai != NULL &&
-      ai->ai_canonname != NULL)
-    snprintf(host, sizeof(host), "%s", ai->ai_canonname);
-  if (ai != NULL)
-    freeaddrinfo(ai);
-  return strdup(host);
-}
-
-/* The unixsock plugin's SocketFile, collectd's default path when the plugin
- * is loaded without one, or NULL when it is not loaded. */
-static const char *unixsock_path(const oconfig_item_t *root) {
-  const char *path = NULL;
-  for (int i = 0; i < root->children_num; i++) {
-    const oconfig_item_t *p = &root->children[i];
-    bool named = p->values_num == 1 &&
-                 p->values[0].type == OCONFIG_TYPE_STRING &&
-                 strcasecmp(p->values[0].value.string, "unixsock") == 0;
-    if (named && strcasecmp(p->key, "LoadPlugin") == 0 && path == NULL)
-      path = "/var/run/collectd-unixsock";
-    for (int j = 0;
-         named && strcasecmp(p->key, "Plugin") == 0 && j < p->children_num;
-         j++) {
-      const oconfig_item_t *c = &p->children[j];
-      if (strcasecmp(c->key, "SocketFile") == 0 && c->values_num == 1 &&
-          c->values[0].type == OCONFIG_TYPE_STRING)
-        path = c->values[0].value.string;
-    }
-  }
-  return path;
-}
-
-/* Replays into the configuration's collectd (or to stdout): the exit
- * status. */
-static int replay_all(oconfig_item_t *root) {
-  char *host = collectd_hostname(root);
-  replay.host = host != NULL ? host : "localhost";
-  if (replay.to_stdout)
-    report_to = stderr;
-  else {
-    const char *path =
-        replay.socket_path ? replay.socket_path : unixsock_path(root);
-    char err[512];
-    if (path == NULL) {
-      fprintf(stderr, "collectd-genesys-check: the configuration loads no "
-                      "unixsock plugin: give --socket PATH or --stdout\n");
-      free(host);
-      return EXIT_CONFIG;
-    }
-    if ((replay.sock = gen_replay_sock_open(path, err, sizeof(err))) == NULL) {
-      fprintf(stderr, "collectd-genesys-check: cannot reach collectd: %s\n",
-              err);
-      free(host);
-      return EXIT_FAILED;
-    }
-  }
-  standalone_dispatch = replay_put;
-  size_t orgs = 0;
-  bool refused = false;
-  for (int i = 0; i < root->children_num; i++) {
-    oconfig_item_t *p = &root->children[i];
-    const char *plugin = genesys_plugin(p);
-    if (plugin == NULL)
-      continue;
-    bool analytics = strcmp(plugin, "genesys_analytics") == 0;
-    for (int j = 0; j < p->children_num; j++) {
-      oconfig_item_t *o = &p->children[j];
-      if (strcasecmp(o->key, "Org") != 0)
-        continue;
-      if (!analytics) {
-        fprintf(stderr,
-                "%s Org: not replayed (only the queue aggregates of "
-                "genesys_analytics are)\n",
-                plugin);
-        continue;
-      }
-      /* Their own queries and engines: not wired into the replay. */
-      for (size_t k = 0; k < 2; k++) {
-        const char *key = k == 0 ? "AgentStatus" : "CallQuality";
-        if (org_flag(o, key, false))
-          fprintf(stderr,
-                  "%s Org: %s not replayed (the queue aggregates are)\n",
-                  plugin, key);
-      }
-      replay_config_t c = {0};
-      gen_queue_agg_config_init(&c.qa);
-      gen_interval_config_init(&c.interval);
-      parsing = true;
-      gen_org_t *org = gen_config_org_block(plugin, o, replay_key, &c);
-      parsing = false;
-      if (org == NULL)
-        refused = true;
-      else {
-        orgs++;
-        replay_org(plugin, org, &c); /* its client frees org */
-      }
-      gen_entity_filter_free(&c.filter);
-      gen_interval_config_release(&c.interval);
-    }
-  }
-  standalone_dispatch = NULL;
-  gen_replay_sock_close(replay.sock);
-  free(host);
-  return exit_status(refused, orgs, "genesys_analytics");
-}
-
 int main(int argc, char **argv) {
   standalone_log = on_log;
   report_to = stdout;
   int first = 1;
   bool replaying = false;
+  replay_options_t replay = {0};
   for (; first < argc && argv[first][0] == '-'; first++) {
     if (strcmp(argv[first], "-v") == 0)
       verbose = true;
@@ -957,7 +658,7 @@ int main(int argc, char **argv) {
     }
   set_parents(&root);
   if (replaying) {
-    int status = replay_all(&root);
+    int status = replay_run(&root, &replay);
     item_free(&root);
     return status;
   }

@@ -6,7 +6,10 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_action_agg.h"
+#include "gen_config.h"
 #include "gen_json.h"
+
+#include <strings.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -246,28 +249,34 @@ gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   return q;
 }
 
-typedef struct {
-  gen_agg_job_t job;
-  int ranges;
-} batches_t;
+int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                              gen_action_agg_config_t *c) {
+  if (strcasecmp(ci->key, "DataActions") == 0)
+    return gen_config_bool(org, ci, &c->on);
+  return gen_config_filter_key(org, ci, "DataAction", false, &c->filter);
+}
 
-/* One batch: false once a query failed (the rest waits for the next
- * call). */
-static bool batch(void *ud, const char *const *ids, size_t n) {
-  const batches_t *b = ud;
-  return gen_agg_collect(&b->job, ids, n, b->ranges) == 0;
+void gen_action_agg_config_release(gen_action_agg_config_t *c) {
+  gen_entity_filter_free(&c->filter);
+}
+
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per) {
+  if (aa->every)
+    return 0;
+  return per == 0 || per > GEN_ACTION_AGG_MAX_PER_QUERY
+             ? GEN_ACTION_AGG_MAX_PER_QUERY
+             : per;
 }
 
 void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
                             gen_agg_counts_t *counts, size_t per, int ranges) {
   if (engine == NULL)
     return;
-  if (per == 0 || per > GEN_ACTION_AGG_MAX_PER_QUERY)
-    per = GEN_ACTION_AGG_MAX_PER_QUERY;
   gen_agg_query_t query = gen_action_agg_query(aa);
   gen_agg_output_t output = gen_action_agg_output(aa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  batches_t b = {{engine, aa->client, counts, &query, &sink, 0}, ranges};
-  /* Every action: one request, no filter. */
-  gen_entity_batches(aa->actions, aa->every ? 0 : per, batch, &b);
+  gen_agg_job_t job = {engine, aa->client, counts, &query, &sink, 0};
+  /* A failed query leaves the rest to the next call. */
+  gen_agg_collect_set(&job, aa->actions, gen_action_agg_per_query(aa, per),
+                      ranges);
 }

@@ -26,6 +26,18 @@
 #define GEN_ACTION_AGG_PATH "/api/v2/analytics/actions/aggregates/query"
 #define GEN_ACTION_LIST_PATH "/api/v2/integrations/actions"
 
+/* The keys of the data action aggregates. */
+typedef struct {
+  bool on;                    /* DataActions (default off) */
+  gen_entity_filter_t filter; /* DataActionId, DataActionName */
+} gen_action_agg_config_t;
+
+/* DataActions, DataActionId, DataActionName: 0, a negative errno (logged
+ * naming key, value and why), or GEN_CONFIG_NOT_MINE. */
+int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                              gen_action_agg_config_t *c);
+void gen_action_agg_config_release(gen_action_agg_config_t *c);
+
 /* One org's data action aggregates, borrowed from the plugin. actions is
  * read on the read thread only, which is the one that changes it. */
 typedef struct {
@@ -59,6 +71,11 @@ bool gen_action_agg_failed(json_object *group);
  * folded into one. 0, or -ENOMEM. */
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              json_object *doc);
+
+/* The actions one request asks for: every one (0: no filter, one
+ * request) when no selection is configured, else per (at most
+ * GEN_ACTION_AGG_MAX_PER_QUERY). */
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per);
 
 /* The ranges due (at most ranges) for the actions, in one request each
  * for every action, or in batches of per (≤ GEN_ACTION_AGG_MAX_PER_QUERY)

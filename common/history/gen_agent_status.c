@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* Agent time in status: the users aggregates query and its sums. */
+/* Agent time in status: the users aggregates query, its sums, their
+ * collection and dispatch. */
+#include "collectd/core/daemon/collectd.h"
+
 #include "gen_agent_status.h"
 
-#include "gen_aggregates.h"
+#include "gen_http.h"
+#include "gen_interval_config.h"
 #include "gen_json.h"
+#include "gen_log.h"
+#include "gen_time.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 
 static const char *const kinds[2] = {"routing", "presence"};
@@ -138,5 +145,158 @@ int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
       if (status != 0)
         return status;
     }
+  return 0;
+}
+
+int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                                gen_agent_status_config_t *c) {
+  if (strcasecmp(ci->key, "AgentStatus") == 0)
+    return gen_config_bool(org, ci, &c->on);
+  if (strcasecmp(ci->key, "AgentStatusGranularity") == 0)
+    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void gen_agent_output_init(gen_agent_output_t *out, const gen_org_t *org,
+                           const char *host, const char *plugin,
+                           int64_t granularity_ms) {
+  *out = (gen_agent_output_t){
+      .host = host, .plugin = plugin, .granularity_ms = granularity_ms};
+  if (org->shard_count > 1)
+    snprintf(out->instance, sizeof(out->instance), "agents-%uof%u",
+             org->shard_index + 1, org->shard_count);
+  else
+    snprintf(out->instance, sizeof(out->instance), "agents");
+}
+
+static gen_agg_series_t agent_series(const gen_agent_output_t *out) {
+  return (gen_agg_series_t){out->host, out->plugin, out->instance, NULL,
+                            out->granularity_ms};
+}
+
+/* The key is the status kind ("presence", "routing"). */
+static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
+                      int64_t end_ms, gen_interval_kind_t kind,
+                      const gen_interval_value_t *v, size_t n) {
+  (void)kind;
+  gen_agg_series_t s = agent_series(ud);
+  double seconds = (double)(end_ms - start_ms) / 1000.0;
+  for (size_t i = 0; i < n; i++) {
+    s.suffix = v[i].name;
+    gen_agg_put_value(&s, "agent_time", key->str[0], false, v[i].value / 1000.0,
+                      end_ms);
+    gen_agg_put_value(&s, "agents_average", key->str[0], false,
+                      v[i].value / 1000.0 / seconds, end_ms);
+  }
+}
+
+static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
+                      const gen_interval_value_t *v, size_t n) {
+  gen_agg_series_t s = agent_series(ud);
+  for (size_t i = 0; i < n; i++) {
+    s.suffix = v[i].name;
+    gen_agg_put_value(&s, "total_agent_time_ms", key->str[0], true, v[i].value,
+                      at_ms);
+  }
+}
+
+gen_interval_sink_t gen_agent_status_sink(gen_agent_output_t *out) {
+  return (gen_interval_sink_t){
+      .bucket = on_bucket, .totals = on_totals, .ud = out};
+}
+
+/* ---- collection --------------------------------------------------------- */
+
+/* Every batch of users over range, summed into sums. 0 or the failure. */
+static int read_range(const gen_agent_job_t *job, gen_agent_sums_t *sums,
+                      const gen_interval_range_t *range, size_t *skipped,
+                      char *err, size_t err_size) {
+  const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
+  int status = 0;
+  for (size_t first = 0; status == 0 && first < job->users->count;
+       first += GEN_AGENT_STATUS_USERS_PER_QUERY) {
+    size_t n = 0;
+    for (size_t i = first;
+         i < job->users->count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
+      ids[n++] = job->users->items[i].id;
+    json_object *body =
+        gen_agent_status_body(ids, n, range, job->granularity_ms);
+    json_object *doc = NULL;
+    job->counts->queries++;
+    status = gen_http_post_json(job->client->http, GEN_AGENT_STATUS_PATH, body,
+                                &doc, err, err_size);
+    json_object_put(body);
+    if (status == 0)
+      status = gen_agent_sums_take(sums, doc, range, skipped, err, err_size);
+    json_object_put(doc);
+  }
+  return status;
+}
+
+/* A failed range: counted, aborted, logged. */
+static void failed(const gen_agent_job_t *job, int status, const char *err,
+                   const gen_interval_range_t *range) {
+  gen_client_t *client = job->client;
+  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+    atomic_fetch_add(&client->stats.malformed, 1);
+  if (status == GEN_HTTP_ERR_STATUS && strncmp(err, "HTTP 400", 8) == 0 &&
+      !*job->refusal_logged) {
+    /* Which granularities the users query takes is not in the public
+     * record: say once what Genesys answered, whole. */
+    *job->refusal_logged = true;
+    gen_log_org(job->counts->who, NULL, LOG_ERR,
+                "the users aggregates query refused buckets of %lld s "
+                "(AgentStatusGranularity): %s",
+                (long long)(job->granularity_ms / 1000), err);
+  }
+  gen_interval_abort(job->engine);
+  job->counts->failures++;
+  /* -EINVAL, counted above, in the malformed class for the family. */
+  if (gen_client_family(client, "agent status",
+                        status == -EINVAL ? -EBADMSG : status, err,
+                        "queue aggregates"))
+    return;
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
+              "users aggregates query for %s failed (%s): %s", text,
+              job->at_ms ? "the replay stops" : "asked for again next cycle",
+              err);
+}
+
+int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges) {
+  for (int round = 0; round < max_ranges; round++) {
+    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
+    gen_interval_range_t range;
+    int status = gen_interval_plan(job->engine, &job->scope, 1, now, &range);
+    if (status <= 0)
+      return status;
+    gen_agent_sums_t sums;
+    size_t skipped = 0;
+    char err[512] = "";
+    status = gen_agent_sums_init(&sums, &range, job->granularity_ms);
+    if (status != 0)
+      snprintf(err, sizeof(err), "out of memory");
+    else
+      status = read_range(job, &sums, &range, &skipped, err, sizeof(err));
+    if (status == 0)
+      status = gen_agent_sums_put(&sums, job->engine, job->scope, &range);
+    gen_agent_sums_free(&sums);
+    if (skipped > 0) {
+      atomic_fetch_add(&job->client->stats.malformed, 1);
+      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+                  "%zu entries of users aggregates answers were not usable "
+                  "and were skipped",
+                  skipped);
+    }
+    if (status != 0) {
+      failed(job, status, err, &range);
+      return status;
+    }
+    gen_client_family(job->client, "agent status", 0, NULL, NULL);
+    gen_interval_commit(job->engine, &job->scope, 1, &range, now, job->sink);
+  }
   return 0;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: agent time in status (genesys_analytics' AgentStatus),
- * read without I/O.
+ * collectd-genesys: agent time in status (genesys_analytics' AgentStatus).
  *
  * The users aggregates query (POST /api/v2/analytics/users/aggregates/query,
  * at most 100 userId predicates a request) asks for tAgentRoutingStatus and
@@ -14,6 +13,8 @@
 #ifndef GEN_AGENT_STATUS_H
 #define GEN_AGENT_STATUS_H 1
 
+#include "gen_aggregates.h"
+#include "gen_entity.h"
 #include "gen_interval.h"
 
 #include <json-c/json.h>
@@ -23,6 +24,9 @@
 
 #define GEN_AGENT_STATUS_PATH "/api/v2/analytics/users/aggregates/query"
 #define GEN_AGENT_STATUS_USERS_PER_QUERY 100
+/* The users whose time is summed: deactivated ones too (state=any), whose
+ * past time is in the buckets asked for. */
+#define GEN_AGENT_STATUS_USERS_PATH "/api/v2/users?state=any"
 /* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
  * system presences, so more means a malformed answer. */
 #define GEN_AGENT_STATUS_MAX 24
@@ -63,5 +67,54 @@ int gen_agent_sums_take(gen_agent_sums_t *s, json_object *doc,
  * engine's code. */
 int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
                        const char *scope, const gen_interval_range_t *range);
+
+/* AgentStatus and AgentStatusGranularity (0: Granularity). */
+typedef struct {
+  bool on;
+  int64_t granularity_ms;
+} gen_agent_status_config_t;
+
+/* One of its keys: 0, a negative errno (logged naming key, value and why),
+ * or GEN_CONFIG_NOT_MINE. */
+int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
+                                gen_agent_status_config_t *c);
+
+/* Where the values go: host, plugin, the bucket length and the
+ * plugin_instance ("agents", or "agents-<i>of<n>" with Shard i/n: each
+ * shard sums its own share of the users). */
+typedef struct {
+  const char *host, *plugin;
+  int64_t granularity_ms;
+  char instance[DATA_MAX_NAME_LEN];
+} gen_agent_output_t;
+
+void gen_agent_output_init(gen_agent_output_t *out, const gen_org_t *org,
+                           const char *host, const char *plugin,
+                           int64_t granularity_ms);
+
+/* The engine's sink for out (borrowed while the sink is used): per bucket
+ * agent_time (seconds) and agents_average (agents on average), type
+ * instance "<kind>-<status>"; the totals total_agent_time_ms, DERIVE. */
+gen_interval_sink_t gen_agent_status_sink(gen_agent_output_t *out);
+
+/* One collection of the agent scope: every range due, planned at at_ms (0:
+ * the clock; a replay plans at the end of its window), ceil(users / 100)
+ * requests a range, committed through sink only once every request of the
+ * range succeeded. */
+typedef struct {
+  gen_interval_t *engine;
+  gen_client_t *client;
+  gen_agg_counts_t *counts;
+  const gen_entity_set_t *users;
+  int64_t granularity_ms;
+  const gen_interval_sink_t *sink;
+  int64_t at_ms;
+  const char *scope;    /* the engine scope */
+  bool *refusal_logged; /* a 400 of the users query, said once */
+} gen_agent_job_t;
+
+/* At most max_ranges ranges; 0, or the failure of a request (logged,
+ * counted in counts; the rest waits for the next call). */
+int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges);
 
 #endif /* GEN_AGENT_STATUS_H */

@@ -667,6 +667,24 @@ int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
   return 0;
 }
 
+typedef struct {
+  const gen_agg_job_t *job;
+  int max_ranges, status;
+} set_batch_t;
+
+static bool set_batch(void *ud, const char *const *ids, size_t n) {
+  set_batch_t *b = ud;
+  b->status = gen_agg_collect(b->job, ids, n, b->max_ranges);
+  return b->status == 0;
+}
+
+int gen_agg_collect_set(const gen_agg_job_t *job, const gen_entity_set_t *set,
+                        size_t per, int max_ranges) {
+  set_batch_t b = {job, max_ranges, 0};
+  int status = gen_entity_batches(set, per, set_batch, &b);
+  return status != 0 ? status : b.status;
+}
+
 bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
                         const char *name, double *out) {
   for (size_t i = 0; name != NULL && i < n; i++)

@@ -19,6 +19,7 @@
 
 #include "gen_agg_answer.h"
 #include "gen_client.h"
+#include "gen_entity.h"
 #include "gen_interval.h"
 
 #include <json-c/json.h>
@@ -312,6 +313,11 @@ int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
  * of a request (logged, counted; the cycle stops: no hammering). */
 int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
                     size_t n, int max_ranges);
+
+/* gen_agg_collect for every batch of per ids of set (0: all in one), until
+ * one fails: 0, that failure, or -ENOMEM. */
+int gen_agg_collect_set(const gen_agg_job_t *job, const gen_entity_set_t *set,
+                        size_t per, int max_ranges);
 
 /* ---- observations --------------------------------------------------------
  */

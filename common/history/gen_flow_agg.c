@@ -5,8 +5,11 @@
  */
 #include "collectd/core/daemon/collectd.h"
 
+#include "gen_config.h"
 #include "gen_flow_agg.h"
 #include "gen_json.h"
+
+#include <strings.h>
 
 #define GEN_FLOW_AGG_PATH "/api/v2/analytics/flows/aggregates/query"
 #define GEN_FLOW_OBS_PATH "/api/v2/analytics/flows/observations/query"
@@ -43,6 +46,40 @@ static const gen_agg_metric_t metrics[] = {
 /* Only what happened: a group's absent metric stays absent. */
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = false};
+
+void gen_flow_agg_config_init(gen_flow_agg_config_t *c) {
+  *c = (gen_flow_agg_config_t){.aggregates = true,
+                               .active_flows = true,
+                               .flows_per_query = GEN_FLOW_AGG_MAX_PER_QUERY};
+}
+
+void gen_flow_agg_config_release(gen_flow_agg_config_t *c) {
+  gen_config_string_list_free(c->flow_types, c->n_flow_types);
+  c->flow_types = NULL;
+  c->n_flow_types = 0;
+}
+
+int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                            gen_flow_agg_config_t *c) {
+  if (strcasecmp(ci->key, "FlowType") == 0)
+    return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
+  if (strcasecmp(ci->key, "Aggregates") == 0)
+    return gen_config_bool(org, ci, &c->aggregates);
+  if (strcasecmp(ci->key, "ActiveFlows") == 0)
+    return gen_config_bool(org, ci, &c->active_flows);
+  if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
+    return gen_config_int(org, ci, 1, GEN_FLOW_AGG_MAX_PER_QUERY,
+                          &c->flows_per_query);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
+                            size_t size) {
+  size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
+  for (size_t i = 0; i < n && off < size; i++)
+    off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
+                            i == 0 ? '?' : '&', types[i]);
+}
 
 gen_agg_values_t *gen_flow_agg_values_new(void) {
   return gen_agg_values_new(&catalogue);

@@ -21,6 +21,31 @@
 /* flowId predicates per request, as the documented observation limit. */
 #define GEN_FLOW_AGG_MAX_PER_QUERY 100
 
+/* The listings that name outcomes and milestones. */
+#define GEN_FLOW_OUTCOMES_PATH "/api/v2/flows/outcomes"
+#define GEN_FLOW_MILESTONES_PATH "/api/v2/flows/milestones"
+
+/* The keys of the flow aggregates. */
+typedef struct {
+  bool aggregates;      /* Aggregates: per interval (default on) */
+  bool active_flows;    /* ActiveFlows: oFlow every read (default on) */
+  long flows_per_query; /* FlowsPerQuery (default 100) */
+  char **flow_types;    /* FlowType: listed with ?type= (NULL = every type) */
+  size_t n_flow_types;
+} gen_flow_agg_config_t;
+
+void gen_flow_agg_config_init(gen_flow_agg_config_t *c);
+void gen_flow_agg_config_release(gen_flow_agg_config_t *c);
+/* Aggregates, ActiveFlows, FlowsPerQuery, FlowType: 0, a negative errno
+ * (logged naming key, value and why), or GEN_CONFIG_NOT_MINE. */
+int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
+                            gen_flow_agg_config_t *c);
+
+/* The flow listing, GET /api/v2/flows with ?type= for each of types[n]
+ * (FlowType), written to buf. */
+void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
+                            size_t size);
+
 /* One org's flow aggregates: what they read, borrowed from the plugin. The
  * entity sets are read on the read thread only, which is the one that
  * changes them. */

@@ -525,6 +525,14 @@ static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       at_ms);
 }
 
+const char *gen_mos_queue_label(void *ud, const char *queue_id, char *buf,
+                                size_t size) {
+  const gen_mos_queues_t *q = ud;
+  snprintf(buf, size, "%s",
+           gen_entity_label(q->org, q->queues, queue_id, NULL));
+  return buf;
+}
+
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
   return (gen_interval_sink_t){
       .bucket = on_bucket, .totals = on_totals, .ud = out};
@@ -619,7 +627,7 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
                     size_t n, int max_ranges) {
   gen_client_t *client = job->client;
   for (int round = 0; round < max_ranges; round++) {
-    int64_t now = gen_cdtime_to_ms(cdtime());
+    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
     int status = gen_interval_plan(job->engine, queue_ids, n, now, &range);
     if (status <= 0)
@@ -667,14 +675,34 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
         return status;
       char text[GEN_INTERVAL_STRLEN];
       gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
-                  "conversation details query for %s failed (asked "
-                  "for again next cycle): %s",
-                  text, err);
+      gen_log_org(
+          job->counts->who, &job->counts->complain, LOG_ERR,
+          "conversation details query for %s failed (%s): %s", text,
+          job->at_ms ? "the replay stops" : "asked for again next cycle", err);
       return status;
     }
     gen_client_family(client, "call quality", 0, NULL, NULL);
     gen_interval_commit(job->engine, queue_ids, n, &range, now, job->sink);
   }
   return 0;
+}
+
+typedef struct {
+  const gen_mos_job_t *job;
+  int max_ranges, status;
+} set_batch_t;
+
+static bool set_batch(void *ud, const char *const *ids, size_t n) {
+  set_batch_t *b = ud;
+  b->status = gen_mos_collect(b->job, ids, n, b->max_ranges);
+  return b->status == 0;
+}
+
+int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
+                        size_t per, int max_ranges) {
+  if (per == 0 || per > GEN_MOS_MAX_QUEUES)
+    per = GEN_MOS_MAX_QUEUES;
+  set_batch_t b = {job, max_ranges, 0};
+  int status = gen_entity_batches(set, per, set_batch, &b);
+  return status != 0 ? status : b.status;
 }

@@ -135,6 +135,15 @@ typedef struct {
   void *ud;
 } gen_mos_output_t;
 
+/* The instance of gen_mos_output_t for queues named as every plugin names
+ * them (gen_entity_label); its ud is a gen_mos_queues_t. */
+typedef struct {
+  const gen_org_t *org;
+  const gen_entity_set_t *queues;
+} gen_mos_queues_t;
+const char *gen_mos_queue_label(void *ud, const char *queue_id, char *buf,
+                                size_t size);
+
 /* The engine's sink for out (borrowed while the sink is used): per bucket
  * mos_conversations, mos_min, mos_avg, mos_at_or_below ("<media>") and
  * mos_bucket ("<media>-le<bound>", "<media>-le_inf"); the totals
@@ -155,9 +164,17 @@ typedef struct {
   const gen_mos_config_t *config;
   int64_t granularity_ms;
   const gen_interval_sink_t *sink;
+  /* The time ranges are planned at; 0: the clock (a replay plans at the
+   * end of its window). */
+  int64_t at_ms;
 } gen_mos_job_t;
 
 int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
                     size_t n, int max_ranges);
+
+/* gen_mos_collect for every batch of per queues of set (at most
+ * GEN_MOS_MAX_QUEUES), until one fails: 0, that failure, or -ENOMEM. */
+int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
+                        size_t per, int max_ranges);
 
 #endif /* GEN_MOS_H */

@@ -67,10 +67,13 @@ static void no_totals(void *ud, const gen_key_t *key, int64_t at_ms,
   (void)n;
 }
 
+gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family) {
+  family.totals = no_totals;
+  return family;
+}
+
 gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out) {
-  gen_interval_sink_t sink = gen_agg_sink(out);
-  sink.totals = no_totals;
-  return sink;
+  return gen_replay_gauges(gen_agg_sink(out));
 }
 
 /* ---- the plain-text protocol --------------------------------------------

@@ -3,7 +3,7 @@
  * collectd-genesys: replaying a window of history (collectd-genesys-check
  * --replay), after a backend downstream of collectd lost it.
  *
- * A replay asks the aggregates query for whole buckets of a past window
+ * A replay asks a history family's queries for whole buckets of a past window
  * with an engine of its own that has no state file (the running plugin's
  * state files are never read or written), and hands on each bucket's
  * values, at the bucket's end as the plugin dispatched them, as collectd
@@ -42,6 +42,9 @@ gen_interval_t *gen_replay_engine(int64_t granularity_ms, int64_t from_ms,
 
 /* The sink of a replay: each bucket's gauges as out says, no counters. */
 gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out);
+/* The same rule for a family with a sink of its own (call quality, agent
+ * status): its buckets as it dispatches them, its totals never. */
+gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family);
 
 /* One value list as a PUTVAL line of collectd's plain-text protocol,
  * newline included, its values GAUGE (a replay has nothing else):

@@ -1,21 +1,27 @@
 # SPDX-License-Identifier: MIT
-"""End to end: collectd-genesys-check --replay (a window of genesys_analytics'
-queue aggregates handed to a running collectd again, after a backend
-downstream lost it).
+"""End to end: collectd-genesys-check --replay (a window of every history
+family handed to a running collectd again, after a backend downstream lost
+it).
 
 The simulator runs at wall-clock speed with two hours of history behind it.
-collectd (unixsock, csv) starts with no initial backfill: it dispatches the
-newest settled bucket only, so the hour before it is a window it missed,
-and csv holds none of it (checked). The replay, FROM given in ISO-8601 and
-TO in epoch seconds, puts the window's bucket gauges into that collectd
-through its unixsock plugin; csv then holds, for every queue, media type
-and bucket of the window, the simulator's truth: offered, answered,
-abandoned and the handle count, no more and no less (both ways), and no
-counter (total_*) at any time of the window. --stdout prints the same
-values as PUTVAL lines, and the plugin's state file is byte-identical
-after both replays. An <Org> without Host is replayed under the host name
-collectd itself gives it; an unreadable window, and one that has not
-settled yet, are refused; a malformed answer fails the replay (exit 1)."""
+collectd (unixsock, csv) runs genesys_analytics with AgentStatus and
+CallQuality and genesys_flowmetrics with DataActions, and starts with no
+initial backfill: it dispatches the newest settled bucket only, so the
+hour before it is a window it missed, and csv holds none of it (checked).
+The replay, FROM given in ISO-8601 and TO in epoch seconds, puts the
+window's bucket gauges into that collectd through its unixsock plugin, one
+report line per family; csv then holds, for every bucket of the window,
+the simulator's truth, no more and no less (both ways): per queue and media
+type offered, answered, abandoned and the handle count; agent time and
+agents on average per routing status and presence; every MOS and R-factor
+value per queue and media type; per flow its executions, durations,
+outcomes and milestones; per data action its executions, errors and
+execution times; and no counter (total_*) and no active-flow gauge at any
+time of the window. --stdout prints the same values as PUTVAL lines, and
+the plugins' state files are byte-identical after both replays. An <Org>
+without Host is replayed under the host name collectd itself gives it; an
+unreadable window, and one that has not settled yet, are refused; a
+malformed answer fails its family's replay (exit 1), not the others'."""
 import datetime
 import glob
 import hashlib
@@ -29,36 +35,108 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import BUILD, Collectd, iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
+from test_analytics_mos import CONFIG as MOS_CONFIG, MOS_TYPES  # noqa: E402
+from test_analytics_mos import expected_bucket as mos_bucket  # noqa: E402
+from test_data_actions import MEASURE, expected_bucket as action_bucket  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
 PLUGIN = "genesys_analytics"
+FLOWS = "genesys_flowmetrics"
+FAMILIES = {"queue aggregates", "agent status", "call quality", "flow aggregates",
+            "data actions"}
+ACTION_TYPES = ("action_executions", "action_errors")
+REPORT = re.compile(r": ([a-z ]+): replay of \S+ \((\d+) requests, (\d+) values\): OK$", re.M)
 G_MS = 300000
 WINDOW = 12  # buckets replayed: the hour before collectd's first bucket
 COUNTS = ("offered", "answered", "abandoned")
 PUTVAL = re.compile(r'PUTVAL "([^"]+)" interval=([0-9.]+) ([0-9.]+):(\S+)$')
 
 
-def expected(truth, start, end):
-    """{(queue, type, type_instance, end_s): value} of the truth's buckets
-    inside [start, end) ms: what the plugin dispatches per bucket, for every
-    queue and media type the truth lists in the bucket."""
-    want = {}
-    for iv, queues in truth["buckets"].items():
+def inside(truth_buckets, start, end):
+    """(end s, bucket) of the truth's buckets inside [start, end) ms."""
+    for iv, b in truth_buckets.items():
         s, e = (round(iso_ms(x)) for x in iv.split("/"))
-        if s < start or e > end:
-            continue
+        if s >= start and e <= end:
+            yield e // 1000, b
+
+
+def expected(truths, start, end):
+    """{family: {(plugin, instance, type, type_instance, end_s): value}} of
+    the truth's buckets inside [start, end) ms: what the plugins dispatch
+    per bucket."""
+    truth, mos, actions = truths
+    want = {f: {} for f in FAMILIES}
+    for e, queues in inside(truth["buckets"], start, end):
         for q, media in queues.items():
             for m, tr in media.items():
                 for c in COUNTS:
-                    want[(q, c, m, e // 1000)] = float(tr[c])
-                want[(q, "duration_count", "handle-" + m, e // 1000)] = \
+                    want["queue aggregates"][(PLUGIN, q, c, m, e)] = float(tr[c])
+                want["queue aggregates"][(PLUGIN, q, "duration_count", "handle-" + m, e)] = \
                     float(tr["handle"]["count"])
+    for e, kinds in inside(truth["user_buckets"], start, end):
+        for kind, statuses in kinds.items():
+            for st, ms in statuses.items():
+                want["agent status"][(PLUGIN, "agents", "agent_time", f"{kind}-{st}", e)] = ms / 1000
+                want["agent status"][(PLUGIN, "agents", "agents_average", f"{kind}-{st}", e)] = \
+                    ms / 1000 / (G_MS / 1000)
+    rfs = dict(inside(mos["rfactor_buckets"], start, end))
+    for e, queues in inside(mos["buckets"], start, end):
+        for q, media in queues.items():
+            for m, values in media.items():
+                for (q_, ty, ti, _), v in mos_bucket(q, m, e, values, rfs[e][q][m]).items():
+                    want["call quality"][(PLUGIN, q_, ty, ti, e)] = v
+    for e, flows in inside(truth["flow_buckets"], start, end):
+        for fid, tr in flows.items():
+            want["flow aggregates"].update(flow_bucket(fid, e, tr))
+    for e, acts in inside(actions["buckets"], start, end):
+        for aid, tr in acts.items():
+            for (a, ty, ti, _), v in action_bucket(aid, e, tr, True).items():
+                want["data actions"][(FLOWS, a, ty, ti, e)] = v
     return want
 
 
+def flow_bucket(fid, e, tr):
+    """One flow's values of one bucket (ids name outcomes and milestones:
+    InstanceFrom "id"); durations as count and average."""
+    w = {(FLOWS, fid, "flow_interval_executions", "", e): tr.get("executions", 0)}
 
-def wanted_type(ty, ti):
-    return ty in COUNTS or (ty == "duration_count" and ti.startswith("handle-"))
+    def duration(ti, d):
+        w[(FLOWS, fid, "duration_count", ti, e)] = d["count"]
+        if d["count"]:
+            w[(FLOWS, fid, "duration_avg", ti, e)] = d["sum_ms"] / d["count"] / 1000
+    for measure in ("flow", "exit", "disconnect"):
+        duration(measure, tr.get(measure, {"count": 0, "sum_ms": 0}))
+    for oid, o in tr.get("outcomes", {}).items():
+        w[(FLOWS, fid, "flow_interval_outcomes", oid, e)] = o["count"]
+        w[(FLOWS, fid, "flow_interval_outcome_failures", oid, e)] = o["failed"]
+        duration("outcome-" + oid, o["duration"])
+    for mid, n in tr.get("milestones", {}).items():
+        w[(FLOWS, fid, "flow_interval_milestones", mid, e)] = n
+    return w
+
+
+def family(key):
+    """The family of a value (plugin, instance, type, type_instance, t), or
+    None for a queue aggregates type the truth does not give."""
+    plugin, inst, ty, ti, _ = key
+    if plugin == FLOWS:
+        return "data actions" if ty in ACTION_TYPES or ti == MEASURE else "flow aggregates"
+    if inst == "agents":
+        return "agent status"
+    if ty in MOS_TYPES:
+        return "call quality"
+    if ty in COUNTS or (ty == "duration_count" and ti.startswith("handle-")):
+        return "queue aggregates"
+    return None
+
+
+def by_family(values):
+    out = {f: {} for f in FAMILIES}
+    for k, v in values.items():
+        f = family(k)
+        if f is not None:
+            out[f][k] = v
+    return out
 
 
 def state_digest(directory):
@@ -76,14 +154,19 @@ def state_digest(directory):
 class ReplayTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sim = Simulator("--queues", "3", "--agents", "12", "--flows", "1",
+        cls.sim = Simulator("--queues", "3", "--agents", "12", "--flows", "2",
                             "--speed", "1", "--start", "now", "--warmup", "7200")
-        block = cls.sim.org_block(
-            "acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT5M"\n    SettleDelay 30\n')
+        common = ('    Host "acme"\n    InstanceFrom "id"\n'
+                  '    Granularity "PT5M"\n    SettleDelay 30\n')
+        analytics = cls.sim.org_block(
+            "acme", extra=common + "    AgentStatus true\n" + MOS_CONFIG)
+        flows = cls.sim.org_block(
+            "acme", extra=common + "    DataActions true\n    AttributesFromQueues false\n")
         cls.cd = Collectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n"
+            f"<Plugin {PLUGIN}>\n{analytics}</Plugin>\n"
+            f"<LoadPlugin {FLOWS}>\n  Interval 5\n</LoadPlugin>\n"
+            f"<Plugin {FLOWS}>\n{flows}</Plugin>\n"
             "LoadPlugin unixsock\n<Plugin unixsock>\n"
             "  SocketFile \"{sock}\"\n</Plugin>\n",
             stock=("logfile", "csv", "unixsock"), write_threads=1)
@@ -99,12 +182,12 @@ class ReplayTest(unittest.TestCase):
         cls.sim.stop()
 
     def csv_window(self, start, end):
-        """{(queue, type, type_instance, t_s): value} of csv rows of the
-        plugin's queue series with times in (start, end] ms, and the total_*
-        rows there separately."""
-        got, totals = {}, []
-        for d in glob.glob(os.path.join(self.cd.csv, "acme", PLUGIN + "-*")):
-            q = os.path.basename(d)[len(PLUGIN) + 1:]
+        """{(plugin, instance, type, type_instance, t_s): value} of the csv
+        rows of both plugins with times in (start, end] ms, and the total_*
+        and flow_active rows there separately."""
+        got, others = {}, []
+        for d in glob.glob(os.path.join(self.cd.csv, "acme", "genesys_*")):
+            plugin, _, inst = os.path.basename(d).partition("-")
             for path in glob.glob(os.path.join(d, "*")):
                 ty, _, ti = os.path.basename(path)[:-len("-YYYY-MM-DD")].partition("-")
                 with open(path) as f:
@@ -115,22 +198,44 @@ class ReplayTest(unittest.TestCase):
                         t = float(t)
                         if not start < t * 1000 <= end:
                             continue
-                        if ty.startswith("total_"):
-                            totals.append((q, ty, ti, t))
-                        elif wanted_type(ty, ti):
-                            got[(q, ty, ti, round(t))] = float(v)
-        return got, totals
+                        if ty.startswith("total_") or ty == "flow_active":
+                            others.append((inst, ty, ti, t))
+                        else:
+                            got[(plugin, inst, ty, ti, round(t))] = float(v)
+        return got, others
 
     def same(self, want, got, where):
-        """Both ways: every value the truth has that is not 0 is there and
-        equal, and every value there is the truth's for a queue and media
-        type the truth has in that bucket (the truth lists a pair with
-        zeros where the API answers nothing: 0 either way)."""
-        nonzero = {k: v for k, v in want.items() if v}
-        self.assertEqual(nonzero, {k: v for k, v in got.items() if v},
-                         f"{where}: the values that are not 0")
-        for k, v in got.items():
-            self.assertIn(k, want, f"{where}: {k} = {v}, not in the truth")
+        """Per family both ways: every value the truth has that is not 0 is
+        there and equal, and every value there is the truth's (the truth
+        lists some series with zeros where the API answers nothing: 0 either
+        way). A flow's duration max and min, which the truth does not give,
+        must stand beside a count of its bucket and bound its average."""
+        got = by_family(got)
+        for f in FAMILIES:
+            w, g = want[f], dict(got[f])
+            for k in [k for k in g if k[2] in ("duration_max", "duration_min") and
+                      f == "flow aggregates"]:
+                v = g.pop(k)
+                avg = w.get(k[:2] + ("duration_avg",) + k[3:])
+                self.assertIsNotNone(avg, f"{where}: {k} without a count in the truth")
+                self.assertTrue(v >= avg - 1e-6 if k[2] == "duration_max" else v <= avg + 1e-6,
+                                f"{where}: {k} = {v}, average {avg}")
+            nonzero = {k for k, v in w.items() if abs(v) > 1e-9}
+            there = {k for k, v in g.items() if abs(v) > 1e-9}
+            self.assertEqual(([], []), (sorted((k, w[k]) for k in nonzero - there)[:5],
+                                        sorted((k, g[k]) for k in there - nonzero)[:5]),
+                             f"{where}, {f}: values not 0 missing, and extra "
+                             f"({len(nonzero - there)}, {len(there - nonzero)})")
+            for k, v in g.items():
+                self.assertIn(k, w, f"{where}, {f}: {k} = {v}, not in the truth")
+                self.assertAlmostEqual(w[k], v, delta=2e-6 + abs(w[k]) * 1e-12,
+                                       msg=f"{where}, {f}: {k}")
+
+    def truths(self):
+        q = "granularity=PT5M&buckets=40"
+        return (self.sim._open(f"/sim/truth?{q}&users=1"),
+                self.sim._open(f"/sim/truth/mos?{q}"),
+                self.sim._open(f"/sim/truth/actions?{q}"))
 
     def first_bucket_end(self, timeout=90):
         """The time (ms) of the first bucket collectd dispatched itself."""
@@ -161,54 +266,63 @@ class ReplayTest(unittest.TestCase):
             first = self.first_bucket_end()
             end = first - G_MS  # the window ends where collectd began
             start = end - WINDOW * G_MS
-            got, totals = self.csv_window(start, end)
-            self.assertEqual({}, got, "collectd has the window already")
+            got, others = self.csv_window(start, end)
+            self.assertEqual(({}, []), (got, others), "collectd has the window already")
             state_dir = os.path.join(self.cd.dir, "genesys")  # BaseDir/genesys
             r = self.replay(start, end)
-            m = re.search(r"replay of \S+ \((\d+) requests, (\d+) values\): OK", r.stdout)
-            self.assertIsNotNone(m, r.stdout + r.stderr)
-            sent = int(m.group(2))
-            self.assertGreater(sent, 0)
-            truth = self.sim._open("/sim/truth?granularity=PT5M&buckets=40")
-            want = expected(truth, start, end)
+            lines = {m.group(1): (int(m.group(2)), int(m.group(3)))
+                     for m in REPORT.finditer(r.stdout)}
+            self.assertEqual(FAMILIES, set(lines), r.stdout + r.stderr)
+            for f, (requests, values) in lines.items():
+                self.assertGreater(requests, 0, f)
+                self.assertGreater(values, 0, f)
+            sent = sum(v for _, v in lines.values())
+            truths = self.truths()
+            # conversations are indexed late: the window's are all in by now
+            self.assertLessEqual(end + truths[1]["index_delay_max_ms"],
+                                 truths[1]["sim_time_ms"] - 60000)
+            want = expected(truths, start, end)
             # collectd's write thread writes what the socket took: wait for
             # every value of the window to reach csv
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                got, totals = self.csv_window(start, end)
-                # and for the plugin's state file (written a read late)
-                if all(k in got for k, v in want.items() if v) and \
+                got, others = self.csv_window(start, end)
+                # and for the plugins' state files (written a read late)
+                if all(k in got for w in want.values() for k, v in w.items() if v) and \
                         glob.glob(os.path.join(state_dir, "analytics-*.json")):
                     break
                 time.sleep(0.5)
         finally:
             self.cd.stop()
-        self.assertGreater(sum(1 for v in want.values() if v), 3 * WINDOW,
-                           "the truth has too few values")
+        for f in FAMILIES:
+            self.assertGreater(sum(1 for v in want[f].values() if v), WINDOW,
+                               f"the truth has too few values of {f}")
         # both ways: every truth value in csv, and nothing csv has that the
         # truth lacks
         self.same(want, got, "csv")
-        self.assertEqual([], totals, "a counter was replayed")
+        for f in sorted(FAMILIES):
+            print("replay: %s: %d requests, %d values, %d of the truth not 0" % (
+                f, *lines[f], sum(1 for v in want[f].values() if v)), file=sys.stderr)
+        self.assertEqual([], others, "a counter or an active-flow gauge was replayed")
         self.assertEqual([], self.cd.bad_log_lines())
 
         # --stdout: the same values as PUTVAL lines, the state untouched
         before = state_digest(state_dir)
-        self.assertTrue(any(p.endswith(".json") and "analytics" in p for p in before),
-                        f"no state file in {state_dir}")
+        self.assertTrue(any("analytics" in p for p in before) and
+                        any(FLOWS in p for p in before), f"no state files in {state_dir}")
         r = self.replay(start, end, "--stdout")
         self.assertEqual(before, state_digest(state_dir), "a state file changed")
-        printed, n_totals = {}, 0
+        printed, n_others = {}, 0
         for line in r.stdout.splitlines():
             mm = PUTVAL.match(line)
             self.assertIsNotNone(mm, line)
             host, pi, tti = mm.group(1).split("/")
             self.assertEqual(("acme", "300.000"), (host, mm.group(2)))
-            q = pi[len(PLUGIN) + 1:]
+            plugin, _, inst = pi.partition("-")
             ty, _, ti = tti.partition("-")
-            n_totals += ty.startswith("total_")
-            if wanted_type(ty, ti):
-                printed[(q, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
-        self.assertEqual(0, n_totals)
+            n_others += ty.startswith("total_") or ty == "flow_active"
+            printed[(plugin, inst, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
+        self.assertEqual(0, n_others)
         self.same(want, printed, "stdout")
         self.assertEqual(sent, len(r.stdout.splitlines()))
 
@@ -238,8 +352,9 @@ class ReplayTest(unittest.TestCase):
             cd.cleanup()
 
     def test_a_malformed_answer_fails_the_replay(self):
-        """An answer that is not JSON: nothing of its range printed, exit 1,
-        and the report says the replay stopped."""
+        """An answer that is not JSON: nothing of its family printed, exit 1,
+        the report says its replay stopped, and the other families still
+        replay."""
         self.sim.fault({"fault": "malformed_json", "count": 1,
                         "path": "/api/v2/analytics/conversations/aggregates/query"})
         end = int(time.time()) // 300 * 300 - 600
@@ -247,9 +362,14 @@ class ReplayTest(unittest.TestCase):
                             "--stdout", self.cd.conf],
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(1, r.returncode, r.stdout + r.stderr)
-        self.assertEqual("", r.stdout)
-        self.assertRegex(r.stderr, r"replay of \S+ \(1 requests, 0 values\): "
+        self.assertRegex(r.stderr, r"queue aggregates: replay of \S+ \(1 requests, 0 values\): "
                          r".*the replay stops.*malformed JSON")
+        types = {PUTVAL.match(line).group(1).split("/")[2].partition("-")[0]
+                 for line in r.stdout.splitlines()}
+        self.assertEqual(set(), types & set(COUNTS), "a queue aggregate was printed")
+        self.assertLessEqual({"agent_time", "mos_conversations", "flow_interval_executions",
+                              "action_executions"}, types)
+        self.assertEqual(len(FAMILIES) - 1, len(REPORT.findall(r.stderr)), r.stderr)
 
     def test_replay_refuses_a_bad_window(self):
         r = subprocess.run([CHECK, "--replay", "yesterday", "1700000000", "--stdout",

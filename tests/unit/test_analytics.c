@@ -24,7 +24,7 @@ static ga_instance_t *make_instance_with(bool agent_status) {
   unlink(path); /* every test starts afresh */
   snprintf(path, sizeof(path), "%s/analytics-acme-agents.json", dir);
   unlink(path);
-  c->agent_status = agent_status;
+  c->agents.on = agent_status;
   c->interval.granularity_ms = G;
   c->interval.settle = TIME_T_TO_CDTIME_T(60);
   c->interval.state_dir = strdup(dir);
@@ -203,8 +203,7 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
     gen_interval_abort(inst->agent_engine);
     return status;
   }
-  gen_interval_sink_t sink = {
-      .bucket = on_agent_bucket, .totals = on_agent_totals, .ud = inst};
+  gen_interval_sink_t sink = gen_agent_status_sink(&inst->agent_out);
   return gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
 }
 
@@ -351,14 +350,14 @@ DEF_TEST(configuration_refuses_with_reasons) {
   mock_ci_free(ci);
   ci = mock_ci_bool("AgentStatus", true);
   CHECK_ZERO(ga_config_key(org, ci, c));
-  OK(c->agent_status);
+  OK(c->agents.on);
   mock_ci_free(ci);
   ci = mock_ci_str("AgentStatus", "maybe");
   OK(ga_config_key(org, ci, c) < 0);
   mock_ci_free(ci);
   ci = mock_ci_str("AgentStatusGranularity", "PT30M");
   CHECK_ZERO(ga_config_key(org, ci, c));
-  EXPECT_EQ_INT(1800000, c->agent_granularity_ms);
+  EXPECT_EQ_INT(1800000, c->agents.granularity_ms);
   mock_ci_free(ci);
   mock_log_reset();
   ci = mock_ci_str("AgentStatusGranularity", "PT7M");

@@ -893,17 +893,17 @@ DEF_TEST(config_checks) {
   OK(mock_log_contains("MaxAttributesPerConversation"));
   mock_ci_free(ci);
   /* DataActions: off by default; a value not a boolean named. */
-  OK(!c->data_actions);
+  OK(!c->act.on);
   ci = mock_ci_num("DataActions", 1);
   mock_log_reset();
   OK(gf_config_key(org, ci, c) < 0);
   OK(mock_log_contains("DataActions"));
   mock_ci_free(ci);
-  OK(!c->data_actions);
+  OK(!c->act.on);
   ci = mock_ci_str("DataActionName", "Lookup*");
   CHECK_ZERO(gf_config_key(org, ci, c));
   mock_ci_free(ci);
-  OK(!gen_entity_selects_all(&c->actions, org));
+  OK(!gen_entity_selects_all(&c->act.filter, org));
   ci = mock_ci_str("Bogus", "x");
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gf_config_key(org, ci, c));
   mock_ci_free(ci);
@@ -951,7 +951,7 @@ DEF_TEST(state_directory_not_creatable) {
     oconfig_item_t *ci = mock_ci_str("StateDirectory", below);
     CHECK_ZERO(gf_config_key(org, ci, c));
     mock_ci_free(ci);
-    c->aggregates = aggregates;
+    c->agg.aggregates = aggregates;
     EXPECT_EQ_PTR(
         NULL, gen_plugin_instance_new(&gf_plugin, gen_client_create(org), c));
   }

@@ -3,7 +3,9 @@
  * request metrics, reading a bucket, what is dispatched) and its group key.
  * The request loop is tested through the plugins (test_analytics,
  * test_flowmetrics). */
+#include "gen_action_agg.h"
 #include "gen_aggregates.h"
+#include "gen_flow_agg.h"
 #include "gen_json.h"
 #include "plugin_mock.h"
 
@@ -600,6 +602,26 @@ DEF_TEST(an_answer_is_read_as_json_c_reads_it) {
   return 0;
 }
 
+/* What the flow and data action families ask for: the flow listing of
+ * the FlowType keys, and the actions a request names. */
+DEF_TEST(flow_listing_and_actions_per_request) {
+  char path[256];
+  gen_flow_agg_list_path(NULL, 0, path, sizeof(path));
+  EXPECT_EQ_STR("/api/v2/flows", path);
+  char *types[] = {"inboundcall", "bot"};
+  gen_flow_agg_list_path(types, 2, path, sizeof(path));
+  EXPECT_EQ_STR("/api/v2/flows?type=inboundcall&type=bot", path);
+  gen_action_agg_t aa = {.every = true};
+  EXPECT_EQ_INT(0, (int)gen_action_agg_per_query(&aa, 50)); /* no filter */
+  aa.every = false;
+  EXPECT_EQ_INT(50, (int)gen_action_agg_per_query(&aa, 50));
+  EXPECT_EQ_INT(GEN_ACTION_AGG_MAX_PER_QUERY,
+                (int)gen_action_agg_per_query(&aa, 0));
+  EXPECT_EQ_INT(GEN_ACTION_AGG_MAX_PER_QUERY,
+                (int)gen_action_agg_per_query(&aa, 500));
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(find_by_our_name_or_an_unambiguous_api_name);
@@ -615,5 +637,6 @@ int main(void) {
   RUN_TEST(observations_read_per_group);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
+  RUN_TEST(flow_listing_and_actions_per_request);
   END_TEST;
 }

@@ -3,6 +3,7 @@
  * engine that plans exactly the window's buckets and keeps no state, the
  * sink that dispatches the bucket gauges and no counter, PUTVAL lines, and
  * the unixsock conversation (against a socket of the test's own). */
+#include "gen_agent_status.h"
 #include "gen_replay.h"
 #include "plugin_mock.h"
 
@@ -103,6 +104,40 @@ DEF_TEST(engine_plans_the_window_and_sink_puts_gauges_only) {
   return 0;
 }
 
+/* A family's own sink (agent status, of shard 2 of 4): its bucket gauges
+ * as the plugin names them, its totals never. */
+DEF_TEST(a_family_sink_replays_gauges_only) {
+  static const char *const scope[] = {"agents"};
+  gen_log_org_t who = {"genesys_analytics", "acme"};
+  gen_org_t org = {.name = "acme", .shard_index = 1, .shard_count = 4};
+  gen_agent_output_t out;
+  gen_agent_output_init(&out, &org, "acme", "genesys_analytics", G);
+  EXPECT_EQ_STR("agents-2of4", out.instance);
+  gen_interval_t *gi = gen_replay_engine(G, T0, T0 + 2 * G, 4, &who);
+  OK(gi != NULL);
+  gen_interval_sink_t sink = gen_replay_gauges(gen_agent_status_sink(&out));
+  mock_values_reset();
+  gen_interval_range_t range;
+  OK(gen_interval_plan(gi, scope, 1, T0 + 2 * G, &range) == 1);
+  gen_key_t key = {{"routing"}, 0};
+  for (int64_t b = range.start_ms; b < range.end_ms; b += G) {
+    gen_interval_value_t v = {"IDLE", 150000, true};
+    CHECK_ZERO(gen_interval_put(gi, "agents", &key, b, &v, 1));
+  }
+  CHECK_ZERO(gen_interval_commit(gi, scope, 1, &range, T0 + 2 * G, &sink));
+  EXPECT_EQ_INT(4, (int)mock_values_num);
+  mock_value_t *v = mock_find("agents-2of4", "agent_time", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(150, v->value.gauge);
+  OK(v->time == MS_TO_CDTIME_T(T0 + 2 * G));
+  v = mock_find("agents-2of4", "agents_average", "routing-IDLE");
+  OK(v != NULL);
+  EXPECT_EQ_DOUBLE(0.5, v->value.gauge);
+  OK(mock_find(NULL, "total_agent_time_ms", NULL) == NULL);
+  gen_interval_free(gi);
+  return 0;
+}
+
 DEF_TEST(putval_lines) {
   value_t v[2] = {{.gauge = 12}, {.gauge = NAN}};
   value_list_t vl = {.values = v,
@@ -182,6 +217,7 @@ int main(void) {
   RUN_TEST(times_iso_or_epoch);
   RUN_TEST(window_is_whole_settled_buckets);
   RUN_TEST(engine_plans_the_window_and_sink_puts_gauges_only);
+  RUN_TEST(a_family_sink_replays_gauges_only);
   RUN_TEST(putval_lines);
   RUN_TEST(unixsock_answers);
   END_TEST;

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys-check: what its two parts share, the checks
+ * (collectd-genesys-check.c) and --replay (replay.c).
+ */
+#ifndef GEN_CHECK_H
+#define GEN_CHECK_H 1
+
+#include "gen_client.h"
+#include "standalone.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_FAILED 1
+#define EXIT_CONFIG 2
+#define ORG_NAME_MAX 300
+
+/* The last warning or error a core function logged. */
+extern char last_log[1024];
+/* While an <Org> block is parsed: each error of it goes to stderr. */
+extern bool parsing;
+/* stdout, but stderr when stdout carries a replay's PUTVAL lines. */
+extern FILE *report_to;
+
+/* One line "<org>: <family>: OK", or what failed (counted). */
+void report(const char *org, const char *family, int status, const char *err);
+/* The client of an <Org> block, its name for the report written to name
+ * (ORG_NAME_MAX); NULL, reported, when it cannot be made. */
+gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name);
+/* A boolean key of the <Org> block, or dflt. */
+bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt);
+/* The name of a <Plugin genesys_*> block, or NULL for any other item. */
+const char *genesys_plugin(const oconfig_item_t *p);
+/* The exit status once every <Org> block of which was handled. */
+int exit_status(bool refused, size_t orgs, const char *which);
+
+/* --replay FROM TO [--socket PATH | --stdout]. */
+typedef struct {
+  int64_t from_ms, to_ms;
+  const char *socket_path; /* --socket; NULL: the configuration's */
+  bool to_stdout;
+} replay_options_t;
+
+/* Replays the window into the configuration's collectd (or to stdout):
+ * the exit status. */
+int replay_run(oconfig_item_t *root, const replay_options_t *options);
+
+#endif /* GEN_CHECK_H */
