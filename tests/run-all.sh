@@ -98,18 +98,44 @@ if [ -x tests/sim/run_tests.sh ]; then
   fi
 fi
 
-# 5. End to end with the real collectd daemon.
+# 5. End to end with the real collectd daemon. The files run in
+# GEN_E2E_JOBS lanes (default 2): they mostly wait on the simulator's clock,
+# and each starts its own simulator, collectd and backends on ports of its
+# own (test_packages serialises itself on dpkg with a lock). The longest
+# go first; the results are recorded in file order.
+e2e_out=$(mktemp -d)
+trap 'rm -rf "$e2e_out"' EXIT
+run_e2e() { # test file -> $e2e_out/<name>.out, its seconds in .s
+  local name start=$SECONDS
+  name=$(basename "$1" .py)
+  GEN_BUILD_DIR="$ROOT/build" python3 "$1" >"$e2e_out/$name.out" 2>&1
+  echo $((SECONDS - start)) >"$e2e_out/$name.s"
+}
+export -f run_e2e
+export ROOT e2e_out
+LONGEST="test_packages test_realtime_faults test_realtime_gaps test_analytics
+  test_revisit_schedule test_flowmetrics test_platform test_analytics_catalogue
+  test_operational_events test_notifications test_backends"
+{
+  for n in $LONGEST; do [ -f "tests/e2e/$n.py" ] && echo "tests/e2e/$n.py"; done
+  for t in tests/e2e/test_*.py; do
+    [[ " $(echo $LONGEST) " == *" $(basename "$t" .py) "* ]] || echo "$t"
+  done
+} | xargs -P "${GEN_E2E_JOBS:-2}" -I{} bash -c 'run_e2e "$@"' _ {}
 for t in tests/e2e/test_*.py; do
-  out=$(GEN_BUILD_DIR="$ROOT/build" python3 "$t" 2>&1)
+  name=$(basename "$t" .py)
+  out=$(cat "$e2e_out/$name.out" 2>/dev/null)
   line=$(echo "$out" | grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
   echo "$out" | grep -E '(FAIL|ERROR|Traceback|AssertionError)' -A 15 | head -n 80
+  stage_started=$((SECONDS - $(cat "$e2e_out/$name.s" 2>/dev/null || echo 0)))
   if [ -n "$line" ]; then
-    record "e2e $(basename "$t" .py)" "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')"
+    record "e2e $name" "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')"
   else
     echo "$out" | tail -n 40
-    record "e2e $(basename "$t" .py) (no summary)" 0 1
+    record "e2e $name (no summary)" 0 1
   fi
 done
+stage_started=$SECONDS
 
 # 6. make distcheck: the tarball builds and passes its tests out of tree.
 if [ "${GEN_SKIP_DISTCHECK:-0}" != 1 ]; then
