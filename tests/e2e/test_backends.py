@@ -419,6 +419,11 @@ class BackendsTest(unittest.TestCase):
         self._wait_event_buckets()
         executed = 0
         nan = []
+        # A counter needs two samples in Prometheus before increase() has
+        # one; a series that closed its second bucket a read after the
+        # others (the org-wide query comes after the queues') gets until
+        # then, two minutes for all the panels at most.
+        deadline = time.monotonic() + 120
         for path in dashboards:
             with open(path) as f:
                 board = json.load(f)
@@ -427,7 +432,12 @@ class BackendsTest(unittest.TestCase):
                 with self.subTest(dashboard=name, panel=title, ref=ref):
                     self.assertNotIn("$", re.sub(r'"\$\d+"', "", expr),
                                      f"unresolved variable in {expr}")
-                    result = self.prom.query(expr)
+                    result = []
+
+                    def has_data():
+                        result[:] = self.prom.query(expr)
+                        return bool(result)
+                    wait_until(has_data, max(0.5, deadline - time.monotonic()), step=1)
                     self.assertTrue(result, f"no data: {expr}")
                     executed += 1
                     # 0/0 over a short range is NaN: a series, but nothing
