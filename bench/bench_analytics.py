@@ -22,6 +22,13 @@ the first buckets), it counts over --cycles new buckets:
   of its read threads (the plugin's request path: request, parse, engine,
   dispatch into collectd), and of the simulator for reference.
 
+With --perf PREFIX, perf records collectd over the window and the read
+thread's samples are split: those with collectd's plugin_dispatch_values on
+the stack (collectd's own cost of taking the values) and the rest (ours:
+request, libcurl, json-c, the engine, our dispatch wrapper, and the kernel
+under them). Ours per value against collectd's per value is the ratio of
+the two sample counts (issue #36, item 4).
+
 Measurements, not a test: nothing is asserted. See bench/README.md.
 """
 import argparse
@@ -197,6 +204,7 @@ def run_one(queues, args):
             perf.send_signal(__import__("signal").SIGINT)
             perf.wait()
         s1 = cpu_seconds(sim.proc.pid)
+        split = perf_split(f"{args.perf}.{queues}") if perf is not None else None
         time.sleep(1)  # the network plugin's last packets of the window
         v1, d1 = values_so_far(), net.drops() if net else 0
         st = sim.stats()
@@ -214,6 +222,7 @@ def run_one(queues, args):
             "values_per_cycle": (v1 - v0) / args.cycles,
             "writer": args.writer, "udp_drops": d1 - d0,
             "write_threads": args.write_threads or 5,
+            "perf_split": split,
             "non_200": {k: v["by_status"] for k, v in st["requests"].items()
                         if set(v["by_status"]) - {"200"}},
         }
@@ -223,6 +232,25 @@ def run_one(queues, args):
         sim.stop()
         if net:
             net.close()
+
+
+def perf_split(path):
+    """(read-thread samples, of which with plugin_dispatch_values on the
+    stack, of which with json-c, of which with libcurl) of a perf.data."""
+    import subprocess
+    out = subprocess.run(["perf", "script", "-i", path, "-F", "comm,ip,sym,dso", "--no-inline"],
+                         capture_output=True, text=True, check=True).stdout
+    total = dispatch = jsonc = curl = 0
+    for sample in out.split("\n\n"):
+        lines = sample.strip().split("\n")
+        if not lines or not lines[0].strip().startswith("reader#"):
+            continue
+        stack = "\n".join(lines[1:])
+        total += 1
+        dispatch += " plugin_dispatch_values" in stack
+        jsonc += "libjson-c" in stack
+        curl += "libcurl" in stack
+    return total, dispatch, jsonc, curl
 
 
 def main():
@@ -272,6 +300,13 @@ def main():
               f" {r['values_per_cycle']:>8.0f}"
               f" {r['reader_cpu_per_cycle'] * 1e6 / max(r['values_per_cycle'], 1):>8.2f}  "
               f"{r['listing_pages'][LIST_QUEUES]}, {r['listing_pages'][LIST_USERS]}")
+        if r["perf_split"]:
+            total, disp, jsonc, curl = r["perf_split"]
+            print(f"         profile, read thread: {total} samples, "
+                  f"plugin_dispatch_values {100 * disp / max(total, 1):.1f} %, "
+                  f"json-c {100 * jsonc / max(total, 1):.1f} %, libcurl "
+                  f"{100 * curl / max(total, 1):.1f} %; ours per value "
+                  f"{(total - disp) / max(disp, 1):.2f} x collectd's dispatch")
         if r["non_200"]:
             print("         not 200:", r["non_200"])
         if r["udp_drops"]:

@@ -36,7 +36,8 @@ bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out);
 /* v as an int64: an integer, or a whole double within ±9e18; false for
  * anything else, NaN, 1e300, and integer text json-c saturated. */
 bool gen_json_int64_of(json_object *v, int64_t *out);
-/* Numbers of either JSON kind. */
+/* Numbers of either JSON kind, finite (*out is written either way). */
+bool gen_json_number(json_object *v, double *out);
 bool gen_json_get_double(json_object *obj, const char *key, double *out);
 
 /* An analytics query filter (or clause) matching any of values on one
