@@ -679,6 +679,9 @@ static int gr_read(user_data_t *ud) {
     inst->summary =
         gen_summary_new(w ? w : inst->interval, gen_qs_summary_types,
                         gen_qs_summary_types_count);
+    /* Over the ticks of the first half of the next window, not at once. */
+    if (inst->summary != NULL)
+      gen_summary_spread(inst->summary, gen_summary_window(inst->summary) / 2);
     pthread_mutex_unlock(&inst->lock);
   }
   if (due) /* the ids that qualify oUserPresences and name presences */
