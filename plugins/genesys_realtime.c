@@ -97,6 +97,7 @@ typedef struct {
   cdtime_t interval;  /* the read interval, for dispatches from our threads */
   cdtime_t last_time; /* of the last dispatch: times strictly increase */
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
+  bool window_closed;     /* a summary window closed: trim after */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
    * saved after each read that changed them and at shutdown, restored per
@@ -159,9 +160,10 @@ static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
  * ended by then are closed first. Called with the lock held. */
 static cdtime_t gr_now(gr_instance_t *inst) {
   cdtime_t now = gen_dispatch_next_time(&inst->last_time);
-  if (inst->summary != NULL)
-    gen_summary_close_dispatch(inst->summary, now,
-                               gen_client_host(inst->client), PLUGIN_NAME);
+  if (inst->summary != NULL &&
+      gen_summary_close_dispatch(
+          inst->summary, now, gen_client_host(inst->client), PLUGIN_NAME) > 0)
+    inst->window_closed = true;
   return now;
 }
 
@@ -451,7 +453,11 @@ static void gr_on_tick(void *ud) {
   cdtime_t t = gr_now(inst);
   redispatch_due(inst, t, false);
   dispatch_changed(inst, t);
+  bool trim = inst->window_closed;
+  inst->window_closed = false;
   pthread_mutex_unlock(&inst->lock);
+  if (trim)
+    gen_heap_trim(); /* the write threads freed the last window's values */
 }
 
 /* The summaries of the queues and org agents of topics[0..n-1]: lost
@@ -679,6 +685,9 @@ static int gr_read(user_data_t *ud) {
     inst->summary =
         gen_summary_new(w ? w : inst->interval, gen_qs_summary_types,
                         gen_qs_summary_types_count);
+    /* Over the ticks of the first half of the next window, not at once. */
+    if (inst->summary != NULL)
+      gen_summary_spread(inst->summary, gen_summary_window(inst->summary) / 2);
     pthread_mutex_unlock(&inst->lock);
   }
   if (due) /* the ids that qualify oUserPresences and name presences */

@@ -29,6 +29,7 @@ typedef struct {
   uint8_t kind;              /* gen_summary_kind_t */
   bool partial;              /* began inside the open window */
   bool down, gapped; /* source lost now; lost at some point in the window */
+  bool due;          /* the closed window's summaries are not out yet */
 } series_t;
 
 /* The series of one plugin_instance (a queue), found by a short scan of
@@ -40,6 +41,11 @@ typedef struct {
   series_t *series;
   size_t n, cap;
 } group_t;
+
+typedef struct {
+  const char *host, *plugin;
+  cdtime_t window;
+} target_t;
 
 struct gen_summary_s {
   cdtime_t window;
@@ -54,6 +60,14 @@ struct gen_summary_s {
   gen_map_t names;
   size_t n_series;
   gen_summary_stats_t stats;
+  /* The closed window whose summaries are due (they leave over `spread`
+   * after its end), groups [0, cursor) of it out, n_due series left, all
+   * through the sink of the last gen_summary_close(). */
+  cdtime_t spread, due_end;
+  size_t cursor, n_due;
+  gen_summary_put_t put;
+  void *ud;
+  target_t target; /* gen_summary_close_dispatch()'s sink */
 };
 
 int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
@@ -146,39 +160,72 @@ static void put_window(const gen_summary_t *s, const group_t *g,
   }
 }
 
+/* Hands out the series' closed window, if not out yet, and starts the
+ * next at its end. Anything that would change the series calls it first. */
+static void put_due(gen_summary_t *s, const group_t *g, series_t *r) {
+  if (!r->due)
+    return;
+  r->due = false;
+  s->n_due--;
+  if (r->gapped)
+    s->stats.gap++;
+  else if (r->partial)
+    s->stats.partial++;
+  else {
+    s->stats.complete++;
+    put_window(s, g, r, CDTIME_T_TO_DOUBLE(s->window), s->due_end, s->put,
+               s->ud);
+  }
+  start_window(r, s->due_end);
+}
+
+static void put_due_group(gen_summary_t *s, const group_t *g) {
+  for (size_t j = 0; j < g->n && s->n_due > 0; j++)
+    put_due(s, g, &g->series[j]);
+}
+
+/* The share of the due groups that the time since the window's end has
+ * run (all of them without a spread, or once it has run). */
+static void put_share(gen_summary_t *s, cdtime_t now, bool all) {
+  if (s->n_due == 0)
+    return;
+  size_t target = s->n_groups;
+  cdtime_t ran = now > s->due_end ? now - s->due_end : 0;
+  if (!all && ran < s->spread)
+    target = (size_t)((double)s->n_groups * (double)ran / (double)s->spread);
+  for (; s->cursor < target; s->cursor++)
+    put_due_group(s, &s->groups[s->cursor]);
+}
+
+void gen_summary_spread(gen_summary_t *s, cdtime_t spread) {
+  s->spread = spread;
+}
+
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
                          void *ud) {
+  s->put = put;
+  s->ud = ud;
   if (s->end == 0)
     s->end = (now / s->window + 1) * s->window;
   size_t closed = 0;
   while (now >= s->end && closed < SUMMARY_CLOSE_MAX) {
-    double seconds = CDTIME_T_TO_DOUBLE(s->window);
+    put_share(s, now, true); /* the window before leaves first */
     for (size_t i = 0; i < s->n_groups; i++) {
       const group_t *g = &s->groups[i];
       for (size_t j = 0; j < g->n; j++) {
-        series_t *r = &g->series[j];
-        advance(r, s->end);
-        if (r->gapped)
-          s->stats.gap++;
-        else if (r->partial)
-          s->stats.partial++;
-        else {
-          s->stats.complete++;
-          put_window(s, g, r, seconds, s->end, put, ud);
-        }
-        start_window(r, s->end);
+        advance(&g->series[j], s->end);
+        g->series[j].due = true;
       }
     }
+    s->n_due = s->n_series;
+    s->cursor = 0;
+    s->due_end = s->end;
     s->end += s->window;
     closed++;
   }
+  put_share(s, now, false);
   return closed;
 }
-
-typedef struct {
-  const char *host, *plugin;
-  cdtime_t window;
-} target_t;
 
 static void dispatch_summary(void *ud, const char *plugin_instance,
                              const char *type, const char *type_instance,
@@ -194,8 +241,9 @@ static void dispatch_summary(void *ud, const char *plugin_instance,
 
 size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
                                   const char *host, const char *plugin) {
-  target_t t = {host, plugin, s->window};
-  return gen_summary_close(s, now, dispatch_summary, &t);
+  /* Kept: the due summaries leave through it later. */
+  s->target = (target_t){host, plugin, s->window};
+  return gen_summary_close(s, now, dispatch_summary, &s->target);
 }
 
 static group_t *group_of(const gen_summary_t *s, const char *instance) {
@@ -278,6 +326,8 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     t = s->end - 1; /* not closed first: the open window's last instant */
   const group_t *g = group_of(s, pi);
   series_t *r = g != NULL ? series_find(g, k, ti) : NULL;
+  if (r != NULL)
+    put_due(s, g, r); /* the change falls in the open window */
   if (r == NULL) {
     if ((r = series_new(s, pi, k, ti)) == NULL)
       return -ENOMEM;
@@ -293,7 +343,8 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
   return 0;
 }
 
-static void set_down_group(group_t *g, bool down) {
+static void set_down_group(gen_summary_t *s, group_t *g, bool down) {
+  put_due_group(s, g); /* the closed window was whole or not already */
   for (size_t i = 0; i < g->n; i++) {
     g->series[i].down = down;
     if (down)
@@ -304,12 +355,12 @@ static void set_down_group(group_t *g, bool down) {
 static void set_down(gen_summary_t *s, const char *plugin_instance, bool down) {
   if (plugin_instance == NULL) {
     for (size_t i = 0; i < s->n_groups; i++)
-      set_down_group(&s->groups[i], down);
+      set_down_group(s, &s->groups[i], down);
     return;
   }
   group_t *g = group_of(s, plugin_instance);
   if (g != NULL)
-    set_down_group(g, down);
+    set_down_group(s, g, down);
 }
 
 void gen_summary_lost(gen_summary_t *s, const char *plugin_instance) {
@@ -326,6 +377,11 @@ void gen_summary_forget(gen_summary_t *s, const char *plugin_instance) {
     return;
   size_t i = gen_map_to_index(index);
   group_t *g = &s->groups[i];
+  /* Its closed window was whole: it leaves now, and so does the last
+   * group's, which moves to where the cursor has passed. */
+  put_due_group(s, g);
+  if (i < s->cursor)
+    put_due_group(s, &s->groups[s->n_groups - 1]);
   gen_map_del(&s->index, g->instance, NULL);
   s->n_series -= g->n;
   free(g->instance);

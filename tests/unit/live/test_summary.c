@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define W TIME_T_TO_CDTIME_T(60)
@@ -33,17 +34,21 @@ typedef struct {
   size_t n;
 } sink_t;
 
-static void collect(void *ud, const char *pi, const char *type, const char *ti,
+static void got_set(got_t *g, const char *pi, const char *type, const char *ti,
                     double value, cdtime_t end) {
-  sink_t *s = ud;
-  if (s->n == STATIC_ARRAY_SIZE(s->got))
-    return;
-  got_t *g = &s->got[s->n++];
   snprintf(g->pi, sizeof(g->pi), "%s", pi);
   snprintf(g->type, sizeof(g->type), "%s", type);
   snprintf(g->ti, sizeof(g->ti), "%s", ti);
   g->value = value;
   g->end = end;
+}
+
+static void collect(void *ud, const char *pi, const char *type, const char *ti,
+                    double value, cdtime_t end) {
+  sink_t *s = ud;
+  if (s->n == STATIC_ARRAY_SIZE(s->got))
+    return;
+  got_set(&s->got[s->n++], pi, type, ti, value, end);
 }
 
 /* The value of one summary, NAN when it was not handed out. */
@@ -329,6 +334,111 @@ DEF_TEST(forget_keeps_the_other_queues) {
   return 0;
 }
 
+/* A big sink for whole runs, and its order for comparing two of them. */
+typedef struct {
+  got_t *got;
+  size_t n, cap;
+} run_t;
+
+static void collect_run(void *ud, const char *pi, const char *type,
+                        const char *ti, double value, cdtime_t end) {
+  run_t *r = ud;
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? 2 * r->cap : 1024;
+    got_t *got = realloc(r->got, cap * sizeof(*got));
+    if (got == NULL)
+      return;
+    r->got = got;
+    r->cap = cap;
+  }
+  got_set(&r->got[r->n++], pi, type, ti, value, end);
+}
+
+static int got_cmp(const void *a, const void *b) {
+  const got_t *x = a, *y = b;
+  int c = strcmp(x->pi, y->pi);
+  if (c == 0)
+    c = strcmp(x->type, y->type);
+  if (c == 0)
+    c = strcmp(x->ti, y->ti);
+  if (c == 0)
+    c = (x->end > y->end) - (x->end < y->end);
+  return c;
+}
+
+/* Spread over half a window, a closed window's summaries leave a share at
+ * a time, and every one of them is the same as closed at once: the same
+ * names, values and times, through changes, a lost source, a forgotten
+ * queue (one the cursor had passed and the one that takes its place). */
+DEF_TEST(spread_puts_the_same_summaries_in_shares) {
+  gen_summary_t *plain = NEW(), *spread = NEW();
+  gen_summary_spread(spread, W / 2);
+  run_t a = {0}, b = {0};
+  gen_summary_t *both[2] = {plain, spread};
+  run_t *runs[2] = {&a, &b};
+  bool shared = false;
+  size_t share = 0;
+  for (int sec = 0; sec <= 1000; sec += 5) {
+    for (int k = 0; k < 2; k++) {
+      gen_summary_t *s = both[k];
+      gen_summary_close(s, AT(sec), collect_run, runs[k]);
+      if (sec == 200)
+        gen_summary_lost(s, "Q3");
+      if (sec == 260)
+        gen_summary_resumed(s, "Q3");
+      if (sec == 305)
+        gen_summary_forget(s, "Q0"); /* the cursor is at 1 of 8 */
+      if (sec == 310)
+        gen_summary_forget(s, "Q5"); /* ahead of it (2 of 7) */
+      if (sec == 430)
+        gen_summary_lost(s, NULL);
+      if (sec == 435)
+        gen_summary_resumed(s, NULL);
+      /* Quiet while the forgotten queue's last takes its place (a change
+       * would put it out), and the last windows carry the values on. */
+      if ((sec > 300 && sec < 330) || sec > 900)
+        continue;
+      for (int q = 0; q < 8; q++) {
+        char pi[8];
+        snprintf(pi, sizeof(pi), "Q%d", q);
+        if ((sec / 5 + q) % 3 == 0)
+          OK(gen_summary_observe(s, pi, "waiting", "voice", (sec * 7 + q) % 11,
+                                 AT(sec)) == 0);
+        if ((sec / 5 + q) % 4 == 1)
+          OK(gen_summary_observe(s, pi, "longest_waiting", "voice",
+                                 (sec + q) % 5, AT(sec)) == 0);
+      }
+    }
+    if (sec == 310) /* 10 s into a 30 s spread: a share, not all */
+      share = b.n;
+    if (sec == 325) /* and more of it as the spread runs */
+      shared = share > 0 && b.n > share && b.n < a.n;
+    if (sec % 60 >= 30) /* the spread has run: all of it */
+      EXPECT_EQ_UINT64(a.n, b.n);
+  }
+  OK(shared);
+  OK(a.n > 300);
+  EXPECT_EQ_UINT64(a.n, b.n);
+  qsort(a.got, a.n, sizeof(*a.got), got_cmp);
+  qsort(b.got, b.n, sizeof(*b.got), got_cmp);
+  for (size_t i = 0; i < a.n && i < b.n; i++) {
+    OK(got_cmp(&a.got[i], &b.got[i]) == 0);
+    EXPECT_EQ_DOUBLE(a.got[i].value, b.got[i].value);
+  }
+  gen_summary_stats_t sa, sb;
+  gen_summary_stats(plain, &sa);
+  gen_summary_stats(spread, &sb);
+  EXPECT_EQ_UINT64(sa.complete, sb.complete);
+  EXPECT_EQ_UINT64(sa.gap, sb.gap);
+  EXPECT_EQ_UINT64(sa.partial, sb.partial);
+  OK(sa.gap > 0 && sa.partial > 0);
+  free(a.got);
+  free(b.got);
+  gen_summary_free(plain);
+  gen_summary_free(spread);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -341,5 +451,6 @@ int main(void) {
   RUN_TEST(flat_memory_and_forget);
   RUN_TEST(names_kept_apart);
   RUN_TEST(forget_keeps_the_other_queues);
+  RUN_TEST(spread_puts_the_same_summaries_in_shares);
   END_TEST;
 }
