@@ -64,6 +64,8 @@ struct gen_summary_s {
    * after its end), groups [0, cursor) of it out, n_due series left, all
    * through the sink of the last gen_summary_close(). */
   cdtime_t spread, due_end;
+  cdtime_t due_spread; /* this window's: spread, or less for few series */
+  double per_second;   /* series a second the spread need not be below */
   size_t cursor, n_due;
   gen_summary_put_t put;
   void *ud;
@@ -191,14 +193,16 @@ static void put_share(gen_summary_t *s, cdtime_t now, bool all) {
     return;
   size_t target = s->n_groups;
   cdtime_t ran = now > s->due_end ? now - s->due_end : 0;
-  if (!all && ran < s->spread)
-    target = (size_t)((double)s->n_groups * (double)ran / (double)s->spread);
+  if (!all && ran < s->due_spread)
+    target =
+        (size_t)((double)s->n_groups * (double)ran / (double)s->due_spread);
   for (; s->cursor < target; s->cursor++)
     put_due_group(s, &s->groups[s->cursor]);
 }
 
-void gen_summary_spread(gen_summary_t *s, cdtime_t spread) {
+void gen_summary_spread(gen_summary_t *s, cdtime_t spread, double per_second) {
   s->spread = spread;
+  s->per_second = per_second;
 }
 
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
@@ -220,6 +224,11 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
     s->n_due = s->n_series;
     s->cursor = 0;
     s->due_end = s->end;
+    cdtime_t need =
+        s->per_second > 0
+            ? DOUBLE_TO_CDTIME_T((double)s->n_series / s->per_second)
+            : s->spread;
+    s->due_spread = need < s->spread ? need : s->spread;
     s->end += s->window;
     closed++;
   }

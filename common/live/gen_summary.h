@@ -91,11 +91,13 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
  * default: all at its close), a share of the queues at each
  * gen_summary_close() as that time runs, every one before the next
  * window's; a series observed, lost or forgotten first puts its own out.
+ * With per_second > 0 the spread is no longer than the series at that
+ * rate need: few series leave at once.
  * The same names, values and times, through the sink of the last
  * gen_summary_close(): 5,000 queues' 450,000 value lists at once held
  * collectd's write queue, and the arena of the thread that closed (issue
  * 36). Summaries still due when the summary is freed are not put. */
-void gen_summary_spread(gen_summary_t *s, cdtime_t spread);
+void gen_summary_spread(gen_summary_t *s, cdtime_t spread, double per_second);
 
 /* gen_summary_close() that dispatches each summary as a gauge of host and
  * plugin, with the window as its interval. */

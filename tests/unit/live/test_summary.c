@@ -372,7 +372,7 @@ static int got_cmp(const void *a, const void *b) {
  * queue (one the cursor had passed and the one that takes its place). */
 DEF_TEST(spread_puts_the_same_summaries_in_shares) {
   gen_summary_t *plain = NEW(), *spread = NEW();
-  gen_summary_spread(spread, W / 2);
+  gen_summary_spread(spread, W / 2, 0);
   run_t a = {0}, b = {0};
   gen_summary_t *both[2] = {plain, spread};
   run_t *runs[2] = {&a, &b};
@@ -439,6 +439,43 @@ DEF_TEST(spread_puts_the_same_summaries_in_shares) {
   return 0;
 }
 
+/* With a rate, the spread is only as long as the series need at it: 8
+ * series at 2 a second leave over 4 s of the 30 s spread; at 1,000 a second
+ * all at the first close after the window's end. */
+DEF_TEST(spread_is_no_longer_than_the_rate_needs) {
+  double rates[] = {2, 1000};
+  for (int k = 0; k < 2; k++) {
+    gen_summary_t *s = NEW();
+    gen_summary_spread(s, W / 2, rates[k]);
+    run_t r = {0};
+    size_t base = 0, at[8] = {0}; /* window 60..120's out after 121..128 s */
+    for (int t = 0; t <= 128; t++) {
+      gen_summary_close(s, AT(t), collect_run, &r);
+      if (t == 120) /* closed now; the window before is all out */
+        base = r.n;
+      if (t > 120)
+        at[t - 121] = r.n - base;
+      if (t < 120) /* quiet after: no change puts a series out early */
+        for (int q = 0; q < 8; q++) {
+          char pi[8];
+          snprintf(pi, sizeof(pi), "Q%d", q);
+          OK(gen_summary_observe(s, pi, "waiting", "voice", (t + q) % 7,
+                                 AT(t)) == 0);
+        }
+    }
+    EXPECT_EQ_UINT64(24, at[7]); /* 8 series, min, max and mean */
+    if (k == 0) {                /* over 4 s: a share after 1 s, all after 4 */
+      OK(at[0] > 0 && at[0] < 24);
+      EXPECT_EQ_UINT64(24, at[3]);
+    } else {
+      EXPECT_EQ_UINT64(24, at[0]);
+    }
+    gen_summary_free(s);
+    free(r.got);
+  }
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -452,5 +489,6 @@ int main(void) {
   RUN_TEST(names_kept_apart);
   RUN_TEST(forget_keeps_the_other_queues);
   RUN_TEST(spread_puts_the_same_summaries_in_shares);
+  RUN_TEST(spread_is_no_longer_than_the_rate_needs);
   END_TEST;
 }
