@@ -476,7 +476,11 @@ DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
       "{\"metric\":\"t\",\"stats\":{\"count\":5}}]},"
       "{\"interval\":\"I2\",\"metrics\":[]}]},"
       "{\"group\":{\"flowId\":\"f\",\"m\":\"b\",\"o\":\"2\"},"
-      "\"data\":[]}]}";
+      "\"data\":[]},"
+      "{\"group\":{\"o\":\"3\",\"m\":\"a\",\"flowId\":\"f\"},"
+      "\"data\":[{\"interval\":\"I2\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":4}}]},{\"interval\":\"I2\",\"metrics\":["
+      "{\"metric\":\"n\",\"stats\":{\"count\":1,\"max\":2}}]}]}]}";
   static const char *const dims[] = {"flowId", "m"}, *const drop[] = {"o"};
   gen_agg_answer_t *a = gen_agg_answer_new();
   char err[128];
@@ -498,7 +502,13 @@ DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
   EXPECT_EQ_DOUBLE(3, e[0].stat[GEN_AGG_STAT_MIN]);
   EXPECT_EQ_STR("t", e[1].metric);
   EXPECT_EQ_DOUBLE(5, e[1].stat[GEN_AGG_STAT_COUNT]);
-  EXPECT_EQ_INT(0, (int)r[0].b[1].metrics.n);
+  /* I2 came empty, then twice with n: joined, then added up (the max of
+   * one side only is not an extreme of both). */
+  EXPECT_EQ_INT(1, (int)r[0].b[1].metrics.n);
+  e = r[0].b[1].metrics.e;
+  EXPECT_EQ_STR("n", e[0].metric);
+  EXPECT_EQ_DOUBLE(5, e[0].stat[GEN_AGG_STAT_COUNT]);
+  EXPECT_EQ_INT(1u << GEN_AGG_STAT_COUNT, e[0].have);
   /* Without every dimension: left as it is; another milestone: its own. */
   EXPECT_EQ_STR("flowId=f", group_text(&r[1].group));
   EXPECT_EQ_STR("flowId=f,m=b", group_text(&r[2].group));
@@ -602,6 +612,134 @@ DEF_TEST(an_answer_is_read_as_json_c_reads_it) {
   return 0;
 }
 
+/* Reads text; its error (or "") into err. */
+static int read_err(gen_agg_answer_t *a, const char *text, size_t len,
+                    char *err, size_t size) {
+  err[0] = '\0';
+  return gen_agg_answer_read(a, text, len, err, size);
+}
+
+DEF_TEST(an_answer_is_refused_as_gen_json_parse_refuses_it) {
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  const gen_agg_result_t *r;
+  char err[256];
+  const char *ok = "{\"results\":[{\"group\":{\"queueId\":\"q1\"}}]}";
+  static const struct {
+    const char *text, *err;
+  } bad[] = {
+      {"{\"results\":[{\"group\":{\"queueId\":\"q1\"}}]",
+       "malformed JSON: message is truncated at byte 39"},
+      {"{\"results\":[{\"group\":{\"queueId\":\"q1",
+       "malformed JSON: message is truncated at byte 35"},
+      {"{\"results\":[]} {}",
+       "malformed JSON: trailing data after the message at byte 14"},
+      {"{\"results\":[]}]", "malformed JSON: trailing data after the message "
+                            "at byte 14"},
+      {"{\"results\":[1,]}", "malformed JSON: invalid character at byte 14"},
+      {"{'results':[]}",
+       "malformed JSON: an object key that is not a string at byte 1"},
+      {"{\"results\":[01]}", "malformed JSON: expected ',' or ']' in an array "
+                             "at byte 13"},
+      {"{\"results\":[NaN]}", "malformed JSON: invalid character at byte 12"},
+      {"{\"results\":[]}/**/",
+       "malformed JSON: trailing data after the message at byte 14"},
+      {"{\"results\":[{\"group\":{\"q\":\"a\\x\"}}]}",
+       "malformed JSON: invalid escape in a string at byte 29"},
+      {"{\"results\":[{\"group\":{\"q\":\"\xc3\x28\"}}]}",
+       "malformed JSON: invalid UTF-8 at byte 27"},
+      {"{\"results\":[{\"group\":{\"q\":\"\xed\xa0\x80\"}}]}",
+       "malformed JSON: invalid UTF-8 at byte 27"},
+      {"", "malformed JSON: message is truncated at byte 0"},
+      {"[]", "the answer is not an aggregates response"},
+      {"\"results\"", "the answer is not an aggregates response"},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    /* An answer read before is gone with a refused one. */
+    EXPECT_EQ_INT(0, read_err(a, ok, strlen(ok), err, sizeof(err)));
+    EXPECT_EQ_INT(-EINVAL, read_err(a, bad[i].text, strlen(bad[i].text), err,
+                                    sizeof(err)));
+    EXPECT_EQ_STR(bad[i].err, err);
+    EXPECT_EQ_INT(0, (int)gen_agg_answer_results(a, &r));
+  }
+  /* Exactly len bytes: what follows is not read. */
+  EXPECT_EQ_INT(0, read_err(a, "{\"results\":[]}x", 14, err, sizeof(err)));
+
+  /* Nesting: GEN_JSON_MAX_DEPTH containers are read, one more is refused. */
+  char deep[2 * GEN_JSON_MAX_DEPTH + 40];
+  for (int extra = 0; extra < 2; extra++) {
+    size_t at = (size_t)snprintf(deep, sizeof(deep), "{\"results\":");
+    for (int i = 0; i < GEN_JSON_MAX_DEPTH - 1 + extra; i++)
+      deep[at++] = '[';
+    for (int i = 0; i < GEN_JSON_MAX_DEPTH - 1 + extra; i++)
+      deep[at++] = ']';
+    deep[at++] = '}';
+    EXPECT_EQ_INT(extra ? -EINVAL : 0, read_err(a, deep, at, err, sizeof(err)));
+  }
+  EXPECT_EQ_STR("malformed JSON: nesting too deep at byte 42", err);
+
+  /* gen_json_parse's census: more containers than GEN_JSON_MAX_CONTAINERS,
+   * refused before anything is read. */
+  size_t n = GEN_JSON_MAX_CONTAINERS + 1, len = 0;
+  char *many = malloc(3 * n + 32);
+  CHECK_NOT_NULL(many);
+  len += (size_t)sprintf(many, "{\"results\":[");
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)sprintf(many + len, "%s[]", i ? "," : "");
+  len += (size_t)sprintf(many + len, "]}");
+  EXPECT_EQ_INT(-EINVAL, read_err(a, many, len, err, sizeof(err)));
+  EXPECT_EQ_STR("malformed JSON: document has more than 250000 objects and "
+                "arrays",
+                err);
+  free(many);
+  gen_agg_answer_free(a);
+  return 0;
+}
+
+DEF_TEST(names_decoded_and_numbers_kept_in_groups) {
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  const gen_agg_result_t *r;
+  char err[256];
+  /* \u escapes in names and values (a pair, a lone half: U+FFFD); a
+   * number as a dim value: no value, its text kept; a stat of 40 digits. */
+  const char *text =
+      "{\"results\":[{\"group\":{\"\\u0071ueueId\":\"q\\ud83d\\ude00\","
+      "\"responseStatus\":404,\"x\":\"\\ud800\",\"neg\":-1.5e2},"
+      "\"data\":[{\"interval\":\"i\\/1\",\"metrics\":[{\"metric\":"
+      "\"\\u006eOffered\",\"stats\":{\"count\":"
+      "1.000000000000000000000000000000000000001,\"max\":7}}]}]}]}";
+  EXPECT_EQ_INT(0, read_err(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("q\xf0\x9f\x98\x80", gen_agg_group_get(&r->group, "queueId"));
+  EXPECT_EQ_INT(1, (gen_agg_group_get(&r->group, "responseStatus") == NULL));
+  EXPECT_EQ_STR("404", r->group.d[1].number);
+  EXPECT_EQ_STR("\xef\xbf\xbd", gen_agg_group_get(&r->group, "x"));
+  EXPECT_EQ_STR("-1.5e2", r->group.d[3].number);
+  EXPECT_EQ_INT(1, (r->group.d[0].number == NULL));
+  EXPECT_EQ_STR("i/1", r->b[0].interval);
+  const gen_agg_entry_t *e = &r->b[0].metrics.e[0];
+  EXPECT_EQ_STR("nOffered", e->metric);
+  EXPECT_EQ_INT((1u << GEN_AGG_STAT_COUNT) | (1u << GEN_AGG_STAT_MAX), e->have);
+  EXPECT_EQ_DOUBLE(1, e->stat[GEN_AGG_STAT_COUNT]);
+  EXPECT_EQ_DOUBLE(7, e->stat[GEN_AGG_STAT_MAX]);
+
+  /* Strings written after the read (a rewrite's) may outgrow the arena's
+   * chunk: the ones read stay where they are. */
+  const char *queue = gen_agg_group_get(&r->group, "queueId");
+  char big[3000];
+  memset(big, 'b', sizeof(big));
+  for (int i = 0; i < 8; i++)
+    OK(gen_agg_answer_strdup(a, big, sizeof(big)) != NULL);
+  const char *last = gen_agg_answer_strdup(a, "tail", 4);
+  EXPECT_EQ_STR("tail", last);
+  EXPECT_EQ_STR("q\xf0\x9f\x98\x80", queue);
+  /* The next answer reuses the arena, whole. */
+  EXPECT_EQ_INT(0, read_err(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("nOffered", r->b[0].metrics.e[0].metric);
+  gen_agg_answer_free(a);
+  return 0;
+}
+
 /* What the flow and data action families ask for: the flow listing of
  * the FlowType keys, and the actions a request names. */
 DEF_TEST(flow_listing_and_actions_per_request) {
@@ -637,6 +775,8 @@ int main(void) {
   RUN_TEST(observations_read_per_group);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
+  RUN_TEST(an_answer_is_refused_as_gen_json_parse_refuses_it);
+  RUN_TEST(names_decoded_and_numbers_kept_in_groups);
   RUN_TEST(flow_listing_and_actions_per_request);
   END_TEST;
 }
