@@ -141,6 +141,15 @@ bool gen_action_agg_failed(const gen_agg_group_t *group) {
   return status < 200 || status > 299;
 }
 
+/* A group member actionId: value (not written as a designated initializer
+ * beginning with the name: man/make_catalogue.py reads those as the
+ * catalogue's metrics). */
+static gen_agg_dim_t action_id(const char *value) {
+  gen_agg_dim_t d = {.value = value};
+  d.name = "actionId";
+  return d;
+}
+
 /* One result of the answer read, its actionId set to named (when not NULL),
  * its metrics rewritten (bucket_metrics). */
 static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
@@ -151,12 +160,13 @@ static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
   for (size_t d = 0; status == 0 && d < g->n; d++) {
     gen_agg_dim_t dim = g->d[d];
     if (named != NULL && &g->d[d] == last_id)
-      dim = (gen_agg_dim_t){.name = "actionId", .value = named};
+      dim = action_id(named);
     status = gen_agg_answer_add_dim(a, &dim);
   }
-  if (status == 0 && named != NULL && last_id == NULL)
-    status = gen_agg_answer_add_dim(
-        a, &(gen_agg_dim_t){.name = "actionId", .value = named});
+  if (status == 0 && named != NULL && last_id == NULL) {
+    gen_agg_dim_t id = action_id(named);
+    status = gen_agg_answer_add_dim(a, &id);
+  }
   bool failed = gen_action_agg_failed(g);
   for (size_t b = 0; status == 0 && b < res->n; b++) {
     status = gen_agg_answer_add_bucket(a, res->b[b].interval);
