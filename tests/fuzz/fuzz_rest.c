@@ -3,8 +3,9 @@
  * collectd-genesys: fuzz target for the REST answers: the token answer
  * (gen_auth), paged entity listings (gen_entity_list), queue members
  * (gen_members_list: activity query, then member listings) and aggregates
- * answers (read_answer of gen_aggregates.c: gen_json_parse, then
- * gen_agg_answer; take_results into an interval engine, then a commit).
+ * answers (read_answer of gen_aggregates.c: gen_agg_answer_read, gen_jscan
+ * into the flat answer; take_results into an interval engine, then a
+ * commit).
  *
  * The harness includes gen_http.c, gen_auth.c and gen_aggregates.c to
  * use the transport seam (http_perform) and the static answer reader, as
