@@ -46,9 +46,12 @@ static void tokener_put(json_tokener *tok, int max_depth) {
 }
 
 /* Counts containers and elements outside strings, stopping at the first
- * limit passed; 0 or -EINVAL with the reason in err. Malformed text is
- * left to json-c. */
-static int census(const char *text, size_t len, char *err, size_t err_size) {
+ * limit passed. Malformed text is left to the parser. */
+int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size) {
+  if (len > (size_t)INT32_MAX) {
+    snprintf(err, err_size, "document of %zu bytes is too large", len);
+    return -EINVAL;
+  }
   size_t containers = 0, elements = 0;
   bool in_string = false;
   for (size_t i = 0; i < len; i++) {
@@ -86,11 +89,7 @@ static int census(const char *text, size_t len, char *err, size_t err_size) {
 int gen_json_parse(const char *text, size_t len, int max_depth,
                    json_object **out, char *err, size_t err_size) {
   *out = NULL;
-  if (len > (size_t)INT32_MAX) {
-    snprintf(err, err_size, "document of %zu bytes is too large", len);
-    return -EINVAL;
-  }
-  if (census(text, len, err, err_size) != 0)
+  if (gen_json_bounds(text, len, err, err_size) != 0)
     return -EINVAL;
   json_tokener *tok = tokener_get(max_depth);
   if (tok == NULL) {

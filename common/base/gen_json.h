@@ -20,6 +20,11 @@
 #define GEN_JSON_MAX_CONTAINERS 250000 /* objects and arrays */
 #define GEN_JSON_MAX_ELEMENTS 2500000  /* members, elements and containers */
 
+/* Whether text (len bytes) is within INT32_MAX bytes and the limits above:
+ * 0, or -EINVAL with the reason in err. For a reader of its own
+ * (gen_agg_answer_read) held to gen_json_parse's bounds. */
+int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size);
+
 /* Parses exactly len bytes as one JSON document, refusing nesting deeper
  * than max_depth, more containers or elements than the limits above (told
  * before json-c allocates anything) and trailing garbage. Returns 0 and a new

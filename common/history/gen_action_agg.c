@@ -85,117 +85,145 @@ static const char *id_of_name(const gen_entity_set_t *actions,
 }
 
 /* An entry {"metric": name, "stats": {"count": count}}. */
-static json_object *count_entry(const char *name, double count) {
-  json_object *e = json_object_new_object(), *stats = json_object_new_object();
-  json_object_object_add(stats, "count", json_object_new_double(count));
-  json_object_object_add(e, "metric", json_object_new_string(name));
-  json_object_object_add(e, "stats", stats);
+static gen_agg_entry_t count_entry(const char *name, double count) {
+  gen_agg_entry_t e = {
+      .metric = name, .stats = true, .have = 1u << GEN_AGG_STAT_COUNT};
+  e.stat[GEN_AGG_STAT_COUNT] = count;
   return e;
 }
 
-/* One bucket's metrics[] as the catalogue reads it (a new reference). */
-static json_object *bucket_metrics(json_object *in, bool error) {
-  json_object *out = json_object_new_array();
-  size_t n = json_object_is_type(in, json_type_array)
-                 ? json_object_array_length(in)
-                 : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *e = json_object_array_get_idx(in, i);
-    const char *metric = gen_json_get_string(e, "metric");
-    json_object *stats = gen_json_get_object(e, "stats");
-    double count, sum;
-    if (metric == NULL || strcmp(metric, API_METRIC) != 0 ||
-        !gen_json_get_double(stats, "count", &count)) {
-      json_object_array_add(out, json_object_get(e)); /* read as it is */
+/* One bucket's entries as the catalogue reads them, written into a. */
+static int bucket_metrics(gen_agg_answer_t *a, const gen_agg_metrics_t *in,
+                          bool error) {
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < in->n; i++) {
+    const gen_agg_entry_t *e = &in->e[i];
+    if (e->metric == NULL || strcmp(e->metric, API_METRIC) != 0 ||
+        !(e->have & (1u << GEN_AGG_STAT_COUNT))) {
+      status = gen_agg_answer_add_entry(a, e); /* read as it is */
       continue;
     }
-    json_object_array_add(out, count_entry(EXECUTIONS, count));
-    if (error)
-      json_object_array_add(out, count_entry(ERRORS, count));
-    if (gen_json_get_double(stats, "sum", &sum)) /* times: when given */
-      json_object_array_add(out, json_object_get(e));
+    gen_agg_entry_t runs = count_entry(EXECUTIONS, e->stat[GEN_AGG_STAT_COUNT]),
+                    errors = count_entry(ERRORS, e->stat[GEN_AGG_STAT_COUNT]);
+    status = gen_agg_answer_add_entry(a, &runs);
+    if (status == 0 && error)
+      status = gen_agg_answer_add_entry(a, &errors);
+    if (status == 0 && (e->have & (1u << GEN_AGG_STAT_SUM))) /* times */
+      status = gen_agg_answer_add_entry(a, e);
   }
-  return out;
+  return status;
 }
 
-bool gen_action_agg_failed(json_object *group) {
-  const char *error = gen_json_get_string(group, "errorType");
+/* The last dim named name of g, or NULL. */
+static const gen_agg_dim_t *dim_of(const gen_agg_group_t *g, const char *name) {
+  for (size_t i = g->n; i > 0; i--)
+    if (strcmp(g->d[i - 1].name, name) == 0)
+      return &g->d[i - 1];
+  return NULL;
+}
+
+bool gen_action_agg_failed(const gen_agg_group_t *group) {
+  const char *error = gen_agg_group_get(group, "errorType");
   if (error != NULL && error[0] != '\0')
     return true;
-  /* A dimension value is a string ("200"); a number is taken too. An
+  /* A dimension value is a string ("200"); a whole number is taken too. An
    * unreadable status says nothing either way. */
-  json_object *v;
-  if (!json_object_object_get_ex(group, "responseStatus", &v) || v == NULL)
+  const gen_agg_dim_t *d = dim_of(group, "responseStatus");
+  const char *text = d == NULL ? NULL : d->value ? d->value : d->number;
+  if (text == NULL || (d->value == NULL && strpbrk(text, ".eE") != NULL))
     return false;
-  int64_t status;
-  if (json_object_is_type(v, json_type_int)) {
-    status = json_object_get_int64(v);
-  } else if (json_object_is_type(v, json_type_string)) {
-    const char *text = json_object_get_string(v);
-    char *end;
-    errno = 0;
-    status = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0)
-      return false;
-  } else {
+  char *end;
+  errno = 0;
+  int64_t status = strtoll(text, &end, 10);
+  /* A number past int64 reads as its bound (as json-c saturates it). */
+  if (end == text || *end != '\0' || (errno != 0 && d->value != NULL))
     return false;
-  }
   return status < 200 || status > 299;
 }
 
+/* A group member actionId: value (not written as a designated initializer
+ * beginning with the name: man/make_catalogue.py reads those as the
+ * catalogue's metrics). */
+static gen_agg_dim_t action_id(const char *value) {
+  gen_agg_dim_t d = {.value = value};
+  d.name = "actionId";
+  return d;
+}
+
+/* One result of the answer read, its actionId set to named (when not NULL),
+ * its metrics rewritten (bucket_metrics). */
+static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
+                   const char *named) {
+  const gen_agg_group_t *g = &res->group;
+  int status = gen_agg_answer_add_result(a, true);
+  const gen_agg_dim_t *last_id = dim_of(g, "actionId");
+  for (size_t d = 0; status == 0 && d < g->n; d++) {
+    gen_agg_dim_t dim = g->d[d];
+    if (named != NULL && &g->d[d] == last_id)
+      dim = action_id(named);
+    status = gen_agg_answer_add_dim(a, &dim);
+  }
+  if (status == 0 && named != NULL && last_id == NULL) {
+    gen_agg_dim_t id = action_id(named);
+    status = gen_agg_answer_add_dim(a, &id);
+  }
+  bool failed = gen_action_agg_failed(g);
+  for (size_t b = 0; status == 0 && b < res->n; b++) {
+    status = gen_agg_answer_add_bucket(a, res->b[b].interval);
+    if (status == 0)
+      status = bucket_metrics(a, &res->b[b].metrics, failed);
+  }
+  return status;
+}
+
+/* A result as it is. */
+static int copy(gen_agg_answer_t *a, const gen_agg_result_t *res) {
+  int status = gen_agg_answer_add_result(a, res->group.object);
+  for (size_t d = 0; status == 0 && d < res->group.n; d++)
+    status = gen_agg_answer_add_dim(a, &res->group.d[d]);
+  for (size_t b = 0; status == 0 && b < res->n; b++) {
+    status = gen_agg_answer_add_bucket(a, res->b[b].interval);
+    for (size_t e = 0; status == 0 && e < res->b[b].metrics.n; e++)
+      status = gen_agg_answer_add_entry(a, &res->b[b].metrics.e[e]);
+  }
+  return status;
+}
+
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
-                             json_object *doc) {
+                             gen_agg_answer_t *a) {
   static const char *const dims[] = {"actionId"};
   static const char *const drop[] = {"errorType",       "actionName",
                                      "actionCategory",  "integrationId",
                                      "integrationName", "responseStatus"};
-  json_object *results = gen_json_get_array(doc, "results");
-  size_t len = results ? json_object_array_length(results) : 0;
-  json_object *kept = json_object_new_array();
-  if (kept == NULL)
-    return -ENOMEM;
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    if (group == NULL) {
-      json_object_array_add(kept, json_object_get(result));
+  const gen_agg_result_t *res;
+  size_t len = gen_agg_answer_results(a, &res);
+  int status = 0;
+  gen_agg_answer_begin(a);
+  for (size_t r = 0; status == 0 && r < len; r++) {
+    const gen_agg_group_t *g = &res[r].group;
+    if (!g->object) {
+      status = copy(a, &res[r]);
       continue;
     }
-    const char *id = gen_json_get_string(group, "actionId");
+    const char *id = gen_agg_group_get(g, "actionId");
     const char *named =
-        id ? NULL
-           : id_of_name(actions, gen_json_get_string(group, "actionName"));
+        id ? NULL : id_of_name(actions, gen_agg_group_get(g, "actionName"));
     if (named != NULL)
-      json_object_object_add(group, "actionId", json_object_new_string(named));
-    id = gen_json_get_string(group, "actionId");
+      id = named;
     if (foreign && (id == NULL || gen_entity_find(actions, id) < 0))
       continue; /* asked for every action: one not listed is no error */
-    json_object_array_add(kept, json_object_get(result));
-    bool failed = gen_action_agg_failed(group);
-    json_object *data = gen_json_get_array(result, "data");
-    size_t nb = data ? json_object_array_length(data) : 0;
-    for (size_t b = 0; b < nb; b++) {
-      json_object *bucket = json_object_array_get_idx(data, b);
-      json_object *m =
-          bucket_metrics(gen_json_get_array(bucket, "metrics"), failed);
-      if (m == NULL) {
-        json_object_put(kept);
-        return -ENOMEM;
-      }
-      json_object_object_add(bucket, "metrics", m);
-    }
+    status = rewrite(a, &res[r], named);
   }
-  if (results != NULL)
-    json_object_object_add(doc, "results", kept);
-  else
-    json_object_put(kept);
-  return gen_agg_fold_groups(doc, dims, STATIC_ARRAY_SIZE(dims), drop,
+  if (status != 0)
+    return status; /* a unchanged: never ended */
+  gen_agg_answer_end(a);
+  return gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
                              STATIC_ARRAY_SIZE(drop));
 }
 
-static int prepare(void *ud, json_object *doc, char *err, size_t err_size) {
+static int prepare(void *ud, gen_agg_answer_t *a, char *err, size_t err_size) {
   const gen_action_agg_t *aa = ud;
-  int status = gen_action_agg_normalize(aa->actions, aa->every, doc);
+  int status = gen_action_agg_normalize(aa->actions, aa->every, a);
   if (status != 0)
     snprintf(err, err_size, "cannot fold action groups: %s",
              gen_strerror(status));

@@ -59,7 +59,7 @@ gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa);
 
 /* True when an answer group is of failed executions: it has an errorType,
  * or a responseStatus (a string or a number) outside 200-299. */
-bool gen_action_agg_failed(json_object *group);
+bool gen_action_agg_failed(const gen_agg_group_t *group);
 
 /* Rewrites an answer as the catalogue reads it: a group with actionName
  * only gets the actionId of the action of that name in actions; with
@@ -70,7 +70,7 @@ bool gen_action_agg_failed(json_object *group);
  * time (when its stats carry a sum), and the groups of one action are
  * folded into one. 0, or -ENOMEM. */
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
-                             json_object *doc);
+                             gen_agg_answer_t *a);
 
 /* The actions one request asks for: every one (0: no filter, one
  * request) when no selection is configured, else per (at most

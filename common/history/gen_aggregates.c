@@ -460,114 +460,143 @@ gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out) {
  */
 
 /* Adds the stats of one metric into those of the same metric: counts and
- * sums add up, max and min stay the extremes. */
-static void stats_fold(json_object *into, json_object *from) {
-  static const char *const added[] = {"count", "sum"};
-  double a, b;
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(added); i++)
-    if (gen_json_get_double(into, added[i], &a) &&
-        gen_json_get_double(from, added[i], &b))
-      json_object_object_add(into, added[i], json_object_new_double(a + b));
-  if (gen_json_get_double(into, "max", &a) &&
-      gen_json_get_double(from, "max", &b) && b > a)
-    json_object_object_add(into, "max", json_object_new_double(b));
-  if (gen_json_get_double(into, "min", &a) &&
-      gen_json_get_double(from, "min", &b) && b < a)
-    json_object_object_add(into, "min", json_object_new_double(b));
+ * sums add up, max and min stay the extremes (each where both have it). */
+static void stats_fold(gen_agg_entry_t *into, const gen_agg_entry_t *from) {
+  uint8_t both = into->have & from->have;
+  double *x = into->stat;
+  const double *y = from->stat;
+  if (both & (1u << GEN_AGG_STAT_COUNT))
+    x[GEN_AGG_STAT_COUNT] += y[GEN_AGG_STAT_COUNT];
+  if (both & (1u << GEN_AGG_STAT_SUM))
+    x[GEN_AGG_STAT_SUM] += y[GEN_AGG_STAT_SUM];
+  if ((both & (1u << GEN_AGG_STAT_MAX)) &&
+      y[GEN_AGG_STAT_MAX] > x[GEN_AGG_STAT_MAX])
+    x[GEN_AGG_STAT_MAX] = y[GEN_AGG_STAT_MAX];
+  if ((both & (1u << GEN_AGG_STAT_MIN)) &&
+      y[GEN_AGG_STAT_MIN] < x[GEN_AGG_STAT_MIN])
+    x[GEN_AGG_STAT_MIN] = y[GEN_AGG_STAT_MIN];
 }
 
-/* The entry of array whose member name is the string value, or NULL. */
-static json_object *find_by(json_object *array, const char *name,
-                            const char *value) {
-  size_t n = array ? json_object_array_length(array) : 0;
-  for (size_t i = 0; value != NULL && i < n; i++) {
-    json_object *e = json_object_array_get_idx(array, i);
-    const char *v = gen_json_get_string(e, name);
-    if (v != NULL && strcmp(v, value) == 0)
-      return e;
+static bool same(const char *a, const char *b) {
+  return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* A bucket of a folded result: its source, and the bucket it folds into
+ * (itself: one of the folded result's). */
+typedef struct {
+  const gen_agg_bucket_t *b;
+  size_t into;
+} fold_bucket_t;
+
+/* Writes result r, with the buckets of the results folded into it (next[]
+ * from r, SIZE_MAX ends), into the answer being written: a bucket of an
+ * interval already there folds into the first of it (entries of the same
+ * metric: stats_fold, others joined), else it is joined. */
+static int fold_write(gen_agg_answer_t *a, const gen_agg_result_t *res,
+                      size_t r, const size_t *next, bool drop_dims,
+                      const char *const *drop, size_t n_drop,
+                      fold_bucket_t **fb, size_t *cap) {
+  const gen_agg_group_t *g = &res[r].group;
+  if (gen_agg_answer_add_result(a, g->object) != 0)
+    return -ENOMEM;
+  for (size_t d = 0; d < g->n; d++) {
+    bool dropped = false;
+    for (size_t k = 0; drop_dims && k < n_drop; k++)
+      dropped = dropped || strcmp(g->d[d].name, drop[k]) == 0;
+    if (!dropped && gen_agg_answer_add_dim(a, &g->d[d]) != 0)
+      return -ENOMEM;
   }
-  return NULL;
-}
-
-/* The array member key of object, made (empty) when it is not one. */
-static json_object *array_member(json_object *object, const char *key) {
-  json_object *a = gen_json_get_array(object, key);
-  if (a == NULL && json_object_is_type(object, json_type_object)) {
-    a = json_object_new_array();
-    json_object_object_add(object, key, a);
-  }
-  return a;
-}
-
-/* Adds the buckets of a result (data[]) into those of another result. */
-static void data_fold(json_object *into_result, json_object *from) {
-  json_object *into = array_member(into_result, "data");
-  size_t n = from ? json_object_array_length(from) : 0;
-  for (size_t d = 0; into != NULL && d < n; d++) {
-    json_object *bucket = json_object_array_get_idx(from, d);
-    json_object *same =
-        find_by(into, "interval", gen_json_get_string(bucket, "interval"));
-    if (same == NULL) {
-      json_object_array_add(into, json_object_get(bucket));
+  size_t n = 0;
+  for (size_t m = r; m != SIZE_MAX; m = next[m])
+    for (size_t j = 0; j < res[m].n; j++) {
+      if (gen_grow((void **)fb, cap, n + 1, sizeof(**fb), 16) != 0)
+        return -ENOMEM;
+      size_t into = n;
+      for (size_t h = 0; m != r && h < n && into == n; h++)
+        if ((*fb)[h].into == h &&
+            same((*fb)[h].b->interval, res[m].b[j].interval))
+          into = h;
+      (*fb)[n++] = (fold_bucket_t){&res[m].b[j], into};
+    }
+  for (size_t h = 0; h < n; h++) {
+    if ((*fb)[h].into != h)
       continue;
-    }
-    json_object *metrics = gen_json_get_array(bucket, "metrics");
-    json_object *to = array_member(same, "metrics");
-    size_t m_len = metrics ? json_object_array_length(metrics) : 0;
-    for (size_t m = 0; to != NULL && m < m_len; m++) {
-      json_object *entry = json_object_array_get_idx(metrics, m);
-      json_object *twin =
-          find_by(to, "metric", gen_json_get_string(entry, "metric"));
-      if (twin == NULL)
-        json_object_array_add(to, json_object_get(entry));
-      else
-        stats_fold(gen_json_get_object(twin, "stats"),
-                   gen_json_get_object(entry, "stats"));
+    if (gen_agg_answer_add_bucket(a, (*fb)[h].b->interval) != 0)
+      return -ENOMEM;
+    for (size_t k = h; k < n; k++) {
+      if ((*fb)[k].into != h)
+        continue;
+      const gen_agg_metrics_t *ms = &(*fb)[k].b->metrics;
+      for (size_t e = 0; e < ms->n; e++) {
+        size_t w = 0;
+        gen_agg_entry_t *written = gen_agg_answer_written(a, &w), *twin = NULL;
+        for (size_t t = 0; k != h && t < w && twin == NULL; t++)
+          if (same(written[t].metric, ms->e[e].metric))
+            twin = &written[t];
+        if (twin != NULL)
+          stats_fold(twin, &ms->e[e]);
+        else if (gen_agg_answer_add_entry(a, &ms->e[e]) != 0)
+          return -ENOMEM;
+      }
     }
   }
+  return 0;
 }
 
-int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
+int gen_agg_fold_groups(gen_agg_answer_t *a, const char *const *dims, size_t n,
                         const char *const *drop, size_t n_drop) {
-  json_object *results = gen_json_get_array(doc, "results");
-  size_t len = results ? json_object_array_length(results) : 0;
-  size_t folds = 0;
-  /* Group key -> the first result of it. The keys' strings are the
-   * groups' own (dims are never dropped). */
+  const gen_agg_result_t *res;
+  size_t len = gen_agg_answer_results(a, &res);
+  /* Group key -> the first result of it (its index + 1). The keys' strings
+   * are the groups' own. next[] chains the results folded into a first one,
+   * last[] is where its chain ends. */
   gen_map_t seen = {.kind = GEN_MAP_KEY};
   gen_key_t *keys = calloc(len ? len : 1, sizeof(*keys));
-  json_object *kept = json_object_new_array();
-  int status = (keys == NULL || kept == NULL) ? -ENOMEM : 0;
+  size_t *next = calloc(len ? len : 1, sizeof(*next));
+  size_t *last = calloc(len ? len : 1, sizeof(*last));
+  bool *keyed = calloc(len ? len : 1, sizeof(*keyed));
+  bool *folded = calloc(len ? len : 1, sizeof(*folded));
+  fold_bucket_t *fb = NULL;
+  size_t cap = 0;
+  int status = (keys == NULL || next == NULL || last == NULL || keyed == NULL ||
+                folded == NULL)
+                   ? -ENOMEM
+                   : 0;
   for (size_t r = 0; status == 0 && r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
     gen_key_t *k = &keys[r];
+    next[r] = SIZE_MAX;
+    last[r] = r;
     bool every = n <= GEN_KEY_STRS; /* a group without one is not one */
     for (size_t d = 0; every && d < n; d++)
-      every = (k->str[d] = gen_json_get_string(group, dims[d])) != NULL;
-    if (!every || !gen_interval_key_ok(k)) {
-      json_object_array_add(kept, json_object_get(result)); /* not one */
+      every = (k->str[d] = gen_agg_group_get(&res[r].group, dims[d])) != NULL;
+    if (!every || !gen_interval_key_ok(k))
+      continue; /* not one: left as it is */
+    size_t first = (size_t)(uintptr_t)gen_map_get(&seen, k);
+    if (first != 0) {
+      next[last[first - 1]] = r;
+      last[first - 1] = r;
+      folded[r] = true;
       continue;
     }
-    json_object *first = gen_map_get(&seen, k);
-    if (first != NULL) {
-      data_fold(first, gen_json_get_array(result, "data"));
-      folds++;
-      continue;
-    }
-    if (gen_map_put(&seen, k, result) != 0) {
+    keyed[r] = true;
+    if (gen_map_put(&seen, k, (void *)(uintptr_t)(r + 1)) != 0)
       status = -ENOMEM;
-      break;
-    }
-    for (size_t d = 0; d < n_drop; d++)
-      json_object_object_del(group, drop[d]);
-    json_object_array_add(kept, json_object_get(result));
   }
-  if (status == 0 && folds > 0)
-    json_object_object_add(doc, "results", json_object_get(kept));
-  json_object_put(kept);
+  if (status == 0) {
+    gen_agg_answer_begin(a);
+    for (size_t r = 0; status == 0 && r < len; r++)
+      if (!folded[r])
+        status = fold_write(a, res, r, next, keyed[r], drop, n_drop, &fb, &cap);
+    if (status == 0)
+      gen_agg_answer_end(a);
+  }
   gen_map_free(&seen);
   free(keys);
+  free(next);
+  free(last);
+  free(keyed);
+  free(folded);
+  free(fb);
   return status;
 }
 
@@ -799,21 +828,17 @@ static gen_agg_answer_t *thread_answer(void) {
   return a;
 }
 
-/* text read into a through a json-c document kept in *doc, which the query
- * may rewrite first (prepare). */
+/* text read into a (the query's parse, or gen_agg_answer_read), then
+ * rewritten by the query's prepare. */
 static int read_answer(const gen_agg_query_t *query, const char *text,
-                       size_t len, gen_agg_answer_t *a, json_object **doc,
-                       char *err, size_t err_size) {
-  char why[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, doc, why, sizeof(why)) !=
-      0) {
-    snprintf(err, err_size, "malformed JSON: %s", why);
-    return -EINVAL;
-  }
-  int status =
-      query->prepare ? query->prepare(query->ud, *doc, err, err_size) : 0;
-  return status != 0 ? status
-                     : gen_agg_answer_from_json(a, *doc, err, err_size);
+                       size_t len, gen_agg_answer_t *a, char *err,
+                       size_t err_size) {
+  int status = query->parse != NULL
+                   ? query->parse(query->ud, text, len, a, err, err_size)
+                   : gen_agg_answer_read(a, text, len, err, err_size);
+  if (status == 0 && query->prepare != NULL)
+    status = query->prepare(query->ud, a, err, err_size);
+  return status;
 }
 
 int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
@@ -821,14 +846,12 @@ int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
                   const char *text, size_t len, char *err, size_t err_size) {
   const gen_agg_query_t *query = job->query;
   gen_agg_answer_t *a = thread_answer();
-  json_object *doc = NULL;
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
-                                       text ? len : 2, a, &doc, err, err_size);
+                                       text ? len : 2, a, err, err_size);
   if (status == 0)
     status = gen_agg_take(job->engine, job->client, job->counts, a, range,
                           query->granularity_ms, &query->reader, err, err_size);
-  json_object_put(doc);
   if (status != 0) {
     if (status == -ENOMEM)
       snprintf(err, err_size, "out of memory");

@@ -137,15 +137,15 @@ void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
 /* ---- folding groups ------------------------------------------------------
  */
 
-/* Folds the results of doc ({"results": [{group, data}]}) whose groups
- * agree on every one of dims[n] (n <= GEN_KEY_STRS) into the first of them:
- * buckets of the same interval add up (count and sum; max and min stay the
- * extremes), other buckets and metrics are joined, and members drop[n_drop] of
- * the group are removed (the folded group is no longer theirs). Results without
- * every dimension are left as they are. For groups the engine must see as
- * one key (it keeps one value per key and bucket: the last would win).
- * 0, or -ENOMEM (doc then unchanged but for dropped members). */
-int gen_agg_fold_groups(json_object *doc, const char *const *dims, size_t n,
+/* Folds the results of answer a whose groups agree on every one of dims[n]
+ * (n <= GEN_KEY_STRS) into the first of them: buckets of the same interval
+ * add up (count and sum; max and min stay the extremes), other buckets and
+ * metrics are joined, and members drop[n_drop] of the group are removed
+ * (the folded group is no longer theirs). Results without every dimension
+ * are left as they are. For groups the engine must see as one key (it
+ * keeps one value per key and bucket: the last would win). 0, or -ENOMEM
+ * (a then unchanged). */
+int gen_agg_fold_groups(gen_agg_answer_t *a, const char *const *dims, size_t n,
                         const char *const *drop, size_t n_drop);
 
 /* ---- the engine's sink ---------------------------------------------------
@@ -260,12 +260,19 @@ int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
                  const gen_interval_range_t *range, int64_t granularity_ms,
                  const gen_agg_reader_t *reader, char *err, size_t err_size);
 
-/* Rewrites an answer in place before it is read, e.g. to fold groups the
- * plugin counts as one key (the engine keeps one value per key and
- * bucket). Returns 0, or a negative errno with the reason in err: the range
- * is asked for again, nothing of it dispatched. */
-typedef int (*gen_agg_prepare_fn)(void *ud, json_object *doc, char *err,
+/* Rewrites an answer once it is read, before the engine takes it, e.g. to
+ * fold groups the plugin counts as one key (the engine keeps one value per
+ * key and bucket). Returns 0, or a negative errno with the reason in err:
+ * the range is asked for again, nothing of it dispatched. */
+typedef int (*gen_agg_prepare_fn)(void *ud, gen_agg_answer_t *a, char *err,
                                   size_t err_size);
+
+/* Reads an answer of another format than aggregates' (text, len bytes)
+ * into a (gen_agg_answer_clear, begin..end). 0, or a negative errno with
+ * the reason in err (-EINVAL: not JSON, or not that format). */
+typedef int (*gen_agg_parse_fn)(void *ud, const char *text, size_t len,
+                                gen_agg_answer_t *a, char *err,
+                                size_t err_size);
 
 /* One aggregates endpoint, as the collection loop uses it. */
 typedef struct {
@@ -274,7 +281,8 @@ typedef struct {
   int64_t granularity_ms;
   gen_agg_body_fn body;
   gen_agg_reader_t reader;    /* its answer */
-  gen_agg_prepare_fn prepare; /* NULL: the answer is read as it comes */
+  gen_agg_parse_fn parse;     /* NULL: gen_agg_answer_read */
+  gen_agg_prepare_fn prepare; /* NULL: the answer is taken as read */
   void *ud;
   /* For a refused permission (gen_client_family): the family this query
    * feeds and what still runs without it; NULL: not reported so. */

@@ -375,13 +375,14 @@ static ssize_t batch_index(const batch_t *b, const char *id) {
 
 /* The counts of the answer into b->agg (every bucket of a group added up:
  * the request asks one). 0, or -EBADMSG with the reason in err. */
-static int read_answer(batch_t *b, json_object *doc, char *err,
+static int read_answer(batch_t *b, const char *text, size_t len, char *err,
                        size_t err_size) {
   memset(b->agg, 0, sizeof(b->agg));
   gen_agg_answer_t *a = gen_agg_answer_new();
   if (a == NULL)
     return -ENOMEM;
-  int status = gen_agg_answer_from_json(a, doc, err, err_size);
+  int status =
+      gen_agg_answer_read(a, text ? text : "{}", text ? len : 2, err, err_size);
   const gen_agg_result_t *results = NULL;
   size_t n = status == 0 ? gen_agg_answer_results(a, &results) : 0;
   for (size_t i = 0; i < n; i++) {
@@ -443,13 +444,13 @@ json_object *gen_conv_repair_next(gen_conv_repair_t *r, int64_t now_ms) {
   return r->batch.n > 0 ? query_body(&r->batch) : NULL;
 }
 
-int gen_conv_repair_take(gen_conv_repair_t *r, json_object *doc, bool drop,
-                         const gen_entity_set_t *queues, gen_live_t *live,
-                         char *err, size_t err_size) {
+int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
+                         bool drop, const gen_entity_set_t *queues,
+                         gen_live_t *live, char *err, size_t err_size) {
   int status = 0;
   if (r == NULL)
     return 0;
-  if (!drop && (status = read_answer(&r->batch, doc, err, err_size)) != 0)
+  if (!drop && (status = read_answer(&r->batch, text, len, err, err_size)) != 0)
     return status;
   apply(r, &r->batch, queues, live, drop);
   return 0;
@@ -478,24 +479,28 @@ int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
     pthread_mutex_unlock(lock);
     if (body == NULL)
       break;
-    json_object *doc = NULL;
+    gen_http_response_t resp;
     char err[512] = "";
-    status = gen_http_post_json(client->http, GEN_REPAIR_PATH, body, &doc, err,
-                                sizeof(err));
+    status = gen_http_post_text(
+        client->http, GEN_REPAIR_PATH,
+        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp,
+        err, sizeof(err));
     json_object_put(body);
     bool refused =
         gen_client_family(client, "gap repair", status, err, "live counters");
     pthread_mutex_lock(lock);
     r->queries++;
     if (status == 0 || refused) {
-      int taken = gen_conv_repair_take(r, doc, status != 0, queues, live, err,
-                                       sizeof(err));
+      int taken = gen_conv_repair_take(r, resp.body, resp.body_len, status != 0,
+                                       queues, live, err, sizeof(err));
+      if (taken != 0) /* not JSON, or not an aggregates answer */
+        atomic_fetch_add(&client->stats.malformed, 1);
       status = taken != 0 ? taken : status;
     }
     if (status != 0)
       r->failures++;
     pthread_mutex_unlock(lock);
-    json_object_put(doc);
+    gen_http_response_recycle(client->http, &resp);
     if (status != 0 && !refused)
       gen_org_log(client->org, &r->complain, LOG_ERR,
                   "gap repair: conversations aggregates query failed (asked "

@@ -102,12 +102,13 @@ int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
 
 /* The steps of run, for tests: the body of the next request due at now_ms
  * (a new reference; NULL: none), up to 100 queues of one window; then its
- * answer doc taken (drop: the request was refused, its windows are
- * dropped): 0, or -EBADMSG with the reason in err (the windows wait). */
+ * answer's text (len bytes; NULL: empty) taken (drop: the request was
+ * refused, its windows are dropped): 0, or -EBADMSG with the reason in err
+ * (the windows wait). */
 json_object *gen_conv_repair_next(gen_conv_repair_t *r, int64_t now_ms);
-int gen_conv_repair_take(gen_conv_repair_t *r, json_object *doc, bool drop,
-                         const gen_entity_set_t *queues, gen_live_t *live,
-                         char *err, size_t err_size);
+int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
+                         bool drop, const gen_entity_set_t *queues,
+                         gen_live_t *live, char *err, size_t err_size);
 
 /* Its self-metrics (plugin instance "self"): analytics_queries,
  * analytics_query_failures, conv_repaired-{offered,answered,abandoned}

@@ -138,12 +138,12 @@ static group_t key_group(const gen_key_t *key) {
  * reads the answer: a milestone associated with several outcomes comes in
  * one group per outcome (the engine keeps one value per key and bucket, so
  * the last group would win). The folded group keeps no outcome. */
-static int fold_milestones(void *ud, json_object *doc, char *err,
+static int fold_milestones(void *ud, gen_agg_answer_t *a, char *err,
                            size_t err_size) {
   static const char *const dims[] = {"flowId", "flowMilestoneId"};
   static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
   (void)ud;
-  int status = gen_agg_fold_groups(doc, dims, STATIC_ARRAY_SIZE(dims), drop,
+  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
                                    STATIC_ARRAY_SIZE(drop));
   if (status != 0)
     snprintf(err, err_size, "cannot fold milestone groups: %s",

@@ -83,38 +83,27 @@ int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
 /* ---- the answer ---------------------------------------------------------- */
 
 /* {"group": {DIM: id}, "data": [{"interval": iv, "metrics": [{"metric":
- * API_METRIC, "stats": {"count": 0}}]}]}; its stats in *stats. */
-static json_object *result_new(const char *id, const char *iv,
-                               json_object **stats) {
-  json_object *r = json_object_new_object(), *group = json_object_new_object(),
-              *data = json_object_new_array(),
-              *bucket = json_object_new_object(),
-              *list = json_object_new_array(), *m = json_object_new_object();
-  *stats = json_object_new_object();
-  if (r == NULL || group == NULL || data == NULL || bucket == NULL ||
-      list == NULL || m == NULL || *stats == NULL) {
-    json_object_put(r), json_object_put(group), json_object_put(data);
-    json_object_put(bucket), json_object_put(list), json_object_put(m);
-    json_object_put(*stats);
-    return NULL;
-  }
-  json_object_object_add(group, DIM, json_object_new_string(id));
-  json_object_object_add(*stats, "count", json_object_new_int64(0));
-  json_object_object_add(m, "metric", json_object_new_string(API_METRIC));
-  json_object_object_add(m, "stats", *stats);
-  json_object_array_add(list, m);
-  json_object_object_add(bucket, "interval", json_object_new_string(iv));
-  json_object_object_add(bucket, "metrics", list);
-  json_object_array_add(data, bucket);
-  json_object_object_add(r, "group", group);
-  json_object_object_add(r, "data", data);
-  return r;
+ * API_METRIC, "stats": {"count": count}}]}]} written into a. */
+static int result_add(gen_agg_answer_t *a, const char *id, const char *iv,
+                      int64_t count) {
+  gen_agg_entry_t e = {
+      .metric = API_METRIC, .stats = true, .have = 1u << GEN_AGG_STAT_COUNT};
+  e.stat[GEN_AGG_STAT_COUNT] = (double)count;
+  const char *kept = gen_agg_answer_strdup(a, id, strlen(id));
+  if (kept == NULL || gen_agg_answer_add_result(a, true) != 0 ||
+      gen_agg_answer_add_dim(a, &(gen_agg_dim_t){.name = DIM, .value = kept}) !=
+          0 ||
+      gen_agg_answer_add_bucket(a, iv) != 0 ||
+      gen_agg_answer_add_entry(a, &e) != 0)
+    return -ENOMEM;
+  return 0;
 }
 
 int gen_opev_normalize(const gen_entity_set_t *defs,
                        const gen_interval_range_t *range, json_object *doc,
-                       size_t *skipped) {
+                       gen_agg_answer_t *a, size_t *skipped) {
   *skipped = 0;
+  gen_agg_answer_clear(a);
   if (!json_object_is_type(doc, json_type_object))
     return -EINVAL;
   json_object *in = NULL;
@@ -122,13 +111,12 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
       in != NULL && !json_object_is_type(in, json_type_array))
     return -EINVAL;
   size_t n = in != NULL ? json_object_array_length(in) : 0;
-  char iv[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, iv, sizeof(iv));
-  json_object *results = json_object_new_array();
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
+  const char *iv = gen_agg_answer_strdup(a, text, strlen(text));
   /* Each definition's count, in the order of defs. */
   int64_t *counts = calloc(defs->count + 1, sizeof(*counts));
-  if (results == NULL || counts == NULL) {
-    json_object_put(results);
+  if (iv == NULL || counts == NULL) {
     free(counts);
     return -ENOMEM;
   }
@@ -147,24 +135,13 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
       counts[k] += count;
   }
   int status = 0;
-  for (size_t k = 0; status == 0 && k < defs->count; k++) {
-    json_object *stats;
-    json_object *r = result_new(defs->items[k].id, iv, &stats);
-    if (r == NULL) {
-      status = -ENOMEM;
-      break;
-    }
-    json_object_object_add(stats, "count", json_object_new_int64(counts[k]));
-    json_object_array_add(results, r);
-  }
+  gen_agg_answer_begin(a);
+  for (size_t k = 0; status == 0 && k < defs->count; k++)
+    status = result_add(a, defs->items[k].id, iv, counts[k]);
   free(counts);
-  if (status != 0) {
-    json_object_put(results);
-    return status;
-  }
-  json_object_object_del(doc, "eventDefinitionAggregates");
-  json_object_object_add(doc, "results", results);
-  return 0;
+  if (status == 0)
+    gen_agg_answer_end(a);
+  return status;
 }
 
 /* ---- the query ----------------------------------------------------------- */
@@ -182,10 +159,20 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
   return body;
 }
 
-static int prepare(void *ud, json_object *doc, char *err, size_t err_size) {
+/* The events answer, its own format, read by json-c (gen_json_parse). */
+static int parse(void *ud, const char *text, size_t len, gen_agg_answer_t *a,
+                 char *err, size_t err_size) {
   gen_opev_t *ev = ud;
   size_t skipped = 0;
-  int status = gen_opev_normalize(&ev->defs, &ev->asked, doc, &skipped);
+  json_object *doc = NULL;
+  char why[128];
+  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, why, sizeof(why)) !=
+      0) {
+    snprintf(err, err_size, "malformed JSON: %s", why);
+    return -EINVAL;
+  }
+  int status = gen_opev_normalize(&ev->defs, &ev->asked, doc, a, &skipped);
+  json_object_put(doc);
   if (status == -EINVAL)
     snprintf(err, err_size, "not an events aggregates answer");
   else if (status != 0)
@@ -238,7 +225,7 @@ gen_agg_query_t gen_opev_query(gen_opev_t *ev) {
   gen_agg_query_t q = gen_agg_query_make(
       GEN_OPEV_AGG_PATH, "events aggregates query", ev->config->granularity_ms,
       query_body, answer_group, answer_values, ev);
-  q.prepare = prepare;
+  q.parse = parse;
   q.family = "operational events";
   q.still = "the other platform values";
   return q;

@@ -81,8 +81,8 @@ void gen_opev_read(gen_opev_t *ev);
  * operational_events and event_definitions. */
 void gen_opev_dispatch_self(const gen_opev_t *ev);
 
-/* Rewrites an EventAggregatesResponse (doc) as the aggregates answer the
- * loop reads: {"results": [{group: {eventDefinitionId}, data: [{interval:
+/* Writes an EventAggregatesResponse (doc) into a as the aggregates answer
+ * the loop takes: {"results": [{group: {eventDefinitionId}, data: [{interval:
  * range, metrics: [{metric: "eventCount", stats: {count}}]}]}]}, one result
  * for each definition of defs (count 0 when the answer leaves it out;
  * entries of one definition added up), none for a definition not in defs
@@ -92,7 +92,7 @@ void gen_opev_dispatch_self(const gen_opev_t *ev);
  * eventDefinitionAggregates is no events), or -ENOMEM. */
 int gen_opev_normalize(const gen_entity_set_t *defs,
                        const gen_interval_range_t *range, json_object *doc,
-                       size_t *skipped);
+                       gen_agg_answer_t *a, size_t *skipped);
 
 /* The query and the output of ev (borrowing it). */
 gen_agg_query_t gen_opev_query(gen_opev_t *ev);

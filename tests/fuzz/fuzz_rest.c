@@ -3,8 +3,9 @@
  * collectd-genesys: fuzz target for the REST answers: the token answer
  * (gen_auth), paged entity listings (gen_entity_list), queue members
  * (gen_members_list: activity query, then member listings) and aggregates
- * answers (read_answer of gen_aggregates.c: gen_json_parse, then
- * gen_agg_answer; take_results into an interval engine, then a commit).
+ * answers (read_answer of gen_aggregates.c: gen_agg_answer_read, gen_jscan
+ * into the flat answer; take_results into an interval engine, then a
+ * commit).
  *
  * The harness includes gen_http.c, gen_auth.c and gen_aggregates.c to
  * use the transport seam (http_perform) and the static answer reader, as
@@ -325,7 +326,6 @@ static int run_aggregates(size_t *dispatched) {
   const char *scopes[] = {"q1", "q2"};
   FUZZ_CHECK(gen_interval_plan(engine, scopes, 2, NOW, &planned) == 1,
              "a range is due");
-  json_object *doc = NULL;
   char err[256];
   int status = 1;
   gen_http_response_t resp;
@@ -337,8 +337,8 @@ static int run_aggregates(size_t *dispatched) {
       resp.body != NULL) {
     /* As gen_agg_apply reads it (read_answer, no prepare). */
     const gen_agg_query_t query = {.what = "fuzz"};
-    int got = read_answer(&query, resp.body, resp.body_len, answer, &doc, err,
-                          sizeof(err));
+    int got =
+        read_answer(&query, resp.body, resp.body_len, answer, err, sizeof(err));
     FUZZ_CHECK(got == 0 || got == -EINVAL || got == -ENOMEM, "read status");
     FUZZ_CHECK(got == 0 || terminated(err, sizeof(err)), "read err");
     if (got == 0) {
@@ -362,7 +362,6 @@ static int run_aggregates(size_t *dispatched) {
     }
   }
   gen_http_response_reset(&resp);
-  json_object_put(doc);
   gen_agg_answer_free(answer);
   gen_interval_stats_t st;
   gen_interval_get_stats(engine, &st);

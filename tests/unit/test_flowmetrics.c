@@ -695,15 +695,17 @@ DEF_TEST(data_actions) {
                      "{\"results\":[" ACTION_GROUP(
                          "\"actionName\":\"Lookup CRM\"", "4", "") "]}"));
   EXPECT_EQ_INT(0, mock_values_num);
-  json_object *doc = json_tokener_parse("{\"results\":[" ACTION_GROUP(
-      "\"actionName\":\"Other\",\"errorType\":\"x\"", "2", "") "]}");
+  const char *text = "{\"results\":[" ACTION_GROUP(
+      "\"actionName\":\"Other\",\"errorType\":\"x\"", "2", "") "]}";
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  char err[128];
+  CHECK_ZERO(gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
   gen_entity_add(&inst->actions, "a-3", "Other", NULL);
-  CHECK_ZERO(gen_action_agg_normalize(&inst->actions, false, doc));
-  json_object *group = gen_json_get_object(
-      json_object_array_get_idx(gen_json_get_array(doc, "results"), 0),
-      "group");
-  EXPECT_EQ_STR("a-3", gen_json_get_string(group, "actionId"));
-  json_object_put(doc);
+  CHECK_ZERO(gen_action_agg_normalize(&inst->actions, false, a));
+  const gen_agg_result_t *r;
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("a-3", gen_agg_group_get(&r->group, "actionId"));
+  gen_agg_answer_free(a);
   gf_instance_free(inst);
   return 0;
 }
@@ -777,17 +779,28 @@ DEF_TEST(data_action_failures) {
       {"{\"responseStatus\":\"300\"}", true},
       {"{\"responseStatus\":\"199\"}", true},
       {"{\"responseStatus\":502}", true},
+      {"{\"responseStatus\":204}", false},
+      /* Not a whole number as json-c read it, nor a string: unreadable. */
+      {"{\"responseStatus\":404.0}", false},
+      {"{\"responseStatus\":4e2}", false},
+      {"{\"responseStatus\":true}", false},
+      {"{\"responseStatus\":\"404\",\"responseStatus\":200}", false},
       {"{\"responseStatus\":\"n/a\"}", false},
       {"{\"responseStatus\":\"\"}", false},
       {"{\"errorType\":\"\",\"responseStatus\":\"200\"}", false},
       {"{\"errorType\":\"configuration\"}", true},
   };
+  gen_agg_answer_t *a = gen_agg_answer_new();
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    json_object *g = json_tokener_parse(cases[i].group);
-    CHECK_NOT_NULL(g);
-    EXPECT_EQ_INT(cases[i].failed, gen_action_agg_failed(g));
-    json_object_put(g);
+    char text[256], err[128];
+    const gen_agg_result_t *r;
+    snprintf(text, sizeof(text), "{\"results\":[{\"group\":%s}]}",
+             cases[i].group);
+    CHECK_ZERO(gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
+    EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+    EXPECT_EQ_INT(cases[i].failed, gen_action_agg_failed(&r->group));
   }
+  gen_agg_answer_free(a);
   gf_instance_free(inst);
   return 0;
 }

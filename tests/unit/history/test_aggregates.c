@@ -51,15 +51,12 @@ static size_t read_text(const gen_agg_catalogue_t *cat, const bool *on,
            "\"metrics\":%s}]}]}",
            text);
   gen_agg_answer_t *a = gen_agg_answer_new();
-  json_object *doc = NULL;
   char err[128];
   const gen_agg_result_t *r;
-  EXPECT_EQ_INT(0, gen_json_parse(doc_text, strlen(doc_text),
-                                  GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)));
-  EXPECT_EQ_INT(0, gen_agg_answer_from_json(a, doc, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      0, gen_agg_answer_read(a, doc_text, strlen(doc_text), err, sizeof(err)));
   EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
   size_t skipped = gen_agg_read(cat, on, group, &r->b[0].metrics, vals, v, n);
-  json_object_put(doc);
   gen_agg_answer_free(a);
   return skipped;
 }
@@ -454,8 +451,20 @@ DEF_TEST(observations_read_per_group) {
   return 0;
 }
 
+/* A group as "name=value,..." (a dim without a string value: "name=-"). */
+static const char *group_text(const gen_agg_group_t *g) {
+  static char buf[256];
+  size_t off = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < g->n; i++)
+    off +=
+        (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s=%s", i ? "," : "",
+                         g->d[i].name, g->d[i].value ? g->d[i].value : "-");
+  return buf;
+}
+
 DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
-  json_object *doc = json_tokener_parse(
+  const char *text =
       "{\"results\":["
       "{\"group\":{\"flowId\":\"f\",\"m\":\"a\",\"o\":\"1\"},"
       "\"data\":[{\"interval\":\"I1\",\"metrics\":[{\"metric\":\"n\","
@@ -467,55 +476,56 @@ DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
       "{\"metric\":\"t\",\"stats\":{\"count\":5}}]},"
       "{\"interval\":\"I2\",\"metrics\":[]}]},"
       "{\"group\":{\"flowId\":\"f\",\"m\":\"b\",\"o\":\"2\"},"
-      "\"data\":[]}]}");
+      "\"data\":[]},"
+      "{\"group\":{\"o\":\"3\",\"m\":\"a\",\"flowId\":\"f\"},"
+      "\"data\":[{\"interval\":\"I2\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":4}}]},{\"interval\":\"I2\",\"metrics\":["
+      "{\"metric\":\"n\",\"stats\":{\"count\":1,\"max\":2}}]}]}]}";
   static const char *const dims[] = {"flowId", "m"}, *const drop[] = {"o"};
-  EXPECT_EQ_INT(0, gen_agg_fold_groups(doc, dims, 2, drop, 1));
-  json_object *results = gen_json_get_array(doc, "results");
-  EXPECT_EQ_INT(3, json_object_array_length(results));
-  json_object *a = json_object_array_get_idx(results, 0);
-  EXPECT_EQ_STR("{ \"flowId\": \"f\", \"m\": \"a\" }",
-                json_object_to_json_string(gen_json_get_object(a, "group")));
-  json_object *data = gen_json_get_array(a, "data");
-  EXPECT_EQ_INT(2, json_object_array_length(data));
-  json_object *entries =
-      gen_json_get_array(json_object_array_get_idx(data, 0), "metrics");
-  EXPECT_EQ_INT(2, json_object_array_length(entries));
-  json_object *stats =
-      gen_json_get_object(json_object_array_get_idx(entries, 0), "stats");
-  double x;
-  OK(gen_json_get_double(stats, "count", &x) && x == 3);
-  OK(gen_json_get_double(stats, "sum", &x) && x == 19);
-  OK(gen_json_get_double(stats, "max", &x) && x == 9);
-  OK(gen_json_get_double(stats, "min", &x) && x == 3);
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  char err[128];
+  const gen_agg_result_t *r;
+  EXPECT_EQ_INT(0,
+                gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, dims, 2, drop, 1));
+  EXPECT_EQ_INT(3, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("flowId=f,m=a", group_text(&r[0].group));
+  EXPECT_EQ_INT(2, (int)r[0].n);
+  EXPECT_EQ_STR("I1", r[0].b[0].interval);
+  EXPECT_EQ_STR("I2", r[0].b[1].interval);
+  EXPECT_EQ_INT(2, (int)r[0].b[0].metrics.n);
+  const gen_agg_entry_t *e = r[0].b[0].metrics.e;
+  EXPECT_EQ_STR("n", e[0].metric);
+  EXPECT_EQ_DOUBLE(3, e[0].stat[GEN_AGG_STAT_COUNT]);
+  EXPECT_EQ_DOUBLE(19, e[0].stat[GEN_AGG_STAT_SUM]);
+  EXPECT_EQ_DOUBLE(9, e[0].stat[GEN_AGG_STAT_MAX]);
+  EXPECT_EQ_DOUBLE(3, e[0].stat[GEN_AGG_STAT_MIN]);
+  EXPECT_EQ_STR("t", e[1].metric);
+  EXPECT_EQ_DOUBLE(5, e[1].stat[GEN_AGG_STAT_COUNT]);
+  /* I2 came empty, then twice with n: joined, then added up (the max of
+   * one side only is not an extreme of both). */
+  EXPECT_EQ_INT(1, (int)r[0].b[1].metrics.n);
+  e = r[0].b[1].metrics.e;
+  EXPECT_EQ_STR("n", e[0].metric);
+  EXPECT_EQ_DOUBLE(5, e[0].stat[GEN_AGG_STAT_COUNT]);
+  EXPECT_EQ_INT(1u << GEN_AGG_STAT_COUNT, e[0].have);
   /* Without every dimension: left as it is; another milestone: its own. */
-  EXPECT_EQ_STR("{ \"flowId\": \"f\" }",
-                json_object_to_json_string(gen_json_get_object(
-                    json_object_array_get_idx(results, 1), "group")));
-  EXPECT_EQ_STR("{ \"flowId\": \"f\", \"m\": \"b\" }",
-                json_object_to_json_string(gen_json_get_object(
-                    json_object_array_get_idx(results, 2), "group")));
-  json_object_put(doc);
+  EXPECT_EQ_STR("flowId=f", group_text(&r[1].group));
+  EXPECT_EQ_STR("flowId=f,m=b", group_text(&r[2].group));
   /* No results: nothing to do. */
-  doc = json_tokener_parse("{}");
-  EXPECT_EQ_INT(0, gen_agg_fold_groups(doc, dims, 2, drop, 1));
-  EXPECT_EQ_STR("{ }", json_object_to_json_string(doc));
-  json_object_put(doc);
+  EXPECT_EQ_INT(0, gen_agg_answer_read(a, "{}", 2, err, sizeof(err)));
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, dims, 2, drop, 1));
+  EXPECT_EQ_INT(0, (int)gen_agg_answer_results(a, &r));
+  gen_agg_answer_free(a);
   return 0;
 }
 
-/* Reads text as gen_aggregates does (gen_json_parse, then the answer); the
- * document lives until the next call (the answer's strings point into it). */
+/* Reads text as gen_aggregates does. */
 static int answer_read(const char *text, gen_agg_answer_t *a) {
-  static json_object *doc;
   char err[128] = "";
-  json_object_put(doc);
-  doc = NULL;
   if (text == NULL)
     return 0;
-  int status = gen_json_parse(text, strlen(text), GEN_JSON_MAX_DEPTH, &doc, err,
-                              sizeof(err));
-  return status != 0 ? status
-                     : gen_agg_answer_from_json(a, doc, err, sizeof(err));
+  return gen_agg_answer_read(a, text, strlen(text), err, sizeof(err));
 }
 
 DEF_TEST(an_answer_is_read_as_json_c_reads_it) {
@@ -602,6 +612,134 @@ DEF_TEST(an_answer_is_read_as_json_c_reads_it) {
   return 0;
 }
 
+/* Reads text; its error (or "") into err. */
+static int read_err(gen_agg_answer_t *a, const char *text, size_t len,
+                    char *err, size_t size) {
+  err[0] = '\0';
+  return gen_agg_answer_read(a, text, len, err, size);
+}
+
+DEF_TEST(an_answer_is_refused_as_gen_json_parse_refuses_it) {
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  const gen_agg_result_t *r;
+  char err[256];
+  const char *ok = "{\"results\":[{\"group\":{\"queueId\":\"q1\"}}]}";
+  static const struct {
+    const char *text, *err;
+  } bad[] = {
+      {"{\"results\":[{\"group\":{\"queueId\":\"q1\"}}]",
+       "malformed JSON: message is truncated at byte 39"},
+      {"{\"results\":[{\"group\":{\"queueId\":\"q1",
+       "malformed JSON: message is truncated at byte 35"},
+      {"{\"results\":[]} {}",
+       "malformed JSON: trailing data after the message at byte 14"},
+      {"{\"results\":[]}]", "malformed JSON: trailing data after the message "
+                            "at byte 14"},
+      {"{\"results\":[1,]}", "malformed JSON: invalid character at byte 14"},
+      {"{'results':[]}",
+       "malformed JSON: an object key that is not a string at byte 1"},
+      {"{\"results\":[01]}", "malformed JSON: expected ',' or ']' in an array "
+                             "at byte 13"},
+      {"{\"results\":[NaN]}", "malformed JSON: invalid character at byte 12"},
+      {"{\"results\":[]}/**/",
+       "malformed JSON: trailing data after the message at byte 14"},
+      {"{\"results\":[{\"group\":{\"q\":\"a\\x\"}}]}",
+       "malformed JSON: invalid escape in a string at byte 29"},
+      {"{\"results\":[{\"group\":{\"q\":\"\xc3\x28\"}}]}",
+       "malformed JSON: invalid UTF-8 at byte 27"},
+      {"{\"results\":[{\"group\":{\"q\":\"\xed\xa0\x80\"}}]}",
+       "malformed JSON: invalid UTF-8 at byte 27"},
+      {"", "malformed JSON: message is truncated at byte 0"},
+      {"[]", "the answer is not an aggregates response"},
+      {"\"results\"", "the answer is not an aggregates response"},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    /* An answer read before is gone with a refused one. */
+    EXPECT_EQ_INT(0, read_err(a, ok, strlen(ok), err, sizeof(err)));
+    EXPECT_EQ_INT(-EINVAL, read_err(a, bad[i].text, strlen(bad[i].text), err,
+                                    sizeof(err)));
+    EXPECT_EQ_STR(bad[i].err, err);
+    EXPECT_EQ_INT(0, (int)gen_agg_answer_results(a, &r));
+  }
+  /* Exactly len bytes: what follows is not read. */
+  EXPECT_EQ_INT(0, read_err(a, "{\"results\":[]}x", 14, err, sizeof(err)));
+
+  /* Nesting: GEN_JSON_MAX_DEPTH containers are read, one more is refused. */
+  char deep[2 * GEN_JSON_MAX_DEPTH + 40];
+  for (int extra = 0; extra < 2; extra++) {
+    size_t at = (size_t)snprintf(deep, sizeof(deep), "{\"results\":");
+    for (int i = 0; i < GEN_JSON_MAX_DEPTH - 1 + extra; i++)
+      deep[at++] = '[';
+    for (int i = 0; i < GEN_JSON_MAX_DEPTH - 1 + extra; i++)
+      deep[at++] = ']';
+    deep[at++] = '}';
+    EXPECT_EQ_INT(extra ? -EINVAL : 0, read_err(a, deep, at, err, sizeof(err)));
+  }
+  EXPECT_EQ_STR("malformed JSON: nesting too deep at byte 42", err);
+
+  /* gen_json_parse's census: more containers than GEN_JSON_MAX_CONTAINERS,
+   * refused before anything is read. */
+  size_t n = GEN_JSON_MAX_CONTAINERS + 1, len = 0;
+  char *many = malloc(3 * n + 32);
+  CHECK_NOT_NULL(many);
+  len += (size_t)sprintf(many, "{\"results\":[");
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)sprintf(many + len, "%s[]", i ? "," : "");
+  len += (size_t)sprintf(many + len, "]}");
+  EXPECT_EQ_INT(-EINVAL, read_err(a, many, len, err, sizeof(err)));
+  EXPECT_EQ_STR("malformed JSON: document has more than 250000 objects and "
+                "arrays",
+                err);
+  free(many);
+  gen_agg_answer_free(a);
+  return 0;
+}
+
+DEF_TEST(names_decoded_and_numbers_kept_in_groups) {
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  const gen_agg_result_t *r;
+  char err[256];
+  /* \u escapes in names and values (a pair, a lone half: U+FFFD); a
+   * number as a dim value: no value, its text kept; a stat of 40 digits. */
+  const char *text =
+      "{\"results\":[{\"group\":{\"\\u0071ueueId\":\"q\\ud83d\\ude00\","
+      "\"responseStatus\":404,\"x\":\"\\ud800\",\"neg\":-1.5e2},"
+      "\"data\":[{\"interval\":\"i\\/1\",\"metrics\":[{\"metric\":"
+      "\"\\u006eOffered\",\"stats\":{\"count\":"
+      "1.000000000000000000000000000000000000001,\"max\":7}}]}]}]}";
+  EXPECT_EQ_INT(0, read_err(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("q\xf0\x9f\x98\x80", gen_agg_group_get(&r->group, "queueId"));
+  EXPECT_EQ_INT(1, (gen_agg_group_get(&r->group, "responseStatus") == NULL));
+  EXPECT_EQ_STR("404", r->group.d[1].number);
+  EXPECT_EQ_STR("\xef\xbf\xbd", gen_agg_group_get(&r->group, "x"));
+  EXPECT_EQ_STR("-1.5e2", r->group.d[3].number);
+  EXPECT_EQ_INT(1, (r->group.d[0].number == NULL));
+  EXPECT_EQ_STR("i/1", r->b[0].interval);
+  const gen_agg_entry_t *e = &r->b[0].metrics.e[0];
+  EXPECT_EQ_STR("nOffered", e->metric);
+  EXPECT_EQ_INT((1u << GEN_AGG_STAT_COUNT) | (1u << GEN_AGG_STAT_MAX), e->have);
+  EXPECT_EQ_DOUBLE(1, e->stat[GEN_AGG_STAT_COUNT]);
+  EXPECT_EQ_DOUBLE(7, e->stat[GEN_AGG_STAT_MAX]);
+
+  /* Strings written after the read (a rewrite's) may outgrow the arena's
+   * chunk: the ones read stay where they are. */
+  const char *queue = gen_agg_group_get(&r->group, "queueId");
+  char big[3000];
+  memset(big, 'b', sizeof(big));
+  for (int i = 0; i < 8; i++)
+    OK(gen_agg_answer_strdup(a, big, sizeof(big)) != NULL);
+  const char *last = gen_agg_answer_strdup(a, "tail", 4);
+  EXPECT_EQ_STR("tail", last);
+  EXPECT_EQ_STR("q\xf0\x9f\x98\x80", queue);
+  /* The next answer reuses the arena, whole. */
+  EXPECT_EQ_INT(0, read_err(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  EXPECT_EQ_STR("nOffered", r->b[0].metrics.e[0].metric);
+  gen_agg_answer_free(a);
+  return 0;
+}
+
 /* What the flow and data action families ask for: the flow listing of
  * the FlowType keys, and the actions a request names. */
 DEF_TEST(flow_listing_and_actions_per_request) {
@@ -637,6 +775,8 @@ int main(void) {
   RUN_TEST(observations_read_per_group);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
+  RUN_TEST(an_answer_is_refused_as_gen_json_parse_refuses_it);
+  RUN_TEST(names_decoded_and_numbers_kept_in_groups);
   RUN_TEST(flow_listing_and_actions_per_request);
   END_TEST;
 }

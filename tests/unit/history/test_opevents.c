@@ -24,24 +24,22 @@ static void defs_of(gen_entity_set_t *defs) {
   gen_entity_add(defs, "d3", "TrunkDown", NULL);
 }
 
-/* eventDefinitionId -> count of a normalized doc, as "d1=5 d2=0 ...". */
-static void summary(json_object *doc, char *buf, size_t size) {
+/* eventDefinitionId -> count of a normalized answer, as "d1=5 d2=0 ...". */
+static void summary(const gen_agg_answer_t *a, char *buf, size_t size) {
   size_t off = 0;
   buf[0] = '\0';
-  json_object *results = gen_json_get_array(doc, "results");
-  for (size_t i = 0; results && i < json_object_array_length(results); i++) {
-    json_object *r = json_object_array_get_idx(results, i);
-    json_object *b =
-        json_object_array_get_idx(gen_json_get_array(r, "data"), 0);
-    json_object *m =
-        json_object_array_get_idx(gen_json_get_array(b, "metrics"), 0);
-    int64_t count = -1;
-    gen_json_get_int64(gen_json_get_object(m, "stats"), "count", &count);
+  const gen_agg_result_t *r;
+  size_t n = gen_agg_answer_results(a, &r);
+  for (size_t i = 0; i < n; i++) {
+    const gen_agg_bucket_t *b = &r[i].b[0];
+    const gen_agg_entry_t *m = &b->metrics.e[0];
+    double count = (m->have & (1u << GEN_AGG_STAT_COUNT))
+                       ? m->stat[GEN_AGG_STAT_COUNT]
+                       : -1;
     off +=
         (size_t)snprintf(buf + off, size - off, "%s%s=%lld@%s", off ? " " : "",
-                         gen_json_get_string(gen_json_get_object(r, "group"),
-                                             "eventDefinitionId"),
-                         (long long)count, gen_json_get_string(b, "interval"));
+                         gen_agg_group_get(&r[i].group, "eventDefinitionId"),
+                         (long long)count, b->interval);
   }
 }
 
@@ -70,23 +68,23 @@ DEF_TEST(normalize_both_forms) {
                      "d3=0@2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z";
   char got[1024];
   size_t skipped = 99;
+  gen_agg_answer_t *a = gen_agg_answer_new();
   json_object *doc = parse(omit);
-  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, a, &skipped));
   EXPECT_EQ_INT(3, (int)skipped);
-  summary(doc, got, sizeof(got));
+  summary(a, got, sizeof(got));
   EXPECT_EQ_STR(want, got);
-  OK(gen_json_get_array(doc, "eventDefinitionAggregates") == NULL);
   json_object_put(doc);
   doc = parse(zeros);
-  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, a, &skipped));
   EXPECT_EQ_INT(0, (int)skipped);
-  summary(doc, got, sizeof(got));
+  summary(a, got, sizeof(got));
   EXPECT_EQ_STR(want, got);
   json_object_put(doc);
   /* no eventDefinitionAggregates: no events, every definition 0 */
   doc = parse("{\"interval\":\"x\"}");
-  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, &skipped));
-  summary(doc, got, sizeof(got));
+  EXPECT_EQ_INT(0, gen_opev_normalize(&defs, &range, doc, a, &skipped));
+  summary(a, got, sizeof(got));
   OK(strstr(got, "d1=0@") != NULL && strstr(got, "d3=0@") != NULL);
   json_object_put(doc);
   /* not the answer */
@@ -94,9 +92,13 @@ DEF_TEST(normalize_both_forms) {
                        "{\"eventDefinitionAggregates\":3}"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
     doc = parse(bad[i]);
-    EXPECT_EQ_INT(-EINVAL, gen_opev_normalize(&defs, &range, doc, &skipped));
+    EXPECT_EQ_INT(-EINVAL, gen_opev_normalize(&defs, &range, doc, a, &skipped));
     json_object_put(doc);
+    /* Nothing of the answer before is left. */
+    const gen_agg_result_t *r;
+    EXPECT_EQ_INT(0, (int)gen_agg_answer_results(a, &r));
   }
+  gen_agg_answer_free(a);
   gen_entity_set_free(&defs);
   return 0;
 }
