@@ -210,7 +210,9 @@ def footprint(queues, args):
             if kind != "base":
                 rt = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
                                    + "".join(f"    {f} {'true' if f in args.families else 'false'}\n"
-                                             for f in REALTIME_FAMILIES))
+                                             for f in REALTIME_FAMILIES)
+                                   + (f"    SummaryInterval {args.summary_interval}\n"
+                                      if args.summary_interval else ""))
                 an = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
                                    "    AgentStatus true\n")
                 fm = sim.org_block("acme", extra='    Host "acme"\n')
@@ -253,6 +255,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--queues", type=int, nargs="*", default=[2000, 5000])
     ap.add_argument("--footprint", type=int, nargs="*", default=[5000])
+    ap.add_argument("--summary-interval", type=int, metavar="S",
+                    help="genesys_realtime's SummaryInterval in the footprint runs "
+                         "(default: its Interval, 1 s in these runs)")
     ap.add_argument("--settle", type=float, default=60.0,
                     help="seconds after subscribing before RSS is read")
     ap.add_argument("--timeout", type=float, default=600.0)
