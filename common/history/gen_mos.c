@@ -117,18 +117,23 @@ static json_object *predicate(const char *dimension) {
   return p;
 }
 
+bool gen_mos_day_before(const gen_mos_config_t *c,
+                        const gen_interval_range_t *range,
+                        gen_interval_range_t *sliver) {
+  int64_t midnight = gen_bucket_floor(range->start_ms, DAY_MS);
+  if (gen_bucket_floor(range->start_ms - c->max_length_ms, DAY_MS) >= midnight)
+    return false;
+  *sliver = (gen_interval_range_t){midnight - 1, midnight + 1, range->revisit};
+  return true;
+}
+
 json_object *gen_mos_query_body(const gen_mos_config_t *c,
                                 const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
                                 long page_number) {
-  int64_t start = range->start_ms;
-  /* Searched are conversations that started on a day the interval touches:
-   * one that began the day before and ended in range needs that day. */
-  if (gen_bucket_floor(start - c->max_length_ms, DAY_MS) <
-      gen_bucket_floor(start, DAY_MS))
-    start -= c->max_length_ms;
+  (void)c;
   char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(start, range->end_ms, text, sizeof(text));
+  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object *body = json_object_new_object();
   json_object_object_add(body, "interval", json_object_new_string(text));
   json_object_object_add(body, "order", json_object_new_string("asc"));
@@ -594,11 +599,16 @@ static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
   int64_t g = job->granularity_ms;
   int64_t buckets = (range->end_ms - range->start_ms) / g;
   /* the query's interval (range plus CallQualityMaxLength) within 31 days */
+  gen_interval_range_t sliver;
   int status = range->end_ms - range->start_ms + job->config->max_length_ms >
                            GEN_MOS_INTERVAL_MAX_MS &&
                        buckets > 1
                    ? -E2BIG
                    : read_range(job, a, ids, n, range, skipped, err, err_size);
+  /* Those that began the day before and ended in range (a->seen takes a
+   * conversation once). */
+  if (status == 0 && gen_mos_day_before(job->config, range, &sliver))
+    status = read_range(job, a, ids, n, &sliver, skipped, err, err_size);
   if (status != -E2BIG)
     return status;
   if (buckets > 1) {

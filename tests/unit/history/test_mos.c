@@ -281,12 +281,40 @@ DEF_TEST(query_body) {
                              json_object_array_get_idx(preds, 1), "value"));
   EXPECT_EQ_STR("conversationStart", gen_json_get_string(b, "orderBy"));
   json_object_put(b);
-  /* 01:00 UTC: a 4 h conversation may have started the day before */
+  /* 01:00 UTC: the range's own interval, not widened back a day */
   range = (gen_interval_range_t){T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G, 0};
   b = gen_mos_query_body(&c, queues, 1, &range, 1);
-  EXPECT_EQ_STR("2026-11-22T21:00:00.000Z/2026-11-23T01:05:00.000Z",
+  EXPECT_EQ_STR("2026-11-23T01:00:00.000Z/2026-11-23T01:05:00.000Z",
                 gen_json_get_string(b, "interval"));
   json_object_put(b);
+  return 0;
+}
+
+DEF_TEST(day_before) {
+  gen_mos_config_t c;
+  gen_mos_config_init(&c); /* CallQualityMaxLength 4 h */
+  gen_interval_range_t sliver = {0, 0, 0};
+  char text[GEN_INTERVAL_STRLEN];
+  /* 01:00 UTC: a 4 h conversation may have begun the day before; those
+   * that did were active at midnight */
+  gen_interval_range_t range = {T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G, 2};
+  OK(gen_mos_day_before(&c, &range, &sliver));
+  gen_interval_format(sliver.start_ms, sliver.end_ms, text, sizeof(text));
+  EXPECT_EQ_STR("2026-11-22T23:59:59.999Z/2026-11-23T00:00:00.001Z", text);
+  EXPECT_EQ_INT(2, sliver.revisit);
+  /* at midnight itself too; at 04:00 and 10:00 (T0) not */
+  range.start_ms = T0 - 10 * 3600000LL;
+  OK(gen_mos_day_before(&c, &range, &sliver));
+  range.start_ms = T0 - 6 * 3600000LL;
+  OK(!gen_mos_day_before(&c, &range, &sliver));
+  range.start_ms = T0;
+  OK(!gen_mos_day_before(&c, &range, &sliver));
+  /* a shorter CallQualityMaxLength: 00:20 needs it at 30 min, not 00:35 */
+  c.max_length_ms = 1800000;
+  range.start_ms = T0 - 10 * 3600000LL + 20 * 60000;
+  OK(gen_mos_day_before(&c, &range, &sliver));
+  range.start_ms = T0 - 10 * 3600000LL + 35 * 60000;
+  OK(!gen_mos_day_before(&c, &range, &sliver));
   return 0;
 }
 
@@ -370,6 +398,7 @@ int main(void) {
   RUN_TEST(sessions_and_rfactor);
   RUN_TEST(untrusted_pages_fail_the_range);
   RUN_TEST(query_body);
+  RUN_TEST(day_before);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
