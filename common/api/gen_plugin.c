@@ -67,7 +67,12 @@ static int plugin_read(user_data_t *ud) {
     gen_client_dispatch_health(client, r->plugin->name);
     return 0;
   }
-  return r->plugin->read(&(user_data_t){.data = r->instance});
+  int status = r->plugin->read(&(user_data_t){.data = r->instance});
+  /* The read may have swapped the client's handle (gen_client_borrow_auth). */
+  gen_http_release(
+      (*(gen_client_t **)((char *)r->instance + r->plugin->client_offset))
+          ->http);
+  return status;
 }
 
 static void plugin_read_free(void *data) {

@@ -611,6 +611,14 @@ void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp) {
   gen_http_response_reset(resp);
 }
 
+void gen_http_release(gen_http_t *http) {
+  if (http == NULL)
+    return;
+  free(http->spare);
+  http->spare = NULL;
+  http->spare_cap = 0;
+}
+
 int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
                       char *error, size_t error_size) {
   return request_json(http, "GET", path, NULL, NULL, out, error, error_size);

@@ -105,6 +105,10 @@ void gen_http_response_reset(gen_http_response_t *resp);
 /* gen_http_response_reset(), keeping resp's body buffer (up to 4 MiB) for
  * the next answer of http: no fresh malloc() of a large block per answer. */
 void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp);
+/* Gives back the body buffer kept by gen_http_response_recycle(): called
+ * once a burst of requests is over (a read, a baseline), so that an idle
+ * handle holds no answer's worth of memory. */
+void gen_http_release(gen_http_t *http);
 /* POSTs the JSON text body to path; the answer's text is resp->body (NULL
  * when empty), for a caller that reads it without a json-c document. Free
  * resp with gen_http_response_recycle(). */

@@ -707,6 +707,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     status =
         *http == NULL ? -ENOMEM : n->cb.on_connected(n->ud, *http, own, mine);
     leave(n, old);
+    gen_http_release(*http); /* the next baseline is a reconnect away */
     if (status == 0)
       atomic_fetch_add(&n->stats.baselines, 1);
     gen_hub_topics_free(own, mine);

@@ -699,8 +699,8 @@ DEF_TEST(body_kept_up_to_max_response_size) {
 }
 
 /* One JSON answer's buffer serves the next (no large malloc per answer):
- * a long answer, then a short one read whole and alone; a buffer over
- * SPARE_MAX is not kept. */
+ * a long answer, then a short one read whole and alone; released, and
+ * kept again by the next answer; a buffer over SPARE_MAX is not kept. */
 DEF_TEST(answer_buffer_kept_for_the_next) {
   fixture_t f;
   setup(&f);
@@ -728,6 +728,13 @@ DEF_TEST(answer_buffer_kept_for_the_next) {
   EXPECT_EQ_INT(1, json_object_object_length(doc));
   json_object_put(doc);
   OK(f.http->spare == kept); /* the same buffer, back again */
+  gen_http_release(f.http);  /* the burst is over: nothing kept */
+  OK(f.http->spare == NULL);
+  push((scripted_t){.status = 200, .body = "{\"id\":\"after\"}"});
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/d", &doc, err, sizeof(err)));
+  EXPECT_EQ_STR("after", gen_json_get_string(doc, "id"));
+  json_object_put(doc);
+  CHECK_NOT_NULL(f.http->spare); /* kept again for the next */
 
   memset(huge, ' ', sizeof(huge) - 1);
   memcpy(huge, "{\"id\":\"huge\"}", 13);
