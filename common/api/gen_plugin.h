@@ -13,6 +13,7 @@
 
 #include "gen_client.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -59,8 +60,13 @@ void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci);
 
 /* The init callback body: global libcurl set-up, while collectd is still
- * single-threaded, and the ordered dispatch's write callback (after every
- * write plugin's, see gen_dispatch.h). */
+ * single-threaded. */
 int gen_plugin_init(void);
+
+/* Whether collectd's environment chooses glibc's malloc arena cap itself
+ * (MALLOC_ARENA_MAX set, or arena_max among GLIBC_TUNABLES): then the
+ * plugins leave the cap alone (MEMORY in collectd-genesys(5)). */
+bool gen_plugin_arenas_chosen(const char *malloc_arena_max,
+                              const char *glibc_tunables);
 
 #endif /* GEN_PLUGIN_H */
