@@ -6,7 +6,6 @@
 #include "gen_map.h"
 
 #include "gen_hash.h"
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +70,12 @@ const char *gen_key_copy_text(const gen_key_t *copy) {
 
 /* ---- gen_map ------------------------------------------------------------ */
 
-static uint64_t caseless_hash(const char *s) {
-  uint64_t h = GEN_HASH_FNV1A64_INIT;
-  for (; *s != '\0'; s++)
-    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
-  return h;
-}
-
 /* Mixed: keys that differ only in their last characters (ids, times) would
  * otherwise share FNV-1a's clustered low bits. */
 static uint64_t key_hash(const gen_map_t *m, const void *key) {
   switch (m->kind) {
   case GEN_MAP_CASELESS:
-    return gen_hash_mix64(caseless_hash(key));
+    return gen_hash_mix64(gen_hash_fnv1a64_caseless(key));
   case GEN_MAP_KEY:
     return gen_hash_mix64(gen_key_hash(key));
   case GEN_MAP_STR:

@@ -85,7 +85,7 @@ struct channel_s {
   cdtime_t expires;
   cdtime_t lifetime;
   uint64_t subscribed_generation; /* 0: nothing subscribed on this channel */
-  char **subscribed;              /* the topics of that subscription */
+  char **subscribed; /* the topics of that subscription (one allocation) */
   size_t n_subscribed;
   cdtime_t last_rx;    /* wall clock: the self-metric's last message */
   cdtime_t heard_mono; /* gen_monotonic(): silence, whatever the wall clock */
@@ -624,15 +624,14 @@ static bool listed(char *const *list, size_t n, const char *topic) {
   return false;
 }
 
-/* Keeps in own only the topics also in gained; frees the rest. */
+/* Keeps in own only the topics also in gained (own is one allocation, as
+ * gen_hub_consumer_topics makes it: the rest are only left out). */
 static size_t keep_gained(char **own, size_t n, char *const *gained,
                           size_t n_gained) {
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     if (listed(gained, n_gained, own[i]))
       own[kept++] = own[i];
-    else
-      free(own[i]);
   }
   return kept;
 }
@@ -658,7 +657,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   char **gained_topics = calloc(count ? count : 1, sizeof(*gained_topics));
   size_t n_gained = 0;
   if (gained_topics == NULL) {
-    gen_hub_topics_free(topics, count);
+    free(topics);
     return -ENOMEM;
   }
   if (renew || ch->subscribed_generation != generation) {
@@ -671,14 +670,14 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
           gained_topics[n_gained++] = topics[i];
         }
       pthread_rwlock_unlock(&hub->lock);
-      gen_hub_topics_free(ch->subscribed, ch->n_subscribed);
+      free(ch->subscribed);
       ch->subscribed = topics;
       ch->n_subscribed = count;
       topics = NULL;
       ch->subscribed_generation = generation;
     }
   }
-  gen_hub_topics_free(topics, count);
+  free(topics);
   if (status != 0) {
     free(gained_topics);
     return status;
@@ -709,7 +708,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     leave(n, old);
     if (status == 0)
       atomic_fetch_add(&n->stats.baselines, 1);
-    gen_hub_topics_free(own, mine);
+    free(own);
   }
   pthread_rwlock_unlock(&hub->lock);
   free(gained_topics);
@@ -755,7 +754,7 @@ static void lose(channel_t *ch) {
       n->cb.on_lost(n->ud, own, mine);
       leave(n, old);
     }
-    gen_hub_topics_free(own, mine);
+    free(own);
   }
   pthread_rwlock_unlock(&hub->lock);
 }
@@ -1008,7 +1007,7 @@ static void channel_free(channel_t *ch) {
   gen_ws_free(ch->ws);
   gen_http_free(ch->http);
   drop_channel(ch);
-  gen_hub_topics_free(ch->subscribed, ch->n_subscribed);
+  free(ch->subscribed);
   free(ch);
 }
 
