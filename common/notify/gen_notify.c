@@ -679,7 +679,8 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       pthread_rwlock_rdlock(&hub->lock);
       for (size_t i = 0; i < count; i++) {
         hashes[i] = gen_hash_fnv1a64_caseless(topics[i]);
-        if (bsearch(&hashes[i], ch->subscribed, ch->n_subscribed,
+        if (ch->n_subscribed == 0 ||
+            bsearch(&hashes[i], ch->subscribed, ch->n_subscribed,
                     sizeof(*hashes), hash_cmp) == NULL) {
           gained |= gen_hub_route(hub->plan, topics[i]);
           gained_topics[n_gained++] = topics[i];
