@@ -24,11 +24,14 @@ uint64_t gen_hash_fnv1a64(const char *s) {
   return gen_hash_fnv1a64_str(GEN_HASH_FNV1A64_INIT, s);
 }
 
-uint64_t gen_hash_fnv1a64_caseless(const char *s) {
-  uint64_t h = GEN_HASH_FNV1A64_INIT;
+uint64_t gen_hash_fnv1a64_caseless_str(uint64_t h, const char *s) {
   for (; *s != '\0'; s++)
     h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
   return h;
+}
+
+uint64_t gen_hash_fnv1a64_caseless(const char *s) {
+  return gen_hash_fnv1a64_caseless_str(GEN_HASH_FNV1A64_INIT, s);
 }
 
 uint64_t gen_hash_mix64(uint64_t h) {

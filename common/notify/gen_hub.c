@@ -16,7 +16,7 @@
 /* A topic's record, in one array with the others (60,000 topics: the
  * users' and the queues'), named by its index wherever it is held. */
 typedef struct {
-  const char *name;   /* in the hub's names; NULL: a free record */
+  const char *name;   /* in the hub's names (see frames); NULL: free */
   uint64_t consumers; /* bit c: consumer c wants it */
   uint32_t pos;       /* index in its channel's list; free: the next free */
   int16_t channel;    /* -1: pending */
@@ -35,6 +35,17 @@ typedef struct {
   size_t n;
 } consumer_t;
 
+/* What is around a topic's id, "v2.users." and ".activity": 60,000 topics
+ * have a handful, kept once. A record's name is its frame's number
+ * (1 byte, FRAME_WHOLE: none) and then the id (or the whole topic). */
+typedef struct {
+  const char *prefix, *suffix;
+  size_t prefix_len;
+} frame_t;
+
+#define FRAME_WHOLE 0xff
+#define MAX_FRAMES 254 /* numbered 1 … 254 */
+
 struct gen_hub_s {
   size_t max_channels, per_channel;
   channel_t *channels;
@@ -48,15 +59,106 @@ struct gen_hub_s {
    * again (compact_names). */
   gen_pool_t names;
   size_t names_bytes, live_bytes;
+  frame_t frames[MAX_FRAMES];
+  size_t n_frames;
+  gen_pool_t frame_text; /* the frames' prefixes and suffixes */
 };
 
+/* A record's name in its parts: prefix, id, suffix. */
+typedef struct {
+  const char *prefix, *id, *suffix;
+  size_t prefix_len, id_len;
+} parts_t;
+
+static parts_t parts(const gen_hub_t *h, const char *stored) {
+  unsigned code = (unsigned char)stored[0];
+  const char *id = stored + 1;
+  if (code == FRAME_WHOLE)
+    return (parts_t){"", id, "", 0, strlen(id)};
+  const frame_t *f = &h->frames[code - 1];
+  return (parts_t){f->prefix, id, f->suffix, f->prefix_len, strlen(id)};
+}
+
+static size_t name_length(const gen_hub_t *h, const char *stored) {
+  parts_t p = parts(h, stored);
+  return p.prefix_len + p.id_len + strlen(p.suffix);
+}
+
+/* Writes the name and its NUL at out; returns the end of the name. */
+static char *name_write(const gen_hub_t *h, const char *stored, char *out) {
+  parts_t p = parts(h, stored);
+  memcpy(out, p.prefix, p.prefix_len);
+  memcpy(out + p.prefix_len, p.id, p.id_len);
+  return stpcpy(out + p.prefix_len + p.id_len, p.suffix);
+}
+
+/* The frame of topic, added when new, and where its id starts and ends;
+ * FRAME_WHOLE when it has no id segment (the one before the last dot, after
+ * another dot) or when the frames are all taken. */
+static unsigned frame_of(gen_hub_t *h, const char *topic, size_t *start,
+                         size_t *end) {
+  const char *last = strrchr(topic, '.');
+  if (last == NULL)
+    return FRAME_WHOLE;
+  *end = (size_t)(last - topic);
+  *start = *end;
+  while (*start > 0 && topic[*start - 1] != '.')
+    (*start)--;
+  if (*start == 0)
+    return FRAME_WHOLE;
+  for (size_t k = 0; k < h->n_frames; k++) {
+    const frame_t *f = &h->frames[k];
+    if (f->prefix_len == *start && memcmp(f->prefix, topic, *start) == 0 &&
+        strcmp(f->suffix, topic + *end) == 0)
+      return (unsigned)k + 1;
+  }
+  if (h->n_frames == MAX_FRAMES)
+    return FRAME_WHOLE;
+  char *prefix = gen_pool_alloc(&h->frame_text, *start + 1);
+  const char *suffix = gen_pool_strdup(&h->frame_text, topic + *end);
+  if (prefix == NULL || suffix == NULL)
+    return FRAME_WHOLE;
+  memcpy(prefix, topic, *start);
+  prefix[*start] = '\0';
+  h->frames[h->n_frames] =
+      (frame_t){.prefix = prefix, .suffix = suffix, .prefix_len = *start};
+  return (unsigned)++h->n_frames;
+}
+
+/* topic as a record names it, in the pool; NULL when out of memory. */
+static const char *name_store(gen_hub_t *h, const char *topic) {
+  size_t start = 0, end = 0;
+  unsigned code = frame_of(h, topic, &start, &end);
+  if (code == FRAME_WHOLE) {
+    start = 0;
+    end = strlen(topic);
+  }
+  char *stored = gen_pool_alloc(&h->names, end - start + 2);
+  if (stored == NULL)
+    return NULL;
+  stored[0] = (char)code;
+  memcpy(stored + 1, topic + start, end - start);
+  stored[end - start + 1] = '\0';
+  return stored;
+}
+
+/* The hash of the whole name, as gen_hash_fnv1a64_caseless(topic). */
 static uint64_t name_hash(const void *owner, uint32_t item) {
-  return gen_hash_fnv1a64_caseless(
-      ((const gen_hub_t *)owner)->entries[item].name);
+  const gen_hub_t *h = owner;
+  parts_t p = parts(h, h->entries[item].name);
+  uint64_t hash =
+      gen_hash_fnv1a64_caseless_str(GEN_HASH_FNV1A64_INIT, p.prefix);
+  hash = gen_hash_fnv1a64_caseless_str(hash, p.id);
+  return gen_hash_fnv1a64_caseless_str(hash, p.suffix);
 }
 
 static bool name_equal(const void *owner, uint32_t item, const void *key) {
-  return strcasecmp(((const gen_hub_t *)owner)->entries[item].name, key) == 0;
+  const gen_hub_t *h = owner;
+  parts_t p = parts(h, h->entries[item].name);
+  const char *k = key;
+  return strncasecmp(k, p.prefix, p.prefix_len) == 0 &&
+         strncasecmp(k + p.prefix_len, p.id, p.id_len) == 0 &&
+         strcasecmp(k + p.prefix_len + p.id_len, p.suffix) == 0;
 }
 
 static const gen_index_ops_t topic_ops = {name_hash, name_equal};
@@ -86,6 +188,7 @@ void gen_hub_free(gen_hub_t *h) {
   free(h->entries);
   gen_index_free(&h->topics);
   gen_pool_free(&h->names);
+  gen_pool_free(&h->frame_text);
   for (size_t i = 0; h->channels != NULL && i < h->max_channels; i++)
     free(h->channels[i].entries);
   for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
@@ -114,13 +217,13 @@ static int64_t find_or_add(gen_hub_t *h, const char *topic) {
       return -1;
     i = (uint32_t)h->n_entries;
   }
-  const char *name = gen_pool_strdup(&h->names, topic);
+  const char *name = name_store(h, topic);
   if (name == NULL)
     return -1;
   entry_t *e = &h->entries[i];
   uint32_t next_free = i == h->free_entry ? e->pos : GEN_INDEX_NONE;
   *e = (entry_t){.name = name, .channel = -1};
-  size_t bytes = strlen(topic) + 1;
+  size_t bytes = strlen(name) + 1;
   h->names_bytes += bytes;
   if (gen_index_add(&h->topics, &topic_ops, h, i, hash) != 0) {
     e->name = NULL; /* its copy stays in the pool until compact_names */
@@ -149,8 +252,7 @@ static void unplace(gen_hub_t *h, entry_t *e) {
 static void remove_entry(gen_hub_t *h, uint32_t i) {
   entry_t *e = &h->entries[i];
   unplace(h, e);
-  gen_index_del(&h->topics, &topic_ops, h, i,
-                gen_hash_fnv1a64_caseless(e->name));
+  gen_index_del(&h->topics, &topic_ops, h, i, name_hash(h, i));
   h->live_bytes -= strlen(e->name) + 1;
   *e = (entry_t){.pos = h->free_entry};
   h->free_entry = i;
@@ -333,7 +435,7 @@ static char **copy_names(const gen_hub_t *h, size_t i, uint64_t bit,
     const entry_t *e = &h->entries[ch->entries[j]];
     if (bit == 0 || (e->consumers & bit) != 0) {
       k++;
-      bytes += strlen(e->name) + 1;
+      bytes += name_length(h, e->name) + 1;
     }
   }
   if (k == 0)
@@ -347,7 +449,7 @@ static char **copy_names(const gen_hub_t *h, size_t i, uint64_t bit,
     const entry_t *e = &h->entries[ch->entries[j]];
     if (bit == 0 || (e->consumers & bit) != 0) {
       out[k++] = text;
-      text = stpcpy(text, e->name) + 1;
+      text = name_write(h, e->name, text) + 1;
     }
   }
   *n = k;

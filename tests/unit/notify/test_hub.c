@@ -187,6 +187,60 @@ DEF_TEST(many_topics_churn) {
   return 0;
 }
 
+/* Names are kept as given whatever their form: with an id between dots
+ * (the frame around it kept once), with no such id, and past the frames
+ * the hub keeps (more than 254 forms); found without case. */
+DEF_TEST(names_as_given) {
+  gen_hub_t *h = gen_hub_new(1, 1000);
+  int a = gen_hub_join(h);
+  char *given[] = {"plain",
+                   "one.dot",
+                   ".lead",
+                   "trail.",
+                   "a..b",
+                   "V2.Users.U1.Activity",
+                   "v2.users.u2.activity",
+                   "v2.users.u3.activity",
+                   "x.y.z.",
+                   "v2.users..activity"};
+  size_t n_given = sizeof(given) / sizeof(given[0]);
+  char **topics = calloc(n_given + 300, sizeof(*topics));
+  for (size_t i = 0; i < n_given; i++)
+    topics[i] = strdup(given[i]);
+  for (size_t i = 0; i < 300; i++) {
+    char t[64];
+    snprintf(t, sizeof(t), "form%zu.id%zu.end", i, i);
+    topics[n_given + i] = strdup(t);
+  }
+  size_t n = n_given + 300;
+  EXPECT_EQ_INT(0, (int)gen_hub_want(h, a, topics, n));
+  EXPECT_EQ_INT((int)n, (int)gen_hub_topics(h));
+  size_t listed;
+  char **t = gen_hub_channel_topics(h, 0, &listed);
+  EXPECT_EQ_INT((int)n, (int)listed);
+  for (size_t i = 0; i < n; i++) {
+    EXPECT_EQ_STR(topics[i], t[i]);
+    OK(gen_hub_route(h, topics[i]) == UINT64_C(1) << a);
+  }
+  free(t);
+  OK(gen_hub_route(h, "v2.users.U1.activity") == UINT64_C(1) << a);
+  OK(gen_hub_route(h, "V2.USERS.U2.ACTIVITY") == UINT64_C(1) << a);
+  OK(gen_hub_route(h, "v2.users.u1.activit") == 0);
+  OK(gen_hub_route(h, "v2.users.u1.activityx") == 0);
+  OK(gen_hub_route(h, "v2.users.u.activity") == 0);
+  OK(gen_hub_route(h, "v2.users") == 0);
+  OK(gen_hub_route(h, "") == 0);
+  OK(gen_hub_route(h, "FORM299.ID299.END") == UINT64_C(1) << a);
+  /* Dropped ones are gone, the others stay. */
+  EXPECT_EQ_INT(0, (int)gen_hub_want(h, a, topics + 5, 3));
+  OK(gen_hub_route(h, "plain") == 0);
+  OK(gen_hub_route(h, "form0.id0.end") == 0);
+  OK(gen_hub_route(h, "v2.users.u3.activity") == UINT64_C(1) << a);
+  gen_hub_topics_free(topics, n);
+  gen_hub_free(h);
+  return 0;
+}
+
 DEF_TEST(consumer_slots) {
   gen_hub_t *h = gen_hub_new(1, 1);
   for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
@@ -386,6 +440,7 @@ int main(void) {
   RUN_TEST(sharing);
   RUN_TEST(budget_and_pending);
   RUN_TEST(many_topics_churn);
+  RUN_TEST(names_as_given);
   RUN_TEST(consumer_slots);
   RUN_TEST(renewal);
   RUN_TEST(one_hub_per_client);
