@@ -4,6 +4,7 @@
  */
 #include "gen_entity.h"
 #include "gen_buf.h"
+#include "gen_hash.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_names.h"
@@ -24,24 +25,69 @@
 
 void gen_entity_set_free(gen_entity_set_t *set) {
   free(set->items);
-  gen_map_free(&set->by_id);
+  gen_index_free(&set->by_id);
   gen_pool_free(&set->strings);
+  gen_map_free(&set->divisions);
   memset(set, 0, sizeof(*set));
 }
 
+void gen_entity_set_trim(gen_entity_set_t *set) {
+  if (set->capacity == set->count)
+    return;
+  if (set->count == 0) {
+    free(set->items);
+    set->items = NULL;
+    set->capacity = 0;
+    return;
+  }
+  /* A failed shrink keeps the larger array, which is as good. */
+  gen_entity_t *items = realloc(set->items, set->count * sizeof(*items));
+  if (items != NULL) {
+    set->items = items;
+    set->capacity = set->count;
+  }
+}
+
+static uint64_t id_hash(const void *owner, uint32_t item) {
+  return gen_hash_fnv1a64(((const gen_entity_set_t *)owner)->items[item].id);
+}
+
+static bool id_equal(const void *owner, uint32_t item, const void *key) {
+  return strcmp(((const gen_entity_set_t *)owner)->items[item].id, key) == 0;
+}
+
+static const gen_index_ops_t by_id_ops = {id_hash, id_equal};
+
 ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id) {
-  void *index;
-  if (id == NULL || !gen_map_find(&set->by_id, id, &index))
+  if (id == NULL)
     return -1;
-  return (ssize_t)gen_map_to_index(index);
+  return (ssize_t)gen_index_find(&set->by_id, &by_id_ops, set, id,
+                                 gen_hash_fnv1a64(id));
+}
+
+/* A division id kept once: the users of an org share a few divisions. Past
+ * that few, each is copied (a table as large as the set would cost more
+ * than the copies). */
+#define GEN_ENTITY_DIVISIONS 64
+
+static const char *division_copy(gen_entity_set_t *set, const char *id) {
+  const char *copy = gen_map_get(&set->divisions, id);
+  if (copy != NULL)
+    return copy;
+  copy = gen_pool_strdup(&set->strings, id);
+  if (copy != NULL && gen_map_count(&set->divisions) < GEN_ENTITY_DIVISIONS)
+    gen_map_put(&set->divisions, copy, (void *)copy); /* else copied again */
+  return copy;
 }
 
 ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
                        const char *division_id) {
-  ssize_t existing = gen_entity_find(set, id);
+  uint64_t hash = gen_hash_fnv1a64(id);
+  int64_t existing = gen_index_find(&set->by_id, &by_id_ops, set, id, hash);
   if (existing >= 0)
-    return existing;
-  if (gen_grow((void **)&set->items, &set->capacity, set->count + 1,
+    return (ssize_t)existing;
+  if (set->count >= GEN_INDEX_NONE ||
+      gen_grow((void **)&set->items, &set->capacity, set->count + 1,
                sizeof(*set->items), 64) != 0)
     return -ENOMEM;
   gen_entity_t *e = &set->items[set->count];
@@ -50,11 +96,11 @@ ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
   e->name = name == NULL || strcmp(name, id) == 0
                 ? e->id
                 : gen_pool_strdup(&set->strings, name);
-  e->division_id =
-      division_id ? gen_pool_strdup(&set->strings, division_id) : NULL;
+  e->division_id = division_id ? division_copy(set, division_id) : NULL;
   /* What a failure took stays in the pool until the set is freed. */
   if (e->id == NULL || e->name == NULL || (division_id && !e->division_id) ||
-      gen_map_put(&set->by_id, e->id, gen_map_index(set->count)) != 0)
+      gen_index_add(&set->by_id, &by_id_ops, set, (uint32_t)set->count, hash) !=
+          0)
     return -ENOMEM;
   return (ssize_t)set->count++;
 }
@@ -240,6 +286,7 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
   ssize_t renamed = 0;
   if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
     status = -ENOMEM;
+  gen_entity_set_trim(set);
   gen_entity_names_free(&ctx.names);
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
@@ -272,6 +319,7 @@ void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
                             bool ok) {
   if (ok) {
     gen_entity_set_free(dst);
+    gen_entity_set_trim(fresh);
     *dst = *fresh;
   } else {
     gen_entity_set_free(fresh);

@@ -24,12 +24,17 @@ typedef struct {
   const char *division_id; /* NULL when the listing has none */
 } gen_entity_t;
 
+/* Sized for 50,000 users: the look-up table holds 32-bit indexes into
+ * items, the strings are packed in a pool, a division id is kept once
+ * however many entities name it, and a listing leaves items at its exact
+ * size. */
 typedef struct {
   gen_entity_t *items;
   size_t count;
   size_t capacity;
-  gen_map_t by_id;    /* id -> index in items */
-  gen_pool_t strings; /* the items' ids and names, freed with the set */
+  gen_index_t by_id;   /* ids -> indexes in items */
+  gen_pool_t strings;  /* the items' ids and names, freed with the set */
+  gen_map_t divisions; /* the distinct division ids in strings (a few) */
 } gen_entity_set_t;
 
 typedef struct {
@@ -48,11 +53,14 @@ ssize_t gen_entity_add(gen_entity_set_t *set, const char *id, const char *name,
 /* Index of id, or -1. */
 ssize_t gen_entity_find(const gen_entity_set_t *set, const char *id);
 void gen_entity_set_free(gen_entity_set_t *set);
+/* Gives back the room items has past count, once a set is complete (a
+ * listing, a replacement); later adds grow it again. */
+void gen_entity_set_trim(gen_entity_set_t *set);
 /* The same ids in the same order. */
 bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b);
 /* A listing replaces the last one only when it succeeded: dst becomes
- * fresh when ok (its old entities freed), else fresh is freed. fresh is
- * empty after either. */
+ * fresh (trimmed) when ok (its old entities freed), else fresh is freed.
+ * fresh is empty after either. */
 void gen_entity_set_replace(gen_entity_set_t *dst, gen_entity_set_t *fresh,
                             bool ok);
 /* The topic "<prefix><id><suffix>" of every entity of set, written to
@@ -93,10 +101,11 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
                                gen_entity_set_t *set);
 void gen_entity_names_free(gen_entity_names_t *names);
 
-/* Reads a whole paged listing into set (which is emptied first), keeping
- * the entities that pass filter and the org's shard (filter may be NULL),
- * with names made one series name each (gen_entity_names_t). Returns 0 or
- * a negative gen_http code with the reason in err. */
+/* Reads a whole paged listing into set (which is emptied first, and
+ * trimmed at the end), keeping the entities that pass filter and the org's
+ * shard (filter may be NULL), with names made one series name each
+ * (gen_entity_names_t). Returns 0 or a negative gen_http code with the
+ * reason in err. */
 int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);

@@ -185,9 +185,10 @@ struct gen_pool_block_s {
   char data[];
 };
 
-const char *gen_pool_strdup(gen_pool_t *p, const char *s) {
-  size_t n = strlen(s) + 1;
+char *gen_pool_alloc(gen_pool_t *p, size_t n) {
   if (p->head == NULL || p->head->size - p->used < n) {
+    if (n > SIZE_MAX - sizeof(gen_pool_block_t))
+      return NULL;
     size_t size = n > GEN_POOL_BLOCK ? n : GEN_POOL_BLOCK;
     gen_pool_block_t *b = malloc(sizeof(*b) + size);
     if (b == NULL)
@@ -197,9 +198,16 @@ const char *gen_pool_strdup(gen_pool_t *p, const char *s) {
     p->head = b;
     p->used = 0;
   }
-  char *copy = p->head->data + p->used;
-  memcpy(copy, s, n);
+  char *room = p->head->data + p->used;
   p->used += n;
+  return room;
+}
+
+const char *gen_pool_strdup(gen_pool_t *p, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *copy = gen_pool_alloc(p, n);
+  if (copy != NULL)
+    memcpy(copy, s, n);
   return copy;
 }
 

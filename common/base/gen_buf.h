@@ -75,6 +75,9 @@ typedef struct {
 /* A copy of s in the pool, valid until gen_pool_free(); NULL when out of
  * memory. */
 const char *gen_pool_strdup(gen_pool_t *p, const char *s);
+/* n bytes in the pool (not aligned: for text the caller writes), valid
+ * until gen_pool_free(); NULL when out of memory. */
+char *gen_pool_alloc(gen_pool_t *p, size_t n);
 void gen_pool_free(gen_pool_t *p);
 
 /* Gives the free memory of every malloc arena back to the system; for the

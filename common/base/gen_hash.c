@@ -4,6 +4,7 @@
  */
 #include "gen_hash.h"
 
+#include <ctype.h>
 #include <string.h>
 
 uint64_t gen_hash_fnv1a64_bytes(uint64_t h, const void *data, size_t len) {
@@ -21,6 +22,16 @@ uint64_t gen_hash_fnv1a64_str(uint64_t h, const char *s) {
 
 uint64_t gen_hash_fnv1a64(const char *s) {
   return gen_hash_fnv1a64_str(GEN_HASH_FNV1A64_INIT, s);
+}
+
+uint64_t gen_hash_fnv1a64_caseless_str(uint64_t h, const char *s) {
+  for (; *s != '\0'; s++)
+    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
+  return h;
+}
+
+uint64_t gen_hash_fnv1a64_caseless(const char *s) {
+  return gen_hash_fnv1a64_caseless_str(GEN_HASH_FNV1A64_INIT, s);
 }
 
 uint64_t gen_hash_mix64(uint64_t h) {

@@ -27,6 +27,12 @@ uint64_t gen_hash_fnv1a64_bytes(uint64_t h, const void *data, size_t len);
 uint64_t gen_hash_fnv1a64_str(uint64_t h, const char *s);
 /* FNV-1a 64 of the string s. */
 uint64_t gen_hash_fnv1a64(const char *s);
+/* FNV-1a 64 of s with ASCII letters lowered: keys that compare without
+ * case (strcasecmp) hash alike. */
+uint64_t gen_hash_fnv1a64_caseless(const char *s);
+/* h continued over s without case, its NUL left out (a key hashed in
+ * parts). */
+uint64_t gen_hash_fnv1a64_caseless_str(uint64_t h, const char *s);
 
 /* MurmurHash3's 64-bit finaliser: every input bit reaches the low bits,
  * where FNV-1a clusters for texts that differ only at their end. A

@@ -6,7 +6,6 @@
 #include "gen_map.h"
 
 #include "gen_hash.h"
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +70,12 @@ const char *gen_key_copy_text(const gen_key_t *copy) {
 
 /* ---- gen_map ------------------------------------------------------------ */
 
-static uint64_t caseless_hash(const char *s) {
-  uint64_t h = GEN_HASH_FNV1A64_INIT;
-  for (; *s != '\0'; s++)
-    h = gen_hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)*s));
-  return h;
-}
-
 /* Mixed: keys that differ only in their last characters (ids, times) would
  * otherwise share FNV-1a's clustered low bits. */
 static uint64_t key_hash(const gen_map_t *m, const void *key) {
   switch (m->kind) {
   case GEN_MAP_CASELESS:
-    return gen_hash_mix64(caseless_hash(key));
+    return gen_hash_mix64(gen_hash_fnv1a64_caseless(key));
   case GEN_MAP_KEY:
     return gen_hash_mix64(gen_key_hash(key));
   case GEN_MAP_STR:
@@ -369,4 +361,99 @@ bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
     }
   }
   return false;
+}
+
+/* ---- gen_index ---------------------------------------------------------- */
+
+static size_t home_index(size_t n_slots, uint64_t hash) {
+  return (size_t)(gen_hash_mix64(hash) & (n_slots - 1));
+}
+
+static int resize_index(gen_index_t *x, const gen_index_ops_t *ops,
+                        const void *owner, size_t n_slots) {
+  uint32_t *slots = malloc(n_slots * sizeof(*slots));
+  if (slots == NULL)
+    return -ENOMEM;
+  memset(slots, 0xff, n_slots * sizeof(*slots)); /* GEN_INDEX_NONE */
+  for (size_t i = 0; i < x->n_slots; i++) {
+    uint32_t item = x->slots[i];
+    if (item == GEN_INDEX_NONE)
+      continue;
+    size_t j = home_index(n_slots, ops->hash(owner, item));
+    while (slots[j] != GEN_INDEX_NONE)
+      j = (j + 1) & (n_slots - 1);
+    slots[j] = item;
+  }
+  free(x->slots);
+  x->slots = slots;
+  x->n_slots = n_slots;
+  return 0;
+}
+
+void gen_index_free(gen_index_t *x) {
+  free(x->slots);
+  *x = (gen_index_t){0};
+}
+
+size_t gen_index_count(const gen_index_t *x) { return x->count; }
+
+int64_t gen_index_find(const gen_index_t *x, const gen_index_ops_t *ops,
+                       const void *owner, const void *key, uint64_t hash) {
+  if (x->count == 0)
+    return -1;
+  size_t mask = x->n_slots - 1;
+  for (size_t i = home_index(x->n_slots, hash); x->slots[i] != GEN_INDEX_NONE;
+       i = (i + 1) & mask)
+    if (ops->equal(owner, x->slots[i], key))
+      return x->slots[i];
+  return -1;
+}
+
+int gen_index_reserve(gen_index_t *x, const gen_index_ops_t *ops,
+                      const void *owner, size_t n) {
+  if (n > SIZE_MAX / 4 / sizeof(*x->slots))
+    return -ENOMEM;
+  /* Half full at most, as gen_map. */
+  size_t n_slots = x->n_slots ? x->n_slots : GEN_MAP_MIN_SLOTS;
+  while (n * 2 > n_slots)
+    n_slots *= 2;
+  return n_slots == x->n_slots ? 0 : resize_index(x, ops, owner, n_slots);
+}
+
+int gen_index_add(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
+                  uint32_t item, uint64_t hash) {
+  if (item == GEN_INDEX_NONE)
+    return -EINVAL;
+  int err = gen_index_reserve(x, ops, owner, x->count + 1);
+  if (err != 0)
+    return err;
+  size_t i = home_index(x->n_slots, hash);
+  while (x->slots[i] != GEN_INDEX_NONE)
+    i = (i + 1) & (x->n_slots - 1);
+  x->slots[i] = item;
+  x->count++;
+  return 0;
+}
+
+int gen_index_del(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
+                  uint32_t item, uint64_t hash) {
+  if (x->count == 0)
+    return -ENOENT;
+  size_t mask = x->n_slots - 1;
+  size_t hole = home_index(x->n_slots, hash);
+  while (x->slots[hole] != item) {
+    if (x->slots[hole] == GEN_INDEX_NONE)
+      return -ENOENT;
+    hole = (hole + 1) & mask;
+  }
+  for (size_t i = (hole + 1) & mask; x->slots[i] != GEN_INDEX_NONE;
+       i = (i + 1) & mask)
+    if (must_move(hole, i,
+                  home_index(x->n_slots, ops->hash(owner, x->slots[i])))) {
+      x->slots[hole] = x->slots[i];
+      hole = i;
+    }
+  x->slots[hole] = GEN_INDEX_NONE;
+  x->count--;
+  return 0;
 }

@@ -9,8 +9,11 @@
  *   is usually a field of the value).
  * - gen_map64: from 64-bit integers (ids hashed once by their owner) to
  *   pointers; 0 is a key like any other.
+ * - gen_index: the items of an owner's array found by their key, a table
+ *   of 32-bit item indexes (4 bytes a slot where gen_map takes 24: the
+ *   50,000 users of an org); the key and its hash are the owner's.
  *
- * Both are open addressing with linear probing over a power-of-two table
+ * All are open addressing with linear probing over a power-of-two table
  * that doubles when half full; a delete shifts the entries after it back,
  * so no tombstones slow later look-ups. A zeroed map is an empty map.
  */
@@ -124,5 +127,43 @@ int gen_map64_reserve(gen_map64_t *m, size_t n);
 /* Every entry once, in no order (as gen_map_next). */
 bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
                     void **value);
+
+/* ---- gen_index ----------------------------------------------------------
+ */
+
+/* How the owner (an array of items, each with its key) hashes and compares:
+ * hash gives the hash of item's key, as the caller gives it for a key
+ * (raw, e.g. FNV-1a: the index mixes it); equal compares item's key with
+ * key. The index keeps no hash: hash is called again for each item when
+ * the table grows and for the items a delete shifts. */
+typedef struct {
+  uint64_t (*hash)(const void *owner, uint32_t item);
+  bool (*equal)(const void *owner, uint32_t item, const void *key);
+} gen_index_ops_t;
+
+#define GEN_INDEX_NONE UINT32_MAX /* a free slot; never an item */
+
+typedef struct {
+  uint32_t *slots; /* item indexes; GEN_INDEX_NONE: free */
+  size_t n_slots;  /* 0 or a power of two */
+  size_t count;
+} gen_index_t;
+
+void gen_index_free(gen_index_t *x);
+size_t gen_index_count(const gen_index_t *x);
+/* The item whose key is key (of hash hash), or -1. */
+int64_t gen_index_find(const gen_index_t *x, const gen_index_ops_t *ops,
+                       const void *owner, const void *key, uint64_t hash);
+/* Adds item, whose key (of hash hash) the index must not hold yet. 0,
+ * -EINVAL (GEN_INDEX_NONE) or -ENOMEM (the index as it was). */
+int gen_index_add(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
+                  uint32_t item, uint64_t hash);
+/* Removes item (its key of hash hash), before the owner changes or
+ * reuses it. 0 or -ENOENT. */
+int gen_index_del(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
+                  uint32_t item, uint64_t hash);
+/* Room for n items: adds up to n then allocate nothing. 0 or -ENOMEM. */
+int gen_index_reserve(gen_index_t *x, const gen_index_ops_t *ops,
+                      const void *owner, size_t n);
 
 #endif /* GEN_MAP_H */

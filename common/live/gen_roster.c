@@ -50,6 +50,7 @@ void gen_roster_replace(gen_roster_t *r, gen_roster_t *fresh, bool *changed) {
   }
   gen_entity_set_free(&r->users);
   free(r->state);
+  gen_entity_set_trim(&fresh->users);
   r->users = fresh->users;
   r->state = fresh->state;
   r->capacity = fresh->capacity;

@@ -28,6 +28,8 @@
 
 typedef struct gen_hub_s gen_hub_t;
 
+/* NULL when out of memory, or past INT16_MAX channels or UINT32_MAX
+ * topics a channel. */
 gen_hub_t *gen_hub_new(size_t max_channels, size_t per_channel);
 void gen_hub_free(gen_hub_t *h);
 
@@ -49,12 +51,13 @@ size_t gen_hub_max_channels(const gen_hub_t *h);
 /* Topics on channel i (0: closed), and its generation, which changes with
  * every change of its set. */
 size_t gen_hub_channel_size(const gen_hub_t *h, size_t i, uint64_t *generation);
-/* A copy of channel i's topics (free each and the array; NULL with *n = 0
- * when out of memory or empty). */
+/* A copy of channel i's topics in one allocation, the array then the
+ * strings: free() frees it (NULL with *n = 0 when out of memory or
+ * empty). */
 char **gen_hub_channel_topics(const gen_hub_t *h, size_t i, size_t *n);
 /* The consumers with at least one topic on channel i. */
 uint64_t gen_hub_channel_consumers(const gen_hub_t *h, size_t i);
-/* A copy of the consumer's topics on channel i. */
+/* A copy of the consumer's topics on channel i, as above. */
 char **gen_hub_consumer_topics(const gen_hub_t *h, int consumer, size_t i,
                                size_t *n);
 
@@ -70,7 +73,8 @@ size_t gen_hub_consumer_count(const gen_hub_t *h, int consumer); /* wanted */
 bool gen_hub_renew_due(uint64_t now, uint64_t expires, uint64_t lifetime,
                        uint64_t ahead);
 
-/* Frees an array of topics as the functions above return it. */
+/* Frees an array of topics each allocated on its own (as
+ * gen_entity_topics makes them). */
 void gen_hub_topics_free(char **topics, size_t n);
 
 #endif /* GEN_HUB_H */

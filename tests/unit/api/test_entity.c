@@ -7,6 +7,7 @@
 
 #include "collectd/core/testing.h"
 
+#include <stdio.h>
 #include <string.h>
 
 DEF_TEST(set_add_find_same) {
@@ -28,6 +29,60 @@ DEF_TEST(set_add_find_same) {
   gen_entity_set_free(&a);
   gen_entity_set_free(&b);
   EXPECT_EQ_INT(0, (int)a.count);
+  return 0;
+}
+
+/* 50,000 users' layout: found by id past many growths of the table, a
+ * division kept once (up to a few distinct ones, then copied), items at
+ * their exact size once trimmed or replaced, and adds after that. */
+DEF_TEST(large_set) {
+  gen_entity_set_t set = {0}, fresh = {0};
+  enum { N = 20000 };
+  char id[32], name[32], div[32];
+  for (int i = 0; i < N; i++) {
+    snprintf(id, sizeof(id), "user-%08d", i);
+    snprintf(name, sizeof(name), "Agent %d", i);
+    snprintf(div, sizeof(div), "div-%d", i % 100);
+    EXPECT_EQ_INT(i, (int)gen_entity_add(&set, id, name, div));
+  }
+  EXPECT_EQ_INT(N, (int)set.count);
+  EXPECT_EQ_INT(5, (int)gen_entity_add(&set, "user-00000005", "X", NULL));
+  EXPECT_EQ_INT(N, (int)set.count);
+  for (int i = 0; i < N; i++) {
+    snprintf(id, sizeof(id), "user-%08d", i);
+    if (gen_entity_find(&set, id) != i)
+      return -1;
+    snprintf(id, sizeof(id), "user-%08d", N + i);
+    if (gen_entity_find(&set, id) != -1)
+      return -1;
+  }
+  EXPECT_EQ_INT(-1, gen_entity_find(&set, NULL));
+  EXPECT_EQ_INT(-1, gen_entity_find(&set, ""));
+  EXPECT_EQ_STR("Agent 12345", set.items[12345].name);
+  EXPECT_EQ_STR("div-45", set.items[12345].division_id);
+  /* The first divisions are one copy each; the ones past them are
+   * copied, and equal. */
+  OK(set.items[12345].division_id == set.items[45].division_id);
+  OK(set.items[12399].division_id != set.items[99].division_id);
+  EXPECT_EQ_STR(set.items[99].division_id, set.items[12399].division_id);
+  OK(set.capacity > set.count);
+  gen_entity_set_trim(&set);
+  EXPECT_EQ_INT(N, (int)set.capacity);
+  EXPECT_EQ_INT(N, (int)gen_entity_add(&set, "late", NULL, "div-7"));
+  OK(set.items[N].division_id == set.items[7].division_id);
+  EXPECT_EQ_INT(N, (int)gen_entity_find(&set, "late"));
+  EXPECT_EQ_INT(7, (int)gen_entity_find(&set, "user-00000007"));
+  gen_entity_set_replace(&fresh, &set, true);
+  EXPECT_EQ_INT(N + 1, (int)fresh.capacity);
+  EXPECT_EQ_INT(0, (int)set.count);
+  EXPECT_EQ_INT(N, (int)gen_entity_find(&fresh, "late"));
+  EXPECT_EQ_INT(-1, gen_entity_find(&set, "late"));
+  gen_entity_set_free(&fresh);
+  /* An empty set trims to nothing. */
+  gen_entity_add(&set, "a", NULL, NULL);
+  gen_entity_set_free(&set);
+  gen_entity_set_trim(&set);
+  OK(set.items == NULL);
   return 0;
 }
 
@@ -196,6 +251,7 @@ DEF_TEST(names_one_series_each) {
 
 int main(void) {
   RUN_TEST(set_add_find_same);
+  RUN_TEST(large_set);
   RUN_TEST(label_by_name_or_id);
   RUN_TEST(replace_when_listed);
   RUN_TEST(topics_of_a_set);

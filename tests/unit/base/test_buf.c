@@ -223,6 +223,9 @@ DEF_TEST(pool_keeps_every_copy) {
   const char *long_copy = gen_pool_strdup(&pool, long_text);
   const char *empty = gen_pool_strdup(&pool, "");
   const char *after = gen_pool_strdup(&pool, "after");
+  char *room = gen_pool_alloc(&pool, 5); /* the caller's to write */
+  OK(room != NULL);
+  memcpy(room, "abcd", 5);
   for (int i = 0; i < 3000; i++) {
     snprintf(text, sizeof(text), "user-%d-0123456789abcdef0123456789", i);
     EXPECT_EQ_STR(text, copies[i]);
@@ -230,6 +233,7 @@ DEF_TEST(pool_keeps_every_copy) {
   OK(long_copy != NULL && strcmp(long_copy, long_text) == 0);
   EXPECT_EQ_STR("", empty);
   EXPECT_EQ_STR("after", after);
+  EXPECT_EQ_STR("abcd", room);
   free(long_text);
   gen_pool_free(&pool);
   OK(pool.head == NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the kit's hash maps (growth, collisions, delete and
  * re-insert, iteration) over strings, caseless strings and typed keys, the
- * 64-bit-keyed map, and the composite key. */
+ * 64-bit-keyed map, the index of an owner's items, and the composite
+ * key. */
 #include "gen_map.h"
 
 #include "gen_hash.h"
@@ -401,6 +402,88 @@ DEF_TEST(map64_probes_stay_short) {
   return 0;
 }
 
+/* gen_index over keys[]: item i's key is keys[i]; a hash that lands every
+ * key on a handful of homes (bad_hash) makes long runs, so that deletes
+ * shift entries across the table's end. */
+static bool bad_hash;
+static uint64_t index_key_hash(const char *key) {
+  return bad_hash ? gen_hash_fnv1a64(key) % 7 : gen_hash_fnv1a64(key);
+}
+static uint64_t index_hash(const void *owner, uint32_t item) {
+  return index_key_hash(((const char(*)[32])owner)[item]);
+}
+static bool index_equal(const void *owner, uint32_t item, const void *key) {
+  return strcmp(((const char(*)[32])owner)[item], key) == 0;
+}
+static const gen_index_ops_t index_ops = {index_hash, index_equal};
+
+static int check_index(const gen_index_t *x, const int *present, int n) {
+  size_t found = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t item =
+        gen_index_find(x, &index_ops, keys, keys[i], index_key_hash(keys[i]));
+    if (item != (present[i] ? i : -1))
+      return -1;
+    found += item >= 0;
+  }
+  return found == gen_index_count(x) ? 0 : -1;
+}
+
+static int index_churn(int n) {
+  gen_index_t x = {0};
+  static int present[N_KEYS];
+  memset(present, 0, sizeof(present));
+  OK(gen_index_find(&x, &index_ops, keys, keys[0], index_key_hash(keys[0])) ==
+     -1);
+  EXPECT_EQ_INT(
+      -ENOENT, gen_index_del(&x, &index_ops, keys, 0, index_key_hash(keys[0])));
+  for (int i = 0; i < n; i += 2) {
+    CHECK_ZERO(gen_index_add(&x, &index_ops, keys, (uint32_t)i,
+                             index_key_hash(keys[i])));
+    present[i] = 1;
+  }
+  CHECK_ZERO(check_index(&x, present, n));
+  OK(x.n_slots >= 2 * x.count); /* grew past its first table */
+  /* An absent item is not removed, even where its key's run is. */
+  EXPECT_EQ_INT(
+      -ENOENT, gen_index_del(&x, &index_ops, keys, 1, index_key_hash(keys[1])));
+  unsigned r = 12345;
+  for (int round = 0; round < 4 * n; round++) {
+    r = r * 1103515245u + 12345u;
+    int i = (int)((r >> 8) % (unsigned)n);
+    if (present[i])
+      CHECK_ZERO(gen_index_del(&x, &index_ops, keys, (uint32_t)i,
+                               index_key_hash(keys[i])));
+    else
+      CHECK_ZERO(gen_index_add(&x, &index_ops, keys, (uint32_t)i,
+                               index_key_hash(keys[i])));
+    present[i] = !present[i];
+  }
+  CHECK_ZERO(check_index(&x, present, n));
+  EXPECT_EQ_INT(-EINVAL,
+                gen_index_add(&x, &index_ops, keys, GEN_INDEX_NONE, 0));
+  /* Reserved room: the adds up to it do not move the table. */
+  gen_index_free(&x);
+  CHECK_ZERO(gen_index_reserve(&x, &index_ops, keys, (size_t)n));
+  uint32_t *table = x.slots;
+  for (int i = 0; i < n; i++)
+    CHECK_ZERO(gen_index_add(&x, &index_ops, keys, (uint32_t)i,
+                             index_key_hash(keys[i])));
+  OK(x.slots == table);
+  EXPECT_EQ_INT(n, (int)gen_index_count(&x));
+  gen_index_free(&x);
+  EXPECT_EQ_INT(0, (int)gen_index_count(&x));
+  return 0;
+}
+
+DEF_TEST(index) {
+  bad_hash = false;
+  CHECK_ZERO(index_churn(N_KEYS));
+  bad_hash = true;
+  CHECK_ZERO(index_churn(200));
+  return 0;
+}
+
 /* A key's copy owns its strings (NULL kept apart from ""), with or without
  * an owner's text after them. */
 DEF_TEST(key_copies_own_their_strings_and_text) {
@@ -433,5 +516,6 @@ int main(void) {
   RUN_TEST(typed_keys);
   RUN_TEST(map64);
   RUN_TEST(map64_probes_stay_short);
+  RUN_TEST(index);
   END_TEST;
 }

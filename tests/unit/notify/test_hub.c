@@ -46,7 +46,7 @@ DEF_TEST(packing) {
   EXPECT_EQ_INT(4, (int)n);
   EXPECT_EQ_STR("q.0", t[0]);
   EXPECT_EQ_STR("q.3", t[3]);
-  gen_hub_topics_free(t, n);
+  free(t); /* one allocation */
   /* The same set again changes no channel. */
   uint64_t g0, g1;
   gen_hub_channel_size(h, 0, &g0);
@@ -87,7 +87,7 @@ DEF_TEST(sharing) {
   size_t n;
   char **t = gen_hub_consumer_topics(h, fm, 0, &n);
   EXPECT_EQ_INT(2, (int)n);
-  gen_hub_topics_free(t, n);
+  free(t);
   /* Release: the shared topic stays for the other one. */
   gen_hub_leave(h, fm);
   EXPECT_EQ_INT(2, (int)gen_hub_topics(h));
@@ -138,6 +138,105 @@ DEF_TEST(budget_and_pending) {
   EXPECT_EQ_INT(2, (int)gen_hub_topics(h));
   EXPECT_EQ_INT(2, (int)gen_hub_channels(h));
   OK(gen_hub_route(h, "a.1") == UINT64_C(1) << a);
+  gen_hub_free(h);
+  return 0;
+}
+
+/* An org's scale: 20 channels of 1,000 topics, agents coming and going
+ * (each round drops the oldest 1,000 users' topics and adds 1,000 new
+ * ones): records and their names are reused, and every topic is found,
+ * routed and listed as it was given. */
+DEF_TEST(many_topics_churn) {
+  gen_hub_t *h = gen_hub_new(20, 1000);
+  int a = gen_hub_join(h), b = gen_hub_join(h);
+  const char *u = "v2.users.00000000-0000-0000-0000-0000";
+  EXPECT_EQ_INT(0, (int)want(h, a, u, 0, 15000));
+  EXPECT_EQ_INT(0, (int)want(h, b, "v2.routing.queues.q", 0, 3000));
+  for (size_t round = 1; round <= 40; round++)
+    EXPECT_EQ_INT(0, (int)want(h, a, u, round * 1000, round * 1000 + 15000));
+  EXPECT_EQ_INT(18000, (int)gen_hub_topics(h));
+  EXPECT_EQ_INT(0, (int)gen_hub_pending(h, -1));
+  EXPECT_EQ_INT(18, (int)gen_hub_channels(h));
+  char topic[128];
+  for (size_t i = 0; i < 55000; i++) {
+    snprintf(topic, sizeof(topic), "%s.%zu", u, i);
+    uint64_t want_route = i >= 40000 ? UINT64_C(1) << a : 0;
+    if (gen_hub_route(h, topic) != want_route)
+      return -1;
+  }
+  OK(gen_hub_route(h, "v2.routing.queues.q.2999") == UINT64_C(1) << b);
+  size_t listed = 0;
+  for (size_t c = 0; c < gen_hub_max_channels(h); c++) {
+    size_t n;
+    char **t = gen_hub_channel_topics(h, c, &n);
+    for (size_t i = 0; i < n; i++)
+      if (gen_hub_route(h, t[i]) == 0)
+        return -1;
+    listed += n;
+    free(t);
+  }
+  EXPECT_EQ_INT(18000, (int)listed);
+  gen_hub_leave(h, a);
+  EXPECT_EQ_INT(3000, (int)gen_hub_topics(h));
+  snprintf(topic, sizeof(topic), "%s.%d", u, 45000);
+  OK(gen_hub_route(h, topic) == 0);
+  gen_hub_free(h);
+  /* Channels are numbered in 16 bits. */
+  OK(gen_hub_new(32768, 10) == NULL);
+  OK(gen_hub_new(1, 0) == NULL);
+  return 0;
+}
+
+/* Names are kept as given whatever their form: with an id between dots
+ * (the frame around it kept once), with no such id, and past the frames
+ * the hub keeps (more than 254 forms); found without case. */
+DEF_TEST(names_as_given) {
+  gen_hub_t *h = gen_hub_new(1, 1000);
+  int a = gen_hub_join(h);
+  char *given[] = {"plain",
+                   "one.dot",
+                   ".lead",
+                   "trail.",
+                   "a..b",
+                   "V2.Users.U1.Activity",
+                   "v2.users.u2.activity",
+                   "v2.users.u3.activity",
+                   "x.y.z.",
+                   "v2.users..activity"};
+  size_t n_given = sizeof(given) / sizeof(given[0]);
+  char **topics = calloc(n_given + 300, sizeof(*topics));
+  for (size_t i = 0; i < n_given; i++)
+    topics[i] = strdup(given[i]);
+  for (size_t i = 0; i < 300; i++) {
+    char t[64];
+    snprintf(t, sizeof(t), "form%zu.id%zu.end", i, i);
+    topics[n_given + i] = strdup(t);
+  }
+  size_t n = n_given + 300;
+  EXPECT_EQ_INT(0, (int)gen_hub_want(h, a, topics, n));
+  EXPECT_EQ_INT((int)n, (int)gen_hub_topics(h));
+  size_t listed;
+  char **t = gen_hub_channel_topics(h, 0, &listed);
+  EXPECT_EQ_INT((int)n, (int)listed);
+  for (size_t i = 0; i < n; i++) {
+    EXPECT_EQ_STR(topics[i], t[i]);
+    OK(gen_hub_route(h, topics[i]) == UINT64_C(1) << a);
+  }
+  free(t);
+  OK(gen_hub_route(h, "v2.users.U1.activity") == UINT64_C(1) << a);
+  OK(gen_hub_route(h, "V2.USERS.U2.ACTIVITY") == UINT64_C(1) << a);
+  OK(gen_hub_route(h, "v2.users.u1.activit") == 0);
+  OK(gen_hub_route(h, "v2.users.u1.activityx") == 0);
+  OK(gen_hub_route(h, "v2.users.u.activity") == 0);
+  OK(gen_hub_route(h, "v2.users") == 0);
+  OK(gen_hub_route(h, "") == 0);
+  OK(gen_hub_route(h, "FORM299.ID299.END") == UINT64_C(1) << a);
+  /* Dropped ones are gone, the others stay. */
+  EXPECT_EQ_INT(0, (int)gen_hub_want(h, a, topics + 5, 3));
+  OK(gen_hub_route(h, "plain") == 0);
+  OK(gen_hub_route(h, "form0.id0.end") == 0);
+  OK(gen_hub_route(h, "v2.users.u3.activity") == UINT64_C(1) << a);
+  gen_hub_topics_free(topics, n);
   gen_hub_free(h);
   return 0;
 }
@@ -340,6 +439,8 @@ int main(void) {
   RUN_TEST(packing);
   RUN_TEST(sharing);
   RUN_TEST(budget_and_pending);
+  RUN_TEST(many_topics_churn);
+  RUN_TEST(names_as_given);
   RUN_TEST(consumer_slots);
   RUN_TEST(renewal);
   RUN_TEST(one_hub_per_client);
