@@ -29,9 +29,9 @@
 typedef struct {
   gen_qs_media_t media[GEN_MEDIA_COUNT];
   gen_qs_agents_t agents;
-  /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
-   * allocated at the first moment. */
-  gen_conv_counts_t *conv;
+  /* Conversation-event counters by media type, each allocated at its
+   * first moment. */
+  gen_conv_queue_t conv;
   /* What the tick sends: the values as last dispatched, the moments
    * counted since (a bit each) with the first wait bucket an answer
    * changed, and whether the queue is in the changed list. */
@@ -60,9 +60,11 @@ typedef struct {
 bool gen_live_wanted(const gen_live_t *l, size_t m);
 /* Marks queue i changed: its values leave with the next tick. */
 void gen_live_mark(gen_live_t *l, size_t i);
-/* The counters of queue i (id queue_id), allocated and restored at first
- * use; NULL when out of memory. */
-gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id);
+/* The counters of queue i (id queue_id) for media, allocated at first use
+ * (the queue's saved ones restored at its first); NULL when out of
+ * memory. */
+gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
+                                 int media);
 /* One moment of a conversation of queue i counted, marked changed. */
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);
