@@ -648,10 +648,8 @@ static double parse_floor(const corpus_t *c, int repeats) {
 static run_t conv_replay(gr_instance_t *inst, const corpus_t *c,
                          uint32_t *lat) {
   pthread_mutex_lock(&inst->lock);
-  for (size_t i = 0; i < inst->queues.count; i++) {
-    gen_conv_counts_free(inst->live.state[i].conv);
-    inst->live.state[i].conv = NULL;
-  }
+  for (size_t i = 0; i < inst->queues.count; i++)
+    gen_conv_queue_free(&inst->live.state[i].conv);
   gen_conv_tracker_free(inst->conversations);
   inst->conversations = gen_conv_tracker_new(&(gen_conv_options_t){
       .max_conversations = (size_t)inst->config.conv.max_conversations,

@@ -226,12 +226,13 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
                             .unknown_presence = warn_unknown_presence,
                             .ud = inst};
   if (media >= 0) {
-    gen_qs_media_t old = q->media[media];
-    gen_qs_apply_media(&q->media[media], items, n, sink.queue, sink.time,
-                       &report);
+    gen_qs_media_t *qm = gen_live_media(&inst->live, index, (size_t)media);
+    if (qm == NULL)
+      return; /* out of memory: the group is not kept */
+    gen_qs_media_t old = *qm;
+    gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
     if (inst->summary != NULL && gen_live_wanted(&inst->live, (size_t)media))
-      gen_qs_put_media(&q->media[media], &old, gen_media_names[media],
-                       sink.time, put, &sink);
+      gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
   } else {
     gen_qs_agents_t old = q->agents;
     gen_qs_apply_agents(&q->agents, items, n, &inst->presences, &report);
@@ -243,16 +244,17 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
 
 /* A media group the baseline answer leaves out has nothing in it. */
 static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
-  gen_live_queue_t *q = &inst->live.state[index];
-  gen_qs_media_t old = q->media[media];
-  q->media[media] = (gen_qs_media_t){.seen = true};
+  gen_qs_media_t *qm = gen_live_media(&inst->live, index, media);
+  if (qm == NULL)
+    return;
+  gen_qs_media_t old = *qm;
+  *qm = (gen_qs_media_t){.seen = true};
   gr_sink_t sink = {.inst = inst,
                     .queue = queue_instance(inst, index),
                     .time = gr_now(inst),
                     .observe = true};
   if (inst->summary != NULL && gen_live_wanted(&inst->live, media))
-    gen_qs_put_media(&q->media[media], &old, gen_media_names[media], sink.time,
-                     put, &sink);
+    gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
   gen_live_mark(&inst->live, index);
 }
 
@@ -501,7 +503,11 @@ static void baseline_group(void *ud, const char *queue_id, int media,
 static void baseline_absent(void *ud, const char *queue_id, int media) {
   gr_instance_t *inst = ud;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index >= 0 && inst->live.state[index].media[media].seen)
+  const gen_qs_media_t *qm =
+      index >= 0
+          ? gen_live_media_find(&inst->live, (size_t)index, (size_t)media)
+          : NULL;
+  if (qm != NULL && qm->seen)
     clear_media(inst, (size_t)index, (size_t)media);
 }
 

@@ -49,10 +49,11 @@ typedef struct {
   counts_t live; /* moments in it counted live while it waited */
 } window_t;
 
-/* Moments counted live in one minute. */
+/* Moments counted live in one minute: one an event at most, far below
+ * 2^32 in a minute of one queue (32 bits halve each queue's ring). */
 typedef struct {
   int64_t minute;
-  counts_t n;
+  uint32_t n[GEN_MEDIA_COUNT][KINDS];
 } slot_t;
 
 typedef struct {

@@ -85,12 +85,13 @@ void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
   gen_waits_next_interval(&c->waits);
 }
 
-void gen_conv_counts_free(gen_conv_counts_t *per_media) {
-  if (per_media == NULL)
-    return;
-  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
-    gen_waits_release(&per_media[m].waits);
-  free(per_media);
+void gen_conv_queue_free(gen_conv_queue_t *q) {
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    if (q->media[m] != NULL)
+      gen_waits_release(&q->media[m]->waits);
+    free(q->media[m]);
+    q->media[m] = NULL;
+  }
 }
 
 /* ---- the state file ------------------------------------------------------ */
@@ -188,15 +189,30 @@ bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id) {
   return queues != NULL && json_object_object_get(queues, queue_id) != NULL;
 }
 
-void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
-                            gen_conv_counts_t *per_media) {
+int gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
+                           gen_conv_queue_t *q) {
   json_object *queues = json_object_object_get(st->restored, "queues");
   json_object *saved = json_object_object_get(queues, queue_id);
   if (saved == NULL)
-    return;
+    return 0;
+  gen_conv_counts_t scratch[GEN_MEDIA_COUNT];
+  memset(scratch, 0, sizeof(scratch));
   /* Checked whole at load: this cannot fail now. */
-  apply_saved(&st->bounds, saved, per_media, st->same_bounds);
+  apply_saved(&st->bounds, saved, scratch, st->same_bounds);
+  gen_conv_queue_t got = {0};
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    if (!scratch[m].seen)
+      continue;
+    if ((got.media[m] = malloc(sizeof(*got.media[m]))) == NULL) {
+      gen_conv_queue_free(&got);
+      return -ENOMEM;
+    }
+    *got.media[m] = scratch[m];
+  }
+  gen_conv_queue_free(q);
+  *q = got;
   json_object_object_del(queues, queue_id);
+  return 0;
 }
 
 static int print_counts(gen_buf_t *out, const int64_t *v, size_t n) {
@@ -212,8 +228,8 @@ static int print_counts(gen_buf_t *out, const int64_t *v, size_t n) {
  * of 5,000 queues' counters was 9 MiB of small allocations every save,
  * left as holes in whichever thread's heap the read ran on (issue 36). */
 int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
-                         const gen_conv_counts_t *(*each)(void *ud, size_t i,
-                                                          const char **id),
+                         const gen_conv_queue_t *(*each)(void *ud, size_t i,
+                                                         const char **id),
                          void *ud, gen_buf_t *out) {
   const gen_waits_bounds_t *b = &st->bounds;
   int err = gen_buf_printf(out, "{\"version\":%d,\"bounds\":[",
@@ -231,12 +247,11 @@ int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
   bool first = true;
   for (size_t i = 0; err == 0 && i < n; i++) {
     const char *id = NULL;
-    const gen_conv_counts_t *per_media = each(ud, i, &id);
+    const gen_conv_queue_t *q = each(ud, i, &id);
     bool opened = false;
-    for (size_t m = 0; err == 0 && per_media != NULL && m < GEN_MEDIA_COUNT;
-         m++) {
-      const gen_conv_counts_t *c = &per_media[m];
-      if (!c->seen)
+    for (size_t m = 0; err == 0 && q != NULL && m < GEN_MEDIA_COUNT; m++) {
+      const gen_conv_counts_t *c = q->media[m];
+      if (c == NULL || !c->seen)
         continue;
       if (!opened) {
         if ((!first && (err = gen_buf_add(out, ",", 1)) != 0) ||
@@ -265,10 +280,10 @@ int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
     gen_map_t printed = {.kind = GEN_MAP_STR};
     for (size_t i = 0; err == 0 && i < n; i++) {
       const char *id = NULL;
-      const gen_conv_counts_t *per_media = each(ud, i, &id);
+      const gen_conv_queue_t *q = each(ud, i, &id);
       bool seen = false;
-      for (size_t m = 0; per_media != NULL && m < GEN_MEDIA_COUNT; m++)
-        seen = seen || per_media[m].seen;
+      for (size_t m = 0; q != NULL && m < GEN_MEDIA_COUNT; m++)
+        seen = seen || (q->media[m] != NULL && q->media[m]->seen);
       if (seen && gen_map_put(&printed, id, NULL) != 0)
         err = -ENOMEM;
     }
@@ -294,17 +309,23 @@ int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
 }
 
 gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,
-                                         gen_conv_counts_t **slot,
-                                         const char *queue_id) {
-  if (*slot == NULL &&
-      (*slot = calloc(GEN_MEDIA_COUNT, sizeof(**slot))) != NULL)
-    gen_conv_store_restore(st, queue_id, *slot);
-  return *slot;
+                                         gen_conv_queue_t *q,
+                                         const char *queue_id, int media) {
+  if (media < 0 || media >= (int)GEN_MEDIA_COUNT)
+    return NULL;
+  bool none = true;
+  for (size_t m = 0; none && m < GEN_MEDIA_COUNT; m++)
+    none = q->media[m] == NULL;
+  if (none && gen_conv_store_restore(st, queue_id, q) != 0)
+    return NULL;
+  if (q->media[media] == NULL)
+    q->media[media] = calloc(1, sizeof(*q->media[media]));
+  return q->media[media];
 }
 
 int gen_conv_store_save(gen_conv_store_t *st, pthread_mutex_t *lock, size_t n,
-                        const gen_conv_counts_t *(*each)(void *ud, size_t i,
-                                                         const char **id),
+                        const gen_conv_queue_t *(*each)(void *ud, size_t i,
+                                                        const char **id),
                         void *ud, const gen_org_t *org, gen_ratelimit_t *rl) {
   pthread_mutex_lock(lock);
   if (!st->dirty || st->path[0] == '\0') {

@@ -51,8 +51,16 @@ void gen_conv_counts_put(const gen_conv_counts_t *c, const char *media,
 void gen_conv_counts_put_interval(gen_conv_counts_t *c, const char *media,
                                   gen_put_t put, void *ud);
 
-/* Releases an array of GEN_MEDIA_COUNT counters (NULL: nothing). */
-void gen_conv_counts_free(gen_conv_counts_t *per_media);
+/* A queue's counters by media type, each allocated at its first moment
+ * (or restored): a queue sees few of the eight media types, and the
+ * counters of all eight were a twelfth of the live heap at 5,000 queues
+ * (issue 36). A NULL entry counts nothing. */
+typedef struct {
+  gen_conv_counts_t *media[GEN_MEDIA_COUNT];
+} gen_conv_queue_t;
+
+/* Releases a queue's counters; all its entries are NULL after. */
+void gen_conv_queue_free(gen_conv_queue_t *q);
 
 /* An org's state file: what it restores, queue by queue, and whether the
  * counters changed since it was last written. */
@@ -73,31 +81,32 @@ void gen_conv_store_load(gen_conv_store_t *st, const char *path,
 /* True when the file held counters of queue_id not yet restored. */
 bool gen_conv_store_pending(const gen_conv_store_t *st, const char *queue_id);
 
-/* Restores queue_id's counters into per_media[GEN_MEDIA_COUNT] (once). */
-void gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
-                            gen_conv_counts_t *per_media);
+/* Restores queue_id's counters into q (once), allocating the media types
+ * saved; q held none. 0, or -ENOMEM (nothing restored, still pending). */
+int gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
+                           gen_conv_queue_t *q);
 
 /* The state file's text, appended to out: the counters each(ud, i,
  * &queue_id) gives for i in [0, n) (NULL: none for that queue), and what
  * was restored for queues not counted since (under the same bounds: others
  * would be read wrongly). 0, -ENOMEM or -E2BIG (out's limit). */
 int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
-                         const gen_conv_counts_t *(*each)(void *ud, size_t i,
-                                                          const char **id),
+                         const gen_conv_queue_t *(*each)(void *ud, size_t i,
+                                                         const char **id),
                          void *ud, gen_buf_t *out);
 
-/* The counters of queue_id in *slot, allocated ([GEN_MEDIA_COUNT]) and
- * restored at first use; NULL when out of memory. */
+/* The counters of queue_id (q) for media, allocated at first use, the
+ * queue's saved ones restored at its first; NULL when out of memory. */
 gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,
-                                         gen_conv_counts_t **slot,
-                                         const char *queue_id);
+                                         gen_conv_queue_t *q,
+                                         const char *queue_id, int media);
 
 /* When dirty, writes the snapshot (taken under lock, written outside it);
  * a failed write is logged through org (rate-limited by rl) and leaves the
  * store dirty, so that the next call tries again. 0 or a negative errno. */
 int gen_conv_store_save(gen_conv_store_t *st, pthread_mutex_t *lock, size_t n,
-                        const gen_conv_counts_t *(*each)(void *ud, size_t i,
-                                                         const char **id),
+                        const gen_conv_queue_t *(*each)(void *ud, size_t i,
+                                                        const char **id),
                         void *ud, const gen_org_t *org, gen_ratelimit_t *rl);
 
 void gen_conv_store_free(gen_conv_store_t *st);

@@ -16,6 +16,28 @@ bool gen_live_wanted(const gen_live_t *l, size_t m) {
   return l->media_mask == 0 || (l->media_mask >> m) & 1u;
 }
 
+gen_qs_media_t *gen_live_media(gen_live_t *l, size_t i, size_t m) {
+  gen_live_media_t **slot = &l->state[i].media[m];
+  if (*slot == NULL)
+    *slot = calloc(1, sizeof(**slot));
+  return *slot != NULL ? &(*slot)->now : NULL;
+}
+
+const gen_qs_media_t *gen_live_media_find(const gen_live_t *l, size_t i,
+                                          size_t m) {
+  const gen_live_media_t *lm = l->state[i].media[m];
+  return lm != NULL ? &lm->now : NULL;
+}
+
+/* Frees what queue q owns; its pointers are NULL after. */
+static void queue_release(gen_live_queue_t *q) {
+  gen_conv_queue_free(&q->conv);
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    free(q->media[m]);
+    q->media[m] = NULL;
+  }
+}
+
 void gen_live_mark(gen_live_t *l, size_t i) {
   if (!l->state[i].changed) {
     l->state[i].changed = true;
@@ -23,80 +45,89 @@ void gen_live_mark(gen_live_t *l, size_t i) {
   }
 }
 
-gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i,
-                                 const char *queue_id) {
-  return gen_conv_store_counts(l->store, &l->state[i].conv, queue_id);
+gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
+                                 int media) {
+  return gen_conv_store_counts(l->store, &l->state[i].conv, queue_id, media);
 }
 
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms,
                      uint64_t *seed) {
-  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id);
+  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id, media);
   if (conv == NULL)
     return;
   size_t first_bucket =
-      gen_conv_counts_record(&conv[media], moment, wait_ms, l->bounds, seed);
+      gen_conv_counts_record(conv, moment, wait_ms, l->bounds, seed);
   l->store->dirty = true;
   gen_live_queue_t *q = &l->state[i];
-  uint32_t bit = UINT32_C(1) << moment;
+  unsigned bit = 1u << moment;
   if (moment == GEN_CONV_ANSWERED && ((q->conv_changed[media] & bit) == 0 ||
                                       first_bucket < q->conv_bucket[media]))
-    q->conv_bucket[media] = first_bucket;
-  q->conv_changed[media] |= bit;
+    q->conv_bucket[media] = (uint8_t)first_bucket;
+  q->conv_changed[media] |= (uint8_t)bit;
   gen_live_mark(l, i);
 }
 
 void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
                   gen_conv_moment_t moment, int64_t n) {
-  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id);
-  if (conv == NULL || n <= 0)
+  if (n <= 0)
     return;
-  conv[media].seen = true;
-  conv[media].moments[moment] += n;
+  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id, media);
+  if (conv == NULL)
+    return;
+  conv->seen = true;
+  conv->moments[moment] += n;
   l->store->dirty = true;
   gen_live_queue_t *q = &l->state[i];
-  uint32_t bit = UINT32_C(1) << moment;
-  if ((q->conv_changed[media] & bit) == 0)
-    q->conv_bucket[media] = l->bounds->n + 1; /* no wait bucket changed */
-  q->conv_changed[media] |= bit;
+  unsigned bit = 1u << moment;
+  if ((q->conv_changed[media] & bit) == 0) /* no wait bucket changed */
+    q->conv_bucket[media] = (uint8_t)(l->bounds->n + 1);
+  q->conv_changed[media] |= (uint8_t)bit;
   gen_live_mark(l, i);
 }
 
 void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
                         cdtime_t t, gen_put_t put, void *ud) {
   gen_live_queue_t *q = &l->state[i];
-  if (all && q->conv == NULL && gen_conv_store_pending(l->store, queue_id))
-    gen_live_conv(l, i, queue_id); /* totals from before the restart, now */
+  if (all && gen_conv_store_pending(l->store, queue_id))
+    gen_conv_store_restore(l->store, queue_id, &q->conv); /* totals from
+                                                            before the
+                                                            restart, now */
   for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
-    if (q->media[m].seen && gen_live_wanted(l, m))
-      gen_qs_put_media(&q->media[m], all ? NULL : &q->sent_media[m],
-                       gen_media_names[m], t, put, ud);
-    q->sent_media[m] = q->media[m];
+    gen_live_media_t *lm = q->media[m];
+    if (lm == NULL)
+      continue;
+    if (lm->now.seen && gen_live_wanted(l, m))
+      gen_qs_put_media(&lm->now, all ? NULL : &lm->sent, gen_media_names[m], t,
+                       put, ud);
+    lm->sent = lm->now;
   }
   if (q->agents.seen)
     gen_qs_put_agents(&q->agents, all ? NULL : &q->sent_agents, put, ud);
   q->sent_agents = q->agents;
-  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++) {
-    uint32_t moments = all ? 0 : q->conv_changed[m];
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    unsigned moments = all ? 0 : q->conv_changed[m];
     q->conv_changed[m] = 0;
-    if (!q->conv[m].seen || !gen_live_wanted(l, m))
+    const gen_conv_counts_t *c = q->conv.media[m];
+    if (c == NULL || !c->seen || !gen_live_wanted(l, m))
       continue;
     if (all)
-      gen_conv_counts_put(&q->conv[m], gen_media_names[m], -1, 0, l->bounds,
-                          put, ud);
+      gen_conv_counts_put(c, gen_media_names[m], -1, 0, l->bounds, put, ud);
     for (int k = 0; moments != 0; k++, moments >>= 1)
       if (moments & 1u)
-        gen_conv_counts_put(&q->conv[m], gen_media_names[m], k,
-                            q->conv_bucket[m], l->bounds, put, ud);
+        gen_conv_counts_put(c, gen_media_names[m], k, q->conv_bucket[m],
+                            l->bounds, put, ud);
   }
   q->changed = false; /* its entry in the changed list is passed over */
 }
 
 void gen_live_put_intervals(gen_live_t *l, size_t i, gen_put_t put, void *ud) {
   gen_live_queue_t *q = &l->state[i];
-  for (size_t m = 0; q->conv != NULL && m < GEN_MEDIA_COUNT; m++)
-    if (q->conv[m].seen && gen_live_wanted(l, m))
-      gen_conv_counts_put_interval(&q->conv[m], gen_media_names[m], put, ud);
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+    if (q->conv.media[m] != NULL && q->conv.media[m]->seen &&
+        gen_live_wanted(l, m))
+      gen_conv_counts_put_interval(q->conv.media[m], gen_media_names[m], put,
+                                   ud);
 }
 
 void gen_live_each_changed(gen_live_t *l, void (*each)(void *ud, size_t i),
@@ -143,7 +174,7 @@ int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
     ssize_t was = gen_entity_find(old, fresh->items[i].id);
     if (was >= 0) {
       state[i] = l->state[was];
-      l->state[was].conv = NULL; /* moved */
+      memset(&l->state[was], 0, sizeof(l->state[was])); /* moved */
     }
   }
   for (size_t i = 0; i < old->count; i++) {
@@ -151,8 +182,7 @@ int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
     if (gone != NULL &&
         (kept < 0 || strcmp(fresh->items[kept].name, old->items[i].name) != 0))
       gone(ud, i);
-    gen_conv_counts_free(l->state[i].conv); /* dropped from the selection */
-    l->state[i].conv = NULL;
+    queue_release(&l->state[i]); /* dropped from the selection */
   }
   bool changed = !gen_entity_set_same(fresh, old);
   for (size_t i = 0; !changed && i < fresh->count; i++)
@@ -175,10 +205,10 @@ typedef struct {
   const gen_entity_set_t *queues;
 } save_t;
 
-static const gen_conv_counts_t *counts_of(void *ud, size_t i, const char **id) {
+static const gen_conv_queue_t *counts_of(void *ud, size_t i, const char **id) {
   const save_t *s = ud;
   *id = s->queues->items[i].id;
-  return s->l->state[i].conv;
+  return &s->l->state[i].conv;
 }
 
 int gen_live_save(gen_live_t *l, const gen_entity_set_t *queues,
@@ -222,7 +252,7 @@ void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
 
 void gen_live_free(gen_live_t *l, size_t n) {
   for (size_t i = 0; l->state != NULL && i < n; i++)
-    gen_conv_counts_free(l->state[i].conv);
+    queue_release(&l->state[i]);
   free(l->state);
   free(l->changed);
   l->state = NULL;

@@ -26,22 +26,30 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A media type's state of a queue, and its values as last dispatched. */
 typedef struct {
-  gen_qs_media_t media[GEN_MEDIA_COUNT];
+  gen_qs_media_t now, sent;
+} gen_live_media_t;
+
+typedef struct {
+  /* By media type, allocated at its first group (NULL: never seen, no
+   * value): a queue has a few of the eight, and eight for each of 5,000
+   * queues were a tenth of the live heap (issue 36). */
+  gen_live_media_t *media[GEN_MEDIA_COUNT];
   gen_qs_agents_t agents;
-  /* Conversation-event counters by media type ([GEN_MEDIA_COUNT]),
-   * allocated at the first moment. */
-  gen_conv_counts_t *conv;
-  /* What the tick sends: the values as last dispatched, the moments
+  /* Conversation-event counters by media type, each allocated at its
+   * first moment. */
+  gen_conv_queue_t conv;
+  /* What the tick sends: the agents as last dispatched, the moments
    * counted since (a bit each) with the first wait bucket an answer
    * changed, and whether the queue is in the changed list. */
-  gen_qs_media_t sent_media[GEN_MEDIA_COUNT];
   gen_qs_agents_t sent_agents;
-  uint32_t conv_changed[GEN_MEDIA_COUNT];
-  size_t conv_bucket[GEN_MEDIA_COUNT];
+  uint8_t conv_changed[GEN_MEDIA_COUNT];
+  uint8_t conv_bucket[GEN_MEDIA_COUNT]; /* up to GEN_WAITS_MAX_BOUNDS + 1 */
   bool changed;
 } gen_live_queue_t;
-_Static_assert(GEN_CONV_MOMENT_COUNT <= 32, "conv_changed: a bit per moment");
+_Static_assert(GEN_CONV_MOMENT_COUNT <= 8, "conv_changed: a bit per moment");
+_Static_assert(GEN_WAITS_MAX_BOUNDS + 1 <= UINT8_MAX, "conv_bucket: a byte");
 
 typedef struct {
   gen_live_queue_t *state; /* parallel to the queue set */
@@ -56,13 +64,21 @@ typedef struct {
   gen_conv_store_t *store;          /* the counters' totals across restarts */
 } gen_live_t;
 
+/* Queue i's state of media type m (< GEN_MEDIA_COUNT), allocated at
+ * first use (NULL when out of memory). */
+gen_qs_media_t *gen_live_media(gen_live_t *l, size_t i, size_t m);
+/* The same, NULL when the queue never had a group of m. */
+const gen_qs_media_t *gen_live_media_find(const gen_live_t *l, size_t i,
+                                          size_t m);
 /* Whether media type m is put (MediaType). */
 bool gen_live_wanted(const gen_live_t *l, size_t m);
 /* Marks queue i changed: its values leave with the next tick. */
 void gen_live_mark(gen_live_t *l, size_t i);
-/* The counters of queue i (id queue_id), allocated and restored at first
- * use; NULL when out of memory. */
-gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id);
+/* The counters of queue i (id queue_id) for media, allocated at first use
+ * (the queue's saved ones restored at its first); NULL when out of
+ * memory. */
+gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
+                                 int media);
 /* One moment of a conversation of queue i counted, marked changed. */
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);

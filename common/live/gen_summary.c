@@ -19,28 +19,49 @@
  * rather than in one long one. */
 #define SUMMARY_CLOSE_MAX 64
 
+/* A series. Most series do not change in a given window: their min, max
+ * and integral follow from the value at the window's start alone, so only
+ * those that changed since hold a record of them (16 bytes a series, not
+ * 56: at 5,000 queues Summaries track 190,000 series, issue 36). Without
+ * a record the series is as start_window() left it at the start of its
+ * window (the closed window when it is due, else the open one): its value
+ * is the value at that start, or the window is not summarised (partial or
+ * gapped) and its value does not grow with time (a level, or an age of 0):
+ * then neither the stretches nor the time of the change count. */
 typedef struct {
-  double value;              /* at `at` (an age grows from it) */
-  double min, max;           /* over the stretches done in the open window */
-  double integral;           /* value × seconds over the open window */
-  cdtime_t at;               /* of the last change, or the window's start */
-  const char *type_instance; /* interned in the summary's names */
-  uint16_t type;             /* index in types */
-  uint8_t kind;              /* gen_summary_kind_t */
-  bool partial;              /* began inside the open window */
-  bool down, gapped; /* source lost now; lost at some point in the window */
-  bool due;          /* the closed window's summaries are not out yet */
+  double value;  /* at its record's `at`, or at its window's start */
+  uint32_t rec;  /* index in recs, NO_REC: none */
+  uint16_t name; /* type instance: index in names */
+  uint8_t type;  /* index in types */
+  uint8_t flags; /* F_* */
 } series_t;
 
+#define NO_REC UINT32_MAX
+#define F_PARTIAL 1u /* began inside the open window */
+#define F_DOWN 2u    /* source lost now */
+#define F_GAPPED 4u  /* source lost at some point in the window */
+#define F_DUE 8u     /* the closed window's summaries are not out yet */
+
+/* The window of a series that changed in it. */
+typedef struct {
+  double min, max; /* over the stretches done in the window */
+  double integral; /* value × seconds over the window */
+  cdtime_t at;     /* of the last change, or the window's start; the next
+                      free record's index while free */
+} rec_t;
+
 /* The series of one plugin_instance (a queue), found by a short scan of
- * its few dozen: at 5,000 queues Summaries track 150,000 series, and one
- * allocation and one hash slot each made them a third of the plugin's
- * heap (issue 36). */
+ * its few dozen: one allocation and one hash slot each made them a third
+ * of the plugin's heap (issue 36). */
 typedef struct {
   char *instance; /* the index's key */
   series_t *series;
-  size_t n, cap;
+  uint32_t n, cap;
 } group_t;
+
+/* Series a group's array grows by: a queue's few dozen series with little
+ * slack, in a few reallocs. */
+#define GROUP_STEP 8
 
 typedef struct {
   const char *host, *plugin;
@@ -55,9 +76,14 @@ struct gen_summary_s {
   gen_map_t index; /* plugin_instance -> index in groups */
   group_t *groups;
   size_t n_groups, cap_groups;
-  /* Type instances, each kept once: a small set (media types, statuses,
-   * presences) that every queue repeats. */
-  gen_map_t names;
+  /* Type instances, each kept once (text -> index in names): a small set
+   * (media types, statuses, presences) that every queue repeats. */
+  gen_map_t name_index;
+  char **names;
+  size_t n_names, cap_names;
+  rec_t *recs; /* the records, free ones chained from free_rec */
+  size_t n_recs, cap_recs;
+  uint32_t free_rec;
   size_t n_series;
   gen_summary_stats_t stats;
   /* The closed window whose summaries are due (they leave over `spread`
@@ -83,15 +109,16 @@ int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
 
 gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
                                size_t n) {
-  if (window == 0 || n > UINT16_MAX)
+  if (window == 0 || n > UINT8_MAX)
     return NULL;
   gen_summary_t *s = calloc(1, sizeof(*s));
   if (s != NULL) {
     s->window = window;
     s->index.kind = GEN_MAP_STR;
-    s->names.kind = GEN_MAP_STR;
+    s->name_index.kind = GEN_MAP_STR;
     s->types = types;
     s->n_types = n;
+    s->free_rec = NO_REC;
   }
   return s;
 }
@@ -105,21 +132,59 @@ void gen_summary_free(gen_summary_t *s) {
   }
   free(s->groups);
   gen_map_free(&s->index);
-  size_t pos = 0;
-  void *name;
-  while (gen_map_next(&s->names, &pos, NULL, &name))
-    free(name);
-  gen_map_free(&s->names);
+  for (size_t i = 0; i < s->n_names; i++)
+    free(s->names[i]);
+  free(s->names);
+  gen_map_free(&s->name_index);
+  free(s->recs);
   free(s);
 }
 
 cdtime_t gen_summary_window(const gen_summary_t *s) { return s->window; }
 
-/* The series' value at x (x ≥ its last change). */
-static double value_at(const series_t *r, cdtime_t x) {
-  if (r->kind == GEN_SUMMARY_AGE && r->value > 0)
-    return r->value + CDTIME_T_TO_DOUBLE(x - r->at);
-  return r->value;
+static gen_summary_kind_t kind_of(const gen_summary_t *s, const series_t *r) {
+  return s->types[r->type].kind;
+}
+
+/* The start of the series' window: the closed one while it is due. */
+static cdtime_t window_start(const gen_summary_t *s, const series_t *r) {
+  return (r->flags & F_DUE) ? s->due_end - s->window : s->end - s->window;
+}
+
+/* A record as start_window() leaves it, from start. */
+static rec_t fresh_rec(cdtime_t start) {
+  return (rec_t){.min = INFINITY, .max = -INFINITY, .integral = 0, .at = start};
+}
+
+static uint32_t rec_new(gen_summary_t *s, cdtime_t start) {
+  uint32_t i = s->free_rec;
+  if (i != NO_REC) {
+    s->free_rec = (uint32_t)s->recs[i].at;
+  } else {
+    if (s->n_recs >= NO_REC ||
+        gen_grow((void **)&s->recs, &s->cap_recs, s->n_recs + 1,
+                 sizeof(*s->recs), 256) != 0)
+      return NO_REC;
+    i = (uint32_t)s->n_recs++;
+  }
+  s->recs[i] = fresh_rec(start);
+  return i;
+}
+
+static void rec_free(gen_summary_t *s, series_t *r) {
+  if (r->rec == NO_REC)
+    return;
+  s->recs[r->rec].at = s->free_rec;
+  s->free_rec = r->rec;
+  r->rec = NO_REC;
+}
+
+/* The series' value at x (x ≥ its last change, at). */
+static double value_at(gen_summary_kind_t kind, double value, cdtime_t at,
+                       cdtime_t x) {
+  if (kind == GEN_SUMMARY_AGE && value > 0)
+    return value + CDTIME_T_TO_DOUBLE(x - at);
+  return value;
 }
 
 /* Carries the series from its last change to x: the stretch [at, x) is
@@ -127,58 +192,67 @@ static double value_at(const series_t *r, cdtime_t x) {
  * one), and so does its integral. A value held for no time counts for
  * nothing: a change at the instant a window starts replaces the carried
  * value. */
-static void advance(series_t *r, cdtime_t x) {
-  if (x <= r->at)
+static void advance(const gen_summary_t *s, series_t *r, rec_t *c, cdtime_t x) {
+  if (x <= c->at)
     return;
-  double a = r->value, b = value_at(r, x);
-  r->integral += (a + b) / 2 * CDTIME_T_TO_DOUBLE(x - r->at);
-  if (a < r->min)
-    r->min = a;
-  if (b > r->max)
-    r->max = b;
+  double a = r->value, b = value_at(kind_of(s, r), r->value, c->at, x);
+  c->integral += (a + b) / 2 * CDTIME_T_TO_DOUBLE(x - c->at);
+  if (a < c->min)
+    c->min = a;
+  if (b > c->max)
+    c->max = b;
   r->value = b;
-  r->at = x;
+  c->at = x;
 }
 
-static void start_window(series_t *r, cdtime_t start) {
-  r->min = INFINITY;
-  r->max = -INFINITY;
-  r->integral = 0;
-  r->at = start;
-  r->partial = false;
-  r->gapped = r->down;
+/* A new window from the end of the last one: the series needs no record
+ * until it changes. */
+static void start_window(gen_summary_t *s, series_t *r) {
+  rec_free(s, r);
+  r->flags &= (uint8_t) ~(F_PARTIAL | F_GAPPED);
+  if (r->flags & F_DOWN)
+    r->flags |= F_GAPPED;
 }
 
 /* Hands out the window's min, max and mean under the series' names. */
 static void put_window(const gen_summary_t *s, const group_t *g,
-                       const series_t *r, double seconds, cdtime_t end,
-                       gen_summary_put_t put, void *ud) {
+                       const series_t *r, const rec_t *c, double seconds,
+                       cdtime_t end, gen_summary_put_t put, void *ud) {
   char type[DATA_MAX_NAME_LEN + 8];
   static const char *const stat[3] = {"min", "max", "mean"};
-  double v[3] = {r->min, r->max, r->integral / seconds};
+  double v[3] = {c->min, c->max, c->integral / seconds};
   for (int k = 0; k < 3; k++) {
     snprintf(type, sizeof(type), "%s_%s", s->types[r->type].type, stat[k]);
-    put(ud, g->instance, type, r->type_instance, v[k], end);
+    put(ud, g->instance, type, s->names[r->name], v[k], end);
   }
 }
 
 /* Hands out the series' closed window, if not out yet, and starts the
- * next at its end. Anything that would change the series calls it first. */
+ * next at its end. Anything that would change the series calls it first.
+ * A series without a record did not change in that window: it is carried
+ * over the whole window now. */
 static void put_due(gen_summary_t *s, const group_t *g, series_t *r) {
-  if (!r->due)
+  if (!(r->flags & F_DUE))
     return;
-  r->due = false;
+  rec_t quiet, *c = &quiet;
+  if (r->rec != NO_REC)
+    c = &s->recs[r->rec];
+  else {
+    quiet = fresh_rec(s->due_end - s->window);
+    advance(s, r, &quiet, s->due_end);
+  }
+  r->flags &= (uint8_t)~F_DUE;
   s->n_due--;
-  if (r->gapped)
+  if (r->flags & F_GAPPED)
     s->stats.gap++;
-  else if (r->partial)
+  else if (r->flags & F_PARTIAL)
     s->stats.partial++;
   else {
     s->stats.complete++;
-    put_window(s, g, r, CDTIME_T_TO_DOUBLE(s->window), s->due_end, s->put,
+    put_window(s, g, r, c, CDTIME_T_TO_DOUBLE(s->window), s->due_end, s->put,
                s->ud);
   }
-  start_window(r, s->due_end);
+  start_window(s, r);
 }
 
 static void put_due_group(gen_summary_t *s, const group_t *g) {
@@ -217,8 +291,10 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
     for (size_t i = 0; i < s->n_groups; i++) {
       const group_t *g = &s->groups[i];
       for (size_t j = 0; j < g->n; j++) {
-        advance(&g->series[j], s->end);
-        g->series[j].due = true;
+        series_t *r = &g->series[j];
+        if (r->rec != NO_REC)
+          advance(s, r, &s->recs[r->rec], s->end);
+        r->flags |= F_DUE;
       }
     }
     s->n_due = s->n_series;
@@ -277,40 +353,104 @@ static group_t *group_new(gen_summary_t *s, const char *instance) {
   return g;
 }
 
-static const char *name_of(gen_summary_t *s, const char *text) {
-  const char *name = gen_map_get(&s->names, text);
-  if (name != NULL)
-    return name;
-  char *copy = strdup(text);
-  if (copy == NULL || gen_map_put(&s->names, copy, copy) != 0) {
-    free(copy);
-    return NULL;
-  }
-  return copy;
+/* The index of a type instance in names, -1 when it is not there. */
+static long name_find(const gen_summary_t *s, const char *text) {
+  void *index;
+  if (!gen_map_find(&s->name_index, text, &index))
+    return -1;
+  return (long)gen_map_to_index(index);
 }
 
-static series_t *series_find(const group_t *g, size_t type,
-                             const char *type_instance) {
+/* The same, kept when new; -ENOMEM, or -E2BIG past UINT16_MAX + 1. */
+static long name_add(gen_summary_t *s, const char *text) {
+  long i = name_find(s, text);
+  if (i >= 0)
+    return i;
+  if (s->n_names > UINT16_MAX)
+    return -E2BIG;
+  if (gen_grow((void **)&s->names, &s->cap_names, s->n_names + 1,
+               sizeof(*s->names), 16) != 0)
+    return -ENOMEM;
+  char *copy = strdup(text);
+  if (copy == NULL ||
+      gen_map_put(&s->name_index, copy, gen_map_index(s->n_names)) != 0) {
+    free(copy);
+    return -ENOMEM;
+  }
+  s->names[s->n_names] = copy;
+  return (long)s->n_names++;
+}
+
+static series_t *series_find(const group_t *g, size_t type, long name) {
   for (size_t i = 0; i < g->n; i++)
-    if (g->series[i].type == type &&
-        strcmp(g->series[i].type_instance, type_instance) == 0)
+    if (g->series[i].type == type && g->series[i].name == name)
       return &g->series[i];
   return NULL;
 }
 
+/* Whether a value grows with time. */
+static bool grows(gen_summary_kind_t kind, double value) {
+  return kind == GEN_SUMMARY_AGE && value > 0;
+}
+
+/* Whether the same value again at some t leaves a series without a
+ * record as it is: a value that does not grow is carried either way, and
+ * the integral of a whole number v over the stretches before and after t
+ * adds up to the one over both, exactly, while v × window (in cdtime
+ * units) is below 2^53. genesys_realtime observes every value it puts
+ * again: records only for the changes. */
+static bool same_again(const gen_summary_t *s, const series_t *r,
+                       double value) {
+  return value == r->value && !grows(kind_of(s, r), value) &&
+         value == floor(value) &&
+         fabs(value) * (double)s->window < 9007199254740992.0;
+}
+
+/* A new series, begun at t inside the open window, of value: it needs a
+ * record only when its window is partial and the value grows from t.
+ * NULL with *err set. */
 static series_t *series_new(gen_summary_t *s, const char *instance, size_t type,
-                            const char *type_instance) {
+                            const char *type_instance, double value, cdtime_t t,
+                            int *err) {
+  *err = -ENOMEM;
   group_t *g = group_of(s, instance);
   if (g == NULL && (g = group_new(s, instance)) == NULL)
     return NULL;
-  const char *name = name_of(s, type_instance);
-  if (name == NULL || gen_grow((void **)&g->series, &g->cap, g->n + 1,
-                               sizeof(*g->series), 8) != 0)
-    return NULL; /* an empty group stays: it is the queue's */
+  /* An empty group stays on failure: it is the queue's. */
+  long name = name_add(s, type_instance);
+  if (name < 0) {
+    *err = (int)name;
+    return NULL;
+  }
+  if (g->n == g->cap) {
+    series_t *grown =
+        realloc(g->series, (g->cap + GROUP_STEP) * sizeof(*g->series));
+    if (grown == NULL)
+      return NULL;
+    g->series = grown;
+    g->cap += GROUP_STEP;
+  }
+  bool partial = t > s->end - s->window;
+  uint32_t rec = NO_REC;
+  if (partial && grows(s->types[type].kind, value) &&
+      (rec = rec_new(s, t)) == NO_REC)
+    return NULL;
   series_t *r = &g->series[g->n++];
-  *r = (series_t){.type_instance = name, .type = (uint16_t)type};
+  *r = (series_t){.value = value,
+                  .rec = rec,
+                  .name = (uint16_t)name,
+                  .type = (uint8_t)type,
+                  .flags = partial ? F_PARTIAL : 0};
   s->n_series++;
   return r;
+}
+
+/* Stops tracking a series that could not keep its change: with no record
+ * to hold it, its windows would be wrong. */
+static void series_drop(gen_summary_t *s, group_t *g, series_t *r) {
+  rec_free(s, r);
+  *r = g->series[--g->n];
+  s->n_series--;
 }
 
 int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
@@ -321,7 +461,6 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     k++;
   if (k == s->n_types)
     return 0; /* not a gauge summarised */
-  gen_summary_kind_t kind = s->types[k].kind;
   const char *pi = plugin_instance ? plugin_instance : "";
   const char *ti = type_instance ? type_instance : "";
   /* collectd's names are each under DATA_MAX_NAME_LEN bytes. */
@@ -333,21 +472,26 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
     t = s->end - s->window; /* a window already closed is not reopened */
   else if (t >= s->end)
     t = s->end - 1; /* not closed first: the open window's last instant */
-  const group_t *g = group_of(s, pi);
-  series_t *r = g != NULL ? series_find(g, k, ti) : NULL;
-  if (r != NULL)
-    put_due(s, g, r); /* the change falls in the open window */
+  group_t *g = group_of(s, pi);
+  long name = g != NULL ? name_find(s, ti) : -1;
+  series_t *r = name >= 0 ? series_find(g, k, name) : NULL;
   if (r == NULL) {
-    if ((r = series_new(s, pi, k, ti)) == NULL)
-      return -ENOMEM;
-    start_window(r, t);
-    r->kind = kind;
+    int err;
+    return series_new(s, pi, k, ti, value, t, &err) != NULL ? 0 : err;
+  }
+  put_due(s, g, r); /* the change falls in the open window */
+  if (r->rec == NO_REC && same_again(s, r, value))
+    return 0;
+  if ((r->flags & (F_PARTIAL | F_GAPPED)) && !grows(s->types[k].kind, value)) {
+    rec_free(s, r); /* nothing of this window counts, nor when it changed */
     r->value = value;
-    r->partial = t > s->end - s->window;
     return 0;
   }
-  advance(r, t);
-  r->kind = kind;
+  if (r->rec == NO_REC && (r->rec = rec_new(s, window_start(s, r))) == NO_REC) {
+    series_drop(s, g, r);
+    return -ENOMEM;
+  }
+  advance(s, r, &s->recs[r->rec], t);
   r->value = value;
   return 0;
 }
@@ -355,9 +499,10 @@ int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
 static void set_down_group(gen_summary_t *s, group_t *g, bool down) {
   put_due_group(s, g); /* the closed window was whole or not already */
   for (size_t i = 0; i < g->n; i++) {
-    g->series[i].down = down;
     if (down)
-      g->series[i].gapped = true;
+      g->series[i].flags |= F_DOWN | F_GAPPED;
+    else
+      g->series[i].flags &= (uint8_t)~F_DOWN;
   }
 }
 
@@ -393,6 +538,8 @@ void gen_summary_forget(gen_summary_t *s, const char *plugin_instance) {
     put_due_group(s, &s->groups[s->n_groups - 1]);
   gen_map_del(&s->index, g->instance, NULL);
   s->n_series -= g->n;
+  for (size_t j = 0; j < g->n; j++)
+    rec_free(s, &g->series[j]);
   free(g->instance);
   free(g->series);
   /* The last group takes the hole; its index entry follows it. */

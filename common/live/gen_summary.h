@@ -7,8 +7,10 @@
  * so per closed window (aligned to the epoch, like the analytics buckets)
  * this module gives each series' minimum, maximum and time-weighted mean
  * computed from every change, including the value carried in from the
- * window before. State is O(1) per series (the running min, max and
- * integral, the current value); nothing is kept per change.
+ * window before. State is O(1) per series: its current value, and only
+ * while it changed in the open window (or its closed window is not out
+ * yet) a record of its running min, max and integral; nothing is kept per
+ * change.
  *
  *   gen_summary_t *s = gen_summary_new(window, types, n_types);
  *   gen_summary_close(s, now, put, ud);   // before each change, and often
@@ -71,8 +73,9 @@ typedef void (*gen_summary_put_t)(void *ud, const char *plugin_instance,
                                   const char *type, const char *type_instance,
                                   double value, cdtime_t end);
 
-/* window: its length (> 0; windows are aligned to the epoch); types[n]:
- * what is summarised (borrowed). NULL when out of memory. */
+/* window: its length (> 0; windows are aligned to the epoch); types[n]
+ * (n at most 255): what is summarised (borrowed). NULL when out of memory
+ * or past those bounds. */
 gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
                                size_t n);
 void gen_summary_free(gen_summary_t *s);
@@ -108,8 +111,9 @@ size_t gen_summary_close_dispatch(gen_summary_t *s, cdtime_t now,
  * before the series' last change counts as that change's time; one after
  * the open window (gen_summary_close() was not called) as its last
  * instant. 0 (also for a type not summarised), -ENAMETOOLONG (a name of
- * DATA_MAX_NAME_LEN bytes or more) or -ENOMEM: the series is not tracked,
- * no summary of it. */
+ * DATA_MAX_NAME_LEN bytes or more), -E2BIG (a type instance past 65,536
+ * distinct ones) or -ENOMEM: the series is not tracked (an existing one no
+ * longer), no summary of it. */
 int gen_summary_observe(gen_summary_t *s, const char *plugin_instance,
                         const char *type, const char *type_instance,
                         double value, cdtime_t t);

@@ -48,7 +48,8 @@ static void live_of(gen_live_t *l, gen_entity_set_t *set) {
 
 static int64_t count(const gen_live_t *l, size_t q, int media,
                      gen_conv_moment_t m) {
-  return l->state[q].conv == NULL ? 0 : l->state[q].conv[media].moments[m];
+  const gen_conv_counts_t *c = l->state[q].conv.media[media];
+  return c == NULL ? 0 : c->moments[m];
 }
 
 static bool live(gen_conv_repair_t *r, const char *q, int media,
@@ -283,7 +284,8 @@ DEF_TEST(malformed_or_refused) {
   EXPECT_EQ_INT(
       0, gen_conv_repair_take(r, NULL, 0, true, &set, &l, err, sizeof(err)));
   EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
-  EXPECT_EQ_PTR(NULL, l.state[0].conv);
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+    EXPECT_EQ_PTR(NULL, l.state[0].conv.media[m]);
   /* Moments of the dropped window are counted live. */
   OK(live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED, T0 + 60 * S));
   gen_conv_repair_free(r);

@@ -14,7 +14,8 @@
 DEF_TEST(moments_and_what_they_put) {
   gen_waits_bounds_t b;
   gen_waits_bounds_default(&b);
-  gen_conv_counts_t *c = calloc(GEN_MEDIA_COUNT, sizeof(*c));
+  gen_conv_queue_t q = {0};
+  gen_conv_counts_t *c = q.media[0] = calloc(1, sizeof(*c));
   uint64_t seed = 1;
   EXPECT_EQ_INT(b.n + 1,
                 gen_conv_counts_record(&c[0], GEN_CONV_OFFERED, -1, &b, &seed));
@@ -40,7 +41,8 @@ DEF_TEST(moments_and_what_they_put) {
   EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_abandoned/voice"));
   EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_wait_bucket/voice-le10"));
   EXPECT_EQ_INT(4 + 5 + (int)b.n + 1 + 1, p.n);
-  gen_conv_counts_free(c);
+  gen_conv_queue_free(&q);
+  EXPECT_EQ_PTR(NULL, q.media[0]);
   return 0;
 }
 
@@ -75,12 +77,12 @@ DEF_TEST(wait_percentiles_nearest_rank) {
 static char dir[] = "/tmp/gen-cc-XXXXXX";
 static char path[sizeof(dir) + 16];
 
-static gen_conv_counts_t *queues[2];
+static gen_conv_queue_t queues[2];
 static const char *queue_ids[2] = {"q-1", "q-2"};
-static const gen_conv_counts_t *each(void *ud, size_t i, const char **id) {
+static const gen_conv_queue_t *each(void *ud, size_t i, const char **id) {
   (void)ud;
   *id = queue_ids[i];
-  return queues[i];
+  return i == 1 ? NULL : &queues[i];
 }
 
 static void write_text(const char *text) {
@@ -96,10 +98,13 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_waits_bounds_t b;
   gen_waits_bounds_default(&b);
   uint64_t seed = 5;
-  queues[0] = calloc(GEN_MEDIA_COUNT, sizeof(gen_conv_counts_t));
-  gen_conv_counts_record(&queues[0][1], GEN_CONV_OFFERED, -1, &b, &seed);
-  gen_conv_counts_record(&queues[0][1], GEN_CONV_ANSWERED, 7000, &b, &seed);
-  queues[1] = NULL; /* never counted */
+  queues[0].media[1] = calloc(1, sizeof(gen_conv_counts_t));
+  /* allocated, never counted: not saved */
+  queues[0].media[3] = calloc(1, sizeof(gen_conv_counts_t));
+  gen_conv_counts_record(queues[0].media[1], GEN_CONV_OFFERED, -1, &b, &seed);
+  gen_conv_counts_record(queues[0].media[1], GEN_CONV_ANSWERED, 7000, &b,
+                         &seed);
+  /* queues[1]: never counted */
 
   gen_conv_store_t st;
   gen_conv_store_load(&st, path, &b, org); /* no file: a fresh start */
@@ -114,21 +119,25 @@ DEF_TEST(state_round_trip_and_refusals) {
   OK(st.same_bounds);
   OK(gen_conv_store_pending(&st, "q-1"));
   OK(!gen_conv_store_pending(&st, "q-2"));
-  gen_conv_counts_t *back = calloc(GEN_MEDIA_COUNT, sizeof(*back));
-  gen_conv_store_restore(&st, "q-1", back);
+  gen_conv_queue_t back = {0};
+  EXPECT_EQ_INT(0, gen_conv_store_restore(&st, "q-1", &back));
   OK(!gen_conv_store_pending(&st, "q-1")); /* once */
-  OK(back[1].seen && !back[0].seen);
-  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_OFFERED]);
-  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_ANSWERED]);
-  EXPECT_EQ_INT(1, back[1].waits.bucket[1]); /* le10 */
-  EXPECT_EQ_INT(7000, back[1].waits.sum_ms);
-  gen_conv_counts_free(back);
+  /* only the media types saved come back */
+  CHECK_NOT_NULL(back.media[1]);
+  OK(back.media[1]->seen);
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
+    if (m != 1)
+      EXPECT_EQ_PTR(NULL, back.media[m]);
+  EXPECT_EQ_INT(1, back.media[1]->moments[GEN_CONV_OFFERED]);
+  EXPECT_EQ_INT(1, back.media[1]->moments[GEN_CONV_ANSWERED]);
+  EXPECT_EQ_INT(1, back.media[1]->waits.bucket[1]); /* le10 */
+  EXPECT_EQ_INT(7000, back.media[1]->waits.sum_ms);
+  gen_conv_queue_free(&back);
   gen_conv_store_free(&st);
 
   /* A queue not counted since is carried over by the next save. */
   gen_conv_store_load(&st, path, &b, org);
-  gen_conv_counts_free(queues[0]);
-  queues[0] = NULL;
+  gen_conv_queue_free(&queues[0]);
   EXPECT_EQ_INT(0, gen_conv_store_print(&st, 2, each, NULL, &text));
   json_object *doc = json_tokener_parse(gen_buf_str(&text));
   /* the text json-c writes of the same document */
@@ -154,11 +163,11 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_conv_store_load(&st, path, &other, org);
   OK(mock_log_contains("WaitBuckets changed"));
   OK(!st.same_bounds);
-  back = calloc(GEN_MEDIA_COUNT, sizeof(*back));
-  gen_conv_store_restore(&st, "q-1", back);
-  EXPECT_EQ_INT(1, back[1].moments[GEN_CONV_OFFERED]);
-  EXPECT_EQ_INT(0, back[1].waits.bucket[1]);
-  gen_conv_counts_free(back);
+  EXPECT_EQ_INT(0, gen_conv_store_restore(&st, "q-1", &back));
+  CHECK_NOT_NULL(back.media[1]);
+  EXPECT_EQ_INT(1, back.media[1]->moments[GEN_CONV_OFFERED]);
+  EXPECT_EQ_INT(0, back.media[1]->waits.bucket[1]);
+  gen_conv_queue_free(&back);
   gen_conv_store_free(&st);
 
   /* A count we never wrote: the file is refused whole, with the reason. */
@@ -202,24 +211,30 @@ DEF_TEST(store_counts_and_save) {
   uint64_t seed = 1;
   gen_conv_store_t st;
   gen_conv_store_load(&st, path, &b, org);
-  queues[0] = queues[1] = NULL;
-  gen_conv_counts_t *c = gen_conv_store_counts(&st, &queues[0], "q-1");
+  gen_conv_queue_free(&queues[0]);
+  gen_conv_counts_t *c = gen_conv_store_counts(&st, &queues[0], "q-1", 0);
   CHECK_NOT_NULL(c);
-  OK(c == gen_conv_store_counts(&st, &queues[0], "q-1")); /* once */
-  gen_conv_counts_record(&c[0], GEN_CONV_OFFERED, -1, &b, &seed);
+  OK(c == gen_conv_store_counts(&st, &queues[0], "q-1", 0)); /* once */
+  /* only the media types used */
+  EXPECT_EQ_PTR(NULL, queues[0].media[1]);
+  OK(gen_conv_store_counts(&st, &queues[0], "q-1", -1) == NULL);
+  OK(gen_conv_store_counts(&st, &queues[0], "q-1", GEN_MEDIA_COUNT) == NULL);
+  gen_conv_counts_record(c, GEN_CONV_OFFERED, -1, &b, &seed);
   CHECK_ZERO(gen_conv_store_save(&st, &lock, 2, each, NULL, org, &rl));
   OK(access(path, F_OK) != 0); /* not dirty: nothing written */
   st.dirty = true;
   CHECK_ZERO(gen_conv_store_save(&st, &lock, 2, each, NULL, org, &rl));
   OK(access(path, F_OK) == 0 && !st.dirty);
   gen_conv_store_free(&st);
-  gen_conv_counts_free(queues[0]);
-  queues[0] = NULL;
+  gen_conv_queue_free(&queues[0]);
 
-  /* Read back at first use. */
+  /* Read back at the queue's first use, whichever media type it is. */
   gen_conv_store_load(&st, path, &b, org);
-  c = gen_conv_store_counts(&st, &queues[0], "q-1");
-  EXPECT_EQ_INT(1, c[0].moments[GEN_CONV_OFFERED]);
+  c = gen_conv_store_counts(&st, &queues[0], "q-1", 2);
+  CHECK_NOT_NULL(c);
+  OK(!c->seen);
+  CHECK_NOT_NULL(queues[0].media[0]);
+  EXPECT_EQ_INT(1, queues[0].media[0]->moments[GEN_CONV_OFFERED]);
   /* A write that fails. */
   unlink(path);
   rmdir(dir);
@@ -231,8 +246,7 @@ DEF_TEST(store_counts_and_save) {
   EXPECT_EQ_INT(0, pthread_mutex_trylock(&lock));
   pthread_mutex_unlock(&lock);
   gen_conv_store_free(&st);
-  gen_conv_counts_free(queues[0]);
-  queues[0] = NULL;
+  gen_conv_queue_free(&queues[0]);
   gen_org_free(org);
   return 0;
 }

@@ -43,8 +43,15 @@ DEF_TEST(marks_put_each_queue_once) {
   set_of(&set, ids, 3);
   gen_live_t l;
   EXPECT_EQ_INT(1, live_of(&l, &set));
-  l.state[2].media[GEN_MEDIA_VOICE] =
-      (gen_qs_media_t){.seen = true, .waiting = 4};
+  /* Allocated at first use, once; none for a media type never seen. */
+  OK(gen_live_media_find(&l, 2, GEN_MEDIA_VOICE) == NULL);
+  gen_qs_media_t *voice = gen_live_media(&l, 2, GEN_MEDIA_VOICE);
+  CHECK_NOT_NULL(voice);
+  OK(voice == gen_live_media(&l, 2, GEN_MEDIA_VOICE));
+  OK(voice == gen_live_media_find(&l, 2, GEN_MEDIA_VOICE));
+  OK(gen_live_media_find(&l, 2, GEN_MEDIA_CHAT) == NULL);
+  OK(gen_live_media_find(&l, 1, GEN_MEDIA_VOICE) == NULL);
+  *voice = (gen_qs_media_t){.seen = true, .waiting = 4};
   gen_live_mark(&l, 2);
   gen_live_mark(&l, 2);
   EXPECT_EQ_INT(1, (int)l.n_changed);
@@ -110,14 +117,16 @@ DEF_TEST(a_new_listing_carries_the_queues_kept) {
   set_of(&same, after, 2);
   gen_live_t l;
   EXPECT_EQ_INT(1, live_of(&l, &old));
-  l.state[2].media[0].waiting = 7; /* c */
+  gen_live_media(&l, 2, 0)->waiting = 7; /* c */
+  gen_live_media(&l, 1, 0)->waiting = 3; /* b: dropped, freed */
   gen_live_mark(&l, 2);
   l.cursor = 2;
   n_gone = 0;
   EXPECT_EQ_INT(1, gen_live_replace(&l, &old, &fresh, on_gone, NULL));
   EXPECT_EQ_INT(1, (int)n_gone);
   EXPECT_EQ_INT(1, (int)gone[0]); /* b */
-  EXPECT_EQ_INT(7, (int)l.state[0].media[0].waiting);
+  EXPECT_EQ_INT(7, (int)gen_live_media_find(&l, 0, 0)->waiting);
+  OK(gen_live_media_find(&l, 1, 0) == NULL); /* a */
   EXPECT_EQ_INT(1, (int)l.n_changed); /* c kept its mark, at its new index */
   EXPECT_EQ_INT(0, (int)l.changed[0]);
   EXPECT_EQ_INT(0, (int)l.cursor);

@@ -476,6 +476,78 @@ DEF_TEST(spread_is_no_longer_than_the_rate_needs) {
   return 0;
 }
 
+/* A queue's series past the first step of its array, most of them quiet:
+ * a quiet window is its carried value (an age grown over it), a change
+ * after a quiet window counts from the window's start. */
+DEF_TEST(quiet_and_changed_series_side_by_side) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  char ti[16];
+  for (int i = 0; i < 20; i++) {
+    snprintf(ti, sizeof(ti), "m%d", i);
+    OK(gen_summary_observe(s, "Q", "waiting", ti, i, AT(10)) == 0);
+  }
+  OK(gen_summary_observe(s, "Q", "longest_waiting", "m0", 5, AT(10)) == 0);
+  gen_summary_close(s, AT(60), collect, &sink);
+  OK(gen_summary_observe(s, "Q", "waiting", "m7", 1, AT(90)) == 0);
+  gen_summary_close(s, AT(120), collect, &sink);
+  /* [60, 120): m7 was 7 for 30 s, then 1; the rest held. */
+  EXPECT_EQ_DOUBLE(1, find(&sink, "Q", "waiting_min", "m7", AT(120)));
+  EXPECT_EQ_DOUBLE(7, find(&sink, "Q", "waiting_max", "m7", AT(120)));
+  EXPECT_EQ_DOUBLE(4, find(&sink, "Q", "waiting_mean", "m7", AT(120)));
+  EXPECT_EQ_DOUBLE(19, find(&sink, "Q", "waiting_mean", "m19", AT(120)));
+  /* The age: 55 s at 60, 115 s at 120. */
+  EXPECT_EQ_DOUBLE(55, find(&sink, "Q", "longest_waiting_min", "m0", AT(120)));
+  EXPECT_EQ_DOUBLE(115, find(&sink, "Q", "longest_waiting_max", "m0", AT(120)));
+  EXPECT_EQ_DOUBLE(85, find(&sink, "Q", "longest_waiting_mean", "m0", AT(120)));
+  /* Quiet through [120, 180), then changed at 200: from 175 s to 0. */
+  gen_summary_close(s, AT(180), collect, &sink);
+  EXPECT_EQ_DOUBLE(175, find(&sink, "Q", "longest_waiting_max", "m0", AT(180)));
+  OK(gen_summary_observe(s, "Q", "longest_waiting", "m0", 0, AT(200)) == 0);
+  gen_summary_close(s, AT(240), collect, &sink);
+  EXPECT_EQ_DOUBLE(0, find(&sink, "Q", "longest_waiting_min", "m0", AT(240)));
+  EXPECT_EQ_DOUBLE(195, find(&sink, "Q", "longest_waiting_max", "m0", AT(240)));
+  /* (175 + 195) / 2 × 20 s over 60 s */
+  EXPECT_EQ_DOUBLE(3700.0 / 60,
+                   find(&sink, "Q", "longest_waiting_mean", "m0", AT(240)));
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(21, st.series);
+  EXPECT_EQ_UINT64(21, st.partial);
+  EXPECT_EQ_UINT64(3 * 21, st.complete);
+  gen_summary_free(s);
+  return 0;
+}
+
+/* Types are indexed by a byte and type instances by 16 bits. */
+DEF_TEST(bounds_of_types_and_type_instances) {
+  static gen_summary_type_t many[256];
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(many); i++)
+    many[i] = (gen_summary_type_t){"waiting", GEN_SUMMARY_LEVEL};
+  OK(gen_summary_new(W, many, 256) == NULL);
+  gen_summary_t *s = gen_summary_new(W, many, 255);
+  OK(s != NULL);
+  gen_summary_free(s);
+  s = NEW();
+  char ti[16];
+  for (int i = 0; i < 65536; i++) {
+    snprintf(ti, sizeof(ti), "t%d", i);
+    if (gen_summary_observe(s, i % 2 ? "A" : "B", "waiting", ti, 1, AT(10)))
+      break;
+  }
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(65536, st.series);
+  EXPECT_EQ_INT(-E2BIG,
+                gen_summary_observe(s, "A", "waiting", "one more", 1, AT(10)));
+  /* Names known still make new series. */
+  EXPECT_EQ_INT(0, gen_summary_observe(s, "C", "waiting", "t5", 1, AT(10)));
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(65537, st.series);
+  gen_summary_free(s);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -490,5 +562,7 @@ int main(void) {
   RUN_TEST(forget_keeps_the_other_queues);
   RUN_TEST(spread_puts_the_same_summaries_in_shares);
   RUN_TEST(spread_is_no_longer_than_the_rate_needs);
+  RUN_TEST(quiet_and_changed_series_side_by_side);
+  RUN_TEST(bounds_of_types_and_type_instances);
   END_TEST;
 }
