@@ -257,7 +257,7 @@ def main():
     ap.add_argument("--footprint", type=int, nargs="*", default=[5000])
     ap.add_argument("--summary-interval", type=int, metavar="S",
                     help="genesys_realtime's SummaryInterval in the footprint runs "
-                         "(default: its Interval, 1 s in these runs)")
+                         "(default: its Interval, 10 s in these runs)")
     ap.add_argument("--settle", type=float, default=60.0,
                     help="seconds after subscribing before RSS is read")
     ap.add_argument("--timeout", type=float, default=600.0)
