@@ -70,10 +70,9 @@ static int plugin_read(user_data_t *ud) {
     return 0;
   }
   int status = r->plugin->read(&(user_data_t){.data = r->instance});
-  /* The read may have swapped the client's handle (gen_client_borrow_auth). */
-  gen_http_release(
-      (*(gen_client_t **)((char *)r->instance + r->plugin->client_offset))
-          ->http);
+  /* client->http read again: the read may have swapped the handle
+   * (gen_client_borrow_auth). */
+  gen_http_release(client->http);
   return status;
 }
 

@@ -217,7 +217,8 @@ bool gen_map_next(const gen_map_t *m, size_t *pos, const void **key,
 
 /* ---- gen_map64 ---------------------------------------------------------- */
 
-/* Mixed: the keys are often FNV-1a hashes, clustered in their low bits. */
+/* Mixed: the keys (gen_map64) and the owners' hashes (gen_index) are often
+ * FNV-1a hashes, clustered in their low bits. */
 static size_t home64(size_t n_slots, uint64_t key) {
   return (size_t)(gen_hash_mix64(key) & (n_slots - 1));
 }
@@ -365,10 +366,6 @@ bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
 
 /* ---- gen_index ---------------------------------------------------------- */
 
-static size_t home_index(size_t n_slots, uint64_t hash) {
-  return (size_t)(gen_hash_mix64(hash) & (n_slots - 1));
-}
-
 static int resize_index(gen_index_t *x, const gen_index_ops_t *ops,
                         const void *owner, size_t n_slots) {
   uint32_t *slots = malloc(n_slots * sizeof(*slots));
@@ -379,7 +376,7 @@ static int resize_index(gen_index_t *x, const gen_index_ops_t *ops,
     uint32_t item = x->slots[i];
     if (item == GEN_INDEX_NONE)
       continue;
-    size_t j = home_index(n_slots, ops->hash(owner, item));
+    size_t j = home64(n_slots, ops->hash(owner, item));
     while (slots[j] != GEN_INDEX_NONE)
       j = (j + 1) & (n_slots - 1);
     slots[j] = item;
@@ -402,7 +399,7 @@ int64_t gen_index_find(const gen_index_t *x, const gen_index_ops_t *ops,
   if (x->count == 0)
     return -1;
   size_t mask = x->n_slots - 1;
-  for (size_t i = home_index(x->n_slots, hash); x->slots[i] != GEN_INDEX_NONE;
+  for (size_t i = home64(x->n_slots, hash); x->slots[i] != GEN_INDEX_NONE;
        i = (i + 1) & mask)
     if (ops->equal(owner, x->slots[i], key))
       return x->slots[i];
@@ -427,7 +424,7 @@ int gen_index_add(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
   int err = gen_index_reserve(x, ops, owner, x->count + 1);
   if (err != 0)
     return err;
-  size_t i = home_index(x->n_slots, hash);
+  size_t i = home64(x->n_slots, hash);
   while (x->slots[i] != GEN_INDEX_NONE)
     i = (i + 1) & (x->n_slots - 1);
   x->slots[i] = item;
@@ -440,7 +437,7 @@ int gen_index_del(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
   if (x->count == 0)
     return -ENOENT;
   size_t mask = x->n_slots - 1;
-  size_t hole = home_index(x->n_slots, hash);
+  size_t hole = home64(x->n_slots, hash);
   while (x->slots[hole] != item) {
     if (x->slots[hole] == GEN_INDEX_NONE)
       return -ENOENT;
@@ -448,8 +445,7 @@ int gen_index_del(gen_index_t *x, const gen_index_ops_t *ops, const void *owner,
   }
   for (size_t i = (hole + 1) & mask; x->slots[i] != GEN_INDEX_NONE;
        i = (i + 1) & mask)
-    if (must_move(hole, i,
-                  home_index(x->n_slots, ops->hash(owner, x->slots[i])))) {
+    if (must_move(hole, i, home64(x->n_slots, ops->hash(owner, x->slots[i])))) {
       x->slots[hole] = x->slots[i];
       hole = i;
     }
