@@ -591,14 +591,16 @@ static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
 
 /* range for ids[n], halved while it holds too many results: by buckets,
  * then by queues, down to one bucket of one queue. A conversation found by
- * two halves is taken once (a->seen). */
+ * two halves is taken once (a->seen). day_before: also read the sliver of
+ * gen_mos_day_before() when range wants it; a later half of the same ids
+ * never does (the earlier read it, or held that midnight itself). */
 static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
                       const char *const *ids, size_t n,
-                      const gen_interval_range_t *range, size_t *skipped,
-                      char *err, size_t err_size) {
+                      const gen_interval_range_t *range, bool day_before,
+                      size_t *skipped, char *err, size_t err_size) {
   int64_t g = job->granularity_ms;
   int64_t buckets = (range->end_ms - range->start_ms) / g;
-  /* the query's interval (range plus CallQualityMaxLength) within 31 days */
+  /* the range within 31 days, CallQualityMaxLength to spare */
   gen_interval_range_t sliver;
   int status = range->end_ms - range->start_ms + job->config->max_length_ms >
                            GEN_MOS_INTERVAL_MAX_MS &&
@@ -607,7 +609,8 @@ static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
                    : read_range(job, a, ids, n, range, skipped, err, err_size);
   /* Those that began the day before and ended in range (a->seen takes a
    * conversation once). */
-  if (status == 0 && gen_mos_day_before(job->config, range, &sliver))
+  if (status == 0 && day_before &&
+      gen_mos_day_before(job->config, range, &sliver))
     status = read_range(job, a, ids, n, &sliver, skipped, err, err_size);
   if (status != -E2BIG)
     return status;
@@ -615,16 +618,18 @@ static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
     int64_t mid = range->start_ms + buckets / 2 * g;
     gen_interval_range_t lo = {range->start_ms, mid, range->revisit},
                          hi = {mid, range->end_ms, range->revisit};
-    status = read_split(job, a, ids, n, &lo, skipped, err, err_size);
+    status =
+        read_split(job, a, ids, n, &lo, day_before, skipped, err, err_size);
     return status != 0
                ? status
-               : read_split(job, a, ids, n, &hi, skipped, err, err_size);
+               : read_split(job, a, ids, n, &hi, false, skipped, err, err_size);
   }
   if (n > 1) {
-    status = read_split(job, a, ids, n / 2, range, skipped, err, err_size);
+    status = read_split(job, a, ids, n / 2, range, day_before, skipped, err,
+                        err_size);
     return status != 0 ? status
                        : read_split(job, a, ids + n / 2, n - n / 2, range,
-                                    skipped, err, err_size);
+                                    day_before, skipped, err, err_size);
   }
   snprintf(err, err_size,
            "one bucket of queue %s holds more than the %d conversations the "
@@ -650,8 +655,8 @@ int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
       status = -ENOMEM;
       snprintf(err, sizeof(err), "out of memory");
     } else
-      status =
-          read_split(job, a, queue_ids, n, &range, &skipped, err, sizeof(err));
+      status = read_split(job, a, queue_ids, n, &range, true, &skipped, err,
+                          sizeof(err));
     if (status == 0)
       status = gen_mos_acc_put(a, job->engine);
     size_t unknown = a != NULL ? gen_mos_acc_unknown_sessions(a) : 0;
