@@ -143,13 +143,13 @@ static int refresh_lists(ga_instance_t *inst) {
      * counters. A user listed before and gone now (deleted) is kept for the
      * same reason. On failure the previous list stays. */
     gen_entity_set_t users = {0};
-    int listed = gen_entity_list(inst->client->http, inst->client->org,
-                                 GEN_AGENT_STATUS_USERS_PATH, NULL, &users, err,
-                                 sizeof(err));
+    int listed = gen_entity_list_ids(inst->client->http, inst->client->org,
+                                     GEN_AGENT_STATUS_USERS_PATH, &users, err,
+                                     sizeof(err));
     for (size_t i = 0; listed == 0 && i < inst->users.count; i++) {
       const gen_entity_t *u = &inst->users.items[i];
       if (gen_entity_find(&users, u->id) < 0 &&
-          gen_entity_add(&users, u->id, u->name, u->division_id) < 0)
+          gen_entity_add(&users, u->id, NULL, NULL) < 0)
         listed = -ENOMEM;
     }
     if (listed == 0) {

@@ -256,6 +256,7 @@ typedef struct {
   gen_entity_set_t *set;
   gen_entity_names_t names;
   size_t skipped;
+  bool ids_only;
 } list_ctx_t;
 
 static int take_entity(json_object *entity, void *ud) {
@@ -268,18 +269,22 @@ static int take_entity(json_object *entity, void *ud) {
     ctx->skipped++;
     return 0;
   }
-  if (gen_entity_names_note(&ctx->names, id, name) != 0)
+  if (!ctx->ids_only && gen_entity_names_note(&ctx->names, id, name) != 0)
     return -ENOMEM;
   if (!gen_entity_selected(ctx->filter, ctx->org, id, name, division))
     return 0;
+  if (ctx->ids_only)
+    name = division = NULL;
   return gen_entity_add(ctx->set, id, name, division) < 0 ? -ENOMEM : 0;
 }
 
-int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
-                    const gen_entity_filter_t *filter, gen_entity_set_t *set,
-                    char *err, size_t err_size) {
+static int list_entities(gen_http_t *http, const gen_org_t *org,
+                         const char *path, const gen_entity_filter_t *filter,
+                         gen_entity_set_t *set, bool ids_only, char *err,
+                         size_t err_size) {
   gen_entity_set_free(set);
-  list_ctx_t ctx = {.org = org, .filter = filter, .set = set};
+  list_ctx_t ctx = {
+      .org = org, .filter = filter, .set = set, .ids_only = ids_only};
   int status =
       gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, GEN_ENTITY_MAX_PAGES,
                          take_entity, &ctx, err, err_size);
@@ -304,6 +309,18 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                 "named \"<name>-<id>\"",
                 renamed, path);
   return status;
+}
+
+int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
+                    const gen_entity_filter_t *filter, gen_entity_set_t *set,
+                    char *err, size_t err_size) {
+  return list_entities(http, org, path, filter, set, false, err, err_size);
+}
+
+int gen_entity_list_ids(gen_http_t *http, const gen_org_t *org,
+                        const char *path, gen_entity_set_t *set, char *err,
+                        size_t err_size) {
+  return list_entities(http, org, path, NULL, set, true, err, err_size);
 }
 
 bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {

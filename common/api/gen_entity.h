@@ -110,6 +110,14 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);
 
+/* gen_entity_list() of every entity (the org's shard), keeping ids alone:
+ * each name is its id and no division is kept. For a set read only for
+ * its ids (the users whose time in status is summed: 50,000 names were
+ * 1.7 MiB). */
+int gen_entity_list_ids(gen_http_t *http, const gen_org_t *org,
+                        const char *path, gen_entity_set_t *set, char *err,
+                        size_t err_size);
+
 /* Calls fn with the ids of set, in order, in batches of at most per (0:
  * all in one), until fn returns false. 0, or -ENOMEM. */
 typedef bool (*gen_entity_batch_fn)(void *ud, const char *const *ids, size_t n);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: the entity set (ids kept once, found by id, compared) and
- * how an entity is named in values. Listings are tested in test_members
- * and through the plugins. */
-#include "gen_entity.h"
+/* Unit tests: the entity set (ids kept once, found by id, compared), how
+ * an entity is named in values, and what a listing keeps (its paging is
+ * tested in test_members and through the plugins). */
+#include "gen_auth.c"
+#include "gen_entity.c"
+#include "gen_http.c"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -249,8 +251,58 @@ DEF_TEST(names_one_series_each) {
   return 0;
 }
 
+/* One page of three entities, two of them in a division. */
+static int one_page(gen_http_t *http, const char *method, const char *url,
+                    const char *body, struct curl_slist *headers,
+                    gen_http_response_t *resp) {
+  (void)http, (void)body, (void)headers;
+  OK(strcmp(method, "GET") == 0 && strstr(url, "/api/v2/users?") != NULL);
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = 200;
+  resp->body =
+      strdup("{\"entities\":[{\"id\":\"u-1\",\"name\":\"Ann\",\"division\":"
+             "{\"id\":\"d-1\"}},{\"id\":\"u-2\",\"name\":\"Bob\",\"division\":"
+             "{\"id\":\"d-1\"}},{\"id\":\"u-3\"}],\"pageCount\":1}");
+  resp->body_len = strlen(resp->body);
+  return 0;
+}
+
+/* A listing keeps names and divisions; one for ids alone keeps neither
+ * (each name is its id), and the same entities in the same order. */
+DEF_TEST(listing_ids_alone) {
+  gen_org_t *org = gen_org_create("genesys_test", "acme");
+  org->api_base_url = strdup("https://api.example.test");
+  gen_stats_t stats;
+  gen_stats_init(&stats);
+  gen_http_t *http = gen_http_create(org, &stats, NULL);
+  http_perform = one_page;
+  gen_entity_set_t named = {0}, ids = {0};
+  char err[256] = "";
+  EXPECT_EQ_INT(0, gen_entity_list(http, org, "/api/v2/users", NULL, &named,
+                                   err, sizeof(err)));
+  EXPECT_EQ_INT(0, gen_entity_list_ids(http, org, "/api/v2/users", &ids, err,
+                                       sizeof(err)));
+  EXPECT_EQ_INT(3, (int)named.count);
+  EXPECT_EQ_STR("Ann", named.items[0].name);
+  EXPECT_EQ_STR("d-1", named.items[1].division_id);
+  OK(gen_entity_set_same(&named, &ids));
+  for (size_t i = 0; i < ids.count; i++) {
+    OK(ids.items[i].name == ids.items[i].id);
+    OK(ids.items[i].division_id == NULL);
+  }
+  EXPECT_EQ_INT(1, (int)gen_entity_find(&ids, "u-2"));
+  gen_entity_set_free(&named);
+  gen_entity_set_free(&ids);
+  http_perform = http_perform_curl;
+  gen_http_free(http);
+  gen_org_free(org);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(set_add_find_same);
+  RUN_TEST(listing_ids_alone);
   RUN_TEST(large_set);
   RUN_TEST(label_by_name_or_id);
   RUN_TEST(replace_when_listed);
