@@ -49,7 +49,6 @@
 #include "bench_util.h"
 #include "standalone.h"
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,11 +342,6 @@ static long rss_bytes(void) {
     resident = -1;
   fclose(f);
   return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
-}
-
-static size_t heap_bytes(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
 }
 
 static int cmp_u32(const void *a, const void *b) {

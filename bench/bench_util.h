@@ -2,11 +2,13 @@
 /*
  * collectd-genesys benchmarks: what the message generators share, a growing
  * string buffer and a seeded random source, so recorded messages are made in
- * memory, the same on every run, before anything is timed.
+ * memory, the same on every run, before anything is timed; and the heap in
+ * use, for the memory a structure costs.
  */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H 1
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@ typedef struct {
 } sbuf_t;
 
 static void sbuf_put(sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3), unused));
 static void sbuf_put(sbuf_t *b, const char *fmt, ...) {
   for (;;) {
     va_list ap;
@@ -54,6 +56,12 @@ __attribute__((unused)) static void uuid(char out[37]) {
   for (int i = 0; i < 36; i++)
     out[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : hex[rnd() & 15];
   out[36] = '\0';
+}
+
+/* Bytes malloc has handed out and not taken back (arena and mmap'd). */
+__attribute__((unused)) static size_t heap_bytes(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
 }
 
 #endif /* BENCH_UTIL_H */

@@ -5,6 +5,7 @@
 #include "gen_attr.h"
 #include "gen_buf.h"
 #include "gen_config.h"
+#include "gen_hash.h"
 #include "gen_journal.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -113,16 +114,38 @@ bool gen_attr_format_match(const gen_attr_format_t *format, const char *name,
 
 /* ---- the ledger ---------------------------------------------------------- */
 
-typedef struct conv_s {
-  struct conv_s *older, *newer; /* recency list */
-  /* The hashes of the names counted (no values): a conversation with many
-   * names costs no more per lookup than one with few. */
-  gen_map64_t names;
-  uint32_t refused; /* most new names one event had past max_names */
+/* Names counted inline, in the conversation's entry: most conversations
+ * pass a flow or two that set a few. More go to a sorted array of their
+ * own, which a runaway flow grows only up to max_names. */
+#define INLINE_NAMES 4
+#define SPILL_MIN 8
+
+/* A conversation is known by gen_hash_id (FNV-1a 64) of its id, not by the
+ * id text (a uuid: 37 bytes more). A new id whose hash a remembered one
+ * has would be taken for it: its names go into the other's set, and only
+ * a name that one counted too (the same flow, metric and time to the
+ * millisecond) would go uncounted. With 200,000 conversations remembered
+ * a new one meets a hash held with a chance of 200,000 / 2^64, about
+ * 1e-14: at 53 new conversations a second, once in 50,000 years. */
+typedef struct {
+  uint64_t key;
   cdtime_t last_seen;
-  bool finished;
-  char id[];
+  int32_t older, newer; /* recency list; the free list uses newer */
+  uint32_t refused;     /* most new names one event had past max_names */
+  unsigned n_names : 31;
+  unsigned finished : 1;
+  union {
+    uint64_t inline_names[INLINE_NAMES]; /* n_names <= INLINE_NAMES */
+    struct {
+      uint64_t *sorted; /* n_names > INLINE_NAMES, ascending */
+      uint32_t cap;
+    } spill;
+  } names;
 } conv_t;
+
+_Static_assert(sizeof(conv_t) <= 64, "a conversation is one cache line");
+
+#define NAMES_MAX ((1u << 31) - 1) /* n_names' bits */
 
 typedef struct {
   /* The flow (str[0]) and the metric (str[1]), one allocation with their
@@ -140,9 +163,12 @@ struct gen_attr_ledger_s {
   gen_ratelimit_t complain;
   gen_ratelimit_t complain_names; /* its own: not hidden by the others */
 
-  gen_map_t convs; /* id -> conv_t */
-  size_t n_convs;
-  conv_t *oldest, *newest;
+  /* Conversations in one array, reused through a free list; found by
+   * their key through index, which holds 4-byte entry numbers. */
+  conv_t *convs;
+  size_t cap_convs, n_convs, max_convs;
+  int32_t free_head, oldest, newest; /* -1: none */
+  gen_index_t index;
 
   series_t *series;
   size_t n_series, cap_series;
@@ -168,6 +194,12 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->complain_names = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->series_index.kind = GEN_MAP_KEY;
+  /* Entry numbers are int32_t. */
+  l->max_convs = l->opt.max_conversations > 0 &&
+                         l->opt.max_conversations < (size_t)INT32_MAX
+                     ? l->opt.max_conversations
+                     : (size_t)INT32_MAX;
+  l->free_head = l->oldest = l->newest = -1;
   if (gen_journal_init(&l->journal, journal_base, l->opt.who,
                        &l->stats.journal_errors) != 0) {
     gen_attr_ledger_free(l);
@@ -176,24 +208,23 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   return l;
 }
 
-static void conv_free(conv_t *c) {
-  gen_map64_free(&c->names);
-  free(c);
+static void names_free(conv_t *c) {
+  if (c->n_names > INLINE_NAMES)
+    free(c->names.spill.sorted);
+  c->n_names = 0;
 }
 
 void gen_attr_ledger_free(gen_attr_ledger_t *l) {
   if (l == NULL)
     return;
-  for (conv_t *c = l->oldest; c != NULL;) {
-    conv_t *next = c->newer;
-    conv_free(c);
-    c = next;
-  }
+  for (int32_t i = l->oldest; i >= 0; i = l->convs[i].newer)
+    names_free(&l->convs[i]);
+  free(l->convs);
+  gen_index_free(&l->index);
   for (size_t i = 0; i < l->n_series; i++)
     free(l->series[i].key);
   free(l->series);
   gen_map_free(&l->series_index);
-  gen_map_free(&l->convs);
   gen_journal_fini(&l->journal);
   pthread_mutex_destroy(&l->lock);
   free(l);
@@ -201,90 +232,196 @@ void gen_attr_ledger_free(gen_attr_ledger_t *l) {
 
 /* ---- conversations ------------------------------------------------------- */
 
-static conv_t *conv_find(gen_attr_ledger_t *l, const char *id) {
-  return gen_map_get(&l->convs, id);
+static uint64_t conv_hash(const void *owner, uint32_t item) {
+  const gen_attr_ledger_t *l = owner;
+  return l->convs[item].key;
 }
 
-static void unlink_recency(gen_attr_ledger_t *l, conv_t *c) {
-  if (c->older)
-    c->older->newer = c->newer;
+static bool conv_equal(const void *owner, uint32_t item, const void *key) {
+  const gen_attr_ledger_t *l = owner;
+  return l->convs[item].key == *(const uint64_t *)key;
+}
+
+static const gen_index_ops_t conv_ops = {conv_hash, conv_equal};
+
+/* The entry of the conversation of key, or -1. */
+static int32_t conv_find(const gen_attr_ledger_t *l, uint64_t key) {
+  return (int32_t)gen_index_find(&l->index, &conv_ops, l, &key, key);
+}
+
+static void unlink_recency(gen_attr_ledger_t *l, int32_t i) {
+  conv_t *c = &l->convs[i];
+  if (c->older >= 0)
+    l->convs[c->older].newer = c->newer;
   else
     l->oldest = c->newer;
-  if (c->newer)
-    c->newer->older = c->older;
+  if (c->newer >= 0)
+    l->convs[c->newer].older = c->older;
   else
     l->newest = c->older;
-  c->older = c->newer = NULL;
+  c->older = c->newer = -1;
 }
 
-static void append_recency(gen_attr_ledger_t *l, conv_t *c) {
+static void append_recency(gen_attr_ledger_t *l, int32_t i) {
+  conv_t *c = &l->convs[i];
   c->older = l->newest;
-  c->newer = NULL;
-  if (l->newest)
-    l->newest->newer = c;
+  c->newer = -1;
+  if (l->newest >= 0)
+    l->convs[l->newest].newer = i;
   else
-    l->oldest = c;
-  l->newest = c;
+    l->oldest = i;
+  l->newest = i;
 }
 
-static void conv_remove(gen_attr_ledger_t *l, conv_t *c) {
-  gen_map_del(&l->convs, c->id, NULL);
-  unlink_recency(l, c);
+static void conv_remove(gen_attr_ledger_t *l, int32_t i) {
+  conv_t *c = &l->convs[i];
+  gen_index_del(&l->index, &conv_ops, l, (uint32_t)i, c->key);
+  unlink_recency(l, i);
+  names_free(c);
+  c->newer = l->free_head;
+  l->free_head = i;
   l->n_convs--;
-  conv_free(c);
 }
 
-static conv_t *conv_add(gen_attr_ledger_t *l, const char *id, cdtime_t now) {
-  if (l->opt.max_conversations > 0 && l->n_convs >= l->opt.max_conversations &&
-      l->oldest != NULL) {
+/* A free entry: the array grows (doubling, up to max_convs) with room in
+ * the index kept, so adding to the index then cannot fail. */
+static int make_room(gen_attr_ledger_t *l) {
+  if (l->free_head >= 0)
+    return 0;
+  size_t cap = l->cap_convs; /* taken once the index has room too */
+  int err = gen_grow_max((void **)&l->convs, &cap, l->cap_convs + 1,
+                         sizeof(*l->convs), 256, l->max_convs);
+  if (err == 0)
+    err = gen_index_reserve(&l->index, &conv_ops, l, cap);
+  if (err != 0)
+    return err;
+  for (size_t i = cap; i > l->cap_convs; i--) {
+    l->convs[i - 1].newer = l->free_head;
+    l->free_head = (int32_t)(i - 1);
+  }
+  l->cap_convs = cap;
+  return 0;
+}
+
+/* A new conversation of key (not yet there): its entry, or a negative
+ * errno. Past max_convs the least recently seen makes room. */
+static int32_t conv_add(gen_attr_ledger_t *l, uint64_t key, cdtime_t now) {
+  if (l->n_convs >= l->max_convs && l->oldest >= 0) {
     conv_remove(l, l->oldest);
     atomic_fetch_add(&l->stats.evicted, 1);
     gen_log_org(l->opt.who, &l->complain, LOG_WARNING,
                 "more than %zu conversations with metric attributes "
                 "at once; the least recently seen are forgotten (raise "
                 "MaxConversations)",
-                l->opt.max_conversations);
+                l->max_convs);
   }
-  size_t len = strlen(id);
-  conv_t *c = calloc(1, sizeof(*c) + len + 1);
-  if (c == NULL)
-    return NULL;
-  memcpy(c->id, id, len + 1);
-  c->last_seen = now;
-  if (gen_map_put(&l->convs, c->id, c) != 0) {
-    free(c);
-    return NULL;
-  }
-  append_recency(l, c);
+  int err = make_room(l);
+  if (err != 0)
+    return err;
+  int32_t i = l->free_head;
+  conv_t *c = &l->convs[i];
+  l->free_head = c->newer;
+  *c = (conv_t){.key = key, .last_seen = now};
+  gen_index_add(&l->index, &conv_ops, l, (uint32_t)i, key); /* room kept */
+  append_recency(l, i);
   l->n_convs++;
-  return c;
+  return i;
 }
 
-static size_t names_count(const conv_t *c) {
-  return gen_map64_count(&c->names);
+/* Where h is among the spilled names, or where it would go. */
+static size_t spill_pos(const conv_t *c, uint64_t h) {
+  size_t lo = 0, hi = c->n_names;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->names.spill.sorted[mid] < h)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 static bool conv_has(const conv_t *c, uint64_t h) {
-  return gen_map64_find(&c->names, h, NULL);
+  if (c->n_names > INLINE_NAMES) {
+    size_t i = spill_pos(c, h);
+    return i < c->n_names && c->names.spill.sorted[i] == h;
+  }
+  for (size_t i = 0; i < c->n_names; i++)
+    if (c->names.inline_names[i] == h)
+      return true;
+  return false;
 }
 
-/* Adds h (not yet there). 0 or -ENOMEM. */
-static int conv_note(conv_t *c, uint64_t h) {
-  return gen_map64_put(&c->names, h, NULL);
+/* Adds h (not yet there); max_names bounds the spilled array's growth
+ * (0: none). 0, -ENOMEM or -EOVERFLOW. */
+static int conv_note(conv_t *c, uint64_t h, size_t max_names) {
+  size_t n = c->n_names;
+  if (n < INLINE_NAMES) {
+    c->names.inline_names[c->n_names++] = h;
+    return 0;
+  }
+  if (n >= NAMES_MAX)
+    return -EOVERFLOW;
+  uint64_t *sorted = n > INLINE_NAMES ? c->names.spill.sorted : NULL;
+  size_t cap = n > INLINE_NAMES ? c->names.spill.cap : 0;
+  /* Restored and replayed names were counted before a max_names that may
+   * have been lowered since: past it the array just doubles. */
+  size_t limit = max_names > n ? max_names : NAMES_MAX;
+  int err = gen_grow_max((void **)&sorted, &cap, n + 1, sizeof(*sorted),
+                         SPILL_MIN, limit);
+  if (err != 0)
+    return err;
+  if (n == INLINE_NAMES) {
+    memcpy(sorted, c->names.inline_names, sizeof(c->names.inline_names));
+    qsort(sorted, n, sizeof(*sorted), gen_hash_cmp);
+  }
+  c->names.spill.sorted = sorted;
+  c->names.spill.cap = (uint32_t)cap;
+  size_t i = spill_pos(c, h);
+  memmove(sorted + i + 1, sorted + i, (n - i) * sizeof(*sorted));
+  sorted[i] = h;
+  c->n_names++;
+  return 0;
 }
 
 /* Takes back h, noted by an event that then could not be journalled. */
 static void conv_unnote(conv_t *c, uint64_t h) {
-  gen_map64_del(&c->names, h, NULL);
+  size_t n = c->n_names;
+  if (n <= INLINE_NAMES) {
+    for (size_t i = 0; i < n; i++)
+      if (c->names.inline_names[i] == h) {
+        c->names.inline_names[i] = c->names.inline_names[n - 1];
+        c->n_names--;
+        return;
+      }
+    return;
+  }
+  uint64_t *sorted = c->names.spill.sorted;
+  size_t i = spill_pos(c, h);
+  if (i == n || sorted[i] != h)
+    return;
+  memmove(sorted + i, sorted + i + 1, (n - i - 1) * sizeof(*sorted));
+  c->n_names--;
+  if (c->n_names == INLINE_NAMES) {
+    memcpy(c->names.inline_names, sorted, sizeof(c->names.inline_names));
+    free(sorted);
+  }
 }
 
-static void conv_touch(gen_attr_ledger_t *l, conv_t *c, cdtime_t now,
+/* The names counted, n_names of them. */
+static const uint64_t *conv_names(const conv_t *c) {
+  return c->n_names > INLINE_NAMES ? c->names.spill.sorted
+                                   : c->names.inline_names;
+}
+
+static void conv_touch(gen_attr_ledger_t *l, int32_t i, cdtime_t now,
                        bool finished) {
+  conv_t *c = &l->convs[i];
   if (now > c->last_seen)
     c->last_seen = now;
   c->finished = c->finished || finished;
-  unlink_recency(l, c);
-  append_recency(l, c);
+  unlink_recency(l, i);
+  append_recency(l, i);
 }
 
 /* ---- series -------------------------------------------------------------- */
@@ -353,14 +490,19 @@ static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
 
 /* ---- journal ------------------------------------------------------------- */
 
+/* A hash as the journal and the snapshot write it: 16 hex digits. */
+static json_object *hex_of(uint64_t h) {
+  char hex[17];
+  snprintf(hex, sizeof(hex), "%016" PRIx64, h);
+  return json_object_new_string(hex);
+}
+
 /* Appends one journal line to buf. */
 static int journal_line(gen_buf_t *buf, const char *conv, uint64_t h,
                         const series_t *s) {
   json_object *o = json_object_new_object();
-  char hex[17];
-  snprintf(hex, sizeof(hex), "%016" PRIx64, h);
   json_object_object_add(o, "c", json_object_new_string(conv));
-  json_object_object_add(o, "h", json_object_new_string(hex));
+  json_object_object_add(o, "h", hex_of(h));
   json_object_object_add(o, "f", json_object_new_string(flow_of(s)));
   json_object_object_add(o, "m", json_object_new_string(metric_of(s)));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -395,8 +537,11 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     return -ENOMEM;
   size_t k = 0, refused = 0, invalid = 0;
   int status = 0;
+  uint64_t key = gen_hash_id(conversation_id);
   pthread_mutex_lock(&l->lock);
-  conv_t *c = conv_find(l, conversation_id);
+  int32_t ci = conv_find(l, key);
+  /* Stays put: no other conversation is added until the unlock. */
+  conv_t *c = ci >= 0 ? &l->convs[ci] : NULL;
   for (size_t i = 0; i < n; i++) {
     if (!gen_utf8_text_str(names[i])) {
       invalid++;
@@ -405,12 +550,15 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     if (!gen_attr_format_match(l->format, names[i], flow, metric))
       continue;
     atomic_fetch_add(&l->stats.attributes, 1);
-    if (c == NULL && (c = conv_add(l, conversation_id, now)) == NULL)
-      break;
+    if (c == NULL) {
+      if ((ci = conv_add(l, key, now)) < 0)
+        break;
+      c = &l->convs[ci];
+    }
     uint64_t h = gen_hash_id(names[i]);
     if (conv_has(c, h))
       continue;
-    if (l->opt.max_names > 0 && names_count(c) >= l->opt.max_names) {
+    if (l->opt.max_names > 0 && c->n_names >= l->opt.max_names) {
       refused++;
       continue;
     }
@@ -418,7 +566,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
     series_t *s = series_resolve(l, flow, metric, &over);
     /* Noted now so that a repeat within this event is known too; taken
      * back below if the event is not journalled. */
-    if (s == NULL || conv_note(c, h) != 0)
+    if (s == NULL || conv_note(c, h, l->opt.max_names) != 0)
       continue;
     todo[k++] =
         (todo_t){.h = h, .series = (size_t)(s - l->series), .over = over};
@@ -459,7 +607,7 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
                 l->opt.max_names, refused);
   }
   if (c != NULL)
-    conv_touch(l, c, now, finished);
+    conv_touch(l, ci, now, finished);
   pthread_mutex_unlock(&l->lock);
   if (invalid > 0) {
     /* A name of a byte that is no UTF-8 (0xff) or with a control character
@@ -489,19 +637,26 @@ int gen_attr_observe_durable(gen_attr_ledger_t *l, const char *conversation_id,
 
 void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
   pthread_mutex_lock(&l->lock);
-  for (conv_t *c = l->oldest; c != NULL;) {
-    conv_t *next = c->newer;
+  for (int32_t i = l->oldest; i >= 0;) {
+    const conv_t *c = &l->convs[i];
+    int32_t next = c->newer;
     cdtime_t ttl = c->finished ? l->opt.finished_ttl : l->opt.open_ttl;
     if (now > c->last_seen && now - c->last_seen >= ttl) {
-      conv_remove(l, c);
+      conv_remove(l, i);
       atomic_fetch_add(&l->stats.expired, 1);
     }
-    c = next;
+    i = next;
   }
   pthread_mutex_unlock(&l->lock);
 }
 
 /* ---- snapshot and restore ------------------------------------------------ */
+
+/* The snapshot's conversations, each [key, last seen (ms), finished, [name
+ * hashes]]: under CONVS_BY_KEY the key is the id's hash in hex, under
+ * CONVS_BY_ID (what earlier versions wrote, still read) the id itself. */
+#define CONVS_BY_KEY "conversation_keys"
+#define CONVS_BY_ID "conversations"
 
 json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
   json_object *doc = json_object_new_object();
@@ -516,20 +671,17 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
                           json_object_new_int64((int64_t)l->series[i].total));
     json_object_array_add(series, s);
   }
-  for (conv_t *c = l->oldest; c != NULL; c = c->newer) {
+  for (int32_t i = l->oldest; i >= 0; i = l->convs[i].newer) {
+    const conv_t *c = &l->convs[i];
     json_object *o = json_object_new_array();
     json_object *names = json_object_new_array();
-    json_object_array_add(o, json_object_new_string(c->id));
+    json_object_array_add(o, hex_of(c->key));
     json_object_array_add(
         o, json_object_new_int64(gen_cdtime_to_ms(c->last_seen)));
     json_object_array_add(o, json_object_new_boolean(c->finished));
-    size_t pos = 0;
-    uint64_t h;
-    while (gen_map64_next(&c->names, &pos, &h, NULL)) {
-      char hex[17];
-      snprintf(hex, sizeof(hex), "%016" PRIx64, h);
-      json_object_array_add(names, json_object_new_string(hex));
-    }
+    const uint64_t *h = conv_names(c);
+    for (size_t k = 0; k < c->n_names; k++)
+      json_object_array_add(names, hex_of(h[k]));
     json_object_array_add(o, names);
     json_object_array_add(convs, o);
   }
@@ -540,7 +692,7 @@ json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
                          json_object_new_int64((int64_t)generation));
   pthread_mutex_unlock(&l->lock);
   json_object_object_add(doc, "series", series);
-  json_object_object_add(doc, "conversations", convs);
+  json_object_object_add(doc, CONVS_BY_KEY, convs);
   return doc;
 }
 
@@ -586,20 +738,61 @@ static int snapshot_check(json_object *snapshot, char *err, size_t err_size) {
       return -ERANGE;
     }
   }
-  json_object *convs = gen_json_get_array(snapshot, "conversations");
-  n = convs ? json_object_array_length(convs) : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx(convs, i);
-    int64_t seen_ms;
-    if (json_object_is_type(o, json_type_array) &&
-        json_object_array_length(o) == 4 &&
-        !gen_json_int64_of(json_object_array_get_idx(o, 1), &seen_ms)) {
-      snprintf(err, err_size, "conversation %zu: time %.40s is not one", i,
-               json_object_to_json_string(json_object_array_get_idx(o, 1)));
-      return -ERANGE;
+  static const char *const lists[] = {CONVS_BY_KEY, CONVS_BY_ID};
+  for (size_t j = 0; j < 2; j++) {
+    json_object *convs = gen_json_get_array(snapshot, lists[j]);
+    n = convs ? json_object_array_length(convs) : 0;
+    for (size_t i = 0; i < n; i++) {
+      json_object *o = json_object_array_get_idx(convs, i);
+      int64_t seen_ms;
+      if (json_object_is_type(o, json_type_array) &&
+          json_object_array_length(o) == 4 &&
+          !gen_json_int64_of(json_object_array_get_idx(o, 1), &seen_ms)) {
+        snprintf(err, err_size, "conversation %zu: time %.40s is not one", i,
+                 json_object_to_json_string(json_object_array_get_idx(o, 1)));
+        return -ERANGE;
+      }
     }
   }
   return 0;
+}
+
+/* One of the snapshot's lists of conversations (NULL: none); by_key: the
+ * keys in hex, else the ids. */
+static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
+                          cdtime_t now) {
+  size_t n = convs ? json_object_array_length(convs) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(convs, i);
+    if (!json_object_is_type(o, json_type_array) ||
+        json_object_array_length(o) != 4)
+      continue;
+    const char *id = json_object_get_string(json_object_array_get_idx(o, 0));
+    int64_t seen_ms = json_object_get_int64(json_object_array_get_idx(o, 1));
+    bool finished = json_object_get_boolean(json_object_array_get_idx(o, 2));
+    json_object *names = json_object_array_get_idx(o, 3);
+    uint64_t key;
+    if (by_key ? !parse_hex(id, &key) : id == NULL || id[0] == '\0')
+      continue;
+    if (!by_key)
+      key = gen_hash_id(id);
+    if (conv_find(l, key) >= 0 || !json_object_is_type(names, json_type_array))
+      continue;
+    int32_t ci = conv_add(l, key, now);
+    if (ci < 0)
+      continue;
+    conv_t *c = &l->convs[ci];
+    cdtime_t seen = gen_ms_to_cdtime(seen_ms);
+    c->last_seen = seen < now ? seen : now;
+    c->finished = finished;
+    for (size_t k = 0; k < json_object_array_length(names); k++) {
+      uint64_t h;
+      if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
+                    &h) &&
+          !conv_has(c, h))
+        conv_note(c, h, 0); /* counted before: no max_names */
+    }
+  }
 }
 
 static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
@@ -627,34 +820,8 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
     if (!is_overflow(l, flow, metric))
       l->n_named++;
   }
-  json_object *convs = gen_json_get_array(snapshot, "conversations");
-  n = convs ? json_object_array_length(convs) : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx(convs, i);
-    if (!json_object_is_type(o, json_type_array) ||
-        json_object_array_length(o) != 4)
-      continue;
-    const char *id = json_object_get_string(json_object_array_get_idx(o, 0));
-    int64_t seen_ms = json_object_get_int64(json_object_array_get_idx(o, 1));
-    bool finished = json_object_get_boolean(json_object_array_get_idx(o, 2));
-    json_object *names = json_object_array_get_idx(o, 3);
-    if (id == NULL || id[0] == '\0' || conv_find(l, id) != NULL ||
-        !json_object_is_type(names, json_type_array))
-      continue;
-    conv_t *c = conv_add(l, id, now);
-    if (c == NULL)
-      continue;
-    cdtime_t seen = gen_ms_to_cdtime(seen_ms);
-    c->last_seen = seen < now ? seen : now;
-    c->finished = finished;
-    for (size_t k = 0; k < json_object_array_length(names); k++) {
-      uint64_t h;
-      if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
-                    &h) &&
-          !conv_has(c, h))
-        conv_note(c, h); /* counted before: no max_names */
-    }
-  }
+  restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_ID), false, now);
+  restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_KEY), true, now);
 }
 
 typedef struct {
@@ -679,11 +846,13 @@ static void replay_line(void *ud, const char *text, size_t len) {
   uint64_t h;
   if (conv != NULL && conv[0] != '\0' && gen_utf8_text_str(flow) &&
       gen_utf8_text_str(metric) && parse_hex(gen_json_get_string(o, "h"), &h)) {
-    conv_t *c = conv_find(l, conv);
-    if (c == NULL)
-      c = conv_add(l, conv, ctx->now);
+    uint64_t key = gen_hash_id(conv);
+    int32_t ci = conv_find(l, key);
+    if (ci < 0)
+      ci = conv_add(l, key, ctx->now);
+    conv_t *c = ci >= 0 ? &l->convs[ci] : NULL;
     /* Journalled names were counted: max_names does not apply. */
-    if (c != NULL && !conv_has(c, h) && conv_note(c, h) == 0) {
+    if (c != NULL && !conv_has(c, h) && conv_note(c, h, 0) == 0) {
       bool over;
       series_t *s = series_resolve(l, flow, metric, &over);
       if (s != NULL)

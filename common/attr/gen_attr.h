@@ -9,8 +9,12 @@
  * makes each name unique, so one conversation can set the same metric many
  * times. Every event about a conversation repeats all its attributes, so
  * each distinct name is counted once per conversation: the ledger keeps,
- * per conversation, the 64-bit hashes of the names it has counted, in a
- * hash set. At most max_names are counted per conversation: a flow that
+ * per conversation (known by the 64-bit hash of its id), the 64-bit hashes
+ * of the names it has counted: up to four in the conversation's 64-byte
+ * entry, more in a sorted array of their own. All conversations are one
+ * array of such entries, found through a table of 4-byte entry numbers:
+ * about 75 bytes a conversation of a few names (bench/bench_attr.c). At
+ * most max_names are counted per conversation: a flow that
  * sets names without end would cost memory and time; its further names
  * are refused (stats: refused, each name once per conversation and run
  * although every event repeats it).

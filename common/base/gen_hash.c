@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: FNV-1a 64 and MurmurHash3's finaliser.
+ * collectd-genesys: FNV-1a 64, MurmurHash3's finaliser, the order of
+ * hashes.
  */
 #include "gen_hash.h"
 
@@ -32,6 +33,11 @@ uint64_t gen_hash_fnv1a64_caseless_str(uint64_t h, const char *s) {
 
 uint64_t gen_hash_fnv1a64_caseless(const char *s) {
   return gen_hash_fnv1a64_caseless_str(GEN_HASH_FNV1A64_INIT, s);
+}
+
+int gen_hash_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
 }
 
 uint64_t gen_hash_mix64(uint64_t h) {

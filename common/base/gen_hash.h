@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: the one FNV-1a 64 of the core, and the finaliser that
- * spreads its bits before a table takes the low ones.
+ * collectd-genesys: the one FNV-1a 64 of the core, the finaliser that
+ * spreads its bits before a table takes the low ones, and the order of
+ * hashes in a sorted array.
  *
  * FNV-1a 64 is part of formats that outlive a process (the shard of an
  * entity id, the values hash in gen_interval's state file): it must stay
@@ -38,5 +39,8 @@ uint64_t gen_hash_fnv1a64_caseless_str(uint64_t h, const char *s);
  * where FNV-1a clusters for texts that differ only at their end. A
  * bijection: distinct hashes stay distinct. */
 uint64_t gen_hash_mix64(uint64_t h);
+
+/* The order of two uint64_t (hashes) for qsort and bsearch. */
+int gen_hash_cmp(const void *a, const void *b);
 
 #endif /* GEN_HASH_H */

@@ -640,11 +640,6 @@ static size_t keep_gained(char **own, size_t n, char *const *gained,
   return kept;
 }
 
-static int hash_cmp(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Subscribes when the channel's topic set changed, the channel is new or
  * renew is set (a PUT extends the channel's life). Baselines every
  * consumer on the channel, each for all its topics, when baseline is set;
@@ -681,13 +676,13 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
         hashes[i] = gen_hash_fnv1a64_caseless(topics[i]);
         if (ch->n_subscribed == 0 ||
             bsearch(&hashes[i], ch->subscribed, ch->n_subscribed,
-                    sizeof(*hashes), hash_cmp) == NULL) {
+                    sizeof(*hashes), gen_hash_cmp) == NULL) {
           gained |= gen_hub_route(hub->plan, topics[i]);
           gained_topics[n_gained++] = topics[i];
         }
       }
       pthread_rwlock_unlock(&hub->lock);
-      qsort(hashes, count, sizeof(*hashes), hash_cmp);
+      qsort(hashes, count, sizeof(*hashes), gen_hash_cmp);
       free(ch->subscribed);
       ch->subscribed = hashes;
       ch->n_subscribed = count;

@@ -308,6 +308,17 @@ static int fd_of(const char *path) {
   return found;
 }
 
+/* A full disk under the journal file: its descriptor writes to /dev/full
+ * (every write: ENOSPC). True when done. */
+static bool journal_disk_full(const char *file) {
+  int fd = fd_of(file);
+  int full = open("/dev/full", O_WRONLY);
+  bool done = fd >= 0 && full >= 0 && dup2(full, fd) == fd;
+  if (full >= 0)
+    close(full);
+  return done;
+}
+
 /* A full disk: an event whose journal line cannot be written is not
  * counted (the receiver does not acknowledge it), the journal keeps no
  * fragment, and once there is room the resent event counts, once, also
@@ -330,12 +341,7 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
   EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
   EXPECT_EQ_INT(
       1, gen_attr_observe_durable(l, "c1", ev1, 1, false, now, NULL, NULL));
-  int fd = fd_of(file0);
-  OK(fd >= 0);
-  int full = open("/dev/full", O_WRONLY);
-  OK(full >= 0);
-  OK(dup2(full, fd) == fd);
-  close(full);
+  OK(journal_disk_full(file0));
 
   int status =
       gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL);
@@ -349,7 +355,7 @@ DEF_TEST(full_disk_counts_nothing_unjournalled) {
       2, gen_attr_observe_durable(l, "c2", ev2, 2, false, now, NULL, NULL));
   EXPECT_EQ_INT(3, total_of(l, "Ivr", "Menu"));
   /* The failed append moved the journal on to a new file. */
-  fd = fd_of(file0);
+  int fd = fd_of(file0);
   int next = -1;
   for (int g = 1; g < 4 && next < 0; g++) {
     char path[300];
@@ -482,9 +488,10 @@ DEF_TEST(names_bound_survives_restart) {
   return 0;
 }
 
-/* An event that cannot be journalled takes its names back out of the set
- * (entries shift back over the holes), leaving the others known. */
-DEF_TEST(unjournalled_names_taken_back) {
+/* An event that cannot be journalled takes its names back out of the
+ * conversation, leaving the known ones: known names counted, then an event
+ * of all of them that fails, then the same event again. */
+static int names_taken_back(size_t known, size_t all) {
   char dir[] = "/tmp/gen-attr-XXXXXX";
   CHECK_NOT_NULL(mock_tempdir(dir));
   char base[256], file0[300];
@@ -494,34 +501,39 @@ DEF_TEST(unjournalled_names_taken_back) {
   char err[128];
   gen_attr_options_t many = max_names(4000);
   cdtime_t now = cdtime();
-  const char **names = attr_names(0, 3000);
+  const char **names = attr_names(0, all);
 
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &many, base);
   EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
-  EXPECT_EQ_INT(1000, gen_attr_observe_durable(l, "c1", names, 1000, false, now,
-                                               NULL, NULL));
-  int fd = fd_of(file0);
-  OK(fd >= 0);
-  int full = open("/dev/full", O_WRONLY);
-  OK(full >= 0);
-  int saved = dup(fd);
-  OK(dup2(full, fd) == fd);
-  close(full);
-  EXPECT_EQ_INT(-ENOSPC, gen_attr_observe_durable(l, "c1", names, 3000, false,
+  EXPECT_EQ_INT(known, gen_attr_observe_durable(l, "c1", names, known, false,
+                                                now, NULL, NULL));
+  OK(journal_disk_full(file0));
+  EXPECT_EQ_INT(-ENOSPC, gen_attr_observe_durable(l, "c1", names, all, false,
                                                   now, NULL, NULL));
-  EXPECT_EQ_INT(1000, atomic_load(&gen_attr_stats(l)->counted));
-  /* Room again: the 2,000 new names count, the 1,000 old are known. */
-  EXPECT_EQ_INT(2000, gen_attr_observe_durable(l, "c1", names, 3000, false, now,
-                                               NULL, NULL));
-  EXPECT_EQ_INT(0, gen_attr_observe_durable(l, "c1", names, 3000, false, now,
-                                            NULL, NULL));
-  EXPECT_EQ_INT(3000, atomic_load(&gen_attr_stats(l)->counted));
-  close(saved);
+  EXPECT_EQ_INT(known, atomic_load(&gen_attr_stats(l)->counted));
+  /* Room again (a new journal file): the new names count, the old are
+   * known. */
+  EXPECT_EQ_INT(all - known, gen_attr_observe_durable(l, "c1", names, all,
+                                                      false, now, NULL, NULL));
+  EXPECT_EQ_INT(
+      0, gen_attr_observe_durable(l, "c1", names, all, false, now, NULL, NULL));
+  EXPECT_EQ_INT(all, atomic_load(&gen_attr_stats(l)->counted));
   gen_attr_ledger_free(l);
+  /* The journal holds each name once. */
+  EXPECT_EQ_INT(1, total_after_restart(f, base, NULL, "Ivr", "M0"));
 
   attr_names_free(names);
   gen_attr_format_free(f);
   OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
+DEF_TEST(unjournalled_names_taken_back) {
+  /* Far past the names a conversation holds inline: the sorted array
+   * closes over the holes. */
+  CHECK_ZERO(names_taken_back(1000, 3000));
+  /* Past them and back: the conversation holds its few inline again. */
+  CHECK_ZERO(names_taken_back(3, 7));
   return 0;
 }
 
@@ -545,6 +557,248 @@ DEF_TEST(new_series_in_an_event_keep_earlier_counts) {
   EXPECT_EQ_INT(1, total_of(l, "Ivr", "M2000"));
   names[0] = names[1] - 64; /* attr_names' own text, for the free */
   attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* Names counted per conversation: a few in its entry, more in a sorted
+ * array of their own. Past the few, every name is still counted once, in
+ * any order, and a snapshot gives them all back. */
+DEF_TEST(many_names_per_conversation) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char **names = attr_names(0, 40);
+  /* One name an event, then all of them backwards: each counts once. */
+  for (size_t i = 0; i < 40; i++)
+    EXPECT_EQ_INT(
+        1, gen_attr_observe(l, "c1", names + i, 1, false, now, NULL, NULL));
+  const char *backwards[40];
+  for (size_t i = 0; i < 40; i++)
+    backwards[i] = names[39 - i];
+  EXPECT_EQ_INT(
+      0, gen_attr_observe(l, "c1", backwards, 40, false, now, NULL, NULL));
+  for (size_t i = 0; i < 40; i++)
+    EXPECT_EQ_INT(
+        0, gen_attr_observe(l, "c1", names + i, 1, false, now, NULL, NULL));
+  EXPECT_EQ_INT(40, atomic_load(&gen_attr_stats(l)->counted));
+  /* Another conversation counts the same names again, its first four in
+   * the other order (one of the two orders is not ascending). */
+  EXPECT_EQ_INT(
+      4, gen_attr_observe(l, "c2", backwards + 36, 4, false, now, NULL, NULL));
+  EXPECT_EQ_INT(
+      36, gen_attr_observe(l, "c2", backwards, 40, false, now, NULL, NULL));
+  EXPECT_EQ_INT(0,
+                gen_attr_observe(l, "c2", names, 40, false, now, NULL, NULL));
+  for (size_t i = 0; i < 40; i++)
+    EXPECT_EQ_INT(
+        0, gen_attr_observe(l, "c2", names + i, 1, false, now, NULL, NULL));
+  json_object *snap = gen_attr_snapshot(l);
+  json_object *convs = json_object_object_get(snap, "conversation_keys");
+  CHECK_NOT_NULL(convs);
+  EXPECT_EQ_INT(2, json_object_array_length(convs));
+  EXPECT_EQ_INT(40, json_object_array_length(json_object_array_get_idx(
+                        json_object_array_get_idx(convs, 0), 3)));
+  /* The ids are not kept: only their hashes are written. */
+  OK(json_object_object_get(snap, "conversations") == NULL);
+  OK(strstr(json_object_to_json_string(snap), "\"c1\"") == NULL);
+  gen_attr_ledger_free(l);
+
+  l = gen_attr_ledger_create(f, &options, NULL);
+  char err[128];
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(2, gen_attr_conversations(l));
+  EXPECT_EQ_INT(0,
+                gen_attr_observe(l, "c1", names, 40, false, now, NULL, NULL));
+  EXPECT_EQ_INT(0,
+                gen_attr_observe(l, "c2", names, 40, false, now, NULL, NULL));
+  const char **more = attr_names(40, 1);
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", more, 1, false, now, NULL, NULL));
+  attr_names_free(more);
+  json_object_put(snap);
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* A name limit that is no power of two bounds a conversation whose names
+ * left its entry; what passed the limit is refused once. */
+DEF_TEST(name_limit_past_the_inline_names) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t six = max_names(6);
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &six, NULL);
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char **names = attr_names(0, 9);
+  EXPECT_EQ_INT(5, gen_attr_observe(l, "c1", names, 5, false, now, NULL, NULL));
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", names, 9, false, now, NULL, NULL));
+  EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", names, 9, false, now, NULL, NULL));
+  EXPECT_EQ_INT(3, atomic_load(&gen_attr_stats(l)->refused));
+  EXPECT_EQ_INT(6, atomic_load(&gen_attr_stats(l)->counted));
+  attr_names_free(names);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* Observes each of ids[0..n) once with A1; how many counted it. */
+static int observe_each(gen_attr_ledger_t *l, const char *const *ids, size_t n,
+                        bool finished, cdtime_t now) {
+  const char *ev[] = {A1};
+  int counted = 0;
+  for (size_t i = 0; i < n; i++)
+    counted += gen_attr_observe(l, ids[i], ev, 1, finished, now, NULL, NULL);
+  return counted;
+}
+
+/* True when the ledger holds exactly ids[0..n), least recently seen first
+ * (the order of its snapshot). */
+static bool in_order(gen_attr_ledger_t *l, const char *const *ids, size_t n) {
+  json_object *snap = gen_attr_snapshot(l);
+  json_object *convs = json_object_object_get(snap, "conversation_keys");
+  bool ok = convs != NULL && json_object_array_length(convs) == n;
+  for (size_t i = 0; ok && i < n; i++) {
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016" PRIx64, gen_hash_id(ids[i]));
+    ok = strcmp(hex, json_object_get_string(json_object_array_get_idx(
+                         json_object_array_get_idx(convs, i), 0))) == 0;
+  }
+  json_object_put(snap);
+  return ok;
+}
+
+/* Conversations forgotten from the middle of the recency list (expired
+ * while older and newer ones stay) leave it whole: eviction then goes in
+ * order of last sight, and forgotten conversations' room is taken again. */
+DEF_TEST(forgetting_from_the_middle) {
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t five = options;
+  five.max_conversations = 5;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &five, NULL);
+  gen_attr_stats_t *st = gen_attr_stats(l);
+  cdtime_t t0 = TIME_T_TO_CDTIME_T(1000000);
+  const char *const open1[] = {"a"}, *const open2[] = {"c"},
+                    *const open3[] = {"e"};
+  const char *const done1[] = {"b"}, *const done2[] = {"d"};
+  EXPECT_EQ_INT(1, observe_each(l, open1, 1, false, t0));
+  EXPECT_EQ_INT(1, observe_each(l, done1, 1, true, t0));
+  EXPECT_EQ_INT(1, observe_each(l, open2, 1, false, t0));
+  EXPECT_EQ_INT(1, observe_each(l, done2, 1, true, t0));
+  EXPECT_EQ_INT(1, observe_each(l, open3, 1, false, t0));
+  /* b and d (finished) go; a, c and e stay. */
+  gen_attr_expire(l, t0 + TIME_T_TO_CDTIME_T(61));
+  EXPECT_EQ_INT(3, gen_attr_conversations(l));
+  EXPECT_EQ_INT(2, atomic_load(&st->expired));
+  const char *const ace[] = {"a", "c", "e"};
+  OK(in_order(l, ace, 3));
+  /* c, now between a and e, is seen again: it goes last. */
+  EXPECT_EQ_INT(0, observe_each(l, open2, 1, false, t0));
+  const char *const aec[] = {"a", "e", "c"};
+  OK(in_order(l, aec, 3));
+  /* The room of b and d is taken without eviction. */
+  const char *const fg[] = {"f", "g"};
+  EXPECT_EQ_INT(2, observe_each(l, fg, 2, false, t0));
+  const char *const aecfg[] = {"a", "e", "c", "f", "g"};
+  OK(in_order(l, aecfg, 5));
+  EXPECT_EQ_INT(0, atomic_load(&st->evicted));
+  /* A sixth evicts the least recently seen: a. */
+  const char *const h[] = {"h"};
+  EXPECT_EQ_INT(1, observe_each(l, h, 1, false, t0));
+  EXPECT_EQ_INT(1, atomic_load(&st->evicted));
+  const char *const kept[] = {"c", "e", "f", "g", "h"};
+  EXPECT_EQ_INT(0, observe_each(l, kept, 5, false, t0));
+  EXPECT_EQ_INT(1, atomic_load(&st->evicted));
+  OK(in_order(l, kept, 5));
+  /* a comes back as new, evicting c (now the least recently seen). */
+  EXPECT_EQ_INT(1, observe_each(l, open1, 1, false, t0));
+  EXPECT_EQ_INT(2, atomic_load(&st->evicted));
+  const char *const kept2[] = {"e", "f", "g", "h", "a"};
+  OK(in_order(l, kept2, 5));
+  EXPECT_EQ_INT(0, observe_each(l, kept2, 5, false, t0));
+  EXPECT_EQ_INT(1, observe_each(l, open2, 1, false, t0));
+  /* Ids never seen, or forgotten, are not found. */
+  const char *const absent[] = {"b", "zz"};
+  EXPECT_EQ_INT(2, observe_each(l, absent, 2, false, t0));
+  EXPECT_EQ_INT(5, gen_attr_conversations(l));
+  EXPECT_EQ_INT(5, atomic_load(&st->evicted));
+  /* All expire; the ledger is empty and takes new ones. */
+  gen_attr_expire(l, t0 + TIME_T_TO_CDTIME_T(3600));
+  EXPECT_EQ_INT(0, gen_attr_conversations(l));
+  EXPECT_EQ_INT(1, observe_each(l, open1, 1, false, t0));
+  EXPECT_EQ_INT(1, gen_attr_conversations(l));
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* n ids "conv-<i>" from first (the caller frees ids[0] and the array). */
+static const char **conv_ids(size_t first, size_t n) {
+  const char **ids = calloc(n, sizeof(*ids));
+  char *text = calloc(n, 24);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(text + 24 * i, 24, "conv-%zu", first + i);
+    ids[i] = text + 24 * i;
+  }
+  return ids;
+}
+
+/* The conversations' array grows past its first size (and, with no
+ * MaxConversations, without a cap), each conversation still found; at the
+ * cap, what is evicted leaves its room to the next. */
+DEF_TEST(conversations_grow_and_reuse_room) {
+  gen_attr_format_t *f = default_format();
+  cdtime_t now = TIME_T_TO_CDTIME_T(1000000);
+  const char **ids = conv_ids(0, 5000);
+  gen_attr_options_t any = options;
+  any.max_conversations = 0;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &any, NULL);
+  EXPECT_EQ_INT(5000, observe_each(l, ids, 5000, false, now));
+  EXPECT_EQ_INT(5000, gen_attr_conversations(l));
+  EXPECT_EQ_INT(0, observe_each(l, ids, 5000, true, now));
+  EXPECT_EQ_INT(0, atomic_load(&gen_attr_stats(l)->evicted));
+  gen_attr_ledger_free(l);
+
+  /* 300: past the first 256 entries, and no power of two. */
+  gen_attr_options_t cap = options;
+  cap.max_conversations = 300;
+  l = gen_attr_ledger_create(f, &cap, NULL);
+  EXPECT_EQ_INT(1000, observe_each(l, ids, 1000, false, now));
+  EXPECT_EQ_INT(300, gen_attr_conversations(l));
+  EXPECT_EQ_INT(700, atomic_load(&gen_attr_stats(l)->evicted));
+  /* The last 300 are known, the first 700 not. */
+  EXPECT_EQ_INT(0, observe_each(l, ids + 700, 300, false, now));
+  EXPECT_EQ_INT(700, atomic_load(&gen_attr_stats(l)->evicted));
+  EXPECT_EQ_INT(300, observe_each(l, ids, 300, false, now));
+  EXPECT_EQ_INT(300, gen_attr_conversations(l));
+  EXPECT_EQ_INT(0, observe_each(l, ids, 300, false, now));
+  gen_attr_ledger_free(l);
+  attr_names_free(ids);
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* A snapshot of an earlier version, its conversations by id, is restored:
+ * the names it lists stay counted. */
+DEF_TEST(snapshot_with_conversation_ids_restored) {
+  gen_attr_format_t *f = default_format();
+  char err[128], text[512];
+  snprintf(text, sizeof(text),
+           "{\"generation\":0,\"series\":[[\"Ivr\",\"Menu\",5]],"
+           "\"conversations\":[[\"c1\",1000,false,[\"%016" PRIx64 "\"]],"
+           "[\"\",1000,false,[]],[\"c2\",1000,true,[]]]}",
+           gen_hash_id(A1));
+  json_object *snap = json_tokener_parse(text);
+  CHECK_NOT_NULL(snap);
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(2, gen_attr_conversations(l));
+  cdtime_t now = cdtime();
+  const char *ev[] = {A1, A2};
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", ev, 2, false, now, NULL, NULL));
+  EXPECT_EQ_INT(6, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(2, gen_attr_conversations(l));
+  json_object_put(snap);
   gen_attr_ledger_free(l);
   gen_attr_format_free(f);
   return 0;
@@ -725,5 +979,10 @@ int main(void) {
   RUN_TEST(unjournalled_names_taken_back);
   RUN_TEST(new_series_in_an_event_keep_earlier_counts);
   RUN_TEST(absurd_count_refuses_the_snapshot);
+  RUN_TEST(many_names_per_conversation);
+  RUN_TEST(name_limit_past_the_inline_names);
+  RUN_TEST(forgetting_from_the_middle);
+  RUN_TEST(conversations_grow_and_reuse_room);
+  RUN_TEST(snapshot_with_conversation_ids_restored);
   END_TEST;
 }

@@ -5,6 +5,7 @@
 #include "gen_hash.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collectd/core/testing.h"
@@ -68,10 +69,23 @@ DEF_TEST(mix64_spreads_low_bits) {
   return 0;
 }
 
+/* Unsigned order over the whole range: a difference would not fit int. */
+DEF_TEST(cmp_orders_unsigned) {
+  uint64_t h[] = {UINT64_MAX, 0, UINT64_C(1) << 63, 1, UINT64_C(1) << 63};
+  qsort(h, 5, sizeof(*h), gen_hash_cmp);
+  OK(h[0] == 0 && h[1] == 1 && h[2] == UINT64_C(1) << 63 &&
+     h[3] == UINT64_C(1) << 63 && h[4] == UINT64_MAX);
+  uint64_t key = UINT64_C(1) << 63;
+  EXPECT_EQ_INT(0, gen_hash_cmp(&key, &h[2]));
+  OK(gen_hash_cmp(&h[0], &h[4]) < 0 && gen_hash_cmp(&h[4], &h[0]) > 0);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(fnv1a64_known_values);
   RUN_TEST(shard_hash_is_pinned);
   RUN_TEST(mix64_known_values);
   RUN_TEST(mix64_spreads_low_bits);
+  RUN_TEST(cmp_orders_unsigned);
   END_TEST;
 }

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the memory genesys_flowmetrics' attribute ledger
+ * (gen_attr) holds a conversation.
+ *
+ * Observes N conversations (uuid ids, K metric attribute names each, every
+ * other one finished) into one ledger with no journal, and prints the heap
+ * bytes (mallinfo2) the ledger took per conversation; the names are made
+ * on the stack, so the bench itself allocates nothing in between. Then N
+ * more, past MaxConversations (-m, default N): the least recently seen are
+ * evicted and their room reused, so the heap should not grow.
+ *
+ *   bench_attr [-n conversations] [-k names] [-m max-conversations]
+ *              [-s seed]
+ *
+ *   defaults: 200000 conversations, 3 names each, -m = -n.
+ */
+#include "bench_util.h"
+#include "gen_attr.h"
+
+#include "collectd/core/daemon/utils_time.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Observes n new conversations of k names each; the seconds it took. */
+static double observe(gen_attr_ledger_t *l, size_t n, size_t k, cdtime_t t) {
+  char names[16][96];
+  const char *ptrs[16];
+  double t0 = now_s();
+  for (size_t i = 0; i < n; i++) {
+    char id[37];
+    uuid(id);
+    for (size_t j = 0; j < k; j++) {
+      /* 20 flows x 5 metrics: the series are few, the names unique. */
+      uint32_t r = rnd();
+      snprintf(names[j], sizeof(names[j]),
+               "Flow%02" PRIu32 "Metric_M%" PRIu32
+               "(2026-05-14T%02zu:%02zu:%02zu.%03" PRIu32 "Z)",
+               r % 20, (r >> 8) % 5, (i / 3600) % 24, (i / 60) % 60, i % 60,
+               (r >> 16) % 1000);
+      ptrs[j] = names[j];
+    }
+    if (gen_attr_observe(l, id, ptrs, k, i % 2 == 1, t, NULL, NULL) < 0) {
+      fprintf(stderr, "gen_attr_observe failed\n");
+      exit(1);
+    }
+  }
+  return now_s() - t0;
+}
+
+static void usage(const char *argv0) {
+  fprintf(stderr,
+          "usage: %s [-n conversations] [-k names 1-16] "
+          "[-m max-conversations] [-s seed]\n",
+          argv0);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  size_t n = 200000, k = 3, max = 0;
+  int opt;
+  while ((opt = getopt(argc, argv, "n:k:m:s:")) != -1) {
+    switch (opt) {
+    case 'n':
+      n = strtoul(optarg, NULL, 10);
+      break;
+    case 'k':
+      k = strtoul(optarg, NULL, 10);
+      break;
+    case 'm':
+      max = strtoul(optarg, NULL, 10);
+      break;
+    case 's':
+      rng = strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ull + 1;
+      break;
+    default:
+      usage(argv[0]);
+    }
+  }
+  if (n == 0 || k == 0 || k > 16)
+    usage(argv[0]);
+  if (max == 0)
+    max = n;
+
+  gen_attr_format_t *format;
+  char err[256];
+  if (gen_attr_format_create(NULL, 0, 0, 0, &format, err, sizeof(err)) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  /* genesys_flowmetrics' defaults (gen_attr_config.c). */
+  gen_attr_options_t options = {
+      .max_series = 1000,
+      .max_conversations = max,
+      .max_names = 256,
+      .open_ttl = TIME_T_TO_CDTIME_T(43200),
+      .finished_ttl = TIME_T_TO_CDTIME_T(3600),
+      .overflow_name = "overflow",
+  };
+  cdtime_t t = TIME_T_TO_CDTIME_T(1778750000);
+  size_t heap0 = heap_bytes();
+  gen_attr_ledger_t *l = gen_attr_ledger_create(format, &options, NULL);
+  if (l == NULL) {
+    fprintf(stderr, "gen_attr_ledger_create failed\n");
+    return 1;
+  }
+  double s1 = observe(l, n, k, t);
+  size_t heap1 = heap_bytes();
+  size_t held = gen_attr_conversations(l);
+  printf("%zu conversations of %zu names (half finished), MaxConversations "
+         "%zu\n",
+         n, k, max);
+  printf("  held %zu, %zu series; heap %.1f MiB: %.1f bytes a conversation; "
+         "%.2f us an event\n",
+         held, gen_attr_series(l), (double)(heap1 - heap0) / 1048576.0,
+         (double)(heap1 - heap0) / (double)held, s1 / (double)n * 1e6);
+  double s2 = observe(l, n, k, t + TIME_T_TO_CDTIME_T(1));
+  size_t heap2 = heap_bytes();
+  held = gen_attr_conversations(l);
+  printf("%zu more (evicting): held %zu, evicted %" PRIu64
+         "; heap %.1f MiB: %.1f bytes a conversation; %.2f us an event\n",
+         n, held, (uint64_t)atomic_load(&gen_attr_stats(l)->evicted),
+         (double)(heap2 - heap0) / 1048576.0,
+         (double)(heap2 - heap0) / (double)held, s2 / (double)n * 1e6);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(format);
+  return 0;
+}
