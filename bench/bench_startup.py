@@ -25,7 +25,14 @@ have subscribed and --settle seconds have passed, in three runs:
            series (write_http is not loaded in these runs: nothing writes).
 
 plugins - base is the plugins' own memory (with the libraries they load);
-cached - plugins is collectd's value cache for their series.
+cached - plugins is collectd's value cache for their series. VmRSS is
+also sampled every --every seconds of the settle: the plugins' memory is
+not flat, as genesys_realtime remembers each conversation for
+ConversationLinger after it ends (900 s) and genesys_flowmetrics for
+FinishedConversationTimeout (3600 s), each up to its MaxConversations. The
+simulator's conversation rate (realistic for the agents it has) gives how
+many each keeps at steady state; a settle that long (--settle 3700) shows
+it whole.
 
 --families picks genesys_realtime's optional families (a breakdown by
 family), --kinds which of the three runs.
@@ -240,12 +247,21 @@ def footprint(queues, args):
                                 st["topics_subscribed"] > 0 or not streams):
                             break
                         time.sleep(0.5)
-                time.sleep(args.settle)
-                if cd.proc.poll() is not None:
-                    raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
-                rows[kind] = (vm(cd.proc.pid, "VmRSS"), vm(cd.proc.pid, "VmHWM"))
+                # VmRSS every --every seconds of the settle: the conversation
+                # stores grow until their timeouts (see the module's text)
+                t_sub, samples = time.time(), []
+                while True:
+                    left = args.settle - (time.time() - t_sub)
+                    time.sleep(max(0.0, min(args.every, left)))
+                    if cd.proc.poll() is not None:
+                        raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
+                    samples.append((time.time() - t_sub, vm(cd.proc.pid, "VmRSS")))
+                    if left <= args.every:
+                        break
+                rows[kind] = (samples[-1][1], vm(cd.proc.pid, "VmHWM"), samples)
             finally:
                 cd.cleanup()
+        rows["rate"] = sim._open("/sim/info")["arrival_rate_per_sim_s"]
         return rows
     finally:
         sim.stop()
@@ -260,6 +276,8 @@ def main():
                          "(default: its Interval, 10 s in these runs)")
     ap.add_argument("--settle", type=float, default=60.0,
                     help="seconds after subscribing before RSS is read")
+    ap.add_argument("--every", type=float, default=60.0,
+                    help="seconds between VmRSS samples during the settle")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--agent-activity", action="store_true",
                     help="start-up with AgentActivity: also every queue's first "
@@ -318,6 +336,17 @@ def main():
               f"{args.settle:.0f} s after subscribing (VmRSS MiB; VmHWM in brackets)")
         for k in args.kinds:
             print(f"#   {k:<8} {rows[k][0]:8.1f} ({rows[k][1]:.1f})")
+        for k in args.kinds:
+            if len(rows[k][2]) > 1:
+                print(f"#   {k} over the settle (s: MiB): "
+                      + ", ".join(f"{t:.0f}: {r:.1f}" for t, r in rows[k][2]))
+        # what the conversation stores hold once full, with the defaults
+        rate = rows["rate"]
+        print(f"#   conversations: {rate:.1f} a second; at steady state "
+              f"genesys_realtime keeps {min(rate * 900, 100000):,.0f} "
+              f"(ConversationLinger 900 s, MaxConversations 100,000), "
+              f"genesys_flowmetrics {min(rate * 3600, 200000):,.0f} "
+              f"(FinishedConversationTimeout 3600 s, MaxConversations 200,000)")
         if "base" in rows and "plugins" in rows:
             print(f"#   the plugins' own (plugins - base): "
                   f"{rows['plugins'][0] - rows['base'][0]:.1f} MiB")
