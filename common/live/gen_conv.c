@@ -219,8 +219,8 @@ typedef struct {
   uint8_t flags[TRACK_PARTS];
 } spill_t;
 
-/* A conversation, known by gen_hash_id of its id (as gen_attr's ledger):
- * a new id whose hash a tracked one has would be taken for it. */
+/* A conversation, known by gen_hash_id of its id: a new id whose hash a
+ * tracked one has would be taken for it (a chance of tracked / 2^64). */
 typedef struct {
   uint64_t key;
   int64_t last_ms;
