@@ -202,6 +202,9 @@ int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
 /* Participants remembered per conversation (acd and agent ones; customers
  * only mark the end). More than this are not counted. */
 #define TRACK_PARTS 12
+/* Of those, the ones kept in the entry: a conversation usually has 3-4
+ * (an acd and an agent or two per queue it visited). */
+#define INLINE_PARTS 4
 
 enum {
   F_SEEN = 0x1,     /* offered / alerted */
@@ -209,26 +212,54 @@ enum {
   F_ENDED = 0x4,    /* abandoned, unanswered or ended */
 };
 
+/* The participants of a conversation that has more than INLINE_PARTS, all
+ * of them (up to TRACK_PARTS) in one allocation. */
+typedef struct {
+  uint64_t parts[TRACK_PARTS];
+  uint8_t flags[TRACK_PARTS];
+} spill_t;
+
+/* A conversation, known by gen_hash_id of its id: a new id whose hash a
+ * tracked one has would be taken for it (a chance of tracked / 2^64). */
 typedef struct {
   uint64_t key;
   int64_t last_ms;
   int32_t prev, next; /* in its age list; free list uses next */
   uint8_t finished;
-  uint8_t n;
-  uint8_t flags[TRACK_PARTS];
-  uint64_t parts[TRACK_PARTS];
+  uint8_t n;                   /* participants, up to TRACK_PARTS */
+  uint8_t flags[INLINE_PARTS]; /* n <= INLINE_PARTS */
+  union {
+    uint64_t parts[INLINE_PARTS]; /* n <= INLINE_PARTS */
+    spill_t *spill;               /* n > INLINE_PARTS */
+  } p;
 } entry_t;
+
+_Static_assert(sizeof(entry_t) <= 64, "a conversation is one cache line");
+_Static_assert(TRACK_PARTS <= UINT8_MAX, "entry_t.n is a byte");
 
 struct gen_conv_tracker_s {
   gen_conv_options_t opt;
   entry_t *entries;
   size_t capacity, used;
+  size_t n_spilled; /* entries with a spill_t */
   int32_t free_head;
-  gen_map64_t index;        /* key -> entry; room for capacity kept */
+  gen_index_t index;        /* key -> entry; room for capacity kept */
   int32_t head[2], tail[2]; /* age lists: 0 unfinished, 1 finished */
   int64_t clock_ms;         /* newest event time seen */
   gen_conv_stats_t st;
 };
+
+static uint64_t entry_hash(const void *owner, uint32_t item) {
+  const gen_conv_tracker_t *t = owner;
+  return t->entries[item].key;
+}
+
+static bool entry_equal(const void *owner, uint32_t item, const void *key) {
+  const gen_conv_tracker_t *t = owner;
+  return t->entries[item].key == *(const uint64_t *)key;
+}
+
+static const gen_index_ops_t entry_ops = {entry_hash, entry_equal};
 
 gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options) {
   gen_conv_tracker_t *t = calloc(1, sizeof(*t));
@@ -237,16 +268,29 @@ gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options) {
   t->opt = *options;
   if (t->opt.max_conversations < 16)
     t->opt.max_conversations = 16;
+  if (t->opt.max_conversations > (size_t)INT32_MAX) /* entry numbers */
+    t->opt.max_conversations = (size_t)INT32_MAX;
   t->free_head = -1;
   t->head[0] = t->head[1] = t->tail[0] = t->tail[1] = -1;
   return t;
 }
 
+static void parts_free(gen_conv_tracker_t *t, entry_t *e) {
+  if (e->n > INLINE_PARTS) {
+    free(e->p.spill);
+    t->n_spilled--;
+  }
+  e->n = 0;
+}
+
 void gen_conv_tracker_free(gen_conv_tracker_t *t) {
   if (t == NULL)
     return;
+  for (int l = 0; l < 2; l++)
+    for (int32_t i = t->head[l]; i >= 0; i = t->entries[i].next)
+      parts_free(t, &t->entries[i]);
   free(t->entries);
-  gen_map64_free(&t->index);
+  gen_index_free(&t->index);
   free(t);
 }
 
@@ -276,14 +320,14 @@ static void list_append(gen_conv_tracker_t *t, int32_t i) {
 }
 
 static int32_t find(const gen_conv_tracker_t *t, uint64_t key) {
-  void *i;
-  return gen_map64_find(&t->index, key, &i) ? (int32_t)gen_map_to_index(i) : -1;
+  return (int32_t)gen_index_find(&t->index, &entry_ops, t, &key, key);
 }
 
 static void remove_entry(gen_conv_tracker_t *t, int32_t i) {
   entry_t *e = &t->entries[i];
-  gen_map64_del(&t->index, e->key, NULL);
+  gen_index_del(&t->index, &entry_ops, t, (uint32_t)i, e->key);
   list_unlink(t, i);
+  parts_free(t, e);
   e->next = t->free_head;
   t->free_head = i;
   t->used--;
@@ -299,7 +343,7 @@ static int make_room(gen_conv_tracker_t *t) {
     /* The index grows with the entries, not one message at a time. */
     if (gen_grow_max((void **)&t->entries, &cap, t->capacity + 1,
                      sizeof(*t->entries), 256, t->opt.max_conversations) != 0 ||
-        gen_map64_reserve(&t->index, cap) != 0)
+        gen_index_reserve(&t->index, &entry_ops, t, cap) != 0)
       return -ENOMEM;
     for (size_t i = cap; i > t->capacity; i--) {
       t->entries[i - 1].next = t->free_head;
@@ -325,7 +369,7 @@ static int32_t insert(gen_conv_tracker_t *t, uint64_t key, int64_t now_ms) {
   memset(e, 0, sizeof(*e));
   e->key = key;
   e->last_ms = now_ms;
-  gen_map64_put(&t->index, key, gen_map_index((size_t)i)); /* room kept */
+  gen_index_add(&t->index, &entry_ops, t, (uint32_t)i, key); /* room kept */
   list_append(t, i);
   t->used++;
   return i;
@@ -341,15 +385,32 @@ void gen_conv_expire(gen_conv_tracker_t *t, int64_t now_ms) {
     }
 }
 
-static int slot_of(entry_t *e, uint64_t pid) {
+/* The flags of participant pid, in a new slot when it is not there yet;
+ * NULL past TRACK_PARTS, or when the spill cannot be allocated: that
+ * participant is not counted. */
+static uint8_t *flags_of(gen_conv_tracker_t *t, entry_t *e, uint64_t pid) {
+  bool spilled = e->n > INLINE_PARTS;
+  uint64_t *parts = spilled ? e->p.spill->parts : e->p.parts;
+  uint8_t *flags = spilled ? e->p.spill->flags : e->flags;
   for (int i = 0; i < e->n; i++)
-    if (e->parts[i] == pid)
-      return i;
+    if (parts[i] == pid)
+      return &flags[i];
   if (e->n == TRACK_PARTS)
-    return -1;
-  e->parts[e->n] = pid;
-  e->flags[e->n] = 0;
-  return e->n++;
+    return NULL;
+  if (e->n == INLINE_PARTS) {
+    spill_t *s = malloc(sizeof(*s));
+    if (s == NULL)
+      return NULL;
+    memcpy(s->parts, e->p.parts, sizeof(e->p.parts));
+    memcpy(s->flags, e->flags, sizeof(e->flags));
+    e->p.spill = s;
+    t->n_spilled++;
+    parts = s->parts;
+    flags = s->flags;
+  }
+  parts[e->n] = pid;
+  flags[e->n] = 0;
+  return &flags[e->n++];
 }
 
 typedef struct {
@@ -419,10 +480,9 @@ int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
       finished = finished || p->state == GEN_CONV_S_ENDED;
       continue;
     }
-    int slot = slot_of(e, p->id_hash);
-    if (slot < 0)
+    uint8_t *f = flags_of(t, e, p->id_hash);
+    if (f == NULL)
       continue;
-    uint8_t *f = &e->flags[slot];
     if (p->purpose == GEN_CONV_P_ACD) {
       if (!(*f & F_SEEN)) {
         *f |= F_SEEN;
@@ -469,7 +529,8 @@ void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   *st = t->st;
   st->tracked = t->used;
   st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
-              t->index.n_slots * sizeof(*t->index.slots);
+              t->index.n_slots * sizeof(*t->index.slots) +
+              t->n_spilled * sizeof(spill_t);
 }
 
 void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,

@@ -36,7 +36,11 @@
  * Finished conversations (the customer has ended) are kept for the linger
  * time so replays are recognised, unfinished ones until idle for the
  * timeout; at most max_conversations are kept (the least recently updated
- * goes first, counted in evicted). Not thread-safe.
+ * goes first, counted in evicted). A conversation is known by the 64-bit
+ * hash of its id and takes a 64-byte entry (and its index slots, 4 bytes
+ * each): the moments of its first 12 acd and agent participants, 4 in the
+ * entry and more in an array of their own; those past 12 are not counted.
+ * Not thread-safe.
  */
 #ifndef GEN_CONV_H
 #define GEN_CONV_H 1

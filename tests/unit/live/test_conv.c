@@ -4,8 +4,10 @@
  * the reading of an event's eventBody from its json-c document
  * (gen_conv_from_json: purposes, states, times, media arrays, the bounds,
  * what refuses an event); the tracker, each moment counted once through
- * replays, first sight mid-flight, out of order, expiry and the cap; its
- * <Org> keys and self-metrics.
+ * replays, first sight mid-flight, out of order, expiry and the cap, the
+ * participants past the entry's and past the bound, entries found after
+ * the array grows and reused after eviction; its <Org> keys and
+ * self-metrics.
  */
 #include "gen_conv.h"
 #include "gen_err.h"
@@ -781,6 +783,189 @@ DEF_TEST(cap_evicts_finished_first) {
   return 0;
 }
 
+/* One conversation in n queues at once: a customer and, per queue, an acd
+ * participant offered at its own second (a conference of queues, or a
+ * runaway flow); the first ended_n of them ended, the customer too. */
+static void many(const char *c, int n, int ended_n) {
+  begin(c);
+  P("customer", "cust", "", ended_n ? "disconnected" : "connected", T("00:00"),
+    ended_n ? T("00:59") : NULL, NULL);
+  for (int i = 0; i < n; i++) {
+    char id[16], q[16], at[32];
+    snprintf(id, sizeof(id), "acd%d", i);
+    snprintf(q, sizeof(q), "q%d", i);
+    snprintf(at, sizeof(at), T("00:%02d"), i + 1);
+    if (i < ended_n)
+      P("acd", id, q, "disconnected", at, T("00:59"), "client");
+    else
+      P("acd", id, q, "connected", at, NULL, NULL);
+  }
+}
+
+static size_t bytes_of(gen_conv_tracker_t *t) {
+  gen_conv_stats_t st;
+  gen_conv_tracker_stats(t, &st);
+  return st.bytes;
+}
+
+DEF_TEST(participants_past_the_entry_and_past_the_bound) {
+  gen_conv_tracker_t *t = tracker_linger(100, 86400000);
+  many("big", 1, 0);
+  EXPECT_EQ_INT(1, apply(t));
+  /* One more queue a snapshot: each offered once, those kept in the
+   * entry and those past it alike, the earlier ones not again. */
+  many("big", 4, 0);
+  EXPECT_EQ_INT(3, apply(t));
+  size_t in_entry = bytes_of(t);
+  for (int n = 5; n <= 12; n++) {
+    char q[16];
+    snprintf(q, sizeof(q), "q%d", n - 1);
+    many("big", n, 0);
+    EXPECT_EQ_INT(1, apply(t));
+    EXPECT_EQ_INT(1, count(q, GEN_CONV_OFFERED));
+  }
+  /* The participants past the entry's are held apart, and counted. */
+  size_t spilled = bytes_of(t);
+  OK(spilled >= in_entry + 12 * (sizeof(uint64_t) + 1));
+  /* Past 12 participants the others are not counted, now or later. */
+  many("big", 14, 0);
+  EXPECT_EQ_INT(0, apply(t));
+  EXPECT_EQ_INT(0, count("q12", GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(spilled, bytes_of(t));
+  for (int i = 0; i < 12; i++) {
+    char q[16];
+    snprintf(q, sizeof(q), "q%d", i);
+    EXPECT_EQ_INT(1, count(q, GEN_CONV_OFFERED));
+  }
+  /* Each remembers its own moments: two abandon, then all of them. */
+  many("big", 14, 2);
+  EXPECT_EQ_INT(2, apply(t));
+  EXPECT_EQ_INT(1, count("q0", GEN_CONV_ABANDONED));
+  EXPECT_EQ_INT(1, count("q1", GEN_CONV_ABANDONED));
+  n_seen = 0;
+  many("big", 14, 14);
+  EXPECT_EQ_INT(10, apply(t));
+  EXPECT_EQ_INT(0, count("q0", GEN_CONV_ABANDONED));
+  EXPECT_EQ_INT(1, count("q11", GEN_CONV_ABANDONED));
+  EXPECT_EQ_INT(0, count("q12", GEN_CONV_ABANDONED));
+  EXPECT_EQ_INT(0, count("q13", GEN_CONV_ABANDONED));
+  /* Seen first with 14 participants at once: the same bound. */
+  n_seen = 0;
+  many("big2", 14, 0);
+  cat(doc, sizeof(doc), "]}");
+  gen_conv_snapshot_t snap;
+  char err[ERR_SIZE];
+  EXPECT_EQ_INT(0, read_body(doc, &snap, err, sizeof(err)));
+  /* First seen: only the newest moment (q13's offer), which is past the
+   * bound; the twelve before are remembered as seen. */
+  EXPECT_EQ_INT(0, gen_conv_apply(t, &snap, now_ms, record, NULL));
+  /* Forgotten, its participants' memory goes with it. */
+  gen_conv_stats_t st;
+  now_ms += 86400000 + 1000;
+  gen_conv_expire(t, now_ms);
+  gen_conv_tracker_stats(t, &st);
+  EXPECT_EQ_INT(0, (int)st.tracked);
+  EXPECT_EQ_INT(in_entry, st.bytes);
+  now_ms -= 86400000 + 1000;
+  gen_conv_tracker_free(t);
+  return 0;
+}
+
+DEF_TEST(entries_grow_are_found_and_reused) {
+  /* Past the first allocation of entries: all still found after the
+   * array and the index grew. */
+  gen_conv_tracker_t *t = tracker_linger(1000, 86400000);
+  char id[32];
+  for (int i = 0; i < 700; i++) {
+    snprintf(id, sizeof(id), "conv-%d", i);
+    offered(id);
+    EXPECT_EQ_INT(1, apply(t));
+  }
+  size_t grown = bytes_of(t);
+  for (int i = 0; i < 700; i++) {
+    snprintf(id, sizeof(id), "conv-%d", i);
+    offered(id);
+    EXPECT_EQ_INT(0, apply(t));
+  }
+  /* Ids not tracked are not taken for tracked ones. */
+  for (int i = 0; i < 50; i++) {
+    snprintf(id, sizeof(id), "conv-%d-x", i);
+    offered(id);
+    EXPECT_EQ_INT(1, apply(t));
+  }
+  gen_conv_stats_t st;
+  gen_conv_tracker_stats(t, &st);
+  EXPECT_EQ_INT(750, (int)st.tracked);
+  EXPECT_EQ_UINT64(700, st.replayed);
+  EXPECT_EQ_INT(grown, st.bytes);
+  gen_conv_tracker_free(t);
+
+  /* At the cap, evicted entries are reused: a new conversation in one
+   * starts with nothing seen, whatever the one before it held. */
+  t = tracker_linger(16, 86400000);
+  for (int i = 0; i < 16; i++) {
+    snprintf(id, sizeof(id), "wide-%d", i);
+    many(id, 6, 0);
+    apply(t);
+  }
+  size_t full = bytes_of(t);
+  n_seen = 0;
+  for (int i = 0; i < 16; i++) {
+    snprintf(id, sizeof(id), "wide-again-%d", i);
+    many(id, 6, 0);
+    cat(doc, sizeof(doc), "]}");
+    gen_conv_snapshot_t snap;
+    char err[ERR_SIZE];
+    read_body(doc, &snap, err, sizeof(err));
+    EXPECT_EQ_INT(1, gen_conv_apply(t, &snap, now_ms, record, NULL));
+    /* Then each change counts (it is not first seen any more): q1 is
+     * abandoned. */
+    snap.newest_ms += 1000;
+    snap.parts[2].end_ms = snap.newest_ms;
+    snap.parts[2].state = GEN_CONV_S_ENDED;
+    EXPECT_EQ_INT(1, gen_conv_apply(t, &snap, now_ms, record, NULL));
+  }
+  gen_conv_tracker_stats(t, &st);
+  EXPECT_EQ_INT(16, (int)st.tracked);
+  EXPECT_EQ_UINT64(16, st.evicted);
+  EXPECT_EQ_INT(full, st.bytes); /* the evicted ones' memory went */
+  EXPECT_EQ_INT(16, count("q5", GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(16, count("q1", GEN_CONV_ABANDONED));
+  /* Evicted for a narrow one: it takes an entry and less memory. */
+  offered("narrow");
+  EXPECT_EQ_INT(1, apply(t));
+  OK(bytes_of(t) < full);
+  offered("wide-0"); /* long evicted: new again */
+  EXPECT_EQ_INT(1, apply(t));
+  gen_conv_tracker_free(t);
+
+  /* Entries of finished conversations reused by open ones: these are
+   * kept for the timeout, not the linger. */
+  t = tracker_linger(16, 60000);
+  for (int i = 0; i < 16; i++) {
+    snprintf(id, sizeof(id), "done-%d", i);
+    ended(id);
+    apply(t);
+  }
+  for (int i = 0; i < 16; i++) {
+    snprintf(id, sizeof(id), "open-%d", i);
+    begin(id); /* newer than the ended ones: not a stale replay */
+    P("customer", "cust", "", "connected", T("50:00"), NULL, NULL);
+    P("acd", "acd1", Q1, "connected", T("50:00"), NULL, NULL);
+    EXPECT_EQ_INT(1, apply(t));
+  }
+  gen_conv_tracker_stats(t, &st);
+  EXPECT_EQ_UINT64(16, st.evicted);
+  now_ms += 61000;
+  gen_conv_expire(t, now_ms);
+  gen_conv_tracker_stats(t, &st);
+  EXPECT_EQ_INT(16, (int)st.tracked);
+  EXPECT_EQ_UINT64(0, st.expired);
+  now_ms -= 61000;
+  gen_conv_tracker_free(t);
+  return 0;
+}
+
 DEF_TEST(config_keys_and_self_metrics) {
   gen_org_t *org = mock_org("genesys_realtime");
   gen_conv_config_t c;
@@ -831,6 +1016,8 @@ int main(void) {
   RUN_TEST(out_of_order_and_missed_events);
   RUN_TEST(expiry_and_stale_replays);
   RUN_TEST(cap_evicts_finished_first);
+  RUN_TEST(participants_past_the_entry_and_past_the_bound);
+  RUN_TEST(entries_grow_are_found_and_reused);
   RUN_TEST(config_keys_and_self_metrics);
   END_TEST;
 }
