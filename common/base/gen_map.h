@@ -7,8 +7,6 @@
  *   (gen_key_t): the kind is set once, before the first put. The map holds
  *   the key pointers, not copies: a key must live as long as its entry (it
  *   is usually a field of the value).
- * - gen_map64: from 64-bit integers (ids hashed once by their owner) to
- *   pointers; 0 is a key like any other.
  * - gen_index: the items of an owner's array found by their key, a table
  *   of 32-bit item indexes (4 bytes a slot where gen_map takes 24: the
  *   50,000 users of an org); the key and its hash are the owner's.
@@ -98,35 +96,6 @@ int gen_map_del(gen_map_t *m, const void *key, void **value);
  * The map must not change while it is walked. */
 bool gen_map_next(const gen_map_t *m, size_t *pos, const void **key,
                   void **value);
-
-/* ---- gen_map64 ----------------------------------------------------------
- */
-
-typedef struct {
-  uint64_t key; /* 0: a free slot (the key 0 is kept beside the table) */
-  void *value;
-} gen_map64_slot_t;
-
-typedef struct {
-  gen_map64_slot_t *slots;
-  size_t n_slots; /* 0 or a power of two */
-  size_t count;   /* the key 0 included */
-  bool has_zero;
-  void *zero_value;
-} gen_map64_t;
-
-void gen_map64_free(gen_map64_t *m);
-size_t gen_map64_count(const gen_map64_t *m);
-bool gen_map64_find(const gen_map64_t *m, uint64_t key, void **value);
-void *gen_map64_get(const gen_map64_t *m, uint64_t key);
-/* As gen_map_put: a known key takes the new value and cannot fail. */
-int gen_map64_put(gen_map64_t *m, uint64_t key, void *value);
-int gen_map64_del(gen_map64_t *m, uint64_t key, void **value);
-/* Room for n keys: puts up to n then allocate nothing. 0 or -ENOMEM. */
-int gen_map64_reserve(gen_map64_t *m, size_t n);
-/* Every entry once, in no order (as gen_map_next). */
-bool gen_map64_next(const gen_map64_t *m, size_t *pos, uint64_t *key,
-                    void **value);
 
 /* ---- gen_index ----------------------------------------------------------
  */
