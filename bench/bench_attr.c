@@ -8,7 +8,10 @@
  * bytes (mallinfo2) the ledger took per conversation; the names are made
  * on the stack, so the bench itself allocates nothing in between. Then N
  * more, past MaxConversations (-m, default N): the least recently seen are
- * evicted and their room reused, so the heap should not grow.
+ * evicted and their room reused, so the heap should not grow. Last, the
+ * full ledger's snapshot written to a state file (as genesys_flowmetrics
+ * does every StateSaveInterval): how long the ledger is held, the file's
+ * size, and the most heap it took beyond the ledger's.
  *
  *   bench_attr [-n conversations] [-k names] [-m max-conversations]
  *              [-s seed]
@@ -17,11 +20,14 @@
  */
 #include "bench_util.h"
 #include "gen_attr.h"
+#include "gen_state.h"
 
 #include "collectd/core/daemon/utils_time.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +35,62 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The snapshot's flush; when sampling, it notes the heap every 1,000
+ * conversations. */
+typedef struct {
+  gen_state_stream_t stream;
+  bool sampling;
+  size_t calls, most_heap;
+} snap_sink_t;
+
+static int snap_flush(void *ud) {
+  snap_sink_t *s = ud;
+  if (s->sampling && ++s->calls % 1000 == 0) {
+    size_t h = heap_bytes();
+    if (h > s->most_heap)
+      s->most_heap = h;
+  }
+  return gen_state_stream_flush(&s->stream);
+}
+
+/* Writes the ledger's snapshot to a state file in a temporary directory,
+ * twice: timed alone, then with the heap sampled. */
+static int snapshot(gen_attr_ledger_t *l) {
+  char dir[] = "/tmp/bench-attr-XXXXXX", path[64];
+  if (mkdtemp(dir) == NULL)
+    return -1;
+  snprintf(path, sizeof(path), "%s/state.json", dir);
+  double secs = 0;
+  size_t heap0 = heap_bytes();
+  snap_sink_t sink = {0};
+  for (int pass = 0; pass < 2; pass++) {
+    uint64_t g;
+    sink.sampling = pass == 1;
+    int err = gen_state_stream_open(&sink.stream, path);
+    double t0 = now_s();
+    if (err == 0)
+      err = gen_attr_snapshot_write(l, &sink.stream.buf, snap_flush, &sink, &g);
+    if (pass == 0)
+      secs = now_s() - t0;
+    err = gen_state_stream_close(&sink.stream, err == 0);
+    if (err != 0) {
+      fprintf(stderr, "snapshot: %s\n", strerror(-err));
+      return -1;
+    }
+  }
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return -1;
+  printf("snapshot to a state file: the ledger held %.0f ms; %.1f MiB of "
+         "text; heap beyond the ledger's at most %.1f KiB\n",
+         secs * 1e3, (double)st.st_size / 1048576.0,
+         sink.most_heap > heap0 ? (double)(sink.most_heap - heap0) / 1024.0
+                                : 0.0);
+  unlink(path);
+  rmdir(dir);
+  return 0;
 }
 
 /* Observes n new conversations of k names each; the seconds it took. */
@@ -131,6 +193,8 @@ int main(int argc, char **argv) {
          n, held, (uint64_t)atomic_load(&gen_attr_stats(l)->evicted),
          (double)(heap2 - heap0) / 1048576.0,
          (double)(heap2 - heap0) / (double)held, s2 / (double)n * 1e6);
+  if (snapshot(l) != 0)
+    return 1;
   gen_attr_ledger_free(l);
   gen_attr_format_free(format);
   return 0;

@@ -365,18 +365,42 @@ static void gf_restore_state(gf_instance_t *inst) {
     gen_org_log(org, NULL, LOG_ERR, "state file %s: %s",
                 inst->config.state_file, err);
   json_object_put(doc);
+  /* The file's json-c tree, freed: many times the ledger's own memory. */
+  gen_heap_trim();
 }
 
+static int flush_stream(void *stream) { return gen_state_stream_flush(stream); }
+
+/* The ledger's conversations (up to MaxConversations) go to the file as
+ * they are printed: only a chunk of their text is ever in memory. */
 static void gf_save_state(gf_instance_t *inst) {
   json_object *doc = json_object_new_object();
   pthread_mutex_lock(&inst->lock);
   uint64_t generation = gen_counters_snapshot(inst->counters, doc);
   pthread_mutex_unlock(&inst->lock);
-  json_object *attributes = gen_attr_snapshot(inst->ledger);
-  json_object_object_add(doc, "attributes", json_object_get(attributes));
-  int status = gen_state_save_json(inst->config.state_file, doc);
+  gen_state_stream_t s;
+  uint64_t attr_generation = 0;
+  size_t len = 0;
+  const char *counters =
+      json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+  int status = gen_state_stream_open(&s, inst->config.state_file);
+  if (status == 0)
+    status = counters != NULL && len >= 2 ? 0 : -ENOMEM;
+  /* The counters' object, the ledger's added as "attributes". */
+  if (status == 0)
+    status = gen_buf_add(&s.buf, counters, len - 1);
+  if (status == 0)
+    status = gen_buf_add_str(&s.buf,
+                             len > 2 ? ",\"attributes\":" : "\"attributes\":");
+  if (status == 0)
+    status = gen_attr_snapshot_write(inst->ledger, &s.buf, flush_stream, &s,
+                                     &attr_generation);
+  if (status == 0)
+    status = gen_buf_add(&s.buf, "}", 1);
+  status = gen_state_stream_close(&s, status == 0);
+  json_object_put(doc);
   if (status == 0) {
-    gen_attr_snapshot_stored(inst->ledger, attributes);
+    gen_attr_snapshot_stored(inst->ledger, attr_generation);
     pthread_mutex_lock(&inst->lock);
     gen_counters_stored(inst->counters, generation);
     pthread_mutex_unlock(&inst->lock);
@@ -384,8 +408,6 @@ static void gf_save_state(gf_instance_t *inst) {
     gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
                 "cannot write state file %s: %s", inst->config.state_file,
                 gen_strerror(status));
-  json_object_put(attributes);
-  json_object_put(doc);
   inst->saved_at = cdtime();
 }
 

@@ -658,56 +658,74 @@ void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
 #define CONVS_BY_KEY "conversation_keys"
 #define CONVS_BY_ID "conversations"
 
-json_object *gen_attr_snapshot(gen_attr_ledger_t *l) {
-  json_object *doc = json_object_new_object();
-  json_object *series = json_object_new_array();
-  json_object *convs = json_object_new_array();
-  pthread_mutex_lock(&l->lock);
-  for (size_t i = 0; i < l->n_series; i++) {
-    json_object *s = json_object_new_array();
-    json_object_array_add(s, json_object_new_string(flow_of(&l->series[i])));
-    json_object_array_add(s, json_object_new_string(metric_of(&l->series[i])));
-    json_object_array_add(s,
-                          json_object_new_int64((int64_t)l->series[i].total));
-    json_object_array_add(series, s);
+static int add_hex(gen_buf_t *out, uint64_t h) {
+  char hex[20];
+  snprintf(hex, sizeof(hex), "\"%016" PRIx64 "\"", h);
+  return gen_buf_add(out, hex, 18);
+}
+
+static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
+  int err = gen_buf_add_str(out, first ? "[" : ",[");
+  if (err == 0)
+    err = add_hex(out, c->key);
+  if (err == 0)
+    err = gen_buf_add(out, ",", 1);
+  if (err == 0)
+    err = gen_buf_add_int64(out, gen_cdtime_to_ms(c->last_seen));
+  if (err == 0)
+    err = gen_buf_add_str(out, c->finished ? ",true,[" : ",false,[");
+  const uint64_t *h = conv_names(c);
+  for (size_t k = 0; err == 0 && k < c->n_names; k++) {
+    if (k > 0)
+      err = gen_buf_add(out, ",", 1);
+    if (err == 0)
+      err = add_hex(out, h[k]);
   }
-  for (int32_t i = l->oldest; i >= 0; i = l->convs[i].newer) {
-    const conv_t *c = &l->convs[i];
-    json_object *o = json_object_new_array();
-    json_object *names = json_object_new_array();
-    json_object_array_add(o, hex_of(c->key));
-    json_object_array_add(
-        o, json_object_new_int64(gen_cdtime_to_ms(c->last_seen)));
-    json_object_array_add(o, json_object_new_boolean(c->finished));
-    const uint64_t *h = conv_names(c);
-    for (size_t k = 0; k < c->n_names; k++)
-      json_object_array_add(names, hex_of(h[k]));
-    json_object_array_add(o, names);
-    json_object_array_add(convs, o);
+  return err != 0 ? err : gen_buf_add(out, "]]", 2);
+}
+
+/* Printed, not built as a json-c tree: at MaxConversations the tree took
+ * about 900 bytes a conversation (180 MB at 200,000), every save. */
+int gen_attr_snapshot_write(gen_attr_ledger_t *l, gen_buf_t *out,
+                            int (*flush)(void *ud), void *ud,
+                            uint64_t *generation) {
+  pthread_mutex_lock(&l->lock);
+  int err = gen_buf_add_str(out, "{\"series\":[");
+  for (size_t i = 0; err == 0 && i < l->n_series; i++) {
+    err = gen_buf_add_str(out, i > 0 ? ",[" : "[");
+    if (err == 0)
+      err = gen_buf_add_json_string(out, flow_of(&l->series[i]));
+    if (err == 0)
+      err = gen_buf_add(out, ",", 1);
+    if (err == 0)
+      err = gen_buf_add_json_string(out, metric_of(&l->series[i]));
+    if (err == 0)
+      err = gen_buf_add(out, ",", 1);
+    if (err == 0)
+      err = gen_buf_add_int64(out, (int64_t)l->series[i].total);
+    if (err == 0)
+      err = gen_buf_add(out, "]", 1);
+  }
+  if (err == 0)
+    err = gen_buf_add_str(out, "],\"" CONVS_BY_KEY "\":[");
+  for (int32_t i = l->oldest; err == 0 && i >= 0; i = l->convs[i].newer) {
+    err = conv_print(out, &l->convs[i], i == l->oldest);
+    if (err == 0 && flush != NULL)
+      err = flush(ud);
   }
   /* Everything up to here is in the snapshot; later counts go to the next
    * journal, which a restore replays on top of it. */
-  uint64_t generation = gen_journal_rotate(&l->journal);
-  json_object_object_add(doc, "generation",
-                         json_object_new_int64((int64_t)generation));
+  if (err == 0) {
+    *generation = gen_journal_rotate(&l->journal);
+    err = gen_buf_printf(out, "],\"generation\":%" PRIu64 "}", *generation);
+  }
   pthread_mutex_unlock(&l->lock);
-  json_object_object_add(doc, "series", series);
-  json_object_object_add(doc, CONVS_BY_KEY, convs);
-  return doc;
+  return err;
 }
 
-static uint64_t snapshot_generation(json_object *snapshot) {
-  int64_t g = 0;
-  if (snapshot == NULL || !gen_json_get_int64(snapshot, "generation", &g) ||
-      g < 0)
-    return 0;
-  return (uint64_t)g;
-}
-
-void gen_attr_snapshot_stored(gen_attr_ledger_t *l, json_object *snapshot) {
-  uint64_t g = snapshot_generation(snapshot);
+void gen_attr_snapshot_stored(gen_attr_ledger_t *l, uint64_t generation) {
   pthread_mutex_lock(&l->lock);
-  gen_journal_stored(&l->journal, g);
+  gen_journal_stored(&l->journal, generation);
   pthread_mutex_unlock(&l->lock);
 }
 
@@ -718,6 +736,14 @@ static bool parse_hex(const char *s, uint64_t *out) {
   errno = 0;
   *out = strtoull(s, &end, 16);
   return errno == 0 && *end == '\0';
+}
+
+static uint64_t snapshot_generation(json_object *snapshot) {
+  int64_t g = 0;
+  if (snapshot == NULL || !gen_json_get_int64(snapshot, "generation", &g) ||
+      g < 0)
+    return 0;
+  return (uint64_t)g;
 }
 
 /* A snapshot with a count or time that is not one we wrote (1e300, text,

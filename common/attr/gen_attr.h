@@ -26,7 +26,7 @@
  *
  * Survives a restart: every newly counted name is appended to a journal
  * (one write(2) per event, which a killed process does not lose) before the
- * caller acknowledges the event; a periodic snapshot (gen_attr_snapshot,
+ * caller acknowledges the event; a periodic snapshot (gen_attr_snapshot_write,
  * written by the caller with gen_state) starts a new journal generation.
  * Loading replays the journals not yet folded into the snapshot; the replay
  * is idempotent, so a crash between snapshot and clean-up counts nothing
@@ -36,6 +36,8 @@
 #define GEN_ATTR_H 1
 
 #include "collectd/core/daemon/collectd.h"
+
+#include "gen_buf.h"
 
 #include <json-c/json.h>
 #include <stdatomic.h>
@@ -134,11 +136,18 @@ int gen_attr_observe_durable(gen_attr_ledger_t *ledger,
 /* Forgets conversations past their TTL. */
 void gen_attr_expire(gen_attr_ledger_t *ledger, cdtime_t now);
 
-/* The whole state as JSON (new reference), and a new journal generation.
- * After the caller has stored it, gen_attr_snapshot_stored() removes the
- * journals it folded in. */
-json_object *gen_attr_snapshot(gen_attr_ledger_t *ledger);
-void gen_attr_snapshot_stored(gen_attr_ledger_t *ledger, json_object *snapshot);
+/* Appends the whole state to out as JSON text (an object that
+ * gen_attr_restore() takes back) and starts a new journal generation
+ * (*generation). flush, when not NULL, is called after each conversation
+ * to pass on what out holds (gen_state_stream_flush: a state file written
+ * as it is made); its error stops the snapshot. 0 or the first error, a
+ * negative errno; the ledger is locked throughout. After the caller has
+ * stored the text, gen_attr_snapshot_stored() removes the journals it
+ * folded in. */
+int gen_attr_snapshot_write(gen_attr_ledger_t *ledger, gen_buf_t *out,
+                            int (*flush)(void *ud), void *ud,
+                            uint64_t *generation);
+void gen_attr_snapshot_stored(gen_attr_ledger_t *ledger, uint64_t generation);
 
 /* Calls cb for every series (for the periodic re-dispatch), or for those
  * counted since the last call of either (a series counted many times

@@ -52,38 +52,74 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int gen_state_write(const char *path, const void *data, size_t len) {
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-    return -ENAMETOOLONG;
-  int fd = mkstemp(tmp);
-  if (fd < 0)
-    return -errno;
-  int status = 0;
-  if (fchmod(fd, 0640) != 0)
-    status = -errno;
-  if (status == 0)
-    status = write_all(fd, data, len);
-  if (status == 0 && fsync(fd) != 0)
-    status = -errno;
-  if (close(fd) != 0 && status == 0)
-    status = -errno;
-  if (status == 0 && rename(tmp, path) != 0)
-    status = -errno;
-  if (status != 0) {
-    unlink(tmp);
-    return status;
+int gen_state_stream_open(gen_state_stream_t *s, const char *path) {
+  gen_buf_init(&s->buf, SIZE_MAX);
+  s->fd = -1;
+  s->status = 0;
+  if (snprintf(s->path, sizeof(s->path), "%s", path) >= (int)sizeof(s->path) ||
+      snprintf(s->tmp, sizeof(s->tmp), "%s.tmp.XXXXXX", path) >=
+          (int)sizeof(s->tmp))
+    return s->status = -ENAMETOOLONG;
+  s->fd = mkstemp(s->tmp);
+  if (s->fd < 0)
+    return s->status = -errno;
+  if (fchmod(s->fd, 0640) != 0)
+    s->status = -errno;
+  return s->status;
+}
+
+static int stream_write(gen_state_stream_t *s, const char *data, size_t len) {
+  if (s->status == 0 && s->fd < 0)
+    s->status = -EBADF;
+  if (s->status == 0)
+    s->status = write_all(s->fd, data, len);
+  return s->status;
+}
+
+int gen_state_stream_flush(gen_state_stream_t *s) {
+  if (s->buf.len < GEN_STATE_CHUNK)
+    return s->status;
+  stream_write(s, s->buf.data, s->buf.len);
+  gen_buf_reset(&s->buf);
+  return s->status;
+}
+
+int gen_state_stream_close(gen_state_stream_t *s, bool commit) {
+  if (s->buf.len > 0)
+    stream_write(s, s->buf.data, s->buf.len);
+  gen_buf_free(&s->buf);
+  if (!commit && s->status == 0)
+    s->status = -ECANCELED;
+  if (s->status == 0 && fsync(s->fd) != 0)
+    s->status = -errno;
+  if (s->fd >= 0 && close(s->fd) != 0 && s->status == 0)
+    s->status = -errno;
+  if (s->fd >= 0 && s->status == 0 && rename(s->tmp, s->path) != 0)
+    s->status = -errno;
+  if (s->status != 0) {
+    if (s->fd >= 0)
+      unlink(s->tmp);
+    s->fd = -1;
+    return s->status;
   }
+  s->fd = -1;
   /* Make the rename itself durable. */
   char dir[PATH_MAX];
-  snprintf(dir, sizeof(dir), "%s", path);
+  snprintf(dir, sizeof(dir), "%s", s->path);
   int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     if (fsync(dfd) != 0)
-      status = -errno;
+      s->status = -errno;
     close(dfd);
   }
-  return status;
+  return s->status;
+}
+
+int gen_state_write(const char *path, const void *data, size_t len) {
+  gen_state_stream_t s;
+  if (gen_state_stream_open(&s, path) == 0)
+    stream_write(&s, data, len);
+  return gen_state_stream_close(&s, true);
 }
 
 int gen_state_read(const char *path, size_t max, char **data, size_t *len) {
@@ -121,15 +157,6 @@ int gen_state_read(const char *path, size_t max, char **data, size_t *len) {
   *data = buf;
   *len = used;
   return 0;
-}
-
-int gen_state_save_json(const char *path, json_object *doc) {
-  size_t len = 0;
-  const char *text =
-      json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
-  if (text == NULL)
-    return -ENOMEM;
-  return gen_state_write(path, text, len);
 }
 
 int gen_state_load_json(const char *path, json_object **doc) {

@@ -10,9 +10,12 @@
 #ifndef GEN_STATE_H
 #define GEN_STATE_H 1
 
+#include "gen_buf.h"
 #include "gen_log.h"
 
 #include <json-c/json.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Largest state file we read back. */
@@ -24,14 +27,33 @@ int gen_state_mkdir(const char *dir);
 /* Writes len bytes atomically to path (mode 0640). 0 or negative errno. */
 int gen_state_write(const char *path, const void *data, size_t len);
 
+/* A state file written as it is made, for a state too large to hold whole
+ * in memory beside its own text (a ledger of 200,000 conversations): the
+ * writer appends to buf and calls gen_state_stream_flush(), which passes
+ * what buf holds to a temporary file once it is GEN_STATE_CHUNK bytes or
+ * more. gen_state_stream_close() makes that file the one at path as
+ * gen_state_write() does, or removes it (commit false, or after an error).
+ * Each returns 0 or the first error, a negative errno; close is always
+ * called, also after a failed open. */
+#define GEN_STATE_CHUNK (64 * 1024)
+typedef struct {
+  gen_buf_t buf;
+  int fd;
+  int status;
+  char path[PATH_MAX], tmp[PATH_MAX];
+} gen_state_stream_t;
+
+int gen_state_stream_open(gen_state_stream_t *s, const char *path);
+int gen_state_stream_flush(gen_state_stream_t *s);
+int gen_state_stream_close(gen_state_stream_t *s, bool commit);
+
 /* Reads a whole file of at most max bytes into a NUL-terminated heap buffer.
  * Returns 0, -ENOENT when there is no file, -EFBIG when it is too large, or
  * another negative errno. */
 int gen_state_read(const char *path, size_t max, char **data, size_t *len);
 
-/* JSON wrappers of the two above. gen_state_load_json() returns -EINVAL for
- * a file that is not valid JSON (the caller logs it and starts afresh). */
-int gen_state_save_json(const char *path, json_object *doc);
+/* gen_state_read() of a JSON document: -EINVAL for a file that is not
+ * valid JSON (the caller logs it and starts afresh). */
 int gen_state_load_json(const char *path, json_object **doc);
 
 /* The default state directory: "<collectd BaseDir>/genesys". */

@@ -214,6 +214,21 @@ DEF_TEST(name_limit_overflows) {
   return 0;
 }
 
+/* The ledger's snapshot as gen_attr_snapshot_write() prints it, read back
+ * as a restart reads it; *generation (when not NULL) its journal
+ * generation. */
+static json_object *snapshot_of(gen_attr_ledger_t *l, uint64_t *generation) {
+  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
+  uint64_t g = 0;
+  json_object *doc = NULL;
+  if (gen_attr_snapshot_write(l, &text, NULL, NULL, &g) == 0)
+    doc = json_tokener_parse(gen_buf_str(&text));
+  gen_buf_free(&text);
+  if (generation != NULL)
+    *generation = g;
+  return doc;
+}
+
 /* A total after a restart from snapshot (NULL: none) and journals; -1
  * when the restore fails. */
 static int64_t total_after_restart(gen_attr_format_t *f, const char *base,
@@ -246,7 +261,7 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
   EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
   gen_attr_observe(l, "c1", ev1, 1, false, now, NULL, NULL);
-  json_object *snap = gen_attr_snapshot(l);
+  json_object *snap = snapshot_of(l, NULL);
   gen_attr_observe(l, "c1", ev2, 2, false, now, NULL, NULL); /* journal only */
   /* "Crash": the snapshot was written but the old journal not removed. */
   gen_attr_ledger_free(l);
@@ -258,8 +273,9 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
   EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
   EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
-  json_object *snap2 = gen_attr_snapshot(l);
-  gen_attr_snapshot_stored(l, snap2);
+  uint64_t g2;
+  json_object *snap2 = snapshot_of(l, &g2);
+  gen_attr_snapshot_stored(l, g2);
   gen_attr_ledger_free(l);
 
   /* Restore from the second snapshot with every journal before it gone. */
@@ -269,11 +285,10 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
   EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
   /* A journal line cut by a crash mid-write is ignored. */
-  json_object *snap3 = gen_attr_snapshot(l);
+  uint64_t g;
+  json_object *snap3 = snapshot_of(l, &g);
   char path[300];
-  int64_t g =
-      json_object_get_int64(json_object_object_get(snap3, "generation"));
-  snprintf(path, sizeof(path), "%s.%lld", base, (long long)g);
+  snprintf(path, sizeof(path), "%s.%llu", base, (unsigned long long)g);
   FILE *fh = fopen(path, "a");
   fputs("{\"c\":\"c9\",\"h\":\"00000000000000", fh);
   fclose(fh);
@@ -470,8 +485,9 @@ DEF_TEST(names_bound_survives_restart) {
   EXPECT_EQ_INT(2, atomic_load(&gen_attr_stats(l)->refused));
   EXPECT_EQ_INT(0, atomic_load(&gen_attr_stats(l)->counted));
   /* And from a snapshot of that state. */
-  json_object *snap = gen_attr_snapshot(l);
-  gen_attr_snapshot_stored(l, snap);
+  uint64_t g;
+  json_object *snap = snapshot_of(l, &g);
+  gen_attr_snapshot_stored(l, g);
   gen_attr_ledger_free(l);
   l = gen_attr_ledger_create(f, &three, base);
   EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
@@ -594,7 +610,7 @@ DEF_TEST(many_names_per_conversation) {
   for (size_t i = 0; i < 40; i++)
     EXPECT_EQ_INT(
         0, gen_attr_observe(l, "c2", names + i, 1, false, now, NULL, NULL));
-  json_object *snap = gen_attr_snapshot(l);
+  json_object *snap = snapshot_of(l, NULL);
   json_object *convs = json_object_object_get(snap, "conversation_keys");
   CHECK_NOT_NULL(convs);
   EXPECT_EQ_INT(2, json_object_array_length(convs));
@@ -655,7 +671,7 @@ static int observe_each(gen_attr_ledger_t *l, const char *const *ids, size_t n,
 /* True when the ledger holds exactly ids[0..n), least recently seen first
  * (the order of its snapshot). */
 static bool in_order(gen_attr_ledger_t *l, const char *const *ids, size_t n) {
-  json_object *snap = gen_attr_snapshot(l);
+  json_object *snap = snapshot_of(l, NULL);
   json_object *convs = json_object_object_get(snap, "conversation_keys");
   bool ok = convs != NULL && json_object_array_length(convs) == n;
   for (size_t i = 0; ok && i < n; i++) {
@@ -820,7 +836,7 @@ DEF_TEST(absurd_count_refuses_the_snapshot) {
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
   EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
   gen_attr_observe(l, "c1", ev, 2, false, now, NULL, NULL);
-  json_object *snap = gen_attr_snapshot(l);
+  json_object *snap = snapshot_of(l, NULL);
   gen_attr_ledger_free(l);
   json_object *series = json_object_object_get(snap, "series");
   CHECK_NOT_NULL(series);
@@ -964,6 +980,73 @@ DEF_TEST(hostile_names_refused_and_never_restored) {
   return 0;
 }
 
+/* The snapshot is printed a conversation at a time: flush sees each, what
+ * it is handed stays small, and the pieces make a snapshot a restart
+ * takes back whole (names that need escaping too). */
+typedef struct {
+  gen_buf_t *out, whole;
+  size_t calls, most;
+} pieces_t;
+
+static int take_piece(void *ud) {
+  pieces_t *p = ud;
+  p->calls++;
+  if (p->out->len > p->most)
+    p->most = p->out->len;
+  int err = gen_buf_add(&p->whole, p->out->data, p->out->len);
+  gen_buf_reset(p->out);
+  return err;
+}
+
+DEF_TEST(snapshot_printed_in_pieces) {
+  gen_attr_format_t *f;
+  char err[256];
+  EXPECT_EQ_INT(0, gen_attr_format_create("^m:([a-z]+):(.+)$", 2, 1, 0, &f, err,
+                                          sizeof(err)));
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  cdtime_t now = cdtime();
+  const char *names[] = {"m:menu:Say \"hi\"\\now", "m:exit:Ivr", "m:menu:Ivr"};
+  char id[32];
+  for (int i = 0; i < 300; i++) {
+    snprintf(id, sizeof(id), "conv-%d", i);
+    EXPECT_EQ_INT(1 + i % 3, gen_attr_observe(l, id, names, 1 + i % 3, i % 2,
+                                              now, NULL, NULL));
+  }
+  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
+  pieces_t p = {.out = &out, .whole = GEN_BUF_INIT(SIZE_MAX)};
+  uint64_t g;
+  CHECK_ZERO(gen_attr_snapshot_write(l, &out, take_piece, &p, &g));
+  CHECK_ZERO(gen_buf_add(&p.whole, out.data, out.len));
+  EXPECT_EQ_INT(300, p.calls);
+  /* The series and one conversation, not the whole ledger. */
+  OK(p.most < 300);
+  json_object *snap = json_tokener_parse(gen_buf_str(&p.whole));
+  CHECK_NOT_NULL(snap);
+  gen_attr_ledger_free(l);
+  l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(300, gen_attr_conversations(l));
+  EXPECT_EQ_INT(300, total_of(l, "Say \"hi\"\\now", "menu"));
+  EXPECT_EQ_INT(200, total_of(l, "Ivr", "exit"));
+  EXPECT_EQ_INT(100, total_of(l, "Ivr", "menu"));
+  /* Each conversation's names came back: seeing them again counts none,
+   * and a name it had not seen counts. */
+  for (int i = 0; i < 300; i++) {
+    snprintf(id, sizeof(id), "conv-%d", i);
+    EXPECT_EQ_INT(
+        0, gen_attr_observe(l, id, names, 1 + i % 3, false, now, NULL, NULL));
+  }
+  EXPECT_EQ_INT(
+      2, gen_attr_observe(l, "conv-0", names, 3, false, now, NULL, NULL));
+  json_object_put(snap);
+  gen_buf_free(&p.whole);
+  gen_buf_free(&out);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -984,5 +1067,6 @@ int main(void) {
   RUN_TEST(forgetting_from_the_middle);
   RUN_TEST(conversations_grow_and_reuse_room);
   RUN_TEST(snapshot_with_conversation_ids_restored);
+  RUN_TEST(snapshot_printed_in_pieces);
   END_TEST;
 }

@@ -49,10 +49,9 @@ DEF_TEST(write_read_replace) {
 DEF_TEST(json_round_trip_and_corruption) {
   char path[256];
   snprintf(path, sizeof(path), "%s/doc.json", dir);
-  json_object *doc = json_object_new_object();
-  json_object_object_add(doc, "last_bucket", json_object_new_int64(12345));
-  CHECK_ZERO(gen_state_save_json(path, doc));
-  json_object_put(doc);
+  json_object *doc;
+  const char *text = "{\"last_bucket\":12345}";
+  CHECK_ZERO(gen_state_write(path, text, strlen(text)));
   CHECK_ZERO(gen_state_load_json(path, &doc));
   EXPECT_EQ_INT(
       12345, json_object_get_int64(json_object_object_get(doc, "last_bucket")));
@@ -60,6 +59,57 @@ DEF_TEST(json_round_trip_and_corruption) {
   CHECK_ZERO(gen_state_write(path, "{\"last_bucket\":", 15));
   OK(gen_state_load_json(path, &doc) == -EINVAL);
   OK(doc == NULL);
+  return 0;
+}
+
+/* A stream passes its text on in chunks while it is written: the buffer
+ * never holds the whole file, and the file appears whole or not at all. */
+DEF_TEST(stream_in_chunks_or_not_at_all) {
+  char sub[300], path[320];
+  snprintf(sub, sizeof(sub), "%s/stream", dir);
+  snprintf(path, sizeof(path), "%s/s.json", sub);
+  CHECK_ZERO(gen_state_mkdir(sub));
+  CHECK_ZERO(gen_state_write(path, "old", 3));
+  gen_state_stream_t s;
+  CHECK_ZERO(gen_state_stream_open(&s, path));
+  size_t most = 0, total = 0;
+  int failed = 0;
+  for (int i = 0; i < 20000; i++) {
+    failed |= gen_buf_printf(&s.buf, "%08d,", i);
+    total += 9;
+    if (s.buf.len > most)
+      most = s.buf.len;
+    failed |= gen_state_stream_flush(&s);
+  }
+  EXPECT_EQ_INT(0, failed);
+  OK(total > 2 * GEN_STATE_CHUNK);
+  OK(most <= GEN_STATE_CHUNK + 9);
+  /* Nothing is at path before the close. */
+  char *data;
+  size_t len;
+  CHECK_ZERO(gen_state_read(path, SIZE_MAX, &data, &len));
+  EXPECT_EQ_STR("old", data);
+  free(data);
+  CHECK_ZERO(gen_state_stream_close(&s, true));
+  CHECK_ZERO(gen_state_read(path, SIZE_MAX, &data, &len));
+  EXPECT_EQ_INT(total, len);
+  OK(strncmp(data, "00000000,00000001,", 18) == 0);
+  OK(strcmp(data + len - 9, "00019999,") == 0);
+  free(data);
+  EXPECT_EQ_INT(1, count_files(sub));
+  /* Not committed: the old file stays and the temporary one goes. */
+  CHECK_ZERO(gen_state_stream_open(&s, path));
+  CHECK_ZERO(gen_buf_add_str(&s.buf, "half"));
+  EXPECT_EQ_INT(-ECANCELED, gen_state_stream_close(&s, false));
+  CHECK_ZERO(gen_state_read(path, SIZE_MAX, &data, &len));
+  EXPECT_EQ_INT(total, len);
+  free(data);
+  EXPECT_EQ_INT(1, count_files(sub));
+  /* A stream that cannot open fails at its close too. */
+  OK(gen_state_stream_open(&s, "/nonexistent-dir/x/state") < 0);
+  CHECK_ZERO(gen_buf_add_str(&s.buf, "x"));
+  OK(gen_state_stream_flush(&s) < 0);
+  OK(gen_state_stream_close(&s, true) < 0);
   return 0;
 }
 
@@ -96,6 +146,7 @@ int main(void) {
     return 1;
   RUN_TEST(write_read_replace);
   RUN_TEST(json_round_trip_and_corruption);
+  RUN_TEST(stream_in_chunks_or_not_at_all);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
   RUN_TEST(default_dir_under_basedir);
   RUN_TEST(path_failure_logged_as_the_orgs);
