@@ -52,6 +52,21 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
+int gen_state_rename(const char *from, const char *to) {
+  if (rename(from, to) != 0)
+    return -errno;
+  /* Make the rename itself durable. */
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", to);
+  int status = 0, dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    if (fsync(dfd) != 0)
+      status = -errno;
+    close(dfd);
+  }
+  return status;
+}
+
 int gen_state_stream_open(gen_state_stream_t *s, const char *path) {
   gen_buf_init(&s->buf, SIZE_MAX);
   s->fd = -1;
@@ -94,24 +109,11 @@ int gen_state_stream_close(gen_state_stream_t *s, bool commit) {
     s->status = -errno;
   if (s->fd >= 0 && close(s->fd) != 0 && s->status == 0)
     s->status = -errno;
-  if (s->fd >= 0 && s->status == 0 && rename(s->tmp, s->path) != 0)
-    s->status = -errno;
-  if (s->status != 0) {
-    if (s->fd >= 0)
-      unlink(s->tmp);
-    s->fd = -1;
-    return s->status;
-  }
+  if (s->fd >= 0 && s->status == 0)
+    s->status = gen_state_rename(s->tmp, s->path);
+  if (s->status != 0 && s->fd >= 0)
+    unlink(s->tmp);
   s->fd = -1;
-  /* Make the rename itself durable. */
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof(dir), "%s", s->path);
-  int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    if (fsync(dfd) != 0)
-      s->status = -errno;
-    close(dfd);
-  }
   return s->status;
 }
 

@@ -47,6 +47,11 @@ int gen_state_stream_open(gen_state_stream_t *s, const char *path);
 int gen_state_stream_flush(gen_state_stream_t *s);
 int gen_state_stream_close(gen_state_stream_t *s, bool commit);
 
+/* Renames a state file written whole (by the two above) to another name,
+ * durably (the directory fsync'ed): a state written now, to stand later.
+ * 0 or a negative errno. */
+int gen_state_rename(const char *from, const char *to);
+
 /* Reads a whole file of at most max bytes into a NUL-terminated heap buffer.
  * Returns 0, -ENOENT when there is no file, -EFBIG when it is too large, or
  * another negative errno. */

@@ -48,8 +48,6 @@ typedef struct {
 
 typedef struct {
   gen_key_t *key; /* owned (gen_key_copy): the key map points at it */
-  char *json;     /* the key as the state file writes it: "a\tb", escaped */
-  size_t json_len;
   size_t scope;
   gi_num_t *totals;
   size_t n_totals;
@@ -95,9 +93,9 @@ struct gen_interval_s {
   size_t n_pending, cap_pending;
 
   bool dirty; /* committed since the last snapshot */
-  /* With defer_save: the state as of the previous save, written at the
-   * next one (see gen_interval_save). */
-  gen_buf_t snapshot;
+  /* With defer_save: the state as of the previous save is in the file
+   * "<state_path>.next", made the state file at the next one (see
+   * gen_interval_save). */
   bool snapshot_held;
 
   gen_interval_stats_t stats;
@@ -226,18 +224,11 @@ static ssize_t key_get(gen_interval_t *gi, const gen_key_t *key, size_t scope) {
           0)
     return -ENOMEM;
   gen_key_t *copy = gen_key_copy(key);
-  gen_buf_t json = GEN_BUF_INIT(SIZE_MAX);
-  if (copy == NULL || key_json(key, &json) != 0 ||
-      map_add(&gi->key_map, copy, gi->n_keys) != 0) {
+  if (copy == NULL || map_add(&gi->key_map, copy, gi->n_keys) != 0) {
     free(copy);
-    gen_buf_free(&json);
     return -ENOMEM;
   }
-  size_t json_len = json.len;
-  gi->keys[gi->n_keys] = (gi_key_t){.key = copy,
-                                    .json = gen_buf_steal(&json),
-                                    .json_len = json_len,
-                                    .scope = scope};
+  gi->keys[gi->n_keys] = (gi_key_t){.key = copy, .scope = scope};
   s->keys[s->n_keys++] = gi->n_keys;
   return (ssize_t)gi->n_keys++;
 }
@@ -358,7 +349,8 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
  * "counters":{…}},…]} */
 static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
                      const gi_key_t *k) {
-  int status = gen_buf_add(buf, k->json, k->json_len);
+  /* Joined at each save, not kept: a megabyte at 5,000 queues. */
+  int status = key_json(k->key, buf);
   if (status == 0)
     status = gen_buf_add_str(buf, ":{\"scope\":");
   if (status == 0)
@@ -455,7 +447,10 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
 /* The document is printed straight into one buffer: no json-c object per
  * member, whose allocations made the save a fifth of a cycle at 5,000
  * queues and every later malloc dearer. */
-static int state_print(gen_interval_t *gi, gen_buf_t *buf) {
+/* stream (NULL: none) is flushed after each key: the text of 5,000
+ * queues' keys is 10 MB and more, never held whole. */
+static int state_print(gen_interval_t *gi, gen_buf_t *buf,
+                       gen_state_stream_t *stream) {
   buf->len = 0;
   int status = gen_buf_printf(
       buf, "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
@@ -481,8 +476,25 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf) {
       status = gen_buf_add(buf, ",", 1);
     if (status == 0)
       status = key_write(buf, gi, &gi->keys[i]);
+    if (status == 0 && stream != NULL)
+      status = gen_state_stream_flush(stream);
   }
   return status == 0 ? gen_buf_add_str(buf, "}}") : status;
+}
+
+/* Writes the state to path (atomically, as it is printed). */
+static int state_save(gen_interval_t *gi, const char *path) {
+  gen_state_stream_t s;
+  int status = gen_state_stream_open(&s, path);
+  if (status == 0)
+    status = state_print(gi, &s.buf, &s);
+  return gen_state_stream_close(&s, status == 0);
+}
+
+static int next_path(const gen_interval_t *gi, char *path, size_t size) {
+  return snprintf(path, size, "%s.next", gi->state_path) >= (int)size
+             ? -ENAMETOOLONG
+             : 0;
 }
 
 static int state_load_doc(gen_interval_t *gi, json_object *doc) {
@@ -609,7 +621,6 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   for (size_t a = 0; a < o->revisit_at.n; a++)
     if (o->revisit_at.age_ms[a] > o->revisit_ms)
       gi->stages.age_ms[gi->stages.n++] = o->revisit_at.age_ms[a];
-  gi->snapshot = (gen_buf_t)GEN_BUF_INIT(SIZE_MAX);
   gi->state_path = o->state_path ? strdup(o->state_path) : NULL;
   if ((o->state_path && gi->state_path == NULL)) {
     gen_interval_free(gi);
@@ -636,7 +647,6 @@ static void state_forget(gen_interval_t *gi) {
     free(k->records);
     free(k->totals);
     free(k->key);
-    free(k->json);
   }
   for (size_t i = 0; i < gi->n_scopes; i++) {
     free(gi->scopes[i].id);
@@ -656,7 +666,6 @@ void gen_interval_free(gen_interval_t *gi) {
     return;
   state_forget(gi);
   free(gi->pending);
-  gen_buf_free(&gi->snapshot);
   for (size_t i = 0; i < gi->n_names; i++) {
     free(gi->names[i].name);
     free(gi->names[i].json);
@@ -1074,11 +1083,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   gi->dirty = true;
   if (gi->o.defer_save || gi->state_path == NULL)
     return status;
-  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
-  int saved = state_print(gi, &out);
-  if (saved == 0)
-    saved = gen_state_write(gi->state_path, out.data, out.len);
-  gen_buf_free(&out);
+  int saved = state_save(gi, gi->state_path);
   if (saved != 0)
     gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
                 gi->state_path, gen_strerror(saved));
@@ -1096,22 +1101,30 @@ int gen_interval_save(gen_interval_t *gi) {
     return 0;
   /* The previous save's state: its values had a whole read to leave
    * collectd's write queue, where a SIGKILL loses what is still queued. */
-  int saved = 0;
+  char next[PATH_MAX];
+  int saved = next_path(gi, next, sizeof(next));
+  if (saved != 0) {
+    gen_log_org(gi->o.who, NULL, LOG_ERR, "state file %s.next: %s",
+                gi->state_path, gen_strerror(saved));
+    return saved;
+  }
   if (gi->snapshot_held) {
-    saved =
-        gen_state_write(gi->state_path, gi->snapshot.data, gi->snapshot.len);
+    saved = gen_state_rename(next, gi->state_path);
     if (saved != 0)
       gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
                   gi->state_path, gen_strerror(saved));
     gi->snapshot_held = false; /* a newer one supersedes it anyway */
   }
   if (gi->dirty) {
-    int printed = state_print(gi, &gi->snapshot);
+    int printed = state_save(gi, next);
     if (printed == 0) {
       gi->snapshot_held = true;
       gi->dirty = false;
-    } else if (saved == 0) {
-      saved = printed; /* still dirty: the next save tries again */
+    } else {
+      gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
+                  next, gen_strerror(printed));
+      if (saved == 0)
+        saved = printed; /* still dirty: the next save tries again */
     }
   }
   return saved;

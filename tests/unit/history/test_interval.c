@@ -550,9 +550,15 @@ DEF_TEST(deferred_save_records_a_read_late) {
   EXPECT_EQ_INT(1, count_totals("Q3"));
   /* A scope and key that JSON must escape. */
   CHECK_ZERO(cycle_batch(gi, "Q\"4\\\xc3\xa9", now, T0 - G, 1, 1));
-  /* The first read's save only takes the state. */
+  /* The first read's save only takes the state: into a file of its own
+   * beside the state file, not memory. */
   CHECK_ZERO(gen_interval_save(gi));
   OK(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
+  char next[320];
+  snprintf(next, sizeof(next), "%s.next", state);
+  CHECK_ZERO(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len));
+  OK(strstr(data, "\"Q1\"") != NULL);
+  free(data);
 
   /* The next read: Q1 and Q2 dispatched; its save writes the first read's
    * state. */
