@@ -67,11 +67,13 @@ typedef struct {
   gen_entity_set_t queues;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
-  int64_t agent_granularity_ms; /* the users query's bucket length */
-  gen_agent_output_t agent_out; /* where the agent values go */
-  bool agent_refusal_logged;    /* a 400 of the users query, logged once */
-  gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
-  gen_queue_agg_t qa;           /* the queue aggregates (gen_queue_agg) */
+  uint64_t users_generation;           /* moves whenever users changes */
+  gen_agent_progress_t agent_progress; /* the agent range being read */
+  int64_t agent_granularity_ms;        /* the users query's bucket length */
+  gen_agent_output_t agent_out;        /* where the agent values go */
+  bool agent_refusal_logged; /* a 400 of the users query, logged once */
+  gen_entity_set_t wrapups;  /* id -> name, with GroupBy wrapUpCode */
+  gen_queue_agg_t qa;        /* the queue aggregates (gen_queue_agg) */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
   gen_log_org_t who;       /* whose lines: the modules' and ours */
@@ -153,6 +155,8 @@ static int refresh_lists(ga_instance_t *inst) {
         listed = -ENOMEM;
     }
     if (listed == 0) {
+      if (!gen_entity_set_same(&users, &inst->users))
+        inst->users_generation++; /* a range begun over the old list restarts */
       gen_entity_set_replace(&inst->users, &users, true);
       inst->users_listed = true;
     } else {
@@ -259,7 +263,9 @@ static int each_batch(ga_instance_t *inst,
 /* ---- agent time in status ------------------------------------------------
  */
 
-/* Every range due for the agent scope (gen_agent_status). */
+/* Every range due for the agent scope (gen_agent_status), at the pace of
+ * GEN_AGENT_STATUS_REQUESTS_PER_MINUTE: a large org's range over several
+ * reads. */
 static void collect_agents(ga_instance_t *inst) {
   gen_interval_sink_t sink = gen_agent_status_sink(&inst->agent_out);
   gen_agent_job_t job = {.engine = inst->agent_engine,
@@ -269,7 +275,11 @@ static void collect_agents(ga_instance_t *inst) {
                          .granularity_ms = inst->agent_granularity_ms,
                          .sink = &sink,
                          .scope = GA_AGENT_SCOPE,
-                         .refusal_logged = &inst->agent_refusal_logged};
+                         .refusal_logged = &inst->agent_refusal_logged,
+                         .progress = &inst->agent_progress,
+                         .users_generation = inst->users_generation,
+                         .budget =
+                             gen_agent_status_budget(plugin_get_interval())};
   gen_agent_status_collect(&job, GA_RANGES_PER_READ);
 }
 
@@ -344,6 +354,7 @@ static void ga_instance_free(void *data) {
   gen_interval_free(inst->mos_engine);
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
+  gen_agent_progress_reset(&inst->agent_progress);
   gen_entity_set_free(&inst->wrapups);
   gen_queue_agg_release(&inst->qa);
   ga_config_release(&inst->config);

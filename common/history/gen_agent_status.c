@@ -209,35 +209,79 @@ gen_interval_sink_t gen_agent_status_sink(gen_agent_output_t *out) {
 
 /* ---- collection --------------------------------------------------------- */
 
-/* Every batch of users over range, summed into sums. 0 or the failure. */
-static int read_range(const gen_agent_job_t *job, gen_agent_sums_t *sums,
-                      const gen_interval_range_t *range, size_t *skipped,
-                      char *err, size_t err_size) {
-  const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
-  int status = 0;
-  for (size_t first = 0; status == 0 && first < job->users->count;
-       first += GEN_AGENT_STATUS_USERS_PER_QUERY) {
-    size_t n = 0;
-    for (size_t i = first;
-         i < job->users->count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
-      ids[n++] = job->users->items[i].id;
-    json_object *body =
-        gen_agent_status_body(ids, n, range, job->granularity_ms);
-    json_object *doc = NULL;
-    job->counts->queries++;
-    status = gen_http_post_json(job->client->http, GEN_AGENT_STATUS_PATH, body,
-                                &doc, err, err_size);
-    json_object_put(body);
-    if (status == 0)
-      status = gen_agent_sums_take(sums, doc, range, skipped, err, err_size);
-    json_object_put(doc);
-  }
-  return status;
+void gen_agent_progress_reset(gen_agent_progress_t *p) {
+  gen_agent_sums_free(&p->sums);
+  *p = (gen_agent_progress_t){0};
 }
 
-/* A failed range: counted, aborted, logged. */
+size_t gen_agent_status_budget(cdtime_t interval) {
+  uint64_t ms = CDTIME_T_TO_MS(interval);
+  uint64_t n = (GEN_AGENT_STATUS_REQUESTS_PER_MINUTE * ms + 59999) / 60000;
+  return n < 1 ? 1 : (size_t)n;
+}
+
+/* p for range: kept when it is this range over the same users, else begun
+ * afresh. 0 or -ENOMEM (p unstarted). */
+static int progress_for(const gen_agent_job_t *job, gen_agent_progress_t *p,
+                        const gen_interval_range_t *range) {
+  if (p->started && p->range.start_ms == range->start_ms &&
+      p->range.end_ms == range->end_ms && p->range.revisit == range->revisit &&
+      p->users_generation == job->users_generation &&
+      p->users_count == job->users->count && p->next_user <= job->users->count)
+    return 0;
+  gen_agent_progress_reset(p);
+  if (gen_agent_sums_init(&p->sums, range, job->granularity_ms) != 0) {
+    gen_agent_progress_reset(p);
+    return -ENOMEM;
+  }
+  *p = (gen_agent_progress_t){.started = true,
+                              .range = *range,
+                              .users_generation = job->users_generation,
+                              .users_count = job->users->count,
+                              .sums = p->sums};
+  return 0;
+}
+
+/* The batches of users from p->next_user on, while *spent is under the
+ * budget, summed into p. 0 or the failure; *summing tells whether it came
+ * while an answer was being summed (the sums are no longer whole). */
+static int read_batches(const gen_agent_job_t *job, gen_agent_progress_t *p,
+                        size_t *spent, size_t *skipped, bool *summing,
+                        char *err, size_t err_size) {
+  const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
+  const gen_entity_set_t *users = job->users;
+  while (p->next_user < users->count &&
+         (job->budget == 0 || *spent < job->budget)) {
+    size_t n = 0;
+    for (size_t i = p->next_user;
+         i < users->count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
+      ids[n++] = users->items[i].id;
+    json_object *body =
+        gen_agent_status_body(ids, n, &p->range, job->granularity_ms);
+    json_object *doc = NULL;
+    job->counts->queries++;
+    (*spent)++;
+    int status = gen_http_post_json(job->client->http, GEN_AGENT_STATUS_PATH,
+                                    body, &doc, err, err_size);
+    json_object_put(body);
+    if (status == 0) {
+      *summing = true;
+      status =
+          gen_agent_sums_take(&p->sums, doc, &p->range, skipped, err, err_size);
+    }
+    json_object_put(doc);
+    if (status != 0)
+      return status;
+    *summing = false;
+    p->next_user += n;
+  }
+  return 0;
+}
+
+/* A failed range: counted, aborted, logged. kept: its progress stays for
+ * the next call. */
 static void failed(const gen_agent_job_t *job, int status, const char *err,
-                   const gen_interval_range_t *range) {
+                   const gen_interval_range_t *range, bool kept) {
   gen_client_t *client = job->client;
   if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
     atomic_fetch_add(&client->stats.malformed, 1);
@@ -262,28 +306,37 @@ static void failed(const gen_agent_job_t *job, int status, const char *err,
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
               "users aggregates query for %s failed (%s): %s", text,
-              job->at_ms ? "the replay stops" : "asked for again next cycle",
+              job->at_ms ? "the replay stops"
+              : kept     ? "resumed next cycle"
+                         : "asked for again next cycle",
               err);
 }
 
 int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges) {
-  for (int round = 0; round < max_ranges; round++) {
+  gen_agent_progress_t own = {0};
+  gen_agent_progress_t *p = job->progress ? job->progress : &own;
+  size_t spent = 0;
+  int status = 0;
+  for (int round = 0; status == 0 && round < max_ranges &&
+                      (job->budget == 0 || spent < job->budget);
+       round++) {
     int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
     gen_interval_range_t range;
-    int status = gen_interval_plan(job->engine, &job->scope, 1, now, &range);
-    if (status <= 0)
-      return status;
-    gen_agent_sums_t sums;
+    status = gen_interval_plan(job->engine, &job->scope, 1, now, &range);
+    if (status <= 0) {
+      if (status == 0)
+        gen_agent_progress_reset(p); /* nothing due: nothing to resume */
+      break;
+    }
     size_t skipped = 0;
+    bool summing = false;
     char err[512] = "";
-    status = gen_agent_sums_init(&sums, &range, job->granularity_ms);
+    status = progress_for(job, p, &range);
     if (status != 0)
       snprintf(err, sizeof(err), "out of memory");
     else
-      status = read_range(job, &sums, &range, &skipped, err, sizeof(err));
-    if (status == 0)
-      status = gen_agent_sums_put(&sums, job->engine, job->scope, &range);
-    gen_agent_sums_free(&sums);
+      status =
+          read_batches(job, p, &spent, &skipped, &summing, err, sizeof(err));
     if (skipped > 0) {
       atomic_fetch_add(&job->client->stats.malformed, 1);
       gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
@@ -291,12 +344,24 @@ int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges) {
                   "and were skipped",
                   skipped);
     }
+    if (status == 0 && p->next_user < job->users->count)
+      break; /* the budget ran out: the next call resumes at next_user */
+    if (status == 0)
+      status = gen_agent_sums_put(&p->sums, job->engine, job->scope, &range);
+    /* A request that failed before its answer was summed leaves the sums
+     * whole: the next call asks for that batch again. */
+    bool kept = status != 0 && p->started && !summing &&
+                p->next_user < job->users->count && job->progress != NULL;
+    if (!kept)
+      gen_agent_progress_reset(p);
     if (status != 0) {
-      failed(job, status, err, &range);
-      return status;
+      failed(job, status, err, &range, kept);
+      break;
     }
     gen_client_family(job->client, "agent status", 0, NULL, NULL);
     gen_interval_commit(job->engine, &job->scope, 1, &range, now, job->sink);
   }
-  return 0;
+  if (p == &own)
+    gen_agent_progress_reset(p);
+  return status;
 }

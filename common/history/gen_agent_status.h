@@ -24,6 +24,10 @@
 
 #define GEN_AGENT_STATUS_PATH "/api/v2/analytics/users/aggregates/query"
 #define GEN_AGENT_STATUS_USERS_PER_QUERY 100
+/* Users aggregates requests a minute of Interval: a third of the token's 300
+ * a minute, the rest left to the other queries. 50,000 users = 500 requests
+ * a range = 5 reads of 60 s, inside a 15-minute bucket. */
+#define GEN_AGENT_STATUS_REQUESTS_PER_MINUTE 100
 /* The users whose time is summed: deactivated ones too (state=any), whose
  * past time is in the buckets asked for. */
 #define GEN_AGENT_STATUS_USERS_PATH "/api/v2/users?state=any"
@@ -97,10 +101,31 @@ void gen_agent_output_init(gen_agent_output_t *out, const gen_org_t *org,
  * instance "<kind>-<status>"; the totals total_agent_time_ms, DERIVE. */
 gen_interval_sink_t gen_agent_status_sink(gen_agent_output_t *out);
 
+/* A range read over several calls: its sums so far and the first user of
+ * the next batch. Dropped (started afresh) when the planned range or the
+ * users list (its generation or count) is no longer the one it began
+ * with, or when an answer could not be summed whole. */
+typedef struct {
+  bool started;
+  gen_interval_range_t range;
+  uint64_t users_generation;
+  size_t users_count;
+  size_t next_user;
+  gen_agent_sums_t sums;
+} gen_agent_progress_t;
+
+/* Drops the partial sums; p is unstarted after it. */
+void gen_agent_progress_reset(gen_agent_progress_t *p);
+
+/* Requests a read of interval may make: ceil(100 x interval / 60 s), at
+ * least 1. */
+size_t gen_agent_status_budget(cdtime_t interval);
+
 /* One collection of the agent scope: every range due, planned at at_ms (0:
  * the clock; a replay plans at the end of its window), ceil(users / 100)
  * requests a range, committed through sink only once every request of the
- * range succeeded. */
+ * range succeeded. With progress, a range whose budget ran out or whose
+ * request failed is resumed at its next batch by the next call. */
 typedef struct {
   gen_interval_t *engine;
   gen_client_t *client;
@@ -111,10 +136,16 @@ typedef struct {
   int64_t at_ms;
   const char *scope;    /* the engine scope */
   bool *refusal_logged; /* a 400 of the users query, said once */
+  /* The instance's range in progress; NULL: a range is read whole in one
+   * call (replay) and a failure drops it. */
+  gen_agent_progress_t *progress;
+  uint64_t users_generation; /* changes whenever users does */
+  size_t budget;             /* requests per call; 0: no limit */
 } gen_agent_job_t;
 
-/* At most max_ranges ranges; 0, or the failure of a request (logged,
- * counted in counts; the rest waits for the next call). */
+/* At most max_ranges ranges and budget requests; 0 (also when the budget
+ * ran out mid-range), or the failure of a request (logged, counted in
+ * counts; the rest waits for the next call). */
 int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges);
 
 #endif /* GEN_AGENT_STATUS_H */
