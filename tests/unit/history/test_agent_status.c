@@ -2,8 +2,11 @@
 /* Unit tests: agent time in status (gen_agent_status): the users aggregates
  * request, answers summed per kind, status and bucket over every batch,
  * unusable entries skipped and counted, a wrong shape or a bucket outside
- * the range failing the range, the sums put into an engine. */
+ * the range failing the range, the sums put into an engine; a range read
+ * over several calls (a request budget, a failed request resumed at its
+ * batch, restarted when the users or the planned range change). */
 #include "gen_agent_status.h"
+#include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_json.h"
 #include "plugin_mock.h"
 
@@ -206,11 +209,273 @@ DEF_TEST(sums_put_into_the_engine) {
   return 0;
 }
 
+/* ---- collection over several calls --------------------------------------
+ */
+
+#define N_USERS 250
+#define MAX_CALLS 32
+
+/* The fake API: answers[i] for the i-th request (0: 200), the first user of
+ * each request noted. A 200 gives every batch k (its first user / 100) the
+ * routing IDLE time 1000 x (k + 1) in B0, so that a range of 250 users sums
+ * 6000 and a batch summed twice or skipped shows. */
+static long answers[MAX_CALLS];
+static int asked[MAX_CALLS];
+static int n_asked;
+
+static int fake_users_query(gen_http_t *http, const char *method,
+                            const char *url, const char *body,
+                            struct curl_slist *headers,
+                            gen_http_response_t *resp) {
+  (void)http, (void)headers;
+  OK(strcmp(method, "POST") == 0 && strstr(url, GEN_AGENT_STATUS_PATH) != NULL);
+  const char *first = body ? strstr(body, "\"agent-") : NULL;
+  int user = first ? atoi(first + 7) : -1;
+  long status = n_asked < MAX_CALLS ? answers[n_asked] : 0;
+  if (n_asked < MAX_CALLS)
+    asked[n_asked] = user;
+  n_asked++;
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = status ? status : 200;
+  char text[512];
+  if (status == 0)
+    snprintf(text, sizeof(text),
+             "{\"results\":[" USER("agent", B0,
+                                   "{\"metric\":\"tAgentRoutingStatus\","
+                                   "\"qualifier\":\"IDLE\",\"stats\":{"
+                                   "\"sum\":%d}}") "]}",
+             1000 * (user / GEN_AGENT_STATUS_USERS_PER_QUERY + 1));
+  else if (status == 299) /* a 2xx whose bucket is outside the range */
+    snprintf(
+        text, sizeof(text),
+        "{\"results\":[" USER("agent", B0,
+                              ENTRY("tAgentRoutingStatus", "IDLE",
+                                    "1")) "," USER("agent",
+                                                   "2026-11-23T11:00:00.000Z/"
+                                                   "2026-11-23T11:05:00.000Z",
+                                                   ENTRY("tAgentRoutingStatus",
+                                                         "IDLE", "1")) "]}");
+  else
+    snprintf(text, sizeof(text),
+             "{\"message\":\"Rate limit exceeded\",\"code\":\"too.many."
+             "requests\",\"status\":%ld}",
+             status);
+  resp->body = strdup(text);
+  resp->body_len = strlen(resp->body);
+  return 0;
+}
+
+typedef struct {
+  gen_org_t *org;
+  gen_client_t client;
+  gen_interval_t *engine;
+  gen_entity_set_t users;
+  gen_agg_counts_t counts;
+  gen_log_org_t who;
+  gen_interval_sink_t sink;
+  gen_agent_progress_t progress;
+  bool refusal_logged;
+  gen_agent_job_t job;
+} rig_t;
+
+/* 250 users, an engine whose first range is B0 and B1, the fake API; the
+ * clock where that range is due. */
+static int rig_init(rig_t *r, size_t budget) {
+  static const char *const scope[] = {"agents"};
+  memset(r, 0, sizeof(*r));
+  memset(answers, 0, sizeof(answers));
+  n_asked = 0;
+  seen_idle = seen_available = 0;
+  seen_buckets = 0;
+  r->org = gen_org_create("genesys_analytics", "acme");
+  r->org->api_base_url = strdup("https://api.example.test");
+  r->org->max_retries = 0; /* a 429 is final at once */
+  r->client.org = r->org;
+  pthread_mutex_init(&r->client.family_lock, NULL);
+  gen_stats_init(&r->client.stats);
+  r->client.http = gen_http_create(r->org, &r->client.stats, NULL);
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = 30000,
+                              .revisit_ms = 0,
+                              .horizon_ms = 8 * G,
+                              .initial_ms = 2 * G,
+                              .max_buckets = 4};
+  r->engine = gen_interval_create(&o);
+  for (int i = 0; i < N_USERS; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "agent-%03d", i);
+    gen_entity_add(&r->users, id, NULL, NULL);
+  }
+  r->who = (gen_log_org_t){"genesys_analytics", "acme"};
+  r->counts =
+      (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &r->who};
+  r->sink = (gen_interval_sink_t){.bucket = on_bucket};
+  r->job = (gen_agent_job_t){.engine = r->engine,
+                             .client = &r->client,
+                             .counts = &r->counts,
+                             .users = &r->users,
+                             .granularity_ms = G,
+                             .sink = &r->sink,
+                             .scope = "agents",
+                             .refusal_logged = &r->refusal_logged,
+                             .progress = &r->progress,
+                             .budget = budget};
+  http_perform = fake_users_query;
+  mock_time = MS_TO_CDTIME_T(T0 + 2 * G + 30000);
+  /* The engine plans B0 and B1 first. */
+  gen_interval_range_t planned;
+  OK(gen_interval_plan(r->engine, scope, 1, T0 + 2 * G + 30000, &planned) ==
+         1 &&
+     planned.start_ms == T0 && planned.end_ms == T0 + 2 * G);
+  mock_log_reset();
+  return 0;
+}
+
+static void rig_free(rig_t *r) {
+  gen_agent_progress_reset(&r->progress);
+  http_perform = http_perform_curl;
+  mock_time = 0;
+  gen_entity_set_free(&r->users);
+  gen_interval_free(r->engine);
+  gen_http_free(r->client.http);
+  pthread_mutex_destroy(&r->client.family_lock);
+  gen_org_free(r->org);
+}
+
+DEF_TEST(budget_in_requests_per_read) {
+  EXPECT_EQ_INT(100, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(60)));
+  EXPECT_EQ_INT(17, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(10)));
+  EXPECT_EQ_INT(1, (int)gen_agent_status_budget(MS_TO_CDTIME_T(100)));
+  EXPECT_EQ_INT(1, (int)gen_agent_status_budget(0));
+  EXPECT_EQ_INT(500, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(300)));
+  return 0;
+}
+
+/* One request a read: 250 users are 3 reads, nothing put before the
+ * third, then the sum of all three answers. */
+DEF_TEST(a_range_over_several_reads) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 1));
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(1, n_asked);
+  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(2, n_asked);
+  EXPECT_EQ_INT(0, seen_buckets);
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(3, n_asked);
+  EXPECT_EQ_INT(0, asked[0]);
+  EXPECT_EQ_INT(100, asked[1]);
+  EXPECT_EQ_INT(200, asked[2]);
+  EXPECT_EQ_INT(1, seen_buckets);
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  OK(!r.progress.started);
+  /* Up to date: no request, no failure. */
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(3, n_asked);
+  EXPECT_EQ_INT(3, (int)r.counts.queries);
+  EXPECT_EQ_INT(0, (int)r.counts.failures);
+  rig_free(&r);
+  return 0;
+}
+
+/* A 429 on the second request: the first batch's sums are kept, the next
+ * read asks for the second batch, not the first. */
+DEF_TEST(a_429_mid_range_resumes_at_its_batch) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  answers[1] = 429;
+  OK(gen_agent_status_collect(&r.job, 8) < 0);
+  EXPECT_EQ_INT(2, n_asked);
+  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  EXPECT_EQ_INT(1, (int)r.counts.failures);
+  OK(mock_log_contains("resumed next cycle"));
+  OK(mock_log_contains("HTTP 429"));
+  EXPECT_EQ_INT(0, seen_buckets);
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(4, n_asked);
+  EXPECT_EQ_INT(100, asked[2]);
+  EXPECT_EQ_INT(200, asked[3]);
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  EXPECT_EQ_INT(1, (int)r.counts.failures);
+  rig_free(&r);
+  return 0;
+}
+
+/* An answer that could not be summed whole drops the range: the next read
+ * begins it again at the first batch. */
+DEF_TEST(a_wrong_answer_mid_range_starts_it_over) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  answers[1] = 299;
+  OK(gen_agent_status_collect(&r.job, 8) == -EINVAL);
+  OK(!r.progress.started);
+  OK(mock_log_contains("asked for again next cycle"));
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(5, n_asked);
+  EXPECT_EQ_INT(0, asked[2]);
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  rig_free(&r);
+  return 0;
+}
+
+/* The users list changed since the range began (a new generation, or
+ * another count): the range starts over at the first batch. */
+DEF_TEST(a_users_change_starts_the_range_over) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 1));
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  r.job.users_generation++;
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(0, asked[1]);
+  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  gen_entity_add(&r.users, "agent-250", NULL, NULL);
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(0, asked[2]);
+  r.job.budget = 0;
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(5, n_asked);
+  EXPECT_EQ_INT(100, asked[3]);
+  EXPECT_EQ_INT(200, asked[4]);
+  /* 251 users: the last batch (200 to 250) is one request. */
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  rig_free(&r);
+  return 0;
+}
+
+/* Another range planned (a bucket settled meanwhile): the partial sums of
+ * the first are dropped, the new range begins at the first batch. */
+DEF_TEST(another_range_drops_the_partial_sums) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 1));
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  OK(r.progress.started && r.progress.range.end_ms == T0 + 2 * G);
+  mock_time = MS_TO_CDTIME_T(T0 + 3 * G + 30000);
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(0, asked[1]);
+  OK(r.progress.range.end_ms == T0 + 3 * G);
+  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  r.job.budget = 0;
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(4, n_asked);
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  rig_free(&r);
+  return 0;
+}
+
 int main(void) {
+  mock_log_echo = false;
   RUN_TEST(request_body);
   RUN_TEST(sums_every_answer_per_status_and_bucket);
   RUN_TEST(unusable_entries_are_skipped_and_counted);
   RUN_TEST(a_wrong_answer_fails_the_range);
   RUN_TEST(sums_put_into_the_engine);
+  RUN_TEST(budget_in_requests_per_read);
+  RUN_TEST(a_range_over_several_reads);
+  RUN_TEST(a_429_mid_range_resumes_at_its_batch);
+  RUN_TEST(a_wrong_answer_mid_range_starts_it_over);
+  RUN_TEST(a_users_change_starts_the_range_over);
+  RUN_TEST(another_range_drops_the_partial_sums);
   END_TEST;
 }
