@@ -278,10 +278,10 @@ static int read_batches(const gen_agent_job_t *job, gen_agent_progress_t *p,
   return 0;
 }
 
-/* A failed range: counted, aborted, logged. kept: its progress stays for
- * the next call. */
+/* A failed range: counted, aborted, logged. resumed: the batches summed
+ * before the failure stay for the next call. */
 static void failed(const gen_agent_job_t *job, int status, const char *err,
-                   const gen_interval_range_t *range, bool kept) {
+                   const gen_interval_range_t *range, bool resumed) {
   gen_client_t *client = job->client;
   if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
     atomic_fetch_add(&client->stats.malformed, 1);
@@ -307,7 +307,7 @@ static void failed(const gen_agent_job_t *job, int status, const char *err,
   gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
               "users aggregates query for %s failed (%s): %s", text,
               job->at_ms ? "the replay stops"
-              : kept     ? "resumed next cycle"
+              : resumed  ? "resumed next cycle"
                          : "asked for again next cycle",
               err);
 }
@@ -355,7 +355,7 @@ int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges) {
     if (!kept)
       gen_agent_progress_reset(p);
     if (status != 0) {
-      failed(job, status, err, &range, kept);
+      failed(job, status, err, &range, kept && p->next_user > 0);
       break;
     }
     gen_client_family(job->client, "agent status", 0, NULL, NULL);

@@ -403,6 +403,23 @@ DEF_TEST(a_429_mid_range_resumes_at_its_batch) {
   return 0;
 }
 
+/* A failure of the range's first request: nothing to resume, the range is
+ * asked for again. */
+DEF_TEST(a_429_on_the_first_batch_is_asked_for_again) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  answers[0] = 429;
+  OK(gen_agent_status_collect(&r.job, 8) < 0);
+  OK(mock_log_contains("asked for again next cycle"));
+  OK(!mock_log_contains("resumed next cycle"));
+  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(4, n_asked);
+  EXPECT_EQ_INT(0, asked[1]);
+  EXPECT_EQ_DOUBLE(6000, seen_idle);
+  rig_free(&r);
+  return 0;
+}
+
 /* An answer that could not be summed whole drops the range: the next read
  * begins it again at the first batch. */
 DEF_TEST(a_wrong_answer_mid_range_starts_it_over) {
@@ -474,6 +491,7 @@ int main(void) {
   RUN_TEST(budget_in_requests_per_read);
   RUN_TEST(a_range_over_several_reads);
   RUN_TEST(a_429_mid_range_resumes_at_its_batch);
+  RUN_TEST(a_429_on_the_first_batch_is_asked_for_again);
   RUN_TEST(a_wrong_answer_mid_range_starts_it_over);
   RUN_TEST(a_users_change_starts_the_range_over);
   RUN_TEST(another_range_drops_the_partial_sums);
