@@ -67,13 +67,16 @@ typedef struct {
   gen_entity_set_t queues;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
-  uint64_t users_generation;           /* moves whenever users changes */
-  gen_agent_progress_t agent_progress; /* the agent range being read */
-  int64_t agent_granularity_ms;        /* the users query's bucket length */
-  gen_agent_output_t agent_out;        /* where the agent values go */
-  bool agent_refusal_logged; /* a 400 of the users query, logged once */
-  gen_entity_set_t wrapups;  /* id -> name, with GroupBy wrapUpCode */
-  gen_queue_agg_t qa;        /* the queue aggregates (gen_queue_agg) */
+  /* Moves whenever users changes: a range begun over the old list starts
+   * afresh. */
+  uint64_t users_generation;
+  /* The agent range being read, over as many reads as its budget takes. */
+  gen_agent_progress_t agent_progress;
+  int64_t agent_granularity_ms; /* the users query's bucket length */
+  gen_agent_output_t agent_out; /* where the agent values go */
+  bool agent_refusal_logged;    /* a 400 of the users query, logged once */
+  gen_entity_set_t wrapups;     /* id -> name, with GroupBy wrapUpCode */
+  gen_queue_agg_t qa;           /* the queue aggregates (gen_queue_agg) */
   cdtime_t listed_at;
   gen_agg_counts_t counts; /* queries, failures */
   gen_log_org_t who;       /* whose lines: the modules' and ours */
@@ -156,7 +159,7 @@ static int refresh_lists(ga_instance_t *inst) {
     }
     if (listed == 0) {
       if (!gen_entity_set_same(&users, &inst->users))
-        inst->users_generation++; /* a range begun over the old list restarts */
+        inst->users_generation++;
       gen_entity_set_replace(&inst->users, &users, true);
       inst->users_listed = true;
     } else {
