@@ -11,7 +11,9 @@
  * evicted and their room reused, so the heap should not grow. Last, the
  * full ledger's snapshot written to a state file (as genesys_flowmetrics
  * does every StateSaveInterval): how long the ledger is held, the file's
- * size, and the most heap it took beyond the ledger's.
+ * size, and the most heap it took beyond the ledger's; and that file read
+ * back into a new ledger, as a restart does (its time and the process'
+ * VmHWM after it: the file is read as a json-c tree).
  *
  *   bench_attr [-n conversations] [-k names] [-m max-conversations]
  *              [-s seed]
@@ -24,6 +26,7 @@
 
 #include "collectd/core/daemon/utils_time.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +58,44 @@ static int snap_flush(void *ud) {
   return gen_state_stream_flush(&s->stream);
 }
 
+static double vm_mib(const char *field) {
+  char line[256];
+  double kib = 0;
+  FILE *f = fopen("/proc/self/status", "r");
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+    if (strncmp(line, field, strlen(field)) == 0)
+      kib = strtod(line + strlen(field) + 1, NULL);
+  if (f != NULL)
+    fclose(f);
+  return kib / 1024.0;
+}
+
+/* The state file at path read back into a new ledger, as at a restart. */
+static int restore(const char *path, const gen_attr_format_t *format,
+                   const gen_attr_options_t *options) {
+  double hwm0 = vm_mib("VmHWM:"), t0 = now_s();
+  json_object *doc = NULL;
+  char err[256] = "";
+  gen_attr_ledger_t *l = gen_attr_ledger_create(format, options, NULL);
+  int status = l == NULL ? -ENOMEM : gen_state_load_json(path, &doc);
+  if (status == 0)
+    status = gen_attr_restore(l, doc, err, sizeof(err));
+  json_object_put(doc);
+  double secs = now_s() - t0;
+  if (status == 0)
+    printf("restored from it: %zu conversations in %.0f ms; VmHWM %.1f MiB "
+           "(%.1f before)\n",
+           gen_attr_conversations(l), secs * 1e3, vm_mib("VmHWM:"), hwm0);
+  else
+    fprintf(stderr, "restore: %s %s\n", strerror(-status), err);
+  gen_attr_ledger_free(l);
+  return status;
+}
+
 /* Writes the ledger's snapshot to a state file in a temporary directory,
- * twice: timed alone, then with the heap sampled. */
-static int snapshot(gen_attr_ledger_t *l) {
+ * twice: timed alone, then with the heap sampled; then restores it. */
+static int snapshot(gen_attr_ledger_t *l, const gen_attr_format_t *format,
+                    const gen_attr_options_t *options) {
   char dir[] = "/tmp/bench-attr-XXXXXX", path[64];
   if (mkdtemp(dir) == NULL)
     return -1;
@@ -88,9 +126,10 @@ static int snapshot(gen_attr_ledger_t *l) {
          secs * 1e3, (double)st.st_size / 1048576.0,
          sink.most_heap > heap0 ? (double)(sink.most_heap - heap0) / 1024.0
                                 : 0.0);
+  int status = restore(path, format, options);
   unlink(path);
   rmdir(dir);
-  return 0;
+  return status;
 }
 
 /* Observes n new conversations of k names each; the seconds it took. */
@@ -193,7 +232,7 @@ int main(int argc, char **argv) {
          n, held, (uint64_t)atomic_load(&gen_attr_stats(l)->evicted),
          (double)(heap2 - heap0) / 1048576.0,
          (double)(heap2 - heap0) / (double)held, s2 / (double)n * 1e6);
-  if (snapshot(l) != 0)
+  if (snapshot(l, format, &options) != 0)
     return 1;
   gen_attr_ledger_free(l);
   gen_attr_format_free(format);

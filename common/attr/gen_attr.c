@@ -652,36 +652,86 @@ void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
 
 /* ---- snapshot and restore ------------------------------------------------ */
 
-/* The snapshot's conversations, each [key, last seen (ms), finished, [name
- * hashes]]: under CONVS_BY_KEY the key is the id's hash in hex, under
- * CONVS_BY_ID (what earlier versions wrote, still read) the id itself. */
+/* The snapshot's conversations, one string each under CONVS_ROWS: "<key>
+ * <last seen, ms> <0|1 finished>[ <name>…]", the key and the names the
+ * hashes of the id and of the names in 16 hex digits. One json-c string a
+ * conversation when the file is read back: 200,000 as arrays were 400,000
+ * containers (more than gen_json reads) and about 180 MB. Earlier versions
+ * wrote [key, last seen, finished, [names]] arrays, still read: under
+ * CONVS_BY_KEY the key in hex, under CONVS_BY_ID the id itself. */
+#define CONVS_ROWS "conversation_rows"
 #define CONVS_BY_KEY "conversation_keys"
 #define CONVS_BY_ID "conversations"
 
-static int add_hex(gen_buf_t *out, uint64_t h) {
+static int add_hex(gen_buf_t *out, uint64_t h, bool space) {
   char hex[20];
-  snprintf(hex, sizeof(hex), "\"%016" PRIx64 "\"", h);
-  return gen_buf_add(out, hex, 18);
+  snprintf(hex, sizeof(hex), " %016" PRIx64, h);
+  return gen_buf_add(out, space ? hex : hex + 1, space ? 17 : 16);
+}
+
+/* Exactly 16 hex digits at p. */
+static bool hex16(const char *p, uint64_t *out) {
+  uint64_t v = 0;
+  for (int i = 0; i < 16; i++) {
+    char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  *out = v;
+  return true;
+}
+
+typedef struct {
+  uint64_t key;
+  int64_t seen_ms;
+  bool finished;
+  const char *names; /* "" or "<name>[ <name>…]" */
+} row_t;
+
+static bool row_parse(const char *s, row_t *r) {
+  if (s == NULL || strlen(s) < 20 || !hex16(s, &r->key) || s[16] != ' ' ||
+      !(s[17] == '-' || (s[17] >= '0' && s[17] <= '9')))
+    return false;
+  char *end;
+  errno = 0;
+  long long ms = strtoll(s + 17, &end, 10);
+  if (errno != 0 || end[0] != ' ' || (end[1] != '0' && end[1] != '1') ||
+      (end[2] != '\0' && end[2] != ' ') || (end[2] == ' ' && end[3] == '\0'))
+    return false;
+  r->seen_ms = ms;
+  r->finished = end[1] == '1';
+  r->names = end[2] == '\0' ? end + 2 : end + 3;
+  uint64_t h;
+  for (const char *p = r->names; *p != '\0'; p += 17) {
+    if (strnlen(p, 16) < 16 || !hex16(p, &h) || (p[16] != ' ' && p[16] != '\0'))
+      return false;
+    if (p[16] == '\0')
+      break;
+    if (p[17] == '\0')
+      return false; /* a trailing space */
+  }
+  return true;
 }
 
 static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
-  int err = gen_buf_add_str(out, first ? "[" : ",[");
+  int err = gen_buf_add_str(out, first ? "\"" : ",\"");
   if (err == 0)
-    err = add_hex(out, c->key);
+    err = add_hex(out, c->key, false);
   if (err == 0)
-    err = gen_buf_add(out, ",", 1);
+    err = gen_buf_add(out, " ", 1);
   if (err == 0)
     err = gen_buf_add_int64(out, gen_cdtime_to_ms(c->last_seen));
   if (err == 0)
-    err = gen_buf_add_str(out, c->finished ? ",true,[" : ",false,[");
+    err = gen_buf_add_str(out, c->finished ? " 1" : " 0");
   const uint64_t *h = conv_names(c);
-  for (size_t k = 0; err == 0 && k < c->n_names; k++) {
-    if (k > 0)
-      err = gen_buf_add(out, ",", 1);
-    if (err == 0)
-      err = add_hex(out, h[k]);
-  }
-  return err != 0 ? err : gen_buf_add(out, "]]", 2);
+  for (size_t k = 0; err == 0 && k < c->n_names; k++)
+    err = add_hex(out, h[k], true);
+  return err != 0 ? err : gen_buf_add(out, "\"", 1);
 }
 
 /* Printed, not built as a json-c tree: at MaxConversations the tree took
@@ -707,7 +757,7 @@ int gen_attr_snapshot_write(gen_attr_ledger_t *l, gen_buf_t *out,
       err = gen_buf_add(out, "]", 1);
   }
   if (err == 0)
-    err = gen_buf_add_str(out, "],\"" CONVS_BY_KEY "\":[");
+    err = gen_buf_add_str(out, "],\"" CONVS_ROWS "\":[");
   for (int32_t i = l->oldest; err == 0 && i >= 0; i = l->convs[i].newer) {
     err = conv_print(out, &l->convs[i], i == l->oldest);
     if (err == 0 && flush != NULL)
@@ -730,12 +780,7 @@ void gen_attr_snapshot_stored(gen_attr_ledger_t *l, uint64_t generation) {
 }
 
 static bool parse_hex(const char *s, uint64_t *out) {
-  if (s == NULL || strlen(s) != 16)
-    return false;
-  char *end;
-  errno = 0;
-  *out = strtoull(s, &end, 16);
-  return errno == 0 && *end == '\0';
+  return s != NULL && strlen(s) == 16 && hex16(s, out);
 }
 
 static uint64_t snapshot_generation(json_object *snapshot) {
@@ -761,6 +806,17 @@ static int snapshot_check(json_object *snapshot, char *err, size_t err_size) {
          total < 0)) {
       snprintf(err, err_size, "series %zu: total %.40s is not a count", i,
                json_object_to_json_string(json_object_array_get_idx(s, 2)));
+      return -ERANGE;
+    }
+  }
+  json_object *rows = gen_json_get_array(snapshot, CONVS_ROWS);
+  n = rows ? json_object_array_length(rows) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(rows, i);
+    row_t r;
+    if (!row_parse(json_object_get_string(o), &r)) {
+      snprintf(err, err_size, "conversation %zu: %.60s is not one", i,
+               json_object_to_json_string(o));
       return -ERANGE;
     }
   }
@@ -821,6 +877,31 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
   }
 }
 
+/* The snapshot's rows (NULL: none), checked by snapshot_check(). */
+static void restore_rows(gen_attr_ledger_t *l, json_object *rows,
+                         cdtime_t now) {
+  size_t n = rows ? json_object_array_length(rows) : 0;
+  for (size_t i = 0; i < n; i++) {
+    row_t r;
+    if (!row_parse(json_object_get_string(json_object_array_get_idx(rows, i)),
+                   &r) ||
+        conv_find(l, r.key) >= 0)
+      continue;
+    int32_t ci = conv_add(l, r.key, now);
+    if (ci < 0)
+      continue;
+    conv_t *c = &l->convs[ci];
+    cdtime_t seen = gen_ms_to_cdtime(r.seen_ms);
+    c->last_seen = seen < now ? seen : now;
+    c->finished = r.finished;
+    uint64_t h;
+    for (const char *p = r.names; *p != '\0' && hex16(p, &h);
+         p += p[16] == ' ' ? 17 : 16)
+      if (!conv_has(c, h))
+        conv_note(c, h, 0); /* counted before: no max_names */
+  }
+}
+
 static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
                              cdtime_t now) {
   json_object *series = gen_json_get_array(snapshot, "series");
@@ -848,6 +929,7 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
   }
   restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_ID), false, now);
   restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_KEY), true, now);
+  restore_rows(l, gen_json_get_array(snapshot, CONVS_ROWS), now);
 }
 
 typedef struct {

@@ -611,11 +611,15 @@ DEF_TEST(many_names_per_conversation) {
     EXPECT_EQ_INT(
         0, gen_attr_observe(l, "c2", names + i, 1, false, now, NULL, NULL));
   json_object *snap = snapshot_of(l, NULL);
-  json_object *convs = json_object_object_get(snap, "conversation_keys");
+  json_object *convs = json_object_object_get(snap, "conversation_rows");
   CHECK_NOT_NULL(convs);
   EXPECT_EQ_INT(2, json_object_array_length(convs));
-  EXPECT_EQ_INT(40, json_object_array_length(json_object_array_get_idx(
-                        json_object_array_get_idx(convs, 0), 3)));
+  /* "<key> <ms> <0|1>" and 40 names, a space before each */
+  const char *row = json_object_get_string(json_object_array_get_idx(convs, 0));
+  size_t spaces = 0;
+  for (const char *p = row; *p != '\0'; p++)
+    spaces += *p == ' ';
+  EXPECT_EQ_INT(2 + 40, spaces);
   /* The ids are not kept: only their hashes are written. */
   OK(json_object_object_get(snap, "conversations") == NULL);
   OK(strstr(json_object_to_json_string(snap), "\"c1\"") == NULL);
@@ -672,13 +676,14 @@ static int observe_each(gen_attr_ledger_t *l, const char *const *ids, size_t n,
  * (the order of its snapshot). */
 static bool in_order(gen_attr_ledger_t *l, const char *const *ids, size_t n) {
   json_object *snap = snapshot_of(l, NULL);
-  json_object *convs = json_object_object_get(snap, "conversation_keys");
+  json_object *convs = json_object_object_get(snap, "conversation_rows");
   bool ok = convs != NULL && json_object_array_length(convs) == n;
   for (size_t i = 0; ok && i < n; i++) {
-    char hex[17];
-    snprintf(hex, sizeof(hex), "%016" PRIx64, gen_hash_id(ids[i]));
-    ok = strcmp(hex, json_object_get_string(json_object_array_get_idx(
-                         json_object_array_get_idx(convs, i), 0))) == 0;
+    char hex[18];
+    snprintf(hex, sizeof(hex), "%016" PRIx64 " ", gen_hash_id(ids[i]));
+    ok = strncmp(hex,
+                 json_object_get_string(json_object_array_get_idx(convs, i)),
+                 17) == 0;
   }
   json_object_put(snap);
   return ok;
@@ -1047,6 +1052,102 @@ DEF_TEST(snapshot_printed_in_pieces) {
   return 0;
 }
 
+/* What the last version wrote ([key, last seen, finished, [names]] under
+ * conversation_keys) is still read; a row we did not write refuses the
+ * snapshot whole. */
+DEF_TEST(snapshot_forms_and_bad_rows) {
+  gen_attr_format_t *f = default_format();
+  char err[256], text[512];
+  snprintf(text, sizeof(text),
+           "{\"generation\":0,\"series\":[[\"Ivr\",\"Menu\",5]],"
+           "\"conversation_keys\":[[\"%016" PRIx64 "\",1000,false,"
+           "[\"%016" PRIx64 "\"]]]}",
+           gen_hash_id("c1"), gen_hash_id(A1));
+  json_object *snap = json_tokener_parse(text);
+  CHECK_NOT_NULL(snap);
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(1, gen_attr_conversations(l));
+  cdtime_t now = cdtime();
+  const char *ev[] = {A1, A2};
+  EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", ev, 2, false, now, NULL, NULL));
+  json_object_put(snap);
+  gen_attr_ledger_free(l);
+
+  static const char *const bad[] = {
+      "0123456789abcdef 1000",                     /* no finished */
+      "0123456789abcdef 1000 2",                   /* not 0 or 1 */
+      "0123456789abcdef x 1",                      /* no time */
+      "0123456789abcdef  1000 1",                  /* two spaces */
+      "0123456789abcdeg 1000 1",                   /* not hex */
+      "0123456789abcdef 1000 1 ",                  /* a trailing space */
+      "0123456789abcdef 1000 1 0123",              /* a short name */
+      "0123456789abcdef 1000 1 0123456789abcdef ", /* a trailing space */
+      "0123456789abcdef 99999999999999999999 1",   /* out of range */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text),
+             "{\"generation\":0,\"series\":[],\"conversation_rows\":"
+             "[\"0123456789abcdef 1000 1\",\"%s\"]}",
+             bad[i]);
+    snap = json_tokener_parse(text);
+    CHECK_NOT_NULL(snap);
+    l = gen_attr_ledger_create(f, &options, NULL);
+    err[0] = '\0';
+    EXPECT_EQ_INT(-ERANGE, gen_attr_restore(l, snap, err, sizeof(err)));
+    OK(strstr(err, "conversation 1") != NULL);
+    EXPECT_EQ_INT(0, gen_attr_conversations(l));
+    json_object_put(snap);
+    gen_attr_ledger_free(l);
+  }
+  gen_attr_format_free(f);
+  return 0;
+}
+
+/* A ledger past 125,000 conversations goes through its state file and
+ * back: as arrays it was more containers than gen_json reads, and the
+ * restart lost every count. */
+DEF_TEST(a_large_ledger_survives_its_state_file) {
+  char dir[] = "/tmp/gen-attr-XXXXXX";
+  CHECK_NOT_NULL(mock_tempdir(dir));
+  char path[256];
+  snprintf(path, sizeof(path), "%s/state.json", dir);
+  gen_attr_format_t *f = default_format();
+  gen_attr_options_t big = options;
+  big.max_conversations = 130000;
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &big, NULL);
+  char err[256];
+  EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
+  cdtime_t now = cdtime();
+  const char *ev[] = {A1};
+  char id[32];
+  int failed = 0;
+  for (int i = 0; i < 130000; i++) {
+    snprintf(id, sizeof(id), "conv-%d", i);
+    failed |= gen_attr_observe(l, id, ev, 1, true, now, NULL, NULL) < 0;
+  }
+  EXPECT_EQ_INT(0, failed);
+  gen_state_stream_t s;
+  uint64_t g;
+  CHECK_ZERO(gen_state_stream_open(&s, path));
+  CHECK_ZERO(gen_attr_snapshot_write(l, &s.buf, NULL, NULL, &g));
+  CHECK_ZERO(gen_state_stream_close(&s, true));
+  gen_attr_ledger_free(l);
+  json_object *doc = NULL;
+  CHECK_ZERO(gen_state_load_json(path, &doc));
+  l = gen_attr_ledger_create(f, &big, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, doc, err, sizeof(err)));
+  EXPECT_EQ_INT(130000, gen_attr_conversations(l));
+  EXPECT_EQ_INT(130000, total_of(l, "Ivr", "Menu"));
+  EXPECT_EQ_INT(
+      0, gen_attr_observe(l, "conv-129999", ev, 1, true, now, NULL, NULL));
+  json_object_put(doc);
+  gen_attr_ledger_free(l);
+  gen_attr_format_free(f);
+  OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(default_format);
   RUN_TEST(custom_format_and_refusals);
@@ -1068,5 +1169,7 @@ int main(void) {
   RUN_TEST(conversations_grow_and_reuse_room);
   RUN_TEST(snapshot_with_conversation_ids_restored);
   RUN_TEST(snapshot_printed_in_pieces);
+  RUN_TEST(snapshot_forms_and_bad_rows);
+  RUN_TEST(a_large_ledger_survives_its_state_file);
   END_TEST;
 }
