@@ -444,11 +444,10 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
   return 0;
 }
 
-/* The document is printed straight into one buffer: no json-c object per
- * member, whose allocations made the save a fifth of a cycle at 5,000
- * queues and every later malloc dearer. */
-/* stream (NULL: none) is flushed after each key: the text of 5,000
- * queues' keys is 10 MB and more, never held whole. */
+/* The document is printed, not built: no json-c object per member, whose
+ * allocations made the save a fifth of a cycle at 5,000 queues and every
+ * later malloc dearer. stream (NULL: none) is flushed after each key: the
+ * keys' text is megabytes at 5,000 queues, never held whole. */
 static int state_print(gen_interval_t *gi, gen_buf_t *buf,
                        gen_state_stream_t *stream) {
   buf->len = 0;

@@ -168,7 +168,7 @@ void gen_interval_set_defer_save(gen_interval_t *gi, bool defer);
 /* With defer_save, at the end of every read cycle: makes the state taken
  * at the previous call (if any) the state file, then takes the current one
  * if a commit happened since, into "<state_path>.next" (a file, not
- * memory: 10 MB and more at 5,000 queues). Returns 0, or a negative errno
+ * memory: megabytes at 5,000 queues). Returns 0, or a negative errno
  * (logged; the next call tries again). */
 int gen_interval_save(gen_interval_t *gi);
 
