@@ -492,8 +492,9 @@ static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
 
 /* A hash as the journal and the snapshot write it: 16 hex digits. */
 static json_object *hex_of(uint64_t h) {
-  char hex[17];
-  snprintf(hex, sizeof(hex), "%016" PRIx64, h);
+  char hex[GEN_HEX64_LEN + 1];
+  gen_hex64_format(hex, h);
+  hex[GEN_HEX64_LEN] = '\0';
   return json_object_new_string(hex);
 }
 
@@ -663,29 +664,6 @@ void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
 #define CONVS_BY_KEY "conversation_keys"
 #define CONVS_BY_ID "conversations"
 
-static int add_hex(gen_buf_t *out, uint64_t h, bool space) {
-  char hex[20];
-  snprintf(hex, sizeof(hex), " %016" PRIx64, h);
-  return gen_buf_add(out, space ? hex : hex + 1, space ? 17 : 16);
-}
-
-/* Exactly 16 hex digits at p. */
-static bool hex16(const char *p, uint64_t *out) {
-  uint64_t v = 0;
-  for (int i = 0; i < 16; i++) {
-    char c = p[i];
-    int d = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (d < 0)
-      return false;
-    v = v << 4 | (uint64_t)d;
-  }
-  *out = v;
-  return true;
-}
-
 typedef struct {
   uint64_t key;
   int64_t seen_ms;
@@ -694,12 +672,13 @@ typedef struct {
 } row_t;
 
 static bool row_parse(const char *s, row_t *r) {
-  if (s == NULL || strlen(s) < 20 || !hex16(s, &r->key) || s[16] != ' ' ||
-      !(s[17] == '-' || (s[17] >= '0' && s[17] <= '9')))
+  const char *after;
+  if (!gen_hex64_parse(s, &r->key, &after) || after[0] != ' ' ||
+      !(after[1] == '-' || (after[1] >= '0' && after[1] <= '9')))
     return false;
   char *end;
   errno = 0;
-  long long ms = strtoll(s + 17, &end, 10);
+  long long ms = strtoll(after + 1, &end, 10);
   if (errno != 0 || end[0] != ' ' || (end[1] != '0' && end[1] != '1') ||
       (end[2] != '\0' && end[2] != ' ') || (end[2] == ' ' && end[3] == '\0'))
     return false;
@@ -707,12 +686,12 @@ static bool row_parse(const char *s, row_t *r) {
   r->finished = end[1] == '1';
   r->names = end[2] == '\0' ? end + 2 : end + 3;
   uint64_t h;
-  for (const char *p = r->names; *p != '\0'; p += 17) {
-    if (strnlen(p, 16) < 16 || !hex16(p, &h) || (p[16] != ' ' && p[16] != '\0'))
+  for (const char *p = r->names; *p != '\0'; p = after + 1) {
+    if (!gen_hex64_parse(p, &h, &after) || (*after != ' ' && *after != '\0'))
       return false;
-    if (p[16] == '\0')
+    if (*after == '\0')
       break;
-    if (p[17] == '\0')
+    if (after[1] == '\0')
       return false; /* a trailing space */
   }
   return true;
@@ -721,7 +700,7 @@ static bool row_parse(const char *s, row_t *r) {
 static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
   int err = gen_buf_add_str(out, first ? "\"" : ",\"");
   if (err == 0)
-    err = add_hex(out, c->key, false);
+    err = gen_buf_add_hex64(out, c->key);
   if (err == 0)
     err = gen_buf_add(out, " ", 1);
   if (err == 0)
@@ -729,8 +708,11 @@ static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
   if (err == 0)
     err = gen_buf_add_str(out, c->finished ? " 1" : " 0");
   const uint64_t *h = conv_names(c);
-  for (size_t k = 0; err == 0 && k < c->n_names; k++)
-    err = add_hex(out, h[k], true);
+  for (size_t k = 0; err == 0 && k < c->n_names; k++) {
+    err = gen_buf_add(out, " ", 1);
+    if (err == 0)
+      err = gen_buf_add_hex64(out, h[k]);
+  }
   return err != 0 ? err : gen_buf_add(out, "\"", 1);
 }
 
@@ -777,10 +759,6 @@ void gen_attr_snapshot_stored(gen_attr_ledger_t *l, uint64_t generation) {
   pthread_mutex_lock(&l->lock);
   gen_journal_stored(&l->journal, generation);
   pthread_mutex_unlock(&l->lock);
-}
-
-static bool parse_hex(const char *s, uint64_t *out) {
-  return s != NULL && strlen(s) == 16 && hex16(s, out);
 }
 
 static uint64_t snapshot_generation(json_object *snapshot) {
@@ -854,7 +832,7 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
     bool finished = json_object_get_boolean(json_object_array_get_idx(o, 2));
     json_object *names = json_object_array_get_idx(o, 3);
     uint64_t key;
-    if (by_key ? !parse_hex(id, &key) : id == NULL || id[0] == '\0')
+    if (by_key ? !gen_hex64_parse(id, &key, NULL) : id == NULL || id[0] == '\0')
       continue;
     if (!by_key)
       key = gen_hash_id(id);
@@ -869,8 +847,9 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
     c->finished = finished;
     for (size_t k = 0; k < json_object_array_length(names); k++) {
       uint64_t h;
-      if (parse_hex(json_object_get_string(json_object_array_get_idx(names, k)),
-                    &h) &&
+      if (gen_hex64_parse(
+              json_object_get_string(json_object_array_get_idx(names, k)), &h,
+              NULL) &&
           !conv_has(c, h))
         conv_note(c, h, 0); /* counted before: no max_names */
     }
@@ -895,8 +874,9 @@ static void restore_rows(gen_attr_ledger_t *l, json_object *rows,
     c->last_seen = seen < now ? seen : now;
     c->finished = r.finished;
     uint64_t h;
-    for (const char *p = r.names; *p != '\0' && hex16(p, &h);
-         p += p[16] == ' ' ? 17 : 16)
+    const char *after;
+    for (const char *p = r.names; *p != '\0' && gen_hex64_parse(p, &h, &after);
+         p = *after == ' ' ? after + 1 : after)
       if (!conv_has(c, h))
         conv_note(c, h, 0); /* counted before: no max_names */
   }
@@ -953,7 +933,8 @@ static void replay_line(void *ud, const char *text, size_t len) {
   const char *metric = gen_json_get_string(o, "m");
   uint64_t h;
   if (conv != NULL && conv[0] != '\0' && gen_utf8_text_str(flow) &&
-      gen_utf8_text_str(metric) && parse_hex(gen_json_get_string(o, "h"), &h)) {
+      gen_utf8_text_str(metric) &&
+      gen_hex64_parse(gen_json_get_string(o, "h"), &h, NULL)) {
     uint64_t key = gen_hash_id(conv);
     int32_t ci = conv_find(l, key);
     if (ci < 0)

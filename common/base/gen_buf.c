@@ -4,6 +4,7 @@
  * doubling growth of arrays.
  */
 #include "gen_buf.h"
+#include "gen_hash.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
@@ -134,6 +135,12 @@ int gen_buf_add_int64(gen_buf_t *b, int64_t v) {
   if (v < 0)
     *--p = '-';
   return gen_buf_add(b, p, (size_t)(end - p));
+}
+
+int gen_buf_add_hex64(gen_buf_t *b, uint64_t h) {
+  char hex[GEN_HEX64_LEN];
+  gen_hex64_format(hex, h);
+  return gen_buf_add(b, hex, sizeof(hex));
 }
 
 int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap) {

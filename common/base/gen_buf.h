@@ -36,6 +36,9 @@ int gen_buf_add_str(gen_buf_t *b, const char *s);
 int gen_buf_add_json_string(gen_buf_t *b, const char *s);
 /* A whole number in decimal, without printf's cost. */
 int gen_buf_add_int64(gen_buf_t *b, int64_t v);
+/* A hash as 16 lower-case hex digits (gen_hex64_format in gen_hash.h,
+ * which gen_hex64_parse reads back). */
+int gen_buf_add_hex64(gen_buf_t *b, uint64_t h);
 int gen_buf_printf(gen_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap)

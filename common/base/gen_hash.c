@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: FNV-1a 64, MurmurHash3's finaliser, the order of
- * hashes.
+ * hashes, their text.
  */
 #include "gen_hash.h"
 
@@ -47,4 +47,31 @@ uint64_t gen_hash_mix64(uint64_t h) {
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
+}
+
+void gen_hex64_format(char out[GEN_HEX64_LEN], uint64_t h) {
+  for (int d = 0; d < GEN_HEX64_LEN; d++)
+    out[d] = "0123456789abcdef"[(h >> (60 - 4 * d)) & 0xf];
+}
+
+bool gen_hex64_parse(const char *p, uint64_t *out, const char **end) {
+  if (p == NULL)
+    return false;
+  uint64_t v = 0;
+  for (int i = 0; i < GEN_HEX64_LEN; i++) {
+    char c = p[i]; /* a NUL fails here: nothing past it is read */
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  if (end == NULL && p[GEN_HEX64_LEN] != '\0')
+    return false;
+  if (end != NULL)
+    *end = p + GEN_HEX64_LEN;
+  *out = v;
+  return true;
 }

@@ -363,17 +363,13 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
     status = gen_buf_add_str(buf, ",\"buckets\":[");
   for (size_t r = 0; status == 0 && r < k->n_records; r++) {
     const gi_record_t *rec = &k->records[r];
-    /* As "%016" PRIx64 would print it, without printf's cost. */
-    char hash[16];
-    for (int d = 0; d < 16; d++)
-      hash[d] = "0123456789abcdef"[(rec->hash >> (60 - 4 * d)) & 0xf];
     status = gen_buf_add_str(buf, r > 0 ? ",{\"start\":" : "{\"start\":");
     if (status == 0)
       status = gen_buf_add_int64(buf, rec->start);
     if (status == 0)
       status = gen_buf_add_str(buf, ",\"hash\":\"");
     if (status == 0)
-      status = gen_buf_add(buf, hash, sizeof(hash));
+      status = gen_buf_add_hex64(buf, rec->hash);
     if (status == 0)
       status = gen_buf_add_str(buf, "\",\"counters\":");
     if (status == 0)
@@ -564,13 +560,14 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
     for (size_t i = 0; i < n; i++) {
       json_object *b = json_object_array_get_idx(buckets, i);
       int64_t start;
-      const char *hash = gen_json_get_string(b, "hash");
-      if (!gen_json_get_int64(b, "start", &start) || hash == NULL)
+      uint64_t hash; /* 16 hex digits as written, else not our file */
+      if (!gen_json_get_int64(b, "start", &start) ||
+          !gen_hex64_parse(gen_json_get_string(b, "hash"), &hash, NULL))
         return -EINVAL;
       gi_record_t *r = record_get(kk, start);
       if (r == NULL)
         return -ENOMEM;
-      r->hash = strtoull(hash, NULL, 16);
+      r->hash = hash;
       status = nums_load(gi, gen_json_get_object(b, "counters"), &r->counters,
                          &r->n, false);
       if (status != 0)

@@ -1080,6 +1080,9 @@ DEF_TEST(snapshot_forms_and_bad_rows) {
       "0123456789abcdef x 1",                      /* no time */
       "0123456789abcdef  1000 1",                  /* two spaces */
       "0123456789abcdeg 1000 1",                   /* not hex */
+      "0123456789abcdef0 1000 1",                  /* a 17-digit key */
+      "0123456789abcde 1000 1",                    /* a 15-digit key */
+      "0123456789abcdef 1000 1 0123456789abcdef0", /* a 17-digit name */
       "0123456789abcdef 1000 1 ",                  /* a trailing space */
       "0123456789abcdef 1000 1 0123",              /* a short name */
       "0123456789abcdef 1000 1 0123456789abcdef ", /* a trailing space */

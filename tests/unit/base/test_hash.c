@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: FNV-1a 64 stays bit-identical (shards and state files depend
- * on it) and the finaliser spreads it. */
+ * on it), the finaliser spreads it, and a hash's text reads back. */
+#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_hash.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,11 +85,102 @@ DEF_TEST(cmp_orders_unsigned) {
   return 0;
 }
 
+/* gen_buf_add_hex64 prints what "%016" PRIx64 prints, and gen_hex64_parse
+ * reads it back, alone in a string or followed by more. */
+DEF_TEST(hex64_round_trip) {
+  const uint64_t v[] = {0,
+                        1,
+                        0xf,
+                        0x10,
+                        0x0123456789abcdefULL,
+                        0xfedcba9876543210ULL,
+                        UINT64_C(1) << 63,
+                        gen_hash_fnv1a64("foobar"),
+                        UINT64_MAX};
+  for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+    gen_buf_t b = GEN_BUF_INIT(SIZE_MAX);
+    CHECK_ZERO(gen_buf_add_str(&b, "h="));
+    CHECK_ZERO(gen_buf_add_hex64(&b, v[i]));
+    char want[32];
+    snprintf(want, sizeof(want), "h=%016" PRIx64, v[i]);
+    EXPECT_EQ_STR(want, gen_buf_str(&b));
+    uint64_t got = ~v[i];
+    OK(gen_hex64_parse(gen_buf_str(&b) + 2, &got, NULL));
+    EXPECT_EQ_UINT64(v[i], got);
+    /* Followed by more: read up to the 16th digit, end set there. */
+    CHECK_ZERO(gen_buf_add_str(&b, " rest"));
+    const char *end = NULL;
+    got = ~v[i];
+    OK(gen_hex64_parse(gen_buf_str(&b) + 2, &got, &end));
+    EXPECT_EQ_UINT64(v[i], got);
+    EXPECT_EQ_STR(" rest", end);
+    gen_buf_free(&b);
+  }
+  uint64_t got = 0;
+  OK(gen_hex64_parse("FEDCBA9876543210", &got, NULL));
+  EXPECT_EQ_UINT64(0xfedcba9876543210ULL, got);
+  OK(gen_hex64_parse("0123456789AbCdEf", &got, NULL));
+  EXPECT_EQ_UINT64(0x0123456789abcdefULL, got);
+
+  gen_buf_t small = GEN_BUF_INIT(20);
+  CHECK_ZERO(gen_buf_add_str(&small, "abcde"));
+  EXPECT_EQ_INT(-E2BIG, gen_buf_add_hex64(&small, 1));
+  EXPECT_EQ_STR("abcde", gen_buf_str(&small));
+  gen_buf_free(&small);
+  return 0;
+}
+
+/* Anything but 16 hex digits is refused, and *out and *end stay as they
+ * were. */
+DEF_TEST(hex64_parse_rejects) {
+  const char *bad[] = {
+      "",
+      "12",
+      "0123456789abcde",   /* 15 */
+      "0123456789abcdef0", /* 17 */
+      "0x0123456789abcd",  /* 16 characters, "0x" among them */
+      "0x0123456789abcdef",
+      "0123456789abcdeg",
+      "g123456789abcdef",
+      " 123456789abcdef",
+      "+123456789abcdef",
+      "-123456789abcdef",
+      "0123456789abcde ",
+      "0123456789abcdef ",
+      "0123456789abcdef\n",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    uint64_t got = 42;
+    if (gen_hex64_parse(bad[i], &got, NULL))
+      printf("# accepted \"%s\"\n", bad[i]);
+    OK(!gen_hex64_parse(bad[i], &got, NULL));
+    EXPECT_EQ_UINT64(42, got);
+  }
+  /* A string that ends early: nothing past its NUL is read as a digit. */
+  const char early[] = "01234567\0"
+                       "89abcdef";
+  uint64_t got = 42;
+  const char *end = NULL;
+  OK(!gen_hex64_parse(early, &got, NULL));
+  OK(!gen_hex64_parse(early, &got, &end));
+  OK(!gen_hex64_parse(NULL, &got, NULL));
+  OK(!gen_hex64_parse(NULL, &got, &end));
+  OK(!gen_hex64_parse("0123456789abcdeX tail", &got, &end));
+  EXPECT_EQ_UINT64(42, got);
+  OK(end == NULL);
+  /* With end, what follows is the caller's. */
+  OK(gen_hex64_parse("0123456789abcdef0", &got, &end));
+  EXPECT_EQ_STR("0", end);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(fnv1a64_known_values);
   RUN_TEST(shard_hash_is_pinned);
   RUN_TEST(mix64_known_values);
   RUN_TEST(mix64_spreads_low_bits);
   RUN_TEST(cmp_orders_unsigned);
+  RUN_TEST(hex64_round_trip);
+  RUN_TEST(hex64_parse_rejects);
   END_TEST;
 }

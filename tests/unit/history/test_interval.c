@@ -465,6 +465,67 @@ DEF_TEST(absurd_total_refuses_the_state) {
   return 0;
 }
 
+/* A bucket hash that is not 16 hex digits is not one we wrote: the file is
+ * refused as another malformed record is, not read as some other hash
+ * (which would make an unchanged bucket look revised, or a revised one
+ * unchanged). Upper-case digits are the same hash. */
+DEF_TEST(malformed_hash_refuses_the_state) {
+  const char *bad[] = {"12",
+                       "0x19140801d28a62",   /* 16 characters */
+                       "0x19140801d28a62bf", /* strtoull's prefix */
+                       "19140801d28a62bf0",  /* 17 digits */
+                       "19140801d28a62b",    /* 15 */
+                       "19140801d28a62bg",   /* a non-hex digit */
+                       "19140801d28a62b ",
+                       " 19140801d28a62b",
+                       "-19140801d28a62b",
+                       ""};
+  const char *good = "19140801d28a62bf";
+  char text[8192];
+  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  char *hash = strstr(text, good);
+  CHECK_NOT_NULL(hash);
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    char out[8300];
+    snprintf(out, sizeof(out), "%.*s%s%s", (int)(hash - text), text, bad[i],
+             hash + strlen(good));
+    CHECK_ZERO(gen_state_write(path, out, strlen(out)));
+    mock_log_reset();
+    gen_interval_t *gi = make(3600000, 100, path);
+    CHECK_NOT_NULL(gi);
+    if (!mock_log_contains("cannot be used"))
+      printf("# hash \"%s\" was read\n", bad[i]);
+    OK(mock_log_contains("cannot be used"));
+    OK(mock_log_contains("counters restart at zero"));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(0, st.keys);
+    gen_interval_free(gi);
+  }
+
+  /* The same hash in upper case: restored, and the unchanged bucket put
+   * again is not dispatched again. */
+  char out[8300];
+  snprintf(out, sizeof(out), "%.*s%s%s", (int)(hash - text), text,
+           "19140801D28A62BF", hash + strlen(good));
+  CHECK_ZERO(gen_state_write(path, out, strlen(out)));
+  mock_log_reset();
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(!mock_log_contains("cannot be used"));
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* revisited */
+  n_events = 0;
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500)); /* unchanged */
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(0, count_buckets());
+  gen_interval_free(gi);
+  unlink(path);
+  return 0;
+}
+
 DEF_TEST(scopes_of_a_batch_progress_independently) {
   n_events = 0;
   gen_interval_t *gi = make(3600000, 100, NULL);
@@ -662,6 +723,7 @@ int main(void) {
   RUN_TEST(old_state_file_is_restored_as_typed_keys);
   RUN_TEST(key_the_state_file_cannot_hold_is_refused);
   RUN_TEST(absurd_total_refuses_the_state);
+  RUN_TEST(malformed_hash_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
   RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
