@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
@@ -579,9 +580,28 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
 
 static void state_forget(gen_interval_t *gi);
 
+/* A "<state_path>.next" at start was taken by a run that ended before the
+ * read after it: its buckets' values may have been lost in collectd's write
+ * queue, so it is not restored (the state file's older state asks for them
+ * again). Removed, not left beside the state file until the next save. */
+static void next_discard(const gen_interval_t *gi) {
+  char next[PATH_MAX];
+  if (next_path(gi, next, sizeof(next)) != 0)
+    return; /* no save can write it either (logged then) */
+  if (unlink(next) == 0)
+    gen_log_org(gi->o.who, NULL, LOG_INFO,
+                "state file %s: left by the last run, removed; its last "
+                "read's buckets are asked for again",
+                next);
+  else if (errno != ENOENT)
+    gen_log_org(gi->o.who, NULL, LOG_WARNING, "cannot remove %s: %s", next,
+                gen_strerror(-errno));
+}
+
 static void state_load(gen_interval_t *gi) {
   if (gi->state_path == NULL)
     return;
+  next_discard(gi);
   json_object *doc = NULL;
   int status = gen_state_load_json(gi->state_path, &doc);
   if (status == -ENOENT)

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Whose lines the module under test writes. */
 static const gen_log_org_t test_who = {"test", "acme"};
@@ -653,9 +655,12 @@ DEF_TEST(deferred_save_records_a_read_late) {
   gen_interval_free(gi); /* "SIGKILL" before the next save */
 
   /* The restart asks for that bucket again and dispatches it with the same
-   * totals. */
+   * totals; the .next it does not use is gone. */
+  CHECK_ZERO(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len));
+  free(data);
   gi = make_deferred(state);
   CHECK_NOT_NULL(gi);
+  OK(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
   n_events = 0;
   for (size_t i = 0; i < 3; i++)
     CHECK_ZERO(cycle_batch(gi, ids[i], now, T0, 3 + (double)i, 30 + 10.0 * i));
@@ -688,6 +693,77 @@ DEF_TEST(deferred_save_records_a_read_late) {
   CHECK_ZERO(gen_interval_save(gi));
   OK(gen_state_read(state, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
   gen_interval_free(gi);
+  return 0;
+}
+
+/* A "<state>.next" found at start (a run stopped or killed between two
+ * saves) is not restored: the state file's older state is, and the .next
+ * is removed, once, with a line. */
+DEF_TEST(stale_next_is_removed_at_start) {
+  char text[8192], next[300];
+  snprintf(next, sizeof(next), "%s.next", path);
+  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  /* The .next: the same state but for its totals. */
+  const char *five = "\"totals\":{\"handle_ms\":500,\"offered\":5}";
+  char *at = strstr(text, five);
+  CHECK_NOT_NULL(at);
+  char newer[8300];
+  snprintf(newer, sizeof(newer), "%.*s%s%s", (int)(at - text), text,
+           "\"totals\":{\"handle_ms\":900,\"offered\":99}", at + strlen(five));
+  CHECK_ZERO(gen_state_write(next, newer, strlen(newer)));
+  char *data = NULL;
+  size_t len = 0;
+  CHECK_ZERO(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len));
+  free(data);
+
+  mock_log_reset();
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
+  OK(mock_log_contains("left by the last run, removed"));
+  OK(!mock_log_contains("cannot be used"));
+  /* The main file's totals continue; its bucket is done. */
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  n_events = 0;
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500)); /* unchanged */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 1, 10));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(1, count_buckets());
+  const event_t *e = find("Q1\tvoice", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(6, e->offered);
+  EXPECT_EQ_DOUBLE(510, e->handle_ms);
+  gen_interval_free(gi);
+
+  /* Without a state file (stopped after the first read's save): removed
+   * too, and the engine starts afresh. Without either: nothing logged. */
+  unlink(path);
+  CHECK_ZERO(gen_state_write(next, newer, strlen(newer)));
+  mock_log_reset();
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len) == -ENOENT);
+  OK(mock_log_contains("left by the last run, removed"));
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(0, st.keys);
+  gen_interval_free(gi);
+  mock_log_reset();
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  EXPECT_EQ_INT(0, (int)mock_log_num);
+  gen_interval_free(gi);
+
+  /* One that cannot be removed (a directory) is a warning, not a failure. */
+  CHECK_ZERO(mkdir(next, 0700));
+  mock_log_reset();
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(mock_log_contains("cannot remove"));
+  gen_interval_free(gi);
+  CHECK_ZERO(rmdir(next));
   return 0;
 }
 
@@ -726,6 +802,7 @@ int main(void) {
   RUN_TEST(malformed_hash_refuses_the_state);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
+  RUN_TEST(stale_next_is_removed_at_start);
   RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
   if (mock_rmtree(dir) != 0)
     return 1;
