@@ -323,6 +323,30 @@ static int state_of_one_bucket(char *text, size_t size) {
   return 0;
 }
 
+/* Writes text to file with its len bytes at at replaced by with. */
+static int write_spliced(const char *file, const char *text, const char *at,
+                         size_t len, const char *with) {
+  char out[8300];
+  snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, with,
+           at + len);
+  return gen_state_write(file, out, strlen(out));
+}
+
+/* An engine started on the state file at path refuses it, logged with why,
+ * and starts with no key. */
+static int refuses_state(const char *why) {
+  mock_log_reset();
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(mock_log_contains(why));
+  OK(mock_log_contains("counters restart at zero"));
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(0, st.keys);
+  gen_interval_free(gi);
+  return 0;
+}
+
 DEF_TEST(state_survives_restart) {
   n_events = 0;
   CHECK_ZERO(state_of_one_bucket(NULL, 0)); /* only the state file remains */
@@ -346,14 +370,7 @@ DEF_TEST(state_survives_restart) {
 
   /* A corrupt file is logged and the engine starts afresh. */
   CHECK_ZERO(gen_state_write(path, "{\"version\":1,\"scopes\":[", 23));
-  mock_log_reset();
-  gi = make(3600000, 100, path);
-  CHECK_NOT_NULL(gi);
-  OK(mock_log_contains("cannot be used"));
-  gen_interval_stats_t st;
-  gen_interval_get_stats(gi, &st);
-  EXPECT_EQ_UINT64(0, st.keys);
-  gen_interval_free(gi);
+  CHECK_ZERO(refuses_state("cannot be used"));
   return 0;
 }
 
@@ -448,20 +465,8 @@ DEF_TEST(absurd_total_refuses_the_state) {
     num++;
     size_t digits = strspn(num, "0123456789.-");
     OK(digits > 0);
-    char out[8300];
-    snprintf(out, sizeof(out), "%.*s%s%s", (int)(num - text), text, bad[i],
-             num + digits);
-    CHECK_ZERO(gen_state_write(path, out, strlen(out)));
-
-    mock_log_reset();
-    gen_interval_t *gi = make(3600000, 100, path);
-    CHECK_NOT_NULL(gi);
-    OK(mock_log_contains("a number in it is out of range or not one"));
-    OK(mock_log_contains("counters restart at zero"));
-    gen_interval_stats_t st;
-    gen_interval_get_stats(gi, &st);
-    EXPECT_EQ_UINT64(0, st.keys);
-    gen_interval_free(gi);
+    CHECK_ZERO(write_spliced(path, text, num, digits, bad[i]));
+    CHECK_ZERO(refuses_state("a number in it is out of range or not one"));
     unlink(path);
   }
   return 0;
@@ -488,29 +493,13 @@ DEF_TEST(malformed_hash_refuses_the_state) {
   char *hash = strstr(text, good);
   CHECK_NOT_NULL(hash);
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
-    char out[8300];
-    snprintf(out, sizeof(out), "%.*s%s%s", (int)(hash - text), text, bad[i],
-             hash + strlen(good));
-    CHECK_ZERO(gen_state_write(path, out, strlen(out)));
-    mock_log_reset();
-    gen_interval_t *gi = make(3600000, 100, path);
-    CHECK_NOT_NULL(gi);
-    if (!mock_log_contains("cannot be used"))
-      printf("# hash \"%s\" was read\n", bad[i]);
-    OK(mock_log_contains("cannot be used"));
-    OK(mock_log_contains("counters restart at zero"));
-    gen_interval_stats_t st;
-    gen_interval_get_stats(gi, &st);
-    EXPECT_EQ_UINT64(0, st.keys);
-    gen_interval_free(gi);
+    CHECK_ZERO(write_spliced(path, text, hash, strlen(good), bad[i]));
+    CHECK_ZERO(refuses_state("cannot be used (Invalid argument)"));
   }
 
   /* The same hash in upper case: restored, and the unchanged bucket put
    * again is not dispatched again. */
-  char out[8300];
-  snprintf(out, sizeof(out), "%.*s%s%s", (int)(hash - text), text,
-           "19140801D28A62BF", hash + strlen(good));
-  CHECK_ZERO(gen_state_write(path, out, strlen(out)));
+  CHECK_ZERO(write_spliced(path, text, hash, strlen(good), "19140801D28A62BF"));
   mock_log_reset();
   gen_interval_t *gi = make(3600000, 100, path);
   CHECK_NOT_NULL(gi);
@@ -707,10 +696,8 @@ DEF_TEST(stale_next_is_removed_at_start) {
   const char *five = "\"totals\":{\"handle_ms\":500,\"offered\":5}";
   char *at = strstr(text, five);
   CHECK_NOT_NULL(at);
-  char newer[8300];
-  snprintf(newer, sizeof(newer), "%.*s%s%s", (int)(at - text), text,
-           "\"totals\":{\"handle_ms\":900,\"offered\":99}", at + strlen(five));
-  CHECK_ZERO(gen_state_write(next, newer, strlen(newer)));
+  const char *ninety_nine = "\"totals\":{\"handle_ms\":900,\"offered\":99}";
+  CHECK_ZERO(write_spliced(next, text, at, strlen(five), ninety_nine));
   char *data = NULL;
   size_t len = 0;
   CHECK_ZERO(gen_state_read(next, GEN_STATE_MAX_SIZE, &data, &len));
@@ -740,7 +727,7 @@ DEF_TEST(stale_next_is_removed_at_start) {
   /* Without a state file (stopped after the first read's save): removed
    * too, and the engine starts afresh. Without either: nothing logged. */
   unlink(path);
-  CHECK_ZERO(gen_state_write(next, newer, strlen(newer)));
+  CHECK_ZERO(write_spliced(next, text, at, strlen(five), ninety_nine));
   mock_log_reset();
   gi = make(3600000, 100, path);
   CHECK_NOT_NULL(gi);
