@@ -930,8 +930,15 @@ static int record_store(gen_interval_t *gi, gi_key_t *k,
     return -ENOMEM;
   record_clear(r);
   r->hash = p->hash;
-  /* One allocation for all counters; p's names are distinct. */
-  r->counters = malloc((p->n ? p->n : 1) * sizeof(*r->counters));
+  /* One allocation of exactly the counters (p's names are distinct): a
+   * record is kept for the whole RevisitWindow, and gauges (a max, a
+   * min) are not kept in it. */
+  size_t n = 0;
+  for (size_t i = 0; i < p->n; i++)
+    n += gi->names[p->values[i].name].counter;
+  if (n == 0)
+    return 0;
+  r->counters = malloc(n * sizeof(*r->counters));
   if (r->counters == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < p->n; i++)
