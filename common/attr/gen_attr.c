@@ -10,6 +10,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"
+#include "gen_slots.h"
 #include "gen_time.h"
 #include "gen_utf8.h"
 
@@ -18,6 +19,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -163,11 +165,13 @@ struct gen_attr_ledger_s {
   gen_ratelimit_t complain;
   gen_ratelimit_t complain_names; /* its own: not hidden by the others */
 
-  /* Conversations in one array, reused through a free list; found by
-   * their key through index, which holds 4-byte entry numbers. */
+  /* Conversations in one array, reused through its slots' free list;
+   * found by their key through index, which holds 4-byte entry numbers
+   * and has room for every slot used. */
   conv_t *convs;
-  size_t cap_convs, n_convs, max_convs;
-  int32_t free_head, oldest, newest; /* -1: none */
+  gen_slots_t slots; /* of convs; its max is MaxConversations' */
+  size_t n_convs;
+  int32_t oldest, newest; /* -1: none */
   gen_index_t index;
 
   series_t *series;
@@ -194,12 +198,10 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
   l->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->complain_names = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   l->series_index.kind = GEN_MAP_KEY;
-  /* Entry numbers are int32_t. */
-  l->max_convs = l->opt.max_conversations > 0 &&
-                         l->opt.max_conversations < (size_t)INT32_MAX
-                     ? l->opt.max_conversations
-                     : (size_t)INT32_MAX;
-  l->free_head = l->oldest = l->newest = -1;
+  /* No bound (0) is the most entry numbers, int32_t. */
+  gen_slots_init(&l->slots, sizeof(conv_t), offsetof(conv_t, newer),
+                 l->opt.max_conversations);
+  l->oldest = l->newest = -1;
   if (gen_journal_init(&l->journal, journal_base, l->opt.who,
                        &l->stats.journal_errors) != 0) {
     gen_attr_ledger_free(l);
@@ -219,7 +221,7 @@ void gen_attr_ledger_free(gen_attr_ledger_t *l) {
     return;
   for (int32_t i = l->oldest; i >= 0; i = l->convs[i].newer)
     names_free(&l->convs[i]);
-  free(l->convs);
+  gen_slots_free(&l->slots, (void **)&l->convs);
   gen_index_free(&l->index);
   for (size_t i = 0; i < l->n_series; i++)
     free(l->series[i].key);
@@ -243,6 +245,11 @@ static bool conv_equal(const void *owner, uint32_t item, const void *key) {
 }
 
 static const gen_index_ops_t conv_ops = {conv_hash, conv_equal};
+
+static int conv_room(void *owner, size_t n) {
+  gen_attr_ledger_t *l = owner;
+  return gen_index_reserve(&l->index, &conv_ops, l, n);
+}
 
 /* The entry of the conversation of key, or -1. */
 static int32_t conv_find(const gen_attr_ledger_t *l, uint64_t key) {
@@ -278,49 +285,28 @@ static void conv_remove(gen_attr_ledger_t *l, int32_t i) {
   gen_index_del(&l->index, &conv_ops, l, (uint32_t)i, c->key);
   unlink_recency(l, i);
   names_free(c);
-  c->newer = l->free_head;
-  l->free_head = i;
+  gen_slots_put(&l->slots, l->convs, i);
   l->n_convs--;
 }
 
-/* A free entry: the array grows (doubling, up to max_convs) with room in
- * the index kept, so adding to the index then cannot fail. */
-static int make_room(gen_attr_ledger_t *l) {
-  if (l->free_head >= 0)
-    return 0;
-  size_t cap = l->cap_convs; /* taken once the index has room too */
-  int err = gen_grow_max((void **)&l->convs, &cap, l->cap_convs + 1,
-                         sizeof(*l->convs), 256, l->max_convs);
-  if (err == 0)
-    err = gen_index_reserve(&l->index, &conv_ops, l, cap);
-  if (err != 0)
-    return err;
-  for (size_t i = cap; i > l->cap_convs; i--) {
-    l->convs[i - 1].newer = l->free_head;
-    l->free_head = (int32_t)(i - 1);
-  }
-  l->cap_convs = cap;
-  return 0;
-}
-
 /* A new conversation of key (not yet there): its entry, or a negative
- * errno. Past max_convs the least recently seen makes room. */
+ * errno. Past the slots' max the least recently seen makes room. */
 static int32_t conv_add(gen_attr_ledger_t *l, uint64_t key, cdtime_t now) {
-  if (l->n_convs >= l->max_convs && l->oldest >= 0) {
+  if (l->n_convs >= l->slots.max && l->oldest >= 0) {
     conv_remove(l, l->oldest);
     atomic_fetch_add(&l->stats.evicted, 1);
     gen_log_org(l->opt.who, &l->complain, LOG_WARNING,
                 "more than %zu conversations with metric attributes "
                 "at once; the least recently seen are forgotten (raise "
                 "MaxConversations)",
-                l->max_convs);
+                l->slots.max);
   }
-  int err = make_room(l);
-  if (err != 0)
-    return err;
-  int32_t i = l->free_head;
+  /* The array grows (doubling, up to the max) with room in the index
+   * kept, so adding to the index then cannot fail. */
+  int32_t i = gen_slots_take(&l->slots, (void **)&l->convs, conv_room, l);
+  if (i < 0)
+    return i;
   conv_t *c = &l->convs[i];
-  l->free_head = c->newer;
   *c = (conv_t){.key = key, .last_seen = now};
   gen_index_add(&l->index, &conv_ops, l, (uint32_t)i, key); /* room kept */
   append_recency(l, i);

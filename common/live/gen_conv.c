@@ -4,16 +4,17 @@
  */
 #include "gen_conv.h"
 
-#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_map.h"
+#include "gen_slots.h"
 #include "gen_time.h"
 #include "gen_utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +225,7 @@ typedef struct {
 typedef struct {
   uint64_t key;
   int64_t last_ms;
-  int32_t prev, next; /* in its age list; free list uses next */
+  int32_t prev, next; /* in its age list; the free list uses next */
   uint8_t finished;
   uint8_t n;                   /* participants, up to TRACK_PARTS */
   uint8_t flags[INLINE_PARTS]; /* n <= INLINE_PARTS */
@@ -240,10 +241,10 @@ _Static_assert(TRACK_PARTS <= UINT8_MAX, "entry_t.n is a byte");
 struct gen_conv_tracker_s {
   gen_conv_options_t opt;
   entry_t *entries;
-  size_t capacity, used;
-  size_t n_spilled; /* entries with a spill_t */
-  int32_t free_head;
-  gen_index_t index;        /* key -> entry; room for capacity kept */
+  gen_slots_t slots; /* of entries */
+  size_t used;
+  size_t n_spilled;         /* entries with a spill_t */
+  gen_index_t index;        /* key -> entry; room for every slot used */
   int32_t head[2], tail[2]; /* age lists: 0 unfinished, 1 finished */
   int64_t clock_ms;         /* newest event time seen */
   gen_conv_stats_t st;
@@ -261,6 +262,12 @@ static bool entry_equal(const void *owner, uint32_t item, const void *key) {
 
 static const gen_index_ops_t entry_ops = {entry_hash, entry_equal};
 
+/* The index grows with the slots used, not one message at a time. */
+static int entry_room(void *owner, size_t n) {
+  gen_conv_tracker_t *t = owner;
+  return gen_index_reserve(&t->index, &entry_ops, t, n);
+}
+
 gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options) {
   gen_conv_tracker_t *t = calloc(1, sizeof(*t));
   if (t == NULL)
@@ -268,9 +275,8 @@ gen_conv_tracker_t *gen_conv_tracker_new(const gen_conv_options_t *options) {
   t->opt = *options;
   if (t->opt.max_conversations < 16)
     t->opt.max_conversations = 16;
-  if (t->opt.max_conversations > (size_t)INT32_MAX) /* entry numbers */
-    t->opt.max_conversations = (size_t)INT32_MAX;
-  t->free_head = -1;
+  gen_slots_init(&t->slots, sizeof(entry_t), offsetof(entry_t, next),
+                 t->opt.max_conversations);
   t->head[0] = t->head[1] = t->tail[0] = t->tail[1] = -1;
   return t;
 }
@@ -289,7 +295,7 @@ void gen_conv_tracker_free(gen_conv_tracker_t *t) {
   for (int l = 0; l < 2; l++)
     for (int32_t i = t->head[l]; i >= 0; i = t->entries[i].next)
       parts_free(t, &t->entries[i]);
-  free(t->entries);
+  gen_slots_free(&t->slots, (void **)&t->entries);
   gen_index_free(&t->index);
   free(t);
 }
@@ -328,44 +334,26 @@ static void remove_entry(gen_conv_tracker_t *t, int32_t i) {
   gen_index_del(&t->index, &entry_ops, t, (uint32_t)i, e->key);
   list_unlink(t, i);
   parts_free(t, e);
-  e->next = t->free_head;
-  t->free_head = i;
+  gen_slots_put(&t->slots, t->entries, i);
   t->used--;
 }
 
-/* Makes room for one more entry: grow (doubling up to the cap) or evict the
- * oldest finished conversation, else the oldest unfinished one. */
-static int make_room(gen_conv_tracker_t *t) {
-  if (t->free_head >= 0)
-    return 0;
-  if (t->capacity < t->opt.max_conversations) {
-    size_t cap = t->capacity; /* taken once the index has room too */
-    /* The index grows with the entries, not one message at a time. */
-    if (gen_grow_max((void **)&t->entries, &cap, t->capacity + 1,
-                     sizeof(*t->entries), 256, t->opt.max_conversations) != 0 ||
-        gen_index_reserve(&t->index, &entry_ops, t, cap) != 0)
-      return -ENOMEM;
-    for (size_t i = cap; i > t->capacity; i--) {
-      t->entries[i - 1].next = t->free_head;
-      t->free_head = (int32_t)(i - 1);
-    }
-    t->capacity = cap;
-    return 0;
-  }
-  int32_t victim = t->head[1] >= 0 ? t->head[1] : t->head[0];
-  if (victim < 0)
-    return -ENOMEM;
-  remove_entry(t, victim);
-  t->st.evicted++;
-  return 0;
-}
-
+/* A free entry: a slot (the array grows, doubling up to the cap, with room
+ * in the index kept), or else the oldest finished conversation's, else the
+ * oldest unfinished one's. */
 static int32_t insert(gen_conv_tracker_t *t, uint64_t key, int64_t now_ms) {
-  if (make_room(t) != 0)
+  int32_t i = gen_slots_take(&t->slots, (void **)&t->entries, entry_room, t);
+  if (i == -E2BIG) {
+    int32_t victim = t->head[1] >= 0 ? t->head[1] : t->head[0];
+    if (victim < 0)
+      return -1;
+    remove_entry(t, victim);
+    t->st.evicted++;
+    i = gen_slots_take(&t->slots, (void **)&t->entries, entry_room, t);
+  }
+  if (i < 0)
     return -1;
-  int32_t i = t->free_head;
   entry_t *e = &t->entries[i];
-  t->free_head = e->next;
   memset(e, 0, sizeof(*e));
   e->key = key;
   e->last_ms = now_ms;
@@ -528,7 +516,7 @@ int gen_conv_apply(gen_conv_tracker_t *t, const gen_conv_snapshot_t *snap,
 void gen_conv_tracker_stats(const gen_conv_tracker_t *t, gen_conv_stats_t *st) {
   *st = t->st;
   st->tracked = t->used;
-  st->bytes = sizeof(*t) + t->capacity * sizeof(entry_t) +
+  st->bytes = sizeof(*t) + t->slots.cap * sizeof(entry_t) +
               t->index.n_slots * sizeof(*t->index.slots) +
               t->n_spilled * sizeof(spill_t);
 }
