@@ -246,6 +246,7 @@ static bool conv_equal(const void *owner, uint32_t item, const void *key) {
 
 static const gen_index_ops_t conv_ops = {conv_hash, conv_equal};
 
+/* Room in the index for every slot used: adding a taken entry cannot fail. */
 static int conv_room(void *owner, size_t n) {
   gen_attr_ledger_t *l = owner;
   return gen_index_reserve(&l->index, &conv_ops, l, n);

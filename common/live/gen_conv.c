@@ -262,7 +262,8 @@ static bool entry_equal(const void *owner, uint32_t item, const void *key) {
 
 static const gen_index_ops_t entry_ops = {entry_hash, entry_equal};
 
-/* The index grows with the slots used, not one message at a time. */
+/* Room in the index for every slot used, asked before a new one is taken:
+ * adding a taken entry to the index then cannot fail. */
 static int entry_room(void *owner, size_t n) {
   gen_conv_tracker_t *t = owner;
   return gen_index_reserve(&t->index, &entry_ops, t, n);
