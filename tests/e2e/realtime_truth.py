@@ -189,13 +189,26 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
                   f"drops {st['ws_slow_consumer_drops']}, simulator tick work max "
                   f"{st.get('tick_work_ms_max')} ms, loop lag max {st.get('loop_lag_ms_max')} ms, "
                   f"mismatches by type {by_type}, first {mismatches[:5]}")
+            with rx.lock:
+                arrivals = list(rx.arrivals)
+            for qid, type_, ti, _, _ in mismatches[:3]:
+                key = ("acme", PLUGIN, qid, type_, ti)
+                last = [(round(a, 3), round(t, 3), v) for a, t, k, v in arrivals if k == key]
+                print(f"# {qid} {type_} {ti}: last arrivals (arrived, time, value) "
+                      f"{last[-4:]}, paused at {paused_at:.3f}")
         tc.assertEqual(extra, [], f"{len(extra)} series the truth lacks, "
                        f"first: {extra[:10]}")
         tc.assertEqual(len(truth["queues"]), queues)
         tc.assertGreater(compared, queues * 10)
         tc.assertEqual(mismatches, [], f"{len(mismatches)} of {compared} differ "
                        f"(offsets {offsets}), first: {mismatches[:10]}")
-        print(f"# {compared} values equal the truth")
+        with rx.lock:
+            newest, late = {}, 0
+            for _, t, key, _ in rx.arrivals:
+                late += t < newest.get(key, t)
+                newest[key] = max(t, newest.get(key, t))
+        print(f"# {compared} values equal the truth ({late} values arrived after "
+              f"a newer one of their series, left out)")
         return compared
     finally:
         sim.fault({"fault": "resume"})

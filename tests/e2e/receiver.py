@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """A write_http receiver for end-to-end tests: collectd's write_http plugin
 POSTs its values here as JSON; the test reads the latest value of every
-identifier and when each value arrived."""
+identifier (by the values' own times) and when each value arrived."""
 import json
 import threading
 import time
@@ -13,7 +13,7 @@ class Receiver:
         self.lock = threading.Lock()
         # (host, plugin, plugin_instance, type, type_instance) -> value
         self.latest = {}
-        self.latest_time = {}  # same key -> the value's own time
+        self.latest_time = {}  # same key -> the value's own time, the newest
         self.latest_interval = {}  # same key -> the value's interval, seconds
         self.arrivals = []  # (arrival wall time, value time, key, value)
         self.posts = 0
@@ -42,9 +42,14 @@ class Receiver:
                     for v in values:
                         key = (v["host"], v["plugin"], v["plugin_instance"],
                                v["type"], v["type_instance"])
-                        receiver.latest[key] = v["values"][0]
-                        receiver.latest_time[key] = v["time"]
-                        receiver.latest_interval[key] = v.get("interval")
+                        # The newest by the value's own time, as a time
+                        # series database shows it: collectd's write
+                        # threads may hand two queued values of a series
+                        # to write_http in either order.
+                        if v["time"] >= receiver.latest_time.get(key, v["time"]):
+                            receiver.latest[key] = v["values"][0]
+                            receiver.latest_time[key] = v["time"]
+                            receiver.latest_interval[key] = v.get("interval")
                         receiver.arrivals.append((now, v["time"], key, v["values"][0]))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
