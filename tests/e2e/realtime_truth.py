@@ -189,8 +189,7 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
                   f"drops {st['ws_slow_consumer_drops']}, simulator tick work max "
                   f"{st.get('tick_work_ms_max')} ms, loop lag max {st.get('loop_lag_ms_max')} ms, "
                   f"mismatches by type {by_type}, first {mismatches[:5]}")
-            with rx.lock:
-                arrivals = list(rx.arrivals)
+            arrivals = rx.arrival_list()
             for qid, type_, ti, _, _ in mismatches[:3]:
                 key = ("acme", PLUGIN, qid, type_, ti)
                 last = [(round(a, 3), round(t, 3), v) for a, t, k, v in arrivals if k == key]
@@ -202,11 +201,10 @@ def compare_with_truth(tc, sim, rx, queues, offsets=(0.0,), drained=False, longe
         tc.assertGreater(compared, queues * 10)
         tc.assertEqual(mismatches, [], f"{len(mismatches)} of {compared} differ "
                        f"(offsets {offsets}), first: {mismatches[:10]}")
-        with rx.lock:
-            newest, late = {}, 0
-            for _, t, key, _ in rx.arrivals:
-                late += t < newest.get(key, t)
-                newest[key] = max(t, newest.get(key, t))
+        newest, late = {}, 0
+        for _, t, key, _ in rx.arrival_list():
+            late += t < newest.get(key, t)
+            newest[key] = max(t, newest.get(key, t))
         print(f"# {compared} values equal the truth ({late} values arrived after "
               f"a newer one of their series, left out)")
         return compared

@@ -110,6 +110,11 @@ class Receiver:
         with self.lock:
             return dict(self.latest)
 
+    def arrival_list(self):
+        """A copy of arrivals: (arrival wall time, value time, key, value)."""
+        with self.lock:
+            return list(self.arrivals)
+
     def stop(self):
         self.gate.set()
         self.server.shutdown()

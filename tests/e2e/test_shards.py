@@ -86,6 +86,9 @@ class Merged:
             out.update(r.snapshot())
         return out
 
+    def arrival_list(self):
+        return [a for r in self.receivers for a in r.arrival_list()]
+
 
 class Shards:
     """The simulator as the agents of some clients see it: its truth of
