@@ -103,29 +103,6 @@ int gen_presence_map_add(gen_presence_map_t *map, const char *id,
   return map_put(map, id, k >= 0 ? k : GEN_PRESENCE_OTHER);
 }
 
-int gen_presence_map_add_mappings(gen_presence_map_t *map,
-                                  json_object *mappings) {
-  if (!json_object_is_type(mappings, json_type_object))
-    return 0;
-  int taken = 0;
-  json_object_object_foreach(mappings, system, ids) {
-    size_t n = json_object_is_type(ids, json_type_array)
-                   ? json_object_array_length(ids)
-                   : 0;
-    for (size_t i = 0; i < n; i++) {
-      json_object *id = json_object_array_get_idx(ids, i);
-      if (!json_object_is_type(id, json_type_string))
-        continue;
-      int status =
-          gen_presence_map_add(map, json_object_get_string(id), system);
-      if (status != 0)
-        return status;
-      taken++;
-    }
-  }
-  return taken;
-}
-
 int gen_presence_map_add_definition(gen_presence_map_t *map,
                                     json_object *definition) {
   const char *id = gen_json_get_string(definition, "id");

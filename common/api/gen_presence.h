@@ -12,7 +12,7 @@
  * '-' skipped); ids go through a map.
  *
  *   gen_presence_map_t map = {0};
- *   gen_presence_map_add_mappings(&map, mappings_json);   // query answers
+ *   gen_presence_map_add(&map, id, "ON_QUEUE");  // query answers' mappings
  *   gen_presence_map_add_definition(&map, definition);    // REST listing
  *   bool first_unknown;
  *   int k = gen_presence_resolve(&map, qualifier, &first_unknown);
@@ -86,10 +86,6 @@ typedef struct {
  * Returns 0 or -ENOMEM. */
 int gen_presence_map_add(gen_presence_map_t *map, const char *id,
                          const char *system_presence);
-/* {"AVAILABLE": ["id", …], …}: systemToOrganizationMappings. Returns how
- * many ids were taken, or -ENOMEM. Anything not of that shape is skipped. */
-int gen_presence_map_add_mappings(gen_presence_map_t *map,
-                                  json_object *mappings);
 /* One presence definition of a REST listing: {id, systemPresence, …}.
  * Returns 1 when taken, 0 when it has no id or system presence. */
 int gen_presence_map_add_definition(gen_presence_map_t *map,

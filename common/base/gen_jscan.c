@@ -379,23 +379,26 @@ value:
     const unsigned char *b, *e;
     if (!string_text(&sc, &p, quiet != 0, js->buf, &b, &e))
       goto out;
-    CALL(cb->on_string(ctx, b, (size_t)(e - b)));
+    CALL(cb->on_scalar ? cb->on_scalar(ctx, b, (size_t)(e - b), NULL)
+                       : cb->on_string(ctx, b, (size_t)(e - b)));
     goto after;
   }
   case 't':
     if (!literal_token(&sc, &p, "true", 4))
       goto out;
-    CALL(cb->on_bool(ctx, 1));
+    CALL(cb->on_scalar ? cb->on_scalar(ctx, NULL, 0, NULL)
+                       : cb->on_bool(ctx, 1));
     goto after;
   case 'f':
     if (!literal_token(&sc, &p, "false", 5))
       goto out;
-    CALL(cb->on_bool(ctx, 0));
+    CALL(cb->on_scalar ? cb->on_scalar(ctx, NULL, 0, NULL)
+                       : cb->on_bool(ctx, 0));
     goto after;
   case 'n':
     if (!literal_token(&sc, &p, "null", 4))
       goto out;
-    CALL(cb->on_null(ctx));
+    CALL(cb->on_scalar ? cb->on_scalar(ctx, NULL, 0, NULL) : cb->on_null(ctx));
     goto after;
   default: {
     const unsigned char *b = p;
@@ -405,7 +408,9 @@ value:
     }
     if (!number_token(&sc, &p))
       goto out;
-    CALL(cb->on_number(ctx, (const char *)b, (size_t)(p - b)));
+    CALL(cb->on_scalar
+             ? cb->on_scalar(ctx, NULL, (size_t)(p - b), (const char *)b)
+             : cb->on_number(ctx, (const char *)b, (size_t)(p - b)));
     goto after;
   }
   }

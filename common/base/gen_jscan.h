@@ -42,6 +42,11 @@ typedef struct {
   int (*on_end_map)(void *ctx);
   int (*on_start_array)(void *ctx);
   int (*on_end_array)(void *ctx);
+  /* When set, every scalar comes here instead: s and n a string's as
+   * on_string has them, number and n a number's text, both NULL for true,
+   * false and null (readers that only tell a string from a number). */
+  int (*on_scalar)(void *ctx, const unsigned char *s, size_t n,
+                   const char *number);
 } gen_jscan_callbacks_t;
 
 typedef enum {

@@ -461,8 +461,9 @@ static int on_end(void *ctx) {
 
 /* A string, number, true, false or null: s is a string's text, number a
  * number's (else NULL). */
-static int on_scalar(agg_reader_t *r, const unsigned char *s, size_t n,
+static int on_scalar(void *ctx, const unsigned char *s, size_t n,
                      const char *number) {
+  agg_reader_t *r = ctx;
   if (r->ignore > 0)
     return 1;
   agg_want_t w = value_want(r);
@@ -502,18 +503,6 @@ static int on_scalar(agg_reader_t *r, const unsigned char *s, size_t n,
   }
   return r->status == 0;
 }
-
-static int on_string(void *ctx, const unsigned char *s, size_t n) {
-  return on_scalar(ctx, s, n, NULL);
-}
-static int on_number(void *ctx, const char *s, size_t n) {
-  return on_scalar(ctx, NULL, n, s);
-}
-static int on_bool(void *ctx, int value) {
-  (void)value;
-  return on_scalar(ctx, NULL, 0, NULL);
-}
-static int on_null(void *ctx) { return on_scalar(ctx, NULL, 0, NULL); }
 
 static bool is(const unsigned char *s, size_t n, const char *word) {
   return strlen(word) == n && memcmp(s, word, n) == 0;
@@ -556,10 +545,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
 }
 
 static const gen_jscan_callbacks_t callbacks = {
-    .on_null = on_null,
-    .on_bool = on_bool,
-    .on_number = on_number,
-    .on_string = on_string,
+    .on_scalar = on_scalar,
     .on_start_map = on_start_map,
     .on_key = on_key,
     .on_end_map = on_end,

@@ -1,106 +1,448 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: the observations query's answer as gen_obs items (see
- * gen_obs_query.h).
+ * collectd-genesys: the observations query's answer as gen_obs items, read
+ * with gen_jscan (see gen_obs_query.h).
  */
 #include "gen_obs_query.h"
 
+#include "gen_jscan.h"
 #include "gen_json.h"
 #include "gen_time.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static gen_obs_metric_t metric_from_name(const char *name) {
+/* The containers read, as they nest. */
+typedef enum {
+  P_ROOT,
+  P_MAPPINGS,     /* systemToOrganizationMappings */
+  P_IDS,          /* one system presence's ids */
+  P_RESULTS,      /* results[] */
+  P_RESULT,       /* results[i] */
+  P_GROUP,        /* results[i].group */
+  P_DATA,         /* results[i].data[] */
+  P_ITEM,         /* data[j] */
+  P_STATS,        /* data[j].stats */
+  P_OBSERVATIONS, /* data[j].observations[] */
+  P_OBSERVATION,  /* observations[k] */
+  P_DEPTH         /* number of parts: the deepest nesting read */
+} part_t;
+
+/* What the next value is where it stands. */
+typedef enum {
+  W_SKIP,
+  W_DOC,
+  W_MAPPINGS,
+  W_IDS,
+  W_ID,
+  W_RESULTS,
+  W_RESULT,
+  W_GROUP,
+  W_QUEUE,
+  W_MEDIA,
+  W_DATA,
+  W_ITEM,
+  W_METRIC,
+  W_QUALIFIER,
+  W_STATS,
+  W_COUNT,
+  W_VALUE,
+  W_OBSERVATIONS,
+  W_OBSERVATION,
+  W_DATE,
+} want_t;
+
+typedef struct {
+  bool mappings; /* this pass reads the mappings, else the results */
+  gen_obs_query_mapping_t mapping;
+  gen_obs_query_each_t each;
+  void *ud;
+  int status; /* what stopped the scan */
+  part_t ctx[P_DEPTH];
+  size_t depth;
+  want_t want;   /* of the value after the last key */
+  size_t ignore; /* depth inside a container not read */
+  size_t groups;
+
+  char system[64]; /* the mapping's key; "" when too long */
+  /* The result read. */
+  bool has_queue, has_media;
+  char queue_id[128];
+  char media[32];
+  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
+  size_t n;
+  /* The item read. */
+  gen_obs_item_t it;
+  bool known, stats;
+  int64_t date; /* of the observation read */
+} reader_t;
+
+static bool is(const unsigned char *s, size_t n, const char *word) {
+  return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+/* s as a C string in dst, if it fits and holds no NUL. */
+static bool copy(char *dst, size_t size, const unsigned char *s, size_t n) {
+  if (n >= size || memchr(s, '\0', n) != NULL)
+    return false;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  return true;
+}
+
+static gen_obs_metric_t metric_from_name(const unsigned char *s, size_t n) {
   for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
-    if (strcmp(gen_obs_metric_name((gen_obs_metric_t)m), name) == 0)
+    if (is(s, n, gen_obs_metric_name((gen_obs_metric_t)m)))
       return (gen_obs_metric_t)m;
   return GEN_OBS_M_UNKNOWN;
 }
 
-/* The earliest observationDate of an item's observations (detail metrics),
- * epoch ms, or 0. */
-static int64_t earliest_observation(json_object *d) {
-  json_object *obs = gen_json_get_array(d, "observations");
-  size_t len = obs ? json_object_array_length(obs) : 0;
-  int64_t earliest = 0;
-  for (size_t i = 0; i < len; i++) {
-    const char *date = gen_json_get_string(json_object_array_get_idx(obs, i),
-                                           "observationDate");
-    int64_t ms;
-    if (date != NULL && gen_time_parse(date, &ms) == 0 && ms > 0 &&
-        (earliest == 0 || ms < earliest))
-      earliest = ms;
-  }
-  return earliest;
+/* A number's text as a C string, if it is not absurdly long. */
+#define NUMBER_TEXT 512
+static bool number_text(char *buf, const char *s, size_t n) {
+  if (n >= NUMBER_TEXT)
+    return false;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return true;
 }
 
-size_t gen_obs_query_items(json_object *data, gen_obs_item_t *items,
-                           size_t max) {
-  size_t n = 0;
-  size_t len = data ? json_object_array_length(data) : 0;
-  for (size_t i = 0; i < len && n < max; i++) {
-    json_object *d = json_object_array_get_idx(data, i);
-    const char *metric = gen_json_get_string(d, "metric");
-    json_object *stats = gen_json_get_object(d, "stats");
-    if (metric == NULL || stats == NULL)
-      continue;
-    gen_obs_item_t *it = &items[n];
-    memset(it, 0, sizeof(*it));
-    it->metric = metric_from_name(metric);
-    if (it->metric == GEN_OBS_M_UNKNOWN)
-      continue;
-    const char *qualifier = gen_json_get_string(d, "qualifier");
-    if (qualifier)
-      snprintf(it->qualifier, sizeof(it->qualifier), "%s", qualifier);
-    it->has_count = gen_json_get_int64(stats, "count", &it->count);
-    if (it->has_count && it->count < 0)
-      it->has_count = false;
-    it->has_value = gen_json_get_double(stats, "calculatedMetricValue",
-                                        &it->calculated_value);
-    it->since_ms = earliest_observation(d);
-    n++;
+/* A count as json-c takes it: integer text beyond int64 is none (json-c
+ * saturates it), a fraction only when integral. */
+static bool count_of(const char *s, size_t n, int64_t *out) {
+  char buf[NUMBER_TEXT];
+  if (!number_text(buf, s, n))
+    return false;
+  if (strpbrk(buf, ".eE") == NULL) {
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno == ERANGE || v == INT64_MAX || v == INT64_MIN)
+      return false;
+    *out = v;
+    return true;
   }
-  /* The waiting conversations' own observationDates, when the answer has
-   * them, say when the oldest began: preferred over the longest value. */
+  double d = strtod(buf, NULL);
+  if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e18)
+    return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+static bool number_of(const char *s, size_t n, double *out) {
+  char buf[NUMBER_TEXT];
+  if (!number_text(buf, s, n))
+    return false;
+  *out = strtod(buf, NULL);
+  return isfinite(*out);
+}
+
+static want_t value_want(const reader_t *r) {
+  if (r->depth == 0)
+    return W_DOC;
+  switch (r->ctx[r->depth - 1]) {
+  case P_IDS:
+    return W_ID;
+  case P_RESULTS:
+    return W_RESULT;
+  case P_DATA:
+    return W_ITEM;
+  case P_OBSERVATIONS:
+    return W_OBSERVATION;
+  default:
+    return r->want;
+  }
+}
+
+/* The waiting (interacting) conversations' own observationDates, when the
+ * answer has them, say when the oldest began: preferred over the longest
+ * value. */
+static void longest_since_counts(gen_obs_item_t *items, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    gen_obs_metric_t count_of =
+    gen_obs_metric_t count_of_m =
         items[i].metric == GEN_OBS_M_LONGEST_WAITING ? GEN_OBS_M_WAITING
         : items[i].metric == GEN_OBS_M_LONGEST_INTERACTING
             ? GEN_OBS_M_INTERACTING
             : GEN_OBS_M_UNKNOWN;
-    for (size_t j = 0; count_of != GEN_OBS_M_UNKNOWN && j < n; j++)
-      if (items[j].metric == count_of && items[j].since_ms > 0 &&
+    for (size_t j = 0; count_of_m != GEN_OBS_M_UNKNOWN && j < n; j++)
+      if (items[j].metric == count_of_m && items[j].since_ms > 0 &&
           items[i].since_ms == 0)
         items[i].since_ms = items[j].since_ms;
   }
-  return n;
 }
 
-size_t gen_obs_query_groups(json_object *answer, gen_obs_query_each_t each,
-                            void *ud) {
-  json_object *results = NULL;
-  if (!json_object_object_get_ex(answer, "results", &results) ||
-      !json_object_is_type(results, json_type_array))
-    return 0;
-  size_t len = json_object_array_length(results);
-  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
-  for (size_t r = 0; r < len; r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = NULL, *data = NULL, *v = NULL;
-    json_object_object_get_ex(result, "group", &group);
-    json_object_object_get_ex(result, "data", &data);
-    const char *queue_id = NULL, *media_type = NULL;
-    if (json_object_object_get_ex(group, "queueId", &v) &&
-        json_object_is_type(v, json_type_string))
-      queue_id = json_object_get_string(v);
-    if (json_object_object_get_ex(group, "mediaType", &v) &&
-        json_object_is_type(v, json_type_string))
-      media_type = json_object_get_string(v);
-    size_t n = json_object_is_type(data, json_type_array)
-                   ? gen_obs_query_items(data, items, GEN_OBS_MAX_ITEMS)
-                   : 0;
-    each(ud, queue_id, media_type, items, n);
+static int push(reader_t *r, part_t p) {
+  r->ctx[r->depth++] = p;
+  return 1;
+}
+
+static int on_container(reader_t *r, bool map) {
+  if (r->ignore > 0) {
+    r->ignore++;
+    return 1;
   }
-  return len;
+  want_t w = value_want(r);
+  if (map) {
+    switch (w) {
+    case W_DOC:
+      return push(r, P_ROOT);
+    case W_MAPPINGS:
+      return push(r, P_MAPPINGS);
+    case W_RESULT:
+      r->has_queue = r->has_media = false;
+      r->n = 0;
+      return push(r, P_RESULT);
+    case W_GROUP:
+      return push(r, P_GROUP);
+    case W_ITEM:
+      memset(&r->it, 0, sizeof(r->it));
+      r->known = r->stats = false;
+      return push(r, P_ITEM);
+    case W_STATS:
+      r->stats = true;
+      return push(r, P_STATS);
+    case W_OBSERVATION:
+      r->date = 0;
+      return push(r, P_OBSERVATION);
+    default:
+      break;
+    }
+  } else {
+    switch (w) {
+    case W_IDS:
+      return push(r, P_IDS);
+    case W_RESULTS:
+      return push(r, P_RESULTS);
+    case W_DATA:
+      return push(r, P_DATA);
+    case W_OBSERVATIONS:
+      return push(r, P_OBSERVATIONS);
+    default:
+      break;
+    }
+  }
+  /* Not of the kind read there: absent (reset at its key). */
+  r->ignore = 1;
+  return 1;
+}
+
+static int on_start_map(void *ctx) { return on_container(ctx, true); }
+static int on_start_array(void *ctx) { return on_container(ctx, false); }
+
+static int on_end(void *ctx) {
+  reader_t *r = ctx;
+  if (r->ignore > 0) {
+    r->ignore--;
+    return 1;
+  }
+  switch (r->ctx[--r->depth]) {
+  case P_OBSERVATION:
+    if (r->date > 0 && (r->it.since_ms == 0 || r->date < r->it.since_ms))
+      r->it.since_ms = r->date;
+    break;
+  case P_ITEM:
+    if (r->known && r->stats && r->n < GEN_OBS_MAX_ITEMS)
+      r->items[r->n++] = r->it;
+    break;
+  case P_RESULT:
+    longest_since_counts(r->items, r->n);
+    r->each(r->ud, r->has_queue ? r->queue_id : NULL,
+            r->has_media ? r->media : NULL, r->items, r->n);
+    r->groups++;
+    break;
+  default:
+    break;
+  }
+  return 1;
+}
+
+/* A string, number, true, false or null: s is a string's text, number a
+ * number's (else both NULL). */
+static int on_scalar(void *ctx, const unsigned char *s, size_t n,
+                     const char *number) {
+  reader_t *r = ctx;
+  if (r->ignore > 0)
+    return 1;
+  char id[128], date[64];
+  switch (value_want(r)) {
+  case W_ID:
+    if (s != NULL && r->system[0] != '\0' && copy(id, sizeof(id), s, n))
+      r->status = r->mapping(r->ud, id, r->system);
+    break;
+  case W_QUEUE:
+    r->has_queue = s != NULL && copy(r->queue_id, sizeof(r->queue_id), s, n);
+    break;
+  case W_MEDIA:
+    if (s == NULL || !copy(r->media, sizeof(r->media), s, n))
+      r->media[0] = '\0';
+    break;
+  case W_METRIC:
+    r->it.metric = s != NULL ? metric_from_name(s, n) : GEN_OBS_M_UNKNOWN;
+    r->known = r->it.metric != GEN_OBS_M_UNKNOWN;
+    break;
+  case W_QUALIFIER:
+    if (s != NULL) { /* cut to the field, at a NUL too */
+      const unsigned char *nul = memchr(s, '\0', n);
+      size_t k = nul != NULL ? (size_t)(nul - s) : n;
+      if (k >= sizeof(r->it.qualifier))
+        k = sizeof(r->it.qualifier) - 1;
+      memcpy(r->it.qualifier, s, k);
+      r->it.qualifier[k] = '\0';
+    }
+    break;
+  case W_COUNT:
+    r->it.has_count =
+        number != NULL && count_of(number, n, &r->it.count) && r->it.count >= 0;
+    break;
+  case W_VALUE:
+    r->it.has_value =
+        number != NULL && number_of(number, n, &r->it.calculated_value);
+    break;
+  case W_DATE:
+    if (s != NULL && copy(date, sizeof(date), s, n) &&
+        gen_time_parse(date, &r->date) == 0 && r->date > 0)
+      break;
+    r->date = 0;
+    break;
+  default:
+    break;
+  }
+  return r->status == 0;
+}
+
+/* Where a member repeats the last counts: what it sets is reset at its
+ * key. */
+static int on_key(void *ctx, const unsigned char *s, size_t n) {
+  reader_t *r = ctx;
+  if (r->ignore > 0)
+    return GEN_JSCAN_SKIP;
+  r->want = W_SKIP;
+  switch (r->ctx[r->depth - 1]) {
+  case P_ROOT:
+    if (r->mappings && is(s, n, "systemToOrganizationMappings"))
+      r->want = W_MAPPINGS;
+    else if (!r->mappings && is(s, n, "results"))
+      r->want = W_RESULTS;
+    break;
+  case P_MAPPINGS:
+    if (!copy(r->system, sizeof(r->system), s, n))
+      r->system[0] = '\0';
+    r->want = W_IDS;
+    break;
+  case P_RESULT:
+    if (is(s, n, "group")) {
+      r->has_queue = r->has_media = false;
+      r->want = W_GROUP;
+    } else if (is(s, n, "data")) {
+      r->n = 0;
+      r->want = W_DATA;
+    }
+    break;
+  case P_GROUP:
+    if (is(s, n, "queueId")) {
+      r->has_queue = false;
+      r->want = W_QUEUE;
+    } else if (is(s, n, "mediaType")) {
+      r->has_media = true;
+      r->media[0] = '\0';
+      r->want = W_MEDIA;
+    }
+    break;
+  case P_ITEM:
+    if (is(s, n, "metric")) {
+      r->known = false;
+      r->it.metric = GEN_OBS_M_UNKNOWN;
+      r->want = W_METRIC;
+    } else if (is(s, n, "qualifier")) {
+      r->it.qualifier[0] = '\0';
+      r->want = W_QUALIFIER;
+    } else if (is(s, n, "stats")) {
+      r->stats = r->it.has_count = r->it.has_value = false;
+      r->it.count = 0;
+      r->it.calculated_value = 0;
+      r->want = W_STATS;
+    } else if (is(s, n, "observations")) {
+      r->it.since_ms = 0;
+      r->want = W_OBSERVATIONS;
+    }
+    break;
+  case P_STATS:
+    if (is(s, n, "count")) {
+      r->it.has_count = false;
+      r->it.count = 0;
+      r->want = W_COUNT;
+    } else if (is(s, n, "calculatedMetricValue")) {
+      r->it.has_value = false;
+      r->it.calculated_value = 0;
+      r->want = W_VALUE;
+    }
+    break;
+  case P_OBSERVATION:
+    if (is(s, n, "observationDate")) {
+      r->date = 0;
+      r->want = W_DATE;
+    }
+    break;
+  default: /* no key in an array */
+    break;
+  }
+  return r->want == W_SKIP ? GEN_JSCAN_SKIP : 1;
+}
+
+static const gen_jscan_callbacks_t callbacks = {
+    .on_scalar = on_scalar,
+    .on_start_map = on_start_map,
+    .on_key = on_key,
+    .on_end_map = on_end,
+    .on_start_array = on_start_array,
+    .on_end_array = on_end,
+};
+
+int gen_obs_query_read(const char *text, size_t len,
+                       gen_obs_query_mapping_t mapping,
+                       gen_obs_query_each_t each, void *ud, char *err,
+                       size_t err_size) {
+  char why[128];
+  if (text == NULL || len == 0)
+    return 0; /* an empty answer is {} */
+  if (gen_json_bounds(text, len, why, sizeof(why)) != 0) {
+    snprintf(err, err_size, "%s", why);
+    return -EINVAL;
+  }
+  unsigned char *buf = malloc(len);
+  if (buf == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
+  }
+  reader_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    free(buf);
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
+  }
+  int status = 0;
+  /* The mappings first: a group's presence ids are read through them. */
+  for (int pass = mapping != NULL ? 0 : 1; pass < 2 && status == 0; pass++) {
+    *r = (reader_t){
+        .mappings = pass == 0, .mapping = mapping, .each = each, .ud = ud};
+    gen_jscan_t js = {.text = (const unsigned char *)text,
+                      .len = len,
+                      .max_depth = GEN_JSON_MAX_DEPTH,
+                      .buf = buf,
+                      .utf8_checked = pass == 1 && mapping != NULL};
+    gen_jscan_status_t st = gen_jscan_run(&js, &callbacks, r);
+    if (st == GEN_JSCAN_STOPPED) {
+      status = r->status;
+    } else if (st != GEN_JSCAN_OK) {
+      snprintf(err, err_size, "%s at byte %zu",
+               st == GEN_JSCAN_DEPTH ? "nesting too deep" : js.reason, js.off);
+      status = -EINVAL;
+    }
+  }
+  size_t groups = r->groups;
+  free(r);
+  free(buf);
+  return status != 0 ? status : (int)groups;
 }

@@ -276,6 +276,8 @@ typedef struct {
   const gen_qs_baseline_t *cb;
   const char *const *queue_ids;
   size_t n;
+  gen_presence_map_t *presences;
+  bool mapping_failed;
   bool answered[GEN_QS_QUERY_MAX][GEN_MEDIA_COUNT];
 } answer_t;
 
@@ -291,6 +293,13 @@ static void answer_group(void *ud, const char *queue_id, const char *media_type,
       a->answered[i][media] = true;
 }
 
+static int answer_mapping(void *ud, const char *id, const char *system) {
+  answer_t *a = ud;
+  if (gen_presence_map_add(a->presences, id, system) != 0)
+    a->mapping_failed = true;
+  return 0; /* the groups still count, their presences as other */
+}
+
 int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
                     pthread_mutex_t *lock, gen_presence_map_t *presences,
                     const gen_qs_baseline_t *cb, const gen_org_t *org,
@@ -298,31 +307,46 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
   if (n > GEN_QS_QUERY_MAX)
     return -EINVAL;
   json_object *body = gen_qs_query_body(queue_ids, n);
-  json_object *doc = NULL;
+  gen_http_response_t resp;
   char err[512];
-  int status =
-      gen_http_post_json(http, "/api/v2/analytics/queues/observations/query",
-                         body, &doc, err, sizeof(err));
+  int status = gen_http_post_text(
+      http, "/api/v2/analytics/queues/observations/query",
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp, err,
+      sizeof(err));
   json_object_put(body);
   if (status != 0) {
+    gen_http_response_recycle(http, &resp);
     gen_org_log(org, rl, LOG_ERR, "queue observations query failed: %s", err);
     return status;
   }
-  answer_t a = {.cb = cb, .queue_ids = queue_ids, .n = n};
+  answer_t a = {
+      .cb = cb, .queue_ids = queue_ids, .n = n, .presences = presences};
   pthread_mutex_lock(lock);
-  /* Org presence ids of oUserPresences, as this answer maps them. */
-  if (gen_presence_map_add_mappings(
-          presences, gen_json_get_object(doc, "systemToOrganizationMappings")) <
-      0)
-    gen_org_log(org, NULL, LOG_WARNING, "out of memory for presence ids");
-  gen_obs_query_groups(doc, answer_group, &a);
-  for (size_t i = 0; i < n; i++)
-    for (int m = 0; m < (int)GEN_MEDIA_COUNT; m++)
-      if (!a.answered[i][m])
-        cb->absent(cb->ud, queue_ids[i], m);
+  /* Org presence ids of oUserPresences, as this answer maps them, then
+   * the groups. */
+  int read = gen_obs_query_read(resp.body, resp.body_len, answer_mapping,
+                                answer_group, &a, err, sizeof(err));
+  if (read >= 0)
+    for (size_t i = 0; i < n; i++)
+      for (int m = 0; m < (int)GEN_MEDIA_COUNT; m++)
+        if (!a.answered[i][m])
+          cb->absent(cb->ud, queue_ids[i], m);
   pthread_mutex_unlock(lock);
-  json_object_put(doc);
-  return 0;
+  long http_status = resp.status;
+  gen_http_response_recycle(http, &resp);
+  if (a.mapping_failed)
+    gen_org_log(org, NULL, LOG_WARNING, "out of memory for presence ids");
+  if (read == -EINVAL) {
+    gen_http_count_malformed(http);
+    gen_org_log(org, rl, LOG_ERR,
+                "queue observations query failed: malformed JSON in HTTP %ld "
+                "answer: %s",
+                http_status, err);
+    return GEN_HTTP_ERR_JSON;
+  }
+  if (read < 0)
+    gen_org_log(org, rl, LOG_ERR, "queue observations query failed: %s", err);
+  return read < 0 ? read : 0;
 }
 
 const gen_summary_type_t gen_qs_summary_types[] = {

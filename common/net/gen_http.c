@@ -577,8 +577,7 @@ static int parse_json_body(gen_http_t *http, gen_http_response_t *resp,
   int status = gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH,
                               out, err, sizeof(err));
   if (status != 0) {
-    if (http->stats != NULL)
-      atomic_fetch_add(&http->stats->malformed, 1);
+    gen_http_count_malformed(http);
     if (error != NULL)
       snprintf(error, error_size, "malformed JSON in HTTP %ld answer: %s",
                resp->status, err);
@@ -599,6 +598,11 @@ static int request_json(gen_http_t *http, const char *method, const char *path,
     snprintf(error, error_size, "%s", resp.error);
   gen_http_response_recycle(http, &resp);
   return status;
+}
+
+void gen_http_count_malformed(gen_http_t *http) {
+  if (http != NULL && http->stats != NULL)
+    atomic_fetch_add(&http->stats->malformed, 1);
 }
 
 void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp) {

@@ -116,6 +116,10 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
                        gen_http_response_t *resp, char *error,
                        size_t error_size);
 
+/* Counts an answer the caller could not read (gen_http_post_text) in the
+ * handle's malformed self-metric, as the JSON shortcuts count theirs. */
+void gen_http_count_malformed(gen_http_t *http);
+
 /* JSON shortcuts: *out is a new reference on success. error (may be NULL)
  * receives the one-line failure description. */
 int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,

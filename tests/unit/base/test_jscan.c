@@ -230,6 +230,34 @@ DEF_TEST(skipped_values_are_checked_not_called_back) {
   return 0;
 }
 
+static int t_scalar(void *c, const unsigned char *s, size_t n,
+                    const char *number) {
+  if (s != NULL)
+    log_bytes(c, "S", s, n);
+  else if (number != NULL)
+    log_bytes(c, "#", (const unsigned char *)number, n);
+  else
+    logf_(c, "-");
+  return 1;
+}
+
+DEF_TEST(on_scalar_takes_every_scalar) {
+  const char *t = "{\"a\":[1.5e3,\"x\\ty\",true,false,null,-0],\"s\":\"\"}";
+  gen_jscan_callbacks_t cb = jcb;
+  cb.on_scalar = t_scalar;
+  unsigned char buf[64];
+  gen_jscan_t js = {.text = (const unsigned char *)t,
+                    .len = strlen(t),
+                    .max_depth = 8,
+                    .buf = buf};
+  tlog_t l = {0};
+  EXPECT_EQ_INT(GEN_JSCAN_OK, gen_jscan_run(&js, &cb, &l));
+  /* Keys and containers as before; no on_null, on_bool, on_number or
+   * on_string (which would log N, T, F and the same S and #). */
+  EXPECT_EQ_STR("{K(a)[#(1.5e3)S(x\\x09y)---#(-0)]K(s)S()}", l.text);
+  return 0;
+}
+
 static int stop_at_b(void *c, const unsigned char *s, size_t n) {
   (void)c;
   return !(n == 1 && s[0] == 'b');
@@ -400,6 +428,7 @@ int main(void) {
   RUN_TEST(same_tokens_as_yajl);
   RUN_TEST(offsets_are_just_past_each_token);
   RUN_TEST(skipped_values_are_checked_not_called_back);
+  RUN_TEST(on_scalar_takes_every_scalar);
   RUN_TEST(errors);
   RUN_TEST(every_prefix_is_truncated);
   RUN_TEST(mutations_judged_as_yajl_does);

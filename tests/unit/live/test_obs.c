@@ -3,6 +3,7 @@
  * collectd-genesys: tests of the queue-observation parser
  * (common/live/gen_obs.c).
  */
+#include "gen_json.h"
 #include "gen_obs.h"
 #include "gen_obs_query.h"
 
@@ -1016,38 +1017,13 @@ DEF_TEST(reuse_without_bleed_or_allocation) {
   return 0;
 }
 
-DEF_TEST(observations_query_answer_as_items) {
-  /* The REST form of the same observations: one result group's data[]. */
-  json_object *data = json_tokener_parse(
-      "[{\"metric\":\"oWaiting\",\"stats\":{\"count\":2},"
-      "\"observations\":[{\"observationDate\":\"2026-05-14T10:00:05Z\"},"
-      "{\"observationDate\":\"2026-05-14T10:00:01.500Z\"}]},"
-      "{\"metric\":\"oLongestWaiting\",\"stats\":{\"calculatedMetricValue\""
-      ":12}},"
-      "{\"metric\":\"oMemberUsers\",\"qualifier\":\"IDLE\",\"stats\":{"
-      "\"count\":-3}},"
-      "{\"metric\":\"oMystery\",\"stats\":{\"count\":1}},"
-      "{\"metric\":\"oInteracting\"}]");
-  gen_obs_item_t items[8];
-  EXPECT_EQ_INT(3, gen_obs_query_items(data, items, 8));
-  EXPECT_EQ_INT(GEN_OBS_M_WAITING, items[0].metric);
-  OK(items[0].has_count && items[0].count == 2);
-  EXPECT_EQ_INT(1778752801500LL, items[0].since_ms); /* the earliest */
-  EXPECT_EQ_INT(GEN_OBS_M_LONGEST_WAITING, items[1].metric);
-  OK(items[1].has_value && items[1].calculated_value == 12);
-  EXPECT_EQ_INT(1778752801500LL, items[1].since_ms); /* the waiting's */
-  EXPECT_EQ_STR("IDLE", items[2].qualifier);
-  OK(!items[2].has_count);                               /* negative: absent */
-  EXPECT_EQ_INT(1, gen_obs_query_items(data, items, 1)); /* at most max */
-  EXPECT_EQ_INT(0, gen_obs_query_items(NULL, items, 8));
-  json_object_put(data);
-  return 0;
-}
-
-/* The groups of a query answer, as each sees them. */
+/* The groups of a query answer, as each sees them, and its mappings. */
 typedef struct {
-  char seen[256];
-  size_t items;
+  char seen[512];
+  char mapped[256];
+  gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
+  size_t n;   /* of the last group */
+  int refuse; /* what mapping returns */
 } groups_t;
 static void each_group(void *ud, const char *queue_id, const char *media_type,
                        const gen_obs_item_t *items, size_t n) {
@@ -1055,29 +1031,201 @@ static void each_group(void *ud, const char *queue_id, const char *media_type,
   size_t off = strlen(g->seen);
   snprintf(g->seen + off, sizeof(g->seen) - off, "%s/%s/%zu;",
            queue_id ? queue_id : "-", media_type ? media_type : "-", n);
-  g->items += n;
-  (void)items;
+  memcpy(g->items, items, n * sizeof(*items));
+  g->n = n;
+}
+static int each_mapping(void *ud, const char *id, const char *system) {
+  groups_t *g = ud;
+  size_t off = strlen(g->mapped);
+  /* Before any group: the groups' presence ids are read through them. */
+  snprintf(g->mapped + off, sizeof(g->mapped) - off, "%s=%s%s;", id, system,
+           g->seen[0] ? " (after a group)" : "");
+  return g->refuse;
+}
+static int read_answer(const char *text, groups_t *g) {
+  char why[128] = "";
+  int n = gen_obs_query_read(text, text ? strlen(text) : 0, each_mapping,
+                             each_group, g, why, sizeof(why));
+  if (n < 0)
+    snprintf(g->seen, sizeof(g->seen), "error %d: %s", n, why);
+  return n;
+}
+
+DEF_TEST(observations_query_answer_as_items) {
+  /* The REST form of the same observations: one result group's data[]. */
+  groups_t g = {0};
+  EXPECT_EQ_INT(
+      1,
+      read_answer(
+          "{\"results\":[{\"data\":["
+          "{\"metric\":\"oWaiting\",\"stats\":{\"count\":2},"
+          "\"observations\":[{\"observationDate\":\"2026-05-14T10:00:05Z\"},"
+          "{\"observationDate\":\"2026-05-14T10:00:01.500Z\"},"
+          "{\"observationDate\":7},{}]},"
+          "{\"metric\":\"oLongestWaiting\",\"stats\":{\"calculatedMetricValue\""
+          ":12}},"
+          "{\"metric\":\"oMemberUsers\",\"qualifier\":\"IDLE\",\"stats\":{"
+          "\"count\":-3}},"
+          "{\"metric\":\"oMystery\",\"stats\":{\"count\":1}},"
+          "{\"metric\":\"oInteracting\"},"
+          "{\"metric\":\"oAlerting\",\"stats\":[]},"
+          "{\"metric\":7,\"stats\":{\"count\":1}},"
+          "{\"stats\":{\"count\":1}},"
+          "\"x\",[{\"metric\":\"oWaiting\",\"stats\":{}}],"
+          "{\"metric\":\"oActiveUsers\",\"stats\":{\"count\":3.0}},"
+          "{\"metric\":\"oActiveUsers\",\"stats\":{\"count\":3.5}},"
+          "{\"metric\":\"oActiveUsers\",\"stats\":{\"count\":1e30}},"
+          "{\"metric\":\"oActiveUsers\",\"stats\":{\"count\":"
+          "99999999999999999999}},"
+          "{\"metric\":\"oActiveUsers\",\"stats\":{\"count\":\"3\"}},"
+          "{\"metric\":\"oLongestInteracting\",\"stats\":{\"count\":1,"
+          "\"calculatedMetricValue\":\"12\"}}"
+          "]}]}",
+          &g));
+  EXPECT_EQ_STR("-/-/9;", g.seen);
+  EXPECT_EQ_INT(GEN_OBS_M_WAITING, g.items[0].metric);
+  OK(g.items[0].has_count && g.items[0].count == 2);
+  EXPECT_EQ_INT(1778752801500LL, g.items[0].since_ms); /* the earliest */
+  EXPECT_EQ_INT(GEN_OBS_M_LONGEST_WAITING, g.items[1].metric);
+  OK(g.items[1].has_value && g.items[1].calculated_value == 12);
+  OK(!g.items[1].has_count);
+  EXPECT_EQ_INT(1778752801500LL, g.items[1].since_ms); /* the waiting's */
+  EXPECT_EQ_STR("IDLE", g.items[2].qualifier);
+  OK(!g.items[2].has_count); /* negative: absent */
+  /* oAlerting with stats an array, a metric 7, no metric: left out. */
+  EXPECT_EQ_INT(GEN_OBS_M_ACTIVE_USERS, g.items[3].metric);
+  OK(g.items[3].has_count && g.items[3].count == 3); /* 3.0 */
+  OK(!g.items[4].has_count);                         /* 3.5 */
+  OK(!g.items[5].has_count);                         /* 1e30 */
+  OK(!g.items[6].has_count); /* past int64, as json-c saturates it */
+  OK(!g.items[7].has_count); /* a string */
+  EXPECT_EQ_INT(GEN_OBS_M_LONGEST_INTERACTING, g.items[8].metric);
+  OK(g.items[8].has_count && !g.items[8].has_value);
+  EXPECT_EQ_INT(0, g.items[8].since_ms);
+  return 0;
 }
 
 DEF_TEST(observations_query_answer_by_group) {
-  json_object *doc = json_tokener_parse(
-      "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
-      "\"voice\"},\"data\":[{\"metric\":\"oWaiting\",\"stats\":{"
-      "\"count\":3}}]},{\"group\":{\"queueId\":\"q1\"},\"data\":[{"
-      "\"metric\":\"oMemberUsers\",\"stats\":{\"count\":5}},{\"metric\":"
-      "\"oActiveUsers\",\"stats\":{\"count\":4}}]},{\"group\":{"
-      "\"queueId\":7},\"data\":\"x\"},{}]}");
-  CHECK_NOT_NULL(doc);
   groups_t g = {0};
-  EXPECT_EQ_INT(4, gen_obs_query_groups(doc, each_group, &g));
-  EXPECT_EQ_STR("q1/voice/1;q1/-/2;-/-/0;-/-/0;", g.seen);
-  json_object_put(doc);
-  json_object *none = json_tokener_parse("{\"results\":{}}");
+  EXPECT_EQ_INT(
+      5, read_answer(
+             "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
+             "\"voice\"},\"data\":[{\"metric\":\"oWaiting\",\"stats\":{"
+             "\"count\":3}}]},{\"data\":[{"
+             "\"metric\":\"oMemberUsers\",\"stats\":{\"count\":5}},{\"metric\":"
+             "\"oActiveUsers\",\"stats\":{\"count\":4}}],"
+             "\"group\":{\"queueId\":\"q1\"}},{\"group\":{"
+             "\"queueId\":7},\"data\":\"x\"},{},\"x\",[],"
+             "{\"group\":{\"queueId\":\"q2\",\"mediaType\":5}}]}",
+             &g));
+  /* Group after data; a queue id not a string; a result that is not an
+   * object is no group; a media type not a string is no user group. */
+  EXPECT_EQ_STR("q1/voice/1;q1/-/2;-/-/0;-/-/0;q2//0;", g.seen);
   groups_t empty = {0};
-  EXPECT_EQ_INT(0, gen_obs_query_groups(none, each_group, &empty));
-  EXPECT_EQ_INT(0, gen_obs_query_groups(NULL, each_group, &empty));
+  EXPECT_EQ_INT(0, read_answer("{\"results\":{}}", &empty));
+  EXPECT_EQ_INT(0, read_answer("[{\"results\":[{}]}]", &empty));
+  EXPECT_EQ_INT(0, read_answer("", &empty)); /* an empty answer is {} */
+  EXPECT_EQ_INT(0, read_answer(NULL, &empty));
   EXPECT_EQ_STR("", empty.seen);
-  json_object_put(none);
+  return 0;
+}
+
+DEF_TEST(observations_query_answer_repeats_and_limits) {
+  /* Where a member repeats the last counts, wrong-typed or not. */
+  groups_t g = {0};
+  EXPECT_EQ_INT(
+      2, read_answer(
+             "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":"
+             "\"voice\",\"queueId\":\"q9\"},\"group\":{\"queueId\":\"q2\"},"
+             "\"data\":[{\"metric\":\"oWaiting\",\"stats\":{\"count\":1}}],"
+             "\"data\":[{\"metric\":\"oAlerting\",\"metric\":\"oWaiting\","
+             "\"stats\":{\"count\":1},\"stats\":{\"calculatedMetricValue\":2},"
+             "\"observations\":[{\"observationDate\":\"2026-05-14T10:00:01Z\"}"
+             "],\"observations\":null}]},"
+             "{\"group\":{\"queueId\":\"q3\",\"queueId\":[]}}]}",
+             &g));
+  EXPECT_EQ_STR("q2/-/1;-/-/0;", g.seen);
+  memset(&g, 0, sizeof(g));
+  EXPECT_EQ_INT(1, read_answer("{\"results\":[{\"data\":[{\"metric\":"
+                               "\"oWaiting\",\"metric\":\"oAlerting\","
+                               "\"stats\":{\"count\":1}}]}]}",
+                               &g));
+  EXPECT_EQ_INT(GEN_OBS_M_ALERTING, g.items[0].metric);
+  OK(g.items[0].has_count && g.items[0].count == 1);
+
+  /* An id too long for one is no queue; a media type too long for one is
+   * an unknown one; a qualifier is cut to its field. */
+  char text[4096];
+  char long_id[200];
+  memset(long_id, 'a', sizeof(long_id) - 1);
+  long_id[sizeof(long_id) - 1] = '\0';
+  snprintf(text, sizeof(text),
+           "{\"results\":[{\"group\":{\"queueId\":\"%s\"}},{\"group\":{"
+           "\"queueId\":\"q1\",\"mediaType\":\"%.40s\"},\"data\":[{\"metric\":"
+           "\"oWaiting\",\"qualifier\":\"%s\",\"stats\":{}}]}]}",
+           long_id, long_id, long_id);
+  memset(&g, 0, sizeof(g));
+  EXPECT_EQ_INT(2, read_answer(text, &g));
+  EXPECT_EQ_STR("-/-/0;q1//1;", g.seen);
+  EXPECT_EQ_INT(63, strlen(g.items[0].qualifier));
+
+  /* At most GEN_OBS_MAX_ITEMS items a group. */
+  size_t off =
+      (size_t)snprintf(text, sizeof(text), "{\"results\":[{\"data\":[");
+  for (int i = 0; i < GEN_OBS_MAX_ITEMS + 3; i++)
+    off += (size_t)snprintf(text + off, sizeof(text) - off,
+                            "%s{\"metric\":\"oWaiting\",\"stats\":{}}",
+                            i ? "," : "");
+  snprintf(text + off, sizeof(text) - off, "]}]}");
+  memset(&g, 0, sizeof(g));
+  EXPECT_EQ_INT(1, read_answer(text, &g));
+  EXPECT_EQ_INT(GEN_OBS_MAX_ITEMS, g.n);
+  return 0;
+}
+
+DEF_TEST(observations_query_answer_mappings_and_errors) {
+  /* The mappings come first, wherever they stand. */
+  groups_t g = {0};
+  EXPECT_EQ_INT(
+      1,
+      read_answer("{\"results\":[{\"group\":{\"queueId\":\"q1\"}}],"
+                  "\"systemToOrganizationMappings\":{\"ON_QUEUE\":[\"p-onq\"],"
+                  "\"MEAL\":[\"p-meal\",7,\"p-lunch\"],\"BUSY\":\"p-x\","
+                  "\"AWAY\":{\"id\":\"p-y\"}}}",
+                  &g));
+  EXPECT_EQ_STR("p-onq=ON_QUEUE;p-meal=MEAL;p-lunch=MEAL;", g.mapped);
+  EXPECT_EQ_STR("q1/-/0;", g.seen);
+  /* A mapping's error stops the read with it, before any group. */
+  groups_t refused = {.refuse = -ENOMEM};
+  EXPECT_EQ_INT(
+      -ENOMEM,
+      gen_obs_query_read(
+          "{\"systemToOrganizationMappings\":{\"MEAL\":[\"p\"]},"
+          "\"results\":[{}]}",
+          strlen("{\"systemToOrganizationMappings\":{\"MEAL\":[\"p\"]},"
+                 "\"results\":[{}]}"),
+          each_mapping, each_group, &refused, NULL, 0));
+  EXPECT_EQ_STR("", refused.seen);
+  /* Not JSON, strictly: an error saying where, and no group at all. */
+  const char *bad[] = {
+      "{\"results\":[{}]",                                  /* truncated */
+      "{\"results\":[{},]}",                                /* trailing comma */
+      "{\"results\":[{}]} x",                               /* trailing data */
+      "{\"results\":[{\"group\":{\"queueId\":\"\xff\"}}]}", /* not UTF-8 */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    memset(&g, 0, sizeof(g));
+    EXPECT_EQ_INT(-EINVAL, read_answer(bad[i], &g));
+    OK(strstr(g.seen, " at byte ") != NULL);
+  }
+  /* Deeper than gen_json_parse reads (GEN_JSON_MAX_DEPTH, 32). */
+  char deep[256] = "";
+  for (int i = 0; i < 33; i++)
+    strcat(deep, "[");
+  for (int i = 0; i < 33; i++)
+    strcat(deep, "]");
+  memset(&g, 0, sizeof(g));
+  EXPECT_EQ_INT(-EINVAL, read_answer(deep, &g));
   return 0;
 }
 
@@ -1133,6 +1281,8 @@ int main(void) {
   gen_obs_parser_free(parser);
   RUN_TEST(observations_query_answer_as_items);
   RUN_TEST(observations_query_answer_by_group);
+  RUN_TEST(observations_query_answer_repeats_and_limits);
+  RUN_TEST(observations_query_answer_mappings_and_errors);
   RUN_TEST(a_parser_per_thread);
   END_TEST;
 }
