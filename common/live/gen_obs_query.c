@@ -292,13 +292,17 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
       r->it.qualifier[k] = '\0';
     }
     break;
-  case W_COUNT:
+  case W_COUNT: /* absent: 0, as gen_obs leaves it */
     r->it.has_count =
         number != NULL && count_of(number, n, &r->it.count) && r->it.count >= 0;
+    if (!r->it.has_count)
+      r->it.count = 0;
     break;
   case W_VALUE:
     r->it.has_value =
         number != NULL && number_of(number, n, &r->it.calculated_value);
+    if (!r->it.has_value)
+      r->it.calculated_value = 0;
     break;
   case W_DATE:
     if (s != NULL && copy(date, sizeof(date), s, n) &&

@@ -6,11 +6,14 @@
 #include "gen_json.h"
 #include "gen_obs.h"
 #include "gen_obs_query.h"
+#include "gen_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1229,6 +1232,293 @@ DEF_TEST(observations_query_answer_mappings_and_errors) {
   return 0;
 }
 
+/* The oracle: the answer read as a json-c document, the way the baseline
+ * read it before gen_obs_query_read (results that are not objects left
+ * out, a mediaType not a string read as ""), printed into out. */
+typedef struct {
+  char text[8192];
+  size_t n;
+} olog_t;
+static void olog(olog_t *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(o->text + o->n, sizeof(o->text) - o->n, fmt, ap);
+  va_end(ap);
+  if (k > 0)
+    o->n = o->n + (size_t)k < sizeof(o->text) ? o->n + (size_t)k
+                                              : sizeof(o->text) - 1;
+}
+static void olog_items(olog_t *o, const gen_obs_item_t *items, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    olog(o, "(%d,%s,%d,%" PRId64 ",%d,%.17g,%" PRId64 ")", items[i].metric,
+         items[i].qualifier, items[i].has_count, items[i].count,
+         items[i].has_value, items[i].calculated_value, items[i].since_ms);
+}
+static bool oracle_int(json_object *v, int64_t *out) {
+  if (json_object_is_type(v, json_type_int)) {
+    int64_t i = json_object_get_int64(v);
+    if (i == INT64_MAX || i == INT64_MIN)
+      return false;
+    *out = i;
+    return true;
+  }
+  if (!json_object_is_type(v, json_type_double))
+    return false;
+  double d = json_object_get_double(v);
+  if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e18)
+    return false;
+  *out = (int64_t)d;
+  return true;
+}
+static json_object *member(json_object *o, const char *key, json_type t) {
+  json_object *v = NULL;
+  return json_object_is_type(o, json_type_object) &&
+                 json_object_object_get_ex(o, key, &v) &&
+                 json_object_is_type(v, t)
+             ? v
+             : NULL;
+}
+static void oracle(json_object *doc, olog_t *o) {
+  json_object *maps =
+      member(doc, "systemToOrganizationMappings", json_type_object);
+  if (maps != NULL) {
+    json_object_object_foreach(maps, system, ids) {
+      size_t n = json_object_is_type(ids, json_type_array)
+                     ? json_object_array_length(ids)
+                     : 0;
+      for (size_t i = 0; i < n; i++) {
+        json_object *id = json_object_array_get_idx(ids, i);
+        if (json_object_is_type(id, json_type_string))
+          olog(o, "%s=%s;", json_object_get_string(id), system);
+      }
+    }
+  }
+  json_object *results = member(doc, "results", json_type_array);
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t r = 0; r < len; r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    if (!json_object_is_type(result, json_type_object))
+      continue;
+    json_object *group = member(result, "group", json_type_object), *v = NULL;
+    json_object *q = member(group, "queueId", json_type_string);
+    const char *media = NULL;
+    if (json_object_is_type(group, json_type_object) &&
+        json_object_object_get_ex(group, "mediaType", &v))
+      media = json_object_is_type(v, json_type_string)
+                  ? json_object_get_string(v)
+                  : "";
+    gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
+    size_t n = 0;
+    json_object *data = member(result, "data", json_type_array);
+    size_t dl = data ? json_object_array_length(data) : 0;
+    for (size_t i = 0; i < dl && n < GEN_OBS_MAX_ITEMS; i++) {
+      json_object *d = json_object_array_get_idx(data, i);
+      json_object *metric = member(d, "metric", json_type_string);
+      json_object *stats = member(d, "stats", json_type_object);
+      if (metric == NULL || stats == NULL)
+        continue;
+      gen_obs_item_t *it = &items[n];
+      memset(it, 0, sizeof(*it));
+      for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
+        if (strcmp(gen_obs_metric_name((gen_obs_metric_t)m),
+                   json_object_get_string(metric)) == 0)
+          it->metric = (gen_obs_metric_t)m;
+      if (it->metric == GEN_OBS_M_UNKNOWN)
+        continue;
+      json_object *qual = member(d, "qualifier", json_type_string);
+      if (qual)
+        snprintf(it->qualifier, sizeof(it->qualifier), "%s",
+                 json_object_get_string(qual));
+      if (json_object_object_get_ex(stats, "count", &v))
+        it->has_count = oracle_int(v, &it->count) && it->count >= 0;
+      if (!it->has_count)
+        it->count = 0;
+      if (json_object_object_get_ex(stats, "calculatedMetricValue", &v) &&
+          (json_object_is_type(v, json_type_int) ||
+           json_object_is_type(v, json_type_double))) {
+        it->calculated_value = json_object_get_double(v);
+        it->has_value = isfinite(it->calculated_value);
+      }
+      if (!it->has_value)
+        it->calculated_value = 0;
+      json_object *obs = member(d, "observations", json_type_array);
+      size_t ol = obs ? json_object_array_length(obs) : 0;
+      for (size_t k = 0; k < ol; k++) {
+        json_object *date = member(json_object_array_get_idx(obs, k),
+                                   "observationDate", json_type_string);
+        int64_t ms;
+        if (date != NULL &&
+            gen_time_parse(json_object_get_string(date), &ms) == 0 && ms > 0 &&
+            (it->since_ms == 0 || ms < it->since_ms))
+          it->since_ms = ms;
+      }
+      n++;
+    }
+    for (size_t i = 0; i < n; i++) { /* the longest from the counts' dates */
+      gen_obs_metric_t c = items[i].metric == GEN_OBS_M_LONGEST_WAITING
+                               ? GEN_OBS_M_WAITING
+                           : items[i].metric == GEN_OBS_M_LONGEST_INTERACTING
+                               ? GEN_OBS_M_INTERACTING
+                               : GEN_OBS_M_UNKNOWN;
+      for (size_t j = 0; c != GEN_OBS_M_UNKNOWN && j < n; j++)
+        if (items[j].metric == c && items[j].since_ms > 0 &&
+            items[i].since_ms == 0)
+          items[i].since_ms = items[j].since_ms;
+    }
+    olog(o, "[%s/%s/%zu:", q ? json_object_get_string(q) : "-",
+         media ? media : "-", n);
+    olog_items(o, items, n);
+    olog(o, "]");
+  }
+}
+static int ours_mapping(void *ud, const char *id, const char *system) {
+  olog(ud, "%s=%s;", id, system);
+  return 0;
+}
+static void ours_group(void *ud, const char *queue_id, const char *media_type,
+                       const gen_obs_item_t *items, size_t n) {
+  olog(ud, "[%s/%s/%zu:", queue_id ? queue_id : "-",
+       media_type ? media_type : "-", n);
+  olog_items(ud, items, n);
+  olog(ud, "]");
+}
+
+/* Whether text has a number outside strings that RFC 8259's grammar does
+ * not allow: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool non_rfc_number(const char *t, size_t n) {
+  bool in_string = false;
+  for (size_t i = 0; i < n; i++) {
+    if (in_string) {
+      if (t[i] == '\\')
+        i++;
+      else if (t[i] == '"')
+        in_string = false;
+      continue;
+    }
+    if (t[i] == '"') {
+      in_string = true;
+      continue;
+    }
+    if (t[i] != '-' && (t[i] < '0' || t[i] > '9'))
+      continue;
+    size_t e = i;
+    while (e < n && strchr("0123456789+-.eE", t[e]) != NULL)
+      e++;
+    size_t k = i;
+    k += t[k] == '-';
+    if (k < e && t[k] == '0')
+      k++;
+    else if (k < e && t[k] >= '1' && t[k] <= '9')
+      while (k < e && t[k] >= '0' && t[k] <= '9')
+        k++;
+    else
+      return true;
+    if (k < e && t[k] == '.') {
+      size_t d = ++k;
+      while (k < e && t[k] >= '0' && t[k] <= '9')
+        k++;
+      if (k == d)
+        return true;
+    }
+    if (k < e && (t[k] == 'e' || t[k] == 'E')) {
+      k++;
+      if (k < e && (t[k] == '+' || t[k] == '-'))
+        k++;
+      size_t d = k;
+      while (k < e && t[k] >= '0' && t[k] <= '9')
+        k++;
+      if (k == d)
+        return true;
+    }
+    if (k != e)
+      return true;
+    i = e - 1;
+  }
+  return false;
+}
+
+/* Mutated answers (ASCII, so that json-c and gen_jscan judge alike): where
+ * json-c reads a text strictly, gen_obs_query_read reads the same groups,
+ * items and mappings from it; where json-c refuses it, so does it. */
+DEF_TEST(observations_query_answer_read_as_json_c_reads_it) {
+  static const char base[] =
+      "{\"systemToOrganizationMappings\":{\"ON_QUEUE\":[\"p1\"],\"MEAL\":"
+      "[\"p2\",\"p3\"]},\"results\":[{\"group\":{\"queueId\":\"q1\","
+      "\"mediaType\":\"voice\"},\"data\":[{\"metric\":\"oWaiting\",\"stats\":"
+      "{\"count\":2},\"observations\":[{\"observationDate\":"
+      "\"2026-05-14T10:00:05Z\"}]},{\"metric\":\"oLongestWaiting\",\"stats\":"
+      "{\"count\":2,\"calculatedMetricValue\":1.5e3}},{\"metric\":"
+      "\"oInteracting\",\"stats\":{\"count\":10}}]},{\"group\":{\"queueId\":"
+      "\"q1\"},\"data\":[{\"metric\":\"oUserPresences\",\"qualifier\":\"p1\","
+      "\"stats\":{\"count\":4}},{\"metric\":\"oMemberUsers\",\"stats\":"
+      "{\"count\":-1}},{\"metric\":\"oOnQueueUsers\",\"qualifier\":\"IDLE\","
+      "\"stats\":{\"count\":3.0}}]}]}";
+  static const char alphabet[] = "{}[]\":,\\ 0123456789-+.eEtrufalsnxq1";
+  unsigned seed = 4242;
+  size_t both = 0, refused = 0, stricter = 0;
+  for (int round = 0; round < 20000; round++) {
+    char text[sizeof(base) + 8];
+    size_t n = sizeof(base) - 1;
+    memcpy(text, base, n);
+    int edits = 1 + (int)(rand_r(&seed) % 3);
+    for (int e = 0; e < edits && n > 0; e++) {
+      size_t at = (size_t)rand_r(&seed) % n;
+      char c = alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
+      switch (rand_r(&seed) % 3) {
+      case 0:
+        text[at] = c;
+        break;
+      case 1:
+        memmove(text + at, text + at + 1, n - at - 1);
+        n--;
+        break;
+      default:
+        if (n + 1 < sizeof(text)) {
+          memmove(text + at + 1, text + at, n - at);
+          text[at] = c;
+          n++;
+        }
+        break;
+      }
+    }
+    json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *doc = json_tokener_parse_ex(tok, text, (int)n);
+    bool jc =
+        doc != NULL && json_tokener_get_error(tok) == json_tokener_success;
+    for (size_t k = jc ? json_tokener_get_parse_end(tok) : n; k < n; k++)
+      jc = jc && strchr(" \t\r\n", text[k]) != NULL;
+    json_tokener_free(tok);
+    olog_t want = {0}, got = {0};
+    char why[128];
+    int st = gen_obs_query_read(text, n, ours_mapping, ours_group, &got, why,
+                                sizeof(why));
+    if (jc)
+      oracle(doc, &want);
+    json_object_put(doc);
+    /* json-c takes numbers RFC 8259 does not ("1.e3", "03"): those
+     * gen_jscan refuses, strictly. */
+    if (jc && st == -EINVAL && non_rfc_number(text, n)) {
+      stricter++;
+      continue;
+    }
+    if (jc != (st >= 0) || (jc && strcmp(want.text, got.text) != 0)) {
+      printf("not ok - round %d: json-c %s, ours %d (%s)\n# text %.*s\n"
+             "# json-c %s\n# ours   %s\n",
+             round, jc ? "reads it" : "refuses it", st, st < 0 ? why : "",
+             (int)n, text, want.text, got.text);
+      return -1;
+    }
+    both += jc;
+    refused += !jc;
+  }
+  printf("# %zu read alike, %zu refused by both, %zu numbers json-c takes "
+         "and RFC 8259 does not\n",
+         both, refused, stricter);
+  OK(both > 1000 && refused > 1000);
+  return 0;
+}
+
 /* Each thread its own parser, the same one at every call, usable. */
 static void *other_thread(void *arg) {
   gen_obs_parser_t **out = arg;
@@ -1283,6 +1573,7 @@ int main(void) {
   RUN_TEST(observations_query_answer_by_group);
   RUN_TEST(observations_query_answer_repeats_and_limits);
   RUN_TEST(observations_query_answer_mappings_and_errors);
+  RUN_TEST(observations_query_answer_read_as_json_c_reads_it);
   RUN_TEST(a_parser_per_thread);
   END_TEST;
 }
