@@ -31,6 +31,8 @@ typedef enum {
   P_DEPTH         /* number of parts: the deepest nesting read */
 } part_t;
 
+typedef enum { PASS_CHECK, PASS_MAPPINGS, PASS_RESULTS } pass_t;
+
 /* What the next value is where it stands. */
 typedef enum {
   W_SKIP,
@@ -56,7 +58,7 @@ typedef enum {
 } want_t;
 
 typedef struct {
-  bool mappings; /* this pass reads the mappings, else the results */
+  pass_t pass;
   gen_obs_query_mapping_t mapping;
   gen_obs_query_each_t each;
   void *ud;
@@ -325,9 +327,9 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
   r->want = W_SKIP;
   switch (r->ctx[r->depth - 1]) {
   case P_ROOT:
-    if (r->mappings && is(s, n, "systemToOrganizationMappings"))
+    if (r->pass == PASS_MAPPINGS && is(s, n, "systemToOrganizationMappings"))
       r->want = W_MAPPINGS;
-    else if (!r->mappings && is(s, n, "results"))
+    else if (r->pass == PASS_RESULTS && is(s, n, "results"))
       r->want = W_RESULTS;
     break;
   case P_MAPPINGS:
@@ -427,15 +429,19 @@ int gen_obs_query_read(const char *text, size_t len,
     return -ENOMEM;
   }
   int status = 0;
-  /* The mappings first: a group's presence ids are read through them. */
-  for (int pass = mapping != NULL ? 0 : 1; pass < 2 && status == 0; pass++) {
-    *r = (reader_t){
-        .mappings = pass == 0, .mapping = mapping, .each = each, .ud = ud};
+  /* The whole text checked before anything is called back (a malformed
+   * answer sets nothing, as a refused document did), then the mappings: a
+   * group's presence ids are read through them. Each pass skips what the
+   * others read, at a millisecond for 100 queues. */
+  for (pass_t pass = PASS_CHECK; pass <= PASS_RESULTS && status == 0; pass++) {
+    if (pass == PASS_MAPPINGS && mapping == NULL)
+      continue;
+    *r = (reader_t){.pass = pass, .mapping = mapping, .each = each, .ud = ud};
     gen_jscan_t js = {.text = (const unsigned char *)text,
                       .len = len,
                       .max_depth = GEN_JSON_MAX_DEPTH,
                       .buf = buf,
-                      .utf8_checked = pass == 1 && mapping != NULL};
+                      .utf8_checked = pass != PASS_CHECK};
     gen_jscan_status_t st = gen_jscan_run(&js, &callbacks, r);
     if (st == GEN_JSCAN_STOPPED) {
       status = r->status;

@@ -43,7 +43,8 @@ typedef void (*gen_obs_query_each_t)(void *ud, const char *queue_id,
  * results: [{group: {queueId, mediaType}, data: [{metric, qualifier,
  * stats: {count, calculatedMetricValue}, observations: […]}]}]}: every
  * mapping first (mapping may be NULL), wherever it stands in the text,
- * then each group in order. An empty text reads as {}. Returns the number
+ * then each group in order; nothing is called back for a text that is not
+ * JSON. An empty text reads as {}. Returns the number
  * of groups, -EINVAL when the text is not JSON (err says why and where,
  * one line), -ENOMEM, or what mapping returned. */
 int gen_obs_query_read(const char *text, size_t len,

@@ -1025,8 +1025,9 @@ typedef struct {
   char seen[512];
   char mapped[256];
   gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
-  size_t n;   /* of the last group */
-  int refuse; /* what mapping returns */
+  size_t n;      /* of the last group */
+  size_t groups; /* called back */
+  int refuse;    /* what mapping returns */
 } groups_t;
 static void each_group(void *ud, const char *queue_id, const char *media_type,
                        const gen_obs_item_t *items, size_t n) {
@@ -1036,6 +1037,7 @@ static void each_group(void *ud, const char *queue_id, const char *media_type,
            queue_id ? queue_id : "-", media_type ? media_type : "-", n);
   memcpy(g->items, items, n * sizeof(*items));
   g->n = n;
+  g->groups++;
 }
 static int each_mapping(void *ud, const char *id, const char *system) {
   groups_t *g = ud;
@@ -1215,11 +1217,15 @@ DEF_TEST(observations_query_answer_mappings_and_errors) {
       "{\"results\":[{},]}",                                /* trailing comma */
       "{\"results\":[{}]} x",                               /* trailing data */
       "{\"results\":[{\"group\":{\"queueId\":\"\xff\"}}]}", /* not UTF-8 */
+      "{\"systemToOrganizationMappings\":{\"MEAL\":[\"p\"]},\"results\":[{"
+      "\"group\":{\"queueId\":\"q1\"}}]} x", /* wrong only at its end */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     memset(&g, 0, sizeof(g));
     EXPECT_EQ_INT(-EINVAL, read_answer(bad[i], &g));
     OK(strstr(g.seen, " at byte ") != NULL);
+    EXPECT_EQ_STR("", g.mapped); /* nothing called back */
+    EXPECT_EQ_INT(0, g.groups);
   }
   /* Deeper than gen_json_parse reads (GEN_JSON_MAX_DEPTH, 32). */
   char deep[256] = "";
@@ -1502,7 +1508,7 @@ DEF_TEST(observations_query_answer_read_as_json_c_reads_it) {
       stricter++;
       continue;
     }
-    if (jc != (st >= 0) || (jc && strcmp(want.text, got.text) != 0)) {
+    if (jc != (st >= 0) || strcmp(want.text, got.text) != 0) {
       printf("not ok - round %d: json-c %s, ours %d (%s)\n# text %.*s\n"
              "# json-c %s\n# ours   %s\n",
              round, jc ? "reads it" : "refuses it", st, st < 0 ? why : "",
