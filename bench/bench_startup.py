@@ -35,7 +35,9 @@ many each keeps at steady state; a settle that long (--settle 3700) shows
 it whole.
 
 --families picks genesys_realtime's optional families (a breakdown by
-family), --kinds which of the three runs.
+family), --kinds which of the three runs. --reconnect-at S closes every
+socket S seconds into the settle: every channel reconnects and baselines
+again at once, the peak a network blip makes.
 
   python3 bench/bench_startup.py --queues 2000 5000 --footprint 5000
 """
@@ -249,16 +251,24 @@ def footprint(queues, args):
                         time.sleep(0.5)
                 # VmRSS every --every seconds of the settle: the conversation
                 # stores grow until their timeouts (see the module's text)
-                t_sub, samples = time.time(), []
+                t_sub, samples, reconnect = time.time(), [], None
                 while True:
                     left = args.settle - (time.time() - t_sub)
-                    time.sleep(max(0.0, min(args.every, left)))
+                    due = args.reconnect_at - (time.time() - t_sub) \
+                        if args.reconnect_at and reconnect is None else left
+                    time.sleep(max(0.0, min(args.every, left, due)))
                     if cd.proc.poll() is not None:
                         raise RuntimeError("collectd exited: " + cd.log_text()[-2000:])
                     samples.append((time.time() - t_sub, vm(cd.proc.pid, "VmRSS")))
-                    if left <= args.every:
+                    if args.reconnect_at and reconnect is None and \
+                            time.time() - t_sub >= args.reconnect_at:
+                        # every channel baselines again at once
+                        reconnect = (vm(cd.proc.pid, "VmRSS"), vm(cd.proc.pid, "VmHWM"),
+                                     sim.fault({"fault": "close_sockets"})["results"][0]["sockets"])
+                    if left <= args.every and left <= due:
                         break
-                rows[kind] = (samples[-1][1], vm(cd.proc.pid, "VmHWM"), samples)
+                rows[kind] = (samples[-1][1], vm(cd.proc.pid, "VmHWM"), samples,
+                              reconnect)
             finally:
                 cd.cleanup()
         rows["rate"] = sim._open("/sim/info")["arrival_rate_per_sim_s"]
@@ -297,6 +307,10 @@ def main():
                     choices=REALTIME_FAMILIES,
                     help="genesys_realtime's optional families in the footprint runs "
                          "(all by default; none: queue observations only)")
+    ap.add_argument("--reconnect-at", type=float, default=0.0, metavar="S",
+                    help="footprint: close every socket once, S seconds into the "
+                    "settle (every channel baselines again); VmRSS and VmHWM just "
+                    "before are printed")
     ap.add_argument("--kinds", nargs="*", default=["base", "plugins", "cached"],
                     choices=["base", "plugins", "cached"],
                     help="which footprint runs (see the module's text)")
@@ -336,6 +350,11 @@ def main():
               f"{args.settle:.0f} s after subscribing (VmRSS MiB; VmHWM in brackets)")
         for k in args.kinds:
             print(f"#   {k:<8} {rows[k][0]:8.1f} ({rows[k][1]:.1f})")
+        for k in args.kinds:
+            if rows[k][3] is not None:
+                rss, hwm, n = rows[k][3]
+                print(f"#   {k}: at {args.reconnect_at:.0f} s, before {n} sockets "
+                      f"were closed: {rss:.1f} ({hwm:.1f})")
         for k in args.kinds:
             if len(rows[k][2]) > 1:
                 print(f"#   {k} over the settle (s: MiB): "
