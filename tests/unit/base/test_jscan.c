@@ -8,6 +8,7 @@
 #include "gen_jscan.h"
 
 #include "collectd/core/testing.h"
+#include "mutate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -362,27 +363,7 @@ DEF_TEST(mutations_judged_as_yajl_does) {
     if (n >= sizeof(text))
       continue;
     memcpy(text, base, n);
-    int edits = 1 + (int)(rand_r(&seed) % 3);
-    for (int e = 0; e < edits && n > 0; e++) {
-      size_t at = (size_t)rand_r(&seed) % n;
-      char c = alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
-      switch (rand_r(&seed) % 3) {
-      case 0: /* replace */
-        text[at] = c;
-        break;
-      case 1: /* delete */
-        memmove(text + at, text + at + 1, n - at - 1);
-        n--;
-        break;
-      default: /* insert */
-        if (n + 1 < sizeof(text)) {
-          memmove(text + at + 1, text + at, n - at);
-          text[at] = c;
-          n++;
-        }
-        break;
-      }
-    }
+    n = mutate_text(text, n, sizeof(text), alphabet, &seed);
     bool ascii = true;
     for (size_t i = 0; i < n; i++)
       ascii = ascii && (unsigned char)text[i] < 0x80;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "collectd/core/testing.h"
+#include "mutate.h"
 
 #define Q1 "0b4a5c1e-8f7d-4c3b-9a21-3e6f5d4c2b1a"
 #define TOPIC_Q1 "v2.analytics.queues." Q1 ".observations"
@@ -1422,27 +1423,7 @@ DEF_TEST(observations_query_answer_read_as_json_c_reads_it) {
     char text[sizeof(base) + 8];
     size_t n = sizeof(base) - 1;
     memcpy(text, base, n);
-    int edits = 1 + (int)(rand_r(&seed) % 3);
-    for (int e = 0; e < edits && n > 0; e++) {
-      size_t at = (size_t)rand_r(&seed) % n;
-      char c = alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
-      switch (rand_r(&seed) % 3) {
-      case 0:
-        text[at] = c;
-        break;
-      case 1:
-        memmove(text + at, text + at + 1, n - at - 1);
-        n--;
-        break;
-      default:
-        if (n + 1 < sizeof(text)) {
-          memmove(text + at + 1, text + at, n - at);
-          text[at] = c;
-          n++;
-        }
-        break;
-      }
-    }
+    n = mutate_text(text, n, sizeof(text), alphabet, &seed);
     /* The old path: gen_json_parse (strict json-c, bounds, no trailing). */
     json_object *doc = NULL;
     char jerr[128];
