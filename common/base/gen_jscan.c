@@ -363,6 +363,8 @@ value:
     stack[depth++] = map ? IN_MAP : IN_ARRAY;
     p++;
     CALL(map ? cb->on_start_map(ctx) : cb->on_start_array(ctx));
+    if (answer == GEN_JSCAN_SKIP)
+      quiet = depth; /* its insides and its end are not called back */
     p = white(p, end);
     NEED(p);
     if (*p == (map ? '}' : ']')) {

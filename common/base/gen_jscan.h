@@ -27,7 +27,8 @@
 
 /* What a callback returns: 0 stops the scan (GEN_JSCAN_STOPPED), 1 goes on;
  * on_key may answer GEN_JSCAN_SKIP: the key's value is checked but none of
- * its tokens is called back. */
+ * its tokens is called back; so may on_start_map and on_start_array: what
+ * the container holds and its end are checked but not called back. */
 #define GEN_JSCAN_SKIP 2
 
 typedef struct {

@@ -260,7 +260,8 @@ const char *gen_agg_group_get(const gen_agg_group_t *g, const char *name) {
  * gen_jscan calls back token by token; ctx[] is what each open container we
  * read is, want what the value after a key is. A value of another kind than
  * the one we read there is absent (absent()); a container in it is passed
- * over by counting (ignore), as are members we do not read (GEN_JSCAN_SKIP).
+ * over (GEN_JSCAN_SKIP at its start), as are members we do not read
+ * (GEN_JSCAN_SKIP at their key).
  */
 
 typedef enum {
@@ -295,8 +296,7 @@ typedef struct {
   gen_agg_answer_t *a;
   store_t *s;
   agg_part_t ctx[MAX_CTX];
-  size_t depth;  /* of ctx */
-  size_t ignore; /* open containers passed over */
+  size_t depth; /* of ctx */
   agg_want_t want;
   int stat; /* with WANT_STAT: which */
   bool not_object, results_not_array;
@@ -403,10 +403,6 @@ static int push(agg_reader_t *r, agg_part_t c) {
 }
 
 static int on_container(agg_reader_t *r, bool map) {
-  if (r->ignore > 0) {
-    r->ignore++;
-    return 1;
-  }
   agg_want_t w = value_want(r);
   if (w == WANT_ITEM) {
     item(r);
@@ -443,8 +439,7 @@ static int on_container(agg_reader_t *r, bool map) {
   } else {
     absent(r, w);
   }
-  r->ignore = 1;
-  return r->status == 0;
+  return r->status == 0 ? GEN_JSCAN_SKIP : 0;
 }
 
 static int on_start_map(void *ctx) { return on_container(ctx, true); }
@@ -452,10 +447,7 @@ static int on_start_array(void *ctx) { return on_container(ctx, false); }
 
 static int on_end(void *ctx) {
   agg_reader_t *r = ctx;
-  if (r->ignore > 0)
-    r->ignore--;
-  else
-    r->depth--;
+  r->depth--;
   return 1;
 }
 
@@ -464,8 +456,6 @@ static int on_end(void *ctx) {
 static int on_scalar(void *ctx, const unsigned char *s, size_t n,
                      const char *number) {
   agg_reader_t *r = ctx;
-  if (r->ignore > 0)
-    return 1;
   agg_want_t w = value_want(r);
   store_t *st = r->s;
   if (w == WANT_ITEM) {
@@ -510,8 +500,6 @@ static bool is(const unsigned char *s, size_t n, const char *word) {
 
 static int on_key(void *ctx, const unsigned char *s, size_t n) {
   agg_reader_t *r = ctx;
-  if (r->ignore > 0)
-    return GEN_JSCAN_SKIP;
   switch (r->ctx[r->depth - 1]) {
   case PART_ROOT:
     r->want = WANT_RESULTS;

@@ -139,8 +139,7 @@ struct gen_obs_parser_s {
   /* Per message. */
   gen_jscan_t js;
   gen_obs_msg_t *out;
-  size_t depth; /* open containers */
-  size_t skip;  /* >0: inside an ignored container, this many levels */
+  size_t depth; /* open containers read (not those passed over) */
   unsigned key; /* slot of the last key read in the current object */
   unsigned char ctx[CTX_MAX];
   uint32_t seen[CTX_MAX]; /* known keys seen per open object, by slot */
@@ -562,42 +561,34 @@ static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
 
 static int cb_null(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  return p->skip ? 1 : scalar(p, V_NULL, NULL, 0);
+  return scalar(p, V_NULL, NULL, 0);
 }
 
 static int cb_boolean(void *ctx, int b) {
   gen_obs_parser_t *p = ctx;
   (void)b;
-  return p->skip ? 1 : scalar(p, V_BOOL, NULL, 0);
+  return scalar(p, V_BOOL, NULL, 0);
 }
 
 static int cb_number(void *ctx, const char *s, size_t n) {
   gen_obs_parser_t *p = ctx;
-  return p->skip ? 1 : scalar(p, V_NUMBER, (const unsigned char *)s, n);
+  return scalar(p, V_NUMBER, (const unsigned char *)s, n);
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n) {
   gen_obs_parser_t *p = ctx;
-  return p->skip ? 1 : scalar(p, V_STRING, s, n);
+  return scalar(p, V_STRING, s, n);
 }
 
-/* The scanner refuses nesting past max_depth before calling back. */
+/* The scanner refuses nesting past max_depth before calling back. A
+ * container not read is passed over by the scanner. */
 static int open_container(gen_obs_parser_t *p, int vt) {
-  if (p->skip) {
-    p->skip++;
-    p->depth++;
-    return 1;
-  }
   unsigned slot = slot_of(p);
+  if (slot == S_IGNORE)
+    return GEN_JSCAN_SKIP;
+  if (vt != slot_info[slot].type)
+    return type_error(p, slot, vt) ? GEN_JSCAN_SKIP : 0;
   p->depth++;
-  if (slot == S_IGNORE) {
-    p->skip = 1;
-    return 1;
-  }
-  if (vt != slot_info[slot].type) {
-    p->skip = 1;
-    return type_error(p, slot, vt);
-  }
   /* Known containers sit at fixed depths 1..7 < CTX_MAX. */
   p->ctx[p->depth] = slot_info[slot].ctx;
   p->seen[p->depth] = 0;
@@ -612,11 +603,6 @@ static int cb_start_array(void *ctx) { return open_container(ctx, V_ARRAY); }
 
 static int cb_end(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  if (p->skip) {
-    p->skip--;
-    p->depth--;
-    return 1;
-  }
   if (p->ctx[p->depth] == C_MOBJ)
     end_item(p);
   p->depth--;
@@ -655,8 +641,6 @@ static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 /* The value of a key this module ignores is passed over by the scanner. */
 static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   gen_obs_parser_t *p = ctx;
-  if (p->skip)
-    return GEN_JSCAN_SKIP;
   unsigned slot = match_key(p->ctx[p->depth], k, n);
   if (slot == S_TOPIC && p->topic_given)
     slot = S_IGNORE;
@@ -819,7 +803,6 @@ static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
                         .buf = p->arena};
   p->out = out;
   p->depth = 0;
-  p->skip = 0;
   p->key = S_IGNORE;
   p->topic_seen = false;
   p->early = false;

@@ -65,8 +65,7 @@ typedef struct {
   int status; /* what stopped the scan */
   part_t ctx[P_DEPTH];
   size_t depth;
-  want_t want;   /* of the value after the last key */
-  size_t ignore; /* depth inside a container not read */
+  want_t want; /* of the value after the last key */
   size_t groups;
 
   char system[64]; /* the mapping's key; "" when too long */
@@ -181,10 +180,6 @@ static int push(reader_t *r, part_t p) {
 }
 
 static int on_container(reader_t *r, bool map) {
-  if (r->ignore > 0) {
-    r->ignore++;
-    return 1;
-  }
   want_t w = value_want(r);
   if (map) {
     switch (w) {
@@ -226,8 +221,7 @@ static int on_container(reader_t *r, bool map) {
     }
   }
   /* Not of the kind read there: absent (reset at its key). */
-  r->ignore = 1;
-  return 1;
+  return GEN_JSCAN_SKIP;
 }
 
 static int on_start_map(void *ctx) { return on_container(ctx, true); }
@@ -235,10 +229,6 @@ static int on_start_array(void *ctx) { return on_container(ctx, false); }
 
 static int on_end(void *ctx) {
   reader_t *r = ctx;
-  if (r->ignore > 0) {
-    r->ignore--;
-    return 1;
-  }
   switch (r->ctx[--r->depth]) {
   case P_OBSERVATION:
     if (r->date > 0 && (r->it.since_ms == 0 || r->date < r->it.since_ms))
@@ -265,8 +255,6 @@ static int on_end(void *ctx) {
 static int on_scalar(void *ctx, const unsigned char *s, size_t n,
                      const char *number) {
   reader_t *r = ctx;
-  if (r->ignore > 0)
-    return 1;
   char id[128], date[64];
   switch (value_want(r)) {
   case W_ID:
@@ -322,8 +310,6 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
  * key. */
 static int on_key(void *ctx, const unsigned char *s, size_t n) {
   reader_t *r = ctx;
-  if (r->ignore > 0)
-    return GEN_JSCAN_SKIP;
   r->want = W_SKIP;
   switch (r->ctx[r->depth - 1]) {
   case P_ROOT:

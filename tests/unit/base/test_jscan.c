@@ -23,7 +23,10 @@ typedef struct {
   size_t n;
   bool full;
   const char *skip_key; /* gen_jscan: answer SKIP for this key */
-  gen_jscan_t *js;      /* for offsets */
+  int skip_start;       /* gen_jscan: answer SKIP at this container's start
+                           (1-based, counting those called back) */
+  int starts;
+  gen_jscan_t *js; /* for offsets */
   size_t offs[512];
   size_t n_offs;
 } tlog_t;
@@ -82,10 +85,14 @@ static int t_key(void *c, const unsigned char *s, size_t n) {
     return GEN_JSCAN_SKIP;
   return 1;
 }
+/* SKIP when this start is the one the test names. */
+static int start_answer(tlog_t *l) {
+  return ++l->starts == l->skip_start ? GEN_JSCAN_SKIP : 1;
+}
 static int t_start_map(void *c) {
   logf_(c, "{");
   note_off(c);
-  return 1;
+  return start_answer(c);
 }
 static int t_end_map(void *c) {
   logf_(c, "}");
@@ -95,7 +102,7 @@ static int t_end_map(void *c) {
 static int t_start_array(void *c) {
   logf_(c, "[");
   note_off(c);
-  return 1;
+  return start_answer(c);
 }
 static int t_end_array(void *c) {
   logf_(c, "]");
@@ -121,16 +128,18 @@ static int y_string(void *c, const unsigned char *s, size_t n) {
 static int y_key(void *c, const unsigned char *s, size_t n) {
   return t_key(c, s, n) != 0;
 }
+static int y_start_map(void *c) { return t_start_map(c) != 0; }
+static int y_start_array(void *c) { return t_start_array(c) != 0; }
 
 static const yajl_callbacks ycb = {
     .yajl_null = t_null,
     .yajl_boolean = t_bool,
     .yajl_number = t_number,
     .yajl_string = y_string,
-    .yajl_start_map = t_start_map,
+    .yajl_start_map = y_start_map,
     .yajl_map_key = y_key,
     .yajl_end_map = t_end_map,
-    .yajl_start_array = t_start_array,
+    .yajl_start_array = y_start_array,
     .yajl_end_array = t_end_array,
 };
 
@@ -228,6 +237,44 @@ DEF_TEST(skipped_values_are_checked_not_called_back) {
   EXPECT_EQ_INT(13, js.off); /* the seventh '[' */
   tlog_t d2 = {.skip_key = "skip"};
   EXPECT_EQ_INT(GEN_JSCAN_OK, jscan(deep, strlen(deep), 7, &d2, &js));
+  return 0;
+}
+
+DEF_TEST(skipped_containers_are_checked_not_called_back) {
+  const char *t = "{\"a\":[1,{\"b\":2}],\"c\":{\"d\":[3]},\"e\":[]}";
+  const struct {
+    int skip;
+    const char *want;
+  } cases[] = {
+      {0, "{K(a)[#(1){K(b)#(2)}]K(c){K(d)[#(3)]}K(e)[]}"},
+      {1, "{"},                             /* the whole text */
+      {2, "{K(a)[K(c){K(d)[#(3)]}K(e)[]}"}, /* its insides and its end */
+      {3, "{K(a)[#(1){]K(c){K(d)[#(3)]}K(e)[]}"},
+      {5, "{K(a)[#(1){K(b)#(2)}]K(c){K(d)[}K(e)[]}"},
+      {6, "{K(a)[#(1){K(b)#(2)}]K(c){K(d)[#(3)]}K(e)[}"}, /* an empty one */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    tlog_t l = {.skip_start = cases[i].skip};
+    gen_jscan_t js;
+    EXPECT_EQ_INT(GEN_JSCAN_OK, jscan(t, strlen(t), 32, &l, &js));
+    EXPECT_EQ_STR(cases[i].want, l.text);
+  }
+  /* What a skipped container holds is still checked, its depth too. */
+  const char *bad[] = {"{\"a\":[1,],\"b\":2}", "{\"a\":[{\"x\" 1}]}",
+                       "{\"a\":[\"\\q\"]}"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    tlog_t l = {.skip_start = 2};
+    gen_jscan_t js;
+    EXPECT_EQ_INT(GEN_JSCAN_SYNTAX, jscan(bad[i], strlen(bad[i]), 32, &l, &js));
+    EXPECT_EQ_STR("{K(a)[", l.text);
+  }
+  const char *deep = "{\"a\":[[[[[[]]]]]],\"b\":1}";
+  tlog_t d = {.skip_start = 2};
+  gen_jscan_t js;
+  EXPECT_EQ_INT(GEN_JSCAN_DEPTH, jscan(deep, strlen(deep), 6, &d, &js));
+  tlog_t d2 = {.skip_start = 2};
+  EXPECT_EQ_INT(GEN_JSCAN_OK, jscan(deep, strlen(deep), 7, &d2, &js));
+  EXPECT_EQ_STR("{K(a)[K(b)#(1)}", d2.text);
   return 0;
 }
 
@@ -409,6 +456,7 @@ int main(void) {
   RUN_TEST(same_tokens_as_yajl);
   RUN_TEST(offsets_are_just_past_each_token);
   RUN_TEST(skipped_values_are_checked_not_called_back);
+  RUN_TEST(skipped_containers_are_checked_not_called_back);
   RUN_TEST(on_scalar_takes_every_scalar);
   RUN_TEST(errors);
   RUN_TEST(every_prefix_is_truncated);
