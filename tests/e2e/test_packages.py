@@ -8,7 +8,8 @@ four plugins from /usr/lib/collectd, with the installed example snippet
 built with rpmbuild and its file list checked.
 
 Runs as root on a disposable CI machine (dpkg -i); it leaves the system as
-it found it and refuses to run where collectd-genesys is already installed.
+it found it, even after a run of it was killed (its journal), and refuses
+to run where collectd-genesys is already installed by anyone else.
 """
 import fcntl
 import fnmatch
@@ -116,13 +117,12 @@ def snapshot_system():
     for path in KEPT_FILES:
         with open(path) as f:
             files[path] = f.read()
-    dirs = {d: set(os.listdir(d)) if os.path.isdir(d) else None for d in STATE_DIRS}
-    return files, dirs
+    dirs = {d: sorted(os.listdir(d)) if os.path.isdir(d) else None for d in STATE_DIRS}
+    return {"files": files, "dirs": dirs}
 
 
 def restore_system(snapshot):
     """Services stopped, files as they were, what the run made removed."""
-    files, dirs = snapshot
     for service in ("collectd", "prometheus"):
         run(["service", service, "stop"], timeout=120)
     # A daemon an init script lost track of (no pidfile) goes too: the
@@ -133,17 +133,71 @@ def restore_system(snapshot):
         if os.path.exists(path):
             os.unlink(path)
     run(["update-ca-certificates", "--fresh"])
-    for path, text in files.items():
+    for path, text in snapshot["files"].items():
         # In place: /etc/hosts may be a bind mount that cannot be replaced.
         with open(path, "w") as f:
             f.write(text)
-    for d, before in dirs.items():
+    for d, before in snapshot["dirs"].items():
         if before is None:
             shutil.rmtree(d, ignore_errors=True)
         elif os.path.isdir(d):
-            for name in set(os.listdir(d)) - before:
+            for name in set(os.listdir(d)) - set(before):
                 p = os.path.join(d, name)
                 shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+
+
+# A run that is killed (a CI timeout, a machine stopped) runs no cleanup.
+# What it is about to change is written here first, so the next run puts
+# the system back before it starts: the package it installed, the system
+# files as they were before the first-hour test.
+JOURNAL = "/var/lib/collectd-genesys-package-test"
+
+
+def journal_write(name, value):
+    os.makedirs(JOURNAL, exist_ok=True)
+    path = os.path.join(JOURNAL, name + ".json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def journal_read(name):
+    try:
+        with open(os.path.join(JOURNAL, name + ".json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def journal_forget(name):
+    try:
+        os.unlink(os.path.join(JOURNAL, name + ".json"))
+    except FileNotFoundError:
+        pass
+
+
+def installed_version():
+    return run(["dpkg-query", "-W", "-f=${Version}", PACKAGE]).stdout
+
+
+def put_back_interrupted_run():
+    """What a killed run left, put back and forgotten: the system files of
+    its snapshot, the package it installed (only that version: another
+    one is somebody else's). Returns what it did."""
+    done = []
+    snapshot = journal_read("snapshot")
+    if snapshot is not None:
+        restore_system(snapshot)
+        done.append("system files restored")
+    installed = journal_read("installed")
+    if installed is not None and dpkg_status() and installed_version() == installed["version"]:
+        r = run(["dpkg", "--purge", PACKAGE])
+        assert r.returncode == 0, r.stdout + r.stderr
+        done.append(f"{PACKAGE} {installed['version']} purged")
+    shutil.rmtree(JOURNAL, ignore_errors=True)
+    return done
 
 
 def log_tail(path, n=3000):
@@ -178,6 +232,9 @@ class PackagesTest(unittest.TestCase):
         cls.lock = open(os.path.join(tempfile.gettempdir(), "collectd-genesys-packages.lock"), "w")
         fcntl.flock(cls.lock, fcntl.LOCK_EX)
         cls.addClassCleanup(cls.lock.close)
+        left = put_back_interrupted_run()
+        if left:
+            print(f"# a run killed earlier left the system changed: {', '.join(left)}")
         if dpkg_status():
             raise AssertionError(f"{PACKAGE} is already on this system ({dpkg_status()}); "
                                  "the test installs and purges its own build, so it stops")
@@ -214,6 +271,8 @@ class PackagesTest(unittest.TestCase):
         cls.dsc = glob.glob(os.path.join(cls.dir, f"{stem}*.dsc"))[0]
 
         cls.addClassCleanup(cls.purge)
+        version = run(["dpkg-deb", "-f", cls.deb, "Version"]).stdout.strip()
+        journal_write("installed", {"version": version})
         r = run(["dpkg", "-i", cls.deb])
         assert r.returncode == 0, r.stdout + r.stderr
 
@@ -221,6 +280,7 @@ class PackagesTest(unittest.TestCase):
     def purge(cls):
         if dpkg_status():
             run(["dpkg", "--purge", PACKAGE])
+        shutil.rmtree(JOURNAL, ignore_errors=True)
 
     # ---- the .deb ----------------------------------------------------------
 
@@ -477,7 +537,10 @@ class PackagesTest(unittest.TestCase):
             self.assertFalse(os.path.exists(path), f"{path} exists: the test would replace it")
         # The package is installed by the block itself.
         self.assertEqual(run(["dpkg", "--purge", PACKAGE]).returncode, 0)
-        self.addCleanup(restore_system, snapshot_system())
+        snapshot = snapshot_system()
+        journal_write("snapshot", snapshot)
+        self.addCleanup(journal_forget, "snapshot")
+        self.addCleanup(restore_system, snapshot)
 
         add_hosts_line("127.0.0.1 api.mypurecloud.ie login.mypurecloud.ie")
         sim = Simulator("--queues", "40", "--agents", "200", "--flows", "2",
@@ -533,12 +596,39 @@ class PackagesTest(unittest.TestCase):
 
     # ---- last: the system is as before --------------------------------------
 
-    def test_9_purge_leaves_nothing(self):
+    def test_9_killed_run_is_put_back_by_the_next(self):
+        """A run killed after it changed the system (SIGKILL: no cleanup
+        runs) is put back by the next run's first step, package and all;
+        the purge leaves none of the package's files."""
         files = [f for f in run(["dpkg", "-L", PACKAGE]).stdout.split()
                  if os.path.isfile(f)]
         self.assertTrue(files)
-        r = run(["dpkg", "--purge", PACKAGE])
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open("/etc/hosts") as f:
+            hosts = f.read()
+        stray = os.path.join(STATE_DIRS[0], "left-by-a-killed-run")
+        child = f"""
+import os, signal, sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import test_packages as t
+t.journal_write("snapshot", t.snapshot_system())
+t.add_hosts_line("127.0.0.1 killed-run.invalid")
+os.makedirs(os.path.dirname({stray!r}), exist_ok=True)
+open({stray!r}, "w").close()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+        self.assertEqual(run([sys.executable, "-c", child]).returncode, -9)
+        with open("/etc/hosts") as f:
+            self.assertIn("killed-run.invalid", f.read())
+        self.assertTrue(os.path.exists(stray))
+
+        version = installed_version()
+        self.assertEqual(journal_read("installed"), {"version": version})
+        self.assertEqual(put_back_interrupted_run(),
+                         ["system files restored", f"{PACKAGE} {version} purged"])
+        with open("/etc/hosts") as f:
+            self.assertEqual(f.read(), hosts)
+        self.assertFalse(os.path.exists(stray))
+        self.assertFalse(os.path.exists(JOURNAL))
         self.assertEqual(dpkg_status(), "")
         self.assertEqual([f for f in files if os.path.exists(f)], [])
 
