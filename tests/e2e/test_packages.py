@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -149,7 +150,7 @@ def restore_system(snapshot):
 # A run that is killed (a CI timeout, a machine stopped) runs no cleanup.
 # What it is about to change is written here first, so the next run puts
 # the system back before it starts: the package it installed, the system
-# files as they were before the first-hour test.
+# files as they were before the first-hour test, the simulator on port 443.
 JOURNAL = "/var/lib/collectd-genesys-package-test"
 
 
@@ -178,6 +179,15 @@ def journal_forget(name):
         pass
 
 
+def alive(pid):
+    """Running (not gone, not a zombie nobody has reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def installed_version():
     return run(["dpkg-query", "-W", "-f=${Version}", PACKAGE]).stdout
 
@@ -187,6 +197,16 @@ def put_back_interrupted_run():
     its snapshot, the package it installed (only that version: another
     one is somebody else's). Returns what it did."""
     done = []
+    sim = journal_read("simulator")
+    if sim is not None:
+        # Its parent's death does not stop it, and it holds port 443.
+        try:
+            with open(f"/proc/{sim['pid']}/cmdline", "rb") as f:
+                if b"api.mypurecloud.ie" in f.read():
+                    os.kill(sim["pid"], signal.SIGKILL)
+                    done.append("its simulator stopped")
+        except (FileNotFoundError, ProcessLookupError):
+            pass
     snapshot = journal_read("snapshot")
     if snapshot is not None:
         restore_system(snapshot)
@@ -549,6 +569,8 @@ class PackagesTest(unittest.TestCase):
                         "--tls-name", "api.mypurecloud.ie",
                         "--tls-name", "login.mypurecloud.ie")
         self.addCleanup(sim.stop)
+        journal_write("simulator", {"pid": sim.proc.pid})
+        self.addCleanup(journal_forget, "simulator")
         self.assertEqual(sim.base_url, "https://api.mypurecloud.ie:443")
         shutil.copy(sim.ca, TEST_CA)
         self.assertEqual(run(["update-ca-certificates"]).returncode, 0)
@@ -598,8 +620,9 @@ class PackagesTest(unittest.TestCase):
 
     def test_9_killed_run_is_put_back_by_the_next(self):
         """A run killed after it changed the system (SIGKILL: no cleanup
-        runs) is put back by the next run's first step, package and all;
-        the purge leaves none of the package's files."""
+        runs; its simulator lives on) is put back by the next run's first
+        step, package and all; the purge leaves none of the package's
+        files."""
         files = [f for f in run(["dpkg", "-L", PACKAGE]).stdout.split()
                  if os.path.isfile(f)]
         self.assertTrue(files)
@@ -612,11 +635,20 @@ sys.path.insert(0, {os.path.dirname(__file__)!r})
 import test_packages as t
 t.journal_write("snapshot", t.snapshot_system())
 t.add_hosts_line("127.0.0.1 killed-run.invalid")
+sim = t.Simulator("--queues", "2", "--agents", "4", "--flows", "1",
+                  "--public-host", "api.mypurecloud.ie")
+t.journal_write("simulator", {{"pid": sim.proc.pid}})
+print(sim.proc.pid, sim.dir, flush=True)
 os.makedirs(os.path.dirname({stray!r}), exist_ok=True)
 open({stray!r}, "w").close()
 os.kill(os.getpid(), signal.SIGKILL)
 """
-        self.assertEqual(run([sys.executable, "-c", child]).returncode, -9)
+        r = run([sys.executable, "-c", child])
+        self.assertEqual(r.returncode, -9, r.stderr)
+        sim_pid, sim_dir = r.stdout.split()
+        sim_pid = int(sim_pid)
+        self.addCleanup(shutil.rmtree, sim_dir, ignore_errors=True)
+        self.assertTrue(alive(sim_pid))
         with open("/etc/hosts") as f:
             self.assertIn("killed-run.invalid", f.read())
         self.assertTrue(os.path.exists(stray))
@@ -624,7 +656,9 @@ os.kill(os.getpid(), signal.SIGKILL)
         version = installed_version()
         self.assertEqual(journal_read("installed"), {"version": version})
         self.assertEqual(put_back_interrupted_run(),
-                         ["system files restored", f"{PACKAGE} {version} purged"])
+                         ["its simulator stopped", "system files restored",
+                          f"{PACKAGE} {version} purged"])
+        self.assertTrue(wait_until(lambda: not alive(sim_pid), timeout=10, step=0.1))
         with open("/etc/hosts") as f:
             self.assertEqual(f.read(), hosts)
         self.assertFalse(os.path.exists(stray))
