@@ -193,9 +193,10 @@ def installed_version():
 
 
 def put_back_interrupted_run():
-    """What a killed run left, put back and forgotten: the system files of
-    its snapshot, the package it installed (only that version: another
-    one is somebody else's). Returns what it did."""
+    """What a killed run left, put back and forgotten: its first-hour
+    simulator, the system files of its snapshot, the package it installed
+    (only that version: another one is somebody else's). Returns what it
+    did."""
     done = []
     sim = journal_read("simulator")
     if sim is not None:
