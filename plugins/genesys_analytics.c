@@ -64,7 +64,13 @@ typedef struct {
   gen_interval_t *mos_engine;   /* CallQuality: the same */
   gen_mos_output_t mos_out;
   gen_mos_queues_t mos_queues; /* names the queues of mos_out */
+  /* CallQuality's range being read, over as many reads as its budget
+   * takes, and the batch the next read begins with. */
+  gen_mos_progress_t mos_progress;
   gen_entity_set_t queues;
+  /* Moves whenever queues changes: a range in progress over the old batches
+   * starts afresh. */
+  uint64_t queues_generation;
   gen_entity_set_t users; /* AgentStatus: the users whose time is summed */
   bool users_listed;
   /* Moves whenever users changes: a range begun over the old list starts
@@ -180,6 +186,7 @@ static int refresh_lists(ga_instance_t *inst) {
     gen_org_log(inst->client->org, NULL, LOG_WARNING,
                 "no queue matches the selection");
   if (inst->listed_at == 0 || !gen_entity_set_same(&fresh, &inst->queues)) {
+    inst->queues_generation++;
     /* What is monitored, at start and after every change of it. */
     size_t measures = 0;
     for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
@@ -286,16 +293,21 @@ static void collect_agents(ga_instance_t *inst) {
   gen_agent_status_collect(&job, GA_RANGES_PER_READ);
 }
 
-/* Call quality: every range due per batch of queues (gen_mos). */
+/* Call quality: every range due per batch of queues (gen_mos), at the pace
+ * of GEN_MOS_REQUESTS_PER_MINUTE: a large org's range over several reads,
+ * resumed where a failed request stopped. */
 static void collect_mos(ga_instance_t *inst) {
   gen_interval_sink_t sink = gen_mos_sink(&inst->mos_out);
-  gen_mos_job_t job = {inst->mos_engine,
-                       inst->client,
-                       &inst->counts,
-                       &inst->config.mos,
-                       inst->config.interval.granularity_ms,
-                       &sink,
-                       0};
+  gen_mos_job_t job = {.engine = inst->mos_engine,
+                       .client = inst->client,
+                       .counts = &inst->counts,
+                       .config = &inst->config.mos,
+                       .granularity_ms = inst->config.interval.granularity_ms,
+                       .sink = &sink,
+                       .progress = &inst->mos_progress,
+                       .queues_generation = inst->queues_generation,
+                       .budget = gen_agg_budget(plugin_get_interval(),
+                                                GEN_MOS_REQUESTS_PER_MINUTE)};
   gen_mos_collect_set(&job, &inst->queues,
                       (size_t)inst->config.qa.queues_per_query,
                       GA_RANGES_PER_READ);
@@ -358,6 +370,7 @@ static void ga_instance_free(void *data) {
   gen_entity_set_free(&inst->queues);
   gen_entity_set_free(&inst->users);
   gen_agent_progress_reset(&inst->agent_progress);
+  gen_mos_progress_reset(&inst->mos_progress);
   gen_entity_set_free(&inst->wrapups);
   gen_queue_agg_release(&inst->qa);
   ga_config_release(&inst->config);

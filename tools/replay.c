@@ -303,8 +303,14 @@ static void replay_mos(org_t *o) {
   gen_mos_output_t out = {&c->mos, gen_client_host(o->client), ANALYTICS,
                           g,       gen_mos_queue_label,        &names};
   gen_interval_sink_t sink = gen_replay_gauges(gen_mos_sink(&out));
-  gen_mos_job_t job = {f.engine, o->client, &f.counts, &c->mos,
-                       g,        &sink,     f.to_ms};
+  /* No progress and no budget: each range read whole. */
+  gen_mos_job_t job = {.engine = f.engine,
+                       .client = o->client,
+                       .counts = &f.counts,
+                       .config = &c->mos,
+                       .granularity_ms = g,
+                       .sink = &sink,
+                       .at_ms = f.to_ms};
   family_close(&f,
                gen_mos_collect_set(&job, &o->queues,
                                    (size_t)c->qa.queues_per_query, INT_MAX));

@@ -215,9 +215,7 @@ void gen_agent_progress_reset(gen_agent_progress_t *p) {
 }
 
 size_t gen_agent_status_budget(cdtime_t interval) {
-  uint64_t ms = CDTIME_T_TO_MS(interval);
-  uint64_t n = (GEN_AGENT_STATUS_REQUESTS_PER_MINUTE * ms + 59999) / 60000;
-  return n < 1 ? 1 : (size_t)n;
+  return gen_agg_budget(interval, GEN_AGENT_STATUS_REQUESTS_PER_MINUTE);
 }
 
 /* p for range: kept when it is this range over the same users, else begun
@@ -304,7 +302,9 @@ static void failed(const gen_agent_job_t *job, int status, const char *err,
     return;
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  gen_log_org(job->counts->who, &job->counts->complain, LOG_ERR,
+  /* what will be resumed is late, not lost: a warning */
+  gen_log_org(job->counts->who, &job->counts->complain,
+              resumed ? LOG_WARNING : LOG_ERR,
               "users aggregates query for %s failed (%s): %s", text,
               job->at_ms ? "the replay stops"
               : resumed  ? "resumed next cycle"

@@ -645,6 +645,12 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
   }
 }
 
+size_t gen_agg_budget(cdtime_t interval, unsigned per_minute) {
+  uint64_t ms = CDTIME_T_TO_MS(interval);
+  uint64_t n = ((uint64_t)per_minute * ms + 59999) / 60000;
+  return n < 1 ? 1 : (size_t)n;
+}
+
 int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
                     size_t n, int max_ranges) {
   gen_interval_t *engine = job->engine;

@@ -224,6 +224,12 @@ typedef struct {
   const gen_log_org_t *who; /* whose lines (borrowed) */
 } gen_agg_counts_t;
 
+/* The requests a read of interval may make for a family paced at
+ * per_minute requests a minute: ceil(per_minute x interval / 60 s), at
+ * least 1. A family read over several reads (agent status, call quality)
+ * keeps the token's 300 a minute for the others. */
+size_t gen_agg_budget(cdtime_t interval, unsigned per_minute);
+
 /* The engine scope (inside group, or the caller's) and key (strings inside
  * group or the caller's; starts zeroed) of a result group of an aggregates
  * answer; false to skip the group (not one of ours). A key the engine cannot

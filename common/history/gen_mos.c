@@ -384,7 +384,8 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
   return 0;
 }
 
-int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
+int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
+                    int64_t from_ms, int64_t to_ms) {
   const gen_waits_bounds_t *bounds = &a->config->bounds;
   const gen_waits_bounds_t *rf_bounds = &a->config->rf_bounds;
   char names[GEN_WAITS_MAX_BOUNDS][32], rf_names[GEN_WAITS_MAX_BOUNDS][32];
@@ -395,9 +396,10 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
   for (size_t q = 0; q < a->n_queues; q++)
     for (int m = 0; m < GEN_MEDIA_COUNT; m++)
       for (size_t b = 0; b < a->n_buckets; b++) {
+        int64_t start = a->range.start_ms + (int64_t)b * a->granularity_ms;
         const mos_cell_t *cell =
             a->cells[(q * GEN_MEDIA_COUNT + (size_t)m) * a->n_buckets + b];
-        if (cell == NULL)
+        if (cell == NULL || start < from_ms || start >= to_ms)
           continue;
         gen_interval_value_t v[2 * GEN_WAITS_MAX_BOUNDS + 7];
         size_t n = 0;
@@ -419,9 +421,8 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine) {
           v[n++] =
               (gen_interval_value_t){rf_names[k], (double)cell->rf_le[k], true};
         gen_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 0};
-        int status = gen_interval_put(
-            engine, a->queue_ids[q], &key,
-            a->range.start_ms + (int64_t)b * a->granularity_ms, v, n);
+        int status =
+            gen_interval_put(engine, a->queue_ids[q], &key, start, v, n);
         if (status != 0)
           return status;
       }
@@ -552,16 +553,74 @@ static bool too_many_results(int status, const char *err) {
          strcasestr(err, "Pagination may not exceed") != NULL;
 }
 
-/* Every page of one range into a. 0, -E2BIG when the range holds more than
- * the query pages through, or the failure with err set. */
-static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
-                      const char *const *ids, size_t n,
-                      const gen_interval_range_t *range, size_t *skipped,
-                      char *err, size_t err_size) {
-  for (long page = 1;; page++) {
-    json_object *body = gen_mos_query_body(job->config, ids, n, range, page);
+/* What reading pieces can end in, besides 0 and a failure. */
+#define OUT_OF_BUDGET 1
+
+void gen_mos_progress_reset(gen_mos_progress_t *p) {
+  for (size_t i = 0; i < p->n_ids; i++)
+    free(p->ids[i]);
+  free(p->ids);
+  gen_mos_acc_free(p->acc);
+  size_t cursor = p->cursor;
+  uint64_t generation = p->queues_generation;
+  *p = (gen_mos_progress_t){.cursor = cursor, .queues_generation = generation};
+}
+
+/* p begun for range over ids[n], the batch-th batch: one piece, the whole
+ * range with the day before. 0 or -ENOMEM (p unstarted). */
+static int progress_begin(const gen_mos_job_t *job, gen_mos_progress_t *p,
+                          const char *const *ids, size_t n, size_t batch,
+                          const gen_interval_range_t *range) {
+  gen_mos_progress_reset(p);
+  p->ids = calloc(n ? n : 1, sizeof(*p->ids));
+  for (size_t i = 0; p->ids != NULL && i < n; i++, p->n_ids++)
+    if ((p->ids[i] = strdup(ids[i])) == NULL)
+      break;
+  if (p->ids != NULL && p->n_ids == n)
+    p->acc = gen_mos_acc_new(job->config, (const char *const *)p->ids, n, range,
+                             job->granularity_ms);
+  if (p->acc == NULL) {
+    gen_mos_progress_reset(p);
+    return -ENOMEM;
+  }
+  p->started = true;
+  p->batch = batch;
+  p->range = *range;
+  p->done_ms = range->start_ms;
+  p->piece[0] = (gen_mos_piece_t){.ask = *range,
+                                  .cover_ms = range->start_ms,
+                                  .n = n,
+                                  .page = 1,
+                                  .day_before = true};
+  p->n_pieces = 1;
+  return 0;
+}
+
+/* The pages of the top piece from its next page on, while *spent is under
+ * the budget, into p->acc. 0 when it was read whole, OUT_OF_BUDGET, -E2BIG
+ * when it is to be halved (past the results the query pages through, or
+ * more pages than a piece of several buckets should take), or the failure
+ * with err set (the piece's page is asked again). */
+static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
+                      size_t *spent, size_t *skipped, char *err,
+                      size_t err_size) {
+  gen_mos_piece_t *piece = &p->piece[p->n_pieces - 1];
+  const char *const *ids = (const char *const *)p->ids + piece->first;
+  int64_t buckets =
+      (piece->ask.end_ms - piece->ask.start_ms) / job->granularity_ms;
+  /* within 31 days, CallQualityMaxLength to spare */
+  if (piece->ask.end_ms - piece->ask.start_ms + job->config->max_length_ms >
+          GEN_MOS_INTERVAL_MAX_MS &&
+      buckets > 1)
+    return -E2BIG;
+  for (;;) {
+    if (job->budget > 0 && *spent >= job->budget)
+      return OUT_OF_BUDGET;
+    json_object *body = gen_mos_query_body(job->config, ids, piece->n,
+                                           &piece->ask, piece->page);
     json_object *doc = NULL;
     job->counts->queries++;
+    (*spent)++;
     int status = gen_http_post_json(job->client->http, GEN_MOS_PATH, body, &doc,
                                     err, err_size);
     json_object_put(body);
@@ -570,154 +629,252 @@ static int read_range(const gen_mos_job_t *job, gen_mos_acc_t *a,
     int64_t hits = 0;
     size_t got = 0;
     /* Refused before reading a page that would be thrown away. */
-    if (status == 0 && page == 1 &&
+    if (status == 0 && piece->page == 1 &&
         gen_json_get_int64(doc, "totalHits", &hits) &&
         hits > GEN_MOS_RESULTS_MAX) {
       json_object_put(doc);
       return -E2BIG;
     }
     if (status == 0)
-      status = gen_mos_acc_page(a, doc, &hits, &got, skipped, err, err_size);
+      status =
+          gen_mos_acc_page(p->acc, doc, &hits, &got, skipped, err, err_size);
     json_object_put(doc);
     if (status != 0)
       return status;
+    /* This page counts (the halves find its conversations again, taken
+     * once); the rest is read in halves that leave sooner. */
+    if (piece->page == 1 && buckets > 1 &&
+        hits > (int64_t)GEN_MOS_PIECE_PAGES * GEN_MOS_PAGE_SIZE)
+      return -E2BIG;
     /* totalHits is approximate (duplicates are filtered out of the pages):
      * a short page ends only when it reaches it, an empty one always. */
-    if (got == 0 ||
-        (got < GEN_MOS_PAGE_SIZE && (int64_t)page * GEN_MOS_PAGE_SIZE >= hits))
+    if (got == 0 || (got < GEN_MOS_PAGE_SIZE &&
+                     (int64_t)piece->page * GEN_MOS_PAGE_SIZE >= hits))
       return 0;
+    piece->page++;
   }
 }
 
-/* range for ids[n], halved while it holds too many results: by buckets,
- * then by queues, down to one bucket of one queue. A conversation found by
- * two halves is taken once (a->seen). day_before: also read the sliver of
- * gen_mos_day_before() when range wants it; a later half of the same ids
- * never does (the earlier read it, or held that midnight itself). */
-static int read_split(const gen_mos_job_t *job, gen_mos_acc_t *a,
-                      const char *const *ids, size_t n,
-                      const gen_interval_range_t *range, bool day_before,
-                      size_t *skipped, char *err, size_t err_size) {
+/* The top piece replaced by its halves, the earlier on top: by buckets,
+ * then by queues. A conversation found by two halves is taken once
+ * (p->acc's seen); the day before's sliver goes with the earlier half of
+ * the buckets and with both halves of the queues. 0, or -E2BIG with err
+ * set for one bucket of one queue (or no room for more pieces). */
+static int halve(const gen_mos_job_t *job, gen_mos_progress_t *p, char *err,
+                 size_t err_size) {
+  gen_mos_piece_t top = p->piece[p->n_pieces - 1];
   int64_t g = job->granularity_ms;
-  int64_t buckets = (range->end_ms - range->start_ms) / g;
-  /* the range within 31 days, CallQualityMaxLength to spare */
-  gen_interval_range_t sliver;
-  int status = range->end_ms - range->start_ms + job->config->max_length_ms >
-                           GEN_MOS_INTERVAL_MAX_MS &&
-                       buckets > 1
-                   ? -E2BIG
-                   : read_range(job, a, ids, n, range, skipped, err, err_size);
-  /* Those that began the day before and ended in range (a->seen takes a
-   * conversation once). */
-  if (status == 0 && day_before &&
-      gen_mos_day_before(job->config, range, &sliver))
-    status = read_range(job, a, ids, n, &sliver, skipped, err, err_size);
-  if (status != -E2BIG)
-    return status;
+  int64_t buckets = (top.ask.end_ms - top.ask.start_ms) / g;
+  gen_mos_piece_t lo = top, hi = top;
+  lo.page = hi.page = 1;
   if (buckets > 1) {
-    int64_t mid = range->start_ms + buckets / 2 * g;
-    gen_interval_range_t lo = {range->start_ms, mid, range->revisit},
-                         hi = {mid, range->end_ms, range->revisit};
-    status =
-        read_split(job, a, ids, n, &lo, day_before, skipped, err, err_size);
-    return status != 0
-               ? status
-               : read_split(job, a, ids, n, &hi, false, skipped, err, err_size);
+    int64_t mid = top.ask.start_ms + buckets / 2 * g;
+    lo.ask.end_ms = hi.ask.start_ms = hi.cover_ms = mid;
+    hi.day_before = false;
+  } else if (top.n > 1) {
+    lo.n = top.n / 2;
+    hi.first = top.first + lo.n;
+    hi.n = top.n - lo.n;
+  } else {
+    snprintf(err, err_size,
+             "one bucket of queue %s holds more than the %d conversations "
+             "the query pages through: configure a shorter Granularity",
+             p->ids[top.first], GEN_MOS_RESULTS_MAX);
+    return -E2BIG;
   }
-  if (n > 1) {
-    status = read_split(job, a, ids, n / 2, range, day_before, skipped, err,
-                        err_size);
-    return status != 0 ? status
-                       : read_split(job, a, ids + n / 2, n - n / 2, range,
-                                    day_before, skipped, err, err_size);
+  if (p->n_pieces >= GEN_MOS_PIECES_MAX) {
+    snprintf(err, err_size, "a range halved into more than %d pieces",
+             GEN_MOS_PIECES_MAX);
+    return -E2BIG;
   }
-  snprintf(err, err_size,
-           "one bucket of queue %s holds more than the %d conversations the "
-           "query pages through: configure a shorter Granularity",
-           ids[0], GEN_MOS_RESULTS_MAX);
-  return -E2BIG;
+  p->piece[p->n_pieces - 1] = hi;
+  p->piece[p->n_pieces++] = lo;
+  return 0;
 }
 
-int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
-                    size_t n, int max_ranges) {
-  gen_client_t *client = job->client;
-  for (int round = 0; round < max_ranges; round++) {
-    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
-    gen_interval_range_t range;
-    int status = gen_interval_plan(job->engine, queue_ids, n, now, &range);
-    if (status <= 0)
+/* Puts and commits the buckets no piece left covers, from p->done_ms on:
+ * each bucket leaves as soon as it was read whole. 0 or the failure. */
+static int commit_read(const gen_mos_job_t *job, gen_mos_progress_t *p) {
+  int64_t until = p->range.end_ms;
+  for (size_t i = 0; i < p->n_pieces; i++)
+    if (p->piece[i].cover_ms < until)
+      until = p->piece[i].cover_ms;
+  if (until <= p->done_ms)
+    return 0;
+  int status = gen_mos_acc_put(p->acc, job->engine, p->done_ms, until);
+  if (status != 0)
+    return status;
+  int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
+  gen_interval_range_t read = {p->done_ms, until, p->range.revisit};
+  gen_interval_commit(job->engine, (const char *const *)p->ids, p->n_ids, &read,
+                      now, job->sink);
+  p->done_ms = until;
+  return 0;
+}
+
+/* The pieces of the range in progress, top first, while the budget lasts,
+ * each read whole then committed as far as it completes the range. 0 (the
+ * range was read and committed whole), OUT_OF_BUDGET, or the failure with
+ * err set. */
+static int read_pieces(const gen_mos_job_t *job, gen_mos_progress_t *p,
+                       size_t *spent, size_t *skipped, char *err,
+                       size_t err_size) {
+  while (p->n_pieces > 0) {
+    int status = read_piece(job, p, spent, skipped, err, err_size);
+    if (status == -E2BIG)
+      status = halve(job, p, err, err_size);
+    else if (status == 0) {
+      gen_mos_piece_t *top = &p->piece[p->n_pieces - 1];
+      gen_interval_range_t sliver;
+      /* Those that began the day before and ended in the piece. */
+      if (top->day_before &&
+          gen_mos_day_before(job->config, &top->ask, &sliver)) {
+        *top = (gen_mos_piece_t){.ask = sliver,
+                                 .cover_ms = top->cover_ms,
+                                 .first = top->first,
+                                 .n = top->n,
+                                 .page = 1};
+        continue;
+      }
+      p->n_pieces--;
+      status = commit_read(job, p);
+    }
+    if (status != 0)
       return status;
-    char err[512] = "";
-    size_t skipped = 0;
-    gen_mos_acc_t *a =
-        gen_mos_acc_new(job->config, queue_ids, n, &range, job->granularity_ms);
-    if (a == NULL) {
-      status = -ENOMEM;
-      snprintf(err, sizeof(err), "out of memory");
-    } else
-      status = read_split(job, a, queue_ids, n, &range, true, &skipped, err,
-                          sizeof(err));
-    if (status == 0)
-      status = gen_mos_acc_put(a, job->engine);
-    size_t unknown = a != NULL ? gen_mos_acc_unknown_sessions(a) : 0;
-    gen_mos_acc_free(a);
-    if (unknown > 0) {
-      atomic_fetch_add(&client->stats.malformed, 1);
-      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
-                  "%zu queue sessions of details answers have a media "
-                  "type this plugin does not know; passed over (their "
-                  "conversations' other sessions count)",
-                  unknown);
-    }
-    if (skipped > 0) {
-      atomic_fetch_add(&client->stats.malformed, 1);
-      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
-                  "%zu conversations of details answers were not "
-                  "usable (no id, a bad time, MOS or R-factor, no queue "
-                  "segment of a known media type) "
-                  "and were skipped",
-                  skipped);
-    }
-    if (status != 0) {
-      if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-        atomic_fetch_add(&client->stats.malformed, 1);
-      gen_interval_abort(job->engine);
-      job->counts->failures++;
-      /* -EINVAL, counted above, in the malformed class for the family. */
-      if (gen_client_family(client, "call quality",
-                            status == -EINVAL ? -EBADMSG : status, err,
-                            "queue aggregates"))
-        return status;
-      char text[GEN_INTERVAL_STRLEN];
-      gen_interval_format(range.start_ms, range.end_ms, text, sizeof(text));
-      gen_log_org(
-          job->counts->who, &job->counts->complain, LOG_ERR,
-          "conversation details query for %s failed (%s): %s", text,
-          job->at_ms ? "the replay stops" : "asked for again next cycle", err);
-      return status;
-    }
-    gen_client_family(client, "call quality", 0, NULL, NULL);
-    gen_interval_commit(job->engine, queue_ids, n, &range, now, job->sink);
   }
   return 0;
 }
 
-typedef struct {
-  const gen_mos_job_t *job;
-  int max_ranges, status;
-} set_batch_t;
+/* Logs what the pages of this call passed over: sessions of an unknown
+ * media type, conversations that could not be used. */
+static void log_passed_over(const gen_mos_job_t *job, gen_mos_progress_t *p,
+                            size_t skipped) {
+  gen_client_t *client = job->client;
+  size_t unknown = p->acc ? gen_mos_acc_unknown_sessions(p->acc) : 0;
+  if (unknown > p->unknown_logged) {
+    atomic_fetch_add(&client->stats.malformed, 1);
+    gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+                "%zu queue sessions of details answers have a media "
+                "type this plugin does not know; passed over (their "
+                "conversations' other sessions count)",
+                unknown - p->unknown_logged);
+    p->unknown_logged = unknown;
+  }
+  if (skipped > 0) {
+    atomic_fetch_add(&client->stats.malformed, 1);
+    gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+                "%zu conversations of details answers were not "
+                "usable (no id, a bad time, MOS or R-factor, no queue "
+                "segment of a known media type) "
+                "and were skipped",
+                skipped);
+  }
+}
 
-static bool set_batch(void *ud, const char *const *ids, size_t n) {
-  set_batch_t *b = ud;
-  b->status = gen_mos_collect(b->job, ids, n, b->max_ranges);
-  return b->status == 0;
+/* A failed request: counted and logged; kept says whether the range stays
+ * to be resumed at its piece and page. */
+static void failed(const gen_mos_job_t *job, const gen_mos_progress_t *p,
+                   int status, const char *err, bool kept) {
+  gen_client_t *client = job->client;
+  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+    atomic_fetch_add(&client->stats.malformed, 1);
+  gen_interval_abort(job->engine);
+  job->counts->failures++;
+  /* -EINVAL, counted above, in the malformed class for the family. */
+  if (gen_client_family(client, "call quality",
+                        status == -EINVAL ? -EBADMSG : status, err,
+                        "queue aggregates"))
+    return;
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(p->done_ms, p->range.end_ms, text, sizeof(text));
+  /* what will be resumed is late, not lost: a warning */
+  gen_log_org(job->counts->who, &job->counts->complain,
+              kept ? LOG_WARNING : LOG_ERR,
+              "conversation details query for %s failed (%s): %s", text,
+              job->at_ms ? "the replay stops"
+              : kept     ? "resumed where it stopped next cycle"
+                         : "asked for again next cycle",
+              err);
+}
+
+/* At most max_ranges ranges of the batch-th batch, ids[n]: the range in
+ * progress first when it is this batch's. 0 when the batch is up to date
+ * (or had its max_ranges), OUT_OF_BUDGET, or a failure (*kept: the range
+ * stays to be resumed). */
+static int collect_batch(const gen_mos_job_t *job, gen_mos_progress_t *p,
+                         const char *const *ids, size_t n, size_t batch,
+                         int max_ranges, size_t *spent, bool *kept) {
+  *kept = false;
+  for (int round = 0; round < max_ranges; round++) {
+    char err[512] = "";
+    int status = 0;
+    if (!p->started || p->batch != batch) {
+      int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
+      gen_interval_range_t range;
+      status = gen_interval_plan(job->engine, ids, n, now, &range);
+      if (status <= 0)
+        return status;
+      if ((status = progress_begin(job, p, ids, n, batch, &range)) != 0)
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    size_t skipped = 0;
+    if (status == 0)
+      status = read_pieces(job, p, spent, &skipped, err, sizeof(err));
+    log_passed_over(job, p, skipped);
+    if (status == OUT_OF_BUDGET)
+      return status;
+    if (status != 0) {
+      /* A request to be retried (the handle rests until it is due) is
+       * asked again at its piece and page; anything else starts over. */
+      *kept = p->started && job->progress != NULL && status != -ENOMEM &&
+              gen_http_resting(job->client->http, NULL);
+      failed(job, p, status, err, *kept);
+      if (!*kept)
+        gen_mos_progress_reset(p);
+      return status;
+    }
+    gen_client_family(job->client, "call quality", 0, NULL, NULL);
+    gen_mos_progress_reset(p);
+  }
+  return 0;
 }
 
 int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
                         size_t per, int max_ranges) {
   if (per == 0 || per > GEN_MOS_MAX_QUEUES)
     per = GEN_MOS_MAX_QUEUES;
-  set_batch_t b = {job, max_ranges, 0};
-  int status = gen_entity_batches(set, per, set_batch, &b);
-  return status != 0 ? status : b.status;
+  gen_mos_progress_t own = {0};
+  gen_mos_progress_t *p = job->progress ? job->progress : &own;
+  size_t batches = (set->count + per - 1) / per;
+  if (p->queues_generation != job->queues_generation || p->cursor >= batches) {
+    gen_mos_progress_reset(p);
+    p->cursor = 0;
+    p->queues_generation = job->queues_generation;
+  }
+  const char *ids[GEN_MOS_MAX_QUEUES];
+  size_t spent = 0, first = p->cursor, k;
+  int status = 0;
+  for (k = 0; k < batches; k++) {
+    size_t b = (first + k) % batches, n = 0;
+    for (size_t i = b * per; i < set->count && n < per; i++)
+      ids[n++] = set->items[i].id;
+    bool kept;
+    status = collect_batch(job, p, ids, n, b, max_ranges, &spent, &kept);
+    if (status == OUT_OF_BUDGET) {
+      p->cursor = b; /* its range resumes first */
+      status = 0;
+      break;
+    }
+    if (status != 0) {
+      /* no hammering: the next call goes on with this batch when its
+       * range waits for a retry, else with the next */
+      p->cursor = kept ? b : (b + 1) % batches;
+      break;
+    }
+  }
+  if (k == batches)
+    p->cursor = 0; /* every batch up to date */
+  if (p == &own)
+    gen_mos_progress_reset(p);
+  return status;
 }

@@ -18,17 +18,24 @@
  * staff, no customer audio) are passed over silently.
  *
  * The closed-interval engine (gen_interval) plans the ranges; a range is
- * read page by page (100 conversations a page, the API's maximum) for a
- * batch of up to 100 queues (one segment filter of queueId predicates),
- * and only a range read whole is put and committed: a partial one would be
- * dispatched as if complete. A range past the results the query pages
- * through (totalHits above GEN_MOS_RESULTS_MAX, or the 400 "Pagination may
- * not exceed 100000 results") is halved, by buckets and then by queues,
- * down to one bucket of one queue, within the same read. Pages are read
- * until an empty one, or a short one that reaches totalHits (an
- * approximate count: duplicates are filtered out of the pages). A revisit
- * reads the range again and its buckets are replaced whole (late indexed
- * conversations arrive so); its window is CallQualityRevisitWindow.
+ * read in pieces, each page by page (100 conversations a page, the API's
+ * maximum) for a batch of up to 100 queues (one segment filter of queueId
+ * predicates). A bucket is put and committed once every piece that covers
+ * it was read whole: a partial one would be dispatched as if complete, and
+ * a bucket read whole is dispatched without waiting for the rest of the
+ * range. A piece past the results the query pages through (totalHits above
+ * GEN_MOS_RESULTS_MAX, or the 400 "Pagination may not exceed 100000
+ * results") is halved, by buckets and then by queues, down to one bucket of
+ * one queue; a piece of several buckets whose first page announces more
+ * than GEN_MOS_PIECE_PAGES pages is halved by buckets. Pages are read until
+ * an empty one, or a short one that reaches totalHits (an approximate
+ * count: duplicates are filtered out of the pages). A read makes at most a
+ * budget of requests (GEN_MOS_REQUESTS_PER_MINUTE a minute of Interval);
+ * a range goes on over as many reads as it takes, and a request that
+ * failed and will be retried (429, 5xx, no answer) is asked again at its
+ * piece and page by the next read, never the range from its start. A
+ * revisit reads the range again and its buckets are replaced whole (late
+ * indexed conversations arrive so); its window is CallQualityRevisitWindow.
  */
 #ifndef GEN_MOS_H
 #define GEN_MOS_H 1
@@ -52,6 +59,15 @@
 #define GEN_MOS_INTERVAL_MAX_MS (31 * 86400000LL)
 #define GEN_MOS_RFACTOR_MAX 100.0
 #define GEN_MOS_MAX_QUEUES 100 /* queueId predicates a request */
+/* Details requests a minute of Interval: a third of the token's 300 a
+ * minute (agent status takes another). A 5,000-queue org (about 4,000
+ * conversations a minute) needs about 40 pages a minute in steady state. */
+#define GEN_MOS_REQUESTS_PER_MINUTE 100
+/* A piece of several buckets whose first page announces more pages than
+ * this is halved by buckets, so that its buckets leave as they are read. */
+#define GEN_MOS_PIECE_PAGES 20
+/* Pieces a range in progress holds at once (each halving adds one). */
+#define GEN_MOS_PIECES_MAX 64
 #define GEN_MOS_SCALE_MIN 1.0
 #define GEN_MOS_SCALE_MAX 5.0
 
@@ -130,9 +146,11 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
                      size_t *n_page, size_t *skipped, char *err,
                      size_t err_size);
 
-/* Puts every (queue, media, bucket) with a conversation into engine: scope
- * the queue id, key {queue id, media}. 0 or a negative errno. */
-int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine);
+/* Puts every (queue, media, bucket) with a conversation among the buckets
+ * starting in [from_ms, to_ms) into engine: scope the queue id, key {queue
+ * id, media}. 0 or a negative errno. */
+int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
+                    int64_t from_ms, int64_t to_ms);
 
 /* Where the values go: host, plugin, granularity and the plugin_instance
  * of a queue id (written to buf). */
@@ -163,10 +181,42 @@ const char *gen_mos_queue_label(void *ud, const char *queue_id, char *buf,
  * total_rfactor_sum_hundredths. */
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out);
 
-/* Every range due (at most max_ranges) for one batch of queues: every page
- * of it (split when past the results the query pages through), then put
- * and commit, or abort on any failure (logged, counted in counts; the
- * cycle stops). counts->queries counts the requests made. */
+/* One piece of a range in progress: what one paged query asks for. */
+typedef struct {
+  gen_interval_range_t ask; /* the interval asked */
+  int64_t cover_ms;         /* its first bucket: those before are not its */
+  size_t first, n;          /* its queues: the batch's first to first + n */
+  long page;                /* the next page asked, from 1 */
+  bool day_before;          /* gen_mos_day_before()'s sliver follows */
+} gen_mos_piece_t;
+
+/* The instance's call quality in progress, over as many reads as it takes:
+ * the batch a read begins with, and the range being read for one batch of
+ * queues (its queue ids owned, its conversations so far, the pieces left,
+ * a stack whose top is read next, and how far it was committed). Dropped
+ * (begun afresh) when the queue set changes or a request failed for good. */
+typedef struct {
+  size_t cursor;              /* the batch a read begins with */
+  uint64_t queues_generation; /* of the set the cursor and batch are in */
+  bool started;
+  size_t batch; /* the batch of the range in progress */
+  char **ids;
+  size_t n_ids;
+  gen_interval_range_t range; /* as planned */
+  int64_t done_ms;            /* committed up to here */
+  gen_mos_acc_t *acc;
+  gen_mos_piece_t piece[GEN_MOS_PIECES_MAX];
+  size_t n_pieces;
+  size_t unknown_logged; /* of acc's unknown sessions, those logged */
+} gen_mos_progress_t;
+
+/* Drops the range in progress (the cursor stays). */
+void gen_mos_progress_reset(gen_mos_progress_t *p);
+
+/* The collection of call quality: every range due per batch of queues,
+ * planned at at_ms (0: the clock; a replay plans at the end of its window),
+ * each bucket put and committed through sink once read whole; a failure
+ * logged and counted in counts (counts->queries counts the requests). */
 typedef struct {
   gen_interval_t *engine;
   gen_client_t *client;
@@ -174,16 +224,23 @@ typedef struct {
   const gen_mos_config_t *config;
   int64_t granularity_ms;
   const gen_interval_sink_t *sink;
-  /* The time ranges are planned at; 0: the clock (a replay plans at the
-   * end of its window). */
   int64_t at_ms;
+  /* The instance's progress; NULL: every range is read whole in one call
+   * (replay) and a failure drops it. */
+  gen_mos_progress_t *progress;
+  uint64_t queues_generation; /* changes whenever the queue set does */
+  size_t budget;              /* requests per call; 0: no limit */
 } gen_mos_job_t;
 
-int gen_mos_collect(const gen_mos_job_t *job, const char *const *queue_ids,
-                    size_t n, int max_ranges);
-
-/* gen_mos_collect for every batch of per queues of set (at most
- * GEN_MOS_MAX_QUEUES), until one fails: 0, that failure, or -ENOMEM. */
+/* Every batch of per queues of set (at most GEN_MOS_MAX_QUEUES), each at
+ * most max_ranges ranges, from the batch of progress's cursor on and round
+ * to it, within the budget: a batch whose budget ran out is the cursor of
+ * the next call, which resumes its range at its piece and page. A failed
+ * request ends the call: with a retry due (the handle rests) the range
+ * stays to be resumed; otherwise it is dropped (what was committed stays)
+ * and the next call begins with the next batch, so that one batch failing
+ * for good holds back no other. 0 (also when the budget ran out), that
+ * failure, or -ENOMEM. */
 int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
                         size_t per, int max_ranges);
 

@@ -31,6 +31,7 @@ from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 PLUGIN = "genesys_analytics"
+DETAILS = "/api/v2/analytics/conversations/details/query"
 SPEED = 60
 G_MS = 300000
 BOUNDS = (3.5, 4.0, 4.2, 4.5)
@@ -223,69 +224,107 @@ class MosAcrossKill(unittest.TestCase):
         return ends
 
 
+def past_limit_run(tc, sim_args, minutes, during=None, allow=()):
+    """An org whose ranges all pass the results the query pages through
+    (6 queues, about 40 conversations a bucket found, 7 a bucket of one
+    queue, the limit at 20: --details-results-max makes a small org pass
+    it, with the real 400), backfilled an hour, run `minutes` simulated
+    minutes (during(sim, cd, t0) on the way), then compared: every bucket
+    from the backfill's first on dispatched, equal to the truth both ways,
+    the counters the sums of their buckets. Returns (sim stats, the
+    collectd log, its error lines but those matching allow, the receiver)."""
+    sim = Simulator("--queues", "6", "--agents", "18", "--flows", "1",
+                    "--speed", str(SPEED), "--start", "now", "--warmup", "3600",
+                    "--details-results-max", "20", *sim_args)
+    rx = Receiver()
+    # revisits over 4 buckets: a read that takes two or three new buckets
+    # at once still revisits the one before
+    cd = interval_collectd(sim, rx, PLUGIN, SPEED,
+                           CONFIG + "    InitialBackfill 3600\n"
+                           "    CallQualityRevisitWindow 1200\n", revisit_s=1200)
+    try:
+        cd.start()
+        t0 = sim_ms(sim)
+        if during is not None:
+            during(sim, cd, t0)
+        wait_sim(sim, t0 + minutes * 60000)
+        sim.fault({"fault": "pause"})
+        quiet(rx, mos_value)
+        truth = sim._open("/sim/truth/mos?granularity=PT5M&buckets=40")
+        stats = sim.stats()
+        details = stats["requests"].get("POST " + DETAILS, {}).get("by_status", {})
+        got, gauges, counters, ends, _ = bucketed(rx, mos_value, truth, G_MS)
+        got, gauges, counters, ends, last = final_buckets(tc, truth, got, gauges,
+                                                          counters, ends)
+        tc.assertLessEqual(ends[0], t0 // G_MS * G_MS - 3600000 + 2 * G_MS,
+                           "backfill not dispatched: %s" % ends)
+        tc.assertGreaterEqual(last, t0 + (minutes - 10) * 60000, ends)
+        want, keys = wanted(truth, ends, last)
+        print("%d buckets, %d queue-media keys, %d bucket values, %d counters compared; "
+              "details requests by status %s, %d refused past the limit"
+              % (len(ends), len(keys), len(want), len(counters), details,
+                 len(stats["aggregate_intervals"].get("details_refused", []))),
+              file=sys.stderr)
+        assert_both_ways(tc, gauges, want, "buckets %s" % ends, revised=True)
+        assert_totals(tc, rx)
+        return stats, cd.log_text(), cd.bad_log_lines(allow=allow), rx
+    finally:
+        cd.cleanup()
+        sim.stop()
+        rx.stop()
+
+
 class MosPastResultsLimit(unittest.TestCase):
     def test_ranges_past_the_limit_split_and_every_bucket_dispatched(self):
-        # 6 queues, about 40 conversations a bucket found, 7 a bucket of one
-        # queue: with the limit at 20 the first range (12 buckets of
-        # backfill) and every later bucket of all 6 queues pass it, so the
-        # plugin halves by buckets and then by queues; before this it asked
-        # for the same range every cycle and dispatched nothing
-        limit = 20
-        sim = Simulator("--queues", "6", "--agents", "18", "--flows", "1",
-                        "--speed", str(SPEED), "--start", "now", "--warmup", "3600",
-                        "--details-results-max", str(limit))
-        rx = Receiver()
-        # revisits over 4 buckets: a read that takes two or three new
-        # buckets at once (the stall below) still revisits the one before
-        cd = interval_collectd(sim, rx, PLUGIN, SPEED,
-                               CONFIG + "    InitialBackfill 3600\n"
-                               "    CallQualityRevisitWindow 1200\n", revisit_s=1200)
-        try:
-            cd.start()
-            t0 = sim_ms(sim)
-            wait_sim(sim, t0 + 8 * 60000)
+        # With the limit at 20 the first range (12 buckets of backfill) and
+        # every later bucket of all 6 queues pass it, so the plugin halves
+        # by buckets and then by queues; before this it asked for the same
+        # range every cycle and dispatched nothing
+        stopped = []
+
+        def stall(sim, cd, t0):
             # collectd stopped while two or three buckets settle (shorter
             # than the revisit window): its next read takes them at once, as
             # on a machine busy enough to delay a read; values and totals
             # must still be right
+            wait_sim(sim, t0 + 8 * 60000)
             os.kill(cd.proc.pid, signal.SIGSTOP)
-            stopped = sim_ms(sim)
-            wait_sim(sim, stopped + 2 * G_MS + 60000)
+            stopped.append(sim_ms(sim))
+            wait_sim(sim, stopped[0] + 2 * G_MS + 60000)
             os.kill(cd.proc.pid, signal.SIGCONT)
-            wait_sim(sim, t0 + 24 * 60000)
-            sim.fault({"fault": "pause"})
-            quiet(rx, mos_value)
-            truth = sim._open("/sim/truth/mos?granularity=PT5M&buckets=40")
-            stats = sim.stats()["aggregate_intervals"]
-            got, gauges, counters, ends, _ = bucketed(rx, mos_value, truth, G_MS)
-            got, gauges, counters, ends, last = final_buckets(self, truth, got, gauges,
-                                                              counters, ends)
-            # the backfill's first bucket on: every bucket since dispatched
-            self.assertLessEqual(ends[0], t0 // G_MS * G_MS - 3600000 + 2 * G_MS,
-                                 "backfill not dispatched: %s" % ends)
-            want, keys = wanted(truth, ends, last)
-            print("%d buckets, %d queue-media keys, %d bucket values, %d counters compared; "
-                  "%d details requests, %d refused"
-                  % (len(ends), len(keys), len(want), len(counters),
-                     len(stats["details"]), len(stats["details_refused"])), file=sys.stderr)
-            assert_both_ways(self, gauges, want, "buckets %s" % ends, revised=True)
-            assert_totals(self, rx)
-            self.assertTrue(together(rx, stopped), "no read took two new buckets at once")
-            # the limit was passed and the split reached single buckets of
-            # fewer queues than a batch
-            self.assertTrue(stats["details_refused"])
-            self.assertTrue([d for d in stats["details"]
-                             if d[1] - d[0] <= G_MS and d[4] is not None and d[4] < 6],
-                            stats["details"][:20])
-            self.assertEqual(cd.bad_log_lines(), [])
-            # the start-up line gives the requests a range costs
-            self.assertIn("call quality on (requests a range: 1, one a batch of up to 100 "
-                          "queues, and one more per 100 conversations, split past 100000; "
-                          "revisits over 1200 s)", cd.log_text())
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        stats, log, bad, rx = past_limit_run(self, (), 24, stall)
+        self.assertTrue(together(rx, stopped[0]), "no read took two new buckets at once")
+        # the limit was passed and the split reached single buckets of
+        # fewer queues than a batch
+        asked = stats["aggregate_intervals"]
+        self.assertTrue(asked["details_refused"])
+        self.assertTrue([d for d in asked["details"]
+                         if d[1] - d[0] <= G_MS and d[4] is not None and d[4] < 6],
+                        asked["details"][:20])
+        self.assertEqual(bad, [])
+        # the start-up line gives the requests a range costs
+        self.assertIn("call quality on (requests a range: 1, one a batch of up to 100 "
+                      "queues, and one more per 100 conversations, split past 100000; "
+                      "revisits over 1200 s)", log)
+
+
+class MosLargeOrgUnderTheLimit(unittest.TestCase):
+    def test_ranges_past_the_limit_resumed_under_the_rate_limit(self):
+        # The same org under a per-minute limit it cannot ask a range's
+        # pieces within: 10 requests a simulated minute for the token (the
+        # aggregates share it), against 50 a read of 30 s that the budget
+        # allows. Requests meet 429s mid-range; before this each one failed
+        # the whole range, asked for again from its first page next cycle,
+        # and nothing was ever dispatched.
+        stats, log, bad, _ = past_limit_run(
+            self, ("--rate-limit", "10", "--rate-window-sim"), 30,
+            allow=(r".*HTTP 429.*",))
+        details = stats["requests"]["POST " + DETAILS]["by_status"]
+        # the limit was met mid-range, and the range resumed, not begun again
+        self.assertGreater(details.get("429", 0), 0, details)
+        self.assertIn("resumed where it stopped next cycle", log)
+        # only the 429s' lines (the queue aggregates' among them) are errors
+        self.assertEqual(bad, [])
 
 
 if __name__ == "__main__":

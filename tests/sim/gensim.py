@@ -54,6 +54,8 @@ def parse_args(argv=None):
       help="N more OAuth clients, <client-id>-K with secret <client-secret>-K "
            "(K = 1..N), each with its own tokens, channels and limits")
     a("--rate-limit", type=int, default=300, help="requests per token per 60 real seconds")
+    a("--rate-window-sim", action="store_true",
+      help="--rate-limit per 60 SIMULATED seconds (Retry-After still in real seconds)")
     a("--org-route-limit", type=int, default=0,
       help="requests per 60 real seconds across all tokens on /api/v2/routing/queues* (0: off)")
     a("--activity-max-entities", type=int, default=1000,

@@ -1390,14 +1390,24 @@ class App:
             raise ApiError(401, "bad.credentials", "Invalid login credentials.")
         return t
 
+    def rate_now(self):
+        """The rate windows' clock, in seconds, and how many of its seconds
+        pass in a real one: real time, or with --rate-window-sim the
+        simulated clock (a limit per simulated minute, as a client on the
+        simulated clock meets the API's per minute)."""
+        if getattr(self.opts, "rate_window_sim", False):
+            return self.clock.sim_ms() / 1000.0, self.clock.speed
+        return time.monotonic(), 1.0
+
     def rate(self, tok, corr):
-        now = time.monotonic()
+        now, per_real = self.rate_now()
         if now - tok.win_start >= 60:
             tok.win_start = now
             tok.win_count = 0
         tok.win_count += 1
         allowed = self.opts.rate_limit
-        reset = max(1, int(math.ceil(60 - (now - tok.win_start))))
+        # in real seconds: the client waits on its real monotonic clock
+        reset = max(1, int(math.ceil((60 - (now - tok.win_start)) / per_real)))
         hdrs = [("inin-ratelimit-count", str(tok.win_count)),
                 ("inin-ratelimit-allowed", str(allowed)),
                 ("inin-ratelimit-reset", str(reset))]
@@ -1468,7 +1478,7 @@ class App:
         t.issued = time.time()
         t.expires = t.issued + self.opts.token_ttl
         t.revoked = False
-        t.win_start = time.monotonic()
+        t.win_start = self.rate_now()[0]
         t.win_count = 0
         self.tokens[t.value] = t
         self.stats["tokens_issued"] += 1

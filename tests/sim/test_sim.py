@@ -2615,6 +2615,25 @@ class T07RealLimits(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_rate_window_sim(self):
+        # 60 simulated seconds are 0.5 real ones at speed 120: the window
+        # opens again that soon, and Retry-After says it in real seconds
+        s = Sim("--quiet", "--queues", 3, "--agents", 10, "--rate-limit", 3,
+                "--rate-window-sim", "--speed", 120)
+        try:
+            c = s.client()
+            # the clock stands still: all five fall in the first window
+            s.sim("POST", "/sim/faults", {"fault": "pause"})
+            sts = [c.request("GET", "/api/v2/routing/queues")[0] for _ in range(4)]
+            st, h, _ = c.request("GET", "/api/v2/routing/queues")
+            self.assertEqual(sts + [st], [200] * 3 + [429] * 2)
+            self.assertEqual(h["retry-after"], "1")
+            s.sim("POST", "/sim/faults", {"fault": "resume"})
+            time.sleep(0.6)
+            self.assertEqual(c.request("GET", "/api/v2/routing/queues")[0], 200)
+        finally:
+            s.stop()
+
     def test_org_route_limit(self):
         s = Sim("--quiet", "--queues", 3, "--agents", 30, "--org-route-limit", 4,
                 "--activity-max-entities", 4)

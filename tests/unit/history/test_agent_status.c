@@ -5,6 +5,7 @@
  * the range failing the range, the sums put into an engine; a range read
  * over several calls (a request budget, a failed request resumed at its
  * batch, restarted when the users or the planned range change). */
+#include "fake_client.h"
 #include "gen_agent_status.h"
 #include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_json.h"
@@ -267,7 +268,6 @@ static int fake_users_query(gen_http_t *http, const char *method,
 }
 
 typedef struct {
-  gen_org_t *org;
   gen_client_t client;
   gen_interval_t *engine;
   gen_entity_set_t users;
@@ -288,13 +288,8 @@ static int rig_init(rig_t *r, size_t budget) {
   n_asked = 0;
   seen_idle = seen_available = 0;
   seen_buckets = 0;
-  r->org = gen_org_create("genesys_analytics", "acme");
-  r->org->api_base_url = strdup("https://api.example.test");
-  r->org->max_retries = 0; /* a 429 is final at once */
-  r->client.org = r->org;
-  pthread_mutex_init(&r->client.family_lock, NULL);
-  gen_stats_init(&r->client.stats);
-  r->client.http = gen_http_create(r->org, &r->client.stats, NULL);
+  fake_client_init(&r->client, "genesys_analytics",
+                   0); /* a 429 is final at once */
   gen_interval_options_t o = {.granularity_ms = G,
                               .settle_ms = 30000,
                               .revisit_ms = 0,
@@ -338,9 +333,7 @@ static void rig_free(rig_t *r) {
   mock_time = 0;
   gen_entity_set_free(&r->users);
   gen_interval_free(r->engine);
-  gen_http_free(r->client.http);
-  pthread_mutex_destroy(&r->client.family_lock);
-  gen_org_free(r->org);
+  fake_client_free(&r->client);
 }
 
 /* The rest of the range in one call: total requests in all, dispatched as

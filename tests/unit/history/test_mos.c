@@ -3,7 +3,13 @@
  * read into per queue, media and bucket MOS stats (missing, out of range
  * and malformed MOS, duplicates across pages, transfers), sessions of an
  * unknown or internal media type, the R-factor, what the sink dispatches,
- * the configuration keys and the 31-day limit. */
+ * the configuration keys and the 31-day limit; the collection against a
+ * fake API: a range over several reads within a budget, a 429 resumed at
+ * its page, a bucket committed once read whole, halving past the results
+ * the query pages through, a batch failing for good passed by the next. */
+#include "fake_client.h"
+#include "gen_buf.h"
+#include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_json.h"
 #include "gen_mos.h"
 #include "gen_time.h"
@@ -92,7 +98,7 @@ static double got(const char *inst, const char *type, const char *ti) {
 static int put_and_commit(const gen_mos_config_t *c, gen_mos_acc_t *a,
                           gen_interval_t *gi,
                           const gen_interval_range_t *range) {
-  int status = gen_mos_acc_put(a, gi);
+  int status = gen_mos_acc_put(a, gi, INT64_MIN, INT64_MAX);
   gen_mos_acc_free(a);
   if (status != 0)
     return status;
@@ -392,6 +398,319 @@ DEF_TEST(configuration_keys) {
   return 0;
 }
 
+/* ---- the collection against a fake API ---------------------------------- */
+
+#define N_CONV 250
+#define MAX_CALLS 64
+
+/* The fake details API: N_CONV voice conversations over B0 and B1 (T0 to
+ * T0 + 2G), c-000 to c-249, conversation i in q-one (i even) or q-two,
+ * ending at T0 + 1 s + i x 2.4 s (125 in each bucket), MOS 4.00. It answers
+ * those of the queues asked whose end is in the interval asked, 100 a
+ * page; answers[i] is the status of the i-th request (0: 200). Past
+ * `limit` results a first page announces 100001 (past what the query pages
+ * through); a piece of several buckets announces `bonus` more than it
+ * holds. */
+static long answers[MAX_CALLS];
+typedef struct {
+  int64_t from, to;
+  long page;
+  int queues;
+} asked_t;
+static asked_t asked[MAX_CALLS];
+static int n_asked, limit, bonus;
+
+static int64_t conv_end(int i) { return T0 + 1000 + i * 2400LL; }
+
+static int fake_details(gen_http_t *http, const char *method, const char *url,
+                        const char *body, struct curl_slist *headers,
+                        gen_http_response_t *resp) {
+  (void)http, (void)headers;
+  OK(strcmp(method, "POST") == 0 && strstr(url, GEN_MOS_PATH) != NULL);
+  json_object *doc = json_tokener_parse(body);
+  const char *iv = gen_json_get_string(doc, "interval");
+  char from_text[GEN_TIME_STRLEN] = "";
+  const char *slash = iv ? strchr(iv, '/') : NULL;
+  if (slash != NULL && (size_t)(slash - iv) < sizeof(from_text))
+    memcpy(from_text, iv, (size_t)(slash - iv));
+  int64_t from = 0, to = 0, page = 0;
+  OK(slash != NULL && gen_time_parse(from_text, &from) == 0 &&
+     gen_time_parse(slash + 1, &to) == 0);
+  json_object *paging = NULL;
+  OK(json_object_object_get_ex(doc, "paging", &paging) &&
+     gen_json_get_int64(paging, "pageNumber", &page));
+  bool q1 = strstr(body, "\"q-one\"") != NULL,
+       q2 = strstr(body, "\"q-two\"") != NULL;
+  json_object_put(doc);
+  long status = n_asked < MAX_CALLS ? answers[n_asked] : 0;
+  if (n_asked < MAX_CALLS)
+    asked[n_asked] = (asked_t){from, to, (long)page, (int)q1 + (int)q2};
+  n_asked++;
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = status ? status : 200;
+  gen_buf_t text = GEN_BUF_INIT(1 << 20);
+  if (status != 0) {
+    resp->retry_after = 1;
+    gen_buf_printf(&text,
+                   "{\"message\":\"refused\",\"code\":\"refused\","
+                   "\"status\":%ld}",
+                   status);
+  } else {
+    int match[N_CONV], n = 0;
+    for (int i = 0; i < N_CONV; i++)
+      if ((i % 2 == 0 ? q1 : q2) && conv_end(i) >= from && conv_end(i) < to)
+        match[n++] = i;
+    int hits = n + (to - from > G ? bonus : 0);
+    if (limit > 0 && n > limit && page == 1)
+      hits = GEN_MOS_RESULTS_MAX + 1;
+    gen_buf_printf(&text, "{\"totalHits\":%d,\"conversations\":[", hits);
+    for (int k = ((int)page - 1) * 100; k >= 0 && k < n && k < page * 100;
+         k++) {
+      char id[16], c[600];
+      snprintf(id, sizeof(id), "c-%03d", match[k]);
+      conv(c, sizeof(c), id, (int)((conv_end(match[k]) - T0) / 1000), "4.00",
+           match[k] % 2 == 0 ? VOICE_Q1 : VOICE_Q2);
+      gen_buf_printf(&text, "%s%s", k % 100 ? "," : "", c);
+    }
+    gen_buf_printf(&text, "]}");
+  }
+  resp->body = gen_buf_steal(&text);
+  resp->body_len = strlen(resp->body);
+  return 0;
+}
+
+typedef struct {
+  gen_client_t client;
+  gen_interval_t *engine;
+  gen_entity_set_t queues;
+  gen_agg_counts_t counts;
+  gen_mos_config_t config;
+  gen_mos_output_t out;
+  gen_interval_sink_t sink;
+  gen_mos_progress_t progress;
+  gen_mos_job_t job;
+} rig_t;
+
+/* q-one and q-two, an engine whose first range is B0 and B1, the fake API
+ * answering through a handle that rests on a 429 or a 5xx, as a read
+ * callback's does; the clock where that range is due. */
+static int rig_init(rig_t *r, size_t budget) {
+  memset(r, 0, sizeof(*r));
+  memset(answers, 0, sizeof(answers));
+  n_asked = limit = bonus = 0;
+  fake_client_init(&r->client, "genesys_analytics", 1);
+  gen_http_defer_retries(r->client.http, true);
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = 30000,
+                              .revisit_ms = 0,
+                              .horizon_ms = 8 * G,
+                              .initial_ms = 2 * G,
+                              .max_buckets = 4,
+                              .who = &test_who};
+  r->engine = gen_interval_create(&o);
+  CHECK_NOT_NULL(r->engine);
+  for (size_t i = 0; i < 2; i++)
+    gen_entity_add(&r->queues, queues[i], NULL, NULL);
+  gen_mos_config_init(&r->config);
+  r->counts =
+      (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &test_who};
+  r->out = (gen_mos_output_t){&r->config, "h",      "genesys_analytics",
+                              G,          instance, NULL};
+  r->sink = gen_mos_sink(&r->out);
+  r->job = (gen_mos_job_t){.engine = r->engine,
+                           .client = &r->client,
+                           .counts = &r->counts,
+                           .config = &r->config,
+                           .granularity_ms = G,
+                           .sink = &r->sink,
+                           .progress = &r->progress,
+                           .budget = budget};
+  http_perform = fake_details;
+  mock_time = MS_TO_CDTIME_T(T0 + 2 * G + 30000);
+  mock_values_reset();
+  mock_log_reset();
+  return 0;
+}
+
+static void rig_free(rig_t *r) {
+  gen_mos_progress_reset(&r->progress);
+  http_perform = http_perform_curl;
+  mock_time = 0;
+  gen_entity_set_free(&r->queues);
+  gen_interval_free(r->engine);
+  fake_client_free(&r->client);
+}
+
+/* A read's collection, per queues a batch. */
+static int collect(rig_t *r, size_t per) {
+  return gen_mos_collect_set(&r->job, &r->queues, per, 8);
+}
+
+/* Conversations dispatched in the bucket ending at end_ms, both queues. */
+static double in_bucket(int64_t end_ms) {
+  double n = 0;
+  for (size_t i = 0; i < mock_values_num; i++) {
+    mock_value_t *v = &mock_values[i];
+    if (strcmp(v->type, "mos_conversations") == 0 &&
+        v->sent_time == gen_ms_to_cdtime(end_ms))
+      n += v->value.gauge;
+  }
+  return n;
+}
+
+/* Every conversation counted once: the totals of both queues. */
+static int counted_once(void) {
+  EXPECT_EQ_DOUBLE(N_CONV / 2,
+                   got("q-one", "total_mos_conversations", "voice"));
+  EXPECT_EQ_DOUBLE(N_CONV / 2,
+                   got("q-two", "total_mos_conversations", "voice"));
+  EXPECT_EQ_DOUBLE(125, in_bucket(T0 + G));
+  EXPECT_EQ_DOUBLE(125, in_bucket(T0 + 2 * G));
+  return 0;
+}
+
+/* One request a read: the range's 3 pages are 3 reads, nothing dispatched
+ * before the third, each page asked once. */
+DEF_TEST(a_range_over_several_reads) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 1));
+  for (int read = 1; read <= 3; read++) {
+    EXPECT_EQ_INT(0, mock_values_num);
+    CHECK_ZERO(collect(&r, 100));
+    EXPECT_EQ_INT(read, n_asked);
+    EXPECT_EQ_INT(read, asked[read - 1].page);
+  }
+  OK(!r.progress.started);
+  CHECK_ZERO(counted_once());
+  /* Up to date: no request. */
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(3, n_asked);
+  EXPECT_EQ_INT(3, (int)r.counts.queries);
+  EXPECT_EQ_INT(0, (int)r.counts.failures);
+  rig_free(&r);
+  return 0;
+}
+
+/* A 429 on the second page: the next read (once the handle no longer
+ * rests) asks for the second page, not the range from its start. */
+DEF_TEST(a_429_mid_range_resumes_at_its_page) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  answers[1] = 429;
+  OK(collect(&r, 100) < 0);
+  EXPECT_EQ_INT(2, n_asked);
+  OK(r.progress.started);
+  EXPECT_EQ_INT(1, (int)r.counts.failures);
+  OK(mock_log_contains("resumed where it stopped next cycle"));
+  OK(mock_log_contains("HTTP 429"));
+  EXPECT_EQ_INT(0, mock_values_num);
+  /* Resting: nothing is sent, the range stays. */
+  OK(gen_http_resting(r.client.http, NULL));
+  OK(collect(&r, 100) < 0);
+  EXPECT_EQ_INT(2, n_asked);
+  OK(r.progress.started);
+  r.client.http->rest_until = 0; /* the Retry-After is over */
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(4, n_asked);
+  EXPECT_EQ_INT(2, asked[2].page);
+  EXPECT_EQ_INT(3, asked[3].page);
+  CHECK_ZERO(counted_once());
+  OK(!r.progress.started);
+  rig_free(&r);
+  return 0;
+}
+
+/* A range whose first page announces more than GEN_MOS_PIECE_PAGES pages is
+ * halved by buckets: B0 is read whole and dispatched within the first read
+ * (3 requests: the range's first page, B0's two), before B1 is asked. */
+DEF_TEST(a_bucket_leaves_once_read_whole) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 3));
+  bonus = GEN_MOS_PIECE_PAGES * GEN_MOS_PAGE_SIZE;
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(3, n_asked);
+  EXPECT_EQ_INT(T0 + 2 * G, asked[0].to);
+  EXPECT_EQ_INT(T0 + G, asked[1].to);
+  EXPECT_EQ_INT(2, asked[2].page);
+  EXPECT_EQ_DOUBLE(125, in_bucket(T0 + G));
+  EXPECT_EQ_DOUBLE(0, in_bucket(T0 + 2 * G));
+  OK(r.progress.started);
+  EXPECT_EQ_INT(T0 + G, r.progress.done_ms);
+  /* The second read: B1's two pages; the first page's conversations of B1
+   * were taken then and are not counted again. */
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(5, n_asked);
+  EXPECT_EQ_INT(T0 + G, asked[3].from);
+  CHECK_ZERO(counted_once());
+  OK(!r.progress.started);
+  rig_free(&r);
+  return 0;
+}
+
+/* Past the results the query pages through (more than 70 here): the range,
+ * then each bucket of both queues, is halved, down to one bucket of one
+ * queue; each of those read whole. */
+DEF_TEST(past_the_limit_halved_by_buckets_then_queues) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  limit = 70;
+  CHECK_ZERO(collect(&r, 100));
+  /* the range, B0 (both), B0 q-one, B0 q-two, B1 (both), its two halves */
+  EXPECT_EQ_INT(7, n_asked);
+  EXPECT_EQ_INT(2, asked[1].queues);
+  EXPECT_EQ_INT(1, asked[2].queues);
+  EXPECT_EQ_INT(T0 + G, asked[3].to);
+  EXPECT_EQ_INT(T0 + G, asked[4].from);
+  CHECK_ZERO(counted_once());
+  rig_free(&r);
+  return 0;
+}
+
+/* A batch of one queue per request whose request is refused for good (a
+ * 403: no rest): its range is dropped and the next call begins with the
+ * next batch, so that it never holds back the others. */
+DEF_TEST(a_batch_failing_for_good_holds_back_no_other) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  answers[0] = 403;
+  OK(collect(&r, 1) < 0);
+  EXPECT_EQ_INT(1, n_asked);
+  OK(!r.progress.started);
+  EXPECT_EQ_INT(1, r.progress.cursor);
+  OK(!gen_http_resting(r.client.http, NULL));
+  /* q-two first (2 pages), then q-one again (2 pages) */
+  CHECK_ZERO(collect(&r, 1));
+  EXPECT_EQ_INT(5, n_asked);
+  OK(mock_log_contains("asked for again next cycle"));
+  EXPECT_EQ_DOUBLE(N_CONV / 2,
+                   got("q-two", "total_mos_conversations", "voice"));
+  EXPECT_EQ_DOUBLE(N_CONV / 2,
+                   got("q-one", "total_mos_conversations", "voice"));
+  EXPECT_EQ_INT(0, r.progress.cursor);
+  rig_free(&r);
+  return 0;
+}
+
+/* The queue set changed (a new generation) while a range was being read:
+ * it starts over at its first page. */
+DEF_TEST(a_queue_change_starts_the_range_over) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 1));
+  CHECK_ZERO(collect(&r, 100));
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(2, asked[1].page);
+  r.job.queues_generation++;
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(1, asked[2].page);
+  r.job.budget = 0;
+  CHECK_ZERO(collect(&r, 100));
+  EXPECT_EQ_INT(5, n_asked);
+  CHECK_ZERO(counted_once());
+  rig_free(&r);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(pages_into_buckets_then_dispatched);
@@ -400,5 +719,11 @@ int main(void) {
   RUN_TEST(query_body);
   RUN_TEST(day_before);
   RUN_TEST(configuration_keys);
+  RUN_TEST(a_range_over_several_reads);
+  RUN_TEST(a_429_mid_range_resumes_at_its_page);
+  RUN_TEST(a_bucket_leaves_once_read_whole);
+  RUN_TEST(past_the_limit_halved_by_buckets_then_queues);
+  RUN_TEST(a_batch_failing_for_good_holds_back_no_other);
+  RUN_TEST(a_queue_change_starts_the_range_over);
   END_TEST;
 }
