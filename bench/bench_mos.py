@@ -14,11 +14,24 @@ per_new_bucket), and the minimum the API's paging allows for the same
 queries: per batch of 100 queues, ceil(totalHits / 100) pages, at least one.
 
   python3 bench/bench_mos.py --queues 10 500 5000
+
+--catch-up S: instead, how long a start takes to catch up (issue #47, item
+0): InitialBackfill S of buckets of PT5M at the default Interval (60 s),
+under the API's limit of 300 requests a minute for the token, counted on
+the simulated clock (gensim --rate-window-sim), the queue aggregates beside
+it. Per --queues N: the simulated minutes from the start until every
+engine's progress (the self-metric lag: done = now - lag) reached the
+newest bucket settled at the start, the details requests made by then (the
+simulator's count, read every 2 real seconds), the 429s, and the details
+requests a minute over the 10 simulated minutes after.
+
+  python3 bench/bench_mos.py --catch-up 1800 --queues 500 5000 --speed 5
 """
 import argparse
 import math
 import os
 import sys
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,7 +39,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 from bench_actions import G_MS, per_new_bucket  # noqa: E402
 from collectd_harness import FakeClockCollectd, sim_ms, wait_sim  # noqa: E402
+from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
+
+DETAILS = "POST /api/v2/analytics/conversations/details/query"
 
 
 def minimum(asked):
@@ -62,12 +78,75 @@ def run(n, buckets, speed):
     return per_new_bucket(asked), minimum(asked), stats.get("rate_limited", 0)
 
 
+def catch_up(n, backfill_s, speed, limit_s):
+    """(simulated minutes to catch up or None, details requests by then,
+    429s by then, details requests a minute over the 10 minutes after)."""
+    sim = Simulator("--queues", str(n), "--agents", str(max(5, n)), "--flows", "1",
+                    "--speed", str(speed), "--start", "now",
+                    "--warmup", str(backfill_s + 600),
+                    "--rate-limit", "300", "--rate-window-sim")
+    rx = Receiver()
+    extra = ('    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT5M"\n'
+             "    SettleDelay 30\n    CallQuality true\n"
+             "    InitialBackfill %d\n" % backfill_s)
+    cd = FakeClockCollectd(
+        "<LoadPlugin genesys_analytics>\n  Interval 60\n</LoadPlugin>\n"
+        "<Plugin genesys_analytics>\n" + sim.org_block("acme", extra=extra) + "</Plugin>\n"
+        + rx.config(), sim, speed, stock=("logfile", "write_http"))
+    samples = []  # (sim ms, details requests, 429s)
+    try:
+        cd.start()
+        t0 = sim_ms(sim)
+        settled0 = (t0 - 30000) // G_MS * G_MS
+        done_at = None
+        deadline = t0 + limit_s * 1000
+        while True:
+            now = sim_ms(sim)
+            stats = sim._open("/sim/stats")
+            by = stats["requests"].get(DETAILS, {}).get("by_status", {})
+            samples.append((now, sum(by.values()), stats.get("rate_limited", 0)))
+            lag = rx.get_timed("genesys_analytics", "self", "lag", host="acme")
+            if done_at is None and lag is not None and (lag[0] - lag[1]) * 1000 >= settled0:
+                done_at = now
+            if now >= deadline or (done_at is not None and now >= done_at + 10 * 60000):
+                break
+            time.sleep(2)
+    finally:
+        cd.cleanup()
+        sim.stop()
+        rx.stop()
+    if done_at is None:
+        return None, samples[-1][1], samples[-1][2], None
+    at_done = next(sm for sm in samples if sm[0] >= done_at)
+    after = samples[-1]
+    rate = (after[1] - at_done[1]) / max(1e-9, (after[0] - at_done[0]) / 60000)
+    return (done_at - t0) / 60000, at_done[1], at_done[2], rate
+
+
+def main_catch_up(o):
+    print("| queues | minutes to catch up | details requests by then | 429s by then "
+          "| details requests a minute after | speed |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n in o.queues:
+        minutes, asked, limited, rate = catch_up(n, o.catch_up, o.speed, o.limit)
+        print("| %d | %s | %d | %d | %s | %g |"
+              % (n, "%.1f" % minutes if minutes is not None else "not in %d s" % o.limit,
+                 asked, limited, "%.0f" % rate if rate is not None else "-", o.speed),
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--queues", type=int, nargs="+", default=[10, 500, 5000])
     ap.add_argument("--buckets", type=int, default=3)
     ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--catch-up", type=int, default=0, metavar="S",
+                    help="measure the catch-up of an InitialBackfill of S seconds")
+    ap.add_argument("--limit", type=int, default=3600,
+                    help="with --catch-up: simulated seconds to wait at most")
     o = ap.parse_args()
+    if o.catch_up:
+        return main_catch_up(o)
     print("| queues | requests per new bucket | minimum the paging allows | speed | 429 |")
     print("|---:|---:|---:|---:|---:|")
     for n in o.queues:

@@ -737,8 +737,10 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object_object_add(body, "interval", json_object_new_string(text));
-  gen_duration_format(granularity_ms, text, sizeof(text));
-  json_object_object_add(body, "granularity", json_object_new_string(text));
+  if (granularity_ms > 0) {
+    gen_duration_format(granularity_ms, text, sizeof(text));
+    json_object_object_add(body, "granularity", json_object_new_string(text));
+  }
   json_object_object_add(body, "timeZone", json_object_new_string("UTC"));
   json_object *dimensions = json_object_new_array();
   for (size_t i = 0; i < n; i++)

@@ -211,9 +211,10 @@ void gen_agg_dispatch(const char *host, const char *plugin,
 bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
                         const char *name, double *out);
 
-/* The start of an aggregates request for range: interval, granularity,
- * timeZone UTC and groupBy (n dimensions). The caller adds metrics and
- * filter. A new reference. */
+/* The start of an aggregates request for range: interval, granularity
+ * (none for granularity_ms 0: the API's default, one bucket for the whole
+ * interval), timeZone UTC and groupBy (n dimensions). The caller adds
+ * metrics and filter. A new reference. */
 json_object *gen_agg_query_new(const gen_interval_range_t *range,
                                int64_t granularity_ms,
                                const char *const *group_by, size_t n);

@@ -45,8 +45,10 @@ typedef int64_t counts_t[GEN_MEDIA_COUNT][KINDS];
 
 typedef struct {
   int64_t start_ms, end_ms; /* [start, end); end 0: the gap is open */
-  bool repaired;
-  counts_t live; /* moments in it counted live while it waited */
+  bool repaired;            /* asked once: its moments are the aggregates' */
+  bool rechecked;           /* asked the second time (or no second ask) */
+  counts_t live;            /* moments in it counted live while it waited */
+  counts_t counted; /* after the first ask: what the counters hold of it */
 } window_t;
 
 /* Moments counted live in one minute: one an event at most, far below
@@ -65,6 +67,7 @@ typedef struct {
 
 typedef struct {
   int64_t start_ms, end_ms;
+  bool second; /* the window's second ask */
   size_t n;
   char ids[GEN_REPAIR_QUERY_MAX][GEN_CONV_ID_SIZE];
   const char *id_ptr[GEN_REPAIR_QUERY_MAX];
@@ -72,7 +75,7 @@ typedef struct {
 } batch_t;
 
 struct gen_conv_repair_s {
-  int64_t delay_ms, lead_ms, keep_ms;
+  int64_t delay_ms, recheck_ms, lead_ms, keep_ms;
   int64_t start_ms; /* when the counters began, by the host's clock */
   /* Genesys' clock minus ours, from the newest moments' times: the edges
    * of a gap are placed on its clock. */
@@ -95,6 +98,7 @@ static int64_t ceil_minute(int64_t t) {
 void gen_conv_repair_config_init(gen_conv_repair_config_t *c) {
   c->off = false;
   c->delay = TIME_T_TO_CDTIME_T(120);
+  c->recheck = TIME_T_TO_CDTIME_T(900);
 }
 
 int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
@@ -107,6 +111,8 @@ int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
   }
   if (strcasecmp(ci->key, "GapRepairDelay") == 0)
     return gen_config_seconds(org, ci, 0, 3600, &c->delay);
+  if (strcasecmp(ci->key, "GapRepairRecheck") == 0)
+    return gen_config_seconds(org, ci, 0, 86400, &c->recheck);
   return GEN_CONFIG_NOT_MINE;
 }
 
@@ -119,6 +125,7 @@ gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
   if (r == NULL)
     return NULL;
   r->delay_ms = gen_cdtime_to_ms(c->delay);
+  r->recheck_ms = gen_cdtime_to_ms(c->recheck);
   r->lead_ms = gen_cdtime_to_ms(heartbeat_timeout) + SKEW_MS;
   r->keep_ms = gen_cdtime_to_ms(keep);
   r->start_ms = start_ms;
@@ -217,12 +224,12 @@ static void add_ring(const gen_conv_repair_t *r, const queue_t *q, window_t *w,
   }
 }
 
-/* Forgets the repaired windows older than keep, and the oldest repaired
- * one when the queue has no room for another. */
+/* Forgets the windows asked for the last time longer than keep ago, and
+ * the oldest repaired one when the queue has no room for another. */
 static void forget_old(const gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
   size_t j = 0;
   for (size_t i = 0; i < q->n_win; i++)
-    if (!q->win[i].repaired || now_ms - q->win[i].end_ms <= r->keep_ms)
+    if (!q->win[i].rechecked || now_ms - q->win[i].end_ms <= r->keep_ms)
       q->win[j++] = q->win[i];
   q->n_win = j;
   for (size_t i = 0; q->n_win == MAX_WINDOWS && i < q->n_win; i++)
@@ -318,11 +325,16 @@ void gen_conv_repair_connected(gen_conv_repair_t *r, char *const *topics,
 
 /* ---- the repair --------------------------------------------------------- */
 
+/* The window of q to ask for at now_ms: once GapRepairDelay after its
+ * end, again GapRepairRecheck later (what Genesys indexed late). */
 static window_t *due_window(const gen_conv_repair_t *r, queue_t *q,
                             int64_t now_ms) {
   for (size_t i = 0; i < q->n_win; i++) {
     window_t *w = &q->win[i];
-    if (!w->repaired && w->end_ms != 0 && w->end_ms + r->delay_ms <= now_ms)
+    if (w->end_ms == 0 || w->rechecked)
+      continue;
+    int64_t due = w->end_ms + r->delay_ms + (w->repaired ? r->recheck_ms : 0);
+    if (due <= now_ms)
       return w;
   }
   return NULL;
@@ -344,7 +356,9 @@ static void collect(gen_conv_repair_t *r, batch_t *b, int64_t now_ms) {
     if (b->n == 0) {
       b->start_ms = w->start_ms;
       b->end_ms = w->end_ms;
-    } else if (w->start_ms != b->start_ms || w->end_ms != b->end_ms) {
+      b->second = w->repaired;
+    } else if (w->start_ms != b->start_ms || w->end_ms != b->end_ms ||
+               w->repaired != b->second) {
       continue;
     }
     snprintf(b->ids[b->n], sizeof(b->ids[0]), "%s", q->id);
@@ -356,8 +370,8 @@ static void collect(gen_conv_repair_t *r, batch_t *b, int64_t now_ms) {
 static json_object *query_body(const batch_t *b) {
   gen_interval_range_t range = {b->start_ms, b->end_ms, 0};
   static const char *const group_by[] = {"queueId", "mediaType"};
-  json_object *body =
-      gen_agg_query_new(&range, b->end_ms - b->start_ms, group_by, 2);
+  /* no granularity: the default, one bucket for the whole interval */
+  json_object *body = gen_agg_query_new(&range, 0, group_by, 2);
   json_object *metrics = json_object_new_array();
   for (int k = 0; k < KINDS; k++)
     json_object_array_add(metrics, json_object_new_string(kind_metrics[k]));
@@ -407,30 +421,39 @@ static int read_answer(batch_t *b, const char *text, size_t len, char *err,
   return status == 0 ? 0 : -EBADMSG;
 }
 
-/* What the aggregates count beyond the live moments goes to the counters;
- * the windows are repaired (or dropped: drop). Under the lock. */
+/* What the aggregates count beyond what the counters hold of the window
+ * goes to the counters: at the first ask the live moments, at the second
+ * what the first made it (a later count never lowers them). The windows
+ * are repaired, or rechecked (drop: a refused first ask drops them, a
+ * refused second one leaves them as the first made them). Under the
+ * lock. */
 static void apply(gen_conv_repair_t *r, const batch_t *b,
                   const gen_entity_set_t *queues, gen_live_t *live, bool drop) {
   for (size_t i = 0; i < b->n; i++) {
     queue_t *q = gen_map_get(&r->queues, b->ids[i]);
     for (size_t j = 0; q != NULL && j < q->n_win; j++) {
       window_t *w = &q->win[j];
-      if (w->repaired || w->start_ms != b->start_ms || w->end_ms != b->end_ms)
+      if (w->rechecked || w->repaired != b->second ||
+          w->start_ms != b->start_ms || w->end_ms != b->end_ms)
         continue;
-      if (drop) {
+      if (drop && !b->second) {
         memmove(w, w + 1, (q->n_win - j - 1) * sizeof(*w));
         q->n_win--;
         break;
       }
+      if (!b->second)
+        memcpy(w->counted, w->live, sizeof(w->counted));
+      w->rechecked = b->second || r->recheck_ms == 0;
       w->repaired = true;
-      ssize_t index = gen_entity_find(queues, b->ids[i]);
+      ssize_t index = drop ? -1 : gen_entity_find(queues, b->ids[i]);
       for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
         for (int k = 0; k < KINDS; k++) {
-          int64_t add = b->agg[i][m][k] - w->live[m][k];
+          int64_t add = b->agg[i][m][k] - w->counted[m][k];
           if (add <= 0)
             continue;
           gen_live_add(live, (size_t)index, b->ids[i], (int)m, kind_moments[k],
                        add);
+          w->counted[m][k] += add;
           r->repaired[k] += add;
         }
       break;

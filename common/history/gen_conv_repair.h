@@ -15,9 +15,14 @@
  * dead; 5 s for the jitter of the clocks), on Genesys' clock: ours plus the
  * difference the freshest moment of the last minute shows (more than 60 s
  * apart, a gap cannot be placed and is not repaired). Once the window ended
- * GapRepairDelay ago (the aggregates have settled), one conversations
- * aggregates query per 100 queues of the same window asks nOffered,
- * tAnswered and tAbandon grouped by queueId and mediaType.
+ * GapRepairDelay ago, one conversations aggregates query per 100 queues of
+ * the same window asks nOffered, tAnswered and tAbandon grouped by queueId
+ * and mediaType, in the API's default granularity (one bucket for the
+ * window). Genesys gives no figure for how late it indexes a moment, so
+ * the window is asked again GapRepairRecheck later, and what that count
+ * has beyond the first is added: a moment indexed between the asks is
+ * counted then (its live event, if late too, was not counted: the window
+ * was repaired).
  *
  * Each moment counted once. The aggregates count a metric in the interval
  * its event happened in (nOffered at the offer, tAnswered at the answer,
@@ -31,9 +36,10 @@
  *   event came late): not counted again, the aggregates had it.
  * Moments before a window opens are kept per minute, for as far back as a
  * window can start. Windows that overlap one repaired start at its end;
- * windows that overlap one waiting merge with it. A repaired window is
- * remembered for keep (ConversationTimeout: the longest an event of a known
- * conversation can come after its moment), at most 64 per queue.
+ * windows that overlap one waiting merge with it. A window is remembered
+ * until its second ask and for keep after its end (ConversationTimeout: the
+ * longest an event of a known conversation can come after its moment), at
+ * most 64 per queue.
  *
  * Not thread-safe: the caller's lock around every call but run, which
  * takes it around its own state and lets it go around each request.
@@ -54,10 +60,12 @@
 #define GEN_REPAIR_QUERY_MAX 100 /* queueId predicates a request */
 #define GEN_REPAIR_PATH "/api/v2/analytics/conversations/aggregates/query"
 
-/* GapRepair (default true) and GapRepairDelay (0-3600 s, default 120). */
+/* GapRepair (default true), GapRepairDelay (0-3600 s, default 120) and
+ * GapRepairRecheck (0-86400 s, default 900; 0: no second ask). */
 typedef struct {
   bool off;
   cdtime_t delay;
+  cdtime_t recheck;
 } gen_conv_repair_config_t;
 
 void gen_conv_repair_config_init(gen_conv_repair_config_t *c);

@@ -54,6 +54,10 @@ def parse_args(argv=None):
       help="N more OAuth clients, <client-id>-K with secret <client-secret>-K "
            "(K = 1..N), each with its own tokens, channels and limits")
     a("--rate-limit", type=int, default=300, help="requests per token per 60 real seconds")
+    a("--agg-late-share", type=float, default=0.0,
+      help="share of the conversation moments the aggregates query shows late (0 to 1)")
+    a("--agg-late-s", type=float, default=60.0,
+      help="with --agg-late-share: how late, simulated seconds")
     a("--rate-window-sim", action="store_true",
       help="--rate-limit per 60 SIMULATED seconds (Retry-After still in real seconds)")
     a("--org-route-limit", type=int, default=0,
@@ -217,6 +221,8 @@ class Runner:
                                # never sees them active (the live truths lack them)
                                deactivated_after_ms=int(min(o.deactivated_after,
                                                             o.warmup) * 1000))
+        model.conv_store.late_share = o.agg_late_share
+        model.conv_store.late_ms = int(o.agg_late_s * 1000)
         model.advance_to(start)
         # The static part of the model (entities, agents, indexes) is large and
         # lives forever: move it out of the collector's way, otherwise every

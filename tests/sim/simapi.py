@@ -1985,6 +1985,11 @@ class App:
                 return None
             return tuple(sorted((x, d[x]) for x in gset if x in d))
         model.synth_store.unattributed = self.forms["unattributed"] == "org"
+        model.conv_store.flush(model.now)
+        if model.conv_store.pending:
+            # --agg-late-share: moments of the interval asked not yet visible
+            self.stats["agg_late_hidden"] = self.stats.get("agg_late_hidden", 0) + \
+                model.conv_store.hidden(start, min(end, model.now), keyfn)
         res = await self._store_query(model.conv_store, start, min(end, model.now), gran,
                                       keyfn, metrics, model.synth_store)
         return Response(200, {"results": await self._agg_results(res, start, end, gran,

@@ -12,6 +12,7 @@ The model publishes through a `hub` object (see simapi.Hub) with methods
   queue_dirty(q, media), attribute_update(conv, changed).
 """
 import bisect
+import collections
 import heapq
 import math
 import random
@@ -336,9 +337,37 @@ class WindowStore(Store):
         super().__init__(metrics)
         self.win = {}            # (qi, media) -> [window start, array]
         self.touched = set()
+        # --agg-late-share / --agg-late-s: that share of the moments reaches
+        # the aggregates query that long after it happened (the live window
+        # has it at once); pending: (visible at, t, key, metric, value), in
+        # the order of t, so of visible at
+        self.late_share = 0.0
+        self.late_ms = 0
+        self.pending = collections.deque()
+
+    def late(self, t_ms, key, metric):
+        """Whether this moment reaches the aggregates late: a share of them,
+        the same one on every run of the seed."""
+        h = zlib.crc32(("%d/%s/%s" % (t_ms, key, metric)).encode())
+        return h < self.late_share * 4294967296.0
+
+    def flush(self, now_ms):
+        """The late moments visible at now_ms, into the store."""
+        while self.pending and self.pending[0][0] <= now_ms:
+            _, t, key, metric, value = self.pending.popleft()
+            Store.add(self, t, key, metric, value)
+
+    def hidden(self, start_ms, end_ms, keyfn):
+        """Late moments in [start, end) of the keys keyfn takes, not yet
+        visible (after flush)."""
+        return sum(1 for _, t, key, _, _ in self.pending
+                   if start_ms <= t < end_ms and keyfn(key) is not None)
 
     def add(self, t_ms, key, metric, value=None):
-        Store.add(self, t_ms, key, metric, value)
+        if self.late_share > 0 and self.late(t_ms, key, metric):
+            self.pending.append((t_ms + self.late_ms, t_ms, key, metric, value))
+        else:
+            Store.add(self, t_ms, key, metric, value)
         k = (key[0], key[1])
         ws = t_ms - t_ms % self.WINDOW_MS
         w = self.win.get(k)
@@ -1825,6 +1854,7 @@ class Model:
         start = end - buckets * gran_ms
         def keyfn(k):
             return (k[0], k[1]) if k[0] is not None and k[0] in qset else None
+        self.conv_store.flush(self.now)
         res = self.conv_store.query(start, end, gran_ms, keyfn, CONV_METRICS)
         for _ in self.synth_store.query_iter(res, start, end, gran_ms, keyfn,
                                              SYNTH_METRICS):

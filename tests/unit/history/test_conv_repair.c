@@ -7,7 +7,8 @@
  * the live ones after the repair dropped, never below 0); windows trimmed
  * at a repaired one and merged with a waiting one; none before the
  * counters began; the edges on Genesys' clock, none when it is a minute
- * off ours; a malformed answer or a refused request; the keys. */
+ * off ours; a malformed answer or a refused request; the second ask,
+ * GapRepairRecheck later, adding what was indexed since; the keys. */
 #include "gen_conv_repair.h"
 #include "gen_json.h"
 #include "gen_live.h"
@@ -138,7 +139,8 @@ DEF_TEST(a_gap_repaired_once) {
   printf("# %s\n", text);
   OK(strstr(text, "\"interval\":\"2026-11-23T10:00:00.000Z/"
                   "2026-11-23T10:02:00.000Z\"") != NULL);
-  OK(strstr(text, "\"granularity\":\"PT2M\"") != NULL);
+  /* the API's default granularity: one bucket for the whole window */
+  OK(strstr(text, "granularity") == NULL);
   OK(strstr(text, "\"groupBy\":[\"queueId\",\"mediaType\"]") != NULL);
   OK(strstr(text, "\"metrics\":[\"nOffered\",\"tAnswered\",\"tAbandon\"]") !=
      NULL);
@@ -294,6 +296,64 @@ DEF_TEST(malformed_or_refused) {
   return 0;
 }
 
+/* What Genesys indexed after the first ask: the window is asked again
+ * GapRepairRecheck (900 s) later, and what that count has beyond what the
+ * counters hold of the window is added; a late live moment between the
+ * asks is not counted (the second ask counts it), nor after. */
+DEF_TEST(asked_again_for_what_was_indexed_late) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  const int V = GEN_MEDIA_VOICE;
+  const char *iv = "2026-11-23T10:00:00.000Z/2026-11-23T10:02:00.000Z";
+  OK(live(r, "q0", V, GEN_CONV_OFFERED, T0 + 10 * S));
+  gen_conv_repair_lost(r, topics, 2, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 80 * S);
+  OK(asks(r, T0 + 240 * S, iv));
+  /* 2 offers (1 live), 1 answer, nothing abandoned indexed yet */
+  EXPECT_EQ_INT(0,
+                answer(r, &l, &set, iv,
+                       "{\"metric\":\"nOffered\",\"stats\":{\"count\":2}},"
+                       "{\"metric\":\"tAnswered\",\"stats\":{\"count\":1}}"));
+  EXPECT_EQ_INT(1, count(&l, 0, V, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(1, count(&l, 0, V, GEN_CONV_ANSWERED));
+  /* The abandon's event comes late too: not counted live. */
+  OK(!live(r, "q0", V, GEN_CONV_ABANDONED, T0 + 100 * S));
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 1139 * S));
+  OK(asks(r, T0 + 1140 * S, iv));
+  /* Now 3 offers, 1 answer, 1 abandon: one offer and the abandon added;
+   * the answer once. */
+  EXPECT_EQ_INT(0, answer(r, &l, &set, iv,
+                          "{\"metric\":\"nOffered\",\"stats\":{\"count\":3}},"
+                          "{\"metric\":\"tAnswered\",\"stats\":{\"count\":1}},"
+                          "{\"metric\":\"tAbandon\",\"stats\":{\"count\":1}}"));
+  EXPECT_EQ_INT(2, count(&l, 0, V, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(1, count(&l, 0, V, GEN_CONV_ANSWERED));
+  EXPECT_EQ_INT(1, count(&l, 0, V, GEN_CONV_ABANDONED));
+  /* Asked twice: done, and still not counted again live. */
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 9000 * S));
+  OK(!live(r, "q0", V, GEN_CONV_OFFERED, T0 + 30 * S));
+  gen_conv_repair_free(r);
+
+  /* GapRepairRecheck 0: asked once. */
+  gen_conv_repair_config_t c;
+  gen_conv_repair_config_init(&c);
+  c.recheck = 0;
+  r = gen_conv_repair_new(&c, TIME_T_TO_CDTIME_T(10), TIME_T_TO_CDTIME_T(14400),
+                          T0 - 600 * S);
+  gen_conv_repair_lost(r, topics, 2, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 80 * S);
+  OK(asks(r, T0 + 240 * S, iv));
+  EXPECT_EQ_INT(0, answer(r, &l, &set, iv,
+                          "{\"metric\":\"nOffered\",\"stats\":{\"count\":1}}"));
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 9000 * S));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_conv_repair_config_t c;
@@ -306,6 +366,14 @@ DEF_TEST(configuration_keys) {
   ci = mock_ci_num("GapRepairDelay", 30);
   EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
   EXPECT_EQ_INT(30, (int)CDTIME_T_TO_TIME_T(c.delay));
+  mock_ci_free(ci);
+  EXPECT_EQ_INT(900, (int)CDTIME_T_TO_TIME_T(c.recheck));
+  ci = mock_ci_num("GapRepairRecheck", 86401);
+  EXPECT_EQ_INT(-ERANGE, gen_conv_repair_config_key(org, ci, &c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("GapRepairRecheck", 0);
+  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, (int)CDTIME_T_TO_TIME_T(c.recheck));
   mock_ci_free(ci);
   ci = mock_ci_bool("GapRepair", false);
   EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
@@ -331,6 +399,7 @@ int main(void) {
   RUN_TEST(no_window_before_the_counters_began);
   RUN_TEST(gaps_on_genesys_clock);
   RUN_TEST(malformed_or_refused);
+  RUN_TEST(asked_again_for_what_was_indexed_late);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
