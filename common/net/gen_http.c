@@ -668,12 +668,12 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
       return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
-  char listing[GEN_HTTP_LISTING_MAX];
-  gen_http_listing(path, listing, sizeof(listing));
+  size_t len = strcspn(path, "?"); /* the listing, whatever its query */
   gen_org_log(http->org, NULL, LOG_NOTICE,
-              "%s answers pages of %lld where %d "
+              "%.*s answers pages of %lld where %d "
               "were asked; more requests per listing (said once)",
-              listing, (long long)answered, asked);
+              (int)(len < GEN_HTTP_LISTING_MAX ? len : GEN_HTTP_LISTING_MAX),
+              path, (long long)answered, asked);
 }
 
 void gen_http_listing(const char *path, char *out, size_t size) {
