@@ -306,7 +306,7 @@ static gen_notify_verdict_t gf_on_message(void *ud, const char *topic,
  * the interval aggregates, and later conversation events repeat every
  * attribute. */
 static int gf_on_connected(void *ud, gen_http_t *http, char *const *topics,
-                           size_t n) {
+                           size_t n, uint8_t *failed) {
   return 0;
 }
 

@@ -40,9 +40,6 @@
 #define PLUGIN_NAME "genesys_platform"
 #define GP_EDGES_PATH "/api/v2/telephony/providers/edges"
 #define GP_TRUNKS_PATH "/api/v2/telephony/providers/edges/trunks"
-/* A guard against a listing that never ends: 1,000 pages of 100 (PHONE
- * trunks are one per phone). */
-#define GP_MAX_PAGES 1000
 
 /* What one kind of request feeds (self-metric type instances). */
 typedef enum {
@@ -348,7 +345,7 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
       (!edges && inst->config.trunk_type != NULL
            ? gen_http_get_numbered_pages
            : gen_http_get_pages)(inst->client->http, path, GEN_PF_PAGE_SIZE,
-                                 GP_MAX_PAGES, gp_take, &l, err, sizeof(err));
+                                 gp_take, &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

@@ -537,32 +537,50 @@ static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
                                       each_user, inst, err, sizeof(err));
   if (status != 0)
     gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "user baseline failed: %s", err);
+                "the agents' baseline failed: %s", err);
   return status;
 }
 
 /* A channel (re)connected: re-read its queues (100 per query) and its
- * agents (GEN_ROSTER_USERS_PER_QUERY per request). Conversations need no
- * baseline: the gap's window closes, its moments come from the aggregates
- * at a later read (gen_conv_repair.h). */
+ * agents (GEN_ROSTER_USERS_PER_QUERY per request). A family whose listing
+ * fails marks its topics failed and keeps the channel: the queues, the
+ * conversations and the other batches flow, and gen_notify asks the
+ * failed ones again with backoff. Conversations need no baseline: the
+ * gap's window closes, its moments come from the aggregates at a later
+ * read (gen_conv_repair.h). */
 static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
-                           size_t n) {
+                           size_t n, uint8_t *failed) {
   gr_baseline_t b = {.inst = ud, .http = http};
   pthread_mutex_lock(&b.inst->lock); /* the gap's end: events flow again */
   gen_conv_repair_connected(b.inst->repair, topics, n,
                             gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&b.inst->lock);
-  int status =
-      gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
-                           GEN_QS_QUERY_MAX, baseline_batch, &b);
-  if (status == 0 && b.inst->config.agent_activity)
-    status = gen_notify_topic_ids(
-        topics, n, GEN_LIVE_USER_PREFIX, GEN_LIVE_USER_SUFFIX,
-        GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b);
-  if (status == 0)
-    mark_summaries(b.inst, topics, n, false);
+  gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
+                       GEN_QS_QUERY_MAX, baseline_batch, &b, failed);
+  if (b.inst->config.agent_activity)
+    gen_notify_topic_ids(topics, n, GEN_LIVE_USER_PREFIX, GEN_LIVE_USER_SUFFIX,
+                         GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b,
+                         failed);
+  /* The summaries of what was baselined resume; the rest stay lost (the
+   * org's agents while any of them is owed). */
+  char **taken = malloc((n ? n : 1) * sizeof(*taken));
+  if (taken == NULL)
+    return -ENOMEM;
+  bool users_owed = false;
+  for (size_t i = 0; i < n; i++)
+    users_owed |=
+        failed[i] && gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
+                                          GEN_LIVE_USER_SUFFIX);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!failed[i] &&
+        !(users_owed && gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
+                                             GEN_LIVE_USER_SUFFIX)))
+      taken[k++] = topics[i];
+  mark_summaries(b.inst, taken, k, false);
+  free(taken);
   gen_heap_trim(); /* the answers' trees, freed on this channel's thread */
-  return status;
+  return 0;
 }
 
 /* ---- queue list ---------------------------------------------------------- */

@@ -18,9 +18,8 @@
 /* 500 per page: the most the listings take (the simulator caps there too),
  * so 5,000 queues are listed in 10 requests instead of 50. A server that
  * caps lower is still walked whole: the walk follows the answer's nextUri
- * (or pageCount), both computed with the page size the server used. At most
- * 500 pages: 250,000 entities (50,000 where pages are capped at 100). */
-#define GEN_ENTITY_MAX_PAGES 500
+ * (or pageCount), both computed with the page size the server used, to
+ * its last page (gen_http_page_all). */
 #define GEN_ENTITY_PAGE_SIZE 500
 
 void gen_entity_set_free(gen_entity_set_t *set) {
@@ -285,9 +284,8 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
   gen_entity_set_free(set);
   list_ctx_t ctx = {
       .org = org, .filter = filter, .set = set, .ids_only = ids_only};
-  int status =
-      gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, GEN_ENTITY_MAX_PAGES,
-                         take_entity, &ctx, err, err_size);
+  int status = gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, take_entity,
+                                  &ctx, err, err_size);
   ssize_t renamed = 0;
   if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
     status = -ENOMEM;

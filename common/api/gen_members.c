@@ -11,14 +11,17 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define ACTIVITY_PATH                                                          \
-  "/api/v2/analytics/routing/activity/query?pageSize=100&pageNumber=1"
+/* pageSize and pageNumber in the query (the SDKs' postAnalyticsRouting
+ * ActivityQuery(body, pageSize, pageNumber)), over the groups; the answer
+ * has no paging fields, so a next page is asked while queues asked for
+ * have no group yet. */
+#define ACTIVITY_PATH "/api/v2/analytics/routing/activity/query"
+#define ACTIVITY_PAGE_SIZE 100
 /* expand puts presence under "user" (QueueMember has none of its own);
  * routingStatus comes on the member and on its user. */
 #define MEMBERS_PATH                                                           \
   "/api/v2/routing/queues/%s/members?expand=routingStatus&expand=presence"
 #define MEMBERS_PAGE_SIZE 100 /* the documented maximum */
-#define MEMBERS_MAX_PAGES 1000
 
 typedef struct {
   gen_http_t *http;
@@ -32,10 +35,17 @@ typedef struct {
   size_t capacity;
   gen_pool_t states; /* the texts of routing and presence */
 
-  gen_entity_set_t queues; /* distinct queue ids, in the caller's order */
-  bool *pending;           /* per queue: not yet listed */
-  bool activity_off;       /* the activity route refused us: stop asking */
-  bool rate_limited;       /* a 429 was refused: no more fallback listings */
+  gen_entity_set_t queues;  /* distinct queue ids, in the caller's order */
+  bool *pending;            /* per queue: not yet listed */
+  bool *grouped;            /* per queue: the activity query gave its group */
+  const char *const *batch; /* the queues of the activity query asked now */
+  size_t batch_n;
+  int batch_status;                 /* the first failure of a group (ENOMEM) */
+  size_t page_groups, first_groups; /* groups on this page, on the first */
+  size_t page_new;                  /* of them, queues not grouped before */
+  int pages;                        /* pages of the batch read */
+  bool activity_off; /* the activity route refused us: stop asking */
+  bool rate_limited; /* a 429 was refused: no more fallback listings */
 } ctx_t;
 
 /* Keeps the first problem: it is the one that explains the rest. */
@@ -196,68 +206,94 @@ static int take_states(ctx_t *c, json_object *group_doc) {
   return 0;
 }
 
-/* One query for ids[0..n-1] (n ≤ 100); the queues it answers for in full
- * are no longer pending. */
-static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
-  json_object *body = activity_body(ids, n);
-  gen_http_response_t resp;
-  int status = gen_http_request(
-      c->http, "POST", ACTIVITY_PATH,
-      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), NULL,
-      &resp);
-  json_object_put(body);
-  if (c->stats)
-    c->stats->activity_queries++;
-  if (status != 0) {
-    /* An org or region without the route, or a client without
-     * analytics permission: one refusal is enough. */
-    if (resp.status == 400 || resp.status == 403 || resp.status == 404 ||
-        resp.status == 405 || resp.status == 501)
-      c->activity_off = true;
-    note(c, "routing activity query failed: %s", resp.error);
-    gen_http_response_reset(&resp);
-    return 0; /* the queues stay pending */
-  }
-  json_object *doc = NULL;
-  char why[128];
-  if (resp.body == NULL ||
-      gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, why,
-                     sizeof(why)) != 0 ||
-      gen_json_get_array(doc, "results") == NULL) {
+/* One activity group: its members, then their states; its queue is no
+ * longer pending when the group can be trusted whole. */
+static int take_activity_group(json_object *group_doc, void *ud) {
+  ctx_t *c = ud;
+  const char *queue_id =
+      gen_json_get_string(gen_json_get_object(group_doc, "group"), "queueId");
+  ssize_t q = gen_entity_find(&c->queues, queue_id);
+  if (q < 0) {
     if (c->stats)
       c->stats->malformed++;
-    note(c, "routing activity query: answer without a \"results\" array");
-    json_object_put(doc);
-    gen_http_response_reset(&resp);
     return 0;
   }
-  gen_http_response_reset(&resp);
-
-  json_object *results = gen_json_get_array(doc, "results");
-  size_t n_results = json_object_array_length(results);
-  status = 0;
-  for (size_t i = 0; status >= 0 && i < n_results; i++) {
-    json_object *group_doc = json_object_array_get_idx(results, i);
-    const char *queue_id =
-        gen_json_get_string(gen_json_get_object(group_doc, "group"), "queueId");
-    ssize_t q = gen_entity_find(&c->queues, queue_id);
-    if (q < 0) {
-      if (c->stats)
-        c->stats->malformed++;
-      continue;
-    }
-    if (!c->pending[q])
-      continue; /* a second group for the same queue */
-    status = take_group(c, group_doc);
-    if (status == 1)
-      c->pending[q] = false;
-    else if (status == 0 && c->stats)
-      c->stats->truncated++;
-  }
-  for (size_t i = 0; status >= 0 && i < n_results; i++)
-    status = take_states(c, json_object_array_get_idx(results, i));
-  json_object_put(doc);
+  c->page_groups++;
+  if (c->grouped[q])
+    return 0; /* a second group for the same queue */
+  c->grouped[q] = true;
+  c->page_new++;
+  int status = take_group(c, group_doc);
+  if (status == 1)
+    c->pending[q] = false;
+  else if (status == 0 && c->stats)
+    c->stats->truncated++;
+  if (status >= 0)
+    status = take_states(c, group_doc);
+  if (status < 0)
+    c->batch_status = status;
   return status < 0 ? status : 0;
+}
+
+/* Whether to ask the next page: a queue of the batch still has no group,
+ * and this page was as full as the first (a shorter one is the last) and
+ * brought groups not seen before (a server that answers every page alike
+ * costs one request more, not pages without end). */
+static bool activity_more(void *ud) {
+  ctx_t *c = ud;
+  bool full = ++c->pages == 1 || c->page_groups >= c->first_groups;
+  if (c->pages == 1)
+    c->first_groups = c->page_groups;
+  bool news = c->page_new > 0;
+  c->page_groups = c->page_new = 0;
+  if (!full || !news)
+    return false;
+  for (size_t i = 0; i < c->batch_n; i++) {
+    ssize_t q = gen_entity_find(&c->queues, c->batch[i]);
+    if (q >= 0 && !c->grouped[q])
+      return true;
+  }
+  return false;
+}
+
+/* One query for ids[0..n-1] (n ≤ 100), followed to its last page; the
+ * queues it answers for in full are no longer pending. */
+static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
+  json_object *body = activity_body(ids, n);
+  c->batch = ids;
+  c->batch_n = n;
+  c->batch_status = 0;
+  c->page_groups = c->first_groups = c->page_new = 0;
+  c->pages = 0;
+  gen_http_pager_t p = {
+      .path = ACTIVITY_PATH,
+      .body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+      .array = "results",
+      .page_size = ACTIVITY_PAGE_SIZE,
+      .more = activity_more,
+      .each = take_activity_group,
+      .ud = c};
+  char why[400];
+  int status = gen_http_page_all(c->http, &p, why, sizeof(why));
+  json_object_put(body);
+  if (c->stats) {
+    c->stats->activity_queries++;
+    c->stats->activity_pages += (size_t)p.page;
+  }
+  if (c->batch_status < 0)
+    return c->batch_status;
+  if (status != 0) {
+    /* An org or region without the route, or a client without
+     * analytics permission: one refusal is enough. The groups of the
+     * pages before stand; the queues without one stay pending. */
+    if (p.page == 1 && (p.status == 400 || p.status == 403 || p.status == 404 ||
+                        p.status == 405 || p.status == 501))
+      c->activity_off = true;
+    if (status == GEN_HTTP_ERR_JSON && c->stats)
+      c->stats->malformed++;
+    note(c, "routing activity query failed: %s", why);
+  }
+  return 0;
 }
 
 /* ---- the fallback: one queue's member listing ---------------------------
@@ -290,74 +326,36 @@ static bool past_budget(const ctx_t *c, cdtime_t deadline) {
   return deadline != 0 && cdtime() >= deadline;
 }
 
+static int each_member(json_object *member, void *ud) {
+  return take_member(ud, member);
+}
+
 /* Returns 1 when listed whole, 0 when not (noted), negative errno. */
 static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
   char path[512];
   int len = snprintf(path, sizeof(path), MEMBERS_PATH, queue_id);
   if (len < 0 || (size_t)len >= sizeof(path) - 48)
     return 0;
-  char target[4096];
-  snprintf(target, sizeof(target), "%s&pageSize=%d&pageNumber=1", path,
-           MEMBERS_PAGE_SIZE);
-  for (int page = 1; page <= MEMBERS_MAX_PAGES; page++) {
-    if (page > 1 && past_budget(c, deadline)) {
-      note(c, "members of queue %s: time budget spent", queue_id);
-      return 0;
-    }
-    gen_http_response_t resp;
-    int status = gen_http_request(c->http, "GET", target, NULL, NULL, &resp);
-    if (c->stats)
-      c->stats->fallback_requests++;
-    if (status != 0) {
-      if (resp.status == 429)
-        c->rate_limited = true;
-      note(c, "members of queue %s: %s", queue_id, resp.error);
-      gen_http_response_reset(&resp);
-      return 0;
-    }
-    json_object *doc = NULL;
-    char why[128];
-    json_object *entities = NULL;
-    if (resp.body != NULL &&
-        gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, why,
-                       sizeof(why)) == 0)
-      entities = gen_json_get_array(doc, "entities");
-    gen_http_response_reset(&resp);
-    if (entities == NULL) {
-      if (c->stats)
-        c->stats->malformed++;
-      note(c, "members of queue %s: page %d has no \"entities\" array",
-           queue_id, page);
-      json_object_put(doc);
-      return 0;
-    }
-    size_t n = json_object_array_length(entities);
-    for (size_t i = 0; i < n; i++) {
-      status = take_member(c, json_object_array_get_idx(entities, i));
-      if (status != 0) {
-        json_object_put(doc);
-        return status;
-      }
-    }
-    /* nextUri first, pageCount else; an empty page ends the walk. */
-    const char *next = gen_json_get_string(doc, "nextUri");
-    int64_t page_count = 0;
-    bool more = false;
-    if (next != NULL && next[0] != '\0')
-      more = snprintf(target, sizeof(target), "%s", next) < (int)sizeof(target);
-    else if (gen_json_get_int64(doc, "pageCount", &page_count) &&
-             page < page_count) {
-      snprintf(target, sizeof(target), "%s&pageSize=%d&pageNumber=%d", path,
-               MEMBERS_PAGE_SIZE, page + 1);
-      more = true;
-    }
-    json_object_put(doc);
-    if (!more || n == 0)
-      return 1;
+  gen_http_pager_t p = {.path = path,
+                        .page_size = MEMBERS_PAGE_SIZE,
+                        .deadline = deadline,
+                        .each = each_member,
+                        .ud = c};
+  char why[400];
+  int status = gen_http_page_all(c->http, &p, why, sizeof(why));
+  if (c->stats)
+    c->stats->fallback_requests += (size_t)p.page;
+  if (status == -ENOMEM)
+    return status;
+  if (status != 0) {
+    if (p.status == 429)
+      c->rate_limited = true;
+    if (status == GEN_HTTP_ERR_JSON && c->stats)
+      c->stats->malformed++;
+    note(c, "members of queue %s: %s", queue_id, why);
+    return 0;
   }
-  note(c, "members of queue %s: more than %d pages", queue_id,
-       MEMBERS_MAX_PAGES);
-  return 0;
+  return 1;
 }
 
 /* ---- the whole ----------------------------------------------------------
@@ -370,6 +368,7 @@ static void ctx_free(ctx_t *c) {
   gen_entity_set_free(&c->users);
   gen_entity_set_free(&c->queues);
   free(c->pending);
+  free(c->grouped);
 }
 
 int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
@@ -395,7 +394,8 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
         gen_entity_add(&c.queues, queue_ids[i], queue_ids[i], NULL) < 0)
       status = -ENOMEM;
   c.pending = calloc(c.queues.count ? c.queues.count : 1, sizeof(*c.pending));
-  if (status != 0 || c.pending == NULL) {
+  c.grouped = calloc(c.queues.count ? c.queues.count : 1, sizeof(*c.grouped));
+  if (status != 0 || c.pending == NULL || c.grouped == NULL) {
     ctx_free(&c);
     return -ENOMEM;
   }

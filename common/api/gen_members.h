@@ -46,7 +46,8 @@ typedef struct {
 
 typedef struct {
   size_t queues;            /* distinct queue ids asked for */
-  size_t activity_queries;  /* POSTs to the activity query */
+  size_t activity_queries;  /* activity queries (100 queues each) */
+  size_t activity_pages;    /* POSTs to it: its pages */
   size_t fallback_queues;   /* queues listed through .../members */
   size_t fallback_requests; /* pages read there */
   size_t truncated;         /* groups that could not be trusted */

@@ -175,8 +175,8 @@ int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
   int status = -1;
   for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
     gen_presence_map_free(fresh);
-    status = gen_http_get_pages(http, paths[i], 100, 100, each_definition,
-                                fresh, err, err_size);
+    status = gen_http_get_pages(http, paths[i], 100, each_definition, fresh,
+                                err, err_size);
     if (status == 0)
       return 0;
   }

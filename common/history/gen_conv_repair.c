@@ -310,7 +310,7 @@ static void edge(gen_conv_repair_t *r, char *const *topics, size_t n,
   /* On Genesys' clock: the moments' times are. */
   edge_t e = {r, now_ms + r->offset_ms, lost};
   gen_notify_topic_ids(topics, n, GEN_LIVE_CONV_PREFIX, GEN_LIVE_CONV_SUFFIX,
-                       GEN_REPAIR_QUERY_MAX, each_queue, &e);
+                       GEN_REPAIR_QUERY_MAX, each_queue, &e, NULL);
 }
 
 void gen_conv_repair_lost(gen_conv_repair_t *r, char *const *topics, size_t n,

@@ -18,7 +18,6 @@
 #define DIM "eventDefinitionId"
 /* The engine's one scope: the org (the answer is org-wide). */
 #define SCOPE "org"
-#define MAX_PAGES 100
 
 /* The catalogue (gen_aggregates): our name is the engine value name in the
  * state file. */
@@ -264,7 +263,7 @@ static int list_definitions(gen_opev_t *ev) {
   char err[512] = "";
   ev->listings++;
   int status = gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 100,
-                                  MAX_PAGES, take, &l, err, sizeof(err));
+                                  take, &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

@@ -241,7 +241,7 @@ void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
                              size_t n, bool lost) {
   mark_t m = {s, queues, org, lost ? gen_summary_lost : gen_summary_resumed};
   gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
-                       GEN_QS_QUERY_MAX, mark_queues, &m);
+                       GEN_QS_QUERY_MAX, mark_queues, &m, NULL);
   for (size_t i = 0; i < n; i++)
     if (gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
                              GEN_LIVE_USER_SUFFIX)) {

@@ -173,7 +173,7 @@ int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
     snprintf(err, err_size, "%zu user ids make too long a request", n);
     return -ENAMETOOLONG;
   }
-  return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY, 2, each, ud,
+  return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY, each, ud,
                             err, err_size);
 }
 

@@ -11,9 +11,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -665,84 +668,181 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
       return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
+  size_t len = strcspn(path, "?"); /* the listing, whatever its query */
   gen_org_log(http->org, NULL, LOG_NOTICE,
               "%.*s answers pages of %lld where %d "
               "were asked; more requests per listing (said once)",
-              (int)strcspn(path, "?"), path, (long long)answered, asked);
+              (int)(len < GEN_HTTP_LISTING_MAX ? len : GEN_HTTP_LISTING_MAX),
+              path, (long long)answered, asked);
 }
 
-static int get_pages(gen_http_t *http, const char *path, int page_size,
-                     int max_pages, bool follow_next,
-                     int (*each)(json_object *entity, void *ud), void *ud,
-                     char *error, size_t error_size) {
+void gen_http_listing(const char *path, char *out, size_t size) {
+  if (size == 0)
+    return;
+  size_t len = strcspn(path, "?");
+  const char *more = path[len] == '?' ? "?…" : "";
+  /* The path, cut, never the rest of the line: a listing of 80 ids has a
+   * query of 3 KiB, which would leave no room for the reason after it. */
+  if (len > size - 1 - strlen(more))
+    len = size - 1 - strlen(more);
+  snprintf(out, size, "%.*s%s", (int)len, path, more);
+}
+
+/* The error of a page: the listing and the page named first, then the
+ * reason (kept whole: the listing is cut, not the cause). */
+static void page_error(gen_http_pager_t *p, int page, char *error,
+                       size_t error_size, const char *format, ...)
+    __attribute__((format(printf, 5, 6)));
+static void page_error(gen_http_pager_t *p, int page, char *error,
+                       size_t error_size, const char *format, ...) {
+  p->page = page;
+  if (error == NULL || error_size == 0)
+    return;
+  char listing[GEN_HTTP_LISTING_MAX];
+  gen_http_listing(p->path, listing, sizeof(listing));
+  int n = snprintf(error, error_size, "%s page %d: ", listing, page);
+  if (n < 0 || (size_t)n >= error_size)
+    return;
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(error + n, error_size - (size_t)n, format, ap);
+  va_end(ap);
+}
+
+static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
+  for (size_t i = 0; i < n; i++)
+    if (seen[i] == h)
+      return true;
+  return false;
+}
+
+int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
+                      size_t error_size) {
   char target[4096];
-  const char *sep = strchr(path, '?') ? "&" : "?";
-  snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", path, sep,
-           page_size);
-  for (int page = 1; page <= max_pages; page++) {
-    json_object *doc;
-    int status = gen_http_get_json(http, target, &doc, error, error_size);
-    if (status != 0)
-      return status;
-    json_object *entities = gen_json_get_array(doc, "entities");
-    if (entities == NULL) {
-      if (error != NULL)
-        snprintf(error, error_size, "page %d of %s has no \"entities\" array",
-                 page, path);
-      if (http->stats != NULL)
-        atomic_fetch_add(&http->stats->malformed, 1);
+  const char *sep = strchr(p->path, '?') ? "&" : "?";
+  const char *array = p->array != NULL ? p->array : "entities";
+  int size = p->page_size;
+  uint64_t *seen = NULL; /* the targets asked, against a looping nextUri */
+  size_t n_seen = 0, cap_seen = 0;
+  int status = 0;
+  p->status = 0;
+  p->page = 0;
+  p->items = 0;
+  snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", p->path, sep,
+           size);
+  for (int page = 1;; page++) {
+    if (page > GEN_HTTP_PAGES_MAX) {
+      page_error(p, page, error, error_size,
+                 "more than %d pages: a server that never ends, stopped",
+                 GEN_HTTP_PAGES_MAX);
+      status = GEN_HTTP_ERR_JSON;
+      break;
+    }
+    if (page > 1 && p->deadline != 0 && cdtime() >= p->deadline) {
+      page_error(p, page, error, error_size, "time budget spent");
+      status = -ETIMEDOUT;
+      break;
+    }
+    uint64_t h = gen_hash_fnv1a64(target);
+    if (seen_before(seen, n_seen, h)) {
+      page_error(p, page, error, error_size,
+                 "its link repeats an earlier page; stopped");
+      gen_http_count_malformed(http);
+      status = GEN_HTTP_ERR_JSON;
+      break;
+    }
+    if (gen_grow((void **)&seen, &cap_seen, n_seen + 1, sizeof(*seen), 16) !=
+        0) {
+      page_error(p, page, error, error_size, "out of memory");
+      status = -ENOMEM;
+      break;
+    }
+    seen[n_seen++] = h;
+
+    gen_http_response_t resp;
+    p->page = page;
+    status = gen_http_request(http, p->body != NULL ? "POST" : "GET", target,
+                              p->body, NULL, &resp);
+    p->status = resp.status;
+    json_object *doc = NULL;
+    if (status == 0)
+      status =
+          parse_json_body(http, &resp, &doc, resp.error, sizeof(resp.error));
+    if (status != 0) {
+      page_error(p, page, error, error_size, "%s", resp.error);
+      gen_http_response_recycle(http, &resp);
+      break;
+    }
+    gen_http_response_recycle(http, &resp);
+    json_object *items = gen_json_get_array(doc, array);
+    if (items == NULL) {
+      page_error(p, page, error, error_size, "no \"%s\" array", array);
+      gen_http_count_malformed(http);
       json_object_put(doc);
-      return GEN_HTTP_ERR_JSON;
+      status = GEN_HTTP_ERR_JSON;
+      break;
     }
-    size_t n = json_object_array_length(entities);
+    size_t n = json_object_array_length(items);
     int64_t answered;
-    if (page == 1 && gen_json_get_int64(doc, "pageSize", &answered) &&
-        answered > 0 && answered < page_size)
-      short_page(http, path, answered, page_size);
-    for (size_t i = 0; i < n; i++) {
-      status = each(json_object_array_get_idx(entities, i), ud);
-      if (status != 0) {
-        json_object_put(doc);
-        return status;
-      }
+    if (gen_json_get_int64(doc, "pageSize", &answered) && answered > 0 &&
+        answered <= INT_MAX) {
+      if (page == 1 && answered < p->page_size)
+        short_page(http, p->path, answered, p->page_size);
+      size = (int)answered; /* the page size the answer gives */
     }
-    /* Follow nextUri; without it, fall back on pageCount. An empty page
-     * ends the walk either way. */
-    const char *next = follow_next ? gen_json_get_string(doc, "nextUri") : NULL;
+    for (size_t i = 0; status == 0 && i < n; i++)
+      status = p->each(json_object_array_get_idx(items, i), p->ud);
+    p->items += n;
+    if (status != 0) {
+      json_object_put(doc);
+      break;
+    }
+    /* nextUri first (unless numbered), pageCount else, and for an answer
+     * without either (the activity query) the owner's more(). An empty
+     * page ends the walk. */
+    const char *next = p->numbered ? NULL : gen_json_get_string(doc, "nextUri");
     int64_t page_count = 0;
-    bool more;
+    bool more, numbered = false;
     if (next != NULL && next[0] != '\0') {
-      more = snprintf(target, sizeof(target), "%s", next) < (int)sizeof(target);
-    } else if (gen_json_get_int64(doc, "pageCount", &page_count) &&
-               page < page_count) {
-      snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=%d", path,
-               sep, page_size, page + 1);
       more = true;
+      if (snprintf(target, sizeof(target), "%s", next) >= (int)sizeof(target)) {
+        page_error(p, page + 1, error, error_size, "its link is too long");
+        json_object_put(doc);
+        status = GEN_HTTP_ERR_JSON;
+        break;
+      }
+    } else if (gen_json_get_int64(doc, "pageCount", &page_count)) {
+      more = numbered = page < page_count;
     } else {
-      more = false;
+      more = numbered = p->more != NULL && p->more(p->ud);
     }
     json_object_put(doc);
     if (!more || n == 0)
-      return 0;
+      break;
+    if (numbered)
+      snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=%d", p->path,
+               sep, size, page + 1);
   }
-  if (error != NULL)
-    snprintf(error, error_size, "%s has more than %d pages; stopped", path,
-             max_pages);
-  return GEN_HTTP_ERR_JSON;
+  free(seen);
+  return status;
 }
 
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
-                       int max_pages,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size) {
-  return get_pages(http, path, page_size, max_pages, true, each, ud, error,
-                   error_size);
+  gen_http_pager_t p = {
+      .path = path, .page_size = page_size, .each = each, .ud = ud};
+  return gen_http_page_all(http, &p, error, error_size);
 }
 
 int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size, int max_pages,
+                                int page_size,
                                 int (*each)(json_object *entity, void *ud),
                                 void *ud, char *error, size_t error_size) {
-  return get_pages(http, path, page_size, max_pages, false, each, ud, error,
-                   error_size);
+  gen_http_pager_t p = {.path = path,
+                        .page_size = page_size,
+                        .numbered = true,
+                        .each = each,
+                        .ud = ud};
+  return gen_http_page_all(http, &p, error, error_size);
 }

@@ -133,24 +133,57 @@ int gen_http_get_public_json(gen_http_t *http, const char *url,
                              cdtime_t timeout, json_object **out, char *error,
                              size_t error_size);
 
-/* Lists every entity of a paged listing: GETs path (which may already carry
- * a query) with pageSize, then follows nextUri (or pageNumber up to
- * pageCount), calling each(entity, ud) for every element of "entities".
- * A non-zero return from each() stops the walk and is returned. At most
- * max_pages pages are read (a guard against a server that never ends).
- * A first page smaller than asked (pageSize, a server's cap) is logged
- * once per listing and handle. */
+/* The pager of every listing and query that pages. It asks path (which
+ * may carry a query) with pageSize=page_size&pageNumber=1 (POSTing body
+ * when set), calls each(item, ud) for every element of the answer's array
+ * ("entities", or array), then follows the answer to its last page:
+ * nextUri (unless numbered: a listing whose links drop path's filters),
+ * else pageNumber up to pageCount, else, for an answer without paging
+ * fields (the routing activity query), the next page while more(ud) says
+ * so; an empty page ends the walk. The next pages are asked at the page
+ * size the answer gives (its pageSize), never a fixed number of them: the
+ * only guards are GEN_HTTP_PAGES_MAX and a link that repeats a page
+ * already asked (a server that never ends). A first page smaller than
+ * asked is logged once per listing and handle. A non-zero return of each()
+ * stops the walk and is returned. A page that cannot be had or read is the
+ * listing's failure: error names the listing (its path, cut) and the page,
+ * then the reason; past deadline (0: none) no page after the first is
+ * asked (-ETIMEDOUT). */
+#define GEN_HTTP_PAGES_MAX 10000 /* 250,000 users at 25 a page */
+typedef struct {
+  const char *path;
+  const char *body;  /* POST this (a query that pages); NULL: GET */
+  const char *array; /* the items' array; NULL: "entities" */
+  int page_size;
+  bool numbered;          /* never follow nextUri */
+  bool (*more)(void *ud); /* without paging fields: ask the next? */
+  cdtime_t deadline;      /* 0: none */
+  int (*each)(json_object *item, void *ud);
+  void *ud;
+  /* out */
+  int page;     /* the last page asked (the one that failed) */
+  long status;  /* its HTTP status, 0 without an answer */
+  size_t items; /* items handed to each() */
+} gen_http_pager_t;
+int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
+                      size_t error_size);
+
+/* The pager for a GET listing: path's pages, nextUri followed. */
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
-                       int max_pages,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
-/* The same, asking path's pages by number up to the first page's
- * pageCount and never following nextUri: for a listing whose links may
- * drop path's filters (the trunks' trunkType=). */
+/* The same, asking path's pages by number up to the pageCount of each
+ * answer and never following nextUri: for a listing whose links may drop
+ * path's filters (the trunks' trunkType=). */
 int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size, int max_pages,
+                                int page_size,
                                 int (*each)(json_object *entity, void *ud),
                                 void *ud, char *error, size_t error_size);
+
+/* A listing's name for a log line: path without its query ("?…" in its
+ * place), cut to size, so that the reason after it is never cut away. */
+#define GEN_HTTP_LISTING_MAX 160
+void gen_http_listing(const char *path, char *out, size_t size);
 
 /* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
  * one line; falls back to the raw (cut) body. */

@@ -27,6 +27,10 @@
 #define POLL_MS 250
 /* Consumers' ticks (on_tick): live changes leave at the next one. */
 #define TICK_MS 100
+/* A family's failed baseline is asked again after 5 s, then twice as long
+ * after each failure, up to 5 minutes. */
+#define OWED_FIRST 5.0
+#define OWED_MAX 300.0
 
 typedef struct channel_s channel_t;
 typedef struct hub_s hub_t;
@@ -100,6 +104,16 @@ struct channel_s {
   uint64_t token_generation; /* of the token the channel was made with */
   bool ever_connected;
   gen_ratelimit_t complain;
+  /* Per consumer slot: the topics whose baseline failed on this channel
+   * (a family's listing refused), asked again with backoff while the
+   * socket stays open; who: the consumer they are owed to. */
+  struct {
+    gen_notify_t *who;
+    char **topics;
+    size_t n;
+    cdtime_t due;
+    int tries;
+  } owed[GEN_HUB_MAX_CONSUMERS];
 };
 
 /* A channel's socket calls (test seam: test_notify scripts the socket to
@@ -166,11 +180,13 @@ int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
                          const char *suffix, size_t batch_max,
                          int (*flush)(void *ud, const char *const *ids,
                                       size_t k),
-                         void *ud) {
+                         void *ud, uint8_t *failed) {
   const char *batch[100];
   char ids[100][80];
+  size_t at[100]; /* each id's topic */
   size_t in_batch = 0;
   size_t p = strlen(prefix), s = strlen(suffix);
+  int first = 0;
   if (batch_max == 0 || batch_max > 100)
     batch_max = 100;
   for (size_t i = 0; i <= n; i++) {
@@ -182,16 +198,23 @@ int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
       snprintf(ids[in_batch], sizeof(ids[0]), "%.*s", (int)(len - p - s),
                topics[i] + p);
       batch[in_batch] = ids[in_batch];
+      at[in_batch] = i;
       in_batch++;
     }
     if (in_batch == batch_max || (i == n && in_batch > 0)) {
       int status = flush(ud, batch, in_batch);
-      if (status != 0)
+      if (status != 0 && failed == NULL)
         return status;
+      if (status != 0) {
+        for (size_t k = 0; k < in_batch; k++)
+          failed[at[k]] = 1;
+        if (first == 0)
+          first = status;
+      }
       in_batch = 0;
     }
   }
-  return 0;
+  return first;
 }
 
 bool gen_notify_system_topic(const char *topic, gen_notify_verdict_t *verdict) {
@@ -640,6 +663,142 @@ static size_t keep_gained(char **own, size_t n, char *const *gained,
   return kept;
 }
 
+/* ---- baselines owed ------------------------------------------------------
+ * A consumer's baseline that failed for some of its topics (one family's
+ * listing refused) keeps the channel: those topics are owed, and asked
+ * again on this channel's thread with backoff, while the others flow. */
+
+static void owed_clear(channel_t *ch, int c) {
+  if (ch->owed[c].topics != NULL)
+    for (size_t i = 0; i < ch->owed[c].n; i++)
+      free(ch->owed[c].topics[i]);
+  free(ch->owed[c].topics);
+  memset(&ch->owed[c], 0, sizeof(ch->owed[c]));
+}
+
+static bool owed_has(const channel_t *ch, int c, const char *topic) {
+  for (size_t i = 0; i < ch->owed[c].n; i++)
+    if (strcmp(ch->owed[c].topics[i], topic) == 0)
+      return true;
+  return false;
+}
+
+/* After n's on_connected for own[0..mine-1]: those it baselined are no
+ * longer owed, those marked in failed are. Says a new run of failures
+ * once, and its end. */
+static void owed_update(channel_t *ch, int c, gen_notify_t *n, char *const *own,
+                        size_t mine, const uint8_t *failed) {
+  size_t n_failed = 0;
+  for (size_t i = 0; i < mine; i++)
+    n_failed += failed[i] != 0;
+  if (ch->owed[c].who != n)
+    owed_clear(ch, c);
+  /* Kept: the owed topics this call did not ask for. */
+  char **keep = calloc(ch->owed[c].n + n_failed + 1, sizeof(*keep));
+  if (keep == NULL)
+    return; /* owed as before; asked again when due */
+  size_t k = 0;
+  for (size_t i = 0; i < ch->owed[c].n; i++) {
+    bool asked = false;
+    for (size_t j = 0; !asked && j < mine; j++)
+      asked = strcmp(own[j], ch->owed[c].topics[i]) == 0;
+    if (asked)
+      free(ch->owed[c].topics[i]);
+    else
+      keep[k++] = ch->owed[c].topics[i];
+  }
+  for (size_t i = 0; i < mine; i++)
+    if (failed[i] && (keep[k] = strdup(own[i])) != NULL)
+      k++;
+  free(ch->owed[c].topics);
+  bool was_owed = ch->owed[c].tries > 0;
+  ch->owed[c].who = n;
+  ch->owed[c].topics = keep;
+  ch->owed[c].n = k;
+  if (k == 0) {
+    if (was_owed)
+      gen_org_log(n->client->org, NULL, LOG_NOTICE,
+                  "channel %zu: the baselines that failed are taken "
+                  "(after %d tries)",
+                  ch->index, ch->owed[c].tries + 1);
+    owed_clear(ch, c);
+    return;
+  }
+  double wait = OWED_FIRST * pow(2.0, ch->owed[c].tries);
+  if (wait > OWED_MAX)
+    wait = OWED_MAX;
+  if (n_failed > 0) {
+    atomic_fetch_add(&n->stats.baseline_failures, 1);
+    if (!was_owed)
+      gen_org_log(n->client->org, NULL, LOG_WARNING,
+                  "channel %zu: the baseline of %zu topics failed (the line "
+                  "above says why); the channel stays open for the others, "
+                  "and those are asked again in %.0f s, then less often up to "
+                  "every %.0f s (said once until they are taken)",
+                  ch->index, k, wait, OWED_MAX);
+    ch->owed[c].tries++;
+  }
+  ch->owed[c].due = cdtime() + DOUBLE_TO_CDTIME_T(wait);
+}
+
+/* Calls n's on_connected for own[0..mine-1] on this channel's handle;
+ * the topics it marks failed become owed. */
+static int baseline_consumer(channel_t *ch, int c, gen_notify_t *n, char **own,
+                             size_t mine) {
+  gen_http_t **http = &n->http[ch->index];
+  gen_http_tokens_t tokens = gen_auth_tokens(n->client->auth);
+  if (*http == NULL)
+    *http = gen_http_create(n->client->org, &n->client->stats, &tokens);
+  uint8_t *failed = calloc(mine ? mine : 1, 1);
+  if (*http == NULL || failed == NULL) {
+    free(failed);
+    return -ENOMEM;
+  }
+  plugin_ctx_t old = enter(n);
+  int status = n->cb.on_connected(n->ud, *http, own, mine, failed);
+  leave(n, old);
+  gen_http_release(*http); /* the next baseline is a reconnect away */
+  if (status == 0) {
+    atomic_fetch_add(&n->stats.baselines, 1);
+    owed_update(ch, c, n, own, mine, failed);
+  }
+  free(failed);
+  return status;
+}
+
+/* The owed baselines that are due, of every consumer on this channel: only
+ * the owed topics the consumer still has here. */
+static int retry_owed(channel_t *ch) {
+  hub_t *hub = ch->owner;
+  int status = 0;
+  cdtime_t now = cdtime();
+  pthread_rwlock_rdlock(&hub->lock);
+  for (int c = 0; status == 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
+    if (ch->owed[c].n == 0 || now < ch->owed[c].due)
+      continue;
+    gen_notify_t *n = hub->consumers[c];
+    if (n == NULL || n != ch->owed[c].who || n->cb.on_connected == NULL) {
+      owed_clear(ch, c); /* the consumer left */
+      continue;
+    }
+    size_t mine;
+    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    size_t k = 0;
+    for (size_t i = 0; i < mine; i++)
+      if (owed_has(ch, c, own[i]))
+        own[k++] = own[i];
+    if (k == 0)
+      owed_clear(ch, c); /* no longer on this channel */
+    else {
+      atomic_fetch_add(&n->stats.baseline_retries, 1);
+      status = baseline_consumer(ch, c, n, own, k);
+    }
+    free(own);
+  }
+  pthread_rwlock_unlock(&hub->lock);
+  return status;
+}
+
 /* Subscribes when the channel's topic set changed, the channel is new or
  * renew is set (a PUT extends the channel's life). Baselines every
  * consumer on the channel, each for all its topics, when baseline is set;
@@ -710,17 +869,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       free(own);
       continue;
     }
-    gen_http_t **http = &n->http[ch->index];
-    gen_http_tokens_t tokens = gen_auth_tokens(n->client->auth);
-    if (*http == NULL)
-      *http = gen_http_create(n->client->org, &n->client->stats, &tokens);
-    plugin_ctx_t old = enter(n);
-    status =
-        *http == NULL ? -ENOMEM : n->cb.on_connected(n->ud, *http, own, mine);
-    leave(n, old);
-    gen_http_release(*http); /* the next baseline is a reconnect away */
-    if (status == 0)
-      atomic_fetch_add(&n->stats.baselines, 1);
+    status = baseline_consumer(ch, c, n, own, mine);
     free(own);
   }
   pthread_rwlock_unlock(&hub->lock);
@@ -850,6 +999,9 @@ static int channel_session(channel_t *ch) {
       next_tick = after + MS_TO_CDTIME_T(TICK_MS);
     }
     if (ch->revoked)
+      break;
+    status = retry_owed(ch);
+    if (status != 0)
       break;
     if (ch->resubscribe_asked) {
       /* Topics were dropped (the message need not say which): the whole
@@ -1022,6 +1174,8 @@ static void channel_free(channel_t *ch) {
   gen_http_free(ch->http);
   drop_channel(ch);
   free(ch->subscribed);
+  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
+    owed_clear(ch, c);
   free(ch);
 }
 
@@ -1317,6 +1471,10 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_malformed", NULL, true,
        (double)(atomic_load(&own->malformed) + atomic_load(&st->malformed))},
       {"notify_baselines", NULL, true, (double)atomic_load(&own->baselines)},
+      {"notify_baselines", "failed", true,
+       (double)atomic_load(&own->baseline_failures)},
+      {"notify_baselines", "retried", true,
+       (double)atomic_load(&own->baseline_retries)},
       {"notify_resubscribes", NULL, true,
        (double)atomic_load(&st->resubscribes)},
       {"notify_revocations", NULL, true, (double)atomic_load(&st->revocations)},

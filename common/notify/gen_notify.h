@@ -41,6 +41,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define GEN_NOTIFY_TOPICS_PER_CHANNEL 1000
 #define GEN_NOTIFY_MAX_CHANNELS 20
@@ -92,13 +93,15 @@ bool gen_notify_topic_has(const char *topic, const char *prefix,
 
 /* Calls flush(ud, ids, k) for the {id} of every topic "<prefix>{id}
  * <suffix>" of topics[0..n-1], batch_max (at most 100) at a time; ids longer
- * than 79 bytes are skipped. Stops at the first flush that fails and returns
- * its status (0 when every one succeeded). */
+ * than 79 bytes are skipped. Without failed (NULL), stops at the first flush
+ * that fails; with it, marks the topics of a failed batch in failed[] and
+ * goes on. Returns the first failure's status (0 when every one
+ * succeeded). */
 int gen_notify_topic_ids(char *const *topics, size_t n, const char *prefix,
                          const char *suffix, size_t batch_max,
                          int (*flush)(void *ud, const char *const *ids,
                                       size_t k),
-                         void *ud);
+                         void *ud, uint8_t *failed);
 
 /* Room for a topic name: longer ones are no topic of ours. */
 #define GEN_NOTIFY_TOPIC_SIZE 512
@@ -125,10 +128,16 @@ typedef struct {
                                      const char *json, size_t len);
   /* The channel's socket is open and subscribed to topics[0..n-1] (the
    * consumer's on it): take a baseline. http is the consumer's own, for
-   * this channel's thread. Returns 0, or a negative
-   * code to reconnect (the baseline could not be taken). */
-  int (*on_connected)(void *ud, gen_http_t *http, char *const *topics,
-                      size_t n);
+   * this channel's thread. A family whose baseline fails (its listing
+   * refused) marks its topics in failed[0..n-1] (zeroed) after saying why:
+   * the channel stays open for the others, and on_connected is called again
+   * on this channel's thread for the marked topics only, after 5 s, then
+   * twice as long after each failure up to 5 minutes, until they are taken
+   * (or the channel reconnects: a full baseline again). Returns 0, or a
+   * negative code only for what concerns the channel itself (out of
+   * memory): the channel reconnects. */
+  int (*on_connected)(void *ud, gen_http_t *http, char *const *topics, size_t n,
+                      uint8_t *failed);
   /* Optional: called on each channel thread of the client every 100 ms
    * while its socket is open, messages or not (for work due by the clock,
    * and live changes: they leave at the next tick). */
@@ -155,8 +164,10 @@ typedef struct {
   atomic_uint_fast64_t malformed;
   atomic_uint_fast64_t channels_created;
   atomic_uint_fast64_t baselines;
-  atomic_uint_fast64_t resubscribes; /* after no_longer_subscribed */
-  atomic_uint_fast64_t revocations;  /* token_revoked messages */
+  atomic_uint_fast64_t baseline_failures; /* on_connected calls with failed */
+  atomic_uint_fast64_t baseline_retries;  /* owed topics asked again */
+  atomic_uint_fast64_t resubscribes;      /* after no_longer_subscribed */
+  atomic_uint_fast64_t revocations;       /* token_revoked messages */
   atomic_int_fast64_t sockets_open;
   atomic_int_fast64_t last_message; /* cdtime_t of the last message, 0 none */
 } gen_notify_stats_t;

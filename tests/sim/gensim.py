@@ -99,6 +99,10 @@ def parse_args(argv=None):
       help="cloud-media edges (edgeDeploymentType CDM), listed unless showCloudMedia=false "
            "(default 2)")
     a("--phone-trunks", type=int, default=3, help="PHONE trunks (default 3)")
+    a("--page-max", type=int, default=0,
+      help="largest page of every listing and of the routing activity query: a larger "
+           "pageSize is cut to it, as a server that caps pages (0: each listing's own "
+           "maximum; 25 is the record's default page size)")
     a("--platform-page-max", type=int, default=100,
       help="largest page of the edge and trunk listings (default 100)")
     a("--offline-metrics", choices=simapi.FORMS["offline_metrics"], default="stale",

@@ -968,6 +968,7 @@ class App:
             cloud_media=getattr(opts, "cloud_media_edges", 2),
             phone_trunks=getattr(opts, "phone_trunks", 3))
         self.platform_page_max = getattr(opts, "platform_page_max", simplatform.PAGE_MAX)
+        self.page_max = getattr(opts, "page_max", 0) or 0   # --page-max: every listing
         self.events = simevents.Events(model.seed, getattr(opts, "event_definitions", 4))
         self.usage = simusage.Usage(model.seed, getattr(opts, "usage_clients", 4))
         self.usage_pending = getattr(opts, "usage_pending", 1)
@@ -1497,6 +1498,8 @@ class App:
         if ps < 1 or pn < 1:
             raise ApiError(400, "bad.request", "pageSize and pageNumber must be >= 1")
         ps = min(ps, max_size)
+        if self.page_max > 0:
+            ps = min(ps, self.page_max)
         total = len(items)
         pc = (total + ps - 1) // ps
         ents = [conv(x) for x in items[(pn - 1) * ps: pn * ps]]
@@ -1811,6 +1814,8 @@ class App:
             raise ApiError(400, "bad.request", "pageSize and pageNumber must be integers")
         if not 1 <= ps <= 100 or pn < 1:
             raise ApiError(400, "bad.request", "pageSize must be 1-100 and pageNumber >= 1")
+        if self.page_max > 0:
+            ps = min(ps, self.page_max)
         model = self.model
         seen, groups = set(), []
         for x in (qids or [q.id for q in model.queues]):

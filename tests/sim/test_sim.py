@@ -615,6 +615,50 @@ class T02Listings(unittest.TestCase):
             s2.stop()
 
 
+class T02bPageMax(unittest.TestCase):
+    """--page-max caps the page of every listing and of the routing activity
+    query, silently, as a server with a smaller maximum."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 40, "--agents", 120, "--edges", 3, "--actions", 4,
+                      "--seed", 5, "--quiet", "--page-max", 25)
+        cls.c = cls.sim.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_every_listing_capped(self):
+        for path in ("/api/v2/routing/queues", "/api/v2/users",
+                     "/api/v2/users?id=%s" % ",".join("x%d" % i for i in range(3)),
+                     "/api/v2/integrations/actions", "/api/v2/flows",
+                     "/api/v2/telephony/providers/edges"):
+            st, _, js = self.c.request("GET", path + ("&" if "?" in path else "?")
+                                       + "pageSize=80")
+            self.assertEqual(st, 200, (path, js))
+            self.assertLessEqual(js["pageSize"], 25, path)
+        js = self.c.request("GET", "/api/v2/users?pageSize=80&pageNumber=5")[2]
+        self.assertEqual((js["pageSize"], js["pageCount"], len(js["entities"])), (25, 5, 20))
+        qs = [q["id"] for q in self.c.request(
+            "GET", "/api/v2/routing/queues?pageSize=100&pageNumber=2")[2]["entities"]]
+        self.assertEqual(len(qs), 15)
+        qs = [q["id"] for n in (1, 2) for q in self.c.request(
+            "GET", "/api/v2/routing/queues?pageSize=100&pageNumber=%d" % n)[2]["entities"]]
+        body = {"metrics": [{"metric": "oMemberUsers"}], "groupBy": ["queueId"],
+                "filter": {"type": "or", "predicates": [
+                    {"dimension": "queueId", "value": q} for q in qs]}}
+        got = []
+        for n in (1, 2, 3):
+            st, _, js = self.c.request(
+                "POST", "/api/v2/analytics/routing/activity/query?pageSize=100&pageNumber=%d"
+                % n, body)
+            self.assertEqual(st, 200, js)
+            got.append([r["group"]["queueId"] for r in js["results"]])
+        self.assertEqual([len(g) for g in got], [25, 15, 0])
+        self.assertEqual(got[0] + got[1], qs)
+
+
 class T03Observations(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -34,6 +34,8 @@ static fake_queue_t fq[MAX_QUEUES];
 static size_t n_fq;
 
 static long activity_status;          /* 0 = 200 */
+static int activity_page_max;         /* groups a page at most (0: 100) */
+static int fail_activity_page;        /* this page answers 503 (0: none) */
 static const char *activity_verbatim; /* verbatim answer instead of the model */
 static double retry_after;            /* of a 429 to a member request */
 
@@ -46,6 +48,8 @@ static void reset(void) {
   memset(fq, 0, sizeof(fq));
   n_fq = 0;
   activity_status = 0;
+  activity_page_max = 0;
+  fail_activity_page = 0;
   activity_verbatim = NULL;
   retry_after = 2;
   n_activity = n_member_requests = 0;
@@ -93,8 +97,17 @@ static json_object *metric(const char *name, const char *qualifier, int count,
 
 /* The model's RoutingActivityResponse for the queues a query names: every
  * member IDLE and AVAILABLE. */
-static char *activity_answer(const char *request) {
+static char *activity_answer(const char *request, const char *url) {
   json_object *req = json_tokener_parse(request);
+  /* The page asked (pageSize and pageNumber in the query), cut to the
+   * server's page size. */
+  const char *p = strstr(url, "pageNumber=");
+  int page = p ? atoi(p + 11) : 1;
+  p = strstr(url, "pageSize=");
+  int size = p ? atoi(p + 9) : 25;
+  if (activity_page_max > 0 && size > activity_page_max)
+    size = activity_page_max;
+  int group_no = 0;
   json_object *filter = gen_json_get_object(req, "filter");
   json_object *list = gen_json_get_array(filter, "predicates");
   size_t n = list ? json_object_array_length(list) : 0;
@@ -105,6 +118,9 @@ static char *activity_answer(const char *request) {
     fake_queue_t *q = find_queue(
         gen_json_get_string(json_object_array_get_idx(list, i), "value"));
     if (q == NULL || q->drop)
+      continue;
+    group_no++;
+    if (group_no <= (page - 1) * size || group_no > page * size)
       continue;
     int listed = q->truncated   ? q->n_members / 2
                  : q->short_ids ? q->n_members - 1
@@ -186,12 +202,15 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
   if (path &&
       strncmp(path, "/api/v2/analytics/routing/activity/query", 40) == 0 &&
       strcmp(method, "POST") == 0) {
-    OK(strstr(path, "pageSize=100") != NULL);
+    OK(strstr(path, "pageSize=") != NULL);
     n_activity++;
-    resp->status = activity_status ? activity_status : 200;
+    const char *pn = strstr(path, "pageNumber=");
+    resp->status = activity_status                             ? activity_status
+                   : pn && atoi(pn + 11) == fail_activity_page ? 503
+                                                               : 200;
     resp->body = resp->status == 200
                      ? (activity_verbatim ? strdup(activity_verbatim)
-                                          : activity_answer(body))
+                                          : activity_answer(body, path))
                      : strdup("{\"message\":\"refused\",\"code\":\"x\","
                               "\"status\":403}");
   } else if (path && strncmp(path, "/api/v2/routing/queues/", 23) == 0 &&
@@ -336,6 +355,45 @@ DEF_TEST(requests_grow_with_queues_over_100) {
   return 0;
 }
 
+/* A server that answers 25 groups a page where 100 were asked: the query
+ * is followed to its last page, no queue falls back to its member listing,
+ * and a page shorter than the first ends it. */
+DEF_TEST(activity_query_pages_of_25) {
+  fixture_t f;
+  setup(&f);
+  const char *ids[140];
+  for (int i = 0; i < 140; i++) {
+    char id[16];
+    snprintf(id, sizeof(id), "p%03d", i);
+    ids[i] = add_queue(id, 2, id)->id;
+  }
+  activity_page_max = 25;
+  EXPECT_EQ_INT(0, list(&f, ids, 140, NULL));
+  /* 100 queues: pages of 25, 25, 25, 25 (then all grouped); 40: 25, 15. */
+  EXPECT_EQ_INT(6, n_activity);
+  EXPECT_EQ_INT(2, (int)f.ms.activity_queries);
+  EXPECT_EQ_INT(6, (int)f.ms.activity_pages);
+  EXPECT_EQ_INT(0, n_member_requests);
+  EXPECT_EQ_INT(0, (int)f.ms.fallback_queues);
+  EXPECT_EQ_INT(280, (int)n_got);
+  EXPECT_EQ_STR("IDLE", got_of("p1391")->routing);
+
+  /* A page that fails half-way: the groups of the pages before stand,
+   * only the queues without one fall back; the error names the page. */
+  n_activity = n_member_requests = 0;
+  n_got = 0;
+  fail_activity_page = 2;
+  EXPECT_EQ_INT(0, list(&f, ids, 40, NULL));
+  EXPECT_EQ_INT(15, (int)f.ms.fallback_queues);
+  EXPECT_EQ_INT(15, n_member_requests);
+  EXPECT_EQ_INT(80, (int)n_got);
+  printf("# %s\n", f.err);
+  OK(strstr(f.err, "/api/v2/analytics/routing/activity/query page 2: HTTP "
+                   "503") != NULL);
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(untrusted_groups_are_listed_again) {
   fixture_t f;
   setup(&f);
@@ -346,7 +404,11 @@ DEF_TEST(untrusted_groups_are_listed_again) {
   add_queue("gone", 2, "g")->drop = true;
   const char *ids[] = {"ok", "trunc", "short", "dup", "gone"};
   EXPECT_EQ_INT(0, list(&f, ids, 5, NULL));
-  EXPECT_EQ_INT(1, n_activity);
+  /* "gone" has no group on page 1 (the answer has no paging fields): page
+   * 2 is asked, and is empty. */
+  EXPECT_EQ_INT(2, n_activity);
+  EXPECT_EQ_INT(1, (int)f.ms.activity_queries);
+  EXPECT_EQ_INT(2, (int)f.ms.activity_pages);
   EXPECT_EQ_INT(4, (int)f.ms.fallback_queues);
   EXPECT_EQ_INT(3, (int)f.ms.truncated); /* the dropped one was not there */
   EXPECT_EQ_INT(5, n_member_requests);   /* trunc has two pages */
@@ -421,7 +483,9 @@ DEF_TEST(malformed_answers) {
     fq[2].bad_page = true;
     activity_verbatim = bodies[b];
     EXPECT_EQ_INT(GEN_MEMBERS_PARTIAL, list(&f, ids, 3, NULL));
-    EXPECT_EQ_INT(1, n_activity);
+    /* The last answer names m1 and not m2, m3: its page 2, the same answer
+     * again (nothing new), ends the query. */
+    EXPECT_EQ_INT(b == 3 ? 2 : 1, n_activity);
     EXPECT_EQ_INT(3, n_member_requests); /* every queue listed again */
     EXPECT_EQ_INT(1, (int)f.ms.skipped); /* m3's page had no entities */
     CHECK_NOT_NULL(got_of("x0"));
@@ -510,6 +574,7 @@ int main(void) {
   http_sleep = fake_sleep;
   RUN_TEST(one_query_names_members_and_states);
   RUN_TEST(requests_grow_with_queues_over_100);
+  RUN_TEST(activity_query_pages_of_25);
   RUN_TEST(untrusted_groups_are_listed_again);
   RUN_TEST(refused_activity_route_is_asked_once);
   RUN_TEST(malformed_answers);

@@ -508,7 +508,7 @@ DEF_TEST(paging) {
                             "\"pageNumber\":3,\"pageCount\":3}"});
   char ids[64] = "";
   char err[256];
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/routing/queues", 2, 100,
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/routing/queues", 2,
                                 collect_ids, ids, err, sizeof(err)));
   EXPECT_EQ_STR("a,b,c,d,e,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues?pageSize=2&"
@@ -525,7 +525,7 @@ DEF_TEST(paging) {
   /* A page without "entities" is an error, counted as malformed. */
   push((scripted_t){.status = 200, .body = "{\"items\":[]}"});
   ids[0] = '\0';
-  OK(gen_http_get_pages(f.http, "/api/v2/flows?type=inboundcall", 25, 100,
+  OK(gen_http_get_pages(f.http, "/api/v2/flows?type=inboundcall", 25,
                         collect_ids, ids, err,
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
   EXPECT_EQ_INT(1, atomic_load(&f.stats.malformed));
@@ -533,14 +533,19 @@ DEF_TEST(paging) {
                 "pageSize=25&pageNumber=1",
                 seen[4].url);
 
-  /* A server that never stops is cut at max_pages. */
-  for (int i = 0; i < 3; i++)
+  /* A server that never stops: a link back to a page already asked ends
+   * the walk, said as such, naming the listing and the page. */
+  for (int i = 0; i < 2; i++)
     push((scripted_t){.status = 200,
                       .body = "{\"entities\":[{\"id\":\"x\"}],"
-                              "\"nextUri\":\"/api/v2/loop\"}"});
-  OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, 3, collect_ids, ids, err,
+                              "\"nextUri\":\"/api/v2/loop?pageSize=1&"
+                              "pageNumber=2\"}"});
+  OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, collect_ids, ids, err,
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
-  OK(strstr(err, "more than 3 pages") != NULL);
+  printf("# %s\n", err);
+  EXPECT_EQ_STR("/api/v2/loop page 3: its link repeats an earlier page; "
+                "stopped",
+                err);
 
   /* By number: path's own pages up to pageCount, nextUri (which dropped
    * the filter) not followed. */
@@ -553,12 +558,12 @@ DEF_TEST(paging) {
                             "\"pageNumber\":2,\"pageCount\":2,\"nextUri\":"
                             "\"/api/v2/trunks?pageSize=1&pageNumber=3\"}"});
   ids[0] = '\0';
-  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1, 10,
+  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1,
                                          collect_ids, ids, err, sizeof(err)));
   EXPECT_EQ_STR("n1,n2,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/trunks?type=E&pageSize=1&"
                 "pageNumber=2",
-                seen[9].url);
+                seen[8].url);
 
   /* A server that caps the page (25 where 100 were asked): followed, and
    * said once per listing, whatever its query and however often. */
@@ -569,7 +574,7 @@ DEF_TEST(paging) {
   for (int i = 0; i < 3; i++) {
     push((scripted_t){.status = 200, .body = capped});
     CHECK_ZERO(gen_http_get_pages(
-        f.http, i ? "/api/v2/users?state=any" : "/api/v2/users", 100, 10,
+        f.http, i ? "/api/v2/users?state=any" : "/api/v2/users", 100,
         collect_ids, ids, err, sizeof(err)));
   }
   EXPECT_EQ_INT(1, mock_log_num);
@@ -577,12 +582,113 @@ DEF_TEST(paging) {
                        "asked"));
   /* Another listing is said too; one that answers what was asked is not. */
   push((scripted_t){.status = 200, .body = capped});
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/flows", 100, 10, collect_ids,
-                                ids, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/flows", 100, collect_ids, ids,
+                                err, sizeof(err)));
   push((scripted_t){.status = 200, .body = capped});
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/groups", 25, 10, collect_ids,
-                                ids, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/groups", 25, collect_ids, ids,
+                                err, sizeof(err)));
   EXPECT_EQ_INT(2, mock_log_num);
+  teardown(&f);
+  return 0;
+}
+
+/* more() of a query: true while *ud (counted down by each item) > 0. */
+static bool more_twice(void *ud) { return *(int *)ud > 0; }
+static int count_item(json_object *item, void *ud) {
+  (*(int *)ud)--;
+  return 0;
+}
+
+/* Pages of 25 where 80 were asked: the walk goes to the last page, asking
+ * the next pages by number at the size the answer gives, however many. */
+DEF_TEST(paging_follows_the_answered_size_to_the_end) {
+  fixture_t f;
+  setup(&f);
+  push((scripted_t){.status = 200, .body = token_body("tok-25", 86400)});
+  static char bodies[5][256];
+  for (int i = 0; i < 5; i++) {
+    snprintf(bodies[i], sizeof(bodies[i]),
+             "{\"entities\":[{\"id\":\"u%d\"}],\"pageSize\":25,"
+             "\"pageNumber\":%d,\"pageCount\":5,\"total\":101}",
+             i + 1, i + 1);
+    push((scripted_t){.status = 200, .body = bodies[i]});
+  }
+  char ids[64] = "";
+  char err[256];
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/users?id=a&id=b", 80,
+                                collect_ids, ids, err, sizeof(err)));
+  EXPECT_EQ_STR("u1,u2,u3,u4,u5,", ids);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/users?id=a&id=b&pageSize=80&"
+                "pageNumber=1",
+                seen[1].url);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/users?id=a&id=b&pageSize=25&"
+                "pageNumber=5",
+                seen[5].url);
+
+  /* nextUri wins over pageNumber. */
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n1\"}],\"pageSize\":25,"
+                            "\"pageNumber\":1,\"pageCount\":9,\"nextUri\":"
+                            "\"/api/v2/users?cursor=abc\"}"});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"n2\"}],\"pageSize\":25,"
+                            "\"pageNumber\":2,\"pageCount\":2}"});
+  ids[0] = '\0';
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/users", 25, collect_ids, ids,
+                                err, sizeof(err)));
+  EXPECT_EQ_STR("n1,n2,", ids);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/users?cursor=abc",
+                seen[7].url);
+
+  /* A listing cut short (page 3 refused) is the listing's failure, naming
+   * the listing (its path, cut: 80 ids are 3 KiB) and the page, then the
+   * reason, whole. */
+  char path[4096];
+  size_t off = (size_t)snprintf(path, sizeof(path), "/api/v2/users?expand=x");
+  for (int i = 0; i < 80; i++)
+    off += (size_t)snprintf(path + off, sizeof(path) - off,
+                            "&id=00000000-0000-0000-0000-%012d", i);
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"c1\"}],\"pageSize\":25,"
+                            "\"pageNumber\":1,\"pageCount\":4}"});
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"c2\"}],\"pageSize\":25,"
+                            "\"pageNumber\":2,\"pageCount\":4}"});
+  push((scripted_t){.status = 404,
+                    .body = "{\"message\":\"no such page\",\"code\":"
+                            "\"not.found\",\"status\":404}"});
+  ids[0] = '\0';
+  char line[512];
+  gen_http_pager_t p = {
+      .path = path, .page_size = 80, .each = collect_ids, .ud = ids};
+  OK(gen_http_page_all(f.http, &p, line, sizeof(line)) == GEN_HTTP_ERR_STATUS);
+  printf("# %s\n", line);
+  EXPECT_EQ_STR("c1,c2,", ids);
+  EXPECT_EQ_INT(3, p.page);
+  EXPECT_EQ_INT(404, (int)p.status);
+  static const char head[] = "/api/v2/users?… page 3: ";
+  OK(strncmp(line, head, sizeof(head) - 1) == 0);
+  OK(strstr(line, "no such page") != NULL);
+  OK(strstr(line, "not.found") != NULL);
+
+  /* A POSTed query without paging fields: the next page while more() says
+   * so, by number; an empty page or more() false ends it. */
+  static const char results[] = "{\"results\":[{\"g\":1}]}";
+  push((scripted_t){.status = 200, .body = results});
+  push((scripted_t){.status = 200, .body = results});
+  int left = 2;
+  p = (gen_http_pager_t){.path = "/api/v2/q",
+                         .body = "{}",
+                         .array = "results",
+                         .page_size = 100,
+                         .more = more_twice,
+                         .each = count_item,
+                         .ud = &left};
+  CHECK_ZERO(gen_http_page_all(f.http, &p, line, sizeof(line)));
+  EXPECT_EQ_INT(2, p.page);
+  EXPECT_EQ_INT(2, (int)p.items);
+  EXPECT_EQ_STR("https://api.example.test/api/v2/q?pageSize=100&pageNumber=2",
+                seen[12].url);
   teardown(&f);
   return 0;
 }
@@ -875,6 +981,7 @@ int main(void) {
   RUN_TEST(backoff_on_503_and_give_up);
   RUN_TEST(deferred_retries_do_not_sleep);
   RUN_TEST(paging);
+  RUN_TEST(paging_follows_the_answered_size_to_the_end);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
   RUN_TEST(answer_buffer_kept_for_the_next);

@@ -301,7 +301,7 @@ static gen_notify_verdict_t on_message(void *ud, const char *topic,
 }
 
 static int on_connected(void *ud, gen_http_t *http, char *const *topics,
-                        size_t n) {
+                        size_t n, uint8_t *failed) {
   return 0;
 }
 
@@ -420,17 +420,24 @@ DEF_TEST(topic_ids) {
                     "v2.users.b.activity", long_id, "v2.users.c.activity"};
   ids_t c = {0};
   EXPECT_EQ_INT(0, gen_notify_topic_ids(topics, 5, "v2.users.", ".activity", 2,
-                                        collect, &c));
+                                        collect, &c, NULL));
   EXPECT_EQ_STR("a,b;c;", c.seen); /* the 80-byte id is skipped */
   EXPECT_EQ_INT(2, c.batches);
   ids_t none = {0};
-  EXPECT_EQ_INT(
-      0, gen_notify_topic_ids(topics, 5, "v2.x.", ".y", 2, collect, &none));
+  EXPECT_EQ_INT(0, gen_notify_topic_ids(topics, 5, "v2.x.", ".y", 2, collect,
+                                        &none, NULL));
   EXPECT_EQ_INT(0, none.batches);
   ids_t failing = {.fail_at = 1};
   EXPECT_EQ_INT(-5, gen_notify_topic_ids(topics, 5, "v2.users.", ".activity", 2,
-                                         collect, &failing));
+                                         collect, &failing, NULL));
   EXPECT_EQ_STR("a,b;", failing.seen); /* stopped there */
+  /* With failed[]: every batch asked, the failed one's topics marked. */
+  ids_t marking = {.fail_at = 1};
+  uint8_t failed[5] = {0};
+  EXPECT_EQ_INT(-5, gen_notify_topic_ids(topics, 5, "v2.users.", ".activity", 2,
+                                         collect, &marking, failed));
+  EXPECT_EQ_STR("a,b;c;", marking.seen);
+  OK(failed[0] && !failed[1] && failed[2] && !failed[3] && !failed[4]);
   return 0;
 }
 

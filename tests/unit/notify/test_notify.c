@@ -131,7 +131,7 @@ static gen_notify_verdict_t on_message(void *ud, const char *topic,
 }
 
 static int on_connected(void *ud, gen_http_t *http, char *const *topics,
-                        size_t n) {
+                        size_t n, uint8_t *failed) {
   seen_t *seen = ud;
   atomic_store(&seen->topics_at_baseline, (int)n);
   atomic_fetch_add(&seen->baselines, 1);
