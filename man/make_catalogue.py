@@ -413,9 +413,9 @@ PLATFORM_TYPES = [
 # units that are not counts, where the data source does not tell
 UNITS = {"mos_min": "MOS", "mos_avg": "MOS", "total_mos_sum_hundredths": "MOS/100",
          "rfactor_min": "R", "rfactor_avg": "R", "total_rfactor_sum_hundredths": "R/100",
-         "status_component": "level"}
+         "status_component": "level", "edge_cpu_active": "percent"}
 for _t, _, _, _ti in PLATFORM_TYPES:
-    if _t.endswith(("_online", "_active", "_connected", "_in_service")):
+    if _t not in UNITS and _t.endswith(("_online", "_active", "_connected", "_in_service")):
         UNITS[_t] = "0 or 1"
 
 

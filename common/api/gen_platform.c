@@ -293,6 +293,14 @@ static const struct {
     {"apne2.pure.cloud", "Asia Pacific (Seoul)"},
     {"mypurecloud.com.au", "Asia Pacific (Sydney)"},
     {"mypurecloud.jp", "Asia Pacific (Tokyo)"},
+    {"mxc1.pure.cloud", "Americas (Mexico*)"},
+    {"euc2.pure.cloud", "EMEA (Zurich)"},
+    {"mec1.pure.cloud", "* (UAE)"}, /* EMEA (UAE) or Middle East (UAE) */
+    {"apne3.pure.cloud", "Asia Pacific (Osaka)"},
+    /* no Genesys display name in the record: AWS's name of the region, and
+     * the sovereign cloud's word */
+    {"apse1.pure.cloud", "Asia Pacific (Singapore)"},
+    {"edee1.eusc-pure.cloud", "*Sovereign*"},
 };
 
 const char *gen_pf_region_group(const char *domain_or_url) {

@@ -553,8 +553,21 @@ static bool too_many_results(int status, const char *err) {
          strcasestr(err, "Pagination may not exceed") != NULL;
 }
 
+/* A refusal of an interval longer than the query takes ("... a search
+ * interval ... that does not exceed 31 days"): whatever the number of
+ * days, the piece is halved by buckets as a too long one is. */
+static bool too_long(int status, const char *err) {
+  const char *at =
+      status == GEN_HTTP_ERR_STATUS && strncmp(err, "HTTP 400", 8) == 0
+          ? strcasestr(err, "does not exceed")
+          : NULL;
+  return at != NULL && strcasestr(at, "days") != NULL;
+}
+
 /* What reading pieces can end in, besides 0 and a failure. */
 #define OUT_OF_BUDGET 1
+/* An interval refused as too long: halved by buckets only. */
+#define TOO_LONG 2
 
 void gen_mos_progress_reset(gen_mos_progress_t *p) {
   for (size_t i = 0; i < p->n_ids; i++)
@@ -599,8 +612,9 @@ static int progress_begin(const gen_mos_job_t *job, gen_mos_progress_t *p,
 /* The pages of the top piece from its next page on, while *spent is under
  * the budget, into p->acc. 0 when it was read whole, OUT_OF_BUDGET, -E2BIG
  * when it is to be halved (past the results the query pages through, or
- * more pages than a piece of several buckets should take), or the failure
- * with err set (the piece's page is asked again). */
+ * more pages than a piece of several buckets should take), TOO_LONG when
+ * its interval is (it has several buckets), or the failure with err set
+ * (the piece's page is asked again). */
 static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
                       size_t *spent, size_t *skipped, char *err,
                       size_t err_size) {
@@ -612,7 +626,7 @@ static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
   if (piece->ask.end_ms - piece->ask.start_ms + job->config->max_length_ms >
           GEN_MOS_INTERVAL_MAX_MS &&
       buckets > 1)
-    return -E2BIG;
+    return TOO_LONG;
   for (;;) {
     if (job->budget > 0 && *spent >= job->budget)
       return OUT_OF_BUDGET;
@@ -626,6 +640,8 @@ static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
     json_object_put(body);
     if (too_many_results(status, err))
       return -E2BIG;
+    if (too_long(status, err) && buckets > 1)
+      return TOO_LONG;
     int64_t hits = 0;
     size_t got = 0;
     /* Refused before reading a page that would be thrown away. */
@@ -721,7 +737,7 @@ static int read_pieces(const gen_mos_job_t *job, gen_mos_progress_t *p,
                        size_t err_size) {
   while (p->n_pieces > 0) {
     int status = read_piece(job, p, spent, skipped, err, err_size);
-    if (status == -E2BIG)
+    if (status == -E2BIG || status == TOO_LONG)
       status = halve(job, p, err, err_size);
     else if (status == 0) {
       gen_mos_piece_t *top = &p->piece[p->n_pieces - 1];

@@ -269,6 +269,14 @@ DEF_TEST(region_group) {
                 gen_pf_region_group("https://api.mypurecloud.com/"));
   EXPECT_EQ_STR("Asia Pacific (Sydney)",
                 gen_pf_region_group("https://api.mypurecloud.com.au:443"));
+  /* every region of the SDKs has its group (issue 47) */
+  EXPECT_EQ_STR("EMEA (Zurich)", gen_pf_region_group("euc2.pure.cloud"));
+  EXPECT_EQ_STR("* (UAE)", gen_pf_region_group("https://api.mec1.pure.cloud"));
+  EXPECT_EQ_STR("Americas (Mexico*)", gen_pf_region_group("mxc1.pure.cloud"));
+  EXPECT_EQ_STR("Asia Pacific (Osaka)",
+                gen_pf_region_group("apne3.pure.cloud"));
+  OK(gen_pf_region_group("apse1.pure.cloud") != NULL);
+  OK(gen_pf_region_group("https://api.edee1.eusc-pure.cloud") != NULL);
   OK(gen_pf_region_group("https://api.mypurecloud.co") == NULL);
   OK(gen_pf_region_group("http://127.0.0.1:8080") == NULL);
   OK(gen_pf_region_group(NULL) == NULL);

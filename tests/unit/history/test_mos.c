@@ -419,6 +419,7 @@ typedef struct {
 } asked_t;
 static asked_t asked[MAX_CALLS];
 static int n_asked, limit, bonus;
+static int64_t refuse_past_ms; /* 0: any interval; else longer ones: 400 */
 
 static int64_t conv_end(int i) { return T0 + 1000 + i * 2400LL; }
 
@@ -450,7 +451,12 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
   resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
   resp->status = status ? status : 200;
   gen_buf_t text = GEN_BUF_INIT(1 << 20);
-  if (status != 0) {
+  if (status == 0 && refuse_past_ms > 0 && to - from > refuse_past_ms) {
+    resp->status = 400;
+    gen_buf_printf(&text, "{\"message\":\"You must specify a search interval "
+                          "that does not exceed 31 days.\",\"code\":\"bad."
+                          "request\",\"status\":400}");
+  } else if (status != 0) {
     resp->retry_after = 1;
     gen_buf_printf(&text,
                    "{\"message\":\"refused\",\"code\":\"refused\","
@@ -499,6 +505,7 @@ static int rig_init(rig_t *r, size_t budget) {
   memset(r, 0, sizeof(*r));
   memset(answers, 0, sizeof(answers));
   n_asked = limit = bonus = 0;
+  refuse_past_ms = 0;
   fake_client_init(&r->client, "genesys_analytics", 1);
   gen_http_defer_retries(r->client.http, true);
   gen_interval_options_t o = {.granularity_ms = G,
@@ -667,6 +674,22 @@ DEF_TEST(past_the_limit_halved_by_buckets_then_queues) {
   return 0;
 }
 
+/* An interval refused as too long (a 400 "... does not exceed 31 days",
+ * whatever it is): halved by buckets, as past the results. */
+DEF_TEST(an_interval_refused_as_too_long_is_halved) {
+  rig_t r;
+  CHECK_ZERO(rig_init(&r, 0));
+  refuse_past_ms = G;
+  CHECK_ZERO(collect(&r, 100));
+  /* the range (refused), B0's two pages, B1's two */
+  EXPECT_EQ_INT(5, n_asked);
+  EXPECT_EQ_INT(T0 + G, asked[1].to);
+  EXPECT_EQ_INT(0, (int)r.counts.failures);
+  CHECK_ZERO(counted_once());
+  rig_free(&r);
+  return 0;
+}
+
 /* A batch of one queue per request whose request is refused for good (a
  * 403: no rest): its range is dropped and the next call begins with the
  * next batch, so that it never holds back the others. */
@@ -723,6 +746,7 @@ int main(void) {
   RUN_TEST(a_429_mid_range_resumes_at_its_page);
   RUN_TEST(a_bucket_leaves_once_read_whole);
   RUN_TEST(past_the_limit_halved_by_buckets_then_queues);
+  RUN_TEST(an_interval_refused_as_too_long_is_halved);
   RUN_TEST(a_batch_failing_for_good_holds_back_no_other);
   RUN_TEST(a_queue_change_starts_the_range_over);
   END_TEST;
