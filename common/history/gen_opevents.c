@@ -262,8 +262,11 @@ static int list_definitions(gen_opev_t *ev) {
   listing_t l = {.ev = ev};
   char err[512] = "";
   ev->listings++;
-  int status = gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 100,
-                                  take, &l, err, sizeof(err));
+  /* The route takes no paging parameters (the SDKs' getUsageEventsDefinitions
+   * has none, its listing no paging properties): asked as it is, a paged
+   * answer still followed. */
+  int status = gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 0, take,
+                                  &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

@@ -728,8 +728,12 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
   p->status = 0;
   p->page = 0;
   p->items = 0;
-  snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", p->path, sep,
-           size);
+  /* size 0: a route that takes no paging parameters, asked as it is */
+  if (size > 0)
+    snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=1", p->path,
+             sep, size);
+  else
+    snprintf(target, sizeof(target), "%s", p->path);
   for (int page = 1;; page++) {
     if (page > GEN_HTTP_PAGES_MAX) {
       page_error(p, page, error, error_size,
@@ -819,9 +823,12 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     json_object_put(doc);
     if (!more || n == 0)
       break;
-    if (numbered)
+    if (numbered && size > 0)
       snprintf(target, sizeof(target), "%s%spageSize=%d&pageNumber=%d", p->path,
                sep, size, page + 1);
+    else if (numbered)
+      snprintf(target, sizeof(target), "%s%spageNumber=%d", p->path, sep,
+               page + 1);
   }
   free(seen);
   return status;

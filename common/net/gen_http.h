@@ -134,8 +134,10 @@ int gen_http_get_public_json(gen_http_t *http, const char *url,
                              size_t error_size);
 
 /* The pager of every listing and query that pages. It asks path (which
- * may carry a query) with pageSize=page_size&pageNumber=1 (POSTing body
- * when set), calls each(item, ud) for every element of the answer's array
+ * may carry a query) with pageSize=page_size&pageNumber=1 (page_size 0:
+ * path as it is, for a route that takes no paging parameters; a paged
+ * answer is followed all the same) (POSTing body when set), calls each(item,
+ * ud) for every element of the answer's array
  * ("entities", or array), then follows the answer to its last page:
  * nextUri (unless numbered: a listing whose links drop path's filters),
  * else pageNumber up to pageCount, else, for an answer without paging

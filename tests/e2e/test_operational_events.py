@@ -111,6 +111,9 @@ class OperationalEvents(unittest.TestCase):
         asked = self.asked(stats)
         self.assertTrue(asked)
         self.assertEqual({e - s for s, e in asked}, {G_MS}, "one bucket a request")
+        # the definitions route takes no paging parameters
+        self.assertGreater(stats["requests"][DEFS]["total"], 0)
+        self.assertEqual(stats.get("definitions_paging_params", 0), 0)
 
     def test_open_forms_and_selection(self):
         sim = new_sim("--usage-events-zeros", "zeros", "--definitions-listing", "paged")

@@ -16,7 +16,7 @@ The simulator's clock stops while the model is paused, so it trails the
 wall clock by the pauses (a few seconds), as a host clock may be off
 Genesys': the plugin places the gaps on the events' clock, and
 GapRepairDelay waits for the simulator to have passed a window's end.
-The simulator shows a fifth of the moments to the aggregates 40 s late:
+The simulator shows half of the moments to the aggregates 90 s late:
 each window is asked again GapRepairRecheck later, and the counters are
 whole only with what that second ask adds."""
 import math
@@ -36,12 +36,14 @@ PER_CHANNEL = 60  # two topics a queue: 30 queues a channel
 CHANNELS = 2
 HEARTBEAT_TIMEOUT = 8
 REPAIR_DELAY = 20
-# The simulator shows a fifth of the moments to the aggregates LATE_S after
+# The simulator shows half of the moments to the aggregates LATE_S after
 # they happened: a first ask REPAIR_DELAY after a window misses those of
-# its last LATE_S - REPAIR_DELAY seconds, the second, RECHECK later, has
-# them.
-LATE_S = 40
-RECHECK = 25
+# its last LATE_S - REPAIR_DELAY seconds, which hold every gap (a window
+# ends at most 65 s after its gap: the baseline plus 5 s, rounded up to a
+# minute); the second, RECHECK later, has them. Asked once, dozens of
+# counters stay short.
+LATE_S = 90
+RECHECK = 75
 OBS_QUERY = "POST /api/v2/analytics/queues/observations/query"
 AGG_QUERY = "POST /api/v2/analytics/conversations/aggregates/query"
 COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
@@ -61,7 +63,7 @@ class RealtimeGapsTest(unittest.TestCase):
             "--queues", str(QUEUES), "--agents", str(QUEUES * 4), "--flows", "2",
             "--speed", "1", "--start", "now", "--heartbeat", "1",
             "--arrival-scale", "3",
-            "--agg-late-share", "0.2", "--agg-late-s", str(LATE_S),
+            "--agg-late-share", "0.5", "--agg-late-s", str(LATE_S),
         )
         cls.rx = Receiver()
         block = cls.sim.org_block(

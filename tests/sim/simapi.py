@@ -2198,6 +2198,10 @@ class App:
         the SDK model has it (form definitions_listing entities), or paged
         like the other listings (paged; UNCONFIRMED)."""
         items = [dict(d) for d in self.events.items]
+        if req.q1("pageSize") is not None or req.q1("pageNumber") is not None:
+            # the route takes none (README, Operational events)
+            self.stats["definitions_paging_params"] = \
+                self.stats.get("definitions_paging_params", 0) + 1
         if self.forms["definitions_listing"] == "paged":
             return self.page(req, items, "/api/v2/usage/events/definitions", lambda x: x,
                              max_size=100)
