@@ -71,7 +71,7 @@ class ApiUsage(unittest.TestCase):
             self.assertIsNone(cd.proc.poll(), "collectd exited")
             cd.stop()
             time.sleep(1.5)
-            truth = sim._open("/sim/truth/usage")
+            truth = sim._open("/sim/truth/usage?service=legacy")
             stats = sim.stats()
             self.log = cd.log_text()
             with rx.lock:
