@@ -65,59 +65,102 @@ json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
   return body;
 }
 
+json_object *gen_au_job_body(int64_t day_ms) {
+  char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
+  gen_time_format(day_ms, from, sizeof(from));
+  gen_time_format(day_ms + DAY_MS, to, sizeof(to));
+  snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
+  json_object *body = json_object_new_object();
+  json_object_object_add(body, "interval", json_object_new_string(interval));
+  json_object_object_add(body, "granularity", json_object_new_string("Day"));
+  return body;
+}
+
 /* ---- rows ---------------------------------------------------------------- */
 
-static void rows_clear(gen_au_row_t *rows, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    free(rows[i].label);
-    free(rows[i].route);
-  }
+static void rows_free(gen_au_rows_t *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->rows[i].key);
+  free(s->rows);
+  gen_map_free(&s->index);
+  memset(s, 0, sizeof(*s));
 }
 
-/* Where the rows of one answer are found: (label, route) -> the row's
- * index; the keys borrow the answer's strings, in keys[] (two a row of the
- * answer at most: its client's total and its route). */
-typedef struct {
-  gen_map_t index;
-  gen_key_t *keys;
-  size_t used;
-} row_index_t;
+/* dst becomes src (which is left empty). */
+static void rows_take(gen_au_rows_t *dst, gen_au_rows_t *src) {
+  rows_free(dst);
+  *dst = *src;
+  memset(src, 0, sizeof(*src));
+}
 
-/* The index of the row of (label, route) in rows[0..*n), added when new;
- * -1: ENOMEM. */
-static ssize_t row_of(gen_au_row_t **rows, size_t *n, size_t *cap,
-                      row_index_t *ix, const char *label, const char *route) {
-  gen_key_t *k = &ix->keys[ix->used];
-  *k = (gen_key_t){.str = {label, route}}; /* a total: route NULL */
+/* Adds v to the row of (label, route), made when new. 0 or -ENOMEM. */
+static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
+                    const int64_t v[GEN_AU_METRICS]) {
+  gen_key_t k = {.str = {label, route}}; /* a total: route NULL */
   void *found;
-  if (gen_map_find(&ix->index, k, &found))
-    return (ssize_t)gen_map_to_index(found);
-  if (*n == *cap &&
-      gen_grow((void **)rows, cap, *n + 1, sizeof(gen_au_row_t), 16) != 0)
-    return -1;
-  gen_au_row_t *r = &(*rows)[*n];
-  memset(r, 0, sizeof(*r));
-  r->label = strdup(label);
-  r->route = route != NULL ? strdup(route) : NULL;
-  if (r->label == NULL || (route != NULL && r->route == NULL) ||
-      gen_map_put(&ix->index, k, gen_map_index(*n)) != 0) {
-    rows_clear(r, 1);
-    return -1;
+  gen_au_row_t *r;
+  s->index.kind = GEN_MAP_KEY;
+  if (gen_map_find(&s->index, &k, &found))
+    r = &s->rows[gen_map_to_index(found)];
+  else {
+    if (s->n == s->cap &&
+        gen_grow((void **)&s->rows, &s->cap, s->n + 1, sizeof(*r), 16) != 0)
+      return -ENOMEM;
+    r = &s->rows[s->n];
+    memset(r, 0, sizeof(*r));
+    r->key = gen_key_copy(&k);
+    if (r->key == NULL ||
+        gen_map_put(&s->index, r->key, gen_map_index(s->n)) != 0) {
+      free(r->key);
+      return -ENOMEM;
+    }
+    r->label = r->key->str[0];
+    r->route = r->key->str[1];
+    s->n++;
   }
-  ix->used++;
-  return (ssize_t)(*n)++;
+  for (int m = 0; m < GEN_AU_METRICS; m++)
+    r->v[m] += v[m];
+  return 0;
 }
 
-/* A row's counts: false when one is there but not a whole number. */
-static bool counts_of(json_object *row, int64_t v[GEN_AU_METRICS]) {
+/* A row's counts, requests under name (requests or requestCount): false
+ * when one is there but not a whole number. */
+static bool counts_of(json_object *row, const char *requests,
+                      int64_t v[GEN_AU_METRICS]) {
   for (int m = 0; m < GEN_AU_METRICS; m++) {
     json_object *x;
     v[m] = 0; /* every metric is asked for: absent is none */
-    if (json_object_object_get_ex(row, gen_au_metric_names[m], &x) &&
+    if (json_object_object_get_ex(
+            row, m == 0 ? requests : gen_au_metric_names[m], &x) &&
         x != NULL && (!gen_json_int64_of(x, &v[m]) || v[m] < 0))
       return false;
   }
   return true;
+}
+
+/* A row's day: 1 when it is day_ms's (or says none), 0 when another's, -1
+ * when its date is unreadable. Both services' forms: a date-time, a date. */
+static int day_of(const char *date, int64_t day_ms) {
+  char text[GEN_TIME_STRLEN + 16];
+  int64_t at;
+  if (date == NULL || date[0] == '\0')
+    return 1;
+  snprintf(text, sizeof(text), "%s%s", date,
+           strlen(date) == 10 ? "T00:00:00Z" : "");
+  if (gen_time_parse(text, &at) != 0)
+    return -1;
+  return at >= day_ms && at < day_ms + DAY_MS;
+}
+
+/* One row of a client: its total and, with per_route, its route's. */
+static int row_add(gen_au_rows_t *s, const char *id, const char *name,
+                   const char *route, bool per_route, bool by_id,
+                   const int64_t v[GEN_AU_METRICS]) {
+  const char *label = !by_id && name != NULL && name[0] != '\0' ? name : id;
+  int status = rows_add(s, label, NULL, v);
+  if (status == 0 && per_route && route != NULL && route[0] != '\0')
+    status = rows_add(s, label, route, v);
+  return status;
 }
 
 int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
@@ -139,55 +182,133 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
   if (results == NULL && status == NULL)
     return -EINVAL;
   *state = GEN_AU_COMPLETE;
-  gen_au_row_t *rows = NULL;
-  size_t n = 0, cap = 0, len = results ? json_object_array_length(results) : 0;
-  row_index_t ix = {.index = {.kind = GEN_MAP_KEY},
-                    .keys = calloc(2 * len + 1, sizeof(gen_key_t))};
-  int failed = ix.keys == NULL ? -ENOMEM : 0;
-  for (size_t i = 0; failed == 0 && i < len; i++) {
+  gen_au_rows_t rows = {0};
+  size_t len = results ? json_object_array_length(results) : 0;
+  for (size_t i = 0; i < len; i++) {
     json_object *row = json_object_array_get_idx(results, i);
     const char *id = gen_json_get_string(row, "clientId");
-    const char *name = gen_json_get_string(row, "clientName");
-    const char *route = gen_json_get_string(row, "templateUri");
-    const char *date = gen_json_get_string(row, "date");
-    int64_t v[GEN_AU_METRICS], at;
-    if (date != NULL && date[0] != '\0') {
-      if (gen_time_parse(date, &at) != 0) {
-        (*skipped)++;
-        continue;
-      }
-      if (at < day_ms || at >= day_ms + DAY_MS)
-        continue; /* another day's: not the one asked */
-    }
-    if (id == NULL || id[0] == '\0' || !counts_of(row, v)) {
+    int64_t v[GEN_AU_METRICS];
+    int day = day_of(gen_json_get_string(row, "date"), day_ms);
+    if (day == 0)
+      continue; /* another day's: not the one asked */
+    if (day < 0 || id == NULL || id[0] == '\0' ||
+        !counts_of(row, "requests", v)) {
       (*skipped)++;
       continue;
     }
-    const char *label = !by_id && name != NULL && name[0] != '\0' ? name : id;
-    ssize_t total = row_of(&rows, &n, &cap, &ix, label, NULL), per = -2;
-    if (total >= 0 && per_route && route != NULL && route[0] != '\0')
-      per = row_of(&rows, &n, &cap, &ix, label, route);
-    if (total < 0 || per == -1) {
-      failed = -ENOMEM;
-      break;
-    }
-    for (int m = 0; m < GEN_AU_METRICS; m++) {
-      rows[total].v[m] += v[m];
-      if (per >= 0)
-        rows[per].v[m] += v[m];
+    if (row_add(&rows, id, gen_json_get_string(row, "clientName"),
+                gen_json_get_string(row, "templateUri"), per_route, by_id,
+                v) != 0) {
+      rows_free(&rows);
+      return -ENOMEM;
     }
   }
-  gen_map_free(&ix.index);
-  free(ix.keys);
-  if (failed != 0) {
-    rows_clear(rows, n);
-    free(rows);
-    return failed;
-  }
-  rows_clear(au->rows, au->n);
-  free(au->rows);
-  au->rows = rows, au->n = n, au->cap = cap;
+  rows_take(&au->done, &rows);
   au->day_ms = day_ms;
+  return 0;
+}
+
+/* Appends text to out percent-encoded but for RFC 3986's unreserved
+ * characters: a cursor read from a field goes into a query. */
+static bool append_escaped(char *out, size_t size, const char *text) {
+  size_t n = strlen(out);
+  for (; *text != '\0'; text++) {
+    unsigned char c = (unsigned char)*text;
+    int w = isalnum(c) || strchr("-._~", c) != NULL
+                ? snprintf(out + n, size - n, "%c", c)
+                : snprintf(out + n, size - n, "%%%02X", c);
+    if (w < 0 || (size_t)w >= size - n)
+      return false;
+    n += (size_t)w;
+  }
+  return true;
+}
+
+/* The next page's target: nextUri's after= on page_path (our pageSize
+ * kept), else nextUri itself; else a cursor field. "" when none. */
+static bool next_target(json_object *doc, const char *page_path, char *next,
+                        size_t size) {
+  const char *uri = gen_json_get_string(doc, "nextUri");
+  const char *cursor = gen_json_get_string(doc, "cursor");
+  if (cursor == NULL)
+    cursor = gen_json_get_string(gen_json_get_object(doc, "cursors"), "after");
+  next[0] = '\0';
+  if (uri != NULL && uri[0] != '\0') {
+    const char *q = strchr(uri, '?');
+    const char *after = q != NULL ? strstr(q, "after=") : NULL;
+    while (after != NULL && after[-1] != '?' && after[-1] != '&')
+      after = strstr(after + 1, "after=");
+    if (after == NULL) /* followed as it is: the link is the API's */
+      return (size_t)snprintf(next, size, "%s", uri) < size;
+    after += strlen("after=");
+    return (size_t)snprintf(next, size, "%s&after=%.*s", page_path,
+                            (int)strcspn(after, "&#"), after) < size;
+  }
+  if (cursor == NULL || cursor[0] == '\0')
+    return true;
+  if ((size_t)snprintf(next, size, "%s&after=", page_path) >= size)
+    return false;
+  return append_escaped(next, size, cursor);
+}
+
+int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
+                         bool by_id, const char *page_path, const char *target,
+                         gen_au_t *au, gen_au_state_t *state, char *next,
+                         size_t next_size, size_t *skipped) {
+  *skipped = 0;
+  next[0] = '\0';
+  const char *status = gen_json_get_string(doc, "queryStatus");
+  json_object *entities = gen_json_get_array(doc, "entities");
+  if (status != NULL && (strcasecmp(status, "Failed") == 0 ||
+                         strcasecmp(status, "Cancelled") == 0)) {
+    *state = GEN_AU_FAILED;
+    return 0;
+  }
+  /* Succeeded (the model's), Complete (the legacy spelling), or rows
+   * without a status (UNCONFIRMED both); Queued, Running, any other: not
+   * yet. */
+  if (status != NULL && strcasecmp(status, "Succeeded") != 0 &&
+      strcasecmp(status, "Complete") != 0) {
+    *state = GEN_AU_RUNNING;
+    return 0;
+  }
+  if (entities == NULL && status == NULL)
+    return -EINVAL;
+  *state = GEN_AU_COMPLETE;
+  if (!next_target(doc, page_path, next, next_size) ||
+      (next[0] != '\0' && strcmp(next, target) == 0)) {
+    next[0] = '\0';
+    return -EBADMSG;
+  }
+  size_t len = entities ? json_object_array_length(entities) : 0;
+  for (size_t i = 0; i < len; i++) {
+    json_object *row = json_object_array_get_idx(entities, i);
+    json_object *client = gen_json_get_object(row, "oauthClient");
+    const char *id = gen_json_get_string(client, "id"), *name = NULL;
+    int64_t v[GEN_AU_METRICS];
+    int day = day_of(gen_json_get_string(row, "date"), day_ms);
+    if (client != NULL)
+      name = gen_json_get_string(client, "name");
+    else if (json_object_object_get_ex(row, "oauthClient", &client) &&
+             json_object_is_type(client, json_type_string))
+      id = json_object_get_string(client); /* an id alone (UNCONFIRMED) */
+    if (day == 0)
+      continue;
+    if (day < 0 || id == NULL || id[0] == '\0' ||
+        !counts_of(row, "requestCount", v)) {
+      (*skipped)++;
+      continue;
+    }
+    if (row_add(&au->paging, id, name, gen_json_get_string(row, "templateUri"),
+                per_route, by_id, v) != 0) {
+      next[0] = '\0';
+      return -ENOMEM;
+    }
+  }
+  if (next[0] == '\0') { /* the last page: the day's rows */
+    rows_take(&au->done, &au->paging);
+    au->day_ms = day_ms;
+  }
   return 0;
 }
 
@@ -202,6 +323,7 @@ static void au_failed(gen_au_t *au, gen_client_t *client, cdtime_t refresh,
   cdtime_t wait = refresh < RETRY_MAX ? refresh : RETRY_MAX;
   au->failures++;
   au->execution[0] = '\0';
+  rows_free(&au->paging);
   au->retry = cdtime() + wait;
   if (status == -EINVAL || gen_err_malformed(status))
     atomic_fetch_add(&client->stats.malformed, 1);
@@ -213,7 +335,7 @@ static void au_failed(gen_au_t *au, gen_client_t *client, cdtime_t refresh,
               CDTIME_T_TO_DOUBLE(wait), err);
 }
 
-/* An execution id that goes into the path as it is. */
+/* An id that goes into the path as it is. */
 static bool execution_ok(const char *id) {
   size_t n = 0;
   for (; id != NULL && id[n] != '\0'; n++)
@@ -222,24 +344,88 @@ static bool execution_ok(const char *id) {
   return n > 0 && n < sizeof(((gen_au_t *)0)->execution);
 }
 
-/* POSTs the query of day_ms: 0 with au->execution set, or a failure. */
+/* One request whose answer is a JSON document: 0 with *doc, or a failure
+ * with err; *http the HTTP status (0 without an answer). */
+static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
+                      const char *target, json_object *body, json_object **doc,
+                      long *http, char *err, size_t size) {
+  gen_http_response_t resp;
+  char why[128];
+  *doc = NULL;
+  au->requests++;
+  int status = gen_http_request(client->http, method, target,
+                                body != NULL ? json_object_to_json_string_ext(
+                                                   body, JSON_C_TO_STRING_PLAIN)
+                                             : NULL,
+                                NULL, &resp);
+  *http = resp.status;
+  if (status != 0)
+    snprintf(err, size, "%s", resp.error);
+  else if (resp.body == NULL)
+    *doc = json_object_new_object();
+  else if (gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, doc,
+                          why, sizeof(why)) != 0) {
+    gen_http_count_malformed(client->http);
+    snprintf(err, size, "malformed JSON in HTTP %ld answer: %s", resp.status,
+             why);
+    status = -EBADMSG;
+  }
+  gen_http_response_recycle(client->http, &resp);
+  return status == 0 && *doc == NULL ? -ENOMEM : status;
+}
+
+/* Once the jobs route answered 404: the legacy query for this day. */
+static void au_to_legacy(gen_au_t *au, gen_client_t *client, int64_t day_ms) {
+  au->legacy_ms = day_ms;
+  if (au->said_legacy)
+    return;
+  au->said_legacy = true;
+  gen_org_log(client->org, NULL, LOG_WARNING,
+              "API usage: the usage jobs route (%s) answered 404; reading the "
+              "legacy usage query (%s), which leaves out Genesys's own "
+              "clients and has no pages: its counts may be cut",
+              GEN_AU_JOBS_PATH, GEN_AU_QUERY_PATH);
+}
+
+/* POSTs the query or job of day_ms: 0 with au->execution set, or a
+ * failure. */
 static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
                    const gen_au_config_t *c) {
   char err[512] = "";
-  json_object *body = gen_au_query_body(day_ms, c->per_route), *doc = NULL;
-  au->requests++;
-  int status = body == NULL
-                   ? -ENOMEM
-                   : gen_http_post_json(client->http, GEN_AU_QUERY_PATH, body,
-                                        &doc, err, sizeof(err));
-  json_object_put(body);
-  const char *id = status == 0 ? gen_json_get_string(doc, "executionId") : NULL;
+  json_object *doc = NULL;
+  long http = 0;
+  int status;
+  if (au->legacy_ms != day_ms) {
+    json_object *body = gen_au_job_body(day_ms);
+    status = body == NULL ? -ENOMEM
+                          : au_request(au, client, "POST", GEN_AU_JOBS_PATH,
+                                       body, &doc, &http, err, sizeof(err));
+    json_object_put(body);
+    if (status != 0 && http == 404)
+      au_to_legacy(au, client, day_ms);
+  }
+  bool legacy = au->legacy_ms == day_ms;
+  if (legacy) {
+    json_object_put(doc);
+    json_object *body = gen_au_query_body(day_ms, c->per_route);
+    status = body == NULL ? -ENOMEM
+                          : au_request(au, client, "POST", GEN_AU_QUERY_PATH,
+                                       body, &doc, &http, err, sizeof(err));
+    json_object_put(body);
+  }
+  const char *id = NULL;
+  if (status == 0)
+    id = gen_json_get_string(doc, legacy ? "executionId" : "id");
   if (status == 0 && !execution_ok(id)) {
     status = -EBADMSG;
-    snprintf(err, sizeof(err), "no usable executionId in the query's answer");
+    snprintf(err, sizeof(err), "no usable %s in the %s's answer",
+             legacy ? "executionId" : "id", legacy ? "query" : "job");
   }
   if (status == 0) {
     sstrncpy(au->execution, id, sizeof(au->execution));
+    au->legacy_query = legacy;
+    au->next[0] = '\0';
+    rows_free(&au->paging);
     au->asked_ms = day_ms;
     au->polls = 0;
   }
@@ -249,48 +435,54 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
   return status;
 }
 
-/* GETs the results of the query running: true when it is done (complete or
- * failed), false while it runs. */
-static void au_results(gen_au_t *au, gen_client_t *client,
-                       const gen_au_config_t *c) {
-  char path[160], err[512] = "";
+/* One GET of the query's or job's results: 1 when another page is due at
+ * once, else 0 (done, failed, or not ready yet). */
+static int au_results(gen_au_t *au, gen_client_t *client,
+                      const gen_au_config_t *c) {
+  char page[160], target[sizeof(au->next)], err[512] = "";
   json_object *doc = NULL;
-  snprintf(path, sizeof(path), "%s/%s/results", GEN_AU_QUERY_PATH,
-           au->execution);
-  au->requests++;
-  au->polls++;
-  int status = gen_http_get_json(client->http, path, &doc, err, sizeof(err));
+  long http = 0;
+  bool by_id = client->org->instance_from == GEN_INSTANCE_FROM_ID;
+  if (au->legacy_query)
+    snprintf(page, sizeof(page), "%s/%s/results", GEN_AU_QUERY_PATH,
+             au->execution);
+  else
+    snprintf(page, sizeof(page), "%s/%s?pageSize=%d", GEN_AU_JOBS_PATH,
+             au->execution, GEN_AU_PAGE_SIZE);
+  sstrncpy(target, au->next[0] != '\0' ? au->next : page, sizeof(target));
+  int status = au_request(au, client, "GET", target, NULL, &doc, &http, err,
+                          sizeof(err));
   gen_au_state_t state = GEN_AU_FAILED;
   size_t skipped = 0;
   if (status == 0) {
-    status =
-        gen_au_answer_read(doc, au->asked_ms, c->per_route,
-                           client->org->instance_from == GEN_INSTANCE_FROM_ID,
-                           au, &state, &skipped);
+    status = au->legacy_query
+                 ? gen_au_answer_read(doc, au->asked_ms, c->per_route, by_id,
+                                      au, &state, &skipped)
+                 : gen_au_job_page_read(doc, au->asked_ms, c->per_route, by_id,
+                                        page, target, au, &state, au->next,
+                                        sizeof(au->next), &skipped);
     if (status == -EINVAL) {
       status = -EBADMSG;
-      snprintf(err, sizeof(err), "not a usage query result");
-    } else if (status == -ENOMEM)
+      snprintf(err, sizeof(err), "not a usage %s result",
+               au->legacy_query ? "query" : "job");
+    } else if (status == -EBADMSG)
+      snprintf(err, sizeof(err),
+               "a usage job page whose next page is itself "
+               "or does not fit");
+    else if (status == -ENOMEM)
       snprintf(err, sizeof(err), "out of memory");
   }
   json_object_put(doc);
-  if (status == 0 && state == GEN_AU_RUNNING && au->polls >= GEN_AU_MAX_POLLS) {
+  if (status == 0 && state == GEN_AU_RUNNING &&
+      ++au->polls >= GEN_AU_MAX_POLLS) {
     status = -ETIMEDOUT;
     snprintf(err, sizeof(err), "the query still runs after %d reads",
              au->polls);
   } else if (status == 0 && state == GEN_AU_FAILED) {
     status = -EREMOTEIO; /* Genesys' own failure, not a malformed answer */
-    snprintf(err, sizeof(err), "the query's status is Failed");
+    snprintf(err, sizeof(err), "the query's status is %s",
+             au->legacy_query ? "Failed" : "Failed or Cancelled");
   }
-  if (status != 0) {
-    au_failed(au, client, c->refresh, status, err);
-    return;
-  }
-  if (state == GEN_AU_RUNNING)
-    return; /* asked again next read */
-  au->execution[0] = '\0';
-  au->done = cdtime();
-  gen_client_family(client, FAMILY_NAME, 0, NULL, NULL);
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
     gen_org_log(client->org, &au->complain, LOG_WARNING,
@@ -298,6 +490,18 @@ static void au_results(gen_au_t *au, gen_client_t *client,
                 "skipped",
                 skipped);
   }
+  if (status != 0) {
+    au_failed(au, client, c->refresh, status, err);
+    return 0;
+  }
+  if (state == GEN_AU_RUNNING)
+    return 0; /* asked again next read */
+  if (au->next[0] != '\0')
+    return 1;
+  au->execution[0] = '\0';
+  au->done_at = cdtime();
+  gen_client_family(client, FAMILY_NAME, 0, NULL, NULL);
+  return 0;
 }
 
 /* ---- read ---------------------------------------------------------------- */
@@ -310,21 +514,26 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
     au->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   cdtime_t now = cdtime();
   int64_t day = gen_au_day((int64_t)CDTIME_T_TO_MS(now));
-  bool due =
-      (au->done == 0 || au->day_ms != day || now - au->done >= c->refresh) &&
-      now >= au->retry;
-  if (au->execution[0] != '\0' && au->asked_ms != day)
-    au->execution[0] = '\0'; /* a query of a day gone by */
+  bool due = (au->done_at == 0 || au->day_ms != day ||
+              now - au->done_at >= c->refresh) &&
+             now >= au->retry;
+  /* A query of a day gone by is dropped; a new day asks the jobs route
+   * again (legacy_ms). */
+  if (au->asked_ms != day)
+    au->execution[0] = '\0';
   /* A new query, and its results at once: a short one may be done. */
   if (au->execution[0] == '\0' && due)
     au_post(au, client, day, c);
-  if (au->execution[0] != '\0')
-    au_results(au, client, c);
+  for (int pages = 0;
+       au->execution[0] != '\0' && pages < GEN_AU_PAGES_PER_READ &&
+       au_results(au, client, c) == 1;
+       pages++)
+    ;
 
   const char *host = gen_client_host(client);
   /* Only the last complete day's counts: none once it is gone by. */
-  for (size_t i = 0; au->day_ms == day && i < au->n; i++) {
-    const gen_au_row_t *r = &au->rows[i];
+  for (size_t i = 0; au->day_ms == day && i < au->done.n; i++) {
+    const gen_au_row_t *r = &au->done.rows[i];
     for (int m = 0; m < GEN_AU_METRICS; m++) {
       char ti[512];
       if (r->route != NULL)
@@ -339,8 +548,8 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
     }
   }
   size_t clients = 0;
-  for (size_t i = 0; au->day_ms == day && i < au->n; i++)
-    clients += au->rows[i].route == NULL;
+  for (size_t i = 0; au->day_ms == day && i < au->done.n; i++)
+    clients += au->done.rows[i].route == NULL;
   gen_dispatch_self(host, plugin, "platform_requests", FAMILY, true,
                     (double)au->requests);
   gen_dispatch_self(host, plugin, "platform_failures", FAMILY, true,
@@ -350,7 +559,7 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
 }
 
 void gen_au_free(gen_au_t *au) {
-  rows_clear(au->rows, au->n);
-  free(au->rows);
+  rows_free(&au->done);
+  rows_free(&au->paging);
   memset(au, 0, sizeof(*au));
 }

@@ -1,18 +1,22 @@
 # SPDX-License-Identifier: MIT
 """End to end: genesys_platform's API usage per OAuth client (ApiUsage) in
-the real collectd against the simulator. The simulator's usage query
-answers "Running" twice before each result (--usage-pending 2), counts a
-client's requests per UTC day, and has none for the current day. Every
-value dispatched (api_usage per client: requests, status200, status300,
-status400, status429, status500; api_route_usage per client and route
-template) equals /sim/truth/usage of the day the plugin asked for, the last
-complete UTC day, and every value of that truth was dispatched: compared
-both ways, every read. The query is asked again every ApiUsageRefresh
-(3 s here), each one POSTed once and its results asked for until complete
-(three GETs). A second run takes the other answer forms (rows without
-"date", zero counts left out, no queryStatus in a complete answer) with
-InstanceFrom id and the clients alone; a third withholds both permissions
-the routes accept: one warning, no values, failures counted."""
+the real collectd against the simulator. The simulator's usage job
+answers "Queued" then "Running" (--usage-pending 2) before its pages,
+counts a client's requests per UTC day, Genesys's own two clients too,
+and has none for the current day. Every value dispatched (api_usage per
+client: requests, status200, status300, status400, status429, status500;
+api_route_usage per client and route template) equals /sim/truth/usage of
+the day the plugin asked for, the last complete UTC day, and every value
+of that truth was dispatched: compared both ways, every read. The job is
+asked again every ApiUsageRefresh (3 s here), each one POSTed once, its
+status asked until it succeeds and its pages (5 rows each here,
+--usage-page-max) read to the end. A second run takes the other answer
+forms (a cursor field for the next page, oauthClient without a name,
+zero counts left out) with InstanceFrom id and the clients alone; a third
+has the jobs route answer 404: the legacy usage query is read instead
+(without Genesys's clients), said once in the log; a fourth withholds both
+permissions the routes accept: one warning, no values, failures
+counted."""
 import bisect
 import os
 import re
@@ -32,6 +36,9 @@ REFRESH_S = 3
 PENDING = 2
 POST = "POST /api/v2/usage/query"
 GET = "GET /api/v2/usage/query/{executionId}/results"
+JOB_POST = "POST /api/v2/usage/aggregates/query/jobs"
+JOB_GET = "GET /api/v2/usage/aggregates/query/jobs/{jobId}"
+PAGE_ROWS = 5
 
 
 sanitize = test_platform.sanitize
@@ -51,9 +58,10 @@ def expected(truth, by_id=False, per_route=True):
 
 
 class ApiUsage(unittest.TestCase):
-    def run_usage(self, sim_args, extra, forms=None):
+    def run_usage(self, sim_args, extra, forms=None, service="jobs"):
         sim = Simulator("--queues", "1", "--agents", "2", "--start", "now",
-                        "--usage-clients", "6", "--usage-pending", str(PENDING), *sim_args,
+                        "--usage-clients", "6", "--usage-pending", str(PENDING),
+                        "--usage-builtin", "2", "--usage-page-max", str(PAGE_ROWS), *sim_args,
                         tls=False)
         rx = Receiver()
         block = sim.org_block(
@@ -71,13 +79,14 @@ class ApiUsage(unittest.TestCase):
             self.assertIsNone(cd.proc.poll(), "collectd exited")
             cd.stop()
             time.sleep(1.5)
-            truth = sim._open("/sim/truth/usage")
+            truth = sim._open("/sim/truth/usage?service=" + service)
             stats = sim.stats()
             self.log = cd.log_text()
             with rx.lock:
                 arrivals = list(rx.arrivals)
             return arrivals, truth, stats, cd.bad_log_lines(
-                allow=("genesys_platform plugin: Org \"acme\": API usage request failed.*",))
+                allow=("genesys_platform plugin: Org \"acme\": API usage request failed.*",
+                       "genesys_platform plugin: Org \"acme\": API usage: the usage jobs route.*"))
         finally:
             cd.cleanup()
             sim.stop()
@@ -120,13 +129,14 @@ class ApiUsage(unittest.TestCase):
         self.assertTrue(all(r for r, _ in reads[first:]), [len(r) for r, _ in reads])
         return len(full)
 
-    def requests(self, stats):
+    def requests(self, stats, post=JOB_POST, get=JOB_GET, per_job=None):
+        """A query every REFRESH_S, its status asked until it succeeds, its
+        pages read (per_job GETs a query in all)."""
         req = stats["requests"]
-        posts, gets = req[POST]["total"], req[GET]["total"]
-        # a query every REFRESH_S, each result asked for until complete
+        posts, gets = req[post]["total"], req[get]["total"]
         self.assertGreaterEqual(posts, 2)
         self.assertLessEqual(posts, RUN_S // REFRESH_S + 1)
-        self.assertLessEqual(abs(gets - (PENDING + 1) * posts), PENDING + 1, (posts, gets))
+        self.assertLessEqual(abs(gets - per_job * posts), per_job, (posts, gets))
         return posts, gets
 
     def test_per_client_and_route_equal_truth_both_ways(self):
@@ -134,31 +144,55 @@ class ApiUsage(unittest.TestCase):
         self.assertEqual(bad, [])
         want = expected(truth)
         self.assertTrue(any(k[1] == "api_route_usage" for k in want))
+        # Genesys's own clients, in the truth and so compared
+        builtin = [t["name"] for t in truth["clients"].values() if t["builtin"]]
+        self.assertEqual(len(builtin), 2)
+        self.assertTrue(all((sanitize(n), "api_usage", "requests") in want for n in builtin))
         self.compare(arrivals, truth, want)
-        posts, gets = self.requests(stats)
-        # the query asked: the last complete UTC day, a day's granularity,
-        # per client and route template
+        rows = sum(len(r) for r in truth["routes"].values())
+        pages = -(-rows // PAGE_ROWS)
+        self.assertGreater(pages, 3)
+        posts, gets = self.requests(stats, per_job=PENDING + pages)
+        self.assertNotIn(POST, stats["requests"])  # the legacy route never
+        # the job asked: the last complete UTC day, a day's granularity,
+        # no groupBy
         q = truth["last_query"]
         day = time.strftime("%Y-%m-%dT00:00:00", time.gmtime(time.time() - 86400))
         self.assertTrue(q["interval"].startswith(day + "/"), q)
-        self.assertEqual((q["granularity"], q["groupBy"]), ("Day", ["OAuthClientId",
-                                                                    "TemplateUri"]))
+        self.assertEqual(q["granularity"], "Day")
+        self.assertNotIn("groupBy", q)
         self.assertEqual(stats["by_status"].get("400", 0), 0, stats["by_status"])
+        self.assertNotIn("legacy", self.log)
         # counted in the self-metrics as the simulator saw them
         counted = max(v for _, _, k, v in arrivals
                       if k[1:5] == (PLUGIN, "self", "platform_requests", "api_usage"))
-        self.assertLessEqual(abs(counted - (posts + gets)), PENDING + 2,
+        self.assertLessEqual(abs(counted - (posts + gets)), PENDING + pages + 1,
                              (counted, posts, gets))
 
     def test_other_forms_by_id_clients_alone(self):
         arrivals, truth, stats, bad = self.run_usage(
             (), '    InstanceFrom "id"\n',
-            forms={"usage_date": "absent", "usage_zeros": "omitted", "usage_status": "absent"})
+            forms={"usage_next": "cursor", "usage_client_ref": "id", "usage_zeros": "omitted"})
         self.assertEqual(bad, [])
         self.compare(arrivals, truth, expected(truth, by_id=True, per_route=False))
-        self.requests(stats)
-        self.assertEqual(truth["last_query"]["groupBy"], ["OAuthClientId"])
+        rows = sum(len(r) for r in truth["routes"].values())
+        self.requests(stats, per_job=PENDING + -(-rows // PAGE_ROWS))
         self.assertNotIn("not usable", self.log)
+
+    def test_jobs_refused_falls_back_to_legacy(self):
+        arrivals, truth, stats, bad = self.run_usage(
+            (), '    ApiUsageByRoute true\n', forms={"usage_jobs": "absent"}, service="legacy")
+        self.assertEqual(bad, [])
+        self.assertFalse(any(t["builtin"] for t in truth["clients"].values()))
+        self.compare(arrivals, truth, expected(truth))
+        self.requests(stats, post=POST, get=GET, per_job=PENDING + 1)
+        # the jobs route asked once that day (404), said once
+        self.assertEqual(stats["requests"][JOB_POST]["total"], 1)
+        self.assertEqual(stats["by_status"].get("404", 0), 1, stats["by_status"])
+        said = re.findall(r"\[warning\] genesys_platform plugin: Org \"acme\": API usage: "
+                          r"the usage jobs route .* answered 404; reading the legacy", self.log)
+        self.assertEqual(len(said), 1, self.log[-3000:])
+        self.assertEqual(truth["last_query"]["groupBy"], ["OAuthClientId", "TemplateUri"])
 
     def test_without_permission(self):
         arrivals, truth, stats, bad = self.run_usage(
@@ -173,7 +207,8 @@ class ApiUsage(unittest.TestCase):
         failures = [v for _, _, k, v in arrivals
                     if k[1:5] == (PLUGIN, "self", "platform_failures", "api_usage")]
         self.assertGreater(max(failures), 2)
-        self.assertEqual(stats["requests"].get(GET, {"total": 0})["total"], 0)
+        for get in (GET, JOB_GET):
+            self.assertEqual(stats["requests"].get(get, {"total": 0})["total"], 0)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,28 @@ def parse_args(argv=None):
       help="API usage rows carry zero counts (default) or leave them out")
     a("--usage-status", choices=simapi.FORMS["usage_status"], default="present",
       help="a complete API usage answer says queryStatus Complete (default) or not")
+    a("--usage-builtin", type=int, default=2,
+      help="Genesys's own OAuth clients (purecloud, purecloud-builtin) in the API usage "
+           "of the current service, never in the legacy one (default 2)")
+    a("--usage-ready-after", type=float, default=0,
+      help="simulated seconds after midnight UTC before the day just over has API usage "
+           "counts (default 0; UNCONFIRMED)")
+    a("--usage-page-max", type=int, default=simapi.USAGE_PAGE_MAX,
+      help="largest page of the usage jobs results (a larger pageSize is cut to it; "
+           "default 1000, the record's maximum)")
+    a("--usage-legacy-limit", type=int, default=simapi.USAGE_LEGACY_LIMIT,
+      help="rows of a legacy usage answer before it is cut without notice (default 20000; "
+           "UNCONFIRMED)")
+    a("--usage-jobs", choices=simapi.FORMS["usage_jobs"], default="served",
+      help="the usage jobs routes: served (default) or absent (404)")
+    a("--usage-legacy", choices=simapi.FORMS["usage_legacy"], default="served",
+      help="the legacy usage query routes: served (default) or gone (404)")
+    a("--usage-next", choices=simapi.FORMS["usage_next"], default="uri",
+      help="the next page of usage jobs results: nextUri with after= (default) or a "
+           "\"cursor\" field")
+    a("--usage-client-ref", choices=simapi.FORMS["usage_client_ref"], default="full",
+      help="oauthClient of a usage jobs row: id, name and selfUri (default) or id and "
+           "selfUri")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
 """API usage of the simulated org (README, "API usage"): --usage-clients
-OAuth clients, each calling a few route templates, with counts per UTC day
-that are a CRC of the seed, the client, the route and the day, so the
-usage query (POST /api/v2/usage/query, then GET
-/api/v2/usage/query/{executionId}/results) and /sim/truth/usage agree for
-any day. As Genesys computes them daily, a day has counts only once it is
-over (by simulated time): the current day has none."""
+OAuth clients of the org and --usage-builtin clients of Genesys's own
+(the purecloud / purecloud-builtin clients of its apps), each calling a
+few route templates, with counts per UTC day that are a CRC of the seed,
+the client, the route and the day, so the current service (POST
+/api/v2/usage/aggregates/query/jobs, then GET .../jobs/{jobId}, paged),
+the legacy usage query (POST /api/v2/usage/query, then GET
+/api/v2/usage/query/{executionId}/results, without Genesys's own clients)
+and /sim/truth/usage agree for any day. As Genesys computes them daily, a
+day has counts only once it is over (by simulated time) and
+--usage-ready-after seconds more have passed: the current day has none."""
 
 import datetime as dt
 import random
@@ -27,6 +31,13 @@ ROUTES = ("/api/v2/analytics/conversations/aggregates/query", "/api/v2/users/{us
 # made-up names: one with characters a series name cannot hold, one without
 NAMES = ("CRM sync", "Wallboard (Reporting)", "WFM export", "", "Bot connector",
          "Survey tool", "Data lake loader", "QA recorder")
+# Genesys's own clients: which names they carry is not in the record
+# (UNCONFIRMED); made-up names of its apps
+BUILTIN_NAMES = ("Genesys Cloud web app", "Genesys Cloud mobile", "Genesys Cloud for Salesforce")
+# The fields of an OrganizationPublicApiUsage row (requestCount, where the
+# legacy ApiUsageRow says requests)
+JOB_METRICS = {"requests": "requestCount", "status200": "status200", "status300": "status300",
+               "status400": "status400", "status429": "status429", "status500": "status500"}
 
 
 def parse_day_or_time(s):
@@ -62,15 +73,30 @@ def iso_day(ms):
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_date(ms):
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
+
+
 class Usage:
-    def __init__(self, seed, clients):
+    def __init__(self, seed, clients, builtin=0, ready_after_ms=0):
         r = random.Random("usage-%s" % seed)
         self.seed = seed
+        self.ready_after_ms = ready_after_ms
         self.clients = []
         for i in range(clients):
             routes = [x for k, x in enumerate(ROUTES) if (i + k) % 3 != 2] or list(ROUTES[:1])
             self.clients.append({"id": det_uuid(r), "name": NAMES[i % len(NAMES)]
-                                 + ("" if i < len(NAMES) else " %d" % i), "routes": routes})
+                                 + ("" if i < len(NAMES) else " %d" % i), "routes": routes,
+                                 "builtin": False})
+        rb = random.Random("usage-builtin-%s" % seed)
+        for i in range(builtin):
+            self.clients.append({"id": det_uuid(rb), "name": BUILTIN_NAMES[i % len(BUILTIN_NAMES)]
+                                 + ("" if i < len(BUILTIN_NAMES) else " %d" % i),
+                                 "routes": list(ROUTES), "builtin": True})
+
+    def ready(self, day_ms, now_ms):
+        """Whether the counts of the UTC day day_ms exist at now_ms."""
+        return day_ms + DAY_MS + self.ready_after_ms <= now_ms
 
     def h(self, *parts):
         return zlib.crc32(("%s|" % self.seed + "|".join(map(str, parts))).encode())
@@ -92,7 +118,7 @@ class Usage:
     def days(self, start_ms, end_ms, now_ms):
         """The UTC days in [start, end) that are over at now_ms."""
         d = start_ms - start_ms % DAY_MS
-        while d < end_ms and d + DAY_MS <= now_ms:
+        while d < end_ms and self.ready(d, now_ms):
             if d >= start_ms:
                 yield d
             d += DAY_MS
@@ -103,6 +129,8 @@ class Usage:
         keys = [GROUP_BY[g] for g in group_by]
         groups = {}
         for c in self.clients:
+            if c["builtin"]:
+                continue  # the legacy service leaves Genesys's own clients out
             for route in c["routes"]:
                 for d in self.days(start_ms, end_ms, now_ms):
                     n = self.counts(c, route, d)
@@ -133,21 +161,50 @@ class Usage:
             out.append(row)
         return out
 
-    def truth(self, day_ms, now_ms):
-        """What a consumer asking for the UTC day day_ms should have: per
-        client id {name, <metric>: n} and per client and route; the day
-        has none until it is over."""
-        clients, routes = {}, {}
-        if day_ms + DAY_MS <= now_ms:
+    def job_rows(self, start_ms, end_ms, now_ms, zeros=True, ref="full"):
+        """OrganizationPublicApiUsage rows of a jobs query without groupBy
+        ("by default the data is not aggregated"): one per day, client,
+        route and method, every client (Genesys's own too), days whose
+        start lies in [start, end] (the record: start and end inclusive)."""
+        out = []
+        end_day = end_ms - end_ms % DAY_MS
+        for d in self.days(start_ms, end_day + DAY_MS, now_ms):
             for c in self.clients:
+                for route in c["routes"]:
+                    n = self.counts(c, route, d)
+                    if n is None:
+                        continue
+                    client = {"id": c["id"], "selfUri": "/api/v2/oauth/clients/%s" % c["id"]}
+                    if ref == "full":
+                        client["name"] = c["name"]
+                    row = {"date": iso_date(d), "oauthClient": client, "templateUri": route,
+                           "httpMethod": "GET"}
+                    for m, f in JOB_METRICS.items():
+                        if zeros or n[m]:
+                            row[f] = n[m]
+                    out.append(row)
+        return out
+
+    def truth(self, day_ms, now_ms, service="jobs"):
+        """What a consumer asking for the UTC day day_ms should have: per
+        client id {name, builtin, <metric>: n} and per client and route;
+        the day has none until it is ready; the legacy service has no
+        Genesys client."""
+        clients, routes = {}, {}
+        if self.ready(day_ms, now_ms):
+            for c in self.clients:
+                if c["builtin"] and service == "legacy":
+                    continue
                 for route in c["routes"]:
                     n = self.counts(c, route, day_ms)
                     if n is None:
                         continue
-                    t = clients.setdefault(c["id"], dict({"name": c["name"]},
+                    t = clients.setdefault(c["id"], dict({"name": c["name"],
+                                                          "builtin": c["builtin"]},
                                                          **dict.fromkeys(METRICS, 0)))
                     for m in METRICS:
                         t[m] += n[m]
                     routes.setdefault(c["id"], {})[route] = n
-        return {"day": iso_day(day_ms), "day_ms": day_ms, "complete": day_ms + DAY_MS <= now_ms,
-                "metrics": list(METRICS), "clients": clients, "routes": routes}
+        return {"day": iso_day(day_ms), "day_ms": day_ms, "complete": self.ready(day_ms, now_ms),
+                "service": service, "metrics": list(METRICS), "clients": clients,
+                "routes": routes}

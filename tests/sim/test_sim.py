@@ -30,6 +30,7 @@ import simplatform  # noqa: E402
 import simactions  # noqa: E402
 import simevents  # noqa: E402
 import simapi  # noqa: E402
+import simusage  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
 STATE = tempfile.mkdtemp(prefix="gensim-test-")
@@ -2029,19 +2030,16 @@ class T04dPlatform(unittest.TestCase):
         self.assertEqual(again["edges"], self.truth["edges"])
 
 
-class T04fApiUsage(unittest.TestCase):
-    """API usage (README, API usage): the usage query is checked against the
-    record's vocabularies, answers an executionId and resultsUri, its
-    results "Running" --usage-pending times then complete; the rows per
-    client (and per route) of a complete UTC day equal
-    /sim/truth/usage, the current day has none, and every answer form
-    (no date, zero counts left out, no queryStatus) carries the same
-    counts. The two routes need oauth:client:view or
-    usage:organization:view."""
+class UsageSimCase(unittest.TestCase):
+    """A simulator with six OAuth clients of the org (and Genesys's two of
+    the default --usage-builtin), usage queries "Running" twice."""
+    SIM_ARGS = ()
+    JOBS = "/api/v2/usage/aggregates/query/jobs"
+
     @classmethod
     def setUpClass(cls):
         cls.sim = Sim("--queues", 1, "--agents", 2, "--usage-clients", 6, "--usage-pending", 2,
-                      "--seed", 31, "--quiet")
+                      "--seed", 31, "--quiet", *cls.SIM_ARGS)
         cls.c = cls.sim.client()
         # before any query: yesterday (by simulated time)
         cls.day = cls.sim.sim("GET", "/sim/truth/usage")[1]["day_ms"]
@@ -2054,6 +2052,16 @@ class T04fApiUsage(unittest.TestCase):
         f = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000))
         return f(day) + "/" + f(day + 86400000)
 
+
+class T04fApiUsage(UsageSimCase):
+    """API usage (README, API usage): the usage query is checked against the
+    record's vocabularies, answers an executionId and resultsUri, its
+    results "Running" --usage-pending times then complete; the rows per
+    client (and per route) of a complete UTC day equal
+    /sim/truth/usage, the current day has none, and every answer form
+    (no date, zero counts left out, no queryStatus) carries the same
+    counts. The two routes need oauth:client:view or
+    usage:organization:view."""
     def query(self, body, pending=2):
         st, _, js = self.c.request("POST", "/api/v2/usage/query", body)
         self.assertEqual(st, 200, js)
@@ -2076,8 +2084,9 @@ class T04fApiUsage(unittest.TestCase):
         self.assertEqual(st, 404)
 
     def test_per_client_and_route_equal_truth(self):
-        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        truth = self.sim.sim("GET", "/sim/truth/usage?service=legacy&day=%d" % self.day)[1]
         self.assertTrue(truth["complete"])
+        self.assertFalse(any(t["builtin"] for t in truth["clients"].values()))
         self.assertGreater(len(truth["clients"]), 3)
         self.assertGreater(sum(t["status429"] for t in truth["clients"].values()), 0)
         res = self.query({"interval": self.iv(self.day), "granularity": "Day",
@@ -2119,7 +2128,7 @@ class T04fApiUsage(unittest.TestCase):
         self.assertEqual(len(dates), 2)
 
     def test_forms_carry_the_same_counts(self):
-        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        truth = self.sim.sim("GET", "/sim/truth/usage?service=legacy&day=%d" % self.day)[1]
         try:
             st, _ = self.sim.sim("POST", "/sim/forms", {"usage_date": "absent",
                                                          "usage_zeros": "omitted",
@@ -2144,10 +2153,148 @@ class T04fApiUsage(unittest.TestCase):
         sim = Sim("--queues", 1, "--agents", 1, "--quiet", "--deny-permission",
                   "oauth:client:view", "--deny-permission", "usage:organization:view")
         try:
-            st, _, js = sim.client().request("POST", "/api/v2/usage/query",
-                                             {"interval": self.iv(self.day)})
+            for url in ("/api/v2/usage/query", "/api/v2/usage/aggregates/query/jobs"):
+                st, _, js = sim.client().request("POST", url, {"interval": self.iv(self.day)})
+                self.assertEqual(st, 403, url)
+                self.assertIn(js["code"], ("missing.any.permissions", "missing.permissions"))
+        finally:
+            sim.stop()
+        # the jobs routes need usage:organization:view, oauth:client:view is not enough
+        sim = Sim("--queues", 1, "--agents", 1, "--quiet", "--deny-permission",
+                  "usage:organization:view")
+        try:
+            st, _, _ = sim.client().request("POST", "/api/v2/usage/aggregates/query/jobs",
+                                            {"interval": self.iv(self.day)})
             self.assertEqual(st, 403)
-            self.assertEqual(js["code"], "missing.any.permissions")
+            st, _, _ = sim.client().request("POST", "/api/v2/usage/query",
+                                            {"interval": self.iv(self.day)})
+            self.assertEqual(st, 200)
+        finally:
+            sim.stop()
+
+
+class T04gApiUsageJobs(UsageSimCase):
+    """The current usage service (README, API usage): a job's status
+    Queued, Running, then Succeeded with its rows paged (nextUri with
+    after=, or a cursor field), the rows of every client, Genesys's own
+    too, equal /sim/truth/usage; the legacy answer leaves those out and is
+    cut at --usage-legacy-limit rows; each service can be withdrawn
+    (404); a day is ready --usage-ready-after seconds after midnight."""
+    SIM_ARGS = ("--usage-page-max", 7, "--usage-legacy-limit", 5)
+
+    def job(self, body=None, page=1000):
+        st, _, js = self.c.request("POST", self.JOBS, body or {"interval": self.iv(self.day),
+                                                              "granularity": "Day"})
+        self.assertEqual(st, 200, js)
+        self.assertEqual(js["resultsUri"], "%s/%s" % (self.JOBS, js["id"]))
+        states = []
+        for _ in range(2):
+            st, _, run = self.c.request("GET", js["resultsUri"])
+            self.assertEqual(st, 200)
+            self.assertNotIn("entities", run)
+            states.append(run["queryStatus"])
+        self.assertEqual(states, ["Queued", "Running"])
+        rows, pages, url = [], 0, "%s?pageSize=%d" % (js["resultsUri"], page)
+        while url:
+            st, _, res = self.c.request("GET", url)
+            self.assertEqual(st, 200, res)
+            self.assertEqual(res["queryStatus"], "Succeeded")
+            rows += res["entities"]
+            pages += 1
+            if "nextUri" in res:
+                self.assertIn("after=", res["nextUri"])
+                url = res["nextUri"]
+            elif "cursor" in res:
+                url = "%s?pageSize=%d&after=%s" % (js["resultsUri"], page, res["cursor"])
+            else:
+                url = None
+        return rows, pages
+
+    def test_paged_rows_equal_truth_builtin_included(self):
+        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        builtin = [c for c, t in truth["clients"].items() if t["builtin"]]
+        self.assertEqual(len(builtin), 2)
+        rows, pages = self.job()
+        self.assertEqual(pages, (len(rows) + 6) // 7)  # cut to --usage-page-max
+        self.assertGreater(pages, 3)
+        got = {}
+        for r in rows:
+            self.assertEqual(r["date"], truth["day"][:10])
+            self.assertEqual(set(r["oauthClient"]), {"id", "name", "selfUri"})
+            cid = r["oauthClient"]["id"]
+            self.assertEqual(r["oauthClient"]["name"], truth["clients"][cid]["name"])
+            n = {m: r[simusage.JOB_METRICS[m]] for m in truth["metrics"]}
+            self.assertNotIn((cid, r["templateUri"]), got)
+            got[(cid, r["templateUri"])] = n
+        want = {(c, u): n for c, routes in truth["routes"].items() for u, n in routes.items()}
+        self.assertEqual(got, want)
+        self.assertTrue(any(c in builtin for c, _ in got))
+        # the legacy answer: no Genesys client, cut at 5 rows without notice
+        st, _, js = self.c.request("POST", "/api/v2/usage/query",
+                                   {"interval": self.iv(self.day), "granularity": "Day",
+                                    "groupBy": ["OAuthClientId", "TemplateUri"]})
+        for _ in range(3):
+            st, _, res = self.c.request("GET", js["resultsUri"])
+        self.assertEqual(res["queryStatus"], "Complete")
+        self.assertEqual(len(res["results"]), 5)
+        self.assertNotIn("cursors", res)
+        self.assertFalse(any(r["clientId"] in builtin for r in res["results"]))
+
+    def test_forms_cursor_and_bare_client(self):
+        truth = self.sim.sim("GET", "/sim/truth/usage?day=%d" % self.day)[1]
+        try:
+            self.sim.sim("POST", "/sim/forms", {"usage_next": "cursor",
+                                                "usage_client_ref": "id"})
+            rows, pages = self.job(page=3)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"usage_next": "uri", "usage_client_ref": "full"})
+        self.assertEqual(pages, (len(rows) + 2) // 3)
+        self.assertEqual(sum(r["requestCount"] for r in rows),
+                         sum(t["requests"] for t in truth["clients"].values()))
+        self.assertTrue(all(set(r["oauthClient"]) == {"id", "selfUri"} for r in rows))
+
+    def test_refused_and_withdrawn(self):
+        for body in ({"granularity": "Day"}, {"interval": self.iv(self.day), "groupBy": ["x"]},
+                     {"interval": self.iv(self.day), "pageSize": 3},
+                     {"interval": self.iv(self.day - 400 * 86400000)},
+                     {"interval": self.iv(self.day - 100 * 86400000).split("/")[0] + "/"
+                      + self.iv(self.day).split("/")[1]}):
+            st, _, _ = self.c.request("POST", self.JOBS, body)
+            self.assertEqual(st, 400, body)
+        st, _, js = self.c.request("POST", self.JOBS, {"interval": self.iv(self.day)})
+        for q in ("pageSize=1001", "pageSize=0", "after=bm9wZQ"):
+            st, _, _ = self.c.request("GET", "%s/%s?%s" % (self.JOBS, js["id"], q))
+            self.assertEqual(st, 400, q)
+        self.assertEqual(self.c.request("GET", self.JOBS + "/nope")[0], 404)
+        try:
+            self.sim.sim("POST", "/sim/forms", {"usage_jobs": "absent", "usage_legacy": "gone"})
+            self.assertEqual(self.c.request("POST", self.JOBS,
+                                            {"interval": self.iv(self.day)})[0], 404)
+            self.assertEqual(self.c.request("POST", "/api/v2/usage/query",
+                                            {"interval": self.iv(self.day)})[0], 404)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"usage_jobs": "served", "usage_legacy": "served"})
+
+    def test_day_ready_after_midnight(self):
+        # --start 00:05 UTC: yesterday is ready at 01:00 (--usage-ready-after
+        # 3600), 11 real seconds later at --speed 300
+        start = time.strftime("%Y-%m-%dT00:05:00Z", time.gmtime())
+        sim = Sim("--queues", 1, "--agents", 1, "--quiet", "--start", start, "--speed", 300,
+                  "--usage-ready-after", 3600, "--warmup", 0)
+        try:
+            t = sim.sim("GET", "/sim/truth/usage")[1]
+            self.assertFalse(t["complete"], t)
+            self.assertEqual(t["clients"], {})
+            c = sim.client()
+            st, _, js = c.request("POST", self.JOBS, {"interval": self.iv(t["day_ms"])})
+            st, _, res = c.request("GET", js["resultsUri"])
+            while res["queryStatus"] != "Succeeded":
+                st, _, res = c.request("GET", js["resultsUri"])
+            self.assertEqual(res["entities"], [])
+            time.sleep(13)
+            t = sim.sim("GET", "/sim/truth/usage?day=%d" % t["day_ms"])[1]
+            self.assertTrue(t["complete"], t)
+            self.assertTrue(t["clients"])
         finally:
             sim.stop()
 

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: gen_apiusage over a fake API (no network): the day asked,
- * the query's body, every answer form (date or none, counts absent,
- * Running, Failed, rows of another day, unusable rows, one route twice),
- * per client sums and per route rows, the POST-then-results sequence
- * across reads, a query given up after GEN_AU_MAX_POLLS reads, refresh,
- * and the values dispatched. */
+ * the query's and the job's bodies, every answer form of the legacy query
+ * (date or none, counts absent, Running, Failed, rows of another day,
+ * unusable rows, one route twice) and of the jobs pages (Queued, Running,
+ * Succeeded, Failed, Cancelled; nextUri with after=, nextUri alone, a
+ * cursor field, the last page; Genesys's own clients; oauthClient without
+ * a name or as an id; unusable rows; a next page that is itself), per
+ * client sums and per route rows, the POST-then-pages sequence across
+ * reads, the legacy query where the jobs route answers 404 (said once, the
+ * jobs route asked again the next day), a query given up after
+ * GEN_AU_MAX_POLLS reads, refresh, and the values dispatched. */
 #include "gen_apiusage.c"
 #include "gen_auth.c"
 #include "gen_http.c"
@@ -45,11 +50,12 @@ DEF_TEST(day_and_body) {
 
 static const gen_au_row_t *row(const gen_au_t *au, const char *label,
                                const char *route) {
-  for (size_t i = 0; i < au->n; i++)
-    if (strcmp(au->rows[i].label, label) == 0 &&
-        (route ? au->rows[i].route && strcmp(au->rows[i].route, route) == 0
-               : au->rows[i].route == NULL))
-      return &au->rows[i];
+  const gen_au_rows_t *s = &au->done;
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->rows[i].label, label) == 0 &&
+        (route ? s->rows[i].route && strcmp(s->rows[i].route, route) == 0
+               : s->rows[i].route == NULL))
+      return &s->rows[i];
   return NULL;
 }
 
@@ -112,29 +118,227 @@ DEF_TEST(answer_forms) {
   EXPECT_EQ_INT(0, (int)r->v[4]);   /* absent: none */
   EXPECT_EQ_INT(8, (int)r->v[0]);   /* its two rows summed */
   OK(row(&au, "c2", NULL) != NULL); /* no name: the id */
-  EXPECT_EQ_INT(4, (int)au.n);
+  EXPECT_EQ_INT(4, (int)au.done.n);
   /* Without per_route the same answer gives the client totals only; by
    * id, the ids name them. */
   EXPECT_EQ_INT(0,
                 gen_au_answer_read(d, Y_MS, false, true, &au, &st, &skipped));
-  EXPECT_EQ_INT(2, (int)au.n);
+  EXPECT_EQ_INT(2, (int)au.done.n);
   OK(row(&au, "c1", NULL) != NULL && row(&au, "c1", NULL)->v[0] == 71);
   json_object_put(d);
   /* Complete with no rows: none. */
   d = parse("{\"results\":[],\"queryStatus\":\"Complete\"}");
   EXPECT_EQ_INT(0,
                 gen_au_answer_read(d, Y_MS, false, false, &au, &st, &skipped));
-  EXPECT_EQ_INT(0, (int)au.n);
+  EXPECT_EQ_INT(0, (int)au.done.n);
   json_object_put(d);
+  gen_au_free(&au);
+  return 0;
+}
+
+#define PAGE "/api/v2/usage/aggregates/query/jobs/j-1?pageSize=1000"
+
+/* One jobs page into au: its status and next target. */
+static int job_page(gen_au_t *au, const char *text, bool per_route, bool by_id,
+                    const char *target, gen_au_state_t *st, char *next,
+                    size_t *skipped) {
+  json_object *d = parse(text);
+  int status = gen_au_job_page_read(d, Y_MS, per_route, by_id, PAGE, target, au,
+                                    st, next, 1024, skipped);
+  json_object_put(d);
+  return status;
+}
+
+DEF_TEST(job_pages) {
+  gen_au_t au = {0};
+  gen_au_state_t st;
+  size_t skipped;
+  char next[1024];
+  json_object *b = gen_au_job_body(Y_MS);
+  /* The interval and Day alone: no groupBy, no metrics (every one). */
+  EXPECT_EQ_STR("2026-11-24T00:00:00/2026-11-25T00:00:00",
+                gen_json_get_string(b, "interval"));
+  EXPECT_EQ_STR("Day", gen_json_get_string(b, "granularity"));
+  EXPECT_EQ_INT(2, json_object_object_length(b));
+  json_object_put(b);
+  /* The states. */
+  const char *running[] = {"Queued", "Running", "Pending"};
+  for (size_t i = 0; i < 3; i++) {
+    char text[80];
+    snprintf(text, sizeof(text), "{\"queryStatus\":\"%s\"}", running[i]);
+    EXPECT_EQ_INT(0,
+                  job_page(&au, text, false, false, PAGE, &st, next, &skipped));
+    EXPECT_EQ_INT(GEN_AU_RUNNING, st);
+  }
+  EXPECT_EQ_INT(0, job_page(&au, "{\"queryStatus\":\"Cancelled\"}", false,
+                            false, PAGE, &st, next, &skipped));
+  EXPECT_EQ_INT(GEN_AU_FAILED, st);
+  EXPECT_EQ_INT(0,
+                job_page(&au, "{\"queryStatus\":\"Failed\",\"errorBody\":{}}",
+                         false, false, PAGE, &st, next, &skipped));
+  EXPECT_EQ_INT(GEN_AU_FAILED, st);
+  EXPECT_EQ_INT(-EINVAL, job_page(&au, "{\"pageSize\":3}", false, false, PAGE,
+                                  &st, next, &skipped));
+  /* Page 1: nextUri with after= (our pageSize kept, the cursor as it is);
+   * a client of the org, one of Genesys's own without a name, one as an
+   * id alone; a row of another day; unusable rows. Nothing is the day's
+   * until the last page. */
+  EXPECT_EQ_INT(
+      0,
+      job_page(
+          &au,
+          "{\"queryStatus\":\"Succeeded\",\"entities\":["
+          "{\"date\":\"2026-11-24\",\"oauthClient\":{\"id\":\"c1\","
+          "\"name\":\"CRM sync\",\"selfUri\":\"/api/v2/oauth/clients/c1\"},"
+          "\"templateUri\":\"/api/v2/users/{userId}\",\"httpMethod\":\"GET\","
+          "\"requestCount\":63,\"status200\":50,\"status400\":12,"
+          "\"status429\":10,\"status500\":1},"
+          "{\"date\":\"2026-11-24\",\"oauthClient\":{\"id\":\"gc-web\","
+          "\"selfUri\":\"/api/v2/oauth/clients/gc-web\"},"
+          "\"templateUri\":\"/api/v2/users/{userId}\",\"requestCount\":900,"
+          "\"status200\":900},"
+          "{\"date\":\"2026-11-23\",\"oauthClient\":{\"id\":\"c1\"},"
+          "\"requestCount\":5},"
+          "{\"oauthClient\":{\"name\":\"nobody\"},\"requestCount\":5},"
+          "{\"date\":\"2026-11-24\",\"oauthClient\":{\"id\":\"c3\"},"
+          "\"requestCount\":-2},"
+          "{\"date\":\"someday\",\"oauthClient\":{\"id\":\"c3\"}}],"
+          "\"nextUri\":\"/api/v2/usage/aggregates/query/jobs/j-1?pageSize=7&"
+          "after=YWJj%3D\"}",
+          true, false, PAGE, &st, next, &skipped));
+  EXPECT_EQ_INT(GEN_AU_COMPLETE, st);
+  EXPECT_EQ_STR(PAGE "&after=YWJj%3D", next);
+  EXPECT_EQ_INT(3, (int)skipped);
+  EXPECT_EQ_INT(0, (int)au.done.n);
+  OK(au.day_ms == 0);
+  /* Page 2: a cursor field (escaped into the query), the same client again
+   * on another route, a client as an id alone. */
+  char target[1024];
+  sstrncpy(target, next, sizeof(target));
+  EXPECT_EQ_INT(
+      0,
+      job_page(
+          &au,
+          "{\"queryStatus\":\"Succeeded\",\"entities\":["
+          "{\"date\":\"2026-11-24\",\"oauthClient\":{\"id\":\"c1\","
+          "\"name\":\"CRM sync\"},\"templateUri\":\"/api/v2/routing/queues\","
+          "\"requestCount\":8,\"status200\":8},"
+          "{\"oauthClient\":\"c9\",\"requestCount\":2,\"status200\":2}],"
+          "\"cursor\":\"a+b/c=\"}",
+          true, false, target, &st, next, &skipped));
+  EXPECT_EQ_STR(PAGE "&after=a%2Bb%2Fc%3D", next);
+  EXPECT_EQ_INT(0, (int)skipped);
+  /* Page 3: nextUri without after=, followed as it is. */
+  sstrncpy(target, next, sizeof(target));
+  EXPECT_EQ_INT(0, job_page(&au,
+                            "{\"queryStatus\":\"Succeeded\",\"entities\":[],"
+                            "\"nextUri\":\"/api/v2/usage/aggregates/query/jobs/"
+                            "j-1/page/4\"}",
+                            true, false, target, &st, next, &skipped));
+  EXPECT_EQ_STR("/api/v2/usage/aggregates/query/jobs/j-1/page/4", next);
+  /* The last page: no link. The day's rows are every page's. */
+  sstrncpy(target, next, sizeof(target));
+  EXPECT_EQ_INT(0, job_page(&au,
+                            "{\"queryStatus\":\"Succeeded\",\"entities\":["
+                            "{\"date\":\"2026-11-24\",\"oauthClient\":{\"id\":"
+                            "\"c1\",\"name\":\"CRM sync\"},\"templateUri\":"
+                            "\"/api/v2/routing/queues\",\"requestCount\":1}]}",
+                            true, false, target, &st, next, &skipped));
+  EXPECT_EQ_STR("", next);
+  OK(au.day_ms == Y_MS);
+  EXPECT_EQ_INT(0, (int)au.paging.n);
+  const gen_au_row_t *r = row(&au, "CRM sync", NULL);
+  OK(r != NULL);
+  EXPECT_EQ_INT(72, (int)r->v[0]);
+  EXPECT_EQ_INT(58, (int)r->v[1]);
+  EXPECT_EQ_INT(10, (int)r->v[4]);
+  r = row(&au, "CRM sync", "/api/v2/routing/queues");
+  OK(r != NULL);
+  EXPECT_EQ_INT(9, (int)r->v[0]); /* two pages summed */
+  r = row(&au, "gc-web", NULL);   /* Genesys's own, without a name */
+  OK(r != NULL);
+  EXPECT_EQ_INT(900, (int)r->v[0]);
+  OK(row(&au, "gc-web", "/api/v2/users/{userId}") != NULL);
+  OK(row(&au, "c9", NULL) != NULL && row(&au, "c9", NULL)->v[1] == 2);
+  EXPECT_EQ_INT(6, (int)au.done.n);
+  /* A next page that is the page itself: refused, nothing committed. */
+  EXPECT_EQ_INT(-EBADMSG,
+                job_page(&au,
+                         "{\"queryStatus\":\"Succeeded\","
+                         "\"entities\":[],\"cursor\":\"x\"}",
+                         false, true, PAGE "&after=x", &st, next, &skipped));
+  EXPECT_EQ_INT(6, (int)au.done.n);
+  /* By id, clients alone; a Complete answer without entities is none. */
+  EXPECT_EQ_INT(0, job_page(&au,
+                            "{\"entities\":[{\"oauthClient\":{\"id\":\"c1\","
+                            "\"name\":\"CRM sync\"},\"requestCount\":4}]}",
+                            false, true, PAGE, &st, next, &skipped));
+  EXPECT_EQ_INT(GEN_AU_COMPLETE, st);
+  EXPECT_EQ_INT(1, (int)au.done.n);
+  OK(row(&au, "c1", NULL) != NULL);
+  EXPECT_EQ_INT(0, job_page(&au, "{\"queryStatus\":\"Complete\"}", false, true,
+                            PAGE, &st, next, &skipped));
+  EXPECT_EQ_INT(0, (int)au.done.n);
   gen_au_free(&au);
   return 0;
 }
 
 /* ---- the read sequence over a fake API ---------------------------------- */
 
+/* Either POST's answer to post_status 403. */
+#define FORBIDDEN                                                              \
+  "{\"message\":\"missing permission\",\"code\":"                              \
+  "\"missing.any.permissions\",\"status\":403}"
+
 static int n_posts, n_gets, running_left, post_status;
-static bool failed_once;
+static int n_job_posts, n_job_gets, job_pages;
+static bool failed_once, jobs_absent;
 static char last_body[1024], last_get[256];
+
+/* The jobs route: j-1, "Queued" then "Running" running_left times, then
+ * job_pages pages of one row each (client c1 on page 1, Genesys's gc-web
+ * on the others), linked by nextUri with after=<page>. */
+static void fake_jobs(const char *method, const char *path,
+                      gen_http_response_t *resp) {
+  if (jobs_absent) {
+    resp->status = 404;
+    resp->body = strdup("{\"message\":\"Resource not found\",\"code\":"
+                        "\"not.found\",\"status\":404}");
+  } else if (strcmp(method, "POST") == 0) {
+    n_job_posts++;
+    resp->status = post_status ? post_status : 200;
+    resp->body = strdup(resp->status == 200
+                            ? "{\"id\":\"j-1\",\"resultsUri\":\"/api/v2/usage/"
+                              "aggregates/query/jobs/j-1\"}"
+                            : FORBIDDEN);
+  } else {
+    n_job_gets++;
+    sstrncpy(last_get, path, sizeof(last_get));
+    resp->status = 200;
+    const char *after = strstr(path, "after=");
+    int page = after ? atoi(after + 6) : 1;
+    char text[1024], day[GEN_TIME_STRLEN];
+    /* the rows of the day asked: yesterday by the mock clock */
+    gen_time_format(gen_au_day((int64_t)CDTIME_T_TO_MS(mock_time)), day,
+                    sizeof(day));
+    if (running_left > 0) {
+      running_left--;
+      snprintf(text, sizeof(text), "{\"queryStatus\":\"%s\"}",
+               n_job_gets == 1 ? "Queued" : "Running");
+    } else
+      snprintf(text, sizeof(text),
+               "{\"queryStatus\":\"Succeeded\",\"entities\":[{\"date\":"
+               "\"%.10s\",\"oauthClient\":{\"id\":\"%s\",\"name\":"
+               "\"%s\"},\"requestCount\":%d,\"status429\":1}]%s%d%s}",
+               day, page == 1 ? "c1" : "gc-web",
+               page == 1 ? "CRM sync" : "Genesys Cloud web app", page,
+               page < job_pages ? ",\"nextUri\":\"/api/v2/usage/aggregates/"
+                                  "query/jobs/j-1?pageSize=1000&after="
+                                : ",\"x\":",
+               page + 1, page < job_pages ? "\"" : "");
+    resp->body = strdup(text);
+  }
+}
 
 static int fake_perform(gen_http_t *http, const char *method, const char *url,
                         const char *body, struct curl_slist *headers,
@@ -142,16 +346,17 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
   const char *path = strstr(url, "/api/v2/");
   resp->retry_after = -1;
   resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
-  if (path && strcmp(path, "/api/v2/usage/query") == 0 &&
-      strcmp(method, "POST") == 0) {
+  if (path && strncmp(path, GEN_AU_JOBS_PATH, strlen(GEN_AU_JOBS_PATH)) == 0)
+    fake_jobs(method, path, resp);
+  else if (path && strcmp(path, "/api/v2/usage/query") == 0 &&
+           strcmp(method, "POST") == 0) {
     n_posts++;
     sstrncpy(last_body, body ? body : "", sizeof(last_body));
     resp->status = post_status ? post_status : 202;
-    resp->body = strdup(resp->status == 202
-                            ? "{\"executionId\":\"e-1\",\"resultsUri\":"
-                              "\"/api/v2/usage/query/e-1/results\"}"
-                            : "{\"message\":\"missing permission\",\"code\":"
-                              "\"missing.any.permissions\",\"status\":403}");
+    resp->body =
+        strdup(resp->status == 202 ? "{\"executionId\":\"e-1\",\"resultsUri\":"
+                                     "\"/api/v2/usage/query/e-1/results\"}"
+                                   : FORBIDDEN);
   } else if (path && strncmp(path, "/api/v2/usage/query/", 20) == 0 &&
              strcmp(method, "GET") == 0) {
     n_gets++;
@@ -187,7 +392,10 @@ typedef struct {
 static void setup(fixture_t *f) {
   memset(f, 0, sizeof(*f));
   n_posts = n_gets = running_left = post_status = 0;
+  n_job_posts = n_job_gets = 0;
+  job_pages = 1;
   failed_once = false;
+  jobs_absent = true; /* the legacy tests; the jobs tests say false */
   mock_time = MS_TO_CDTIME_T(NOW_MS);
   mock_values_reset();
   mock_log_reset();
@@ -320,6 +528,78 @@ DEF_TEST(given_up_and_refused) {
   return 0;
 }
 
+DEF_TEST(job_reads) {
+  fixture_t f;
+  setup(&f);
+  jobs_absent = false;
+  f.config.per_route = true;
+  /* Queued, then Running: a POST and a GET in the first read, a GET in the
+   * next, then 120 pages: GEN_AU_PAGES_PER_READ a read, nothing sent
+   * before the last page is read, then the whole day. */
+  running_left = 2;
+  job_pages = 120;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(1, n_job_posts);
+  EXPECT_EQ_INT(1, n_job_gets);
+  EXPECT_EQ_STR(PAGE, last_get);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2, n_job_gets);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2 + GEN_AU_PAGES_PER_READ, n_job_gets);
+  EXPECT_EQ_STR(PAGE "&after=50", last_get);
+  OK(value("CRM_sync", "api_usage", "requests") < 0);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2 + 2 * GEN_AU_PAGES_PER_READ, n_job_gets);
+  OK(value("CRM_sync", "api_usage", "requests") < 0);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2 + 120, n_job_gets);
+  EXPECT_EQ_STR(PAGE "&after=120", last_get);
+  EXPECT_EQ_INT(1, (int)value("CRM_sync", "api_usage", "requests"));
+  /* Genesys's own client: pages 2 to 120, summed. */
+  EXPECT_EQ_INT(7259,
+                (int)value("Genesys_Cloud_web_app", "api_usage", "requests"));
+  EXPECT_EQ_INT(119,
+                (int)value("Genesys_Cloud_web_app", "api_usage", "status429"));
+  EXPECT_EQ_INT(2, (int)value("self", "api_usage_clients", NULL));
+  EXPECT_EQ_INT(0, n_posts + n_gets); /* the legacy route never */
+  EXPECT_EQ_INT(1 + 122, (int)f.au.requests);
+  OK(!mock_log_contains("legacy"));
+  /* Refresh: asked again, a page at once. */
+  job_pages = 1;
+  mock_time += f.config.refresh;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2, n_job_posts);
+  EXPECT_EQ_INT(123, n_job_gets);
+  teardown(&f);
+  /* The jobs route refused (404): the legacy query that day, said once;
+   * the next day the jobs route first again. */
+  setup(&f);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(1, n_posts);
+  EXPECT_EQ_INT(1, n_gets);
+  EXPECT_EQ_INT(9, (int)value("CRM_sync", "api_usage", "requests"));
+  OK(mock_log_contains("the usage jobs route"));
+  mock_time += f.config.refresh;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2, n_posts);
+  EXPECT_EQ_INT(5, (int)f.au.requests); /* a jobs POST, 4 legacy */
+  mock_log_reset();
+  mock_time += TIME_T_TO_CDTIME_T(86400);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(3, n_posts);
+  EXPECT_EQ_INT(8, (int)f.au.requests);           /* the jobs POST again, 404 */
+  OK(!mock_log_contains("the usage jobs route")); /* said once */
+  jobs_absent = false;
+  mock_values_reset();
+  mock_time += TIME_T_TO_CDTIME_T(86400);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(3, n_posts);
+  EXPECT_EQ_INT(1, n_job_posts);
+  EXPECT_EQ_INT(1, (int)value("CRM_sync", "api_usage", "requests"));
+  teardown(&f);
+  return 0;
+}
+
 int main(void) {
   http_perform = fake_perform;
   http_sleep = fake_sleep;
@@ -327,6 +607,8 @@ int main(void) {
   RUN_TEST(answer_forms);
   RUN_TEST(reads);
   RUN_TEST(given_up_and_refused);
+  RUN_TEST(job_pages);
+  RUN_TEST(job_reads);
   mock_time = 0;
   mock_log_reset();
   END_TEST;
