@@ -692,7 +692,7 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
 
   /* A route that takes no paging parameters (page size 0): asked as it is;
    * an answer alone ends it, a paged one is followed by number. */
-  push((scripted_t){.status = 200, .body = "{" entities ":[{" id ":" d1 "}]}"});
+  push((scripted_t){.status = 200, .body = "{\"entities\":[{\"id\":\"d1\"}]}"});
   ids[0] = '\0';
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/usage/events/definitions", 0,
                                 collect_ids, ids, err, sizeof(err)));
@@ -700,11 +700,11 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
   EXPECT_EQ_STR("https://api.example.test/api/v2/usage/events/definitions",
                 seen[13].url);
   push((scripted_t){.status = 200,
-                    .body = "{" entities ":[{" id ":" e1 "}]," pageNumber ":1,"
-                            "" pageCount ":2}"});
+                    .body = "{\"entities\":[{\"id\":\"e1\"}],\"pageNumber\":1,"
+                            "\"pageCount\":2}"});
   push((scripted_t){.status = 200,
-                    .body = "{" entities ":[{" id ":" e2 "}]," pageNumber ":2,"
-                            "" pageCount ":2}"});
+                    .body = "{\"entities\":[{\"id\":\"e2\"}],\"pageNumber\":2,"
+                            "\"pageCount\":2}"});
   ids[0] = '\0';
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/usage/events/definitions", 0,
                                 collect_ids, ids, err, sizeof(err)));
