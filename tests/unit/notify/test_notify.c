@@ -130,9 +130,18 @@ static gen_notify_verdict_t on_message(void *ud, const char *topic,
   return GEN_NOTIFY_OK;
 }
 
+/* Baselines of TOPIC_B still to fail (its family's listing refused). */
+static atomic_int fail_b;
+
 static int on_connected(void *ud, gen_http_t *http, char *const *topics,
                         size_t n, uint8_t *failed) {
   seen_t *seen = ud;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(topics[i], "v2.routing.queues.q1.conversations") == 0 &&
+        atomic_load(&fail_b) > 0) {
+      atomic_fetch_sub(&fail_b, 1);
+      failed[i] = 1;
+    }
   atomic_store(&seen->topics_at_baseline, (int)n);
   atomic_fetch_add(&seen->baselines, 1);
   return 0;
@@ -355,6 +364,30 @@ DEF_TEST(refused_handshake_makes_a_new_channel) {
   return 0;
 }
 
+/* One family's baseline failing (TOPIC_B's) keeps the channel: no
+ * reconnect, TOPIC_A's messages flow, and TOPIC_B alone is asked again
+ * after 5 s (said once, counted), then taken. */
+DEF_TEST(a_failed_baseline_stays_with_its_topics) {
+  mock_log_reset();
+  atomic_store(&fail_b, 1);
+  gen_notify_t *n = start(NULL);
+  CHECK_NOT_NULL(n);
+  gen_notify_stats_t *own = gen_notify_stats(n);
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 1));
+  EXPECT_EQ_INT(1, (int)atomic_load(&own->baseline_failures));
+  OK(mock_log_contains("the baseline of 1 topics failed"));
+  say(MSG(TOPIC_A));
+  OK(WAIT_FOR(atomic_load(&seen.messages) == 1));
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 2));
+  EXPECT_EQ_INT(1, atomic_load(&seen.topics_at_baseline)); /* TOPIC_B */
+  EXPECT_EQ_INT(1, (int)atomic_load(&own->baseline_retries));
+  EXPECT_EQ_INT(1, locked(&connects));
+  EXPECT_EQ_INT(0, atomic_load(&seen.losses));
+  OK(mock_log_contains("the baselines that failed are taken"));
+  stop(n);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   http_perform = fake_perform;
@@ -365,5 +398,6 @@ int main(void) {
   RUN_TEST(silent_channel_pinged_then_reconnected);
   RUN_TEST(wall_clock_step_is_no_silence);
   RUN_TEST(refused_handshake_makes_a_new_channel);
+  RUN_TEST(a_failed_baseline_stays_with_its_topics);
   END_TEST;
 }
