@@ -149,14 +149,13 @@ static int refresh_lists(ga_instance_t *inst) {
   }
   if (status == 0 && inst->config.agents.on) {
     /* The org's users (this shard's share with Shard i/n), deactivated ones
-     * too (state=any): their past time is in the buckets the revisit window
-     * asks for again, and without them a revisited bucket would lower the
-     * counters. A user listed before and gone now (deleted) is kept for the
-     * same reason. On failure the previous list stays. */
+     * too: their past time is in the buckets the revisit window asks for
+     * again, and without them a revisited bucket would lower the counters.
+     * A user listed before and gone now (deleted) is kept for the same
+     * reason. On failure the previous list stays. */
     gen_entity_set_t users = {0};
-    int listed = gen_entity_list_ids(inst->client->http, inst->client->org,
-                                     GEN_AGENT_STATUS_USERS_PATH, &users, err,
-                                     sizeof(err));
+    int listed = gen_agent_status_list_users(
+        inst->client->http, inst->client->org, &users, err, sizeof(err));
     for (size_t i = 0; listed == 0 && i < inst->users.count; i++) {
       const gen_entity_t *u = &inst->users.items[i];
       if (gen_entity_find(&users, u->id) < 0 &&

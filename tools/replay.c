@@ -271,8 +271,11 @@ static void replay_agents(org_t *o) {
   int64_t g = c->agents.granularity_ms > 0 ? c->agents.granularity_ms
                                            : c->interval.granularity_ms;
   family_t f;
-  if (list(o, "user list", GEN_AGENT_STATUS_USERS_PATH, NULL, &o->users) != 0 ||
-      !family_open(&f, o, "agent status", g))
+  char err[1024] = "";
+  int listed = gen_agent_status_list_users(o->client->http, o->client->org,
+                                           &o->users, err, sizeof(err));
+  report(o->name, "user list", listed, err);
+  if (listed != 0 || !family_open(&f, o, "agent status", g))
     return;
   gen_agent_output_t out;
   gen_agent_output_init(&out, o->client->org, gen_client_host(o->client),

@@ -157,6 +157,25 @@ int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
   return GEN_CONFIG_NOT_MINE;
 }
 
+int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
+                                gen_entity_set_t *users, char *err,
+                                size_t err_size) {
+  gen_entity_set_t inactive = {0};
+  int status = gen_entity_list_ids(http, org, GEN_AGENT_STATUS_ACTIVE_PATH,
+                                   users, err, err_size);
+  if (status == 0)
+    status = gen_entity_list_ids(http, org, GEN_AGENT_STATUS_INACTIVE_PATH,
+                                 &inactive, err, err_size);
+  for (size_t i = 0; status == 0 && i < inactive.count; i++)
+    if (gen_entity_find(users, inactive.items[i].id) < 0 &&
+        gen_entity_add(users, inactive.items[i].id, NULL, NULL) < 0)
+      status = -ENOMEM;
+  if (status == -ENOMEM)
+    snprintf(err, err_size, "out of memory");
+  gen_entity_set_free(&inactive);
+  return status;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 void gen_agent_output_init(gen_agent_output_t *out, const gen_org_t *org,

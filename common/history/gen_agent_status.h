@@ -28,9 +28,18 @@
  * a minute, the rest left to the other queries. 50,000 users = 500 requests
  * a range = 5 reads of 60 s, inside a 15-minute bucket. */
 #define GEN_AGENT_STATUS_REQUESTS_PER_MINUTE 100
-/* The users whose time is summed: deactivated ones too (state=any), whose
- * past time is in the buckets asked for. */
-#define GEN_AGENT_STATUS_USERS_PATH "/api/v2/users?state=any"
+/* The users whose time is summed: the active and the deactivated ones
+ * (whose past time is in the buckets asked for), two listings; not
+ * state=any, which also lists every user the org ever deleted: each range
+ * would cost ceil(all users ever / 100) requests. */
+#define GEN_AGENT_STATUS_ACTIVE_PATH "/api/v2/users?state=active"
+#define GEN_AGENT_STATUS_INACTIVE_PATH "/api/v2/users?state=inactive"
+
+/* The users of both listings (this shard's share with Shard i/n) into
+ * users, the active first: 0, or the first failure with err set. */
+int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
+                                gen_entity_set_t *users, char *err,
+                                size_t err_size);
 /* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10
  * system presences, so more means a malformed answer. */
 #define GEN_AGENT_STATUS_MAX 24

@@ -262,6 +262,10 @@ class CleanHourWithLateData(AnalyticsTestBase):
             # at least one new bucket.
             users = run.sim.stats()["requests"][USER_QUERY]
             self.assertEqual(users["by_status"].get("200"), users["total"])
+            # the users deleted before the run (listed only with state=any)
+            # are never asked for: a range costs the active and deactivated
+            self.assertTrue(run.sim._open("/sim/truth?users=1")["deleted"])
+            self.assertEqual(run.sim.stats().get("users_query_deleted", 0), 0)
             agent_ends = {t for (q, ty, ti), s in analytics_values(run.rx).items()
                           if q == "agents" and ty == "agent_time" for t in s}
             self.assertLessEqual(users["total"], len(agent_ends))

@@ -796,7 +796,8 @@ class Seg:
 class Model:
     def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
                  load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
-                 presence_ids=None, deactivated=None, deactivated_after_ms=300000):
+                 presence_ids=None, deactivated=None, deactivated_after_ms=300000,
+                 deleted=None):
         self.seed = seed
         self.hub = hub
         self.now = start_ms
@@ -820,6 +821,7 @@ class Model:
         self._build(seed, n_queues, n_agents, n_flows)
         self._build_former(seed, max(1, n_agents // 20) if deactivated is None else deactivated,
                            start_ms + deactivated_after_ms)
+        self._build_deleted(seed, max(1, n_agents // 10) if deleted is None else deleted)
         self.summaries = Summaries(self)   # the live gauges as served
         self._init_state(load, arrival_scale)
 
@@ -849,11 +851,29 @@ class Model:
             self.former.append(a)
         self.former_by_id = {a.id: a for a in self.former}
 
+    def _build_deleted(self, seed, n):
+        """Users deleted before the model's start (README, Evidence:
+        deactivated users): listed by GET /api/v2/users only with state=any
+        or deleted, with no time in any bucket the model has; an org's whole
+        history of them, which a client listing state=any pays for in every
+        range of its users aggregates."""
+        rng = random.Random("deleted-%s" % seed)
+        self.deleted = []
+        base = len(self.agents) + len(self.former)
+        for i in range(n):
+            a = Agent(base + i, det_uuid(rng), "Deleted Agent %05d" % (i + 1))
+            a.div = self.divisions[0]
+            a.until = self.start_ms
+            self.deleted.append(a)
+        self.deleted_ids = {a.id for a in self.deleted}
+
     def users(self, state):
         """The users GET /api/v2/users lists with state (active, the default;
-        inactive, or deactivated as some clients spell it; any)."""
+        inactive, or deactivated as some clients spell it; deleted; any)."""
         if state == "any":
-            return self.agents + self.former
+            return self.agents + self.former + self.deleted
+        if state == "deleted":
+            return self.deleted
         gone = [a for a in self.former if a.until <= self.now]
         if state in ("inactive", "deactivated"):
             return gone
@@ -1931,6 +1951,7 @@ class Model:
             out["model_start"] = iso(self.start_ms)
             # users deactivated since (their time ends there)
             out["deactivated"] = {a.id: iso(a.until) for a in self.former}
+            out["deleted"] = sorted(self.deleted_ids)  # no time: in no bucket
         if include_agents:
             out["agent_states"] = {a.id: {"routing": ROUTING[a.routing],
                                           "presence": PRESENCES[a.presence],

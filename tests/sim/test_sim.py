@@ -1201,7 +1201,8 @@ class T04Aggregates(unittest.TestCase):
     def test_deactivated_users_listed_with_state_any_and_their_time_kept(self):
         """Users deactivated during the run (README, Evidence: deactivated
         users) are listed only with state=any or inactive, and their time
-        before that stays in the users aggregates and the truth."""
+        before that stays in the users aggregates and the truth; users
+        deleted before the model's start only with state=any or deleted."""
         c = self.c
         t = self.sim.truth("?granularity=PT1M&buckets=125&users=1")
         gone = set(t["deactivated"])
@@ -1214,12 +1215,19 @@ class T04Aggregates(unittest.TestCase):
         self.assertFalse(active & gone)
         self.assertEqual({u["id"] for u in inactive}, gone)
         self.assertTrue(all(u["state"] == "inactive" for u in inactive))
+        deleted = listed("&state=deleted")
+        self.assertTrue(deleted)
+        self.assertTrue(all(u["state"] == "deleted" for u in deleted))
+        deleted = {u["id"] for u in deleted}
         ids = [u["id"] for u in listed("&state=any")]
-        self.assertEqual(set(ids), active | gone)
+        self.assertEqual(set(ids), active | gone | deleted)
+        # the deleted ones have no time: asking for them counts, adds nothing
+        before = self.sim.stats().get("users_query_deleted", 0)
         got = self.user_sums(ids, t["user_buckets"], "PT1M")
+        self.assertGreater(self.sim.stats().get("users_query_deleted", 0), before)
         self.assertEqual(got, t["user_buckets"])
         # a whole minute before the deactivation holds the former users' time
-        self.assertTrue(any(sum(b["routing"].values()) == len(ids) * 60000
+        self.assertTrue(any(sum(b["routing"].values()) == len(active | gone) * 60000
                             for b in got.values()))
         self.assertTrue(any(sum(b["routing"].values()) == len(active) * 60000
                             for b in got.values()))
