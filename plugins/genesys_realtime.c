@@ -464,15 +464,18 @@ static void gr_on_tick(void *ud) {
 
 /* The summaries of the queues and org agents of topics[0..n-1]: lost
  * (messages are being missed) or resumed (baselined again). */
-static void mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
-                           bool lost) {
+static int mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
+                          const uint8_t *failed, bool lost) {
+  int status = 0;
   pthread_mutex_lock(&inst->lock);
   if (inst->summary != NULL) {
     gr_now(inst); /* windows that ended before are whole */
-    gen_live_mark_summaries(inst->summary, &inst->queues, inst->client->org,
-                            topics, n, lost);
+    status =
+        gen_live_mark_summaries(inst->summary, &inst->queues, inst->client->org,
+                                topics, n, failed, lost);
   }
   pthread_mutex_unlock(&inst->lock);
+  return status;
 }
 
 /* What changed leaves at once: no tick comes until the socket is back. */
@@ -482,7 +485,7 @@ static void gr_on_lost(void *ud, char *const *topics, size_t n) {
   dispatch_changed(inst, gr_now(inst));
   gen_conv_repair_lost(inst->repair, topics, n, gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&inst->lock);
-  mark_summaries(ud, topics, n, true);
+  mark_summaries(ud, topics, n, NULL, true);
 }
 
 /* A channel's baseline: the instance and the channel's HTTP handle. */
@@ -561,26 +564,10 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
     gen_notify_topic_ids(topics, n, GEN_LIVE_USER_PREFIX, GEN_LIVE_USER_SUFFIX,
                          GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b,
                          failed);
-  /* The summaries of what was baselined resume; the rest stay lost (the
-   * org's agents while any of them is owed). */
-  char **taken = malloc((n ? n : 1) * sizeof(*taken));
-  if (taken == NULL)
-    return -ENOMEM;
-  bool users_owed = false;
-  for (size_t i = 0; i < n; i++)
-    users_owed |=
-        failed[i] && gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
-                                          GEN_LIVE_USER_SUFFIX);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!failed[i] &&
-        !(users_owed && gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
-                                             GEN_LIVE_USER_SUFFIX)))
-      taken[k++] = topics[i];
-  mark_summaries(b.inst, taken, k, false);
-  free(taken);
+  /* The summaries of what was baselined resume; the rest stay lost. */
+  int status = mark_summaries(b.inst, topics, n, failed, false);
   gen_heap_trim(); /* the answers' trees, freed on this channel's thread */
-  return 0;
+  return status;
 }
 
 /* ---- queue list ---------------------------------------------------------- */

@@ -236,18 +236,34 @@ static int mark_queues(void *ud, const char *const *ids, size_t n) {
   return 0;
 }
 
-void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
-                             const gen_org_t *org, char *const *topics,
-                             size_t n, bool lost) {
+static bool user_topic(const char *topic) {
+  return gen_notify_topic_has(topic, GEN_LIVE_USER_PREFIX,
+                              GEN_LIVE_USER_SUFFIX);
+}
+
+int gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
+                            const gen_org_t *org, char *const *topics, size_t n,
+                            const uint8_t *failed, bool lost) {
   mark_t m = {s, queues, org, lost ? gen_summary_lost : gen_summary_resumed};
-  gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
-                       GEN_QS_QUERY_MAX, mark_queues, &m, NULL);
+  char **taken = calloc(n ? n : 1, sizeof(*taken));
+  if (taken == NULL)
+    return -ENOMEM;
+  bool users_failed = false;
+  for (size_t i = 0; failed != NULL && i < n; i++)
+    users_failed |= failed[i] && user_topic(topics[i]);
+  size_t k = 0;
+  bool users = false;
   for (size_t i = 0; i < n; i++)
-    if (gen_notify_topic_has(topics[i], GEN_LIVE_USER_PREFIX,
-                             GEN_LIVE_USER_SUFFIX)) {
-      m.mark(s, "org");
-      break;
+    if (failed == NULL || !failed[i]) {
+      taken[k++] = topics[i];
+      users |= user_topic(topics[i]);
     }
+  gen_notify_topic_ids(taken, k, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
+                       GEN_QS_QUERY_MAX, mark_queues, &m, NULL);
+  if (users && !users_failed)
+    m.mark(s, "org");
+  free(taken);
+  return 0;
 }
 
 void gen_live_free(gen_live_t *l, size_t n) {

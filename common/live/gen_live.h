@@ -125,10 +125,13 @@ int gen_live_save(gen_live_t *l, const gen_entity_set_t *queues,
 
 /* The summaries of the queues (by their instance names) and of the org's
  * agents ("org") among topics[0..n-1]: lost (messages are being missed)
- * or resumed (baselined again). */
-void gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
-                             const gen_org_t *org, char *const *topics,
-                             size_t n, bool lost);
+ * or resumed (baselined again). failed (NULL: none): the topics whose
+ * baseline failed, left out of a resume (they stay lost until gen_notify
+ * takes them), and the org's agents with them while any of theirs is.
+ * 0 or -ENOMEM. */
+int gen_live_mark_summaries(gen_summary_t *s, const gen_entity_set_t *queues,
+                            const gen_org_t *org, char *const *topics, size_t n,
+                            const uint8_t *failed, bool lost);
 
 /* Frees the table of n queues. */
 void gen_live_free(gen_live_t *l, size_t n);
