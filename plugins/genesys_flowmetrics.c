@@ -34,16 +34,12 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
-#include "gen_action_agg.h"
-#include "gen_attr_config.h"
 #include "gen_client.h"
 #include "gen_counters.h"
 #include "gen_entity.h"
 #include "gen_eventbridge.h"
-#include "gen_flow_agg.h"
 #include "gen_flow_counts.h"
 #include "gen_hub.h"
-#include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notify.h"
@@ -51,11 +47,12 @@
 #include "gen_receiver_config.h"
 #include "gen_state.h"
 #include "gen_utf8.h"
+#include "gf_history.h"
 
 #include <pthread.h>
 #include <strings.h>
 
-#define PLUGIN_NAME "genesys_flowmetrics"
+#define PLUGIN_NAME GF_PLUGIN_NAME
 #define GF_FLOW_TOPIC_PREFIX "v2.analytics.flow."
 #define GF_FLOW_TOPIC_SUFFIX ".metrics"
 #define GF_QUEUE_TOPIC_PREFIX "v2.routing.queues."
@@ -70,22 +67,6 @@
 #define GF_RANGES_PER_READ 8
 
 typedef struct {
-  gen_entity_filter_t flows;
-  gen_entity_filter_t queues;
-  bool attributes_from_queues;
-  cdtime_t refresh_interval;
-  gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
-  gen_attr_config_t attr;     /* AttributePattern, MaxMetricNames, … */
-  char *state_file;
-  cdtime_t state_save_interval;
-
-  gen_flow_agg_config_t agg;   /* Aggregates, ActiveFlows, FlowType, … */
-  gen_action_agg_config_t act; /* DataActions and their selection */
-  gen_interval_config_t interval;
-  gen_receiver_config_t rx; /* Receiver* */
-} gf_config_t;
-
-typedef struct {
   gen_client_t *client;
   gf_config_t config;
   gen_log_org_t who; /* whose lines: the modules' and ours */
@@ -97,10 +78,11 @@ typedef struct {
   atomic_uint_fast64_t flow_records, conversation_events;
 
   pthread_mutex_t lock; /* entity sets, counters */
-  gen_entity_set_t flows, outcomes, milestones, queues;
+  gf_lists_t lists;
   gen_counters_t *counters; /* keyed (flow id, sub id; kind) */
-  gen_interval_t *engine;   /* Aggregates: buckets, revisits, totals */
-  gen_agg_counts_t counts;  /* aggregates and observations queries */
+  /* The rows of gf_history on: flow aggregates, data actions; their
+   * counts take the active flows' queries too. */
+  gen_families_t families;
   /* The read interval (0 before the first read), for values dispatched
    * from the receiver's and the channels' threads. */
   atomic_uint_fast64_t interval;
@@ -108,77 +90,10 @@ typedef struct {
   cdtime_t listed_at, saved_at;
   bool started, streaming;
   gen_ratelimit_t complain;
-  /* The flow aggregates and active flows (their answer buffer is the
-   * instance's own: read callbacks of two orgs run in parallel). */
+  /* The active flows (their answer buffer is the instance's own: read
+   * callbacks of two orgs run in parallel). */
   gen_flow_agg_t agg;
-  /* DataActions: the actions listed and their own engine and state. */
-  gen_entity_set_t actions;
-  gen_interval_t *action_engine;
-  gen_action_agg_t action_agg;
 } gf_instance_t;
-
-/* ---- configuration ------------------------------------------------------- */
-
-static void gf_config_init(void *config) {
-  gf_config_t *c = config;
-  c->attributes_from_queues = true;
-  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  gen_notify_config_init(&c->notify);
-  gen_attr_config_init(&c->attr);
-  c->state_save_interval = TIME_T_TO_CDTIME_T(10);
-  gen_receiver_config_init(&c->rx);
-  gen_flow_agg_config_init(&c->agg);
-  gen_interval_config_init(&c->interval);
-}
-
-/* Frees what the configuration holds, not the struct itself. */
-static void gf_config_release(void *config) {
-  gf_config_t *c = config;
-  gen_entity_filter_free(&c->flows);
-  gen_entity_filter_free(&c->queues);
-  gen_action_agg_config_release(&c->act);
-  gen_flow_agg_config_release(&c->agg);
-  gen_attr_config_release(&c->attr);
-  free(c->state_file);
-  gen_receiver_config_release(&c->rx);
-  gen_interval_config_release(&c->interval);
-}
-
-static int gf_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                         void *config) {
-  gf_config_t *c = config;
-  /* DivisionId selects flows; queues are picked by id and name only. */
-  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_action_agg_config_key(org, ci, &c->act);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_flow_agg_config_key(org, ci, &c->agg);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_notify_config_key(org, ci, &c->notify);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_receiver_config_key(org, ci, &c->rx);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_attr_config_key(org, ci, &c->attr);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
-    return gen_config_bool(org, ci, &c->attributes_from_queues);
-  if (strcasecmp(ci->key, "RefreshInterval") == 0)
-    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "StateFile") == 0) {
-    /* One state location per plugin: the old key still works. */
-    gen_org_log(org, NULL, LOG_WARNING,
-                "StateFile is deprecated: use StateDirectory (the counters "
-                "then live in <dir>/" PLUGIN_NAME "-<org>.json beside the "
-                "aggregates' state)");
-    return gen_config_string(org, ci, &c->state_file);
-  }
-  if (strcasecmp(ci->key, "StateSaveInterval") == 0)
-    return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
-  return gen_interval_config_key(org, ci, &c->interval);
-}
 
 /* ---- dispatch ------------------------------------------------------------ */
 
@@ -222,10 +137,10 @@ static void gf_dispatch_counter(void *ud, size_t i) {
   const char *flow_id = key->str[0], *sub_id = key->str[1], *sub = NULL;
   gen_flow_kind_t kind = (gen_flow_kind_t)key->num;
   if (kind == GEN_FLOW_OUTCOME_SUCCESS || kind == GEN_FLOW_OUTCOME_FAILURE)
-    sub = gen_entity_label(org, &inst->outcomes, sub_id, NULL);
+    sub = gen_entity_label(org, &inst->lists.outcomes, sub_id, NULL);
   else if (kind == GEN_FLOW_MILESTONES)
-    sub = gen_entity_label(org, &inst->milestones, sub_id, NULL);
-  gf_put_derive(inst, gen_entity_label(org, &inst->flows, flow_id, NULL),
+    sub = gen_entity_label(org, &inst->lists.milestones, sub_id, NULL);
+  gf_put_derive(inst, gen_entity_label(org, &inst->lists.flows, flow_id, NULL),
                 gen_flow_kind_types[kind], sub,
                 gen_counters_total(inst->counters, i), sink->time);
 }
@@ -266,7 +181,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
   if (flow_id == NULL)
     return;
   pthread_mutex_lock(&inst->lock);
-  if (gen_entity_find(&inst->flows, flow_id) >= 0) { /* still selected */
+  if (gen_entity_find(&inst->lists.flows, flow_id) >= 0) { /* still selected */
     atomic_fetch_add(&inst->flow_records, 1);
     gen_flow_record_count(body, gf_count_flow, inst);
   }
@@ -413,20 +328,6 @@ static void gf_save_state(gf_instance_t *inst) {
 
 /* ---- entity lists and topics --------------------------------------------- */
 
-/* family/still: see gen_client_family(). */
-static int gf_list(gf_instance_t *inst, const char *path,
-                   const gen_entity_filter_t *filter, gen_entity_set_t *set,
-                   const char *what, const char *family, const char *still) {
-  char err[512];
-  int status = gen_entity_list(inst->client->http, inst->client->org, path,
-                               filter, set, err, sizeof(err));
-  if (!gen_client_family(inst->client, family, status, err, still) &&
-      status != 0)
-    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "cannot list %s: %s", what, err);
-  return status;
-}
-
 /* The topics of the flows' records and the queues' conversations (NULL
  * when out of memory). */
 static char **gf_make_topics(const gen_entity_set_t *flows,
@@ -442,56 +343,20 @@ static char **gf_make_topics(const gen_entity_set_t *flows,
   return topics;
 }
 
-/* Lists flows, outcomes, milestones (for names) and queues; on a change of
- * flows or queues gives the channel manager the new topics. */
+/* Lists flows, outcomes, milestones (for names), data actions and queues
+ * (gf_list); on a change of flows or queues gives the channel manager the
+ * new topics. */
 static int gf_refresh_entities(gf_instance_t *inst) {
-  gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
-  char path[1024];
-  gen_flow_agg_list_path(inst->config.agg.flow_types,
-                         inst->config.agg.n_flow_types, path, sizeof(path));
-  int status = gf_list(inst, path, &inst->config.flows, &flows, "flows",
-                       "the flow list", "nothing (every value needs it)");
-  /* Outcome and milestone names only name values: without them (their
-   * permissions refused, say) the last names or the ids stand in, and
-   * everything runs. */
-  bool named_outcomes =
-      status == 0 && gf_list(inst, GEN_FLOW_OUTCOMES_PATH, NULL, &outcomes,
-                             "flow outcomes", "flow outcome names",
-                             "every value (outcomes keep their ids)") == 0;
-  bool named_milestones =
-      status == 0 && gf_list(inst, GEN_FLOW_MILESTONES_PATH, NULL, &milestones,
-                             "flow milestones", "flow milestone names",
-                             "every value (milestones keep their ids)") == 0;
-  /* Data actions: their own family; without their listing the last one
-   * stays and the flows run. */
-  gen_entity_set_t actions = {0};
-  bool listed_actions =
-      status == 0 && inst->config.act.on &&
-      gf_list(inst, GEN_ACTION_LIST_PATH, &inst->config.act.filter, &actions,
-              "data actions", "data action aggregates", "the flow values") == 0;
-  if (status == 0 && inst->config.attributes_from_queues)
-    status = gf_list(inst, "/api/v2/routing/queues", &inst->config.queues,
-                     &queues, "queues", "metric attributes from queues",
-                     "nothing (the topics need the flow and queue lists)");
-  if (status != 0) {
-    gen_entity_set_free(&flows);
-    gen_entity_set_free(&outcomes);
-    gen_entity_set_free(&milestones);
-    gen_entity_set_free(&queues);
-    gen_entity_set_free(&actions);
+  uint64_t generation = inst->lists.generation;
+  int status =
+      gf_list(&inst->config, inst->client, &inst->lists, &inst->complain);
+  if (status != 0)
     return status;
-  }
-  pthread_mutex_lock(&inst->lock);
-  bool changed = !gen_entity_set_same(&flows, &inst->flows) ||
-                 !gen_entity_set_same(&queues, &inst->queues);
-  gen_entity_set_replace(&inst->flows, &flows, true);
-  gen_entity_set_replace(&inst->queues, &queues, true);
-  gen_entity_set_replace(&inst->outcomes, &outcomes, named_outcomes);
-  gen_entity_set_replace(&inst->milestones, &milestones, named_milestones);
-  gen_entity_set_replace(&inst->actions, &actions, listed_actions);
   inst->listed_at = cdtime();
+  bool changed = inst->lists.generation != generation;
+  pthread_mutex_lock(&inst->lock);
   size_t n = 0;
-  char **topics = gf_make_topics(&inst->flows, &inst->queues, &n);
+  char **topics = gf_make_topics(&inst->lists.flows, &inst->lists.queues, &n);
   pthread_mutex_unlock(&inst->lock);
   if (topics != NULL && (changed || !inst->streaming)) {
     if (n == 0)
@@ -502,8 +367,8 @@ static int gf_refresh_entities(gf_instance_t *inst) {
                 "%zu flows (%zu outcomes, %zu milestones named), %zu "
                 "queues for attributes, %zu topics; aggregates %s, active "
                 "flows %s, receiver %s%s",
-                inst->flows.count, inst->outcomes.count, inst->milestones.count,
-                inst->queues.count, n,
+                inst->lists.flows.count, inst->lists.outcomes.count,
+                inst->lists.milestones.count, inst->lists.queues.count, n,
                 inst->config.agg.aggregates ? "on" : "off",
                 inst->config.agg.active_flows ? "on" : "off",
                 inst->config.rx.port != NULL ? "on port " : "off",
@@ -536,14 +401,14 @@ static void gf_dispatch_self(gf_instance_t *inst) {
               (double)atomic_load(&eb->duplicates));
   gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
                           PLUGIN_NAME);
-  gf_put_self(inst, "flows", NULL, false, (double)inst->flows.count);
-  if (inst->engine != NULL || inst->action_engine != NULL ||
+  gf_put_self(inst, "flows", NULL, false, (double)inst->lists.flows.count);
+  if (inst->config.agg.aggregates || inst->config.act.on ||
       inst->config.agg.active_flows) {
     gen_interval_stats_t st = {0};
-    gen_interval_stats_add(inst->engine, &st);
-    gen_interval_stats_add(inst->action_engine, &st);
+    gen_families_stats(&inst->families, &st);
     gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
-                          inst->counts.queries, inst->counts.failures);
+                          inst->families.counts.queries,
+                          inst->families.counts.failures);
   }
   gen_receiver_dispatch_stats(inst->receiver, gen_client_host(inst->client),
                               PLUGIN_NAME);
@@ -573,20 +438,11 @@ static int gf_read(user_data_t *ud) {
               now - inst->listed_at >= inst->config.refresh_interval);
   int status = due ? gf_refresh_entities(inst) : 0;
   gen_attr_expire(inst->ledger, now);
-  if (inst->listed_at != 0)
-    gen_flow_agg_collect(&inst->agg, inst->engine, &inst->counts,
-                         (size_t)inst->config.agg.flows_per_query,
-                         inst->config.agg.active_flows, GF_RANGES_PER_READ);
-  if (inst->listed_at != 0)
-    gen_action_agg_collect(&inst->action_agg, inst->action_engine,
-                           &inst->counts, GEN_ACTION_AGG_MAX_PER_QUERY,
-                           GF_RANGES_PER_READ);
-  /* One state write per read, a read late (see defer_save in
-   * gen_interval.h). */
-  if (inst->engine != NULL)
-    gen_interval_save(inst->engine);
-  if (inst->action_engine != NULL)
-    gen_interval_save(inst->action_engine);
+  gen_families_read(&inst->families, inst->client, plugin_get_interval(),
+                    GF_RANGES_PER_READ);
+  if (inst->listed_at != 0 && inst->config.agg.active_flows)
+    gen_flow_agg_observe(&inst->agg, &inst->families.counts,
+                         (size_t)inst->config.agg.flows_per_query);
   gf_dispatch_counters(inst, true);
   if (now - inst->saved_at >= inst->config.state_save_interval)
     gf_save_state(inst);
@@ -604,18 +460,12 @@ static void gf_instance_free(void *data) {
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
   gen_agg_values_free(inst->agg.answer);
-  gen_agg_values_free(inst->action_agg.answer);
+  gen_families_free(&inst->families);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
   gen_attr_ledger_free(inst->ledger);
-  gen_entity_set_free(&inst->flows);
-  gen_entity_set_free(&inst->outcomes);
-  gen_entity_set_free(&inst->milestones);
-  gen_entity_set_free(&inst->queues);
-  gen_entity_set_free(&inst->actions);
+  gf_lists_free(&inst->lists);
   gen_counters_free(inst->counters);
-  gen_interval_free(inst->engine);
-  gen_interval_free(inst->action_engine);
   gen_eventbridge_free(inst->events);
   pthread_mutex_destroy(&inst->lock);
   gf_config_release(&inst->config);
@@ -632,20 +482,14 @@ static int gf_instance_init(void *data) {
   inst->agg =
       (gen_flow_agg_t){.client = client,
                        .plugin = PLUGIN_NAME,
-                       .flows = &inst->flows,
-                       .outcomes = &inst->outcomes,
-                       .milestones = &inst->milestones,
+                       .flows = &inst->lists.flows,
+                       .outcomes = &inst->lists.outcomes,
+                       .milestones = &inst->lists.milestones,
                        .granularity_ms = inst->config.interval.granularity_ms,
                        .interval = &inst->interval,
                        .complain = &inst->complain};
-  inst->action_agg = (gen_action_agg_t){
-      .client = client,
-      .plugin = PLUGIN_NAME,
-      .actions = &inst->actions,
-      .every = gen_entity_selects_all(&inst->config.act.filter, client->org),
-      .granularity_ms = inst->config.interval.granularity_ms};
-  if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL ||
-      (inst->action_agg.answer = gen_action_agg_values_new()) == NULL)
+  inst->lists.lock = &inst->lock;
+  if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL)
     return -ENOMEM;
   inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
   gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
@@ -657,8 +501,6 @@ static int gf_instance_init(void *data) {
                                       .complain = &inst->complain};
   if ((inst->events = gen_eventbridge_new(&events)) == NULL)
     return -ENOMEM;
-  inst->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  inst->counts.who = &inst->who;
   gf_config_t *c = &inst->config;
   char path[PATH_MAX], journal[PATH_MAX + 16];
   if (c->state_file == NULL) {
@@ -699,18 +541,13 @@ static int gf_instance_init(void *data) {
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
   if ((inst->counters = gen_counters_new(&counters, journal)) == NULL)
     return -EINVAL;
-  if (c->agg.aggregates && (inst->engine = gen_interval_config_engine(
-                                &c->interval, "flowmetrics", client->org->name,
-                                "", &inst->who)) == NULL)
+  gen_family_env_t env = {.config = c,
+                          .lists = &inst->lists,
+                          .client = client,
+                          .plugin = PLUGIN_NAME,
+                          .who = &inst->who};
+  if (gen_families_open(&inst->families, &gf_history, &env) != 0)
     return -EINVAL;
-  if (c->act.on && (inst->action_engine = gen_interval_config_engine(
-                        &c->interval, "flowmetrics", client->org->name,
-                        "-actions", &inst->who)) == NULL)
-    return -EINVAL;
-  if (inst->engine != NULL)
-    gen_interval_set_defer_save(inst->engine, true);
-  if (inst->action_engine != NULL)
-    gen_interval_set_defer_save(inst->action_engine, true);
   gen_notify_options_t notify_options = gen_notify_config_options(&c->notify);
   inst->notify = gen_notify_create(
       client,

@@ -33,11 +33,12 @@
 #include "gen_opevents.h"
 #include "gen_platform.h"
 #include "gen_plugin.h"
+#include "gp_history.h"
 
 #include <fnmatch.h>
 #include <strings.h>
 
-#define PLUGIN_NAME "genesys_platform"
+#define PLUGIN_NAME GP_PLUGIN_NAME
 #define GP_EDGES_PATH "/api/v2/telephony/providers/edges"
 #define GP_TRUNKS_PATH "/api/v2/telephony/providers/edges/trunks"
 
@@ -52,20 +53,6 @@ typedef enum {
 } gp_family_t;
 static const char *const gp_family_names[GP_FAMILY_COUNT] = {
     "edges", "edge_metrics", "trunks", "trunk_metrics", "status_page"};
-
-typedef struct {
-  gen_entity_filter_t edges_filter, trunks_filter;
-  bool edges, trunks, status_page;
-  bool cloud_media;       /* CloudMediaEdges: list them (showCloudMedia) */
-  const char *trunk_type; /* EXTERNAL (default), PHONE, EDGE; NULL for all */
-  char *status_url;
-  char **components; /* StatusComponent patterns (NULL: every one) */
-  size_t n_components;
-  char **groups; /* StatusGroup patterns (NULL: the region's group) */
-  size_t n_groups;
-  gen_opev_config_t events; /* OperationalEvents and its keys */
-  gen_au_config_t usage;    /* ApiUsage* keys (gen_apiusage) */
-} gp_config_t;
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
  * or -1 when the listing did not say. An edge: online, active (in
@@ -103,85 +90,10 @@ typedef struct {
   bool said_types; /* trunks of another type were dropped (said once) */
   /* One limiter per family: one failing does not hide another's first. */
   gen_ratelimit_t complain[GP_FAMILY_COUNT];
-  gen_opev_t events; /* operational events per definition (gen_opevents) */
-  gen_au_t usage;    /* API usage per OAuth client */
+  /* The rows of gp_history on: operational events per definition. */
+  gen_families_t families;
+  gen_log_org_t who;
 } gp_instance_t;
-
-/* ---- configuration ------------------------------------------------------- */
-
-static void gp_config_init(void *config) {
-  gp_config_t *c = config;
-  c->edges = c->trunks = c->status_page = true;
-  c->trunk_type = "EXTERNAL";
-  c->status_url = strdup(GEN_PF_STATUS_URL);
-  gen_opev_config_init(&c->events);
-  gen_au_config_init(&c->usage);
-}
-
-static void gp_config_release(void *config) {
-  gp_config_t *c = config;
-  gen_entity_filter_free(&c->edges_filter);
-  gen_entity_filter_free(&c->trunks_filter);
-  free(c->status_url);
-  gen_config_string_list_free(c->components, c->n_components);
-  gen_config_string_list_free(c->groups, c->n_groups);
-  gen_opev_config_release(&c->events);
-}
-
-static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
-                         gp_config_t *c) {
-  /* The API's spellings (static), and "all": no trunkType= at all. */
-  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
-  char *value = NULL;
-  int status = gen_config_string(org, ci, &value);
-  if (status != 0)
-    return status;
-  status = -EINVAL;
-  if (strcasecmp(value, "all") == 0) {
-    c->trunk_type = NULL;
-    status = 0;
-  }
-  for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
-    if (strcasecmp(value, types[i]) == 0) {
-      c->trunk_type = types[i];
-      status = 0;
-    }
-  }
-  free(value);
-  if (status != 0)
-    gen_config_error(org, ci,
-                     "not a trunk type (EXTERNAL, PHONE, EDGE or all)");
-  return status;
-}
-
-static int gp_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                         void *config) {
-  gp_config_t *c = config;
-  int status = gen_config_filter_key(org, ci, "Edge", false, &c->edges_filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "Trunk", false, &c->trunks_filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_au_config_key(org, ci, &c->usage);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "Edges") == 0)
-    return gen_config_bool(org, ci, &c->edges);
-  if (strcasecmp(ci->key, "Trunks") == 0)
-    return gen_config_bool(org, ci, &c->trunks);
-  if (strcasecmp(ci->key, "TrunkType") == 0)
-    return gp_trunk_type(org, ci, c);
-  if (strcasecmp(ci->key, "CloudMediaEdges") == 0)
-    return gen_config_bool(org, ci, &c->cloud_media);
-  if (strcasecmp(ci->key, "StatusGroup") == 0)
-    return gen_config_string_list(org, ci, &c->groups, &c->n_groups);
-  if (strcasecmp(ci->key, "StatusPage") == 0)
-    return gen_config_bool(org, ci, &c->status_page);
-  if (strcasecmp(ci->key, "StatusPageURL") == 0)
-    return gen_config_url(org, ci, false, &c->status_url);
-  if (strcasecmp(ci->key, "StatusComponent") == 0)
-    return gen_config_string_list(org, ci, &c->components, &c->n_components);
-  return gen_opev_config_key(org, ci, &c->events);
-}
 
 /* ---- values -------------------------------------------------------------- */
 
@@ -553,7 +465,8 @@ static void gp_dispatch_self(gp_instance_t *inst) {
                     (double)inst->trunks.set.count);
   gen_dispatch_self(host, PLUGIN_NAME, "status_components", NULL, false,
                     (double)inst->components);
-  gen_opev_dispatch_self(&inst->events);
+  gen_opev_dispatch_self(gen_families_state(&inst->families, GP_EVENTS),
+                         &inst->families.counts);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 
@@ -623,8 +536,8 @@ static int gp_read(user_data_t *ud) {
    * alone reads it, so that sharded agents do not repeat its values. */
   if (inst->config.status_page && org->shard_index == 0)
     gp_status_page(inst);
-  gen_opev_read(&inst->events);
-  gen_au_read(&inst->usage, inst->client, &inst->config.usage, PLUGIN_NAME);
+  gen_families_read(&inst->families, inst->client, plugin_get_interval(),
+                    GEN_OPEV_QUERIES_PER_READ);
   gp_say(inst);
   gp_dispatch_self(inst);
   return 0;
@@ -638,8 +551,7 @@ static void gp_instance_free(void *data) {
     return;
   gp_list_free(&inst->edges);
   gp_list_free(&inst->trunks);
-  gen_opev_free(&inst->events);
-  gen_au_free(&inst->usage);
+  gen_families_free(&inst->families);
   gp_config_release(&inst->config);
   gen_client_free(inst->client);
   free(inst);
@@ -654,8 +566,13 @@ static int gp_instance_init(void *data) {
   const gen_org_t *org = inst->client->org;
   inst->region_group = gen_pf_region_group(
       org->region != NULL ? gen_region_domain(org->region) : org->api_base_url);
-  return gen_opev_start(&inst->events, inst->client, PLUGIN_NAME,
-                        &inst->config.events);
+  gp_config_done(&inst->config);
+  inst->who = (gen_log_org_t){PLUGIN_NAME, org->name};
+  gen_family_env_t env = {.config = &inst->config,
+                          .client = inst->client,
+                          .plugin = PLUGIN_NAME,
+                          .who = &inst->who};
+  return gen_families_open(&inst->families, &gp_history, &env) == 0 ? 0 : -EIO;
 }
 
 static const gen_plugin_t gp_plugin = {

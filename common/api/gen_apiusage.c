@@ -17,8 +17,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-#define DAY_MS (86400 * (int64_t)1000)
+#define DAY_MS GEN_AU_DAY_MS
 #define FAMILY "api_usage"      /* self-metric type instance */
 #define FAMILY_NAME "API usage" /* in the log (gen_client_family) */
 
@@ -506,6 +507,52 @@ static int au_results(gen_au_t *au, gen_client_t *client,
 
 /* ---- read ---------------------------------------------------------------- */
 
+/* The rows of day (none unless they are au's) at time at and interval (0:
+ * now and the read interval). */
+static void dispatch_rows(const gen_au_t *au, gen_client_t *client,
+                          const char *plugin, int64_t day, cdtime_t at,
+                          cdtime_t interval) {
+  const char *host = gen_client_host(client);
+  for (size_t i = 0; au->day_ms == day && i < au->done.n; i++) {
+    const gen_au_row_t *r = &au->done.rows[i];
+    for (int m = 0; m < GEN_AU_METRICS; m++) {
+      char ti[512];
+      if (r->route != NULL)
+        snprintf(ti, sizeof(ti), "%s-%s", gen_au_metric_names[m], r->route);
+      gen_ident_t id = {.host = host,
+                        .plugin = plugin,
+                        .plugin_instance = r->label,
+                        .type = r->route ? "api_route_usage" : "api_usage",
+                        .type_instance =
+                            r->route ? ti : gen_au_metric_names[m]};
+      gen_dispatch_gauge(&id, (double)r->v[m], at, interval);
+    }
+  }
+}
+
+int gen_au_replay_day(gen_au_t *au, gen_client_t *client,
+                      const gen_au_config_t *c, int64_t day_ms,
+                      const char *plugin) {
+  if (client->org->shard_index != 0)
+    return 0;
+  if (au->complain.interval == 0)
+    au->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  uint64_t failures = au->failures;
+  au->execution[0] = '\0';
+  if (au_post(au, client, day_ms, c) != 0)
+    return -EIO;
+  /* Until its last page or a failure; "Running" asked again a second
+   * later, GEN_AU_MAX_POLLS times at most. */
+  while (au->execution[0] != '\0' && au->failures == failures)
+    if (au_results(au, client, c) == 0 && au->execution[0] != '\0')
+      sleep(1);
+  if (au->failures != failures)
+    return -EIO;
+  dispatch_rows(au, client, plugin, day_ms, gen_ms_to_cdtime(day_ms + DAY_MS),
+                MS_TO_CDTIME_T(DAY_MS));
+  return 0;
+}
+
 void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
                  const char *plugin) {
   if (!c->enabled || client->org->shard_index != 0)
@@ -530,26 +577,12 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
        pages++)
     ;
 
-  const char *host = gen_client_host(client);
   /* Only the last complete day's counts: none once it is gone by. */
-  for (size_t i = 0; au->day_ms == day && i < au->done.n; i++) {
-    const gen_au_row_t *r = &au->done.rows[i];
-    for (int m = 0; m < GEN_AU_METRICS; m++) {
-      char ti[512];
-      if (r->route != NULL)
-        snprintf(ti, sizeof(ti), "%s-%s", gen_au_metric_names[m], r->route);
-      gen_ident_t id = {.host = host,
-                        .plugin = plugin,
-                        .plugin_instance = r->label,
-                        .type = r->route ? "api_route_usage" : "api_usage",
-                        .type_instance =
-                            r->route ? ti : gen_au_metric_names[m]};
-      gen_dispatch_gauge(&id, (double)r->v[m], 0, 0);
-    }
-  }
+  dispatch_rows(au, client, plugin, day, 0, 0);
   size_t clients = 0;
   for (size_t i = 0; au->day_ms == day && i < au->done.n; i++)
     clients += au->done.rows[i].route == NULL;
+  const char *host = gen_client_host(client);
   gen_dispatch_self(host, plugin, "platform_requests", FAMILY, true,
                     (double)au->requests);
   gen_dispatch_self(host, plugin, "platform_failures", FAMILY, true,

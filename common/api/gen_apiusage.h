@@ -137,6 +137,16 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
  * most). Only the first shard asks (the counts are the org's). */
 void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
                  const char *plugin);
+/* The length of the usage's day. */
+#define GEN_AU_DAY_MS 86400000LL
+/* A replay of one UTC day (collectd-genesys-check --replay): the job of
+ * day_ms asked for, its status asked until it is done (a second apart),
+ * every page read, then its rows dispatched at the day's end with the day
+ * as their interval. 0, or -EIO after the failure was logged. Only the
+ * first shard asks. */
+int gen_au_replay_day(gen_au_t *au, gen_client_t *client,
+                      const gen_au_config_t *c, int64_t day_ms,
+                      const char *plugin);
 void gen_au_free(gen_au_t *au);
 
 #endif /* GEN_APIUSAGE_H */

@@ -295,16 +295,3 @@ size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per) {
              ? GEN_ACTION_AGG_MAX_PER_QUERY
              : per;
 }
-
-void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
-                            gen_agg_counts_t *counts, size_t per, int ranges) {
-  if (engine == NULL)
-    return;
-  gen_agg_query_t query = gen_action_agg_query(aa);
-  gen_agg_output_t output = gen_action_agg_output(aa);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {engine, aa->client, counts, &query, &sink, 0};
-  /* A failed query leaves the rest to the next call. */
-  gen_agg_collect_set(&job, aa->actions, gen_action_agg_per_query(aa, per),
-                      ranges);
-}

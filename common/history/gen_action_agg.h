@@ -77,10 +77,4 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
  * GEN_ACTION_AGG_MAX_PER_QUERY). */
 size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per);
 
-/* The ranges due (at most ranges) for the actions, in one request each
- * for every action, or in batches of per (≤ GEN_ACTION_AGG_MAX_PER_QUERY)
- * selected ones. A failed query leaves the rest to the next call. */
-void gen_action_agg_collect(gen_action_agg_t *aa, gen_interval_t *engine,
-                            gen_agg_counts_t *counts, size_t per, int ranges);
-
 #endif /* GEN_ACTION_AGG_H */

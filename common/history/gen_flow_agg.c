@@ -220,36 +220,24 @@ gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
 
 typedef struct {
   gen_flow_agg_t *fa;
-  gen_agg_job_t job;
+  gen_agg_counts_t *counts;
   gen_agg_observation_t obs;
-  bool aggregates, active;
-  int ranges;
 } batches_t;
 
-/* One batch of flows: their aggregates (none after a failed query: the
- * rest waits for the next call), then their active flows. */
 static bool batch(void *ud, const char *const *ids, size_t n) {
   batches_t *b = ud;
-  if (b->aggregates && gen_agg_collect(&b->job, ids, n, b->ranges) != 0)
-    b->aggregates = false;
-  if (b->active)
-    gen_agg_observe(b->fa->client, b->job.counts, &b->obs, ids, n);
-  return b->aggregates || b->active;
+  gen_agg_observe(b->fa->client, b->counts, &b->obs, ids, n);
+  return true;
 }
 
-void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
-                          gen_agg_counts_t *counts, size_t per,
-                          bool with_active, int ranges) {
-  if (per == 0 || per > GEN_FLOW_AGG_MAX_PER_QUERY)
-    per = GEN_FLOW_AGG_MAX_PER_QUERY;
-  gen_agg_query_t query = gen_flow_agg_query(fa);
-  gen_agg_output_t output = gen_flow_agg_output(fa);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
-  batches_t b = {.fa = fa,
-                 .job = {engine, fa->client, counts, &query, &sink, 0},
-                 .obs = gen_flow_agg_active(fa),
-                 .aggregates = engine != NULL,
-                 .active = with_active,
-                 .ranges = ranges};
-  gen_entity_batches(fa->flows, per, batch, &b);
+size_t gen_flow_agg_per_query(size_t per) {
+  return per == 0 || per > GEN_FLOW_AGG_MAX_PER_QUERY
+             ? GEN_FLOW_AGG_MAX_PER_QUERY
+             : per;
+}
+
+void gen_flow_agg_observe(gen_flow_agg_t *fa, gen_agg_counts_t *counts,
+                          size_t per) {
+  batches_t b = {.fa = fa, .counts = counts, .obs = gen_flow_agg_active(fa)};
+  gen_entity_batches(fa->flows, gen_flow_agg_per_query(per), batch, &b);
 }

@@ -70,12 +70,12 @@ gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa);
 gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa);
 gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
 
-/* Every batch of per (≤ GEN_FLOW_AGG_MAX_PER_QUERY) selected flows: the
- * aggregates of at most ranges ranges into engine (NULL: none), then, with
- * active, oFlow. A failed aggregates query leaves the rest to the next
- * call. */
-void gen_flow_agg_collect(gen_flow_agg_t *fa, gen_interval_t *engine,
-                          gen_agg_counts_t *counts, size_t per, bool active,
-                          int ranges);
+/* Flows a request: per, or GEN_FLOW_AGG_MAX_PER_QUERY for 0 or more. */
+size_t gen_flow_agg_per_query(size_t per);
+
+/* The active flows (oFlow) of every batch of per selected flows, each
+ * batch one observations query (a failed one logged and counted). */
+void gen_flow_agg_observe(gen_flow_agg_t *fa, gen_agg_counts_t *counts,
+                          size_t per);
 
 #endif /* GEN_FLOW_AGG_H */

@@ -178,7 +178,7 @@ static int parse(void *ud, const char *text, size_t len, gen_agg_answer_t *a,
     snprintf(err, err_size, "%s", gen_strerror(status));
   if (skipped > 0) {
     atomic_fetch_add(&ev->client->stats.malformed, 1);
-    gen_log_org(&ev->who, &ev->complain, LOG_WARNING,
+    gen_log_org(ev->who, &ev->complain, LOG_WARNING,
                 "%zu entries of an events aggregates answer had no event "
                 "definition id or no eventCount and were skipped",
                 skipped);
@@ -277,7 +277,7 @@ static int list_definitions(gen_opev_t *ev) {
     gen_entity_set_free(&l.fresh);
     if (!gen_client_family(ev->client, "operational events", status, err,
                            "the other platform values"))
-      gen_log_org(&ev->who, &ev->complain, LOG_ERR,
+      gen_log_org(ev->who, &ev->complain, LOG_ERR,
                   "cannot list the event definitions (asked again next "
                   "read): %s",
                   err);
@@ -285,7 +285,7 @@ static int list_definitions(gen_opev_t *ev) {
   }
   if (l.skipped > 0) {
     atomic_fetch_add(&ev->client->stats.malformed, 1);
-    gen_log_org(&ev->who, &ev->complain, LOG_WARNING,
+    gen_log_org(ev->who, &ev->complain, LOG_WARNING,
                 "%zu event definitions had no id and were skipped", l.skipped);
   }
   gen_entity_set_replace(&ev->defs, &l.fresh, true);
@@ -294,70 +294,67 @@ static int list_definitions(gen_opev_t *ev) {
 
 /* ---- the instance -------------------------------------------------------- */
 
-int gen_opev_start(gen_opev_t *ev, gen_client_t *client, const char *plugin,
-                   const gen_opev_config_t *config) {
+void gen_opev_interval(const gen_opev_config_t *c, gen_interval_config_t *ic) {
+  gen_interval_config_init(ic);
+  ic->granularity_ms = c->granularity_ms;
+  ic->settle = c->settle;
+  ic->revisit = 0;     /* a revisit would cost a request a bucket */
+  ic->max_buckets = 1; /* the answer has no buckets: one a request */
+  ic->horizon = c->horizon;
+  ic->initial = c->initial;
+  ic->state_dir = c->state_dir != NULL ? strdup(c->state_dir) : NULL;
+}
+
+gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
+                         const gen_opev_config_t *config,
+                         const gen_log_org_t *who) {
+  gen_opev_t *ev = calloc(1, sizeof(*ev));
+  if (ev == NULL)
+    return NULL;
   *ev = (gen_opev_t){.client = client,
                      .plugin = plugin,
                      .config = config,
-                     .who = {plugin, client->org->name},
+                     .who = who,
                      .complain = GEN_RATELIMIT_INIT(60)};
-  ev->counts =
-      (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &ev->who};
-  if (!config->enabled)
-    return 0;
-  if ((ev->answer = gen_agg_values_new(&catalogue)) == NULL)
-    return -ENOMEM;
-  gen_interval_config_t ic;
-  gen_interval_config_init(&ic);
-  ic.granularity_ms = config->granularity_ms;
-  ic.settle = config->settle;
-  ic.revisit = 0;     /* a revisit would cost a request a bucket */
-  ic.max_buckets = 1; /* the answer has no buckets: one a request */
-  ic.horizon = config->horizon;
-  ic.initial = config->initial;
-  ic.state_dir = config->state_dir != NULL ? strdup(config->state_dir) : NULL;
-  ev->engine = gen_interval_config_engine(&ic, plugin, client->org->name,
-                                          "-events", &ev->who);
-  gen_interval_config_release(&ic);
-  if (ev->engine == NULL)
-    return -EIO;
-  gen_interval_set_defer_save(ev->engine, true);
-  return 0;
+  if ((ev->answer = gen_agg_values_new(&catalogue)) == NULL) {
+    free(ev);
+    return NULL;
+  }
+  return ev;
 }
 
 void gen_opev_free(gen_opev_t *ev) {
-  gen_interval_free(ev->engine);
+  if (ev == NULL)
+    return;
   gen_agg_values_free(ev->answer);
   gen_entity_set_free(&ev->defs);
-  ev->engine = NULL, ev->answer = NULL;
+  free(ev);
 }
 
-void gen_opev_read(gen_opev_t *ev) {
-  if (ev->engine == NULL)
-    return;
+int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run) {
   static const char *const scopes[] = {SCOPE};
   gen_interval_range_t range;
+  int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
   /* The definitions are listed only when a bucket is due. */
-  if (gen_interval_plan(ev->engine, scopes, 1, gen_cdtime_to_ms(cdtime()),
-                        &range) == 1 &&
-      list_definitions(ev) == 0) {
-    gen_agg_query_t query = gen_opev_query(ev);
-    gen_agg_output_t output = gen_opev_output(ev);
-    gen_interval_sink_t sink = gen_agg_sink(&output);
-    gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink, 0};
-    gen_agg_collect(&job, scopes, 1, GEN_OPEV_QUERIES_PER_READ);
-  }
-  gen_interval_save(ev->engine);
+  int status = gen_interval_plan(run->engine, scopes, 1, now, &range);
+  if (status != 1)
+    return status;
+  if ((status = list_definitions(ev)) != 0)
+    return status;
+  gen_agg_query_t query = gen_opev_query(ev);
+  gen_agg_output_t output = gen_opev_output(ev);
+  return gen_family_agg(run, &query, &output, NULL, 0, SCOPE);
 }
 
-void gen_opev_dispatch_self(const gen_opev_t *ev) {
-  if (ev->engine == NULL)
+void gen_opev_dispatch_self(const gen_opev_t *ev,
+                            const gen_agg_counts_t *counts) {
+  if (ev == NULL)
     return;
   const char *host = gen_client_host(ev->client);
   gen_dispatch_self(host, ev->plugin, "platform_requests", "operational_events",
-                    true, (double)ev->counts.queries);
+                    true, (double)counts->queries);
   gen_dispatch_self(host, ev->plugin, "platform_failures", "operational_events",
-                    true, (double)ev->counts.failures);
+                    true, (double)counts->failures);
   gen_dispatch_self(host, ev->plugin, "platform_requests", "event_definitions",
                     true, (double)ev->listings);
   gen_dispatch_self(host, ev->plugin, "platform_failures", "event_definitions",

@@ -13,14 +13,16 @@
  * bucket); the settle delay covers late events. The answer is rewritten
  * into an aggregates answer, every listed definition given a bucket (0
  * when the answer leaves it out), and goes through gen_aggregates' loop
- * and sink. Genesys keeps the events 10 days: the backfill keys are capped
- * there. tests/sim/README.md, Operational events, has the evidence.
+ * and sink, a row of genesys_platform's history table (replayable within
+ * the 10 days Genesys keeps them; the backfill keys are capped there).
+ * tests/sim/README.md, Operational events, has the evidence.
  */
 #ifndef GEN_OPEVENTS_H
 #define GEN_OPEVENTS_H 1
 
 #include "gen_aggregates.h"
 #include "gen_entity.h"
+#include "gen_family.h"
 
 #define GEN_OPEV_DEFS_PATH "/api/v2/usage/events/definitions"
 #define GEN_OPEV_AGG_PATH "/api/v2/usage/events/aggregates/query"
@@ -50,36 +52,40 @@ void gen_opev_config_release(gen_opev_config_t *c);
 int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
                         gen_opev_config_t *c);
 
-/* One org's operational events, in the plugin instance. */
+/* Its engine's configuration (the interval engine's keys from the
+ * OperationalEvents* ones): one bucket a request, no revisit. Release it
+ * with gen_interval_config_release. */
+void gen_opev_interval(const gen_opev_config_t *c, gen_interval_config_t *ic);
+
+/* One org's operational events: the family's state across reads (its
+ * engine and request counts are the driver's, gen_family.h). */
 typedef struct {
   gen_client_t *client;
   const char *plugin;
   const gen_opev_config_t *config;
-  gen_log_org_t who;
-  gen_interval_t *engine;
+  const gen_log_org_t *who;
   gen_entity_set_t defs; /* the definitions listed last */
   gen_agg_values_t *answer;
-  gen_agg_counts_t counts; /* the aggregates queries */
   uint64_t listings, listing_failures;
   gen_interval_range_t asked; /* the range of the request in flight */
   gen_ratelimit_t complain;
 } gen_opev_t;
 
-/* Sets ev up for client (borrowed, as config) when config->enabled: its
- * engine and state file <BaseDir>/genesys/<plugin>-<org>-events.json. 0 or
- * -ENOMEM / -EIO (logged). */
-int gen_opev_start(gen_opev_t *ev, gen_client_t *client, const char *plugin,
-                   const gen_opev_config_t *config);
+/* The state for client, plugin, config and who (borrowed); NULL when out
+ * of memory. gen_opev_free(NULL) does nothing. */
+gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
+                         const gen_opev_config_t *config,
+                         const gen_log_org_t *who);
 void gen_opev_free(gen_opev_t *ev);
 
-/* Once a read: when a bucket is due, lists the definitions and asks for
- * every bucket due (at most GEN_OPEV_QUERIES_PER_READ); the state is saved
- * one read late (gen_interval_save). Nothing without an engine. */
-void gen_opev_read(gen_opev_t *ev);
+/* One run (gen_family_run_t): when a bucket is due, lists the definitions
+ * and asks for every bucket due, one request each. 0, or the failure. */
+int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run);
 
 /* Self-metrics platform_requests and platform_failures, type instances
- * operational_events and event_definitions. */
-void gen_opev_dispatch_self(const gen_opev_t *ev);
+ * operational_events (counts, the driver's) and event_definitions. */
+void gen_opev_dispatch_self(const gen_opev_t *ev,
+                            const gen_agg_counts_t *counts);
 
 /* Writes an EventAggregatesResponse (doc) into a as the aggregates answer
  * the loop takes: {"results": [{group: {eventDefinitionId}, data: [{interval:

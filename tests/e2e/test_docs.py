@@ -67,6 +67,16 @@ def code_keys(path):
     return keys
 
 
+def plugin_keys(plugin):
+    """The keys a plugin accepts: its file's and those of its private code
+    beside it (plugins/<name>/, e.g. plugins/analytics/)."""
+    keys = code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
+    short = plugin[len("genesys_"):]
+    for path in glob.glob(os.path.join(ROOT, "plugins", short, "*.c")):
+        keys |= code_keys(path)
+    return keys
+
+
 def page_items(path):
     """Option items of the page's OPTIONS section (not its VALUES)."""
     with open(path) as f:
@@ -92,7 +102,7 @@ class DocsTest(unittest.TestCase):
         for pod in glob.glob(os.path.join(ROOT, "man", "genesys_*.5.pod")):
             plugin = os.path.basename(pod)[: -len(".5.pod")]
             with self.subTest(plugin=plugin):
-                code = code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
+                code = plugin_keys(plugin)
                 page = page_items(pod)
                 self.assertTrue(code)
                 self.assertEqual(sorted(code - page), [], "accepted but not documented")
@@ -102,7 +112,7 @@ class DocsTest(unittest.TestCase):
         shared = code_keys(core("gen_config.c"))
         for conf in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf")):
             plugin = os.path.basename(conf)[: -len(".conf")]
-            keys = shared | code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
+            keys = shared | plugin_keys(plugin)
             with open(conf) as f:
                 used = set(re.findall(r"^\s*#?\s*([A-Z][A-Za-z]+) [\"0-9]", f.read(), re.M))
             used -= {"LoadPlugin", "TypesDB"}
@@ -202,7 +212,7 @@ class LayersTest(unittest.TestCase):
 
 class LicenceTest(unittest.TestCase):
     def test_every_source_file_names_the_licence(self):
-        patterns = ["common/*/*.[ch]", "plugins/*.c", "tools/*.[ch]", "tests/unit/*.[ch]",
+        patterns = ["common/*/*.[ch]", "plugins/*.c", "plugins/*/*.[ch]", "tools/*.[ch]", "tests/unit/*.[ch]",
                     "tests/unit/*/*.[ch]",
                     "tests/fuzz/*.[ch]", "bench/*.[ch]", "bench/*.py", "tests/e2e/*.py",
                     "tests/sim/*.py", "scripts/*.sh", "scripts/*.py", "tests/*.sh", "man/*.py",

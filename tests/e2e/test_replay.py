@@ -21,7 +21,15 @@ time of the window. --stdout prints the same values as PUTVAL lines, and
 the plugins' state files are byte-identical after both replays. An <Org>
 without Host is replayed under the host name collectd itself gives it; an
 unreadable window, and one that has not settled yet, are refused; a
-malformed answer fails its family's replay (exit 1), not the others'."""
+malformed answer fails its family's replay (exit 1), not the others'.
+
+genesys_platform's operational events replay too, from the same table the
+plugin reads (no code of theirs in the replay): every definition and
+bucket of an hour equal to /sim/truth/events both ways (0 included), one
+request a bucket, no counter; a window older than the 10 days Genesys keeps
+them is refused. So does API usage, by UTC day: each day of a two-day
+window one job read to its end, its rows equal to /sim/truth/usage of
+that day both ways, stamped at the day's end."""
 import datetime
 import glob
 import hashlib
@@ -29,6 +37,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -38,6 +47,7 @@ from sim_harness import Simulator  # noqa: E402
 from test_analytics_mos import CONFIG as MOS_CONFIG, MOS_TYPES  # noqa: E402
 from test_analytics_mos import expected_bucket as mos_bucket  # noqa: E402
 from test_data_actions import MEASURE, expected_bucket as action_bucket  # noqa: E402
+from test_apiusage import expected as usage_expected  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
 PLUGIN = "genesys_analytics"
@@ -50,6 +60,21 @@ G_MS = 300000
 WINDOW = 12  # buckets replayed: the hour before collectd's first bucket
 COUNTS = ("offered", "answered", "abandoned")
 PUTVAL = re.compile(r'PUTVAL "([^"]+)" interval=([0-9.]+) ([0-9.]+):(\S+)$')
+
+
+def putvals(tc, text):
+    """{(plugin, instance, type, type_instance, t s): value} of PUTVAL lines,
+    each of host acme and interval 300 s."""
+    out = {}
+    for line in text.splitlines():
+        mm = PUTVAL.match(line)
+        tc.assertIsNotNone(mm, line)
+        host, pi, tti = mm.group(1).split("/")
+        tc.assertEqual(("acme", "300.000"), (host, mm.group(2)))
+        plugin, _, inst = pi.partition("-")
+        ty, _, ti = tti.partition("-")
+        out[(plugin, inst, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
+    return out
 
 
 def inside(truth_buckets, start, end):
@@ -312,17 +337,9 @@ class ReplayTest(unittest.TestCase):
                         any(FLOWS in p for p in before), f"no state files in {state_dir}")
         r = self.replay(start, end, "--stdout")
         self.assertEqual(before, state_digest(state_dir), "a state file changed")
-        printed, n_others = {}, 0
-        for line in r.stdout.splitlines():
-            mm = PUTVAL.match(line)
-            self.assertIsNotNone(mm, line)
-            host, pi, tti = mm.group(1).split("/")
-            self.assertEqual(("acme", "300.000"), (host, mm.group(2)))
-            plugin, _, inst = pi.partition("-")
-            ty, _, ti = tti.partition("-")
-            n_others += ty.startswith("total_") or ty == "flow_active"
-            printed[(plugin, inst, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
-        self.assertEqual(0, n_others)
+        printed = putvals(self, r.stdout)
+        self.assertEqual(0, sum(k[2].startswith("total_") or k[2] == "flow_active"
+                                for k in printed))
         self.same(want, printed, "stdout")
         self.assertEqual(sent, len(r.stdout.splitlines()))
 
@@ -383,6 +400,113 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual(1, r.returncode, r.stdout + r.stderr)
         self.assertIn("no bucket of the window has closed", r.stderr)
         self.assertEqual("", r.stdout)
+
+
+class OperationalEventsReplayTest(unittest.TestCase):
+    def test_events_window_equals_truth_both_ways(self):
+        sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
+                        "--speed", "1", "--start", "now", "--warmup", "7200",
+                        "--event-definitions", "5")
+        conf = None
+        try:
+            block = sim.org_block(
+                "acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+                "    OperationalEvents true\n"
+                '    OperationalEventsGranularity "PT5M"\n'
+                "    OperationalEventsSettleDelay 30\n"
+                "    Edges false\n    Trunks false\n    StatusPage false\n")
+            fd, conf = tempfile.mkstemp(suffix=".conf")
+            with os.fdopen(fd, "w") as f:
+                f.write(f"<Plugin genesys_platform>\n{block}</Plugin>\n")
+            end = int(time.time()) // 300 * 300 - 600
+            start = end - 3600
+            r = subprocess.run([CHECK, "--replay", str(start), str(end), "--stdout", conf],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+            m = re.search(r"operational events: replay of \S+ \((\d+) requests, "
+                          r"(\d+) values\): OK", r.stderr)
+            self.assertIsNotNone(m, r.stderr)
+            self.assertEqual(12, int(m.group(1)), "one request a bucket")
+            truth = sim._open("/sim/truth/events?granularity=PT5M&buckets=40")
+            want = {}
+            for iv, b in truth["buckets"].items():
+                e = round(iso_ms(iv.split("/")[1])) // 1000
+                if start < e <= end:
+                    for did, tr in b.items():
+                        want[(did, e)] = float(tr["events"])
+            printed = putvals(self, r.stdout)
+            got = {(k[1], k[4]): v for k, v in printed.items()
+                   if k[0] == "genesys_platform" and k[2] == "operational_events"}
+            self.assertEqual(len(printed), len(got), "a counter or another value was replayed")
+            self.assertEqual(12 * len(truth["definitions"]), len(want))
+            self.assertGreater(sum(1 for v in want.values() if v), 0, "no event in the hour")
+            self.assertEqual(sorted(set(got) - set(want))[:5], [], "replayed, not in truth")
+            self.assertEqual(sorted(set(want) - set(got))[:5], [], "in truth, not replayed")
+            self.assertEqual([], [(k, want[k], got[k]) for k in want if want[k] != got[k]])
+            self.assertEqual(int(m.group(2)), len(got))
+            # older than Genesys keeps them: refused, nothing asked
+            old = int(time.time()) - 11 * 86400
+            r = subprocess.run([CHECK, "--replay", str(old - 3600), str(old), "--stdout",
+                                conf], capture_output=True, text=True, timeout=60)
+            self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+            self.assertIn("operational events: replay window", r.stderr)
+            self.assertIn("within the time Genesys keeps it", r.stderr)
+            self.assertEqual("", r.stdout)
+        finally:
+            if conf:
+                os.unlink(conf)
+            sim.stop()
+
+
+class ApiUsageReplayTest(unittest.TestCase):
+    def test_days_equal_truth_both_ways(self):
+        sim = Simulator("--queues", "1", "--agents", "2", "--speed", "1", "--start", "now",
+                        "--usage-clients", "4", "--usage-pending", "2")
+        conf = None
+        try:
+            block = sim.org_block(
+                "acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+                "    ApiUsage true\n    ApiUsageByRoute true\n"
+                "    Edges false\n    Trunks false\n    StatusPage false\n")
+            fd, conf = tempfile.mkstemp(suffix=".conf")
+            with os.fdopen(fd, "w") as f:
+                f.write(f"<Plugin genesys_platform>\n{block}</Plugin>\n")
+            day = 86400
+            today = int(time.time()) // day * day
+            r = subprocess.run([CHECK, "--replay", str(today - 2 * day), str(today),
+                                "--stdout", conf], capture_output=True, text=True, timeout=120)
+            self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+            m = re.search(r"api usage: replay of \S+ \((\d+) requests, (\d+) values\): OK",
+                          r.stderr)
+            self.assertIsNotNone(m, r.stderr)
+            # a day: its job POSTed, its status asked 2 times, its page read
+            self.assertEqual(2 * 4, int(m.group(1)))
+            lines = r.stdout.splitlines()
+            got = {}
+            for line in lines:
+                mm = PUTVAL.match(line)
+                self.assertIsNotNone(mm, line)
+                host, pi, tti = mm.group(1).split("/")
+                self.assertEqual(("acme", "86400.000"), (host, mm.group(2)))
+                plugin, _, label = pi.partition("-")
+                ty, _, ti = tti.partition("-")
+                self.assertEqual("genesys_platform", plugin)
+                got[(label, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
+            want = {}
+            for d in (today - 2 * day, today - day):
+                iso = datetime.datetime.fromtimestamp(d, datetime.timezone.utc)
+                truth = sim._open("/sim/truth/usage?day=" + iso.strftime("%Y-%m-%d"))
+                self.assertTrue(truth["clients"], "the truth has no client that day")
+                for k, v in usage_expected(truth, by_id=True).items():
+                    want[k + (d + day,)] = v
+            self.assertEqual(sorted(set(got) - set(want))[:5], [], "replayed, not in truth")
+            self.assertEqual(sorted(set(want) - set(got))[:5], [], "in truth, not replayed")
+            self.assertEqual([], [(k, want[k], got[k]) for k in want if want[k] != got[k]])
+            self.assertEqual(int(m.group(2)), len(lines))
+        finally:
+            if conf:
+                os.unlink(conf)
+            sim.stop()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include "plugin_mock.h"
 
 #include "../../plugins/genesys_analytics.c"
+#include "gen_json.h"
 
 #include "collectd/core/testing.h"
 #include "interval_answer.h"
@@ -13,6 +14,13 @@
 #define T0 1778752800000LL /* 2026-05-14T10:00:00Z */
 
 static char dir[] = "/tmp/gen-analytics-test-XXXXXX";
+
+/* The rows' engines and states of an instance. */
+#define ENGINE(inst, row) ((inst)->families.engine[row])
+#define QA(inst)                                                               \
+  (((ga_queue_state_t *)gen_families_state(&(inst)->families, GA_QUEUES))->qa)
+#define AGENTS(inst)                                                           \
+  ((ga_agent_state_t *)gen_families_state(&(inst)->families, GA_AGENTS))
 
 static ga_instance_t *make_instance_with(bool agent_status) {
   gen_org_t *org = mock_org(PLUGIN_NAME);
@@ -29,7 +37,8 @@ static ga_instance_t *make_instance_with(bool agent_status) {
   c->interval.settle = TIME_T_TO_CDTIME_T(60);
   c->interval.state_dir = strdup(dir);
   ga_instance_t *inst = gen_plugin_instance_new(&ga_plugin, client, c);
-  gen_entity_add(&inst->queues, "q1", "Sales EN 001", "div-1");
+  gen_entity_add(&inst->lists.queues, "q1", "Sales EN 001", "div-1");
+  inst->lists.listed = true;
   inst->listed_at = cdtime();
   return inst;
 }
@@ -42,23 +51,27 @@ static const char *const q1[] = {"q1"};
  * them (n 0: the org query). */
 static json_object *query_body(ga_instance_t *inst, const char *const *ids,
                                size_t n, const gen_interval_range_t *range) {
-  gen_agg_query_t q = gen_queue_agg_query(&inst->qa, n == 0);
+  gen_agg_query_t q = gen_queue_agg_query(&QA(inst), n == 0);
   return q.body(q.ud, ids, n, range);
 }
 
 static void label_of(ga_instance_t *inst, const gen_key_t *key,
                      gen_agg_label_t *out) {
-  gen_agg_output_t o = gen_queue_agg_output(&inst->qa);
+  gen_agg_output_t o = gen_queue_agg_output(&QA(inst));
   o.label(o.ud, key, out);
 }
 
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
-  gen_agg_query_t query = queue_query(inst);
-  gen_agg_output_t output = gen_queue_agg_output(&inst->qa);
+  gen_agg_query_t query = gen_queue_agg_query(&QA(inst), false);
+  gen_agg_output_t output = gen_queue_agg_output(&QA(inst));
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
-                       &query,       &sink,        0};
+  gen_agg_job_t job = {ENGINE(inst, GA_QUEUES),
+                       inst->client,
+                       &inst->families.counts,
+                       &query,
+                       &sink,
+                       0};
   return interval_answer(&job, q1[0], T0 + G + 60000, text);
 }
 
@@ -147,8 +160,8 @@ DEF_TEST(malformed_answers_fail_the_range) {
   EXPECT_EQ_INT(0, mock_values_num);
   /* Still due: the range is asked for again. */
   gen_interval_range_t range;
-  EXPECT_EQ_INT(1,
-                gen_interval_plan(inst->engine, q1, 1, T0 + G + 60000, &range));
+  EXPECT_EQ_INT(1, gen_interval_plan(ENGINE(inst, GA_QUEUES), q1, 1,
+                                     T0 + G + 60000, &range));
   ga_instance_free(inst);
   return 0;
 }
@@ -182,7 +195,7 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
                       size_t n_docs) {
   static const char *const scope[] = {GA_AGENT_SCOPE};
   gen_interval_range_t range;
-  if (gen_interval_plan(inst->agent_engine, scope, 1, now, &range) != 1)
+  if (gen_interval_plan(ENGINE(inst, GA_AGENTS), scope, 1, now, &range) != 1)
     return -1000;
   gen_agent_sums_t sums;
   size_t skipped = 0;
@@ -196,15 +209,16 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
     json_object_put(doc);
   }
   if (status == 0)
-    status =
-        gen_agent_sums_put(&sums, inst->agent_engine, GA_AGENT_SCOPE, &range);
+    status = gen_agent_sums_put(&sums, ENGINE(inst, GA_AGENTS), GA_AGENT_SCOPE,
+                                &range);
   gen_agent_sums_free(&sums);
   if (status != 0) {
-    gen_interval_abort(inst->agent_engine);
+    gen_interval_abort(ENGINE(inst, GA_AGENTS));
     return status;
   }
-  gen_interval_sink_t sink = gen_agent_status_sink(&inst->agent_out);
-  return gen_interval_commit(inst->agent_engine, scope, 1, &range, now, &sink);
+  gen_interval_sink_t sink = gen_agent_status_sink(&AGENTS(inst)->out);
+  return gen_interval_commit(ENGINE(inst, GA_AGENTS), scope, 1, &range, now,
+                             &sink);
 }
 
 #define USER(id, idle, interacting, available)                                 \
@@ -217,7 +231,7 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
 
 DEF_TEST(agent_status_sums_every_batch_per_status) {
   ga_instance_t *inst = make_instance_with(true);
-  OK(inst->agent_engine != NULL);
+  OK(ENGINE(inst, GA_AGENTS) != NULL);
   mock_values_reset();
   /* Two batches of users: the bucket is the sum over both. */
   const char *batches[] = {
@@ -259,7 +273,7 @@ DEF_TEST(agent_status_sums_every_batch_per_status) {
   v = mock_find("agents", "agent_time", "routing-IDLE");
   EXPECT_EQ_DOUBLE(520, v->value.gauge);
   gen_interval_stats_t st;
-  gen_interval_get_stats(inst->agent_engine, &st);
+  gen_interval_get_stats(ENGINE(inst, GA_AGENTS), &st);
   EXPECT_EQ_INT(1, (int)st.revisions);
   ga_instance_free(inst);
   return 0;

@@ -27,15 +27,21 @@ static gf_instance_t *make_instance_with(const char *state,
     return NULL;
   c->interval.granularity_ms = 300000;
   c->interval.state_dir = strdup(state_dir);
+  c->act.on = true;
   gf_instance_t *inst = gen_plugin_instance_new(&gf_plugin, client, c);
-  gen_entity_add(&inst->flows, "f-1", "SalesIvr", "div-1");
-  gen_entity_add(&inst->outcomes, "o-1", "Identified", NULL);
-  gen_entity_add(&inst->milestones, "m-1", "MenuDone", NULL);
+  gen_entity_add(&inst->lists.flows, "f-1", "SalesIvr", "div-1");
+  gen_entity_add(&inst->lists.outcomes, "o-1", "Identified", NULL);
+  gen_entity_add(&inst->lists.milestones, "m-1", "MenuDone", NULL);
   gf_restore_state(inst);
   inst->started = true;
   inst->listed_at = cdtime();
+  inst->lists.listed = true;
   return inst;
 }
+
+/* The data actions row's state (DataActions is on in every instance). */
+#define ACTIONS(inst)                                                          \
+  ((gf_action_state_t *)gen_families_state(&(inst)->families, GF_ACTIONS))
 
 static gf_instance_t *make_instance(const char *state) {
   return make_instance_with(state, NULL);
@@ -438,8 +444,12 @@ static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gen_flow_agg_query(&inst->agg);
   gen_agg_output_t output = gen_flow_agg_output(&inst->agg);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->engine, inst->client, &inst->counts,
-                       &query,       &sink,        0};
+  gen_agg_job_t job = {inst->families.engine[GF_FLOWS],
+                       inst->client,
+                       &inst->families.counts,
+                       &query,
+                       &sink,
+                       0};
   return interval_answer(&job, "f-1", at, text);
 }
 
@@ -575,18 +585,18 @@ static int check_milestone_answer(gf_instance_t *inst, const char *answer) {
  * starts 10 minutes back. */
 static gf_instance_t *fresh_engine(const char *state, const char *suffix) {
   gf_instance_t *inst = make_instance(state);
-  gen_interval_free(inst->engine);
+  gen_interval_free(inst->families.engine[GF_FLOWS]);
   /* Both buckets below in the first range. */
   inst->config.interval.initial = TIME_T_TO_CDTIME_T(600);
-  inst->engine = gen_interval_config_engine(
+  inst->families.engine[GF_FLOWS] = gen_interval_config_engine(
       &inst->config.interval, "flowmetrics", "acme", suffix, &inst->who);
   return inst;
 }
 
 DEF_TEST(aggregates_milestones_with_outcome) {
   gf_instance_t *inst = fresh_engine("milestones-with", "-with");
-  CHECK_NOT_NULL(inst->engine);
-  gen_entity_add(&inst->outcomes, "o-2", "Paid", NULL);
+  CHECK_NOT_NULL(inst->families.engine[GF_FLOWS]);
+  gen_entity_add(&inst->lists.outcomes, "o-2", "Paid", NULL);
   static const char answer[] =
       "{\"results\":[" EXECUTIONS_GROUP "," OUTCOME_GROUP "," MILESTONE_GROUP(
           WITH_OUTCOME("o-1"),
@@ -601,7 +611,7 @@ DEF_TEST(aggregates_milestones_with_outcome) {
 
 DEF_TEST(aggregates_milestones_alone) {
   gf_instance_t *inst = fresh_engine("milestones-alone", "-alone");
-  CHECK_NOT_NULL(inst->engine);
+  CHECK_NOT_NULL(inst->families.engine[GF_FLOWS]);
   /* The same counts with no outcome key: the API summed the outcomes. */
   static const char answer[] =
       "{\"results\":[" EXECUTIONS_GROUP "," OUTCOME_GROUP
@@ -622,16 +632,21 @@ DEF_TEST(aggregates_milestones_alone) {
 #define TIMES(sum, max, min) ",\"sum\":" sum ",\"max\":" max ",\"min\":" min
 
 static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
-  gen_interval_free(inst->action_engine);
-  inst->action_engine = gen_interval_config_engine(
+  gen_interval_free(inst->families.engine[GF_ACTIONS]);
+  inst->families.engine[GF_ACTIONS] = gen_interval_config_engine(
       &inst->config.interval, "flowmetrics", "acme", suffix, &inst->who);
-  gen_entity_add(&inst->actions, "a-1", "Lookup CRM", NULL);
-  gen_entity_add(&inst->actions, "a-2", "Lookup CRM", NULL); /* same name */
-  gen_agg_query_t query = gen_action_agg_query(&inst->action_agg);
-  gen_agg_output_t output = gen_action_agg_output(&inst->action_agg);
+  gen_entity_add(&inst->lists.actions, "a-1", "Lookup CRM", NULL);
+  gen_entity_add(&inst->lists.actions, "a-2", "Lookup CRM",
+                 NULL); /* same name */
+  gen_agg_query_t query = gen_action_agg_query(&ACTIONS(inst)->aa);
+  gen_agg_output_t output = gen_action_agg_output(&ACTIONS(inst)->aa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {
-      inst->action_engine, inst->client, &inst->counts, &query, &sink, 0};
+  gen_agg_job_t job = {inst->families.engine[GF_ACTIONS],
+                       inst->client,
+                       &inst->families.counts,
+                       &query,
+                       &sink,
+                       0};
   mock_values_reset();
   atomic_store(&inst->client->stats.malformed, 0);
   return interval_answer(&job, "a-1", AT_1008, text);
@@ -647,7 +662,7 @@ static double action_value(const char *type, const char *type_instance) {
 
 DEF_TEST(data_actions) {
   gf_instance_t *inst = make_instance("actions");
-  inst->action_agg.every = false;
+  ACTIONS(inst)->aa.every = false;
   CHECK_ZERO(actions(
       inst, "-actions1",
       "{\"results\":[" ACTION_GROUP("\"actionId\":\"a-1\"", "5", TIMES("1000", "400", "100")) "," ACTION_GROUP(
@@ -678,7 +693,7 @@ DEF_TEST(data_actions) {
   EXPECT_EQ_INT(1, atomic_load(&inst->client->stats.malformed));
   /* No errors: 0, not absent. Counts only: no times, nothing malformed.
    * Every action asked for: one not listed is dropped, not malformed. */
-  inst->action_agg.every = true;
+  ACTIONS(inst)->aa.every = true;
   CHECK_ZERO(
       actions(inst, "-actions2",
               "{\"results\":[" ACTION_GROUP(
@@ -700,8 +715,8 @@ DEF_TEST(data_actions) {
   gen_agg_answer_t *a = gen_agg_answer_new();
   char err[128];
   CHECK_ZERO(gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
-  gen_entity_add(&inst->actions, "a-3", "Other", NULL);
-  CHECK_ZERO(gen_action_agg_normalize(&inst->actions, false, a));
+  gen_entity_add(&inst->lists.actions, "a-3", "Other", NULL);
+  CHECK_ZERO(gen_action_agg_normalize(&inst->lists.actions, false, a));
   const gen_agg_result_t *r;
   EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
   EXPECT_EQ_STR("a-3", gen_agg_group_get(&r->group, "actionId"));
@@ -717,7 +732,7 @@ DEF_TEST(data_actions) {
   ACTION_GROUP("\"actionId\":\"a-1\",\"responseStatus\":" status, count, "")
 DEF_TEST(data_action_failures) {
   gf_instance_t *inst = make_instance("failures");
-  inst->action_agg.every = false;
+  ACTIONS(inst)->aa.every = false;
   CHECK_ZERO(actions(
       inst, "-actions4",
       "{\"results\":[" STATUS_GROUP("\"200\"", "5") "," STATUS_GROUP(

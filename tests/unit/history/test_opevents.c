@@ -103,13 +103,17 @@ DEF_TEST(normalize_both_forms) {
   return 0;
 }
 
+/* The family's engine and request counts, as the driver keeps them. */
+static gen_interval_t *engine;
+static gen_agg_counts_t counts;
+
 static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
                  const char *answer) {
   static const char *const scopes[] = {"org"};
   gen_agg_query_t query = gen_opev_query(ev);
   gen_agg_output_t output = gen_opev_output(ev);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {ev->engine, ev->client, &ev->counts, &query, &sink, 0};
+  gen_agg_job_t job = {engine, ev->client, &counts, &query, &sink, 0};
   /* the request: its interval alone */
   json_object *body = query.body(query.ud, scopes, 1, range);
   char iv[GEN_INTERVAL_STRLEN];
@@ -142,18 +146,26 @@ DEF_TEST(one_bucket_a_request) {
   c.horizon = MS_TO_CDTIME_T(4 * G);
   c.state_dir = dir;
   gen_client_t *client = gen_client_create(mock_org("genesys_platform"));
-  gen_opev_t ev;
-  EXPECT_EQ_INT(0, gen_opev_start(&ev, client, "genesys_platform", &c));
-  defs_of(&ev.defs);
+  gen_log_org_t who = {"genesys_platform", client->org->name};
+  counts = (gen_agg_counts_t){.who = &who};
+  gen_opev_t *ev = gen_opev_new(client, "genesys_platform", &c, &who);
+  CHECK_NOT_NULL(ev);
+  gen_interval_config_t ic;
+  gen_opev_interval(&c, &ic);
+  engine = gen_interval_config_engine(&ic, "genesys_platform",
+                                      client->org->name, "-events", &who);
+  gen_interval_config_release(&ic);
+  CHECK_NOT_NULL(engine);
+  defs_of(&ev->defs);
   mock_values_reset();
   static const char *const scopes[] = {"org"};
   int64_t now = T0 + 2 * G + 30000;
   gen_interval_range_t range;
   /* two buckets back, one a request: the oldest first */
-  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
   OK(range.start_ms == T0 && range.end_ms == T0 + G);
   EXPECT_EQ_INT(
-      0, apply(&ev, &range, now,
+      0, apply(ev, &range, now,
                "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
                "\"d1\"},\"eventCount\":4}]}"));
   EXPECT_EQ_INT(4, (int)value("DataActionFailure", "operational_events"));
@@ -162,10 +174,10 @@ DEF_TEST(one_bucket_a_request) {
   mock_value_t *v = mock_find("DataActionFailure", "operational_events", NULL);
   OK(v->sent_time == MS_TO_CDTIME_T(T0 + G));
   uint64_t malformed = atomic_load(&client->stats.malformed);
-  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
   OK(range.start_ms == T0 + G && range.end_ms == T0 + 2 * G);
   EXPECT_EQ_INT(
-      0, apply(&ev, &range, now,
+      0, apply(ev, &range, now,
                "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
                "\"d1\"},\"eventCount\":2},{\"eventDefinition\":{\"id\":\"d2\"},"
                "\"eventCount\":0},{\"eventCount\":1}]}"));
@@ -174,15 +186,16 @@ DEF_TEST(one_bucket_a_request) {
   EXPECT_EQ_INT(0, (int)value("TrunkDown", "total_operational_events"));
   EXPECT_EQ_INT(1, (int)(atomic_load(&client->stats.malformed) - malformed));
   /* up to date: nothing to ask for (no revisits) */
-  EXPECT_EQ_INT(0, gen_interval_plan(ev.engine, scopes, 1, now, &range));
+  EXPECT_EQ_INT(0, gen_interval_plan(engine, scopes, 1, now, &range));
   /* an answer that is not one: the bucket is asked for again */
   now += G;
-  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &range));
-  OK(apply(&ev, &range, now, "{\"eventDefinitionAggregates\":7}") != 0);
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
+  OK(apply(ev, &range, now, "{\"eventDefinitionAggregates\":7}") != 0);
   gen_interval_range_t again;
-  EXPECT_EQ_INT(1, gen_interval_plan(ev.engine, scopes, 1, now, &again));
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &again));
   OK(again.start_ms == range.start_ms);
-  gen_opev_free(&ev);
+  gen_opev_free(ev);
+  gen_interval_free(engine);
   gen_client_free(client);
   gen_opev_config_release(&c);
   mock_rmtree(dir);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: a history family as a row, and the one driver that runs
+ * the rows of a plugin's table, in the plugin's read and in a replay alike.
+ *
+ * A family (queue aggregates, agent status, call quality, flow aggregates,
+ * data actions, operational events) says what it is in a gen_family_t: its
+ * name, its engine (bucket length, state-file suffix, buckets a request),
+ * how far back Genesys keeps it, its request pace, and three functions:
+ * whether the configuration turns it on, its state across reads (made from
+ * the plugin's configuration and listings), and one collection of the
+ * ranges due for a run. A plugin exports a gen_history_t: its
+ * configuration (the same parser the plugin uses), its listings and its
+ * rows. The driver makes the engines (a state file each for the plugin, an
+ * engine without one planning exactly a window for a replay), runs each row
+ * on, saves, and sums the self-metrics; the replay (collectd-genesys-check
+ * --replay) iterates the same table and has no code of any family.
+ */
+#ifndef GEN_FAMILY_H
+#define GEN_FAMILY_H 1
+
+#include "gen_aggregates.h"
+#include "gen_interval_config.h"
+#include "gen_plugin.h"
+
+#define GEN_FAMILIES_MAX 8
+
+/* One collection of one family: where it puts buckets, and how far it may
+ * go. */
+typedef struct {
+  gen_interval_t *engine;
+  gen_client_t *client;
+  gen_agg_counts_t *counts;
+  /* The time ranges are planned at; 0: the clock (a replay plans at the
+   * end of its window). */
+  int64_t at_ms;
+  /* A replay: each bucket's gauges and no counter (gen_replay_gauges), no
+   * progress across reads, no budget, every range due read whole, the
+   * window [from_ms, at_ms). */
+  bool replay;
+  int64_t from_ms;
+  int max_ranges; /* ranges a batch and read */
+  size_t budget;  /* requests this run (family's pace); 0: no limit */
+} gen_family_run_t;
+
+/* What a family's state is made from: the plugin's configuration and
+ * listings (borrowed for the state's life), client and names. */
+typedef struct {
+  const void *config;
+  void *lists;
+  gen_client_t *client;
+  const char *plugin; /* "genesys_analytics" */
+  const gen_log_org_t *who;
+  bool replay;
+} gen_family_env_t;
+
+typedef struct {
+  const char *name;   /* "call quality": the log and the replay's report */
+  const char *suffix; /* its engine's state file: "<stem>-<org><suffix>" */
+  /* The requests a minute of Interval a read may make (gen_agg_budget);
+   * 0: none, max_ranges ranges a batch only. */
+  unsigned per_minute;
+  /* How far back Genesys answers (a replay starts no earlier); 0: no
+   * limit the plugin knows of. */
+  int64_t keep_ms;
+  bool (*on)(const void *config);
+  /* Its bucket length (0: the plugin's Granularity). */
+  int64_t (*granularity_ms)(const void *config);
+  /* Its engine for a running plugin; NULL: the plugin's interval
+   * configuration with its granularity and suffix. */
+  gen_interval_t *(*engine)(const gen_family_env_t *env,
+                            const gen_interval_config_t *interval);
+  /* Its buckets a request in a replay; 0: MaxBucketsPerQuery. */
+  long replay_buckets;
+  /* No engine of the driver's in a read (run.engine NULL): the family
+   * keeps its own state (API usage: the last complete day, asked again
+   * every ApiUsageRefresh); a replay still has one, planning its window. */
+  bool own_state;
+  /* Its state across reads (progress, answer buffers, outputs); NULL on
+   * failure (out of memory). state_free(NULL) does nothing. */
+  void *(*state_new)(const gen_family_env_t *env);
+  void (*state_free)(void *state);
+  /* Every range due of run: 0, or the failure (logged, counted). */
+  int (*collect)(void *state, const gen_family_run_t *run);
+} gen_family_t;
+
+/* The sink a run hands its engine: the family's own, or in a replay each
+ * bucket's gauges only (gen_replay_gauges). */
+gen_interval_sink_t gen_family_sink(const gen_family_run_t *run,
+                                    gen_interval_sink_t sink);
+
+/* One aggregates-shaped collection of a run: query's ranges due into the
+ * run's engine through output's sink (gen_family_sink), for every batch of
+ * per ids of set (0: all in one), or with set NULL for the one scope. 0, or
+ * the first failure (gen_agg_collect: logged, counted). */
+int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
+                   gen_agg_output_t *output, const gen_entity_set_t *set,
+                   size_t per, const char *scope);
+
+/* A plugin's history: its configuration (the plugin's own parser), its
+ * listings and its rows. */
+typedef struct {
+  const char *plugin; /* "genesys_analytics" */
+  const char *stem;   /* state files: "analytics" */
+  gen_org_key_cb org_key;
+  size_t config_size;
+  void (*config_init)(void *config);
+  void (*config_release)(void *config);
+  /* After the last key (NULL: nothing to do). */
+  void (*config_done)(void *config);
+  /* Its interval configuration inside config. */
+  const gen_interval_config_t *(*interval)(const void *config);
+  /* The listings' struct: lists_size bytes, zeroed; refreshed by list()
+   * (0, or the failure, logged), freed by lists_free(). */
+  size_t lists_size;
+  int (*list)(const void *config, gen_client_t *client, void *lists,
+              gen_ratelimit_t *complain);
+  void (*lists_free)(void *lists);
+  const gen_family_t *rows;
+  size_t n_rows;
+} gen_history_t;
+
+/* The families of one running instance: an engine and a state per row on
+ * (NULL for a row off). */
+typedef struct {
+  const gen_history_t *h;
+  gen_interval_t *engine[GEN_FAMILIES_MAX];
+  void *state[GEN_FAMILIES_MAX];
+  gen_agg_counts_t counts; /* queries, failures: the self-metrics' */
+} gen_families_t;
+
+/* Makes the engine and state of every row on. 0, or -1 (logged by the
+ * engine's maker, or out of memory); gen_families_free() then. */
+int gen_families_open(gen_families_t *fs, const gen_history_t *h,
+                      const gen_family_env_t *env);
+/* One read: each row on collects the ranges due (at its budget of a read
+ * of interval), then its engine's state is written once. */
+void gen_families_read(gen_families_t *fs, gen_client_t *client,
+                       cdtime_t interval, int max_ranges);
+/* The statistics of every engine, summed into st. */
+void gen_families_stats(const gen_families_t *fs, gen_interval_stats_t *st);
+/* The state of row i (NULL when off). */
+void *gen_families_state(const gen_families_t *fs, size_t i);
+void gen_families_free(gen_families_t *fs);
+
+/* A replay of row f over [*from_ms, *to_ms) (collectd-genesys-check
+ * --replay): the window made whole settled buckets of the family's length
+ * (and no older than keep_ms), an engine without a state file planning
+ * exactly it, a fresh state, every range read whole. 0, the family's
+ * failure, or -EINVAL with the reason in err when no bucket is left. The
+ * window is written back; counts counts its requests. */
+int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
+                      const gen_interval_config_t *ic, int64_t *from_ms,
+                      int64_t *to_ms, gen_agg_counts_t *counts, char *err,
+                      size_t err_size);
+
+#endif /* GEN_FAMILY_H */

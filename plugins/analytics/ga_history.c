@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: genesys_analytics's history as a table (ga_history.h).
+ */
+#include "ga_history.h"
+
+#include "gen_conv_agg.h"
+#include "gen_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* ---- configuration ------------------------------------------------------ */
+
+void ga_config_init(void *config) {
+  ga_config_t *c = config;
+  gen_interval_config_init(&c->interval);
+  gen_mos_config_init(&c->mos);
+  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
+  gen_queue_agg_config_init(&c->qa);
+}
+
+void ga_config_release(void *config) {
+  ga_config_t *c = config;
+  gen_entity_filter_free(&c->filter);
+  gen_interval_config_release(&c->interval);
+}
+
+int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
+  ga_config_t *c = config;
+  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  status = gen_queue_agg_config_key(org, ci, &c->qa);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_interval_config_key(org, ci, &c->interval);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_mos_config_key(org, ci, &c->mos);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_agent_status_config_key(org, ci, &c->agents);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
+    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
+  return GEN_CONFIG_NOT_MINE;
+}
+
+void ga_config_done(void *config) {
+  gen_queue_agg_config_done(&((ga_config_t *)config)->qa);
+}
+
+static const gen_interval_config_t *ga_interval(const void *config) {
+  return &((const ga_config_t *)config)->interval;
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+/* The org's users (this shard's share with Shard i/n), deactivated ones
+ * too: their past time is in the buckets the revisit window asks for
+ * again, and without them a revisited bucket would lower the counters. A
+ * user listed before and gone now (deleted) is kept for the same reason.
+ * On failure the previous list stays. */
+static void list_users(gen_client_t *client, ga_lists_t *l,
+                       gen_ratelimit_t *complain) {
+  gen_entity_set_t users = {0};
+  char err[512];
+  int listed = gen_agent_status_list_users(client->http, client->org, &users,
+                                           err, sizeof(err));
+  for (size_t i = 0; listed == 0 && i < l->users.count; i++) {
+    const gen_entity_t *u = &l->users.items[i];
+    if (gen_entity_find(&users, u->id) < 0 &&
+        gen_entity_add(&users, u->id, NULL, NULL) < 0)
+      listed = -ENOMEM;
+  }
+  if (listed != 0) {
+    gen_entity_set_free(&users);
+    gen_org_log(client->org, complain, LOG_ERR,
+                "cannot list users (agent time in status waits for the next "
+                "listing): %s",
+                err);
+    return;
+  }
+  if (!gen_entity_set_same(&users, &l->users))
+    l->users_generation++;
+  gen_entity_set_replace(&l->users, &users, true);
+  l->users_listed = true;
+}
+
+/* What is monitored, at start and after every change of it. */
+static void describe(const ga_config_t *c, gen_client_t *client,
+                     const ga_lists_t *l, size_t queues) {
+  size_t measures = 0;
+  for (size_t m = 0; m < GEN_CONV_AGG_METRICS; m++)
+    measures += c->qa.metric_on[m];
+  char agents[64] = "off", mos[160] = "off";
+  if (c->agents.on)
+    snprintf(agents, sizeof(agents), "on %zu users", l->users.count);
+  if (c->mos.on)
+    gen_mos_describe(&c->mos, queues, (size_t)c->qa.queues_per_query, mos,
+                     sizeof(mos));
+  gen_org_log(client->org, NULL, LOG_INFO,
+              "%zu queues, %zu measures, buckets of %lld s, agent status "
+              "%s, call quality %s",
+              queues, measures, (long long)(c->interval.granularity_ms / 1000),
+              agents, mos);
+}
+
+int ga_list(const void *config, gen_client_t *client, void *lists,
+            gen_ratelimit_t *complain) {
+  const ga_config_t *c = config;
+  ga_lists_t *l = lists;
+  gen_entity_set_t fresh = {0};
+  char err[512];
+  int status =
+      gen_entity_list(client->http, client->org, "/api/v2/routing/queues",
+                      &c->filter, &fresh, err, sizeof(err));
+  if (status == 0 && c->qa.by_wrapup) {
+    gen_entity_set_t codes = {0};
+    char why[512];
+    if (gen_entity_list(client->http, client->org,
+                        "/api/v2/routing/wrapupcodes", NULL, &codes, why,
+                        sizeof(why)) == 0) {
+      gen_entity_set_replace(&l->wrapups, &codes, true);
+    } else {
+      gen_entity_set_free(&codes);
+      gen_org_log(
+          client->org, complain, LOG_WARNING,
+          "cannot list wrap-up codes (ids are used instead of names): %s", why);
+    }
+  }
+  if (status == 0 && c->agents.on)
+    list_users(client, l, complain);
+  if (status != 0) {
+    gen_org_log(client->org, complain, LOG_ERR, "cannot list queues: %s", err);
+    gen_entity_set_free(&fresh);
+    return status;
+  }
+  if (fresh.count == 0)
+    gen_org_log(client->org, NULL, LOG_WARNING,
+                "no queue matches the selection");
+  if (!l->listed || !gen_entity_set_same(&fresh, &l->queues)) {
+    l->queues_generation++;
+    describe(c, client, l, fresh.count);
+  }
+  gen_entity_set_replace(&l->queues, &fresh, true);
+  l->listed = true;
+  return 0;
+}
+
+void ga_lists_free(void *lists) {
+  ga_lists_t *l = lists;
+  gen_entity_set_free(&l->queues);
+  gen_entity_set_free(&l->wrapups);
+  gen_entity_set_free(&l->users);
+}
+
+/* ---- queue aggregates --------------------------------------------------- */
+
+static bool queues_on(const void *config) {
+  const ga_config_t *c = config;
+  gen_queue_agg_t qa = {.config = &c->qa};
+  return gen_queue_agg_on(&qa, false) || gen_queue_agg_on(&qa, true);
+}
+
+static void *queues_new(const gen_family_env_t *env) {
+  const ga_config_t *c = env->config;
+  ga_lists_t *l = env->lists;
+  ga_queue_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->c = c;
+  s->lists = l;
+  s->qa = (gen_queue_agg_t){&c->qa,
+                            env->client->org,
+                            gen_client_host(env->client),
+                            env->plugin,
+                            c->interval.granularity_ms,
+                            &l->queues,
+                            &l->wrapups,
+                            NULL};
+  if (gen_queue_agg_init(&s->qa) != 0) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void queues_free(void *state) {
+  ga_queue_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_queue_agg_release(&s->qa);
+  free(s);
+}
+
+/* Every range due per batch of QueuesPerQuery queues, then the metrics
+ * attributed to no queue, per media type of the whole org, under the scope
+ * GEN_QUEUE_AGG_ORG_SCOPE (with Shard i/n the first shard asks: each would
+ * count the whole org). The first failure ends the run (no hammering). */
+static int queues_collect(void *state, const gen_family_run_t *run) {
+  ga_queue_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_agg_output_t output = gen_queue_agg_output(&s->qa);
+  int status = 0;
+  if (gen_queue_agg_on(&s->qa, false)) {
+    gen_agg_query_t query = gen_queue_agg_query(&s->qa, false);
+    query.still = s->c->agents.on ? "agent status" : "nothing";
+    status = gen_family_agg(run, &query, &output, &s->lists->queues,
+                            (size_t)s->c->qa.queues_per_query, NULL);
+  }
+  if (status == 0 && run->client->org->shard_index == 0 &&
+      gen_queue_agg_on(&s->qa, true)) {
+    gen_agg_query_t query = gen_queue_agg_query(&s->qa, true);
+    query.still = "queue aggregates";
+    status =
+        gen_family_agg(run, &query, &output, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);
+  }
+  return status;
+}
+
+/* ---- agent time in status ----------------------------------------------- */
+
+static bool agents_on(const void *config) {
+  return ((const ga_config_t *)config)->agents.on;
+}
+
+/* AgentStatusGranularity: the agent engine's buckets, its own state. */
+static int64_t agents_granularity(const void *config) {
+  return ((const ga_config_t *)config)->agents.granularity_ms;
+}
+
+static void *agents_new(const gen_family_env_t *env) {
+  const ga_config_t *c = env->config;
+  ga_agent_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->lists = env->lists;
+  s->client = env->client;
+  s->granularity_ms = c->agents.granularity_ms > 0 ? c->agents.granularity_ms
+                                                   : c->interval.granularity_ms;
+  gen_agent_output_init(&s->out, env->client->org, gen_client_host(env->client),
+                        env->plugin, s->granularity_ms);
+  return s;
+}
+
+static void agents_free(void *state) {
+  ga_agent_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_agent_progress_reset(&s->progress);
+  free(s);
+}
+
+/* Every range due for the agent scope, at the pace of
+ * GEN_AGENT_STATUS_REQUESTS_PER_MINUTE: a large org's range over several
+ * reads (a replay reads each whole). */
+static int agents_collect(void *state, const gen_family_run_t *run) {
+  ga_agent_state_t *s = state;
+  if (!s->lists->users_listed && run->replay) {
+    gen_log_org(run->counts->who, NULL, LOG_ERR,
+                "agent status: the users could not be listed");
+    return -ENOENT;
+  }
+  if (!s->lists->users_listed)
+    return 0; /* the next listing */
+  gen_interval_sink_t sink =
+      gen_family_sink(run, gen_agent_status_sink(&s->out));
+  gen_agent_job_t job = {.engine = run->engine,
+                         .client = run->client,
+                         .counts = run->counts,
+                         .users = &s->lists->users,
+                         .granularity_ms = s->granularity_ms,
+                         .sink = &sink,
+                         .at_ms = run->at_ms,
+                         .scope = GA_AGENT_SCOPE,
+                         .refusal_logged = &s->refusal_logged,
+                         .progress = run->replay ? NULL : &s->progress,
+                         .users_generation = s->lists->users_generation,
+                         .budget = run->budget};
+  return gen_agent_status_collect(&job, run->max_ranges);
+}
+
+/* ---- call quality ------------------------------------------------------- */
+
+typedef struct {
+  const ga_config_t *c;
+  const ga_lists_t *lists;
+  gen_mos_output_t out;
+  gen_mos_queues_t names; /* names the queues of out */
+  /* The range being read, over as many reads as its budget takes, and the
+   * batch the next read begins with. */
+  gen_mos_progress_t progress;
+} ga_mos_state_t;
+
+static bool mos_on(const void *config) {
+  return ((const ga_config_t *)config)->mos.on;
+}
+
+static gen_interval_t *mos_engine(const gen_family_env_t *env,
+                                  const gen_interval_config_t *interval) {
+  const ga_config_t *c = env->config;
+  return gen_mos_engine(env->client->org, &c->mos, interval, "analytics",
+                        env->who);
+}
+
+static void *mos_new(const gen_family_env_t *env) {
+  const ga_config_t *c = env->config;
+  ga_mos_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->c = c;
+  s->lists = env->lists;
+  s->names = (gen_mos_queues_t){env->client->org, &s->lists->queues};
+  s->out = (gen_mos_output_t){&c->mos,
+                              gen_client_host(env->client),
+                              env->plugin,
+                              c->interval.granularity_ms,
+                              gen_mos_queue_label,
+                              &s->names};
+  return s;
+}
+
+static void mos_free(void *state) {
+  ga_mos_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_mos_progress_reset(&s->progress);
+  free(s);
+}
+
+/* Every range due per batch of queues, at the pace of
+ * GEN_MOS_REQUESTS_PER_MINUTE: a large org's range over several reads,
+ * resumed where a failed request stopped (a replay reads each whole). */
+static int mos_collect(void *state, const gen_family_run_t *run) {
+  ga_mos_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_interval_sink_t sink = gen_family_sink(run, gen_mos_sink(&s->out));
+  gen_mos_job_t job = {.engine = run->engine,
+                       .client = run->client,
+                       .counts = run->counts,
+                       .config = &s->c->mos,
+                       .granularity_ms = s->c->interval.granularity_ms,
+                       .sink = &sink,
+                       .at_ms = run->at_ms,
+                       .progress = run->replay ? NULL : &s->progress,
+                       .queues_generation = s->lists->queues_generation,
+                       .budget = run->budget};
+  return gen_mos_collect_set(&job, &s->lists->queues,
+                             (size_t)s->c->qa.queues_per_query,
+                             run->max_ranges);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const gen_family_t ga_rows[GA_ROWS] = {
+    [GA_QUEUES] = {.name = "queue aggregates",
+                   .suffix = "",
+                   .on = queues_on,
+                   .state_new = queues_new,
+                   .state_free = queues_free,
+                   .collect = queues_collect},
+    [GA_AGENTS] = {.name = "agent status",
+                   .suffix = "-agents",
+                   .per_minute = GEN_AGENT_STATUS_REQUESTS_PER_MINUTE,
+                   .on = agents_on,
+                   .granularity_ms = agents_granularity,
+                   .state_new = agents_new,
+                   .state_free = agents_free,
+                   .collect = agents_collect},
+    [GA_MOS] = {.name = "call quality",
+                .per_minute = GEN_MOS_REQUESTS_PER_MINUTE,
+                .on = mos_on,
+                .engine = mos_engine,
+                .state_new = mos_new,
+                .state_free = mos_free,
+                .collect = mos_collect},
+};
+
+const gen_history_t ga_history = {.plugin = GA_PLUGIN_NAME,
+                                  .stem = "analytics",
+                                  .org_key = ga_config_key,
+                                  .config_size = sizeof(ga_config_t),
+                                  .config_init = ga_config_init,
+                                  .config_release = ga_config_release,
+                                  .config_done = ga_config_done,
+                                  .interval = ga_interval,
+                                  .lists_size = sizeof(ga_lists_t),
+                                  .list = ga_list,
+                                  .lists_free = ga_lists_free,
+                                  .rows = ga_rows,
+                                  .n_rows = GA_ROWS};

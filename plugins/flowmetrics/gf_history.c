@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: genesys_flowmetrics's history as a table (gf_history.h).
+ */
+#include "gf_history.h"
+
+#include "gen_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* ---- configuration ------------------------------------------------------ */
+
+void gf_config_init(void *config) {
+  gf_config_t *c = config;
+  c->attributes_from_queues = true;
+  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
+  gen_notify_config_init(&c->notify);
+  gen_attr_config_init(&c->attr);
+  c->state_save_interval = TIME_T_TO_CDTIME_T(10);
+  gen_receiver_config_init(&c->rx);
+  gen_flow_agg_config_init(&c->agg);
+  gen_interval_config_init(&c->interval);
+}
+
+/* Frees what the configuration holds, not the struct itself. */
+void gf_config_release(void *config) {
+  gf_config_t *c = config;
+  gen_entity_filter_free(&c->flows);
+  gen_entity_filter_free(&c->queues);
+  gen_action_agg_config_release(&c->act);
+  gen_flow_agg_config_release(&c->agg);
+  gen_attr_config_release(&c->attr);
+  free(c->state_file);
+  gen_receiver_config_release(&c->rx);
+  gen_interval_config_release(&c->interval);
+}
+
+int gf_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
+  gf_config_t *c = config;
+  /* DivisionId selects flows; queues are picked by id and name only. */
+  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_action_agg_config_key(org, ci, &c->act);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_flow_agg_config_key(org, ci, &c->agg);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_notify_config_key(org, ci, &c->notify);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_receiver_config_key(org, ci, &c->rx);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_attr_config_key(org, ci, &c->attr);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
+    return gen_config_bool(org, ci, &c->attributes_from_queues);
+  if (strcasecmp(ci->key, "RefreshInterval") == 0)
+    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
+  if (strcasecmp(ci->key, "StateFile") == 0) {
+    /* One state location per plugin: the old key still works. */
+    gen_org_log(org, NULL, LOG_WARNING,
+                "StateFile is deprecated: use StateDirectory (the counters "
+                "then live in <dir>/" GF_PLUGIN_NAME "-<org>.json beside the "
+                "aggregates' state)");
+    return gen_config_string(org, ci, &c->state_file);
+  }
+  if (strcasecmp(ci->key, "StateSaveInterval") == 0)
+    return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
+  return gen_interval_config_key(org, ci, &c->interval);
+}
+
+static const gen_interval_config_t *gf_interval(const void *config) {
+  return &((const gf_config_t *)config)->interval;
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+/* family/still: see gen_client_family(). */
+static int list_one(gen_client_t *client, const char *path,
+                    const gen_entity_filter_t *filter, gen_entity_set_t *set,
+                    const char *what, const char *family, const char *still,
+                    gen_ratelimit_t *complain) {
+  char err[512];
+  int status = gen_entity_list(client->http, client->org, path, filter, set,
+                               err, sizeof(err));
+  if (!gen_client_family(client, family, status, err, still) && status != 0)
+    gen_org_log(client->org, complain, LOG_ERR, "cannot list %s: %s", what,
+                err);
+  return status;
+}
+
+int gf_list(const void *config, gen_client_t *client, void *lists,
+            gen_ratelimit_t *complain) {
+  const gf_config_t *c = config;
+  gf_lists_t *l = lists;
+  gen_entity_set_t flows = {0}, outcomes = {0}, milestones = {0}, queues = {0};
+  char path[1024];
+  gen_flow_agg_list_path(c->agg.flow_types, c->agg.n_flow_types, path,
+                         sizeof(path));
+  int status =
+      list_one(client, path, &c->flows, &flows, "flows", "the flow list",
+               "nothing (every value needs it)", complain);
+  /* Outcome and milestone names only name values: without them (their
+   * permissions refused, say) the last names or the ids stand in, and
+   * everything runs. */
+  bool named_outcomes =
+      status == 0 &&
+      list_one(client, GEN_FLOW_OUTCOMES_PATH, NULL, &outcomes, "flow outcomes",
+               "flow outcome names", "every value (outcomes keep their ids)",
+               complain) == 0;
+  bool named_milestones =
+      status == 0 &&
+      list_one(client, GEN_FLOW_MILESTONES_PATH, NULL, &milestones,
+               "flow milestones", "flow milestone names",
+               "every value (milestones keep their ids)", complain) == 0;
+  /* Data actions: their own family; without their listing the last one
+   * stays and the flows run. */
+  gen_entity_set_t actions = {0};
+  bool listed_actions =
+      status == 0 && c->act.on &&
+      list_one(client, GEN_ACTION_LIST_PATH, &c->act.filter, &actions,
+               "data actions", "data action aggregates", "the flow values",
+               complain) == 0;
+  if (status == 0 && c->attributes_from_queues)
+    status = list_one(client, "/api/v2/routing/queues", &c->queues, &queues,
+                      "queues", "metric attributes from queues",
+                      "nothing (the topics need the flow and queue lists)",
+                      complain);
+  if (status != 0) {
+    gen_entity_set_free(&flows);
+    gen_entity_set_free(&outcomes);
+    gen_entity_set_free(&milestones);
+    gen_entity_set_free(&queues);
+    gen_entity_set_free(&actions);
+    return status;
+  }
+  if (l->lock != NULL)
+    pthread_mutex_lock(l->lock);
+  if (!gen_entity_set_same(&flows, &l->flows) ||
+      !gen_entity_set_same(&queues, &l->queues))
+    l->generation++;
+  gen_entity_set_replace(&l->flows, &flows, true);
+  gen_entity_set_replace(&l->queues, &queues, true);
+  gen_entity_set_replace(&l->outcomes, &outcomes, named_outcomes);
+  gen_entity_set_replace(&l->milestones, &milestones, named_milestones);
+  gen_entity_set_replace(&l->actions, &actions, listed_actions);
+  l->listed = true;
+  if (l->lock != NULL)
+    pthread_mutex_unlock(l->lock);
+  return 0;
+}
+
+void gf_lists_free(void *lists) {
+  gf_lists_t *l = lists;
+  gen_entity_set_free(&l->flows);
+  gen_entity_set_free(&l->outcomes);
+  gen_entity_set_free(&l->milestones);
+  gen_entity_set_free(&l->queues);
+  gen_entity_set_free(&l->actions);
+}
+
+/* ---- flow aggregates ---------------------------------------------------- */
+
+typedef struct {
+  const gf_config_t *c;
+  const gf_lists_t *lists;
+  gen_ratelimit_t complain;
+  /* Its answer buffer is the family's own: read callbacks of two orgs run
+   * in parallel. */
+  gen_flow_agg_t fa;
+} gf_flow_state_t;
+
+static bool flows_on(const void *config) {
+  return ((const gf_config_t *)config)->agg.aggregates;
+}
+
+static void *flows_new(const gen_family_env_t *env) {
+  const gf_config_t *c = env->config;
+  const gf_lists_t *l = env->lists;
+  gf_flow_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->c = c;
+  s->lists = l;
+  s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  s->fa = (gen_flow_agg_t){.client = env->client,
+                           .plugin = env->plugin,
+                           .flows = &l->flows,
+                           .outcomes = &l->outcomes,
+                           .milestones = &l->milestones,
+                           .granularity_ms = c->interval.granularity_ms,
+                           .complain = &s->complain,
+                           .answer = gen_flow_agg_values_new()};
+  if (s->fa.answer == NULL) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void flows_free(void *state) {
+  gf_flow_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_agg_values_free(s->fa.answer);
+  free(s);
+}
+
+/* Every range due per batch of FlowsPerQuery flows (the active flows are
+ * now, not history: the plugin asks for them on its own). */
+static int flows_collect(void *state, const gen_family_run_t *run) {
+  gf_flow_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_agg_query_t query = gen_flow_agg_query(&s->fa);
+  gen_agg_output_t output = gen_flow_agg_output(&s->fa);
+  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&output));
+  gen_agg_job_t job = {run->engine, run->client, run->counts,
+                       &query,      &sink,       run->at_ms};
+  return gen_agg_collect_set(
+      &job, &s->lists->flows,
+      gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query),
+      run->max_ranges);
+}
+
+/* ---- data actions ------------------------------------------------------- */
+
+static bool actions_on(const void *config) {
+  return ((const gf_config_t *)config)->act.on;
+}
+
+static void *actions_new(const gen_family_env_t *env) {
+  const gf_config_t *c = env->config;
+  const gf_lists_t *l = env->lists;
+  gf_action_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->lists = l;
+  s->aa = (gen_action_agg_t){
+      .client = env->client,
+      .plugin = env->plugin,
+      .actions = &l->actions,
+      .every = gen_entity_selects_all(&c->act.filter, env->client->org),
+      .granularity_ms = c->interval.granularity_ms,
+      .answer = gen_action_agg_values_new()};
+  if (s->aa.answer == NULL) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void actions_free(void *state) {
+  gf_action_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_agg_values_free(s->aa.answer);
+  free(s);
+}
+
+/* Every range due, for every action in one request, or per batch of 100
+ * selected ones. */
+static int actions_collect(void *state, const gen_family_run_t *run) {
+  gf_action_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_agg_query_t query = gen_action_agg_query(&s->aa);
+  gen_agg_output_t output = gen_action_agg_output(&s->aa);
+  return gen_family_agg(run, &query, &output, &s->lists->actions,
+                        gen_action_agg_per_query(&s->aa, 0), NULL);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const gen_family_t gf_rows[GF_ROWS] = {
+    [GF_FLOWS] = {.name = "flow aggregates",
+                  .suffix = "",
+                  .on = flows_on,
+                  .state_new = flows_new,
+                  .state_free = flows_free,
+                  .collect = flows_collect},
+    [GF_ACTIONS] = {.name = "data actions",
+                    .suffix = "-actions",
+                    .on = actions_on,
+                    .state_new = actions_new,
+                    .state_free = actions_free,
+                    .collect = actions_collect},
+};
+
+const gen_history_t gf_history = {.plugin = GF_PLUGIN_NAME,
+                                  .stem = "flowmetrics",
+                                  .org_key = gf_config_key,
+                                  .config_size = sizeof(gf_config_t),
+                                  .config_init = gf_config_init,
+                                  .config_release = gf_config_release,
+                                  .interval = gf_interval,
+                                  .lists_size = sizeof(gf_lists_t),
+                                  .list = gf_list,
+                                  .lists_free = gf_lists_free,
+                                  .rows = gf_rows,
+                                  .n_rows = GF_ROWS};

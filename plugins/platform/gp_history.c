@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: genesys_platform's configuration and history table
+ * (gp_history.h).
+ */
+#include "gp_history.h"
+
+#include "gen_platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* ---- configuration ------------------------------------------------------ */
+
+void gp_config_init(void *config) {
+  gp_config_t *c = config;
+  c->edges = c->trunks = c->status_page = true;
+  c->trunk_type = "EXTERNAL";
+  c->status_url = strdup(GEN_PF_STATUS_URL);
+  gen_opev_config_init(&c->events);
+  gen_au_config_init(&c->usage);
+}
+
+void gp_config_release(void *config) {
+  gp_config_t *c = config;
+  gen_entity_filter_free(&c->edges_filter);
+  gen_entity_filter_free(&c->trunks_filter);
+  free(c->status_url);
+  gen_config_string_list_free(c->components, c->n_components);
+  gen_config_string_list_free(c->groups, c->n_groups);
+  gen_opev_config_release(&c->events);
+  gen_interval_config_release(&c->events_interval);
+}
+
+static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
+                         gp_config_t *c) {
+  /* The API's spellings (static), and "all": no trunkType= at all. */
+  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
+  char *value = NULL;
+  int status = gen_config_string(org, ci, &value);
+  if (status != 0)
+    return status;
+  status = -EINVAL;
+  if (strcasecmp(value, "all") == 0) {
+    c->trunk_type = NULL;
+    status = 0;
+  }
+  for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
+    if (strcasecmp(value, types[i]) == 0) {
+      c->trunk_type = types[i];
+      status = 0;
+    }
+  }
+  free(value);
+  if (status != 0)
+    gen_config_error(org, ci,
+                     "not a trunk type (EXTERNAL, PHONE, EDGE or all)");
+  return status;
+}
+
+int gp_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
+  gp_config_t *c = config;
+  int status = gen_config_filter_key(org, ci, "Edge", false, &c->edges_filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_config_filter_key(org, ci, "Trunk", false, &c->trunks_filter);
+  if (status == GEN_CONFIG_NOT_MINE)
+    status = gen_au_config_key(org, ci, &c->usage);
+  if (status != GEN_CONFIG_NOT_MINE)
+    return status;
+  if (strcasecmp(ci->key, "Edges") == 0)
+    return gen_config_bool(org, ci, &c->edges);
+  if (strcasecmp(ci->key, "Trunks") == 0)
+    return gen_config_bool(org, ci, &c->trunks);
+  if (strcasecmp(ci->key, "TrunkType") == 0)
+    return gp_trunk_type(org, ci, c);
+  if (strcasecmp(ci->key, "CloudMediaEdges") == 0)
+    return gen_config_bool(org, ci, &c->cloud_media);
+  if (strcasecmp(ci->key, "StatusGroup") == 0)
+    return gen_config_string_list(org, ci, &c->groups, &c->n_groups);
+  if (strcasecmp(ci->key, "StatusPage") == 0)
+    return gen_config_bool(org, ci, &c->status_page);
+  if (strcasecmp(ci->key, "StatusPageURL") == 0)
+    return gen_config_url(org, ci, false, &c->status_url);
+  if (strcasecmp(ci->key, "StatusComponent") == 0)
+    return gen_config_string_list(org, ci, &c->components, &c->n_components);
+  return gen_opev_config_key(org, ci, &c->events);
+}
+
+void gp_config_done(void *config) {
+  gp_config_t *c = config;
+  gen_interval_config_release(&c->events_interval);
+  gen_opev_interval(&c->events, &c->events_interval);
+}
+
+static const gen_interval_config_t *gp_interval(const void *config) {
+  return &((const gp_config_t *)config)->events_interval;
+}
+
+/* No listing of the plugin's own: the events list their definitions when
+ * a bucket is due. */
+static int gp_list(const void *config, gen_client_t *client, void *lists,
+                   gen_ratelimit_t *complain) {
+  (void)config, (void)client, (void)lists, (void)complain;
+  return 0;
+}
+
+static void gp_lists_free(void *lists) { (void)lists; }
+
+/* ---- operational events ------------------------------------------------- */
+
+static bool events_on(const void *config) {
+  return ((const gp_config_t *)config)->events.enabled;
+}
+
+static void *events_new(const gen_family_env_t *env) {
+  const gp_config_t *c = env->config;
+  return gen_opev_new(env->client, env->plugin, &c->events, env->who);
+}
+
+static void events_free(void *state) { gen_opev_free(state); }
+
+static int events_collect(void *state, const gen_family_run_t *run) {
+  return gen_opev_collect(state, run);
+}
+
+/* ---- API usage ---------------------------------------------------------- */
+
+typedef struct {
+  const gp_config_t *c;
+  gen_client_t *client;
+  const char *plugin;
+  gen_au_t au;
+} gp_usage_state_t;
+
+static bool usage_on(const void *config) {
+  return ((const gp_config_t *)config)->usage.enabled;
+}
+
+static int64_t usage_granularity(const void *config) {
+  (void)config;
+  return GEN_AU_DAY_MS;
+}
+
+static void *usage_new(const gen_family_env_t *env) {
+  gp_usage_state_t *s = calloc(1, sizeof(*s));
+  if (s != NULL)
+    *s = (gp_usage_state_t){
+        .c = env->config, .client = env->client, .plugin = env->plugin};
+  return s;
+}
+
+static void usage_free(void *state) {
+  gp_usage_state_t *s = state;
+  if (s == NULL)
+    return;
+  gen_au_free(&s->au);
+  free(s);
+}
+
+/* A read: the last complete day (gen_au_read); a replay: every day of its
+ * window, each job read to its end. */
+static int usage_collect(void *state, const gen_family_run_t *run) {
+  gp_usage_state_t *s = state;
+  if (!run->replay) {
+    gen_au_read(&s->au, s->client, &s->c->usage, s->plugin);
+    return 0;
+  }
+  int status = 0;
+  for (int64_t day = run->from_ms; status == 0 && day < run->at_ms;
+       day += GEN_AU_DAY_MS) {
+    uint64_t before = s->au.requests;
+    status = gen_au_replay_day(&s->au, s->client, &s->c->usage, day, s->plugin);
+    run->counts->queries += s->au.requests - before;
+  }
+  return status;
+}
+
+static const gen_family_t gp_rows[GP_ROWS] = {
+    [GP_EVENTS] = {.name = "operational events",
+                   .suffix = "-events",
+                   .keep_ms = GEN_OPEV_RETENTION_S * 1000LL,
+                   .replay_buckets = 1,
+                   .on = events_on,
+                   .state_new = events_new,
+                   .state_free = events_free,
+                   .collect = events_collect},
+    [GP_USAGE] = {.name = "api usage",
+                  .suffix = "-usage",
+                  .replay_buckets = 1,
+                  .own_state = true,
+                  .on = usage_on,
+                  .granularity_ms = usage_granularity,
+                  .state_new = usage_new,
+                  .state_free = usage_free,
+                  .collect = usage_collect},
+};
+
+const gen_history_t gp_history = {.plugin = GP_PLUGIN_NAME,
+                                  .stem = GP_PLUGIN_NAME,
+                                  .org_key = gp_config_key,
+                                  .config_size = sizeof(gp_config_t),
+                                  .config_init = gp_config_init,
+                                  .config_release = gp_config_release,
+                                  .config_done = gp_config_done,
+                                  .interval = gp_interval,
+                                  .lists_size = 1,
+                                  .list = gp_list,
+                                  .lists_free = gp_lists_free,
+                                  .rows = gp_rows,
+                                  .n_rows = GP_ROWS};

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of gen_family, the driver of a plugin's history table: an
+ * engine and a state per row on (none for a row off), a read running each
+ * row with its budget and the clock, and the replay of a row: the window
+ * clamped to what Genesys keeps, an engine planning exactly it, every range
+ * read whole at the window's end, and a sink without counters. */
+#include "gen_family.h"
+#include "gen_time.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define G 300000LL
+
+typedef struct {
+  bool on[2];
+  gen_interval_config_t interval;
+} config_t;
+
+/* What a row's runs were given. */
+typedef struct {
+  size_t runs;
+  gen_family_run_t last;
+  int64_t planned_from, planned_to; /* the first range planned */
+  bool replay_env;
+} seen_t;
+
+static seen_t seen[2];
+
+static bool on0(const void *c) { return ((const config_t *)c)->on[0]; }
+static bool on1(const void *c) { return ((const config_t *)c)->on[1]; }
+
+static void *new0(const gen_family_env_t *env) {
+  seen[0].replay_env = env->replay;
+  return &seen[0];
+}
+static void *new1(const gen_family_env_t *env) {
+  seen[1].replay_env = env->replay;
+  return &seen[1];
+}
+static void free_none(void *state) { (void)state; }
+
+static int collect(void *state, const gen_family_run_t *run) {
+  seen_t *s = state;
+  static const char *const scope[] = {"s"};
+  if (s->runs++ == 0) {
+    gen_interval_range_t r;
+    int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
+    if (gen_interval_plan(run->engine, scope, 1, now, &r) == 1) {
+      s->planned_from = r.start_ms;
+      s->planned_to = r.end_ms;
+      gen_interval_abort(run->engine);
+    }
+  }
+  s->last = *run;
+  return 0;
+}
+
+static const gen_family_t rows[2] = {
+    {.name = "zero",
+     .suffix = "",
+     .per_minute = 100,
+     .on = on0,
+     .state_new = new0,
+     .state_free = free_none,
+     .collect = collect},
+    {.name = "one",
+     .suffix = "-one",
+     .keep_ms = 4 * G,
+     .replay_buckets = 1,
+     .on = on1,
+     .state_new = new1,
+     .state_free = free_none,
+     .collect = collect},
+};
+
+static const gen_interval_config_t *interval_of(const void *c) {
+  return &((const config_t *)c)->interval;
+}
+
+static const gen_history_t history = {.plugin = "genesys_test",
+                                      .stem = "test",
+                                      .interval = interval_of,
+                                      .rows = rows,
+                                      .n_rows = 2};
+
+DEF_TEST(a_read_runs_each_row_on_with_its_budget) {
+  char dir[] = "/tmp/gen-family-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  config_t c = {.on = {true, false}};
+  gen_interval_config_init(&c.interval);
+  c.interval.granularity_ms = G;
+  c.interval.state_dir = strdup(dir);
+  gen_client_t *client = gen_client_create(mock_org("genesys_test"));
+  gen_log_org_t who = {"genesys_test", "acme"};
+  gen_family_env_t env = {.config = &c, .client = client, .who = &who};
+  gen_families_t fs;
+  memset(seen, 0, sizeof(seen));
+  CHECK_ZERO(gen_families_open(&fs, &history, &env));
+  OK(fs.engine[0] != NULL && fs.state[0] == &seen[0]);
+  OK(fs.engine[1] == NULL && fs.state[1] == NULL); /* off: nothing */
+  gen_families_read(&fs, client, TIME_T_TO_CDTIME_T(30), 8);
+  EXPECT_EQ_INT(1, (int)seen[0].runs);
+  EXPECT_EQ_INT(0, (int)seen[1].runs);
+  EXPECT_EQ_INT(50, (int)seen[0].last.budget); /* 100 a minute, 30 s */
+  EXPECT_EQ_INT(8, seen[0].last.max_ranges);
+  OK(!seen[0].last.replay && seen[0].last.at_ms == 0);
+  OK(seen[0].last.engine == fs.engine[0] && seen[0].last.client == client);
+  OK(seen[0].last.counts == &fs.counts);
+  OK(gen_families_state(&fs, 0) == &seen[0]);
+  gen_families_free(&fs);
+  gen_client_free(client);
+  gen_interval_config_release(&c.interval);
+  mock_rmtree(dir);
+  return 0;
+}
+
+DEF_TEST(a_replay_reads_the_window_whole_within_what_is_kept) {
+  config_t c = {.on = {true, true}};
+  gen_interval_config_init(&c.interval);
+  c.interval.granularity_ms = G;
+  c.interval.settle = TIME_T_TO_CDTIME_T(30);
+  gen_client_t *client = gen_client_create(mock_org("genesys_test"));
+  gen_log_org_t who = {"genesys_test", "acme"};
+  gen_family_env_t env = {
+      .config = &c, .client = client, .who = &who, .replay = true};
+  gen_agg_counts_t counts = {.who = &who};
+  int64_t now = gen_cdtime_to_ms(cdtime()) / G * G;
+  char err[256] = "";
+  memset(seen, 0, sizeof(seen));
+  /* row zero: the window as asked, whole buckets, planned at its end */
+  int64_t from = now - 10 * G, to = now - 6 * G;
+  CHECK_ZERO(gen_family_replay(&rows[0], &env, &c.interval, &from, &to, &counts,
+                               err, sizeof(err)));
+  OK(from == now - 10 * G && to == now - 6 * G);
+  OK(seen[0].last.replay && seen[0].last.at_ms == to);
+  EXPECT_EQ_INT(INT_MAX, seen[0].last.max_ranges);
+  EXPECT_EQ_INT(0, (int)seen[0].last.budget);
+  OK(seen[0].replay_env);
+  OK(seen[0].planned_from == from && seen[0].planned_to == to);
+  /* row one keeps 4 buckets: the window starts no earlier, one bucket a
+   * request */
+  from = now - 10 * G, to = now - G;
+  CHECK_ZERO(gen_family_replay(&rows[1], &env, &c.interval, &from, &to, &counts,
+                               err, sizeof(err)));
+  OK(from == now - 3 * G); /* the oldest whole bucket within 4 x G */
+  OK(seen[1].planned_from == from && seen[1].planned_to == from + G);
+  /* wholly older than kept: refused, nothing run */
+  size_t runs = seen[1].runs;
+  from = now - 20 * G, to = now - 10 * G;
+  EXPECT_EQ_INT(-EINVAL, gen_family_replay(&rows[1], &env, &c.interval, &from,
+                                           &to, &counts, err, sizeof(err)));
+  OK(strstr(err, "within the time Genesys keeps it") != NULL);
+  EXPECT_EQ_INT((int)runs, (int)seen[1].runs);
+  gen_client_free(client);
+  gen_interval_config_release(&c.interval);
+  return 0;
+}
+
+static void bucket_none(void *ud, const gen_key_t *key, int64_t start_ms,
+                        int64_t end_ms, gen_interval_kind_t kind,
+                        const gen_interval_value_t *v, size_t n) {
+  (void)ud, (void)key, (void)start_ms, (void)end_ms, (void)kind, (void)v,
+      (void)n;
+}
+static void totals_count(void *ud, const gen_key_t *key, int64_t at_ms,
+                         const gen_interval_value_t *v, size_t n) {
+  (void)ud, (void)key, (void)at_ms, (void)v, (void)n;
+}
+
+DEF_TEST(a_replay_sink_has_no_counters) {
+  gen_interval_sink_t sink = {.bucket = bucket_none, .totals = totals_count};
+  gen_family_run_t run = {.replay = false};
+  gen_interval_sink_t same = gen_family_sink(&run, sink);
+  OK(same.totals == totals_count && same.bucket == bucket_none);
+  run.replay = true;
+  gen_interval_sink_t gauges = gen_family_sink(&run, sink);
+  OK(gauges.bucket == bucket_none);
+  OK(gauges.totals != totals_count);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(a_read_runs_each_row_on_with_its_budget);
+  RUN_TEST(a_replay_reads_the_window_whole_within_what_is_kept);
+  RUN_TEST(a_replay_sink_has_no_counters);
+  END_TEST;
+}
