@@ -62,15 +62,15 @@ COUNTS = ("offered", "answered", "abandoned")
 PUTVAL = re.compile(r'PUTVAL "([^"]+)" interval=([0-9.]+) ([0-9.]+):(\S+)$')
 
 
-def putvals(tc, text):
+def putvals(tc, text, interval="300.000"):
     """{(plugin, instance, type, type_instance, t s): value} of PUTVAL lines,
-    each of host acme and interval 300 s."""
+    each of host acme and the interval given."""
     out = {}
     for line in text.splitlines():
         mm = PUTVAL.match(line)
         tc.assertIsNotNone(mm, line)
         host, pi, tti = mm.group(1).split("/")
-        tc.assertEqual(("acme", "300.000"), (host, mm.group(2)))
+        tc.assertEqual(("acme", interval), (host, mm.group(2)))
         plugin, _, inst = pi.partition("-")
         ty, _, ti = tti.partition("-")
         out[(plugin, inst, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
@@ -482,16 +482,9 @@ class ApiUsageReplayTest(unittest.TestCase):
             # a day: its job POSTed, its status asked 2 times, its page read
             self.assertEqual(2 * 4, int(m.group(1)))
             lines = r.stdout.splitlines()
-            got = {}
-            for line in lines:
-                mm = PUTVAL.match(line)
-                self.assertIsNotNone(mm, line)
-                host, pi, tti = mm.group(1).split("/")
-                self.assertEqual(("acme", "86400.000"), (host, mm.group(2)))
-                plugin, _, label = pi.partition("-")
-                ty, _, ti = tti.partition("-")
-                self.assertEqual("genesys_platform", plugin)
-                got[(label, ty, ti, round(float(mm.group(3))))] = float(mm.group(4))
+            printed = putvals(self, r.stdout, "86400.000")
+            self.assertEqual({"genesys_platform"}, {k[0] for k in printed})
+            got = {k[1:]: v for k, v in printed.items()}
             want = {}
             for d in (today - 2 * day, today - day):
                 iso = datetime.datetime.fromtimestamp(d, datetime.timezone.utc)
