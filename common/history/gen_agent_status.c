@@ -233,154 +233,115 @@ void gen_agent_progress_reset(gen_agent_progress_t *p) {
   *p = (gen_agent_progress_t){0};
 }
 
-size_t gen_agent_status_budget(cdtime_t interval) {
-  return gen_agg_budget(interval, GEN_AGENT_STATUS_REQUESTS_PER_MINUTE);
-}
+/* ---- the family's reader (gen_family_ranges) ---------------------------- */
 
-/* p for range: kept when it is this range over the same users, else begun
- * afresh. 0 or -ENOMEM (p unstarted). */
-static int progress_for(const gen_agent_job_t *job, gen_agent_progress_t *p,
-                        const gen_interval_range_t *range) {
-  if (p->started && p->range.start_ms == range->start_ms &&
-      p->range.end_ms == range->end_ms && p->range.revisit == range->revisit &&
-      p->users_generation == job->users_generation &&
-      p->users_count == job->users->count && p->next_user <= job->users->count)
-    return 0;
+static int agent_begin(void *state, const gen_family_run_t *run,
+                       const char *const *ids, size_t n, size_t batch,
+                       const gen_interval_range_t *range) {
+  (void)run, (void)ids, (void)n, (void)batch;
+  gen_agent_reading_t *a = state;
+  gen_agent_progress_t *p = &a->progress;
   gen_agent_progress_reset(p);
-  if (gen_agent_sums_init(&p->sums, range, job->granularity_ms) != 0) {
+  if (gen_agent_sums_init(&p->sums, range, a->granularity_ms) != 0) {
     gen_agent_progress_reset(p);
     return -ENOMEM;
   }
-  *p = (gen_agent_progress_t){.started = true,
-                              .range = *range,
-                              .users_generation = job->users_generation,
-                              .users_count = job->users->count,
-                              .sums = p->sums};
+  p->started = true;
+  p->range = *range;
+  p->users_count = a->users->count;
   return 0;
 }
 
-/* The batches of users from p->next_user on, while *spent is under the
- * budget, summed into p. 0 or the failure; *summing tells whether it came
- * while an answer was being summed (the sums are no longer whole). */
-static int read_batches(const gen_agent_job_t *job, gen_agent_progress_t *p,
-                        size_t *spent, size_t *skipped, bool *summing,
-                        char *err, size_t err_size) {
+/* The range in progress, unless the users count changed since it began. */
+static ssize_t agent_resumes(const void *state) {
+  const gen_agent_reading_t *a = state;
+  const gen_agent_progress_t *p = &a->progress;
+  return p->started && p->users_count == a->users->count ? 0 : -1;
+}
+
+/* The batches of users from next_user on, while the budget lasts, summed;
+ * the whole range put and committed once the last is. */
+static int agent_read(void *state, const gen_family_run_t *run, size_t *spent,
+                      char *err, size_t err_size) {
+  gen_agent_reading_t *a = state;
+  gen_agent_progress_t *p = &a->progress;
+  const gen_entity_set_t *users = a->users;
   const char *ids[GEN_AGENT_STATUS_USERS_PER_QUERY];
-  const gen_entity_set_t *users = job->users;
-  while (p->next_user < users->count &&
-         (job->budget == 0 || *spent < job->budget)) {
+  size_t skipped = 0;
+  int status = 0;
+  while (status == 0 && p->next_user < users->count) {
+    if (run->budget > 0 && *spent >= run->budget)
+      return GEN_FAMILY_OUT_OF_BUDGET;
     size_t n = 0;
     for (size_t i = p->next_user;
          i < users->count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
       ids[n++] = users->items[i].id;
     json_object *body =
-        gen_agent_status_body(ids, n, &p->range, job->granularity_ms);
+        gen_agent_status_body(ids, n, &p->range, a->granularity_ms);
     json_object *doc = NULL;
-    job->counts->queries++;
+    run->counts->queries++;
     (*spent)++;
-    int status = gen_http_post_json(job->client->http, GEN_AGENT_STATUS_PATH,
-                                    body, &doc, err, err_size);
+    status = gen_http_post_json(run->client->http, GEN_AGENT_STATUS_PATH, body,
+                                &doc, err, err_size);
     json_object_put(body);
-    if (status == 0) {
-      *summing = true;
-      status =
-          gen_agent_sums_take(&p->sums, doc, &p->range, skipped, err, err_size);
-    }
+    if (status == 0)
+      status = gen_agent_sums_take(&p->sums, doc, &p->range, &skipped, err,
+                                   err_size);
     json_object_put(doc);
-    if (status != 0)
-      return status;
-    *summing = false;
-    p->next_user += n;
+    if (status == 0)
+      p->next_user += n;
   }
-  return 0;
+  if (skipped > 0) {
+    atomic_fetch_add(&run->client->stats.malformed, 1);
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
+                "%zu entries of users aggregates answers were not usable "
+                "and were skipped",
+                skipped);
+  }
+  if (status == 0)
+    status = gen_agent_sums_put(&p->sums, run->engine, a->scope, &p->range);
+  if (status == 0)
+    gen_family_commit(run, &a->scope, 1, &p->range, a->sink);
+  return status;
 }
 
-/* A failed range: counted, aborted, logged. resumed: the batches summed
- * before the failure stay for the next call. */
-static void failed(const gen_agent_job_t *job, int status, const char *err,
-                   const gen_interval_range_t *range, bool resumed) {
-  gen_client_t *client = job->client;
-  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-    atomic_fetch_add(&client->stats.malformed, 1);
+static gen_interval_range_t agent_left(const void *state) {
+  return ((const gen_agent_reading_t *)state)->progress.range;
+}
+
+static void agent_end(void *state) {
+  gen_agent_progress_reset(&((gen_agent_reading_t *)state)->progress);
+}
+
+/* Which granularities the users query takes is not in the public record:
+ * a 400 says once what Genesys answered, whole. */
+static void agent_failed(void *state, const gen_family_run_t *run, int status,
+                         const char *err) {
+  gen_agent_reading_t *a = state;
   if (status == GEN_HTTP_ERR_STATUS && strncmp(err, "HTTP 400", 8) == 0 &&
-      !*job->refusal_logged) {
-    /* Which granularities the users query takes is not in the public
-     * record: say once what Genesys answered, whole. */
-    *job->refusal_logged = true;
-    gen_log_org(job->counts->who, NULL, LOG_ERR,
+      !a->refusal_logged) {
+    a->refusal_logged = true;
+    gen_log_org(run->counts->who, NULL, LOG_ERR,
                 "the users aggregates query refused buckets of %lld s "
                 "(AgentStatusGranularity): %s",
-                (long long)(job->granularity_ms / 1000), err);
+                (long long)(a->granularity_ms / 1000), err);
   }
-  gen_interval_abort(job->engine);
-  job->counts->failures++;
-  /* -EINVAL, counted above, in the malformed class for the family. */
-  if (gen_client_family(client, "agent status",
-                        status == -EINVAL ? -EBADMSG : status, err,
-                        "queue aggregates"))
-    return;
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
-  /* what will be resumed is late, not lost: a warning */
-  gen_log_org(job->counts->who, &job->counts->complain,
-              resumed ? LOG_WARNING : LOG_ERR,
-              "users aggregates query for %s failed (%s): %s", text,
-              job->at_ms ? "the replay stops"
-              : resumed  ? "resumed next cycle"
-                         : "asked for again next cycle",
-              err);
 }
 
-int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges) {
-  gen_agent_progress_t own = {0};
-  gen_agent_progress_t *p = job->progress ? job->progress : &own;
-  size_t spent = 0;
-  int status = 0;
-  for (int round = 0; status == 0 && round < max_ranges &&
-                      (job->budget == 0 || spent < job->budget);
-       round++) {
-    int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
-    gen_interval_range_t range;
-    status = gen_interval_plan(job->engine, &job->scope, 1, now, &range);
-    if (status <= 0) {
-      if (status == 0)
-        gen_agent_progress_reset(p); /* nothing due: nothing to resume */
-      break;
-    }
-    size_t skipped = 0;
-    bool summing = false;
-    char err[512] = "";
-    status = progress_for(job, p, &range);
-    if (status != 0)
-      snprintf(err, sizeof(err), "out of memory");
-    else
-      status =
-          read_batches(job, p, &spent, &skipped, &summing, err, sizeof(err));
-    if (skipped > 0) {
-      atomic_fetch_add(&job->client->stats.malformed, 1);
-      gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
-                  "%zu entries of users aggregates answers were not usable "
-                  "and were skipped",
-                  skipped);
-    }
-    if (status == 0 && p->next_user < job->users->count)
-      break; /* the budget ran out: the next call resumes at next_user */
-    if (status == 0)
-      status = gen_agent_sums_put(&p->sums, job->engine, job->scope, &range);
-    /* A request that failed before its answer was summed leaves the sums
-     * whole: the next call asks for that batch again. */
-    bool kept = status != 0 && p->started && !summing &&
-                p->next_user < job->users->count && job->progress != NULL;
-    if (!kept)
-      gen_agent_progress_reset(p);
-    if (status != 0) {
-      failed(job, status, err, &range, kept && p->next_user > 0);
-      break;
-    }
-    gen_client_family(job->client, "agent status", 0, NULL, NULL);
-    gen_interval_commit(job->engine, &job->scope, 1, &range, now, job->sink);
-  }
-  if (p == &own)
-    gen_agent_progress_reset(p);
-  return status;
+int gen_agent_status_collect(gen_agent_reading_t *a,
+                             const gen_family_run_t *run,
+                             const gen_interval_sink_t *sink,
+                             uint64_t users_generation) {
+  static const gen_family_reader_t reader = {.family = "agent status",
+                                             .still = "queue aggregates",
+                                             .query = "users aggregates query",
+                                             .begin = agent_begin,
+                                             .resumes = agent_resumes,
+                                             .read = agent_read,
+                                             .left = agent_left,
+                                             .end = agent_end,
+                                             .failed = agent_failed};
+  a->sink = sink;
+  return gen_family_ranges(run, &reader, a, run->replay ? NULL : &a->cursor,
+                           NULL, 0, users_generation, a->scope);
 }

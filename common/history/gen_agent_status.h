@@ -15,6 +15,7 @@
 
 #include "gen_aggregates.h"
 #include "gen_entity.h"
+#include "gen_family.h"
 #include "gen_interval.h"
 
 #include <json-c/json.h>
@@ -111,13 +112,12 @@ void gen_agent_output_init(gen_agent_output_t *out, const gen_org_t *org,
 gen_interval_sink_t gen_agent_status_sink(gen_agent_output_t *out);
 
 /* A range read over several calls: its sums so far and the first user of
- * the next batch. Dropped (started afresh) when the planned range or the
- * users list (its generation or count) is no longer the one it began
- * with, or when an answer could not be summed whole. */
+ * the next batch. Dropped (started afresh) when the users list (its
+ * generation or count) is no longer the one it began with, or when a
+ * request failed for good (gen_family_ranges). */
 typedef struct {
   bool started;
   gen_interval_range_t range;
-  uint64_t users_generation;
   size_t users_count;
   size_t next_user;
   gen_agent_sums_t sums;
@@ -126,35 +126,27 @@ typedef struct {
 /* Drops the partial sums; p is unstarted after it. */
 void gen_agent_progress_reset(gen_agent_progress_t *p);
 
-/* Requests a read of interval may make: ceil(100 x interval / 60 s), at
- * least 1. */
-size_t gen_agent_status_budget(cdtime_t interval);
-
-/* One collection of the agent scope: every range due, planned at at_ms (0:
- * the clock; a replay plans at the end of its window), ceil(users / 100)
- * requests a range, committed through sink only once every request of the
- * range succeeded. With progress, a range whose budget ran out or whose
- * request failed is resumed at its next batch by the next call. */
+/* One org's agent status across reads: whom it sums, its bucket length and
+ * engine scope, its range in progress and where the next read goes on. */
 typedef struct {
-  gen_interval_t *engine;
-  gen_client_t *client;
-  gen_agg_counts_t *counts;
   const gen_entity_set_t *users;
   int64_t granularity_ms;
-  const gen_interval_sink_t *sink;
-  int64_t at_ms;
-  const char *scope;    /* the engine scope */
-  bool *refusal_logged; /* a 400 of the users query, said once */
-  /* The instance's range in progress; NULL: a range is read whole in one
-   * call (replay) and a failure drops it. */
-  gen_agent_progress_t *progress;
-  uint64_t users_generation; /* changes whenever users does */
-  size_t budget;             /* requests per call; 0: no limit */
-} gen_agent_job_t;
+  const char *scope;
+  bool refusal_logged; /* a 400 of the users query, said once */
+  gen_agent_progress_t progress;
+  gen_family_cursor_t cursor;
+  const gen_interval_sink_t *sink; /* during a collection */
+} gen_agent_reading_t;
 
-/* At most max_ranges ranges and budget requests; 0 (also when the budget
- * ran out mid-range), or the failure of a request (logged, counted in
- * counts; the rest waits for the next call). */
-int gen_agent_status_collect(const gen_agent_job_t *job, int max_ranges);
+/* The ranges due of run (gen_family_ranges: its budget, planned at its
+ * time, resumed where a retried request stopped), ceil(users / 100)
+ * requests a range, put into the engine and committed through sink only
+ * once every request of the range succeeded; users_generation changes
+ * whenever the users list does (a range begun over the old one starts
+ * over). 0, or the failure (logged, counted). */
+int gen_agent_status_collect(gen_agent_reading_t *a,
+                             const gen_family_run_t *run,
+                             const gen_interval_sink_t *sink,
+                             uint64_t users_generation);
 
 #endif /* GEN_AGENT_STATUS_H */

@@ -322,18 +322,6 @@ int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
                   const gen_interval_range_t *range, int64_t now,
                   const char *text, size_t len, char *err, size_t err_size);
 
-/* Asks for and takes every range due for one batch of scopes, at most
- * max_ranges of them (a long backfill continues next read), one request
- * each: plan, POST, take, then commit or abort. Returns 0, or the failure
- * of a request (logged, counted; the cycle stops: no hammering). */
-int gen_agg_collect(const gen_agg_job_t *job, const char *const *scopes,
-                    size_t n, int max_ranges);
-
-/* gen_agg_collect for every batch of per ids of set (0: all in one), until
- * one fails: 0, that failure, or -ENOMEM. */
-int gen_agg_collect_set(const gen_agg_job_t *job, const gen_entity_set_t *set,
-                        size_t per, int max_ranges);
-
 /* ---- observations --------------------------------------------------------
  */
 

@@ -4,6 +4,8 @@
  */
 #include "gen_family.h"
 
+#include "gen_http.h"
+#include "gen_log.h"
 #include "gen_replay.h"
 #include "gen_time.h"
 
@@ -93,15 +95,202 @@ gen_interval_sink_t gen_family_sink(const gen_family_run_t *run,
   return run->replay ? gen_replay_gauges(sink) : sink;
 }
 
+/* ---- the one request loop ---------------------------------------------- */
+
+void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
+                       size_t n, const gen_interval_range_t *range,
+                       const gen_interval_sink_t *sink) {
+  int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
+  gen_interval_commit(run->engine, ids, n, range, now, sink);
+}
+
+static void failed(const gen_family_run_t *run, const gen_family_reader_t *r,
+                   void *state, int status, const char *err, bool kept) {
+  gen_client_t *client = run->client;
+  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
+    atomic_fetch_add(&client->stats.malformed, 1);
+  gen_interval_abort(run->engine);
+  run->counts->failures++;
+  if (r->failed != NULL)
+    r->failed(state, run, status, err);
+  /* -EINVAL, counted above, in the malformed class for the family. */
+  if (r->family != NULL &&
+      gen_client_family(client, r->family,
+                        status == -EINVAL ? -EBADMSG : status, err, r->still))
+    return;
+  gen_interval_range_t left = r->left(state);
+  char text[GEN_INTERVAL_STRLEN];
+  gen_interval_format(left.start_ms, left.end_ms, text, sizeof(text));
+  /* what will be resumed is late, not lost: a warning */
+  gen_log_org(run->counts->who, &run->counts->complain,
+              kept ? LOG_WARNING : LOG_ERR, "%s for %s failed (%s): %s",
+              r->query, text,
+              run->replay ? "the replay stops"
+              : kept      ? "resumed where it stopped next cycle"
+                          : "asked for again next cycle",
+              err);
+}
+
+/* At most run->max_ranges ranges of the batch-th batch, ids[n], the range
+ * in progress first when it is this batch's. 0 when the batch is up to
+ * date (or had its ranges), GEN_FAMILY_OUT_OF_BUDGET, or a failure (*kept:
+ * its range stays to be resumed). */
+static int read_batch(const gen_family_run_t *run, const gen_family_reader_t *r,
+                      void *state, const char *const *ids, size_t n,
+                      size_t batch, size_t *spent, bool *kept) {
+  *kept = false;
+  for (int round = 0; round < run->max_ranges; round++) {
+    char err[512] = "";
+    int status = 0;
+    if (r->resumes(state) != (ssize_t)batch) {
+      r->end(state);
+      int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
+      gen_interval_range_t range;
+      status = gen_interval_plan(run->engine, ids, n, now, &range);
+      if (status <= 0)
+        return status;
+      if ((status = r->begin(state, run, ids, n, batch, &range)) != 0)
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (status == 0)
+      status = r->read(state, run, spent, err, sizeof(err));
+    if (status == GEN_FAMILY_OUT_OF_BUDGET)
+      return status;
+    if (status != 0) {
+      /* A request to be retried (the handle rests until it is due) is
+       * asked again where it stopped; anything else starts over. */
+      *kept = !run->replay && status != -ENOMEM &&
+              r->resumes(state) == (ssize_t)batch &&
+              gen_http_resting(run->client->http, NULL);
+      failed(run, r, state, status, err, *kept);
+      if (!*kept)
+        r->end(state);
+      return status;
+    }
+    if (r->family != NULL)
+      gen_client_family(run->client, r->family, 0, NULL, NULL);
+    r->end(state);
+  }
+  return 0;
+}
+
+int gen_family_ranges(const gen_family_run_t *run,
+                      const gen_family_reader_t *reader, void *state,
+                      gen_family_cursor_t *cursor, const gen_entity_set_t *set,
+                      size_t per, uint64_t generation, const char *scope) {
+  gen_family_cursor_t own = {0, generation};
+  gen_family_cursor_t *c = cursor != NULL ? cursor : &own;
+  size_t count = set != NULL ? set->count : 1;
+  if (per == 0 || per > count)
+    per = count ? count : 1;
+  size_t batches = (count + per - 1) / per;
+  if (c->generation != generation || c->batch >= batches) {
+    reader->end(state);
+    *c = (gen_family_cursor_t){0, generation};
+  }
+  const char **ids = set != NULL ? calloc(per, sizeof(*ids)) : &scope;
+  if (ids == NULL)
+    return -ENOMEM;
+  size_t spent = 0, first = c->batch, k;
+  int status = 0;
+  for (k = 0; k < batches; k++) {
+    size_t b = (first + k) % batches, n = 1;
+    if (set != NULL) {
+      n = 0;
+      for (size_t i = b * per; i < set->count && n < per; i++)
+        ids[n++] = set->items[i].id;
+    }
+    bool kept;
+    status = read_batch(run, reader, state, ids, n, b, &spent, &kept);
+    if (status == GEN_FAMILY_OUT_OF_BUDGET) {
+      c->batch = b; /* its range resumes first */
+      status = 0;
+      break;
+    }
+    if (status != 0) {
+      /* no hammering: the next read goes on with this batch when its
+       * range waits for a retry, else with the next */
+      c->batch = kept ? b : (b + 1) % batches;
+      break;
+    }
+  }
+  if (k == batches)
+    c->batch = 0; /* every batch up to date */
+  if (cursor == NULL)
+    reader->end(state);
+  if (set != NULL)
+    free(ids);
+  return status;
+}
+
+/* An aggregates query as a reader: one request a range, its answer taken
+ * and committed whole (gen_agg_apply). */
+typedef struct {
+  const gen_agg_query_t *query;
+  const gen_interval_sink_t *sink;
+  const char *const *ids;
+  size_t n;
+  gen_interval_range_t range;
+} agg_state_t;
+
+static int agg_begin(void *state, const gen_family_run_t *run,
+                     const char *const *ids, size_t n, size_t batch,
+                     const gen_interval_range_t *range) {
+  (void)run, (void)batch;
+  agg_state_t *a = state;
+  a->ids = ids, a->n = n, a->range = *range;
+  return 0;
+}
+
+static ssize_t agg_resumes(const void *state) {
+  (void)state;
+  return -1; /* one request a range: nothing to resume */
+}
+
+static int agg_read(void *state, const gen_family_run_t *run, size_t *spent,
+                    char *err, size_t err_size) {
+  agg_state_t *a = state;
+  const gen_agg_query_t *q = a->query;
+  json_object *body = q->body(q->ud, a->ids, a->n, &a->range);
+  gen_http_response_t resp;
+  run->counts->queries++;
+  (*spent)++;
+  int status = gen_http_post_text(
+      run->client->http, q->path,
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp, err,
+      err_size);
+  json_object_put(body);
+  if (status == 0) {
+    gen_agg_job_t job = {run->engine, run->client, run->counts,
+                         q,           a->sink,     run->at_ms};
+    int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
+    status = gen_agg_apply(&job, a->ids, a->n, &a->range, now, resp.body,
+                           resp.body_len, err, err_size);
+  }
+  gen_http_response_recycle(run->client->http, &resp);
+  return status;
+}
+
+static gen_interval_range_t agg_left(const void *state) {
+  return ((const agg_state_t *)state)->range;
+}
+
+static void agg_end(void *state) { (void)state; }
+
 int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
                    gen_agg_output_t *output, const gen_entity_set_t *set,
                    size_t per, const char *scope) {
   gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(output));
-  gen_agg_job_t job = {run->engine, run->client, run->counts,
-                       query,       &sink,       run->at_ms};
-  if (set != NULL)
-    return gen_agg_collect_set(&job, set, per, run->max_ranges);
-  return gen_agg_collect(&job, &scope, 1, run->max_ranges);
+  agg_state_t a = {.query = query, .sink = &sink};
+  gen_family_reader_t reader = {.family = query->family,
+                                .still = query->still,
+                                .query = query->what,
+                                .begin = agg_begin,
+                                .resumes = agg_resumes,
+                                .read = agg_read,
+                                .left = agg_left,
+                                .end = agg_end};
+  return gen_family_ranges(run, &reader, &a, NULL, set, per, 0, scope);
 }
 
 static int64_t granularity_of(const gen_family_t *f, const void *config,

@@ -89,6 +89,75 @@ typedef struct {
 gen_interval_sink_t gen_family_sink(const gen_family_run_t *run,
                                     gen_interval_sink_t sink);
 
+/* ---- the one request loop ------------------------------------------------
+ */
+
+/* What a family's read of its range in progress ends in, besides 0 (read
+ * and committed whole) and a failure. */
+#define GEN_FAMILY_OUT_OF_BUDGET 1
+
+/* How a family reads a range: the loop (gen_family_ranges) plans it per
+ * batch of entities, and the family asks for it with as many requests as it
+ * takes (one aggregates query; a users query per 100 users; a details
+ * query per page and part), each counted, puts what it completes into the
+ * engine and commits it. A range may span several reads (its state is the
+ * family's): the loop resumes it first. */
+typedef struct {
+  const char *family; /* "call quality": gen_client_family, the self-log */
+  const char *still;  /* what still runs without its permission */
+  const char *query;  /* "conversation details query": the failure line */
+  /* Begins reading range for ids[n], the batch-th batch: 0 or -ENOMEM. */
+  int (*begin)(void *state, const gen_family_run_t *run, const char *const *ids,
+               size_t n, size_t batch, const gen_interval_range_t *range);
+  /* The batch of the range in progress, or -1 for none. */
+  ssize_t (*resumes)(const void *state);
+  /* Reads the range in progress with requests while *spent is under
+   * run->budget (0: no limit), each counted in run->counts->queries and
+   * *spent, and commits what it completes (gen_family_commit). 0 when it
+   * was read and committed whole, GEN_FAMILY_OUT_OF_BUDGET, or the failure
+   * with err set (-EINVAL: an answer that cannot be trusted). */
+  int (*read)(void *state, const gen_family_run_t *run, size_t *spent,
+              char *err, size_t err_size);
+  /* What is left of the range in progress (the failure line's range). */
+  gen_interval_range_t (*left)(const void *state);
+  /* Ends the range in progress: read, or dropped. */
+  void (*end)(void *state);
+  /* Before a failure is logged (NULL: nothing more to say). */
+  void (*failed)(void *state, const gen_family_run_t *run, int status,
+                 const char *err);
+} gen_family_reader_t;
+
+/* Where a family read over several reads goes on: the batch to begin with
+ * and the generation of the entity set it counts batches of. */
+typedef struct {
+  size_t batch;
+  uint64_t generation;
+} gen_family_cursor_t;
+
+/* The one request loop: for each batch of per ids of set (0 or more than
+ * the set: all in one; NULL: the one scope), from the cursor's batch on and
+ * round, at most run->max_ranges ranges, the range in progress first: plan
+ * it at run->at_ms (0: the clock), begin it, read it (the budget shared by
+ * the batches). A failure ends the run (no hammering): counted, classified
+ * (-EINVAL and unreadable JSON as malformed), told to the family's
+ * permission notice, logged rate-limited with the range and what happens
+ * next: "resumed where it stopped next cycle" (a warning) when the request
+ * will be retried (the handle rests: a 429, a 5xx, no answer) and the range
+ * stays, else "asked for again next cycle" with the next read beginning at
+ * the next batch, or "the replay stops". A changed generation, or a cursor
+ * past the batches, starts over. cursor NULL: no read goes on from this one
+ * (a replay). 0, or the failure. */
+int gen_family_ranges(const gen_family_run_t *run,
+                      const gen_family_reader_t *reader, void *state,
+                      gen_family_cursor_t *cursor, const gen_entity_set_t *set,
+                      size_t per, uint64_t generation, const char *scope);
+
+/* Commits range of scopes ids[n] through sink, planned at run->at_ms (0:
+ * the clock). */
+void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
+                       size_t n, const gen_interval_range_t *range,
+                       const gen_interval_sink_t *sink);
+
 /* One aggregates-shaped collection of a run: query's ranges due into the
  * run's engine through output's sink (gen_family_sink), for every batch of
  * per ids of set (0: all in one), or with set NULL for the one scope. 0, or

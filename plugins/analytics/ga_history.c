@@ -233,15 +233,17 @@ static int64_t agents_granularity(const void *config) {
 
 static void *agents_new(const gen_family_env_t *env) {
   const ga_config_t *c = env->config;
+  const ga_lists_t *l = env->lists;
   ga_agent_state_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
-  s->lists = env->lists;
-  s->client = env->client;
-  s->granularity_ms = c->agents.granularity_ms > 0 ? c->agents.granularity_ms
-                                                   : c->interval.granularity_ms;
+  s->lists = l;
+  int64_t g = c->agents.granularity_ms > 0 ? c->agents.granularity_ms
+                                           : c->interval.granularity_ms;
+  s->reading = (gen_agent_reading_t){
+      .users = &l->users, .granularity_ms = g, .scope = GA_AGENT_SCOPE};
   gen_agent_output_init(&s->out, env->client->org, gen_client_host(env->client),
-                        env->plugin, s->granularity_ms);
+                        env->plugin, g);
   return s;
 }
 
@@ -249,7 +251,7 @@ static void agents_free(void *state) {
   ga_agent_state_t *s = state;
   if (s == NULL)
     return;
-  gen_agent_progress_reset(&s->progress);
+  gen_agent_progress_reset(&s->reading.progress);
   free(s);
 }
 
@@ -267,19 +269,8 @@ static int agents_collect(void *state, const gen_family_run_t *run) {
     return 0; /* the next listing */
   gen_interval_sink_t sink =
       gen_family_sink(run, gen_agent_status_sink(&s->out));
-  gen_agent_job_t job = {.engine = run->engine,
-                         .client = run->client,
-                         .counts = run->counts,
-                         .users = &s->lists->users,
-                         .granularity_ms = s->granularity_ms,
-                         .sink = &sink,
-                         .at_ms = run->at_ms,
-                         .scope = GA_AGENT_SCOPE,
-                         .refusal_logged = &s->refusal_logged,
-                         .progress = run->replay ? NULL : &s->progress,
-                         .users_generation = s->lists->users_generation,
-                         .budget = run->budget};
-  return gen_agent_status_collect(&job, run->max_ranges);
+  return gen_agent_status_collect(&s->reading, run, &sink,
+                                  s->lists->users_generation);
 }
 
 /* ---- call quality ------------------------------------------------------- */

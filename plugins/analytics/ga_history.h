@@ -73,11 +73,8 @@ typedef struct {
 /* The agent status row's state. */
 typedef struct {
   const ga_lists_t *lists;
-  gen_client_t *client;
-  int64_t granularity_ms;
   gen_agent_output_t out; /* where the agent values go */
-  gen_agent_progress_t progress;
-  bool refusal_logged; /* a 400 of the users query, logged once */
+  gen_agent_reading_t reading;
 } ga_agent_state_t;
 
 extern const gen_history_t ga_history;

@@ -217,13 +217,9 @@ static int flows_collect(void *state, const gen_family_run_t *run) {
     return 0;
   gen_agg_query_t query = gen_flow_agg_query(&s->fa);
   gen_agg_output_t output = gen_flow_agg_output(&s->fa);
-  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&output));
-  gen_agg_job_t job = {run->engine, run->client, run->counts,
-                       &query,      &sink,       run->at_ms};
-  return gen_agg_collect_set(
-      &job, &s->lists->flows,
-      gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query),
-      run->max_ranges);
+  return gen_family_agg(
+      run, &query, &output, &s->lists->flows,
+      gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query), NULL);
 }
 
 /* ---- data actions ------------------------------------------------------- */

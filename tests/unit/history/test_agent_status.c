@@ -274,10 +274,16 @@ typedef struct {
   gen_agg_counts_t counts;
   gen_log_org_t who;
   gen_interval_sink_t sink;
-  gen_agent_progress_t progress;
-  bool refusal_logged;
-  gen_agent_job_t job;
+  gen_agent_reading_t reading;
+  gen_family_run_t run;
+  uint64_t users_generation;
 } rig_t;
+
+/* One read of the rig (gen_family_ranges: at most 8 ranges). */
+static int collect(rig_t *r) {
+  return gen_agent_status_collect(&r->reading, &r->run, &r->sink,
+                                  r->users_generation);
+}
 
 /* 250 users, an engine whose first range is B0 and B1, the fake API; the
  * clock where that range is due. */
@@ -288,8 +294,9 @@ static int rig_init(rig_t *r, size_t budget) {
   n_asked = 0;
   seen_idle = seen_available = 0;
   seen_buckets = 0;
-  fake_client_init(&r->client, "genesys_analytics",
-                   0); /* a 429 is final at once */
+  /* a 429 is final at once, and the handle rests as the plugin's does */
+  fake_client_init(&r->client, "genesys_analytics", 1);
+  gen_http_defer_retries(r->client.http, true);
   gen_interval_options_t o = {.granularity_ms = G,
                               .settle_ms = 30000,
                               .revisit_ms = 0,
@@ -306,16 +313,13 @@ static int rig_init(rig_t *r, size_t budget) {
   r->counts =
       (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &r->who};
   r->sink = (gen_interval_sink_t){.bucket = on_bucket};
-  r->job = (gen_agent_job_t){.engine = r->engine,
-                             .client = &r->client,
-                             .counts = &r->counts,
-                             .users = &r->users,
-                             .granularity_ms = G,
-                             .sink = &r->sink,
-                             .scope = "agents",
-                             .refusal_logged = &r->refusal_logged,
-                             .progress = &r->progress,
-                             .budget = budget};
+  r->reading = (gen_agent_reading_t){
+      .users = &r->users, .granularity_ms = G, .scope = "agents"};
+  r->run = (gen_family_run_t){.engine = r->engine,
+                              .client = &r->client,
+                              .counts = &r->counts,
+                              .max_ranges = 8,
+                              .budget = budget};
   http_perform = fake_users_query;
   mock_time = MS_TO_CDTIME_T(T0 + 2 * G + 30000);
   /* The engine plans B0 and B1 first. */
@@ -328,7 +332,7 @@ static int rig_init(rig_t *r, size_t budget) {
 }
 
 static void rig_free(rig_t *r) {
-  gen_agent_progress_reset(&r->progress);
+  gen_agent_progress_reset(&r->reading.progress);
   http_perform = http_perform_curl;
   mock_time = 0;
   gen_entity_set_free(&r->users);
@@ -339,20 +343,25 @@ static void rig_free(rig_t *r) {
 /* The rest of the range in one call: total requests in all, dispatched as
  * the sum of the three batches' answers, each summed once. */
 static int completes(rig_t *r, int total) {
-  r->job.budget = 0;
-  CHECK_ZERO(gen_agent_status_collect(&r->job, 8));
+  r->run.budget = 0;
+  r->client.http->rest_until = 0; /* a Retry-After is over */
+  CHECK_ZERO(collect(r));
   EXPECT_EQ_INT(total, n_asked);
   EXPECT_EQ_DOUBLE(6000, seen_idle);
-  OK(!r->progress.started);
+  OK(!r->reading.progress.started);
   return 0;
 }
 
+/* The family's pace: GEN_AGENT_STATUS_REQUESTS_PER_MINUTE a minute. */
+#define AGENT_BUDGET(interval)                                                 \
+  gen_agg_budget(interval, GEN_AGENT_STATUS_REQUESTS_PER_MINUTE)
+
 DEF_TEST(budget_in_requests_per_read) {
-  EXPECT_EQ_INT(100, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(60)));
-  EXPECT_EQ_INT(17, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(10)));
-  EXPECT_EQ_INT(1, (int)gen_agent_status_budget(MS_TO_CDTIME_T(100)));
-  EXPECT_EQ_INT(1, (int)gen_agent_status_budget(0));
-  EXPECT_EQ_INT(500, (int)gen_agent_status_budget(TIME_T_TO_CDTIME_T(300)));
+  EXPECT_EQ_INT(100, (int)AGENT_BUDGET(TIME_T_TO_CDTIME_T(60)));
+  EXPECT_EQ_INT(17, (int)AGENT_BUDGET(TIME_T_TO_CDTIME_T(10)));
+  EXPECT_EQ_INT(1, (int)AGENT_BUDGET(MS_TO_CDTIME_T(100)));
+  EXPECT_EQ_INT(1, (int)AGENT_BUDGET(0));
+  EXPECT_EQ_INT(500, (int)AGENT_BUDGET(TIME_T_TO_CDTIME_T(300)));
   return 0;
 }
 
@@ -361,22 +370,22 @@ DEF_TEST(budget_in_requests_per_read) {
 DEF_TEST(a_range_over_several_reads) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 1));
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(1, n_asked);
-  EXPECT_EQ_INT(100, (int)r.progress.next_user);
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  EXPECT_EQ_INT(100, (int)r.reading.progress.next_user);
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(2, n_asked);
   EXPECT_EQ_INT(0, seen_buckets);
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(3, n_asked);
   EXPECT_EQ_INT(0, asked[0]);
   EXPECT_EQ_INT(100, asked[1]);
   EXPECT_EQ_INT(200, asked[2]);
   EXPECT_EQ_INT(1, seen_buckets);
   EXPECT_EQ_DOUBLE(6000, seen_idle);
-  OK(!r.progress.started);
+  OK(!r.reading.progress.started);
   /* Up to date: no request, no failure. */
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(3, n_asked);
   EXPECT_EQ_INT(3, (int)r.counts.queries);
   EXPECT_EQ_INT(0, (int)r.counts.failures);
@@ -385,37 +394,45 @@ DEF_TEST(a_range_over_several_reads) {
 }
 
 /* A 429 on the second request: the first batch's sums are kept, the next
- * read asks for the second batch, not the first. */
+ * read (once the handle no longer rests) asks for the second batch, not
+ * the first. */
 DEF_TEST(a_429_mid_range_resumes_at_its_batch) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 0));
   answers[1] = 429;
-  OK(gen_agent_status_collect(&r.job, 8) < 0);
+  OK(collect(&r) < 0);
   EXPECT_EQ_INT(2, n_asked);
-  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  EXPECT_EQ_INT(100, (int)r.reading.progress.next_user);
   EXPECT_EQ_INT(1, (int)r.counts.failures);
-  OK(mock_log_contains("resumed next cycle"));
+  OK(mock_log_contains("resumed where it stopped next cycle"));
   OK(mock_log_contains("HTTP 429"));
   EXPECT_EQ_INT(0, seen_buckets);
+  /* Resting: nothing is sent, the sums stay. */
+  OK(gen_http_resting(r.client.http, NULL));
+  OK(collect(&r) < 0);
+  EXPECT_EQ_INT(2, n_asked);
+  EXPECT_EQ_INT(100, (int)r.reading.progress.next_user);
   CHECK_ZERO(completes(&r, 4));
   EXPECT_EQ_INT(100, asked[2]);
   EXPECT_EQ_INT(200, asked[3]);
-  EXPECT_EQ_INT(1, (int)r.counts.failures);
+  EXPECT_EQ_INT(2, (int)r.counts.failures); /* the request not sent too */
   rig_free(&r);
   return 0;
 }
 
-/* A failure of the range's first request: nothing to resume, the range is
- * asked for again. */
-DEF_TEST(a_429_on_the_first_batch_is_asked_for_again) {
+/* A 404 (no rest: not retried) of the second request drops the range:
+ * the next read asks for it from its first batch. */
+DEF_TEST(a_failure_for_good_starts_the_range_over) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 0));
-  answers[0] = 429;
-  OK(gen_agent_status_collect(&r.job, 8) < 0);
+  answers[1] = 404;
+  OK(collect(&r) < 0);
+  OK(!gen_http_resting(r.client.http, NULL));
   OK(mock_log_contains("asked for again next cycle"));
-  OK(!mock_log_contains("resumed next cycle"));
-  CHECK_ZERO(completes(&r, 4));
-  EXPECT_EQ_INT(0, asked[1]);
+  OK(!mock_log_contains("resumed where it stopped"));
+  OK(!r.reading.progress.started);
+  CHECK_ZERO(completes(&r, 5));
+  EXPECT_EQ_INT(0, asked[2]);
   rig_free(&r);
   return 0;
 }
@@ -426,8 +443,8 @@ DEF_TEST(a_wrong_answer_mid_range_starts_it_over) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 0));
   answers[1] = 299;
-  OK(gen_agent_status_collect(&r.job, 8) == -EINVAL);
-  OK(!r.progress.started);
+  OK(collect(&r) == -EINVAL);
+  OK(!r.reading.progress.started);
   OK(mock_log_contains("asked for again next cycle"));
   CHECK_ZERO(completes(&r, 5));
   EXPECT_EQ_INT(0, asked[2]);
@@ -440,13 +457,13 @@ DEF_TEST(a_wrong_answer_mid_range_starts_it_over) {
 DEF_TEST(a_users_change_starts_the_range_over) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 1));
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
-  r.job.users_generation++;
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  CHECK_ZERO(collect(&r));
+  r.users_generation++;
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(0, asked[1]);
-  EXPECT_EQ_INT(100, (int)r.progress.next_user);
+  EXPECT_EQ_INT(100, (int)r.reading.progress.next_user);
   gen_entity_add(&r.users, "agent-250", NULL, NULL);
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
+  CHECK_ZERO(collect(&r));
   EXPECT_EQ_INT(0, asked[2]);
   /* 251 users: the last batch (200 to 250) is one request. */
   CHECK_ZERO(completes(&r, 5));
@@ -456,19 +473,28 @@ DEF_TEST(a_users_change_starts_the_range_over) {
   return 0;
 }
 
-/* Another range planned (a bucket settled meanwhile): the partial sums of
- * the first are dropped, the new range begins at the first batch. */
-DEF_TEST(another_range_drops_the_partial_sums) {
+/* A bucket settled while a range is read: the range begun is read to its
+ * end (its sums kept), then the next range follows. */
+DEF_TEST(a_range_begun_is_read_to_its_end) {
   rig_t r;
   CHECK_ZERO(rig_init(&r, 1));
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
-  OK(r.progress.started && r.progress.range.end_ms == T0 + 2 * G);
+  CHECK_ZERO(collect(&r));
+  OK(r.reading.progress.started &&
+     r.reading.progress.range.end_ms == T0 + 2 * G);
   mock_time = MS_TO_CDTIME_T(T0 + 3 * G + 30000);
-  CHECK_ZERO(gen_agent_status_collect(&r.job, 8));
-  EXPECT_EQ_INT(0, asked[1]);
-  OK(r.progress.range.end_ms == T0 + 3 * G);
-  EXPECT_EQ_INT(100, (int)r.progress.next_user);
-  CHECK_ZERO(completes(&r, 4));
+  CHECK_ZERO(collect(&r));
+  EXPECT_EQ_INT(100, asked[1]);
+  OK(r.reading.progress.range.end_ms == T0 + 2 * G);
+  EXPECT_EQ_INT(200, (int)r.reading.progress.next_user);
+  CHECK_ZERO(collect(&r));
+  EXPECT_EQ_INT(200, asked[2]);
+  EXPECT_EQ_INT(1, seen_buckets);
+  /* then, the budget spent, the range of the bucket that settled
+   * meanwhile begins: its first batch next read */
+  OK(r.reading.progress.started &&
+     r.reading.progress.range.start_ms == T0 + 2 * G &&
+     r.reading.progress.range.end_ms == T0 + 3 * G);
+  EXPECT_EQ_INT(0, (int)r.reading.progress.next_user);
   rig_free(&r);
   return 0;
 }
@@ -483,9 +509,9 @@ int main(void) {
   RUN_TEST(budget_in_requests_per_read);
   RUN_TEST(a_range_over_several_reads);
   RUN_TEST(a_429_mid_range_resumes_at_its_batch);
-  RUN_TEST(a_429_on_the_first_batch_is_asked_for_again);
+  RUN_TEST(a_failure_for_good_starts_the_range_over);
   RUN_TEST(a_wrong_answer_mid_range_starts_it_over);
   RUN_TEST(a_users_change_starts_the_range_over);
-  RUN_TEST(another_range_drops_the_partial_sums);
+  RUN_TEST(a_range_begun_is_read_to_its_end);
   END_TEST;
 }
