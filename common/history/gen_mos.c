@@ -574,24 +574,25 @@ void gen_mos_progress_reset(gen_mos_progress_t *p) {
     free(p->ids[i]);
   free(p->ids);
   gen_mos_acc_free(p->acc);
-  size_t cursor = p->cursor;
-  uint64_t generation = p->queues_generation;
-  *p = (gen_mos_progress_t){.cursor = cursor, .queues_generation = generation};
+  *p = (gen_mos_progress_t){0};
 }
 
 /* p begun for range over ids[n], the batch-th batch: one piece, the whole
  * range with the day before. 0 or -ENOMEM (p unstarted). */
-static int progress_begin(const gen_mos_job_t *job, gen_mos_progress_t *p,
+static int progress_begin(void *state, const gen_family_run_t *run,
                           const char *const *ids, size_t n, size_t batch,
                           const gen_interval_range_t *range) {
+  (void)run;
+  gen_mos_reading_t *m = state;
+  gen_mos_progress_t *p = &m->progress;
   gen_mos_progress_reset(p);
   p->ids = calloc(n ? n : 1, sizeof(*p->ids));
   for (size_t i = 0; p->ids != NULL && i < n; i++, p->n_ids++)
     if ((p->ids[i] = strdup(ids[i])) == NULL)
       break;
   if (p->ids != NULL && p->n_ids == n)
-    p->acc = gen_mos_acc_new(job->config, (const char *const *)p->ids, n, range,
-                             job->granularity_ms);
+    p->acc = gen_mos_acc_new(m->config, (const char *const *)p->ids, n, range,
+                             m->granularity_ms);
   if (p->acc == NULL) {
     gen_mos_progress_reset(p);
     return -ENOMEM;
@@ -615,27 +616,28 @@ static int progress_begin(const gen_mos_job_t *job, gen_mos_progress_t *p,
  * more pages than a piece of several buckets should take), TOO_LONG when
  * its interval is (it has several buckets), or the failure with err set
  * (the piece's page is asked again). */
-static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
+static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
                       size_t *spent, size_t *skipped, char *err,
                       size_t err_size) {
+  gen_mos_progress_t *p = &m->progress;
   gen_mos_piece_t *piece = &p->piece[p->n_pieces - 1];
   const char *const *ids = (const char *const *)p->ids + piece->first;
   int64_t buckets =
-      (piece->ask.end_ms - piece->ask.start_ms) / job->granularity_ms;
+      (piece->ask.end_ms - piece->ask.start_ms) / m->granularity_ms;
   /* within 31 days, CallQualityMaxLength to spare */
-  if (piece->ask.end_ms - piece->ask.start_ms + job->config->max_length_ms >
+  if (piece->ask.end_ms - piece->ask.start_ms + m->config->max_length_ms >
           GEN_MOS_INTERVAL_MAX_MS &&
       buckets > 1)
     return TOO_LONG;
   for (;;) {
-    if (job->budget > 0 && *spent >= job->budget)
+    if (run->budget > 0 && *spent >= run->budget)
       return OUT_OF_BUDGET;
-    json_object *body = gen_mos_query_body(job->config, ids, piece->n,
-                                           &piece->ask, piece->page);
+    json_object *body =
+        gen_mos_query_body(m->config, ids, piece->n, &piece->ask, piece->page);
     json_object *doc = NULL;
-    job->counts->queries++;
+    run->counts->queries++;
     (*spent)++;
-    int status = gen_http_post_json(job->client->http, GEN_MOS_PATH, body, &doc,
+    int status = gen_http_post_json(run->client->http, GEN_MOS_PATH, body, &doc,
                                     err, err_size);
     json_object_put(body);
     if (too_many_results(status, err))
@@ -676,10 +678,10 @@ static int read_piece(const gen_mos_job_t *job, gen_mos_progress_t *p,
  * (p->acc's seen); the day before's sliver goes with the earlier half of
  * the buckets and with both halves of the queues. 0, or -E2BIG with err
  * set for one bucket of one queue (or no room for more pieces). */
-static int halve(const gen_mos_job_t *job, gen_mos_progress_t *p, char *err,
-                 size_t err_size) {
+static int halve(gen_mos_reading_t *m, char *err, size_t err_size) {
+  gen_mos_progress_t *p = &m->progress;
   gen_mos_piece_t top = p->piece[p->n_pieces - 1];
-  int64_t g = job->granularity_ms;
+  int64_t g = m->granularity_ms;
   int64_t buckets = (top.ask.end_ms - top.ask.start_ms) / g;
   gen_mos_piece_t lo = top, hi = top;
   lo.page = hi.page = 1;
@@ -710,20 +712,19 @@ static int halve(const gen_mos_job_t *job, gen_mos_progress_t *p, char *err,
 
 /* Puts and commits the buckets no piece left covers, from p->done_ms on:
  * each bucket leaves as soon as it was read whole. 0 or the failure. */
-static int commit_read(const gen_mos_job_t *job, gen_mos_progress_t *p) {
+static int commit_read(gen_mos_reading_t *m, const gen_family_run_t *run) {
+  gen_mos_progress_t *p = &m->progress;
   int64_t until = p->range.end_ms;
   for (size_t i = 0; i < p->n_pieces; i++)
     if (p->piece[i].cover_ms < until)
       until = p->piece[i].cover_ms;
   if (until <= p->done_ms)
     return 0;
-  int status = gen_mos_acc_put(p->acc, job->engine, p->done_ms, until);
+  int status = gen_mos_acc_put(p->acc, run->engine, p->done_ms, until);
   if (status != 0)
     return status;
-  int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
   gen_interval_range_t read = {p->done_ms, until, p->range.revisit};
-  gen_interval_commit(job->engine, (const char *const *)p->ids, p->n_ids, &read,
-                      now, job->sink);
+  gen_family_commit(run, (const char *const *)p->ids, p->n_ids, &read, m->sink);
   p->done_ms = until;
   return 0;
 }
@@ -732,19 +733,20 @@ static int commit_read(const gen_mos_job_t *job, gen_mos_progress_t *p) {
  * each read whole then committed as far as it completes the range. 0 (the
  * range was read and committed whole), OUT_OF_BUDGET, or the failure with
  * err set. */
-static int read_pieces(const gen_mos_job_t *job, gen_mos_progress_t *p,
+static int read_pieces(gen_mos_reading_t *m, const gen_family_run_t *run,
                        size_t *spent, size_t *skipped, char *err,
                        size_t err_size) {
+  gen_mos_progress_t *p = &m->progress;
   while (p->n_pieces > 0) {
-    int status = read_piece(job, p, spent, skipped, err, err_size);
+    int status = read_piece(m, run, spent, skipped, err, err_size);
     if (status == -E2BIG || status == TOO_LONG)
-      status = halve(job, p, err, err_size);
+      status = halve(m, err, err_size);
     else if (status == 0) {
       gen_mos_piece_t *top = &p->piece[p->n_pieces - 1];
       gen_interval_range_t sliver;
       /* Those that began the day before and ended in the piece. */
       if (top->day_before &&
-          gen_mos_day_before(job->config, &top->ask, &sliver)) {
+          gen_mos_day_before(m->config, &top->ask, &sliver)) {
         *top = (gen_mos_piece_t){.ask = sliver,
                                  .cover_ms = top->cover_ms,
                                  .first = top->first,
@@ -753,7 +755,7 @@ static int read_pieces(const gen_mos_job_t *job, gen_mos_progress_t *p,
         continue;
       }
       p->n_pieces--;
-      status = commit_read(job, p);
+      status = commit_read(m, run);
     }
     if (status != 0)
       return status;
@@ -763,13 +765,13 @@ static int read_pieces(const gen_mos_job_t *job, gen_mos_progress_t *p,
 
 /* Logs what the pages of this call passed over: sessions of an unknown
  * media type, conversations that could not be used. */
-static void log_passed_over(const gen_mos_job_t *job, gen_mos_progress_t *p,
+static void log_passed_over(gen_mos_progress_t *p, const gen_family_run_t *run,
                             size_t skipped) {
-  gen_client_t *client = job->client;
+  gen_client_t *client = run->client;
   size_t unknown = p->acc ? gen_mos_acc_unknown_sessions(p->acc) : 0;
   if (unknown > p->unknown_logged) {
     atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
                 "%zu queue sessions of details answers have a media "
                 "type this plugin does not know; passed over (their "
                 "conversations' other sessions count)",
@@ -778,7 +780,7 @@ static void log_passed_over(const gen_mos_job_t *job, gen_mos_progress_t *p,
   }
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_org(job->counts->who, &job->counts->complain, LOG_WARNING,
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
                 "%zu conversations of details answers were not "
                 "usable (no id, a bad time, MOS or R-factor, no queue "
                 "segment of a known media type) "
@@ -787,110 +789,49 @@ static void log_passed_over(const gen_mos_job_t *job, gen_mos_progress_t *p,
   }
 }
 
-/* A failed request: counted and logged; kept says whether the range stays
- * to be resumed at its piece and page. */
-static void failed(const gen_mos_job_t *job, const gen_mos_progress_t *p,
-                   int status, const char *err, bool kept) {
-  gen_client_t *client = job->client;
-  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-    atomic_fetch_add(&client->stats.malformed, 1);
-  gen_interval_abort(job->engine);
-  job->counts->failures++;
-  /* -EINVAL, counted above, in the malformed class for the family. */
-  if (gen_client_family(client, "call quality",
-                        status == -EINVAL ? -EBADMSG : status, err,
-                        "queue aggregates"))
-    return;
-  char text[GEN_INTERVAL_STRLEN];
-  gen_interval_format(p->done_ms, p->range.end_ms, text, sizeof(text));
-  /* what will be resumed is late, not lost: a warning */
-  gen_log_org(job->counts->who, &job->counts->complain,
-              kept ? LOG_WARNING : LOG_ERR,
-              "conversation details query for %s failed (%s): %s", text,
-              job->at_ms ? "the replay stops"
-              : kept     ? "resumed where it stopped next cycle"
-                         : "asked for again next cycle",
-              err);
+/* ---- the family's reader (gen_family_ranges) ---------------------------- */
+
+static ssize_t mos_resumes(const void *state) {
+  const gen_mos_progress_t *p = &((const gen_mos_reading_t *)state)->progress;
+  return p->started ? (ssize_t)p->batch : -1;
 }
 
-/* At most max_ranges ranges of the batch-th batch, ids[n]: the range in
- * progress first when it is this batch's. 0 when the batch is up to date
- * (or had its max_ranges), OUT_OF_BUDGET, or a failure (*kept: the range
- * stays to be resumed). */
-static int collect_batch(const gen_mos_job_t *job, gen_mos_progress_t *p,
-                         const char *const *ids, size_t n, size_t batch,
-                         int max_ranges, size_t *spent, bool *kept) {
-  *kept = false;
-  for (int round = 0; round < max_ranges; round++) {
-    char err[512] = "";
-    int status = 0;
-    if (!p->started || p->batch != batch) {
-      int64_t now = job->at_ms ? job->at_ms : gen_cdtime_to_ms(cdtime());
-      gen_interval_range_t range;
-      status = gen_interval_plan(job->engine, ids, n, now, &range);
-      if (status <= 0)
-        return status;
-      if ((status = progress_begin(job, p, ids, n, batch, &range)) != 0)
-        snprintf(err, sizeof(err), "out of memory");
-    }
-    size_t skipped = 0;
-    if (status == 0)
-      status = read_pieces(job, p, spent, &skipped, err, sizeof(err));
-    log_passed_over(job, p, skipped);
-    if (status == OUT_OF_BUDGET)
-      return status;
-    if (status != 0) {
-      /* A request to be retried (the handle rests until it is due) is
-       * asked again at its piece and page; anything else starts over. */
-      *kept = p->started && job->progress != NULL && status != -ENOMEM &&
-              gen_http_resting(job->client->http, NULL);
-      failed(job, p, status, err, *kept);
-      if (!*kept)
-        gen_mos_progress_reset(p);
-      return status;
-    }
-    gen_client_family(job->client, "call quality", 0, NULL, NULL);
-    gen_mos_progress_reset(p);
-  }
-  return 0;
+/* The pieces of the range in progress while the budget lasts; what the
+ * pages passed over, logged. */
+static int mos_read(void *state, const gen_family_run_t *run, size_t *spent,
+                    char *err, size_t err_size) {
+  gen_mos_reading_t *m = state;
+  size_t skipped = 0;
+  int status = read_pieces(m, run, spent, &skipped, err, err_size);
+  log_passed_over(&m->progress, run, skipped);
+  return status == OUT_OF_BUDGET ? GEN_FAMILY_OUT_OF_BUDGET : status;
 }
 
-int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
-                        size_t per, int max_ranges) {
+static gen_interval_range_t mos_left(const void *state) {
+  const gen_mos_progress_t *p = &((const gen_mos_reading_t *)state)->progress;
+  return (gen_interval_range_t){p->done_ms, p->range.end_ms, p->range.revisit};
+}
+
+static void mos_end(void *state) {
+  gen_mos_progress_reset(&((gen_mos_reading_t *)state)->progress);
+}
+
+int gen_mos_collect(gen_mos_reading_t *m, const gen_family_run_t *run,
+                    const gen_interval_sink_t *sink,
+                    const gen_entity_set_t *set, size_t per,
+                    uint64_t queues_generation) {
+  static const gen_family_reader_t reader = {.family = "call quality",
+                                             .still = "queue aggregates",
+                                             .query =
+                                                 "conversation details query",
+                                             .begin = progress_begin,
+                                             .resumes = mos_resumes,
+                                             .read = mos_read,
+                                             .left = mos_left,
+                                             .end = mos_end};
   if (per == 0 || per > GEN_MOS_MAX_QUEUES)
     per = GEN_MOS_MAX_QUEUES;
-  gen_mos_progress_t own = {0};
-  gen_mos_progress_t *p = job->progress ? job->progress : &own;
-  size_t batches = (set->count + per - 1) / per;
-  if (p->queues_generation != job->queues_generation || p->cursor >= batches) {
-    gen_mos_progress_reset(p);
-    p->cursor = 0;
-    p->queues_generation = job->queues_generation;
-  }
-  const char *ids[GEN_MOS_MAX_QUEUES];
-  size_t spent = 0, first = p->cursor, k;
-  int status = 0;
-  for (k = 0; k < batches; k++) {
-    size_t b = (first + k) % batches, n = 0;
-    for (size_t i = b * per; i < set->count && n < per; i++)
-      ids[n++] = set->items[i].id;
-    bool kept;
-    status = collect_batch(job, p, ids, n, b, max_ranges, &spent, &kept);
-    if (status == OUT_OF_BUDGET) {
-      p->cursor = b; /* its range resumes first */
-      status = 0;
-      break;
-    }
-    if (status != 0) {
-      /* no hammering: the next call goes on with this batch when its
-       * range waits for a retry, else with the next */
-      p->cursor = kept ? b : (b + 1) % batches;
-      break;
-    }
-  }
-  if (k == batches)
-    p->cursor = 0; /* every batch up to date */
-  if (p == &own)
-    gen_mos_progress_reset(p);
-  return status;
+  m->sink = sink;
+  return gen_family_ranges(run, &reader, m, run->replay ? NULL : &m->cursor,
+                           set, per, queues_generation, NULL);
 }

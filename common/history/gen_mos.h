@@ -41,6 +41,7 @@
 #define GEN_MOS_H 1
 
 #include "gen_aggregates.h"
+#include "gen_family.h"
 #include "gen_interval.h"
 #include "gen_interval_config.h"
 #include "gen_waits.h"
@@ -196,8 +197,6 @@ typedef struct {
  * a stack whose top is read next, and how far it was committed). Dropped
  * (begun afresh) when the queue set changes or a request failed for good. */
 typedef struct {
-  size_t cursor;              /* the batch a read begins with */
-  uint64_t queues_generation; /* of the set the cursor and batch are in */
   bool started;
   size_t batch; /* the batch of the range in progress */
   char **ids;
@@ -210,38 +209,31 @@ typedef struct {
   size_t unknown_logged; /* of acc's unknown sessions, those logged */
 } gen_mos_progress_t;
 
-/* Drops the range in progress (the cursor stays). */
+/* Drops the range in progress. */
 void gen_mos_progress_reset(gen_mos_progress_t *p);
 
-/* The collection of call quality: every range due per batch of queues,
- * planned at at_ms (0: the clock; a replay plans at the end of its window),
- * each bucket put and committed through sink once read whole; a failure
- * logged and counted in counts (counts->queries counts the requests). */
+/* One org's call quality across reads: its configuration and bucket
+ * length, its range in progress and where the next read goes on. */
 typedef struct {
-  gen_interval_t *engine;
-  gen_client_t *client;
-  gen_agg_counts_t *counts;
   const gen_mos_config_t *config;
   int64_t granularity_ms;
-  const gen_interval_sink_t *sink;
-  int64_t at_ms;
-  /* The instance's progress; NULL: every range is read whole in one call
-   * (replay) and a failure drops it. */
-  gen_mos_progress_t *progress;
-  uint64_t queues_generation; /* changes whenever the queue set does */
-  size_t budget;              /* requests per call; 0: no limit */
-} gen_mos_job_t;
+  gen_mos_progress_t progress;
+  gen_family_cursor_t cursor;
+  const gen_interval_sink_t *sink; /* during a collection */
+} gen_mos_reading_t;
 
-/* Every batch of per queues of set (at most GEN_MOS_MAX_QUEUES), each at
- * most max_ranges ranges, from the batch of progress's cursor on and round
- * to it, within the budget: a batch whose budget ran out is the cursor of
- * the next call, which resumes its range at its piece and page. A failed
- * request ends the call: with a retry due (the handle rests) the range
- * stays to be resumed; otherwise it is dropped (what was committed stays)
- * and the next call begins with the next batch, so that one batch failing
- * for good holds back no other. 0 (also when the budget ran out), that
- * failure, or -ENOMEM. */
-int gen_mos_collect_set(const gen_mos_job_t *job, const gen_entity_set_t *set,
-                        size_t per, int max_ranges);
+/* The ranges due of run per batch of per queues of set (at most
+ * GEN_MOS_MAX_QUEUES), through the one request loop (gen_family_ranges):
+ * from the batch of the cursor on and round, within the run's budget, a
+ * batch whose budget ran out resumed first by the next read at its piece
+ * and page, a retried request resumed where it stopped, a batch failing
+ * for good passed by the next read (what was committed stays); each bucket
+ * put and committed through sink once every piece covering it was read.
+ * queues_generation changes whenever the queue set does. 0, the failure,
+ * or -ENOMEM. */
+int gen_mos_collect(gen_mos_reading_t *m, const gen_family_run_t *run,
+                    const gen_interval_sink_t *sink,
+                    const gen_entity_set_t *set, size_t per,
+                    uint64_t queues_generation);
 
 #endif /* GEN_MOS_H */

@@ -282,7 +282,7 @@ typedef struct {
   gen_mos_queues_t names; /* names the queues of out */
   /* The range being read, over as many reads as its budget takes, and the
    * batch the next read begins with. */
-  gen_mos_progress_t progress;
+  gen_mos_reading_t reading;
 } ga_mos_state_t;
 
 static bool mos_on(const void *config) {
@@ -304,6 +304,8 @@ static void *mos_new(const gen_family_env_t *env) {
   s->c = c;
   s->lists = env->lists;
   s->names = (gen_mos_queues_t){env->client->org, &s->lists->queues};
+  s->reading = (gen_mos_reading_t){
+      .config = &c->mos, .granularity_ms = c->interval.granularity_ms};
   s->out = (gen_mos_output_t){&c->mos,
                               gen_client_host(env->client),
                               env->plugin,
@@ -317,7 +319,7 @@ static void mos_free(void *state) {
   ga_mos_state_t *s = state;
   if (s == NULL)
     return;
-  gen_mos_progress_reset(&s->progress);
+  gen_mos_progress_reset(&s->reading.progress);
   free(s);
 }
 
@@ -329,19 +331,9 @@ static int mos_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   gen_interval_sink_t sink = gen_family_sink(run, gen_mos_sink(&s->out));
-  gen_mos_job_t job = {.engine = run->engine,
-                       .client = run->client,
-                       .counts = run->counts,
-                       .config = &s->c->mos,
-                       .granularity_ms = s->c->interval.granularity_ms,
-                       .sink = &sink,
-                       .at_ms = run->at_ms,
-                       .progress = run->replay ? NULL : &s->progress,
-                       .queues_generation = s->lists->queues_generation,
-                       .budget = run->budget};
-  return gen_mos_collect_set(&job, &s->lists->queues,
-                             (size_t)s->c->qa.queues_per_query,
-                             run->max_ranges);
+  return gen_mos_collect(&s->reading, run, &sink, &s->lists->queues,
+                         (size_t)s->c->qa.queues_per_query,
+                         s->lists->queues_generation);
 }
 
 /* ---- the table ---------------------------------------------------------- */

@@ -494,8 +494,9 @@ typedef struct {
   gen_mos_config_t config;
   gen_mos_output_t out;
   gen_interval_sink_t sink;
-  gen_mos_progress_t progress;
-  gen_mos_job_t job;
+  gen_mos_reading_t reading;
+  gen_family_run_t run;
+  uint64_t queues_generation;
 } rig_t;
 
 /* q-one and q-two, an engine whose first range is B0 and B1, the fake API
@@ -525,14 +526,12 @@ static int rig_init(rig_t *r, size_t budget) {
   r->out = (gen_mos_output_t){&r->config, "h",      "genesys_analytics",
                               G,          instance, NULL};
   r->sink = gen_mos_sink(&r->out);
-  r->job = (gen_mos_job_t){.engine = r->engine,
-                           .client = &r->client,
-                           .counts = &r->counts,
-                           .config = &r->config,
-                           .granularity_ms = G,
-                           .sink = &r->sink,
-                           .progress = &r->progress,
-                           .budget = budget};
+  r->reading = (gen_mos_reading_t){.config = &r->config, .granularity_ms = G};
+  r->run = (gen_family_run_t){.engine = r->engine,
+                              .client = &r->client,
+                              .counts = &r->counts,
+                              .max_ranges = 8,
+                              .budget = budget};
   http_perform = fake_details;
   mock_time = MS_TO_CDTIME_T(T0 + 2 * G + 30000);
   mock_values_reset();
@@ -541,7 +540,7 @@ static int rig_init(rig_t *r, size_t budget) {
 }
 
 static void rig_free(rig_t *r) {
-  gen_mos_progress_reset(&r->progress);
+  gen_mos_progress_reset(&r->reading.progress);
   http_perform = http_perform_curl;
   mock_time = 0;
   gen_entity_set_free(&r->queues);
@@ -551,7 +550,8 @@ static void rig_free(rig_t *r) {
 
 /* A read's collection, per queues a batch. */
 static int collect(rig_t *r, size_t per) {
-  return gen_mos_collect_set(&r->job, &r->queues, per, 8);
+  return gen_mos_collect(&r->reading, &r->run, &r->sink, &r->queues, per,
+                         r->queues_generation);
 }
 
 /* Conversations dispatched in the bucket ending at end_ms, both queues. */
@@ -588,7 +588,7 @@ DEF_TEST(a_range_over_several_reads) {
     EXPECT_EQ_INT(read, n_asked);
     EXPECT_EQ_INT(read, asked[read - 1].page);
   }
-  OK(!r.progress.started);
+  OK(!r.reading.progress.started);
   CHECK_ZERO(counted_once());
   /* Up to date: no request. */
   CHECK_ZERO(collect(&r, 100));
@@ -607,7 +607,7 @@ DEF_TEST(a_429_mid_range_resumes_at_its_page) {
   answers[1] = 429;
   OK(collect(&r, 100) < 0);
   EXPECT_EQ_INT(2, n_asked);
-  OK(r.progress.started);
+  OK(r.reading.progress.started);
   EXPECT_EQ_INT(1, (int)r.counts.failures);
   OK(mock_log_contains("resumed where it stopped next cycle"));
   OK(mock_log_contains("HTTP 429"));
@@ -616,14 +616,14 @@ DEF_TEST(a_429_mid_range_resumes_at_its_page) {
   OK(gen_http_resting(r.client.http, NULL));
   OK(collect(&r, 100) < 0);
   EXPECT_EQ_INT(2, n_asked);
-  OK(r.progress.started);
+  OK(r.reading.progress.started);
   r.client.http->rest_until = 0; /* the Retry-After is over */
   CHECK_ZERO(collect(&r, 100));
   EXPECT_EQ_INT(4, n_asked);
   EXPECT_EQ_INT(2, asked[2].page);
   EXPECT_EQ_INT(3, asked[3].page);
   CHECK_ZERO(counted_once());
-  OK(!r.progress.started);
+  OK(!r.reading.progress.started);
   rig_free(&r);
   return 0;
 }
@@ -642,15 +642,15 @@ DEF_TEST(a_bucket_leaves_once_read_whole) {
   EXPECT_EQ_INT(2, asked[2].page);
   EXPECT_EQ_DOUBLE(125, in_bucket(T0 + G));
   EXPECT_EQ_DOUBLE(0, in_bucket(T0 + 2 * G));
-  OK(r.progress.started);
-  EXPECT_EQ_INT(T0 + G, r.progress.done_ms);
+  OK(r.reading.progress.started);
+  EXPECT_EQ_INT(T0 + G, r.reading.progress.done_ms);
   /* The second read: B1's two pages; the first page's conversations of B1
    * were taken then and are not counted again. */
   CHECK_ZERO(collect(&r, 100));
   EXPECT_EQ_INT(5, n_asked);
   EXPECT_EQ_INT(T0 + G, asked[3].from);
   CHECK_ZERO(counted_once());
-  OK(!r.progress.started);
+  OK(!r.reading.progress.started);
   rig_free(&r);
   return 0;
 }
@@ -699,8 +699,8 @@ DEF_TEST(a_batch_failing_for_good_holds_back_no_other) {
   answers[0] = 403;
   OK(collect(&r, 1) < 0);
   EXPECT_EQ_INT(1, n_asked);
-  OK(!r.progress.started);
-  EXPECT_EQ_INT(1, r.progress.cursor);
+  OK(!r.reading.progress.started);
+  EXPECT_EQ_INT(1, r.reading.cursor.batch);
   OK(!gen_http_resting(r.client.http, NULL));
   /* q-two first (2 pages), then q-one again (2 pages) */
   CHECK_ZERO(collect(&r, 1));
@@ -710,7 +710,7 @@ DEF_TEST(a_batch_failing_for_good_holds_back_no_other) {
                    got("q-two", "total_mos_conversations", "voice"));
   EXPECT_EQ_DOUBLE(N_CONV / 2,
                    got("q-one", "total_mos_conversations", "voice"));
-  EXPECT_EQ_INT(0, r.progress.cursor);
+  EXPECT_EQ_INT(0, r.reading.cursor.batch);
   rig_free(&r);
   return 0;
 }
@@ -723,10 +723,10 @@ DEF_TEST(a_queue_change_starts_the_range_over) {
   CHECK_ZERO(collect(&r, 100));
   CHECK_ZERO(collect(&r, 100));
   EXPECT_EQ_INT(2, asked[1].page);
-  r.job.queues_generation++;
+  r.queues_generation++;
   CHECK_ZERO(collect(&r, 100));
   EXPECT_EQ_INT(1, asked[2].page);
-  r.job.budget = 0;
+  r.run.budget = 0;
   CHECK_ZERO(collect(&r, 100));
   EXPECT_EQ_INT(5, n_asked);
   CHECK_ZERO(counted_once());
