@@ -5,6 +5,8 @@
  */
 #include "gen_aggregates.h"
 
+#include "gen_family.h"
+
 #include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -780,24 +782,25 @@ static int read_answer(const gen_agg_query_t *query, const char *text,
   return status;
 }
 
-int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, int64_t now,
-                  const char *text, size_t len, char *err, size_t err_size) {
-  const gen_agg_query_t *query = job->query;
+int gen_agg_apply(const struct gen_family_run_s *run,
+                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
+                  const char *const *scopes, size_t n,
+                  const gen_interval_range_t *range, const char *text,
+                  size_t len, char *err, size_t err_size) {
   gen_agg_answer_t *a = thread_answer();
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);
   if (status == 0)
-    status = gen_agg_take(job->engine, job->client, job->counts, a, range,
+    status = gen_agg_take(run->engine, run->client, run->counts, a, range,
                           query->granularity_ms, &query->reader, err, err_size);
   if (status != 0) {
     if (status == -ENOMEM)
       snprintf(err, err_size, "out of memory");
-    gen_interval_abort(job->engine);
+    gen_interval_abort(run->engine);
     return status;
   }
-  gen_interval_commit(job->engine, scopes, n, range, now, job->sink);
+  gen_family_commit(run, scopes, n, range, sink);
   return 0;
 }
 

@@ -296,17 +296,8 @@ typedef struct {
   const char *family, *still;
 } gen_agg_query_t;
 
-/* Everything one plugin's collection of one endpoint needs. */
-typedef struct {
-  gen_interval_t *engine;
-  gen_client_t *client;
-  gen_agg_counts_t *counts;
-  const gen_agg_query_t *query;
-  const gen_interval_sink_t *sink;
-  /* The time ranges are planned at; 0: the clock (a replay plans at the
-   * end of its window: gen_replay). */
-  int64_t at_ms;
-} gen_agg_job_t;
+/* A family's run (gen_family.h): its engine, client, counts and time. */
+struct gen_family_run_s;
 
 /* A query (reader.what is what; no prepare). */
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
@@ -314,13 +305,15 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    gen_agg_group_fn group,
                                    gen_agg_values_fn values, void *ud);
 
-/* Takes text (len bytes; NULL: an empty answer), the answer to the job's
- * query for scopes over range (planned at now): commits it through the sink
- * (0), or aborts it (a negative errno, the reason in err; -EINVAL for an
- * answer that is not JSON or not an aggregates answer). */
-int gen_agg_apply(const gen_agg_job_t *job, const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, int64_t now,
-                  const char *text, size_t len, char *err, size_t err_size);
+/* Takes text (len bytes; NULL: an empty answer), the answer to query for
+ * scopes over range: commits it into the run's engine through sink at the
+ * run's time (0), or aborts it (a negative errno, the reason in err;
+ * -EINVAL for an answer that is not JSON or not an aggregates answer). */
+int gen_agg_apply(const struct gen_family_run_s *run,
+                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
+                  const char *const *scopes, size_t n,
+                  const gen_interval_range_t *range, const char *text,
+                  size_t len, char *err, size_t err_size);
 
 /* ---- observations --------------------------------------------------------
  */

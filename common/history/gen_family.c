@@ -260,13 +260,9 @@ static int agg_read(void *state, const gen_family_run_t *run, size_t *spent,
       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp, err,
       err_size);
   json_object_put(body);
-  if (status == 0) {
-    gen_agg_job_t job = {run->engine, run->client, run->counts,
-                         q,           a->sink,     run->at_ms};
-    int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());
-    status = gen_agg_apply(&job, a->ids, a->n, &a->range, now, resp.body,
+  if (status == 0)
+    status = gen_agg_apply(run, q, a->sink, a->ids, a->n, &a->range, resp.body,
                            resp.body_len, err, err_size);
-  }
   gen_http_response_recycle(run->client->http, &resp);
   return status;
 }

@@ -27,7 +27,7 @@
 
 /* One collection of one family: where it puts buckets, and how far it may
  * go. */
-typedef struct {
+typedef struct gen_family_run_s {
   gen_interval_t *engine;
   gen_client_t *client;
   gen_agg_counts_t *counts;

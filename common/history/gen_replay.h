@@ -35,7 +35,7 @@ int gen_replay_window(int64_t granularity_ms, int64_t settled_ms,
 
 /* An engine without a state file that plans exactly the buckets of
  * [from_ms, to_ms) (whole buckets), max_buckets a request, when planned at
- * to_ms (gen_agg_job_t.at_ms). NULL on bad arguments or out of memory. */
+ * to_ms (gen_family_run_t.at_ms). NULL on bad arguments or out of memory. */
 gen_interval_t *gen_replay_engine(int64_t granularity_ms, int64_t from_ms,
                                   int64_t to_ms, long max_buckets,
                                   const gen_log_org_t *who);

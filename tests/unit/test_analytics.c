@@ -66,13 +66,9 @@ static int take(ga_instance_t *inst, const char *text) {
   gen_agg_query_t query = gen_queue_agg_query(&QA(inst), false);
   gen_agg_output_t output = gen_queue_agg_output(&QA(inst));
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {ENGINE(inst, GA_QUEUES),
-                       inst->client,
-                       &inst->families.counts,
-                       &query,
-                       &sink,
-                       0};
-  return interval_answer(&job, q1[0], T0 + G + 60000, text);
+  return interval_answer(ENGINE(inst, GA_QUEUES), inst->client,
+                         &inst->families.counts, &query, &sink, q1[0],
+                         T0 + G + 60000, text);
 }
 
 #define BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"

@@ -444,13 +444,9 @@ static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gen_flow_agg_query(&inst->agg);
   gen_agg_output_t output = gen_flow_agg_output(&inst->agg);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->families.engine[GF_FLOWS],
-                       inst->client,
-                       &inst->families.counts,
-                       &query,
-                       &sink,
-                       0};
-  return interval_answer(&job, "f-1", at, text);
+  return interval_answer(inst->families.engine[GF_FLOWS], inst->client,
+                         &inst->families.counts, &query, &sink, "f-1", at,
+                         text);
 }
 
 #define FLOW_BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
@@ -641,15 +637,11 @@ static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
   gen_agg_query_t query = gen_action_agg_query(&ACTIONS(inst)->aa);
   gen_agg_output_t output = gen_action_agg_output(&ACTIONS(inst)->aa);
   gen_interval_sink_t sink = gen_agg_sink(&output);
-  gen_agg_job_t job = {inst->families.engine[GF_ACTIONS],
-                       inst->client,
-                       &inst->families.counts,
-                       &query,
-                       &sink,
-                       0};
   mock_values_reset();
   atomic_store(&inst->client->stats.malformed, 0);
-  return interval_answer(&job, "a-1", AT_1008, text);
+  return interval_answer(inst->families.engine[GF_ACTIONS], inst->client,
+                         &inst->families.counts, &query, &sink, "a-1", AT_1008,
+                         text);
 }
 
 static double action_value(const char *type, const char *type_instance) {
