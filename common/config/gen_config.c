@@ -415,6 +415,30 @@ void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size) {
            bounds, def->doc ? def->doc : "-");
 }
 
+bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {
+  const void *field = (const char *)config + def->offset;
+  if (def->parse != NULL || def->shown == NULL)
+    return true;
+  char *end;
+  double v = strtod(def->shown, &end);
+  bool number = end != def->shown && *end == '\0';
+  switch (def->type) {
+  case GEN_CFG_BOOL:
+    return strcmp(def->shown, *(const bool *)field ? "true" : "false") == 0;
+  case GEN_CFG_INT:
+    return !number || v == (double)*(const long *)field;
+  case GEN_CFG_SECONDS:
+    return !number || DOUBLE_TO_CDTIME_T(v) == *(const cdtime_t *)field;
+  case GEN_CFG_STRING:
+  case GEN_CFG_URL:
+  case GEN_CFG_BASE_URL:
+    return *(char *const *)field == NULL ||
+           strcmp(def->shown, *(char *const *)field) == 0;
+  default:
+    return true;
+  }
+}
+
 /* ---- the shared <Org> keys ----------------------------------------------- */
 
 /* ClientSecret, ClientSecretFile, ClientSecretEnv: from (NULL: the value

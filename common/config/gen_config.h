@@ -243,6 +243,11 @@ const gen_config_def_t *gen_config_table_find(const gen_config_table_t *table,
 /* A row as one line "Key<TAB>type<TAB>default<TAB>bounds<TAB>doc" ("-"
  * for a column that says nothing), no newline. */
 void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size);
+/* Whether def's documented default is what config (as its init left it)
+ * holds: checked for the rows of bool, int, seconds, string and url read
+ * by their type's helper, whose default is a value ("true", "600"; a
+ * string row unset in config is not checked); true for any other row. */
+bool gen_config_default_holds(const gen_config_def_t *def, const void *config);
 /* The type as listed: "bool", "int", "seconds", … */
 const char *gen_config_type_name(gen_config_type_t type);
 
