@@ -107,6 +107,8 @@ static int ga_instance_init(void *data) {
 static const gen_plugin_t ga_plugin = {
     .name = PLUGIN_NAME,
     .org_key = ga_config_key,
+    .keys = ga_keys,
+    .n_keys = GA_KEYS,
     .config_init = ga_config_init,
     .config_release = ga_config_release,
     GEN_PLUGIN_INSTANCE(ga_instance_t),

@@ -562,6 +562,8 @@ static int gf_instance_init(void *data) {
 static const gen_plugin_t gf_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gf_config_key,
+    .keys = gf_keys,
+    .n_keys = GF_KEYS,
     .config_init = gf_config_init,
     .config_release = gf_config_release,
     GEN_PLUGIN_INSTANCE(gf_instance_t),

@@ -578,6 +578,8 @@ static int gp_instance_init(void *data) {
 static const gen_plugin_t gp_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gp_config_key,
+    .keys = gp_keys,
+    .n_keys = GP_KEYS,
     .config_init = gp_config_init,
     .config_release = gp_config_release,
     GEN_PLUGIN_INSTANCE(gp_instance_t),

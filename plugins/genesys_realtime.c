@@ -123,33 +123,44 @@ static void gr_config_release(void *config) {
   gen_entity_filter_free(&c->filter);
 }
 
+static int gr_wait_buckets(const gen_org_t *org, const oconfig_item_t *ci,
+                           const gen_config_def_t *def, void *field) {
+  return gen_waits_config_bounds(org, ci, field);
+}
+
+static const gen_config_def_t gr_defs[] = {
+    GEN_KEY_FILTER("Queue", "queues", gr_config_t, filter),
+    GEN_KEY_DIVISIONS("queues", gr_config_t, filter),
+    {"MediaType", GEN_CFG_MEDIA, offsetof(gr_config_t, media_mask),
+     .shown = "all", .doc = "only dispatch these media types"},
+    GEN_KEY_SECONDS("QueueRefreshInterval", gr_config_t, refresh_interval, 0,
+                    86400, "600", "how often the queue list is read (0: once)"),
+    GEN_KEY_BOOL("ConversationEvents", gr_config_t, conversation_events,
+                 "false", "count what happens to conversations, per queue"),
+    GEN_KEY_PARSE("WaitBuckets", GEN_CFG_LIST, gr_config_t, wait_bounds,
+                  gr_wait_buckets, "5 10 20 30 60 120 300",
+                  "1 to 16 increasing seconds",
+                  "upper bounds of the cumulative wait-to-answer buckets"),
+    GEN_KEY_BOOL("AgentActivity", gr_config_t, agent_activity, "false",
+                 "org-wide agent counts from the queues' members"),
+    GEN_KEY_STRING("StateDirectory", gr_config_t, state_dir,
+                   "<BaseDir>/genesys",
+                   "where the conversation counters' totals live"),
+};
+static const gen_config_table_t gr_table = GEN_CONFIG_TABLE(gr_defs);
+
+static const gen_config_part_t gr_keys[] = {
+    {&gr_table, 0},
+    {&gen_notify_keys, offsetof(gr_config_t, notify)},
+    {&gen_conv_keys, offsetof(gr_config_t, conv)},
+    {&gen_conv_repair_keys, offsetof(gr_config_t, repair)},
+    {&gen_summary_keys, offsetof(gr_config_t, summary)},
+};
+
 static int gr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                          void *config) {
-  gr_config_t *c = config;
-  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_notify_config_key(org, ci, &c->notify);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_conv_config_key(org, ci, &c->conv);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_conv_repair_config_key(org, ci, &c->repair);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_summary_config_key(org, ci, &c->summary);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "MediaType") == 0)
-    return gen_config_media(org, ci, &c->media_mask);
-  if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
-    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "ConversationEvents") == 0)
-    return gen_config_bool(org, ci, &c->conversation_events);
-  if (strcasecmp(ci->key, "WaitBuckets") == 0)
-    return gen_waits_config_bounds(org, ci, &c->wait_bounds);
-  if (strcasecmp(ci->key, "AgentActivity") == 0)
-    return gen_config_bool(org, ci, &c->agent_activity);
-  if (strcasecmp(ci->key, "StateDirectory") == 0)
-    return gen_config_string(org, ci, &c->state_dir);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_parts_key(org, ci, gr_keys, STATIC_ARRAY_SIZE(gr_keys),
+                              config);
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -798,6 +809,8 @@ static int gr_instance_init(void *data) {
 static const gen_plugin_t gr_plugin = {
     .name = PLUGIN_NAME,
     .org_key = gr_config_key,
+    .keys = gr_keys,
+    .n_keys = STATIC_ARRAY_SIZE(gr_keys),
     .config_init = gr_config_init,
     .config_release = gr_config_release,
     GEN_PLUGIN_INSTANCE(gr_instance_t),

@@ -7,6 +7,7 @@
 #define GEN_CHECK_H 1
 
 #include "gen_client.h"
+#include "gen_plugin.h"
 #include "standalone.h"
 
 #include <stdbool.h>
@@ -35,6 +36,12 @@ bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt);
 const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
 int exit_status(bool refused, size_t orgs, const char *which);
+
+/* The plugins as they describe themselves (keys_genesys_*.c), for --keys. */
+const gen_plugin_t *check_genesys_realtime(void);
+const gen_plugin_t *check_genesys_analytics(void);
+const gen_plugin_t *check_genesys_flowmetrics(void);
+const gen_plugin_t *check_genesys_platform(void);
 
 /* --replay FROM TO [--socket PATH | --stdout]. */
 typedef struct {

@@ -7,7 +7,9 @@
  * configuration could not be read. With --replay FROM TO it asks the
  * history of genesys_analytics and genesys_flowmetrics for a past window
  * instead (replay.c) and hands the bucket values to collectd's unixsock
- * plugin, or prints them as PUTVAL lines. See collectd-genesys-check(1).
+ * plugin, or prints them as PUTVAL lines. With --keys PLUGIN it lists
+ * the keys a plugin's <Org> block takes, from the plugin's tables. See
+ * collectd-genesys-check(1).
  */
 #include "check.h"
 
@@ -575,11 +577,48 @@ static int any_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
   return 0;
 }
 
+/* ---- --keys: the keys of an <Org> block, from the tables ---------------- */
+
+static void print_key(const gen_config_def_t *def, void *ud) {
+  char line[1024];
+  gen_config_def_line(def, line, sizeof(line));
+  printf("%s\n", line);
+}
+
+static int list_keys(const char *which) {
+  static const struct {
+    const char *name;
+    const gen_plugin_t *(*plugin)(void);
+  } plugins[] = {
+      {"genesys_realtime", check_genesys_realtime},
+      {"genesys_analytics", check_genesys_analytics},
+      {"genesys_flowmetrics", check_genesys_flowmetrics},
+      {"genesys_platform", check_genesys_platform},
+  };
+  if (strcmp(which, "shared") == 0) {
+    for (size_t i = 0; i < gen_org_keys.n; i++)
+      print_key(&gen_org_keys.defs[i], NULL);
+    return EXIT_SUCCESS;
+  }
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(plugins); i++)
+    if (strcmp(which, plugins[i].name) == 0) {
+      gen_plugin_keys(plugins[i].plugin(), print_key, NULL);
+      return EXIT_SUCCESS;
+    }
+  fprintf(stderr,
+          "collectd-genesys-check: --keys %s: not one of genesys_realtime, "
+          "genesys_analytics, genesys_flowmetrics, genesys_platform and "
+          "shared\n",
+          which);
+  return EXIT_CONFIG;
+}
+
 static void usage(void) {
   fprintf(stderr,
           "usage: collectd-genesys-check [-v] FILE...\n"
           "       collectd-genesys-check [-v] --replay FROM TO "
           "[--socket PATH | --stdout] FILE...\n"
+          "       collectd-genesys-check --keys PLUGIN|shared\n"
           "  Checks the <Org> blocks of the genesys plugins in FILE "
           "(a collectd\n  configuration, its Include lines "
           "followed): token and one request\n  per family. Exit "
@@ -590,7 +629,10 @@ static void usage(void) {
           "call quality) and\n  genesys_flowmetrics (flow and data action "
           "aggregates), the families each\n  <Org> has on, gauges only, as "
           "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
-          "configuration, or --socket) or to standard output.\n");
+          "configuration, or --socket) or to standard output.\n"
+          "  --keys: the keys of a plugin's <Org> block (the shared ones "
+          "first), one a\n  line: key, type, default, bounds, "
+          "description, separated by tabs.\n");
 }
 
 const char *genesys_plugin(const oconfig_item_t *p) {
@@ -620,6 +662,8 @@ int main(int argc, char **argv) {
   int first = 1;
   bool replaying = false;
   replay_options_t replay = {0};
+  if (argc == 3 && strcmp(argv[1], "--keys") == 0)
+    return list_keys(argv[2]);
   for (; first < argc && argv[first][0] == '-'; first++) {
     if (strcmp(argv[first], "-v") == 0)
       verbose = true;

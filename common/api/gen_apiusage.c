@@ -32,15 +32,20 @@ void gen_au_config_init(gen_au_config_t *c) {
   c->refresh = TIME_T_TO_CDTIME_T(3600);
 }
 
+static const gen_config_def_t au_defs[] = {
+    GEN_KEY_BOOL("ApiUsage", gen_au_config_t, enabled, "false",
+                 "the API usage per OAuth client of the last whole UTC day"),
+    GEN_KEY_BOOL("ApiUsageByRoute", gen_au_config_t, per_route, "false",
+                 "with ApiUsage, also per route template of each client"),
+    GEN_KEY_SECONDS("ApiUsageRefresh", gen_au_config_t, refresh, 1, 86400,
+                    "3600", "how often the last whole day is asked again"),
+};
+
+const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
+
 int gen_au_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                       gen_au_config_t *c) {
-  if (strcasecmp(ci->key, "ApiUsage") == 0)
-    return gen_config_bool(org, ci, &c->enabled);
-  if (strcasecmp(ci->key, "ApiUsageByRoute") == 0)
-    return gen_config_bool(org, ci, &c->per_route);
-  if (strcasecmp(ci->key, "ApiUsageRefresh") == 0)
-    return gen_config_seconds(org, ci, 1, 86400, &c->refresh);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_au_keys, c);
 }
 
 int64_t gen_au_day(int64_t now_ms) {

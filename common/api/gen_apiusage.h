@@ -86,6 +86,7 @@ void gen_au_config_init(gen_au_config_t *c);
  * GEN_CONFIG_NOT_MINE. */
 int gen_au_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                       gen_au_config_t *c);
+extern const gen_config_table_t gen_au_keys;
 
 /* Start (epoch ms) of the last complete UTC day before now_ms. */
 int64_t gen_au_day(int64_t now_ms);

@@ -8,7 +8,6 @@
 #include "gen_notice.h"
 
 #include <openssl/crypto.h>
-#include <strings.h>
 
 gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
                                 gen_org_key_cb key_cb, void *plugin_config) {
@@ -181,17 +180,17 @@ const char *gen_client_host(const gen_client_t *client) {
 int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
                           const char *noun, bool divisions,
                           gen_entity_filter_t *filter) {
-  char key[64];
-  snprintf(key, sizeof(key), "%sId", noun);
-  if (strcasecmp(ci->key, key) == 0)
-    return gen_config_string_list(org, ci, &filter->ids, &filter->n_ids);
-  snprintf(key, sizeof(key), "%sName", noun);
-  if (strcasecmp(ci->key, key) == 0)
-    return gen_config_string_list(org, ci, &filter->names, &filter->n_names);
-  if (divisions && strcasecmp(ci->key, "DivisionId") == 0)
-    return gen_config_string_list(org, ci, &filter->divisions,
-                                  &filter->n_divisions);
-  return GEN_CONFIG_NOT_MINE;
+  char id[64], name[64];
+  snprintf(id, sizeof(id), "%sId", noun);
+  snprintf(name, sizeof(name), "%sName", noun);
+  const gen_config_def_t defs[] = {
+      GEN_KEY_STRINGS(id, gen_entity_filter_t, ids, n_ids, NULL),
+      GEN_KEY_STRINGS(name, gen_entity_filter_t, names, n_names, NULL),
+      GEN_KEY_STRINGS("DivisionId", gen_entity_filter_t, divisions, n_divisions,
+                      NULL),
+  };
+  gen_config_table_t table = {defs, divisions ? 3 : 2};
+  return gen_config_table_key(org, ci, &table, filter);
 }
 
 void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {

@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Labels and hosts of the orgs accepted so far in one <Plugin> block: two
  * orgs with the same host would write into the same series. */
@@ -114,6 +113,16 @@ void *gen_plugin_instance_new(const gen_plugin_t *plugin, gen_client_t *client,
     return NULL;
   }
   return instance;
+}
+
+void gen_plugin_keys(const gen_plugin_t *plugin,
+                     void (*each)(const gen_config_def_t *def, void *ud),
+                     void *ud) {
+  for (size_t i = 0; i < gen_org_keys.n; i++)
+    each(&gen_org_keys.defs[i], ud);
+  for (size_t p = 0; p < plugin->n_keys; p++)
+    for (size_t i = 0; i < plugin->keys[p].table->n; i++)
+      each(&plugin->keys[p].table->defs[i], ud);
 }
 
 static int plugin_config_org(const gen_plugin_t *plugin,
@@ -236,6 +245,24 @@ static void process_init(void) {
   curl_init_wiping();
 }
 
+/* The blocks of a <Plugin genesys_*> block: <Org> alone. */
+typedef struct {
+  const gen_plugin_t *plugin;
+  seen_orgs_t *seen;
+} plugin_block_t;
+
+static int org_block(const gen_org_t *org, const oconfig_item_t *ci,
+                     const gen_config_def_t *def, void *field) {
+  plugin_block_t *block = field;
+  return plugin_config_org(block->plugin, ci, block->seen) != 0 ? -EINVAL : 0;
+}
+
+static const gen_config_def_t plugin_defs[] = {
+    {"Org", GEN_CFG_BLOCK, 0, .doc = "one org: its client, keys and reads",
+     .parse = org_block},
+};
+static const gen_config_table_t plugin_blocks = GEN_CONFIG_TABLE(plugin_defs);
+
 int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   static pthread_once_t process_once = PTHREAD_ONCE_INIT;
   pthread_once(&process_once, process_init);
@@ -245,17 +272,16 @@ int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci) {
   seen_orgs_t *seen = calloc(1, sizeof(*seen));
   if (seen == NULL)
     return -ENOMEM;
+  plugin_block_t block = {plugin, seen};
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
-    if (strcasecmp(child->key, "Org") == 0) {
-      if (plugin_config_org(plugin, child, seen) != 0)
-        errors++;
-    } else {
+    int status = gen_config_table_key(NULL, child, &plugin_blocks, &block);
+    if (status == GEN_CONFIG_NOT_MINE)
       GEN_ERROR("%s plugin: unknown option \"%s\" (expected <Org \"name\"> "
                 "blocks)",
                 plugin->name, child->key);
+    if (status != 0)
       errors++;
-    }
   }
   free(seen);
   /* A refused block has been logged with its key and reason. Returning an

@@ -23,6 +23,10 @@ typedef struct {
    * then moved into the instance. config_release() frees what it holds (not
    * the struct itself). */
   gen_org_key_cb org_key;
+  /* Those keys as tables, each at its module's offset in the config struct
+   * (org_key reads them with gen_config_parts_key), for gen_plugin_keys. */
+  const gen_config_part_t *keys;
+  size_t n_keys;
   size_t config_size;
   void (*config_init)(void *config);
   void (*config_release)(void *config);
@@ -43,6 +47,12 @@ typedef struct {
   .config_size = sizeof(((type *)0)->config), .instance_size = sizeof(type),   \
   .client_offset = offsetof(type, client),                                     \
   .config_offset = offsetof(type, config)
+
+/* Calls each(def, ud) for every key of the plugin's <Org> blocks: the
+ * shared keys (gen_org_keys), then the plugin's tables in their order. */
+void gen_plugin_keys(const gen_plugin_t *plugin,
+                     void (*each)(const gen_config_def_t *def, void *ud),
+                     void *ud);
 
 /* A plugin's config with its defaults, NULL when out of memory. */
 void *gen_plugin_config_new(const gen_plugin_t *plugin);

@@ -28,8 +28,9 @@ void gen_attr_config_release(gen_attr_config_t *c) {
   gen_attr_config_init(c);
 }
 
-static int config_groups(gen_org_t *org, const oconfig_item_t *ci,
-                         gen_attr_config_t *c) {
+static int config_groups(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  long *groups = field;
   if (ci->values_num != 3) {
     gen_config_error(org, ci,
                      "takes three numbers: the groups of the flow name, the "
@@ -45,30 +46,38 @@ static int config_groups(gen_org_t *org, const oconfig_item_t *ci,
                        "may be 0)");
       return -EINVAL;
     }
-    c->groups[i] = (long)ci->values[i].value.number;
+    groups[i] = (long)ci->values[i].value.number;
   }
   return 0;
 }
 
+#define AC gen_attr_config_t
+static const gen_config_def_t attr_defs[] = {
+    GEN_KEY_STRING("AttributePattern", AC, pattern, "the documented format",
+                   "the attribute name format (POSIX extended regex)"),
+    GEN_KEY_PARSE("AttributeGroups", GEN_CFG_LIST, AC, groups, config_groups,
+                  "1 2 3", "three numbers 1 to 9 (the time's may be 0)",
+                  "the pattern's groups of flow name, metric name and time"),
+    GEN_KEY_INT("MaxMetricNames", AC, max_series, 1, 1000000, "1000",
+                "distinct (flow, metric) series at most"),
+    GEN_KEY_STRING("OverflowName", AC, overflow_name, "overflow",
+                   "flow and metric name of the names beyond the limit"),
+    GEN_KEY_INT("MaxConversations", AC, max_conversations, 100, 100000000,
+                "200000", "conversations remembered at most"),
+    GEN_KEY_INT("MaxAttributesPerConversation", AC, max_names, 1, 1000000,
+                "256", "distinct attribute names counted a conversation"),
+    GEN_KEY_SECONDS("ConversationTimeout", AC, open_ttl, 60, 30 * 86400,
+                    "43200", "a conversation without events is forgotten"),
+    GEN_KEY_SECONDS("FinishedConversationTimeout", AC, finished_ttl, 1,
+                    30 * 86400, "3600", "the same once the customer has left"),
+};
+#undef AC
+
+const gen_config_table_t gen_attr_keys = GEN_CONFIG_TABLE(attr_defs);
+
 int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                         gen_attr_config_t *c) {
-  if (strcasecmp(ci->key, "AttributePattern") == 0)
-    return gen_config_string(org, ci, &c->pattern);
-  if (strcasecmp(ci->key, "AttributeGroups") == 0)
-    return config_groups(org, ci, c);
-  if (strcasecmp(ci->key, "MaxMetricNames") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->max_series);
-  if (strcasecmp(ci->key, "OverflowName") == 0)
-    return gen_config_string(org, ci, &c->overflow_name);
-  if (strcasecmp(ci->key, "MaxConversations") == 0)
-    return gen_config_int(org, ci, 100, 100000000, &c->max_conversations);
-  if (strcasecmp(ci->key, "MaxAttributesPerConversation") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->max_names);
-  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 30 * 86400, &c->open_ttl);
-  if (strcasecmp(ci->key, "FinishedConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 30 * 86400, &c->finished_ttl);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_attr_keys, c);
 }
 
 int gen_attr_config_check(gen_attr_config_t *c, const gen_log_org_t *who) {

@@ -36,6 +36,7 @@ void gen_attr_config_release(gen_attr_config_t *c);
  * key), or GEN_CONFIG_NOT_MINE for any other key. */
 int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
                         gen_attr_config_t *c);
+extern const gen_config_table_t gen_attr_keys;
 
 /* Checks the keys together and compiles the format: AttributeGroups needs
  * AttributePattern, which takes groups 1, 2 and 3 when none are given. Logs

@@ -158,7 +158,8 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
   if (ci->values_num >= 1) {
     const oconfig_value_t *v = &ci->values[0];
     /* Secret-bearing keys never show their value. */
-    if (strcasecmp(ci->key, "ClientSecret") == 0)
+    const gen_config_def_t *def = gen_config_table_find(&gen_org_keys, ci->key);
+    if (def != NULL && def->type == GEN_CFG_SECRET)
       snprintf(value, sizeof(value), " " GEN_REDACTED);
     else if (v->type == OCONFIG_TYPE_STRING) {
       snprintf(value, sizeof(value), " \"%s\"", v->value.string);
@@ -332,17 +333,129 @@ int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
   return 0;
 }
 
-static int config_secret(gen_org_t *org, const oconfig_item_t *ci) {
+/* ---- keys as tables ------------------------------------------------------ */
+
+static const char *const type_names[] = {
+    [GEN_CFG_BOOL] = "bool",       [GEN_CFG_INT] = "int",
+    [GEN_CFG_SECONDS] = "seconds", [GEN_CFG_NUMBER] = "number",
+    [GEN_CFG_STRING] = "string",   [GEN_CFG_URL] = "url",
+    [GEN_CFG_BASE_URL] = "url",    [GEN_CFG_STRINGS] = "strings",
+    [GEN_CFG_MEDIA] = "media",     [GEN_CFG_DURATION] = "duration",
+    [GEN_CFG_ENUM] = "enum",       [GEN_CFG_LIST] = "list",
+    [GEN_CFG_SECRET] = "secret",   [GEN_CFG_REFUSED] = "refused",
+    [GEN_CFG_BLOCK] = "block",
+};
+
+const char *gen_config_type_name(gen_config_type_t type) {
+  return (size_t)type < STATIC_ARRAY_SIZE(type_names) && type_names[type]
+             ? type_names[type]
+             : "?";
+}
+
+const gen_config_def_t *gen_config_table_find(const gen_config_table_t *table,
+                                              const char *key) {
+  for (size_t i = 0; i < table->n; i++)
+    if (strcasecmp(table->defs[i].key, key) == 0)
+      return &table->defs[i];
+  return NULL;
+}
+
+int gen_config_table_key(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_table_t *table, void *config) {
+  const gen_config_def_t *def = gen_config_table_find(table, ci->key);
+  if (def == NULL)
+    return GEN_CONFIG_NOT_MINE;
+  void *field = (char *)config + def->offset;
+  if (def->parse != NULL)
+    return def->parse(org, ci, def, field);
+  switch (def->type) {
+  case GEN_CFG_BOOL:
+    return gen_config_bool(org, ci, field);
+  case GEN_CFG_INT:
+    return gen_config_int(org, ci, (long)def->min, (long)def->max, field);
+  case GEN_CFG_SECONDS:
+    return gen_config_seconds(org, ci, def->min, def->max, field);
+  case GEN_CFG_STRING:
+    return gen_config_string(org, ci, field);
+  case GEN_CFG_URL:
+  case GEN_CFG_BASE_URL:
+    return gen_config_url(org, ci, def->type == GEN_CFG_BASE_URL, field);
+  case GEN_CFG_STRINGS:
+    return gen_config_string_list(org, ci, field,
+                                  (size_t *)((char *)config + def->count));
+  case GEN_CFG_MEDIA:
+    return gen_config_media(org, ci, field);
+  case GEN_CFG_REFUSED:
+    gen_config_error(org, ci, def->doc);
+    return -EINVAL;
+  default:
+    gen_config_error(org, ci, "has no parser");
+    return -EINVAL;
+  }
+}
+
+int gen_config_parts_key(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_part_t *parts, size_t n,
+                         void *config) {
+  int status = GEN_CONFIG_NOT_MINE;
+  for (size_t i = 0; status == GEN_CONFIG_NOT_MINE && i < n; i++)
+    status = gen_config_table_key(org, ci, parts[i].table,
+                                  (char *)config + parts[i].offset);
+  return status;
+}
+
+void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size) {
+  char bounds[64] = "-";
+  if (def->values != NULL)
+    snprintf(bounds, sizeof(bounds), "%s", def->values);
+  else if (def->min < def->max)
+    snprintf(bounds, sizeof(bounds), "%.15g..%.15g", def->min, def->max);
+  snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key,
+           gen_config_type_name(def->type), def->shown ? def->shown : "-",
+           bounds, def->doc ? def->doc : "-");
+}
+
+bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {
+  const void *field = (const char *)config + def->offset;
+  if (def->parse != NULL || def->shown == NULL)
+    return true;
+  char *end;
+  double v = strtod(def->shown, &end);
+  bool number = end != def->shown && *end == '\0';
+  switch (def->type) {
+  case GEN_CFG_BOOL:
+    return strcmp(def->shown, *(const bool *)field ? "true" : "false") == 0;
+  case GEN_CFG_INT:
+    return !number || v == (double)*(const long *)field;
+  case GEN_CFG_SECONDS:
+    return !number || DOUBLE_TO_CDTIME_T(v) == *(const cdtime_t *)field;
+  case GEN_CFG_STRING:
+  case GEN_CFG_URL:
+  case GEN_CFG_BASE_URL:
+    return *(char *const *)field == NULL ||
+           strcmp(def->shown, *(char *const *)field) == 0;
+  default:
+    return true;
+  }
+}
+
+/* ---- the shared <Org> keys ----------------------------------------------- */
+
+/* ClientSecret, ClientSecretFile, ClientSecretEnv: from (NULL: the value
+ * itself) reads the secret the value names. */
+static int config_secret(const gen_org_t *org, const oconfig_item_t *ci,
+                         char **out,
+                         int (*from)(const char *, char **, char *, size_t)) {
   char *secret = NULL;
   char err[256];
   int status;
-  if (org->client_secret != NULL) {
+  if (*out != NULL) {
     gen_config_error(org, ci,
                      "a client secret is already set; give exactly one of "
                      "ClientSecret, ClientSecretFile and ClientSecretEnv");
     return -EINVAL;
   }
-  if (strcasecmp(ci->key, "ClientSecret") == 0) {
+  if (from == NULL) {
     if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
         ci->values[0].value.string[0] == '\0') {
       gen_config_error(org, ci, "takes exactly one non-empty string argument");
@@ -357,18 +470,30 @@ static int config_secret(gen_org_t *org, const oconfig_item_t *ci) {
     status = gen_config_string(org, ci, &source);
     if (status != 0)
       return status;
-    if (strcasecmp(ci->key, "ClientSecretFile") == 0)
-      status = gen_secret_from_file(source, &secret, err, sizeof(err));
-    else
-      status = gen_secret_from_env(source, &secret, err, sizeof(err));
+    status = from(source, &secret, err, sizeof(err));
     free(source);
     if (status != 0) {
       gen_config_error(org, ci, err);
       return status;
     }
   }
-  org->client_secret = secret;
+  *out = secret;
   return gen_redact_add(secret);
+}
+
+static int secret_given(const gen_org_t *org, const oconfig_item_t *ci,
+                        const gen_config_def_t *def, void *field) {
+  return config_secret(org, ci, field, NULL);
+}
+
+static int secret_file(const gen_org_t *org, const oconfig_item_t *ci,
+                       const gen_config_def_t *def, void *field) {
+  return config_secret(org, ci, field, gen_secret_from_file);
+}
+
+static int secret_env(const gen_org_t *org, const oconfig_item_t *ci,
+                      const gen_config_def_t *def, void *field) {
+  return config_secret(org, ci, field, gen_secret_from_env);
 }
 
 /* Decimal digits only (no sign, space or exponent), at most 1024: sscanf's
@@ -385,7 +510,10 @@ static const char *shard_part(const char *s, unsigned *out) {
   return p == s ? NULL : p;
 }
 
-static int config_shard(gen_org_t *org, const oconfig_item_t *ci) {
+/* field: the org. */
+static int config_shard(const gen_org_t *org, const oconfig_item_t *ci,
+                        const gen_config_def_t *def, void *field) {
+  gen_org_t *to = field;
   unsigned index = 0, count = 0;
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
     gen_config_error(org, ci, "takes one string \"i/n\", e.g. \"1/4\"");
@@ -401,14 +529,16 @@ static int config_shard(gen_org_t *org, const oconfig_item_t *ci) {
                      "needs \"i/n\" with whole numbers 1 <= i <= n <= 1024");
     return -ERANGE;
   }
-  org->shard_index = index - 1;
-  org->shard_count = count;
+  to->shard_index = index - 1;
+  to->shard_count = count;
   return 0;
 }
 
 /* Host becomes the host of every value: valid UTF-8 without control
  * characters, or backends get names they cannot store or show. */
-static int config_host(gen_org_t *org, const oconfig_item_t *ci) {
+static int config_host(const gen_org_t *org, const oconfig_item_t *ci,
+                       const gen_config_def_t *def, void *field) {
+  char **out = field;
   char *host = NULL;
   int status = gen_config_string(org, ci, &host);
   if (status != 0)
@@ -423,93 +553,121 @@ static int config_host(gen_org_t *org, const oconfig_item_t *ci) {
     free(host);
     return -EINVAL;
   }
-  free(org->host);
-  org->host = host;
+  free(*out);
+  *out = host;
   return 0;
 }
 
-int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
-  const char *key = ci->key;
-  long number;
-  int status;
-
-  if (strcasecmp(key, "Region") == 0) {
-    status = gen_config_string(org, ci, &org->region);
-    if (status == 0 && gen_region_domain(org->region) == NULL) {
-      gen_config_error(org, ci,
-                       "unknown region; use an SDK region name such as "
-                       "\"us_east_1\" or \"eu_west_1\", or its domain such "
-                       "as \"mypurecloud.ie\"");
-      return -EINVAL;
-    }
-    return status;
-  }
-  if (strcasecmp(key, "ApiBaseURL") == 0)
-    return gen_config_url(org, ci, true, &org->api_base_url);
-  if (strcasecmp(key, "LoginBaseURL") == 0)
-    return gen_config_url(org, ci, true, &org->login_base_url);
-  if (strcasecmp(key, "ClientId") == 0)
-    return gen_config_string(org, ci, &org->client_id);
-  if (strcasecmp(key, "ClientSecret") == 0 ||
-      strcasecmp(key, "ClientSecretFile") == 0 ||
-      strcasecmp(key, "ClientSecretEnv") == 0)
-    return config_secret(org, ci);
-  if (strcasecmp(key, "Timeout") == 0)
-    return gen_config_seconds(org, ci, 0.1, 600, &org->timeout);
-  if (strcasecmp(key, "ConnectTimeout") == 0)
-    return gen_config_seconds(org, ci, 0.1, 120, &org->connect_timeout);
-  if (strcasecmp(key, "MaxResponseSize") == 0) {
-    status = gen_config_int(org, ci, 4096, 1024L * 1024 * 1024, &number);
-    if (status == 0)
-      org->max_response_size = (size_t)number;
-    return status;
-  }
-  if (strcasecmp(key, "MaxRetries") == 0) {
-    status = gen_config_int(org, ci, 0, 10, &number);
-    if (status == 0)
-      org->max_retries = (int)number;
-    return status;
-  }
-  if (strcasecmp(key, "RetryAfterMax") == 0)
-    return gen_config_seconds(org, ci, 1, 600, &org->retry_after_cap);
-  if (strcasecmp(key, "Proxy") == 0)
-    return gen_config_string(org, ci, &org->proxy);
-  if (strcasecmp(key, "CACert") == 0)
-    return gen_config_string(org, ci, &org->ca_file);
-  if (strcasecmp(key, "CAPath") == 0)
-    return gen_config_string(org, ci, &org->ca_path);
-  if (strcasecmp(key, "ClientCert") == 0)
-    return gen_config_string(org, ci, &org->client_cert);
-  if (strcasecmp(key, "ClientKey") == 0)
-    return gen_config_string(org, ci, &org->client_key);
-  if (strcasecmp(key, "Host") == 0)
-    return config_host(org, ci);
-  if (strcasecmp(key, "InstanceFrom") == 0) {
-    char *v = NULL;
-    status = gen_config_string(org, ci, &v);
-    if (status != 0)
-      return status;
-    if (strcasecmp(v, "name") == 0)
-      org->instance_from = GEN_INSTANCE_FROM_NAME;
-    else if (strcasecmp(v, "id") == 0)
-      org->instance_from = GEN_INSTANCE_FROM_ID;
-    else
-      status = -EINVAL;
-    free(v);
-    if (status != 0)
-      gen_config_error(org, ci, "must be \"name\" or \"id\"");
-    return status;
-  }
-  if (strcasecmp(key, "Shard") == 0)
-    return config_shard(org, ci);
-  if (strcasecmp(key, "VerifyPeer") == 0 ||
-      strcasecmp(key, "VerifyHost") == 0) {
+static int config_region(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  char **region = field;
+  int status = gen_config_string(org, ci, region);
+  if (status == 0 && gen_region_domain(*region) == NULL) {
     gen_config_error(org, ci,
-                     "TLS verification is always on; give CACert or CAPath "
-                     "for a private CA");
+                     "unknown region; use an SDK region name such as "
+                     "\"us_east_1\" or \"eu_west_1\", or its domain such "
+                     "as \"mypurecloud.ie\"");
     return -EINVAL;
   }
-  return GEN_CONFIG_NOT_MINE;
+  return status;
+}
+
+/* MaxResponseSize and MaxRetries: whole numbers the org holds as a size_t
+ * and an int. */
+static int config_number(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  long number;
+  int status = gen_config_int(org, ci, (long)def->min, (long)def->max, &number);
+  if (status == 0 && def->offset == offsetof(gen_org_t, max_retries))
+    *(int *)field = (int)number;
+  else if (status == 0)
+    *(size_t *)field = (size_t)number;
+  return status;
+}
+
+static int config_instance_from(const gen_org_t *org, const oconfig_item_t *ci,
+                                const gen_config_def_t *def, void *field) {
+  char *v = NULL;
+  int status = gen_config_string(org, ci, &v);
+  if (status != 0)
+    return status;
+  if (strcasecmp(v, "name") == 0)
+    *(gen_instance_from_t *)field = GEN_INSTANCE_FROM_NAME;
+  else if (strcasecmp(v, "id") == 0)
+    *(gen_instance_from_t *)field = GEN_INSTANCE_FROM_ID;
+  else
+    status = -EINVAL;
+  free(v);
+  if (status != 0)
+    gen_config_error(org, ci, "must be \"name\" or \"id\"");
+  return status;
+}
+
+#define TLS_ALWAYS                                                             \
+  "TLS verification is always on; give CACert or CAPath for a private CA"
+
+static const gen_config_def_t org_defs[] = {
+    GEN_KEY_PARSE("Region", GEN_CFG_ENUM, gen_org_t, region, config_region,
+                  NULL, "an SDK region name or its domain",
+                  "the Genesys Cloud region (sets both base URLs)"),
+    {"ApiBaseURL", GEN_CFG_BASE_URL, offsetof(gen_org_t, api_base_url),
+     .shown = "from Region", .doc = "the API's base URL, instead of Region"},
+    {"LoginBaseURL", GEN_CFG_BASE_URL, offsetof(gen_org_t, login_base_url),
+     .shown = "from ApiBaseURL",
+     .doc = "the login (token) base URL, instead of Region"},
+    GEN_KEY_STRING("ClientId", gen_org_t, client_id, NULL,
+                   "the OAuth client id (client credentials); required"),
+    GEN_KEY_PARSE("ClientSecret", GEN_CFG_SECRET, gen_org_t, client_secret,
+                  secret_given, NULL, NULL,
+                  "the client secret itself (one secret source only)"),
+    GEN_KEY_PARSE("ClientSecretFile", GEN_CFG_STRING, gen_org_t, client_secret,
+                  secret_file, NULL, "a file of mode 0600 or 0400",
+                  "the file holding the client secret (recommended)"),
+    GEN_KEY_PARSE("ClientSecretEnv", GEN_CFG_STRING, gen_org_t, client_secret,
+                  secret_env, NULL, NULL,
+                  "the environment variable holding the client secret"),
+    GEN_KEY_SECONDS("Timeout", gen_org_t, timeout, 0.1, 600, "30",
+                    "longest time for one HTTP request"),
+    GEN_KEY_SECONDS("ConnectTimeout", gen_org_t, connect_timeout, 0.1, 120,
+                    "10", "longest time for TCP and TLS set-up"),
+    {"MaxResponseSize", GEN_CFG_INT, offsetof(gen_org_t, max_response_size),
+     .min = 4096, .max = 1024.0 * 1024 * 1024, .shown = "67108864",
+     .doc = "answers larger than this many bytes are refused",
+     .parse = config_number},
+    {"MaxRetries", GEN_CFG_INT, offsetof(gen_org_t, max_retries), .min = 0,
+     .max = 10, .shown = "3",
+     .doc = "retries of 429, 502, 503, 504 and transport errors a request",
+     .parse = config_number},
+    GEN_KEY_SECONDS("RetryAfterMax", gen_org_t, retry_after_cap, 1, 600, "60",
+                    "a longer Retry-After fails the request at once"),
+    GEN_KEY_STRING("Proxy", gen_org_t, proxy, "libcurl's environment",
+                   "the HTTP(S) proxy, as libcurl takes it"),
+    GEN_KEY_STRING("CACert", gen_org_t, ca_file, "the system's",
+                   "a CA certificate file for a private CA"),
+    GEN_KEY_STRING("CAPath", gen_org_t, ca_path, "the system's",
+                   "a directory of CA certificates for a private CA"),
+    GEN_KEY_STRING("ClientCert", gen_org_t, client_cert, NULL,
+                   "a TLS client certificate (with ClientKey)"),
+    GEN_KEY_STRING("ClientKey", gen_org_t, client_key, NULL,
+                   "the TLS client certificate's key (with ClientCert)"),
+    GEN_KEY_PARSE("Host", GEN_CFG_STRING, gen_org_t, host, config_host,
+                  "collectd's host name", "UTF-8 without control characters",
+                  "the collectd host of every value of this org"),
+    GEN_KEY_PARSE("InstanceFrom", GEN_CFG_ENUM, gen_org_t, instance_from,
+                  config_instance_from, "name", "name or id",
+                  "entities in plugin_instance by sanitised name or by id"),
+    {"Shard", GEN_CFG_STRING, 0, .shown = "1/1",
+     .values = "i/n, 1 <= i <= n <= 1024",
+     .doc = "this agent collects the i-th of n shares of the entities",
+     .parse = config_shard},
+    {"VerifyPeer", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
+    {"VerifyHost", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
+};
+
+const gen_config_table_t gen_org_keys = GEN_CONFIG_TABLE(org_defs);
+
+int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
+  return gen_config_table_key(org, ci, &gen_org_keys, org);
 }
 
 int gen_org_config_finish(gen_org_t *org) {

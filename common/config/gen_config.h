@@ -15,6 +15,7 @@
 #include "gen_log.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Return value of gen_org_config_key() for a key the core does not own. */
@@ -137,5 +138,120 @@ int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
                      unsigned *mask);
 void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
                       const char *reason);
+
+/* ---- keys as tables ------------------------------------------------------
+ * A module's keys are a table of gen_config_def_t, one row a key: its name,
+ * type, where it goes (offsetof into the module's config struct), bounds,
+ * the default as documented and a one-line description. One reader,
+ * gen_config_table_key(), finds a key (case-insensitive) and applies the
+ * type's helper above, so every key of a type is checked and refused
+ * alike; a key that needs more names its own parse function. A plugin's
+ * keys are its tables (gen_config_part_t, each at the offset of its
+ * module's struct in the plugin's config), which collectd-genesys-check
+ * --keys lists. */
+
+typedef enum {
+  GEN_CFG_BOOL,     /* bool */
+  GEN_CFG_INT,      /* long, from min to max */
+  GEN_CFG_SECONDS,  /* cdtime_t, from min to max seconds */
+  GEN_CFG_NUMBER,   /* a number (parse) */
+  GEN_CFG_STRING,   /* char *, not empty, replaced */
+  GEN_CFG_URL,      /* char *, gen_config_url(base false) */
+  GEN_CFG_BASE_URL, /* char *, gen_config_url(base true) */
+  GEN_CFG_STRINGS,  /* char ** and its size_t count (at count): appended */
+  GEN_CFG_MEDIA,    /* unsigned mask of media types */
+  GEN_CFG_DURATION, /* an ISO-8601 duration (parse) */
+  GEN_CFG_ENUM,     /* one of values (parse) */
+  GEN_CFG_LIST,     /* several values (parse) */
+  GEN_CFG_SECRET,   /* a secret: its value never logged (parse) */
+  GEN_CFG_REFUSED,  /* refused, doc the reason */
+  GEN_CFG_BLOCK,    /* a block (parse) */
+} gen_config_type_t;
+
+typedef struct gen_config_def_s gen_config_def_t;
+/* A key's own parser: field is the table's struct plus def->offset. The
+ * same contract as the helpers: 0, or a negative errno once logged. */
+typedef int (*gen_config_parse_t)(const gen_org_t *org,
+                                  const oconfig_item_t *ci,
+                                  const gen_config_def_t *def, void *field);
+
+struct gen_config_def_s {
+  const char *key;
+  gen_config_type_t type;
+  size_t offset;            /* of the field in the table's struct */
+  size_t count;             /* GEN_CFG_STRINGS: offset of the size_t count */
+  double min, max;          /* GEN_CFG_INT, GEN_CFG_SECONDS: the bounds */
+  const char *shown;        /* the default as documented, NULL: none */
+  const char *values;       /* the bounds in words where min and max are not */
+  const char *doc;          /* one line */
+  gen_config_parse_t parse; /* NULL: the type's helper */
+};
+
+typedef struct {
+  const gen_config_def_t *defs;
+  size_t n;
+} gen_config_table_t;
+
+/* A table at the offset of its struct inside a larger config (a plugin's). */
+typedef struct {
+  const gen_config_table_t *table;
+  size_t offset;
+} gen_config_part_t;
+
+#define GEN_CONFIG_TABLE(defs)                                                 \
+  { (defs), sizeof(defs) / sizeof((defs)[0]) }
+
+/* Rows: key, the struct S and its member M, then bounds, the default as
+ * documented (a string, NULL: none) and the one-line doc. */
+#define GEN_KEY_BOOL(k, S, M, dflt, d)                                         \
+  { (k), GEN_CFG_BOOL, offsetof(S, M), .shown = (dflt), .doc = (d) }
+#define GEN_KEY_INT(k, S, M, lo, hi, dflt, d)                                  \
+  {                                                                            \
+    (k), GEN_CFG_INT, offsetof(S, M), .min = (lo), .max = (hi),                \
+                                      .shown = (dflt), .doc = (d)              \
+  }
+#define GEN_KEY_SECONDS(k, S, M, lo, hi, dflt, d)                              \
+  {                                                                            \
+    (k), GEN_CFG_SECONDS, offsetof(S, M), .min = (lo), .max = (hi),            \
+                                          .shown = (dflt), .doc = (d)          \
+  }
+#define GEN_KEY_STRING(k, S, M, dflt, d)                                       \
+  { (k), GEN_CFG_STRING, offsetof(S, M), .shown = (dflt), .doc = (d) }
+#define GEN_KEY_STRINGS(k, S, M, N, d)                                         \
+  { (k), GEN_CFG_STRINGS, offsetof(S, M), .count = offsetof(S, N), .doc = (d) }
+/* A key with its own parser P; T is its type as listed, V its bounds in
+ * words. */
+#define GEN_KEY_PARSE(k, T, S, M, P, dflt, V, d)                               \
+  {                                                                            \
+    (k), (T), offsetof(S, M), .shown = (dflt), .values = (V), .doc = (d),      \
+                              .parse = (P)                                     \
+  }
+
+/* The one reader of a table's keys: 0 when ci's key is in the table and
+ * valid, a negative errno (logged: key, value, reason) when invalid,
+ * GEN_CONFIG_NOT_MINE when the key is not in the table. config is the
+ * table's struct. */
+int gen_config_table_key(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_table_t *table, void *config);
+/* The same over several tables, each at its offset in config, in order. */
+int gen_config_parts_key(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_part_t *parts, size_t n,
+                         void *config);
+/* The row of key in the table, NULL when none (case-insensitive). */
+const gen_config_def_t *gen_config_table_find(const gen_config_table_t *table,
+                                              const char *key);
+/* A row as one line "Key<TAB>type<TAB>default<TAB>bounds<TAB>doc" ("-"
+ * for a column that says nothing), no newline. */
+void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size);
+/* Whether def's documented default is what config (as its init left it)
+ * holds: checked for the rows of bool, int, seconds, string and url read
+ * by their type's helper, whose default is a value ("true", "600"; a
+ * string row unset in config is not checked); true for any other row. */
+bool gen_config_default_holds(const gen_config_def_t *def, const void *config);
+/* The type as listed: "bool", "int", "seconds", … */
+const char *gen_config_type_name(gen_config_type_t type);
+
+/* The shared <Org> keys (their struct: gen_org_t). */
+extern const gen_config_table_t gen_org_keys;
 
 #endif /* GEN_CONFIG_H */

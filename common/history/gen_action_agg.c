@@ -277,11 +277,19 @@ gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   return q;
 }
 
+static const gen_config_def_t action_agg_defs[] = {
+    GEN_KEY_BOOL("DataActions", gen_action_agg_config_t, on, "false",
+                 "data action executions, errors and times per interval"),
+    GEN_KEY_FILTER("DataAction", "data actions", gen_action_agg_config_t,
+                   filter),
+};
+
+const gen_config_table_t gen_action_agg_keys =
+    GEN_CONFIG_TABLE(action_agg_defs);
+
 int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                               gen_action_agg_config_t *c) {
-  if (strcasecmp(ci->key, "DataActions") == 0)
-    return gen_config_bool(org, ci, &c->on);
-  return gen_config_filter_key(org, ci, "DataAction", false, &c->filter);
+  return gen_config_table_key(org, ci, &gen_action_agg_keys, c);
 }
 
 void gen_action_agg_config_release(gen_action_agg_config_t *c) {

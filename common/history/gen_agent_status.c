@@ -148,13 +148,22 @@ int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
   return 0;
 }
 
+static const gen_config_def_t agent_status_defs[] = {
+    GEN_KEY_BOOL("AgentStatus", gen_agent_status_config_t, on, "false",
+                 "agent time in status from the users aggregates query"),
+    GEN_KEY_PARSE("AgentStatusGranularity", GEN_CFG_DURATION,
+                  gen_agent_status_config_t, granularity_ms,
+                  gen_interval_granularity_key, "Granularity",
+                  "PT1M..PT1H, dividing an hour",
+                  "the buckets of agent status (ISO-8601)"),
+};
+
+const gen_config_table_t gen_agent_status_keys =
+    GEN_CONFIG_TABLE(agent_status_defs);
+
 int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
                                 gen_agent_status_config_t *c) {
-  if (strcasecmp(ci->key, "AgentStatus") == 0)
-    return gen_config_bool(org, ci, &c->on);
-  if (strcasecmp(ci->key, "AgentStatusGranularity") == 0)
-    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_agent_status_keys, c);
 }
 
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,

@@ -92,6 +92,7 @@ typedef struct {
  * or GEN_CONFIG_NOT_MINE. */
 int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
                                 gen_agent_status_config_t *c);
+extern const gen_config_table_t gen_agent_status_keys;
 
 /* Where the values go: host, plugin, the bucket length and the
  * plugin_instance ("agents", or "agents-<i>of<n>" with Shard i/n: each

@@ -101,19 +101,32 @@ void gen_conv_repair_config_init(gen_conv_repair_config_t *c) {
   c->recheck = TIME_T_TO_CDTIME_T(900);
 }
 
+/* GapRepair turns repair on: the config says off. */
+static int repair_on(const gen_org_t *org, const oconfig_item_t *ci,
+                     const gen_config_def_t *def, void *field) {
+  bool *off = field;
+  bool on = !*off;
+  int status = gen_config_bool(org, ci, &on);
+  *off = !on;
+  return status;
+}
+
+#define RC gen_conv_repair_config_t
+static const gen_config_def_t repair_defs[] = {
+    GEN_KEY_PARSE("GapRepair", GEN_CFG_BOOL, RC, off, repair_on, "true", NULL,
+                  "the counters made whole after a channel's gap"),
+    GEN_KEY_SECONDS("GapRepairDelay", RC, delay, 0, 3600, "120",
+                    "how long after a gap's window its aggregates are asked"),
+    GEN_KEY_SECONDS("GapRepairRecheck", RC, recheck, 0, 86400, "900",
+                    "when a gap's window is asked again (0: once)"),
+};
+#undef RC
+
+const gen_config_table_t gen_conv_repair_keys = GEN_CONFIG_TABLE(repair_defs);
+
 int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                                gen_conv_repair_config_t *c) {
-  if (strcasecmp(ci->key, "GapRepair") == 0) {
-    bool on = !c->off;
-    int status = gen_config_bool(org, ci, &on);
-    c->off = !on;
-    return status;
-  }
-  if (strcasecmp(ci->key, "GapRepairDelay") == 0)
-    return gen_config_seconds(org, ci, 0, 3600, &c->delay);
-  if (strcasecmp(ci->key, "GapRepairRecheck") == 0)
-    return gen_config_seconds(org, ci, 0, 86400, &c->recheck);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_conv_repair_keys, c);
 }
 
 gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,

@@ -59,18 +59,25 @@ void gen_flow_agg_config_release(gen_flow_agg_config_t *c) {
   c->n_flow_types = 0;
 }
 
+#define FC gen_flow_agg_config_t
+static const gen_config_def_t flow_agg_defs[] = {
+    GEN_KEY_STRINGS("FlowType", FC, flow_types, n_flow_types,
+                    "only flows of these types (every type by default)"),
+    GEN_KEY_BOOL("Aggregates", FC, aggregates, "true",
+                 "the flow aggregates per closed interval"),
+    GEN_KEY_BOOL("ActiveFlows", FC, active_flows, "true",
+                 "oFlow from the flow observations query every read"),
+    GEN_KEY_INT("FlowsPerQuery", FC, flows_per_query, 1,
+                GEN_FLOW_AGG_MAX_PER_QUERY, "100",
+                "flowId predicates a request"),
+};
+#undef FC
+
+const gen_config_table_t gen_flow_agg_keys = GEN_CONFIG_TABLE(flow_agg_defs);
+
 int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                             gen_flow_agg_config_t *c) {
-  if (strcasecmp(ci->key, "FlowType") == 0)
-    return gen_config_string_list(org, ci, &c->flow_types, &c->n_flow_types);
-  if (strcasecmp(ci->key, "Aggregates") == 0)
-    return gen_config_bool(org, ci, &c->aggregates);
-  if (strcasecmp(ci->key, "ActiveFlows") == 0)
-    return gen_config_bool(org, ci, &c->active_flows);
-  if (strcasecmp(ci->key, "FlowsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GEN_FLOW_AGG_MAX_PER_QUERY,
-                          &c->flows_per_query);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_flow_agg_keys, c);
 }
 
 void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,

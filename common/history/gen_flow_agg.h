@@ -40,6 +40,7 @@ void gen_flow_agg_config_release(gen_flow_agg_config_t *c);
  * (logged naming key, value and why), or GEN_CONFIG_NOT_MINE. */
 int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                             gen_flow_agg_config_t *c);
+extern const gen_config_table_t gen_flow_agg_keys;
 
 /* The flow listing, GET /api/v2/flows with ?type= for each of types[n]
  * (FlowType), written to buf. */

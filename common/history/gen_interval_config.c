@@ -26,7 +26,8 @@ void gen_interval_config_release(gen_interval_config_t *c) {
   c->state_dir = NULL;
 }
 
-int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
+int gen_interval_config_granularity(const gen_org_t *org,
+                                    const oconfig_item_t *ci,
                                     int64_t *granularity_ms) {
   char *text = NULL;
   int64_t ms = 0;
@@ -48,8 +49,9 @@ int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
 
 /* RevisitAt "24h 72h", RevisitAt "24h" "72h" or RevisitAt 86400 259200:
  * the line replaces any earlier one. */
-static int revisit_at(gen_org_t *org, const oconfig_item_t *ci,
-                      gen_revisit_t *out) {
+static int revisit_at(const gen_org_t *org, const oconfig_item_t *ci,
+                      const gen_config_def_t *def, void *field) {
+  gen_revisit_t *out = field;
   gen_revisit_t r = {.n = 0};
   char why[160] = "takes one or more ages, such as \"24h 72h\"";
   int status = ci->values_num < 1 ? -EINVAL : 0;
@@ -80,25 +82,40 @@ static int revisit_at(gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
+int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
+                                 const gen_config_def_t *def, void *field) {
+  return gen_interval_config_granularity(org, ci, field);
+}
+
+#define IC gen_interval_config_t
+static const gen_config_def_t interval_defs[] = {
+    GEN_KEY_PARSE("Granularity", GEN_CFG_DURATION, IC, granularity_ms,
+                  gen_interval_granularity_key, "PT15M",
+                  "PT1M..PT1H, dividing an hour",
+                  "the bucket length (ISO-8601)"),
+    GEN_KEY_SECONDS("SettleDelay", IC, settle, 0, 3600, "120",
+                    "the wait after a bucket's end before it is asked for"),
+    GEN_KEY_SECONDS("RevisitWindow", IC, revisit, 0, 7 * 86400, "3600",
+                    "buckets this recent are asked again with each new one"),
+    GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at, revisit_at, NULL,
+                  "ages such as \"24h 72h\", up to 31 days",
+                  "a bucket is asked once more at each of these ages"),
+    GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400, "86400",
+                    "the oldest missed bucket fetched"),
+    GEN_KEY_SECONDS("InitialBackfill", IC, initial, 0, 31 * 86400, "0",
+                    "how far back an entity seen first starts"),
+    GEN_KEY_STRING("StateDirectory", IC, state_dir, "<BaseDir>/genesys",
+                   "where the state files live"),
+    GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, "96",
+                "the most buckets one request covers"),
+};
+#undef IC
+
+const gen_config_table_t gen_interval_keys = GEN_CONFIG_TABLE(interval_defs);
+
 int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_interval_config_t *c) {
-  if (strcasecmp(ci->key, "Granularity") == 0)
-    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
-  if (strcasecmp(ci->key, "SettleDelay") == 0)
-    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
-  if (strcasecmp(ci->key, "RevisitWindow") == 0)
-    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
-  if (strcasecmp(ci->key, "RevisitAt") == 0)
-    return revisit_at(org, ci, &c->revisit_at);
-  if (strcasecmp(ci->key, "BackfillHorizon") == 0)
-    return gen_config_seconds(org, ci, 60, 31 * 86400, &c->horizon);
-  if (strcasecmp(ci->key, "InitialBackfill") == 0)
-    return gen_config_seconds(org, ci, 0, 31 * 86400, &c->initial);
-  if (strcasecmp(ci->key, "StateDirectory") == 0)
-    return gen_config_string(org, ci, &c->state_dir);
-  if (strcasecmp(ci->key, "MaxBucketsPerQuery") == 0)
-    return gen_config_int(org, ci, 1, 10000, &c->max_buckets);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_interval_keys, c);
 }
 
 gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,

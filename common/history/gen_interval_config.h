@@ -32,11 +32,16 @@ void gen_interval_config_release(gen_interval_config_t *c);
  * key), or GEN_CONFIG_NOT_MINE for any other key. */
 int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_interval_config_t *c);
+extern const gen_config_table_t gen_interval_keys;
 
 /* A granularity key's value (PT1M to PT1H, dividing an hour) into
  * *granularity_ms: 0 or -EINVAL (logged, naming the key and the value). */
-int gen_interval_config_granularity(gen_org_t *org, const oconfig_item_t *ci,
+int gen_interval_config_granularity(const gen_org_t *org,
+                                    const oconfig_item_t *ci,
                                     int64_t *granularity_ms);
+/* The same as a table's parser (field: the int64_t milliseconds). */
+int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
+                                 const gen_config_def_t *def, void *field);
 
 /* Creates the engine whose state lives in
  * <StateDirectory>/<stem>-<sanitised org><suffix>.json (the directory is

@@ -45,35 +45,67 @@ void gen_mos_config_init(gen_mos_config_t *c) {
   c->revisit = TIME_T_TO_CDTIME_T(600);
 }
 
+static int mos_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+                      const gen_config_def_t *def, void *field) {
+  return gen_config_bounds(org, ci, "MOS", def->max, field);
+}
+
+static int rf_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+                     const gen_config_def_t *def, void *field) {
+  return gen_config_bounds(org, ci, "R-factor", def->max, field);
+}
+
+static int mos_threshold(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  double v = ci->values_num == 1 ? ci->values[0].value.number : NAN;
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+      !(v >= def->min && v <= def->max)) {
+    gen_config_error(org, ci, "takes one number on the MOS scale, 1 to 5");
+    return -EINVAL;
+  }
+  *(double *)field = v;
+  return 0;
+}
+
+static int max_length(const gen_org_t *org, const oconfig_item_t *ci,
+                      const gen_config_def_t *def, void *field) {
+  cdtime_t t;
+  int status = gen_config_seconds(org, ci, def->min, def->max, &t);
+  if (status == 0)
+    *(int64_t *)field = (int64_t)CDTIME_T_TO_MS(t);
+  return status;
+}
+
+#define MC gen_mos_config_t
+static const gen_config_def_t mos_defs[] = {
+    GEN_KEY_BOOL("CallQuality", MC, on, "false",
+                 "the MOS and R-factor of ended conversations"),
+    {"MosBounds", GEN_CFG_LIST, offsetof(MC, bounds), .max = GEN_MOS_SCALE_MAX,
+     .shown = "3.0 3.5 4.0 4.2 4.5",
+     .values = "1 to 16 increasing numbers up to 5",
+     .doc = "upper bounds of the cumulative MOS buckets", .parse = mos_bounds},
+    {"MosThreshold", GEN_CFG_NUMBER, offsetof(MC, threshold),
+     .min = GEN_MOS_SCALE_MIN, .max = GEN_MOS_SCALE_MAX, .shown = "4.2",
+     .doc = "conversations at or below this MOS are counted",
+     .parse = mos_threshold},
+    {"RFactorBounds", GEN_CFG_LIST, offsetof(MC, rf_bounds),
+     .max = GEN_MOS_RFACTOR_MAX, .shown = "50 60 70 80 90",
+     .values = "1 to 16 increasing numbers up to 100",
+     .doc = "upper bounds of the cumulative R-factor buckets",
+     .parse = rf_bounds},
+    GEN_KEY_SECONDS("CallQualityRevisitWindow", MC, revisit, 0, 7 * 86400,
+                    "600", "buckets this recent are read again"),
+    {"CallQualityMaxLength", GEN_CFG_SECONDS, offsetof(MC, max_length_ms),
+     .min = 60, .max = 7 * 86400, .shown = "14400",
+     .doc = "the longest conversation expected", .parse = max_length},
+};
+#undef MC
+
+const gen_config_table_t gen_mos_keys = GEN_CONFIG_TABLE(mos_defs);
+
 int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                        gen_mos_config_t *c) {
-  if (strcasecmp(ci->key, "CallQuality") == 0)
-    return gen_config_bool(org, ci, &c->on);
-  if (strcasecmp(ci->key, "MosBounds") == 0)
-    return gen_config_bounds(org, ci, "MOS", GEN_MOS_SCALE_MAX, &c->bounds);
-  if (strcasecmp(ci->key, "MosThreshold") == 0) {
-    double v = ci->values_num == 1 ? ci->values[0].value.number : NAN;
-    if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
-        !(v >= GEN_MOS_SCALE_MIN && v <= GEN_MOS_SCALE_MAX)) {
-      gen_config_error(org, ci, "takes one number on the MOS scale, 1 to 5");
-      return -EINVAL;
-    }
-    c->threshold = v;
-    return 0;
-  }
-  if (strcasecmp(ci->key, "RFactorBounds") == 0)
-    return gen_config_bounds(org, ci, "R-factor", GEN_MOS_RFACTOR_MAX,
-                             &c->rf_bounds);
-  if (strcasecmp(ci->key, "CallQualityRevisitWindow") == 0)
-    return gen_config_seconds(org, ci, 0, 7 * 86400, &c->revisit);
-  if (strcasecmp(ci->key, "CallQualityMaxLength") == 0) {
-    cdtime_t t;
-    int status = gen_config_seconds(org, ci, 60, 7 * 86400, &t);
-    if (status == 0)
-      c->max_length_ms = (int64_t)CDTIME_T_TO_MS(t);
-    return status;
-  }
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_mos_keys, c);
 }
 
 gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,

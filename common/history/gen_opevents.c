@@ -47,9 +47,10 @@ void gen_opev_config_release(gen_opev_config_t *c) {
 }
 
 /* A backfill key: seconds, capped at what Genesys keeps. */
-static int backfill_key(gen_org_t *org, const oconfig_item_t *ci, double min,
-                        cdtime_t *out) {
-  int status = gen_config_seconds(org, ci, min, 366 * 86400.0, out);
+static int backfill_key(const gen_org_t *org, const oconfig_item_t *ci,
+                        const gen_config_def_t *def, void *field) {
+  cdtime_t *out = field;
+  int status = gen_config_seconds(org, ci, def->min, def->max, out);
   if (status == 0 && *out > TIME_T_TO_CDTIME_T(GEN_OPEV_RETENTION_S)) {
     gen_org_log(org, NULL, LOG_WARNING,
                 "%s %.0f is beyond the 10 days Genesys keeps operational "
@@ -60,23 +61,33 @@ static int backfill_key(gen_org_t *org, const oconfig_item_t *ci, double min,
   return status;
 }
 
+#define OC gen_opev_config_t
+static const gen_config_def_t opev_defs[] = {
+    GEN_KEY_FILTER("EventDefinition", "event definitions", OC, filter),
+    GEN_KEY_BOOL("OperationalEvents", OC, enabled, "false",
+                 "the operational events per definition and bucket"),
+    GEN_KEY_PARSE("OperationalEventsGranularity", GEN_CFG_DURATION, OC,
+                  granularity_ms, gen_interval_granularity_key, "PT15M",
+                  "PT1M..PT1H, dividing an hour",
+                  "the bucket (ISO-8601), one request each"),
+    GEN_KEY_SECONDS("OperationalEventsSettleDelay", OC, settle, 0, 3600, "300",
+                    "how long after its end a bucket is asked for"),
+    {"OperationalEventsBackfillHorizon", GEN_CFG_SECONDS, offsetof(OC, horizon),
+     .min = 60, .max = 366 * 86400.0, .shown = "86400",
+     .doc = "how far back missed buckets are asked for (cut to 10 days)",
+     .parse = backfill_key},
+    {"OperationalEventsInitialBackfill", GEN_CFG_SECONDS, offsetof(OC, initial),
+     .min = 0, .max = 366 * 86400.0, .shown = "0",
+     .doc = "how far back the first run starts (cut to 10 days)",
+     .parse = backfill_key},
+};
+#undef OC
+
+const gen_config_table_t gen_opev_keys = GEN_CONFIG_TABLE(opev_defs);
+
 int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
                         gen_opev_config_t *c) {
-  int status =
-      gen_config_filter_key(org, ci, "EventDefinition", false, &c->filter);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "OperationalEvents") == 0)
-    return gen_config_bool(org, ci, &c->enabled);
-  if (strcasecmp(ci->key, "OperationalEventsGranularity") == 0)
-    return gen_interval_config_granularity(org, ci, &c->granularity_ms);
-  if (strcasecmp(ci->key, "OperationalEventsSettleDelay") == 0)
-    return gen_config_seconds(org, ci, 0, 3600, &c->settle);
-  if (strcasecmp(ci->key, "OperationalEventsBackfillHorizon") == 0)
-    return backfill_key(org, ci, 60, &c->horizon);
-  if (strcasecmp(ci->key, "OperationalEventsInitialBackfill") == 0)
-    return backfill_key(org, ci, 0, &c->initial);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_opev_keys, c);
 }
 
 /* ---- the answer ---------------------------------------------------------- */

@@ -51,6 +51,7 @@ void gen_opev_config_release(gen_opev_config_t *c);
  * naming the key). */
 int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
                         gen_opev_config_t *c);
+extern const gen_config_table_t gen_opev_keys;
 
 /* Its engine's configuration (the interval engine's keys from the
  * OperationalEvents* ones): one bucket a request, no revisit. Release it

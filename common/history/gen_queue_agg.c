@@ -15,8 +15,10 @@
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int config_group_by(gen_org_t *org, const oconfig_item_t *ci,
-                           gen_queue_agg_config_t *c) {
+/* field: the config. */
+static int config_group_by(const gen_org_t *org, const oconfig_item_t *ci,
+                           const gen_config_def_t *def, void *field) {
+  gen_queue_agg_config_t *c = field;
   char **names = NULL;
   size_t n = 0;
   int status = gen_config_string_list(org, ci, &names, &n);
@@ -40,21 +42,33 @@ void gen_queue_agg_config_init(gen_queue_agg_config_t *c) {
   *c = (gen_queue_agg_config_t){.queues_per_query = GEN_QUEUE_AGG_MAX_QUEUES};
 }
 
+/* field: the config. */
+static int config_metric(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  gen_queue_agg_config_t *c = field;
+  c->metrics_given = true;
+  return gen_agg_config_metrics(org, ci, &gen_conv_agg_catalogue, c->metric_on);
+}
+
+static const gen_config_def_t queue_agg_defs[] = {
+    {"MediaType", GEN_CFG_MEDIA, offsetof(gen_queue_agg_config_t, media_mask),
+     .shown = "all",
+     .doc = "only these media types (a predicate of the query)"},
+    {"Metric", GEN_CFG_LIST, 0, .shown = "default",
+     .values = "measures or sets of the catalogue",
+     .doc = "the measures to collect", .parse = config_metric},
+    {"GroupBy", GEN_CFG_LIST, 0, .values = "direction, wrapUpCode",
+     .doc = "dimensions beyond queue and media type", .parse = config_group_by},
+    GEN_KEY_INT("QueuesPerQuery", gen_queue_agg_config_t, queues_per_query, 1,
+                GEN_QUEUE_AGG_MAX_QUEUES, "100",
+                "queueId predicates a request"),
+};
+
+const gen_config_table_t gen_queue_agg_keys = GEN_CONFIG_TABLE(queue_agg_defs);
+
 int gen_queue_agg_config_key(gen_org_t *org, const oconfig_item_t *ci,
                              gen_queue_agg_config_t *c) {
-  if (strcasecmp(ci->key, "MediaType") == 0)
-    return gen_config_media(org, ci, &c->media_mask);
-  if (strcasecmp(ci->key, "Metric") == 0) {
-    c->metrics_given = true;
-    return gen_agg_config_metrics(org, ci, &gen_conv_agg_catalogue,
-                                  c->metric_on);
-  }
-  if (strcasecmp(ci->key, "GroupBy") == 0)
-    return config_group_by(org, ci, c);
-  if (strcasecmp(ci->key, "QueuesPerQuery") == 0)
-    return gen_config_int(org, ci, 1, GEN_QUEUE_AGG_MAX_QUEUES,
-                          &c->queues_per_query);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_queue_agg_keys, c);
 }
 
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {

@@ -537,15 +537,21 @@ void gen_conv_config_init(gen_conv_config_t *c) {
   c->timeout = TIME_T_TO_CDTIME_T(14400);
 }
 
+static const gen_config_def_t conv_defs[] = {
+    GEN_KEY_INT("MaxConversations", gen_conv_config_t, max_conversations, 100,
+                10000000, "100000", "the most conversations tracked at once"),
+    GEN_KEY_SECONDS("ConversationLinger", gen_conv_config_t, linger, 10, 86400,
+                    "900", "how long a finished conversation is remembered"),
+    GEN_KEY_SECONDS("ConversationTimeout", gen_conv_config_t, timeout, 60,
+                    7 * 86400, "14400",
+                    "an unfinished conversation without events is forgotten"),
+};
+
+const gen_config_table_t gen_conv_keys = GEN_CONFIG_TABLE(conv_defs);
+
 int gen_conv_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                         gen_conv_config_t *c) {
-  if (strcasecmp(ci->key, "MaxConversations") == 0)
-    return gen_config_int(org, ci, 100, 10000000, &c->max_conversations);
-  if (strcasecmp(ci->key, "ConversationLinger") == 0)
-    return gen_config_seconds(org, ci, 10, 86400, &c->linger);
-  if (strcasecmp(ci->key, "ConversationTimeout") == 0)
-    return gen_config_seconds(org, ci, 60, 7 * 86400, &c->timeout);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_conv_keys, c);
 }
 
 gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c) {

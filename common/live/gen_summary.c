@@ -98,13 +98,18 @@ struct gen_summary_s {
   target_t target; /* gen_summary_close_dispatch()'s sink */
 };
 
+static const gen_config_def_t summary_defs[] = {
+    GEN_KEY_BOOL("Summaries", gen_summary_config_t, on, "false",
+                 "minimum, maximum and mean of every live gauge per window"),
+    GEN_KEY_SECONDS("SummaryInterval", gen_summary_config_t, window, 1, 86400,
+                    "the plugin's interval", "the length of the windows"),
+};
+
+const gen_config_table_t gen_summary_keys = GEN_CONFIG_TABLE(summary_defs);
+
 int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                            gen_summary_config_t *c) {
-  if (strcasecmp(ci->key, "Summaries") == 0)
-    return gen_config_bool(org, ci, &c->on);
-  if (strcasecmp(ci->key, "SummaryInterval") == 0)
-    return gen_config_seconds(org, ci, 1, 86400, &c->window);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_summary_keys, c);
 }
 
 gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,

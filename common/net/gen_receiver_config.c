@@ -34,8 +34,9 @@ void gen_receiver_config_release(gen_receiver_config_t *c) {
   gen_receiver_config_init(c);
 }
 
-static int config_port(gen_org_t *org, const oconfig_item_t *ci,
-                       gen_receiver_config_t *c) {
+static int config_port(const gen_org_t *org, const oconfig_item_t *ci,
+                       const gen_config_def_t *def, void *field) {
+  char **port_text = field;
   if (!gen_receiver_available()) {
     gen_config_error(org, ci,
                      "this build has no receiver (collectd-genesys was "
@@ -43,36 +44,45 @@ static int config_port(gen_org_t *org, const oconfig_item_t *ci,
     return -EINVAL;
   }
   long port;
-  int status = gen_config_int(org, ci, 0, 65535, &port);
+  int status = gen_config_int(org, ci, (long)def->min, (long)def->max, &port);
   if (status != 0)
     return status;
-  free(c->port);
-  return asprintf(&c->port, "%ld", port) < 0 ? -ENOMEM : 0;
+  free(*port_text);
+  return asprintf(port_text, "%ld", port) < 0 ? -ENOMEM : 0;
 }
+
+#define RX gen_receiver_config_t
+static const gen_config_def_t receiver_defs[] = {
+    GEN_KEY_STRING("ReceiverAddress", RX, address, "every address",
+                   "the address to listen on"),
+    {"ReceiverPort", GEN_CFG_INT, offsetof(RX, port), .min = 0, .max = 65535,
+     .shown = "none: no receiver",
+     .doc = "starts the receiver on this port (needs ReceiverSecretFile)",
+     .parse = config_port},
+    GEN_KEY_STRING("ReceiverCertificate", RX, cert, NULL,
+                   "the receiver's TLS certificate (with ReceiverKey)"),
+    GEN_KEY_STRING("ReceiverKey", RX, key, NULL,
+                   "the key of ReceiverCertificate"),
+    GEN_KEY_STRING("ReceiverSecretFile", RX, secret_file, NULL,
+                   "the file holding the senders' shared secret"),
+    GEN_KEY_STRING("ReceiverSecretHeader", RX, secret_header,
+                   "X-Genesys-Secret", "the request header carrying it"),
+    GEN_KEY_INT("ReceiverMaxBody", RX, max_body, 1024, 64 * 1024 * 1024,
+                "262144", "the largest body accepted, in bytes"),
+    GEN_KEY_INT("ReceiverQueueSize", RX, queue, 1, 1000000, "1024",
+                "events waiting for the worker at most; past it, 429"),
+    GEN_KEY_INT("ReceiverMaxConnectionsPerIP", RX, per_ip, 0, 100000, "32",
+                "an address's share of the connections (0: no limit)"),
+    GEN_KEY_SECONDS("ReceiverRequestTimeout", RX, deadline, 1, 600, "10",
+                    "the time a client has to send a whole request"),
+};
+#undef RX
+
+const gen_config_table_t gen_receiver_keys = GEN_CONFIG_TABLE(receiver_defs);
 
 int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_receiver_config_t *c) {
-  if (strcasecmp(ci->key, "ReceiverAddress") == 0)
-    return gen_config_string(org, ci, &c->address);
-  if (strcasecmp(ci->key, "ReceiverPort") == 0)
-    return config_port(org, ci, c);
-  if (strcasecmp(ci->key, "ReceiverCertificate") == 0)
-    return gen_config_string(org, ci, &c->cert);
-  if (strcasecmp(ci->key, "ReceiverKey") == 0)
-    return gen_config_string(org, ci, &c->key);
-  if (strcasecmp(ci->key, "ReceiverSecretFile") == 0)
-    return gen_config_string(org, ci, &c->secret_file);
-  if (strcasecmp(ci->key, "ReceiverSecretHeader") == 0)
-    return gen_config_string(org, ci, &c->secret_header);
-  if (strcasecmp(ci->key, "ReceiverMaxBody") == 0)
-    return gen_config_int(org, ci, 1024, 64 * 1024 * 1024, &c->max_body);
-  if (strcasecmp(ci->key, "ReceiverQueueSize") == 0)
-    return gen_config_int(org, ci, 1, 1000000, &c->queue);
-  if (strcasecmp(ci->key, "ReceiverMaxConnectionsPerIP") == 0)
-    return gen_config_int(org, ci, 0, 100000, &c->per_ip);
-  if (strcasecmp(ci->key, "ReceiverRequestTimeout") == 0)
-    return gen_config_seconds(org, ci, 1, 600, &c->deadline);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_receiver_keys, c);
 }
 
 int gen_receiver_config_check(gen_receiver_config_t *c,

@@ -39,6 +39,7 @@ void gen_receiver_config_release(gen_receiver_config_t *c);
  * key), or GEN_CONFIG_NOT_MINE for any other key. */
 int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
                             gen_receiver_config_t *c);
+extern const gen_config_table_t gen_receiver_keys;
 
 /* Checks the keys together and reads the secret (then redacted from the
  * log). Logs with who and returns -EINVAL when the receiver cannot

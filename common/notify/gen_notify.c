@@ -1109,14 +1109,20 @@ void gen_notify_config_init(gen_notify_config_t *c) {
   c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
 }
 
+static const gen_config_def_t notify_defs[] = {
+    GEN_KEY_SECONDS("HeartbeatTimeout", gen_notify_config_t, heartbeat_timeout,
+                    2, 600, "75",
+                    "silence after which a socket is reconnected"),
+    GEN_KEY_INT("TopicsPerChannel", gen_notify_config_t, topics_per_channel, 1,
+                GEN_NOTIFY_TOPICS_PER_CHANNEL, "1000",
+                "topics per notification channel"),
+};
+
+const gen_config_table_t gen_notify_keys = GEN_CONFIG_TABLE(notify_defs);
+
 int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
                           gen_notify_config_t *c) {
-  if (strcasecmp(ci->key, "HeartbeatTimeout") == 0)
-    return gen_config_seconds(org, ci, 2, 600, &c->heartbeat_timeout);
-  if (strcasecmp(ci->key, "TopicsPerChannel") == 0)
-    return gen_config_int(org, ci, 1, GEN_NOTIFY_TOPICS_PER_CHANNEL,
-                          &c->topics_per_channel);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_table_key(org, ci, &gen_notify_keys, c);
 }
 
 gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {

@@ -27,23 +27,24 @@ void ga_config_release(void *config) {
   gen_interval_config_release(&c->interval);
 }
 
+static const gen_config_def_t ga_defs[] = {
+    GEN_KEY_FILTER("Queue", "queues", ga_config_t, filter),
+    GEN_KEY_DIVISIONS("queues", ga_config_t, filter),
+    GEN_KEY_SECONDS("QueueRefreshInterval", ga_config_t, refresh_interval, 0,
+                    86400, "600", "how often the queue list is read (0: once)"),
+};
+static const gen_config_table_t ga_table = GEN_CONFIG_TABLE(ga_defs);
+
+const gen_config_part_t ga_keys[GA_KEYS] = {
+    {&ga_table, 0},
+    {&gen_queue_agg_keys, offsetof(ga_config_t, qa)},
+    {&gen_interval_keys, offsetof(ga_config_t, interval)},
+    {&gen_mos_keys, offsetof(ga_config_t, mos)},
+    {&gen_agent_status_keys, offsetof(ga_config_t, agents)},
+};
+
 int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
-  ga_config_t *c = config;
-  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  status = gen_queue_agg_config_key(org, ci, &c->qa);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_interval_config_key(org, ci, &c->interval);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_mos_config_key(org, ci, &c->mos);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_agent_status_config_key(org, ci, &c->agents);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "QueueRefreshInterval") == 0)
-    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  return GEN_CONFIG_NOT_MINE;
+  return gen_config_parts_key(org, ci, ga_keys, GA_KEYS, config);
 }
 
 void ga_config_done(void *config) {

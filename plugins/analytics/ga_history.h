@@ -35,6 +35,10 @@ typedef struct {
   cdtime_t refresh_interval;
 } ga_config_t;
 
+/* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
+#define GA_KEYS 5
+extern const gen_config_part_t ga_keys[GA_KEYS];
+
 void ga_config_init(void *config);
 void ga_config_release(void *config);
 int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config);

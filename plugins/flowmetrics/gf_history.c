@@ -37,39 +37,45 @@ void gf_config_release(void *config) {
   gen_interval_config_release(&c->interval);
 }
 
+/* StateFile: one state location per plugin, the old key still works. */
+static int gf_state_file(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  gen_org_log(org, NULL, LOG_WARNING,
+              "StateFile is deprecated: use StateDirectory (the counters "
+              "then live in <dir>/" GF_PLUGIN_NAME "-<org>.json beside the "
+              "aggregates' state)");
+  return gen_config_string(org, ci, field);
+}
+
+static const gen_config_def_t gf_defs[] = {
+    /* DivisionId selects flows; queues are picked by id and name only. */
+    GEN_KEY_FILTER("Flow", "flows", gf_config_t, flows),
+    GEN_KEY_DIVISIONS("flows", gf_config_t, flows),
+    GEN_KEY_FILTER("Queue", "queues", gf_config_t, queues),
+    GEN_KEY_BOOL("AttributesFromQueues", gf_config_t, attributes_from_queues,
+                 "true", "read metric attributes from the queue topics"),
+    GEN_KEY_SECONDS("RefreshInterval", gf_config_t, refresh_interval, 0, 86400,
+                    "600", "how often the lists are read again (0: once)"),
+    GEN_KEY_PARSE("StateFile", GEN_CFG_STRING, gf_config_t, state_file,
+                  gf_state_file, NULL, NULL,
+                  "deprecated: the counters' state file (StateDirectory)"),
+    GEN_KEY_SECONDS("StateSaveInterval", gf_config_t, state_save_interval, 1,
+                    3600, "10", "how often the state file is written"),
+};
+static const gen_config_table_t gf_table = GEN_CONFIG_TABLE(gf_defs);
+
+const gen_config_part_t gf_keys[GF_KEYS] = {
+    {&gf_table, 0},
+    {&gen_action_agg_keys, offsetof(gf_config_t, act)},
+    {&gen_flow_agg_keys, offsetof(gf_config_t, agg)},
+    {&gen_notify_keys, offsetof(gf_config_t, notify)},
+    {&gen_receiver_keys, offsetof(gf_config_t, rx)},
+    {&gen_attr_keys, offsetof(gf_config_t, attr)},
+    {&gen_interval_keys, offsetof(gf_config_t, interval)},
+};
+
 int gf_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
-  gf_config_t *c = config;
-  /* DivisionId selects flows; queues are picked by id and name only. */
-  int status = gen_config_filter_key(org, ci, "Flow", true, &c->flows);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "Queue", false, &c->queues);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_action_agg_config_key(org, ci, &c->act);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_flow_agg_config_key(org, ci, &c->agg);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_notify_config_key(org, ci, &c->notify);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_receiver_config_key(org, ci, &c->rx);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_attr_config_key(org, ci, &c->attr);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "AttributesFromQueues") == 0)
-    return gen_config_bool(org, ci, &c->attributes_from_queues);
-  if (strcasecmp(ci->key, "RefreshInterval") == 0)
-    return gen_config_seconds(org, ci, 0, 86400, &c->refresh_interval);
-  if (strcasecmp(ci->key, "StateFile") == 0) {
-    /* One state location per plugin: the old key still works. */
-    gen_org_log(org, NULL, LOG_WARNING,
-                "StateFile is deprecated: use StateDirectory (the counters "
-                "then live in <dir>/" GF_PLUGIN_NAME "-<org>.json beside the "
-                "aggregates' state)");
-    return gen_config_string(org, ci, &c->state_file);
-  }
-  if (strcasecmp(ci->key, "StateSaveInterval") == 0)
-    return gen_config_seconds(org, ci, 1, 3600, &c->state_save_interval);
-  return gen_interval_config_key(org, ci, &c->interval);
+  return gen_config_parts_key(org, ci, gf_keys, GF_KEYS, config);
 }
 
 static const gen_interval_config_t *gf_interval(const void *config) {

@@ -41,6 +41,10 @@ typedef struct {
   gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
 
+/* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
+#define GF_KEYS 7
+extern const gen_config_part_t gf_keys[GF_KEYS];
+
 void gf_config_init(void *config);
 void gf_config_release(void *config);
 int gf_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config);

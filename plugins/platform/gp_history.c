@@ -33,8 +33,9 @@ void gp_config_release(void *config) {
   gen_interval_config_release(&c->events_interval);
 }
 
-static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
-                         gp_config_t *c) {
+static int gp_trunk_type(const gen_org_t *org, const oconfig_item_t *ci,
+                         const gen_config_def_t *def, void *field) {
+  const char **trunk_type = field;
   /* The API's spellings (static), and "all": no trunkType= at all. */
   static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
   char *value = NULL;
@@ -43,12 +44,12 @@ static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
     return status;
   status = -EINVAL;
   if (strcasecmp(value, "all") == 0) {
-    c->trunk_type = NULL;
+    *trunk_type = NULL;
     status = 0;
   }
   for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
     if (strcasecmp(value, types[i]) == 0) {
-      c->trunk_type = types[i];
+      *trunk_type = types[i];
       status = 0;
     }
   }
@@ -59,32 +60,36 @@ static int gp_trunk_type(gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
+static const gen_config_def_t gp_defs[] = {
+    GEN_KEY_FILTER("Edge", "edges", gp_config_t, edges_filter),
+    GEN_KEY_FILTER("Trunk", "trunks", gp_config_t, trunks_filter),
+    GEN_KEY_BOOL("Edges", gp_config_t, edges, "true", "edge state and metrics"),
+    GEN_KEY_BOOL("Trunks", gp_config_t, trunks, "true",
+                 "trunk state and calls"),
+    GEN_KEY_PARSE("TrunkType", GEN_CFG_ENUM, gp_config_t, trunk_type,
+                  gp_trunk_type, "EXTERNAL", "EXTERNAL, PHONE, EDGE or all",
+                  "the trunk type listed"),
+    GEN_KEY_BOOL("CloudMediaEdges", gp_config_t, cloud_media, "false",
+                 "list the cloud-media edges as well"),
+    GEN_KEY_STRINGS("StatusGroup", gp_config_t, groups, n_groups,
+                    "the status page groups to take (the region's)"),
+    GEN_KEY_BOOL("StatusPage", gp_config_t, status_page, "true",
+                 "the status page components"),
+    {"StatusPageURL", GEN_CFG_URL, offsetof(gp_config_t, status_url),
+     .shown = GEN_PF_STATUS_URL, .doc = "the Statuspage document"},
+    GEN_KEY_STRINGS("StatusComponent", gp_config_t, components, n_components,
+                    "the components to take (every one by default)"),
+};
+static const gen_config_table_t gp_table = GEN_CONFIG_TABLE(gp_defs);
+
+const gen_config_part_t gp_keys[GP_KEYS] = {
+    {&gp_table, 0},
+    {&gen_au_keys, offsetof(gp_config_t, usage)},
+    {&gen_opev_keys, offsetof(gp_config_t, events)},
+};
+
 int gp_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
-  gp_config_t *c = config;
-  int status = gen_config_filter_key(org, ci, "Edge", false, &c->edges_filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_config_filter_key(org, ci, "Trunk", false, &c->trunks_filter);
-  if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_au_config_key(org, ci, &c->usage);
-  if (status != GEN_CONFIG_NOT_MINE)
-    return status;
-  if (strcasecmp(ci->key, "Edges") == 0)
-    return gen_config_bool(org, ci, &c->edges);
-  if (strcasecmp(ci->key, "Trunks") == 0)
-    return gen_config_bool(org, ci, &c->trunks);
-  if (strcasecmp(ci->key, "TrunkType") == 0)
-    return gp_trunk_type(org, ci, c);
-  if (strcasecmp(ci->key, "CloudMediaEdges") == 0)
-    return gen_config_bool(org, ci, &c->cloud_media);
-  if (strcasecmp(ci->key, "StatusGroup") == 0)
-    return gen_config_string_list(org, ci, &c->groups, &c->n_groups);
-  if (strcasecmp(ci->key, "StatusPage") == 0)
-    return gen_config_bool(org, ci, &c->status_page);
-  if (strcasecmp(ci->key, "StatusPageURL") == 0)
-    return gen_config_url(org, ci, false, &c->status_url);
-  if (strcasecmp(ci->key, "StatusComponent") == 0)
-    return gen_config_string_list(org, ci, &c->components, &c->n_components);
-  return gen_opev_config_key(org, ci, &c->events);
+  return gen_config_parts_key(org, ci, gp_keys, GP_KEYS, config);
 }
 
 void gp_config_done(void *config) {

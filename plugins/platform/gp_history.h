@@ -34,6 +34,10 @@ typedef struct {
   gen_au_config_t usage; /* ApiUsage* keys (gen_apiusage) */
 } gp_config_t;
 
+/* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
+#define GP_KEYS 3
+extern const gen_config_part_t gp_keys[GP_KEYS];
+
 void gp_config_init(void *config);
 void gp_config_release(void *config);
 int gp_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config);

@@ -11,29 +11,11 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import ROOT, run_tests  # noqa: E402
+from collectd_harness import BUILD, ROOT, run_tests  # noqa: E402
 
-KEY = re.compile(r'strcasecmp\((?:ci->|child->)?key, "([A-Za-z]+)"\)')
 ITEM = re.compile(r"^=item B<([A-Za-z]+)>", re.M)
-FILTER = re.compile(r'gen_config_filter_key\([^;]*?"([A-Za-z]+)",\s*(true|false)')
-
-
-CONFIG_KEY_MODULES = {
-    "gen_interval_config_key": "gen_interval_config.c",
-    "gen_notify_config_key": "gen_notify.c",
-    "gen_conv_config_key": "gen_conv.c",
-    "gen_receiver_config_key": "gen_receiver_config.c",
-    "gen_attr_config_key": "gen_attr_config.c",
-    "gen_summary_config_key": "gen_summary.c",
-    "gen_mos_config_key": "gen_mos.c",
-    "gen_agent_status_config_key": "gen_agent_status.c",
-    "gen_flow_agg_config_key": "gen_flow_agg.c",
-    "gen_action_agg_config_key": "gen_action_agg.c",
-    "gen_queue_agg_config_key": "gen_queue_agg.c",
-    "gen_opev_config_key": "gen_opevents.c",
-    "gen_au_config_key": "gen_apiusage.c",
-    "gen_conv_repair_config_key": "gen_conv_repair.c",
-}
+PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics",
+           "genesys_platform")
 
 
 def core(name):
@@ -44,36 +26,36 @@ def core(name):
     return paths[0]
 
 
-def code_keys(path):
-    with open(path) as f:
-        text = f.read()
-    keys = set(KEY.findall(text))
-    # Keys parsed in common/ for every plugin that hands its keys to a
-    # module's <module>_config_key(): the interval options (Granularity,
-    # SettleDelay, ...), the channel keys (HeartbeatTimeout, ...), the
-    # conversation tracker's (MaxConversations, ...), the receiver's
-    # (ReceiverPort, ...), the metric attributes' (AttributePattern, ...) and
-    # the summaries' (Summaries, SummaryInterval), call quality's
-    # (CallQuality, MosBounds, ...) and the API usage's (ApiUsage, ...).
-    for function, source in CONFIG_KEY_MODULES.items():
-        if function + "(" in text and not path.endswith(source):
-            keys |= code_keys(core(source))
-    # The entity filter keys: gen_config_filter_key(org, ci, "Queue", true, …)
-    # accepts QueueId, QueueName and, with true, DivisionId.
-    for noun, divisions in FILTER.findall(text):
-        keys |= {noun + "Id", noun + "Name"}
-        if divisions == "true":
-            keys.add("DivisionId")
-    return keys
+def table_keys(which):
+    """The keys the code takes, from its tables as collectd-genesys-check
+    --keys lists them (which: a plugin, its shared keys first, or "shared"):
+    {key: (type, default, bounds, doc)}. A key listed twice, a row without
+    its five fields or without a description fails."""
+    r = subprocess.run([os.path.join(BUILD, "collectd-genesys-check"), "--keys", which],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError(f"--keys {which}: {r.returncode} {r.stderr}")
+    rows = {}
+    for line in r.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 5 or fields[4] in ("", "-"):
+            raise AssertionError(f"--keys {which}: {line!r}")
+        if fields[0].lower() in {k.lower() for k in rows}:
+            raise AssertionError(f"--keys {which}: {fields[0]} twice")
+        rows[fields[0]] = tuple(fields[1:])
+    if not rows:
+        raise AssertionError(f"--keys {which}: no keys")
+    return rows
 
 
-def plugin_keys(plugin):
-    """The keys a plugin accepts: its file's and those of its private code
-    beside it (plugins/<name>/, e.g. plugins/analytics/)."""
-    keys = code_keys(os.path.join(ROOT, "plugins", plugin + ".c"))
-    short = plugin[len("genesys_"):]
-    for path in glob.glob(os.path.join(ROOT, "plugins", short, "*.c")):
-        keys |= code_keys(path)
+def code_keys(which):
+    """The keys a page documents: those the tables list, but the ones the
+    code names only to refuse them with a reason (type "refused"); for a
+    plugin, without the shared keys (collectd-genesys(5) has them)."""
+    rows = table_keys(which)
+    keys = {k for k, row in rows.items() if row[0] != "refused"}
+    if which != "shared":
+        keys -= set(table_keys("shared"))
     return keys
 
 
@@ -86,13 +68,9 @@ def page_items(path):
     return set(ITEM.findall(section.group(1))) if section else set()
 
 
-# Keys the code names only to refuse them with a reason.
-REFUSED = {"VerifyPeer", "VerifyHost"}
-
-
 class DocsTest(unittest.TestCase):
     def test_shared_options(self):
-        code = code_keys(core("gen_config.c")) - REFUSED
+        code = code_keys("shared")
         page = page_items(os.path.join(ROOT, "man", "collectd-genesys.5.pod"))
         self.assertTrue(code)
         self.assertEqual(sorted(code - page), [], "accepted but not documented")
@@ -102,17 +80,24 @@ class DocsTest(unittest.TestCase):
         for pod in glob.glob(os.path.join(ROOT, "man", "genesys_*.5.pod")):
             plugin = os.path.basename(pod)[: -len(".5.pod")]
             with self.subTest(plugin=plugin):
-                code = plugin_keys(plugin)
+                code = code_keys(plugin)
                 page = page_items(pod)
                 self.assertTrue(code)
                 self.assertEqual(sorted(code - page), [], "accepted but not documented")
                 self.assertEqual(sorted(page - code), [], "documented but not accepted")
 
+    def test_every_plugin_lists_the_shared_keys_first(self):
+        shared = list(table_keys("shared"))
+        for plugin in PLUGINS:
+            with self.subTest(plugin=plugin):
+                self.assertEqual(list(table_keys(plugin))[: len(shared)], shared)
+                self.assertTrue(os.path.exists(os.path.join(ROOT, "man", plugin + ".5.pod")))
+
     def test_examples_use_only_accepted_options(self):
-        shared = code_keys(core("gen_config.c"))
+        shared = code_keys("shared")
         for conf in glob.glob(os.path.join(ROOT, "examples", "genesys_*.conf")):
             plugin = os.path.basename(conf)[: -len(".conf")]
-            keys = shared | plugin_keys(plugin)
+            keys = shared | code_keys(plugin)
             with open(conf) as f:
                 used = set(re.findall(r"^\s*#?\s*([A-Z][A-Za-z]+) [\"0-9]", f.read(), re.M))
             used -= {"LoadPlugin", "TypesDB"}

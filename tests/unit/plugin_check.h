@@ -5,6 +5,7 @@
 #ifndef PLUGIN_CHECK_H
 #define PLUGIN_CHECK_H 1
 
+#include "gen_plugin.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -74,6 +75,50 @@ static int check_plugin(void (*reg)(void), const char *name) {
   snprintf(want, sizeof(want), "%s plugin: unknown option \"Region\"", name);
   OK(mock_log_contains(want));
   mock_reads_reset();
+  return 0;
+}
+
+typedef struct {
+  const gen_config_def_t *defs[256];
+  size_t n;
+} key_list_t;
+
+static void list_key(const gen_config_def_t *def, void *ud) {
+  key_list_t *list = ud;
+  if (list->n < STATIC_ARRAY_SIZE(list->defs))
+    list->defs[list->n++] = def;
+}
+
+/* The plugin's keys (the shared ones, then its tables): none twice, each
+ * with a description, and the default a row documents is the one its
+ * config_init gives. */
+static int check_plugin_keys(const gen_plugin_t *plugin) {
+  key_list_t list = {.n = 0};
+  gen_plugin_keys(plugin, list_key, &list);
+  OK(list.n > gen_org_keys.n);
+  OK(list.n < STATIC_ARRAY_SIZE(list.defs));
+  for (size_t i = 0; i < list.n; i++) {
+    OK(list.defs[i]->doc != NULL && list.defs[i]->doc[0] != '\0');
+    for (size_t j = 0; j < i; j++)
+      if (strcasecmp(list.defs[i]->key, list.defs[j]->key) == 0) {
+        printf("%s: %s twice\n", plugin->name, list.defs[i]->key);
+        OK(false);
+      }
+  }
+  char *config = gen_plugin_config_new(plugin);
+  CHECK_NOT_NULL(config);
+  for (size_t p = 0; p < plugin->n_keys; p++) {
+    const gen_config_part_t *part = &plugin->keys[p];
+    for (size_t i = 0; i < part->table->n; i++) {
+      const gen_config_def_t *def = &part->table->defs[i];
+      bool holds = gen_config_default_holds(def, config + part->offset);
+      if (!holds)
+        printf("%s: %s: the default is not %s\n", plugin->name, def->key,
+               def->shown);
+      OK(holds);
+    }
+  }
+  gen_plugin_config_free(plugin, config);
   return 0;
 }
 

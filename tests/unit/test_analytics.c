@@ -508,6 +508,10 @@ DEF_TEST(registers_and_configures) {
   return check_plugin(module_register, "genesys_analytics");
 }
 
+DEF_TEST(keys_listed_with_their_defaults) {
+  return check_plugin_keys(&ga_plugin);
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -524,6 +528,7 @@ int main(void) {
   RUN_TEST(without_metric_the_default_set);
   RUN_TEST(media_filter_in_the_api_spelling);
   RUN_TEST(registers_and_configures);
+  RUN_TEST(keys_listed_with_their_defaults);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

@@ -982,6 +982,10 @@ DEF_TEST(registers_and_configures) {
   return check_plugin(module_register, "genesys_flowmetrics");
 }
 
+DEF_TEST(keys_listed_with_their_defaults) {
+  return check_plugin_keys(&gf_plugin);
+}
+
 int main(void) {
   if (mock_tempdir(state_dir) == NULL)
     return 1;
@@ -1005,6 +1009,7 @@ int main(void) {
   RUN_TEST(state_directory_holds_every_state_file);
   RUN_TEST(state_directory_not_creatable);
   RUN_TEST(registers_and_configures);
+  RUN_TEST(keys_listed_with_their_defaults);
   if (mock_rmtree(state_dir) != 0)
     return 1;
   END_TEST;

@@ -445,6 +445,10 @@ DEF_TEST(registers_and_configures) {
   return check_plugin(module_register, PLUGIN_NAME);
 }
 
+DEF_TEST(keys_listed_with_their_defaults) {
+  return check_plugin_keys(&gp_plugin);
+}
+
 int main(void) {
   RUN_TEST(edge_listing);
   RUN_TEST(trunk_listing);
@@ -457,5 +461,6 @@ int main(void) {
   RUN_TEST(status_page);
   RUN_TEST(configuration_refuses_with_reasons);
   RUN_TEST(registers_and_configures);
+  RUN_TEST(keys_listed_with_their_defaults);
   END_TEST;
 }

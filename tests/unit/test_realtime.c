@@ -909,6 +909,10 @@ DEF_TEST(registers_and_configures) {
   return check_plugin(module_register, "genesys_realtime");
 }
 
+DEF_TEST(keys_listed_with_their_defaults) {
+  return check_plugin_keys(&gr_plugin);
+}
+
 int main(void) {
   mock_log_echo = false;
   if (mock_tempdir(state_dir) == NULL)
@@ -935,6 +939,7 @@ int main(void) {
   RUN_TEST(entity_cache);
   RUN_TEST(channel_partition);
   RUN_TEST(registers_and_configures);
+  RUN_TEST(keys_listed_with_their_defaults);
   mock_values_reset();
   mock_log_reset();
   mock_rmtree(state_dir);

@@ -68,6 +68,28 @@ static gen_org_t *parse_all_keys(bool with_client_key) {
       with_client_key ? mock_ci_str("ClientKey", "/k.pem") : NULL));
 }
 
+/* The shared keys' table: each row described, none twice, the default a
+ * row documents the one gen_org_create gives. */
+DEF_TEST(shared_keys_table) {
+  gen_org_t *org = gen_org_create("genesys_test", "acme");
+  CHECK_NOT_NULL(org);
+  for (size_t i = 0; i < gen_org_keys.n; i++) {
+    const gen_config_def_t *def = &gen_org_keys.defs[i];
+    OK(def->doc != NULL && def->doc[0] != '\0');
+    OK(gen_config_default_holds(def, org));
+    OK(gen_config_table_find(&gen_org_keys, def->key) == def);
+  }
+  /* A row as the tool lists it: five fields. */
+  char line[512];
+  gen_config_def_line(gen_config_table_find(&gen_org_keys, "timeout"), line,
+                      sizeof(line));
+  EXPECT_EQ_STR("Timeout\tseconds\t30\t0.1..600\t"
+                "longest time for one HTTP request",
+                line);
+  gen_org_free(org);
+  return 0;
+}
+
 DEF_TEST(all_shared_keys) {
   /* ClientCert without ClientKey is refused as a whole. */
   OK(parse_all_keys(false) == NULL);
@@ -674,6 +696,7 @@ int main(void) {
     return 1;
   RUN_TEST(regions);
   RUN_TEST(minimal_org_from_region);
+  RUN_TEST(shared_keys_table);
   RUN_TEST(all_shared_keys);
   RUN_TEST(login_from_long_api_url);
   RUN_TEST(bad_values_name_the_key);
