@@ -69,49 +69,43 @@ json_object *gen_agent_status_body(const char *const *user_ids, size_t n,
   return body;
 }
 
-int gen_agent_sums_take(gen_agent_sums_t *s, json_object *doc,
+int gen_agent_sums_take(gen_agent_sums_t *s, const char *text, size_t len,
                         const gen_interval_range_t *range, size_t *skipped,
                         char *err, size_t err_size) {
-  json_object *results = NULL;
-  if (!json_object_is_type(doc, json_type_object) ||
-      (json_object_object_get_ex(doc, "results", &results) &&
-       !json_object_is_type(results, json_type_array))) {
-    snprintf(err, err_size, "the answer is not a users aggregates response");
-    return -EINVAL;
+  gen_agg_answer_t *a = gen_agg_thread_answer();
+  if (a == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
   }
+  int status =
+      gen_agg_answer_read(a, text ? text : "{}", text ? len : 2, err, err_size);
+  if (status != 0)
+    return status;
+  const gen_agg_result_t *results;
+  size_t n_results = gen_agg_answer_results(a, &results);
   int64_t g = s->granularity_ms;
-  size_t len = results ? json_object_array_length(results) : 0;
-  for (size_t r = 0; r < len; r++) {
-    json_object *data =
-        gen_json_get_array(json_object_array_get_idx(results, r), "data");
-    size_t n_data = data ? json_object_array_length(data) : 0;
-    for (size_t d = 0; d < n_data; d++) {
-      json_object *bucket = json_object_array_get_idx(data, d);
+  for (size_t r = 0; r < n_results; r++) {
+    for (size_t d = 0; d < results[r].n; d++) {
+      const gen_agg_bucket_t *bucket = &results[r].b[d];
       int64_t start;
-      if (gen_agg_bucket_start(gen_json_get_string(bucket, "interval"), range,
-                               g, &start, err, err_size) != 0)
+      if (gen_agg_bucket_start(bucket->interval, range, g, &start, err,
+                               err_size) != 0)
         return -EINVAL;
       size_t b = (size_t)((start - range->start_ms) / g);
-      json_object *entries = gen_json_get_array(bucket, "metrics");
-      size_t n_entries = entries ? json_object_array_length(entries) : 0;
-      for (size_t m = 0; m < n_entries; m++) {
-        json_object *entry = json_object_array_get_idx(entries, m);
-        const char *metric = gen_json_get_string(entry, "metric");
-        const char *status = gen_json_get_string(entry, "qualifier");
-        double ms = 0;
+      for (size_t m = 0; m < bucket->metrics.n; m++) {
+        const gen_agg_entry_t *e = &bucket->metrics.e[m];
         int kind = -1;
-        for (int k = 0; metric != NULL && k < 2; k++)
-          if (strcmp(metric, metrics[k]) == 0)
+        for (int k = 0; e->metric != NULL && k < 2; k++)
+          if (strcmp(e->metric, metrics[k]) == 0)
             kind = k;
         if (kind < 0)
           continue; /* a metric we did not ask for */
+        double ms = e->stat[GEN_AGG_STAT_SUM];
         ssize_t slot = -1;
-        if (status != NULL && status[0] != '\0' &&
-            strlen(status) < GEN_AGENT_STATUS_LEN &&
-            gen_json_get_double(gen_json_get_object(entry, "stats"), "sum",
-                                &ms) &&
-            ms >= 0)
-          slot = status_slot(s, kind, status);
+        if (e->qualifier != NULL && e->qualifier[0] != '\0' &&
+            strlen(e->qualifier) < GEN_AGENT_STATUS_LEN &&
+            (e->have & (1u << GEN_AGG_STAT_SUM)) && ms >= 0)
+          slot = status_slot(s, kind, e->qualifier);
         if (slot < 0) {
           (*skipped)++;
           continue;
@@ -287,16 +281,18 @@ static int agent_read(void *state, const gen_family_run_t *run, size_t *spent,
       ids[n++] = users->items[i].id;
     json_object *body =
         gen_agent_status_body(ids, n, &p->range, a->granularity_ms);
-    json_object *doc = NULL;
+    gen_http_response_t resp;
     run->counts->queries++;
     (*spent)++;
-    status = gen_http_post_json(run->client->http, GEN_AGENT_STATUS_PATH, body,
-                                &doc, err, err_size);
+    status = gen_http_post_text(
+        run->client->http, GEN_AGENT_STATUS_PATH,
+        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp,
+        err, err_size);
     json_object_put(body);
     if (status == 0)
-      status = gen_agent_sums_take(&p->sums, doc, &p->range, &skipped, err,
-                                   err_size);
-    json_object_put(doc);
+      status = gen_agent_sums_take(&p->sums, resp.body, resp.body_len,
+                                   &p->range, &skipped, err, err_size);
+    gen_http_response_recycle(run->client->http, &resp);
     if (status == 0)
       p->next_user += n;
   }

@@ -68,11 +68,12 @@ json_object *gen_agent_status_body(const char *const *user_ids, size_t n,
                                    const gen_interval_range_t *range,
                                    int64_t granularity_ms);
 
-/* Adds one answer to the sums. A wrong shape or a bucket outside the range
- * fails the range (-EINVAL, the reason in err); unusable entries (no
- * status, no sum, a status too long or one too many) are skipped and
- * counted in *skipped. */
-int gen_agent_sums_take(gen_agent_sums_t *s, json_object *doc,
+/* Adds one answer (text, len bytes), read as every aggregates answer is
+ * (gen_agg_answer: each entry's metric, qualifier and stats), to the sums.
+ * Not JSON, a wrong shape or a bucket outside the range fails the range
+ * (-EINVAL, the reason in err); unusable entries (no status, no sum, a
+ * status too long or one too many) are skipped and counted in *skipped. */
+int gen_agent_sums_take(gen_agent_sums_t *s, const char *text, size_t len,
                         const gen_interval_range_t *range, size_t *skipped,
                         char *err, size_t err_size);
 

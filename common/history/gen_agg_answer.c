@@ -285,6 +285,7 @@ typedef enum {
   WANT_INTERVAL,
   WANT_METRICS,
   WANT_METRIC,
+  WANT_QUALIFIER,
   WANT_STATS,
   WANT_STAT,
   WANT_ITEM /* an item of the array open: a result, bucket or entry */
@@ -373,6 +374,9 @@ static void absent(agg_reader_t *r, agg_want_t want) {
     break;
   case WANT_METRIC:
     s->entries[s->n_entries - 1].metric = NULL;
+    break;
+  case WANT_QUALIFIER:
+    s->entries[s->n_entries - 1].qualifier = NULL;
     break;
   case WANT_STATS:
     drop_stats(&s->entries[s->n_entries - 1]);
@@ -470,6 +474,8 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
     st->buckets[st->n_buckets - 1].interval = keep(r, s, n);
   } else if (w == WANT_METRIC && s != NULL) {
     st->entries[st->n_entries - 1].metric = keep(r, s, n);
+  } else if (w == WANT_QUALIFIER && s != NULL) {
+    st->entries[st->n_entries - 1].qualifier = keep(r, s, n);
   } else if (w == WANT_STAT && number != NULL) {
     gen_agg_entry_t *e = &st->entries[st->n_entries - 1];
     double v;
@@ -519,8 +525,10 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
     r->want = is(s, n, "interval") ? WANT_INTERVAL : WANT_METRICS;
     return r->want == WANT_INTERVAL || is(s, n, "metrics") ? 1 : GEN_JSCAN_SKIP;
   case PART_ENTRY:
-    r->want = is(s, n, "metric") ? WANT_METRIC : WANT_STATS;
-    return r->want == WANT_METRIC || is(s, n, "stats") ? 1 : GEN_JSCAN_SKIP;
+    r->want = is(s, n, "metric")      ? WANT_METRIC
+              : is(s, n, "qualifier") ? WANT_QUALIFIER
+                                      : WANT_STATS;
+    return r->want != WANT_STATS || is(s, n, "stats") ? 1 : GEN_JSCAN_SKIP;
   case PART_STATS:
     r->want = WANT_STAT;
     for (r->stat = 0; r->stat < GEN_AGG_STATS; r->stat++)

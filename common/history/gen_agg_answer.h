@@ -39,9 +39,10 @@ extern const char *const gen_agg_stat_names[GEN_AGG_STATS];
 
 /* One entry of a bucket's metrics[]. */
 typedef struct {
-  const char *metric; /* NULL: absent or not a string */
-  bool stats;         /* "stats" is an object */
-  uint8_t have;       /* bit s: stat s is there, a finite number */
+  const char *metric;    /* NULL: absent or not a string */
+  const char *qualifier; /* the users query's status, or NULL */
+  bool stats;            /* "stats" is an object */
+  uint8_t have;          /* bit s: stat s is there, a finite number */
   double stat[GEN_AGG_STATS];
 } gen_agg_entry_t;
 

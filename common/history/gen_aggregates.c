@@ -758,7 +758,7 @@ static void answer_key_make(void) {
   (void)pthread_key_create(&answer_key, answer_free);
 }
 
-static gen_agg_answer_t *thread_answer(void) {
+gen_agg_answer_t *gen_agg_thread_answer(void) {
   pthread_once(&answer_once, answer_key_make);
   gen_agg_answer_t *a = pthread_getspecific(answer_key);
   if (a == NULL && (a = gen_agg_answer_new()) != NULL &&
@@ -787,7 +787,7 @@ int gen_agg_apply(const struct gen_family_run_s *run,
                   const char *const *scopes, size_t n,
                   const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size) {
-  gen_agg_answer_t *a = thread_answer();
+  gen_agg_answer_t *a = gen_agg_thread_answer();
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);

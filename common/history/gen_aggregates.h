@@ -296,6 +296,11 @@ typedef struct {
   const char *family, *still;
 } gen_agg_query_t;
 
+/* The answer buffer of the calling thread (the read callbacks of two orgs
+ * run in parallel): its arrays and arena reused from one answer to the
+ * next, freed when the thread ends; NULL when out of memory. */
+gen_agg_answer_t *gen_agg_thread_answer(void);
+
 /* A family's run (gen_family.h): its engine, client, counts and time. */
 struct gen_family_run_s;
 

@@ -198,11 +198,8 @@ static int take_users(ga_instance_t *inst, int64_t now, const char **docs,
   char err[256] = "";
   int status = gen_agent_sums_init(&sums, &range, G);
   for (size_t i = 0; status == 0 && i < n_docs; i++) {
-    json_object *doc = json_tokener_parse(docs[i]);
-    status = doc ? gen_agent_sums_take(&sums, doc, &range, &skipped, err,
-                                       sizeof(err))
-                 : -EINVAL;
-    json_object_put(doc);
+    status = gen_agent_sums_take(&sums, docs[i], strlen(docs[i]), &range,
+                                 &skipped, err, sizeof(err));
   }
   if (status == 0)
     status = gen_agent_sums_put(&sums, ENGINE(inst, GA_AGENTS), GA_AGENT_SCOPE,

@@ -30,10 +30,7 @@ static const gen_interval_range_t range = {T0, T0 + 2 * G, 0};
 
 static int take(gen_agent_sums_t *s, const char *text, size_t *skipped,
                 char *err, size_t size) {
-  json_object *doc = json_tokener_parse(text);
-  int status = gen_agent_sums_take(s, doc, &range, skipped, err, size);
-  json_object_put(doc);
-  return status;
+  return gen_agent_sums_take(s, text, strlen(text), &range, skipped, err, size);
 }
 
 static double sum_of(const gen_agent_sums_t *s, size_t b, int kind,
@@ -141,7 +138,7 @@ DEF_TEST(a_wrong_answer_fails_the_range) {
   char err[256] = "";
   EXPECT_EQ_INT(-EINVAL,
                 take(&s, "{\"results\":{}}", &skipped, err, sizeof(err)));
-  OK(strstr(err, "not a users aggregates response") != NULL);
+  OK(strstr(err, "not an aggregates response") != NULL);
   err[0] = '\0';
   EXPECT_EQ_INT(-EINVAL, take(&s,
                               "{\"results\":[" USER("u1",
