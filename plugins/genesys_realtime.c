@@ -680,17 +680,10 @@ static int gr_read(user_data_t *ud) {
   if (inst->interval == 0)
     inst->interval = plugin_get_interval();
   if (inst->config.summary.on && inst->summary == NULL) {
-    cdtime_t w = inst->config.summary.window;
     pthread_mutex_lock(&inst->lock);
-    inst->summary =
-        gen_summary_new(w ? w : inst->interval, gen_qs_summary_types,
-                        gen_qs_summary_types_count);
-    /* Over the ticks of the first half of the next window at most, 10,000
-     * series (30,000 value lists) a second: 5,000 queues' 150,000 over 15 s,
-     * a small org's at once. */
-    if (inst->summary != NULL)
-      gen_summary_spread(inst->summary, gen_summary_window(inst->summary) / 2,
-                         10000);
+    inst->summary = gen_summary_from_config(
+        &inst->config.summary, inst->interval, gen_qs_summary_types,
+        gen_qs_summary_types_count);
     pthread_mutex_unlock(&inst->lock);
   }
   if (due) /* the ids that qualify oUserPresences and name presences */
