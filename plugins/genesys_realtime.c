@@ -320,7 +320,8 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 
 /* One user document or activity event applied to the roster, its changes
  * handed to the summaries and marked. Called with the lock held. */
-static void user_from_json(gr_instance_t *inst, json_object *user) {
+static void user_from_json(void *ud, json_object *user) {
+  gr_instance_t *inst = ud;
   int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
   memcpy(old_routing, inst->agents.routing, sizeof(old_routing));
   memcpy(old_presence, inst->agents.presence, sizeof(old_presence));
@@ -536,23 +537,11 @@ static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
 
 /* Baseline of user_ids[0..n-1]: one GET /api/v2/users with their routing
  * status and presence. */
-static int each_user(json_object *user, void *ud) {
-  gr_instance_t *inst = ud;
-  pthread_mutex_lock(&inst->lock);
-  user_from_json(inst, user);
-  pthread_mutex_unlock(&inst->lock);
-  return 0;
-}
-
 static int baseline_users(void *ud, const char *const *user_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  char err[512];
-  int status = gen_roster_fetch_users(((gr_baseline_t *)ud)->http, user_ids, n,
-                                      each_user, inst, err, sizeof(err));
-  if (status != 0)
-    gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
-                "the agents' baseline failed: %s", err);
-  return status;
+  return gen_roster_baseline(((gr_baseline_t *)ud)->http, user_ids, n,
+                             &inst->lock, user_from_json, inst,
+                             inst->client->org, &inst->complain);
 }
 
 /* A channel (re)connected: re-read its queues (100 per query) and its
@@ -702,17 +691,10 @@ static int gr_read(user_data_t *ud) {
   if (inst->interval == 0)
     inst->interval = plugin_get_interval();
   if (inst->config.summary.on && inst->summary == NULL) {
-    cdtime_t w = inst->config.summary.window;
     pthread_mutex_lock(&inst->lock);
-    inst->summary =
-        gen_summary_new(w ? w : inst->interval, gen_qs_summary_types,
-                        gen_qs_summary_types_count);
-    /* Over the ticks of the first half of the next window at most, 10,000
-     * series (30,000 value lists) a second: 5,000 queues' 150,000 over 15 s,
-     * a small org's at once. */
-    if (inst->summary != NULL)
-      gen_summary_spread(inst->summary, gen_summary_window(inst->summary) / 2,
-                         10000);
+    inst->summary = gen_summary_from_config(
+        &inst->config.summary, inst->interval, gen_qs_summary_types,
+        gen_qs_summary_types_count);
     pthread_mutex_unlock(&inst->lock);
   }
   if (due) /* the ids that qualify oUserPresences and name presences */

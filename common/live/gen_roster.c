@@ -177,6 +177,33 @@ int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
                             err, err_size);
 }
 
+typedef struct {
+  pthread_mutex_t *lock;
+  void (*apply)(void *ud, json_object *user);
+  void *ud;
+} baseline_t;
+
+static int baseline_user(json_object *user, void *ud) {
+  baseline_t *b = ud;
+  pthread_mutex_lock(b->lock);
+  b->apply(b->ud, user);
+  pthread_mutex_unlock(b->lock);
+  return 0;
+}
+
+int gen_roster_baseline(gen_http_t *http, const char *const *user_ids, size_t n,
+                        pthread_mutex_t *lock,
+                        void (*apply)(void *ud, json_object *user), void *ud,
+                        const gen_org_t *org, gen_ratelimit_t *rl) {
+  baseline_t b = {lock, apply, ud};
+  char err[512];
+  int status = gen_roster_fetch_users(http, user_ids, n, baseline_user, &b, err,
+                                      sizeof(err));
+  if (status != 0)
+    gen_org_log(org, rl, LOG_ERR, "the agents' baseline failed: %s", err);
+  return status;
+}
+
 int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
                        const gen_org_t *org, gen_ratelimit_t *rl,
                        const gen_entity_set_t *set, cdtime_t budget,

@@ -105,6 +105,16 @@ int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
                            size_t n, int (*each)(json_object *user, void *ud),
                            void *ud, char *err, size_t err_size);
 
+/* The agents' baseline of user_ids[0..n-1] (at most
+ * GEN_ROSTER_USERS_PER_QUERY): gen_roster_fetch_users, each user document
+ * handed to apply under lock, one at a time (events flow between them). A
+ * failure is logged through org (rate-limited by rl). 0 or a negative
+ * status. */
+int gen_roster_baseline(gen_http_t *http, const char *const *user_ids, size_t n,
+                        pthread_mutex_t *lock,
+                        void (*apply)(void *ud, json_object *user), void *ud,
+                        const gen_org_t *org, gen_ratelimit_t *rl);
+
 void gen_roster_free(gen_roster_t *r);
 
 #endif /* GEN_ROSTER_H */

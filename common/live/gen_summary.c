@@ -284,6 +284,19 @@ void gen_summary_spread(gen_summary_t *s, cdtime_t spread, double per_second) {
   s->per_second = per_second;
 }
 
+gen_summary_t *gen_summary_from_config(const gen_summary_config_t *c,
+                                       cdtime_t interval,
+                                       const gen_summary_type_t *types,
+                                       size_t n) {
+  if (!c->on)
+    return NULL;
+  gen_summary_t *s =
+      gen_summary_new(c->window ? c->window : interval, types, n);
+  if (s != NULL)
+    gen_summary_spread(s, s->window / 2, 10000);
+  return s;
+}
+
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
                          void *ud) {
   s->put = put;

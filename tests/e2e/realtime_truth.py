@@ -225,3 +225,67 @@ def summaries_truth(sim, window_ms, from_ms, to_ms, tolerance_ms=0, offset_ms=0)
                    f"&offset_ms={int(offset_ms)}")
     return {(r["queue"], r["type"], r["type_instance"], r["end_ms"]): r
             for r in js["summaries"]}
+
+
+ROUTING = ("IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING", "OFF_QUEUE")
+PRESENCES = ("AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING", "TRAINING",
+             "ON_QUEUE", "IDLE", "OFFLINE")
+
+
+def compare_org_agents(tc, sim, rx, agents_total, pause=True):
+    """Asserts that the org-wide agent counts (AgentActivity) equal the
+    truth, both ways, and that the truth has agents_total agents. pause:
+    pauses the model and lets the last events arrive first, and resumes it
+    after (else the caller has paused it). Returns the values compared."""
+    if pause:
+        sim.fault({"fault": "pause"})
+    try:
+        if pause:
+            time.sleep(3)  # the last events arrive
+        agents = sim.truth()["agents"]
+        tc.assertEqual(agents["total"], agents_total)
+        compared = 1
+        tc.assertEqual(rx.get(PLUGIN, "org", "org_agents", "total"), agents["total"])
+        for status in ROUTING:
+            tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_routing", status.lower()),
+                           agents["routing"].get(status, 0), status)
+            compared += 1
+        for presence in PRESENCES:
+            tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_presence", presence.lower()),
+                           agents["presence"].get(presence, 0), presence)
+            compared += 1
+        # The other way: no org series the truth lacks.
+        known = ({("org_agents", "total")}
+                 | {("org_agents_routing", s.lower()) for s in ROUTING}
+                 | {("org_agents_presence", p.lower()) for p in PRESENCES}
+                 | {("org_agents_presence", "other")})
+        extra = [k for k in rx.snapshot()
+                 if k[1] == PLUGIN and k[2] == "org" and (k[3], k[4]) not in known]
+        tc.assertEqual(extra, [])
+        # every presence, in every spelling and as org ids, mapped
+        tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_presence", "other"), 0)
+        return compared
+    finally:
+        if pause:
+            sim.fault({"fault": "resume"})
+
+
+def compare_counters(tc, before, after, got, counters):
+    """Asserts that each conversation counter got ({(queue, media, type):
+    value}, conv_counters) is what the truth counted from before to after
+    (counters: {truth name: type}), both ways. Returns (counters compared,
+    those that moved)."""
+    compared = moved = 0
+    for qid, q in after["queues"].items():
+        for media, m in q["media"].items():
+            old = before["queues"][qid]["media"][media]["cumulative"]
+            for name, type_ in counters.items():
+                want = m["cumulative"][name] - old[name]
+                tc.assertEqual(got.get((qid, media, type_), 0), want, f"{qid} {media} {name}")
+                compared += 1
+                moved += want > 0
+    # The other way: no counter of a queue or media the truth lacks.
+    extra = [k for k in got if k[0] not in after["queues"]
+             or k[1] not in after["queues"][k[0]]["media"]]
+    tc.assertEqual(extra, [])
+    return compared, moved

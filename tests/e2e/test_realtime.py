@@ -8,18 +8,17 @@ import math
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
-from realtime_truth import PLUGIN, compare_with_truth, requests, wait_for  # noqa: E402
-from receiver import Receiver  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
+from realtime_truth import PLUGIN, compare_with_truth, requests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = int(os.environ.get("GEN_E2E_QUEUES", "1200"))
 
 
-class RealtimeTest(unittest.TestCase):
+class RealtimeTest(RealtimeTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
@@ -28,35 +27,12 @@ class RealtimeTest(unittest.TestCase):
             # plugin's growing longest-wait can be checked against truth.
             "--speed", "1", "--start", "now", "--heartbeat", "2",
         )
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            "    HeartbeatTimeout 8\n",
-        )
+        channels = math.ceil(QUEUES / 1000)
         # Every gauge is dispatched again each interval; 5 s keeps that
         # load (24,000 values at 1,200 queues) off the changes being timed.
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n"
-            + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        channels = math.ceil(QUEUES / 1000)
-        ok = wait_for(
-            lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= channels
-            and cls.rx.get(PLUGIN, "self", "queues") == QUEUES,
-            timeout=180,
-        )
-        if not ok:
-            raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+        cls.start_collectd(
+            "    HeartbeatTimeout 8\n", interval=5, timeout=180,
+            ready=lambda: cls.has_baselined(channels, QUEUES))
 
     def test_1_gauges_equal_truth_and_api_economy(self):
         compare_with_truth(self, self.sim, self.rx, QUEUES, drained=True)
@@ -103,11 +79,8 @@ class RealtimeTest(unittest.TestCase):
 
 
     def test_99_no_error_in_the_log(self):
-        """No ERROR line the plugin caused (the faults it was put through
-        excepted, each by its exact message), no value dispatched without an
-        interval, no "Value too old" for a series of ours."""
-        bad = self.cd.bad_log_lines(allow=())
-        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+        """No ERROR line the plugin caused (assert_no_error_lines)."""
+        self.assert_no_error_lines()
 
 if __name__ == "__main__":
     run_tests(__name__)

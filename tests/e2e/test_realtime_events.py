@@ -10,12 +10,12 @@ counts equal the truth's."""
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
-from realtime_truth import PLUGIN, requests, settled_counters, wait_for  # noqa: E402
-from receiver import Receiver  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
+from realtime_truth import (PLUGIN, compare_counters, compare_org_agents,  # noqa: E402
+                            requests, settled_counters, wait_for)
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = 16
@@ -24,12 +24,9 @@ RUN_SECONDS = 12  # real seconds per running phase; × speed 30 simulated
 
 COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
             "abandoned": "conv_abandoned", "transferred": "conv_transferred"}
-ROUTING = ("IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING", "OFF_QUEUE")
-PRESENCES = ("AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING", "TRAINING",
-             "ON_QUEUE", "IDLE", "OFFLINE")
 
 
-class RealtimeEventsTest(unittest.TestCase):
+class RealtimeEventsTest(RealtimeTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
@@ -42,30 +39,11 @@ class RealtimeEventsTest(unittest.TestCase):
         # then are baselined alone, the queues not read again.
         cls.sim.fault({"fault": "slow", "delay": 3, "count": 1, "method": "POST",
                        "path": "/api/v2/analytics/routing/activity/query"})
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
+        cls.start_collectd(
             "    HeartbeatTimeout 8\n    ConversationEvents true\n"
             "    AgentActivity true\n    WaitBuckets 10 30 120\n",
-        )
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        ok = wait_for(lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1
-                      and cls.rx.get(PLUGIN, "org", "org_agents", "total") == AGENTS,
-                      timeout=60)
-        if not ok:
-            raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+            ready=lambda: cls.has_baselined()
+            and cls.rx.get(PLUGIN, "org", "org_agents", "total") == AGENTS)
 
     def test_counts_equal_truth_through_a_drop(self):
         before = self.sim.truth()
@@ -91,16 +69,9 @@ class RealtimeEventsTest(unittest.TestCase):
         got = settled_counters(self, self.rx, COUNTERS.values())
         after = self.sim.truth()
 
-        compared = moved = 0
+        compared, moved = compare_counters(self, before, after, got, COUNTERS)
         for qid, q in after["queues"].items():
-            for media, m in q["media"].items():
-                old = before["queues"][qid]["media"][media]["cumulative"]
-                for name, type_ in COUNTERS.items():
-                    want = m["cumulative"][name] - old[name]
-                    have = got.get((qid, media, type_), 0)
-                    self.assertEqual(have, want, f"{qid} {media} {name}")
-                    compared += 1
-                    moved += want > 0
+            for media in q["media"]:
                 # Every answer has a known wait: the +Inf bucket is the
                 # answered count, and the buckets are cumulative.
                 answered = got.get((qid, media, "conv_answered"), 0)
@@ -117,19 +88,9 @@ class RealtimeEventsTest(unittest.TestCase):
         self.assertGreater(totals["transferred"], 0, totals)
         print(f"# {compared} counters equal the truth; totals {totals}")
 
-        # Agents: each once, by routing status and presence, as the truth.
-        agents = after["agents"]
-        self.assertEqual(self.rx.get(PLUGIN, "org", "org_agents", "total"), agents["total"])
-        for status in ROUTING:
-            self.assertEqual(
-                self.rx.get(PLUGIN, "org", "org_agents_routing", status.lower()),
-                agents["routing"].get(status, 0), status)
-        for presence in PRESENCES:
-            self.assertEqual(
-                self.rx.get(PLUGIN, "org", "org_agents_presence", presence.lower()),
-                agents["presence"].get(presence, 0), presence)
-        # every presence, in every spelling and as org ids, mapped
-        self.assertEqual(self.rx.get(PLUGIN, "org", "org_agents_presence", "other"), 0)
+        # Agents: each once, by routing status and presence, as the truth
+        # (the model is paused).
+        compare_org_agents(self, self.sim, self.rx, AGENTS, pause=False)
 
         # The user baseline is the bulk read, once per connect: ⌈120/80⌉
         # requests each time; the members come from one routing activity
@@ -146,11 +107,8 @@ class RealtimeEventsTest(unittest.TestCase):
 
 
     def test_z_no_error_in_the_log(self):
-        """No ERROR line the plugin caused (the faults it was put through
-        excepted, each by its exact message), no value dispatched without an
-        interval, no "Value too old" for a series of ours."""
-        bad = self.cd.bad_log_lines(allow=())
-        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+        """No ERROR line the plugin caused (assert_no_error_lines)."""
+        self.assert_no_error_lines()
 
 if __name__ == "__main__":
     run_tests(__name__)

@@ -13,12 +13,11 @@ waits for a healthy minute before the faults that need two reconnects."""
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, compare_with_truth, requests, wait_for  # noqa: E402
-from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = 60
@@ -48,48 +47,22 @@ def closes_sent(stats, code):
     return stats["ws_closes_sent"].get(str(code), 0)
 
 
-class RealtimeFaultTest(unittest.TestCase):
+class RealtimeFaultTest(RealtimeTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
             "--queues", str(QUEUES), "--agents", str(QUEUES * 5), "--flows", "2",
             "--speed", "1", "--start", "now", "--heartbeat", "1",
         )
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            "    HeartbeatTimeout 4\n"
-            f"    TopicsPerChannel {PER_CHANNEL}\n",
-        )
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n"
-            + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        ok = wait_for(
-            lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= CHANNELS
-            and cls.rx.get(PLUGIN, "self", "queues") == QUEUES
-            and cls.sim.stats()["sockets_open"] == CHANNELS,
-            timeout=60, step=0.2,
-        )
-        if not ok:
-            log = cls.cd.log_text()[-3000:]
-            cls.tearDownClass()
-            raise AssertionError("the plugin did not baseline:\n" + log)
+        cls.start_collectd(
+            f"    HeartbeatTimeout 4\n    TopicsPerChannel {PER_CHANNEL}\n", step=0.2,
+            ready=lambda: cls.has_baselined(CHANNELS, QUEUES)
+            and cls.sim.stats()["sockets_open"] == CHANNELS)
         # Pauses of the model since the plugin last re-read every queue (a
         # baseline): see compare_with_truth.
         cls.pauses = []
         cls.connected_at = time.monotonic()
         cls.last_reconnect_delay = 0.0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
 
     def setUp(self):
         self.assert_alive()

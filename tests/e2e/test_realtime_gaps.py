@@ -23,12 +23,11 @@ import math
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, requests, settled_counters, wait_for  # noqa: E402
-from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = 60
@@ -56,7 +55,7 @@ FAULT_ERRORS = (
 )
 
 
-class RealtimeGapsTest(unittest.TestCase):
+class RealtimeGapsTest(RealtimeTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
@@ -65,36 +64,15 @@ class RealtimeGapsTest(unittest.TestCase):
             "--arrival-scale", "3",
             "--agg-late-share", "0.5", "--agg-late-s", str(LATE_S),
         )
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
+        cls.started = time.time()
+        cls.start_collectd(
             f"    HeartbeatTimeout {HEARTBEAT_TIMEOUT}\n"
             f"    TopicsPerChannel {PER_CHANNEL}\n"
             "    ConversationEvents true\n"
             f"    GapRepairDelay {REPAIR_DELAY}\n"
-            f"    GapRepairRecheck {RECHECK}\n",
-        )
-        cls.started = time.time()
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        ok = wait_for(
-            lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= CHANNELS
-            and cls.sim.stats()["sockets_open"] == CHANNELS, timeout=60, step=0.2)
-        if not ok:
-            log = cls.cd.log_text()[-3000:]
-            cls.tearDownClass()
-            raise AssertionError("the plugin did not baseline:\n" + log)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+            f"    GapRepairRecheck {RECHECK}\n", step=0.2,
+            ready=lambda: cls.has_baselined(CHANNELS)
+            and cls.sim.stats()["sockets_open"] == CHANNELS)
 
     def snapshot(self):
         """The counters and the truth with the model paused (briefly: the
@@ -204,8 +182,7 @@ class RealtimeGapsTest(unittest.TestCase):
                                      host="acme") or 0, 0)
 
     def test_99_no_error_in_the_log(self):
-        bad = self.cd.bad_log_lines(allow=FAULT_ERRORS)
-        self.assertEqual(bad, [], f"{len(bad)} ERROR lines, first: {bad[:5]}")
+        self.assert_no_error_lines(FAULT_ERRORS)
 
 
 if __name__ == "__main__":

@@ -18,59 +18,23 @@ until it is taken, said once in the log and counted."""
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import Collectd, run_tests  # noqa: E402
-from realtime_truth import (PLUGIN, compare_with_truth, requests,  # noqa: E402
-                            settled_counters, wait_for)
-from receiver import Receiver  # noqa: E402
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
+from realtime_truth import (PLUGIN, compare_counters, compare_org_agents,  # noqa: E402
+                            compare_with_truth, requests, settled_counters, wait_for)
 from sim_harness import Simulator  # noqa: E402
 
 USERS = "GET /api/v2/users"
 ACTIVITY = "POST /api/v2/analytics/routing/activity/query"
 MEMBERS = "GET /api/v2/routing/queues/{queueId}/members"
 WS_UPGRADE = "GET /channels/{channelId}"
-ROUTING = ("IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING", "OFF_QUEUE")
-PRESENCES = ("AVAILABLE", "AWAY", "BUSY", "BREAK", "MEAL", "MEETING", "TRAINING",
-             "ON_QUEUE", "IDLE", "OFFLINE")
 COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
             "abandoned": "conv_abandoned", "transferred": "conv_transferred"}
 
 
-def check_org_agents(tc, sim, rx, agents_total):
-    """The org-wide agent counts equal the truth, with the model paused.
-    Returns the values compared."""
-    sim.fault({"fault": "pause"})
-    try:
-        time.sleep(3)  # the last events arrive
-        agents = sim.truth()["agents"]
-        tc.assertEqual(agents["total"], agents_total)
-        compared = 1
-        tc.assertEqual(rx.get(PLUGIN, "org", "org_agents", "total"), agents["total"])
-        for status in ROUTING:
-            tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_routing", status.lower()),
-                           agents["routing"].get(status, 0), status)
-            compared += 1
-        for presence in PRESENCES:
-            tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_presence", presence.lower()),
-                           agents["presence"].get(presence, 0), presence)
-            compared += 1
-        # The other way: no org series the truth lacks.
-        known = ({("org_agents", "total")}
-                 | {("org_agents_routing", s.lower()) for s in ROUTING}
-                 | {("org_agents_presence", p.lower()) for p in PRESENCES}
-                 | {("org_agents_presence", "other")})
-        extra = [k for k in rx.snapshot()
-                 if k[1] == PLUGIN and k[2] == "org" and (k[3], k[4]) not in known]
-        tc.assertEqual(extra, [])
-        tc.assertEqual(rx.get(PLUGIN, "org", "org_agents_presence", "other"), 0)
-        return compared
-    finally:
-        sim.fault({"fault": "resume"})
-
-
-class PagesOf25Test(unittest.TestCase):
+class PagesOf25Test(RealtimeTestCase):
     QUEUES = 40
     AGENTS = 200  # 3 users requests of 80, 80 and 40: 4 + 4 + 2 pages of 25
 
@@ -80,33 +44,14 @@ class PagesOf25Test(unittest.TestCase):
             "--queues", str(cls.QUEUES), "--agents", str(cls.AGENTS), "--flows", "2",
             "--speed", "1", "--start", "now", "--heartbeat", "2", "--page-max", "25",
         )
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
+        cls.start_collectd(
             "    HeartbeatTimeout 8\n    AgentActivity true\n",
-        )
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        ok = wait_for(lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1
-                      and cls.rx.get(PLUGIN, "org", "org_agents", "total") == cls.AGENTS,
-                      timeout=60)
-        if not ok:
-            raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+            ready=lambda: cls.has_baselined()
+            and cls.rx.get(PLUGIN, "org", "org_agents", "total") == cls.AGENTS)
 
     def test_1_every_value_equals_truth(self):
         queue_values = compare_with_truth(self, self.sim, self.rx, self.QUEUES, drained=True)
-        org_values = check_org_agents(self, self.sim, self.rx, self.AGENTS)
+        org_values = compare_org_agents(self, self.sim, self.rx, self.AGENTS)
         print(f"# pages of 25: {queue_values} queue values and {org_values} org agent "
               "values equal the truth")
 
@@ -134,7 +79,7 @@ class PagesOf25Test(unittest.TestCase):
         self.assertIn("answers pages of 25 where", self.cd.log_text())
 
 
-class FamilyBaselineFailsTest(unittest.TestCase):
+class FamilyBaselineFailsTest(RealtimeTestCase):
     QUEUES = 16
     AGENTS = 120
     RUN_SECONDS = 12  # real seconds of the model running; × speed 30
@@ -150,32 +95,12 @@ class FamilyBaselineFailsTest(unittest.TestCase):
         cls.sim.fault({"fault": "http_5xx", "status": 500, "method": "GET",
                        "path": "/api/v2/users", "seconds": cls.FAULT_SECONDS})
         cls.fault_until = time.monotonic() + cls.FAULT_SECONDS
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
+        cls.start_collectd(
             "    HeartbeatTimeout 8\n    ConversationEvents true\n"
             "    AgentActivity true\n",
-        )
-        cls.cd = Collectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
-            stock=("logfile", "csv", "write_http"),
-        )
-        cls.cd.start()
-        ok = wait_for(lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines",
-                                          "failed") or 0) >= 1
-                      and (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1,
-                      timeout=60)
-        if not ok:
-            raise AssertionError("the agents' baseline did not fail:\n"
-                                 + cls.cd.log_text()[-3000:])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+            ready=lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines", "failed") or 0) >= 1
+            and cls.has_baselined(),
+            failure="the agents' baseline did not fail")
 
     def test_1_others_flow_while_the_agents_fail(self):
         before = self.sim.truth()
@@ -185,22 +110,8 @@ class FamilyBaselineFailsTest(unittest.TestCase):
         # The model ran while the users listing still answered 500.
         self.assertLess(time.monotonic(), self.fault_until)
         got = settled_counters(self, self.rx, COUNTERS.values())
-        after = self.sim.truth()
-        compared = moved = 0
-        for qid, q in after["queues"].items():
-            for media, m in q["media"].items():
-                old = before["queues"][qid]["media"][media]["cumulative"]
-                for name, type_ in COUNTERS.items():
-                    want = m["cumulative"][name] - old[name]
-                    self.assertEqual(got.get((qid, media, type_), 0), want,
-                                     f"{qid} {media} {name}")
-                    compared += 1
-                    moved += want > 0
+        compared, moved = compare_counters(self, before, self.sim.truth(), got, COUNTERS)
         self.assertGreater(moved, 10)
-        # The other way: no counter of a queue or media the truth lacks.
-        extra = [k for k in got if k[0] not in after["queues"]
-                 or k[1] not in after["queues"][k[0]]["media"]]
-        self.assertEqual(extra, [])
         self.sim.fault({"fault": "resume"})
         gauges = compare_with_truth(self, self.sim, self.rx, self.QUEUES, drained=True,
                                     longest=False)
@@ -221,7 +132,7 @@ class FamilyBaselineFailsTest(unittest.TestCase):
         ok = wait_for(lambda: "the baselines that failed are taken" in self.cd.log_text(),
                       timeout=self.FAULT_SECONDS + 60)
         self.assertTrue(ok, "the agents were never baselined:\n" + self.cd.log_text()[-3000:])
-        compared = check_org_agents(self, self.sim, self.rx, self.AGENTS)
+        compared = compare_org_agents(self, self.sim, self.rx, self.AGENTS)
         failed = self.rx.get(PLUGIN, "self", "notify_baselines", "failed")
         retried = self.rx.get(PLUGIN, "self", "notify_baselines", "retried")
         stats = self.sim.stats()

@@ -18,12 +18,11 @@ either placement, and the test says how many windows needed them."""
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import FakeClockCollectd, iso_ms, run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, summaries_truth, wait_for  # noqa: E402
-from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 SPEED = 5
@@ -42,7 +41,7 @@ def split_type(t):
     return None, None
 
 
-class SummariesTest(unittest.TestCase):
+class SummariesTest(RealtimeTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator(
@@ -55,29 +54,12 @@ class SummariesTest(unittest.TestCase):
             # ticks keep that within the timing tolerance at this speed.
             "--tick", "0.01",
         )
-        cls.rx = Receiver()
-        block = cls.sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
+        cls.start_collectd(
             # in simulated seconds: heartbeats come every 10 of them
             "    HeartbeatTimeout 60\n"
             f"    Summaries true\n    SummaryInterval {WINDOW_S}\n"
-            "    AgentActivity true\n",
-        )
-        cls.cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + cls.rx.config(),
-            cls.sim, SPEED, stock=("logfile", "csv", "write_http"))
-        cls.cd.start()
-        if not wait_for(lambda: (cls.rx.get(PLUGIN, "self", "notify_baselines") or 0) >= 1,
-                        timeout=60):
-            raise AssertionError("no baseline:\n" + cls.cd.log_text()[-3000:])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cd.cleanup()
-        cls.rx.stop()
-        cls.sim.stop()
+            "    AgentActivity true\n", interval=5, failure="no baseline",
+            make=lambda body, stock: FakeClockCollectd(body, cls.sim, SPEED, stock=stock))
 
     def sim_ms(self):
         return iso_ms(self.sim._open("/sim/info")["sim_time"])

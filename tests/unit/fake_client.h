@@ -30,4 +30,15 @@ static void fake_client_free(gen_client_t *c) {
   gen_org_free((gen_org_t *)c->org);
 }
 
+/* A fake transport's answer: status and a copy of text, no rate-limit or
+ * Retry-After headers. */
+static inline void fake_answer(gen_http_response_t *resp, long status,
+                               const char *text) {
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = status;
+  resp->body = strdup(text);
+  resp->body_len = strlen(resp->body);
+}
+
 #endif /* FAKE_CLIENT_H */

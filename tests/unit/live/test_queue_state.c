@@ -3,6 +3,7 @@
  * status, totals that win, both forms of the longest values, agents'
  * families replaced whole) and what is put when it changes; the baseline
  * query over a fake API. */
+#include "fake_client.h"
 #include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_queue_state.h"
 #include "plugin_mock.h"
@@ -196,14 +197,12 @@ static char *fake_body; /* the request's body */
 static int fake_perform(gen_http_t *http, const char *method, const char *url,
                         const char *body, struct curl_slist *headers,
                         gen_http_response_t *resp) {
-  resp->retry_after = -1;
-  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
   OK(strcmp(method, "POST") == 0);
   OK(strstr(url, "/api/v2/analytics/queues/observations/query") != NULL);
   free(fake_body);
   fake_body = body ? strdup(body) : NULL;
-  resp->status = fake_status;
-  resp->body = strdup(
+  fake_answer(
+      resp, fake_status,
       fake_status != 200
           ? "{\"message\":\"refused\",\"code\":\"x\",\"status\":403}"
           : "{\"systemToOrganizationMappings\":{\"AVAILABLE\":[\"org-av\"]},"
@@ -213,7 +212,6 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
             "\"metric\":\"oOnQueueUsers\",\"stats\":{\"count\":2}}]},"
             "{\"group\":{\"queueId\":\"q-1\",\"mediaType\":\"hologram\"},"
             "\"data\":[]}]}");
-  resp->body_len = strlen(resp->body);
   return 0;
 }
 
@@ -245,10 +243,10 @@ static bool called(const calls_t *c, const char *what) {
  * mapped; a media type this version does not know skipped; a refusal
  * logged and returned. */
 DEF_TEST(baseline_over_the_api) {
-  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
-  org->api_base_url = strdup("https://api.example.test");
-  org->login_base_url = strdup("https://login.example.test");
-  gen_http_t *http = gen_http_create(org, NULL, NULL);
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  gen_http_t *http = client.http;
+  const gen_org_t *org = client.org;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   gen_presence_map_t presences = {0};
   gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
@@ -286,8 +284,7 @@ DEF_TEST(baseline_over_the_api) {
   free(fake_body);
   fake_body = NULL;
   gen_presence_map_free(&presences);
-  gen_http_free(http);
-  gen_org_free(org);
+  fake_client_free(&client);
   return 0;
 }
 

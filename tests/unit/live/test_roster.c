@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the agents of the selected queues counted once each by
- * routing status and presence (listing, replacement, events, documents). */
+ * routing status and presence (listing, replacement, events, documents);
+ * the agents' baseline over a fake API. */
+#include "fake_client.h"
+#include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_roster.h"
 #include "plugin_mock.h"
 
@@ -174,11 +177,79 @@ DEF_TEST(org_counts_put_since_last_put) {
   return 0;
 }
 
+/* ---- the agents' baseline over a fake API -------------------------------- */
+
+static long fake_status;
+static char *fake_url; /* the request's */
+
+static int fake_perform(gen_http_t *http, const char *method, const char *url,
+                        const char *body, struct curl_slist *headers,
+                        gen_http_response_t *resp) {
+  OK(strcmp(method, "GET") == 0);
+  free(fake_url);
+  fake_url = strdup(url);
+  fake_answer(resp, fake_status,
+              fake_status != 200
+                  ? "{\"message\":\"refused\",\"code\":\"x\",\"status\":403}"
+                  : "{\"entities\":[{\"id\":\"u1\",\"routingStatus\":{"
+                    "\"status\":\"IDLE\"}},{\"id\":\"u2\"}],\"pageCount\":1}");
+  return 0;
+}
+
+typedef struct {
+  pthread_mutex_t *lock;
+  size_t n;
+  bool locked; /* every call with the lock held */
+} applied_t;
+
+static void apply(void *ud, json_object *user) {
+  applied_t *a = ud;
+  if (pthread_mutex_trylock(a->lock) == 0) { /* not held: say so, go on */
+    pthread_mutex_unlock(a->lock);
+    a->locked = false;
+  }
+  a->n += gen_json_get_string(user, "id") != NULL;
+}
+
+/* One request names every id; each user document of the answer is handed
+ * over under the caller's lock, which is free again after; a refusal is
+ * logged and returned, nothing handed over. */
+DEF_TEST(baseline_over_the_api) {
+  gen_client_t c;
+  fake_client_init(&c, "genesys_realtime", 0);
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
+  applied_t a = {.lock = &lock, .locked = true};
+  const char *ids[] = {"u1", "u2"};
+  http_perform = fake_perform;
+
+  fake_status = 200;
+  CHECK_ZERO(gen_roster_baseline(c.http, ids, 2, &lock, apply, &a, c.org, &rl));
+  OK(strstr(fake_url, "/api/v2/users?") != NULL);
+  OK(strstr(fake_url, "&id=u1&id=u2") != NULL);
+  EXPECT_EQ_INT(2, a.n);
+  OK(a.locked);
+  EXPECT_EQ_INT(0, pthread_mutex_trylock(&lock)); /* left unlocked */
+  pthread_mutex_unlock(&lock);
+
+  a.n = 0;
+  fake_status = 403;
+  OK(gen_roster_baseline(c.http, ids, 2, &lock, apply, &a, c.org, &rl) < 0);
+  EXPECT_EQ_INT(0, a.n);
+  OK(mock_log_contains("the agents' baseline failed"));
+
+  free(fake_url);
+  fake_url = NULL;
+  fake_client_free(&c);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(listing_then_events_count_each_agent_once);
   RUN_TEST(user_documents_in_every_presence_spelling);
   RUN_TEST(org_counts_put_whole_or_as_changed);
   RUN_TEST(org_counts_put_since_last_put);
+  RUN_TEST(baseline_over_the_api);
   END_TEST;
 }
