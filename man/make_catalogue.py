@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Writes the catalogue parts of the manual pages from the code: in
 genesys_analytics(5) the METRIC SETS section and the catalogue tables of
-CATALOGUE IN THE BACKENDS (every measure of common/history/gen_conv_agg.c, every
+CATALOGUE IN THE BACKENDS (every measure of plugins/analytics/gen_conv_agg.c, every
 value it makes, its collectd type from types/genesys.db, its unit, and its
 name in Prometheus, Graphite and InfluxDB with the settings of
-examples/collectd-*.conf), and the call quality values (common/history/gen_mos.c);
+examples/collectd-*.conf), and the call quality values (plugins/analytics/gen_mos.c);
 in genesys_flowmetrics(5) the same for the data actions values
 (common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks, the
 status page (common/api/gen_platform.c, plugins/genesys_platform.c) and the API
@@ -84,9 +84,9 @@ def types_db():
 
 
 def conv_catalogue():
-    """[(our name, API metric, kind, [sets])] of common/history/gen_conv_agg.c, in
-    its order."""
-    text = read("common/history/gen_conv_agg.c")
+    """[(our name, API metric, kind, [sets])] of
+    plugins/analytics/gen_conv_agg.c, in its order."""
+    text = read("plugins/analytics/gen_conv_agg.c")
     out = []
     for kind, name, api, flags in re.findall(
             r'\b(COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",\s*"(\w+)",'
@@ -95,14 +95,15 @@ def conv_catalogue():
         sets = [s for s, flag, _ in SETS if flag in flags and s]
         out.append((name, api, kind.lower().replace("org_", ""), sets))
     if not out:
-        raise SystemExit("no catalogue in common/history/gen_conv_agg.c")
+        raise SystemExit("no catalogue in plugins/analytics/gen_conv_agg.c")
     return out
 
 
 def org_catalogue():
     """[(our name, API metric)] of the counts Genesys attributes to no queue
-    (ORG_COUNT in common/history/gen_conv_agg.c)."""
-    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"', read("common/history/gen_conv_agg.c"))
+    (ORG_COUNT in plugins/analytics/gen_conv_agg.c)."""
+    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"',
+                      read("plugins/analytics/gen_conv_agg.c"))
 
 
 def action_catalogue():
@@ -358,10 +359,10 @@ def actions_section():
     return "".join(out)
 
 
-# ---- call quality (common/history/gen_mos.c) and genesys_platform -------------------
+# ---- call quality (plugins/analytics/gen_mos.c) and genesys_platform ---------------
 
 # (type, what a value is, type_instance): every type of call quality per
-# queue and media type; checked against common/history/gen_mos.c and genesys.db.
+# queue and media type; checked against plugins/analytics/gen_mos.c and genesys.db.
 MOS_TYPES = [
     ("mos_conversations", "calls with a MOS in the bucket", "<media>"),
     ("mos_at_or_below", "of which at or below MosThreshold", "<media>"),
@@ -430,7 +431,7 @@ def _in_code(types, paths):
 
 def mos_types(db):
     """{(collectd type, None)}: every type of call quality per queue."""
-    _in_code([t for t, _, _ in MOS_TYPES], ["common/history/gen_mos.c"])
+    _in_code([t for t, _, _ in MOS_TYPES], ["plugins/analytics/gen_mos.c"])
     for t, _, _ in MOS_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")

@@ -18,11 +18,12 @@ PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics",
            "genesys_platform")
 
 
-def core(name):
-    """The path of a module's file in its folder of common/."""
-    paths = glob.glob(os.path.join(ROOT, "common", "*", name))
+def module_file(name):
+    """The path of a module's file in its folder of common/ or of plugins/."""
+    paths = [p for d in ("common", "plugins")
+             for p in glob.glob(os.path.join(ROOT, d, "*", name))]
     if len(paths) != 1:
-        raise AssertionError(f"common/*/{name}: {len(paths)} files")
+        raise AssertionError(f"{{common,plugins}}/*/{name}: {len(paths)} files")
     return paths[0]
 
 
@@ -126,14 +127,14 @@ class GeneratedTest(unittest.TestCase):
 
     def test_catalogue_pages_match_the_code(self):
         """genesys_analytics(5) and genesys_flowmetrics(5) carry the
-        catalogues of common/history/gen_conv_agg.c and gen_action_agg.c as
+        catalogues of plugins/analytics/gen_conv_agg.c and gen_action_agg.c as
         man/make_catalogue.py writes them; and, apart from that script,
         the analytics page lists each of the GEN_CONV_AGG_METRICS measures
         once with its API metric."""
         self.run_check("man/make_catalogue.py")
-        with open(core("gen_conv_agg.h")) as f:
+        with open(module_file("gen_conv_agg.h")) as f:
             size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
-        with open(core("gen_conv_agg.c")) as f:
+        with open(module_file("gen_conv_agg.c")) as f:
             code = re.findall(r'\b(?:COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",'
                               r'\s*"(\w+)"', f.read())
         self.assertEqual(len(code), size)
