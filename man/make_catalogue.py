@@ -8,8 +8,8 @@ name in Prometheus, Graphite and InfluxDB with the settings of
 examples/collectd-*.conf), and the call quality values (plugins/analytics/gen_mos.c);
 in genesys_flowmetrics(5) the same for the data actions values
 (common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks, the
-status page (common/api/gen_platform.c, plugins/genesys_platform.c) and the API
-usage (common/api/gen_apiusage.c).
+status page (plugins/platform/gen_platform.c, plugins/genesys_platform.c) and the API
+usage (plugins/platform/gen_apiusage.c).
 
 Usage: python3 man/make_catalogue.py [--check]
   --check: exit 1 if a page differs from what this writes
@@ -383,8 +383,9 @@ MOS_TYPES = [
      "<media>"),
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
-# checked against common/api/gen_platform.c, plugins/genesys_platform.c,
-# common/history/gen_opevents.c, common/api/gen_apiusage.c and genesys.db.
+# checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
+# plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
+# genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
     ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
@@ -403,7 +404,7 @@ PLATFORM_TYPES = [
     ("operational_events", "<definition>", "operational events in the bucket", None),
     ("total_operational_events", "<definition>", "operational events, summed: a counter",
      None),
-    # ApiUsage (common/api/gen_apiusage.c)
+    # ApiUsage (plugins/platform/gen_apiusage.c)
     ("api_usage", "<client>", "API requests of the last complete UTC day",
      "requests|status200|status300|status400|status429|status500"),
     ("api_route_usage", "<client>", "the same per route template (ApiUsageByRoute)",
@@ -441,8 +442,9 @@ def mos_types(db):
 def platform_types(db):
     """{(collectd type, None)}: every type of genesys_platform's entities."""
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
-             ["common/api/gen_platform.c", "plugins/genesys_platform.c",
-              "common/history/gen_opevents.c", "common/api/gen_apiusage.c"])
+             ["plugins/platform/gen_platform.c", "plugins/genesys_platform.c",
+              "plugins/platform/gen_opevents.c",
+              "plugins/platform/gen_apiusage.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
