@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Writes the catalogue parts of the manual pages from the code: in
 genesys_analytics(5) the METRIC SETS section and the catalogue tables of
-CATALOGUE IN THE BACKENDS (every measure of plugins/analytics/gen_conv_agg.c, every
-value it makes, its collectd type from types/genesys.db, its unit, and its
-name in Prometheus, Graphite and InfluxDB with the settings of
-examples/collectd-*.conf), and the call quality values (plugins/analytics/gen_mos.c);
-in genesys_flowmetrics(5) the same for the data actions values
-(common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks, the
-status page (plugins/platform/gen_platform.c, plugins/genesys_platform.c) and the API
+CATALOGUE IN THE BACKENDS (every measure of
+plugins/analytics/gen_conv_agg.c, every value it makes, its collectd type
+from types/genesys.db, its unit, and its name in Prometheus, Graphite and
+InfluxDB with the settings of examples/collectd-*.conf), and the call
+quality values (plugins/analytics/gen_mos.c); in genesys_flowmetrics(5) the
+same for the data actions values (plugins/flowmetrics/gen_action_agg.c); in
+genesys_platform(5) for edges, trunks, the status page
+(plugins/platform/gen_platform.c, plugins/genesys_platform.c) and the API
 usage (plugins/platform/gen_apiusage.c).
 
 Usage: python3 man/make_catalogue.py [--check]
@@ -108,8 +109,8 @@ def org_catalogue():
 
 def action_catalogue():
     """[(type per bucket, counter type, API metric, kind)] of
-    common/history/gen_action_agg.c."""
-    text = read("common/history/gen_action_agg.c")
+    plugins/flowmetrics/gen_action_agg.c."""
+    text = read("plugins/flowmetrics/gen_action_agg.c")
     api = dict(re.findall(r'#define (\w+) (API_METRIC(?: "[.\w]+")?|"\w+")', text))
     base = api["API_METRIC"].strip('"')
     out = []

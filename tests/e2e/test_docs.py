@@ -127,10 +127,11 @@ class GeneratedTest(unittest.TestCase):
 
     def test_catalogue_pages_match_the_code(self):
         """genesys_analytics(5) and genesys_flowmetrics(5) carry the
-        catalogues of plugins/analytics/gen_conv_agg.c and gen_action_agg.c as
-        man/make_catalogue.py writes them; and, apart from that script,
-        the analytics page lists each of the GEN_CONV_AGG_METRICS measures
-        once with its API metric."""
+        catalogues of plugins/analytics/gen_conv_agg.c and
+        plugins/flowmetrics/gen_action_agg.c as man/make_catalogue.py
+        writes them; and, apart from that script, the analytics page lists
+        each of the GEN_CONV_AGG_METRICS measures once with its API
+        metric."""
         self.run_check("man/make_catalogue.py")
         with open(module_file("gen_conv_agg.h")) as f:
             size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
