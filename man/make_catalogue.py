@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 """Writes the catalogue parts of the manual pages from the code: in
 genesys_analytics(5) the METRIC SETS section and the catalogue tables of
-CATALOGUE IN THE BACKENDS (every measure of common/history/gen_conv_agg.c, every
-value it makes, its collectd type from types/genesys.db, its unit, and its
-name in Prometheus, Graphite and InfluxDB with the settings of
-examples/collectd-*.conf), and the call quality values (common/history/gen_mos.c);
-in genesys_flowmetrics(5) the same for the data actions values
-(common/history/gen_action_agg.c); in genesys_platform(5) for edges, trunks, the
-status page (common/api/gen_platform.c, plugins/genesys_platform.c) and the API
-usage (common/api/gen_apiusage.c).
+CATALOGUE IN THE BACKENDS (every measure of
+plugins/analytics/gen_conv_agg.c, every value it makes, its collectd type
+from types/genesys.db, its unit, and its name in Prometheus, Graphite and
+InfluxDB with the settings of examples/collectd-*.conf), and the call
+quality values (plugins/analytics/gen_mos.c); in genesys_flowmetrics(5) the
+same for the data actions values (plugins/flowmetrics/gen_action_agg.c); in
+genesys_platform(5) for edges, trunks, the status page
+(plugins/platform/gen_platform.c, plugins/genesys_platform.c) and the API
+usage (plugins/platform/gen_apiusage.c).
 
 Usage: python3 man/make_catalogue.py [--check]
   --check: exit 1 if a page differs from what this writes
@@ -84,9 +85,9 @@ def types_db():
 
 
 def conv_catalogue():
-    """[(our name, API metric, kind, [sets])] of common/history/gen_conv_agg.c, in
-    its order."""
-    text = read("common/history/gen_conv_agg.c")
+    """[(our name, API metric, kind, [sets])] of
+    plugins/analytics/gen_conv_agg.c, in its order."""
+    text = read("plugins/analytics/gen_conv_agg.c")
     out = []
     for kind, name, api, flags in re.findall(
             r'\b(COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",\s*"(\w+)",'
@@ -95,20 +96,21 @@ def conv_catalogue():
         sets = [s for s, flag, _ in SETS if flag in flags and s]
         out.append((name, api, kind.lower().replace("org_", ""), sets))
     if not out:
-        raise SystemExit("no catalogue in common/history/gen_conv_agg.c")
+        raise SystemExit("no catalogue in plugins/analytics/gen_conv_agg.c")
     return out
 
 
 def org_catalogue():
     """[(our name, API metric)] of the counts Genesys attributes to no queue
-    (ORG_COUNT in common/history/gen_conv_agg.c)."""
-    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"', read("common/history/gen_conv_agg.c"))
+    (ORG_COUNT in plugins/analytics/gen_conv_agg.c)."""
+    return re.findall(r'\bORG_COUNT\(\s*"(\w+)",\s*"(\w+)"',
+                      read("plugins/analytics/gen_conv_agg.c"))
 
 
 def action_catalogue():
     """[(type per bucket, counter type, API metric, kind)] of
-    common/history/gen_action_agg.c."""
-    text = read("common/history/gen_action_agg.c")
+    plugins/flowmetrics/gen_action_agg.c."""
+    text = read("plugins/flowmetrics/gen_action_agg.c")
     api = dict(re.findall(r'#define (\w+) (API_METRIC(?: "[.\w]+")?|"\w+")', text))
     base = api["API_METRIC"].strip('"')
     out = []
@@ -358,10 +360,10 @@ def actions_section():
     return "".join(out)
 
 
-# ---- call quality (common/history/gen_mos.c) and genesys_platform -------------------
+# ---- call quality (plugins/analytics/gen_mos.c) and genesys_platform ---------------
 
 # (type, what a value is, type_instance): every type of call quality per
-# queue and media type; checked against common/history/gen_mos.c and genesys.db.
+# queue and media type; checked against plugins/analytics/gen_mos.c and genesys.db.
 MOS_TYPES = [
     ("mos_conversations", "calls with a MOS in the bucket", "<media>"),
     ("mos_at_or_below", "of which at or below MosThreshold", "<media>"),
@@ -382,8 +384,9 @@ MOS_TYPES = [
      "<media>"),
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
-# checked against common/api/gen_platform.c, plugins/genesys_platform.c,
-# common/history/gen_opevents.c, common/api/gen_apiusage.c and genesys.db.
+# checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
+# plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
+# genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
     ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
@@ -402,7 +405,7 @@ PLATFORM_TYPES = [
     ("operational_events", "<definition>", "operational events in the bucket", None),
     ("total_operational_events", "<definition>", "operational events, summed: a counter",
      None),
-    # ApiUsage (common/api/gen_apiusage.c)
+    # ApiUsage (plugins/platform/gen_apiusage.c)
     ("api_usage", "<client>", "API requests of the last complete UTC day",
      "requests|status200|status300|status400|status429|status500"),
     ("api_route_usage", "<client>", "the same per route template (ApiUsageByRoute)",
@@ -430,7 +433,7 @@ def _in_code(types, paths):
 
 def mos_types(db):
     """{(collectd type, None)}: every type of call quality per queue."""
-    _in_code([t for t, _, _ in MOS_TYPES], ["common/history/gen_mos.c"])
+    _in_code([t for t, _, _ in MOS_TYPES], ["plugins/analytics/gen_mos.c"])
     for t, _, _ in MOS_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
@@ -440,8 +443,9 @@ def mos_types(db):
 def platform_types(db):
     """{(collectd type, None)}: every type of genesys_platform's entities."""
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
-             ["common/api/gen_platform.c", "plugins/genesys_platform.c",
-              "common/history/gen_opevents.c", "common/api/gen_apiusage.c"])
+             ["plugins/platform/gen_platform.c", "plugins/genesys_platform.c",
+              "plugins/platform/gen_opevents.c",
+              "plugins/platform/gen_apiusage.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")

@@ -18,11 +18,12 @@ PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics",
            "genesys_platform")
 
 
-def core(name):
-    """The path of a module's file in its folder of common/."""
-    paths = glob.glob(os.path.join(ROOT, "common", "*", name))
+def module_file(name):
+    """The path of a module's file in its folder of common/ or of plugins/."""
+    paths = [p for d in ("common", "plugins")
+             for p in glob.glob(os.path.join(ROOT, d, "*", name))]
     if len(paths) != 1:
-        raise AssertionError(f"common/*/{name}: {len(paths)} files")
+        raise AssertionError(f"{{common,plugins}}/*/{name}: {len(paths)} files")
     return paths[0]
 
 
@@ -126,14 +127,15 @@ class GeneratedTest(unittest.TestCase):
 
     def test_catalogue_pages_match_the_code(self):
         """genesys_analytics(5) and genesys_flowmetrics(5) carry the
-        catalogues of common/history/gen_conv_agg.c and gen_action_agg.c as
-        man/make_catalogue.py writes them; and, apart from that script,
-        the analytics page lists each of the GEN_CONV_AGG_METRICS measures
-        once with its API metric."""
+        catalogues of plugins/analytics/gen_conv_agg.c and
+        plugins/flowmetrics/gen_action_agg.c as man/make_catalogue.py
+        writes them; and, apart from that script, the analytics page lists
+        each of the GEN_CONV_AGG_METRICS measures once with its API
+        metric."""
         self.run_check("man/make_catalogue.py")
-        with open(core("gen_conv_agg.h")) as f:
+        with open(module_file("gen_conv_agg.h")) as f:
             size = int(re.search(r"#define GEN_CONV_AGG_METRICS (\d+)", f.read()).group(1))
-        with open(core("gen_conv_agg.c")) as f:
+        with open(module_file("gen_conv_agg.c")) as f:
             code = re.findall(r'\b(?:COUNT|DURATION|RATIO|TARGET|ORG_COUNT)\(\s*"(\w+)",'
                               r'\s*"(\w+)"', f.read())
         self.assertEqual(len(code), size)
@@ -183,16 +185,54 @@ class LayersTest(unittest.TestCase):
         self.assertEqual(sorted(set(drawn) - set(home)), [], "drawn modules without a file")
         self.assertEqual(sorted(m for m in home if home[m] != drawn[m]), [],
                          "modules drawn in another folder's row")
+        # A plugin's own modules (plugins/<name>/) lie above every layer:
+        # nothing in common/ includes one of their files, by name or path.
+        beside = {}  # file name -> its plugin folder
+        for path in glob.glob(os.path.join(ROOT, "plugins", "*", "*.[ch]")):
+            beside[os.path.basename(path)] = os.path.basename(os.path.dirname(path))
+        self.assertEqual(sorted(set(f[:-2] for f in beside) & set(home)), [],
+                         "modules both in common/ and beside a plugin")
         wrong = []
         for path in glob.glob(os.path.join(common, "*", "*.[ch]")):
             me = os.path.basename(path)[:-2]
             with open(path) as f:
-                for inc in re.findall(r'#include "(gen_\w+)\.h"', f.read()):
-                    if inc not in home:
-                        wrong.append(f"{me} includes {inc}, which no folder holds")
-                    elif rank[home[inc]] < rank[home[me]]:
-                        wrong.append(f"{me} ({home[me]}/) includes {inc} ({home[inc]}/)")
+                text = f.read()
+            for inc in re.findall(r'#\s*include\s*"([^"]+)"', text):
+                name = os.path.basename(inc)
+                if name in beside or "plugins/" in inc:
+                    wrong.append(f"{me} ({home[me]}/) includes {inc} of "
+                                 f"plugins/{beside.get(name, '?')}/")
+            for inc in re.findall(r'#include "(gen_\w+)\.h"', text):
+                if inc + ".h" in beside:
+                    continue  # said above
+                if inc not in home:
+                    wrong.append(f"{me} includes {inc}, which no folder holds")
+                elif rank[home[inc]] < rank[home[me]]:
+                    wrong.append(f"{me} ({home[me]}/) includes {inc} ({home[inc]}/)")
         self.assertEqual(sorted(wrong), [])
+
+    def test_plugin_folders_are_described(self):
+        """Every module of a plugin's folder (plugins/<name>/) has its row
+        under that folder's heading of common/README.md ("Beside a
+        plugin"), and no row there names a module the folder lacks."""
+        with open(os.path.join(ROOT, "common", "README.md")) as f:
+            text = f.read()
+        folders = sorted(os.path.basename(os.path.dirname(p)) for p in
+                         glob.glob(os.path.join(ROOT, "plugins", "*", "")))
+        self.assertGreater(len(folders), 0)
+        for name in folders:
+            section = re.search(r"^### `plugins/%s/`.*?\n(.*?)(?=^##)" % name,
+                                text, re.M | re.S)
+            self.assertIsNotNone(section, f"plugins/{name}/ has no section")
+            rows = {m for line in section.group(1).splitlines()
+                    if line.startswith("| `")
+                    for m in re.findall(r"`(g[a-z]*_\w+)`", line.split(" | ")[0])}
+            files = {os.path.basename(p)[:-2] for p in
+                     glob.glob(os.path.join(ROOT, "plugins", name, "*.[ch]"))}
+            # gen_receiver_none stands in for gen_receiver, in its row.
+            files -= {f for f in files if f.endswith("_none")}
+            self.assertEqual(sorted(files ^ rows), [],
+                             f"plugins/{name}/: files and rows differ")
 
 
 class LicenceTest(unittest.TestCase):
