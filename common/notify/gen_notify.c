@@ -1120,10 +1120,6 @@ static const gen_config_def_t notify_defs[] = {
 
 const gen_config_table_t gen_notify_keys = GEN_CONFIG_TABLE(notify_defs);
 
-int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          gen_notify_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_notify_keys, c);
-}
 
 gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
   return (gen_notify_options_t){

@@ -180,9 +180,6 @@ typedef struct {
   long topics_per_channel;
 } gen_notify_config_t;
 void gen_notify_config_init(gen_notify_config_t *c);
-/* 0, GEN_CONFIG_NOT_MINE, or a negative errno after logging. */
-int gen_notify_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          gen_notify_config_t *c);
 extern const gen_config_table_t gen_notify_keys;
 /* The options they make: a ping after 47 % of the heartbeat timeout, so
  * that a lost pong still leaves a second ping before the channel is dead. */

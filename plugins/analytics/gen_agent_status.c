@@ -155,10 +155,6 @@ static const gen_config_def_t agent_status_defs[] = {
 const gen_config_table_t gen_agent_status_keys =
     GEN_CONFIG_TABLE(agent_status_defs);
 
-int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                                gen_agent_status_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_agent_status_keys, c);
-}
 
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
                                 gen_entity_set_t *users, char *err,

@@ -89,10 +89,6 @@ typedef struct {
   int64_t granularity_ms;
 } gen_agent_status_config_t;
 
-/* One of its keys: 0, a negative errno (logged naming key, value and why),
- * or GEN_CONFIG_NOT_MINE. */
-int gen_agent_status_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                                gen_agent_status_config_t *c);
 extern const gen_config_table_t gen_agent_status_keys;
 
 /* Where the values go: host, plugin, the bucket length and the

@@ -66,10 +66,6 @@ static const gen_config_def_t queue_agg_defs[] = {
 
 const gen_config_table_t gen_queue_agg_keys = GEN_CONFIG_TABLE(queue_agg_defs);
 
-int gen_queue_agg_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                             gen_queue_agg_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_queue_agg_keys, c);
-}
 
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {
   if (!c->metrics_given)

@@ -31,10 +31,6 @@ typedef struct {
 } gen_queue_agg_config_t;
 
 void gen_queue_agg_config_init(gen_queue_agg_config_t *c);
-/* Parses MediaType, Metric, GroupBy or QueuesPerQuery: 0, a negative errno
- * (logged, naming the key), or GEN_CONFIG_NOT_MINE for any other key. */
-int gen_queue_agg_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                             gen_queue_agg_config_t *c);
 extern const gen_config_table_t gen_queue_agg_keys;
 /* After the last key: the "default" set when no Metric key was given. */
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c);

@@ -287,10 +287,6 @@ static const gen_config_def_t action_agg_defs[] = {
 const gen_config_table_t gen_action_agg_keys =
     GEN_CONFIG_TABLE(action_agg_defs);
 
-int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                              gen_action_agg_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_action_agg_keys, c);
-}
 
 void gen_action_agg_config_release(gen_action_agg_config_t *c) {
   gen_entity_filter_free(&c->filter);

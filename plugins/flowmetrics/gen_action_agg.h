@@ -32,10 +32,6 @@ typedef struct {
   gen_entity_filter_t filter; /* DataActionId, DataActionName */
 } gen_action_agg_config_t;
 
-/* DataActions, DataActionId, DataActionName: 0, a negative errno (logged
- * naming key, value and why), or GEN_CONFIG_NOT_MINE. */
-int gen_action_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                              gen_action_agg_config_t *c);
 extern const gen_config_table_t gen_action_agg_keys;
 void gen_action_agg_config_release(gen_action_agg_config_t *c);
 

@@ -75,10 +75,6 @@ static const gen_config_def_t flow_agg_defs[] = {
 
 const gen_config_table_t gen_flow_agg_keys = GEN_CONFIG_TABLE(flow_agg_defs);
 
-int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                            gen_flow_agg_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_flow_agg_keys, c);
-}
 
 void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
                             size_t size) {

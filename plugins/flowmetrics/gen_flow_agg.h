@@ -36,10 +36,6 @@ typedef struct {
 
 void gen_flow_agg_config_init(gen_flow_agg_config_t *c);
 void gen_flow_agg_config_release(gen_flow_agg_config_t *c);
-/* Aggregates, ActiveFlows, FlowsPerQuery, FlowType: 0, a negative errno
- * (logged naming key, value and why), or GEN_CONFIG_NOT_MINE. */
-int gen_flow_agg_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                            gen_flow_agg_config_t *c);
 extern const gen_config_table_t gen_flow_agg_keys;
 
 /* The flow listing, GET /api/v2/flows with ?type= for each of types[n]

@@ -43,10 +43,6 @@ static const gen_config_def_t au_defs[] = {
 
 const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
 
-int gen_au_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                      gen_au_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_au_keys, c);
-}
 
 int64_t gen_au_day(int64_t now_ms) {
   int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;

@@ -82,10 +82,6 @@ typedef struct {
 } gen_au_t;
 
 void gen_au_config_init(gen_au_config_t *c);
-/* The ApiUsage* keys of an <Org> block: 0, a negative code, or
- * GEN_CONFIG_NOT_MINE. */
-int gen_au_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                      gen_au_config_t *c);
 extern const gen_config_table_t gen_au_keys;
 
 /* Start (epoch ms) of the last complete UTC day before now_ms. */
