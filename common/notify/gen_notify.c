@@ -5,6 +5,7 @@
 #include "gen_notify.h"
 #include "gen_hash.h"
 #include "gen_hub.h"
+#include "gen_jscan.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notice.h"
@@ -405,90 +406,6 @@ int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
   return 0;
 }
 
-/* Skips one JSON value at *p, leaving *p after it; false when the input
- * ends first. Only what finding a top-level key needs. */
-static bool skip_value(const char **p, const char *end) {
-  int depth = 0;
-  for (const char *s = *p; s < end; s++) {
-    char c = *s;
-    if (c == '"') {
-      for (s++; s < end && *s != '"'; s++)
-        if (*s == '\\')
-          s++;
-      if (s >= end)
-        return false;
-      if (depth == 0) {
-        *p = s + 1;
-        return true;
-      }
-    } else if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0) {
-        *p = s; /* a scalar ends at its object's close */
-        return true;
-      }
-      if (--depth == 0) {
-        *p = s + 1;
-        return true;
-      }
-    } else if (depth == 0 && c == ',') {
-      *p = s; /* a scalar ends at the comma */
-      return true;
-    }
-  }
-  return false;
-}
-
-static const char *skip_space(const char *s, const char *end) {
-  while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-    s++;
-  return s;
-}
-
-/* The plain form of topicName found by hand: false when there is none, or
- * it is escaped or too long. */
-static bool scan_topic(const char *json, size_t len, char *out, size_t size) {
-  const char *s = json, *end = json + len;
-  s = skip_space(s, end);
-  if (s >= end || *s++ != '{' || size == 0)
-    return false;
-  for (;;) {
-    s = skip_space(s, end);
-    if (s >= end || *s != '"')
-      return false;
-    const char *key = ++s;
-    while (s < end && *s != '"' && *s != '\\')
-      s++;
-    if (s >= end || *s == '\\')
-      return false; /* an escaped key: not one of ours */
-    size_t key_len = (size_t)(s - key);
-    s = skip_space(s + 1, end);
-    if (s >= end || *s++ != ':')
-      return false;
-    s = skip_space(s, end);
-    if (key_len == 9 && memcmp(key, "topicName", 9) == 0) {
-      if (s >= end || *s != '"')
-        return false;
-      const char *value = ++s;
-      while (s < end && *s != '"' && *s != '\\')
-        s++;
-      size_t value_len = (size_t)(s - value);
-      if (s >= end || *s == '\\' || value_len >= size)
-        return false; /* escaped or too long: no topic of ours */
-      memcpy(out, value, value_len);
-      out[value_len] = '\0';
-      return true;
-    }
-    if (!skip_value(&s, end))
-      return false;
-    s = skip_space(s, end);
-    if (s >= end || *s != ',')
-      return false;
-    s++;
-  }
-}
-
 /* The family a topic counts in (GEN_NOTIFY_FAMILY_*). */
 static int family_of(const char *topic) {
   static const struct {
@@ -520,21 +437,72 @@ static void leave(const gen_notify_t *n, plugin_ctx_t old) {
     plugin_set_ctx(old);
 }
 
+/* The topic reader on gen_jscan: the top-level topicName, the scan stopped
+ * there (nothing else is called back: every other value is checked, not
+ * read). */
+typedef struct {
+  int depth;
+  bool want, found;
+  char *out;
+  size_t size;
+} topic_reader_t;
+
+static int topic_map(void *ctx) {
+  topic_reader_t *r = ctx;
+  return r->depth++ == 0 ? 1 : GEN_JSCAN_SKIP;
+}
+
+static int topic_array(void *ctx) {
+  (void)ctx;
+  return GEN_JSCAN_SKIP;
+}
+
+static int topic_key(void *ctx, const unsigned char *s, size_t n) {
+  topic_reader_t *r = ctx;
+  r->want = n == 9 && memcmp(s, "topicName", 9) == 0;
+  return r->want ? 1 : GEN_JSCAN_SKIP;
+}
+
+static int topic_scalar(void *ctx, const unsigned char *s, size_t n,
+                        const char *number) {
+  topic_reader_t *r = ctx;
+  if (!r->want)
+    return 1;
+  r->found = s != NULL && number == NULL && n > 0 && n < r->size &&
+             memchr(s, '\0', n) == NULL;
+  if (r->found) {
+    memcpy(r->out, s, n);
+    r->out[n] = '\0';
+  }
+  return 0; /* the topic is read: stop */
+}
+
+static int topic_end(void *ctx) {
+  ((topic_reader_t *)ctx)->depth--;
+  return 1;
+}
+
 bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
-  if (scan_topic(json, len, out, size))
-    return out[0] != '\0';
-  /* Escapes (the service writes none): json-c decodes them. */
-  json_object *doc = NULL;
-  char err[128];
-  const char *name = NULL;
-  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
-      0)
-    name = gen_json_get_string(doc, "topicName");
-  bool found = name != NULL && name[0] != '\0' && strlen(name) < size;
-  if (found)
-    strcpy(out, name);
-  json_object_put(doc);
-  return found;
+  static const gen_jscan_callbacks_t cb = {.on_start_map = topic_map,
+                                           .on_key = topic_key,
+                                           .on_end_map = topic_end,
+                                           .on_start_array = topic_array,
+                                           .on_scalar = topic_scalar};
+  /* Room for the decoded strings: on the stack for a message that fits
+   * (most do), else for this message alone. */
+  unsigned char small[4096];
+  unsigned char *buf = len <= sizeof(small) ? small : malloc(len);
+  topic_reader_t r = {.out = out, .size = size};
+  if (buf == NULL || size == 0)
+    return false;
+  gen_jscan_t js = {.text = (const unsigned char *)json,
+                    .len = len,
+                    .max_depth = GEN_JSON_MAX_DEPTH,
+                    .buf = buf};
+  gen_jscan_run(&js, &cb, &r);
+  if (buf != small)
+    free(buf);
+  return r.found;
 }
 
 /* Hands a message of a consumers' topic to each of them, with one parse
@@ -1119,7 +1087,6 @@ static const gen_config_def_t notify_defs[] = {
 };
 
 const gen_config_table_t gen_notify_keys = GEN_CONFIG_TABLE(notify_defs);
-
 
 gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
   return (gen_notify_options_t){

@@ -379,7 +379,7 @@ DEF_TEST(topic_scan) {
   EXPECT_EQ_STR("outer", t);
   const char *none = "{\"eventBody\":{\"topicName\":\"inner\"}}";
   OK(!gen_notify_topic(none, strlen(none), t, sizeof(t)));
-  /* Escapes decoded (json-c reads what the hand scan leaves). */
+  /* Escapes decoded (gen_jscan decodes them). */
   const char *escaped = "{\"topicName\":\"v2.\\u0061\"}";
   OK(gen_notify_topic(escaped, strlen(escaped), t, sizeof(t)));
   EXPECT_EQ_STR("v2.a", t);
