@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: tests of the queue-observation parser
- * (common/live/gen_obs.c).
+ * (plugins/realtime/gen_obs.c).
  */
 #include "gen_buf.h"
 #include "gen_json.h"

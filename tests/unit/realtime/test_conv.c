@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: tests of conversation tracking (common/live/gen_conv.c):
- * the reading of an event's eventBody from its json-c document
- * (gen_conv_from_json: purposes, states, times, media arrays, the bounds,
- * what refuses an event); the tracker, each moment counted once through
- * replays, first sight mid-flight, out of order, expiry and the cap, the
- * participants past the entry's and past the bound, entries found after
- * the array grows and reused after eviction; its <Org> keys and
- * self-metrics.
+ * collectd-genesys: tests of conversation tracking
+ * (plugins/realtime/gen_conv.c): the reading of an event's eventBody from its
+ * json-c document (gen_conv_from_json: purposes, states, times, media arrays,
+ * the bounds, what refuses an event); the tracker, each moment counted once
+ * through replays, first sight mid-flight, out of order, expiry and the cap,
+ * the participants past the entry's and past the bound, entries found after the
+ * array grows and reused after eviction; its <Org> keys and self-metrics.
  */
 #include "gen_conv.h"
 #include "gen_err.h"
