@@ -1893,7 +1893,7 @@ class App:
                 d["qualifier"] = qual
             if wanted[name]:
                 d["entityIds"] = [a.id for a in cut(agents)]
-                # a state named by entityIds (common/api/gen_members.c reads them)
+                # a state named by entityIds (plugins/realtime/gen_members.c reads them)
                 if listed is not None and qual is not None and name != "oOnQueueUsers":
                     r = name == "oUserRoutingStatuses"
                     listed.extend((a, r, not r) for a in cut(agents))

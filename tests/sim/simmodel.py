@@ -635,7 +635,7 @@ class Summaries:
         """Agent a's routing status and/or presence served now.  A listing
         (routing activity query, queue members) only tells what a client
         does not know yet: the plugin keeps the states it has over those of
-        a new listing (common/live/gen_roster.c)."""
+        a new listing (plugins/realtime/gen_roster.c)."""
         i = a.idx
         r_old, p_old = self.user_r[i], self.user_p[i]
         if listing and (r_old >= 0 or p_old >= 0):
