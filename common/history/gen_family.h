@@ -4,7 +4,8 @@
  * the rows of a plugin's table, in the plugin's read and in a replay alike.
  *
  * A family (queue aggregates, agent status, call quality, flow aggregates,
- * data actions, operational events) says what it is in a gen_family_t: its
+ * data actions, operational events, API usage) says what it is in a
+ * gen_family_t: its
  * name, its engine (bucket length, state-file suffix, buckets a request),
  * how far back Genesys keeps it, its request pace, and three functions:
  * whether the configuration turns it on, its state across reads (made from
@@ -14,7 +15,9 @@
  * rows. The driver makes the engines (a state file each for the plugin, an
  * engine without one planning exactly a window for a replay), runs each row
  * on, saves, and sums the self-metrics; the replay (collectd-genesys-check
- * --replay) iterates the same table and has no code of any family.
+ * --replay) iterates the same table and has no code of any family. A
+ * family's requests go through the one request loop below
+ * (gen_family_ranges, and gen_family_agg for an aggregates query).
  */
 #ifndef GEN_FAMILY_H
 #define GEN_FAMILY_H 1
@@ -161,7 +164,7 @@ void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
 /* One aggregates-shaped collection of a run: query's ranges due into the
  * run's engine through output's sink (gen_family_sink), for every batch of
  * per ids of set (0: all in one), or with set NULL for the one scope. 0, or
- * the first failure (gen_agg_collect: logged, counted). */
+ * the first failure (gen_family_ranges: logged, counted). */
 int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
                    gen_agg_output_t *output, const gen_entity_set_t *set,
                    size_t per, const char *scope);
