@@ -37,12 +37,6 @@ const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
 int exit_status(bool refused, size_t orgs, const char *which);
 
-/* The plugins as they describe themselves (keys_genesys_*.c), for --keys. */
-const gen_plugin_t *check_genesys_realtime(void);
-const gen_plugin_t *check_genesys_analytics(void);
-const gen_plugin_t *check_genesys_flowmetrics(void);
-const gen_plugin_t *check_genesys_platform(void);
-
 /* --replay FROM TO [--socket PATH | --stdout]. */
 typedef struct {
   int64_t from_ms, to_ms;

@@ -13,11 +13,15 @@
  */
 #include "check.h"
 
+#include "ga_history.h"
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_platform.h"
 #include "gen_replay.h"
+#include "gf_history.h"
+#include "gp_history.h"
+#include "gr_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -586,14 +590,12 @@ static void print_key(const gen_config_def_t *def, void *ud) {
 }
 
 static int list_keys(const char *which) {
-  static const struct {
-    const char *name;
-    const gen_plugin_t *(*plugin)(void);
-  } plugins[] = {
-      {"genesys_realtime", check_genesys_realtime},
-      {"genesys_analytics", check_genesys_analytics},
-      {"genesys_flowmetrics", check_genesys_flowmetrics},
-      {"genesys_platform", check_genesys_platform},
+  /* Each plugin's tables, exported by its folder (plugins/<name>/). */
+  static const gen_plugin_t plugins[] = {
+      {.name = "genesys_realtime", .keys = gr_keys, .n_keys = GR_KEYS},
+      {.name = GA_PLUGIN_NAME, .keys = ga_keys, .n_keys = GA_KEYS},
+      {.name = GF_PLUGIN_NAME, .keys = gf_keys, .n_keys = GF_KEYS},
+      {.name = GP_PLUGIN_NAME, .keys = gp_keys, .n_keys = GP_KEYS},
   };
   if (strcmp(which, "shared") == 0) {
     for (size_t i = 0; i < gen_org_keys.n; i++)
@@ -602,7 +604,7 @@ static int list_keys(const char *which) {
   }
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(plugins); i++)
     if (strcmp(which, plugins[i].name) == 0) {
-      gen_plugin_keys(plugins[i].plugin(), print_key, NULL);
+      gen_plugin_keys(&plugins[i], print_key, NULL);
       return EXIT_SUCCESS;
     }
   fprintf(stderr,
