@@ -8,6 +8,7 @@
 
 #include "gen_client.h"
 #include "gen_plugin.h"
+#include "gen_replay.h"
 #include "standalone.h"
 
 #include <stdbool.h>
@@ -37,15 +38,24 @@ const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
 int exit_status(bool refused, size_t orgs, const char *which);
 
-/* --replay FROM TO [--socket PATH | --stdout]. */
+/* --replay FROM TO [--socket PATH | --stdout], or --reconcile [N]. */
 typedef struct {
   int64_t from_ms, to_ms;
   const char *socket_path; /* --socket; NULL: the configuration's */
   bool to_stdout;
+  /* --reconcile: the last buckets of each family compared with collectd's
+   * (reconcile.c), not handed to it; 0: a replay. */
+  int reconcile;
 } replay_options_t;
 
-/* Replays the window into the configuration's collectd (or to stdout):
- * the exit status. */
+/* Replays the window into the configuration's collectd (or to stdout), or
+ * reconciles: the exit status. */
 int replay_run(oconfig_item_t *root, const replay_options_t *options);
+
+/* reconcile.c: keeps one value list a replay made; compares every value
+ * kept with what the collectd behind s holds, printing each difference:
+ * the exit status. */
+int reconcile_keep(const value_list_t *vl);
+int reconcile_compare(gen_replay_sock_t *s);
 
 #endif /* GEN_CHECK_H */

@@ -620,6 +620,8 @@ static void usage(void) {
           "usage: collectd-genesys-check [-v] FILE...\n"
           "       collectd-genesys-check [-v] --replay FROM TO "
           "[--socket PATH | --stdout] FILE...\n"
+          "       collectd-genesys-check [-v] --reconcile [--buckets N] "
+          "[--socket PATH] FILE...\n"
           "       collectd-genesys-check --keys PLUGIN|shared\n"
           "  Checks the <Org> blocks of the genesys plugins in FILE "
           "(a collectd\n  configuration, its Include lines "
@@ -632,6 +634,10 @@ static void usage(void) {
           "aggregates), the families each\n  <Org> has on, gauges only, as "
           "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
           "configuration, or --socket) or to standard output.\n"
+          "  --reconcile: the last N (2) settled buckets of the same "
+          "families asked\n  afresh and compared with the values collectd "
+          "holds (unixsock\n  LISTVAL, GETVAL), both ways; exit status 1 "
+          "when one differs.\n"
           "  --keys: the keys of a plugin's <Org> block (the shared ones "
           "first), one a\n  line: key, type, default, bounds, "
           "description, separated by tabs.\n");
@@ -664,6 +670,7 @@ int main(int argc, char **argv) {
   int first = 1;
   bool replaying = false;
   replay_options_t replay = {0};
+  int buckets = 2; /* --buckets */
   if (argc == 3 && strcmp(argv[1], "--keys") == 0)
     return list_keys(argv[2]);
   for (; first < argc && argv[first][0] == '-'; first++) {
@@ -686,10 +693,28 @@ int main(int argc, char **argv) {
         return EXIT_CONFIG;
       }
       first += 2;
+    } else if (strcmp(argv[first], "--reconcile") == 0) {
+      replaying = true;
+      replay.reconcile = 2;
+    } else if (strcmp(argv[first], "--buckets") == 0 && first + 1 < argc) {
+      char *end;
+      long n = strtol(argv[++first], &end, 10);
+      if (*end != '\0' || n < 1 || n > 96) {
+        fprintf(stderr,
+                "collectd-genesys-check: --buckets %s: a whole number of "
+                "buckets from 1 to 96\n",
+                argv[first]);
+        return EXIT_CONFIG;
+      }
+      buckets = (int)n;
     } else
       break;
   }
+  if (replay.reconcile)
+    replay.reconcile = buckets;
   if (first >= argc || argv[first][0] == '-' ||
+      (buckets != 2 && !replay.reconcile) ||
+      (replay.reconcile && (replay.to_stdout || replay.from_ms != 0)) ||
       (!replaying && (replay.to_stdout || replay.socket_path != NULL)) ||
       (replay.to_stdout && replay.socket_path != NULL)) {
     usage();

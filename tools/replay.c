@@ -40,11 +40,13 @@ static int replay_put(const value_list_t *vl) {
   if (copy.host[0] == '\0')
     sstrncpy(copy.host, replay.host, sizeof(copy.host));
   char line[2048], err[600] = "";
-  int status = gen_replay_putval(&copy, line, sizeof(line));
-  if (status >= 0 && replay.o.to_stdout)
-    status = fputs(line, stdout) == EOF ? -EIO : 0;
-  else if (status >= 0)
-    status = gen_replay_sock_put(replay.sock, line, err, sizeof(err));
+  int status = 0;
+  if (replay.o.reconcile) /* kept to compare */
+    status = reconcile_keep(&copy);
+  else if ((status = gen_replay_putval(&copy, line, sizeof(line))) >= 0)
+    status = replay.o.to_stdout
+                 ? (fputs(line, stdout) == EOF ? -EIO : 0)
+                 : gen_replay_sock_put(replay.sock, line, err, sizeof(err));
   if (status < 0) {
     if (replay.refused++ == 0)
       snprintf(replay.first_refusal, sizeof(replay.first_refusal), "%s",
@@ -72,13 +74,19 @@ static const gen_history_t *history_of(const char *plugin) {
 static void replay_row(const gen_history_t *h, const gen_family_t *f,
                        const gen_family_env_t *env, const char *name) {
   int64_t from_ms = replay.o.from_ms, to_ms = replay.o.to_ms;
+  const gen_interval_config_t *ic = h->interval(env->config);
+  if (replay.o.reconcile) { /* the last buckets settled */
+    to_ms = gen_cdtime_to_ms(cdtime());
+    from_ms = to_ms - (int64_t)CDTIME_T_TO_MS(ic->settle) -
+              replay.o.reconcile * gen_family_granularity(f, env->config, ic);
+  }
   gen_agg_counts_t counts = {.who = env->who,
                              .complain = GEN_RATELIMIT_INIT(60)};
   size_t values_before = replay.values, refused_before = replay.refused;
   char err[600] = "";
   last_log[0] = '\0'; /* what this family's failure logs */
-  int status = gen_family_replay(f, env, h->interval(env->config), &from_ms,
-                                 &to_ms, &counts, err, sizeof(err));
+  int status = gen_family_replay(f, env, ic, &from_ms, &to_ms, &counts, err,
+                                 sizeof(err));
   char window[GEN_INTERVAL_STRLEN], what[GEN_INTERVAL_STRLEN + 200];
   if (status == -EINVAL && err[0] != '\0' && counts.queries == 0) {
     snprintf(what, sizeof(what), "%s: replay window", f->name);
@@ -86,9 +94,9 @@ static void replay_row(const gen_history_t *h, const gen_family_t *f,
     return;
   }
   gen_interval_format(from_ms, to_ms, window, sizeof(window));
-  snprintf(what, sizeof(what), "%s: replay of %s (%llu requests, %zu values)",
-           f->name, window, (unsigned long long)counts.queries,
-           replay.values - values_before);
+  snprintf(what, sizeof(what), "%s: %s of %s (%llu requests, %zu values)",
+           f->name, replay.o.reconcile ? "reconcile" : "replay", window,
+           (unsigned long long)counts.queries, replay.values - values_before);
   report(name, what,
          status != 0                       ? status
          : replay.refused > refused_before ? -EPROTO
@@ -248,8 +256,12 @@ int replay_run(oconfig_item_t *root, const replay_options_t *options) {
     }
   }
   standalone_dispatch = NULL;
+  int compared = replay.o.reconcile && !refused && orgs > 0
+                     ? reconcile_compare(replay.sock)
+                     : 0;
   gen_replay_sock_close(replay.sock);
   free(host);
-  return exit_status(refused, orgs,
-                     GA_PLUGIN_NAME ", " GF_PLUGIN_NAME " or " GP_PLUGIN_NAME);
+  status = exit_status(
+      refused, orgs, GA_PLUGIN_NAME ", " GF_PLUGIN_NAME " or " GP_PLUGIN_NAME);
+  return status != 0 ? status : compared;
 }

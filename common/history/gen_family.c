@@ -34,9 +34,7 @@ int gen_families_open(gen_families_t *fs, const gen_history_t *h,
       fs->engine[i] = f->engine(env, ic);
     } else {
       gen_interval_config_t c = *ic;
-      int64_t g = f->granularity_ms ? f->granularity_ms(env->config) : 0;
-      if (g > 0)
-        c.granularity_ms = g;
+      c.granularity_ms = gen_family_granularity(f, env->config, ic);
       fs->engine[i] = gen_interval_config_engine(
           &c, h->stem, env->client->org->name, f->suffix, env->who);
     }
@@ -48,6 +46,12 @@ int gen_families_open(gen_families_t *fs, const gen_history_t *h,
       return -1;
   }
   return 0;
+}
+
+int64_t gen_family_granularity(const gen_family_t *f, const void *config,
+                               const gen_interval_config_t *ic) {
+  int64_t g = f->granularity_ms ? f->granularity_ms(config) : 0;
+  return g > 0 ? g : ic->granularity_ms;
 }
 
 void gen_families_read(gen_families_t *fs, gen_client_t *client,
@@ -289,17 +293,11 @@ int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
   return gen_family_ranges(run, &reader, &a, NULL, set, per, 0, scope);
 }
 
-static int64_t granularity_of(const gen_family_t *f, const void *config,
-                              const gen_interval_config_t *ic) {
-  int64_t g = f->granularity_ms ? f->granularity_ms(config) : 0;
-  return g > 0 ? g : ic->granularity_ms;
-}
-
 int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
                       const gen_interval_config_t *ic, int64_t *from_ms,
                       int64_t *to_ms, gen_agg_counts_t *counts, char *err,
                       size_t err_size) {
-  int64_t g = granularity_of(f, env->config, ic);
+  int64_t g = gen_family_granularity(f, env->config, ic);
   int64_t now = gen_cdtime_to_ms(cdtime());
   int64_t settled =
       gen_bucket_floor(now - (int64_t)CDTIME_T_TO_MS(ic->settle), g);

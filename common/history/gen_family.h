@@ -87,6 +87,11 @@ typedef struct {
   int (*collect)(void *state, const gen_family_run_t *run);
 } gen_family_t;
 
+/* Row f's bucket length under config: its own, or the plugin's
+ * Granularity. */
+int64_t gen_family_granularity(const gen_family_t *f, const void *config,
+                               const gen_interval_config_t *ic);
+
 /* The sink a run hands its engine: the family's own, or in a replay each
  * bucket's gauges only (gen_replay_gauges). */
 gen_interval_sink_t gen_family_sink(const gen_family_run_t *run,

@@ -145,7 +145,8 @@ gen_replay_sock_t *gen_replay_sock_open(const char *path, char *err,
   return s;
 }
 
-int gen_replay_sock_put(gen_replay_sock_t *s, const char *line, char *err,
+int gen_replay_sock_ask(gen_replay_sock_t *s, const char *line,
+                        void (*each)(void *ud, char *line), void *ud, char *err,
                         size_t err_size) {
   size_t len = strlen(line), done = 0;
   while (done < len) {
@@ -159,19 +160,35 @@ int gen_replay_sock_put(gen_replay_sock_t *s, const char *line, char *err,
     }
     done += (size_t)w;
   }
-  char answer[512];
+  char answer[2048];
   if (fgets(answer, sizeof(answer), s->in) == NULL) {
     snprintf(err, err_size, "collectd closed the socket without answering");
     return -EPIPE;
   }
   answer[strcspn(answer, "\r\n")] = '\0';
-  /* "0 Success: …"; a negative status is a refusal. */
-  if (atoi(answer) < 0 || !isdigit((unsigned char)answer[0])) {
+  /* "0 Success: …", "3 Values found"; a negative status is a refusal. */
+  int status = atoi(answer);
+  if (status < 0 || !isdigit((unsigned char)answer[0])) {
     snprintf(err, err_size, "collectd refused %.*s: %s",
              (int)strcspn(line, "\n"), line, answer);
     return -EPROTO;
   }
-  return 0;
+  for (int i = 0; i < status; i++) {
+    if (fgets(answer, sizeof(answer), s->in) == NULL) {
+      snprintf(err, err_size, "collectd closed the socket mid-answer");
+      return -EPIPE;
+    }
+    answer[strcspn(answer, "\r\n")] = '\0';
+    if (each != NULL)
+      each(ud, answer);
+  }
+  return status;
+}
+
+int gen_replay_sock_put(gen_replay_sock_t *s, const char *line, char *err,
+                        size_t err_size) {
+  int status = gen_replay_sock_ask(s, line, NULL, NULL, err, err_size);
+  return status < 0 ? status : 0;
 }
 
 void gen_replay_sock_close(gen_replay_sock_t *s) {

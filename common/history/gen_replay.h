@@ -63,6 +63,14 @@ gen_replay_sock_t *gen_replay_sock_open(const char *path, char *err,
  * it, or a negative errno when the connection failed. */
 int gen_replay_sock_put(gen_replay_sock_t *s, const char *line, char *err,
                         size_t err_size);
+/* Sends one command (newline included) and reads collectd's answer: the
+ * number its status line starts with, which for LISTVAL and GETVAL counts
+ * the lines that follow, each handed to each (NULL: read and dropped).
+ * Returns that number, -EPROTO with the answer in err when collectd
+ * refused the command, or a negative errno. */
+int gen_replay_sock_ask(gen_replay_sock_t *s, const char *line,
+                        void (*each)(void *ud, char *line), void *ud, char *err,
+                        size_t err_size);
 void gen_replay_sock_close(gen_replay_sock_t *s);
 
 #endif /* GEN_REPLAY_H */

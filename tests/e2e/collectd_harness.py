@@ -44,6 +44,8 @@ class Collectd:
             shutil.copy(os.path.join(STOCK_PLUGINS, name + ".so"), self.plugin_dir)
         self.log = os.path.join(self.dir, "collectd.log")
         self.csv = os.path.join(self.dir, "csv")
+        # with unixsock in stock, its socket (SocketFile) is this
+        self.sock = os.path.join(self.dir, "collectd.sock")
         self.conf = os.path.join(self.dir, "collectd.conf")
         with open(self.conf, "w") as f:
             f.write(
@@ -64,6 +66,9 @@ class Collectd:
                 + ("LoadPlugin csv\n"
                    f'<Plugin csv>\n  DataDir "{self.csv}"\n</Plugin>\n'
                    if "csv" in stock else "")
+                + ("LoadPlugin unixsock\n"
+                   f'<Plugin unixsock>\n  SocketFile "{self.sock}"\n</Plugin>\n'
+                   if "unixsock" in stock else "")
                 + body
             )
         self.proc = None

@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: MIT
+"""End to end: collectd-genesys-check --reconcile (the last settled buckets
+of every history family asked of Genesys afresh and set beside what the
+running collectd holds, both ways).
+
+The simulator runs at wall-clock speed with two hours of history behind
+it; collectd (unixsock, csv) runs genesys_analytics with the queue
+aggregates and AgentStatus, and dispatches the newest settled bucket. Each
+case waits first until that bucket is the one collectd holds and the next
+one is at least a minute from settling, so no bucket settles during a case.
+
+- A clean run: every value compared is equal, exit 0, and values of both
+  families were compared (not everything pending).
+- Genesys changes one value behind the daemon's back (the simulator's
+  late_data fault: one more handled voice conversation of one queue in the
+  bucket collectd holds): exit 1, and a line names that queue, media voice
+  and the metric duration_count handle with both values; nothing else
+  differs.
+- collectd holds a series at that bucket that Genesys does not answer (a
+  PUTVAL of email offered for a queue with no email): exit 1, a line names
+  it with Genesys' side "none" (the other way)."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import BUILD, Collectd, run_tests  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+CHECK = os.path.join(BUILD, "collectd-genesys-check")
+PLUGIN = "genesys_analytics"
+G_S = 300
+SETTLE_S = 30
+SUMMARY = re.compile(r"^reconcile: (\d+) values compared, (\d+) differ, (\d+) not read",
+                     re.M)
+
+
+class ReconcileTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "3", "--agents", "12", "--speed", "1",
+                            "--start", "now", "--warmup", "7200")
+        org = cls.sim.org_block(
+            "acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
+            f'    Granularity "PT5M"\n    SettleDelay {SETTLE_S}\n'
+            "    AgentStatus true\n")
+        cls.cd = Collectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{org}</Plugin>\n",
+            stock=("logfile", "csv", "unixsock"), write_threads=1)
+        cls.sock = cls.cd.sock
+        cls.cd.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cd.stop()
+        cls.cd.cleanup()
+        cls.sim.stop()
+
+    def unixsock(self, line):
+        """collectd's answer to one command, its lines."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            f = s.makefile()
+            head = f.readline()
+            n = int(head.split()[0])
+            return head, [f.readline().strip() for _ in range(max(n, 0))]
+
+    def held_bucket(self):
+        """The newest bucket end (s) collectd holds of offered."""
+        _, lines = self.unixsock("LISTVAL")
+        ends = [round(float(ln.split()[0])) for ln in lines if f"/{PLUGIN}-" in ln
+                and "/offered-" in ln]
+        return max(ends) if ends else None
+
+    def steady(self):
+        """Waits until collectd holds the newest settled bucket and the
+        next one settles no sooner than 60 s from now: its end (s)."""
+        deadline = time.monotonic() + 2 * G_S
+        while time.monotonic() < deadline:
+            now = self.sim._open("/sim/truth?granularity=PT5M&buckets=1")[
+                "sim_time_ms"] / 1000
+            newest = (now - SETTLE_S) // G_S * G_S  # end of newest settled
+            next_settles = newest + G_S + SETTLE_S
+            if self.held_bucket() == newest and next_settles - now >= 60:
+                return int(newest)
+            time.sleep(1)
+        self.fail("collectd never held the newest settled bucket: "
+                  + self.cd.log_text()[-2000:])
+
+    def reconcile(self):
+        r = subprocess.run([CHECK, "--reconcile", self.cd.conf], capture_output=True,
+                           text=True, timeout=120)
+        m = SUMMARY.search(r.stdout)
+        self.assertIsNotNone(m, r.stdout + r.stderr)
+        return r, tuple(int(x) for x in m.groups())
+
+    def test_1_clean_run_agrees(self):
+        self.steady()
+        r, (compared, differ, _) = self.reconcile()
+        self.assertEqual((0, 0), (r.returncode, differ), r.stdout + r.stderr)
+        # both families reported, and values of each compared
+        self.assertRegex(r.stdout, r"\"acme\": queue aggregates: reconcile of \S+ "
+                                   r"\(\d+ requests, [1-9]\d* values\): OK")
+        self.assertRegex(r.stdout, r"\"acme\": agent status: reconcile of \S+ "
+                                   r"\(\d+ requests, [1-9]\d* values\): OK")
+        self.assertGreater(compared, 3 * 4, r.stdout)
+
+    def test_2_value_changed_behind_the_daemon(self):
+        end = self.steady()
+        f = self.sim.fault({"fault": "late_data", "mediaType": "voice",
+                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                  time.gmtime(end - G_S + 1)),
+                            "value_ms": 99000})
+        qid = f["results"][0]["queueId"]
+        r, (_, differ, _) = self.reconcile()
+        self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+        lines = [ln for ln in r.stdout.splitlines() if ": collectd " in ln]
+        # one more conversation: its count and its average handle time
+        self.assertEqual(differ, len(lines), r.stdout)
+        for ln in lines:
+            self.assertIn(f"acme: queue {qid}, media voice, metric ", ln)
+        # the queue had voice conversations in the bucket (its series
+        # compared) or none (collectd holds no value of it at the bucket)
+        m = re.search(rf"queue {qid}, media voice, metric duration_count handle: "
+                      r"collectd (\d+|no value), Genesys (\d+) ", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        before = 0 if m.group(1) == "no value" else int(m.group(1))
+        self.assertEqual(before + 1, int(m.group(2)), r.stdout)
+
+    def test_3_series_genesys_does_not_answer(self):
+        end = self.steady()
+        _, lines = self.unixsock("LISTVAL")
+        queue = next(ln.split()[1].split("/")[1][len(PLUGIN) + 1:] for ln in lines
+                     if f"/{PLUGIN}-" in ln and "/offered-voice" in ln)
+        # a media type collectd holds nothing of for that queue
+        media = next(m for m in ("video", "screenshare", "cobrowse", "message")
+                     if not any(f"{PLUGIN}-{queue}/" in ln and ln.endswith("-" + m)
+                                for ln in lines))
+        head, _ = self.unixsock(
+            f'PUTVAL "acme/{PLUGIN}-{queue}/offered-{media}" interval={G_S} {end}:7')
+        self.assertTrue(head.startswith("0 "), head)
+        _, lines = self.unixsock("LISTVAL")
+        self.assertIn(f"{end}.000 acme/{PLUGIN}-{queue}/offered-{media}", lines)
+        r, _ = self.reconcile()
+        self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, rf"acme: queue {queue}, media {media}, metric offered: "
+                                   r"collectd 7, Genesys none ")
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
