@@ -57,5 +57,14 @@ int replay_run(oconfig_item_t *root, const replay_options_t *options);
  * the exit status. */
 int reconcile_keep(const value_list_t *vl);
 int reconcile_compare(gen_replay_sock_t *s);
+/* One difference printed (t_ms NULL: a live value, now) and counted; n
+ * values compared, counted. */
+void reconcile_say(const char *id, const int64_t *t_ms, const char *collectd,
+                   const char *genesys);
+void reconcile_compared(size_t n);
+/* reconcile_live.c: the live values of one genesys_realtime <Org> block
+ * (host when it names none) against collectd's; 0, or -EINVAL when the
+ * block was refused. */
+int reconcile_live(oconfig_item_t *o, const char *host, gen_replay_sock_t *s);
 
 #endif /* GEN_CHECK_H */

@@ -616,31 +616,32 @@ static int list_keys(const char *which) {
 }
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: collectd-genesys-check [-v] FILE...\n"
-          "       collectd-genesys-check [-v] --replay FROM TO "
-          "[--socket PATH | --stdout] FILE...\n"
-          "       collectd-genesys-check [-v] --reconcile [--buckets N] "
-          "[--socket PATH] FILE...\n"
-          "       collectd-genesys-check --keys PLUGIN|shared\n"
-          "  Checks the <Org> blocks of the genesys plugins in FILE "
-          "(a collectd\n  configuration, its Include lines "
-          "followed): token and one request\n  per family. Exit "
-          "status 0: all OK, 1: a check failed, 2: the\n  "
-          "configuration could not be read.\n"
-          "  --replay: the buckets in [FROM, TO) (ISO-8601 UTC or epoch "
-          "seconds) of\n  genesys_analytics (queue aggregates, agent status, "
-          "call quality) and\n  genesys_flowmetrics (flow and data action "
-          "aggregates), the families each\n  <Org> has on, gauges only, as "
-          "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
-          "configuration, or --socket) or to standard output.\n"
-          "  --reconcile: the last N (2) settled buckets of the same "
-          "families asked\n  afresh and compared with the values collectd "
-          "holds (unixsock\n  LISTVAL, GETVAL), both ways; exit status 1 "
-          "when one differs.\n"
-          "  --keys: the keys of a plugin's <Org> block (the shared ones "
-          "first), one a\n  line: key, type, default, bounds, "
-          "description, separated by tabs.\n");
+  fprintf(
+      stderr,
+      "usage: collectd-genesys-check [-v] FILE...\n"
+      "       collectd-genesys-check [-v] --replay FROM TO "
+      "[--socket PATH | --stdout] FILE...\n"
+      "       collectd-genesys-check [-v] --reconcile [--buckets N] "
+      "[--socket PATH] FILE...\n"
+      "       collectd-genesys-check --keys PLUGIN|shared\n"
+      "  Checks the <Org> blocks of the genesys plugins in FILE "
+      "(a collectd\n  configuration, its Include lines "
+      "followed): token and one request\n  per family. Exit "
+      "status 0: all OK, 1: a check failed, 2: the\n  "
+      "configuration could not be read.\n"
+      "  --replay: the buckets in [FROM, TO) (ISO-8601 UTC or epoch "
+      "seconds) of\n  genesys_analytics (queue aggregates, agent status, "
+      "call quality) and\n  genesys_flowmetrics (flow and data action "
+      "aggregates), the families each\n  <Org> has on, gauges only, as "
+      "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
+      "configuration, or --socket) or to standard output.\n"
+      "  --reconcile: the live queue values (genesys_realtime) and the last N "
+      "(2)\n  settled buckets of the same families asked afresh and "
+      "compared with the\n  values collectd holds (unixsock LISTVAL, "
+      "GETVAL), both ways; exit status 1\n  when one differs.\n"
+      "  --keys: the keys of a plugin's <Org> block (the shared ones "
+      "first), one a\n  line: key, type, default, bounds, "
+      "description, separated by tabs.\n");
 }
 
 const char *genesys_plugin(const oconfig_item_t *p) {

@@ -138,10 +138,12 @@ static void family_key(const char *id, char *out, size_t size) {
   snprintf(out, size, "%.*s/%.*s", (int)plugin_len(id), id, (int)n, id + at);
 }
 
+void reconcile_compared(size_t n) { rc.compared += n; }
+
 /* One difference, named as an operator reads it: the org (host), the
  * queue (flow, …), the media type and the metric. */
-static void say(const char *id, int64_t t_ms, const char *collectd,
-                const char *genesys) {
+void reconcile_say(const char *id, const int64_t *t_ms, const char *collectd,
+                   const char *genesys) {
   rc.differ++;
   char host[DATA_MAX_NAME_LEN], pi[2 * DATA_MAX_NAME_LEN],
       ti[2 * DATA_MAX_NAME_LEN];
@@ -153,10 +155,9 @@ static void say(const char *id, int64_t t_ms, const char *collectd,
            p[plen] == '-' ? (int)strcspn(p + plen + 1, "/") : 0,
            p[plen] == '-' ? p + plen + 1 : "");
   snprintf(ti, sizeof(ti), "%s", id[at + n] == '-' ? id + at + n + 1 : "");
-  const char *what = strncmp(p, "genesys_analytics", plen) == 0 ? "queue"
-                     : strncmp(p, "genesys_flowmetrics", plen) == 0
-                         ? "flow"
-                         : "instance";
+  const char *what = strncmp(p, "genesys_flowmetrics", plen) == 0 ? "flow"
+                     : strncmp(p, "genesys_platform", plen) == 0  ? "instance"
+                                                                  : "queue";
   /* "handle-voice": the measure before the media type */
   char *dash = strrchr(ti, '-');
   const char *media = dash ? dash + 1 : ti;
@@ -169,11 +170,13 @@ static void say(const char *id, int64_t t_ms, const char *collectd,
              ti[0] ? " " : "", ti);
     media = "-";
   }
-  char when[64];
-  gen_time_format(t_ms, when, sizeof(when));
+  char when[64] = "now", end[40];
+  if (t_ms != NULL) {
+    gen_time_format(*t_ms, end, sizeof(end));
+    snprintf(when, sizeof(when), "bucket ending %s", end);
+  }
   fprintf(report_to,
-          "%s: %s %s, media %s, metric %s: collectd %s, Genesys %s "
-          "(bucket ending %s)\n",
+          "%s: %s %s, media %s, metric %s: collectd %s, Genesys %s (%s)\n",
           host, what, pi[0] ? pi : "-", media, metric, collectd, genesys, when);
 }
 
@@ -270,7 +273,7 @@ static int compare_kept(gen_replay_sock_t *s, gen_map_t *held,
     if (newest != NULL && (h == NULL || h->t_ms != newest->t_ms)) {
       /* the newest bucket collectd holds of the family, without it */
       print_values(want, sizeof(want), newest->v, newest->n);
-      say(newest->id, newest->t_ms, "no value", want);
+      reconcile_say(newest->id, &newest->t_ms, "no value", want);
       if (h != NULL)
         h->seen = true;
     } else if (at_held != NULL) {
@@ -286,7 +289,7 @@ static int compare_kept(gen_replay_sock_t *s, gen_map_t *held,
       print_values(want, sizeof(want), at_held->v, at_held->n);
       print_values(have, sizeof(have), g.v, g.n);
       if (!equal)
-        say(h->id, h->t_ms, have, want);
+        reconcile_say(h->id, &h->t_ms, have, want);
     }
     i = j;
   }
@@ -351,7 +354,7 @@ int reconcile_compare(gen_replay_sock_t *s) {
     if ((status = getval(s, h->id, &g)) != 0)
       break;
     print_values(have, sizeof(have), g.v, g.n);
-    say(h->id, h->t_ms, have, "none");
+    reconcile_say(h->id, &h->t_ms, have, "none");
   }
   if (oom)
     fprintf(report_to, "reconcile: out of memory\n");

@@ -244,7 +244,13 @@ int replay_run(oconfig_item_t *root, const replay_options_t *options) {
       oconfig_item_t *o = &p->children[j];
       if (strcasecmp(o->key, "Org") != 0)
         continue;
-      if (h == NULL)
+      if (h == NULL && replay.o.reconcile &&
+          strcmp(plugin, "genesys_realtime") == 0) {
+        if (reconcile_live(o, replay.host, replay.sock) == 0)
+          orgs++;
+        else
+          refused = true;
+      } else if (h == NULL)
         fprintf(stderr,
                 "%s Org: not replayed (live values: Genesys keeps no history "
                 "of them)\n",

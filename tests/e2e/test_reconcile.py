@@ -29,6 +29,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import BUILD, Collectd, run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
+from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
@@ -37,6 +39,15 @@ G_S = 300
 SETTLE_S = 30
 SUMMARY = re.compile(r"^reconcile: (\d+) values compared, (\d+) differ, (\d+) not read",
                      re.M)
+
+
+def reconcile(tc, conf):
+    """The check's run on conf and its summary: (compared, differ, not read)."""
+    r = subprocess.run([CHECK, "--reconcile", conf], capture_output=True, text=True,
+                       timeout=120)
+    m = SUMMARY.search(r.stdout)
+    tc.assertIsNotNone(m, f"exit {r.returncode}: {r.stdout}{r.stderr}")
+    return r, tuple(int(x) for x in m.groups())
 
 
 class ReconcileTest(unittest.TestCase):
@@ -94,11 +105,7 @@ class ReconcileTest(unittest.TestCase):
                   + self.cd.log_text()[-2000:])
 
     def reconcile(self):
-        r = subprocess.run([CHECK, "--reconcile", self.cd.conf], capture_output=True,
-                           text=True, timeout=120)
-        m = SUMMARY.search(r.stdout)
-        self.assertIsNotNone(m, r.stdout + r.stderr)
-        return r, tuple(int(x) for x in m.groups())
+        return reconcile(self, self.cd.conf)
 
     def test_1_clean_run_agrees(self):
         self.steady()
@@ -145,12 +152,69 @@ class ReconcileTest(unittest.TestCase):
         head, _ = self.unixsock(
             f'PUTVAL "acme/{PLUGIN}-{queue}/offered-{media}" interval={G_S} {end}:7')
         self.assertTrue(head.startswith("0 "), head)
-        _, lines = self.unixsock("LISTVAL")
-        self.assertIn(f"{end}.000 acme/{PLUGIN}-{queue}/offered-{media}", lines)
+        # the cache takes it when a write thread has it, a moment later
+        put = f"{end}.000 acme/{PLUGIN}-{queue}/offered-{media}"
+        self.assertTrue(wait_for(lambda: put in self.unixsock("LISTVAL")[1], 10, 0.1),
+                        f"{put} never in collectd's cache")
         r, _ = self.reconcile()
         self.assertEqual(1, r.returncode, r.stdout + r.stderr)
         self.assertRegex(r.stdout, rf"acme: queue {queue}, media {media}, metric offered: "
                                    r"collectd 7, Genesys none ")
+
+
+class LiveReconcileTest(RealtimeTestCase):
+    """genesys_realtime: the observations asked of Genesys before and after
+    collectd's values are read. The simulator's model is frozen once
+    collectd holds every queue (its clock runs on: counts stay, ages grow as
+    they do, so a clean run agrees by the rule and not by chance); then
+    Genesys answers one queue's voice waiting count 4 higher with no
+    notification (the obs_offset fault), and then as it was."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "3", "--agents", "12", "--speed", "1",
+                            "--start", "now")
+        cls.start_collectd(stock=("logfile", "csv", "write_http", "unixsock"))
+        cls.queues = [q for q in cls.sim.truth()["queues"]]
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+
+    def reconcile(self):
+        return reconcile(self, self.cd.conf)
+
+    def held(self):
+        """The realtime gauges collectd holds: waiting per queue and media."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.cd.sock)
+            s.sendall(b"LISTVAL\n")
+            f = s.makefile()
+            n = int(f.readline().split()[0])
+            return [f.readline().split()[1] for _ in range(n)]
+
+    def test_1_clean_then_a_value_behind_the_daemon(self):
+        self.assertTrue(wait_for(lambda: {i.split("/")[1][len("genesys_realtime-"):]
+                                          for i in self.held() if "/waiting-" in i}
+                                 >= set(self.queues), 30, 0.2), self.held())
+        self.sim.fault({"fault": "freeze"})
+        r, (compared, differ, _) = self.reconcile()
+        self.assertEqual((0, 0), (r.returncode, differ), r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r'"acme": live values: reconcile \(3 queues\): OK')
+        # waiting, interacting, alerting and two ages per media; agents
+        self.assertGreater(compared, 3 * 5, r.stdout)
+        f = self.sim.fault({"fault": "obs_offset", "mediaType": "voice",
+                            "metric": "oWaiting", "delta": 4})["results"][0]
+        r, (_, differ, _) = self.reconcile()
+        self.assertEqual((1, 1), (r.returncode, differ), r.stdout + r.stderr)
+        m = re.search(rf"acme: queue {f['queueId']}, media voice, metric waiting: "
+                      r"collectd (\d+), Genesys (\d+)\.\.(\d+) \(now\)", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        self.assertEqual((int(m.group(1)) + 4,) * 2, (int(m.group(2)), int(m.group(3))))
+        self.sim.fault({"fault": "obs_offset", "mediaType": "voice",
+                        "metric": "oWaiting", "delta": 0})
+        r, (_, differ, _) = self.reconcile()
+        self.assertEqual((0, 0), (r.returncode, differ), r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

@@ -593,8 +593,14 @@ class Faults:
         if name == "resume":
             app.resume()
             return {"paused": False}
+        if name in ("freeze", "thaw"):
+            app.sync()
+            app.model.frozen = name == "freeze"
+            return {"frozen": app.model.frozen}
         if name == "late_data":
             return app.late_data(spec)
+        if name == "obs_offset":
+            return app.obs_offset(spec)
         if name == "late_mos":
             return app.late_mos(spec)
         if name in ("deny_permission", "allow_permission"):
@@ -993,6 +999,9 @@ class App:
             cloud_media=getattr(opts, "cloud_media_edges", 2),
             phone_trunks=getattr(opts, "phone_trunks", 3))
         self.platform_page_max = getattr(opts, "platform_page_max", simplatform.PAGE_MAX)
+        # obs_offset faults: (queueId, mediaType, metric) -> added to the
+        # observations query's count only (no notification says so)
+        self.obs_offsets = {}
         self.page_max = getattr(opts, "page_max", 0) or 0   # --page-max: every listing
         self.events = simevents.Events(model.seed, getattr(opts, "event_definitions", 4))
         self.usage = simusage.Usage(model.seed, getattr(opts, "usage_clients", 4),
@@ -1196,15 +1205,20 @@ class App:
                 path_ok = tmpl
         return path_ok, None, None, None
 
+    def fault_queue(self, spec):
+        """The queue of a fault: queueId, default the first."""
+        self.sync()
+        qid = spec.get("queueId")
+        q = self.model.queue_by_id.get(qid) if qid else self.model.queues[0]
+        if q is None:
+            raise ApiError(400, "bad.request", "unknown queueId")
+        return q
+
     def late_target(self, spec):
         """The queue (queueId, default the first) and the past instant
         (time, or buckets_ago granularities back) of a late_* fault."""
-        self.sync()
+        q = self.fault_queue(spec)
         model = self.model
-        qid = spec.get("queueId")
-        q = model.queue_by_id.get(qid) if qid else model.queues[0]
-        if q is None:
-            raise ApiError(400, "bad.request", "unknown queueId")
         if "time" in spec:
             t = parse_time_ms(spec["time"])
         else:
@@ -1222,6 +1236,25 @@ class App:
         v = int(spec.get("value_ms", 123000))
         self.model.inject_late(q.idx, media, t, v, spec.get("wrapUpCode"))
         return {"queueId": q.id, "mediaType": media, "time": M.iso(t), "tHandle_ms": v}
+
+    def obs_offset(self, spec):
+        """The queue's (queueId, default the first) count of metric
+        (oWaiting, oInteracting, oAlerting) for mediaType is answered
+        `delta` higher by the observations query from now on (0: as it is),
+        with no notification: a value Genesys changed behind a subscriber's
+        back."""
+        q = self.fault_queue(spec)
+        media = spec.get("mediaType", "voice")
+        metric = spec.get("metric", "oWaiting")
+        if media not in q.media or metric not in ("oWaiting", "oInteracting", "oAlerting"):
+            raise ApiError(400, "bad.request", "no such media type or count metric")
+        delta = int(spec.get("delta", 1))
+        key = (q.id, media, metric)
+        if delta:
+            self.obs_offsets[key] = delta
+        else:
+            self.obs_offsets.pop(key, None)
+        return {"queueId": q.id, "mediaType": media, "metric": metric, "delta": delta}
 
     def late_mos(self, spec):
         """A call-quality conversation that ended at the fault's instant (a
@@ -1810,8 +1843,13 @@ class App:
             if cm:
                 for m in q.media:
                     if pred({"queueId": q.id, "mediaType": m}):
+                        data = model.obs_conv_metrics(q, m, cm, detail, eo)
+                        for d in data:
+                            off = self.obs_offsets.get((q.id, m, d["metric"]))
+                            if off:
+                                d["stats"]["count"] += off
                         results.append({"group": {"mediaType": m, "queueId": q.id},
-                                        "data": model.obs_conv_metrics(q, m, cm, detail, eo)})
+                                        "data": data})
                         answered.append((q.idx, m))
 
         def served():

@@ -818,6 +818,7 @@ class Model:
         self.attr_truth_queued = {}
         self.late_injected = []
         self.paused = False
+        self.frozen = False
         self._build(seed, n_queues, n_agents, n_flows)
         self._build_former(seed, max(1, n_agents // 20) if deactivated is None else deactivated,
                            start_ms + deactivated_after_ms)
@@ -1046,6 +1047,9 @@ class Model:
     def advance_to(self, t_ms, budget=None):
         """Process all events up to t_ms.  budget: max events (returns False if cut)."""
         if t_ms < self.now:
+            return True
+        if self.frozen:  # the clock runs on, nothing changes (freeze fault)
+            self.now = t_ms
             return True
         heap = self.heap
         n = 0

@@ -752,6 +752,47 @@ class T03Observations(unittest.TestCase):
             # org-wide truth: each agent once
             self.assertEqual(sum(truth["agents"]["presence"].values()), 900)
 
+    def test_obs_offset_changes_the_answer_alone(self):
+        """obs_offset: the query's count is delta higher, the truth is not;
+        delta 0 takes it back."""
+        self.sim.fault(fault="pause")
+        try:
+            qid = self.ids[0]
+            body = {"filter": or_filter("queueId", [qid]), "metrics": ["oWaiting"]}
+
+            def waiting():
+                st, h, js = self.q(body)
+                self.assertEqual(st, 200, js)
+                return {r["group"]["mediaType"]: r["data"][0]["stats"]["count"]
+                        for r in js["results"] if "mediaType" in r["group"]}
+            before = waiting()
+            media = sorted(before)[0]
+            r = self.sim.fault(fault="obs_offset", queueId=qid, mediaType=media, delta=4)
+            self.assertEqual(r["delta"], 4)
+            after = waiting()
+            self.assertEqual(after, dict(before, **{media: before[media] + 4}))
+            truth = self.sim.truth("?buckets=0")["queues"][qid]["media"][media]
+            self.assertEqual(truth["waiting"], before[media])
+            self.sim.fault(fault="obs_offset", queueId=qid, mediaType=media, delta=0)
+            self.assertEqual(waiting(), before)
+        finally:
+            self.sim.fault(fault="resume")
+
+    def test_freeze_holds_the_model_not_the_clock(self):
+        """freeze: the counts stay while the clock runs on; thaw goes on."""
+        self.sim.fault(fault="freeze")
+        try:
+            a = self.sim.truth("?buckets=0")
+            time.sleep(1.0)
+            b = self.sim.truth("?buckets=0")
+            self.assertGreater(b["sim_time_ms"], a["sim_time_ms"] + 20000)  # --speed 30
+            for q in a["queues"]:
+                for m, tm in a["queues"][q]["media"].items():
+                    for k in ("waiting", "interacting", "alerting"):
+                        self.assertEqual(tm[k], b["queues"][q]["media"][m][k], (q, m, k))
+        finally:
+            self.sim.fault(fault="thaw")
+
     def test_media_filter_and_clauses(self):
         body = {"filter": {"type": "and", "clauses": [
             or_filter("queueId", self.ids[:20]), or_filter("mediaType", ["voice"])]},
