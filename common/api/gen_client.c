@@ -64,6 +64,12 @@ gen_client_t *gen_client_create(gen_org_t *org) {
     gen_client_free(client);
     return NULL;
   }
+  if (gen_dispatch_budget(org->host, org->plugin, org->max_series) != 0) {
+    gen_org_log(org, NULL, LOG_ERR, "cannot keep MaxSeries: out of memory");
+    gen_client_free(client);
+    return NULL;
+  }
+  client->budget = org->max_series > 0;
   return client;
 }
 
@@ -92,6 +98,8 @@ int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
 void gen_client_free(gen_client_t *client) {
   if (client == NULL)
     return;
+  if (client->budget)
+    gen_dispatch_budget_drop(client->org->host, client->org->plugin);
   gen_http_free(client->http);
   gen_auth_free(client->own_auth ? client->own_auth : client->auth);
   gen_org_free(client->org);
@@ -203,4 +211,5 @@ void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
                     .type = "api_up"};
   gen_dispatch_gauge(&up, status == 0 ? 1 : 0, 0, 0);
   gen_stats_dispatch(&client->stats, gen_client_host(client), plugin);
+  gen_dispatch_budget_stats(gen_client_host(client), plugin);
 }

@@ -32,7 +32,8 @@ typedef struct {
   pthread_mutex_t family_lock;
   const char *refused[GEN_CLIENT_FAMILIES]; /* family names (static) */
   size_t n_refused;
-  bool defer; /* http retries without sleeping (gen_http_defer_retries) */
+  bool defer;  /* http retries without sleeping (gen_http_defer_retries) */
+  bool budget; /* holds a reference of its org's MaxSeries */
 } gen_client_t;
 
 /* Handles one plugin-specific key of an <Org> block: returns 0 when valid,

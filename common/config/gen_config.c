@@ -660,6 +660,11 @@ static const gen_config_def_t org_defs[] = {
      .values = "i/n, 1 <= i <= n <= 1024",
      .doc = "this agent collects the i-th of n shares of the entities",
      .parse = config_shard},
+    {"MaxSeries", GEN_CFG_INT, offsetof(gen_org_t, max_series), .min = 0,
+     .max = 100000000, .shown = "0",
+     .doc = "series of this plugin and org past which new ones are refused; "
+            "0: no limit",
+     .parse = config_number},
     {"VerifyPeer", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
     {"VerifyHost", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
 };

@@ -53,6 +53,7 @@ typedef struct {
   gen_instance_from_t instance_from;
   unsigned shard_index; /* Shard "i/n": this agent takes i (0-based) of n */
   unsigned shard_count; /* 1 = no sharding */
+  size_t max_series;    /* MaxSeries of the plugin and org; 0 = no budget */
   /* The last state of each subject notified about (gen_notice.h). */
   struct gen_notices_s *notices;
 } gen_org_t;

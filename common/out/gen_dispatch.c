@@ -94,10 +94,206 @@ static void value_list_of(value_list_t *vl, const gen_ident_t *id,
                       sizeof(vl->type_instance));
 }
 
+/* ---- series budgets ------------------------------------------------------
+ * A set of the series of one host and plugin (a hash each, FNV-1a of
+ * plugin instance, type and type instance), open addressing, with the time
+ * each is forgotten as collectd's cache forgets it: two intervals after its
+ * last value. */
+typedef struct {
+  /* written once, before the slot is published; a slot keeps its names */
+  char host[DATA_MAX_NAME_LEN], plugin[DATA_MAX_NAME_LEN];
+  atomic_size_t max; /* 0: no budget (none set, or dropped) */
+  unsigned refs;     /* under budgets_lock */
+  pthread_mutex_t lock;
+  uint64_t *hash; /* 0: a free slot */
+  cdtime_t *forget;
+  size_t n_slots, count;
+  uint64_t refused;
+  cdtime_t swept; /* the last time the forgotten were dropped when full */
+  bool said;      /* the log's one line */
+} budget_t;
+
+/* Never freed: a dispatch of another plugin may be reading a slot while
+ * one plugin drops its budget. */
+static budget_t *_Atomic budgets[KNOWN_MAX];
+static atomic_size_t n_budgets;
+static pthread_mutex_t budgets_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *or_empty(const char *s) { return s != NULL ? s : ""; }
+
+static budget_t *budget_find(const char *host, const char *plugin) {
+  size_t n = atomic_load(&n_budgets);
+  for (size_t i = 0; i < n; i++) {
+    budget_t *b = atomic_load(&budgets[i]);
+    if (b != NULL && strcmp(b->plugin, plugin) == 0 &&
+        strcmp(b->host, or_empty(host)) == 0)
+      return b;
+  }
+  return NULL;
+}
+
+int gen_dispatch_budget(const char *host, const char *plugin, size_t max) {
+  if (max == 0 || plugin == NULL)
+    return 0;
+  pthread_mutex_lock(&budgets_lock);
+  budget_t *b = budget_find(host, plugin);
+  size_t n = atomic_load(&n_budgets);
+  if (b == NULL && n < KNOWN_MAX && (b = calloc(1, sizeof(*b))) != NULL) {
+    sstrncpy(b->host, or_empty(host), sizeof(b->host));
+    sstrncpy(b->plugin, plugin, sizeof(b->plugin));
+    pthread_mutex_init(&b->lock, NULL);
+    atomic_store(&budgets[n], b);
+    atomic_store(&n_budgets, n + 1);
+  }
+  if (b != NULL) {
+    b->refs++;
+    atomic_store(&b->max, max); /* the later block's */
+  }
+  pthread_mutex_unlock(&budgets_lock);
+  return b != NULL ? 0 : -ENOMEM;
+}
+
+void gen_dispatch_budget_drop(const char *host, const char *plugin) {
+  if (plugin == NULL)
+    return;
+  pthread_mutex_lock(&budgets_lock);
+  budget_t *b = budget_find(host, plugin);
+  if (b != NULL && b->refs > 0 && --b->refs == 0) {
+    atomic_store(&b->max, 0);
+    pthread_mutex_lock(&b->lock);
+    free(b->hash);
+    free(b->forget);
+    b->hash = NULL, b->forget = NULL;
+    b->n_slots = b->count = 0;
+    b->refused = 0;
+    b->said = false;
+    pthread_mutex_unlock(&b->lock);
+  }
+  pthread_mutex_unlock(&budgets_lock);
+}
+
+static uint64_t series_hash(const value_list_t *vl) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  const char *parts[] = {vl->plugin_instance, vl->type, vl->type_instance};
+  for (size_t i = 0; i < 3; i++)
+    for (const char *c = parts[i];; c++) {
+      h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
+      if (*c == '\0')
+        break;
+    }
+  return h != 0 ? h : 1;
+}
+
+/* The slot of h (or the free one it would take). */
+static size_t slot_of(const budget_t *b, uint64_t h) {
+  size_t i = (size_t)(h & (b->n_slots - 1));
+  while (b->hash[i] != 0 && b->hash[i] != h)
+    i = (i + 1) & (b->n_slots - 1);
+  return i;
+}
+
+/* The set again at n_slots, without the series forgotten by now. */
+static int rebuild(budget_t *b, size_t n_slots, cdtime_t now) {
+  uint64_t *hash = calloc(n_slots, sizeof(*hash));
+  cdtime_t *forget = calloc(n_slots, sizeof(*forget));
+  if (hash == NULL || forget == NULL) {
+    free(hash);
+    free(forget);
+    return -ENOMEM;
+  }
+  budget_t old = *b;
+  b->hash = hash, b->forget = forget, b->n_slots = n_slots, b->count = 0;
+  for (size_t i = 0; i < old.n_slots; i++)
+    if (old.hash[i] != 0 && old.forget[i] > now) {
+      size_t j = slot_of(b, old.hash[i]);
+      b->hash[j] = old.hash[i], b->forget[j] = old.forget[i];
+      b->count++;
+    }
+  free(old.hash);
+  free(old.forget);
+  return 0;
+}
+
+/* Whether vl may go: a series known (its time to forget moved on), or a new
+ * one within the budget. */
+static bool budget_takes(budget_t *b, const value_list_t *vl) {
+  uint64_t h = series_hash(vl);
+  cdtime_t now = cdtime(), forget = now + 2 * vl->interval;
+  pthread_mutex_lock(&b->lock);
+  size_t max = atomic_load(&b->max);
+  bool ok = true;
+  if (b->n_slots == 0 && rebuild(b, 1024, now) != 0)
+    ok = false;
+  size_t i = ok ? slot_of(b, h) : 0;
+  if (ok && b->hash[i] == 0) { /* new */
+    /* the forgotten ones no longer count; looked for once a second at
+     * most, not at each value refused */
+    if (b->count >= max && now - b->swept >= TIME_T_TO_CDTIME_T(1)) {
+      b->swept = now;
+      if (rebuild(b, b->n_slots, now) == 0)
+        i = slot_of(b, h);
+    }
+    if (b->count >= max)
+      ok = false;
+    else if (2 * (b->count + 1) > b->n_slots &&
+             rebuild(b, 2 * b->n_slots, now) != 0)
+      ok = false;
+    else {
+      i = slot_of(b, h);
+      b->hash[i] = h;
+      b->count++;
+    }
+  }
+  if (ok)
+    b->forget[i] = forget;
+  bool say = !ok && !b->said;
+  if (!ok) {
+    b->refused++;
+    b->said = true;
+  }
+  pthread_mutex_unlock(&b->lock);
+  if (say)
+    ERROR("%s plugin: host %s: MaxSeries %zu reached: values of new series "
+          "are refused (the first: %s/%s-%s), counted in series_refused; "
+          "said once",
+          vl->plugin, vl->host[0] ? vl->host : "(collectd's)", max,
+          vl->plugin_instance, vl->type, vl->type_instance);
+  return ok;
+}
+
+void gen_dispatch_budget_stats(const char *host, const char *plugin) {
+  if (atomic_load(&n_budgets) == 0)
+    return;
+  pthread_mutex_lock(&budgets_lock);
+  budget_t *b = budget_find(host, plugin);
+  size_t count = 0;
+  uint64_t refused = 0;
+  if (b != NULL && atomic_load(&b->max) == 0)
+    b = NULL;
+  if (b != NULL) {
+    pthread_mutex_lock(&b->lock);
+    count = b->count, refused = b->refused;
+    pthread_mutex_unlock(&b->lock);
+  }
+  pthread_mutex_unlock(&budgets_lock);
+  if (b == NULL)
+    return;
+  gen_dispatch_self(host, plugin, "series", NULL, false, (double)count);
+  gen_dispatch_self(host, plugin, "series_refused", NULL, true,
+                    (double)refused);
+}
+
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
                     cdtime_t interval) {
   value_list_t vl;
   value_list_of(&vl, id, &value, time, interval);
+  /* self-metrics are never refused: they say what was */
+  budget_t *b =
+      atomic_load(&n_budgets) > 0 && strcmp(vl.plugin_instance, "self") != 0
+          ? budget_find(id->host, id->plugin)
+          : NULL;
+  if (b != NULL && atomic_load(&b->max) > 0 && !budget_takes(b, &vl))
+    return -ENOSPC;
   int status = plugin_dispatch_values(&vl);
   return status == 0 ? 0 : (status > 0 ? -status : status);
 }

@@ -73,6 +73,19 @@ cdtime_t gen_dispatch_interval(const char *plugin);
 int gen_dispatch_self(const char *host, const char *plugin, const char *type,
                       const char *type_instance, bool derive, double value);
 
+/* A series budget (MaxSeries) of host (NULL: collectd's hostname) and
+ * plugin: past max series (a series is forgotten two intervals after its
+ * last value, as collectd's cache forgets it), a value of a new series is
+ * refused (-ENOSPC), counted and said once in the log; self-metrics never
+ * are. max 0: none. Each call takes a reference that
+ * gen_dispatch_budget_drop() gives back (the clients of one org and
+ * plugin share it). 0 or -ENOMEM. */
+int gen_dispatch_budget(const char *host, const char *plugin, size_t max);
+void gen_dispatch_budget_drop(const char *host, const char *plugin);
+/* The budget's self-metrics, series (held now) and series_refused, when
+ * host and plugin have one. */
+void gen_dispatch_budget_stats(const char *host, const char *plugin);
+
 /* A time for the next value of an owner whose series must see strictly
  * increasing times (collectd's cache calls a value not after the last one
  * of its series "too old"): now, or just after *last when the clock has

@@ -73,6 +73,23 @@ class Collectd:
             )
         self.proc = None
 
+    def unixsock(self, line):
+        """collectd's answer to one unixsock command (unixsock in stock):
+        its status line and the lines that follow it."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            f = s.makefile()
+            head = f.readline()
+            n = int(head.split()[0])
+            return head, [f.readline().strip() for _ in range(max(n, 0))]
+
+    def listval(self):
+        """The identifiers in collectd's cache (LISTVAL), without times."""
+        return [ln.split()[1] for ln in self.unixsock("LISTVAL")[1]]
+
     def write_conf(self, body, interval=10):
         """Replaces the configuration: logfile and exactly the plugins body
         loads (the default one also writes every value to csv); for

@@ -21,7 +21,6 @@ one is at least a minute from settling, so no bucket settles during a case.
   it with Genesys' side "none" (the other way)."""
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -73,14 +72,7 @@ class ReconcileTest(unittest.TestCase):
         cls.sim.stop()
 
     def unixsock(self, line):
-        """collectd's answer to one command, its lines."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
-            s.sendall(line.encode() + b"\n")
-            f = s.makefile()
-            head = f.readline()
-            n = int(head.split()[0])
-            return head, [f.readline().strip() for _ in range(max(n, 0))]
+        return self.cd.unixsock(line)
 
     def held_bucket(self):
         """The newest bucket end (s) collectd holds of offered."""
@@ -185,13 +177,7 @@ class LiveReconcileTest(RealtimeTestCase):
         return reconcile(self, self.cd.conf)
 
     def held(self):
-        """The realtime gauges collectd holds: waiting per queue and media."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.cd.sock)
-            s.sendall(b"LISTVAL\n")
-            f = s.makefile()
-            n = int(f.readline().split()[0])
-            return [f.readline().split()[1] for _ in range(n)]
+        return self.cd.listval()
 
     def test_1_clean_then_a_value_behind_the_daemon(self):
         self.assertTrue(wait_for(lambda: {i.split("/")[1][len("genesys_realtime-"):]

@@ -6,8 +6,10 @@
 
 #include "collectd/core/testing.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 static const char *clean(const char *in, size_t size) {
   static char out[DATA_MAX_NAME_LEN];
@@ -195,11 +197,71 @@ DEF_TEST(next_time) {
   return 0;
 }
 
+static int put_series(const char *host, const char *queue, cdtime_t interval) {
+  gen_ident_t id = {.host = host,
+                    .plugin = "genesys_realtime",
+                    .plugin_instance = queue,
+                    .type = "waiting",
+                    .type_instance = "voice"};
+  return gen_dispatch_gauge(&id, 1, 0, interval);
+}
+
+static size_t log_lines_with(const char *needle) {
+  size_t n = 0;
+  for (size_t i = 0; i < mock_log_num; i++)
+    n += strstr(mock_log_lines[i], needle) != NULL;
+  return n;
+}
+
+DEF_TEST(series_budget) {
+  mock_values_reset();
+  mock_log_reset();
+  cdtime_t ten = TIME_T_TO_CDTIME_T(10);
+  mock_time = TIME_T_TO_CDTIME_T(1000);
+  CHECK_ZERO(gen_dispatch_budget("acme", "genesys_realtime", 3));
+  CHECK_ZERO(put_series("acme", "q1", ten));
+  CHECK_ZERO(put_series("acme", "q2", ten));
+  CHECK_ZERO(put_series("acme", "q3", ten));
+  /* a fourth series is refused, not dispatched; the three go on */
+  EXPECT_EQ_INT(-ENOSPC, put_series("acme", "q4", ten));
+  OK(mock_find("q4", "waiting", "voice") == NULL);
+  CHECK_ZERO(put_series("acme", "q1", ten));
+  EXPECT_EQ_INT(-ENOSPC, put_series("acme", "q5", ten));
+  /* said once, naming the first refused */
+  EXPECT_EQ_INT(1, (int)log_lines_with("MaxSeries 3 reached"));
+  OK(mock_log_contains("q4/waiting-voice"));
+  /* self-metrics and other orgs are not counted */
+  CHECK_ZERO(
+      gen_dispatch_self("acme", "genesys_realtime", "api_up", NULL, false, 1));
+  CHECK_ZERO(put_series("other", "q9", ten));
+  gen_dispatch_budget_stats("acme", "genesys_realtime");
+  mock_value_t *v = mock_find("self", "series", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  v = mock_find("self", "series_refused", "");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(2, v->value.derive);
+  /* q2 and q3 are forgotten two intervals after their last value: room */
+  mock_time = TIME_T_TO_CDTIME_T(1015);
+  CHECK_ZERO(put_series("acme", "q1", ten));
+  mock_time = TIME_T_TO_CDTIME_T(1025);
+  CHECK_ZERO(put_series("acme", "q4", ten));
+  CHECK_ZERO(put_series("acme", "q5", ten));
+  EXPECT_EQ_INT(-ENOSPC, put_series("acme", "q6", ten));
+  /* the budget's last reference dropped: no limit */
+  gen_dispatch_budget_drop("acme", "genesys_realtime");
+  CHECK_ZERO(put_series("acme", "q6", ten));
+  CHECK_ZERO(put_series("acme", "q7", ten));
+  mock_time = 0;
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
   RUN_TEST(interval_without_context);
   RUN_TEST(next_time);
+  RUN_TEST(series_budget);
   END_TEST;
 }
