@@ -109,7 +109,7 @@ static void replay_row(const gen_history_t *h, const gen_family_t *f,
  * when the block was refused. */
 static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
   void *config = calloc(1, h->config_size);
-  void *lists = calloc(1, h->lists_size);
+  void *lists = calloc(1, h->lists_size ? h->lists_size : 1);
   if (config == NULL || lists == NULL) {
     free(config);
     free(lists);
@@ -128,18 +128,20 @@ static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
     gen_log_org_t who = {h->plugin, client->org->name};
     gen_ratelimit_t complain = GEN_RATELIMIT_INIT(0);
     last_log[0] = '\0';
-    int status = h->list(config, client, lists, &complain);
-    report(name, "listings", status, last_log);
+    int status =
+        h->list != NULL ? h->list(config, client, lists, &complain) : 0;
+    if (h->list != NULL)
+      report(name, "listings", status, last_log);
     gen_family_env_t env = {.config = config,
                             .lists = lists,
                             .client = client,
                             .plugin = h->plugin,
-                            .who = &who,
-                            .replay = true};
+                            .who = &who};
     for (size_t i = 0; status == 0 && i < h->n_rows; i++)
       if (h->rows[i].on(config))
         replay_row(h, &h->rows[i], &env, name);
-    h->lists_free(lists);
+    if (h->lists_free != NULL)
+      h->lists_free(lists);
     gen_client_free(client);
   }
   free(lists);

@@ -108,6 +108,25 @@ void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
   gen_interval_commit(run->engine, ids, n, range, now, sink);
 }
 
+int gen_family_post(const gen_family_run_t *run, const char *path,
+                    json_object *body, size_t *spent, gen_http_response_t *resp,
+                    json_object **doc, char *err, size_t err_size) {
+  int status = GEN_FAMILY_OUT_OF_BUDGET;
+  if (run->budget == 0 || *spent < run->budget) {
+    run->counts->queries++;
+    (*spent)++;
+    gen_http_t *http = run->client->http;
+    status = doc != NULL
+                 ? gen_http_post_json(http, path, body, doc, err, err_size)
+                 : gen_http_post_text(http, path,
+                                      json_object_to_json_string_ext(
+                                          body, JSON_C_TO_STRING_PLAIN),
+                                      resp, err, err_size);
+  }
+  json_object_put(body);
+  return status;
+}
+
 static void failed(const gen_family_run_t *run, const gen_family_reader_t *r,
                    void *state, int status, const char *err, bool kept) {
   gen_client_t *client = run->client;
@@ -255,15 +274,12 @@ static int agg_read(void *state, const gen_family_run_t *run, size_t *spent,
                     char *err, size_t err_size) {
   agg_state_t *a = state;
   const gen_agg_query_t *q = a->query;
-  json_object *body = q->body(q->ud, a->ids, a->n, &a->range);
   gen_http_response_t resp;
-  run->counts->queries++;
-  (*spent)++;
-  int status = gen_http_post_text(
-      run->client->http, q->path,
-      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp, err,
-      err_size);
-  json_object_put(body);
+  int status =
+      gen_family_post(run, q->path, q->body(q->ud, a->ids, a->n, &a->range),
+                      spent, &resp, NULL, err, err_size);
+  if (status == GEN_FAMILY_OUT_OF_BUDGET)
+    return status;
   if (status == 0)
     status = gen_agg_apply(run, q, a->sink, a->ids, a->n, &a->range, resp.body,
                            resp.body_len, err, err_size);

@@ -54,7 +54,6 @@ typedef struct {
   gen_client_t *client;
   const char *plugin; /* "genesys_analytics" */
   const gen_log_org_t *who;
-  bool replay;
 } gen_family_env_t;
 
 typedef struct {
@@ -160,6 +159,15 @@ int gen_family_ranges(const gen_family_run_t *run,
                       gen_family_cursor_t *cursor, const gen_entity_set_t *set,
                       size_t per, uint64_t generation, const char *scope);
 
+/* One request of a family's read: body (taken) POSTed to path, counted in
+ * run->counts->queries and *spent; GEN_FAMILY_OUT_OF_BUDGET, nothing sent,
+ * once *spent has reached run->budget (0: no limit). The answer goes to
+ * *doc when doc is not NULL (gen_http_post_json), else to resp
+ * (gen_http_response_recycle it). 0, or the failure with err set. */
+int gen_family_post(const gen_family_run_t *run, const char *path,
+                    json_object *body, size_t *spent, gen_http_response_t *resp,
+                    json_object **doc, char *err, size_t err_size);
+
 /* Commits range of scopes ids[n] through sink, planned at run->at_ms (0:
  * the clock). */
 void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
@@ -188,7 +196,8 @@ typedef struct {
   /* Its interval configuration inside config. */
   const gen_interval_config_t *(*interval)(const void *config);
   /* The listings' struct: lists_size bytes, zeroed; refreshed by list()
-   * (0, or the failure, logged), freed by lists_free(). */
+   * (0, or the failure, logged), freed by lists_free(). None (0, NULL,
+   * NULL) for a plugin whose families list what they need themselves. */
   size_t lists_size;
   int (*list)(const void *config, gen_client_t *client, void *lists,
               gen_ratelimit_t *complain);

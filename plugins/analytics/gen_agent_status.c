@@ -155,7 +155,6 @@ static const gen_config_def_t agent_status_defs[] = {
 const gen_config_table_t gen_agent_status_keys =
     GEN_CONFIG_TABLE(agent_status_defs);
 
-
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
                                 gen_entity_set_t *users, char *err,
                                 size_t err_size) {
@@ -269,22 +268,17 @@ static int agent_read(void *state, const gen_family_run_t *run, size_t *spent,
   size_t skipped = 0;
   int status = 0;
   while (status == 0 && p->next_user < users->count) {
-    if (run->budget > 0 && *spent >= run->budget)
-      return GEN_FAMILY_OUT_OF_BUDGET;
     size_t n = 0;
     for (size_t i = p->next_user;
          i < users->count && n < GEN_AGENT_STATUS_USERS_PER_QUERY; i++)
       ids[n++] = users->items[i].id;
-    json_object *body =
-        gen_agent_status_body(ids, n, &p->range, a->granularity_ms);
     gen_http_response_t resp;
-    run->counts->queries++;
-    (*spent)++;
-    status = gen_http_post_text(
-        run->client->http, GEN_AGENT_STATUS_PATH,
-        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp,
-        err, err_size);
-    json_object_put(body);
+    status = gen_family_post(
+        run, GEN_AGENT_STATUS_PATH,
+        gen_agent_status_body(ids, n, &p->range, a->granularity_ms), spent,
+        &resp, NULL, err, err_size);
+    if (status == GEN_FAMILY_OUT_OF_BUDGET)
+      return status;
     if (status == 0)
       status = gen_agent_sums_take(&p->sums, resp.body, resp.body_len,
                                    &p->range, &skipped, err, err_size);

@@ -597,7 +597,7 @@ static bool too_long(int status, const char *err) {
 }
 
 /* What reading pieces can end in, besides 0 and a failure. */
-#define OUT_OF_BUDGET 1
+#define OUT_OF_BUDGET GEN_FAMILY_OUT_OF_BUDGET
 /* An interval refused as too long: halved by buckets only. */
 #define TOO_LONG 2
 
@@ -662,16 +662,13 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
       buckets > 1)
     return TOO_LONG;
   for (;;) {
-    if (run->budget > 0 && *spent >= run->budget)
-      return OUT_OF_BUDGET;
-    json_object *body =
-        gen_mos_query_body(m->config, ids, piece->n, &piece->ask, piece->page);
     json_object *doc = NULL;
-    run->counts->queries++;
-    (*spent)++;
-    int status = gen_http_post_json(run->client->http, GEN_MOS_PATH, body, &doc,
-                                    err, err_size);
-    json_object_put(body);
+    int status = gen_family_post(
+        run, GEN_MOS_PATH,
+        gen_mos_query_body(m->config, ids, piece->n, &piece->ask, piece->page),
+        spent, NULL, &doc, err, err_size);
+    if (status == GEN_FAMILY_OUT_OF_BUDGET)
+      return OUT_OF_BUDGET;
     if (too_many_results(status, err))
       return -E2BIG;
     if (too_long(status, err) && buckets > 1)

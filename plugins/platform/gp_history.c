@@ -102,16 +102,6 @@ static const gen_interval_config_t *gp_interval(const void *config) {
   return &((const gp_config_t *)config)->events_interval;
 }
 
-/* No listing of the plugin's own: the events list their definitions when
- * a bucket is due. */
-static int gp_list(const void *config, gen_client_t *client, void *lists,
-                   gen_ratelimit_t *complain) {
-  (void)config, (void)client, (void)lists, (void)complain;
-  return 0;
-}
-
-static void gp_lists_free(void *lists) { (void)lists; }
-
 /* ---- operational events ------------------------------------------------- */
 
 static bool events_on(const void *config) {
@@ -209,8 +199,7 @@ const gen_history_t gp_history = {.plugin = GP_PLUGIN_NAME,
                                   .config_release = gp_config_release,
                                   .config_done = gp_config_done,
                                   .interval = gp_interval,
-                                  .lists_size = 1,
-                                  .list = gp_list,
-                                  .lists_free = gp_lists_free,
+                                  /* no listing: the events list their
+                                   * definitions when a bucket is due */
                                   .rows = gp_rows,
                                   .n_rows = GP_ROWS};
