@@ -106,17 +106,41 @@ int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
   char **names = NULL;
   size_t n = 0;
   int status = gen_config_string_list(org, ci, &names, &n);
+  bool *named = calloc(cat->n ? cat->n : 1, sizeof(*named));
+  if (status == 0 && named == NULL)
+    status = -ENOMEM;
   for (size_t i = 0; status == 0 && i < n; i++) {
-    if (gen_agg_set_on(cat, names[i], on))
-      continue;
-    ssize_t m = gen_agg_metric_find(cat, names[i]);
-    if (m >= 0) {
-      on[m] = true;
-      continue;
+    /* "-name": that measure or set off again, from the default when
+     * nothing is on yet */
+    bool off = names[i][0] == '-';
+    const char *name = names[i] + off;
+    bool any = false;
+    for (size_t m = 0; m < cat->n && !any; m++)
+      any = on[m];
+    if (off && !any && cat->n_sets > 0)
+      gen_agg_set_on(cat, cat->sets[0], on);
+    memset(named, 0, cat->n * sizeof(*named));
+    ssize_t m = -1;
+    if (!gen_agg_set_on(cat, name, named) &&
+        (m = gen_agg_metric_find(cat, name)) < 0) {
+      refuse_metric(org, ci, i, cat);
+      status = -EINVAL;
+      break;
     }
-    refuse_metric(org, ci, i, cat);
+    if (m >= 0)
+      named[m] = true;
+    for (size_t k = 0; k < cat->n; k++)
+      if (named[k])
+        on[k] = !off;
+  }
+  bool any = false;
+  for (size_t m = 0; m < cat->n && !any; m++)
+    any = on[m];
+  if (status == 0 && !any) {
+    gen_config_error(org, ci, "turns every measure off");
     status = -EINVAL;
   }
+  free(named);
   gen_config_string_list_free(names, n);
   return status;
 }

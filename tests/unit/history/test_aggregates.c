@@ -120,6 +120,36 @@ DEF_TEST(sets_turn_their_members_on) {
   bool none[N_METRICS] = {false};
   OK(!gen_agg_set_on(&zeroed, "all", none)); /* no sets: names only */
   OK(!none[0]);
+
+  /* "-name" turns a measure or set off again, in the order written; alone
+   * it takes from the first set (the default) */
+  gen_org_t *org = mock_org("genesys_test");
+  bool some[4] = {false};
+  const char *minus[] = {"all", "-second", "c"};
+  oconfig_item_t *ci = mock_ci_strs("Metric", 3, minus);
+  CHECK_ZERO(gen_agg_config_metrics(org, ci, &cat, some));
+  mock_ci_free(ci);
+  OK(some[0] && !some[1] && some[2] && some[3]);
+  bool from_default[4] = {false};
+  ci = mock_ci_str("Metric", "-c");
+  CHECK_ZERO(gen_agg_config_metrics(org, ci, &cat, from_default));
+  mock_ci_free(ci);
+  OK(from_default[0] && !from_default[1] && !from_default[2] &&
+     !from_default[3]);
+  /* nothing left on is refused, naming the key */
+  bool empty[4] = {false};
+  mock_log_reset();
+  const char *off[] = {"first", "-first"};
+  ci = mock_ci_strs("Metric", 2, off);
+  EXPECT_EQ_INT(-EINVAL, gen_agg_config_metrics(org, ci, &cat, empty));
+  mock_ci_free(ci);
+  OK(mock_log_contains("turns every measure off"));
+  mock_log_reset();
+  ci = mock_ci_str("Metric", "-bogus");
+  EXPECT_EQ_INT(-EINVAL, gen_agg_config_metrics(org, ci, &cat, empty));
+  mock_ci_free(ci);
+  OK(mock_log_contains("unknown metric or set"));
+  gen_org_free(org);
   return 0;
 }
 
