@@ -54,6 +54,9 @@ typedef struct {
   size_t n_totals;
   gi_record_t *records; /* sorted by start */
   size_t n_records;
+  /* The end of its newest bucket with values; 0: none seen since the
+   * start (the first commit counts as one, a horizon's grace). */
+  int64_t last_end;
   bool revised; /* during a commit: a revision but no new bucket */
 } gi_key_t;
 
@@ -1047,6 +1050,8 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
         sink->bucket(sink->ud, k->key, p->start, end, kind, v, p->n);
       if (totals_add(gi, k, p, NULL) != 0 || record_store(gi, k, p) != 0)
         status = -ENOMEM;
+      if (end > k->last_end)
+        k->last_end = end;
       gi->stats.buckets_dispatched++;
       if (kind == GEN_INTERVAL_BACKFILL)
         gi->stats.buckets_backfilled++;
@@ -1075,7 +1080,13 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     gi_scope_t *s = &gi->scopes[batch[b]];
     for (size_t j = 0; j < s->n_keys; j++) {
       gi_key_t *k = &gi->keys[s->keys[j]];
-      if (range->end_ms > s->done_until)
+      if (k->last_end == 0)
+        k->last_end = range->end_ms;
+      /* an entity's media type (or dimension) with nothing within the
+       * horizon makes no series: absent, not a flat counter */
+      bool idle =
+          !gi->o.keep_idle && k->last_end + gi->o.horizon_ms < range->end_ms;
+      if (range->end_ms > s->done_until && !idle)
         emit_totals(gi, &sc, sink, k, range->end_ms);
       else if (k->revised)
         emit_totals(gi, &sc, sink, k, s->done_until);

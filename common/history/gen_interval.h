@@ -64,6 +64,10 @@ typedef struct {
   /* Ages at which a done bucket is asked for once more (RevisitAt); those
    * not longer than revisit_ms are left out: the window covers them. */
   gen_revisit_t revisit_at;
+  /* false: a key's totals are not dispatched once it has had no bucket
+   * with values within horizon_ms (its series ends, its totals are kept
+   * and go on with its next bucket); true: they are, every range. */
+  bool keep_idle;
   const char *state_path;   /* NULL: no persistence */
   const gen_log_org_t *who; /* whose lines (borrowed) */
   /* false: every commit writes the state file (tests). true: commits only

@@ -108,6 +108,8 @@ static const gen_config_def_t interval_defs[] = {
                    "where the state files live"),
     GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, "96",
                 "the most buckets one request covers"),
+    GEN_KEY_BOOL("KeepIdleSeries", IC, keep_idle, "false",
+                 "counters without a bucket within BackfillHorizon still go"),
 };
 #undef IC
 
@@ -134,6 +136,7 @@ gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
       .initial_ms = (int64_t)CDTIME_T_TO_MS(c->initial),
       .max_buckets = (size_t)c->max_buckets,
       .revisit_at = c->revisit_at,
+      .keep_idle = c->keep_idle,
       .state_path = path,
       .who = who,
   };

@@ -21,6 +21,7 @@ typedef struct {
   char *state_dir; /* NULL = collectd's BaseDir (gen_state_default_dir) */
   long max_buckets;
   gen_revisit_t revisit_at; /* RevisitAt: none unless configured */
+  bool keep_idle;           /* KeepIdleSeries */
 } gen_interval_config_t;
 
 /* Defaults: PT15M, settle 120 s, revisit 1 h, no revisit schedule,

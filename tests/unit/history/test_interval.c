@@ -772,6 +772,58 @@ DEF_TEST(window_longer_than_a_request_still_reaches_new_buckets) {
   return 0;
 }
 
+/* One cycle of scope Q1 at now: its range planned, voice put in every
+ * bucket of it and email in the bucket starting at email_at (-1: none). */
+static int idle_cycle(gen_interval_t *gi, int64_t now, int64_t email_at) {
+  gen_interval_range_t r;
+  if (gen_interval_plan(gi, q1, 1, now, &r) != 1)
+    return -1;
+  for (int64_t b = r.start_ms; b < r.end_ms; b += G)
+    if (put(gi, "Q1", "Q1\tvoice", b, 1, 100) != 0 ||
+        (b == email_at && put(gi, "Q1", "Q1\temail", b, 2, 200) != 0))
+      return -1;
+  return gen_interval_commit(gi, q1, 1, &r, now, &sink);
+}
+
+/* A key without a bucket with values within the horizon makes no series
+ * (its totals stop), unless KeepIdleSeries; its total goes on with its
+ * next bucket, nothing lost. */
+static int idle_key(bool keep_idle) {
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = MINUTE,
+                              .revisit_ms = 0,
+                              .horizon_ms = 2 * G,
+                              .max_buckets = 100,
+                              .keep_idle = keep_idle,
+                              .who = &test_who};
+  gen_interval_t *gi = gen_interval_create(&o);
+  CHECK_NOT_NULL(gi);
+  n_events = 0;
+  /* email has values in the first bucket only: [T0-G, T0) */
+  CHECK_ZERO(idle_cycle(gi, T0 + MINUTE, T0 - G));
+  OK(find("Q1\temail", -1, T0) != NULL);
+  for (int b = 1; b <= 4; b++)
+    CHECK_ZERO(idle_cycle(gi, T0 + b * G + MINUTE, -1));
+  /* within the horizon (to T0 + 2G) its totals go on; past it, not */
+  OK(find("Q1\temail", -1, T0 + 2 * G) != NULL);
+  OK((find("Q1\temail", -1, T0 + 3 * G) != NULL) == keep_idle);
+  OK((find("Q1\temail", -1, T0 + 4 * G) != NULL) == keep_idle);
+  OK(find("Q1\tvoice", -1, T0 + 4 * G) != NULL);
+  /* a bucket with values again: the series is back, its total whole */
+  CHECK_ZERO(idle_cycle(gi, T0 + 5 * G + MINUTE, T0 + 4 * G));
+  const event_t *e = find("Q1\temail", -1, T0 + 5 * G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(4, (e != NULL ? e->offered : -1));
+  gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(idle_keys_make_no_series_unless_kept) {
+  CHECK_ZERO(idle_key(false));
+  CHECK_ZERO(idle_key(true));
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -791,6 +843,7 @@ int main(void) {
   RUN_TEST(deferred_save_records_a_read_late);
   RUN_TEST(stale_next_is_removed_at_start);
   RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
+  RUN_TEST(idle_keys_make_no_series_unless_kept);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
