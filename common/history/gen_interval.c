@@ -93,6 +93,8 @@ struct gen_interval_s {
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
 
+  gen_ratelimit_t refused; /* lines about progress refused */
+
   bool dirty; /* committed since the last snapshot */
   /* With defer_save: the state as of the previous save is in the file
    * "<state_path>.next", made the state file at the next one (see
@@ -633,6 +635,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   if (gi == NULL)
     return NULL;
   gi->o = *o;
+  gi->refused = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   /* An age the window covers adds nothing: every cycle asks for it. */
   for (size_t a = 0; a < o->revisit_at.n; a++)
     if (o->revisit_at.age_ms[a] > o->revisit_ms)
@@ -738,6 +741,47 @@ static int plan_revisit(gen_interval_t *gi, const char *const *scopes, size_t n,
   return 0;
 }
 
+/* Refuses the progress of s beyond the clock (see gen_interval_plan). */
+static void ahead_refuse(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms,
+                         int64_t settled) {
+  int64_t g = gi->o.granularity_ms;
+  if (s->origin == 0 || s->done_until <= now_ms + GEN_INTERVAL_AHEAD_MS)
+    return;
+  char done[GEN_TIME_STRLEN], now[GEN_TIME_STRLEN], back[GEN_TIME_STRLEN];
+  gen_time_format(s->done_until, done, sizeof(done));
+  gen_time_format(now_ms, now, sizeof(now));
+  gi->stats.progress_refused++;
+  if (s->origin > settled) {
+    gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+                "%s: progress up to %s is ahead of the clock (%s): refused, "
+                "the scope starts afresh (InitialBackfill)",
+                s->id, done, now);
+    s->origin = 0; /* planned as a new scope below; keys and totals kept */
+    return;
+  }
+  /* Only buckets whose records are still held can be asked for again: the
+   * records before the window of the progress ahead went with it. */
+  int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] != GEN_REVISIT_UNSET && s->revisit_w[a] < keep)
+      keep = s->revisit_w[a];
+  int64_t origin = keep < settled ? keep : settled;
+  if (s->origin < origin)
+    s->origin = origin;
+  s->done_until = settled;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] != GEN_REVISIT_UNSET)
+      s->revisit_w[a] = s->revisit_w[a] < s->origin ? s->origin
+                        : s->revisit_w[a] > settled ? settled
+                                                    : s->revisit_w[a];
+  gen_time_format(settled, back, sizeof(back));
+  gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+              "%s: progress up to %s is ahead of the clock (%s): refused, "
+              "put back to %s; the buckets after it are asked for as they "
+              "settle",
+              s->id, done, now, back);
+}
+
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range) {
   int64_t g = gi->o.granularity_ms;
@@ -750,6 +794,7 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (si < 0)
       return (int)si;
     gi_scope_t *s = &gi->scopes[si];
+    ahead_refuse(gi, s, now_ms, settled);
     if (s->origin == 0) {
       int64_t back = floor_to(gi->o.initial_ms + g - 1, g);
       s->origin = settled - (back < g ? g : back);
@@ -1045,7 +1090,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
           end >= settled ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL;
       if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
         sink->bucket(sink->ud, k->key, p->start, end, kind, v, p->n);
-      if (totals_add(gi, k, p, NULL) != 0 || record_store(gi, k, p) != 0)
+      /* A record here is of a bucket counted while the clock was ahead
+       * (ahead_refuse): the totals move by the difference. */
+      if (totals_add(gi, k, p, record_find(k, p->start)) != 0 ||
+          record_store(gi, k, p) != 0)
         status = -ENOMEM;
       gi->stats.buckets_dispatched++;
       if (kind == GEN_INTERVAL_BACKFILL)
@@ -1177,6 +1225,7 @@ void gen_interval_stats_add(const gen_interval_t *gi,
   sum->buckets_backfilled += e.buckets_backfilled;
   sum->revisions += e.revisions;
   sum->gap_buckets += e.gap_buckets;
+  sum->progress_refused += e.progress_refused;
   sum->commits += e.commits;
   sum->scopes += e.scopes;
   sum->keys += e.keys;
