@@ -23,6 +23,10 @@
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
+/* 2020-01-01T00:00:00Z: progress older than this was not written by an
+ * engine of ours (the plugins date from 2026, InitialBackfill reaches 31
+ * days back at most). */
+#define GI_OLDEST_MS 1577836800000LL
 
 typedef struct {
   uint16_t name; /* index into gi->names */
@@ -41,6 +45,7 @@ typedef struct {
   int64_t origin;     /* first bucket start taken; 0 = not started */
   int64_t done_until; /* buckets before this are dispatched */
   bool in_batch;
+  bool refused; /* its progress in the state file was refused */
   /* per age of the schedule: buckets before it had their revisit then */
   int64_t revisit_w[GEN_REVISIT_MAX];
   size_t *keys; /* its keys, so that a commit touches only its batch */
@@ -418,23 +423,63 @@ static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
+/* Why progress at mark (ms) cannot be an engine's of this granularity, or
+ * NULL: the one rule for every entry of progress in the state file. */
+static const char *mark_absurd(const gen_interval_t *gi, int64_t mark,
+                               char *why, size_t size) {
+  if (mark < GI_OLDEST_MS)
+    return "before 2020, older than any collectd-genesys";
+  if (mark % gi->o.granularity_ms != 0) {
+    snprintf(why, size, "not on the %" PRId64 " s grid",
+             gi->o.granularity_ms / 1000);
+    return why;
+  }
+  return NULL;
+}
+
+/* An entry of the state file refused: logged naming it and why, counted;
+ * the rest of the file is kept. */
+static void entry_refused(gen_interval_t *gi, const char *scope,
+                          const char *entry, json_object *value,
+                          const char *why, const char *then) {
+  gi->stats.progress_refused++;
+  gen_log_org(
+      gi->o.who, &gi->refused, LOG_WARNING,
+      "state file %s: %s: %s %s refused (%s); %s", gi->state_path, scope, entry,
+      value ? json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN)
+            : "",
+      why, then);
+}
+
 /* Reads "revisits" (see revisits_print) for the ages still in the
- * schedule; the others start afresh at their first plan. */
+ * schedule; the others start afresh at their first plan, and so does an
+ * age whose watermark is refused. */
 static int revisits_load(gen_interval_t *gi, json_object *revisits) {
   json_object_object_foreach(revisits, id, ages) {
     ssize_t s = scope_get(gi, id, false);
     if (s < 0 || gi->scopes[s].origin == 0)
       continue; /* a scope "scopes" lacks: nothing to revisit */
-    if (!json_object_is_type(ages, json_type_object))
-      return -EINVAL;
+    if (!json_object_is_type(ages, json_type_object)) {
+      entry_refused(gi, id, "revisits", ages, "not an object",
+                    "its revisits start afresh");
+      continue;
+    }
     json_object_object_foreach(ages, age, w) {
       int64_t age_ms, mark;
-      char *end;
+      char *end, buf[64];
+      const char *why = NULL;
       age_ms = strtoll(age, &end, 10);
       if (*end != '\0' || !gen_json_int64_of(w, &mark))
-        return -EINVAL;
-      if (mark % gi->o.granularity_ms != 0)
-        return -EINVAL;
+        why = "not an age and a whole number";
+      else
+        why = mark_absurd(gi, mark, buf, sizeof(buf));
+      if (why != NULL) {
+        char entry[96];
+        snprintf(entry, sizeof(entry), "revisit watermark of age \"%.32s\"",
+                 age);
+        entry_refused(gi, id, entry, w, why, "that age starts afresh");
+        continue;
+      }
       for (size_t a = 0; a < gi->stages.n; a++)
         if (gi->stages.age_ms[a] == age_ms)
           gi->scopes[s].revisit_w[a] = mark;
@@ -506,20 +551,30 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
   json_object *scopes = gen_json_get_object(doc, "scopes");
   if (same_granularity && scopes != NULL) {
     json_object_object_foreach(scopes, id, a) {
-      if (!json_object_is_type(a, json_type_array) ||
-          json_object_array_length(a) != 2)
-        return -EINVAL;
       ssize_t s = scope_get(gi, id, true);
       if (s < 0)
         return (int)s;
-      if (!gen_json_int64_of(json_object_array_get_idx(a, 0),
-                             &gi->scopes[s].origin) ||
-          !gen_json_int64_of(json_object_array_get_idx(a, 1),
-                             &gi->scopes[s].done_until))
-        return -ERANGE;
-      if (gi->scopes[s].origin % gi->o.granularity_ms != 0 ||
-          gi->scopes[s].done_until % gi->o.granularity_ms != 0)
-        return -EINVAL;
+      int64_t origin, done;
+      char buf[64];
+      const char *why = NULL;
+      if (!json_object_is_type(a, json_type_array) ||
+          json_object_array_length(a) != 2 ||
+          !gen_json_int64_of(json_object_array_get_idx(a, 0), &origin) ||
+          !gen_json_int64_of(json_object_array_get_idx(a, 1), &done))
+        why = "not two whole numbers";
+      else if ((why = mark_absurd(gi, origin, buf, sizeof(buf))) == NULL &&
+               (why = mark_absurd(gi, done, buf, sizeof(buf))) == NULL &&
+               origin > done)
+        why = "the origin after the progress";
+      if (why != NULL) {
+        /* What it counted is unknown: a backfill could count it twice. */
+        entry_refused(gi, id, "progress", a, why,
+                      "it resumes at the newest settled bucket");
+        gi->scopes[s].refused = true;
+        continue;
+      }
+      gi->scopes[s].origin = origin;
+      gi->scopes[s].done_until = done;
     }
   } else if (!same_granularity) {
     gen_log_org(gi->o.who, NULL, LOG_WARNING,
@@ -796,7 +851,8 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
     gi_scope_t *s = &gi->scopes[si];
     ahead_refuse(gi, s, now_ms, settled);
     if (s->origin == 0) {
-      int64_t back = floor_to(gi->o.initial_ms + g - 1, g);
+      int64_t back = s->refused ? g : floor_to(gi->o.initial_ms + g - 1, g);
+      s->refused = false;
       s->origin = settled - (back < g ? g : back);
       if (s->origin < oldest)
         s->origin = oldest;

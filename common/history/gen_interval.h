@@ -137,9 +137,13 @@ typedef struct {
 
 /* Creates an engine and loads its state file (a missing file is a fresh
  * start; an unreadable one, or one for another granularity, is logged and
- * its progress dropped). A "<state_path>.next" from the last run (see
- * gen_interval_save) is not loaded but removed, logged. NULL on bad
- * options or out of memory. */
+ * its progress dropped). One entry of progress that no engine of ours
+ * wrote (not whole numbers, before 2020, off the grid, its origin after
+ * its end; a revisit watermark the same) is refused alone, logged and
+ * counted in progress_refused: that scope resumes at the newest settled
+ * bucket (a watermark's age starts afresh), the rest of the file is kept. A
+ * "<state_path>.next" from the last run (see gen_interval_save) is not loaded
+ * but removed, logged. NULL on bad options or out of memory. */
 gen_interval_t *gen_interval_create(const gen_interval_options_t *options);
 void gen_interval_free(gen_interval_t *gi);
 

@@ -919,6 +919,92 @@ DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
   return 0;
 }
 
+/* A state file with Q1's progress as given and Q2's sound, both with a
+ * total. */
+static int state_with_q1(const char *q1_progress, const char *revisits) {
+  char text[2048];
+  snprintf(text, sizeof(text),
+           "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":%s,"
+           "\"Q2\":[1778752500000,1778752800000]}%s,\"keys\":{"
+           "\"Q1\\tvoice\":{\"scope\":\"Q1\",\"totals\":{\"offered\":5},"
+           "\"buckets\":[]},\"Q2\\tvoice\":{\"scope\":\"Q2\",\"totals\":{"
+           "\"offered\":7},\"buckets\":[]}}}",
+           q1_progress, revisits);
+  return gen_state_write(path, text, strlen(text));
+}
+
+static gen_interval_t *make_revisiting(const char *state) {
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = MINUTE,
+                              .revisit_ms = 2 * G,
+                              .horizon_ms = 3600000,
+                              .max_buckets = 100,
+                              .revisit_at = {.n = 1, .age_ms = {DAY}},
+                              .state_path = state,
+                              .who = &test_who};
+  return gen_interval_create(&o);
+}
+
+/* One rule for absurd progress in a state file: an origin in 2001, a
+ * negative one, one off the grid, out of order or not a number, or a
+ * revisit watermark so, is refused alone, named with why; the rest of the
+ * file is kept (Q2's progress, every total). The refused scope resumes at
+ * the newest settled bucket, not walked from 2001 (what it counted before
+ * is unknown: a backfill could count it twice). */
+DEF_TEST(absurd_progress_is_refused_alone) {
+  const struct {
+    const char *q1, *revisits, *why;
+  } bad[] = {
+      {"[978307200000,1778752800000]", "", "before 2020"},
+      {"[978307200000,978307500000]", "", "before 2020"},
+      {"[-300000,1778752800000]", "", "before 2020"},
+      {"[1778752500001,1778752800000]", "", "not on the 300 s grid"},
+      {"[1778752800000,1778752500000]", "", "the origin after the progress"},
+      {"[\"x\",1778752800000]", "", "not two whole numbers"},
+      {"17", "", "not two whole numbers"},
+      {"[1778752500000,1778752800000]",
+       ",\"revisits\":{\"Q1\":{\"86400000\":978307200000}}", "before 2020"},
+      {"[1778752500000,1778752800000]",
+       ",\"revisits\":{\"Q1\":{\"86400000\":1778752500001}}",
+       "not on the 300 s grid"},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    CHECK_ZERO(state_with_q1(bad[i].q1, bad[i].revisits));
+    mock_log_reset();
+    gen_interval_t *gi = make_revisiting(path);
+    CHECK_NOT_NULL(gi);
+    OK(!mock_log_contains("cannot be used"));
+    OK(mock_log_contains("Q1: "));
+    OK(mock_log_contains(bad[i].why));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(1, st.progress_refused);
+    EXPECT_EQ_UINT64(2, st.keys);
+    /* Q1 from the newest settled bucket (or its own sound progress), never
+     * from 2001; no revisit walked from there either. */
+    int64_t now = T0 + MINUTE + G;
+    gen_interval_range_t r;
+    int ranges = 0;
+    n_events = 0;
+    while (gen_interval_plan(gi, q1, 1, now, &r) == 1 && ranges < 5) {
+      OK(r.start_ms >= T0 - G);
+      CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 1, 100));
+      CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+      ranges++;
+    }
+    EXPECT_EQ_INT(1, ranges);
+    EXPECT_EQ_DOUBLE(6, last_total("Q1\tvoice")); /* its total kept */
+    /* Q2 as the file had it: its next bucket only. */
+    const char *const q2[] = {"Q2"};
+    OK(gen_interval_plan(gi, q2, 1, now, &r) == 1);
+    EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* its window */
+    EXPECT_EQ_UINT64(T0 + G, r.end_ms);
+    gen_interval_free(gi);
+  }
+  unlink(path);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -940,6 +1026,7 @@ int main(void) {
   RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
   RUN_TEST(progress_ahead_of_the_clock_is_refused_and_backfilled);
   RUN_TEST(progress_ahead_of_a_started_scope_is_put_back);
+  RUN_TEST(absurd_progress_is_refused_alone);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;
