@@ -172,7 +172,8 @@ bool gen_interval_key_ok(const gen_key_t *key);
  * answer to the planned range. A later put for the same key and bucket
  * replaces the earlier one. Returns 0 or a negative errno (-EINVAL for a
  * bucket not aligned to the granularity, an unknown scope or a key the
- * engine cannot keep). */
+ * engine cannot keep; -ERANGE for a value beyond 2^53, which the state file
+ * cannot keep: a reader of answers refuses such a number itself). */
 int gen_interval_put(gen_interval_t *gi, const char *scope,
                      const gen_key_t *key, int64_t start_ms,
                      const gen_interval_value_t *values, size_t n);
