@@ -467,6 +467,10 @@ static void gp_dispatch_self(gp_instance_t *inst) {
                     (double)inst->components);
   gen_opev_dispatch_self(gen_families_state(&inst->families, GP_EVENTS),
                          &inst->families.counts);
+  gen_interval_stats_t st = {0};
+  gen_families_stats(&inst->families, &st);
+  gen_dispatch_self(host, PLUGIN_NAME, "progress_refused", NULL, true,
+                    (double)st.progress_refused);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 

@@ -624,6 +624,9 @@ static int gr_read(user_data_t *ud) {
     inst->summary = gen_summary_from_config(
         &inst->config.summary, inst->interval, gen_qs_summary_types,
         gen_qs_summary_types_count);
+    if (inst->summary != NULL)
+      gen_summary_log_as(inst->summary,
+                         (gen_log_org_t){PLUGIN_NAME, inst->client->org->name});
     pthread_mutex_unlock(&inst->lock);
   }
   if (due) /* the ids that qualify oUserPresences and name presences */

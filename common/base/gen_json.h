@@ -11,6 +11,11 @@
 #include <stdint.h>
 
 /* Deepest nesting we accept from the network (API documents are ~8 deep). */
+/* 2^53: every whole number up to it is exact in a double. The state files
+ * keep numbers up to it (their reader refuses anything beyond), so a number
+ * from an answer beyond it is refused where the answer is read. */
+#define GEN_JSON_EXACT_MAX 9007199254740992.0
+
 #define GEN_JSON_MAX_DEPTH 32
 
 /* A json-c document costs memory per node (an empty object about 700

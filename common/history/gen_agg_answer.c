@@ -488,7 +488,9 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
       const char *copy = keep(r, number, n); /* rare: a long number */
       v = copy != NULL ? strtod(copy, NULL) : NAN;
     }
-    if (isfinite(v)) {
+    /* Beyond 2^53 the state file could not keep it: absent, as the state
+     * file's reader would refuse it (the entry is skipped, counted). */
+    if (isfinite(v) && fabs(v) <= GEN_JSON_EXACT_MAX) {
       e->stat[r->stat] = v;
       e->have |= (uint8_t)(1u << r->stat);
     } else {

@@ -194,7 +194,8 @@ int gen_agg_bucket_start(const char *interval,
 
 /* The self-metrics of interval collection (plugin_instance "self"):
  * analytics_queries, analytics_query_failures, buckets_dispatched,
- * buckets_backfilled, bucket_revisions, gap_buckets, lag, last_success_age. */
+ * buckets_backfilled, bucket_revisions, gap_buckets, progress_refused, lag,
+ * last_success_age. */
 void gen_agg_dispatch_self(const char *host, const char *plugin,
                            const gen_interval_stats_t *st, uint64_t queries,
                            uint64_t failures);

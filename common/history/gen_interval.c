@@ -23,6 +23,10 @@
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
+/* 2020-01-01T00:00:00Z: progress older than this was not written by an
+ * engine of ours (the plugins date from 2026, InitialBackfill reaches 31
+ * days back at most). */
+#define GI_OLDEST_MS 1577836800000LL
 
 typedef struct {
   uint16_t name; /* index into gi->names */
@@ -41,6 +45,7 @@ typedef struct {
   int64_t origin;     /* first bucket start taken; 0 = not started */
   int64_t done_until; /* buckets before this are dispatched */
   bool in_batch;
+  bool refused; /* its progress in the state file was refused */
   /* per age of the schedule: buckets before it had their revisit then */
   int64_t revisit_w[GEN_REVISIT_MAX];
   size_t *keys; /* its keys, so that a commit touches only its batch */
@@ -95,6 +100,8 @@ struct gen_interval_s {
 
   gi_pending_t *pending;
   size_t n_pending, cap_pending;
+
+  gen_ratelimit_t refused; /* lines about progress refused */
 
   bool dirty; /* committed since the last snapshot */
   /* With defer_save: the state as of the previous save is in the file
@@ -308,7 +315,7 @@ static int nums_write(gen_buf_t *buf, const gen_interval_t *gi,
   int status = gen_buf_add(buf, "{", 1);
   for (size_t i = 0; status == 0 && i < n; i++) {
     double v = nums[i].value;
-    bool whole = v == floor(v) && fabs(v) < 9007199254740992.0;
+    bool whole = v == floor(v) && fabs(v) < GEN_JSON_EXACT_MAX;
     const gi_name_t *name = &gi->names[nums[i].name];
     if (i > 0)
       status = gen_buf_add(buf, ",", 1);
@@ -332,7 +339,7 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
      * bucket's value may be, as the API gave it). */
     if ((!json_object_is_type(value, json_type_double) &&
          !json_object_is_type(value, json_type_int)) ||
-        !(fabs(json_object_get_double(value)) <= 9007199254740992.0) ||
+        !(fabs(json_object_get_double(value)) <= GEN_JSON_EXACT_MAX) ||
         (totals && json_object_get_double(value) < 0) ||
         (json_object_is_type(value, json_type_int) &&
          (json_object_get_int64(value) == INT64_MAX ||
@@ -419,23 +426,63 @@ static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
+/* Why progress at mark (ms) cannot be an engine's of this granularity, or
+ * NULL: the one rule for every entry of progress in the state file. */
+static const char *mark_absurd(const gen_interval_t *gi, int64_t mark,
+                               char *why, size_t size) {
+  if (mark < GI_OLDEST_MS)
+    return "before 2020, older than any collectd-genesys";
+  if (mark % gi->o.granularity_ms != 0) {
+    snprintf(why, size, "not on the %" PRId64 " s grid",
+             gi->o.granularity_ms / 1000);
+    return why;
+  }
+  return NULL;
+}
+
+/* An entry of the state file refused: logged naming it and why, counted;
+ * the rest of the file is kept. */
+static void entry_refused(gen_interval_t *gi, const char *scope,
+                          const char *entry, json_object *value,
+                          const char *why, const char *then) {
+  gi->stats.progress_refused++;
+  gen_log_org(
+      gi->o.who, &gi->refused, LOG_WARNING,
+      "state file %s: %s: %s %s refused (%s); %s", gi->state_path, scope, entry,
+      value ? json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN)
+            : "",
+      why, then);
+}
+
 /* Reads "revisits" (see revisits_print) for the ages still in the
- * schedule; the others start afresh at their first plan. */
+ * schedule; the others start afresh at their first plan, and so does an
+ * age whose watermark is refused. */
 static int revisits_load(gen_interval_t *gi, json_object *revisits) {
   json_object_object_foreach(revisits, id, ages) {
     ssize_t s = scope_get(gi, id, false);
     if (s < 0 || gi->scopes[s].origin == 0)
       continue; /* a scope "scopes" lacks: nothing to revisit */
-    if (!json_object_is_type(ages, json_type_object))
-      return -EINVAL;
+    if (!json_object_is_type(ages, json_type_object)) {
+      entry_refused(gi, id, "revisits", ages, "not an object",
+                    "its revisits start afresh");
+      continue;
+    }
     json_object_object_foreach(ages, age, w) {
       int64_t age_ms, mark;
-      char *end;
+      char *end, buf[64];
+      const char *why = NULL;
       age_ms = strtoll(age, &end, 10);
       if (*end != '\0' || !gen_json_int64_of(w, &mark))
-        return -EINVAL;
-      if (mark % gi->o.granularity_ms != 0)
-        return -EINVAL;
+        why = "not an age and a whole number";
+      else
+        why = mark_absurd(gi, mark, buf, sizeof(buf));
+      if (why != NULL) {
+        char entry[96];
+        snprintf(entry, sizeof(entry), "revisit watermark of age \"%.32s\"",
+                 age);
+        entry_refused(gi, id, entry, w, why, "that age starts afresh");
+        continue;
+      }
       for (size_t a = 0; a < gi->stages.n; a++)
         if (gi->stages.age_ms[a] == age_ms)
           gi->scopes[s].revisit_w[a] = mark;
@@ -507,20 +554,30 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
   json_object *scopes = gen_json_get_object(doc, "scopes");
   if (same_granularity && scopes != NULL) {
     json_object_object_foreach(scopes, id, a) {
-      if (!json_object_is_type(a, json_type_array) ||
-          json_object_array_length(a) != 2)
-        return -EINVAL;
       ssize_t s = scope_get(gi, id, true);
       if (s < 0)
         return (int)s;
-      if (!gen_json_int64_of(json_object_array_get_idx(a, 0),
-                             &gi->scopes[s].origin) ||
-          !gen_json_int64_of(json_object_array_get_idx(a, 1),
-                             &gi->scopes[s].done_until))
-        return -ERANGE;
-      if (gi->scopes[s].origin % gi->o.granularity_ms != 0 ||
-          gi->scopes[s].done_until % gi->o.granularity_ms != 0)
-        return -EINVAL;
+      int64_t origin, done;
+      char buf[64];
+      const char *why = NULL;
+      if (!json_object_is_type(a, json_type_array) ||
+          json_object_array_length(a) != 2 ||
+          !gen_json_int64_of(json_object_array_get_idx(a, 0), &origin) ||
+          !gen_json_int64_of(json_object_array_get_idx(a, 1), &done))
+        why = "not two whole numbers";
+      else if ((why = mark_absurd(gi, origin, buf, sizeof(buf))) == NULL &&
+               (why = mark_absurd(gi, done, buf, sizeof(buf))) == NULL &&
+               origin > done)
+        why = "the origin after the progress";
+      if (why != NULL) {
+        /* What it counted is unknown: a backfill could count it twice. */
+        entry_refused(gi, id, "progress", a, why,
+                      "it resumes at the newest settled bucket");
+        gi->scopes[s].refused = true;
+        continue;
+      }
+      gi->scopes[s].origin = origin;
+      gi->scopes[s].done_until = done;
     }
   } else if (!same_granularity) {
     gen_log_org(gi->o.who, NULL, LOG_WARNING,
@@ -636,6 +693,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   if (gi == NULL)
     return NULL;
   gi->o = *o;
+  gi->refused = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   /* An age the window covers adds nothing: every cycle asks for it. */
   for (size_t a = 0; a < o->revisit_at.n; a++)
     if (o->revisit_at.age_ms[a] > o->revisit_ms)
@@ -741,6 +799,47 @@ static int plan_revisit(gen_interval_t *gi, const char *const *scopes, size_t n,
   return 0;
 }
 
+/* Refuses the progress of s beyond the clock (see gen_interval_plan). */
+static void ahead_refuse(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms,
+                         int64_t settled) {
+  int64_t g = gi->o.granularity_ms;
+  if (s->origin == 0 || s->done_until <= now_ms + GEN_INTERVAL_AHEAD_MS)
+    return;
+  char done[GEN_TIME_STRLEN], now[GEN_TIME_STRLEN], back[GEN_TIME_STRLEN];
+  gen_time_format(s->done_until, done, sizeof(done));
+  gen_time_format(now_ms, now, sizeof(now));
+  gi->stats.progress_refused++;
+  if (s->origin > settled) {
+    gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+                "%s: progress up to %s is ahead of the clock (%s): refused, "
+                "the scope starts afresh (InitialBackfill)",
+                s->id, done, now);
+    s->origin = 0; /* planned as a new scope below; keys and totals kept */
+    return;
+  }
+  /* Only buckets whose records are still held can be asked for again: the
+   * records before the window of the progress ahead went with it. */
+  int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] != GEN_REVISIT_UNSET && s->revisit_w[a] < keep)
+      keep = s->revisit_w[a];
+  int64_t origin = keep < settled ? keep : settled;
+  if (s->origin < origin)
+    s->origin = origin;
+  s->done_until = settled;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] != GEN_REVISIT_UNSET)
+      s->revisit_w[a] = s->revisit_w[a] < s->origin ? s->origin
+                        : s->revisit_w[a] > settled ? settled
+                                                    : s->revisit_w[a];
+  gen_time_format(settled, back, sizeof(back));
+  gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+              "%s: progress up to %s is ahead of the clock (%s): refused, "
+              "put back to %s; the buckets after it are asked for as they "
+              "settle",
+              s->id, done, now, back);
+}
+
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range) {
   int64_t g = gi->o.granularity_ms;
@@ -753,8 +852,10 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (si < 0)
       return (int)si;
     gi_scope_t *s = &gi->scopes[si];
+    ahead_refuse(gi, s, now_ms, settled);
     if (s->origin == 0) {
-      int64_t back = floor_to(gi->o.initial_ms + g - 1, g);
+      int64_t back = s->refused ? g : floor_to(gi->o.initial_ms + g - 1, g);
+      s->refused = false;
       s->origin = settled - (back < g ? g : back);
       if (s->origin < oldest)
         s->origin = oldest;
@@ -862,6 +963,11 @@ int gen_interval_put(gen_interval_t *gi, const char *scope,
     if (!isfinite(values[i].value)) {
       free(p->values);
       return -EINVAL;
+    }
+    /* Nor what the state file cannot keep: its reader refuses it. */
+    if (fabs(values[i].value) > GEN_JSON_EXACT_MAX) {
+      free(p->values);
+      return -ERANGE;
     }
     int idx = name_index(gi, values[i].name, values[i].counter);
     if (idx < 0) {
@@ -1048,7 +1154,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
           end >= settled ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL;
       if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
         sink->bucket(sink->ud, k->key, p->start, end, kind, v, p->n);
-      if (totals_add(gi, k, p, NULL) != 0 || record_store(gi, k, p) != 0)
+      /* A record here is of a bucket counted while the clock was ahead
+       * (ahead_refuse): the totals move by the difference. */
+      if (totals_add(gi, k, p, record_find(k, p->start)) != 0 ||
+          record_store(gi, k, p) != 0)
         status = -ENOMEM;
       if (end > k->last_end)
         k->last_end = end;
@@ -1188,6 +1297,7 @@ void gen_interval_stats_add(const gen_interval_t *gi,
   sum->buckets_backfilled += e.buckets_backfilled;
   sum->revisions += e.revisions;
   sum->gap_buckets += e.gap_buckets;
+  sum->progress_refused += e.progress_refused;
   sum->commits += e.commits;
   sum->scopes += e.scopes;
   sum->keys += e.keys;

@@ -109,6 +109,15 @@ typedef struct {
   void *ud;
 } gen_interval_sink_t;
 
+/* How far a scope's progress may run ahead of the clock before it is
+ * refused: 5 minutes, more than an NTP step, less than a bucket of the
+ * shortest usual granularity. A commit never takes a bucket that is not
+ * settled, so progress ahead of the clock was made by a clock that was ahead
+ * (a VM with a bad RTC, a resume) or read from a state file not made here;
+ * kept, it would hold every request back, silently, until the clock caught
+ * up with it (see gen_interval_plan). */
+#define GEN_INTERVAL_AHEAD_MS (5 * 60000)
+
 typedef struct {
   int64_t start_ms, end_ms; /* whole buckets, end exclusive */
   /* 0: new buckets with the revisit window; i > 0: the revisit of done
@@ -122,6 +131,8 @@ typedef struct {
   uint64_t buckets_backfilled; /* of which older than the newest settled */
   uint64_t revisions;          /* (key, bucket) pairs dispatched again */
   uint64_t gap_buckets;        /* buckets lost beyond the horizon */
+  /* progress refused: ahead of the clock, or absurd in the state file */
+  uint64_t progress_refused;
   uint64_t commits;
   int64_t done_until_ms;  /* oldest end done over all scopes; 0 = none */
   int64_t last_commit_ms; /* now_ms of the last commit; 0 = none */
@@ -130,9 +141,13 @@ typedef struct {
 
 /* Creates an engine and loads its state file (a missing file is a fresh
  * start; an unreadable one, or one for another granularity, is logged and
- * its progress dropped). A "<state_path>.next" from the last run (see
- * gen_interval_save) is not loaded but removed, logged. NULL on bad
- * options or out of memory. */
+ * its progress dropped). One entry of progress that no engine of ours
+ * wrote (not whole numbers, before 2020, off the grid, its origin after
+ * its end; a revisit watermark the same) is refused alone, logged and
+ * counted in progress_refused: that scope resumes at the newest settled
+ * bucket (a watermark's age starts afresh), the rest of the file is kept. A
+ * "<state_path>.next" from the last run (see gen_interval_save) is not loaded
+ * but removed, logged. NULL on bad options or out of memory. */
 gen_interval_t *gen_interval_create(const gen_interval_options_t *options);
 void gen_interval_free(gen_interval_t *gi);
 
@@ -141,7 +156,14 @@ void gen_interval_free(gen_interval_t *gi);
  * up to date, or a negative errno. New buckets with the revisit window come
  * first, then the scheduled revisits due (the oldest age first). Gaps beyond
  * the horizon are logged and counted here, and skipped (with the scheduled
- * revisits of buckets before them). */
+ * revisits of buckets before them). A scope's progress beyond now_ms +
+ * GEN_INTERVAL_AHEAD_MS is refused (logged, rate-limited; counted in
+ * progress_refused): a scope whose first bucket is ahead too starts afresh
+ * (InitialBackfill), any other is put back to the newest settled bucket,
+ * and no further (the records of older buckets went while it was ahead:
+ * asking for them again would count them twice). A bucket counted while
+ * the clock was ahead is corrected by the difference when it is asked for
+ * on time. */
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range);
 
@@ -154,7 +176,8 @@ bool gen_interval_key_ok(const gen_key_t *key);
  * answer to the planned range. A later put for the same key and bucket
  * replaces the earlier one. Returns 0 or a negative errno (-EINVAL for a
  * bucket not aligned to the granularity, an unknown scope or a key the
- * engine cannot keep). */
+ * engine cannot keep; -ERANGE for a value beyond 2^53, which the state file
+ * cannot keep: a reader of answers refuses such a number itself). */
 int gen_interval_put(gen_interval_t *gi, const char *scope,
                      const gen_key_t *key, int64_t start_ms,
                      const gen_interval_value_t *values, size_t n);

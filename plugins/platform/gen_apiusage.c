@@ -43,7 +43,6 @@ static const gen_config_def_t au_defs[] = {
 
 const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
 
-
 int64_t gen_au_day(int64_t now_ms) {
   int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
   return today - DAY_MS;
@@ -562,9 +561,13 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
     au->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   cdtime_t now = cdtime();
   int64_t day = gen_au_day((int64_t)CDTIME_T_TO_MS(now));
+  /* A retry further off than any wait was set while the clock was ahead:
+   * kept, it would hold every query back until the clock caught up. (A
+   * done_at ahead makes now - done_at wrap: due at once, as wanted.) */
+  bool resting = now < au->retry && au->retry - now <= RETRY_MAX;
   bool due = (au->done_at == 0 || au->day_ms != day ||
               now - au->done_at >= c->refresh) &&
-             now >= au->retry;
+             !resting;
   /* A query of a day gone by is dropped; a new day asks the jobs route
    * again (legacy_ms). */
   if (au->asked_ms != day)

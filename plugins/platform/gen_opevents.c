@@ -134,13 +134,18 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
     json_object *e = json_object_array_get_idx(in, i);
     const char *id =
         gen_json_get_string(gen_json_get_object(e, "eventDefinition"), "id");
+    const int64_t exact = (int64_t)GEN_JSON_EXACT_MAX;
     int64_t count;
+    ssize_t k = id != NULL ? gen_entity_find(defs, id) : -1;
+    /* A count (or a definition's sum) beyond 2^53 is refused here, as the
+     * state file's reader would refuse it: saved, it would cost the family
+     * every counter at the next start. */
     if (id == NULL || id[0] == '\0' ||
-        !gen_json_get_int64(e, API_METRIC, &count) || count < 0) {
+        !gen_json_get_int64(e, API_METRIC, &count) || count < 0 ||
+        count > exact || (k >= 0 && counts[k] > exact - count)) {
       (*skipped)++;
       continue;
     }
-    ssize_t k = gen_entity_find(defs, id);
     if (k >= 0) /* else not ours: listed since, or filtered out */
       counts[k] += count;
   }
@@ -191,7 +196,8 @@ static int parse(void *ud, const char *text, size_t len, gen_agg_answer_t *a,
     atomic_fetch_add(&ev->client->stats.malformed, 1);
     gen_log_org(ev->who, &ev->complain, LOG_WARNING,
                 "%zu entries of an events aggregates answer had no event "
-                "definition id or no eventCount and were skipped",
+                "definition id, no eventCount or one beyond 2^53 and were "
+                "skipped",
                 skipped);
   }
   return status;

@@ -6,9 +6,11 @@
 
 #include "gen_buf.h"
 #include "gen_dispatch.h"
+#include "gen_log.h"
 #include "gen_map.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 /* Windows closed per call: a stalled owner catches up over a few calls
  * rather than in one long one. */
 #define SUMMARY_CLOSE_MAX 64
+/* More windows due at one call than this: the clock stepped forward (or
+ * the owner stalled as long; nothing was observed in them either way). */
+#define SUMMARY_STEP_WINDOWS SUMMARY_CLOSE_MAX
 
 /* A series. Most series do not change in a given window: their min, max
  * and integral follow from the value at the window's start alone, so only
@@ -95,7 +100,9 @@ struct gen_summary_s {
   size_t cursor, n_due;
   gen_summary_put_t put;
   void *ud;
-  target_t target; /* gen_summary_close_dispatch()'s sink */
+  target_t target;      /* gen_summary_close_dispatch()'s sink */
+  gen_log_org_t who;    /* whose lines (gen_summary_log_as) */
+  gen_ratelimit_t said; /* the line about a step */
 };
 
 static const gen_config_def_t summary_defs[] = {
@@ -124,6 +131,7 @@ gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
     s->types = types;
     s->n_types = n;
     s->free_rec = NO_REC;
+    s->said = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   }
   return s;
 }
@@ -146,6 +154,9 @@ void gen_summary_free(gen_summary_t *s) {
 }
 
 cdtime_t gen_summary_window(const gen_summary_t *s) { return s->window; }
+
+static bool grows(gen_summary_kind_t kind, double value);
+static void series_drop(gen_summary_t *s, group_t *g, series_t *r);
 
 static gen_summary_kind_t kind_of(const gen_summary_t *s, const series_t *r) {
   return s->types[r->type].kind;
@@ -297,6 +308,44 @@ gen_summary_t *gen_summary_from_config(const gen_summary_config_t *c,
   return s;
 }
 
+void gen_summary_log_as(gen_summary_t *s, gen_log_org_t who) { s->who = who; }
+
+/* After a step: the windows from the open one to the one now falls in were
+ * not observed. Closing each, every series carried over it, was 86,400
+ * windows for a day's step of 1 s windows (304,889 values in 20 s, the
+ * live values starved): they are skipped and counted; the window now falls
+ * in is withheld (partial: its start was not seen), an age carried over the
+ * step. The window closed before leaves first. */
+static void skip_windows(gen_summary_t *s, cdtime_t now) {
+  cdtime_t from = s->end - s->window, to = now / s->window * s->window;
+  if (to <= from)
+    return;
+  put_share(s, now, true);
+  uint64_t windows = (to - from) / s->window;
+  for (size_t i = 0; i < s->n_groups; i++) {
+    group_t *g = &s->groups[i];
+    for (size_t j = 0; j < g->n; j++) {
+      series_t *r = &g->series[j];
+      rec_free(s, r);
+      r->value = value_at(kind_of(s, r), r->value, from, to);
+      r->flags |= F_PARTIAL;
+      /* an age carries on from the window's start: its record says so */
+      if (grows(kind_of(s, r), r->value) &&
+          (r->rec = rec_new(s, to)) == NO_REC) {
+        series_drop(s, g, r); /* the last series took its place */
+        j--;                  /* wraps at 0: the loop's j++ undoes it */
+      }
+    }
+  }
+  s->end = to + s->window;
+  s->stats.skipped += windows * s->n_series;
+  gen_log_org(s->who.plugin ? &s->who : NULL, &s->said, LOG_WARNING,
+              "Summaries: the clock jumped %.0f s past the window closed (a "
+              "forward step, or the plugin stalled): that window closed "
+              "once, %" PRIu64 " windows skipped (summary_windows-skipped)",
+              CDTIME_T_TO_DOUBLE(now - from), windows);
+}
+
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
                          void *ud) {
   s->put = put;
@@ -304,7 +353,8 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
   if (s->end == 0)
     s->end = (now / s->window + 1) * s->window;
   size_t closed = 0;
-  while (now >= s->end && closed < SUMMARY_CLOSE_MAX) {
+  bool step = now >= s->end + SUMMARY_STEP_WINDOWS * s->window;
+  while (now >= s->end && closed < (step ? 1 : SUMMARY_CLOSE_MAX)) {
     put_share(s, now, true); /* the window before leaves first */
     for (size_t i = 0; i < s->n_groups; i++) {
       const group_t *g = &s->groups[i];
@@ -326,6 +376,8 @@ size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
     s->end += s->window;
     closed++;
   }
+  if (step)
+    skip_windows(s, now);
   put_share(s, now, false);
   return closed;
 }
@@ -580,6 +632,8 @@ void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
                     (double)s->stats.gap);
   gen_dispatch_self(host, plugin, "summary_windows", "partial", true,
                     (double)s->stats.partial);
+  gen_dispatch_self(host, plugin, "summary_windows", "skipped", true,
+                    (double)s->stats.skipped);
   gen_dispatch_self(host, plugin, "summary_series", NULL, false,
                     (double)s->n_series);
 }

@@ -65,6 +65,7 @@ typedef struct {
   uint64_t complete; /* series-windows summarised (dispatched) */
   uint64_t gap;      /* withheld: the window overlapped a lost source */
   uint64_t partial;  /* withheld: the series began inside the window */
+  uint64_t skipped;  /* skipped: jumped over by a forward clock step */
   size_t series;     /* series tracked now */
 } gen_summary_stats_t;
 
@@ -87,7 +88,11 @@ cdtime_t gen_summary_window(const gen_summary_t *s);
  * the next), handing each summarised series' min, max and mean to put.
  * Call it before observing a change at now, so that the change falls in
  * the open window. Returns the windows closed. With a spread, the last
- * window closed leaves in shares: see gen_summary_spread(). */
+ * window closed leaves in shares: see gen_summary_spread(). More than 64
+ * windows due at once is a forward clock step (or a stall as long): the
+ * open window is closed, the windows after it up to now are skipped
+ * (counted in skipped, series-windows; a WARNING line, at most one a
+ * minute), and the window now falls in is withheld as partial. */
 size_t gen_summary_close(gen_summary_t *s, cdtime_t now, gen_summary_put_t put,
                          void *ud);
 
@@ -141,8 +146,12 @@ void gen_summary_forget(gen_summary_t *s, const char *plugin_instance);
 
 void gen_summary_stats(const gen_summary_t *s, gen_summary_stats_t *out);
 
+/* Whose lines the summary writes (strings borrowed); none set: lines
+ * without the prefix (tests). */
+void gen_summary_log_as(gen_summary_t *s, gen_log_org_t who);
+
 /* Self-metrics (plugin_instance "self"): summary_windows complete|gap|
- * partial (series-windows) and summary_series. */
+ * partial|skipped (series-windows) and summary_series. */
 void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
                                 const char *plugin);
 

@@ -245,12 +245,15 @@ class FakeClockCollectd(Collectd):
     (libfaketime), so the plugin's own clock decides what is closed, as in
     production. libfaketime takes a start in whole seconds: collectd is
     started when the simulated clock is at one, so the two agree to within
-    the start-up latency times the speed."""
+    the start-up latency times the speed. ahead_ms puts collectd's clock that
+    far ahead of the simulator's (a host whose clock is wrong); a test may
+    change it between a stop and a start."""
 
-    def __init__(self, body, sim, speed, **kw):
+    def __init__(self, body, sim, speed, ahead_ms=0, **kw):
         super().__init__(body, **kw)
         self.sim = sim
         self.speed = speed
+        self.ahead_ms = ahead_ms
 
     def start(self):
         # The fake clock starts on the simulator's next whole second; on a
@@ -265,7 +268,8 @@ class FakeClockCollectd(Collectd):
             if delay >= 0:
                 break
         time.sleep(max(delay, 0.0))
-        anchor = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime((sim_ms + wait_ms) / 1000))
+        anchor = time.strftime("%Y-%m-%d %H:%M:%S",
+                               time.gmtime((sim_ms + wait_ms + self.ahead_ms) / 1000))
         env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, TZ="UTC",
                    FAKETIME=f"@{anchor} x{self.speed}", FAKETIME_NO_CACHE="1",
                    FAKETIME_DONT_FAKE_MONOTONIC="1")

@@ -824,6 +824,239 @@ DEF_TEST(idle_keys_make_no_series_unless_kept) {
   return 0;
 }
 
+#define DAY (24 * 60 * MINUTE)
+
+/* An engine with InitialBackfill initial, a horizon of two days (the clock
+ * steps by one) and ranges that cover a day. */
+static gen_interval_t *make_initial(int64_t initial, const char *state) {
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = MINUTE,
+                              .revisit_ms = 2 * G,
+                              .horizon_ms = 2 * DAY,
+                              .initial_ms = initial,
+                              .max_buckets = 1000,
+                              .state_path = state,
+                              .who = &test_who};
+  return gen_interval_create(&o);
+}
+
+/* The offered total of key as last emitted, or -1. */
+static double last_total(const char *key) {
+  double v = -1;
+  for (size_t i = 0; i < n_events; i++)
+    if (events[i].start < 0 && strcmp(events[i].key, key) == 0)
+      v = events[i].offered;
+  return v;
+}
+
+/* Plans and commits at now until nothing is due, putting offered (handle
+ * 100 times it) into the bucket at start when a range covers it. Returns the
+ * ranges committed, or -1. */
+static int catch_up(gen_interval_t *gi, int64_t now, int64_t start,
+                    double offered) {
+  gen_interval_range_t r;
+  int ranges = 0;
+  while (gen_interval_plan(gi, q1, 1, now, &r) == 1 && ranges < 20) {
+    if (r.start_ms <= start && start < r.end_ms &&
+        put(gi, "Q1", "Q1\tvoice", start, offered, 100 * offered) != 0)
+      return -1;
+    if (gen_interval_commit(gi, q1, 1, &r, now, &sink) != 0)
+      return -1;
+    ranges++;
+  }
+  return ranges;
+}
+
+/* collectd ran with the clock a day ahead, from a fresh start, and was
+ * started again on the right time: its progress, a day ahead, is refused
+ * with a line and the scope starts afresh (InitialBackfill asked again),
+ * where it used to ask for nothing until the clock reached it. The bucket
+ * counted while the clock was ahead is corrected by the difference when it
+ * is asked for on the right day, not counted twice. */
+DEF_TEST(progress_ahead_of_the_clock_is_refused_and_backfilled) {
+  unlink(path);
+  gen_interval_t *gi = make_initial(3 * G, path);
+  gen_interval_range_t r;
+  int64_t ahead = T0 + DAY + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, ahead, &r) == 1);
+  EXPECT_EQ_UINT64(T0 + DAY - 3 * G, r.start_ms);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + DAY - G, 5, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, ahead, &sink));
+  gen_interval_free(gi);
+
+  /* The right time: 10:10:01, the newest settled bucket 10:05-10:10. */
+  int64_t now = T0 + 2 * G + MINUTE;
+  mock_log_reset();
+  n_events = 0;
+  gi = make_initial(3 * G, path);
+  CHECK_NOT_NULL(gi);
+  EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now, &r));
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms);
+  EXPECT_EQ_UINT64(T0 + 2 * G, r.end_ms);
+  OK(mock_log_contains("Q1: progress up to 2026-05-15T10:00:00.000Z is "
+                       "ahead of the clock"));
+  gen_interval_stats_t st;
+  gen_interval_get_stats(gi, &st);
+  EXPECT_EQ_UINT64(1, st.progress_refused);
+  for (int64_t b = T0 - G; b < T0 + 2 * G; b += G)
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", b, 1, 100));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  EXPECT_EQ_INT(3, count_buckets());
+  /* The bucket counted early stays in the total until it is asked for. */
+  EXPECT_EQ_DOUBLE(8, last_total("Q1\tvoice"));
+  /* A refusal is said once, not at every plan. */
+  mock_log_reset();
+  EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
+  OK(!mock_log_contains("ahead of the clock"));
+
+  /* On the right day the bucket counted early holds 7, not 5: the total
+   * moves by the difference. */
+  OK(catch_up(gi, T0 + DAY + MINUTE, T0 + DAY - G, 7) > 0);
+  EXPECT_EQ_DOUBLE(10, last_total("Q1\tvoice"));
+  gen_interval_free(gi);
+  unlink(path);
+  return 0;
+}
+
+/* A scope that ran on the right time, then a day ahead (its progress a
+ * day ahead, its origin before), then on the right time again: progress
+ * is put back to the newest settled bucket and the next bucket is asked
+ * for when it settles; nothing before is asked again, as its records went
+ * while the clock was ahead (asking would count it twice). A state file a
+ * year ahead the same. */
+DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
+  const int64_t aheads[] = {DAY, 365 * DAY};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(aheads); i++) {
+    unlink(path);
+    gen_interval_t *gi = make_initial(0, path);
+    n_events = 0;
+    OK(catch_up(gi, T0 + MINUTE, T0 - G, 5) == 1);
+    if (aheads[i] == DAY) {
+      OK(catch_up(gi, T0 + DAY + MINUTE, T0 + DAY - G, 3) > 0);
+      gen_interval_free(gi);
+    } else { /* the file edited: its progress a year ahead */
+      gen_interval_free(gi);
+      char text[8192];
+      FILE *f = fopen(path, "r");
+      CHECK_NOT_NULL(f);
+      size_t n = fread(text, 1, sizeof(text) - 1, f);
+      fclose(f);
+      text[n] = '\0';
+      char *done = strstr(text, ",1778752800000]");
+      CHECK_NOT_NULL(done);
+      char year[32];
+      snprintf(year, sizeof(year), ",%lld]", (long long)(T0 + 365 * DAY));
+      CHECK_ZERO(
+          write_spliced(path, text, done, strlen(",1778752800000]"), year));
+    }
+    int64_t now = T0 + 2 * G + MINUTE;
+    mock_log_reset();
+    gi = make_initial(0, path);
+    CHECK_NOT_NULL(gi);
+    gen_interval_range_t r;
+    /* 10:10 is the newest settled end: nothing is due yet, but the
+     * progress was refused. */
+    EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
+    OK(mock_log_contains("is ahead of the clock"));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(T0 + 2 * G, st.done_until_ms);
+    /* The next bucket is asked for once settled, alone. */
+    EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now + G, &r));
+    EXPECT_EQ_UINT64(T0 + 2 * G, r.start_ms);
+    EXPECT_EQ_UINT64(T0 + 3 * G, r.end_ms);
+    gen_interval_free(gi);
+  }
+  unlink(path);
+  return 0;
+}
+
+/* A state file with Q1's progress as given and Q2's sound, both with a
+ * total. */
+static int state_with_q1(const char *q1_progress, const char *revisits) {
+  char text[2048];
+  snprintf(text, sizeof(text),
+           "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":%s,"
+           "\"Q2\":[1778752500000,1778752800000]}%s,\"keys\":{"
+           "\"Q1\\tvoice\":{\"scope\":\"Q1\",\"totals\":{\"offered\":5},"
+           "\"buckets\":[]},\"Q2\\tvoice\":{\"scope\":\"Q2\",\"totals\":{"
+           "\"offered\":7},\"buckets\":[]}}}",
+           q1_progress, revisits);
+  return gen_state_write(path, text, strlen(text));
+}
+
+static gen_interval_t *make_revisiting(const char *state) {
+  gen_interval_options_t o = {.granularity_ms = G,
+                              .settle_ms = MINUTE,
+                              .revisit_ms = 2 * G,
+                              .horizon_ms = 3600000,
+                              .max_buckets = 100,
+                              .revisit_at = {.n = 1, .age_ms = {DAY}},
+                              .state_path = state,
+                              .who = &test_who};
+  return gen_interval_create(&o);
+}
+
+/* One rule for absurd progress in a state file: an origin in 2001, a
+ * negative one, one off the grid, out of order or not a number, or a
+ * revisit watermark so, is refused alone, named with why; the rest of the
+ * file is kept (Q2's progress, every total). The refused scope resumes at
+ * the newest settled bucket, not walked from 2001 (what it counted before
+ * is unknown: a backfill could count it twice). */
+DEF_TEST(absurd_progress_is_refused_alone) {
+  const struct {
+    const char *q1, *revisits, *why;
+  } bad[] = {
+      {"[978307200000,1778752800000]", "", "before 2020"},
+      {"[978307200000,978307500000]", "", "before 2020"},
+      {"[-300000,1778752800000]", "", "before 2020"},
+      {"[1778752500001,1778752800000]", "", "not on the 300 s grid"},
+      {"[1778752800000,1778752500000]", "", "the origin after the progress"},
+      {"[\"x\",1778752800000]", "", "not two whole numbers"},
+      {"17", "", "not two whole numbers"},
+      {"[1778752500000,1778752800000]",
+       ",\"revisits\":{\"Q1\":{\"86400000\":978307200000}}", "before 2020"},
+      {"[1778752500000,1778752800000]",
+       ",\"revisits\":{\"Q1\":{\"86400000\":1778752500001}}",
+       "not on the 300 s grid"},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    CHECK_ZERO(state_with_q1(bad[i].q1, bad[i].revisits));
+    mock_log_reset();
+    gen_interval_t *gi = make_revisiting(path);
+    CHECK_NOT_NULL(gi);
+    OK(!mock_log_contains("cannot be used"));
+    OK(mock_log_contains("Q1: "));
+    OK(mock_log_contains(bad[i].why));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(1, st.progress_refused);
+    EXPECT_EQ_UINT64(2, st.keys);
+    /* Q1 from the newest settled bucket (or its own sound progress), never
+     * from 2001; no revisit walked from there either. */
+    int64_t now = T0 + MINUTE + G;
+    gen_interval_range_t r;
+    int ranges = 0;
+    n_events = 0;
+    while (gen_interval_plan(gi, q1, 1, now, &r) == 1 && ranges < 5) {
+      OK(r.start_ms >= T0 - G);
+      CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 1, 100));
+      CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+      ranges++;
+    }
+    EXPECT_EQ_INT(1, ranges);
+    EXPECT_EQ_DOUBLE(6, last_total("Q1\tvoice")); /* its total kept */
+    /* Q2 as the file had it: its next bucket only. */
+    const char *const q2[] = {"Q2"};
+    OK(gen_interval_plan(gi, q2, 1, now, &r) == 1);
+    EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* its window */
+    EXPECT_EQ_UINT64(T0 + G, r.end_ms);
+    gen_interval_free(gi);
+  }
+  unlink(path);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -844,6 +1077,9 @@ int main(void) {
   RUN_TEST(stale_next_is_removed_at_start);
   RUN_TEST(window_longer_than_a_request_still_reaches_new_buckets);
   RUN_TEST(idle_keys_make_no_series_unless_kept);
+  RUN_TEST(progress_ahead_of_the_clock_is_refused_and_backfilled);
+  RUN_TEST(progress_ahead_of_a_started_scope_is_put_back);
+  RUN_TEST(absurd_progress_is_refused_alone);
   if (mock_rmtree(dir) != 0)
     return 1;
   END_TEST;

@@ -528,6 +528,26 @@ DEF_TEST(given_up_and_refused) {
   return 0;
 }
 
+/* A failure while the clock was a day ahead sets its retry a day ahead:
+ * once the clock is corrected the query is asked again at once (a retry
+ * further off than any wait was set by a clock ahead), not a day later. */
+DEF_TEST(a_retry_set_while_the_clock_was_ahead_is_not_waited_for) {
+  fixture_t f;
+  setup(&f);
+  post_status = 403;
+  mock_time += TIME_T_TO_CDTIME_T(86400);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(1, n_posts);
+  mock_time -= TIME_T_TO_CDTIME_T(86400);
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2, n_posts);
+  /* and then the wait holds as before */
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(2, n_posts);
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(job_reads) {
   fixture_t f;
   setup(&f);
@@ -607,6 +627,7 @@ int main(void) {
   RUN_TEST(answer_forms);
   RUN_TEST(reads);
   RUN_TEST(given_up_and_refused);
+  RUN_TEST(a_retry_set_while_the_clock_was_ahead_is_not_waited_for);
   RUN_TEST(job_pages);
   RUN_TEST(job_reads);
   mock_time = 0;

@@ -135,29 +135,59 @@ static double value(const char *instance, const char *type) {
                                          : v->value.gauge;
 }
 
+/* The family as the plugin makes it: PT5M buckets, two back at the first
+ * read, its state file in dir, three definitions; engine set. */
+typedef struct {
+  gen_opev_config_t c;
+  gen_client_t *client;
+  gen_log_org_t who;
+  gen_opev_t *ev;
+} fixture_t;
+
+/* The engine on the fixture's state file (made again: a restart). */
+static gen_interval_t *engine_of(fixture_t *f) {
+  gen_interval_config_t ic;
+  gen_opev_interval(&f->c, &ic);
+  gen_interval_t *e = gen_interval_config_engine(
+      &ic, "genesys_platform", f->client->org->name, "-events", &f->who);
+  gen_interval_config_release(&ic);
+  return e;
+}
+
+static int fixture_open(fixture_t *f, char *dir) {
+  gen_opev_config_init(&f->c);
+  f->c.enabled = true;
+  f->c.granularity_ms = G;
+  f->c.settle = TIME_T_TO_CDTIME_T(30);
+  f->c.initial = MS_TO_CDTIME_T(2 * G);
+  f->c.horizon = MS_TO_CDTIME_T(4 * G);
+  f->c.state_dir = dir;
+  f->client = gen_client_create(mock_org("genesys_platform"));
+  f->who = (gen_log_org_t){"genesys_platform", f->client->org->name};
+  counts = (gen_agg_counts_t){.who = &f->who};
+  f->ev = gen_opev_new(f->client, "genesys_platform", &f->c, &f->who);
+  CHECK_NOT_NULL(f->ev);
+  engine = engine_of(f);
+  CHECK_NOT_NULL(engine);
+  defs_of(&f->ev->defs);
+  return 0;
+}
+
+static void fixture_close(fixture_t *f, char *dir) {
+  gen_opev_free(f->ev);
+  gen_interval_free(engine);
+  gen_client_free(f->client);
+  gen_opev_config_release(&f->c);
+  mock_rmtree(dir);
+}
+
 DEF_TEST(one_bucket_a_request) {
   char dir[] = "/tmp/gen-opev-XXXXXX";
   OK(mock_tempdir(dir) != NULL);
-  gen_opev_config_t c;
-  gen_opev_config_init(&c);
-  c.enabled = true;
-  c.granularity_ms = G;
-  c.settle = TIME_T_TO_CDTIME_T(30);
-  c.initial = MS_TO_CDTIME_T(2 * G);
-  c.horizon = MS_TO_CDTIME_T(4 * G);
-  c.state_dir = dir;
-  gen_client_t *client = gen_client_create(mock_org("genesys_platform"));
-  gen_log_org_t who = {"genesys_platform", client->org->name};
-  counts = (gen_agg_counts_t){.who = &who};
-  gen_opev_t *ev = gen_opev_new(client, "genesys_platform", &c, &who);
-  CHECK_NOT_NULL(ev);
-  gen_interval_config_t ic;
-  gen_opev_interval(&c, &ic);
-  engine = gen_interval_config_engine(&ic, "genesys_platform",
-                                      client->org->name, "-events", &who);
-  gen_interval_config_release(&ic);
-  CHECK_NOT_NULL(engine);
-  defs_of(&ev->defs);
+  fixture_t f;
+  CHECK_ZERO(fixture_open(&f, dir));
+  gen_opev_t *ev = f.ev;
+  gen_client_t *client = f.client;
   mock_values_reset();
   static const char *const scopes[] = {"org"};
   int64_t now = T0 + 2 * G + 30000;
@@ -195,11 +225,59 @@ DEF_TEST(one_bucket_a_request) {
   gen_interval_range_t again;
   EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &again));
   OK(again.start_ms == range.start_ms);
-  gen_opev_free(ev);
+  fixture_close(&f, dir);
+  return 0;
+}
+
+/* One count past 2^53 (1e16 events) is refused where the answer is read,
+ * as the state file's reader refuses it: skipped and counted as malformed,
+ * never dispatched nor saved; the state file stays usable at the next start
+ * (it was refused whole, every counter of the family back to zero). Two
+ * entries of one definition that add up past 2^53 the same. */
+DEF_TEST(a_count_past_2_53_is_refused_where_it_is_read) {
+  char dir[] = "/tmp/gen-opev-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  fixture_t f;
+  CHECK_ZERO(fixture_open(&f, dir));
+  gen_opev_t *ev = f.ev;
+  gen_client_t *client = f.client;
+  mock_values_reset();
+  mock_log_reset();
+  static const char *const scopes[] = {"org"};
+  int64_t now = T0 + 2 * G + 30000;
+  gen_interval_range_t range;
+  uint64_t malformed = atomic_load(&client->stats.malformed);
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
+  EXPECT_EQ_INT(
+      0, apply(ev, &range, now,
+               "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
+               "\"d1\"},\"eventCount\":10000000000000000},"
+               "{\"eventDefinition\":{\"id\":\"d2\"},\"eventCount\":3},"
+               "{\"eventDefinition\":{\"id\":\"d3\"},"
+               "\"eventCount\":9007199254740992},"
+               "{\"eventDefinition\":{\"id\":\"d3\"},\"eventCount\":1}]}"));
+  /* one answer counted as malformed, two entries logged */
+  EXPECT_EQ_INT(1, (int)(atomic_load(&client->stats.malformed) - malformed));
+  OK(mock_log_contains("2 entries of an events aggregates answer"));
+  OK(mock_log_contains("beyond 2^53"));
+  EXPECT_EQ_INT(0, (int)value("DataActionFailure", "operational_events"));
+  EXPECT_EQ_INT(3, (int)value("FlowError", "total_operational_events"));
+  OK(value("TrunkDown", "total_operational_events") == 9007199254740992.0);
   gen_interval_free(engine);
-  gen_client_free(client);
-  gen_opev_config_release(&c);
-  mock_rmtree(dir);
+
+  /* The next start: the state file is used, the counters go on. */
+  mock_log_reset();
+  mock_values_reset();
+  engine = engine_of(&f);
+  CHECK_NOT_NULL(engine);
+  OK(!mock_log_contains("cannot be used"));
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
+  EXPECT_EQ_INT(
+      0, apply(ev, &range, now,
+               "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
+               "\"d2\"},\"eventCount\":2}]}"));
+  EXPECT_EQ_INT(5, (int)value("FlowError", "total_operational_events"));
+  fixture_close(&f, dir);
   return 0;
 }
 
@@ -257,6 +335,7 @@ DEF_TEST(keys) {
 int main(void) {
   RUN_TEST(normalize_both_forms);
   RUN_TEST(one_bucket_a_request);
+  RUN_TEST(a_count_past_2_53_is_refused_where_it_is_read);
   RUN_TEST(keys);
   END_TEST;
 }

@@ -588,6 +588,43 @@ DEF_TEST(made_from_the_configuration) {
   return 0;
 }
 
+/* A forward clock step (a day here) closes the open window once and skips
+ * the windows it jumped over, counted and said in a line: it closed every
+ * one of them (1,439 windows of carried values here, 86,400 of 1 s
+ * windows a day), hundreds of thousands of values that starved the live
+ * ones. The window the step lands in is withheld (partial: its start was
+ * not seen); the next is whole, an age carried over the step. */
+DEF_TEST(a_clock_step_closes_one_window_and_skips_the_rest) {
+  gen_summary_t *s = NEW();
+  sink_t sink = {0};
+  gen_summary_close(s, AT(0), collect, &sink);
+  OK(gen_summary_observe(s, "Q", "waiting", "voice", 2, AT(0)) == 0);
+  OK(gen_summary_observe(s, "Q", "longest_waiting", "voice", 5, AT(0)) == 0);
+  CHECK_ZERO(change(s, &sink, "waiting", 4, AT(30)));
+  mock_log_reset();
+  int64_t day = 86400;
+  EXPECT_EQ_UINT64(1, gen_summary_close(s, AT(day + 30), collect, &sink));
+  EXPECT_EQ_INT(6, (int)sink.n); /* [0, 60): three of each series */
+  EXPECT_EQ_DOUBLE(3, find(&sink, "Q", "waiting_mean", "voice", AT(60)));
+  OK(mock_log_contains("1439 windows skipped"));
+  /* Later calls close nothing more until the window after the step. */
+  EXPECT_EQ_UINT64(0, gen_summary_close(s, AT(day + 59), collect, &sink));
+  EXPECT_EQ_INT(6, (int)sink.n);
+  CHECK_ZERO(change(s, &sink, "waiting", 7, AT(day + 40)));
+  gen_summary_close(s, AT(day + 121), collect, &sink);
+  OK(isnan(find(&sink, "Q", "waiting_max", "voice", AT(day + 60))));
+  EXPECT_EQ_DOUBLE(7, find(&sink, "Q", "waiting_min", "voice", AT(day + 120)));
+  EXPECT_EQ_DOUBLE(5 + day + 60, find(&sink, "Q", "longest_waiting_min",
+                                      "voice", AT(day + 120)));
+  EXPECT_EQ_INT(12, (int)sink.n);
+  gen_summary_stats_t st;
+  gen_summary_stats(s, &st);
+  EXPECT_EQ_UINT64(2 * 1439, st.skipped);
+  EXPECT_EQ_UINT64(2, st.partial);
+  gen_summary_free(s);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(level_min_max_mean_and_carry);
   RUN_TEST(a_peak_between_samples_is_kept);
@@ -605,5 +642,6 @@ int main(void) {
   RUN_TEST(made_from_the_configuration);
   RUN_TEST(quiet_and_changed_series_side_by_side);
   RUN_TEST(bounds_of_types_and_type_instances);
+  RUN_TEST(a_clock_step_closes_one_window_and_skips_the_rest);
   END_TEST;
 }
