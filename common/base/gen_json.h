@@ -20,6 +20,10 @@
 #define GEN_JSON_MAX_CONTAINERS 250000 /* objects and arrays */
 #define GEN_JSON_MAX_ELEMENTS 2500000  /* members, elements and containers */
 
+/* 2^53: every integer up to it is exact in a double, the form a value
+ * leaves in; a count beyond it is no count an API gives. */
+#define GEN_JSON_EXACT_MAX 9007199254740992LL
+
 /* Whether text (len bytes) is within INT32_MAX bytes and the limits above:
  * 0, or -EINVAL with the reason in err. For a reader of its own
  * (gen_agg_answer_read) held to gen_json_parse's bounds. */

@@ -11,6 +11,7 @@
  */
 #include "gen_obs.h"
 #include "gen_jscan.h"
+#include "gen_json.h"
 #include "gen_utf8.h"
 
 #include <errno.h>
@@ -398,9 +399,6 @@ static int double_token(const gen_obs_parser_t *p, const char *s, size_t n,
   return 0;
 }
 
-/* 2^53: every integer up to it is exact in a double. */
-#define EXACT_DOUBLE_MAX 9007199254740992.0
-
 static int set_count(gen_obs_parser_t *p, const char *s, size_t n) {
   int64_t v;
   bool fits;
@@ -420,7 +418,7 @@ static int set_count(gen_obs_parser_t *p, const char *s, size_t n) {
     return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
                        "stats.count is %zu bytes long, longer than %d", n,
                        GEN_OBS_NUMBER_MAX);
-  if (!(d >= 0.0 && d <= EXACT_DOUBLE_MAX && d == floor(d)))
+  if (!(d >= 0.0 && d <= (double)GEN_JSON_EXACT_MAX && d == floor(d)))
     return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
                        "stats.count is not a non-negative integer (%.*s)",
                        n > 24 ? 24 : (int)n, s);
