@@ -619,7 +619,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: collectd-genesys-check [-v] FILE...\n"
           "       collectd-genesys-check [-v] --replay FROM TO "
-          "[--socket PATH | --stdout] FILE...\n"
+          "[--socket PATH | --stdout] [--max-requests N] FILE...\n"
           "       collectd-genesys-check --keys PLUGIN|shared\n"
           "  Checks the <Org> blocks of the genesys plugins in FILE "
           "(a collectd\n  configuration, its Include lines "
@@ -631,7 +631,9 @@ static void usage(void) {
           "call quality) and\n  genesys_flowmetrics (flow and data action "
           "aggregates), the families each\n  <Org> has on, gauges only, as "
           "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
-          "configuration, or --socket) or to standard output.\n"
+          "configuration, or --socket) or to standard output;\n  a family "
+          "whose window costs more than --max-requests (300) requests a\n  "
+          "batch of entities is refused before it asks.\n"
           "  --keys: the keys of a plugin's <Org> block (the shared ones "
           "first), one a\n  line: key, type, default, bounds, "
           "description, separated by tabs.\n");
@@ -662,8 +664,8 @@ int main(int argc, char **argv) {
   standalone_log = on_log;
   report_to = stdout;
   int first = 1;
-  bool replaying = false;
-  replay_options_t replay = {0};
+  bool replaying = false, limited = false;
+  replay_options_t replay = {.max_requests = REPLAY_MAX_REQUESTS};
   if (argc == 3 && strcmp(argv[1], "--keys") == 0)
     return list_keys(argv[2]);
   for (; first < argc && argv[first][0] == '-'; first++) {
@@ -673,7 +675,20 @@ int main(int argc, char **argv) {
       replay.to_stdout = true;
     else if (strcmp(argv[first], "--socket") == 0 && first + 1 < argc)
       replay.socket_path = argv[++first];
-    else if (strcmp(argv[first], "--replay") == 0 && first + 2 < argc) {
+    else if (strcmp(argv[first], "--max-requests") == 0 && first + 1 < argc) {
+      char *end;
+      errno = 0;
+      replay.max_requests = strtol(argv[++first], &end, 10);
+      if (errno != 0 || end == argv[first] || *end != '\0' ||
+          replay.max_requests < 1) {
+        fprintf(stderr,
+                "collectd-genesys-check: --max-requests %s: a whole number "
+                "of requests, 1 or more\n",
+                argv[first]);
+        return EXIT_CONFIG;
+      }
+      limited = true;
+    } else if (strcmp(argv[first], "--replay") == 0 && first + 2 < argc) {
       replaying = true;
       if (gen_replay_time(argv[first + 1], &replay.from_ms) != 0 ||
           gen_replay_time(argv[first + 2], &replay.to_ms) != 0 ||
@@ -690,7 +705,8 @@ int main(int argc, char **argv) {
       break;
   }
   if (first >= argc || argv[first][0] == '-' ||
-      (!replaying && (replay.to_stdout || replay.socket_path != NULL)) ||
+      (!replaying &&
+       (replay.to_stdout || replay.socket_path != NULL || limited)) ||
       (replay.to_stdout && replay.socket_path != NULL)) {
     usage();
     return EXIT_CONFIG;
