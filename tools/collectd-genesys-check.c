@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <netdb.h>
@@ -273,16 +274,53 @@ static bool cfg_block(cfg_t *c, oconfig_item_t *into, const char *close,
 
 static char config_error[512];
 
+/* What a file that is not a regular one is, in the operator's words. */
+static const char *file_kind(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  return "not a file";
+}
+
 static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
   if (depth > 8) {
     snprintf(config_error, sizeof(config_error), "%s: Include nested too deep",
              path);
     return false;
   }
-  FILE *f = fopen(path, "r");
+  /* Opened without waiting (a FIFO's open waits for a writer, its read
+   * for ever) and read only when it is a regular file. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    snprintf(config_error, sizeof(config_error), "%s: %s", path,
+             strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(config_error, sizeof(config_error),
+             "%s: not a regular file (%s): a configuration is read from a "
+             "file",
+             path, file_kind(st.st_mode));
+    close(fd);
+    return false;
+  }
+  FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0
+                ? fdopen(fd, "r")
+                : NULL;
   if (f == NULL) {
     snprintf(config_error, sizeof(config_error), "%s: %s", path,
              strerror(errno));
+    close(fd);
     return false;
   }
   char *text = NULL;
