@@ -38,15 +38,21 @@ const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
 int exit_status(bool refused, size_t orgs, const char *which);
 
-/* --replay FROM TO [--socket PATH | --stdout], or --reconcile [N]. */
+/* --replay FROM TO [--socket PATH | --stdout] [--max-requests N], or
+ * --reconcile [--buckets N]. */
 typedef struct {
   int64_t from_ms, to_ms;
   const char *socket_path; /* --socket; NULL: the configuration's */
   bool to_stdout;
+  long max_requests; /* a family's requests a batch of entities, at most */
   /* --reconcile: the last buckets of each family compared with collectd's
    * (reconcile.c), not handed to it; 0: a replay. */
   int reconcile;
 } replay_options_t;
+
+/* --max-requests's default: 100 days of PT5M buckets at the default
+ * MaxBucketsPerQuery (96), a day of them where a request asks one. */
+#define REPLAY_MAX_REQUESTS 300
 
 /* Replays the window into the configuration's collectd (or to stdout), or
  * reconciles: the exit status. */

@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <netdb.h>
@@ -273,16 +274,53 @@ static bool cfg_block(cfg_t *c, oconfig_item_t *into, const char *close,
 
 static char config_error[512];
 
+/* What a file that is not a regular one is, in the operator's words. */
+static const char *file_kind(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  return "not a file";
+}
+
 static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
   if (depth > 8) {
     snprintf(config_error, sizeof(config_error), "%s: Include nested too deep",
              path);
     return false;
   }
-  FILE *f = fopen(path, "r");
+  /* Opened without waiting (a FIFO's open waits for a writer, its read
+   * for ever) and read only when it is a regular file. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    snprintf(config_error, sizeof(config_error), "%s: %s", path,
+             strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(config_error, sizeof(config_error),
+             "%s: not a regular file (%s): a configuration is read from a "
+             "file",
+             path, file_kind(st.st_mode));
+    close(fd);
+    return false;
+  }
+  FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0
+                ? fdopen(fd, "r")
+                : NULL;
   if (f == NULL) {
     snprintf(config_error, sizeof(config_error), "%s: %s", path,
              strerror(errno));
+    close(fd);
     return false;
   }
   char *text = NULL;
@@ -620,7 +658,7 @@ static void usage(void) {
       stderr,
       "usage: collectd-genesys-check [-v] FILE...\n"
       "       collectd-genesys-check [-v] --replay FROM TO "
-      "[--socket PATH | --stdout] FILE...\n"
+      "[--socket PATH | --stdout] [--max-requests N] FILE...\n"
       "       collectd-genesys-check [-v] --reconcile [--buckets N] "
       "[--socket PATH] FILE...\n"
       "       collectd-genesys-check --keys PLUGIN|shared\n"
@@ -634,7 +672,9 @@ static void usage(void) {
       "call quality) and\n  genesys_flowmetrics (flow and data action "
       "aggregates), the families each\n  <Org> has on, gauges only, as "
       "PUTVAL lines to collectd's unixsock\n  (SocketFile of the "
-      "configuration, or --socket) or to standard output.\n"
+      "configuration, or --socket) or to standard output;\n  a family "
+      "whose window costs more than --max-requests (300) requests a\n  "
+      "batch of entities is refused before it asks.\n"
       "  --reconcile: the live queue values (genesys_realtime) and the last N "
       "(2)\n  settled buckets of the same families asked afresh and "
       "compared with the\n  values collectd holds (unixsock LISTVAL, "
@@ -669,8 +709,8 @@ int main(int argc, char **argv) {
   standalone_log = on_log;
   report_to = stdout;
   int first = 1;
-  bool replaying = false;
-  replay_options_t replay = {0};
+  bool replaying = false, limited = false;
+  replay_options_t replay = {.max_requests = REPLAY_MAX_REQUESTS};
   int buckets = 2; /* --buckets */
   if (argc == 3 && strcmp(argv[1], "--keys") == 0)
     return list_keys(argv[2]);
@@ -681,7 +721,20 @@ int main(int argc, char **argv) {
       replay.to_stdout = true;
     else if (strcmp(argv[first], "--socket") == 0 && first + 1 < argc)
       replay.socket_path = argv[++first];
-    else if (strcmp(argv[first], "--replay") == 0 && first + 2 < argc) {
+    else if (strcmp(argv[first], "--max-requests") == 0 && first + 1 < argc) {
+      char *end;
+      errno = 0;
+      replay.max_requests = strtol(argv[++first], &end, 10);
+      if (errno != 0 || end == argv[first] || *end != '\0' ||
+          replay.max_requests < 1) {
+        fprintf(stderr,
+                "collectd-genesys-check: --max-requests %s: a whole number "
+                "of requests, 1 or more\n",
+                argv[first]);
+        return EXIT_CONFIG;
+      }
+      limited = true;
+    } else if (strcmp(argv[first], "--replay") == 0 && first + 2 < argc) {
       replaying = true;
       if (gen_replay_time(argv[first + 1], &replay.from_ms) != 0 ||
           gen_replay_time(argv[first + 2], &replay.to_ms) != 0 ||
@@ -716,7 +769,8 @@ int main(int argc, char **argv) {
   if (first >= argc || argv[first][0] == '-' ||
       (buckets != 2 && !replay.reconcile) ||
       (replay.reconcile && (replay.to_stdout || replay.from_ms != 0)) ||
-      (!replaying && (replay.to_stdout || replay.socket_path != NULL)) ||
+      (!replaying &&
+       (replay.to_stdout || replay.socket_path != NULL || limited)) ||
       (replay.to_stdout && replay.socket_path != NULL)) {
     usage();
     return EXIT_CONFIG;

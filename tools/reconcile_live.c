@@ -39,7 +39,7 @@
  * and collectd's value with its time. An age is kept as the instant its
  * oldest conversation began (seconds; 0: none). */
 typedef struct {
-  char id[ID_MAX];
+  char *id; /* the map's key */
   bool age, before_seen, after_seen, held, differs;
   double before, after, collectd, collectd_t;
 } series_t;
@@ -86,14 +86,19 @@ static series_t *series(table_t *t, const char *id) {
   if (gen_map_find(&t->by_id, id, &v))
     return &t->s[(size_t)(uintptr_t)v - 1];
   if (t->n == t->cap) {
-    /* the map keys point into the array: it is sized once, up front */
-    t->oom = true;
-    return NULL;
+    size_t cap = t->cap ? 2 * t->cap : 1024;
+    series_t *grown = realloc(t->s, cap * sizeof(*grown));
+    if (grown == NULL) {
+      t->oom = true;
+      return NULL;
+    }
+    t->s = grown, t->cap = cap;
   }
   series_t *s = &t->s[t->n];
-  *s = (series_t){0};
-  snprintf(s->id, sizeof(s->id), "%s", id);
-  if (gen_map_put(&t->by_id, s->id, (void *)(uintptr_t)(t->n + 1)) != 0) {
+  *s = (series_t){.id = strdup(id)};
+  if (s->id == NULL ||
+      gen_map_put(&t->by_id, s->id, (void *)(uintptr_t)(t->n + 1)) != 0) {
+    free(s->id);
     t->oom = true;
     return NULL;
   }
@@ -289,14 +294,6 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
   if (status == 0 &&
       gen_presence_map_list(client->http, &presences, err, sizeof(err)) != 0)
     last_log[0] = '\0'; /* the answers map presence ids too */
-  /* every series a queue can make, and as many of collectd's */
-  t.cap =
-      2 * queues.count *
-          (5 * GEN_MEDIA_COUNT + 4 + GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT) +
-      1;
-  t.s = status == 0 ? calloc(t.cap, sizeof(*t.s)) : NULL;
-  if (status == 0 && t.s == NULL)
-    status = -ENOMEM;
   size_t left = 0;
   for (int round = 0; status == 0 && round < ROUNDS; round++) {
     for (size_t i = 0; i < t.n; i++)
@@ -349,6 +346,8 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
     reconcile_compared(compared);
   }
   gen_map_free(&t.by_id);
+  for (size_t i = 0; i < t.n; i++)
+    free(t.s[i].id);
   free(t.s);
   gen_presence_map_free(&presences);
   gen_entity_set_free(&queues);

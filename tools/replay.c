@@ -85,10 +85,13 @@ static void replay_row(const gen_history_t *h, const gen_family_t *f,
   size_t values_before = replay.values, refused_before = replay.refused;
   char err[600] = "";
   last_log[0] = '\0'; /* what this family's failure logs */
-  int status = gen_family_replay(f, env, ic, &from_ms, &to_ms, &counts, err,
-                                 sizeof(err));
+  int64_t estimate = 0;
+  int status =
+      gen_family_replay(f, env, ic, &from_ms, &to_ms, replay.o.max_requests,
+                        &estimate, &counts, err, sizeof(err));
   char window[GEN_INTERVAL_STRLEN], what[GEN_INTERVAL_STRLEN + 200];
-  if (status == -EINVAL && err[0] != '\0' && counts.queries == 0) {
+  if ((status == -EINVAL || status == -E2BIG) && err[0] != '\0' &&
+      counts.queries == 0) {
     snprintf(what, sizeof(what), "%s: replay window", f->name);
     report(name, what, status, err);
     return;

@@ -212,4 +212,8 @@ void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
   gen_dispatch_gauge(&up, status == 0 ? 1 : 0, 0, 0);
   gen_stats_dispatch(&client->stats, gen_client_host(client), plugin);
   gen_dispatch_budget_stats(gen_client_host(client), plugin);
+  /* Held notifications leave at a read once the limits allow. */
+  gen_notices_flush(client->org);
+  gen_dispatch_self(gen_client_host(client), plugin, "notifications_held_back",
+                    NULL, true, (double)gen_notices_held(client->org));
 }

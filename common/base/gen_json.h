@@ -11,11 +11,6 @@
 #include <stdint.h>
 
 /* Deepest nesting we accept from the network (API documents are ~8 deep). */
-/* 2^53: every whole number up to it is exact in a double. The state files
- * keep numbers up to it (their reader refuses anything beyond), so a number
- * from an answer beyond it is refused where the answer is read. */
-#define GEN_JSON_EXACT_MAX 9007199254740992.0
-
 #define GEN_JSON_MAX_DEPTH 32
 
 /* A json-c document costs memory per node (an empty object about 700
@@ -24,6 +19,12 @@
  * a flow aggregates answer of 100 flows) hold a few tens of thousands. */
 #define GEN_JSON_MAX_CONTAINERS 250000 /* objects and arrays */
 #define GEN_JSON_MAX_ELEMENTS 2500000  /* members, elements and containers */
+
+/* 2^53: every integer up to it is exact in a double, the form a value
+ * leaves in; a count beyond it is no count an API gives. The state files
+ * keep numbers up to it (their reader refuses anything beyond), so a number
+ * from an answer beyond it is refused where the answer is read. */
+#define GEN_JSON_EXACT_MAX 9007199254740992LL
 
 /* Whether text (len bytes) is within INT32_MAX bytes and the limits above:
  * 0, or -EINVAL with the reason in err. For a reader of its own

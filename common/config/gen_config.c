@@ -78,6 +78,8 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->instance_from = GEN_INSTANCE_FROM_NAME;
   org->shard_index = 0;
   org->shard_count = 1;
+  org->notice_window = TIME_T_TO_CDTIME_T(600);
+  org->notices_per_minute = 60;
   org->notices = gen_notices_create();
   if (org->name == NULL || org->notices == NULL) {
     free(org->name);
@@ -640,6 +642,14 @@ static const gen_config_def_t org_defs[] = {
      .parse = config_number},
     GEN_KEY_SECONDS("RetryAfterMax", gen_org_t, retry_after_cap, 1, 600, "60",
                     "a longer Retry-After fails the request at once"),
+    GEN_KEY_SECONDS("NotificationWindow", gen_org_t, notice_window, 0, 86400,
+                    "600",
+                    "at most 2 notifications a subject within this (0: no "
+                    "limit)"),
+    GEN_KEY_INT("NotificationsPerMinute", gen_org_t, notices_per_minute, 0,
+                100000, "60",
+                "at most this many notifications of the org a minute (0: no "
+                "limit)"),
     GEN_KEY_STRING("Proxy", gen_org_t, proxy, "libcurl's environment",
                    "the HTTP(S) proxy, as libcurl takes it"),
     GEN_KEY_STRING("CACert", gen_org_t, ca_file, "the system's",

@@ -56,6 +56,8 @@ typedef struct {
   size_t max_series;    /* MaxSeries of the plugin and org; 0 = no budget */
   /* The last state of each subject notified about (gen_notice.h). */
   struct gen_notices_s *notices;
+  cdtime_t notice_window; /* NotificationWindow: 2 a subject within it */
+  int notices_per_minute; /* NotificationsPerMinute: the org's, in all */
 } gen_org_t;
 
 /* Creates an org with defaults for the named plugin and <Org> label. */

@@ -10,16 +10,25 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-  gen_key_t *key; /* the subject: its three names, apart */
-  int state;
+  gen_key_t *key;          /* the subject: its three names, apart */
+  int state;               /* as last seen */
+  int said;                /* as last notified (0, good, before any) */
+  cdtime_t at[2];          /* the last two notifications, the newer first */
+  notification_t *pending; /* a change not said yet: the newest */
 } notice_entry_t;
 
 struct gen_notices_s {
   pthread_mutex_t lock;
-  gen_map_t last; /* key -> notice_entry_t */
+  gen_map_t last;  /* key -> notice_entry_t */
+  size_t pending;  /* entries with a change not said */
+  cdtime_t minute; /* the start of the minute counted */
+  int in_minute;   /* notifications in it */
+  uint64_t held;   /* changes not said when they came */
+  bool said_held;  /* the log has said that changes are held */
 };
 
 struct gen_notices_s *gen_notices_create(void) {
@@ -39,6 +48,7 @@ void gen_notices_free(struct gen_notices_s *n) {
   void *value;
   while (gen_map_next(&n->last, &pos, &key, &value)) {
     notice_entry_t *e = value;
+    free(e->pending);
     free(e->key);
     free(e);
   }
@@ -47,28 +57,63 @@ void gen_notices_free(struct gen_notices_s *n) {
   free(n);
 }
 
-/* Remembers state for key (under the lock); *was gets the state before
- * (0 when none). */
-static int remember(struct gen_notices_s *n, const gen_key_t *key, int state,
-                    int *was) {
+/* The subject's entry (under the lock), made for a bad state; NULL for a
+ * good state never bad (none is good) or out of memory (*status). */
+static notice_entry_t *entry(struct gen_notices_s *n, const gen_key_t *key,
+                             int state, int *status) {
+  *status = 0;
   notice_entry_t *e = gen_map_get(&n->last, key);
-  *was = e != NULL ? e->state : 0;
-  if (e != NULL) {
-    e->state = state;
-    return 0;
-  }
-  if (state == 0)
-    return 0; /* a good state first seen needs no memory: none is good */
+  if (e != NULL || state == 0)
+    return e;
   e = calloc(1, sizeof(*e));
   if (e != NULL && (e->key = gen_key_copy(key)) != NULL &&
-      gen_map_put(&n->last, e->key, e) == 0) {
-    e->state = state;
-    return 0;
-  }
+      gen_map_put(&n->last, e->key, e) == 0)
+    return e;
   if (e != NULL)
     free(e->key);
   free(e);
-  return -ENOMEM;
+  *status = -ENOMEM;
+  return NULL;
+}
+
+/* Whether e may be said now (under the lock): a subject twice within the
+ * org's NotificationWindow at most (a change and its return pass, a flap
+ * does not), the org NotificationsPerMinute in all. A flap of 200 edges a
+ * listing was 2,202 notifications a minute, each a fork with
+ * NotificationExec. */
+static bool may_say(struct gen_notices_s *n, const gen_org_t *org,
+                    const notice_entry_t *e, cdtime_t now) {
+  if (org->notice_window > 0 && e->at[1] != 0 &&
+      now - e->at[1] < org->notice_window)
+    return false;
+  if (org->notices_per_minute <= 0)
+    return true;
+  if (now - n->minute >= TIME_T_TO_CDTIME_T(60) || now < n->minute) {
+    n->minute = now;
+    n->in_minute = 0;
+  }
+  return n->in_minute < org->notices_per_minute;
+}
+
+/* Sends notif for e (under the lock: two threads seeing a subject change
+ * send in the order they remembered). */
+static int say(struct gen_notices_s *n, notice_entry_t *e,
+               notification_t *notif, cdtime_t now) {
+  notif->time = now;
+  e->said = e->state;
+  e->at[1] = e->at[0];
+  e->at[0] = now;
+  n->in_minute++;
+  int status = plugin_dispatch_notification(notif);
+  return status == 0 ? 1 : -abs(status);
+}
+
+static void drop_pending(struct gen_notices_s *n, notice_entry_t *e) {
+  if (e->pending == NULL)
+    return;
+  free(e->pending);
+  e->pending = NULL;
+  n->pending--;
 }
 
 static void field(const char *name, char *out, size_t size) {
@@ -81,6 +126,7 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
                int severity, const char *format, ...) {
   if (org == NULL || org->notices == NULL || type == NULL)
     return -EINVAL;
+  struct gen_notices_s *n = org->notices;
   notification_t notif = {.severity = state == 0 ? NOTIF_OKAY : severity};
   field(plugin_instance, notif.plugin_instance, sizeof(notif.plugin_instance));
   sstrncpy(notif.type, type, sizeof(notif.type));
@@ -88,16 +134,20 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
   /* The subject as its series is named (names that sanitise alike are one
    * series, and one subject). */
   gen_key_t key = {{notif.plugin_instance, notif.type, notif.type_instance}, 0};
-  /* Held until the notification has left: two threads seeing a subject
-   * change send in the order they remembered. */
-  pthread_mutex_lock(&org->notices->lock);
-  int was;
-  int status = remember(org->notices, &key, state, &was);
-  if (status != 0 || was == state) {
-    pthread_mutex_unlock(&org->notices->lock);
+  pthread_mutex_lock(&n->lock);
+  int status;
+  notice_entry_t *e = entry(n, &key, state, &status);
+  if (e == NULL) {
+    pthread_mutex_unlock(&n->lock);
     return status;
   }
-  notif.time = cdtime();
+  e->state = state;
+  if (state == e->said) { /* back to what was said: nothing to say */
+    n->held += e->pending != NULL; /* a change unsaid: the return */
+    drop_pending(n, e);
+    pthread_mutex_unlock(&n->lock);
+    return 0;
+  }
   const char *host =
       org->host != NULL && org->host[0] != '\0' ? org->host : hostname_g;
   field(host, notif.host, sizeof(notif.host));
@@ -111,7 +161,67 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
               ap);
     va_end(ap);
   }
-  status = plugin_dispatch_notification(&notif);
+  cdtime_t now = cdtime();
+  if (may_say(n, org, e, now)) {
+    drop_pending(n, e);
+    status = say(n, e, &notif, now);
+    pthread_mutex_unlock(&n->lock);
+    return status;
+  }
+  /* Held: said by gen_notices_flush once the limits allow, if the
+   * subject has not come back by then. */
+  bool first = e->pending == NULL;
+  if (first && (e->pending = malloc(sizeof(*e->pending))) == NULL) {
+    pthread_mutex_unlock(&n->lock);
+    return -ENOMEM;
+  }
+  *e->pending = notif;
+  n->pending += first;
+  n->held++;
+  bool tell = !n->said_held;
+  n->said_held = true;
+  pthread_mutex_unlock(&n->lock);
+  if (tell) /* once: the self-metric counts them */
+    gen_org_log(org, NULL, LOG_NOTICE,
+                "notifications held back: a subject is said at most twice "
+                "within NotificationWindow (%.0f s), the org at most "
+                "NotificationsPerMinute (%d) a minute; the held ones leave "
+                "later with the state then (self-metric "
+                "notifications_held_back)",
+                CDTIME_T_TO_DOUBLE(org->notice_window),
+                org->notices_per_minute);
+  return 0;
+}
+
+int gen_notices_flush(const gen_org_t *org) {
+  if (org == NULL || org->notices == NULL)
+    return 0;
+  struct gen_notices_s *n = org->notices;
+  int sent = 0;
+  pthread_mutex_lock(&n->lock);
+  cdtime_t now = cdtime();
+  size_t pos = 0;
+  const void *key;
+  void *value;
+  while (n->pending > 0 && gen_map_next(&n->last, &pos, &key, &value)) {
+    notice_entry_t *e = value;
+    if (e->pending == NULL || !may_say(n, org, e, now))
+      continue;
+    notification_t *notif = e->pending;
+    e->pending = NULL;
+    n->pending--;
+    sent += say(n, e, notif, now) > 0;
+    free(notif);
+  }
+  pthread_mutex_unlock(&n->lock);
+  return sent;
+}
+
+uint64_t gen_notices_held(const gen_org_t *org) {
+  if (org == NULL || org->notices == NULL)
+    return 0;
+  pthread_mutex_lock(&org->notices->lock);
+  uint64_t held = org->notices->held;
   pthread_mutex_unlock(&org->notices->lock);
-  return status == 0 ? 1 : -abs(status);
+  return held;
 }

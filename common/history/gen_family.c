@@ -311,8 +311,8 @@ int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
 
 int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
                       const gen_interval_config_t *ic, int64_t *from_ms,
-                      int64_t *to_ms, gen_agg_counts_t *counts, char *err,
-                      size_t err_size) {
+                      int64_t *to_ms, long max_requests, int64_t *estimate,
+                      gen_agg_counts_t *counts, char *err, size_t err_size) {
   int64_t g = gen_family_granularity(f, env->config, ic);
   int64_t now = gen_cdtime_to_ms(cdtime());
   int64_t settled =
@@ -324,9 +324,22 @@ int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
              f->keep_ms > 0 ? " within the time Genesys keeps it" : "");
     return -EINVAL;
   }
-  gen_interval_t *engine = gen_replay_engine(
-      g, *from_ms, *to_ms,
-      f->replay_buckets ? f->replay_buckets : ic->max_buckets, env->who);
+  long per_request = f->replay_buckets ? f->replay_buckets : ic->max_buckets;
+  int64_t buckets = (*to_ms - *from_ms) / g;
+  int64_t requests = (buckets + per_request - 1) / per_request;
+  if (estimate != NULL)
+    *estimate = requests;
+  if (max_requests > 0 && requests > max_requests) {
+    snprintf(err, err_size,
+             "the window is %lld buckets of %lld s, at least %lld requests a "
+             "batch of entities, more than --max-requests %ld: nothing asked "
+             "(a shorter window, or a larger --max-requests)",
+             (long long)buckets, (long long)(g / 1000), (long long)requests,
+             max_requests);
+    return -E2BIG;
+  }
+  gen_interval_t *engine =
+      gen_replay_engine(g, *from_ms, *to_ms, per_request, env->who);
   void *state = engine != NULL ? f->state_new(env) : NULL;
   int status = -ENOMEM;
   if (state != NULL) {

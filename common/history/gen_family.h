@@ -234,10 +234,14 @@ void gen_families_free(gen_families_t *fs);
  * (and no older than keep_ms), an engine without a state file planning
  * exactly it, a fresh state, every range read whole. 0, the family's
  * failure, or -EINVAL with the reason in err when no bucket is left. The
- * window is written back; counts counts its requests. */
+ * window is written back; counts counts its requests. *estimate (when not
+ * NULL) gets the requests the window costs a batch of entities at least,
+ * one a range of the family's buckets a request; beyond max_requests (0:
+ * no limit) nothing is asked and -E2BIG says so in err: a window of years
+ * is hundreds of thousands of requests, not a refill. */
 int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
                       const gen_interval_config_t *ic, int64_t *from_ms,
-                      int64_t *to_ms, gen_agg_counts_t *counts, char *err,
-                      size_t err_size);
+                      int64_t *to_ms, long max_requests, int64_t *estimate,
+                      gen_agg_counts_t *counts, char *err, size_t err_size);
 
 #endif /* GEN_FAMILY_H */

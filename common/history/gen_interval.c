@@ -315,7 +315,7 @@ static int nums_write(gen_buf_t *buf, const gen_interval_t *gi,
   int status = gen_buf_add(buf, "{", 1);
   for (size_t i = 0; status == 0 && i < n; i++) {
     double v = nums[i].value;
-    bool whole = v == floor(v) && fabs(v) < GEN_JSON_EXACT_MAX;
+    bool whole = v == floor(v) && fabs(v) < (double)GEN_JSON_EXACT_MAX;
     const gi_name_t *name = &gi->names[nums[i].name];
     if (i > 0)
       status = gen_buf_add(buf, ",", 1);
@@ -339,7 +339,7 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
      * bucket's value may be, as the API gave it). */
     if ((!json_object_is_type(value, json_type_double) &&
          !json_object_is_type(value, json_type_int)) ||
-        !(fabs(json_object_get_double(value)) <= GEN_JSON_EXACT_MAX) ||
+        !(fabs(json_object_get_double(value)) <= (double)GEN_JSON_EXACT_MAX) ||
         (totals && json_object_get_double(value) < 0) ||
         (json_object_is_type(value, json_type_int) &&
          (json_object_get_int64(value) == INT64_MAX ||

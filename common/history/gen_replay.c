@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -117,7 +118,8 @@ int gen_replay_putval(const value_list_t *vl, char *buf, size_t size) {
 
 struct gen_replay_sock {
   int fd;
-  FILE *in; /* collectd's answers, one line each */
+  FILE *in;    /* collectd's answers, one line each */
+  bool broken; /* an answer never came: the conversation is out of step */
 };
 
 gen_replay_sock_t *gen_replay_sock_open(const char *path, char *err,
@@ -133,8 +135,14 @@ gen_replay_sock_t *gen_replay_sock_open(const char *path, char *err,
     snprintf(err, err_size, "out of memory");
     return NULL;
   }
+  /* A socket that accepts and never answers (a stuck daemon, another
+   * program's socket) must not hold the replay for ever. */
+  struct timeval tv = {.tv_sec = GEN_REPLAY_SOCK_TIMEOUT_S};
   s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+  if (s->fd < 0 ||
+      setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+      setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+      connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
       (s->in = fdopen(dup(s->fd), "r")) == NULL) {
     snprintf(err, err_size, "%s: %s", path, strerror(errno));
     if (s->fd >= 0)
@@ -149,10 +157,24 @@ int gen_replay_sock_ask(gen_replay_sock_t *s, const char *line,
                         void (*each)(void *ud, char *line), void *ud, char *err,
                         size_t err_size) {
   size_t len = strlen(line), done = 0;
+  if (s->broken) {
+    snprintf(err, err_size,
+             "collectd's socket stopped answering; nothing "
+             "more sent");
+    return -ETIMEDOUT;
+  }
   while (done < len) {
     ssize_t w = send(s->fd, line + done, len - done, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR)
       continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      s->broken = true;
+      snprintf(err, err_size,
+               "collectd took no line for %d s (is its unixsock plugin "
+               "stuck, or the socket another program's?)",
+               GEN_REPLAY_SOCK_TIMEOUT_S);
+      return -ETIMEDOUT;
+    }
     if (w <= 0) {
       int e = w < 0 ? errno : EPIPE;
       snprintf(err, err_size, "cannot write to collectd: %s", strerror(e));
@@ -161,9 +183,18 @@ int gen_replay_sock_ask(gen_replay_sock_t *s, const char *line,
     done += (size_t)w;
   }
   char answer[2048];
+  errno = 0;
   if (fgets(answer, sizeof(answer), s->in) == NULL) {
-    snprintf(err, err_size, "collectd closed the socket without answering");
-    return -EPIPE;
+    bool late = errno == EAGAIN || errno == EWOULDBLOCK;
+    s->broken = late;
+    if (late)
+      snprintf(err, err_size,
+               "collectd did not answer within %d s (is its unixsock plugin "
+               "stuck, or the socket another program's?)",
+               GEN_REPLAY_SOCK_TIMEOUT_S);
+    else
+      snprintf(err, err_size, "collectd closed the socket without answering");
+    return late ? -ETIMEDOUT : -EPIPE;
   }
   answer[strcspn(answer, "\r\n")] = '\0';
   /* "0 Success: …", "3 Values found"; a negative status is a refusal. */

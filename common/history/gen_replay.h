@@ -54,13 +54,19 @@ int gen_replay_putval(const value_list_t *vl, char *buf, size_t size);
 
 /* A connection to collectd's unixsock plugin. */
 typedef struct gen_replay_sock gen_replay_sock_t;
+/* Seconds a line or an answer of collectd may take: collectd answers a
+ * PUTVAL in microseconds; no answer is a stuck daemon or another
+ * program's socket. */
+#define GEN_REPLAY_SOCK_TIMEOUT_S 10
 
 /* Connects to the socket at path: NULL with the reason in err. */
 gen_replay_sock_t *gen_replay_sock_open(const char *path, char *err,
                                         size_t err_size);
 /* Sends one PUTVAL line and reads collectd's answer: 0 when it took the
  * value ("0 Success: …"), -EPROTO with its answer in err when it refused
- * it, or a negative errno when the connection failed. */
+ * it, -ETIMEDOUT when no answer came within GEN_REPLAY_SOCK_TIMEOUT_S
+ * (every later line refused at once), or a negative errno when the
+ * connection failed. */
 int gen_replay_sock_put(gen_replay_sock_t *s, const char *line, char *err,
                         size_t err_size);
 /* Sends one command (newline included) and reads collectd's answer: the

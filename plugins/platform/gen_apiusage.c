@@ -30,6 +30,7 @@ const char *const gen_au_metric_names[GEN_AU_METRICS] = {
 void gen_au_config_init(gen_au_config_t *c) {
   c->enabled = c->per_route = false;
   c->refresh = TIME_T_TO_CDTIME_T(3600);
+  c->max_clients = 100;
 }
 
 static const gen_config_def_t au_defs[] = {
@@ -39,6 +40,10 @@ static const gen_config_def_t au_defs[] = {
                  "with ApiUsage, also per route template of each client"),
     GEN_KEY_SECONDS("ApiUsageRefresh", gen_au_config_t, refresh, 1, 86400,
                     "3600", "how often the last whole day is asked again"),
+    GEN_KEY_INT("ApiUsageMaxClients", gen_au_config_t, max_clients, 1, 10000,
+                "100",
+                "clients dispatched, those with the most requests; the "
+                "others summed into \"" GEN_AU_OTHER "\""),
 };
 
 const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
@@ -119,13 +124,22 @@ static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
     r->route = r->key->str[1];
     s->n++;
   }
-  for (int m = 0; m < GEN_AU_METRICS; m++)
-    r->v[m] += v[m];
+  /* Each count is within 2^53 (counts_of): the sum stops there rather
+   * than wrap, and says so. */
+  bool stopped = false;
+  for (int m = 0; m < GEN_AU_METRICS; m++) {
+    if (v[m] > GEN_JSON_EXACT_MAX - r->v[m]) {
+      r->v[m] = GEN_JSON_EXACT_MAX;
+      stopped = true;
+    } else
+      r->v[m] += v[m];
+  }
+  s->saturated += stopped;
   return 0;
 }
 
 /* A row's counts, requests under name (requests or requestCount): false
- * when one is there but not a whole number. */
+ * when one is there but not a whole number in [0, 2^53]. */
 static bool counts_of(json_object *row, const char *requests,
                       int64_t v[GEN_AU_METRICS]) {
   for (int m = 0; m < GEN_AU_METRICS; m++) {
@@ -133,7 +147,8 @@ static bool counts_of(json_object *row, const char *requests,
     v[m] = 0; /* every metric is asked for: absent is none */
     if (json_object_object_get_ex(
             row, m == 0 ? requests : gen_au_metric_names[m], &x) &&
-        x != NULL && (!gen_json_int64_of(x, &v[m]) || v[m] < 0))
+        x != NULL &&
+        (!gen_json_int64_of(x, &v[m]) || v[m] < 0 || v[m] > GEN_JSON_EXACT_MAX))
       return false;
   }
   return true;
@@ -309,6 +324,66 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
   if (next[0] == '\0') { /* the last page: the day's rows */
     rows_take(&au->done, &au->paging);
     au->day_ms = day_ms;
+  }
+  return 0;
+}
+
+/* Most requests first, then by label: the same clients kept each time. */
+static int by_requests(const void *a, const void *b) {
+  const gen_au_row_t *x = *(const gen_au_row_t *const *)a;
+  const gen_au_row_t *y = *(const gen_au_row_t *const *)b;
+  if (x->v[0] != y->v[0])
+    return x->v[0] > y->v[0] ? -1 : 1;
+  return strcmp(x->label, y->label);
+}
+
+int gen_au_cap_clients(gen_au_t *au, int max, const gen_org_t *org) {
+  gen_au_rows_t *s = &au->done;
+  size_t clients = 0;
+  for (size_t i = 0; i < s->n; i++)
+    clients += s->rows[i].route == NULL;
+  au->clients = clients;
+  au->folded = 0;
+  if (max <= 0 || clients <= (size_t)max)
+    return 0;
+  const gen_au_row_t **ranked = malloc(clients * sizeof(*ranked));
+  bool *kept = calloc(s->n, sizeof(*kept));
+  gen_au_rows_t out = {0};
+  int status = ranked != NULL && kept != NULL ? 0 : -ENOMEM;
+  for (size_t i = 0, k = 0; status == 0 && i < s->n; i++)
+    if (s->rows[i].route == NULL)
+      ranked[k++] = &s->rows[i];
+  if (status == 0) {
+    qsort(ranked, clients, sizeof(*ranked), by_requests);
+    for (size_t k = 0; k < (size_t)max; k++)
+      kept[ranked[k] - s->rows] = true;
+  }
+  for (size_t i = 0; status == 0 && i < s->n; i++) {
+    const gen_au_row_t *r = &s->rows[i];
+    size_t total = i; /* a route row goes where its client's total goes */
+    void *found;
+    gen_key_t k = {.str = {r->label, NULL}};
+    if (r->route != NULL && gen_map_find(&s->index, &k, &found))
+      total = gen_map_to_index(found);
+    status =
+        rows_add(&out, kept[total] ? r->label : GEN_AU_OTHER, r->route, r->v);
+  }
+  free(ranked);
+  free(kept);
+  if (status != 0) {
+    rows_free(&out);
+    return status;
+  }
+  out.saturated += s->saturated;
+  rows_take(s, &out);
+  au->folded = clients - (size_t)max;
+  if (!au->said_cap) {
+    au->said_cap = true;
+    gen_org_log(org, NULL, LOG_WARNING,
+                "API usage: %zu of %zu OAuth clients, those with the fewest "
+                "requests, are summed into one client \"%s\" "
+                "(ApiUsageMaxClients %d; self-metric api_usage_held_back)",
+                au->folded, clients, GEN_AU_OTHER, max);
   }
   return 0;
 }
@@ -499,6 +574,15 @@ static int au_results(gen_au_t *au, gen_client_t *client,
     return 0; /* asked again next read */
   if (au->next[0] != '\0')
     return 1;
+  if (gen_au_cap_clients(au, c->max_clients, client->org) != 0)
+    gen_org_log(client->org, &au->complain, LOG_ERR,
+                "API usage: out of memory summing the clients beyond "
+                "ApiUsageMaxClients; every client is dispatched");
+  if (au->done.saturated > 0)
+    gen_org_log(client->org, &au->complain, LOG_WARNING,
+                "API usage: %zu sums of the day's counts saturated at 2^53 "
+                "(%lld); the answer's counts cannot be right",
+                au->done.saturated, GEN_JSON_EXACT_MAX);
   au->execution[0] = '\0';
   au->done_at = cdtime();
   gen_client_family(client, FAMILY_NAME, 0, NULL, NULL);
@@ -583,16 +667,20 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
 
   /* Only the last complete day's counts: none once it is gone by. */
   dispatch_rows(au, client, plugin, day, 0, 0);
-  size_t clients = 0;
-  for (size_t i = 0; au->day_ms == day && i < au->done.n; i++)
-    clients += au->done.rows[i].route == NULL;
+  bool today = au->day_ms == day;
   const char *host = gen_client_host(client);
   gen_dispatch_self(host, plugin, "platform_requests", FAMILY, true,
                     (double)au->requests);
   gen_dispatch_self(host, plugin, "platform_failures", FAMILY, true,
                     (double)au->failures);
   gen_dispatch_self(host, plugin, "api_usage_clients", NULL, false,
-                    (double)clients);
+                    today ? (double)au->clients : 0);
+  /* What the day's values hold back: clients summed into "other", sums
+   * stopped at 2^53. */
+  gen_dispatch_self(host, plugin, "api_usage_held_back", "clients", false,
+                    today ? (double)au->folded : 0);
+  gen_dispatch_self(host, plugin, "api_usage_held_back", "saturated", false,
+                    today ? (double)au->done.saturated : 0);
 }
 
 void gen_au_free(gen_au_t *au) {

@@ -42,10 +42,14 @@ extern const char *const gen_au_metric_names[GEN_AU_METRICS];
 /* Reads a query stays "Running" before it is given up (and asked anew). */
 #define GEN_AU_MAX_POLLS 30
 
+/* The client the clients beyond ApiUsageMaxClients are summed into. */
+#define GEN_AU_OTHER "other"
+
 typedef struct {
   bool enabled;     /* ApiUsage (default false: it needs a permission) */
   bool per_route;   /* ApiUsageByRoute: also per route template */
   cdtime_t refresh; /* ApiUsageRefresh (default 1 h) */
+  int max_clients;  /* ApiUsageMaxClients (default 100) */
 } gen_au_config_t;
 
 /* The counts of one client, or of one route of a client (route != NULL),
@@ -61,7 +65,8 @@ typedef struct {
 typedef struct {
   gen_au_row_t *rows;
   size_t n, cap;
-  gen_map_t index; /* key -> index in rows; the keys are the rows' own */
+  gen_map_t index;  /* key -> index in rows; the keys are the rows' own */
+  size_t saturated; /* sums stopped at GEN_JSON_EXACT_MAX */
 } gen_au_rows_t;
 
 typedef struct {
@@ -78,6 +83,9 @@ typedef struct {
   cdtime_t done_at;     /* when the last query completed */
   cdtime_t retry;       /* after a failure: no query before then */
   uint64_t requests, failures;
+  size_t clients; /* clients in done's answer, before the cap */
+  size_t folded;  /* ... of them summed into GEN_AU_OTHER */
+  bool said_cap;  /* the log has said that the cap summed clients */
   gen_ratelimit_t complain;
 } gen_au_t;
 
@@ -100,8 +108,9 @@ typedef enum { GEN_AU_COMPLETE, GEN_AU_RUNNING, GEN_AU_FAILED } gen_au_state_t;
  * into au's rows (replaced only when complete): per client (the sum of
  * its rows) and, with per_route, per route template too. A row of
  * another day (its "date"; one without is the day asked) is left out, one
- * without a clientId or with a count not a whole number is counted in
- * *skipped; an absent count is 0. -EINVAL for an answer without
+ * without a clientId or with a count not a whole number in [0, 2^53] is
+ * counted in *skipped; an absent count is 0; a sum beyond 2^53 stops there
+ * (counted in the rows' saturated). -EINVAL for an answer without
  * "results" nor "queryStatus", -ENOMEM. */
 int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
                        bool by_id, gen_au_t *au, gen_au_state_t *state,
@@ -117,7 +126,8 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
  * after=, else nextUri itself, else a "cursor" or "cursors.after" field
  * on page_path), or "" at the last page, when au->paging becomes the
  * rows of day_ms. Rows of another day are left out; rows without a client
- * id or with a count not a whole number are counted in *skipped. -EINVAL
+ * id or with a count not a whole number in [0, 2^53] are counted in
+ * *skipped; a sum beyond 2^53 stops there (au's rows' saturated). -EINVAL
  * for an answer of neither status nor entities, -EBADMSG for a next page
  * that is the same page or does not fit, -ENOMEM. */
 int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
@@ -125,10 +135,18 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
                          gen_au_t *au, gen_au_state_t *state, char *next,
                          size_t next_size, size_t *skipped);
 
+/* Keeps the max clients of au's day with the most requests (ties by
+ * label) and sums the others, their routes too, into GEN_AU_OTHER: a
+ * series per client and count, and an answer may name thousands. Counted
+ * in au->folded, said once in the log. 0 or -ENOMEM (the rows kept
+ * whole). */
+int gen_au_cap_clients(gen_au_t *au, int max, const gen_org_t *org);
+
 /* One read: asks for the last complete day when due (or for the results
  * of a query or job still running, up to GEN_AU_PAGES_PER_READ pages),
  * then dispatches, with plugin's name, the rows of that day (types
- * api_usage and api_route_usage) and the family's self-metrics. The jobs
+ * api_usage and api_route_usage, at most ApiUsageMaxClients clients and
+ * GEN_AU_OTHER) and the family's self-metrics. The jobs
  * route first; its 404 turns to the legacy query for that day (said once).
  * A failed query is asked for again after ApiUsageRefresh (5 minutes at
  * most). Only the first shard asks (the counts are the org's). */

@@ -418,7 +418,7 @@ static int set_count(gen_obs_parser_t *p, const char *s, size_t n) {
     return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
                        "stats.count is %zu bytes long, longer than %d", n,
                        GEN_OBS_NUMBER_MAX);
-  if (!(d >= 0.0 && d <= GEN_JSON_EXACT_MAX && d == floor(d)))
+  if (!(d >= 0.0 && d <= (double)GEN_JSON_EXACT_MAX && d == floor(d)))
     return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
                        "stats.count is not a non-negative integer (%.*s)",
                        n > 24 ? 24 : (int)n, s);

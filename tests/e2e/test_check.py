@@ -188,6 +188,25 @@ class CheckTest(unittest.TestCase):
                 self.assertIn("no <Org> block of a genesys plugin", err)
                 self.assertNotIn(f"nested{levels}.conf:", err)
 
+    def test_only_regular_files_read(self):
+        """A FIFO given as the configuration (or a directory, a device):
+        refused at once with exit status 2 and the kind named; fopen() of a
+        FIFO waited for a writer until the check was killed. The same for
+        a FIFO given as a file and through Include (Include passes over
+        anything but a regular file, as it did)."""
+        fifo = os.path.join(self.tmp, "config.fifo")
+        os.mkfifo(fifo)
+        for path, kind in ((fifo, "a FIFO"), (self.tmp, "a directory"),
+                           ("/dev/null", "a character device")):
+            with self.subTest(path=path):
+                code, out, err = self.run_check(path)
+                self.assertEqual(code, 2, out + err)
+                self.assertIn(f"{path}: not a regular file ({kind})", err)
+        r = subprocess.run([CHECK, "--replay", "0", "1", "--stdout", fifo],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("not a regular file (a FIFO)", r.stderr)
+
 
 if __name__ == "__main__":
     run_tests(__name__)

@@ -39,6 +39,10 @@ from test_platform import OWN_GROUP, sanitize  # noqa: E402
 
 SLOT_S = 2
 STEPS = 6
+# Every change is compared here, so the limits of NotificationWindow and
+# NotificationsPerMinute are off (a component changes several times a
+# minute); test_notice's flapping_bounded tests the limits.
+UNLIMITED = "    NotificationWindow 0\n    NotificationsPerMinute 0\n"
 STATUS_PAGE = "GET /sim/status/api/v2/components.json"
 
 
@@ -109,7 +113,8 @@ class Notifications(unittest.TestCase):
             str(SLOT_S), "--edges", "5", "--trunks", "4", tls=False)
         sim.fault({"fault": "pause"})
         block = sim.org_block(
-            "acme", extra='    Host "acme"\n    InstanceFrom "id"\n    Region "eu_central_1"\n'
+            "acme", extra=UNLIMITED + '    Host "acme"\n    InstanceFrom "id"\n'
+            '    Region "eu_central_1"\n'
             f'    StatusPageURL "{sim.base_url}/sim/status/api/v2/components.json"\n')
         self.cd = Collectd(f"<LoadPlugin {plugin}>\n  Interval 1\n</LoadPlugin>\n"
                            f"<Plugin {plugin}>\n{block}</Plugin>\n" + self.rx.config(),
@@ -175,7 +180,7 @@ class Notifications(unittest.TestCase):
         plugin = "genesys_realtime"
         self.sim = sim = Simulator("--queues", "2", "--agents", "4", "--start", "now",
                                    "--heartbeat", "1", tls=False)
-        block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n')
+        block = sim.org_block("acme", extra=UNLIMITED + '    Host "acme"\n    InstanceFrom "id"\n')
         self.cd = Collectd(f"<LoadPlugin {plugin}>\n  Interval 2\n</LoadPlugin>\n"
                            f"<Plugin {plugin}>\n{block}</Plugin>\n" + self.rx.config(),
                            stock=("logfile", "exec"))
@@ -212,7 +217,7 @@ class Notifications(unittest.TestCase):
         # the first queue aggregates answer (of the backfill) is not JSON
         sim.fault({"fault": "malformed_json", "count": 1,
                    "path": "/api/v2/analytics/conversations/aggregates/query"})
-        block = sim.org_block("acme", extra='    Host "acme"\n    Granularity "PT1M"\n'
+        block = sim.org_block("acme", extra=UNLIMITED + '    Host "acme"\n    Granularity "PT1M"\n'
                               "    SettleDelay 5\n    InitialBackfill 600\n")
         self.cd = Collectd(f"<LoadPlugin {plugin}>\n  Interval 1\n</LoadPlugin>\n"
                            f"<Plugin {plugin}>\n{block}</Plugin>\n" + self.rx.config(),

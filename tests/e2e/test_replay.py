@@ -395,6 +395,72 @@ class ReplayTest(unittest.TestCase):
         self.assertIn("no bucket of the window has closed", r.stderr)
         self.assertEqual("", r.stdout)
 
+    def test_replay_refuses_a_window_of_decades(self):
+        """--replay 0 <now>: each family's window is hundreds of thousands
+        of requests a batch of entities. Refused before any request, with
+        the estimate; --max-requests lets a long window through."""
+        before = self.sim.stats()["requests"]
+        now = int(time.time())
+        r = subprocess.run([CHECK, "--replay", "0", str(now), "--stdout", self.cd.conf],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+        self.assertEqual("", r.stdout)
+        refused = re.findall(r": ([a-z ]+): replay window: .*at least (\d+) requests a "
+                             r"batch of entities, more than --max-requests 300", r.stderr)
+        self.assertEqual(FAMILIES, {f for f, _ in refused}, r.stderr)
+        print("# --replay 0 now, requests a batch estimated: "
+              + ", ".join(f"{f} {n}" for f, n in refused))
+        after = self.sim.stats()["requests"]
+        asked = {k: v["total"] - before.get(k, {}).get("total", 0)
+                 for k, v in after.items() if "/api/v2/analytics/" in k}
+        self.assertEqual({}, {k: v for k, v in asked.items() if v}, "asked all the same")
+        r = subprocess.run([CHECK, "--replay", "0", str(now), "--max-requests", "0",
+                            "--stdout", self.cd.conf], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(2, r.returncode)
+        self.assertIn("--max-requests 0: a whole number", r.stderr)
+
+    def test_replay_gives_up_on_a_socket_that_never_answers(self):
+        """A unix socket that accepts and never answers (a stuck daemon,
+        another program's socket): the first value waits
+        GEN_REPLAY_SOCK_TIMEOUT_S, then the replay ends with exit 1 and says
+        why, instead of hanging for ever."""
+        import socket
+        import threading
+        path = os.path.join(tempfile.mkdtemp(prefix="gen-mute-"), "mute.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(4)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            srv.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(srv.accept()[0])  # kept open, never read
+                except OSError:
+                    pass
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        try:
+            end = int(time.time()) // 300 * 300 - 600
+            started = time.monotonic()
+            r = subprocess.run([CHECK, "--replay", str(end - 1800), str(end),
+                                "--socket", path, self.cd.conf],
+                               capture_output=True, text=True, timeout=300)
+            print(f"# a mute socket: the replay ended after "
+                  f"{time.monotonic() - started:.1f} s")
+            self.assertEqual(1, r.returncode, r.stdout + r.stderr)
+            self.assertIn("collectd did not answer within 10 s", r.stdout + r.stderr)
+            self.assertEqual(1, len(held))
+        finally:
+            stop.set()
+            t.join()
+            for c in held:
+                c.close()
+            srv.close()
+
 
 class OperationalEventsReplayTest(unittest.TestCase):
     def test_events_window_equals_truth_both_ways(self):

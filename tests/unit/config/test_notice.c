@@ -104,6 +104,9 @@ DEF_TEST(threads) {
   mock_notifs_reset();
   mock_log_echo = false;
   gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  /* Every change counted here: the limits off (flapping: below). */
+  org->notice_window = 0;
+  org->notices_per_minute = 0;
   pthread_t t[4];
   worker_t w[4];
   for (int i = 0; i < 4; i++) {
@@ -129,9 +132,99 @@ DEF_TEST(threads) {
   return 0;
 }
 
+/* 200 edges flapping at each listing (every 5 s) for a minute, as the
+ * platform plugin reads them: the edges' notifications were 2,300 that
+ * minute (one a change). Now at most NotificationsPerMinute (60) a minute,
+ * each edge at most twice within NotificationWindow, the rest held back
+ * and counted; once the flapping stops, the held ones leave at the reads
+ * (gen_notices_flush) with the state then, and each edge's last
+ * notification says its state. */
+DEF_TEST(flapping_bounded) {
+  mock_notifs_reset();
+  mock_log_reset();
+  mock_time = TIME_T_TO_CDTIME_T(1795600800);
+  gen_org_t *org = gen_org_create("genesys_platform", "acme");
+  char edge[16];
+  int state[200] = {0};
+  for (int listing = 0; listing < 12; listing++) {
+    for (int i = 0; i < 200; i++) {
+      snprintf(edge, sizeof(edge), "e%d", i);
+      state[i] = (listing + i) % 2 == 0; /* half offline, then the others */
+      gen_notice(org, edge, "edge_online", NULL, state[i], NOTIF_FAILURE,
+                 "edge %s is %s", edge, state[i] ? "offline" : "online");
+    }
+    gen_notices_flush(org);
+    mock_time += TIME_T_TO_CDTIME_T(5);
+  }
+  printf("# 200 edges flapping, 12 listings in a minute: %zu notifications, "
+         "%llu held back\n",
+         mock_notifs_num, (unsigned long long)gen_notices_held(org));
+  /* 2,300 changes (100 edges offline first, then 200 a listing): 60
+   * said, every other one counted. */
+  EXPECT_EQ_INT(60, (int)mock_notifs_num);
+  EXPECT_EQ_INT(2300 - 60, (int)gen_notices_held(org));
+  OK(mock_log_contains("notifications held back"));
+  /* Said once in the log. */
+  mock_log_reset();
+  gen_notice(org, "e0", "edge_online", NULL, !state[0], NOTIF_FAILURE, "x");
+  gen_notice(org, "e0", "edge_online", NULL, state[0], NOTIF_FAILURE, "x");
+  OK(!mock_log_contains("notifications held back"));
+  /* Steady from now: the reads let the held ones out, 60 a minute, each
+   * edge twice within 10 minutes at most; by then every edge's last word
+   * is its state. */
+  size_t minute_start = mock_notifs_num;
+  for (int read = 0; read < 12 * 20; read++) {
+    gen_notices_flush(org);
+    mock_time += TIME_T_TO_CDTIME_T(5);
+    if (read % 12 == 11) {
+      OK(mock_notifs_num - minute_start <= 60);
+      minute_start = mock_notifs_num;
+    }
+  }
+  for (int i = 0; i < 200; i++) {
+    snprintf(edge, sizeof(edge), "e%d", i);
+    int last = -1;
+    for (size_t k = 0; k < mock_notifs_num; k++)
+      if (strcmp(mock_notifs[k].plugin_instance, edge) == 0)
+        last = mock_notifs[k].severity;
+    if (state[i])
+      OK1(last == NOTIF_FAILURE, edge);
+    else
+      OK1(last == NOTIF_OKAY || last == -1, edge);
+  }
+  printf("# 20 steady minutes after: %zu notifications in all\n",
+         mock_notifs_num);
+  gen_org_free(org);
+  /* One subject: a change and its return pass at once, then the window. */
+  mock_notifs_reset();
+  org = gen_org_create("genesys_platform", "acme");
+  for (int i = 0; i < 10; i++) {
+    gen_notice(org, "e1", "edge_online", NULL, i % 2 == 0, NOTIF_FAILURE, "x");
+    mock_time += TIME_T_TO_CDTIME_T(10);
+  }
+  EXPECT_EQ_INT(2, (int)mock_notifs_num); /* offline, online: then held */
+  /* Back online (its last said state) when the flap stops: nothing owed. */
+  mock_time += TIME_T_TO_CDTIME_T(600);
+  EXPECT_EQ_INT(0, gen_notices_flush(org));
+  /* Offline again and held for the window: said once it has passed. */
+  gen_notice(org, "e1", "edge_online", NULL, 1, NOTIF_FAILURE, "x");
+  gen_notice(org, "e1", "edge_online", NULL, 0, NOTIF_FAILURE, "x");
+  gen_notice(org, "e1", "edge_online", NULL, 1, NOTIF_FAILURE, "x");
+  EXPECT_EQ_INT(4, (int)mock_notifs_num);
+  EXPECT_EQ_INT(0, gen_notices_flush(org));
+  mock_time += TIME_T_TO_CDTIME_T(600);
+  EXPECT_EQ_INT(1, gen_notices_flush(org));
+  EXPECT_EQ_INT(NOTIF_FAILURE, mock_notifs[4].severity);
+  gen_org_free(org);
+  mock_notifs_reset();
+  mock_time = 0;
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(once_per_change);
   RUN_TEST(orgs_apart_names_sanitised);
   RUN_TEST(threads);
+  RUN_TEST(flapping_bounded);
   END_TEST;
 }

@@ -128,13 +128,15 @@ DEF_TEST(a_replay_reads_the_window_whole_within_what_is_kept) {
   gen_log_org_t who = {"genesys_test", "acme"};
   gen_family_env_t env = {.config = &c, .client = client, .who = &who};
   gen_agg_counts_t counts = {.who = &who};
+  /* 10 s into a bucket: the one before it has not settled (30 s) */
+  mock_time = MS_TO_CDTIME_T(1778752800000LL + 10000);
   int64_t now = gen_cdtime_to_ms(cdtime()) / G * G;
   char err[256] = "";
   memset(seen, 0, sizeof(seen));
   /* row zero: the window as asked, whole buckets, planned at its end */
   int64_t from = now - 10 * G, to = now - 6 * G;
-  CHECK_ZERO(gen_family_replay(&rows[0], &env, &c.interval, &from, &to, &counts,
-                               err, sizeof(err)));
+  CHECK_ZERO(gen_family_replay(&rows[0], &env, &c.interval, &from, &to, 0, NULL,
+                               &counts, err, sizeof(err)));
   OK(from == now - 10 * G && to == now - 6 * G);
   OK(seen[0].last.replay && seen[0].last.at_ms == to);
   EXPECT_EQ_INT(INT_MAX, seen[0].last.max_ranges);
@@ -143,17 +145,34 @@ DEF_TEST(a_replay_reads_the_window_whole_within_what_is_kept) {
   /* row one keeps 4 buckets: the window starts no earlier, one bucket a
    * request */
   from = now - 10 * G, to = now - G;
-  CHECK_ZERO(gen_family_replay(&rows[1], &env, &c.interval, &from, &to, &counts,
-                               err, sizeof(err)));
+  CHECK_ZERO(gen_family_replay(&rows[1], &env, &c.interval, &from, &to, 0, NULL,
+                               &counts, err, sizeof(err)));
   OK(from == now - 3 * G); /* the oldest whole bucket within 4 x G */
   OK(seen[1].planned_from == from && seen[1].planned_to == from + G);
   /* wholly older than kept: refused, nothing run */
   size_t runs = seen[1].runs;
   from = now - 20 * G, to = now - 10 * G;
-  EXPECT_EQ_INT(-EINVAL, gen_family_replay(&rows[1], &env, &c.interval, &from,
-                                           &to, &counts, err, sizeof(err)));
+  EXPECT_EQ_INT(-EINVAL,
+                gen_family_replay(&rows[1], &env, &c.interval, &from, &to, 0,
+                                  NULL, &counts, err, sizeof(err)));
   OK(strstr(err, "within the time Genesys keeps it") != NULL);
   EXPECT_EQ_INT((int)runs, (int)seen[1].runs);
+  /* row one asks a bucket a request: the 2 settled buckets of the window
+   * are 2 requests, over a limit of 1 refused with the estimate, nothing
+   * run; within it run */
+  int64_t estimate = 0;
+  from = now - 3 * G, to = now;
+  EXPECT_EQ_INT(-E2BIG,
+                gen_family_replay(&rows[1], &env, &c.interval, &from, &to, 1,
+                                  &estimate, &counts, err, sizeof(err)));
+  EXPECT_EQ_INT(2, (int)estimate);
+  OK(strstr(err, "at least 2 requests a batch") != NULL);
+  EXPECT_EQ_INT((int)runs, (int)seen[1].runs);
+  from = now - 3 * G, to = now;
+  CHECK_ZERO(gen_family_replay(&rows[1], &env, &c.interval, &from, &to, 2,
+                               &estimate, &counts, err, sizeof(err)));
+  EXPECT_EQ_INT((int)runs + 1, (int)seen[1].runs);
+  mock_time = 0;
   gen_client_free(client);
   gen_interval_config_release(&c.interval);
   return 0;

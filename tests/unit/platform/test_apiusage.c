@@ -294,6 +294,7 @@ static int n_posts, n_gets, running_left, post_status;
 static int n_job_posts, n_job_gets, job_pages;
 static bool failed_once, jobs_absent;
 static char last_body[1024], last_get[256];
+static const char *job_answer; /* when set, the jobs GET answers this */
 
 /* The jobs route: j-1, "Queued" then "Running" running_left times, then
  * job_pages pages of one row each (client c1 on page 1, Genesys's gc-web
@@ -321,6 +322,10 @@ static void fake_jobs(const char *method, const char *path,
     /* the rows of the day asked: yesterday by the mock clock */
     gen_time_format(gen_au_day((int64_t)CDTIME_T_TO_MS(mock_time)), day,
                     sizeof(day));
+    if (job_answer != NULL) {
+      resp->body = strdup(job_answer);
+      return;
+    }
     if (running_left > 0) {
       running_left--;
       snprintf(text, sizeof(text), "{\"queryStatus\":\"%s\"}",
@@ -395,6 +400,7 @@ static void setup(fixture_t *f) {
   n_job_posts = n_job_gets = 0;
   job_pages = 1;
   failed_once = false;
+  job_answer = NULL;
   jobs_absent = true; /* the legacy tests; the jobs tests say false */
   mock_time = MS_TO_CDTIME_T(NOW_MS);
   mock_values_reset();
@@ -620,6 +626,92 @@ DEF_TEST(job_reads) {
   return 0;
 }
 
+/* Hostile rows: counts that overflow a sum, and more clients than anyone
+ * can chart. */
+DEF_TEST(hostile_rows) {
+  fixture_t f;
+  char day[GEN_TIME_STRLEN], text[1024];
+  setup(&f);
+  jobs_absent = false;
+  gen_time_format(Y_MS, day, sizeof(day));
+  /* Two rows of 9e18 for one client: their int64 sum wrapped to -4.467e17.
+   * A count beyond 2^53 (no double holds it exactly, nor does any day of
+   * requests come near) is refused where it enters: the rows skipped and
+   * counted, the client's other row kept. */
+  snprintf(text, sizeof(text),
+           "{\"queryStatus\":\"Succeeded\",\"entities\":["
+           "{\"date\":\"%.10s\",\"oauthClient\":{\"id\":\"c1\"},"
+           "\"requestCount\":9000000000000000000},"
+           "{\"date\":\"%.10s\",\"oauthClient\":{\"id\":\"c1\"},"
+           "\"requestCount\":9000000000000000000},"
+           "{\"date\":\"%.10s\",\"oauthClient\":{\"id\":\"c1\"},"
+           "\"requestCount\":7}]}",
+           day, day, day);
+  job_answer = text;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(7, (int)value("c1", "api_usage", "requests"));
+  EXPECT_EQ_INT(1, (int)atomic_load(&f.client.stats.malformed));
+  OK(mock_log_contains("2 rows of an API usage answer were not usable"));
+  teardown(&f);
+  /* Rows each within 2^53 whose sum is not: the sum stops at 2^53, said in
+   * the log and in a self-metric. */
+  setup(&f);
+  jobs_absent = false;
+  snprintf(text, sizeof(text),
+           "{\"queryStatus\":\"Succeeded\",\"entities\":["
+           "{\"date\":\"%.10s\",\"oauthClient\":{\"id\":\"c1\"},"
+           "\"requestCount\":6000000000000000,\"status200\":5},"
+           "{\"date\":\"%.10s\",\"oauthClient\":{\"id\":\"c1\"},"
+           "\"requestCount\":6000000000000000,\"status200\":5}]}",
+           day, day);
+  job_answer = text;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(9007199254740992LL,
+                (long long)value("c1", "api_usage", "requests"));
+  EXPECT_EQ_INT(10, (int)value("c1", "api_usage", "status200"));
+  EXPECT_EQ_INT(1, (int)value("self", "api_usage_held_back", "saturated"));
+  OK(mock_log_contains("saturated at 2^53"));
+  teardown(&f);
+  /* 2,000 clients (c0 with 1 request ... c1999 with 2,000): the
+   * ApiUsageMaxClients (100) with the most requests kept, the other 1,900
+   * summed into one client "other", said once and counted. */
+  setup(&f);
+  jobs_absent = false;
+  size_t cap = 2000 * 128 + 128, n = 0;
+  char *big = malloc(cap);
+  OK(big != NULL);
+  n += (size_t)snprintf(big + n, cap - n,
+                        "{\"queryStatus\":\"Succeeded\",\"entities\":[");
+  for (int i = 0; i < 2000; i++)
+    n += (size_t)snprintf(big + n, cap - n,
+                          "%s{\"date\":\"%.10s\",\"oauthClient\":{\"id\":"
+                          "\"c%d\"},\"requestCount\":%d}",
+                          i ? "," : "", day, i, i + 1);
+  snprintf(big + n, cap - n, "]}");
+  job_answer = big;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  size_t series = 0;
+  for (size_t i = 0; i < mock_values_num; i++)
+    series += strcmp(mock_values[i].type, "api_usage") == 0;
+  EXPECT_EQ_INT(101 * GEN_AU_METRICS, (int)series);
+  EXPECT_EQ_INT(2000, (int)value("c1999", "api_usage", "requests"));
+  EXPECT_EQ_INT(1901, (int)value("c1900", "api_usage", "requests"));
+  OK(value("c1899", "api_usage", "requests") < 0);
+  EXPECT_EQ_INT(1900 * 1901 / 2, (int)value("other", "api_usage", "requests"));
+  EXPECT_EQ_INT(2000, (int)value("self", "api_usage_clients", NULL));
+  EXPECT_EQ_INT(1900, (int)value("self", "api_usage_held_back", "clients"));
+  OK(mock_log_contains("1900 of 2000 OAuth clients"));
+  /* Said once: the next refresh says nothing more. */
+  mock_log_reset();
+  mock_time += f.config.refresh;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  OK(!mock_log_contains("OAuth clients"));
+  EXPECT_EQ_INT(1900, (int)value("self", "api_usage_held_back", "clients"));
+  teardown(&f);
+  free(big);
+  return 0;
+}
+
 int main(void) {
   http_perform = fake_perform;
   http_sleep = fake_sleep;
@@ -630,6 +722,7 @@ int main(void) {
   RUN_TEST(a_retry_set_while_the_clock_was_ahead_is_not_waited_for);
   RUN_TEST(job_pages);
   RUN_TEST(job_reads);
+  RUN_TEST(hostile_rows);
   mock_time = 0;
   mock_log_reset();
   END_TEST;
