@@ -82,6 +82,7 @@ struct gen_receiver_s {
   pthread_cond_t reap_wake;
   rx_conn_t *conn_head, *conn_tail;
   unsigned open;      /* connections listed */
+  unsigned idle;      /* ... without a request head yet, not cut */
   unsigned slots;     /* MHD's connection limit */
   unsigned addresses; /* distinct addresses among those listed */
   double deadline;    /* seconds */
@@ -142,8 +143,32 @@ static void conn_headed(gen_receiver_t *rx, rx_conn_t *c) {
   if (c == NULL)
     return;
   pthread_mutex_lock(&rx->conn_lock);
+  rx->idle -= !c->headed && !c->cut;
   c->headed = true;
   pthread_mutex_unlock(&rx->conn_lock);
+}
+
+/* Shuts c down (under conn_lock): MHD, finding the socket closed, ends
+ * the connection in its own thread. */
+static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
+  rx->idle -= !c->headed && !c->cut;
+  c->cut = true;
+  shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Connections without a request head, at most half the slots: a new one
+ * beyond closes the oldest of them. 1,000 addresses with an idle
+ * connection each held every slot until the head deadline freed them, and
+ * a legitimate POST waited in the listen queue (median 2.78 s); now MHD
+ * always has room to accept it, and a client that sends its head at once
+ * is never the oldest. Under conn_lock. */
+static void evict_idle(gen_receiver_t *rx) {
+  unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
+  for (rx_conn_t *c = rx->conn_head; c != NULL && rx->idle >= cap; c = c->next)
+    if (!c->headed && !c->cut && !c->busy) {
+      conn_cut(rx, c);
+      atomic_fetch_add(&rx->stats.idle_evicted, 1);
+    }
 }
 
 /* The client's address as a key: family, then the address bytes. */
@@ -215,9 +240,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     addr_key(info != NULL ? info->client_addr : NULL, c->addr);
     pthread_mutex_lock(&rx->conn_lock);
+    evict_idle(rx); /* room for this one among the idle */
     rx->addresses += conn_count(rx, c->addr) == 0;
     conn_append(rx, c);
     rx->open++;
+    rx->idle++;
     pthread_mutex_unlock(&rx->conn_lock);
     *socket_context = c;
     return;
@@ -228,6 +255,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   pthread_mutex_lock(&rx->conn_lock);
   conn_unlink(rx, c);
   rx->open--;
+  rx->idle -= !c->headed && !c->cut;
   rx->addresses -= conn_count(rx, c->addr) == 0;
   pthread_mutex_unlock(&rx->conn_lock);
   free(c);
@@ -246,9 +274,8 @@ static void *reaper_main(void *arg) {
          c != NULL && now - c->since >= rx->head_deadline; c = c->next) {
       if (c->busy || c->cut || (c->headed && now - c->since < rx->deadline))
         continue;
-      c->cut = true;
       atomic_fetch_add(&rx->stats.timed_out, 1); /* counted before seen */
-      shutdown(c->fd, SHUT_RDWR);
+      conn_cut(rx, c);
     }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
