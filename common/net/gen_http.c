@@ -49,6 +49,8 @@ struct gen_http_s {
    * asked: said once each (short_page). */
   uint64_t short_pages[16];
   size_t n_short_pages;
+  size_t answer_max;       /* gen_http_answer_limit(); 0: MaxResponseSize */
+  const char *answer_what; /* ... and whose answers those are */
 };
 
 /* Bodies up to this size are kept for the next answer. */
@@ -96,6 +98,18 @@ static void response_clear_attempt(gen_http_response_t *resp) {
   resp->attempts = attempts;
 }
 
+/* The bytes an answer may have now. */
+static size_t answer_max(const gen_http_t *http) {
+  size_t org = http->org->max_response_size;
+  return http->answer_max > 0 && http->answer_max < org ? http->answer_max
+                                                        : org;
+}
+
+void gen_http_answer_limit(gen_http_t *http, size_t bytes, const char *what) {
+  http->answer_max = bytes;
+  http->answer_what = bytes > 0 ? what : NULL;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   gen_http_t *http = ud;
   gen_http_response_t *resp = http->current;
@@ -111,7 +125,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   gen_buf_t body = {.data = resp->body,
                     .len = resp->body_len,
                     .cap = resp->body_cap,
-                    .max = http->org->max_response_size};
+                    .max = answer_max(http)};
   int err = gen_buf_add(&body, data, n);
   resp->body = body.data;
   resp->body_len = body.len;
@@ -489,9 +503,18 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
     record_ratelimit(http, resp);
 
     if (status == GEN_HTTP_ERR_TOO_LARGE) {
-      snprintf(resp->error, sizeof(resp->error),
-               "response larger than MaxResponseSize (%zu bytes)",
-               http->org->max_response_size);
+      if (http->stats != NULL)
+        atomic_fetch_add(&http->stats->too_large, 1);
+      if (answer_max(http) < http->org->max_response_size)
+        snprintf(resp->error, sizeof(resp->error),
+                 "%s answer larger than %zu bytes, the most one may have "
+                 "(refused as it arrived)",
+                 http->answer_what ? http->answer_what : "an",
+                 answer_max(http));
+      else
+        snprintf(resp->error, sizeof(resp->error),
+                 "response larger than MaxResponseSize (%zu bytes)",
+                 http->org->max_response_size);
       return status;
     }
 

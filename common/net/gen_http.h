@@ -109,6 +109,14 @@ void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp);
  * once a burst of requests is over (a read, a baseline), so that an idle
  * handle holds no answer's worth of memory. */
 void gen_http_release(gen_http_t *http);
+/* The most bytes an answer of the requests that follow may have, what
+ * names them in the error ("status page"), until called again with 0 (the
+ * org's MaxResponseSize alone). A family whose answers are small and read
+ * into a json-c document bounds them far below MaxResponseSize: a document
+ * costs about 20 times its text in memory, kept by the heap after. Beyond,
+ * the answer is refused as it arrives (GEN_HTTP_ERR_TOO_LARGE, counted in
+ * api_answers_too_large). */
+void gen_http_answer_limit(gen_http_t *http, size_t bytes, const char *what);
 /* POSTs the JSON text body to path; the answer's text is resp->body (NULL
  * when empty), for a caller that reads it without a json-c document. Free
  * resp with gen_http_response_recycle(). */

@@ -16,6 +16,7 @@ void gen_stats_init(gen_stats_t *stats) {
   atomic_init(&stats->bytes_received, 0);
   atomic_init(&stats->bytes_sent, 0);
   atomic_init(&stats->malformed, 0);
+  atomic_init(&stats->too_large, 0);
   atomic_init(&stats->ratelimit_count, 0);
   atomic_init(&stats->ratelimit_allowed, 0);
   stats->also = NULL;
@@ -65,6 +66,7 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
   derive(host, plugin, "api_bytes", "received", SUM(stats, bytes_received));
   derive(host, plugin, "api_bytes", "sent", SUM(stats, bytes_sent));
   derive(host, plugin, "malformed_documents", NULL, SUM(stats, malformed));
+  derive(host, plugin, "api_answers_too_large", NULL, SUM(stats, too_large));
   int64_t allowed = atomic_load(&stats->ratelimit_allowed);
   if (allowed > 0) {
     int64_t used = atomic_load(&stats->ratelimit_count);

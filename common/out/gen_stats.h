@@ -27,6 +27,7 @@ typedef struct gen_stats_s {
   atomic_uint_fast64_t bytes_received;
   atomic_uint_fast64_t bytes_sent;
   atomic_uint_fast64_t malformed; /* documents we could not use */
+  atomic_uint_fast64_t too_large; /* answers refused beyond their bound */
   /* Last inin-ratelimit-* headers seen; allowed 0 = none seen yet. */
   atomic_int_fast64_t ratelimit_count;
   atomic_int_fast64_t ratelimit_allowed;

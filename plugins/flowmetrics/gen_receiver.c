@@ -9,7 +9,9 @@
 #include "gen_time.h"
 
 #include <errno.h>
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -25,6 +27,8 @@
 
 /* Largest certificate or key file read. */
 #define GEN_RX_PEM_MAX (1024 * 1024)
+/* Certificates of the chain served, at most. */
+#define GEN_RX_CHAIN_MAX 16
 /* Connection slots beyond the queue: requests being read, answers being
  * sent. Capped at half the open-file limit, which collectd shares. */
 #define GEN_RX_SPARE_SLOTS 512
@@ -39,6 +43,7 @@
  * closes the socket only after CLOSED, so fd stays valid while listed). */
 typedef struct rx_conn_s {
   struct rx_conn_s *prev, *next;
+  struct gen_receiver_s *rx; /* its receiver: the TLS key's callback */
   int fd;
   unsigned char addr[17]; /* family, then the address: the client's key */
   double since; /* connected, or its last request ended (monotonic s) */
@@ -62,7 +67,10 @@ struct gen_receiver_s {
   gen_receiver_options_t opt;
   char *address, *port, *secret, *secret_header;
   unsigned char secret_digest[32];
-  char *cert_pem, *key_pem;
+  char *cert_pem, *key_pem; /* the key's wiped once it is imported */
+  gnutls_pcert_st chain[GEN_RX_CHAIN_MAX];
+  unsigned chain_len;
+  gnutls_privkey_t pkey;
   gen_receiver_handler_t handler;
   void *ud;
   gen_receiver_stats_t stats;
@@ -82,6 +90,7 @@ struct gen_receiver_s {
   pthread_cond_t reap_wake;
   rx_conn_t *conn_head, *conn_tail;
   unsigned open;      /* connections listed */
+  unsigned idle;      /* ... without a request head yet, not cut */
   unsigned slots;     /* MHD's connection limit */
   unsigned addresses; /* distinct addresses among those listed */
   double deadline;    /* seconds */
@@ -142,8 +151,32 @@ static void conn_headed(gen_receiver_t *rx, rx_conn_t *c) {
   if (c == NULL)
     return;
   pthread_mutex_lock(&rx->conn_lock);
+  rx->idle -= !c->headed && !c->cut;
   c->headed = true;
   pthread_mutex_unlock(&rx->conn_lock);
+}
+
+/* Shuts c down (under conn_lock): MHD, finding the socket closed, ends
+ * the connection in its own thread. */
+static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
+  rx->idle -= !c->headed && !c->cut;
+  c->cut = true;
+  shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Connections without a request head, at most half the slots: a new one
+ * beyond closes the oldest of them. 1,000 addresses with an idle
+ * connection each held every slot until the head deadline freed them, and
+ * a legitimate POST waited in the listen queue (median 2.78 s); now MHD
+ * always has room to accept it, and a client that sends its head at once
+ * is never the oldest. Under conn_lock. */
+static void evict_idle(gen_receiver_t *rx) {
+  unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
+  for (rx_conn_t *c = rx->conn_head; c != NULL && rx->idle >= cap; c = c->next)
+    if (!c->headed && !c->cut && !c->busy) {
+      conn_cut(rx, c);
+      atomic_fetch_add(&rx->stats.idle_evicted, 1);
+    }
 }
 
 /* The client's address as a key: family, then the address bytes. */
@@ -211,13 +244,16 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     if (c == NULL)
       return; /* untracked: only MHD's idle timeout applies */
     c->fd = info->connect_fd;
+    c->rx = rx;
     c->since = now_monotonic();
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     addr_key(info != NULL ? info->client_addr : NULL, c->addr);
     pthread_mutex_lock(&rx->conn_lock);
+    evict_idle(rx); /* room for this one among the idle */
     rx->addresses += conn_count(rx, c->addr) == 0;
     conn_append(rx, c);
     rx->open++;
+    rx->idle++;
     pthread_mutex_unlock(&rx->conn_lock);
     *socket_context = c;
     return;
@@ -228,6 +264,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   pthread_mutex_lock(&rx->conn_lock);
   conn_unlink(rx, c);
   rx->open--;
+  rx->idle -= !c->headed && !c->cut;
   rx->addresses -= conn_count(rx, c->addr) == 0;
   pthread_mutex_unlock(&rx->conn_lock);
   free(c);
@@ -246,9 +283,8 @@ static void *reaper_main(void *arg) {
          c != NULL && now - c->since >= rx->head_deadline; c = c->next) {
       if (c->busy || c->cut || (c->headed && now - c->since < rx->deadline))
         continue;
-      c->cut = true;
       atomic_fetch_add(&rx->stats.timed_out, 1); /* counted before seen */
-      shutdown(c->fd, SHUT_RDWR);
+      conn_cut(rx, c);
     }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -535,6 +571,10 @@ static void free_receiver(gen_receiver_t *rx) {
   free(rx->secret_header);
   gen_free_secret(rx->key_pem);
   free(rx->cert_pem);
+  for (unsigned i = 0; i < rx->chain_len; i++)
+    gnutls_pcert_deinit(&rx->chain[i]);
+  if (rx->pkey != NULL)
+    gnutls_privkey_deinit(rx->pkey);
   free(rx->queue);
   OPENSSL_cleanse(rx->secret_digest, sizeof(rx->secret_digest));
   while (rx->conn_head != NULL) {
@@ -570,6 +610,125 @@ static int read_pem(const char *path, char **out, bool secret, char *err,
       return -ENOMEM;
     }
   }
+  return 0;
+}
+
+/* The DER of pem's first block, decoded here into memory left out of core
+ * dumps: GnuTLS, given the PEM (MHD_OPTION_HTTPS_MEM_KEY), copies its
+ * base64 text less the line breaks into a buffer it frees without wiping,
+ * and the key's lines stayed in a core. 0, or -EINVAL (no PEM block, a
+ * character outside base64), -ENOMEM. Free *der with gen_free_secret. */
+static int pem_to_der(const char *pem, unsigned char **der, size_t *len) {
+  static const char digits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const char *begin = strstr(pem, "-----BEGIN ");
+  const char *body = begin != NULL ? strchr(begin, '\n') : NULL;
+  const char *end = body != NULL ? strstr(body, "-----END ") : NULL;
+  if (end == NULL)
+    return -EINVAL;
+  unsigned char *out = gen_secure_alloc((size_t)(end - body) / 4 * 3 + 4);
+  if (out == NULL)
+    return -ENOMEM;
+  uint32_t acc = 0;
+  int bits = 0, status = 0;
+  size_t n = 0;
+  for (const char *p = body; p < end && status == 0; p++) {
+    const char *d = *p != '\0' ? strchr(digits, *p) : NULL;
+    if (*p == '=')
+      break;
+    if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+      continue;
+    if (d == NULL) {
+      status = -EINVAL; /* an encrypted key's headers, or not base64 */
+      continue;
+    }
+    acc = (acc << 6) | (uint32_t)(d - digits);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (unsigned char)(acc >> bits);
+    }
+  }
+  acc = 0;
+  if (status != 0 || n == 0) {
+    gen_free_secret((char *)out);
+    return status != 0 ? status : -EINVAL;
+  }
+  *der = out;
+  *len = n;
+  return 0;
+}
+
+/* The chain and the key, imported once for every handshake
+ * (on_certificate); the key's PEM wiped and freed then. */
+static int load_tls(gen_receiver_t *rx, char *err, size_t err_size) {
+  gnutls_datum_t cert = {(unsigned char *)rx->cert_pem,
+                         (unsigned)strlen(rx->cert_pem)};
+  rx->chain_len = GEN_RX_CHAIN_MAX;
+  int r = gnutls_pcert_list_import_x509_raw(rx->chain, &rx->chain_len, &cert,
+                                            GNUTLS_X509_FMT_PEM, 0);
+  if (r < 0) {
+    rx->chain_len = 0;
+    snprintf(err, err_size, "the certificate cannot be read: %s",
+             gnutls_strerror(r));
+    return -EINVAL;
+  }
+  unsigned char *der = NULL;
+  size_t len = 0;
+  int status = pem_to_der(rx->key_pem, &der, &len);
+  gen_free_secret(rx->key_pem); /* not needed again, in any case */
+  rx->key_pem = NULL;
+  if (status != 0) {
+    snprintf(err, err_size, "the key is no unencrypted PEM block");
+    return status;
+  }
+  gnutls_x509_privkey_t x = NULL;
+  gnutls_datum_t d = {der, (unsigned)len};
+  r = gnutls_x509_privkey_init(&x);
+  if (r >= 0)
+    r = gnutls_x509_privkey_import2(x, &d, GNUTLS_X509_FMT_DER, NULL, 0);
+  if (r >= 0)
+    r = gnutls_privkey_init(&rx->pkey);
+  if (r >= 0)
+    r = gnutls_privkey_import_x509(rx->pkey, x,
+                                   GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
+  gen_free_secret((char *)der);
+  if (r < 0) {
+    if (rx->pkey != NULL) {
+      gnutls_privkey_deinit(rx->pkey);
+      rx->pkey = NULL;
+    }
+    if (x != NULL)
+      gnutls_x509_privkey_deinit(x);
+    snprintf(err, err_size, "the key cannot be read: %s", gnutls_strerror(r));
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* GnuTLS asks for the certificate at each handshake: the session's
+ * connection (MHD sets it as the session's pointer) leads to its
+ * receiver through our connection record. */
+static int on_certificate(gnutls_session_t session,
+                          const gnutls_datum_t *req_ca_dn, int nreqs,
+                          const gnutls_pk_algorithm_t *pk_algos,
+                          int pk_algos_length, gnutls_pcert_st **pcert,
+                          unsigned int *pcert_length, gnutls_privkey_t *pkey) {
+  (void)req_ca_dn;
+  (void)nreqs;
+  (void)pk_algos;
+  (void)pk_algos_length;
+  struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+  const union MHD_ConnectionInfo *info =
+      conn != NULL
+          ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+          : NULL;
+  const rx_conn_t *c = info != NULL ? info->socket_context : NULL;
+  if (c == NULL || c->rx == NULL || c->rx->pkey == NULL)
+    return -1; /* untracked (out of memory): no handshake */
+  *pcert = c->rx->chain;
+  *pcert_length = c->rx->chain_len;
+  *pkey = c->rx->pkey;
   return 0;
 }
 
@@ -627,7 +786,8 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   bool tls = options->cert_file != NULL && options->key_file != NULL;
   if (tls &&
       (read_pem(options->cert_file, &rx->cert_pem, false, err, err_size) != 0 ||
-       read_pem(options->key_file, &rx->key_pem, true, err, err_size) != 0)) {
+       read_pem(options->key_file, &rx->key_pem, true, err, err_size) != 0 ||
+       load_tls(rx, err, err_size) != 0)) {
     free_receiver(rx);
     return NULL;
   }
@@ -665,8 +825,8 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
   /* Idle connections go at the deadline too (untracked ones included). */
   unsigned idle = (unsigned)rx->deadline + 1;
   struct MHD_OptionItem tls_options[] = {
-      {MHD_OPTION_HTTPS_MEM_CERT, 0, rx->cert_pem},
-      {MHD_OPTION_HTTPS_MEM_KEY, 0, rx->key_pem},
+      {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)on_certificate},
+      {MHD_OPTION_END, 0, NULL},
       {MHD_OPTION_END, 0, NULL}};
   if (tls)
     tls_log_route(rx->opt.who);

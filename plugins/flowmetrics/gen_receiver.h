@@ -70,6 +70,7 @@ typedef struct {
   atomic_uint_fast64_t not_stored;    /* 507 or 503 from the handler */
   atomic_uint_fast64_t timed_out;     /* closed at the request deadline */
   atomic_uint_fast64_t address_limit; /* refused: its address's share */
+  atomic_uint_fast64_t idle_evicted;  /* closed, no head yet, for a new one */
 } gen_receiver_stats_t;
 
 typedef struct gen_receiver_s gen_receiver_t;

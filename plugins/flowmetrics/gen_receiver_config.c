@@ -148,11 +148,11 @@ void gen_receiver_dispatch_stats(gen_receiver_t *rx, const char *host,
     const char *reason;
     atomic_uint_fast64_t *n;
   } rejected[] = {
-      {"unauthorized", &r->unauthorized},  {"bad_request", &r->bad_request},
-      {"too_large", &r->too_large},        {"queue_full", &r->queue_full},
-      {"bad_method", &r->bad_method},      {"unavailable", &r->unavailable},
-      {"not_stored", &r->not_stored},      {"timeout", &r->timed_out},
-      {"address_limit", &r->address_limit}};
+      {"unauthorized", &r->unauthorized},   {"bad_request", &r->bad_request},
+      {"too_large", &r->too_large},         {"queue_full", &r->queue_full},
+      {"bad_method", &r->bad_method},       {"unavailable", &r->unavailable},
+      {"not_stored", &r->not_stored},       {"timeout", &r->timed_out},
+      {"address_limit", &r->address_limit}, {"idle_evicted", &r->idle_evicted}};
   gen_dispatch_self(host, plugin, "receiver_requests", "accepted", true,
                     (double)atomic_load(&r->accepted));
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(rejected); i++)

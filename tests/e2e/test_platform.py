@@ -393,5 +393,70 @@ class Platform(unittest.TestCase):
         self.assertTrue([t for _, t, k, _ in arrivals if k[2] == "status" and t > spent])
 
 
+class HugeStatusPage(unittest.TestCase):
+    def test_an_answer_near_the_json_bounds_is_refused_as_it_arrives(self):
+        """A status page of 249,000 components of 9 members each (14 MB,
+        just under the JSON bounds) from a server of our own: read whole
+        into a json-c document it took collectd from 140 to 422 MB RSS and
+        kept it. The status page's bound (2 MiB) refuses it as it arrives:
+        the log names it, api_answers_too_large counts it, the other
+        platform values go on."""
+        import http.server
+        import json
+        import threading
+        comp = {k: 1 for k in "abcdefghi"}  # the issue's shape: 9 members
+        doc = json.dumps({"components": [comp] * 249000}, separators=(",", ":"))
+        body = doc.encode()
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # refused mid-way: the client closed
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        sim = Simulator("--queues", "1", "--agents", "2", "--start", "now", tls=False)
+        url = f"http://127.0.0.1:{srv.server_address[1]}/api/v2/components.json"
+        block = sim.org_block("acme", extra=f'    Host "acme"\n    StatusPageURL "{url}"\n')
+        cd = Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
+                      f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+        try:
+            cd.start()
+            ok = wait_until(lambda: "status page answer larger than 2097152 bytes"
+                            in cd.log_text(), 60)
+            self.assertTrue(ok, cd.log_text()[-2000:])
+            self.assertTrue(wait_until(lambda: any(
+                v > 0 for _, v in cd.csv_values(f"{PLUGIN}-self", "api_answers_too_large")),
+                30), cd.log_text()[-2000:])
+            self.assertTrue(cd.csv_values(f"{PLUGIN}-self", "edges"), "no other values")
+            with open(f"/proc/{cd.proc.pid}/status") as f:
+                rss = [line.split()[1] for line in f if line.startswith("VmRSS:")][0]
+            print(f"# a status page of {len(body) >> 20} MiB refused; collectd "
+                  f"VmRSS {int(rss) >> 10} MiB")
+            self.assertIsNone(cd.proc.poll(), "collectd exited")
+        finally:
+            cd.cleanup()
+            sim.stop()
+            srv.shutdown()
+
+
+def wait_until(cond, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.5)
+    return cond()
+
+
 if __name__ == "__main__":
     run_tests(__name__)

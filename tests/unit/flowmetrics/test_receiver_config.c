@@ -159,11 +159,12 @@ DEF_TEST(start_and_self_metrics) {
   OK(rx == running); /* started once */
   mock_values_reset();
   gen_receiver_dispatch_stats(rx, "acme", "genesys_test");
-  EXPECT_EQ_INT(11, mock_values_num); /* accepted, 9 reasons, queue */
+  EXPECT_EQ_INT(12, mock_values_num); /* accepted, 10 reasons, queue */
   mock_value_t *v = mock_find("self", "receiver_requests", "accepted");
   CHECK_NOT_NULL(v);
   EXPECT_EQ_INT(0, v->value.derive);
   CHECK_NOT_NULL(mock_find("self", "receiver_rejected", "address_limit"));
+  CHECK_NOT_NULL(mock_find("self", "receiver_rejected", "idle_evicted"));
   CHECK_NOT_NULL(mock_find("self", "receiver_queue", ""));
   gen_receiver_stop(rx);
   gen_receiver_config_release(&c);

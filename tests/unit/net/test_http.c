@@ -988,6 +988,39 @@ DEF_TEST(curl_policy) {
   return 0;
 }
 
+/* A family's bound below MaxResponseSize (the status page's): an answer
+ * beyond it is refused as it arrives, named and counted; 0 lifts it. */
+DEF_TEST(answer_limit_of_a_family) {
+  fixture_t f;
+  setup(&f);
+  through_on_body = true;
+  static char page[4096];
+  size_t n = (size_t)snprintf(page, sizeof(page), "{\"components\":[");
+  for (int i = 0; i < 40; i++)
+    n += (size_t)snprintf(page + n, sizeof(page) - n,
+                          "%s{\"name\":\"component %02d\",\"status\":"
+                          "\"operational\"}",
+                          i ? "," : "", i);
+  snprintf(page + n, sizeof(page) - n, "]}");
+  gen_http_answer_limit(f.http, 1000, "status page");
+  push((scripted_t){.status = 200, .body = token_body("tok-limit", 86400)});
+  push((scripted_t){.status = 200, .body = page});
+  gen_http_response_t resp;
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_http_request(f.http, "GET", "/s", NULL, NULL, &resp));
+  OK(strstr(resp.error, "status page answer larger than 1000 bytes") != NULL);
+  EXPECT_EQ_INT(1, (int)atomic_load(&f.stats.too_large));
+  gen_http_response_reset(&resp);
+  gen_http_answer_limit(f.http, 0, NULL);
+  push((scripted_t){.status = 200, .body = page});
+  CHECK_ZERO(gen_http_request(f.http, "GET", "/s", NULL, NULL, &resp));
+  EXPECT_EQ_INT((int)strlen(page), (int)resp.body_len);
+  gen_http_response_reset(&resp);
+  through_on_body = false;
+  teardown(&f);
+  return 0;
+}
+
 int main(void) {
   http_perform = fake_perform;
   http_sleep = fake_sleep;
@@ -1007,6 +1040,7 @@ int main(void) {
   RUN_TEST(paging_follows_the_answered_size_to_the_end);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
+  RUN_TEST(answer_limit_of_a_family);
   RUN_TEST(answer_buffer_kept_for_the_next);
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);
