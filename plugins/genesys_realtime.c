@@ -641,7 +641,7 @@ static int gr_read(user_data_t *ud) {
   gen_conv_repair_run(inst->repair, inst->client, &inst->lock, &inst->queues,
                       &inst->live, gen_cdtime_to_ms(now));
   gen_ewt_run(inst->ewt, inst->client, &inst->lock, &inst->queues, &inst->live,
-              now);
+              gen_monotonic()); /* its minute and Every: no clock step */
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);

@@ -92,7 +92,9 @@ void gen_ewt_spent(gen_ewt_t *e, cdtime_t now);
  * budget through client's handle, the state under lock (only the read
  * thread changes queues: read without it). A 403 for the permission stops
  * the family (said once, gen_client_family); a malformed answer or result
- * is counted and logged (rate-limited). Returns the requests made. */
+ * is counted and logged (rate-limited). now: the monotonic clock
+ * (gen_monotonic), so that a step of the wall clock neither frees the
+ * sliding minute nor makes every pair due. Returns the requests made. */
 size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
                    const gen_entity_set_t *queues, gen_live_t *live,
                    cdtime_t now);
