@@ -267,6 +267,11 @@ size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
     char err[512] = "";
     int64_t seconds = 0;
     size_t malformed;
+    if (!gen_id_plain(id, 100)) { /* not a UUID: never asked */
+      gen_org_log(client->org, &e->complain, LOG_WARNING,
+                  GEN_EWT_FAMILY ": queue id \"%s\" not usable in a path", id);
+      continue;
+    }
     gen_ewt_spent(e, now);
     made++;
     int status =

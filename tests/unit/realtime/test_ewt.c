@@ -162,18 +162,24 @@ static gen_live_media_t *waiting(gen_live_t *l, size_t i, int m, int64_t w) {
   return l->state[i].media[m];
 }
 
-static void table_of(gen_live_t *l, gen_entity_set_t *set, size_t n) {
+/* The table for the queues of set, as at a first listing. */
+static void live_of(gen_live_t *l, const gen_entity_set_t *set) {
   static gen_waits_bounds_t bounds;
   static gen_conv_store_t store;
   gen_waits_bounds_default(&bounds);
+  *l = (gen_live_t){.bounds = &bounds, .store = &store};
+  gen_entity_set_t none = {0};
+  gen_live_replace(l, &none, set, NULL, NULL);
+}
+
+/* n queues q0, q1, … and their table. */
+static void table_of(gen_live_t *l, gen_entity_set_t *set, size_t n) {
   for (size_t i = 0; i < n; i++) {
     char id[16];
     snprintf(id, sizeof(id), "q%zu", i);
     gen_entity_add(set, id, id, NULL);
   }
-  *l = (gen_live_t){.bounds = &bounds, .store = &store};
-  gen_entity_set_t none = {0};
-  gen_live_replace(l, &none, set, NULL, NULL);
+  live_of(l, set);
 }
 
 DEF_TEST(only_pairs_with_conversations_waiting) {
@@ -294,6 +300,16 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
   return 0;
 }
 
+/* The end of a read test: the real transport back, everything freed. */
+static void read_done(gen_ewt_t *e, gen_live_t *l, gen_entity_set_t *set,
+                      gen_client_t *client) {
+  gen_ewt_free(e);
+  http_perform = http_perform_curl;
+  gen_live_free(l, set->count);
+  gen_entity_set_free(set);
+  fake_client_free(client);
+}
+
 DEF_TEST(a_read_against_the_api) {
   gen_client_t client;
   fake_client_init(&client, "genesys_realtime", 0);
@@ -355,11 +371,31 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(0, (int)gen_ewt_run(e, &client, &lock, &set, &l, now + S(300)));
   EXPECT_EQ_INT(calls, n_calls);
 
-  gen_ewt_free(e);
-  http_perform = http_perform_curl;
-  gen_live_free(&l, set.count);
-  gen_entity_set_free(&set);
-  fake_client_free(&client);
+  read_done(e, &l, &set, &client);
+  return 0;
+}
+
+DEF_TEST(an_id_unusable_in_a_path_is_never_asked) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  gen_entity_set_t set = {0};
+  gen_entity_add(&set, "q/../../users", "odd", NULL);
+  gen_entity_add(&set, "q?x=1", "odder", NULL);
+  gen_live_t l;
+  live_of(&l, &set);
+  waiting(&l, 0, GEN_MEDIA_VOICE, 1);
+  waiting(&l, 1, GEN_MEDIA_VOICE, 1);
+  gen_ewt_config_t c;
+  gen_ewt_config_init(&c);
+  c.on = true;
+  gen_ewt_t *e = gen_ewt_new(&c);
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  int calls = n_calls;
+  EXPECT_EQ_INT(0, (int)gen_ewt_run(e, &client, &lock, &set, &l, S(1000)));
+  EXPECT_EQ_INT(calls, n_calls);
+  EXPECT_EQ_INT(60, (int)gen_ewt_budget(e, S(1000)));
+  read_done(e, &l, &set, &client);
   return 0;
 }
 
@@ -398,6 +434,7 @@ int main(void) {
   RUN_TEST(only_pairs_with_conversations_waiting);
   RUN_TEST(sliding_minute);
   RUN_TEST(a_read_against_the_api);
+  RUN_TEST(an_id_unusable_in_a_path_is_never_asked);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
