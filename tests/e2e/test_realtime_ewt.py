@@ -5,7 +5,8 @@ wait and stop waiting), then is frozen: once the plugin's waiting gauges
 equal the truth and every queue and media type with conversations waiting
 was asked after that, collectd's last estimated_wait of each equals the
 simulator's last answer for it, both ways (a series the simulator did not
-answer, or one for a pair with nobody waiting, fails); no request is made
+answer, or one for a pair with nobody waiting, fails), in the default
+answer form and with a labelled result first (--ewt-results); no request is made
 for a pair with nobody waiting once the plugin knows it; a 403 for the
 permission stops the family, said once, while the rest goes on."""
 import os
@@ -63,6 +64,24 @@ class RealtimeEwtTest(RealtimeTestCase):
         # The plugin asks while the model moves.
         self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "ewt_requests")
                                           or 0) > 0, 60), "no estimated wait time request")
+        self.compare_frozen("one result")
+
+    def test_1b_labelled_result_first(self):
+        """A labelled result (another value) before the unlabelled one: the
+        plugin dispatches the unlabelled one, which the truth records."""
+        self.sim.forms({"ewt_results": "labelled"})
+        try:
+            self.assertEqual(self.sim.forms()["forms"]["ewt_results"], "labelled")
+            time.sleep(2 * INTERVAL)   # the model moves on after the thaw
+            self.compare_frozen("labelled first")
+        finally:
+            self.sim.forms({"ewt_results": "one"})
+
+    def compare_frozen(self, what):
+        """Freezes the model and compares, once the plugin knows the frozen
+        state and asked every pair waiting after that, collectd's last
+        estimated_wait of each pair with the simulator's last answer, both
+        ways; then no request for a pair with nobody waiting."""
         self.sim.fault({"fault": "freeze"})
         try:
             truth = self.waiting_truth()
@@ -104,7 +123,7 @@ class RealtimeEwtTest(RealtimeTestCase):
             time.sleep(3 * INTERVAL)
             after = self.ewt_truth()
             self.assertEqual(after["idle_requests"], idle_known, after["idle"][-5:])
-            print(f"ewt: {len(waiting)} of {len(truth)} queue/media pairs waiting, "
+            print(f"ewt ({what}): {len(waiting)} of {len(truth)} queue/media pairs waiting, "
                   f"{len(got)} series equal the answers; requests {after['requests']}, "
                   f"idle before the freeze settled {idle_known}",
                   file=sys.stderr)
