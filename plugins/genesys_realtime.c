@@ -27,6 +27,9 @@
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
  * agent once, re-read with GET /api/v2/users after every (re)connect.
+ * EstimatedWaitTime asks the estimated wait time of the queues and media
+ * types with conversations waiting, within a budget, from the read
+ * (gen_ewt).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -78,6 +81,7 @@ typedef struct {
   gen_conv_repair_t *repair;         /* GapRepair: counters whole over gaps */
   uint64_t sample_seed;
   gen_roster_t agents; /* AgentActivity: members of the queues */
+  gen_ewt_t *ewt;      /* EstimatedWaitTime */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -607,6 +611,7 @@ static void dispatch_self(gr_instance_t *inst) {
     gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
   gen_conv_repair_dispatch_stats(inst->repair, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
+  gen_ewt_dispatch_stats(inst->ewt, host, PLUGIN_NAME); /* read thread's */
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
@@ -635,6 +640,8 @@ static int gr_read(user_data_t *ud) {
   int status = due ? refresh_queues(inst) : 0;
   gen_conv_repair_run(inst->repair, inst->client, &inst->lock, &inst->queues,
                       &inst->live, gen_cdtime_to_ms(now));
+  gen_ewt_run(inst->ewt, inst->client, &inst->lock, &inst->queues, &inst->live,
+              gen_monotonic()); /* its minute and Every: no clock step */
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
@@ -644,6 +651,8 @@ static int gr_read(user_data_t *ud) {
     gr_sink_t sink = {
         .inst = inst, .queue = queue_instance(inst, i), .time = t};
     gen_live_put_intervals(&inst->live, i, put, &sink);
+    if (inst->ewt != NULL)
+      gen_ewt_put_queue(&inst->live, i, put, &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
@@ -671,6 +680,7 @@ static void gr_instance_free(void *data) {
                 &inst->complain); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
   gen_conv_repair_free(inst->repair);
+  gen_ewt_free(inst->ewt);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -708,6 +718,9 @@ static int gr_instance_init(void *data) {
         &inst->config.repair, inst->config.notify.heartbeat_timeout,
         inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
   }
+  if (inst->config.ewt.on &&
+      (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
+    return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);
   inst->notify = gen_notify_create(

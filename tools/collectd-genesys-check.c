@@ -546,7 +546,7 @@ static void check_org(const char *plugin, gen_org_t *org,
     gen_client_free(client);
     return;
   }
-  char err[1024] = "", id[128];
+  char err[1024] = "", id[128] = "";
   if (strcmp(plugin, "genesys_platform") == 0) {
     check_platform(client, name, ci);
   } else if (strcmp(plugin, "genesys_flowmetrics") == 0) {
@@ -585,6 +585,15 @@ static void check_org(const char *plugin, gen_org_t *org,
       status = probe_get(client, "/api/v2/presence/definitions?pageSize=1", err,
                          sizeof(err));
       report(name, "presence names", status, err);
+      if (org_flag(ci, "EstimatedWaitTime", false) && id[0] != '\0') {
+        /* routing:queue:view; the first queue's voice estimate. */
+        char path[256];
+        snprintf(path, sizeof(path),
+                 "/api/v2/routing/queues/%s/mediatypes/call/estimatedwaittime",
+                 id);
+        status = probe_get(client, path, err, sizeof(err));
+        report(name, "estimated wait time", status, err);
+      }
     } else {
       status =
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",

@@ -4,6 +4,7 @@
 
 #include "gen_utf8.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,4 +54,12 @@ void gen_sanitize_name(const char *name, char *out, size_t size) {
   out[n] = '\0';
   if (n == 0)
     snprintf(out, size, "unknown");
+}
+
+bool gen_id_plain(const char *id, size_t max) {
+  size_t n = 0;
+  for (; id != NULL && id[n] != '\0'; n++)
+    if (!(isalnum((unsigned char)id[n]) || id[n] == '-' || id[n] == '_'))
+      return false;
+  return n > 0 && n < max;
 }

@@ -9,6 +9,7 @@
 #ifndef GEN_NAMES_H
 #define GEN_NAMES_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum {
@@ -40,5 +41,10 @@ int gen_media_from_name(const char *name);
  * one. The result is never empty ("unknown"), always valid UTF-8, and is
  * cut on a character boundary. */
 void gen_sanitize_name(const char *name, char *out, size_t size);
+
+/* Whether id (an id an answer gave) goes into a URL path as it is: 1 to
+ * max - 1 characters, each a letter, a digit, '-' or '_' (Genesys' ids are
+ * UUIDs); anything else could change the route asked. */
+bool gen_id_plain(const char *id, size_t max);
 
 #endif /* GEN_NAMES_H */

@@ -10,6 +10,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"
+#include "gen_names.h"
 #include "gen_time.h"
 
 #include <ctype.h>
@@ -413,11 +414,7 @@ static void au_failed(gen_au_t *au, gen_client_t *client, cdtime_t refresh,
 
 /* An id that goes into the path as it is. */
 static bool execution_ok(const char *id) {
-  size_t n = 0;
-  for (; id != NULL && id[n] != '\0'; n++)
-    if (!(isalnum((unsigned char)id[n]) || id[n] == '-' || id[n] == '_'))
-      return false;
-  return n > 0 && n < sizeof(((gen_au_t *)0)->execution);
+  return gen_id_plain(id, sizeof(((gen_au_t *)0)->execution));
 }
 
 /* One request whose answer is a JSON document: 0 with *doc, or a failure

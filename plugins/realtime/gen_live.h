@@ -26,9 +26,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A media type's state of a queue, and its values as last dispatched. */
+/* What the estimated wait time (gen_ewt) keeps of a queue's media type:
+ * when it was last asked (0: never) and its last estimate (have: one that
+ * holds for the conversations waiting now). */
+typedef struct {
+  cdtime_t asked;
+  int64_t seconds;
+  bool have;
+} gen_live_ewt_t;
+
+/* A media type's state of a queue, its values as last dispatched, and its
+ * estimated wait time. */
 typedef struct {
   gen_qs_media_t now, sent;
+  gen_live_ewt_t ewt;
 } gen_live_media_t;
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include "gen_conv.h"
 #include "gen_conv_repair.h"
 #include "gen_entity.h"
+#include "gen_ewt.h"
 #include "gen_notify.h"
 #include "gen_summary.h"
 #include "gen_waits.h"
@@ -26,10 +27,11 @@ typedef struct {
   bool agent_activity;
   char *state_dir;              /* StateDirectory (NULL: <BaseDir>/genesys) */
   gen_summary_config_t summary; /* Summaries, SummaryInterval */
+  gen_ewt_config_t ewt;         /* EstimatedWaitTime* */
 } gr_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GR_KEYS 5
+#define GR_KEYS 6
 extern const gen_config_part_t gr_keys[GR_KEYS];
 
 void gr_config_init(void *config);

@@ -120,6 +120,18 @@ class CheckTest(unittest.TestCase):
         self.assertIn('genesys_analytics Org "acme": wrap-up code names: OK\n', out)
         self.assertNotIn("active flows", out)
 
+    def test_estimated_wait_time(self):
+        """EstimatedWaitTime of genesys_realtime adds its family: the first
+        queue's voice estimate (routing:queue:view)."""
+        code, out, err = self.run_check(self.config(
+            "ewt", org_extra="    EstimatedWaitTime true\n"))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('genesys_realtime Org "acme": estimated wait time: OK\n', out)
+        self.assertEqual(out.count("estimated wait time"), 1, out)
+        stats = self.sim.stats()["requests"]
+        self.assertGreater(stats.get("GET /api/v2/routing/queues/{queueId}/mediatypes/"
+                                     "{mediaType}/estimatedwaittime", {}).get("total", 0), 0)
+
     def test_platform_families(self):
         """genesys_platform's families as its keys turn them on; a refused
         telephony permission names it; the status page needs none."""

@@ -155,6 +155,9 @@ def parse_args(argv=None):
     a("--usage-client-ref", choices=simapi.FORMS["usage_client_ref"], default="full",
       help="oauthClient of a usage jobs row: id, name and selfUri (default) or id and "
            "selfUri")
+    a("--ewt-results", choices=simapi.FORMS["ewt_results"], default="one",
+      help="an estimated wait time answer: one result without a label (default), or a "
+           "labelled result (another value) before it")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

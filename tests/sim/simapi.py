@@ -773,6 +773,8 @@ ROUTES = [
     ("GET", "/api/v2/routing/queues", "list_queues", True),
     ("GET", "/api/v2/routing/queues/{queueId}", "get_queue", True),
     ("GET", "/api/v2/routing/queues/{queueId}/members", "queue_members", True),
+    ("GET", "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime",
+     "queue_ewt", True),
     ("GET", "/api/v2/routing/wrapupcodes", "list_wrapups", True),
     ("GET", "/api/v2/users", "list_users", True),
     ("GET", "/api/v2/users/{userId}", "get_user", True),
@@ -821,6 +823,7 @@ ROUTES = [
     ("GET", "/sim/truth/events", "sim_truth_events", False),
     ("GET", "/sim/truth/usage", "sim_truth_usage", False),
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
+    ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -840,6 +843,10 @@ PERMISSIONS = {
     "GET /api/v2/routing/queues": ("routing:queue:view",),
     "GET /api/v2/routing/queues/{queueId}": ("routing:queue:view",),
     "GET /api/v2/routing/queues/{queueId}/members": ("routing:queue:view",),
+    # SDK getRoutingQueueMediatypeEstimatedwaittime: "Requires ALL
+    # permissions: routing:queue:view" (README, Estimated wait time)
+    "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime":
+        ("routing:queue:view",),
     "GET /api/v2/routing/wrapupcodes": ("routing:wrapupCode:view",),
     "GET /api/v2/flows": ("architect:flow:view",),
     "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
@@ -916,7 +923,16 @@ FORMS = {
     "usage_legacy": ("served", "gone"),
     "usage_next": ("uri", "cursor"),
     "usage_client_ref": ("full", "id"),
+    "ewt_results": ("one", "labelled"),
 }
+
+# The estimated wait time's path mediaType (SDK
+# getRoutingQueueMediatypeEstimatedwaittime) -> the model's media type
+# (None: a valid value the model has no conversations of)
+EWT_MEDIA = {"all": "all", "call": "voice", "chat": "chat", "callback": "callback",
+             "email": "email", "message": "message", "videoComm": None}
+# idle requests /sim/truth/ewt lists (the count goes on)
+EWT_IDLE_LIST_MAX = 1000
 
 TOPIC_RES = [
     (re.compile(r"^v2\.analytics\.queues\.([^.]+)\.observations$"), "queue"),
@@ -1014,6 +1030,8 @@ class App:
         self.usage_runs = {}      # executionId -> {"rows", "left"}
         self.usage_jobs = {}      # jobId -> {"rows", "left", "polls"}
         self.usage_last = None    # the last usage query's body
+        # /sim/truth/ewt: every estimated wait time answered
+        self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": []}
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2557,6 +2575,45 @@ class App:
         pg = hits[(page - 1) * size:page * size]
         if pg:
             out["conversations"] = pg
+        return Response(200, out)
+
+    async def h_queue_ewt(self, req, p, tok):
+        """EstimatedWaitTimePredictions of a queue and media type (README,
+        Estimated wait time), each answer recorded for /sim/truth/ewt."""
+        self.sync()
+        q = self.model.queue_by_id.get(p["queueId"])
+        if q is None:
+            raise ApiError(404, "not.found", "Queue not found")
+        mt = p["mediaType"]
+        if mt not in EWT_MEDIA:
+            raise ApiError(400, "bad.request", "Invalid mediaType: %s" % mt,
+                           {"mediaType": mt})
+        media = EWT_MEDIA[mt]
+        seconds, waiting = self.model.ewt_seconds(q, media) if media else (0, 0)
+        now_ms = self.model.now
+        e = self.ewt
+        e["requests"] += 1
+        e["answers"].setdefault(q.id, {})[media or mt] = {
+            "seconds": seconds, "waiting": waiting, "at_ms": now_ms,
+            "at": M.iso(now_ms), "real_time": time.time()}
+        if waiting == 0:
+            e["idle_requests"] += 1
+            if len(e["idle"]) < EWT_IDLE_LIST_MAX:
+                e["idle"].append({"queueId": q.id, "mediaType": media or mt,
+                                  "at": M.iso(now_ms), "real_time": time.time()})
+        results = [{"intent": mt, "formula": "Simulated", "estimatedWaitTimeSeconds": seconds}]
+        if self.forms["ewt_results"] == "labelled":
+            lid = "ewt-label-" + q.id[:8]
+            results.insert(0, {"intent": mt, "formula": "Simulated",
+                               "estimatedWaitTimeSeconds": seconds * 2 + 7,
+                               "label": {"id": lid, "selfUri": "/api/v2/routing/labels/" + lid}})
+        return Response(200, {"results": results})
+
+    async def h_sim_truth_ewt(self, req, p, tok):
+        self.sync()
+        out = dict(self.ewt)
+        out["sim_time_ms"] = self.model.now
+        out["real_time"] = time.time()
         return Response(200, out)
 
     async def h_sim_truth_mos(self, req, p, tok):

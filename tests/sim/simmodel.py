@@ -1755,6 +1755,25 @@ class Model:
             out.append({"metric": "oLongestInteracting", "stats": st})
         return out
 
+    # ------------------------------------------------------------ estimated wait time
+    def ewt_seconds(self, q, media):
+        """The simulator's estimated wait time of queue q for media (one of
+        MEDIA, or "all"), and the conversations waiting it counts. Not
+        Genesys' formula (unpublished): conversations waiting x the media
+        type's mean handle time (talk + ACW + hold share + alert, from
+        MEDIA_PARAMS) / max(1, the queue's agents IDLE or INTERACTING),
+        rounded to whole seconds; 0 with nobody waiting."""
+        agents = max(1, q.by_routing[R_IDLE] + q.by_routing[R_INTER])
+        total, waiting = 0.0, 0
+        for m in (q.media if media == "all" else [media]):
+            if m not in q.media:
+                continue
+            p = MEDIA_PARAMS[m]
+            n = len(q.waiting[m])
+            waiting += n
+            total += n * (p[0] + p[1] + p[2] * p[3] + p[4])
+        return int(round(total / agents)), waiting
+
     # ------------------------------------------------------------ users aggregates
     def user_durations(self, a, start, end):
         """{'routing': {status: ms}, 'presence': {presence: ms},

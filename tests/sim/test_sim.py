@@ -394,6 +394,99 @@ class T01bPermissions(unittest.TestCase):
         self.assertEqual(self.sim.stats()["permission_refusals"], 2)
 
 
+class T02cEstimatedWaitTime(unittest.TestCase):
+    """GET /api/v2/routing/queues/{id}/mediatypes/{mediaType}/estimatedwaittime:
+    EstimatedWaitTimePredictions from the model (the simulator's formula),
+    404 for a queue that does not exist, 400 for a bad mediaType, every answer
+    in /sim/truth/ewt, the permission, the labelled form."""
+    PATH = "/api/v2/routing/queues/%s/mediatypes/%s/estimatedwaittime"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 12, "--agents", 60, "--quiet", "--speed", 60,
+                      "--load", 1.3, "--warmup", 1800)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_answers_equal_the_formula_and_the_truth(self):
+        c = self.sim.client()
+        self.sim.fault(fault="freeze")
+        try:
+            truth = self.sim.truth()["queues"]
+            before = self.sim.sim("GET", "/sim/truth/ewt")[1]
+            asked = 0
+            for qid, q in truth.items():
+                for media in q["media"]:
+                    path_media = "call" if media == "voice" else media
+                    st, _, js = c.request("GET", self.PATH % (qid, path_media))
+                    self.assertEqual(st, 200)
+                    self.assertEqual(len(js["results"]), 1)
+                    r = js["results"][0]
+                    self.assertEqual(r["intent"], path_media)
+                    self.assertIsInstance(r["formula"], str)
+                    self.assertNotIn("label", r)
+                    p = simmodel.MEDIA_PARAMS[media]
+                    handle = p[0] + p[1] + p[2] * p[3] + p[4]
+                    agents = max(1, q["agents"]["routing"].get("IDLE", 0)
+                                 + q["agents"]["routing"].get("INTERACTING", 0))
+                    want = int(round(q["media"][media]["waiting"] * handle / agents))
+                    self.assertEqual(r["estimatedWaitTimeSeconds"], want)
+                    asked += 1
+            ewt = self.sim.sim("GET", "/sim/truth/ewt")[1]
+            self.assertEqual(ewt["requests"] - before["requests"], asked)
+            idle = sum(1 for q in truth.values() for m in q["media"].values()
+                       if m["waiting"] == 0)
+            self.assertGreater(idle, 0)
+            self.assertLess(idle, asked)   # some wait, some do not: both counted
+            self.assertEqual(ewt["idle_requests"] - before["idle_requests"], idle)
+            for qid, q in truth.items():
+                for media, m in q["media"].items():
+                    got = ewt["answers"][qid][media]
+                    self.assertEqual(got["waiting"], m["waiting"])
+                    self.assertEqual(got["seconds"] > 0, m["waiting"] > 0)
+        finally:
+            self.sim.fault(fault="thaw")
+
+    def test_refused(self):
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        st, _, js = c.request("GET", self.PATH % ("no-such-queue", "call"))
+        self.assertEqual(st, 404)
+        check_error_body(self, js, 404, "not.found")
+        for bad in ("voice", "cobrowse", "CALL", "screenshare"):
+            st, _, js = c.request("GET", self.PATH % (qid, bad))
+            self.assertEqual(st, 400, bad)
+            check_error_body(self, js, 400, "bad.request")
+        # videoComm is the API's: nobody waits on it here
+        st, _, js = c.request("GET", self.PATH % (qid, "videoComm"))
+        self.assertEqual(st, 200)
+        self.assertEqual(js["results"][0]["estimatedWaitTimeSeconds"], 0)
+        self.sim.fault(fault="deny_permission", permission="routing:queue:view")
+        try:
+            st, _, js = c.request("GET", self.PATH % (qid, "call"))
+            self.assertEqual(st, 403)
+            self.assertIn("routing:queue:view", js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission="routing:queue:view")
+
+    def test_labelled_form(self):
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        self.sim.sim("POST", "/sim/forms", {"ewt_results": "labelled"})
+        try:
+            st, _, js = c.request("GET", self.PATH % (qid, "all"))
+            self.assertEqual(st, 200)
+            self.assertEqual(len(js["results"]), 2)
+            self.assertIn("label", js["results"][0])
+            self.assertNotIn("label", js["results"][1])
+            truth = self.sim.sim("GET", "/sim/truth/ewt")[1]["answers"][qid]["all"]
+            self.assertEqual(truth["seconds"], js["results"][1]["estimatedWaitTimeSeconds"])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
+
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -3210,7 +3303,7 @@ class T11Forms(unittest.TestCase):
                                        "usage_date": "present", "usage_zeros": "present",
                                        "usage_status": "present", "usage_jobs": "served",
                                        "usage_legacy": "served", "usage_next": "uri",
-                                       "usage_client_ref": "full"})
+                                       "usage_client_ref": "full", "ewt_results": "one"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

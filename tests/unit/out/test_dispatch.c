@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: name sanitising, value identity and self-metrics. */
+/* Unit tests: name sanitising, ids in paths, value identity and
+ * self-metrics. */
 #include "gen_dispatch.h"
 #include "gen_stats.h"
 #include "plugin_mock.h"
@@ -53,6 +54,19 @@ DEF_TEST(sanitize) {
                       128));
   /* Cut before a four-byte character that does not fit. */
   EXPECT_EQ_STR("ab", clean("ab\xf0\x9f\x98\x80", 6));
+  return 0;
+}
+
+DEF_TEST(ids_in_paths) {
+  OK(gen_id_plain("5b9c0d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", 64));
+  OK(gen_id_plain("a_b-C9", 7));
+  OK(!gen_id_plain("a_b-C9", 6)); /* no room for its NUL */
+  OK(!gen_id_plain("", 64));
+  OK(!gen_id_plain(NULL, 64));
+  static const char *const bad[] = {"a/b",   "a?b=1", "a b",     "..",
+                                    "a%2Fb", "q\n",   "\xc3\xa9"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++)
+    OK(!gen_id_plain(bad[i], 64));
   return 0;
 }
 
@@ -258,6 +272,7 @@ DEF_TEST(series_budget) {
 
 int main(void) {
   RUN_TEST(sanitize);
+  RUN_TEST(ids_in_paths);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
   RUN_TEST(interval_without_context);

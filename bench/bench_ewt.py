@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Estimated wait time requests of genesys_realtime (EstimatedWaitTime), a
+minute, at a scale.
+
+For each scale, starts gensim (tests/sim) with Q queues and 5×Q agents at an
+occupancy (--load), runs the real collectd with genesys_realtime
+(EstimatedWaitTime true, its Every and budget as given) from the build until
+the plugin has subscribed and --warm seconds more, then counts for --window
+seconds the estimated wait time requests the simulator answered, the queue
+and media pairs with conversations waiting (the simulator's truth at the
+window's start and end), and the requests for a pair with nobody waiting at
+that moment (/sim/truth/ewt). A measurement, not a test: it reports numbers
+and asserts nothing.
+
+  python3 bench/bench_ewt.py --queues 500 5000   # 5,000: --warmup 300
+
+"steady" is min(budget, pairs waiting × 60 / Every): what the pairs waiting
+at the window's edges cost a minute; pairs that begin to wait within the
+window are asked too, so below the budget the count can pass it. A pair
+with nobody waiting costs nothing (its requests would be the plugin not yet
+knowing, a notification in flight).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import collectd_harness  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_realtime"
+ROUTE = "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime"
+
+
+def waiting_pairs(sim):
+    truth = sim._open("/sim/truth?buckets=0")
+    return sum(1 for q in truth["queues"].values() for m in q["media"].values()
+               if m["waiting"] > 0), sum(len(q["media"]) for q in truth["queues"].values())
+
+
+def run_one(build, queues, args):
+    sim = Simulator("--queues", str(queues), "--agents", str(5 * queues), "--flows", "2",
+                    "--warmup", str(args.warmup), "--load", str(args.load), "--speed", "1",
+                    tls=False)
+    collectd_harness.BUILD = build
+    block = sim.org_block("acme", extra='    Host "acme"\n    EstimatedWaitTime true\n'
+                          f"    EstimatedWaitTimeEvery {args.every}\n"
+                          f"    EstimatedWaitTimeRequests {args.budget}\n")
+    cd = collectd_harness.Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
+                                   f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+    try:
+        t0 = time.monotonic()
+        cd.start()
+        while sim.stats().get("topics_subscribed", 0) < queues:
+            if time.monotonic() - t0 > args.timeout:
+                raise RuntimeError("never subscribed")
+            time.sleep(0.5)
+        time.sleep(args.warm)
+        w0, pairs = waiting_pairs(sim)
+        e0 = sim._open("/sim/truth/ewt")
+        r0, s0 = sim.stats()["requests"].get(ROUTE, {}).get("total", 0), time.monotonic()
+        time.sleep(args.window)
+        r1, s1 = sim.stats()["requests"].get(ROUTE, {}).get("total", 0), time.monotonic()
+        e1 = sim._open("/sim/truth/ewt")
+        w1, _ = waiting_pairs(sim)
+        minutes = (s1 - s0) / 60
+        return {"pairs": pairs, "waiting": f"{w0}-{w1}",
+                "per_minute": (r1 - r0) / minutes,
+                "steady": min(args.budget, max(w0, w1) * 60 / args.every),
+                "idle": e1["idle_requests"] - e0["idle_requests"],
+                "total_requests": sim.stats()["requests_total"]}
+    finally:
+        cd.cleanup()
+        sim.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+    ap.add_argument("--load", type=float, default=1.0, help="gensim occupancy")
+    ap.add_argument("--warmup", type=int, default=1800,
+                    help="gensim's warm-up, simulated s (the queues fill; 5,000 queues "
+                    "start within the harness's minute at 300)")
+    ap.add_argument("--every", type=int, default=30)
+    ap.add_argument("--budget", type=int, default=60)
+    ap.add_argument("--warm", type=float, default=20.0)
+    ap.add_argument("--window", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=600.0)
+    args = ap.parse_args()
+    cols = ["pairs", "waiting", "per_minute", "steady", "idle", "total_requests"]
+    print("| queues | " + " | ".join(cols) + " |")
+    print("|---:|" + "---:|" * len(cols))
+    for q in args.queues:
+        row = run_one(os.path.abspath(os.path.join(ROOT, args.build)), q, args)
+        print("| %d | %s |" % (q, " | ".join("%.1f" % row[c] if isinstance(row[c], float)
+                                             else str(row[c]) for c in cols)), flush=True)
+        print(json.dumps(row), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
