@@ -117,9 +117,14 @@ static void on_put(void *ud, const char *type, const char *type_instance,
   put_t *p = ud;
   if (derive)
     return;
-  char id[ID_MAX];
-  snprintf(id, sizeof(id), "%s/genesys_realtime-%s/%s%s%s", p->host, p->queue,
-           type, type_instance[0] ? "-" : "", type_instance);
+  /* named as gen_dispatch names it: a queue's name "Sales EN" is
+   * "Sales_EN" in collectd */
+  char id[ID_MAX], queue[DATA_MAX_NAME_LEN], ti[DATA_MAX_NAME_LEN] = "";
+  gen_sanitize_name(p->queue, queue, sizeof(queue));
+  if (type_instance[0])
+    gen_sanitize_name(type_instance, ti, sizeof(ti));
+  snprintf(id, sizeof(id), "%s/genesys_realtime-%s/%s%s%s", p->host, queue,
+           type, ti[0] ? "-" : "", ti);
   series_t *s = series(p->t, id);
   if (s == NULL)
     return;
@@ -280,8 +285,13 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
     gr_config_release(&c);
     return org != NULL ? 0 : -EINVAL;
   }
-  const char *host = gen_client_host(client);
-  host = host != NULL && host[0] ? host : default_host;
+  /* the org's Host as gen_dispatch names it; collectd's own name as is */
+  const char *given = gen_client_host(client);
+  char host[DATA_MAX_NAME_LEN];
+  if (given != NULL && given[0])
+    gen_sanitize_name(given, host, sizeof(host));
+  else
+    sstrncpy(host, default_host, sizeof(host));
   gen_entity_set_t queues = {0};
   gen_presence_map_t presences = {0};
   table_t t = {.by_id = {.kind = GEN_MAP_STR}};

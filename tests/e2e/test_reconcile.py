@@ -156,7 +156,8 @@ class ReconcileTest(unittest.TestCase):
 
 class LiveReconcileTest(RealtimeTestCase):
     """genesys_realtime: the observations asked of Genesys before and after
-    collectd's values are read. The simulator's model is frozen once
+    collectd's values are read, queues named by name (spaces and all, as
+    collectd holds them sanitised). The simulator's model is frozen once
     collectd holds every queue (its clock runs on: counts stay, ages grow as
     they do, so a clean run agrees by the rule and not by chance); then
     Genesys answers one queue's voice waiting count 4 higher with no
@@ -166,8 +167,13 @@ class LiveReconcileTest(RealtimeTestCase):
     def setUpClass(cls):
         cls.sim = Simulator("--queues", "3", "--agents", "12", "--speed", "1",
                             "--start", "now")
-        cls.start_collectd(stock=("logfile", "csv", "write_http", "unixsock"))
-        cls.queues = [q for q in cls.sim.truth()["queues"]]
+        # queues by name, as the plugin names them by default: "Billing EN
+        # 001" is "Billing_EN_001" in collectd
+        cls.start_collectd(keys='    InstanceFrom "name"\n',
+                           stock=("logfile", "csv", "write_http", "unixsock"))
+        cls.names = {qid: re.sub(r"[^A-Za-z0-9_.-]+", "_", q["name"])
+                     for qid, q in cls.sim.truth()["queues"].items()}
+        cls.queues = list(cls.names.values())
 
     @classmethod
     def tearDownClass(cls):
@@ -193,7 +199,7 @@ class LiveReconcileTest(RealtimeTestCase):
                             "metric": "oWaiting", "delta": 4})["results"][0]
         r, (_, differ, _) = self.reconcile()
         self.assertEqual((1, 1), (r.returncode, differ), r.stdout + r.stderr)
-        m = re.search(rf"acme: queue {f['queueId']}, media voice, metric waiting: "
+        m = re.search(rf"acme: queue {self.names[f['queueId']]}, media voice, metric waiting: "
                       r"collectd (\d+), Genesys (\d+)\.\.(\d+) \(now\)", r.stdout)
         self.assertIsNotNone(m, r.stdout)
         self.assertEqual((int(m.group(1)) + 4,) * 2, (int(m.group(2)), int(m.group(3))))
