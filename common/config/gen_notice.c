@@ -142,7 +142,7 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
     return status;
   }
   e->state = state;
-  if (state == e->said) { /* back to what was said: nothing to say */
+  if (state == e->said) {          /* back to what was said: nothing to say */
     n->held += e->pending != NULL; /* a change unsaid: the return */
     drop_pending(n, e);
     pthread_mutex_unlock(&n->lock);
