@@ -20,12 +20,14 @@ PACKAGES=(
   # its own instances on loopback ports; the system services stay off)
   prometheus graphite-carbon python3-whisper influxdb influxdb-client libprotobuf-c1
   faketime
+  # tests/e2e/test_standby.py and bench/bench_standby.py: a real etcd
+  etcd-server
   # bench/bench_daemon.py's Python peers (its Node peers: npm ci --prefix bench/peers)
   python3-websockets python3-prometheus-client
 )
 # Server packages whose system service must not keep running after install.
 SERVICES=(prometheus:prometheus graphite-carbon:carbon-cache influxdb:influxdb
-  collectd:collectd)
+  collectd:collectd etcd-server:etcd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

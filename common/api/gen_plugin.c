@@ -3,6 +3,7 @@
 #include "gen_plugin.h"
 #include "gen_dispatch.h"
 #include "gen_log.h"
+#include "gen_standby.h"
 
 #include <curl/curl.h>
 #include <malloc.h>
@@ -55,29 +56,78 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
  * answered a retryable failure and the retry is not due yet. */
 typedef struct {
   const gen_plugin_t *plugin;
-  void *instance;
+  void *instance; /* NULL while standing by */
+  /* With StandbyEtcd: the <Org> block, parsed again at each take-over (an
+   * instance is built only while this agent holds the org's shard). */
+  oconfig_item_t *block;
+  gen_standby_t *standby;
 } plugin_read_t;
+
+static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
+                   gen_org_t *org, void *config);
+
+/* With a standby: the instance is built when this agent takes the shard
+ * (from the state the last holder left in etcd) and freed when it loses
+ * it. True when there is an instance to read, the state watched. */
+static bool standby_ready(plugin_read_t *r) {
+  gen_standby_dispatch_self(r->standby);
+  bool holding = gen_standby_holding(r->standby);
+  if (!holding && r->instance != NULL) {
+    r->plugin->instance_free(r->instance);
+    r->instance = NULL;
+    gen_standby_released(r->standby);
+  }
+  if (!holding)
+    return false;
+  bool take = r->instance == NULL;
+  gen_standby_watch_begin(r->standby, take);
+  if (take)
+    r->instance = build(r->plugin, r->block, NULL, NULL);
+  if (r->instance == NULL)
+    gen_standby_watch_end(r->standby);
+  return r->instance != NULL;
+}
 
 static int plugin_read(user_data_t *ud) {
   plugin_read_t *r = ud->data;
+  if (r->standby != NULL && !standby_ready(r))
+    return 0;
   gen_client_t *client =
       *(gen_client_t **)((char *)r->instance + r->plugin->client_offset);
+  int status = 0;
   if (gen_http_resting(client->http, NULL)) {
     /* The error was logged by the read that met it; the health values
      * still go out at every interval. */
     gen_client_dispatch_health(client, r->plugin->name);
-    return 0;
+  } else {
+    status = r->plugin->read(&(user_data_t){.data = r->instance});
+    /* client->http read again: the read may have swapped the handle
+     * (gen_client_borrow_auth). */
+    gen_http_release(client->http);
   }
-  int status = r->plugin->read(&(user_data_t){.data = r->instance});
-  /* client->http read again: the read may have swapped the handle
-   * (gen_client_borrow_auth). */
-  gen_http_release(client->http);
+  if (r->standby != NULL) {
+    gen_standby_watch_end(r->standby);
+    gen_standby_sync(r->standby);
+  }
   return status;
 }
 
 static void plugin_read_free(void *data) {
   plugin_read_t *r = data;
-  r->plugin->instance_free(r->instance);
+  if (r->instance != NULL) {
+    if (r->standby != NULL)
+      gen_standby_watch_begin(r->standby, false);
+    r->plugin->instance_free(r->instance);
+    if (r->standby != NULL) {
+      gen_standby_watch_end(r->standby);
+      /* the state written at shutdown goes with the lease */
+      if (gen_standby_holding(r->standby))
+        gen_standby_sync(r->standby);
+    }
+  }
+  gen_standby_stop(r->standby);
+  if (r->block != NULL)
+    oconfig_free(r->block);
   free(r);
 }
 
@@ -125,6 +175,31 @@ void gen_plugin_keys(const gen_plugin_t *plugin,
       each(&plugin->keys[p].table->defs[i], ud);
 }
 
+/* The instance of one <Org> block: org and config as parsed from ci
+ * (NULL: parsed here, at a take-over), its client made. NULL on failure
+ * (logged). */
+static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
+                   gen_org_t *org, void *config) {
+  if (org == NULL) {
+    if ((config = gen_plugin_config_new(plugin)) == NULL)
+      return NULL;
+    org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+    if (org == NULL) {
+      gen_plugin_config_free(plugin, config);
+      return NULL;
+    }
+  }
+  gen_client_t *client = gen_client_create(org);
+  if (client == NULL) {
+    gen_plugin_config_free(plugin, config);
+    return NULL;
+  }
+  /* A failing API makes the read skip itself until its retry is due, not
+   * sleep in one of collectd's few read threads. */
+  gen_client_defer_retries(client);
+  return gen_plugin_instance_new(plugin, client, config);
+}
+
 static int plugin_config_org(const gen_plugin_t *plugin,
                              const oconfig_item_t *ci, seen_orgs_t *seen) {
   void *config = gen_plugin_config_new(plugin);
@@ -136,39 +211,47 @@ static int plugin_config_org(const gen_plugin_t *plugin,
     gen_org_free(org);
     org = NULL;
   }
+  if (org != NULL && org->standby_etcd_n > 0 && org->host == NULL) {
+    gen_org_log(org, NULL, LOG_ERR,
+                "StandbyEtcd needs Host: both agents must write the org's "
+                "values under one host name; the block is ignored");
+    gen_org_free(org);
+    org = NULL;
+  }
   if (org == NULL) {
     gen_plugin_config_free(plugin, config);
     return -EINVAL;
   }
-  gen_client_t *client = gen_client_create(org);
-  if (client == NULL) {
+  char name[256];
+  snprintf(name, sizeof(name), "%s/%s", plugin->name, org->name);
+  plugin_read_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    gen_org_free(org);
     gen_plugin_config_free(plugin, config);
     return -ENOMEM;
   }
-  char name[256];
-  snprintf(name, sizeof(name), "%s/%s", plugin->name, client->org->name);
-  /* A failing API makes the read skip itself until its retry is due, not
-   * sleep in one of collectd's few read threads. */
-  gen_client_defer_retries(client);
-  void *instance = gen_plugin_instance_new(plugin, client, config);
-  if (instance == NULL)
+  r->plugin = plugin;
+  if (org->standby_etcd_n > 0) {
+    /* Checked now, built at the take-over: the block is kept. */
+    r->block = oconfig_clone(ci);
+    r->standby = r->block != NULL ? gen_standby_start(org, plugin->name) : NULL;
+    gen_org_free(org);
+    gen_plugin_config_free(plugin, config);
+    if (r->standby == NULL) {
+      if (r->block != NULL)
+        oconfig_free(r->block);
+      free(r);
+      return -ENOMEM;
+    }
+  } else if ((r->instance = build(plugin, ci, org, config)) == NULL) {
+    free(r);
     return -EINVAL;
-  plugin_read_t *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    plugin->instance_free(instance);
-    return -ENOMEM;
   }
-  *r = (plugin_read_t){.plugin = plugin, .instance = instance};
   return plugin_register_complex_read(
       NULL, name, plugin_read, 0,
       &(user_data_t){.data = r, .free_func = plugin_read_free});
 }
 
-/* libcurl's allocator: every block is wiped before it is freed, so the
- * request buffers that held an Authorization header (Basic credentials, a
- * Bearer token) leave no copy in freed heap, and so in core dumps. */
-/* cap_arenas(): two, not one, so that collectd's write threads and ours
- * do not all wait on one lock. */
 #define GEN_ARENA_MAX 2
 
 static atomic_uint_fast64_t curl_frees;

@@ -180,6 +180,10 @@ void gen_state_default_dir(char *buf, size_t size) {
            (base != NULL && base[0] != '\0') ? base : "/var/lib/collectd");
 }
 
+static __thread const gen_state_watch_t *watching;
+
+void gen_state_watch(const gen_state_watch_t *watch) { watching = watch; }
+
 int gen_state_path(const char *dir, const char *stem, const char *org,
                    const char *suffix, char *path, size_t size, char *err,
                    size_t err_size) {
@@ -197,6 +201,8 @@ int gen_state_path(const char *dir, const char *stem, const char *org,
   int status = gen_state_mkdir(d);
   if (status != 0)
     snprintf(err, err_size, "StateDirectory %s: %s", d, gen_strerror(status));
+  else if (watching != NULL)
+    watching->path(watching->ud, path);
   return status;
 }
 

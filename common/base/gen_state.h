@@ -76,4 +76,13 @@ int gen_state_path_logged(const gen_log_org_t *who, const char *dir,
                           const char *stem, const char *org, const char *suffix,
                           char *path, size_t size);
 
+/* A watch of the state paths gen_state_path() makes on the calling thread
+ * (gen_standby: the files to copy and restore): each path, its directory
+ * made, is given to path() before the caller reads it. NULL: none. */
+typedef struct {
+  void (*path)(void *ud, const char *path);
+  void *ud;
+} gen_state_watch_t;
+void gen_state_watch(const gen_state_watch_t *watch);
+
 #endif /* GEN_STATE_H */

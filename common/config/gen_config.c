@@ -80,6 +80,7 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->shard_count = 1;
   org->notice_window = TIME_T_TO_CDTIME_T(600);
   org->notices_per_minute = 60;
+  org->standby_ttl = TIME_T_TO_CDTIME_T(10);
   org->notices = gen_notices_create();
   if (org->name == NULL || org->notices == NULL) {
     free(org->name);
@@ -108,6 +109,9 @@ void gen_org_free(gen_org_t *org) {
   free(org->client_cert);
   free(org->client_key);
   free(org->host);
+  gen_config_string_list_free(org->standby_etcd, org->standby_etcd_n);
+  free(org->standby_name);
+  free(org->standby_prefix);
   gen_notices_free(org->notices);
   free(org);
 }
@@ -125,6 +129,9 @@ gen_org_t *gen_org_copy(const gen_org_t *from) {
   org->name = org->region = org->api_base_url = org->login_base_url = NULL;
   org->client_id = org->client_secret = org->proxy = org->ca_file = NULL;
   org->ca_path = org->client_cert = org->client_key = org->host = NULL;
+  /* A copy (the hub's) never stands by: the election is the instance's. */
+  org->standby_etcd = NULL, org->standby_etcd_n = 0;
+  org->standby_name = org->standby_prefix = NULL;
   /* A copy notifies on its own (the hub's client: the channels'). */
   org->notices = gen_notices_create();
   int status = dup_field(&org->name, from->name) |
@@ -605,6 +612,27 @@ static int config_instance_from(const gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
+/* etcd is often reached over a private network without TLS: http is
+ * allowed here (the state it carries holds no secret), not only on
+ * loopback as for Genesys. */
+static int config_standby_etcd(const gen_org_t *org, const oconfig_item_t *ci,
+                               const gen_config_def_t *def, void *field) {
+  gen_org_t *to =
+      (gen_org_t *)((char *)field - offsetof(gen_org_t, standby_etcd));
+  for (int i = 0; i < ci->values_num; i++) {
+    const char *url = ci->values[i].type == OCONFIG_TYPE_STRING
+                          ? ci->values[i].value.string
+                          : NULL;
+    if (url == NULL ||
+        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+      gen_config_error(org, ci, "takes http:// or https:// URLs of etcd");
+      return -EINVAL;
+    }
+  }
+  return gen_config_string_list(org, ci, &to->standby_etcd,
+                                &to->standby_etcd_n);
+}
+
 #define TLS_ALWAYS                                                             \
   "TLS verification is always on; give CACert or CAPath for a private CA"
 
@@ -675,6 +703,17 @@ static const gen_config_def_t org_defs[] = {
      .doc = "series of this plugin and org past which new ones are refused; "
             "0: no limit",
      .parse = config_number},
+    GEN_KEY_PARSE("StandbyEtcd", GEN_CFG_STRINGS, gen_org_t, standby_etcd,
+                  config_standby_etcd, "none: no standby",
+                  "http:// or https:// URLs of etcd's client port",
+                  "etcd's client URLs: an agent holds the org's shard, another "
+                  "waits"),
+    GEN_KEY_SECONDS("StandbyTTL", gen_org_t, standby_ttl, 3, 60, "10",
+                    "the lease: a dead holder's shard is taken after this"),
+    GEN_KEY_STRING("StandbyName", gen_org_t, standby_name,
+                   "collectd's host name", "this agent's name in etcd"),
+    GEN_KEY_STRING("StandbyPrefix", gen_org_t, standby_prefix,
+                   "/collectd-genesys", "the prefix of every key in etcd"),
     {"VerifyPeer", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
     {"VerifyHost", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
 };

@@ -5,6 +5,7 @@
 #include "gen_dispatch.h"
 
 #include "gen_log.h"
+#include "gen_time.h"
 #include <math.h>
 
 #include <errno.h>
@@ -283,9 +284,63 @@ void gen_dispatch_budget_stats(const char *host, const char *plugin) {
                     (double)refused);
 }
 
+/* ---- fences ------------------------------------------------------------ */
+typedef struct {
+  char host[DATA_MAX_NAME_LEN], plugin[DATA_MAX_NAME_LEN]; /* written once */
+  _Atomic cdtime_t until;
+  atomic_uint_fast64_t refused;
+} fence_t;
+
+/* Never freed, as budgets: a dispatch may be reading one. */
+static fence_t *_Atomic fences[KNOWN_MAX];
+static atomic_size_t n_fences;
+static pthread_mutex_t fences_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static fence_t *fence_find(const char *host, const char *plugin) {
+  size_t n = atomic_load(&n_fences);
+  for (size_t i = 0; i < n; i++) {
+    fence_t *f = atomic_load(&fences[i]);
+    if (strcmp(f->plugin, plugin) == 0 && strcmp(f->host, or_empty(host)) == 0)
+      return f;
+  }
+  return NULL;
+}
+
+int gen_dispatch_fence(const char *host, const char *plugin, cdtime_t until) {
+  pthread_mutex_lock(&fences_lock);
+  fence_t *f = fence_find(host, plugin);
+  size_t n = atomic_load(&n_fences);
+  if (f == NULL && n < KNOWN_MAX && (f = calloc(1, sizeof(*f))) != NULL) {
+    sstrncpy(f->host, or_empty(host), sizeof(f->host));
+    sstrncpy(f->plugin, plugin, sizeof(f->plugin));
+    atomic_store(&f->until, until);
+    atomic_store(&fences[n], f);
+    atomic_store(&n_fences, n + 1);
+  } else if (f != NULL)
+    atomic_store(&f->until, until);
+  pthread_mutex_unlock(&fences_lock);
+  return f != NULL ? 0 : -ENOMEM;
+}
+
+uint64_t gen_dispatch_fenced(const char *host, const char *plugin) {
+  fence_t *f = atomic_load(&n_fences) > 0 ? fence_find(host, plugin) : NULL;
+  return f != NULL ? atomic_load(&f->refused) : 0;
+}
+
+static bool fenced(const gen_ident_t *id) {
+  fence_t *f =
+      atomic_load(&n_fences) > 0 ? fence_find(id->host, id->plugin) : NULL;
+  if (f == NULL || gen_monotonic() < atomic_load(&f->until))
+    return false;
+  atomic_fetch_add(&f->refused, 1);
+  return true;
+}
+
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
                     cdtime_t interval) {
   value_list_t vl;
+  if (fenced(id))
+    return -EPERM;
   value_list_of(&vl, id, &value, time, interval);
   /* self-metrics are never refused: they say what was */
   budget_t *b =

@@ -86,6 +86,15 @@ void gen_dispatch_budget_drop(const char *host, const char *plugin);
  * host and plugin have one. */
 void gen_dispatch_budget_stats(const char *host, const char *plugin);
 
+/* A fence of host and plugin (gen_standby): from the monotonic time until
+ * (gen_monotonic()) on, their values are refused (-EPERM) and counted,
+ * self-metrics too, so that an agent that may have lost its lease sends
+ * nothing more of the org. 0 closes it now, UINT64_MAX opens it. 0 or
+ * -ENOMEM (more than 16 host and plugin pairs fenced). */
+int gen_dispatch_fence(const char *host, const char *plugin, cdtime_t until);
+/* The values refused by host and plugin's fence so far. */
+uint64_t gen_dispatch_fenced(const char *host, const char *plugin);
+
 /* A time for the next value of an owner whose series must see strictly
  * increasing times (collectd's cache calls a value not after the last one
  * of its series "too old"): now, or just after *last when the clock has

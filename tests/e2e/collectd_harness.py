@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 
+from sim_harness import stop_process
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("GEN_BUILD_DIR", os.path.join(ROOT, "build"))
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
@@ -131,13 +133,8 @@ class Collectd:
         )
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
     def log_text(self):

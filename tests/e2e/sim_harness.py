@@ -13,6 +13,17 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GENSIM = os.path.join(ROOT, "tests", "sim", "gensim.py")
 
 
+def stop_process(proc, timeout=20):
+    """Terminates proc (a Popen) and waits; killed after timeout seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Simulator:
     def __init__(self, *args, tls=True):
         self.dir = tempfile.mkdtemp(prefix="gen-sim-")
@@ -83,12 +94,6 @@ class Simulator:
             return ""
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

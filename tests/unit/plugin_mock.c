@@ -436,6 +436,33 @@ void mock_ci_free(oconfig_item_t *ci) {
   free(ci);
 }
 
+/* collectd's liboconfig, as the daemon exports it (gen_plugin keeps a
+ * standby's <Org> block). */
+void oconfig_free(oconfig_item_t *ci) { mock_ci_free(ci); }
+
+static void ci_copy(oconfig_item_t *to, const oconfig_item_t *from) {
+  *to = (oconfig_item_t){.key = strdup(from->key),
+                         .values_num = from->values_num,
+                         .children_num = from->children_num};
+  to->values = calloc((size_t)from->values_num + 1, sizeof(*to->values));
+  for (int i = 0; i < from->values_num; i++) {
+    to->values[i] = from->values[i];
+    if (from->values[i].type == OCONFIG_TYPE_STRING)
+      to->values[i].value.string = strdup(from->values[i].value.string);
+  }
+  to->children = calloc((size_t)from->children_num + 1, sizeof(*to->children));
+  for (int i = 0; i < from->children_num; i++) {
+    ci_copy(&to->children[i], &from->children[i]);
+    to->children[i].parent = to;
+  }
+}
+
+oconfig_item_t *oconfig_clone(const oconfig_item_t *ci) {
+  oconfig_item_t *copy = calloc(1, sizeof(*copy));
+  ci_copy(copy, ci);
+  return copy;
+}
+
 const char *global_option_get(const char *option) {
   if (strcasecmp(option, "BaseDir") == 0)
     return "/tmp/collectd-genesys-test";

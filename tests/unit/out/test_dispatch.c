@@ -3,6 +3,7 @@
  * self-metrics. */
 #include "gen_dispatch.h"
 #include "gen_stats.h"
+#include "gen_time.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -270,6 +271,30 @@ DEF_TEST(series_budget) {
   return 0;
 }
 
+/* A standby's fence: the org's values go until its time, then are refused
+ * and counted, self-metrics too; other orgs and plugins are not fenced. */
+DEF_TEST(fence) {
+  mock_values_reset();
+  cdtime_t ten = TIME_T_TO_CDTIME_T(10);
+  CHECK_ZERO(gen_dispatch_fence("fenced", "genesys_realtime",
+                                gen_monotonic() + TIME_T_TO_CDTIME_T(3600)));
+  CHECK_ZERO(put_series("fenced", "q1", ten));
+  OK(mock_find("q1", "waiting", "voice") != NULL);
+  CHECK_ZERO(gen_dispatch_fence("fenced", "genesys_realtime", 0));
+  mock_values_reset();
+  EXPECT_EQ_INT(-EPERM, put_series("fenced", "q1", ten));
+  EXPECT_EQ_INT(-EPERM, gen_dispatch_self("fenced", "genesys_realtime",
+                                          "api_up", NULL, false, 1));
+  OK(mock_find("q1", "waiting", "voice") == NULL);
+  EXPECT_EQ_INT(2, (int)gen_dispatch_fenced("fenced", "genesys_realtime"));
+  CHECK_ZERO(put_series("unfenced", "q1", ten));
+  /* open again (a take-over) */
+  CHECK_ZERO(gen_dispatch_fence("fenced", "genesys_realtime", UINT64_MAX));
+  CHECK_ZERO(put_series("fenced", "q2", ten));
+  EXPECT_EQ_INT(2, (int)gen_dispatch_fenced("fenced", "genesys_realtime"));
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(ids_in_paths);
@@ -278,5 +303,6 @@ int main(void) {
   RUN_TEST(interval_without_context);
   RUN_TEST(next_time);
   RUN_TEST(series_budget);
+  RUN_TEST(fence);
   END_TEST;
 }

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: a standby per shard through etcd (see gen_standby.h).
+ *
+ * etcd is spoken to through its JSON gateway (POST /v3/lease/grant,
+ * /v3/lease/keepalive, /v3/lease/revoke, /v3/kv/txn, /v3/kv/range; keys
+ * and values in base64, 64-bit numbers as strings), with libcurl, which
+ * the plugins already use: no etcd client library is in Debian.
+ */
+#include "gen_standby.h"
+#include "gen_buf.h"
+#include "gen_dispatch.h"
+#include "gen_hash.h"
+#include "gen_json.h"
+#include "gen_state.h"
+#include "gen_time.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* etcd refuses a request past --max-request-bytes (1.5 MiB by default):
+ * the files of one sync, base64 and JSON included, stay below it. */
+#define SYNC_MAX_BYTES (1024 * 1024)
+#define POLL_MS 1000
+
+typedef struct {
+  char *name; /* a file name, no directory */
+  uint64_t hash;
+  char *data; /* while restoring: the content etcd holds */
+  size_t len;
+} file_t;
+
+struct gen_standby_s {
+  char plugin[DATA_MAX_NAME_LEN], org[DATA_MAX_NAME_LEN];
+  char host[DATA_MAX_NAME_LEN]; /* the org's Host: its values' fence */
+  gen_log_org_t who;
+  char **urls;
+  size_t n_urls;
+  int ttl_s;
+  char name[256];
+  char key[1024], state_prefix[1024];
+
+  pthread_t thread;
+  bool started, stop;
+  pthread_mutex_t lock; /* stop, create_rev, lease, holder; cond */
+  pthread_cond_t cond;
+  int64_t lease, create_rev;
+  char holder[256]; /* who holds the key, as last seen */
+  atomic_bool holding;
+  _Atomic cdtime_t fence; /* monotonic: this agent's values stop then */
+  atomic_uint_fast64_t takeovers, sync_failed;
+  gen_ratelimit_t complain;
+
+  /* the read thread's: the instance's state files */
+  gen_state_watch_t watch;
+  bool restoring;
+  char **paths;
+  size_t n_paths;
+  file_t *sent; /* what etcd holds, as far as this agent knows */
+  size_t n_sent;
+};
+
+/* ---- etcd's JSON gateway ------------------------------------------------ */
+
+static char *b64(const void *data, size_t len) {
+  char *out = malloc(4 * ((len + 2) / 3) + 1);
+  if (out != NULL)
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+  return out;
+}
+
+/* Decoded into a NUL-terminated heap buffer; NULL when not base64. */
+static char *unb64(const char *text, size_t *len) {
+  size_t n = strlen(text);
+  if (n % 4 != 0)
+    return NULL;
+  char *out = malloc(n / 4 * 3 + 1);
+  int got = out != NULL ? EVP_DecodeBlock((unsigned char *)out,
+                                          (const unsigned char *)text, (int)n)
+                        : -1;
+  if (got < 0) {
+    free(out);
+    return NULL;
+  }
+  /* EVP_DecodeBlock counts the padding's bytes */
+  for (size_t i = n; i > 0 && text[i - 1] == '='; i--)
+    got--;
+  out[got] = '\0';
+  *len = (size_t)got;
+  return out;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  return gen_buf_add(ud, data, size * n) == 0 ? size * n : 0;
+}
+
+/* POSTs body to path on the first URL that answers; *answer is its JSON.
+ * 0, or a negative errno with why filled. */
+static int etcd_post(gen_standby_t *s, const char *path, const char *body,
+                     json_object **answer, char *why, size_t why_size) {
+  int status = -EIO;
+  *answer = NULL;
+  snprintf(why, why_size, "no etcd URL");
+  for (size_t i = 0; i < s->n_urls && *answer == NULL; i++) {
+    char url[2048];
+    snprintf(url, sizeof(url), "%s%s", s->urls[i], path);
+    CURL *curl = curl_easy_init();
+    if (curl == NULL)
+      return -ENOMEM;
+    gen_buf_t got = GEN_BUF_INIT(4 * SYNC_MAX_BYTES);
+    /* a request never outlasts the lease's third: the holder must know it
+     * still holds before its fence closes */
+    long ms = s->ttl_s * 1000L / 3;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
+    CURLcode rc = curl_easy_perform(curl);
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(curl);
+    char err[128];
+    if (rc != CURLE_OK)
+      snprintf(why, why_size, "%s: %s", s->urls[i], curl_easy_strerror(rc));
+    else if (code != 200)
+      snprintf(why, why_size, "%s: HTTP %ld", s->urls[i], code);
+    else if (gen_json_parse(got.data ? got.data : "", got.len,
+                            GEN_JSON_MAX_DEPTH, answer, err,
+                            sizeof(err)) != 0) {
+      snprintf(why, why_size, "%s: not JSON (%s)", s->urls[i], err);
+      status = -EPROTO;
+    } else
+      status = 0;
+    free(got.data);
+  }
+  return *answer != NULL ? 0 : status;
+}
+
+/* A 64-bit number etcd writes as a string ("ID", "TTL", "revision"). */
+static int64_t num_of(json_object *obj, const char *key) {
+  const char *text = gen_json_get_string(obj, key);
+  int64_t v = 0;
+  if (text != NULL)
+    return strtoll(text, NULL, 10);
+  return gen_json_get_int64(obj, key, &v) ? v : 0;
+}
+
+/* The lease's TTL granted or kept alive (0: gone), -1 on an error. */
+static int64_t lease_call(gen_standby_t *s, const char *path, int64_t *lease,
+                          char *why, size_t why_size) {
+  char body[128];
+  if (*lease == 0)
+    snprintf(body, sizeof(body), "{\"TTL\":\"%d\"}", s->ttl_s);
+  else
+    snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", (long long)*lease);
+  json_object *answer;
+  if (etcd_post(s, path, body, &answer, why, why_size) != 0)
+    return -1;
+  /* keepalive's answer is one message of a stream: {"result": {…}} */
+  json_object *result = gen_json_get_object(answer, "result");
+  json_object *r = result != NULL ? result : answer;
+  if (*lease == 0)
+    *lease = num_of(r, "ID");
+  int64_t ttl = num_of(r, "TTL");
+  json_object_put(answer);
+  return ttl;
+}
+
+/* Creates the key bound to the lease when it is absent. 1 taken, 0 held
+ * by another (s->holder named), -1 on an error. */
+static int try_take(gen_standby_t *s, int64_t lease, char *why,
+                    size_t why_size) {
+  char *key = b64(s->key, strlen(s->key)),
+       *value = b64(s->name, strlen(s->name));
+  gen_buf_t body = GEN_BUF_INIT(8192);
+  int status = key != NULL && value != NULL ? 0 : -ENOMEM;
+  if (status == 0) {
+    gen_buf_add_str(&body, "{\"compare\":[{\"key\":\"");
+    gen_buf_add_str(&body, key);
+    gen_buf_add_str(&body,
+                    "\",\"target\":\"CREATE\",\"create_revision\":\"0\"}],"
+                    "\"success\":[{\"request_put\":{\"key\":\"");
+    gen_buf_add_str(&body, key);
+    gen_buf_add_str(&body, "\",\"value\":\"");
+    gen_buf_add_str(&body, value);
+    gen_buf_add_str(&body, "\",\"lease\":\"");
+    gen_buf_add_int64(&body, lease);
+    gen_buf_add_str(&body, "\"}}],\"failure\":[{\"request_range\":{\"key\":\"");
+    gen_buf_add_str(&body, key);
+    status = gen_buf_add_str(&body, "\"}}]}");
+  }
+  free(key);
+  free(value);
+  json_object *answer = NULL;
+  if (status == 0)
+    status = etcd_post(s, "/v3/kv/txn", body.data, &answer, why, why_size);
+  free(body.data);
+  if (status != 0)
+    return -1;
+  json_object *ok = NULL;
+  int taken = json_object_object_get_ex(answer, "succeeded", &ok) &&
+              json_object_get_boolean(ok);
+  if (taken) {
+    pthread_mutex_lock(&s->lock);
+    s->create_rev = num_of(gen_json_get_object(answer, "header"), "revision");
+    pthread_mutex_unlock(&s->lock);
+  } else {
+    /* failure: [{"response_range": {"kvs": [{"value": base64}]}}] */
+    json_object *responses = gen_json_get_array(answer, "responses");
+    json_object *range =
+        responses != NULL && json_object_array_length(responses) > 0
+            ? gen_json_get_object(json_object_array_get_idx(responses, 0),
+                                  "response_range")
+            : NULL;
+    json_object *kvs = gen_json_get_array(range, "kvs");
+    const char *v =
+        kvs != NULL && json_object_array_length(kvs) > 0
+            ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
+            : NULL;
+    size_t len;
+    char *holder = v != NULL ? unb64(v, &len) : NULL;
+    pthread_mutex_lock(&s->lock);
+    bool changed = strcmp(s->holder, holder ? holder : "?") != 0;
+    snprintf(s->holder, sizeof(s->holder), "%s", holder ? holder : "?");
+    pthread_mutex_unlock(&s->lock);
+    if (changed)
+      gen_log_org(&s->who, NULL, LOG_INFO,
+                  "standing by: agent \"%s\" holds shard %s",
+                  holder ? holder : "?", s->key);
+    free(holder);
+  }
+  json_object_put(answer);
+  return taken;
+}
+
+/* ---- the election ------------------------------------------------------- */
+
+static void notify(gen_standby_t *s, int severity, const char *message) {
+  notification_t n = {.severity = severity, .time = cdtime()};
+  sstrncpy(n.host, s->host[0] ? s->host : hostname_g, sizeof(n.host));
+  sstrncpy(n.plugin, s->plugin, sizeof(n.plugin));
+  sstrncpy(n.plugin_instance, "standby", sizeof(n.plugin_instance));
+  sstrncpy(n.type, "standby_holding", sizeof(n.type));
+  sstrncpy(n.message, message, sizeof(n.message));
+  plugin_dispatch_notification(&n);
+}
+
+static void lose(gen_standby_t *s, const char *why) {
+  gen_dispatch_fence(s->host, s->plugin, 0);
+  atomic_store(&s->fence, 0);
+  atomic_store(&s->holding, false);
+  char message[1536];
+  snprintf(message, sizeof(message),
+           "agent \"%s\" no longer holds shard %s: %s; its values stopped",
+           s->name, s->key, why);
+  gen_log_org(&s->who, NULL, LOG_WARNING, "%s", message);
+  notify(s, NOTIF_WARNING, message);
+}
+
+static void hold(gen_standby_t *s, cdtime_t fence) {
+  gen_dispatch_fence(s->host, s->plugin, fence);
+  atomic_store(&s->fence, fence);
+  atomic_store(&s->holding, true);
+  atomic_fetch_add(&s->takeovers, 1);
+  char message[1536];
+  pthread_mutex_lock(&s->lock);
+  snprintf(message, sizeof(message), "agent \"%s\" holds shard %s (before: %s)",
+           s->name, s->key, s->holder[0] ? s->holder : "nobody seen");
+  snprintf(s->holder, sizeof(s->holder), "%s", s->name);
+  pthread_mutex_unlock(&s->lock);
+  gen_log_org(&s->who, NULL, LOG_NOTICE, "%s", message);
+  notify(s, NOTIF_OKAY, message);
+}
+
+/* Sleeps ms unless stopped; true when stopped. */
+static bool pause_ms(gen_standby_t *s, long ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L)
+    until.tv_sec++, until.tv_nsec -= 1000000000L;
+  pthread_mutex_lock(&s->lock);
+  while (!s->stop &&
+         pthread_cond_timedwait(&s->cond, &s->lock, &until) != ETIMEDOUT)
+    ;
+  bool stop = s->stop;
+  pthread_mutex_unlock(&s->lock);
+  return stop;
+}
+
+/* The fence: one second before the lease can expire, counted from the
+ * moment the request that granted or renewed it was sent (etcd starts the
+ * TTL later, when it receives it). */
+static cdtime_t fence_of(cdtime_t sent, int64_t ttl) {
+  return sent + TIME_T_TO_CDTIME_T(ttl) - TIME_T_TO_CDTIME_T(1);
+}
+
+static void *election(void *arg) {
+  gen_standby_t *s = arg;
+  int64_t lease = 0;
+  char why[512];
+  while (
+      !pause_ms(s, atomic_load(&s->holding) ? s->ttl_s * 1000L / 3 : POLL_MS)) {
+    cdtime_t sent = gen_monotonic();
+    bool holding = atomic_load(&s->holding);
+    bool fresh = lease == 0;
+    int64_t ttl =
+        lease_call(s, fresh ? "/v3/lease/grant" : "/v3/lease/keepalive", &lease,
+                   why, sizeof(why));
+    if (holding) {
+      if (ttl > 0) {
+        gen_dispatch_fence(s->host, s->plugin, fence_of(sent, ttl));
+        atomic_store(&s->fence, fence_of(sent, ttl));
+      } else if (ttl == 0) {
+        lease = 0;
+        lose(s, "its lease expired");
+      } else if (gen_monotonic() >= atomic_load(&s->fence)) {
+        lease = 0;
+        lose(s, why);
+      } else
+        gen_log_org(
+            &s->who, &s->complain, LOG_WARNING,
+            "etcd: lease not renewed (%s); values stop in %.1f s "
+            "unless it is",
+            why, CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_monotonic()));
+      continue;
+    }
+    if (ttl <= 0) { /* a waiting lease expired, or etcd is out of reach */
+      if (ttl < 0)
+        gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
+      lease = 0;
+      continue;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->lease = lease;
+    pthread_mutex_unlock(&s->lock);
+    int taken = try_take(s, lease, why, sizeof(why));
+    if (taken < 0)
+      gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
+    else if (taken == 1)
+      hold(s, fence_of(sent, ttl));
+  }
+  return NULL;
+}
+
+gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin) {
+  gen_standby_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  sstrncpy(s->plugin, plugin, sizeof(s->plugin));
+  sstrncpy(s->org, org->name, sizeof(s->org));
+  gen_sanitize_name(org->host ? org->host : "", s->host, sizeof(s->host));
+  s->who = (gen_log_org_t){s->plugin, s->org};
+  s->ttl_s = (int)CDTIME_T_TO_TIME_T(org->standby_ttl);
+  sstrncpy(s->name, org->standby_name ? org->standby_name : hostname_g,
+           sizeof(s->name));
+  const char *prefix =
+      org->standby_prefix ? org->standby_prefix : "/collectd-genesys";
+  snprintf(s->key, sizeof(s->key), "%s/%s/%u-%u/%s/holder", prefix, org->name,
+           org->shard_index + 1, org->shard_count, plugin);
+  snprintf(s->state_prefix, sizeof(s->state_prefix), "%s/%s/%u-%u/%s/state/",
+           prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
+  s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->cond, NULL);
+  s->urls = calloc(org->standby_etcd_n, sizeof(*s->urls));
+  for (size_t i = 0; s->urls != NULL && i < org->standby_etcd_n; i++) {
+    size_t len = strlen(org->standby_etcd[i]);
+    while (len > 0 && org->standby_etcd[i][len - 1] == '/')
+      len--;
+    if ((s->urls[i] = strndup(org->standby_etcd[i], len)) == NULL)
+      break;
+    s->n_urls++;
+  }
+  /* Closed until the key is ours: nothing of the org goes out before. */
+  if (s->n_urls != org->standby_etcd_n ||
+      gen_dispatch_fence(s->host, s->plugin, 0) != 0 ||
+      plugin_thread_create(&s->thread, election, s, "genesys standby") != 0) {
+    gen_log_org(&s->who, NULL, LOG_ERR, "the standby cannot start");
+    gen_standby_stop(s);
+    return NULL;
+  }
+  s->started = true;
+  return s;
+}
+
+bool gen_standby_holding(gen_standby_t *s) {
+  return atomic_load(&s->holding) && gen_monotonic() < atomic_load(&s->fence);
+}
+
+/* ---- the state that moves with the lease -------------------------------- */
+
+static file_t *file_find(file_t *files, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(files[i].name, name) == 0)
+      return &files[i];
+  return NULL;
+}
+
+static void files_free(file_t *files, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(files[i].name);
+    free(files[i].data);
+  }
+  free(files);
+}
+
+/* The files of one state path: itself and its siblings (".next",
+ * ".journal"), not gen_state's temporary files. */
+static bool sibling_of(const char *base, const char *name) {
+  return strncmp(name, base, strlen(base)) == 0 &&
+         strstr(name + strlen(base), ".tmp.") == NULL;
+}
+
+static const char *base_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash != NULL ? slash + 1 : path;
+}
+
+/* What etcd holds under the state prefix, into s->sent (data kept). */
+static int fetch_state(gen_standby_t *s) {
+  char end[sizeof(s->state_prefix)];
+  sstrncpy(end, s->state_prefix, sizeof(end));
+  end[strlen(end) - 1]++; /* "…/state/" → "…/state0": the prefix's range */
+  char *key = b64(s->state_prefix, strlen(s->state_prefix));
+  char *range_end = b64(end, strlen(end));
+  char body[4096], why[512];
+  snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\"}",
+           key ? key : "", range_end ? range_end : "");
+  free(key);
+  free(range_end);
+  json_object *answer;
+  if (etcd_post(s, "/v3/kv/range", body, &answer, why, sizeof(why)) != 0) {
+    gen_log_org(&s->who, NULL, LOG_ERR,
+                "etcd: the state of the last holder cannot be read (%s); "
+                "starting from this agent's own files",
+                why);
+    return -EIO;
+  }
+  json_object *kvs = gen_json_get_array(answer, "kvs");
+  size_t n = kvs != NULL ? json_object_array_length(kvs) : 0;
+  files_free(s->sent, s->n_sent);
+  s->sent = calloc(n ? n : 1, sizeof(*s->sent));
+  s->n_sent = 0;
+  for (size_t i = 0; s->sent != NULL && i < n; i++) {
+    json_object *kv = json_object_array_get_idx(kvs, i);
+    const char *k = gen_json_get_string(kv, "key");
+    const char *v = gen_json_get_string(kv, "value");
+    size_t klen, vlen = 0;
+    char *name = k != NULL ? unb64(k, &klen) : NULL;
+    /* etcd leaves an empty value out */
+    char *data = v != NULL ? unb64(v, &vlen) : strdup("");
+    if (name == NULL || data == NULL ||
+        strncmp(name, s->state_prefix, strlen(s->state_prefix)) != 0) {
+      free(name);
+      free(data);
+      continue;
+    }
+    memmove(name, name + strlen(s->state_prefix),
+            strlen(name) - strlen(s->state_prefix) + 1);
+    s->sent[s->n_sent++] = (file_t){
+        .name = name,
+        .hash = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, vlen),
+        .data = data,
+        .len = vlen};
+  }
+  json_object_put(answer);
+  return 0;
+}
+
+/* The path's files as etcd holds them: written, and the local siblings
+ * etcd lacks removed (a stale ".next" must not stand later). */
+static void restore_path(gen_standby_t *s, const char *path) {
+  char dir[PATH_MAX];
+  sstrncpy(dir, path, sizeof(dir));
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL || s->n_sent == 0)
+    return; /* etcd holds nothing: the agent's own files stand */
+  *slash = '\0';
+  const char *base = base_of(path);
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+    if (sibling_of(base, e->d_name) &&
+        file_find(s->sent, s->n_sent, e->d_name) == NULL) {
+      char stale[PATH_MAX + 256];
+      snprintf(stale, sizeof(stale), "%s/%s", dir, e->d_name);
+      unlink(stale);
+    }
+  }
+  if (d != NULL)
+    closedir(d);
+  for (size_t i = 0; i < s->n_sent; i++) {
+    file_t *f = &s->sent[i];
+    if (f->data == NULL || !sibling_of(base, f->name))
+      continue;
+    char to[PATH_MAX + 256];
+    snprintf(to, sizeof(to), "%s/%s", dir, f->name);
+    int status = gen_state_write(to, f->data, f->len);
+    gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_ERR,
+                "state %s (%zu bytes) from the last holder: %s", to, f->len,
+                status == 0 ? "restored" : gen_strerror(status));
+  }
+}
+
+static void on_path(void *ud, const char *path) {
+  gen_standby_t *s = ud;
+  for (size_t i = 0; i < s->n_paths; i++)
+    if (strcmp(s->paths[i], path) == 0)
+      return;
+  char **paths = realloc(s->paths, (s->n_paths + 1) * sizeof(*paths));
+  if (paths == NULL || (paths[s->n_paths] = strdup(path)) == NULL) {
+    s->paths = paths != NULL ? paths : s->paths;
+    return;
+  }
+  s->paths = paths;
+  s->n_paths++;
+  if (s->restoring)
+    restore_path(s, path);
+}
+
+void gen_standby_watch_begin(gen_standby_t *s, bool restore) {
+  if (restore) {
+    s->restoring = true;
+    if (fetch_state(s) != 0) {
+      files_free(s->sent, s->n_sent);
+      s->sent = NULL, s->n_sent = 0;
+    }
+  }
+  s->watch = (gen_state_watch_t){.path = on_path, .ud = s};
+  gen_state_watch(&s->watch);
+}
+
+void gen_standby_watch_end(gen_standby_t *s) {
+  gen_state_watch(NULL);
+  if (!s->restoring)
+    return;
+  s->restoring = false;
+  for (size_t i = 0; i < s->n_sent; i++) { /* kept: hashes only */
+    free(s->sent[i].data);
+    s->sent[i].data = NULL;
+  }
+}
+
+typedef struct {
+  gen_buf_t body;
+  file_t *now;
+  size_t n_now;
+  bool changed;
+} sync_t;
+
+static int add_op(gen_buf_t *b, const char *op, const char *prefix,
+                  const char *name, const char *data, size_t len) {
+  char full[2048];
+  snprintf(full, sizeof(full), "%s%s", prefix, name);
+  char *key = b64(full, strlen(full));
+  char *value = data != NULL ? b64(data, len) : NULL;
+  int status = key != NULL && (data == NULL || value != NULL) ? 0 : -ENOMEM;
+  if (status == 0) {
+    gen_buf_add_str(b,
+                    b->len > 0 && b->data[b->len - 1] == '}' ? ",{\"" : "{\"");
+    gen_buf_add_str(b, op);
+    gen_buf_add_str(b, "\":{\"key\":\"");
+    gen_buf_add_str(b, key);
+    if (value != NULL) {
+      gen_buf_add_str(b, "\",\"value\":\"");
+      gen_buf_add_str(b, value);
+    }
+    status = gen_buf_add_str(b, "\"}}");
+  }
+  free(key);
+  free(value);
+  return status;
+}
+
+/* The files of path now, added to y (their puts when changed). */
+static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
+  char dir[PATH_MAX];
+  sstrncpy(dir, path, sizeof(dir));
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    return 0;
+  *slash = '\0';
+  const char *base = base_of(path);
+  DIR *d = opendir(dir);
+  int status = d != NULL ? 0 : -errno;
+  for (struct dirent *e; status == 0 && (e = readdir(d)) != NULL;) {
+    if (!sibling_of(base, e->d_name) ||
+        file_find(y->now, y->n_now, e->d_name) != NULL)
+      continue;
+    char file[PATH_MAX + 256];
+    snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+    char *data;
+    size_t len;
+    int read = gen_state_read(file, SYNC_MAX_BYTES, &data, &len);
+    if (read == -ENOENT)
+      continue; /* renamed meanwhile: the next sync has it */
+    if (read != 0) {
+      status = read;
+      break;
+    }
+    file_t *more = realloc(y->now, (y->n_now + 1) * sizeof(*more));
+    if (more == NULL) {
+      free(data);
+      status = -ENOMEM;
+      break;
+    }
+    y->now = more;
+    file_t *f = &y->now[y->n_now++];
+    *f = (file_t){.name = strdup(e->d_name),
+                  .hash =
+                      gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, len)};
+    const file_t *had = file_find(s->sent, s->n_sent, e->d_name);
+    if (f->name == NULL)
+      status = -ENOMEM;
+    else if (had == NULL || had->hash != f->hash) {
+      y->changed = true;
+      status =
+          add_op(&y->body, "request_put", s->state_prefix, f->name, data, len);
+    }
+    free(data);
+  }
+  if (d != NULL)
+    closedir(d);
+  return status;
+}
+
+int gen_standby_sync(gen_standby_t *s) {
+  sync_t y = {.body = GEN_BUF_INIT(2 * SYNC_MAX_BYTES)};
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < s->n_paths; i++)
+    status = scan_path(s, s->paths[i], &y);
+  /* what etcd holds that no longer is (a ".next" renamed) */
+  for (size_t i = 0; status == 0 && i < s->n_sent; i++)
+    if (file_find(y.now, y.n_now, s->sent[i].name) == NULL) {
+      y.changed = true;
+      status = add_op(&y.body, "request_delete_range", s->state_prefix,
+                      s->sent[i].name, NULL, 0);
+    }
+  if (status == 0 && y.changed) {
+    pthread_mutex_lock(&s->lock);
+    int64_t rev = s->create_rev;
+    pthread_mutex_unlock(&s->lock);
+    char *key = b64(s->key, strlen(s->key));
+    gen_buf_t txn = GEN_BUF_INIT(3 * SYNC_MAX_BYTES);
+    /* only while the key is still the one this agent created */
+    gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
+    gen_buf_add_str(&txn, key ? key : "");
+    gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
+    gen_buf_add_int64(&txn, rev);
+    gen_buf_add_str(&txn, "\"}],\"success\":[");
+    gen_buf_add(&txn, y.body.data, y.body.len);
+    status = gen_buf_add_str(&txn, "]}");
+    free(key);
+    if (status == 0 && txn.len > SYNC_MAX_BYTES + SYNC_MAX_BYTES / 2)
+      status = -E2BIG;
+    json_object *answer = NULL;
+    char why[512] = "";
+    if (status == 0)
+      status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, sizeof(why));
+    free(txn.data);
+    json_object *ok = NULL;
+    if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
+                         json_object_get_boolean(ok))) {
+      snprintf(why, sizeof(why), "the key is no longer this agent's");
+      status = -EPERM;
+    }
+    json_object_put(answer);
+    if (status == -E2BIG)
+      snprintf(why, sizeof(why),
+               "the state files are larger than one etcd request allows");
+    if (status != 0)
+      gen_log_org(&s->who, &s->complain, LOG_ERR,
+                  "etcd: state not copied (%s); a take-over now would start "
+                  "from the state copied last",
+                  why[0] ? why : gen_strerror(status));
+  }
+  if (status == 0) {
+    files_free(s->sent, s->n_sent);
+    s->sent = y.now, s->n_sent = y.n_now;
+  } else {
+    atomic_fetch_add(&s->sync_failed, 1);
+    files_free(y.now, y.n_now);
+  }
+  free(y.body.data);
+  return status;
+}
+
+void gen_standby_released(gen_standby_t *s) {
+  gen_log_org(&s->who, NULL, LOG_INFO,
+              "the org's instance is stopped; standing by");
+}
+
+void gen_standby_dispatch_self(gen_standby_t *s) {
+  gen_ident_t id = {.plugin = s->plugin,
+                    .plugin_instance = "standby",
+                    .type_instance = s->org};
+  id.type = "standby_holding";
+  gen_dispatch_number(&id, false, gen_standby_holding(s) ? 1 : 0, 0, 0);
+  id.type = "standby_takeovers";
+  gen_dispatch_number(&id, true, (double)atomic_load(&s->takeovers), 0, 0);
+  id.type = "standby_fenced";
+  gen_dispatch_number(&id, true,
+                      (double)gen_dispatch_fenced(s->host, s->plugin), 0, 0);
+  id.type = "standby_sync_failed";
+  gen_dispatch_number(&id, true, (double)atomic_load(&s->sync_failed), 0, 0);
+}
+
+void gen_standby_stop(gen_standby_t *s) {
+  if (s == NULL)
+    return;
+  if (s->started) {
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+  }
+  if (atomic_load(&s->holding)) {
+    /* handed over at once rather than after the TTL */
+    int64_t lease = s->lease;
+    char why[512];
+    gen_dispatch_fence(s->host, s->plugin, 0);
+    if (lease_call(s, "/v3/lease/revoke", &lease, why, sizeof(why)) < 0)
+      gen_log_org(&s->who, NULL, LOG_WARNING,
+                  "etcd: the lease is not revoked (%s): the other agent "
+                  "takes over once it expires",
+                  why);
+  }
+  for (size_t i = 0; i < s->n_urls; i++)
+    free(s->urls[i]);
+  free(s->urls);
+  for (size_t i = 0; i < s->n_paths; i++)
+    free(s->paths[i]);
+  free(s->paths);
+  files_free(s->sent, s->n_sent);
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->cond);
+  free(s);
+}
