@@ -19,6 +19,7 @@
 #include "gen_log.h"
 #include "gen_platform.h"
 #include "gen_replay.h"
+#include "gen_standby.h"
 #include "gf_history.h"
 #include "gp_history.h"
 #include "gr_config.h"
@@ -547,6 +548,14 @@ static void check_org(const char *plugin, gen_org_t *org,
     return;
   }
   char err[1024] = "", id[128] = "";
+  if (org->standby_etcd_n > 0) {
+    /* who holds the shard now: which agent's values are the org's */
+    status = gen_standby_probe(org, plugin, err, sizeof(err));
+    if (status == 0)
+      fprintf(report_to, "%s: standby: OK, %s\n", name, err);
+    else
+      report(name, "standby", status, err);
+  }
   if (strcmp(plugin, "genesys_platform") == 0) {
     check_platform(client, name, ci);
   } else if (strcmp(plugin, "genesys_flowmetrics") == 0) {

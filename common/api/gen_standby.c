@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* etcd refuses a request past --max-request-bytes (1.5 MiB by default):
@@ -35,6 +36,8 @@ typedef struct {
   uint64_t hash;
   char *data; /* while restoring: the content etcd holds */
   size_t len;
+  struct timespec mtime; /* as copied: an unchanged file is not read again */
+  off_t size;
 } file_t;
 
 struct gen_standby_s {
@@ -247,7 +250,7 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
 
 static void notify(gen_standby_t *s, int severity, const char *message) {
   notification_t n = {.severity = severity, .time = cdtime()};
-  sstrncpy(n.host, s->host[0] ? s->host : hostname_g, sizeof(n.host));
+  gen_sanitize_name(s->host[0] ? s->host : hostname_g, n.host, sizeof(n.host));
   sstrncpy(n.plugin, s->plugin, sizeof(n.plugin));
   sstrncpy(n.plugin_instance, "standby", sizeof(n.plugin_instance));
   sstrncpy(n.type, "standby_holding", sizeof(n.type));
@@ -354,13 +357,16 @@ static void *election(void *arg) {
   return NULL;
 }
 
-gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin) {
+/* The election's names and URLs of org and plugin, no thread. NULL when
+ * out of memory. */
+static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   gen_standby_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
   sstrncpy(s->plugin, plugin, sizeof(s->plugin));
   sstrncpy(s->org, org->name, sizeof(s->org));
-  gen_sanitize_name(org->host ? org->host : "", s->host, sizeof(s->host));
+  /* as the org's values carry it into gen_dispatch (gen_client_host) */
+  sstrncpy(s->host, org->host ? org->host : "", sizeof(s->host));
   s->who = (gen_log_org_t){s->plugin, s->org};
   s->ttl_s = (int)CDTIME_T_TO_TIME_T(org->standby_ttl);
   sstrncpy(s->name, org->standby_name ? org->standby_name : hostname_g,
@@ -374,7 +380,8 @@ gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin) {
   s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->cond, NULL);
-  s->urls = calloc(org->standby_etcd_n, sizeof(*s->urls));
+  s->urls =
+      calloc(org->standby_etcd_n ? org->standby_etcd_n : 1, sizeof(*s->urls));
   for (size_t i = 0; s->urls != NULL && i < org->standby_etcd_n; i++) {
     size_t len = strlen(org->standby_etcd[i]);
     while (len > 0 && org->standby_etcd[i][len - 1] == '/')
@@ -383,16 +390,56 @@ gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin) {
       break;
     s->n_urls++;
   }
+  if (s->n_urls != org->standby_etcd_n) {
+    gen_standby_stop(s);
+    return NULL;
+  }
+  return s;
+}
+
+gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin) {
+  gen_standby_t *s = standby_new(org, plugin);
   /* Closed until the key is ours: nothing of the org goes out before. */
-  if (s->n_urls != org->standby_etcd_n ||
-      gen_dispatch_fence(s->host, s->plugin, 0) != 0 ||
+  if (s == NULL || gen_dispatch_fence(s->host, s->plugin, 0) != 0 ||
       plugin_thread_create(&s->thread, election, s, "genesys standby") != 0) {
-    gen_log_org(&s->who, NULL, LOG_ERR, "the standby cannot start");
+    gen_log_org(&(gen_log_org_t){plugin, org->name}, NULL, LOG_ERR,
+                "the standby cannot start");
     gen_standby_stop(s);
     return NULL;
   }
   s->started = true;
   return s;
+}
+
+int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
+                      size_t size) {
+  gen_standby_t *s = standby_new(org, plugin);
+  if (s == NULL) {
+    snprintf(out, size, "out of memory");
+    return -ENOMEM;
+  }
+  char *key = b64(s->key, strlen(s->key)), body[2048], why[512];
+  snprintf(body, sizeof(body), "{\"key\":\"%s\"}", key ? key : "");
+  free(key);
+  json_object *answer = NULL;
+  int status = etcd_post(s, "/v3/kv/range", body, &answer, why, sizeof(why));
+  if (status != 0)
+    snprintf(out, size, "etcd: %s", why);
+  else {
+    json_object *kvs = gen_json_get_array(answer, "kvs");
+    const char *v =
+        kvs != NULL && json_object_array_length(kvs) > 0
+            ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
+            : NULL;
+    size_t len;
+    char *holder = v != NULL ? unb64(v, &len) : NULL;
+    snprintf(out, size, "%s holds %s (this agent: \"%s\")",
+             holder ? holder : "nobody", s->key, s->name);
+    free(holder);
+  }
+  json_object_put(answer);
+  gen_standby_stop(s);
+  return status;
 }
 
 bool gen_standby_holding(gen_standby_t *s) {
@@ -600,9 +647,16 @@ static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
       continue;
     char file[PATH_MAX + 256];
     snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
-    char *data;
-    size_t len;
-    int read = gen_state_read(file, SYNC_MAX_BYTES, &data, &len);
+    struct stat st;
+    if (stat(file, &st) != 0)
+      continue; /* renamed meanwhile: the next sync has it */
+    const file_t *had = file_find(s->sent, s->n_sent, e->d_name);
+    char *data = NULL;
+    size_t len = 0;
+    bool same = had != NULL && had->size == st.st_size &&
+                had->mtime.tv_sec == st.st_mtim.tv_sec &&
+                had->mtime.tv_nsec == st.st_mtim.tv_nsec;
+    int read = same ? 0 : gen_state_read(file, SYNC_MAX_BYTES, &data, &len);
     if (read == -ENOENT)
       continue; /* renamed meanwhile: the next sync has it */
     if (read != 0) {
@@ -617,10 +671,12 @@ static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
     }
     y->now = more;
     file_t *f = &y->now[y->n_now++];
-    *f = (file_t){.name = strdup(e->d_name),
-                  .hash =
-                      gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, len)};
-    const file_t *had = file_find(s->sent, s->n_sent, e->d_name);
+    *f = (file_t){
+        .name = strdup(e->d_name),
+        .hash = same ? had->hash
+                     : gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, len),
+        .mtime = st.st_mtim,
+        .size = st.st_size};
     if (f->name == NULL)
       status = -ENOMEM;
     else if (had == NULL || had->hash != f->hash) {

@@ -35,6 +35,12 @@ typedef struct gen_standby_s gen_standby_t;
  * started. NULL when out of memory or the thread cannot start (logged). */
 gen_standby_t *gen_standby_start(const gen_org_t *org, const char *plugin);
 
+/* collectd-genesys-check: asks etcd who holds org's shard for plugin;
+ * out says it ("b holds /collectd-genesys/acme/1-1/genesys_realtime/holder")
+ * or why etcd did not answer. 0 or a negative errno. */
+int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
+                      size_t size);
+
 /* Whether this agent holds the org now (and its fence is open). */
 bool gen_standby_holding(gen_standby_t *s);
 

@@ -3,6 +3,7 @@
  * collectd-genesys: notifications once per change of a subject's state.
  */
 #include "gen_notice.h"
+#include "gen_dispatch.h"
 #include "gen_map.h"
 #include "gen_names.h"
 
@@ -126,6 +127,10 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
                int severity, const char *format, ...) {
   if (org == NULL || org->notices == NULL || type == NULL)
     return -EINVAL;
+  /* an agent whose standby lease may have expired says nothing of the org
+   * (gen_standby): the new holder does */
+  if (gen_dispatch_fence_closed(org->host, org->plugin))
+    return -EPERM;
   struct gen_notices_s *n = org->notices;
   notification_t notif = {.severity = state == 0 ? NOTIF_OKAY : severity};
   field(plugin_instance, notif.plugin_instance, sizeof(notif.plugin_instance));

@@ -327,12 +327,15 @@ uint64_t gen_dispatch_fenced(const char *host, const char *plugin) {
   return f != NULL ? atomic_load(&f->refused) : 0;
 }
 
+bool gen_dispatch_fence_closed(const char *host, const char *plugin) {
+  fence_t *f = atomic_load(&n_fences) > 0 ? fence_find(host, plugin) : NULL;
+  return f != NULL && gen_monotonic() >= atomic_load(&f->until);
+}
+
 static bool fenced(const gen_ident_t *id) {
-  fence_t *f =
-      atomic_load(&n_fences) > 0 ? fence_find(id->host, id->plugin) : NULL;
-  if (f == NULL || gen_monotonic() < atomic_load(&f->until))
+  if (!gen_dispatch_fence_closed(id->host, id->plugin))
     return false;
-  atomic_fetch_add(&f->refused, 1);
+  atomic_fetch_add(&fence_find(id->host, id->plugin)->refused, 1);
   return true;
 }
 

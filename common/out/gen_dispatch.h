@@ -92,6 +92,8 @@ void gen_dispatch_budget_stats(const char *host, const char *plugin);
  * nothing more of the org. 0 closes it now, UINT64_MAX opens it. 0 or
  * -ENOMEM (more than 16 host and plugin pairs fenced). */
 int gen_dispatch_fence(const char *host, const char *plugin, cdtime_t until);
+/* Whether host and plugin's fence is closed now (notifications). */
+bool gen_dispatch_fence_closed(const char *host, const char *plugin);
 /* The values refused by host and plugin's fence so far. */
 uint64_t gen_dispatch_fenced(const char *host, const char *plugin);
 

@@ -21,117 +21,25 @@ The take-over time is reported by bench/bench_standby.py, not asserted."""
 import glob
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import BUILD, Collectd, run_tests  # noqa: E402
+from collectd_harness import BUILD, Collectd, iso_ms, run_tests  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
-from sim_harness import Simulator, stop_process  # noqa: E402
+from etcd_harness import Etcd, Relay  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
 TTL_S = 3
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Etcd:
-    """A one-member etcd on loopback ports, its data in a temporary
-    directory."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="gen-e2e-etcd-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        peer = f"http://127.0.0.1:{free_port()}"
-        self.proc = subprocess.Popen(
-            ["etcd", "--data-dir", os.path.join(self.dir, "data"),
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"default={peer}"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
-        ok = wait_for(lambda: self.get("/health") is not None, 30, 0.2)
-        assert ok, "etcd did not start"
-
-    def get(self, path):
-        import urllib.request
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=2) as r:
-                return r.read()
-        except OSError:
-            return None
-
-    def stop(self):
-        stop_process(self.proc)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Relay:
-    """A TCP relay to etcd that the test can cut: connections open then are
-    closed, new ones refused (the listening socket closed)."""
-
-    def __init__(self, port):
-        self.target = port
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
-        self.port = self.srv.getsockname()[1]
-        self.srv.listen(16)
-        self.conns = []
-        self.cut_ = False
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while not self.cut_:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            self.conns += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pipe(a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        self.cut_ = True
-        self.srv.close()
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-                c.close()
-            except OSError:
-                pass
+COUNTS = ("offered", "answered")
 
 
 def agent_conf(sim, name, etcd_url):
-    keys = (f'    Host "acme"\n    StandbyEtcd "{etcd_url}"\n'
+    keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{etcd_url}"\n'
             f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n')
     history = ('    Granularity "PT1M"\n    SettleDelay 5\n'
                '    BackfillHorizon 1800\n')
@@ -143,20 +51,33 @@ def agent_conf(sim, name, etcd_url):
             + sim.org_block("acme", extra=keys) + "</Plugin>\n")
 
 
-def rows(cd, plugin_glob, type_glob):
-    """{(series file, time): value} of csv files under host acme, the
-    self-metrics left out."""
+def rows(cd, plugin_glob, type_glob="*"):
+    """{(plugin instance, type, type instance, time s): value} of the csv
+    files under host acme, the self-metrics left out."""
     out = {}
     for path in glob.glob(os.path.join(cd.csv, "acme", plugin_glob, type_glob)):
-        if "-self/" in path:
+        plugin_dir, name = path.split("/")[-2:]
+        if plugin_dir.endswith("-self"):
             continue  # the plugins' self-metrics: not the org's values
-        series = re.sub(r"-\d{4}-\d\d-\d\d$", "", path[len(cd.csv):])
+        inst = plugin_dir.split("-", 1)[1]
+        type_, ti = re.sub(r"-\d{4}-\d\d-\d\d$", "", name).split("-", 1)
         with open(path) as f:
             for line in f:
                 if line[:1].isdigit():
                     t, v = line.strip().split(",")[:2]
-                    out[(series, float(t))] = float(v)
+                    out[(inst, type_, ti, float(t))] = float(v)
     return out
+
+
+def settled(cd, plugin_glob, still=1.5):
+    """Waits until cd's csv rows of plugin_glob stop changing (a bucket's
+    values all written)."""
+    n, since = -1, time.monotonic()
+    while time.monotonic() - since < still:
+        now = len(rows(cd, plugin_glob))
+        if now != n:
+            n, since = now, time.monotonic()
+        time.sleep(0.2)
 
 
 def holding(cd, plugin):
@@ -188,6 +109,34 @@ class StandbyTest(unittest.TestCase):
         cls.etcd.stop()
         cls.sim.stop()
 
+    def check_truth(self, got, last):
+        """A's and B's buckets together equal the simulator's, both ways,
+        from A's first bucket to B's last (no gap), and each counter at B's
+        last bucket is the sum of the truth's buckets since A's first (A's
+        totals carried over, nothing counted twice)."""
+        first = min(k[3] for k in got)
+        truth = self.sim._open(f"/sim/truth?granularity=PT1M&buckets={int(last - first) // 60 + 5}")
+        want, totals = {}, {}
+        for iv, queues in truth["buckets"].items():
+            end = iso_ms(iv.split("/")[1]) / 1000
+            if not first <= end <= last:
+                continue
+            for q, media in queues.items():
+                for m, tr in media.items():
+                    for c in COUNTS:
+                        if tr[c]:
+                            want[(q, c, m, end)] = tr[c]
+                        totals[(q, "total_" + c, m)] = totals.get((q, "total_" + c, m), 0) + tr[c]
+        self.assertGreater(len(want), 0)
+        counts = {k: v for k, v in got.items() if k[1] in COUNTS and first <= k[3] <= last and v}
+        self.assertEqual(want, counts)
+        at_last = {}  # each counter's value at its newest time
+        for (q, ty, m, t), v in sorted(got.items(), key=lambda kv: kv[0][3]):
+            if ty.startswith("total_") and ty[len("total_"):] in COUNTS:
+                at_last[(q, ty, m)] = v
+        self.assertEqual({k: v for k, v in totals.items() if v},
+                         {k: v for k, v in at_last.items() if v})
+
     def test_takeover(self):
         a, b = self.a, self.b
         a.start()
@@ -199,33 +148,39 @@ class StandbyTest(unittest.TestCase):
                         b.log_text())
         # A's history up to a bucket, its state copied to etcd
         hist = "genesys_analytics-*"
-        self.assertTrue(wait_for(lambda: len(rows(a, hist, "*")) > 0, 60, 0.5))
+        # A has counted conversations of a queue and media in a bucket before
+        # its newest: a bucket a fresh start at the take-over (which begins
+        # with the newest settled bucket) would not count
+        def counted_before_last():
+            ra = rows(a, hist)
+            last = max((k[3] for k in ra), default=0)
+            return {(k[0], k[2]) for k, v in ra.items()
+                    if k[1] == "offered" and v > 0 and k[3] < last}
+        self.assertTrue(wait_for(counted_before_last, 240, 0.5))
         time.sleep(3)
-        self.assertEqual({}, rows(b, hist, "*"), "the standby dispatched the org")
-        self.assertEqual({}, rows(b, "genesys_realtime-*", "*"))
+        self.assertEqual({}, rows(b, hist), "the standby dispatched the org")
+        self.assertEqual({}, rows(b, "genesys_realtime-*"))
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
         a.proc = None
-        killed = max(t for _, t in rows(a, hist, "*"))
-        # B takes over and dispatches a bucket after the last one A wrote
-        self.assertTrue(wait_for(lambda: any(t > killed for _, t in rows(b, hist, "*")),
-                                 150, 0.5), b.log_text())
-        self.assertRegex(b.log_text(), r"state .*analytics-acme\.json .*restored")
-        ra, rb = rows(a, hist, "*"), rows(b, hist, "*")
+        killed = max(k[3] for k in rows(a, hist))
+        # B takes over and counts a bucket after the last one A wrote, for a
+        # queue and media of those (without A's state, B's counter would
+        # lack A's bucket)
+        counted = counted_before_last()
+
+        def carried():
+            return any(k[1] == "total_offered" and k[3] > killed and (k[0], k[2]) in counted
+                       for k in rows(b, hist))
+        self.assertTrue(wait_for(carried, 300, 0.5), b.log_text())
+        settled(b, hist)
+        ra, rb = rows(a, hist), rows(b, hist)
         both = set(ra) & set(rb)
         # a bucket both wrote: the same value (nothing counted twice)
         self.assertEqual({k: ra[k] for k in both}, {k: rb[k] for k in both})
-        # no gap: each series B continues has every minute after A's last
-        series = {s for s, _ in ra}
-        for s in series:
-            ta = sorted(t for x, t in ra if x == s)
-            tb = sorted(t for x, t in rb if x == s)
-            if not tb:
-                continue
-            joined = sorted(set(ta) | set(tb))
-            gaps = [(x, y) for x, y in zip(joined, joined[1:]) if y - x > 60]
-            self.assertEqual([], gaps, s)
-        self.assertTrue(wait_for(lambda: rows(b, "genesys_realtime-*", "*"), 30, 0.5))
+        self.check_truth({**ra, **rb}, max(k[3] for k in rb))
+        self.assertRegex(b.log_text(), r"state .*analytics-acme\.json .*restored")
+        self.assertTrue(wait_for(lambda: rows(b, "genesys_realtime-*"), 30, 0.5))
         # B's values equal Genesys' (the reconcile check on B's collectd)
         # (the last bucket: one B has just dispatched, the next a minute away;
         # a metric the newest bucket lacks is then absent on both sides)
@@ -234,9 +189,15 @@ class StandbyTest(unittest.TestCase):
                            text=True, timeout=120)
         self.assertIn(r.returncode, (0,), r.stdout + r.stderr)
 
+        # the check command says which agent holds each plugin's shard
+        r = subprocess.run([CHECK, b.conf], capture_output=True, text=True, timeout=120)
+        for plugin in ("genesys_analytics", "genesys_realtime"):
+            self.assertIn(f'standby: OK, b holds /collectd-genesys/acme/1-1/{plugin}/holder',
+                          r.stdout)
+
         # A comes back and stands by; B is cut from etcd and fences itself
         live = "genesys_realtime-*"
-        before = max(t for _, t in rows(a, live, "*"))
+        before = max(k[3] for k in rows(a, live))
         a.start()
         self.assertTrue(wait_for(lambda: "standing by" in a.log_text()
                                  .split("Initialization complete")[-1], 30, 0.2))
@@ -245,11 +206,11 @@ class StandbyTest(unittest.TestCase):
                                  4 * TTL_S + 10, 0.2), a.log_text())
         self.assertRegex(b.log_text(), r"genesys_realtime plugin: Org \"acme\": "
                          r"agent \"b\" no longer holds")
-        self.assertTrue(wait_for(lambda: any(t > before for _, t in rows(a, live, "*")),
+        self.assertTrue(wait_for(lambda: any(k[3] > before for k in rows(a, live)),
                                  30, 0.2))
         time.sleep(3)
-        first_a = min(t for _, t in rows(a, live, "*") if t > before)
-        late_b = [k for k, _ in rows(b, live, "*").items() if k[1] >= first_a]
+        first_a = min(k[3] for k in rows(a, live) if k[3] > before)
+        late_b = [k for k in rows(b, live) if k[3] >= first_a]
         self.assertEqual([], late_b, "B wrote a live value after A's first")
         self.assertEqual([], a.bad_log_lines(allow=(r".*etcd.*",)))
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Take-over time of a standby per shard (StandbyEtcd), in the real daemon
+under a real etcd (Debian's etcd-server).
+
+Each round starts gensim, etcd and two collectd agents running
+genesys_realtime (Interval 1) on one org and shard: A reaches etcd
+directly, B through a TCP relay. Then:
+
+- kill: A holds; A is killed (SIGKILL); the time from the kill to B's
+  first live value (the value's own time in B's csv) and to B's log line
+  "holds";
+- cut: A is started again and stands by; B's relay is cut (B runs on); the
+  time from the cut to B's last value, and to A's first.
+
+A measurement, not a test: it reports numbers and asserts nothing.
+
+  python3 bench/bench_standby.py --ttl 10 3 --rounds 3
+
+The bound written in collectd-genesys(5): StandbyTTL + 1 s, then the
+plugin's next read.
+"""
+import argparse
+import glob
+import os
+import signal
+import statistics
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import collectd_harness  # noqa: E402
+from etcd_harness import Etcd, Relay  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+
+def conf(sim, name, url, ttl):
+    keys = (f'    Host "acme"\n    StandbyEtcd "{url}"\n    StandbyTTL {ttl}\n'
+            f'    StandbyName "{name}"\n')
+    return ("<LoadPlugin genesys_realtime>\n  Interval 1\n</LoadPlugin>\n"
+            "<Plugin genesys_realtime>\n" + sim.org_block("acme", extra=keys)
+            + "</Plugin>\n")
+
+
+def times(cd):
+    """Times of every live value cd wrote of the org."""
+    out = []
+    for path in glob.glob(os.path.join(cd.csv, "acme", "genesys_realtime-*", "*")):
+        if "-self/" in path:
+            continue
+        with open(path) as f:
+            out += [float(ln.split(",")[0]) for ln in f if ln[:1].isdigit()]
+    return out
+
+
+def wait(cond, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    return None
+
+
+def holds_since(cd, t0):
+    """Wall time of cd's first "holds" line after t0 (the log's seconds)."""
+    import re
+    for line in cd.log_text().splitlines():
+        m = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\].*agent \"\w\" holds", line)
+        if m:
+            t = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+            if t >= int(t0):
+                return t
+    return None
+
+
+def one_round(ttl):
+    sim = Simulator("--queues", "10", "--agents", "50", "--speed", "1", "--start", "now",
+                    tls=False)
+    etcd = Etcd()
+    relay = Relay(etcd.port)
+    a = collectd_harness.Collectd(conf(sim, "a", etcd.url, ttl))
+    b = collectd_harness.Collectd(conf(sim, "b", f"http://127.0.0.1:{relay.port}", ttl))
+    r = {}
+    try:
+        a.start()
+        wait(lambda: times(a), 60)
+        b.start()
+        wait(lambda: "standing by" in b.log_text(), 30)
+        time.sleep(2)
+        t0 = time.time()
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        first = wait(lambda: min([t for t in times(b) if t > t0], default=None), 4 * ttl + 30)
+        r["kill: first value"] = first - t0 if first else None
+        h = holds_since(b, t0)
+        r["kill: holds (log, 1 s steps)"] = h - int(t0) if h else None
+        before = max(times(a), default=0)
+        a.start()
+        wait(lambda: "standing by" in a.log_text().split("Initialization complete")[-1], 30)
+        time.sleep(2)
+        t1 = time.time()
+        relay.cut()
+        first = wait(lambda: min([t for t in times(a) if t > max(t1, before)], default=None),
+                     4 * ttl + 30)
+        time.sleep(2)
+        last_b = max(times(b), default=0)
+        r["cut: A's first value"] = first - t1 if first else None
+        r["cut: B's last value"] = last_b - t1
+        r["cut: B's last before A's first"] = bool(first) and last_b < first
+    finally:
+        for cd in (a, b):
+            cd.cleanup()
+        relay.cut()
+        etcd.stop()
+        sim.stop()
+    return r
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ttl", type=int, nargs="+", default=[10])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    args = p.parse_args()
+    collectd_harness.BUILD = args.build
+    for ttl in args.ttl:
+        rounds = [one_round(ttl) for _ in range(args.rounds)]
+        print(f"StandbyTTL {ttl}, {args.rounds} rounds")
+        for key in rounds[0]:
+            vals = [r[key] for r in rounds]
+            if all(isinstance(v, float) for v in vals):
+                print(f"  {key}: median {statistics.median(vals):.2f} s, "
+                      f"max {max(vals):.2f} s ({', '.join(f'{v:.2f}' for v in vals)})")
+            else:
+                print(f"  {key}: {vals}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+"""A real etcd for the standby's tests and benchmark (Debian's etcd-server),
+and a TCP relay to it that can be cut."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+from sim_harness import stop_process
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Etcd:
+    """A one-member etcd on loopback ports, its data in a temporary
+    directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="gen-e2e-etcd-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        peer = f"http://127.0.0.1:{free_port()}"
+        self.proc = subprocess.Popen(
+            ["etcd", "--data-dir", os.path.join(self.dir, "data"),
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", f"default={peer}"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
+        deadline = time.monotonic() + 30
+        while self.get("/health") is None:
+            assert time.monotonic() < deadline, "etcd did not start"
+            time.sleep(0.2)
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=2) as r:
+                return r.read()
+        except OSError:
+            return None
+
+    def stop(self):
+        stop_process(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Relay:
+    """A TCP relay to etcd that the test can cut: connections open then are
+    closed, new ones refused (the listening socket closed)."""
+
+    def __init__(self, port):
+        self.target = port
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.port = self.srv.getsockname()[1]
+        self.srv.listen(16)
+        self.conns = []
+        self.cut_ = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.cut_:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_ = True
+        self.srv.close()
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
