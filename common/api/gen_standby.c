@@ -179,6 +179,18 @@ static int64_t lease_call(gen_standby_t *s, const char *path, int64_t *lease,
   return ttl;
 }
 
+/* The value of the first key of a range answer ({"kvs": [{"value"}]}),
+ * decoded: NULL when there is none. */
+static char *first_value(json_object *range) {
+  json_object *kvs = gen_json_get_array(range, "kvs");
+  const char *v =
+      kvs != NULL && json_object_array_length(kvs) > 0
+          ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
+          : NULL;
+  size_t len;
+  return v != NULL ? unb64(v, &len) : NULL;
+}
+
 /* Creates the key bound to the lease when it is absent. 1 taken, 0 held
  * by another (s->holder named), -1 on an error. */
 static int try_take(gen_standby_t *s, int64_t lease, char *why,
@@ -225,13 +237,7 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
             ? gen_json_get_object(json_object_array_get_idx(responses, 0),
                                   "response_range")
             : NULL;
-    json_object *kvs = gen_json_get_array(range, "kvs");
-    const char *v =
-        kvs != NULL && json_object_array_length(kvs) > 0
-            ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
-            : NULL;
-    size_t len;
-    char *holder = v != NULL ? unb64(v, &len) : NULL;
+    char *holder = first_value(range);
     pthread_mutex_lock(&s->lock);
     bool changed = strcmp(s->holder, holder ? holder : "?") != 0;
     snprintf(s->holder, sizeof(s->holder), "%s", holder ? holder : "?");
@@ -426,13 +432,7 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
   if (status != 0)
     snprintf(out, size, "etcd: %s", why);
   else {
-    json_object *kvs = gen_json_get_array(answer, "kvs");
-    const char *v =
-        kvs != NULL && json_object_array_length(kvs) > 0
-            ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
-            : NULL;
-    size_t len;
-    char *holder = v != NULL ? unb64(v, &len) : NULL;
+    char *holder = first_value(answer);
     snprintf(out, size, "%s holds %s (this agent: \"%s\")",
              holder ? holder : "nobody", s->key, s->name);
     free(holder);
