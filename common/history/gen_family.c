@@ -127,19 +127,26 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
   return status;
 }
 
+bool gen_family_outcome(const gen_family_run_t *run, const char *family,
+                        const char *still, int status, const char *err) {
+  gen_client_t *client = run->client;
+  if (status == 0)
+    return family != NULL && gen_client_family(client, family, 0, NULL, NULL);
+  bool malformed = status == -EINVAL || gen_err_malformed(status);
+  if (malformed)
+    atomic_fetch_add(&client->stats.malformed, 1);
+  run->counts->failures++;
+  return family != NULL &&
+         gen_client_family(client, family, malformed ? -EBADMSG : status, err,
+                           still);
+}
+
 static void failed(const gen_family_run_t *run, const gen_family_reader_t *r,
                    void *state, int status, const char *err, bool kept) {
-  gen_client_t *client = run->client;
-  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-    atomic_fetch_add(&client->stats.malformed, 1);
   gen_interval_abort(run->engine);
-  run->counts->failures++;
   if (r->failed != NULL)
     r->failed(state, run, status, err);
-  /* -EINVAL, counted above, in the malformed class for the family. */
-  if (r->family != NULL &&
-      gen_client_family(client, r->family,
-                        status == -EINVAL ? -EBADMSG : status, err, r->still))
+  if (gen_family_outcome(run, r->family, r->still, status, err))
     return;
   gen_interval_range_t left = r->left(state);
   char text[GEN_INTERVAL_STRLEN];
@@ -190,8 +197,7 @@ static int read_batch(const gen_family_run_t *run, const gen_family_reader_t *r,
         r->end(state);
       return status;
     }
-    if (r->family != NULL)
-      gen_client_family(run->client, r->family, 0, NULL, NULL);
+    gen_family_outcome(run, r->family, r->still, 0, NULL);
     r->end(state);
   }
   return 0;

@@ -168,6 +168,15 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
                     json_object *body, size_t *spent, gen_http_response_t *resp,
                     json_object **doc, char *err, size_t err_size);
 
+/* A request's outcome, the loop's classification: a failure counted in
+ * run->counts->failures, an answer that cannot be trusted (-EINVAL, or
+ * gen_err_malformed) counted as a malformed answer of the client and told
+ * as -EBADMSG, and every outcome told to family's permission notice
+ * (gen_client_family; family NULL: none). true when the request was
+ * refused for a permission (gen_client_family said so and logged it). */
+bool gen_family_outcome(const gen_family_run_t *run, const char *family,
+                        const char *still, int status, const char *err);
+
 /* Commits range of scopes ids[n] through sink, planned at run->at_ms (0:
  * the clock). */
 void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
