@@ -525,6 +525,9 @@ static void check_platform(gen_client_t *client, const char *name,
 
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name) {
   snprintf(name, ORG_NAME_MAX, "%s Org \"%s\"", plugin, org->name);
+  /* MaxSeries is the daemon's budget: the tool's own would keep another
+   * first N series and drop the rest from a replay or a reconcile. */
+  org->max_series = 0;
   gen_client_t *client = gen_client_create(org);
   if (client == NULL)
     report(name, "client", -1, "cannot create the HTTP client");
