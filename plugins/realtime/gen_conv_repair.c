@@ -124,11 +124,6 @@ static const gen_config_def_t repair_defs[] = {
 
 const gen_config_table_t gen_conv_repair_keys = GEN_CONFIG_TABLE(repair_defs);
 
-int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                               gen_conv_repair_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_conv_repair_keys, c);
-}
-
 gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
                                        cdtime_t heartbeat_timeout,
                                        cdtime_t keep, int64_t start_ms) {

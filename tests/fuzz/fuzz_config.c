@@ -47,7 +47,7 @@ static int key_cb(gen_org_t *org, const oconfig_item_t *ci, void *ud) {
   fuzz_plugin_config_t *c = ud;
   int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
   if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_interval_config_key(org, ci, &c->interval);
+    status = gen_config_table_key(org, ci, &gen_interval_keys, &c->interval);
   return status;
 }
 
