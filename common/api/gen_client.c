@@ -185,22 +185,6 @@ const char *gen_client_host(const gen_client_t *client) {
   return client->org->host; /* NULL: collectd's own hostname */
 }
 
-int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          const char *noun, bool divisions,
-                          gen_entity_filter_t *filter) {
-  char id[64], name[64];
-  snprintf(id, sizeof(id), "%sId", noun);
-  snprintf(name, sizeof(name), "%sName", noun);
-  const gen_config_def_t defs[] = {
-      GEN_KEY_STRINGS(id, gen_entity_filter_t, ids, n_ids, NULL),
-      GEN_KEY_STRINGS(name, gen_entity_filter_t, names, n_names, NULL),
-      GEN_KEY_STRINGS("DivisionId", gen_entity_filter_t, divisions, n_divisions,
-                      NULL),
-  };
-  gen_config_table_t table = {defs, divisions ? 3 : 2};
-  return gen_config_table_key(org, ci, &table, filter);
-}
-
 void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
   char token[GEN_TOKEN_MAX];
   int status = gen_auth_token(client->auth, token, sizeof(token), NULL);

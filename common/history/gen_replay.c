@@ -73,10 +73,6 @@ gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family) {
   return family;
 }
 
-gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out) {
-  return gen_replay_gauges(gen_agg_sink(out));
-}
-
 /* ---- the plain-text protocol --------------------------------------------
  */
 

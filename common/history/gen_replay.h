@@ -40,8 +40,6 @@ gen_interval_t *gen_replay_engine(int64_t granularity_ms, int64_t from_ms,
                                   int64_t to_ms, long max_buckets,
                                   const gen_log_org_t *who);
 
-/* The sink of a replay: each bucket's gauges as out says, no counters. */
-gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out);
 /* The same rule for a family with a sink of its own (call quality, agent
  * status): its buckets as it dispatches them, its totals never. */
 gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family);
