@@ -15,15 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool gen_family_on(const gen_family_t *f, const void *config) {
+  return f->on ? f->on(config)
+               : *(const bool *)((const char *)config + f->on_at);
+}
+
+const gen_interval_config_t *gen_history_interval(const gen_history_t *h,
+                                                  const void *config) {
+  return (const void *)((const char *)config + h->interval_at);
+}
+
 int gen_families_open(gen_families_t *fs, const gen_history_t *h,
                       const gen_family_env_t *env) {
   *fs = (gen_families_t){.h = h};
   fs->counts =
       (gen_agg_counts_t){.who = env->who, .complain = GEN_RATELIMIT_INIT(60)};
-  const gen_interval_config_t *ic = h->interval(env->config);
+  const gen_interval_config_t *ic = gen_history_interval(h, env->config);
   for (size_t i = 0; i < h->n_rows && i < GEN_FAMILIES_MAX; i++) {
     const gen_family_t *f = &h->rows[i];
-    if (!f->on(env->config))
+    if (!gen_family_on(f, env->config))
       continue;
     if (f->own_state) {
       if ((fs->state[i] = f->state_new(env)) == NULL)
