@@ -24,7 +24,7 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
   int errors = 0;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
-    int status = gen_org_config_key(org, child);
+    int status = gen_config_table_key(org, child, &gen_org_keys, org);
     if (status == GEN_CONFIG_NOT_MINE && key_cb != NULL)
       status = key_cb(org, child, plugin_config);
     if (status == GEN_CONFIG_NOT_MINE) {

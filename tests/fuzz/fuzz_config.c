@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the shared <Org> configuration
- * (gen_config_org_block: gen_org_config_key, gen_org_config_finish), with
+ * (gen_config_org_block: gen_org_keys, gen_org_config_finish), with
  * a plugin key callback taking the entity filter keys (QueueId, QueueName,
  * DivisionId) and the interval keys (Granularity, SettleDelay, …).
  *
