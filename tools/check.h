@@ -32,8 +32,6 @@ void report(const char *org, const char *family, int status, const char *err);
 /* The client of an <Org> block, its name for the report written to name
  * (ORG_NAME_MAX); NULL, reported, when it cannot be made. */
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name);
-/* A boolean key of the <Org> block, or dflt. */
-bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt);
 /* The name of a <Plugin genesys_*> block, or NULL for any other item. */
 const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
