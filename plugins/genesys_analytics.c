@@ -117,11 +117,4 @@ static const gen_plugin_t ga_plugin = {
     .read = ga_read,
 };
 
-static int ga_config(oconfig_item_t *ci) {
-  return gen_plugin_config(&ga_plugin, ci);
-}
-
-void module_register(void) {
-  plugin_register_complex_config(PLUGIN_NAME, ga_config);
-  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
-}
+GEN_PLUGIN_REGISTER(ga_plugin)

@@ -572,11 +572,4 @@ static const gen_plugin_t gf_plugin = {
     .read = gf_read,
 };
 
-static int gf_config(oconfig_item_t *ci) {
-  return gen_plugin_config(&gf_plugin, ci);
-}
-
-void module_register(void) {
-  plugin_register_complex_config(PLUGIN_NAME, gf_config);
-  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
-}
+GEN_PLUGIN_REGISTER(gf_plugin)

@@ -600,11 +600,4 @@ static const gen_plugin_t gp_plugin = {
     .read = gp_read,
 };
 
-static int gp_config(oconfig_item_t *ci) {
-  return gen_plugin_config(&gp_plugin, ci);
-}
-
-void module_register(void) {
-  plugin_register_complex_config(PLUGIN_NAME, gp_config);
-  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
-}
+GEN_PLUGIN_REGISTER(gp_plugin)

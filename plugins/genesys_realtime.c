@@ -746,11 +746,4 @@ static const gen_plugin_t gr_plugin = {
     .read = gr_read,
 };
 
-static int gr_config(oconfig_item_t *ci) {
-  return gen_plugin_config(&gr_plugin, ci);
-}
-
-void module_register(void) {
-  plugin_register_complex_config(PLUGIN_NAME, gr_config);
-  plugin_register_init(PLUGIN_NAME, gen_plugin_init);
-}
+GEN_PLUGIN_REGISTER(gr_plugin)

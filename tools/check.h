@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys-check: what its two parts share, the checks
- * (collectd-genesys-check.c) and --replay (replay.c).
+ * collectd-genesys-check: what its parts share, the checks
+ * (collectd-genesys-check.c), --replay (replay.c) and --reconcile
+ * (reconcile.c, and reconcile_live.c on its LISTVAL and GETVAL).
  */
 #ifndef GEN_CHECK_H
 #define GEN_CHECK_H 1
@@ -31,8 +32,6 @@ void report(const char *org, const char *family, int status, const char *err);
 /* The client of an <Org> block, its name for the report written to name
  * (ORG_NAME_MAX); NULL, reported, when it cannot be made. */
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name);
-/* A boolean key of the <Org> block, or dflt. */
-bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt);
 /* The name of a <Plugin genesys_*> block, or NULL for any other item. */
 const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */
@@ -68,6 +67,19 @@ int reconcile_compare(gen_replay_sock_t *s);
 void reconcile_say(const char *id, const int64_t *t_ms, const char *collectd,
                    const char *genesys);
 void reconcile_compared(size_t n);
+/* LISTVAL of the collectd behind s: each series' time and identifier
+ * handed to each. GETVAL of id: its values (at most
+ * RECONCILE_VALUES_MAX) into g. gen_replay_sock_ask's result. */
+#define RECONCILE_VALUES_MAX 4
+typedef struct {
+  size_t n;
+  double v[RECONCILE_VALUES_MAX];
+} reconcile_got_t;
+int reconcile_listval(gen_replay_sock_t *s,
+                      void (*each)(void *ud, double t, const char *id),
+                      void *ud, char *err, size_t err_size);
+int reconcile_getval(gen_replay_sock_t *s, const char *id, reconcile_got_t *g,
+                     char *err, size_t err_size);
 /* reconcile_live.c: the live values of one genesys_realtime <Org> block
  * (host when it names none) against collectd's; 0, or -EINVAL when the
  * block was refused. */

@@ -446,49 +446,13 @@ static int first_id(gen_client_t *client, const char *path, char *id,
   return status;
 }
 
-/* The plugin-specific keys that turn a family on or off. */
-bool org_flag(const oconfig_item_t *ci, const char *key, bool dflt) {
-  for (int i = 0; i < ci->children_num; i++) {
-    const oconfig_item_t *c = &ci->children[i];
-    if (strcasecmp(c->key, key) == 0 && c->values_num == 1 &&
-        c->values[0].type == OCONFIG_TYPE_BOOLEAN)
-      dflt = c->values[0].value.boolean != 0;
-  }
-  return dflt;
-}
-
-/* True when the <Org> block has key with value among its values. */
-static bool org_has(const oconfig_item_t *ci, const char *key,
-                    const char *value) {
-  for (int i = 0; i < ci->children_num; i++) {
-    const oconfig_item_t *c = &ci->children[i];
-    for (int j = 0; strcasecmp(c->key, key) == 0 && j < c->values_num; j++)
-      if (c->values[j].type == OCONFIG_TYPE_STRING &&
-          strcasecmp(c->values[j].value.string, value) == 0)
-        return true;
-  }
-  return false;
-}
-
-/* A string key of the <Org> block, or dflt. */
-static const char *org_string(const oconfig_item_t *ci, const char *key,
-                              const char *dflt) {
-  for (int i = 0; i < ci->children_num; i++) {
-    const oconfig_item_t *c = &ci->children[i];
-    if (strcasecmp(c->key, key) == 0 && c->values_num == 1 &&
-        c->values[0].type == OCONFIG_TYPE_STRING)
-      dflt = c->values[0].value.string;
-  }
-  return dflt;
-}
-
 /* genesys_platform: the listings, one metrics request each, and the status
  * page (no token), as the plugin asks. */
 static void check_platform(gen_client_t *client, const char *name,
-                           const oconfig_item_t *ci) {
+                           const gp_config_t *c) {
   char err[1024] = "", id[128], path[256];
   int status;
-  if (org_flag(ci, "Edges", true)) {
+  if (c->edges) {
     status = first_id(client, "/api/v2/telephony/providers/edges?pageSize=1",
                       id, sizeof(id), err, sizeof(err));
     if (status == 0 && strcmp(id, "none") != 0) {
@@ -498,7 +462,7 @@ static void check_platform(gen_client_t *client, const char *name,
     }
     report(name, "edges", status, err);
   }
-  if (org_flag(ci, "Trunks", true)) {
+  if (c->trunks) {
     status =
         first_id(client, "/api/v2/telephony/providers/edges/trunks?pageSize=1",
                  id, sizeof(id), err, sizeof(err));
@@ -510,11 +474,10 @@ static void check_platform(gen_client_t *client, const char *name,
     }
     report(name, "trunks", status, err);
   }
-  if (org_flag(ci, "StatusPage", true)) {
+  if (c->status_page) {
     json_object *doc = NULL;
-    status = gen_http_get_public_json(
-        client->http, org_string(ci, "StatusPageURL", GEN_PF_STATUS_URL), 0,
-        &doc, err, sizeof(err));
+    status = gen_http_get_public_json(client->http, c->status_url, 0, &doc, err,
+                                      sizeof(err));
     if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
       status = -EINVAL;
       snprintf(err, sizeof(err), "no \"components\" array");
@@ -526,14 +489,17 @@ static void check_platform(gen_client_t *client, const char *name,
 
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name) {
   snprintf(name, ORG_NAME_MAX, "%s Org \"%s\"", plugin, org->name);
+  /* MaxSeries is the daemon's budget: the tool's own would keep another
+   * first N series and drop the rest from a replay or a reconcile. */
+  org->max_series = 0;
   gen_client_t *client = gen_client_create(org);
   if (client == NULL)
     report(name, "client", -1, "cannot create the HTTP client");
   return client;
 }
 
-static void check_org(const char *plugin, gen_org_t *org,
-                      const oconfig_item_t *ci) {
+/* The families the plugin would ask for under its configuration c. */
+static void check_org(const char *plugin, gen_org_t *org, const void *c) {
   char name[ORG_NAME_MAX];
   gen_client_t *client = org_client(plugin, org, name);
   if (client == NULL)
@@ -557,8 +523,9 @@ static void check_org(const char *plugin, gen_org_t *org,
       report(name, "standby", status, err);
   }
   if (strcmp(plugin, "genesys_platform") == 0) {
-    check_platform(client, name, ci);
+    check_platform(client, name, c);
   } else if (strcmp(plugin, "genesys_flowmetrics") == 0) {
+    const gf_config_t *gf = c;
     status = first_id(client, "/api/v2/flows?pageSize=1", id, sizeof(id), err,
                       sizeof(err));
     report(name, "flow list", status, err);
@@ -568,17 +535,17 @@ static void check_org(const char *plugin, gen_org_t *org,
     status = probe_get(client, "/api/v2/flows/milestones?pageSize=1", err,
                        sizeof(err));
     report(name, "flow milestone names", status, err);
-    if (org_flag(ci, "Aggregates", true)) {
+    if (gf->agg.aggregates) {
       status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
                           "flowId", id, true, "nFlow", err, sizeof(err));
       report(name, "flow aggregates", status, err);
     }
-    if (org_flag(ci, "ActiveFlows", true)) {
+    if (gf->agg.active_flows) {
       status = probe_post(client, "/api/v2/analytics/flows/observations/query",
                           "flowId", id, false, "oFlow", err, sizeof(err));
       report(name, "active flows", status, err);
     }
-    if (org_flag(ci, "AttributesFromQueues", true)) {
+    if (gf->attributes_from_queues) {
       status = probe_get(client, "/api/v2/routing/queues?pageSize=1", err,
                          sizeof(err));
       report(name, "metric attributes from queues", status, err);
@@ -594,7 +561,7 @@ static void check_org(const char *plugin, gen_org_t *org,
       status = probe_get(client, "/api/v2/presence/definitions?pageSize=1", err,
                          sizeof(err));
       report(name, "presence names", status, err);
-      if (org_flag(ci, "EstimatedWaitTime", false) && id[0] != '\0') {
+      if (((const gr_config_t *)c)->ewt.on && id[0] != '\0') {
         /* routing:queue:view; the first queue's voice estimate. */
         char path[256];
         snprintf(path, sizeof(path),
@@ -608,7 +575,8 @@ static void check_org(const char *plugin, gen_org_t *org,
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",
                      "queueId", id, true, "nOffered", err, sizeof(err));
       report(name, "queue aggregates", status, err);
-      if (org_flag(ci, "AgentStatus", false)) {
+      const ga_config_t *ga = c;
+      if (ga->agents.on) {
         char user[128];
         status = first_id(client, "/api/v2/users?pageSize=1", user,
                           sizeof(user), err, sizeof(err));
@@ -618,7 +586,7 @@ static void check_org(const char *plugin, gen_org_t *org,
               user, true, "tAgentRoutingStatus", err, sizeof(err));
         report(name, "agent status", status, err);
       }
-      if (org_has(ci, "GroupBy", "wrapUpCode")) {
+      if (ga->qa.by_wrapup) {
         status = probe_get(client, "/api/v2/routing/wrapupcodes?pageSize=1",
                            err, sizeof(err));
         report(name, "wrap-up code names", status, err);
@@ -628,14 +596,15 @@ static void check_org(const char *plugin, gen_org_t *org,
   gen_client_free(client);
 }
 
-/* <Org> keys of one plugin only: accepted here (collectd -T checks them);
- * the shared ones go through the plugins' own parser. */
-static int any_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
-  (void)org;
-  (void)ci;
-  (void)config;
-  return 0;
-}
+/* Each plugin's own parser of its <Org> keys, its defaults included: the
+ * history tables', and genesys_realtime's as a table without rows. */
+static const gen_history_t gr_parser = {.plugin = "genesys_realtime",
+                                        .org_key = gr_config_key,
+                                        .config_size = sizeof(gr_config_t),
+                                        .config_init = gr_config_init,
+                                        .config_release = gr_config_release};
+static const gen_history_t *const parsers[] = {&ga_history, &gf_history,
+                                               &gp_history, &gr_parser};
 
 /* ---- --keys: the keys of an <Org> block, from the tables ---------------- */
 
@@ -817,15 +786,31 @@ int main(int argc, char **argv) {
       oconfig_item_t *o = &p->children[j];
       if (strcasecmp(o->key, "Org") != 0)
         continue;
+      const gen_history_t *h = NULL;
+      for (size_t k = 0; h == NULL && k < sizeof(parsers) / sizeof(*parsers);
+           k++)
+        h = strcmp(parsers[k]->plugin, plugin) == 0 ? parsers[k] : NULL;
+      void *config = h != NULL ? calloc(1, h->config_size) : NULL;
+      if (h == NULL)
+        continue; /* no plugin of ours */
+      if (config == NULL) {
+        fprintf(stderr, "%s: out of memory\n", plugin);
+        return EXIT_FAILED;
+      }
+      h->config_init(config);
       parsing = true;
-      gen_org_t *org = gen_config_org_block(plugin, o, any_key, NULL);
+      gen_org_t *org = gen_config_org_block(plugin, o, h->org_key, config);
       parsing = false;
       if (org == NULL) {
         refused = true;
-        continue;
+      } else {
+        if (h->config_done != NULL)
+          h->config_done(config);
+        orgs++;
+        check_org(plugin, org, config);
       }
-      orgs++;
-      check_org(plugin, org, o);
+      h->config_release(config);
+      free(config);
     }
   }
   item_free(&root);

@@ -23,13 +23,12 @@
 
 /* GETVAL prints %e: six digits after the point. */
 #define TOLERANCE 1e-6
-#define VALUES_MAX 4
 
 typedef struct {
   char *id; /* "host/plugin-instance/type-instance" */
   int64_t t_ms;
   size_t n;
-  double v[VALUES_MAX];
+  double v[RECONCILE_VALUES_MAX];
 } kept_t;
 
 /* What collectd holds of a series: LISTVAL's time. */
@@ -48,12 +47,6 @@ static struct {
   size_t compared, differ, pending;
 } rc;
 
-static void id_of(const value_list_t *vl, char *id, size_t size) {
-  snprintf(id, size, "%s/%s%s%s/%s%s%s", vl->host, vl->plugin,
-           vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
-           vl->type_instance[0] ? "-" : "", vl->type_instance);
-}
-
 static void *grow(void *array, size_t *cap, size_t n, size_t size) {
   if (n < *cap)
     return array;
@@ -66,8 +59,8 @@ static void *grow(void *array, size_t *cap, size_t n, size_t size) {
 
 int reconcile_keep(const value_list_t *vl) {
   kept_t *k = grow(rc.kept, &rc.cap_kept, rc.n_kept, sizeof(*k));
-  char id[6 * DATA_MAX_NAME_LEN];
-  id_of(vl, id, sizeof(id));
+  char id[GEN_REPLAY_ID_MAX];
+  gen_replay_identifier(vl, id, sizeof(id));
   char *copy = k != NULL ? strdup(id) : NULL;
   if (copy == NULL) {
     rc.oom = true;
@@ -77,21 +70,18 @@ int reconcile_keep(const value_list_t *vl) {
   k = &rc.kept[rc.n_kept++];
   *k = (kept_t){.id = copy,
                 .t_ms = gen_cdtime_to_ms(vl->time),
-                .n = vl->values_len < VALUES_MAX ? vl->values_len : VALUES_MAX};
+                .n = vl->values_len < RECONCILE_VALUES_MAX
+                         ? vl->values_len
+                         : RECONCILE_VALUES_MAX};
   for (size_t i = 0; i < k->n; i++)
     k->v[i] = vl->values[i].gauge;
   return 0;
 }
 
-/* "1795568400.000 host/plugin-instance/type-instance" */
-static void on_listval(void *ud, char *line) {
+static void on_listval(void *ud, double t, const char *id) {
   (void)ud;
-  char *end;
-  double t = strtod(line, &end);
-  if (end == line || *end != ' ')
-    return;
   held_t *h = grow(rc.held, &rc.cap_held, rc.n_held, sizeof(*h));
-  char *copy = h != NULL ? strdup(end + 1) : NULL;
+  char *copy = h != NULL ? strdup(id) : NULL;
   if (copy == NULL) {
     rc.oom = true;
     return;
@@ -101,17 +91,40 @@ static void on_listval(void *ud, char *line) {
 }
 
 typedef struct {
-  size_t n;
-  double v[VALUES_MAX];
-} got_t;
+  void (*each)(void *ud, double t, const char *id);
+  void *ud;
+} listval_t;
 
-/* "value=1.200000e+01" */
-static void on_getval(void *ud, char *line) {
-  got_t *g = ud;
+/* "1795568400.000 host/plugin-instance/type-instance" */
+static void listval_line(void *ud, char *line) {
+  const listval_t *l = ud;
+  char *end;
+  double t = strtod(line, &end);
+  if (end != line && *end == ' ')
+    l->each(l->ud, t, end + 1);
+}
+
+int reconcile_listval(gen_replay_sock_t *s,
+                      void (*each)(void *ud, double t, const char *id),
+                      void *ud, char *err, size_t err_size) {
+  listval_t l = {each, ud};
+  return gen_replay_sock_ask(s, "LISTVAL\n", listval_line, &l, err, err_size);
+}
+
+/* "value=1.200000e+01" (strtod reads "nan" too) */
+static void getval_line(void *ud, char *line) {
+  reconcile_got_t *g = ud;
   char *eq = strchr(line, '=');
-  if (eq == NULL || g->n >= VALUES_MAX)
-    return;
-  g->v[g->n++] = strcasecmp(eq + 1, "nan") == 0 ? NAN : strtod(eq + 1, NULL);
+  if (eq != NULL && g->n < RECONCILE_VALUES_MAX)
+    g->v[g->n++] = strtod(eq + 1, NULL);
+}
+
+int reconcile_getval(gen_replay_sock_t *s, const char *id, reconcile_got_t *g,
+                     char *err, size_t err_size) {
+  char line[GEN_REPLAY_ID_MAX + 16];
+  *g = (reconcile_got_t){0};
+  snprintf(line, sizeof(line), "GETVAL \"%s\"\n", id);
+  return gen_replay_sock_ask(s, line, getval_line, g, err, err_size);
 }
 
 static bool same(double a, double b) {
@@ -237,11 +250,9 @@ static void time_key(const char *id, int64_t t_ms, char *out, size_t size) {
 }
 
 /* What collectd holds of id: 0, or the failure (printed). */
-static int getval(gen_replay_sock_t *s, const char *id, got_t *g) {
-  char line[6 * DATA_MAX_NAME_LEN + 16], err[512] = "";
-  *g = (got_t){0};
-  snprintf(line, sizeof(line), "GETVAL \"%s\"\n", id);
-  int status = gen_replay_sock_ask(s, line, on_getval, g, err, sizeof(err));
+static int getval(gen_replay_sock_t *s, const char *id, reconcile_got_t *g) {
+  char err[512] = "";
+  int status = reconcile_getval(s, id, g, err, sizeof(err));
   if (status < 0)
     fprintf(report_to, "reconcile: %s: %s\n", id, err);
   return status < 0 ? status : 0;
@@ -278,7 +289,7 @@ static int compare_kept(gen_replay_sock_t *s, gen_map_t *held,
         h->seen = true;
     } else if (at_held != NULL) {
       h->seen = true;
-      got_t g;
+      reconcile_got_t g;
       int status = getval(s, h->id, &g);
       if (status < 0)
         return status;
@@ -298,8 +309,7 @@ static int compare_kept(gen_replay_sock_t *s, gen_map_t *held,
 
 int reconcile_compare(gen_replay_sock_t *s) {
   char err[512] = "";
-  int status =
-      gen_replay_sock_ask(s, "LISTVAL\n", on_listval, NULL, err, sizeof(err));
+  int status = reconcile_listval(s, on_listval, NULL, err, sizeof(err));
   if (status < 0) {
     fprintf(report_to, "reconcile: LISTVAL: %s\n", err);
     return EXIT_FAILED;
@@ -347,7 +357,7 @@ int reconcile_compare(gen_replay_sock_t *s) {
     if (h->seen || gen_map_get(&families, key) == NULL)
       continue;
     time_key(h->id, h->t_ms, key, sizeof(key));
-    got_t g;
+    reconcile_got_t g;
     char have[128];
     if (gen_map_get(&times, key) == NULL)
       continue;

@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #define ROUNDS 3
@@ -33,7 +32,7 @@
  * within a second; Genesys sends them within seconds) has arrived. */
 #define ROUND_PAUSE_S 2
 #define AGE_SLACK_S 1.0 /* observationDate is in ms; the clocks' reads */
-#define ID_MAX (6 * DATA_MAX_NAME_LEN)
+#define ID_MAX GEN_REPLAY_ID_MAX
 
 /* One series: Genesys' answer before and after collectd's value was read,
  * and collectd's value with its time. An age is kept as the instant its
@@ -176,15 +175,17 @@ static int ask(gen_client_t *client, const gr_config_t *c,
   return status;
 }
 
-static void on_listval(void *ud, char *line) {
-  table_t *t = ((void **)ud)[0];
-  const char *prefix = ((void **)ud)[1];
-  char *end;
-  double when = strtod(line, &end);
-  if (end == line || *end != ' ' || strncmp(end + 1, prefix, strlen(prefix)))
+typedef struct {
+  table_t *t;
+  const char *prefix;
+} held_t;
+
+static void on_listval(void *ud, double when, const char *id) {
+  const held_t *h = ud;
+  if (strncmp(id, h->prefix, strlen(h->prefix)) != 0)
     return;
   /* a gauge the plugin puts from the observations, not a counter */
-  const char *type = strrchr(end + 1, '/');
+  const char *type = strrchr(id, '/');
   static const char *const types[] = {
       "/waiting-",        "/interacting-",     "/alerting-",
       "/agents-",         "/longest_waiting-", "/longest_interacting-",
@@ -192,24 +193,10 @@ static void on_listval(void *ud, char *line) {
   bool ours = false;
   for (size_t i = 0; !ours && type && i < sizeof(types) / sizeof(*types); i++)
     ours = strncmp(type, types[i], strlen(types[i])) == 0;
-  series_t *s = ours ? series(t, end + 1) : NULL;
+  series_t *s = ours ? series(h->t, id) : NULL;
   if (s != NULL) {
     s->held = true;
     s->collectd_t = when;
-  }
-}
-
-typedef struct {
-  double v;
-  bool got;
-} got_t;
-
-static void on_getval(void *ud, char *line) {
-  got_t *g = ud;
-  char *eq = strchr(line, '=');
-  if (eq != NULL && !g->got) {
-    g->v = strtod(eq + 1, NULL);
-    g->got = true;
   }
 }
 
@@ -221,17 +208,16 @@ static int read_collectd(gen_replay_sock_t *sock, const char *host,
   snprintf(prefix, sizeof(prefix), "%s/genesys_realtime-", host);
   for (size_t i = 0; i < t->n; i++)
     t->s[i].held = false;
-  int status = gen_replay_sock_ask(sock, "LISTVAL\n", on_listval,
-                                   (void *[]){t, prefix}, err, sizeof(err));
+  int status = reconcile_listval(sock, on_listval, &(held_t){t, prefix}, err,
+                                 sizeof(err));
   for (size_t i = 0; status >= 0 && i < t->n; i++) {
     series_t *s = &t->s[i];
-    got_t g = {0};
-    char line[ID_MAX + 16];
-    snprintf(line, sizeof(line), "GETVAL \"%s\"\n", s->id);
+    reconcile_got_t g = {0};
     if (s->held)
-      status = gen_replay_sock_ask(sock, line, on_getval, &g, err, sizeof(err));
-    s->held = s->held && g.got;
-    s->collectd = s->age && g.v > 0 ? s->collectd_t - g.v : g.v;
+      status = reconcile_getval(sock, s->id, &g, err, sizeof(err));
+    double v = g.n > 0 ? g.v[0] : 0;
+    s->held = s->held && g.n > 0;
+    s->collectd = s->age && v > 0 ? s->collectd_t - v : v;
   }
   if (status < 0)
     fprintf(report_to, "reconcile: collectd: %s\n", err);

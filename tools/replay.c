@@ -74,7 +74,7 @@ static const gen_history_t *history_of(const char *plugin) {
 static void replay_row(const gen_history_t *h, const gen_family_t *f,
                        const gen_family_env_t *env, const char *name) {
   int64_t from_ms = replay.o.from_ms, to_ms = replay.o.to_ms;
-  const gen_interval_config_t *ic = h->interval(env->config);
+  const gen_interval_config_t *ic = gen_history_interval(h, env->config);
   if (replay.o.reconcile) { /* the last buckets settled */
     to_ms = gen_cdtime_to_ms(cdtime());
     from_ms = to_ms - (int64_t)CDTIME_T_TO_MS(ic->settle) -
@@ -141,7 +141,7 @@ static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
                             .plugin = h->plugin,
                             .who = &who};
     for (size_t i = 0; status == 0 && i < h->n_rows; i++)
-      if (h->rows[i].on(config))
+      if (gen_family_on(&h->rows[i], config))
         replay_row(h, &h->rows[i], &env, name);
     if (h->lists_free != NULL)
       h->lists_free(lists);

@@ -24,7 +24,7 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
   int errors = 0;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
-    int status = gen_org_config_key(org, child);
+    int status = gen_config_table_key(org, child, &gen_org_keys, org);
     if (status == GEN_CONFIG_NOT_MINE && key_cb != NULL)
       status = key_cb(org, child, plugin_config);
     if (status == GEN_CONFIG_NOT_MINE) {
@@ -183,22 +183,6 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
 
 const char *gen_client_host(const gen_client_t *client) {
   return client->org->host; /* NULL: collectd's own hostname */
-}
-
-int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          const char *noun, bool divisions,
-                          gen_entity_filter_t *filter) {
-  char id[64], name[64];
-  snprintf(id, sizeof(id), "%sId", noun);
-  snprintf(name, sizeof(name), "%sName", noun);
-  const gen_config_def_t defs[] = {
-      GEN_KEY_STRINGS(id, gen_entity_filter_t, ids, n_ids, NULL),
-      GEN_KEY_STRINGS(name, gen_entity_filter_t, names, n_names, NULL),
-      GEN_KEY_STRINGS("DivisionId", gen_entity_filter_t, divisions, n_divisions,
-                      NULL),
-  };
-  gen_config_table_t table = {defs, divisions ? 3 : 2};
-  return gen_config_table_key(org, ci, &table, filter);
 }
 
 void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {

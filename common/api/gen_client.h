@@ -48,10 +48,9 @@ typedef int (*gen_org_key_cb)(gen_org_t *org, const oconfig_item_t *ci,
 gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
                                 gen_org_key_cb key_cb, void *plugin_config);
 
-/* The entity filter keys of an <Org> block: "<noun>Id", "<noun>Name" and,
- * with divisions, "DivisionId"; GEN_CONFIG_NOT_MINE for any other key.
- * In a table: GEN_KEY_FILTER (and GEN_KEY_DIVISIONS) for the
- * gen_entity_filter_t M of the struct S, what naming the entities. */
+/* The entity filter keys of an <Org> block, in a table: "<noun>Id",
+ * "<noun>Name" (GEN_KEY_FILTER) and "DivisionId" (GEN_KEY_DIVISIONS) for
+ * the gen_entity_filter_t M of the struct S, what naming the entities. */
 #define GEN_KEY_FILTER(noun, what, S, M)                                       \
   GEN_KEY_STRINGS(noun "Id", S, M.ids, M.n_ids, "only these " what " (ids)"),  \
       GEN_KEY_STRINGS(noun "Name", S, M.names, M.n_names,                      \
@@ -59,9 +58,6 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
 #define GEN_KEY_DIVISIONS(what, S, M)                                          \
   GEN_KEY_STRINGS("DivisionId", S, M.divisions, M.n_divisions,                 \
                   "only " what " of these divisions")
-int gen_config_filter_key(const gen_org_t *org, const oconfig_item_t *ci,
-                          const char *noun, bool divisions,
-                          gen_entity_filter_t *filter);
 
 /* Takes ownership of org. NULL on failure (org freed). */
 gen_client_t *gen_client_create(gen_org_t *org);

@@ -73,6 +73,18 @@ int gen_plugin_config(const gen_plugin_t *plugin, oconfig_item_t *ci);
  * single-threaded. */
 int gen_plugin_init(void);
 
+/* collectd's entry into the plugin the gen_plugin_t p describes: its
+ * complex-config callback (gen_plugin_config) and init (gen_plugin_init),
+ * both under p's name. */
+#define GEN_PLUGIN_REGISTER(p)                                                 \
+  static int gen_plugin_config_cb(oconfig_item_t *ci) {                        \
+    return gen_plugin_config(&(p), ci);                                        \
+  }                                                                            \
+  void module_register(void) {                                                 \
+    plugin_register_complex_config((p).name, gen_plugin_config_cb);            \
+    plugin_register_init((p).name, gen_plugin_init);                           \
+  }
+
 /* Whether collectd's environment chooses glibc's malloc arena cap itself
  * (MALLOC_ARENA_MAX set, or arena_max among GLIBC_TUNABLES): then the
  * plugins leave the cap alone (MEMORY in collectd-genesys(5)). */

@@ -720,10 +720,6 @@ static const gen_config_def_t org_defs[] = {
 
 const gen_config_table_t gen_org_keys = GEN_CONFIG_TABLE(org_defs);
 
-int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci) {
-  return gen_config_table_key(org, ci, &gen_org_keys, org);
-}
-
 int gen_org_config_finish(gen_org_t *org) {
   const char *domain = gen_region_domain(org->region);
   if (org->region != NULL &&

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Return value of gen_org_config_key() for a key the core does not own. */
+/* Return value of gen_config_table_key() for a key not in the table. */
 #define GEN_CONFIG_NOT_MINE 1
 
 typedef enum {
@@ -73,11 +73,6 @@ void gen_org_free(gen_org_t *org);
 /* A deep copy (the secret registered for redaction again), NULL when out
  * of memory. */
 gen_org_t *gen_org_copy(const gen_org_t *org);
-
-/* Parses one child of an <Org> block. Returns 0 when the key was a shared
- * key and valid, GEN_CONFIG_NOT_MINE when the key is not a shared key, and a
- * negative errno (after logging the key, value and reason) when invalid. */
-int gen_org_config_key(gen_org_t *org, const oconfig_item_t *ci);
 
 /* Checks the parsed org as a whole (credentials present, one secret source,
  * URL schemes, shard) and derives base URLs from the region. Logs and returns

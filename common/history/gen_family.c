@@ -15,15 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool gen_family_on(const gen_family_t *f, const void *config) {
+  return f->on ? f->on(config)
+               : *(const bool *)((const char *)config + f->on_at);
+}
+
+const gen_interval_config_t *gen_history_interval(const gen_history_t *h,
+                                                  const void *config) {
+  return (const void *)((const char *)config + h->interval_at);
+}
+
 int gen_families_open(gen_families_t *fs, const gen_history_t *h,
                       const gen_family_env_t *env) {
   *fs = (gen_families_t){.h = h};
   fs->counts =
       (gen_agg_counts_t){.who = env->who, .complain = GEN_RATELIMIT_INIT(60)};
-  const gen_interval_config_t *ic = h->interval(env->config);
+  const gen_interval_config_t *ic = gen_history_interval(h, env->config);
   for (size_t i = 0; i < h->n_rows && i < GEN_FAMILIES_MAX; i++) {
     const gen_family_t *f = &h->rows[i];
-    if (!f->on(env->config))
+    if (!gen_family_on(f, env->config))
       continue;
     if (f->own_state) {
       if ((fs->state[i] = f->state_new(env)) == NULL)
@@ -127,19 +137,26 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
   return status;
 }
 
+bool gen_family_outcome(const gen_family_run_t *run, const char *family,
+                        const char *still, int status, const char *err) {
+  gen_client_t *client = run->client;
+  if (status == 0)
+    return family != NULL && gen_client_family(client, family, 0, NULL, NULL);
+  bool malformed = status == -EINVAL || gen_err_malformed(status);
+  if (malformed)
+    atomic_fetch_add(&client->stats.malformed, 1);
+  run->counts->failures++;
+  return family != NULL &&
+         gen_client_family(client, family, malformed ? -EBADMSG : status, err,
+                           still);
+}
+
 static void failed(const gen_family_run_t *run, const gen_family_reader_t *r,
                    void *state, int status, const char *err, bool kept) {
-  gen_client_t *client = run->client;
-  if (status == -EINVAL || status == GEN_HTTP_ERR_JSON)
-    atomic_fetch_add(&client->stats.malformed, 1);
   gen_interval_abort(run->engine);
-  run->counts->failures++;
   if (r->failed != NULL)
     r->failed(state, run, status, err);
-  /* -EINVAL, counted above, in the malformed class for the family. */
-  if (r->family != NULL &&
-      gen_client_family(client, r->family,
-                        status == -EINVAL ? -EBADMSG : status, err, r->still))
+  if (gen_family_outcome(run, r->family, r->still, status, err))
     return;
   gen_interval_range_t left = r->left(state);
   char text[GEN_INTERVAL_STRLEN];
@@ -190,8 +207,7 @@ static int read_batch(const gen_family_run_t *run, const gen_family_reader_t *r,
         r->end(state);
       return status;
     }
-    if (r->family != NULL)
-      gen_client_family(run->client, r->family, 0, NULL, NULL);
+    gen_family_outcome(run, r->family, r->still, 0, NULL);
     r->end(state);
   }
   return 0;

@@ -65,7 +65,10 @@ typedef struct {
   /* How far back Genesys answers (a replay starts no earlier); 0: no
    * limit the plugin knows of. */
   int64_t keep_ms;
+  /* Whether the configuration turns it on: on(config), or without one the
+   * bool at on_at of the plugin's config (gen_family_on). */
   bool (*on)(const void *config);
+  size_t on_at;
   /* Its bucket length (0: the plugin's Granularity). */
   int64_t (*granularity_ms)(const void *config);
   /* Its engine for a running plugin; NULL: the plugin's interval
@@ -168,6 +171,15 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
                     json_object *body, size_t *spent, gen_http_response_t *resp,
                     json_object **doc, char *err, size_t err_size);
 
+/* A request's outcome, the loop's classification: a failure counted in
+ * run->counts->failures, an answer that cannot be trusted (-EINVAL, or
+ * gen_err_malformed) counted as a malformed answer of the client and told
+ * as -EBADMSG, and every outcome told to family's permission notice
+ * (gen_client_family; family NULL: none). true when the request was
+ * refused for a permission (gen_client_family said so and logged it). */
+bool gen_family_outcome(const gen_family_run_t *run, const char *family,
+                        const char *still, int status, const char *err);
+
 /* Commits range of scopes ids[n] through sink, planned at run->at_ms (0:
  * the clock). */
 void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
@@ -193,8 +205,8 @@ typedef struct {
   void (*config_release)(void *config);
   /* After the last key (NULL: nothing to do). */
   void (*config_done)(void *config);
-  /* Its interval configuration inside config. */
-  const gen_interval_config_t *(*interval)(const void *config);
+  /* Where its interval configuration is inside config. */
+  size_t interval_at;
   /* The listings' struct: lists_size bytes, zeroed; refreshed by list()
    * (0, or the failure, logged), freed by lists_free(). None (0, NULL,
    * NULL) for a plugin whose families list what they need themselves. */
@@ -205,6 +217,11 @@ typedef struct {
   const gen_family_t *rows;
   size_t n_rows;
 } gen_history_t;
+
+/* Whether row f is on under config; h's interval configuration in it. */
+bool gen_family_on(const gen_family_t *f, const void *config);
+const gen_interval_config_t *gen_history_interval(const gen_history_t *h,
+                                                  const void *config);
 
 /* The families of one running instance: an engine and a state per row on
  * (NULL for a row off). */

@@ -115,11 +115,6 @@ static const gen_config_def_t interval_defs[] = {
 
 const gen_config_table_t gen_interval_keys = GEN_CONFIG_TABLE(interval_defs);
 
-int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                            gen_interval_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_interval_keys, c);
-}
-
 gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,
                                            const char *suffix,

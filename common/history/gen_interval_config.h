@@ -29,10 +29,7 @@ typedef struct {
 void gen_interval_config_init(gen_interval_config_t *c);
 void gen_interval_config_release(gen_interval_config_t *c);
 
-/* Parses one of the keys above: 0, a negative errno (logged, naming the
- * key), or GEN_CONFIG_NOT_MINE for any other key. */
-int gen_interval_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                            gen_interval_config_t *c);
+/* The keys above (gen_config_table_key). */
 extern const gen_config_table_t gen_interval_keys;
 
 /* A granularity key's value (PT1M to PT1H, dividing an hour) into

@@ -73,10 +73,6 @@ gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family) {
   return family;
 }
 
-gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out) {
-  return gen_replay_gauges(gen_agg_sink(out));
-}
-
 /* ---- the plain-text protocol --------------------------------------------
  */
 
@@ -91,11 +87,15 @@ static size_t quoted(char *buf, size_t size, size_t at, const char *part) {
   return at;
 }
 
-int gen_replay_putval(const value_list_t *vl, char *buf, size_t size) {
-  char id[6 * DATA_MAX_NAME_LEN];
-  snprintf(id, sizeof(id), "%s/%s%s%s/%s%s%s", vl->host, vl->plugin,
+void gen_replay_identifier(const value_list_t *vl, char *id, size_t size) {
+  snprintf(id, size, "%s/%s%s%s/%s%s%s", vl->host, vl->plugin,
            vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
            vl->type_instance[0] ? "-" : "", vl->type_instance);
+}
+
+int gen_replay_putval(const value_list_t *vl, char *buf, size_t size) {
+  char id[GEN_REPLAY_ID_MAX];
+  gen_replay_identifier(vl, id, sizeof(id));
   size_t at = (size_t)snprintf(buf, size, "PUTVAL \"");
   at = quoted(buf, size, at, id);
   int w = snprintf(buf + (at < size ? at : size), at < size ? size - at : 0,

@@ -40,11 +40,15 @@ gen_interval_t *gen_replay_engine(int64_t granularity_ms, int64_t from_ms,
                                   int64_t to_ms, long max_buckets,
                                   const gen_log_org_t *who);
 
-/* The sink of a replay: each bucket's gauges as out says, no counters. */
-gen_interval_sink_t gen_replay_sink(gen_agg_output_t *out);
 /* The same rule for a family with a sink of its own (call quality, agent
  * status): its buckets as it dispatches them, its totals never. */
 gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family);
+
+/* A series' identifier as collectd's plain-text protocol names it,
+ * "host/plugin-instance/type-instance" (an empty instance without its
+ * dash), into id (GEN_REPLAY_ID_MAX is always enough). */
+#define GEN_REPLAY_ID_MAX (6 * DATA_MAX_NAME_LEN)
+void gen_replay_identifier(const value_list_t *vl, char *id, size_t size);
 
 /* One value list as a PUTVAL line of collectd's plain-text protocol,
  * newline included, its values GAUGE (a replay has nothing else):

@@ -51,10 +51,6 @@ void ga_config_done(void *config) {
   gen_queue_agg_config_done(&((ga_config_t *)config)->qa);
 }
 
-static const gen_interval_config_t *ga_interval(const void *config) {
-  return &((const ga_config_t *)config)->interval;
-}
-
 /* ---- listings ----------------------------------------------------------- */
 
 /* The org's users (this shard's share with Shard i/n), deactivated ones
@@ -223,10 +219,6 @@ static int queues_collect(void *state, const gen_family_run_t *run) {
 
 /* ---- agent time in status ----------------------------------------------- */
 
-static bool agents_on(const void *config) {
-  return ((const ga_config_t *)config)->agents.on;
-}
-
 /* AgentStatusGranularity: the agent engine's buckets, its own state. */
 static int64_t agents_granularity(const void *config) {
   return ((const ga_config_t *)config)->agents.granularity_ms;
@@ -285,10 +277,6 @@ typedef struct {
    * batch the next read begins with. */
   gen_mos_reading_t reading;
 } ga_mos_state_t;
-
-static bool mos_on(const void *config) {
-  return ((const ga_config_t *)config)->mos.on;
-}
 
 static gen_interval_t *mos_engine(const gen_family_env_t *env,
                                   const gen_interval_config_t *interval) {
@@ -349,14 +337,14 @@ static const gen_family_t ga_rows[GA_ROWS] = {
     [GA_AGENTS] = {.name = "agent status",
                    .suffix = "-agents",
                    .per_minute = GEN_AGENT_STATUS_REQUESTS_PER_MINUTE,
-                   .on = agents_on,
+                   .on_at = offsetof(ga_config_t, agents.on),
                    .granularity_ms = agents_granularity,
                    .state_new = agents_new,
                    .state_free = agents_free,
                    .collect = agents_collect},
     [GA_MOS] = {.name = "call quality",
                 .per_minute = GEN_MOS_REQUESTS_PER_MINUTE,
-                .on = mos_on,
+                .on_at = offsetof(ga_config_t, mos.on),
                 .engine = mos_engine,
                 .state_new = mos_new,
                 .state_free = mos_free,
@@ -370,7 +358,8 @@ const gen_history_t ga_history = {.plugin = GA_PLUGIN_NAME,
                                   .config_init = ga_config_init,
                                   .config_release = ga_config_release,
                                   .config_done = ga_config_done,
-                                  .interval = ga_interval,
+                                  .interval_at =
+                                      offsetof(ga_config_t, interval),
                                   .lists_size = sizeof(ga_lists_t),
                                   .list = ga_list,
                                   .lists_free = ga_lists_free,

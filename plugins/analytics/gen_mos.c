@@ -103,11 +103,6 @@ static const gen_config_def_t mos_defs[] = {
 
 const gen_config_table_t gen_mos_keys = GEN_CONFIG_TABLE(mos_defs);
 
-int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                       gen_mos_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_mos_keys, c);
-}
-
 gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
                                const gen_interval_config_t *ic,
                                const char *stem, const gen_log_org_t *who) {

@@ -87,8 +87,6 @@ void gen_mos_config_init(gen_mos_config_t *c);
 /* CallQuality, MosBounds, MosThreshold, CallQualityMaxLength,
  * RFactorBounds, CallQualityRevisitWindow: 0, a negative errno (logged
  * naming key, value and why), or GEN_CONFIG_NOT_MINE. */
-int gen_mos_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                       gen_mos_config_t *c);
 extern const gen_config_table_t gen_mos_keys;
 
 /* The call quality engine (state "<stem>-<org>-mos.json"): ic with c's

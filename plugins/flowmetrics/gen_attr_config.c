@@ -75,11 +75,6 @@ static const gen_config_def_t attr_defs[] = {
 
 const gen_config_table_t gen_attr_keys = GEN_CONFIG_TABLE(attr_defs);
 
-int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                        gen_attr_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_attr_keys, c);
-}
-
 int gen_attr_config_check(gen_attr_config_t *c, const gen_log_org_t *who) {
   if (c->overflow_name == NULL &&
       (c->overflow_name = strdup("overflow")) == NULL)

@@ -32,10 +32,7 @@ void gen_attr_config_init(gen_attr_config_t *c);
 /* Frees what c holds (the format too: free the ledger first). */
 void gen_attr_config_release(gen_attr_config_t *c);
 
-/* Parses one of the keys above: 0, a negative errno (logged, naming the
- * key), or GEN_CONFIG_NOT_MINE for any other key. */
-int gen_attr_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                        gen_attr_config_t *c);
+/* The keys above (gen_config_table_key). */
 extern const gen_config_table_t gen_attr_keys;
 
 /* Checks the keys together and compiles the format: AttributeGroups needs

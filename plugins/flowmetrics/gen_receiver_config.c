@@ -80,11 +80,6 @@ static const gen_config_def_t receiver_defs[] = {
 
 const gen_config_table_t gen_receiver_keys = GEN_CONFIG_TABLE(receiver_defs);
 
-int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                            gen_receiver_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_receiver_keys, c);
-}
-
 int gen_receiver_config_check(gen_receiver_config_t *c,
                               const gen_log_org_t *who) {
   if (c->port != NULL && c->secret_file == NULL) {

@@ -35,10 +35,7 @@ void gen_receiver_config_init(gen_receiver_config_t *c);
 /* Frees what c holds (the secret wiped, and no longer redacted). */
 void gen_receiver_config_release(gen_receiver_config_t *c);
 
-/* Parses one of the keys above: 0, a negative errno (logged, naming the
- * key), or GEN_CONFIG_NOT_MINE for any other key. */
-int gen_receiver_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                            gen_receiver_config_t *c);
+/* The keys above (gen_config_table_key). */
 extern const gen_config_table_t gen_receiver_keys;
 
 /* Checks the keys together and reads the secret (then redacted from the

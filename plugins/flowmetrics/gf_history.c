@@ -78,10 +78,6 @@ int gf_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
   return gen_config_parts_key(org, ci, gf_keys, GF_KEYS, config);
 }
 
-static const gen_interval_config_t *gf_interval(const void *config) {
-  return &((const gf_config_t *)config)->interval;
-}
-
 /* ---- listings ----------------------------------------------------------- */
 
 /* family/still: see gen_client_family(). */
@@ -179,10 +175,6 @@ typedef struct {
   gen_flow_agg_t fa;
 } gf_flow_state_t;
 
-static bool flows_on(const void *config) {
-  return ((const gf_config_t *)config)->agg.aggregates;
-}
-
 static void *flows_new(const gen_family_env_t *env) {
   const gf_config_t *c = env->config;
   const gf_lists_t *l = env->lists;
@@ -230,10 +222,6 @@ static int flows_collect(void *state, const gen_family_run_t *run) {
 
 /* ---- data actions ------------------------------------------------------- */
 
-static bool actions_on(const void *config) {
-  return ((const gf_config_t *)config)->act.on;
-}
-
 static void *actions_new(const gen_family_env_t *env) {
   const gf_config_t *c = env->config;
   const gf_lists_t *l = env->lists;
@@ -280,13 +268,13 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
 static const gen_family_t gf_rows[GF_ROWS] = {
     [GF_FLOWS] = {.name = "flow aggregates",
                   .suffix = "",
-                  .on = flows_on,
+                  .on_at = offsetof(gf_config_t, agg.aggregates),
                   .state_new = flows_new,
                   .state_free = flows_free,
                   .collect = flows_collect},
     [GF_ACTIONS] = {.name = "data actions",
                     .suffix = "-actions",
-                    .on = actions_on,
+                    .on_at = offsetof(gf_config_t, act.on),
                     .state_new = actions_new,
                     .state_free = actions_free,
                     .collect = actions_collect},
@@ -298,7 +286,8 @@ const gen_history_t gf_history = {.plugin = GF_PLUGIN_NAME,
                                   .config_size = sizeof(gf_config_t),
                                   .config_init = gf_config_init,
                                   .config_release = gf_config_release,
-                                  .interval = gf_interval,
+                                  .interval_at =
+                                      offsetof(gf_config_t, interval),
                                   .lists_size = sizeof(gf_lists_t),
                                   .list = gf_list,
                                   .lists_free = gf_lists_free,

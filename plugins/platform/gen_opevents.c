@@ -85,11 +85,6 @@ static const gen_config_def_t opev_defs[] = {
 
 const gen_config_table_t gen_opev_keys = GEN_CONFIG_TABLE(opev_defs);
 
-int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                        gen_opev_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_opev_keys, c);
-}
-
 /* ---- the answer ---------------------------------------------------------- */
 
 /* {"group": {DIM: id}, "data": [{"interval": iv, "metrics": [{"metric":

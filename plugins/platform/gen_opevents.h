@@ -49,8 +49,6 @@ void gen_opev_config_release(gen_opev_config_t *c);
  * 0, a negative errno (logged, naming the key), or GEN_CONFIG_NOT_MINE. A
  * backfill beyond the 10 days Genesys keeps is capped there (logged,
  * naming the key). */
-int gen_opev_config_key(gen_org_t *org, const oconfig_item_t *ci,
-                        gen_opev_config_t *c);
 extern const gen_config_table_t gen_opev_keys;
 
 /* Its engine's configuration (the interval engine's keys from the

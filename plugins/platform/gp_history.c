@@ -98,15 +98,7 @@ void gp_config_done(void *config) {
   gen_opev_interval(&c->events, &c->events_interval);
 }
 
-static const gen_interval_config_t *gp_interval(const void *config) {
-  return &((const gp_config_t *)config)->events_interval;
-}
-
 /* ---- operational events ------------------------------------------------- */
-
-static bool events_on(const void *config) {
-  return ((const gp_config_t *)config)->events.enabled;
-}
 
 static void *events_new(const gen_family_env_t *env) {
   const gp_config_t *c = env->config;
@@ -127,10 +119,6 @@ typedef struct {
   const char *plugin;
   gen_au_t au;
 } gp_usage_state_t;
-
-static bool usage_on(const void *config) {
-  return ((const gp_config_t *)config)->usage.enabled;
-}
 
 static int64_t usage_granularity(const void *config) {
   (void)config;
@@ -176,7 +164,7 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                    .suffix = "-events",
                    .keep_ms = GEN_OPEV_RETENTION_S * 1000LL,
                    .replay_buckets = 1,
-                   .on = events_on,
+                   .on_at = offsetof(gp_config_t, events.enabled),
                    .state_new = events_new,
                    .state_free = events_free,
                    .collect = events_collect},
@@ -184,7 +172,7 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                   .suffix = "-usage",
                   .replay_buckets = 1,
                   .own_state = true,
-                  .on = usage_on,
+                  .on_at = offsetof(gp_config_t, usage.enabled),
                   .granularity_ms = usage_granularity,
                   .state_new = usage_new,
                   .state_free = usage_free,
@@ -198,7 +186,8 @@ const gen_history_t gp_history = {.plugin = GP_PLUGIN_NAME,
                                   .config_init = gp_config_init,
                                   .config_release = gp_config_release,
                                   .config_done = gp_config_done,
-                                  .interval = gp_interval,
+                                  .interval_at =
+                                      offsetof(gp_config_t, events_interval),
                                   /* no listing: the events list their
                                    * definitions when a bucket is due */
                                   .rows = gp_rows,

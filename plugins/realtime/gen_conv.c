@@ -549,11 +549,6 @@ static const gen_config_def_t conv_defs[] = {
 
 const gen_config_table_t gen_conv_keys = GEN_CONFIG_TABLE(conv_defs);
 
-int gen_conv_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                        gen_conv_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_conv_keys, c);
-}
-
 gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c) {
   gen_conv_options_t options = {.max_conversations =
                                     (size_t)c->max_conversations,

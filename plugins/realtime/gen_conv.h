@@ -177,9 +177,6 @@ typedef struct {
 } gen_conv_config_t;
 
 void gen_conv_config_init(gen_conv_config_t *c);
-/* 0, a negative status (named in the log), or GEN_CONFIG_NOT_MINE. */
-int gen_conv_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                        gen_conv_config_t *c);
 extern const gen_config_table_t gen_conv_keys;
 gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c);
 

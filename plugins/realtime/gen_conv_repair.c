@@ -6,6 +6,7 @@
 #include "gen_agg_answer.h"
 #include "gen_aggregates.h"
 #include "gen_dispatch.h"
+#include "gen_family.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"
@@ -83,10 +84,9 @@ struct gen_conv_repair_s {
   bool have_offset;
   uint64_t unplaced, unplaced_said; /* gaps the clocks could not place */
   size_t ring_n;
-  gen_map_t queues; /* id -> queue_t */
-  uint64_t queries, failures;
+  gen_map_t queues;        /* id -> queue_t */
+  gen_agg_counts_t counts; /* queries, failures, the complaints' limiter */
   int64_t repaired[KINDS];
-  gen_ratelimit_t complain;
   batch_t batch; /* the request under way (one at a time: the read's) */
 };
 
@@ -124,11 +124,6 @@ static const gen_config_def_t repair_defs[] = {
 
 const gen_config_table_t gen_conv_repair_keys = GEN_CONFIG_TABLE(repair_defs);
 
-int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                               gen_conv_repair_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_conv_repair_keys, c);
-}
-
 gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
                                        cdtime_t heartbeat_timeout,
                                        cdtime_t keep, int64_t start_ms) {
@@ -144,7 +139,7 @@ gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
   r->start_ms = start_ms;
   /* From the minute a window can start in to the current one. */
   r->ring_n = (size_t)(r->lead_ms / MINUTE_MS) + 2;
-  r->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  r->counts.complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   return r;
 }
 
@@ -496,21 +491,26 @@ int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
 int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
                         pthread_mutex_t *lock, const gen_entity_set_t *queues,
                         gen_live_t *live, int64_t now_ms) {
+  if (r == NULL)
+    return 0;
+  pthread_mutex_lock(lock);
+  bool say = r->unplaced > 0 && r->unplaced_said == 0;
+  r->unplaced_said = r->unplaced;
+  int64_t offset = r->offset_ms;
+  pthread_mutex_unlock(lock);
+  if (say) /* once: it stays so while the clocks disagree */
+    gen_org_log(client->org, NULL, LOG_WARNING,
+                "gap repair: the events' times are %.0f s off the host's "
+                "clock: gaps are not repaired while they are over %.0f s "
+                "apart",
+                (double)offset / 1000.0, (double)MAX_OFFSET_MS / 1000.0);
   int status = 0;
-  if (r != NULL) {
-    pthread_mutex_lock(lock);
-    bool say = r->unplaced > 0 && r->unplaced_said == 0;
-    r->unplaced_said = r->unplaced;
-    int64_t offset = r->offset_ms;
-    pthread_mutex_unlock(lock);
-    if (say) /* once: it stays so while the clocks disagree */
-      gen_org_log(client->org, NULL, LOG_WARNING,
-                  "gap repair: the events' times are %.0f s off the host's "
-                  "clock: gaps are not repaired while they are over %.0f s "
-                  "apart",
-                  (double)offset / 1000.0, (double)MAX_OFFSET_MS / 1000.0);
-  }
-  for (int i = 0; r != NULL && status == 0 && i < MAX_QUERIES; i++) {
+  /* A history-shaped request outside an engine: the loop's post and
+   * classification, at most MAX_QUERIES a read. */
+  gen_family_run_t run = {
+      .client = client, .counts = &r->counts, .budget = MAX_QUERIES};
+  size_t spent = 0;
+  while (status == 0) {
     pthread_mutex_lock(lock);
     json_object *body = gen_conv_repair_next(r, now_ms);
     pthread_mutex_unlock(lock);
@@ -518,31 +518,27 @@ int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
       break;
     gen_http_response_t resp;
     char err[512] = "";
-    status = gen_http_post_text(
-        client->http, GEN_REPAIR_PATH,
-        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp,
-        err, sizeof(err));
-    json_object_put(body);
-    bool refused =
-        gen_client_family(client, "gap repair", status, err, "live counters");
-    pthread_mutex_lock(lock);
-    r->queries++;
-    if (status == 0 || refused) {
-      int taken = gen_conv_repair_take(r, resp.body, resp.body_len, status != 0,
-                                       queues, live, err, sizeof(err));
-      if (taken != 0) /* not JSON, or not an aggregates answer */
-        atomic_fetch_add(&client->stats.malformed, 1);
-      status = taken != 0 ? taken : status;
+    status = gen_family_post(&run, GEN_REPAIR_PATH, body, &spent, &resp, NULL,
+                             err, sizeof(err));
+    if (status == GEN_FAMILY_OUT_OF_BUDGET)
+      return 0;
+    if (status == 0) {
+      pthread_mutex_lock(lock);
+      status = gen_conv_repair_take(r, resp.body, resp.body_len, false, queues,
+                                    live, err, sizeof(err));
+      pthread_mutex_unlock(lock);
     }
-    if (status != 0)
-      r->failures++;
-    pthread_mutex_unlock(lock);
     gen_http_response_recycle(client->http, &resp);
-    if (status != 0 && !refused)
-      gen_org_log(client->org, &r->complain, LOG_ERR,
+    if (gen_family_outcome(&run, "gap repair", "live counters", status, err)) {
+      pthread_mutex_lock(lock); /* refused: the windows are dropped */
+      gen_conv_repair_take(r, NULL, 0, true, queues, live, err, sizeof(err));
+      pthread_mutex_unlock(lock);
+    } else if (status != 0) {
+      gen_org_log(client->org, &r->counts.complain, LOG_ERR,
                   "gap repair: conversations aggregates query failed (asked "
                   "again at the next read): %s",
                   err);
+    }
   }
   return status;
 }
@@ -552,9 +548,9 @@ void gen_conv_repair_dispatch_stats(const gen_conv_repair_t *r,
   if (r == NULL)
     return;
   gen_dispatch_self(host, plugin, "analytics_queries", NULL, true,
-                    (double)r->queries);
+                    (double)r->counts.queries);
   gen_dispatch_self(host, plugin, "analytics_query_failures", NULL, true,
-                    (double)r->failures);
+                    (double)r->counts.failures);
   for (int k = 0; k < KINDS; k++)
     gen_dispatch_self(host, plugin, "conv_repaired", kind_names[k], true,
                       (double)r->repaired[k]);

@@ -69,9 +69,6 @@ typedef struct {
 } gen_conv_repair_config_t;
 
 void gen_conv_repair_config_init(gen_conv_repair_config_t *c);
-/* 0, a negative status (named in the log), or GEN_CONFIG_NOT_MINE. */
-int gen_conv_repair_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                               gen_conv_repair_config_t *c);
 extern const gen_config_table_t gen_conv_repair_keys;
 
 typedef struct gen_conv_repair_s gen_conv_repair_t;

@@ -114,11 +114,6 @@ static const gen_config_def_t summary_defs[] = {
 
 const gen_config_table_t gen_summary_keys = GEN_CONFIG_TABLE(summary_defs);
 
-int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                           gen_summary_config_t *c) {
-  return gen_config_table_key(org, ci, &gen_summary_keys, c);
-}
-
 gen_summary_t *gen_summary_new(cdtime_t window, const gen_summary_type_t *types,
                                size_t n) {
   if (window == 0 || n > UINT8_MAX)

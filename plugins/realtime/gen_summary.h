@@ -57,8 +57,6 @@ typedef struct {
   bool on;
   cdtime_t window;
 } gen_summary_config_t;
-int gen_summary_config_key(const gen_org_t *org, const oconfig_item_t *ci,
-                           gen_summary_config_t *c);
 extern const gen_config_table_t gen_summary_keys;
 
 typedef struct {

@@ -273,3 +273,44 @@ class FakeClockCollectd(Collectd):
         self.proc = subprocess.Popen([COLLECTD, "-C", self.conf, "-f"], env=env,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+
+
+class FakeClockRun:
+    """A history run on a fake clock, as a context manager: the simulator
+    (sim_args), a receiver of write_http and collectd (FakeClockCollectd,
+    logfile, csv and write_http, one write thread) running plugin at
+    interval with the <Org "acme"> block the simulator makes with extra;
+    all three stopped and cleaned up at the end, whatever happened. Yields
+    (sim, rx, cd); collectd is not started."""
+
+    def __init__(self, sim_args, extra, interval, speed,
+                 plugin="genesys_analytics", ahead_ms=0):
+        self.args = (sim_args, extra, interval, speed, plugin, ahead_ms)
+        self.sim = self.rx = self.cd = None
+
+    def __enter__(self):
+        from receiver import Receiver
+        from sim_harness import Simulator
+        sim_args, extra, interval, speed, plugin, ahead_ms = self.args
+        try:
+            self.sim = Simulator(*sim_args)
+            self.rx = Receiver()
+            block = self.sim.org_block("acme", extra=extra)
+            self.cd = FakeClockCollectd(
+                f"<LoadPlugin {plugin}>\n  Interval {interval}\n</LoadPlugin>\n"
+                f"<Plugin {plugin}>\n{block}</Plugin>\n" + self.rx.config(),
+                self.sim, speed, ahead_ms=ahead_ms,
+                stock=("logfile", "csv", "write_http"), write_threads=1)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.sim, self.rx, self.cd
+
+    def __exit__(self, *exc):
+        if self.cd is not None:
+            self.cd.cleanup()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.rx is not None:
+            self.rx.stop()
+        return False

@@ -43,7 +43,8 @@ class CheckTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def config(self, name, secret=None, url=None, ca=None, org_extra=""):
-        """collectd.conf Including conf.d/genesys.conf; returns its path."""
+        """collectd.conf Including conf.d/genesys.conf; returns its path.
+        org_extra: keys of every <Org> block, or {plugin: its own keys}."""
         secret_file = write_secret(os.path.join(self.tmp, name + ".secret"),
                                    secret or self.sim.info["client_secret"])
         confd = os.path.join(self.tmp, name + ".d")
@@ -52,8 +53,10 @@ class CheckTest(unittest.TestCase):
         for plugin in PLUGINS:
             status = (f'    StatusPageURL "{self.sim.base_url}/sim/status/api/v2/'
                       'components.json"\n' if plugin == "genesys_platform" else "")
+            extra = org_extra.get(plugin, "") if isinstance(org_extra, dict) \
+                else org_extra
             org = self.sim.org_block("acme", extra='    Host "acme"  # a comment\n'
-                                     + status + org_extra)
+                                     + status + extra)
             org = org.replace(f'    ClientSecret "{self.sim.info["client_secret"]}"\n',
                               f'    ClientSecretFile "{secret_file}"\n')
             if url:
@@ -109,8 +112,9 @@ class CheckTest(unittest.TestCase):
                         "permission": "analytics:userAggregate:view"})
         try:
             code, out, err = self.run_check(self.config(
-                "optional", org_extra='    AgentStatus true\n    GroupBy "wrapUpCode"\n'
-                "    ActiveFlows false\n"))
+                "optional", org_extra={
+                    "genesys_analytics": '    AgentStatus true\n    GroupBy "wrapUpCode"\n',
+                    "genesys_flowmetrics": "    ActiveFlows false\n"}))
         finally:
             self.sim.fault({"fault": "allow_permission",
                             "permission": "analytics:userAggregate:view"})
@@ -124,7 +128,7 @@ class CheckTest(unittest.TestCase):
         """EstimatedWaitTime of genesys_realtime adds its family: the first
         queue's voice estimate (routing:queue:view)."""
         code, out, err = self.run_check(self.config(
-            "ewt", org_extra="    EstimatedWaitTime true\n"))
+            "ewt", org_extra={"genesys_realtime": "    EstimatedWaitTime true\n"}))
         self.assertEqual(code, 0, out + err)
         self.assertIn('genesys_realtime Org "acme": estimated wait time: OK\n', out)
         self.assertEqual(out.count("estimated wait time"), 1, out)
@@ -137,7 +141,7 @@ class CheckTest(unittest.TestCase):
         telephony permission names it; the status page needs none."""
         self.sim.fault({"fault": "deny_permission", "permission": "telephony:plugin:all"})
         try:
-            code, out, err = self.run_check(self.config("platform", org_extra="    Trunks false\n"))
+            code, out, err = self.run_check(self.config("platform", org_extra={"genesys_platform": "    Trunks false\n"}))
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": "telephony:plugin:all"})
         self.assertEqual(code, 1, out + err)
@@ -145,6 +149,17 @@ class CheckTest(unittest.TestCase):
                       "client's role lacks telephony:plugin:all\n", out)
         self.assertIn('genesys_platform Org "acme": status page: OK\n', out)
         self.assertNotIn('genesys_platform Org "acme": trunks', out)
+
+    def test_plugin_keys_read_by_the_plugins_parser(self):
+        """A plugin's own key is read by that plugin's parser, as the daemon
+        reads it: a value it refuses refuses the block (exit 2, the key
+        named), where the check once took any plugin key unread."""
+        code, out, err = self.run_check(self.config(
+            "badkey", org_extra={"genesys_realtime": '    EstimatedWaitTime "often"\n'}))
+        self.assertEqual(code, 2, out + err)
+        self.assertIn('genesys_realtime plugin: Org "acme": EstimatedWaitTime', err)
+        self.assertNotIn('genesys_realtime Org "acme": token', out)
+        self.assertIn('genesys_analytics Org "acme": token: OK', out)
 
     def test_unreachable_api(self):
         code, out, err = self.run_check(self.config(

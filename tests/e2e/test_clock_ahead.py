@@ -20,9 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms  # noqa: E402
-from receiver import Receiver  # noqa: E402
-from sim_harness import Simulator  # noqa: E402
+from collectd_harness import FakeClockRun, iso_ms, run_tests, sim_ms  # noqa: E402
 
 PLUGIN = "genesys_analytics"
 SPEED = 60
@@ -57,21 +55,14 @@ def arrivals(rx, since=0):
 
 class ClockAheadThenCorrected(unittest.TestCase):
     def test_history_resumes_and_equals_truth(self):
-        sim = Simulator("--queues", "3", "--agents", "12", "--flows", "1",
-                        "--speed", str(SPEED), "--start", "now", "--warmup", "5400")
-        rx = Receiver()
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT5M"\n    SettleDelay 30\n'
-            "    RevisitWindow 900\n    BackfillHorizon 7200\n"
-            "    InitialBackfill 3600\n    AgentStatus true\n")
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, ahead_ms=DAY_MS, stock=("logfile", "csv", "write_http"),
-            write_threads=1)
-        try:
+        with FakeClockRun(
+                ("--queues", "3", "--agents", "12", "--flows", "1",
+                 "--speed", str(SPEED), "--start", "now", "--warmup", "5400"),
+                '    Host "acme"\n    InstanceFrom "id"\n'
+                '    Granularity "PT5M"\n    SettleDelay 30\n'
+                "    RevisitWindow 900\n    BackfillHorizon 7200\n"
+                "    InitialBackfill 3600\n    AgentStatus true\n",
+                30, SPEED, ahead_ms=DAY_MS) as (sim, rx, cd):
             # A day ahead: the queries are for the day ahead, and the state
             # file (written a read late) records them.
             cd.start()
@@ -157,10 +148,6 @@ class ClockAheadThenCorrected(unittest.TestCase):
                     wrong.append((k, w, last))
             self.assertEqual(wrong[:10], [], "counters differ from the truth")
             self.assertEqual(cd.bad_log_lines(), [])
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
 
 
 if __name__ == "__main__":

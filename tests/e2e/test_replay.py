@@ -362,6 +362,31 @@ class ReplayTest(unittest.TestCase):
         finally:
             cd.cleanup()
 
+    def test_the_daemons_max_series_is_not_the_replays(self):
+        """MaxSeries is the daemon's budget of series, not the tool's: with
+        MaxSeries 5 in the <Org> blocks the replay prints every series it
+        prints without (the budget kept the first 5 it met, another 5 than
+        the daemon's, and dropped the rest)."""
+        end = int(time.time()) // 300 * 300 - 600
+        with open(self.cd.conf) as f:
+            conf = f.read()
+        self.assertEqual(2, conf.count('    Host "acme"\n'))
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="gen-e2e-",
+                                         dir="/tmp") as budgeted:
+            budgeted.write(conf.replace('    Host "acme"\n',
+                                        '    Host "acme"\n    MaxSeries 5\n'))
+            budgeted.flush()
+            series = []
+            for path in (self.cd.conf, budgeted.name):
+                r = subprocess.run([CHECK, "--replay", str(end - 1800), str(end),
+                                    "--stdout", path],
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+                series.append({PUTVAL.match(line).group(1)
+                               for line in r.stdout.splitlines()})
+        self.assertGreater(len(series[0]), 2 * 5, series[0])
+        self.assertEqual(series[0], series[1])
+
     def test_a_malformed_answer_fails_the_replay(self):
         """An answer that is not JSON: nothing of its family printed, exit 1,
         the report says its replay stopped, and the other families still

@@ -24,9 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms  # noqa: E402
-from receiver import Receiver  # noqa: E402
-from sim_harness import Simulator  # noqa: E402
+from collectd_harness import FakeClockRun, iso_ms, run_tests, sim_ms  # noqa: E402
 
 PLUGIN = "genesys_analytics"
 SPEED = 3600
@@ -74,20 +72,14 @@ def revisits(stats):
 
 class RevisitAt72Hours(unittest.TestCase):
     def test_a_change_at_72_hours_is_dispatched_once_and_equals_truth(self):
-        sim = Simulator("--queues", "2", "--agents", "8", "--flows", "1",
-                        "--speed", str(SPEED), "--start", "now", "--warmup", "600",
-                        "--retention-hours", "100")
-        rx = Receiver()
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT1H"\n    SettleDelay 900\n'
-            '    RevisitWindow 7200\n    RevisitAt "24h" "72h"\n')
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 600\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"), write_threads=1)
-        try:
+        with FakeClockRun(
+                ("--queues", "2", "--agents", "8", "--flows", "1",
+                 "--speed", str(SPEED), "--start", "now", "--warmup", "600",
+                 "--retention-hours", "100"),
+                '    Host "acme"\n    InstanceFrom "id"\n'
+                '    Granularity "PT1H"\n    SettleDelay 900\n'
+                '    RevisitWindow 7200\n    RevisitAt "24h" "72h"\n',
+                600, SPEED) as (sim, rx, cd):
             cd.start()
             t0 = sim_ms(sim)
             # The bucket that changes late: the second whole hour after the
@@ -213,10 +205,6 @@ class RevisitAt72Hours(unittest.TestCase):
                        + r"; value time = " + re.escape("%.3f" % (late_end / 1000))
                        + r"; last cache update = \d+\.\d+;")
             self.assertEqual(cd.bad_log_lines(allow=[revised]), [])
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
 
 
 if __name__ == "__main__":

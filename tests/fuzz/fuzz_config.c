@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * collectd-genesys: fuzz target for the shared <Org> configuration
- * (gen_config_org_block: gen_org_config_key, gen_org_config_finish), with
+ * (gen_config_org_block: gen_org_keys, gen_org_config_finish), with
  * a plugin key callback taking the entity filter keys (QueueId, QueueName,
  * DivisionId) and the interval keys (Granularity, SettleDelay, …).
  *
@@ -43,11 +43,16 @@ typedef struct {
   gen_interval_config_t interval;
 } fuzz_plugin_config_t;
 
+static const gen_config_def_t filter_defs[] = {
+    GEN_KEY_FILTER("Queue", "queues", fuzz_plugin_config_t, filter),
+    GEN_KEY_DIVISIONS("queues", fuzz_plugin_config_t, filter)};
+static const gen_config_table_t filter_keys = GEN_CONFIG_TABLE(filter_defs);
+
 static int key_cb(gen_org_t *org, const oconfig_item_t *ci, void *ud) {
   fuzz_plugin_config_t *c = ud;
-  int status = gen_config_filter_key(org, ci, "Queue", true, &c->filter);
+  int status = gen_config_table_key(org, ci, &filter_keys, c);
   if (status == GEN_CONFIG_NOT_MINE)
-    status = gen_interval_config_key(org, ci, &c->interval);
+    status = gen_config_table_key(org, ci, &gen_interval_keys, &c->interval);
   return status;
 }
 

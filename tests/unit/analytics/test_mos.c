@@ -331,48 +331,51 @@ DEF_TEST(configuration_keys) {
   EXPECT_EQ_INT(5, c.bounds.n);
   EXPECT_EQ_DOUBLE(4.2, c.threshold);
   oconfig_item_t *ci = mock_ci_nums("MosBounds", 2, (double[]){3.1, 4.4});
-  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_INT(2, c.bounds.n);
   mock_ci_free(ci);
   ci = mock_ci_nums("MosBounds", 2, (double[]){4.0, 5.5});
-  EXPECT_EQ_INT(-EINVAL, mock_logged(gen_mos_config_key(org, ci, &c),
-                                     "MosBounds 4: bounds must be positive "
-                                     "numbers (MOS) up to 5"));
+  EXPECT_EQ_INT(-EINVAL,
+                mock_logged(gen_config_table_key(org, ci, &gen_mos_keys, &c),
+                            "MosBounds 4: bounds must be positive "
+                            "numbers (MOS) up to 5"));
   mock_ci_free(ci);
   ci = mock_ci_nums("MosBounds", 2, (double[]){4.0, 3.0});
-  EXPECT_EQ_INT(-EINVAL, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(-EINVAL, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_INT(2, c.bounds.n); /* unchanged */
   mock_ci_free(ci);
   ci = mock_ci_num("MosThreshold", 5.1);
-  EXPECT_EQ_INT(-EINVAL, mock_logged(gen_mos_config_key(org, ci, &c),
-                                     "MosThreshold 5.1: takes one number on "
-                                     "the MOS scale, 1 to 5"));
+  EXPECT_EQ_INT(-EINVAL,
+                mock_logged(gen_config_table_key(org, ci, &gen_mos_keys, &c),
+                            "MosThreshold 5.1: takes one number on "
+                            "the MOS scale, 1 to 5"));
   mock_ci_free(ci);
   ci = mock_ci_num("MosThreshold", 3.6);
-  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_DOUBLE(3.6, c.threshold);
   mock_ci_free(ci);
   ci = mock_ci_num("CallQualityMaxLength", 30); /* under a minute */
-  EXPECT_EQ_INT(-ERANGE, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(-ERANGE, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   mock_ci_free(ci);
   ci = mock_ci_num("CallQualityMaxLength", 1800);
-  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_INT(1800000, c.max_length_ms);
   mock_ci_free(ci);
   ci = mock_ci_str("Granularity", "PT5M");
-  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_table_key(org, ci, &gen_mos_keys, &c));
   mock_ci_free(ci);
   EXPECT_EQ_INT(5, c.rf_bounds.n);
   ci = mock_ci_nums("RFactorBounds", 2, (double[]){70, 101});
-  EXPECT_EQ_INT(-EINVAL, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(-EINVAL, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   mock_ci_free(ci);
   ci = mock_ci_nums("RFactorBounds", 2, (double[]){70, 93.2});
-  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_INT(2, c.rf_bounds.n);
   mock_ci_free(ci);
   EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(600), c.revisit);
   ci = mock_ci_num("CallQualityRevisitWindow", 300);
-  EXPECT_EQ_INT(0, gen_mos_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_mos_keys, &c));
   EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(300), c.revisit);
   mock_ci_free(ci);
   /* one bucket of 30 days plus a 2-day call: past the query's 31 days */

@@ -536,32 +536,44 @@ DEF_TEST(shards_split_entities_stably) {
   return 0;
 }
 
-/* The filter keys a plugin takes with gen_config_filter_key, and a list out
- * of a fixed set. */
+/* The filter keys of a table (GEN_KEY_FILTER, GEN_KEY_DIVISIONS), and a
+ * list out of a fixed set. */
+typedef struct {
+  gen_entity_filter_t flows, queues;
+} filters_t;
+static const gen_config_def_t flow_defs[] = {
+    GEN_KEY_FILTER("Flow", "flows", filters_t, flows),
+    GEN_KEY_DIVISIONS("flows", filters_t, flows)};
+static const gen_config_def_t queue_defs[] = {
+    GEN_KEY_FILTER("Queue", "queues", filters_t, queues)};
+static const gen_config_table_t flow_keys = GEN_CONFIG_TABLE(flow_defs);
+static const gen_config_table_t queue_keys = GEN_CONFIG_TABLE(queue_defs);
+
 DEF_TEST(filter_keys_and_choice_lists) {
   gen_org_t *org = gen_org_create("genesys_test", "acme");
-  gen_entity_filter_t flows = {0}, queues = {0};
+  filters_t f = {0};
+  gen_entity_filter_t *flows = &f.flows, *queues = &f.queues;
   oconfig_item_t *ci = mock_ci_str("FlowName", "Sales*");
-  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Flow", true, &flows));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &flow_keys, &f));
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
-                gen_config_filter_key(org, ci, "Queue", false, &queues));
+                gen_config_table_key(org, ci, &queue_keys, &f));
   mock_ci_free(ci);
   ci = mock_ci_str("DivisionId", "div-1");
-  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Flow", true, &flows));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &flow_keys, &f));
   /* Without divisions, DivisionId is not the queue filter's key. */
   EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
-                gen_config_filter_key(org, ci, "Queue", false, &queues));
+                gen_config_table_key(org, ci, &queue_keys, &f));
   mock_ci_free(ci);
   ci = mock_ci_str("queueid", "q-1");
-  EXPECT_EQ_INT(0, gen_config_filter_key(org, ci, "Queue", false, &queues));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &queue_keys, &f));
   mock_ci_free(ci);
-  EXPECT_EQ_INT(1, (int)flows.n_names);
-  EXPECT_EQ_STR("Sales*", flows.names[0]);
-  EXPECT_EQ_INT(1, (int)flows.n_divisions);
-  EXPECT_EQ_STR("div-1", flows.divisions[0]);
-  EXPECT_EQ_INT(0, (int)flows.n_ids);
-  EXPECT_EQ_INT(1, (int)queues.n_ids);
-  EXPECT_EQ_STR("q-1", queues.ids[0]);
+  EXPECT_EQ_INT(1, (int)flows->n_names);
+  EXPECT_EQ_STR("Sales*", flows->names[0]);
+  EXPECT_EQ_INT(1, (int)flows->n_divisions);
+  EXPECT_EQ_STR("div-1", flows->divisions[0]);
+  EXPECT_EQ_INT(0, (int)flows->n_ids);
+  EXPECT_EQ_INT(1, (int)queues->n_ids);
+  EXPECT_EQ_STR("q-1", queues->ids[0]);
 
   /* A string list grows with every key, NULL-terminated, and is freed
    * whole (ASan and valgrind see a leak or a double free). */
@@ -601,8 +613,8 @@ DEF_TEST(filter_keys_and_choice_lists) {
   EXPECT_EQ_INT(GEN_MEDIA_VIDEO, gen_media_from_name("Video"));
   EXPECT_EQ_INT(-1, gen_media_from_name("fax"));
   EXPECT_EQ_INT(-1, gen_media_from_name(NULL));
-  gen_entity_filter_free(&flows);
-  gen_entity_filter_free(&queues);
+  gen_entity_filter_free(flows);
+  gen_entity_filter_free(queues);
   gen_org_free(org);
   return 0;
 }

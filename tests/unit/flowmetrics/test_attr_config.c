@@ -24,7 +24,7 @@ static oconfig_item_t *groups(int n, double a, double b, double c) {
 }
 
 static int key(gen_org_t *org, gen_attr_config_t *c, oconfig_item_t *ci) {
-  int status = gen_attr_config_key(org, ci, c);
+  int status = gen_config_table_key(org, ci, &gen_attr_keys, c);
   mock_ci_free(ci);
   return status;
 }

@@ -26,7 +26,7 @@ static int write_secret(const char *path, const char *secret, mode_t mode) {
 }
 
 static int key(gen_org_t *org, gen_receiver_config_t *c, oconfig_item_t *ci) {
-  int status = gen_receiver_config_key(org, ci, c);
+  int status = gen_config_table_key(org, ci, &gen_receiver_keys, c);
   mock_ci_free(ci);
   return status;
 }

@@ -32,7 +32,6 @@ typedef struct {
 static seen_t seen[2];
 
 static bool on0(const void *c) { return ((const config_t *)c)->on[0]; }
-static bool on1(const void *c) { return ((const config_t *)c)->on[1]; }
 
 static void *new0(const gen_family_env_t *env) {
   (void)env;
@@ -64,7 +63,7 @@ static const gen_family_t rows[2] = {
     {.name = "zero",
      .suffix = "",
      .per_minute = 100,
-     .on = on0,
+     .on = on0, /* a function of its own; row one a bool of the config */
      .state_new = new0,
      .state_free = free_none,
      .collect = collect},
@@ -72,19 +71,16 @@ static const gen_family_t rows[2] = {
      .suffix = "-one",
      .keep_ms = 4 * G,
      .replay_buckets = 1,
-     .on = on1,
+     .on_at = offsetof(config_t, on[1]),
      .state_new = new1,
      .state_free = free_none,
      .collect = collect},
 };
 
-static const gen_interval_config_t *interval_of(const void *c) {
-  return &((const config_t *)c)->interval;
-}
-
 static const gen_history_t history = {.plugin = "genesys_test",
                                       .stem = "test",
-                                      .interval = interval_of,
+                                      .interval_at =
+                                          offsetof(config_t, interval),
                                       .rows = rows,
                                       .n_rows = 2};
 

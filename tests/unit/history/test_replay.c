@@ -74,7 +74,7 @@ DEF_TEST(engine_plans_the_window_and_sink_puts_gauges_only) {
                           .plugin = "genesys_analytics",
                           .granularity_ms = G,
                           .label = label};
-  gen_interval_sink_t sink = gen_replay_sink(&out);
+  gen_interval_sink_t sink = gen_replay_gauges(gen_agg_sink(&out));
   mock_values_reset();
   int64_t expect[][2] = {
       {T0, T0 + 4 * G}, {T0 + 4 * G, T0 + 8 * G}, {T0 + 8 * G, T0 + 10 * G}};

@@ -301,7 +301,8 @@ DEF_TEST(keys) {
       {mock_ci_str("Granularity", "PT5M"), GEN_CONFIG_NOT_MINE},
   };
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(cases); i++) {
-    EXPECT_EQ_INT(cases[i].status, gen_opev_config_key(org, cases[i].ci, &c));
+    EXPECT_EQ_INT(cases[i].status,
+                  gen_config_table_key(org, cases[i].ci, &gen_opev_keys, &c));
     mock_ci_free(cases[i].ci);
   }
   OK(c.enabled);
@@ -312,19 +313,19 @@ DEF_TEST(keys) {
   /* beyond the 10 days Genesys keeps: capped, the key named */
   mock_log_reset();
   oconfig_item_t *ci = mock_ci_num("OperationalEventsBackfillHorizon", 1209600);
-  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_opev_keys, &c));
   mock_ci_free(ci);
   OK(c.horizon == TIME_T_TO_CDTIME_T(864000));
   OK(mock_log_contains("OperationalEventsBackfillHorizon 1209600 is beyond"));
   ci = mock_ci_num("OperationalEventsInitialBackfill", 900000);
-  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_opev_keys, &c));
   mock_ci_free(ci);
   OK(c.initial == TIME_T_TO_CDTIME_T(864000));
   OK(mock_log_contains("OperationalEventsInitialBackfill 900000 is beyond"));
   /* exactly 10 days: kept, nothing said */
   mock_log_reset();
   ci = mock_ci_num("OperationalEventsBackfillHorizon", 864000);
-  EXPECT_EQ_INT(0, gen_opev_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_opev_keys, &c));
   mock_ci_free(ci);
   OK(!mock_log_contains("beyond"));
   gen_opev_config_release(&c);

@@ -971,21 +971,22 @@ DEF_TEST(config_keys_and_self_metrics) {
   gen_conv_config_init(&c);
   EXPECT_EQ_INT(100000, c.max_conversations);
   oconfig_item_t *ci = mock_ci_num("MaxConversations", 500);
-  EXPECT_EQ_INT(0, gen_conv_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_keys, &c));
   EXPECT_EQ_INT(500, c.max_conversations);
   mock_ci_free(ci);
   ci = mock_ci_num("MaxConversations", 5); /* below 100 */
-  OK(gen_conv_config_key(org, ci, &c) < 0);
+  OK(gen_config_table_key(org, ci, &gen_conv_keys, &c) < 0);
   mock_ci_free(ci);
   ci = mock_ci_num("ConversationLinger", 60);
-  EXPECT_EQ_INT(0, gen_conv_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_keys, &c));
   OK(c.linger == TIME_T_TO_CDTIME_T(60));
   mock_ci_free(ci);
   ci = mock_ci_num("ConversationTimeout", 30); /* below 60 s */
-  OK(gen_conv_config_key(org, ci, &c) < 0);
+  OK(gen_config_table_key(org, ci, &gen_conv_keys, &c) < 0);
   mock_ci_free(ci);
   ci = mock_ci_num("Interval", 30);
-  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_conv_config_key(org, ci, &c));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_table_key(org, ci, &gen_conv_keys, &c));
   mock_ci_free(ci);
   gen_conv_tracker_t *t = gen_conv_tracker_from_config(&c);
   CHECK_NOT_NULL(t);

@@ -361,26 +361,29 @@ DEF_TEST(configuration_keys) {
   OK(!c.off);
   EXPECT_EQ_INT(120, (int)CDTIME_T_TO_TIME_T(c.delay));
   oconfig_item_t *ci = mock_ci_num("GapRepairDelay", 3601);
-  EXPECT_EQ_INT(-ERANGE, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(-ERANGE,
+                gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   mock_ci_free(ci);
   ci = mock_ci_num("GapRepairDelay", 30);
-  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   EXPECT_EQ_INT(30, (int)CDTIME_T_TO_TIME_T(c.delay));
   mock_ci_free(ci);
   EXPECT_EQ_INT(900, (int)CDTIME_T_TO_TIME_T(c.recheck));
   ci = mock_ci_num("GapRepairRecheck", 86401);
-  EXPECT_EQ_INT(-ERANGE, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(-ERANGE,
+                gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   mock_ci_free(ci);
   ci = mock_ci_num("GapRepairRecheck", 0);
-  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   EXPECT_EQ_INT(0, (int)CDTIME_T_TO_TIME_T(c.recheck));
   mock_ci_free(ci);
   ci = mock_ci_bool("GapRepair", false);
-  EXPECT_EQ_INT(0, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   OK(c.off);
   mock_ci_free(ci);
   ci = mock_ci_str("HeartbeatTimeout", "10");
-  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_conv_repair_config_key(org, ci, &c));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_table_key(org, ci, &gen_conv_repair_keys, &c));
   mock_ci_free(ci);
   /* Off: no repair, and every call takes that. */
   gen_conv_repair_t *r = gen_conv_repair_new(&c, 0, 0, T0);

@@ -217,14 +217,15 @@ DEF_TEST(configuration_keys) {
   oconfig_item_t *w = mock_ci_num("SummaryInterval", 30);
   oconfig_item_t *zero = mock_ci_num("SummaryInterval", 0);
   oconfig_item_t *other = mock_ci_bool("AgentActivity", true);
-  EXPECT_EQ_INT(0, gen_summary_config_key(org, on, &c));
-  EXPECT_EQ_INT(0, gen_summary_config_key(org, w, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, on, &gen_summary_keys, &c));
+  EXPECT_EQ_INT(0, gen_config_table_key(org, w, &gen_summary_keys, &c));
   OK(c.on);
   EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(30), c.window);
   mock_log_reset();
-  OK(gen_summary_config_key(org, zero, &c) < 0);
+  OK(gen_config_table_key(org, zero, &gen_summary_keys, &c) < 0);
   OK(mock_log_contains("SummaryInterval"));
-  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE, gen_summary_config_key(org, other, &c));
+  EXPECT_EQ_INT(GEN_CONFIG_NOT_MINE,
+                gen_config_table_key(org, other, &gen_summary_keys, &c));
   mock_ci_free(on);
   mock_ci_free(w);
   mock_ci_free(zero);
