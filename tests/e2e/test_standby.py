@@ -34,7 +34,7 @@ from etcd_harness import Etcd, Relay  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 CHECK = os.path.join(BUILD, "collectd-genesys-check")
-TTL_S = 3
+TTL_S = 5
 COUNTS = ("offered", "answered")
 
 
