@@ -23,6 +23,7 @@ plugin's next read.
 import argparse
 import glob
 import os
+import random
 import signal
 import statistics
 import sys
@@ -89,7 +90,9 @@ def one_round(ttl):
         wait(lambda: times(a), 60)
         b.start()
         wait(lambda: "standing by" in b.log_text(), 30)
-        time.sleep(2)
+        # at a random moment of the holder's keep-alive cycle (a third of
+        # the TTL): the take-over lies between TTL - TTL/3 and TTL after it
+        time.sleep(2 + random.uniform(0, ttl / 3))
         t0 = time.time()
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
@@ -101,7 +104,7 @@ def one_round(ttl):
         before = max(times(a), default=0)
         a.start()
         wait(lambda: "standing by" in a.log_text().split("Initialization complete")[-1], 30)
-        time.sleep(2)
+        time.sleep(2 + random.uniform(0, ttl / 3))
         t1 = time.time()
         relay.cut()
         first = wait(lambda: min([t for t in times(a) if t > max(t1, before)], default=None),

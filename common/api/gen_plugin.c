@@ -107,7 +107,7 @@ static int plugin_read(user_data_t *ud) {
   }
   if (r->standby != NULL) {
     gen_standby_watch_end(r->standby);
-    gen_standby_sync(r->standby);
+    gen_standby_sync(r->standby, false);
   }
   return status;
 }
@@ -122,7 +122,7 @@ static void plugin_read_free(void *data) {
       gen_standby_watch_end(r->standby);
       /* the state written at shutdown goes with the lease */
       if (gen_standby_holding(r->standby))
-        gen_standby_sync(r->standby);
+        gen_standby_sync(r->standby, true);
     }
   }
   gen_standby_stop(r->standby);

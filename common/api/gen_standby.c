@@ -26,9 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* etcd refuses a request past --max-request-bytes (1.5 MiB by default):
- * the files of one sync, base64 and JSON included, stay below it. */
-#define SYNC_MAX_BYTES (1024 * 1024)
+/* etcd refuses a request past --max-request-bytes (1.5 MiB by default): a
+ * state file goes in pieces of this many bytes, one key and one request
+ * each (base64 and JSON included, about 700 KiB). */
+#define CHUNK_BYTES (512 * 1024)
 #define POLL_MS 1000
 
 typedef struct {
@@ -47,8 +48,10 @@ struct gen_standby_s {
   char **urls;
   size_t n_urls;
   int ttl_s;
+  size_t piece;                /* CHUNK_BYTES; tests make it small */
+  cdtime_t sync_every, synced; /* StandbySyncInterval; the last copy */
   char name[256];
-  char key[1024], state_prefix[1024];
+  char key[1024], state_prefix[1024], data_prefix[1024];
 
   pthread_t thread;
   bool started, stop;
@@ -100,6 +103,30 @@ static char *unb64(const char *text, size_t *len) {
   return out;
 }
 
+/* A range request's body: key, or (prefix) every key beginning so. */
+static char *range_body(const char *key, bool prefix) {
+  char end[2048];
+  sstrncpy(end, key, sizeof(end));
+  if (prefix && end[0] != '\0')
+    end[strlen(end) - 1]++; /* "…/x/" → "…/x0": the prefix's range */
+  char *k = b64(key, strlen(key)), *e = prefix ? b64(end, strlen(end)) : NULL;
+  gen_buf_t body = GEN_BUF_INIT(8192);
+  gen_buf_add_str(&body, "{\"key\":\"");
+  gen_buf_add_str(&body, k ? k : "");
+  if (e != NULL) {
+    gen_buf_add_str(&body, "\",\"range_end\":\"");
+    gen_buf_add_str(&body, e);
+  }
+  int status = gen_buf_add_str(&body, "\"}");
+  free(k);
+  free(e);
+  if (status != 0 || k == NULL || (prefix && e == NULL)) {
+    free(body.data);
+    return NULL;
+  }
+  return body.data;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   return gen_buf_add(ud, data, size * n) == 0 ? size * n : 0;
 }
@@ -117,7 +144,7 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
     CURL *curl = curl_easy_init();
     if (curl == NULL)
       return -ENOMEM;
-    gen_buf_t got = GEN_BUF_INIT(4 * SYNC_MAX_BYTES);
+    gen_buf_t got = GEN_BUF_INIT(4 * 1024 * 1024);
     /* a request never outlasts the lease's third: the holder must know it
      * still holds before its fence closes */
     long ms = s->ttl_s * 1000L / 3;
@@ -375,6 +402,12 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   sstrncpy(s->host, org->host ? org->host : "", sizeof(s->host));
   s->who = (gen_log_org_t){s->plugin, s->org};
   s->ttl_s = (int)CDTIME_T_TO_TIME_T(org->standby_ttl);
+  s->sync_every = org->standby_sync;
+  /* A test seam (test_standby): pieces this small, so that a small state
+   * goes in several. */
+  const char *piece = getenv("GEN_STANDBY_PIECE_BYTES");
+  s->piece =
+      piece != NULL && atol(piece) > 0 ? (size_t)atol(piece) : CHUNK_BYTES;
   sstrncpy(s->name, org->standby_name ? org->standby_name : hostname_g,
            sizeof(s->name));
   const char *prefix =
@@ -382,6 +415,8 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   snprintf(s->key, sizeof(s->key), "%s/%s/%u-%u/%s/holder", prefix, org->name,
            org->shard_index + 1, org->shard_count, plugin);
   snprintf(s->state_prefix, sizeof(s->state_prefix), "%s/%s/%u-%u/%s/state/",
+           prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
+  snprintf(s->data_prefix, sizeof(s->data_prefix), "%s/%s/%u-%u/%s/data/",
            prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
   s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   pthread_mutex_init(&s->lock, NULL);
@@ -424,11 +459,12 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
     snprintf(out, size, "out of memory");
     return -ENOMEM;
   }
-  char *key = b64(s->key, strlen(s->key)), body[2048], why[512];
-  snprintf(body, sizeof(body), "{\"key\":\"%s\"}", key ? key : "");
-  free(key);
+  char *body = range_body(s->key, false), why[512] = "out of memory";
   json_object *answer = NULL;
-  int status = etcd_post(s, "/v3/kv/range", body, &answer, why, sizeof(why));
+  int status = body != NULL ? etcd_post(s, "/v3/kv/range", body, &answer, why,
+                                        sizeof(why))
+                            : -ENOMEM;
+  free(body);
   if (status != 0)
     snprintf(out, size, "etcd: %s", why);
   else {
@@ -475,25 +511,79 @@ static const char *base_of(const char *path) {
   return slash != NULL ? slash + 1 : path;
 }
 
-/* What etcd holds under the state prefix, into s->sent (data kept). */
+/* The name of a file's pieces of content hash: "<data>/<file>/<hash>/". */
+static void chunk_dir(const gen_standby_t *s, const char *name, uint64_t hash,
+                      char *out, size_t size) {
+  char hex[GEN_HEX64_LEN + 1] = "";
+  gen_hex64_format(hex, hash);
+  snprintf(out, size, "%s%s/%s/", s->data_prefix, name, hex);
+}
+
+/* One file as etcd holds it: its manifest ("<hash> <pieces> <bytes>") and
+ * its pieces, put together and checked. */
+static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
+                      char *why, size_t why_size) {
+  uint64_t hash = 0;
+  const char *p = manifest;
+  unsigned long long n = 0, len = 0;
+  if (!gen_hex64_parse(p, &hash, &p) ||
+      sscanf(p, " %llu %llu", &n, &len) != 2 || len > GEN_STATE_MAX_SIZE ||
+      n > len / s->piece + 1) {
+    snprintf(why, why_size, "a manifest not ours: \"%.64s\"", manifest);
+    return -EINVAL;
+  }
+  gen_buf_t data = GEN_BUF_INIT(len + 1);
+  int status = gen_buf_add(&data, "", 0);
+  for (unsigned long long i = 0; status == 0 && i < n; i++) {
+    char key[2048];
+    chunk_dir(s, f->name, hash, key, sizeof(key));
+    snprintf(key + strlen(key), sizeof(key) - strlen(key), "%llu", i);
+    char *body = range_body(key, false);
+    json_object *answer = NULL;
+    status = body != NULL
+                 ? etcd_post(s, "/v3/kv/range", body, &answer, why, why_size)
+                 : -ENOMEM;
+    free(body);
+    char *piece = status == 0 ? first_value(answer) : NULL;
+    json_object_put(answer);
+    if (status == 0 && piece == NULL) {
+      snprintf(why, why_size, "piece %llu of %llu missing", i, n);
+      status = -ENOENT;
+    }
+    if (piece != NULL)
+      status = gen_buf_add(&data, piece, strlen(piece));
+    free(piece);
+  }
+  if (status == 0 && (data.len != len ||
+                      gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data.data,
+                                             data.len) != hash)) {
+    snprintf(why, why_size, "its pieces do not add up to its manifest");
+    status = -EINVAL;
+  }
+  if (status != 0) {
+    free(data.data);
+    return status;
+  }
+  f->hash = hash, f->data = data.data, f->len = data.len;
+  return 0;
+}
+
+/* What etcd holds of the state, into s->sent (data kept). A file that
+ * cannot be read back whole is left out (logged): this agent's own file
+ * stands for it. */
 static int fetch_state(gen_standby_t *s) {
-  char end[sizeof(s->state_prefix)];
-  sstrncpy(end, s->state_prefix, sizeof(end));
-  end[strlen(end) - 1]++; /* "…/state/" → "…/state0": the prefix's range */
-  char *key = b64(s->state_prefix, strlen(s->state_prefix));
-  char *range_end = b64(end, strlen(end));
-  char body[4096], why[512];
-  snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\"}",
-           key ? key : "", range_end ? range_end : "");
-  free(key);
-  free(range_end);
-  json_object *answer;
-  if (etcd_post(s, "/v3/kv/range", body, &answer, why, sizeof(why)) != 0) {
+  char *body = range_body(s->state_prefix, true), why[512] = "";
+  json_object *answer = NULL;
+  int status = body != NULL ? etcd_post(s, "/v3/kv/range", body, &answer, why,
+                                        sizeof(why))
+                            : -ENOMEM;
+  free(body);
+  if (status != 0) {
     gen_log_org(&s->who, NULL, LOG_ERR,
                 "etcd: the state of the last holder cannot be read (%s); "
                 "starting from this agent's own files",
-                why);
-    return -EIO;
+                why[0] ? why : gen_strerror(status));
+    return status;
   }
   json_object *kvs = gen_json_get_array(answer, "kvs");
   size_t n = kvs != NULL ? json_object_array_length(kvs) : 0;
@@ -504,23 +594,25 @@ static int fetch_state(gen_standby_t *s) {
     json_object *kv = json_object_array_get_idx(kvs, i);
     const char *k = gen_json_get_string(kv, "key");
     const char *v = gen_json_get_string(kv, "value");
-    size_t klen, vlen = 0;
+    size_t klen, vlen;
     char *name = k != NULL ? unb64(k, &klen) : NULL;
-    /* etcd leaves an empty value out */
-    char *data = v != NULL ? unb64(v, &vlen) : strdup("");
-    if (name == NULL || data == NULL ||
-        strncmp(name, s->state_prefix, strlen(s->state_prefix)) != 0) {
-      free(name);
-      free(data);
-      continue;
+    char *manifest = v != NULL ? unb64(v, &vlen) : NULL;
+    size_t plen = strlen(s->state_prefix);
+    if (name != NULL && manifest != NULL &&
+        strncmp(name, s->state_prefix, plen) == 0) {
+      file_t *f = &s->sent[s->n_sent];
+      *f = (file_t){.name = strdup(name + plen)};
+      if (f->name != NULL && fetch_file(s, f, manifest, why, sizeof(why)) == 0)
+        s->n_sent++;
+      else {
+        gen_log_org(&s->who, NULL, LOG_ERR,
+                    "etcd: state %s of the last holder left out: %s",
+                    name + plen, why);
+        free(f->name);
+      }
     }
-    memmove(name, name + strlen(s->state_prefix),
-            strlen(name) - strlen(s->state_prefix) + 1);
-    s->sent[s->n_sent++] = (file_t){
-        .name = name,
-        .hash = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, vlen),
-        .data = data,
-        .len = vlen};
+    free(name);
+    free(manifest);
   }
   json_object_put(answer);
   return 0;
@@ -599,38 +691,73 @@ void gen_standby_watch_end(gen_standby_t *s) {
   }
 }
 
-typedef struct {
-  gen_buf_t body;
-  file_t *now;
-  size_t n_now;
-  bool changed;
-} sync_t;
-
-static int add_op(gen_buf_t *b, const char *op, const char *prefix,
-                  const char *name, const char *data, size_t len) {
-  char full[2048];
-  snprintf(full, sizeof(full), "%s%s", prefix, name);
-  char *key = b64(full, strlen(full));
+/* Appends one operation of a transaction to ops: a put of data (len
+ * bytes) at key, or (data NULL) a delete of key or, with prefix, of every
+ * key beginning so. */
+static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
+                  bool prefix) {
   char *value = data != NULL ? b64(data, len) : NULL;
-  int status = key != NULL && (data == NULL || value != NULL) ? 0 : -ENOMEM;
+  char *range = data == NULL ? range_body(key, prefix) : NULL;
+  char *k = data != NULL ? b64(key, strlen(key)) : NULL;
+  int status =
+      (data != NULL ? value != NULL && k != NULL : range != NULL) ? 0 : -ENOMEM;
   if (status == 0) {
-    gen_buf_add_str(b,
-                    b->len > 0 && b->data[b->len - 1] == '}' ? ",{\"" : "{\"");
-    gen_buf_add_str(b, op);
-    gen_buf_add_str(b, "\":{\"key\":\"");
-    gen_buf_add_str(b, key);
-    if (value != NULL) {
-      gen_buf_add_str(b, "\",\"value\":\"");
-      gen_buf_add_str(b, value);
+    gen_buf_add_str(ops, ops->len > 0 ? "," : "");
+    if (data != NULL) {
+      gen_buf_add_str(ops, "{\"request_put\":{\"key\":\"");
+      gen_buf_add_str(ops, k);
+      gen_buf_add_str(ops, "\",\"value\":\"");
+      gen_buf_add_str(ops, value);
+      status = gen_buf_add_str(ops, "\"}}");
+    } else {
+      gen_buf_add_str(ops, "{\"request_delete_range\":");
+      gen_buf_add_str(ops, range);
+      status = gen_buf_add_str(ops, "}");
     }
-    status = gen_buf_add_str(b, "\"}}");
   }
-  free(key);
   free(value);
+  free(range);
+  free(k);
   return status;
 }
 
-/* The files of path now, added to y (their puts when changed). */
+/* Runs the operations ops while the key is still the one this agent
+ * created. 0, -EPERM when it is not, or another negative errno (why). */
+static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
+                      size_t why_size) {
+  pthread_mutex_lock(&s->lock);
+  int64_t rev = s->create_rev;
+  pthread_mutex_unlock(&s->lock);
+  char *key = b64(s->key, strlen(s->key));
+  gen_buf_t txn = GEN_BUF_INIT(ops->len + 4096);
+  gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
+  gen_buf_add_str(&txn, key ? key : "");
+  gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
+  gen_buf_add_int64(&txn, rev);
+  gen_buf_add_str(&txn, "\"}],\"success\":[");
+  gen_buf_add(&txn, ops->data ? ops->data : "", ops->len);
+  int status = gen_buf_add_str(&txn, "]}");
+  free(key);
+  json_object *answer = NULL;
+  if (status == 0)
+    status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, why_size);
+  free(txn.data);
+  json_object *ok = NULL;
+  if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
+                       json_object_get_boolean(ok))) {
+    snprintf(why, why_size, "the key is no longer this agent's");
+    status = -EPERM;
+  }
+  json_object_put(answer);
+  return status;
+}
+
+typedef struct {
+  file_t *now; /* the files now; a changed one holds its content */
+  size_t n_now;
+} sync_t;
+
+/* The files of path now, added to y (the content of a changed one read). */
 static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
   char dir[PATH_MAX];
   sstrncpy(dir, path, sizeof(dir));
@@ -656,9 +783,9 @@ static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
     bool same = had != NULL && had->size == st.st_size &&
                 had->mtime.tv_sec == st.st_mtim.tv_sec &&
                 had->mtime.tv_nsec == st.st_mtim.tv_nsec;
-    int read = same ? 0 : gen_state_read(file, SYNC_MAX_BYTES, &data, &len);
+    int read = same ? 0 : gen_state_read(file, GEN_STATE_MAX_SIZE, &data, &len);
     if (read == -ENOENT)
-      continue; /* renamed meanwhile: the next sync has it */
+      continue;
     if (read != 0) {
       status = read;
       break;
@@ -677,78 +804,105 @@ static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
                      : gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, len),
         .mtime = st.st_mtim,
         .size = st.st_size};
+    if (had == NULL || had->hash != f->hash)
+      f->data = data, f->len = len;
+    else
+      free(data);
     if (f->name == NULL)
       status = -ENOMEM;
-    else if (had == NULL || had->hash != f->hash) {
-      y->changed = true;
-      status =
-          add_op(&y->body, "request_put", s->state_prefix, f->name, data, len);
-    }
-    free(data);
   }
   if (d != NULL)
     closedir(d);
   return status;
 }
 
-int gen_standby_sync(gen_standby_t *s) {
-  sync_t y = {.body = GEN_BUF_INIT(2 * SYNC_MAX_BYTES)};
+/* A changed file's pieces, each in a request of its own, under a name of
+ * its content's hash: the manifest still names the last copy's pieces,
+ * which stand until the manifest moves. */
+static int put_pieces(gen_standby_t *s, const file_t *f, char *why,
+                      size_t why_size) {
+  int status = 0;
+  for (size_t off = 0, i = 0; status == 0 && (off < f->len || i == 0);
+       off += s->piece, i++) {
+    if (f->len == 0)
+      break; /* an empty file: a manifest of no pieces */
+    char key[2048];
+    chunk_dir(s, f->name, f->hash, key, sizeof(key));
+    snprintf(key + strlen(key), sizeof(key) - strlen(key), "%zu", i);
+    gen_buf_t op = GEN_BUF_INIT(2 * s->piece + 4096);
+    size_t n = f->len - off < s->piece ? f->len - off : s->piece;
+    status = add_op(&op, key, f->data + off, n, false);
+    if (status == 0)
+      status = fenced_txn(s, &op, why, why_size);
+    free(op.data);
+  }
+  return status;
+}
+
+int gen_standby_sync(gen_standby_t *s, bool now) {
+  /* each copy is a new revision of the files in etcd: not at every read */
+  if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every)
+    return 0;
+  s->synced = gen_monotonic();
+  sync_t y = {0};
+  gen_buf_t ops = GEN_BUF_INIT(1024 * 1024);
+  char why[512] = "";
+  bool changed = false;
   int status = 0;
   for (size_t i = 0; status == 0 && i < s->n_paths; i++)
     status = scan_path(s, s->paths[i], &y);
-  /* what etcd holds that no longer is (a ".next" renamed) */
-  for (size_t i = 0; status == 0 && i < s->n_sent; i++)
-    if (file_find(y.now, y.n_now, s->sent[i].name) == NULL) {
-      y.changed = true;
-      status = add_op(&y.body, "request_delete_range", s->state_prefix,
-                      s->sent[i].name, NULL, 0);
-    }
-  if (status == 0 && y.changed) {
-    pthread_mutex_lock(&s->lock);
-    int64_t rev = s->create_rev;
-    pthread_mutex_unlock(&s->lock);
-    char *key = b64(s->key, strlen(s->key));
-    gen_buf_t txn = GEN_BUF_INIT(3 * SYNC_MAX_BYTES);
-    /* only while the key is still the one this agent created */
-    gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
-    gen_buf_add_str(&txn, key ? key : "");
-    gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
-    gen_buf_add_int64(&txn, rev);
-    gen_buf_add_str(&txn, "\"}],\"success\":[");
-    gen_buf_add(&txn, y.body.data, y.body.len);
-    status = gen_buf_add_str(&txn, "]}");
-    free(key);
-    if (status == 0 && txn.len > SYNC_MAX_BYTES + SYNC_MAX_BYTES / 2)
-      status = -E2BIG;
-    json_object *answer = NULL;
-    char why[512] = "";
+  for (size_t i = 0; status == 0 && i < y.n_now; i++) {
+    const file_t *f = &y.now[i];
+    const file_t *had = file_find(s->sent, s->n_sent, f->name);
+    if (had != NULL && had->hash == f->hash)
+      continue;
+    changed = true;
+    status = put_pieces(s, f, why, sizeof(why));
+    char key[2048], manifest[128];
+    snprintf(key, sizeof(key), "%s%s", s->state_prefix, f->name);
+    gen_hex64_format(manifest, f->hash);
+    snprintf(manifest + GEN_HEX64_LEN, sizeof(manifest) - GEN_HEX64_LEN,
+             " %zu %zu", (f->len + s->piece - 1) / s->piece, f->len);
     if (status == 0)
-      status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, sizeof(why));
-    free(txn.data);
-    json_object *ok = NULL;
-    if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
-                         json_object_get_boolean(ok))) {
-      snprintf(why, sizeof(why), "the key is no longer this agent's");
-      status = -EPERM;
+      status = add_op(&ops, key, manifest, strlen(manifest), false);
+    if (status == 0 && had != NULL) {
+      chunk_dir(s, had->name, had->hash, key, sizeof(key));
+      status = add_op(&ops, key, NULL, 0, true);
     }
-    json_object_put(answer);
-    if (status == -E2BIG)
-      snprintf(why, sizeof(why),
-               "the state files are larger than one etcd request allows");
-    if (status != 0)
-      gen_log_org(&s->who, &s->complain, LOG_ERR,
-                  "etcd: state not copied (%s); a take-over now would start "
-                  "from the state copied last",
-                  why[0] ? why : gen_strerror(status));
   }
+  /* what etcd holds that no longer is (a ".next" renamed) */
+  for (size_t i = 0; status == 0 && i < s->n_sent; i++) {
+    const file_t *gone = &s->sent[i];
+    if (file_find(y.now, y.n_now, gone->name) != NULL)
+      continue;
+    changed = true;
+    char key[2048];
+    snprintf(key, sizeof(key), "%s%s", s->state_prefix, gone->name);
+    status = add_op(&ops, key, NULL, 0, false);
+    chunk_dir(s, gone->name, gone->hash, key, sizeof(key));
+    if (status == 0)
+      status = add_op(&ops, key, NULL, 0, true);
+  }
+  /* the manifests move at once: a take-over sees the last copy or this */
+  if (status == 0 && changed)
+    status = fenced_txn(s, &ops, why, sizeof(why));
+  free(ops.data);
+  if (status != 0)
+    gen_log_org(&s->who, &s->complain, LOG_ERR,
+                "etcd: state not copied (%s); a take-over now would start "
+                "from the state copied last",
+                why[0] ? why : gen_strerror(status));
   if (status == 0) {
     files_free(s->sent, s->n_sent);
+    for (size_t i = 0; i < y.n_now; i++) { /* kept: hashes only */
+      free(y.now[i].data);
+      y.now[i].data = NULL;
+    }
     s->sent = y.now, s->n_sent = y.n_now;
   } else {
     atomic_fetch_add(&s->sync_failed, 1);
     files_free(y.now, y.n_now);
   }
-  free(y.body.data);
   return status;
 }
 

@@ -52,8 +52,9 @@ void gen_standby_watch_begin(gen_standby_t *s, bool restore);
 void gen_standby_watch_end(gen_standby_t *s);
 
 /* Copies the instance's state files that changed to etcd, while the key
- * is ours. 0, or a negative errno (logged, rate-limited). */
-int gen_standby_sync(gen_standby_t *s);
+ * is ours: at most every StandbySyncInterval, or now (at shutdown). 0, or
+ * a negative errno (logged, rate-limited). */
+int gen_standby_sync(gen_standby_t *s, bool now);
 
 /* The instance was freed after the lease was lost (or at shutdown). */
 void gen_standby_released(gen_standby_t *s);

@@ -81,6 +81,7 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->notice_window = TIME_T_TO_CDTIME_T(600);
   org->notices_per_minute = 60;
   org->standby_ttl = TIME_T_TO_CDTIME_T(10);
+  org->standby_sync = TIME_T_TO_CDTIME_T(30);
   org->notices = gen_notices_create();
   if (org->name == NULL || org->notices == NULL) {
     free(org->name);
@@ -714,6 +715,10 @@ static const gen_config_def_t org_defs[] = {
                    "collectd's host name", "this agent's name in etcd"),
     GEN_KEY_STRING("StandbyPrefix", gen_org_t, standby_prefix,
                    "/collectd-genesys", "the prefix of every key in etcd"),
+    GEN_KEY_SECONDS("StandbySyncInterval", gen_org_t, standby_sync, 0, 3600,
+                    "30",
+                    "the state is copied to etcd at most this often (0: at "
+                    "every read that changed it)"),
     {"VerifyPeer", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
     {"VerifyHost", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
 };

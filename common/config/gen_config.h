@@ -55,12 +55,15 @@ typedef struct {
   unsigned shard_count; /* 1 = no sharding */
   size_t max_series;    /* MaxSeries of the plugin and org; 0 = no budget */
   /* A standby per shard (gen_standby): etcd's client URLs (none: off), the
-   * lease's seconds, this agent's name, the keys' prefix. */
+   * lease's seconds, this agent's name, the keys' prefix, how often the
+   * state is copied. */
   char **standby_etcd;
   size_t standby_etcd_n;
   cdtime_t standby_ttl;
   char *standby_name;
   char *standby_prefix;
+  cdtime_t
+      standby_sync; /* StandbySyncInterval: state copied at most so often */
   /* The last state of each subject notified about (gen_notice.h). */
   struct gen_notices_s *notices;
   cdtime_t notice_window; /* NotificationWindow: 2 a subject within it */

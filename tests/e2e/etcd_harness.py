@@ -72,6 +72,9 @@ class Relay:
                 c, _ = self.srv.accept()
             except OSError:
                 return
+            if self.cut_:  # accepted as it was cut
+                c.close()
+                return
             u = socket.create_connection(("127.0.0.1", self.target))
             self.conns += [c, u]
             for a, b in ((c, u), (u, c)):
@@ -95,6 +98,12 @@ class Relay:
 
     def cut(self):
         self.cut_ = True
+        # shutdown wakes the accept() blocked in the other thread (a close
+        # alone leaves it accepting until it returns)
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.srv.close()
         for c in self.conns:
             try:

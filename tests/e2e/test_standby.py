@@ -139,11 +139,14 @@ class StandbyTest(unittest.TestCase):
 
     def test_takeover(self):
         a, b = self.a, self.b
-        a.start()
+        # a state file in pieces of 200 bytes: several a file, as a large
+        # org's go in pieces of 512 KiB
+        env = dict(os.environ, GEN_STANDBY_PIECE_BYTES="200")
+        a.start(env)
         self.assertTrue(wait_for(lambda: holding(a, "genesys_analytics")
                                  and holding(a, "genesys_realtime"), 30, 0.2),
                         a.log_text())
-        b.start()
+        b.start(env)
         self.assertTrue(wait_for(lambda: "standing by" in b.log_text(), 30, 0.2),
                         b.log_text())
         # A's history up to a bucket, its state copied to etcd
@@ -179,7 +182,10 @@ class StandbyTest(unittest.TestCase):
         # a bucket both wrote: the same value (nothing counted twice)
         self.assertEqual({k: ra[k] for k in both}, {k: rb[k] for k in both})
         self.check_truth({**ra, **rb}, max(k[3] for k in rb))
-        self.assertRegex(b.log_text(), r"state .*analytics-acme\.json .*restored")
+        m = re.search(r"state .*analytics-acme\.json \((\d+) bytes\) from the last "
+                      r"holder: restored", b.log_text())
+        self.assertIsNotNone(m, b.log_text())
+        self.assertGreater(int(m.group(1)), 2 * 200, "not in several pieces")
         self.assertTrue(wait_for(lambda: rows(b, "genesys_realtime-*"), 30, 0.5))
         # B's values equal Genesys' (the reconcile check on B's collectd)
         # (the last bucket: one B has just dispatched, the next a minute away;
@@ -198,7 +204,7 @@ class StandbyTest(unittest.TestCase):
         # A comes back and stands by; B is cut from etcd and fences itself
         live = "genesys_realtime-*"
         before = max(k[3] for k in rows(a, live))
-        a.start()
+        a.start(env)
         self.assertTrue(wait_for(lambda: "standing by" in a.log_text()
                                  .split("Initialization complete")[-1], 30, 0.2))
         self.relay.cut()
