@@ -1413,6 +1413,8 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
         record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
       status = -ENOMEM;
     gi->stats.revisions++;
+    if (range->revisit > 0 && range->revisit <= gi->stages.n)
+      gi->stats.revisions_at[range->revisit - 1]++;
     /* Keys with a revision but no new bucket get their totals at their
      * scope's done_until below. */
     k->revised = true;
@@ -1518,6 +1520,9 @@ void gen_interval_get_stats(const gen_interval_t *gi,
   }
   stats->scopes = gi->n_scopes;
   stats->keys = gi->n_keys;
+  stats->n_revision_ages = gi->stages.n;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    stats->revision_age_ms[a] = gi->stages.age_ms[a];
 }
 
 void gen_interval_stats_add(const gen_interval_t *gi,
@@ -1529,6 +1534,25 @@ void gen_interval_stats_add(const gen_interval_t *gi,
   sum->buckets_dispatched += e.buckets_dispatched;
   sum->buckets_backfilled += e.buckets_backfilled;
   sum->revisions += e.revisions;
+  for (size_t a = 0; a < e.n_revision_ages; a++) {
+    size_t at = 0;
+    while (at < sum->n_revision_ages &&
+           sum->revision_age_ms[at] < e.revision_age_ms[a])
+      at++;
+    if (at == sum->n_revision_ages ||
+        sum->revision_age_ms[at] != e.revision_age_ms[a]) {
+      if (sum->n_revision_ages == GEN_REVISIT_MAX)
+        continue; /* cannot be: every engine of a plugin has one schedule */
+      memmove(&sum->revision_age_ms[at + 1], &sum->revision_age_ms[at],
+              (sum->n_revision_ages - at) * sizeof(sum->revision_age_ms[0]));
+      memmove(&sum->revisions_at[at + 1], &sum->revisions_at[at],
+              (sum->n_revision_ages - at) * sizeof(sum->revisions_at[0]));
+      sum->revision_age_ms[at] = e.revision_age_ms[a];
+      sum->revisions_at[at] = 0;
+      sum->n_revision_ages++;
+    }
+    sum->revisions_at[at] += e.revisions_at[a];
+  }
   sum->gap_buckets += e.gap_buckets;
   sum->progress_refused += e.progress_refused;
   sum->commits += e.commits;
