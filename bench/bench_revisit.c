@@ -30,12 +30,6 @@
 #define G_MS (15 * 60000LL)
 #define NOW_MS 1794999600000LL /* 2026-11-18, on the PT15M grid */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start,
                       int64_t end, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
@@ -193,11 +187,17 @@ int main(int argc, char **argv) {
          (double)st.st_size / 1048576.0,
          (double)st.st_size / (double)(keys * buckets), (t1 - t0) * 1000);
   size_t heap3 = heap_bytes();
+  double hwm0 = vm_mib("VmHWM:");
   t0 = now_s();
   gi = engine(path, buckets);
   t1 = now_s();
-  printf("read back in %.0f ms, heap %.1f MiB\n", (t1 - t0) * 1000,
-         (double)(heap_bytes() - heap3) / 1048576.0);
+  gen_interval_stats_t is;
+  gen_interval_get_stats(gi, &is);
+  printf(
+      "read back in %.0f ms: %zu keys, heap %.1f MiB; VmHWM %.1f MiB before, "
+      "%.1f after\n",
+      (t1 - t0) * 1000, is.keys, (double)(heap_bytes() - heap3) / 1048576.0,
+      hwm0, vm_mib("VmHWM:"));
   gen_interval_free(gi);
   unlink(path);
   return 0;
