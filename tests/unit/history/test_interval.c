@@ -388,13 +388,13 @@ DEF_TEST(state_file_is_pinned) {
   /* The record: its bucket (start / granularity, a varint: d7f1e902), its
    * hash's bytes from the least significant (19140801d28a62bf), the length
    * of its counters (03) and those, in the order of "cols", each a varint
-   * of twice its zigzag: 500 is d00f, 5 is 14. */
+   * of twice its zigzag: 500 is d00f, 5 is 14; in base64. */
   EXPECT_EQ_STR(
       "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
       "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
       "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"cols\":["
       "\"handle_ms\",\"offered\"],\"records\":"
-      "\"d7f1e902bf628ad20108141903d00f14\"}}}",
+      "\"1/HpAr9iitIBCBQZA9APFA==\"}}}",
       text);
 #endif
   return 0;
@@ -437,20 +437,20 @@ DEF_TEST(old_record_is_migrated) {
 }
 
 /* Records that are not as records_write writes them refuse the file, as
- * any other malformed record does: an odd or non-hex digit, a record cut
- * short, more counters than "cols" names, a bucket not after the one
+ * any other malformed record does: text that is not padded base64, a
+ * record cut short, more counters than "cols" names, a bucket not after the one
  * before, a value that is not one. */
 DEF_TEST(malformed_records_refuse_the_state) {
-  const char *good = "d7f1e902bf628ad20108141903d00f14";
+  const char *good = "1/HpAr9iitIBCBQZA9APFA==";
   const char *bad[] = {
-      "d7f1e902bf628ad20108141903d00f1",    /* odd */
-      "d7f1e902bf628ad20108141903d00f1g",   /* not hex */
-      "d7f1e902bf628ad20108141904d00f14",   /* 4 bytes, 3 there */
-      "d7f1e902bf628ad20108141904d00f1416", /* 3 values, 2 names */
-      "d7f1e902bf628ad20108141900"
-      "00bf628ad20108141900",             /* the same bucket twice */
-      "d7f1e902bf628ad20108141903d00f15", /* an odd tag */
-      "d7f1e902bf628ad201081419"};        /* no length */
+      "1/HpAr9iitIBCBQZA9APFA=",          /* not four by four */
+      "1/HpAr9iitIBCBQZA9APF!==",         /* not base64 */
+      "1/HpAr9iitIBCBQZA9A=FA==",         /* padding inside */
+      "1/HpAr9iitIBCBQZBNAPFA==",         /* 4 bytes, 3 there */
+      "1/HpAr9iitIBCBQZBNAPFBY=",         /* 3 values, 2 names */
+      "1/HpAr9iitIBCBQZAAC/YorSAQgUGQA=", /* the same bucket twice */
+      "1/HpAr9iitIBCBQZA9APFQ==",         /* an odd tag */
+      "1/HpAr9iitIBCBQZ"};                /* no length */
   char text[1024];
   CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
   char *at = strstr(text, good);
