@@ -1329,6 +1329,35 @@ static const gen_interval_value_t *to_values(gen_interval_t *gi,
   return sc->v;
 }
 
+/* A revision's values: p's, and 0 for each counter the old record (-1:
+ * none) had and the answer no longer has: Genesys leaves out a metric
+ * whose count the reprocessing took to zero, and the bucket's series must
+ * go to 0 with it, not keep the old value. */
+static const gen_interval_value_t *
+revision_values(gen_interval_t *gi, gi_scratch_t *sc, const gi_key_t *k,
+                const gi_pending_t *p, ssize_t old, size_t *n) {
+  double before[GI_MAX_NAMES];
+  bool gone[GI_MAX_NAMES] = {false};
+  size_t n_gone = 0;
+  if (old >= 0 && rec_counters(k, (size_t)old, before))
+    for (size_t c = 0; c < k->n_cols; c++) {
+      bool present = before[c] == 0;
+      for (size_t i = 0; i < p->n && !present; i++)
+        present = p->values[i].name == k->cols[c];
+      gone[c] = !present;
+      n_gone += gone[c];
+    }
+  if (grow((void **)&sc->v, &sc->cap, p->n + n_gone + 1, sizeof(*sc->v)) != 0 ||
+      to_values(gi, sc, p->values, p->n) == NULL)
+    return NULL;
+  *n = p->n;
+  for (size_t c = 0; c < k->n_cols; c++)
+    if (gone[c])
+      sc->v[(*n)++] = (gen_interval_value_t){
+          .name = gi->names[k->cols[c]].name, .value = 0, .counter = true};
+  return sc->v;
+}
+
 static void emit_totals(gen_interval_t *gi, gi_scratch_t *sc,
                         const gen_interval_sink_t *sink, const gi_key_t *k,
                         int64_t at) {
@@ -1461,9 +1490,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     ssize_t old = record_find(gi, k, p->start);
     if (old >= 0 && k->records[old].hash == p->hash)
       continue;
-    if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
+    size_t nv;
+    if ((v = revision_values(gi, &sc, k, p, old, &nv)) != NULL)
       sink->bucket(sink->ud, k->key, p->start, end, GEN_INTERVAL_REVISION, v,
-                   p->n);
+                   nv);
     if (totals_add(gi, k, p, old) != 0 ||
         record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
       status = -ENOMEM;

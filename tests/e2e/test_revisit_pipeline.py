@@ -114,7 +114,11 @@ class RevisitAfterThePipeline(unittest.TestCase):
                     for t, vs in s.items():
                         if t in done:
                             have[(q, ty, ti, t)] = vs
-            extra = sorted(k for k, vs in have.items() if k not in want and vs[-1] != 0)
+            # (a handle time taken out down to none leaves no mean: its
+            # count goes to 0)
+            extra = sorted(k for k, vs in have.items() if k not in want and vs[-1] != 0
+                           and not (k[1] == "duration_avg" and
+                                    want.get((k[0], "duration_count", k[2], k[3])) == 0))
             self.assertEqual(extra[:10], [], "dispatched, not in the truth")
             missing = sorted(k for k, w in want.items() if w and k not in have)
             self.assertEqual(missing[:10], [], "in the truth, not dispatched")

@@ -436,6 +436,37 @@ DEF_TEST(old_record_is_migrated) {
   return 0;
 }
 
+/* A revision whose answer no longer has a counter (Genesys leaves out a
+ * metric the reprocessing took to zero) dispatches it as 0, not leaving
+ * the bucket's series at the old value, and the totals lose it once. */
+DEF_TEST(a_counter_gone_in_a_revision_goes_to_zero) {
+  n_events = 0;
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* the window */
+  gen_interval_value_t v[] = {{"offered", 5, true}};
+  char buf[64];
+  gen_key_t key = key_of("Q1\tvoice", buf, sizeof(buf));
+  CHECK_ZERO(gen_interval_put(gi, "Q1", &key, T0 - G, v, 1));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  const event_t *e = find("Q1\tvoice", T0 - G, T0);
+  OK(e != NULL);
+  EXPECT_EQ_INT(GEN_INTERVAL_REVISION, e->kind);
+  EXPECT_EQ_DOUBLE(0, e->handle_ms); /* not left out (-1) */
+  EXPECT_EQ_DOUBLE(5, e->offered);
+  e = find("Q1\tvoice", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(0, e->handle_ms);
+  gen_interval_free(gi);
+  return 0;
+}
+
 /* Records that are not as records_write writes them refuse the file, as
  * any other malformed record does: text that is not padded base64, a
  * record cut short, more counters than "cols" names, a bucket not after the one
@@ -1140,6 +1171,7 @@ int main(void) {
   RUN_TEST(malformed_hash_refuses_the_state);
   RUN_TEST(old_record_is_migrated);
   RUN_TEST(malformed_records_refuse_the_state);
+  RUN_TEST(a_counter_gone_in_a_revision_goes_to_zero);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
   RUN_TEST(stale_next_is_removed_at_start);
