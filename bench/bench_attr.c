@@ -34,12 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The snapshot's flush; when sampling, it notes the heap every 1,000
  * conversations. */
 typedef struct {
@@ -56,18 +50,6 @@ static int snap_flush(void *ud) {
       s->most_heap = h;
   }
   return gen_state_stream_flush(&s->stream);
-}
-
-static double vm_mib(const char *field) {
-  char line[256];
-  double kib = 0;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-    if (strncmp(line, field, strlen(field)) == 0)
-      kib = strtod(line + strlen(field) + 1, NULL);
-  if (f != NULL)
-    fclose(f);
-  return kib / 1024.0;
 }
 
 /* The state file at path read back into a new ledger, as at a restart. */

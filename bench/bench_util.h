@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 typedef struct {
   char *buf;
@@ -56,6 +58,25 @@ __attribute__((unused)) static void uuid(char out[37]) {
   for (int i = 0; i < 36; i++)
     out[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : hex[rnd() & 15];
   out[36] = '\0';
+}
+
+__attribute__((unused)) static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A field of /proc/self/status ("VmHWM:", "VmRSS:") in MiB. */
+__attribute__((unused)) static double vm_mib(const char *field) {
+  char line[256];
+  double kib = 0;
+  FILE *f = fopen("/proc/self/status", "r");
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+    if (strncmp(line, field, strlen(field)) == 0)
+      kib = strtod(line + strlen(field) + 1, NULL);
+  if (f != NULL)
+    fclose(f);
+  return kib / 1024.0;
 }
 
 /* Bytes malloc has handed out and not taken back (arena and mmap'd). */

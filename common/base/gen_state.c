@@ -162,10 +162,14 @@ int gen_state_read(const char *path, size_t max, char **data, size_t *len) {
 }
 
 int gen_state_load_json(const char *path, json_object **doc) {
+  return gen_state_load_json_max(path, GEN_STATE_MAX_SIZE, doc);
+}
+
+int gen_state_load_json_max(const char *path, size_t max, json_object **doc) {
   char *data;
   size_t len;
   *doc = NULL;
-  int status = gen_state_read(path, GEN_STATE_MAX_SIZE, &data, &len);
+  int status = gen_state_read(path, max, &data, &len);
   if (status != 0)
     return status;
   char err[128];

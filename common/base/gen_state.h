@@ -57,9 +57,12 @@ int gen_state_rename(const char *from, const char *to);
  * another negative errno. */
 int gen_state_read(const char *path, size_t max, char **data, size_t *len);
 
-/* gen_state_read() of a JSON document: -EINVAL for a file that is not
- * valid JSON (the caller logs it and starts afresh). */
+/* gen_state_read() of a JSON document of at most GEN_STATE_MAX_SIZE
+ * bytes: -EINVAL for a file that is not valid JSON (the caller logs it and
+ * starts afresh). */
 int gen_state_load_json(const char *path, json_object **doc);
+/* The same with another limit (the interval engine's records). */
+int gen_state_load_json_max(const char *path, size_t max, json_object **doc);
 
 /* The default state directory: "<collectd BaseDir>/genesys". */
 void gen_state_default_dir(char *buf, size_t size);

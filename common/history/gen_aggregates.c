@@ -670,6 +670,19 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
       gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
                         self[i].value);
   }
+  /* Where the changes land: bucket_revisions-window (within
+   * RevisitWindow) and bucket_revisions-<age> (at that age of RevisitAt),
+   * each revision once, beside the sum above. */
+  uint64_t at_ages = 0;
+  for (size_t a = 0; a < st->n_revision_ages; a++) {
+    char age[32];
+    gen_revisit_age_format(st->revision_age_ms[a], age, sizeof(age));
+    gen_dispatch_self(host, plugin, "bucket_revisions", age, true,
+                      (double)st->revisions_at[a]);
+    at_ages += st->revisions_at[a];
+  }
+  gen_dispatch_self(host, plugin, "bucket_revisions", "window", true,
+                    (double)(st->revisions - at_ages));
 }
 
 size_t gen_agg_budget(cdtime_t interval, unsigned per_minute) {

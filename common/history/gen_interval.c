@@ -23,6 +23,13 @@
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
+/* The records RevisitAt keeps (by default to 100 h: 400 PT15M buckets a
+ * key) make the file about 78 bytes a key's bucket with every default
+ * metric (bench_revisit): 0.6 GB at 5,000 queues and 4 media types, past
+ * gen_state's 64 MiB, which would restart every counter at zero. A key's
+ * records are one base64 string, not objects: the tree json-c makes of it
+ * is little more than the text. */
+#define GI_STATE_MAX_SIZE (1024LL * 1024 * 1024)
 /* 2020-01-01T00:00:00Z: progress older than this was not written by an
  * engine of ours (the plugins date from 2026, InitialBackfill reaches 31
  * days back at most). */
@@ -33,11 +40,16 @@ typedef struct {
   double value;
 } gi_num_t;
 
+/* A bucket's record, kept while a revisit may come (RevisitWindow, the
+ * last age of RevisitAt: 400 buckets a key at PT15M and 100 h): its hash
+ * of every value, to see a change, and its counters, to count only the
+ * difference, encoded in its key's data (rec_value_put): 16 bytes and a
+ * byte or a few a counter, where a name and a double took 16 bytes a
+ * counter and an allocation a record (bench_revisit). */
 typedef struct {
-  int64_t start;
-  uint64_t hash; /* of every value, to see a change */
-  gi_num_t *counters;
-  size_t n;
+  uint64_t hash;
+  uint32_t bucket; /* start / granularity */
+  uint32_t off;    /* where its counters start in its key's data */
 } gi_record_t;
 
 typedef struct {
@@ -59,6 +71,12 @@ typedef struct {
   size_t n_totals;
   gi_record_t *records; /* sorted by start */
   size_t n_records;
+  /* The names of its records' counters, in the order first seen: a
+   * record holds a value for each, up to its last not zero. */
+  uint16_t *cols;
+  size_t n_cols;
+  uint8_t *data; /* the records' counters, back to back */
+  size_t data_len;
   /* The end of its newest bucket with values; 0: none seen since the
    * start (the first commit counts as one, a horizon's grace). */
   int64_t last_end;
@@ -256,54 +274,188 @@ static double *num_slot(gi_num_t **nums, size_t *n, uint16_t name) {
   return &p[(*n)++].value;
 }
 
-static double num_get(const gi_num_t *nums, size_t n, uint16_t name) {
-  for (size_t i = 0; i < n; i++)
-    if (nums[i].name == name)
-      return nums[i].value;
+/* A counter in a record: a whole number (counts, sums of milliseconds: all
+ * but a ratio's parts) as a varint of twice its zigzag, anything else as 1
+ * and its 8 bytes. At most 10 bytes. */
+static size_t varint_put(uint8_t *out, uint64_t u) {
+  size_t n = 0;
+  for (; u >= 0x80; u >>= 7)
+    out[n++] = (uint8_t)(u | 0x80);
+  out[n++] = (uint8_t)u;
+  return n;
+}
+
+static bool varint_get(const uint8_t **p, const uint8_t *end, uint64_t *u) {
+  *u = 0;
+  for (int shift = 0; *p < end && shift < 64; shift += 7) {
+    uint8_t b = *(*p)++;
+    *u |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return true;
+  }
+  return false;
+}
+
+static size_t rec_value_put(uint8_t *out, double v) {
+  if (v == floor(v) && fabs(v) <= (double)GEN_JSON_EXACT_MAX) {
+    int64_t i = (int64_t)v;
+    uint64_t zz = ((uint64_t)i << 1) ^ (uint64_t)(i >> 63);
+    return varint_put(out, zz << 1);
+  }
+  out[0] = 1;
+  memcpy(out + 1, &v, sizeof(v));
+  return 1 + sizeof(v);
+}
+
+/* false: not a value rec_value_put wrote (a state file not ours). */
+static bool rec_value_get(const uint8_t **p, const uint8_t *end, double *v) {
+  uint64_t u;
+  if (!varint_get(p, end, &u))
+    return false;
+  if (u == 1) {
+    if ((size_t)(end - *p) < sizeof(*v))
+      return false;
+    memcpy(v, *p, sizeof(*v));
+    *p += sizeof(*v);
+    return isfinite(*v) && fabs(*v) <= (double)GEN_JSON_EXACT_MAX;
+  }
+  if (u & 1)
+    return false;
+  uint64_t zz = u >> 1;
+  int64_t i = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+  *v = (double)i;
+  return fabs(*v) <= (double)GEN_JSON_EXACT_MAX;
+}
+
+static size_t rec_len(const gi_key_t *k, size_t i) {
+  return (i + 1 < k->n_records ? k->records[i + 1].off : k->data_len) -
+         k->records[i].off;
+}
+
+/* Record i's counters into out, one a column of k (zero when not kept). */
+static bool rec_counters(const gi_key_t *k, size_t i, double *out) {
+  const uint8_t *p = k->data + k->records[i].off, *end = p + rec_len(k, i);
+  for (size_t c = 0; c < k->n_cols; c++)
+    out[c] = 0;
+  for (size_t c = 0; p < end; c++)
+    if (c == k->n_cols || !rec_value_get(&p, end, &out[c]))
+      return false;
+  return true;
+}
+
+/* The record of the bucket starting at start, or -1. */
+static ssize_t record_find(const gen_interval_t *gi, const gi_key_t *k,
+                           int64_t start) {
+  uint32_t b = (uint32_t)(start / gi->o.granularity_ms);
+  size_t lo = 0, hi = k->n_records;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (k->records[mid].bucket < b)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < k->n_records && k->records[lo].bucket == b ? (ssize_t)lo : -1;
+}
+
+static ssize_t col_find(const gi_key_t *k, uint16_t name) {
+  for (size_t c = 0; c < k->n_cols; c++)
+    if (k->cols[c] == name)
+      return (ssize_t)c;
+  return -1;
+}
+
+/* Stores the record of the bucket at start (replacing one there): hash
+ * and the counters among values (gauges are left out: a change of one is
+ * seen by the hash, and nothing is counted of it). */
+static int record_put(gen_interval_t *gi, gi_key_t *k, int64_t start,
+                      uint64_t hash, const gi_num_t *values, size_t n) {
+  double row[GI_MAX_NAMES];
+  size_t width = 0;
+  for (size_t c = 0; c < k->n_cols; c++)
+    row[c] = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!gi->names[values[i].name].counter)
+      continue;
+    ssize_t c = col_find(k, values[i].name);
+    if (c < 0) {
+      uint16_t *cols = realloc(k->cols, (k->n_cols + 1) * sizeof(*cols));
+      if (cols == NULL)
+        return -ENOMEM;
+      k->cols = cols;
+      c = (ssize_t)k->n_cols++;
+    }
+    k->cols[c] = values[i].name;
+    row[c] = values[i].value;
+    if (values[i].value != 0 && (size_t)c + 1 > width)
+      width = (size_t)c + 1; /* trailing zeros are left out */
+  }
+  uint8_t enc[GI_MAX_NAMES * 10];
+  size_t len = 0;
+  for (size_t c = 0; c < width; c++)
+    len += rec_value_put(enc + len, row[c]);
+
+  ssize_t at = record_find(gi, k, start);
+  size_t i = at >= 0 ? (size_t)at : 0, old_len = 0;
+  if (at >= 0) {
+    old_len = rec_len(k, i);
+  } else {
+    uint32_t b = (uint32_t)(start / gi->o.granularity_ms);
+    while (i < k->n_records && k->records[i].bucket < b)
+      i++;
+    gi_record_t *r = realloc(k->records, (k->n_records + 1) * sizeof(*r));
+    if (r == NULL)
+      return -ENOMEM;
+    k->records = r;
+    memmove(&r[i + 1], &r[i], (k->n_records - i) * sizeof(*r));
+    r[i] = (gi_record_t){.bucket = b,
+                         .off = i + 1 <= k->n_records ? r[i + 1].off
+                                                      : (uint32_t)k->data_len};
+    k->n_records++;
+  }
+  if (len != old_len) {
+    size_t off = k->records[i].off, new_len = k->data_len - old_len + len;
+    if (len > old_len) {
+      uint8_t *d = realloc(k->data, new_len);
+      if (d == NULL)
+        return -ENOMEM; /* an empty record, left as it is, counts 0 */
+      k->data = d;
+    }
+    memmove(k->data + off + len, k->data + off + old_len,
+            k->data_len - off - old_len);
+    k->data_len = new_len;
+    for (size_t j = i + 1; j < k->n_records; j++)
+      k->records[j].off = (uint32_t)(k->records[j].off + len - old_len);
+  }
+  if (len > 0)
+    memcpy(k->data + k->records[i].off, enc, len);
+  k->records[i].hash = hash;
   return 0;
 }
 
-static void record_clear(gi_record_t *r) {
-  free(r->counters);
-  r->counters = NULL;
-  r->n = 0;
-}
-
-static gi_record_t *record_find(gi_key_t *k, int64_t start) {
-  for (size_t i = 0; i < k->n_records; i++)
-    if (k->records[i].start == start)
-      return &k->records[i];
-  return NULL;
-}
-
-/* Inserts (sorted) an empty record for start, or returns the existing one. */
-static gi_record_t *record_get(gi_key_t *k, int64_t start) {
-  gi_record_t *r = record_find(k, start);
-  if (r != NULL)
-    return r;
-  gi_record_t *p = realloc(k->records, (k->n_records + 1) * sizeof(*p));
-  if (p == NULL)
-    return NULL;
-  k->records = p;
-  size_t at = k->n_records;
-  while (at > 0 && p[at - 1].start > start) {
-    p[at] = p[at - 1];
-    at--;
+static void records_prune(gen_interval_t *gi, gi_key_t *k, int64_t before) {
+  size_t drop = 0;
+  while (drop < k->n_records &&
+         (int64_t)k->records[drop].bucket * gi->o.granularity_ms < before)
+    drop++;
+  if (drop == 0)
+    return;
+  size_t off = drop < k->n_records ? k->records[drop].off : k->data_len;
+  k->n_records -= drop;
+  k->data_len -= off;
+  memmove(k->records, k->records + drop, k->n_records * sizeof(*k->records));
+  memmove(k->data, k->data + off, k->data_len);
+  for (size_t j = 0; j < k->n_records; j++)
+    k->records[j].off -= (uint32_t)off;
+  if (k->n_records == 0) { /* its names start afresh with its next record */
+    free(k->records);
+    free(k->data);
+    free(k->cols);
+    k->records = NULL;
+    k->data = NULL;
+    k->cols = NULL;
+    k->n_cols = 0;
   }
-  p[at] = (gi_record_t){.start = start};
-  k->n_records++;
-  return &p[at];
-}
-
-static void records_prune(gi_key_t *k, int64_t before) {
-  size_t keep = 0;
-  for (size_t i = 0; i < k->n_records; i++) {
-    if (k->records[i].start < before)
-      record_clear(&k->records[i]);
-    else
-      k->records[keep++] = k->records[i];
-  }
-  k->n_records = keep;
 }
 
 /* ---- state file --------------------------------------------------------- */
@@ -356,8 +508,99 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
-/* "key":{"scope":…,"totals":{…},"buckets":[{"start":…,"hash":…,
- * "counters":{…}},…]} */
+/* base64 (RFC 4648, padded): a third of the text of hex digits. */
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int base64_add(gen_buf_t *buf, const uint8_t *in, size_t n) {
+  char out[4 * 64];
+  size_t t = 0;
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < n; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 |
+                 (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                 (i + 2 < n ? in[i + 2] : 0);
+    out[t++] = b64[v >> 18 & 63];
+    out[t++] = b64[v >> 12 & 63];
+    out[t++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+    out[t++] = i + 2 < n ? b64[v & 63] : '=';
+    if (t == sizeof(out)) {
+      status = gen_buf_add(buf, out, t);
+      t = 0;
+    }
+  }
+  return status == 0 && t > 0 ? gen_buf_add(buf, out, t) : status;
+}
+
+static int b64_value(char c) {
+  return c >= 'A' && c <= 'Z'   ? c - 'A'
+         : c >= 'a' && c <= 'z' ? c - 'a' + 26
+         : c >= '0' && c <= '9' ? c - '0' + 52
+         : c == '+'             ? 62
+         : c == '/'             ? 63
+                                : -1;
+}
+
+/* text (len characters) decoded into out (len / 4 * 3 bytes): the bytes,
+ * or -1 when it is not padded base64. */
+static ssize_t base64_get(const char *text, size_t len, uint8_t *out) {
+  if (len % 4 != 0)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (int j = 0; j < 4; j++) {
+      char c = text[i + j];
+      int d = b64_value(c);
+      if (c == '=' && i + 4 == len &&
+          (j == 3 || (j == 2 && text[i + 3] == '=')))
+        pad++, d = 0;
+      else if (d < 0 || pad > 0)
+        return -1;
+      v = v << 6 | (uint32_t)d;
+    }
+    out[n++] = (uint8_t)(v >> 16);
+    if (pad < 2)
+      out[n++] = (uint8_t)(v >> 8);
+    if (pad < 1)
+      out[n++] = (uint8_t)v;
+  }
+  return (ssize_t)n;
+}
+
+/* A key's records in the state file: per record the varint of its bucket
+ * less the one before (the first: less 0), its hash's 8 bytes (least
+ * significant first), the varint of its counters' length and those, as
+ * kept: the whole in base64, one JSON string a key (where an object a
+ * record, its counters named, took 528 bytes: bench_revisit). */
+static int records_write(gen_buf_t *buf, const gi_key_t *k) {
+  gen_buf_t bytes = GEN_BUF_INIT(SIZE_MAX);
+  uint32_t prev = 0;
+  int status = 0;
+  for (size_t r = 0; status == 0 && r < k->n_records; r++) {
+    uint8_t head[28];
+    size_t n = varint_put(head, k->records[r].bucket - prev);
+    prev = k->records[r].bucket;
+    for (int i = 0; i < 8; i++)
+      head[n++] = (uint8_t)(k->records[r].hash >> (8 * i));
+    size_t len = rec_len(k, r);
+    n += varint_put(head + n, len);
+    status = gen_buf_add(&bytes, head, n);
+    if (status == 0 && len > 0)
+      status = gen_buf_add(&bytes, k->data + k->records[r].off, len);
+  }
+  if (status == 0)
+    status = gen_buf_add(buf, "\"", 1);
+  if (status == 0)
+    status = base64_add(buf, (const uint8_t *)bytes.data, bytes.len);
+  gen_buf_free(&bytes);
+  return status == 0 ? gen_buf_add(buf, "\"", 1) : status;
+}
+
+/* "key":{"scope":…,"totals":{…},"cols":[names],"records":"base64"} (older
+ * versions wrote "buckets":[{"start":…,"hash":…,"counters":{…}},…], which
+ * state_load_doc still reads) */
 static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
                      const gi_key_t *k) {
   /* Joined at each save, not kept: a megabyte at 5,000 queues. */
@@ -370,25 +613,74 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
     status = gen_buf_add_str(buf, ",\"totals\":");
   if (status == 0)
     status = nums_write(buf, gi, k->totals, k->n_totals);
-  if (status == 0)
-    status = gen_buf_add_str(buf, ",\"buckets\":[");
-  for (size_t r = 0; status == 0 && r < k->n_records; r++) {
-    const gi_record_t *rec = &k->records[r];
-    status = gen_buf_add_str(buf, r > 0 ? ",{\"start\":" : "{\"start\":");
+  if (status == 0 && k->n_records > 0) {
+    status = gen_buf_add_str(buf, ",\"cols\":[");
+    for (size_t c = 0; status == 0 && c < k->n_cols; c++) {
+      const gi_name_t *name = &gi->names[k->cols[c]];
+      if (c > 0)
+        status = gen_buf_add(buf, ",", 1);
+      if (status == 0) /* its JSON less the colon */
+        status = gen_buf_add(buf, name->json, name->json_len - 1);
+    }
     if (status == 0)
-      status = gen_buf_add_int64(buf, rec->start);
+      status = gen_buf_add_str(buf, "],\"records\":");
     if (status == 0)
-      status = gen_buf_add_str(buf, ",\"hash\":\"");
-    if (status == 0)
-      status = gen_buf_add_hex64(buf, rec->hash);
-    if (status == 0)
-      status = gen_buf_add_str(buf, "\",\"counters\":");
-    if (status == 0)
-      status = nums_write(buf, gi, rec->counters, rec->n);
-    if (status == 0)
-      status = gen_buf_add(buf, "}", 1);
+      status = records_write(buf, k);
   }
-  return status == 0 ? gen_buf_add_str(buf, "]}") : status;
+  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+}
+
+/* Reads a key's records as records_write wrote them. -EINVAL for anything
+ * else (the file is not ours). */
+static int records_load(gen_interval_t *gi, gi_key_t *k, json_object *cols,
+                        const char *text) {
+  size_t n_cols = json_object_array_length(cols), len = strlen(text);
+  if (n_cols > GI_MAX_NAMES)
+    return -EINVAL;
+  k->cols = calloc(n_cols ? n_cols : 1, sizeof(*k->cols));
+  k->data = malloc(len / 4 * 3 + 1);
+  if (k->cols == NULL || k->data == NULL)
+    return -ENOMEM;
+  for (size_t c = 0; c < n_cols; c++) {
+    json_object *name = json_object_array_get_idx(cols, c);
+    if (!json_object_is_type(name, json_type_string))
+      return -EINVAL;
+    int idx = name_index(gi, json_object_get_string(name), true);
+    if (idx < 0)
+      return idx;
+    k->cols[k->n_cols++] = (uint16_t)idx;
+  }
+  uint8_t *bytes = k->data; /* decoded in place, then moved down */
+  ssize_t n_bytes = base64_get(text, len, bytes);
+  if (n_bytes < 0)
+    return -EINVAL;
+  const uint8_t *p = bytes, *end = bytes + n_bytes;
+  uint64_t bucket = 0;
+  while (p < end) {
+    uint64_t step, n;
+    if (!varint_get(&p, end, &step) || (k->n_records > 0 && step == 0) ||
+        step > UINT32_MAX - bucket || end - p < 8)
+      return -EINVAL;
+    bucket += step;
+    uint64_t hash = 0;
+    for (int i = 0; i < 8; i++)
+      hash |= (uint64_t)*p++ << (8 * i);
+    if (!varint_get(&p, end, &n) || n > (uint64_t)(end - p))
+      return -EINVAL;
+    gi_record_t *r = realloc(k->records, (k->n_records + 1) * sizeof(*r));
+    if (r == NULL)
+      return -ENOMEM;
+    k->records = r;
+    r[k->n_records++] = (gi_record_t){
+        .hash = hash, .bucket = (uint32_t)bucket, .off = (uint32_t)k->data_len};
+    memmove(k->data + k->data_len, p, n);
+    k->data_len += n;
+    p += n;
+    double row[GI_MAX_NAMES];
+    if (!rec_counters(k, k->n_records - 1, row))
+      return -ERANGE;
+  }
+  return 0;
 }
 
 /* A started scope's name as a member of an object: "id" (after a comma
@@ -615,6 +907,15 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
                            &kk->n_totals, true);
     if (status != 0)
       return status;
+    json_object *cols = gen_json_get_array(o, "cols");
+    const char *records = gen_json_get_string(o, "records");
+    if (same_granularity && cols != NULL && records != NULL) {
+      status = records_load(gi, kk, cols, records);
+      if (status != 0)
+        return status;
+      continue;
+    }
+    /* The form before the compact record: migrated. */
     json_object *buckets = gen_json_get_array(o, "buckets");
     size_t n =
         (same_granularity && buckets) ? json_object_array_length(buckets) : 0;
@@ -625,12 +926,17 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
       if (!gen_json_get_int64(b, "start", &start) ||
           !gen_hex64_parse(gen_json_get_string(b, "hash"), &hash, NULL))
         return -EINVAL;
-      gi_record_t *r = record_get(kk, start);
-      if (r == NULL)
-        return -ENOMEM;
-      r->hash = hash;
-      status = nums_load(gi, gen_json_get_object(b, "counters"), &r->counters,
-                         &r->n, false);
+      char why[64];
+      if (mark_absurd(gi, start, why, sizeof(why)) != NULL ||
+          start / gi->o.granularity_ms > UINT32_MAX)
+        continue; /* no put can ask for it: nothing to keep */
+      gi_num_t *counters = NULL;
+      size_t n_counters = 0;
+      status = nums_load(gi, gen_json_get_object(b, "counters"), &counters,
+                         &n_counters, false);
+      if (status == 0)
+        status = record_put(gi, kk, start, hash, counters, n_counters);
+      free(counters);
       if (status != 0)
         return status;
     }
@@ -663,7 +969,7 @@ static void state_load(gen_interval_t *gi) {
     return;
   next_discard(gi);
   json_object *doc = NULL;
-  int status = gen_state_load_json(gi->state_path, &doc);
+  int status = gen_state_load_json_max(gi->state_path, GI_STATE_MAX_SIZE, &doc);
   if (status == -ENOENT)
     return;
   if (status == 0)
@@ -719,9 +1025,9 @@ static void state_forget(gen_interval_t *gi) {
   pending_clear(gi);
   for (size_t i = 0; i < gi->n_keys; i++) {
     gi_key_t *k = &gi->keys[i];
-    for (size_t r = 0; r < k->n_records; r++)
-      record_clear(&k->records[r]);
     free(k->records);
+    free(k->cols);
+    free(k->data);
     free(k->totals);
     free(k->key);
   }
@@ -940,7 +1246,9 @@ static uint64_t values_hash(const gen_interval_t *gi, gi_num_t *v, size_t n) {
 int gen_interval_put(gen_interval_t *gi, const char *scope,
                      const gen_key_t *key, int64_t start_ms,
                      const gen_interval_value_t *values, size_t n) {
-  if (start_ms % gi->o.granularity_ms != 0 || !gen_interval_key_ok(key))
+  /* (a record keeps start / granularity in 32 bits: to 2106) */
+  if (start_ms % gi->o.granularity_ms != 0 || start_ms < 0 ||
+      start_ms / gi->o.granularity_ms > UINT32_MAX || !gen_interval_key_ok(key))
     return -EINVAL;
   ssize_t s = scope_get(gi, scope, false);
   if (s < 0)
@@ -1021,6 +1329,35 @@ static const gen_interval_value_t *to_values(gen_interval_t *gi,
   return sc->v;
 }
 
+/* A revision's values: p's, and 0 for each counter the old record (-1:
+ * none) had and the answer no longer has: Genesys leaves out a metric
+ * whose count the reprocessing took to zero, and the bucket's series must
+ * go to 0 with it, not keep the old value. */
+static const gen_interval_value_t *
+revision_values(gen_interval_t *gi, gi_scratch_t *sc, const gi_key_t *k,
+                const gi_pending_t *p, ssize_t old, size_t *n) {
+  double before[GI_MAX_NAMES];
+  bool gone[GI_MAX_NAMES] = {false};
+  size_t n_gone = 0;
+  if (old >= 0 && rec_counters(k, (size_t)old, before))
+    for (size_t c = 0; c < k->n_cols; c++) {
+      bool present = before[c] == 0;
+      for (size_t i = 0; i < p->n && !present; i++)
+        present = p->values[i].name == k->cols[c];
+      gone[c] = !present;
+      n_gone += gone[c];
+    }
+  if (grow((void **)&sc->v, &sc->cap, p->n + n_gone + 1, sizeof(*sc->v)) != 0 ||
+      to_values(gi, sc, p->values, p->n) == NULL)
+    return NULL;
+  *n = p->n;
+  for (size_t c = 0; c < k->n_cols; c++)
+    if (gone[c])
+      sc->v[(*n)++] = (gen_interval_value_t){
+          .name = gi->names[k->cols[c]].name, .value = 0, .counter = true};
+  return sc->v;
+}
+
 static void emit_totals(gen_interval_t *gi, gi_scratch_t *sc,
                         const gen_interval_sink_t *sink, const gi_key_t *k,
                         int64_t at) {
@@ -1031,56 +1368,35 @@ static void emit_totals(gen_interval_t *gi, gi_scratch_t *sc,
     sink->totals(sink->ud, k->key, at, v, k->n_totals);
 }
 
-/* Stores p as the record of its bucket: its counters and hash. */
-static int record_store(gen_interval_t *gi, gi_key_t *k,
-                        const gi_pending_t *p) {
-  gi_record_t *r = record_get(k, p->start);
-  if (r == NULL)
-    return -ENOMEM;
-  record_clear(r);
-  r->hash = p->hash;
-  /* One allocation of exactly the counters (p's names are distinct): a
-   * record is kept for the whole RevisitWindow, and gauges (a max, a
-   * min) are not kept in it. */
-  size_t n = 0;
-  for (size_t i = 0; i < p->n; i++)
-    n += gi->names[p->values[i].name].counter;
-  if (n == 0)
-    return 0;
-  r->counters = malloc(n * sizeof(*r->counters));
-  if (r->counters == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < p->n; i++)
-    if (gi->names[p->values[i].name].counter)
-      r->counters[r->n++] = p->values[i];
-  return 0;
-}
-
-/* Adds to the totals the counters of p minus those of old (NULL: none). */
+/* Adds to the totals the counters of p minus those of record old (-1:
+ * none). */
 static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
-                      const gi_record_t *old) {
+                      ssize_t old) {
+  double before[GI_MAX_NAMES];
+  bool seen[GI_MAX_NAMES] = {false};
+  if (old >= 0 && !rec_counters(k, (size_t)old, before))
+    return -EINVAL; /* cannot be: rec_value_put wrote it, the loader checked */
   for (size_t i = 0; i < p->n; i++) {
     uint16_t name = p->values[i].name;
     if (!gi->names[name].counter)
       continue;
-    double before = old ? num_get(old->counters, old->n, name) : 0;
+    ssize_t c = old >= 0 ? col_find(k, name) : -1;
+    if (c >= 0)
+      seen[c] = true;
     double *slot = num_slot(&k->totals, &k->n_totals, name);
     if (slot == NULL)
       return -ENOMEM;
-    *slot += p->values[i].value - before;
+    *slot += p->values[i].value - (c >= 0 ? before[c] : 0);
   }
   /* A counter that the old record had and the answer no longer has went
    * back to zero. */
-  for (size_t i = 0; old != NULL && i < old->n; i++) {
-    bool present = false;
-    for (size_t j = 0; j < p->n && !present; j++)
-      present = p->values[j].name == old->counters[i].name;
-    if (present)
+  for (size_t c = 0; old >= 0 && c < k->n_cols; c++) {
+    if (seen[c] || before[c] == 0)
       continue;
-    double *slot = num_slot(&k->totals, &k->n_totals, old->counters[i].name);
+    double *slot = num_slot(&k->totals, &k->n_totals, k->cols[c]);
     if (slot == NULL)
       return -ENOMEM;
-    *slot -= old->counters[i].value;
+    *slot -= before[c];
   }
   return 0;
 }
@@ -1156,8 +1472,8 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
         sink->bucket(sink->ud, k->key, p->start, end, kind, v, p->n);
       /* A record here is of a bucket counted while the clock was ahead
        * (ahead_refuse): the totals move by the difference. */
-      if (totals_add(gi, k, p, record_find(k, p->start)) != 0 ||
-          record_store(gi, k, p) != 0)
+      if (totals_add(gi, k, p, record_find(gi, k, p->start)) != 0 ||
+          record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
         status = -ENOMEM;
       if (end > k->last_end)
         k->last_end = end;
@@ -1171,15 +1487,19 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     }
     if (range->revisit == 0 && p->start < revisit_floor(gi, s, settled))
       continue; /* outside the revisit window: done for good */
-    gi_record_t *old = record_find(k, p->start);
-    if (old != NULL && old->hash == p->hash)
+    ssize_t old = record_find(gi, k, p->start);
+    if (old >= 0 && k->records[old].hash == p->hash)
       continue;
-    if ((v = to_values(gi, &sc, p->values, p->n)) != NULL)
+    size_t nv;
+    if ((v = revision_values(gi, &sc, k, p, old, &nv)) != NULL)
       sink->bucket(sink->ud, k->key, p->start, end, GEN_INTERVAL_REVISION, v,
-                   p->n);
-    if (totals_add(gi, k, p, old) != 0 || record_store(gi, k, p) != 0)
+                   nv);
+    if (totals_add(gi, k, p, old) != 0 ||
+        record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
       status = -ENOMEM;
     gi->stats.revisions++;
+    if (range->revisit > 0 && range->revisit <= gi->stages.n)
+      gi->stats.revisions_at[range->revisit - 1]++;
     /* Keys with a revision but no new bucket get their totals at their
      * scope's done_until below. */
     k->revised = true;
@@ -1217,7 +1537,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
       if (s->revisit_w[a] < keep)
         keep = s->revisit_w[a];
     for (size_t j = 0; j < s->n_keys; j++)
-      records_prune(&gi->keys[s->keys[j]], keep);
+      records_prune(gi, &gi->keys[s->keys[j]], keep);
   }
   free(batch);
   pending_clear(gi);
@@ -1285,6 +1605,9 @@ void gen_interval_get_stats(const gen_interval_t *gi,
   }
   stats->scopes = gi->n_scopes;
   stats->keys = gi->n_keys;
+  stats->n_revision_ages = gi->stages.n;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    stats->revision_age_ms[a] = gi->stages.age_ms[a];
 }
 
 void gen_interval_stats_add(const gen_interval_t *gi,
@@ -1296,6 +1619,25 @@ void gen_interval_stats_add(const gen_interval_t *gi,
   sum->buckets_dispatched += e.buckets_dispatched;
   sum->buckets_backfilled += e.buckets_backfilled;
   sum->revisions += e.revisions;
+  for (size_t a = 0; a < e.n_revision_ages; a++) {
+    size_t at = 0;
+    while (at < sum->n_revision_ages &&
+           sum->revision_age_ms[at] < e.revision_age_ms[a])
+      at++;
+    if (at == sum->n_revision_ages ||
+        sum->revision_age_ms[at] != e.revision_age_ms[a]) {
+      if (sum->n_revision_ages == GEN_REVISIT_MAX)
+        continue; /* cannot be: every engine of a plugin has one schedule */
+      memmove(&sum->revision_age_ms[at + 1], &sum->revision_age_ms[at],
+              (sum->n_revision_ages - at) * sizeof(sum->revision_age_ms[0]));
+      memmove(&sum->revisions_at[at + 1], &sum->revisions_at[at],
+              (sum->n_revision_ages - at) * sizeof(sum->revisions_at[0]));
+      sum->revision_age_ms[at] = e.revision_age_ms[a];
+      sum->revisions_at[at] = 0;
+      sum->n_revision_ages++;
+    }
+    sum->revisions_at[at] += e.revisions_at[a];
+  }
   sum->gap_buckets += e.gap_buckets;
   sum->progress_refused += e.progress_refused;
   sum->commits += e.commits;

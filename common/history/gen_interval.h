@@ -130,7 +130,13 @@ typedef struct {
   uint64_t buckets_dispatched; /* (key, bucket) pairs, new and backfilled */
   uint64_t buckets_backfilled; /* of which older than the newest settled */
   uint64_t revisions;          /* (key, bucket) pairs dispatched again */
-  uint64_t gap_buckets;        /* buckets lost beyond the horizon */
+  /* Of those, found at each age of the schedule beyond RevisitWindow
+   * (revision_age_ms, ascending; the rest were found within the window):
+   * where a real org's changes land, each counted once, when found. */
+  uint64_t revisions_at[GEN_REVISIT_MAX];
+  int64_t revision_age_ms[GEN_REVISIT_MAX];
+  size_t n_revision_ages;
+  uint64_t gap_buckets; /* buckets lost beyond the horizon */
   /* progress refused: ahead of the clock, or absurd in the state file */
   uint64_t progress_refused;
   uint64_t commits;
@@ -207,8 +213,9 @@ void gen_interval_abort(gen_interval_t *gi);
 void gen_interval_get_stats(const gen_interval_t *gi,
                             gen_interval_stats_t *stats);
 /* Adds gi's stats (NULL: none) to sum, for one set of self-metrics over
- * several engines: counts add up, the oldest progress and last commit
- * stand for all (the worst lag and age). */
+ * several engines: counts add up (revisions_at by age: an age of gi's that
+ * sum lacks is added, while there is room), the oldest progress and last
+ * commit stand for all (the worst lag and age). */
 void gen_interval_stats_add(const gen_interval_t *gi,
                             gen_interval_stats_t *sum);
 

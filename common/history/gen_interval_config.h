@@ -20,11 +20,11 @@ typedef struct {
   cdtime_t settle, revisit, horizon, initial;
   char *state_dir; /* NULL = collectd's BaseDir (gen_state_default_dir) */
   long max_buckets;
-  gen_revisit_t revisit_at; /* RevisitAt: none unless configured */
+  gen_revisit_t revisit_at; /* RevisitAt */
   bool keep_idle;           /* KeepIdleSeries */
 } gen_interval_config_t;
 
-/* Defaults: PT15M, settle 120 s, revisit 1 h, no revisit schedule,
+/* Defaults: PT15M, settle 120 s, revisit 1 h, RevisitAt "24h 100h",
  * horizon 24 h, no initial backfill, 96 buckets per query. */
 void gen_interval_config_init(gen_interval_config_t *c);
 void gen_interval_config_release(gen_interval_config_t *c);

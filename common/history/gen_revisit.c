@@ -38,6 +38,15 @@ int gen_revisit_add(gen_revisit_t *r, int64_t age_ms, const char *label,
   return 0;
 }
 
+void gen_revisit_age_format(int64_t age_ms, char *out, size_t size) {
+  if (age_ms % 3600000 == 0)
+    snprintf(out, size, "%" PRId64 "h", age_ms / 3600000);
+  else if (age_ms % 60000 == 0)
+    snprintf(out, size, "%" PRId64 "m", age_ms / 60000);
+  else
+    snprintf(out, size, "%" PRId64 "s", age_ms / 1000);
+}
+
 /* One age: "90m", "24h", "3d", "45s", "3600" (seconds) or ISO-8601
  * ("PT72H", "P3D"). */
 static int age_parse(const char *word, int64_t *ms) {

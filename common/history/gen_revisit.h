@@ -21,6 +21,9 @@
 
 #define GEN_REVISIT_MAX 8                        /* ages in a schedule */
 #define GEN_REVISIT_MAX_AGE_MS (31LL * 86400000) /* 31 days */
+/* The default schedule, "24h 100h" (gen_interval_config_init). */
+#define GEN_REVISIT_DEFAULT_FIRST_MS (24LL * 3600000)
+#define GEN_REVISIT_DEFAULT_LAST_MS (100LL * 3600000)
 /* A watermark not known yet (a state file without it). */
 #define GEN_REVISIT_UNSET INT64_MIN
 
@@ -36,6 +39,10 @@ typedef struct {
  * twice, more than GEN_REVISIT_MAX); r is then unchanged. */
 int gen_revisit_parse(gen_revisit_t *r, const char *text, char *why,
                       size_t why_size);
+
+/* An age as RevisitAt takes it, in the largest unit that divides it
+ * ("100h", "90m", "45s"; hours, not days, as the ages are usually given). */
+void gen_revisit_age_format(int64_t age_ms, char *out, size_t size);
 
 /* Adds one age to r (as gen_revisit_parse; label names it in why). */
 int gen_revisit_add(gen_revisit_t *r, int64_t age_ms, const char *label,

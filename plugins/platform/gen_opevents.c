@@ -310,7 +310,8 @@ void gen_opev_interval(const gen_opev_config_t *c, gen_interval_config_t *ic) {
   gen_interval_config_init(ic);
   ic->granularity_ms = c->granularity_ms;
   ic->settle = c->settle;
-  ic->revisit = 0;     /* a revisit would cost a request a bucket */
+  ic->revisit = 0; /* a revisit would cost a request a bucket */
+  ic->revisit_at = (gen_revisit_t){.n = 0}; /* nor a schedule: no pipeline */
   ic->max_buckets = 1; /* the answer has no buckets: one a request */
   ic->horizon = c->horizon;
   ic->initial = c->initial;

@@ -197,6 +197,19 @@ def parse_args(argv=None):
       help="details query: a range holding more results is refused past this many "
            "(default 100000, the real limit; smaller makes a small org pass it)")
     a("--retention-hours", type=float, default=26.0, help="simulated hours of analytics kept")
+    a("--reprocessing", action="store_true",
+      help="model Genesys' nightly pipeline: a share of the handle times changes, up or "
+           "down, when the first job that may take it runs (README, 'Late data and "
+           "reprocessing')")
+    a("--reprocess-kickoff", default="02:00",
+      help="with --reprocessing: the job's kick-off, HH:MM UTC (default 02:00)")
+    a("--reprocess-run-hours", type=float, default=3.0,
+      help="with --reprocessing: how long the job runs; a change is visible from a point "
+           "of the run (default 3)")
+    a("--reprocess-share", type=float, default=0.02,
+      help="with --reprocessing: share of the handle times it changes (default 0.02); "
+           "one in three a correction, taken once the conversation is 72 h old, the rest "
+           "once it is 48 h old")
     a("--scenario", default=None, help="JSON fault timeline")
     a("--ready-file", default=None, help="written once listening")
     a("--truth-file", default=None, help="ground truth dumped periodically and at exit")
@@ -255,6 +268,11 @@ class Runner:
                                                             o.warmup) * 1000))
         model.conv_store.late_share = o.agg_late_share
         model.conv_store.late_ms = int(o.agg_late_s * 1000)
+        if o.reprocessing:
+            hh, mm = (int(x) for x in o.reprocess_kickoff.split(":"))
+            model.conv_store.pipeline = simmodel.Pipeline(
+                (hh * 60 + mm) * 60000, int(o.reprocess_run_hours * 3600000),
+                o.reprocess_share)
         model.advance_to(start)
         # The static part of the model (entities, agents, indexes) is large and
         # lives forever: move it out of the collector's way, otherwise every

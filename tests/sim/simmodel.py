@@ -326,6 +326,57 @@ class SynthStore:
         return out
 
 
+class Pipeline:
+    """Genesys' nightly reprocessing of analytics data (README, "Late data
+    and reprocessing"): a job kicks off every day at kickoff_ms after
+    midnight UTC and runs run_ms; it reprocesses data at least 48 h old when
+    it kicks off, and a later class of corrections (real-time issues) once
+    a conversation is at least 72 h old. A share of the handle times
+    (tHandle) is changed by it, the same ones on every run: up (one more of
+    the same length) or down (taken out), by the nightly class or, one in
+    three, the correction class, each visible from a point of the run of
+    the first job that may take it (the job works through the data while
+    it runs). applied: what it changed so far, the ground truth of when."""
+    METRIC = "tHandle"
+    DAY_MS = 86400000
+
+    def __init__(self, kickoff_ms, run_ms, share):
+        self.kickoff_ms, self.run_ms, self.share = kickoff_ms, run_ms, share
+        self.heap = []   # (visible at, seq, t, key, value, sign, class, kick-off)
+        self.seq = 0
+        self.applied = []
+
+    def plan(self, t_ms, key, metric, value):
+        if metric != self.METRIC or value is None or key[0] is None:
+            return
+        h = zlib.crc32(("%d/%s/%s/pipeline" % (t_ms, key, metric)).encode())
+        if h >= self.share * 4294967296.0:
+            return
+        h2 = zlib.crc32(("%d/%s/%s/change" % (t_ms, key, metric)).encode())
+        sign = 1 if h2 & 1 else -1
+        cls = "correction" if (h2 >> 1) % 3 == 0 else "nightly"
+        min_age = (72 if cls == "correction" else 48) * 3600000
+        # the first kick-off at which the moment is min_age old
+        base = t_ms + min_age
+        kick = base - base % self.DAY_MS + self.kickoff_ms
+        if kick < base:
+            kick += self.DAY_MS
+        at = kick + (h2 >> 8) % 65536 * self.run_ms // 65536
+        self.seq += 1
+        heapq.heappush(self.heap, (at, self.seq, t_ms, key, value, sign, cls, kick))
+
+    def flush(self, store, now_ms):
+        while self.heap and self.heap[0][0] <= now_ms:
+            at, _, t, key, value, sign, cls, kick = heapq.heappop(self.heap)
+            if sign > 0:
+                Store.add(store, t, key, self.METRIC, value)
+            elif not store.remove(t, key, self.METRIC, value):
+                continue  # pruned (past the retention) already
+            self.applied.append({"qi": key[0], "mediaType": key[1], "time": t,
+                                 "visible": at, "kickoff": kick, "sign": sign,
+                                 "class": cls, "tHandle_ms": value})
+
+
 class WindowStore(Store):
     """A Store that also sums, per (queue, media), the metrics emitted in the
     current 30-minute window: the interval aggregates that
@@ -344,6 +395,9 @@ class WindowStore(Store):
         self.late_share = 0.0
         self.late_ms = 0
         self.pending = collections.deque()
+        # --reprocessing: Genesys' nightly pipeline (README, "Late data and
+        # reprocessing"), a Pipeline, or None
+        self.pipeline = None
 
     def late(self, t_ms, key, metric):
         """Whether this moment reaches the aggregates late: a share of them,
@@ -352,10 +406,27 @@ class WindowStore(Store):
         return h < self.late_share * 4294967296.0
 
     def flush(self, now_ms):
-        """The late moments visible at now_ms, into the store."""
+        """The late moments and the pipeline's changes visible at now_ms,
+        into the store."""
         while self.pending and self.pending[0][0] <= now_ms:
             _, t, key, metric, value = self.pending.popleft()
             Store.add(self, t, key, metric, value)
+        if self.pipeline is not None:
+            self.pipeline.flush(self, now_ms)
+
+    def remove(self, t_ms, key, metric, value):
+        """One moment taken out again (a change down): its count and sum;
+        min and max stay as they were (what the store serves and the truth
+        reports alike)."""
+        arr = self.minutes.get(t_ms // 60000, {}).get(key)
+        if arr is None:
+            return False
+        i = self.midx[metric] * 4
+        if arr[i] < 1:
+            return False
+        arr[i] -= 1
+        arr[i + 1] -= value
+        return True
 
     def hidden(self, start_ms, end_ms, keyfn):
         """Late moments in [start, end) of the keys keyfn takes, not yet
@@ -368,6 +439,8 @@ class WindowStore(Store):
             self.pending.append((t_ms + self.late_ms, t_ms, key, metric, value))
         else:
             Store.add(self, t_ms, key, metric, value)
+        if self.pipeline is not None:
+            self.pipeline.plan(t_ms, key, metric, value)
         k = (key[0], key[1])
         ws = t_ms - t_ms % self.WINDOW_MS
         w = self.win.get(k)
@@ -1967,6 +2040,13 @@ class Model:
             "metric_attributes_on_queue_topics": attrs_q,
             "late_data": self.late_injected,
         }
+        pipe = self.conv_store.pipeline
+        if pipe is not None:
+            # what the nightly pipeline changed so far, and when (the
+            # buckets above hold it)
+            out["pipeline"] = [dict(a, queueId=self.queues[a["qi"]].id, time=iso(a["time"]),
+                                    visible=iso(a["visible"]), kickoff=iso(a["kickoff"]))
+                               for a in pipe.applied]
         if include_users:
             out["user_buckets"] = self.user_buckets(start, end, gran_ms)
             # agents exist from here on: a bucket that began earlier holds

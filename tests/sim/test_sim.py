@@ -3096,6 +3096,56 @@ class T07bReprocessed(unittest.TestCase):
             s.stop()
 
 
+class T07cNightlyPipeline(unittest.TestCase):
+    def test_changes_come_with_the_nightly_job(self):
+        """--reprocessing (README, "Late data and reprocessing"): handle
+        times change up and down, each at the run of the first job (kick-off
+        02:00 UTC, 3 h) at which it was 48 h old, or 72 h for the correction
+        class, and never before; the query's answer and the truth hold the
+        change."""
+        H = 3600000
+        s = Sim("--quiet", "--queues", 2, "--agents", 8, "--flows", 1,
+                "--warmup", 130 * 3600, "--retention-hours", 140, "--reprocessing",
+                "--reprocess-share", 0.2)
+        try:
+            c = s.client()
+            t = s.sim("GET", "/sim/truth?granularity=PT1H&buckets=130")[1]
+            now = simapi.parse_time_ms(t["sim_time"])
+            changes = t["pipeline"]
+            self.assertGreater(len(changes), 10)
+            self.assertEqual({ch["sign"] for ch in changes}, {1, -1})
+            self.assertEqual({ch["class"] for ch in changes}, {"nightly", "correction"})
+            for ch in changes:
+                at = simapi.parse_time_ms(ch["time"])
+                kick = simapi.parse_time_ms(ch["kickoff"])
+                seen = simapi.parse_time_ms(ch["visible"])
+                age = (72 if ch["class"] == "correction" else 48) * H
+                self.assertEqual(kick % (24 * H), 2 * H, ch)
+                self.assertGreaterEqual(kick - at, age, ch)
+                self.assertLess(kick - 24 * H - at, age, ch)  # the first such job
+                self.assertTrue(kick <= seen < kick + 3 * H <= now + 3 * H, ch)
+            # a changed bucket: the query answers what the truth holds
+            ch = changes[-1]
+            qid, start = ch["queueId"], simapi.parse_time_ms(ch["time"]) // H * H
+            body = {"interval": simmodel.iso(start, False) + "/" +
+                    simmodel.iso(start + H, False), "granularity": "PT1H",
+                    "groupBy": ["queueId"], "metrics": ["tHandle"],
+                    "filter": {"type": "and", "predicates": [
+                        {"dimension": "queueId", "value": qid},
+                        {"dimension": "mediaType", "value": ch["mediaType"]}]}}
+            st, _, js = c.request(
+                "POST", "/api/v2/analytics/conversations/aggregates/query", body)
+            self.assertEqual(st, 200)
+            got = [d["metrics"][0]["stats"] for r in js.get("results", [])
+                   for d in r["data"]]
+            iv = simmodel.iso(start) + "/" + simmodel.iso(start + H)
+            want = t["buckets"][iv][qid][ch["mediaType"]]["handle"]
+            self.assertEqual((got[0]["count"], got[0]["sum"]),
+                             (want["count"], want["sum_ms"]))
+        finally:
+            s.stop()
+
+
 class T08Tls(unittest.TestCase):
     def test_tls(self):
         s = Sim("--quiet", "--tls", "--queues", 4, "--agents", 30, "--speed", 60)

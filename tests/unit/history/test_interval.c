@@ -304,6 +304,16 @@ DEF_TEST(ranges_are_capped_and_continue) {
 
 /* A fresh engine takes one bucket of Q1 and leaves (as if killed): the
  * state file it wrote goes to text, unless NULL. */
+/* The state file's text into text. */
+static int read_state(char *text, size_t size) {
+  FILE *f = fopen(path, "r");
+  CHECK_NOT_NULL(f);
+  size_t n = fread(text, 1, size - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return 0;
+}
+
 static int state_of_one_bucket(char *text, size_t size) {
   unlink(path);
   gen_interval_t *gi = make(3600000, 100, path);
@@ -313,14 +323,7 @@ static int state_of_one_bucket(char *text, size_t size) {
   CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
   CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
   gen_interval_free(gi);
-  if (text == NULL)
-    return 0;
-  FILE *f = fopen(path, "r");
-  CHECK_NOT_NULL(f);
-  size_t n = fread(text, 1, size - 1, f);
-  fclose(f);
-  text[n] = '\0';
-  return 0;
+  return text == NULL ? 0 : read_state(text, size);
 }
 
 /* Writes text to file with its len bytes at at replaced by with. */
@@ -382,14 +385,112 @@ DEF_TEST(state_file_is_pinned) {
   CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
   unlink(path);                               /* the next tests start afresh */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
+  /* The record: its bucket (start / granularity, a varint: d7f1e902), its
+   * hash's bytes from the least significant (19140801d28a62bf), the length
+   * of its counters (03) and those, in the order of "cols", each a varint
+   * of twice its zigzag: 500 is d00f, 5 is 14; in base64. */
   EXPECT_EQ_STR(
       "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
       "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
-      "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"buckets\":[{"
-      "\"start\":1778752500000,\"hash\":\"19140801d28a62bf\",\"counters\":{"
-      "\"handle_ms\":500,\"offered\":5}}]}}}",
+      "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"cols\":["
+      "\"handle_ms\",\"offered\"],\"records\":"
+      "\"1/HpAr9iitIBCBQZA9APFA==\"}}}",
       text);
 #endif
+  return 0;
+}
+
+/* The state file as versions before the compact record wrote it: one
+ * bucket of Q1/voice, its counters named. */
+static const char old_one_bucket[] =
+    "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
+    "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
+    "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"buckets\":[{"
+    "\"start\":1778752500000,\"hash\":\"19140801d28a62bf\",\"counters\":{"
+    "\"handle_ms\":500,\"offered\":5}}]}}}";
+
+/* A record of that older form is migrated: a revision of its bucket moves
+ * the totals by the difference from its counters (5 offered, 500 ms), not
+ * by the whole bucket, and the next state file has the compact form. */
+DEF_TEST(old_record_is_migrated) {
+  CHECK_ZERO(gen_state_write(path, old_one_bucket, strlen(old_one_bucket)));
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms);
+  n_events = 0;
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 7, 900)); /* changed */
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  const event_t *e = find("Q1\tvoice", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(7, e->offered); /* 5 + (7 - 5) */
+  EXPECT_EQ_DOUBLE(900, e->handle_ms);
+  gen_interval_free(gi);
+  char text[1024];
+  CHECK_ZERO(read_state(text, sizeof(text)));
+  OK(strstr(text, "\"buckets\"") == NULL);
+  OK(strstr(text, "\"records\":\"") != NULL);
+  unlink(path);
+  return 0;
+}
+
+/* A revision whose answer no longer has a counter (Genesys leaves out a
+ * metric the reprocessing took to zero) dispatches it as 0, not leaving
+ * the bucket's series at the old value, and the totals lose it once. */
+DEF_TEST(a_counter_gone_in_a_revision_goes_to_zero) {
+  n_events = 0;
+  gen_interval_t *gi = make(3600000, 100, NULL);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 - G, r.start_ms); /* the window */
+  gen_interval_value_t v[] = {{"offered", 5, true}};
+  char buf[64];
+  gen_key_t key = key_of("Q1\tvoice", buf, sizeof(buf));
+  CHECK_ZERO(gen_interval_put(gi, "Q1", &key, T0 - G, v, 1));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  const event_t *e = find("Q1\tvoice", T0 - G, T0);
+  OK(e != NULL);
+  EXPECT_EQ_INT(GEN_INTERVAL_REVISION, e->kind);
+  EXPECT_EQ_DOUBLE(0, e->handle_ms); /* not left out (-1) */
+  EXPECT_EQ_DOUBLE(5, e->offered);
+  e = find("Q1\tvoice", -1, T0 + G);
+  OK(e != NULL);
+  EXPECT_EQ_DOUBLE(0, e->handle_ms);
+  gen_interval_free(gi);
+  return 0;
+}
+
+/* Records that are not as records_write writes them refuse the file, as
+ * any other malformed record does: text that is not padded base64, a
+ * record cut short, more counters than "cols" names, a bucket not after the one
+ * before, a value that is not one. */
+DEF_TEST(malformed_records_refuse_the_state) {
+  const char *good = "1/HpAr9iitIBCBQZA9APFA==";
+  const char *bad[] = {
+      "1/HpAr9iitIBCBQZA9APFA=",          /* not four by four */
+      "1/HpAr9iitIBCBQZA9APF!==",         /* not base64 */
+      "1/HpAr9iitIBCBQZA9A=FA==",         /* padding inside */
+      "1/HpAr9iitIBCBQZBNAPFA==",         /* 4 bytes, 3 there */
+      "1/HpAr9iitIBCBQZBNAPFBY=",         /* 3 values, 2 names */
+      "1/HpAr9iitIBCBQZAAC/YorSAQgUGQA=", /* the same bucket twice */
+      "1/HpAr9iitIBCBQZA9APFQ==",         /* an odd tag */
+      "1/HpAr9iitIBCBQZ"};                /* no length */
+  char text[1024];
+  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  char *at = strstr(text, good);
+  CHECK_NOT_NULL(at);
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    CHECK_ZERO(write_spliced(path, text, at, strlen(good), bad[i]));
+    OK(refuses_state("cannot be used") == 0);
+  }
+  unlink(path);
   return 0;
 }
 
@@ -489,7 +590,7 @@ DEF_TEST(malformed_hash_refuses_the_state) {
                        ""};
   const char *good = "19140801d28a62bf";
   char text[8192];
-  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  snprintf(text, sizeof(text), "%s", old_one_bucket); /* the older form's */
   char *hash = strstr(text, good);
   CHECK_NOT_NULL(hash);
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
@@ -937,11 +1038,7 @@ DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
     } else { /* the file edited: its progress a year ahead */
       gen_interval_free(gi);
       char text[8192];
-      FILE *f = fopen(path, "r");
-      CHECK_NOT_NULL(f);
-      size_t n = fread(text, 1, sizeof(text) - 1, f);
-      fclose(f);
-      text[n] = '\0';
+      CHECK_ZERO(read_state(text, sizeof(text)));
       char *done = strstr(text, ",1778752800000]");
       CHECK_NOT_NULL(done);
       char year[32];
@@ -1072,6 +1169,9 @@ int main(void) {
   RUN_TEST(key_the_state_file_cannot_hold_is_refused);
   RUN_TEST(absurd_total_refuses_the_state);
   RUN_TEST(malformed_hash_refuses_the_state);
+  RUN_TEST(old_record_is_migrated);
+  RUN_TEST(malformed_records_refuse_the_state);
+  RUN_TEST(a_counter_gone_in_a_revision_goes_to_zero);
   RUN_TEST(scopes_of_a_batch_progress_independently);
   RUN_TEST(deferred_save_records_a_read_late);
   RUN_TEST(stale_next_is_removed_at_start);

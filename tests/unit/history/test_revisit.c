@@ -238,6 +238,22 @@ DEF_TEST(each_bucket_is_asked_for_again_once_at_each_age) {
   gen_interval_stats_t st;
   gen_interval_get_stats(gi, &st);
   EXPECT_EQ_UINT64(1, st.revisions);
+  /* The self-metric of where it landed: found at 3 h, once; none at 1 h. */
+  EXPECT_EQ_UINT64(2, st.n_revision_ages);
+  EXPECT_EQ_UINT64(HOUR, st.revision_age_ms[0]);
+  EXPECT_EQ_UINT64(0, st.revisions_at[0]);
+  EXPECT_EQ_UINT64(3 * HOUR, st.revision_age_ms[1]);
+  EXPECT_EQ_UINT64(1, st.revisions_at[1]);
+  gen_interval_stats_t sum = {0};
+  gen_interval_stats_add(gi, &sum);
+  gen_interval_stats_add(gi, &sum); /* two engines of one schedule */
+  EXPECT_EQ_UINT64(2, sum.n_revision_ages);
+  EXPECT_EQ_UINT64(2, sum.revisions_at[1]);
+  char age[16];
+  gen_revisit_age_format(100 * HOUR, age, sizeof(age));
+  EXPECT_EQ_STR("100h", age);
+  gen_revisit_age_format(90 * MINUTE, age, sizeof(age));
+  EXPECT_EQ_STR("90m", age);
   gen_interval_free(gi);
   return 0;
 }
