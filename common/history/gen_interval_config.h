@@ -24,7 +24,7 @@ typedef struct {
   bool keep_idle;           /* KeepIdleSeries */
 } gen_interval_config_t;
 
-/* Defaults: PT15M, settle 120 s, revisit 1 h, RevisitAt "24h 100h",
+/* Defaults: PT15M, settle 120 s, revisit 1 h, no RevisitAt,
  * horizon 24 h, no initial backfill, 96 buckets per query. */
 void gen_interval_config_init(gen_interval_config_t *c);
 void gen_interval_config_release(gen_interval_config_t *c);

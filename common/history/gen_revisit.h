@@ -21,9 +21,6 @@
 
 #define GEN_REVISIT_MAX 8                        /* ages in a schedule */
 #define GEN_REVISIT_MAX_AGE_MS (31LL * 86400000) /* 31 days */
-/* The default schedule, "24h 100h" (gen_interval_config_init). */
-#define GEN_REVISIT_DEFAULT_FIRST_MS (24LL * 3600000)
-#define GEN_REVISIT_DEFAULT_LAST_MS (100LL * 3600000)
 /* A watermark not known yet (a state file without it). */
 #define GEN_REVISIT_UNSET INT64_MIN
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""End to end: the default revisit schedule (no RevisitAt: "24h 100h") of
+"""End to end: the recommended revisit schedule (RevisitAt "24h 100h") of
 genesys_analytics against the simulator's nightly pipeline
 (tests/sim/README.md, "Late data and reprocessing"), over more than four
 simulated days at PT1H (the simulator and collectd's clock 3,600 times
@@ -9,7 +9,7 @@ The simulator (--reprocessing) changes a share of the handle times, up or
 down, from a point of the run of the first nightly job (02:00 UTC, 3 h) at
 which the moment is 48 h old, or 72 h for the correction class: from about
 50 to 99 hours after its bucket ended. The test checks that every change
-landed before the default's last age, and that for every bucket past that
+landed before the schedule's last age, and that for every bucket past that
 age the last dispatched values equal the truth both ways; that each changed
 bucket was dispatched twice (new, then its revision at 100 h) and every
 other once; that the counters equal the sum of the buckets dispatched (each
@@ -34,7 +34,7 @@ PLUGIN = "genesys_analytics"
 SPEED = 3600
 HOUR = 3600000
 G_MS = HOUR
-LAST_AGE = 100 * HOUR  # the default RevisitAt's last age
+LAST_AGE = 100 * HOUR  # the recommended RevisitAt's last age
 COUNTS = ("offered", "answered", "abandoned")
 
 
@@ -61,7 +61,8 @@ class RevisitAfterThePipeline(unittest.TestCase):
             "acme",
             extra='    Host "acme"\n    InstanceFrom "id"\n'
             '    Granularity "PT1H"\n    SettleDelay 900\n'
-            '    RevisitWindow 7200\n' + os.environ.get("GEN_TEST_REVISIT_AT", ""))
+            '    RevisitWindow 7200\n' + os.environ.get("GEN_TEST_REVISIT_AT",
+                                                    '    RevisitAt "24h 100h"\n'))
         cd = FakeClockCollectd(
             f"<LoadPlugin {PLUGIN}>\n  Interval 600\n</LoadPlugin>\n"
             f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
