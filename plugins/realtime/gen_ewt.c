@@ -87,18 +87,10 @@ static bool labelled(json_object *r) {
 
 int gen_ewt_read(const char *text, size_t len, int64_t *seconds,
                  size_t *malformed, char *err, size_t err_size) {
-  json_object *doc = NULL;
-  char why[128];
+  json_object *doc;
   *malformed = 0;
-  if (text == NULL || len == 0) {
-    snprintf(err, err_size, "empty answer");
+  if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
     return -EBADMSG;
-  }
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, why, sizeof(why)) !=
-      0) {
-    snprintf(err, err_size, "not JSON: %s", why);
-    return -EBADMSG;
-  }
   json_object *results = gen_json_get_array(doc, "results");
   if (results == NULL) {
     json_object_put(doc);
