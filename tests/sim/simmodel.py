@@ -68,6 +68,8 @@ ONQ_FRACTION = 0.55
 DEPTS = ["Sales", "Support", "Billing", "Retention", "Tech", "Claims", "Bookings", "Collections"]
 LANGS = ["EN", "FR", "DE", "ES", "NL", "IT"]
 DIVS = ["Home", "Sales", "Support", "Billing"]
+# work teams (GET /api/v2/teams): agent i in team i % (TEAMS + 1), the last in none
+TEAMS = 5
 DEPT_DIV = {"Sales": 1, "Retention": 1, "Support": 2, "Tech": 2, "Billing": 3,
             "Collections": 3, "Claims": 0, "Bookings": 0}
 FIRST = ["Alex", "Sam", "Robin", "Kim", "Jo", "Chris", "Pat", "Lee", "Max", "Noa",
@@ -868,6 +870,55 @@ class Model:
             self.deleted.append(a)
         self.deleted_ids = {a.id for a in self.deleted}
 
+    def _build_teams(self, seed):
+        """Work teams (README, Agent states by team or division): TEAMS of
+        them, agent i in team i % (TEAMS + 1) (the last share in none), and
+        each agent in the division of its first queue (in Home without
+        one). Drawn from their own generator, so every other id stays as
+        it was."""
+        rng = random.Random("teams-%s" % seed)
+        self.teams = [{"id": det_uuid(rng), "name": "Team %02d" % (k + 1),
+                       "division": self.divisions[k % len(self.divisions)], "members": []}
+                      for k in range(TEAMS)]
+        for a in self.agents:
+            if a.members:
+                a.div = self.queues[a.members[0]].div
+            k = a.idx % (TEAMS + 1)
+            if k < TEAMS:
+                self.teams[k]["members"].append(a.idx)
+        self.team_by_id = {t["id"]: t for t in self.teams}
+
+    def agent_state_counts(self, agents):
+        """What POST /api/v2/analytics/agents/status/counts counts of agents:
+        {routing status: n}, {(system presence, org presence id): n}, each
+        only when not 0 (README, Agent states by team or division)."""
+        routing, presence = {}, {}
+        for a in agents:
+            r = ROUTING[a.routing]
+            routing[r] = routing.get(r, 0) + 1
+            k = (PRESENCES[a.presence], self.org_presences[a.opres]["id"])
+            presence[k] = presence.get(k, 0) + 1
+        return routing, presence
+
+    def group_truth(self):
+        """The agents of each division and team by routing status and system
+        presence now (GET /sim/truth/agentgroups)."""
+        def counts(agents):
+            routing, pres = self.agent_state_counts(agents)
+            sysp = {}
+            for (sp, _), n in pres.items():
+                sysp[sp] = sysp.get(sp, 0) + n
+            return {"agents": len(agents), "routing": routing, "presence": sysp}
+        out = {"divisions": {}, "teams": {}}
+        for d in self.divisions:
+            out["divisions"][d["id"]] = dict(counts([a for a in self.agents
+                                                     if a.div["id"] == d["id"]]),
+                                             name=d["name"])
+        for t in self.teams:
+            out["teams"][t["id"]] = dict(counts([self.agents[i] for i in t["members"]]),
+                                         name=t["name"])
+        return out
+
     def users(self, state):
         """The users GET /api/v2/users lists with state (active, the default;
         inactive, or deactivated as some clients spell it; deleted; any)."""
@@ -938,6 +989,7 @@ class Model:
                 for q in a.members:
                     self.queues[q].members.append(i)
             self.agents.append(a)
+        self._build_teams(seed)
         self.agent_by_id = {a.id: a for a in self.agents}
         # outcomes, milestones, flows
         n_out = max(len(OUTCOME_NAMES), nf)
