@@ -30,7 +30,14 @@ typedef struct {
 struct gen_agent_groups {
   gen_agent_groups_config_t c;
   group_kind_t divisions, teams;
-  cdtime_t listed_at, asked_at; /* 0: never */
+  cdtime_t listed_at; /* 0: never */
+  /* A sweep asks every group once; the next starts AgentStatesEvery after
+   * the last began, once it is done. */
+  bool sweeping;
+  cdtime_t swept_at;
+  size_t cursor; /* the next group: divisions, then teams */
+  double credit; /* requests the budget allows now */
+  cdtime_t credited_at;
   uint64_t requests, failures;
   bool refused;       /* a 403 for the counts: the family stops */
   bool teams_refused; /* a 403 for the teams: teams stop */
@@ -42,6 +49,7 @@ void gen_agent_groups_config_init(gen_agent_groups_config_t *c) {
   c->by_team = false;
   c->every = TIME_T_TO_CDTIME_T(60);
   c->relist = TIME_T_TO_CDTIME_T(600);
+  c->per_minute = 60;
 }
 
 #define AC gen_agent_groups_config_t
@@ -54,6 +62,8 @@ static const gen_config_def_t ag_defs[] = {
                     "how often each division and team is asked"),
     GEN_KEY_SECONDS("AgentStatesListEvery", AC, relist, 60, 86400, "600",
                     "how often divisions, teams and members are listed"),
+    GEN_KEY_INT("AgentStatesRequests", AC, per_minute, 1, GEN_AG_MAX_PER_MINUTE,
+                "60", "agent status counts requests a minute at most"),
 };
 #undef AC
 const gen_config_table_t gen_agent_groups_keys = GEN_CONFIG_TABLE(ag_defs);
@@ -286,30 +296,48 @@ static bool ask_batch(void *ud, const char *const *ids, size_t n) {
   return b->status == 0 && !gen_http_resting(b->client->http, NULL);
 }
 
-/* Every group of k asked; false once the family is refused. */
-static bool ask_kind(gen_agent_groups_t *g, gen_client_t *client,
-                     group_kind_t *k) {
-  for (size_t i = 0; i < k->set.count; i++) {
-    if (gen_http_resting(client->http, NULL))
-      return true; /* the rest at the next read */
-    batch_ctx_t b = {.g = g, .client = client, .c = &k->counts[i]};
-    memset(b.c, 0, sizeof(*b.c));
-    if (k->members == NULL)
-      b.status = ask(g, client, gen_ag_body(k->set.items[i].id, NULL, 0), b.c,
-                     b.err, sizeof(b.err));
-    else if (gen_entity_batches(&k->members[i], GEN_AG_USERS_PER_REQUEST,
-                                ask_batch, &b) != 0)
-      b.status = -ENOMEM, snprintf(b.err, sizeof(b.err), "out of memory");
-    k->have[i] = b.status == 0;
-    char what[300];
-    snprintf(what, sizeof(what), "%s \"%s\"",
-             k->members == NULL ? "division" : "team", k->set.items[i].name);
-    if (outcome(g, client, GEN_AG_FAMILY, b.status, b.err, what)) {
-      g->refused = true;
-      return false;
-    }
+/* Requests group i of k costs: 1 a division, one a batch of members a team
+ * (none for a team without members). */
+static size_t cost_of(const group_kind_t *k, size_t i) {
+  if (k->members == NULL)
+    return 1;
+  size_t n = k->members[i].count;
+  return (n + GEN_AG_USERS_PER_REQUEST - 1) / GEN_AG_USERS_PER_REQUEST;
+}
+
+/* Group i of k asked; false once the family is refused. */
+static bool ask_group(gen_agent_groups_t *g, gen_client_t *client,
+                      group_kind_t *k, size_t i) {
+  batch_ctx_t b = {.g = g, .client = client, .c = &k->counts[i]};
+  memset(b.c, 0, sizeof(*b.c));
+  if (k->members == NULL)
+    b.status = ask(g, client, gen_ag_body(k->set.items[i].id, NULL, 0), b.c,
+                   b.err, sizeof(b.err));
+  else if (gen_entity_batches(&k->members[i], GEN_AG_USERS_PER_REQUEST,
+                              ask_batch, &b) != 0)
+    b.status = -ENOMEM, snprintf(b.err, sizeof(b.err), "out of memory");
+  k->have[i] = b.status == 0;
+  char what[300];
+  snprintf(what, sizeof(what), "%s \"%s\"",
+           k->members == NULL ? "division" : "team", k->set.items[i].name);
+  if (outcome(g, client, GEN_AG_FAMILY, b.status, b.err, what)) {
+    g->refused = true;
+    return false;
   }
   return true;
+}
+
+/* The budget: per_minute requests a minute, earned as time passes, at most
+ * a minute's worth kept. */
+static void earn(gen_agent_groups_t *g, cdtime_t now) {
+  double per_minute = (double)g->c.per_minute;
+  if (g->credited_at == 0 || now < g->credited_at)
+    g->credit = per_minute;
+  else
+    g->credit += per_minute * CDTIME_T_TO_DOUBLE(now - g->credited_at) / 60.0;
+  if (g->credit > per_minute)
+    g->credit = per_minute;
+  g->credited_at = now;
 }
 
 size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
@@ -326,13 +354,32 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
         list_kind(g, client, "/api/v2/teams", true, &g->teams,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
-    g->asked_at = 0; /* new groups: asked now */
+    g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
   }
-  if (g->asked_at != 0 && now - g->asked_at < g->c.every)
-    return 0;
-  g->asked_at = now;
-  if (ask_kind(g, client, &g->divisions) && !g->teams_refused)
-    ask_kind(g, client, &g->teams);
+  earn(g, now);
+  if (!g->sweeping) {
+    if (g->swept_at != 0 && now - g->swept_at < g->c.every)
+      return 0;
+    g->sweeping = true, g->swept_at = now, g->cursor = 0;
+  }
+  /* A sweep asks every group in turn, as far as the budget goes; the next
+   * read goes on where it stopped. */
+  size_t n_div = g->divisions.set.count;
+  size_t total = n_div + (g->teams_refused ? 0 : g->teams.set.count);
+  while (g->cursor < total && !gen_http_resting(client->http, NULL)) {
+    group_kind_t *k = g->cursor < n_div ? &g->divisions : &g->teams;
+    size_t i = g->cursor < n_div ? g->cursor : g->cursor - n_div;
+    double cost = (double)cost_of(k, i);
+    /* a team beyond a whole minute's budget waits for a full one */
+    if (cost > g->credit && g->credit < (double)g->c.per_minute)
+      break;
+    if (!ask_group(g, client, k, i))
+      return (size_t)(g->requests - before);
+    g->credit -= cost;
+    g->cursor++;
+  }
+  if (g->cursor >= total)
+    g->sweeping = false;
   return (size_t)(g->requests - before);
 }
 

@@ -9,8 +9,9 @@
  * is the sum of its batches: each member counted once). Per queue and
  * org-wide the notifications already count agents; a group has no topic, so
  * it is asked from the read, every AgentStatesEvery, whatever the number of
- * queues. The divisions, the teams (GET /api/v2/teams) and each team's
- * members (GET /api/v2/teams/{id}/members) are listed again every
+ * queues, within AgentStatesRequests a minute (a sweep of many groups goes
+ * on over the next reads). The divisions, the teams (GET /api/v2/teams) and
+ * each team's members (GET /api/v2/teams/{id}/members) are listed again every
  * AgentStatesListEvery. Only the read thread uses it: no lock.
  */
 #ifndef GEN_AGENT_GROUPS_H
@@ -30,6 +31,7 @@ typedef struct {
   bool by_team;     /* AgentStatesByTeam */
   cdtime_t every;   /* AgentStatesEvery: how often each group is asked */
   cdtime_t relist;  /* AgentStatesListEvery: groups and members listed */
+  long per_minute;  /* AgentStatesRequests: the budget */
 } gen_agent_groups_config_t;
 
 void gen_agent_groups_config_init(gen_agent_groups_config_t *c);
@@ -38,6 +40,9 @@ extern const gen_config_table_t gen_agent_groups_keys;
 /* The families' names in the log and notifications (gen_client_family). */
 #define GEN_AG_FAMILY "agent states by group"
 #define GEN_AG_TEAMS_FAMILY "agent states by team"
+/* The most AgentStatesRequests takes: the API's 300 requests a minute of
+ * one OAuth client. */
+#define GEN_AG_MAX_PER_MINUTE 300
 /* userId predicates a request (UNCONFIRMED: 100, as the users queries). */
 #define GEN_AG_USERS_PER_REQUEST 100
 
@@ -68,11 +73,11 @@ typedef struct gen_agent_groups gen_agent_groups_t;
 gen_agent_groups_t *gen_agent_groups_new(const gen_agent_groups_config_t *c);
 void gen_agent_groups_free(gen_agent_groups_t *g);
 
-/* One read at now (the monotonic clock): the listings when due, then, when
- * due, every group asked. A 403 stops the family it concerns (said once,
- * gen_client_family); a failed or malformed answer leaves the group without
- * values until one succeeds (logged, rate-limited). Returns the requests
- * made. */
+/* One read at now (the monotonic clock): the listings when due, then the
+ * sweep of every group when due, as far as the budget goes. A 403 stops the
+ * family it concerns (said once, gen_client_family); a failed or malformed
+ * answer leaves the group without values until one succeeds (logged,
+ * rate-limited). Returns the requests made. */
 size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                             cdtime_t now);
 

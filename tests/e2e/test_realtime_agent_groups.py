@@ -26,7 +26,8 @@ EVERY = 10
 COUNTS_ROUTE = "POST /api/v2/analytics/agents/status/counts"
 KEYS = ("    AgentStatesByDivision true\n"
         "    AgentStatesByTeam true\n"
-        f"    AgentStatesEvery {EVERY}\n")
+        f"    AgentStatesEvery {EVERY}\n"
+        "    AgentStatesRequests 300\n")
 ROUTING = ("idle", "interacting", "communicating", "not_responding", "off_queue")
 PRESENCE = ("available", "away", "busy", "break", "meal", "meeting", "training",
             "on_queue", "idle", "offline", "other")

@@ -799,8 +799,9 @@ class Model:
     def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
                  load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
                  presence_ids=None, deactivated=None, deactivated_after_ms=300000,
-                 deleted=None):
+                 deleted=None, teams=None):
         self.seed = seed
+        self.n_teams = TEAMS if teams is None else teams
         self.hub = hub
         self.now = start_ms
         self.start_ms = start_ms
@@ -871,20 +872,21 @@ class Model:
         self.deleted_ids = {a.id for a in self.deleted}
 
     def _build_teams(self, seed):
-        """Work teams (README, Agent states by team or division): TEAMS of
-        them, agent i in team i % (TEAMS + 1) (the last share in none), and
+        """Work teams (README, Agent states by team or division): --teams
+        of them (TEAMS by default), agent i in team i % (teams + 1) (the last share in none), and
         each agent in the division of its first queue (in Home without
         one). Drawn from their own generator, so every other id stays as
         it was."""
         rng = random.Random("teams-%s" % seed)
+        nt = self.n_teams
         self.teams = [{"id": det_uuid(rng), "name": "Team %02d" % (k + 1),
                        "division": self.divisions[k % len(self.divisions)], "members": []}
-                      for k in range(TEAMS)]
+                      for k in range(nt)]
         for a in self.agents:
             if a.members:
                 a.div = self.queues[a.members[0]].div
-            k = a.idx % (TEAMS + 1)
-            if k < TEAMS:
+            k = a.idx % (nt + 1)
+            if k < nt:
                 self.teams[k]["members"].append(a.idx)
         self.team_by_id = {t["id"]: t for t in self.teams}
 

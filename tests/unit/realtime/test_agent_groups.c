@@ -3,7 +3,8 @@
  * Unit tests of agent states by division and team (gen_agent_groups): the
  * counts answer in every form the record allows and malformed ones, the
  * request bodies, and reads against a fake API (a team of 150 members in
- * two requests, each member once; Every; a 403 that stops the family).
+ * two requests, each member once; Every; a sweep spread over reads within
+ * the budget; a 403 that stops the family).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -189,12 +190,18 @@ static void put_value(void *ud, const char *instance, const char *type,
   mock_put(puts, name, type_instance, value, false);
 }
 
-static gen_agent_groups_t *groups_on(bool division, bool team) {
+static gen_agent_groups_t *groups_budget(bool division, bool team,
+                                         long per_minute) {
   gen_agent_groups_config_t c;
   gen_agent_groups_config_init(&c);
   c.by_division = division;
   c.by_team = team;
+  c.per_minute = per_minute;
   return gen_agent_groups_new(&c);
+}
+
+static gen_agent_groups_t *groups_on(bool division, bool team) {
+  return groups_budget(division, team, 60);
 }
 
 DEF_TEST(a_read_against_the_api) {
@@ -273,6 +280,35 @@ DEF_TEST(a_read_against_the_api) {
   return 0;
 }
 
+DEF_TEST(a_sweep_within_the_budget) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  n_counts = n_lists = max_predicates = 0;
+  refuse_counts = refuse_teams = false;
+  /* 3 a minute: the two divisions, then the team (2 requests) must wait
+   * for the budget; the sweep goes on at a later read, never over it. */
+  gen_agent_groups_t *g = groups_budget(true, true, 3);
+  cdtime_t now = S(1000);
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now));
+  mock_puts_t puts = {0};
+  gen_agent_groups_put(g, client.org, put_value, &puts);
+  EXPECT_EQ_INT(2 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), puts.n);
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(10)));
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(20)));
+  mock_puts_t all = {0};
+  gen_agent_groups_put(g, client.org, put_value, &all);
+  EXPECT_EQ_INT(3 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), all.n);
+  /* The sweep is done: the next starts Every after this one began. */
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(40)));
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
+  EXPECT_EQ_INT(6, n_counts);
+  gen_agent_groups_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_agent_groups_config_t c;
@@ -280,9 +316,14 @@ DEF_TEST(configuration_keys) {
   OK(!c.by_division && !c.by_team);
   EXPECT_EQ_INT(60, (int)CDTIME_T_TO_TIME_T(c.every));
   EXPECT_EQ_INT(600, (int)CDTIME_T_TO_TIME_T(c.relist));
+  EXPECT_EQ_INT(60, (int)c.per_minute);
   for (size_t k = 0; k < gen_agent_groups_keys.n; k++)
     OK(gen_config_default_holds(&gen_agent_groups_keys.defs[k], &c));
   oconfig_item_t *ci = mock_ci_num("AgentStatesEvery", 5);
+  EXPECT_EQ_INT(-ERANGE,
+                gen_config_table_key(org, ci, &gen_agent_groups_keys, &c));
+  mock_ci_free(ci);
+  ci = mock_ci_num("AgentStatesRequests", 301);
   EXPECT_EQ_INT(-ERANGE,
                 gen_config_table_key(org, ci, &gen_agent_groups_keys, &c));
   mock_ci_free(ci);
@@ -299,6 +340,7 @@ int main(void) {
   RUN_TEST(malformed_answers);
   RUN_TEST(request_bodies);
   RUN_TEST(a_read_against_the_api);
+  RUN_TEST(a_sweep_within_the_budget);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
