@@ -11,6 +11,7 @@
 #include "gen_names.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 typedef struct {
   gen_entity_set_t set;
   gen_entity_set_t *members; /* per group (teams), NULL for divisions */
+  cdtime_t *members_at;      /* when each was listed (0: never) */
   gen_ag_counts_t *counts;
   bool *have; /* the group's last answers were read whole */
 } group_kind_t;
@@ -154,6 +156,7 @@ static void kind_clear(group_kind_t *k) {
       gen_entity_set_free(&k->members[i]);
   gen_entity_set_free(&k->set);
   free(k->members);
+  free(k->members_at);
   free(k->counts);
   free(k->have);
   memset(k, 0, sizeof(*k));
@@ -210,43 +213,60 @@ static int list_kind(gen_agent_groups_t *g, gen_client_t *client,
     gen_entity_set_free(&fresh);
     return refusal(err) ? -EACCES : status;
   }
-  size_t n = fresh.count;
-  gen_entity_set_t *members =
-      with_members && n > 0 ? calloc(n, sizeof(*members)) : NULL;
-  gen_ag_counts_t *counts = calloc(n > 0 ? n : 1, sizeof(*counts));
-  bool *have = calloc(n > 0 ? n : 1, sizeof(*have));
-  if ((with_members && n > 0 && members == NULL) || counts == NULL ||
-      have == NULL) {
-    free(members), free(counts), free(have);
+  /* A team's members are listed in the sweep, within the budget: a
+   * listing of 1,000 teams at once was past the API's minute. */
+  size_t n = fresh.count > 0 ? fresh.count : 1;
+  gen_entity_set_t *members = with_members ? calloc(n, sizeof(*members)) : NULL;
+  cdtime_t *members_at = with_members ? calloc(n, sizeof(*members_at)) : NULL;
+  gen_ag_counts_t *counts = calloc(n, sizeof(*counts));
+  bool *have = calloc(n, sizeof(*have));
+  if ((with_members && (members == NULL || members_at == NULL)) ||
+      counts == NULL || have == NULL) {
+    free(members), free(members_at), free(counts), free(have);
     gen_entity_set_free(&fresh);
     return -ENOMEM;
-  }
-  for (size_t i = 0; members != NULL && i < n; i++) {
-    char mpath[256];
-    snprintf(mpath, sizeof(mpath), "/api/v2/teams/%s/members",
-             fresh.items[i].id);
-    if (!gen_id_plain(fresh.items[i].id, 100)) {
-      status = -EINVAL; /* never put into a path */
-      snprintf(err, sizeof(err), "team id \"%s\" not usable in a path",
-               fresh.items[i].id);
-    } else {
-      status = gen_entity_list_ids(client->http, client->org, mpath,
-                                   &members[i], err, sizeof(err));
-    }
-    if (outcome(g, client, family, status, err, mpath) || status != 0) {
-      for (size_t j = 0; j <= i; j++)
-        gen_entity_set_free(&members[j]);
-      free(members), free(counts), free(have);
-      gen_entity_set_free(&fresh);
-      return refusal(err) ? -EACCES : status;
-    }
   }
   kind_clear(k);
   k->set = fresh;
   k->members = members;
+  k->members_at = members_at;
   k->counts = counts;
   k->have = have;
   return 0;
+}
+
+static uint64_t requests_made(const gen_client_t *client) {
+  uint64_t n = 0;
+  for (size_t i = 0;
+       i < sizeof(client->stats.requests) / sizeof(client->stats.requests[0]);
+       i++)
+    n += atomic_load(&client->stats.requests[i]);
+  return n;
+}
+
+/* Lists team i's members again (due every AgentStatesListEvery); its last
+ * members are kept when this fails. Returns the requests it made; *refused
+ * on a 403. */
+static size_t list_members(gen_agent_groups_t *g, gen_client_t *client,
+                           group_kind_t *k, size_t i, cdtime_t now,
+                           bool *refused) {
+  char err[512] = "", path[256];
+  const char *id = k->set.items[i].id;
+  uint64_t before = requests_made(client);
+  int status;
+  gen_entity_set_t fresh = {0};
+  snprintf(path, sizeof(path), "/api/v2/teams/%s/members", id);
+  if (!gen_id_plain(id, 100)) {
+    status = -EINVAL; /* never put into a path */
+    snprintf(err, sizeof(err), "team id \"%s\" not usable in a path", id);
+  } else {
+    status = gen_entity_list_ids(client->http, client->org, path, &fresh, err,
+                                 sizeof(err));
+  }
+  k->members_at[i] = now;
+  *refused = outcome(g, client, GEN_AG_TEAMS_FAMILY, status, err, path);
+  gen_entity_set_replace(&k->members[i], &fresh, status == 0);
+  return (size_t)(requests_made(client) - before);
 }
 
 /* One counts request of body, added to *c. 0, or a failure with err. */
@@ -345,7 +365,9 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
   if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
     return 0;
   uint64_t before = g->requests;
+  earn(g, now);
   if (g->listed_at == 0 || now - g->listed_at >= g->c.relist) {
+    uint64_t listing = requests_made(client);
     g->listed_at = now;
     if (g->c.by_division)
       list_kind(g, client, "/api/v2/authorization/divisions", false,
@@ -355,8 +377,8 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
     g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
+    g->credit -= (double)(requests_made(client) - listing); /* its pages */
   }
-  earn(g, now);
   if (!g->sweeping) {
     if (g->swept_at != 0 && now - g->swept_at < g->c.every)
       return 0;
@@ -369,13 +391,28 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
   while (g->cursor < total && !gen_http_resting(client->http, NULL)) {
     group_kind_t *k = g->cursor < n_div ? &g->divisions : &g->teams;
     size_t i = g->cursor < n_div ? g->cursor : g->cursor - n_div;
-    double cost = (double)cost_of(k, i);
-    /* a team beyond a whole minute's budget waits for a full one */
-    if (cost > g->credit && g->credit < (double)g->c.per_minute)
+    bool list = k->members != NULL && (k->members_at[i] == 0 ||
+                                       now - k->members_at[i] >= g->c.relist);
+    /* A budget short of what the next step costs waits for the next read
+     * (a step beyond a whole minute's budget for a full one). */
+    double full = (double)g->c.per_minute;
+    if (list) {
+      double pages = (double)cost_of(k, i); /* as many as last time */
+      if ((pages < 1 ? 1 : pages) > g->credit && g->credit < full)
+        break;
+      bool refused = false;
+      g->credit -= (double)list_members(g, client, k, i, now, &refused);
+      if (refused) {
+        g->teams_refused = true;
+        break;
+      }
+    }
+    if ((double)cost_of(k, i) > g->credit && g->credit < full)
       break;
+    size_t made = (size_t)g->requests;
     if (!ask_group(g, client, k, i))
       return (size_t)(g->requests - before);
-    g->credit -= cost;
+    g->credit -= (double)((size_t)g->requests - made);
     g->cursor++;
   }
   if (g->cursor >= total)

@@ -286,23 +286,28 @@ DEF_TEST(a_sweep_within_the_budget) {
   http_perform = fake_api;
   n_counts = n_lists = max_predicates = 0;
   refuse_counts = refuse_teams = false;
-  /* 3 a minute: the two divisions, then the team (2 requests) must wait
-   * for the budget; the sweep goes on at a later read, never over it. */
-  gen_agent_groups_t *g = groups_budget(true, true, 3);
+  /* 6 a minute, the listings and a team's members included: the
+   * divisions and teams listed (2), the divisions asked (2), the team's
+   * members listed (1); its counts (2 requests) wait for the budget, and
+   * the sweep goes on at a later read, never over it. */
+  gen_agent_groups_t *g = groups_budget(true, true, 6);
   cdtime_t now = S(1000);
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now));
+  EXPECT_EQ_INT(3, n_lists);
   mock_puts_t puts = {0};
   gen_agent_groups_put(g, client.org, put_value, &puts);
   EXPECT_EQ_INT(2 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), puts.n);
-  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(10)));
-  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(20)));
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(5)));
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(10)));
   mock_puts_t all = {0};
   gen_agent_groups_put(g, client.org, put_value, &all);
   EXPECT_EQ_INT(3 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), all.n);
-  /* The sweep is done: the next starts Every after this one began. */
-  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(40)));
-  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
-  EXPECT_EQ_INT(6, n_counts);
+  /* The sweep is done: the next starts Every after this one began, the
+   * members not listed again before ListEvery. */
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(30)));
+  EXPECT_EQ_INT(4, (int)gen_agent_groups_run(g, &client, now + S(60)));
+  EXPECT_EQ_INT(8, n_counts);
+  EXPECT_EQ_INT(3, n_lists);
   gen_agent_groups_free(g);
   http_perform = http_perform_curl;
   fake_client_free(&client);

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Agent states by division and team of genesys_realtime
+(AgentStatesByDivision, AgentStatesByTeam): requests a sweep and a minute,
+at a scale.
+
+For each scale, starts gensim (tests/sim) with Q queues, 5×Q agents and one
+work team per --team-size agents, runs the real collectd with
+genesys_realtime (both families on, AgentStatesEvery and
+AgentStatesRequests as given) from the build until the plugin has
+subscribed and --warm seconds more, then counts for --window seconds the
+agent status counts requests the simulator answered; and, from the start,
+the listing requests (divisions, teams, team members). A measurement, not
+a test: it reports numbers and asserts nothing.
+
+  python3 bench/bench_agent_groups.py --queues 500 5000
+
+"sweep" is what one sweep of every group costs: one request a division and
+one a team per 100 of its members (the simulator's truth of the groups);
+"expected" is min(budget, sweep × 60 / Every) a minute. The queues do not
+enter: a group has no topic, and its request does not name a queue.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import collectd_harness  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_realtime"
+COUNTS = "POST /api/v2/analytics/agents/status/counts"
+LISTS = ("GET /api/v2/authorization/divisions", "GET /api/v2/teams",
+         "GET /api/v2/teams/{teamId}/members")
+
+
+def total(stats, route):
+    return stats["requests"].get(route, {}).get("total", 0)
+
+
+def run_one(build, queues, args):
+    agents = 5 * queues
+    teams = max(1, agents // args.team_size)
+    sim = Simulator("--queues", str(queues), "--agents", str(agents), "--flows", "2",
+                    "--teams", str(teams), "--warmup", "300", "--speed", "1", tls=False)
+    collectd_harness.BUILD = build
+    block = sim.org_block("acme", extra='    Host "acme"\n'
+                          "    AgentStatesByDivision true\n    AgentStatesByTeam true\n"
+                          f"    AgentStatesEvery {args.every}\n"
+                          f"    AgentStatesRequests {args.budget}\n")
+    cd = collectd_harness.Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
+                                   f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+    try:
+        t0 = time.monotonic()
+        cd.start()
+        while sim.stats().get("topics_subscribed", 0) < queues:
+            if time.monotonic() - t0 > args.timeout:
+                raise RuntimeError("never subscribed")
+            time.sleep(0.5)
+        time.sleep(args.warm)
+        truth = sim._open("/sim/truth/agentgroups")
+        sweep = len(truth["divisions"]) + sum(
+            max(0, -(-t["agents"] // 100)) for t in truth["teams"].values())
+        r0, s0 = total(sim.stats(), COUNTS), time.monotonic()
+        time.sleep(args.window)
+        stats = sim.stats()
+        r1, s1 = total(stats, COUNTS), time.monotonic()
+        minutes = (s1 - s0) / 60
+        return {"divisions": len(truth["divisions"]), "teams": len(truth["teams"]),
+                "sweep": sweep, "per_minute": (r1 - r0) / minutes,
+                "expected": min(args.budget, sweep * 60 / args.every),
+                "listing": sum(total(stats, r) for r in LISTS),
+                "refused_429": stats.get("rate_limited", 0)}
+    finally:
+        cd.cleanup()
+        sim.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+    ap.add_argument("--team-size", type=int, default=25)
+    ap.add_argument("--every", type=int, default=60)
+    ap.add_argument("--budget", type=int, default=60)
+    ap.add_argument("--warm", type=float, default=10.0)
+    ap.add_argument("--window", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=600.0)
+    args = ap.parse_args()
+    cols = ["divisions", "teams", "sweep", "per_minute", "expected", "listing", "refused_429"]
+    print("| queues | " + " | ".join(cols) + " |")
+    print("|---:|" + "---:|" * len(cols))
+    for q in args.queues:
+        row = run_one(os.path.abspath(os.path.join(ROOT, args.build)), q, args)
+        print("| %d | %s |" % (q, " | ".join("%.1f" % row[c] if isinstance(row[c], float)
+                                             else str(row[c]) for c in cols)), flush=True)
+        print(json.dumps(row), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
