@@ -17,21 +17,23 @@ a test: it reports numbers and asserts nothing.
 
 "sweep" is what one sweep of every group costs: one request a division and
 one a team per 100 of its members (the simulator's truth of the groups);
-"expected" is min(budget, sweep × 60 / Every) a minute. The queues do not
-enter: a group has no topic, and its request does not name a queue.
+"expected" is min(budget, sweep × 60 / Every) a minute; "per_minute" and
+"listing_per_minute" the counts and the listings (divisions, teams,
+members: the same budget) in the window, "listing" those since the start.
+The queues do not enter: a group has no topic, and its request does not
+name a queue.
 """
 import argparse
-import json
 import os
 import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-import collectd_harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from realtime_bench import print_rows, start_collectd  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
-PLUGIN = "genesys_realtime"
 COUNTS = "POST /api/v2/analytics/agents/status/counts"
 LISTS = ("GET /api/v2/authorization/divisions", "GET /api/v2/teams",
          "GET /api/v2/teams/{teamId}/members")
@@ -46,36 +48,33 @@ def run_one(build, queues, args):
     teams = max(1, agents // args.team_size)
     sim = Simulator("--queues", str(queues), "--agents", str(agents), "--flows", "2",
                     "--teams", str(teams), "--warmup", "300", "--speed", "1", tls=False)
-    collectd_harness.BUILD = build
-    block = sim.org_block("acme", extra='    Host "acme"\n'
-                          "    AgentStatesByDivision true\n    AgentStatesByTeam true\n"
-                          f"    AgentStatesEvery {args.every}\n"
-                          f"    AgentStatesRequests {args.budget}\n")
-    cd = collectd_harness.Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
-                                   f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+    cd = None
     try:
-        t0 = time.monotonic()
-        cd.start()
-        while sim.stats().get("topics_subscribed", 0) < queues:
-            if time.monotonic() - t0 > args.timeout:
-                raise RuntimeError("never subscribed")
-            time.sleep(0.5)
-        time.sleep(args.warm)
+        cd = start_collectd(build, sim, "    AgentStatesByDivision true\n"
+                            "    AgentStatesByTeam true\n"
+                            f"    AgentStatesEvery {args.every}\n"
+                            f"    AgentStatesRequests {args.budget}\n",
+                            queues, args.timeout, args.warm)
         truth = sim._open("/sim/truth/agentgroups")
         sweep = len(truth["divisions"]) + sum(
             max(0, -(-t["agents"] // 100)) for t in truth["teams"].values())
-        r0, s0 = total(sim.stats(), COUNTS), time.monotonic()
+        stats = sim.stats()
+        r0, s0 = total(stats, COUNTS), time.monotonic()
+        l0 = sum(total(stats, r) for r in LISTS)
         time.sleep(args.window)
         stats = sim.stats()
         r1, s1 = total(stats, COUNTS), time.monotonic()
+        l1 = sum(total(stats, r) for r in LISTS)
         minutes = (s1 - s0) / 60
         return {"divisions": len(truth["divisions"]), "teams": len(truth["teams"]),
                 "sweep": sweep, "per_minute": (r1 - r0) / minutes,
+                "listing_per_minute": (l1 - l0) / minutes,
                 "expected": min(args.budget, sweep * 60 / args.every),
-                "listing": sum(total(stats, r) for r in LISTS),
+                "listing": l1,
                 "refused_429": stats.get("rate_limited", 0)}
     finally:
-        cd.cleanup()
+        if cd is not None:
+            cd.cleanup()
         sim.stop()
 
 
@@ -90,15 +89,10 @@ def main():
     ap.add_argument("--window", type=float, default=60.0)
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
-    cols = ["divisions", "teams", "sweep", "per_minute", "expected", "listing", "refused_429"]
-    print("| queues | " + " | ".join(cols) + " |")
-    print("|---:|" + "---:|" * len(cols))
-    for q in args.queues:
-        row = run_one(os.path.abspath(os.path.join(ROOT, args.build)), q, args)
-        print("| %d | %s |" % (q, " | ".join("%.1f" % row[c] if isinstance(row[c], float)
-                                             else str(row[c]) for c in cols)), flush=True)
-        print(json.dumps(row), file=sys.stderr)
-
+    cols = ["divisions", "teams", "sweep", "per_minute", "listing_per_minute", "expected",
+            "listing", "refused_429"]
+    build = os.path.abspath(os.path.join(ROOT, args.build))
+    print_rows(cols, args.queues, lambda q: run_one(build, q, args))
 
 if __name__ == "__main__":
     main()
