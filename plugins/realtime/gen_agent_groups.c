@@ -8,6 +8,7 @@
 #include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_minute.h"
 #include "gen_names.h"
 
 #include <errno.h>
@@ -37,9 +38,8 @@ struct gen_agent_groups {
    * the last began, once it is done. */
   bool sweeping;
   cdtime_t swept_at;
-  size_t cursor; /* the next group: divisions, then teams */
-  double credit; /* requests the budget allows now */
-  cdtime_t credited_at;
+  size_t cursor;       /* the next group: divisions, then teams */
+  gen_minute_t minute; /* the budget: AgentStatesRequests in any 60 s */
   uint64_t requests, failures;
   bool refused;       /* a 403 for the counts: the family stops */
   bool teams_refused; /* a 403 for the teams: teams stop */
@@ -170,6 +170,11 @@ gen_agent_groups_t *gen_agent_groups_new(const gen_agent_groups_config_t *c) {
     return NULL;
   g->c = *c;
   g->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if (gen_minute_init(&g->minute,
+                      c->per_minute > 0 ? (size_t)c->per_minute : 1) != 0) {
+    free(g);
+    return NULL;
+  }
   return g;
 }
 
@@ -178,6 +183,7 @@ void gen_agent_groups_free(gen_agent_groups_t *g) {
     return;
   kind_clear(&g->divisions);
   kind_clear(&g->teams);
+  gen_minute_free(&g->minute);
   free(g);
 }
 
@@ -347,17 +353,17 @@ static bool ask_group(gen_agent_groups_t *g, gen_client_t *client,
   return true;
 }
 
-/* The budget: per_minute requests a minute, earned as time passes, at most
- * a minute's worth kept. */
-static void earn(gen_agent_groups_t *g, cdtime_t now) {
-  double per_minute = (double)g->c.per_minute;
-  if (g->credited_at == 0 || now < g->credited_at)
-    g->credit = per_minute;
-  else
-    g->credit += per_minute * CDTIME_T_TO_DOUBLE(now - g->credited_at) / 60.0;
-  if (g->credit > per_minute)
-    g->credit = per_minute;
-  g->credited_at = now;
+/* n requests made at now, in the sliding minute. */
+static void spend(gen_agent_groups_t *g, uint64_t n, cdtime_t now) {
+  for (uint64_t k = 0; k < n; k++)
+    gen_minute_spend(&g->minute, now);
+}
+
+/* Whether a step of cost requests may go now: the minute has room for it,
+ * or (a step beyond a whole minute) the minute is empty. */
+static bool room(const gen_agent_groups_t *g, size_t cost, cdtime_t now) {
+  size_t left = gen_minute_left(&g->minute, now);
+  return cost <= left || left == g->minute.n;
 }
 
 size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
@@ -365,7 +371,6 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
   if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
     return 0;
   uint64_t before = g->requests;
-  earn(g, now);
   if (g->listed_at == 0 || now - g->listed_at >= g->c.relist) {
     uint64_t listing = requests_made(client);
     g->listed_at = now;
@@ -377,7 +382,7 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
     g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
-    g->credit -= (double)(requests_made(client) - listing); /* its pages */
+    spend(g, requests_made(client) - listing, now); /* its pages */
   }
   if (!g->sweeping) {
     if (g->swept_at != 0 && now - g->swept_at < g->c.every)
@@ -394,25 +399,26 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
     bool list = k->members != NULL && (k->members_at[i] == 0 ||
                                        now - k->members_at[i] >= g->c.relist);
     /* A budget short of what the next step costs waits for the next read
-     * (a step beyond a whole minute's budget for a full one). */
-    double full = (double)g->c.per_minute;
+     * (a step beyond a whole minute's budget for an empty minute). */
     if (list) {
-      double pages = (double)cost_of(k, i); /* as many as last time */
-      if ((pages < 1 ? 1 : pages) > g->credit && g->credit < full)
+      size_t pages = cost_of(k, i); /* as many as last time */
+      if (!room(g, pages < 1 ? 1 : pages, now))
         break;
       bool refused = false;
-      g->credit -= (double)list_members(g, client, k, i, now, &refused);
+      spend(g, list_members(g, client, k, i, now, &refused), now);
       if (refused) {
         g->teams_refused = true;
         break;
       }
     }
-    if ((double)cost_of(k, i) > g->credit && g->credit < full)
+    if (!room(g, cost_of(k, i), now))
       break;
-    size_t made = (size_t)g->requests;
-    if (!ask_group(g, client, k, i))
+    uint64_t made = g->requests;
+    if (!ask_group(g, client, k, i)) {
+      spend(g, g->requests - made, now);
       return (size_t)(g->requests - before);
-    g->credit -= (double)((size_t)g->requests - made);
+    }
+    spend(g, g->requests - made, now);
     g->cursor++;
   }
   if (g->cursor >= total)

@@ -286,10 +286,10 @@ DEF_TEST(a_sweep_within_the_budget) {
   http_perform = fake_api;
   n_counts = n_lists = max_predicates = 0;
   refuse_counts = refuse_teams = false;
-  /* 6 a minute, the listings and a team's members included: the
+  /* 6 in any 60 s, the listings and a team's members included: the
    * divisions and teams listed (2), the divisions asked (2), the team's
-   * members listed (1); its counts (2 requests) wait for the budget, and
-   * the sweep goes on at a later read, never over it. */
+   * members listed (1); its counts (2 requests) wait until the first
+   * requests leave the minute, and the sweep goes on then, never over it. */
   gen_agent_groups_t *g = groups_budget(true, true, 6);
   cdtime_t now = S(1000);
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now));
@@ -297,15 +297,15 @@ DEF_TEST(a_sweep_within_the_budget) {
   mock_puts_t puts = {0};
   gen_agent_groups_put(g, client.org, put_value, &puts);
   EXPECT_EQ_INT(2 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), puts.n);
-  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(5)));
-  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(10)));
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(10)));
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(59)));
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
   mock_puts_t all = {0};
   gen_agent_groups_put(g, client.org, put_value, &all);
   EXPECT_EQ_INT(3 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), all.n);
-  /* The sweep is done: the next starts Every after this one began, the
-   * members not listed again before ListEvery. */
-  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(30)));
-  EXPECT_EQ_INT(4, (int)gen_agent_groups_run(g, &client, now + S(60)));
+  /* The sweep is done; the next began Every after it began, the members
+   * not listed again before ListEvery: 4 of the 6. */
+  EXPECT_EQ_INT(4, (int)gen_agent_groups_run(g, &client, now + S(61)));
   EXPECT_EQ_INT(8, n_counts);
   EXPECT_EQ_INT(3, n_lists);
   gen_agent_groups_free(g);
