@@ -23,7 +23,6 @@ members: the same budget) in the window, "listing" those since the start.
 The queues do not enter: a group has no topic, and its request does not
 name a queue.
 """
-import argparse
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from realtime_bench import print_rows, start_collectd  # noqa: E402
+from realtime_bench import main, start_collectd  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 COUNTS = "POST /api/v2/analytics/agents/status/counts"
@@ -78,21 +77,10 @@ def run_one(build, queues, args):
         sim.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+def add_args(ap):
     ap.add_argument("--team-size", type=int, default=25)
-    ap.add_argument("--every", type=int, default=60)
-    ap.add_argument("--budget", type=int, default=60)
-    ap.add_argument("--warm", type=float, default=10.0)
-    ap.add_argument("--window", type=float, default=60.0)
-    ap.add_argument("--timeout", type=float, default=600.0)
-    args = ap.parse_args()
-    cols = ["divisions", "teams", "sweep", "per_minute", "listing_per_minute", "expected",
-            "listing", "refused_429"]
-    build = os.path.abspath(os.path.join(ROOT, args.build))
-    print_rows(cols, args.queues, lambda q: run_one(build, q, args))
+
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, ["divisions", "teams", "sweep", "per_minute", "listing_per_minute",
+                   "expected", "listing", "refused_429"], run_one, add_args, every=60, warm=10.0)

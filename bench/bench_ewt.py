@@ -21,7 +21,6 @@ window are asked too, so below the budget the count can pass it. A pair
 with nobody waiting costs nothing (its requests would be the plugin not yet
 knowing, a notification in flight).
 """
-import argparse
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from realtime_bench import print_rows, start_collectd  # noqa: E402
+from realtime_bench import main, start_collectd  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 ROUTE = "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime"
@@ -70,23 +69,13 @@ def run_one(build, queues, args):
         sim.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+def add_args(ap):
     ap.add_argument("--load", type=float, default=1.0, help="gensim occupancy")
     ap.add_argument("--warmup", type=int, default=1800,
                     help="gensim's warm-up, simulated s (the queues fill; 5,000 queues "
                     "start within the harness's minute at 300)")
-    ap.add_argument("--every", type=int, default=30)
-    ap.add_argument("--budget", type=int, default=60)
-    ap.add_argument("--warm", type=float, default=20.0)
-    ap.add_argument("--window", type=float, default=60.0)
-    ap.add_argument("--timeout", type=float, default=600.0)
-    args = ap.parse_args()
-    cols = ["pairs", "waiting", "per_minute", "steady", "idle", "total_requests"]
-    build = os.path.abspath(os.path.join(ROOT, args.build))
-    print_rows(cols, args.queues, lambda q: run_one(build, q, args))
+
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, ["pairs", "waiting", "per_minute", "steady", "idle", "total_requests"],
+         run_one, add_args, every=30, warm=20.0)

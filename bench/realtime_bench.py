@@ -3,6 +3,7 @@
 (bench_ewt.py, bench_agent_groups.py): the real collectd with the plugin
 against a simulator, started and waited for until every queue's topics are
 subscribed; and their table's printing."""
+import argparse
 import json
 import os
 import sys
@@ -35,6 +36,24 @@ def start_collectd(build, sim, keys, queues, timeout, warm):
         cd.cleanup()
         raise
     return cd
+
+
+def main(doc, cols, run_one, add_args, every, warm):
+    """The command line the benchmarks share (--build, --queues, --every,
+    --budget, --warm, --window, --timeout; add_args(ap) adds a benchmark's
+    own), then a row per number of queues: run_one(build, queues, args)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+    add_args(ap)
+    ap.add_argument("--every", type=int, default=every)
+    ap.add_argument("--budget", type=int, default=60)
+    ap.add_argument("--warm", type=float, default=warm)
+    ap.add_argument("--window", type=float, default=60.0)
+    ap.add_argument("--timeout", type=float, default=600.0)
+    args = ap.parse_args()
+    build = os.path.abspath(os.path.join(ROOT, args.build))
+    print_rows(cols, args.queues, lambda q: run_one(build, q, args))
 
 
 def print_rows(cols, queues, run_one):
