@@ -251,10 +251,10 @@ static uint64_t requests_made(const gen_client_t *client) {
 }
 
 /* Lists team i's members again (due every AgentStatesListEvery); its last
- * members are kept when this fails. Returns the requests it made; *refused
- * on a 403. */
+ * members are kept when this fails, and it is due again at the next sweep.
+ * Returns the requests it made; *ok when listed, *refused on a 403. */
 static size_t list_members(gen_agent_groups_t *g, gen_client_t *client,
-                           group_kind_t *k, size_t i, cdtime_t now,
+                           group_kind_t *k, size_t i, cdtime_t now, bool *ok,
                            bool *refused) {
   char err[512] = "", path[256];
   const char *id = k->set.items[i].id;
@@ -269,7 +269,9 @@ static size_t list_members(gen_agent_groups_t *g, gen_client_t *client,
     status = gen_entity_list_ids(client->http, client->org, path, &fresh, err,
                                  sizeof(err));
   }
-  k->members_at[i] = now;
+  *ok = status == 0;
+  if (*ok)
+    k->members_at[i] = now;
   *refused = outcome(g, client, GEN_AG_TEAMS_FAMILY, status, err, path);
   gen_entity_set_replace(&k->members[i], &fresh, status == 0);
   return (size_t)(requests_made(client) - before);
@@ -404,11 +406,17 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
       size_t pages = cost_of(k, i); /* as many as last time */
       if (!room(g, pages < 1 ? 1 : pages, now))
         break;
-      bool refused = false;
-      spend(g, list_members(g, client, k, i, now, &refused), now);
+      bool ok = false, refused = false;
+      bool never = k->members_at[i] == 0;
+      spend(g, list_members(g, client, k, i, now, &ok, &refused), now);
       if (refused) {
         g->teams_refused = true;
         break;
+      }
+      if (!ok && never) { /* no members known: no count to tell */
+        k->have[i] = false;
+        g->cursor++;
+        continue;
       }
     }
     if (!room(g, cost_of(k, i), now))

@@ -110,7 +110,7 @@ DEF_TEST(request_bodies) {
 /* ---- reads against a fake API -------------------------------------------- */
 
 static int n_counts, n_lists, max_predicates;
-static bool refuse_counts, refuse_teams;
+static bool refuse_counts, refuse_teams, fail_members;
 
 static int count_of(const char *s, const char *what) {
   int n = 0;
@@ -139,6 +139,8 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
       fake_answer(resp, 200,
                   "{\"entities\":[{\"id\":\"d1\",\"name\":\"Home\"},"
                   "{\"id\":\"d2\",\"name\":\"Sales\"}]}");
+    } else if (strstr(url, "/teams/t1/members") != NULL && fail_members) {
+      fake_answer(resp, 500, "{\"code\":\"internal.server.error\"}");
     } else if (strstr(url, "/teams/t1/members") != NULL) {
       char text[16384] = "{\"entities\":[";
       for (int k = 0; k < 150; k++)
@@ -314,6 +316,38 @@ DEF_TEST(a_sweep_within_the_budget) {
   return 0;
 }
 
+DEF_TEST(a_team_whose_members_cannot_be_listed) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  n_counts = n_lists = max_predicates = 0;
+  refuse_counts = refuse_teams = false;
+  fail_members = true;
+  /* No members known: not asked, no values (not a team of nobody), the
+   * failure counted; the next sweep lists them again. */
+  gen_agent_groups_t *g = groups_on(false, true);
+  cdtime_t now = S(1000);
+  EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now));
+  EXPECT_EQ_INT(0, n_counts);
+  mock_puts_t none = {0};
+  gen_agent_groups_put(g, client.org, put_value, &none);
+  EXPECT_EQ_INT(0, none.n);
+  mock_values_reset();
+  gen_agent_groups_dispatch_stats(g, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      1, (int)mock_find("self", "agent_group_failures", NULL)->value.derive);
+  fail_members = false;
+  EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
+  mock_puts_t puts = {0};
+  gen_agent_groups_put(g, client.org, put_value, &puts);
+  EXPECT_EQ_INT(
+      150, (int)mock_puts_value(&puts, "Night shift/team_agents_routing/idle"));
+  gen_agent_groups_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_agent_groups_config_t c;
@@ -346,6 +380,7 @@ int main(void) {
   RUN_TEST(request_bodies);
   RUN_TEST(a_read_against_the_api);
   RUN_TEST(a_sweep_within_the_budget);
+  RUN_TEST(a_team_whose_members_cannot_be_listed);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
