@@ -8,7 +8,9 @@ simulator's truth of it, both ways (every routing status and presence, 0
 where nobody is in it; a series the truth lacks fails); the requests a
 cycle are one a division and one a team, whatever the number of queues,
 and the plugin's count of them is the simulator's; a 403 for
-analytics:agentState:view stops the family, said once, the rest goes on."""
+analytics:agentState:view stops the family, said once, the rest goes on. A
+team of 130 members is asked in two requests a sweep (100 userId predicates
+at most), their counts summed, and equals the truth."""
 import os
 import sys
 import time
@@ -139,6 +141,56 @@ class RealtimeAgentGroupsTest(RealtimeTestCase):
             self.assertEqual(self.series(since), {})
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": perm})
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeLargeTeamTest(RealtimeTestCase):
+    """One team of 130 members: more userId predicates than one request
+    takes (100), so two requests a sweep, their counts summed, each member
+    once; the simulator refuses a request of more than 100."""
+    AGENTS = 260
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "10", "--agents", str(cls.AGENTS), "--teams", "1",
+                            "--flows", "2", "--speed", "5")
+        cls.start_collectd("    AgentStatesByTeam true\n"
+                           f"    AgentStatesEvery {EVERY}\n"
+                           "    AgentStatesRequests 300\n", interval=INTERVAL, timeout=90)
+
+    def test_1_batches_summed(self):
+        self.sim.fault({"fault": "freeze"})
+        try:
+            truth = self.sim._open("/sim/truth/agentgroups")
+            (tid, team), = truth["teams"].items()
+            self.assertEqual(team["agents"], self.AGENTS // 2)   # over 100
+            self.assertTrue(wait_for(lambda: self.sim._open("/sim/truth/agentgroups")
+                                     ["requests"] >= truth["requests"] + 4, 4 * EVERY, 0.5),
+                            "the team was not asked twice after the freeze")
+            last = time.time()
+            self.assertTrue(wait_for(lambda: (self.rx.get_timed(
+                PLUGIN, "self", "agent_group_requests") or (0, 0))[0] > last + INTERVAL, 30),
+                "no read after the answers")
+            got = {(k[2], k[3], k[4]): v for k, v in self.rx.snapshot().items()
+                   if k[1] == PLUGIN and k[3] in TYPES["teams"]}
+            want = {}
+            for r in ROUTING:
+                want[(tid, "team_agents_routing", r)] = team["routing"].get(r.upper(), 0)
+            for p in PRESENCE:
+                want[(tid, "team_agents_presence", p)] = team["presence"].get(p.upper(), 0)
+            self.assertEqual(got, want)
+            self.assertEqual(sum(v for (_, t, _), v in got.items()
+                                 if t == "team_agents_routing"), self.AGENTS // 2)
+            stats = self.sim.stats()
+            made = requests(stats, COUNTS_ROUTE)
+            self.assertEqual(made % 2, 0, made)   # two a sweep
+            self.assertEqual(requests(stats, COUNTS_ROUTE, 400), 0)
+            print(f"agent groups: a team of {team['agents']} in 2 requests a sweep, "
+                  f"{len(got)} series equal the truth", file=sys.stderr)
+        finally:
+            self.sim.fault({"fault": "thaw"})
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()
