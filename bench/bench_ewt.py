@@ -21,18 +21,16 @@ window are asked too, so below the budget the count can pass it. A pair
 with nobody waiting costs nothing (its requests would be the plugin not yet
 knowing, a notification in flight).
 """
-import argparse
-import json
 import os
 import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-import collectd_harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from realtime_bench import main, start_collectd  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
-PLUGIN = "genesys_realtime"
 ROUTE = "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime"
 
 
@@ -46,20 +44,12 @@ def run_one(build, queues, args):
     sim = Simulator("--queues", str(queues), "--agents", str(5 * queues), "--flows", "2",
                     "--warmup", str(args.warmup), "--load", str(args.load), "--speed", "1",
                     tls=False)
-    collectd_harness.BUILD = build
-    block = sim.org_block("acme", extra='    Host "acme"\n    EstimatedWaitTime true\n'
-                          f"    EstimatedWaitTimeEvery {args.every}\n"
-                          f"    EstimatedWaitTimeRequests {args.budget}\n")
-    cd = collectd_harness.Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 5\n</LoadPlugin>\n"
-                                   f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
+    cd = None
     try:
-        t0 = time.monotonic()
-        cd.start()
-        while sim.stats().get("topics_subscribed", 0) < queues:
-            if time.monotonic() - t0 > args.timeout:
-                raise RuntimeError("never subscribed")
-            time.sleep(0.5)
-        time.sleep(args.warm)
+        cd = start_collectd(build, sim, "    EstimatedWaitTime true\n"
+                            f"    EstimatedWaitTimeEvery {args.every}\n"
+                            f"    EstimatedWaitTimeRequests {args.budget}\n",
+                            queues, args.timeout, args.warm)
         w0, pairs = waiting_pairs(sim)
         e0 = sim._open("/sim/truth/ewt")
         r0, s0 = sim.stats()["requests"].get(ROUTE, {}).get("total", 0), time.monotonic()
@@ -74,33 +64,18 @@ def run_one(build, queues, args):
                 "idle": e1["idle_requests"] - e0["idle_requests"],
                 "total_requests": sim.stats()["requests_total"]}
     finally:
-        cd.cleanup()
+        if cd is not None:
+            cd.cleanup()
         sim.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--queues", type=int, nargs="+", default=[500, 5000])
+def add_args(ap):
     ap.add_argument("--load", type=float, default=1.0, help="gensim occupancy")
     ap.add_argument("--warmup", type=int, default=1800,
                     help="gensim's warm-up, simulated s (the queues fill; 5,000 queues "
                     "start within the harness's minute at 300)")
-    ap.add_argument("--every", type=int, default=30)
-    ap.add_argument("--budget", type=int, default=60)
-    ap.add_argument("--warm", type=float, default=20.0)
-    ap.add_argument("--window", type=float, default=60.0)
-    ap.add_argument("--timeout", type=float, default=600.0)
-    args = ap.parse_args()
-    cols = ["pairs", "waiting", "per_minute", "steady", "idle", "total_requests"]
-    print("| queues | " + " | ".join(cols) + " |")
-    print("|---:|" + "---:|" * len(cols))
-    for q in args.queues:
-        row = run_one(os.path.abspath(os.path.join(ROOT, args.build)), q, args)
-        print("| %d | %s |" % (q, " | ".join("%.1f" % row[c] if isinstance(row[c], float)
-                                             else str(row[c]) for c in cols)), flush=True)
-        print(json.dumps(row), file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, ["pairs", "waiting", "per_minute", "steady", "idle", "total_requests"],
+         run_one, add_args, every=30, warm=20.0)

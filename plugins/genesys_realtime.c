@@ -29,7 +29,8 @@
  * agent once, re-read with GET /api/v2/users after every (re)connect.
  * EstimatedWaitTime asks the estimated wait time of the queues and media
  * types with conversations waiting, within a budget, from the read
- * (gen_ewt).
+ * (gen_ewt). AgentStatesByDivision and AgentStatesByTeam ask the agents of
+ * each division and team by state, from the read (gen_agent_groups).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -80,8 +81,9 @@ typedef struct {
   gen_conv_tracker_t *conversations; /* ConversationEvents */
   gen_conv_repair_t *repair;         /* GapRepair: counters whole over gaps */
   uint64_t sample_seed;
-  gen_roster_t agents; /* AgentActivity: members of the queues */
-  gen_ewt_t *ewt;      /* EstimatedWaitTime */
+  gen_roster_t agents;        /* AgentActivity: members of the queues */
+  gen_ewt_t *ewt;             /* EstimatedWaitTime */
+  gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -151,6 +153,14 @@ static void put(void *ud, const char *type, const char *type_instance,
                     .type = type,
                     .type_instance = type_instance};
   gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
+}
+
+/* A division's or team's count (gen_agent_groups_put). */
+static void put_group(void *ud, const char *instance, const char *type,
+                      const char *type_instance, double value) {
+  gr_sink_t sink = *(const gr_sink_t *)ud;
+  sink.queue = instance;
+  put(&sink, type, type_instance, value, false);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -612,6 +622,7 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_conv_repair_dispatch_stats(inst->repair, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
   gen_ewt_dispatch_stats(inst->ewt, host, PLUGIN_NAME); /* read thread's */
+  gen_agent_groups_dispatch_stats(inst->groups, host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
@@ -642,6 +653,7 @@ static int gr_read(user_data_t *ud) {
                       &inst->live, gen_cdtime_to_ms(now));
   gen_ewt_run(inst->ewt, inst->client, &inst->lock, &inst->queues, &inst->live,
               gen_monotonic()); /* its minute and Every: no clock step */
+  gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
@@ -657,6 +669,8 @@ static int gr_read(user_data_t *ud) {
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
                         &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
+  gen_agent_groups_put(inst->groups, inst->client->org, put_group,
+                       &(gr_sink_t){.inst = inst, .time = t});
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
@@ -681,6 +695,7 @@ static void gr_instance_free(void *data) {
   gen_conv_store_free(&inst->store);
   gen_conv_repair_free(inst->repair);
   gen_ewt_free(inst->ewt);
+  gen_agent_groups_free(inst->groups);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -720,6 +735,9 @@ static int gr_instance_init(void *data) {
   }
   if (inst->config.ewt.on &&
       (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
+    return -ENOMEM;
+  if ((inst->config.groups.by_division || inst->config.groups.by_team) &&
+      (inst->groups = gen_agent_groups_new(&inst->config.groups)) == NULL)
     return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -570,6 +570,23 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
         status = probe_get(client, path, err, sizeof(err));
         report(name, "estimated wait time", status, err);
       }
+      bool by_team = org_flag(ci, "AgentStatesByTeam", false);
+      if (by_team || org_flag(ci, "AgentStatesByDivision", false)) {
+        /* analytics:agentState:view; the org's agents, one request. */
+        json_object *body = json_object_new_object(), *doc = NULL;
+        status = gen_http_post_json(
+            client->http,
+            "/api/v2/analytics/agents/status/counts?groupBy=routingStatus",
+            body, &doc, err, sizeof(err));
+        json_object_put(body);
+        json_object_put(doc);
+        report(name, "agent states by group", status, err);
+      }
+      if (by_team) { /* groups:team:view */
+        status =
+            probe_get(client, "/api/v2/teams?pageSize=1", err, sizeof(err));
+        report(name, "team list", status, err);
+      }
     } else {
       status =
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",

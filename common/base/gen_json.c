@@ -201,3 +201,19 @@ json_object *gen_json_or_filter(const char *dimension,
   json_object_object_add(clause, "predicates", list);
   return clause;
 }
+
+int gen_json_parse_answer(const char *text, size_t len, json_object **out,
+                          char *err, size_t err_size) {
+  char why[128];
+  *out = NULL;
+  if (text == NULL || len == 0) {
+    snprintf(err, err_size, "empty answer");
+    return -EBADMSG;
+  }
+  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, out, why, sizeof(why)) !=
+      0) {
+    snprintf(err, err_size, "not JSON: %s", why);
+    return -EBADMSG;
+  }
+  return 0;
+}

@@ -37,6 +37,11 @@ int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size);
  * reference in *out, or -EINVAL with a reason in err. */
 int gen_json_parse(const char *text, size_t len, int max_depth,
                    json_object **out, char *err, size_t err_size);
+/* An API answer's text (NULL or empty: none) as one document of
+ * GEN_JSON_MAX_DEPTH: 0 and *out, or -EBADMSG (malformed, gen_err) with
+ * "empty answer" or "not JSON: <why>" in err. */
+int gen_json_parse_answer(const char *text, size_t len, json_object **out,
+                          char *err, size_t err_size);
 
 /* Typed member look-ups: NULL/false when absent or of another type. */
 const char *gen_json_get_string(json_object *obj, const char *key);

@@ -13,14 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MINUTE TIME_T_TO_CDTIME_T(60)
-
 struct gen_ewt {
   cdtime_t every;
-  /* The sliding minute: the times of the last per_minute requests, a
-   * ring whose oldest is at head (0: a slot never used). */
-  cdtime_t *sent;
-  size_t per_minute, head;
+  gen_minute_t minute; /* the budget */
   uint64_t requests, unasked, failures;
   bool refused; /* a 403 for the permission: the family stops */
   gen_ratelimit_t complain;
@@ -87,18 +82,10 @@ static bool labelled(json_object *r) {
 
 int gen_ewt_read(const char *text, size_t len, int64_t *seconds,
                  size_t *malformed, char *err, size_t err_size) {
-  json_object *doc = NULL;
-  char why[128];
+  json_object *doc;
   *malformed = 0;
-  if (text == NULL || len == 0) {
-    snprintf(err, err_size, "empty answer");
+  if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
     return -EBADMSG;
-  }
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, why, sizeof(why)) !=
-      0) {
-    snprintf(err, err_size, "not JSON: %s", why);
-    return -EBADMSG;
-  }
   json_object *results = gen_json_get_array(doc, "results");
   if (results == NULL) {
     json_object_put(doc);
@@ -179,9 +166,8 @@ gen_ewt_t *gen_ewt_new(const gen_ewt_config_t *c) {
   gen_ewt_t *e = calloc(1, sizeof(*e));
   if (e == NULL)
     return NULL;
-  e->per_minute = c->per_minute > 0 ? (size_t)c->per_minute : 1;
-  e->sent = calloc(e->per_minute, sizeof(*e->sent));
-  if (e->sent == NULL) {
+  if (gen_minute_init(&e->minute,
+                      c->per_minute > 0 ? (size_t)c->per_minute : 1) != 0) {
     free(e);
     return NULL;
   }
@@ -193,25 +179,16 @@ gen_ewt_t *gen_ewt_new(const gen_ewt_config_t *c) {
 void gen_ewt_free(gen_ewt_t *e) {
   if (e == NULL)
     return;
-  free(e->sent);
+  gen_minute_free(&e->minute);
   free(e);
 }
 
 size_t gen_ewt_budget(const gen_ewt_t *e, cdtime_t now) {
-  size_t n = 0;
-  /* From the oldest: the slots used more than a minute ago are free. */
-  while (n < e->per_minute) {
-    cdtime_t t = e->sent[(e->head + n) % e->per_minute];
-    if (t != 0 && now - t < MINUTE && t <= now)
-      break;
-    n++;
-  }
-  return n;
+  return gen_minute_left(&e->minute, now);
 }
 
 void gen_ewt_spent(gen_ewt_t *e, cdtime_t now) {
-  e->sent[e->head] = now;
-  e->head = (e->head + 1) % e->per_minute;
+  gen_minute_spend(&e->minute, now);
   e->requests++;
 }
 

@@ -22,6 +22,7 @@
 #include "gen_dispatch.h"
 #include "gen_entity.h"
 #include "gen_live.h"
+#include "gen_minute.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -136,6 +136,26 @@ class CheckTest(unittest.TestCase):
         self.assertGreater(stats.get("GET /api/v2/routing/queues/{queueId}/mediatypes/"
                                      "{mediaType}/estimatedwaittime", {}).get("total", 0), 0)
 
+    def test_agent_states_by_group(self):
+        """AgentStatesByDivision and AgentStatesByTeam of genesys_realtime add
+        their families: the counts (analytics:agentState:view) and, for
+        teams, the team list (groups:team:view); a refused one named."""
+        code, out, err = self.run_check(self.config(
+            "groups", org_extra="    AgentStatesByDivision true\n"))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('genesys_realtime Org "acme": agent states by group: OK\n', out)
+        self.assertNotIn("team list", out)
+        self.sim.fault({"fault": "deny_permission", "permission": "groups:team:view"})
+        try:
+            code, out, err = self.run_check(self.config(
+                "teams", org_extra="    AgentStatesByTeam true\n"))
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": "groups:team:view"})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_realtime Org "acme": agent states by group: OK\n', out)
+        self.assertIn('genesys_realtime Org "acme": team list: permission: the '
+                      "client's role lacks groups:team:view\n", out)
+
     def test_platform_families(self):
         """genesys_platform's families as its keys turn them on; a refused
         telephony permission names it; the status page needs none."""

@@ -171,6 +171,8 @@ def parse_args(argv=None):
       help="users deactivated during the run, besides --agents (default agents/20, at "
            "least 1): listed only with state=any or inactive, their past time in the "
            "users aggregates (README, Evidence: deactivated users)")
+    a("--teams", type=int, default=simmodel.TEAMS,
+      help="work teams; agent i is in team i %% (teams + 1), the last share in none")
     a("--deleted", type=int, default=None,
       help="users deleted before the model's start, listed only with state=any or deleted "
            "(default agents/10, at least 1; README, Evidence: deactivated users)")
@@ -261,7 +263,7 @@ class Runner:
         model = simmodel.Model(seed=o.seed, n_queues=o.queues, n_agents=o.agents,
                                n_flows=o.flows, start_ms=start - warm, load=o.load,
                                arrival_scale=o.arrival_scale, retention_h=o.retention_hours,
-                               deactivated=o.deactivated, deleted=o.deleted,
+                               deactivated=o.deactivated, deleted=o.deleted, teams=o.teams,
                                # deactivated before the first answer: a client
                                # never sees them active (the live truths lack them)
                                deactivated_after_ms=int(min(o.deactivated_after,

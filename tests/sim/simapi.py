@@ -784,6 +784,9 @@ ROUTES = [
     ("GET", "/api/v2/presence/definitions", "list_presences", True),
     ("GET", "/api/v2/presencedefinitions", "list_presences_legacy", True),
     ("GET", "/api/v2/authorization/divisions", "list_divisions", True),
+    ("GET", "/api/v2/teams", "list_teams", True),
+    ("GET", "/api/v2/teams/{teamId}/members", "team_members", True),
+    ("POST", "/api/v2/analytics/agents/status/counts", "agent_status_counts", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
@@ -824,6 +827,7 @@ ROUTES = [
     ("GET", "/sim/truth/usage", "sim_truth_usage", False),
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
+    ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -848,6 +852,12 @@ PERMISSIONS = {
     "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime":
         ("routing:queue:view",),
     "GET /api/v2/routing/wrapupcodes": ("routing:wrapupCode:view",),
+    # SDK postAnalyticsAgentsStatusCounts: "Requires ANY permissions:
+    # analytics:agentState:view"; getTeams, getTeamMembers: "Requires ANY
+    # permissions: groups:team:view" (README, Agent states by team or division)
+    "POST /api/v2/analytics/agents/status/counts": ("analytics:agentState:view",),
+    "GET /api/v2/teams": ("groups:team:view",),
+    "GET /api/v2/teams/{teamId}/members": ("groups:team:view",),
     "GET /api/v2/flows": ("architect:flow:view",),
     "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
     "GET /api/v2/flows/milestones": ("architect:flowMilestone:view",),
@@ -896,6 +906,14 @@ PERMISSIONS_ANY = {
 PAGINATION_REFUSED = ("Pagination may not exceed %d results.\n\nTip: When extracting "
                       "large chunks of data (multiple days/weeks), maximize pagination "
                       "performance by querying in smaller intervals.")
+
+# POST /api/v2/analytics/agents/status/counts: the groupBy values and user
+# predicate dimensions of the SDK (README, Agent states by team or division);
+# the predicates one request takes (UNCONFIRMED: 100, as user queries)
+AGENT_COUNTS_GROUP_BY = ("segmentType", "presence", "routingStatus", "isOutOfOffice")
+AGENT_COUNTS_DIMENSIONS = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
+                           "divisionId", "userId", "managerId")
+AGENT_COUNTS_MAX_PREDICATES = 100
 
 FORMS = {
     "longest_form": ("epoch", "duration"),
@@ -1032,6 +1050,8 @@ class App:
         self.usage_last = None    # the last usage query's body
         # /sim/truth/ewt: every estimated wait time answered
         self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": []}
+        # /sim/truth/agentgroups: the agent status counts answered
+        self.agent_counts = {"requests": 0}
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2608,6 +2628,117 @@ class App:
                                "estimatedWaitTimeSeconds": seconds * 2 + 7,
                                "label": {"id": lid, "selfUri": "/api/v2/routing/labels/" + lid}})
         return Response(200, {"results": results})
+
+    def _cursor_page(self, req, items, path):
+        """A cursor listing (TeamEntityListing, TeamMemberEntityListing:
+        entities, nextUri, selfUri, previousUri; pageSize, after): the cursor
+        is the index of the next item."""
+        try:
+            ps = min(max(1, int(req.q1("pageSize", "25"))), 100)
+            at = int(req.q1("after", "0") or "0")
+        except ValueError:
+            raise ApiError(400, "bad.request", "pageSize and after must be integers")
+        body = {"entities": items[at:at + ps],
+                "selfUri": path + "?" + urllib.parse.urlencode(
+                    [("pageSize", ps), ("after", at)])}
+        if at + ps < len(items):
+            body["nextUri"] = path + "?" + urllib.parse.urlencode(
+                [("pageSize", ps), ("after", at + ps)])
+        if at > 0:
+            body["previousUri"] = path + "?" + urllib.parse.urlencode(
+                [("pageSize", ps), ("before", at)])
+        return Response(200, body)
+
+    async def h_list_teams(self, req, p, tok):
+        """GET /api/v2/teams (README, Agent states by team or division)."""
+        teams = self.name_filter([{"id": t["id"], "name": t["name"],
+                                   "division": {"id": t["division"]["id"],
+                                                "name": t["division"]["name"]},
+                                   "memberCount": len(t["members"]),
+                                   "selfUri": "/api/v2/teams/" + t["id"]}
+                                  for t in self.model.teams], req.q1("name"))
+        return self._cursor_page(req, teams, "/api/v2/teams")
+
+    async def h_team_members(self, req, p, tok):
+        """GET /api/v2/teams/{teamId}/members: UserReferenceWithName."""
+        t = self.model.team_by_id.get(p["teamId"])
+        if t is None:
+            raise ApiError(404, "not.found", "Team not found")
+        users = [{"id": self.model.agents[i].id, "name": self.model.agents[i].name,
+                  "selfUri": "/api/v2/users/" + self.model.agents[i].id}
+                 for i in t["members"]]
+        return self._cursor_page(req, users, "/api/v2/teams/%s/members" % t["id"])
+
+    async def h_agent_status_counts(self, req, p, tok):
+        """POST /api/v2/analytics/agents/status/counts (README, Agent states
+        by team or division): the model's active agents that pass userFilter
+        (type and/or, predicates on divisionId, userId, managerId,
+        activeQueueId), counted by the groupBy asked (segmentType when
+        none)."""
+        self.sync()
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad.request", "a JSON object is required")
+        group_by = req.qall("groupBy") or ["segmentType"]
+        for g in group_by:
+            if g not in AGENT_COUNTS_GROUP_BY:
+                raise ApiError(400, "bad.request", "Invalid groupBy: %s" % g, {"groupBy": g})
+        agents = self.model.agents
+        flt = body.get("userFilter")
+        if flt is not None:
+            preds = flt.get("predicates") or [] if isinstance(flt, dict) else None
+            kind = flt.get("type") if isinstance(flt, dict) else None
+            if preds is None or kind not in ("and", "or") or not isinstance(preds, list):
+                raise ApiError(400, "bad.request", "userFilter needs type and/or and predicates")
+            if len(preds) > AGENT_COUNTS_MAX_PREDICATES:
+                raise ApiError(400, "bad.request", "At most %d predicates"
+                               % AGENT_COUNTS_MAX_PREDICATES)
+            tests = []
+            for pr in preds:
+                dim = pr.get("dimension") if isinstance(pr, dict) else None
+                val = pr.get("value") if isinstance(pr, dict) else None
+                if dim not in AGENT_COUNTS_DIMENSIONS or not isinstance(val, str):
+                    raise ApiError(400, "bad.request", "Invalid predicate: %r" % (pr,))
+                tests.append((dim, val))
+            qidx = self.model.queue_by_id
+
+            def match(a, dim, val):
+                if dim == "divisionId":
+                    return a.div["id"] == val
+                if dim == "userId":
+                    return a.id == val
+                if dim == "activeQueueId":
+                    q = qidx.get(val)
+                    return q is not None and q.idx in a.joined
+                return False   # managerId: the model's agents have no manager
+            join = all if kind == "and" else any
+            agents = [a for a in agents if join(match(a, d, v) for d, v in tests)]
+        routing, presence = self.model.agent_state_counts(agents)
+        out = {}
+        if "segmentType" in group_by:
+            # UNCONFIRMED segment types: the model's own (an agent handling a
+            # conversation "interact", the rest left out)
+            n = sum(1 for a in agents if a.seg is not None)
+            out["segmentCounts"] = [{"segmentType": "interact", "count": n}] if n else []
+        if "routingStatus" in group_by:
+            out["routingStatusCounts"] = [{"routingStatus": r, "count": n}
+                                          for r, n in sorted(routing.items())]
+        if "presence" in group_by:
+            out["presenceCounts"] = [{"systemPresence": sp, "organizationPresenceId": oid,
+                                      "count": n} for (sp, oid), n in sorted(presence.items())]
+        if "isOutOfOffice" in group_by:
+            out["isOutOfOfficeCounts"] = ([{"isOutOfOffice": False, "count": len(agents)}]
+                                          if agents else [])
+        self.agent_counts["requests"] += 1
+        return Response(200, out)
+
+    async def h_sim_truth_agentgroups(self, req, p, tok):
+        self.sync()
+        out = self.model.group_truth()
+        out["requests"] = self.agent_counts["requests"]
+        out["sim_time_ms"] = self.model.now
+        out["real_time"] = time.time()
+        return Response(200, out)
 
     async def h_sim_truth_ewt(self, req, p, tok):
         self.sync()

@@ -68,6 +68,8 @@ ONQ_FRACTION = 0.55
 DEPTS = ["Sales", "Support", "Billing", "Retention", "Tech", "Claims", "Bookings", "Collections"]
 LANGS = ["EN", "FR", "DE", "ES", "NL", "IT"]
 DIVS = ["Home", "Sales", "Support", "Billing"]
+# work teams (GET /api/v2/teams): agent i in team i % (TEAMS + 1), the last in none
+TEAMS = 5
 DEPT_DIV = {"Sales": 1, "Retention": 1, "Support": 2, "Tech": 2, "Billing": 3,
             "Collections": 3, "Claims": 0, "Bookings": 0}
 FIRST = ["Alex", "Sam", "Robin", "Kim", "Jo", "Chris", "Pat", "Lee", "Max", "Noa",
@@ -870,8 +872,9 @@ class Model:
     def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
                  load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
                  presence_ids=None, deactivated=None, deactivated_after_ms=300000,
-                 deleted=None):
+                 deleted=None, teams=None):
         self.seed = seed
+        self.n_teams = TEAMS if teams is None else teams
         self.hub = hub
         self.now = start_ms
         self.start_ms = start_ms
@@ -940,6 +943,56 @@ class Model:
             a.until = self.start_ms
             self.deleted.append(a)
         self.deleted_ids = {a.id for a in self.deleted}
+
+    def _build_teams(self, seed):
+        """Work teams (README, Agent states by team or division): --teams
+        of them (TEAMS by default), agent i in team i % (teams + 1) (the last share in none), and
+        each agent in the division of its first queue (in Home without
+        one). Drawn from their own generator, so every other id stays as
+        it was."""
+        rng = random.Random("teams-%s" % seed)
+        nt = self.n_teams
+        self.teams = [{"id": det_uuid(rng), "name": "Team %02d" % (k + 1),
+                       "division": self.divisions[k % len(self.divisions)], "members": []}
+                      for k in range(nt)]
+        for a in self.agents:
+            if a.members:
+                a.div = self.queues[a.members[0]].div
+            k = a.idx % (nt + 1)
+            if k < nt:
+                self.teams[k]["members"].append(a.idx)
+        self.team_by_id = {t["id"]: t for t in self.teams}
+
+    def agent_state_counts(self, agents):
+        """What POST /api/v2/analytics/agents/status/counts counts of agents:
+        {routing status: n}, {(system presence, org presence id): n}, each
+        only when not 0 (README, Agent states by team or division)."""
+        routing, presence = {}, {}
+        for a in agents:
+            r = ROUTING[a.routing]
+            routing[r] = routing.get(r, 0) + 1
+            k = (PRESENCES[a.presence], self.org_presences[a.opres]["id"])
+            presence[k] = presence.get(k, 0) + 1
+        return routing, presence
+
+    def group_truth(self):
+        """The agents of each division and team by routing status and system
+        presence now (GET /sim/truth/agentgroups)."""
+        def counts(agents):
+            routing, pres = self.agent_state_counts(agents)
+            sysp = {}
+            for (sp, _), n in pres.items():
+                sysp[sp] = sysp.get(sp, 0) + n
+            return {"agents": len(agents), "routing": routing, "presence": sysp}
+        out = {"divisions": {}, "teams": {}}
+        for d in self.divisions:
+            out["divisions"][d["id"]] = dict(counts([a for a in self.agents
+                                                     if a.div["id"] == d["id"]]),
+                                             name=d["name"])
+        for t in self.teams:
+            out["teams"][t["id"]] = dict(counts([self.agents[i] for i in t["members"]]),
+                                         name=t["name"])
+        return out
 
     def users(self, state):
         """The users GET /api/v2/users lists with state (active, the default;
@@ -1011,6 +1064,7 @@ class Model:
                 for q in a.members:
                     self.queues[q].members.append(i)
             self.agents.append(a)
+        self._build_teams(seed)
         self.agent_by_id = {a.id: a for a in self.agents}
         # outcomes, milestones, flows
         n_out = max(len(OUTCOME_NAMES), nf)

@@ -487,6 +487,110 @@ class T02cEstimatedWaitTime(unittest.TestCase):
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
 
+class T02dAgentGroups(unittest.TestCase):
+    """POST /api/v2/analytics/agents/status/counts by division and by team
+    (its members' userId predicates), GET /api/v2/teams and
+    /api/v2/teams/{id}/members paged by cursor, /sim/truth/agentgroups, the
+    refusals and the permissions."""
+    PATH = "/api/v2/analytics/agents/status/counts?groupBy=routingStatus&groupBy=presence"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 12, "--agents", 130, "--quiet", "--speed", 60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def cursor_all(self, c, path, cursor=True):
+        out, nxt = [], path + "?pageSize=7"
+        while nxt:
+            st, _, js = c.request("GET", nxt)
+            self.assertEqual(st, 200)
+            self.assertLessEqual(len(js["entities"]), 7)
+            self.assertEqual("pageCount" in js, not cursor)
+            out += js["entities"]
+            nxt = js.get("nextUri")
+        return out
+
+    @staticmethod
+    def read(js):
+        routing = {e["routingStatus"]: e["count"] for e in js["routingStatusCounts"]}
+        presence = {}
+        for e in js["presenceCounts"]:
+            presence[e["systemPresence"]] = presence.get(e["systemPresence"], 0) + e["count"]
+        return routing, presence
+
+    def test_counts_equal_the_truth(self):
+        c = self.sim.client()
+        self.sim.fault(fault="freeze")
+        try:
+            truth = self.sim.sim("GET", "/sim/truth/agentgroups")[1]
+            divs = self.cursor_all(c, "/api/v2/authorization/divisions", cursor=False)
+            self.assertEqual({d["id"] for d in divs}, set(truth["divisions"]))
+            total = 0
+            for d in divs:
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": "divisionId",
+                                                   "value": d["id"]}]}})
+                self.assertEqual(st, 200)
+                routing, presence = self.read(js)
+                want = truth["divisions"][d["id"]]
+                self.assertEqual(routing, want["routing"])
+                self.assertEqual(presence, want["presence"])
+                self.assertEqual(sum(routing.values()), want["agents"])
+                total += want["agents"]
+            self.assertEqual(total, 130)   # each agent in one division
+            teams = self.cursor_all(c, "/api/v2/teams")
+            self.assertEqual(len(teams), simmodel.TEAMS)
+            in_teams = 0
+            for t in teams:
+                members = self.cursor_all(c, "/api/v2/teams/%s/members" % t["id"])
+                self.assertEqual(len(members), t["memberCount"])
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "or", "predicates": [{"dimension": "userId", "value": m["id"]}
+                                                 for m in members]}})
+                self.assertEqual(st, 200)
+                routing, presence = self.read(js)
+                want = truth["teams"][t["id"]]
+                self.assertEqual((routing, presence), (want["routing"], want["presence"]))
+                self.assertEqual(sum(presence.values()), len(members))
+                in_teams += len(members)
+            self.assertEqual(in_teams, 130 - 130 // (simmodel.TEAMS + 1))
+            after = self.sim.sim("GET", "/sim/truth/agentgroups")[1]
+            self.assertEqual(after["requests"] - truth["requests"], len(divs) + len(teams))
+        finally:
+            self.sim.fault(fault="thaw")
+
+    def test_forms_and_refusals(self):
+        c = self.sim.client()
+        st, _, js = c.request("POST", "/api/v2/analytics/agents/status/counts", {})
+        self.assertEqual(st, 200)   # no groupBy: segment counts only
+        self.assertEqual(set(js), {"segmentCounts"})
+        st, _, js = c.request("POST", self.PATH + "&groupBy=isOutOfOffice", {})
+        self.assertEqual(js["isOutOfOfficeCounts"], [{"isOutOfOffice": False, "count": 130}])
+        for bad, body in ((self.PATH + "&groupBy=team", {}),
+                          (self.PATH, {"userFilter": {"type": "and", "predicates": [
+                              {"dimension": "teamId", "value": "x"}]}}),
+                          (self.PATH, {"userFilter": {"type": "or", "predicates": [
+                              {"dimension": "userId", "value": str(k)} for k in range(101)]}}),
+                          (self.PATH, [])):
+            st, _, js = c.request("POST", bad, body)
+            self.assertEqual(st, 400, bad)
+            check_error_body(self, js, 400, "bad.request")
+        st, _, js = c.request("GET", "/api/v2/teams/no-such-team/members")
+        self.assertEqual(st, 404)
+        for perm, method, path in (("analytics:agentState:view", "POST", self.PATH),
+                                   ("groups:team:view", "GET", "/api/v2/teams")):
+            self.sim.fault(fault="deny_permission", permission=perm)
+            try:
+                st, _, js = c.request(method, path, {} if method == "POST" else None)
+                self.assertEqual(st, 403)
+                self.assertIn(perm, js["message"])
+            finally:
+                self.sim.fault(fault="allow_permission", permission=perm)
+
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

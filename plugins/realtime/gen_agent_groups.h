@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: agent states by division and by team of genesys_realtime
+ * (AgentStatesByDivision, AgentStatesByTeam): the agents of each division or
+ * work team by routing status and system presence, from
+ * POST /api/v2/analytics/agents/status/counts (groupBy routingStatus and
+ * presence), one request a division (a divisionId predicate) and one a team
+ * of up to 100 members (its members' userId predicates, "or"; a larger team
+ * is the sum of its batches: each member counted once). Per queue and
+ * org-wide the notifications already count agents; a group has no topic, so
+ * it is asked from the read, every AgentStatesEvery, whatever the number of
+ * queues, within AgentStatesRequests a minute (a sweep of many groups goes
+ * on over the next reads). The divisions, the teams (GET /api/v2/teams) and
+ * each team's members (GET /api/v2/teams/{id}/members) are listed again every
+ * AgentStatesListEvery. Only the read thread uses it: no lock.
+ */
+#ifndef GEN_AGENT_GROUPS_H
+#define GEN_AGENT_GROUPS_H 1
+
+#include "gen_client.h"
+#include "gen_config.h"
+#include "gen_entity.h"
+#include "gen_presence.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  bool by_division; /* AgentStatesByDivision */
+  bool by_team;     /* AgentStatesByTeam */
+  cdtime_t every;   /* AgentStatesEvery: how often each group is asked */
+  cdtime_t relist;  /* AgentStatesListEvery: groups and members listed */
+  long per_minute;  /* AgentStatesRequests: the budget */
+} gen_agent_groups_config_t;
+
+void gen_agent_groups_config_init(gen_agent_groups_config_t *c);
+extern const gen_config_table_t gen_agent_groups_keys;
+
+/* The families' names in the log and notifications (gen_client_family). */
+#define GEN_AG_FAMILY "agent states by group"
+#define GEN_AG_TEAMS_FAMILY "agent states by team"
+/* The most AgentStatesRequests takes: the API's 300 requests a minute of
+ * one OAuth client. */
+#define GEN_AG_MAX_PER_MINUTE 300
+/* userId predicates a request (UNCONFIRMED: 100, as the users queries). */
+#define GEN_AG_USERS_PER_REQUEST 100
+
+/* A group's agents by routing status and system presence (gen_presence.h
+ * indexes). */
+typedef struct {
+  int64_t routing[GEN_ROUTING_COUNT];
+  int64_t presence[GEN_PRESENCE_COUNT];
+} gen_ag_counts_t;
+
+/* Adds an AnalyticsAgentStateCountsResponse's routingStatusCounts and
+ * presenceCounts to *c (a missing list adds nothing: nobody in it). An entry
+ * without a routing status we know or an integer count of 0 or more is
+ * skipped and counted in *malformed; a presence that is no system presence
+ * we know counts as "other". 0, or -EBADMSG when the text is not such a
+ * document (reason in err). */
+int gen_ag_read(const char *text, size_t len, gen_ag_counts_t *c,
+                size_t *malformed, char *err, size_t err_size);
+
+/* The request body: a divisionId predicate (division != NULL) or the n
+ * userId predicates of ids ("or"). Allocated (free it); NULL without
+ * memory. */
+char *gen_ag_body(const char *division, const char *const *ids, size_t n);
+
+typedef struct gen_agent_groups gen_agent_groups_t;
+
+/* NULL when both are off (or out of memory: the caller tells). */
+gen_agent_groups_t *gen_agent_groups_new(const gen_agent_groups_config_t *c);
+void gen_agent_groups_free(gen_agent_groups_t *g);
+
+/* One read at now (the monotonic clock): the listings when due, then the
+ * sweep of every group when due, as far as the budget goes. A 403 stops the
+ * family it concerns (said once, gen_client_family); a failed or malformed
+ * answer leaves the group without values until one succeeds (logged,
+ * rate-limited). Returns the requests made. */
+size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
+                            cdtime_t now);
+
+/* Puts every group's counts (type "division_agents_routing",
+ * "division_agents_presence", "team_agents_routing", "team_agents_presence";
+ * plugin instance the group's name as the org names entities; every routing
+ * status and presence, 0 included) of the groups whose last answer was read
+ * whole. */
+typedef void (*gen_ag_put_t)(void *ud, const char *instance, const char *type,
+                             const char *type_instance, double value);
+void gen_agent_groups_put(const gen_agent_groups_t *g, const gen_org_t *org,
+                          gen_ag_put_t put, void *ud);
+
+/* Its self-metrics: requests made, failed requests. */
+void gen_agent_groups_dispatch_stats(const gen_agent_groups_t *g,
+                                     const char *host, const char *plugin);
+
+#endif /* GEN_AGENT_GROUPS_H */
