@@ -570,8 +570,10 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
         status = probe_get(client, path, err, sizeof(err));
         report(name, "estimated wait time", status, err);
       }
-      bool by_team = org_flag(ci, "AgentStatesByTeam", false);
-      if (by_team || org_flag(ci, "AgentStatesByDivision", false)) {
+      const gen_agent_groups_config_t *groups =
+          &((const gr_config_t *)c)->groups;
+      bool by_team = groups->by_team;
+      if (by_team || groups->by_division) {
         /* analytics:agentState:view; the org's agents, one request. */
         json_object *body = json_object_new_object(), *doc = NULL;
         status = gen_http_post_json(
