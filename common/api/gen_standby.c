@@ -176,6 +176,19 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
   return *answer != NULL ? 0 : status;
 }
 
+/* A range request of key (with prefix: every key beginning so). */
+static int etcd_range(gen_standby_t *s, const char *key, bool prefix,
+                      json_object **answer, char *why, size_t why_size) {
+  char *body = range_body(key, prefix);
+  int status = body != NULL
+                   ? etcd_post(s, "/v3/kv/range", body, answer, why, why_size)
+                   : -ENOMEM;
+  free(body);
+  if (body == NULL)
+    snprintf(why, why_size, "out of memory");
+  return status;
+}
+
 /* A 64-bit number etcd writes as a string ("ID", "TTL", "revision"). */
 static int64_t num_of(json_object *obj, const char *key) {
   const char *text = gen_json_get_string(obj, key);
@@ -459,12 +472,9 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
     snprintf(out, size, "out of memory");
     return -ENOMEM;
   }
-  char *body = range_body(s->key, false), why[512] = "out of memory";
+  char why[512] = "";
   json_object *answer = NULL;
-  int status = body != NULL ? etcd_post(s, "/v3/kv/range", body, &answer, why,
-                                        sizeof(why))
-                            : -ENOMEM;
-  free(body);
+  int status = etcd_range(s, s->key, false, &answer, why, sizeof(why));
   if (status != 0)
     snprintf(out, size, "etcd: %s", why);
   else {
@@ -538,12 +548,8 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
     char key[2048];
     chunk_dir(s, f->name, hash, key, sizeof(key));
     snprintf(key + strlen(key), sizeof(key) - strlen(key), "%llu", i);
-    char *body = range_body(key, false);
     json_object *answer = NULL;
-    status = body != NULL
-                 ? etcd_post(s, "/v3/kv/range", body, &answer, why, why_size)
-                 : -ENOMEM;
-    free(body);
+    status = etcd_range(s, key, false, &answer, why, why_size);
     char *piece = status == 0 ? first_value(answer) : NULL;
     json_object_put(answer);
     if (status == 0 && piece == NULL) {
@@ -572,12 +578,9 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
  * cannot be read back whole is left out (logged): this agent's own file
  * stands for it. */
 static int fetch_state(gen_standby_t *s) {
-  char *body = range_body(s->state_prefix, true), why[512] = "";
+  char why[512] = "";
   json_object *answer = NULL;
-  int status = body != NULL ? etcd_post(s, "/v3/kv/range", body, &answer, why,
-                                        sizeof(why))
-                            : -ENOMEM;
-  free(body);
+  int status = etcd_range(s, s->state_prefix, true, &answer, why, sizeof(why));
   if (status != 0) {
     gen_log_org(&s->who, NULL, LOG_ERR,
                 "etcd: the state of the last holder cannot be read (%s); "
