@@ -186,7 +186,15 @@ class StandbyTest(unittest.TestCase):
                       r"holder: restored", b.log_text())
         self.assertIsNotNone(m, b.log_text())
         self.assertGreater(int(m.group(1)), 2 * 200, "not in several pieces")
-        self.assertTrue(wait_for(lambda: rows(b, "genesys_realtime-*"), 30, 0.5))
+        # every live count A wrote, B writes (live values resumed; counts go
+        # out at every read, zeros too)
+        def series(cd, after=0):
+            return {k[:3] for k in rows(cd, "genesys_realtime-*")
+                    if k[3] > after and k[1] in ("waiting", "interacting", "alerting")}
+        a_live = series(a)
+        self.assertTrue(a_live)
+        self.assertTrue(wait_for(lambda: series(b) >= a_live, 30, 0.5),
+                        sorted(a_live - series(b))[:5])
         # B's values equal Genesys' (the reconcile check on B's collectd)
         # (the last bucket: one B has just dispatched, the next a minute away;
         # a metric the newest bucket lacks is then absent on both sides)
@@ -214,6 +222,9 @@ class StandbyTest(unittest.TestCase):
                          r"agent \"b\" no longer holds")
         self.assertTrue(wait_for(lambda: any(k[3] > before for k in rows(a, live)),
                                  30, 0.2))
+        b_live = series(b)
+        self.assertTrue(wait_for(lambda: series(a, before) >= b_live, 30, 0.5),
+                        sorted(b_live - series(a, before))[:5])
         time.sleep(3)
         first_a = min(k[3] for k in rows(a, live) if k[3] > before)
         late_b = [k for k in rows(b, live) if k[3] >= first_a]
