@@ -141,14 +141,14 @@ class CheckTest(unittest.TestCase):
         their families: the counts (analytics:agentState:view) and, for
         teams, the team list (groups:team:view); a refused one named."""
         code, out, err = self.run_check(self.config(
-            "groups", org_extra="    AgentStatesByDivision true\n"))
+            "groups", org_extra={"genesys_realtime": "    AgentStatesByDivision true\n"}))
         self.assertEqual(code, 0, out + err)
         self.assertIn('genesys_realtime Org "acme": agent states by group: OK\n', out)
         self.assertNotIn("team list", out)
         self.sim.fault({"fault": "deny_permission", "permission": "groups:team:view"})
         try:
             code, out, err = self.run_check(self.config(
-                "teams", org_extra="    AgentStatesByTeam true\n"))
+                "teams", org_extra={"genesys_realtime": "    AgentStatesByTeam true\n"}))
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": "groups:team:view"})
         self.assertEqual(code, 1, out + err)
