@@ -47,6 +47,7 @@ struct gen_standby_s {
   gen_log_org_t who;
   char **urls;
   size_t n_urls;
+  atomic_size_t url_at; /* the URL that answered last: asked first */
   int ttl_s;
   size_t piece;                /* CHUNK_BYTES; tests make it small */
   cdtime_t sync_every, synced; /* StandbySyncInterval; the last copy */
@@ -138,7 +139,9 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
   int status = -EIO;
   *answer = NULL;
   snprintf(why, why_size, "no etcd URL");
-  for (size_t i = 0; i < s->n_urls && *answer == NULL; i++) {
+  size_t first = atomic_load(&s->url_at);
+  for (size_t n = 0; n < s->n_urls && *answer == NULL; n++) {
+    size_t i = (first + n) % s->n_urls;
     char url[2048];
     snprintf(url, sizeof(url), "%s%s", s->urls[i], path);
     CURL *curl = curl_easy_init();
@@ -169,8 +172,10 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
                             sizeof(err)) != 0) {
       snprintf(why, why_size, "%s: not JSON (%s)", s->urls[i], err);
       status = -EPROTO;
-    } else
+    } else {
       status = 0;
+      atomic_store(&s->url_at, i);
+    }
     free(got.data);
   }
   return *answer != NULL ? 0 : status;
@@ -359,14 +364,18 @@ static void *election(void *arg) {
   gen_standby_t *s = arg;
   int64_t lease = 0;
   char why[512];
-  while (
-      !pause_ms(s, atomic_load(&s->holding) ? s->ttl_s * 1000L / 3 : POLL_MS)) {
+  bool renewed = true;
+  /* the holder renews every third of the TTL, and a second after a renewal
+   * that failed: its fence closes a second before the lease can expire */
+  while (!pause_ms(s, atomic_load(&s->holding) && renewed ? s->ttl_s * 1000L / 3
+                                                          : POLL_MS)) {
     cdtime_t sent = gen_monotonic();
     bool holding = atomic_load(&s->holding);
     bool fresh = lease == 0;
     int64_t ttl =
         lease_call(s, fresh ? "/v3/lease/grant" : "/v3/lease/keepalive", &lease,
                    why, sizeof(why));
+    renewed = ttl > 0;
     if (holding) {
       if (ttl > 0) {
         gen_dispatch_fence(s->host, s->plugin, fence_of(sent, ttl));

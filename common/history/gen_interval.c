@@ -443,8 +443,10 @@ static void records_prune(gen_interval_t *gi, gi_key_t *k, int64_t before) {
   size_t off = drop < k->n_records ? k->records[drop].off : k->data_len;
   k->n_records -= drop;
   k->data_len -= off;
-  memmove(k->records, k->records + drop, k->n_records * sizeof(*k->records));
-  memmove(k->data, k->data + off, k->data_len);
+  if (k->n_records > 0) /* memmove of NULL is undefined, even for 0 bytes */
+    memmove(k->records, k->records + drop, k->n_records * sizeof(*k->records));
+  if (k->data_len > 0)
+    memmove(k->data, k->data + off, k->data_len);
   for (size_t j = 0; j < k->n_records; j++)
     k->records[j].off -= (uint32_t)off;
   if (k->n_records == 0) { /* its names start afresh with its next record */
@@ -673,7 +675,8 @@ static int records_load(gen_interval_t *gi, gi_key_t *k, json_object *cols,
     k->records = r;
     r[k->n_records++] = (gi_record_t){
         .hash = hash, .bucket = (uint32_t)bucket, .off = (uint32_t)k->data_len};
-    memmove(k->data + k->data_len, p, n);
+    if (n > 0)
+      memmove(k->data + k->data_len, p, n);
     k->data_len += n;
     p += n;
     double row[GI_MAX_NAMES];
