@@ -176,7 +176,7 @@ class BackendsTest(unittest.TestCase):
         # $__rate_interval (1m). After the pause the summaries change at most
         # twice, at the next two window ends, then hold, so settle() can see
         # 3 s with no change.
-        # The agents of each team and division (the wallboard's last row
+        # The agents of each team and division (genesys-agent-groups.json
         # and the not-responding alert), asked at the first read.
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n'
                                   "    Summaries true\n    SummaryInterval 2\n"
