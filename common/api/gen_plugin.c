@@ -252,6 +252,11 @@ static int plugin_config_org(const gen_plugin_t *plugin,
       &(user_data_t){.data = r, .free_func = plugin_read_free});
 }
 
+/* libcurl's allocator: every block is wiped before it is freed, so the
+ * request buffers that held an Authorization header (Basic credentials, a
+ * Bearer token) leave no copy in freed heap, and so in core dumps. */
+/* cap_arenas(): two, not one, so that collectd's write threads and ours
+ * do not all wait on one lock. */
 #define GEN_ARENA_MAX 2
 
 static atomic_uint_fast64_t curl_frees;
