@@ -18,7 +18,6 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -77,28 +76,23 @@ struct gen_standby_s {
 /* ---- etcd's JSON gateway ------------------------------------------------ */
 
 static char *b64(const void *data, size_t len) {
-  char *out = malloc(4 * ((len + 2) / 3) + 1);
-  if (out != NULL)
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-  return out;
+  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
+  if (gen_buf_add_base64(&out, data, len) != 0) {
+    free(out.data);
+    return NULL;
+  }
+  return out.data != NULL ? out.data : strdup("");
 }
 
 /* Decoded into a NUL-terminated heap buffer; NULL when not base64. */
 static char *unb64(const char *text, size_t *len) {
   size_t n = strlen(text);
-  if (n % 4 != 0)
-    return NULL;
   char *out = malloc(n / 4 * 3 + 1);
-  int got = out != NULL ? EVP_DecodeBlock((unsigned char *)out,
-                                          (const unsigned char *)text, (int)n)
-                        : -1;
+  ssize_t got = out != NULL ? gen_base64_decode(text, n, out) : -1;
   if (got < 0) {
     free(out);
     return NULL;
   }
-  /* EVP_DecodeBlock counts the padding's bytes */
-  for (size_t i = n; i > 0 && text[i - 1] == '='; i--)
-    got--;
   out[got] = '\0';
   *len = (size_t)got;
   return out;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* The capacity for need items (need <= max): doubled from cap (from min_cap
  * when nothing is held yet), never beyond max. */
@@ -234,4 +235,65 @@ void gen_heap_trim(void) {
    * queues most of the plugins' RSS was such free memory (issue 36). */
   malloc_trim(0);
 #endif
+}
+
+/* base64, RFC 4648, padded (gen_buf.h). */
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int gen_buf_add_base64(gen_buf_t *buf, const void *data, size_t n) {
+  const uint8_t *in = data;
+  char out[4 * 64];
+  size_t t = 0;
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < n; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 |
+                 (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                 (i + 2 < n ? in[i + 2] : 0);
+    out[t++] = b64[v >> 18 & 63];
+    out[t++] = b64[v >> 12 & 63];
+    out[t++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+    out[t++] = i + 2 < n ? b64[v & 63] : '=';
+    if (t == sizeof(out)) {
+      status = gen_buf_add(buf, out, t);
+      t = 0;
+    }
+  }
+  return status == 0 && t > 0 ? gen_buf_add(buf, out, t) : status;
+}
+
+static int b64_value(char c) {
+  return c >= 'A' && c <= 'Z'   ? c - 'A'
+         : c >= 'a' && c <= 'z' ? c - 'a' + 26
+         : c >= '0' && c <= '9' ? c - '0' + 52
+         : c == '+'             ? 62
+         : c == '/'             ? 63
+                                : -1;
+}
+
+ssize_t gen_base64_decode(const char *text, size_t len, void *to) {
+  uint8_t *out = to;
+  if (len % 4 != 0)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (int j = 0; j < 4; j++) {
+      char c = text[i + j];
+      int d = b64_value(c);
+      if (c == '=' && i + 4 == len &&
+          (j == 3 || (j == 2 && text[i + 3] == '=')))
+        pad++, d = 0;
+      else if (d < 0 || pad > 0)
+        return -1;
+      v = v << 6 | (uint32_t)d;
+    }
+    out[n++] = (uint8_t)(v >> 16);
+    if (pad < 2)
+      out[n++] = (uint8_t)(v >> 8);
+    if (pad < 1)
+      out[n++] = (uint8_t)v;
+  }
+  return (ssize_t)n;
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
   char *data; /* NULL until the first append; gen_buf_str() reads "" */
@@ -39,6 +40,12 @@ int gen_buf_add_int64(gen_buf_t *b, int64_t v);
 /* A hash as 16 lower-case hex digits (gen_hex64_format in gen_hash.h,
  * which gen_hex64_parse reads back). */
 int gen_buf_add_hex64(gen_buf_t *b, uint64_t h);
+/* n bytes of data as base64 (RFC 4648, padded): a state file's records,
+ * etcd's keys and values. */
+int gen_buf_add_base64(gen_buf_t *b, const void *data, size_t n);
+/* text (len characters) decoded into to (len / 4 * 3 bytes; to may be
+ * text itself): the bytes, or -1 when it is not padded base64. */
+ssize_t gen_base64_decode(const char *text, size_t len, void *to);
 int gen_buf_printf(gen_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int gen_buf_vprintf(gen_buf_t *b, const char *fmt, va_list ap)

@@ -510,67 +510,6 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
-/* base64 (RFC 4648, padded): a third of the text of hex digits. */
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int base64_add(gen_buf_t *buf, const uint8_t *in, size_t n) {
-  char out[4 * 64];
-  size_t t = 0;
-  int status = 0;
-  for (size_t i = 0; status == 0 && i < n; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16 |
-                 (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
-                 (i + 2 < n ? in[i + 2] : 0);
-    out[t++] = b64[v >> 18 & 63];
-    out[t++] = b64[v >> 12 & 63];
-    out[t++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-    out[t++] = i + 2 < n ? b64[v & 63] : '=';
-    if (t == sizeof(out)) {
-      status = gen_buf_add(buf, out, t);
-      t = 0;
-    }
-  }
-  return status == 0 && t > 0 ? gen_buf_add(buf, out, t) : status;
-}
-
-static int b64_value(char c) {
-  return c >= 'A' && c <= 'Z'   ? c - 'A'
-         : c >= 'a' && c <= 'z' ? c - 'a' + 26
-         : c >= '0' && c <= '9' ? c - '0' + 52
-         : c == '+'             ? 62
-         : c == '/'             ? 63
-                                : -1;
-}
-
-/* text (len characters) decoded into out (len / 4 * 3 bytes): the bytes,
- * or -1 when it is not padded base64. */
-static ssize_t base64_get(const char *text, size_t len, uint8_t *out) {
-  if (len % 4 != 0)
-    return -1;
-  size_t n = 0;
-  for (size_t i = 0; i < len; i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (int j = 0; j < 4; j++) {
-      char c = text[i + j];
-      int d = b64_value(c);
-      if (c == '=' && i + 4 == len &&
-          (j == 3 || (j == 2 && text[i + 3] == '=')))
-        pad++, d = 0;
-      else if (d < 0 || pad > 0)
-        return -1;
-      v = v << 6 | (uint32_t)d;
-    }
-    out[n++] = (uint8_t)(v >> 16);
-    if (pad < 2)
-      out[n++] = (uint8_t)(v >> 8);
-    if (pad < 1)
-      out[n++] = (uint8_t)v;
-  }
-  return (ssize_t)n;
-}
-
 /* A key's records in the state file: per record the varint of its bucket
  * less the one before (the first: less 0), its hash's 8 bytes (least
  * significant first), the varint of its counters' length and those, as
@@ -595,7 +534,7 @@ static int records_write(gen_buf_t *buf, const gi_key_t *k) {
   if (status == 0)
     status = gen_buf_add(buf, "\"", 1);
   if (status == 0)
-    status = base64_add(buf, (const uint8_t *)bytes.data, bytes.len);
+    status = gen_buf_add_base64(buf, (const uint8_t *)bytes.data, bytes.len);
   gen_buf_free(&bytes);
   return status == 0 ? gen_buf_add(buf, "\"", 1) : status;
 }
@@ -653,7 +592,7 @@ static int records_load(gen_interval_t *gi, gi_key_t *k, json_object *cols,
     k->cols[k->n_cols++] = (uint16_t)idx;
   }
   uint8_t *bytes = k->data; /* decoded in place, then moved down */
-  ssize_t n_bytes = base64_get(text, len, bytes);
+  ssize_t n_bytes = gen_base64_decode(text, len, bytes);
   if (n_bytes < 0)
     return -EINVAL;
   const uint8_t *p = bytes, *end = bytes + n_bytes;

@@ -241,8 +241,33 @@ DEF_TEST(pool_keeps_every_copy) {
   return 0;
 }
 
+/* base64 as RFC 4648's test vectors, back again, and what is refused:
+ * unpadded text, a character outside the alphabet, padding inside. */
+DEF_TEST(base64_both_ways) {
+  static const char *plain[] = {"",     "f",     "fo",    "foo",
+                                "foob", "fooba", "foobar"};
+  static const char *coded[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  for (size_t i = 0; i < 7; i++) {
+    gen_buf_t b = GEN_BUF_INIT(1024);
+    CHECK_ZERO(gen_buf_add_base64(&b, plain[i], strlen(plain[i])));
+    EXPECT_EQ_STR(coded[i], gen_buf_str(&b));
+    free(b.data);
+    char out[16];
+    EXPECT_EQ_INT((int)strlen(plain[i]),
+                  (int)gen_base64_decode(coded[i], strlen(coded[i]), out));
+    OK(memcmp(out, plain[i], strlen(plain[i])) == 0);
+  }
+  char out[16];
+  EXPECT_EQ_INT(-1, (int)gen_base64_decode("Zm9", 3, out));
+  EXPECT_EQ_INT(-1, (int)gen_base64_decode("Zm9*", 4, out));
+  EXPECT_EQ_INT(-1, (int)gen_base64_decode("Zg==Zg==", 8, out));
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(empty_buffer_reads_empty);
+  RUN_TEST(base64_both_ways);
   RUN_TEST(grows_and_stays_terminated);
   RUN_TEST(limit_counts_bytes_not_the_nul);
   RUN_TEST(printf_appends);
