@@ -690,6 +690,7 @@ static void gr_instance_free(void *data) {
   if (inst == NULL)
     return;
   gen_notify_free(inst->notify);
+  inst->store.final = inst->store.dirty = true; /* nothing sent after it */
   gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
                 &inst->complain); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
@@ -732,6 +733,14 @@ static int gr_instance_init(void *data) {
     inst->repair = gen_conv_repair_new(
         &inst->config.repair, inst->config.notify.heartbeat_timeout,
         inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
+    if (inst->repair != NULL) { /* the gap since the file was written */
+      gen_conv_repair_resume(inst->repair, inst->store.restored,
+                             gen_cdtime_to_ms(cdtime()), org);
+      inst->store.tail = gen_conv_repair_tail;
+      inst->store.tail_ud = inst->repair;
+      inst->live.conv_held = gen_conv_repair_held;
+      inst->live.held_ud = inst->repair;
+    }
   }
   if (inst->config.ewt.on &&
       (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)

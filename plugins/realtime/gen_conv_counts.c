@@ -305,7 +305,11 @@ int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
     }
     gen_map_free(&printed);
   }
-  return err != 0 ? err : gen_buf_add(out, "}}", 2);
+  if (err == 0)
+    err = gen_buf_add_str(out, st->final ? "},\"final\":true" : "}");
+  if (err == 0 && st->tail != NULL)
+    err = st->tail(st->tail_ud, out);
+  return err != 0 ? err : gen_buf_add(out, "}", 1);
 }
 
 gen_conv_counts_t *gen_conv_store_counts(gen_conv_store_t *st,

@@ -6,7 +6,9 @@
  * file, so that the totals (DERIVE counters) go on across restarts.
  *
  * State file: {"version":1,"bounds":[5,10,…],"queues":{"<queue id>":
- * {"voice":{"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}}}. A file
+ * {"voice":{"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}},
+ * "final":true (written at a clean shutdown), "repair":{…} (the tail's:
+ * gen_conv_repair.h)}; members other than these are ignored. A file
  * with any value we did not write is refused whole (the counters restart
  * at zero); the wait buckets are restored only under the same WaitBuckets.
  * No locking: the caller holds its own (gen_conv_store_save takes it).
@@ -70,6 +72,11 @@ typedef struct {
   gen_waits_bounds_t bounds;
   char path[PATH_MAX]; /* "": none loaded, nothing to save */
   bool dirty;          /* set by the caller when it counts */
+  bool final; /* the last save of a clean shutdown: nothing sent after it */
+  /* More members of the document, printed under the same lock (", ..."
+   * first): the gap repair's (gen_conv_repair_tail). NULL: none. */
+  int (*tail)(void *ud, gen_buf_t *out);
+  void *tail_ud;
 } gen_conv_store_t;
 
 /* Loads path under bounds; a missing file is a fresh start. What is

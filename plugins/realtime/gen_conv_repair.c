@@ -14,6 +14,7 @@
 #include "gen_time.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ typedef struct {
   int64_t start_ms, end_ms; /* [start, end); end 0: the gap is open */
   bool repaired;            /* asked once: its moments are the aggregates' */
   bool rechecked;           /* asked the second time (or no second ask) */
-  counts_t live;            /* moments in it counted live while it waited */
+  bool hold;     /* the counters are held back until it is repaired (resume) */
+  counts_t live; /* moments in it counted live while it waited */
   counts_t counted; /* after the first ask: what the counters hold of it */
 } window_t;
 
@@ -87,6 +89,7 @@ struct gen_conv_repair_s {
   gen_map_t queues;        /* id -> queue_t */
   gen_agg_counts_t counts; /* queries, failures, the complaints' limiter */
   int64_t repaired[KINDS];
+  size_t held;   /* windows with hold set */
   batch_t batch; /* the request under way (one at a time: the read's) */
 };
 
@@ -149,15 +152,21 @@ static void queue_free(queue_t *q) {
   free(q);
 }
 
-void gen_conv_repair_free(gen_conv_repair_t *r) {
-  if (r == NULL)
-    return;
+/* Every queue's windows and minutes forgotten. */
+static void forget_all(gen_conv_repair_t *r) {
   size_t pos = 0;
   const void *key;
   void *value;
   while (gen_map_next(&r->queues, &pos, &key, &value))
     queue_free(value);
   gen_map_free(&r->queues);
+  r->held = 0;
+}
+
+void gen_conv_repair_free(gen_conv_repair_t *r) {
+  if (r == NULL)
+    return;
+  forget_all(r);
   free(r);
 }
 
@@ -331,6 +340,153 @@ void gen_conv_repair_connected(gen_conv_repair_t *r, char *const *topics,
   edge(r, topics, n, now_ms, false);
 }
 
+/* ---- across a restart or a take-over ------------------------------------ */
+
+/* Farther back than this, a snapshot is not resumed (a window this long
+ * would count a week's moments in one step; below the API's 31 days). */
+#define MAX_RESUME_MS (INT64_C(7) * 24 * 3600 * 1000)
+
+int gen_conv_repair_print_at(const gen_conv_repair_t *r, int64_t now_ms,
+                             gen_buf_t *out) {
+  int64_t at = now_ms + r->offset_ms;
+  int64_t from = floor_minute(at - r->lead_ms) / MINUTE_MS;
+  int err =
+      gen_buf_printf(out, ",\"repair\":{\"at\":%" PRId64 ",\"recent\":{", at);
+  bool first = true;
+  size_t pos = 0;
+  const void *key;
+  void *value;
+  while (err == 0 && gen_map_next(&r->queues, &pos, &key, &value)) {
+    const queue_t *q = value;
+    bool opened = false;
+    for (size_t i = 0; err == 0 && i < r->ring_n; i++) {
+      const slot_t *s = &q->slot[i];
+      for (size_t m = 0; err == 0 && s->minute >= from && m < GEN_MEDIA_COUNT;
+           m++)
+        for (int k = 0; err == 0 && k < KINDS; k++) {
+          if (s->n[m][k] == 0)
+            continue;
+          if (!opened &&
+              ((err = gen_buf_printf(out, "%s", first ? "" : ",")) != 0 ||
+               (err = gen_buf_add_json_string(out, q->id)) != 0 ||
+               (err = gen_buf_add(out, ":[", 2)) != 0))
+            break;
+          err = gen_buf_printf(out, "%s[%" PRId64 ",\"%s\",\"%s\",%" PRIu32 "]",
+                               opened ? "," : "", s->minute, gen_media_names[m],
+                               kind_names[k], s->n[m][k]);
+          opened = true;
+          first = false;
+        }
+    }
+    if (err == 0 && opened)
+      err = gen_buf_add(out, "]", 1);
+  }
+  return err != 0 ? err : gen_buf_add(out, "}}", 2);
+}
+
+int gen_conv_repair_tail(void *ud, gen_buf_t *out) {
+  return gen_conv_repair_print_at(ud, gen_cdtime_to_ms(cdtime()), out);
+}
+
+/* The moments of the snapshot's last minutes (recent[queue id]) from
+ * from_ms on, into w; false: one is not of the form we write. */
+static bool add_recent(json_object *list, window_t *w, int64_t from_ms) {
+  size_t n = json_object_is_type(list, json_type_array)
+                 ? json_object_array_length(list)
+                 : 0;
+  if (list != NULL && !json_object_is_type(list, json_type_array))
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(list, i);
+    int64_t minute, count;
+    if (!json_object_is_type(e, json_type_array) ||
+        json_object_array_length(e) != 4 ||
+        !gen_json_int64_of(json_object_array_get_idx(e, 0), &minute) ||
+        !gen_json_int64_of(json_object_array_get_idx(e, 3), &count) ||
+        count < 0 || count > UINT32_MAX)
+      return false;
+    int m = gen_media_from_name(
+        json_object_get_string(json_object_array_get_idx(e, 1)));
+    const char *kind = json_object_get_string(json_object_array_get_idx(e, 2));
+    int k = 0;
+    while (k < KINDS && (kind == NULL || strcmp(kind, kind_names[k]) != 0))
+      k++;
+    if (k == KINDS)
+      return false;
+    if (m >= 0 && minute * MINUTE_MS >= from_ms)
+      w->live[m][k] += count;
+  }
+  return true;
+}
+
+int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
+                           int64_t now_ms, const gen_org_t *org) {
+  json_object *rep = json_object_object_get(doc, "repair");
+  json_object *queues = json_object_object_get(doc, "queues");
+  json_object *recent = json_object_object_get(rep, "recent");
+  int64_t at;
+  if (r == NULL || rep == NULL ||
+      !json_object_is_type(queues, json_type_object))
+    return 0; /* none, or a file from before the resume: as then */
+  const char *why = NULL;
+  if (!gen_json_get_int64(rep, "at", &at) ||
+      (recent != NULL && !json_object_is_type(recent, json_type_object)))
+    why = "its \"repair\" is not of the form the plugin writes";
+  else if (at > now_ms + MAX_OFFSET_MS)
+    why = "it was written later than now (the clock went back)";
+  else if (now_ms - at > MAX_RESUME_MS)
+    why = "it is more than 7 days old";
+  bool hold = !json_object_get_boolean(json_object_object_get(doc, "final"));
+  int64_t start = floor_minute(at - r->lead_ms);
+  size_t resumed = 0;
+  json_object_object_foreach(queues, id, saved) {
+    (void)saved;
+    queue_t *q = why == NULL ? queue_get(r, id) : NULL;
+    window_t *w = q != NULL && q->n_win == 0 ? calloc(1, sizeof(*w)) : NULL;
+    if (w == NULL)
+      continue;
+    w->start_ms = start;
+    w->hold = hold;
+    if (!add_recent(json_object_object_get(recent, id), w, start)) {
+      why = "its \"repair\" is not of the form the plugin writes";
+      free(w);
+      break;
+    }
+    q->win = w;
+    q->n_win = 1;
+    r->held += hold;
+    resumed++;
+  }
+  if (why != NULL) { /* no window of this snapshot kept */
+    forget_all(r);
+    gen_org_log(org, NULL, LOG_WARNING,
+                "state file: the gap since it was written is not repaired: %s",
+                why);
+    return 0;
+  }
+  if (resumed > 0)
+    gen_org_log(org, NULL, LOG_INFO,
+                "gap repair: the conversation counters of %zu queues resume "
+                "from %.0f s ago; the moments since are asked once the "
+                "channels are back%s",
+                resumed, (double)(now_ms - at) / 1000.0,
+                hold ? " (the counters are held until then: the file is not a "
+                       "clean shutdown's)"
+                     : "");
+  return (int)resumed;
+}
+
+bool gen_conv_repair_held(const void *ud, const char *queue_id) {
+  const gen_conv_repair_t *r = ud;
+  if (r == NULL || r->held == 0)
+    return false;
+  const queue_t *q = gen_map_get(&r->queues, queue_id);
+  for (size_t i = 0; q != NULL && i < q->n_win; i++)
+    if (q->win[i].hold)
+      return true;
+  return false;
+}
+
 /* ---- the repair --------------------------------------------------------- */
 
 /* The window of q to ask for at now_ms: once GapRepairDelay after its
@@ -444,6 +600,13 @@ static void apply(gen_conv_repair_t *r, const batch_t *b,
       if (w->rechecked || w->repaired != b->second ||
           w->start_ms != b->start_ms || w->end_ms != b->end_ms)
         continue;
+      ssize_t index = gen_entity_find(queues, b->ids[i]);
+      if (w->hold && !b->second) { /* whole again: all of them go out */
+        w->hold = false;
+        r->held--;
+        if (index >= 0)
+          gen_live_conv_all(live, (size_t)index);
+      }
       if (drop && !b->second) {
         memmove(w, w + 1, (q->n_win - j - 1) * sizeof(*w));
         q->n_win--;
@@ -453,8 +616,7 @@ static void apply(gen_conv_repair_t *r, const batch_t *b,
         memcpy(w->counted, w->live, sizeof(w->counted));
       w->rechecked = b->second || r->recheck_ms == 0;
       w->repaired = true;
-      ssize_t index = drop ? -1 : gen_entity_find(queues, b->ids[i]);
-      for (size_t m = 0; index >= 0 && m < GEN_MEDIA_COUNT; m++)
+      for (size_t m = 0; !drop && index >= 0 && m < GEN_MEDIA_COUNT; m++)
         for (int k = 0; k < KINDS; k++) {
           int64_t add = b->agg[i][m][k] - w->counted[m][k];
           if (add <= 0)
@@ -554,4 +716,5 @@ void gen_conv_repair_dispatch_stats(const gen_conv_repair_t *r,
   for (int k = 0; k < KINDS; k++)
     gen_dispatch_self(host, plugin, "conv_repaired", kind_names[k], true,
                       (double)r->repaired[k]);
+  gen_dispatch_self(host, plugin, "conv_held", NULL, false, (double)r->held);
 }

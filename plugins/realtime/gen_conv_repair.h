@@ -47,11 +47,14 @@
 #ifndef GEN_CONV_REPAIR_H
 #define GEN_CONV_REPAIR_H 1
 
+#include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_config.h"
 #include "gen_conv.h"
 #include "gen_entity.h"
 #include "gen_live.h"
+
+#include <json-c/json.h>
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -115,6 +118,29 @@ json_object *gen_conv_repair_next(gen_conv_repair_t *r, int64_t now_ms);
 int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
                          bool drop, const gen_entity_set_t *queues,
                          gen_live_t *live, char *err, size_t err_size);
+
+/* Across a restart or a take-over (the standby copies the state file).
+ * The state file's "repair" member (gen_conv_store's tail):
+ *   {"at": ms on Genesys' clock when written, "recent": {"<queue id>":
+ *    [[minute, "voice", "offered", n], …]}}
+ * the moments counted live in the minutes a window can reach back to.
+ * At the start, each queue of the file gets a window from floor_min(at -
+ * HeartbeatTimeout - 5 s), holding those moments, closed when its topic is
+ * baselined and asked as a gap's: the moments after the snapshot, which
+ * the old process may have counted (and sent) but did not save, are the
+ * aggregates'. Unless the file is a clean shutdown's ("final"), a queue's
+ * counters are held back until its window's first ask (they could be below
+ * what was sent: a counter never steps back). */
+int gen_conv_repair_print_at(const gen_conv_repair_t *r, int64_t now_ms,
+                             gen_buf_t *out);
+int gen_conv_repair_tail(void *r, gen_buf_t *out); /* at cdtime() */
+/* The windows of doc (the restored state file; NULL: none): the number of
+ * queues resumed. A snapshot of the future (past 60 s), more than 7 days
+ * old, or of another form resumes nothing, said as a warning. */
+int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
+                           int64_t now_ms, const gen_org_t *org);
+/* Whether queue_id's counters are held (gen_live_t's conv_held). */
+bool gen_conv_repair_held(const void *r, const char *queue_id);
 
 /* Its self-metrics (plugin instance "self"): analytics_queries,
  * analytics_query_failures, conv_repaired-{offered,answered,abandoned}

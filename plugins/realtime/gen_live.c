@@ -86,6 +86,15 @@ void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
   gen_live_mark(l, i);
 }
 
+void gen_live_conv_all(gen_live_t *l, size_t i) {
+  gen_live_queue_t *q = &l->state[i];
+  for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
+    q->conv_changed[m] = (uint8_t)((1u << GEN_CONV_MOMENT_COUNT) - 1);
+    q->conv_bucket[m] = 0;
+  }
+  gen_live_mark(l, i);
+}
+
 void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
                         cdtime_t t, gen_put_t put, void *ud) {
   gen_live_queue_t *q = &l->state[i];
@@ -105,11 +114,14 @@ void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
   if (q->agents.seen)
     gen_qs_put_agents(&q->agents, all ? NULL : &q->sent_agents, put, ud);
   q->sent_agents = q->agents;
+  /* Counters that may be short of what was sent before a restart (the
+   * gap repair's resume) wait for the repair: no step back. */
+  bool held = l->conv_held != NULL && l->conv_held(l->held_ud, queue_id);
   for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {
     unsigned moments = all ? 0 : q->conv_changed[m];
     q->conv_changed[m] = 0;
     const gen_conv_counts_t *c = q->conv.media[m];
-    if (c == NULL || !c->seen || !gen_live_wanted(l, m))
+    if (c == NULL || !c->seen || !gen_live_wanted(l, m) || held)
       continue;
     if (all)
       gen_conv_counts_put(c, gen_media_names[m], -1, 0, l->bounds, put, ud);

@@ -73,6 +73,10 @@ typedef struct {
   unsigned media_mask;              /* MediaType: put only these (0: all) */
   const gen_waits_bounds_t *bounds; /* WaitBuckets */
   gen_conv_store_t *store;          /* the counters' totals across restarts */
+  /* True while queue_id's counters are held back (gen_conv_repair_held);
+   * NULL: never. */
+  bool (*conv_held)(const void *ud, const char *queue_id);
+  const void *held_ud;
 } gen_live_t;
 
 /* Queue i's state of media type m (< GEN_MEDIA_COUNT), allocated at
@@ -93,6 +97,10 @@ gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
 /* One moment of a conversation of queue i counted, marked changed. */
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);
+
+/* Every counter of queue i goes out with the next tick (held back until
+ * now). */
+void gen_live_conv_all(gen_live_t *l, size_t i);
 
 /* n more moments of queue i that no event brought (the gap repair's),
  * counted without waits, marked changed. */

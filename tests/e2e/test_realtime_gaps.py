@@ -19,6 +19,7 @@ GapRepairDelay waits for the simulator to have passed a window's end.
 The simulator shows half of the moments to the aggregates 90 s late:
 each window is asked again GapRepairRecheck later, and the counters are
 whole only with what that second ask adds."""
+import json
 import math
 import os
 import sys
@@ -27,7 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import run_tests  # noqa: E402
 from realtime_harness import RealtimeTestCase  # noqa: E402
-from realtime_truth import PLUGIN, requests, settled_counters, wait_for  # noqa: E402
+from realtime_truth import (PLUGIN, conv_counters, requests,  # noqa: E402
+                            settled_counters, wait_for)  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 QUEUES = 60
@@ -48,6 +50,8 @@ AGG_QUERY = "POST /api/v2/analytics/conversations/aggregates/query"
 COUNTERS = {"offered": "conv_offered", "answered": "conv_answered",
             "abandoned": "conv_abandoned"}
 RECONNECT_TIMEOUT = 150
+# offered, answered, abandoned in a state file's "m" (gen_conv.h)
+MOMENT_INDEX = (0, 2, 4)
 # The ERROR line the malformed baseline provokes on purpose.
 FAULT_ERRORS = (
     r'genesys_realtime plugin: Org "acme": queue observations query failed: '
@@ -151,6 +155,23 @@ class RealtimeGapsTest(RealtimeTestCase):
               f"moments repaired {repaired}; moments still hidden from the "
               f"aggregates when asked {stats.get('agg_late_hidden', 0)}")
 
+        compared = self.compare(before, truth0, after, truth1)
+        # The gaps missed moments, and the repair brought them back; some
+        # were indexed after a first ask (the second one counted them).
+        self.assertGreater(sum(repaired.values()), 0, repaired)
+        self.assertGreater(stats.get("agg_late_hidden", 0), 0)
+        # Gaps a minute apart or less share a window: one request per 100
+        # queues of each, all of them the plugin's.
+        self.assertGreaterEqual(asked, 1)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_queries", host="acme"),
+                         asked)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_query_failures",
+                                     host="acme") or 0, 0)
+        self.assertGreater(compared, QUEUES * len(COUNTERS))
+
+    def compare(self, before, truth0, after, truth1):
+        """Each counter moved as much as the truth between the snapshots,
+        and no series the truth lacks; returns the counters compared."""
         mismatches, extra, compared = [], [], 0
         for qid, q in truth1["queues"].items():
             for media, m in q["media"].items():
@@ -168,18 +189,72 @@ class RealtimeGapsTest(RealtimeTestCase):
         self.assertEqual(extra, [], "series the truth lacks")
         self.assertEqual(mismatches, [], f"{len(mismatches)} of {compared} differ "
                          "(queue, media, moment, plugin, truth)")
+        return compared
+
+    def saved(self):
+        """{(queue, media, type): value} of the state file's offered,
+        answered and abandoned counts, and when it was last written."""
+        path = os.path.join(self.cd.dir, "genesys", "realtime-acme.json")
+        with open(path) as f:
+            doc = json.load(f)
+        out = {}
+        for qid, media in doc["queues"].items():
+            for name, counts in media.items():
+                for i, type_ in enumerate(("conv_offered", "conv_answered",
+                                           "conv_abandoned")):
+                    out[(qid, name, type_)] = counts["m"][MOMENT_INDEX[i]]
+        return out, os.stat(path).st_mtime
+
+    def test_02_counters_whole_across_a_kill(self):
+        # collectd killed (no clean shutdown) just after a read saved the
+        # counters: what it sent after the save is not in the file, and the
+        # events while it is down are never sent. The restarted plugin
+        # resumes from the file's time (the gap repair's window), holds the
+        # counters back until that window is asked (never a step back) and
+        # ends equal to the truth.
+        before, truth0 = self.snapshot()
+        _, written = self.saved()
+        while self.saved()[1] == written:  # a read saves anew
+            time.sleep(0.05)
+        time.sleep(1.0)  # half a read's Interval: moments sent, not saved
+        sent = conv_counters(self.rx, COUNTERS.values(), host="acme")
+        self.cd.proc.kill()
+        self.cd.proc.wait()
+        killed_at = time.time()
+        file_counts, _ = self.saved()
+        ahead = [k for k, v in sent.items() if v > file_counts.get(k, 0)]
+        print(f"# killed; {len(ahead)} counters sent beyond the state file")
+        self.assertGreater(len(ahead), 0, "the case did not happen: nothing "
+                           "sent after the last save")
+        time.sleep(5)  # down: moments nobody sees
+        obs0 = requests(self.sim.stats(), OBS_QUERY)
+        self.cd.start()
+        ok = wait_for(lambda: (lambda s: s["sockets_open"] == CHANNELS and
+                               requests(s, OBS_QUERY) >= obs0 + CHANNELS)(self.sim.stats()),
+                      RECONNECT_TIMEOUT, step=0.1)
+        self.assertTrue(ok, "not back after the restart")
+        last_end = math.ceil((time.time() + 5) / 60) * 60
+        while time.time() < last_end + REPAIR_DELAY + RECHECK + 6:
+            time.sleep(1)
+        after, truth1 = self.snapshot()
+        compared = self.compare(before, truth0, after, truth1)
         self.assertGreater(compared, QUEUES * len(COUNTERS))
-        # The gaps missed moments, and the repair brought them back; some
-        # were indexed after a first ask (the second one counted them).
-        self.assertGreater(sum(repaired.values()), 0, repaired)
-        self.assertGreater(stats.get("agg_late_hidden", 0), 0)
-        # Gaps a minute apart or less share a window: one request per 100
-        # queues of each, all of them the plugin's.
-        self.assertGreaterEqual(asked, 1)
-        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_queries", host="acme"),
-                         asked)
-        self.assertEqual(self.rx.get(PLUGIN, "self", "analytics_query_failures",
-                                     host="acme") or 0, 0)
+        # Never a step back: each counter's first value after the restart is
+        # at least the last one sent before the kill; the counters were held
+        # meanwhile, then released.
+        first_after, back = {}, []
+        for arrived, _, key, value in self.rx.arrival_list():
+            h, plugin, queue, type_, media = key
+            k = (queue, media, type_)
+            if arrived > killed_at and type_ in COUNTERS.values() and k not in first_after:
+                first_after[k] = value
+                if value < sent.get(k, 0):
+                    back.append((k, sent[k], value))
+        self.assertEqual(back, [], "stepped back (counter, before, after)")
+        held = [v for _, _, key, v in self.rx.arrival_list()
+                if key[3] == "conv_held" and key[1] == PLUGIN]
+        self.assertGreater(max(held), 0)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "conv_held", host="acme"), 0)
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines(FAULT_ERRORS)

@@ -354,6 +354,129 @@ DEF_TEST(asked_again_for_what_was_indexed_late) {
   return 0;
 }
 
+static void put_count(void *ud, const char *type, const char *type_instance,
+                      double value, bool derive) {
+  if (strncmp(type, "conv_", 5) == 0 && derive)
+    (*(int *)ud)++;
+}
+
+/* The state file's document: the counters' queues and the repair's tail
+ * printed at now (final: a clean shutdown's). */
+static json_object *snapshot(const gen_conv_repair_t *r, int64_t now,
+                             bool final) {
+  gen_buf_t text = GEN_BUF_INIT(1 << 20);
+  gen_buf_add_str(&text, "{\"version\":1,\"queues\":{\"q0\":{},\"q1\":{}}");
+  if (final)
+    gen_buf_add_str(&text, ",\"final\":true");
+  if (gen_conv_repair_print_at(r, now, &text) != 0)
+    return NULL;
+  gen_buf_add(&text, "}", 2);
+  printf("# %s\n", text.data);
+  json_object *doc = json_tokener_parse(text.data);
+  gen_buf_free(&text);
+  return doc;
+}
+
+DEF_TEST(resumed_after_a_restart) {
+  gen_org_t *org = mock_org("genesys_test");
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  const int V = GEN_MEDIA_VOICE;
+  gen_conv_repair_t *old = repair(T0 - 600 * S);
+  /* Counted and saved by the process before: two offers and an answer in
+   * the snapshot's window, one offer before it. */
+  OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 - 120 * S));
+  OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 + 10 * S));
+  OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 + 50 * S));
+  OK(live(old, "q0", V, GEN_CONV_ANSWERED, T0 + 55 * S));
+  /* Written at :60 (HeartbeatTimeout 10 s: its window starts at 10:00). */
+  json_object *doc = snapshot(old, T0 + 60 * S, false);
+  OK(doc != NULL);
+  gen_conv_repair_free(old);
+
+  /* Started again at 10:03:20: both queues resume, held back. */
+  gen_conv_repair_t *r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  OK(gen_conv_repair_held(r, "q0") && gen_conv_repair_held(r, "q1"));
+  OK(!gen_conv_repair_held(r, "q-other"));
+  l.conv_held = gen_conv_repair_held;
+  l.held_ud = r;
+  gen_live_moment(&l, 0, "q0", V, GEN_CONV_ALERTED, -1, &(uint64_t){1});
+  int puts = 0;
+  gen_live_put_queue(&l, 0, "q0", true, 0, put_count, &puts);
+  EXPECT_EQ_INT(0, puts); /* held: maybe below what was sent before */
+  /* Counted after the start, in the window; the channels back at :215. */
+  OK(live(r, "q0", V, GEN_CONV_OFFERED, T0 + 210 * S));
+  gen_conv_repair_connected(r, topics, 4, T0 + 215 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 359 * S));
+  OK(asks(r, T0 + 360 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:04:00.000Z"));
+  /* 6 offers in it: 2 saved, 1 counted since, 3 nobody saw (the old
+   * process's after its snapshot, and the restart's); the answer saved. */
+  EXPECT_EQ_INT(0,
+                answer(r, &l, &set,
+                       "2026-11-23T10:00:00.000Z/2026-11-23T10:04:00.000Z",
+                       "{\"metric\":\"nOffered\",\"stats\":{\"count\":6}},"
+                       "{\"metric\":\"tAnswered\",\"stats\":{\"count\":1}}"));
+  EXPECT_EQ_INT(3, count(&l, 0, V, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(0, count(&l, 0, V, GEN_CONV_ANSWERED));
+  /* Released: every counter goes out with the next tick. */
+  OK(!gen_conv_repair_held(r, "q0") && !gen_conv_repair_held(r, "q1"));
+  EXPECT_EQ_INT((1 << GEN_CONV_MOMENT_COUNT) - 1,
+                (int)l.state[0].conv_changed[V]);
+  puts = 0;
+  gen_live_put_queue(&l, 0, "q0", false, 0, put_count, &puts);
+  OK(puts >= 2);
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+
+  /* A clean shutdown's file: the window, no hold. */
+  old = repair(T0 - 600 * S);
+  doc = snapshot(old, T0 + 60 * S, true);
+  r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  OK(!gen_conv_repair_held(r, "q0"));
+  gen_conv_repair_connected(r, topics, 4, T0 + 215 * S);
+  OK(asks(r, T0 + 360 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:04:00.000Z"));
+  gen_conv_repair_free(r);
+  /* Written later than now (the clock went back), or 8 days before: not
+   * resumed, nothing held. */
+  r = repair(T0);
+  EXPECT_EQ_INT(0, gen_conv_repair_resume(r, doc, T0 - 120 * S, org));
+  OK(!gen_conv_repair_held(r, "q0"));
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  EXPECT_EQ_INT(0, gen_conv_repair_resume(r, doc, T0 + 8 * 86400 * S, org));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* Not of the form written: nothing resumed. A file from before the
+   * resume (no "repair"): as before. */
+  static const char *const bad[] = {
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":\"x\"}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"recent\":"
+      "{\"q0\":[[29923800,\"voice\",\"offered\",-1]]}}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"recent\":"
+      "{\"q0\":[[29923800,\"voice\",\"parked\",1]]}}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"recent\":[]}"
+      "}",
+      "{\"queues\":{\"q0\":{}}}",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    doc = json_tokener_parse(bad[i]);
+    r = repair(T0);
+    EXPECT_EQ_INT(0, gen_conv_repair_resume(r, doc, T0 + 60 * S, org));
+    OK(!gen_conv_repair_held(r, "q0"));
+    gen_conv_repair_free(r);
+    json_object_put(doc);
+  }
+  gen_conv_repair_free(old);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  gen_org_free(org);
+  return 0;
+}
+
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_conv_repair_config_t c;
@@ -403,6 +526,7 @@ int main(void) {
   RUN_TEST(gaps_on_genesys_clock);
   RUN_TEST(malformed_or_refused);
   RUN_TEST(asked_again_for_what_was_indexed_late);
+  RUN_TEST(resumed_after_a_restart);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
