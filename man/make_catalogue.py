@@ -213,8 +213,16 @@ def metric_sets():
         "filter, per media type of the whole org, under I<plugin_instance> B<org> "
         "(with B<Shard>, the first shard only). A duration the API "
         "left out of a bucket has no values in it, and B<duration_avg> is dispatched "
-        "only when its count is not 0; counts and ratio parts left out are 0. The sets "
-        "other than B<default> add to it rather than repeat it: write C<Metric "
+        "only when its count is not 0. B<Zero or absent.> A count or ratio part the "
+        "answer leaves out of a group that has values is 0 only where the metric can "
+        "carry that group's key: per queue, every count and ratio of the catalogue but "
+        "the four above (the public record shows them, or describes them as a queue's, "
+        "under a C<queueId>: F<tests/sim/README.md>, \"Zero-fill per queue\"); the four "
+        "are never 0 per queue (absent: by the record, Genesys counts them for the "
+        "conversation, not a queue) and are 0-filled per media type under B<org> "
+        "instead. A 0 is a value Genesys would give; a count that cannot carry a "
+        "C<queueId> is left absent rather than made 0 where Genesys never counts it. "
+        "The sets other than B<default> add to it rather than repeat it: write C<Metric "
         "\"default\" \"voice\"> for both. How each value reads in each backend: "
         "L</CATALOGUE IN THE BACKENDS>."), "\n=over 4\n\n"]
 

@@ -479,6 +479,10 @@ static void gp_dispatch_self(gp_instance_t *inst) {
   gen_families_stats(&inst->families, &st);
   gen_dispatch_self(host, PLUGIN_NAME, "progress_refused", NULL, true,
                     (double)st.progress_refused);
+  /* The operational events' revisions, by the age they were found at (the
+   * one engine of the table: API usage keeps its own state). */
+  if (gen_families_state(&inst->families, GP_EVENTS) != NULL)
+    gen_agg_dispatch_revisions(host, PLUGIN_NAME, &st);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 

@@ -657,7 +657,6 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
       {"analytics_query_failures", true, true, (double)failures},
       {"buckets_dispatched", true, true, (double)st->buckets_dispatched},
       {"buckets_backfilled", true, true, (double)st->buckets_backfilled},
-      {"bucket_revisions", true, true, (double)st->revisions},
       {"gap_buckets", true, true, (double)st->gap_buckets},
       {"progress_refused", true, true, (double)st->progress_refused},
       {"lag", false, st->done_until_ms > 0,
@@ -670,9 +669,13 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
       gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
                         self[i].value);
   }
-  /* Where the changes land: bucket_revisions-window (within
-   * RevisitWindow) and bucket_revisions-<age> (at that age of RevisitAt),
-   * each revision once, beside the sum above. */
+  gen_agg_dispatch_revisions(host, plugin, st);
+}
+
+void gen_agg_dispatch_revisions(const char *host, const char *plugin,
+                                const gen_interval_stats_t *st) {
+  gen_dispatch_self(host, plugin, "bucket_revisions", NULL, true,
+                    (double)st->revisions);
   uint64_t at_ages = 0;
   for (size_t a = 0; a < st->n_revision_ages; a++) {
     char age[32];

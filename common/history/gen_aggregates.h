@@ -199,6 +199,12 @@ int gen_agg_bucket_start(const char *interval,
 void gen_agg_dispatch_self(const char *host, const char *plugin,
                            const gen_interval_stats_t *st, uint64_t queries,
                            uint64_t failures);
+/* bucket_revisions, and where the changes land: bucket_revisions-window
+ * (found within the revisit window) and bucket_revisions-<age> (at that age
+ * of the revisit schedule), each revision once (gen_agg_dispatch_self sends
+ * them; a plugin without the rest sends these alone). */
+void gen_agg_dispatch_revisions(const char *host, const char *plugin,
+                                const gen_interval_stats_t *st);
 
 /* One value of a bucket (or a total) at its time, with the granularity as
  * its interval. */

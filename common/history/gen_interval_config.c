@@ -54,9 +54,10 @@ int gen_interval_config_granularity(const gen_org_t *org,
 }
 
 /* RevisitAt "24h 100h", RevisitAt "24h" "100h", RevisitAt 86400 360000 or
- * RevisitAt "none": the line replaces any earlier one (and the default). */
-static int revisit_at(const gen_org_t *org, const oconfig_item_t *ci,
-                      const gen_config_def_t *def, void *field) {
+ * RevisitAt "none": the line replaces any earlier one (and the default).
+ * OperationalEventsRevisitAt too. */
+int gen_interval_revisit_key(const gen_org_t *org, const oconfig_item_t *ci,
+                             const gen_config_def_t *def, void *field) {
   gen_revisit_t *out = field;
   gen_revisit_t r = {.n = 0};
   char why[160] = "takes one or more ages, such as \"24h 100h\", or \"none\"";
@@ -108,7 +109,8 @@ static const gen_config_def_t interval_defs[] = {
                     "the wait after a bucket's end before it is asked for"),
     GEN_KEY_SECONDS("RevisitWindow", IC, revisit, 0, 7 * 86400, "3600",
                     "buckets this recent are asked again with each new one"),
-    GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at, revisit_at, "none",
+    GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at,
+                  gen_interval_revisit_key, "none",
                   "ages such as \"24h 100h\", up to 31 days; none",
                   "a bucket is asked once more at each of these ages"),
     GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400, "86400",

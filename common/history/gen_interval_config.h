@@ -40,6 +40,11 @@ int gen_interval_config_granularity(const gen_org_t *org,
 /* The same as a table's parser (field: the int64_t milliseconds). */
 int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
                                  const gen_config_def_t *def, void *field);
+/* A revisit schedule key's value ("24h 100h", "24h" "100h", 86400 360000,
+ * or "none") into the gen_revisit_t at field, replacing what was there: 0 or
+ * -EINVAL (logged, naming the key, the value and why). */
+int gen_interval_revisit_key(const gen_org_t *org, const oconfig_item_t *ci,
+                             const gen_config_def_t *def, void *field);
 
 /* Creates the engine whose state lives in
  * <StateDirectory>/<stem>-<sanitised org><suffix>.json (the directory is

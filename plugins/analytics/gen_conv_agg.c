@@ -31,8 +31,11 @@ static const char *const sets[] = {"default", "voice", "digital", "outbound",
  * ratios, oServiceTarget and oServiceLevel's target targets (stats.target),
  * the other o-metrics counts (stats.count). The counts of the conversation
  * as a whole (ORG_COUNT) come in groups without a queueId (tests/sim/
- * README.md, "Metrics without a queue"). Our name is the API's
- * in lower_snake without its prefix letter, but for the first fifteen
+ * README.md, "oServiceTarget and the metrics of no queue"): zero-filled per
+ * media type under org, never per queue; every other count and ratio can
+ * carry a queueId and is zero-filled per queue ("Zero-fill per queue"); a
+ * count found unable to carry one would become an ORG_COUNT. Our name is the
+ * API's in lower_snake without its prefix letter, but for the first fifteen
  * (released: their engine value names are in state files) and tConnected
  * (connected_time: nConnected is connected). */
 static const gen_agg_metric_t metrics[] = {

@@ -36,9 +36,12 @@ static const gen_agg_catalogue_t catalogue = {
 void gen_opev_config_init(gen_opev_config_t *c) {
   memset(c, 0, sizeof(*c));
   c->granularity_ms = 15 * 60000;
-  /* How late Genesys counts an event is not in the record: without
-   * revisits, a longer settle delay than the analytics' 120 s. */
+  /* How late Genesys counts an event is not in the record
+   * (tests/sim/README.md, Operational events): a longer settle delay than
+   * the analytics' 120 s, and a revisit an hour and a day after a bucket's
+   * end (a guess: one request a bucket and age, org-wide). */
   c->settle = TIME_T_TO_CDTIME_T(300);
+  c->revisit_at = (gen_revisit_t){.age_ms = {3600000, 86400000}, .n = 2};
   c->horizon = TIME_T_TO_CDTIME_T(86400);
 }
 
@@ -72,6 +75,10 @@ static const gen_config_def_t opev_defs[] = {
                   "the bucket (ISO-8601), one request each"),
     GEN_KEY_SECONDS("OperationalEventsSettleDelay", OC, settle, 0, 3600, "300",
                     "how long after its end a bucket is asked for"),
+    GEN_KEY_PARSE("OperationalEventsRevisitAt", GEN_CFG_LIST, OC, revisit_at,
+                  gen_interval_revisit_key, "1h 24h",
+                  "ages such as \"1h 24h\", up to 31 days; none",
+                  "a bucket is asked once more at each of these ages"),
     {"OperationalEventsBackfillHorizon", GEN_CFG_SECONDS, offsetof(OC, horizon),
      .min = 60, .max = 366 * 86400.0, .shown = "86400",
      .doc = "how far back missed buckets are asked for (cut to 10 days)",
@@ -310,8 +317,10 @@ void gen_opev_interval(const gen_opev_config_t *c, gen_interval_config_t *ic) {
   gen_interval_config_init(ic);
   ic->granularity_ms = c->granularity_ms;
   ic->settle = c->settle;
-  ic->revisit = 0; /* a revisit would cost a request a bucket */
-  ic->revisit_at = (gen_revisit_t){.n = 0}; /* nor a schedule: no pipeline */
+  /* No window: it would ask for every recent bucket again with each new
+   * one, a request each; the schedule costs one a bucket and age. */
+  ic->revisit = 0;
+  ic->revisit_at = c->revisit_at;
   ic->max_buckets = 1; /* the answer has no buckets: one a request */
   ic->horizon = c->horizon;
   ic->initial = c->initial;

@@ -9,8 +9,12 @@
  * and answers one eventCount per definition for the whole of it; GET
  * /api/v2/usage/events/definitions names them; both need
  * usage:events:view. One request is one bucket, so the engine plans one
- * bucket a range and revisits none (a revisit would cost a request a
- * bucket); the settle delay covers late events. The answer is rewritten
+ * bucket a range and has no revisit window (it would ask for every recent
+ * bucket again with each new one); the settle delay covers the events
+ * counted soon, and a revisit schedule (OperationalEventsRevisitAt, by
+ * default 1 h and 24 h after a bucket's end: one request a bucket and age,
+ * org-wide) the later ones, a changed bucket dispatched again with its
+ * counts as the analytics revisits do. The answer is rewritten
  * into an aggregates answer, every listed definition given a bucket (0
  * when the answer leaves it out), and goes through gen_aggregates' loop
  * and sink, a row of genesys_platform's history table (replayable within
@@ -36,15 +40,18 @@ typedef struct {
   bool enabled; /* OperationalEvents */
   int64_t granularity_ms;
   cdtime_t settle, horizon, initial;
+  gen_revisit_t revisit_at;   /* OperationalEventsRevisitAt */
   gen_entity_filter_t filter; /* EventDefinitionId, EventDefinitionName */
   const char *state_dir;      /* NULL: <BaseDir>/genesys (no key; tests) */
 } gen_opev_config_t;
 
-/* Off; PT15M, settle 300 s, backfill 24 h, no initial backfill. */
+/* Off; PT15M, settle 300 s, revisits at 1 h and 24 h, backfill 24 h, no
+ * initial backfill. */
 void gen_opev_config_init(gen_opev_config_t *c);
 void gen_opev_config_release(gen_opev_config_t *c);
 /* One of OperationalEvents, OperationalEventsGranularity,
- * OperationalEventsSettleDelay, OperationalEventsBackfillHorizon,
+ * OperationalEventsSettleDelay, OperationalEventsRevisitAt,
+ * OperationalEventsBackfillHorizon,
  * OperationalEventsInitialBackfill, EventDefinitionId, EventDefinitionName:
  * 0, a negative errno (logged, naming the key), or GEN_CONFIG_NOT_MINE. A
  * backfill beyond the 10 days Genesys keeps is capped there (logged,
@@ -52,8 +59,9 @@ void gen_opev_config_release(gen_opev_config_t *c);
 extern const gen_config_table_t gen_opev_keys;
 
 /* Its engine's configuration (the interval engine's keys from the
- * OperationalEvents* ones): one bucket a request, no revisit. Release it
- * with gen_interval_config_release. */
+ * OperationalEvents* ones): one bucket a request, no revisit window, the
+ * revisit schedule of OperationalEventsRevisitAt. Release it with
+ * gen_interval_config_release. */
 void gen_opev_interval(const gen_opev_config_t *c, gen_interval_config_t *ic);
 
 /* One org's operational events: the family's state across reads (its

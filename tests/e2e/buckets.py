@@ -138,3 +138,13 @@ def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path, after_restart=Non
         cd.cleanup()
         sim.stop()
         rx.stop()
+
+
+def self_values(rx, plugin, type_):
+    """{type_instance: last value} of plugin's self-metric type_."""
+    out = {}
+    with rx.lock:
+        for _, t, key, value in rx.arrivals:
+            if key[1] == plugin and key[2] == "self" and key[3] == type_:
+                out[key[4]] = value
+    return out

@@ -13,7 +13,20 @@ takes the forms the public record leaves open (a definition without events
 listed with 0, the definitions listing paged) and a selection
 (EventDefinitionName): the same values, each bucket asked for once, the
 listing only when a bucket was due. A third run withholds usage:events:view:
-said once, no operational event value, the edges still dispatched."""
+said once, no operational event value, the edges still dispatched.
+
+A fourth run, the default schedule (OperationalEventsRevisitAt "1h 24h",
+PT15M, settle 300 s) over more than a simulated day (the simulator and
+collectd's clock 3,600 times faster than the wall clock), with the
+simulator's lateness tail (a third of the events reach the query 20 to 40
+minutes after they happened): the first count of a share of the buckets
+misses events (the case is made to happen and checked), and once a bucket
+is past its 1 h revisit its last value equals the truth both ways; a
+changed bucket is dispatched twice (new, then at 1 h), every other once,
+none three times; each bucket past 24 h was asked for three times; the
+counters equal the sum of the last values; bucket_revisions-1h counts the
+changes, -24h none. GEN_TEST_OPEV_REVISIT_AT replaces the schedule line
+(OperationalEventsRevisitAt "none" shows the test failing without it)."""
 import os
 import re
 import sys
@@ -21,8 +34,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, run_tests, sim_ms, wait_sim  # noqa: E402
-from buckets import across_kill, assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
+from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402
+from buckets import (across_kill, assert_both_ways, assert_counters, bucketed, quiet,  # noqa: E402
+                     self_values)
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -174,6 +188,114 @@ class OperationalEvents(unittest.TestCase):
                               r"values", log)
         self.assertEqual(len(warnings), 1, log[-3000:])
         self.assertNotIn("cannot list the event definitions", log)
+
+
+HOUR = 3600000
+LATE_G_MS = 900000
+
+
+def late_values(rx):
+    """{(definition, type, time ms): [values in arrival order]} of the
+    operational events values."""
+    out = {}
+    with rx.lock:
+        for _, t, key, value in rx.arrivals:
+            if ours(key):
+                out.setdefault((key[2], key[3], round(t * 1000)), []).append(value)
+    return out
+
+
+class LateEvents(unittest.TestCase):
+    def test_revisit_takes_the_late_events_once(self):
+        speed = 3600
+        sim = Simulator("--queues", "2", "--agents", "8", "--flows", "1",
+                        "--speed", str(speed), "--start", "now", "--warmup", "600",
+                        "--event-definitions", "5", "--events-late-share", "0.3",
+                        "--events-late-s", "2400", "--rate-window-sim")
+        rx = Receiver()
+        block = sim.org_block(
+            "acme",
+            extra='    Host "acme"\n    InstanceFrom "id"\n'
+            "    OperationalEvents true\n"
+            "    Edges false\n    Trunks false\n    StatusPage false\n"
+            + os.environ.get("GEN_TEST_OPEV_REVISIT_AT", ""))
+        cd = FakeClockCollectd(
+            f"<LoadPlugin {PLUGIN}>\n  Interval 300\n</LoadPlugin>\n"
+            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
+            sim, speed, stock=("logfile", "csv", "write_http"), write_threads=1)
+        try:
+            cd.start()
+            t0 = sim_ms(sim)
+            first_end = (t0 // LATE_G_MS + 1) * LATE_G_MS
+            # four buckets past their 24 h revisit, and a read more
+            wait_sim(sim, first_end + 24 * HOUR + 5 * LATE_G_MS, timeout=600)
+            # collectd stopped first (its clock would go on past a paused
+            # simulator, every request in one simulated minute), what it had
+            # written all at the receiver
+            cd.stop()
+            sim.fault({"fault": "pause"})
+            stats = sim._open("/sim/stats")
+            quiet(rx, ours, still=2, timeout=30)
+            truth = sim._open("/sim/truth/events?granularity=PT15M&buckets=110")
+            got = late_values(rx)
+            found = self_values(rx, PLUGIN, "bucket_revisions")
+            self.assertEqual(cd.bad_log_lines(allow=[r"uc_update: Value too old"]), [])
+        finally:
+            cd.cleanup()
+            sim.stop()
+            rx.stop()
+        now = iso_ms(truth["sim_time"])
+        tb = {round(iso_ms(iv.split("/")[1])): per for iv, per in truth["buckets"].items()}
+        # past the 1 h revisit, with a margin for collectd's clock ahead
+        done = sorted({t for (d, ty, t) in got if ty == "operational_events"
+                       and t + HOUR + 2 * LATE_G_MS <= now})
+        self.assertGreaterEqual(len(done), 80)
+        want, have = {}, {}
+        for end in done:
+            self.assertIn(end, tb, "truth does not cover the run")
+            for d, tr in tb[end].items():
+                want[(d, "operational_events", "", end)] = tr["events"]
+        for (d, ty, t), vs in got.items():
+            if ty == "operational_events" and t in done:
+                have[(d, ty, "", t)] = vs
+        # the case happened: first counts short of the truth by late events
+        short = {k for k, vs in have.items() if k in want and vs[0] < want[k]}
+        self.assertGreaterEqual(len(short), 20, "too few late events to tell")
+        self.assertGreater(stats["events_late_hidden"], 0)
+        self.assertEqual({k for k, vs in have.items() if k in want and vs[0] > want[k]},
+                         set())
+        # after the revisit, the truth both ways
+        assert_both_ways(self, have, want, revised=True)
+        # each changed bucket sent once more, not more
+        self.assertEqual({k for k, vs in have.items() if len(vs) > 2}, set())
+        self.assertEqual({k for k, vs in have.items() if len(vs) == 2}, short)
+        # counters: the sum of the last values of every bucket dispatched
+        for d in tb[done[0]]:
+            series = {t: vs[-1] for (dd, ty, t), vs in got.items()
+                      if dd == d and ty == "operational_events"}
+            total = {t: vs[-1] for (dd, ty, t), vs in got.items()
+                     if dd == d and ty == "total_operational_events"}
+            last_t = max(t for t in total if t <= now)
+            self.assertEqual(round(total[last_t]),
+                             round(sum(v for t, v in series.items() if t <= last_t)), d)
+        # asked for at the first time, at 1 h and at 24 h
+        asked = {}
+        for s_, e_ in stats["aggregate_intervals"]["usage_events"]:
+            asked[int(s_)] = asked.get(int(s_), 0) + 1
+        past_day = [e for e in done if e + 24 * HOUR + 2 * LATE_G_MS <= now]
+        self.assertGreaterEqual(len(past_day), 2)
+        for end in past_day:
+            self.assertEqual(asked.get(end - LATE_G_MS), 3, end)
+        print("buckets %d (%d past 24 h), values %d, first short %d, events hidden at "
+              "an ask %d, queries %d, listings %d over %.1f simulated hours, "
+              "bucket_revisions %s" % (
+                  len(done), len(past_day), len(want), len(short),
+                  stats["events_late_hidden"], stats["requests"][AGG]["total"],
+                  stats["requests"][DEFS]["total"], (now - first_end) / HOUR, found),
+              file=sys.stderr)
+        self.assertGreaterEqual(found.get("1h", 0), len(short), found)
+        self.assertEqual(found.get("24h"), 0, found)
+        self.assertEqual(found.get("window"), 0, found)
 
 
 if __name__ == "__main__":

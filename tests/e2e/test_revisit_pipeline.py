@@ -24,7 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms  # noqa: E402
-from buckets import assert_both_ways, quiet  # noqa: E402
+from buckets import assert_both_ways, quiet, self_values  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from test_revisit_schedule import revisits, values, wait_sim  # noqa: E402
@@ -35,16 +35,6 @@ HOUR = 3600000
 G_MS = HOUR
 LAST_AGE = 100 * HOUR  # the recommended RevisitAt's last age
 COUNTS = ("offered", "answered", "abandoned")
-
-
-def self_values(rx, type_):
-    """{type_instance: last value} of the plugin's self-metric type_."""
-    out = {}
-    with rx.lock:
-        for _, t, key, value in rx.arrivals:
-            if key[1] == PLUGIN and key[2] == "self" and key[3] == type_:
-                out[key[4]] = value
-    return out
 
 
 class RevisitAfterThePipeline(unittest.TestCase):
@@ -158,7 +148,7 @@ class RevisitAfterThePipeline(unittest.TestCase):
 
             # Where the changes were found: at 100 h, each changed bucket
             # once; none at 24 h nor within the window.
-            found = self_values(rx, "bucket_revisions")
+            found = self_values(rx, PLUGIN, "bucket_revisions")
             print("changes %d (%d past the last age, in %d series buckets), buckets "
                   "compared %d, values %d, bucket_revisions %s" %
                   (len(changes), sum(1 for c in changes if iso_ms(c["time"]) // G_MS * G_MS

@@ -116,6 +116,12 @@ def parse_args(argv=None):
     a("--event-definitions", type=int, default=4,
       help="operational event definitions of the org (README, Operational events; "
            "default 4)")
+    a("--events-late-share", type=float, default=0.0,
+      help="share of the operational events the aggregates query shows late (0 to 1; "
+           "README, Operational events)")
+    a("--events-late-s", type=float, default=2400.0,
+      help="with --events-late-share: a late event shows half this to this many "
+           "simulated seconds after it happened (default 2400)")
     a("--usage-events-zeros", choices=simapi.FORMS["usage_events_zeros"], default="omit",
       help="events aggregates: definitions without events left out (default) or listed "
            "with eventCount 0")

@@ -1038,6 +1038,8 @@ class App:
         self.obs_offsets = {}
         self.page_max = getattr(opts, "page_max", 0) or 0   # --page-max: every listing
         self.events = simevents.Events(model.seed, getattr(opts, "event_definitions", 4))
+        self.events.late_share = getattr(opts, "events_late_share", 0.0)
+        self.events.late_ms = int(getattr(opts, "events_late_s", 2400.0) * 1000)
         self.usage = simusage.Usage(model.seed, getattr(opts, "usage_clients", 4),
                                     builtin=getattr(opts, "usage_builtin", 2),
                                     ready_after_ms=int(getattr(opts, "usage_ready_after", 0)
@@ -2332,8 +2334,12 @@ class App:
         if len(asked) < 10000:
             asked.append([start, end])
         self.sync()
-        return Response(200, self.events.answer(start, end, self.model.now,
-                                                self.forms["usage_events_zeros"] == "zeros"))
+        hidden = [0]
+        doc = self.events.answer(start, end, self.model.now,
+                                 self.forms["usage_events_zeros"] == "zeros", hidden)
+        # --events-late-share: events of the interval not yet visible
+        self.stats["events_late_hidden"] = self.stats.get("events_late_hidden", 0) + hidden[0]
+        return Response(200, doc)
 
     async def h_sim_truth_events(self, req, p, tok):
         self.sync()

@@ -5,7 +5,11 @@ definitions, and per definition and minute a few events, deterministic
 from the seed. The events aggregates query (one count per definition for
 the interval asked: the request has an interval and nothing else) and
 /sim/truth/events are both computed from them, so they agree for any
-interval. Genesys keeps operational events 10 days: older ones are gone."""
+interval. Genesys keeps operational events 10 days: older ones are gone.
+With a lateness tail (late_share > 0) a share of the events reaches the
+aggregates query only late_ms/2 to late_ms after it happened (how late
+Genesys counts an event is not in the record: README, Operational events);
+the truth counts every event that happened, visible or not."""
 
 import random
 import zlib
@@ -39,6 +43,20 @@ class Events:
         self.rate = [(1.5, 0.4, 0.05)[i % 3] for i in range(n)]
         self.base = zlib.crc32(("usage-events-%s" % seed).encode())
         self.cache = {}
+        self.late_share = 0.0
+        self.late_ms = 0
+
+    def visible_at(self, i, t):
+        """When definition i's event at t reaches the query: at once, or for
+        the late share (a CRC32 of the event picks them, the same on every
+        run) late_ms/2 to late_ms later."""
+        if self.late_share <= 0:
+            return t
+        h = zlib.crc32(b"late-%d-%d-%d" % (self.base, i, t))
+        if h >= self.late_share * 4294967296.0:
+            return t
+        half = self.late_ms // 2
+        return t + half + zlib.crc32(b"delay-%d" % h) % (self.late_ms - half + 1)
 
     def slot(self, i, s):
         """The times (ms) of definition i's events in minute s."""
@@ -63,11 +81,13 @@ class Events:
         self.cache[key] = ts
         return ts
 
-    def counts(self, start, end, now):
+    def counts(self, start, end, now, visible=False, hidden=None):
         """{definition index: events in [start, min(end, now))}, only those
         within the retention (10 days before now: the events of the
         simulated platform go back further than the model, so a backfill has
-        history to find); definitions without events are absent."""
+        history to find); definitions without events are absent. visible:
+        only those the query shows by now (the lateness tail), the others
+        counted in hidden[0]."""
         out = {}
         lo = max(start, now - RETENTION_MS)
         hi = min(end, now)
@@ -76,16 +96,23 @@ class Events:
         for i in range(len(self.items)):
             c = 0
             for s in range(lo // SLOT_MS, (hi - 1) // SLOT_MS + 1):
-                c += sum(1 for t in self.slot(i, s) if lo <= t < hi)
+                for t in self.slot(i, s):
+                    if not lo <= t < hi:
+                        continue
+                    if visible and self.visible_at(i, t) > now:
+                        hidden[0] += 1
+                    else:
+                        c += 1
             if c:
                 out[i] = c
         return out
 
-    def answer(self, start, end, now, zeros):
+    def answer(self, start, end, now, zeros, hidden=None):
         """An EventAggregatesResponse: interval and eventDefinitionAggregates
-        (eventDefinition an AddressableEntityRef, eventCount); zeros: the
-        definitions without events listed with 0 too (UNCONFIRMED)."""
-        c = self.counts(start, end, now)
+        (eventDefinition an AddressableEntityRef, eventCount) of the events
+        visible by now (hidden[0] counts the others); zeros: the definitions
+        without events listed with 0 too (UNCONFIRMED)."""
+        c = self.counts(start, end, now, True, hidden if hidden is not None else [0])
         rows = []
         for i, d in enumerate(self.items):
             if i in c or zeros:

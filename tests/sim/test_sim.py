@@ -1859,6 +1859,52 @@ class T04dOperationalEvents(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission="usage:events:view")
 
 
+class T04eOperationalEventsLate(unittest.TestCase):
+    """--events-late-share: a share of the events reaches the events
+    aggregates query late (half --events-late-s to all of it after it
+    happened), the truth unchanged: a bucket just closed is short of its
+    truth by the events still hidden (counted in /sim/stats
+    events_late_hidden), one older than the lateness equals it."""
+
+    def test_recent_bucket_short_old_bucket_whole(self):
+        sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
+                  "--event-definitions", 4, "--seed", 31, "--quiet", "--warmup", 3600,
+                  "--events-late-share", 0.5, "--events-late-s", 1200)
+        try:
+            c = sim.client()
+            sim.fault(fault="pause")
+            truth = sim.sim("GET", "/sim/truth/events?granularity=PT5M&buckets=12")[1]
+            now = truth["sim_time_ms"]
+            ivs = sorted(truth["buckets"])
+            ev = simevents.Events(31, 4)  # without the tail: every event
+            short = whole = 0
+            for k, iv in enumerate(ivs):
+                end = now // 300000 * 300000 - (len(ivs) - 1 - k) * 300000
+                per = truth["buckets"][iv]
+                want = {d: v["events"] for d, v in per.items()}
+                # the truth is every event that happened, late or not
+                self.assertEqual({d: w for d, w in want.items() if w},
+                                 {ev.items[i]["id"]: n for i, n in
+                                  ev.counts(end - 300000, end, now).items()}, iv)
+                st, _, js = c.request("POST", "/api/v2/usage/events/aggregates/query",
+                                      {"interval": iv})
+                self.assertEqual(st, 200, js)
+                got = {e["eventDefinition"]["id"]: e["eventCount"]
+                       for e in js["eventDefinitionAggregates"]}
+                for d, w in want.items():
+                    self.assertLessEqual(got.get(d, 0), w, (iv, d))
+                if end + 1200000 <= now:
+                    self.assertEqual(got, {d: w for d, w in want.items() if w}, iv)
+                    whole += 1
+                elif sum(got.values()) < sum(want.values()):
+                    short += 1
+            self.assertGreaterEqual(whole, 6)
+            self.assertGreaterEqual(short, 2)
+            self.assertGreater(sim.sim("GET", "/sim/stats")[1]["events_late_hidden"], 0)
+        finally:
+            sim.stop()
+
+
 def mos_pages(tc, c, iv, qids, size=100, ended=True):
     """Every page of the details query over iv for queues qids, until an
     empty page or a short one reaching totalHits (approximate: it counts a

@@ -229,6 +229,83 @@ DEF_TEST(one_bucket_a_request) {
   return 0;
 }
 
+/* apply() of an answer that counts n events of d1 alone. */
+static int apply_d1(gen_opev_t *ev, const gen_interval_range_t *range,
+                    int64_t now, int n) {
+  char answer[160];
+  snprintf(answer, sizeof(answer),
+           "{\"eventDefinitionAggregates\":[{\"eventDefinition\":{\"id\":"
+           "\"d1\"},\"eventCount\":%d}]}",
+           n);
+  return apply(ev, range, now, answer);
+}
+
+/* The default schedule (1 h, 24 h): a bucket is asked for again an hour
+ * after its end, alone; the events counted since are dispatched as its
+ * revision (the same time, the new count) and added to the counter once;
+ * the 24 h revisit finds nothing new and dispatches nothing. */
+DEF_TEST(late_events_taken_at_the_revisits) {
+  char dir[] = "/tmp/gen-opev-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  fixture_t f;
+  CHECK_ZERO(fixture_open(&f, dir));
+  f.c.initial = 0;
+  f.c.horizon = TIME_T_TO_CDTIME_T(2 * 86400); /* no gap over the day */
+  gen_interval_free(engine);
+  engine = engine_of(&f);
+  static const char *const scopes[] = {"org"};
+  gen_interval_range_t range;
+  int64_t now = T0 + G + 30000;
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
+  OK(range.start_ms == T0 && range.end_ms == T0 + G && range.revisit == 0);
+  mock_values_reset();
+  EXPECT_EQ_INT(0, apply_d1(f.ev, &range, now, 3));
+  EXPECT_EQ_INT(3, (int)value("DataActionFailure", "total_operational_events"));
+  /* the next bucket, and no revisit before the hour */
+  now = T0 + 2 * G + 30000;
+  EXPECT_EQ_INT(1, gen_interval_plan(engine, scopes, 1, now, &range));
+  OK(range.start_ms == T0 + G && range.revisit == 0);
+  EXPECT_EQ_INT(0, apply(f.ev, &range, now, "{}"));
+  EXPECT_EQ_INT(0, gen_interval_plan(engine, scopes, 1, now, &range));
+  /* an hour after its end: the first bucket again, alone (the new buckets
+   * of the hour done first) */
+  now = T0 + G + 3600000;
+  int rc;
+  while ((rc = gen_interval_plan(engine, scopes, 1, now, &range)) == 1 &&
+         range.revisit == 0)
+    EXPECT_EQ_INT(0, apply(f.ev, &range, now, "{}"));
+  EXPECT_EQ_INT(1, rc);
+  OK(range.start_ms == T0 && range.end_ms == T0 + G && range.revisit == 1);
+  mock_values_reset();
+  EXPECT_EQ_INT(0, apply_d1(f.ev, &range, now, 5));
+  mock_value_t *v = mock_find("DataActionFailure", "operational_events", NULL);
+  CHECK_NOT_NULL(v);
+  OK(v->sent_time == MS_TO_CDTIME_T(T0 + G));
+  EXPECT_EQ_INT(5, (int)value("DataActionFailure", "operational_events"));
+  EXPECT_EQ_INT(5, (int)value("DataActionFailure", "total_operational_events"));
+  /* an unchanged definition is not sent again */
+  OK(mock_find("FlowError", "operational_events", NULL) == NULL);
+  gen_interval_stats_t st;
+  gen_interval_get_stats(engine, &st);
+  EXPECT_EQ_INT(1, (int)st.revisions);
+  EXPECT_EQ_INT(2, (int)st.n_revision_ages);
+  EXPECT_EQ_INT(1, (int)st.revisions_at[0]);
+  /* a day after its end: asked for once more, nothing new, nothing sent */
+  now = T0 + G + 86400000;
+  while ((rc = gen_interval_plan(engine, scopes, 1, now, &range)) == 1 &&
+         !(range.revisit == 2 && range.start_ms == T0))
+    EXPECT_EQ_INT(0, apply_d1(f.ev, &range, now, range.start_ms == T0 ? 5 : 0));
+  EXPECT_EQ_INT(1, rc);
+  mock_values_reset();
+  EXPECT_EQ_INT(0, apply_d1(f.ev, &range, now, 5));
+  OK(mock_find("DataActionFailure", "operational_events", NULL) == NULL);
+  gen_interval_get_stats(engine, &st);
+  EXPECT_EQ_INT(1, (int)st.revisions);
+  EXPECT_EQ_INT(0, (int)st.revisions_at[1]);
+  fixture_close(&f, dir);
+  return 0;
+}
+
 /* One count past 2^53 (1e16 events) is refused where the answer is read,
  * as the state file's reader refuses it: skipped and counted as malformed,
  * never dispatched nor saved; the state file stays usable at the next start
@@ -287,6 +364,9 @@ DEF_TEST(keys) {
   gen_opev_config_init(&c);
   OK(!c.enabled);
   OK(c.granularity_ms == 15 * 60000);
+  /* revisits at 1 h and 24 h by default */
+  OK(c.revisit_at.n == 2 && c.revisit_at.age_ms[0] == 3600000 &&
+     c.revisit_at.age_ms[1] == 86400000);
   struct {
     oconfig_item_t *ci;
     int status;
@@ -295,6 +375,7 @@ DEF_TEST(keys) {
       {mock_ci_str("OperationalEventsGranularity", "PT5M"), 0},
       {mock_ci_str("OperationalEventsGranularity", "PT7M"), -EINVAL},
       {mock_ci_num("OperationalEventsSettleDelay", 60), 0},
+      {mock_ci_str("OperationalEventsRevisitAt", "2h"), 0},
       {mock_ci_num("OperationalEventsBackfillHorizon", 7200), 0},
       {mock_ci_num("OperationalEventsInitialBackfill", 3600), 0},
       {mock_ci_str("EventDefinitionName", "Data*"), 0},
@@ -307,6 +388,7 @@ DEF_TEST(keys) {
   }
   OK(c.enabled);
   OK(c.granularity_ms == G);
+  OK(c.revisit_at.n == 1 && c.revisit_at.age_ms[0] == 7200000);
   OK(c.horizon == TIME_T_TO_CDTIME_T(7200));
   OK(c.initial == TIME_T_TO_CDTIME_T(3600));
   EXPECT_EQ_INT(1, (int)c.filter.n_names);
@@ -328,6 +410,20 @@ DEF_TEST(keys) {
   EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_opev_keys, &c));
   mock_ci_free(ci);
   OK(!mock_log_contains("beyond"));
+  /* the schedule: "none", or refused naming the key, the old one kept */
+  ci = mock_ci_str("OperationalEventsRevisitAt", "0h");
+  EXPECT_EQ_INT(-EINVAL, gen_config_table_key(org, ci, &gen_opev_keys, &c));
+  mock_ci_free(ci);
+  OK(mock_log_contains("OperationalEventsRevisitAt"));
+  OK(c.revisit_at.n == 1);
+  ci = mock_ci_str("OperationalEventsRevisitAt", "none");
+  EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_opev_keys, &c));
+  mock_ci_free(ci);
+  OK(c.revisit_at.n == 0);
+  gen_interval_config_t ic;
+  gen_opev_interval(&c, &ic);
+  OK(ic.revisit_at.n == 0 && ic.revisit == 0);
+  gen_interval_config_release(&ic);
   gen_opev_config_release(&c);
   gen_org_free(org);
   return 0;
@@ -336,6 +432,7 @@ DEF_TEST(keys) {
 int main(void) {
   RUN_TEST(normalize_both_forms);
   RUN_TEST(one_bucket_a_request);
+  RUN_TEST(late_events_taken_at_the_revisits);
   RUN_TEST(a_count_past_2_53_is_refused_where_it_is_read);
   RUN_TEST(keys);
   END_TEST;
