@@ -46,7 +46,8 @@ struct gen_standby_s {
   gen_log_org_t who;
   char **urls;
   size_t n_urls;
-  atomic_size_t url_at; /* the URL that answered last: asked first */
+  char *ca, *cert, *cert_key; /* etcd's TLS (StandbyCACert, …): NULL, none */
+  atomic_size_t url_at;       /* the URL that answered last: asked first */
   int ttl_s;
   size_t piece;                /* CHUNK_BYTES; tests make it small */
   cdtime_t sync_every, synced; /* StandbySyncInterval; the last copy */
@@ -152,6 +153,12 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
+    if (s->ca != NULL)
+      curl_easy_setopt(curl, CURLOPT_CAINFO, s->ca);
+    if (s->cert != NULL) {
+      curl_easy_setopt(curl, CURLOPT_SSLCERT, s->cert);
+      curl_easy_setopt(curl, CURLOPT_SSLKEY, s->cert_key);
+    }
     CURLcode rc = curl_easy_perform(curl);
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
@@ -447,7 +454,12 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
       break;
     s->n_urls++;
   }
-  if (s->n_urls != org->standby_etcd_n) {
+  bool tls_ok =
+      (org->standby_ca == NULL || (s->ca = strdup(org->standby_ca)) != NULL) &&
+      (org->standby_cert == NULL ||
+       ((s->cert = strdup(org->standby_cert)) != NULL &&
+        (s->cert_key = strdup(org->standby_key)) != NULL));
+  if (s->n_urls != org->standby_etcd_n || !tls_ok) {
     gen_standby_stop(s);
     return NULL;
   }
@@ -956,6 +968,9 @@ void gen_standby_stop(gen_standby_t *s) {
   for (size_t i = 0; i < s->n_urls; i++)
     free(s->urls[i]);
   free(s->urls);
+  free(s->ca);
+  free(s->cert);
+  free(s->cert_key);
   for (size_t i = 0; i < s->n_paths; i++)
     free(s->paths[i]);
   free(s->paths);

@@ -113,6 +113,9 @@ void gen_org_free(gen_org_t *org) {
   gen_config_string_list_free(org->standby_etcd, org->standby_etcd_n);
   free(org->standby_name);
   free(org->standby_prefix);
+  free(org->standby_ca);
+  free(org->standby_cert);
+  free(org->standby_key);
   gen_notices_free(org->notices);
   free(org);
 }
@@ -133,6 +136,7 @@ gen_org_t *gen_org_copy(const gen_org_t *from) {
   /* A copy (the hub's) never stands by: the election is the instance's. */
   org->standby_etcd = NULL, org->standby_etcd_n = 0;
   org->standby_name = org->standby_prefix = NULL;
+  org->standby_ca = org->standby_cert = org->standby_key = NULL;
   /* A copy notifies on its own (the hub's client: the channels'). */
   org->notices = gen_notices_create();
   int status = dup_field(&org->name, from->name) |
@@ -719,6 +723,12 @@ static const gen_config_def_t org_defs[] = {
                     "30",
                     "the state is copied to etcd at most this often (0: at "
                     "every read that changed it)"),
+    GEN_KEY_STRING("StandbyCACert", gen_org_t, standby_ca, "the system's",
+                   "a CA certificate file for etcd's https:// URLs"),
+    GEN_KEY_STRING("StandbyClientCert", gen_org_t, standby_cert, NULL,
+                   "a TLS client certificate for etcd (with StandbyClientKey)"),
+    GEN_KEY_STRING("StandbyClientKey", gen_org_t, standby_key, NULL,
+                   "the key of StandbyClientCert"),
     {"VerifyPeer", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
     {"VerifyHost", GEN_CFG_REFUSED, 0, .doc = TLS_ALWAYS},
 };
@@ -771,6 +781,11 @@ int gen_org_config_finish(gen_org_t *org) {
   }
   if ((org->client_cert == NULL) != (org->client_key == NULL)) {
     gen_org_log(org, NULL, LOG_ERR, "ClientCert and ClientKey go together");
+    return -EINVAL;
+  }
+  if ((org->standby_cert == NULL) != (org->standby_key == NULL)) {
+    gen_org_log(org, NULL, LOG_ERR,
+                "StandbyClientCert and StandbyClientKey go together");
     return -EINVAL;
   }
   return 0;

@@ -62,6 +62,8 @@ typedef struct {
   cdtime_t standby_ttl;
   char *standby_name;
   char *standby_prefix;
+  /* etcd's own TLS: its CA, this agent's client certificate and key */
+  char *standby_ca, *standby_cert, *standby_key;
   cdtime_t
       standby_sync; /* StandbySyncInterval: state copied at most so often */
   /* The last state of each subject notified about (gen_notice.h). */

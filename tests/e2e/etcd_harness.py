@@ -19,20 +19,47 @@ def free_port():
         return s.getsockname()[1]
 
 
+def make_certs(d):
+    """A CA, etcd's server certificate for 127.0.0.1 and a client
+    certificate, signed by it (openssl), in directory d: their paths."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=test etcd CA", "-keyout", "ca.key", "-out", "ca.pem")
+    # clientAuth on the server's too: etcd's JSON gateway calls its own
+    # gRPC port with it, which --client-cert-auth checks (HTTP 503 without).
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write(ext + "\n")
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", name + ".key", "-out", name + ".csr")
+        ssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", name + ".ext",
+            "-out", name + ".pem")
+    return {n: os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key",
+                                            "client.pem", "client.key")}
+
+
 class Etcd:
     """A one-member etcd on loopback ports, its data in a temporary
-    directory."""
+    directory. tls: its client port takes https only, from clients with a
+    certificate its own CA signed (self.certs)."""
 
-    def __init__(self):
+    def __init__(self, tls=False):
         self.dir = tempfile.mkdtemp(prefix="gen-e2e-etcd-")
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         peer = f"http://127.0.0.1:{free_port()}"
+        self.certs = make_certs(self.dir) if tls else None
+        more = ["--cert-file", self.certs["server.pem"], "--key-file",
+                self.certs["server.key"], "--client-cert-auth",
+                "--trusted-ca-file", self.certs["ca.pem"]] if tls else []
         self.proc = subprocess.Popen(
             ["etcd", "--data-dir", os.path.join(self.dir, "data"),
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"default={peer}"],
+             "--initial-cluster", f"default={peer}"] + more,
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
         deadline = time.monotonic() + 30
         while self.get("/health") is None:
@@ -40,8 +67,13 @@ class Etcd:
             time.sleep(0.2)
 
     def get(self, path):
+        ctx = None
+        if self.certs:
+            import ssl
+            ctx = ssl.create_default_context(cafile=self.certs["ca.pem"])
+            ctx.load_cert_chain(self.certs["client.pem"], self.certs["client.key"])
         try:
-            with urllib.request.urlopen(self.url + path, timeout=2) as r:
+            with urllib.request.urlopen(self.url + path, timeout=2, context=ctx) as r:
                 return r.read()
         except OSError:
             return None

@@ -17,6 +17,9 @@ relay the test can cut.
   cut (B keeps running). B stops its values before its lease can expire
   (the fence); A takes over; no live series has a value from B after A's
   first one.
+- etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
+  StandbyClientKey): an agent without a certificate is refused and never
+  holds; one with it holds, and the check command says so.
 The take-over time is reported by bench/bench_standby.py, not asserted."""
 import glob
 import os
@@ -230,6 +233,56 @@ class StandbyTest(unittest.TestCase):
         late_b = [k for k in rows(b, live) if k[3] >= first_a]
         self.assertEqual([], late_b, "B wrote a live value after A's first")
         self.assertEqual([], a.bad_log_lines(allow=(r".*etcd.*",)))
+
+
+class StandbyTlsTest(unittest.TestCase):
+    def setUp(self):
+        self.sim = Simulator("--queues", "2", "--agents", "4", "--speed", "1",
+                             "--start", "now")
+        self.etcd = Etcd(tls=True)
+        self.agents = []
+
+    def tearDown(self):
+        for cd in self.agents:
+            cd.cleanup()
+        self.etcd.stop()
+        self.sim.stop()
+
+    def agent(self, name, tls_keys):
+        keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{self.etcd.url}"\n'
+                f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n' + tls_keys)
+        cd = Collectd("<LoadPlugin genesys_realtime>\n  Interval 1\n</LoadPlugin>\n"
+                      "<Plugin genesys_realtime>\n"
+                      + self.sim.org_block("acme", extra=keys) + "</Plugin>\n")
+        self.agents.append(cd)
+        return cd
+
+    def test_client_certificates(self):
+        c = self.etcd.certs
+        ca = f'    StandbyCACert "{c["ca.pem"]}"\n'
+        cert = (f'    StandbyClientCert "{c["client.pem"]}"\n'
+                f'    StandbyClientKey "{c["client.key"]}"\n')
+        # Without a client certificate etcd refuses the connection: this
+        # agent never holds, and says why.
+        bare = self.agent("bare", ca)
+        bare.start()
+        self.assertTrue(wait_for(lambda: 'genesys_realtime plugin: Org "acme": etcd: '
+                                 in bare.log_text(), 30, 0.2), bare.log_text()[-2000:])
+        with_cert = self.agent("certified", ca + cert)
+        with_cert.start()
+        self.assertTrue(wait_for(lambda: holding(with_cert, "genesys_realtime"), 30, 0.2),
+                        with_cert.log_text()[-2000:])
+        self.assertFalse(holding(bare, "genesys_realtime"))
+        r = subprocess.run([CHECK, with_cert.conf], capture_output=True, text=True,
+                           timeout=120)
+        self.assertIn("standby: OK, certified holds /collectd-genesys/acme/1-1/"
+                      "genesys_realtime/holder", r.stdout + r.stderr)
+        # A certificate without its key: refused, naming both keys.
+        half = self.agent("half", ca + f'    StandbyClientCert "{c["client.pem"]}"\n')
+        r = subprocess.run([CHECK, half.conf], capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("StandbyClientCert and StandbyClientKey go together",
+                      r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
