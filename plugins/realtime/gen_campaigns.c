@@ -493,10 +493,10 @@ static const struct {
     [GEN_CP_OUTSTANDING] = {"campaign_calls", "outstanding"},
     [GEN_CP_SCHEDULED] = {"campaign_calls", "scheduled"},
     [GEN_CP_TZ_RESCHEDULED] = {"campaign_calls", "timezone_rescheduled"},
-    [GEN_CP_CALLS_PER_AGENT] = {"campaign_calls_per_agent", NULL},
+    [GEN_CP_CALLS_PER_AGENT] = {"campaign_calls_per_agent", "adjusted"},
     [GEN_CP_ATTEMPTS] = {"campaign_attempts", "attempts"},
     [GEN_CP_CONNECTS] = {"campaign_attempts", "connects"},
-    [GEN_CP_CONNECT_RATIO] = {"campaign_connect_ratio", NULL},
+    [GEN_CP_CONNECT_RATIO] = {"campaign_connect_ratio", "connects"},
 };
 
 void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
@@ -514,7 +514,8 @@ void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
     if (c->have_progress) {
       put(ud, name, "campaign_contacts", "called", (double)c->progress.called);
       put(ud, name, "campaign_contacts", "total", (double)c->progress.total);
-      put(ud, name, "campaign_percent", NULL, (double)c->progress.percent);
+      put(ud, name, "campaign_percent", "processed",
+          (double)c->progress.percent);
     }
     if (!c->have_stats || !dialling(c))
       continue;

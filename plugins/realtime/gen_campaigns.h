@@ -108,13 +108,14 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
                          cdtime_t now);
 
 /* Puts the values of the selected campaigns (plugin instance the
- * campaign's name as the org names entities): campaign_status (1 for its
- * status, 0 for the others), campaign_contacts called and total and
- * campaign_percent once its progress was read, the statistics read of a
- * campaign dialling (campaign_agents idle and effective_idle,
- * campaign_calls outstanding, scheduled, timezone_rescheduled,
- * campaign_calls_per_agent, campaign_attempts attempts and connects,
- * campaign_connect_ratio). */
+ * campaign's name as the org names entities; every series has a type
+ * instance, as the plugin's others): campaign_status (1 for its status, 0
+ * for the others), campaign_contacts called and total and campaign_percent
+ * processed once its progress was read, the statistics read of a campaign
+ * dialling (campaign_agents idle and effective_idle, campaign_calls
+ * outstanding, scheduled, timezone_rescheduled, campaign_calls_per_agent
+ * adjusted, campaign_attempts attempts and connects,
+ * campaign_connect_ratio connects). */
 typedef void (*gen_cp_put_t)(void *ud, const char *instance, const char *type,
                              const char *type_instance, double value);
 void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,

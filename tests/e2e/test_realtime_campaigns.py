@@ -38,10 +38,10 @@ STATS = {"idleAgents": ("campaign_agents", "idle"),
          "outstandingCalls": ("campaign_calls", "outstanding"),
          "scheduledCalls": ("campaign_calls", "scheduled"),
          "timeZoneRescheduledCalls": ("campaign_calls", "timezone_rescheduled"),
-         "adjustedCallsPerAgent": ("campaign_calls_per_agent", ""),
+         "adjustedCallsPerAgent": ("campaign_calls_per_agent", "adjusted"),
          "attempts": ("campaign_attempts", "attempts"),
          "connects": ("campaign_attempts", "connects"),
-         "connectRatio": ("campaign_connect_ratio", "")}
+         "connectRatio": ("campaign_connect_ratio", "connects")}
 STATS_ROUTE = "GET /api/v2/outbound/campaigns/{campaignId}/stats"
 
 
@@ -73,7 +73,7 @@ class RealtimeCampaignsTest(RealtimeTestCase):
             p = c["progress"]
             out[(cid, "campaign_contacts", "called")] = p["numberOfContactsCalled"]
             out[(cid, "campaign_contacts", "total")] = p["totalNumberOfContacts"]
-            out[(cid, "campaign_percent", "")] = p["percentage"]
+            out[(cid, "campaign_percent", "processed")] = p["percentage"]
             if status not in ("on", "stopping"):
                 continue   # no dialer: no statistics
             stats = dict(c["stats"], **c["stats"]["contactRate"])
@@ -87,7 +87,7 @@ class RealtimeCampaignsTest(RealtimeTestCase):
             if k[1] == PLUGIN and k[3] in TYPES:
                 t, value = self.rx.get_timed(PLUGIN, k[2], k[3], k[4], host=k[0])
                 if t >= since:
-                    out[(k[2], k[3], k[4] or "")] = round(value, 6)
+                    out[(k[2], k[3], k[4])] = round(value, 6)
         return out
 
     def requests_made(self):

@@ -278,7 +278,7 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(0, (int)put_of("Campaign 7/campaign_status/off"));
   EXPECT_EQ_INT(7, (int)put_of("Campaign 7/campaign_contacts/called"));
   EXPECT_EQ_INT(1000, (int)put_of("Campaign 7/campaign_contacts/total"));
-  EXPECT_EQ_INT(12, (int)put_of("Campaign 120/campaign_percent/"));
+  EXPECT_EQ_INT(12, (int)put_of("Campaign 120/campaign_percent/processed"));
   EXPECT_EQ_INT(42, (int)put_of("Campaign 42/campaign_agents/idle"));
   EXPECT_EQ_INT(1, (int)put_of("Campaign 150/campaign_status/off"));
   EXPECT_EQ_INT(-1, (int)put_of("Campaign 150/campaign_agents/idle"));
