@@ -67,6 +67,8 @@ class Campaigns:
             raise ValueError("campaignStatus must be one of %s" % "|".join(STATUSES))
         if c["status"] != status:
             self.changes.append((self.clock, c["id"], c["status"], status))
+            if c["status"] == "complete" and status == "on":
+                c["called"] = 0.0   # started again: recycled, from the first contact
             c["status"] = status
 
     def listing(self, c):
