@@ -9,7 +9,8 @@ count of its requests is the simulator's. Thawed, a dialling campaign's
 progress moves in collectd within seconds; a campaign stopped and started
 again gives a collectd notification each time (a warning, then okay); a
 statistics answer that is not JSON is counted and logged, and the plugin
-goes on."""
+goes on; a 403 for outbound:campaign:view stops the family, said once, the
+queues go on."""
 import os
 import sys
 import time
@@ -178,6 +179,32 @@ class RealtimeCampaignsTest(RealtimeTestCase):
         self.assertTrue(wait_for(lambda: (self.rx.get_timed(
             PLUGIN, cid, "campaign_agents", "idle") or (0, 0))[0] > since, 3 * EVERY, 0.5),
             "no statistics after the malformed answer")
+
+    def test_5_permission_refused_stops_the_family_only(self):
+        perm = "outbound:campaign:view"
+        routes = ("GET /api/v2/outbound/campaigns", "POST /api/v2/outbound/campaigns/progress",
+                  STATS_ROUTE)
+
+        def made():
+            s = self.sim.stats()
+            return sum(requests(s, r) for r in routes), sum(requests(s, r, 403) for r in routes)
+        self.sim.fault({"fault": "deny_permission", "permission": perm})
+        try:
+            self.assertTrue(wait_for(lambda: made()[1] > 0, 3 * EVERY, 0.5), "none refused")
+            refused = made()
+            baselines = self.rx.get(PLUGIN, "self", "notify_messages")
+            time.sleep(EVERY + 2 * INTERVAL)
+            self.assertEqual(made(), refused)   # the family stopped
+            self.assertEqual(refused[1], 1)
+            self.assertGreater(self.rx.get(PLUGIN, "self", "notify_messages"), baselines)
+            log = self.cd.log_text()
+            self.assertEqual(log.count(f"outbound campaigns: needs the OAuth permission {perm} "
+                                       "(Genesys answered 403"), 1, log[-2000:])
+            since = time.time()
+            time.sleep(2 * INTERVAL)
+            self.assertEqual(self.series(since), {})
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": perm})
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()
