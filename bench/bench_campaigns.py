@@ -30,15 +30,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from realtime_bench import main, start_collectd  # noqa: E402
+from realtime_truth import requests as total  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 LIST = "GET /api/v2/outbound/campaigns"
 PROGRESS = "POST /api/v2/outbound/campaigns/progress"
 STATS = "GET /api/v2/outbound/campaigns/{campaignId}/stats"
-
-
-def total(stats, route):
-    return stats["requests"].get(route, {}).get("total", 0)
 
 
 def run_one(build, queues, args):
