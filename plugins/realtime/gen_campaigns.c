@@ -50,7 +50,8 @@ struct gen_campaigns {
   uint64_t requests, failures, malformed;
   bool refused;
   gen_ratelimit_t complain;
-  gen_ratelimit_t skipped; /* entries of the listing and progress skipped */
+  gen_ratelimit_t skipped;      /* entries of the listing skipped */
+  gen_ratelimit_t bad_progress; /* entries of the progress skipped */
 };
 
 void gen_campaigns_config_init(gen_campaigns_config_t *c) {
@@ -187,6 +188,7 @@ gen_campaigns_t *gen_campaigns_new(const gen_campaigns_config_t *c) {
   g->c = *c;
   g->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   g->skipped = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  g->bad_progress = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   if (gen_minute_init(&g->minute, (size_t)c->per_minute) != 0) {
     free(g);
     return NULL;
@@ -355,19 +357,20 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
     const char *id;
     gen_cp_progress_t p;
     json_object *item = json_object_array_get_idx(doc, k);
-    ssize_t i = -1;
-    if (!gen_cp_read_progress(item, &id, &p) ||
-        (i = gen_entity_find(&g->set, id)) < 0) {
-      bad += i < 0 && id != NULL ? 0 : 1; /* a campaign not asked: passed */
+    if (!gen_cp_read_progress(item, &id, &p) || id == NULL) {
+      bad++;
       continue;
     }
+    ssize_t i = gen_entity_find(&g->set, id);
+    if (i < 0)
+      continue; /* a campaign not listed now: passed over */
     g->items[i].progress = p;
     g->items[i].have_progress = true;
   }
   json_object_put(doc);
   if (bad > 0) {
     count_malformed(g, client, bad);
-    gen_org_log(client->org, &g->skipped, LOG_WARNING,
+    gen_org_log(client->org, &g->bad_progress, LOG_WARNING,
                 "%s: %zu progress entries without a campaign id or counts "
                 "of 0 or more skipped",
                 GEN_CP_FAMILY, bad);

@@ -118,7 +118,7 @@ DEF_TEST(progress_forms) {
 
 #define N_CAMPAIGNS 152
 static int n_list, n_progress, n_stats, max_ids;
-static bool refuse, garbled_stats;
+static bool refuse, garbled_stats, garbled_progress;
 static char status_of[N_CAMPAIGNS][16];
 
 #define DENIED                                                                 \
@@ -159,6 +159,15 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
                "%d,\"totalNumberOfContacts\":1000,\"percentage\":%d}",
                text[1] ? "," : "", k, k, k / 10);
     }
+    if (garbled_progress) /* no campaign id; a count of the wrong type; one
+                             of a campaign not asked */
+      snprintf(text + strlen(text), sizeof(text) - strlen(text),
+               ",{\"numberOfContactsCalled\":1,\"totalNumberOfContacts\":2,"
+               "\"percentage\":50},{\"campaign\":{\"id\":\"c1\"},"
+               "\"numberOfContactsCalled\":\"x\",\"totalNumberOfContacts\":"
+               "2,\"percentage\":50},{\"campaign\":{\"id\":\"zz\"},"
+               "\"numberOfContactsCalled\":1,\"totalNumberOfContacts\":2,"
+               "\"percentage\":50}");
     snprintf(text + strlen(text), sizeof(text) - strlen(text), "]");
     fake_answer(resp, 200, text);
     return 0;
@@ -240,7 +249,7 @@ static gen_campaigns_t *campaigns_with(long max, unsigned statuses,
 
 static void reset_api(void) {
   n_list = n_progress = n_stats = max_ids = 0;
-  refuse = garbled_stats = false;
+  refuse = garbled_stats = garbled_progress = false;
   /* c0..c149 ON, c150 OFF */
   for (int k = 0; k < N_CAMPAIGNS; k++)
     snprintf(status_of[k], sizeof(status_of[k]), "%s", k == 150 ? "OFF" : "ON");
@@ -318,12 +327,28 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(
       154, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
 
+  /* Progress entries without a campaign id or with a count of the wrong
+   * type: skipped and counted (two a request, two requests), logged; one
+   * of a campaign not listed passed over; the rest read. */
+  garbled_stats = false;
+  garbled_progress = true;
+  mock_log_reset();
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now + S(240)));
+  OK(mock_log_contains("progress entries without a campaign id"));
+  mock_values_reset();
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      154 + 1 + 4,
+      (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+  put_all(g, &client);
+  EXPECT_EQ_INT(42, (int)put_of("Campaign 42/campaign_contacts/called"));
+
   /* A 403: said once, the family stops, nothing put. */
   refuse = true;
   mock_log_reset();
-  EXPECT_EQ_INT(1, (int)gen_campaigns_run(g, &client, now + S(240)));
+  EXPECT_EQ_INT(1, (int)gen_campaigns_run(g, &client, now + S(300)));
   OK(mock_log_contains("outbound:campaign:view"));
-  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, now + S(300)));
+  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, now + S(360)));
   put_all(g, &client);
   EXPECT_EQ_INT(0, got.n);
   gen_campaigns_free(g);
