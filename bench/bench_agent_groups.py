@@ -31,15 +31,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from realtime_bench import main, start_collectd  # noqa: E402
+from realtime_truth import requests as total  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 COUNTS = "POST /api/v2/analytics/agents/status/counts"
 LISTS = ("GET /api/v2/authorization/divisions", "GET /api/v2/teams",
          "GET /api/v2/teams/{teamId}/members")
-
-
-def total(stats, route):
-    return stats["requests"].get(route, {}).get("total", 0)
 
 
 def run_one(build, queues, args):

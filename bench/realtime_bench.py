@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """What the benchmarks of genesys_realtime's read-driven families share
-(bench_ewt.py, bench_agent_groups.py): the real collectd with the plugin
-against a simulator, started and waited for until every queue's topics are
-subscribed; and their table's printing."""
+(bench_ewt.py, bench_agent_groups.py, bench_campaigns.py): the real
+collectd with the plugin against a simulator, started and waited for until
+every queue's topics are subscribed; and their table's printing."""
 import argparse
 import json
 import os

@@ -30,7 +30,8 @@
  * EstimatedWaitTime asks the estimated wait time of the queues and media
  * types with conversations waiting, within a budget, from the read
  * (gen_ewt). AgentStatesByDivision and AgentStatesByTeam ask the agents of
- * each division and team by state, from the read (gen_agent_groups).
+ * each division and team by state, Campaigns the outbound campaigns, both
+ * from the read (gen_agent_groups, gen_campaigns).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -84,6 +85,7 @@ typedef struct {
   gen_roster_t agents;        /* AgentActivity: members of the queues */
   gen_ewt_t *ewt;             /* EstimatedWaitTime */
   gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
+  gen_campaigns_t *campaigns; /* Campaigns (the read thread's) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -155,7 +157,8 @@ static void put(void *ud, const char *type, const char *type_instance,
   gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
 }
 
-/* A division's or team's count (gen_agent_groups_put). */
+/* A division's, team's or campaign's value (gen_agent_groups_put,
+ * gen_campaigns_put). */
 static void put_group(void *ud, const char *instance, const char *type,
                       const char *type_instance, double value) {
   gr_sink_t sink = *(const gr_sink_t *)ud;
@@ -623,6 +626,7 @@ static void dispatch_self(gr_instance_t *inst) {
   pthread_mutex_unlock(&inst->lock);
   gen_ewt_dispatch_stats(inst->ewt, host, PLUGIN_NAME); /* read thread's */
   gen_agent_groups_dispatch_stats(inst->groups, host, PLUGIN_NAME);
+  gen_campaigns_dispatch_stats(inst->campaigns, host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
@@ -654,6 +658,7 @@ static int gr_read(user_data_t *ud) {
   gen_ewt_run(inst->ewt, inst->client, &inst->lock, &inst->queues, &inst->live,
               gen_monotonic()); /* its minute and Every: no clock step */
   gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
+  gen_campaigns_run(inst->campaigns, inst->client, gen_monotonic());
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
@@ -671,6 +676,8 @@ static int gr_read(user_data_t *ud) {
                         &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
   gen_agent_groups_put(inst->groups, inst->client->org, put_group,
                        &(gr_sink_t){.inst = inst, .time = t});
+  gen_campaigns_put(inst->campaigns, inst->client->org, put_group,
+                    &(gr_sink_t){.inst = inst, .time = t});
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
@@ -697,6 +704,7 @@ static void gr_instance_free(void *data) {
   gen_conv_repair_free(inst->repair);
   gen_ewt_free(inst->ewt);
   gen_agent_groups_free(inst->groups);
+  gen_campaigns_free(inst->campaigns);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -747,6 +755,9 @@ static int gr_instance_init(void *data) {
     return -ENOMEM;
   if ((inst->config.groups.by_division || inst->config.groups.by_team) &&
       (inst->groups = gen_agent_groups_new(&inst->config.groups)) == NULL)
+    return -ENOMEM;
+  if (inst->config.campaigns.on &&
+      (inst->campaigns = gen_campaigns_new(&inst->config.campaigns)) == NULL)
     return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -589,6 +589,11 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
             probe_get(client, "/api/v2/teams?pageSize=1", err, sizeof(err));
         report(name, "team list", status, err);
       }
+      if (((const gr_config_t *)c)->campaigns.on) { /* outbound:campaign:view */
+        status = probe_get(client, "/api/v2/outbound/campaigns?pageSize=1", err,
+                           sizeof(err));
+        report(name, "outbound campaigns", status, err);
+      }
     } else {
       status =
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",

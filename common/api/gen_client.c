@@ -181,6 +181,15 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
   return refused;
 }
 
+uint64_t gen_client_requests(const gen_client_t *client) {
+  uint64_t n = 0;
+  for (size_t i = 0;
+       i < sizeof(client->stats.requests) / sizeof(client->stats.requests[0]);
+       i++)
+    n += atomic_load(&client->stats.requests[i]);
+  return n;
+}
+
 const char *gen_client_host(const gen_client_t *client) {
   return client->org->host; /* NULL: collectd's own hostname */
 }

@@ -87,6 +87,10 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
  * perm ("unnamed" when the text has none), false for any other error. */
 bool gen_missing_permission(const char *err, char *perm, size_t size);
 
+/* Every HTTP request the client made so far (each page of a listing one):
+ * the difference across a call is what it cost. */
+uint64_t gen_client_requests(const gen_client_t *client);
+
 /* The collectd host field for this org's values. */
 const char *gen_client_host(const gen_client_t *client);
 

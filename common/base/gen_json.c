@@ -166,6 +166,15 @@ bool gen_json_int64_of(json_object *v, int64_t *out) {
   return true;
 }
 
+bool gen_json_count_of(json_object *v, int64_t *out) {
+  int64_t n;
+  if (v == NULL || !gen_json_int64_of(v, &n) || n < 0 ||
+      n > (int64_t)GEN_JSON_EXACT_MAX)
+    return false;
+  *out = n;
+  return true;
+}
+
 bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
   json_object *v = member(obj, key, json_type_int);
   if (v == NULL)

@@ -52,6 +52,9 @@ bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out);
 /* v as an int64: an integer, or a whole double within ±9e18; false for
  * anything else, NaN, 1e300, and integer text json-c saturated. */
 bool gen_json_int64_of(json_object *v, int64_t *out);
+/* v as a count: gen_json_int64_of, 0 or more, at most 2^53 (an integer
+ * beyond it refused, as every reader of ours does). */
+bool gen_json_count_of(json_object *v, int64_t *out);
 /* Numbers of either JSON kind, finite (*out is written either way). */
 bool gen_json_number(json_object *v, double *out);
 bool gen_json_get_double(json_object *obj, const char *key, double *out);

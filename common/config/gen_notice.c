@@ -198,6 +198,28 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
   return 0;
 }
 
+int gen_notice_assume(const gen_org_t *org, const char *plugin_instance,
+                      const char *type, const char *type_instance, int state) {
+  if (org == NULL || org->notices == NULL || type == NULL)
+    return -EINVAL;
+  char pi[DATA_MAX_NAME_LEN] = "", t[DATA_MAX_NAME_LEN],
+       ti[DATA_MAX_NAME_LEN] = "";
+  field(plugin_instance, pi, sizeof(pi));
+  sstrncpy(t, type, sizeof(t));
+  field(type_instance, ti, sizeof(ti));
+  gen_key_t key = {{pi, t, ti}, 0};
+  struct gen_notices_s *n = org->notices;
+  pthread_mutex_lock(&n->lock);
+  int status;
+  notice_entry_t *e = entry(n, &key, state, &status);
+  if (e != NULL) {
+    e->state = e->said = state;
+    drop_pending(n, e);
+  }
+  pthread_mutex_unlock(&n->lock);
+  return status;
+}
+
 int gen_notices_flush(const gen_org_t *org) {
   if (org == NULL || org->notices == NULL)
     return 0;

@@ -45,6 +45,12 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
                int severity, const char *format, ...)
     __attribute__((format(printf, 7, 8)));
 
+/* The subject's state as if said: what a caller does not announce (the
+ * state a subject is first seen in, when only its changes are news). 0, or
+ * -ENOMEM. */
+int gen_notice_assume(const gen_org_t *org, const char *plugin_instance,
+                      const char *type, const char *type_instance, int state);
+
 /* Sends the org's held changes that the limits now allow (every read:
  * gen_client_dispatch_health). Returns how many left. */
 int gen_notices_flush(const gen_org_t *org);

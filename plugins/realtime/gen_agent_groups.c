@@ -70,13 +70,11 @@ static const gen_config_def_t ag_defs[] = {
 #undef AC
 const gen_config_table_t gen_agent_groups_keys = GEN_CONFIG_TABLE(ag_defs);
 
-/* An entry's count: an integer of 0 or more (beyond 2^53 refused, as every
- * reader of ours does). */
+/* An entry's count (gen_json_count_of). */
 static bool entry_count(json_object *e, int64_t *n) {
   json_object *v;
   return json_object_is_type(e, json_type_object) &&
-         json_object_object_get_ex(e, "count", &v) && gen_json_int64_of(v, n) &&
-         *n >= 0 && *n <= (int64_t)GEN_JSON_EXACT_MAX;
+         json_object_object_get_ex(e, "count", &v) && gen_json_count_of(v, n);
 }
 
 int gen_ag_read(const char *text, size_t len, gen_ag_counts_t *c,
@@ -241,15 +239,6 @@ static int list_kind(gen_agent_groups_t *g, gen_client_t *client,
   return 0;
 }
 
-static uint64_t requests_made(const gen_client_t *client) {
-  uint64_t n = 0;
-  for (size_t i = 0;
-       i < sizeof(client->stats.requests) / sizeof(client->stats.requests[0]);
-       i++)
-    n += atomic_load(&client->stats.requests[i]);
-  return n;
-}
-
 /* Lists team i's members again (due every AgentStatesListEvery); its last
  * members are kept when this fails, and it is due again at the next sweep.
  * Returns the requests it made; *ok when listed, *refused on a 403. */
@@ -258,7 +247,7 @@ static size_t list_members(gen_agent_groups_t *g, gen_client_t *client,
                            bool *refused) {
   char err[512] = "", path[256];
   const char *id = k->set.items[i].id;
-  uint64_t before = requests_made(client);
+  uint64_t before = gen_client_requests(client);
   int status;
   gen_entity_set_t fresh = {0};
   snprintf(path, sizeof(path), "/api/v2/teams/%s/members", id);
@@ -274,7 +263,7 @@ static size_t list_members(gen_agent_groups_t *g, gen_client_t *client,
     k->members_at[i] = now;
   *refused = outcome(g, client, GEN_AG_TEAMS_FAMILY, status, err, path);
   gen_entity_set_replace(&k->members[i], &fresh, status == 0);
-  return (size_t)(requests_made(client) - before);
+  return (size_t)(gen_client_requests(client) - before);
 }
 
 /* One counts request of body, added to *c. 0, or a failure with err. */
@@ -374,7 +363,7 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
     return 0;
   uint64_t before = g->requests;
   if (g->listed_at == 0 || now - g->listed_at >= g->c.relist) {
-    uint64_t listing = requests_made(client);
+    uint64_t listing = gen_client_requests(client);
     g->listed_at = now;
     if (g->c.by_division)
       list_kind(g, client, "/api/v2/authorization/divisions", false,
@@ -384,7 +373,7 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
     g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
-    spend(g, requests_made(client) - listing, now); /* its pages */
+    spend(g, gen_client_requests(client) - listing, now); /* its pages */
   }
   if (!g->sweeping) {
     if (g->swept_at != 0 && now - g->swept_at < g->c.every)

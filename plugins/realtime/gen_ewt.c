@@ -66,13 +66,9 @@ const char *gen_ewt_path_media(int m) {
  * (beyond 2^53 refused as every reader of ours does). */
 static bool result_seconds(json_object *r, int64_t *seconds) {
   json_object *v;
-  int64_t s;
-  if (!json_object_is_type(r, json_type_object) ||
-      !json_object_object_get_ex(r, "estimatedWaitTimeSeconds", &v) ||
-      !gen_json_int64_of(v, &s) || s < 0 || s > (int64_t)GEN_JSON_EXACT_MAX)
-    return false;
-  *seconds = s;
-  return true;
+  return json_object_is_type(r, json_type_object) &&
+         json_object_object_get_ex(r, "estimatedWaitTimeSeconds", &v) &&
+         gen_json_count_of(v, seconds);
 }
 
 static bool labelled(json_object *r) {

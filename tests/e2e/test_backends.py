@@ -177,11 +177,14 @@ class BackendsTest(unittest.TestCase):
         # twice, at the next two window ends, then hold, so settle() can see
         # 3 s with no change.
         # The agents of each team and division (genesys-agent-groups.json
-        # and the not-responding alert), asked at the first read.
+        # and the not-responding alert), asked at the first read; the
+        # outbound campaigns (genesys-campaigns.json: the simulator's two
+        # dialling, one off, one complete).
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n'
                                   "    Summaries true\n    SummaryInterval 2\n"
                                   "    AgentStatesByDivision true\n"
-                                  "    AgentStatesByTeam true\n")
+                                  "    AgentStatesByTeam true\n"
+                                  "    Campaigns true\n")
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next
         # bucket about 15 s after the start: every counter then has the two

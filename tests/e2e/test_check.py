@@ -156,6 +156,25 @@ class CheckTest(unittest.TestCase):
         self.assertIn('genesys_realtime Org "acme": team list: permission: the '
                       "client's role lacks groups:team:view\n", out)
 
+    def test_campaigns(self):
+        """Campaigns of genesys_realtime adds its family: the campaign list
+        (outbound:campaign:view); a refusal named; off, not probed."""
+        code, out, err = self.run_check(self.config("campaigns-off"))
+        self.assertNotIn("outbound campaigns", out)
+        self.sim.fault({"fault": "deny_permission", "permission": "outbound:campaign:view"})
+        try:
+            code, out, err = self.run_check(self.config(
+                "campaigns", org_extra={"genesys_realtime": "    Campaigns true\n"}))
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": "outbound:campaign:view"})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_realtime Org "acme": outbound campaigns: permission: the '
+                      "client's role lacks outbound:campaign:view\n", out)
+        code, out, err = self.run_check(self.config(
+            "campaigns-ok", org_extra={"genesys_realtime": "    Campaigns true\n"}))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('genesys_realtime Org "acme": outbound campaigns: OK\n', out)
+
     def test_platform_families(self):
         """genesys_platform's families as its keys turn them on; a refused
         telephony permission names it; the status page needs none."""

@@ -177,6 +177,9 @@ def parse_args(argv=None):
       help="users deactivated during the run, besides --agents (default agents/20, at "
            "least 1): listed only with state=any or inactive, their past time in the "
            "users aggregates (README, Evidence: deactivated users)")
+    a("--campaigns", type=int, default=4,
+      help="outbound campaigns (README, Outbound campaigns; default 4: two on, one off, "
+           "one complete, in turn)")
     a("--teams", type=int, default=simmodel.TEAMS,
       help="work teams; agent i is in team i %% (teams + 1), the last share in none")
     a("--deleted", type=int, default=None,

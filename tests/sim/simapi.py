@@ -25,6 +25,7 @@ import simevents
 import simplatform
 import simusage
 import simmos
+import simcampaigns
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -787,6 +788,10 @@ ROUTES = [
     ("GET", "/api/v2/teams", "list_teams", True),
     ("GET", "/api/v2/teams/{teamId}/members", "team_members", True),
     ("POST", "/api/v2/analytics/agents/status/counts", "agent_status_counts", True),
+    ("GET", "/api/v2/outbound/campaigns", "list_campaigns", True),
+    ("POST", "/api/v2/outbound/campaigns/progress", "campaigns_progress", True),
+    ("GET", "/api/v2/outbound/campaigns/{campaignId}/progress", "campaign_progress", True),
+    ("GET", "/api/v2/outbound/campaigns/{campaignId}/stats", "campaign_stats", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
@@ -828,6 +833,8 @@ ROUTES = [
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
+    ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
+    ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -858,6 +865,14 @@ PERMISSIONS = {
     "POST /api/v2/analytics/agents/status/counts": ("analytics:agentState:view",),
     "GET /api/v2/teams": ("groups:team:view",),
     "GET /api/v2/teams/{teamId}/members": ("groups:team:view",),
+    # SDK getOutboundCampaigns, getOutboundCampaignStats,
+    # getOutboundCampaignProgress: "Requires ANY permissions:
+    # outbound:campaign:view"; postOutboundCampaignsProgress: UNCONFIRMED,
+    # the same taken (README, Outbound campaigns)
+    "GET /api/v2/outbound/campaigns": ("outbound:campaign:view",),
+    "POST /api/v2/outbound/campaigns/progress": ("outbound:campaign:view",),
+    "GET /api/v2/outbound/campaigns/{campaignId}/progress": ("outbound:campaign:view",),
+    "GET /api/v2/outbound/campaigns/{campaignId}/stats": ("outbound:campaign:view",),
     "GET /api/v2/flows": ("architect:flow:view",),
     "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
     "GET /api/v2/flows/milestones": ("architect:flowMilestone:view",),
@@ -914,6 +929,9 @@ AGENT_COUNTS_GROUP_BY = ("segmentType", "presence", "routingStatus", "isOutOfOff
 AGENT_COUNTS_DIMENSIONS = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
                            "divisionId", "userId", "managerId")
 AGENT_COUNTS_MAX_PREDICATES = 100
+# POST /api/v2/outbound/campaigns/progress: campaign ids a request
+# (UNCONFIRMED: 100, as the listing's largest page)
+CAMPAIGN_PROGRESS_MAX_IDS = 100
 
 FORMS = {
     "longest_form": ("epoch", "duration"),
@@ -1054,6 +1072,9 @@ class App:
         self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": []}
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
+        # outbound campaigns (README, Outbound campaigns)
+        self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
+                                                model.divisions, model.now)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2745,6 +2766,71 @@ class App:
         out["sim_time_ms"] = self.model.now
         out["real_time"] = time.time()
         return Response(200, out)
+
+    def _campaigns_now(self):
+        self.sync()
+        self.campaigns.advance(self.model.now, self.model.frozen)
+        return self.campaigns
+
+    def _campaign(self, p):
+        c = self._campaigns_now().by_id.get(p["campaignId"])
+        if c is None:
+            raise ApiError(404, "not.found", "Campaign not found")
+        return c
+
+    async def h_list_campaigns(self, req, p, tok):
+        """GET /api/v2/outbound/campaigns (README, Outbound campaigns):
+        CampaignEntityListing, pageSize at most 100, name filtered as the
+        other listings."""
+        cs = self._campaigns_now()
+        cs.requests["list"] += 1
+        items = self.name_filter(cs.items, req.q1("name"))
+        return self.page(req, items, "/api/v2/outbound/campaigns", cs.listing, max_size=100)
+
+    async def h_campaign_stats(self, req, p, tok):
+        """GET /api/v2/outbound/campaigns/{campaignId}/stats: CampaignStats."""
+        c = self._campaign(p)
+        self.campaigns.requests["stats"] += 1
+        return Response(200, self.campaigns.stats(c))
+
+    async def h_campaign_progress(self, req, p, tok):
+        """GET /api/v2/outbound/campaigns/{campaignId}/progress."""
+        c = self._campaign(p)
+        self.campaigns.requests["progress"] += 1
+        return Response(200, self.campaigns.progress(c))
+
+    async def h_campaigns_progress(self, req, p, tok):
+        """POST /api/v2/outbound/campaigns/progress: a list of campaign ids
+        in, a list of CampaignProgress out (an unknown id left out:
+        UNCONFIRMED)."""
+        body = req.json()
+        if not isinstance(body, list) or not all(isinstance(x, str) for x in body):
+            raise ApiError(400, "bad.request", "a list of campaign ids is required")
+        if len(body) > CAMPAIGN_PROGRESS_MAX_IDS:
+            raise ApiError(400, "bad.request", "At most %d campaign ids"
+                           % CAMPAIGN_PROGRESS_MAX_IDS)
+        cs = self._campaigns_now()
+        cs.requests["bulk_progress"] += 1
+        return Response(200, [cs.progress(cs.by_id[i]) for i in body if i in cs.by_id])
+
+    async def h_sim_truth_campaigns(self, req, p, tok):
+        out = self._campaigns_now().truth()
+        out["sim_time_ms"] = self.model.now
+        out["real_time"] = time.time()
+        return Response(200, out)
+
+    async def h_sim_campaigns(self, req, p, tok):
+        """POST /sim/campaigns {"id": …, "campaignStatus": "OFF"}: a
+        campaign's status set (what a supervisor's start or stop does)."""
+        body = req.json()
+        c = self._campaigns_now().by_id.get(body.get("id") if isinstance(body, dict) else None)
+        if c is None:
+            raise ApiError(404, "not.found", "Campaign not found")
+        try:
+            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
+        except ValueError as e:
+            raise ApiError(400, "bad.request", str(e))
+        return Response(200, self.campaigns.listing(c))
 
     async def h_sim_truth_ewt(self, req, p, tok):
         self.sync()

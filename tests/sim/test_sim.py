@@ -591,6 +591,76 @@ class T02dAgentGroups(unittest.TestCase):
                 self.sim.fault(fault="allow_permission", permission=perm)
 
 
+class T02eCampaigns(unittest.TestCase):
+    """Outbound campaigns: the listing, stats, progress (one and bulk) equal
+    /sim/truth/campaigns under freeze; a campaign dials while ON and turns
+    COMPLETE when every contact was called; POST /sim/campaigns; the
+    refusals and the permission."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 4, "--agents", 20, "--quiet", "--speed", 60,
+                      "--campaigns", 6)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_answers_equal_the_truth(self):
+        c = self.sim.client()
+        self.sim.fault(fault="freeze")
+        try:
+            truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns?pageSize=4&pageNumber=2")
+            self.assertEqual((st, js["total"], js["pageCount"], len(js["entities"])), (200, 6, 2, 2))
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns?pageSize=500")
+            self.assertEqual(js["pageSize"], 100)
+            self.assertEqual({e["id"]: e["campaignStatus"] for e in js["entities"]},
+                             {k: v["campaignStatus"] for k, v in truth.items()})
+            self.assertEqual(sorted(v["campaignStatus"] for v in truth.values()),
+                             ["COMPLETE", "OFF", "ON", "ON", "ON", "ON"])
+            for cid, want in truth.items():
+                st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/stats" % cid)
+                self.assertEqual((st, js), (200, want["stats"]))
+                st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/progress" % cid)
+                self.assertEqual((st, js), (200, want["progress"]))
+            st, _, js = c.request("POST", "/api/v2/outbound/campaigns/progress",
+                                  list(truth) + ["no-such-campaign"])
+            self.assertEqual(st, 200)
+            self.assertEqual(js, [truth[k]["progress"] for k in truth])
+        finally:
+            self.sim.fault(fault="thaw")
+
+    def test_dialling_and_status(self):
+        c = self.sim.client()
+        t0 = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+        on = [k for k, v in t0.items() if v["campaignStatus"] == "ON"][0]
+        time.sleep(1.5)   # 90 simulated seconds
+        t1 = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+        self.assertGreater(t1[on]["progress"]["numberOfContactsCalled"],
+                           t0[on]["progress"]["numberOfContactsCalled"])
+        st, js = self.sim.sim("POST", "/sim/campaigns", {"id": on, "campaignStatus": "OFF"})
+        self.assertEqual((st, js["campaignStatus"]), (200, "OFF"))
+        truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]
+        self.assertEqual(truth["changes"][-1][1:], [on, "on", "off"])
+        self.assertEqual(truth["campaigns"][on]["stats"]["idleAgents"], 0)
+        st, _ = self.sim.sim("POST", "/sim/campaigns", {"id": on, "campaignStatus": "BAD"})
+        self.assertEqual(st, 400)
+        for body in ([1], {"id": on}, ["x"] * 101):
+            st, _, js = c.request("POST", "/api/v2/outbound/campaigns/progress", body)
+            self.assertEqual(st, 400, body)
+            check_error_body(self, js, 400, "bad.request")
+        st, _, _ = c.request("GET", "/api/v2/outbound/campaigns/no-such/stats")
+        self.assertEqual(st, 404)
+        self.sim.fault(fault="deny_permission", permission="outbound:campaign:view")
+        try:
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/stats" % on)
+            self.assertEqual(st, 403)
+            self.assertIn("outbound:campaign:view", js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission="outbound:campaign:view")
+
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

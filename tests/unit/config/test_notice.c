@@ -56,6 +56,33 @@ DEF_TEST(once_per_change) {
   return 0;
 }
 
+/* A state taken as said (gen_notice_assume): not sent, but the next change
+ * from it is, a return to good included; the names as gen_notice's. */
+DEF_TEST(assumed_state) {
+  mock_notifs_reset();
+  gen_org_t *org = gen_org_create("genesys_realtime", "acme");
+  EXPECT_EQ_INT(
+      0, gen_notice_assume(org, "Campaign 1", "campaign_status", NULL, 1));
+  EXPECT_EQ_INT(
+      0, gen_notice_assume(org, "Campaign 2", "campaign_status", NULL, 0));
+  EXPECT_EQ_INT(0, (int)mock_notifs_num);
+  /* the same state again: nothing; good again: OKAY */
+  EXPECT_EQ_INT(0, gen_notice(org, "Campaign 1", "campaign_status", NULL, 1,
+                              NOTIF_WARNING, "off"));
+  EXPECT_EQ_INT(1, gen_notice(org, "Campaign 1", "campaign_status", NULL, 0,
+                              NOTIF_WARNING, "on"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "Campaign_1",
+                                          "campaign_status", ""));
+  /* assumed good: the first bad state is a change */
+  EXPECT_EQ_INT(1, gen_notice(org, "Campaign 2", "campaign_status", NULL, 2,
+                              NOTIF_WARNING, "complete"));
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  EXPECT_EQ_INT(-EINVAL, gen_notice_assume(org, "x", NULL, NULL, 1));
+  gen_org_free(org);
+  mock_notifs_reset();
+  return 0;
+}
+
 DEF_TEST(orgs_apart_names_sanitised) {
   mock_notifs_reset();
   gen_org_t *a = gen_org_create("genesys_realtime", "a");
@@ -223,6 +250,7 @@ DEF_TEST(flapping_bounded) {
 
 int main(void) {
   RUN_TEST(once_per_change);
+  RUN_TEST(assumed_state);
   RUN_TEST(orgs_apart_names_sanitised);
   RUN_TEST(threads);
   RUN_TEST(flapping_bounded);

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: MIT */
+/* Outbound campaigns of genesys_realtime (gen_campaigns.h). */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_campaigns.h"
+
+#include "gen_dispatch.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_minute.h"
+#include "gen_notice.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LIST_PATH "/api/v2/outbound/campaigns"
+#define PROGRESS_PATH "/api/v2/outbound/campaigns/progress"
+#define LIST_PAGE 100 /* the listing's largest page */
+
+const char *const gen_cp_status_names[GEN_CP_STATUS_COUNT] = {
+    "on", "off", "complete", "stopping", "invalid"};
+
+int gen_cp_status_from_name(const char *name) {
+  for (int k = 0; name != NULL && k < GEN_CP_STATUS_COUNT; k++)
+    if (strcasecmp(name, gen_cp_status_names[k]) == 0)
+      return k;
+  return -1;
+}
+
+/* One campaign: what the listing said, what was read of it. */
+typedef struct {
+  int status;  /* the last listing's (-1: unknown) */
+  bool chosen; /* selected: its values are put */
+  bool have_progress, have_stats;
+  gen_cp_progress_t progress;
+  gen_cp_stats_t stats;
+} campaign_t;
+
+struct gen_campaigns {
+  gen_campaigns_config_t c;
+  gen_entity_set_t set; /* the listed campaigns, parallel to items */
+  campaign_t *items;
+  bool sweeping;
+  cdtime_t swept_at;
+  size_t cursor; /* the next campaign whose stats are asked */
+  gen_minute_t minute;
+  uint64_t requests, failures, malformed;
+  bool refused;
+  gen_ratelimit_t complain;
+  gen_ratelimit_t skipped;      /* entries of the listing skipped */
+  gen_ratelimit_t bad_progress; /* entries of the progress skipped */
+};
+
+void gen_campaigns_config_init(gen_campaigns_config_t *c) {
+  c->on = false;
+  c->max = 100;
+  c->statuses = 1u << GEN_CP_ON | 1u << GEN_CP_STOPPING;
+  c->every = TIME_T_TO_CDTIME_T(30);
+  c->per_minute = 60;
+}
+
+/* CampaignStatuses: one or more of the record's statuses. collectd reads
+ * an unquoted on and off as booleans: true is on, false off. */
+static int parse_statuses(const gen_org_t *org, const oconfig_item_t *ci,
+                          const gen_config_def_t *def, void *field) {
+  unsigned mask = 0;
+  for (int i = 0; i < ci->values_num; i++) {
+    const oconfig_value_t *v = &ci->values[i];
+    int k = v->type == OCONFIG_TYPE_STRING
+                ? gen_cp_status_from_name(v->value.string)
+            : v->type == OCONFIG_TYPE_BOOLEAN
+                ? (v->value.boolean ? GEN_CP_ON : GEN_CP_OFF)
+                : -1;
+    if (k < 0) {
+      gen_config_error(org, ci,
+                       "takes campaign statuses: on, off, complete, "
+                       "stopping, invalid");
+      return -EINVAL;
+    }
+    mask |= 1u << k;
+  }
+  if (mask == 0) {
+    gen_config_error(org, ci, "takes one campaign status at least");
+    return -EINVAL;
+  }
+  *(unsigned *)field = mask;
+  return 0;
+}
+
+#define CC gen_campaigns_config_t
+static const gen_config_def_t cp_defs[] = {
+    GEN_KEY_BOOL("Campaigns", CC, on, "false",
+                 "outbound campaigns: status, progress, dialer statistics"),
+    GEN_KEY_INT("CampaignsMax", CC, max, 1, 10000, "100",
+                "campaigns with values at most (the first listed)"),
+    GEN_KEY_PARSE("CampaignStatuses", GEN_CFG_LIST, CC, statuses,
+                  parse_statuses, "on stopping",
+                  "on, off, complete, stopping, invalid",
+                  "the statuses of the campaigns with values"),
+    GEN_KEY_SECONDS("CampaignsEvery", CC, every, 10, 3600, "30",
+                    "how often campaigns are listed and asked"),
+    GEN_KEY_INT("CampaignsRequests", CC, per_minute, 1, GEN_CP_MAX_PER_MINUTE,
+                "60", "outbound campaign requests a minute at most"),
+};
+#undef CC
+const gen_config_table_t gen_campaigns_keys = GEN_CONFIG_TABLE(cp_defs);
+
+/* The fields of CampaignStats (contactRate's in its object). */
+static const struct {
+  const char *key;
+  bool in_rate; /* a member of contactRate */
+  bool whole;   /* an integer count; else a number of 0 or more */
+} stat_fields[GEN_CP_STAT_COUNT] = {
+    [GEN_CP_IDLE] = {"idleAgents", false, true},
+    [GEN_CP_EFFECTIVE_IDLE] = {"effectiveIdleAgents", false, false},
+    [GEN_CP_OUTSTANDING] = {"outstandingCalls", false, true},
+    [GEN_CP_SCHEDULED] = {"scheduledCalls", false, true},
+    [GEN_CP_TZ_RESCHEDULED] = {"timeZoneRescheduledCalls", false, true},
+    [GEN_CP_CALLS_PER_AGENT] = {"adjustedCallsPerAgent", false, false},
+    [GEN_CP_ATTEMPTS] = {"attempts", true, true},
+    [GEN_CP_CONNECTS] = {"connects", true, true},
+    [GEN_CP_CONNECT_RATIO] = {"connectRatio", true, false},
+};
+
+int gen_cp_read_stats(const char *text, size_t len, gen_cp_stats_t *s,
+                      size_t *malformed, char *err, size_t err_size) {
+  json_object *doc;
+  *malformed = 0;
+  memset(s, 0, sizeof(*s));
+  if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
+    return -EBADMSG;
+  if (!json_object_is_type(doc, json_type_object)) {
+    json_object_put(doc);
+    snprintf(err, err_size, "not an object");
+    return -EBADMSG;
+  }
+  json_object *rate = NULL;
+  if (json_object_object_get_ex(doc, "contactRate", &rate) &&
+      !json_object_is_type(rate, json_type_object)) {
+    (*malformed)++; /* its three fields are not read */
+    rate = NULL;
+  }
+  for (int k = 0; k < GEN_CP_STAT_COUNT; k++) {
+    json_object *from = stat_fields[k].in_rate ? rate : doc, *v;
+    if (from == NULL ||
+        !json_object_object_get_ex(from, stat_fields[k].key, &v) ||
+        json_object_is_type(v, json_type_null))
+      continue; /* optional: left out, no value */
+    int64_t n;
+    double d;
+    bool ok = stat_fields[k].whole ? gen_json_count_of(v, &n)
+                                   : gen_json_number(v, &d) && d >= 0;
+    if (ok && k == GEN_CP_CONNECT_RATIO && d > 1)
+      ok = false;
+    if (!ok) {
+      (*malformed)++;
+      continue;
+    }
+    s->v[k] = stat_fields[k].whole ? (double)n : d;
+    s->have |= 1u << k;
+  }
+  json_object_put(doc);
+  return 0;
+}
+
+bool gen_cp_read_progress(json_object *item, const char **id,
+                          gen_cp_progress_t *p) {
+  json_object *v;
+  *id = gen_json_get_string(gen_json_get_object(item, "campaign"), "id");
+  return json_object_is_type(item, json_type_object) &&
+         json_object_object_get_ex(item, "numberOfContactsCalled", &v) &&
+         gen_json_count_of(v, &p->called) &&
+         json_object_object_get_ex(item, "totalNumberOfContacts", &v) &&
+         gen_json_count_of(v, &p->total) &&
+         json_object_object_get_ex(item, "percentage", &v) &&
+         gen_json_count_of(v, &p->percent) && p->percent <= 100;
+}
+
+gen_campaigns_t *gen_campaigns_new(const gen_campaigns_config_t *c) {
+  if (!c->on)
+    return NULL;
+  gen_campaigns_t *g = calloc(1, sizeof(*g));
+  if (g == NULL)
+    return NULL;
+  g->c = *c;
+  g->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  g->skipped = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  g->bad_progress = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if (gen_minute_init(&g->minute, (size_t)c->per_minute) != 0) {
+    free(g);
+    return NULL;
+  }
+  return g;
+}
+
+void gen_campaigns_free(gen_campaigns_t *g) {
+  if (g == NULL)
+    return;
+  gen_entity_set_free(&g->set);
+  free(g->items);
+  gen_minute_free(&g->minute);
+  free(g);
+}
+
+/* A refusal: said once, true. Another failure: counted and logged
+ * (rate-limited). */
+static bool outcome(gen_campaigns_t *g, gen_client_t *client, int status,
+                    const char *err, const char *what) {
+  if (gen_client_family(client, GEN_CP_FAMILY, status, err,
+                        "queue observations")) {
+    g->refused = true;
+    return true;
+  }
+  if (status != 0) {
+    g->failures++;
+    gen_org_log(client->org, &g->complain, LOG_WARNING, "%s: %s: %s",
+                GEN_CP_FAMILY, what, err);
+  }
+  return false;
+}
+
+/* n malformed parts of an answer: counted here and in the org's count. */
+static void count_malformed(gen_campaigns_t *g, gen_client_t *client,
+                            size_t n) {
+  g->malformed += n;
+  for (size_t k = 0; k < n; k++)
+    gen_http_count_malformed(client->http);
+}
+
+/* ---- the listing --------------------------------------------------------- */
+
+typedef struct {
+  gen_campaigns_t *g;
+  gen_client_t *client;
+  gen_entity_set_t set;
+  int *status; /* per entity of set */
+  size_t cap;
+  size_t skipped;
+} list_ctx_t;
+
+static int take_campaign(json_object *e, void *ud) {
+  list_ctx_t *l = ud;
+  const char *id = gen_json_get_string(e, "id");
+  int status =
+      gen_cp_status_from_name(gen_json_get_string(e, "campaignStatus"));
+  if (id == NULL || status < 0) {
+    l->skipped++;
+    return 0;
+  }
+  const char *name = gen_json_get_string(e, "name");
+  ssize_t k = gen_entity_add(&l->set, id, name != NULL ? name : id, NULL);
+  if (k < 0)
+    return (int)k;
+  if ((size_t)k >= l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    int *grown = realloc(l->status, cap * sizeof(*grown));
+    if (grown == NULL)
+      return -ENOMEM;
+    l->status = grown, l->cap = cap;
+  }
+  l->status[k] = status;
+  return 0;
+}
+
+/* The notification of a status that changed, of the campaign's series
+ * (instance) and named as the org names it (the first listing of a
+ * campaign says nothing: its status is remembered as said). */
+static void status_notice(const gen_org_t *org, const char *instance,
+                          const char *name, int was, int now) {
+  int severity = now == GEN_CP_INVALID ? NOTIF_FAILURE : NOTIF_WARNING;
+  if (was < 0) {
+    gen_notice_assume(org, instance, "campaign_status", NULL, now);
+    return;
+  }
+  if (was != now)
+    gen_notice(org, instance, "campaign_status", NULL, now, severity,
+               "outbound campaign \"%s\" is now %s (was %s)", name,
+               gen_cp_status_names[now], gen_cp_status_names[was]);
+}
+
+/* Lists the campaigns; keeps what was read of those listed before. */
+static int list(gen_campaigns_t *g, gen_client_t *client) {
+  char err[512] = "", path[128];
+  list_ctx_t l = {.g = g, .client = client};
+  snprintf(path, sizeof(path), "%s", LIST_PATH);
+  int status = gen_http_get_pages(client->http, path, LIST_PAGE, take_campaign,
+                                  &l, err, sizeof(err));
+  campaign_t *items =
+      status == 0 ? calloc(l.set.count ? l.set.count : 1, sizeof(*items))
+                  : NULL;
+  if (status == 0 && items == NULL)
+    status = -ENOMEM, snprintf(err, sizeof(err), "out of memory");
+  if (outcome(g, client, status, err, "listing") || status != 0) {
+    gen_entity_set_free(&l.set);
+    free(l.status);
+    return status;
+  }
+  if (l.skipped > 0) {
+    count_malformed(g, client, l.skipped);
+    gen_org_log(client->org, &g->skipped, LOG_WARNING,
+                "%s: %zu campaign(s) of the listing without an id or a "
+                "known campaignStatus skipped",
+                GEN_CP_FAMILY, l.skipped);
+  }
+  size_t chosen = 0;
+  for (size_t k = 0; k < l.set.count; k++) {
+    campaign_t *c = &items[k];
+    ssize_t old = gen_entity_find(&g->set, l.set.items[k].id);
+    if (old >= 0)
+      *c = g->items[old];
+    else
+      c->status = -1;
+    status_notice(client->org,
+                  gen_entity_instance(client->org, &l.set.items[k]),
+                  l.set.items[k].name, c->status, l.status[k]);
+    c->status = l.status[k];
+    c->chosen =
+        (g->c.statuses & (1u << c->status)) != 0 && chosen < (size_t)g->c.max;
+    chosen += c->chosen;
+    if (!c->chosen)
+      c->have_progress = c->have_stats = false;
+  }
+  gen_entity_set_free(&g->set);
+  free(g->items);
+  free(l.status);
+  g->set = l.set;
+  g->items = items;
+  return 0;
+}
+
+/* ---- progress and statistics --------------------------------------------- */
+
+/* The progress of ids[0..n-1] in one request. */
+static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
+                        const char *const *ids, size_t n) {
+  char err[512] = "";
+  json_object *body = json_object_new_array(), *doc = NULL;
+  int status = -ENOMEM;
+  g->requests++;
+  for (size_t k = 0; body != NULL && k < n; k++)
+    json_object_array_add(body, json_object_new_string(ids[k]));
+  if (body == NULL)
+    snprintf(err, sizeof(err), "out of memory");
+  else
+    status = gen_http_post_json(client->http, PROGRESS_PATH, body, &doc, err,
+                                sizeof(err));
+  json_object_put(body);
+  if (status == 0 && !json_object_is_type(doc, json_type_array)) {
+    count_malformed(g, client, 1);
+    status = -EBADMSG, snprintf(err, sizeof(err), "not a list");
+  }
+  size_t bad = 0;
+  for (size_t k = 0; status == 0 && k < json_object_array_length(doc); k++) {
+    const char *id;
+    gen_cp_progress_t p;
+    json_object *item = json_object_array_get_idx(doc, k);
+    if (!gen_cp_read_progress(item, &id, &p) || id == NULL) {
+      bad++;
+      continue;
+    }
+    ssize_t i = gen_entity_find(&g->set, id);
+    if (i < 0)
+      continue; /* a campaign not listed now: passed over */
+    g->items[i].progress = p;
+    g->items[i].have_progress = true;
+  }
+  json_object_put(doc);
+  if (bad > 0) {
+    count_malformed(g, client, bad);
+    gen_org_log(client->org, &g->bad_progress, LOG_WARNING,
+                "%s: %zu progress entries without a campaign id or counts "
+                "of 0 or more skipped",
+                GEN_CP_FAMILY, bad);
+  }
+  outcome(g, client, status, err, "progress");
+  return status;
+}
+
+/* The statistics of campaign i; false once refused. */
+static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
+  char err[512] = "", path[192];
+  const char *id = g->set.items[i].id;
+  campaign_t *c = &g->items[i];
+  gen_http_response_t resp;
+  size_t bad = 0;
+  int status;
+  c->have_stats = false;
+  if (!gen_id_plain(id, 100)) {
+    snprintf(err, sizeof(err), "campaign id \"%s\" not usable in a path", id);
+    outcome(g, client, -EINVAL, err, "statistics");
+    return true;
+  }
+  snprintf(path, sizeof(path), "%s/%s/stats", LIST_PATH, id);
+  g->requests++;
+  status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
+  if (status != 0)
+    snprintf(err, sizeof(err), "%s", resp.error);
+  else
+    status = gen_cp_read_stats(resp.body, resp.body_len, &c->stats, &bad, err,
+                               sizeof(err));
+  gen_http_response_recycle(client->http, &resp);
+  count_malformed(g, client, bad + (status == -EBADMSG));
+  if (status == 0 && bad > 0)
+    gen_org_log(client->org, &g->complain, LOG_WARNING,
+                "%s: campaign \"%s\": %zu statistic(s) of the wrong type or "
+                "range skipped",
+                GEN_CP_FAMILY, g->set.items[i].name, bad);
+  c->have_stats = status == 0;
+  char what[300];
+  snprintf(what, sizeof(what), "statistics of \"%s\"", g->set.items[i].name);
+  return !outcome(g, client, status, err, what);
+}
+
+static bool dialling(const campaign_t *c) {
+  return c->chosen && (c->status == GEN_CP_ON || c->status == GEN_CP_STOPPING);
+}
+
+/* Requests since made, in the sliding minute. */
+static void spend(gen_campaigns_t *g, uint64_t since, cdtime_t now) {
+  for (uint64_t k = since; k < g->requests; k++)
+    gen_minute_spend(&g->minute, now);
+}
+
+/* The sweep's start: the listing and the bulk progress of the chosen
+ * (their pages are charged after; a sweep always lists). */
+static bool start_sweep(gen_campaigns_t *g, gen_client_t *client,
+                        cdtime_t now) {
+  uint64_t before = g->requests;
+  uint64_t pages = gen_client_requests(client);
+  int status = list(g, client);
+  g->requests += gen_client_requests(client) - pages; /* the listing's */
+  if (status != 0 || g->refused) {
+    spend(g, before, now);
+    return false;
+  }
+  const char *ids[GEN_CP_IDS_PER_REQUEST];
+  size_t n = 0;
+  for (size_t k = 0; k <= g->set.count && !g->refused; k++) {
+    if (k < g->set.count && g->items[k].chosen)
+      ids[n++] = g->set.items[k].id;
+    if (n > 0 && (n == GEN_CP_IDS_PER_REQUEST || k == g->set.count)) {
+      ask_progress(g, client, ids, n);
+      n = 0;
+    }
+  }
+  spend(g, before, now);
+  return !g->refused;
+}
+
+size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
+                         cdtime_t now) {
+  if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
+    return 0;
+  uint64_t before = g->requests;
+  if (!g->sweeping) {
+    if (g->swept_at != 0 && now - g->swept_at < g->c.every)
+      return 0;
+    /* the listing and the progress need a request a page at least */
+    size_t pages = 2 + g->set.count / LIST_PAGE;
+    size_t left = gen_minute_left(&g->minute, now);
+    if (pages > left && left < g->minute.n)
+      return 0;
+    g->swept_at = now;
+    if (!start_sweep(g, client, now))
+      return (size_t)(g->requests - before);
+    g->sweeping = true, g->cursor = 0;
+  }
+  while (g->cursor < g->set.count && !gen_http_resting(client->http, NULL)) {
+    if (!dialling(&g->items[g->cursor])) {
+      g->cursor++;
+      continue;
+    }
+    if (gen_minute_left(&g->minute, now) == 0)
+      break; /* the next read goes on here */
+    uint64_t made = g->requests;
+    bool go_on = ask_stats(g, client, g->cursor);
+    spend(g, made, now);
+    if (!go_on)
+      return (size_t)(g->requests - before);
+    g->cursor++;
+  }
+  if (g->cursor >= g->set.count)
+    g->sweeping = false;
+  return (size_t)(g->requests - before);
+}
+
+/* The series of a statistic: type and type instance. */
+static const struct {
+  const char *type, *instance;
+} stat_series[GEN_CP_STAT_COUNT] = {
+    [GEN_CP_IDLE] = {"campaign_agents", "idle"},
+    [GEN_CP_EFFECTIVE_IDLE] = {"campaign_agents", "effective_idle"},
+    [GEN_CP_OUTSTANDING] = {"campaign_calls", "outstanding"},
+    [GEN_CP_SCHEDULED] = {"campaign_calls", "scheduled"},
+    [GEN_CP_TZ_RESCHEDULED] = {"campaign_calls", "timezone_rescheduled"},
+    [GEN_CP_CALLS_PER_AGENT] = {"campaign_calls_per_agent", "adjusted"},
+    [GEN_CP_ATTEMPTS] = {"campaign_attempts", "attempts"},
+    [GEN_CP_CONNECTS] = {"campaign_attempts", "connects"},
+    [GEN_CP_CONNECT_RATIO] = {"campaign_connect_ratio", "connects"},
+};
+
+void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
+                       gen_cp_put_t put, void *ud) {
+  if (g == NULL || g->refused)
+    return;
+  for (size_t i = 0; i < g->set.count; i++) {
+    const campaign_t *c = &g->items[i];
+    if (!c->chosen)
+      continue;
+    const char *name = gen_entity_instance(org, &g->set.items[i]);
+    for (int k = 0; k < GEN_CP_STATUS_COUNT; k++)
+      put(ud, name, "campaign_status", gen_cp_status_names[k],
+          c->status == k ? 1 : 0);
+    if (c->have_progress) {
+      put(ud, name, "campaign_contacts", "called", (double)c->progress.called);
+      put(ud, name, "campaign_contacts", "total", (double)c->progress.total);
+      put(ud, name, "campaign_percent", "processed",
+          (double)c->progress.percent);
+    }
+    if (!c->have_stats || !dialling(c))
+      continue;
+    for (int k = 0; k < GEN_CP_STAT_COUNT; k++)
+      if (c->stats.have & (1u << k))
+        put(ud, name, stat_series[k].type, stat_series[k].instance,
+            c->stats.v[k]);
+  }
+}
+
+void gen_campaigns_dispatch_stats(const gen_campaigns_t *g, const char *host,
+                                  const char *plugin) {
+  if (g == NULL)
+    return;
+  gen_dispatch_self(host, plugin, "campaign_requests", NULL, true,
+                    (double)g->requests);
+  gen_dispatch_self(host, plugin, "campaign_failures", NULL, true,
+                    (double)g->failures);
+  gen_dispatch_self(host, plugin, "campaign_malformed", NULL, true,
+                    (double)g->malformed);
+}

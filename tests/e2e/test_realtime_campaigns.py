@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: MIT
+"""End to end: genesys_realtime's outbound campaigns (Campaigns) in the real
+collectd against the simulator. The model runs, then is frozen: once every
+campaign was asked twice after the freeze, collectd's last campaign_status,
+campaign_contacts, campaign_percent and the dialer statistics of each
+campaign equal the simulator's truth, both ways (a series the truth lacks
+fails: an OFF or COMPLETE campaign has no dialer statistics); the plugin's
+count of its requests is the simulator's. Thawed, a dialling campaign's
+progress moves in collectd within seconds; a campaign stopped and started
+again gives a collectd notification each time (a warning, then okay); a
+statistics answer that is not JSON is counted and logged, and the plugin
+goes on; a 403 for outbound:campaign:view stops the family, said once, the
+queues go on."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import run_tests  # noqa: E402
+from notif_receiver import NotificationFile  # noqa: E402
+from realtime_harness import STOCK, RealtimeTestCase  # noqa: E402
+from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+CAMPAIGNS = 6
+INTERVAL = 2
+EVERY = 10
+KEYS = ("    Campaigns true\n"
+        "    CampaignStatuses on off stopping complete invalid\n"
+        f"    CampaignsEvery {EVERY}\n"
+        "    CampaignsRequests 300\n")
+STATUSES = ("on", "off", "complete", "stopping", "invalid")
+TYPES = ("campaign_status", "campaign_contacts", "campaign_percent", "campaign_agents",
+         "campaign_calls", "campaign_calls_per_agent", "campaign_attempts",
+         "campaign_connect_ratio")
+# CampaignStats field -> (type, type instance) (genesys_realtime(5), VALUES)
+STATS = {"idleAgents": ("campaign_agents", "idle"),
+         "effectiveIdleAgents": ("campaign_agents", "effective_idle"),
+         "outstandingCalls": ("campaign_calls", "outstanding"),
+         "scheduledCalls": ("campaign_calls", "scheduled"),
+         "timeZoneRescheduledCalls": ("campaign_calls", "timezone_rescheduled"),
+         "adjustedCallsPerAgent": ("campaign_calls_per_agent", "adjusted"),
+         "attempts": ("campaign_attempts", "attempts"),
+         "connects": ("campaign_attempts", "connects"),
+         "connectRatio": ("campaign_connect_ratio", "connects")}
+STATS_ROUTE = "GET /api/v2/outbound/campaigns/{campaignId}/stats"
+
+
+class RealtimeCampaignsTest(RealtimeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "6", "--agents", "30", "--flows", "1",
+                            "--speed", "5", "--campaigns", str(CAMPAIGNS))
+        cls.notes = NotificationFile()
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, stock=STOCK + ("exec",),
+                           extra=cls.notes.config())
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.notes.cleanup()
+
+    def truth(self):
+        return self.sim._open("/sim/truth/campaigns")
+
+    @staticmethod
+    def want(truth):
+        """{(campaign id, type, type instance): value} of every campaign."""
+        out = {}
+        for cid, c in truth["campaigns"].items():
+            status = c["campaignStatus"].lower()
+            for s in STATUSES:
+                out[(cid, "campaign_status", s)] = 1.0 if s == status else 0.0
+            p = c["progress"]
+            out[(cid, "campaign_contacts", "called")] = p["numberOfContactsCalled"]
+            out[(cid, "campaign_contacts", "total")] = p["totalNumberOfContacts"]
+            out[(cid, "campaign_percent", "processed")] = p["percentage"]
+            if status not in ("on", "stopping"):
+                continue   # no dialer: no statistics
+            stats = dict(c["stats"], **c["stats"]["contactRate"])
+            for field, (t, ti) in STATS.items():
+                out[(cid, t, ti)] = stats[field]
+        return {k: round(float(v), 6) for k, v in out.items()}
+
+    def series(self, since):
+        out = {}
+        for k in self.rx.snapshot():
+            if k[1] == PLUGIN and k[3] in TYPES:
+                t, value = self.rx.get_timed(PLUGIN, k[2], k[3], k[4], host=k[0])
+                if t >= since:
+                    out[(k[2], k[3], k[4])] = round(value, 6)
+        return out
+
+    def requests_made(self):
+        return self.rx.get(PLUGIN, "self", "campaign_requests") or 0
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.assertTrue(wait_for(lambda: self.requests_made() > 0, 60), "no campaign request")
+        self.sim.fault({"fault": "freeze"})
+        try:
+            truth = self.truth()
+            dialling = sum(1 for c in truth["campaigns"].values()
+                           if c["campaignStatus"] in ("ON", "STOPPING"))
+            self.assertGreater(dialling, 0)
+            # Two sweeps after the freeze: one whole sweep read the frozen model.
+            self.assertTrue(wait_for(lambda: self.truth()["requests"]["stats"]
+                                     >= truth["requests"]["stats"] + 2 * dialling,
+                                     4 * EVERY, 0.5), "not asked twice after the freeze")
+            last = time.time()
+            self.assertTrue(wait_for(lambda: (self.rx.get_timed(
+                PLUGIN, "self", "campaign_requests") or (0, 0))[0] > last + INTERVAL, 30),
+                "no read after the answers")
+            got = self.series(last)
+            want = self.want(self.truth())
+            self.assertEqual(got, want)   # both ways: same series, same values
+            print(f"campaigns: {len(truth['campaigns'])} campaigns ({dialling} dialling), "
+                  f"{len(got)} series equal the truth", file=sys.stderr)
+        finally:
+            self.sim.fault({"fault": "thaw"})
+
+    def test_2_requests_counted(self):
+        # The plugin's count is the simulator's (the listing pages, the bulk
+        # progress and the stats), none refused.
+        def sim_count():
+            s = self.sim.stats()
+            return sum(requests(s, r) for r in (
+                "GET /api/v2/outbound/campaigns", "POST /api/v2/outbound/campaigns/progress",
+                STATS_ROUTE))
+        self.assertTrue(wait_for(lambda: sim_count() == self.requests_made(), 30, 0.2),
+                        "campaign_requests never equalled the simulator's count")
+        self.assertEqual(requests(self.sim.stats(), STATS_ROUTE, 403), 0)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "campaign_failures"), 0)
+
+    def test_3_progress_moves_and_a_status_change_is_notified(self):
+        truth = self.truth()["campaigns"]
+        cid = next(k for k, c in truth.items() if c["campaignStatus"] == "ON"
+                   and c["progress"]["numberOfContactsCalled"]
+                   < c["progress"]["totalNumberOfContacts"] - 500)
+
+        def called():
+            return self.rx.get(PLUGIN, cid, "campaign_contacts", "called")
+        self.assertTrue(wait_for(lambda: called() is not None, 30))
+        before = called()
+        self.assertTrue(wait_for(lambda: called() > before, 3 * EVERY, 0.5),
+                        "the progress did not move")
+
+        def said(severity, text):
+            return [n for n in self.notes.read() if n["PluginInstance"] == cid
+                    and n["Type"] == "campaign_status" and n["Severity"] == severity
+                    and text in n["message"]]
+        self.assertEqual(said("WARNING", "is now off"), [])   # the first listing: nothing
+        name = truth[cid]["name"]
+        self.sim._open("/sim/campaigns", {"id": cid, "campaignStatus": "OFF"})
+        self.notes.wait(lambda _: said("WARNING", f'"{name}" is now off (was on)'), 3 * EVERY)
+        self.assertEqual(len(said("WARNING", f'"{name}" is now off (was on)')), 1)
+        self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, cid, "campaign_status", "off")
+                                 == 1, 3 * EVERY))
+        self.sim._open("/sim/campaigns", {"id": cid, "campaignStatus": "ON"})
+        self.notes.wait(lambda _: said("OKAY", "is now on (was off)"), 3 * EVERY)
+        self.assertEqual(len(said("OKAY", "is now on (was off)")), 1)
+        self.assertEqual(len(said("WARNING", "is now off (was on)")), 1)   # once
+
+    def test_4_malformed_stats_counted_and_logged(self):
+        truth = self.truth()["campaigns"]
+        cid = next(k for k, c in truth.items() if c["campaignStatus"] == "ON")
+        malformed = self.rx.get(PLUGIN, "self", "campaign_malformed") or 0
+        made = self.requests_made()
+        self.sim.fault({"fault": "malformed_json",
+                        "path": f"/api/v2/outbound/campaigns/{cid}/stats", "count": 1})
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "campaign_malformed")
+                                          or 0) > malformed, 3 * EVERY, 0.5),
+                        "the malformed answer was not counted")
+        log = self.cd.log_text()
+        self.assertIn(f'outbound campaigns: statistics of "{truth[cid]["name"]}": not JSON',
+                      log)
+        # The plugin goes on: more sweeps, the campaign's statistics back.
+        self.assertTrue(wait_for(lambda: self.requests_made() > made + 10, 3 * EVERY, 0.5))
+        since = time.time()
+        self.assertTrue(wait_for(lambda: (self.rx.get_timed(
+            PLUGIN, cid, "campaign_agents", "idle") or (0, 0))[0] > since, 3 * EVERY, 0.5),
+            "no statistics after the malformed answer")
+
+    def test_5_permission_refused_stops_the_family_only(self):
+        perm = "outbound:campaign:view"
+        routes = ("GET /api/v2/outbound/campaigns", "POST /api/v2/outbound/campaigns/progress",
+                  STATS_ROUTE)
+
+        def made():
+            s = self.sim.stats()
+            return sum(requests(s, r) for r in routes), sum(requests(s, r, 403) for r in routes)
+        self.sim.fault({"fault": "deny_permission", "permission": perm})
+        try:
+            self.assertTrue(wait_for(lambda: made()[1] > 0, 3 * EVERY, 0.5), "none refused")
+            refused = made()
+            baselines = self.rx.get(PLUGIN, "self", "notify_messages")
+            time.sleep(EVERY + 2 * INTERVAL)
+            self.assertEqual(made(), refused)   # the family stopped
+            self.assertEqual(refused[1], 1)
+            self.assertGreater(self.rx.get(PLUGIN, "self", "notify_messages"), baselines)
+            log = self.cd.log_text()
+            self.assertEqual(log.count(f"outbound campaigns: needs the OAuth permission {perm} "
+                                       "(Genesys answered 403"), 1, log[-2000:])
+            since = time.time()
+            time.sleep(2 * INTERVAL)
+            self.assertEqual(self.series(since), {})
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": perm})
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+"""Outbound campaigns of the simulator (README, Outbound campaigns): each a
+dialer that calls its contact list while ON, in the forms of the record's
+Campaign (listing), CampaignProgress and CampaignStats. The state moves
+with the simulated clock (not while the model is frozen); a campaign that
+has called every contact turns COMPLETE; POST /sim/campaigns sets a status.
+Everything answered comes from here, so /sim/truth/campaigns is what an
+answer would say now."""
+import random
+
+# CampaignStatusEnum of the record (README): the values the listing and
+# the campaign topic carry
+STATUSES = ("on", "off", "complete", "stopping", "invalid")
+DIALING_MODES = ("predictive", "power", "progressive", "preview", "agentless")
+# statuses of the first campaigns, in turn (one of each kind at 4)
+START = ("on", "on", "off", "complete")
+
+
+def _uuid(rng):
+    b = rng.getrandbits(128).to_bytes(16, "big")
+    h = b.hex()
+    return "%s-%s-4%s-%x%s-%s" % (h[0:8], h[8:12], h[13:16], 8 | (b[8] & 3), h[17:20], h[20:32])
+
+
+class Campaigns:
+    def __init__(self, seed, n, divisions, now_ms):
+        rng = random.Random("campaigns-%s" % seed)
+        self.items = []
+        for k in range(n):
+            total = 2000 + 500 * (k % 5)
+            status = START[k % len(START)]
+            called = total if status == "complete" else (total // 10) * (k % 3)
+            div = divisions[k % len(divisions)]
+            self.items.append({
+                "id": _uuid(rng), "name": "Campaign %02d" % (k + 1),
+                "division": {"id": div["id"], "name": div["name"]},
+                "contactList": {"id": _uuid(rng), "name": "List %02d" % (k + 1)},
+                "dialingMode": DIALING_MODES[k % len(DIALING_MODES)].upper(),
+                "status": status, "total": total, "called": float(called),
+                # contacts dialled a simulated second while ON
+                "rate": 0.5 + 0.25 * (k % 4), "outboundLineCount": 10 + 5 * (k % 3),
+            })
+        self.by_id = {c["id"]: c for c in self.items}
+        self.at = now_ms      # the simulated clock last seen
+        self.clock = now_ms   # the same, stopped while frozen (the stats' slot)
+        self.changes = []     # (sim ms, id, old, new)
+        self.requests = {"stats": 0, "progress": 0, "bulk_progress": 0, "list": 0}
+
+    def advance(self, now_ms, frozen):
+        """Dials what the time since the last call allows (nothing while
+        frozen); a campaign that called everyone turns COMPLETE."""
+        dt = max(0, now_ms - self.at) / 1000.0
+        self.at = max(self.at, now_ms)
+        if frozen or dt == 0:
+            return
+        self.clock += int(dt * 1000)
+        for c in self.items:
+            if c["status"] in ("on", "stopping"):
+                c["called"] = min(float(c["total"]), c["called"] + c["rate"] * dt)
+                if c["status"] == "stopping":
+                    self.set_status(c, "off")
+                elif c["called"] >= c["total"]:
+                    self.set_status(c, "complete")
+
+    def set_status(self, c, status):
+        if status not in STATUSES:
+            raise ValueError("campaignStatus must be one of %s" % "|".join(STATUSES))
+        if c["status"] != status:
+            self.changes.append((self.clock, c["id"], c["status"], status))
+            if c["status"] == "complete" and status == "on":
+                c["called"] = 0.0   # started again: recycled, from the first contact
+            c["status"] = status
+
+    def listing(self, c):
+        """A Campaign entity of GET /api/v2/outbound/campaigns (the fields
+        read; the record has many more)."""
+        return {"id": c["id"], "name": c["name"], "version": 1,
+                "contactList": dict(c["contactList"],
+                                    selfUri="/api/v2/outbound/contactlists/" + c["contactList"]["id"]),
+                "dialingMode": c["dialingMode"], "campaignStatus": c["status"].upper(),
+                "outboundLineCount": c["outboundLineCount"],
+                "division": dict(c["division"],
+                                 selfUri="/api/v2/authorization/divisions/" + c["division"]["id"]),
+                "selfUri": "/api/v2/outbound/campaigns/" + c["id"]}
+
+    def progress(self, c):
+        """CampaignProgress: integers; percentage called of total, rounded
+        down (UNCONFIRMED rounding)."""
+        called = int(c["called"])
+        return {"campaign": {"id": c["id"], "name": c["name"],
+                             "selfUri": "/api/v2/outbound/campaigns/" + c["id"]},
+                "contactList": {"id": c["contactList"]["id"], "name": c["contactList"]["name"],
+                                "selfUri": "/api/v2/outbound/contactlists/"
+                                + c["contactList"]["id"]},
+                "numberOfContactsCalled": called, "totalNumberOfContacts": c["total"],
+                "percentage": called * 100 // c["total"] if c["total"] else 0}
+
+    def stats(self, c):
+        """CampaignStats: the dialer now. While ON a function of the
+        campaign and the simulated ten seconds (it moves); otherwise no
+        agents and no calls (UNCONFIRMED what an idle dialer answers)."""
+        called = int(c["called"])
+        attempts = called + called // 7
+        connects = called * 2 // 5
+        out = {"contactRate": {"attempts": attempts, "connects": connects,
+                               "connectRatio": round(connects / attempts, 4) if attempts else 0.0}}
+        if c["status"] in ("on", "stopping"):
+            r = random.Random("%s-%d" % (c["id"], self.clock // 10000))
+            idle = r.randrange(0, 6)
+            out.update({"idleAgents": idle,
+                        "effectiveIdleAgents": round(idle * r.uniform(0.5, 1.0), 2),
+                        "adjustedCallsPerAgent": round(r.uniform(1.0, 3.0), 2),
+                        "outstandingCalls": r.randrange(0, c["outboundLineCount"] + 1),
+                        "scheduledCalls": r.randrange(0, 20),
+                        "timeZoneRescheduledCalls": r.randrange(0, 5)})
+        else:
+            out.update({"idleAgents": 0, "effectiveIdleAgents": 0.0,
+                        "adjustedCallsPerAgent": 0.0, "outstandingCalls": 0,
+                        "scheduledCalls": 0, "timeZoneRescheduledCalls": 0})
+        return out
+
+    def truth(self):
+        """Every campaign now: status, progress and stats as answered."""
+        out = {}
+        for c in self.items:
+            out[c["id"]] = {"name": c["name"], "campaignStatus": c["status"].upper(),
+                            "progress": self.progress(c), "stats": self.stats(c)}
+        return {"campaigns": out, "changes": [list(x) for x in self.changes],
+                "requests": dict(self.requests)}

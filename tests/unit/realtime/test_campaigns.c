@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of outbound campaigns (gen_campaigns): CampaignStats and
+ * CampaignProgress in the forms the record allows and malformed ones, and
+ * reads against a fake API (the listing's statuses chosen, the bulk
+ * progress of 150 campaigns in two requests, the stats of the dialling
+ * ones only, a status change notified once and the first listing not at
+ * all, a sweep within the budget, a 403 that stops the family).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "fake_client.h"
+#include "gen_campaigns.h"
+#include "gen_http.c" /* its transport seam: a fake API */
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#define S(s) TIME_T_TO_CDTIME_T(s)
+
+static int stats_of(const char *text, gen_cp_stats_t *s, size_t *bad) {
+  char err[128];
+  return gen_cp_read_stats(text, text ? strlen(text) : 0, s, bad, err,
+                           sizeof(err));
+}
+
+DEF_TEST(stats_forms) {
+  gen_cp_stats_t s;
+  size_t bad;
+  /* The SDK's CampaignStats: every field. */
+  EXPECT_EQ_INT(
+      0, stats_of("{\"contactRate\":{\"attempts\":120,\"connects\":48,"
+                  "\"connectRatio\":0.4},\"idleAgents\":3,"
+                  "\"effectiveIdleAgents\":2.5,\"adjustedCallsPerAgent\":1.75,"
+                  "\"outstandingCalls\":7,\"scheduledCalls\":2,"
+                  "\"timeZoneRescheduledCalls\":1,\"filteredOutContactsCount\":"
+                  "9}",
+                  &s, &bad));
+  EXPECT_EQ_INT(0, (int)bad);
+  EXPECT_EQ_INT((1 << GEN_CP_STAT_COUNT) - 1, (int)s.have);
+  EXPECT_EQ_DOUBLE(3, s.v[GEN_CP_IDLE]);
+  EXPECT_EQ_DOUBLE(2.5, s.v[GEN_CP_EFFECTIVE_IDLE]);
+  EXPECT_EQ_DOUBLE(1.75, s.v[GEN_CP_CALLS_PER_AGENT]);
+  EXPECT_EQ_DOUBLE(7, s.v[GEN_CP_OUTSTANDING]);
+  EXPECT_EQ_DOUBLE(120, s.v[GEN_CP_ATTEMPTS]);
+  EXPECT_EQ_DOUBLE(0.4, s.v[GEN_CP_CONNECT_RATIO]);
+  /* All optional: an older answer without timeZoneRescheduledCalls, nulls
+   * and no contactRate leave those out, not 0; whole doubles count. */
+  EXPECT_EQ_INT(
+      0, stats_of("{\"idleAgents\":2.0,\"outstandingCalls\":null}", &s, &bad));
+  EXPECT_EQ_INT(0, (int)bad);
+  EXPECT_EQ_INT(1 << GEN_CP_IDLE, (int)s.have);
+  EXPECT_EQ_INT(0, stats_of("{}", &s, &bad));
+  EXPECT_EQ_INT(0, (int)s.have);
+  return 0;
+}
+
+DEF_TEST(stats_malformed) {
+  gen_cp_stats_t s;
+  size_t bad;
+  EXPECT_EQ_INT(-EBADMSG, stats_of(NULL, &s, &bad));
+  EXPECT_EQ_INT(-EBADMSG, stats_of("[]", &s, &bad));
+  EXPECT_EQ_INT(-EBADMSG, stats_of("{\"idleAgents\":", &s, &bad));
+  /* Fields of the wrong type or range: skipped and counted, the rest read. */
+  EXPECT_EQ_INT(0, stats_of("{\"idleAgents\":\"3\",\"outstandingCalls\":-1,"
+                            "\"scheduledCalls\":1.5,\"effectiveIdleAgents\":"
+                            "-0.5,\"contactRate\":{\"connectRatio\":1.5,"
+                            "\"attempts\":10},\"adjustedCallsPerAgent\":2}",
+                            &s, &bad));
+  EXPECT_EQ_INT(5, (int)bad);
+  EXPECT_EQ_INT(1 << GEN_CP_ATTEMPTS | 1 << GEN_CP_CALLS_PER_AGENT,
+                (int)s.have);
+  EXPECT_EQ_INT(0, stats_of("{\"contactRate\":7}", &s, &bad));
+  EXPECT_EQ_INT(1, (int)bad);
+  return 0;
+}
+
+DEF_TEST(progress_forms) {
+  const char *id;
+  gen_cp_progress_t p;
+  json_object *o = json_tokener_parse(
+      "{\"campaign\":{\"id\":\"c1\"},\"numberOfContactsCalled\":250,"
+      "\"totalNumberOfContacts\":1000,\"percentage\":25}");
+  OK(gen_cp_read_progress(o, &id, &p));
+  EXPECT_EQ_STR("c1", id);
+  EXPECT_EQ_INT(250, (int)p.called);
+  EXPECT_EQ_INT(1000, (int)p.total);
+  EXPECT_EQ_INT(25, (int)p.percent);
+  json_object_put(o);
+  /* The progress topic's numbers are floats: whole ones read. */
+  o = json_tokener_parse("{\"campaign\":{\"id\":\"c2\"},"
+                         "\"numberOfContactsCalled\":3.0,"
+                         "\"totalNumberOfContacts\":4.0,\"percentage\":75}");
+  OK(gen_cp_read_progress(o, &id, &p));
+  EXPECT_EQ_INT(3, (int)p.called);
+  json_object_put(o);
+  const char *bad[] = {
+      "{\"campaign\":{\"id\":\"c\"},\"totalNumberOfContacts\":4,"
+      "\"percentage\":1}",
+      "{\"campaign\":{\"id\":\"c\"},\"numberOfContactsCalled\":-1,"
+      "\"totalNumberOfContacts\":4,\"percentage\":1}",
+      "{\"campaign\":{\"id\":\"c\"},\"numberOfContactsCalled\":1,"
+      "\"totalNumberOfContacts\":4,\"percentage\":101}",
+      "{\"campaign\":{\"id\":\"c\"},\"numberOfContactsCalled\":\"1\","
+      "\"totalNumberOfContacts\":4,\"percentage\":1}",
+      "7"};
+  for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    o = json_tokener_parse(bad[k]);
+    OK(!gen_cp_read_progress(o, &id, &p));
+    json_object_put(o);
+  }
+  EXPECT_EQ_INT(GEN_CP_STOPPING, gen_cp_status_from_name("Stopping"));
+  EXPECT_EQ_INT(-1, gen_cp_status_from_name("PAUSED"));
+  return 0;
+}
+
+/* ---- reads against a fake API -------------------------------------------- */
+
+#define N_CAMPAIGNS 152
+static int n_list, n_progress, n_stats, max_ids;
+static bool refuse, garbled_stats, garbled_progress;
+static char status_of[N_CAMPAIGNS][16];
+
+#define DENIED                                                                 \
+  "{\"message\":\"Unable to perform the requested action. You are missing "    \
+  "the following permission(s): outbound:campaign:view\",\"code\":"            \
+  "\"missing.permissions\",\"status\":403}"
+
+static int count_of(const char *s, const char *what) {
+  int n = 0;
+  for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+    n++;
+  return n;
+}
+
+/* Campaigns c0..c151, "Campaign k", in the status of status_of[k], one
+ * page of 100 and one of 52; c151 has no campaignStatus (malformed). The
+ * progress of ck: k called of 1000; its stats: k idle agents. */
+static int fake_api(gen_http_t *http, const char *method, const char *url,
+                    const char *body, struct curl_slist *headers,
+                    gen_http_response_t *resp) {
+  (void)http, (void)headers;
+  static char text[65536];
+  if (refuse) {
+    fake_answer(resp, 403, DENIED);
+    return 0;
+  }
+  if (strcmp(method, "POST") == 0) {
+    OK(strstr(url, "/api/v2/outbound/campaigns/progress") != NULL);
+    n_progress++;
+    int ids = count_of(body, "\"c");
+    if (ids > max_ids)
+      max_ids = ids;
+    snprintf(text, sizeof(text), "[");
+    for (const char *p = body; (p = strstr(p, "\"c")) != NULL; p++) {
+      int k = atoi(p + 2);
+      snprintf(text + strlen(text), sizeof(text) - strlen(text),
+               "%s{\"campaign\":{\"id\":\"c%d\"},\"numberOfContactsCalled\":"
+               "%d,\"totalNumberOfContacts\":1000,\"percentage\":%d}",
+               text[1] ? "," : "", k, k, k / 10);
+    }
+    if (garbled_progress) /* no campaign id; a count of the wrong type; one
+                             of a campaign not asked */
+      snprintf(text + strlen(text), sizeof(text) - strlen(text),
+               ",{\"numberOfContactsCalled\":1,\"totalNumberOfContacts\":2,"
+               "\"percentage\":50},{\"campaign\":{\"id\":\"c1\"},"
+               "\"numberOfContactsCalled\":\"x\",\"totalNumberOfContacts\":"
+               "2,\"percentage\":50},{\"campaign\":{\"id\":\"zz\"},"
+               "\"numberOfContactsCalled\":1,\"totalNumberOfContacts\":2,"
+               "\"percentage\":50}");
+    snprintf(text + strlen(text), sizeof(text) - strlen(text), "]");
+    fake_answer(resp, 200, text);
+    return 0;
+  }
+  const char *stats = strstr(url, "/stats");
+  if (stats != NULL) {
+    n_stats++;
+    int k = atoi(strstr(url, "/campaigns/c") + strlen("/campaigns/c"));
+    if (garbled_stats)
+      snprintf(text, sizeof(text), "{\"idleAgents\":");
+    else
+      snprintf(text, sizeof(text), "{\"idleAgents\":%d}", k);
+    fake_answer(resp, 200, text);
+    return 0;
+  }
+  OK(strstr(url, "/api/v2/outbound/campaigns?") != NULL);
+  n_list++;
+  int page = strstr(url, "pageNumber=2") != NULL ? 2 : 1;
+  int from = page == 1 ? 0 : 100, to = page == 1 ? 100 : N_CAMPAIGNS;
+  snprintf(text, sizeof(text), "{\"entities\":[");
+  for (int k = from; k < to; k++)
+    snprintf(text + strlen(text), sizeof(text) - strlen(text),
+             "%s{\"id\":\"c%d\",\"name\":\"Campaign %d\"%s%s%s}",
+             k > from ? "," : "", k, k,
+             k == N_CAMPAIGNS - 1 ? "" : ",\"campaignStatus\":\"",
+             k == N_CAMPAIGNS - 1 ? "" : status_of[k],
+             k == N_CAMPAIGNS - 1 ? "" : "\"");
+  snprintf(text + strlen(text), sizeof(text) - strlen(text),
+           "],\"pageSize\":100,\"pageNumber\":%d,\"pageCount\":2}", page);
+  fake_answer(resp, 200, text);
+  return 0;
+}
+
+/* What a read got, every value (mock_puts keeps 64): "instance/type/
+ * type instance" ("" for none). */
+#define PUTS_MAX 2048
+typedef struct {
+  char key[PUTS_MAX][96];
+  double value[PUTS_MAX];
+  int n;
+} puts_t;
+static puts_t got;
+
+static void put_value(void *ud, const char *instance, const char *type,
+                      const char *type_instance, double value) {
+  puts_t *p = ud;
+  if (p->n < PUTS_MAX) {
+    snprintf(p->key[p->n], sizeof(p->key[0]), "%s/%s/%s", instance, type,
+             type_instance ? type_instance : "");
+    p->value[p->n] = value;
+  }
+  p->n++;
+}
+
+/* The value put under key, -1 when none. */
+static double put_of(const char *key) {
+  for (int i = 0; i < got.n && i < PUTS_MAX; i++)
+    if (strcmp(got.key[i], key) == 0)
+      return got.value[i];
+  return -1;
+}
+
+static void put_all(const gen_campaigns_t *g, const gen_client_t *client) {
+  memset(&got, 0, sizeof(got));
+  gen_campaigns_put(g, client->org, put_value, &got);
+}
+
+static gen_campaigns_t *campaigns_with(long max, unsigned statuses,
+                                       long per_minute) {
+  gen_campaigns_config_t c;
+  gen_campaigns_config_init(&c);
+  c.on = true;
+  c.max = max;
+  c.statuses = statuses;
+  c.per_minute = per_minute;
+  c.every = S(60);
+  return gen_campaigns_new(&c);
+}
+
+static void reset_api(void) {
+  n_list = n_progress = n_stats = max_ids = 0;
+  refuse = garbled_stats = garbled_progress = false;
+  /* c0..c149 ON, c150 OFF */
+  for (int k = 0; k < N_CAMPAIGNS; k++)
+    snprintf(status_of[k], sizeof(status_of[k]), "%s", k == 150 ? "OFF" : "ON");
+}
+
+DEF_TEST(a_read_against_the_api) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  reset_api();
+  gen_campaigns_config_t off;
+  gen_campaigns_config_init(&off);
+  OK(gen_campaigns_new(&off) == NULL); /* off: nothing made */
+  unsigned on_off = 1u << GEN_CP_ON | 1u << GEN_CP_OFF;
+  gen_campaigns_t *g = campaigns_with(1000, on_off, 300);
+  cdtime_t now = S(1000);
+  mock_log_reset();
+  mock_notifs_reset();
+
+  /* Two listing pages, the progress of 151 chosen in two requests (100
+   * ids at most), the stats of the 150 dialling ones: 154 requests. The
+   * campaign without a status is skipped and counted. */
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now));
+  EXPECT_EQ_INT(2, n_list);
+  EXPECT_EQ_INT(2, n_progress);
+  EXPECT_EQ_INT(100, max_ids);
+  EXPECT_EQ_INT(150, n_stats);
+  OK(mock_log_contains("without an id or a known campaignStatus"));
+  EXPECT_EQ_INT(0, (int)mock_notifs_num); /* the first listing says nothing */
+  put_all(g, &client);
+  /* 151 chosen: 5 statuses and 3 progress values each; the dialling ones
+   * their one statistic (idleAgents) */
+  EXPECT_EQ_INT(151 * 8 + 150, got.n);
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 7/campaign_status/on"));
+  EXPECT_EQ_INT(0, (int)put_of("Campaign 7/campaign_status/off"));
+  EXPECT_EQ_INT(7, (int)put_of("Campaign 7/campaign_contacts/called"));
+  EXPECT_EQ_INT(1000, (int)put_of("Campaign 7/campaign_contacts/total"));
+  EXPECT_EQ_INT(12, (int)put_of("Campaign 120/campaign_percent/processed"));
+  EXPECT_EQ_INT(42, (int)put_of("Campaign 42/campaign_agents/idle"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 150/campaign_status/off"));
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 150/campaign_agents/idle"));
+
+  /* Within Every nothing; past it a change of status is notified once:
+   * c7 stops (a warning), c150 starts (okay). */
+  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, now + S(10)));
+  snprintf(status_of[7], sizeof(status_of[7]), "OFF");
+  snprintf(status_of[150], sizeof(status_of[150]), "on");
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now + S(60)));
+  EXPECT_EQ_INT(2, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Campaign_7",
+                                          "campaign_status", ""));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "Campaign_150",
+                                          "campaign_status", ""));
+  OK(strstr(mock_notifs[0].message, "is now off (was on)") != NULL ||
+     strstr(mock_notifs[1].message, "is now off (was on)") != NULL);
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now + S(120)));
+  EXPECT_EQ_INT(2, (int)mock_notifs_num); /* the same again: nothing */
+
+  /* A stats answer that is not JSON: counted and logged, that campaign
+   * without statistics, the rest goes on. */
+  garbled_stats = true;
+  mock_log_reset();
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now + S(180)));
+  OK(mock_log_contains("statistics of"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 42/campaign_agents/idle"));
+  EXPECT_EQ_INT(42, (int)put_of("Campaign 42/campaign_contacts/called"));
+  mock_values_reset();
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      154 * 4, (int)mock_find("self", "campaign_requests", NULL)->value.derive);
+  EXPECT_EQ_INT(
+      150, (int)mock_find("self", "campaign_failures", NULL)->value.derive);
+  /* the status-less campaign four times, 150 garbled answers */
+  EXPECT_EQ_INT(
+      154, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+
+  /* Progress entries without a campaign id or with a count of the wrong
+   * type: skipped and counted (two a request, two requests), logged; one
+   * of a campaign not listed passed over; the rest read. */
+  garbled_stats = false;
+  garbled_progress = true;
+  mock_log_reset();
+  EXPECT_EQ_INT(154, (int)gen_campaigns_run(g, &client, now + S(240)));
+  OK(mock_log_contains("progress entries without a campaign id"));
+  mock_values_reset();
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      154 + 1 + 4,
+      (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+  put_all(g, &client);
+  EXPECT_EQ_INT(42, (int)put_of("Campaign 42/campaign_contacts/called"));
+
+  /* A 403: said once, the family stops, nothing put. */
+  refuse = true;
+  mock_log_reset();
+  EXPECT_EQ_INT(1, (int)gen_campaigns_run(g, &client, now + S(300)));
+  OK(mock_log_contains("outbound:campaign:view"));
+  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, now + S(360)));
+  put_all(g, &client);
+  EXPECT_EQ_INT(0, got.n);
+  gen_campaigns_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
+DEF_TEST(choice_and_budget) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  reset_api();
+  /* CampaignsMax 10 of the ON ones only: one progress request of 10 ids,
+   * 10 stats... */
+  gen_campaigns_t *g = campaigns_with(10, 1u << GEN_CP_ON, 300);
+  EXPECT_EQ_INT(13, (int)gen_campaigns_run(g, &client, S(1000)));
+  EXPECT_EQ_INT(10, max_ids);
+  put_all(g, &client);
+  EXPECT_EQ_INT(10 * 9, got.n);
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 10/campaign_status/on"));
+  gen_campaigns_free(g);
+
+  /* ...a budget of 20 a minute: the listing (2) and progress (2), then 16
+   * stats; the sweep goes on where it stopped once the minute allows, and
+   * never more than 20 in any 60 s. */
+  reset_api();
+  g = campaigns_with(1000, 1u << GEN_CP_ON, 20);
+  EXPECT_EQ_INT(20, (int)gen_campaigns_run(g, &client, S(1000)));
+  EXPECT_EQ_INT(16, n_stats);
+  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, S(1030)));
+  EXPECT_EQ_INT(20, (int)gen_campaigns_run(g, &client, S(1060)));
+  EXPECT_EQ_INT(36, n_stats);
+  EXPECT_EQ_INT(2, n_list); /* one sweep so far */
+  gen_campaigns_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(stats_forms);
+  RUN_TEST(stats_malformed);
+  RUN_TEST(progress_forms);
+  RUN_TEST(a_read_against_the_api);
+  RUN_TEST(choice_and_budget);
+  END_TEST;
+}
