@@ -21,6 +21,7 @@ import uuid
 
 import simmodel as M
 import simactions
+import simadherence
 import simevents
 import simplatform
 import simusage
@@ -787,6 +788,10 @@ ROUTES = [
     ("GET", "/api/v2/teams", "list_teams", True),
     ("GET", "/api/v2/teams/{teamId}/members", "team_members", True),
     ("POST", "/api/v2/analytics/agents/status/counts", "agent_status_counts", True),
+    # real-time adherence (README, "Real-time adherence"; simadherence.py)
+    ("GET", "/api/v2/workforcemanagement/managementunits", "list_mgmt_units", True),
+    ("GET", "/api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence",
+     "mgmt_unit_adherence", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
@@ -828,6 +833,8 @@ ROUTES = [
     ("GET", "/sim/truth/mos", "sim_truth_mos", False),
     ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
+    ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
+    ("POST", "/sim/adherence", "sim_adherence", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -858,6 +865,10 @@ PERMISSIONS = {
     "POST /api/v2/analytics/agents/status/counts": ("analytics:agentState:view",),
     "GET /api/v2/teams": ("groups:team:view",),
     "GET /api/v2/teams/{teamId}/members": ("groups:team:view",),
+    # getWorkforcemanagementManagementunitAdherence: "wfm:realtimeAdherence:view"
+    # (the listing names none: README, "Real-time adherence")
+    "GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence":
+        ("wfm:realtimeAdherence:view",),
     "GET /api/v2/flows": ("architect:flow:view",),
     "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
     "GET /api/v2/flows/milestones": ("architect:flowMilestone:view",),
@@ -959,6 +970,7 @@ TOPIC_RES = [
     (re.compile(r"^v2\.users\.([^.]+)\.(activity|presence|routingStatus)$"), "user"),
     (re.compile(r"^v2\.analytics\.flow\.([^.]+)\.(metrics|aggregates)$"), "flow"),
     (re.compile(r"^v2\.detail\.events\.conversation\.([^.]+)\.attributes$"), "any"),
+    (re.compile(r"^v2\.workforcemanagement\.managementunits\.([^.]+)\.adherence$"), "unit"),
     (re.compile(r"^channel\.metadata$"), None),
 ]
 
@@ -1054,6 +1066,8 @@ class App:
         self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": []}
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
+        self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
+                                                model.seed)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2746,6 +2760,31 @@ class App:
         out["real_time"] = time.time()
         return Response(200, out)
 
+    async def h_list_mgmt_units(self, req, p, tok):
+        """GET /api/v2/workforcemanagement/managementunits: ManagementUnitListing,
+        every unit in one answer ("paging is not supported")."""
+        path = simadherence.UNITS_PATH
+        return Response(200, {"entities": [
+            {"id": u["id"], "name": u["name"], "selfUri": path + "/" + u["id"]}
+            for u in self.adherence.units], "selfUri": path})
+
+    async def h_mgmt_unit_adherence(self, req, p, tok):
+        uid = p["managementUnitId"]
+        if uid not in self.adherence.unit_by_id:
+            raise ApiError(404, "not.found", "management unit not found")
+        return Response(200, self.adherence.listing(uid))
+
+    async def h_sim_truth_adherence(self, req, p, tok):
+        out = self.adherence.truth()
+        out["real_time"] = time.time()
+        return Response(200, out)
+
+    async def h_sim_adherence(self, req, p, tok):
+        try:
+            return Response(200, self.adherence.control(self.hub, req.json() or {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ApiError(400, "bad.request", "adherence control: %s" % e)
+
     async def h_sim_truth_ewt(self, req, p, tok):
         self.sync()
         out = dict(self.ewt)
@@ -2909,6 +2948,8 @@ class App:
                             reason = "Unknown user id"
                         elif kind == "flow" and m.group(1) not in model.flow_by_id:
                             reason = "Unknown flow id"
+                        elif kind == "unit" and m.group(1) not in self.adherence.unit_by_id:
+                            reason = "Unknown management unit id"
                         break
                 else:
                     reason = "Unknown or unsupported topic"
