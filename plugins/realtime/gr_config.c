@@ -16,6 +16,7 @@ void gr_config_init(void *config) {
   gen_conv_repair_config_init(&c->repair);
   gen_ewt_config_init(&c->ewt);
   gen_agent_groups_config_init(&c->groups);
+  gen_adherence_config_init(&c->adherence);
 }
 
 void gr_config_release(void *config) {
@@ -59,6 +60,7 @@ const gen_config_part_t gr_keys[GR_KEYS] = {
     {&gen_summary_keys, offsetof(gr_config_t, summary)},
     {&gen_ewt_keys, offsetof(gr_config_t, ewt)},
     {&gen_agent_groups_keys, offsetof(gr_config_t, groups)},
+    {&gen_adherence_keys, offsetof(gr_config_t, adherence)},
 };
 
 int gr_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
