@@ -303,7 +303,9 @@ static bool list_units(gen_adherence_t *a, gen_client_t *client) {
   return true;
 }
 
-/* Reads unit i whole: its agents replaced by the answer's. */
+/* Reads unit i whole: its agents replaced by the answer's (a topic message
+ * applied while the answer was on its way is overwritten by the answer's
+ * older state until the agent's next change or the next whole read). */
 static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
                       cdtime_t now) {
   char err[512] = "", path[256];
