@@ -10,7 +10,8 @@ value collectd holds); after agents change (published on the units'
 topics) the values follow; a malformed topic body is counted
 (adherence_malformed) and logged, and the values stay equal; the requests
 are one listing and one a unit, and the plugin's count is the
-simulator's."""
+simulator's. Without wfm:realtimeAdherence:view the family stops, said
+once, and the rest of the plugin goes on."""
 import os
 import sys
 import time
@@ -151,6 +152,36 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
         print(f"adherence: {1 + UNITS} requests for {UNITS} units, the rest from "
               "their topics", file=sys.stderr)
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeAdherenceRefusedTest(RealtimeTestCase):
+    """The role lacks wfm:realtimeAdherence:view: the first unit's read is
+    refused, said once (a warning and a notification), the family stops (no
+    unit asked again, no adherence series), the queues go on."""
+    PERM = "wfm:realtimeAdherence:view"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "20", "--mgmt-units", "2",
+                            "--flows", "2", "--deny-permission", cls.PERM)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 30\n",
+                           interval=INTERVAL, timeout=90)
+
+    def test_1_refused_once_and_stopped(self):
+        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNIT_ROUTE, 403) > 0,
+                                 30, 0.5), "no unit read refused")
+        time.sleep(3 * INTERVAL)
+        stats = self.sim.stats()
+        self.assertEqual(requests(stats, UNIT_ROUTE), 1)   # the family stopped
+        self.assertEqual(requests(stats, UNIT_ROUTE, 403), 1)
+        log = self.cd.log_text()
+        self.assertEqual(log.count("real-time adherence: needs the OAuth permission "
+                                   f"{self.PERM} (Genesys answered 403"), 1, log[-2000:])
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+        self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()
