@@ -31,7 +31,8 @@
  * types with conversations waiting, within a budget, from the read
  * (gen_ewt). AgentStatesByDivision and AgentStatesByTeam ask the agents of
  * each division and team by state, Campaigns the outbound campaigns, both
- * from the read (gen_agent_groups, gen_campaigns).
+ * from the read (gen_agent_groups, gen_campaigns). Adherence follows each
+ * management unit's agents (gen_adherence).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -86,6 +87,7 @@ typedef struct {
   gen_ewt_t *ewt;             /* EstimatedWaitTime */
   gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
   gen_campaigns_t *campaigns; /* Campaigns (the read thread's) */
+  gen_adherence_t *adherence; /* Adherence (its own lock) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -157,8 +159,8 @@ static void put(void *ud, const char *type, const char *type_instance,
   gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
 }
 
-/* A division's, team's or campaign's value (gen_agent_groups_put,
- * gen_campaigns_put). */
+/* A division's, team's, campaign's or management unit's value
+ * (gen_agent_groups_put, gen_campaigns_put, gen_adherence_put). */
 static void put_group(void *ud, const char *instance, const char *type,
                       const char *type_instance, double value) {
   gr_sink_t sink = *(const gr_sink_t *)ud;
@@ -302,6 +304,12 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
  * too) and activity events. */
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
+  char err[128];
+  if (inst->adherence != NULL && gen_adherence_topic(topic))
+    return gen_adherence_message(inst->adherence, topic, json, len, err,
+                                 sizeof(err)) == GEN_NOTIFY_OK
+               ? GEN_NOTIFY_OK
+               : malformed(inst, "adherence event", err);
   /* Only the families turned on (others are not subscribed). */
   bool conversation =
       inst->config.conversation_events &&
@@ -312,7 +320,6 @@ static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
     return GEN_NOTIFY_OK;
   const char *what = conversation ? "conversation event" : "notification";
   json_object *doc = NULL;
-  char err[128];
   if (gen_notify_parse(json, len, &doc, err, sizeof(err)) != 0)
     return malformed(inst, what, err);
   json_object *body = gen_json_get_object(doc, "eventBody");
@@ -544,6 +551,7 @@ static int stream_topics(gr_instance_t *inst) {
   if (n_users == 0)
     n_users = (ssize_t)inst->agents.users.count;
   pthread_mutex_unlock(&inst->lock);
+  topics = gen_adherence_topics(inst->adherence, topics, &n); /* the last */
   if (topics == NULL)
     return -ENOMEM;
   gen_notify_set_topics(inst->notify, topics, n);
@@ -627,6 +635,7 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_ewt_dispatch_stats(inst->ewt, host, PLUGIN_NAME); /* read thread's */
   gen_agent_groups_dispatch_stats(inst->groups, host, PLUGIN_NAME);
   gen_campaigns_dispatch_stats(inst->campaigns, host, PLUGIN_NAME);
+  gen_adherence_dispatch_stats(inst->adherence, host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
 }
@@ -659,6 +668,8 @@ static int gr_read(user_data_t *ud) {
               gen_monotonic()); /* its minute and Every: no clock step */
   gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
   gen_campaigns_run(inst->campaigns, inst->client, gen_monotonic());
+  if (gen_adherence_run(inst->adherence, inst->client, gen_monotonic()))
+    stream_topics(inst); /* the units changed: their topics */
 
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
@@ -678,6 +689,8 @@ static int gr_read(user_data_t *ud) {
                        &(gr_sink_t){.inst = inst, .time = t});
   gen_campaigns_put(inst->campaigns, inst->client->org, put_group,
                     &(gr_sink_t){.inst = inst, .time = t});
+  gen_adherence_put(inst->adherence, inst->client->org, gen_cdtime_to_ms(t),
+                    put_group, &(gr_sink_t){.inst = inst, .time = t});
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
@@ -705,6 +718,7 @@ static void gr_instance_free(void *data) {
   gen_ewt_free(inst->ewt);
   gen_agent_groups_free(inst->groups);
   gen_campaigns_free(inst->campaigns);
+  gen_adherence_free(inst->adherence);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -741,14 +755,8 @@ static int gr_instance_init(void *data) {
     inst->repair = gen_conv_repair_new(
         &inst->config.repair, inst->config.notify.heartbeat_timeout,
         inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
-    if (inst->repair != NULL) { /* the gap since the file was written */
-      gen_conv_repair_resume(inst->repair, inst->store.restored,
-                             gen_cdtime_to_ms(cdtime()), org);
-      inst->store.tail = gen_conv_repair_tail;
-      inst->store.tail_ud = inst->repair;
-      inst->live.conv_held = gen_conv_repair_held;
-      inst->live.held_ud = inst->repair;
-    }
+    /* the gap since the file was written */
+    gen_conv_repair_attach(inst->repair, &inst->store, &inst->live, org);
   }
   if (inst->config.ewt.on &&
       (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
@@ -758,6 +766,9 @@ static int gr_instance_init(void *data) {
     return -ENOMEM;
   if (inst->config.campaigns.on &&
       (inst->campaigns = gen_campaigns_new(&inst->config.campaigns)) == NULL)
+    return -ENOMEM;
+  if (inst->config.adherence.on &&
+      (inst->adherence = gen_adherence_new(&inst->config.adherence)) == NULL)
     return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

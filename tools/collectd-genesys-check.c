@@ -594,6 +594,19 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
                            sizeof(err));
         report(name, "outbound campaigns", status, err);
       }
+      if (((const gr_config_t *)c)->adherence.on) {
+        /* wfm:realtimeAdherence:view: the first unit's agents */
+        char unit[128] = "", path[256];
+        status = first_id(client, "/api/v2/workforcemanagement/managementunits",
+                          unit, sizeof(unit), err, sizeof(err));
+        if (status == 0 && unit[0] != '\0') {
+          snprintf(path, sizeof(path),
+                   "/api/v2/workforcemanagement/managementunits/%s/adherence",
+                   unit);
+          status = probe_get(client, path, err, sizeof(err));
+        }
+        report(name, "real-time adherence", status, err);
+      }
     } else {
       status =
           probe_post(client, "/api/v2/analytics/conversations/aggregates/query",

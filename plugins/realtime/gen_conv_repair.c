@@ -487,6 +487,17 @@ bool gen_conv_repair_held(const void *ud, const char *queue_id) {
   return false;
 }
 
+void gen_conv_repair_attach(gen_conv_repair_t *r, gen_conv_store_t *st,
+                            gen_live_t *live, const gen_org_t *org) {
+  if (r == NULL)
+    return;
+  gen_conv_repair_resume(r, st->restored, gen_cdtime_to_ms(cdtime()), org);
+  st->tail = gen_conv_repair_tail;
+  st->tail_ud = r;
+  live->conv_held = gen_conv_repair_held;
+  live->held_ud = r;
+}
+
 /* ---- the repair --------------------------------------------------------- */
 
 /* The window of q to ask for at now_ms: once GapRepairDelay after its

@@ -141,6 +141,10 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
                            int64_t now_ms, const gen_org_t *org);
 /* Whether queue_id's counters are held (gen_live_t's conv_held). */
 bool gen_conv_repair_held(const void *r, const char *queue_id);
+/* At the start (r NULL: nothing): resumes st's restored file, prints the
+ * repair's part into st's saves and holds live's counters while held. */
+void gen_conv_repair_attach(gen_conv_repair_t *r, gen_conv_store_t *st,
+                            gen_live_t *live, const gen_org_t *org);
 
 /* Its self-metrics (plugin instance "self"): analytics_queries,
  * analytics_query_failures, conv_repaired-{offered,answered,abandoned}

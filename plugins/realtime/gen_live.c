@@ -315,8 +315,9 @@ void gen_live_topics_log(const gen_org_t *org, size_t n, size_t queues,
     gen_org_log(
         org, NULL, LOG_ERR,
         "%zu topics (%zu queues%s, %zd agents) exceed %d channels of %ld "
-        "topics: the last %zu (agent activity first, then the last queues) are "
-        "not streamed; select fewer queues or turn AgentActivity off",
+        "topics: the last %zu (management units first, then agent activity, "
+        "then the last queues) are not streamed; select fewer queues or turn "
+        "AgentActivity or Adherence off",
         n, queues, conversations ? " with conversations" : "",
         users < 0 ? 0 : users, GEN_NOTIFY_MAX_CHANNELS, per_channel,
         n - capacity);

@@ -6,6 +6,7 @@
 #ifndef GR_CONFIG_H
 #define GR_CONFIG_H 1
 
+#include "gen_adherence.h"
 #include "gen_agent_groups.h"
 #include "gen_campaigns.h"
 #include "gen_config.h"
@@ -32,10 +33,11 @@ typedef struct {
   gen_ewt_config_t ewt;         /* EstimatedWaitTime* */
   gen_agent_groups_config_t groups; /* AgentStatesBy* */
   gen_campaigns_config_t campaigns; /* Campaign* */
+  gen_adherence_config_t adherence; /* Adherence* */
 } gr_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GR_KEYS 8
+#define GR_KEYS 9
 extern const gen_config_part_t gr_keys[GR_KEYS];
 
 void gr_config_init(void *config);

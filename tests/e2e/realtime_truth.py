@@ -17,12 +17,19 @@ def wait_for(cond, timeout, step=0.1):
     return cond()
 
 
+# gauges that grow with the clock while nothing changes (Adherence)
+CLOCK_GAUGES = ("adherence_out_duration",)
+
+
 def settle(rx, quiet=3.0, timeout=40):
     """Waits until no queue value has changed for `quiet` seconds (values
-    keep arriving: every gauge is dispatched again each interval)."""
+    keep arriving: every gauge is dispatched again each interval); those
+    that grow with the clock (the longest waits, adherence's durations)
+    are left out."""
     def queue_values():
         return {k: v for k, v in rx.snapshot().items()
-                if k[2] != "self" and not k[3].startswith("longest_")}
+                if k[2] != "self" and not k[3].startswith("longest_")
+                and k[3] not in CLOCK_GAUGES}
 
     deadline = time.monotonic() + timeout
     last = queue_values()

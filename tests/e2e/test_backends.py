@@ -30,7 +30,7 @@ from backends_harness import (  # noqa: E402
     EXAMPLES, Carbon, InfluxDB, Prometheus, dashboard_queries, example_plugin_block, free_port,
     wait_until)
 from collectd_harness import OUR_TYPES_DB, ROOT, TYPES_DB, Collectd, run_tests  # noqa: E402
-from realtime_truth import settle, wait_for  # noqa: E402
+from realtime_truth import CLOCK_GAUGES, settle, wait_for  # noqa: E402
 from receiver import Receiver  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -179,12 +179,14 @@ class BackendsTest(unittest.TestCase):
         # The agents of each team and division (genesys-agent-groups.json
         # and the not-responding alert), asked at the first read; the
         # outbound campaigns (genesys-campaigns.json: the simulator's two
-        # dialling, one off, one complete).
+        # dialling, one off, one complete); each management unit's
+        # adherence (genesys-adherence.json).
         block = cls.sim.org_block(ORG, extra=f'    Host "{ORG}"\n'
                                   "    Summaries true\n    SummaryInterval 2\n"
                                   "    AgentStatesByDivision true\n"
                                   "    AgentStatesByTeam true\n"
-                                  "    Campaigns true\n")
+                                  "    Campaigns true\n"
+                                  "    Adherence true\n")
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next
         # bucket about 15 s after the start: every counter then has the two
@@ -381,7 +383,7 @@ class BackendsTest(unittest.TestCase):
                     if key[1].startswith("longest_"):
                         self.assertEqual(measurement, f"{PLUGIN}_seconds")
                         longest[key] = (t / 1000.0, v)
-                    elif tags["instance"] != "self":
+                    elif tags["instance"] != "self" and key[1] not in CLOCK_GAUGES:
                         self.assertEqual(measurement, f"{PLUGIN}_value")
                         exact[key] = v
             if not set(self.exact) <= set(exact) or not set(self.longest) <= set(longest):
@@ -406,9 +408,9 @@ class BackendsTest(unittest.TestCase):
 
     def test_dashboards_panels_return_data(self):
         dashboards = sorted(glob.glob(os.path.join(EXAMPLES, "grafana", "*.json")))
-        # the four hand-made ones, five per media type, data actions, call
+        # the six hand-made ones, five per media type, data actions, call
         # quality, telephony and API usage
-        self.assertGreaterEqual(len(dashboards), 13)
+        self.assertGreaterEqual(len(dashboards), 15)
         # rate() and increase() need a few scrapes of every plugin (the
         # first scrape comes a few seconds after Prometheus started).
         scrapes = 'count_over_time({__name__=~"collectd_genesys_.+_api_up"}[1m]) >= 5'

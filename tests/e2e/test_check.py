@@ -175,6 +175,24 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn('genesys_realtime Org "acme": outbound campaigns: OK\n', out)
 
+    def test_adherence(self):
+        """Adherence of genesys_realtime adds its family: the first
+        management unit's agents (wfm:realtimeAdherence:view); refused,
+        named."""
+        cfg = {"genesys_realtime": "    Adherence true\n"}
+        code, out, err = self.run_check(self.config("adherence", org_extra=cfg))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('genesys_realtime Org "acme": real-time adherence: OK\n', out)
+        perm = "wfm:realtimeAdherence:view"
+        self.sim.fault({"fault": "deny_permission", "permission": perm})
+        try:
+            code, out, err = self.run_check(self.config("adherence2", org_extra=cfg))
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": perm})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_realtime Org "acme": real-time adherence: permission: the '
+                      f"client's role lacks {perm}\n", out)
+
     def test_platform_families(self):
         """genesys_platform's families as its keys turn them on; a refused
         telephony permission names it; the status page needs none."""

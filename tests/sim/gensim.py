@@ -182,6 +182,9 @@ def parse_args(argv=None):
            "one complete, in turn)")
     a("--teams", type=int, default=simmodel.TEAMS,
       help="work teams; agent i is in team i %% (teams + 1), the last share in none")
+    a("--mgmt-units", type=int, default=3,
+      help="workforce management units; agent i in unit i %% units (README, Real-time "
+           "adherence)")
     a("--deleted", type=int, default=None,
       help="users deleted before the model's start, listed only with state=any or deleted "
            "(default agents/10, at least 1; README, Evidence: deactivated users)")

@@ -21,6 +21,7 @@ import uuid
 
 import simmodel as M
 import simactions
+import simadherence
 import simevents
 import simplatform
 import simusage
@@ -792,6 +793,10 @@ ROUTES = [
     ("POST", "/api/v2/outbound/campaigns/progress", "campaigns_progress", True),
     ("GET", "/api/v2/outbound/campaigns/{campaignId}/progress", "campaign_progress", True),
     ("GET", "/api/v2/outbound/campaigns/{campaignId}/stats", "campaign_stats", True),
+    # real-time adherence (README, "Real-time adherence"; simadherence.py)
+    ("GET", "/api/v2/workforcemanagement/managementunits", "list_mgmt_units", True),
+    ("GET", "/api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence",
+     "mgmt_unit_adherence", True),
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
@@ -835,6 +840,8 @@ ROUTES = [
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
     ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
+    ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
+    ("POST", "/sim/adherence", "sim_adherence", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
     ("GET", "/sim/faults", "sim_faults_get", False),
@@ -873,6 +880,10 @@ PERMISSIONS = {
     "POST /api/v2/outbound/campaigns/progress": ("outbound:campaign:view",),
     "GET /api/v2/outbound/campaigns/{campaignId}/progress": ("outbound:campaign:view",),
     "GET /api/v2/outbound/campaigns/{campaignId}/stats": ("outbound:campaign:view",),
+    # getWorkforcemanagementManagementunitAdherence: "wfm:realtimeAdherence:view"
+    # (the listing names none: README, "Real-time adherence")
+    "GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence":
+        ("wfm:realtimeAdherence:view",),
     "GET /api/v2/flows": ("architect:flow:view",),
     "GET /api/v2/flows/outcomes": ("architect:flowOutcome:view",),
     "GET /api/v2/flows/milestones": ("architect:flowMilestone:view",),
@@ -977,6 +988,7 @@ TOPIC_RES = [
     (re.compile(r"^v2\.users\.([^.]+)\.(activity|presence|routingStatus)$"), "user"),
     (re.compile(r"^v2\.analytics\.flow\.([^.]+)\.(metrics|aggregates)$"), "flow"),
     (re.compile(r"^v2\.detail\.events\.conversation\.([^.]+)\.attributes$"), "any"),
+    (re.compile(r"^v2\.workforcemanagement\.managementunits\.([^.]+)\.adherence$"), "unit"),
     (re.compile(r"^channel\.metadata$"), None),
 ]
 
@@ -1075,6 +1087,8 @@ class App:
         # outbound campaigns (README, Outbound campaigns)
         self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
                                                 model.divisions, model.now)
+        self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
+                                                model.seed)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
         self.eb = None
         # id(Response) -> what to record once the answer goes out whole
@@ -2832,6 +2846,31 @@ class App:
             raise ApiError(400, "bad.request", str(e))
         return Response(200, self.campaigns.listing(c))
 
+    async def h_list_mgmt_units(self, req, p, tok):
+        """GET /api/v2/workforcemanagement/managementunits: ManagementUnitListing,
+        every unit in one answer ("paging is not supported")."""
+        path = simadherence.UNITS_PATH
+        return Response(200, {"entities": [
+            {"id": u["id"], "name": u["name"], "selfUri": path + "/" + u["id"]}
+            for u in self.adherence.units], "selfUri": path})
+
+    async def h_mgmt_unit_adherence(self, req, p, tok):
+        uid = p["managementUnitId"]
+        if uid not in self.adherence.unit_by_id:
+            raise ApiError(404, "not.found", "management unit not found")
+        return Response(200, self.adherence.listing(uid))
+
+    async def h_sim_truth_adherence(self, req, p, tok):
+        out = self.adherence.truth()
+        out["real_time"] = time.time()
+        return Response(200, out)
+
+    async def h_sim_adherence(self, req, p, tok):
+        try:
+            return Response(200, self.adherence.control(self.hub, req.json() or {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ApiError(400, "bad.request", "adherence control: %s" % e)
+
     async def h_sim_truth_ewt(self, req, p, tok):
         self.sync()
         out = dict(self.ewt)
@@ -2995,6 +3034,8 @@ class App:
                             reason = "Unknown user id"
                         elif kind == "flow" and m.group(1) not in model.flow_by_id:
                             reason = "Unknown flow id"
+                        elif kind == "unit" and m.group(1) not in self.adherence.unit_by_id:
+                            reason = "Unknown management unit id"
                         break
                 else:
                     reason = "Unknown or unsupported topic"

@@ -927,6 +927,79 @@ class T02bPageMax(unittest.TestCase):
         self.assertEqual(got[0] + got[1], qs)
 
 
+class T02eAdherence(unittest.TestCase):
+    """GET /api/v2/workforcemanagement/managementunits and a unit's
+    adherence (the REST model's names), the unit's topic carrying each change
+    set by POST /sim/adherence (the topic model's names), the truth, an
+    unknown unit and the permission."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 6, "--agents", 40, "--mgmt-units", 4, "--quiet")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_listing_topic_and_truth(self):
+        c = self.sim.client()
+        st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits")
+        self.assertEqual(st, 200)
+        units = js["entities"]
+        self.assertEqual(len(units), 4)
+        self.assertNotIn("nextUri", js)   # "paging is not supported"
+        truth = self.sim.sim("GET", "/sim/truth/adherence")[1]["units"]
+        agents = 0
+        for u in units:
+            st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits/%s/"
+                                  "adherence" % u["id"])
+            self.assertEqual(st, 200)
+            states = {}
+            for e in js["entities"]:
+                self.assertEqual(e["managementUnit"]["id"], u["id"])
+                self.assertIn("timeOfAdherenceChange", e)
+                states[e["adherenceState"]] = states.get(e["adherenceState"], 0) + 1
+            self.assertEqual(states, {k: v for k, v in truth[u["id"]]["states"].items() if v})
+            agents += len(js["entities"])
+        self.assertEqual(agents, 40)
+        uid = units[0]["id"]
+        ch = open_channel(c, ["v2.workforcemanagement.managementunits.%s.adherence" % uid])
+        ws = WsClient(ch["connectUri"])
+        st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits/%s/"
+                              "adherence" % uid)
+        aid = js["entities"][0]["user"]["id"]
+        done = self.sim.sim("POST", "/sim/adherence", {"set": [
+            {"user": aid, "state": "OutOfAdherence", "impact": "Positive"}]})[1]
+        self.assertEqual(done["changed"], 1)
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName", "")
+                          .endswith(".adherence"))
+        body = m["eventBody"]
+        self.assertEqual((body["user"]["id"], body["managementUnitId"], body["adherenceState"],
+                          body["impact"]), (aid, uid, "OutOfAdherence", "Positive"))
+        self.assertIn("adherenceChangeTime", body)
+        after = self.sim.sim("GET", "/sim/truth/adherence")[1]
+        self.assertEqual(after["published"], 1)
+        self.assertGreaterEqual(after["units"][uid]["out_impacts"]["Positive"], 1)
+        ws.close()
+
+    def test_refusals(self):
+        c = self.sim.client()
+        st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits/nope/adherence")
+        self.assertEqual(st, 404)
+        perm = "wfm:realtimeAdherence:view"
+        self.sim.fault(fault="deny_permission", permission=perm)
+        try:
+            uid = self.sim.sim("GET", "/sim/truth/adherence")[1]["units"]
+            st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits/%s/"
+                                  "adherence" % sorted(uid)[0])
+            self.assertEqual(st, 403)
+            self.assertIn(perm, js["message"])
+            st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits")
+            self.assertEqual(st, 200)   # the listing names no permission
+        finally:
+            self.sim.fault(fault="allow_permission", permission=perm)
+
+
 class T03Observations(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -127,6 +127,13 @@ void mock_put(void *ud, const char *type, const char *type_instance,
   p->n++;
 }
 
+void mock_put_group(void *ud, const char *instance, const char *type,
+                    const char *type_instance, double value) {
+  char name[256];
+  snprintf(name, sizeof(name), "%s/%s", instance, type);
+  mock_put(ud, name, type_instance, value, false);
+}
+
 double mock_puts_value(const mock_puts_t *p, const char *key) {
   for (int i = 0; i < p->n && i < MOCK_PUTS_MAX; i++)
     if (strcmp(p->key[i], key) == 0)

@@ -49,6 +49,10 @@ typedef struct {
 } mock_puts_t;
 void mock_put(void *ud, const char *type, const char *type_instance,
               double value, bool derive);
+/* mock_put() of a gauge of a group (a division, team, management unit),
+ * keyed "instance/type/type_instance". */
+void mock_put_group(void *ud, const char *instance, const char *type,
+                    const char *type_instance, double value);
 /* The value put under key ("type/type_instance"), or -1. */
 double mock_puts_value(const mock_puts_t *p, const char *key);
 

@@ -184,14 +184,6 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
   return 0;
 }
 
-static void put_value(void *ud, const char *instance, const char *type,
-                      const char *type_instance, double value) {
-  mock_puts_t *puts = ud;
-  char name[256];
-  snprintf(name, sizeof(name), "%s/%s", instance, type);
-  mock_put(puts, name, type_instance, value, false);
-}
-
 static gen_agent_groups_t *groups_budget(bool division, bool team,
                                          long per_minute) {
   gen_agent_groups_config_t c;
@@ -223,7 +215,7 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(100, max_predicates);
   EXPECT_EQ_INT(3, n_lists); /* divisions, teams, t1's members */
   mock_puts_t puts = {0};
-  gen_agent_groups_put(g, client.org, put_value, &puts);
+  gen_agent_groups_put(g, client.org, mock_put_group, &puts);
   /* every routing status and presence of each of the three groups */
   EXPECT_EQ_INT(3 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), puts.n);
   EXPECT_EQ_INT(
@@ -261,7 +253,7 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(800)));
   EXPECT_EQ_INT(13, n_counts);
   mock_puts_t none = {0};
-  gen_agent_groups_put(g, client.org, put_value, &none);
+  gen_agent_groups_put(g, client.org, mock_put_group, &none);
   EXPECT_EQ_INT(0, none.n);
   gen_agent_groups_free(g);
 
@@ -273,7 +265,7 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now));
   OK(mock_log_contains("groups:team:view"));
   mock_puts_t divs = {0};
-  gen_agent_groups_put(g, client.org, put_value, &divs);
+  gen_agent_groups_put(g, client.org, mock_put_group, &divs);
   EXPECT_EQ_INT(2 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), divs.n);
   gen_agent_groups_free(g);
 
@@ -297,13 +289,13 @@ DEF_TEST(a_sweep_within_the_budget) {
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now));
   EXPECT_EQ_INT(3, n_lists);
   mock_puts_t puts = {0};
-  gen_agent_groups_put(g, client.org, put_value, &puts);
+  gen_agent_groups_put(g, client.org, mock_put_group, &puts);
   EXPECT_EQ_INT(2 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), puts.n);
   EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(10)));
   EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now + S(59)));
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
   mock_puts_t all = {0};
-  gen_agent_groups_put(g, client.org, put_value, &all);
+  gen_agent_groups_put(g, client.org, mock_put_group, &all);
   EXPECT_EQ_INT(3 * (GEN_ROUTING_COUNT + GEN_PRESENCE_COUNT), all.n);
   /* The sweep is done; the next began Every after it began, the members
    * not listed again before ListEvery: 4 of the 6. */
@@ -330,7 +322,7 @@ DEF_TEST(a_team_whose_members_cannot_be_listed) {
   EXPECT_EQ_INT(0, (int)gen_agent_groups_run(g, &client, now));
   EXPECT_EQ_INT(0, n_counts);
   mock_puts_t none = {0};
-  gen_agent_groups_put(g, client.org, put_value, &none);
+  gen_agent_groups_put(g, client.org, mock_put_group, &none);
   EXPECT_EQ_INT(0, none.n);
   mock_values_reset();
   gen_agent_groups_dispatch_stats(g, "acme", "genesys_realtime");
@@ -339,7 +331,7 @@ DEF_TEST(a_team_whose_members_cannot_be_listed) {
   fail_members = false;
   EXPECT_EQ_INT(2, (int)gen_agent_groups_run(g, &client, now + S(60)));
   mock_puts_t puts = {0};
-  gen_agent_groups_put(g, client.org, put_value, &puts);
+  gen_agent_groups_put(g, client.org, mock_put_group, &puts);
   EXPECT_EQ_INT(
       150, (int)mock_puts_value(&puts, "Night shift/team_agents_routing/idle"));
   gen_agent_groups_free(g);

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/* Real-time adherence of genesys_realtime (gen_adherence.h). */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_adherence.h"
+
+#include "gen_dispatch.h"
+#include "gen_hub.h"
+#include "gen_json.h"
+#include "gen_log.h"
+#include "gen_minute.h"
+#include "gen_names.h"
+#include "gen_time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define UNITS_PATH "/api/v2/workforcemanagement/managementunits"
+
+typedef struct {
+  char user[80];
+  int8_t state, impact;
+  int64_t since_ms; /* -1: the answer gave none */
+} agent_t;
+
+typedef struct {
+  agent_t *agents;
+  size_t n, cap;
+  bool have;        /* read whole at least once */
+  cdtime_t read_at; /* the last whole read (0: never) */
+} unit_t;
+
+struct gen_adherence {
+  gen_adherence_config_t c;
+  pthread_mutex_t lock; /* units' agents: the hub's threads and the read */
+  gen_entity_set_t set; /* the units followed (read thread writes) */
+  unit_t *units;        /* per set item */
+  cdtime_t listed_at;   /* 0: never */
+  gen_minute_t minute;  /* the budget: AdherenceRequests in any 60 s */
+  uint64_t requests, failures, updates, malformed;
+  bool refused;
+  gen_ratelimit_t complain;
+};
+
+static const char *const state_names[GEN_ADH_STATES] = {
+    "InAdherence", "OutOfAdherence", "Unscheduled", "Unknown",
+    "Ignored",     "Explained",      "other"};
+static const char *const impact_names[GEN_ADH_IMPACTS] = {
+    "Positive", "Negative", "Neutral", "Unknown"};
+/* The type instances: the API's names in lower case, words cut by '_'. */
+static const char *const state_instances[GEN_ADH_STATES] = {
+    "in_adherence", "out_of_adherence", "unscheduled", "unknown",
+    "ignored",      "explained",        "other"};
+static const char *const impact_instances[GEN_ADH_IMPACTS] = {
+    "positive", "negative", "neutral", "unknown"};
+
+const char *gen_adh_state_name(int state) {
+  return state >= 0 && state < GEN_ADH_STATES ? state_names[state] : "other";
+}
+
+const char *gen_adh_impact_name(int impact) {
+  return impact >= 0 && impact < GEN_ADH_IMPACTS ? impact_names[impact]
+                                                 : "Unknown";
+}
+
+void gen_adherence_config_init(gen_adherence_config_t *c) {
+  c->on = false;
+  c->every = TIME_T_TO_CDTIME_T(600);
+  c->relist = TIME_T_TO_CDTIME_T(3600);
+  c->max_units = 1000;
+  c->per_minute = 60;
+}
+
+#define HC gen_adherence_config_t
+static const gen_config_def_t adh_defs[] = {
+    GEN_KEY_BOOL("Adherence", HC, on, "false",
+                 "agents of each management unit by adherence state"),
+    GEN_KEY_SECONDS("AdherenceEvery", HC, every, 30, 86400, "600",
+                    "how often each unit's agents are read whole"),
+    GEN_KEY_SECONDS("AdherenceListEvery", HC, relist, 60, 86400, "3600",
+                    "how often the management units are listed"),
+    GEN_KEY_INT("AdherenceMaxUnits", HC, max_units, 1, 5000, "1000",
+                "management units followed at most (the first listed)"),
+    GEN_KEY_INT("AdherenceRequests", HC, per_minute, 1, 300, "60",
+                "adherence requests a minute at most"),
+};
+#undef HC
+const gen_config_table_t gen_adherence_keys = GEN_CONFIG_TABLE(adh_defs);
+
+static int lookup(const char *const *names, int n, const char *s) {
+  for (int k = 0; s != NULL && k < n; k++)
+    if (strcasecmp(names[k], s) == 0)
+      return k;
+  return -1;
+}
+
+int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
+                         size_t err_size) {
+  memset(u, 0, sizeof(*u));
+  u->since_ms = -1;
+  if (!json_object_is_type(o, json_type_object)) {
+    snprintf(err, err_size, "not an object");
+    return -EBADMSG;
+  }
+  const char *user = gen_json_get_string(gen_json_get_object(o, "user"), "id");
+  if (user == NULL || user[0] == '\0' || strlen(user) >= sizeof(u->user)) {
+    snprintf(err, err_size, "no usable user.id");
+    return -EBADMSG;
+  }
+  const char *state = gen_json_get_string(o, "adherenceState");
+  if (state == NULL) {
+    snprintf(err, err_size, "no adherenceState string");
+    return -EBADMSG;
+  }
+  snprintf(u->user, sizeof(u->user), "%s", user);
+  int s = lookup(state_names, GEN_ADH_OTHER, state);
+  u->state = s >= 0 ? s : GEN_ADH_OTHER;
+  int i =
+      lookup(impact_names, GEN_ADH_IMPACTS, gen_json_get_string(o, "impact"));
+  u->impact = i >= 0 ? i : GEN_ADH_IMPACT_UNKNOWN;
+  /* the topic's name, then the REST model's */
+  const char *since = gen_json_get_string(o, "adherenceChangeTime");
+  if (since == NULL)
+    since = gen_json_get_string(o, "timeOfAdherenceChange");
+  int64_t ms;
+  if (since != NULL && gen_time_parse(since, &ms) == 0)
+    u->since_ms = ms;
+  const char *unit = gen_json_get_string(o, "managementUnitId");
+  if (unit == NULL)
+    unit = gen_json_get_string(gen_json_get_object(o, "managementUnit"), "id");
+  if (unit != NULL && strlen(unit) < sizeof(u->unit))
+    snprintf(u->unit, sizeof(u->unit), "%s", unit);
+  json_object *removed;
+  u->removed =
+      json_object_object_get_ex(o, "removedFromManagementUnit", &removed) &&
+      json_object_get_boolean(removed);
+  return 0;
+}
+
+int gen_adh_read_listing(const char *text, size_t len, gen_adh_update_t **out,
+                         size_t *n, size_t *malformed, char *err,
+                         size_t err_size) {
+  json_object *doc;
+  *out = NULL, *n = 0, *malformed = 0;
+  if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
+    return -EBADMSG;
+  json_object *list = json_object_is_type(doc, json_type_array)
+                          ? doc
+                          : gen_json_get_array(doc, "entities");
+  if (list == NULL) {
+    snprintf(err, err_size, "%s",
+             gen_json_get_string(doc, "downloadUrl") != NULL
+                 ? "the answer is a downloadUrl only (not read)"
+                 : "no entities list");
+    json_object_put(doc);
+    return -EBADMSG;
+  }
+  size_t count = json_object_array_length(list);
+  gen_adh_update_t *v = count ? calloc(count, sizeof(*v)) : NULL;
+  if (count && v == NULL) {
+    json_object_put(doc);
+    snprintf(err, err_size, "out of memory");
+    return -ENOMEM;
+  }
+  char why[128];
+  for (size_t k = 0; k < count; k++) {
+    if (gen_adh_parse_update(json_object_array_get_idx(list, k), &v[*n], why,
+                             sizeof(why)) == 0)
+      (*n)++;
+    else
+      (*malformed)++;
+  }
+  json_object_put(doc);
+  *out = v;
+  return 0;
+}
+
+gen_adherence_t *gen_adherence_new(const gen_adherence_config_t *c) {
+  if (!c->on)
+    return NULL;
+  gen_adherence_t *a = calloc(1, sizeof(*a));
+  if (a == NULL)
+    return NULL;
+  a->c = *c;
+  a->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  if (gen_minute_init(&a->minute,
+                      c->per_minute > 0 ? (size_t)c->per_minute : 1) != 0) {
+    free(a);
+    return NULL;
+  }
+  pthread_mutex_init(&a->lock, NULL);
+  return a;
+}
+
+static void units_free(unit_t *units, size_t n) {
+  for (size_t i = 0; units != NULL && i < n; i++)
+    free(units[i].agents);
+  free(units);
+}
+
+void gen_adherence_free(gen_adherence_t *a) {
+  if (a == NULL)
+    return;
+  units_free(a->units, a->set.count);
+  gen_entity_set_free(&a->set);
+  gen_minute_free(&a->minute);
+  pthread_mutex_destroy(&a->lock);
+  free(a);
+}
+
+/* A refusal: said once, the family stops (true). Another failure: counted
+ * and logged, rate-limited. */
+static bool outcome(gen_adherence_t *a, gen_client_t *client, int status,
+                    const char *err, const char *what) {
+  if (gen_client_family(client, GEN_ADH_FAMILY, status, err,
+                        "queue observations"))
+    return a->refused = true;
+  if (status != 0) {
+    a->failures++;
+    gen_org_log(client->org, &a->complain, LOG_WARNING, "%s: %s: %s",
+                GEN_ADH_FAMILY, what, err);
+  }
+  return false;
+}
+
+/* The agent of unit u that is user (added when add; NULL without one). */
+static agent_t *agent_of(unit_t *u, const char *user, bool add) {
+  for (size_t k = 0; k < u->n; k++)
+    if (strcmp(u->agents[k].user, user) == 0)
+      return &u->agents[k];
+  if (!add)
+    return NULL;
+  if (u->n == u->cap) {
+    size_t cap = u->cap ? 2 * u->cap : 16;
+    agent_t *grown = realloc(u->agents, cap * sizeof(*grown));
+    if (grown == NULL)
+      return NULL;
+    u->agents = grown, u->cap = cap;
+  }
+  agent_t *g = &u->agents[u->n++];
+  snprintf(g->user, sizeof(g->user), "%s", user);
+  return g;
+}
+
+static void apply(unit_t *u, const gen_adh_update_t *up) {
+  if (up->removed) {
+    agent_t *g = agent_of(u, up->user, false);
+    if (g != NULL)
+      *g = u->agents[--u->n];
+    return;
+  }
+  agent_t *g = agent_of(u, up->user, true);
+  if (g == NULL)
+    return;
+  g->state = (int8_t)up->state, g->impact = (int8_t)up->impact;
+  g->since_ms = up->since_ms;
+}
+
+/* Lists the units again; the agents of those kept over stay. True when the
+ * set changed. */
+static bool list_units(gen_adherence_t *a, gen_client_t *client) {
+  char err[512] = "";
+  gen_entity_set_t fresh = {0};
+  a->requests++;
+  int status = gen_entity_list(client->http, client->org, UNITS_PATH, NULL,
+                               &fresh, err, sizeof(err));
+  if (outcome(a, client, status, err, UNITS_PATH) || status != 0) {
+    gen_entity_set_free(&fresh);
+    return false;
+  }
+  if ((long)fresh.count > a->c.max_units) {
+    gen_org_log(client->org, &a->complain, LOG_WARNING,
+                "%s: %zu management units, the first %ld followed "
+                "(AdherenceMaxUnits)",
+                GEN_ADH_FAMILY, fresh.count, a->c.max_units);
+    fresh.count = (size_t)a->c.max_units;
+  }
+  if (gen_entity_set_same(&a->set, &fresh) && a->units != NULL) {
+    gen_entity_set_free(&fresh);
+    return false;
+  }
+  unit_t *units = calloc(fresh.count ? fresh.count : 1, sizeof(*units));
+  if (units == NULL) {
+    gen_entity_set_free(&fresh);
+    return false;
+  }
+  pthread_mutex_lock(&a->lock);
+  for (size_t i = 0; i < fresh.count; i++) /* carry the units kept over */
+    for (size_t j = 0; j < a->set.count; j++)
+      if (strcmp(fresh.items[i].id, a->set.items[j].id) == 0) {
+        units[i] = a->units[j];
+        a->units[j] = (unit_t){0};
+        break;
+      }
+  units_free(a->units, a->set.count);
+  gen_entity_set_free(&a->set);
+  a->set = fresh, a->units = units;
+  pthread_mutex_unlock(&a->lock);
+  return true;
+}
+
+/* Reads unit i whole: its agents replaced by the answer's (a topic message
+ * applied while the answer was on its way is overwritten by the answer's
+ * older state until the agent's next change or the next whole read). */
+static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
+                      cdtime_t now) {
+  char err[512] = "", path[256];
+  const char *id = a->set.items[i].id;
+  a->units[i].read_at = now; /* a failure waits AdherenceEvery too */
+  if (!gen_id_plain(id, 79)) {
+    outcome(a, client, -EINVAL, "a management unit id not usable in a path",
+            id);
+    return;
+  }
+  snprintf(path, sizeof(path), UNITS_PATH "/%s/adherence", id);
+  gen_http_response_t resp;
+  a->requests++;
+  int status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
+  gen_adh_update_t *v = NULL;
+  size_t n = 0, malformed = 0;
+  if (status != 0)
+    snprintf(err, sizeof(err), "%s", resp.error);
+  else
+    status = gen_adh_read_listing(resp.body, resp.body_len, &v, &n, &malformed,
+                                  err, sizeof(err));
+  gen_http_response_recycle(client->http, &resp);
+  for (size_t b = 0; b < malformed; b++)
+    gen_http_count_malformed(client->http);
+  if (outcome(a, client, status, err, path) || status != 0) {
+    free(v);
+    return;
+  }
+  pthread_mutex_lock(&a->lock);
+  unit_t *u = &a->units[i];
+  u->n = 0;
+  for (size_t k = 0; k < n; k++)
+    apply(u, &v[k]);
+  u->have = true;
+  pthread_mutex_unlock(&a->lock);
+  free(v);
+}
+
+bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now) {
+  if (a == NULL || a->refused || gen_http_resting(client->http, NULL))
+    return false;
+  bool changed = false;
+  if ((a->listed_at == 0 || now - a->listed_at >= a->c.relist) &&
+      gen_minute_left(&a->minute, now) > 0) {
+    a->listed_at = now;
+    gen_minute_spend(&a->minute, now);
+    changed = list_units(a, client);
+  }
+  /* The longest unread first (never read: read_at 0), one a token. */
+  while (!a->refused && gen_minute_left(&a->minute, now) > 0 &&
+         !gen_http_resting(client->http, NULL)) {
+    size_t due = a->set.count;
+    for (size_t i = 0; i < a->set.count; i++)
+      if ((a->units[i].read_at == 0 ||
+           now - a->units[i].read_at >= a->c.every) &&
+          (due == a->set.count || a->units[i].read_at < a->units[due].read_at))
+        due = i;
+    if (due == a->set.count)
+      break;
+    gen_minute_spend(&a->minute, now);
+    read_unit(a, client, due, now);
+  }
+  return changed;
+}
+
+char **gen_adherence_topics(gen_adherence_t *a, char **topics, size_t *n) {
+  if (a == NULL || topics == NULL || a->refused)
+    return topics;
+  char **grown = realloc(topics, (*n + a->set.count + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    gen_hub_topics_free(topics, *n);
+    return NULL;
+  }
+  for (size_t i = 0; i < a->set.count; i++)
+    gen_entity_topic_add(grown, n, GEN_ADH_TOPIC_PREFIX, a->set.items[i].id,
+                         GEN_ADH_TOPIC_SUFFIX);
+  return grown;
+}
+
+bool gen_adherence_topic(const char *topic) {
+  return gen_notify_topic_has(topic, GEN_ADH_TOPIC_PREFIX,
+                              GEN_ADH_TOPIC_SUFFIX);
+}
+
+static gen_notify_verdict_t refuse(gen_adherence_t *a, char *err,
+                                   size_t err_size, const char *why) {
+  if (why != err)
+    snprintf(err, err_size, "%s", why);
+  pthread_mutex_lock(&a->lock);
+  a->malformed++;
+  pthread_mutex_unlock(&a->lock);
+  return GEN_NOTIFY_MALFORMED;
+}
+
+gen_notify_verdict_t gen_adherence_message(gen_adherence_t *a,
+                                           const char *topic, const char *json,
+                                           size_t len, char *err,
+                                           size_t err_size) {
+  json_object *doc = NULL;
+  gen_adh_update_t up;
+  if (gen_notify_parse(json, len, &doc, err, err_size) != 0)
+    return refuse(a, err, err_size, err);
+  int status = gen_adh_parse_update(gen_json_get_object(doc, "eventBody"), &up,
+                                    err, err_size);
+  json_object_put(doc);
+  if (status != 0)
+    return refuse(a, err, err_size, err);
+  /* The unit is the topic's: {id} between prefix and suffix. */
+  size_t pre = strlen(GEN_ADH_TOPIC_PREFIX), suf = strlen(GEN_ADH_TOPIC_SUFFIX);
+  size_t id_len = strlen(topic) - pre - suf;
+  pthread_mutex_lock(&a->lock);
+  a->updates++;
+  for (size_t i = 0; i < a->set.count; i++) {
+    const char *id = a->set.items[i].id;
+    if (strlen(id) == id_len && strncasecmp(topic + pre, id, id_len) == 0) {
+      apply(&a->units[i], &up);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&a->lock);
+  return GEN_NOTIFY_OK;
+}
+
+void gen_adherence_put(gen_adherence_t *a, const gen_org_t *org, int64_t now_ms,
+                       gen_adh_put_t put, void *ud) {
+  if (a == NULL || a->refused)
+    return;
+  pthread_mutex_lock(&a->lock);
+  for (size_t i = 0; i < a->set.count; i++) {
+    const unit_t *u = &a->units[i];
+    if (!u->have)
+      continue;
+    double states[GEN_ADH_STATES] = {0}, impacts[GEN_ADH_IMPACTS] = {0};
+    double longest = 0, sum = 0;
+    for (size_t k = 0; k < u->n; k++) {
+      const agent_t *g = &u->agents[k];
+      states[g->state]++;
+      if (g->state != GEN_ADH_OUT)
+        continue;
+      impacts[g->impact]++;
+      /* a change time ahead of our clock counts 0 */
+      double s = g->since_ms >= 0 && now_ms > g->since_ms
+                     ? (double)(now_ms - g->since_ms) / 1000.0
+                     : 0.0;
+      sum += s;
+      if (s > longest)
+        longest = s;
+    }
+    const char *name = gen_entity_instance(org, &a->set.items[i]);
+    for (int s = 0; s < GEN_ADH_STATES; s++)
+      put(ud, name, "adherence_agents", state_instances[s], states[s]);
+    for (int m = 0; m < GEN_ADH_IMPACTS; m++)
+      put(ud, name, "adherence_out_agents", impact_instances[m], impacts[m]);
+    put(ud, name, "adherence_out_duration", "longest", longest);
+    put(ud, name, "adherence_out_duration", "sum", sum);
+  }
+  pthread_mutex_unlock(&a->lock);
+}
+
+void gen_adherence_dispatch_stats(gen_adherence_t *a, const char *host,
+                                  const char *plugin) {
+  if (a == NULL)
+    return;
+  pthread_mutex_lock(&a->lock);
+  uint64_t updates = a->updates, malformed = a->malformed;
+  pthread_mutex_unlock(&a->lock);
+  gen_dispatch_self(host, plugin, "adherence_requests", NULL, true,
+                    (double)a->requests);
+  gen_dispatch_self(host, plugin, "adherence_failures", NULL, true,
+                    (double)a->failures);
+  gen_dispatch_self(host, plugin, "adherence_updates", NULL, true,
+                    (double)updates);
+  gen_dispatch_self(host, plugin, "adherence_malformed", NULL, true,
+                    (double)malformed);
+}

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: MIT
+"""End to end: genesys_realtime's real-time adherence (Adherence) in the
+real collectd against the simulator. Each management unit's agents are read
+whole once (AdherenceEvery far beyond the test), then followed by the unit's
+topic only: collectd's last adherence_agents (every state, 0 included),
+adherence_out_agents (every impact), adherence_out_duration (longest,
+sum) of each unit equal the simulator's truth both ways (a
+series the truth lacks fails; the durations computed at the instant of the
+value collectd holds); after agents change (published on the units'
+topics) the values follow; a malformed topic body is counted
+(adherence_malformed) and logged, and the values stay equal; the requests
+are one listing and one a unit, and the plugin's count is the
+simulator's. Without wfm:realtimeAdherence:view the family stops, said
+once, and the rest of the plugin goes on."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from collectd_harness import run_tests  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
+from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+QUEUES = 10
+AGENTS = 90
+UNITS = 3
+INTERVAL = 2
+KEYS = ("    Adherence true\n"
+        "    AdherenceEvery 86400\n")
+UNITS_ROUTE = "GET /api/v2/workforcemanagement/managementunits"
+UNIT_ROUTE = ("GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/"
+              "adherence")
+STATES = {"InAdherence": "in_adherence", "OutOfAdherence": "out_of_adherence",
+          "Unscheduled": "unscheduled", "Unknown": "unknown", "Ignored": "ignored",
+          "Explained": "explained"}
+IMPACTS = ("Positive", "Negative", "Neutral", "Unknown")
+TYPES = ("adherence_agents", "adherence_out_agents", "adherence_out_duration")
+
+
+class RealtimeAdherenceTest(RealtimeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
+                            "--mgmt-units", str(UNITS), "--flows", "2")
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90)
+
+    def truth(self):
+        return self.sim._open("/sim/truth/adherence")
+
+    def series(self):
+        """{(unit id, type, type instance): (time, value)} held now."""
+        out = {}
+        for k in self.rx.snapshot():
+            if k[1] == PLUGIN and k[3] in TYPES:
+                out[(k[2], k[3], k[4])] = self.rx.get_timed(PLUGIN, k[2], k[3], k[4],
+                                                            host=k[0])
+        return out
+
+    @staticmethod
+    def want(truth, at):
+        """The truth's series, the durations at each unit's instant at
+        (seconds, wall clock)."""
+        out = {}
+        for uid, u in truth["units"].items():
+            for s, inst in STATES.items():
+                out[(uid, "adherence_agents", inst)] = u["states"][s]
+            out[(uid, "adherence_agents", "other")] = 0
+            for i in IMPACTS:
+                out[(uid, "adherence_out_agents", i.lower())] = u["out_impacts"][i]
+            t_ms = round(at[uid] * 1000)
+            ages = [max(0, t_ms - s) / 1000.0 for s in u["out_since_ms"]]
+            out[(uid, "adherence_out_duration", "longest")] = max(ages, default=0.0)
+            out[(uid, "adherence_out_duration", "sum")] = sum(ages)
+        return out
+
+    def differences(self):
+        """What differs between collectd's last values and the truth now
+        (empty when equal both ways)."""
+        truth = self.truth()
+        got = self.series()
+        at = {}
+        for (uid, t, i), (when, _) in got.items():
+            if (t, i) == ("adherence_out_duration", "longest"):
+                at[uid] = when
+        if set(at) != set(truth["units"]):
+            return {"units": (sorted(at), sorted(truth["units"]))}
+        want = self.want(truth, at)
+        diff = {}
+        for k in set(got) | set(want):
+            g = got[k][1] if k in got else None
+            w = want.get(k)
+            if g is None or w is None or abs(g - w) > 0.005:
+                diff[k] = (g, w)
+        return diff
+
+    def equal_soon(self, what, seconds=15):
+        # one read after the last change dispatches it; the values are
+        # compared with the truth as it is at each try
+        ok = wait_for(lambda: not self.differences(), seconds, 0.5)
+        self.assertTrue(ok, f"{what}: {sorted(self.differences().items())[:8]}")
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_requests")
+                                          or 0) >= 1 + UNITS, 60), "no adherence read")
+        self.equal_soon("the values after the first read")
+        got = self.series()
+        out = sum(v for (_, t, i), (_, v) in got.items()
+                  if t == "adherence_agents" and i == "out_of_adherence")
+        self.assertEqual(len(got), UNITS * 13)
+        self.assertEqual(sum(v for (_, t, _), (_, v) in got.items()
+                             if t == "adherence_agents"), AGENTS)
+        self.assertGreater(out, 0)   # the longest and summed seconds not all 0
+        print(f"adherence: {UNITS} units, {len(got)} series equal the truth "
+              f"({int(out)} agents out of adherence)", file=sys.stderr)
+
+    def test_2_changes_follow_from_the_topics(self):
+        before = self.sim._open("/sim/truth/adherence")["published"]
+        made = requests(self.sim.stats(), UNIT_ROUTE)
+        changed = self.sim._open("/sim/adherence", {"random": 20, "seed": 3})
+        self.assertEqual(changed["changed"], 20)
+        self.assertEqual(self.truth()["published"], before + 20)
+        self.equal_soon("the values after 20 changes")
+        # No unit was read again: the topics carried the changes.
+        self.assertEqual(requests(self.sim.stats(), UNIT_ROUTE), made)
+        self.assertGreaterEqual(self.rx.get(PLUGIN, "self", "adherence_updates"), 20)
+        # An exception opened now and one closed: the counts follow.
+        truth = self.truth()
+        self.sim._open("/sim/adherence", {"random": 5, "seed": 11})
+        self.assertNotEqual(self.truth()["units"], truth["units"])
+        self.equal_soon("the values after 5 more changes")
+
+    def test_3_a_malformed_body_is_counted_and_logged(self):
+        uid = sorted(self.truth()["units"])[0]
+        before = self.rx.get(PLUGIN, "self", "adherence_malformed") or 0
+        sent = self.sim._open("/sim/adherence", {"malformed": uid})
+        self.assertEqual(sent["malformed_sent"], 1)
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_malformed")
+                                          or 0) == before + 1, 15, 0.5),
+                        "the malformed body was not counted")
+        self.assertIn("malformed adherence event skipped: no usable user.id",
+                      self.cd.log_text())
+        self.sim._open("/sim/adherence", {"random": 4, "seed": 5})
+        self.equal_soon("the values after a malformed body")
+
+    def test_4_requests_one_listing_and_one_a_unit(self):
+        stats = self.sim.stats()
+        self.assertEqual(requests(stats, UNITS_ROUTE), 1)
+        self.assertEqual(requests(stats, UNIT_ROUTE), UNITS)
+        self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, "self", "adherence_requests")
+                                 == 1 + UNITS, 10, 0.5))
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
+        print(f"adherence: {1 + UNITS} requests for {UNITS} units, the rest from "
+              "their topics", file=sys.stderr)
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeAdherenceRefusedTest(RealtimeTestCase):
+    """The role lacks wfm:realtimeAdherence:view: the first unit's read is
+    refused, said once (a warning and a notification), the family stops (no
+    unit asked again, no adherence series), the queues go on."""
+    PERM = "wfm:realtimeAdherence:view"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "20", "--mgmt-units", "2",
+                            "--flows", "2", "--deny-permission", cls.PERM)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 30\n",
+                           interval=INTERVAL, timeout=90)
+
+    def test_1_refused_once_and_stopped(self):
+        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNIT_ROUTE, 403) > 0,
+                                 30, 0.5), "no unit read refused")
+        time.sleep(3 * INTERVAL)
+        stats = self.sim.stats()
+        self.assertEqual(requests(stats, UNIT_ROUTE), 1)   # the family stopped
+        self.assertEqual(requests(stats, UNIT_ROUTE, 403), 1)
+        log = self.cd.log_text()
+        self.assertEqual(log.count("real-time adherence: needs the OAuth permission "
+                                   f"{self.PERM} (Genesys answered 403"), 1, log[-2000:])
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+        self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+if __name__ == "__main__":
+    run_tests(__name__)

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of real-time adherence (gen_adherence): an agent's update in
+ * the topic's form and the REST model's, a unit's answer in both listing
+ * forms, what is refused, and the values of a unit from its answer and its
+ * topic's messages (an exception opened, closed, an agent removed).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "fake_client.h"
+#include "gen_adherence.h"
+#include "gen_http.c" /* its transport seam: a fake API */
+#include "gen_hub.h"
+#include "plugin_mock.h"
+
+#include "collectd/core/testing.h"
+
+#include <string.h>
+
+static int parse(const char *text, gen_adh_update_t *u) {
+  char err[128];
+  json_object *o = json_tokener_parse(text);
+  int status = gen_adh_parse_update(o, u, err, sizeof(err));
+  json_object_put(o);
+  return status;
+}
+
+DEF_TEST(update_forms) {
+  gen_adh_update_t u;
+  /* The topic's eventBody (WfmUserScheduleAdherenceUpdatedMuTopic...) */
+  EXPECT_EQ_INT(
+      0, parse("{\"user\":{\"id\":\"u1\"},\"managementUnitId\":\"mu1\","
+               "\"adherenceState\":\"OutOfAdherence\",\"impact\":\"Negative\","
+               "\"adherenceChangeTime\":\"2026-11-27T10:00:00.000Z\","
+               "\"routingStatus\":\"IDLE\",\"activeQueues\":[{\"id\":\"q\"}]}",
+               &u));
+  EXPECT_EQ_STR("u1", u.user);
+  EXPECT_EQ_STR("mu1", u.unit);
+  EXPECT_EQ_INT(GEN_ADH_OUT, u.state);
+  EXPECT_EQ_INT(GEN_ADH_NEGATIVE, u.impact);
+  EXPECT_EQ_INT(1, (1795773600000LL == u.since_ms));
+  EXPECT_EQ_INT(0, u.removed);
+  /* The REST model (UserScheduleAdherence): timeOfAdherenceChange and
+   * managementUnit.id; no impact is Unknown. */
+  EXPECT_EQ_INT(0, parse("{\"user\":{\"id\":\"u2\"},\"managementUnit\":{\"id\":"
+                         "\"mu2\"},\"adherenceState\":\"InAdherence\","
+                         "\"timeOfAdherenceChange\":\"2026-11-27T10:00:01Z\"}",
+                         &u));
+  EXPECT_EQ_STR("mu2", u.unit);
+  EXPECT_EQ_INT(GEN_ADH_IN, u.state);
+  EXPECT_EQ_INT(GEN_ADH_IMPACT_UNKNOWN, u.impact);
+  EXPECT_EQ_INT(1, (1795773601000LL == u.since_ms));
+  /* Every state of the enum; one this version does not know is "other". */
+  const char *states[] = {"InAdherence", "OutOfAdherence", "Unscheduled",
+                          "Unknown",     "Ignored",        "Explained"};
+  for (int s = 0; s < 6; s++) {
+    char text[160];
+    snprintf(text, sizeof(text),
+             "{\"user\":{\"id\":\"u\"},\"adherenceState\":\"%s\"}", states[s]);
+    EXPECT_EQ_INT(0, parse(text, &u));
+    EXPECT_EQ_INT(s, u.state);
+    EXPECT_EQ_STR(states[s], gen_adh_state_name(u.state));
+  }
+  EXPECT_EQ_INT(0, parse("{\"user\":{\"id\":\"u\"},\"adherenceState\":"
+                         "\"OutdatedSdkVersion\",\"impact\":\"Odd\"}",
+                         &u));
+  EXPECT_EQ_INT(GEN_ADH_OTHER, u.state);
+  EXPECT_EQ_INT(GEN_ADH_IMPACT_UNKNOWN, u.impact);
+  EXPECT_EQ_INT(1, (-1 == u.since_ms)); /* no change time */
+  /* removed from the unit */
+  EXPECT_EQ_INT(0, parse("{\"user\":{\"id\":\"u\"},\"adherenceState\":"
+                         "\"Unknown\",\"removedFromManagementUnit\":true}",
+                         &u));
+  EXPECT_EQ_INT(1, u.removed);
+  /* refused: no user id, no state, a state not a string, not an object */
+  EXPECT_EQ_INT(-EBADMSG, parse("{\"adherenceState\":\"InAdherence\"}", &u));
+  EXPECT_EQ_INT(-EBADMSG, parse("{\"user\":{\"id\":\"u\"}}", &u));
+  EXPECT_EQ_INT(-EBADMSG,
+                parse("{\"user\":{\"id\":\"u\"},\"adherenceState\":3}", &u));
+  EXPECT_EQ_INT(-EBADMSG, parse("[1]", &u));
+  return 0;
+}
+
+static int listing(const char *text, size_t *n, size_t *bad) {
+  gen_adh_update_t *v = NULL;
+  char err[128];
+  int status =
+      gen_adh_read_listing(text, strlen(text), &v, n, bad, err, sizeof(err));
+  free(v);
+  return status;
+}
+
+DEF_TEST(listing_forms) {
+  size_t n, bad;
+  const char *one = "{\"user\":{\"id\":\"a\"},\"adherenceState\":\"Ignored\"}";
+  char text[512];
+  /* UserScheduleAdherenceListing, then a bare list (GET .../adherence) */
+  snprintf(text, sizeof(text), "{\"entities\":[%s,%s,{\"user\":{}}]}", one,
+           one);
+  EXPECT_EQ_INT(0, listing(text, &n, &bad));
+  EXPECT_EQ_INT(2, (int)n);
+  EXPECT_EQ_INT(1, (int)bad);
+  snprintf(text, sizeof(text), "[%s]", one);
+  EXPECT_EQ_INT(0, listing(text, &n, &bad));
+  EXPECT_EQ_INT(1, (int)n);
+  EXPECT_EQ_INT(0, listing("{\"entities\":[]}", &n, &bad));
+  EXPECT_EQ_INT(0, (int)n);
+  /* a downloadUrl only, no list, not JSON */
+  EXPECT_EQ_INT(-EBADMSG,
+                listing("{\"downloadUrl\":\"https://x/y\"}", &n, &bad));
+  EXPECT_EQ_INT(-EBADMSG, listing("{}", &n, &bad));
+  EXPECT_EQ_INT(-EBADMSG, listing("{\"entities\":", &n, &bad));
+  return 0;
+}
+
+/* ---- reads against a fake API -------------------------------------------- */
+
+#define S(s) TIME_T_TO_CDTIME_T(s)
+#define T0 "2026-11-27T10:00:00.000Z" /* 1795773600000 */
+#define DENIED                                                                 \
+  "{\"message\":\"You are missing the following permission(s): "               \
+  "wfm:realtimeAdherence:view\",\"code\":\"missing.permissions\","             \
+  "\"status\":403}"
+
+static int n_lists, n_units;
+static bool refuse;
+
+/* Five units mu0..mu4; each answers a1 out of adherence (Negative) since
+ * T0 and a2 in adherence. */
+static int fake_api(gen_http_t *http, const char *method, const char *url,
+                    const char *body, struct curl_slist *headers,
+                    gen_http_response_t *resp) {
+  (void)http, (void)headers, (void)body;
+  if (strstr(url, "/adherence") != NULL) {
+    n_units++;
+    fake_answer(resp, refuse ? 403 : 200,
+                refuse ? DENIED
+                       : "{\"entities\":[{\"user\":{\"id\":\"a1\"},"
+                         "\"adherenceState\":\"OutOfAdherence\",\"impact\":"
+                         "\"Negative\",\"timeOfAdherenceChange\":\"" T0 "\"},"
+                         "{\"user\":{\"id\":\"a2\"},\"adherenceState\":"
+                         "\"InAdherence\",\"impact\":\"Positive\"}]}");
+    return 0;
+  }
+  n_lists++;
+  char text[512] = "{\"entities\":[";
+  for (int k = 0; k < 5; k++)
+    snprintf(text + strlen(text), sizeof(text) - strlen(text),
+             "%s{\"id\":\"mu%d\",\"name\":\"Unit %d\"}", k ? "," : "", k, k);
+  snprintf(text + strlen(text), sizeof(text) - strlen(text), "]}");
+  fake_answer(resp, 200, text);
+  return 0;
+}
+
+static gen_adherence_t *adherence_budget(long per_minute) {
+  gen_adherence_config_t c;
+  gen_adherence_config_init(&c);
+  c.on = true;
+  c.per_minute = per_minute;
+  return gen_adherence_new(&c);
+}
+
+static gen_notify_verdict_t message(gen_adherence_t *a, const char *unit,
+                                    const char *body) {
+  char topic[128], json[1024], err[128];
+  snprintf(topic, sizeof(topic), GEN_ADH_TOPIC_PREFIX "%s" GEN_ADH_TOPIC_SUFFIX,
+           unit);
+  snprintf(json, sizeof(json), "{\"topicName\":\"%s\",\"eventBody\":%s}", topic,
+           body);
+  return gen_adherence_message(a, topic, json, strlen(json), err, sizeof(err));
+}
+
+DEF_TEST(reads_within_the_budget_and_topics) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  n_lists = n_units = 0;
+  refuse = false;
+  /* 3 in any 60 s: the listing and two units; the other three wait. */
+  gen_adherence_t *a = adherence_budget(3);
+  cdtime_t now = S(1000);
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &client, now)); /* units changed */
+  EXPECT_EQ_INT(1, n_lists);
+  EXPECT_EQ_INT(2, n_units);
+  int64_t t0 = 1795773600000LL, at = t0 + 90000; /* 90 s after T0 */
+  mock_puts_t puts = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &puts);
+  EXPECT_EQ_INT(2 * 13, puts.n);
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_agents/out_of_adherence"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_agents/in_adherence"));
+  EXPECT_EQ_DOUBLE(0,
+                   mock_puts_value(&puts, "Unit 0/adherence_agents/explained"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_out_agents/negative"));
+  EXPECT_EQ_DOUBLE(
+      0, mock_puts_value(&puts, "Unit 0/adherence_out_agents/positive"));
+  EXPECT_EQ_DOUBLE(
+      90, mock_puts_value(&puts, "Unit 0/adherence_out_duration/longest"));
+  EXPECT_EQ_DOUBLE(-1,
+                   mock_puts_value(&puts, "Unit 2/adherence_agents/unknown"));
+  EXPECT_EQ_INT(0, gen_adherence_run(a, &client, now + S(59)));
+  EXPECT_EQ_INT(2, n_units);
+  EXPECT_EQ_INT(0, gen_adherence_run(a, &client, now + S(60)));
+  EXPECT_EQ_INT(5, n_units); /* the three left, not the two read */
+  EXPECT_EQ_INT(1, n_lists);
+  /* A unit's topic: a2 falls out of adherence 30 s after T0 (Positive),
+   * a3 joins in an exception; then a1's exception closes. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a2\"},\"managementUnitId\":"
+                        "\"mu0\",\"adherenceState\":\"OutOfAdherence\","
+                        "\"impact\":\"Positive\",\"adherenceChangeTime\":"
+                        "\"2026-11-27T10:00:30.000Z\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a3\"},\"adherenceState\":"
+                        "\"OutOfAdherence\",\"adherenceChangeTime\":\"" T0
+                        "\"}"));
+  mock_puts_t two = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &two);
+  EXPECT_EQ_INT(5 * 13, two.n);
+  EXPECT_EQ_DOUBLE(
+      3, mock_puts_value(&two, "Unit 0/adherence_agents/out_of_adherence"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&two, "Unit 0/adherence_out_agents/positive"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&two, "Unit 0/adherence_out_agents/unknown"));
+  EXPECT_EQ_DOUBLE(
+      90, mock_puts_value(&two, "Unit 0/adherence_out_duration/longest"));
+  EXPECT_EQ_DOUBLE(90 + 60 + 90,
+                   mock_puts_value(&two, "Unit 0/adherence_out_duration/sum"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a1\"},\"adherenceState\":"
+                        "\"InAdherence\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a3\"},\"adherenceState\":"
+                        "\"Unknown\",\"removedFromManagementUnit\":true}"));
+  /* malformed: counted, nothing changes; a unit not followed: ignored */
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                message(a, "mu0", "{\"adherenceState\":\"InAdherence\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, message(a, "mu0", "[]"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu9",
+                        "{\"user\":{\"id\":\"a9\"},\"adherenceState\":"
+                        "\"OutOfAdherence\"}"));
+  mock_puts_t three = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &three);
+  EXPECT_EQ_INT(5 * 13, three.n);
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&three, "Unit 0/adherence_agents/out_of_adherence"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&three, "Unit 0/adherence_agents/in_adherence"));
+  EXPECT_EQ_DOUBLE(0,
+                   mock_puts_value(&three, "Unit 0/adherence_agents/unknown"));
+  EXPECT_EQ_DOUBLE(
+      60, mock_puts_value(&three, "Unit 0/adherence_out_duration/longest"));
+  /* Topics: one a unit, after those given. */
+  size_t n = 1;
+  char **topics = calloc(1, sizeof(*topics));
+  topics[0] = strdup("v2.analytics.queues.q1.observations");
+  topics = gen_adherence_topics(a, topics, &n);
+  EXPECT_EQ_INT(6, (int)n);
+  EXPECT_EQ_STR("v2.workforcemanagement.managementunits.mu4.adherence",
+                topics[5]);
+  EXPECT_EQ_INT(1, gen_adherence_topic(topics[5]));
+  EXPECT_EQ_INT(0, gen_adherence_topic(topics[0]));
+  gen_hub_topics_free(topics, n);
+  /* A 403: the family stops, said once; nothing more asked or put. */
+  refuse = true;
+  EXPECT_EQ_INT(0, gen_adherence_run(a, &client, now + S(700)));
+  int asked = n_units;
+  EXPECT_EQ_INT(0, gen_adherence_run(a, &client, now + S(1400)));
+  EXPECT_EQ_INT(asked, n_units);
+  mock_puts_t none = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &none);
+  EXPECT_EQ_INT(0, none.n);
+  gen_adherence_free(a);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
+int main(void) {
+  RUN_TEST(update_forms);
+  RUN_TEST(listing_forms);
+  RUN_TEST(reads_within_the_budget_and_topics);
+  END_TEST;
+}
