@@ -61,6 +61,7 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
 #define EOF_MARK "<eof>"
 static char *script[32]; /* messages the socket reads next, in order */
 static size_t script_head, script_tail;
+static uint64_t fake_bytes; /* the scripted messages' bytes polled so far */
 static int connects, pings;
 static int refuse_next_connect; /* GEN_WS_ERR_* for the next connect, or 0 */
 static gen_notify_t *consumer;  /* whose hub's channel the socket is */
@@ -93,6 +94,8 @@ static channel_t *channel_of(gen_ws_t *ws) {
 static int fake_poll(gen_ws_t *ws, int timeout_ms) {
   pthread_mutex_lock(&fake_lock);
   char *message = script_head < script_tail ? script[script_head++ % 32] : NULL;
+  if (message != NULL)
+    fake_bytes += strlen(message);
   pthread_mutex_unlock(&fake_lock);
   if (message == NULL) {
     nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
@@ -105,6 +108,15 @@ static int fake_poll(gen_ws_t *ws, int timeout_ms) {
     on_ws_message(channel_of(ws), message, strlen(message));
   free(message);
   return status;
+}
+
+/* What the scripted socket gave so far (the channel reads until a poll
+ * gives nothing). */
+static uint64_t fake_received(const gen_ws_t *ws) {
+  pthread_mutex_lock(&fake_lock);
+  uint64_t n = fake_bytes;
+  pthread_mutex_unlock(&fake_lock);
+  return n;
 }
 
 static int fake_send_text(gen_ws_t *ws, const char *msg, size_t len) {
@@ -394,6 +406,7 @@ int main(void) {
   notify_socket.connect = fake_connect;
   notify_socket.poll = fake_poll;
   notify_socket.send_text = fake_send_text;
+  notify_socket.received = fake_received;
   RUN_TEST(channel_made_subscribed_baselined_and_fed);
   RUN_TEST(silent_channel_pinged_then_reconnected);
   RUN_TEST(wall_clock_step_is_no_silence);
