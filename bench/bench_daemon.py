@@ -72,6 +72,15 @@ shutdown (offered, alerted, answered, abandoned, ended, transferred per
 queue and media type) equal what the generator says each event must count,
 both ways; peers key conversations by id.
 
+--rates R1,R2,... (issue 50 item 4) paces the replay at each rate (frames
+a second, 0: as fast as the client reads), every consumer at every rate in
+each round, each rate with its own file (--paced-seconds S: min(--frames,
+R x S) frames) and summary. The CPU of a run is taken from the first frame
+until the process is back at its idle rate, measured before (collectd is
+never idle: genesys_realtime re-dispatches every series once an Interval);
+a run whose idle rate is not steady fails. --build NAME=DIR and consumer
+collectd-prom@NAME run another build's plugins in the same rounds.
+
 --latency adds issue #16 item 2's measure, after the rounds: collectd with
 write_http (FlushInterval --flush-interval, default 0.1) to a receiver in
 this process; --latency-messages messages paced at --latency-rate a second,
