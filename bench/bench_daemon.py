@@ -72,6 +72,15 @@ shutdown (offered, alerted, answered, abandoned, ended, transferred per
 queue and media type) equal what the generator says each event must count,
 both ways; peers key conversations by id.
 
+--rates R1,R2,... (issue 50 item 4) paces the replay at each rate (frames
+a second, 0: as fast as the client reads), every consumer at every rate in
+each round, each rate with its own file (--paced-seconds S: min(--frames,
+R x S) frames) and summary. The CPU of a run is taken from the first frame
+until the process is back at its idle rate, measured before (collectd is
+never idle: genesys_realtime re-dispatches every series once an Interval);
+a run whose idle rate is not steady fails. --build NAME=DIR and consumer
+collectd-prom@NAME run another build's plugins in the same rounds.
+
 --latency adds issue #16 item 2's measure, after the rounds: collectd with
 write_http (FlushInterval --flush-interval, default 0.1) to a receiver in
 this process; --latency-messages messages paced at --latency-rate a second,
@@ -345,20 +354,23 @@ def ws_frame(opcode, payload):
 
 
 def load_blob(path, warmup=0):
-    """The file as WebSocket frames: (its first warmup messages, the rest)."""
+    """The file as WebSocket frames: (its first warmup messages joined, the
+    rest one by one)."""
     with open(path, "rb") as f:
         frames = [ws_frame(1, line.rstrip(b"\n")) for line in f]
-    return b"".join(frames[:warmup]), b"".join(frames[warmup:])
+    return b"".join(frames[:warmup]), frames[warmup:]
 
 
 # ---- the replay server -------------------------------------------------------
 
 class Replay:
-    """A minimal WebSocket server: one consumer at a time; sends the blob
-    when go is set, answers pings, closes when told."""
+    """A minimal WebSocket server: one consumer at a time; sends the
+    frames when go is set (all at once, or rate a second), answers pings,
+    closes when told."""
 
-    def __init__(self, blob, warm=b""):
-        self.blob = blob
+    def __init__(self, frames, warm=b""):
+        self.frames = frames
+        self.rate = 0  # frames a second; 0: as fast as the client reads
         self.warm = warm  # sent first on go; warmed is set once it is sent
         self.paced = None  # (frames [(key, frame)], per second) for --latency
         self.send_times = {}
@@ -419,9 +431,19 @@ class Replay:
         self.go.wait()
         if len(self.conns) != 1:
             return  # a second socket gets nothing (the run then fails)
-        if self.paced is None:
+        if self.paced is None and not self.rate:
             with self.send_lock:
-                c.sendall(self.blob)
+                c.sendall(b"".join(self.frames))
+        elif self.paced is None:  # --rates: frame i leaves at t0 + i / rate
+            t0, i, n = time.monotonic(), 0, len(self.frames)
+            while i < n:
+                due = min(n, int((time.monotonic() - t0) * self.rate) + 1)
+                if due > i:
+                    with self.send_lock:
+                        c.sendall(b"".join(self.frames[i:due]))
+                    i = due
+                else:
+                    time.sleep(max(0.0, t0 + i / self.rate - time.monotonic()))
         else:  # latency: one frame at a time, at its moment; send times kept
             frames, rate = self.paced
             t0 = time.monotonic()
@@ -603,18 +625,39 @@ def vm_hwm_kib(pid):
     return 0
 
 
-def wait_quiet(pid, window=0.3, limit_ns=2_000_000, timeout=60):
-    """Until the process used less than limit_ns of CPU over window s."""
+def wait_quiet(pid, window=0.3, limit_ns=2_000_000, timeout=60, idle=0.0):
+    """Until the process used less than limit_ns of CPU over window s
+    beyond its idle rate (idle: ns a second, see idle_rate)."""
     deadline = time.monotonic() + timeout
     prev = sched_ns(pid)
     while time.monotonic() < deadline:
         time.sleep(window)
         now = sched_ns(pid)
-        if now - prev < limit_ns:
+        if now - prev < limit_ns + 1.25 * idle * window:
             return True
         prev = now
     return False
 
+
+def idle_rate(pid, window=1.0, timeout=60):
+    """The process's CPU without messages, ns a second, once it is steady:
+    three windows in a row within a quarter (and 2 ms) of each other, the
+    least of them. collectd is never quite quiet (genesys_realtime
+    re-dispatches every series once an Interval, a slice each tick), and
+    its start takes seconds of CPU, which a busy machine spreads out: a
+    start that has not decayed is no idle rate (the run fails)."""
+    deadline = time.monotonic() + timeout
+    rates, last = [], sched_ns(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = sched_ns(pid)
+        rates = (rates + [(now - last) / window])[-3:]
+        last = now
+        if len(rates) == 3 and max(rates) - min(rates) <= 0.25 * max(rates) + 2e6 \
+                and max(rates) < 0.25e9:  # (here every consumer idles under 5 %)
+            return min(rates)
+    raise RuntimeError(f"no steady idle CPU within {timeout:.0f} s (last windows, "
+                       f"% of a core: {[round(r / 1e7, 1) for r in rates]})")
 
 def after_interval_burst(pid, interval):
     """Waits for collectd's periodic re-dispatch of every value (a burst
@@ -639,6 +682,7 @@ def wait_taken(replay, sent, timeout, what):
     has read everything, and answered)."""
     client = replay.client_port()
     deadline = time.monotonic() + timeout
+    sent.wait(timeout)  # a paced replay: no polling while it sends
     while time.monotonic() < deadline:
         if sent.is_set():
             a = queues_on(client, replay.port)
@@ -649,20 +693,22 @@ def wait_taken(replay, sent, timeout, what):
     raise RuntimeError(f"the consumer did not take {what} in time")
 
 
-def warm_up(pid, replay, timeout):
+def warm_up(pid, replay, timeout, idle=0.0):
     """Sends the warm-up messages (conversation events: every series the
     replay will move exists after them, as in a daemon that has run a
-    while) and waits until pid is quiet again."""
+    while) and waits until pid is back to its idle rate."""
     if not replay.warm:
         return
     replay.go.set()
     wait_taken(replay, replay.warmed, timeout, "the warm-up")
-    wait_quiet(pid)
+    wait_quiet(pid, idle=idle)
 
 
-def measure(pid, replay, frames, timeout, perf=None, events=None):
-    """Sends the file; returns the CPU and memory figures of pid. perf: a
-    file for `perf record -g` of pid over the replay alone (events: its -e)."""
+def measure(pid, replay, frames, timeout, perf=None, events=None, idle=0.0):
+    """Sends the file; returns the CPU and memory figures of pid, from the
+    first frame until pid is back to its idle rate (idle, ns a second)
+    once the last was read. perf: a file for `perf record -g` of pid over
+    the replay alone (events: its -e)."""
     rec = None
     if perf:
         cmd = ["perf", "record", "-q", "-g", "-p", str(pid), "-o", perf]
@@ -673,7 +719,8 @@ def measure(pid, replay, frames, timeout, perf=None, events=None):
     replay.go.set()
     wait_taken(replay, replay.sent, timeout, "the file")
     t_drained = time.monotonic()
-    wait_quiet(pid, window=0.2, limit_ns=1_000_000)
+    if not wait_quiet(pid, window=0.2, limit_ns=1_000_000, idle=idle):
+        raise RuntimeError("the consumer did not come back to its idle CPU within 60 s")
     c1, s1 = cpu_ticks(pid), sched_ns(pid)
     if rec is not None:
         rec.send_signal(signal.SIGINT)
@@ -681,7 +728,7 @@ def measure(pid, replay, frames, timeout, perf=None, events=None):
     return {"us_msg": (c1 - c0) / TICK * 1e6 / frames,
             "sched_us_msg": (s1 - s0) / 1e3 / frames,
             "cpu_s": (c1 - c0) / TICK, "wall_s": t_drained - t0,
-            "hwm_mib": vm_hwm_kib(pid) / 1024}
+            "hwm_mib": vm_hwm_kib(pid) / 1024, "idle_pct": idle / 1e7}
 
 
 # ---- consumers ---------------------------------------------------------------
@@ -804,15 +851,16 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
            "exporter": bool(prom_port)}
     try:
         start_subscribed(cd, args, proxy, replay)
-        wait_quiet(cd.proc.pid)
-        warm_up(cd.proc.pid, replay, args.timeout)
+        idle = idle_rate(cd.proc.pid)
+        warm_up(cd.proc.pid, replay, args.timeout, idle)
+        idle = idle_rate(cd.proc.pid)  # every series exists now
         res["interval_ms"] = after_interval_burst(cd.proc.pid, args.interval)
         perf = None
         if args.perf:
             os.makedirs(args.perf, exist_ok=True)
             perf = os.path.join(args.perf, f"{kind}-{write_threads or 'd'}-{time.time():.0f}.data")
         res.update(measure(cd.proc.pid, replay, args.frames, args.timeout, perf,
-                           args.perf_events))
+                           args.perf_events, idle))
         t_done = time.time()
         channels = len(replay.conns)
         at_close = None
@@ -945,7 +993,7 @@ def run_latency(args, sim, proxy, replay, queue_ids):
     cd.write_conf(conf, args.interval)
     try:
         start_subscribed(cd, args, proxy, replay)
-        wait_quiet(cd.proc.pid)
+        idle_rate(cd.proc.pid)
         replay.go.set()
         replay.sent.wait(args.timeout)
         time.sleep(2 + 2 * args.flush_interval)
@@ -979,9 +1027,10 @@ def run_peer(name, cmd, args, replay, checksum):
     try:
         if not replay.first_frame.wait(args.timeout):
             raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
-        wait_quiet(proc.pid)
-        warm_up(proc.pid, replay, args.timeout)
-        res.update(measure(proc.pid, replay, args.frames, args.timeout))
+        idle = idle_rate(proc.pid)
+        warm_up(proc.pid, replay, args.timeout, idle)
+        idle = idle_rate(proc.pid)
+        res.update(measure(proc.pid, replay, args.frames, args.timeout, idle=idle))
         replay.close()
         out, err = proc.communicate(timeout=args.timeout)
         js = json.loads(out.decode().strip().splitlines()[-1])
@@ -1009,9 +1058,10 @@ def run_exporter(name, cmd, args, replay, series):
     try:
         if not replay.first_frame.wait(args.timeout):
             raise RuntimeError(f"{name} did not connect: {proc.stderr.read()[:2000]}")
-        wait_quiet(proc.pid)
-        warm_up(proc.pid, replay, args.timeout)
-        res.update(measure(proc.pid, replay, args.frames, args.timeout))
+        idle = idle_rate(proc.pid)
+        warm_up(proc.pid, replay, args.timeout, idle)
+        idle = idle_rate(proc.pid)
+        res.update(measure(proc.pid, replay, args.frames, args.timeout, idle=idle))
         replay.close()
         ready, _, _ = select.select([proc.stdout], [], [], args.timeout)
         if not ready:
@@ -1053,7 +1103,8 @@ def summary(runs, ref, title, repeat):
         if ok:
             med[n] = (statistics.median(x["us_msg"] for x in ok),
                       statistics.median(x["sched_us_msg"] for x in ok),
-                      max(x["hwm_mib"] for x in ok), len(ok))
+                      max(x["hwm_mib"] for x in ok), len(ok),
+                      statistics.median(x["idle_pct"] for x in ok))
     node = next((v for k, v in med.items() if k.startswith(ref)), None)
     # the ratio within each round (consumers run back to back), then its
     # median: steadier than a ratio of medians on a machine that is busy
@@ -1068,13 +1119,13 @@ def summary(runs, ref, title, repeat):
                     x["sched_us_msg"] / nd[0]["sched_us_msg"])
     print(f"{'consumer':<32} {'runs':>4} {'cpu us/msg':>10} {'sched us/msg':>12} "
           f"{'peak RSS MiB':>12} {'x ref cpu':>10} {'x ref RSS':>10} "
-          f"{'x ref/round':>12}")
-    for n, (us, sus, hwm, k) in med.items():
+          f"{'x ref/round':>12} {'idle %cpu':>9}")
+    for n, (us, sus, hwm, k, idle) in med.items():
         rc = f"{us / node[0]:.2f}" if node else "-"
         rr = f"{hwm / node[2]:.2f}" if node else "-"
         pr = f"{statistics.median(per_round[n]):.2f}" if n in per_round else "-"
         print(f"{n:<32} {k:>4} {us:>10.2f} {sus:>12.2f} {hwm:>12.1f} {rc:>10} {rr:>10} "
-              f"{pr:>12}")
+              f"{pr:>12} {idle:>9.2f}")
 
 
 def main():
@@ -1094,6 +1145,17 @@ def main():
                     "collectd-wtN and collectd-prom-wtN: the same with WriteThreads N "
                     "(collectd's default is 5)")
     ap.add_argument("--file", default=None, help="keep the message file here")
+    ap.add_argument("--build", action="append", default=[], metavar="NAME=DIR",
+                    help="another build's plugins (DIR/.libs): consumer collectd@NAME "
+                    "or collectd-prom@NAME runs collectd with them (before and after "
+                    "a change in one interleaved run)")
+    ap.add_argument("--rates", default="0",
+                    help="comma list of frames a second the replay is paced at, 0: as "
+                    "fast as the client reads (default); every consumer at every "
+                    "rate in each round, interleaved")
+    ap.add_argument("--paced-seconds", type=float, default=None,
+                    help="at a paced rate R, min(--frames, R x this) frames, so that "
+                    "a paced replay takes at most this long (default: --frames)")
     ap.add_argument("--perf", default=None, metavar="DIR",
                     help="perf record -g collectd over each replay alone, a file "
                     "a run in DIR (perf report -i FILE --no-children)")
@@ -1125,6 +1187,16 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3")
     args = ap.parse_args()
     wanted = args.consumers.split(",")
+    builds = dict(b.split("=", 1) for b in args.build)
+    default_build = collectd_harness.BUILD
+    for c in wanted:
+        if "@" in c and (not c.startswith("collectd") or c.split("@")[1] not in builds):
+            sys.exit(f"{c}: no --build {c.split('@')[1]}=DIR (collectd consumers only)")
+    rates = [float(x) for x in args.rates.split(",")]
+    if any(r < 0 for r in rates) or (args.latency and rates != [0]) or \
+            (args.conversations and rates != [0]):
+        sys.exit("--rates: frames a second, 0 or more, with queue observations only and "
+                 "not with --latency")
     if args.conversations and {"node-prom", "python-prom"} & set(wanted):
         sys.exit("the exporters read queue observations only: leave node-prom and "
                  "python-prom out with --conversations")
@@ -1153,20 +1225,33 @@ def main():
             # every series exists before the measure, as in a daemon that has
             # run a while (--warmup 0: the replay creates them)
             args.warmup = args.frames if args.conversations else len(qids) * len(MEDIA)
-        expected, checksum, mean, series = (
-            make_conv_file(path, qids, args.frames + args.warmup, args.seed)
-            if args.conversations else
-            make_file(path, qids, args.frames + args.warmup, args.seed, args.steps))
-        warm, blob = load_blob(path, args.warmup)
+        # per rate: its own args (frames, timeout), file, truth and frames
+        per_rate = {}
+        for rate in rates:
+            a = argparse.Namespace(**vars(args))
+            if rate and args.paced_seconds:
+                a.frames = max(1, min(args.frames, int(rate * args.paced_seconds)))
+            a.rate = rate
+            a.timeout = args.timeout + (a.frames / rate if rate else 0)
+            p = path if len(rates) == 1 else f"{path}.{rate:g}"
+            truth = (make_conv_file(p, qids, a.frames + a.warmup, args.seed)
+                     if args.conversations else
+                     make_file(p, qids, a.frames + a.warmup, args.seed, args.steps))
+            warm, frames = load_blob(p, a.warmup)
+            per_rate[rate] = (a, truth, warm, frames)
+        asked = args.frames
+        args, (expected, checksum, mean, series), warm, blob = per_rate[rates[0]]
         replay = Replay(blob, warm)
         proxy = Proxy(sim.base_url, replay.port)
         ncpu = os.cpu_count()
         load = os.getloadavg()[0]
         what = "conversation events" if args.conversations else "frames"
-        print(f"# {args.frames} {what}, {len(qids)} queues x {len(MEDIA)} media, mean "
-              f"{mean:.0f} B/message ({len(blob) / 1e6:.1f} MB framed); repeat "
-              f"{args.repeat}, interleaved; collectd Interval {args.interval}; "
-              f"{ncpu} CPUs, load {load:.2f}", flush=True)
+        paced = "; rates (frames/s, 0 = as fast as read): " + ", ".join(
+            f"{r:g}: {per_rate[r][0].frames} {what}" for r in rates)
+        print(f"# {asked} {what}, {len(qids)} queues x {len(MEDIA)} media, mean "
+              f"{mean:.0f} B/message ({sum(map(len, blob)) / 1e6:.1f} MB framed); repeat "
+              f"{args.repeat}, interleaved{paced if rates != [0] else ''}; collectd "
+              f"Interval {args.interval}; {ncpu} CPUs, load {load:.2f}", flush=True)
         node_ver = subprocess.run([args.node, "--version"], capture_output=True,
                                   text=True).stdout.strip()
         help_text = subprocess.run([collectd_harness.COLLECTD, "-h"], capture_output=True,
@@ -1191,12 +1276,17 @@ def main():
         print(f"# {cd_ver}, build {collectd_harness.BUILD}; node {node_ver} ws "
               f"{npm_ver('ws')} prom-client {npm_ver('prom-client')}; "
               f"{args.python} {py_ver}", flush=True)
-        print(f"{'run':>3} {'consumer':<32} {'cpu us/msg':>10} {'sched us/msg':>12} "
-              f"{'peak RSS MiB':>12} {'wall s':>7} {'msg/s':>9} {'verified':>8} "
-              f"{'interval ms':>11}", flush=True)
+        print(f"{'run':>3} {'rate':>5} {'consumer':<32} {'cpu us/msg':>10} "
+              f"{'sched us/msg':>12} {'peak RSS MiB':>12} {'wall s':>7} {'msg/s':>9} "
+              f"{'verified':>8} {'interval ms':>11} {'idle %cpu':>9}", flush=True)
         runs = []
-        for r in range(args.repeat):
+        for r, rate in ((r, rate) for r in range(args.repeat) for rate in rates):
+            args, (expected, checksum, mean, series), replay.warm, replay.frames = \
+                per_rate[rate]
+            replay.rate = rate
             for c in wanted:
+                c, _, build = c.partition("@")
+                collectd_harness.BUILD = builds[build] if build else default_build
                 try:
                     if c == "collectd":
                         res = run_collectd("none", args, sim, proxy, replay, expected)
@@ -1228,24 +1318,32 @@ def main():
                         sys.exit(f"unknown consumer {c}")
                 except Exception as e:  # a failed run is reported, not counted
                     res = {"consumer": c, "verified": False, "why": str(e)[:500]}
+                if build and "consumer" in res:
+                    res["consumer"] += " @" + build
                 res["run"] = r + 1
+                res["rate"] = rate
                 runs.append(res)
                 if "us_msg" in res:
-                    print(f"{r + 1:>3} {res['consumer']:<32} {res['us_msg']:>10.2f} "
+                    print(f"{r + 1:>3} {rate:>5g} {res['consumer']:<32} {res['us_msg']:>10.2f} "
                           f"{res['sched_us_msg']:>12.2f} {res['hwm_mib']:>12.1f} "
                           f"{res['wall_s']:>7.2f} {args.frames / res['wall_s']:>9.0f} "
                           f"{'yes' if res['verified'] else 'NO':>8} "
-                          f"{fmt_ms(res.get('interval_ms', '-')):>11}", flush=True)
+                          f"{fmt_ms(res.get('interval_ms', '-')):>11} "
+                          f"{res['idle_pct']:>9.2f}", flush=True)
                 if not res["verified"]:
                     print(f"#   not verified ({res.get('mismatches', '?')} mismatches): "
                           f"{res['why']}", flush=True)
         # two tables: the exporters (ratio to the Node exporter) and the
         # consumers without one (ratio to the Node peer)
-        for exp, ref, title in ((True, "node exporter", "exporters, /metrics served"),
-                                (False, "node (", "no exporter")):
-            group = [x for x in runs if bool(x.get("exporter")) == exp]
-            if any("us_msg" in x for x in group):
-                summary(group, ref, title, args.repeat)
+        for rate in rates:
+            at = f", paced at {rate:g} frames/s" if rate else \
+                (", as fast as read" if len(rates) > 1 else "")
+            for exp, ref, title in ((True, "node exporter", "exporters, /metrics served"),
+                                    (False, "node (", "no exporter")):
+                group = [x for x in runs if bool(x.get("exporter")) == exp
+                         and x["rate"] == rate]
+                if any("us_msg" in x for x in group):
+                    summary(group, ref, title + at, args.repeat)
         if args.latency:
             lat, missing = run_latency(args, sim, proxy, replay, qids)
             if lat["total"]:
