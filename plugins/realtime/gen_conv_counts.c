@@ -307,6 +307,19 @@ int gen_conv_store_print(const gen_conv_store_t *st, size_t n,
   }
   if (err == 0)
     err = gen_buf_add_str(out, st->final ? "},\"final\":true" : "}");
+  /* Every queue listed, counted or not yet: a restart's gap is each one's
+   * (the tail's reader, gen_conv_repair_resume). */
+  if (err == 0 && st->tail != NULL)
+    err = gen_buf_add_str(out, ",\"listed\":[");
+  for (size_t i = 0; err == 0 && st->tail != NULL && i < n; i++) {
+    const char *id = NULL;
+    each(ud, i, &id);
+    if ((i > 0 && (err = gen_buf_add(out, ",", 1)) != 0) ||
+        (err = gen_buf_add_json_string(out, id)) != 0)
+      break;
+  }
+  if (err == 0 && st->tail != NULL)
+    err = gen_buf_add(out, "]", 1);
   if (err == 0 && st->tail != NULL)
     err = st->tail(st->tail_ud, out);
   return err != 0 ? err : gen_buf_add(out, "}", 1);

@@ -7,8 +7,9 @@
  *
  * State file: {"version":1,"bounds":[5,10,…],"queues":{"<queue id>":
  * {"voice":{"m":[moments…],"b":[wait buckets…],"w":wait sum ms}}},
- * "final":true (written at a clean shutdown), "repair":{…} (the tail's:
- * gen_conv_repair.h)}; members other than these are ignored. A file
+ * "final":true (written at a clean shutdown), with a tail "listed":[every
+ * queue id] and "repair":{…} (the tail's: gen_conv_repair.h)}; members
+ * other than these are ignored. A file
  * with any value we did not write is refused whole (the counters restart
  * at zero); the wait buckets are restored only under the same WaitBuckets.
  * No locking: the caller holds its own (gen_conv_store_save takes it).

@@ -439,8 +439,26 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
   bool hold = !json_object_get_boolean(json_object_object_get(doc, "final"));
   int64_t start = floor_minute(at - r->lead_ms);
   size_t resumed = 0;
-  json_object_object_foreach(queues, id, saved) {
-    (void)saved;
+  /* The queues listed then (those with no count yet too), and those
+   * counted: a queue's moments since are missed either way. */
+  json_object *listed = json_object_object_get(doc, "listed");
+  size_t n_listed = json_object_is_type(listed, json_type_array)
+                        ? json_object_array_length(listed)
+                        : 0;
+  json_object *ids = json_object_new_object();
+  for (size_t i = 0; ids != NULL && i < n_listed; i++) {
+    const char *id =
+        json_object_get_string(json_object_array_get_idx(listed, i));
+    if (id != NULL)
+      json_object_object_add(ids, id, NULL);
+  }
+  json_object_object_foreach(queues, counted, unused) {
+    (void)unused;
+    if (ids != NULL)
+      json_object_object_add(ids, counted, NULL);
+  }
+  json_object_object_foreach(ids, id, none) {
+    (void)none;
     queue_t *q = why == NULL ? queue_get(r, id) : NULL;
     window_t *w = q != NULL && q->n_win == 0 ? calloc(1, sizeof(*w)) : NULL;
     if (w == NULL)
@@ -457,6 +475,7 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
     r->held += hold;
     resumed++;
   }
+  json_object_put(ids);
   if (why != NULL) { /* no window of this snapshot kept */
     forget_all(r);
     gen_org_log(org, NULL, LOG_WARNING,

@@ -530,6 +530,9 @@ class Faults:
             return app.other_system_message(spec)
         if name == "token_revoked":
             return app.token_revoked(spec)
+        if name == "agg_late":  # the share of moments the aggregates show late, now
+            app.model.conv_store.late_share = float(spec.get("share", 0))
+            return {"agg_late_share": app.model.conv_store.late_share}
         if name == "clear":
             self.active = []
             self.hb_stopped_until = 0

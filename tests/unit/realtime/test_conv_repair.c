@@ -466,6 +466,16 @@ DEF_TEST(resumed_after_a_restart) {
   EXPECT_EQ_INT(0, gen_conv_repair_resume(r, doc, T0 + 8 * 86400 * S, org));
   gen_conv_repair_free(r);
   json_object_put(doc);
+  /* Queues listed with no count yet resume too: their moments since the
+   * file are missed as well. */
+  doc = json_tokener_parse("{\"queues\":{\"q0\":{}},\"listed\":[\"q0\","
+                           "\"q1\",\"q2\"],\"repair\":{\"at\":"
+                           "1795428000000,\"recent\":{}}}");
+  r = repair(T0);
+  EXPECT_EQ_INT(3, gen_conv_repair_resume(r, doc, T0 + 60 * S, org));
+  OK(gen_conv_repair_held(r, "q2"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
   /* Not of the form written: nothing resumed. A file from before the
    * resume (no "repair"): as before. */
   static const char *const bad[] = {
