@@ -424,7 +424,7 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
   json_object *rep = json_object_object_get(doc, "repair");
   json_object *queues = json_object_object_get(doc, "queues");
   json_object *recent = json_object_object_get(rep, "recent");
-  int64_t at;
+  int64_t at = 0;
   if (r == NULL || rep == NULL ||
       !json_object_is_type(queues, json_type_object))
     return 0; /* none, or a file from before the resume: as then */
