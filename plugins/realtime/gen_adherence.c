@@ -216,15 +216,10 @@ void gen_adherence_free(gen_adherence_t *a) {
  * and logged, rate-limited. */
 static bool outcome(gen_adherence_t *a, gen_client_t *client, int status,
                     const char *err, const char *what) {
-  if (gen_client_family(client, GEN_ADH_FAMILY, status, err,
-                        "queue observations"))
-    return a->refused = true;
-  if (status != 0) {
-    a->failures++;
-    gen_org_log(client->org, &a->complain, LOG_WARNING, "%s: %s: %s",
-                GEN_ADH_FAMILY, what, err);
-  }
-  return false;
+  if (!gen_minute_outcome(client, GEN_ADH_FAMILY, status, err, what,
+                          &a->failures, &a->complain))
+    return false;
+  return a->refused = true;
 }
 
 /* The agent of unit u that is user (added when add; NULL without one). */

@@ -190,14 +190,8 @@ void gen_agent_groups_free(gen_agent_groups_t *g) {
 static bool outcome(gen_agent_groups_t *g, gen_client_t *client,
                     const char *family, int status, const char *err,
                     const char *what) {
-  if (gen_client_family(client, family, status, err, "queue observations"))
-    return true;
-  if (status != 0) {
-    g->failures++;
-    gen_org_log(client->org, &g->complain, LOG_WARNING, "%s: %s: %s", family,
-                what, err);
-  }
-  return false;
+  return gen_minute_outcome(client, family, status, err, what, &g->failures,
+                            &g->complain);
 }
 
 static bool refusal(const char *err) {

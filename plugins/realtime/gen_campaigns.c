@@ -209,17 +209,11 @@ void gen_campaigns_free(gen_campaigns_t *g) {
  * (rate-limited). */
 static bool outcome(gen_campaigns_t *g, gen_client_t *client, int status,
                     const char *err, const char *what) {
-  if (gen_client_family(client, GEN_CP_FAMILY, status, err,
-                        "queue observations")) {
-    g->refused = true;
-    return true;
-  }
-  if (status != 0) {
-    g->failures++;
-    gen_org_log(client->org, &g->complain, LOG_WARNING, "%s: %s: %s",
-                GEN_CP_FAMILY, what, err);
-  }
-  return false;
+  if (!gen_minute_outcome(client, GEN_CP_FAMILY, status, err, what,
+                          &g->failures, &g->complain))
+    return false;
+  g->refused = true;
+  return true;
 }
 
 /* n malformed parts of an answer: counted here and in the org's count. */

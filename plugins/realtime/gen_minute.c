@@ -35,3 +35,15 @@ void gen_minute_spend(gen_minute_t *m, cdtime_t now) {
   m->sent[m->head] = now;
   m->head = (m->head + 1) % m->n;
 }
+
+bool gen_minute_outcome(gen_client_t *client, const char *family, int status,
+                        const char *err, const char *what, uint64_t *failures,
+                        gen_ratelimit_t *rl) {
+  if (gen_client_family(client, family, status, err, "queue observations"))
+    return true;
+  if (status != 0) {
+    (*failures)++;
+    gen_org_log(client->org, rl, LOG_WARNING, "%s: %s: %s", family, what, err);
+  }
+  return false;
+}
