@@ -80,8 +80,21 @@ class Collectd:
         its status line and the lines that follow it."""
         import socket
 
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
+        # a daemon just started may not listen yet: wait while the process
+        # lives (up to 30 s), then let the error through
+        deadline = time.monotonic() + 30
+        while True:
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(self.sock)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if (time.monotonic() > deadline or self.proc is None
+                        or self.proc.poll() is not None):
+                    raise
+                time.sleep(0.1)
+        with s:
             s.sendall(line.encode() + b"\n")
             f = s.makefile()
             head = f.readline()
