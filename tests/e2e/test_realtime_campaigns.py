@@ -12,8 +12,9 @@ statistics answer that is not JSON is counted and logged, and the plugin
 goes on; a 403 for outbound:campaign:view stops the family, said once, the
 queues go on. With CampaignsEvery an hour (RealtimeCampaignTopicsTest), the
 campaign topics alone move a campaign's progress and change a status in
-collectd: status and progress equal the truth both ways with no REST
-request after the first sweep; malformed topic bodies are counted."""
+collectd, in the SDK topic models' form and the routes': status and
+progress equal the truth both ways with no REST request after the first
+sweep; malformed topic bodies are counted."""
 import os
 import sys
 import time
@@ -245,7 +246,7 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
         return {k: v for k, v in RealtimeCampaignsTest.want(self.truth()).items()
                 if k[1] in LIVE}
 
-    def test_topics_move_status_and_progress(self):
+    def test_1_topics_move_status_and_progress(self):
         truth = self.truth()
         self.assertTrue(wait_for(lambda: len(self.live()) == 8 * len(truth["campaigns"]), 30),
                         "the first sweep's values did not come")
@@ -258,9 +259,13 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
             return self.rx.get(PLUGIN, moving, "campaign_contacts", "called")
         before = called()
         self.assertTrue(wait_for(lambda: called() > before, 30), "the progress did not move")
+        # the routes' form from here (integer counts, upper case)
+        self.sim.forms({"campaign_topic": "rest"})
         self.sim._open("/sim/campaigns", {"id": stopped, "campaignStatus": "OFF"})
         self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, stopped, "campaign_status", "off")
                                  == 1, 30), "the status did not change")
+        before = called()
+        self.assertTrue(wait_for(lambda: called() > before, 30), "the progress did not move")
         self.sim.fault({"fault": "freeze"})
         try:
             wait_for(lambda: self.live() == self.want(), 30, 0.2)
@@ -276,8 +281,9 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
                   "(the first sweep's only)", file=sys.stderr)
         finally:
             self.sim.fault({"fault": "thaw"})
+            self.sim.forms({"campaign_topic": "sdk"})
 
-    def test_malformed_bodies_counted(self):
+    def test_2_malformed_bodies_counted(self):
         malformed = self.rx.get(PLUGIN, "self", "campaign_malformed") or 0
         cid = next(iter(self.truth()["campaigns"]))
         sent = self.sim._open("/sim/campaigns", {"id": cid, "malformed": True})

@@ -435,6 +435,14 @@ DEF_TEST(topics) {
   EXPECT_EQ_INT(25, (int)put_of("Campaign 1/campaign_percent/processed"));
   EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_agents/idle"));
 
+  /* ...or the route's form: integers. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c0.progress",
+                        "{\"numberOfContactsCalled\":10,"
+                        "\"totalNumberOfContacts\":1000,\"percentage\":1}"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(10, (int)put_of("Campaign 0/campaign_contacts/called"));
+
   /* Status: lower case (the topic model's enum), a warning once; the
    * dialer's statistics go with it. A config change without a status
    * changes nothing. */
@@ -449,6 +457,11 @@ DEF_TEST(topics) {
   EXPECT_EQ_INT(-1, (int)put_of("Campaign 2/campaign_agents/idle"));
   EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Campaign_2",
                                           "campaign_status", NULL));
+  /* Upper case (the route's form) reads the same. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c2",
+                        "{\"id\":\"c2\",\"campaignStatus\":\"OFF\"}"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
   /* The next listing says OFF too: no second notification. */
   snprintf(status_of[2], sizeof(status_of[2]), "OFF");
   gen_campaigns_run(g, &client, S(1060));
@@ -479,8 +492,8 @@ DEF_TEST(topics) {
   /* c151 of the two listings, the four messages */
   EXPECT_EQ_INT(
       2 + 4, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
-  /* the three read of followed campaigns (c140's is not) */
-  EXPECT_EQ_INT(3,
+  /* the five read of followed campaigns (c140's is not) */
+  EXPECT_EQ_INT(5,
                 (int)mock_find("self", "campaign_updates", NULL)->value.derive);
   put_all(g, &client);
   EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_status/on"));
