@@ -3692,7 +3692,8 @@ class T11Forms(unittest.TestCase):
                                        "usage_date": "present", "usage_zeros": "present",
                                        "usage_status": "present", "usage_jobs": "served",
                                        "usage_legacy": "served", "usage_next": "uri",
-                                       "usage_client_ref": "full", "ewt_results": "one"})
+                                       "usage_client_ref": "full", "ewt_results": "one",
+                                       "campaign_topic": "sdk"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
