@@ -27,12 +27,9 @@
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
  * agent once, re-read with GET /api/v2/users after every (re)connect.
- * EstimatedWaitTime asks the estimated wait time of the queues and media
- * types with conversations waiting, within a budget, from the read
- * (gen_ewt). AgentStatesByDivision and AgentStatesByTeam ask the agents of
- * each division and team by state, Campaigns the outbound campaigns, both
- * from the read (gen_agent_groups, gen_campaigns). Adherence follows each
- * management unit's agents (gen_adherence).
+ * From the read, each within its budget: EstimatedWaitTime (gen_ewt),
+ * AgentStatesBy* (gen_agent_groups), Campaigns (gen_campaigns), Adherence
+ * (gen_adherence); the last two follow their topics in between.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -86,7 +83,7 @@ typedef struct {
   gen_roster_t agents;        /* AgentActivity: members of the queues */
   gen_ewt_t *ewt;             /* EstimatedWaitTime */
   gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
-  gen_campaigns_t *campaigns; /* Campaigns (the read thread's) */
+  gen_campaigns_t *campaigns; /* Campaigns (its own lock) */
   gen_adherence_t *adherence; /* Adherence (its own lock) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
@@ -305,6 +302,8 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
   char err[128];
+  if (gen_campaigns_topic(inst->campaigns, topic)) /* logs its own */
+    return gen_campaigns_message(inst->campaigns, topic, json, len);
   if (inst->adherence != NULL && gen_adherence_topic(topic))
     return gen_adherence_message(inst->adherence, topic, json, len, err,
                                  sizeof(err)) == GEN_NOTIFY_OK
@@ -511,6 +510,7 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
   gen_conv_repair_connected(b.inst->repair, topics, n,
                             gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&b.inst->lock);
+  gen_campaigns_connected(b.inst->campaigns, topics, n); /* a gap: re-read */
   gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
                        GEN_QS_QUERY_MAX, baseline_batch, &b, failed);
   if (b.inst->config.agent_activity)
@@ -551,6 +551,7 @@ static int stream_topics(gr_instance_t *inst) {
   if (n_users == 0)
     n_users = (ssize_t)inst->agents.users.count;
   pthread_mutex_unlock(&inst->lock);
+  topics = gen_campaigns_topics(inst->campaigns, topics, &n);
   topics = gen_adherence_topics(inst->adherence, topics, &n); /* the last */
   if (topics == NULL)
     return -ENOMEM;
@@ -668,9 +669,9 @@ static int gr_read(user_data_t *ud) {
               gen_monotonic()); /* its minute and Every: no clock step */
   gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
   gen_campaigns_run(inst->campaigns, inst->client, gen_monotonic());
-  if (gen_adherence_run(inst->adherence, inst->client, gen_monotonic()))
-    stream_topics(inst); /* the units changed: their topics */
-
+  bool cp = gen_campaigns_renewed(inst->campaigns); /* chosen anew */
+  if (gen_adherence_run(inst->adherence, inst->client, gen_monotonic()) || cp)
+    stream_topics(inst); /* the units or the campaigns changed: topics */
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
   redispatch_due(inst, t, true); /* what the ticks left of this cycle */

@@ -5,12 +5,14 @@
 #include "gen_campaigns.h"
 
 #include "gen_dispatch.h"
+#include "gen_hub.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_minute.h"
 #include "gen_notice.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,28 +32,39 @@ int gen_cp_status_from_name(const char *name) {
   return -1;
 }
 
-/* One campaign: what the listing said, what was read of it. */
+/* One campaign: what the listing and its topics said, what was read of
+ * it. */
 typedef struct {
-  int status;  /* the last listing's (-1: unknown) */
-  bool chosen; /* selected: its values are put */
+  int status;  /* the last listing's or topic's (-1: unknown) */
+  bool chosen; /* selected: its values are put, its topics followed */
   bool have_progress, have_stats;
+  bool connected; /* its topics were on a channel that connected */
+  cdtime_t status_at, progress_at; /* of the last topic message, 0: none */
   gen_cp_progress_t progress;
   gen_cp_stats_t stats;
 } campaign_t;
 
 struct gen_campaigns {
   gen_campaigns_config_t c;
+  /* items' status and progress, malformed, updates, renew, resync: the
+   * hub's threads and the read. set and items are replaced by the read
+   * thread only (it reads them without the lock). */
+  pthread_mutex_t lock;
   gen_entity_set_t set; /* the listed campaigns, parallel to items */
   campaign_t *items;
+  const gen_org_t *org; /* the client's (the read's, before any topic) */
   bool sweeping;
   cdtime_t swept_at;
   size_t cursor; /* the next campaign whose stats are asked */
   gen_minute_t minute;
-  uint64_t requests, failures, malformed;
+  uint64_t requests, failures, malformed, updates;
   bool refused;
+  bool renew;  /* the chosen changed: their topics to give again */
+  bool resync; /* a channel's gap: the next read sweeps */
   gen_ratelimit_t complain;
   gen_ratelimit_t skipped;      /* entries of the listing skipped */
   gen_ratelimit_t bad_progress; /* entries of the progress skipped */
+  gen_ratelimit_t bad_message;  /* topic messages skipped */
 };
 
 void gen_campaigns_config_init(gen_campaigns_config_t *c) {
@@ -189,10 +202,12 @@ gen_campaigns_t *gen_campaigns_new(const gen_campaigns_config_t *c) {
   g->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   g->skipped = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   g->bad_progress = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  g->bad_message = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   if (gen_minute_init(&g->minute, (size_t)c->per_minute) != 0) {
     free(g);
     return NULL;
   }
+  pthread_mutex_init(&g->lock, NULL);
   return g;
 }
 
@@ -202,6 +217,7 @@ void gen_campaigns_free(gen_campaigns_t *g) {
   gen_entity_set_free(&g->set);
   free(g->items);
   gen_minute_free(&g->minute);
+  pthread_mutex_destroy(&g->lock);
   free(g);
 }
 
@@ -219,7 +235,9 @@ static bool outcome(gen_campaigns_t *g, gen_client_t *client, int status,
 /* n malformed parts of an answer: counted here and in the org's count. */
 static void count_malformed(gen_campaigns_t *g, gen_client_t *client,
                             size_t n) {
+  pthread_mutex_lock(&g->lock);
   g->malformed += n;
+  pthread_mutex_unlock(&g->lock);
   for (size_t k = 0; k < n; k++)
     gen_http_count_malformed(client->http);
 }
@@ -275,10 +293,12 @@ static void status_notice(const gen_org_t *org, const char *instance,
                gen_cp_status_names[now], gen_cp_status_names[was]);
 }
 
-/* Lists the campaigns; keeps what was read of those listed before. */
+/* Lists the campaigns; keeps what was read of those listed before, and a
+ * status a topic said after the listing was asked (the newer). */
 static int list(gen_campaigns_t *g, gen_client_t *client) {
   char err[512] = "", path[128];
   list_ctx_t l = {.g = g, .client = client};
+  cdtime_t asked = cdtime();
   snprintf(path, sizeof(path), "%s", LIST_PATH);
   int status = gen_http_get_pages(client->http, path, LIST_PAGE, take_campaign,
                                   &l, err, sizeof(err));
@@ -299,7 +319,10 @@ static int list(gen_campaigns_t *g, gen_client_t *client) {
                 "known campaignStatus skipped",
                 GEN_CP_FAMILY, l.skipped);
   }
-  size_t chosen = 0;
+  size_t chosen = 0, kept = 0, was_chosen = 0;
+  pthread_mutex_lock(&g->lock);
+  for (size_t k = 0; k < g->set.count; k++)
+    was_chosen += g->items[k].chosen;
   for (size_t k = 0; k < l.set.count; k++) {
     campaign_t *c = &items[k];
     ssize_t old = gen_entity_find(&g->set, l.set.items[k].id);
@@ -307,21 +330,29 @@ static int list(gen_campaigns_t *g, gen_client_t *client) {
       *c = g->items[old];
     else
       c->status = -1;
+    int now = c->status_at > asked ? c->status : l.status[k];
     status_notice(client->org,
                   gen_entity_instance(client->org, &l.set.items[k]),
-                  l.set.items[k].name, c->status, l.status[k]);
-    c->status = l.status[k];
+                  l.set.items[k].name, c->status, now);
+    c->status = now;
+    bool before = old >= 0 && c->chosen;
     c->chosen =
         (g->c.statuses & (1u << c->status)) != 0 && chosen < (size_t)g->c.max;
     chosen += c->chosen;
+    kept += before && c->chosen;
+    if (c->chosen && !before)
+      g->renew = true; /* a campaign to follow */
     if (!c->chosen)
-      c->have_progress = c->have_stats = false;
+      c->have_progress = c->have_stats = c->connected = false;
   }
+  if (kept != was_chosen)
+    g->renew = true; /* one followed no longer */
   gen_entity_set_free(&g->set);
   free(g->items);
   free(l.status);
   g->set = l.set;
   g->items = items;
+  pthread_mutex_unlock(&g->lock);
   return 0;
 }
 
@@ -333,6 +364,7 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
   char err[512] = "";
   json_object *body = json_object_new_array(), *doc = NULL;
   int status = -ENOMEM;
+  cdtime_t asked = cdtime();
   g->requests++;
   for (size_t k = 0; body != NULL && k < n; k++)
     json_object_array_add(body, json_object_new_string(ids[k]));
@@ -347,6 +379,7 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
     status = -EBADMSG, snprintf(err, sizeof(err), "not a list");
   }
   size_t bad = 0;
+  pthread_mutex_lock(&g->lock);
   for (size_t k = 0; status == 0 && k < json_object_array_length(doc); k++) {
     const char *id;
     gen_cp_progress_t p;
@@ -356,11 +389,12 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
       continue;
     }
     ssize_t i = gen_entity_find(&g->set, id);
-    if (i < 0)
-      continue; /* a campaign not listed now: passed over */
+    if (i < 0 || g->items[i].progress_at > asked)
+      continue; /* not listed now, or a topic said newer */
     g->items[i].progress = p;
     g->items[i].have_progress = true;
   }
+  pthread_mutex_unlock(&g->lock);
   json_object_put(doc);
   if (bad > 0) {
     count_malformed(g, client, bad);
@@ -379,12 +413,15 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
   const char *id = g->set.items[i].id;
   campaign_t *c = &g->items[i];
   gen_http_response_t resp;
+  gen_cp_stats_t stats;
   size_t bad = 0;
   int status;
-  c->have_stats = false;
   if (!gen_id_plain(id, 100)) {
     snprintf(err, sizeof(err), "campaign id \"%s\" not usable in a path", id);
     outcome(g, client, -EINVAL, err, "statistics");
+    pthread_mutex_lock(&g->lock);
+    c->have_stats = false;
+    pthread_mutex_unlock(&g->lock);
     return true;
   }
   snprintf(path, sizeof(path), "%s/%s/stats", LIST_PATH, id);
@@ -393,7 +430,7 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
   if (status != 0)
     snprintf(err, sizeof(err), "%s", resp.error);
   else
-    status = gen_cp_read_stats(resp.body, resp.body_len, &c->stats, &bad, err,
+    status = gen_cp_read_stats(resp.body, resp.body_len, &stats, &bad, err,
                                sizeof(err));
   gen_http_response_recycle(client->http, &resp);
   count_malformed(g, client, bad + (status == -EBADMSG));
@@ -402,7 +439,10 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
                 "%s: campaign \"%s\": %zu statistic(s) of the wrong type or "
                 "range skipped",
                 GEN_CP_FAMILY, g->set.items[i].name, bad);
+  pthread_mutex_lock(&g->lock);
+  c->stats = stats;
   c->have_stats = status == 0;
+  pthread_mutex_unlock(&g->lock);
   char what[300];
   snprintf(what, sizeof(what), "statistics of \"%s\"", g->set.items[i].name);
   return !outcome(g, client, status, err, what);
@@ -449,8 +489,16 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
   if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
     return 0;
   uint64_t before = g->requests;
+  if (g->org == NULL) { /* set once, read by the hub's threads */
+    pthread_mutex_lock(&g->lock);
+    g->org = client->org;
+    pthread_mutex_unlock(&g->lock);
+  }
   if (!g->sweeping) {
-    if (g->swept_at != 0 && now - g->swept_at < g->c.every)
+    pthread_mutex_lock(&g->lock);
+    bool resync = g->resync;
+    pthread_mutex_unlock(&g->lock);
+    if (g->swept_at != 0 && now - g->swept_at < g->c.every && !resync)
       return 0;
     /* the listing and the progress need a request a page at least */
     size_t pages = 2 + g->set.count / LIST_PAGE;
@@ -458,12 +506,18 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
     if (pages > left && left < g->minute.n)
       return 0;
     g->swept_at = now;
+    pthread_mutex_lock(&g->lock);
+    g->resync = false;
+    pthread_mutex_unlock(&g->lock);
     if (!start_sweep(g, client, now))
       return (size_t)(g->requests - before);
     g->sweeping = true, g->cursor = 0;
   }
   while (g->cursor < g->set.count && !gen_http_resting(client->http, NULL)) {
-    if (!dialling(&g->items[g->cursor])) {
+    pthread_mutex_lock(&g->lock);
+    bool dial = dialling(&g->items[g->cursor]);
+    pthread_mutex_unlock(&g->lock);
+    if (!dial) {
       g->cursor++;
       continue;
     }
@@ -481,6 +535,169 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
   return (size_t)(g->requests - before);
 }
 
+/* ---- topics ----------------------------------------------------------------
+ */
+
+char **gen_campaigns_topics(gen_campaigns_t *g, char **topics, size_t *n) {
+  if (g == NULL || topics == NULL || g->refused)
+    return topics;
+  char **grown = realloc(topics, (*n + 2 * g->set.count + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    gen_hub_topics_free(topics, *n);
+    return NULL;
+  }
+  pthread_mutex_lock(&g->lock);
+  for (size_t i = 0; i < g->set.count; i++) {
+    if (!g->items[i].chosen)
+      continue;
+    const char *id = g->set.items[i].id;
+    gen_entity_topic_add(grown, n, GEN_CP_TOPIC_PREFIX, id, "");
+    gen_entity_topic_add(grown, n, GEN_CP_TOPIC_PREFIX, id,
+                         GEN_CP_PROGRESS_SUFFIX);
+  }
+  pthread_mutex_unlock(&g->lock);
+  return grown;
+}
+
+bool gen_campaigns_renewed(gen_campaigns_t *g) {
+  if (g == NULL)
+    return false;
+  pthread_mutex_lock(&g->lock);
+  bool renew = g->renew && !g->refused;
+  g->renew = false;
+  pthread_mutex_unlock(&g->lock);
+  return renew;
+}
+
+/* The campaign id of topic ("<prefix>{id}" or "<prefix>{id}.progress")
+ * into id; false when topic is neither. */
+static bool topic_id(const char *topic, char *id, size_t size, bool *progress) {
+  size_t pre = strlen(GEN_CP_TOPIC_PREFIX);
+  if (strncasecmp(topic, GEN_CP_TOPIC_PREFIX, pre) != 0)
+    return false;
+  const char *start = topic + pre, *dot = strchr(start, '.');
+  size_t len = dot != NULL ? (size_t)(dot - start) : strlen(start);
+  *progress = dot != NULL;
+  if (len == 0 || len >= size ||
+      (dot != NULL && strcasecmp(dot, GEN_CP_PROGRESS_SUFFIX) != 0))
+    return false;
+  memcpy(id, start, len);
+  id[len] = '\0';
+  return true;
+}
+
+bool gen_campaigns_topic(const gen_campaigns_t *g, const char *topic) {
+  char id[128];
+  bool progress;
+  return g != NULL && topic_id(topic, id, sizeof(id), &progress);
+}
+
+/* What one message says: a status (-1: none), or a progress. */
+typedef struct {
+  int status;
+  bool progress;
+  gen_cp_progress_t p;
+} cp_message_t;
+
+/* Reads the eventBody of a message of campaign id's topic into *m. 0, or
+ * -EBADMSG with the reason in err. */
+static int read_message(json_object *body, const char *id, bool progress,
+                        cp_message_t *m, char *err, size_t err_size) {
+  json_object *v;
+  m->status = -1, m->progress = progress;
+  if (!json_object_is_type(body, json_type_object)) {
+    snprintf(err, err_size, "no eventBody object");
+    return -EBADMSG;
+  }
+  if (progress) {
+    const char *of;
+    if (!gen_cp_read_progress(body, &of, &m->p)) {
+      snprintf(err, err_size, "progress without counts of 0 or more");
+      return -EBADMSG;
+    }
+    if (of != NULL && strcasecmp(of, id) != 0) {
+      snprintf(err, err_size, "progress of another campaign (\"%.60s\")", of);
+      return -EBADMSG;
+    }
+    return 0;
+  }
+  if (!json_object_object_get_ex(body, "campaignStatus", &v) ||
+      json_object_is_type(v, json_type_null))
+    return 0; /* a change of the configuration only */
+  m->status = gen_cp_status_from_name(json_object_get_string(v));
+  if (!json_object_is_type(v, json_type_string) || m->status < 0) {
+    snprintf(err, err_size, "campaignStatus \"%.40s\" unknown",
+             json_object_get_string(v));
+    return -EBADMSG;
+  }
+  return 0;
+}
+
+gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
+                                           const char *topic, const char *json,
+                                           size_t len) {
+  char id[128], err[160] = "";
+  bool progress;
+  cp_message_t m;
+  json_object *doc = NULL;
+  if (g == NULL || !topic_id(topic, id, sizeof(id), &progress))
+    return GEN_NOTIFY_OK; /* not ours */
+  int status = gen_notify_parse(json, len, &doc, err, sizeof(err));
+  if (status == 0)
+    status = read_message(gen_json_get_object(doc, "eventBody"), id, progress,
+                          &m, err, sizeof(err));
+  json_object_put(doc);
+  pthread_mutex_lock(&g->lock);
+  const gen_org_t *org = g->org;
+  if (status != 0) {
+    g->malformed++;
+    pthread_mutex_unlock(&g->lock);
+    if (org != NULL)
+      gen_org_log(org, &g->bad_message, LOG_WARNING,
+                  "%s: malformed message of %s skipped: %s", GEN_CP_FAMILY,
+                  topic, err);
+    return GEN_NOTIFY_MALFORMED;
+  }
+  ssize_t i = gen_entity_find(&g->set, id);
+  campaign_t *c = i >= 0 ? &g->items[i] : NULL;
+  if (c != NULL && c->chosen && g->org != NULL) {
+    g->updates++;
+    if (m.progress) {
+      c->progress = m.p, c->have_progress = true;
+      c->progress_at = cdtime();
+    } else if (m.status >= 0) {
+      /* said once: the listing that confirms it finds it said */
+      status_notice(g->org, gen_entity_instance(g->org, &g->set.items[i]),
+                    g->set.items[i].name, c->status, m.status);
+      if (c->status != m.status)
+        c->have_stats = false; /* the dialer's, until the next sweep */
+      c->status = m.status, c->status_at = cdtime();
+    }
+  }
+  pthread_mutex_unlock(&g->lock);
+  return GEN_NOTIFY_OK;
+}
+
+void gen_campaigns_connected(gen_campaigns_t *g, char *const *topics,
+                             size_t n) {
+  if (g == NULL)
+    return;
+  pthread_mutex_lock(&g->lock);
+  for (size_t k = 0; k < n; k++) {
+    char id[128];
+    bool progress;
+    if (!topic_id(topics[k], id, sizeof(id), &progress) || progress)
+      continue; /* each campaign once: its status topic */
+    ssize_t i = gen_entity_find(&g->set, id);
+    if (i < 0 || !g->items[i].chosen)
+      continue;
+    if (g->items[i].connected)
+      g->resync = true; /* again: what the gap missed is read */
+    g->items[i].connected = true;
+  }
+  pthread_mutex_unlock(&g->lock);
+}
+
 /* The series of a statistic: type and type instance. */
 static const struct {
   const char *type, *instance;
@@ -496,10 +713,11 @@ static const struct {
     [GEN_CP_CONNECT_RATIO] = {"campaign_connect_ratio", "connects"},
 };
 
-void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
+void gen_campaigns_put(gen_campaigns_t *g, const gen_org_t *org,
                        gen_cp_put_t put, void *ud) {
   if (g == NULL || g->refused)
     return;
+  pthread_mutex_lock(&g->lock);
   for (size_t i = 0; i < g->set.count; i++) {
     const campaign_t *c = &g->items[i];
     if (!c->chosen)
@@ -521,16 +739,22 @@ void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
         put(ud, name, stat_series[k].type, stat_series[k].instance,
             c->stats.v[k]);
   }
+  pthread_mutex_unlock(&g->lock);
 }
 
-void gen_campaigns_dispatch_stats(const gen_campaigns_t *g, const char *host,
+void gen_campaigns_dispatch_stats(gen_campaigns_t *g, const char *host,
                                   const char *plugin) {
   if (g == NULL)
     return;
+  pthread_mutex_lock(&g->lock);
+  uint64_t malformed = g->malformed, updates = g->updates;
+  pthread_mutex_unlock(&g->lock);
   gen_dispatch_self(host, plugin, "campaign_requests", NULL, true,
                     (double)g->requests);
   gen_dispatch_self(host, plugin, "campaign_failures", NULL, true,
                     (double)g->failures);
   gen_dispatch_self(host, plugin, "campaign_malformed", NULL, true,
-                    (double)g->malformed);
+                    (double)malformed);
+  gen_dispatch_self(host, plugin, "campaign_updates", NULL, true,
+                    (double)updates);
 }

@@ -11,9 +11,13 @@
  * STOPPING: GET /api/v2/outbound/campaigns/{id}/stats), within
  * CampaignsRequests in any 60 s (a sweep goes on over the next reads where
  * it stopped). A status that changes between two listings raises a
- * collectd notification. Asked from the read, not from the campaign
- * topics (HACKING.md, Outbound campaigns). Only the read thread uses it:
- * no lock.
+ * collectd notification. In between, the chosen campaigns' topics
+ * (v2.outbound.campaigns.{id}: its campaignStatus; .progress: its counts)
+ * update status and progress at once, through the notification hub's
+ * channels (shared with the queue topics; they cost no request): the
+ * sweep stays the baseline and the periodic re-read, and the only source
+ * of the statistics (HACKING.md, Outbound campaigns). Messages come on
+ * the hub's threads, the rest on the read thread: its own lock.
  */
 #ifndef GEN_CAMPAIGNS_H
 #define GEN_CAMPAIGNS_H 1
@@ -21,6 +25,7 @@
 #include "gen_client.h"
 #include "gen_config.h"
 #include "gen_entity.h"
+#include "gen_notify.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -118,11 +123,43 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
  * campaign_connect_ratio connects). */
 typedef void (*gen_cp_put_t)(void *ud, const char *instance, const char *type,
                              const char *type_instance, double value);
-void gen_campaigns_put(const gen_campaigns_t *g, const gen_org_t *org,
+void gen_campaigns_put(gen_campaigns_t *g, const gen_org_t *org,
                        gen_cp_put_t put, void *ud);
 
-/* Its self-metrics: requests made, failed requests, malformed answers. */
-void gen_campaigns_dispatch_stats(const gen_campaigns_t *g, const char *host,
+#define GEN_CP_TOPIC_PREFIX "v2.outbound.campaigns."
+#define GEN_CP_PROGRESS_SUFFIX ".progress"
+
+/* Appends the two topics of each chosen campaign to topics[0..*n-1]
+ * (reallocated; NULL and *n untouched when g is NULL). Returns the array
+ * (NULL without memory: the old one is freed). */
+char **gen_campaigns_topics(gen_campaigns_t *g, char **topics, size_t *n);
+
+/* True once after the chosen campaigns changed (their topics must be
+ * given again); false when g is NULL. */
+bool gen_campaigns_renewed(gen_campaigns_t *g);
+
+/* True when g is on and topic is a campaign's or its progress'. */
+bool gen_campaigns_topic(const gen_campaigns_t *g, const char *topic);
+
+/* One message of a campaign's topics: a campaignStatus this version knows
+ * (any case; a body without one changes nothing) sets the status (a change
+ * notified as the listing's is, once), a progress body (the counts of
+ * gen_cp_read_progress; campaign.id, when given, the topic's) the
+ * progress. A campaign no longer chosen is passed over. GEN_NOTIFY_OK, or
+ * GEN_NOTIFY_MALFORMED (counted in campaign_malformed, logged
+ * rate-limited). */
+gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
+                                           const char *topic, const char *json,
+                                           size_t len);
+
+/* A channel (re)connected with topics[0..n-1]: when it carried a chosen
+ * campaign's topics before (a gap: messages were missed), the next read
+ * sweeps whatever CampaignsEvery says. */
+void gen_campaigns_connected(gen_campaigns_t *g, char *const *topics, size_t n);
+
+/* Its self-metrics: requests made, failed requests, malformed answers and
+ * messages, topic messages applied. */
+void gen_campaigns_dispatch_stats(gen_campaigns_t *g, const char *host,
                                   const char *plugin);
 
 #endif /* GEN_CAMPAIGNS_H */

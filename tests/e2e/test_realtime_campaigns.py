@@ -10,7 +10,11 @@ progress moves in collectd within seconds; a campaign stopped and started
 again gives a collectd notification each time (a warning, then okay); a
 statistics answer that is not JSON is counted and logged, and the plugin
 goes on; a 403 for outbound:campaign:view stops the family, said once, the
-queues go on."""
+queues go on. With CampaignsEvery an hour (RealtimeCampaignTopicsTest), the
+campaign topics alone move a campaign's progress and change a status in
+collectd, in the SDK topic models' form and the routes': status and
+progress equal the truth both ways with no REST request after the first
+sweep; malformed topic bodies are counted."""
 import os
 import sys
 import time
@@ -157,6 +161,11 @@ class RealtimeCampaignsTest(RealtimeTestCase):
                                  == 1, 3 * EVERY))
         self.sim._open("/sim/campaigns", {"id": cid, "campaignStatus": "ON"})
         self.notes.wait(lambda _: said("OKAY", "is now on (was off)"), 3 * EVERY)
+        # the topic said it first; the next listing, the same, says nothing
+        lists = self.truth()["requests"]["list"]
+        self.assertTrue(wait_for(lambda: self.truth()["requests"]["list"] > lists,
+                                 3 * EVERY, 0.5))
+        time.sleep(2 * INTERVAL)   # the listing read
         self.assertEqual(len(said("OKAY", "is now on (was off)")), 1)
         self.assertEqual(len(said("WARNING", "is now off (was on)")), 1)   # once
 
@@ -205,6 +214,85 @@ class RealtimeCampaignsTest(RealtimeTestCase):
             self.assertEqual(self.series(since), {})
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": perm})
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+LIVE = ("campaign_status", "campaign_contacts", "campaign_percent")   # what topics carry
+REST = ("list", "bulk_progress", "progress", "stats")
+
+
+class RealtimeCampaignTopicsTest(RealtimeTestCase):
+    """CampaignsEvery 3600: after the first sweep only the topics can move
+    a value within the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
+                            "--speed", "5", "--campaigns", "4")
+        cls.start_collectd(KEYS.replace(f"CampaignsEvery {EVERY}", "CampaignsEvery 3600"),
+                           interval=1, timeout=60)
+
+    def truth(self):
+        return self.sim._open("/sim/truth/campaigns")
+
+    def live(self):
+        """{(campaign, type, type instance): value} collectd has last of LIVE."""
+        return {(k[2], k[3], k[4]): round(self.rx.get(PLUGIN, k[2], k[3], k[4], host=k[0]), 6)
+                for k in self.rx.snapshot() if k[1] == PLUGIN and k[3] in LIVE}
+
+    def want(self):
+        return {k: v for k, v in RealtimeCampaignsTest.want(self.truth()).items()
+                if k[1] in LIVE}
+
+    def test_1_topics_move_status_and_progress(self):
+        truth = self.truth()
+        self.assertTrue(wait_for(lambda: len(self.live()) == 8 * len(truth["campaigns"]), 30),
+                        "the first sweep's values did not come")
+        swept = {r: truth["requests"][r] for r in REST}
+        made = self.rx.get(PLUGIN, "self", "campaign_requests")
+        on = [k for k, c in truth["campaigns"].items() if c["campaignStatus"] == "ON"]
+        moving, stopped = on[0], on[1]
+
+        def called():
+            return self.rx.get(PLUGIN, moving, "campaign_contacts", "called")
+        before = called()
+        self.assertTrue(wait_for(lambda: called() > before, 30), "the progress did not move")
+        # the routes' form from here (integer counts, upper case)
+        self.sim.forms({"campaign_topic": "rest"})
+        self.sim._open("/sim/campaigns", {"id": stopped, "campaignStatus": "OFF"})
+        self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, stopped, "campaign_status", "off")
+                                 == 1, 30), "the status did not change")
+        before = called()
+        self.assertTrue(wait_for(lambda: called() > before, 30), "the progress did not move")
+        self.sim.fault({"fault": "freeze"})
+        try:
+            wait_for(lambda: self.live() == self.want(), 30, 0.2)
+            got, want = self.live(), self.want()
+            self.assertEqual(got, want)   # both ways
+            after = self.truth()
+            self.assertEqual({r: after["requests"][r] for r in REST}, swept)   # no REST
+            self.assertEqual(self.rx.get(PLUGIN, "self", "campaign_requests"), made)
+            self.assertGreater(after["published"]["progress"], 0)
+            print(f"campaign topics: {len(got)} series equal the truth, "
+                  f"{after['published']['progress']} progress and "
+                  f"{after['published']['status']} status messages, requests {made} "
+                  "(the first sweep's only)", file=sys.stderr)
+        finally:
+            self.sim.fault({"fault": "thaw"})
+            self.sim.forms({"campaign_topic": "sdk"})
+
+    def test_2_malformed_bodies_counted(self):
+        malformed = self.rx.get(PLUGIN, "self", "campaign_malformed") or 0
+        cid = next(iter(self.truth()["campaigns"]))
+        sent = self.sim._open("/sim/campaigns", {"id": cid, "malformed": True})
+        self.assertEqual(sent["malformed_sent"], 2)
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "campaign_malformed")
+                                          or 0) == malformed + 2, 30),
+                        "the malformed bodies were not counted")
+        self.assertIn("outbound campaigns: malformed message of v2.outbound.campaigns."
+                      f"{cid}", self.cd.log_text())
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()

@@ -164,6 +164,9 @@ def parse_args(argv=None):
     a("--ewt-results", choices=simapi.FORMS["ewt_results"], default="one",
       help="an estimated wait time answer: one result without a label (default), or a "
            "labelled result (another value) before it")
+    a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
+      help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
+           "status lower case; default) or the routes' (integers, upper case)")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

@@ -974,6 +974,7 @@ FORMS = {
     "usage_next": ("uri", "cursor"),
     "usage_client_ref": ("full", "id"),
     "ewt_results": ("one", "labelled"),
+    "campaign_topic": ("sdk", "rest"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -992,6 +993,7 @@ TOPIC_RES = [
     (re.compile(r"^v2\.analytics\.flow\.([^.]+)\.(metrics|aggregates)$"), "flow"),
     (re.compile(r"^v2\.detail\.events\.conversation\.([^.]+)\.attributes$"), "any"),
     (re.compile(r"^v2\.workforcemanagement\.managementunits\.([^.]+)\.adherence$"), "unit"),
+    (re.compile(r"^v2\.outbound\.campaigns\.([^.]+)(\.progress)?$"), "campaign"),
     (re.compile(r"^channel\.metadata$"), None),
 ]
 
@@ -1090,6 +1092,8 @@ class App:
         # outbound campaigns (README, Outbound campaigns)
         self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
                                                 model.divisions, model.now)
+        self.campaigns.form = lambda: self.forms["campaign_topic"]
+        self.campaigns.hub = self.hub
         self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
                                                 model.seed)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
@@ -2838,11 +2842,16 @@ class App:
 
     async def h_sim_campaigns(self, req, p, tok):
         """POST /sim/campaigns {"id": …, "campaignStatus": "OFF"}: a
-        campaign's status set (what a supervisor's start or stop does)."""
+        campaign's status set (what a supervisor's start or stop does),
+        published on its topic; {"id": …, "malformed": true}: a body of each
+        of its topics that does not read, published (answers
+        {"malformed_sent"})."""
         body = req.json()
         c = self._campaigns_now().by_id.get(body.get("id") if isinstance(body, dict) else None)
         if c is None:
             raise ApiError(404, "not.found", "Campaign not found")
+        if body.get("malformed"):
+            return Response(200, {"malformed_sent": self.campaigns.publish_malformed(c["id"])})
         try:
             self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
         except ValueError as e:
@@ -3039,6 +3048,8 @@ class App:
                             reason = "Unknown flow id"
                         elif kind == "unit" and m.group(1) not in self.adherence.unit_by_id:
                             reason = "Unknown management unit id"
+                        elif kind == "campaign" and m.group(1) not in self.campaigns.by_id:
+                            reason = "Unknown campaign id"
                         break
                 else:
                     reason = "Unknown or unsupported topic"
@@ -3419,6 +3430,8 @@ class App:
             try:
                 self.sync()
                 self.hub.flush_observations()
+                # the campaigns move (and publish) between requests too
+                self.campaigns.advance(self.model.now, self.model.frozen)
             except Exception as e:      # keep serving; report
                 print("gensim: model error: %r" % e, file=sys.stderr)
                 import traceback

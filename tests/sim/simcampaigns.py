@@ -5,7 +5,13 @@ Campaign (listing), CampaignProgress and CampaignStats. The state moves
 with the simulated clock (not while the model is frozen); a campaign that
 has called every contact turns COMPLETE; POST /sim/campaigns sets a status.
 Everything answered comes from here, so /sim/truth/campaigns is what an
-answer would say now."""
+answer would say now. Each change is published on the campaign's topics
+(README, Outbound campaigns): a status on v2.outbound.campaigns.{id}
+(DialerCampaignConfigChangeCampaign), the contacts called on its
+.progress (DialerCampaignProgressEventCampaignProgress), in the form of
+the form campaign_topic: "sdk" (the topic models': counts as numbers with
+a fraction, the status lower case) or "rest" (the routes': integers, upper
+case)."""
 import random
 
 # CampaignStatusEnum of the record (README): the values the listing and
@@ -14,6 +20,8 @@ STATUSES = ("on", "off", "complete", "stopping", "invalid")
 DIALING_MODES = ("predictive", "power", "progressive", "preview", "agentless")
 # statuses of the first campaigns, in turn (one of each kind at 4)
 START = ("on", "on", "off", "complete")
+TOPIC = "v2.outbound.campaigns.%s"
+PROGRESS_TOPIC = TOPIC + ".progress"
 
 
 def _uuid(rng):
@@ -45,6 +53,9 @@ class Campaigns:
         self.clock = now_ms   # the same, stopped while frozen (the stats' slot)
         self.changes = []     # (sim ms, id, old, new)
         self.requests = {"stats": 0, "progress": 0, "bulk_progress": 0, "list": 0}
+        self.hub = None       # the notification hub, set by the app
+        self.form = lambda: "sdk"   # the form campaign_topic, set by the app
+        self.published = {"status": 0, "progress": 0, "malformed": 0}
 
     def advance(self, now_ms, frozen):
         """Dials what the time since the last call allows (nothing while
@@ -56,7 +67,10 @@ class Campaigns:
         self.clock += int(dt * 1000)
         for c in self.items:
             if c["status"] in ("on", "stopping"):
+                was = int(c["called"])
                 c["called"] = min(float(c["total"]), c["called"] + c["rate"] * dt)
+                if int(c["called"]) != was:
+                    self.publish_progress(c)
                 if c["status"] == "stopping":
                     self.set_status(c, "off")
                 elif c["called"] >= c["total"]:
@@ -67,9 +81,57 @@ class Campaigns:
             raise ValueError("campaignStatus must be one of %s" % "|".join(STATUSES))
         if c["status"] != status:
             self.changes.append((self.clock, c["id"], c["status"], status))
-            if c["status"] == "complete" and status == "on":
+            recycled = c["status"] == "complete" and status == "on"
+            if recycled:
                 c["called"] = 0.0   # started again: recycled, from the first contact
             c["status"] = status
+            self._publish(TOPIC % c["id"], lambda: self.config_change(c), "status")
+            if recycled:
+                self.publish_progress(c)
+
+    def _publish(self, topic, body, kind):
+        if self.hub is not None and self.hub.publish(topic, body):
+            self.published[kind] += 1
+
+    def publish_progress(self, c):
+        self._publish(PROGRESS_TOPIC % c["id"], lambda: self.progress_event(c), "progress")
+
+    def config_change(self, c):
+        """The eventBody of v2.outbound.campaigns.{id}: the campaign's
+        configuration (DialerCampaignConfigChangeCampaign: its enums lower
+        case in the SDK models; the fields read and a few more)."""
+        sdk = self.form() == "sdk"
+        return {"id": c["id"], "name": c["name"], "version": 1,
+                "contactList": {"id": c["contactList"]["id"], "name": c["contactList"]["name"]},
+                "dialingMode": c["dialingMode"].lower() if sdk else c["dialingMode"],
+                "campaignStatus": c["status"] if sdk else c["status"].upper(),
+                "outboundLineCount": c["outboundLineCount"],
+                "division": {"id": c["division"]["id"], "name": c["division"]["name"]}}
+
+    def progress_event(self, c):
+        """The eventBody of v2.outbound.campaigns.{id}.progress
+        (DialerCampaignProgressEventCampaignProgress: the counts BigDecimal
+        / double in the SDK models, percentage an integer); the same counts
+        as the route's CampaignProgress."""
+        p = self.progress(c)
+        num = float if self.form() == "sdk" else int
+        return {"campaign": {"id": c["id"], "name": c["name"]},
+                "numberOfContactsCalled": num(p["numberOfContactsCalled"]),
+                "numberOfContactsMessaged": num(0),
+                "totalNumberOfContacts": num(p["totalNumberOfContacts"]),
+                "percentage": p["percentage"]}
+
+    def publish_malformed(self, cid):
+        """A body of each topic that does not read (a status the record does
+        not have; a count that is not a number): for the client's count."""
+        sent = 0
+        if self.hub is not None:
+            sent += self.hub.publish(TOPIC % cid, {"id": cid, "campaignStatus": "PAUSED"})
+            sent += self.hub.publish(PROGRESS_TOPIC % cid,
+                                     {"campaign": {"id": cid}, "numberOfContactsCalled": "x",
+                                      "totalNumberOfContacts": 1.0, "percentage": 0})
+        self.published["malformed"] += sent
+        return sent
 
     def listing(self, c):
         """A Campaign entity of GET /api/v2/outbound/campaigns (the fields
@@ -126,4 +188,4 @@ class Campaigns:
             out[c["id"]] = {"name": c["name"], "campaignStatus": c["status"].upper(),
                             "progress": self.progress(c), "stats": self.stats(c)}
         return {"campaigns": out, "changes": [list(x) for x in self.changes],
-                "requests": dict(self.requests)}
+                "requests": dict(self.requests), "published": dict(self.published)}

@@ -661,6 +661,52 @@ class T02eCampaigns(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission="outbound:campaign:view")
 
 
+    def test_topics(self):
+        """The campaign topics: the progress as it moves and a status set,
+        in the SDK topic models' form by default (counts with a fraction,
+        status lower case), the routes' with the form campaign_topic rest;
+        a malformed body on request; an unknown campaign's topic refused."""
+        c = self.sim.client()
+        t0 = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+        on = [k for k, v in t0.items() if v["campaignStatus"] == "ON"][-1]
+        topic = "v2.outbound.campaigns.%s" % on
+        ch = open_channel(c, [topic, topic + ".progress"])
+        ws = WsClient(ch["connectUri"])
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict)
+                          and m.get("topicName") == topic + ".progress")
+        body = m["eventBody"]
+        self.assertEqual(body["campaign"]["id"], on)
+        self.assertIsInstance(body["numberOfContactsCalled"], float)
+        self.assertIsInstance(body["percentage"], int)
+        self.assertEqual(body["percentage"], int(body["numberOfContactsCalled"]) * 100
+                         // int(body["totalNumberOfContacts"]))
+        self.sim.sim("POST", "/sim/forms", {"campaign_topic": "rest"})
+        try:
+            m, _ = recv_until(ws, lambda m: isinstance(m, dict)
+                              and m.get("topicName") == topic + ".progress"
+                              and isinstance(m["eventBody"]["numberOfContactsCalled"], int))
+            self.sim.sim("POST", "/sim/campaigns", {"id": on, "campaignStatus": "OFF"})
+            m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic)
+            self.assertEqual((m["eventBody"]["id"], m["eventBody"]["campaignStatus"]),
+                             (on, "OFF"))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"campaign_topic": "sdk"})
+        self.sim.sim("POST", "/sim/campaigns", {"id": on, "campaignStatus": "ON"})
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic)
+        self.assertEqual(m["eventBody"]["campaignStatus"], "on")
+        st, js = self.sim.sim("POST", "/sim/campaigns", {"id": on, "malformed": True})
+        self.assertEqual((st, js["malformed_sent"]), (200, 2))
+        m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic
+                          and m["eventBody"].get("campaignStatus") == "PAUSED")
+        published = self.sim.sim("GET", "/sim/truth/campaigns")[1]["published"]
+        self.assertGreaterEqual(published["progress"], 2)
+        self.assertEqual((published["status"], published["malformed"]), (2, 2))
+        ws.close()
+        st, _, ch = c.request("POST", "/api/v2/notifications/channels")
+        st, _, js = c.request("PUT", "/api/v2/notifications/channels/%s/subscriptions"
+                              % ch["id"], [{"id": "v2.outbound.campaigns.nope.progress"}])
+        self.assertEqual(st, 400)
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -3646,7 +3692,8 @@ class T11Forms(unittest.TestCase):
                                        "usage_date": "present", "usage_zeros": "present",
                                        "usage_status": "present", "usage_jobs": "served",
                                        "usage_legacy": "served", "usage_next": "uri",
-                                       "usage_client_ref": "full", "ewt_results": "one"})
+                                       "usage_client_ref": "full", "ewt_results": "one",
+                                       "campaign_topic": "sdk"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

@@ -5,13 +5,16 @@
  * reads against a fake API (the listing's statuses chosen, the bulk
  * progress of 150 campaigns in two requests, the stats of the dialling
  * ones only, a status change notified once and the first listing not at
- * all, a sweep within the budget, a 403 that stops the family).
+ * all, a sweep within the budget, a 403 that stops the family), and the
+ * campaign topics (progress and status at once, notified once when the
+ * listing confirms, malformed bodies counted, a channel's gap re-read).
  */
 #include "collectd/core/daemon/collectd.h"
 
 #include "fake_client.h"
 #include "gen_campaigns.h"
 #include "gen_http.c" /* its transport seam: a fake API */
+#include "gen_hub.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -230,7 +233,7 @@ static double put_of(const char *key) {
   return -1;
 }
 
-static void put_all(const gen_campaigns_t *g, const gen_client_t *client) {
+static void put_all(gen_campaigns_t *g, const gen_client_t *client) {
   memset(&got, 0, sizeof(got));
   gen_campaigns_put(g, client->org, put_value, &got);
 }
@@ -389,11 +392,134 @@ DEF_TEST(choice_and_budget) {
   return 0;
 }
 
+/* A message of topic with eventBody body (raw JSON text). */
+static gen_notify_verdict_t message(gen_campaigns_t *g, const char *topic,
+                                    const char *body) {
+  char json[1024];
+  snprintf(json, sizeof(json),
+           "{\"topicName\":\"%s\",\"version\":\"2\",\"eventBody\":%s}", topic,
+           body);
+  return gen_campaigns_message(g, topic, json, strlen(json));
+}
+
+DEF_TEST(topics) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  reset_api();
+  mock_notifs_reset();
+  /* CampaignsMax 3 of the ON ones: c0, c1, c2 followed, two topics each */
+  gen_campaigns_t *g = campaigns_with(3, 1u << GEN_CP_ON, 300);
+  OK(!gen_campaigns_renewed(g));
+  gen_campaigns_run(g, &client, S(1000));
+  OK(gen_campaigns_renewed(g));
+  OK(!gen_campaigns_renewed(g)); /* said once */
+  size_t n = 0;
+  char **topics = gen_campaigns_topics(g, calloc(1, sizeof(char *)), &n);
+  EXPECT_EQ_INT(6, (int)n);
+  EXPECT_EQ_STR("v2.outbound.campaigns.c0", topics[0]);
+  EXPECT_EQ_STR("v2.outbound.campaigns.c0.progress", topics[1]);
+  EXPECT_EQ_STR("v2.outbound.campaigns.c2.progress", topics[5]);
+  OK(gen_campaigns_topic(g, topics[0]) && gen_campaigns_topic(g, topics[1]));
+  OK(!gen_campaigns_topic(g, "v2.outbound.campaigns.c0.stats"));
+  OK(!gen_campaigns_topic(NULL, topics[0]));
+
+  /* Progress: the SDK topic model's float counts; in place at once. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c1.progress",
+                        "{\"campaign\":{\"id\":\"c1\"},"
+                        "\"numberOfContactsCalled\":250.0,"
+                        "\"totalNumberOfContacts\":1000.0,\"percentage\":25}"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(250, (int)put_of("Campaign 1/campaign_contacts/called"));
+  EXPECT_EQ_INT(25, (int)put_of("Campaign 1/campaign_percent/processed"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_agents/idle"));
+
+  /* ...or the route's form: integers. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c0.progress",
+                        "{\"numberOfContactsCalled\":10,"
+                        "\"totalNumberOfContacts\":1000,\"percentage\":1}"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(10, (int)put_of("Campaign 0/campaign_contacts/called"));
+
+  /* Status: lower case (the topic model's enum), a warning once; the
+   * dialer's statistics go with it. A config change without a status
+   * changes nothing. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c2",
+                        "{\"id\":\"c2\",\"campaignStatus\":\"off\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(g, "v2.outbound.campaigns.c2",
+                                       "{\"id\":\"c2\",\"name\":\"x\"}"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 2/campaign_status/off"));
+  EXPECT_EQ_INT(0, (int)put_of("Campaign 2/campaign_status/on"));
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 2/campaign_agents/idle"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Campaign_2",
+                                          "campaign_status", NULL));
+  /* Upper case (the route's form) reads the same. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c2",
+                        "{\"id\":\"c2\",\"campaignStatus\":\"OFF\"}"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
+  /* The next listing says OFF too: no second notification. */
+  snprintf(status_of[2], sizeof(status_of[2]), "OFF");
+  gen_campaigns_run(g, &client, S(1060));
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
+  OK(gen_campaigns_renewed(g)); /* c2 off: c3 followed instead */
+
+  /* Malformed: counted, logged, nothing changed. A campaign not followed
+   * is passed over. */
+  mock_log_reset();
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                message(g, "v2.outbound.campaigns.c1",
+                        "{\"campaignStatus\":\"PAUSED\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                message(g, "v2.outbound.campaigns.c1.progress",
+                        "{\"numberOfContactsCalled\":\"x\","
+                        "\"totalNumberOfContacts\":2,\"percentage\":50}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                message(g, "v2.outbound.campaigns.c1.progress",
+                        "{\"campaign\":{\"id\":\"c0\"},"
+                        "\"numberOfContactsCalled\":1,"
+                        "\"totalNumberOfContacts\":2,\"percentage\":50}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
+                message(g, "v2.outbound.campaigns.c1", "[1]"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(g, "v2.outbound.campaigns.c140",
+                                       "{\"campaignStatus\":\"off\"}"));
+  OK(mock_log_contains("malformed message of v2.outbound.campaigns.c1"));
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  /* c151 of the two listings, the four messages */
+  EXPECT_EQ_INT(
+      2 + 4, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+  /* the five read of followed campaigns (c140's is not) */
+  EXPECT_EQ_INT(5,
+                (int)mock_find("self", "campaign_updates", NULL)->value.derive);
+  put_all(g, &client);
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_status/on"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_contacts/called"));
+
+  /* A channel's first connection is no gap; connecting again is: the
+   * next read sweeps before CampaignsEvery. */
+  int lists = n_list;
+  gen_campaigns_connected(g, topics, n);
+  EXPECT_EQ_INT(0, (int)gen_campaigns_run(g, &client, S(1070)));
+  gen_campaigns_connected(g, topics, n);
+  OK(gen_campaigns_run(g, &client, S(1071)) > 0);
+  EXPECT_EQ_INT(lists + 2, n_list);
+  gen_hub_topics_free(topics, n);
+  gen_campaigns_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(stats_forms);
   RUN_TEST(stats_malformed);
   RUN_TEST(progress_forms);
   RUN_TEST(a_read_against_the_api);
   RUN_TEST(choice_and_budget);
+  RUN_TEST(topics);
   END_TEST;
 }
