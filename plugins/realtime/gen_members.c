@@ -22,6 +22,13 @@
 #define MEMBERS_PATH                                                           \
   "/api/v2/routing/queues/%s/members?expand=routingStatus&expand=presence"
 #define MEMBERS_PAGE_SIZE 100 /* the documented maximum */
+/* A routing activity page: 100 groups x (6 metrics x 80 B, and the
+ * entities of details: truncated at 1,000 a group (undocumented; the
+ * simulator's --activity-max-entities) x 250 B) = 25 MB, x1.3: 32 MiB. */
+#define ACTIVITY_ANSWER GEN_HTTP_BOUND(GEN_MIB(32), "routing activity page")
+/* A members page: 100 QueueMembers x 3 KB (its user expanded with
+ * routingStatus and presence) = 300 KB, x6: 2 MiB. */
+#define MEMBERS_ANSWER GEN_HTTP_BOUND(GEN_MIB(2), "queue members page")
 
 typedef struct {
   gen_http_t *http;
@@ -274,7 +281,9 @@ static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
       .each = take_activity_group,
       .ud = c};
   char why[400];
+  gen_http_bound_t was = gen_http_answer_limit(c->http, ACTIVITY_ANSWER);
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
+  gen_http_answer_limit(c->http, was);
   json_object_put(body);
   if (c->stats) {
     c->stats->activity_queries++;
@@ -342,7 +351,9 @@ static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
                         .each = each_member,
                         .ud = c};
   char why[400];
+  gen_http_bound_t was = gen_http_answer_limit(c->http, MEMBERS_ANSWER);
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
+  gen_http_answer_limit(c->http, was);
   if (c->stats)
     c->stats->fallback_requests += (size_t)p.page;
   if (status == -ENOMEM)
