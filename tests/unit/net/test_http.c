@@ -233,6 +233,33 @@ DEF_TEST(token_answer_checked) {
   return 0;
 }
 
+/* The token handle's own bound (64 KiB): a token answer beyond it is
+ * refused as it arrives, named and counted; the next one is taken. */
+DEF_TEST(token_answer_bounded) {
+  fixture_t f;
+  setup(&f);
+  through_on_body = true;
+  fake_now = TIME_T_TO_CDTIME_T(400000);
+  f.org->max_retries = 0;
+  static char big[(64 << 10) + 2];
+  const char *head = "{\"access_token\":\"tok-big-1\",\"expires_in\":3600";
+  memset(big, ' ', (64 << 10) + 1);
+  memcpy(big, head, strlen(head));
+  big[64 << 10] = '}';
+  push((scripted_t){.status = 200, .body = big});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) != 0);
+  OK(mock_log_contains("token answer larger than 65536 bytes"));
+  EXPECT_EQ_INT(1, (int)atomic_load(&f.stats.too_large));
+  fake_now += TIME_T_TO_CDTIME_T(10); /* past the backoff */
+  push((scripted_t){.status = 200, .body = token_body("tok-small-1", 3600)});
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_STR("tok-small-1", token);
+  through_on_body = false;
+  teardown(&f);
+  return 0;
+}
+
 /* A LoginBaseURL too long for the token URL: no request to a URL cut
  * short (the credentials would go to another path). */
 DEF_TEST(token_url_too_long) {
@@ -1079,6 +1106,7 @@ int main(void) {
   RUN_TEST(paging_follows_the_answered_size_to_the_end);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
+  RUN_TEST(token_answer_bounded);
   RUN_TEST(answer_limit_of_a_family);
   RUN_TEST(answer_bounds_nest_and_the_lower_applies);
   RUN_TEST(answer_buffer_kept_for_the_next);
