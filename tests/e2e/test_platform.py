@@ -108,6 +108,16 @@ def expected(truth, trunk_names=None, status=True, cloud_media=False, groups=(OW
     return want
 
 
+def by_name(truth):
+    """expected() with each edge and trunk named by its name (InstanceFrom
+    "name"), every status group (no Region, and the simulator's URL names
+    none)."""
+    names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
+             for i, e in truth[kind].items()}
+    return {(names.get(k[0], k[0]),) + k[1:]: v
+            for k, v in expected(truth, groups=None).items()}
+
+
 class Platform(unittest.TestCase):
     def run_platform(self, sim_args, extra, faults=None, allow=(), instance_from="id",
                      log=False):
@@ -342,12 +352,6 @@ class Platform(unittest.TestCase):
         self.assertLessEqual(len(calls) + stale, 2 * (polls - 3))
         # and what came equals the truth, each edge and trunk named by its
         # name (InstanceFrom "name", the default)
-        def by_name(truth):
-            names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
-                     for i, e in truth[kind].items()}
-            # no Region, and the simulator's URL names none: every group
-            return {(names.get(k[0], k[0]),) + k[1:]: v
-                    for k, v in expected(truth, groups=None).items()}
         # whole polls once both families had failed three times (the
         # self-metrics of the poll that spent the faults)
         spent = min(t for _, t, k, v in arrivals
@@ -398,12 +402,6 @@ class Platform(unittest.TestCase):
         self.assertGreaterEqual(len(online), 2 * (polls - 1))
         self.assertGreaterEqual(len(connected), 2 * (polls - 3))
         self.assertLessEqual(len(connected), 2 * (polls - 2))
-
-        def by_name(truth):
-            names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
-                     for i, e in truth[kind].items()}
-            return {(names.get(k[0], k[0]),) + k[1:]: v
-                    for k, v in expected(truth, groups=None).items()}
         # whole polls after the one that spent the fault (its self-metric
         # "edges" comes last)
         spent = min(t for _, t, k, v in arrivals
