@@ -375,6 +375,14 @@ DEF_TEST(a_read_against_the_api) {
   return 0;
 }
 
+/* The family on, with its default budget. */
+static gen_ewt_t *ewt_on(void) {
+  gen_ewt_config_t c;
+  gen_ewt_config_init(&c);
+  c.on = true;
+  return gen_ewt_new(&c);
+}
+
 DEF_TEST(an_id_unusable_in_a_path_is_never_asked) {
   gen_client_t client;
   fake_client_init(&client, "genesys_realtime", 0);
@@ -386,10 +394,7 @@ DEF_TEST(an_id_unusable_in_a_path_is_never_asked) {
   live_of(&l, &set);
   waiting(&l, 0, GEN_MEDIA_VOICE, 1);
   waiting(&l, 1, GEN_MEDIA_VOICE, 1);
-  gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
-  c.on = true;
-  gen_ewt_t *e = gen_ewt_new(&c);
+  gen_ewt_t *e = ewt_on();
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   int calls = n_calls;
   EXPECT_EQ_INT(0, (int)gen_ewt_run(e, &client, &lock, &set, &l, S(1000)));
@@ -434,10 +439,7 @@ DEF_TEST(an_answer_over_the_bound_is_refused) {
   gen_live_t l;
   table_of(&l, &set, 1);
   waiting(&l, 0, GEN_MEDIA_VOICE, 2);
-  gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
-  c.on = true;
-  gen_ewt_t *e = gen_ewt_new(&c);
+  gen_ewt_t *e = ewt_on();
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   EXPECT_EQ_INT(1, (int)gen_ewt_run(e, &client, &lock, &set, &l, S(1000)));
   OK(!l.state[0].media[GEN_MEDIA_VOICE]->ewt.have);
