@@ -53,6 +53,19 @@ typedef enum {
 } gp_family_t;
 static const char *const gp_family_names[GP_FAMILY_COUNT] = {
     "edges", "edge_metrics", "trunks", "trunk_metrics", "status_page"};
+/* Each one's answer bound (gen_http_answer_limit), for answers read into a
+ * json-c document (about 20 times their text in memory, kept by the heap):
+ * a listing page is 100 (GEN_PF_PAGE_SIZE) Edges x 10 KB (make, model,
+ * versions, site, edge group, statuses) or Trunks x 3 KB = 1 MB, x4; the
+ * metrics of 100 edges x 10 KB (processors, memory, disks, subsystems,
+ * networks) = 1 MB, x4; a Statuspage document of 2,000 components is under
+ * 1 MB, x2. */
+static const gen_http_bound_t gp_family_answers[GP_FAMILY_COUNT] = {
+    GEN_HTTP_BOUND(GEN_MIB(4), "edges page"),
+    GEN_HTTP_BOUND(GEN_MIB(4), "edge metrics"),
+    GEN_HTTP_BOUND(GEN_MIB(4), "trunks page"),
+    GEN_HTTP_BOUND(GEN_MIB(4), "trunk metrics"),
+    GEN_HTTP_BOUND(GEN_MIB(2), "status page")};
 
 /* The state of a listed entity, beside its place in the entity set: 1, 0,
  * or -1 when the listing did not say. An edge: online, active (in
@@ -253,11 +266,14 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   inst->polls[f]++;
   /* The trunk listing's nextUri need not keep trunkType= (it would walk
    * every PHONE trunk): its pages asked by number instead. */
+  gen_http_bound_t was =
+      gen_http_answer_limit(inst->client->http, gp_family_answers[f]);
   int status =
       (!edges && inst->config.trunk_type != NULL
            ? gen_http_get_numbered_pages
            : gen_http_get_pages)(inst->client->http, path, GEN_PF_PAGE_SIZE,
                                  gp_take, &l, err, sizeof(err));
+  gen_http_answer_limit(inst->client->http, was);
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);
@@ -324,9 +340,13 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   inst->polls[b->family]++;
   if (status != 0)
     snprintf(err, sizeof(err), "out of memory");
-  else
+  else {
+    gen_http_bound_t was =
+        gen_http_answer_limit(inst->client->http, gp_family_answers[b->family]);
     status = gen_http_get_json(inst->client->http, gen_buf_str(&q), &doc, err,
                                sizeof(err));
+    gen_http_answer_limit(inst->client->http, was);
+  }
   gen_buf_free(&q);
   size_t skipped = 0;
   if (status == 0) {
@@ -407,12 +427,6 @@ static void gp_component(void *ud, const char *group, const char *name,
              "status page component \"%s\" is %s", label, says[level]);
 }
 
-/* A Statuspage document of 2,000 components is under 1 MB; read into a
- * json-c document an answer costs about 20 times its text, which the heap
- * keeps (14 MB just under the JSON bounds took collectd from 140 to
- * 422 MB RSS): bounded far below MaxResponseSize. */
-#define GP_STATUS_PAGE_MAX ((size_t)2 << 20)
-
 static void gp_status_page(gp_instance_t *inst) {
   char err[512] = "";
   json_object *doc = NULL;
@@ -420,11 +434,12 @@ static void gp_status_page(gp_instance_t *inst) {
   /* A stalled page may hold the read up for half an interval at most, one
    * attempt, so that the next read's edges and trunks come on time. */
   cdtime_t limit = plugin_get_interval() / 2;
-  gen_http_answer_limit(inst->client->http, GP_STATUS_PAGE_MAX, "status page");
+  gen_http_bound_t was = gen_http_answer_limit(
+      inst->client->http, gp_family_answers[GP_STATUS_PAGE]);
   int status =
       gen_http_get_public_json(inst->client->http, inst->config.status_url,
                                limit, &doc, err, sizeof(err));
-  gen_http_answer_limit(inst->client->http, 0, NULL);
+  gen_http_answer_limit(inst->client->http, was);
   size_t unknown = 0, skipped = 0;
   inst->components = 0;
   if (status == 0 &&

@@ -21,6 +21,12 @@
  * (or pageCount), both computed with the page size the server used, to
  * its last page (gen_http_page_all). */
 #define GEN_ENTITY_PAGE_SIZE 500
+/* A page of every listing (queues, users, flows, data actions, management
+ * units, teams, divisions): 500 entities x 4 KB (a Queue with its media
+ * settings, bullseye rings and routing rules, the largest the record
+ * shows; a user without expand is 1 KB, a team 200 B) = 2 MB, x4; read
+ * into a json-c document, a page costs about 20 times its text. */
+#define GEN_ENTITY_ANSWER GEN_HTTP_BOUND(GEN_MIB(8), "listing page")
 
 void gen_entity_set_free(gen_entity_set_t *set) {
   free(set->items);
@@ -284,8 +290,10 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
   gen_entity_set_free(set);
   list_ctx_t ctx = {
       .org = org, .filter = filter, .set = set, .ids_only = ids_only};
+  gen_http_bound_t was = gen_http_answer_limit(http, GEN_ENTITY_ANSWER);
   int status = gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, take_entity,
                                   &ctx, err, err_size);
+  gen_http_answer_limit(http, was);
   ssize_t renamed = 0;
   if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
     status = -ENOMEM;

@@ -64,6 +64,16 @@ int64_t gen_family_granularity(const gen_family_t *f, const void *config,
   return g > 0 ? g : ic->granularity_ms;
 }
 
+/* Row f's collection, under its answer bound. */
+static int collect(const gen_family_t *f, void *state,
+                   const gen_family_run_t *run) {
+  gen_http_t *http = run->client->http;
+  gen_http_bound_t was = gen_http_answer_limit(http, f->answer);
+  int status = f->collect(state, run);
+  gen_http_answer_limit(http, was);
+  return status;
+}
+
 void gen_families_read(gen_families_t *fs, gen_client_t *client,
                        cdtime_t interval, int max_ranges) {
   for (size_t i = 0; fs->h != NULL && i < fs->h->n_rows; i++) {
@@ -79,7 +89,7 @@ void gen_families_read(gen_families_t *fs, gen_client_t *client,
     /* A failure is logged and counted by the family and asked again next
      * read; the other families still run (a resting handle refuses their
      * requests at once after a 429). */
-    f->collect(fs->state[i], &run);
+    collect(f, fs->state[i], &run);
     if (fs->engine[i] != NULL)
       gen_interval_save(fs->engine[i]);
   }
@@ -126,12 +136,17 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
     run->counts->queries++;
     (*spent)++;
     gen_http_t *http = run->client->http;
+    gen_http_bound_t was = {0};
+    if (run->answer.bytes > 0)
+      was = gen_http_answer_limit(http, run->answer);
     status = doc != NULL
                  ? gen_http_post_json(http, path, body, doc, err, err_size)
                  : gen_http_post_text(http, path,
                                       json_object_to_json_string_ext(
                                           body, JSON_C_TO_STRING_PLAIN),
                                       resp, err, err_size);
+    if (run->answer.bytes > 0)
+      gen_http_answer_limit(http, was);
   }
   json_object_put(body);
   return status;
@@ -366,7 +381,7 @@ int gen_family_replay(const gen_family_t *f, const gen_family_env_t *env,
                             .replay = true,
                             .from_ms = *from_ms,
                             .max_ranges = INT_MAX};
-    status = f->collect(state, &run);
+    status = collect(f, state, &run);
     f->state_free(state);
   } else {
     snprintf(err, err_size, "out of memory");

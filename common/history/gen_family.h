@@ -44,7 +44,17 @@ typedef struct gen_family_run_s {
   int64_t from_ms;
   int max_ranges; /* ranges a batch and read */
   size_t budget;  /* requests this run (family's pace); 0: no limit */
+  /* The bound of gen_family_post's answers for a run outside the driver
+   * (which sets its row's around the whole collection); {0}: as set. */
+  gen_http_bound_t answer;
 } gen_family_run_t;
+
+/* A conversation details query's page (call quality, the live counters'
+ * gap repair): 100 conversations (PagingSpec's largest page) x 100 KB (a
+ * long conversation of many participants, sessions and segments; the
+ * record's examples are 5-20 KB) = 10 MB, x3. */
+#define GEN_FAMILY_DETAILS_ANSWER                                              \
+  GEN_HTTP_BOUND(GEN_MIB(32), "conversation details")
 
 /* What a family's state is made from: the plugin's configuration and
  * listings (borrowed for the state's life), client and names. */
@@ -65,6 +75,10 @@ typedef struct {
   /* How far back Genesys answers (a replay starts no earlier); 0: no
    * limit the plugin knows of. */
   int64_t keep_ms;
+  /* The most bytes one answer of its requests may have (its listings'
+   * pages have the listing helper's own), named for the error: set around
+   * every collection, its arithmetic beside the row (gen_http_bound_t). */
+  gen_http_bound_t answer;
   /* Whether the configuration turns it on: on(config), or without one the
    * bool at on_at of the plugin's config (gen_family_on). */
   bool (*on)(const void *config);

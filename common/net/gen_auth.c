@@ -49,6 +49,9 @@ gen_auth_t *gen_auth_create(const gen_org_t *org, gen_stats_t *stats) {
     free(auth);
     return NULL;
   }
+  /* The handle asks for tokens alone: {access_token (at most
+   * GEN_TOKEN_MAX, 4 KiB), token_type, expires_in}, x16. */
+  gen_http_answer_limit(auth->http, GEN_HTTP_BOUND(GEN_KIB(64), "token"));
   return auth;
 }
 

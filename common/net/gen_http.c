@@ -49,8 +49,7 @@ struct gen_http_s {
    * asked: said once each (short_page). */
   uint64_t short_pages[16];
   size_t n_short_pages;
-  size_t answer_max;       /* gen_http_answer_limit(); 0: MaxResponseSize */
-  const char *answer_what; /* ... and whose answers those are */
+  gen_http_bound_t answer; /* gen_http_answer_limit(); 0: MaxResponseSize */
 };
 
 /* Bodies up to this size are kept for the next answer. */
@@ -101,13 +100,15 @@ static void response_clear_attempt(gen_http_response_t *resp) {
 /* The bytes an answer may have now. */
 static size_t answer_max(const gen_http_t *http) {
   size_t org = http->org->max_response_size;
-  return http->answer_max > 0 && http->answer_max < org ? http->answer_max
-                                                        : org;
+  size_t own = http->answer.bytes;
+  return own > 0 && own < org ? own : org;
 }
 
-void gen_http_answer_limit(gen_http_t *http, size_t bytes, const char *what) {
-  http->answer_max = bytes;
-  http->answer_what = bytes > 0 ? what : NULL;
+gen_http_bound_t gen_http_answer_limit(gen_http_t *http,
+                                       gen_http_bound_t bound) {
+  gen_http_bound_t was = http->answer;
+  http->answer = bound.bytes > 0 ? bound : (gen_http_bound_t){0, NULL};
+  return was;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
@@ -509,7 +510,7 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
         snprintf(resp->error, sizeof(resp->error),
                  "%s answer larger than %zu bytes, the most one may have "
                  "(refused as it arrived)",
-                 http->answer_what ? http->answer_what : "an",
+                 http->answer.what ? http->answer.what : "an",
                  answer_max(http));
       else
         snprintf(resp->error, sizeof(resp->error),

@@ -109,14 +109,30 @@ void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp);
  * once a burst of requests is over (a read, a baseline), so that an idle
  * handle holds no answer's worth of memory. */
 void gen_http_release(gen_http_t *http);
-/* The most bytes an answer of the requests that follow may have, what
- * names them in the error ("status page"), until called again with 0 (the
- * org's MaxResponseSize alone). A family whose answers are small and read
- * into a json-c document bounds them far below MaxResponseSize: a document
- * costs about 20 times its text in memory, kept by the heap after. Beyond,
- * the answer is refused as it arrives (GEN_HTTP_ERR_TOO_LARGE, counted in
- * api_answers_too_large). */
-void gen_http_answer_limit(gen_http_t *http, size_t bytes, const char *what);
+/* An answer bound: the most bytes one answer of a kind of request may
+ * have, and what names those answers in the error ("status page"). Each
+ * family declares its own beside its request (its row, its request
+ * helper), sized from what the API can answer: page size times the
+ * largest entity the record shows, with a wide margin. An answer read into
+ * a json-c document costs about 20 times its text in memory, which the heap
+ * keeps after; one read by gen_jscan about its text. {0}: none of its own
+ * (MaxResponseSize alone). The lower of the bound and the org's
+ * MaxResponseSize applies. */
+typedef struct {
+  size_t bytes;
+  const char *what;
+} gen_http_bound_t;
+#define GEN_KIB(n) ((size_t)(n) << 10)
+#define GEN_MIB(n) ((size_t)(n) << 20)
+#define GEN_HTTP_BOUND(bytes, what) ((gen_http_bound_t){(bytes), (what)})
+/* Sets the bound of the requests that follow and returns the one it
+ * replaces, for the caller to put back once its requests are over (bounds
+ * nest: a listing helper's inside a family's read). Beyond it an answer is
+ * refused as it arrives (GEN_HTTP_ERR_TOO_LARGE, "<what> answer larger than
+ * N bytes", counted in api_answers_too_large; no rest: the family asks
+ * again at its next read, the others are unaffected). */
+gen_http_bound_t gen_http_answer_limit(gen_http_t *http,
+                                       gen_http_bound_t bound);
 /* POSTs the JSON text body to path; the answer's text is resp->body (NULL
  * when empty), for a caller that reads it without a json-c document. Free
  * resp with gen_http_response_recycle(). */

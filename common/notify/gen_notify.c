@@ -274,13 +274,22 @@ gen_notify_verdict_t gen_notify_system_body(const char *json, size_t len,
   return verdict;
 }
 
+/* The answer bounds of a channel's requests: a new channel ({id,
+ * connectUri, expires}) is under 1 KB, x64; the subscriptions' answer
+ * lists the channel's topics, 1,000 (GEN_NOTIFY_TOPICS_PER_CHANNEL) x
+ * 150 B = 150 KB, x7. */
+#define CHANNEL_ANSWER GEN_HTTP_BOUND(GEN_KIB(64), "notification channel")
+#define SUBSCRIPTIONS_ANSWER GEN_HTTP_BOUND(GEN_MIB(1), "channel subscriptions")
+
 /* POST /api/v2/notifications/channels. */
 static int create_channel(channel_t *ch) {
   json_object *body = json_object_new_object();
   json_object *doc = NULL;
   char err[512];
+  gen_http_bound_t was = gen_http_answer_limit(ch->http, CHANNEL_ANSWER);
   int status = gen_http_post_json(ch->http, "/api/v2/notifications/channels",
                                   body, &doc, err, sizeof(err));
+  gen_http_answer_limit(ch->http, was);
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
@@ -338,7 +347,9 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
            "/api/v2/notifications/channels/%s/subscriptions?ignoreErrors=true",
            ch->id);
   gen_http_response_t resp;
+  gen_http_bound_t was = gen_http_answer_limit(ch->http, SUBSCRIPTIONS_ANSWER);
   int status = gen_http_request(ch->http, "PUT", path, text, NULL, &resp);
+  gen_http_answer_limit(ch->http, was);
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,

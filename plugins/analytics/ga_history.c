@@ -327,15 +327,25 @@ static int mos_collect(void *state, const gen_family_run_t *run) {
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* The answer bounds (gen_http_bound_t), from the largest request:
+ * - queue aggregates: 100 queues (QueuesPerQuery) x 6 media x 96 buckets
+ *   (MaxBucketsPerQuery) x 25 metrics x 90 B = 130 MB were every bucket
+ *   full; answers hold only buckets with data and are scanned by gen_jscan
+ *   (about their text in memory): the default MaxResponseSize, 64 MiB.
+ * - agent status: 100 users x 15 statuses (5 routing, up to 10 presences)
+ *   x 96 buckets x 70 B = 10 MB, x3: 32 MiB.
+ * - call quality: a details page (GEN_FAMILY_DETAILS_ANSWER). */
 static const gen_family_t ga_rows[GA_ROWS] = {
     [GA_QUEUES] = {.name = "queue aggregates",
                    .suffix = "",
+                   .answer = GEN_HTTP_BOUND(GEN_MIB(64), "queue aggregates"),
                    .on = queues_on,
                    .state_new = queues_new,
                    .state_free = queues_free,
                    .collect = queues_collect},
     [GA_AGENTS] = {.name = "agent status",
                    .suffix = "-agents",
+                   .answer = GEN_HTTP_BOUND(GEN_MIB(32), "agent status"),
                    .per_minute = GEN_AGENT_STATUS_REQUESTS_PER_MINUTE,
                    .on_at = offsetof(ga_config_t, agents.on),
                    .granularity_ms = agents_granularity,
@@ -343,6 +353,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                    .state_free = agents_free,
                    .collect = agents_collect},
     [GA_MOS] = {.name = "call quality",
+                .answer = GEN_FAMILY_DETAILS_ANSWER,
                 .per_minute = GEN_MOS_REQUESTS_PER_MINUTE,
                 .on_at = offsetof(ga_config_t, mos.on),
                 .engine = mos_engine,

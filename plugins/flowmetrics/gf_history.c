@@ -265,15 +265,24 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* The answer bounds (gen_http_bound_t), from the largest request:
+ * - flow aggregates: 100 flows (FlowsPerQuery) x 96 buckets
+ *   (MaxBucketsPerQuery) x 12 metrics and outcomes x 90 B = 10 MB, a
+ *   flow's outcomes and milestones beside; scanned by gen_jscan (about
+ *   its text in memory): the default MaxResponseSize, 64 MiB.
+ * - data actions: 100 actions x 96 buckets x 3 metrics x 90 B = 2.6 MB,
+ *   x6: 16 MiB. */
 static const gen_family_t gf_rows[GF_ROWS] = {
     [GF_FLOWS] = {.name = "flow aggregates",
                   .suffix = "",
+                  .answer = GEN_HTTP_BOUND(GEN_MIB(64), "flow aggregates"),
                   .on_at = offsetof(gf_config_t, agg.aggregates),
                   .state_new = flows_new,
                   .state_free = flows_free,
                   .collect = flows_collect},
     [GF_ACTIONS] = {.name = "data actions",
                     .suffix = "-actions",
+                    .answer = GEN_HTTP_BOUND(GEN_MIB(16), "data actions"),
                     .on_at = offsetof(gf_config_t, act.on),
                     .state_new = actions_new,
                     .state_free = actions_free,

@@ -159,9 +159,16 @@ static int usage_collect(void *state, const gen_family_run_t *run) {
   return status;
 }
 
+/* The answer bounds (gen_http_bound_t):
+ * - operational events: the definitions listing (some 500 definitions x
+ *   1 KB) and one bucket's aggregates (a count per definition, 150 B
+ *   each): under 1 MB, x8: 8 MiB.
+ * - API usage: a results page of 1,000 rows (pageSize "Max is 1000") x
+ *   300 B = 300 KB, x13: 4 MiB. */
 static const gen_family_t gp_rows[GP_ROWS] = {
     [GP_EVENTS] = {.name = "operational events",
                    .suffix = "-events",
+                   .answer = GEN_HTTP_BOUND(GEN_MIB(8), "operational events"),
                    .keep_ms = GEN_OPEV_RETENTION_S * 1000LL,
                    .replay_buckets = 1,
                    .on_at = offsetof(gp_config_t, events.enabled),
@@ -170,6 +177,7 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                    .collect = events_collect},
     [GP_USAGE] = {.name = "api usage",
                   .suffix = "-usage",
+                  .answer = GEN_HTTP_BOUND(GEN_MIB(4), "api usage"),
                   .replay_buckets = 1,
                   .own_state = true,
                   .on_at = offsetof(gp_config_t, usage.enabled),

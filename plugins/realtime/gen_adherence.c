@@ -20,6 +20,11 @@
 #include <strings.h>
 
 #define UNITS_PATH "/api/v2/workforcemanagement/managementunits"
+/* A unit's adherence: one UserScheduleAdherence a user, 1 KB (user,
+ * team, activities, presence, routing status, active queues), for 5,000
+ * users (a large unit; no limit documented) = 5 MB, x3; scanned by
+ * gen_jscan. */
+#define ADHERENCE_ANSWER GEN_HTTP_BOUND(GEN_MIB(16), "adherence")
 
 typedef struct {
   char user[80];
@@ -314,7 +319,9 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
   snprintf(path, sizeof(path), UNITS_PATH "/%s/adherence", id);
   gen_http_response_t resp;
   a->requests++;
+  gen_http_bound_t was = gen_http_answer_limit(client->http, ADHERENCE_ANSWER);
   int status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
+  gen_http_answer_limit(client->http, was);
   gen_adh_update_t *v = NULL;
   size_t n = 0, malformed = 0;
   if (status != 0)

@@ -21,6 +21,13 @@
 #define LIST_PATH "/api/v2/outbound/campaigns"
 #define PROGRESS_PATH "/api/v2/outbound/campaigns/progress"
 #define LIST_PAGE 100 /* the listing's largest page */
+/* The answer bounds: a listing page, 100 Campaigns x 3 KB (its contact
+ * list, sorts, phone columns, rule sets) = 300 KB, x6; the progress of 100
+ * campaigns (the most a request asks) x 300 B = 30 KB, x32; a campaign's
+ * statistics (contact rate, idle agents, calls) under 1 KB, x64. */
+#define LIST_ANSWER GEN_HTTP_BOUND(GEN_MIB(2), "campaigns page")
+#define PROGRESS_ANSWER GEN_HTTP_BOUND(GEN_MIB(1), "campaign progress")
+#define STATS_ANSWER GEN_HTTP_BOUND(GEN_KIB(64), "campaign statistics")
 
 const char *const gen_cp_status_names[GEN_CP_STATUS_COUNT] = {
     "on", "off", "complete", "stopping", "invalid"};
@@ -300,8 +307,10 @@ static int list(gen_campaigns_t *g, gen_client_t *client) {
   list_ctx_t l = {.g = g, .client = client};
   cdtime_t asked = cdtime();
   snprintf(path, sizeof(path), "%s", LIST_PATH);
+  gen_http_bound_t was = gen_http_answer_limit(client->http, LIST_ANSWER);
   int status = gen_http_get_pages(client->http, path, LIST_PAGE, take_campaign,
                                   &l, err, sizeof(err));
+  gen_http_answer_limit(client->http, was);
   campaign_t *items =
       status == 0 ? calloc(l.set.count ? l.set.count : 1, sizeof(*items))
                   : NULL;
@@ -370,9 +379,12 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
     json_object_array_add(body, json_object_new_string(ids[k]));
   if (body == NULL)
     snprintf(err, sizeof(err), "out of memory");
-  else
+  else {
+    gen_http_bound_t was = gen_http_answer_limit(client->http, PROGRESS_ANSWER);
     status = gen_http_post_json(client->http, PROGRESS_PATH, body, &doc, err,
                                 sizeof(err));
+    gen_http_answer_limit(client->http, was);
+  }
   json_object_put(body);
   if (status == 0 && !json_object_is_type(doc, json_type_array)) {
     count_malformed(g, client, 1);
@@ -426,7 +438,9 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
   }
   snprintf(path, sizeof(path), "%s/%s/stats", LIST_PATH, id);
   g->requests++;
+  gen_http_bound_t was = gen_http_answer_limit(client->http, STATS_ANSWER);
   status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
+  gen_http_answer_limit(client->http, was);
   if (status != 0)
     snprintf(err, sizeof(err), "%s", resp.error);
   else

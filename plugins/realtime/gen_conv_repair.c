@@ -699,8 +699,10 @@ int gen_conv_repair_run(gen_conv_repair_t *r, gen_client_t *client,
   int status = 0;
   /* A history-shaped request outside an engine: the loop's post and
    * classification, at most MAX_QUERIES a read. */
-  gen_family_run_t run = {
-      .client = client, .counts = &r->counts, .budget = MAX_QUERIES};
+  gen_family_run_t run = {.client = client,
+                          .counts = &r->counts,
+                          .budget = MAX_QUERIES,
+                          .answer = GEN_FAMILY_DETAILS_ANSWER};
   size_t spent = 0;
   while (status == 0) {
     pthread_mutex_lock(lock);

@@ -199,6 +199,10 @@ static void take(gen_live_media_t *lm, int status, int64_t seconds,
     lm->ewt.seconds = seconds;
 }
 
+/* An estimate: {"results": [{"intent", "formula",
+ * "estimatedWaitTimeSeconds"}]}, a few of 200 B: under 1 KB, x64. */
+#define EWT_ANSWER GEN_HTTP_BOUND(GEN_KIB(64), "estimated wait time")
+
 /* One pair asked: 0 with *seconds, -ENODATA (no estimate), or a failure
  * with err. */
 static int ask(gen_client_t *client, const char *queue_id, int media,
@@ -210,7 +214,9 @@ static int ask(gen_client_t *client, const char *queue_id, int media,
   snprintf(path, sizeof(path),
            "/api/v2/routing/queues/%s/mediatypes/%s/estimatedwaittime",
            queue_id, gen_ewt_path_media(media));
+  gen_http_bound_t was = gen_http_answer_limit(client->http, EWT_ANSWER);
   int status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
+  gen_http_answer_limit(client->http, was);
   if (status != 0)
     snprintf(err, err_size, "%s", resp.error);
   else

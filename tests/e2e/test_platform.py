@@ -108,6 +108,16 @@ def expected(truth, trunk_names=None, status=True, cloud_media=False, groups=(OW
     return want
 
 
+def by_name(truth):
+    """expected() with each edge and trunk named by its name (InstanceFrom
+    "name"), every status group (no Region, and the simulator's URL names
+    none)."""
+    names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
+             for i, e in truth[kind].items()}
+    return {(names.get(k[0], k[0]),) + k[1:]: v
+            for k, v in expected(truth, groups=None).items()}
+
+
 class Platform(unittest.TestCase):
     def run_platform(self, sim_args, extra, faults=None, allow=(), instance_from="id",
                      log=False):
@@ -342,12 +352,6 @@ class Platform(unittest.TestCase):
         self.assertLessEqual(len(calls) + stale, 2 * (polls - 3))
         # and what came equals the truth, each edge and trunk named by its
         # name (InstanceFrom "name", the default)
-        def by_name(truth):
-            names = {i: sanitize(e["name"]) for kind in ("edges", "trunks")
-                     for i, e in truth[kind].items()}
-            # no Region, and the simulator's URL names none: every group
-            return {(names.get(k[0], k[0]),) + k[1:]: v
-                    for k, v in expected(truth, groups=None).items()}
         # whole polls once both families had failed three times (the
         # self-metrics of the poll that spent the faults)
         spent = min(t for _, t, k, v in arrivals
@@ -362,6 +366,49 @@ class Platform(unittest.TestCase):
                     if k[1:4] == (PLUGIN, "self", "edges") and t >= spent)
         self.compare(arrivals, slots, by_name, complete_from=spent + 0.001)
         self.assertIn("Edge_1", {k[2] for _, _, k, _ in arrivals})
+
+    def test_an_oversized_trunks_page_is_refused_the_rest_equal_truth(self):
+        """Issue 49: the trunk listing answered 14 MB twice (the issue's
+        249,000 objects of 9 members, valid JSON, the trunks unchanged;
+        gensim fault oversized_json): refused as each arrives by the
+        trunks' own bound (4 MiB, far below MaxResponseSize), logged,
+        counted in api_answers_too_large and as the family's failures, and
+        asked again at the next read; the edges and the status page go on
+        every poll, and every value equals the truth both ways once the
+        trunks are back."""
+        path = "/api/v2/telephony/providers/edges/trunks"
+        arrivals, slots, stats = self.run_platform(
+            ("--edges", "2", "--trunks", "2"), "",
+            faults=[{"fault": "oversized_json", "path": path, "method": "GET",
+                     "count": 2}],
+            allow=(r'genesys_platform plugin: Org "acme": trunks request failed '
+                   r'\(asked for again next read\): \S+ page 1: trunks page answer '
+                   r'larger than 4194304 bytes, the most one may have \(refused as it '
+                   r'arrived\)',),
+            instance_from="name", log=True)
+
+        def last(type_, instance=""):
+            vs = [v for _, _, k, v in arrivals if k[1:] == (PLUGIN, "self", type_, instance)]
+            self.assertTrue(vs, type_)
+            return vs[-1]
+        self.assertEqual(last("platform_failures", "trunks"), 2)
+        self.assertEqual(last("api_answers_too_large"), 2)
+        self.assertEqual(last("platform_failures", "edges"), 0)
+        self.assertIn("trunks page answer larger than 4194304 bytes", self.log)
+        # the edges every poll, the trunks all but the two refused
+        polls = stats["requests"]["GET /api/v2/telephony/providers/edges"]["total"]
+        online = [t for _, t, k, _ in arrivals if k[3] == "edge_online"]
+        connected = [t for _, t, k, _ in arrivals if k[3] == "trunk_connected"]
+        self.assertGreaterEqual(len(online), 2 * (polls - 1))
+        self.assertGreaterEqual(len(connected), 2 * (polls - 3))
+        self.assertLessEqual(len(connected), 2 * (polls - 2))
+        # whole polls after the one that spent the fault (its self-metric
+        # "edges" comes last)
+        spent = min(t for _, t, k, v in arrivals
+                    if k[1:5] == (PLUGIN, "self", "platform_failures", "trunks") and v == 2)
+        spent = min(t for _, t, k, _ in arrivals
+                    if k[1:4] == (PLUGIN, "self", "edges") and t >= spent)
+        self.compare(arrivals, slots, by_name, complete_from=spent + 0.001)
 
     def test_stalled_status_page_delays_nothing(self):
         """The status page stalls (four requests held 30 s each): each

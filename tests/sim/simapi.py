@@ -39,6 +39,20 @@ def now_iso_real(t=None):
     return M.iso(int(t * 1000))
 
 
+def oversized(body, size):
+    """A JSON object answer made size bytes long, still valid and with its
+    members unchanged: a "pad" member of 9-member objects (the shape of
+    issue 49's 14 MB answer) and spaces to the byte."""
+    body = body.rstrip()
+    if not body.endswith(b"}") or len(body) >= size:
+        return body
+    one = b'{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}'
+    head = body[:-1] + (b',"pad":[' if body[:-1].rstrip() != b"{" else b'"pad":[')
+    n = max(0, (size - len(head) - 2) // (len(one) + 1))
+    out = head + b",".join([one] * n) + b"]}"
+    return out[:-1] + b" " * max(0, size - len(out)) + b"}"
+
+
 class ApiError(Exception):
     def __init__(self, status, code, message, params=None, details=None, headers=None):
         super().__init__(message)
@@ -498,7 +512,7 @@ class Hub:
 
 class Faults:
     PER_REQUEST = ("token_fail", "rate_limit_storm", "http_5xx", "slow", "stall",
-                   "truncated_json", "malformed_json")
+                   "truncated_json", "malformed_json", "oversized_json")
 
     def __init__(self, app):
         self.app = app
@@ -1493,6 +1507,10 @@ class App:
                 f = faults.take("malformed_json", req)
                 if f:
                     resp.body = b'{"entities":[{"id":,"name":"broken"' + b"\x00}" + b"]" * 3
+            if not f:
+                f = faults.take("oversized_json", req)
+                if f:
+                    resp.body = oversized(resp.body, int(f.get("bytes", 14000000)))
             if not f and hook is not None:
                 hook()
         return resp

@@ -3153,6 +3153,19 @@ class T06Faults(unittest.TestCase):
         st, h, raw = self.c.request("GET", "/api/v2/users", raw=True)
         json.loads(raw)
 
+    def test_oversized(self):
+        plain = json.loads(self.c.request("GET", "/api/v2/routing/queues", raw=True)[2])
+        self.sim.fault(fault="oversized_json", count=1, path="/api/v2/routing/queues",
+                       bytes=300000)
+        st, h, raw = self.c.request("GET", "/api/v2/routing/queues", raw=True)
+        self.assertEqual(st, 200)
+        self.assertEqual(len(raw), 300000)
+        doc = json.loads(raw)
+        self.assertGreater(len(doc.pop("pad")), 5000)
+        self.assertEqual(doc["entities"], plain["entities"])
+        self.assertLess(len(self.c.request("GET", "/api/v2/routing/queues", raw=True)[2]),
+                        300000)
+
     def _ws(self):
         ch = open_channel(self.c, [])
         return ch, WsClient(ch["connectUri"])

@@ -2,6 +2,7 @@
 /* Unit tests: the entity set (ids kept once, found by id, compared), how
  * an entity is named in values, and what a listing keeps (its paging is
  * tested in test_members and through the plugins). */
+#include "fake_client.h"
 #include "gen_auth.c"
 #include "gen_entity.c"
 #include "gen_http.c"
@@ -268,6 +269,58 @@ static int one_page(gen_http_t *http, const char *method, const char *url,
   return 0;
 }
 
+/* A page one byte over the listing bound (8 MiB), fed as curl would. */
+static int oversized_page(gen_http_t *http, const char *method, const char *url,
+                          const char *body, struct curl_slist *headers,
+                          gen_http_response_t *resp) {
+  (void)method, (void)url, (void)body, (void)headers;
+  size_t len = GEN_MIB(8) + 1;
+  char *text = malloc(len);
+  if (text == NULL)
+    return GEN_HTTP_ERR_TRANSPORT;
+  memset(text, ' ', len);
+  memcpy(text, "{\"entities\":[]", 14);
+  text[len - 1] = '}';
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = 200;
+  http->current = resp;
+  size_t took = 0;
+  for (size_t off = 0; off < len && took == off;) {
+    size_t n = len - off < 65536 ? len - off : 65536;
+    took += on_body(text + off, 1, n, http);
+    off += n;
+  }
+  http->current = NULL;
+  free(text);
+  return took == len ? 0 : GEN_HTTP_ERR_TOO_LARGE;
+}
+
+/* Every listing's page has the listing helper's bound (8 MiB): a page
+ * over it is refused, named and counted, the set left empty; the same
+ * answer outside a listing is taken (MaxResponseSize, 64 MiB). */
+DEF_TEST(listing_page_over_its_bound_refused) {
+  gen_client_t c;
+  fake_client_init(&c, "genesys_test", 0);
+  http_perform = oversized_page;
+  gen_entity_set_t set = {0};
+  char err[256] = "";
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_entity_list(c.http, c.org, "/api/v2/routing/queues", NULL,
+                                &set, err, sizeof(err)));
+  OK(strstr(err, "listing page answer larger than 8388608 bytes") != NULL);
+  EXPECT_EQ_INT(0, (int)set.count);
+  EXPECT_EQ_INT(1, (int)atomic_load(&c.stats.too_large));
+  gen_http_response_t resp;
+  CHECK_ZERO(gen_http_request(c.http, "GET", "/api/v2/x", NULL, NULL, &resp));
+  EXPECT_EQ_INT((int)(GEN_MIB(8) + 1), (int)resp.body_len);
+  gen_http_response_reset(&resp);
+  gen_entity_set_free(&set);
+  http_perform = http_perform_curl;
+  fake_client_free(&c);
+  return 0;
+}
+
 /* A listing keeps names and divisions; one for ids alone keeps neither
  * (each name is its id), and the same entities in the same order. */
 DEF_TEST(listing_ids_alone) {
@@ -303,6 +356,7 @@ DEF_TEST(listing_ids_alone) {
 int main(void) {
   RUN_TEST(set_add_find_same);
   RUN_TEST(listing_ids_alone);
+  RUN_TEST(listing_page_over_its_bound_refused);
   RUN_TEST(large_set);
   RUN_TEST(label_by_name_or_id);
   RUN_TEST(replace_when_listed);

@@ -4,7 +4,9 @@
  * row with its budget and the clock, and the replay of a row: the window
  * clamped to what Genesys keeps, an engine planning exactly it, every range
  * read whole at the window's end, and a sink without counters. */
+#include "gen_auth.c" /* the transport seam of gen_http.c, as test_entity */
 #include "gen_family.h"
+#include "gen_http.c"
 #include "gen_time.h"
 #include "plugin_mock.h"
 
@@ -197,9 +199,148 @@ DEF_TEST(a_replay_sink_has_no_counters) {
   return 0;
 }
 
+/* ---- answer bounds ------------------------------------------------------ */
+
+/* Every request answered 200 with ANSWER_BYTES of JSON, fed to the handle
+ * as curl would (on_body), so that the bound in force applies. */
+#define ANSWER_BYTES 1500
+static int big_answer(gen_http_t *http, const char *method, const char *url,
+                      const char *body, struct curl_slist *headers,
+                      gen_http_response_t *resp) {
+  (void)method, (void)body, (void)headers;
+  static char text[ANSWER_BYTES + 1];
+  memset(text, ' ', ANSWER_BYTES);
+  text[0] = '{', text[ANSWER_BYTES - 1] = '}';
+  const char *token = "{\"access_token\":\"t\",\"expires_in\":86400}";
+  const char *answer = strstr(url, "/oauth/token") ? token : text;
+  size_t len = strlen(answer);
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = 200;
+  http->current = resp;
+  size_t took = on_body((char *)answer, 1, len, http);
+  http->current = NULL;
+  return took == len ? 0 : GEN_HTTP_ERR_TOO_LARGE;
+}
+
+/* What a bounded row's one request ended in. */
+typedef struct {
+  int status;
+  size_t bytes;
+  char err[256];
+} asked_t;
+static asked_t asked[2];
+
+static void *asked0(const gen_family_env_t *env) {
+  (void)env;
+  return &asked[0];
+}
+static void *asked1(const gen_family_env_t *env) {
+  (void)env;
+  return &asked[1];
+}
+static bool on_always(const void *c) {
+  (void)c;
+  return true;
+}
+
+static int ask_once(void *state, const gen_family_run_t *run) {
+  asked_t *a = state;
+  size_t spent = 0;
+  gen_http_response_t resp;
+  a->status = gen_family_post(run, "/api/v2/x/query", json_object_new_object(),
+                              &spent, &resp, NULL, a->err, sizeof(a->err));
+  a->bytes = resp.body_len;
+  gen_http_response_reset(&resp);
+  return a->status;
+}
+
+static const gen_family_t bounded_rows[2] = {
+    {.name = "small",
+     .answer = GEN_HTTP_BOUND(1000, "small family"),
+     .own_state = true,
+     .on = on_always,
+     .state_new = asked0,
+     .state_free = free_none,
+     .collect = ask_once},
+    {.name = "aggregates",
+     .answer = GEN_HTTP_BOUND(GEN_MIB(64), "aggregates"),
+     .own_state = true,
+     .on = on_always,
+     .state_new = asked1,
+     .state_free = free_none,
+     .collect = ask_once},
+};
+static const gen_history_t bounded = {.plugin = "genesys_test",
+                                      .stem = "test",
+                                      .interval_at =
+                                          offsetof(config_t, interval),
+                                      .rows = bounded_rows,
+                                      .n_rows = 2};
+
+/* A row's own bound applies to its requests alone: an answer of 1,500
+ * bytes is refused for the small family (named, counted in
+ * api_answers_too_large), the same answer taken whole by the aggregates
+ * family, and a request after the read has MaxResponseSize alone. */
+DEF_TEST(a_rows_answers_have_its_own_bound) {
+  char dir[] = "/tmp/gen-family-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  config_t c = {.on = {true, true}};
+  gen_interval_config_init(&c.interval);
+  c.interval.granularity_ms = G;
+  c.interval.state_dir = strdup(dir);
+  gen_client_t *client = gen_client_create(mock_org("genesys_test"));
+  http_perform = big_answer;
+  gen_log_org_t who = {"genesys_test", "acme"};
+  gen_family_env_t env = {.config = &c, .client = client, .who = &who};
+  gen_families_t fs;
+  memset(asked, 0, sizeof(asked));
+  CHECK_ZERO(gen_families_open(&fs, &bounded, &env));
+  gen_families_read(&fs, client, TIME_T_TO_CDTIME_T(30), 8);
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE, asked[0].status);
+  OK(strstr(asked[0].err, "small family answer larger than 1000 bytes") !=
+     NULL);
+  EXPECT_EQ_INT(0, asked[1].status);
+  EXPECT_EQ_INT(ANSWER_BYTES, (int)asked[1].bytes);
+  EXPECT_EQ_INT(1, (int)atomic_load(&client->stats.too_large));
+  gen_http_response_t resp;
+  CHECK_ZERO(gen_http_request(client->http, "GET", "/x", NULL, NULL, &resp));
+  EXPECT_EQ_INT(ANSWER_BYTES, (int)resp.body_len);
+  gen_http_response_reset(&resp);
+  gen_families_free(&fs);
+  http_perform = http_perform_curl;
+  gen_client_free(client);
+  gen_interval_config_release(&c.interval);
+  mock_rmtree(dir);
+  return 0;
+}
+
+/* A run outside the driver (the gap repair's) bounds gen_family_post's
+ * answers with its own; without one the handle's applies. */
+DEF_TEST(a_runs_own_bound_applies_to_its_posts) {
+  gen_client_t *client = gen_client_create(mock_org("genesys_test"));
+  http_perform = big_answer;
+  gen_agg_counts_t counts = {0};
+  gen_family_run_t run = {.client = client,
+                          .counts = &counts,
+                          .answer = GEN_HTTP_BOUND(1000, "repair")};
+  asked_t a = {0};
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE, ask_once(&a, &run));
+  OK(strstr(a.err, "repair answer larger than 1000 bytes") != NULL);
+  run.answer = (gen_http_bound_t){0};
+  CHECK_ZERO(ask_once(&a, &run));
+  EXPECT_EQ_INT(ANSWER_BYTES, (int)a.bytes);
+  EXPECT_EQ_INT(2, (int)counts.queries);
+  http_perform = http_perform_curl;
+  gen_client_free(client);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(a_read_runs_each_row_on_with_its_budget);
   RUN_TEST(a_replay_reads_the_window_whole_within_what_is_kept);
   RUN_TEST(a_replay_sink_has_no_counters);
+  RUN_TEST(a_rows_answers_have_its_own_bound);
+  RUN_TEST(a_runs_own_bound_applies_to_its_posts);
   END_TEST;
 }

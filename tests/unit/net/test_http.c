@@ -233,6 +233,33 @@ DEF_TEST(token_answer_checked) {
   return 0;
 }
 
+/* The token handle's own bound (64 KiB): a token answer beyond it is
+ * refused as it arrives, named and counted; the next one is taken. */
+DEF_TEST(token_answer_bounded) {
+  fixture_t f;
+  setup(&f);
+  through_on_body = true;
+  fake_now = TIME_T_TO_CDTIME_T(400000);
+  f.org->max_retries = 0;
+  static char big[(64 << 10) + 2];
+  const char *head = "{\"access_token\":\"tok-big-1\",\"expires_in\":3600";
+  memset(big, ' ', (64 << 10) + 1);
+  memcpy(big, head, strlen(head));
+  big[64 << 10] = '}';
+  push((scripted_t){.status = 200, .body = big});
+  char token[GEN_TOKEN_MAX];
+  OK(gen_auth_token(f.auth, token, sizeof(token), NULL) != 0);
+  OK(mock_log_contains("token answer larger than 65536 bytes"));
+  EXPECT_EQ_INT(1, (int)atomic_load(&f.stats.too_large));
+  fake_now += TIME_T_TO_CDTIME_T(10); /* past the backoff */
+  push((scripted_t){.status = 200, .body = token_body("tok-small-1", 3600)});
+  CHECK_ZERO(gen_auth_token(f.auth, token, sizeof(token), NULL));
+  EXPECT_EQ_STR("tok-small-1", token);
+  through_on_body = false;
+  teardown(&f);
+  return 0;
+}
+
 /* A LoginBaseURL too long for the token URL: no request to a URL cut
  * short (the credentials would go to another path). */
 DEF_TEST(token_url_too_long) {
@@ -1002,7 +1029,7 @@ DEF_TEST(answer_limit_of_a_family) {
                           "\"operational\"}",
                           i ? "," : "", i);
   snprintf(page + n, sizeof(page) - n, "]}");
-  gen_http_answer_limit(f.http, 1000, "status page");
+  gen_http_answer_limit(f.http, GEN_HTTP_BOUND(1000, "status page"));
   push((scripted_t){.status = 200, .body = token_body("tok-limit", 86400)});
   push((scripted_t){.status = 200, .body = page});
   gen_http_response_t resp;
@@ -1011,11 +1038,50 @@ DEF_TEST(answer_limit_of_a_family) {
   OK(strstr(resp.error, "status page answer larger than 1000 bytes") != NULL);
   EXPECT_EQ_INT(1, (int)atomic_load(&f.stats.too_large));
   gen_http_response_reset(&resp);
-  gen_http_answer_limit(f.http, 0, NULL);
+  gen_http_answer_limit(f.http, (gen_http_bound_t){0});
   push((scripted_t){.status = 200, .body = page});
   CHECK_ZERO(gen_http_request(f.http, "GET", "/s", NULL, NULL, &resp));
   EXPECT_EQ_INT((int)strlen(page), (int)resp.body_len);
   gen_http_response_reset(&resp);
+  through_on_body = false;
+  teardown(&f);
+  return 0;
+}
+
+/* Bounds nest: setting one returns the one it replaces, put back after; a
+ * family's bound above MaxResponseSize leaves MaxResponseSize in force
+ * (the lower of the two). */
+DEF_TEST(answer_bounds_nest_and_the_lower_applies) {
+  fixture_t f;
+  setup(&f);
+  through_on_body = true;
+  static char text[1501];
+  memset(text, ' ', 1500);
+  text[0] = '{', text[1499] = '}';
+  push((scripted_t){.status = 200, .body = token_body("tok-nest", 86400)});
+  gen_http_bound_t outer = GEN_HTTP_BOUND(GEN_MIB(64), "aggregates");
+  OK(gen_http_answer_limit(f.http, outer).bytes == 0);
+  gen_http_bound_t was =
+      gen_http_answer_limit(f.http, GEN_HTTP_BOUND(1000, "listing page"));
+  OK(was.bytes == outer.bytes && strcmp(was.what, "aggregates") == 0);
+  gen_http_response_t resp;
+  push((scripted_t){.status = 200, .body = text});
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_http_request(f.http, "GET", "/l", NULL, NULL, &resp));
+  OK(strstr(resp.error, "listing page answer larger than 1000") != NULL);
+  gen_http_response_reset(&resp);
+  gen_http_answer_limit(f.http, was); /* the aggregates' again */
+  push((scripted_t){.status = 200, .body = text});
+  CHECK_ZERO(gen_http_request(f.http, "GET", "/a", NULL, NULL, &resp));
+  EXPECT_EQ_INT(1500, (int)resp.body_len);
+  gen_http_response_reset(&resp);
+  f.org->max_response_size = 1200; /* the operator's cap, lower */
+  push((scripted_t){.status = 200, .body = text});
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_http_request(f.http, "GET", "/a", NULL, NULL, &resp));
+  OK(strstr(resp.error, "larger than MaxResponseSize (1200 bytes)") != NULL);
+  gen_http_response_reset(&resp);
+  EXPECT_EQ_INT(2, (int)atomic_load(&f.stats.too_large));
   through_on_body = false;
   teardown(&f);
   return 0;
@@ -1040,7 +1106,9 @@ int main(void) {
   RUN_TEST(paging_follows_the_answered_size_to_the_end);
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
+  RUN_TEST(token_answer_bounded);
   RUN_TEST(answer_limit_of_a_family);
+  RUN_TEST(answer_bounds_nest_and_the_lower_applies);
   RUN_TEST(answer_buffer_kept_for_the_next);
   RUN_TEST(secrets_and_tokens_never_logged);
   RUN_TEST(one_refresh_across_threads);

@@ -375,6 +375,14 @@ DEF_TEST(a_read_against_the_api) {
   return 0;
 }
 
+/* The family on, with its default budget. */
+static gen_ewt_t *ewt_on(void) {
+  gen_ewt_config_t c;
+  gen_ewt_config_init(&c);
+  c.on = true;
+  return gen_ewt_new(&c);
+}
+
 DEF_TEST(an_id_unusable_in_a_path_is_never_asked) {
   gen_client_t client;
   fake_client_init(&client, "genesys_realtime", 0);
@@ -386,15 +394,64 @@ DEF_TEST(an_id_unusable_in_a_path_is_never_asked) {
   live_of(&l, &set);
   waiting(&l, 0, GEN_MEDIA_VOICE, 1);
   waiting(&l, 1, GEN_MEDIA_VOICE, 1);
-  gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
-  c.on = true;
-  gen_ewt_t *e = gen_ewt_new(&c);
+  gen_ewt_t *e = ewt_on();
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   int calls = n_calls;
   EXPECT_EQ_INT(0, (int)gen_ewt_run(e, &client, &lock, &set, &l, S(1000)));
   EXPECT_EQ_INT(calls, n_calls);
   EXPECT_EQ_INT(60, (int)gen_ewt_budget(e, S(1000)));
+  read_done(e, &l, &set, &client);
+  return 0;
+}
+
+/* An estimate padded to one byte over the family's bound (64 KiB): valid
+ * JSON, fed to the handle as curl would (on_body). */
+static int padded_estimate(gen_http_t *http, const char *method,
+                           const char *url, const char *body,
+                           struct curl_slist *headers,
+                           gen_http_response_t *resp) {
+  (void)method, (void)url, (void)body, (void)headers;
+  static char text[GEN_KIB(64) + 2];
+  size_t len = GEN_KIB(64) + 1;
+  const char *head = "{\"results\":[{\"estimatedWaitTimeSeconds\":120}]";
+  memset(text, ' ', len);
+  memcpy(text, head, strlen(head));
+  text[len - 1] = '}';
+  resp->retry_after = -1;
+  resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->status = 200;
+  http->current = resp;
+  size_t took = on_body(text, 1, len, http);
+  http->current = NULL;
+  return took == len ? 0 : GEN_HTTP_ERR_TOO_LARGE;
+}
+
+/* An answer over the family's bound is refused as it arrives: no
+ * estimate, a failure of the family (logged, counted), counted in
+ * api_answers_too_large; the same answer outside the family is taken
+ * (MaxResponseSize). */
+DEF_TEST(an_answer_over_the_bound_is_refused) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = padded_estimate;
+  mock_log_reset();
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  table_of(&l, &set, 1);
+  waiting(&l, 0, GEN_MEDIA_VOICE, 2);
+  gen_ewt_t *e = ewt_on();
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  EXPECT_EQ_INT(1, (int)gen_ewt_run(e, &client, &lock, &set, &l, S(1000)));
+  OK(!l.state[0].media[GEN_MEDIA_VOICE]->ewt.have);
+  OK(mock_log_contains("estimated wait time answer larger than 65536 bytes"));
+  EXPECT_EQ_INT(1, (int)atomic_load(&client.stats.too_large));
+  mock_values_reset();
+  gen_ewt_dispatch_stats(e, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(1, (int)mock_find("self", "ewt_failures", NULL)->value.derive);
+  gen_http_response_t resp;
+  CHECK_ZERO(gen_http_request(client.http, "GET", "/x", NULL, NULL, &resp));
+  EXPECT_EQ_INT((int)GEN_KIB(64) + 1, (int)resp.body_len);
+  gen_http_response_reset(&resp);
   read_done(e, &l, &set, &client);
   return 0;
 }
@@ -435,6 +492,7 @@ int main(void) {
   RUN_TEST(sliding_minute);
   RUN_TEST(a_read_against_the_api);
   RUN_TEST(an_id_unusable_in_a_path_is_never_asked);
+  RUN_TEST(an_answer_over_the_bound_is_refused);
   RUN_TEST(configuration_keys);
   END_TEST;
 }
