@@ -13,6 +13,7 @@
 #include "gen_adherence.h"
 #include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_hub.h"
+#include "gen_notice.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -378,6 +379,25 @@ DEF_TEST(an_exception_opened_and_closed_is_notified) {
                         "{\"user\":{\"id\":\"a1\"},\"adherenceState\":"
                         "\"InAdherence\"}"));
   EXPECT_EQ_INT(0, (int)mock_notifs_num);
+  gen_adherence_free(a);
+  fake_client_free(&other);
+
+  /* A flood: 70 agents out at once are 60 notifications (the org's
+   * NotificationsPerMinute), the 10 beyond held back and counted. */
+  c.notify = true;
+  a = gen_adherence_new(&c);
+  fake_client_init(&other, "genesys_realtime", 0);
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &other, now));
+  for (int k = 0; k < 70; k++) {
+    char body[160];
+    snprintf(body, sizeof(body),
+             "{\"user\":{\"id\":\"f%d\"},\"adherenceState\":"
+             "\"OutOfAdherence\"}",
+             k);
+    EXPECT_EQ_INT(GEN_NOTIFY_OK, message(a, "mu3", body));
+  }
+  EXPECT_EQ_INT(60, (int)mock_notifs_num);
+  EXPECT_EQ_INT(10, (int)gen_notices_held(other.org));
   gen_adherence_free(a);
   fake_client_free(&other);
   http_perform = http_perform_curl;
