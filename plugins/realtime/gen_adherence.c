@@ -395,10 +395,10 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
   /* Each agent's state is news but at the unit's first read, where only
    * an agent a message told of before is (the rest are taken as said);
    * one out that the answer no longer lists left. */
-  for (size_t k = 0; k < u->n; k++)
+  for (size_t k = 0; a->c.notify && k < u->n; k++)
     notice(a, i, &u->agents[k], false,
            !was.have && agent_of(&was, u->agents[k].user, false) == NULL);
-  for (size_t k = 0; k < was.n; k++)
+  for (size_t k = 0; a->c.notify && k < was.n; k++)
     if (was.agents[k].state == GEN_ADH_OUT &&
         agent_of(u, was.agents[k].user, false) == NULL)
       notice(a, i, &was.agents[k], true, false);
