@@ -10,6 +10,7 @@
 #include "gen_log.h"
 #include "gen_minute.h"
 #include "gen_names.h"
+#include "gen_notice.h"
 #include "gen_time.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ struct gen_adherence {
   unit_t *units;        /* per set item */
   cdtime_t listed_at;   /* 0: never */
   gen_minute_t minute;  /* the budget: AdherenceRequests in any 60 s */
+  const gen_org_t *org; /* the notifications' (the first run's client) */
   uint64_t requests, failures, updates, malformed;
   bool refused;
   gen_ratelimit_t complain;
@@ -78,6 +80,7 @@ void gen_adherence_config_init(gen_adherence_config_t *c) {
   c->relist = TIME_T_TO_CDTIME_T(3600);
   c->max_units = 1000;
   c->per_minute = 60;
+  c->notify = false;
 }
 
 #define HC gen_adherence_config_t
@@ -92,6 +95,9 @@ static const gen_config_def_t adh_defs[] = {
                 "management units followed at most (the first listed)"),
     GEN_KEY_INT("AdherenceRequests", HC, per_minute, 1, 300, "60",
                 "adherence requests a minute at most"),
+    GEN_KEY_BOOL("AdherenceNotifications", HC, notify, "false",
+                 "a notification when an agent falls out of adherence and "
+                 "when back"),
 };
 #undef HC
 const gen_config_table_t gen_adherence_keys = GEN_CONFIG_TABLE(adh_defs);
@@ -260,6 +266,58 @@ static void apply(unit_t *u, const gen_adh_update_t *up) {
   g->since_ms = up->since_ms;
 }
 
+/* The notification of agent g of unit i (under the lock, so that two
+ * threads seeing one agent change notify in the order they applied):
+ * WARNING when out of adherence, OKAY when no longer (any other state, or
+ * gone: left). gen_notice says only a change of what it said last; quiet
+ * takes the state as said (an agent already out at the unit's first read
+ * is not news). */
+static void notice(gen_adherence_t *a, size_t i, const agent_t *g, bool left,
+                   bool quiet) {
+  if (!a->c.notify || a->org == NULL)
+    return;
+  const gen_entity_t *unit = &a->set.items[i];
+  const char *instance = gen_entity_instance(a->org, unit);
+  int out = !left && g->state == GEN_ADH_OUT;
+  if (quiet) {
+    gen_notice_assume(a->org, instance, GEN_ADH_NOTICE_TYPE, g->user, out);
+    return;
+  }
+  char since[40] = "an unknown time";
+  if (g->since_ms >= 0)
+    gen_time_format(g->since_ms, since, sizeof(since));
+  if (left)
+    gen_notice(a->org, instance, GEN_ADH_NOTICE_TYPE, g->user, 0, NOTIF_WARNING,
+               "management unit \"%s\": agent %s left the unit (was %s, "
+               "impact %s, since %s)",
+               unit->name, g->user, state_names[g->state],
+               impact_names[g->impact], since);
+  else
+    gen_notice(a->org, instance, GEN_ADH_NOTICE_TYPE, g->user, out,
+               NOTIF_WARNING,
+               "management unit \"%s\": agent %s %s: %s, impact %s, since %s",
+               unit->name, g->user,
+               out ? "out of adherence" : "no longer out of adherence",
+               state_names[g->state], impact_names[g->impact], since);
+}
+
+/* A topic's update of unit i, notified. */
+static void apply_notice(gen_adherence_t *a, size_t i,
+                         const gen_adh_update_t *up) {
+  unit_t *u = &a->units[i];
+  if (up->removed) {
+    agent_t *g = agent_of(u, up->user, false);
+    if (g != NULL)
+      notice(a, i, g, true, false);
+    apply(u, up);
+    return;
+  }
+  apply(u, up);
+  agent_t *g = agent_of(u, up->user, false);
+  if (g != NULL)
+    notice(a, i, g, false, false);
+}
+
 /* Lists the units again; the agents of those kept over stay. True when the
  * set changed. */
 static bool list_units(gen_adherence_t *a, gen_client_t *client) {
@@ -337,10 +395,21 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
     return;
   }
   pthread_mutex_lock(&a->lock);
-  unit_t *u = &a->units[i];
-  u->n = 0;
+  unit_t *u = &a->units[i], was = *u;
+  u->agents = NULL, u->n = u->cap = 0;
   for (size_t k = 0; k < n; k++)
     apply(u, &v[k]);
+  /* Each agent's state is news but at the unit's first read, where only
+   * an agent a message told of before is (the rest are taken as said);
+   * one out that the answer no longer lists left. */
+  for (size_t k = 0; a->c.notify && k < u->n; k++)
+    notice(a, i, &u->agents[k], false,
+           !was.have && agent_of(&was, u->agents[k].user, false) == NULL);
+  for (size_t k = 0; a->c.notify && k < was.n; k++)
+    if (was.agents[k].state == GEN_ADH_OUT &&
+        agent_of(u, was.agents[k].user, false) == NULL)
+      notice(a, i, &was.agents[k], true, false);
+  free(was.agents);
   u->have = true;
   pthread_mutex_unlock(&a->lock);
   free(v);
@@ -349,6 +418,11 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
 bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now) {
   if (a == NULL || a->refused || gen_http_resting(client->http, NULL))
     return false;
+  if (a->org == NULL) { /* the hub's threads read it under the lock */
+    pthread_mutex_lock(&a->lock);
+    a->org = client->org;
+    pthread_mutex_unlock(&a->lock);
+  }
   bool changed = false;
   if ((a->listed_at == 0 || now - a->listed_at >= a->c.relist) &&
       gen_minute_left(&a->minute, now) > 0) {
@@ -423,7 +497,7 @@ gen_notify_verdict_t gen_adherence_message(gen_adherence_t *a,
   for (size_t i = 0; i < a->set.count; i++) {
     const char *id = a->set.items[i].id;
     if (strlen(id) == id_len && strncasecmp(topic + pre, id, id_len) == 0) {
-      apply(&a->units[i], &up);
+      apply_notice(a, i, &up);
       break;
     }
   }

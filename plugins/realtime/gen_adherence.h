@@ -14,7 +14,9 @@
  * agent's UserScheduleAdherenceUpdate a message), which shares the hub's
  * channels with the queue topics (tests/sim/README.md, "Real-time
  * adherence"). Messages come on the hub's threads, the rest on the read
- * thread: its own lock.
+ * thread: its own lock. With AdherenceNotifications, an agent falling out
+ * of adherence and back is a collectd notification (gen_notice, bounded
+ * per org), the agents already out at a unit's first read not news.
  */
 #ifndef GEN_ADHERENCE_H
 #define GEN_ADHERENCE_H 1
@@ -35,6 +37,7 @@ typedef struct {
   cdtime_t relist; /* AdherenceListEvery: the units listed again */
   long max_units;  /* AdherenceMaxUnits: units followed at most */
   long per_minute; /* AdherenceRequests: the budget */
+  bool notify;     /* AdherenceNotifications: an exception opened, closed */
 } gen_adherence_config_t;
 
 void gen_adherence_config_init(gen_adherence_config_t *c);
@@ -43,6 +46,9 @@ extern const gen_config_table_t gen_adherence_keys;
 #define GEN_ADH_FAMILY "real-time adherence"
 #define GEN_ADH_TOPIC_PREFIX "v2.workforcemanagement.managementunits."
 #define GEN_ADH_TOPIC_SUFFIX ".adherence"
+/* The notifications' type; plugin instance the unit, type instance the
+ * agent's user id. */
+#define GEN_ADH_NOTICE_TYPE "adherence_exception"
 
 /* adherenceState (the SDK's AdherenceStateEnum), then "other" for a value
  * this version does not know. */
@@ -105,7 +111,8 @@ void gen_adherence_free(gen_adherence_t *a);
 /* The read thread's turn at now (the monotonic clock): the listing when
  * due, then each unit read whole when due, the longest unread first, as far
  * as the budget goes. A 403 stops the family (said once). True when the units
- * changed (the topics must be given again). */
+ * changed (the topics must be given again). The first call takes client's
+ * org for the notifications (before any topic is given). */
 bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now);
 
 /* Appends the topic of each unit followed to topics[0..*n-1] (reallocated;
@@ -117,7 +124,9 @@ char **gen_adherence_topics(gen_adherence_t *a, char **topics, size_t *n);
 bool gen_adherence_topic(const char *topic);
 
 /* One message of a unit's topic: GEN_NOTIFY_OK, or GEN_NOTIFY_MALFORMED
- * with the reason in err (counted in adherence_malformed). */
+ * with the reason in err (counted in adherence_malformed). An agent now
+ * out of adherence, or no longer (another state, or removed from the
+ * unit), is notified (AdherenceNotifications): a message is a change. */
 gen_notify_verdict_t gen_adherence_message(gen_adherence_t *a,
                                            const char *topic, const char *json,
                                            size_t len, char *err,

@@ -3,10 +3,12 @@
 simulator (made by the class, with its faults), a write_http receiver and
 collectd with the plugin for the org "acme" (InstanceFrom "id"), started
 and waited for until the plugin is ready; all three stopped after the
-class, also when the start failed."""
+class, also when the start failed. With notes, collectd's notifications
+too (cls.notes, a NotificationFile)."""
 import unittest
 
 from collectd_harness import Collectd
+from notif_receiver import NotificationFile
 from realtime_truth import PLUGIN, wait_for
 from receiver import Receiver
 
@@ -27,16 +29,20 @@ class RealtimeTestCase(unittest.TestCase):
     start_collectd; tearDownClass stops collectd, the receiver and the
     simulator."""
 
-    sim = rx = cd = None
+    sim = rx = cd = notes = None
 
     @classmethod
     def start_collectd(cls, keys="", interval=2, ready=None, timeout=60, step=0.1,
                        extra="", stock=STOCK, make=Collectd,
-                       failure="the plugin did not baseline"):
+                       failure="the plugin did not baseline", notes=False):
         """Starts the receiver and collectd with the plugin (plugin_config,
-        then extra), and waits at most timeout seconds for ready() (None:
+        then extra; with notes, exec writing each notification to
+        cls.notes), and waits at most timeout seconds for ready() (None:
         at least one baseline). When it never comes, stops everything and
         fails with failure and the end of collectd's log."""
+        if notes:
+            cls.notes = NotificationFile()
+            stock, extra = stock + ("exec",), extra + cls.notes.config()
         cls.rx = Receiver()
         cls.cd = make(plugin_config(cls.sim, cls.rx, keys, interval) + extra, stock=stock)
         cls.cd.start()
@@ -54,10 +60,11 @@ class RealtimeTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for part, stop in ((cls.cd, "cleanup"), (cls.rx, "stop"), (cls.sim, "stop")):
+        for part, stop in ((cls.cd, "cleanup"), (cls.rx, "stop"), (cls.sim, "stop"),
+                           (cls.notes, "cleanup")):
             if part is not None:
                 getattr(part, stop)()
-        cls.sim = cls.rx = cls.cd = None
+        cls.sim = cls.rx = cls.cd = cls.notes = None
 
     def assert_no_error_lines(self, allow=()):
         """No ERROR line the plugin caused (allow: those a test provokes, each

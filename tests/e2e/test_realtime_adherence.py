@@ -7,7 +7,10 @@ adherence_out_agents (every impact), adherence_out_duration (longest,
 sum) of each unit equal the simulator's truth both ways (a
 series the truth lacks fails; the durations computed at the instant of the
 value collectd holds); after agents change (published on the units'
-topics) the values follow; a malformed topic body is counted
+topics) the values follow; an agent falling out of adherence on the topic
+gives one WARNING notification within seconds and coming back one OKAY,
+and the agents already out at the first read none; a malformed topic body
+is counted
 (adherence_malformed) and logged, and the values stay equal; the requests
 are one listing and one a unit, and the plugin's count is the
 simulator's. Without wfm:realtimeAdherence:view the family stops, said
@@ -27,7 +30,8 @@ AGENTS = 90
 UNITS = 3
 INTERVAL = 2
 KEYS = ("    Adherence true\n"
-        "    AdherenceEvery 86400\n")
+        "    AdherenceEvery 86400\n"
+        "    AdherenceNotifications true\n")
 UNITS_ROUTE = "GET /api/v2/workforcemanagement/managementunits"
 UNIT_ROUTE = ("GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/"
               "adherence")
@@ -43,7 +47,7 @@ class RealtimeAdherenceTest(RealtimeTestCase):
     def setUpClass(cls):
         cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
                             "--mgmt-units", str(UNITS), "--flows", "2")
-        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90)
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
 
     def truth(self):
         return self.sim._open("/sim/truth/adherence")
@@ -114,7 +118,42 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         print(f"adherence: {UNITS} units, {len(got)} series equal the truth "
               f"({int(out)} agents out of adherence)", file=sys.stderr)
 
-    def test_2_changes_follow_from_the_topics(self):
+    def exceptions_said(self, severity=None):
+        return [n for n in self.notes.read() if n["Type"] == "adherence_exception"
+                and severity in (None, n["Severity"])]
+
+    def test_2_an_exception_opened_and_closed_is_notified_once(self):
+        truth = self.truth()
+        out = [a for a, s in truth["agents"].items() if s["state"] == "OutOfAdherence"]
+        self.assertGreater(len(out), 0)
+        aid = sorted(a for a, s in truth["agents"].items() if s["state"] == "InAdherence")[0]
+        uid = truth["agents"][aid]["unit"]
+        name = truth["units"][uid]["name"]
+
+        def said(severity):
+            return [n for n in self.exceptions_said(severity) if n["TypeInstance"] == aid]
+        self.sim._open("/sim/adherence", {"set": [
+            {"user": aid, "state": "OutOfAdherence", "impact": "Negative"}]})
+        self.notes.wait(lambda _: said("WARNING"), 10)
+        warned = said("WARNING")
+        self.assertEqual(len(warned), 1, self.exceptions_said())
+        self.assertEqual(warned[0]["PluginInstance"], uid)   # the unit's series' instance
+        self.assertIn(f'management unit "{name}": agent {aid} out of adherence: '
+                      "OutOfAdherence, impact Negative, since 20", warned[0]["message"])
+        self.sim._open("/sim/adherence", {"set": [{"user": aid, "state": "InAdherence"}]})
+        self.notes.wait(lambda _: said("OKAY"), 10)
+        self.assertEqual(len(said("OKAY")), 1)
+        self.assertIn(f"agent {aid} no longer out of adherence: InAdherence, impact Neutral",
+                      said("OKAY")[0]["message"])
+        self.assertEqual(len(said("WARNING")), 1)
+        # The first read (long before) said nothing of the agents out at the
+        # start: these two are all.
+        self.assertEqual(len(self.exceptions_said()), 2, self.exceptions_said())
+        self.equal_soon("the values after the exception closed")
+        print(f"adherence: 1 WARNING and 1 OKAY for one agent's exception, none for the "
+              f"{len(out)} out at the start", file=sys.stderr)
+
+    def test_3_changes_follow_from_the_topics(self):
         before = self.sim._open("/sim/truth/adherence")["published"]
         made = requests(self.sim.stats(), UNIT_ROUTE)
         changed = self.sim._open("/sim/adherence", {"random": 20, "seed": 3})
@@ -130,7 +169,7 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         self.assertNotEqual(self.truth()["units"], truth["units"])
         self.equal_soon("the values after 5 more changes")
 
-    def test_3_a_malformed_body_is_counted_and_logged(self):
+    def test_4_a_malformed_body_is_counted_and_logged(self):
         uid = sorted(self.truth()["units"])[0]
         before = self.rx.get(PLUGIN, "self", "adherence_malformed") or 0
         sent = self.sim._open("/sim/adherence", {"malformed": uid})
@@ -143,7 +182,7 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         self.sim._open("/sim/adherence", {"random": 4, "seed": 5})
         self.equal_soon("the values after a malformed body")
 
-    def test_4_requests_one_listing_and_one_a_unit(self):
+    def test_5_requests_one_listing_and_one_a_unit(self):
         stats = self.sim.stats()
         self.assertEqual(requests(stats, UNITS_ROUTE), 1)
         self.assertEqual(requests(stats, UNIT_ROUTE), UNITS)

@@ -21,8 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import run_tests  # noqa: E402
-from notif_receiver import NotificationFile  # noqa: E402
-from realtime_harness import STOCK, RealtimeTestCase  # noqa: E402
+from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -55,14 +54,7 @@ class RealtimeCampaignsTest(RealtimeTestCase):
     def setUpClass(cls):
         cls.sim = Simulator("--queues", "6", "--agents", "30", "--flows", "1",
                             "--speed", "5", "--campaigns", str(CAMPAIGNS))
-        cls.notes = NotificationFile()
-        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, stock=STOCK + ("exec",),
-                           extra=cls.notes.config())
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.notes.cleanup()
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
 
     def truth(self):
         return self.sim._open("/sim/truth/campaigns")

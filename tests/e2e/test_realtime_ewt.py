@@ -8,7 +8,10 @@ simulator's last answer for it, both ways (a series the simulator did not
 answer, or one for a pair with nobody waiting, fails), in the default
 answer form and with a labelled result first (--ewt-results); no request is made
 for a pair with nobody waiting once the plugin knows it; a 403 for the
-permission stops the family, said once, while the rest goes on."""
+permission stops the family, said once, while the rest goes on. Issue 51's
+case: of 5,000 queues only 3 wait (held by the simulator, no arrivals):
+over three cycles the requests are for those 3 queues' waiting media types
+only, none for an idle queue."""
 import os
 import sys
 import time
@@ -162,6 +165,86 @@ class RealtimeEwtTest(RealtimeTestCase):
                                        "Org \"acme\": estimated wait time: needs"), 1)
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": "routing:queue:view"})
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeEwtThreeOf5000Test(RealtimeTestCase):
+    """5,000 queues, nobody arriving (--arrival-scale 0); 3 queues held
+    waiting (POST /sim/hold), the first on two media types: every estimated
+    wait time request is for one of those 4 pairs, each asked every cycle
+    (three at least), none for the 4,997 idle queues."""
+    QUEUES = 5000
+    EVERY = 6
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", str(cls.QUEUES), "--agents", str(cls.QUEUES),
+                            "--flows", "1", "--arrival-scale", "0", "--warmup", "0")
+        # Only the plugin's self-metrics reach the receiver (and no csv):
+        # 5,000 queues' values every read would swamp both.
+        chain = ('LoadPlugin match_regex\nPostCacheChain "Out"\n<Chain "Out">\n'
+                 '  <Rule "self">\n    <Match "regex">\n      PluginInstance "^self$"\n'
+                 '    </Match>\n    <Target "write">\n      Plugin "write_http/test"\n'
+                 '    </Target>\n  </Rule>\n  Target "stop"\n</Chain>\n')
+        cls.start_collectd("    EstimatedWaitTime true\n"
+                           f"    EstimatedWaitTimeEvery {cls.EVERY}\n",
+                           interval=INTERVAL, timeout=120, extra=chain,
+                           stock=("logfile", "write_http", "match_regex"),
+                           ready=lambda: cls.has_baselined(queues=cls.QUEUES))
+
+    def test_1_only_the_three_waiting_queues_are_asked(self):
+        queues = self.sim.truth()["queues"]
+        self.assertEqual(len(queues), self.QUEUES)
+        self.assertEqual([(q, m) for q, t in queues.items() for m, v in t["media"].items()
+                          if v["waiting"] > 0], [])   # nobody waits yet
+        ids = sorted(queues)
+        asked_media = ("voice", "chat", "callback", "email", "message")
+
+        def media_of(q):
+            return [m for m in asked_media if m in queues[q]["media"]]
+        first = next(q for q in ids[17:] if len(media_of(q)) >= 2)
+        hold = [(first, media_of(first)[0], 2), (first, media_of(first)[1], 1),
+                (ids[2500], media_of(ids[2500])[0], 3), (ids[-1], media_of(ids[-1])[0], 1)]
+        for q, m, n in hold:
+            self.assertEqual(self.sim._open("/sim/hold", {"queue": q, "media": m,
+                                                          "count": n})["held"], n)
+        want = {(q, m) for q, m, _ in hold}
+        waits = {(q, m): v["waiting"] for q, t in self.sim.truth()["queues"].items()
+                 for m, v in t["media"].items() if v["waiting"] > 0}
+        self.assertEqual(waits, {(q, m): n for q, m, n in hold})   # 3 of 5,000 queues
+
+        def asked():
+            return self.sim._open("/sim/truth/ewt")["log"]
+
+        def cycles_of_each():
+            log = asked()
+            return min(sum(1 for r in log if (r["queueId"], r["mediaType"]) == p)
+                       for p in want)
+        self.assertTrue(wait_for(lambda: cycles_of_each() >= 3, 20 + 4 * self.EVERY, 0.5),
+                        f"not every waiting pair asked three times: {asked()[-8:]}")
+        truth = self.sim._open("/sim/truth/ewt")
+        log = truth["log"]
+        self.assertEqual({(r["queueId"], r["mediaType"]) for r in log}, want)
+        self.assertEqual(truth["idle_requests"], 0, truth["idle"][:5])
+        self.assertEqual(truth["requests"], len(log))
+        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), EWT_ROUTE)
+                                 == self.rx.get(PLUGIN, "self", "ewt_requests"), 30, 0.2),
+                        "ewt_requests never equalled the simulator's count: "
+                        f"{requests(self.sim.stats(), EWT_ROUTE)} "
+                        f"{self.rx.get_timed(PLUGIN, 'self', 'ewt_requests')} {time.time()}")
+        self.assertEqual(self.rx.get(PLUGIN, "self", "ewt_unasked"), 0)
+        # The requests by cycle (those of one read together) for the report.
+        cycles, last = [], None
+        for r in sorted(log, key=lambda r: r["real_time"]):
+            if last is None or r["real_time"] - last > 1.0:
+                cycles.append(0)
+            cycles[-1] += 1
+            last = r["real_time"]
+        print(f"ewt at {self.QUEUES} queues, 3 waiting on {len(want)} pairs: "
+              f"{len(log)} requests, by cycle {cycles}, all for those pairs, "
+              "none for an idle queue", file=sys.stderr)
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()

@@ -45,7 +45,8 @@ def parse_args(argv=None):
     a("--warmup", type=float, default=300.0,
       help="simulated seconds run before --start so queues are not empty (default 300)")
     a("--load", type=float, default=0.85, help="target agent occupancy (arrival rate)")
-    a("--arrival-scale", type=float, default=1.0, help="multiplies the arrival rate")
+    a("--arrival-scale", type=float, default=1.0,
+      help="multiplies the arrival rate (0: no arrivals; POST /sim/hold makes queues wait)")
     a("--token-ttl", type=float, default=86400.0, help="access token lifetime, REAL seconds")
     a("--channel-ttl", type=float, default=86400.0, help="channel lifetime, REAL seconds")
     a("--client-id", default="demo-client")

@@ -127,7 +127,8 @@ class Adherence:
     def truth(self):
         """Per unit: agents by state, those out by impact, and the change
         time of each agent out (the client's longest and summed seconds are
-        computed at its own instant)."""
+        computed at its own instant); per agent its unit and state (which
+        agent to change, which a client notified)."""
         out = {}
         for u in self.units:
             states = {s: 0 for s in STATES}
@@ -141,7 +142,10 @@ class Adherence:
                     since.append(st["since_ms"])
             out[u["id"]] = {"name": u["name"], "states": states, "out_impacts": impacts,
                             "out_since_ms": since}
-        return {"units": out, "requests": self.requests, "published": self.published}
+        agents = {aid: {"unit": self.unit_of[aid], "state": st["state"]}
+                  for aid, st in self.state.items()}
+        return {"units": out, "agents": agents, "requests": self.requests,
+                "published": self.published}
 
 
 def _iso(ms):

@@ -857,6 +857,7 @@ ROUTES = [
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
     ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
+    ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
     ("POST", "/sim/adherence", "sim_adherence", False),
     ("GET", "/sim/stats", "sim_stats", False),
@@ -1100,7 +1101,7 @@ class App:
         self.usage_jobs = {}      # jobId -> {"rows", "left", "polls"}
         self.usage_last = None    # the last usage query's body
         # /sim/truth/ewt: every estimated wait time answered
-        self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": []}
+        self.ewt = {"answers": {}, "requests": 0, "idle_requests": 0, "idle": [], "log": []}
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
         # outbound campaigns (README, Outbound campaigns)
@@ -2679,6 +2680,9 @@ class App:
         now_ms = self.model.now
         e = self.ewt
         e["requests"] += 1
+        if len(e["log"]) < EWT_IDLE_LIST_MAX:
+            e["log"].append({"queueId": q.id, "mediaType": media or mt,
+                             "real_time": time.time()})
         e["answers"].setdefault(q.id, {})[media or mt] = {
             "seconds": seconds, "waiting": waiting, "at_ms": now_ms,
             "at": M.iso(now_ms), "real_time": time.time()}
@@ -2857,6 +2861,22 @@ class App:
         out["sim_time_ms"] = self.model.now
         out["real_time"] = time.time()
         return Response(200, out)
+
+    async def h_sim_hold(self, req, p, tok):
+        """POST /sim/hold {"queue": id, "media": "voice", "count": n}: n
+        conversations held waiting in the queue (README, Estimated wait
+        time), published as any; 0 releases them."""
+        self.sync()
+        body = req.json()
+        body = body if isinstance(body, dict) else {}
+        q = self.model.queue_by_id.get(body.get("queue"))
+        if q is None:
+            raise ApiError(404, "not.found", "Queue not found")
+        try:
+            held = self.model.hold(q.idx, str(body.get("media", "")), int(body.get("count", 0)))
+        except (TypeError, ValueError) as e:
+            raise ApiError(400, "bad.request", "hold: %s" % e)
+        return Response(200, {"queue": q.id, "media": body["media"], "held": held})
 
     async def h_sim_campaigns(self, req, p, tok):
         """POST /sim/campaigns {"id": …, "campaignStatus": "OFF"}: a

@@ -859,7 +859,7 @@ class Conv:
     __slots__ = ("id", "media", "q", "state", "t_arrive", "t_enter", "seg", "parts", "cust",
                  "acd", "attrs", "flow", "n_transfers", "ani", "alert_start", "agent",
                  "agentp", "talk_ms", "hold_ms", "t_answer", "first_q", "ivr", "queued_once",
-                 "num")
+                 "num", "held")
 
 
 class Seg:
@@ -1159,7 +1159,8 @@ class Model:
         for i, (qi, m, w) in enumerate(self.streams):
             lam = total * w / wsum
             self.stream_rates.append(lam)
-            self._push(t + int(rng.expovariate(lam) * 1000), self._ev_arrival, i)
+            if lam > 0:   # --arrival-scale 0: no arrivals
+                self._push(t + int(rng.expovariate(lam) * 1000), self._ev_arrival, i)
         # randomise idle order for agents
         for a in self.agents:
             if a.routing == R_IDLE:
@@ -1366,7 +1367,17 @@ class Model:
                    self._ev_arrival, si)
         if self.paused:
             return
-        q = self.queues[qi]
+        c = self._new_conv(qi, m)
+        if m == "voice" and self.queues[qi].flow is not None:
+            self._start_flow(c, self.queues[qi].flow)
+        else:
+            c.flow = None
+            self._enter_queue(c, qi)
+
+    def _new_conv(self, qi, m):
+        """A conversation of media m arriving now for queue qi (its customer
+        connected; not yet in a flow or the queue)."""
+        rng = self.rng
         c = Conv()
         self.conv_count += 1
         c.num = self.conv_count
@@ -1392,11 +1403,25 @@ class Model:
                                   "connectedTime": iso(self.now)}]}
         c.cust = cust
         c.parts = [cust]
-        if m == "voice" and q.flow is not None:
-            self._start_flow(c, q.flow)
-        else:
+        c.held = False
+        return c
+
+    def hold(self, qi, m, count):
+        """Holds count conversations of media m waiting in queue qi (POST
+        /sim/hold): made or abandoned now to that number; no agent takes
+        them and none abandons on its own. Returns how many wait held."""
+        q = self.queues[qi]
+        if m not in q.waiting:
+            raise ValueError("queue %s has no media %s" % (q.id, m))
+        held = [c for c in q.waiting[m] if c.held]
+        for c in held[count:]:
+            self._ev_abandon(c, c.seg)
+        for _ in range(count - len(held)):
+            c = self._new_conv(qi, m)
+            c.held = True
             c.flow = None
             self._enter_queue(c, qi)
+        return sum(1 for c in q.waiting[m] if c.held)
 
     # ---- IVR flow
     def _start_flow(self, c, f):
@@ -1551,6 +1576,8 @@ class Model:
         self._publish_conv(qi, c, "offered")
         if self.hub is not None:
             self.hub.queue_dirty(qi, m)
+        if c.held:   # POST /sim/hold: waits until released
+            return
         pat = MEDIA_PARAMS[m][5]
         self._push(t + int(rng.expovariate(1.0 / pat) * 1000) + 500, self._ev_abandon, c, c.seg)
         if q.idle:
@@ -1572,10 +1599,9 @@ class Model:
         best = None
         for qi in a.joined:
             for d in self.queues[qi].waiting.values():
-                if d:
-                    c = next(iter(d))
-                    if best is None or c.t_enter < best.t_enter:
-                        best = c
+                c = next((c for c in d if not c.held), None)
+                if c is not None and (best is None or c.t_enter < best.t_enter):
+                    best = c
         if best is not None:
             self._alert(best, a)
 

@@ -487,6 +487,47 @@ class T02cEstimatedWaitTime(unittest.TestCase):
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
 
+class T02cHeldWaiting(unittest.TestCase):
+    """--arrival-scale 0: nobody arrives, nobody waits; POST /sim/hold holds
+    conversations waiting in a queue (no agent takes them, none abandons),
+    in the truth and the estimate; 0 releases them; the request log of
+    /sim/truth/ewt; an unknown queue or media type refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 6, "--agents", 30, "--quiet", "--speed", 60,
+                      "--arrival-scale", 0, "--warmup", 600)
+        cls.addClassCleanup(cls.sim.stop)
+
+    def waiting(self):
+        return {(qid, m): v["waiting"] for qid, q in self.sim.truth()["queues"].items()
+                for m, v in q["media"].items() if v["waiting"] > 0}
+
+    def test_hold_and_release(self):
+        self.assertEqual(self.waiting(), {})
+        qid, q = sorted(self.sim.truth()["queues"].items())[2]
+        media = sorted(q["media"])[0]
+        st, js = self.sim.sim("POST", "/sim/hold", {"queue": qid, "media": media, "count": 3})
+        self.assertEqual((st, js["held"]), (200, 3))
+        time.sleep(1)   # 60 simulated seconds: idle agents would have taken them
+        self.assertEqual(self.waiting(), {(qid, media): 3})
+        path_media = "call" if media == "voice" else media
+        c = self.sim.client()
+        st, _, js = c.request("GET", T02cEstimatedWaitTime.PATH % (qid, path_media))
+        self.assertGreater(js["results"][0]["estimatedWaitTimeSeconds"], 0)
+        log = self.sim.sim("GET", "/sim/truth/ewt")[1]["log"]
+        self.assertEqual([(r["queueId"], r["mediaType"]) for r in log], [(qid, media)])
+        self.assertEqual(self.sim.sim("POST", "/sim/hold", {"queue": qid, "media": media,
+                                                            "count": 1})[1]["held"], 1)
+        self.assertEqual(self.waiting(), {(qid, media): 1})
+        self.sim.sim("POST", "/sim/hold", {"queue": qid, "media": media, "count": 0})
+        self.assertEqual(self.waiting(), {})
+        self.assertEqual(self.sim.sim("POST", "/sim/hold", {"queue": "nope", "media": media,
+                                                            "count": 1})[0], 404)
+        self.assertEqual(self.sim.sim("POST", "/sim/hold", {"queue": qid, "media": "fax",
+                                                            "count": 1})[0], 400)
+
+
 class T02dAgentGroups(unittest.TestCase):
     """POST /api/v2/analytics/agents/status/counts by division and by team
     (its members' userId predicates), GET /api/v2/teams and

@@ -3,7 +3,9 @@
  * Unit tests of real-time adherence (gen_adherence): an agent's update in
  * the topic's form and the REST model's, a unit's answer in both listing
  * forms, what is refused, and the values of a unit from its answer and its
- * topic's messages (an exception opened, closed, an agent removed).
+ * topic's messages (an exception opened, closed, an agent removed), and
+ * the notifications of an exception opened and closed (none for the agents
+ * already out at the first read; none when AdherenceNotifications is off).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -11,6 +13,7 @@
 #include "gen_adherence.h"
 #include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_hub.h"
+#include "gen_notice.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -170,12 +173,17 @@ static gen_notify_verdict_t message(gen_adherence_t *a, const char *unit,
   return gen_adherence_message(a, topic, json, strlen(json), err, sizeof(err));
 }
 
-DEF_TEST(reads_within_the_budget_and_topics) {
-  gen_client_t client;
-  fake_client_init(&client, "genesys_realtime", 0);
+/* client against the fake API, nothing asked yet. */
+static void fake_start(gen_client_t *client) {
+  fake_client_init(client, "genesys_realtime", 0);
   http_perform = fake_api;
   n_lists = n_units = 0;
   refuse = false;
+}
+
+DEF_TEST(reads_within_the_budget_and_topics) {
+  gen_client_t client;
+  fake_start(&client);
   /* 3 in any 60 s: the listing and two units; the other three wait. */
   gen_adherence_t *a = adherence_budget(3);
   cdtime_t now = S(1000);
@@ -284,9 +292,123 @@ DEF_TEST(reads_within_the_budget_and_topics) {
   return 0;
 }
 
+/* How many notifications of severity unit "Unit 0" gave of user. */
+static size_t said(int severity, const char *user) {
+  return mock_notifs_count(severity, "Unit_0", GEN_ADH_NOTICE_TYPE, user);
+}
+
+static const char *said_text(size_t k) {
+  return k < mock_notifs_num ? mock_notifs[k].message : "";
+}
+
+DEF_TEST(an_exception_opened_and_closed_is_notified) {
+  gen_client_t client;
+  fake_start(&client);
+  mock_notifs_reset();
+  gen_adherence_config_t c;
+  gen_adherence_config_init(&c);
+  OK(!c.notify); /* off by default (the manual says why) */
+  c.on = c.notify = true;
+  c.per_minute = 300;
+  gen_adherence_t *a = gen_adherence_new(&c);
+  cdtime_t now = S(1000);
+  /* The first read: a1 is out in every unit, and nothing is said. */
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &client, now));
+  EXPECT_EQ_INT(5, n_units);
+  EXPECT_EQ_INT(0, (int)mock_notifs_num);
+  /* a2 falls out: one WARNING naming the unit, agent, state, impact and
+   * since when; the same state again says nothing. */
+  const char *a2_out =
+      "{\"user\":{\"id\":\"a2\"},\"adherenceState\":\"OutOfAdherence\","
+      "\"impact\":\"Negative\",\"adherenceChangeTime\":\"" T0 "\"}";
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(a, "mu0", a2_out));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(a, "mu0", a2_out));
+  EXPECT_EQ_INT(1, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)said(NOTIF_WARNING, "a2"));
+  EXPECT_EQ_STR("Org \"acme\": management unit \"Unit 0\": agent a2 out of "
+                "adherence: OutOfAdherence, impact Negative, since "
+                "2026-11-27T10:00:00.000Z",
+                said_text(0));
+  /* a1, out since before the start, comes back: OKAY (its exception was
+   * taken as said); a2 explained: OKAY too. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a1\"},\"adherenceState\":"
+                        "\"InAdherence\",\"impact\":\"Positive\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a2\"},\"adherenceState\":"
+                        "\"Explained\"}"));
+  EXPECT_EQ_INT(3, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)said(NOTIF_OKAY, "a1"));
+  EXPECT_EQ_INT(1, (int)said(NOTIF_OKAY, "a2"));
+  OK(strstr(said_text(1), "agent a1 no longer out of adherence: InAdherence, "
+                          "impact Positive, since an unknown time") != NULL);
+  /* a3 joins out, then is removed from the unit: WARNING, then OKAY. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu1",
+                        "{\"user\":{\"id\":\"a3\"},\"adherenceState\":"
+                        "\"OutOfAdherence\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu1",
+                        "{\"user\":{\"id\":\"a3\"},\"adherenceState\":"
+                        "\"Unknown\",\"removedFromManagementUnit\":true}"));
+  EXPECT_EQ_INT(5, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Unit_1", NULL, "a3"));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "Unit_1", NULL, "a3"));
+  OK(strstr(said_text(4), "agent a3 left the unit (was OutOfAdherence") !=
+     NULL);
+  /* The next whole read of mu0 answers a1 out again (a change the topic
+   * did not carry) and a2 in: WARNING for a1; a2 was said OKAY already. */
+  EXPECT_EQ_INT(0, gen_adherence_run(a, &client, now + S(600)));
+  EXPECT_EQ_INT(10, n_units);
+  EXPECT_EQ_INT(6, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)said(NOTIF_WARNING, "a1"));
+  gen_adherence_free(a);
+
+  /* Off: the same changes say nothing. */
+  mock_notifs_reset();
+  c.notify = false;
+  a = gen_adherence_new(&c);
+  gen_client_t other;
+  fake_client_init(&other, "genesys_realtime", 0);
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &other, now));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(a, "mu0", a2_out));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a1\"},\"adherenceState\":"
+                        "\"InAdherence\"}"));
+  EXPECT_EQ_INT(0, (int)mock_notifs_num);
+  gen_adherence_free(a);
+  fake_client_free(&other);
+
+  /* A flood: 70 agents out at once are 60 notifications (the org's
+   * NotificationsPerMinute), the 10 beyond held back and counted. */
+  c.notify = true;
+  a = gen_adherence_new(&c);
+  fake_client_init(&other, "genesys_realtime", 0);
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &other, now));
+  for (int k = 0; k < 70; k++) {
+    char body[160];
+    snprintf(body, sizeof(body),
+             "{\"user\":{\"id\":\"f%d\"},\"adherenceState\":"
+             "\"OutOfAdherence\"}",
+             k);
+    EXPECT_EQ_INT(GEN_NOTIFY_OK, message(a, "mu3", body));
+  }
+  EXPECT_EQ_INT(60, (int)mock_notifs_num);
+  EXPECT_EQ_INT(10, (int)gen_notices_held(other.org));
+  gen_adherence_free(a);
+  fake_client_free(&other);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(update_forms);
   RUN_TEST(listing_forms);
   RUN_TEST(reads_within_the_budget_and_topics);
+  RUN_TEST(an_exception_opened_and_closed_is_notified);
   END_TEST;
 }
