@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+"""End to end: genesys_analytics with CampaignAggregates true, in the real
+collectd against the simulator. The outbound campaigns are listed, the
+conversation aggregates asked grouped and filtered by outboundCampaignId
+per bucket, and for every campaign and bucket each series dispatched
+(outbound_attempted, _connected, _abandoned, type_instance "campaign")
+equals what /sim/truth/campaign_aggregates says of it, and each series the
+truth implies is dispatched: compared both ways. The zero and absent rules
+are the queue aggregates': a count left out of a campaign's group with
+attempts is 0 (a slow dialler's buckets of under 35 attempts: none
+abandoned), a bucket or a campaign without attempts (one OFF, one
+COMPLETE) has no series. The counters equal the sums of their buckets."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from collectd_harness import run_tests, sim_ms, wait_sim  # noqa: E402
+from buckets import (assert_both_ways, assert_counters, bucketed,  # noqa: E402
+                     interval_collectd, quiet)
+from receiver import Receiver  # noqa: E402
+from sim_harness import Simulator  # noqa: E402
+
+PLUGIN = "genesys_analytics"
+SPEED = 60
+G_MS = 300000
+SUFFIX = "campaign"
+COUNTS = (("outbound_attempted", "attempted"), ("outbound_connected", "connected"),
+          ("outbound_abandoned", "abandoned"))
+
+
+def ours(key):
+    """A campaign aggregates value (not a queue's, not a self-metric)."""
+    return key[1] == PLUGIN and key[2] != "self" and key[4] == SUFFIX
+
+
+def expected(truth, ends):
+    """{(campaign, type, "campaign", end): value} of the buckets ending at
+    ends, and {(campaign, total type, "campaign"): sum}."""
+    want, totals = {}, {}
+    by_end = {round(_ms(iv.split("/")[1])): b for iv, b in truth["buckets"].items()}
+    for end in ends:
+        for cid, tr in by_end.get(end, {}).items():
+            for ty, f in COUNTS:
+                want[(cid, ty, SUFFIX, end)] = tr[f]
+                k = (cid, "total_" + ty, SUFFIX)
+                totals[k] = totals.get(k, 0) + tr[f]
+    return want, totals
+
+
+def _ms(iso):
+    from collectd_harness import iso_ms
+    return iso_ms(iso)
+
+
+class CampaignAggregates(unittest.TestCase):
+    def test_every_campaign_bucket_equals_truth_both_ways(self):
+        t_start = time.monotonic()
+        sim = Simulator("--queues", "2", "--agents", "6", "--flows", "1",
+                        "--campaigns", "4", "--speed", str(SPEED), "--start", "now",
+                        "--warmup", "900")
+        rx = Receiver()
+        try:
+            listing = sim._open("/sim/truth/campaigns")["campaigns"]
+            on = sorted(c for c, v in listing.items() if v["campaignStatus"] == "ON")
+            idle = sorted(c for c, v in listing.items() if v["campaignStatus"] != "ON")
+            self.assertEqual((len(on), len(idle)), (2, 2), listing)
+            # a slow dialler: 15 attempts a bucket, so that some of its
+            # buckets have none abandoned (a count left out: 0)
+            sim._open("/sim/campaigns", {"id": on[0], "rate": 0.05})
+            cd = interval_collectd(sim, rx, PLUGIN, SPEED,
+                                   "    CampaignAggregates true\n")
+            try:
+                cd.start()
+                t0 = sim_ms(sim)
+                wait_sim(sim, t0 + 22 * 60000)
+                sim.fault({"fault": "pause"})
+                quiet(rx, ours)
+                truth = sim._open("/sim/truth/campaign_aggregates?granularity=PT5M&buckets=30")
+                stats = sim._open("/sim/stats")
+                self.assertEqual(cd.bad_log_lines(), [])
+            finally:
+                cd.cleanup()
+        finally:
+            sim.stop()
+            rx.stop()
+        got, gauges, counters, ends, _ = bucketed(rx, ours, truth, G_MS)
+        self.assertGreaterEqual(len(ends), 3, "buckets dispatched: %s" % ends)
+        self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))
+        want, totals = expected(truth, ends)
+        # the idle campaigns have no attempts, so no series; the ON ones
+        # have every bucket
+        self.assertEqual({k[0] for k in want}, set(on))
+        zero = [k for k, v in want.items() if v == 0]
+        self.assertTrue(zero, "no bucket with a count left out (0): the zero rule not exercised")
+        print("%d buckets, %d campaigns with values (%d idle), %d bucket values, "
+              "%d of them 0, %d counter values compared; %d campaign requests; %.1f s"
+              % (len(ends), len(on), len(idle), len(want), len(zero), len(counters),
+                 len(stats["aggregate_intervals"].get("campaigns", [])),
+                 time.monotonic() - t_start), file=sys.stderr)
+        assert_both_ways(self, gauges, want)
+        assert_counters(self, got, counters, totals)
+        # one request a bucket range for the 4 campaigns (one batch)
+        self.assertTrue(stats["aggregate_intervals"].get("campaigns"))
+
+
+if __name__ == "__main__":
+    run_tests(__name__)
