@@ -11,13 +11,16 @@ attempts is 0 (a slow dialler's buckets of under 35 attempts: none
 abandoned), a bucket or a campaign without attempts (one OFF, one
 COMPLETE) has no series. The counters equal the sums of their buckets."""
 import os
+import re
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import run_tests, sim_ms, wait_sim  # noqa: E402
+from collectd_harness import (BUILD, FAKETIME_LIB, run_tests, sim_ms,  # noqa: E402
+                              wait_sim)
 from buckets import (assert_both_ways, assert_counters, bucketed,  # noqa: E402
                      interval_collectd, quiet)
 from receiver import Receiver  # noqa: E402
@@ -29,6 +32,11 @@ G_MS = 300000
 SUFFIX = "campaign"
 COUNTS = (("outbound_attempted", "attempted"), ("outbound_connected", "connected"),
           ("outbound_abandoned", "abandoned"))
+
+
+CHECK = os.path.join(BUILD, "collectd-genesys-check")
+PUTVAL = re.compile(r'PUTVAL "acme/genesys_analytics-([^/"]+)/([a-z_]+)-campaign" '
+                    r'interval=300.000 ([0-9.]+):(\S+)$')
 
 
 def ours(key):
@@ -81,11 +89,15 @@ class CampaignAggregates(unittest.TestCase):
                 truth = sim._open("/sim/truth/campaign_aggregates?granularity=PT5M&buckets=30")
                 stats = sim._open("/sim/stats")
                 self.assertEqual(cd.bad_log_lines(), [])
+                replayed, window = self.replay(cd.conf, truth)
             finally:
                 cd.cleanup()
         finally:
             sim.stop()
             rx.stop()
+        with rx.lock:
+            arrived = sum(1 for a in rx.arrivals if ours(a[2]))
+        self.assertGreater(arrived, 0, "no campaign value dispatched")
         got, gauges, counters, ends, _ = bucketed(rx, ours, truth, G_MS)
         self.assertGreaterEqual(len(ends), 3, "buckets dispatched: %s" % ends)
         self.assertEqual(ends, list(range(ends[0], ends[-1] + G_MS, G_MS)))
@@ -104,6 +116,36 @@ class CampaignAggregates(unittest.TestCase):
         assert_counters(self, got, counters, totals)
         # one request a bucket range for the 4 campaigns (one batch)
         self.assertTrue(stats["aggregate_intervals"].get("campaigns"))
+        # collectd-genesys-check --replay of two settled buckets: the same
+        # values, both ways (the row replayed with no code of its own)
+        want_r, _ = expected(truth, [e for e in window])
+        self.assertTrue(want_r, "the replayed window has no campaign value in the truth")
+        self.assertEqual(replayed, want_r)
+        print("replay: %d campaign values of buckets ending %s, equal to the truth"
+              % (len(replayed), window), file=sys.stderr)
+
+    def replay(self, conf, truth):
+        """The two buckets before the last closed one, replayed to stdout by
+        collectd-genesys-check on the simulator's (paused) clock: its
+        campaign values {(campaign, type, "campaign", end ms): value}."""
+        now = round(_ms(truth["sim_time"]))
+        end = now // G_MS * G_MS - G_MS  # settled whatever the pause
+        start = end - 2 * G_MS
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, TZ="UTC",
+                   FAKETIME="@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now / 1000)),
+                   FAKETIME_DONT_FAKE_MONOTONIC="1")
+        r = subprocess.run([CHECK, "--replay", str(start // 1000), str(end // 1000),
+                            "--stdout", conf], capture_output=True, text=True,
+                           timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("campaign aggregates: replay of", r.stdout + r.stderr)
+        out = {}
+        for line in r.stdout.splitlines():
+            mm = PUTVAL.match(line)
+            if mm:
+                out[(mm.group(1), mm.group(2), SUFFIX, round(float(mm.group(3)) * 1000))] = \
+                    float(mm.group(4))
+        return out, [start + G_MS, end]
 
 
 if __name__ == "__main__":
