@@ -9,7 +9,10 @@ truth implies is dispatched: compared both ways. The zero and absent rules
 are the queue aggregates': a count left out of a campaign's group with
 attempts is 0 (a slow dialler's buckets of under 35 attempts: none
 abandoned), a bucket or a campaign without attempts (one OFF, one
-COMPLETE) has no series. The counters equal the sums of their buckets."""
+COMPLETE) has no series. The counters equal the sums of their buckets.
+104 campaigns: two requests a bucket range (100 campaigns a request). A
+replay (collectd-genesys-check --replay) of two settled buckets gives the
+same values, with no code of the family's own in the replay."""
 import os
 import re
 import subprocess
@@ -30,6 +33,9 @@ PLUGIN = "genesys_analytics"
 SPEED = 60
 G_MS = 300000
 SUFFIX = "campaign"
+# two batches of outboundCampaignId predicates (100 a request): 52 ON, 26
+# OFF, 26 COMPLETE
+CAMPAIGNS = 104
 COUNTS = (("outbound_attempted", "attempted"), ("outbound_connected", "connected"),
           ("outbound_abandoned", "abandoned"))
 
@@ -67,14 +73,14 @@ class CampaignAggregates(unittest.TestCase):
     def test_every_campaign_bucket_equals_truth_both_ways(self):
         t_start = time.monotonic()
         sim = Simulator("--queues", "2", "--agents", "6", "--flows", "1",
-                        "--campaigns", "4", "--speed", str(SPEED), "--start", "now",
+                        "--campaigns", str(CAMPAIGNS), "--speed", str(SPEED), "--start", "now",
                         "--warmup", "900")
         rx = Receiver()
         try:
             listing = sim._open("/sim/truth/campaigns")["campaigns"]
             on = sorted(c for c, v in listing.items() if v["campaignStatus"] == "ON")
             idle = sorted(c for c, v in listing.items() if v["campaignStatus"] != "ON")
-            self.assertEqual((len(on), len(idle)), (2, 2), listing)
+            self.assertEqual((len(on), len(idle)), (CAMPAIGNS // 2, CAMPAIGNS // 2))
             # a slow dialler: 15 attempts a bucket, so that some of its
             # buckets have none abandoned (a count left out: 0)
             sim._open("/sim/campaigns", {"id": on[0], "rate": 0.05})
@@ -114,8 +120,11 @@ class CampaignAggregates(unittest.TestCase):
                  time.monotonic() - t_start), file=sys.stderr)
         assert_both_ways(self, gauges, want)
         assert_counters(self, got, counters, totals)
-        # one request a bucket range for the 4 campaigns (one batch)
-        self.assertTrue(stats["aggregate_intervals"].get("campaigns"))
+        # two requests a bucket range: the campaigns in two batches
+        asked = {}
+        for iv in stats["aggregate_intervals"]["campaigns"]:
+            asked[tuple(iv)] = asked.get(tuple(iv), 0) + 1
+        self.assertEqual(set(asked.values()), {2}, asked)
         # collectd-genesys-check --replay of two settled buckets: the same
         # values, both ways (the row replayed with no code of its own)
         want_r, _ = expected(truth, [e for e in window])
