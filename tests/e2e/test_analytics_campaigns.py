@@ -133,6 +133,43 @@ class CampaignAggregates(unittest.TestCase):
         print("replay: %d campaign values of buckets ending %s, equal to the truth"
               % (len(replayed), window), file=sys.stderr)
 
+    def test_without_the_campaign_list_the_queues_go_on(self):
+        """outbound:campaign:view refused: one warning naming it and a
+        permission notification, no campaign value, no campaign aggregates request, the queue values
+        dispatched."""
+        sim = Simulator("--queues", "2", "--agents", "6", "--flows", "1",
+                        "--speed", str(SPEED), "--start", "now", "--warmup", "900",
+                        "--deny-permission", "outbound:campaign:view")
+        rx = Receiver()
+        try:
+            cd = interval_collectd(sim, rx, PLUGIN, SPEED, "    CampaignAggregates true\n")
+            try:
+                cd.start()
+                t0 = sim_ms(sim)
+                wait_sim(sim, t0 + 8 * 60000)
+                quiet(rx, lambda k: k[1] == PLUGIN)
+                log = cd.log_text()
+                bad = cd.bad_log_lines()
+                stats = sim._open("/sim/stats")
+            finally:
+                cd.cleanup()
+        finally:
+            sim.stop()
+            rx.stop()
+        with rx.lock:
+            keys = [a[2] for a in rx.arrivals if a[2][1] == PLUGIN]
+        self.assertEqual([k for k in keys if ours(k)], [])
+        self.assertTrue([k for k in keys if k[3] == "offered"], "no queue value")
+        lines = [line for line in log.splitlines() if "outbound:campaign:view" in line]
+        warned = [line for line in lines if "[warning]" in line]
+        self.assertEqual(len(warned), 1, lines)
+        self.assertIn("campaign aggregates", warned[0])
+        # and the permission notification of the family (collectd-genesys(5))
+        self.assertTrue([line for line in lines if "type = permission" in line
+                         and "type_instance = campaign_aggregates" in line], lines)
+        self.assertEqual(bad, [])
+        self.assertNotIn("campaigns", stats["aggregate_intervals"])
+
     def replay(self, conf, truth):
         """The two buckets before the last closed one, replayed to stdout by
         collectd-genesys-check on the simulator's (paused) clock: its
