@@ -2,9 +2,9 @@
 /*
  * collectd-genesys: genesys_analytics's history as a table (gen_family.h),
  * for the plugin and for collectd-genesys-check --replay alike: its
- * configuration, its listings (queues, wrap-up codes, users) and its rows
- * (queue aggregates with the metrics of no queue, agent status, call
- * quality, campaign aggregates).
+ * configuration, its listings (queues, wrap-up codes, users, campaigns) and
+ * its rows (queue aggregates with the metrics of no queue, agent status,
+ * call quality, campaign aggregates).
  */
 #ifndef GA_HISTORY_H
 #define GA_HISTORY_H 1

@@ -2149,7 +2149,8 @@ class App:
     def _campaign_agg(self, body, start, end, gran, metrics):
         """The conversation aggregates of the outbound campaigns (README,
         Campaign aggregates): a group per campaign with attempts in a
-        bucket, {outboundCampaignId, mediaType voice}, its non-zero counts."""
+        bucket (so far: up to the simulated now), {outboundCampaignId,
+        mediaType voice}, its non-zero counts."""
         pred = compile_filter(body.get("filter"), CAMPAIGN_DIMS)
         cs = self._campaigns_now()
         cs.requests["aggregates"] = cs.requests.get("aggregates", 0) + 1
@@ -2161,8 +2162,10 @@ class App:
                          "direction": "outbound"}):
                 continue
             data = []
-            for bs in range(start, now - gran + 1, gran):
-                counts = cs.interval_counts(c, bs, bs + gran)
+            # a bucket not over (or past a pause) has what happened so far,
+            # as the queues' answers
+            for bs in range(start, now, gran):
+                counts = cs.interval_counts(c, bs, min(bs + gran, now))
                 if counts[0] == 0:
                     continue
                 ms = [{"metric": m, "stats": {"count": counts[names[m]]}}
