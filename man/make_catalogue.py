@@ -6,7 +6,8 @@ CATALOGUE IN THE BACKENDS (every measure of
 plugins/analytics/gen_conv_agg.c, every value it makes, its collectd type
 from types/genesys.db, its unit, and its name in Prometheus, Graphite and
 InfluxDB with the settings of examples/collectd-*.conf), and the call
-quality values (plugins/analytics/gen_mos.c); in genesys_flowmetrics(5) the
+quality values (plugins/analytics/gen_mos.c) and the campaign aggregates
+(plugins/analytics/gen_campaign_agg.c); in genesys_flowmetrics(5) the
 same for the data actions values (plugins/flowmetrics/gen_action_agg.c); in
 genesys_platform(5) for edges, trunks, the status page
 (plugins/platform/gen_platform.c, plugins/genesys_platform.c) and the API
@@ -391,6 +392,17 @@ MOS_TYPES = [
     ("total_rfactor_sum_hundredths", "the R-factors in hundredths, summed: a counter",
      "<media>"),
 ]
+# (type, what a value is): every type of the campaign aggregates per outbound
+# campaign (type_instance "campaign"); the gauges checked against
+# plugins/analytics/gen_campaign_agg.c, all against genesys.db.
+CAMPAIGN_TYPES = [
+    ("outbound_attempted", "calls the dialler placed in the bucket (nOutboundAttempted)"),
+    ("outbound_connected", "of which connected (nOutboundConnected)"),
+    ("outbound_abandoned", "connected and abandoned, no agent free (nOutboundAbandoned)"),
+    ("total_outbound_attempted", "calls placed, summed: a counter"),
+    ("total_outbound_connected", "connected, summed: a counter"),
+    ("total_outbound_abandoned", "abandoned, summed: a counter"),
+]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
@@ -488,6 +500,22 @@ def mos_section():
                      db, "<queue>"))
 
 
+def campaign_section():
+    db = types_db()
+    _in_code([t for t, _ in CAMPAIGN_TYPES if not t.startswith("total_")],
+             ["plugins/analytics/gen_campaign_agg.c"])
+    for t, _ in CAMPAIGN_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return (wrap(
+        "With B<CampaignAggregates>, per outbound campaign (I<plugin_instance>, its "
+        "name or id as B<InstanceFrom> says), I<type_instance> C<campaign>; the types "
+        "of the queue aggregates' outbound counts:") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_analytics", [(t, None, d, "campaign") for t, d in CAMPAIGN_TYPES],
+                     db, "<campaign>"))
+
+
 def platform_section():
     db = types_db()
     platform_types(db)
@@ -527,6 +555,7 @@ def pages():
     text = replace(text, "metric sets", metric_sets(), ana)
     text = replace(text, "backends", backends_section(), ana)
     text = replace(text, "call quality", mos_section(), ana)
+    text = replace(text, "campaign aggregates", campaign_section(), ana)
     plat = "man/genesys_platform.5.pod"
     return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
             plat: replace(read(plat), "platform", platform_section(), plat)}

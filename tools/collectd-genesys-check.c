@@ -628,6 +628,18 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
                            err, sizeof(err));
         report(name, "wrap-up code names", status, err);
       }
+      if (ga->campaigns.on) { /* outbound:campaign:view, then the query */
+        char campaign[128];
+        status = first_id(client, "/api/v2/outbound/campaigns?pageSize=1",
+                          campaign, sizeof(campaign), err, sizeof(err));
+        report(name, "outbound campaign list", status, err);
+        if (status == 0 && campaign[0] != '\0') {
+          status = probe_post(client, GEN_CAMPAIGN_AGG_PATH,
+                              "outboundCampaignId", campaign, true,
+                              "nOutboundAttempted", err, sizeof(err));
+          report(name, "campaign aggregates", status, err);
+        }
+      }
     }
   }
   gen_client_free(client);

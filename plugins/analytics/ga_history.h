@@ -2,14 +2,15 @@
 /*
  * collectd-genesys: genesys_analytics's history as a table (gen_family.h),
  * for the plugin and for collectd-genesys-check --replay alike: its
- * configuration, its listings (queues, wrap-up codes, users) and its rows
- * (queue aggregates with the metrics of no queue, agent status, call
- * quality).
+ * configuration, its listings (queues, wrap-up codes, users, campaigns) and
+ * its rows (queue aggregates with the metrics of no queue, agent status,
+ * call quality, campaign aggregates).
  */
 #ifndef GA_HISTORY_H
 #define GA_HISTORY_H 1
 
 #include "gen_agent_status.h"
+#include "gen_campaign_agg.h"
 #include "gen_entity.h"
 #include "gen_family.h"
 #include "gen_interval_config.h"
@@ -24,19 +25,20 @@
 #define GA_AGENT_SCOPE "agents"
 
 /* The rows of ga_history, in this order. */
-enum { GA_QUEUES, GA_AGENTS, GA_MOS, GA_ROWS };
+enum { GA_QUEUES, GA_AGENTS, GA_MOS, GA_CAMPAIGNS, GA_ROWS };
 
 typedef struct {
   gen_entity_filter_t filter;
   gen_queue_agg_config_t qa; /* MediaType, Metric, GroupBy, QueuesPerQuery */
-  gen_agent_status_config_t agents; /* AgentStatus, its granularity */
-  gen_mos_config_t mos;             /* CallQuality, MosBounds, … */
-  gen_interval_config_t interval;   /* Granularity, SettleDelay, … */
+  gen_agent_status_config_t agents;    /* AgentStatus, its granularity */
+  gen_mos_config_t mos;                /* CallQuality, MosBounds, … */
+  gen_campaign_agg_config_t campaigns; /* CampaignAggregates */
+  gen_interval_config_t interval;      /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
 } ga_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GA_KEYS 5
+#define GA_KEYS 6
 extern const gen_config_part_t ga_keys[GA_KEYS];
 
 void ga_config_init(void *config);
@@ -58,11 +60,15 @@ typedef struct {
   /* Moves whenever users changes: a range begun over the old list starts
    * afresh. */
   uint64_t users_generation;
+  /* CampaignAggregates: the outbound campaigns (kept on a failed
+   * listing). */
+  gen_entity_set_t campaigns;
+  bool campaigns_listed;
 } ga_lists_t;
 
 /* Lists the queues (and wrap-up codes with GroupBy wrapUpCode, users with
- * AgentStatus): 0, or the queue listing's failure (logged with complain;
- * the previous lists stay). */
+ * AgentStatus, campaigns with CampaignAggregates): 0, or the queue listing's
+ * failure (logged with complain; the previous lists stay). */
 int ga_list(const void *config, gen_client_t *client, void *lists,
             gen_ratelimit_t *complain);
 void ga_lists_free(void *lists);
@@ -80,6 +86,12 @@ typedef struct {
   gen_agent_output_t out; /* where the agent values go */
   gen_agent_reading_t reading;
 } ga_agent_state_t;
+
+/* The campaign aggregates row's state. */
+typedef struct {
+  const ga_lists_t *lists;
+  gen_campaign_agg_t ca;
+} ga_campaign_state_t;
 
 extern const gen_history_t ga_history;
 

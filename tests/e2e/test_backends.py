@@ -199,10 +199,11 @@ class BackendsTest(unittest.TestCase):
                      "    InitialBackfill 600\n")
         flow_block = cls.flow_sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
-        # Call quality (the call quality dashboard and the MOS alert).
+        # Call quality (the call quality dashboard and the MOS alert), the
+        # campaigns' calls per interval (genesys-campaigns.json).
         analytics = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
-            + intervals)
+            "    CampaignAggregates true\n" + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API

@@ -856,6 +856,7 @@ ROUTES = [
     ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
     ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
+    ("GET", "/sim/truth/campaign_aggregates", "sim_truth_campaign_aggregates", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
@@ -1018,6 +1019,9 @@ QUEUE_OBS_METRICS = {"oActiveUsers", "oAlerting", "oInteracting", "oLongestInter
 USER_METRIC_SET = {"oActiveUsers", "oMemberUsers", "oOffQueueUsers", "oOnQueueUsers",
                    "oUserPresences", "oUserRoutingStatuses"}
 CONV_DIMS = {"queueId", "mediaType", "direction", "wrapUpCode"}
+# the conversation aggregates of the outbound campaigns (README, Campaign
+# aggregates): grouped and filtered by campaign, media type, direction
+CAMPAIGN_DIMS = {"outboundCampaignId", "mediaType", "direction"}
 FLOW_DIMS = {"flowId", "flowName", "flowType", "flowOutcomeId", "flowOutcome",
              "flowMilestoneId", "mediaType"}
 
@@ -2142,8 +2146,45 @@ class App:
                 await asyncio.sleep(0)
         return out
 
+    def _campaign_agg(self, body, start, end, gran, metrics):
+        """The conversation aggregates of the outbound campaigns (README,
+        Campaign aggregates): a group per campaign with attempts in a
+        bucket (so far: up to the simulated now), {outboundCampaignId,
+        mediaType voice}, its non-zero counts."""
+        pred = compile_filter(body.get("filter"), CAMPAIGN_DIMS)
+        cs = self._campaigns_now()
+        cs.requests["aggregates"] = cs.requests.get("aggregates", 0) + 1
+        now = min(end, self.model.now)
+        names = {"nOutboundAttempted": 0, "nOutboundConnected": 1, "nOutboundAbandoned": 2}
+        out = []
+        for c in cs.items:
+            if not pred({"outboundCampaignId": c["id"], "mediaType": "voice",
+                         "direction": "outbound"}):
+                continue
+            data = []
+            # a bucket not over (or past a pause) has what happened so far,
+            # as the queues' answers
+            for bs in range(start, now, gran):
+                counts = cs.interval_counts(c, bs, min(bs + gran, now))
+                if counts[0] == 0:
+                    continue
+                ms = [{"metric": m, "stats": {"count": counts[names[m]]}}
+                      for m in metrics if m in names and counts[names[m]] > 0]
+                if ms:
+                    data.append({"interval": M.iso(bs) + "/" + M.iso(bs + gran),
+                                 "metrics": ms})
+            if data:
+                out.append({"group": {"outboundCampaignId": c["id"], "mediaType": "voice"},
+                            "data": data})
+        return Response(200, {"results": out})
+
     async def h_conv_agg(self, req, p, tok):
         body = req.json()
+        if "outboundCampaignId" in (body.get("groupBy") or []) or \
+                filter_values(body.get("filter"), "outboundCampaignId"):
+            start, end, gran, metrics, gb = self._agg_common(body, CAMPAIGN_DIMS,
+                                                             "campaigns")
+            return self._campaign_agg(body, start, end, gran, metrics)
         start, end, gran, metrics, gb = self._agg_common(body, CONV_DIMS, "conversations")
         pred = compile_filter(body.get("filter"), CONV_DIMS)
         model = self.model
@@ -2856,6 +2897,12 @@ class App:
         cs.requests["bulk_progress"] += 1
         return Response(200, [cs.progress(cs.by_id[i]) for i in body if i in cs.by_id])
 
+    async def h_sim_truth_campaign_aggregates(self, req, p, tok):
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        cs = self._campaigns_now()
+        return Response(200, cs.aggregates_truth(gran, n, self.model.now))
+
     async def h_sim_truth_campaigns(self, req, p, tok):
         out = self._campaigns_now().truth()
         out["sim_time_ms"] = self.model.now
@@ -2881,7 +2928,8 @@ class App:
     async def h_sim_campaigns(self, req, p, tok):
         """POST /sim/campaigns {"id": …, "campaignStatus": "OFF"}: a
         campaign's status set (what a supervisor's start or stop does),
-        published on its topic; {"id": …, "malformed": true}: a body of each
+        published on its topic; "rate": contacts dialled a simulated second
+        while ON (a slow dialler's buckets of few attempts); {"id": …, "malformed": true}: a body of each
         of its topics that does not read, published (answers
         {"malformed_sent"})."""
         body = req.json()
@@ -2890,6 +2938,13 @@ class App:
             raise ApiError(404, "not.found", "Campaign not found")
         if body.get("malformed"):
             return Response(200, {"malformed_sent": self.campaigns.publish_malformed(c["id"])})
+        if "rate" in body:   # contacts dialled a simulated second while ON
+            try:
+                c["rate"] = float(body["rate"])
+            except (TypeError, ValueError):
+                raise ApiError(400, "bad.request", "rate must be a number")
+            if "campaignStatus" not in body:
+                return Response(200, self.campaigns.listing(c))
         try:
             self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
         except ValueError as e:

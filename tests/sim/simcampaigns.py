@@ -11,8 +11,18 @@ answer would say now. Each change is published on the campaign's topics
 .progress (DialerCampaignProgressEventCampaignProgress), in the form of
 the form campaign_topic: "sdk" (the topic models': counts as numbers with
 a fraction, the status lower case) or "rest" (the routes': integers, upper
-case)."""
+case).
+
+Its outbound calls are also the conversation aggregates grouped or
+filtered by outboundCampaignId (README, Campaign aggregates): each contact
+dialled is one attempt at the instant the dialler reached it; of the k-th
+attempt of a campaign (from 0) those with k % 5 in (0, 4) connected and
+those with k % 35 == 34 (connected too) abandoned. interval_counts() and
+aggregates_truth() say the same of every bucket."""
+import bisect
 import random
+
+from simmodel import iso
 
 # CampaignStatusEnum of the record (README): the values the listing and
 # the campaign topic carry
@@ -47,6 +57,9 @@ class Campaigns:
                 "status": status, "total": total, "called": float(called),
                 # contacts dialled a simulated second while ON
                 "rate": 0.5 + 0.25 * (k % 4), "outboundLineCount": 10 + 5 * (k % 3),
+                # attempts since the simulator started (never reset) at the
+                # simulated instants the dialler moved: (ms, attempts)
+                "dialled": 0.0, "points": [(now_ms, 0.0)],
             })
         self.by_id = {c["id"]: c for c in self.items}
         self.at = now_ms      # the simulated clock last seen
@@ -68,7 +81,11 @@ class Campaigns:
         for c in self.items:
             if c["status"] in ("on", "stopping"):
                 was = int(c["called"])
+                before = c["called"]
                 c["called"] = min(float(c["total"]), c["called"] + c["rate"] * dt)
+                if c["called"] > before:
+                    c["dialled"] += c["called"] - before
+                    c["points"].append((now_ms, c["dialled"]))
                 if int(c["called"]) != was:
                     self.publish_progress(c)
                 if c["status"] == "stopping":
@@ -180,6 +197,46 @@ class Campaigns:
                         "adjustedCallsPerAgent": 0.0, "outstandingCalls": 0,
                         "scheduledCalls": 0, "timeZoneRescheduledCalls": 0})
         return out
+
+    @staticmethod
+    def _dialled_at(c, t):
+        """Attempts of c before simulated instant t: the dialler's
+        points, linear between two (its rate was constant between them)."""
+        pts = c["points"]
+        i = bisect.bisect_right(pts, (t, float("inf")))
+        if i == 0:
+            return 0.0
+        if i == len(pts):
+            return pts[-1][1]
+        (t0, d0), (t1, d1) = pts[i - 1], pts[i]
+        return d0 + (d1 - d0) * (t - t0) / (t1 - t0)
+
+    def interval_counts(self, c, start, end):
+        """(attempted, connected, abandoned) of c in [start, end)."""
+        a = int(self._dialled_at(c, start))
+        b = int(self._dialled_at(c, end))
+
+        def connected(n):   # k < n with k % 5 in (0, 4)
+            return (n + 4) // 5 + n // 5
+
+        def abandoned(n):   # k < n with k % 35 == 34 (k % 5 == 4: connected)
+            return n // 35
+        return b - a, connected(b) - connected(a), abandoned(b) - abandoned(a)
+
+    def aggregates_truth(self, gran, buckets, now):
+        """Per closed bucket and campaign with attempts: attempted,
+        connected, abandoned (a bucket without attempts is absent)."""
+        end = (now // gran) * gran
+        out = {}
+        for bs in range(end - buckets * gran, end, gran):
+            for c in self.items:
+                n, conn, ab = self.interval_counts(c, bs, bs + gran)
+                if n > 0:
+                    out.setdefault(iso(bs) + "/" + iso(bs + gran), {})[c["id"]] = {
+                        "attempted": n, "connected": conn, "abandoned": ab}
+        return {"granularity_ms": gran, "sim_time_ms": now, "sim_time": iso(now),
+                "campaigns": {c["id"]: {"name": c["name"]} for c in self.items},
+                "buckets": out}
 
     def truth(self):
         """Every campaign now: status, progress and stats as answered."""

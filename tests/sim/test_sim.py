@@ -672,6 +672,46 @@ class T02eCampaigns(unittest.TestCase):
         finally:
             self.sim.fault(fault="thaw")
 
+    def test_aggregates_by_campaign_equal_the_truth(self):
+        """The conversation aggregates grouped and filtered by
+        outboundCampaignId: a group per campaign with attempts in a closed
+        bucket, its non-zero counts, equal to /sim/truth/campaign_aggregates;
+        a filter keeps its campaign only."""
+        c = self.sim.client()
+        time.sleep(2.5)   # 150 simulated seconds of dialling
+        self.sim.fault(fault="freeze")
+        try:
+            truth = self.sim.sim("GET", "/sim/truth/campaign_aggregates?granularity=PT1M"
+                                 "&buckets=5")[1]
+            ivs = list(truth["buckets"])
+            self.assertTrue(ivs, truth)
+            interval = ivs[0].split("/")[0] + "/" + ivs[-1].split("/")[1]
+            metrics = ["nOutboundAttempted", "nOutboundConnected", "nOutboundAbandoned"]
+            body = {"interval": interval, "granularity": "PT1M",
+                    "groupBy": ["outboundCampaignId"], "metrics": metrics}
+            st, _, js = c.request("POST", "/api/v2/analytics/conversations/aggregates/query",
+                                  body)
+            self.assertEqual(st, 200, js)
+            got = {}
+            for r in js["results"]:
+                self.assertEqual(r["group"]["mediaType"], "voice")
+                for d in r["data"]:
+                    m = {e["metric"]: e["stats"]["count"] for e in d["metrics"]}
+                    self.assertNotIn(0, m.values())
+                    got.setdefault(d["interval"], {})[r["group"]["outboundCampaignId"]] = {
+                        "attempted": m.get("nOutboundAttempted", 0),
+                        "connected": m.get("nOutboundConnected", 0),
+                        "abandoned": m.get("nOutboundAbandoned", 0)}
+            self.assertEqual(got, truth["buckets"])
+            one = next(iter(truth["buckets"][ivs[-1]]))
+            body["filter"] = {"type": "or", "predicates": [
+                {"dimension": "outboundCampaignId", "value": one}]}
+            st, _, js = c.request("POST", "/api/v2/analytics/conversations/aggregates/query",
+                                  body)
+            self.assertEqual([r["group"]["outboundCampaignId"] for r in js["results"]], [one])
+        finally:
+            self.sim.fault(fault="thaw")
+
     def test_dialling_and_status(self):
         c = self.sim.client()
         t0 = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]

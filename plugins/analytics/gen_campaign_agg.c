@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the outbound campaign aggregates of genesys_analytics
+ * (see gen_campaign_agg.h).
+ */
+#include "collectd/core/daemon/collectd.h"
+
+#include "gen_campaign_agg.h"
+#include "gen_config.h"
+#include "gen_json.h"
+
+#include <string.h>
+
+#define DIM "outboundCampaignId"
+
+enum { GROUP_CAMPAIGN };
+
+/* The metric catalogue (gen_aggregates): the queue aggregates' names of
+ * the same API metrics (their engine value names and types). */
+static const gen_agg_metric_t metrics[] = {
+    {.name = "outbound_attempted",
+     .api = "nOutboundAttempted",
+     .kind = GEN_AGG_COUNT,
+     .group = GROUP_CAMPAIGN},
+    {.name = "outbound_connected",
+     .api = "nOutboundConnected",
+     .kind = GEN_AGG_COUNT,
+     .group = GROUP_CAMPAIGN},
+    {.name = "outbound_abandoned",
+     .api = "nOutboundAbandoned",
+     .kind = GEN_AGG_COUNT,
+     .group = GROUP_CAMPAIGN},
+};
+/* A campaign with attempts in a bucket and none abandoned has 0 abandoned
+ * (the queue aggregates' rule); a bucket without its group has nothing. */
+static const gen_agg_catalogue_t catalogue = {
+    .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
+
+gen_agg_values_t *gen_campaign_agg_values_new(void) {
+  return gen_agg_values_new(&catalogue);
+}
+
+/* One request over range: every bucket of the granularity for ids[n],
+ * grouped by campaign. */
+static json_object *query_body(void *ud, const char *const *ids, size_t n,
+                               const gen_interval_range_t *range) {
+  static const char *const group_by[] = {DIM};
+  const gen_campaign_agg_t *ca = ud;
+  json_object *body = gen_agg_query_new(range, ca->granularity_ms, group_by,
+                                        STATIC_ARRAY_SIZE(group_by));
+  json_object_object_add(body, "metrics",
+                         gen_agg_metrics_json(&catalogue, NULL));
+  json_object_object_add(body, "filter", gen_json_or_filter(DIM, ids, n));
+  return body;
+}
+
+/* Groups of one campaign split by another dimension (the media type, which
+ * an answer may add) are one key: folded, the engine keeps one value a key
+ * and bucket. */
+static int prepare(void *ud, gen_agg_answer_t *a, char *err, size_t err_size) {
+  static const char *const dims[] = {DIM};
+  static const char *const drop[] = {"mediaType"};
+  (void)ud;
+  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
+                                   STATIC_ARRAY_SIZE(drop));
+  if (status != 0)
+    snprintf(err, err_size, "cannot fold campaign groups: %s",
+             gen_strerror(status));
+  return status;
+}
+
+/* Engine key of a result group: "C", the campaign; false when it is not
+ * one asked for. */
+static bool answer_group(void *ud, const gen_agg_group_t *group,
+                         const char **campaign, gen_key_t *key) {
+  const gen_campaign_agg_t *ca = ud;
+  *campaign = gen_agg_group_get(group, DIM);
+  if (*campaign == NULL || gen_entity_find(ca->campaigns, *campaign) < 0)
+    return false;
+  *key = (gen_key_t){{"C", *campaign}, 0};
+  return gen_interval_key_ok(key);
+}
+
+static size_t answer_values(void *ud, const gen_key_t *key,
+                            const gen_agg_metrics_t *m,
+                            const gen_interval_value_t **v, size_t *n) {
+  (void)key;
+  return gen_agg_read(&catalogue, NULL, GROUP_CAMPAIGN, m,
+                      ((gen_campaign_agg_t *)ud)->answer, v, n);
+}
+
+/* The series of an engine key: the campaign in plugin_instance (as
+ * genesys_realtime names it), "campaign" in type_instance. */
+static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
+  const gen_campaign_agg_t *ca = ud;
+  out->group = GROUP_CAMPAIGN;
+  out->plugin_instance = gen_entity_label(ca->org, ca->campaigns,
+                                          key->str[1] ? key->str[1] : "", NULL);
+  out->suffix = GEN_CAMPAIGN_AGG_SUFFIX;
+}
+
+gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca) {
+  return (gen_agg_output_t){.cat = &catalogue,
+                            .host = ca->host,
+                            .plugin = ca->plugin,
+                            .granularity_ms = ca->granularity_ms,
+                            .label = label,
+                            .ud = ca};
+}
+
+gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", ca->granularity_ms,
+      query_body, answer_group, answer_values, ca);
+  q.prepare = prepare;
+  q.family = "campaign aggregates";
+  q.still = "the queue values";
+  return q;
+}
+
+static const gen_config_def_t campaign_agg_defs[] = {
+    GEN_KEY_BOOL("CampaignAggregates", gen_campaign_agg_config_t, on, "false",
+                 "outbound attempts, connects and abandons per campaign and "
+                 "interval"),
+};
+
+const gen_config_table_t gen_campaign_agg_keys =
+    GEN_CONFIG_TABLE(campaign_agg_defs);
