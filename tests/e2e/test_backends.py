@@ -186,7 +186,8 @@ class BackendsTest(unittest.TestCase):
                                   "    AgentStatesByDivision true\n"
                                   "    AgentStatesByTeam true\n"
                                   "    Campaigns true\n"
-                                  "    Adherence true\n")
+                                  "    Adherence true\n"
+                                  "    EstimatedWaitTime true\n")
         # genesys_analytics: PT1M buckets, the last 10 min of the warm-up's
         # history at the first read, and a settle delay that closes the next
         # bucket about 15 s after the start: every counter then has the two
@@ -236,6 +237,14 @@ class BackendsTest(unittest.TestCase):
                         and (cls.rx.get(PLUGIN, "self", "notify_baselines", host=ORG) or 0) >= 1,
                         timeout=90):
             raise AssertionError("the plugin did not baseline:\n" + cls.cd.log_text()[-3000:])
+        # Two conversations held waiting in the first queue (voice): its
+        # estimated wait time (the wallboard's panel) is asked at the next
+        # read and exists from then on, whatever the model draws.
+        qid, first = sorted(cls.sim.truth()["queues"].items(), key=lambda q: q[1]["name"])[0]
+        cls.sim._open("/sim/hold", {"queue": qid, "media": "voice", "count": 2})
+        if not wait_for(lambda: cls.rx.get(PLUGIN, sanitized(first["name"]), "estimated_wait",
+                                           "voice", host=ORG) is not None, timeout=60):
+            raise AssertionError("no estimated wait time:\n" + cls.cd.log_text()[-3000:])
         # Pause the model; once no value changes any more, every value
         # dispatched after that moment is the paused state.
         cls.paused_at = time.time()
@@ -381,6 +390,8 @@ class BackendsTest(unittest.TestCase):
                     tags = s["tags"]
                     t, v = s["values"][0]
                     key = (tags["instance"], tags["type"], tags["type_instance"])
+                    if key[1] == "estimated_wait":
+                        continue  # a seconds gauge test_realtime_ewt compares
                     if key[1].startswith("longest_"):
                         self.assertEqual(measurement, f"{PLUGIN}_seconds")
                         longest[key] = (t / 1000.0, v)
