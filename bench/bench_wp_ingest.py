@@ -49,13 +49,6 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_sock(path, proc):
-    while not os.path.exists(path):
-        if proc.poll() is not None:
-            raise SystemExit("collectd exited")
-        time.sleep(0.05)
-
-
 def one(n, every, limit):
     port = free_port()
     cd = Collectd("LoadPlugin write_prometheus\n"
@@ -63,8 +56,7 @@ def one(n, every, limit):
                   stock=("logfile", "unixsock", "write_prometheus"))
     cd.start()
     try:
-        wait_sock(cd.sock, cd.proc)
-        time.sleep(0.5)
+        cd.unixsock("LISTVAL")  # waits until collectd listens
         t0 = time.monotonic()
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(cd.sock)
