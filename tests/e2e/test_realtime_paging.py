@@ -67,7 +67,11 @@ class PagesOf25Test(RealtimeTestCase):
         # One channel (240 topics), one connect: the agents' baseline reads
         # the 200 users in 10 pages (4 + 4 + 2 of 25), where two pages per
         # request read 4 + 4 + 2 would have failed.
-        self.assertEqual(users, 10)
+        self.assertEqual(users, 10, f"users {stats['requests'].get(USERS)}, upgrades "
+                         f"{upgrades}, reconnects "
+                         f"{self.rx.get(PLUGIN, 'self', 'notify_reconnects')}, "
+                         f"resubscribes {self.rx.get(PLUGIN, 'self', 'notify_resubscribes')}"
+                         f"\n{self.cd.log_text()[-4000:]}")
         # The activity query answered 25 of 40 groups on page 1: page 2,
         # not 15 member listings.
         self.assertGreater(activity, 0)
