@@ -642,6 +642,19 @@ static size_t keep_gained(char **own, size_t n, char *const *gained,
   return kept;
 }
 
+/* Keeps in own only the topics the channel subscribed last (as
+ * keep_gained, by their hashes). */
+static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t h = gen_hash_fnv1a64_caseless(own[i]);
+    if (ch->n_subscribed > 0 && bsearch(&h, ch->subscribed, ch->n_subscribed,
+                                        sizeof(h), gen_hash_cmp) != NULL)
+      own[kept++] = own[i];
+  }
+  return kept;
+}
+
 /* ---- baselines owed ------------------------------------------------------
  * A consumer's baseline that failed for some of its topics (one family's
  * listing refused) keeps the channel: those topics are owed, and asked
@@ -842,8 +855,10 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       continue;
     size_t mine;
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
-    if (!baseline)
-      mine = keep_gained(own, mine, gained_topics, n_gained);
+    /* Only what this call subscribed: topics the set gained since are the
+     * next call's gain, baselined there (not twice). */
+    mine = baseline ? keep_subscribed(ch, own, mine)
+                    : keep_gained(own, mine, gained_topics, n_gained);
     if (mine == 0) {
       free(own);
       continue;
