@@ -266,11 +266,13 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   inst->polls[f]++;
   /* The trunk listing's nextUri need not keep trunkType= (it would walk
    * every PHONE trunk): its pages asked by number instead. */
-  int status =
-      (!edges && inst->config.trunk_type != NULL ? gen_http_get_numbered_pages
-                                                 : gen_http_get_pages)(
-          inst->client->http, path, GEN_PF_PAGE_SIZE, gp_family_answers[f],
-          gp_take, &l, err, sizeof(err));
+  gen_http_pager_t p = {.path = path,
+                        .page_size = GEN_PF_PAGE_SIZE,
+                        .numbered = !edges && inst->config.trunk_type != NULL,
+                        .answer = gp_family_answers[f],
+                        .each = gp_take,
+                        .ud = &l};
+  int status = gen_http_page_all(inst->client->http, &p, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

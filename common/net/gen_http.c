@@ -893,16 +893,3 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                         .ud = ud};
   return gen_http_page_all(http, &p, error, error_size);
 }
-
-int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size, gen_http_bound_t answer,
-                                int (*each)(json_object *entity, void *ud),
-                                void *ud, char *error, size_t error_size) {
-  gen_http_pager_t p = {.path = path,
-                        .page_size = page_size,
-                        .numbered = true,
-                        .answer = answer,
-                        .each = each,
-                        .ud = ud};
-  return gen_http_page_all(http, &p, error, error_size);
-}

@@ -206,13 +206,6 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                        gen_http_bound_t answer,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
-/* The same, asking path's pages by number up to the pageCount of each
- * answer and never following nextUri: for a listing whose links may drop
- * path's filters (the trunks' trunkType=). */
-int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size, gen_http_bound_t answer,
-                                int (*each)(json_object *entity, void *ud),
-                                void *ud, char *error, size_t error_size);
 
 /* A listing's name for a log line: path without its query ("?…" in its
  * place), cut to size, so that the reason after it is never cut away. */

@@ -592,9 +592,12 @@ DEF_TEST(paging) {
                             "\"pageNumber\":2,\"pageCount\":2,\"nextUri\":"
                             "\"/api/v2/trunks?pageSize=1&pageNumber=3\"}"});
   ids[0] = '\0';
-  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1,
-                                         GEN_HTTP_NO_BOUND, collect_ids, ids,
-                                         err, sizeof(err)));
+  gen_http_pager_t by_number = {.path = "/api/v2/trunks?type=E",
+                                .page_size = 1,
+                                .numbered = true,
+                                .each = collect_ids,
+                                .ud = ids};
+  CHECK_ZERO(gen_http_page_all(f.http, &by_number, err, sizeof(err)));
   EXPECT_EQ_STR("n1,n2,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/trunks?type=E&pageSize=1&"
                 "pageNumber=2",
