@@ -286,10 +286,8 @@ static int create_channel(channel_t *ch) {
   json_object *body = json_object_new_object();
   json_object *doc = NULL;
   char err[512];
-  gen_http_bound_t was = gen_http_answer_limit(ch->http, CHANNEL_ANSWER);
   int status = gen_http_post_json(ch->http, "/api/v2/notifications/channels",
-                                  body, &doc, err, sizeof(err));
-  gen_http_answer_limit(ch->http, was);
+                                  body, CHANNEL_ANSWER, &doc, err, sizeof(err));
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
@@ -347,9 +345,9 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
            "/api/v2/notifications/channels/%s/subscriptions?ignoreErrors=true",
            ch->id);
   gen_http_response_t resp;
-  gen_http_bound_t was = gen_http_answer_limit(ch->http, SUBSCRIPTIONS_ANSWER);
-  int status = gen_http_request(ch->http, "PUT", path, text, NULL, &resp);
-  gen_http_answer_limit(ch->http, was);
+  int status = gen_http_request(
+      ch->http, "PUT", path, text,
+      &(gen_http_options_t){.answer = SUBSCRIPTIONS_ANSWER}, &resp);
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
