@@ -303,12 +303,12 @@ static void status_notice(const gen_org_t *org, const char *instance,
 /* Lists the campaigns; keeps what was read of those listed before, and a
  * status a topic said after the listing was asked (the newer). */
 static int list(gen_campaigns_t *g, gen_client_t *client) {
-  char err[512] = "", path[128];
+  char err[512] = "";
   list_ctx_t l = {.g = g, .client = client};
   cdtime_t asked = cdtime();
-  snprintf(path, sizeof(path), "%s", LIST_PATH);
-  int status = gen_http_get_pages(client->http, path, LIST_PAGE, LIST_ANSWER,
-                                  take_campaign, &l, err, sizeof(err));
+  int status =
+      gen_http_get_pages(client->http, LIST_PATH, LIST_PAGE, LIST_ANSWER,
+                         take_campaign, &l, err, sizeof(err));
   campaign_t *items =
       status == 0 ? calloc(l.set.count ? l.set.count : 1, sizeof(*items))
                   : NULL;
