@@ -89,19 +89,28 @@ class RealtimeFaultTest(RealtimeTestCase):
         wait_for(lambda: (self.selfm(name, type_instance) or 0) >= at_least, timeout)
         return self.selfm(name, type_instance) or 0
 
+    def dispatched_since(self, names, since, timeout=10):
+        """Waits until each self-metric of names was dispatched at `since`
+        or later (by a read that began after it: one each 2 s interval)
+        and has reached this receiver."""
+        def fresh():
+            got = [self.rx.get_timed(PLUGIN, "self", n, host="acme") for n in names]
+            return all(g is not None and g[0] >= since for g in got)
+        self.assertTrue(wait_for(fresh, timeout), f"{names} not dispatched since")
+
     def counters(self):
-        """The plugin's self-metrics, once their latest dispatch is in."""
-        time.sleep(2.5)  # one read interval and the write_http flush
-        return {name: self.selfm(name) or 0 for name in (
-            "notify_reconnects", "notify_baselines", "notify_malformed",
-            "notify_heartbeats", "notify_messages")}
+        """The plugin's self-metrics, once a dispatch after now is in."""
+        names = ("notify_reconnects", "notify_baselines", "notify_malformed",
+                 "notify_heartbeats", "notify_messages")
+        self.dispatched_since(names, time.time())
+        return {name: self.selfm(name) or 0 for name in names}
 
     def assert_counters(self, expected, timeout=15):
         """Waits until each self-metric reaches its expected value, then one
-        more interval, and checks that none went past it."""
+        more dispatch, and checks that none went past it."""
         wait_for(lambda: all((self.selfm(n) or 0) >= v for n, v in expected.items()),
                  timeout)
-        time.sleep(2.5)
+        self.dispatched_since(list(expected), time.time())
         got = {n: self.selfm(n) or 0 for n in expected}
         self.assertEqual(got, expected)
 
