@@ -137,8 +137,30 @@ class StandbyTest(unittest.TestCase):
         for (q, ty, m, t), v in sorted(got.items(), key=lambda kv: kv[0][3]):
             if ty.startswith("total_") and ty[len("total_"):] in COUNTS:
                 at_last[(q, ty, m)] = v
-        self.assertEqual({k: v for k, v in totals.items() if v},
-                         {k: v for k, v in at_last.items() if v})
+        want_totals = {k: v for k, v in totals.items() if v}
+        got_totals = {k: v for k, v in at_last.items() if v}
+        differ = set(want_totals.items()) ^ set(got_totals.items())
+        self.assertEqual(want_totals, got_totals,
+                         self.explain(truth, {(k[0], k[2]) for k, _ in differ}))
+
+    def explain(self, truth, pairs):
+        """The rows of A and B and the truth's buckets of each (queue,
+        media) in pairs, for a failure's message."""
+        ra, rb = rows(self.a, "genesys_analytics-*"), rows(self.b, "genesys_analytics-*")
+        out = []
+        for q, m in sorted(pairs):
+            for who, r in (("A", ra), ("B", rb)):
+                out += [f"{who} {k[1]} {k[3]:.0f} {v}" for k, v in sorted(
+                    r.items(), key=lambda kv: (kv[0][3], kv[0][1]))
+                    if k[0] == q and k[2] == m and k[1].split("_")[-1] in COUNTS]
+            for iv, queues in sorted(truth["buckets"].items()):
+                tr = queues.get(q, {}).get(m)
+                if tr and any(tr[c] for c in COUNTS):
+                    out.append(f"truth {iv} " + " ".join(f"{c}={tr[c]}" for c in COUNTS))
+        for who, cd in (("A", self.a), ("B", self.b)):
+            out += [f"{who} log: {line}" for line in cd.log_text().splitlines()
+                    if "analytics" in line and ("state" in line or "hold" in line)]
+        return "\n".join(out)
 
     def test_takeover(self):
         a, b = self.a, self.b
