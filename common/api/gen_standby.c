@@ -891,9 +891,22 @@ static int put_pieces(gen_standby_t *s, const file_t *f, char *why,
   return status;
 }
 
+/* Whether a state file is here that etcd lacks (a first one: a state is
+ * first written as ".next" and renamed a read later, when the interval
+ * would hold its copy back; a take-over meanwhile found only the ".next",
+ * which it does not restore, and started afresh). */
+static bool state_new_here(const gen_standby_t *s) {
+  for (size_t i = 0; i < s->n_paths; i++)
+    if (access(s->paths[i], F_OK) == 0 &&
+        file_find(s->sent, s->n_sent, base_of(s->paths[i])) == NULL)
+      return true;
+  return false;
+}
+
 int gen_standby_sync(gen_standby_t *s, bool now) {
   /* each copy is a new revision of the files in etcd: not at every read */
-  if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every)
+  if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every &&
+      !state_new_here(s))
     return 0;
   s->synced = gen_monotonic();
   sync_t y = {0};

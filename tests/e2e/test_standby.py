@@ -42,8 +42,12 @@ COUNTS = ("offered", "answered")
 
 
 def agent_conf(sim, name, etcd_url):
+    # StandbySyncInterval past the test: etcd holds the state as first
+    # copied (a take-over resumes from it), which the first read writes
+    # as ".next", renamed a read later
     keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{etcd_url}"\n'
-            f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n')
+            f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n'
+            '    StandbySyncInterval 3600\n')
     history = ('    Granularity "PT1M"\n    SettleDelay 5\n'
                '    BackfillHorizon 1800\n')
     return ("<LoadPlugin genesys_analytics>\n  Interval 2\n</LoadPlugin>\n"
