@@ -705,25 +705,23 @@ bool gen_standby_watch_begin(gen_standby_t *s, bool restore) {
      * did not give it (a timeout under load) is asked again at the next
      * reads, the org uncollected meanwhile (the backfill closes it), and
      * only then does the agent start from what it has. */
-    if (status != 0 && ++s->fetch_tries < GEN_STANDBY_FETCH_TRIES) {
+    bool again = status != 0 && ++s->fetch_tries < GEN_STANDBY_FETCH_TRIES;
+    if (again || status < 0) { /* nothing read, or read again: none stands */
+      files_free(s->sent, s->n_sent);
+      s->sent = NULL, s->n_sent = 0;
+    }
+    if (again) {
       gen_log_org(&s->who, NULL, LOG_WARNING,
                   "the last holder's state is asked for again at the next "
                   "read (%d of %d)",
                   s->fetch_tries + 1, GEN_STANDBY_FETCH_TRIES);
-      files_free(s->sent, s->n_sent);
-      s->sent = NULL, s->n_sent = 0;
       return false;
     }
-    if (status != 0) {
+    if (status != 0)
       gen_log_org(&s->who, NULL, LOG_ERR,
                   "the last holder's state was not given whole %d times; "
                   "what is missing starts from this agent's own files",
                   GEN_STANDBY_FETCH_TRIES);
-      if (status < 0) { /* nothing read: none of it stands */
-        files_free(s->sent, s->n_sent);
-        s->sent = NULL, s->n_sent = 0;
-      }
-    }
     s->fetch_tries = 0;
     s->restoring = true;
   }

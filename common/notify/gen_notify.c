@@ -640,16 +640,19 @@ static size_t keep_gained(char **own, size_t n, char *const *gained,
   return kept;
 }
 
+/* Whether the channel's last subscription carried the topic of hash h. */
+static bool subscribed(const channel_t *ch, uint64_t h) {
+  return ch->n_subscribed > 0 && bsearch(&h, ch->subscribed, ch->n_subscribed,
+                                         sizeof(h), gen_hash_cmp) != NULL;
+}
+
 /* Keeps in own only the topics the channel subscribed last (as
  * keep_gained, by their hashes). */
 static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
   size_t kept = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t h = gen_hash_fnv1a64_caseless(own[i]);
-    if (ch->n_subscribed > 0 && bsearch(&h, ch->subscribed, ch->n_subscribed,
-                                        sizeof(h), gen_hash_cmp) != NULL)
+  for (size_t i = 0; i < n; i++)
+    if (subscribed(ch, gen_hash_fnv1a64_caseless(own[i])))
       own[kept++] = own[i];
-  }
   return kept;
 }
 
@@ -823,9 +826,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       pthread_rwlock_rdlock(&hub->lock);
       for (size_t i = 0; i < count; i++) {
         hashes[i] = gen_hash_fnv1a64_caseless(topics[i]);
-        if (ch->n_subscribed == 0 ||
-            bsearch(&hashes[i], ch->subscribed, ch->n_subscribed,
-                    sizeof(*hashes), gen_hash_cmp) == NULL) {
+        if (!subscribed(ch, hashes[i])) {
           gained |= gen_hub_route(hub->plan, topics[i]);
           gained_topics[n_gained++] = topics[i];
         }
