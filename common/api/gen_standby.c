@@ -18,11 +18,13 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* etcd refuses a request past --max-request-bytes (1.5 MiB by default): a
@@ -30,14 +32,30 @@
  * each (base64 and JSON included, about 700 KiB). */
 #define CHUNK_BYTES (512 * 1024)
 #define POLL_MS 1000
+/* A file whose copy changes more pieces than this (rewritten, not appended
+ * to) goes under a new directory, the old one deleted by one operation: a
+ * transaction holds at most 128 by etcd's default (--max-txn-ops). */
+#define REPLACED_MAX 8
+/* The largest file a take-over restores: it is held in memory once. */
+#define FILE_MAX ((uint64_t)4 << 30)
 
 typedef struct {
-  char *name; /* a file name, no directory */
-  uint64_t hash;
+  char *name;    /* a file name, no directory */
+  char *path;    /* while copying: where it is */
+  uint64_t hash; /* of its length and its pieces' hashes: the copy */
+  uint64_t gen;  /* its pieces' directory */
+  /* each piece's content hash; NULL: a manifest of the first form, its
+   * pieces named by their index under the hash of the whole content */
+  uint64_t *pieces;
+  size_t n_pieces;
   char *data; /* while restoring: the content etcd holds */
   size_t len;
   struct timespec mtime; /* as copied: an unchanged file is not read again */
   off_t size;
+  /* the file itself: an inode is reused, its birth time is not (0: not
+   * known, a file restored or a file system without it: read whole) */
+  uint64_t dev, ino;
+  struct statx_timestamp born;
 } file_t;
 
 struct gen_standby_s {
@@ -62,7 +80,7 @@ struct gen_standby_s {
   char holder[256]; /* who holds the key, as last seen */
   atomic_bool holding;
   _Atomic cdtime_t fence; /* monotonic: this agent's values stop then */
-  atomic_uint_fast64_t takeovers, sync_failed;
+  atomic_uint_fast64_t takeovers, sync_failed, copied_bytes;
   gen_ratelimit_t complain;
 
   /* the read thread's: the instance's state files */
@@ -229,14 +247,14 @@ static int64_t lease_call(gen_standby_t *s, const char *path, int64_t *lease,
 
 /* The value of the first key of a range answer ({"kvs": [{"value"}]}),
  * decoded: NULL when there is none. */
-static char *first_value(json_object *range) {
+static char *first_value(json_object *range, size_t *len) {
   json_object *kvs = gen_json_get_array(range, "kvs");
   const char *v =
       kvs != NULL && json_object_array_length(kvs) > 0
           ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
           : NULL;
-  size_t len;
-  return v != NULL ? unb64(v, &len) : NULL;
+  size_t n;
+  return v != NULL ? unb64(v, len != NULL ? len : &n) : NULL;
 }
 
 /* Creates the key bound to the lease when it is absent. 1 taken, 0 held
@@ -285,7 +303,7 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
             ? gen_json_get_object(json_object_array_get_idx(responses, 0),
                                   "response_range")
             : NULL;
-    char *holder = first_value(range);
+    char *holder = first_value(range, NULL);
     pthread_mutex_lock(&s->lock);
     bool changed = strcmp(s->holder, holder ? holder : "?") != 0;
     snprintf(s->holder, sizeof(s->holder), "%s", holder ? holder : "?");
@@ -499,7 +517,7 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
   if (status != 0)
     snprintf(out, size, "etcd: %s", why);
   else {
-    char *holder = first_value(answer);
+    char *holder = first_value(answer, NULL);
     snprintf(out, size, "%s holds %s (this agent: \"%s\")",
              holder ? holder : "nobody", s->key, s->name);
     free(holder);
@@ -525,6 +543,8 @@ static file_t *file_find(file_t *files, size_t n, const char *name) {
 static void files_free(file_t *files, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(files[i].name);
+    free(files[i].path);
+    free(files[i].pieces);
     free(files[i].data);
   }
   free(files);
@@ -542,56 +562,120 @@ static const char *base_of(const char *path) {
   return slash != NULL ? slash + 1 : path;
 }
 
-/* The name of a file's pieces of content hash: "<data>/<file>/<hash>/". */
-static void chunk_dir(const gen_standby_t *s, const char *name, uint64_t hash,
-                      char *out, size_t size) {
+/* The directory of a file's pieces: "<data>/<file>/<gen>/" (in the first
+ * form of the manifest, gen is the hash of the whole content). */
+static void gen_dir(const gen_standby_t *s, const char *name, uint64_t gen,
+                    char *out, size_t size) {
   char hex[GEN_HEX64_LEN + 1] = "";
-  gen_hex64_format(hex, hash);
+  gen_hex64_format(hex, gen);
   snprintf(out, size, "%s%s/%s/", s->data_prefix, name, hex);
 }
 
-/* One file as etcd holds it: its manifest ("<hash> <pieces> <bytes>") and
- * its pieces, put together and checked. */
+/* Piece i of content hash ph: "<dir><i>.<ph>", a name that changes with
+ * the content, so that the pieces the manifest names stand until it moves. */
+static void piece_key(const gen_standby_t *s, const char *name, uint64_t gen,
+                      size_t i, uint64_t ph, char *out, size_t size) {
+  gen_dir(s, name, gen, out, size);
+  char hex[GEN_HEX64_LEN + 1] = "";
+  gen_hex64_format(hex, ph);
+  size_t at = strlen(out);
+  snprintf(out + at, size - at, "%zu.%s", i, hex);
+}
+
+/* A copy's hash: of its length and its pieces' hashes, as written in its
+ * manifest. */
+static uint64_t pieces_hash(const uint64_t *ph, size_t n, uint64_t len) {
+  char hex[32];
+  int at = snprintf(hex, sizeof(hex), "%llu", (unsigned long long)len);
+  uint64_t h = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, hex, (size_t)at);
+  for (size_t i = 0; i < n; i++) {
+    gen_hex64_format(hex, ph[i]);
+    h = gen_hash_fnv1a64_bytes(h, hex, GEN_HEX64_LEN);
+  }
+  return h;
+}
+
+static uint64_t new_gen(const char *name) {
+  static atomic_uint_fast64_t made;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t seed[4] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
+                      (uint64_t)getpid(), atomic_fetch_add(&made, 1)};
+  return gen_hash_fnv1a64_bytes(
+      gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, seed, sizeof(seed)), name,
+      strlen(name));
+}
+
+/* One file as etcd holds it, put together and checked: its manifest
+ * ("<hash> <pieces> <bytes> <gen> <piece hash>...", or of the first form
+ * "<hash> <pieces> <bytes>", the hash of the whole content) and its pieces. */
 static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
                       char *why, size_t why_size) {
-  uint64_t hash = 0;
+  uint64_t hash = 0, gen = 0;
   const char *p = manifest;
   unsigned long long n = 0, len = 0;
-  if (!gen_hex64_parse(p, &hash, &p) ||
-      sscanf(p, " %llu %llu", &n, &len) != 2 || len > GEN_STATE_MAX_SIZE ||
-      n > len / s->piece + 1) {
+  int at = 0;
+  bool ours = gen_hex64_parse(p, &hash, &p) &&
+              sscanf(p, " %llu %llu%n", &n, &len, &at) == 2 &&
+              len <= FILE_MAX && n <= len + 1 && n <= strlen(manifest);
+  p += at;
+  bool first_form = ours && p[strspn(p, " ")] == '\0';
+  uint64_t *ph = ours && !first_form ? calloc(n ? n : 1, sizeof(*ph)) : NULL;
+  ours =
+      ours && (first_form || (ph != NULL && gen_hex64_parse(p + 1, &gen, &p)));
+  for (unsigned long long i = 0; ours && !first_form && i < n; i++)
+    ours = *p == ' ' && gen_hex64_parse(p + 1, &ph[i], &p);
+  if (!ours ||
+      (!first_form && (*p != '\0' || pieces_hash(ph, n, len) != hash))) {
     snprintf(why, why_size, "a manifest not ours: \"%.64s\"", manifest);
+    free(ph);
     return -EINVAL;
   }
   gen_buf_t data = GEN_BUF_INIT(len + 1);
   int status = gen_buf_add(&data, "", 0);
   for (unsigned long long i = 0; status == 0 && i < n; i++) {
     char key[2048];
-    chunk_dir(s, f->name, hash, key, sizeof(key));
-    snprintf(key + strlen(key), sizeof(key) - strlen(key), "%llu", i);
+    if (first_form) {
+      gen_dir(s, f->name, hash, key, sizeof(key));
+      snprintf(key + strlen(key), sizeof(key) - strlen(key), "%llu", i);
+    } else
+      piece_key(s, f->name, gen, i, ph[i], key, sizeof(key));
     json_object *answer = NULL;
     status = etcd_range(s, key, false, &answer, why, why_size);
-    char *piece = status == 0 ? first_value(answer) : NULL;
+    size_t got = 0;
+    char *piece = status == 0 ? first_value(answer, &got) : NULL;
     json_object_put(answer);
     if (status == 0 && piece == NULL) {
       snprintf(why, why_size, "piece %llu of %llu missing", i, n);
       status = -ENOENT;
+    } else if (piece != NULL && !first_form &&
+               gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, piece, got) !=
+                   ph[i]) {
+      snprintf(why, why_size, "piece %llu of %llu not as its manifest says", i,
+               n);
+      status = -EINVAL;
     }
-    if (piece != NULL)
-      status = gen_buf_add(&data, piece, strlen(piece));
+    if (status == 0)
+      status = gen_buf_add(&data, piece, got);
     free(piece);
   }
-  if (status == 0 && (data.len != len ||
-                      gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data.data,
-                                             data.len) != hash)) {
+  if (status == 0 &&
+      (data.len != len ||
+       (first_form && gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data.data,
+                                             data.len) != hash))) {
     snprintf(why, why_size, "its pieces do not add up to its manifest");
     status = -EINVAL;
   }
   if (status != 0) {
     free(data.data);
+    free(ph);
     return status;
   }
-  f->hash = hash, f->data = data.data, f->len = data.len;
+  /* a copy of the first form is replaced whole at the next (gen: its
+   * directory, deleted then) */
+  f->hash = hash, f->gen = first_form ? hash : gen, f->pieces = ph;
+  f->n_pieces = first_form ? 0 : n;
+  f->data = data.data, f->len = data.len;
   return 0;
 }
 
@@ -803,12 +887,119 @@ static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
 }
 
 typedef struct {
-  file_t *now; /* the files now; a changed one holds its content */
+  file_t *now; /* the files now; a changed one with its path */
   size_t n_now;
 } sync_t;
 
-/* The files of path now, added to y (the content of a changed one read). */
-static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
+/* Piece i of the open file of size bytes, into buf (s->piece bytes). */
+static int read_piece(const gen_standby_t *s, int fd, off_t size, size_t i,
+                      char *buf, size_t *n) {
+  off_t off = (off_t)i * (off_t)s->piece;
+  size_t want = size - off < (off_t)s->piece ? (size_t)(size - off) : s->piece;
+  for (size_t got = 0; got < want;) {
+    ssize_t r = pread(fd, buf + got, want - got, off + (off_t)got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return r < 0 ? -errno : -EAGAIN; /* cut meanwhile: the next copy */
+    got += (size_t)r;
+  }
+  *n = want;
+  return 0;
+}
+
+/* Whether a and b are the same file (with born: known to be). */
+static bool same_file(const file_t *a, const file_t *b, bool born) {
+  return a->ino != 0 && a->dev == b->dev && a->ino == b->ino &&
+         (!born || ((a->born.tv_sec != 0 || a->born.tv_nsec != 0) &&
+                    a->born.tv_sec == b->born.tv_sec &&
+                    a->born.tv_nsec == b->born.tv_nsec));
+}
+
+/* f's pieces' hashes. Of an append to the file copied last (the same file,
+ * no shorter, its last whole piece unchanged) the whole pieces copied are
+ * not read again: a journal costs what was appended. */
+static int hash_pieces(const gen_standby_t *s, int fd, const file_t *had,
+                       file_t *f, char *buf) {
+  size_t n = (size_t)((f->size + (off_t)s->piece - 1) / (off_t)s->piece);
+  if ((f->pieces = calloc(n ? n : 1, sizeof(*f->pieces))) == NULL)
+    return -ENOMEM;
+  f->n_pieces = n;
+  size_t from = 0, got = 0;
+  if (had != NULL && had->pieces != NULL && same_file(had, f, true) &&
+      f->size >= had->size)
+    from = (size_t)(had->size / (off_t)s->piece);
+  int status = 0;
+  if (from > 0 &&
+      ((status = read_piece(s, fd, f->size, from - 1, buf, &got)) != 0 ||
+       gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, buf, got) !=
+           had->pieces[from - 1]))
+    from = 0; /* rewritten in place: read whole */
+  if (from > 0)
+    memcpy(f->pieces, had->pieces, from * sizeof(*f->pieces));
+  for (size_t i = from; status == 0 && i < n; i++)
+    if ((status = read_piece(s, fd, f->size, i, buf, &got)) == 0)
+      f->pieces[i] = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, buf, got);
+  f->hash = pieces_hash(f->pieces, n, (uint64_t)f->size);
+  return status;
+}
+
+/* One file of y now: unchanged since the last copy by its size, time and
+ * inode, or hashed piece by piece (buf: a piece). */
+static int scan_file(gen_standby_t *s, const char *file, const char *name,
+                     sync_t *y, char *buf) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  struct statx st;
+  if (fd < 0 ||
+      statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+    int status = -errno;
+    if (fd >= 0)
+      close(fd);
+    return status == -ENOENT ? 0 : status; /* renamed: the next copy */
+  }
+  if (st.stx_size > FILE_MAX) {
+    close(fd);
+    gen_log_org(&s->who, &s->complain, LOG_ERR,
+                "etcd: %s not copied: %lld bytes, past the %llu a take-over "
+                "restores",
+                file, (long long)st.stx_size, (unsigned long long)FILE_MAX);
+    return 0;
+  }
+  file_t *more = realloc(y->now, (y->n_now + 1) * sizeof(*more));
+  if (more == NULL) {
+    close(fd);
+    return -ENOMEM;
+  }
+  y->now = more;
+  const file_t *had = file_find(s->sent, s->n_sent, name);
+  file_t *f = &y->now[y->n_now++];
+  *f = (file_t){.name = strdup(name),
+                .mtime = {st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec},
+                .size = (off_t)st.stx_size,
+                .dev = makedev(st.stx_dev_major, st.stx_dev_minor),
+                .ino = st.stx_ino,
+                .born = (st.stx_mask & STATX_BTIME)
+                            ? st.stx_btime
+                            : (struct statx_timestamp){0}};
+  int status = f->name != NULL ? 0 : -ENOMEM;
+  if (had != NULL && had->pieces != NULL && same_file(had, f, false) &&
+      had->size == f->size && had->mtime.tv_sec == f->mtime.tv_sec &&
+      had->mtime.tv_nsec == f->mtime.tv_nsec) {
+    f->pieces = malloc((had->n_pieces ? had->n_pieces : 1) * sizeof(uint64_t));
+    if (status == 0 && f->pieces == NULL)
+      status = -ENOMEM;
+    if (f->pieces != NULL)
+      memcpy(f->pieces, had->pieces, had->n_pieces * sizeof(uint64_t));
+    f->n_pieces = had->n_pieces, f->hash = had->hash, f->gen = had->gen;
+  } else if (status == 0 && (status = hash_pieces(s, fd, had, f, buf)) == 0 &&
+             (f->path = strdup(file)) == NULL)
+    status = -ENOMEM;
+  close(fd);
+  return status;
+}
+
+/* The files of path now, added to y. */
+static int scan_path(gen_standby_t *s, const char *path, sync_t *y, char *buf) {
   char dir[PATH_MAX];
   sstrncpy(dir, path, sizeof(dir));
   char *slash = strrchr(dir, '/');
@@ -824,68 +1015,89 @@ static int scan_path(gen_standby_t *s, const char *path, sync_t *y) {
       continue;
     char file[PATH_MAX + 256];
     snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
-    struct stat st;
-    if (stat(file, &st) != 0)
-      continue; /* renamed meanwhile: the next sync has it */
-    const file_t *had = file_find(s->sent, s->n_sent, e->d_name);
-    char *data = NULL;
-    size_t len = 0;
-    bool same = had != NULL && had->size == st.st_size &&
-                had->mtime.tv_sec == st.st_mtim.tv_sec &&
-                had->mtime.tv_nsec == st.st_mtim.tv_nsec;
-    int read = same ? 0 : gen_state_read(file, GEN_STATE_MAX_SIZE, &data, &len);
-    if (read == -ENOENT)
-      continue;
-    if (read != 0) {
-      status = read;
-      break;
-    }
-    file_t *more = realloc(y->now, (y->n_now + 1) * sizeof(*more));
-    if (more == NULL) {
-      free(data);
-      status = -ENOMEM;
-      break;
-    }
-    y->now = more;
-    file_t *f = &y->now[y->n_now++];
-    *f = (file_t){
-        .name = strdup(e->d_name),
-        .hash = same ? had->hash
-                     : gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data, len),
-        .mtime = st.st_mtim,
-        .size = st.st_size};
-    if (had == NULL || had->hash != f->hash)
-      f->data = data, f->len = len;
-    else
-      free(data);
-    if (f->name == NULL)
-      status = -ENOMEM;
+    status = scan_file(s, file, e->d_name, y, buf);
   }
   if (d != NULL)
     closedir(d);
   return status;
 }
 
-/* A changed file's pieces, each in a request of its own, under a name of
- * its content's hash: the manifest still names the last copy's pieces,
- * which stand until the manifest moves. */
-static int put_pieces(gen_standby_t *s, const file_t *f, char *why,
-                      size_t why_size) {
-  int status = 0;
-  for (size_t off = 0, i = 0; status == 0 && (off < f->len || i == 0);
-       off += s->piece, i++) {
-    if (f->len == 0)
-      break; /* an empty file: a manifest of no pieces */
+/* Whether piece i of f is in etcd as had's. */
+static bool piece_kept(const file_t *had, const file_t *f, size_t i) {
+  return had != NULL && had->pieces != NULL && had->gen == f->gen &&
+         i < had->n_pieces && had->pieces[i] == f->pieces[i];
+}
+
+/* A changed file's pieces that etcd lacks, each in a request of its own
+ * (the manifest still names the last copy's pieces, which stand until it
+ * moves); the directory kept unless more than REPLACED_MAX of the last
+ * copy's pieces change. A piece put by a copy that then failed stays until
+ * the directory changes. */
+static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
+                      char *why, size_t why_size) {
+  size_t replaced = 0;
+  for (size_t i = 0; had != NULL && had->pieces != NULL && i < had->n_pieces;
+       i++)
+    replaced += i >= f->n_pieces || had->pieces[i] != f->pieces[i];
+  f->gen = had != NULL && had->pieces != NULL && replaced <= REPLACED_MAX
+               ? had->gen
+               : new_gen(f->name);
+  int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+  int status = fd >= 0 ? 0 : -errno;
+  for (size_t i = 0; status == 0 && i < f->n_pieces; i++) {
+    if (piece_kept(had, f, i))
+      continue;
+    size_t n = 0;
+    status = read_piece(s, fd, f->size, i, buf, &n);
+    if (status == 0 &&
+        gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, buf, n) != f->pieces[i])
+      status = -EAGAIN; /* changed since it was hashed: the next copy */
     char key[2048];
-    chunk_dir(s, f->name, f->hash, key, sizeof(key));
-    snprintf(key + strlen(key), sizeof(key) - strlen(key), "%zu", i);
+    piece_key(s, f->name, f->gen, i, f->pieces[i], key, sizeof(key));
     gen_buf_t op = GEN_BUF_INIT(2 * s->piece + 4096);
-    size_t n = f->len - off < s->piece ? f->len - off : s->piece;
-    status = add_op(&op, key, f->data + off, n, false);
+    if (status == 0)
+      status = add_op(&op, key, buf, n, false);
     if (status == 0)
       status = fenced_txn(s, &op, why, why_size);
+    if (status == 0)
+      atomic_fetch_add(&s->copied_bytes, n);
     free(op.data);
   }
+  if (fd >= 0)
+    close(fd);
+  return status;
+}
+
+/* The operations that move f's manifest and delete the pieces of had (the
+ * last copy) it no longer names. */
+static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
+                        gen_buf_t *ops) {
+  char key[2048];
+  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX);
+  char hex[GEN_HEX64_LEN + 1] = "";
+  gen_hex64_format(hex, f->hash);
+  gen_buf_add_str(&m, hex);
+  gen_buf_printf(&m, " %zu %lld ", f->n_pieces, (long long)f->size);
+  gen_hex64_format(hex, f->gen);
+  int status = gen_buf_add_str(&m, hex);
+  for (size_t i = 0; status == 0 && i < f->n_pieces; i++) {
+    gen_hex64_format(hex, f->pieces[i]);
+    gen_buf_add_str(&m, " ");
+    status = gen_buf_add_str(&m, hex);
+  }
+  snprintf(key, sizeof(key), "%s%s", s->state_prefix, f->name);
+  if (status == 0)
+    status = add_op(ops, key, m.data, m.len, false);
+  free(m.data);
+  if (had != NULL && had->gen != f->gen) {
+    gen_dir(s, had->name, had->gen, key, sizeof(key));
+    return status == 0 ? add_op(ops, key, NULL, 0, true) : status;
+  }
+  for (size_t i = 0; status == 0 && had != NULL && i < had->n_pieces; i++)
+    if (!piece_kept(had, f, i)) {
+      piece_key(s, had->name, had->gen, i, had->pieces[i], key, sizeof(key));
+      status = add_op(ops, key, NULL, 0, false);
+    }
   return status;
 }
 
@@ -911,27 +1123,21 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
   gen_buf_t ops = GEN_BUF_INIT(1024 * 1024);
   char why[512] = "";
   bool changed = false;
-  int status = 0;
+  char *buf = malloc(s->piece);
+  int status = buf != NULL ? 0 : -ENOMEM;
   for (size_t i = 0; status == 0 && i < s->n_paths; i++)
-    status = scan_path(s, s->paths[i], &y);
+    status = scan_path(s, s->paths[i], &y, buf);
   for (size_t i = 0; status == 0 && i < y.n_now; i++) {
-    const file_t *f = &y.now[i];
+    file_t *f = &y.now[i];
     const file_t *had = file_find(s->sent, s->n_sent, f->name);
-    if (had != NULL && had->hash == f->hash)
+    if (had != NULL && had->hash == f->hash) {
+      f->gen = had->gen; /* the same content (a file written again) */
       continue;
-    changed = true;
-    status = put_pieces(s, f, why, sizeof(why));
-    char key[2048], manifest[128];
-    snprintf(key, sizeof(key), "%s%s", s->state_prefix, f->name);
-    gen_hex64_format(manifest, f->hash);
-    snprintf(manifest + GEN_HEX64_LEN, sizeof(manifest) - GEN_HEX64_LEN,
-             " %zu %zu", (f->len + s->piece - 1) / s->piece, f->len);
-    if (status == 0)
-      status = add_op(&ops, key, manifest, strlen(manifest), false);
-    if (status == 0 && had != NULL) {
-      chunk_dir(s, had->name, had->hash, key, sizeof(key));
-      status = add_op(&ops, key, NULL, 0, true);
     }
+    changed = true;
+    status = put_pieces(s, had, f, buf, why, sizeof(why));
+    if (status == 0)
+      status = manifest_ops(s, had, f, &ops);
   }
   /* what etcd holds that no longer is (a ".next" renamed) */
   for (size_t i = 0; status == 0 && i < s->n_sent; i++) {
@@ -942,7 +1148,7 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     char key[2048];
     snprintf(key, sizeof(key), "%s%s", s->state_prefix, gone->name);
     status = add_op(&ops, key, NULL, 0, false);
-    chunk_dir(s, gone->name, gone->hash, key, sizeof(key));
+    gen_dir(s, gone->name, gone->gen, key, sizeof(key));
     if (status == 0)
       status = add_op(&ops, key, NULL, 0, true);
   }
@@ -950,6 +1156,7 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
   if (status == 0 && changed)
     status = fenced_txn(s, &ops, why, sizeof(why));
   free(ops.data);
+  free(buf);
   if (status != 0)
     gen_log_org(&s->who, &s->complain, LOG_ERR,
                 "etcd: state not copied (%s); a take-over now would start "
@@ -958,8 +1165,8 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
   if (status == 0) {
     files_free(s->sent, s->n_sent);
     for (size_t i = 0; i < y.n_now; i++) { /* kept: hashes only */
-      free(y.now[i].data);
-      y.now[i].data = NULL;
+      free(y.now[i].path);
+      y.now[i].path = NULL;
     }
     s->sent = y.now, s->n_sent = y.n_now;
   } else {
@@ -987,6 +1194,8 @@ void gen_standby_dispatch_self(gen_standby_t *s) {
                       (double)gen_dispatch_fenced(s->host, s->plugin), 0, 0);
   id.type = "standby_sync_failed";
   gen_dispatch_number(&id, true, (double)atomic_load(&s->sync_failed), 0, 0);
+  id.type = "standby_copied_bytes";
+  gen_dispatch_number(&id, true, (double)atomic_load(&s->copied_bytes), 0, 0);
 }
 
 void gen_standby_stop(gen_standby_t *s) {

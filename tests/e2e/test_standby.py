@@ -17,11 +17,18 @@ relay the test can cut.
   cut (B keeps running). B stops its values before its lease can expire
   (the fence); A takes over; no live series has a value from B after A's
   first one.
+- A state file past 64 MiB (a large org's revisit records' journal) goes
+  to etcd whole, read a piece at a time; an append to it puts only the
+  pieces it changed (every other piece keeps its key and its revision in
+  etcd), and a take-over restores it byte for byte.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
 The take-over time is reported by bench/bench_standby.py, not asserted."""
+import base64
 import glob
+import hashlib
+import json
 import os
 import re
 import signal
@@ -29,6 +36,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import BUILD, Collectd, iso_ms, run_tests  # noqa: E402
@@ -278,11 +286,19 @@ class StandbyTest(unittest.TestCase):
         self.assertEqual([], a.bad_log_lines(allow=(r".*etcd.*",)))
 
 
-class StandbyTlsTest(unittest.TestCase):
+class StandbyLargeStateTest(unittest.TestCase):
+    """The file is one the test puts beside the state file (the standby
+    copies a state file's every sibling), of text lines as a journal's:
+    making the plugin's own journal that large takes thousands of queues."""
+    PAD_BYTES = 66 << 20  # past the 64 MiB a state file is read whole
+    PIECE = 512 << 10
+
+    TLS = False
+
     def setUp(self):
         self.sim = Simulator("--queues", "2", "--agents", "4", "--speed", "1",
-                             "--start", "now")
-        self.etcd = Etcd(tls=True)
+                             "--start", "now", "--warmup", "600")
+        self.etcd = Etcd(tls=self.TLS)
         self.agents = []
 
     def tearDown(self):
@@ -290,6 +306,139 @@ class StandbyTlsTest(unittest.TestCase):
             cd.cleanup()
         self.etcd.stop()
         self.sim.stop()
+
+    def agent(self, name):
+        keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{self.etcd.url}"\n'
+                f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n'
+                '    StandbySyncInterval 0\n    Granularity "PT1M"\n    SettleDelay 5\n')
+        cd = Collectd("<LoadPlugin genesys_analytics>\n  Interval 1\n</LoadPlugin>\n"
+                      "<Plugin genesys_analytics>\n"
+                      + self.sim.org_block("acme", extra=keys) + "</Plugin>\n",
+                      stock=("logfile", "csv"), write_threads=1)
+        self.agents.append(cd)
+        return cd
+
+    def etcd_range(self, key, prefix=False):
+        """{key: (value, mod_revision)} of key (or every key under it)."""
+        body = {"key": base64.b64encode(key.encode()).decode()}
+        if prefix:
+            end = key[:-1] + chr(ord(key[-1]) + 1)
+            body["range_end"] = base64.b64encode(end.encode()).decode()
+        req = urllib.request.Request(self.etcd.url + "/v3/kv/range",
+                                     json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=10) as r:
+            kvs = json.load(r).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode():
+                (base64.b64decode(kv.get("value", "")), int(kv["mod_revision"]))
+                for kv in kvs}
+
+    def etcd_put(self, key, value):
+        body = {"key": base64.b64encode(key.encode()).decode(),
+                "value": base64.b64encode(value).decode()}
+        req = urllib.request.Request(self.etcd.url + "/v3/kv/put",
+                                     json.dumps(body).encode())
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def manifest(self, name):
+        """The pad's manifest as etcd holds it: (bytes, gen, piece hashes)."""
+        root = "/collectd-genesys/acme/1-1/genesys_analytics/"
+        got = self.etcd_range(root + "state/" + name)
+        if not got:
+            return None
+        f = next(iter(got.values()))[0].decode().split()
+        return int(f[2]), f[3], f[4:]
+
+    def pieces(self, name, gen):
+        root = f"/collectd-genesys/acme/1-1/genesys_analytics/data/{name}/{gen}/"
+        return {k[len(root):]: rev for k, (_, rev) in
+                self.etcd_range(root, prefix=True).items()}
+
+    def copied(self, cd):
+        """The newest standby_copied_bytes cd wrote (csv, raw counter)."""
+        files = glob.glob(os.path.join(cd.csv, "*", "genesys_analytics-standby",
+                                       "standby_copied_bytes-acme-*"))
+        values = [0.0]
+        for path in files:
+            with open(path) as f:
+                values += [float(ln.split(",")[1]) for ln in f if ln[:1].isdigit()]
+        return max(values)
+
+    def test_large_file_copied_by_what_changed(self):
+        a = self.agent("a")
+        a.start()
+        self.assertTrue(wait_for(lambda: holding(a, "genesys_analytics"), 30, 0.2),
+                        a.log_text())
+        states = []
+        self.assertTrue(wait_for(lambda: states.extend(glob.glob(os.path.join(
+            a.dir, "genesys", "*analytics-acme.json"))) or states, 60, 0.2))
+        name = os.path.basename(states[0]) + ".pad"
+        pad = states[0] + ".pad"
+        tmp = os.path.join(a.dir, "pad-being-written")
+        with open(tmp, "w") as f:
+            line = 0
+            while f.tell() < self.PAD_BYTES:
+                f.write("".join(f"R {i:012d} {i * 2654435761 % 2**32:010d} "
+                                f"{'x' * 70}\n" for i in range(line, line + 10000)))
+                line += 10000
+        os.replace(tmp, pad)
+        size = os.path.getsize(pad)
+        self.assertTrue(wait_for(lambda: (self.manifest(name) or (0,))[0] == size,
+                                 120, 0.5), a.log_text()[-3000:])
+        self.assertTrue(wait_for(lambda: self.copied(a) >= size, 30, 0.5),
+                        self.copied(a))
+        _, gen, hashes = self.manifest(name)
+        self.assertEqual(-(-size // self.PIECE), len(hashes))
+        before = self.pieces(name, gen)
+        self.assertEqual(len(hashes), len(before))
+
+        # an append: the pieces before the last stand, the last is replaced
+        with open(pad, "a") as f:
+            f.write("".join(f"A {i:012d}\n" for i in range(1000)))
+        grown = os.path.getsize(pad)
+        self.assertTrue(wait_for(lambda: (self.manifest(name) or (0,))[0] == grown,
+                                 60, 0.5), a.log_text()[-3000:])
+        _, gen2, hashes2 = self.manifest(name)
+        self.assertEqual(gen, gen2, "rewritten under a new directory")
+        after = self.pieces(name, gen)
+        whole = size // self.PIECE
+        kept = {k: v for k, v in before.items() if int(k.split(".")[0]) < whole}
+        self.assertEqual(kept, {k: after[k] for k in kept if k in after})
+        self.assertEqual(len(hashes2), len(after), "a replaced piece left behind")
+        self.assertLessEqual(len(set(after) - set(before)), 2)
+
+        # a take-over restores it byte for byte
+        with open(pad, "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        # and a file as an agent before this version copied it (a manifest
+        # "<hash of the content> <pieces> <bytes>", pieces by index)
+        old_name, old_data = os.path.basename(states[0]) + ".old", b"line 1\nline 2\n"
+        h = 14695981039346656037
+        for byte in old_data:
+            h = ((h ^ byte) * 1099511628211) % 2**64
+        root = "/collectd-genesys/acme/1-1/genesys_analytics/"
+        self.etcd_put(f"{root}data/{old_name}/{h:016x}/0", old_data)
+        self.etcd_put(f"{root}state/{old_name}", f"{h:016x} 1 {len(old_data)}".encode())
+        b = self.agent("b")
+        b.start()
+        self.assertTrue(wait_for(lambda: holding(b, "genesys_analytics"),
+                                 4 * TTL_S + 30, 0.2), b.log_text())
+        said = re.compile(rf"state \S+{re.escape(name)} \({grown} bytes\) "
+                          r"from the last holder: restored")
+        self.assertTrue(wait_for(lambda: said.search(b.log_text()), 60, 0.2),
+                        b.log_text())
+        restored = os.path.join(b.dir, "genesys", name)
+        with open(restored, "rb") as f:
+            self.assertEqual(want, hashlib.sha256(f.read()).hexdigest())
+        with open(os.path.join(b.dir, "genesys", old_name), "rb") as f:
+            self.assertEqual(old_data, f.read())
+
+
+class StandbyTlsTest(unittest.TestCase):
+    setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
+    TLS = True
 
     def agent(self, name, tls_keys):
         keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{self.etcd.url}"\n'
