@@ -13,9 +13,18 @@ directly, B through a TCP relay. Then:
 - cut: A is started again and stands by; B's relay is cut (B runs on); the
   time from the cut to B's last value, and to A's first.
 
+- --large MIB: genesys_analytics alone, StandbySyncInterval 0; a file of
+  MIB beside its state file (as a large org's revisit records' journal):
+  the time until etcd's manifest names it whole, then --appends appends of
+  --append-kib each (a read's new records): the bytes a copy put
+  (standby_copied_bytes, the state file's own copy included) and the time
+  to each manifest; then A killed and B started: the time from B's "holds"
+  to its log's "restored" for the file.
+
 A measurement, not a test: it reports numbers and asserts nothing.
 
   python3 bench/bench_standby.py --ttl 10 3 --rounds 3
+  python3 bench/bench_standby.py --large 512 --appends 5 --append-kib 450
 
 The bound written in collectd-genesys(5): StandbyTTL + 1 s, then the
 plugin's next read.
@@ -123,13 +132,96 @@ def one_round(ttl):
     return r
 
 
+def copied_bytes(cd):
+    """The newest standby_copied_bytes (raw counter) cd's csv holds."""
+    newest = 0.0
+    for path in glob.glob(os.path.join(cd.csv, "*", "genesys_analytics-standby",
+                                       "standby_copied_bytes-*")):
+        with open(path) as f:
+            for ln in f:
+                if ln[:1].isdigit():
+                    newest = max(newest, float(ln.split(",")[1]))
+    return newest
+
+
+def large(mib, appends, append_kib):
+    sim = Simulator("--queues", "2", "--agents", "4", "--speed", "1", "--start", "now",
+                    tls=False)
+    etcd = Etcd()
+    keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{etcd.url}"\n'
+            '    StandbyTTL 5\n    StandbySyncInterval 0\n    Granularity "PT1M"\n')
+    agents = []
+    for name in "ab":
+        agents.append(collectd_harness.Collectd(
+            "<LoadPlugin genesys_analytics>\n  Interval 1\n</LoadPlugin>\n"
+            "<Plugin genesys_analytics>\n"
+            + sim.org_block("acme", extra=keys + f'    StandbyName "{name}"\n')
+            + "</Plugin>\n", stock=("logfile", "csv"), write_threads=1))
+    a, b = agents
+    root = "/collectd-genesys/acme/1-1/genesys_analytics/state/"
+
+    def manifest_bytes(name):
+        got = etcd.range(root + name)
+        return int(next(iter(got.values()))[0].split()[2]) if got else None
+    try:
+        a.start()
+        state = wait(lambda: glob.glob(os.path.join(a.dir, "genesys", "*analytics-acme.json")),
+                     60)[0]
+        name = os.path.basename(state) + ".big"
+        tmp = os.path.join(a.dir, "big")
+        with open(tmp, "w") as f:
+            line = "x" * 114 + "\n"  # a journal's line, about 115 bytes
+            chunk = line * 9000
+            while f.tell() < mib << 20:
+                f.write(chunk)
+        size = os.path.getsize(tmp)
+        t0 = time.monotonic()
+        os.replace(tmp, state + ".big")
+        wait(lambda: manifest_bytes(name) == size, 3600)
+        print(f"{size / 2**20:.0f} MiB: first copy {time.monotonic() - t0:.1f} s")
+        for i in range(appends):
+            time.sleep(2)  # the counter of the last copy dispatched
+            before = copied_bytes(a)
+            with open(state + ".big", "a") as f:
+                f.write(line * (append_kib * 1024 // len(line)))
+            size = os.path.getsize(state + ".big")
+            t0 = time.monotonic()
+            wait(lambda: manifest_bytes(name) == size, 600)
+            took = time.monotonic() - t0
+            time.sleep(2)
+            print(f"  append {i + 1}: {append_kib} KiB, copied "
+                  f"{(copied_bytes(a) - before) / 1024:.0f} KiB (state file's copies "
+                  f"included), manifest after {took:.2f} s")
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        b.start()
+        wait(lambda: "holds shard" in b.log_text(), 60)
+        t0 = time.monotonic()
+        wait(lambda: f"{name} ({size} bytes) from the last holder: restored" in b.log_text(),
+             3600)
+        print(f"  take-over: restored {time.monotonic() - t0:.1f} s after B holds "
+              f"(B's read: Interval 1)")
+    finally:
+        for cd in agents:
+            cd.cleanup()
+        etcd.stop()
+        sim.stop()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ttl", type=int, nargs="+", default=[10])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--large", type=int, metavar="MIB")
+    p.add_argument("--appends", type=int, default=5)
+    p.add_argument("--append-kib", type=int, default=450)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     args = p.parse_args()
     collectd_harness.BUILD = args.build
+    if args.large:
+        large(args.large, args.appends, args.append_kib)
+        return
     for ttl in args.ttl:
         rounds = [one_round(ttl) for _ in range(args.rounds)]
         print(f"StandbyTTL {ttl}, {args.rounds} rounds")

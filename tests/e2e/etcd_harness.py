@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """A real etcd for the standby's tests and benchmark (Debian's etcd-server),
 and a TCP relay to it that can be cut."""
+import base64
+import json
 import os
 import shutil
 import socket
@@ -77,6 +79,26 @@ class Etcd:
                 return r.read()
         except OSError:
             return None
+
+    def post(self, path, body):
+        """etcd's JSON gateway (plain http): the answer of a POST."""
+        req = urllib.request.Request(self.url + path, json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+    def range(self, key, prefix=False):
+        """{key: (value bytes, mod_revision)} of key, or of every key under it."""
+        body = {"key": base64.b64encode(key.encode()).decode()}
+        if prefix:
+            end = key[:-1] + chr(ord(key[-1]) + 1)
+            body["range_end"] = base64.b64encode(end.encode()).decode()
+        return {base64.b64decode(kv["key"]).decode():
+                (base64.b64decode(kv.get("value", "")), int(kv["mod_revision"]))
+                for kv in self.post("/v3/kv/range", body).get("kvs", [])}
+
+    def put(self, key, value):
+        self.post("/v3/kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                 "value": base64.b64encode(value).decode()})
 
     def stop(self):
         stop_process(self.proc)

@@ -25,10 +25,8 @@ relay the test can cut.
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
 The take-over time is reported by bench/bench_standby.py, not asserted."""
-import base64
 import glob
 import hashlib
-import json
 import os
 import re
 import signal
@@ -36,7 +34,6 @@ import subprocess
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import BUILD, Collectd, iso_ms, run_tests  # noqa: E402
@@ -318,31 +315,10 @@ class StandbyLargeStateTest(unittest.TestCase):
         self.agents.append(cd)
         return cd
 
-    def etcd_range(self, key, prefix=False):
-        """{key: (value, mod_revision)} of key (or every key under it)."""
-        body = {"key": base64.b64encode(key.encode()).decode()}
-        if prefix:
-            end = key[:-1] + chr(ord(key[-1]) + 1)
-            body["range_end"] = base64.b64encode(end.encode()).decode()
-        req = urllib.request.Request(self.etcd.url + "/v3/kv/range",
-                                     json.dumps(body).encode())
-        with urllib.request.urlopen(req, timeout=10) as r:
-            kvs = json.load(r).get("kvs", [])
-        return {base64.b64decode(kv["key"]).decode():
-                (base64.b64decode(kv.get("value", "")), int(kv["mod_revision"]))
-                for kv in kvs}
-
-    def etcd_put(self, key, value):
-        body = {"key": base64.b64encode(key.encode()).decode(),
-                "value": base64.b64encode(value).decode()}
-        req = urllib.request.Request(self.etcd.url + "/v3/kv/put",
-                                     json.dumps(body).encode())
-        urllib.request.urlopen(req, timeout=10).close()
-
     def manifest(self, name):
         """The pad's manifest as etcd holds it: (bytes, gen, piece hashes)."""
         root = "/collectd-genesys/acme/1-1/genesys_analytics/"
-        got = self.etcd_range(root + "state/" + name)
+        got = self.etcd.range(root + "state/" + name)
         if not got:
             return None
         f = next(iter(got.values()))[0].decode().split()
@@ -351,7 +327,7 @@ class StandbyLargeStateTest(unittest.TestCase):
     def pieces(self, name, gen):
         root = f"/collectd-genesys/acme/1-1/genesys_analytics/data/{name}/{gen}/"
         return {k[len(root):]: rev for k, (_, rev) in
-                self.etcd_range(root, prefix=True).items()}
+                self.etcd.range(root, prefix=True).items()}
 
     def copied(self, cd):
         """The newest standby_copied_bytes cd wrote (csv, raw counter)."""
@@ -419,8 +395,8 @@ class StandbyLargeStateTest(unittest.TestCase):
         for byte in old_data:
             h = ((h ^ byte) * 1099511628211) % 2**64
         root = "/collectd-genesys/acme/1-1/genesys_analytics/"
-        self.etcd_put(f"{root}data/{old_name}/{h:016x}/0", old_data)
-        self.etcd_put(f"{root}state/{old_name}", f"{h:016x} 1 {len(old_data)}".encode())
+        self.etcd.put(f"{root}data/{old_name}/{h:016x}/0", old_data)
+        self.etcd.put(f"{root}state/{old_name}", f"{h:016x} 1 {len(old_data)}".encode())
         b = self.agent("b")
         b.start()
         self.assertTrue(wait_for(lambda: holding(b, "genesys_analytics"),
