@@ -84,6 +84,10 @@ struct gen_conv_repair_s {
    * of a gap are placed on its clock. */
   int64_t offset_ms, offset_at;
   bool have_offset;
+  /* The first whole minute counted, on Genesys' clock: placed by the first
+   * minute's offset, then fixed (a later step of our clock moves the
+   * offset, not when the counters began). origin_until 0: not placed. */
+  int64_t origin_ms, origin_until;
   uint64_t unplaced, unplaced_said; /* gaps the clocks could not place */
   size_t ring_n;
   gen_map_t queues;        /* id -> queue_t */
@@ -187,6 +191,24 @@ static queue_t *queue_get(gen_conv_repair_t *r, const char *id) {
   return q;
 }
 
+static void set_offset(gen_conv_repair_t *r, int64_t offset_ms,
+                       int64_t now_ms) {
+  if (r->origin_until == 0)
+    r->origin_until = now_ms + MINUTE_MS;
+  r->offset_ms = offset_ms;
+  r->offset_at = now_ms;
+  r->have_offset = true;
+  if (now_ms <= r->origin_until)
+    r->origin_ms = ceil_minute(r->start_ms + offset_ms);
+}
+
+/* No window starts before it: the aggregates cannot tell the moments
+ * before the counters began from those after. */
+static int64_t origin(const gen_conv_repair_t *r) {
+  return r->origin_until != 0 ? r->origin_ms
+                              : ceil_minute(r->start_ms + r->offset_ms);
+}
+
 static bool in_window(const window_t *w, int64_t t) {
   return t >= w->start_ms && (w->end_ms == 0 || t < w->end_ms);
 }
@@ -200,11 +222,8 @@ bool gen_conv_repair_live(gen_conv_repair_t *r, const char *queue_id, int media,
   /* The freshest moment of the last minute is the nearest to "now" on
    * Genesys' clock (later-reported moments are older). */
   if (at_ms > 0 && (!r->have_offset || at_ms - now_ms > r->offset_ms ||
-                    now_ms - r->offset_at > MINUTE_MS)) {
-    r->offset_ms = at_ms - now_ms;
-    r->offset_at = now_ms;
-    r->have_offset = true;
-  }
+                    now_ms - r->offset_at > MINUTE_MS))
+    set_offset(r, at_ms - now_ms, now_ms);
   if (k < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
     return true;
   int64_t t = at_ms > 0 ? at_ms : now_ms + r->offset_ms;
@@ -259,9 +278,8 @@ static void forget_old(const gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
 static void open_window(gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
   forget_old(r, q, now_ms);
   int64_t start = floor_minute(now_ms - r->lead_ms);
-  int64_t origin = ceil_minute(r->start_ms + r->offset_ms);
-  if (start < origin)
-    start = origin; /* the counters count from there */
+  if (start < origin(r))
+    start = origin(r); /* the counters count from there */
   window_t *last = q->n_win > 0 ? &q->win[q->n_win - 1] : NULL;
   if (last != NULL && !last->repaired) {
     if (last->end_ms == 0)

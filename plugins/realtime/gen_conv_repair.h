@@ -80,7 +80,8 @@ typedef struct gen_conv_repair_s gen_conv_repair_t;
  * below takes NULL). heartbeat_timeout: how long a dead socket may go
  * unnoticed; keep: how long a repaired window is remembered; start_ms:
  * when the counters began (no window starts before the next whole minute:
- * the aggregates cannot tell the moments before from those after). */
+ * the aggregates cannot tell the moments before from those after), placed
+ * on Genesys' clock by the first minute's offset and kept then. */
 gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
                                        cdtime_t heartbeat_timeout,
                                        cdtime_t keep, int64_t start_ms);

@@ -6,9 +6,10 @@
  * counted once (the live ones in a window subtracted from the aggregates,
  * the live ones after the repair dropped, never below 0); windows trimmed
  * at a repaired one and merged with a waiting one; none before the
- * counters began; the edges on Genesys' clock, none when it is a minute
- * off ours; a malformed answer or a refused request; the second ask,
- * GapRepairRecheck later, adding what was indexed since; the keys. */
+ * counters began (kept on Genesys' clock when ours steps); the edges on
+ * Genesys' clock, none when it is a minute off ours; a malformed answer or a
+ * refused request; the second ask, GapRepairRecheck later, adding what was
+ * indexed since; the keys. */
 #include "gen_conv_repair.h"
 #include "gen_json.h"
 #include "gen_live.h"
@@ -229,6 +230,23 @@ DEF_TEST(no_window_before_the_counters_began) {
   /* Lost at 10:01:05: the window starts at 10:01, not 10:00:50. */
   gen_conv_repair_lost(r, topics, 2, T0 + 65 * S);
   gen_conv_repair_connected(r, topics, 2, T0 + 70 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
+  /* Placed on Genesys' clock by the offset of the first minute, and kept:
+   * our clock stepped 50 s ahead later (an NTP step, a resumed VM) moves
+   * the offset, not when the counters began. Began at 10:00:30 on both. */
+  r = repair(T0 + 30 * S);
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 31 * S, T0 + 31 * S));
+  /* Our clock 50 s ahead now: a moment of its 10:00:45 at our 10:01:35. */
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 45 * S, T0 + 95 * S));
+  /* Lost at its 10:00:55, back at its 10:01:00: the window is [10:01,
+   * 10:02), not [10:00, 10:02) (its 10:00:00 to 10:00:30 was never
+   * counted, and the aggregates would add it). */
+  gen_conv_repair_lost(r, topics, 2, T0 + 105 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 110 * S);
   OK(asks(r, T0 + 3600 * S,
           "2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z"));
   gen_conv_repair_free(r);
