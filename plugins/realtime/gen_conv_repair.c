@@ -368,8 +368,14 @@ int gen_conv_repair_print_at(const gen_conv_repair_t *r, int64_t now_ms,
                              gen_buf_t *out) {
   int64_t at = now_ms + r->offset_ms;
   int64_t from = floor_minute(at - r->lead_ms) / MINUTE_MS;
+  /* The offset too: a restart knows it before its first moment. */
   int err =
-      gen_buf_printf(out, ",\"repair\":{\"at\":%" PRId64 ",\"recent\":{", at);
+      gen_buf_printf(out, ",\"repair\":{\"at\":%" PRId64 ",\"origin\":%" PRId64,
+                     at, origin(r));
+  if (err == 0 && r->have_offset)
+    err = gen_buf_printf(out, ",\"offset\":%" PRId64, r->offset_ms);
+  if (err == 0)
+    err = gen_buf_add_str(out, ",\"recent\":{");
   bool first = true;
   size_t pos = 0;
   const void *key;
@@ -442,13 +448,18 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
   json_object *rep = json_object_object_get(doc, "repair");
   json_object *queues = json_object_object_get(doc, "queues");
   json_object *recent = json_object_object_get(rep, "recent");
-  int64_t at = 0;
+  /* Absent from the files of before: no bound, no offset (as then). */
+  json_object *origin_of = json_object_object_get(rep, "origin");
+  json_object *offset_of = json_object_object_get(rep, "offset");
+  int64_t at = 0, origin_ms = INT64_MIN, offset = 0;
   if (r == NULL || rep == NULL ||
       !json_object_is_type(queues, json_type_object))
     return 0; /* none, or a file from before the resume: as then */
   const char *why = NULL;
   if (!gen_json_get_int64(rep, "at", &at) ||
-      (recent != NULL && !json_object_is_type(recent, json_type_object)))
+      (recent != NULL && !json_object_is_type(recent, json_type_object)) ||
+      (origin_of != NULL && !gen_json_int64_of(origin_of, &origin_ms)) ||
+      (offset_of != NULL && !gen_json_int64_of(offset_of, &offset)))
     why = "its \"repair\" is not of the form the plugin writes";
   else if (at > now_ms + MAX_OFFSET_MS)
     why = "it was written later than now (the clock went back)";
@@ -456,6 +467,8 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
     why = "it is more than 7 days old";
   bool hold = !json_object_get_boolean(json_object_object_get(doc, "final"));
   int64_t start = floor_minute(at - r->lead_ms);
+  if (start < origin_ms)
+    start = ceil_minute(origin_ms); /* the old process counted from there */
   size_t resumed = 0;
   /* The queues listed then (those with no count yet too), and those
    * counted: a queue's moments since are missed either way. */
@@ -501,6 +514,8 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
                 why);
     return 0;
   }
+  if (offset_of != NULL)
+    set_offset(r, offset, now_ms);
   if (resumed > 0)
     gen_org_log(org, NULL, LOG_INFO,
                 "gap repair: the conversation counters of %zu queues resume "

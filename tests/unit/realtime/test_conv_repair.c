@@ -504,6 +504,41 @@ DEF_TEST(resumed_after_a_restart) {
   r = repair(T0);
   EXPECT_EQ_INT(3, gen_conv_repair_resume(r, doc, T0 + 60 * S, org));
   OK(gen_conv_repair_held(r, "q2"));
+  /* A file of before "origin" and "offset": read as then. */
+  gen_conv_repair_connected(r, topics, 4, T0 + 75 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T09:59:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* The old process began at 10:00:30 and wrote at :50: the window starts
+   * at its first whole minute, 10:01, not at 10:00 (its 10:00 to 10:00:30
+   * was never counted, and the aggregates would add it). */
+  gen_conv_repair_free(old);
+  old = repair(T0 + 30 * S);
+  OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 + 40 * S));
+  doc = snapshot(old, T0 + 50 * S, true);
+  gen_conv_repair_free(old);
+  r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 215 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:01:00.000Z/2026-11-23T10:04:00.000Z"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* Its clock 30 s ahead of ours: the file keeps the offset, so before
+   * the restarted process sees a moment, back at our 10:03:45 (its
+   * 10:04:15), the window ends at 10:05, not 10:04 (its 10:04 to 10:04:15
+   * unrepaired), and is due 120 s after on its clock (our 10:06:30). */
+  old = repair(T0 - 600 * S);
+  OK(gen_conv_repair_live(old, "q0", V, GEN_CONV_OFFERED, T0 + 50 * S,
+                          T0 + 20 * S));
+  doc = snapshot(old, T0 + 30 * S, true);
+  r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 225 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 389 * S));
+  OK(asks(r, T0 + 390 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z"));
   gen_conv_repair_free(r);
   json_object_put(doc);
   /* Not of the form written: nothing resumed. A file from before the
@@ -516,6 +551,10 @@ DEF_TEST(resumed_after_a_restart) {
       "{\"q0\":[[29923800,\"voice\",\"parked\",1]]}}}",
       "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"recent\":[]}"
       "}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"origin\":"
+      "\"x\"}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"offset\":"
+      "true}}",
       "{\"queues\":{\"q0\":{}}}",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
