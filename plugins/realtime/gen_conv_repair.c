@@ -332,8 +332,10 @@ static int each_queue(void *ud, const char *const *ids, size_t n) {
     if (last == NULL || last->end_ms != 0)
       continue;
     last->end_ms = ceil_minute(e->now_ms + SKEW_MS);
-    if (last->end_ms <= last->start_ms)
-      q->n_win--; /* all of it before the counters began */
+    if (last->end_ms <= last->start_ms) { /* before the counters began */
+      e->r->held -= last->hold;           /* nothing to wait for */
+      q->n_win--;
+    }
   }
   return 0;
 }

@@ -517,12 +517,23 @@ DEF_TEST(resumed_after_a_restart) {
   old = repair(T0 + 30 * S);
   OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 + 40 * S));
   doc = snapshot(old, T0 + 50 * S, true);
-  gen_conv_repair_free(old);
   r = repair(T0 + 200 * S);
   EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
   gen_conv_repair_connected(r, topics, 4, T0 + 215 * S);
   OK(asks(r, T0 + 3600 * S,
           "2026-11-23T10:01:00.000Z/2026-11-23T10:04:00.000Z"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* Killed then, back within its first minute: nothing to ask, and the
+   * counters are no longer held. */
+  doc = snapshot(old, T0 + 50 * S, false);
+  gen_conv_repair_free(old);
+  r = repair(T0 + 52 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 52 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 54 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  gen_conv_repair_dispatch_stats(r, "h", "p");
+  EXPECT_EQ_DOUBLE(0, mock_find("self", "conv_held", NULL)->value.gauge);
   gen_conv_repair_free(r);
   json_object_put(doc);
   /* Its clock 30 s ahead of ours: the file keeps the offset, so before
