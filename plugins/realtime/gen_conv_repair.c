@@ -191,6 +191,8 @@ static queue_t *queue_get(gen_conv_repair_t *r, const char *id) {
   return q;
 }
 
+/* A new estimate of Genesys' clock minus ours; its first minute places
+ * the origin. */
 static void set_offset(gen_conv_repair_t *r, int64_t offset_ms,
                        int64_t now_ms) {
   if (r->origin_until == 0)
@@ -461,7 +463,10 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
   if (!gen_json_get_int64(rep, "at", &at) ||
       (recent != NULL && !json_object_is_type(recent, json_type_object)) ||
       (origin_of != NULL && !gen_json_int64_of(origin_of, &origin_ms)) ||
-      (offset_of != NULL && !gen_json_int64_of(offset_of, &offset)))
+      (offset_of != NULL && !gen_json_int64_of(offset_of, &offset)) ||
+      offset > MAX_RESUME_MS || offset < -MAX_RESUME_MS ||
+      (origin_of != NULL &&
+       (origin_ms < 0 || origin_ms > now_ms + MAX_OFFSET_MS + MINUTE_MS)))
     why = "its \"repair\" is not of the form the plugin writes";
   else if (at > now_ms + MAX_OFFSET_MS)
     why = "it was written later than now (the clock went back)";

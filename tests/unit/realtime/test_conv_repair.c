@@ -566,6 +566,10 @@ DEF_TEST(resumed_after_a_restart) {
       "\"x\"}}",
       "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"offset\":"
       "true}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"offset\":"
+      "-9000000000000000000}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"origin\":"
+      "9000000000000000000}}",
       "{\"queues\":{\"q0\":{}}}",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
