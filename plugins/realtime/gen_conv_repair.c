@@ -84,6 +84,10 @@ struct gen_conv_repair_s {
    * of a gap are placed on its clock. */
   int64_t offset_ms, offset_at;
   bool have_offset;
+  /* The first whole minute counted, on Genesys' clock: placed by the first
+   * minute's offset, then fixed (a later step of our clock moves the
+   * offset, not when the counters began). origin_until 0: not placed. */
+  int64_t origin_ms, origin_until;
   uint64_t unplaced, unplaced_said; /* gaps the clocks could not place */
   size_t ring_n;
   gen_map_t queues;        /* id -> queue_t */
@@ -187,6 +191,26 @@ static queue_t *queue_get(gen_conv_repair_t *r, const char *id) {
   return q;
 }
 
+/* A new estimate of Genesys' clock minus ours; its first minute places
+ * the origin. */
+static void set_offset(gen_conv_repair_t *r, int64_t offset_ms,
+                       int64_t now_ms) {
+  if (r->origin_until == 0)
+    r->origin_until = now_ms + MINUTE_MS;
+  r->offset_ms = offset_ms;
+  r->offset_at = now_ms;
+  r->have_offset = true;
+  if (now_ms <= r->origin_until)
+    r->origin_ms = ceil_minute(r->start_ms + offset_ms);
+}
+
+/* No window starts before it: the aggregates cannot tell the moments
+ * before the counters began from those after. */
+static int64_t origin(const gen_conv_repair_t *r) {
+  return r->origin_until != 0 ? r->origin_ms
+                              : ceil_minute(r->start_ms + r->offset_ms);
+}
+
 static bool in_window(const window_t *w, int64_t t) {
   return t >= w->start_ms && (w->end_ms == 0 || t < w->end_ms);
 }
@@ -200,11 +224,8 @@ bool gen_conv_repair_live(gen_conv_repair_t *r, const char *queue_id, int media,
   /* The freshest moment of the last minute is the nearest to "now" on
    * Genesys' clock (later-reported moments are older). */
   if (at_ms > 0 && (!r->have_offset || at_ms - now_ms > r->offset_ms ||
-                    now_ms - r->offset_at > MINUTE_MS)) {
-    r->offset_ms = at_ms - now_ms;
-    r->offset_at = now_ms;
-    r->have_offset = true;
-  }
+                    now_ms - r->offset_at > MINUTE_MS))
+    set_offset(r, at_ms - now_ms, now_ms);
   if (k < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
     return true;
   int64_t t = at_ms > 0 ? at_ms : now_ms + r->offset_ms;
@@ -259,9 +280,8 @@ static void forget_old(const gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
 static void open_window(gen_conv_repair_t *r, queue_t *q, int64_t now_ms) {
   forget_old(r, q, now_ms);
   int64_t start = floor_minute(now_ms - r->lead_ms);
-  int64_t origin = ceil_minute(r->start_ms + r->offset_ms);
-  if (start < origin)
-    start = origin; /* the counters count from there */
+  if (start < origin(r))
+    start = origin(r); /* the counters count from there */
   window_t *last = q->n_win > 0 ? &q->win[q->n_win - 1] : NULL;
   if (last != NULL && !last->repaired) {
     if (last->end_ms == 0)
@@ -314,8 +334,10 @@ static int each_queue(void *ud, const char *const *ids, size_t n) {
     if (last == NULL || last->end_ms != 0)
       continue;
     last->end_ms = ceil_minute(e->now_ms + SKEW_MS);
-    if (last->end_ms <= last->start_ms)
-      q->n_win--; /* all of it before the counters began */
+    if (last->end_ms <= last->start_ms) { /* before the counters began */
+      e->r->held -= last->hold;           /* nothing to wait for */
+      q->n_win--;
+    }
   }
   return 0;
 }
@@ -350,8 +372,14 @@ int gen_conv_repair_print_at(const gen_conv_repair_t *r, int64_t now_ms,
                              gen_buf_t *out) {
   int64_t at = now_ms + r->offset_ms;
   int64_t from = floor_minute(at - r->lead_ms) / MINUTE_MS;
+  /* The offset too: a restart knows it before its first moment. */
   int err =
-      gen_buf_printf(out, ",\"repair\":{\"at\":%" PRId64 ",\"recent\":{", at);
+      gen_buf_printf(out, ",\"repair\":{\"at\":%" PRId64 ",\"origin\":%" PRId64,
+                     at, origin(r));
+  if (err == 0 && r->have_offset)
+    err = gen_buf_printf(out, ",\"offset\":%" PRId64, r->offset_ms);
+  if (err == 0)
+    err = gen_buf_add_str(out, ",\"recent\":{");
   bool first = true;
   size_t pos = 0;
   const void *key;
@@ -424,13 +452,21 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
   json_object *rep = json_object_object_get(doc, "repair");
   json_object *queues = json_object_object_get(doc, "queues");
   json_object *recent = json_object_object_get(rep, "recent");
-  int64_t at = 0;
+  /* Absent from the files of before: no bound, no offset (as then). */
+  json_object *origin_of = json_object_object_get(rep, "origin");
+  json_object *offset_of = json_object_object_get(rep, "offset");
+  int64_t at = 0, origin_ms = INT64_MIN, offset = 0;
   if (r == NULL || rep == NULL ||
       !json_object_is_type(queues, json_type_object))
     return 0; /* none, or a file from before the resume: as then */
   const char *why = NULL;
   if (!gen_json_get_int64(rep, "at", &at) ||
-      (recent != NULL && !json_object_is_type(recent, json_type_object)))
+      (recent != NULL && !json_object_is_type(recent, json_type_object)) ||
+      (origin_of != NULL && !gen_json_int64_of(origin_of, &origin_ms)) ||
+      (offset_of != NULL && !gen_json_int64_of(offset_of, &offset)) ||
+      offset > MAX_RESUME_MS || offset < -MAX_RESUME_MS ||
+      (origin_of != NULL &&
+       (origin_ms < 0 || origin_ms > now_ms + MAX_OFFSET_MS + MINUTE_MS)))
     why = "its \"repair\" is not of the form the plugin writes";
   else if (at > now_ms + MAX_OFFSET_MS)
     why = "it was written later than now (the clock went back)";
@@ -438,6 +474,8 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
     why = "it is more than 7 days old";
   bool hold = !json_object_get_boolean(json_object_object_get(doc, "final"));
   int64_t start = floor_minute(at - r->lead_ms);
+  if (start < origin_ms)
+    start = ceil_minute(origin_ms); /* the old process counted from there */
   size_t resumed = 0;
   /* The queues listed then (those with no count yet too), and those
    * counted: a queue's moments since are missed either way. */
@@ -483,6 +521,8 @@ int gen_conv_repair_resume(gen_conv_repair_t *r, json_object *doc,
                 why);
     return 0;
   }
+  if (offset_of != NULL)
+    set_offset(r, offset, now_ms);
   if (resumed > 0)
     gen_org_log(org, NULL, LOG_INFO,
                 "gap repair: the conversation counters of %zu queues resume "

@@ -80,7 +80,8 @@ typedef struct gen_conv_repair_s gen_conv_repair_t;
  * below takes NULL). heartbeat_timeout: how long a dead socket may go
  * unnoticed; keep: how long a repaired window is remembered; start_ms:
  * when the counters began (no window starts before the next whole minute:
- * the aggregates cannot tell the moments before from those after). */
+ * the aggregates cannot tell the moments before from those after), placed
+ * on Genesys' clock by the first minute's offset and kept then. */
 gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
                                        cdtime_t heartbeat_timeout,
                                        cdtime_t keep, int64_t start_ms);
@@ -121,16 +122,21 @@ int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
 
 /* Across a restart or a take-over (the standby copies the state file).
  * The state file's "repair" member (gen_conv_store's tail):
- *   {"at": ms on Genesys' clock when written, "recent": {"<queue id>":
+ *   {"at": ms on Genesys' clock when written, "origin": the first whole
+ *    minute counted (ms, its clock), "offset": its clock minus ours (ms;
+ *    absent: not measured yet), "recent": {"<queue id>":
  *    [[minute, "voice", "offered", n], …]}}
  * the moments counted live in the minutes a window can reach back to.
  * At the start, each queue of the file ("listed" and "queues") gets a
- * window from floor_min(at - HeartbeatTimeout - 5 s), holding those
+ * window from floor_min(at - HeartbeatTimeout - 5 s), not before origin
+ * (the old process counted nothing before it), holding those
  * moments, closed when its topic is baselined and asked as a gap's: the moments
  * after the snapshot, which the old process may have counted (and sent) but did
  * not save, are the aggregates'. Unless the file is a clean shutdown's
  * ("final"), a queue's counters are held back until its window's first ask
- * (they could be below what was sent: a counter never steps back). */
+ * (they could be below what was sent: a counter never steps back). The
+ * offset places the window's end and ask until the events show it again.
+ * A file without origin or offset (older versions) resumes without them. */
 int gen_conv_repair_print_at(const gen_conv_repair_t *r, int64_t now_ms,
                              gen_buf_t *out);
 int gen_conv_repair_tail(void *r, gen_buf_t *out); /* at cdtime() */

@@ -45,11 +45,10 @@ QUEUES = 60
 PER_CHANNEL = 60  # two topics a queue: 30 queues a channel
 CHANNELS = 2
 HEARTBEAT_TIMEOUT = 8
-# How far the simulator's clock may start ahead of the host's, s: the
-# restarted plugin of test_02, which learns the offset only from the moments
-# it sees, ends its window 5 s after the host's clock says it is back (a
-# later whole minute). And behind it: past about 20 s that end would be a
-# minute later than need be.
+# How far the simulator's clock may start ahead of the host's, s (the
+# restarted plugin of test_02 places its window with the offset its state
+# file kept: test_conv_repair covers a clock 30 s ahead). And behind it:
+# past about 20 s the windows' ends would be a minute later than need be.
 AHEAD = 2
 BEHIND = 18
 SETTLE = 4

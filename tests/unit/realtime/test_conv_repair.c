@@ -6,9 +6,10 @@
  * counted once (the live ones in a window subtracted from the aggregates,
  * the live ones after the repair dropped, never below 0); windows trimmed
  * at a repaired one and merged with a waiting one; none before the
- * counters began; the edges on Genesys' clock, none when it is a minute
- * off ours; a malformed answer or a refused request; the second ask,
- * GapRepairRecheck later, adding what was indexed since; the keys. */
+ * counters began (kept on Genesys' clock when ours steps); the edges on
+ * Genesys' clock, none when it is a minute off ours; a malformed answer or a
+ * refused request; the second ask, GapRepairRecheck later, adding what was
+ * indexed since; the keys. */
 #include "gen_conv_repair.h"
 #include "gen_json.h"
 #include "gen_live.h"
@@ -229,6 +230,23 @@ DEF_TEST(no_window_before_the_counters_began) {
   /* Lost at 10:01:05: the window starts at 10:01, not 10:00:50. */
   gen_conv_repair_lost(r, topics, 2, T0 + 65 * S);
   gen_conv_repair_connected(r, topics, 2, T0 + 70 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
+  /* Placed on Genesys' clock by the offset of the first minute, and kept:
+   * our clock stepped 50 s ahead later (an NTP step, a resumed VM) moves
+   * the offset, not when the counters began. Began at 10:00:30 on both. */
+  r = repair(T0 + 30 * S);
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 31 * S, T0 + 31 * S));
+  /* Our clock 50 s ahead now: a moment of its 10:00:45 at our 10:01:35. */
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 + 45 * S, T0 + 95 * S));
+  /* Lost at its 10:00:55, back at its 10:01:00: the window is [10:01,
+   * 10:02), not [10:00, 10:02) (its 10:00:00 to 10:00:30 was never
+   * counted, and the aggregates would add it). */
+  gen_conv_repair_lost(r, topics, 2, T0 + 105 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 110 * S);
   OK(asks(r, T0 + 3600 * S,
           "2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z"));
   gen_conv_repair_free(r);
@@ -486,6 +504,52 @@ DEF_TEST(resumed_after_a_restart) {
   r = repair(T0);
   EXPECT_EQ_INT(3, gen_conv_repair_resume(r, doc, T0 + 60 * S, org));
   OK(gen_conv_repair_held(r, "q2"));
+  /* A file of before "origin" and "offset": read as then. */
+  gen_conv_repair_connected(r, topics, 4, T0 + 75 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T09:59:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* The old process began at 10:00:30 and wrote at :50: the window starts
+   * at its first whole minute, 10:01, not at 10:00 (its 10:00 to 10:00:30
+   * was never counted, and the aggregates would add it). */
+  gen_conv_repair_free(old);
+  old = repair(T0 + 30 * S);
+  OK(live(old, "q0", V, GEN_CONV_OFFERED, T0 + 40 * S));
+  doc = snapshot(old, T0 + 50 * S, true);
+  r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 215 * S);
+  OK(asks(r, T0 + 3600 * S,
+          "2026-11-23T10:01:00.000Z/2026-11-23T10:04:00.000Z"));
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* Killed then, back within its first minute: nothing to ask, and the
+   * counters are no longer held. */
+  doc = snapshot(old, T0 + 50 * S, false);
+  gen_conv_repair_free(old);
+  r = repair(T0 + 52 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 52 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 54 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
+  gen_conv_repair_dispatch_stats(r, "h", "p");
+  EXPECT_EQ_DOUBLE(0, mock_find("self", "conv_held", NULL)->value.gauge);
+  gen_conv_repair_free(r);
+  json_object_put(doc);
+  /* Its clock 30 s ahead of ours: the file keeps the offset, so before
+   * the restarted process sees a moment, back at our 10:03:45 (its
+   * 10:04:15), the window ends at 10:05, not 10:04 (its 10:04 to 10:04:15
+   * unrepaired), and is due 120 s after on its clock (our 10:06:30). */
+  old = repair(T0 - 600 * S);
+  OK(gen_conv_repair_live(old, "q0", V, GEN_CONV_OFFERED, T0 + 50 * S,
+                          T0 + 20 * S));
+  doc = snapshot(old, T0 + 30 * S, true);
+  r = repair(T0 + 200 * S);
+  EXPECT_EQ_INT(2, gen_conv_repair_resume(r, doc, T0 + 200 * S, org));
+  gen_conv_repair_connected(r, topics, 4, T0 + 225 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 389 * S));
+  OK(asks(r, T0 + 390 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z"));
   gen_conv_repair_free(r);
   json_object_put(doc);
   /* Not of the form written: nothing resumed. A file from before the
@@ -498,6 +562,14 @@ DEF_TEST(resumed_after_a_restart) {
       "{\"q0\":[[29923800,\"voice\",\"parked\",1]]}}}",
       "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"recent\":[]}"
       "}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"origin\":"
+      "\"x\"}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"offset\":"
+      "true}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"offset\":"
+      "-9000000000000000000}}",
+      "{\"queues\":{\"q0\":{}},\"repair\":{\"at\":1795428000000,\"origin\":"
+      "9000000000000000000}}",
       "{\"queues\":{\"q0\":{}}}",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
