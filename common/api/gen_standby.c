@@ -36,6 +36,9 @@
  * to) goes under a new directory, the old one deleted by one operation: a
  * transaction holds at most 128 by etcd's default (--max-txn-ops). */
 #define REPLACED_MAX 8
+/* A read copies pieces for at most this long; a copy that needs more goes
+ * on at the next reads, its manifest moved when every piece is in. */
+#define COPY_SLICE TIME_T_TO_CDTIME_T(10)
 /* The largest file a take-over restores: it is held in memory once. */
 #define FILE_MAX ((uint64_t)4 << 30)
 
@@ -92,6 +95,12 @@ struct gen_standby_s {
   size_t n_paths;
   file_t *sent; /* what etcd holds, as far as this agent knows */
   size_t n_sent;
+  /* a copy in progress: per file, the pieces put (by index, 0: not yet)
+   * under a directory no manifest names yet, or the last copy's */
+  file_t *moving;
+  size_t n_moving;
+  cdtime_t slice, slice_end; /* COPY_SLICE; this read's copy stops then */
+  bool slice_put;            /* this read has put a piece */
 };
 
 /* ---- etcd's JSON gateway ------------------------------------------------ */
@@ -451,6 +460,11 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   const char *piece = getenv("GEN_STANDBY_PIECE_BYTES");
   s->piece =
       piece != NULL && atol(piece) > 0 ? (size_t)atol(piece) : CHUNK_BYTES;
+  /* And a copy's share of a read this short (milliseconds), so that a
+   * file of a few MiB goes over several reads. */
+  const char *slice = getenv("GEN_STANDBY_SLICE_MS");
+  s->slice = slice != NULL && atol(slice) > 0 ? MS_TO_CDTIME_T(atol(slice))
+                                              : COPY_SLICE;
   /* Another (test_standby): the first take-overs' state fetches fail, as
    * an etcd that times out under load. */
   const char *fail = getenv("GEN_STANDBY_FETCH_FAILS");
@@ -701,6 +715,10 @@ static int fetch_state(gen_standby_t *s) {
   size_t n = kvs != NULL ? json_object_array_length(kvs) : 0;
   int left_out = 0;
   files_free(s->sent, s->n_sent);
+  /* a copy this agent had in progress when it lost the lease: its pieces
+   * stay in etcd, under a directory no manifest names */
+  files_free(s->moving, s->n_moving);
+  s->moving = NULL, s->n_moving = 0;
   s->sent = calloc(n ? n : 1, sizeof(*s->sent));
   s->n_sent = 0;
   for (size_t i = 0; s->sent != NULL && i < n; i++) {
@@ -1028,6 +1046,53 @@ static bool piece_kept(const file_t *had, const file_t *f, size_t i) {
          i < had->n_pieces && had->pieces[i] == f->pieces[i];
 }
 
+/* Deletes the pieces under dir (one no manifest names). */
+static int delete_dir(gen_standby_t *s, const char *name, uint64_t gen,
+                      char *why, size_t why_size) {
+  char key[2048];
+  gen_dir(s, name, gen, key, sizeof(key));
+  gen_buf_t op = GEN_BUF_INIT(8192);
+  int status = add_op(&op, key, NULL, 0, true);
+  if (status == 0)
+    status = fenced_txn(s, &op, why, why_size);
+  free(op.data);
+  return status;
+}
+
+/* *m: the copy in progress of f (made, or moved to f's directory and
+ * grown to its pieces; the pieces of a directory it leaves deleted). */
+static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
+                      file_t **m, char *why, size_t why_size) {
+  *m = file_find(s->moving, s->n_moving, f->name);
+  if (*m == NULL) {
+    file_t *more = realloc(s->moving, (s->n_moving + 1) * sizeof(*more));
+    if (more == NULL)
+      return -ENOMEM;
+    s->moving = more;
+    *m = &s->moving[s->n_moving++];
+    **m = (file_t){.name = strdup(f->name), .gen = f->gen};
+    if ((*m)->name == NULL)
+      return -ENOMEM;
+  }
+  if ((*m)->gen != f->gen) { /* rewritten, then appended to after all */
+    if (had == NULL || had->gen != (*m)->gen) {
+      int status = delete_dir(s, f->name, (*m)->gen, why, why_size);
+      if (status != 0)
+        return status;
+    }
+    memset((*m)->pieces, 0, (*m)->n_pieces * sizeof(uint64_t));
+    (*m)->gen = f->gen;
+  }
+  if ((*m)->n_pieces < f->n_pieces) {
+    uint64_t *p = realloc((*m)->pieces, f->n_pieces * sizeof(*p));
+    if (p == NULL)
+      return -ENOMEM;
+    memset(p + (*m)->n_pieces, 0, (f->n_pieces - (*m)->n_pieces) * sizeof(*p));
+    (*m)->pieces = p, (*m)->n_pieces = f->n_pieces;
+  }
+  return 0;
+}
+
 /* A changed file's pieces that etcd lacks, each in a request of its own
  * (the manifest still names the last copy's pieces, which stand until it
  * moves); the directory kept unless more than REPLACED_MAX of the last
@@ -1039,14 +1104,22 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
   for (size_t i = 0; had != NULL && had->pieces != NULL && i < had->n_pieces;
        i++)
     replaced += i >= f->n_pieces || had->pieces[i] != f->pieces[i];
+  file_t *m = file_find(s->moving, s->n_moving, f->name);
   f->gen = had != NULL && had->pieces != NULL && replaced <= REPLACED_MAX
                ? had->gen
-               : new_gen(f->name);
-  int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-  int status = fd >= 0 ? 0 : -errno;
+           : m != NULL ? m->gen
+                       : new_gen(f->name);
+  int status = moving_for(s, had, f, &m, why, why_size);
+  int fd = status == 0 ? open(f->path, O_RDONLY | O_CLOEXEC) : -1;
+  if (status == 0 && fd < 0)
+    status = -errno;
   for (size_t i = 0; status == 0 && i < f->n_pieces; i++) {
-    if (piece_kept(had, f, i))
+    if (piece_kept(had, f, i) || m->pieces[i] == f->pieces[i])
       continue;
+    if (s->slice_put && gen_monotonic() >= s->slice_end) {
+      status = -EINPROGRESS; /* the next read goes on */
+      break;
+    }
     size_t n = 0;
     status = read_piece(s, fd, f->size, i, buf, &n);
     if (status == 0 &&
@@ -1059,8 +1132,11 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
       status = add_op(&op, key, buf, n, false);
     if (status == 0)
       status = fenced_txn(s, &op, why, why_size);
-    if (status == 0)
+    if (status == 0) {
       atomic_fetch_add(&s->copied_bytes, n);
+      m->pieces[i] = f->pieces[i];
+      s->slice_put = true;
+    }
     free(op.data);
   }
   if (fd >= 0)
@@ -1113,8 +1189,42 @@ static bool state_new_here(const gen_standby_t *s) {
   return false;
 }
 
+/* After a copy moved: the pieces its rounds put that no manifest names (a
+ * piece put, then changed before the copy was whole; a directory left),
+ * deleted a transaction of up to 64 at a time. A failure leaves them. */
+static void sweep_moving(gen_standby_t *s, const sync_t *y) {
+  char key[2048], why[512];
+  gen_buf_t ops = GEN_BUF_INIT(SIZE_MAX);
+  size_t n_ops = 0;
+  int status = 0;
+  for (size_t k = 0; status == 0 && k < s->n_moving; k++) {
+    const file_t *m = &s->moving[k];
+    const file_t *f = file_find(y->now, y->n_now, m->name);
+    for (size_t i = 0; f != NULL && f->gen == m->gen && i < m->n_pieces; i++)
+      if (m->pieces[i] != 0 &&
+          (i >= f->n_pieces || m->pieces[i] != f->pieces[i])) {
+        piece_key(s, m->name, m->gen, i, m->pieces[i], key, sizeof(key));
+        status = add_op(&ops, key, NULL, 0, false);
+        n_ops++;
+      }
+    if (f == NULL || f->gen != m->gen) {
+      gen_dir(s, m->name, m->gen, key, sizeof(key));
+      status = add_op(&ops, key, NULL, 0, true);
+      n_ops++;
+    }
+    if (status == 0 && (n_ops >= 64 || k + 1 == s->n_moving) && n_ops > 0) {
+      status = fenced_txn(s, &ops, why, sizeof(why));
+      ops.len = 0, n_ops = 0;
+    }
+  }
+  free(ops.data);
+  files_free(s->moving, s->n_moving);
+  s->moving = NULL, s->n_moving = 0;
+}
+
 int gen_standby_sync(gen_standby_t *s, bool now) {
-  /* each copy is a new revision of the files in etcd: not at every read */
+  /* each copy is a new revision of the files in etcd: not at every read;
+   * a copy in progress goes on at the next */
   if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every &&
       !state_new_here(s))
     return 0;
@@ -1127,6 +1237,7 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
   int status = buf != NULL ? 0 : -ENOMEM;
   for (size_t i = 0; status == 0 && i < s->n_paths; i++)
     status = scan_path(s, s->paths[i], &y, buf);
+  s->slice_end = gen_monotonic() + s->slice, s->slice_put = false;
   for (size_t i = 0; status == 0 && i < y.n_now; i++) {
     file_t *f = &y.now[i];
     const file_t *had = file_find(s->sent, s->n_sent, f->name);
@@ -1157,12 +1268,18 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     status = fenced_txn(s, &ops, why, sizeof(why));
   free(ops.data);
   free(buf);
+  if (status == -EINPROGRESS) {
+    s->synced = 0;
+    files_free(y.now, y.n_now);
+    return 0;
+  }
   if (status != 0)
     gen_log_org(&s->who, &s->complain, LOG_ERR,
                 "etcd: state not copied (%s); a take-over now would start "
                 "from the state copied last",
                 why[0] ? why : gen_strerror(status));
   if (status == 0) {
+    sweep_moving(s, &y);
     files_free(s->sent, s->n_sent);
     for (size_t i = 0; i < y.n_now; i++) { /* kept: hashes only */
       free(y.now[i].path);
@@ -1229,6 +1346,7 @@ void gen_standby_stop(gen_standby_t *s) {
     free(s->paths[i]);
   free(s->paths);
   files_free(s->sent, s->n_sent);
+  files_free(s->moving, s->n_moving);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->cond);
   free(s);

@@ -18,9 +18,11 @@ relay the test can cut.
   (the fence); A takes over; no live series has a value from B after A's
   first one.
 - A state file past 64 MiB (a large org's revisit records' journal) goes
-  to etcd whole, read a piece at a time; an append to it puts only the
-  pieces it changed (every other piece keeps its key and its revision in
-  etcd), and a take-over restores it byte for byte.
+  to etcd whole, read a piece at a time, over several reads (each copies
+  for a slice of time; the manifests move once every piece is in); an
+  append to it puts only the pieces it changed (every other piece keeps
+  its key and its revision in etcd), and a take-over restores it byte for
+  byte, and a file an earlier version copied.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
@@ -330,18 +332,21 @@ class StandbyLargeStateTest(unittest.TestCase):
                 self.etcd.range(root, prefix=True).items()}
 
     def copied(self, cd):
-        """The newest standby_copied_bytes cd wrote (csv, raw counter)."""
+        """Every standby_copied_bytes cd wrote (csv, raw counter): the
+        newest is the largest."""
         files = glob.glob(os.path.join(cd.csv, "*", "genesys_analytics-standby",
                                        "standby_copied_bytes-acme-*"))
         values = [0.0]
         for path in files:
             with open(path) as f:
                 values += [float(ln.split(",")[1]) for ln in f if ln[:1].isdigit()]
-        return max(values)
+        return values
 
     def test_large_file_copied_by_what_changed(self):
         a = self.agent("a")
-        a.start()
+        # a read copies for 300 ms (10 s by default): the file goes over
+        # several reads, as a large org's first copy does
+        a.start(dict(os.environ, GEN_STANDBY_SLICE_MS="300"))
         self.assertTrue(wait_for(lambda: holding(a, "genesys_analytics"), 30, 0.2),
                         a.log_text())
         states = []
@@ -358,10 +363,19 @@ class StandbyLargeStateTest(unittest.TestCase):
                 line += 10000
         os.replace(tmp, pad)
         size = os.path.getsize(pad)
+        # pieces in etcd, no manifest yet: a take-over now restores the last
+        # whole copy (without the file), not a part of it
+        data = f"/collectd-genesys/acme/1-1/genesys_analytics/data/{name}/"
+        self.assertTrue(wait_for(lambda: self.etcd.range(data, prefix=True), 60, 0.05))
+        self.assertIsNone(self.manifest(name))
         self.assertTrue(wait_for(lambda: (self.manifest(name) or (0,))[0] == size,
                                  120, 0.5), a.log_text()[-3000:])
-        self.assertTrue(wait_for(lambda: self.copied(a) >= size, 30, 0.5),
+        self.assertTrue(wait_for(lambda: max(self.copied(a)) >= size, 30, 0.5),
                         self.copied(a))
+        # over several reads: the counter went out between (one read would
+        # have put it all)
+        between = {v for v in self.copied(a) if self.PIECE < v < size - self.PIECE}
+        self.assertGreaterEqual(len(between), 2, sorted(self.copied(a)))
         _, gen, hashes = self.manifest(name)
         self.assertEqual(-(-size // self.PIECE), len(hashes))
         before = self.pieces(name, gen)
