@@ -377,25 +377,51 @@ DEF_TEST(state_survives_restart) {
   return 0;
 }
 
-/* The state file byte for byte: a later version must read what this one
- * wrote, and the bucket hash (FNV-1a 64 over each name, its NUL and the
- * value's bytes, names sorted) must not change. */
+/* The records journal's text into text. */
+static int read_records(char *text, size_t size) {
+  char rec[300];
+  snprintf(rec, sizeof(rec), "%s.records", path);
+  FILE *f = fopen(rec, "r");
+  CHECK_NOT_NULL(f);
+  size_t n = fread(text, 1, size - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return 0;
+}
+
+/* The state file as versions before the journal wrote it: one bucket of
+ * Q1/voice, its record compact in the file. */
+static const char compact_one_bucket[] =
+    "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
+    "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
+    "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"cols\":["
+    "\"handle_ms\",\"offered\"],\"records\":"
+    "\"1/HpAr9iitIBCBQZA9APFA==\"}}}";
+
+/* The state file and its journal byte for byte: a later version must read
+ * what this one wrote, and the bucket hash (FNV-1a 64 over each name, its
+ * NUL and the value's bytes, names sorted) must not change. */
 DEF_TEST(state_file_is_pinned) {
-  char text[1024];
+  char text[1024], records[1024];
   CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
-  unlink(path);                               /* the next tests start afresh */
+  CHECK_ZERO(read_records(records, sizeof(records)));
+  unlink(path); /* the next tests start afresh */
+  EXPECT_EQ_STR(
+      "{\"version\":1,\"granularity_ms\":300000,\"journal\":1,\"scopes\":{"
+      "\"Q1\":[1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{"
+      "\"scope\":\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5}}}}",
+      text);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
   /* The record: its bucket (start / granularity, a varint: d7f1e902), its
-   * hash's bytes from the least significant (19140801d28a62bf), the length
-   * of its counters (03) and those, in the order of "cols", each a varint
-   * of twice its zigzag: 500 is d00f, 5 is 14; in base64. */
-  EXPECT_EQ_STR(
-      "{\"version\":1,\"granularity_ms\":300000,\"scopes\":{\"Q1\":["
-      "1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":"
-      "\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5},\"cols\":["
-      "\"handle_ms\",\"offered\"],\"records\":"
-      "\"1/HpAr9iitIBCBQZA9APFA==\"}}}",
-      text);
+   * hash's bytes from the least significant (19140801d28a62bf), then per
+   * counter its name's id (a varint) and its value, a varint of twice its
+   * zigzag: handle_ms (id 1) 500 is d00f, offered (id 0) 5 is 14; in
+   * base64. The first "E" is the state file's epoch when the journal was
+   * made (none: 0), the second that of the changes after it. */
+  EXPECT_EQ_STR("genesys-records 1 300000\nE 0\nE 1\nN 1 \"handle_ms\"\n"
+                "N 0 \"offered\"\nK 0 [\"Q1\",\"Q1\\tvoice\"]\n"
+                "R 0 1/HpAr9iitIBCBQZAdAPABQ=\n",
+                records);
 #endif
   return 0;
 }
@@ -413,26 +439,34 @@ static const char old_one_bucket[] =
  * the totals by the difference from its counters (5 offered, 500 ms), not
  * by the whole bucket, and the next state file has the compact form. */
 DEF_TEST(old_record_is_migrated) {
-  CHECK_ZERO(gen_state_write(path, old_one_bucket, strlen(old_one_bucket)));
-  gen_interval_t *gi = make(3600000, 100, path);
-  CHECK_NOT_NULL(gi);
-  gen_interval_range_t r;
-  int64_t now = T0 + MINUTE + G;
-  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
-  EXPECT_EQ_UINT64(T0 - G, r.start_ms);
-  n_events = 0;
-  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 7, 900)); /* changed */
-  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
-  const event_t *e = find("Q1\tvoice", -1, T0 + G);
-  OK(e != NULL);
-  EXPECT_EQ_DOUBLE(7, e->offered); /* 5 + (7 - 5) */
-  EXPECT_EQ_DOUBLE(900, e->handle_ms);
-  gen_interval_free(gi);
-  char text[1024];
-  CHECK_ZERO(read_state(text, sizeof(text)));
-  OK(strstr(text, "\"buckets\"") == NULL);
-  OK(strstr(text, "\"records\":\"") != NULL);
-  unlink(path);
+  const char *const forms[] = {old_one_bucket, compact_one_bucket};
+  for (size_t f = 0; f < STATIC_ARRAY_SIZE(forms); f++) {
+    CHECK_ZERO(gen_state_write(path, forms[f], strlen(forms[f])));
+    gen_interval_t *gi = make(3600000, 100, path);
+    CHECK_NOT_NULL(gi);
+    gen_interval_free(gi); /* stopped at once: the journal has the record */
+    gi = make(3600000, 100, path);
+    gen_interval_range_t r;
+    int64_t now = T0 + MINUTE + G;
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    EXPECT_EQ_UINT64(T0 - G, r.start_ms);
+    n_events = 0;
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 7, 900)); /* changed */
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    const event_t *e = find("Q1\tvoice", -1, T0 + G);
+    OK(e != NULL);
+    EXPECT_EQ_DOUBLE(7, e->offered); /* 5 + (7 - 5) */
+    EXPECT_EQ_DOUBLE(900, e->handle_ms);
+    gen_interval_free(gi);
+    char text[1024];
+    CHECK_ZERO(read_state(text, sizeof(text)));
+    OK(strstr(text, "\"buckets\"") == NULL);
+    OK(strstr(text, "\"records\"") == NULL);
+    OK(strstr(text, "\"journal\":") != NULL);
+    CHECK_ZERO(read_records(text, sizeof(text)));
+    OK(strstr(text, "\nR 0 ") != NULL);
+    unlink(path);
+  }
   return 0;
 }
 
@@ -483,7 +517,7 @@ DEF_TEST(malformed_records_refuse_the_state) {
       "1/HpAr9iitIBCBQZA9APFQ==",         /* an odd tag */
       "1/HpAr9iitIBCBQZ"};                /* no length */
   char text[1024];
-  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  snprintf(text, sizeof(text), "%s", compact_one_bucket);
   char *at = strstr(text, good);
   CHECK_NOT_NULL(at);
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
