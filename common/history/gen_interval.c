@@ -1081,7 +1081,7 @@ static int undo_note(gen_interval_t *gi, gi_key_t *k, int64_t start) {
  * state file of ours. */
 static int journal_start(gen_interval_t *gi) {
   gi->jfd = open(gi->rec_path,
-                 O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+                 O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (gi->jfd < 0) {
     int status = -errno;
     gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot open %s: %s",
@@ -1162,7 +1162,7 @@ static int journal_sync(gen_interval_t *gi) {
 }
 
 static int journal_open(gen_interval_t *gi) {
-  gi->jfd = open(gi->rec_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  gi->jfd = open(gi->rec_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (gi->jfd < 0) {
     int status = -errno;
     gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot open %s: %s", gi->rec_path,
@@ -1237,7 +1237,8 @@ static int journal_compact(gen_interval_t *gi) {
     stream_flush_counted(&st, &written);
   }
   written += (int64_t)b->len;
-  status = gen_state_stream_close(&st, status == 0);
+  int closed = gen_state_stream_close(&st, status == 0);
+  status = status != 0 ? status : closed;
   if (status != 0) {
     /* the old file stands: names and keys it had stay defined in it */
     gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot compact %s: %s",
