@@ -54,10 +54,9 @@ typedef struct {
   uint32_t off;    /* where its counters start in its key's data */
 } gi_record_t;
 
-/* A record as it was before the current epoch changed it (absent: none). */
+/* A record as it was before the current epoch changed it. */
 typedef struct {
   uint32_t bucket;
-  bool absent;
   uint64_t hash;
   gi_num_t *nums; /* its counters, named */
   size_t n;
@@ -86,7 +85,11 @@ typedef struct {
    * "records journal"): what a compaction writes for the state file's
    * epoch. */
   gi_undo_t *undo;
-  size_t n_undo;
+  size_t n_undo, cap_undo;
+  /* The buckets this epoch recorded first (a backfill's hundreds a key):
+   * 4 bytes each, ascending (they come in time order). */
+  uint32_t *fresh;
+  size_t n_fresh, cap_fresh;
   bool jdef; /* defined ("K" line) in the journal as open now */
   gi_num_t *totals;
   size_t n_totals;
@@ -1028,15 +1031,19 @@ static int jline_record(gen_interval_t *gi, gen_buf_t *b, size_t key,
   return status == 0 ? gen_buf_add(b, "\n", 1) : status;
 }
 
+static void undo_free(gi_key_t *k) {
+  for (size_t u = 0; u < k->n_undo; u++)
+    free(k->undo[u].nums);
+  free(k->undo);
+  free(k->fresh);
+  k->undo = NULL;
+  k->fresh = NULL;
+  k->n_undo = k->cap_undo = k->n_fresh = k->cap_fresh = 0;
+}
+
 static void undo_clear(gen_interval_t *gi) {
-  for (size_t i = 0; i < gi->n_keys; i++) {
-    gi_key_t *k = &gi->keys[i];
-    for (size_t u = 0; u < k->n_undo; u++)
-      free(k->undo[u].nums);
-    free(k->undo);
-    k->undo = NULL;
-    k->n_undo = 0;
-  }
+  for (size_t i = 0; i < gi->n_keys; i++)
+    undo_free(&gi->keys[i]);
 }
 
 static const gi_undo_t *undo_find(const gi_key_t *k, uint32_t bucket) {
@@ -1046,32 +1053,58 @@ static const gi_undo_t *undo_find(const gi_key_t *k, uint32_t bucket) {
   return NULL;
 }
 
+/* Where bucket is, or would go, in k's fresh buckets. */
+static size_t fresh_at(const gi_key_t *k, uint32_t bucket) {
+  size_t lo = 0, hi = k->n_fresh;
+  if (hi > 0 && k->fresh[hi - 1] < bucket)
+    return hi; /* the usual case: the newest */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (k->fresh[mid] < bucket)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static bool fresh_has(const gi_key_t *k, uint32_t bucket) {
+  size_t at = fresh_at(k, bucket);
+  return at < k->n_fresh && k->fresh[at] == bucket;
+}
+
 /* Keeps the record of k's bucket as it was before this epoch's first
- * change of it (a few a key an epoch: a list). */
+ * change of it: none (fresh), or its hash and counters (undo, a few a key
+ * an epoch: a list). */
 static int undo_note(gen_interval_t *gi, gi_key_t *k, int64_t start) {
   uint32_t bucket = (uint32_t)(start / gi->o.granularity_ms);
-  if (gi->jfd < 0 || undo_find(k, bucket) != NULL)
+  if (gi->jfd < 0 || fresh_has(k, bucket) || undo_find(k, bucket) != NULL)
     return 0;
-  gi_undo_t *u = realloc(k->undo, (k->n_undo + 1) * sizeof(*u));
-  if (u == NULL)
-    return -ENOMEM;
-  k->undo = u;
-  u = &u[k->n_undo];
-  *u = (gi_undo_t){.bucket = bucket, .absent = true};
   ssize_t at = record_find(gi, k, start);
-  if (at >= 0) {
-    gi_num_t nums[GI_MAX_NAMES];
-    size_t n;
-    if (!rec_nums(k, (size_t)at, nums, &n))
-      return -EINVAL;
-    u->nums = malloc((n ? n : 1) * sizeof(*nums));
-    if (u->nums == NULL)
+  if (at < 0) {
+    size_t i = fresh_at(k, bucket);
+    if (grow((void **)&k->fresh, &k->cap_fresh, k->n_fresh + 1,
+             sizeof(*k->fresh)) != 0)
       return -ENOMEM;
-    memcpy(u->nums, nums, n * sizeof(*nums));
-    u->n = n;
-    u->hash = k->records[at].hash;
-    u->absent = false;
+    memmove(&k->fresh[i + 1], &k->fresh[i],
+            (k->n_fresh - i) * sizeof(*k->fresh));
+    k->fresh[i] = bucket;
+    k->n_fresh++;
+    return 0;
   }
+  gi_num_t nums[GI_MAX_NAMES];
+  size_t n;
+  if (!rec_nums(k, (size_t)at, nums, &n))
+    return -EINVAL;
+  if (grow((void **)&k->undo, &k->cap_undo, k->n_undo + 1, sizeof(*k->undo)) !=
+      0)
+    return -ENOMEM;
+  gi_undo_t *u = &k->undo[k->n_undo];
+  *u = (gi_undo_t){.bucket = bucket, .hash = k->records[at].hash, .n = n};
+  u->nums = malloc((n ? n : 1) * sizeof(*nums));
+  if (u->nums == NULL)
+    return -ENOMEM;
+  memcpy(u->nums, nums, n * sizeof(*nums));
   k->n_undo++;
   return 0;
 }
@@ -1146,6 +1179,10 @@ static int journal_flush(gen_interval_t *gi) {
     left -= (size_t)n;
   }
   gi->jlen += (int64_t)gi->jbuf.len;
+  if (gi->jbuf.len > GEN_STATE_CHUNK) { /* a backfill's: not kept */
+    gen_buf_free(&gi->jbuf);
+    gen_buf_init(&gi->jbuf, SIZE_MAX);
+  }
   gen_buf_reset(&gi->jbuf);
   return 0;
 }
@@ -1205,11 +1242,11 @@ static int journal_compact(gen_interval_t *gi) {
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
     const gi_key_t *k = &gi->keys[i];
     for (size_t r = 0; status == 0 && r < k->n_records; r++) {
+      if (fresh_has(k, k->records[r].bucket))
+        continue; /* new this epoch: the state file lacks it */
       const gi_undo_t *u = undo_find(k, k->records[r].bucket);
       gi_num_t nums[GI_MAX_NAMES];
       size_t n;
-      if (u != NULL && u->absent)
-        continue; /* new this epoch: the state file lacks it */
       if (u == NULL && !rec_nums(k, r, nums, &n))
         status = -EINVAL;
       if (status == 0)
@@ -1598,9 +1635,7 @@ static void state_forget(gen_interval_t *gi) {
   pending_clear(gi);
   for (size_t i = 0; i < gi->n_keys; i++) {
     gi_key_t *k = &gi->keys[i];
-    for (size_t u = 0; u < k->n_undo; u++)
-      free(k->undo[u].nums);
-    free(k->undo);
+    undo_free(k);
     free(k->records);
     free(k->cols);
     free(k->data);
