@@ -913,19 +913,16 @@ static void state_forget(gen_interval_t *gi);
  * revisits: 1.6 M at RevisitAt "24h 100h" and 5,000 queues x 4 media) are
  * not in the state file, which is rewritten whole every read, but in the
  * journal "<state_path>.records", appended as they change and rewritten
- * whole (compacted) only when its dead entries outnumber its live ones or
- * it passes GI_JOURNAL_MAX. Lines of text, each whole only with its '\n':
- *   genesys-records 1 <granularity ms>    the first line
- *   E <epoch>        the entries after it are of that epoch
- *   N <id> "name"    a counter's name
- *   K <id> ["scope","key strings joined by tabs"]
- *   R <id> <base64>  a record of key id: the varint of its bucket (start /
- *                    granularity), its hash's 8 bytes (least significant
- *                    first), per counter not 0 the varint of its name's id
- *                    and its value (rec_value_put); a later R of the same
- *                    key and bucket replaces it
- * A record goes when the state's progress no longer needs it (scope_keep):
- * derived again at load, so a prune costs no line.
+ * whole (compacted) only when its dead entries outnumber its live ones (or
+ * a quarter of them are dead past GI_JOURNAL_MAX). Lines of text, each whole
+ * only with its '\n': genesys-records 1 <granularity ms>    the first line E
+ * <epoch>        the entries after it are of that epoch N <id> "name"    a
+ * counter's name K <id> ["scope","key strings joined by tabs"] R <id> <base64>
+ * a record of key id: the varint of its bucket (start / granularity), its
+ * hash's 8 bytes (least significant first), per counter not 0 the varint of its
+ * name's id and its value (rec_value_put); a later R of the same key and bucket
+ * replaces it A record goes when the state's progress no longer needs it
+ * (scope_keep): derived again at load, so a prune costs no line.
  *
  * Why a SIGKILL at any point loses nothing and counts nothing twice: the
  * changes between two snapshots of the state are an epoch; the state file
@@ -946,8 +943,9 @@ static void state_forget(gen_interval_t *gi);
  * file; records are pruned only as of the state file (keep_d). */
 
 #define GI_JOURNAL_MAGIC "genesys-records 1"
-/* A journal past this is compacted at the next save whatever its share of
- * dead entries. */
+/* A journal past this is compacted once a quarter of its entries are dead
+ * (not a half): its disk bound. Not at every save: live records alone may
+ * pass it (20,000 keys). */
 #define GI_JOURNAL_MAX (1024LL * 1024 * 1024)
 /* Fewer entries than this are not worth a rewrite. */
 #define GI_JOURNAL_MIN 4096
@@ -1305,7 +1303,7 @@ static void journal_maybe_compact(gen_interval_t *gi) {
     return;
   uint64_t live = records_live(gi);
   if ((gi->j_entries >= GI_JOURNAL_MIN && gi->j_entries > 2 * live) ||
-      gi->jlen > GI_JOURNAL_MAX)
+      (gi->jlen > GI_JOURNAL_MAX && gi->j_entries > live + live / 3))
     journal_compact(gi);
 }
 
