@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GI_MAX_NAMES 256
@@ -164,6 +166,7 @@ struct gen_interval_s {
   uint64_t j_entries; /* its "R" lines, live and dead */
   uint64_t j_tail;    /* of which after "E <epoch>" */
   uint64_t held;      /* the epoch of the snapshot held */
+  uint64_t j_id;      /* the journal's, named by the state file too */
   bool j_read;        /* the state file names its epoch: the journal holds
                          its records (else they were in it, or none) */
   bool j_lazy;        /* no record at load: made with the first */
@@ -736,11 +739,11 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
 static int state_print(gen_interval_t *gi, gen_buf_t *buf,
                        gen_state_stream_t *stream) {
   buf->len = 0;
-  int status =
-      gen_buf_printf(buf,
-                     "{\"version\":%d,\"granularity_ms\":%" PRId64
-                     ",\"journal\":%" PRIu64 ",\"scopes\":{",
-                     GI_STATE_VERSION, gi->o.granularity_ms, gi->epoch);
+  int status = gen_buf_printf(
+      buf,
+      "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"journal\":%" PRIu64
+      ",\"journal_id\":\"%016" PRIx64 "\",\"scopes\":{",
+      GI_STATE_VERSION, gi->o.granularity_ms, gi->epoch, gi->j_id);
   bool first = true;
   for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
     const gi_scope_t *s = &gi->scopes[i];
@@ -805,7 +808,8 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
       granularity == gi->o.granularity_ms;
   int64_t epoch;
   if (gen_json_get_int64(doc, "journal", &epoch)) {
-    if (epoch < 0)
+    if (epoch < 0 || !gen_hex64_parse(gen_json_get_string(doc, "journal_id"),
+                                      &gi->j_id, NULL))
       return -ERANGE;
     gi->durable = (uint64_t)epoch;
     gi->j_read = same_granularity;
@@ -1107,6 +1111,14 @@ static int undo_note(gen_interval_t *gi, gi_key_t *k, int64_t start) {
   return 0;
 }
 
+/* The first line (the granularity, and the id the state file names: a
+ * journal of another state file is not read) and the state file's epoch. */
+static int journal_header(const gen_interval_t *gi, gen_buf_t *b) {
+  return gen_buf_printf(
+      b, GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64 "\nE %" PRIu64 "\n",
+      gi->o.granularity_ms, gi->j_id, gi->durable);
+}
+
 /* The journal of an engine that had no record at load (a first start: no
  * file made until there is something to keep): whatever was there is of no
  * state file of ours. */
@@ -1121,9 +1133,7 @@ static int journal_start(gen_interval_t *gi) {
   }
   gi->jlen = 0;
   gi->j_entries = 0;
-  return gen_buf_printf(&gi->jbuf,
-                        GI_JOURNAL_MAGIC " %" PRId64 "\nE %" PRIu64 "\n",
-                        gi->o.granularity_ms, gi->durable);
+  return journal_header(gi, &gi->jbuf);
 }
 
 /* A commit's change of a record: kept, its old form noted, its line
@@ -1228,8 +1238,7 @@ static int journal_compact(gen_interval_t *gi) {
   status = gen_state_stream_open(&st, gi->rec_path);
   gen_buf_t *b = &st.buf;
   if (status == 0)
-    status = gen_buf_printf(b, GI_JOURNAL_MAGIC " %" PRId64 "\nE %" PRIu64 "\n",
-                            gi->o.granularity_ms, gi->durable);
+    status = journal_header(gi, b);
   for (size_t i = 0; status == 0 && i < gi->n_names; i++)
     status = jline_name(gi, b, (uint16_t)i);
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
@@ -1451,9 +1460,14 @@ static bool journal_replay(gen_interval_t *gi) {
   char *line = NULL, header[64];
   size_t cap = 0;
   ssize_t n = getline(&line, &cap, f);
-  snprintf(header, sizeof(header), GI_JOURNAL_MAGIC " %" PRId64 "\n",
-           gi->o.granularity_ms);
+  snprintf(header, sizeof(header),
+           GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64 "\n",
+           gi->o.granularity_ms, gi->j_id);
   if (n <= 0 || strcmp(line, header) != 0) {
+    gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                "%s is not the journal of %s (another copy, or granularity); "
+                "buckets revisited before it is written again count whole",
+                gi->rec_path, gi->state_path);
     free(line);
     fclose(f);
     return false;
@@ -1602,6 +1616,11 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   gi->jfd = -1;
   gi->j_complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   gen_buf_init(&gi->jbuf, SIZE_MAX);
+  /* A new journal's id (a state file's replaces it): any one unlikely to
+   * be another's. */
+  if (getrandom(&gi->j_id, sizeof(gi->j_id), 0) != sizeof(gi->j_id))
+    gi->j_id = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, &gi, sizeof(gi)) ^
+               (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   /* An age the window covers adds nothing: every cycle asks for it. */
   for (size_t a = 0; a < o->revisit_at.n; a++)
     if (o->revisit_at.age_ms[a] > o->revisit_ms)

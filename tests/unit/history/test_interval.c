@@ -402,15 +402,21 @@ static const char compact_one_bucket[] =
  * what this one wrote, and the bucket hash (FNV-1a 64 over each name, its
  * NUL and the value's bytes, names sorted) must not change. */
 DEF_TEST(state_file_is_pinned) {
-  char text[1024], records[1024];
+  char text[1024], records[1024], want[1024];
   CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
   CHECK_ZERO(read_records(records, sizeof(records)));
   unlink(path); /* the next tests start afresh */
-  EXPECT_EQ_STR(
-      "{\"version\":1,\"granularity_ms\":300000,\"journal\":1,\"scopes\":{"
-      "\"Q1\":[1778752500000,1778752800000]},\"keys\":{\"Q1\\tvoice\":{"
-      "\"scope\":\"Q1\",\"totals\":{\"handle_ms\":500,\"offered\":5}}}}",
-      text);
+  /* The journal's id: new with each journal, named by its state file. */
+  char *id = strstr(text, "\"journal_id\":\"");
+  CHECK_NOT_NULL(id);
+  id += strlen("\"journal_id\":\"");
+  snprintf(want, sizeof(want),
+           "{\"version\":1,\"granularity_ms\":300000,\"journal\":1,"
+           "\"journal_id\":\"%.16s\",\"scopes\":{\"Q1\":[1778752500000,"
+           "1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":\"Q1\","
+           "\"totals\":{\"handle_ms\":500,\"offered\":5}}}}",
+           id);
+  EXPECT_EQ_STR(want, text);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
   /* The record: its bucket (start / granularity, a varint: d7f1e902), its
    * hash's bytes from the least significant (19140801d28a62bf), then per
@@ -418,10 +424,12 @@ DEF_TEST(state_file_is_pinned) {
    * zigzag: handle_ms (id 1) 500 is d00f, offered (id 0) 5 is 14; in
    * base64. The first "E" is the state file's epoch when the journal was
    * made (none: 0), the second that of the changes after it. */
-  EXPECT_EQ_STR("genesys-records 1 300000\nE 0\nE 1\nN 1 \"handle_ms\"\n"
-                "N 0 \"offered\"\nK 0 [\"Q1\",\"Q1\\tvoice\"]\n"
-                "R 0 1/HpAr9iitIBCBQZAdAPABQ=\n",
-                records);
+  snprintf(want, sizeof(want),
+           "genesys-records 1 300000 %.16s\nE 0\nE 1\nN 1 \"handle_ms\"\n"
+           "N 0 \"offered\"\nK 0 [\"Q1\",\"Q1\\tvoice\"]\n"
+           "R 0 1/HpAr9iitIBCBQZAdAPABQ=\n",
+           id);
+  EXPECT_EQ_STR(want, records);
 #endif
   return 0;
 }
@@ -589,6 +597,17 @@ DEF_TEST(records_survive_a_restart_through_the_journal) {
   mock_log_reset();
   CHECK_ZERO(revise_after_restart(12, 1400)); /* 5 + 7: what it guards */
   OK(mock_log_contains("count whole"));
+
+  /* Nor with the journal of another state file (a copy of one alone). */
+  char other[320];
+  snprintf(other, sizeof(other), "%s.other", rec);
+  CHECK_ZERO(state_of_one_bucket(NULL, 0));
+  CHECK_ZERO(rename(rec, other));
+  CHECK_ZERO(state_of_one_bucket(NULL, 0));
+  CHECK_ZERO(rename(other, rec));
+  mock_log_reset();
+  CHECK_ZERO(revise_after_restart(12, 1400));
+  OK(mock_log_contains("is not the journal of"));
   unlink(path);
   return 0;
 }
