@@ -918,15 +918,21 @@ static void state_forget(gen_interval_t *gi);
  * not in the state file, which is rewritten whole every read, but in the
  * journal "<state_path>.records", appended as they change and rewritten
  * whole (compacted) only when its dead entries outnumber its live ones (or
- * a quarter of them are dead past GI_JOURNAL_MAX). Lines of text, each whole
- * only with its '\n': genesys-records 1 <granularity ms>    the first line E
- * <epoch>        the entries after it are of that epoch N <id> "name"    a
- * counter's name K <id> ["scope","key strings joined by tabs"] R <id> <base64>
- * a record of key id: the varint of its bucket (start / granularity), its
- * hash's 8 bytes (least significant first), per counter not 0 the varint of its
- * name's id and its value (rec_value_put); a later R of the same key and bucket
- * replaces it A record goes when the state's progress no longer needs it
- * (scope_keep): derived again at load, so a prune costs no line.
+ * a quarter of them are dead past GI_JOURNAL_MAX). Lines of text, each
+ * whole only with its '\n':
+ *
+ *   genesys-records 1 <granularity ms> <id: the state file names it>
+ *   E <epoch>      the entries after it are of that epoch
+ *   N <id> "name"  a counter's name
+ *   K <id> ["scope","the key's strings joined by tabs"]
+ *   R <id> <base64>
+ *
+ * An R line is a record of key id: the varint of its bucket (start /
+ * granularity), its hash's 8 bytes (least significant first), per counter
+ * not 0 the varint of its name's id and its value (rec_value_put); a later
+ * R of the same key and bucket replaces it. A record goes when the state's
+ * progress no longer needs it (scope_keep): derived again at load, so a
+ * prune costs no line.
  *
  * Why a SIGKILL at any point loses nothing and counts nothing twice: the
  * changes between two snapshots of the state are an epoch; the state file
