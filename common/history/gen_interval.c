@@ -446,8 +446,10 @@ static int record_put(gen_interval_t *gi, gi_key_t *k, int64_t start,
     old_len = rec_len(k, i);
   } else {
     uint32_t b = (uint32_t)(start / gi->o.granularity_ms);
-    while (i < k->n_records && k->records[i].bucket < b)
-      i++;
+    /* the newest, usually (a new bucket, a journal read back) */
+    i = k->n_records;
+    while (i > 0 && k->records[i - 1].bucket > b)
+      i--;
     gi_record_t *r = realloc(k->records, (k->n_records + 1) * sizeof(*r));
     if (r == NULL)
       return -ENOMEM;
