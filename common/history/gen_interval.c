@@ -27,12 +27,12 @@
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
-/* The records RevisitAt keeps (by default to 100 h: 400 PT15M buckets a
- * key) make the file about 78 bytes a key's bucket with every default
- * metric (bench_revisit): 0.6 GB at 5,000 queues and 4 media types, past
- * gen_state's 64 MiB, which would restart every counter at zero. A key's
- * records are one base64 string, not objects: the tree json-c makes of it
- * is little more than the text. */
+/* The state file of versions before the records journal held the records
+ * RevisitAt keeps (400 PT15M buckets a key at 100 h), about 78 bytes a
+ * key's bucket with every default metric (bench_revisit): 0.6 GB at 5,000
+ * queues and 4 media types, past gen_state's 64 MiB. It is still read (its
+ * records go to the journal); a key's records are one base64 string, not
+ * objects: the tree json-c makes of it is little more than the text. */
 #define GI_STATE_MAX_SIZE (1024LL * 1024 * 1024)
 /* 2020-01-01T00:00:00Z: progress older than this was not written by an
  * engine of ours (the plugins date from 2026, InitialBackfill reaches 31
