@@ -53,7 +53,7 @@ typedef enum {
 } gp_family_t;
 static const char *const gp_family_names[GP_FAMILY_COUNT] = {
     "edges", "edge_metrics", "trunks", "trunk_metrics", "status_page"};
-/* Each one's answer bound (gen_http_answer_limit), for answers read into a
+/* Each one's answer bound (gen_http_bound_t), for answers read into a
  * json-c document (about 20 times their text in memory, kept by the heap):
  * a listing page is 100 (GEN_PF_PAGE_SIZE) Edges x 10 KB (make, model,
  * versions, site, edge group, statuses) or Trunks x 3 KB = 1 MB, x4; the
@@ -266,14 +266,13 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   inst->polls[f]++;
   /* The trunk listing's nextUri need not keep trunkType= (it would walk
    * every PHONE trunk): its pages asked by number instead. */
-  gen_http_bound_t was =
-      gen_http_answer_limit(inst->client->http, gp_family_answers[f]);
-  int status =
-      (!edges && inst->config.trunk_type != NULL
-           ? gen_http_get_numbered_pages
-           : gen_http_get_pages)(inst->client->http, path, GEN_PF_PAGE_SIZE,
-                                 gp_take, &l, err, sizeof(err));
-  gen_http_answer_limit(inst->client->http, was);
+  gen_http_pager_t p = {.path = path,
+                        .page_size = GEN_PF_PAGE_SIZE,
+                        .numbered = !edges && inst->config.trunk_type != NULL,
+                        .answer = gp_family_answers[f],
+                        .each = gp_take,
+                        .ud = &l};
+  int status = gen_http_page_all(inst->client->http, &p, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh.set) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);
@@ -340,13 +339,10 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   inst->polls[b->family]++;
   if (status != 0)
     snprintf(err, sizeof(err), "out of memory");
-  else {
-    gen_http_bound_t was =
-        gen_http_answer_limit(inst->client->http, gp_family_answers[b->family]);
-    status = gen_http_get_json(inst->client->http, gen_buf_str(&q), &doc, err,
-                               sizeof(err));
-    gen_http_answer_limit(inst->client->http, was);
-  }
+  else
+    status =
+        gen_http_get_json(inst->client->http, gen_buf_str(&q),
+                          gp_family_answers[b->family], &doc, err, sizeof(err));
   gen_buf_free(&q);
   size_t skipped = 0;
   if (status == 0) {
@@ -434,12 +430,9 @@ static void gp_status_page(gp_instance_t *inst) {
   /* A stalled page may hold the read up for half an interval at most, one
    * attempt, so that the next read's edges and trunks come on time. */
   cdtime_t limit = plugin_get_interval() / 2;
-  gen_http_bound_t was = gen_http_answer_limit(
-      inst->client->http, gp_family_answers[GP_STATUS_PAGE]);
-  int status =
-      gen_http_get_public_json(inst->client->http, inst->config.status_url,
-                               limit, &doc, err, sizeof(err));
-  gen_http_answer_limit(inst->client->http, was);
+  int status = gen_http_get_public_json(
+      inst->client->http, inst->config.status_url, limit,
+      gp_family_answers[GP_STATUS_PAGE], &doc, err, sizeof(err));
   size_t unknown = 0, skipped = 0;
   inst->components = 0;
   if (status == 0 &&

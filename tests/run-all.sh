@@ -113,8 +113,8 @@ run_e2e() { # test file -> $e2e_out/<name>.out, its seconds in .s
 }
 export -f run_e2e
 export ROOT e2e_out
-LONGEST="test_realtime_gaps test_packages test_realtime_faults test_revisit_pipeline
-  test_standby test_analytics test_operational_events test_platform test_analytics_mos
+LONGEST="test_packages test_realtime_faults test_revisit_pipeline test_standby
+  test_realtime_gaps test_analytics test_operational_events test_platform test_analytics_mos
   test_realtime_campaigns test_notifications test_revisit_schedule test_flowmetrics
   test_analytics_catalogue test_backends"
 {

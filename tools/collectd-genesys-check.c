@@ -399,7 +399,8 @@ void report(const char *org, const char *family, int status, const char *err) {
 static int probe_get(gen_client_t *client, const char *path, char *err,
                      size_t size) {
   json_object *doc = NULL;
-  int status = gen_http_get_json(client->http, path, &doc, err, size);
+  int status =
+      gen_http_get_json(client->http, path, GEN_HTTP_NO_BOUND, &doc, err, size);
   json_object_put(doc);
   return status;
 }
@@ -425,7 +426,8 @@ static int probe_post(gen_client_t *client, const char *path,
     json_object_object_add(body, "interval", json_object_new_string(interval));
   }
   json_object *doc = NULL;
-  int status = gen_http_post_json(client->http, path, body, &doc, err, size);
+  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
+                                  &doc, err, size);
   json_object_put(body);
   json_object_put(doc);
   return status;
@@ -435,7 +437,8 @@ static int probe_post(gen_client_t *client, const char *path,
 static int first_id(gen_client_t *client, const char *path, char *id,
                     size_t id_size, char *err, size_t size) {
   json_object *doc = NULL;
-  int status = gen_http_get_json(client->http, path, &doc, err, size);
+  int status =
+      gen_http_get_json(client->http, path, GEN_HTTP_NO_BOUND, &doc, err, size);
   json_object *entities = gen_json_get_array(doc, "entities");
   const char *first =
       entities && json_object_array_length(entities) > 0
@@ -476,8 +479,9 @@ static void check_platform(gen_client_t *client, const char *name,
   }
   if (c->status_page) {
     json_object *doc = NULL;
-    status = gen_http_get_public_json(client->http, c->status_url, 0, &doc, err,
-                                      sizeof(err));
+    status =
+        gen_http_get_public_json(client->http, c->status_url, 0,
+                                 GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
     if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
       status = -EINVAL;
       snprintf(err, sizeof(err), "no \"components\" array");
@@ -579,7 +583,7 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
         status = gen_http_post_json(
             client->http,
             "/api/v2/analytics/agents/status/counts?groupBy=routingStatus",
-            body, &doc, err, sizeof(err));
+            body, GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
         json_object_put(body);
         json_object_put(doc);
         report(name, "agent states by group", status, err);

@@ -290,10 +290,9 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
   gen_entity_set_free(set);
   list_ctx_t ctx = {
       .org = org, .filter = filter, .set = set, .ids_only = ids_only};
-  gen_http_bound_t was = gen_http_answer_limit(http, GEN_ENTITY_ANSWER);
-  int status = gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, take_entity,
-                                  &ctx, err, err_size);
-  gen_http_answer_limit(http, was);
+  int status =
+      gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, GEN_ENTITY_ANSWER,
+                         take_entity, &ctx, err, err_size);
   ssize_t renamed = 0;
   if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
     status = -ENOMEM;

@@ -80,7 +80,8 @@ static bool standby_ready(plugin_read_t *r) {
   if (!holding)
     return false;
   bool take = r->instance == NULL;
-  gen_standby_watch_begin(r->standby, take);
+  if (!gen_standby_watch_begin(r->standby, take))
+    return false; /* the last holder's state: again at the next read */
   if (take)
     r->instance = build(r->plugin, r->block, NULL, NULL);
   if (r->instance == NULL)

@@ -68,6 +68,8 @@ struct gen_standby_s {
   /* the read thread's: the instance's state files */
   gen_state_watch_t watch;
   bool restoring;
+  int fetch_tries; /* take-overs whose state etcd did not give whole */
+  int fetch_fails; /* test seam: fetches still to fail */
   char **paths;
   size_t n_paths;
   file_t *sent; /* what etcd holds, as far as this agent knows */
@@ -431,6 +433,10 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   const char *piece = getenv("GEN_STANDBY_PIECE_BYTES");
   s->piece =
       piece != NULL && atol(piece) > 0 ? (size_t)atol(piece) : CHUNK_BYTES;
+  /* Another (test_standby): the first take-overs' state fetches fail, as
+   * an etcd that times out under load. */
+  const char *fail = getenv("GEN_STANDBY_FETCH_FAILS");
+  s->fetch_fails = fail != NULL && atoi(fail) > 0 ? atoi(fail) : 0;
   sstrncpy(s->name, org->standby_name ? org->standby_name : hostname_g,
            sizeof(s->name));
   const char *prefix =
@@ -593,20 +599,25 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
 
 /* What etcd holds of the state, into s->sent (data kept). A file that
  * cannot be read back whole is left out (logged): this agent's own file
- * stands for it. */
+ * stands for it. 0, 1 when a file was left out, or a negative errno when
+ * etcd could not be read (logged). */
 static int fetch_state(gen_standby_t *s) {
   char why[512] = "";
   json_object *answer = NULL;
-  int status = etcd_range(s, s->state_prefix, true, &answer, why, sizeof(why));
+  int status = s->fetch_fails > 0 ? -ETIMEDOUT : 0;
+  if (status != 0)
+    s->fetch_fails--, snprintf(why, sizeof(why), "GEN_STANDBY_FETCH_FAILS");
+  else
+    status = etcd_range(s, s->state_prefix, true, &answer, why, sizeof(why));
   if (status != 0) {
     gen_log_org(&s->who, NULL, LOG_ERR,
-                "etcd: the state of the last holder cannot be read (%s); "
-                "starting from this agent's own files",
+                "etcd: the state of the last holder cannot be read (%s)",
                 why[0] ? why : gen_strerror(status));
     return status;
   }
   json_object *kvs = gen_json_get_array(answer, "kvs");
   size_t n = kvs != NULL ? json_object_array_length(kvs) : 0;
+  int left_out = 0;
   files_free(s->sent, s->n_sent);
   s->sent = calloc(n ? n : 1, sizeof(*s->sent));
   s->n_sent = 0;
@@ -629,13 +640,14 @@ static int fetch_state(gen_standby_t *s) {
                     "etcd: state %s of the last holder left out: %s",
                     name + plen, why);
         free(f->name);
+        left_out = 1;
       }
     }
     free(name);
     free(manifest);
   }
   json_object_put(answer);
-  return 0;
+  return s->sent == NULL ? -ENOMEM : left_out;
 }
 
 /* The path's files as etcd holds them: written, and the local siblings
@@ -688,16 +700,36 @@ static void on_path(void *ud, const char *path) {
     restore_path(s, path);
 }
 
-void gen_standby_watch_begin(gen_standby_t *s, bool restore) {
+bool gen_standby_watch_begin(gen_standby_t *s, bool restore) {
   if (restore) {
-    s->restoring = true;
-    if (fetch_state(s) != 0) {
+    int status = fetch_state(s);
+    /* A take-over starts from the last holder's state, whole: an etcd that
+     * did not give it (a timeout under load) is asked again at the next
+     * reads, the org uncollected meanwhile (the backfill closes it), and
+     * only then does the agent start from what it has. */
+    bool again = status != 0 && ++s->fetch_tries < GEN_STANDBY_FETCH_TRIES;
+    if (again || status < 0) { /* nothing read, or read again: none stands */
       files_free(s->sent, s->n_sent);
       s->sent = NULL, s->n_sent = 0;
     }
+    if (again) {
+      gen_log_org(&s->who, NULL, LOG_WARNING,
+                  "the last holder's state is asked for again at the next "
+                  "read (%d of %d)",
+                  s->fetch_tries + 1, GEN_STANDBY_FETCH_TRIES);
+      return false;
+    }
+    if (status != 0)
+      gen_log_org(&s->who, NULL, LOG_ERR,
+                  "the last holder's state was not given whole %d times; "
+                  "what is missing starts from this agent's own files",
+                  GEN_STANDBY_FETCH_TRIES);
+    s->fetch_tries = 0;
+    s->restoring = true;
   }
   s->watch = (gen_state_watch_t){.path = on_path, .ud = s};
   gen_state_watch(&s->watch);
+  return true;
 }
 
 void gen_standby_watch_end(gen_standby_t *s) {
@@ -859,9 +891,22 @@ static int put_pieces(gen_standby_t *s, const file_t *f, char *why,
   return status;
 }
 
+/* Whether a state file is here that etcd lacks (a first one: a state is
+ * first written as ".next" and renamed a read later, when the interval
+ * would hold its copy back; a take-over meanwhile found only the ".next",
+ * which it does not restore, and started afresh). */
+static bool state_new_here(const gen_standby_t *s) {
+  for (size_t i = 0; i < s->n_paths; i++)
+    if (access(s->paths[i], F_OK) == 0 &&
+        file_find(s->sent, s->n_sent, base_of(s->paths[i])) == NULL)
+      return true;
+  return false;
+}
+
 int gen_standby_sync(gen_standby_t *s, bool now) {
   /* each copy is a new revision of the files in etcd: not at every read */
-  if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every)
+  if (!now && s->synced != 0 && gen_monotonic() - s->synced < s->sync_every &&
+      !state_new_here(s))
     return 0;
   s->synced = gen_monotonic();
   sync_t y = {0};

@@ -897,8 +897,8 @@ int gen_agg_observe(gen_client_t *client, gen_agg_counts_t *counts,
   json_object *doc = NULL;
   char err[512] = "";
   counts->queries++;
-  int status =
-      gen_http_post_json(client->http, q->path, body, &doc, err, sizeof(err));
+  int status = gen_http_post_json(client->http, q->path, body,
+                                  GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
   json_object_put(body);
   if (status == 0)
     status = gen_agg_observed(q, doc, err, sizeof(err));

@@ -136,17 +136,12 @@ int gen_family_post(const gen_family_run_t *run, const char *path,
     run->counts->queries++;
     (*spent)++;
     gen_http_t *http = run->client->http;
-    gen_http_bound_t was = {0};
-    if (run->answer.bytes > 0)
-      was = gen_http_answer_limit(http, run->answer);
-    status = doc != NULL
-                 ? gen_http_post_json(http, path, body, doc, err, err_size)
-                 : gen_http_post_text(http, path,
-                                      json_object_to_json_string_ext(
-                                          body, JSON_C_TO_STRING_PLAIN),
-                                      resp, err, err_size);
-    if (run->answer.bytes > 0)
-      gen_http_answer_limit(http, was);
+    status = doc != NULL ? gen_http_post_json(http, path, body, run->answer,
+                                              doc, err, err_size)
+                         : gen_http_post_text(http, path,
+                                              json_object_to_json_string_ext(
+                                                  body, JSON_C_TO_STRING_PLAIN),
+                                              run->answer, resp, err, err_size);
   }
   json_object_put(body);
   return status;

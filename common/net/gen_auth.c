@@ -49,9 +49,6 @@ gen_auth_t *gen_auth_create(const gen_org_t *org, gen_stats_t *stats) {
     free(auth);
     return NULL;
   }
-  /* The handle asks for tokens alone: {access_token (at most
-   * GEN_TOKEN_MAX, 4 KiB), token_type, expires_in}, x16. */
-  gen_http_answer_limit(auth->http, GEN_HTTP_BOUND(GEN_KIB(64), "token"));
   return auth;
 }
 
@@ -137,7 +134,10 @@ static int refresh(gen_auth_t *auth) {
   gen_http_options_t options = {.content_type =
                                     "application/x-www-form-urlencoded",
                                 .authorization = authorization,
-                                .no_retry = true};
+                                .no_retry = true,
+                                /* {access_token (at most GEN_TOKEN_MAX,
+                                 * 4 KiB), token_type, expires_in}, x16 */
+                                .answer = GEN_HTTP_BOUND(GEN_KIB(64), "token")};
   status = gen_http_request(auth->http, "POST", url,
                             "grant_type=client_credentials", &options, &resp);
   OPENSSL_cleanse(authorization, sizeof(authorization));

@@ -49,7 +49,7 @@ struct gen_http_s {
    * asked: said once each (short_page). */
   uint64_t short_pages[16];
   size_t n_short_pages;
-  gen_http_bound_t answer; /* gen_http_answer_limit(); 0: MaxResponseSize */
+  gen_http_bound_t answer; /* in force: the handle's, or a request's own */
 };
 
 /* Bodies up to this size are kept for the next answer. */
@@ -430,9 +430,10 @@ static void record_ratelimit(gen_http_t *http,
                resp->rl_count >= 0 ? resp->rl_count : 0);
 }
 
-int gen_http_request(gen_http_t *http, const char *method, const char *target,
-                     const char *body, const gen_http_options_t *options,
-                     gen_http_response_t *resp) {
+static int http_request(gen_http_t *http, const char *method,
+                        const char *target, const char *body,
+                        const gen_http_options_t *options,
+                        gen_http_response_t *resp) {
   response_init(resp);
   char url[4096];
   bool public_url = options != NULL && options->public_url;
@@ -591,6 +592,18 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
   }
 }
 
+int gen_http_request(gen_http_t *http, const char *method, const char *target,
+                     const char *body, const gen_http_options_t *options,
+                     gen_http_response_t *resp) {
+  /* Its own bound for its attempts alone, put back however it ends. */
+  gen_http_bound_t was = http->answer;
+  if (options != NULL && options->answer.bytes > 0)
+    http->answer = options->answer;
+  int status = http_request(http, method, target, body, options, resp);
+  http->answer = was;
+  return status;
+}
+
 /* ---- JSON helpers
  * ------------------------------------------------------------ */
 
@@ -650,30 +663,40 @@ void gen_http_release(gen_http_t *http) {
   http->spare_cap = 0;
 }
 
-int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
-                      char *error, size_t error_size) {
-  return request_json(http, "GET", path, NULL, NULL, out, error, error_size);
+int gen_http_get_json(gen_http_t *http, const char *path,
+                      gen_http_bound_t answer, json_object **out, char *error,
+                      size_t error_size) {
+  return request_json(http, "GET", path, NULL,
+                      &(gen_http_options_t){.answer = answer}, out, error,
+                      error_size);
 }
 
 int gen_http_get_public_json(gen_http_t *http, const char *url,
-                             cdtime_t timeout, json_object **out, char *error,
+                             cdtime_t timeout, gen_http_bound_t answer,
+                             json_object **out, char *error,
                              size_t error_size) {
-  gen_http_options_t options = {
-      .public_url = true, .no_retry = true, .timeout = timeout};
+  gen_http_options_t options = {.public_url = true,
+                                .no_retry = true,
+                                .timeout = timeout,
+                                .answer = answer};
   return request_json(http, "GET", url, NULL, &options, out, error, error_size);
 }
 
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
-                       json_object **out, char *error, size_t error_size) {
+                       gen_http_bound_t answer, json_object **out, char *error,
+                       size_t error_size) {
   const char *text =
       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-  return request_json(http, "POST", path, text, NULL, out, error, error_size);
+  return request_json(http, "POST", path, text,
+                      &(gen_http_options_t){.answer = answer}, out, error,
+                      error_size);
 }
 
 int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
-                       gen_http_response_t *resp, char *error,
-                       size_t error_size) {
-  int status = gen_http_request(http, "POST", path, body, NULL, resp);
+                       gen_http_bound_t answer, gen_http_response_t *resp,
+                       char *error, size_t error_size) {
+  int status = gen_http_request(http, "POST", path, body,
+                                &(gen_http_options_t){.answer = answer}, resp);
   if (status != 0 && error != NULL)
     snprintf(error, error_size, "%s", resp->error);
   return status;
@@ -789,8 +812,9 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
 
     gen_http_response_t resp;
     p->page = page;
-    status = gen_http_request(http, p->body != NULL ? "POST" : "GET", target,
-                              p->body, NULL, &resp);
+    status = gen_http_request(
+        http, p->body != NULL ? "POST" : "GET", target, p->body,
+        &(gen_http_options_t){.answer = p->answer}, &resp);
     p->status = resp.status;
     json_object *doc = NULL;
     if (status == 0)
@@ -859,20 +883,12 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
 }
 
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       gen_http_bound_t answer,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size) {
-  gen_http_pager_t p = {
-      .path = path, .page_size = page_size, .each = each, .ud = ud};
-  return gen_http_page_all(http, &p, error, error_size);
-}
-
-int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size,
-                                int (*each)(json_object *entity, void *ud),
-                                void *ud, char *error, size_t error_size) {
   gen_http_pager_t p = {.path = path,
                         .page_size = page_size,
-                        .numbered = true,
+                        .answer = answer,
                         .each = each,
                         .ud = ud};
   return gen_http_page_all(http, &p, error, error_size);

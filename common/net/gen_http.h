@@ -61,6 +61,33 @@ typedef struct {
   char error[512]; /* one line describing a failure, "" on success */
 } gen_http_response_t;
 
+/* An answer bound: the most bytes one answer of a kind of request may
+ * have, and what names those answers in the error ("status page"). Each
+ * family declares its own beside its request (its row, its request
+ * helper), sized from what the API can answer: page size times the
+ * largest entity the record shows, with a wide margin. An answer read into
+ * a json-c document costs about 20 times its text in memory, which the heap
+ * keeps after; one read by gen_jscan about its text. A request carries its
+ * own, for itself alone (options.answer, the pager's, the shortcuts'
+ * answer); {0}: the handle's (gen_http_answer_limit), else MaxResponseSize
+ * alone. The lower of the bound and MaxResponseSize applies; beyond it an
+ * answer is refused as it arrives (GEN_HTTP_ERR_TOO_LARGE, "<what> answer
+ * larger than N bytes", counted in api_answers_too_large; no rest: the
+ * family asks again at its next read, the others are unaffected). */
+typedef struct {
+  size_t bytes;
+  const char *what;
+} gen_http_bound_t;
+#define GEN_KIB(n) ((size_t)(n) << 10)
+#define GEN_MIB(n) ((size_t)(n) << 20)
+#define GEN_HTTP_BOUND(bytes, what) ((gen_http_bound_t){(bytes), (what)})
+#define GEN_HTTP_NO_BOUND ((gen_http_bound_t){0, NULL})
+/* Sets the handle's bound, for the requests without one of their own that
+ * follow (a family's collection), and returns the one it replaces, for the
+ * caller to put back. */
+gen_http_bound_t gen_http_answer_limit(gen_http_t *http,
+                                       gen_http_bound_t bound);
+
 typedef struct {
   const char *content_type;  /* default "application/json" with a body */
   const char *authorization; /* explicit header value; no bearer token */
@@ -74,6 +101,7 @@ typedef struct {
   /* The whole request's limit when shorter than the org's Timeout (0:
    * Timeout), for a request that must not hold up the rest of a read. */
   cdtime_t timeout;
+  gen_http_bound_t answer; /* this request's; {0}: the handle's */
 } gen_http_options_t;
 
 /* tokens may be NULL (no bearer token: the token endpoint itself); it is
@@ -109,36 +137,12 @@ void gen_http_response_recycle(gen_http_t *http, gen_http_response_t *resp);
  * once a burst of requests is over (a read, a baseline), so that an idle
  * handle holds no answer's worth of memory. */
 void gen_http_release(gen_http_t *http);
-/* An answer bound: the most bytes one answer of a kind of request may
- * have, and what names those answers in the error ("status page"). Each
- * family declares its own beside its request (its row, its request
- * helper), sized from what the API can answer: page size times the
- * largest entity the record shows, with a wide margin. An answer read into
- * a json-c document costs about 20 times its text in memory, which the heap
- * keeps after; one read by gen_jscan about its text. {0}: none of its own
- * (MaxResponseSize alone). The lower of the bound and the org's
- * MaxResponseSize applies. */
-typedef struct {
-  size_t bytes;
-  const char *what;
-} gen_http_bound_t;
-#define GEN_KIB(n) ((size_t)(n) << 10)
-#define GEN_MIB(n) ((size_t)(n) << 20)
-#define GEN_HTTP_BOUND(bytes, what) ((gen_http_bound_t){(bytes), (what)})
-/* Sets the bound of the requests that follow and returns the one it
- * replaces, for the caller to put back once its requests are over (bounds
- * nest: a listing helper's inside a family's read). Beyond it an answer is
- * refused as it arrives (GEN_HTTP_ERR_TOO_LARGE, "<what> answer larger than
- * N bytes", counted in api_answers_too_large; no rest: the family asks
- * again at its next read, the others are unaffected). */
-gen_http_bound_t gen_http_answer_limit(gen_http_t *http,
-                                       gen_http_bound_t bound);
 /* POSTs the JSON text body to path; the answer's text is resp->body (NULL
  * when empty), for a caller that reads it without a json-c document. Free
  * resp with gen_http_response_recycle(). */
 int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
-                       gen_http_response_t *resp, char *error,
-                       size_t error_size);
+                       gen_http_bound_t answer, gen_http_response_t *resp,
+                       char *error, size_t error_size);
 
 /* Counts an answer the caller could not read (gen_http_post_text) in the
  * handle's malformed self-metric, as the JSON shortcuts count theirs. */
@@ -146,16 +150,18 @@ void gen_http_count_malformed(gen_http_t *http);
 
 /* JSON shortcuts: *out is a new reference on success. error (may be NULL)
  * receives the one-line failure description. */
-int gen_http_get_json(gen_http_t *http, const char *path, json_object **out,
-                      char *error, size_t error_size);
+int gen_http_get_json(gen_http_t *http, const char *path,
+                      gen_http_bound_t answer, json_object **out, char *error,
+                      size_t error_size);
 int gen_http_post_json(gen_http_t *http, const char *path, json_object *body,
-                       json_object **out, char *error, size_t error_size);
+                       gen_http_bound_t answer, json_object **out, char *error,
+                       size_t error_size);
 /* GET of a public JSON document at url (options.public_url): one attempt
  * (its failure never makes the org rest; the caller asks again at its next
  * read) within timeout (0: the org's Timeout). */
 int gen_http_get_public_json(gen_http_t *http, const char *url,
-                             cdtime_t timeout, json_object **out, char *error,
-                             size_t error_size);
+                             cdtime_t timeout, gen_http_bound_t answer,
+                             json_object **out, char *error, size_t error_size);
 
 /* The pager of every listing and query that pages. It asks path (which
  * may carry a query) with pageSize=page_size&pageNumber=1 (page_size 0:
@@ -181,9 +187,10 @@ typedef struct {
   const char *body;  /* POST this (a query that pages); NULL: GET */
   const char *array; /* the items' array; NULL: "entities" */
   int page_size;
-  bool numbered;          /* never follow nextUri */
-  bool (*more)(void *ud); /* without paging fields: ask the next? */
-  cdtime_t deadline;      /* 0: none */
+  bool numbered;           /* never follow nextUri */
+  bool (*more)(void *ud);  /* without paging fields: ask the next? */
+  cdtime_t deadline;       /* 0: none */
+  gen_http_bound_t answer; /* each page's; {0}: the handle's */
   int (*each)(json_object *item, void *ud);
   void *ud;
   /* out */
@@ -196,15 +203,9 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
 
 /* The pager for a GET listing: path's pages, nextUri followed. */
 int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
+                       gen_http_bound_t answer,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
-/* The same, asking path's pages by number up to the pageCount of each
- * answer and never following nextUri: for a listing whose links may drop
- * path's filters (the trunks' trunkType=). */
-int gen_http_get_numbered_pages(gen_http_t *http, const char *path,
-                                int page_size,
-                                int (*each)(json_object *entity, void *ud),
-                                void *ud, char *error, size_t error_size);
 
 /* A listing's name for a log line: path without its query ("?…" in its
  * place), cut to size, so that the reason after it is never cut away. */

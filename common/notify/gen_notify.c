@@ -286,10 +286,8 @@ static int create_channel(channel_t *ch) {
   json_object *body = json_object_new_object();
   json_object *doc = NULL;
   char err[512];
-  gen_http_bound_t was = gen_http_answer_limit(ch->http, CHANNEL_ANSWER);
   int status = gen_http_post_json(ch->http, "/api/v2/notifications/channels",
-                                  body, &doc, err, sizeof(err));
-  gen_http_answer_limit(ch->http, was);
+                                  body, CHANNEL_ANSWER, &doc, err, sizeof(err));
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
@@ -347,9 +345,9 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
            "/api/v2/notifications/channels/%s/subscriptions?ignoreErrors=true",
            ch->id);
   gen_http_response_t resp;
-  gen_http_bound_t was = gen_http_answer_limit(ch->http, SUBSCRIPTIONS_ANSWER);
-  int status = gen_http_request(ch->http, "PUT", path, text, NULL, &resp);
-  gen_http_answer_limit(ch->http, was);
+  int status = gen_http_request(
+      ch->http, "PUT", path, text,
+      &(gen_http_options_t){.answer = SUBSCRIPTIONS_ANSWER}, &resp);
   json_object_put(body);
   if (status != 0) {
     gen_org_log(org_of(ch), &ch->complain, LOG_ERR,
@@ -642,6 +640,22 @@ static size_t keep_gained(char **own, size_t n, char *const *gained,
   return kept;
 }
 
+/* Whether the channel's last subscription carried the topic of hash h. */
+static bool subscribed(const channel_t *ch, uint64_t h) {
+  return ch->n_subscribed > 0 && bsearch(&h, ch->subscribed, ch->n_subscribed,
+                                         sizeof(h), gen_hash_cmp) != NULL;
+}
+
+/* Keeps in own only the topics the channel subscribed last (as
+ * keep_gained, by their hashes). */
+static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if (subscribed(ch, gen_hash_fnv1a64_caseless(own[i])))
+      own[kept++] = own[i];
+  return kept;
+}
+
 /* ---- baselines owed ------------------------------------------------------
  * A consumer's baseline that failed for some of its topics (one family's
  * listing refused) keeps the channel: those topics are owed, and asked
@@ -812,9 +826,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       pthread_rwlock_rdlock(&hub->lock);
       for (size_t i = 0; i < count; i++) {
         hashes[i] = gen_hash_fnv1a64_caseless(topics[i]);
-        if (ch->n_subscribed == 0 ||
-            bsearch(&hashes[i], ch->subscribed, ch->n_subscribed,
-                    sizeof(*hashes), gen_hash_cmp) == NULL) {
+        if (!subscribed(ch, hashes[i])) {
           gained |= gen_hub_route(hub->plan, topics[i]);
           gained_topics[n_gained++] = topics[i];
         }
@@ -842,8 +854,10 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       continue;
     size_t mine;
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
-    if (!baseline)
-      mine = keep_gained(own, mine, gained_topics, n_gained);
+    /* Only what this call subscribed: topics the set gained since are the
+     * next call's gain, baselined there (not twice). */
+    mine = baseline ? keep_subscribed(ch, own, mine)
+                    : keep_gained(own, mine, gained_topics, n_gained);
     if (mine == 0) {
       free(own);
       continue;

@@ -284,8 +284,9 @@ static int list_definitions(gen_opev_t *ev) {
   /* The route takes no paging parameters (the SDKs' getUsageEventsDefinitions
    * has none, its listing no paging properties): asked as it is, a paged
    * answer still followed. */
-  int status = gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 0, take,
-                                  &l, err, sizeof(err));
+  int status =
+      gen_http_get_pages(ev->client->http, GEN_OPEV_DEFS_PATH, 0,
+                         GEN_HTTP_NO_BOUND, take, &l, err, sizeof(err));
   if (status == 0 && gen_entity_names_apply(&l.names, &l.fresh) < 0)
     status = -ENOMEM;
   gen_entity_names_free(&l.names);

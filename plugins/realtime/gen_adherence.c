@@ -377,10 +377,9 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
   snprintf(path, sizeof(path), UNITS_PATH "/%s/adherence", id);
   gen_http_response_t resp;
   a->requests++;
-  gen_http_bound_t bound =
-      gen_http_answer_limit(client->http, ADHERENCE_ANSWER);
-  int status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
-  gen_http_answer_limit(client->http, bound);
+  int status = gen_http_request(
+      client->http, "GET", path, NULL,
+      &(gen_http_options_t){.answer = ADHERENCE_ANSWER}, &resp);
   gen_adh_update_t *v = NULL;
   size_t n = 0, malformed = 0;
   if (status != 0)

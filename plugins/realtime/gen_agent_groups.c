@@ -273,10 +273,9 @@ static int ask(gen_agent_groups_t *g, gen_client_t *client, char *body,
     return -ENOMEM;
   }
   g->requests++;
-  gen_http_bound_t was = gen_http_answer_limit(client->http, COUNTS_ANSWER);
   int status =
-      gen_http_request(client->http, "POST", COUNTS_PATH, body, NULL, &resp);
-  gen_http_answer_limit(client->http, was);
+      gen_http_request(client->http, "POST", COUNTS_PATH, body,
+                       &(gen_http_options_t){.answer = COUNTS_ANSWER}, &resp);
   free(body);
   if (status != 0)
     snprintf(err, err_size, "%s", resp.error);

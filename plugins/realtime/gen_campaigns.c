@@ -303,14 +303,12 @@ static void status_notice(const gen_org_t *org, const char *instance,
 /* Lists the campaigns; keeps what was read of those listed before, and a
  * status a topic said after the listing was asked (the newer). */
 static int list(gen_campaigns_t *g, gen_client_t *client) {
-  char err[512] = "", path[128];
+  char err[512] = "";
   list_ctx_t l = {.g = g, .client = client};
   cdtime_t asked = cdtime();
-  snprintf(path, sizeof(path), "%s", LIST_PATH);
-  gen_http_bound_t was = gen_http_answer_limit(client->http, LIST_ANSWER);
-  int status = gen_http_get_pages(client->http, path, LIST_PAGE, take_campaign,
-                                  &l, err, sizeof(err));
-  gen_http_answer_limit(client->http, was);
+  int status =
+      gen_http_get_pages(client->http, LIST_PATH, LIST_PAGE, LIST_ANSWER,
+                         take_campaign, &l, err, sizeof(err));
   campaign_t *items =
       status == 0 ? calloc(l.set.count ? l.set.count : 1, sizeof(*items))
                   : NULL;
@@ -379,12 +377,9 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
     json_object_array_add(body, json_object_new_string(ids[k]));
   if (body == NULL)
     snprintf(err, sizeof(err), "out of memory");
-  else {
-    gen_http_bound_t was = gen_http_answer_limit(client->http, PROGRESS_ANSWER);
-    status = gen_http_post_json(client->http, PROGRESS_PATH, body, &doc, err,
-                                sizeof(err));
-    gen_http_answer_limit(client->http, was);
-  }
+  else
+    status = gen_http_post_json(client->http, PROGRESS_PATH, body,
+                                PROGRESS_ANSWER, &doc, err, sizeof(err));
   json_object_put(body);
   if (status == 0 && !json_object_is_type(doc, json_type_array)) {
     count_malformed(g, client, 1);
@@ -438,9 +433,9 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
   }
   snprintf(path, sizeof(path), "%s/%s/stats", LIST_PATH, id);
   g->requests++;
-  gen_http_bound_t was = gen_http_answer_limit(client->http, STATS_ANSWER);
-  status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
-  gen_http_answer_limit(client->http, was);
+  status =
+      gen_http_request(client->http, "GET", path, NULL,
+                       &(gen_http_options_t){.answer = STATS_ANSWER}, &resp);
   if (status != 0)
     snprintf(err, sizeof(err), "%s", resp.error);
   else

@@ -520,7 +520,8 @@ void gen_conv_repair_attach(gen_conv_repair_t *r, gen_conv_store_t *st,
 /* ---- the repair --------------------------------------------------------- */
 
 /* The window of q to ask for at now_ms: once GapRepairDelay after its
- * end, again GapRepairRecheck later (what Genesys indexed late). */
+ * end, again GapRepairRecheck later (what Genesys indexed late), both on
+ * Genesys' clock, as its end (a host ahead asked too early). */
 static window_t *due_window(const gen_conv_repair_t *r, queue_t *q,
                             int64_t now_ms) {
   for (size_t i = 0; i < q->n_win; i++) {
@@ -528,7 +529,7 @@ static window_t *due_window(const gen_conv_repair_t *r, queue_t *q,
     if (w->end_ms == 0 || w->rechecked)
       continue;
     int64_t due = w->end_ms + r->delay_ms + (w->repaired ? r->recheck_ms : 0);
-    if (due <= now_ms)
+    if (due <= now_ms + r->offset_ms)
       return w;
   }
   return NULL;

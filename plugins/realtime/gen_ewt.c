@@ -214,9 +214,9 @@ static int ask(gen_client_t *client, const char *queue_id, int media,
   snprintf(path, sizeof(path),
            "/api/v2/routing/queues/%s/mediatypes/%s/estimatedwaittime",
            queue_id, gen_ewt_path_media(media));
-  gen_http_bound_t was = gen_http_answer_limit(client->http, EWT_ANSWER);
-  int status = gen_http_request(client->http, "GET", path, NULL, NULL, &resp);
-  gen_http_answer_limit(client->http, was);
+  int status =
+      gen_http_request(client->http, "GET", path, NULL,
+                       &(gen_http_options_t){.answer = EWT_ANSWER}, &resp);
   if (status != 0)
     snprintf(err, err_size, "%s", resp.error);
   else

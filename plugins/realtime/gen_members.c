@@ -281,12 +281,11 @@ static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
       .array = "results",
       .page_size = ACTIVITY_PAGE_SIZE,
       .more = activity_more,
+      .answer = ACTIVITY_ANSWER,
       .each = take_activity_group,
       .ud = c};
   char why[400];
-  gen_http_bound_t was = gen_http_answer_limit(c->http, ACTIVITY_ANSWER);
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
-  gen_http_answer_limit(c->http, was);
   json_object_put(body);
   if (c->stats) {
     c->stats->activity_queries++;
@@ -351,12 +350,11 @@ static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
   gen_http_pager_t p = {.path = path,
                         .page_size = MEMBERS_PAGE_SIZE,
                         .deadline = deadline,
+                        .answer = MEMBERS_ANSWER,
                         .each = each_member,
                         .ud = c};
   char why[400];
-  gen_http_bound_t was = gen_http_answer_limit(c->http, MEMBERS_ANSWER);
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
-  gen_http_answer_limit(c->http, was);
   if (c->stats)
     c->stats->fallback_requests += (size_t)p.page;
   if (status == -ENOMEM)

@@ -173,18 +173,17 @@ int gen_presence_map_list(gen_http_t *http, gen_presence_map_t *fresh,
   static const char *const paths[] = {"/api/v2/presencedefinitions",
                                       "/api/v2/presence/definitions"};
   int status = -1;
-  /* 100 definitions a page x 2 KB (languageLabels in some 30 languages) =
-   * 200 KB, x5 */
-  gen_http_bound_t was = gen_http_answer_limit(
-      http, GEN_HTTP_BOUND(GEN_MIB(1), "presence definitions page"));
   for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
     gen_presence_map_free(fresh);
-    status = gen_http_get_pages(http, paths[i], 100, each_definition, fresh,
-                                err, err_size);
+    /* 100 definitions a page x 2 KB (languageLabels in some 30 languages)
+     * = 200 KB, x5 */
+    status = gen_http_get_pages(
+        http, paths[i], 100,
+        GEN_HTTP_BOUND(GEN_MIB(1), "presence definitions page"),
+        each_definition, fresh, err, err_size);
     if (status == 0)
       break;
   }
-  gen_http_answer_limit(http, was);
   return status;
 }
 

@@ -312,13 +312,11 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
   /* 100 queues (GEN_QS_QUERY_MAX) x 6 media x 20 metric and qualifier
    * pairs x 120 B = 1.4 MB, the waiting and interacting conversations'
    * observations beside (100 each, 200 B): 8 MiB. */
-  gen_http_bound_t was = gen_http_answer_limit(
-      http, GEN_HTTP_BOUND(GEN_MIB(8), "queue observations"));
   int status = gen_http_post_text(
       http, "/api/v2/analytics/queues/observations/query",
-      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp, err,
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+      GEN_HTTP_BOUND(GEN_MIB(8), "queue observations"), &resp, err,
       sizeof(err));
-  gen_http_answer_limit(http, was);
   json_object_put(body);
   if (status != 0) {
     gen_http_response_recycle(http, &resp);

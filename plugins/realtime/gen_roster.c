@@ -174,12 +174,9 @@ int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
     return -ENAMETOOLONG;
   }
   /* 80 users x 3 KB (routingStatus and presence expanded) = 240 KB, x8 */
-  gen_http_bound_t was =
-      gen_http_answer_limit(http, GEN_HTTP_BOUND(GEN_MIB(2), "users page"));
-  int status = gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY, each,
-                                  ud, err, err_size);
-  gen_http_answer_limit(http, was);
-  return status;
+  return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY,
+                            GEN_HTTP_BOUND(GEN_MIB(2), "users page"), each, ud,
+                            err, err_size);
 }
 
 typedef struct {

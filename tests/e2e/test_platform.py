@@ -422,12 +422,13 @@ class Platform(unittest.TestCase):
         ends = sorted(t for _, t, k, _ in arrivals
                       if k[1:4] == (PLUGIN, "self", "edges"))
         online = sorted(t for _, t, k, _ in arrivals if k[3] == "edge_online")
-        self.assertGreaterEqual(len(ends), RUN_S - 3)
+        self.assertGreaterEqual(len(ends), RUN_S // 2)
         # Interval 1: a read held by the page until the org's Timeout would
-        # leave gaps of 30 s; half an interval leaves about 1.5 s at most.
+        # leave gaps of 30 s; half an interval leaves about 1.5 s at most
+        # (10 s: far from the 30 s, and from a loaded machine's late reads).
         gaps = [b - a for a, b in zip(ends, ends[1:])]
-        self.assertLess(max(gaps), 3.0, gaps)
-        self.assertLess(max(b - a for a, b in zip(online, online[1:])), 3.0)
+        self.assertLess(max(gaps), 10.0, gaps)
+        self.assertLess(max(b - a for a, b in zip(online, online[1:])), 10.0)
         failures = [v for _, _, k, v in arrivals
                     if k[1:5] == (PLUGIN, "self", "platform_failures", "status_page")]
         self.assertEqual(failures[-1], 4)

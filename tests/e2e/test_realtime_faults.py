@@ -9,7 +9,8 @@ still running, and that every value equals the simulator's truth again.
 The tests share one simulator and one collectd and run in order: the channel
 manager's reconnect backoff (1 s x 1.6, up to 120 s) is reset only by a
 session that lasted 60 s, so the order keeps the waits short and one test
-waits for a healthy minute before the faults that need two reconnects."""
+waits for a healthy minute before the faults that need two reconnects (the
+tests that keep the sockets, 07 to 07c, fill most of that minute)."""
 import os
 import sys
 import time
@@ -89,19 +90,28 @@ class RealtimeFaultTest(RealtimeTestCase):
         wait_for(lambda: (self.selfm(name, type_instance) or 0) >= at_least, timeout)
         return self.selfm(name, type_instance) or 0
 
+    def dispatched_since(self, names, since, timeout=10):
+        """Waits until each self-metric of names was dispatched at `since`
+        or later (by a read that began after it: one each 2 s interval)
+        and has reached this receiver."""
+        def fresh():
+            got = [self.rx.get_timed(PLUGIN, "self", n, host="acme") for n in names]
+            return all(g is not None and g[0] >= since for g in got)
+        self.assertTrue(wait_for(fresh, timeout), f"{names} not dispatched since")
+
     def counters(self):
-        """The plugin's self-metrics, once their latest dispatch is in."""
-        time.sleep(2.5)  # one read interval and the write_http flush
-        return {name: self.selfm(name) or 0 for name in (
-            "notify_reconnects", "notify_baselines", "notify_malformed",
-            "notify_heartbeats", "notify_messages")}
+        """The plugin's self-metrics, once a dispatch after now is in."""
+        names = ("notify_reconnects", "notify_baselines", "notify_malformed",
+                 "notify_heartbeats", "notify_messages")
+        self.dispatched_since(names, time.time())
+        return {name: self.selfm(name) or 0 for name in names}
 
     def assert_counters(self, expected, timeout=15):
         """Waits until each self-metric reaches its expected value, then one
-        more interval, and checks that none went past it."""
+        more dispatch, and checks that none went past it."""
         wait_for(lambda: all((self.selfm(n) or 0) >= v for n, v in expected.items()),
                  timeout)
-        time.sleep(2.5)
+        self.dispatched_since(list(expected), time.time())
         got = {n: self.selfm(n) or 0 for n in expected}
         self.assertEqual(got, expected)
 
@@ -394,6 +404,52 @@ class RealtimeFaultTest(RealtimeTestCase):
         self.assertGreaterEqual(c1["notify_heartbeats"] - c0["notify_heartbeats"], pings)
         self.converges()
 
+    def resubscribed(self, kind, before_fault=None):
+        """Injects fault kind (no_longer_subscribed or subscription_changed:
+        the service drops some topics of each channel and says so), after
+        before_fault if given: the plugin subscribes its whole set again and
+        re-reads the queues, on the same socket. The simulator's counters
+        before and after."""
+        c0 = self.counters()
+        resub0 = self.wait_self("notify_resubscribes", 0)
+        before = self.sim.stats()
+        if before_fault:
+            self.sim.fault(before_fault)
+        self.sim.fault({"fault": kind, "count": 7})
+        ok = wait_for(lambda: (lambda s: requests(s, SUB_PUT) >= requests(before, SUB_PUT)
+                               + CHANNELS and sorted(s["subscriptions"].values())
+                               == [PER_CHANNEL] * CHANNELS)(self.sim.stats()), 30)
+        self.assertTrue(ok, self.cd.log_text()[-2000:])
+        after = self.sim.stats()
+        self.assertEqual(after["system_messages"].get(kind, 0),
+                         before["system_messages"].get(kind, 0) + CHANNELS)
+        self.assertEqual(after["sockets_total"], before["sockets_total"])
+        self.assertEqual(after["channels_created"], before["channels_created"])
+        self.assertEqual(self.wait_self("notify_resubscribes", resub0 + CHANNELS),
+                         resub0 + CHANNELS)
+        self.assert_counters({
+            "notify_reconnects": c0["notify_reconnects"],
+            "notify_baselines": c0["notify_baselines"] + CHANNELS})
+        return before, after
+
+    def test_07b_no_longer_subscribed(self):
+        """v2.system.no_longer_subscribed.{channel}: the whole set again."""
+        self.resubscribed("no_longer_subscribed")
+        self.converges()
+
+    def test_07c_subscription_changed(self):
+        """A subscription changed, said on v2.system.{org}.{channel}
+        (systemTopicType subscription_changed): the whole set again, as for
+        no_longer_subscribed; a system message of a type the plugin does not
+        know changes nothing; each is said once in the log."""
+        before, after = self.resubscribed("subscription_changed", {"fault": "system_message"})
+        self.assertEqual(after["system_messages"].get("maintenance_notice", 0),
+                         before["system_messages"].get("maintenance_notice", 0) + CHANNELS)
+        log = self.cd.log_text()
+        self.assertEqual(log.count('(systemTopicType "subscription_changed"): subscribing'), 1)
+        self.assertEqual(log.count('(systemTopicType "maintenance_notice"): ignored'), 1)
+        self.converges()
+
     def test_08_rate_limited_channel_creation(self):
         """429 on the Notifications API (channel creation and subscription)
         while channels must be made again (after expiry; a plain drop
@@ -485,52 +541,6 @@ class RealtimeFaultTest(RealtimeTestCase):
         self.assert_counters({
             "notify_reconnects": c0["notify_reconnects"] + CHANNELS,
             "notify_baselines": c0["notify_baselines"] + CHANNELS})
-        self.converges()
-
-    def resubscribed(self, kind, before_fault=None):
-        """Injects fault kind (no_longer_subscribed or subscription_changed:
-        the service drops some topics of each channel and says so), after
-        before_fault if given: the plugin subscribes its whole set again and
-        re-reads the queues, on the same socket. The simulator's counters
-        before and after."""
-        c0 = self.counters()
-        resub0 = self.wait_self("notify_resubscribes", 0)
-        before = self.sim.stats()
-        if before_fault:
-            self.sim.fault(before_fault)
-        self.sim.fault({"fault": kind, "count": 7})
-        ok = wait_for(lambda: (lambda s: requests(s, SUB_PUT) >= requests(before, SUB_PUT)
-                               + CHANNELS and sorted(s["subscriptions"].values())
-                               == [PER_CHANNEL] * CHANNELS)(self.sim.stats()), 30)
-        self.assertTrue(ok, self.cd.log_text()[-2000:])
-        after = self.sim.stats()
-        self.assertEqual(after["system_messages"].get(kind, 0),
-                         before["system_messages"].get(kind, 0) + CHANNELS)
-        self.assertEqual(after["sockets_total"], before["sockets_total"])
-        self.assertEqual(after["channels_created"], before["channels_created"])
-        self.assertEqual(self.wait_self("notify_resubscribes", resub0 + CHANNELS),
-                         resub0 + CHANNELS)
-        self.assert_counters({
-            "notify_reconnects": c0["notify_reconnects"],
-            "notify_baselines": c0["notify_baselines"] + CHANNELS})
-        return before, after
-
-    def test_11_no_longer_subscribed(self):
-        """v2.system.no_longer_subscribed.{channel}: the whole set again."""
-        self.resubscribed("no_longer_subscribed")
-        self.converges()
-
-    def test_11b_subscription_changed(self):
-        """A subscription changed, said on v2.system.{org}.{channel}
-        (systemTopicType subscription_changed): the whole set again, as for
-        no_longer_subscribed; a system message of a type the plugin does not
-        know changes nothing; each is said once in the log."""
-        before, after = self.resubscribed("subscription_changed", {"fault": "system_message"})
-        self.assertEqual(after["system_messages"].get("maintenance_notice", 0),
-                         before["system_messages"].get("maintenance_notice", 0) + CHANNELS)
-        log = self.cd.log_text()
-        self.assertEqual(log.count('(systemTopicType "subscription_changed"): subscribing'), 1)
-        self.assertEqual(log.count('(systemTopicType "maintenance_notice"): ignored'), 1)
         self.converges()
 
     def test_12_token_revoked_message(self):

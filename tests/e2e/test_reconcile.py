@@ -74,23 +74,26 @@ class ReconcileTest(unittest.TestCase):
     def unixsock(self, line):
         return self.cd.unixsock(line)
 
-    def held_bucket(self):
-        """The newest bucket end (s) collectd holds of offered."""
+    def held_bucket(self, type_):
+        """The newest bucket end (s) collectd holds of a type."""
         _, lines = self.unixsock("LISTVAL")
         ends = [round(float(ln.split()[0])) for ln in lines if f"/{PLUGIN}-" in ln
-                and "/offered-" in ln]
+                and f"/{type_}-" in ln]
         return max(ends) if ends else None
 
     def steady(self):
-        """Waits until collectd holds the newest settled bucket and the
-        next one settles no sooner than 60 s from now: its end (s)."""
+        """Waits until collectd holds the newest settled bucket of both
+        families (the agent status' reads are apart from the queue
+        aggregates', and may come later) and the next one settles no
+        sooner than 60 s from now: its end (s)."""
         deadline = time.monotonic() + 2 * G_S
         while time.monotonic() < deadline:
             now = self.sim._open("/sim/truth?granularity=PT5M&buckets=1")[
                 "sim_time_ms"] / 1000
             newest = (now - SETTLE_S) // G_S * G_S  # end of newest settled
             next_settles = newest + G_S + SETTLE_S
-            if self.held_bucket() == newest and next_settles - now >= 60:
+            held = (self.held_bucket("offered"), self.held_bucket("agents_average"))
+            if held == (newest, newest) and next_settles - now >= 60:
                 return int(newest)
             time.sleep(1)
         self.fail("collectd never held the newest settled bucket: "

@@ -547,6 +547,8 @@ class Faults:
         if name == "agg_late":  # the share of moments the aggregates show late, now
             app.model.conv_store.late_share = float(spec.get("share", 0))
             return {"agg_late_share": app.model.conv_store.late_share}
+        if name == "agg_release":  # the late moments still hidden, shown now
+            return {"agg_released": app.model.conv_store.release()}
         if name == "clear":
             self.active = []
             self.hb_stopped_until = 0

@@ -430,6 +430,15 @@ class WindowStore(Store):
         arr[i + 1] -= value
         return True
 
+    def release(self):
+        """Every late moment still hidden from the aggregates shown now
+        (agg_release); returns how many."""
+        n = len(self.pending)
+        while self.pending:
+            _, t, key, metric, value = self.pending.popleft()
+            Store.add(self, t, key, metric, value)
+        return n
+
     def hidden(self, start_ms, end_ms, keyfn):
         """Late moments in [start, end) of the keys keyfn takes, not yet
         visible (after flush)."""

@@ -3736,6 +3736,21 @@ class T10Model(unittest.TestCase):
                 inq = len(q.waiting[med]) + len(q.alerting[med])
                 self.assertLessEqual(ans + ab + inq, off + 0)
 
+    def test_agg_late_until_released(self):
+        # agg_late with a lateness longer than the test: the moments stay
+        # hidden from the aggregates until agg_release shows them
+        s = simmodel.WindowStore(["nOffered"])
+        s.late_share, s.late_ms = 1.0, 3600000
+        s.add(60000, (0, "voice", None), "nOffered")
+        s.flush(120000)
+        keyfn = lambda k: k  # noqa: E731
+        self.assertEqual(s.hidden(0, 120000, keyfn), 1)
+        self.assertEqual(s.query(0, 120000, 120000, keyfn, ["nOffered"]), {})
+        self.assertEqual(s.release(), 1)
+        self.assertEqual(s.hidden(0, 120000, keyfn), 0)
+        got = s.query(0, 120000, 120000, keyfn, ["nOffered"])
+        self.assertEqual([v["nOffered"][0] for v in got.values()], [1])
+
     def test_scale_build(self):
         t0 = time.time()
         m = simmodel.Model(seed=1, n_queues=1000, n_agents=10000, n_flows=50,

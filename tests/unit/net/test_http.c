@@ -152,8 +152,8 @@ DEF_TEST(token_request_shape) {
   push((scripted_t){.status = 200, .body = "{\"ok\":true}"});
   json_object *doc;
   char err[256];
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/routing/queues", &doc, err,
-                               sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/routing/queues",
+                               GEN_HTTP_NO_BOUND, &doc, err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(2, seen_len);
   EXPECT_EQ_STR("POST", seen[0].method);
@@ -353,7 +353,8 @@ DEF_TEST(single_refresh_and_retry_on_401) {
   push((scripted_t){.status = 200, .body = "{}"});
   json_object *doc;
   char err[256];
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(4, seen_len);
   EXPECT_EQ_STR("Bearer tok-old-1", seen[1].authorization);
@@ -364,8 +365,8 @@ DEF_TEST(single_refresh_and_retry_on_401) {
   push((scripted_t){.status = 401, .body = "{\"code\":\"bad.credentials\"}"});
   push((scripted_t){.status = 200, .body = token_body("tok-new-3", 86400)});
   push((scripted_t){.status = 401, .body = "{\"code\":\"bad.credentials\"}"});
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(7, seen_len);
   OK(strstr(err, "HTTP 401 bad.credentials") != NULL);
   teardown(&f);
@@ -387,7 +388,8 @@ DEF_TEST(retry_after_on_429) {
       .status = 200, .rl_count = 1, .rl_allowed = 300, .body = "{}"});
   json_object *doc;
   char err[256];
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(1, slept_len);
   EXPECT_EQ_DOUBLE(7.0, slept[0]);
@@ -400,7 +402,8 @@ DEF_TEST(retry_after_on_429) {
   push((scripted_t){.status = 429, .retry_after = -1, .rl_reset = 11});
   push((scripted_t){.status = 429, .retry_after = -1});
   push((scripted_t){.status = 200, .body = "{}"});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_DOUBLE(11.0, slept[1]);
   EXPECT_EQ_DOUBLE(3.0, slept[2]);
@@ -410,8 +413,8 @@ DEF_TEST(retry_after_on_429) {
                     .retry_after = 3600,
                     .body = "{\"code\":\"too.many.requests\","
                             "\"message\":\"daily limit\"}"});
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(3, slept_len);
   OK(strstr(err, "Retry-After 3600 s is longer than RetryAfterMax 60 s"));
   teardown(&f);
@@ -428,7 +431,8 @@ DEF_TEST(backoff_on_503_and_give_up) {
   push((scripted_t){.status = 200, .body = "{}"});
   json_object *doc;
   char err[256];
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(3, slept_len);
   /* 1 s, 2 s, 4 s, each within ±20 % jitter. */
@@ -443,8 +447,8 @@ DEF_TEST(backoff_on_503_and_give_up) {
                       .body = "{\"message\":\"The request timed out.\","
                               "\"code\":\"request.timeout\",\"status\":504,"
                               "\"contextId\":\"ctx-9\"}"});
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   printf("# %s\n", err);
   OK(strstr(err, "HTTP 504 request.timeout: The request timed out. "
                  "(contextId ctx-9, corr-") != NULL);
@@ -453,8 +457,8 @@ DEF_TEST(backoff_on_503_and_give_up) {
   /* 500 is not retried (not transient, per Genesys' guidance). */
   size_t before = seen_len;
   push((scripted_t){.status = 500, .body = "oops\nnot json"});
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(before + 1, seen_len);
   OK(strstr(err, "HTTP 500: oops not json") != NULL);
   teardown(&f);
@@ -475,34 +479,35 @@ DEF_TEST(deferred_retries_do_not_sleep) {
   char err[512];
   double left;
   OK(!gen_http_resting(f.http, &left));
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   printf("# %s\n", err);
   EXPECT_EQ_INT(0, slept_len);
   OK(strstr(err, "HTTP 503") != NULL && strstr(err, "(next try in ") != NULL);
   OK(gen_http_resting(f.http, &left) && left > 0 && left <= 1.2);
   /* Resting: not sent, the same error. */
   size_t sent = seen_len;
-  OK(gen_http_get_json(f.http, "/api/v2/y", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/y", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   printf("# %s\n", err);
   EXPECT_EQ_INT(sent, seen_len);
   OK(strstr(err, "HTTP 503") != NULL && strstr(err, "(not sent: next try in "));
   /* The retry once due fails again: twice as long (2 s ± 20 %). */
   nanosleep(&(struct timespec){.tv_sec = 1, .tv_nsec = 250000000}, NULL);
   push((scripted_t){.status = 0}); /* no answer */
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_TRANSPORT);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_TRANSPORT);
   EXPECT_EQ_INT(sent + 1, seen_len);
   OK(gen_http_resting(f.http, &left) && left > 1.5 && left <= 2.4);
   nanosleep(&(struct timespec){.tv_sec = 2, .tv_nsec = 450000000}, NULL);
   push((scripted_t){.status = 200, .body = "{}"});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   /* A success starts over; a 429 rests for its Retry-After. */
   push((scripted_t){.status = 429, .retry_after = 3});
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   OK(gen_http_resting(f.http, &left) && left > 2.5 && left <= 3);
   EXPECT_EQ_INT(0, slept_len);
   teardown(&f);
@@ -536,7 +541,8 @@ DEF_TEST(paging) {
   char ids[64] = "";
   char err[256];
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/routing/queues", 2,
-                                collect_ids, ids, err, sizeof(err)));
+                                GEN_HTTP_NO_BOUND, collect_ids, ids, err,
+                                sizeof(err)));
   EXPECT_EQ_STR("a,b,c,d,e,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/routing/queues?pageSize=2&"
                 "pageNumber=1",
@@ -553,7 +559,7 @@ DEF_TEST(paging) {
   push((scripted_t){.status = 200, .body = "{\"items\":[]}"});
   ids[0] = '\0';
   OK(gen_http_get_pages(f.http, "/api/v2/flows?type=inboundcall", 25,
-                        collect_ids, ids, err,
+                        GEN_HTTP_NO_BOUND, collect_ids, ids, err,
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
   EXPECT_EQ_INT(1, atomic_load(&f.stats.malformed));
   EXPECT_EQ_STR("https://api.example.test/api/v2/flows?type=inboundcall&"
@@ -567,7 +573,8 @@ DEF_TEST(paging) {
                       .body = "{\"entities\":[{\"id\":\"x\"}],"
                               "\"nextUri\":\"/api/v2/loop?pageSize=1&"
                               "pageNumber=2\"}"});
-  OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, collect_ids, ids, err,
+  OK(gen_http_get_pages(f.http, "/api/v2/loop", 1, GEN_HTTP_NO_BOUND,
+                        collect_ids, ids, err,
                         sizeof(err)) == GEN_HTTP_ERR_JSON);
   printf("# %s\n", err);
   EXPECT_EQ_STR("/api/v2/loop page 3: its link repeats an earlier page; "
@@ -585,8 +592,12 @@ DEF_TEST(paging) {
                             "\"pageNumber\":2,\"pageCount\":2,\"nextUri\":"
                             "\"/api/v2/trunks?pageSize=1&pageNumber=3\"}"});
   ids[0] = '\0';
-  CHECK_ZERO(gen_http_get_numbered_pages(f.http, "/api/v2/trunks?type=E", 1,
-                                         collect_ids, ids, err, sizeof(err)));
+  gen_http_pager_t by_number = {.path = "/api/v2/trunks?type=E",
+                                .page_size = 1,
+                                .numbered = true,
+                                .each = collect_ids,
+                                .ud = ids};
+  CHECK_ZERO(gen_http_page_all(f.http, &by_number, err, sizeof(err)));
   EXPECT_EQ_STR("n1,n2,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/trunks?type=E&pageSize=1&"
                 "pageNumber=2",
@@ -602,18 +613,18 @@ DEF_TEST(paging) {
     push((scripted_t){.status = 200, .body = capped});
     CHECK_ZERO(gen_http_get_pages(
         f.http, i ? "/api/v2/users?state=any" : "/api/v2/users", 100,
-        collect_ids, ids, err, sizeof(err)));
+        GEN_HTTP_NO_BOUND, collect_ids, ids, err, sizeof(err)));
   }
   EXPECT_EQ_INT(1, mock_log_num);
   OK(mock_log_contains("/api/v2/users answers pages of 25 where 100 were "
                        "asked"));
   /* Another listing is said too; one that answers what was asked is not. */
   push((scripted_t){.status = 200, .body = capped});
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/flows", 100, collect_ids, ids,
-                                err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/flows", 100, GEN_HTTP_NO_BOUND,
+                                collect_ids, ids, err, sizeof(err)));
   push((scripted_t){.status = 200, .body = capped});
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/groups", 25, collect_ids, ids,
-                                err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/groups", 25, GEN_HTTP_NO_BOUND,
+                                collect_ids, ids, err, sizeof(err)));
   EXPECT_EQ_INT(2, mock_log_num);
   teardown(&f);
   return 0;
@@ -643,7 +654,8 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
   char ids[64] = "";
   char err[256];
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/users?id=a&id=b", 80,
-                                collect_ids, ids, err, sizeof(err)));
+                                GEN_HTTP_NO_BOUND, collect_ids, ids, err,
+                                sizeof(err)));
   EXPECT_EQ_STR("u1,u2,u3,u4,u5,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/users?id=a&id=b&pageSize=80&"
                 "pageNumber=1",
@@ -661,8 +673,8 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
                     .body = "{\"entities\":[{\"id\":\"n2\"}],\"pageSize\":25,"
                             "\"pageNumber\":2,\"pageCount\":2}"});
   ids[0] = '\0';
-  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/users", 25, collect_ids, ids,
-                                err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/users", 25, GEN_HTTP_NO_BOUND,
+                                collect_ids, ids, err, sizeof(err)));
   EXPECT_EQ_STR("n1,n2,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/users?cursor=abc",
                 seen[7].url);
@@ -722,7 +734,8 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
   push((scripted_t){.status = 200, .body = "{\"entities\":[{\"id\":\"d1\"}]}"});
   ids[0] = '\0';
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/usage/events/definitions", 0,
-                                collect_ids, ids, err, sizeof(err)));
+                                GEN_HTTP_NO_BOUND, collect_ids, ids, err,
+                                sizeof(err)));
   EXPECT_EQ_STR("d1,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/usage/events/definitions",
                 seen[13].url);
@@ -734,7 +747,8 @@ DEF_TEST(paging_follows_the_answered_size_to_the_end) {
                             "\"pageCount\":2}"});
   ids[0] = '\0';
   CHECK_ZERO(gen_http_get_pages(f.http, "/api/v2/usage/events/definitions", 0,
-                                collect_ids, ids, err, sizeof(err)));
+                                GEN_HTTP_NO_BOUND, collect_ids, ids, err,
+                                sizeof(err)));
   EXPECT_EQ_STR("e1,e2,", ids);
   EXPECT_EQ_STR("https://api.example.test/api/v2/usage/events/definitions?"
                 "pageNumber=2",
@@ -763,8 +777,8 @@ DEF_TEST(refuses_foreign_urls_and_large_bodies) {
   push((scripted_t){.status = 200, .body = "{\"entities\":[1,2"});
   json_object *doc;
   char err[256];
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_JSON);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_JSON);
   OK(strstr(err, "truncated") != NULL);
   teardown(&f);
   return 0;
@@ -780,8 +794,8 @@ DEF_TEST(public_url_without_token) {
   json_object *doc = NULL;
   char err[256];
   CHECK_ZERO(gen_http_get_public_json(
-      f.http, "https://status.example.test/api/v2/components.json", 0, &doc,
-      err, sizeof(err)));
+      f.http, "https://status.example.test/api/v2/components.json", 0,
+      GEN_HTTP_NO_BOUND, &doc, err, sizeof(err)));
   OK(gen_json_get_array(doc, "components") != NULL);
   json_object_put(doc);
   EXPECT_EQ_INT(1, seen_len); /* no token request either */
@@ -789,23 +803,25 @@ DEF_TEST(public_url_without_token) {
                 seen[0].url);
   EXPECT_EQ_STR("", seen[0].authorization);
   push((scripted_t){.status = 401, .body = "{}"});
-  OK(gen_http_get_public_json(f.http, "https://status.example.test/x", 0, &doc,
-                              err, sizeof(err)) == GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_public_json(f.http, "https://status.example.test/x", 0,
+                              GEN_HTTP_NO_BOUND, &doc, err,
+                              sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(2, seen_len);
   EXPECT_EQ_STR("", seen[1].authorization);
   const char *refused[] = {"http://status.example.test/x", "ftp://a.test/x",
                            "https://user:pw@status.example.test/x",
                            "/api/v2/x"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(refused); i++) {
-    OK(gen_http_get_public_json(f.http, refused[i], 0, &doc, err,
-                                sizeof(err)) == GEN_HTTP_ERR_ARGUMENT);
+    OK(gen_http_get_public_json(f.http, refused[i], 0, GEN_HTTP_NO_BOUND, &doc,
+                                err, sizeof(err)) == GEN_HTTP_ERR_ARGUMENT);
     OK(strstr(err, "not an allowed http(s) URL") != NULL);
   }
   EXPECT_EQ_INT(2, seen_len);
   /* the API's own requests still carry the token */
   push((scripted_t){.status = 200, .body = token_body("tok-pub-1", 86400)});
   push((scripted_t){.status = 200, .body = "{}"});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_STR("Bearer tok-pub-1", seen[3].authorization);
   /* A public page that fails is tried once and never makes the org's
@@ -813,12 +829,13 @@ DEF_TEST(public_url_without_token) {
   gen_http_defer_retries(f.http, true);
   push((scripted_t){.status = 503, .body = "{}"});
   OK(gen_http_get_public_json(f.http, "https://status.example.test/x",
-                              MS_TO_CDTIME_T(500), &doc, err,
+                              MS_TO_CDTIME_T(500), GEN_HTTP_NO_BOUND, &doc, err,
                               sizeof(err)) == GEN_HTTP_ERR_STATUS);
   EXPECT_EQ_INT(5, seen_len);
   OK(!gen_http_resting(f.http, NULL));
   push((scripted_t){.status = 200, .body = "{}"});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(6, seen_len);
   teardown(&f);
@@ -872,14 +889,16 @@ DEF_TEST(answer_buffer_kept_for_the_next) {
   push((scripted_t){.status = 200, .body = "{\"id\":\"short\"}"});
   json_object *doc = NULL;
   char err[256];
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/a", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/a", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   EXPECT_EQ_INT(
       1000, (int)json_object_array_length(gen_json_get_array(doc, "entities")));
   json_object_put(doc);
   char *kept = f.http->spare;
   CHECK_NOT_NULL(kept);
   OK(f.http->spare_cap > strlen(big));
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/b", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/b", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   EXPECT_EQ_STR("short", gen_json_get_string(doc, "id"));
   EXPECT_EQ_INT(1, json_object_object_length(doc));
   json_object_put(doc);
@@ -887,7 +906,8 @@ DEF_TEST(answer_buffer_kept_for_the_next) {
   gen_http_release(f.http);  /* the burst is over: nothing kept */
   OK(f.http->spare == NULL);
   push((scripted_t){.status = 200, .body = "{\"id\":\"after\"}"});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/d", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/d", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   EXPECT_EQ_STR("after", gen_json_get_string(doc, "id"));
   json_object_put(doc);
   CHECK_NOT_NULL(f.http->spare); /* kept again for the next */
@@ -896,7 +916,8 @@ DEF_TEST(answer_buffer_kept_for_the_next) {
   memcpy(huge, "{\"id\":\"huge\"}", 13);
   f.org->max_response_size = sizeof(huge);
   push((scripted_t){.status = 200, .body = huge});
-  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/c", &doc, err, sizeof(err)));
+  CHECK_ZERO(gen_http_get_json(f.http, "/api/v2/c", GEN_HTTP_NO_BOUND, &doc,
+                               err, sizeof(err)));
   EXPECT_EQ_STR("huge", gen_json_get_string(doc, "id"));
   json_object_put(doc);
   OK(f.http->spare == NULL); /* over SPARE_MAX: freed, not kept */
@@ -926,8 +947,8 @@ DEF_TEST(secrets_and_tokens_never_logged) {
                             "permission\",\"code\":\"missing.permissions\"}"});
   json_object *doc;
   char err[256];
-  OK(gen_http_get_json(f.http, "/api/v2/x", &doc, err, sizeof(err)) ==
-     GEN_HTTP_ERR_STATUS);
+  OK(gen_http_get_json(f.http, "/api/v2/x", GEN_HTTP_NO_BOUND, &doc, err,
+                       sizeof(err)) == GEN_HTTP_ERR_STATUS);
   GEN_ERROR("genesys_test plugin: listing failed: %s", err);
   OK(mock_log_contains("listing failed: HTTP 403 missing.permissions"));
   OK(!mock_log_contains("tok-SENSITIVE-123"));
@@ -1015,34 +1036,93 @@ DEF_TEST(curl_policy) {
   return 0;
 }
 
-/* A family's bound below MaxResponseSize (the status page's): an answer
- * beyond it is refused as it arrives, named and counted; 0 lifts it. */
-DEF_TEST(answer_limit_of_a_family) {
+/* The handle's bound is the one set before, what and bytes. */
+static bool handle_bound_is(gen_http_t *http, gen_http_bound_t want) {
+  gen_http_bound_t now = gen_http_answer_limit(http, want);
+  return now.bytes == want.bytes && now.what != NULL && want.what != NULL &&
+         strcmp(now.what, want.what) == 0;
+}
+
+/* A request's own bound (the status page's, below MaxResponseSize) applies
+ * to it alone: an answer beyond it is refused as it arrives, named and
+ * counted, and the handle's bound is back for the next request, after the
+ * refusal and after a failure of another kind; the shortcuts' and a
+ * pager's the same; above MaxResponseSize, MaxResponseSize applies. */
+DEF_TEST(a_requests_own_bound_applies_to_it_alone) {
   fixture_t f;
   setup(&f);
   through_on_body = true;
   static char page[4096];
-  size_t n = (size_t)snprintf(page, sizeof(page), "{\"components\":[");
+  size_t n = (size_t)snprintf(page, sizeof(page), "{\"entities\":[");
   for (int i = 0; i < 40; i++)
     n += (size_t)snprintf(page + n, sizeof(page) - n,
-                          "%s{\"name\":\"component %02d\",\"status\":"
+                          "%s{\"id\":\"component %02d\",\"status\":"
                           "\"operational\"}",
                           i ? "," : "", i);
   snprintf(page + n, sizeof(page) - n, "]}");
-  gen_http_answer_limit(f.http, GEN_HTTP_BOUND(1000, "status page"));
-  push((scripted_t){.status = 200, .body = token_body("tok-limit", 86400)});
+  OK(strlen(page) > 1000);
+  gen_http_bound_t outer = GEN_HTTP_BOUND(GEN_MIB(64), "aggregates");
+  gen_http_answer_limit(f.http, outer);
+  gen_http_options_t own = {.answer = GEN_HTTP_BOUND(1000, "status page")};
+  push((scripted_t){.status = 200, .body = token_body("tok-own", 86400)});
   push((scripted_t){.status = 200, .body = page});
   gen_http_response_t resp;
   EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
-                gen_http_request(f.http, "GET", "/s", NULL, NULL, &resp));
+                gen_http_request(f.http, "GET", "/s", NULL, &own, &resp));
   OK(strstr(resp.error, "status page answer larger than 1000 bytes") != NULL);
   EXPECT_EQ_INT(1, (int)atomic_load(&f.stats.too_large));
   gen_http_response_reset(&resp);
-  gen_http_answer_limit(f.http, (gen_http_bound_t){0});
-  push((scripted_t){.status = 200, .body = page});
+  OK(handle_bound_is(f.http, outer));
+  push((scripted_t){.status = 200, .body = page}); /* the handle's: whole */
   CHECK_ZERO(gen_http_request(f.http, "GET", "/s", NULL, NULL, &resp));
   EXPECT_EQ_INT((int)strlen(page), (int)resp.body_len);
   gen_http_response_reset(&resp);
+  /* Failures of other kinds: a final status, no answer at all. */
+  push((scripted_t){.status = 404, .body = "{\"code\":\"not.found\"}"});
+  EXPECT_EQ_INT(GEN_HTTP_ERR_STATUS,
+                gen_http_request(f.http, "GET", "/s", NULL, &own, &resp));
+  gen_http_response_reset(&resp);
+  OK(handle_bound_is(f.http, outer));
+  own.no_retry = true;
+  push((scripted_t){.status = 0});
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TRANSPORT,
+                gen_http_request(f.http, "GET", "/s", NULL, &own, &resp));
+  gen_http_response_reset(&resp);
+  OK(handle_bound_is(f.http, outer));
+  /* A shortcut's and a pager's, each page under it. */
+  json_object *doc = NULL;
+  char err[512];
+  push((scripted_t){.status = 200, .body = page});
+  EXPECT_EQ_INT(
+      GEN_HTTP_ERR_TOO_LARGE,
+      gen_http_get_json(f.http, "/s", own.answer, &doc, err, sizeof(err)));
+  OK(strstr(err, "status page answer larger than 1000 bytes") != NULL);
+  OK(handle_bound_is(f.http, outer));
+  char ids[2048] = "";
+  push((scripted_t){.status = 200,
+                    .body = "{\"entities\":[{\"id\":\"a\"}],\"pageSize\":1,"
+                            "\"pageNumber\":1,\"pageCount\":2}"});
+  push((scripted_t){.status = 200, .body = page});
+  gen_http_pager_t p = {.path = "/l",
+                        .page_size = 1,
+                        .answer = GEN_HTTP_BOUND(1000, "listing page"),
+                        .each = collect_ids,
+                        .ud = ids};
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_http_page_all(f.http, &p, err, sizeof(err)));
+  EXPECT_EQ_INT(2, p.page);
+  OK(strstr(err, "listing page answer larger than 1000 bytes") != NULL);
+  OK(handle_bound_is(f.http, outer));
+  EXPECT_EQ_INT(3, (int)atomic_load(&f.stats.too_large));
+  /* The lower of the two: MaxResponseSize under the request's own. */
+  f.org->max_response_size = 1200;
+  own.answer = GEN_HTTP_BOUND(GEN_MIB(64), "status page");
+  push((scripted_t){.status = 200, .body = page});
+  EXPECT_EQ_INT(GEN_HTTP_ERR_TOO_LARGE,
+                gen_http_request(f.http, "GET", "/s", NULL, &own, &resp));
+  OK(strstr(resp.error, "larger than MaxResponseSize (1200 bytes)") != NULL);
+  gen_http_response_reset(&resp);
+  EXPECT_EQ_INT(4, (int)atomic_load(&f.stats.too_large));
   through_on_body = false;
   teardown(&f);
   return 0;
@@ -1107,7 +1187,7 @@ int main(void) {
   RUN_TEST(refuses_foreign_urls_and_large_bodies);
   RUN_TEST(body_kept_up_to_max_response_size);
   RUN_TEST(token_answer_bounded);
-  RUN_TEST(answer_limit_of_a_family);
+  RUN_TEST(a_requests_own_bound_applies_to_it_alone);
   RUN_TEST(answer_bounds_nest_and_the_lower_applies);
   RUN_TEST(answer_buffer_kept_for_the_next);
   RUN_TEST(secrets_and_tokens_never_logged);

@@ -20,6 +20,8 @@
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static int tokens_issued, channels_made, subscriptions;
 static char last_subscription[1024];
+/* Called (once) while the next subscription is made, outside fake_lock. */
+static void (*during_subscription)(void);
 
 static int fake_perform(gen_http_t *http, const char *method, const char *url,
                         const char *body, struct curl_slist *headers,
@@ -50,7 +52,14 @@ static int fake_perform(gen_http_t *http, const char *method, const char *url,
     resp->status = 404;
     snprintf(text, sizeof(text), "{\"message\":\"no\",\"status\":404}");
   }
+  void (*during)(void) = NULL;
+  if (strcmp(method, "PUT") == 0 && during_subscription != NULL) {
+    during = during_subscription;
+    during_subscription = NULL;
+  }
   pthread_mutex_unlock(&fake_lock);
+  if (during != NULL)
+    during();
   resp->body = strdup(text);
   resp->body_len = strlen(resp->body);
   return 0;
@@ -119,7 +128,7 @@ static int fake_send_text(gen_ws_t *ws, const char *msg, size_t len) {
 
 typedef struct {
   atomic_int messages, baselines;
-  atomic_int topics_at_baseline;
+  atomic_int topics_at_baseline, topics_baselined;
   atomic_int losses, topics_lost, lost_out_of_order;
 } seen_t;
 
@@ -143,6 +152,7 @@ static int on_connected(void *ud, gen_http_t *http, char *const *topics,
       failed[i] = 1;
     }
   atomic_store(&seen->topics_at_baseline, (int)n);
+  atomic_fetch_add(&seen->topics_baselined, (int)n);
   atomic_fetch_add(&seen->baselines, 1);
   return 0;
 }
@@ -388,6 +398,38 @@ DEF_TEST(a_failed_baseline_stays_with_its_topics) {
   return 0;
 }
 
+/* The topic set grows while the channel's first subscription is under way
+ * (a member listing that ends then, as at a start with AgentActivity): the
+ * baseline of that subscription reads only the topics it subscribed, the
+ * topic gained after it its own baseline: each topic read once (it read the
+ * gained topic twice, as the users listing of 200 agents twice in the e2e
+ * paging test under load). */
+#define TOPIC_C "v2.users.u1.activity"
+static void grow_topics(void) {
+  char *topics[] = {TOPIC_A, TOPIC_B, TOPIC_C};
+  gen_notify_set_topics(consumer, topics, 3);
+}
+
+DEF_TEST(topics_gained_during_a_subscription_baselined_once) {
+  pthread_mutex_lock(&fake_lock);
+  during_subscription = grow_topics;
+  pthread_mutex_unlock(&fake_lock);
+  gen_notify_t *n = start(NULL);
+  CHECK_NOT_NULL(n);
+  OK(WAIT_FOR(atomic_load(&seen.baselines) == 2));
+  OK(WAIT_FOR(locked(&subscriptions) == 2));
+  nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL); /* no third */
+  EXPECT_EQ_INT(2, atomic_load(&seen.baselines));
+  EXPECT_EQ_INT(1, atomic_load(&seen.topics_at_baseline)); /* TOPIC_C */
+  EXPECT_EQ_INT(3, atomic_load(&seen.topics_baselined));
+  pthread_mutex_lock(&fake_lock);
+  OK(strstr(last_subscription, TOPIC_C) != NULL);
+  pthread_mutex_unlock(&fake_lock);
+  EXPECT_EQ_INT(1, locked(&connects));
+  stop(n);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   http_perform = fake_perform;
@@ -399,5 +441,6 @@ int main(void) {
   RUN_TEST(wall_clock_step_is_no_silence);
   RUN_TEST(refused_handshake_makes_a_new_channel);
   RUN_TEST(a_failed_baseline_stays_with_its_topics);
+  RUN_TEST(topics_gained_during_a_subscription_baselined_once);
   END_TEST;
 }

@@ -263,6 +263,18 @@ DEF_TEST(gaps_on_genesys_clock) {
   gen_conv_repair_connected(r, topics, 2, T0 + 100 * S);
   EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 3600 * S));
   gen_conv_repair_free(r);
+  /* Its clock 20 s behind ours: the window (10:00 to 10:02 its) is asked
+   * GapRepairDelay (120 s) after its end on its clock, 10:04:20 ours, not
+   * at 10:04:00 ours (its 10:03:40, before the delay it needs). */
+  r = repair(T0 - 600 * S);
+  OK(gen_conv_repair_live(r, "q0", GEN_MEDIA_VOICE, GEN_CONV_OFFERED,
+                          T0 - 20 * S, T0));
+  gen_conv_repair_lost(r, topics, 2, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 2, T0 + 100 * S);
+  EXPECT_EQ_PTR(NULL, gen_conv_repair_next(r, T0 + 250 * S));
+  OK(asks(r, T0 + 260 * S,
+          "2026-11-23T10:00:00.000Z/2026-11-23T10:02:00.000Z"));
+  gen_conv_repair_free(r);
   gen_live_free(&l, set.count);
   gen_entity_set_free(&set);
   return 0;
