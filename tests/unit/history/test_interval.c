@@ -302,11 +302,9 @@ DEF_TEST(ranges_are_capped_and_continue) {
   return 0;
 }
 
-/* A fresh engine takes one bucket of Q1 and leaves (as if killed): the
- * state file it wrote goes to text, unless NULL. */
-/* The state file's text into text. */
-static int read_state(char *text, size_t size) {
-  FILE *f = fopen(path, "r");
+/* The text of the file at p into text. */
+static int read_text(const char *p, char *text, size_t size) {
+  FILE *f = fopen(p, "r");
   CHECK_NOT_NULL(f);
   size_t n = fread(text, 1, size - 1, f);
   fclose(f);
@@ -314,6 +312,13 @@ static int read_state(char *text, size_t size) {
   return 0;
 }
 
+/* The state file's text into text. */
+static int read_state(char *text, size_t size) {
+  return read_text(path, text, size);
+}
+
+/* A fresh engine takes one bucket of Q1 and leaves (as if killed): the
+ * state file it wrote goes to text, unless NULL. */
 static int state_of_one_bucket(char *text, size_t size) {
   unlink(path);
   gen_interval_t *gi = make(3600000, 100, path);
@@ -381,12 +386,7 @@ DEF_TEST(state_survives_restart) {
 static int read_records(char *text, size_t size) {
   char rec[300];
   snprintf(rec, sizeof(rec), "%s.records", path);
-  FILE *f = fopen(rec, "r");
-  CHECK_NOT_NULL(f);
-  size_t n = fread(text, 1, size - 1, f);
-  fclose(f);
-  text[n] = '\0';
-  return 0;
+  return read_text(rec, text, size);
 }
 
 /* The state file as versions before the journal wrote it: one bucket of
