@@ -11,12 +11,18 @@
  * 8 durations: 24 counters and 16 gauges a bucket; counts 0 to 30, sums of
  * milliseconds to match), and prints the heap bytes (mallinfo2) a record
  * takes, from the difference between B buckets and one; then the state
- * file's size, how long it takes to write and to read back, and the heap
- * after reading it.
+ * file's and the records journal's sizes (the records are in the journal,
+ * "<state>.records", not in the state file), and the steady state: R
+ * reads of one new bucket a key (the window's and the schedule's revisits
+ * planned, none changed), the bytes a read writes (the state file whole,
+ * the journal's lines) and the time of its save; reads go on until the
+ * journal is compacted (its dead entries past its live ones; at most C
+ * reads), whose time and size are printed; then the state read back (the
+ * journal replayed): its time, the heap and VmHWM.
  *
- *   bench_revisit [-k keys] [-b buckets] [-s seed]
+ *   bench_revisit [-k keys] [-b buckets] [-r reads] [-c reads] [-s seed]
  *
- *   defaults: 4000 keys, 400 buckets.
+ *   defaults: 4000 keys, 400 buckets, 20 reads, compaction within 600.
  */
 #include "bench_util.h"
 #include "gen_interval.h"
@@ -94,7 +100,7 @@ static gen_interval_t *engine(const char *path, size_t buckets) {
 
 /* Feeds keys keys the buckets buckets before NOW_MS, one scope of four keys
  * a request (a batch of 25 scopes). */
-static void feed(gen_interval_t *gi, size_t keys, size_t buckets) {
+static void feed_at(gen_interval_t *gi, size_t keys, int64_t now) {
   static const char *const media[] = {"voice", "chat", "email", "message"};
   gen_interval_sink_t sink = {.bucket = on_bucket};
   size_t scopes = (keys + 3) / 4;
@@ -109,8 +115,13 @@ static void feed(gen_interval_t *gi, size_t keys, size_t buckets) {
       batch[i] = ids[s0 + i];
     }
     gen_interval_range_t r;
-    while (gen_interval_plan(gi, batch, n, NOW_MS, &r) == 1) {
-      for (int64_t t = r.start_ms; t < r.end_ms; t += G_MS)
+    while (gen_interval_plan(gi, batch, n, now, &r) == 1) {
+      /* the steady state: the new bucket alone (the revisits find the
+       * others unchanged: the API's answer for them is left out) */
+      int64_t from = r.revisit > 0  ? r.end_ms
+                     : now > NOW_MS ? r.end_ms - G_MS
+                                    : r.start_ms;
+      for (int64_t t = from; t < r.end_ms; t += G_MS)
         for (size_t i = 0; i < n; i++)
           for (size_t m = 0; m < 4 && (s0 + i) * 4 + m < keys; m++) {
             gen_key_t key = {.str = {batch[i], media[m]}};
@@ -120,17 +131,46 @@ static void feed(gen_interval_t *gi, size_t keys, size_t buckets) {
               exit(1);
             }
           }
-      gen_interval_commit(gi, batch, n, &r, NOW_MS, &sink);
+      gen_interval_commit(gi, batch, n, &r, now, &sink);
     }
   }
   free(ids);
   free(batch);
 }
 
+static void feed(gen_interval_t *gi, size_t keys, size_t buckets) {
+  (void)buckets; /* InitialBackfill: the engine's */
+  feed_at(gi, keys, NOW_MS);
+}
+
+static off_t file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* The state at path read back (its journal replayed): time, heap, VmHWM. */
+static int load_only(const char *path, size_t buckets) {
+  size_t heap3 = heap_bytes();
+  double hwm0 = vm_mib("VmHWM:");
+  double t0 = now_s();
+  gen_interval_t *gi = engine(path, buckets);
+  double t1 = now_s();
+  gen_interval_stats_t is;
+  gen_interval_get_stats(gi, &is);
+  printf(
+      "read back in %.0f ms: %zu keys, heap %.1f MiB; VmHWM %.1f MiB before, "
+      "%.1f after\n",
+      (t1 - t0) * 1000, is.keys, (double)(heap_bytes() - heap3) / 1048576.0,
+      hwm0, vm_mib("VmHWM:"));
+  gen_interval_free(gi);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  size_t keys = 4000, buckets = 400;
+  size_t keys = 4000, buckets = 400, reads = 20, most = 600;
+  const char *load = NULL;
   int opt;
-  while ((opt = getopt(argc, argv, "k:b:s:")) != -1) {
+  while ((opt = getopt(argc, argv, "k:b:r:c:s:L:")) != -1) {
     switch (opt) {
     case 'k':
       keys = strtoul(optarg, NULL, 10);
@@ -138,17 +178,30 @@ int main(int argc, char **argv) {
     case 'b':
       buckets = strtoul(optarg, NULL, 10);
       break;
+    case 'r':
+      reads = strtoul(optarg, NULL, 10);
+      break;
+    case 'L': /* the read back alone, in a process of its own */
+      load = optarg;
+      break;
+    case 'c':
+      most = strtoul(optarg, NULL, 10);
+      break;
     case 's':
       rng = strtoull(optarg, NULL, 10) | 1;
       break;
     default:
-      fprintf(stderr, "usage: %s [-k keys] [-b buckets (≤ 400)] [-s seed]\n",
+      fprintf(stderr,
+              "usage: %s [-k keys] [-b buckets (≤ 400)] [-r reads] "
+              "[-c reads] [-s seed]\n",
               argv[0]);
       return 2;
     }
   }
   if (keys < 1 || buckets < 2 || buckets > 400)
     return 2;
+  if (load != NULL)
+    return load_only(load, buckets);
   /* A bucket is kept while younger than 100 h: 400 at PT15M. The first
    * fetch starts buckets back (InitialBackfill), so every one is kept. */
   size_t heap0 = heap_bytes();
@@ -177,28 +230,57 @@ int main(int argc, char **argv) {
   gen_interval_save(gi); /* the snapshot, "<path>.next" */
   gen_interval_save(gi); /* made the state file */
   double t1 = now_s();
-  gen_interval_free(gi);
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    perror(path);
-    return 1;
+  char rec[80], next[80];
+  snprintf(rec, sizeof(rec), "%s.records", path);
+  snprintf(next, sizeof(next), "%s.next", path);
+  off_t state = file_size(path), journal = file_size(rec);
+  printf("state file %.2f MiB, records journal %.1f MiB (%.1f bytes a "
+         "record); both written in %.0f ms\n",
+         (double)state / 1048576.0, (double)journal / 1048576.0,
+         (double)journal / (double)(keys * buckets), (t1 - t0) * 1000);
+
+  /* The steady state: a read a new bucket a key. */
+  int64_t now = NOW_MS;
+  double save_ms = 0, state_bytes = 0, journal_bytes = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < most; i++) {
+    now += G_MS;
+    off_t before = file_size(rec);
+    feed_at(gi, keys, now);
+    t0 = now_s();
+    gen_interval_save(gi);
+    t1 = now_s();
+    off_t after = file_size(rec);
+    if (after < before) {
+      printf("compacted after %zu reads: %.1f MiB to %.1f MiB in %.0f ms "
+             "(the save with it)\n",
+             i + 1, (double)before / 1048576.0, (double)after / 1048576.0,
+             (t1 - t0) * 1000);
+      break;
+    }
+    if (i < reads) {
+      n++;
+      save_ms += (t1 - t0) * 1000;
+      state_bytes += (double)file_size(next);
+      journal_bytes += (double)(after - before);
+    }
   }
-  printf("state file %.1f MiB, %.1f bytes a record; written in %.0f ms\n",
-         (double)st.st_size / 1048576.0,
-         (double)st.st_size / (double)(keys * buckets), (t1 - t0) * 1000);
-  size_t heap3 = heap_bytes();
-  double hwm0 = vm_mib("VmHWM:");
-  t0 = now_s();
-  gi = engine(path, buckets);
-  t1 = now_s();
-  gen_interval_stats_t is;
-  gen_interval_get_stats(gi, &is);
-  printf(
-      "read back in %.0f ms: %zu keys, heap %.1f MiB; VmHWM %.1f MiB before, "
-      "%.1f after\n",
-      (t1 - t0) * 1000, is.keys, (double)(heap_bytes() - heap3) / 1048576.0,
-      hwm0, vm_mib("VmHWM:"));
+  if (n > 0)
+    printf("a read (one new bucket a key, %zu reads): state file %.2f MiB "
+           "written whole, journal %.2f MiB appended (%.1f bytes a key); "
+           "save %.0f ms\n",
+           n, state_bytes / n / 1048576.0, journal_bytes / n / 1048576.0,
+           journal_bytes / n / (double)keys, save_ms / n);
+  gen_interval_save(gi);
   gen_interval_free(gi);
+  /* in a process of its own: VmHWM is the load's */
+  char cmd[4200];
+  snprintf(cmd, sizeof(cmd), "'%s' -L '%s'", argv[0], path);
+  fflush(stdout);
+  if (system(cmd) != 0)
+    return 1;
   unlink(path);
+  unlink(rec);
+  unlink(next);
   return 0;
 }

@@ -565,7 +565,9 @@ static void files_free(file_t *files, size_t n) {
 }
 
 /* The files of one state path: itself and its siblings (".next",
- * ".journal"), not gen_state's temporary files. */
+ * ".records", ".journal"), not gen_state's temporary files: scanned
+ * together after the read that wrote them, so that a take-over restores a
+ * state file and its records journal of one moment. */
 static bool sibling_of(const char *base, const char *name) {
   return strncmp(name, base, strlen(base)) == 0 &&
          strstr(name + strlen(base), ".tmp.") == NULL;

@@ -17,8 +17,8 @@
  *
  * What moves with the lease: the state files the instance uses (every path
  * gen_state_path() makes while the instance is built or read, and its
- * siblings: ".next", ".journal"), copied to "…/state/<file name>" after
- * each read that changed one, with a transaction that holds only while
+ * siblings: ".next", ".records", ".journal"), copied to "…/state/<file name>"
+ * after each read that changed one, with a transaction that holds only while
  * the key is still ours; a new holder writes them into its own state
  * directory before the instance is built.
  */

@@ -15,20 +15,24 @@
 #include "gen_time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GI_MAX_NAMES 256
 #define GI_STATE_VERSION 1
-/* The records RevisitAt keeps (by default to 100 h: 400 PT15M buckets a
- * key) make the file about 78 bytes a key's bucket with every default
- * metric (bench_revisit): 0.6 GB at 5,000 queues and 4 media types, past
- * gen_state's 64 MiB, which would restart every counter at zero. A key's
- * records are one base64 string, not objects: the tree json-c makes of it
- * is little more than the text. */
+/* The state file of versions before the records journal held the records
+ * RevisitAt keeps (400 PT15M buckets a key at 100 h), about 78 bytes a
+ * key's bucket with every default metric (bench_revisit): 0.6 GB at 5,000
+ * queues and 4 media types, past gen_state's 64 MiB. It is still read (its
+ * records go to the journal); a key's records are one base64 string, not
+ * objects: the tree json-c makes of it is little more than the text. */
 #define GI_STATE_MAX_SIZE (1024LL * 1024 * 1024)
 /* 2020-01-01T00:00:00Z: progress older than this was not written by an
  * engine of ours (the plugins date from 2026, InitialBackfill reaches 31
@@ -52,6 +56,14 @@ typedef struct {
   uint32_t off;    /* where its counters start in its key's data */
 } gi_record_t;
 
+/* A record as it was before the current epoch changed it. */
+typedef struct {
+  uint32_t bucket;
+  uint64_t hash;
+  gi_num_t *nums; /* its counters, named */
+  size_t n;
+} gi_undo_t;
+
 typedef struct {
   char *id;
   int64_t origin;     /* first bucket start taken; 0 = not started */
@@ -60,6 +72,10 @@ typedef struct {
   bool refused; /* its progress in the state file was refused */
   /* per age of the schedule: buckets before it had their revisit then */
   int64_t revisit_w[GEN_REVISIT_MAX];
+  /* Where its records may be pruned: before keep_d, as of the state file
+   * (a restart from it may revisit anything after), keep_h as of the
+   * snapshot held, keep_now as of the last commit. */
+  int64_t keep_d, keep_h, keep_now;
   size_t *keys; /* its keys, so that a commit touches only its batch */
   size_t n_keys, cap_keys;
 } gi_scope_t;
@@ -67,6 +83,16 @@ typedef struct {
 typedef struct {
   gen_key_t *key; /* owned (gen_key_copy): the key map points at it */
   size_t scope;
+  /* The records of this epoch's changes as they were before it (see
+   * "records journal"): what a compaction writes for the state file's
+   * epoch. */
+  gi_undo_t *undo;
+  size_t n_undo, cap_undo;
+  /* The buckets this epoch recorded first (a backfill's hundreds a key):
+   * 4 bytes each, ascending (they come in time order). */
+  uint32_t *fresh;
+  size_t n_fresh, cap_fresh;
+  bool jdef; /* defined ("K" line) in the journal as open now */
   gi_num_t *totals;
   size_t n_totals;
   gi_record_t *records; /* sorted by start */
@@ -97,6 +123,7 @@ typedef struct {
   char *json; /* "name": as the state file writes it, escaped once */
   size_t json_len;
   bool counter;
+  bool jdef; /* defined ("N" line) in the journal as open now */
 } gi_name_t;
 
 struct gen_interval_s {
@@ -126,6 +153,24 @@ struct gen_interval_s {
    * "<state_path>.next", made the state file at the next one (see
    * gen_interval_save). */
   bool snapshot_held;
+
+  /* The records journal "<state_path>.records" (see "records journal"). */
+  char *rec_path;
+  int jfd;            /* open to append; -1: none */
+  int64_t jlen;       /* its bytes written whole */
+  gen_buf_t jbuf;     /* lines not yet written */
+  uint64_t epoch;     /* of the changes now: the next snapshot's */
+  uint64_t durable;   /* the state file's */
+  bool epoch_marked;  /* "E <epoch>" is in the journal (or jbuf) */
+  int64_t tail_off;   /* where that line starts */
+  uint64_t j_entries; /* its "R" lines, live and dead */
+  uint64_t j_tail;    /* of which after "E <epoch>" */
+  uint64_t held;      /* the epoch of the snapshot held */
+  uint64_t j_id;      /* the journal's, named by the state file too */
+  bool j_read;        /* the state file names its epoch: the journal holds
+                         its records (else they were in it, or none) */
+  bool j_lazy;        /* no record at load: made with the first */
+  gen_ratelimit_t j_complain;
 
   gen_interval_stats_t stats;
 };
@@ -401,8 +446,10 @@ static int record_put(gen_interval_t *gi, gi_key_t *k, int64_t start,
     old_len = rec_len(k, i);
   } else {
     uint32_t b = (uint32_t)(start / gi->o.granularity_ms);
-    while (i < k->n_records && k->records[i].bucket < b)
-      i++;
+    /* the newest, usually (a new bucket, a journal read back) */
+    i = k->n_records;
+    while (i > 0 && k->records[i - 1].bucket > b)
+      i--;
     gi_record_t *r = realloc(k->records, (k->n_records + 1) * sizeof(*r));
     if (r == NULL)
       return -ENOMEM;
@@ -510,38 +557,11 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
-/* A key's records in the state file: per record the varint of its bucket
- * less the one before (the first: less 0), its hash's 8 bytes (least
- * significant first), the varint of its counters' length and those, as
- * kept: the whole in base64, one JSON string a key (where an object a
- * record, its counters named, took 528 bytes: bench_revisit). */
-static int records_write(gen_buf_t *buf, const gi_key_t *k) {
-  gen_buf_t bytes = GEN_BUF_INIT(SIZE_MAX);
-  uint32_t prev = 0;
-  int status = 0;
-  for (size_t r = 0; status == 0 && r < k->n_records; r++) {
-    uint8_t head[28];
-    size_t n = varint_put(head, k->records[r].bucket - prev);
-    prev = k->records[r].bucket;
-    for (int i = 0; i < 8; i++)
-      head[n++] = (uint8_t)(k->records[r].hash >> (8 * i));
-    size_t len = rec_len(k, r);
-    n += varint_put(head + n, len);
-    status = gen_buf_add(&bytes, head, n);
-    if (status == 0 && len > 0)
-      status = gen_buf_add(&bytes, k->data + k->records[r].off, len);
-  }
-  if (status == 0)
-    status = gen_buf_add(buf, "\"", 1);
-  if (status == 0)
-    status = gen_buf_add_base64(buf, (const uint8_t *)bytes.data, bytes.len);
-  gen_buf_free(&bytes);
-  return status == 0 ? gen_buf_add(buf, "\"", 1) : status;
-}
-
-/* "key":{"scope":…,"totals":{…},"cols":[names],"records":"base64"} (older
- * versions wrote "buckets":[{"start":…,"hash":…,"counters":{…}},…], which
- * state_load_doc still reads) */
+/* "key":{"scope":…,"totals":{…}}. The records of its buckets are in the
+ * journal (see "records journal"); versions before it wrote them here,
+ * ,"cols":[names],"records":"base64" (and before that
+ * "buckets":[{"start":…,"hash":…,"counters":{…}},…]), which
+ * state_load_doc still reads. */
 static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
                      const gi_key_t *k) {
   /* Joined at each save, not kept: a megabyte at 5,000 queues. */
@@ -554,25 +574,14 @@ static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
     status = gen_buf_add_str(buf, ",\"totals\":");
   if (status == 0)
     status = nums_write(buf, gi, k->totals, k->n_totals);
-  if (status == 0 && k->n_records > 0) {
-    status = gen_buf_add_str(buf, ",\"cols\":[");
-    for (size_t c = 0; status == 0 && c < k->n_cols; c++) {
-      const gi_name_t *name = &gi->names[k->cols[c]];
-      if (c > 0)
-        status = gen_buf_add(buf, ",", 1);
-      if (status == 0) /* its JSON less the colon */
-        status = gen_buf_add(buf, name->json, name->json_len - 1);
-    }
-    if (status == 0)
-      status = gen_buf_add_str(buf, "],\"records\":");
-    if (status == 0)
-      status = records_write(buf, k);
-  }
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
-/* Reads a key's records as records_write wrote them. -EINVAL for anything
- * else (the file is not ours). */
+/* Reads a key's records as versions before the journal wrote them in the
+ * state file: per record the varint of its bucket less the one before (the
+ * first: less 0), its hash's 8 bytes (least significant first), the varint
+ * of its counters' length and those, as kept, the whole in base64. -EINVAL
+ * for anything else (the file is not ours). */
 static int records_load(gen_interval_t *gi, gi_key_t *k, json_object *cols,
                         const char *text) {
   size_t n_cols = json_object_array_length(cols), len = strlen(text);
@@ -733,8 +742,10 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf,
                        gen_state_stream_t *stream) {
   buf->len = 0;
   int status = gen_buf_printf(
-      buf, "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"scopes\":{",
-      GI_STATE_VERSION, gi->o.granularity_ms);
+      buf,
+      "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"journal\":%" PRIu64
+      ",\"journal_id\":\"%016" PRIx64 "\",\"scopes\":{",
+      GI_STATE_VERSION, gi->o.granularity_ms, gi->epoch, gi->j_id);
   bool first = true;
   for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
     const gi_scope_t *s = &gi->scopes[i];
@@ -777,6 +788,18 @@ static int next_path(const gen_interval_t *gi, char *path, size_t size) {
              : 0;
 }
 
+/* The key of the state file's (and the journal's) text, in scope. */
+static ssize_t key_load(gen_interval_t *gi, const char *key, size_t scope) {
+  char *text = strdup(key);
+  if (text == NULL)
+    return -ENOMEM;
+  gen_key_t typed;
+  key_parse(text, &typed);
+  ssize_t k = key_get(gi, &typed, scope);
+  free(text);
+  return k;
+}
+
 static int state_load_doc(gen_interval_t *gi, json_object *doc) {
   int64_t version = 0, granularity = 0;
   if (!gen_json_get_int64(doc, "version", &version) ||
@@ -785,6 +808,14 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
   bool same_granularity =
       gen_json_get_int64(doc, "granularity_ms", &granularity) &&
       granularity == gi->o.granularity_ms;
+  int64_t epoch;
+  if (gen_json_get_int64(doc, "journal", &epoch)) {
+    if (epoch < 0 || !gen_hex64_parse(gen_json_get_string(doc, "journal_id"),
+                                      &gi->j_id, NULL))
+      return -ERANGE;
+    gi->durable = (uint64_t)epoch;
+    gi->j_read = same_granularity;
+  }
   json_object *scopes = gen_json_get_object(doc, "scopes");
   if (same_granularity && scopes != NULL) {
     json_object_object_foreach(scopes, id, a) {
@@ -835,13 +866,7 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
     ssize_t s = scope_get(gi, scope_id, true);
     if (s < 0)
       return (int)s;
-    char *text = strdup(key);
-    if (text == NULL)
-      return -ENOMEM;
-    gen_key_t typed;
-    key_parse(text, &typed);
-    ssize_t k = key_get(gi, &typed, (size_t)s);
-    free(text);
+    ssize_t k = key_load(gi, key, (size_t)s);
     if (k < 0)
       return (int)k;
     gi_key_t *kk = &gi->keys[k];
@@ -888,6 +913,653 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
 
 static void state_forget(gen_interval_t *gi);
 
+/* ---- records journal ---------------------------------------------------- */
+
+/* The records (hash and counters of each recent bucket, kept for its
+ * revisits: 1.6 M at RevisitAt "24h 100h" and 5,000 queues x 4 media) are
+ * not in the state file, which is rewritten whole every read, but in the
+ * journal "<state_path>.records", appended as they change and rewritten
+ * whole (compacted) only when its dead entries outnumber its live ones (or
+ * a quarter of them are dead past GI_JOURNAL_MAX). Lines of text, each
+ * whole only with its '\n':
+ *
+ *   genesys-records 1 <granularity ms> <id: the state file names it>
+ *   E <epoch>      the entries after it are of that epoch
+ *   N <id> "name"  a counter's name
+ *   K <id> ["scope","the key's strings joined by tabs"]
+ *   R <id> <base64>
+ *
+ * An R line is a record of key id: the varint of its bucket (start /
+ * granularity), its hash's 8 bytes (least significant first), per counter
+ * not 0 the varint of its name's id and its value (rec_value_put); a later
+ * R of the same key and bucket replaces it. A record goes when the state's
+ * progress no longer needs it (scope_keep): derived again at load, so a
+ * prune costs no line.
+ *
+ * Why a SIGKILL at any point loses nothing and counts nothing twice: the
+ * changes between two snapshots of the state are an epoch; the state file
+ * names the epoch it holds ("journal"), and the journal marks each epoch's
+ * first entry (epochs only go up along the file). A load replays the
+ * entries up to the state file's epoch, the later ones win, and cuts the
+ * journal before the first entry of a later epoch (and before a torn or
+ * unreadable last line): the records are then exactly those of the state
+ * file, whose totals they match. A bucket whose record was cut is asked for
+ * again as the state file says (new, or a revisit not yet done) and counted
+ * against the record the state had, as the first time. The journal's lines
+ * are written at each commit (a SIGKILL keeps what write() took) and
+ * fdatasync'ed before the state file that names their epoch replaces the
+ * last (power loss), once a read: the state never holds an epoch whose
+ * records are not on disk. A compaction writes the records as of the state
+ * file, not as of memory: the records this epoch changed are written as
+ * they were before it (undo), then the epoch's own lines as they are in the
+ * file; records are pruned only as of the state file (keep_d). */
+
+#define GI_JOURNAL_MAGIC "genesys-records 1"
+/* A journal past this is compacted once a quarter of its entries are dead
+ * (not a half): its disk bound. Not at every save: live records alone may
+ * pass it (20,000 keys). */
+#define GI_JOURNAL_MAX (1024LL * 1024 * 1024)
+/* Fewer entries than this are not worth a rewrite. */
+#define GI_JOURNAL_MIN 4096
+#define GI_JOURNAL_LINE_MAX 65536
+
+/* Where the records of s may go: none that a revisit may still ask for,
+ * within the window or before a scheduled one. */
+static int64_t scope_keep(const gen_interval_t *gi, const gi_scope_t *s) {
+  int64_t g = gi->o.granularity_ms;
+  int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] < keep)
+      keep = s->revisit_w[a];
+  return keep;
+}
+
+/* Record i of k as named counters (those not 0): *n of them in out. */
+static bool rec_nums(const gi_key_t *k, size_t i, gi_num_t *out, size_t *n) {
+  double row[GI_MAX_NAMES];
+  *n = 0;
+  if (!rec_counters(k, i, row))
+    return false;
+  for (size_t c = 0; c < k->n_cols; c++)
+    if (row[c] != 0)
+      out[(*n)++] = (gi_num_t){.name = k->cols[c], .value = row[c]};
+  return true;
+}
+
+static int jline_name(gen_interval_t *gi, gen_buf_t *b, uint16_t name) {
+  gi_name_t *nm = &gi->names[name];
+  int status = gen_buf_printf(b, "N %u ", (unsigned)name);
+  if (status == 0)
+    status = gen_buf_add(b, nm->json, nm->json_len - 1); /* less ':' */
+  if (status == 0)
+    status = gen_buf_add(b, "\n", 1);
+  if (status == 0)
+    nm->jdef = true;
+  return status;
+}
+
+static int jline_key(gen_interval_t *gi, gen_buf_t *b, size_t key) {
+  gi_key_t *k = &gi->keys[key];
+  int status = gen_buf_printf(b, "K %zu [", key);
+  if (status == 0)
+    status = gen_buf_add_json_string(b, gi->scopes[k->scope].id);
+  if (status == 0)
+    status = gen_buf_add(b, ",", 1);
+  if (status == 0)
+    status = key_json(k->key, b);
+  if (status == 0)
+    status = gen_buf_add(b, "]\n", 2);
+  if (status == 0)
+    k->jdef = true;
+  return status;
+}
+
+/* An "R" line: the record of key's bucket, its counters among nums (the
+ * names it needs defined before it when they are not yet). */
+static int jline_record(gen_interval_t *gi, gen_buf_t *b, size_t key,
+                        uint32_t bucket, uint64_t hash, const gi_num_t *nums,
+                        size_t n) {
+  uint8_t enc[16 + GI_MAX_NAMES * 14];
+  size_t len = varint_put(enc, bucket);
+  int status = 0;
+  for (int i = 0; i < 8; i++)
+    enc[len++] = (uint8_t)(hash >> (8 * i));
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    if (!gi->names[nums[i].name].counter || nums[i].value == 0)
+      continue;
+    if (!gi->names[nums[i].name].jdef)
+      status = jline_name(gi, b, nums[i].name);
+    len += varint_put(enc + len, nums[i].name);
+    len += rec_value_put(enc + len, nums[i].value);
+  }
+  if (status == 0 && !gi->keys[key].jdef)
+    status = jline_key(gi, b, key);
+  if (status == 0)
+    status = gen_buf_printf(b, "R %zu ", key);
+  if (status == 0)
+    status = gen_buf_add_base64(b, enc, len);
+  return status == 0 ? gen_buf_add(b, "\n", 1) : status;
+}
+
+static void undo_free(gi_key_t *k) {
+  for (size_t u = 0; u < k->n_undo; u++)
+    free(k->undo[u].nums);
+  free(k->undo);
+  free(k->fresh);
+  k->undo = NULL;
+  k->fresh = NULL;
+  k->n_undo = k->cap_undo = k->n_fresh = k->cap_fresh = 0;
+}
+
+static void undo_clear(gen_interval_t *gi) {
+  for (size_t i = 0; i < gi->n_keys; i++)
+    undo_free(&gi->keys[i]);
+}
+
+static const gi_undo_t *undo_find(const gi_key_t *k, uint32_t bucket) {
+  for (size_t u = 0; u < k->n_undo; u++)
+    if (k->undo[u].bucket == bucket)
+      return &k->undo[u];
+  return NULL;
+}
+
+/* Where bucket is, or would go, in k's fresh buckets. */
+static size_t fresh_at(const gi_key_t *k, uint32_t bucket) {
+  size_t lo = 0, hi = k->n_fresh;
+  if (hi > 0 && k->fresh[hi - 1] < bucket)
+    return hi; /* the usual case: the newest */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (k->fresh[mid] < bucket)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static bool fresh_has(const gi_key_t *k, uint32_t bucket) {
+  size_t at = fresh_at(k, bucket);
+  return at < k->n_fresh && k->fresh[at] == bucket;
+}
+
+/* Keeps the record of k's bucket as it was before this epoch's first
+ * change of it: none (fresh), or its hash and counters (undo, a few a key
+ * an epoch: a list). */
+static int undo_note(gen_interval_t *gi, gi_key_t *k, int64_t start) {
+  uint32_t bucket = (uint32_t)(start / gi->o.granularity_ms);
+  if (gi->jfd < 0 || fresh_has(k, bucket) || undo_find(k, bucket) != NULL)
+    return 0;
+  ssize_t at = record_find(gi, k, start);
+  if (at < 0) {
+    size_t i = fresh_at(k, bucket);
+    if (grow((void **)&k->fresh, &k->cap_fresh, k->n_fresh + 1,
+             sizeof(*k->fresh)) != 0)
+      return -ENOMEM;
+    memmove(&k->fresh[i + 1], &k->fresh[i],
+            (k->n_fresh - i) * sizeof(*k->fresh));
+    k->fresh[i] = bucket;
+    k->n_fresh++;
+    return 0;
+  }
+  gi_num_t nums[GI_MAX_NAMES];
+  size_t n;
+  if (!rec_nums(k, (size_t)at, nums, &n))
+    return -EINVAL;
+  if (grow((void **)&k->undo, &k->cap_undo, k->n_undo + 1, sizeof(*k->undo)) !=
+      0)
+    return -ENOMEM;
+  gi_undo_t *u = &k->undo[k->n_undo];
+  *u = (gi_undo_t){.bucket = bucket, .hash = k->records[at].hash, .n = n};
+  u->nums = malloc((n ? n : 1) * sizeof(*nums));
+  if (u->nums == NULL)
+    return -ENOMEM;
+  memcpy(u->nums, nums, n * sizeof(*nums));
+  k->n_undo++;
+  return 0;
+}
+
+/* The first line (the granularity, and the id the state file names: a
+ * journal of another state file is not read) and the state file's epoch. */
+static int journal_header(const gen_interval_t *gi, gen_buf_t *b) {
+  return gen_buf_printf(
+      b, GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64 "\nE %" PRIu64 "\n",
+      gi->o.granularity_ms, gi->j_id, gi->durable);
+}
+
+/* The journal of an engine that had no record at load (a first start: no
+ * file made until there is something to keep): whatever was there is of no
+ * state file of ours. */
+static int journal_start(gen_interval_t *gi) {
+  gi->jfd = open(gi->rec_path,
+                 O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (gi->jfd < 0) {
+    int status = -errno;
+    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot open %s: %s",
+                gi->rec_path, gen_strerror(status));
+    return status;
+  }
+  gi->jlen = 0;
+  gi->j_entries = 0;
+  return journal_header(gi, &gi->jbuf);
+}
+
+/* A commit's change of a record: kept, its old form noted, its line
+ * queued for the journal (written at the end of the commit). */
+static int record_change(gen_interval_t *gi, size_t key, int64_t start,
+                         uint64_t hash, const gi_num_t *values, size_t n) {
+  gi_key_t *k = &gi->keys[key];
+  if (gi->jfd < 0 && gi->j_lazy && journal_start(gi) == 0)
+    gi->j_lazy = false;
+  int status = undo_note(gi, k, start);
+  if (status == 0)
+    status = record_put(gi, k, start, hash, values, n);
+  if (status != 0 || gi->jfd < 0)
+    return status;
+  if (!gi->epoch_marked) {
+    gi->tail_off = gi->jlen + (int64_t)gi->jbuf.len;
+    gi->j_tail = 0;
+    status = gen_buf_printf(&gi->jbuf, "E %" PRIu64 "\n", gi->epoch);
+    gi->epoch_marked = status == 0;
+  }
+  if (status == 0)
+    status =
+        jline_record(gi, &gi->jbuf, key,
+                     (uint32_t)(start / gi->o.granularity_ms), hash, values, n);
+  gi->j_entries++;
+  gi->j_tail++;
+  return status;
+}
+
+/* Writes the lines queued. On a failure the file is cut back to its last
+ * whole line and the lines stay queued (the next flush tries again). */
+static int journal_flush(gen_interval_t *gi) {
+  if (gi->jfd < 0 || gi->jbuf.len == 0)
+    return 0;
+  const char *p = gi->jbuf.data;
+  size_t left = gi->jbuf.len;
+  while (left > 0) {
+    ssize_t n = write(gi->jfd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int status = -errno;
+      if (ftruncate(gi->jfd, gi->jlen) != 0)
+        status = -errno;
+      gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR,
+                  "cannot write %s: %s; the state file waits for it",
+                  gi->rec_path, gen_strerror(status));
+      return status;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  gi->jlen += (int64_t)gi->jbuf.len;
+  if (gi->jbuf.len > GEN_STATE_CHUNK) { /* a backfill's: not kept */
+    gen_buf_free(&gi->jbuf);
+    gen_buf_init(&gi->jbuf, SIZE_MAX);
+  }
+  gen_buf_reset(&gi->jbuf);
+  return 0;
+}
+
+/* Before a state file names the epoch: its records on disk. */
+static int journal_sync(gen_interval_t *gi) {
+  int status = journal_flush(gi);
+  if (status == 0 && gi->jfd >= 0 && fdatasync(gi->jfd) != 0) {
+    status = -errno;
+    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot sync %s: %s",
+                gi->rec_path, gen_strerror(status));
+  }
+  return status;
+}
+
+static int journal_open(gen_interval_t *gi) {
+  gi->jfd = open(gi->rec_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (gi->jfd < 0) {
+    int status = -errno;
+    gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot open %s: %s", gi->rec_path,
+                gen_strerror(status));
+    return status;
+  }
+  return 0;
+}
+
+static void stream_flush_counted(gen_state_stream_t *st, int64_t *written) {
+  size_t before = st->buf.len;
+  gen_state_stream_flush(st);
+  *written += (int64_t)(before - st->buf.len);
+}
+
+/* Rewrites the journal whole (atomically): the records as of the state
+ * file (epoch durable), then this epoch's lines as the file has them.
+ * Only while the state file is the last snapshot (durable + 1 == epoch):
+ * the undo holds this epoch's changes only. */
+static int journal_compact(gen_interval_t *gi) {
+  if (gi->durable + 1 != gi->epoch)
+    return -EAGAIN;
+  int status = journal_flush(gi);
+  if (status != 0)
+    return status;
+  gen_state_stream_t st;
+  int64_t written = 0;
+  status = gen_state_stream_open(&st, gi->rec_path);
+  gen_buf_t *b = &st.buf;
+  if (status == 0)
+    status = journal_header(gi, b);
+  for (size_t i = 0; status == 0 && i < gi->n_names; i++)
+    status = jline_name(gi, b, (uint16_t)i);
+  for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
+    status = jline_key(gi, b, i);
+    stream_flush_counted(&st, &written);
+  }
+  uint64_t entries = 0;
+  for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
+    const gi_key_t *k = &gi->keys[i];
+    for (size_t r = 0; status == 0 && r < k->n_records; r++) {
+      if (fresh_has(k, k->records[r].bucket))
+        continue; /* new this epoch: the state file lacks it */
+      const gi_undo_t *u = undo_find(k, k->records[r].bucket);
+      gi_num_t nums[GI_MAX_NAMES];
+      size_t n;
+      if (u == NULL && !rec_nums(k, r, nums, &n))
+        status = -EINVAL;
+      if (status == 0)
+        status = jline_record(gi, b, i, k->records[r].bucket,
+                              u ? u->hash : k->records[r].hash,
+                              u ? u->nums : nums, u ? u->n : n);
+      entries++;
+    }
+    stream_flush_counted(&st, &written);
+  }
+  int64_t tail = written + (int64_t)b->len;
+  /* this epoch's lines, copied: their keys and names are defined above */
+  for (int64_t off = gi->tail_off;
+       status == 0 && gi->epoch_marked && off < gi->jlen;) {
+    char chunk[GEN_STATE_CHUNK];
+    size_t want = (size_t)(gi->jlen - off) < sizeof(chunk)
+                      ? (size_t)(gi->jlen - off)
+                      : sizeof(chunk);
+    ssize_t got = pread(gi->jfd, chunk, want, off);
+    if (got <= 0)
+      status = got < 0 ? -errno : -EIO;
+    else
+      status = gen_buf_add(b, chunk, (size_t)got);
+    off += got > 0 ? got : 0;
+    stream_flush_counted(&st, &written);
+  }
+  written += (int64_t)b->len;
+  int closed = gen_state_stream_close(&st, status == 0);
+  status = status != 0 ? status : closed;
+  if (status != 0) {
+    /* the old file stands: names and keys it had stay defined in it */
+    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot compact %s: %s",
+                gi->rec_path, gen_strerror(status));
+    return status;
+  }
+  if (gi->jfd >= 0)
+    close(gi->jfd);
+  gi->jlen = written;
+  gi->tail_off = tail;
+  gi->j_entries = entries + (gi->epoch_marked ? gi->j_tail : 0);
+  return journal_open(gi);
+}
+
+/* The engine's live records. */
+static uint64_t records_live(const gen_interval_t *gi) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < gi->n_keys; i++)
+    n += gi->keys[i].n_records;
+  return n;
+}
+
+/* After a state file: compacts the journal when its dead entries outnumber
+ * its live ones, or past its bound. */
+static void journal_maybe_compact(gen_interval_t *gi) {
+  if (gi->jfd < 0 || gi->durable + 1 != gi->epoch)
+    return;
+  uint64_t live = records_live(gi);
+  if ((gi->j_entries >= GI_JOURNAL_MIN && gi->j_entries > 2 * live) ||
+      (gi->jlen > GI_JOURNAL_MAX && gi->j_entries > live + live / 3))
+    journal_compact(gi);
+}
+
+/* The state's epoch is now a state file (gen_interval_save, or a commit
+ * without defer_save): records before keep may go. */
+static void epoch_durable(gen_interval_t *gi, uint64_t epoch, bool held) {
+  gi->durable = epoch;
+  for (size_t i = 0; i < gi->n_scopes; i++)
+    gi->scopes[i].keep_d = held ? gi->scopes[i].keep_h : gi->scopes[i].keep_now;
+}
+
+/* A snapshot of the state was taken: the changes after it are the next
+ * epoch's. */
+static void epoch_next(gen_interval_t *gi) {
+  gi->held = gi->epoch++;
+  gi->epoch_marked = false;
+  gi->j_tail = 0;
+  undo_clear(gi);
+  for (size_t i = 0; i < gi->n_scopes; i++)
+    gi->scopes[i].keep_h = gi->scopes[i].keep_now;
+}
+
+/* One line of the journal read back: 0, or -EINVAL (not ours). ids maps
+ * the file's key ids to ours (+1), names its name ids. */
+typedef struct {
+  size_t *keys, n_keys;
+  uint16_t *names; /* +1 */
+  size_t n_names;
+} gi_jids_t;
+
+static int jids_set(void **items, size_t *n, size_t id, size_t size) {
+  if (id > 16u * 1024 * 1024)
+    return -EINVAL;
+  if (id >= *n) {
+    void *p = realloc(*items, (id + 1) * size);
+    if (p == NULL)
+      return -ENOMEM;
+    memset((char *)p + *n * size, 0, (id + 1 - *n) * size);
+    *items = p;
+    *n = id + 1;
+  }
+  return 0;
+}
+
+static int journal_line(gen_interval_t *gi, gi_jids_t *ids, char *line,
+                        size_t len, uint64_t *epoch) {
+  char *end;
+  if (len < 3 || line[1] != ' ')
+    return -EINVAL;
+  errno = 0;
+  unsigned long long id = strtoull(line + 2, &end, 10);
+  if (errno != 0 || end == line + 2)
+    return -EINVAL;
+  if (line[0] == 'E') {
+    *epoch = id;
+    return *end == '\0' ? 0 : -EINVAL;
+  }
+  if (*end != ' ')
+    return -EINVAL;
+  char *rest = end + 1;
+  size_t rest_len = len - (size_t)(rest - line);
+  json_object *doc = NULL;
+  char why[128];
+  int status = 0;
+  if (line[0] == 'N' || line[0] == 'K') {
+    status = gen_json_parse(rest, rest_len, 2, &doc, why, sizeof(why));
+    if (status != 0)
+      return -EINVAL;
+  }
+  if (line[0] == 'N') {
+    status = json_object_is_type(doc, json_type_string)
+                 ? jids_set((void **)&ids->names, &ids->n_names, id, 2)
+                 : -EINVAL;
+    int idx = status == 0 ? name_index(gi, json_object_get_string(doc), true)
+                          : status;
+    if (idx >= 0)
+      ids->names[id] = (uint16_t)(idx + 1);
+    status = idx < 0 ? idx : 0;
+  } else if (line[0] == 'K') {
+    json_object *scope = json_object_array_get_idx(doc, 0),
+                *key = json_object_array_get_idx(doc, 1);
+    if (!json_object_is_type(doc, json_type_array) ||
+        json_object_array_length(doc) != 2 ||
+        !json_object_is_type(scope, json_type_string) ||
+        !json_object_is_type(key, json_type_string))
+      status = -EINVAL;
+    if (status == 0)
+      status = jids_set((void **)&ids->keys, &ids->n_keys, id, sizeof(size_t));
+    ssize_t s = status == 0 ? scope_get(gi, json_object_get_string(scope), true)
+                            : status;
+    ssize_t k =
+        s >= 0 ? key_load(gi, json_object_get_string(key), (size_t)s) : s;
+    if (k >= 0 && gi->keys[k].scope != (size_t)s)
+      k = -EINVAL;
+    if (k >= 0)
+      ids->keys[id] = (size_t)k + 1;
+    status = k < 0 ? (int)k : 0;
+  } else if (line[0] == 'R') {
+    uint8_t bytes[16 + GI_MAX_NAMES * 14];
+    if (id >= ids->n_keys || ids->keys[id] == 0 ||
+        rest_len > sizeof(bytes) / 3 * 4)
+      return -EINVAL;
+    ssize_t n = gen_base64_decode(rest, rest_len, bytes);
+    const uint8_t *p = bytes, *e = bytes + (n > 0 ? n : 0);
+    uint64_t bucket, hash = 0, name;
+    gi_num_t nums[GI_MAX_NAMES];
+    size_t n_nums = 0;
+    if (n < 0 || !varint_get(&p, e, &bucket) || bucket > UINT32_MAX ||
+        e - p < 8)
+      return -EINVAL;
+    for (int i = 0; i < 8; i++)
+      hash |= (uint64_t)*p++ << (8 * i);
+    while (p < e) {
+      if (n_nums == GI_MAX_NAMES || !varint_get(&p, e, &name) ||
+          name >= ids->n_names || ids->names[name] == 0 ||
+          !rec_value_get(&p, e, &nums[n_nums].value))
+        return -EINVAL;
+      nums[n_nums++].name = (uint16_t)(ids->names[name] - 1);
+    }
+    status =
+        record_put(gi, &gi->keys[ids->keys[id] - 1],
+                   (int64_t)bucket * gi->o.granularity_ms, hash, nums, n_nums);
+    gi->j_entries++;
+  } else {
+    status = -EINVAL;
+  }
+  json_object_put(doc);
+  return status;
+}
+
+/* Replays the journal up to the state file's epoch (see above) and cuts
+ * what is after it. false: it cannot be used (absent, another granularity,
+ * a header not ours): it is written afresh from the records the state file
+ * had. */
+static bool journal_replay(gen_interval_t *gi) {
+  FILE *f = fopen(gi->rec_path, "r");
+  if (f == NULL) {
+    if (errno != ENOENT || gi->durable > 0)
+      gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                  "cannot read %s: %s; buckets revisited before it is "
+                  "written again count whole",
+                  gi->rec_path, gen_strerror(-errno));
+    return false;
+  }
+  char *line = NULL, header[64];
+  size_t cap = 0;
+  ssize_t n = getline(&line, &cap, f);
+  snprintf(header, sizeof(header),
+           GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64 "\n",
+           gi->o.granularity_ms, gi->j_id);
+  if (n <= 0 || strcmp(line, header) != 0) {
+    gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                "%s is not the journal of %s (another copy, or granularity); "
+                "buckets revisited before it is written again count whole",
+                gi->rec_path, gi->state_path);
+    free(line);
+    fclose(f);
+    return false;
+  }
+  gi_jids_t ids = {0};
+  int64_t good = n;
+  const char *why = NULL;
+  int status = 0;
+  uint64_t epoch = 0;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] != '\n') {
+      why = "a torn last line";
+      break;
+    }
+    line[n - 1] = '\0';
+    uint64_t at = epoch;
+    if (n > GI_JOURNAL_LINE_MAX ||
+        (status = journal_line(gi, &ids, line, (size_t)n - 1, &at)) != 0) {
+      why = status == -ENOMEM ? "out of memory" : "a line not ours";
+      break;
+    }
+    if (at < epoch) {
+      why = "an epoch going back";
+      break;
+    }
+    if (at > gi->durable)
+      break; /* after the state file: a SIGKILL's, asked for again */
+    epoch = at;
+    good += n;
+  }
+  free(line);
+  free(ids.keys);
+  free(ids.names);
+  fclose(f);
+  if (why != NULL)
+    gen_log_org(gi->o.who, NULL, LOG_WARNING,
+                "%s: %s at byte %" PRId64 ": ignored from there", gi->rec_path,
+                why, good);
+  if (truncate(gi->rec_path, good) != 0)
+    gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot cut %s: %s", gi->rec_path,
+                gen_strerror(-errno));
+  gi->jlen = good;
+  return true;
+}
+
+/* At load, after the state file: the records from the journal (or those
+ * the state file had, written to a new journal), pruned as the state's
+ * progress says, and the journal open for the next epoch. */
+static void journal_load(gen_interval_t *gi) {
+  bool replayed = gi->j_read && journal_replay(gi);
+  for (size_t i = 0; i < gi->n_scopes; i++) {
+    gi_scope_t *s = &gi->scopes[i];
+    s->keep_d = s->origin != 0 ? scope_keep(gi, s) : INT64_MIN;
+    s->keep_h = s->keep_now = s->keep_d;
+    for (size_t j = 0; j < s->n_keys; j++)
+      records_prune(gi, &gi->keys[s->keys[j]], s->keep_d);
+  }
+  gi->epoch = gi->durable + 1;
+  if (replayed) {
+    journal_open(gi);
+    return;
+  }
+  if (records_live(gi) == 0) {
+    gi->j_lazy = gi->rec_path != NULL;
+    return;
+  }
+  /* the state file's own records, as of its epoch */
+  gi->jfd = open(gi->rec_path, O_RDONLY | O_CLOEXEC); /* compact pread()s */
+  gi->jlen = 0;
+  gi->j_entries = 0;
+  if (journal_compact(gi) != 0) {
+    if (gi->jfd >= 0)
+      close(gi->jfd);
+    gi->jfd = -1;
+  }
+}
+
+/* A journal without its state file is of no use: removed. */
+static void journal_remove(const gen_interval_t *gi) {
+  if (gi->rec_path != NULL && unlink(gi->rec_path) == 0)
+    gen_log_org(gi->o.who, NULL, LOG_INFO,
+                "%s removed: no state file of its records", gi->rec_path);
+}
+
 /* A "<state_path>.next" at start was taken by a run that ended before the
  * read after it: its buckets' values may have been lost in collectd's write
  * queue, so it is not restored (the state file's older state asks for them
@@ -912,8 +1584,11 @@ static void state_load(gen_interval_t *gi) {
   next_discard(gi);
   json_object *doc = NULL;
   int status = gen_state_load_json_max(gi->state_path, GI_STATE_MAX_SIZE, &doc);
-  if (status == -ENOENT)
+  if (status == -ENOENT) {
+    journal_remove(gi);
+    journal_load(gi);
     return;
+  }
   if (status == 0)
     status = state_load_doc(gi, doc);
   json_object_put(doc);
@@ -925,7 +1600,11 @@ static void state_load(gen_interval_t *gi) {
                 status == -ERANGE ? "a number in it is out of range or not one"
                                   : gen_strerror(status));
     state_forget(gi);
+    gi->durable = 0;
+    gi->j_read = false;
+    journal_remove(gi);
   }
+  journal_load(gi);
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -942,6 +1621,14 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
     return NULL;
   gi->o = *o;
   gi->refused = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  gi->jfd = -1;
+  gi->j_complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  gen_buf_init(&gi->jbuf, SIZE_MAX);
+  /* A new journal's id (a state file's replaces it): any one unlikely to
+   * be another's. */
+  if (getrandom(&gi->j_id, sizeof(gi->j_id), 0) != sizeof(gi->j_id))
+    gi->j_id = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, &gi, sizeof(gi)) ^
+               (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   /* An age the window covers adds nothing: every cycle asks for it. */
   for (size_t a = 0; a < o->revisit_at.n; a++)
     if (o->revisit_at.age_ms[a] > o->revisit_ms)
@@ -953,6 +1640,12 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   }
   gi->o.state_path = gi->state_path;
   gi->key_map.kind = GEN_MAP_KEY;
+  if (gi->state_path != NULL &&
+      asprintf(&gi->rec_path, "%s.records", gi->state_path) < 0) {
+    gi->rec_path = NULL;
+    gen_interval_free(gi);
+    return NULL;
+  }
   state_load(gi);
   return gi;
 }
@@ -967,6 +1660,7 @@ static void state_forget(gen_interval_t *gi) {
   pending_clear(gi);
   for (size_t i = 0; i < gi->n_keys; i++) {
     gi_key_t *k = &gi->keys[i];
+    undo_free(k);
     free(k->records);
     free(k->cols);
     free(k->data);
@@ -989,6 +1683,11 @@ static void state_forget(gen_interval_t *gi) {
 void gen_interval_free(gen_interval_t *gi) {
   if (gi == NULL)
     return;
+  journal_flush(gi);
+  if (gi->jfd >= 0)
+    close(gi->jfd);
+  gen_buf_free(&gi->jbuf);
+  free(gi->rec_path);
   state_forget(gi);
   free(gi->pending);
   for (size_t i = 0; i < gi->n_names; i++) {
@@ -1415,7 +2114,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
       /* A record here is of a bucket counted while the clock was ahead
        * (ahead_refuse): the totals move by the difference. */
       if (totals_add(gi, k, p, record_find(gi, k, p->start)) != 0 ||
-          record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
+          record_change(gi, p->key, p->start, p->hash, p->values, p->n) != 0)
         status = -ENOMEM;
       if (end > k->last_end)
         k->last_end = end;
@@ -1437,7 +2136,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
       sink->bucket(sink->ud, k->key, p->start, end, GEN_INTERVAL_REVISION, v,
                    nv);
     if (totals_add(gi, k, p, old) != 0 ||
-        record_put(gi, k, p->start, p->hash, p->values, p->n) != 0)
+        record_change(gi, p->key, p->start, p->hash, p->values, p->n) != 0)
       status = -ENOMEM;
     gi->stats.revisions++;
     if (range->revisit > 0 && range->revisit <= gi->stages.n)
@@ -1473,11 +2172,10 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (range->end_ms > s->done_until)
       s->done_until = range->end_ms;
     /* A bucket's record (its hash and counters) is kept while a revisit
-     * may still come: within the window or before a scheduled one. */
-    int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
-    for (size_t a = 0; a < gi->stages.n; a++)
-      if (s->revisit_w[a] < keep)
-        keep = s->revisit_w[a];
+     * may still come, as of the state file too: a restart from it may ask
+     * for more than now (see "records journal"). */
+    s->keep_now = scope_keep(gi, s);
+    int64_t keep = s->keep_now < s->keep_d ? s->keep_now : s->keep_d;
     for (size_t j = 0; j < s->n_keys; j++)
       records_prune(gi, &gi->keys[s->keys[j]], keep);
   }
@@ -1486,14 +2184,22 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
   gi->stats.commits++;
   gi->stats.last_commit_ms = now_ms;
   gi->dirty = true;
+  int flushed = journal_flush(gi);
   if (gi->o.defer_save || gi->state_path == NULL)
-    return status;
-  int saved = state_save(gi, gi->state_path);
-  if (saved != 0)
+    return status != 0 ? status : flushed;
+  /* the journal's lines on disk before the state naming their epoch */
+  int saved = journal_sync(gi);
+  if (saved == 0)
+    saved = state_save(gi, gi->state_path);
+  if (saved != 0) {
     gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
                 gi->state_path, gen_strerror(saved));
-  else
+  } else {
     gi->dirty = false;
+    epoch_next(gi);
+    epoch_durable(gi, gi->held, false);
+    journal_maybe_compact(gi);
+  }
   return status != 0 ? status : saved;
 }
 
@@ -1514,17 +2220,24 @@ int gen_interval_save(gen_interval_t *gi) {
     return saved;
   }
   if (gi->snapshot_held) {
-    saved = gen_state_rename(next, gi->state_path);
+    /* the journal's lines on disk before the state naming their epoch */
+    saved = journal_sync(gi);
+    if (saved == 0)
+      saved = gen_state_rename(next, gi->state_path);
     if (saved != 0)
       gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
                   gi->state_path, gen_strerror(saved));
+    else
+      epoch_durable(gi, gi->held, true);
     gi->snapshot_held = false; /* a newer one supersedes it anyway */
   }
+  journal_maybe_compact(gi);
   if (gi->dirty) {
     int printed = state_save(gi, next);
     if (printed == 0) {
       gi->snapshot_held = true;
       gi->dirty = false;
+      epoch_next(gi);
     } else {
       gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot write state file %s: %s",
                   next, gen_strerror(printed));

@@ -18,8 +18,10 @@
  *    survive restarts: a new bucket adds its values, a revised bucket adds
  *    the difference to what was counted before;
  *  - a state file (atomic writes, gen_state) records per scope what is done
- *    (and how far each age of the schedule got) and per key the totals and
- *    the recent buckets' values.
+ *    (and how far each age of the schedule got) and per key the totals; the
+ *    recent buckets' records (hash and counters, for the revisits) are in a
+ *    journal beside it, "<state_path>.records", appended as they change
+ *    (see gen_interval.c, "records journal").
  *
  * Vocabulary. A scope is what a plugin queries as a unit and tracks progress
  * for (a queue id, a flow id). A key is one series family inside a scope,
@@ -153,7 +155,11 @@ typedef struct {
  * counted in progress_refused: that scope resumes at the newest settled
  * bucket (a watermark's age starts afresh), the rest of the file is kept. A
  * "<state_path>.next" from the last run (see gen_interval_save) is not loaded
- * but removed, logged. NULL on bad options or out of memory. */
+ * but removed, logged. The records journal "<state_path>.records" is
+ * replayed up to the state file's epoch and cut there (a crash's later
+ * lines, a torn last line); one without its state file is removed; a state
+ * file of an older version with its records inside has them written to a
+ * new journal. NULL on bad options or out of memory. */
 gen_interval_t *gen_interval_create(const gen_interval_options_t *options);
 void gen_interval_free(gen_interval_t *gi);
 
@@ -201,10 +207,12 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
 void gen_interval_set_defer_save(gen_interval_t *gi, bool defer);
 
 /* With defer_save, at the end of every read cycle: makes the state taken
- * at the previous call (if any) the state file, then takes the current one
- * if a commit happened since, into "<state_path>.next" (a file, not
- * memory: megabytes at 5,000 queues). Returns 0, or a negative errno
- * (logged; the next call tries again). */
+ * at the previous call (if any) the state file, once the records journal's
+ * lines are on disk (fdatasync), then compacts the journal if its dead
+ * entries outnumber its live ones, then takes the current state if a commit
+ * happened since, into "<state_path>.next" (a file, not memory: megabytes
+ * at 5,000 queues). Returns 0, or a negative errno (logged; the next call
+ * tries again). */
 int gen_interval_save(gen_interval_t *gi);
 
 /* Forgets what was put since the last commit (the request failed). */

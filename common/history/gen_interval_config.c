@@ -19,11 +19,8 @@ void gen_interval_config_init(gen_interval_config_t *c) {
   c->revisit = TIME_T_TO_CDTIME_T(3600);
   c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
   c->max_buckets = 96;
-  /* No schedule unless asked: "24h 100h" reaches past Genesys' nightly
-   * reprocessing, but keeps a record of every key's bucket for 100 h, up to
-   * 0.5 GB and a state file as large rewritten every read at 5,000 queues
-   * (bench/README.md, bench_revisit); genesys_analytics(5) recommends it
-   * with its cost. */
+  /* No schedule unless asked (genesys_flowmetrics); genesys_analytics
+   * starts from gen_interval_config_init_revisiting. */
   c->revisit_at = (gen_revisit_t){.n = 0};
 }
 
@@ -99,34 +96,49 @@ int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
   return gen_interval_config_granularity(org, ci, field);
 }
 
+/* The keys, RevisitAt's default given: one table a default. */
 #define IC gen_interval_config_t
-static const gen_config_def_t interval_defs[] = {
-    GEN_KEY_PARSE("Granularity", GEN_CFG_DURATION, IC, granularity_ms,
-                  gen_interval_granularity_key, "PT15M",
-                  "PT1M..PT1H, dividing an hour",
-                  "the bucket length (ISO-8601)"),
-    GEN_KEY_SECONDS("SettleDelay", IC, settle, 0, 3600, "120",
-                    "the wait after a bucket's end before it is asked for"),
-    GEN_KEY_SECONDS("RevisitWindow", IC, revisit, 0, 7 * 86400, "3600",
-                    "buckets this recent are asked again with each new one"),
-    GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at,
-                  gen_interval_revisit_key, "none",
-                  "ages such as \"24h 100h\", up to 31 days; none",
-                  "a bucket is asked once more at each of these ages"),
-    GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400, "86400",
-                    "the oldest missed bucket fetched"),
-    GEN_KEY_SECONDS("InitialBackfill", IC, initial, 0, 31 * 86400, "0",
-                    "how far back an entity seen first starts"),
-    GEN_KEY_STRING("StateDirectory", IC, state_dir, "<BaseDir>/genesys",
-                   "where the state files live"),
-    GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, "96",
-                "the most buckets one request covers"),
-    GEN_KEY_BOOL("KeepIdleSeries", IC, keep_idle, "false",
-                 "counters without a bucket within BackfillHorizon still go"),
-};
+#define INTERVAL_DEFS(revisit_at_default)                                      \
+  {                                                                            \
+    GEN_KEY_PARSE("Granularity", GEN_CFG_DURATION, IC, granularity_ms,         \
+                  gen_interval_granularity_key, "PT15M",                       \
+                  "PT1M..PT1H, dividing an hour",                              \
+                  "the bucket length (ISO-8601)"),                             \
+        GEN_KEY_SECONDS(                                                       \
+            "SettleDelay", IC, settle, 0, 3600, "120",                         \
+            "the wait after a bucket's end before it is asked for"),           \
+        GEN_KEY_SECONDS(                                                       \
+            "RevisitWindow", IC, revisit, 0, 7 * 86400, "3600",                \
+            "buckets this recent are asked again with each new one"),          \
+        GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at,               \
+                      gen_interval_revisit_key, revisit_at_default,            \
+                      "ages such as \"24h 100h\", up to 31 days; none",        \
+                      "a bucket is asked once more at each of these ages"),    \
+        GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400,        \
+                        "86400", "the oldest missed bucket fetched"),          \
+        GEN_KEY_SECONDS("InitialBackfill", IC, initial, 0, 31 * 86400, "0",    \
+                        "how far back an entity seen first starts"),           \
+        GEN_KEY_STRING("StateDirectory", IC, state_dir, "<BaseDir>/genesys",   \
+                       "where the state files live"),                          \
+        GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, "96",     \
+                    "the most buckets one request covers"),                    \
+        GEN_KEY_BOOL(                                                          \
+            "KeepIdleSeries", IC, keep_idle, "false",                          \
+            "counters without a bucket within BackfillHorizon still go"),      \
+  }
+static const gen_config_def_t interval_defs[] = INTERVAL_DEFS("none");
+static const gen_config_def_t revisiting_defs[] = INTERVAL_DEFS("24h 100h");
+#undef INTERVAL_DEFS
 #undef IC
 
 const gen_config_table_t gen_interval_keys = GEN_CONFIG_TABLE(interval_defs);
+const gen_config_table_t gen_interval_keys_revisiting =
+    GEN_CONFIG_TABLE(revisiting_defs);
+
+void gen_interval_config_init_revisiting(gen_interval_config_t *c) {
+  gen_interval_config_init(c);
+  c->revisit_at = GEN_INTERVAL_REVISIT_AT_DEFAULT;
+}
 
 gen_interval_t *gen_interval_config_engine(const gen_interval_config_t *c,
                                            const char *stem, const char *org,

@@ -15,7 +15,7 @@
 
 void ga_config_init(void *config) {
   ga_config_t *c = config;
-  gen_interval_config_init(&c->interval);
+  gen_interval_config_init_revisiting(&c->interval);
   gen_mos_config_init(&c->mos);
   c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_queue_agg_config_init(&c->qa);
@@ -38,7 +38,7 @@ static const gen_config_table_t ga_table = GEN_CONFIG_TABLE(ga_defs);
 const gen_config_part_t ga_keys[GA_KEYS] = {
     {&ga_table, 0},
     {&gen_queue_agg_keys, offsetof(ga_config_t, qa)},
-    {&gen_interval_keys, offsetof(ga_config_t, interval)},
+    {&gen_interval_keys_revisiting, offsetof(ga_config_t, interval)},
     {&gen_mos_keys, offsetof(ga_config_t, mos)},
     {&gen_agent_status_keys, offsetof(ga_config_t, agents)},
     {&gen_campaign_agg_keys, offsetof(ga_config_t, campaigns)},

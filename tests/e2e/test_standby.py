@@ -237,6 +237,12 @@ class StandbyTest(unittest.TestCase):
                       r"holder: restored", b.log_text())
         self.assertIsNotNone(m, b.log_text())
         self.assertGreater(int(m.group(1)), 2 * 200, "not in several pieces")
+        # the revisit records' journal moves with it, and B reads it as that
+        # state file's (its id, its epoch): no revisit counts a bucket whole
+        self.assertRegex(b.log_text(), r"state .*analytics-acme\.json\.records "
+                         r"\(\d+ bytes\) from the last holder: restored")
+        self.assertNotIn("is not the journal of", b.log_text())
+        self.assertNotIn("count whole", b.log_text())
         self.assertIn('genesys_analytics plugin: Org "acme": the last holder\'s state is '
                       "asked for again at the next read (3 of 5)", b.log_text())
         # every live count A wrote, B writes (live values resumed; counts go

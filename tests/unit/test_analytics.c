@@ -371,13 +371,14 @@ DEF_TEST(configuration_refuses_with_reasons) {
   OK(ga_config_key(org, ci, c) < 0);
   OK(mock_log_contains("AgentStatusGranularity"));
   mock_ci_free(ci);
-  /* RevisitAt: none by default (its memory); the recommended schedule past
-   * the nightly reprocessing, "none", or the key, the value and why. */
-  EXPECT_EQ_INT(0, (int)c->interval.revisit_at.n);
-  ci = mock_ci_str("RevisitAt", "24h 100h");
-  CHECK_ZERO(ga_config_key(org, ci, c));
+  /* RevisitAt: "24h 100h" by default (past the nightly reprocessing), one
+   * age, "none", or the key, the value and why. */
   EXPECT_EQ_INT(2, (int)c->interval.revisit_at.n);
+  EXPECT_EQ_UINT64(24 * 3600000LL, c->interval.revisit_at.age_ms[0]);
   EXPECT_EQ_UINT64(100 * 3600000LL, c->interval.revisit_at.age_ms[1]);
+  ci = mock_ci_str("RevisitAt", "24h");
+  CHECK_ZERO(ga_config_key(org, ci, c));
+  EXPECT_EQ_INT(1, (int)c->interval.revisit_at.n);
   mock_ci_free(ci);
   ci = mock_ci_str("RevisitAt", "none");
   CHECK_ZERO(ga_config_key(org, ci, c));
