@@ -213,14 +213,19 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
 
 /* A range request of key (with prefix: every key beginning so). */
 static int etcd_range(gen_standby_t *s, const char *key, bool prefix,
-                      json_object **answer, char *why, size_t why_size) {
+                      bool keys_only, json_object **answer, char *why,
+                      size_t why_size) {
   char *body = range_body(key, prefix);
-  int status = body != NULL
-                   ? etcd_post(s, "/v3/kv/range", body, answer, why, why_size)
-                   : -ENOMEM;
-  free(body);
-  if (body == NULL)
+  gen_buf_t b = GEN_BUF_INIT(SIZE_MAX);
+  int status = body != NULL ? gen_buf_add(&b, body, strlen(body) - 1) : -ENOMEM;
+  if (status == 0)
+    status = gen_buf_add_str(&b, keys_only ? ",\"keys_only\":true}" : "}");
+  if (status == 0)
+    status = etcd_post(s, "/v3/kv/range", b.data, answer, why, why_size);
+  else
     snprintf(why, why_size, "out of memory");
+  free(body);
+  free(b.data);
   return status;
 }
 
@@ -527,7 +532,7 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
   }
   char why[512] = "";
   json_object *answer = NULL;
-  int status = etcd_range(s, s->key, false, &answer, why, sizeof(why));
+  int status = etcd_range(s, s->key, false, false, &answer, why, sizeof(why));
   if (status != 0)
     snprintf(out, size, "etcd: %s", why);
   else {
@@ -657,7 +662,7 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
     } else
       piece_key(s, f->name, gen, i, ph[i], key, sizeof(key));
     json_object *answer = NULL;
-    status = etcd_range(s, key, false, &answer, why, why_size);
+    status = etcd_range(s, key, false, false, &answer, why, why_size);
     size_t got = 0;
     char *piece = status == 0 ? first_value(answer, &got) : NULL;
     json_object_put(answer);
@@ -695,6 +700,60 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
   return 0;
 }
 
+static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
+                  bool prefix);
+static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
+                      size_t why_size);
+
+/* Deletes the directories of pieces that no manifest of s->sent names: a
+ * copy in progress when its holder lost the lease, a sweep that failed. */
+static void sweep_unnamed(gen_standby_t *s) {
+  json_object *answer = NULL;
+  char why[512] = "", key[2048], last[2048] = "";
+  if (etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why)) != 0)
+    return; /* the next take-over sweeps */
+  json_object *kvs = gen_json_get_array(answer, "kvs");
+  gen_buf_t ops = GEN_BUF_INIT(SIZE_MAX);
+  size_t n_ops = 0, swept = 0, plen = strlen(s->data_prefix);
+  int status = 0;
+  for (size_t i = 0;
+       status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
+    const char *k =
+        gen_json_get_string(json_object_array_get_idx(kvs, i), "key");
+    size_t klen;
+    char *name = k != NULL ? unb64(k, &klen) : NULL;
+    char *slash = name != NULL && strncmp(name, s->data_prefix, plen) == 0
+                      ? strchr(name + plen, '/')
+                      : NULL;
+    if (slash != NULL && (slash = strchr(slash + 1, '/')) != NULL) {
+      slash[1] = '\0'; /* "<data><file>/<gen>/" */
+      bool named = strcmp(name, last) == 0;
+      for (size_t j = 0; !named && j < s->n_sent; j++) {
+        gen_dir(s, s->sent[j].name, s->sent[j].gen, key, sizeof(key));
+        named = strcmp(name, key) == 0;
+      }
+      if (!named) {
+        status = add_op(&ops, name, NULL, 0, true);
+        n_ops++, swept++;
+      }
+      sstrncpy(last, name, sizeof(last));
+    }
+    free(name);
+    if (status == 0 && n_ops >= 64) {
+      status = fenced_txn(s, &ops, why, sizeof(why));
+      ops.len = 0, n_ops = 0;
+    }
+  }
+  if (status == 0 && n_ops > 0)
+    status = fenced_txn(s, &ops, why, sizeof(why));
+  if (swept > 0)
+    gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
+                "etcd: %zu directories of pieces no manifest names %s", swept,
+                status == 0 ? "deleted" : "left (the next take-over tries)");
+  free(ops.data);
+  json_object_put(answer);
+}
+
 /* What etcd holds of the state, into s->sent (data kept). A file that
  * cannot be read back whole is left out (logged): this agent's own file
  * stands for it. 0, 1 when a file was left out, or a negative errno when
@@ -706,7 +765,8 @@ static int fetch_state(gen_standby_t *s) {
   if (status != 0)
     s->fetch_fails--, snprintf(why, sizeof(why), "GEN_STANDBY_FETCH_FAILS");
   else
-    status = etcd_range(s, s->state_prefix, true, &answer, why, sizeof(why));
+    status =
+        etcd_range(s, s->state_prefix, true, false, &answer, why, sizeof(why));
   if (status != 0) {
     gen_log_org(&s->who, NULL, LOG_ERR,
                 "etcd: the state of the last holder cannot be read (%s)",
@@ -749,6 +809,8 @@ static int fetch_state(gen_standby_t *s) {
     free(manifest);
   }
   json_object_put(answer);
+  if (s->sent != NULL && left_out == 0)
+    sweep_unnamed(s);
   return s->sent == NULL ? -ENOMEM : left_out;
 }
 

@@ -22,7 +22,8 @@ relay the test can cut.
   for a slice of time; the manifests move once every piece is in); an
   append to it puts only the pieces it changed (every other piece keeps
   its key and its revision in etcd), and a take-over restores it byte for
-  byte, and a file an earlier version copied.
+  byte, and a file an earlier version copied; pieces no manifest names
+  are deleted by the new holder.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
@@ -417,6 +418,9 @@ class StandbyLargeStateTest(unittest.TestCase):
         root = "/collectd-genesys/acme/1-1/genesys_analytics/"
         self.etcd.put(f"{root}data/{old_name}/{h:016x}/0", old_data)
         self.etcd.put(f"{root}state/{old_name}", f"{h:016x} 1 {len(old_data)}".encode())
+        # and pieces no manifest names (a copy in progress when its holder
+        # lost the lease): the new holder deletes them
+        self.etcd.put(f"{data}00000000deadbeef/0.0123456789abcdef", b"left")
         b = self.agent("b")
         b.start()
         self.assertTrue(wait_for(lambda: holding(b, "genesys_analytics"),
@@ -430,6 +434,10 @@ class StandbyLargeStateTest(unittest.TestCase):
             self.assertEqual(want, hashlib.sha256(f.read()).hexdigest())
         with open(os.path.join(b.dir, "genesys", old_name), "rb") as f:
             self.assertEqual(old_data, f.read())
+        self.assertEqual({}, self.etcd.range(f"{data}00000000deadbeef/", prefix=True))
+        self.assertEqual(len(hashes2), len(self.pieces(name, gen)))
+        self.assertIn("etcd: 1 directories of pieces no manifest names deleted",
+                      b.log_text())
 
 
 class StandbyTlsTest(unittest.TestCase):
