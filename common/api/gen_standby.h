@@ -55,16 +55,18 @@ bool gen_standby_holding(gen_standby_t *s);
 bool gen_standby_watch_begin(gen_standby_t *s, bool restore);
 void gen_standby_watch_end(gen_standby_t *s);
 
-/* Copies the instance's state files that changed to etcd, while the key
- * is ours: at most every StandbySyncInterval, or now (at shutdown). 0, or
- * a negative errno (logged, rate-limited). */
+/* Copies the pieces of the instance's state files that changed to etcd,
+ * while the key is ours: at most every StandbySyncInterval, or now (at
+ * shutdown); at most 10 s of a read, a longer copy going on at the next
+ * reads (0 then too). 0, or a negative errno (logged, rate-limited). */
 int gen_standby_sync(gen_standby_t *s, bool now);
 
 /* The instance was freed after the lease was lost (or at shutdown). */
 void gen_standby_released(gen_standby_t *s);
 
 /* Self-metrics under collectd's own host name (the agent, not the org):
- * standby_holding 1 or 0, standby_takeovers, standby_fenced. */
+ * standby_holding 1 or 0, standby_takeovers, standby_fenced,
+ * standby_sync_failed, standby_copied_bytes. */
 void gen_standby_dispatch_self(gen_standby_t *s);
 
 /* Stops the thread and revokes the lease (the other agent takes over at

@@ -296,7 +296,7 @@ class StandbyLargeStateTest(unittest.TestCase):
     """The file is one the test puts beside the state file (the standby
     copies a state file's every sibling), of text lines as a journal's:
     making the plugin's own journal that large takes thousands of queues."""
-    PAD_BYTES = 66 << 20  # past the 64 MiB a state file is read whole
+    PAD_BYTES = 66 << 20  # past the 64 MiB the copy took before (read whole)
     PIECE = 512 << 10
 
     TLS = False
@@ -376,7 +376,7 @@ class StandbyLargeStateTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: self.etcd.range(data, prefix=True), 60, 0.05))
         self.assertIsNone(self.manifest(name))
         self.assertTrue(wait_for(lambda: (self.manifest(name) or (0,))[0] == size,
-                                 120, 0.5), a.log_text()[-3000:])
+                                 300, 0.5), a.log_text()[-3000:])
         self.assertTrue(wait_for(lambda: max(self.copied(a)) >= size, 30, 0.5),
                         self.copied(a))
         # over several reads: the counter went out between (one read would
