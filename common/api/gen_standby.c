@@ -1133,10 +1133,11 @@ static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
     if (more == NULL)
       return -ENOMEM;
     s->moving = more;
-    *m = &s->moving[s->n_moving++];
+    *m = &s->moving[s->n_moving];
     **m = (file_t){.name = strdup(f->name), .gen = f->gen};
     if ((*m)->name == NULL)
       return -ENOMEM;
+    s->n_moving++;
   }
   if ((*m)->gen != f->gen) { /* rewritten, then appended to after all */
     if (had == NULL || had->gen != (*m)->gen) {
