@@ -128,8 +128,9 @@ static char *unb64(const char *text, size_t *len) {
   return out;
 }
 
-/* A range request's body: key, or (prefix) every key beginning so. */
-static char *range_body(const char *key, bool prefix) {
+/* A range request's body: key, or (prefix) every key beginning so; with
+ * keys_only, the answer without the values. */
+static char *range_body(const char *key, bool prefix, bool keys_only) {
   char end[2048];
   sstrncpy(end, key, sizeof(end));
   if (prefix && end[0] != '\0')
@@ -142,7 +143,8 @@ static char *range_body(const char *key, bool prefix) {
     gen_buf_add_str(&body, "\",\"range_end\":\"");
     gen_buf_add_str(&body, e);
   }
-  int status = gen_buf_add_str(&body, "\"}");
+  int status =
+      gen_buf_add_str(&body, keys_only ? "\",\"keys_only\":true}" : "\"}");
   free(k);
   free(e);
   if (status != 0 || k == NULL || (prefix && e == NULL)) {
@@ -215,17 +217,99 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
 static int etcd_range(gen_standby_t *s, const char *key, bool prefix,
                       bool keys_only, json_object **answer, char *why,
                       size_t why_size) {
-  char *body = range_body(key, prefix);
-  gen_buf_t b = GEN_BUF_INIT(SIZE_MAX);
-  int status = body != NULL ? gen_buf_add(&b, body, strlen(body) - 1) : -ENOMEM;
-  if (status == 0)
-    status = gen_buf_add_str(&b, keys_only ? ",\"keys_only\":true}" : "}");
-  if (status == 0)
-    status = etcd_post(s, "/v3/kv/range", b.data, answer, why, why_size);
-  else
-    snprintf(why, why_size, "out of memory");
+  char *body = range_body(key, prefix, keys_only);
+  int status = body != NULL
+                   ? etcd_post(s, "/v3/kv/range", body, answer, why, why_size)
+                   : -ENOMEM;
   free(body);
-  free(b.data);
+  if (body == NULL)
+    snprintf(why, why_size, "out of memory");
+  return status;
+}
+
+/* Appends one operation of a transaction to ops: a put of data (len
+ * bytes) at key, or (data NULL) a delete of key or, with prefix, of every
+ * key beginning so. */
+static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
+                  bool prefix) {
+  char *value = data != NULL ? b64(data, len) : NULL;
+  char *range = data == NULL ? range_body(key, prefix, false) : NULL;
+  char *k = data != NULL ? b64(key, strlen(key)) : NULL;
+  int status =
+      (data != NULL ? value != NULL && k != NULL : range != NULL) ? 0 : -ENOMEM;
+  if (status == 0) {
+    gen_buf_add_str(ops, ops->len > 0 ? "," : "");
+    if (data != NULL) {
+      gen_buf_add_str(ops, "{\"request_put\":{\"key\":\"");
+      gen_buf_add_str(ops, k);
+      gen_buf_add_str(ops, "\",\"value\":\"");
+      gen_buf_add_str(ops, value);
+      status = gen_buf_add_str(ops, "\"}}");
+    } else {
+      gen_buf_add_str(ops, "{\"request_delete_range\":");
+      gen_buf_add_str(ops, range);
+      status = gen_buf_add_str(ops, "}");
+    }
+  }
+  free(value);
+  free(range);
+  free(k);
+  return status;
+}
+
+/* Runs the operations ops while the key is still the one this agent
+ * created. 0, -EPERM when it is not, or another negative errno (why). */
+static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
+                      size_t why_size) {
+  pthread_mutex_lock(&s->lock);
+  int64_t rev = s->create_rev;
+  pthread_mutex_unlock(&s->lock);
+  char *key = b64(s->key, strlen(s->key));
+  gen_buf_t txn = GEN_BUF_INIT(ops->len + 4096);
+  gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
+  gen_buf_add_str(&txn, key ? key : "");
+  gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
+  gen_buf_add_int64(&txn, rev);
+  gen_buf_add_str(&txn, "\"}],\"success\":[");
+  gen_buf_add(&txn, ops->data ? ops->data : "", ops->len);
+  int status = gen_buf_add_str(&txn, "]}");
+  free(key);
+  json_object *answer = NULL;
+  if (status == 0)
+    status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, why_size);
+  free(txn.data);
+  json_object *ok = NULL;
+  if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
+                       json_object_get_boolean(ok))) {
+    snprintf(why, why_size, "the key is no longer this agent's");
+    status = -EPERM;
+  }
+  json_object_put(answer);
+  return status;
+}
+
+/* Operations for fenced transactions of up to most each. */
+typedef struct {
+  gen_buf_t ops;
+  size_t n, most;
+} txn_t;
+
+#define TXN_INIT(most, size) ((txn_t){GEN_BUF_INIT(size), 0, (most)})
+
+/* Runs what t holds, if anything. */
+static int txn_run(gen_standby_t *s, txn_t *t, char *why, size_t why_size) {
+  int status = t->n > 0 ? fenced_txn(s, &t->ops, why, why_size) : 0;
+  t->ops.len = 0, t->n = 0;
+  return status;
+}
+
+/* Adds one operation to t (as add_op), run once t holds its most. */
+static int txn_add(gen_standby_t *s, txn_t *t, const char *key,
+                   const char *data, size_t len, bool prefix, char *why,
+                   size_t why_size) {
+  int status = add_op(&t->ops, key, data, len, prefix);
+  if (status == 0 && ++t->n >= t->most)
+    status = txn_run(s, t, why, why_size);
   return status;
 }
 
@@ -700,11 +784,6 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
   return 0;
 }
 
-static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
-                  bool prefix);
-static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
-                      size_t why_size);
-
 /* Deletes the directories of pieces that no manifest of s->sent names: a
  * copy in progress when its holder lost the lease, a sweep that failed. */
 static void sweep_unnamed(gen_standby_t *s) {
@@ -713,8 +792,8 @@ static void sweep_unnamed(gen_standby_t *s) {
   if (etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why)) != 0)
     return; /* the next take-over sweeps */
   json_object *kvs = gen_json_get_array(answer, "kvs");
-  gen_buf_t ops = GEN_BUF_INIT(SIZE_MAX);
-  size_t n_ops = 0, swept = 0, plen = strlen(s->data_prefix);
+  txn_t t = TXN_INIT(64, SIZE_MAX);
+  size_t swept = 0, plen = strlen(s->data_prefix);
   int status = 0;
   for (size_t i = 0;
        status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
@@ -733,24 +812,20 @@ static void sweep_unnamed(gen_standby_t *s) {
         named = strcmp(name, key) == 0;
       }
       if (!named) {
-        status = add_op(&ops, name, NULL, 0, true);
-        n_ops++, swept++;
+        status = txn_add(s, &t, name, NULL, 0, true, why, sizeof(why));
+        swept++;
       }
       sstrncpy(last, name, sizeof(last));
     }
     free(name);
-    if (status == 0 && n_ops >= 64) {
-      status = fenced_txn(s, &ops, why, sizeof(why));
-      ops.len = 0, n_ops = 0;
-    }
   }
-  if (status == 0 && n_ops > 0)
-    status = fenced_txn(s, &ops, why, sizeof(why));
+  if (status == 0)
+    status = txn_run(s, &t, why, sizeof(why));
   if (swept > 0)
     gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
                 "etcd: %zu directories of pieces no manifest names %s", swept,
                 status == 0 ? "deleted" : "left (the next take-over tries)");
-  free(ops.data);
+  free(t.ops.data);
   json_object_put(answer);
 }
 
@@ -907,67 +982,6 @@ void gen_standby_watch_end(gen_standby_t *s) {
   }
 }
 
-/* Appends one operation of a transaction to ops: a put of data (len
- * bytes) at key, or (data NULL) a delete of key or, with prefix, of every
- * key beginning so. */
-static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
-                  bool prefix) {
-  char *value = data != NULL ? b64(data, len) : NULL;
-  char *range = data == NULL ? range_body(key, prefix) : NULL;
-  char *k = data != NULL ? b64(key, strlen(key)) : NULL;
-  int status =
-      (data != NULL ? value != NULL && k != NULL : range != NULL) ? 0 : -ENOMEM;
-  if (status == 0) {
-    gen_buf_add_str(ops, ops->len > 0 ? "," : "");
-    if (data != NULL) {
-      gen_buf_add_str(ops, "{\"request_put\":{\"key\":\"");
-      gen_buf_add_str(ops, k);
-      gen_buf_add_str(ops, "\",\"value\":\"");
-      gen_buf_add_str(ops, value);
-      status = gen_buf_add_str(ops, "\"}}");
-    } else {
-      gen_buf_add_str(ops, "{\"request_delete_range\":");
-      gen_buf_add_str(ops, range);
-      status = gen_buf_add_str(ops, "}");
-    }
-  }
-  free(value);
-  free(range);
-  free(k);
-  return status;
-}
-
-/* Runs the operations ops while the key is still the one this agent
- * created. 0, -EPERM when it is not, or another negative errno (why). */
-static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
-                      size_t why_size) {
-  pthread_mutex_lock(&s->lock);
-  int64_t rev = s->create_rev;
-  pthread_mutex_unlock(&s->lock);
-  char *key = b64(s->key, strlen(s->key));
-  gen_buf_t txn = GEN_BUF_INIT(ops->len + 4096);
-  gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
-  gen_buf_add_str(&txn, key ? key : "");
-  gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
-  gen_buf_add_int64(&txn, rev);
-  gen_buf_add_str(&txn, "\"}],\"success\":[");
-  gen_buf_add(&txn, ops->data ? ops->data : "", ops->len);
-  int status = gen_buf_add_str(&txn, "]}");
-  free(key);
-  json_object *answer = NULL;
-  if (status == 0)
-    status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, why_size);
-  free(txn.data);
-  json_object *ok = NULL;
-  if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
-                       json_object_get_boolean(ok))) {
-    snprintf(why, why_size, "the key is no longer this agent's");
-    status = -EPERM;
-  }
-  json_object_put(answer);
-  return status;
-}
-
 typedef struct {
   file_t *now; /* the files now; a changed one with its path */
   size_t n_now;
@@ -1115,11 +1129,9 @@ static int delete_dir(gen_standby_t *s, const char *name, uint64_t gen,
                       char *why, size_t why_size) {
   char key[2048];
   gen_dir(s, name, gen, key, sizeof(key));
-  gen_buf_t op = GEN_BUF_INIT(8192);
-  int status = add_op(&op, key, NULL, 0, true);
-  if (status == 0)
-    status = fenced_txn(s, &op, why, why_size);
-  free(op.data);
+  txn_t t = TXN_INIT(1, 8192);
+  int status = txn_add(s, &t, key, NULL, 0, true, why, why_size);
+  free(t.ops.data);
   return status;
 }
 
@@ -1192,17 +1204,15 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
       status = -EAGAIN; /* changed since it was hashed: the next copy */
     char key[2048];
     piece_key(s, f->name, f->gen, i, f->pieces[i], key, sizeof(key));
-    gen_buf_t op = GEN_BUF_INIT(2 * s->piece + 4096);
+    txn_t t = TXN_INIT(1, 2 * s->piece + 4096);
     if (status == 0)
-      status = add_op(&op, key, buf, n, false);
-    if (status == 0)
-      status = fenced_txn(s, &op, why, why_size);
+      status = txn_add(s, &t, key, buf, n, false, why, why_size);
     if (status == 0) {
       atomic_fetch_add(&s->copied_bytes, n);
       m->pieces[i] = f->pieces[i];
       s->slice_put = true;
     }
-    free(op.data);
+    free(t.ops.data);
   }
   if (fd >= 0)
     close(fd);
@@ -1259,30 +1269,26 @@ static bool state_new_here(const gen_standby_t *s) {
  * deleted a transaction of up to 64 at a time. A failure leaves them. */
 static void sweep_moving(gen_standby_t *s, const sync_t *y) {
   char key[2048], why[512];
-  gen_buf_t ops = GEN_BUF_INIT(SIZE_MAX);
-  size_t n_ops = 0;
+  txn_t t = TXN_INIT(64, SIZE_MAX);
   int status = 0;
   for (size_t k = 0; status == 0 && k < s->n_moving; k++) {
     const file_t *m = &s->moving[k];
     const file_t *f = file_find(y->now, y->n_now, m->name);
-    for (size_t i = 0; f != NULL && f->gen == m->gen && i < m->n_pieces; i++)
+    for (size_t i = 0;
+         status == 0 && f != NULL && f->gen == m->gen && i < m->n_pieces; i++)
       if (m->pieces[i] != 0 &&
           (i >= f->n_pieces || m->pieces[i] != f->pieces[i])) {
         piece_key(s, m->name, m->gen, i, m->pieces[i], key, sizeof(key));
-        status = add_op(&ops, key, NULL, 0, false);
-        n_ops++;
+        status = txn_add(s, &t, key, NULL, 0, false, why, sizeof(why));
       }
-    if (f == NULL || f->gen != m->gen) {
+    if (status == 0 && (f == NULL || f->gen != m->gen)) {
       gen_dir(s, m->name, m->gen, key, sizeof(key));
-      status = add_op(&ops, key, NULL, 0, true);
-      n_ops++;
-    }
-    if (status == 0 && (n_ops >= 64 || k + 1 == s->n_moving) && n_ops > 0) {
-      status = fenced_txn(s, &ops, why, sizeof(why));
-      ops.len = 0, n_ops = 0;
+      status = txn_add(s, &t, key, NULL, 0, true, why, sizeof(why));
     }
   }
-  free(ops.data);
+  if (status == 0)
+    txn_run(s, &t, why, sizeof(why));
+  free(t.ops.data);
   files_free(s->moving, s->n_moving);
   s->moving = NULL, s->n_moving = 0;
 }
