@@ -44,8 +44,8 @@ static int write_all(int fd, const char *data, size_t len) {
     ssize_t n = write(fd, data, len);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0)
-      return -errno;
+    if (n <= 0)
+      return n < 0 ? -errno : -ENOSPC;
     data += n;
     len -= (size_t)n;
   }
@@ -122,6 +122,63 @@ int gen_state_write(const char *path, const void *data, size_t len) {
   if (gen_state_stream_open(&s, path) == 0)
     stream_write(&s, data, len);
   return gen_state_stream_close(&s, true);
+}
+
+int gen_state_append_open(gen_state_append_t *a, const char *path, bool trunc) {
+  a->torn = false;
+  a->len = 0;
+  a->fd = open(path,
+               O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : 0),
+               0640);
+  if (a->fd < 0)
+    return -errno;
+  struct stat st;
+  if (fstat(a->fd, &st) != 0) {
+    int status = -errno;
+    gen_state_append_close(a);
+    return status;
+  }
+  a->len = st.st_size;
+  return 0;
+}
+
+int gen_state_append(gen_state_append_t *a, const void *data, size_t len) {
+  int status = a->fd < 0 ? -EBADF : write_all(a->fd, data, len);
+  if (status == 0)
+    a->len += (int64_t)len;
+  else if (a->fd >= 0 && ftruncate(a->fd, a->len) != 0)
+    a->torn = true;
+  return status;
+}
+
+int gen_state_append_sync(gen_state_append_t *a) {
+  return a->fd >= 0 && fdatasync(a->fd) != 0 ? -errno : 0;
+}
+
+void gen_state_append_close(gen_state_append_t *a) {
+  if (a->fd >= 0)
+    close(a->fd);
+  a->fd = -1;
+}
+
+int gen_state_lines(FILE *f, int (*line)(void *ud, char *text, size_t len),
+                    void *ud, int64_t *good, bool *torn) {
+  char *text = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int status = 0;
+  *torn = false;
+  while (status == 0 && (n = getline(&text, &cap, f)) > 0) {
+    if (text[n - 1] != '\n') {
+      *torn = true;
+      break;
+    }
+    text[n - 1] = '\0';
+    if ((status = line(ud, text, (size_t)n - 1)) == 0 && good != NULL)
+      *good += n;
+  }
+  free(text);
+  return status;
 }
 
 int gen_state_read(const char *path, size_t max, char **data, size_t *len) {

@@ -17,6 +17,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* Largest state file we read back. */
 #define GEN_STATE_MAX_SIZE (64 * 1024 * 1024)
@@ -51,6 +53,36 @@ int gen_state_stream_close(gen_state_stream_t *s, bool commit);
  * durably (the directory fsync'ed): a state written now, to stand later.
  * 0 or a negative errno. */
 int gen_state_rename(const char *from, const char *to);
+
+/* A journal beside a state file: an append-only file of lines, each
+ * append written whole or cut back off (a fragment left in the file would
+ * join the next line and spoil it at replay). One writer of journals, of
+ * every form (genesys_flowmetrics' generations, the interval engine's
+ * records). */
+typedef struct {
+  int fd;      /* -1: not open */
+  int64_t len; /* its bytes written whole */
+  bool torn;   /* an append failed and could not be cut back off */
+} gen_state_append_t;
+
+/* Opens path to append (made with mode 0640; trunc: emptied). a->len is
+ * what it holds. 0 or a negative errno (a->fd -1). */
+int gen_state_append_open(gen_state_append_t *a, const char *path, bool trunc);
+/* Writes len bytes: 0 once they are in the file (a SIGKILL does not lose
+ * them; a power cut may: gen_state_append_sync), or a negative errno with
+ * the file cut back to a->len (a->torn when that failed too). */
+int gen_state_append(gen_state_append_t *a, const void *data, size_t len);
+/* fdatasync: 0 or a negative errno (0 when not open). */
+int gen_state_append_sync(gen_state_append_t *a);
+void gen_state_append_close(gen_state_append_t *a);
+
+/* The one reader of journals: calls line() with each whole line of f from
+ * its position (NUL-terminated, without its newline) until it returns
+ * non-zero, which is returned; 0 at the end. A last line without its
+ * newline (a write a crash cut) ends the read: *torn. *good (may be NULL)
+ * is added the bytes of the lines line() took (returned 0 for). */
+int gen_state_lines(FILE *f, int (*line)(void *ud, char *text, size_t len),
+                    void *ud, int64_t *good, bool *torn);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated heap buffer.
  * Returns 0, -ENOENT when there is no file, -EFBIG when it is too large, or

@@ -156,20 +156,19 @@ struct gen_interval_s {
 
   /* The records journal "<state_path>.records" (see "records journal"). */
   char *rec_path;
-  int jfd;            /* open to append; -1: none */
-  int64_t jlen;       /* its bytes written whole */
-  gen_buf_t jbuf;     /* lines not yet written */
-  uint64_t epoch;     /* of the changes now: the next snapshot's */
-  uint64_t durable;   /* the state file's */
-  bool epoch_marked;  /* "E <epoch>" is in the journal (or jbuf) */
-  int64_t tail_off;   /* where that line starts */
-  uint64_t j_entries; /* its "R" lines, live and dead */
-  uint64_t j_tail;    /* of which after "E <epoch>" */
-  uint64_t held;      /* the epoch of the snapshot held */
-  uint64_t j_id;      /* the journal's, named by the state file too */
-  bool j_read;        /* the state file names its epoch: the journal holds
-                         its records (else they were in it, or none) */
-  bool j_lazy;        /* no record at load: made with the first */
+  gen_state_append_t jf; /* fd -1: none */
+  gen_buf_t jbuf;        /* lines not yet written */
+  uint64_t epoch;        /* of the changes now: the next snapshot's */
+  uint64_t durable;      /* the state file's */
+  bool epoch_marked;     /* "E <epoch>" is in the journal (or jbuf) */
+  int64_t tail_off;      /* where that line starts */
+  uint64_t j_entries;    /* its "R" lines, live and dead */
+  uint64_t j_tail;       /* of which after "E <epoch>" */
+  uint64_t held;         /* the epoch of the snapshot held */
+  uint64_t j_id;         /* the journal's, named by the state file too */
+  bool j_read;           /* the state file names its epoch: the journal holds
+                            its records (else they were in it, or none) */
+  bool j_lazy;           /* no record at load: made with the first */
   gen_ratelimit_t j_complain;
 
   gen_interval_stats_t stats;
@@ -1088,7 +1087,7 @@ static bool fresh_has(const gi_key_t *k, uint32_t bucket) {
  * an epoch: a list). */
 static int undo_note(gen_interval_t *gi, gi_key_t *k, int64_t start) {
   uint32_t bucket = (uint32_t)(start / gi->o.granularity_ms);
-  if (gi->jfd < 0 || fresh_has(k, bucket) || undo_find(k, bucket) != NULL)
+  if (gi->jf.fd < 0 || fresh_has(k, bucket) || undo_find(k, bucket) != NULL)
     return 0;
   ssize_t at = record_find(gi, k, start);
   if (at < 0) {
@@ -1127,21 +1126,21 @@ static int journal_header(const gen_interval_t *gi, gen_buf_t *b) {
       gi->o.granularity_ms, gi->j_id, gi->durable);
 }
 
+static int journal_open(gen_interval_t *gi, bool trunc) {
+  int status = gen_state_append_open(&gi->jf, gi->rec_path, trunc);
+  if (status != 0)
+    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot open %s: %s",
+                gi->rec_path, gen_strerror(status));
+  return status;
+}
+
 /* The journal of an engine that had no record at load (a first start: no
  * file made until there is something to keep): whatever was there is of no
  * state file of ours. */
 static int journal_start(gen_interval_t *gi) {
-  gi->jfd = open(gi->rec_path,
-                 O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (gi->jfd < 0) {
-    int status = -errno;
-    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot open %s: %s",
-                gi->rec_path, gen_strerror(status));
-    return status;
-  }
-  gi->jlen = 0;
+  int status = journal_open(gi, true);
   gi->j_entries = 0;
-  return journal_header(gi, &gi->jbuf);
+  return status == 0 ? journal_header(gi, &gi->jbuf) : status;
 }
 
 /* A commit's change of a record: kept, its old form noted, its line
@@ -1149,15 +1148,15 @@ static int journal_start(gen_interval_t *gi) {
 static int record_change(gen_interval_t *gi, size_t key, int64_t start,
                          uint64_t hash, const gi_num_t *values, size_t n) {
   gi_key_t *k = &gi->keys[key];
-  if (gi->jfd < 0 && gi->j_lazy && journal_start(gi) == 0)
+  if (gi->jf.fd < 0 && gi->j_lazy && journal_start(gi) == 0)
     gi->j_lazy = false;
   int status = undo_note(gi, k, start);
   if (status == 0)
     status = record_put(gi, k, start, hash, values, n);
-  if (status != 0 || gi->jfd < 0)
+  if (status != 0 || gi->jf.fd < 0)
     return status;
   if (!gi->epoch_marked) {
-    gi->tail_off = gi->jlen + (int64_t)gi->jbuf.len;
+    gi->tail_off = gi->jf.len + (int64_t)gi->jbuf.len;
     gi->j_tail = 0;
     status = gen_buf_printf(&gi->jbuf, "E %" PRIu64 "\n", gi->epoch);
     gi->epoch_marked = status == 0;
@@ -1174,27 +1173,15 @@ static int record_change(gen_interval_t *gi, size_t key, int64_t start,
 /* Writes the lines queued. On a failure the file is cut back to its last
  * whole line and the lines stay queued (the next flush tries again). */
 static int journal_flush(gen_interval_t *gi) {
-  if (gi->jfd < 0 || gi->jbuf.len == 0)
+  if (gi->jf.fd < 0 || gi->jbuf.len == 0)
     return 0;
-  const char *p = gi->jbuf.data;
-  size_t left = gi->jbuf.len;
-  while (left > 0) {
-    ssize_t n = write(gi->jfd, p, left);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int status = -errno;
-      if (ftruncate(gi->jfd, gi->jlen) != 0)
-        status = -errno;
-      gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR,
-                  "cannot write %s: %s; the state file waits for it",
-                  gi->rec_path, gen_strerror(status));
-      return status;
-    }
-    p += n;
-    left -= (size_t)n;
+  int status = gen_state_append(&gi->jf, gi->jbuf.data, gi->jbuf.len);
+  if (status != 0) {
+    gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR,
+                "cannot write %s: %s; the state file waits for it",
+                gi->rec_path, gen_strerror(status));
+    return status;
   }
-  gi->jlen += (int64_t)gi->jbuf.len;
   if (gi->jbuf.len > GEN_STATE_CHUNK) { /* a backfill's: not kept */
     gen_buf_free(&gi->jbuf);
     gen_buf_init(&gi->jbuf, SIZE_MAX);
@@ -1206,23 +1193,10 @@ static int journal_flush(gen_interval_t *gi) {
 /* Before a state file names the epoch: its records on disk. */
 static int journal_sync(gen_interval_t *gi) {
   int status = journal_flush(gi);
-  if (status == 0 && gi->jfd >= 0 && fdatasync(gi->jfd) != 0) {
-    status = -errno;
+  if (status == 0 && (status = gen_state_append_sync(&gi->jf)) != 0)
     gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot sync %s: %s",
                 gi->rec_path, gen_strerror(status));
-  }
   return status;
-}
-
-static int journal_open(gen_interval_t *gi) {
-  gi->jfd = open(gi->rec_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (gi->jfd < 0) {
-    int status = -errno;
-    gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot open %s: %s", gi->rec_path,
-                gen_strerror(status));
-    return status;
-  }
-  return 0;
 }
 
 static void stream_flush_counted(gen_state_stream_t *st, int64_t *written) {
@@ -1275,12 +1249,12 @@ static int journal_compact(gen_interval_t *gi) {
   int64_t tail = written + (int64_t)b->len;
   /* this epoch's lines, copied: their keys and names are defined above */
   for (int64_t off = gi->tail_off;
-       status == 0 && gi->epoch_marked && off < gi->jlen;) {
+       status == 0 && gi->epoch_marked && off < gi->jf.len;) {
     char chunk[GEN_STATE_CHUNK];
-    size_t want = (size_t)(gi->jlen - off) < sizeof(chunk)
-                      ? (size_t)(gi->jlen - off)
+    size_t want = (size_t)(gi->jf.len - off) < sizeof(chunk)
+                      ? (size_t)(gi->jf.len - off)
                       : sizeof(chunk);
-    ssize_t got = pread(gi->jfd, chunk, want, off);
+    ssize_t got = pread(gi->jf.fd, chunk, want, off);
     if (got <= 0)
       status = got < 0 ? -errno : -EIO;
     else
@@ -1297,12 +1271,9 @@ static int journal_compact(gen_interval_t *gi) {
                 gi->rec_path, gen_strerror(status));
     return status;
   }
-  if (gi->jfd >= 0)
-    close(gi->jfd);
-  gi->jlen = written;
   gi->tail_off = tail;
   gi->j_entries = entries + (gi->epoch_marked ? gi->j_tail : 0);
-  return journal_open(gi);
+  return journal_open(gi, false);
 }
 
 /* The engine's live records. */
@@ -1316,11 +1287,11 @@ static uint64_t records_live(const gen_interval_t *gi) {
 /* After a state file: compacts the journal when its dead entries outnumber
  * its live ones, or past its bound. */
 static void journal_maybe_compact(gen_interval_t *gi) {
-  if (gi->jfd < 0 || gi->durable + 1 != gi->epoch)
+  if (gi->jf.fd < 0 || gi->durable + 1 != gi->epoch)
     return;
   uint64_t live = records_live(gi);
   if ((gi->j_entries >= GI_JOURNAL_MIN && gi->j_entries > 2 * live) ||
-      (gi->jlen > GI_JOURNAL_MAX && gi->j_entries > live + live / 3))
+      (gi->jf.len > GI_JOURNAL_MAX && gi->j_entries > live + live / 3))
     journal_compact(gi);
 }
 
@@ -1451,6 +1422,39 @@ static int journal_line(gen_interval_t *gi, gi_jids_t *ids, char *line,
   return status;
 }
 
+/* A replay of the journal: the state file's epoch reached, or why not. */
+typedef struct {
+  gen_interval_t *gi;
+  gi_jids_t ids;
+  uint64_t epoch;
+  bool header; /* the first line is the one this state file names */
+  const char *why;
+} gi_replay_t;
+
+static int replay_line(void *ud, char *line, size_t len) {
+  gi_replay_t *r = ud;
+  if (!r->header) {
+    char header[64];
+    snprintf(header, sizeof(header),
+             GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64,
+             r->gi->o.granularity_ms, r->gi->j_id);
+    r->header = strcmp(line, header) == 0;
+    return r->header ? 0 : -EINVAL;
+  }
+  uint64_t at = r->epoch;
+  int status = len >= GI_JOURNAL_LINE_MAX
+                   ? -EINVAL
+                   : journal_line(r->gi, &r->ids, line, len, &at);
+  if (status != 0)
+    r->why = status == -ENOMEM ? "out of memory" : "a line not ours";
+  else if (at < r->epoch)
+    r->why = "an epoch going back";
+  else if (at > r->gi->durable)
+    return 1; /* after the state file: a SIGKILL's, asked for again */
+  r->epoch = at;
+  return r->why != NULL ? -EINVAL : 0;
+}
+
 /* Replays the journal up to the state file's epoch (see above) and cuts
  * what is after it. false: it cannot be used (absent, another granularity,
  * a header not ours): it is written afresh from the records the state file
@@ -1465,59 +1469,27 @@ static bool journal_replay(gen_interval_t *gi) {
                   gi->rec_path, gen_strerror(-errno));
     return false;
   }
-  char *line = NULL, header[64];
-  size_t cap = 0;
-  ssize_t n = getline(&line, &cap, f);
-  snprintf(header, sizeof(header),
-           GI_JOURNAL_MAGIC " %" PRId64 " %016" PRIx64 "\n",
-           gi->o.granularity_ms, gi->j_id);
-  if (n <= 0 || strcmp(line, header) != 0) {
+  gi_replay_t r = {.gi = gi};
+  int64_t good = 0;
+  bool torn;
+  gen_state_lines(f, replay_line, &r, &good, &torn);
+  free(r.ids.keys);
+  free(r.ids.names);
+  fclose(f);
+  if (!r.header) {
     gen_log_org(gi->o.who, NULL, LOG_WARNING,
                 "%s is not the journal of %s (another copy, or granularity); "
                 "buckets revisited before it is written again count whole",
                 gi->rec_path, gi->state_path);
-    free(line);
-    fclose(f);
     return false;
   }
-  gi_jids_t ids = {0};
-  int64_t good = n;
-  const char *why = NULL;
-  int status = 0;
-  uint64_t epoch = 0;
-  while ((n = getline(&line, &cap, f)) > 0) {
-    if (line[n - 1] != '\n') {
-      why = "a torn last line";
-      break;
-    }
-    line[n - 1] = '\0';
-    uint64_t at = epoch;
-    if (n > GI_JOURNAL_LINE_MAX ||
-        (status = journal_line(gi, &ids, line, (size_t)n - 1, &at)) != 0) {
-      why = status == -ENOMEM ? "out of memory" : "a line not ours";
-      break;
-    }
-    if (at < epoch) {
-      why = "an epoch going back";
-      break;
-    }
-    if (at > gi->durable)
-      break; /* after the state file: a SIGKILL's, asked for again */
-    epoch = at;
-    good += n;
-  }
-  free(line);
-  free(ids.keys);
-  free(ids.names);
-  fclose(f);
-  if (why != NULL)
+  if (r.why != NULL || torn)
     gen_log_org(gi->o.who, NULL, LOG_WARNING,
                 "%s: %s at byte %" PRId64 ": ignored from there", gi->rec_path,
-                why, good);
+                r.why != NULL ? r.why : "a torn last line", good);
   if (truncate(gi->rec_path, good) != 0)
     gen_log_org(gi->o.who, NULL, LOG_ERR, "cannot cut %s: %s", gi->rec_path,
                 gen_strerror(-errno));
-  gi->jlen = good;
   return true;
 }
 
@@ -1535,7 +1507,7 @@ static void journal_load(gen_interval_t *gi) {
   }
   gi->epoch = gi->durable + 1;
   if (replayed) {
-    journal_open(gi);
+    journal_open(gi, false);
     return;
   }
   if (records_live(gi) == 0) {
@@ -1543,14 +1515,8 @@ static void journal_load(gen_interval_t *gi) {
     return;
   }
   /* the state file's own records, as of its epoch */
-  gi->jfd = open(gi->rec_path, O_RDONLY | O_CLOEXEC); /* compact pread()s */
-  gi->jlen = 0;
   gi->j_entries = 0;
-  if (journal_compact(gi) != 0) {
-    if (gi->jfd >= 0)
-      close(gi->jfd);
-    gi->jfd = -1;
-  }
+  journal_compact(gi);
 }
 
 /* A journal without its state file is of no use: removed. */
@@ -1621,7 +1587,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
     return NULL;
   gi->o = *o;
   gi->refused = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
-  gi->jfd = -1;
+  gi->jf.fd = -1;
   gi->j_complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   gen_buf_init(&gi->jbuf, SIZE_MAX);
   /* A new journal's id (a state file's replaces it): any one unlikely to
@@ -1684,8 +1650,7 @@ void gen_interval_free(gen_interval_t *gi) {
   if (gi == NULL)
     return;
   journal_flush(gi);
-  if (gi->jfd >= 0)
-    close(gi->jfd);
+  gen_state_append_close(&gi->jf);
   gen_buf_free(&gi->jbuf);
   free(gi->rec_path);
   state_forget(gi);

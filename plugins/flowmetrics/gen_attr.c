@@ -906,15 +906,13 @@ typedef struct {
 } replay_ctx_t;
 
 /* Replays one journal line: a name counted for a conversation. */
-static void replay_line(void *ud, const char *text, size_t len) {
+static int replay_line(void *ud, char *text, size_t len) {
   replay_ctx_t *ctx = ud;
   gen_attr_ledger_t *l = ctx->ledger;
-  if (ctx->discard)
-    return;
   json_object *o = NULL;
   char why[64];
-  if (gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
-    return;
+  if (ctx->discard || gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
+    return 0;
   const char *conv = gen_json_get_string(o, "c");
   const char *flow = gen_json_get_string(o, "f");
   const char *metric = gen_json_get_string(o, "m");
@@ -936,6 +934,7 @@ static void replay_line(void *ud, const char *text, size_t len) {
     }
   }
   json_object_put(o);
+  return 0;
 }
 
 int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,

@@ -158,13 +158,15 @@ int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
 }
 
 /* One journalled increment. */
-static void replay_line(void *ud, const char *text, size_t len) {
+static int replay_line(void *ud, char *text, size_t len) {
   if (len > 0)
     add_read(ud, text, 1);
+  return 0;
 }
 
-static void replay_nothing(void *ud, const char *text, size_t len) {
+static int replay_nothing(void *ud, char *text, size_t len) {
   (void)ud, (void)text, (void)len;
+  return 0;
 }
 
 int gen_counters_recover(gen_counters_t *c, json_object *doc) {

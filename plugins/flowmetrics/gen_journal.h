@@ -17,6 +17,7 @@
 #define GEN_JOURNAL_H 1
 
 #include "gen_log.h"
+#include "gen_state.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,16 +26,13 @@
 
 typedef struct {
   char *base; /* files are <base>.<generation>; NULL = no journal */
-  int fd;
+  gen_state_append_t file;
   uint64_t generation;          /* of the file being written */
   uint64_t oldest_kept;         /* lowest generation not yet removed */
   const gen_log_org_t *who;     /* whose lines (borrowed) */
   atomic_uint_fast64_t *errors; /* counts open and write failures */
   gen_ratelimit_t complain;
 } gen_journal_t;
-
-/* Longest line replayed; longer (and cut) lines are skipped. */
-#define GEN_JOURNAL_LINE_MAX 4096
 
 /* base NULL: a journal that keeps nothing. Returns 0 or -ENOMEM. */
 int gen_journal_init(gen_journal_t *j, const char *base,
@@ -47,11 +45,13 @@ void gen_journal_fini(gen_journal_t *j);
 bool gen_journal_wanted(const gen_journal_t *j);
 
 /* Recovers from a snapshot of generation g (0 = no snapshot): calls line()
- * for every complete line of generations g, g+1, … (without the newline),
- * then opens a fresh generation. Returns 0, or the negative errno of the
- * new journal's open (logged; appends try it again). */
+ * for every complete line of generations g, g+1, … (without the newline;
+ * the torn last line of a crash is not; a file's read stops where line()
+ * returns non-zero), then opens a fresh generation. Returns
+ * 0, or the negative errno of the new journal's open (logged; appends try it
+ * again). */
 int gen_journal_recover(gen_journal_t *j, uint64_t g,
-                        void (*line)(void *ud, const char *text, size_t len),
+                        int (*line)(void *ud, char *text, size_t len),
                         void *ud);
 
 /* Appends data (whole lines) in one write. Returns 0 once the lines are in

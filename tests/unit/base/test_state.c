@@ -6,6 +6,8 @@
 #include "collectd/core/testing.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static char dir[] = "/tmp/gen-state-test-XXXXXX";
@@ -141,6 +143,72 @@ DEF_TEST(path_failure_logged_as_the_orgs) {
   return 0;
 }
 
+static int take_line(void *ud, char *text, size_t len) {
+  gen_buf_t *b = ud;
+  if (strcmp(text, "stop") == 0)
+    return 7;
+  gen_buf_add(b, text, len);
+  return gen_buf_add(b, "|", 1);
+}
+
+/* The journal primitive: an append that fails part-way is cut back off, and
+ * the reader takes whole lines only, up to where its caller stops it. */
+DEF_TEST(journal_append_whole_or_cut_back) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/journal", dir);
+  gen_state_append_t a;
+  CHECK_ZERO(gen_state_append_open(&a, path, true));
+  CHECK_ZERO(gen_state_append(&a, "one\ntwo\n", 8));
+  EXPECT_EQ_INT(8, a.len);
+  /* A file size limit makes the next write stop after 4 of its 12 bytes
+   * (EFBIG): what it put is cut back off. */
+  struct rlimit old, small = {.rlim_cur = 12, .rlim_max = RLIM_INFINITY};
+  getrlimit(RLIMIT_FSIZE, &old);
+  small.rlim_max = old.rlim_max;
+  signal(SIGXFSZ, SIG_IGN);
+  CHECK_ZERO(setrlimit(RLIMIT_FSIZE, &small));
+  int status = gen_state_append(&a, "three\nfour\n", 12);
+  setrlimit(RLIMIT_FSIZE, &old);
+  EXPECT_EQ_INT(-EFBIG, status);
+  OK(!a.torn);
+  EXPECT_EQ_INT(8, a.len);
+  struct stat st;
+  CHECK_ZERO(stat(path, &st));
+  EXPECT_EQ_INT(8, st.st_size);
+  CHECK_ZERO(gen_state_append(&a, "stop\nfive\nsix", 14));
+  gen_state_append_close(&a);
+  /* Reopened, it appends after what it holds. */
+  CHECK_ZERO(gen_state_append_open(&a, path, false));
+  EXPECT_EQ_INT(22, a.len);
+  gen_state_append_close(&a);
+
+  gen_buf_t got;
+  gen_buf_init(&got, SIZE_MAX);
+  int64_t good = 0;
+  bool torn = true;
+  FILE *f = fopen(path, "r");
+  EXPECT_EQ_INT(7, gen_state_lines(f, take_line, &got, &good, &torn));
+  fclose(f);
+  EXPECT_EQ_STR("one|two|", got.data);
+  EXPECT_EQ_INT(8, good);
+  OK(!torn);
+  /* Past the stop: five, then the torn last line ("six", no newline). */
+  gen_buf_reset(&got);
+  f = fopen(path, "r");
+  fseek(f, 13, SEEK_SET);
+  EXPECT_EQ_INT(0, gen_state_lines(f, take_line, &got, NULL, &torn));
+  fclose(f);
+  EXPECT_EQ_STR("five|", got.data);
+  OK(torn);
+  gen_buf_free(&got);
+  /* A file that cannot be cut back (a device) says so. */
+  CHECK_ZERO(gen_state_append_open(&a, "/dev/full", false));
+  OK(gen_state_append(&a, "x\n", 2) < 0);
+  OK(a.torn);
+  gen_state_append_close(&a);
+  return 0;
+}
+
 int main(void) {
   if (mock_tempdir(dir) == NULL)
     return 1;
@@ -148,6 +216,7 @@ int main(void) {
   RUN_TEST(json_round_trip_and_corruption);
   RUN_TEST(stream_in_chunks_or_not_at_all);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
+  RUN_TEST(journal_append_whole_or_cut_back);
   RUN_TEST(default_dir_under_basedir);
   RUN_TEST(path_failure_logged_as_the_orgs);
   if (mock_rmtree(dir) != 0)
