@@ -200,8 +200,10 @@ def large(mib, appends, append_kib):
         t0 = time.monotonic()
         wait(lambda: f"{name} ({size} bytes) from the last holder: restored" in b.log_text(),
              3600)
+        with open(f"/proc/{b.proc.pid}/status") as f:
+            hwm = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
         print(f"  take-over: restored {time.monotonic() - t0:.1f} s after B holds "
-              f"(B's read: Interval 1)")
+              f"(B's read: Interval 1); B's peak RSS {hwm / 1024:.1f} MiB")
     finally:
         for cd in agents:
             cd.cleanup()

@@ -39,7 +39,8 @@
 /* A read copies pieces for at most this long; a copy that needs more goes
  * on at the next reads, its manifest moved when every piece is in. */
 #define COPY_SLICE TIME_T_TO_CDTIME_T(10)
-/* The largest file a take-over restores: it is held in memory once. */
+/* The largest file a take-over restores (piece by piece, never held
+ * whole). */
 #define FILE_MAX ((uint64_t)4 << 30)
 
 typedef struct {
@@ -51,7 +52,7 @@ typedef struct {
    * pieces named by their index under the hash of the whole content */
   uint64_t *pieces;
   size_t n_pieces;
-  char *data; /* while restoring: the content etcd holds */
+  size_t n_first; /* the pieces of a manifest of the first form */
   size_t len;
   struct timespec mtime; /* as copied: an unchanged file is not read again */
   off_t size;
@@ -648,7 +649,6 @@ static void files_free(file_t *files, size_t n) {
     free(files[i].name);
     free(files[i].path);
     free(files[i].pieces);
-    free(files[i].data);
   }
   free(files);
 }
@@ -711,11 +711,12 @@ static uint64_t new_gen(const char *name) {
       strlen(name));
 }
 
-/* One file as etcd holds it, put together and checked: its manifest
- * ("<hash> <pieces> <bytes> <gen> <piece hash>...", or of the first form
- * "<hash> <pieces> <bytes>", the hash of the whole content) and its pieces. */
-static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
-                      char *why, size_t why_size) {
+/* One file as etcd's manifest names it ("<hash> <pieces> <bytes> <gen>
+ * <piece hash>...", or of the first form "<hash> <pieces> <bytes>", the
+ * hash of the whole content), checked; its pieces are read as it is
+ * restored. */
+static int manifest_read(file_t *f, const char *manifest, char *why,
+                         size_t why_size) {
   uint64_t hash = 0, gen = 0;
   const char *p = manifest;
   unsigned long long n = 0, len = 0;
@@ -736,52 +737,72 @@ static int fetch_file(gen_standby_t *s, file_t *f, const char *manifest,
     free(ph);
     return -EINVAL;
   }
-  gen_buf_t data = GEN_BUF_INIT(len + 1);
-  int status = gen_buf_add(&data, "", 0);
-  for (unsigned long long i = 0; status == 0 && i < n; i++) {
-    char key[2048];
-    if (first_form) {
-      gen_dir(s, f->name, hash, key, sizeof(key));
-      snprintf(key + strlen(key), sizeof(key) - strlen(key), "%llu", i);
-    } else
-      piece_key(s, f->name, gen, i, ph[i], key, sizeof(key));
-    json_object *answer = NULL;
-    status = etcd_range(s, key, false, false, &answer, why, why_size);
-    size_t got = 0;
-    char *piece = status == 0 ? first_value(answer, &got) : NULL;
-    json_object_put(answer);
-    if (status == 0 && piece == NULL) {
-      snprintf(why, why_size, "piece %llu of %llu missing", i, n);
-      status = -ENOENT;
-    } else if (piece != NULL && !first_form &&
-               gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, piece, got) !=
-                   ph[i]) {
-      snprintf(why, why_size, "piece %llu of %llu not as its manifest says", i,
-               n);
-      status = -EINVAL;
-    }
-    if (status == 0)
-      status = gen_buf_add(&data, piece, got);
-    free(piece);
-  }
-  if (status == 0 &&
-      (data.len != len ||
-       (first_form && gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, data.data,
-                                             data.len) != hash))) {
-    snprintf(why, why_size, "its pieces do not add up to its manifest");
-    status = -EINVAL;
-  }
-  if (status != 0) {
-    free(data.data);
-    free(ph);
-    return status;
-  }
   /* a copy of the first form is replaced whole at the next (gen: its
    * directory, deleted then) */
   f->hash = hash, f->gen = first_form ? hash : gen, f->pieces = ph;
   f->n_pieces = first_form ? 0 : n;
-  f->data = data.data, f->len = data.len;
+  f->n_first = first_form ? n : 0;
+  f->len = len;
   return 0;
+}
+
+/* Piece i of f as etcd holds it, asked again on a failure (a timeout
+ * under load) up to GEN_STANDBY_FETCH_TRIES times. */
+static char *piece_read(gen_standby_t *s, const file_t *f, size_t i,
+                        size_t *got, char *why, size_t why_size) {
+  char key[2048];
+  if (f->pieces == NULL) {
+    gen_dir(s, f->name, f->hash, key, sizeof(key));
+    snprintf(key + strlen(key), sizeof(key) - strlen(key), "%zu", i);
+  } else
+    piece_key(s, f->name, f->gen, i, f->pieces[i], key, sizeof(key));
+  for (int try = 1;; try++) {
+    json_object *answer = NULL;
+    int status = etcd_range(s, key, false, false, &answer, why, why_size);
+    char *piece = status == 0 ? first_value(answer, got) : NULL;
+    json_object_put(answer);
+    if (piece == NULL && status == 0)
+      snprintf(why, why_size, "piece %zu missing", i);
+    if (piece != NULL || status == 0 || try == GEN_STANDBY_FETCH_TRIES ||
+        pause_ms(s, 1000))
+      return piece;
+  }
+}
+
+/* Writes f as etcd holds it to the file at path, piece by piece, each
+ * checked against its manifest: the file is replaced only when every piece
+ * is in (gen_state_stream). 0 or a negative errno, why said. */
+static int restore_file(gen_standby_t *s, const file_t *f, const char *path,
+                        char *why, size_t why_size) {
+  gen_state_stream_t st;
+  int status = gen_state_stream_open(&st, path);
+  size_t n = f->pieces != NULL ? f->n_pieces : f->n_first, len = 0;
+  uint64_t whole = GEN_HASH_FNV1A64_INIT;
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    size_t got = 0;
+    char *piece = piece_read(s, f, i, &got, why, why_size);
+    if (piece == NULL)
+      status = -ENOENT;
+    else if (f->pieces != NULL &&
+             gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, piece, got) !=
+                 f->pieces[i]) {
+      snprintf(why, why_size, "piece %zu not as its manifest says", i);
+      status = -EINVAL;
+    } else if ((status = gen_buf_add(&st.buf, piece, got)) == 0)
+      status = gen_state_stream_flush(&st);
+    whole = piece != NULL ? gen_hash_fnv1a64_bytes(whole, piece, got) : whole;
+    len += got;
+    free(piece);
+  }
+  if (status == 0 &&
+      (len != f->len || (f->pieces == NULL && whole != f->hash))) {
+    snprintf(why, why_size, "its pieces do not add up to its manifest");
+    status = -EINVAL;
+  }
+  int closed = gen_state_stream_close(&st, status == 0);
+  if (status == 0 && closed != 0)
+    snprintf(why, why_size, "%s", gen_strerror(closed));
+  return status != 0 ? status : closed;
 }
 
 /* Deletes the directories of pieces that no manifest of s->sent names: a
@@ -870,7 +891,7 @@ static int fetch_state(gen_standby_t *s) {
         strncmp(name, s->state_prefix, plen) == 0) {
       file_t *f = &s->sent[s->n_sent];
       *f = (file_t){.name = strdup(name + plen)};
-      if (f->name != NULL && fetch_file(s, f, manifest, why, sizeof(why)) == 0)
+      if (f->name != NULL && manifest_read(f, manifest, why, sizeof(why)) == 0)
         s->n_sent++;
       else {
         gen_log_org(&s->who, NULL, LOG_ERR,
@@ -912,14 +933,20 @@ static void restore_path(gen_standby_t *s, const char *path) {
     closedir(d);
   for (size_t i = 0; i < s->n_sent; i++) {
     file_t *f = &s->sent[i];
-    if (f->data == NULL || !sibling_of(base, f->name))
+    if (!sibling_of(base, f->name))
       continue;
-    char to[PATH_MAX + 256];
+    char to[PATH_MAX + 256], why[512] = "";
     snprintf(to, sizeof(to), "%s/%s", dir, f->name);
-    int status = gen_state_write(to, f->data, f->len);
-    gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_ERR,
-                "state %s (%zu bytes) from the last holder: %s", to, f->len,
-                status == 0 ? "restored" : gen_strerror(status));
+    int status = restore_file(s, f, to, why, sizeof(why));
+    if (status == 0)
+      gen_log_org(&s->who, NULL, LOG_INFO,
+                  "state %s (%zu bytes) from the last holder: restored", to,
+                  f->len);
+    else
+      gen_log_org(&s->who, NULL, LOG_ERR,
+                  "state %s from the last holder: not restored (%s); this "
+                  "agent's own file stands",
+                  to, why[0] ? why : gen_strerror(status));
   }
 }
 
@@ -973,13 +1000,7 @@ bool gen_standby_watch_begin(gen_standby_t *s, bool restore) {
 
 void gen_standby_watch_end(gen_standby_t *s) {
   gen_state_watch(NULL);
-  if (!s->restoring)
-    return;
   s->restoring = false;
-  for (size_t i = 0; i < s->n_sent; i++) { /* kept: hashes only */
-    free(s->sent[i].data);
-    s->sent[i].data = NULL;
-  }
 }
 
 typedef struct {

@@ -46,11 +46,13 @@ bool gen_standby_holding(gen_standby_t *s);
 
 /* Around building the instance and its first read after a take-over: the
  * org's state in etcd is fetched, and each state path the instance makes
- * gets its files from it. Also around every later read (the paths it
- * makes are remembered for gen_standby_sync). False (restore only): etcd
- * did not give the state whole; no instance now, asked again at the next
- * read, at most GEN_STANDBY_FETCH_TRIES times in a row, then the files
- * given and the agent's own stand (logged). */
+ * gets its files from it, written a piece at a time (a piece etcd does not
+ * give is asked again, GEN_STANDBY_FETCH_TRIES times a second apart, then
+ * that file is not restored, logged). Also around every later read (the
+ * paths it makes are remembered for gen_standby_sync). False (restore
+ * only): etcd did not give the manifests whole; no instance now, asked
+ * again at the next read, at most GEN_STANDBY_FETCH_TRIES times in a row,
+ * then the files given and the agent's own stand (logged). */
 #define GEN_STANDBY_FETCH_TRIES 5
 bool gen_standby_watch_begin(gen_standby_t *s, bool restore);
 void gen_standby_watch_end(gen_standby_t *s);

@@ -292,6 +292,14 @@ class StandbyTest(unittest.TestCase):
         self.assertEqual([], a.bad_log_lines(allow=(r".*etcd.*",)))
 
 
+def fnv(data):
+    """FNV-1a, 64 bits: the standby's content hash."""
+    h = 14695981039346656037
+    for byte in data:
+        h = ((h ^ byte) * 1099511628211) % 2**64
+    return h
+
+
 class StandbyLargeStateTest(unittest.TestCase):
     """The file is one the test puts beside the state file (the standby
     copies a state file's every sibling), of text lines as a journal's:
@@ -412,12 +420,18 @@ class StandbyLargeStateTest(unittest.TestCase):
         # and a file as an agent before this version copied it (a manifest
         # "<hash of the content> <pieces> <bytes>", pieces by index)
         old_name, old_data = os.path.basename(states[0]) + ".old", b"line 1\nline 2\n"
-        h = 14695981039346656037
-        for byte in old_data:
-            h = ((h ^ byte) * 1099511628211) % 2**64
+        h = fnv(old_data)
         root = "/collectd-genesys/acme/1-1/genesys_analytics/"
         self.etcd.put(f"{root}data/{old_name}/{h:016x}/0", old_data)
         self.etcd.put(f"{root}state/{old_name}", f"{h:016x} 1 {len(old_data)}".encode())
+        # and a file one of whose pieces etcd lost: not restored (asked
+        # again first), said, the new holder's own file (none) stands
+        lost_name, lost_piece = os.path.basename(states[0]) + ".lost", b"gone\n"
+        ph = fnv(lost_piece)
+        lost_hash = fnv(str(len(lost_piece)).encode() + f"{ph:016x}".encode())
+        self.etcd.put(f"{root}state/{lost_name}",
+                      f"{lost_hash:016x} 1 {len(lost_piece)} 00000000000000aa "
+                      f"{ph:016x}".encode())
         # and pieces no manifest names (a copy in progress when its holder
         # lost the lease): the new holder deletes them
         self.etcd.put(f"{data}00000000deadbeef/0.0123456789abcdef", b"left")
@@ -438,6 +452,14 @@ class StandbyLargeStateTest(unittest.TestCase):
         self.assertEqual(len(hashes2), len(self.pieces(name, gen)))
         self.assertIn("etcd: 1 directories of pieces no manifest names deleted",
                       b.log_text())
+        self.assertRegex(b.log_text(), rf"state \S+{re.escape(lost_name)} from the "
+                         r"last holder: not restored \(piece 0 missing\)")
+        self.assertFalse(os.path.exists(os.path.join(b.dir, "genesys", lost_name)))
+        # a piece at a time: the take-over never held the file whole (it
+        # held all 66 MiB of it, and more, before)
+        with open(f"/proc/{b.proc.pid}/status") as f:
+            hwm = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+        self.assertLess(hwm * 1024, self.PAD_BYTES, f"peak RSS {hwm} KiB")
 
 
 class StandbyTlsTest(unittest.TestCase):
