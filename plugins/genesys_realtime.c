@@ -348,8 +348,7 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
    * stays the one reader of observations for now although json-c would do
    * at 1,106 msg/s (9-10.6 µs against 1.6-2.1 µs a message:
    * bench/README.md, "One reader a topic"). */
-  if (gen_obs_parse_topic(parser, topic, json, len, &msg, err, sizeof(err)) !=
-      0)
+  if (gen_obs_parse(parser, topic, json, len, &msg, err, sizeof(err)) != 0)
     return malformed(inst, "notification", err);
   if (msg.topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
     return on_other(inst, json, len, topic);

@@ -94,13 +94,6 @@ static bool copy(char *dst, size_t size, const unsigned char *s, size_t n) {
   return true;
 }
 
-static gen_obs_metric_t metric_from_name(const unsigned char *s, size_t n) {
-  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
-    if (is(s, n, gen_obs_metric_name((gen_obs_metric_t)m)))
-      return (gen_obs_metric_t)m;
-  return GEN_OBS_M_UNKNOWN;
-}
-
 /* A number's text as a C string, if it is not absurdly long. */
 #define NUMBER_TEXT 512
 static bool number_text(char *buf, const char *s, size_t n) {
@@ -269,7 +262,8 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
       r->media[0] = '\0';
     break;
   case W_METRIC:
-    r->it.metric = s != NULL ? metric_from_name(s, n) : GEN_OBS_M_UNKNOWN;
+    r->it.metric =
+        s != NULL ? gen_obs_metric_from_name(s, n) : GEN_OBS_M_UNKNOWN;
     r->known = r->it.metric != GEN_OBS_M_UNKNOWN;
     break;
   case W_QUALIFIER:
