@@ -50,19 +50,8 @@ enum {
   S_NUM
 };
 
-/* Containers we walk into; ctx[d] is the container at depth d. The deepest
- * one (stats) is at depth 7. */
-enum {
-  C_NONE = 0,
-  C_ROOT,
-  C_BODY,
-  C_GROUP,
-  C_DATA,
-  C_DATAOBJ,
-  C_METRICS,
-  C_MOBJ,
-  C_STATS
-};
+/* Containers we walk into are named by the slot that opened them: ctx[d]
+ * is the container at depth d. The deepest one (stats) is at depth 7. */
 #define CTX_MAX 8
 
 enum { V_NULL = 0, V_BOOL, V_NUMBER, V_STRING, V_OBJECT, V_ARRAY };
@@ -72,23 +61,22 @@ static const char *const vt_name[] = {"null",   "boolean", "number",
 static const struct {
   const char *path;
   unsigned char type;
-  unsigned char ctx; /* container opened by an object/array in this slot */
 } slot_info[S_NUM] = {
-    [S_IGNORE] = {"", V_NULL, C_NONE},
-    [S_ROOT] = {"message", V_OBJECT, C_ROOT},
-    [S_BODY] = {"eventBody", V_OBJECT, C_BODY},
-    [S_GROUP] = {"eventBody.group", V_OBJECT, C_GROUP},
-    [S_DATA] = {"eventBody.data", V_ARRAY, C_DATA},
-    [S_QUEUEID] = {"eventBody.group.queueId", V_STRING, C_NONE},
-    [S_MEDIATYPE] = {"eventBody.group.mediaType", V_STRING, C_NONE},
-    [S_DATA_ELEM] = {"eventBody.data[]", V_OBJECT, C_DATAOBJ},
-    [S_METRICS] = {"data[].metrics", V_ARRAY, C_METRICS},
-    [S_METRICS_ELEM] = {"metrics[]", V_OBJECT, C_MOBJ},
-    [S_METRIC] = {"metrics[].metric", V_STRING, C_NONE},
-    [S_QUALIFIER] = {"metrics[].qualifier", V_STRING, C_NONE},
-    [S_STATS] = {"metrics[].stats", V_OBJECT, C_STATS},
-    [S_COUNT] = {"stats.count", V_NUMBER, C_NONE},
-    [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER, C_NONE},
+    [S_IGNORE] = {"", V_NULL},
+    [S_ROOT] = {"message", V_OBJECT},
+    [S_BODY] = {"eventBody", V_OBJECT},
+    [S_GROUP] = {"eventBody.group", V_OBJECT},
+    [S_DATA] = {"eventBody.data", V_ARRAY},
+    [S_QUEUEID] = {"eventBody.group.queueId", V_STRING},
+    [S_MEDIATYPE] = {"eventBody.group.mediaType", V_STRING},
+    [S_DATA_ELEM] = {"eventBody.data[]", V_OBJECT},
+    [S_METRICS] = {"data[].metrics", V_ARRAY},
+    [S_METRICS_ELEM] = {"metrics[]", V_OBJECT},
+    [S_METRIC] = {"metrics[].metric", V_STRING},
+    [S_QUALIFIER] = {"metrics[].qualifier", V_STRING},
+    [S_STATS] = {"metrics[].stats", V_OBJECT},
+    [S_COUNT] = {"stats.count", V_NUMBER},
+    [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER},
 };
 
 static const struct {
@@ -390,9 +378,9 @@ static unsigned slot_of(const gen_obs_parser_t *p) {
   if (p->depth == 0)
     return S_ROOT;
   switch (p->ctx[p->depth]) {
-  case C_DATA:
+  case S_DATA:
     return S_DATA_ELEM;
-  case C_METRICS:
+  case S_METRICS:
     return S_METRICS_ELEM;
   default:
     return p->key;
@@ -459,7 +447,7 @@ static int open_container(gen_obs_parser_t *p, int vt) {
     return type_error(p, slot, vt) ? GEN_JSCAN_SKIP : 0;
   p->depth++;
   /* Known containers sit at fixed depths 1..7 < CTX_MAX. */
-  p->ctx[p->depth] = slot_info[slot].ctx;
+  p->ctx[p->depth] = (unsigned char)slot;
   p->seen[p->depth] = 0;
   p->key = S_IGNORE;
   if (slot == S_METRICS_ELEM)
@@ -472,7 +460,7 @@ static int cb_start_array(void *ctx) { return open_container(ctx, V_ARRAY); }
 
 static int cb_end(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  if (p->ctx[p->depth] == C_MOBJ)
+  if (p->ctx[p->depth] == S_METRICS_ELEM)
     end_item(p);
   p->depth--;
   return 1;
@@ -481,20 +469,20 @@ static int cb_end(void *ctx) {
 static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 #define IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
   switch (c) {
-  case C_ROOT:
+  case S_ROOT:
     return IS("eventBody") ? S_BODY : S_IGNORE;
-  case C_BODY:
+  case S_BODY:
     return IS("group") ? S_GROUP : IS("data") ? S_DATA : S_IGNORE;
-  case C_GROUP:
+  case S_GROUP:
     return IS("queueId") ? S_QUEUEID : IS("mediaType") ? S_MEDIATYPE : S_IGNORE;
-  case C_DATAOBJ:
+  case S_DATA_ELEM:
     return IS("metrics") ? S_METRICS : S_IGNORE;
-  case C_MOBJ:
+  case S_METRICS_ELEM:
     return IS("metric")      ? S_METRIC
            : IS("qualifier") ? S_QUALIFIER
            : IS("stats")     ? S_STATS
                              : S_IGNORE;
-  case C_STATS:
+  case S_STATS:
     return IS("count")                   ? S_COUNT
            : IS("calculatedMetricValue") ? S_CALC
                                          : S_IGNORE;
