@@ -169,8 +169,9 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
   return gen_entity_instance(inst->client->org, &inst->queues.items[index]);
 }
 
-/* Applies a group, hands its changes to the summaries and marks the queue
- * changed. Called with the lock held. */
+/* Applies a group (items NULL: a media group the baseline answer leaves
+ * out, which has nothing in it), hands its changes to the summaries and
+ * marks the queue changed. Called with the lock held. */
 static void apply_group(gr_instance_t *inst, size_t index, int media,
                         const gen_obs_item_t *items, size_t n) {
   gen_live_queue_t *q = &inst->live.state[index];
@@ -186,7 +187,10 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     if (qm == NULL)
       return; /* out of memory: the group is not kept */
     gen_qs_media_t old = *qm;
-    gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
+    if (items == NULL)
+      *qm = (gen_qs_media_t){.seen = true};
+    else
+      gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
     if (inst->summary != NULL && gen_live_wanted(&inst->live, (size_t)media))
       gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
   } else {
@@ -195,22 +199,6 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     if (inst->summary != NULL)
       gen_qs_put_agents(&q->agents, &old, put, &sink);
   }
-  gen_live_mark(&inst->live, index);
-}
-
-/* A media group the baseline answer leaves out has nothing in it. */
-static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
-  gen_qs_media_t *qm = gen_live_media(&inst->live, index, media);
-  if (qm == NULL)
-    return;
-  gen_qs_media_t old = *qm;
-  *qm = (gen_qs_media_t){.seen = true};
-  gr_sink_t sink = {.inst = inst,
-                    .queue = queue_instance(inst, index),
-                    .time = gr_now(inst),
-                    .observe = true};
-  if (inst->summary != NULL && gen_live_wanted(&inst->live, media))
-    gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
   gen_live_mark(&inst->live, index);
 }
 
@@ -474,7 +462,7 @@ static void baseline_absent(void *ud, const char *queue_id, int media) {
           ? gen_live_media_find(&inst->live, (size_t)index, (size_t)media)
           : NULL;
   if (qm != NULL && qm->seen)
-    clear_media(inst, (size_t)index, (size_t)media);
+    apply_group(inst, (size_t)index, media, NULL, 0);
 }
 
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
