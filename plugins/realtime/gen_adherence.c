@@ -69,11 +69,6 @@ const char *gen_adh_state_name(int state) {
   return state >= 0 && state < GEN_ADH_STATES ? state_names[state] : "other";
 }
 
-const char *gen_adh_impact_name(int impact) {
-  return impact >= 0 && impact < GEN_ADH_IMPACTS ? impact_names[impact]
-                                                 : "Unknown";
-}
-
 void gen_adherence_config_init(gen_adherence_config_t *c) {
   c->on = false;
   c->every = TIME_T_TO_CDTIME_T(600);
