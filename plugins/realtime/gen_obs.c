@@ -163,19 +163,24 @@ static void arena_trim(gen_obs_parser_t *p) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* Records an error that ends the parse; returns 0 (stop the scan). */
-__attribute__((format(printf, 3, 4))) static int
-fail(gen_obs_parser_t *p, int code, const char *fmt, ...) {
-  if (p->fatal.code == 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    p->fatal.code = code;
-    p->fatal.off = p->js.off; /* during a callback: just past the token */
-    vsnprintf(p->fatal.reason, sizeof(p->fatal.reason), fmt, ap);
-    va_end(ap);
-  }
-  return 0;
+/* Records the error of a message at byte off (the first one: any later
+ * one follows from it). */
+__attribute__((format(printf, 4, 5))) static void
+note(obs_error_t *e, int code, size_t off, const char *fmt, ...) {
+  if (e->code != 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  e->code = code;
+  e->off = off;
+  vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+  va_end(ap);
 }
+
+/* An error that ends the parse, just past the token of the callback; 0
+ * (stop the scan). */
+#define fail(p, code, ...)                                                     \
+  (note(&(p)->fatal, code, (p)->js.off, __VA_ARGS__), 0)
 
 static int type_error(gen_obs_parser_t *p, unsigned slot, int vt) {
   int want = slot_info[slot].type;
@@ -573,27 +578,6 @@ static void clear_msg(gen_obs_msg_t *out) {
   out->truncated = false;
 }
 
-static int finish_error(gen_obs_msg_t *out, const obs_error_t *e,
-                        const char *json, size_t len, char *err,
-                        size_t err_size) {
-  clear_msg(out);
-  format_error(err, err_size, e, json, len);
-  return e->code;
-}
-
-/* A scanner's failure as ours. */
-static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
-                         obs_error_t *e) {
-  e->off = p->js.off;
-  e->code = st == GEN_JSCAN_DEPTH ? GEN_OBS_ERR_DEPTH : GEN_OBS_ERR_SYNTAX;
-  if (st == GEN_JSCAN_DEPTH)
-    snprintf(e->reason, sizeof(e->reason), "nesting deeper than %zu",
-             p->max_depth);
-  else
-    snprintf(e->reason, sizeof(e->reason), "invalid JSON: %s",
-             p->js.reason != NULL ? p->js.reason : "syntax error");
-}
-
 int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
                   size_t len, gen_obs_msg_t *out, char *err, size_t err_size) {
   obs_error_t e = {0};
@@ -603,33 +587,25 @@ int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
     out->topic = GEN_OBS_TOPIC_OTHER;
     clear_msg(out);
   }
-  if (p == NULL || out == NULL || topic == NULL || (json == NULL && len > 0)) {
-    e.code = GEN_OBS_ERR_ARG;
-    snprintf(e.reason, sizeof(e.reason), "NULL parser, topic, output or input");
+  if (p == NULL || out == NULL || topic == NULL || (json == NULL && len > 0))
+    note(&e, GEN_OBS_ERR_ARG, 0, "NULL parser, topic, output or input");
+  else if (len > GEN_OBS_MAX_LEN)
+    note(&e, GEN_OBS_ERR_TOO_LARGE, 0, "message of %zu bytes is over %zu", len,
+         GEN_OBS_MAX_LEN);
+  else if (len == 0)
+    note(&e, GEN_OBS_ERR_SYNTAX, 0, "invalid JSON: empty message");
+  if (e.code == 0) {
+    p->stats.messages++;
+    out->topic = classify(topic);
+    if (out->topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
+      return 0; /* a topic this module does not read: nothing to scan */
+    if (arena_reserve(p, len) != 0)
+      note(&e, GEN_OBS_ERR_NOMEM, 0,
+           "no memory to parse a message of %zu bytes", len);
+  }
+  if (e.code != 0) { /* nothing read: no input quoted */
     format_error(err, err_size, &e, NULL, 0);
     return e.code;
-  }
-  if (len > GEN_OBS_MAX_LEN) {
-    e.code = GEN_OBS_ERR_TOO_LARGE;
-    snprintf(e.reason, sizeof(e.reason), "message of %zu bytes is over %zu",
-             len, GEN_OBS_MAX_LEN);
-    return finish_error(out, &e, NULL, 0, err, err_size);
-  }
-  if (len == 0) {
-    e.code = GEN_OBS_ERR_SYNTAX;
-    snprintf(e.reason, sizeof(e.reason), "invalid JSON: empty message");
-    return finish_error(out, &e, NULL, 0, err, err_size);
-  }
-  p->stats.messages++;
-  /* A topic this module does not read: nothing to scan. */
-  out->topic = classify(topic);
-  if (out->topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
-    return 0;
-  if (arena_reserve(p, len) != 0) {
-    e.code = GEN_OBS_ERR_NOMEM;
-    snprintf(e.reason, sizeof(e.reason),
-             "no memory to parse a message of %zu bytes", len);
-    return finish_error(out, &e, NULL, 0, err, err_size);
   }
 
   p->js = (gen_jscan_t){.text = (const unsigned char *)json,
@@ -644,14 +620,22 @@ int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
   gen_jscan_status_t st = gen_jscan_run(&p->js, &callbacks, p);
   if (st == GEN_JSCAN_STOPPED)
     e = p->fatal;
+  else if (st == GEN_JSCAN_DEPTH)
+    note(&e, GEN_OBS_ERR_DEPTH, p->js.off, "nesting deeper than %zu",
+         p->max_depth);
   else if (st != GEN_JSCAN_OK)
-    scan_failure(p, st, &e);
+    note(&e, GEN_OBS_ERR_SYNTAX, p->js.off, "invalid JSON: %s",
+         p->js.reason != NULL ? p->js.reason : "syntax error");
   p->out = NULL;
   p->cur = NULL;
   if (len > p->stats.arena_peak)
     p->stats.arena_peak = len;
   arena_trim(p);
-  return e.code != 0 ? finish_error(out, &e, json, len, err, err_size) : 0;
+  if (e.code == 0)
+    return 0;
+  clear_msg(out);
+  format_error(err, err_size, &e, json, len);
+  return e.code;
 }
 
 /* One parser per thread, freed when the thread ends. */
