@@ -202,6 +202,16 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
   gen_live_mark(&inst->live, index);
 }
 
+/* A group of queue_id, from a message or a baseline (a queue not selected
+ * here passed over). Called with the lock held. */
+static void queue_group(void *ud, const char *queue_id, int media,
+                        const gen_obs_item_t *items, size_t n) {
+  gr_instance_t *inst = ud;
+  ssize_t index = gen_entity_find(&inst->queues, queue_id);
+  if (index >= 0)
+    apply_group(inst, (size_t)index, media, items, n);
+}
+
 /* ---- conversation events ------------------------------------------------- */
 
 typedef struct {
@@ -345,9 +355,7 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
       (media = gen_media_from_name(msg.media_type)) < 0)
     return GEN_NOTIFY_OK; /* a media type this version does not know */
   pthread_mutex_lock(&inst->lock);
-  ssize_t index = gen_entity_find(&inst->queues, msg.queue_id);
-  if (index >= 0)
-    apply_group(inst, (size_t)index, media, msg.items, msg.n_items);
+  queue_group(inst, msg.queue_id, media, msg.items, msg.n_items);
   pthread_mutex_unlock(&inst->lock);
   return GEN_NOTIFY_OK;
 }
@@ -445,14 +453,6 @@ typedef struct {
   gen_http_t *http;
 } gr_baseline_t;
 
-static void baseline_group(void *ud, const char *queue_id, int media,
-                           const gen_obs_item_t *items, size_t n) {
-  gr_instance_t *inst = ud;
-  ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index >= 0)
-    apply_group(inst, (size_t)index, media, items, n);
-}
-
 /* A media group we knew that the answer leaves out has nothing in it. */
 static void baseline_absent(void *ud, const char *queue_id, int media) {
   gr_instance_t *inst = ud;
@@ -468,7 +468,7 @@ static void baseline_absent(void *ud, const char *queue_id, int media) {
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_qs_baseline_t cb = {baseline_group, baseline_absent, inst};
+  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst};
   return gen_qs_baseline(((gr_baseline_t *)ud)->http, queue_ids, n, &inst->lock,
                          &inst->presences, &cb, inst->client->org,
                          &inst->complain);
@@ -673,12 +673,11 @@ static int gr_read(user_data_t *ud) {
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
                         &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
-  gen_agent_groups_put(inst->groups, inst->client->org, put_group,
-                       &(gr_sink_t){.inst = inst, .time = t});
-  gen_campaigns_put(inst->campaigns, inst->client->org, put_group,
-                    &(gr_sink_t){.inst = inst, .time = t});
+  gr_sink_t groups = {.inst = inst, .time = t}; /* each its own instance */
+  gen_agent_groups_put(inst->groups, inst->client->org, put_group, &groups);
+  gen_campaigns_put(inst->campaigns, inst->client->org, put_group, &groups);
   gen_adherence_put(inst->adherence, inst->client->org, gen_cdtime_to_ms(t),
-                    put_group, &(gr_sink_t){.inst = inst, .time = t});
+                    put_group, &groups);
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
