@@ -13,6 +13,7 @@
  */
 #include "check.h"
 
+#include "gen_buf.h"
 #include "gen_entity.h"
 #include "gen_log.h"
 #include "gen_map.h"
@@ -77,14 +78,9 @@ static series_t *series(table_t *t, const char *id) {
   void *v;
   if (gen_map_find(&t->by_id, id, &v))
     return &t->s[(size_t)(uintptr_t)v - 1];
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? 2 * t->cap : 1024;
-    series_t *grown = realloc(t->s, cap * sizeof(*grown));
-    if (grown == NULL) {
-      t->oom = true;
-      return NULL;
-    }
-    t->s = grown, t->cap = cap;
+  if (gen_grow((void **)&t->s, &t->cap, t->n + 1, sizeof(*t->s), 1024) != 0) {
+    t->oom = true;
+    return NULL;
   }
   series_t *s = &t->s[t->n];
   *s = (series_t){.id = strdup(id)};
