@@ -12,7 +12,7 @@
  * change from one message to the next, so that values are dispatched.
  * Then, on one thread:
  *
- *   parse only       gen_obs_parse() alone over the messages (the floor)
+ *   parse only       the topic and gen_obs_parse() over the messages (the floor)
  *   gr_on_message    parse, queue lookup, apply, dispatch of what changed:
  *                    CPU (CLOCK_PROCESS_CPUTIME_ID) and wall time
  *                    (CLOCK_MONOTONIC) of the whole replay, best of R
@@ -623,7 +623,10 @@ typedef struct {
 static int obs_read(void *ud, const char *json, size_t len, char *err,
                     size_t err_size) {
   obs_reader_t *r = ud;
-  return gen_obs_parse(r->parser, json, len, r->msg, err, err_size);
+  char topic[GEN_NOTIFY_TOPIC_SIZE]; /* the hub's read, then the parser's */
+  if (!gen_notify_topic(json, len, topic, sizeof(topic)))
+    topic[0] = '\0';
+  return gen_obs_parse(r->parser, topic, json, len, r->msg, err, err_size);
 }
 
 /* The streaming parser alone (the floor of the observation path). */

@@ -169,8 +169,9 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
   return gen_entity_instance(inst->client->org, &inst->queues.items[index]);
 }
 
-/* Applies a group, hands its changes to the summaries and marks the queue
- * changed. Called with the lock held. */
+/* Applies a group (items NULL: a media group the baseline answer leaves
+ * out, which has nothing in it), hands its changes to the summaries and
+ * marks the queue changed. Called with the lock held. */
 static void apply_group(gr_instance_t *inst, size_t index, int media,
                         const gen_obs_item_t *items, size_t n) {
   gen_live_queue_t *q = &inst->live.state[index];
@@ -186,7 +187,10 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     if (qm == NULL)
       return; /* out of memory: the group is not kept */
     gen_qs_media_t old = *qm;
-    gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
+    if (items == NULL)
+      *qm = (gen_qs_media_t){.seen = true};
+    else
+      gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
     if (inst->summary != NULL && gen_live_wanted(&inst->live, (size_t)media))
       gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
   } else {
@@ -198,20 +202,14 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
   gen_live_mark(&inst->live, index);
 }
 
-/* A media group the baseline answer leaves out has nothing in it. */
-static void clear_media(gr_instance_t *inst, size_t index, size_t media) {
-  gen_qs_media_t *qm = gen_live_media(&inst->live, index, media);
-  if (qm == NULL)
-    return;
-  gen_qs_media_t old = *qm;
-  *qm = (gen_qs_media_t){.seen = true};
-  gr_sink_t sink = {.inst = inst,
-                    .queue = queue_instance(inst, index),
-                    .time = gr_now(inst),
-                    .observe = true};
-  if (inst->summary != NULL && gen_live_wanted(&inst->live, media))
-    gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
-  gen_live_mark(&inst->live, index);
+/* A group of queue_id, from a message or a baseline (a queue not selected
+ * here passed over). Called with the lock held. */
+static void queue_group(void *ud, const char *queue_id, int media,
+                        const gen_obs_item_t *items, size_t n) {
+  gr_instance_t *inst = ud;
+  ssize_t index = gen_entity_find(&inst->queues, queue_id);
+  if (index >= 0)
+    apply_group(inst, (size_t)index, media, items, n);
 }
 
 /* ---- conversation events ------------------------------------------------- */
@@ -348,8 +346,7 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
    * stays the one reader of observations for now although json-c would do
    * at 1,106 msg/s (9-10.6 µs against 1.6-2.1 µs a message:
    * bench/README.md, "One reader a topic"). */
-  if (gen_obs_parse_topic(parser, topic, json, len, &msg, err, sizeof(err)) !=
-      0)
+  if (gen_obs_parse(parser, topic, json, len, &msg, err, sizeof(err)) != 0)
     return malformed(inst, "notification", err);
   if (msg.topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
     return on_other(inst, json, len, topic);
@@ -358,9 +355,7 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
       (media = gen_media_from_name(msg.media_type)) < 0)
     return GEN_NOTIFY_OK; /* a media type this version does not know */
   pthread_mutex_lock(&inst->lock);
-  ssize_t index = gen_entity_find(&inst->queues, msg.queue_id);
-  if (index >= 0)
-    apply_group(inst, (size_t)index, media, msg.items, msg.n_items);
+  queue_group(inst, msg.queue_id, media, msg.items, msg.n_items);
   pthread_mutex_unlock(&inst->lock);
   return GEN_NOTIFY_OK;
 }
@@ -458,14 +453,6 @@ typedef struct {
   gen_http_t *http;
 } gr_baseline_t;
 
-static void baseline_group(void *ud, const char *queue_id, int media,
-                           const gen_obs_item_t *items, size_t n) {
-  gr_instance_t *inst = ud;
-  ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index >= 0)
-    apply_group(inst, (size_t)index, media, items, n);
-}
-
 /* A media group we knew that the answer leaves out has nothing in it. */
 static void baseline_absent(void *ud, const char *queue_id, int media) {
   gr_instance_t *inst = ud;
@@ -475,13 +462,13 @@ static void baseline_absent(void *ud, const char *queue_id, int media) {
           ? gen_live_media_find(&inst->live, (size_t)index, (size_t)media)
           : NULL;
   if (qm != NULL && qm->seen)
-    clear_media(inst, (size_t)index, (size_t)media);
+    apply_group(inst, (size_t)index, media, NULL, 0);
 }
 
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_qs_baseline_t cb = {baseline_group, baseline_absent, inst};
+  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst};
   return gen_qs_baseline(((gr_baseline_t *)ud)->http, queue_ids, n, &inst->lock,
                          &inst->presences, &cb, inst->client->org,
                          &inst->complain);
@@ -686,12 +673,11 @@ static int gr_read(user_data_t *ud) {
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
                         &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
-  gen_agent_groups_put(inst->groups, inst->client->org, put_group,
-                       &(gr_sink_t){.inst = inst, .time = t});
-  gen_campaigns_put(inst->campaigns, inst->client->org, put_group,
-                    &(gr_sink_t){.inst = inst, .time = t});
+  gr_sink_t groups = {.inst = inst, .time = t}; /* each its own instance */
+  gen_agent_groups_put(inst->groups, inst->client->org, put_group, &groups);
+  gen_campaigns_put(inst->campaigns, inst->client->org, put_group, &groups);
   gen_adherence_put(inst->adherence, inst->client->org, gen_cdtime_to_ms(t),
-                    put_group, &(gr_sink_t){.inst = inst, .time = t});
+                    put_group, &groups);
   dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)

@@ -13,6 +13,7 @@
  */
 #include "check.h"
 
+#include "gen_buf.h"
 #include "gen_entity.h"
 #include "gen_log.h"
 #include "gen_map.h"
@@ -73,25 +74,13 @@ static void on_group(void *ud, const char *queue_id, int media,
     gen_qs_apply_agents(&a->agents[i], items, n, a->presences, &quiet);
 }
 
-/* A media group the answer leaves out has nothing in it: the plugin
- * clears what it knew of it (zeros), and knows nothing of one it never
- * had. Either agrees with no group here (agrees()). */
-static void on_absent(void *ud, const char *queue_id, int media) {
-  (void)ud, (void)queue_id, (void)media;
-}
-
 static series_t *series(table_t *t, const char *id) {
   void *v;
   if (gen_map_find(&t->by_id, id, &v))
     return &t->s[(size_t)(uintptr_t)v - 1];
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? 2 * t->cap : 1024;
-    series_t *grown = realloc(t->s, cap * sizeof(*grown));
-    if (grown == NULL) {
-      t->oom = true;
-      return NULL;
-    }
-    t->s = grown, t->cap = cap;
+  if (gen_grow((void **)&t->s, &t->cap, t->n + 1, sizeof(*t->s), 1024) != 0) {
+    t->oom = true;
+    return NULL;
   }
   series_t *s = &t->s[t->n];
   *s = (series_t){.id = strdup(id)};
@@ -150,7 +139,10 @@ static int ask(gen_client_t *client, const gr_config_t *c,
   int status = a.media && a.agents ? 0 : -ENOMEM;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   gen_ratelimit_t rl = GEN_RATELIMIT_INIT(0);
-  gen_qs_baseline_t cb = {.group = on_group, .absent = on_absent, .ud = &a};
+  /* No absent: a media group the answer leaves out has nothing in it; the
+   * plugin clears what it knew of it (zeros), and knows nothing of one it
+   * never had. Either agrees with no group here (agrees()). */
+  gen_qs_baseline_t cb = {.group = on_group, .ud = &a};
   const char *ids[GEN_QS_QUERY_MAX];
   for (size_t i = 0; status == 0 && i < n; i += GEN_QS_QUERY_MAX) {
     size_t k = 0;

@@ -4,6 +4,7 @@
 
 #include "gen_adherence.h"
 
+#include "gen_buf.h"
 #include "gen_dispatch.h"
 #include "gen_hub.h"
 #include "gen_json.h"
@@ -67,11 +68,6 @@ static const char *const impact_instances[GEN_ADH_IMPACTS] = {
 
 const char *gen_adh_state_name(int state) {
   return state >= 0 && state < GEN_ADH_STATES ? state_names[state] : "other";
-}
-
-const char *gen_adh_impact_name(int impact) {
-  return impact >= 0 && impact < GEN_ADH_IMPACTS ? impact_names[impact]
-                                                 : "Unknown";
 }
 
 void gen_adherence_config_init(gen_adherence_config_t *c) {
@@ -240,13 +236,9 @@ static agent_t *agent_of(unit_t *u, const char *user, bool add) {
       return &u->agents[k];
   if (!add)
     return NULL;
-  if (u->n == u->cap) {
-    size_t cap = u->cap ? 2 * u->cap : 16;
-    agent_t *grown = realloc(u->agents, cap * sizeof(*grown));
-    if (grown == NULL)
-      return NULL;
-    u->agents = grown, u->cap = cap;
-  }
+  if (gen_grow((void **)&u->agents, &u->cap, u->n + 1, sizeof(*u->agents),
+               16) != 0)
+    return NULL;
   agent_t *g = &u->agents[u->n++];
   snprintf(g->user, sizeof(g->user), "%s", user);
   return g;

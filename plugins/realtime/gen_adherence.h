@@ -73,7 +73,6 @@ enum {
 };
 
 const char *gen_adh_state_name(int state);
-const char *gen_adh_impact_name(int impact);
 
 /* One agent's adherence, as a topic's eventBody or an entry of the unit's
  * listing gives it. */

@@ -4,6 +4,7 @@
 
 #include "gen_campaigns.h"
 
+#include "gen_buf.h"
 #include "gen_dispatch.h"
 #include "gen_hub.h"
 #include "gen_json.h"
@@ -273,13 +274,10 @@ static int take_campaign(json_object *e, void *ud) {
   ssize_t k = gen_entity_add(&l->set, id, name != NULL ? name : id, NULL);
   if (k < 0)
     return (int)k;
-  if ((size_t)k >= l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 64;
-    int *grown = realloc(l->status, cap * sizeof(*grown));
-    if (grown == NULL)
-      return -ENOMEM;
-    l->status = grown, l->cap = cap;
-  }
+  int grown = gen_grow((void **)&l->status, &l->cap, (size_t)k + 1,
+                       sizeof(*l->status), 64);
+  if (grown != 0)
+    return grown;
   l->status[k] = status;
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "gen_ewt.h"
 
+#include "gen_buf.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_names.h"
@@ -140,15 +141,10 @@ ssize_t gen_ewt_collect(gen_live_t *l, size_t n, cdtime_t now, cdtime_t every,
       }
       if (lm->ewt.asked != 0 && now - lm->ewt.asked < every)
         continue;
-      if (count == cap) {
-        size_t grown = cap == 0 ? 64 : 2 * cap;
-        gen_ewt_due_t *p = realloc(*due, grown * sizeof(*p));
-        if (p == NULL) {
-          free(*due);
-          *due = NULL;
-          return -ENOMEM;
-        }
-        *due = p, cap = grown;
+      if (gen_grow((void **)due, &cap, count + 1, sizeof(**due), 64) != 0) {
+        free(*due);
+        *due = NULL;
+        return -ENOMEM;
       }
       (*due)[count++] =
           (gen_ewt_due_t){.queue = i, .media = m, .asked = lm->ewt.asked};

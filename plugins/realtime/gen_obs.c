@@ -3,8 +3,8 @@
  * collectd-genesys: the hot-path parser for Notifications API messages.
  *
  * gen_jscan calls back for every token; a small state machine follows the
- * few paths this module reads (topicName, eventBody.group.*,
- * eventBody.message, eventBody.data[].metrics[].{metric,qualifier,stats.{
+ * few paths this module reads (eventBody.group.*,
+ * eventBody.data[].metrics[].{metric,qualifier,stats.{
  * count,calculatedMetricValue}}) and has the scanner pass over the value of
  * any other key (checked, not called back). Numbers come as text, so only
  * the numbers we read are converted. See gen_obs.h for the contract.
@@ -34,11 +34,9 @@
 enum {
   S_IGNORE = 0,
   S_ROOT,
-  S_TOPIC,
   S_BODY,
   S_GROUP,
   S_DATA,
-  S_MESSAGE,
   S_QUEUEID,
   S_MEDIATYPE,
   S_DATA_ELEM,
@@ -52,52 +50,33 @@ enum {
   S_NUM
 };
 
-/* Containers we walk into; ctx[d] is the container at depth d. The deepest
- * one (stats) is at depth 7. */
-enum {
-  C_NONE = 0,
-  C_ROOT,
-  C_BODY,
-  C_GROUP,
-  C_DATA,
-  C_DATAOBJ,
-  C_METRICS,
-  C_MOBJ,
-  C_STATS
-};
+/* Containers we walk into are named by the slot that opened them: ctx[d]
+ * is the container at depth d. The deepest one (stats) is at depth 7. */
 #define CTX_MAX 8
 
 enum { V_NULL = 0, V_BOOL, V_NUMBER, V_STRING, V_OBJECT, V_ARRAY };
 static const char *const vt_name[] = {"null",   "boolean", "number",
                                       "string", "object",  "array"};
 
-/* Which final topic an error in a slot matters to; 0: always. */
-#define REL_Q 1u /* QUEUE_OBSERVATIONS */
-#define REL_H 2u /* HEARTBEAT */
-
 static const struct {
   const char *path;
   unsigned char type;
-  unsigned char ctx; /* container opened by an object/array in this slot */
-  unsigned char rel;
 } slot_info[S_NUM] = {
-    [S_IGNORE] = {"", V_NULL, C_NONE, 0},
-    [S_ROOT] = {"message", V_OBJECT, C_ROOT, 0},
-    [S_TOPIC] = {"topicName", V_STRING, C_NONE, 0},
-    [S_BODY] = {"eventBody", V_OBJECT, C_BODY, REL_Q | REL_H},
-    [S_GROUP] = {"eventBody.group", V_OBJECT, C_GROUP, REL_Q},
-    [S_DATA] = {"eventBody.data", V_ARRAY, C_DATA, REL_Q},
-    [S_MESSAGE] = {"eventBody.message", V_STRING, C_NONE, REL_H},
-    [S_QUEUEID] = {"eventBody.group.queueId", V_STRING, C_NONE, REL_Q},
-    [S_MEDIATYPE] = {"eventBody.group.mediaType", V_STRING, C_NONE, REL_Q},
-    [S_DATA_ELEM] = {"eventBody.data[]", V_OBJECT, C_DATAOBJ, REL_Q},
-    [S_METRICS] = {"data[].metrics", V_ARRAY, C_METRICS, REL_Q},
-    [S_METRICS_ELEM] = {"metrics[]", V_OBJECT, C_MOBJ, REL_Q},
-    [S_METRIC] = {"metrics[].metric", V_STRING, C_NONE, REL_Q},
-    [S_QUALIFIER] = {"metrics[].qualifier", V_STRING, C_NONE, REL_Q},
-    [S_STATS] = {"metrics[].stats", V_OBJECT, C_STATS, REL_Q},
-    [S_COUNT] = {"stats.count", V_NUMBER, C_NONE, REL_Q},
-    [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER, C_NONE, REL_Q},
+    [S_IGNORE] = {"", V_NULL},
+    [S_ROOT] = {"message", V_OBJECT},
+    [S_BODY] = {"eventBody", V_OBJECT},
+    [S_GROUP] = {"eventBody.group", V_OBJECT},
+    [S_DATA] = {"eventBody.data", V_ARRAY},
+    [S_QUEUEID] = {"eventBody.group.queueId", V_STRING},
+    [S_MEDIATYPE] = {"eventBody.group.mediaType", V_STRING},
+    [S_DATA_ELEM] = {"eventBody.data[]", V_OBJECT},
+    [S_METRICS] = {"data[].metrics", V_ARRAY},
+    [S_METRICS_ELEM] = {"metrics[]", V_OBJECT},
+    [S_METRIC] = {"metrics[].metric", V_STRING},
+    [S_QUALIFIER] = {"metrics[].qualifier", V_STRING},
+    [S_STATS] = {"metrics[].stats", V_OBJECT},
+    [S_COUNT] = {"stats.count", V_NUMBER},
+    [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER},
 };
 
 static const struct {
@@ -144,14 +123,9 @@ struct gen_obs_parser_s {
   unsigned key; /* slot of the last key read in the current object */
   unsigned char ctx[CTX_MAX];
   uint32_t seen[CTX_MAX]; /* known keys seen per open object, by slot */
-  bool topic_seen;
-  bool topic_given; /* by the caller: topicName is not read */
-  bool early;       /* stopped on purpose once the topic was known */
   gen_obs_item_t *cur;
   gen_obs_item_t spare; /* scratch item once items[] is full */
   obs_error_t fatal;
-  obs_error_t pending_q; /* first error that matters for QUEUE_OBS */
-  obs_error_t pending_h; /* first error that matters for HEARTBEAT */
 };
 
 /* ---- decode buffer ---------------------------------------------------- */
@@ -189,80 +163,34 @@ static void arena_trim(gen_obs_parser_t *p) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* During a callback: just past the token. */
-static size_t cur_offset(const gen_obs_parser_t *p) { return p->js.off; }
-
-__attribute__((format(printf, 4, 0))) static void
-verror(obs_error_t *e, int code, size_t off, const char *fmt, va_list ap) {
+/* Records the error of a message at byte off (the first one: any later
+ * one follows from it). */
+__attribute__((format(printf, 4, 5))) static void
+note(obs_error_t *e, int code, size_t off, const char *fmt, ...) {
+  if (e->code != 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
   e->code = code;
   e->off = off;
   vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+  va_end(ap);
 }
 
-/* Records an error that ends the parse; returns 0 (stop the scan). */
-__attribute__((format(printf, 3, 4))) static int
-fail(gen_obs_parser_t *p, int code, const char *fmt, ...) {
-  if (p->fatal.code == 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    verror(&p->fatal, code, cur_offset(p), fmt, ap);
-    va_end(ap);
-  }
-  return 0;
-}
-
-static unsigned topic_rel(gen_obs_topic_t t) {
-  switch (t) {
-  case GEN_OBS_TOPIC_QUEUE_OBSERVATIONS:
-    return REL_Q;
-  case GEN_OBS_TOPIC_HEARTBEAT:
-    return REL_H;
-  case GEN_OBS_TOPIC_OTHER:
-  case GEN_OBS_TOPIC_SOCKET_CLOSING:
-    break;
-  }
-  return 0;
-}
-
-/* An error in a field that matters only to some topics: fatal when the
- * topic is known to be one of them, ignored when known to be another, kept
- * for the end otherwise. Returns the callback's return value. */
-__attribute__((format(printf, 4, 5))) static int
-shape_error(gen_obs_parser_t *p, unsigned rel, int code, const char *fmt, ...) {
-  va_list ap;
-  if (rel == 0 || (p->topic_seen && (rel & topic_rel(p->out->topic)))) {
-    if (p->fatal.code == 0) {
-      va_start(ap, fmt);
-      verror(&p->fatal, code, cur_offset(p), fmt, ap);
-      va_end(ap);
-    }
-    return 0;
-  }
-  if (p->topic_seen)
-    return 1; /* does not concern this topic */
-  if ((rel & REL_Q) && p->pending_q.code == 0) {
-    va_start(ap, fmt);
-    verror(&p->pending_q, code, cur_offset(p), fmt, ap);
-    va_end(ap);
-  }
-  if ((rel & REL_H) && p->pending_h.code == 0) {
-    va_start(ap, fmt);
-    verror(&p->pending_h, code, cur_offset(p), fmt, ap);
-    va_end(ap);
-  }
-  return 1;
-}
+/* An error that ends the parse, just past the token of the callback; 0
+ * (stop the scan). */
+#define fail(p, code, ...)                                                     \
+  (note(&(p)->fatal, code, (p)->js.off, __VA_ARGS__), 0)
 
 static int type_error(gen_obs_parser_t *p, unsigned slot, int vt) {
   int want = slot_info[slot].type;
-  return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_TYPE,
-                     "%s is %s%s, expected %s %s", slot_info[slot].path,
-                     vt == V_NULL                      ? ""
-                     : vt == V_OBJECT || vt == V_ARRAY ? "an "
-                                                       : "a ",
-                     vt_name[vt],
-                     want == V_OBJECT || want == V_ARRAY ? "an" : "a",
-                     vt_name[want]);
+  return fail(p, GEN_OBS_ERR_TYPE, "%s is %s%s, expected %s %s",
+              slot_info[slot].path,
+              vt == V_NULL                      ? ""
+              : vt == V_OBJECT || vt == V_ARRAY ? "an "
+                                                : "a ",
+              vt_name[vt], want == V_OBJECT || want == V_ARRAY ? "an" : "a",
+              vt_name[want]);
 }
 
 /* "<reason> at byte N near '<input around N>'" into err. */
@@ -293,61 +221,36 @@ static void format_error(char *err, size_t err_size, const obs_error_t *e,
 
 /* ---- field helpers ------------------------------------------------------ */
 
-/* prefix<id without '.'>suffix, the fixed parts in any ASCII case. */
-static bool topic_is(const unsigned char *s, size_t n, const char *pre,
-                     size_t lp, const char *suf, size_t ls) {
-  return n > lp + ls && gen_ascii_ieq(s, pre, lp) &&
-         gen_ascii_ieq(s + n - ls, suf, ls) &&
-         memchr(s + lp, '.', n - lp - ls) == NULL;
-}
-
-#define TOPIC_IS(s, n, pre, suf)                                               \
-  topic_is(s, n, pre, sizeof(pre) - 1, suf, sizeof(suf) - 1)
-
-static gen_obs_topic_t classify(const unsigned char *s, size_t n) {
-  if (TOPIC_IS(s, n, "v2.analytics.queues.", ".observations"))
-    return GEN_OBS_TOPIC_QUEUE_OBSERVATIONS;
-  if (n == 16 && gen_ascii_ieq(s, "channel.metadata", 16))
-    return GEN_OBS_TOPIC_HEARTBEAT;
-  if (n == 24 && gen_ascii_ieq(s, "v2.system.socket_closing", 24))
-    return GEN_OBS_TOPIC_SOCKET_CLOSING;
-  return GEN_OBS_TOPIC_OTHER;
-}
-
-/* Copies at most size - 1 bytes, cut at a UTF-8 character boundary;
- * returns true when cut. */
-static bool copy_cut(char *dst, size_t size, const unsigned char *s, size_t n) {
-  bool cut = false;
-  if (n >= size) {
-    n = size - 1;
-    while (n > 0 && (s[n] & 0xC0) == 0x80)
-      n--;
-    cut = true;
-  }
-  memcpy(dst, s, n);
-  dst[n] = '\0';
-  return cut;
+/* v2.analytics.queues.<id without '.'>.observations, the fixed parts in any
+ * ASCII case. */
+static gen_obs_topic_t classify(const char *s) {
+  static const char pre[] = "v2.analytics.queues.", suf[] = ".observations";
+  size_t n = strlen(s), lp = sizeof(pre) - 1, ls = sizeof(suf) - 1;
+  return n > lp + ls && gen_ascii_ieq((const unsigned char *)s, pre, lp) &&
+                 gen_ascii_ieq((const unsigned char *)s + n - ls, suf, ls) &&
+                 memchr(s + lp, '.', n - lp - ls) == NULL
+             ? GEN_OBS_TOPIC_QUEUE_OBSERVATIONS
+             : GEN_OBS_TOPIC_OTHER;
 }
 
 /* An identifier is copied whole or refused. */
 static int copy_id(gen_obs_parser_t *p, unsigned slot, char *dst, size_t size,
                    const unsigned char *s, size_t n) {
   if (n >= size)
-    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
-                       "%s is %zu bytes long, longer than %zu",
-                       slot_info[slot].path, n, size - 1);
+    return fail(p, GEN_OBS_ERR_VALUE, "%s is %zu bytes long, longer than %zu",
+                slot_info[slot].path, n, size - 1);
   if (memchr(s, '\0', n) != NULL)
-    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
-                       "%s contains a NUL byte", slot_info[slot].path);
+    return fail(p, GEN_OBS_ERR_VALUE, "%s contains a NUL byte",
+                slot_info[slot].path);
   if (!gen_utf8_valid(s, n))
-    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
-                       "%s is not valid UTF-8", slot_info[slot].path);
+    return fail(p, GEN_OBS_ERR_VALUE, "%s is not valid UTF-8",
+                slot_info[slot].path);
   memcpy(dst, s, n);
   dst[n] = '\0';
   return 1;
 }
 
-static gen_obs_metric_t metric_lookup(const unsigned char *s, size_t n) {
+gen_obs_metric_t gen_obs_metric_from_name(const unsigned char *s, size_t n) {
   for (int m = 1; m < GEN_OBS_M_COUNT; m++)
     if (metric_names[m].len == n && memcmp(metric_names[m].name, s, n) == 0)
       return (gen_obs_metric_t)m;
@@ -404,24 +307,24 @@ static int set_count(gen_obs_parser_t *p, const char *s, size_t n) {
   bool fits;
   if (int_token(s, n, &v, &fits)) {
     if (!fits)
-      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                         "stats.count is out of range (%zu digits)", n);
+      return fail(p, GEN_OBS_ERR_VALUE,
+                  "stats.count is out of range (%zu digits)", n);
     if (v < 0)
-      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                         "stats.count is negative (%lld)", (long long)v);
+      return fail(p, GEN_OBS_ERR_VALUE, "stats.count is negative (%lld)",
+                  (long long)v);
     p->cur->count = v;
     p->cur->has_count = true;
     return 1;
   }
   double d;
   if (double_token(p, s, n, &d) != 0)
-    return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                       "stats.count is %zu bytes long, longer than %d", n,
-                       GEN_OBS_NUMBER_MAX);
+    return fail(p, GEN_OBS_ERR_VALUE,
+                "stats.count is %zu bytes long, longer than %d", n,
+                GEN_OBS_NUMBER_MAX);
   if (!(d >= 0.0 && d <= (double)GEN_JSON_EXACT_MAX && d == floor(d)))
-    return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                       "stats.count is not a non-negative integer (%.*s)",
-                       n > 24 ? 24 : (int)n, s);
+    return fail(p, GEN_OBS_ERR_VALUE,
+                "stats.count is not a non-negative integer (%.*s)",
+                n > 24 ? 24 : (int)n, s);
   p->cur->count = (int64_t)d;
   p->cur->has_count = true;
   return 1;
@@ -435,45 +338,17 @@ static int set_calc(gen_obs_parser_t *p, const char *s, size_t n) {
     d = (double)v;
   } else {
     if (double_token(p, s, n, &d) != 0)
-      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                         "stats.calculatedMetricValue is %zu bytes long, "
-                         "longer than %d",
-                         n, GEN_OBS_NUMBER_MAX);
+      return fail(p, GEN_OBS_ERR_VALUE,
+                  "stats.calculatedMetricValue is %zu bytes long, "
+                  "longer than %d",
+                  n, GEN_OBS_NUMBER_MAX);
     if (!isfinite(d))
-      return shape_error(p, REL_Q, GEN_OBS_ERR_VALUE,
-                         "stats.calculatedMetricValue is out of range (%.*s)",
-                         n > 24 ? 24 : (int)n, s);
+      return fail(p, GEN_OBS_ERR_VALUE,
+                  "stats.calculatedMetricValue is out of range (%.*s)",
+                  n > 24 ? 24 : (int)n, s);
   }
   p->cur->calculated_value = d;
   p->cur->has_value = true;
-  return 1;
-}
-
-static int set_topic(gen_obs_parser_t *p, const unsigned char *s, size_t n) {
-  gen_obs_msg_t *out = p->out;
-  if (memchr(s, '\0', n) != NULL)
-    return fail(p, GEN_OBS_ERR_VALUE, "topicName contains a NUL byte");
-  if (!gen_utf8_valid(s, n))
-    return fail(p, GEN_OBS_ERR_VALUE, "topicName is not valid UTF-8");
-  out->topic_name_truncated =
-      copy_cut(out->topic_name, sizeof(out->topic_name), s, n);
-  out->topic = classify(s, n);
-  p->topic_seen = true;
-  const obs_error_t *pe = NULL;
-  if (out->topic == GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
-    pe = &p->pending_q;
-  else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
-    pe = &p->pending_h;
-  if (pe != NULL && pe->code != 0) {
-    p->fatal = *pe;
-    return 0;
-  }
-  if (out->topic == GEN_OBS_TOPIC_OTHER ||
-      out->topic == GEN_OBS_TOPIC_SOCKET_CLOSING) {
-    p->early = true; /* nothing else to read; the caller re-parses OTHER */
-    out->stopped_early = true;
-    return 0;
-  }
   return 1;
 }
 
@@ -508,9 +383,9 @@ static unsigned slot_of(const gen_obs_parser_t *p) {
   if (p->depth == 0)
     return S_ROOT;
   switch (p->ctx[p->depth]) {
-  case C_DATA:
+  case S_DATA:
     return S_DATA_ELEM;
-  case C_METRICS:
+  case S_METRICS:
     return S_METRICS_ELEM;
   default:
     return p->key;
@@ -528,23 +403,12 @@ static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
     return type_error(p, slot, vt);
   gen_obs_msg_t *out = p->out;
   switch (slot) {
-  case S_TOPIC:
-    return set_topic(p, s, n);
-  case S_MESSAGE:
-    if (memchr(s, '\0', n) != NULL)
-      return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
-                         "eventBody.message contains a NUL byte");
-    if (!gen_utf8_valid(s, n))
-      return shape_error(p, REL_H, GEN_OBS_ERR_VALUE,
-                         "eventBody.message is not valid UTF-8");
-    copy_cut(out->heartbeat_message, sizeof(out->heartbeat_message), s, n);
-    return 1;
   case S_QUEUEID:
     return copy_id(p, slot, out->queue_id, sizeof(out->queue_id), s, n);
   case S_MEDIATYPE:
     return copy_id(p, slot, out->media_type, sizeof(out->media_type), s, n);
   case S_METRIC:
-    p->cur->metric = metric_lookup(s, n);
+    p->cur->metric = gen_obs_metric_from_name(s, n);
     return 1;
   case S_QUALIFIER:
     return copy_id(p, slot, p->cur->qualifier, sizeof(p->cur->qualifier), s, n);
@@ -588,7 +452,7 @@ static int open_container(gen_obs_parser_t *p, int vt) {
     return type_error(p, slot, vt) ? GEN_JSCAN_SKIP : 0;
   p->depth++;
   /* Known containers sit at fixed depths 1..7 < CTX_MAX. */
-  p->ctx[p->depth] = slot_info[slot].ctx;
+  p->ctx[p->depth] = (unsigned char)slot;
   p->seen[p->depth] = 0;
   p->key = S_IGNORE;
   if (slot == S_METRICS_ELEM)
@@ -601,7 +465,7 @@ static int cb_start_array(void *ctx) { return open_container(ctx, V_ARRAY); }
 
 static int cb_end(void *ctx) {
   gen_obs_parser_t *p = ctx;
-  if (p->ctx[p->depth] == C_MOBJ)
+  if (p->ctx[p->depth] == S_METRICS_ELEM)
     end_item(p);
   p->depth--;
   return 1;
@@ -610,23 +474,20 @@ static int cb_end(void *ctx) {
 static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 #define IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
   switch (c) {
-  case C_ROOT:
-    return IS("topicName") ? S_TOPIC : IS("eventBody") ? S_BODY : S_IGNORE;
-  case C_BODY:
-    return IS("group")     ? S_GROUP
-           : IS("data")    ? S_DATA
-           : IS("message") ? S_MESSAGE
-                           : S_IGNORE;
-  case C_GROUP:
+  case S_ROOT:
+    return IS("eventBody") ? S_BODY : S_IGNORE;
+  case S_BODY:
+    return IS("group") ? S_GROUP : IS("data") ? S_DATA : S_IGNORE;
+  case S_GROUP:
     return IS("queueId") ? S_QUEUEID : IS("mediaType") ? S_MEDIATYPE : S_IGNORE;
-  case C_DATAOBJ:
+  case S_DATA_ELEM:
     return IS("metrics") ? S_METRICS : S_IGNORE;
-  case C_MOBJ:
+  case S_METRICS_ELEM:
     return IS("metric")      ? S_METRIC
            : IS("qualifier") ? S_QUALIFIER
            : IS("stats")     ? S_STATS
                              : S_IGNORE;
-  case C_STATS:
+  case S_STATS:
     return IS("count")                   ? S_COUNT
            : IS("calculatedMetricValue") ? S_CALC
                                          : S_IGNORE;
@@ -640,15 +501,12 @@ static unsigned match_key(unsigned c, const unsigned char *k, size_t n) {
 static int cb_map_key(void *ctx, const unsigned char *k, size_t n) {
   gen_obs_parser_t *p = ctx;
   unsigned slot = match_key(p->ctx[p->depth], k, n);
-  if (slot == S_TOPIC && p->topic_given)
-    slot = S_IGNORE;
   p->key = slot;
   if (slot == S_IGNORE)
     return GEN_JSCAN_SKIP;
   uint32_t bit = (uint32_t)1 << slot;
   if (p->seen[p->depth] & bit)
-    return shape_error(p, slot_info[slot].rel, GEN_OBS_ERR_VALUE,
-                       "duplicate key %s", slot_info[slot].path);
+    return fail(p, GEN_OBS_ERR_VALUE, "duplicate key %s", slot_info[slot].path);
   p->seen[p->depth] |= bit;
   return 1;
 }
@@ -712,87 +570,42 @@ const char *gen_obs_metric_name(gen_obs_metric_t m) {
   return metric_names[m].name;
 }
 
-static void reset_msg(gen_obs_msg_t *out) {
-  out->topic = GEN_OBS_TOPIC_OTHER;
-  out->topic_name[0] = '\0';
-  out->topic_name_truncated = false;
-  out->stopped_early = false;
+static void clear_msg(gen_obs_msg_t *out) {
   out->queue_id[0] = '\0';
   out->media_type[0] = '\0';
   out->n_items = 0;
   out->n_unknown = 0;
   out->truncated = false;
-  out->heartbeat_message[0] = '\0';
 }
 
-/* Clears what does not belong to the final topic. */
-static void keep_topic_fields(gen_obs_msg_t *out) {
-  if (out->topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS) {
-    out->queue_id[0] = '\0';
-    out->media_type[0] = '\0';
-    out->n_items = 0;
-    out->n_unknown = 0;
-    out->truncated = false;
-  }
-  if (out->topic != GEN_OBS_TOPIC_HEARTBEAT)
-    out->heartbeat_message[0] = '\0';
-}
-
-static int finish_error(gen_obs_msg_t *out, const obs_error_t *e,
-                        const char *json, size_t len, char *err,
-                        size_t err_size) {
-  out->queue_id[0] = '\0';
-  out->media_type[0] = '\0';
-  out->n_items = 0;
-  out->n_unknown = 0;
-  out->truncated = false;
-  out->heartbeat_message[0] = '\0';
-  format_error(err, err_size, e, json, len);
-  return e->code;
-}
-
-/* A scanner's failure as ours. */
-static void scan_failure(const gen_obs_parser_t *p, gen_jscan_status_t st,
-                         obs_error_t *e) {
-  e->off = p->js.off;
-  e->code = st == GEN_JSCAN_DEPTH ? GEN_OBS_ERR_DEPTH : GEN_OBS_ERR_SYNTAX;
-  if (st == GEN_JSCAN_DEPTH)
-    snprintf(e->reason, sizeof(e->reason), "nesting deeper than %zu",
-             p->max_depth);
-  else
-    snprintf(e->reason, sizeof(e->reason), "invalid JSON: %s",
-             p->js.reason != NULL ? p->js.reason : "syntax error");
-}
-
-static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
-                 size_t len, gen_obs_msg_t *out, char *err, size_t err_size) {
+int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
+                  size_t len, gen_obs_msg_t *out, char *err, size_t err_size) {
   obs_error_t e = {0};
   if (err != NULL && err_size > 0)
     err[0] = '\0';
-  if (out != NULL)
-    reset_msg(out);
-  if (p == NULL || out == NULL || (json == NULL && len > 0)) {
-    e.code = GEN_OBS_ERR_ARG;
-    snprintf(e.reason, sizeof(e.reason), "NULL parser, output or input");
+  if (out != NULL) {
+    out->topic = GEN_OBS_TOPIC_OTHER;
+    clear_msg(out);
+  }
+  if (p == NULL || out == NULL || topic == NULL || (json == NULL && len > 0))
+    note(&e, GEN_OBS_ERR_ARG, 0, "NULL parser, topic, output or input");
+  else if (len > GEN_OBS_MAX_LEN)
+    note(&e, GEN_OBS_ERR_TOO_LARGE, 0, "message of %zu bytes is over %zu", len,
+         GEN_OBS_MAX_LEN);
+  else if (len == 0)
+    note(&e, GEN_OBS_ERR_SYNTAX, 0, "invalid JSON: empty message");
+  if (e.code == 0) {
+    p->stats.messages++;
+    out->topic = classify(topic);
+    if (out->topic != GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
+      return 0; /* a topic this module does not read: nothing to scan */
+    if (arena_reserve(p, len) != 0)
+      note(&e, GEN_OBS_ERR_NOMEM, 0,
+           "no memory to parse a message of %zu bytes", len);
+  }
+  if (e.code != 0) { /* nothing read: no input quoted */
     format_error(err, err_size, &e, NULL, 0);
     return e.code;
-  }
-  if (len > GEN_OBS_MAX_LEN) {
-    e.code = GEN_OBS_ERR_TOO_LARGE;
-    snprintf(e.reason, sizeof(e.reason), "message of %zu bytes is over %zu",
-             len, GEN_OBS_MAX_LEN);
-    return finish_error(out, &e, NULL, 0, err, err_size);
-  }
-  if (len == 0) {
-    e.code = GEN_OBS_ERR_SYNTAX;
-    snprintf(e.reason, sizeof(e.reason), "invalid JSON: empty message");
-    return finish_error(out, &e, NULL, 0, err, err_size);
-  }
-  if (arena_reserve(p, len) != 0) {
-    e.code = GEN_OBS_ERR_NOMEM;
-    snprintf(e.reason, sizeof(e.reason),
-             "no memory to parse a message of %zu bytes", len);
-    return finish_error(out, &e, NULL, 0, err, err_size);
   }
 
   p->js = (gen_jscan_t){.text = (const unsigned char *)json,
@@ -802,62 +615,27 @@ static int parse(gen_obs_parser_t *p, const char *topic, const char *json,
   p->out = out;
   p->depth = 0;
   p->key = S_IGNORE;
-  p->topic_seen = false;
-  p->early = false;
   p->cur = NULL;
   p->fatal.code = 0;
-  p->pending_q.code = 0;
-  p->pending_h.code = 0;
-  p->topic_given = topic != NULL;
-  if (topic != NULL)
-    (void)set_topic(p, (const unsigned char *)topic, strlen(topic));
-  p->stats.messages++;
-
-  /* A topic given that this module does not read: nothing to scan. */
-  gen_jscan_status_t st = p->early || p->fatal.code != 0
-                              ? GEN_JSCAN_STOPPED
-                              : gen_jscan_run(&p->js, &callbacks, p);
-  int status = 0;
-  if (st == GEN_JSCAN_STOPPED && p->early) {
-    status = 0;
-  } else if (st == GEN_JSCAN_STOPPED && p->fatal.code != 0) {
+  gen_jscan_status_t st = gen_jscan_run(&p->js, &callbacks, p);
+  if (st == GEN_JSCAN_STOPPED)
     e = p->fatal;
-    status = e.code;
-  } else if (st != GEN_JSCAN_OK) {
-    scan_failure(p, st, &e);
-    status = e.code;
-  } else {
-    const obs_error_t *pe = NULL;
-    if (out->topic == GEN_OBS_TOPIC_QUEUE_OBSERVATIONS)
-      pe = &p->pending_q;
-    else if (out->topic == GEN_OBS_TOPIC_HEARTBEAT)
-      pe = &p->pending_h;
-    if (pe != NULL && pe->code != 0) {
-      e = *pe;
-      status = e.code;
-    }
-  }
+  else if (st == GEN_JSCAN_DEPTH)
+    note(&e, GEN_OBS_ERR_DEPTH, p->js.off, "nesting deeper than %zu",
+         p->max_depth);
+  else if (st != GEN_JSCAN_OK)
+    note(&e, GEN_OBS_ERR_SYNTAX, p->js.off, "invalid JSON: %s",
+         p->js.reason != NULL ? p->js.reason : "syntax error");
   p->out = NULL;
   p->cur = NULL;
   if (len > p->stats.arena_peak)
     p->stats.arena_peak = len;
   arena_trim(p);
-
-  if (status != 0)
-    return finish_error(out, &e, json, len, err, err_size);
-  keep_topic_fields(out);
-  return 0;
-}
-
-int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
-                  gen_obs_msg_t *out, char *err, size_t err_size) {
-  return parse(p, NULL, json, len, out, err, err_size);
-}
-
-int gen_obs_parse_topic(gen_obs_parser_t *p, const char *topic,
-                        const char *json, size_t len, gen_obs_msg_t *out,
-                        char *err, size_t err_size) {
-  return parse(p, topic, json, len, out, err, err_size);
+  if (e.code == 0)
+    return 0;
+  clear_msg(out);
+  format_error(err, err_size, &e, json, len);
+  return e.code;
 }
 
 /* One parser per thread, freed when the thread ends. */

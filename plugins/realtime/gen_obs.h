@@ -2,16 +2,25 @@
 /*
  * collectd-genesys: the hot-path parser for Notifications API messages.
  *
- * One WebSocket text message in, read in one pass of gen_jscan (a strict
- * JSON scanner calling back per token) into a fixed-size, caller-owned
- * gen_obs_msg_t: the topic, and for
+ * One WebSocket text message in, given the topic the hub read from it
+ * (gen_notify_topic, the one reader of topic names), read in one pass of
+ * gen_jscan (a strict JSON scanner calling back per token) into a
+ * fixed-size, caller-owned gen_obs_msg_t: for
  * v2.analytics.queues.{id}.observations the group and every known metric.
  *
- *   gen_obs_parser_t *p = gen_obs_parser_new(0);    // one per socket thread
- *   gen_obs_msg_t *msg = malloc(sizeof(*msg));      // ~7 KiB, reused
+ * Which reader serves what: a notification's queue observation, this
+ * module (gen_jscan, strict: a bad field fails the message); the answer of
+ * the observations query, gen_obs_query (gen_jscan, read as json-c reads
+ * it); both into gen_obs_item_t, the metric named by
+ * gen_obs_metric_from_name. Every other notification, json-c on the
+ * message's one document (gen_notify_parse).
+ *
+ *   gen_obs_parser_t *p = gen_obs_thread_parser();  // one per socket thread
+ *   gen_obs_msg_t msg;                              // ~7 KiB, reused
  *   char err[GEN_OBS_ERR_SIZE];
- *   if (gen_obs_parse(p, text, len, msg, err, sizeof(err)) < 0) log err;
- *   else if (msg->topic == GEN_OBS_TOPIC_OTHER) re-parse: gen_json_parse();
+ *   if (gen_obs_parse(p, topic, text, len, &msg, err, sizeof(err)) < 0)
+ *     log err;
+ *   else if (msg.topic == GEN_OBS_TOPIC_OTHER) another reader's;
  *   else use msg;
  *
  * Contract:
@@ -19,21 +28,16 @@
  *   nothing at or past json[len] is read. Callers bound len (the WebSocket
  *   message limit); over GEN_OBS_MAX_LEN it is refused.
  * - Returns 0 or a negative gen_obs_status_t. *out is reset on every call
- *   (items past n_items are stale). On failure n_items is 0, topic and
- *   topic_name are what was seen (for the log), and err is one line,
- *   "<reason> at byte N near '<at most 24 input bytes>'", never the message.
- * - Keys may come in any order. topicName decides the topic (fixed parts
- *   ignore ASCII case): channel.metadata HEARTBEAT, v2.system.socket_closing
- *   SOCKET_CLOSING, v2.analytics.queues.<id without '.'>.observations
- *   QUEUE_OBSERVATIONS, else OTHER (also with no topicName, as in the
- *   in-band {"result":"404"} reply; topic_name is then ""). For OTHER and
- *   SOCKET_CLOSING parsing stops at topicName (stopped_early): the rest is
- *   not checked, except that the whole text is UTF-8 (checked first).
- *   Before topicName is seen everything is collected; fields of other
- *   topics are cleared at the end.
- * - Only the fields read are checked; anything else (keys, unknown metrics,
- *   nested junk at any depth, other stats) is skipped. A bad field fails
- *   the whole message, and only if the final topic uses it:
+ *   (items past n_items are stale). On failure n_items is 0 and err is one
+ *   line, "<reason> at byte N near '<at most 24 input bytes>'", never the
+ *   message.
+ * - The topic decides (fixed parts ignore ASCII case):
+ *   v2.analytics.queues.<id without '.'>.observations is
+ *   QUEUE_OBSERVATIONS, any other OTHER, whose text is not read (0
+ *   returned). A topicName member in the text is passed over.
+ * - Keys may come in any order. Only the fields read are checked; anything
+ *   else (keys, unknown metrics, nested junk at any depth, other stats) is
+ *   skipped. A bad field fails the whole message:
  *     GEN_OBS_ERR_TYPE   wrong JSON type ("count":"3", "group":[], root not
  *                        an object). null counts as absent.
  *     GEN_OBS_ERR_VALUE  count not an integer >= 0 (integral number text
@@ -47,10 +51,8 @@
  *                        one object.
  *   GEN_OBS_ERR_DEPTH (over max_depth, skipped values included) and
  *   GEN_OBS_ERR_SYNTAX (truncated, trailing data, invalid escapes, text
- *   that is not strict UTF-8 anywhere, empty) apply to every topic. White
- *   space is RFC 8259's: space, tab, LF, CR.
- * - topic_name (159 bytes) and heartbeat_message (31) are cut at a UTF-8
- *   boundary; topic_name_truncated flags the topic (classified uncut).
+ *   that is not strict UTF-8 anywhere, empty). White space is RFC 8259's:
+ *   space, tab, LF, CR.
  * - Items: every metrics[] entry of every data[] entry whose "metric" is
  *   known, in document order, duplicates kept (apply in order: the last
  *   wins). Unknown or nameless ones are dropped and counted in n_unknown;
@@ -90,8 +92,6 @@
 typedef enum {
   GEN_OBS_TOPIC_OTHER = 0,
   GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, /* v2.analytics.queues.{id}.observations */
-  GEN_OBS_TOPIC_HEARTBEAT,          /* channel.metadata (heartbeat, pong) */
-  GEN_OBS_TOPIC_SOCKET_CLOSING,     /* v2.system.socket_closing */
 } gen_obs_topic_t;
 
 typedef enum {
@@ -124,11 +124,6 @@ typedef struct {
 
 typedef struct {
   gen_obs_topic_t topic;
-  char topic_name[160];      /* "" when absent */
-  bool topic_name_truncated; /* the name was longer and is cut */
-  /* OTHER or SOCKET_CLOSING found in topicName: parsing stopped there and
-   * the rest of the text was not checked (but for its UTF-8). */
-  bool stopped_early;
   /* QUEUE_OBSERVATIONS only ("" / 0 for other topics): */
   char queue_id[64];   /* eventBody.group.queueId, "" if absent */
   char media_type[32]; /* eventBody.group.mediaType, "" = user-metrics group */
@@ -136,8 +131,6 @@ typedef struct {
   size_t n_unknown; /* metric objects dropped: unknown or missing name */
   bool truncated;   /* more than GEN_OBS_MAX_ITEMS items: the rest dropped */
   gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
-  /* HEARTBEAT only: eventBody.message ("WebSocket Heartbeat", "pong"). */
-  char heartbeat_message[32];
 } gen_obs_msg_t;
 
 typedef struct gen_obs_parser_s gen_obs_parser_t;
@@ -151,22 +144,14 @@ gen_obs_parser_t *gen_obs_parser_new(size_t max_depth);
 gen_obs_parser_t *gen_obs_thread_parser(void);
 void gen_obs_parser_free(gen_obs_parser_t *p);
 
-/* Parses one message; see the contract above. err may be NULL. */
-int gen_obs_parse(gen_obs_parser_t *p, const char *json, size_t len,
-                  gen_obs_msg_t *out, char *err, size_t err_size);
-
-/* gen_obs_parse() given the message's topicName as the caller read it
- * (gen_notify_topic, when the hub delivers it): classified as above and not
- * read again from the text (a topicName member is passed over); a topic
- * this module does not read (OTHER, SOCKET_CLOSING) returns at once, the
- * text unread. topic NULL: gen_obs_parse(). */
-int gen_obs_parse_topic(gen_obs_parser_t *p, const char *topic,
-                        const char *json, size_t len, gen_obs_msg_t *out,
-                        char *err, size_t err_size);
+/* Parses one message of the topic the hub read; see the contract above.
+ * err may be NULL. */
+int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
+                  size_t len, gen_obs_msg_t *out, char *err, size_t err_size);
 
 /* Counters of one parser, for self-metrics, tests and benchmarks. */
 typedef struct {
-  uint64_t messages;    /* gen_obs_parse() calls that reached the scanner */
+  uint64_t messages;    /* gen_obs_parse() calls past the argument checks */
   uint64_t heap_allocs; /* malloc calls made after creation */
   size_t arena_size;    /* decode buffer bytes now */
   size_t arena_peak;    /* the longest message (what the buffer needed) */
@@ -175,5 +160,7 @@ void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st);
 
 /* "oWaiting" etc.; NULL for GEN_OBS_M_UNKNOWN and out-of-range values. */
 const char *gen_obs_metric_name(gen_obs_metric_t m);
+/* The metric of a name of n bytes (exact case); GEN_OBS_M_UNKNOWN. */
+gen_obs_metric_t gen_obs_metric_from_name(const unsigned char *s, size_t n);
 
 #endif /* GEN_OBS_H */

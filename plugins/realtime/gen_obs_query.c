@@ -15,47 +15,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The containers read, as they nest. */
-typedef enum {
-  P_ROOT,
-  P_MAPPINGS,     /* systemToOrganizationMappings */
-  P_IDS,          /* one system presence's ids */
-  P_RESULTS,      /* results[] */
-  P_RESULT,       /* results[i] */
-  P_GROUP,        /* results[i].group */
-  P_DATA,         /* results[i].data[] */
-  P_ITEM,         /* data[j] */
-  P_STATS,        /* data[j].stats */
-  P_OBSERVATIONS, /* data[j].observations[] */
-  P_OBSERVATION,  /* observations[k] */
-  P_DEPTH         /* number of parts: the deepest nesting read */
-} part_t;
-
 typedef enum { PASS_CHECK, PASS_MAPPINGS, PASS_RESULTS } pass_t;
 
-/* What the next value is where it stands. */
+/* What the next value is where it stands; a container read is named by
+ * the want of the value that opened it. */
 typedef enum {
   W_SKIP,
   W_DOC,
-  W_MAPPINGS,
-  W_IDS,
+  W_MAPPINGS, /* systemToOrganizationMappings */
+  W_IDS,      /* one system presence's ids */
   W_ID,
-  W_RESULTS,
-  W_RESULT,
-  W_GROUP,
+  W_RESULTS, /* results[] */
+  W_RESULT,  /* results[i] */
+  W_GROUP,   /* results[i].group */
   W_QUEUE,
   W_MEDIA,
-  W_DATA,
-  W_ITEM,
+  W_DATA, /* results[i].data[] */
+  W_ITEM, /* data[j] */
   W_METRIC,
   W_QUALIFIER,
-  W_STATS,
+  W_STATS, /* data[j].stats */
   W_COUNT,
   W_VALUE,
-  W_OBSERVATIONS,
-  W_OBSERVATION,
+  W_OBSERVATIONS, /* data[j].observations[] */
+  W_OBSERVATION,  /* observations[k] */
   W_DATE,
 } want_t;
+
+/* The containers read: an object (O) or an array (A) where the want
+ * opens one. */
+enum { O = 1, A = 2 };
+static const unsigned char opens[W_DATE] = {
+    [W_DOC] = O,    [W_MAPPINGS] = O,     [W_IDS] = A,        [W_RESULTS] = A,
+    [W_RESULT] = O, [W_GROUP] = O,        [W_DATA] = A,       [W_ITEM] = O,
+    [W_STATS] = O,  [W_OBSERVATIONS] = A, [W_OBSERVATION] = O};
+/* The deepest nesting read: the document, results, a result, data, an
+ * item, observations, one of them. */
+#define DEPTH_MAX 7
 
 typedef struct {
   pass_t pass;
@@ -63,7 +59,7 @@ typedef struct {
   gen_obs_query_each_t each;
   void *ud;
   int status; /* what stopped the scan */
-  part_t ctx[P_DEPTH];
+  want_t ctx[DEPTH_MAX];
   size_t depth;
   want_t want; /* of the value after the last key */
   size_t groups;
@@ -92,13 +88,6 @@ static bool copy(char *dst, size_t size, const unsigned char *s, size_t n) {
   memcpy(dst, s, n);
   dst[n] = '\0';
   return true;
-}
-
-static gen_obs_metric_t metric_from_name(const unsigned char *s, size_t n) {
-  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
-    if (is(s, n, gen_obs_metric_name((gen_obs_metric_t)m)))
-      return (gen_obs_metric_t)m;
-  return GEN_OBS_M_UNKNOWN;
 }
 
 /* A number's text as a C string, if it is not absurdly long. */
@@ -144,13 +133,13 @@ static want_t value_want(const reader_t *r) {
   if (r->depth == 0)
     return W_DOC;
   switch (r->ctx[r->depth - 1]) {
-  case P_IDS:
+  case W_IDS:
     return W_ID;
-  case P_RESULTS:
+  case W_RESULTS:
     return W_RESULT;
-  case P_DATA:
+  case W_DATA:
     return W_ITEM;
-  case P_OBSERVATIONS:
+  case W_OBSERVATIONS:
     return W_OBSERVATION;
   default:
     return r->want;
@@ -174,54 +163,24 @@ static void longest_since_counts(gen_obs_item_t *items, size_t n) {
   }
 }
 
-static int push(reader_t *r, part_t p) {
-  r->ctx[r->depth++] = p;
-  return 1;
-}
-
 static int on_container(reader_t *r, bool map) {
   want_t w = value_want(r);
-  if (map) {
-    switch (w) {
-    case W_DOC:
-      return push(r, P_ROOT);
-    case W_MAPPINGS:
-      return push(r, P_MAPPINGS);
-    case W_RESULT:
-      r->has_queue = r->has_media = false;
-      r->n = 0;
-      return push(r, P_RESULT);
-    case W_GROUP:
-      return push(r, P_GROUP);
-    case W_ITEM:
-      memset(&r->it, 0, sizeof(r->it));
-      r->known = r->stats = false;
-      return push(r, P_ITEM);
-    case W_STATS:
-      r->stats = true;
-      return push(r, P_STATS);
-    case W_OBSERVATION:
-      r->date = 0;
-      return push(r, P_OBSERVATION);
-    default:
-      break;
-    }
-  } else {
-    switch (w) {
-    case W_IDS:
-      return push(r, P_IDS);
-    case W_RESULTS:
-      return push(r, P_RESULTS);
-    case W_DATA:
-      return push(r, P_DATA);
-    case W_OBSERVATIONS:
-      return push(r, P_OBSERVATIONS);
-    default:
-      break;
-    }
-  }
   /* Not of the kind read there: absent (reset at its key). */
-  return GEN_JSCAN_SKIP;
+  if (w >= W_DATE || opens[w] != (map ? O : A) || r->depth == DEPTH_MAX)
+    return GEN_JSCAN_SKIP;
+  if (w == W_RESULT) {
+    r->has_queue = r->has_media = false;
+    r->n = 0;
+  } else if (w == W_ITEM) {
+    memset(&r->it, 0, sizeof(r->it));
+    r->known = r->stats = false;
+  } else if (w == W_STATS) {
+    r->stats = true;
+  } else if (w == W_OBSERVATION) {
+    r->date = 0;
+  }
+  r->ctx[r->depth++] = w;
+  return 1;
 }
 
 static int on_start_map(void *ctx) { return on_container(ctx, true); }
@@ -230,15 +189,15 @@ static int on_start_array(void *ctx) { return on_container(ctx, false); }
 static int on_end(void *ctx) {
   reader_t *r = ctx;
   switch (r->ctx[--r->depth]) {
-  case P_OBSERVATION:
+  case W_OBSERVATION:
     if (r->date > 0 && (r->it.since_ms == 0 || r->date < r->it.since_ms))
       r->it.since_ms = r->date;
     break;
-  case P_ITEM:
+  case W_ITEM:
     if (r->known && r->stats && r->n < GEN_OBS_MAX_ITEMS)
       r->items[r->n++] = r->it;
     break;
-  case P_RESULT:
+  case W_RESULT:
     longest_since_counts(r->items, r->n);
     r->each(r->ud, r->has_queue ? r->queue_id : NULL,
             r->has_media ? r->media : NULL, r->items, r->n);
@@ -269,7 +228,8 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
       r->media[0] = '\0';
     break;
   case W_METRIC:
-    r->it.metric = s != NULL ? metric_from_name(s, n) : GEN_OBS_M_UNKNOWN;
+    r->it.metric =
+        s != NULL ? gen_obs_metric_from_name(s, n) : GEN_OBS_M_UNKNOWN;
     r->known = r->it.metric != GEN_OBS_M_UNKNOWN;
     break;
   case W_QUALIFIER:
@@ -312,18 +272,18 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
   reader_t *r = ctx;
   r->want = W_SKIP;
   switch (r->ctx[r->depth - 1]) {
-  case P_ROOT:
+  case W_DOC:
     if (r->pass == PASS_MAPPINGS && is(s, n, "systemToOrganizationMappings"))
       r->want = W_MAPPINGS;
     else if (r->pass == PASS_RESULTS && is(s, n, "results"))
       r->want = W_RESULTS;
     break;
-  case P_MAPPINGS:
+  case W_MAPPINGS:
     if (!copy(r->system, sizeof(r->system), s, n))
       r->system[0] = '\0';
     r->want = W_IDS;
     break;
-  case P_RESULT:
+  case W_RESULT:
     if (is(s, n, "group")) {
       r->has_queue = r->has_media = false;
       r->want = W_GROUP;
@@ -332,7 +292,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
       r->want = W_DATA;
     }
     break;
-  case P_GROUP:
+  case W_GROUP:
     if (is(s, n, "queueId")) {
       r->has_queue = false;
       r->want = W_QUEUE;
@@ -342,7 +302,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
       r->want = W_MEDIA;
     }
     break;
-  case P_ITEM:
+  case W_ITEM:
     if (is(s, n, "metric")) {
       r->known = false;
       r->it.metric = GEN_OBS_M_UNKNOWN;
@@ -360,7 +320,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
       r->want = W_OBSERVATIONS;
     }
     break;
-  case P_STATS:
+  case W_STATS:
     if (is(s, n, "count")) {
       r->it.has_count = false;
       r->it.count = 0;
@@ -371,7 +331,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
       r->want = W_VALUE;
     }
     break;
-  case P_OBSERVATION:
+  case W_OBSERVATION:
     if (is(s, n, "observationDate")) {
       r->date = 0;
       r->want = W_DATE;

@@ -3,7 +3,7 @@
  * collectd-genesys: the answer of POST /api/v2/analytics/queues/
  * observations/query read into the items gen_obs makes of a notification,
  * so that a baseline after a (re)connect and the stream apply the same
- * way.
+ * way (which reader serves which format: gen_obs.h).
  *
  * Read from its text with gen_jscan, no document: json-c's documents of the
  * answers of 100 queues each, read by every channel's baseline at once,

@@ -330,7 +330,7 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
    * the groups. */
   int read = gen_obs_query_read(resp.body, resp.body_len, answer_mapping,
                                 answer_group, &a, err, sizeof(err));
-  if (read >= 0)
+  if (read >= 0 && cb->absent != NULL)
     for (size_t i = 0; i < n; i++)
       for (int m = 0; m < (int)GEN_MEDIA_COUNT; m++)
         if (!a.answered[i][m])

@@ -93,7 +93,7 @@ typedef struct {
   void (*group)(void *ud, const char *queue_id, int media,
                 const gen_obs_item_t *items, size_t n);
   /* A media group of queue_id the answer leaves out: nothing in it (the
-   * caller clears what it knew of that group). */
+   * caller clears what it knew of that group); may be NULL. */
   void (*absent)(void *ud, const char *queue_id, int media);
   void *ud;
 } gen_qs_baseline_t;

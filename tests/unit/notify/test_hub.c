@@ -388,6 +388,22 @@ DEF_TEST(topic_scan) {
   const char *cut = "{\"eventBody\":{\"x\":\"";
   OK(!gen_notify_topic(cut, strlen(cut), t, sizeof(t)));
   OK(!gen_notify_topic("[]", 2, t, sizeof(t)));
+  /* A topicName not a string is none (gen_obs read these before, as
+   * GEN_OBS_ERR_TYPE; the hub skips such a message), nor one with \u0000,
+   * nor the in-band replies of the socket, which have none. */
+  const char *not_names[] = {
+      "{\"topicName\":1}",
+      "{\"topicName\":[\"v2.a\"]}",
+      "{\"topicName\":null}",
+      "[{\"topicName\":\"v2.a\"}]",
+      "{\"topicName\":\"v2.a\\u0000\"}",
+      "{\"result\":\"404\",\"message\":\"channel not found\"}"};
+  for (size_t i = 0; i < sizeof(not_names) / sizeof(not_names[0]); i++)
+    OK(!gen_notify_topic(not_names[i], strlen(not_names[i]), t, sizeof(t)));
+  /* The text after the topic is not read: the topic's reader judges it. */
+  const char *rest = "{\"topicName\":\"v2.users.u1.activity\",\"eventBody\":{";
+  OK(gen_notify_topic(rest, strlen(rest), t, sizeof(t)));
+  EXPECT_EQ_STR("v2.users.u1.activity", t);
   char small[4];
   OK(!gen_notify_topic(plain, strlen(plain), small, sizeof(small)));
   return 0;
