@@ -1127,6 +1127,7 @@ static int journal_header(const gen_interval_t *gi, gen_buf_t *b) {
 }
 
 static int journal_open(gen_interval_t *gi, bool trunc) {
+  gen_state_append_close(&gi->jf); /* a compaction's: the file replaced */
   int status = gen_state_append_open(&gi->jf, gi->rec_path, trunc);
   if (status != 0)
     gen_log_org(gi->o.who, &gi->j_complain, LOG_ERR, "cannot open %s: %s",

@@ -9,6 +9,8 @@
 
 #include "collectd/core/testing.h"
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -637,6 +639,16 @@ DEF_TEST(torn_last_journal_line_is_ignored) {
   return 0;
 }
 
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
 /* Once its dead entries (records replaced or gone) outnumber its live
  * ones, the journal is rewritten with the live records alone: after it, a
  * restart still revises each of them by the difference. */
@@ -644,6 +656,7 @@ DEF_TEST(compaction_keeps_exactly_the_live_records) {
   unlink(path);
   gen_interval_t *gi = make(3600000, 100, path);
   CHECK_NOT_NULL(gi);
+  int fds = -1;
   enum { KEYS = 64 };
   char key[32];
   gen_interval_range_t r;
@@ -656,12 +669,16 @@ DEF_TEST(compaction_keeps_exactly_the_live_records) {
       CHECK_ZERO(put(gi, "Q1", key, r.end_ms - G, 1 + k, 10));
     }
     CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    if (fds < 0)
+      fds = open_fds(); /* the journal open since the first commit */
     size_t n = count_records();
     if (n < before)
       compacted = n;
     else
       before = n;
   }
+  /* the compaction replaced the file the engine had open: that one closed */
+  EXPECT_EQ_INT(fds, open_fds());
   gen_interval_free(gi);
   /* The window's 3 buckets (RevisitWindow 2 buckets, and the one before
    * it) and the one before those, kept until the state file is past it. */
