@@ -106,13 +106,9 @@ struct gen_standby_s {
 
 /* ---- etcd's JSON gateway ------------------------------------------------ */
 
-static char *b64(const void *data, size_t len) {
-  gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
-  if (gen_buf_add_base64(&out, data, len) != 0) {
-    free(out.data);
-    return NULL;
-  }
-  return out.data != NULL ? out.data : strdup("");
+/* text in base64, as etcd's gateway takes keys and values. */
+static int add_b64(gen_buf_t *b, const char *text) {
+  return gen_buf_add_base64(b, text, strlen(text));
 }
 
 /* Decoded into a NUL-terminated heap buffer; NULL when not base64. */
@@ -136,19 +132,15 @@ static char *range_body(const char *key, bool prefix, bool keys_only) {
   sstrncpy(end, key, sizeof(end));
   if (prefix && end[0] != '\0')
     end[strlen(end) - 1]++; /* "…/x/" → "…/x0": the prefix's range */
-  char *k = b64(key, strlen(key)), *e = prefix ? b64(end, strlen(end)) : NULL;
   gen_buf_t body = GEN_BUF_INIT(8192);
   gen_buf_add_str(&body, "{\"key\":\"");
-  gen_buf_add_str(&body, k ? k : "");
-  if (e != NULL) {
+  add_b64(&body, key);
+  if (prefix) {
     gen_buf_add_str(&body, "\",\"range_end\":\"");
-    gen_buf_add_str(&body, e);
+    add_b64(&body, end);
   }
-  int status =
-      gen_buf_add_str(&body, keys_only ? "\",\"keys_only\":true}" : "\"}");
-  free(k);
-  free(e);
-  if (status != 0 || k == NULL || (prefix && e == NULL)) {
+  if (gen_buf_add_str(&body, keys_only ? "\",\"keys_only\":true}" : "\"}") !=
+      0) {
     free(body.data);
     return NULL;
   }
@@ -233,28 +225,19 @@ static int etcd_range(gen_standby_t *s, const char *key, bool prefix,
  * key beginning so. */
 static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
                   bool prefix) {
-  char *value = data != NULL ? b64(data, len) : NULL;
-  char *range = data == NULL ? range_body(key, prefix, false) : NULL;
-  char *k = data != NULL ? b64(key, strlen(key)) : NULL;
-  int status =
-      (data != NULL ? value != NULL && k != NULL : range != NULL) ? 0 : -ENOMEM;
-  if (status == 0) {
-    gen_buf_add_str(ops, ops->len > 0 ? "," : "");
-    if (data != NULL) {
-      gen_buf_add_str(ops, "{\"request_put\":{\"key\":\"");
-      gen_buf_add_str(ops, k);
-      gen_buf_add_str(ops, "\",\"value\":\"");
-      gen_buf_add_str(ops, value);
-      status = gen_buf_add_str(ops, "\"}}");
-    } else {
-      gen_buf_add_str(ops, "{\"request_delete_range\":");
-      gen_buf_add_str(ops, range);
-      status = gen_buf_add_str(ops, "}");
-    }
+  gen_buf_add_str(ops, ops->len > 0 ? "," : "");
+  if (data != NULL) {
+    gen_buf_add_str(ops, "{\"request_put\":{\"key\":\"");
+    add_b64(ops, key);
+    gen_buf_add_str(ops, "\",\"value\":\"");
+    gen_buf_add_base64(ops, data, len);
+    return gen_buf_add_str(ops, "\"}}");
   }
-  free(value);
+  char *range = range_body(key, prefix, false);
+  gen_buf_add_str(ops, "{\"request_delete_range\":");
+  gen_buf_add_str(ops, range != NULL ? range : "");
+  int status = range != NULL ? gen_buf_add_str(ops, "}") : -ENOMEM;
   free(range);
-  free(k);
   return status;
 }
 
@@ -265,16 +248,14 @@ static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
   pthread_mutex_lock(&s->lock);
   int64_t rev = s->create_rev;
   pthread_mutex_unlock(&s->lock);
-  char *key = b64(s->key, strlen(s->key));
   gen_buf_t txn = GEN_BUF_INIT(ops->len + 4096);
   gen_buf_add_str(&txn, "{\"compare\":[{\"key\":\"");
-  gen_buf_add_str(&txn, key ? key : "");
+  add_b64(&txn, s->key);
   gen_buf_add_str(&txn, "\",\"target\":\"CREATE\",\"create_revision\":\"");
   gen_buf_add_int64(&txn, rev);
   gen_buf_add_str(&txn, "\"}],\"success\":[");
   gen_buf_add(&txn, ops->data ? ops->data : "", ops->len);
   int status = gen_buf_add_str(&txn, "]}");
-  free(key);
   json_object *answer = NULL;
   if (status == 0)
     status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, why_size);
@@ -360,27 +341,19 @@ static char *first_value(json_object *range, size_t *len) {
  * by another (s->holder named), -1 on an error. */
 static int try_take(gen_standby_t *s, int64_t lease, char *why,
                     size_t why_size) {
-  char *key = b64(s->key, strlen(s->key)),
-       *value = b64(s->name, strlen(s->name));
   gen_buf_t body = GEN_BUF_INIT(8192);
-  int status = key != NULL && value != NULL ? 0 : -ENOMEM;
-  if (status == 0) {
-    gen_buf_add_str(&body, "{\"compare\":[{\"key\":\"");
-    gen_buf_add_str(&body, key);
-    gen_buf_add_str(&body,
-                    "\",\"target\":\"CREATE\",\"create_revision\":\"0\"}],"
-                    "\"success\":[{\"request_put\":{\"key\":\"");
-    gen_buf_add_str(&body, key);
-    gen_buf_add_str(&body, "\",\"value\":\"");
-    gen_buf_add_str(&body, value);
-    gen_buf_add_str(&body, "\",\"lease\":\"");
-    gen_buf_add_int64(&body, lease);
-    gen_buf_add_str(&body, "\"}}],\"failure\":[{\"request_range\":{\"key\":\"");
-    gen_buf_add_str(&body, key);
-    status = gen_buf_add_str(&body, "\"}}]}");
-  }
-  free(key);
-  free(value);
+  gen_buf_add_str(&body, "{\"compare\":[{\"key\":\"");
+  add_b64(&body, s->key);
+  gen_buf_add_str(&body, "\",\"target\":\"CREATE\",\"create_revision\":\"0\"}],"
+                         "\"success\":[{\"request_put\":{\"key\":\"");
+  add_b64(&body, s->key);
+  gen_buf_add_str(&body, "\",\"value\":\"");
+  add_b64(&body, s->name);
+  gen_buf_add_str(&body, "\",\"lease\":\"");
+  gen_buf_add_int64(&body, lease);
+  gen_buf_add_str(&body, "\"}}],\"failure\":[{\"request_range\":{\"key\":\"");
+  add_b64(&body, s->key);
+  int status = gen_buf_add_str(&body, "\"}}]}");
   json_object *answer = NULL;
   if (status == 0)
     status = etcd_post(s, "/v3/kv/txn", body.data, &answer, why, why_size);
