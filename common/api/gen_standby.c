@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -644,9 +645,7 @@ static const char *base_of(const char *path) {
  * form of the manifest, gen is the hash of the whole content). */
 static void gen_dir(const gen_standby_t *s, const char *name, uint64_t gen,
                     char *out, size_t size) {
-  char hex[GEN_HEX64_LEN + 1] = "";
-  gen_hex64_format(hex, gen);
-  snprintf(out, size, "%s%s/%s/", s->data_prefix, name, hex);
+  snprintf(out, size, "%s%s/%016" PRIx64 "/", s->data_prefix, name, gen);
 }
 
 /* Piece i of content hash ph: "<dir><i>.<ph>", a name that changes with
@@ -654,10 +653,8 @@ static void gen_dir(const gen_standby_t *s, const char *name, uint64_t gen,
 static void piece_key(const gen_standby_t *s, const char *name, uint64_t gen,
                       size_t i, uint64_t ph, char *out, size_t size) {
   gen_dir(s, name, gen, out, size);
-  char hex[GEN_HEX64_LEN + 1] = "";
-  gen_hex64_format(hex, ph);
   size_t at = strlen(out);
-  snprintf(out + at, size - at, "%zu.%s", i, hex);
+  snprintf(out + at, size - at, "%zu.%016" PRIx64, i, ph);
 }
 
 /* A copy's hash: of its length and its pieces' hashes, as written in its
@@ -1219,16 +1216,12 @@ static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
                         gen_buf_t *ops) {
   char key[2048];
   gen_buf_t m = GEN_BUF_INIT(SIZE_MAX);
-  char hex[GEN_HEX64_LEN + 1] = "";
-  gen_hex64_format(hex, f->hash);
-  gen_buf_add_str(&m, hex);
+  gen_buf_add_hex64(&m, f->hash);
   gen_buf_printf(&m, " %zu %lld ", f->n_pieces, (long long)f->size);
-  gen_hex64_format(hex, f->gen);
-  int status = gen_buf_add_str(&m, hex);
+  int status = gen_buf_add_hex64(&m, f->gen);
   for (size_t i = 0; status == 0 && i < f->n_pieces; i++) {
-    gen_hex64_format(hex, f->pieces[i]);
     gen_buf_add_str(&m, " ");
-    status = gen_buf_add_str(&m, hex);
+    status = gen_buf_add_hex64(&m, f->pieces[i]);
   }
   snprintf(key, sizeof(key), "%s%s", s->state_prefix, f->name);
   if (status == 0)
