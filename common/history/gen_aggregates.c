@@ -729,8 +729,10 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
                         size_t *skipped, char *err, size_t err_size) {
   const gen_agg_result_t *results;
   size_t len = gen_agg_answer_results(answer, &results);
+  gen_agg_values_t *vals = gen_agg_values_new(reader->cat);
+  int status = vals != NULL ? 0 : -ENOMEM;
   *skipped = 0;
-  for (size_t r = 0; r < len; r++) {
+  for (size_t r = 0; status == 0 && r < len; r++) {
     const gen_agg_result_t *result = &results[r];
     gen_key_t key = {0};
     const char *scope = NULL;
@@ -739,24 +741,26 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
       (*skipped)++;
       continue;
     }
-    for (size_t d = 0; d < result->n; d++) {
+    unsigned group = reader->key_group ? reader->key_group(&key) : 0;
+    for (size_t d = 0; status == 0 && d < result->n; d++) {
       const gen_agg_bucket_t *bucket = &result->b[d];
       int64_t start;
-      if (gen_agg_bucket_start(bucket->interval, range, granularity_ms, &start,
-                               err, err_size) != 0)
-        return -EINVAL;
       const gen_interval_value_t *v = NULL;
       size_t n = 0;
-      *skipped += reader->values(reader->ud, &key, &bucket->metrics, &v, &n);
-      int status = gen_interval_put(engine, scope, &key, start, v, n);
-      if (status != 0) {
+      if (gen_agg_bucket_start(bucket->interval, range, granularity_ms, &start,
+                               err, err_size) != 0) {
+        status = -EINVAL;
+        break;
+      }
+      *skipped += gen_agg_read(reader->cat, reader->on, group, &bucket->metrics,
+                               vals, &v, &n);
+      if ((status = gen_interval_put(engine, scope, &key, start, v, n)) != 0)
         snprintf(err, err_size, "cannot record a bucket: %s",
                  gen_strerror(status));
-        return status;
-      }
     }
   }
-  return 0;
+  gen_agg_values_free(vals);
+  return status;
 }
 
 int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
@@ -777,15 +781,15 @@ int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
 }
 
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
-                                   gen_agg_group_fn group,
-                                   gen_agg_values_fn values, void *ud) {
+                                   gen_agg_group_fn group, void *ud) {
   return (gen_agg_query_t){
       .path = path,
       .what = what,
       .granularity_ms = granularity_ms,
       .body = body,
-      .reader = {.group = group, .values = values, .what = what, .ud = ud},
+      .reader = {.group = group, .cat = cat, .what = what, .ud = ud},
       .ud = ud};
 }
 

@@ -244,20 +244,20 @@ size_t gen_agg_budget(cdtime_t interval, unsigned per_minute);
  * keep (gen_interval_key_ok: a dimension absent or empty) skips it too. */
 typedef bool (*gen_agg_group_fn)(void *ud, const gen_agg_group_t *group,
                                  const char **scope, gen_key_t *key);
-/* One bucket's metrics[] of the group keyed key as engine values (valid
- * until the next call); returns how many entries were not usable. */
-typedef size_t (*gen_agg_values_fn)(void *ud, const gen_key_t *key,
-                                    const gen_agg_metrics_t *metrics,
-                                    const gen_interval_value_t **v, size_t *n);
 /* The request for scopes over range (a new reference). */
 typedef json_object *(*gen_agg_body_fn)(void *ud, const char *const *scopes,
                                         size_t n,
                                         const gen_interval_range_t *range);
 
-/* How a plugin reads the groups and metrics of an aggregates answer. */
+/* How a plugin reads the groups and metrics of an aggregates answer: a
+ * group's key, then each bucket's metrics[] as the catalogue says
+ * (gen_agg_read: the metrics on, NULL all, of the key's result group). */
 typedef struct {
   gen_agg_group_fn group;
-  gen_agg_values_fn values;
+  const gen_agg_catalogue_t *cat;
+  const bool *on;
+  /* The result group of a key; NULL: 0, the catalogue's one. */
+  unsigned (*key_group)(const gen_key_t *key);
   const char *what; /* "flow aggregates answer", for the log */
   void *ud;
 } gen_agg_reader_t;
@@ -311,11 +311,12 @@ gen_agg_answer_t *gen_agg_thread_answer(void);
 /* A family's run (gen_family.h): its engine, client, counts and time. */
 struct gen_family_run_s;
 
-/* A query (reader.what is what; no prepare). */
+/* A query of catalogue cat, every metric on (reader.what is what; no
+ * prepare). */
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
-                                   gen_agg_group_fn group,
-                                   gen_agg_values_fn values, void *ud);
+                                   gen_agg_group_fn group, void *ud);
 
 /* Takes text (len bytes; NULL: an empty answer), the answer to query for
  * scopes over range: commits it into the run's engine through sink at the

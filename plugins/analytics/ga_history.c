@@ -192,27 +192,11 @@ static void *queues_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = l;
-  s->qa = (gen_queue_agg_t){&c->qa,
-                            env->client->org,
-                            gen_client_host(env->client),
-                            env->plugin,
-                            c->interval.granularity_ms,
-                            &l->queues,
-                            &l->wrapups,
-                            NULL};
-  if (gen_queue_agg_init(&s->qa) != 0) {
-    free(s);
-    return NULL;
-  }
+  s->qa = (gen_queue_agg_t){
+      &c->qa,      env->client->org,           gen_client_host(env->client),
+      env->plugin, c->interval.granularity_ms, &l->queues,
+      &l->wrapups};
   return s;
-}
-
-static void queues_free(void *state) {
-  ga_queue_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_queue_agg_release(&s->qa);
-  free(s);
 }
 
 /* Every range due per batch of QueuesPerQuery queues, then the metrics
@@ -362,21 +346,8 @@ static void *campaigns_new(const gen_family_env_t *env) {
                                .host = gen_client_host(env->client),
                                .plugin = env->plugin,
                                .granularity_ms = c->interval.granularity_ms,
-                               .campaigns = &l->campaigns,
-                               .answer = gen_campaign_agg_values_new()};
-  if (s->ca.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+                               .campaigns = &l->campaigns};
   return s;
-}
-
-static void campaigns_free(void *state) {
-  ga_campaign_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->ca.answer);
-  free(s);
 }
 
 /* Every range due per batch of GEN_CAMPAIGN_AGG_PER_QUERY campaigns. */
@@ -413,7 +384,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                    .answer = GEN_HTTP_BOUND(GEN_MIB(64), "queue aggregates"),
                    .on = queues_on,
                    .state_new = queues_new,
-                   .state_free = queues_free,
+                   .state_free = free,
                    .collect = queues_collect},
     [GA_AGENTS] = {.name = "agent status",
                    .suffix = "-agents",
@@ -438,7 +409,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                           GEN_HTTP_BOUND(GEN_MIB(16), "campaign aggregates"),
                       .on_at = offsetof(ga_config_t, campaigns.on),
                       .state_new = campaigns_new,
-                      .state_free = campaigns_free,
+                      .state_free = free,
                       .collect = campaigns_collect},
 };
 

@@ -36,10 +36,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-gen_agg_values_t *gen_campaign_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
-}
-
 /* One request over range: every bucket of the granularity for ids[n],
  * grouped by campaign. */
 static json_object *query_body(void *ud, const char *const *ids, size_t n,
@@ -81,14 +77,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return gen_interval_key_ok(key);
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, GROUP_CAMPAIGN, m,
-                      ((gen_campaign_agg_t *)ud)->answer, v, n);
-}
-
 /* The series of an engine key: the campaign in plugin_instance (as
  * genesys_realtime names it), "campaign" in type_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
@@ -110,8 +98,8 @@ gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca) {
 
 gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", ca->granularity_ms,
-      query_body, answer_group, answer_values, ca);
+      GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", &catalogue,
+      ca->granularity_ms, query_body, answer_group, ca);
   q.prepare = prepare;
   q.family = "campaign aggregates";
   q.still = "the queue values";

@@ -35,11 +35,7 @@ typedef struct {
   const char *plugin;
   int64_t granularity_ms;
   const gen_entity_set_t *campaigns;
-  gen_agg_values_t *answer; /* gen_campaign_agg_values_new() */
 } gen_campaign_agg_t;
-
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_campaign_agg_values_new(void);
 
 /* The aggregates query per batch of campaigns (scopes: campaign ids) and
  * where its values go. Each borrows ca. */

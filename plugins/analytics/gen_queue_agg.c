@@ -66,20 +66,9 @@ static const gen_config_def_t queue_agg_defs[] = {
 
 const gen_config_table_t gen_queue_agg_keys = GEN_CONFIG_TABLE(queue_agg_defs);
 
-
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {
   if (!c->metrics_given)
     gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
-}
-
-int gen_queue_agg_init(gen_queue_agg_t *qa) {
-  qa->answer = gen_agg_values_new(&gen_conv_agg_catalogue);
-  return qa->answer != NULL ? 0 : -ENOMEM;
-}
-
-void gen_queue_agg_release(gen_queue_agg_t *qa) {
-  gen_agg_values_free(qa->answer);
-  qa->answer = NULL;
 }
 
 /* ---- the request ---------------------------------------------------------
@@ -193,22 +182,13 @@ static unsigned key_group(const gen_key_t *key) {
              : GEN_CONV_AGG_QUEUE;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *metrics,
-                            const gen_interval_value_t **v, size_t *n) {
-  const gen_queue_agg_t *qa = ud;
-  return gen_agg_read(&gen_conv_agg_catalogue, qa->config->metric_on,
-                      key_group(key), metrics, qa->answer, v, n);
-}
-
 gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
-  gen_agg_query_t q =
-      org ? gen_agg_query_make(GEN_QUEUE_AGG_PATH, "org aggregates query",
-                               qa->granularity_ms, org_body, answer_org_group,
-                               answer_values, qa)
-          : gen_agg_query_make(GEN_QUEUE_AGG_PATH, "aggregates query",
-                               qa->granularity_ms, batch_body, answer_group,
-                               answer_values, qa);
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_QUEUE_AGG_PATH, org ? "org aggregates query" : "aggregates query",
+      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : batch_body,
+      org ? answer_org_group : answer_group, qa);
+  q.reader.on = qa->config->metric_on;
+  q.reader.key_group = key_group;
   q.family = org ? "org aggregates" : "queue aggregates";
   return q;
 }

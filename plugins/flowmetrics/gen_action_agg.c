@@ -47,10 +47,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-gen_agg_values_t *gen_action_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
-}
-
 /* One request over range: every bucket of the granularity, grouped by
  * action, error type and response status (a failure may carry only a
  * non-2xx status); for ids[n] unless every action is asked for. */
@@ -242,14 +238,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return true;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, GROUP_ACTION, m,
-                      ((gen_action_agg_t *)ud)->answer, v, n);
-}
-
 /* The series of an engine key: the action's name in plugin_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_action_agg_t *aa = ud;
@@ -269,8 +257,8 @@ gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa) {
 
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_ACTION_AGG_PATH, "actions aggregates query", aa->granularity_ms,
-      query_body, answer_group, answer_values, aa);
+      GEN_ACTION_AGG_PATH, "actions aggregates query", &catalogue,
+      aa->granularity_ms, query_body, answer_group, aa);
   q.prepare = prepare;
   q.family = "data action aggregates";
   q.still = "the flow values";
@@ -286,7 +274,6 @@ static const gen_config_def_t action_agg_defs[] = {
 
 const gen_config_table_t gen_action_agg_keys =
     GEN_CONFIG_TABLE(action_agg_defs);
-
 
 void gen_action_agg_config_release(gen_action_agg_config_t *c) {
   gen_entity_filter_free(&c->filter);

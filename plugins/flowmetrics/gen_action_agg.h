@@ -43,11 +43,7 @@ typedef struct {
   const gen_entity_set_t *actions;
   bool every; /* actions holds every action listed: no filter asked */
   int64_t granularity_ms;
-  gen_agg_values_t *answer; /* gen_action_agg_values_new() */
 } gen_action_agg_t;
-
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_action_agg_values_new(void);
 
 /* The aggregates endpoint and how its answer is read; where its values
  * go. Each borrows aa. */

@@ -75,17 +75,12 @@ static const gen_config_def_t flow_agg_defs[] = {
 
 const gen_config_table_t gen_flow_agg_keys = GEN_CONFIG_TABLE(flow_agg_defs);
 
-
 void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
                             size_t size) {
   size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
   for (size_t i = 0; i < n && off < size; i++)
     off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
                             i == 0 ? '?' : '&', types[i]);
-}
-
-gen_agg_values_t *gen_flow_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
 }
 
 /* One request for flow_ids over range: every bucket of the granularity,
@@ -131,7 +126,7 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
 }
 
 /* The group of an engine key, from its tag. */
-static group_t key_group(const gen_key_t *key) {
+static unsigned key_group(const gen_key_t *key) {
   return key->str[0][0] == 'O'   ? GROUP_OUTCOME
          : key->str[0][0] == 'M' ? GROUP_MILESTONE
                                  : GROUP_FLOW;
@@ -152,13 +147,6 @@ static int fold_milestones(void *ud, gen_agg_answer_t *a, char *err,
     snprintf(err, err_size, "cannot fold milestone groups: %s",
              gen_strerror(status));
   return status;
-}
-
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  return gen_agg_read(&catalogue, NULL, key_group(key), m,
-                      ((gen_flow_agg_t *)ud)->answer, v, n);
 }
 
 /* The series of an engine key: the flow's plugin_instance, the outcome or
@@ -185,9 +173,10 @@ gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa) {
 }
 
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
-  gen_agg_query_t q = gen_agg_query_make(
-      GEN_FLOW_AGG_PATH, "flow aggregates query", fa->granularity_ms,
-      query_body, answer_group, answer_values, fa);
+  gen_agg_query_t q =
+      gen_agg_query_make(GEN_FLOW_AGG_PATH, "flow aggregates query", &catalogue,
+                         fa->granularity_ms, query_body, answer_group, fa);
+  q.reader.key_group = key_group;
   q.prepare = fold_milestones;
   q.family = "flow aggregates";
   q.still = "flow records and metric attributes";

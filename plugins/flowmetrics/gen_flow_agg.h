@@ -55,11 +55,7 @@ typedef struct {
    * it). */
   atomic_uint_fast64_t *interval;
   gen_ratelimit_t *complain;
-  gen_agg_values_t *answer; /* gen_flow_agg_values_new() */
 } gen_flow_agg_t;
-
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_flow_agg_values_new(void);
 
 /* The aggregates endpoint and how its answer is read; where its values go;
  * the observations query of active flows. Each borrows fa. */

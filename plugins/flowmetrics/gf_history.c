@@ -170,9 +170,7 @@ typedef struct {
   const gf_config_t *c;
   const gf_lists_t *lists;
   gen_ratelimit_t complain;
-  /* Its answer buffer is the family's own: read callbacks of two orgs run
-   * in parallel. */
-  gen_flow_agg_t fa;
+  gen_flow_agg_t fa; /* the family's own, not the active flows' */
 } gf_flow_state_t;
 
 static void *flows_new(const gen_family_env_t *env) {
@@ -190,21 +188,8 @@ static void *flows_new(const gen_family_env_t *env) {
                            .outcomes = &l->outcomes,
                            .milestones = &l->milestones,
                            .granularity_ms = c->interval.granularity_ms,
-                           .complain = &s->complain,
-                           .answer = gen_flow_agg_values_new()};
-  if (s->fa.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+                           .complain = &s->complain};
   return s;
-}
-
-static void flows_free(void *state) {
-  gf_flow_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->fa.answer);
-  free(s);
 }
 
 /* Every range due per batch of FlowsPerQuery flows (the active flows are
@@ -234,21 +219,8 @@ static void *actions_new(const gen_family_env_t *env) {
       .plugin = env->plugin,
       .actions = &l->actions,
       .every = gen_entity_selects_all(&c->act.filter, env->client->org),
-      .granularity_ms = c->interval.granularity_ms,
-      .answer = gen_action_agg_values_new()};
-  if (s->aa.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+      .granularity_ms = c->interval.granularity_ms};
   return s;
-}
-
-static void actions_free(void *state) {
-  gf_action_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->aa.answer);
-  free(s);
 }
 
 /* Every range due, for every action in one request, or per batch of 100
@@ -278,14 +250,14 @@ static const gen_family_t gf_rows[GF_ROWS] = {
                   .answer = GEN_HTTP_BOUND(GEN_MIB(64), "flow aggregates"),
                   .on_at = offsetof(gf_config_t, agg.aggregates),
                   .state_new = flows_new,
-                  .state_free = flows_free,
+                  .state_free = free,
                   .collect = flows_collect},
     [GF_ACTIONS] = {.name = "data actions",
                     .suffix = "-actions",
                     .answer = GEN_HTTP_BOUND(GEN_MIB(16), "data actions"),
                     .on_at = offsetof(gf_config_t, act.on),
                     .state_new = actions_new,
-                    .state_free = actions_free,
+                    .state_free = free,
                     .collect = actions_collect},
 };
 

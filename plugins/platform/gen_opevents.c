@@ -216,13 +216,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return true;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, 0, m, ((gen_opev_t *)ud)->answer, v, n);
-}
-
 /* The series of a key: the definition's name in plugin_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_opev_t *ev = ud;
@@ -241,8 +234,8 @@ gen_agg_output_t gen_opev_output(gen_opev_t *ev) {
 
 gen_agg_query_t gen_opev_query(gen_opev_t *ev) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_OPEV_AGG_PATH, "events aggregates query", ev->config->granularity_ms,
-      query_body, answer_group, answer_values, ev);
+      GEN_OPEV_AGG_PATH, "events aggregates query", &catalogue,
+      ev->config->granularity_ms, query_body, answer_group, ev);
   q.parse = parse;
   q.family = "operational events";
   q.still = "the other platform values";
@@ -332,24 +325,18 @@ gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
                          const gen_opev_config_t *config,
                          const gen_log_org_t *who) {
   gen_opev_t *ev = calloc(1, sizeof(*ev));
-  if (ev == NULL)
-    return NULL;
-  *ev = (gen_opev_t){.client = client,
-                     .plugin = plugin,
-                     .config = config,
-                     .who = who,
-                     .complain = GEN_RATELIMIT_INIT(60)};
-  if ((ev->answer = gen_agg_values_new(&catalogue)) == NULL) {
-    free(ev);
-    return NULL;
-  }
+  if (ev != NULL)
+    *ev = (gen_opev_t){.client = client,
+                       .plugin = plugin,
+                       .config = config,
+                       .who = who,
+                       .complain = GEN_RATELIMIT_INIT(60)};
   return ev;
 }
 
 void gen_opev_free(gen_opev_t *ev) {
   if (ev == NULL)
     return;
-  gen_agg_values_free(ev->answer);
   gen_entity_set_free(&ev->defs);
   free(ev);
 }

@@ -72,7 +72,6 @@ typedef struct {
   const gen_opev_config_t *config;
   const gen_log_org_t *who;
   gen_entity_set_t defs; /* the definitions listed last */
-  gen_agg_values_t *answer;
   uint64_t listings, listing_failures;
   gen_interval_range_t asked; /* the range of the request in flight */
   gen_ratelimit_t complain;
