@@ -790,6 +790,7 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
       .granularity_ms = granularity_ms,
       .body = body,
       .reader = {.group = group, .cat = cat, .what = what, .ud = ud},
+      .out = {.cat = cat, .granularity_ms = granularity_ms, .ud = ud},
       .ud = ud};
 }
 
@@ -828,9 +829,8 @@ static int read_answer(const gen_agg_query_t *query, const char *text,
 }
 
 int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
-                  const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, const char *text,
+                  const gen_agg_query_t *query, const char *const *scopes,
+                  size_t n, const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size) {
   gen_agg_answer_t *a = gen_agg_thread_answer();
   int status = a == NULL ? -ENOMEM
@@ -845,7 +845,9 @@ int gen_agg_apply(const struct gen_family_run_s *run,
     gen_interval_abort(run->engine);
     return status;
   }
-  gen_family_commit(run, scopes, n, range, sink);
+  gen_agg_output_t out = query->out;
+  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&out));
+  gen_family_commit(run, scopes, n, range, &sink);
   return 0;
 }
 

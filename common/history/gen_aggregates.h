@@ -297,6 +297,7 @@ typedef struct {
   gen_agg_reader_t reader;    /* its answer */
   gen_agg_parse_fn parse;     /* NULL: gen_agg_answer_read */
   gen_agg_prepare_fn prepare; /* NULL: the answer is taken as read */
+  gen_agg_output_t out;       /* where its values go (gen_agg_sink) */
   void *ud;
   /* For a refused permission (gen_client_family): the family this query
    * feeds and what still runs without it; NULL: not reported so. */
@@ -312,20 +313,20 @@ gen_agg_answer_t *gen_agg_thread_answer(void);
 struct gen_family_run_s;
 
 /* A query of catalogue cat, every metric on (reader.what is what; no
- * prepare). */
+ * prepare; out has cat, granularity_ms and ud, the caller adds the rest). */
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
                                    gen_agg_group_fn group, void *ud);
 
 /* Takes text (len bytes; NULL: an empty answer), the answer to query for
- * scopes over range: commits it into the run's engine through sink at the
- * run's time (0), or aborts it (a negative errno, the reason in err;
- * -EINVAL for an answer that is not JSON or not an aggregates answer). */
+ * scopes over range: commits it into the run's engine through the sink of
+ * query->out (gen_family_sink) at the run's time (0), or aborts it (a
+ * negative errno, the reason in err; -EINVAL for an answer that is not JSON
+ * or not an aggregates answer). */
 int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
-                  const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, const char *text,
+                  const gen_agg_query_t *query, const char *const *scopes,
+                  size_t n, const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size);
 
 /* ---- observations --------------------------------------------------------

@@ -207,20 +207,18 @@ static int queues_collect(void *state, const gen_family_run_t *run) {
   ga_queue_state_t *s = state;
   if (!s->lists->listed)
     return 0;
-  gen_agg_output_t output = gen_queue_agg_output(&s->qa);
   int status = 0;
   if (gen_queue_agg_on(&s->qa, false)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, false);
     query.still = s->c->agents.on ? "agent status" : "nothing";
-    status = gen_family_agg(run, &query, &output, &s->lists->queues,
+    status = gen_family_agg(run, &query, &s->lists->queues,
                             (size_t)s->c->qa.queues_per_query, NULL);
   }
   if (status == 0 && run->client->org->shard_index == 0 &&
       gen_queue_agg_on(&s->qa, true)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, true);
     query.still = "queue aggregates";
-    status =
-        gen_family_agg(run, &query, &output, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);
+    status = gen_family_agg(run, &query, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);
   }
   return status;
 }
@@ -361,8 +359,7 @@ static int campaigns_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->campaigns_listed || s->lists->campaigns.count == 0)
     return 0; /* the next listing */
   gen_agg_query_t query = gen_campaign_agg_query(&s->ca);
-  gen_agg_output_t output = gen_campaign_agg_output(&s->ca);
-  return gen_family_agg(run, &query, &output, &s->lists->campaigns,
+  return gen_family_agg(run, &query, &s->lists->campaigns,
                         GEN_CAMPAIGN_AGG_PER_QUERY, NULL);
 }
 

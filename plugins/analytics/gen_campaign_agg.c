@@ -87,19 +87,13 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   out->suffix = GEN_CAMPAIGN_AGG_SUFFIX;
 }
 
-gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = ca->host,
-                            .plugin = ca->plugin,
-                            .granularity_ms = ca->granularity_ms,
-                            .label = label,
-                            .ud = ca};
-}
-
 gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
   gen_agg_query_t q = gen_agg_query_make(
       GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", &catalogue,
       ca->granularity_ms, query_body, answer_group, ca);
+  q.out.host = ca->host;
+  q.out.plugin = ca->plugin;
+  q.out.label = label;
   q.prepare = prepare;
   q.family = "campaign aggregates";
   q.still = "the queue values";

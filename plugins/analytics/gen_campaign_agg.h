@@ -38,8 +38,7 @@ typedef struct {
 } gen_campaign_agg_t;
 
 /* The aggregates query per batch of campaigns (scopes: campaign ids) and
- * where its values go. Each borrows ca. */
+ * where its values go (out). It borrows ca. */
 gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca);
-gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca);
 
 #endif /* GEN_CAMPAIGN_AGG_H */

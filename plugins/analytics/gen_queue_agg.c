@@ -182,17 +182,6 @@ static unsigned key_group(const gen_key_t *key) {
              : GEN_CONV_AGG_QUEUE;
 }
 
-gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
-  gen_agg_query_t q = gen_agg_query_make(
-      GEN_QUEUE_AGG_PATH, org ? "org aggregates query" : "aggregates query",
-      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : batch_body,
-      org ? answer_org_group : answer_group, qa);
-  q.reader.on = qa->config->metric_on;
-  q.reader.key_group = key_group;
-  q.family = org ? "org aggregates" : "queue aggregates";
-  return q;
-}
-
 bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org) {
   return gen_agg_group_on(&gen_conv_agg_catalogue, qa->config->metric_on,
                           org ? GEN_CONV_AGG_ORG : GEN_CONV_AGG_QUEUE);
@@ -225,12 +214,16 @@ static void label_of(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   out->suffix = suffix;
 }
 
-gen_agg_output_t gen_queue_agg_output(gen_queue_agg_t *qa) {
-  return (gen_agg_output_t){.cat = &gen_conv_agg_catalogue,
-                            .on = qa->config->metric_on,
-                            .host = qa->host,
-                            .plugin = qa->plugin,
-                            .granularity_ms = qa->granularity_ms,
-                            .label = label_of,
-                            .ud = qa};
+gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_QUEUE_AGG_PATH, org ? "org aggregates query" : "aggregates query",
+      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : batch_body,
+      org ? answer_org_group : answer_group, qa);
+  q.reader.on = q.out.on = qa->config->metric_on;
+  q.reader.key_group = key_group;
+  q.out.host = qa->host;
+  q.out.plugin = qa->plugin;
+  q.out.label = label_of;
+  q.family = org ? "org aggregates" : "queue aggregates";
+  return q;
 }

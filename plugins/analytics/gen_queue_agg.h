@@ -47,11 +47,10 @@ typedef struct {
 } gen_queue_agg_t;
 
 /* The query per batch of queues (scopes: queue ids), or, org true, of the
- * metrics attributed to no queue (one scope, GEN_QUEUE_AGG_ORG_SCOPE). */
+ * metrics attributed to no queue (one scope, GEN_QUEUE_AGG_ORG_SCOPE), and
+ * where its values go (out: the plugin's series names). */
 gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org);
 /* Whether the metrics on ask the per-queue (org false) or the org query. */
 bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org);
-/* Where its values go (gen_agg_sink): the plugin's series names. */
-gen_agg_output_t gen_queue_agg_output(gen_queue_agg_t *qa);
 
 #endif /* GEN_QUEUE_AGG_H */

@@ -246,19 +246,13 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
                                           key->str[1] ? key->str[1] : "", NULL);
 }
 
-gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(aa->client),
-                            .plugin = aa->plugin,
-                            .granularity_ms = aa->granularity_ms,
-                            .label = label,
-                            .ud = aa};
-}
-
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   gen_agg_query_t q = gen_agg_query_make(
       GEN_ACTION_AGG_PATH, "actions aggregates query", &catalogue,
       aa->granularity_ms, query_body, answer_group, aa);
+  q.out.host = gen_client_host(aa->client);
+  q.out.plugin = aa->plugin;
+  q.out.label = label;
   q.prepare = prepare;
   q.family = "data action aggregates";
   q.still = "the flow values";

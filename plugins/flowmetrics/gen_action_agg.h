@@ -45,10 +45,9 @@ typedef struct {
   int64_t granularity_ms;
 } gen_action_agg_t;
 
-/* The aggregates endpoint and how its answer is read; where its values
- * go. Each borrows aa. */
+/* The aggregates endpoint, how its answer is read and where its values go
+ * (out). It borrows aa. */
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa);
-gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa);
 
 /* True when an answer group is of failed executions: it has an errorType,
  * or a responseStatus (a string or a number) outside 200-299. */

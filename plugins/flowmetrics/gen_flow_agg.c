@@ -163,20 +163,14 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
         key->str[2], NULL);
 }
 
-gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(fa->client),
-                            .plugin = fa->plugin,
-                            .granularity_ms = fa->granularity_ms,
-                            .label = label,
-                            .ud = fa};
-}
-
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
   gen_agg_query_t q =
       gen_agg_query_make(GEN_FLOW_AGG_PATH, "flow aggregates query", &catalogue,
                          fa->granularity_ms, query_body, answer_group, fa);
   q.reader.key_group = key_group;
+  q.out.host = gen_client_host(fa->client);
+  q.out.plugin = fa->plugin;
+  q.out.label = label;
   q.prepare = fold_milestones;
   q.family = "flow aggregates";
   q.still = "flow records and metric attributes";

@@ -199,9 +199,8 @@ static int flows_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   gen_agg_query_t query = gen_flow_agg_query(&s->fa);
-  gen_agg_output_t output = gen_flow_agg_output(&s->fa);
   return gen_family_agg(
-      run, &query, &output, &s->lists->flows,
+      run, &query, &s->lists->flows,
       gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query), NULL);
 }
 
@@ -230,8 +229,7 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   gen_agg_query_t query = gen_action_agg_query(&s->aa);
-  gen_agg_output_t output = gen_action_agg_output(&s->aa);
-  return gen_family_agg(run, &query, &output, &s->lists->actions,
+  return gen_family_agg(run, &query, &s->lists->actions,
                         gen_action_agg_per_query(&s->aa, 0), NULL);
 }
 

@@ -223,19 +223,13 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
                                           key->str[1] ? key->str[1] : "", NULL);
 }
 
-gen_agg_output_t gen_opev_output(gen_opev_t *ev) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(ev->client),
-                            .plugin = ev->plugin,
-                            .granularity_ms = ev->config->granularity_ms,
-                            .label = label,
-                            .ud = ev};
-}
-
 gen_agg_query_t gen_opev_query(gen_opev_t *ev) {
   gen_agg_query_t q = gen_agg_query_make(
       GEN_OPEV_AGG_PATH, "events aggregates query", &catalogue,
       ev->config->granularity_ms, query_body, answer_group, ev);
+  q.out.host = gen_client_host(ev->client);
+  q.out.plugin = ev->plugin;
+  q.out.label = label;
   q.parse = parse;
   q.family = "operational events";
   q.still = "the other platform values";
@@ -352,8 +346,7 @@ int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run) {
   if ((status = list_definitions(ev)) != 0)
     return status;
   gen_agg_query_t query = gen_opev_query(ev);
-  gen_agg_output_t output = gen_opev_output(ev);
-  return gen_family_agg(run, &query, &output, NULL, 0, SCOPE);
+  return gen_family_agg(run, &query, NULL, 0, SCOPE);
 }
 
 void gen_opev_dispatch_self(const gen_opev_t *ev,

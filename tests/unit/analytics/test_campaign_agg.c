@@ -106,7 +106,7 @@ DEF_TEST(answer_folded_per_campaign_and_read) {
   gen_key_t other = {0};
   OK(!q.reader.group(q.reader.ud, &res[1].group, &scope, &other));
   /* its series: the campaign's name, "campaign" */
-  gen_agg_output_t out = gen_campaign_agg_output(&ca);
+  gen_agg_output_t out = q.out;
   gen_agg_label_t label = {0};
   out.label(out.ud, &key, &label);
   EXPECT_EQ_STR("Spring Sale", label.plugin_instance);
