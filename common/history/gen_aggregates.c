@@ -816,7 +816,7 @@ gen_agg_answer_t *gen_agg_thread_answer(void) {
 }
 
 /* text read into a (the query's parse, or gen_agg_answer_read), then
- * rewritten by the query's prepare. */
+ * rewritten by the query's prepare and fold. */
 static int read_answer(const gen_agg_query_t *query, const char *text,
                        size_t len, gen_agg_answer_t *a, char *err,
                        size_t err_size) {
@@ -825,6 +825,9 @@ static int read_answer(const gen_agg_query_t *query, const char *text,
                    : gen_agg_answer_read(a, text, len, err, err_size);
   if (status == 0 && query->prepare != NULL)
     status = query->prepare(query->ud, a, err, err_size);
+  const gen_agg_fold_t *f = query->fold;
+  if (status == 0 && f != NULL)
+    status = gen_agg_fold_groups(a, f->dims, f->n, f->drop, f->n_drop);
   return status;
 }
 

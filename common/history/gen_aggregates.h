@@ -288,6 +288,15 @@ typedef int (*gen_agg_parse_fn)(void *ud, const char *text, size_t len,
                                 gen_agg_answer_t *a, char *err,
                                 size_t err_size);
 
+/* The groups of an answer folded into one key once read
+ * (gen_agg_fold_groups: dims[n], members drop[n_drop] removed). */
+typedef struct {
+  const char *const *dims;
+  size_t n;
+  const char *const *drop;
+  size_t n_drop;
+} gen_agg_fold_t;
+
 /* One aggregates endpoint, as the collection loop uses it. */
 typedef struct {
   const char *path; /* POST path */
@@ -297,6 +306,7 @@ typedef struct {
   gen_agg_reader_t reader;    /* its answer */
   gen_agg_parse_fn parse;     /* NULL: gen_agg_answer_read */
   gen_agg_prepare_fn prepare; /* NULL: the answer is taken as read */
+  const gen_agg_fold_t *fold; /* then this fold; NULL: none */
   gen_agg_output_t out;       /* where its values go (gen_agg_sink) */
   void *ud;
   /* For a refused permission (gen_client_family): the family this query

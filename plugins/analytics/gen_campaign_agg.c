@@ -53,17 +53,10 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
 /* Groups of one campaign split by another dimension (the media type, which
  * an answer may add) are one key: folded, the engine keeps one value a key
  * and bucket. */
-static int prepare(void *ud, gen_agg_answer_t *a, char *err, size_t err_size) {
-  static const char *const dims[] = {DIM};
-  static const char *const drop[] = {"mediaType"};
-  (void)ud;
-  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
-                                   STATIC_ARRAY_SIZE(drop));
-  if (status != 0)
-    snprintf(err, err_size, "cannot fold campaign groups: %s",
-             gen_strerror(status));
-  return status;
-}
+static const char *const fold_dims[] = {DIM};
+static const char *const fold_drop[] = {"mediaType"};
+static const gen_agg_fold_t fold = {fold_dims, STATIC_ARRAY_SIZE(fold_dims),
+                                    fold_drop, STATIC_ARRAY_SIZE(fold_drop)};
 
 /* Engine key of a result group: "C", the campaign; false when it is not
  * one asked for. */
@@ -94,7 +87,7 @@ gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
   q.out.host = ca->host;
   q.out.plugin = ca->plugin;
   q.out.label = label;
-  q.prepare = prepare;
+  q.fold = &fold;
   q.family = "campaign aggregates";
   q.still = "the queue values";
   return q;

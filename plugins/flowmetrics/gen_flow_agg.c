@@ -132,22 +132,14 @@ static unsigned key_group(const gen_key_t *key) {
                                  : GROUP_FLOW;
 }
 
-/* Folds the groups of one flow and milestone into one before the engine
+/* The groups of one flow and milestone folded into one before the engine
  * reads the answer: a milestone associated with several outcomes comes in
  * one group per outcome (the engine keeps one value per key and bucket, so
  * the last group would win). The folded group keeps no outcome. */
-static int fold_milestones(void *ud, gen_agg_answer_t *a, char *err,
-                           size_t err_size) {
-  static const char *const dims[] = {"flowId", "flowMilestoneId"};
-  static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
-  (void)ud;
-  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
-                                   STATIC_ARRAY_SIZE(drop));
-  if (status != 0)
-    snprintf(err, err_size, "cannot fold milestone groups: %s",
-             gen_strerror(status));
-  return status;
-}
+static const char *const fold_dims[] = {"flowId", "flowMilestoneId"},
+                         *const fold_drop[] = {"flowOutcomeId", "flowOutcome"};
+static const gen_agg_fold_t fold = {fold_dims, STATIC_ARRAY_SIZE(fold_dims),
+                                    fold_drop, STATIC_ARRAY_SIZE(fold_drop)};
 
 /* The series of an engine key: the flow's plugin_instance, the outcome or
  * milestone name in type_instance. */
@@ -171,7 +163,7 @@ gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
   q.out.host = gen_client_host(fa->client);
   q.out.plugin = fa->plugin;
   q.out.label = label;
-  q.prepare = fold_milestones;
+  q.fold = &fold;
   q.family = "flow aggregates";
   q.still = "flow records and metric attributes";
   return q;

@@ -79,7 +79,9 @@ DEF_TEST(answer_folded_per_campaign_and_read) {
   char err[256] = "";
   EXPECT_EQ_INT(0,
                 gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
-  EXPECT_EQ_INT(0, q.prepare(q.ud, a, err, sizeof(err)));
+  OK(q.prepare == NULL && q.fold != NULL);
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, q.fold->dims, q.fold->n, q.fold->drop,
+                                       q.fold->n_drop));
   const gen_agg_result_t *res;
   size_t n = gen_agg_answer_results(a, &res);
   EXPECT_EQ_INT(2, (int)n); /* C1's two media folded into one */
