@@ -54,7 +54,7 @@ int64_t gen_au_day(int64_t now_ms) {
   return today - DAY_MS;
 }
 
-json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
+json_object *gen_au_job_body(int64_t day_ms) {
   char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
   /* The form the SDK documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss":
    * seconds, no zone (the days are UTC). */
@@ -62,24 +62,19 @@ json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
   gen_time_format(day_ms + DAY_MS, to, sizeof(to));
   snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
   json_object *body = json_object_new_object();
+  json_object_object_add(body, "interval", json_object_new_string(interval));
+  json_object_object_add(body, "granularity", json_object_new_string("Day"));
+  return body;
+}
+
+/* The job's body, grouped. */
+json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
+  json_object *body = gen_au_job_body(day_ms);
   json_object *group = json_object_new_array();
   json_object_array_add(group, json_object_new_string("OAuthClientId"));
   if (per_route)
     json_object_array_add(group, json_object_new_string("TemplateUri"));
-  json_object_object_add(body, "interval", json_object_new_string(interval));
-  json_object_object_add(body, "granularity", json_object_new_string("Day"));
   json_object_object_add(body, "groupBy", group);
-  return body;
-}
-
-json_object *gen_au_job_body(int64_t day_ms) {
-  char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
-  gen_time_format(day_ms, from, sizeof(from));
-  gen_time_format(day_ms + DAY_MS, to, sizeof(to));
-  snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
-  json_object *body = json_object_new_object();
-  json_object_object_add(body, "interval", json_object_new_string(interval));
-  json_object_object_add(body, "granularity", json_object_new_string("Day"));
   return body;
 }
 
