@@ -169,7 +169,6 @@ void gf_lists_free(void *lists) {
 typedef struct {
   const gf_config_t *c;
   const gf_lists_t *lists;
-  gen_ratelimit_t complain;
   gen_flow_agg_t fa; /* the family's own, not the active flows' */
 } gf_flow_state_t;
 
@@ -181,14 +180,12 @@ static void *flows_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = l;
-  s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   s->fa = (gen_flow_agg_t){.client = env->client,
                            .plugin = env->plugin,
                            .flows = &l->flows,
                            .outcomes = &l->outcomes,
                            .milestones = &l->milestones,
-                           .granularity_ms = c->interval.granularity_ms,
-                           .complain = &s->complain};
+                           .granularity_ms = c->interval.granularity_ms};
   return s;
 }
 
