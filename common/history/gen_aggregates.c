@@ -340,8 +340,13 @@ void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
     join3(type_instance, sizeof(type_instance), measure, "-", suffix);
   else
     sstrncpy(type_instance, measure ? measure : suffix, sizeof(type_instance));
-  gen_agg_dispatch(s->host, s->plugin, s->plugin_instance, type, type_instance,
-                   derive, value, at_ms, s->granularity_ms);
+  gen_ident_t id = {.host = s->host,
+                    .plugin = s->plugin,
+                    .plugin_instance = s->plugin_instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
+                      MS_TO_CDTIME_T(s->granularity_ms));
 }
 
 /* The value named name followed by suffix, compared in place. */
@@ -763,23 +768,6 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
   return status;
 }
 
-int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
-                 const gen_interval_range_t *range, int64_t granularity_ms,
-                 const gen_agg_reader_t *reader, char *err, size_t err_size) {
-  size_t skipped = 0;
-  int status = take_results(engine, answer, range, granularity_ms, reader,
-                            &skipped, err, err_size);
-  if (skipped > 0) {
-    atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_org(counts->who, &counts->complain, LOG_WARNING,
-                "%zu groups or metrics of an answer to the %s were not "
-                "usable and were skipped",
-                skipped, reader->what);
-  }
-  return status;
-}
-
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
@@ -836,12 +824,20 @@ int gen_agg_apply(const struct gen_family_run_s *run,
                   size_t n, const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size) {
   gen_agg_answer_t *a = gen_agg_thread_answer();
+  size_t skipped = 0;
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);
   if (status == 0)
-    status = gen_agg_take(run->engine, run->client, run->counts, a, range,
-                          query->granularity_ms, &query->reader, err, err_size);
+    status = take_results(run->engine, a, range, query->granularity_ms,
+                          &query->reader, &skipped, err, err_size);
+  if (skipped > 0) {
+    atomic_fetch_add(&run->client->stats.malformed, 1);
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
+                "%zu groups or metrics of an answer to the %s were not "
+                "usable and were skipped",
+                skipped, query->reader.what);
+  }
   if (status != 0) {
     if (status == -ENOMEM)
       snprintf(err, err_size, "out of memory");
@@ -852,19 +848,6 @@ int gen_agg_apply(const struct gen_family_run_s *run,
   gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&out));
   gen_family_commit(run, scopes, n, range, &sink);
   return 0;
-}
-
-void gen_agg_dispatch(const char *host, const char *plugin,
-                      const char *plugin_instance, const char *type,
-                      const char *type_instance, bool derive, double value,
-                      int64_t at_ms, int64_t granularity_ms) {
-  gen_ident_t id = {.host = host,
-                    .plugin = plugin,
-                    .plugin_instance = plugin_instance,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
-                      MS_TO_CDTIME_T(granularity_ms));
 }
 
 /* ---- observations --------------------------------------------------------

@@ -206,13 +206,6 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
 void gen_agg_dispatch_revisions(const char *host, const char *plugin,
                                 const gen_interval_stats_t *st);
 
-/* One value of a bucket (or a total) at its time, with the granularity as
- * its interval. */
-void gen_agg_dispatch(const char *host, const char *plugin,
-                      const char *plugin_instance, const char *type,
-                      const char *type_instance, bool derive, double value,
-                      int64_t at_ms, int64_t granularity_ms);
-
 /* The value named name among v[n] (a bucket's or a total's); false when
  * absent (or name is NULL). */
 bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
@@ -261,18 +254,6 @@ typedef struct {
   const char *what; /* "flow aggregates answer", for the log */
   void *ud;
 } gen_agg_reader_t;
-
-/* Puts every (group, bucket) of an answer (read by gen_agg_answer: {"results":
- * [{group, data:
- * [{interval, metrics}]}]}) into the engine. A document that cannot be
- * trusted as a whole (not that shape, a bucket outside the range) returns
- * -EINVAL with the reason in err: the range is asked for again, nothing of
- * it dispatched. Unusable groups and metrics are skipped, logged
- * (rate-limited) and counted as malformed answers of client. */
-int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
-                 const gen_interval_range_t *range, int64_t granularity_ms,
-                 const gen_agg_reader_t *reader, char *err, size_t err_size);
 
 /* Rewrites an answer once it is read, before the engine takes it, e.g. to
  * fold groups the plugin counts as one key (the engine keeps one value per
@@ -330,10 +311,12 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    gen_agg_group_fn group, void *ud);
 
 /* Takes text (len bytes; NULL: an empty answer), the answer to query for
- * scopes over range: commits it into the run's engine through the sink of
- * query->out (gen_family_sink) at the run's time (0), or aborts it (a
- * negative errno, the reason in err; -EINVAL for an answer that is not JSON
- * or not an aggregates answer). */
+ * scopes over range: puts every (group, bucket) into the run's engine and
+ * commits it through the sink of query->out (gen_family_sink) at the run's
+ * time (0), or aborts it: a negative errno, the reason in err (-EINVAL for
+ * an answer that cannot be trusted as a whole: not JSON, not an aggregates
+ * answer, a bucket outside the range). Unusable groups and metrics are
+ * skipped, logged (rate-limited) and counted as malformed answers. */
 int gen_agg_apply(const struct gen_family_run_s *run,
                   const gen_agg_query_t *query, const char *const *scopes,
                   size_t n, const gen_interval_range_t *range, const char *text,
