@@ -278,7 +278,6 @@ typedef struct {
   const ga_config_t *c;
   const ga_lists_t *lists;
   gen_mos_output_t out;
-  gen_mos_queues_t names; /* names the queues of out */
   /* The range being read, over as many reads as its budget takes, and the
    * batch the next read begins with. */
   gen_mos_reading_t reading;
@@ -298,15 +297,11 @@ static void *mos_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = env->lists;
-  s->names = (gen_mos_queues_t){env->client->org, &s->lists->queues};
   s->reading = (gen_mos_reading_t){
       .config = &c->mos, .granularity_ms = c->interval.granularity_ms};
-  s->out = (gen_mos_output_t){&c->mos,
-                              gen_client_host(env->client),
-                              env->plugin,
-                              c->interval.granularity_ms,
-                              gen_mos_queue_label,
-                              &s->names};
+  s->out = (gen_mos_output_t){&c->mos,          gen_client_host(env->client),
+                              env->plugin,      c->interval.granularity_ms,
+                              env->client->org, &s->lists->queues};
   return s;
 }
 
