@@ -151,7 +151,7 @@ static gen_agg_dim_t action_id(const char *value) {
 static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
                    const char *named) {
   const gen_agg_group_t *g = &res->group;
-  int status = gen_agg_answer_add_result(a, true);
+  int status = gen_agg_answer_add_result(a, g->object);
   const gen_agg_dim_t *last_id = dim_of(g, "actionId");
   for (size_t d = 0; status == 0 && d < g->n; d++) {
     gen_agg_dim_t dim = g->d[d];
@@ -172,19 +172,6 @@ static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
   return status;
 }
 
-/* A result as it is. */
-static int copy(gen_agg_answer_t *a, const gen_agg_result_t *res) {
-  int status = gen_agg_answer_add_result(a, res->group.object);
-  for (size_t d = 0; status == 0 && d < res->group.n; d++)
-    status = gen_agg_answer_add_dim(a, &res->group.d[d]);
-  for (size_t b = 0; status == 0 && b < res->n; b++) {
-    status = gen_agg_answer_add_bucket(a, res->b[b].interval);
-    for (size_t e = 0; status == 0 && e < res->b[b].metrics.n; e++)
-      status = gen_agg_answer_add_entry(a, &res->b[b].metrics.e[e]);
-  }
-  return status;
-}
-
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              gen_agg_answer_t *a) {
   static const char *const dims[] = {"actionId"};
@@ -197,17 +184,16 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
   gen_agg_answer_begin(a);
   for (size_t r = 0; status == 0 && r < len; r++) {
     const gen_agg_group_t *g = &res[r].group;
-    if (!g->object) {
-      status = copy(a, &res[r]);
-      continue;
-    }
     const char *id = gen_agg_group_get(g, "actionId");
     const char *named =
         id ? NULL : id_of_name(actions, gen_agg_group_get(g, "actionName"));
     if (named != NULL)
       id = named;
-    if (foreign && (id == NULL || gen_entity_find(actions, id) < 0))
-      continue; /* asked for every action: one not listed is no error */
+    /* Asked for every action: one not listed is no error (a group that is
+     * not an object is kept, to be counted malformed). */
+    if (g->object && foreign &&
+        (id == NULL || gen_entity_find(actions, id) < 0))
+      continue;
     status = rewrite(a, &res[r], named);
   }
   if (status != 0)

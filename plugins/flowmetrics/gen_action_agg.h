@@ -56,7 +56,8 @@ bool gen_action_agg_failed(const gen_agg_group_t *group);
 /* Rewrites an answer as the catalogue reads it: a group with actionName
  * only gets the actionId of the action of that name in actions; with
  * foreign (every action was asked for) the groups of actions not in
- * actions are dropped (listed since, or deleted: not malformed); every
+ * actions are dropped (listed since, or deleted: not malformed; a group
+ * that is not an object stays, malformed); every
  * tTotalExecution entry becomes the executions (its count), the errors
  * (its count, in a failed group: gen_action_agg_failed) and the execution
  * time (when its stats carry a sum), and the groups of one action are

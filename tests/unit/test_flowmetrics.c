@@ -689,6 +689,10 @@ DEF_TEST(data_actions) {
   EXPECT_EQ_DOUBLE(0, action_value("action_errors", ""));
   OK(mock_find("Lookup_CRM", "duration_avg", "action_execution") == NULL);
   EXPECT_EQ_INT(0, atomic_load(&inst->client->stats.malformed));
+  /* A group that is not an object is malformed, every action asked or not. */
+  CHECK_ZERO(actions(inst, "-actions-group",
+                     "{\"results\":[{\"group\":5,\"data\":[]}]}"));
+  EXPECT_EQ_INT(1, atomic_load(&inst->client->stats.malformed));
   /* A name shared by two actions is no action's; a unique one is. */
   gf_instance_free(inst);
   inst = make_instance("actions");
