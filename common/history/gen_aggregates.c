@@ -152,8 +152,8 @@ static bool asked(const gen_agg_catalogue_t *cat, const bool *on, long group,
          (group < 0 || cat->metrics[m].group == (unsigned)group);
 }
 
-static json_object *metrics_json(const gen_agg_catalogue_t *cat, const bool *on,
-                                 long group) {
+json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
+                                  const bool *on, long group) {
   json_object *metrics = json_object_new_array();
   for (size_t m = 0; m < cat->n; m++) {
     bool repeated = false;
@@ -165,16 +165,6 @@ static json_object *metrics_json(const gen_agg_catalogue_t *cat, const bool *on,
                             json_object_new_string(cat->metrics[m].api));
   }
   return metrics;
-}
-
-json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
-                                  const bool *on) {
-  return metrics_json(cat, on, -1);
-}
-
-json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
-                                        const bool *on, unsigned group) {
-  return metrics_json(cat, on, (long)group);
 }
 
 bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,

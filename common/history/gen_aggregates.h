@@ -84,14 +84,12 @@ bool gen_agg_set_on(const gen_agg_catalogue_t *cat, const char *name, bool *on);
 int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
                            const gen_agg_catalogue_t *cat, bool *on);
 
-/* metrics[] of a request: the API names of the metrics on (on NULL: all),
- * each once. A new reference. */
+/* metrics[] of a request: the API names of the metrics on (on NULL: all)
+ * of result group group only (asking for another group's metrics would
+ * only bring entries the reader skips; group < 0: every group), each once.
+ * A new reference. */
 json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
-                                  const bool *on);
-/* The same, of the metrics of result group group only (asking for another
- * group's metrics would only bring entries the reader skips). */
-json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
-                                        const bool *on, unsigned group);
+                                  const bool *on, long group);
 /* Whether a metric on (NULL: all) is of group. */
 bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,
                       unsigned group);

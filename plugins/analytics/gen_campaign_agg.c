@@ -45,7 +45,7 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
   json_object *body = gen_agg_query_new(range, ca->granularity_ms, group_by,
                                         STATIC_ARRAY_SIZE(group_by));
   json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL));
+                         gen_agg_metrics_json(&catalogue, NULL, -1));
   json_object_object_add(body, "filter", gen_json_or_filter(DIM, ids, n));
   return body;
 }

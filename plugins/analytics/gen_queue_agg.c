@@ -92,8 +92,8 @@ static json_object *query_body(const gen_queue_agg_t *qa,
   json_object *body =
       gen_agg_query_new(range, qa->granularity_ms, group_by, n_group_by);
   json_object *metrics =
-      gen_agg_metrics_json_group(&gen_conv_agg_catalogue, c->metric_on,
-                                 n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
+      gen_agg_metrics_json(&gen_conv_agg_catalogue, c->metric_on,
+                           n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
   json_object_object_add(body, "metrics", metrics);
   if (n == 0 && c->media_mask == 0)
     return body;

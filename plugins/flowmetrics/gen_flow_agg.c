@@ -93,7 +93,7 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
   json_object *body = gen_agg_query_new(range, fa->granularity_ms, group_by,
                                         STATIC_ARRAY_SIZE(group_by));
   json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL));
+                         gen_agg_metrics_json(&catalogue, NULL, -1));
   json_object_object_add(body, "filter",
                          gen_json_or_filter("flowId", flow_ids, n));
   return body;
