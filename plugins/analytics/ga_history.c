@@ -180,8 +180,7 @@ void ga_lists_free(void *lists) {
 
 static bool queues_on(const void *config) {
   const ga_config_t *c = config;
-  gen_queue_agg_t qa = {.config = &c->qa};
-  return gen_queue_agg_on(&qa, false) || gen_queue_agg_on(&qa, true);
+  return gen_queue_agg_on(&c->qa, false) || gen_queue_agg_on(&c->qa, true);
 }
 
 static void *queues_new(const gen_family_env_t *env) {
@@ -208,14 +207,14 @@ static int queues_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   int status = 0;
-  if (gen_queue_agg_on(&s->qa, false)) {
+  if (gen_queue_agg_on(&s->c->qa, false)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, false);
     query.still = s->c->agents.on ? "agent status" : "nothing";
     status = gen_family_agg(run, &query, &s->lists->queues,
                             (size_t)s->c->qa.queues_per_query, NULL);
   }
   if (status == 0 && run->client->org->shard_index == 0 &&
-      gen_queue_agg_on(&s->qa, true)) {
+      gen_queue_agg_on(&s->c->qa, true)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, true);
     query.still = "queue aggregates";
     status = gen_family_agg(run, &query, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);

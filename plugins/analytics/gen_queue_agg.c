@@ -76,9 +76,9 @@ void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {
 
 /* The aggregates query for queue_ids over range, or (n 0) of the metrics
  * attributed to no queue, for the whole org per media type. */
-static json_object *query_body(const gen_queue_agg_t *qa,
-                               const char *const *queue_ids, size_t n,
+static json_object *query_body(void *ud, const char *const *queue_ids, size_t n,
                                const gen_interval_range_t *range) {
+  const gen_queue_agg_t *qa = ud;
   const gen_queue_agg_config_t *c = qa->config;
   const char *group_by[4];
   size_t n_group_by = 0;
@@ -115,11 +115,6 @@ static json_object *query_body(const gen_queue_agg_t *qa,
   json_object_object_add(filter, "clauses", clauses);
   json_object_object_add(body, "filter", filter);
   return body;
-}
-
-static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
-                               const gen_interval_range_t *range) {
-  return query_body(ud, queue_ids, n, range);
 }
 
 static json_object *org_body(void *ud, const char *const *scopes, size_t n,
@@ -182,8 +177,8 @@ static unsigned key_group(const gen_key_t *key) {
              : GEN_CONV_AGG_QUEUE;
 }
 
-bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org) {
-  return gen_agg_group_on(&gen_conv_agg_catalogue, qa->config->metric_on,
+bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org) {
+  return gen_agg_group_on(&gen_conv_agg_catalogue, c->metric_on,
                           org ? GEN_CONV_AGG_ORG : GEN_CONV_AGG_QUEUE);
 }
 
@@ -217,7 +212,7 @@ static void label_of(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
 gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
   gen_agg_query_t q = gen_agg_query_make(
       GEN_QUEUE_AGG_PATH, org ? "org aggregates query" : "aggregates query",
-      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : batch_body,
+      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : query_body,
       org ? answer_org_group : answer_group, qa);
   q.reader.on = q.out.on = qa->config->metric_on;
   q.reader.key_group = key_group;

@@ -51,6 +51,6 @@ typedef struct {
  * where its values go (out: the plugin's series names). */
 gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org);
 /* Whether the metrics on ask the per-queue (org false) or the org query. */
-bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org);
+bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org);
 
 #endif /* GEN_QUEUE_AGG_H */
