@@ -259,10 +259,6 @@ void gen_action_agg_config_release(gen_action_agg_config_t *c) {
   gen_entity_filter_free(&c->filter);
 }
 
-size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per) {
-  if (aa->every)
-    return 0;
-  return per == 0 || per > GEN_ACTION_AGG_MAX_PER_QUERY
-             ? GEN_ACTION_AGG_MAX_PER_QUERY
-             : per;
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa) {
+  return aa->every ? 0 : GEN_ACTION_AGG_MAX_PER_QUERY;
 }

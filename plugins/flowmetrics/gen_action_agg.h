@@ -66,8 +66,8 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              gen_agg_answer_t *a);
 
 /* The actions one request asks for: every one (0: no filter, one
- * request) when no selection is configured, else per (at most
- * GEN_ACTION_AGG_MAX_PER_QUERY). */
-size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per);
+ * request) when no selection is configured, else
+ * GEN_ACTION_AGG_MAX_PER_QUERY. */
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa);
 
 #endif /* GEN_ACTION_AGG_H */

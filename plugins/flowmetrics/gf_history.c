@@ -227,7 +227,7 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
     return 0;
   gen_agg_query_t query = gen_action_agg_query(&s->aa);
   return gen_family_agg(run, &query, &s->lists->actions,
-                        gen_action_agg_per_query(&s->aa, 0), NULL);
+                        gen_action_agg_per_query(&s->aa), NULL);
 }
 
 /* ---- the table ---------------------------------------------------------- */
