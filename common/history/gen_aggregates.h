@@ -253,10 +253,11 @@ typedef struct {
   void *ud;
 } gen_agg_reader_t;
 
-/* Rewrites an answer once it is read, before the engine takes it, e.g. to
- * fold groups the plugin counts as one key (the engine keeps one value per
- * key and bucket). Returns 0, or a negative errno with the reason in err:
- * the range is asked for again, nothing of it dispatched. */
+/* Rewrites an answer once it is read, before the engine takes it (the
+ * data actions: a group named by its action's name given its id, an entry
+ * made the metrics the catalogue reads). Returns 0, or a negative errno
+ * with the reason in err: the range is asked for again, nothing of it
+ * dispatched. */
 typedef int (*gen_agg_prepare_fn)(void *ud, gen_agg_answer_t *a, char *err,
                                   size_t err_size);
 
@@ -267,8 +268,9 @@ typedef int (*gen_agg_parse_fn)(void *ud, const char *text, size_t len,
                                 gen_agg_answer_t *a, char *err,
                                 size_t err_size);
 
-/* The groups of an answer folded into one key once read
- * (gen_agg_fold_groups: dims[n], members drop[n_drop] removed). */
+/* The groups of an answer folded into one key once read, those the plugin
+ * counts as one (the engine keeps one value per key and bucket):
+ * gen_agg_fold_groups over dims[n], members drop[n_drop] removed. */
 typedef struct {
   const char *const *dims;
   size_t n;
