@@ -459,7 +459,6 @@ static void gf_instance_free(void *data) {
     return;
   gen_receiver_stop(inst->receiver);
   gen_notify_free(inst->notify);
-  gen_agg_values_free(inst->agg.answer);
   gen_families_free(&inst->families);
   if (inst->started && inst->ledger != NULL)
     gf_save_state(inst);
@@ -489,8 +488,6 @@ static int gf_instance_init(void *data) {
                        .interval = &inst->interval,
                        .complain = &inst->complain};
   inst->lists.lock = &inst->lock;
-  if ((inst->agg.answer = gen_flow_agg_values_new()) == NULL)
-    return -ENOMEM;
   inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
   gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
                                       .recent_ids = GF_RECENT_IDS,

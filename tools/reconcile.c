@@ -12,6 +12,7 @@
  */
 #include "check.h"
 
+#include "gen_buf.h"
 #include "gen_map.h"
 #include "gen_replay.h"
 #include "gen_time.h"
@@ -47,27 +48,18 @@ static struct {
   size_t compared, differ, pending;
 } rc;
 
-static void *grow(void *array, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return array;
-  size_t c = *cap ? *cap * 2 : 1024;
-  void *p = realloc(array, c * size);
-  if (p != NULL)
-    *cap = c;
-  return p;
-}
-
 int reconcile_keep(const value_list_t *vl) {
-  kept_t *k = grow(rc.kept, &rc.cap_kept, rc.n_kept, sizeof(*k));
   char id[GEN_REPLAY_ID_MAX];
   gen_replay_identifier(vl, id, sizeof(id));
-  char *copy = k != NULL ? strdup(id) : NULL;
+  char *copy = gen_grow((void **)&rc.kept, &rc.cap_kept, rc.n_kept + 1,
+                        sizeof(*rc.kept), 1024) == 0
+                   ? strdup(id)
+                   : NULL;
   if (copy == NULL) {
     rc.oom = true;
     return -ENOMEM;
   }
-  rc.kept = k;
-  k = &rc.kept[rc.n_kept++];
+  kept_t *k = &rc.kept[rc.n_kept++];
   *k = (kept_t){.id = copy,
                 .t_ms = gen_cdtime_to_ms(vl->time),
                 .n = vl->values_len < RECONCILE_VALUES_MAX
@@ -80,13 +72,14 @@ int reconcile_keep(const value_list_t *vl) {
 
 static void on_listval(void *ud, double t, const char *id) {
   (void)ud;
-  held_t *h = grow(rc.held, &rc.cap_held, rc.n_held, sizeof(*h));
-  char *copy = h != NULL ? strdup(id) : NULL;
+  char *copy = gen_grow((void **)&rc.held, &rc.cap_held, rc.n_held + 1,
+                        sizeof(*rc.held), 1024) == 0
+                   ? strdup(id)
+                   : NULL;
   if (copy == NULL) {
     rc.oom = true;
     return;
   }
-  rc.held = h;
   rc.held[rc.n_held++] = (held_t){.id = copy, .t_ms = llround(t * 1000.0)};
 }
 

@@ -152,8 +152,8 @@ static bool asked(const gen_agg_catalogue_t *cat, const bool *on, long group,
          (group < 0 || cat->metrics[m].group == (unsigned)group);
 }
 
-static json_object *metrics_json(const gen_agg_catalogue_t *cat, const bool *on,
-                                 long group) {
+json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
+                                  const bool *on, long group) {
   json_object *metrics = json_object_new_array();
   for (size_t m = 0; m < cat->n; m++) {
     bool repeated = false;
@@ -165,16 +165,6 @@ static json_object *metrics_json(const gen_agg_catalogue_t *cat, const bool *on,
                             json_object_new_string(cat->metrics[m].api));
   }
   return metrics;
-}
-
-json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
-                                  const bool *on) {
-  return metrics_json(cat, on, -1);
-}
-
-json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
-                                        const bool *on, unsigned group) {
-  return metrics_json(cat, on, (long)group);
 }
 
 bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,
@@ -340,8 +330,13 @@ void gen_agg_put_value(const gen_agg_series_t *s, const char *type,
     join3(type_instance, sizeof(type_instance), measure, "-", suffix);
   else
     sstrncpy(type_instance, measure ? measure : suffix, sizeof(type_instance));
-  gen_agg_dispatch(s->host, s->plugin, s->plugin_instance, type, type_instance,
-                   derive, value, at_ms, s->granularity_ms);
+  gen_ident_t id = {.host = s->host,
+                    .plugin = s->plugin,
+                    .plugin_instance = s->plugin_instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
+                      MS_TO_CDTIME_T(s->granularity_ms));
 }
 
 /* The value named name followed by suffix, compared in place. */
@@ -729,8 +724,10 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
                         size_t *skipped, char *err, size_t err_size) {
   const gen_agg_result_t *results;
   size_t len = gen_agg_answer_results(answer, &results);
+  gen_agg_values_t *vals = gen_agg_values_new(reader->cat);
+  int status = vals != NULL ? 0 : -ENOMEM;
   *skipped = 0;
-  for (size_t r = 0; r < len; r++) {
+  for (size_t r = 0; status == 0 && r < len; r++) {
     const gen_agg_result_t *result = &results[r];
     gen_key_t key = {0};
     const char *scope = NULL;
@@ -739,53 +736,39 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
       (*skipped)++;
       continue;
     }
-    for (size_t d = 0; d < result->n; d++) {
+    unsigned group = reader->key_group ? reader->key_group(&key) : 0;
+    for (size_t d = 0; status == 0 && d < result->n; d++) {
       const gen_agg_bucket_t *bucket = &result->b[d];
       int64_t start;
-      if (gen_agg_bucket_start(bucket->interval, range, granularity_ms, &start,
-                               err, err_size) != 0)
-        return -EINVAL;
       const gen_interval_value_t *v = NULL;
       size_t n = 0;
-      *skipped += reader->values(reader->ud, &key, &bucket->metrics, &v, &n);
-      int status = gen_interval_put(engine, scope, &key, start, v, n);
-      if (status != 0) {
+      if (gen_agg_bucket_start(bucket->interval, range, granularity_ms, &start,
+                               err, err_size) != 0) {
+        status = -EINVAL;
+        break;
+      }
+      *skipped += gen_agg_read(reader->cat, reader->on, group, &bucket->metrics,
+                               vals, &v, &n);
+      if ((status = gen_interval_put(engine, scope, &key, start, v, n)) != 0)
         snprintf(err, err_size, "cannot record a bucket: %s",
                  gen_strerror(status));
-        return status;
-      }
     }
   }
-  return 0;
-}
-
-int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
-                 const gen_interval_range_t *range, int64_t granularity_ms,
-                 const gen_agg_reader_t *reader, char *err, size_t err_size) {
-  size_t skipped = 0;
-  int status = take_results(engine, answer, range, granularity_ms, reader,
-                            &skipped, err, err_size);
-  if (skipped > 0) {
-    atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_org(counts->who, &counts->complain, LOG_WARNING,
-                "%zu groups or metrics of an answer to the %s were not "
-                "usable and were skipped",
-                skipped, reader->what);
-  }
+  gen_agg_values_free(vals);
   return status;
 }
 
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
-                                   gen_agg_group_fn group,
-                                   gen_agg_values_fn values, void *ud) {
+                                   gen_agg_group_fn group, void *ud) {
   return (gen_agg_query_t){
       .path = path,
       .what = what,
       .granularity_ms = granularity_ms,
       .body = body,
-      .reader = {.group = group, .values = values, .what = what, .ud = ud},
+      .reader = {.group = group, .cat = cat, .what = what, .ud = ud},
+      .out = {.cat = cat, .granularity_ms = granularity_ms, .ud = ud},
       .ud = ud};
 }
 
@@ -811,7 +794,7 @@ gen_agg_answer_t *gen_agg_thread_answer(void) {
 }
 
 /* text read into a (the query's parse, or gen_agg_answer_read), then
- * rewritten by the query's prepare. */
+ * rewritten by the query's prepare and fold. */
 static int read_answer(const gen_agg_query_t *query, const char *text,
                        size_t len, gen_agg_answer_t *a, char *err,
                        size_t err_size) {
@@ -820,42 +803,41 @@ static int read_answer(const gen_agg_query_t *query, const char *text,
                    : gen_agg_answer_read(a, text, len, err, err_size);
   if (status == 0 && query->prepare != NULL)
     status = query->prepare(query->ud, a, err, err_size);
+  const gen_agg_fold_t *f = query->fold;
+  if (status == 0 && f != NULL)
+    status = gen_agg_fold_groups(a, f->dims, f->n, f->drop, f->n_drop);
   return status;
 }
 
 int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
-                  const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, const char *text,
+                  const gen_agg_query_t *query, const char *const *scopes,
+                  size_t n, const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size) {
   gen_agg_answer_t *a = gen_agg_thread_answer();
+  size_t skipped = 0;
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);
   if (status == 0)
-    status = gen_agg_take(run->engine, run->client, run->counts, a, range,
-                          query->granularity_ms, &query->reader, err, err_size);
+    status = take_results(run->engine, a, range, query->granularity_ms,
+                          &query->reader, &skipped, err, err_size);
+  if (skipped > 0) {
+    atomic_fetch_add(&run->client->stats.malformed, 1);
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
+                "%zu groups or metrics of an answer to the %s were not "
+                "usable and were skipped",
+                skipped, query->reader.what);
+  }
   if (status != 0) {
     if (status == -ENOMEM)
       snprintf(err, err_size, "out of memory");
     gen_interval_abort(run->engine);
     return status;
   }
-  gen_family_commit(run, scopes, n, range, sink);
+  gen_agg_output_t out = query->out;
+  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&out));
+  gen_family_commit(run, scopes, n, range, &sink);
   return 0;
-}
-
-void gen_agg_dispatch(const char *host, const char *plugin,
-                      const char *plugin_instance, const char *type,
-                      const char *type_instance, bool derive, double value,
-                      int64_t at_ms, int64_t granularity_ms) {
-  gen_ident_t id = {.host = host,
-                    .plugin = plugin,
-                    .plugin_instance = plugin_instance,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, gen_ms_to_cdtime(at_ms),
-                      MS_TO_CDTIME_T(granularity_ms));
 }
 
 /* ---- observations --------------------------------------------------------

@@ -84,14 +84,12 @@ bool gen_agg_set_on(const gen_agg_catalogue_t *cat, const char *name, bool *on);
 int gen_agg_config_metrics(const gen_org_t *org, const oconfig_item_t *ci,
                            const gen_agg_catalogue_t *cat, bool *on);
 
-/* metrics[] of a request: the API names of the metrics on (on NULL: all),
- * each once. A new reference. */
+/* metrics[] of a request: the API names of the metrics on (on NULL: all)
+ * of result group group only (asking for another group's metrics would
+ * only bring entries the reader skips; group < 0: every group), each once.
+ * A new reference. */
 json_object *gen_agg_metrics_json(const gen_agg_catalogue_t *cat,
-                                  const bool *on);
-/* The same, of the metrics of result group group only (asking for another
- * group's metrics would only bring entries the reader skips). */
-json_object *gen_agg_metrics_json_group(const gen_agg_catalogue_t *cat,
-                                        const bool *on, unsigned group);
+                                  const bool *on, long group);
 /* Whether a metric on (NULL: all) is of group. */
 bool gen_agg_group_on(const gen_agg_catalogue_t *cat, const bool *on,
                       unsigned group);
@@ -206,13 +204,6 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
 void gen_agg_dispatch_revisions(const char *host, const char *plugin,
                                 const gen_interval_stats_t *st);
 
-/* One value of a bucket (or a total) at its time, with the granularity as
- * its interval. */
-void gen_agg_dispatch(const char *host, const char *plugin,
-                      const char *plugin_instance, const char *type,
-                      const char *type_instance, bool derive, double value,
-                      int64_t at_ms, int64_t granularity_ms);
-
 /* The value named name among v[n] (a bucket's or a total's); false when
  * absent (or name is NULL). */
 bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
@@ -244,40 +235,29 @@ size_t gen_agg_budget(cdtime_t interval, unsigned per_minute);
  * keep (gen_interval_key_ok: a dimension absent or empty) skips it too. */
 typedef bool (*gen_agg_group_fn)(void *ud, const gen_agg_group_t *group,
                                  const char **scope, gen_key_t *key);
-/* One bucket's metrics[] of the group keyed key as engine values (valid
- * until the next call); returns how many entries were not usable. */
-typedef size_t (*gen_agg_values_fn)(void *ud, const gen_key_t *key,
-                                    const gen_agg_metrics_t *metrics,
-                                    const gen_interval_value_t **v, size_t *n);
 /* The request for scopes over range (a new reference). */
 typedef json_object *(*gen_agg_body_fn)(void *ud, const char *const *scopes,
                                         size_t n,
                                         const gen_interval_range_t *range);
 
-/* How a plugin reads the groups and metrics of an aggregates answer. */
+/* How a plugin reads the groups and metrics of an aggregates answer: a
+ * group's key, then each bucket's metrics[] as the catalogue says
+ * (gen_agg_read: the metrics on, NULL all, of the key's result group). */
 typedef struct {
   gen_agg_group_fn group;
-  gen_agg_values_fn values;
+  const gen_agg_catalogue_t *cat;
+  const bool *on;
+  /* The result group of a key; NULL: 0, the catalogue's one. */
+  unsigned (*key_group)(const gen_key_t *key);
   const char *what; /* "flow aggregates answer", for the log */
   void *ud;
 } gen_agg_reader_t;
 
-/* Puts every (group, bucket) of an answer (read by gen_agg_answer: {"results":
- * [{group, data:
- * [{interval, metrics}]}]}) into the engine. A document that cannot be
- * trusted as a whole (not that shape, a bucket outside the range) returns
- * -EINVAL with the reason in err: the range is asked for again, nothing of
- * it dispatched. Unusable groups and metrics are skipped, logged
- * (rate-limited) and counted as malformed answers of client. */
-int gen_agg_take(gen_interval_t *engine, gen_client_t *client,
-                 gen_agg_counts_t *counts, const gen_agg_answer_t *answer,
-                 const gen_interval_range_t *range, int64_t granularity_ms,
-                 const gen_agg_reader_t *reader, char *err, size_t err_size);
-
-/* Rewrites an answer once it is read, before the engine takes it, e.g. to
- * fold groups the plugin counts as one key (the engine keeps one value per
- * key and bucket). Returns 0, or a negative errno with the reason in err:
- * the range is asked for again, nothing of it dispatched. */
+/* Rewrites an answer once it is read, before the engine takes it (the
+ * data actions: a group named by its action's name given its id, an entry
+ * made the metrics the catalogue reads). Returns 0, or a negative errno
+ * with the reason in err: the range is asked for again, nothing of it
+ * dispatched. */
 typedef int (*gen_agg_prepare_fn)(void *ud, gen_agg_answer_t *a, char *err,
                                   size_t err_size);
 
@@ -288,6 +268,16 @@ typedef int (*gen_agg_parse_fn)(void *ud, const char *text, size_t len,
                                 gen_agg_answer_t *a, char *err,
                                 size_t err_size);
 
+/* The groups of an answer folded into one key once read, those the plugin
+ * counts as one (the engine keeps one value per key and bucket):
+ * gen_agg_fold_groups over dims[n], members drop[n_drop] removed. */
+typedef struct {
+  const char *const *dims;
+  size_t n;
+  const char *const *drop;
+  size_t n_drop;
+} gen_agg_fold_t;
+
 /* One aggregates endpoint, as the collection loop uses it. */
 typedef struct {
   const char *path; /* POST path */
@@ -297,6 +287,8 @@ typedef struct {
   gen_agg_reader_t reader;    /* its answer */
   gen_agg_parse_fn parse;     /* NULL: gen_agg_answer_read */
   gen_agg_prepare_fn prepare; /* NULL: the answer is taken as read */
+  const gen_agg_fold_t *fold; /* then this fold; NULL: none */
+  gen_agg_output_t out;       /* where its values go (gen_agg_sink) */
   void *ud;
   /* For a refused permission (gen_client_family): the family this query
    * feeds and what still runs without it; NULL: not reported so. */
@@ -311,20 +303,23 @@ gen_agg_answer_t *gen_agg_thread_answer(void);
 /* A family's run (gen_family.h): its engine, client, counts and time. */
 struct gen_family_run_s;
 
-/* A query (reader.what is what; no prepare). */
+/* A query of catalogue cat, every metric on (reader.what is what; no
+ * prepare; out has cat, granularity_ms and ud, the caller adds the rest). */
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
+                                   const gen_agg_catalogue_t *cat,
                                    int64_t granularity_ms, gen_agg_body_fn body,
-                                   gen_agg_group_fn group,
-                                   gen_agg_values_fn values, void *ud);
+                                   gen_agg_group_fn group, void *ud);
 
 /* Takes text (len bytes; NULL: an empty answer), the answer to query for
- * scopes over range: commits it into the run's engine through sink at the
- * run's time (0), or aborts it (a negative errno, the reason in err;
- * -EINVAL for an answer that is not JSON or not an aggregates answer). */
+ * scopes over range: puts every (group, bucket) into the run's engine and
+ * commits it through the sink of query->out (gen_family_sink) at the run's
+ * time (0), or aborts it: a negative errno, the reason in err (-EINVAL for
+ * an answer that cannot be trusted as a whole: not JSON, not an aggregates
+ * answer, a bucket outside the range). Unusable groups and metrics are
+ * skipped, logged (rate-limited) and counted as malformed answers. */
 int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const gen_interval_sink_t *sink,
-                  const char *const *scopes, size_t n,
-                  const gen_interval_range_t *range, const char *text,
+                  const gen_agg_query_t *query, const char *const *scopes,
+                  size_t n, const gen_interval_range_t *range, const char *text,
                   size_t len, char *err, size_t err_size);
 
 /* ---- observations --------------------------------------------------------

@@ -276,7 +276,6 @@ int gen_family_ranges(const gen_family_run_t *run,
  * and committed whole (gen_agg_apply). */
 typedef struct {
   const gen_agg_query_t *query;
-  const gen_interval_sink_t *sink;
   const char *const *ids;
   size_t n;
   gen_interval_range_t range;
@@ -307,7 +306,7 @@ static int agg_read(void *state, const gen_family_run_t *run, size_t *spent,
   if (status == GEN_FAMILY_OUT_OF_BUDGET)
     return status;
   if (status == 0)
-    status = gen_agg_apply(run, q, a->sink, a->ids, a->n, &a->range, resp.body,
+    status = gen_agg_apply(run, q, a->ids, a->n, &a->range, resp.body,
                            resp.body_len, err, err_size);
   gen_http_response_recycle(run->client->http, &resp);
   return status;
@@ -320,10 +319,8 @@ static gen_interval_range_t agg_left(const void *state) {
 static void agg_end(void *state) { (void)state; }
 
 int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
-                   gen_agg_output_t *output, const gen_entity_set_t *set,
-                   size_t per, const char *scope) {
-  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(output));
-  agg_state_t a = {.query = query, .sink = &sink};
+                   const gen_entity_set_t *set, size_t per, const char *scope) {
+  agg_state_t a = {.query = query};
   gen_family_reader_t reader = {.family = query->family,
                                 .still = query->still,
                                 .query = query->what,

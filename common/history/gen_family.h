@@ -201,12 +201,11 @@ void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
                        const gen_interval_sink_t *sink);
 
 /* One aggregates-shaped collection of a run: query's ranges due into the
- * run's engine through output's sink (gen_family_sink), for every batch of
- * per ids of set (0: all in one), or with set NULL for the one scope. 0, or
- * the first failure (gen_family_ranges: logged, counted). */
+ * run's engine through the sink of query->out (gen_family_sink), for every
+ * batch of per ids of set (0: all in one), or with set NULL for the one
+ * scope. 0, or the first failure (gen_family_ranges: logged, counted). */
 int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
-                   gen_agg_output_t *output, const gen_entity_set_t *set,
-                   size_t per, const char *scope);
+                   const gen_entity_set_t *set, size_t per, const char *scope);
 
 /* A plugin's history: its configuration (the plugin's own parser), its
  * listings and its rows. */

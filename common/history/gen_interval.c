@@ -1667,7 +1667,8 @@ void gen_interval_free(gen_interval_t *gi) {
 
 /* ---- planning ----------------------------------------------------------- */
 
-int64_t gen_interval_settled_end(const gen_interval_t *gi, int64_t now_ms) {
+/* End of the newest bucket that is settled at now_ms. */
+static int64_t newest_settled(const gen_interval_t *gi, int64_t now_ms) {
   return floor_to(now_ms - gi->o.settle_ms, gi->o.granularity_ms);
 }
 
@@ -1756,7 +1757,7 @@ static void ahead_refuse(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms,
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range) {
   int64_t g = gi->o.granularity_ms;
-  int64_t settled = gen_interval_settled_end(gi, now_ms);
+  int64_t settled = newest_settled(gi, now_ms);
   int64_t oldest = horizon_start(gi, settled);
   bool due = false;
   int64_t start = INT64_MAX;
@@ -2036,7 +2037,7 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
                         const gen_interval_range_t *range, int64_t now_ms,
                         const gen_interval_sink_t *sink) {
   int64_t g = gi->o.granularity_ms;
-  int64_t settled = gen_interval_settled_end(gi, now_ms);
+  int64_t settled = newest_settled(gi, now_ms);
   int status = 0;
   gi_scratch_t sc = {0};
 

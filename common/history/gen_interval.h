@@ -227,7 +227,4 @@ void gen_interval_get_stats(const gen_interval_t *gi,
 void gen_interval_stats_add(const gen_interval_t *gi,
                             gen_interval_stats_t *sum);
 
-/* End of the newest bucket that is settled at now_ms. */
-int64_t gen_interval_settled_end(const gen_interval_t *gi, int64_t now_ms);
-
 #endif /* GEN_INTERVAL_H */

@@ -29,27 +29,6 @@ void gen_interval_config_release(gen_interval_config_t *c) {
   c->state_dir = NULL;
 }
 
-int gen_interval_config_granularity(const gen_org_t *org,
-                                    const oconfig_item_t *ci,
-                                    int64_t *granularity_ms) {
-  char *text = NULL;
-  int64_t ms = 0;
-  int status = gen_config_string(org, ci, &text);
-  if (status != 0)
-    return status;
-  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
-      3600000 % ms != 0) {
-    gen_config_error(org, ci,
-                     "want an ISO-8601 duration from PT1M to PT1H that "
-                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
-    status = -EINVAL;
-  } else {
-    *granularity_ms = ms;
-  }
-  free(text);
-  return status;
-}
-
 /* RevisitAt "24h 100h", RevisitAt "24h" "100h", RevisitAt 86400 360000 or
  * RevisitAt "none": the line replaces any earlier one (and the default).
  * OperationalEventsRevisitAt too. */
@@ -93,7 +72,22 @@ int gen_interval_revisit_key(const gen_org_t *org, const oconfig_item_t *ci,
 
 int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
                                  const gen_config_def_t *def, void *field) {
-  return gen_interval_config_granularity(org, ci, field);
+  char *text = NULL;
+  int64_t ms = 0;
+  int status = gen_config_string(org, ci, &text);
+  if (status != 0)
+    return status;
+  if (gen_duration_parse(text, &ms) != 0 || ms < 60000 || ms > 3600000 ||
+      3600000 % ms != 0) {
+    gen_config_error(org, ci,
+                     "want an ISO-8601 duration from PT1M to PT1H that "
+                     "divides an hour (PT1M, PT5M, PT15M, PT30M, PT1H, …)");
+    status = -EINVAL;
+  } else {
+    *(int64_t *)field = ms;
+  }
+  free(text);
+  return status;
 }
 
 /* The keys, RevisitAt's default given: one table a default. */

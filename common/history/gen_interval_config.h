@@ -42,12 +42,9 @@ void gen_interval_config_release(gen_interval_config_t *c);
 extern const gen_config_table_t gen_interval_keys;
 extern const gen_config_table_t gen_interval_keys_revisiting;
 
-/* A granularity key's value (PT1M to PT1H, dividing an hour) into
- * *granularity_ms: 0 or -EINVAL (logged, naming the key and the value). */
-int gen_interval_config_granularity(const gen_org_t *org,
-                                    const oconfig_item_t *ci,
-                                    int64_t *granularity_ms);
-/* The same as a table's parser (field: the int64_t milliseconds). */
+/* A granularity key's value (PT1M to PT1H, dividing an hour) into the
+ * int64_t milliseconds at field, a table's parser: 0 or -EINVAL (logged,
+ * naming the key and the value). */
 int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
                                  const gen_config_def_t *def, void *field);
 /* A revisit schedule key's value ("24h 100h", "24h" "100h", 86400 360000,

@@ -180,8 +180,7 @@ void ga_lists_free(void *lists) {
 
 static bool queues_on(const void *config) {
   const ga_config_t *c = config;
-  gen_queue_agg_t qa = {.config = &c->qa};
-  return gen_queue_agg_on(&qa, false) || gen_queue_agg_on(&qa, true);
+  return gen_queue_agg_on(&c->qa, false) || gen_queue_agg_on(&c->qa, true);
 }
 
 static void *queues_new(const gen_family_env_t *env) {
@@ -192,27 +191,11 @@ static void *queues_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = l;
-  s->qa = (gen_queue_agg_t){&c->qa,
-                            env->client->org,
-                            gen_client_host(env->client),
-                            env->plugin,
-                            c->interval.granularity_ms,
-                            &l->queues,
-                            &l->wrapups,
-                            NULL};
-  if (gen_queue_agg_init(&s->qa) != 0) {
-    free(s);
-    return NULL;
-  }
+  s->qa = (gen_queue_agg_t){
+      &c->qa,      env->client->org,           gen_client_host(env->client),
+      env->plugin, c->interval.granularity_ms, &l->queues,
+      &l->wrapups};
   return s;
-}
-
-static void queues_free(void *state) {
-  ga_queue_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_queue_agg_release(&s->qa);
-  free(s);
 }
 
 /* Every range due per batch of QueuesPerQuery queues, then the metrics
@@ -223,20 +206,18 @@ static int queues_collect(void *state, const gen_family_run_t *run) {
   ga_queue_state_t *s = state;
   if (!s->lists->listed)
     return 0;
-  gen_agg_output_t output = gen_queue_agg_output(&s->qa);
   int status = 0;
-  if (gen_queue_agg_on(&s->qa, false)) {
+  if (gen_queue_agg_on(&s->c->qa, false)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, false);
     query.still = s->c->agents.on ? "agent status" : "nothing";
-    status = gen_family_agg(run, &query, &output, &s->lists->queues,
+    status = gen_family_agg(run, &query, &s->lists->queues,
                             (size_t)s->c->qa.queues_per_query, NULL);
   }
   if (status == 0 && run->client->org->shard_index == 0 &&
-      gen_queue_agg_on(&s->qa, true)) {
+      gen_queue_agg_on(&s->c->qa, true)) {
     gen_agg_query_t query = gen_queue_agg_query(&s->qa, true);
     query.still = "queue aggregates";
-    status =
-        gen_family_agg(run, &query, &output, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);
+    status = gen_family_agg(run, &query, NULL, 0, GEN_QUEUE_AGG_ORG_SCOPE);
   }
   return status;
 }
@@ -296,7 +277,6 @@ typedef struct {
   const ga_config_t *c;
   const ga_lists_t *lists;
   gen_mos_output_t out;
-  gen_mos_queues_t names; /* names the queues of out */
   /* The range being read, over as many reads as its budget takes, and the
    * batch the next read begins with. */
   gen_mos_reading_t reading;
@@ -316,15 +296,11 @@ static void *mos_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = env->lists;
-  s->names = (gen_mos_queues_t){env->client->org, &s->lists->queues};
   s->reading = (gen_mos_reading_t){
       .config = &c->mos, .granularity_ms = c->interval.granularity_ms};
-  s->out = (gen_mos_output_t){&c->mos,
-                              gen_client_host(env->client),
-                              env->plugin,
-                              c->interval.granularity_ms,
-                              gen_mos_queue_label,
-                              &s->names};
+  s->out = (gen_mos_output_t){&c->mos,          gen_client_host(env->client),
+                              env->plugin,      c->interval.granularity_ms,
+                              env->client->org, &s->lists->queues};
   return s;
 }
 
@@ -362,21 +338,8 @@ static void *campaigns_new(const gen_family_env_t *env) {
                                .host = gen_client_host(env->client),
                                .plugin = env->plugin,
                                .granularity_ms = c->interval.granularity_ms,
-                               .campaigns = &l->campaigns,
-                               .answer = gen_campaign_agg_values_new()};
-  if (s->ca.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+                               .campaigns = &l->campaigns};
   return s;
-}
-
-static void campaigns_free(void *state) {
-  ga_campaign_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->ca.answer);
-  free(s);
 }
 
 /* Every range due per batch of GEN_CAMPAIGN_AGG_PER_QUERY campaigns. */
@@ -390,8 +353,7 @@ static int campaigns_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->campaigns_listed || s->lists->campaigns.count == 0)
     return 0; /* the next listing */
   gen_agg_query_t query = gen_campaign_agg_query(&s->ca);
-  gen_agg_output_t output = gen_campaign_agg_output(&s->ca);
-  return gen_family_agg(run, &query, &output, &s->lists->campaigns,
+  return gen_family_agg(run, &query, &s->lists->campaigns,
                         GEN_CAMPAIGN_AGG_PER_QUERY, NULL);
 }
 
@@ -413,7 +375,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                    .answer = GEN_HTTP_BOUND(GEN_MIB(64), "queue aggregates"),
                    .on = queues_on,
                    .state_new = queues_new,
-                   .state_free = queues_free,
+                   .state_free = free,
                    .collect = queues_collect},
     [GA_AGENTS] = {.name = "agent status",
                    .suffix = "-agents",
@@ -438,7 +400,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                           GEN_HTTP_BOUND(GEN_MIB(16), "campaign aggregates"),
                       .on_at = offsetof(ga_config_t, campaigns.on),
                       .state_new = campaigns_new,
-                      .state_free = campaigns_free,
+                      .state_free = free,
                       .collect = campaigns_collect},
 };
 

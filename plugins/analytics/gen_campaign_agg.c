@@ -36,10 +36,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-gen_agg_values_t *gen_campaign_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
-}
-
 /* One request over range: every bucket of the granularity for ids[n],
  * grouped by campaign. */
 static json_object *query_body(void *ud, const char *const *ids, size_t n,
@@ -49,7 +45,7 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
   json_object *body = gen_agg_query_new(range, ca->granularity_ms, group_by,
                                         STATIC_ARRAY_SIZE(group_by));
   json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL));
+                         gen_agg_metrics_json(&catalogue, NULL, -1));
   json_object_object_add(body, "filter", gen_json_or_filter(DIM, ids, n));
   return body;
 }
@@ -57,17 +53,10 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
 /* Groups of one campaign split by another dimension (the media type, which
  * an answer may add) are one key: folded, the engine keeps one value a key
  * and bucket. */
-static int prepare(void *ud, gen_agg_answer_t *a, char *err, size_t err_size) {
-  static const char *const dims[] = {DIM};
-  static const char *const drop[] = {"mediaType"};
-  (void)ud;
-  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
-                                   STATIC_ARRAY_SIZE(drop));
-  if (status != 0)
-    snprintf(err, err_size, "cannot fold campaign groups: %s",
-             gen_strerror(status));
-  return status;
-}
+static const char *const fold_dims[] = {DIM};
+static const char *const fold_drop[] = {"mediaType"};
+static const gen_agg_fold_t fold = {fold_dims, STATIC_ARRAY_SIZE(fold_dims),
+                                    fold_drop, STATIC_ARRAY_SIZE(fold_drop)};
 
 /* Engine key of a result group: "C", the campaign; false when it is not
  * one asked for. */
@@ -81,14 +70,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return gen_interval_key_ok(key);
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, GROUP_CAMPAIGN, m,
-                      ((gen_campaign_agg_t *)ud)->answer, v, n);
-}
-
 /* The series of an engine key: the campaign in plugin_instance (as
  * genesys_realtime names it), "campaign" in type_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
@@ -99,20 +80,14 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   out->suffix = GEN_CAMPAIGN_AGG_SUFFIX;
 }
 
-gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = ca->host,
-                            .plugin = ca->plugin,
-                            .granularity_ms = ca->granularity_ms,
-                            .label = label,
-                            .ud = ca};
-}
-
 gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", ca->granularity_ms,
-      query_body, answer_group, answer_values, ca);
-  q.prepare = prepare;
+      GEN_CAMPAIGN_AGG_PATH, "campaign aggregates query", &catalogue,
+      ca->granularity_ms, query_body, answer_group, ca);
+  q.out.host = ca->host;
+  q.out.plugin = ca->plugin;
+  q.out.label = label;
+  q.fold = &fold;
   q.family = "campaign aggregates";
   q.still = "the queue values";
   return q;

@@ -35,15 +35,10 @@ typedef struct {
   const char *plugin;
   int64_t granularity_ms;
   const gen_entity_set_t *campaigns;
-  gen_agg_values_t *answer; /* gen_campaign_agg_values_new() */
 } gen_campaign_agg_t;
 
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_campaign_agg_values_new(void);
-
 /* The aggregates query per batch of campaigns (scopes: campaign ids) and
- * where its values go. Each borrows ca. */
+ * where its values go (out). It borrows ca. */
 gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca);
-gen_agg_output_t gen_campaign_agg_output(gen_campaign_agg_t *ca);
 
 #endif /* GEN_CAMPAIGN_AGG_H */

@@ -460,12 +460,12 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
 
 /* The series of key: the queue's plugin_instance, its media type. */
 static gen_agg_series_t series_of(const gen_mos_output_t *out,
-                                  const gen_key_t *key, char *ibuf,
-                                  size_t isize, const char **media) {
+                                  const gen_key_t *key, const char **media) {
   *media = key->str[1] ? key->str[1] : "unknown";
-  const char *inst = out->instance(out->ud, key->str[0], ibuf, isize);
-  return (gen_agg_series_t){out->host, out->plugin, inst, NULL,
-                            out->granularity_ms};
+  return (gen_agg_series_t){
+      out->host, out->plugin,
+      gen_entity_label(out->org, out->queues, key->str[0], NULL), NULL,
+      out->granularity_ms};
 }
 
 /* Value i of the bounds ("<prefix>le<i>"), or -1. */
@@ -524,9 +524,8 @@ static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
   (void)start_ms;
   (void)kind;
   const gen_mos_output_t *out = ud;
-  char ibuf[DATA_MAX_NAME_LEN];
   const char *media;
-  gen_agg_series_t s = series_of(out, key, ibuf, sizeof(ibuf), &media);
+  gen_agg_series_t s = series_of(out, key, &media);
   put_common(out, &s, media, v, n, false, end_ms);
   double count = 0, sum = 0, min = 0;
   gen_agg_value_find(v, n, "count", &count);
@@ -546,9 +545,8 @@ static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
 static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
   const gen_mos_output_t *out = ud;
-  char ibuf[DATA_MAX_NAME_LEN];
   const char *media;
-  gen_agg_series_t s = series_of(out, key, ibuf, sizeof(ibuf), &media);
+  gen_agg_series_t s = series_of(out, key, &media);
   put_common(out, &s, media, v, n, true, at_ms);
   double sum;
   if (gen_agg_value_find(v, n, "sum_x100", &sum))
@@ -556,14 +554,6 @@ static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
   if (gen_agg_value_find(v, n, "rf_sum_x100", &sum))
     gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, sum,
                       at_ms);
-}
-
-const char *gen_mos_queue_label(void *ud, const char *queue_id, char *buf,
-                                size_t size) {
-  const gen_mos_queues_t *q = ud;
-  snprintf(buf, size, "%s",
-           gen_entity_label(q->org, q->queues, queue_id, NULL));
-  return buf;
 }
 
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {

@@ -152,25 +152,16 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
                     int64_t from_ms, int64_t to_ms);
 
-/* Where the values go: host, plugin, granularity and the plugin_instance
- * of a queue id (written to buf). */
+/* Where the values go: host, plugin, granularity, and the queues of org
+ * that name a queue id's plugin_instance as every plugin names them
+ * (gen_entity_label). */
 typedef struct {
   const gen_mos_config_t *config;
   const char *host, *plugin;
   int64_t granularity_ms;
-  const char *(*instance)(void *ud, const char *queue_id, char *buf,
-                          size_t size);
-  void *ud;
-} gen_mos_output_t;
-
-/* The instance of gen_mos_output_t for queues named as every plugin names
- * them (gen_entity_label); its ud is a gen_mos_queues_t. */
-typedef struct {
   const gen_org_t *org;
   const gen_entity_set_t *queues;
-} gen_mos_queues_t;
-const char *gen_mos_queue_label(void *ud, const char *queue_id, char *buf,
-                                size_t size);
+} gen_mos_output_t;
 
 /* The engine's sink for out (borrowed while the sink is used): per bucket
  * mos_conversations, mos_min, mos_avg, mos_at_or_below ("<media>") and

@@ -66,20 +66,9 @@ static const gen_config_def_t queue_agg_defs[] = {
 
 const gen_config_table_t gen_queue_agg_keys = GEN_CONFIG_TABLE(queue_agg_defs);
 
-
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {
   if (!c->metrics_given)
     gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
-}
-
-int gen_queue_agg_init(gen_queue_agg_t *qa) {
-  qa->answer = gen_agg_values_new(&gen_conv_agg_catalogue);
-  return qa->answer != NULL ? 0 : -ENOMEM;
-}
-
-void gen_queue_agg_release(gen_queue_agg_t *qa) {
-  gen_agg_values_free(qa->answer);
-  qa->answer = NULL;
 }
 
 /* ---- the request ---------------------------------------------------------
@@ -87,9 +76,9 @@ void gen_queue_agg_release(gen_queue_agg_t *qa) {
 
 /* The aggregates query for queue_ids over range, or (n 0) of the metrics
  * attributed to no queue, for the whole org per media type. */
-static json_object *query_body(const gen_queue_agg_t *qa,
-                               const char *const *queue_ids, size_t n,
+static json_object *query_body(void *ud, const char *const *queue_ids, size_t n,
                                const gen_interval_range_t *range) {
+  const gen_queue_agg_t *qa = ud;
   const gen_queue_agg_config_t *c = qa->config;
   const char *group_by[4];
   size_t n_group_by = 0;
@@ -103,8 +92,8 @@ static json_object *query_body(const gen_queue_agg_t *qa,
   json_object *body =
       gen_agg_query_new(range, qa->granularity_ms, group_by, n_group_by);
   json_object *metrics =
-      gen_agg_metrics_json_group(&gen_conv_agg_catalogue, c->metric_on,
-                                 n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
+      gen_agg_metrics_json(&gen_conv_agg_catalogue, c->metric_on,
+                           n > 0 ? GEN_CONV_AGG_QUEUE : GEN_CONV_AGG_ORG);
   json_object_object_add(body, "metrics", metrics);
   if (n == 0 && c->media_mask == 0)
     return body;
@@ -126,11 +115,6 @@ static json_object *query_body(const gen_queue_agg_t *qa,
   json_object_object_add(filter, "clauses", clauses);
   json_object_object_add(body, "filter", filter);
   return body;
-}
-
-static json_object *batch_body(void *ud, const char *const *queue_ids, size_t n,
-                               const gen_interval_range_t *range) {
-  return query_body(ud, queue_ids, n, range);
 }
 
 static json_object *org_body(void *ud, const char *const *scopes, size_t n,
@@ -193,28 +177,8 @@ static unsigned key_group(const gen_key_t *key) {
              : GEN_CONV_AGG_QUEUE;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *metrics,
-                            const gen_interval_value_t **v, size_t *n) {
-  const gen_queue_agg_t *qa = ud;
-  return gen_agg_read(&gen_conv_agg_catalogue, qa->config->metric_on,
-                      key_group(key), metrics, qa->answer, v, n);
-}
-
-gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
-  gen_agg_query_t q =
-      org ? gen_agg_query_make(GEN_QUEUE_AGG_PATH, "org aggregates query",
-                               qa->granularity_ms, org_body, answer_org_group,
-                               answer_values, qa)
-          : gen_agg_query_make(GEN_QUEUE_AGG_PATH, "aggregates query",
-                               qa->granularity_ms, batch_body, answer_group,
-                               answer_values, qa);
-  q.family = org ? "org aggregates" : "queue aggregates";
-  return q;
-}
-
-bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org) {
-  return gen_agg_group_on(&gen_conv_agg_catalogue, qa->config->metric_on,
+bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org) {
+  return gen_agg_group_on(&gen_conv_agg_catalogue, c->metric_on,
                           org ? GEN_CONV_AGG_ORG : GEN_CONV_AGG_QUEUE);
 }
 
@@ -245,12 +209,16 @@ static void label_of(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   out->suffix = suffix;
 }
 
-gen_agg_output_t gen_queue_agg_output(gen_queue_agg_t *qa) {
-  return (gen_agg_output_t){.cat = &gen_conv_agg_catalogue,
-                            .on = qa->config->metric_on,
-                            .host = qa->host,
-                            .plugin = qa->plugin,
-                            .granularity_ms = qa->granularity_ms,
-                            .label = label_of,
-                            .ud = qa};
+gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
+  gen_agg_query_t q = gen_agg_query_make(
+      GEN_QUEUE_AGG_PATH, org ? "org aggregates query" : "aggregates query",
+      &gen_conv_agg_catalogue, qa->granularity_ms, org ? org_body : query_body,
+      org ? answer_org_group : answer_group, qa);
+  q.reader.on = q.out.on = qa->config->metric_on;
+  q.reader.key_group = key_group;
+  q.out.host = qa->host;
+  q.out.plugin = qa->plugin;
+  q.out.label = label_of;
+  q.family = org ? "org aggregates" : "queue aggregates";
+  return q;
 }

@@ -36,8 +36,7 @@ extern const gen_config_table_t gen_queue_agg_keys;
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c);
 
 /* One org's queue aggregates: its configuration, queues and wrap-up code
- * names (borrowed; the caller lists them), and one answer group's values
- * (owned: gen_queue_agg_init, gen_queue_agg_release). */
+ * names (borrowed; the caller lists them). */
 typedef struct {
   const gen_queue_agg_config_t *config;
   const gen_org_t *org;
@@ -45,19 +44,13 @@ typedef struct {
   const char *plugin;
   int64_t granularity_ms;
   const gen_entity_set_t *queues, *wrapups;
-  gen_agg_values_t *answer;
 } gen_queue_agg_t;
 
-/* 0 or -ENOMEM. */
-int gen_queue_agg_init(gen_queue_agg_t *qa);
-void gen_queue_agg_release(gen_queue_agg_t *qa);
-
 /* The query per batch of queues (scopes: queue ids), or, org true, of the
- * metrics attributed to no queue (one scope, GEN_QUEUE_AGG_ORG_SCOPE). */
+ * metrics attributed to no queue (one scope, GEN_QUEUE_AGG_ORG_SCOPE), and
+ * where its values go (out: the plugin's series names). */
 gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org);
 /* Whether the metrics on ask the per-queue (org false) or the org query. */
-bool gen_queue_agg_on(const gen_queue_agg_t *qa, bool org);
-/* Where its values go (gen_agg_sink): the plugin's series names. */
-gen_agg_output_t gen_queue_agg_output(gen_queue_agg_t *qa);
+bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org);
 
 #endif /* GEN_QUEUE_AGG_H */

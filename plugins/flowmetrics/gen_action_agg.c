@@ -47,10 +47,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-gen_agg_values_t *gen_action_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
-}
-
 /* One request over range: every bucket of the granularity, grouped by
  * action, error type and response status (a failure may carry only a
  * non-2xx status); for ids[n] unless every action is asked for. */
@@ -155,7 +151,7 @@ static gen_agg_dim_t action_id(const char *value) {
 static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
                    const char *named) {
   const gen_agg_group_t *g = &res->group;
-  int status = gen_agg_answer_add_result(a, true);
+  int status = gen_agg_answer_add_result(a, g->object);
   const gen_agg_dim_t *last_id = dim_of(g, "actionId");
   for (size_t d = 0; status == 0 && d < g->n; d++) {
     gen_agg_dim_t dim = g->d[d];
@@ -176,19 +172,6 @@ static int rewrite(gen_agg_answer_t *a, const gen_agg_result_t *res,
   return status;
 }
 
-/* A result as it is. */
-static int copy(gen_agg_answer_t *a, const gen_agg_result_t *res) {
-  int status = gen_agg_answer_add_result(a, res->group.object);
-  for (size_t d = 0; status == 0 && d < res->group.n; d++)
-    status = gen_agg_answer_add_dim(a, &res->group.d[d]);
-  for (size_t b = 0; status == 0 && b < res->n; b++) {
-    status = gen_agg_answer_add_bucket(a, res->b[b].interval);
-    for (size_t e = 0; status == 0 && e < res->b[b].metrics.n; e++)
-      status = gen_agg_answer_add_entry(a, &res->b[b].metrics.e[e]);
-  }
-  return status;
-}
-
 int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              gen_agg_answer_t *a) {
   static const char *const dims[] = {"actionId"};
@@ -201,17 +184,16 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
   gen_agg_answer_begin(a);
   for (size_t r = 0; status == 0 && r < len; r++) {
     const gen_agg_group_t *g = &res[r].group;
-    if (!g->object) {
-      status = copy(a, &res[r]);
-      continue;
-    }
     const char *id = gen_agg_group_get(g, "actionId");
     const char *named =
         id ? NULL : id_of_name(actions, gen_agg_group_get(g, "actionName"));
     if (named != NULL)
       id = named;
-    if (foreign && (id == NULL || gen_entity_find(actions, id) < 0))
-      continue; /* asked for every action: one not listed is no error */
+    /* Asked for every action: one not listed is no error (a group that is
+     * not an object is kept, to be counted malformed). */
+    if (g->object && foreign &&
+        (id == NULL || gen_entity_find(actions, id) < 0))
+      continue;
     status = rewrite(a, &res[r], named);
   }
   if (status != 0)
@@ -242,14 +224,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return true;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, GROUP_ACTION, m,
-                      ((gen_action_agg_t *)ud)->answer, v, n);
-}
-
 /* The series of an engine key: the action's name in plugin_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_action_agg_t *aa = ud;
@@ -258,19 +232,13 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
                                           key->str[1] ? key->str[1] : "", NULL);
 }
 
-gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(aa->client),
-                            .plugin = aa->plugin,
-                            .granularity_ms = aa->granularity_ms,
-                            .label = label,
-                            .ud = aa};
-}
-
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_ACTION_AGG_PATH, "actions aggregates query", aa->granularity_ms,
-      query_body, answer_group, answer_values, aa);
+      GEN_ACTION_AGG_PATH, "actions aggregates query", &catalogue,
+      aa->granularity_ms, query_body, answer_group, aa);
+  q.out.host = gen_client_host(aa->client);
+  q.out.plugin = aa->plugin;
+  q.out.label = label;
   q.prepare = prepare;
   q.family = "data action aggregates";
   q.still = "the flow values";
@@ -287,15 +255,10 @@ static const gen_config_def_t action_agg_defs[] = {
 const gen_config_table_t gen_action_agg_keys =
     GEN_CONFIG_TABLE(action_agg_defs);
 
-
 void gen_action_agg_config_release(gen_action_agg_config_t *c) {
   gen_entity_filter_free(&c->filter);
 }
 
-size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per) {
-  if (aa->every)
-    return 0;
-  return per == 0 || per > GEN_ACTION_AGG_MAX_PER_QUERY
-             ? GEN_ACTION_AGG_MAX_PER_QUERY
-             : per;
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa) {
+  return aa->every ? 0 : GEN_ACTION_AGG_MAX_PER_QUERY;
 }

@@ -43,16 +43,11 @@ typedef struct {
   const gen_entity_set_t *actions;
   bool every; /* actions holds every action listed: no filter asked */
   int64_t granularity_ms;
-  gen_agg_values_t *answer; /* gen_action_agg_values_new() */
 } gen_action_agg_t;
 
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_action_agg_values_new(void);
-
-/* The aggregates endpoint and how its answer is read; where its values
- * go. Each borrows aa. */
+/* The aggregates endpoint, how its answer is read and where its values go
+ * (out). It borrows aa. */
 gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa);
-gen_agg_output_t gen_action_agg_output(gen_action_agg_t *aa);
 
 /* True when an answer group is of failed executions: it has an errorType,
  * or a responseStatus (a string or a number) outside 200-299. */
@@ -61,7 +56,8 @@ bool gen_action_agg_failed(const gen_agg_group_t *group);
 /* Rewrites an answer as the catalogue reads it: a group with actionName
  * only gets the actionId of the action of that name in actions; with
  * foreign (every action was asked for) the groups of actions not in
- * actions are dropped (listed since, or deleted: not malformed); every
+ * actions are dropped (listed since, or deleted: not malformed; a group
+ * that is not an object stays, malformed); every
  * tTotalExecution entry becomes the executions (its count), the errors
  * (its count, in a failed group: gen_action_agg_failed) and the execution
  * time (when its stats carry a sum), and the groups of one action are
@@ -70,8 +66,8 @@ int gen_action_agg_normalize(const gen_entity_set_t *actions, bool foreign,
                              gen_agg_answer_t *a);
 
 /* The actions one request asks for: every one (0: no filter, one
- * request) when no selection is configured, else per (at most
- * GEN_ACTION_AGG_MAX_PER_QUERY). */
-size_t gen_action_agg_per_query(const gen_action_agg_t *aa, size_t per);
+ * request) when no selection is configured, else
+ * GEN_ACTION_AGG_MAX_PER_QUERY. */
+size_t gen_action_agg_per_query(const gen_action_agg_t *aa);
 
 #endif /* GEN_ACTION_AGG_H */

@@ -75,17 +75,12 @@ static const gen_config_def_t flow_agg_defs[] = {
 
 const gen_config_table_t gen_flow_agg_keys = GEN_CONFIG_TABLE(flow_agg_defs);
 
-
 void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
                             size_t size) {
   size_t off = (size_t)snprintf(buf, size, "/api/v2/flows");
   for (size_t i = 0; i < n && off < size; i++)
     off += (size_t)snprintf(buf + off, size - off, "%ctype=%s",
                             i == 0 ? '?' : '&', types[i]);
-}
-
-gen_agg_values_t *gen_flow_agg_values_new(void) {
-  return gen_agg_values_new(&catalogue);
 }
 
 /* One request for flow_ids over range: every bucket of the granularity,
@@ -98,7 +93,7 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
   json_object *body = gen_agg_query_new(range, fa->granularity_ms, group_by,
                                         STATIC_ARRAY_SIZE(group_by));
   json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL));
+                         gen_agg_metrics_json(&catalogue, NULL, -1));
   json_object_object_add(body, "filter",
                          gen_json_or_filter("flowId", flow_ids, n));
   return body;
@@ -131,35 +126,20 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
 }
 
 /* The group of an engine key, from its tag. */
-static group_t key_group(const gen_key_t *key) {
+static unsigned key_group(const gen_key_t *key) {
   return key->str[0][0] == 'O'   ? GROUP_OUTCOME
          : key->str[0][0] == 'M' ? GROUP_MILESTONE
                                  : GROUP_FLOW;
 }
 
-/* Folds the groups of one flow and milestone into one before the engine
+/* The groups of one flow and milestone folded into one before the engine
  * reads the answer: a milestone associated with several outcomes comes in
  * one group per outcome (the engine keeps one value per key and bucket, so
  * the last group would win). The folded group keeps no outcome. */
-static int fold_milestones(void *ud, gen_agg_answer_t *a, char *err,
-                           size_t err_size) {
-  static const char *const dims[] = {"flowId", "flowMilestoneId"};
-  static const char *const drop[] = {"flowOutcomeId", "flowOutcome"};
-  (void)ud;
-  int status = gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), drop,
-                                   STATIC_ARRAY_SIZE(drop));
-  if (status != 0)
-    snprintf(err, err_size, "cannot fold milestone groups: %s",
-             gen_strerror(status));
-  return status;
-}
-
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  return gen_agg_read(&catalogue, NULL, key_group(key), m,
-                      ((gen_flow_agg_t *)ud)->answer, v, n);
-}
+static const char *const fold_dims[] = {"flowId", "flowMilestoneId"},
+                         *const fold_drop[] = {"flowOutcomeId", "flowOutcome"};
+static const gen_agg_fold_t fold = {fold_dims, STATIC_ARRAY_SIZE(fold_dims),
+                                    fold_drop, STATIC_ARRAY_SIZE(fold_drop)};
 
 /* The series of an engine key: the flow's plugin_instance, the outcome or
  * milestone name in type_instance. */
@@ -175,20 +155,15 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
         key->str[2], NULL);
 }
 
-gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(fa->client),
-                            .plugin = fa->plugin,
-                            .granularity_ms = fa->granularity_ms,
-                            .label = label,
-                            .ud = fa};
-}
-
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
-  gen_agg_query_t q = gen_agg_query_make(
-      GEN_FLOW_AGG_PATH, "flow aggregates query", fa->granularity_ms,
-      query_body, answer_group, answer_values, fa);
-  q.prepare = fold_milestones;
+  gen_agg_query_t q =
+      gen_agg_query_make(GEN_FLOW_AGG_PATH, "flow aggregates query", &catalogue,
+                         fa->granularity_ms, query_body, answer_group, fa);
+  q.reader.key_group = key_group;
+  q.out.host = gen_client_host(fa->client);
+  q.out.plugin = fa->plugin;
+  q.out.label = label;
+  q.fold = &fold;
   q.family = "flow aggregates";
   q.still = "flow records and metric attributes";
   return q;

@@ -55,16 +55,11 @@ typedef struct {
    * it). */
   atomic_uint_fast64_t *interval;
   gen_ratelimit_t *complain;
-  gen_agg_values_t *answer; /* gen_flow_agg_values_new() */
 } gen_flow_agg_t;
 
-/* A buffer for one answer group's values (free: gen_agg_values_free). */
-gen_agg_values_t *gen_flow_agg_values_new(void);
-
-/* The aggregates endpoint and how its answer is read; where its values go;
- * the observations query of active flows. Each borrows fa. */
+/* The aggregates endpoint, how its answer is read and where its values go
+ * (out); the observations query of active flows. Each borrows fa. */
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa);
-gen_agg_output_t gen_flow_agg_output(gen_flow_agg_t *fa);
 gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
 
 /* Flows a request: per, or GEN_FLOW_AGG_MAX_PER_QUERY for 0 or more. */

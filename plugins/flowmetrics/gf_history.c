@@ -169,10 +169,7 @@ void gf_lists_free(void *lists) {
 typedef struct {
   const gf_config_t *c;
   const gf_lists_t *lists;
-  gen_ratelimit_t complain;
-  /* Its answer buffer is the family's own: read callbacks of two orgs run
-   * in parallel. */
-  gen_flow_agg_t fa;
+  gen_flow_agg_t fa; /* the family's own, not the active flows' */
 } gf_flow_state_t;
 
 static void *flows_new(const gen_family_env_t *env) {
@@ -183,28 +180,13 @@ static void *flows_new(const gen_family_env_t *env) {
     return NULL;
   s->c = c;
   s->lists = l;
-  s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   s->fa = (gen_flow_agg_t){.client = env->client,
                            .plugin = env->plugin,
                            .flows = &l->flows,
                            .outcomes = &l->outcomes,
                            .milestones = &l->milestones,
-                           .granularity_ms = c->interval.granularity_ms,
-                           .complain = &s->complain,
-                           .answer = gen_flow_agg_values_new()};
-  if (s->fa.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+                           .granularity_ms = c->interval.granularity_ms};
   return s;
-}
-
-static void flows_free(void *state) {
-  gf_flow_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->fa.answer);
-  free(s);
 }
 
 /* Every range due per batch of FlowsPerQuery flows (the active flows are
@@ -214,9 +196,8 @@ static int flows_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   gen_agg_query_t query = gen_flow_agg_query(&s->fa);
-  gen_agg_output_t output = gen_flow_agg_output(&s->fa);
   return gen_family_agg(
-      run, &query, &output, &s->lists->flows,
+      run, &query, &s->lists->flows,
       gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query), NULL);
 }
 
@@ -234,21 +215,8 @@ static void *actions_new(const gen_family_env_t *env) {
       .plugin = env->plugin,
       .actions = &l->actions,
       .every = gen_entity_selects_all(&c->act.filter, env->client->org),
-      .granularity_ms = c->interval.granularity_ms,
-      .answer = gen_action_agg_values_new()};
-  if (s->aa.answer == NULL) {
-    free(s);
-    return NULL;
-  }
+      .granularity_ms = c->interval.granularity_ms};
   return s;
-}
-
-static void actions_free(void *state) {
-  gf_action_state_t *s = state;
-  if (s == NULL)
-    return;
-  gen_agg_values_free(s->aa.answer);
-  free(s);
 }
 
 /* Every range due, for every action in one request, or per batch of 100
@@ -258,9 +226,8 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
   if (!s->lists->listed)
     return 0;
   gen_agg_query_t query = gen_action_agg_query(&s->aa);
-  gen_agg_output_t output = gen_action_agg_output(&s->aa);
-  return gen_family_agg(run, &query, &output, &s->lists->actions,
-                        gen_action_agg_per_query(&s->aa, 0), NULL);
+  return gen_family_agg(run, &query, &s->lists->actions,
+                        gen_action_agg_per_query(&s->aa), NULL);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -278,14 +245,14 @@ static const gen_family_t gf_rows[GF_ROWS] = {
                   .answer = GEN_HTTP_BOUND(GEN_MIB(64), "flow aggregates"),
                   .on_at = offsetof(gf_config_t, agg.aggregates),
                   .state_new = flows_new,
-                  .state_free = flows_free,
+                  .state_free = free,
                   .collect = flows_collect},
     [GF_ACTIONS] = {.name = "data actions",
                     .suffix = "-actions",
                     .answer = GEN_HTTP_BOUND(GEN_MIB(16), "data actions"),
                     .on_at = offsetof(gf_config_t, act.on),
                     .state_new = actions_new,
-                    .state_free = actions_free,
+                    .state_free = free,
                     .collect = actions_collect},
 };
 

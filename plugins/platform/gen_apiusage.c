@@ -54,7 +54,7 @@ int64_t gen_au_day(int64_t now_ms) {
   return today - DAY_MS;
 }
 
-json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
+json_object *gen_au_job_body(int64_t day_ms) {
   char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
   /* The form the SDK documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss":
    * seconds, no zone (the days are UTC). */
@@ -62,24 +62,19 @@ json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
   gen_time_format(day_ms + DAY_MS, to, sizeof(to));
   snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
   json_object *body = json_object_new_object();
+  json_object_object_add(body, "interval", json_object_new_string(interval));
+  json_object_object_add(body, "granularity", json_object_new_string("Day"));
+  return body;
+}
+
+/* The job's body, grouped. */
+json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
+  json_object *body = gen_au_job_body(day_ms);
   json_object *group = json_object_new_array();
   json_object_array_add(group, json_object_new_string("OAuthClientId"));
   if (per_route)
     json_object_array_add(group, json_object_new_string("TemplateUri"));
-  json_object_object_add(body, "interval", json_object_new_string(interval));
-  json_object_object_add(body, "granularity", json_object_new_string("Day"));
   json_object_object_add(body, "groupBy", group);
-  return body;
-}
-
-json_object *gen_au_job_body(int64_t day_ms) {
-  char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
-  gen_time_format(day_ms, from, sizeof(from));
-  gen_time_format(day_ms + DAY_MS, to, sizeof(to));
-  snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
-  json_object *body = json_object_new_object();
-  json_object_object_add(body, "interval", json_object_new_string(interval));
-  json_object_object_add(body, "granularity", json_object_new_string("Day"));
   return body;
 }
 
@@ -417,8 +412,9 @@ static bool execution_ok(const char *id) {
   return gen_id_plain(id, sizeof(((gen_au_t *)0)->execution));
 }
 
-/* One request whose answer is a JSON document: 0 with *doc, or a failure
- * with err; *http the HTTP status (0 without an answer). */
+/* One request (body, taken, NULL for none) whose answer is a JSON
+ * document: 0 with *doc, or a failure with err; *http the HTTP status (0
+ * without an answer). */
 static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
                       const char *target, json_object *body, json_object **doc,
                       long *http, char *err, size_t size) {
@@ -431,6 +427,7 @@ static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
                                                    body, JSON_C_TO_STRING_PLAIN)
                                              : NULL,
                                 NULL, &resp);
+  json_object_put(body);
   *http = resp.status;
   if (status != 0)
     snprintf(err, size, "%s", resp.error);
@@ -469,22 +466,17 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
   long http = 0;
   int status;
   if (au->legacy_ms != day_ms) {
-    json_object *body = gen_au_job_body(day_ms);
-    status = body == NULL ? -ENOMEM
-                          : au_request(au, client, "POST", GEN_AU_JOBS_PATH,
-                                       body, &doc, &http, err, sizeof(err));
-    json_object_put(body);
+    status = au_request(au, client, "POST", GEN_AU_JOBS_PATH,
+                        gen_au_job_body(day_ms), &doc, &http, err, sizeof(err));
     if (status != 0 && http == 404)
       au_to_legacy(au, client, day_ms);
   }
   bool legacy = au->legacy_ms == day_ms;
   if (legacy) {
     json_object_put(doc);
-    json_object *body = gen_au_query_body(day_ms, c->per_route);
-    status = body == NULL ? -ENOMEM
-                          : au_request(au, client, "POST", GEN_AU_QUERY_PATH,
-                                       body, &doc, &http, err, sizeof(err));
-    json_object_put(body);
+    status = au_request(au, client, "POST", GEN_AU_QUERY_PATH,
+                        gen_au_query_body(day_ms, c->per_route), &doc, &http,
+                        err, sizeof(err));
   }
   const char *id = NULL;
   if (status == 0)

@@ -216,13 +216,6 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
   return true;
 }
 
-static size_t answer_values(void *ud, const gen_key_t *key,
-                            const gen_agg_metrics_t *m,
-                            const gen_interval_value_t **v, size_t *n) {
-  (void)key;
-  return gen_agg_read(&catalogue, NULL, 0, m, ((gen_opev_t *)ud)->answer, v, n);
-}
-
 /* The series of a key: the definition's name in plugin_instance. */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   const gen_opev_t *ev = ud;
@@ -230,19 +223,13 @@ static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
                                           key->str[1] ? key->str[1] : "", NULL);
 }
 
-gen_agg_output_t gen_opev_output(gen_opev_t *ev) {
-  return (gen_agg_output_t){.cat = &catalogue,
-                            .host = gen_client_host(ev->client),
-                            .plugin = ev->plugin,
-                            .granularity_ms = ev->config->granularity_ms,
-                            .label = label,
-                            .ud = ev};
-}
-
 gen_agg_query_t gen_opev_query(gen_opev_t *ev) {
   gen_agg_query_t q = gen_agg_query_make(
-      GEN_OPEV_AGG_PATH, "events aggregates query", ev->config->granularity_ms,
-      query_body, answer_group, answer_values, ev);
+      GEN_OPEV_AGG_PATH, "events aggregates query", &catalogue,
+      ev->config->granularity_ms, query_body, answer_group, ev);
+  q.out.host = gen_client_host(ev->client);
+  q.out.plugin = ev->plugin;
+  q.out.label = label;
   q.parse = parse;
   q.family = "operational events";
   q.still = "the other platform values";
@@ -332,24 +319,18 @@ gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
                          const gen_opev_config_t *config,
                          const gen_log_org_t *who) {
   gen_opev_t *ev = calloc(1, sizeof(*ev));
-  if (ev == NULL)
-    return NULL;
-  *ev = (gen_opev_t){.client = client,
-                     .plugin = plugin,
-                     .config = config,
-                     .who = who,
-                     .complain = GEN_RATELIMIT_INIT(60)};
-  if ((ev->answer = gen_agg_values_new(&catalogue)) == NULL) {
-    free(ev);
-    return NULL;
-  }
+  if (ev != NULL)
+    *ev = (gen_opev_t){.client = client,
+                       .plugin = plugin,
+                       .config = config,
+                       .who = who,
+                       .complain = GEN_RATELIMIT_INIT(60)};
   return ev;
 }
 
 void gen_opev_free(gen_opev_t *ev) {
   if (ev == NULL)
     return;
-  gen_agg_values_free(ev->answer);
   gen_entity_set_free(&ev->defs);
   free(ev);
 }
@@ -365,8 +346,7 @@ int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run) {
   if ((status = list_definitions(ev)) != 0)
     return status;
   gen_agg_query_t query = gen_opev_query(ev);
-  gen_agg_output_t output = gen_opev_output(ev);
-  return gen_family_agg(run, &query, &output, NULL, 0, SCOPE);
+  return gen_family_agg(run, &query, NULL, 0, SCOPE);
 }
 
 void gen_opev_dispatch_self(const gen_opev_t *ev,

@@ -72,7 +72,6 @@ typedef struct {
   const gen_opev_config_t *config;
   const gen_log_org_t *who;
   gen_entity_set_t defs; /* the definitions listed last */
-  gen_agg_values_t *answer;
   uint64_t listings, listing_failures;
   gen_interval_range_t asked; /* the range of the request in flight */
   gen_ratelimit_t complain;
@@ -107,8 +106,7 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
                        const gen_interval_range_t *range, json_object *doc,
                        gen_agg_answer_t *a, size_t *skipped);
 
-/* The query and the output of ev (borrowing it). */
+/* The query of ev and where its values go (out), borrowing ev. */
 gen_agg_query_t gen_opev_query(gen_opev_t *ev);
-gen_agg_output_t gen_opev_output(gen_opev_t *ev);
 
 #endif /* GEN_OPEVENTS_H */

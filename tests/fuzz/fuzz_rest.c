@@ -251,9 +251,6 @@ static void run_members(void) {
 /* ---- aggregates ----------------------------------------------------------
  */
 
-static gen_interval_value_t values[8];
-static char names[8][32];
-
 static bool agg_group(void *ud, const gen_agg_group_t *group,
                       const char **scope, gen_key_t *key) {
   (void)ud;
@@ -265,28 +262,15 @@ static bool agg_group(void *ud, const gen_agg_group_t *group,
   return true;
 }
 
-/* Each {metric, stats: {sum}} as a counter value; the rest unusable. */
-static size_t agg_values(void *ud, const gen_key_t *key,
-                         const gen_agg_metrics_t *metrics,
-                         const gen_interval_value_t **v, size_t *n) {
-  (void)ud, (void)key;
-  size_t bad = 0;
-  *n = 0;
-  for (size_t i = 0; i < metrics->n; i++) {
-    const gen_agg_entry_t *m = &metrics->e[i];
-    if (m->metric == NULL || *n == 8 || !m->stats ||
-        !(m->have & (1u << GEN_AGG_STAT_SUM))) {
-      bad++;
-      continue;
-    }
-    snprintf(names[*n], sizeof(names[0]), "%s", m->metric);
-    values[*n] = (gen_interval_value_t){
-        .name = names[*n], .value = m->stat[GEN_AGG_STAT_SUM], .counter = true};
-    (*n)++;
-  }
-  *v = values;
-  return bad;
-}
+/* The corpus's metrics: counts, and a duration (count and sum). */
+static const gen_agg_metric_t agg_metrics[] = {
+    {.name = "offered", .api = "nOffered", .kind = GEN_AGG_COUNT},
+    {.name = "a", .api = "nA", .kind = GEN_AGG_COUNT},
+    {.name = "b", .api = "nB", .kind = GEN_AGG_COUNT},
+    {.name = "handle", .api = "tHandle", .kind = GEN_AGG_DURATION},
+};
+static const gen_agg_catalogue_t agg_catalogue = {
+    .metrics = agg_metrics, .n = 4, .zero_absent = true};
 
 static gen_interval_range_t planned;
 
@@ -343,7 +327,7 @@ static int run_aggregates(size_t *dispatched) {
     FUZZ_CHECK(got == 0 || terminated(err, sizeof(err)), "read err");
     if (got == 0) {
       const gen_agg_reader_t reader = {
-          .group = agg_group, .values = agg_values, .what = "fuzz"};
+          .group = agg_group, .cat = &agg_catalogue, .what = "fuzz"};
       size_t skipped = 0;
       memset(err, 'x', sizeof(err));
       status = take_results(engine, answer, &planned, G, &reader, &skipped, err,

@@ -9,13 +9,12 @@
 
 #include <string.h>
 
-/* The answer of query into engine through sink, planned at at: -1000 when
+/* The answer of query into engine through its sink, planned at at: -1000 when
  * nothing was due; else what gen_agg_apply() returns (-EINVAL for text that
  * is not JSON). */
 static int interval_answer(gen_interval_t *engine, gen_client_t *client,
                            gen_agg_counts_t *counts,
-                           const gen_agg_query_t *query,
-                           const gen_interval_sink_t *sink, const char *scope,
+                           const gen_agg_query_t *query, const char *scope,
                            int64_t at, const char *text) {
   const char *const scopes[] = {scope};
   gen_interval_range_t range;
@@ -24,8 +23,8 @@ static int interval_answer(gen_interval_t *engine, gen_client_t *client,
   gen_family_run_t run = {
       .engine = engine, .client = client, .counts = counts, .at_ms = at};
   char err[256] = "";
-  return gen_agg_apply(&run, query, sink, scopes, 1, &range, text, strlen(text),
-                       err, sizeof(err));
+  return gen_agg_apply(&run, query, scopes, 1, &range, text, strlen(text), err,
+                       sizeof(err));
 }
 
 #endif /* INTERVAL_ANSWER_H */

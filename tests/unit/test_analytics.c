@@ -57,18 +57,16 @@ static json_object *query_body(ga_instance_t *inst, const char *const *ids,
 
 static void label_of(ga_instance_t *inst, const gen_key_t *key,
                      gen_agg_label_t *out) {
-  gen_agg_output_t o = gen_queue_agg_output(&QA(inst));
-  o.label(o.ud, key, out);
+  gen_agg_query_t q = gen_queue_agg_query(&QA(inst), false);
+  q.out.label(q.out.ud, key, out);
 }
 
 /* Plans at 10:06 (the 10:00-10:05 bucket settled), takes doc, commits. */
 static int take(ga_instance_t *inst, const char *text) {
   gen_agg_query_t query = gen_queue_agg_query(&QA(inst), false);
-  gen_agg_output_t output = gen_queue_agg_output(&QA(inst));
-  gen_interval_sink_t sink = gen_agg_sink(&output);
   return interval_answer(ENGINE(inst, GA_QUEUES), inst->client,
-                         &inst->families.counts, &query, &sink, q1[0],
-                         T0 + G + 60000, text);
+                         &inst->families.counts, &query, q1[0], T0 + G + 60000,
+                         text);
 }
 
 #define BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"

@@ -442,11 +442,8 @@ DEF_TEST(flow_counters_survive_kill) {
 /* Plans at `at`, feeds the answer to the engine and commits the range. */
 static int aggregates(gf_instance_t *inst, int64_t at, const char *text) {
   gen_agg_query_t query = gen_flow_agg_query(&inst->agg);
-  gen_agg_output_t output = gen_flow_agg_output(&inst->agg);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
   return interval_answer(inst->families.engine[GF_FLOWS], inst->client,
-                         &inst->families.counts, &query, &sink, "f-1", at,
-                         text);
+                         &inst->families.counts, &query, "f-1", at, text);
 }
 
 #define FLOW_BUCKET "2026-05-14T10:00:00.000Z/2026-05-14T10:05:00.000Z"
@@ -635,13 +632,10 @@ static int actions(gf_instance_t *inst, const char *suffix, const char *text) {
   gen_entity_add(&inst->lists.actions, "a-2", "Lookup CRM",
                  NULL); /* same name */
   gen_agg_query_t query = gen_action_agg_query(&ACTIONS(inst)->aa);
-  gen_agg_output_t output = gen_action_agg_output(&ACTIONS(inst)->aa);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
   mock_values_reset();
   atomic_store(&inst->client->stats.malformed, 0);
   return interval_answer(inst->families.engine[GF_ACTIONS], inst->client,
-                         &inst->families.counts, &query, &sink, "a-1", AT_1008,
-                         text);
+                         &inst->families.counts, &query, "a-1", AT_1008, text);
 }
 
 static double action_value(const char *type, const char *type_instance) {
@@ -695,6 +689,10 @@ DEF_TEST(data_actions) {
   EXPECT_EQ_DOUBLE(0, action_value("action_errors", ""));
   OK(mock_find("Lookup_CRM", "duration_avg", "action_execution") == NULL);
   EXPECT_EQ_INT(0, atomic_load(&inst->client->stats.malformed));
+  /* A group that is not an object is malformed, every action asked or not. */
+  CHECK_ZERO(actions(inst, "-actions-group",
+                     "{\"results\":[{\"group\":5,\"data\":[]}]}"));
+  EXPECT_EQ_INT(1, atomic_load(&inst->client->stats.malformed));
   /* A name shared by two actions is no action's; a unique one is. */
   gf_instance_free(inst);
   inst = make_instance("actions");

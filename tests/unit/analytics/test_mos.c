@@ -79,12 +79,9 @@ static int read_page(gen_mos_acc_t *a, const char *text, int64_t *hits,
   return status;
 }
 
-static const char *instance(void *ud, const char *queue_id, char *buf,
-                            size_t size) {
-  (void)ud;
-  snprintf(buf, size, "%s", queue_id);
-  return buf;
-}
+/* No queue named: each is its id. */
+static gen_org_t no_names = {.instance_from = GEN_INSTANCE_FROM_ID};
+static const gen_entity_set_t no_queues;
 
 static double got(const char *inst, const char *type, const char *ti) {
   mock_value_t *v = mock_find(inst, type, ti);
@@ -103,7 +100,8 @@ static int put_and_commit(const gen_mos_config_t *c, gen_mos_acc_t *a,
   if (status != 0)
     return status;
   mock_values_reset();
-  gen_mos_output_t out = {c, "h", "genesys_analytics", G, instance, NULL};
+  gen_mos_output_t out = {c, "h",       "genesys_analytics",
+                          G, &no_names, &no_queues};
   gen_interval_sink_t sink = gen_mos_sink(&out);
   return gen_interval_commit(gi, queues, 2, range, T0 + 2 * G + 30000, &sink);
 }
@@ -526,8 +524,8 @@ static int rig_init(rig_t *r, size_t budget) {
   gen_mos_config_init(&r->config);
   r->counts =
       (gen_agg_counts_t){.complain = GEN_RATELIMIT_INIT(60), .who = &test_who};
-  r->out = (gen_mos_output_t){&r->config, "h",      "genesys_analytics",
-                              G,          instance, NULL};
+  r->out = (gen_mos_output_t){&r->config, "h",       "genesys_analytics",
+                              G,          &no_names, &r->queues};
   r->sink = gen_mos_sink(&r->out);
   r->reading = (gen_mos_reading_t){.config = &r->config, .granularity_ms = G};
   r->run = (gen_family_run_t){.engine = r->engine,

@@ -155,10 +155,10 @@ DEF_TEST(sets_turn_their_members_on) {
 
 DEF_TEST(request_metrics_once_each) {
   bool on[N_METRICS] = {false, true, true, false, false};
-  json_object *m = gen_agg_metrics_json(&zeroed, on);
+  json_object *m = gen_agg_metrics_json(&zeroed, on, -1);
   EXPECT_EQ_STR("[ \"tAnswered\" ]", json_object_to_json_string(m));
   json_object_put(m);
-  m = gen_agg_metrics_json(&zeroed, NULL);
+  m = gen_agg_metrics_json(&zeroed, NULL, -1);
   EXPECT_EQ_STR("[ \"nOffered\", \"tAnswered\", \"oServiceLevel\", \"nRun\" ]",
                 json_object_to_json_string(m));
   json_object_put(m);
@@ -381,11 +381,11 @@ DEF_TEST(targets_are_gauges_and_groups_ask_only_their_own) {
   read_text(&cat, NULL, G_B, "[]", &v, &n, vals);
   EXPECT_EQ_DOUBLE(0, value_of(v, n, "conversations"));
 
-  json_object *m = gen_agg_metrics_json_group(&cat, NULL, G_A);
+  json_object *m = gen_agg_metrics_json(&cat, NULL, G_A);
   EXPECT_EQ_STR("[ \"oServiceTarget\", \"oServiceLevel\" ]",
                 json_object_to_json_string(m));
   json_object_put(m);
-  m = gen_agg_metrics_json_group(&cat, NULL, G_B);
+  m = gen_agg_metrics_json(&cat, NULL, G_B);
   EXPECT_EQ_STR("[ \"nConversations\" ]", json_object_to_json_string(m));
   json_object_put(m);
   bool on[4] = {true, false, false, false};
@@ -806,13 +806,10 @@ DEF_TEST(flow_listing_and_actions_per_request) {
   gen_flow_agg_list_path(types, 2, path, sizeof(path));
   EXPECT_EQ_STR("/api/v2/flows?type=inboundcall&type=bot", path);
   gen_action_agg_t aa = {.every = true};
-  EXPECT_EQ_INT(0, (int)gen_action_agg_per_query(&aa, 50)); /* no filter */
+  EXPECT_EQ_INT(0, (int)gen_action_agg_per_query(&aa)); /* no filter */
   aa.every = false;
-  EXPECT_EQ_INT(50, (int)gen_action_agg_per_query(&aa, 50));
   EXPECT_EQ_INT(GEN_ACTION_AGG_MAX_PER_QUERY,
-                (int)gen_action_agg_per_query(&aa, 0));
-  EXPECT_EQ_INT(GEN_ACTION_AGG_MAX_PER_QUERY,
-                (int)gen_action_agg_per_query(&aa, 500));
+                (int)gen_action_agg_per_query(&aa));
   return 0;
 }
 

@@ -111,8 +111,6 @@ static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
                  const char *answer) {
   static const char *const scopes[] = {"org"};
   gen_agg_query_t query = gen_opev_query(ev);
-  gen_agg_output_t output = gen_opev_output(ev);
-  gen_interval_sink_t sink = gen_agg_sink(&output);
   gen_family_run_t run = {
       .engine = engine, .client = ev->client, .counts = &counts, .at_ms = now};
   /* the request: its interval alone */
@@ -123,8 +121,8 @@ static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
   EXPECT_EQ_STR(iv, gen_json_get_string(body, "interval"));
   json_object_put(body);
   char err[256] = "";
-  return gen_agg_apply(&run, &query, &sink, scopes, 1, range, answer,
-                       strlen(answer), err, sizeof(err));
+  return gen_agg_apply(&run, &query, scopes, 1, range, answer, strlen(answer),
+                       err, sizeof(err));
 }
 
 static double value(const char *instance, const char *type) {
