@@ -326,8 +326,11 @@ int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
-                   char **out) {
+/* A URL key: gen_url_problem(url, base) must be NULL; with base, trailing
+ * slashes are dropped (paths are appended). The error never shows user
+ * info, which may hold a password. *out is replaced. */
+static int config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
+                      char **out) {
   char shown[256] = "";
   const char *why = "takes exactly one string argument";
   if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
@@ -360,7 +363,8 @@ static const char *const type_names[] = {
     [GEN_CFG_BLOCK] = "block",
 };
 
-const char *gen_config_type_name(gen_config_type_t type) {
+/* The type as listed: "bool", "int", "seconds", … */
+static const char *type_name(gen_config_type_t type) {
   return (size_t)type < STATIC_ARRAY_SIZE(type_names) && type_names[type]
              ? type_names[type]
              : "?";
@@ -393,7 +397,7 @@ int gen_config_table_key(const gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_string(org, ci, field);
   case GEN_CFG_URL:
   case GEN_CFG_BASE_URL:
-    return gen_config_url(org, ci, def->type == GEN_CFG_BASE_URL, field);
+    return config_url(org, ci, def->type == GEN_CFG_BASE_URL, field);
   case GEN_CFG_STRINGS:
     return gen_config_string_list(org, ci, field,
                                   (size_t *)((char *)config + def->count));
@@ -424,9 +428,8 @@ void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size) {
     snprintf(bounds, sizeof(bounds), "%s", def->values);
   else if (def->min < def->max)
     snprintf(bounds, sizeof(bounds), "%.15g..%.15g", def->min, def->max);
-  snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key,
-           gen_config_type_name(def->type), def->shown ? def->shown : "-",
-           bounds, def->doc ? def->doc : "-");
+  snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key, type_name(def->type),
+           def->shown ? def->shown : "-", bounds, def->doc ? def->doc : "-");
 }
 
 bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {

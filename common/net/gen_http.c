@@ -54,6 +54,8 @@ struct gen_http_s {
 
 /* Bodies up to this size are kept for the next answer. */
 #define SPARE_MAX ((size_t)4 << 20)
+/* The most of a listing's path a log line or an error shows. */
+#define LISTING_MAX 160
 
 /* ---- seams: tests replace the transport and the sleep ------------------ */
 
@@ -293,8 +295,10 @@ static int http_perform_curl(gen_http_t *http, const char *method,
 /* ---- errors ---------------------------------------------------------------
  */
 
-void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
-                             size_t size) {
+/* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
+ * one line; falls back to the raw (cut) body. */
+static void describe_error(const gen_http_response_t *resp, char *buf,
+                           size_t size) {
   json_object *doc = NULL;
   char err[64];
   const char *message = NULL, *code = NULL, *context = NULL;
@@ -541,7 +545,7 @@ static int http_request(gen_http_t *http, const char *method,
                                     : GEN_HTTP_DEFAULT_RETRY_AFTER;
       if (wait > CDTIME_T_TO_DOUBLE(http->org->retry_after_cap)) {
         char described[400];
-        gen_http_describe_error(resp, described, sizeof(described));
+        describe_error(resp, described, sizeof(described));
         snprintf(resp->error, sizeof(resp->error),
                  "%s; Retry-After %.0f s is longer than RetryAfterMax %.0f s",
                  described, wait,
@@ -569,7 +573,7 @@ static int http_request(gen_http_t *http, const char *method,
     }
     if (rest || wait < 0 || retries >= max_retries) {
       if (status == GEN_HTTP_ERR_STATUS)
-        gen_http_describe_error(resp, resp->error, sizeof(resp->error));
+        describe_error(resp, resp->error, sizeof(resp->error));
       if (resp->attempts > 1) {
         size_t n = strlen(resp->error);
         snprintf(resp->error + n, sizeof(resp->error) - n,
@@ -719,24 +723,13 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
   gen_org_log(http->org, NULL, LOG_NOTICE,
               "%.*s answers pages of %lld where %d "
               "were asked; more requests per listing (said once)",
-              (int)(len < GEN_HTTP_LISTING_MAX ? len : GEN_HTTP_LISTING_MAX),
-              path, (long long)answered, asked);
+              (int)(len < LISTING_MAX ? len : LISTING_MAX), path,
+              (long long)answered, asked);
 }
 
-void gen_http_listing(const char *path, char *out, size_t size) {
-  if (size == 0)
-    return;
-  size_t len = strcspn(path, "?");
-  const char *more = path[len] == '?' ? "?…" : "";
-  /* The path, cut, never the rest of the line: a listing of 80 ids has a
-   * query of 3 KiB, which would leave no room for the reason after it. */
-  if (len > size - 1 - strlen(more))
-    len = size - 1 - strlen(more);
-  snprintf(out, size, "%.*s%s", (int)len, path, more);
-}
-
-/* The error of a page: the listing and the page named first, then the
- * reason (kept whole: the listing is cut, not the cause). */
+/* The error of a page: the listing (its path without its query, "?…" in
+ * its place) and the page named first, then the reason (kept whole: the
+ * listing is cut, not the cause). */
 static void page_error(gen_http_pager_t *p, int page, char *error,
                        size_t error_size, const char *format, ...)
     __attribute__((format(printf, 5, 6)));
@@ -745,9 +738,14 @@ static void page_error(gen_http_pager_t *p, int page, char *error,
   p->page = page;
   if (error == NULL || error_size == 0)
     return;
-  char listing[GEN_HTTP_LISTING_MAX];
-  gen_http_listing(p->path, listing, sizeof(listing));
-  int n = snprintf(error, error_size, "%s page %d: ", listing, page);
+  size_t len = strcspn(p->path, "?");
+  const char *more = p->path[len] == '?' ? "?…" : "";
+  /* The path, cut, never the rest of the line: a listing of 80 ids has a
+   * query of 3 KiB, which would leave no room for the reason after it. */
+  if (len > LISTING_MAX - 1 - strlen(more))
+    len = LISTING_MAX - 1 - strlen(more);
+  int n = snprintf(error, error_size, "%.*s%s page %d: ", (int)len, p->path,
+                   more, page);
   if (n < 0 || (size_t)n >= error_size)
     return;
   va_list ap;

@@ -207,14 +207,4 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
 
-/* A listing's name for a log line: path without its query ("?…" in its
- * place), cut to size, so that the reason after it is never cut away. */
-#define GEN_HTTP_LISTING_MAX 160
-void gen_http_listing(const char *path, char *out, size_t size);
-
-/* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
- * one line; falls back to the raw (cut) body. */
-void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
-                             size_t size);
-
 #endif /* GEN_HTTP_H */

@@ -61,7 +61,9 @@ void gen_dispatch_learn_interval(const char *plugin) {
     known_set(plugin, interval);
 }
 
-cdtime_t gen_dispatch_interval(const char *plugin) {
+/* The interval a value of plugin dispatched now with interval 0 gets
+ * (gen_dispatch.h says which). */
+static cdtime_t interval_of(const char *plugin) {
   cdtime_t interval = plugin_get_ctx().interval;
   if (interval > 0) {
     if (plugin != NULL)
@@ -82,7 +84,7 @@ static void value_list_of(value_list_t *vl, const gen_ident_t *id,
   vl->values = value;
   vl->values_len = 1;
   vl->time = time != 0 ? time : cdtime();
-  vl->interval = interval != 0 ? interval : gen_dispatch_interval(id->plugin);
+  vl->interval = interval != 0 ? interval : interval_of(id->plugin);
   if (id->host != NULL && id->host[0] != '\0')
     gen_sanitize_name(id->host, vl->host, sizeof(vl->host));
   sstrncpy(vl->plugin, id->plugin, sizeof(vl->plugin));
