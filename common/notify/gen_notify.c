@@ -415,18 +415,27 @@ int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
   return 0;
 }
 
+/* The topic families (GEN_NOTIFY_FAMILY_*), one a row: the type instance
+ * of their notify_family_messages and the topics they count. */
+static const struct {
+  const char *name, *prefix, *suffix;
+} families[GEN_NOTIFY_FAMILIES] = {
+    [GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS] = {"queue_observations",
+                                              "v2.analytics.queues.",
+                                              ".observations"},
+    [GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS] = {"queue_conversations",
+                                               "v2.routing.queues.",
+                                               ".conversations"},
+    [GEN_NOTIFY_FAMILY_USER_ACTIVITY] = {"user_activity", "v2.users.",
+                                         ".activity"},
+    [GEN_NOTIFY_FAMILY_FLOW_METRICS] = {"flow_metrics", "v2.analytics.flow.",
+                                        ".metrics"},
+    [GEN_NOTIFY_FAMILY_OTHER] = {"other", NULL, NULL},
+    [GEN_NOTIFY_FAMILY_SYSTEM] = {"system", NULL, NULL},
+};
+
 /* The family a topic counts in (GEN_NOTIFY_FAMILY_*). */
 static int family_of(const char *topic) {
-  static const struct {
-    const char *prefix, *suffix;
-  } families[] = {
-      [GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS] = {"v2.analytics.queues.",
-                                                ".observations"},
-      [GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS] = {"v2.routing.queues.",
-                                                 ".conversations"},
-      [GEN_NOTIFY_FAMILY_USER_ACTIVITY] = {"v2.users.", ".activity"},
-      [GEN_NOTIFY_FAMILY_FLOW_METRICS] = {"v2.analytics.flow.", ".metrics"},
-  };
   size_t len = strlen(topic);
   for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++) {
     size_t p = strlen(families[f].prefix), q = strlen(families[f].suffix);
@@ -1479,23 +1488,13 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_topics", "own", false, (double)mine},
       {"notify_topics", "pending", false, (double)atomic_load(&n->pending)},
       {"notify_sockets", NULL, false, (double)atomic_load(&st->sockets_open)},
-      {"notify_family_messages", "queue_observations", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS])},
-      {"notify_family_messages", "queue_conversations", true,
-       (double)atomic_load(
-           &hub->family[GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS])},
-      {"notify_family_messages", "user_activity", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_USER_ACTIVITY])},
-      {"notify_family_messages", "flow_metrics", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_FLOW_METRICS])},
-      {"notify_family_messages", "system", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM])},
-      {"notify_family_messages", "other", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_OTHER])},
   };
   for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++)
     gen_dispatch_self(host, plugin, self[i].type, self[i].type_instance,
                       self[i].derive, self[i].value);
+  for (int f = 0; f < GEN_NOTIFY_FAMILIES; f++)
+    gen_dispatch_self(host, plugin, "notify_family_messages", families[f].name,
+                      true, (double)atomic_load(&hub->family[f]));
   int64_t last = atomic_load(&st->last_message);
   if (last > 0) {
     gen_ident_t id = {.host = host,
