@@ -92,6 +92,21 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   return org;
 }
 
+/* The strings of an org a copy has its own copies of (the client secret
+ * apart: wiped, registered for redaction). */
+static const size_t org_strings[] = {
+    offsetof(gen_org_t, name),         offsetof(gen_org_t, region),
+    offsetof(gen_org_t, api_base_url), offsetof(gen_org_t, login_base_url),
+    offsetof(gen_org_t, client_id),    offsetof(gen_org_t, proxy),
+    offsetof(gen_org_t, ca_file),      offsetof(gen_org_t, ca_path),
+    offsetof(gen_org_t, client_cert),  offsetof(gen_org_t, client_key),
+    offsetof(gen_org_t, host),
+};
+
+static char **org_string(const gen_org_t *org, size_t i) {
+  return (char **)((char *)org + org_strings[i]);
+}
+
 void gen_org_free(gen_org_t *org) {
   if (org == NULL)
     return;
@@ -99,17 +114,8 @@ void gen_org_free(gen_org_t *org) {
     gen_redact_remove(org->client_secret);
     gen_free_secret(org->client_secret);
   }
-  free(org->name);
-  free(org->region);
-  free(org->api_base_url);
-  free(org->login_base_url);
-  free(org->client_id);
-  free(org->proxy);
-  free(org->ca_file);
-  free(org->ca_path);
-  free(org->client_cert);
-  free(org->client_key);
-  free(org->host);
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(org_strings); i++)
+    free(*org_string(org, i));
   gen_config_string_list_free(org->standby_etcd, org->standby_etcd_n);
   free(org->standby_name);
   free(org->standby_prefix);
@@ -120,38 +126,26 @@ void gen_org_free(gen_org_t *org) {
   free(org);
 }
 
-static int dup_field(char **to, const char *from) {
-  *to = from != NULL ? strdup(from) : NULL;
-  return from != NULL && *to == NULL ? -ENOMEM : 0;
-}
-
 gen_org_t *gen_org_copy(const gen_org_t *from) {
   gen_org_t *org = calloc(1, sizeof(*org));
   if (org == NULL)
     return NULL;
   *org = *from;
-  org->name = org->region = org->api_base_url = org->login_base_url = NULL;
-  org->client_id = org->client_secret = org->proxy = org->ca_file = NULL;
-  org->ca_path = org->client_cert = org->client_key = org->host = NULL;
+  org->client_secret = NULL;
   /* A copy (the hub's) never stands by: the election is the instance's. */
   org->standby_etcd = NULL, org->standby_etcd_n = 0;
   org->standby_name = org->standby_prefix = NULL;
   org->standby_ca = org->standby_cert = org->standby_key = NULL;
   /* A copy notifies on its own (the hub's client: the channels'). */
   org->notices = gen_notices_create();
-  int status = dup_field(&org->name, from->name) |
-               dup_field(&org->region, from->region) |
-               dup_field(&org->api_base_url, from->api_base_url) |
-               dup_field(&org->login_base_url, from->login_base_url) |
-               dup_field(&org->client_id, from->client_id) |
-               dup_field(&org->proxy, from->proxy) |
-               dup_field(&org->ca_file, from->ca_file) |
-               dup_field(&org->ca_path, from->ca_path) |
-               dup_field(&org->client_cert, from->client_cert) |
-               dup_field(&org->client_key, from->client_key) |
-               dup_field(&org->host, from->host);
-  if (org->notices == NULL)
-    status = -ENOMEM;
+  int status = org->notices == NULL ? -ENOMEM : 0;
+  /* Every one set, a copy or NULL, before any can fail. */
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(org_strings); i++) {
+    const char *s = *org_string(from, i);
+    *org_string(org, i) = s != NULL ? strdup(s) : NULL;
+    if (s != NULL && *org_string(org, i) == NULL)
+      status = -ENOMEM;
+  }
   if (status == 0 && from->client_secret != NULL) {
     /* Registered once more: gen_org_free() takes one registration off. */
     org->client_secret = gen_secure_strdup(from->client_secret);

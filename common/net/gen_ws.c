@@ -317,32 +317,31 @@ out:
 /* ---- libcurl transport ---------------------------------------------------
  */
 
-static ssize_t ws_curl_recv(void *io, uint8_t *buf, size_t len) {
-  ws_curl_t *c = io;
-  size_t n = 0;
-  if (len > SSIZE_MAX)
-    len = SSIZE_MAX;
-  CURLcode rc = curl_easy_recv(c->curl, buf, len, &n);
+/* What curl said of a receive or a send of n bytes: n (a receive's 0: the
+ * peer closed the connection; a send's: nothing went, try again). */
+static ssize_t ws_curl_result(ws_curl_t *c, CURLcode rc, size_t n, bool send) {
   if (rc == CURLE_OK)
-    return (ssize_t)n; /* 0: the peer closed the connection */
+    return n > 0 || !send ? (ssize_t)n : GEN_WS_ERR_AGAIN;
   if (rc == CURLE_AGAIN)
     return GEN_WS_ERR_AGAIN;
   c->last = rc;
   return GEN_WS_ERR_IO;
 }
 
+static ssize_t ws_curl_recv(void *io, uint8_t *buf, size_t len) {
+  ws_curl_t *c = io;
+  size_t n = 0;
+  CURLcode rc =
+      curl_easy_recv(c->curl, buf, len > SSIZE_MAX ? SSIZE_MAX : len, &n);
+  return ws_curl_result(c, rc, n, false);
+}
+
 static ssize_t ws_curl_send(void *io, const uint8_t *buf, size_t len) {
   ws_curl_t *c = io;
   size_t n = 0;
-  if (len > SSIZE_MAX)
-    len = SSIZE_MAX;
-  CURLcode rc = curl_easy_send(c->curl, buf, len, &n);
-  if (rc == CURLE_OK)
-    return n > 0 ? (ssize_t)n : GEN_WS_ERR_AGAIN;
-  if (rc == CURLE_AGAIN)
-    return GEN_WS_ERR_AGAIN;
-  c->last = rc;
-  return GEN_WS_ERR_IO;
+  CURLcode rc =
+      curl_easy_send(c->curl, buf, len > SSIZE_MAX ? SSIZE_MAX : len, &n);
+  return ws_curl_result(c, rc, n, true);
 }
 
 static int ws_curl_wait(void *io, int events, int timeout_ms) {

@@ -436,13 +436,9 @@ static const struct {
 
 /* The family a topic counts in (GEN_NOTIFY_FAMILY_*). */
 static int family_of(const char *topic) {
-  size_t len = strlen(topic);
-  for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++) {
-    size_t p = strlen(families[f].prefix), q = strlen(families[f].suffix);
-    if (len > p + q && strncasecmp(topic, families[f].prefix, p) == 0 &&
-        strcasecmp(topic + len - q, families[f].suffix) == 0)
+  for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++)
+    if (gen_notify_topic_has(topic, families[f].prefix, families[f].suffix))
       return f;
-  }
   return GEN_NOTIFY_FAMILY_OTHER;
 }
 
