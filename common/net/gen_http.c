@@ -350,28 +350,20 @@ static bool same_origin(const char *url, const char *base) {
   return strncasecmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
+/* The URL of target: a public one as it is (gen_url_allowed), one on the
+ * API or login origin as it is, a path after the API's base URL. */
 static int build_url(gen_http_t *http, const char *target, bool public_url,
                      char *url, size_t size) {
-  if (public_url) {
-    if (!gen_url_allowed(target) ||
-        snprintf(url, size, "%s", target) >= (int)size)
-      return GEN_HTTP_ERR_ARGUMENT;
-    return 0;
-  }
-  if (strncasecmp(target, "http://", 7) == 0 ||
-      strncasecmp(target, "https://", 8) == 0) {
-    if (!same_origin(target, http->org->api_base_url) &&
-        !same_origin(target, http->org->login_base_url))
-      return GEN_HTTP_ERR_ARGUMENT;
-    if (snprintf(url, size, "%s", target) >= (int)size)
-      return GEN_HTTP_ERR_ARGUMENT;
-    return 0;
-  }
-  if (target[0] != '/')
-    return GEN_HTTP_ERR_ARGUMENT;
-  if (snprintf(url, size, "%s%s", http->org->api_base_url, target) >= (int)size)
-    return GEN_HTTP_ERR_ARGUMENT;
-  return 0;
+  bool whole = strncasecmp(target, "http://", 7) == 0 ||
+               strncasecmp(target, "https://", 8) == 0;
+  bool refused = public_url ? !gen_url_allowed(target)
+                 : whole    ? !same_origin(target, http->org->api_base_url) &&
+                               !same_origin(target, http->org->login_base_url)
+                         : target[0] != '/';
+  const char *base = public_url || whole ? "" : http->org->api_base_url;
+  return refused || snprintf(url, size, "%s%s", base, target) >= (int)size
+             ? GEN_HTTP_ERR_ARGUMENT
+             : 0;
 }
 
 static double jitter(double seconds) {
@@ -395,34 +387,28 @@ static void wipe_headers(struct curl_slist *headers) {
 
 static struct curl_slist *build_headers(const char *authorization,
                                         const char *content_type) {
-  struct curl_slist *headers = NULL, *next;
-  char line[GEN_TOKEN_MAX + 64];
-  headers = curl_slist_append(NULL, "Accept: application/json");
-  if (headers == NULL)
-    return NULL;
-  if (content_type != NULL) {
-    snprintf(line, sizeof(line), "Content-Type: %s", content_type);
-    if ((next = curl_slist_append(headers, line)) == NULL)
-      goto fail;
+  char type[GEN_TOKEN_MAX + 64] = "", auth[GEN_TOKEN_MAX + 64] = "";
+  if (content_type != NULL)
+    snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+  if (authorization != NULL)
+    snprintf(auth, sizeof(auth), "Authorization: %s", authorization);
+  /* "Expect:": no "Expect: 100-continue" round trip for large POST
+   * bodies. */
+  const char *lines[] = {"Accept: application/json", type, "Expect:", auth};
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(lines); i++) {
+    /* (The first line is never empty: headers is a list after it.) */
+    struct curl_slist *next =
+        lines[i][0] != '\0' ? curl_slist_append(headers, lines[i]) : headers;
+    if (next == NULL) {
+      wipe_headers(headers);
+      headers = NULL;
+      break;
+    }
     headers = next;
   }
-  /* No "Expect: 100-continue" round trip for large POST bodies. */
-  if ((next = curl_slist_append(headers, "Expect:")) == NULL)
-    goto fail;
-  headers = next;
-  if (authorization != NULL) {
-    snprintf(line, sizeof(line), "Authorization: %s", authorization);
-    next = curl_slist_append(headers, line);
-    OPENSSL_cleanse(line, sizeof(line));
-    if (next == NULL)
-      goto fail;
-    headers = next;
-  }
+  OPENSSL_cleanse(auth, sizeof(auth));
   return headers;
-fail:
-  OPENSSL_cleanse(line, sizeof(line));
-  wipe_headers(headers);
-  return NULL;
 }
 
 static void record_ratelimit(gen_http_t *http,
