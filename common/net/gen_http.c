@@ -692,6 +692,13 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
   return status;
 }
 
+static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
+  for (size_t i = 0; i < n; i++)
+    if (seen[i] == h)
+      return true;
+  return false;
+}
+
 /* A listing answered pages of answered entities where asked were asked:
  * said once per listing and handle (a cap, not an error: the pages are
  * followed). */
@@ -700,9 +707,8 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
   uint64_t h = GEN_HASH_FNV1A64_INIT;
   for (const char *p = path; *p != '\0' && *p != '?'; p++)
     h = gen_hash_fnv1a64_byte(h, (unsigned char)*p);
-  for (size_t i = 0; i < http->n_short_pages; i++)
-    if (http->short_pages[i] == h)
-      return;
+  if (seen_before(http->short_pages, http->n_short_pages, h))
+    return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
   size_t len = strcspn(path, "?"); /* the listing, whatever its query */
@@ -740,13 +746,6 @@ static void page_error(gen_http_pager_t *p, int page, char *error,
   va_end(ap);
 }
 
-static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
-  for (size_t i = 0; i < n; i++)
-    if (seen[i] == h)
-      return true;
-  return false;
-}
-
 int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
                       size_t error_size) {
   char target[4096];
@@ -756,6 +755,7 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
   uint64_t *seen = NULL; /* the targets asked, against a looping nextUri */
   size_t n_seen = 0, cap_seen = 0;
   int status = 0;
+  json_object *doc = NULL; /* the last page's */
   p->status = 0;
   p->page = 0;
   p->items = 0;
@@ -794,13 +794,14 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     }
     seen[n_seen++] = h;
 
+    json_object_put(doc); /* the last page's, before the next is asked */
+    doc = NULL;
     gen_http_response_t resp;
     p->page = page;
     status = gen_http_request(
         http, p->body != NULL ? "POST" : "GET", target, p->body,
         &(gen_http_options_t){.answer = p->answer}, &resp);
     p->status = resp.status;
-    json_object *doc = NULL;
     if (status == 0)
       status =
           parse_json_body(http, &resp, &doc, resp.error, sizeof(resp.error));
@@ -814,7 +815,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     if (items == NULL) {
       page_error(p, page, error, error_size, "no \"%s\" array", array);
       gen_http_count_malformed(http);
-      json_object_put(doc);
       status = GEN_HTTP_ERR_JSON;
       break;
     }
@@ -829,10 +829,8 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     for (size_t i = 0; status == 0 && i < n; i++)
       status = p->each(json_object_array_get_idx(items, i), p->ud);
     p->items += n;
-    if (status != 0) {
-      json_object_put(doc);
+    if (status != 0)
       break;
-    }
     /* nextUri first (unless numbered), pageCount else, and for an answer
      * without either (the activity query) the owner's more(). An empty
      * page ends the walk. */
@@ -843,7 +841,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
       more = true;
       if (snprintf(target, sizeof(target), "%s", next) >= (int)sizeof(target)) {
         page_error(p, page + 1, error, error_size, "its link is too long");
-        json_object_put(doc);
         status = GEN_HTTP_ERR_JSON;
         break;
       }
@@ -852,7 +849,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     } else {
       more = numbered = p->more != NULL && p->more(p->ud);
     }
-    json_object_put(doc);
     if (!more || n == 0)
       break;
     if (numbered && size > 0)
@@ -862,6 +858,7 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
       snprintf(target, sizeof(target), "%s%spageNumber=%d", p->path, sep,
                page + 1);
   }
+  json_object_put(doc);
   free(seen);
   return status;
 }
