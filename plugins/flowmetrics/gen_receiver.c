@@ -619,43 +619,26 @@ static int read_pem(const char *path, char **out, bool secret, char *err,
  * and the key's lines stayed in a core. 0, or -EINVAL (no PEM block, a
  * character outside base64), -ENOMEM. Free *der with gen_free_secret. */
 static int pem_to_der(const char *pem, unsigned char **der, size_t *len) {
-  static const char digits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const char *begin = strstr(pem, "-----BEGIN ");
   const char *body = begin != NULL ? strchr(begin, '\n') : NULL;
   const char *end = body != NULL ? strstr(body, "-----END ") : NULL;
   if (end == NULL)
     return -EINVAL;
-  unsigned char *out = gen_secure_alloc((size_t)(end - body) / 4 * 3 + 4);
+  char *out = gen_secure_alloc((size_t)(end - body) + 1);
   if (out == NULL)
     return -ENOMEM;
-  uint32_t acc = 0;
-  int bits = 0, status = 0;
-  size_t n = 0;
-  for (const char *p = body; p < end && status == 0; p++) {
-    const char *d = *p != '\0' ? strchr(digits, *p) : NULL;
-    if (*p == '=')
-      break;
-    if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-      continue;
-    if (d == NULL) {
-      status = -EINVAL; /* an encrypted key's headers, or not base64 */
-      continue;
-    }
-    acc = (acc << 6) | (uint32_t)(d - digits);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (unsigned char)(acc >> bits);
-    }
+  size_t n = 0; /* the base64 without its line breaks, decoded in place */
+  for (const char *p = body; p < end; p++)
+    if (strchr(" \t\r\n", *p) == NULL)
+      out[n++] = *p;
+  /* an encrypted key's headers, or not base64: -1 */
+  ssize_t bytes = gen_base64_decode(out, n, out);
+  if (bytes <= 0) {
+    gen_free_secret(out);
+    return -EINVAL;
   }
-  acc = 0;
-  if (status != 0 || n == 0) {
-    gen_free_secret((char *)out);
-    return status != 0 ? status : -EINVAL;
-  }
-  *der = out;
-  *len = n;
+  *der = (unsigned char *)out;
+  *len = (size_t)bytes;
   return 0;
 }
 
