@@ -4,6 +4,7 @@
  */
 #include "gen_dispatch.h"
 
+#include "gen_hash.h"
 #include "gen_log.h"
 #include "gen_time.h"
 #include <math.h>
@@ -176,14 +177,10 @@ void gen_dispatch_budget_drop(const char *host, const char *plugin) {
 }
 
 static uint64_t series_hash(const value_list_t *vl) {
-  uint64_t h = UINT64_C(1469598103934665603);
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
   const char *parts[] = {vl->plugin_instance, vl->type, vl->type_instance};
-  for (size_t i = 0; i < 3; i++)
-    for (const char *c = parts[i];; c++) {
-      h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
-      if (*c == '\0')
-        break;
-    }
+  for (size_t i = 0; i < 3; i++) /* each with its NUL */
+    h = gen_hash_fnv1a64_bytes(h, parts[i], strlen(parts[i]) + 1);
   return h != 0 ? h : 1;
 }
 
