@@ -406,31 +406,16 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
 }
 
 static void count_answer(gen_receiver_t *rx, unsigned status) {
-  switch (status) {
-  case 405:
-    atomic_fetch_add(&rx->stats.bad_method, 1);
-    break;
-  case 401:
-    atomic_fetch_add(&rx->stats.unauthorized, 1);
-    break;
-  case 413:
-    atomic_fetch_add(&rx->stats.too_large, 1);
-    break;
-  case 429:
-    atomic_fetch_add(&rx->stats.queue_full, 1);
-    break;
-  case 503:
-    atomic_fetch_add(&rx->stats.unavailable, 1);
-    break;
-  case 507:
-    atomic_fetch_add(&rx->stats.not_stored, 1);
-    break;
-  default:
-    if (status >= 200 && status < 300)
-      atomic_fetch_add(&rx->stats.accepted, 1);
-    else
-      atomic_fetch_add(&rx->stats.bad_request, 1);
-  }
+  gen_receiver_stats_t *s = &rx->stats;
+  atomic_fetch_add(status == 405                   ? &s->bad_method
+                   : status == 401                 ? &s->unauthorized
+                   : status == 413                 ? &s->too_large
+                   : status == 429                 ? &s->queue_full
+                   : status == 503                 ? &s->unavailable
+                   : status == 507                 ? &s->not_stored
+                   : status >= 200 && status < 300 ? &s->accepted
+                                                   : &s->bad_request,
+                   1);
 }
 
 static enum MHD_Result decide(gen_receiver_t *rx, rx_request_t *req,
