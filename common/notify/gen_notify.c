@@ -1057,16 +1057,14 @@ static int channel_session(channel_t *ch) {
     drop_channel(ch);
     ch->revoked = false;
     ch->reconnect_asked = true;
-    if (gen_ws_is_open(ch->ws))
-      gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
-    return 0;
-  }
-  /* A normal close from the service ends the channel (expired, its token
-   * revoked, taken over): the next session makes a new one rather than a
-   * handshake that can only be refused. */
-  if (status == GEN_WS_ERR_CLOSED &&
-      gen_ws_close_code(ch->ws) == GEN_WS_CLOSE_NORMAL)
+    status = 0;
+  } else if (status == GEN_WS_ERR_CLOSED &&
+             gen_ws_close_code(ch->ws) == GEN_WS_CLOSE_NORMAL) {
+    /* A normal close from the service ends the channel (expired, its token
+     * revoked, taken over): the next session makes a new one rather than a
+     * handshake that can only be refused. */
     drop_channel(ch);
+  }
   if (gen_ws_is_open(ch->ws))
     gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
   return status;
@@ -1128,6 +1126,21 @@ gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
 
 /* ---- channels ------------------------------------------------------------ */
 
+static void channel_free(channel_t *ch) {
+  if (ch == NULL)
+    return;
+  atomic_store(&ch->stop, true);
+  if (ch->started)
+    pthread_join(ch->thread, NULL);
+  gen_ws_free(ch->ws);
+  gen_http_free(ch->http);
+  drop_channel(ch);
+  free(ch->subscribed);
+  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
+    owed_clear(ch, c);
+  free(ch);
+}
+
 static channel_t *channel_new(hub_t *hub, size_t index) {
   channel_t *ch = calloc(1, sizeof(*ch));
   if (ch == NULL)
@@ -1142,9 +1155,7 @@ static channel_t *channel_new(hub_t *hub, size_t index) {
                          &(gen_ws_callbacks_t){.on_message = on_ws_message}, ch,
                          hub->opt.max_message);
   if (ch->http == NULL || ch->ws == NULL) {
-    gen_http_free(ch->http);
-    gen_ws_free(ch->ws);
-    free(ch);
+    channel_free(ch);
     return NULL;
   }
   return ch;
@@ -1161,21 +1172,6 @@ static int channel_start(channel_t *ch) {
   }
   ch->started = true;
   return 0;
-}
-
-static void channel_free(channel_t *ch) {
-  if (ch == NULL)
-    return;
-  atomic_store(&ch->stop, true);
-  if (ch->started)
-    pthread_join(ch->thread, NULL);
-  gen_ws_free(ch->ws);
-  gen_http_free(ch->http);
-  drop_channel(ch);
-  free(ch->subscribed);
-  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
-    owed_clear(ch, c);
-  free(ch);
 }
 
 /* Gives every channel with topics a slot (and a thread once running) and
@@ -1213,11 +1209,8 @@ static void free_retired(channel_t **retired, size_t n) {
 static char *hub_key(const gen_org_t *org) {
   const char *login = org->login_base_url ? org->login_base_url : "";
   const char *id = org->client_id ? org->client_id : "";
-  size_t size = strlen(login) + strlen(id) + 2;
-  char *key = malloc(size);
-  if (key != NULL)
-    snprintf(key, size, "%s %s", login, id);
-  return key;
+  char *key;
+  return asprintf(&key, "%s %s", login, id) < 0 ? NULL : key;
 }
 
 static void hub_free(hub_t *hub) {
