@@ -734,55 +734,32 @@ const gen_config_table_t gen_org_keys = GEN_CONFIG_TABLE(org_defs);
 
 int gen_org_config_finish(gen_org_t *org) {
   const char *domain = gen_region_domain(org->region);
-  if (org->region != NULL &&
-      (org->api_base_url == NULL || org->login_base_url == NULL)) {
-    char url[256];
-    if (org->api_base_url == NULL) {
-      snprintf(url, sizeof(url), "https://api.%s", domain);
-      org->api_base_url = strdup(url);
-    }
-    if (org->login_base_url == NULL) {
-      snprintf(url, sizeof(url), "https://login.%s", domain);
-      org->login_base_url = strdup(url);
-    }
-  }
-  if (org->api_base_url != NULL && org->login_base_url == NULL) {
-    /* As the SDKs do: the login host is the API host with api. → login.
-     * Sized to fit: a fixed buffer cut a long URL into another one. */
-    const char *api = strstr(org->api_base_url, "//api.");
-    if (api != NULL) {
-      size_t size = strlen(org->api_base_url) + 3; /* "login" - "api" + NUL */
-      char *url = malloc(size);
-      if (url != NULL)
-        snprintf(url, size, "%.*s//login.%s", (int)(api - org->api_base_url),
-                 org->api_base_url, api + 6);
-      org->login_base_url = url;
-    }
-  }
-  if (org->api_base_url == NULL || org->login_base_url == NULL) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "give Region, or ApiBaseURL and "
-                "LoginBaseURL");
-    return -EINVAL;
-  }
-  if (org->client_id == NULL) {
-    gen_org_log(org, NULL, LOG_ERR, "ClientId is required");
-    return -EINVAL;
-  }
-  if (org->client_secret == NULL) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "a client secret is required: give "
-                "ClientSecretFile (recommended), ClientSecretEnv or "
-                "ClientSecret");
-    return -EINVAL;
-  }
-  if ((org->client_cert == NULL) != (org->client_key == NULL)) {
-    gen_org_log(org, NULL, LOG_ERR, "ClientCert and ClientKey go together");
-    return -EINVAL;
-  }
-  if ((org->standby_cert == NULL) != (org->standby_key == NULL)) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "StandbyClientCert and StandbyClientKey go together");
+  if (org->region != NULL && org->api_base_url == NULL &&
+      asprintf(&org->api_base_url, "https://api.%s", domain) < 0)
+    org->api_base_url = NULL;
+  if (org->region != NULL && org->login_base_url == NULL &&
+      asprintf(&org->login_base_url, "https://login.%s", domain) < 0)
+    org->login_base_url = NULL;
+  /* As the SDKs do: the login host is the API host with api. → login. */
+  const char *api =
+      org->api_base_url != NULL ? strstr(org->api_base_url, "//api.") : NULL;
+  if (api != NULL && org->login_base_url == NULL &&
+      asprintf(&org->login_base_url, "%.*s//login.%s",
+               (int)(api - org->api_base_url), org->api_base_url, api + 6) < 0)
+    org->login_base_url = NULL;
+  const char *why = org->api_base_url == NULL || org->login_base_url == NULL
+                        ? "give Region, or ApiBaseURL and LoginBaseURL"
+                    : org->client_id == NULL ? "ClientId is required"
+                    : org->client_secret == NULL
+                        ? "a client secret is required: give ClientSecretFile "
+                          "(recommended), ClientSecretEnv or ClientSecret"
+                    : (org->client_cert == NULL) != (org->client_key == NULL)
+                        ? "ClientCert and ClientKey go together"
+                    : (org->standby_cert == NULL) != (org->standby_key == NULL)
+                        ? "StandbyClientCert and StandbyClientKey go together"
+                        : NULL;
+  if (why != NULL) {
+    gen_org_log(org, NULL, LOG_ERR, "%s", why);
     return -EINVAL;
   }
   return 0;
