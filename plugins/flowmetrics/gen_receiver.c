@@ -64,8 +64,8 @@ typedef struct {
 } rx_request_t;
 
 struct gen_receiver_s {
-  gen_receiver_options_t opt;
-  char *address, *port, *secret, *secret_header;
+  gen_receiver_options_t opt; /* its strings are read at the start only */
+  char *address, *port, *secret, *secret_header; /* the copies kept */
   unsigned char secret_digest[32];
   char *cert_pem, *key_pem; /* the key's wiped once it is imported */
   gnutls_pcert_st chain[GEN_RX_CHAIN_MAX];
@@ -745,10 +745,6 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
     free_receiver(rx);
     return NULL;
   }
-  rx->opt.address = rx->address;
-  rx->opt.port = rx->port;
-  rx->opt.secret = rx->secret;
-  rx->opt.secret_header = rx->secret_header;
   digest(rx->secret, strlen(rx->secret), rx->secret_digest);
 
   bool tls = options->cert_file != NULL && options->key_file != NULL;
