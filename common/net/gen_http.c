@@ -209,17 +209,12 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
   http->stats = stats;
   if (tokens != NULL)
     http->tokens = *tokens;
-  http->curl = curl_easy_init();
-  if (http->curl == NULL) {
-    free(http);
-    return NULL;
-  }
-  CURL *c = http->curl;
+  CURL *c = http->curl = curl_easy_init();
   char err[CURL_ERROR_SIZE];
-  if (gen_curl_policy(c, org, err, sizeof(err)) != 0) {
-    gen_org_log(org, NULL, LOG_ERR, "setting up libcurl failed: %s", err);
-    curl_easy_cleanup(c);
-    free(http);
+  if (c == NULL || gen_curl_policy(c, org, err, sizeof(err)) != 0) {
+    if (c != NULL)
+      gen_org_log(org, NULL, LOG_ERR, "setting up libcurl failed: %s", err);
+    gen_http_free(http);
     return NULL;
   }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->curl_error);
@@ -366,7 +361,7 @@ static int build_url(gen_http_t *http, const char *target, bool public_url,
              : 0;
 }
 
-static double jitter(double seconds) {
+double gen_http_jitter(double seconds) {
   unsigned char r[2];
   if (RAND_bytes(r, sizeof(r)) != 1)
     return seconds;
@@ -376,7 +371,7 @@ static double jitter(double seconds) {
 
 static double backoff_seconds(int retry) {
   double s = GEN_HTTP_BACKOFF_BASE * pow(2.0, retry);
-  return jitter(s > GEN_HTTP_BACKOFF_MAX ? GEN_HTTP_BACKOFF_MAX : s);
+  return gen_http_jitter(s > GEN_HTTP_BACKOFF_MAX ? GEN_HTTP_BACKOFF_MAX : s);
 }
 
 static void wipe_headers(struct curl_slist *headers) {

@@ -148,6 +148,10 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
  * handle's malformed self-metric, as the JSON shortcuts count theirs. */
 void gen_http_count_malformed(gen_http_t *http);
 
+/* seconds, ±20 % at random: the retries' waits, and the notification
+ * channels' reconnects (so that many do not come at once). */
+double gen_http_jitter(double seconds);
+
 /* JSON shortcuts: *out is a new reference on success. error (may be NULL)
  * receives the one-line failure description. */
 int gen_http_get_json(gen_http_t *http, const char *path,

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
@@ -146,12 +145,6 @@ static const char *plugin_of(const channel_t *ch) {
 
 static const gen_org_t *org_of(const channel_t *ch) {
   return ch->owner->client->org;
-}
-
-static double jittered(double seconds) {
-  unsigned char r[2] = {0x80, 0};
-  RAND_bytes(r, sizeof(r));
-  return seconds * (0.8 + 0.4 * (((r[0] << 8) | r[1]) / 65535.0));
 }
 
 /* Sleeps up to seconds, waking early when the channel is told to stop. */
@@ -625,23 +618,18 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
 
 /* ---- subscription -------------------------------------------------------- */
 
-/* True when topic is in the sorted-free list (small sets: linear). */
-static bool listed(char *const *list, size_t n, const char *topic) {
-  for (size_t i = 0; i < n; i++)
-    if (strcasecmp(list[i], topic) == 0)
-      return true;
-  return false;
-}
-
-/* Keeps in own only the topics also in gained (own is one allocation, as
- * gen_hub_consumer_topics makes it: the rest are only left out). */
+/* Keeps in own only the topics also in gained, an unsorted list (small
+ * sets: looked through). own is one allocation, as
+ * gen_hub_consumer_topics makes it: the rest are only left out. */
 static size_t keep_gained(char **own, size_t n, char *const *gained,
                           size_t n_gained) {
   size_t kept = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (listed(gained, n_gained, own[i]))
-      own[kept++] = own[i];
-  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n_gained; j++)
+      if (strcasecmp(gained[j], own[i]) == 0) {
+        own[kept++] = own[i];
+        break;
+      }
   return kept;
 }
 
@@ -1095,7 +1083,7 @@ static void *channel_main(void *arg) {
     backoff = backoff == 0 ? BACKOFF_FIRST : backoff * BACKOFF_FACTOR;
     if (backoff > BACKOFF_MAX)
       backoff = BACKOFF_MAX;
-    sleep_unless_stopped(ch, jittered(backoff));
+    sleep_unless_stopped(ch, gen_http_jitter(backoff));
   }
   return NULL;
 }

@@ -7,19 +7,7 @@
 #include <stdio.h>
 
 void gen_stats_init(gen_stats_t *stats) {
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++)
-    atomic_init(&stats->requests[i], 0);
-  atomic_init(&stats->retries, 0);
-  atomic_init(&stats->rate_limited, 0);
-  atomic_init(&stats->token_refreshes, 0);
-  atomic_init(&stats->token_failures, 0);
-  atomic_init(&stats->bytes_received, 0);
-  atomic_init(&stats->bytes_sent, 0);
-  atomic_init(&stats->malformed, 0);
-  atomic_init(&stats->too_large, 0);
-  atomic_init(&stats->ratelimit_count, 0);
-  atomic_init(&stats->ratelimit_allowed, 0);
-  stats->also = NULL;
+  *stats = (gen_stats_t){0}; /* every counter 0, no hub's share */
 }
 
 /* A counter with the hub's share added. */
