@@ -114,17 +114,15 @@ bool gen_missing_permission(const char *err, char *perm, size_t size) {
   /* The messages of both codes end with the list (public record: the
    * gcloudcx client's errors.go): "…permission(s): %s" and "…assigned:
    * %s". */
-  const char *at = strstr(err, "permission(s): ");
-  size_t skip = strlen("permission(s): ");
-  if (at == NULL) {
-    at = strstr(err, "assigned: ");
-    skip = strlen("assigned: ");
-  }
+  static const char *const before[] = {"permission(s): ", "assigned: "};
+  const char *at = NULL;
+  for (size_t i = 0; at == NULL && i < STATIC_ARRAY_SIZE(before); i++)
+    if ((at = strstr(err, before[i])) != NULL)
+      at += strlen(before[i]);
   if (at == NULL) {
     sstrncpy(perm, "unnamed", size);
     return true;
   }
-  at += skip;
   /* Up to the " (contextId …)" gen_http appends; a list keeps its commas. */
   const char *end = strstr(at, " (");
   size_t n = end != NULL ? (size_t)(end - at) : strcspn(at, "\n");

@@ -160,36 +160,27 @@ static const char *header_value(const char *line, size_t len, const char *name,
   return buf;
 }
 
-static bool parse_int64(const char *s, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0')
-    return false;
-  *out = v;
-  return true;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
   gen_http_t *http = ud;
   gen_http_response_t *resp = http->current;
   size_t n = size * nmemb;
-  char value[128];
-  int64_t v;
-  if (header_value(data, n, "inin-ratelimit-count", value, sizeof(value)) &&
-      parse_int64(value, &v))
-    resp->rl_count = v;
-  else if (header_value(data, n, "inin-ratelimit-allowed", value,
-                        sizeof(value)) &&
-           parse_int64(value, &v))
-    resp->rl_allowed = v;
-  else if (header_value(data, n, "inin-ratelimit-reset", value,
-                        sizeof(value)) &&
-           parse_int64(value, &v))
-    resp->rl_reset = v;
-  else if (header_value(data, n, "Retry-After", value, sizeof(value))) {
+  char value[128], *end;
+  struct {
+    const char *name;
+    int64_t *to;
+  } numbers[] = {{"inin-ratelimit-count", &resp->rl_count},
+                 {"inin-ratelimit-allowed", &resp->rl_allowed},
+                 {"inin-ratelimit-reset", &resp->rl_reset}};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(numbers); i++)
+    if (header_value(data, n, numbers[i].name, value, sizeof(value))) {
+      errno = 0;
+      long long v = strtoll(value, &end, 10);
+      if (errno == 0 && end != value && *end == '\0')
+        *numbers[i].to = v;
+      return n;
+    }
+  if (header_value(data, n, "Retry-After", value, sizeof(value))) {
     /* Seconds; an HTTP date is not used by the platform. */
-    char *end;
     double d = strtod(value, &end);
     if (end != value && *end == '\0' && isfinite(d) && d >= 0)
       resp->retry_after = d;

@@ -800,16 +800,12 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   pthread_rwlock_unlock(&hub->lock);
   if (topics == NULL && size > 0)
     return -ENOMEM;
-  int status = 0;
   uint64_t gained = 0;
   /* Points into topics. */
   char **gained_topics = calloc(count ? count : 1, sizeof(*gained_topics));
   size_t n_gained = 0;
-  if (gained_topics == NULL) {
-    free(topics);
-    return -ENOMEM;
-  }
-  if (renew || ch->subscribed_generation != generation) {
+  int status = gained_topics == NULL ? -ENOMEM : 0;
+  if (status == 0 && (renew || ch->subscribed_generation != generation)) {
     status = subscribe(ch, topics, count);
     uint64_t *hashes = NULL;
     if (status == 0 &&
@@ -832,12 +828,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       ch->subscribed_generation = generation;
     }
   }
-  if (status != 0) {
-    free(gained_topics);
-    free(topics);
-    return status;
-  }
-  pthread_rwlock_rdlock(&hub->lock);
+  pthread_rwlock_rdlock(&hub->lock); /* (none baselined after a failure) */
   uint64_t mask =
       baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
   for (int c = 0; status == 0 && mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
