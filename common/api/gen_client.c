@@ -196,11 +196,8 @@ void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
   char token[GEN_TOKEN_MAX];
   int status = gen_auth_token(client->auth, token, sizeof(token), NULL);
   OPENSSL_cleanse(token, sizeof(token));
-  gen_ident_t up = {.host = gen_client_host(client),
-                    .plugin = plugin,
-                    .plugin_instance = "self",
-                    .type = "api_up"};
-  gen_dispatch_gauge(&up, status == 0 ? 1 : 0, 0, 0);
+  gen_dispatch_self(gen_client_host(client), plugin, "api_up", NULL, false,
+                    status == 0 ? 1 : 0);
   gen_stats_dispatch(&client->stats, gen_client_host(client), plugin);
   gen_dispatch_budget_stats(gen_client_host(client), plugin);
   /* Held notifications leave at a read once the limits allow. */

@@ -1464,12 +1464,7 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
     gen_dispatch_self(host, plugin, "notify_family_messages", families[f].name,
                       true, (double)atomic_load(&hub->family[f]));
   int64_t last = atomic_load(&st->last_message);
-  if (last > 0) {
-    gen_ident_t id = {.host = host,
-                      .plugin = plugin,
-                      .plugin_instance = "self",
-                      .type = "notify_silence"};
-    gen_dispatch_gauge(&id, CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last), 0,
-                       0);
-  }
+  if (last > 0)
+    gen_dispatch_self(host, plugin, "notify_silence", NULL, false,
+                      CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last));
 }

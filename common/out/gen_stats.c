@@ -40,10 +40,8 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
     uint64_t n = SUM(stats, requests[i]);
     if (n == 0)
       continue;
-    char status[24];
-    if (i == GEN_STATS_TRANSPORT_ERROR)
-      snprintf(status, sizeof(status), "transport_error");
-    else
+    char status[24] = "transport_error";
+    if (i != GEN_STATS_TRANSPORT_ERROR)
       snprintf(status, sizeof(status), "%zu", i);
     derive(host, plugin, "api_requests", status, n);
   }
@@ -59,10 +57,7 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
   if (allowed > 0) {
     int64_t used = atomic_load(&stats->ratelimit_count);
     double headroom = (double)(allowed - used) / (double)allowed;
-    gen_ident_t id = {.host = host,
-                      .plugin = plugin,
-                      .plugin_instance = "self",
-                      .type = "api_ratelimit_headroom"};
-    gen_dispatch_gauge(&id, headroom < 0 ? 0 : headroom, 0, 0);
+    gen_dispatch_self(host, plugin, "api_ratelimit_headroom", NULL, false,
+                      headroom < 0 ? 0 : headroom);
   }
 }
