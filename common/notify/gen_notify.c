@@ -1273,26 +1273,19 @@ static void hub_unlink(hub_t *hub) {
 gen_notify_t *gen_notify_create(gen_client_t *client,
                                 const gen_notify_callbacks_t *cb, void *ud,
                                 const gen_notify_options_t *options) {
+  /* What options leaves 0 (or all of it, NULL) is the default. */
+  const gen_notify_options_t *o =
+      options != NULL ? options : &(gen_notify_options_t){0};
+  size_t per = o->topics_per_channel;
   gen_notify_options_t opt = {
-      .ping_after = TIME_T_TO_CDTIME_T(35),
-      .dead_after = TIME_T_TO_CDTIME_T(75),
-      .renew_ahead = TIME_T_TO_CDTIME_T(3600),
-      .topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL,
-      .max_message = 1024 * 1024,
+      .ping_after = o->ping_after ? o->ping_after : TIME_T_TO_CDTIME_T(35),
+      .dead_after = o->dead_after ? o->dead_after : TIME_T_TO_CDTIME_T(75),
+      .renew_ahead = o->renew_ahead ? o->renew_ahead : TIME_T_TO_CDTIME_T(3600),
+      .topics_per_channel = per && per <= GEN_NOTIFY_TOPICS_PER_CHANNEL
+                                ? per
+                                : GEN_NOTIFY_TOPICS_PER_CHANNEL,
+      .max_message = o->max_message ? o->max_message : 1024 * 1024,
   };
-  if (options != NULL) {
-    if (options->ping_after)
-      opt.ping_after = options->ping_after;
-    if (options->dead_after)
-      opt.dead_after = options->dead_after;
-    if (options->renew_ahead)
-      opt.renew_ahead = options->renew_ahead;
-    if (options->topics_per_channel &&
-        options->topics_per_channel <= GEN_NOTIFY_TOPICS_PER_CHANNEL)
-      opt.topics_per_channel = options->topics_per_channel;
-    if (options->max_message)
-      opt.max_message = options->max_message;
-  }
   gen_notify_t *n = calloc(1, sizeof(*n));
   if (n == NULL)
     return NULL;
