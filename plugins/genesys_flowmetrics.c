@@ -383,37 +383,35 @@ static int gf_refresh_entities(gf_instance_t *inst) {
 
 /* ---- read ---------------------------------------------------------------- */
 
-static void gf_put_self(const gf_instance_t *inst, const char *type,
-                        const char *type_instance, bool derive, double value) {
-  gen_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, type,
-                    type_instance, derive, value);
-}
-
 static void gf_dispatch_self(gf_instance_t *inst) {
-  gf_put_self(inst, "flow_records", NULL, true,
-              (double)atomic_load(&inst->flow_records));
-  gf_put_self(inst, "attribute_events", "conversation", true,
-              (double)atomic_load(&inst->conversation_events));
+  const char *host = gen_client_host(inst->client);
   gen_eventbridge_stats_t *eb = gen_eventbridge_stats(inst->events);
-  gf_put_self(inst, "attribute_events", "eventbridge", true,
-              (double)atomic_load(&eb->events));
-  gf_put_self(inst, "duplicates_dropped", NULL, true,
-              (double)atomic_load(&eb->duplicates));
-  gen_attr_dispatch_stats(inst->ledger, gen_client_host(inst->client),
-                          PLUGIN_NAME);
-  gf_put_self(inst, "flows", NULL, false, (double)inst->lists.flows.count);
+  struct {
+    const char *type, *type_instance;
+    bool derive;
+    double value;
+  } self[] = {
+      {"flow_records", NULL, true, (double)atomic_load(&inst->flow_records)},
+      {"attribute_events", "conversation", true,
+       (double)atomic_load(&inst->conversation_events)},
+      {"attribute_events", "eventbridge", true,
+       (double)atomic_load(&eb->events)},
+      {"duplicates_dropped", NULL, true, (double)atomic_load(&eb->duplicates)},
+      {"flows", NULL, false, (double)inst->lists.flows.count},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++)
+    gen_dispatch_self(host, PLUGIN_NAME, self[i].type, self[i].type_instance,
+                      self[i].derive, self[i].value);
+  gen_attr_dispatch_stats(inst->ledger, host, PLUGIN_NAME);
   if (inst->config.agg.aggregates || inst->config.act.on ||
       inst->config.agg.active_flows) {
     gen_interval_stats_t st = {0};
     gen_families_stats(&inst->families, &st);
-    gen_agg_dispatch_self(gen_client_host(inst->client), PLUGIN_NAME, &st,
-                          inst->families.counts.queries,
+    gen_agg_dispatch_self(host, PLUGIN_NAME, &st, inst->families.counts.queries,
                           inst->families.counts.failures);
   }
-  gen_receiver_dispatch_stats(inst->receiver, gen_client_host(inst->client),
-                              PLUGIN_NAME);
-  gen_notify_dispatch_stats(inst->notify, gen_client_host(inst->client),
-                            PLUGIN_NAME);
+  gen_receiver_dispatch_stats(inst->receiver, host, PLUGIN_NAME);
+  gen_notify_dispatch_stats(inst->notify, host, PLUGIN_NAME);
   gen_client_dispatch_health(inst->client, PLUGIN_NAME);
 }
 

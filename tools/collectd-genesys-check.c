@@ -14,6 +14,7 @@
 #include "check.h"
 
 #include "ga_history.h"
+#include "gen_buf.h"
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -129,33 +130,25 @@ static bool cfg_values(cfg_t *c, oconfig_item_t *it, bool header) {
     }
     oconfig_value_t v = {0};
     if (ch == '"') {
-      size_t cap = 64, len = 0;
-      char *out = malloc(cap);
+      gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
+      int rc = gen_buf_add(&out, "", 0); /* "" is a string too */
       c->i++;
-      while (out != NULL && c->i < c->n && c->s[c->i] != '"' &&
+      while (rc == 0 && c->i < c->n && c->s[c->i] != '"' &&
              c->s[c->i] != '\n') {
         char x = c->s[c->i++];
         if (x == '\\' && c->i < c->n)
           x = c->s[c->i++];
-        if (len + 2 > cap) {
-          char *bigger = realloc(out, cap *= 2);
-          if (bigger == NULL)
-            free(out);
-          out = bigger;
-        }
-        if (out != NULL)
-          out[len++] = x;
+        rc = gen_buf_add(&out, &x, 1);
       }
-      if (out == NULL)
+      v.type = OCONFIG_TYPE_STRING;
+      v.value.string = gen_buf_steal(&out);
+      if (rc != 0 || v.value.string == NULL)
         return cfg_error(c, "out of memory");
       if (c->i >= c->n || c->s[c->i] != '"') {
-        free(out);
+        free(v.value.string);
         return cfg_error(c, "a string without its closing quote");
       }
       c->i++;
-      out[len] = '\0';
-      v.type = OCONFIG_TYPE_STRING;
-      v.value.string = out;
     } else if (word_char(ch)) {
       size_t start = c->i;
       while (c->i < c->n && word_char(c->s[c->i]))
@@ -297,51 +290,36 @@ static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
     return false;
   }
   /* Opened without waiting (a FIFO's open waits for a writer, its read
-   * for ever) and read only when it is a regular file. */
+   * for ever) and read only when it is a regular file (which O_NONBLOCK
+   * does not concern). */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    snprintf(config_error, sizeof(config_error), "%s: %s", path,
-             strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return false;
+  int e = fd < 0 || fstat(fd, &st) != 0 ? errno : 0;
+  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
+  if (e == 0 && S_ISREG(st.st_mode)) {
+    char buf[8192];
+    ssize_t n;
+    while (e == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+      e = -gen_buf_add(&text, buf, (size_t)n);
   }
-  if (!S_ISREG(st.st_mode)) {
-    snprintf(config_error, sizeof(config_error),
-             "%s: not a regular file (%s): a configuration is read from a "
-             "file",
-             path, file_kind(st.st_mode));
+  if (fd >= 0)
     close(fd);
+  if (e != 0 || !S_ISREG(st.st_mode)) {
+    if (e != 0)
+      snprintf(config_error, sizeof(config_error), "%s: %s", path, strerror(e));
+    else
+      snprintf(config_error, sizeof(config_error),
+               "%s: not a regular file (%s): a configuration is read from a "
+               "file",
+               path, file_kind(st.st_mode));
+    gen_buf_free(&text);
     return false;
   }
-  FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0
-                ? fdopen(fd, "r")
-                : NULL;
-  if (f == NULL) {
-    snprintf(config_error, sizeof(config_error), "%s: %s", path,
-             strerror(errno));
-    close(fd);
-    return false;
-  }
-  char *text = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  char buf[8192];
-  size_t n;
-  while (mem != NULL && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-    fwrite(buf, 1, n, mem);
-  fclose(f);
-  if (mem == NULL || fclose(mem) != 0) {
-    free(text);
-    snprintf(config_error, sizeof(config_error), "%s: out of memory", path);
-    return false;
-  }
-  cfg_t c = {.path = path, .s = text, .n = len, .line = 1};
+  cfg_t c = {.path = path, .s = gen_buf_str(&text), .n = text.len, .line = 1};
   bool ok = cfg_block(&c, into, NULL, depth);
   if (!ok && config_error[0] == '\0')
     snprintf(config_error, sizeof(config_error), "%s", c.err);
-  free(text);
+  gen_buf_free(&text);
   return ok;
 }
 
@@ -405,6 +383,13 @@ static int probe_get(gen_client_t *client, const char *path, char *err,
   return status;
 }
 
+/* One GET, reported as family. */
+static void check_get(gen_client_t *client, const char *name,
+                      const char *family, const char *path) {
+  char err[1024] = "";
+  report(name, family, probe_get(client, path, err, sizeof(err)), err);
+}
+
 /* A small aggregates or observations query: the last hour, one entity. */
 static int probe_post(gen_client_t *client, const char *path,
                       const char *dimension, const char *id, bool aggregate,
@@ -449,37 +434,36 @@ static int first_id(gen_client_t *client, const char *path, char *id,
   return status;
 }
 
+/* A listing's first entity, then the GET of path with its id appended (none
+ * when the listing is empty), reported as family. */
+static void check_first(gen_client_t *client, const char *name,
+                        const char *family, const char *listing,
+                        const char *path) {
+  char err[1024] = "", id[128], url[256];
+  int status = first_id(client, listing, id, sizeof(id), err, sizeof(err));
+  if (status == 0 && strcmp(id, "none") != 0) {
+    snprintf(url, sizeof(url), "%s%s", path, id);
+    status = probe_get(client, url, err, sizeof(err));
+  }
+  report(name, family, status, err);
+}
+
 /* genesys_platform: the listings, one metrics request each, and the status
  * page (no token), as the plugin asks. */
 static void check_platform(gen_client_t *client, const char *name,
                            const gp_config_t *c) {
-  char err[1024] = "", id[128], path[256];
-  int status;
-  if (c->edges) {
-    status = first_id(client, "/api/v2/telephony/providers/edges?pageSize=1",
-                      id, sizeof(id), err, sizeof(err));
-    if (status == 0 && strcmp(id, "none") != 0) {
-      snprintf(path, sizeof(path),
-               "/api/v2/telephony/providers/edges/metrics?edgeIds=%s", id);
-      status = probe_get(client, path, err, sizeof(err));
-    }
-    report(name, "edges", status, err);
-  }
-  if (c->trunks) {
-    status =
-        first_id(client, "/api/v2/telephony/providers/edges/trunks?pageSize=1",
-                 id, sizeof(id), err, sizeof(err));
-    if (status == 0 && strcmp(id, "none") != 0) {
-      snprintf(path, sizeof(path),
-               "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=%s",
-               id);
-      status = probe_get(client, path, err, sizeof(err));
-    }
-    report(name, "trunks", status, err);
-  }
+  if (c->edges)
+    check_first(client, name, "edges",
+                "/api/v2/telephony/providers/edges?pageSize=1",
+                "/api/v2/telephony/providers/edges/metrics?edgeIds=");
+  if (c->trunks)
+    check_first(client, name, "trunks",
+                "/api/v2/telephony/providers/edges/trunks?pageSize=1",
+                "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=");
   if (c->status_page) {
+    char err[1024] = "";
     json_object *doc = NULL;
-    status =
+    int status =
         gen_http_get_public_json(client->http, c->status_url, 0,
                                  GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
     if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
@@ -533,12 +517,10 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
     status = first_id(client, "/api/v2/flows?pageSize=1", id, sizeof(id), err,
                       sizeof(err));
     report(name, "flow list", status, err);
-    status = probe_get(client, "/api/v2/flows/outcomes?pageSize=1", err,
-                       sizeof(err));
-    report(name, "flow outcome names", status, err);
-    status = probe_get(client, "/api/v2/flows/milestones?pageSize=1", err,
-                       sizeof(err));
-    report(name, "flow milestone names", status, err);
+    check_get(client, name, "flow outcome names",
+              "/api/v2/flows/outcomes?pageSize=1");
+    check_get(client, name, "flow milestone names",
+              "/api/v2/flows/milestones?pageSize=1");
     if (gf->agg.aggregates) {
       status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
                           "flowId", id, true, "nFlow", err, sizeof(err));
@@ -550,9 +532,8 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
       report(name, "active flows", status, err);
     }
     if (gf->attributes_from_queues) {
-      status = probe_get(client, "/api/v2/routing/queues?pageSize=1", err,
-                         sizeof(err));
-      report(name, "metric attributes from queues", status, err);
+      check_get(client, name, "metric attributes from queues",
+                "/api/v2/routing/queues?pageSize=1");
     }
   } else {
     status = first_id(client, "/api/v2/routing/queues?pageSize=1", id,
@@ -562,17 +543,15 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
       status = probe_post(client, "/api/v2/analytics/queues/observations/query",
                           "queueId", id, false, "oWaiting", err, sizeof(err));
       report(name, "live queue values", status, err);
-      status = probe_get(client, "/api/v2/presence/definitions?pageSize=1", err,
-                         sizeof(err));
-      report(name, "presence names", status, err);
+      check_get(client, name, "presence names",
+                "/api/v2/presence/definitions?pageSize=1");
       if (((const gr_config_t *)c)->ewt.on && id[0] != '\0') {
         /* routing:queue:view; the first queue's voice estimate. */
         char path[256];
         snprintf(path, sizeof(path),
                  "/api/v2/routing/queues/%s/mediatypes/call/estimatedwaittime",
                  id);
-        status = probe_get(client, path, err, sizeof(err));
-        report(name, "estimated wait time", status, err);
+        check_get(client, name, "estimated wait time", path);
       }
       const gen_agent_groups_config_t *groups =
           &((const gr_config_t *)c)->groups;
@@ -589,14 +568,11 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
         report(name, "agent states by group", status, err);
       }
       if (by_team) { /* groups:team:view */
-        status =
-            probe_get(client, "/api/v2/teams?pageSize=1", err, sizeof(err));
-        report(name, "team list", status, err);
+        check_get(client, name, "team list", "/api/v2/teams?pageSize=1");
       }
       if (((const gr_config_t *)c)->campaigns.on) { /* outbound:campaign:view */
-        status = probe_get(client, "/api/v2/outbound/campaigns?pageSize=1", err,
-                           sizeof(err));
-        report(name, "outbound campaigns", status, err);
+        check_get(client, name, "outbound campaigns",
+                  "/api/v2/outbound/campaigns?pageSize=1");
       }
       if (((const gr_config_t *)c)->adherence.on) {
         /* wfm:realtimeAdherence:view: the first unit's agents */
@@ -628,9 +604,8 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
         report(name, "agent status", status, err);
       }
       if (ga->qa.by_wrapup) {
-        status = probe_get(client, "/api/v2/routing/wrapupcodes?pageSize=1",
-                           err, sizeof(err));
-        report(name, "wrap-up code names", status, err);
+        check_get(client, name, "wrap-up code names",
+                  "/api/v2/routing/wrapupcodes?pageSize=1");
       }
       if (ga->campaigns.on) { /* outbound:campaign:view, then the query */
         char campaign[128];

@@ -114,17 +114,15 @@ bool gen_missing_permission(const char *err, char *perm, size_t size) {
   /* The messages of both codes end with the list (public record: the
    * gcloudcx client's errors.go): "…permission(s): %s" and "…assigned:
    * %s". */
-  const char *at = strstr(err, "permission(s): ");
-  size_t skip = strlen("permission(s): ");
-  if (at == NULL) {
-    at = strstr(err, "assigned: ");
-    skip = strlen("assigned: ");
-  }
+  static const char *const before[] = {"permission(s): ", "assigned: "};
+  const char *at = NULL;
+  for (size_t i = 0; at == NULL && i < STATIC_ARRAY_SIZE(before); i++)
+    if ((at = strstr(err, before[i])) != NULL)
+      at += strlen(before[i]);
   if (at == NULL) {
     sstrncpy(perm, "unnamed", size);
     return true;
   }
-  at += skip;
   /* Up to the " (contextId …)" gen_http appends; a list keeps its commas. */
   const char *end = strstr(at, " (");
   size_t n = end != NULL ? (size_t)(end - at) : strcspn(at, "\n");
@@ -198,11 +196,8 @@ void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
   char token[GEN_TOKEN_MAX];
   int status = gen_auth_token(client->auth, token, sizeof(token), NULL);
   OPENSSL_cleanse(token, sizeof(token));
-  gen_ident_t up = {.host = gen_client_host(client),
-                    .plugin = plugin,
-                    .plugin_instance = "self",
-                    .type = "api_up"};
-  gen_dispatch_gauge(&up, status == 0 ? 1 : 0, 0, 0);
+  gen_dispatch_self(gen_client_host(client), plugin, "api_up", NULL, false,
+                    status == 0 ? 1 : 0);
   gen_stats_dispatch(&client->stats, gen_client_host(client), plugin);
   gen_dispatch_budget_stats(gen_client_host(client), plugin);
   /* Held notifications leave at a read once the limits allow. */

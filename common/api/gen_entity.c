@@ -235,13 +235,11 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
       while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)
         n--;
     }
-    char *name;
-    if (asprintf(&name, "%.*s-%s", (int)n, base, e->id) < 0)
+    char *name = gen_pool_alloc(&set->strings, n + 1 + id_len + 1);
+    if (name == NULL)
       return -ENOMEM;
-    e->name = gen_pool_strdup(&set->strings, name);
-    free(name);
-    if (e->name == NULL)
-      return -ENOMEM;
+    snprintf(name, n + 1 + id_len + 1, "%.*s-%s", (int)n, base, e->id);
+    e->name = name;
     renamed++;
   }
   return renamed;

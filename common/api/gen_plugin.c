@@ -208,29 +208,22 @@ static int plugin_config_org(const gen_plugin_t *plugin,
     return -ENOMEM;
   gen_org_t *org =
       gen_config_org_block(plugin->name, ci, plugin->org_key, config);
-  if (org != NULL && check_unique(plugin, org, seen) != 0) {
-    gen_org_free(org);
-    org = NULL;
-  }
-  if (org != NULL && org->standby_etcd_n > 0 && org->host == NULL) {
+  int status =
+      org == NULL || check_unique(plugin, org, seen) != 0 ? -EINVAL : 0;
+  if (status == 0 && org->standby_etcd_n > 0 && org->host == NULL) {
     gen_org_log(org, NULL, LOG_ERR,
                 "StandbyEtcd needs Host: both agents must write the org's "
                 "values under one host name; the block is ignored");
-    gen_org_free(org);
-    org = NULL;
+    status = -EINVAL;
   }
-  if (org == NULL) {
+  plugin_read_t *r = status == 0 ? calloc(1, sizeof(*r)) : NULL;
+  if (status != 0 || r == NULL) {
+    gen_org_free(org);
     gen_plugin_config_free(plugin, config);
-    return -EINVAL;
+    return status != 0 ? status : -ENOMEM;
   }
   char name[256];
   snprintf(name, sizeof(name), "%s/%s", plugin->name, org->name);
-  plugin_read_t *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    gen_org_free(org);
-    gen_plugin_config_free(plugin, config);
-    return -ENOMEM;
-  }
   r->plugin = plugin;
   if (org->standby_etcd_n > 0) {
     /* Checked now, built at the take-over: the block is kept. */

@@ -92,6 +92,21 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   return org;
 }
 
+/* The strings of an org a copy has its own copies of (the client secret
+ * apart: wiped, registered for redaction). */
+static const size_t org_strings[] = {
+    offsetof(gen_org_t, name),         offsetof(gen_org_t, region),
+    offsetof(gen_org_t, api_base_url), offsetof(gen_org_t, login_base_url),
+    offsetof(gen_org_t, client_id),    offsetof(gen_org_t, proxy),
+    offsetof(gen_org_t, ca_file),      offsetof(gen_org_t, ca_path),
+    offsetof(gen_org_t, client_cert),  offsetof(gen_org_t, client_key),
+    offsetof(gen_org_t, host),
+};
+
+static char **org_string(const gen_org_t *org, size_t i) {
+  return (char **)((char *)org + org_strings[i]);
+}
+
 void gen_org_free(gen_org_t *org) {
   if (org == NULL)
     return;
@@ -99,17 +114,8 @@ void gen_org_free(gen_org_t *org) {
     gen_redact_remove(org->client_secret);
     gen_free_secret(org->client_secret);
   }
-  free(org->name);
-  free(org->region);
-  free(org->api_base_url);
-  free(org->login_base_url);
-  free(org->client_id);
-  free(org->proxy);
-  free(org->ca_file);
-  free(org->ca_path);
-  free(org->client_cert);
-  free(org->client_key);
-  free(org->host);
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(org_strings); i++)
+    free(*org_string(org, i));
   gen_config_string_list_free(org->standby_etcd, org->standby_etcd_n);
   free(org->standby_name);
   free(org->standby_prefix);
@@ -120,38 +126,26 @@ void gen_org_free(gen_org_t *org) {
   free(org);
 }
 
-static int dup_field(char **to, const char *from) {
-  *to = from != NULL ? strdup(from) : NULL;
-  return from != NULL && *to == NULL ? -ENOMEM : 0;
-}
-
 gen_org_t *gen_org_copy(const gen_org_t *from) {
   gen_org_t *org = calloc(1, sizeof(*org));
   if (org == NULL)
     return NULL;
   *org = *from;
-  org->name = org->region = org->api_base_url = org->login_base_url = NULL;
-  org->client_id = org->client_secret = org->proxy = org->ca_file = NULL;
-  org->ca_path = org->client_cert = org->client_key = org->host = NULL;
+  org->client_secret = NULL;
   /* A copy (the hub's) never stands by: the election is the instance's. */
   org->standby_etcd = NULL, org->standby_etcd_n = 0;
   org->standby_name = org->standby_prefix = NULL;
   org->standby_ca = org->standby_cert = org->standby_key = NULL;
   /* A copy notifies on its own (the hub's client: the channels'). */
   org->notices = gen_notices_create();
-  int status = dup_field(&org->name, from->name) |
-               dup_field(&org->region, from->region) |
-               dup_field(&org->api_base_url, from->api_base_url) |
-               dup_field(&org->login_base_url, from->login_base_url) |
-               dup_field(&org->client_id, from->client_id) |
-               dup_field(&org->proxy, from->proxy) |
-               dup_field(&org->ca_file, from->ca_file) |
-               dup_field(&org->ca_path, from->ca_path) |
-               dup_field(&org->client_cert, from->client_cert) |
-               dup_field(&org->client_key, from->client_key) |
-               dup_field(&org->host, from->host);
-  if (org->notices == NULL)
-    status = -ENOMEM;
+  int status = org->notices == NULL ? -ENOMEM : 0;
+  /* Every one set, a copy or NULL, before any can fail. */
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(org_strings); i++) {
+    const char *s = *org_string(from, i);
+    *org_string(org, i) = s != NULL ? strdup(s) : NULL;
+    if (s != NULL && *org_string(org, i) == NULL)
+      status = -ENOMEM;
+  }
   if (status == 0 && from->client_secret != NULL) {
     /* Registered once more: gen_org_free() takes one registration off. */
     org->client_secret = gen_secure_strdup(from->client_secret);
@@ -326,8 +320,11 @@ int gen_config_media(const gen_org_t *org, const oconfig_item_t *ci,
   return 0;
 }
 
-int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
-                   char **out) {
+/* A URL key: gen_url_problem(url, base) must be NULL; with base, trailing
+ * slashes are dropped (paths are appended). The error never shows user
+ * info, which may hold a password. *out is replaced. */
+static int config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
+                      char **out) {
   char shown[256] = "";
   const char *why = "takes exactly one string argument";
   if (ci->values_num >= 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
@@ -360,7 +357,8 @@ static const char *const type_names[] = {
     [GEN_CFG_BLOCK] = "block",
 };
 
-const char *gen_config_type_name(gen_config_type_t type) {
+/* The type as listed: "bool", "int", "seconds", … */
+static const char *type_name(gen_config_type_t type) {
   return (size_t)type < STATIC_ARRAY_SIZE(type_names) && type_names[type]
              ? type_names[type]
              : "?";
@@ -393,7 +391,7 @@ int gen_config_table_key(const gen_org_t *org, const oconfig_item_t *ci,
     return gen_config_string(org, ci, field);
   case GEN_CFG_URL:
   case GEN_CFG_BASE_URL:
-    return gen_config_url(org, ci, def->type == GEN_CFG_BASE_URL, field);
+    return config_url(org, ci, def->type == GEN_CFG_BASE_URL, field);
   case GEN_CFG_STRINGS:
     return gen_config_string_list(org, ci, field,
                                   (size_t *)((char *)config + def->count));
@@ -424,9 +422,8 @@ void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size) {
     snprintf(bounds, sizeof(bounds), "%s", def->values);
   else if (def->min < def->max)
     snprintf(bounds, sizeof(bounds), "%.15g..%.15g", def->min, def->max);
-  snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key,
-           gen_config_type_name(def->type), def->shown ? def->shown : "-",
-           bounds, def->doc ? def->doc : "-");
+  snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key, type_name(def->type),
+           def->shown ? def->shown : "-", bounds, def->doc ? def->doc : "-");
 }
 
 bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {
@@ -737,55 +734,32 @@ const gen_config_table_t gen_org_keys = GEN_CONFIG_TABLE(org_defs);
 
 int gen_org_config_finish(gen_org_t *org) {
   const char *domain = gen_region_domain(org->region);
-  if (org->region != NULL &&
-      (org->api_base_url == NULL || org->login_base_url == NULL)) {
-    char url[256];
-    if (org->api_base_url == NULL) {
-      snprintf(url, sizeof(url), "https://api.%s", domain);
-      org->api_base_url = strdup(url);
-    }
-    if (org->login_base_url == NULL) {
-      snprintf(url, sizeof(url), "https://login.%s", domain);
-      org->login_base_url = strdup(url);
-    }
-  }
-  if (org->api_base_url != NULL && org->login_base_url == NULL) {
-    /* As the SDKs do: the login host is the API host with api. → login.
-     * Sized to fit: a fixed buffer cut a long URL into another one. */
-    const char *api = strstr(org->api_base_url, "//api.");
-    if (api != NULL) {
-      size_t size = strlen(org->api_base_url) + 3; /* "login" - "api" + NUL */
-      char *url = malloc(size);
-      if (url != NULL)
-        snprintf(url, size, "%.*s//login.%s", (int)(api - org->api_base_url),
-                 org->api_base_url, api + 6);
-      org->login_base_url = url;
-    }
-  }
-  if (org->api_base_url == NULL || org->login_base_url == NULL) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "give Region, or ApiBaseURL and "
-                "LoginBaseURL");
-    return -EINVAL;
-  }
-  if (org->client_id == NULL) {
-    gen_org_log(org, NULL, LOG_ERR, "ClientId is required");
-    return -EINVAL;
-  }
-  if (org->client_secret == NULL) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "a client secret is required: give "
-                "ClientSecretFile (recommended), ClientSecretEnv or "
-                "ClientSecret");
-    return -EINVAL;
-  }
-  if ((org->client_cert == NULL) != (org->client_key == NULL)) {
-    gen_org_log(org, NULL, LOG_ERR, "ClientCert and ClientKey go together");
-    return -EINVAL;
-  }
-  if ((org->standby_cert == NULL) != (org->standby_key == NULL)) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "StandbyClientCert and StandbyClientKey go together");
+  if (org->region != NULL && org->api_base_url == NULL &&
+      asprintf(&org->api_base_url, "https://api.%s", domain) < 0)
+    org->api_base_url = NULL;
+  if (org->region != NULL && org->login_base_url == NULL &&
+      asprintf(&org->login_base_url, "https://login.%s", domain) < 0)
+    org->login_base_url = NULL;
+  /* As the SDKs do: the login host is the API host with api. → login. */
+  const char *api =
+      org->api_base_url != NULL ? strstr(org->api_base_url, "//api.") : NULL;
+  if (api != NULL && org->login_base_url == NULL &&
+      asprintf(&org->login_base_url, "%.*s//login.%s",
+               (int)(api - org->api_base_url), org->api_base_url, api + 6) < 0)
+    org->login_base_url = NULL;
+  const char *why = org->api_base_url == NULL || org->login_base_url == NULL
+                        ? "give Region, or ApiBaseURL and LoginBaseURL"
+                    : org->client_id == NULL ? "ClientId is required"
+                    : org->client_secret == NULL
+                        ? "a client secret is required: give ClientSecretFile "
+                          "(recommended), ClientSecretEnv or ClientSecret"
+                    : (org->client_cert == NULL) != (org->client_key == NULL)
+                        ? "ClientCert and ClientKey go together"
+                    : (org->standby_cert == NULL) != (org->standby_key == NULL)
+                        ? "StandbyClientCert and StandbyClientKey go together"
+                        : NULL;
+  if (why != NULL) {
+    gen_org_log(org, NULL, LOG_ERR, "%s", why);
     return -EINVAL;
   }
   return 0;

@@ -131,11 +131,6 @@ int gen_config_int(const gen_org_t *org, const oconfig_item_t *ci, long min,
                    long max, long *out);
 int gen_config_seconds(const gen_org_t *org, const oconfig_item_t *ci,
                        double min, double max, cdtime_t *out);
-/* A URL key: gen_url_problem(url, base) must be NULL; with base, trailing
- * slashes are dropped (paths are appended). The error never shows user
- * info, which may hold a password. *out is replaced. */
-int gen_config_url(const gen_org_t *org, const oconfig_item_t *ci, bool base,
-                   char **out);
 /* Appends every string argument of ci to a NULL-terminated array. */
 int gen_config_string_list(const gen_org_t *org, const oconfig_item_t *ci,
                            char ***list, size_t *count);
@@ -166,8 +161,8 @@ typedef enum {
   GEN_CFG_SECONDS,  /* cdtime_t, from min to max seconds */
   GEN_CFG_NUMBER,   /* a number (parse) */
   GEN_CFG_STRING,   /* char *, not empty, replaced */
-  GEN_CFG_URL,      /* char *, gen_config_url(base false) */
-  GEN_CFG_BASE_URL, /* char *, gen_config_url(base true) */
+  GEN_CFG_URL,      /* char *, a URL: gen_url_problem() NULL */
+  GEN_CFG_BASE_URL, /* char *, the same, trailing slashes dropped */
   GEN_CFG_STRINGS,  /* char ** and its size_t count (at count): appended */
   GEN_CFG_MEDIA,    /* unsigned mask of media types */
   GEN_CFG_DURATION, /* an ISO-8601 duration (parse) */
@@ -258,8 +253,6 @@ void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size);
  * by their type's helper, whose default is a value ("true", "600"; a
  * string row unset in config is not checked); true for any other row. */
 bool gen_config_default_holds(const gen_config_def_t *def, const void *config);
-/* The type as listed: "bool", "int", "seconds", … */
-const char *gen_config_type_name(gen_config_type_t type);
 
 /* The shared <Org> keys (their struct: gen_org_t). */
 extern const gen_config_table_t gen_org_keys;

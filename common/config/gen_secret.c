@@ -27,77 +27,58 @@ int gen_secret_from_file(const char *path, char **out, char *err,
    * a link); what is checked below is the file actually opened, so a link
    * swapped after the check cannot pass. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    int e = errno;
-    snprintf(err, err_size, "cannot open: %s", gen_strerror(e));
-    return -e;
-  }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    snprintf(err, err_size, "cannot stat: %s", gen_strerror(e));
-    close(fd);
-    return -e;
-  }
-  if (!S_ISREG(st.st_mode)) {
+  char buf[GEN_SECRET_MAX + 1];
+  size_t used = 0;
+  int status = 0;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    status = -errno;
+    snprintf(err, err_size, "cannot %s: %s", fd < 0 ? "open" : "stat",
+             gen_strerror(status));
+  } else if (!S_ISREG(st.st_mode)) {
+    status = -EINVAL;
     snprintf(err, err_size, "not a regular file");
-    close(fd);
-    return -EINVAL;
-  }
-  /* Another local user could have written it: refused as sshd refuses a
-   * key file. */
-  if (st.st_uid != geteuid() && st.st_uid != 0) {
+  } else if (st.st_uid != geteuid() && st.st_uid != 0) {
+    /* Another local user could have written it: refused as sshd refuses a
+     * key file. */
+    status = -EPERM;
     snprintf(err, err_size,
              "owned by uid %u, neither collectd's user (uid %u) nor root",
              (unsigned)st.st_uid, (unsigned)geteuid());
-    close(fd);
-    return -EPERM;
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  } else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    status = -EPERM;
     snprintf(err, err_size,
              "permissions %04o let the group or others read it; "
              "chmod 0600 (or 0400) it",
              (unsigned)(st.st_mode & 07777));
-    close(fd);
-    return -EPERM;
   }
-  char buf[GEN_SECRET_MAX + 1];
-  size_t used = 0;
-  for (;;) {
+  while (status == 0) {
     ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      int e = errno;
-      snprintf(err, err_size, "cannot read: %s", gen_strerror(e));
-      close(fd);
-      OPENSSL_cleanse(buf, sizeof(buf));
-      return -e;
-    }
     if (n == 0)
       break;
-    used += (size_t)n;
-    if (used == sizeof(buf) - 1) {
+    if (n < 0) {
+      status = -errno;
+      snprintf(err, err_size, "cannot read: %s", gen_strerror(status));
+    } else if ((used += (size_t)n) == sizeof(buf) - 1) {
+      status = -EFBIG;
       snprintf(err, err_size, "longer than %d bytes", GEN_SECRET_MAX);
-      close(fd);
-      OPENSSL_cleanse(buf, sizeof(buf));
-      return -EFBIG;
     }
   }
-  close(fd);
+  if (fd >= 0)
+    close(fd);
   buf[used] = '\0';
   trim_trailing_space(buf);
-  if (buf[0] == '\0') {
+  if (status == 0 && buf[0] == '\0') {
+    status = -EINVAL;
     snprintf(err, err_size, "file is empty");
-    return -EINVAL;
-  }
-  *out = gen_secure_strdup(buf);
-  OPENSSL_cleanse(buf, sizeof(buf));
-  if (*out == NULL) {
+  } else if (status == 0 && (*out = gen_secure_strdup(buf)) == NULL) {
+    status = -ENOMEM;
     snprintf(err, err_size, "out of memory");
-    return -ENOMEM;
   }
-  return 0;
+  OPENSSL_cleanse(buf, sizeof(buf));
+  return status;
 }
 
 int gen_secret_from_env(const char *variable, char **out, char *err,

@@ -45,8 +45,7 @@ gen_auth_t *gen_auth_create(const gen_org_t *org, gen_stats_t *stats) {
   auth->http = gen_http_create(org, stats, NULL);
   auth->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(300);
   if (auth->http == NULL) {
-    pthread_mutex_destroy(&auth->lock);
-    free(auth);
+    gen_auth_free(auth);
     return NULL;
   }
   return auth;
@@ -163,23 +162,22 @@ static int refresh(gen_auth_t *auth) {
              "no usable access_token (printable ASCII, no spaces) or no "
              "positive expires_in");
   }
-  if (!token_usable(token) || expires_in <= 0) {
+  bool usable = token_usable(token) && expires_in > 0;
+  char *copy = usable ? gen_secure_strdup(token) : NULL;
+  if (resp.body != NULL)
+    OPENSSL_cleanse(resp.body, resp.body_len);
+  /* json-c's copy: ours to wipe before the document goes. */
+  if (token != NULL)
+    OPENSSL_cleanse((char *)token, strlen(token));
+  json_object_put(doc);
+  gen_http_response_reset(&resp);
+  if (!usable) {
     if (auth->stats != NULL)
       atomic_fetch_add(&auth->stats->malformed, 1);
     gen_org_log(org, &auth->complain, LOG_ERR,
                 "unusable token answer from %s: %s", url, err);
-    if (resp.body != NULL)
-      OPENSSL_cleanse(resp.body, resp.body_len);
-    json_object_put(doc);
-    gen_http_response_reset(&resp);
     return GEN_HTTP_ERR_AUTH;
   }
-  char *copy = gen_secure_strdup(token);
-  OPENSSL_cleanse(resp.body, resp.body_len);
-  /* json-c's copy: ours to wipe before the document goes. */
-  OPENSSL_cleanse((char *)token, strlen(token));
-  json_object_put(doc);
-  gen_http_response_reset(&resp);
   if (copy == NULL)
     return -ENOMEM;
   drop_token(auth);

@@ -54,6 +54,8 @@ struct gen_http_s {
 
 /* Bodies up to this size are kept for the next answer. */
 #define SPARE_MAX ((size_t)4 << 20)
+/* The most of a listing's path a log line or an error shows. */
+#define LISTING_MAX 160
 
 /* ---- seams: tests replace the transport and the sleep ------------------ */
 
@@ -158,36 +160,27 @@ static const char *header_value(const char *line, size_t len, const char *name,
   return buf;
 }
 
-static bool parse_int64(const char *s, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0')
-    return false;
-  *out = v;
-  return true;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
   gen_http_t *http = ud;
   gen_http_response_t *resp = http->current;
   size_t n = size * nmemb;
-  char value[128];
-  int64_t v;
-  if (header_value(data, n, "inin-ratelimit-count", value, sizeof(value)) &&
-      parse_int64(value, &v))
-    resp->rl_count = v;
-  else if (header_value(data, n, "inin-ratelimit-allowed", value,
-                        sizeof(value)) &&
-           parse_int64(value, &v))
-    resp->rl_allowed = v;
-  else if (header_value(data, n, "inin-ratelimit-reset", value,
-                        sizeof(value)) &&
-           parse_int64(value, &v))
-    resp->rl_reset = v;
-  else if (header_value(data, n, "Retry-After", value, sizeof(value))) {
+  char value[128], *end;
+  struct {
+    const char *name;
+    int64_t *to;
+  } numbers[] = {{"inin-ratelimit-count", &resp->rl_count},
+                 {"inin-ratelimit-allowed", &resp->rl_allowed},
+                 {"inin-ratelimit-reset", &resp->rl_reset}};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(numbers); i++)
+    if (header_value(data, n, numbers[i].name, value, sizeof(value))) {
+      errno = 0;
+      long long v = strtoll(value, &end, 10);
+      if (errno == 0 && end != value && *end == '\0')
+        *numbers[i].to = v;
+      return n;
+    }
+  if (header_value(data, n, "Retry-After", value, sizeof(value))) {
     /* Seconds; an HTTP date is not used by the platform. */
-    char *end;
     double d = strtod(value, &end);
     if (end != value && *end == '\0' && isfinite(d) && d >= 0)
       resp->retry_after = d;
@@ -207,17 +200,12 @@ gen_http_t *gen_http_create(const gen_org_t *org, gen_stats_t *stats,
   http->stats = stats;
   if (tokens != NULL)
     http->tokens = *tokens;
-  http->curl = curl_easy_init();
-  if (http->curl == NULL) {
-    free(http);
-    return NULL;
-  }
-  CURL *c = http->curl;
+  CURL *c = http->curl = curl_easy_init();
   char err[CURL_ERROR_SIZE];
-  if (gen_curl_policy(c, org, err, sizeof(err)) != 0) {
-    gen_org_log(org, NULL, LOG_ERR, "setting up libcurl failed: %s", err);
-    curl_easy_cleanup(c);
-    free(http);
+  if (c == NULL || gen_curl_policy(c, org, err, sizeof(err)) != 0) {
+    if (c != NULL)
+      gen_org_log(org, NULL, LOG_ERR, "setting up libcurl failed: %s", err);
+    gen_http_free(http);
     return NULL;
   }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->curl_error);
@@ -293,8 +281,10 @@ static int http_perform_curl(gen_http_t *http, const char *method,
 /* ---- errors ---------------------------------------------------------------
  */
 
-void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
-                             size_t size) {
+/* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
+ * one line; falls back to the raw (cut) body. */
+static void describe_error(const gen_http_response_t *resp, char *buf,
+                           size_t size) {
   json_object *doc = NULL;
   char err[64];
   const char *message = NULL, *code = NULL, *context = NULL;
@@ -346,31 +336,23 @@ static bool same_origin(const char *url, const char *base) {
   return strncasecmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
+/* The URL of target: a public one as it is (gen_url_allowed), one on the
+ * API or login origin as it is, a path after the API's base URL. */
 static int build_url(gen_http_t *http, const char *target, bool public_url,
                      char *url, size_t size) {
-  if (public_url) {
-    if (!gen_url_allowed(target) ||
-        snprintf(url, size, "%s", target) >= (int)size)
-      return GEN_HTTP_ERR_ARGUMENT;
-    return 0;
-  }
-  if (strncasecmp(target, "http://", 7) == 0 ||
-      strncasecmp(target, "https://", 8) == 0) {
-    if (!same_origin(target, http->org->api_base_url) &&
-        !same_origin(target, http->org->login_base_url))
-      return GEN_HTTP_ERR_ARGUMENT;
-    if (snprintf(url, size, "%s", target) >= (int)size)
-      return GEN_HTTP_ERR_ARGUMENT;
-    return 0;
-  }
-  if (target[0] != '/')
-    return GEN_HTTP_ERR_ARGUMENT;
-  if (snprintf(url, size, "%s%s", http->org->api_base_url, target) >= (int)size)
-    return GEN_HTTP_ERR_ARGUMENT;
-  return 0;
+  bool whole = strncasecmp(target, "http://", 7) == 0 ||
+               strncasecmp(target, "https://", 8) == 0;
+  bool refused = public_url ? !gen_url_allowed(target)
+                 : whole    ? !same_origin(target, http->org->api_base_url) &&
+                               !same_origin(target, http->org->login_base_url)
+                         : target[0] != '/';
+  const char *base = public_url || whole ? "" : http->org->api_base_url;
+  return refused || snprintf(url, size, "%s%s", base, target) >= (int)size
+             ? GEN_HTTP_ERR_ARGUMENT
+             : 0;
 }
 
-static double jitter(double seconds) {
+double gen_http_jitter(double seconds) {
   unsigned char r[2];
   if (RAND_bytes(r, sizeof(r)) != 1)
     return seconds;
@@ -380,7 +362,7 @@ static double jitter(double seconds) {
 
 static double backoff_seconds(int retry) {
   double s = GEN_HTTP_BACKOFF_BASE * pow(2.0, retry);
-  return jitter(s > GEN_HTTP_BACKOFF_MAX ? GEN_HTTP_BACKOFF_MAX : s);
+  return gen_http_jitter(s > GEN_HTTP_BACKOFF_MAX ? GEN_HTTP_BACKOFF_MAX : s);
 }
 
 static void wipe_headers(struct curl_slist *headers) {
@@ -391,34 +373,28 @@ static void wipe_headers(struct curl_slist *headers) {
 
 static struct curl_slist *build_headers(const char *authorization,
                                         const char *content_type) {
-  struct curl_slist *headers = NULL, *next;
-  char line[GEN_TOKEN_MAX + 64];
-  headers = curl_slist_append(NULL, "Accept: application/json");
-  if (headers == NULL)
-    return NULL;
-  if (content_type != NULL) {
-    snprintf(line, sizeof(line), "Content-Type: %s", content_type);
-    if ((next = curl_slist_append(headers, line)) == NULL)
-      goto fail;
+  char type[GEN_TOKEN_MAX + 64] = "", auth[GEN_TOKEN_MAX + 64] = "";
+  if (content_type != NULL)
+    snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+  if (authorization != NULL)
+    snprintf(auth, sizeof(auth), "Authorization: %s", authorization);
+  /* "Expect:": no "Expect: 100-continue" round trip for large POST
+   * bodies. */
+  const char *lines[] = {"Accept: application/json", type, "Expect:", auth};
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(lines); i++) {
+    /* (The first line is never empty: headers is a list after it.) */
+    struct curl_slist *next =
+        lines[i][0] != '\0' ? curl_slist_append(headers, lines[i]) : headers;
+    if (next == NULL) {
+      wipe_headers(headers);
+      headers = NULL;
+      break;
+    }
     headers = next;
   }
-  /* No "Expect: 100-continue" round trip for large POST bodies. */
-  if ((next = curl_slist_append(headers, "Expect:")) == NULL)
-    goto fail;
-  headers = next;
-  if (authorization != NULL) {
-    snprintf(line, sizeof(line), "Authorization: %s", authorization);
-    next = curl_slist_append(headers, line);
-    OPENSSL_cleanse(line, sizeof(line));
-    if (next == NULL)
-      goto fail;
-    headers = next;
-  }
+  OPENSSL_cleanse(auth, sizeof(auth));
   return headers;
-fail:
-  OPENSSL_cleanse(line, sizeof(line));
-  wipe_headers(headers);
-  return NULL;
 }
 
 static void record_ratelimit(gen_http_t *http,
@@ -541,7 +517,7 @@ static int http_request(gen_http_t *http, const char *method,
                                     : GEN_HTTP_DEFAULT_RETRY_AFTER;
       if (wait > CDTIME_T_TO_DOUBLE(http->org->retry_after_cap)) {
         char described[400];
-        gen_http_describe_error(resp, described, sizeof(described));
+        describe_error(resp, described, sizeof(described));
         snprintf(resp->error, sizeof(resp->error),
                  "%s; Retry-After %.0f s is longer than RetryAfterMax %.0f s",
                  described, wait,
@@ -569,7 +545,7 @@ static int http_request(gen_http_t *http, const char *method,
     }
     if (rest || wait < 0 || retries >= max_retries) {
       if (status == GEN_HTTP_ERR_STATUS)
-        gen_http_describe_error(resp, resp->error, sizeof(resp->error));
+        describe_error(resp, resp->error, sizeof(resp->error));
       if (resp->attempts > 1) {
         size_t n = strlen(resp->error);
         snprintf(resp->error + n, sizeof(resp->error) - n,
@@ -702,6 +678,13 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
   return status;
 }
 
+static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
+  for (size_t i = 0; i < n; i++)
+    if (seen[i] == h)
+      return true;
+  return false;
+}
+
 /* A listing answered pages of answered entities where asked were asked:
  * said once per listing and handle (a cap, not an error: the pages are
  * followed). */
@@ -710,33 +693,21 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
   uint64_t h = GEN_HASH_FNV1A64_INIT;
   for (const char *p = path; *p != '\0' && *p != '?'; p++)
     h = gen_hash_fnv1a64_byte(h, (unsigned char)*p);
-  for (size_t i = 0; i < http->n_short_pages; i++)
-    if (http->short_pages[i] == h)
-      return;
+  if (seen_before(http->short_pages, http->n_short_pages, h))
+    return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
   size_t len = strcspn(path, "?"); /* the listing, whatever its query */
   gen_org_log(http->org, NULL, LOG_NOTICE,
               "%.*s answers pages of %lld where %d "
               "were asked; more requests per listing (said once)",
-              (int)(len < GEN_HTTP_LISTING_MAX ? len : GEN_HTTP_LISTING_MAX),
-              path, (long long)answered, asked);
+              (int)(len < LISTING_MAX ? len : LISTING_MAX), path,
+              (long long)answered, asked);
 }
 
-void gen_http_listing(const char *path, char *out, size_t size) {
-  if (size == 0)
-    return;
-  size_t len = strcspn(path, "?");
-  const char *more = path[len] == '?' ? "?…" : "";
-  /* The path, cut, never the rest of the line: a listing of 80 ids has a
-   * query of 3 KiB, which would leave no room for the reason after it. */
-  if (len > size - 1 - strlen(more))
-    len = size - 1 - strlen(more);
-  snprintf(out, size, "%.*s%s", (int)len, path, more);
-}
-
-/* The error of a page: the listing and the page named first, then the
- * reason (kept whole: the listing is cut, not the cause). */
+/* The error of a page: the listing (its path without its query, "?…" in
+ * its place) and the page named first, then the reason (kept whole: the
+ * listing is cut, not the cause). */
 static void page_error(gen_http_pager_t *p, int page, char *error,
                        size_t error_size, const char *format, ...)
     __attribute__((format(printf, 5, 6)));
@@ -745,22 +716,20 @@ static void page_error(gen_http_pager_t *p, int page, char *error,
   p->page = page;
   if (error == NULL || error_size == 0)
     return;
-  char listing[GEN_HTTP_LISTING_MAX];
-  gen_http_listing(p->path, listing, sizeof(listing));
-  int n = snprintf(error, error_size, "%s page %d: ", listing, page);
+  size_t len = strcspn(p->path, "?");
+  const char *more = p->path[len] == '?' ? "?…" : "";
+  /* The path, cut, never the rest of the line: a listing of 80 ids has a
+   * query of 3 KiB, which would leave no room for the reason after it. */
+  if (len > LISTING_MAX - 1 - strlen(more))
+    len = LISTING_MAX - 1 - strlen(more);
+  int n = snprintf(error, error_size, "%.*s%s page %d: ", (int)len, p->path,
+                   more, page);
   if (n < 0 || (size_t)n >= error_size)
     return;
   va_list ap;
   va_start(ap, format);
   vsnprintf(error + n, error_size - (size_t)n, format, ap);
   va_end(ap);
-}
-
-static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
-  for (size_t i = 0; i < n; i++)
-    if (seen[i] == h)
-      return true;
-  return false;
 }
 
 int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
@@ -772,6 +741,7 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
   uint64_t *seen = NULL; /* the targets asked, against a looping nextUri */
   size_t n_seen = 0, cap_seen = 0;
   int status = 0;
+  json_object *doc = NULL; /* the last page's */
   p->status = 0;
   p->page = 0;
   p->items = 0;
@@ -810,13 +780,14 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     }
     seen[n_seen++] = h;
 
+    json_object_put(doc); /* the last page's, before the next is asked */
+    doc = NULL;
     gen_http_response_t resp;
     p->page = page;
     status = gen_http_request(
         http, p->body != NULL ? "POST" : "GET", target, p->body,
         &(gen_http_options_t){.answer = p->answer}, &resp);
     p->status = resp.status;
-    json_object *doc = NULL;
     if (status == 0)
       status =
           parse_json_body(http, &resp, &doc, resp.error, sizeof(resp.error));
@@ -830,7 +801,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     if (items == NULL) {
       page_error(p, page, error, error_size, "no \"%s\" array", array);
       gen_http_count_malformed(http);
-      json_object_put(doc);
       status = GEN_HTTP_ERR_JSON;
       break;
     }
@@ -845,10 +815,8 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     for (size_t i = 0; status == 0 && i < n; i++)
       status = p->each(json_object_array_get_idx(items, i), p->ud);
     p->items += n;
-    if (status != 0) {
-      json_object_put(doc);
+    if (status != 0)
       break;
-    }
     /* nextUri first (unless numbered), pageCount else, and for an answer
      * without either (the activity query) the owner's more(). An empty
      * page ends the walk. */
@@ -859,7 +827,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
       more = true;
       if (snprintf(target, sizeof(target), "%s", next) >= (int)sizeof(target)) {
         page_error(p, page + 1, error, error_size, "its link is too long");
-        json_object_put(doc);
         status = GEN_HTTP_ERR_JSON;
         break;
       }
@@ -868,7 +835,6 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     } else {
       more = numbered = p->more != NULL && p->more(p->ud);
     }
-    json_object_put(doc);
     if (!more || n == 0)
       break;
     if (numbered && size > 0)
@@ -878,6 +844,7 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
       snprintf(target, sizeof(target), "%s%spageNumber=%d", p->path, sep,
                page + 1);
   }
+  json_object_put(doc);
   free(seen);
   return status;
 }

@@ -148,6 +148,10 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
  * handle's malformed self-metric, as the JSON shortcuts count theirs. */
 void gen_http_count_malformed(gen_http_t *http);
 
+/* seconds, ±20 % at random: the retries' waits, and the notification
+ * channels' reconnects (so that many do not come at once). */
+double gen_http_jitter(double seconds);
+
 /* JSON shortcuts: *out is a new reference on success. error (may be NULL)
  * receives the one-line failure description. */
 int gen_http_get_json(gen_http_t *http, const char *path,
@@ -206,15 +210,5 @@ int gen_http_get_pages(gen_http_t *http, const char *path, int page_size,
                        gen_http_bound_t answer,
                        int (*each)(json_object *entity, void *ud), void *ud,
                        char *error, size_t error_size);
-
-/* A listing's name for a log line: path without its query ("?…" in its
- * place), cut to size, so that the reason after it is never cut away. */
-#define GEN_HTTP_LISTING_MAX 160
-void gen_http_listing(const char *path, char *out, size_t size);
-
-/* Describes a platform ErrorBody ({message, code, status, contextId, …}) in
- * one line; falls back to the raw (cut) body. */
-void gen_http_describe_error(const gen_http_response_t *resp, char *buf,
-                             size_t size);
 
 #endif /* GEN_HTTP_H */

@@ -129,6 +129,22 @@ ws_log(gen_ws_t *ws, gen_ratelimit_t *rl, int level, const char *format, ...) {
                   ws->where, msg);
 }
 
+static int ws_end(gen_ws_t *ws, int result);
+
+/* A connection that cannot be made: said (an error, limited with the
+ * others of connecting) and result returned, the connection ended first
+ * when end. */
+__attribute__((format(printf, 4, 5))) static int
+ws_fail(gen_ws_t *ws, int result, bool end, const char *format, ...) {
+  char msg[GEN_LOG_LINE_MAX];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  ws_log(ws, &ws->rl_conn, LOG_ERR, "%s", msg);
+  return end ? ws_end(ws, result) : result;
+}
+
 /* ---- time ------------------------------------------------------------- */
 
 static int64_t ws_now_ms(void) {
@@ -317,32 +333,31 @@ out:
 /* ---- libcurl transport ---------------------------------------------------
  */
 
-static ssize_t ws_curl_recv(void *io, uint8_t *buf, size_t len) {
-  ws_curl_t *c = io;
-  size_t n = 0;
-  if (len > SSIZE_MAX)
-    len = SSIZE_MAX;
-  CURLcode rc = curl_easy_recv(c->curl, buf, len, &n);
+/* What curl said of a receive or a send of n bytes: n (a receive's 0: the
+ * peer closed the connection; a send's: nothing went, try again). */
+static ssize_t ws_curl_result(ws_curl_t *c, CURLcode rc, size_t n, bool send) {
   if (rc == CURLE_OK)
-    return (ssize_t)n; /* 0: the peer closed the connection */
+    return n > 0 || !send ? (ssize_t)n : GEN_WS_ERR_AGAIN;
   if (rc == CURLE_AGAIN)
     return GEN_WS_ERR_AGAIN;
   c->last = rc;
   return GEN_WS_ERR_IO;
 }
 
+static ssize_t ws_curl_recv(void *io, uint8_t *buf, size_t len) {
+  ws_curl_t *c = io;
+  size_t n = 0;
+  CURLcode rc =
+      curl_easy_recv(c->curl, buf, len > SSIZE_MAX ? SSIZE_MAX : len, &n);
+  return ws_curl_result(c, rc, n, false);
+}
+
 static ssize_t ws_curl_send(void *io, const uint8_t *buf, size_t len) {
   ws_curl_t *c = io;
   size_t n = 0;
-  if (len > SSIZE_MAX)
-    len = SSIZE_MAX;
-  CURLcode rc = curl_easy_send(c->curl, buf, len, &n);
-  if (rc == CURLE_OK)
-    return n > 0 ? (ssize_t)n : GEN_WS_ERR_AGAIN;
-  if (rc == CURLE_AGAIN)
-    return GEN_WS_ERR_AGAIN;
-  c->last = rc;
-  return GEN_WS_ERR_IO;
+  CURLcode rc =
+      curl_easy_send(c->curl, buf, len > SSIZE_MAX ? SSIZE_MAX : len, &n);
+  return ws_curl_result(c, rc, n, true);
 }
 
 static int ws_curl_wait(void *io, int events, int timeout_ms) {
@@ -397,16 +412,13 @@ static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
   /* curl needs only where to connect: the path stays out of its logs. */
   char *curl_url = NULL;
   if (asprintf(&curl_url, "%s://%s:%u/", u->tls ? "https" : "http", u->host,
-               u->port) < 0) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "out of memory");
-    return GEN_WS_ERR_NOMEM;
-  }
+               u->port) < 0)
+    return ws_fail(ws, GEN_WS_ERR_NOMEM, false, "out of memory");
   ws_curl_t *c = calloc(1, sizeof(*c));
   if (c == NULL || (c->curl = curl_easy_init()) == NULL) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "out of memory");
     free(curl_url);
     ws_curl_free(c);
-    return GEN_WS_ERR_NOMEM;
+    return ws_fail(ws, GEN_WS_ERR_NOMEM, false, "out of memory");
   }
   c->fd = CURL_SOCKET_BAD;
   const gen_org_t *org = ws->org;
@@ -432,10 +444,10 @@ static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
     rc = CURLE_BAD_FUNCTION_ARGUMENT;
   free(curl_url);
   if (rc != CURLE_OK) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "setting up libcurl failed: %s",
-           why[0] != '\0' ? why : curl_easy_strerror(rc));
     ws_curl_free(c);
-    return GEN_WS_ERR_CONNECT;
+    return ws_fail(ws, GEN_WS_ERR_CONNECT, false,
+                   "setting up libcurl failed: %s",
+                   why[0] != '\0' ? why : curl_easy_strerror(rc));
   }
 
   rc = curl_easy_perform(h);
@@ -627,9 +639,9 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
     char shown[65];
     ws_printable(shown, sizeof(shown) - 1, (const uint8_t *)hdr,
                  line ? strlen(line) : 0);
-    ws_log(ws, &ws->rl_conn, LOG_ERR,
-           "handshake failed: not an HTTP/1.x status line: \"%s\"", shown);
-    return GEN_WS_ERR_HANDSHAKE;
+    return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, false,
+                   "handshake failed: not an HTTP/1.x status line: \"%s\"",
+                   shown);
   }
   int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   if (status != 101) {
@@ -637,9 +649,9 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
     if (line[12] == ' ')
       ws_printable(reason, sizeof(reason) - 1, (const uint8_t *)line + 13,
                    strlen(line + 13));
-    ws_log(ws, &ws->rl_conn, LOG_ERR,
-           "handshake refused: HTTP status %d %s (want 101)", status, reason);
-    return GEN_WS_ERR_HANDSHAKE;
+    return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, false,
+                   "handshake refused: HTTP status %d %s (want 101)", status,
+                   reason);
   }
 
   bool upgrade = false, connection = false, extension = false;
@@ -649,11 +661,9 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
     if (line[0] == '\0')
       break;
     char *colon = strchr(line, ':');
-    if (line[0] == ' ' || line[0] == '\t' || colon == NULL || colon == line) {
-      ws_log(ws, &ws->rl_conn, LOG_ERR,
-             "handshake failed: malformed header line in the reply");
-      return GEN_WS_ERR_HANDSHAKE;
-    }
+    if (line[0] == ' ' || line[0] == '\t' || colon == NULL || colon == line)
+      return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, false,
+                     "handshake failed: malformed header line in the reply");
     *colon = '\0';
     const char *name = line;
     char *value = ws_trim(colon + 1);
@@ -680,11 +690,9 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
     why = "Sec-WebSocket-Accept does not match our key";
   else if (extension)
     why = "the server chose an extension or subprotocol we did not offer";
-  if (why != NULL) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "handshake failed: %s", why);
-    return GEN_WS_ERR_HANDSHAKE;
-  }
-  return 0;
+  return why != NULL ? ws_fail(ws, GEN_WS_ERR_HANDSHAKE, false,
+                               "handshake failed: %s", why)
+                     : 0;
 }
 
 /* ---- wslay callbacks ---------------------------------------------------- */
@@ -796,15 +804,12 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   uint8_t raw[WS_KEY_RAW];
   char key[WS_KEY_B64 + 1];
   char accept[WS_ACCEPT_B64 + 1];
-  if (ws_random(raw, sizeof(raw)) != 0) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "no random bytes for the key");
-    return ws_end(ws, GEN_WS_ERR_HANDSHAKE);
-  }
+  if (ws_random(raw, sizeof(raw)) != 0)
+    return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true,
+                   "no random bytes for the key");
   ws_base64(key, raw, sizeof(raw));
-  if (ws_accept_for(key, accept) != 0) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "SHA-1 is not available");
-    return ws_end(ws, GEN_WS_ERR_HANDSHAKE);
-  }
+  if (ws_accept_for(key, accept) != 0)
+    return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true, "SHA-1 is not available");
 
   char *req = NULL;
   int req_len = asprintf(&req,
@@ -817,45 +822,35 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
                          "Sec-WebSocket-Version: 13\r\n"
                          "\r\n",
                          u->target, u->hostport, key);
-  if (req_len < 0) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "out of memory");
-    return ws_end(ws, GEN_WS_ERR_NOMEM);
-  }
+  if (req_len < 0)
+    return ws_fail(ws, GEN_WS_ERR_NOMEM, true, "out of memory");
   int64_t deadline = ws_now_ms() + ws_timeout_ms(ws);
   int status = ws_send_all(ws, (const uint8_t *)req, (size_t)req_len, deadline);
   free(req);
-  if (status != 0) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "sending the handshake failed: %s",
-           status == GEN_WS_ERR_IO ? ws_io_reason(ws) : gen_strerror(status));
-    return ws_end(ws, status);
-  }
+  if (status != 0)
+    return ws_fail(ws, status, true, "sending the handshake failed: %s",
+                   status == GEN_WS_ERR_IO ? ws_io_reason(ws)
+                                           : gen_strerror(status));
 
   size_t header_len = 0;
   status = ws_read_reply(ws, deadline, &header_len);
-  if (status != 0) {
-    if (status == GEN_WS_ERR_HEADER_TOO_LARGE)
-      ws_log(ws, &ws->rl_conn, LOG_ERR,
-             "handshake failed: reply header over %d bytes", GEN_WS_HEADER_MAX);
-    else if (status == GEN_WS_ERR_EOF)
-      ws_log(ws, &ws->rl_conn, LOG_ERR,
-             "handshake failed: the server closed the connection");
-    else
-      ws_log(ws, &ws->rl_conn, LOG_ERR,
-             "handshake failed: reading the reply: %s",
-             status == GEN_WS_ERR_IO ? ws_io_reason(ws) : gen_strerror(status));
-    return ws_end(ws, status);
-  }
-  if (memchr(ws->rbuf, '\0', header_len) != NULL) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "handshake failed: NUL in the reply");
-    return ws_end(ws, GEN_WS_ERR_HANDSHAKE);
-  }
-  char *hdr = malloc(header_len + 1);
-  if (hdr == NULL) {
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "out of memory");
-    return ws_end(ws, GEN_WS_ERR_NOMEM);
-  }
-  memcpy(hdr, ws->rbuf, header_len);
-  hdr[header_len] = '\0';
+  if (status == GEN_WS_ERR_HEADER_TOO_LARGE)
+    return ws_fail(ws, status, true,
+                   "handshake failed: reply header over %d bytes",
+                   GEN_WS_HEADER_MAX);
+  if (status == GEN_WS_ERR_EOF)
+    return ws_fail(ws, status, true,
+                   "handshake failed: the server closed the connection");
+  if (status != 0)
+    return ws_fail(ws, status, true, "handshake failed: reading the reply: %s",
+                   status == GEN_WS_ERR_IO ? ws_io_reason(ws)
+                                           : gen_strerror(status));
+  if (memchr(ws->rbuf, '\0', header_len) != NULL)
+    return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true,
+                   "handshake failed: NUL in the reply");
+  char *hdr = strndup((const char *)ws->rbuf, header_len); /* no NUL in it */
+  if (hdr == NULL)
+    return ws_fail(ws, GEN_WS_ERR_NOMEM, true, "out of memory");
   status = ws_check_reply(ws, hdr, accept);
   free(hdr);
   if (status != 0)
@@ -866,8 +861,7 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
 
   if (wslay_event_context_client_init(&ws->ctx, &ws_wslay_callbacks, ws) != 0) {
     ws->ctx = NULL;
-    ws_log(ws, &ws->rl_conn, LOG_ERR, "out of memory");
-    return ws_end(ws, GEN_WS_ERR_NOMEM);
+    return ws_fail(ws, GEN_WS_ERR_NOMEM, true, "out of memory");
   }
   wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
   ws->state = WS_OPEN;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
@@ -146,12 +145,6 @@ static const char *plugin_of(const channel_t *ch) {
 
 static const gen_org_t *org_of(const channel_t *ch) {
   return ch->owner->client->org;
-}
-
-static double jittered(double seconds) {
-  unsigned char r[2] = {0x80, 0};
-  RAND_bytes(r, sizeof(r));
-  return seconds * (0.8 + 0.4 * (((r[0] << 8) | r[1]) / 65535.0));
 }
 
 /* Sleeps up to seconds, waking early when the channel is told to stop. */
@@ -415,25 +408,30 @@ int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
   return 0;
 }
 
+/* The topic families (GEN_NOTIFY_FAMILY_*), one a row: the type instance
+ * of their notify_family_messages and the topics they count. */
+static const struct {
+  const char *name, *prefix, *suffix;
+} families[GEN_NOTIFY_FAMILIES] = {
+    [GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS] = {"queue_observations",
+                                              "v2.analytics.queues.",
+                                              ".observations"},
+    [GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS] = {"queue_conversations",
+                                               "v2.routing.queues.",
+                                               ".conversations"},
+    [GEN_NOTIFY_FAMILY_USER_ACTIVITY] = {"user_activity", "v2.users.",
+                                         ".activity"},
+    [GEN_NOTIFY_FAMILY_FLOW_METRICS] = {"flow_metrics", "v2.analytics.flow.",
+                                        ".metrics"},
+    [GEN_NOTIFY_FAMILY_OTHER] = {"other", NULL, NULL},
+    [GEN_NOTIFY_FAMILY_SYSTEM] = {"system", NULL, NULL},
+};
+
 /* The family a topic counts in (GEN_NOTIFY_FAMILY_*). */
 static int family_of(const char *topic) {
-  static const struct {
-    const char *prefix, *suffix;
-  } families[] = {
-      [GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS] = {"v2.analytics.queues.",
-                                                ".observations"},
-      [GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS] = {"v2.routing.queues.",
-                                                 ".conversations"},
-      [GEN_NOTIFY_FAMILY_USER_ACTIVITY] = {"v2.users.", ".activity"},
-      [GEN_NOTIFY_FAMILY_FLOW_METRICS] = {"v2.analytics.flow.", ".metrics"},
-  };
-  size_t len = strlen(topic);
-  for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++) {
-    size_t p = strlen(families[f].prefix), q = strlen(families[f].suffix);
-    if (len > p + q && strncasecmp(topic, families[f].prefix, p) == 0 &&
-        strcasecmp(topic + len - q, families[f].suffix) == 0)
+  for (int f = 0; f < GEN_NOTIFY_FAMILY_OTHER; f++)
+    if (gen_notify_topic_has(topic, families[f].prefix, families[f].suffix))
       return f;
-  }
   return GEN_NOTIFY_FAMILY_OTHER;
 }
 
@@ -620,23 +618,18 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
 
 /* ---- subscription -------------------------------------------------------- */
 
-/* True when topic is in the sorted-free list (small sets: linear). */
-static bool listed(char *const *list, size_t n, const char *topic) {
-  for (size_t i = 0; i < n; i++)
-    if (strcasecmp(list[i], topic) == 0)
-      return true;
-  return false;
-}
-
-/* Keeps in own only the topics also in gained (own is one allocation, as
- * gen_hub_consumer_topics makes it: the rest are only left out). */
+/* Keeps in own only the topics also in gained, an unsorted list (small
+ * sets: looked through). own is one allocation, as
+ * gen_hub_consumer_topics makes it: the rest are only left out. */
 static size_t keep_gained(char **own, size_t n, char *const *gained,
                           size_t n_gained) {
   size_t kept = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (listed(gained, n_gained, own[i]))
-      own[kept++] = own[i];
-  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n_gained; j++)
+      if (strcasecmp(gained[j], own[i]) == 0) {
+        own[kept++] = own[i];
+        break;
+      }
   return kept;
 }
 
@@ -807,16 +800,12 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   pthread_rwlock_unlock(&hub->lock);
   if (topics == NULL && size > 0)
     return -ENOMEM;
-  int status = 0;
   uint64_t gained = 0;
   /* Points into topics. */
   char **gained_topics = calloc(count ? count : 1, sizeof(*gained_topics));
   size_t n_gained = 0;
-  if (gained_topics == NULL) {
-    free(topics);
-    return -ENOMEM;
-  }
-  if (renew || ch->subscribed_generation != generation) {
+  int status = gained_topics == NULL ? -ENOMEM : 0;
+  if (status == 0 && (renew || ch->subscribed_generation != generation)) {
     status = subscribe(ch, topics, count);
     uint64_t *hashes = NULL;
     if (status == 0 &&
@@ -839,12 +828,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       ch->subscribed_generation = generation;
     }
   }
-  if (status != 0) {
-    free(gained_topics);
-    free(topics);
-    return status;
-  }
-  pthread_rwlock_rdlock(&hub->lock);
+  pthread_rwlock_rdlock(&hub->lock); /* (none baselined after a failure) */
   uint64_t mask =
       baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
   for (int c = 0; status == 0 && mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
@@ -1052,16 +1036,14 @@ static int channel_session(channel_t *ch) {
     drop_channel(ch);
     ch->revoked = false;
     ch->reconnect_asked = true;
-    if (gen_ws_is_open(ch->ws))
-      gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
-    return 0;
-  }
-  /* A normal close from the service ends the channel (expired, its token
-   * revoked, taken over): the next session makes a new one rather than a
-   * handshake that can only be refused. */
-  if (status == GEN_WS_ERR_CLOSED &&
-      gen_ws_close_code(ch->ws) == GEN_WS_CLOSE_NORMAL)
+    status = 0;
+  } else if (status == GEN_WS_ERR_CLOSED &&
+             gen_ws_close_code(ch->ws) == GEN_WS_CLOSE_NORMAL) {
+    /* A normal close from the service ends the channel (expired, its token
+     * revoked, taken over): the next session makes a new one rather than a
+     * handshake that can only be refused. */
     drop_channel(ch);
+  }
   if (gen_ws_is_open(ch->ws))
     gen_ws_close(ch->ws, GEN_WS_CLOSE_GOING_AWAY, "reconnecting");
   return status;
@@ -1092,7 +1074,7 @@ static void *channel_main(void *arg) {
     backoff = backoff == 0 ? BACKOFF_FIRST : backoff * BACKOFF_FACTOR;
     if (backoff > BACKOFF_MAX)
       backoff = BACKOFF_MAX;
-    sleep_unless_stopped(ch, jittered(backoff));
+    sleep_unless_stopped(ch, gen_http_jitter(backoff));
   }
   return NULL;
 }
@@ -1123,6 +1105,21 @@ gen_notify_options_t gen_notify_config_options(const gen_notify_config_t *c) {
 
 /* ---- channels ------------------------------------------------------------ */
 
+static void channel_free(channel_t *ch) {
+  if (ch == NULL)
+    return;
+  atomic_store(&ch->stop, true);
+  if (ch->started)
+    pthread_join(ch->thread, NULL);
+  gen_ws_free(ch->ws);
+  gen_http_free(ch->http);
+  drop_channel(ch);
+  free(ch->subscribed);
+  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
+    owed_clear(ch, c);
+  free(ch);
+}
+
 static channel_t *channel_new(hub_t *hub, size_t index) {
   channel_t *ch = calloc(1, sizeof(*ch));
   if (ch == NULL)
@@ -1137,9 +1134,7 @@ static channel_t *channel_new(hub_t *hub, size_t index) {
                          &(gen_ws_callbacks_t){.on_message = on_ws_message}, ch,
                          hub->opt.max_message);
   if (ch->http == NULL || ch->ws == NULL) {
-    gen_http_free(ch->http);
-    gen_ws_free(ch->ws);
-    free(ch);
+    channel_free(ch);
     return NULL;
   }
   return ch;
@@ -1156,21 +1151,6 @@ static int channel_start(channel_t *ch) {
   }
   ch->started = true;
   return 0;
-}
-
-static void channel_free(channel_t *ch) {
-  if (ch == NULL)
-    return;
-  atomic_store(&ch->stop, true);
-  if (ch->started)
-    pthread_join(ch->thread, NULL);
-  gen_ws_free(ch->ws);
-  gen_http_free(ch->http);
-  drop_channel(ch);
-  free(ch->subscribed);
-  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++)
-    owed_clear(ch, c);
-  free(ch);
 }
 
 /* Gives every channel with topics a slot (and a thread once running) and
@@ -1208,11 +1188,8 @@ static void free_retired(channel_t **retired, size_t n) {
 static char *hub_key(const gen_org_t *org) {
   const char *login = org->login_base_url ? org->login_base_url : "";
   const char *id = org->client_id ? org->client_id : "";
-  size_t size = strlen(login) + strlen(id) + 2;
-  char *key = malloc(size);
-  if (key != NULL)
-    snprintf(key, size, "%s %s", login, id);
-  return key;
+  char *key;
+  return asprintf(&key, "%s %s", login, id) < 0 ? NULL : key;
 }
 
 static void hub_free(hub_t *hub) {
@@ -1296,26 +1273,19 @@ static void hub_unlink(hub_t *hub) {
 gen_notify_t *gen_notify_create(gen_client_t *client,
                                 const gen_notify_callbacks_t *cb, void *ud,
                                 const gen_notify_options_t *options) {
+  /* What options leaves 0 (or all of it, NULL) is the default. */
+  const gen_notify_options_t *o =
+      options != NULL ? options : &(gen_notify_options_t){0};
+  size_t per = o->topics_per_channel;
   gen_notify_options_t opt = {
-      .ping_after = TIME_T_TO_CDTIME_T(35),
-      .dead_after = TIME_T_TO_CDTIME_T(75),
-      .renew_ahead = TIME_T_TO_CDTIME_T(3600),
-      .topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL,
-      .max_message = 1024 * 1024,
+      .ping_after = o->ping_after ? o->ping_after : TIME_T_TO_CDTIME_T(35),
+      .dead_after = o->dead_after ? o->dead_after : TIME_T_TO_CDTIME_T(75),
+      .renew_ahead = o->renew_ahead ? o->renew_ahead : TIME_T_TO_CDTIME_T(3600),
+      .topics_per_channel = per && per <= GEN_NOTIFY_TOPICS_PER_CHANNEL
+                                ? per
+                                : GEN_NOTIFY_TOPICS_PER_CHANNEL,
+      .max_message = o->max_message ? o->max_message : 1024 * 1024,
   };
-  if (options != NULL) {
-    if (options->ping_after)
-      opt.ping_after = options->ping_after;
-    if (options->dead_after)
-      opt.dead_after = options->dead_after;
-    if (options->renew_ahead)
-      opt.renew_ahead = options->renew_ahead;
-    if (options->topics_per_channel &&
-        options->topics_per_channel <= GEN_NOTIFY_TOPICS_PER_CHANNEL)
-      opt.topics_per_channel = options->topics_per_channel;
-    if (options->max_message)
-      opt.max_message = options->max_message;
-  }
   gen_notify_t *n = calloc(1, sizeof(*n));
   if (n == NULL)
     return NULL;
@@ -1479,30 +1449,15 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_topics", "own", false, (double)mine},
       {"notify_topics", "pending", false, (double)atomic_load(&n->pending)},
       {"notify_sockets", NULL, false, (double)atomic_load(&st->sockets_open)},
-      {"notify_family_messages", "queue_observations", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_QUEUE_OBSERVATIONS])},
-      {"notify_family_messages", "queue_conversations", true,
-       (double)atomic_load(
-           &hub->family[GEN_NOTIFY_FAMILY_QUEUE_CONVERSATIONS])},
-      {"notify_family_messages", "user_activity", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_USER_ACTIVITY])},
-      {"notify_family_messages", "flow_metrics", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_FLOW_METRICS])},
-      {"notify_family_messages", "system", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_SYSTEM])},
-      {"notify_family_messages", "other", true,
-       (double)atomic_load(&hub->family[GEN_NOTIFY_FAMILY_OTHER])},
   };
   for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++)
     gen_dispatch_self(host, plugin, self[i].type, self[i].type_instance,
                       self[i].derive, self[i].value);
+  for (int f = 0; f < GEN_NOTIFY_FAMILIES; f++)
+    gen_dispatch_self(host, plugin, "notify_family_messages", families[f].name,
+                      true, (double)atomic_load(&hub->family[f]));
   int64_t last = atomic_load(&st->last_message);
-  if (last > 0) {
-    gen_ident_t id = {.host = host,
-                      .plugin = plugin,
-                      .plugin_instance = "self",
-                      .type = "notify_silence"};
-    gen_dispatch_gauge(&id, CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last), 0,
-                       0);
-  }
+  if (last > 0)
+    gen_dispatch_self(host, plugin, "notify_silence", NULL, false,
+                      CDTIME_T_TO_DOUBLE(cdtime() - (cdtime_t)last));
 }

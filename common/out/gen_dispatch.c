@@ -4,6 +4,7 @@
  */
 #include "gen_dispatch.h"
 
+#include "gen_hash.h"
 #include "gen_log.h"
 #include "gen_time.h"
 #include <math.h>
@@ -61,7 +62,9 @@ void gen_dispatch_learn_interval(const char *plugin) {
     known_set(plugin, interval);
 }
 
-cdtime_t gen_dispatch_interval(const char *plugin) {
+/* The interval a value of plugin dispatched now with interval 0 gets
+ * (gen_dispatch.h says which). */
+static cdtime_t interval_of(const char *plugin) {
   cdtime_t interval = plugin_get_ctx().interval;
   if (interval > 0) {
     if (plugin != NULL)
@@ -82,7 +85,7 @@ static void value_list_of(value_list_t *vl, const gen_ident_t *id,
   vl->values = value;
   vl->values_len = 1;
   vl->time = time != 0 ? time : cdtime();
-  vl->interval = interval != 0 ? interval : gen_dispatch_interval(id->plugin);
+  vl->interval = interval != 0 ? interval : interval_of(id->plugin);
   if (id->host != NULL && id->host[0] != '\0')
     gen_sanitize_name(id->host, vl->host, sizeof(vl->host));
   sstrncpy(vl->plugin, id->plugin, sizeof(vl->plugin));
@@ -174,14 +177,10 @@ void gen_dispatch_budget_drop(const char *host, const char *plugin) {
 }
 
 static uint64_t series_hash(const value_list_t *vl) {
-  uint64_t h = UINT64_C(1469598103934665603);
+  uint64_t h = GEN_HASH_FNV1A64_INIT;
   const char *parts[] = {vl->plugin_instance, vl->type, vl->type_instance};
-  for (size_t i = 0; i < 3; i++)
-    for (const char *c = parts[i];; c++) {
-      h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
-      if (*c == '\0')
-        break;
-    }
+  for (size_t i = 0; i < 3; i++) /* each with its NUL */
+    h = gen_hash_fnv1a64_bytes(h, parts[i], strlen(parts[i]) + 1);
   return h != 0 ? h : 1;
 }
 

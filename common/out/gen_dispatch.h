@@ -64,10 +64,6 @@ int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
  * callback. */
 void gen_dispatch_learn_interval(const char *plugin);
 
-/* The interval a value of plugin dispatched now with interval 0 gets (see
- * above). */
-cdtime_t gen_dispatch_interval(const char *plugin);
-
 /* One self-metric of a plugin (plugin_instance "self"), DERIVE or GAUGE,
  * at the current time. */
 int gen_dispatch_self(const char *host, const char *plugin, const char *type,

@@ -7,19 +7,7 @@
 #include <stdio.h>
 
 void gen_stats_init(gen_stats_t *stats) {
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++)
-    atomic_init(&stats->requests[i], 0);
-  atomic_init(&stats->retries, 0);
-  atomic_init(&stats->rate_limited, 0);
-  atomic_init(&stats->token_refreshes, 0);
-  atomic_init(&stats->token_failures, 0);
-  atomic_init(&stats->bytes_received, 0);
-  atomic_init(&stats->bytes_sent, 0);
-  atomic_init(&stats->malformed, 0);
-  atomic_init(&stats->too_large, 0);
-  atomic_init(&stats->ratelimit_count, 0);
-  atomic_init(&stats->ratelimit_allowed, 0);
-  stats->also = NULL;
+  *stats = (gen_stats_t){0}; /* every counter 0, no hub's share */
 }
 
 /* A counter with the hub's share added. */
@@ -52,10 +40,8 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
     uint64_t n = SUM(stats, requests[i]);
     if (n == 0)
       continue;
-    char status[24];
-    if (i == GEN_STATS_TRANSPORT_ERROR)
-      snprintf(status, sizeof(status), "transport_error");
-    else
+    char status[24] = "transport_error";
+    if (i != GEN_STATS_TRANSPORT_ERROR)
       snprintf(status, sizeof(status), "%zu", i);
     derive(host, plugin, "api_requests", status, n);
   }
@@ -71,10 +57,7 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
   if (allowed > 0) {
     int64_t used = atomic_load(&stats->ratelimit_count);
     double headroom = (double)(allowed - used) / (double)allowed;
-    gen_ident_t id = {.host = host,
-                      .plugin = plugin,
-                      .plugin_instance = "self",
-                      .type = "api_ratelimit_headroom"};
-    gen_dispatch_gauge(&id, headroom < 0 ? 0 : headroom, 0, 0);
+    gen_dispatch_self(host, plugin, "api_ratelimit_headroom", NULL, false,
+                      headroom < 0 ? 0 : headroom);
   }
 }

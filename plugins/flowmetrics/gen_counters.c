@@ -157,15 +157,11 @@ int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
   return 0;
 }
 
-/* One journalled increment. */
+/* One journalled increment (none when the restore refused the totals). */
 static int replay_line(void *ud, char *text, size_t len) {
-  if (len > 0)
-    add_read(ud, text, 1);
-  return 0;
-}
-
-static int replay_nothing(void *ud, char *text, size_t len) {
-  (void)ud, (void)text, (void)len;
+  gen_counters_t *c = ud;
+  if (len > 0 && !c->refused)
+    add_read(c, text, 1);
   return 0;
 }
 
@@ -174,8 +170,7 @@ int gen_counters_recover(gen_counters_t *c, json_object *doc) {
   if (!gen_json_get_int64(doc, c->options.generation_name, &generation) ||
       generation < 0)
     generation = 0;
-  return gen_journal_recover(&c->journal, (uint64_t)generation,
-                             c->refused ? replay_nothing : replay_line, c);
+  return gen_journal_recover(&c->journal, (uint64_t)generation, replay_line, c);
 }
 
 uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc) {

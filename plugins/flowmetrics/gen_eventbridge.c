@@ -63,21 +63,20 @@ unsigned gen_eventbridge_handle(void *ud, const char *text, size_t len) {
   const gen_eventbridge_options_t *o = &eb->o;
   json_object *doc = NULL;
   char err[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) !=
-      0) {
-    atomic_fetch_add(&eb->stats.malformed, 1);
-    gen_log_org(o->who, o->complain, LOG_WARNING,
-                "receiver: malformed JSON refused: %s", err);
-    return 400;
-  }
-  const char *id;
-  json_object *body = event_body(eb, doc, &id);
+  const char *id = NULL;
+  bool parsed = gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err,
+                               sizeof(err)) == 0;
+  json_object *body = parsed ? event_body(eb, doc, &id) : NULL;
   if (body == NULL) {
     atomic_fetch_add(&eb->stats.malformed, 1);
-    gen_log_org(o->who, o->complain, LOG_WARNING,
-                "receiver: refused an event that is not an "
-                "EventBridge %s event",
-                o->detail_type);
+    if (!parsed)
+      gen_log_org(o->who, o->complain, LOG_WARNING,
+                  "receiver: malformed JSON refused: %s", err);
+    else
+      gen_log_org(o->who, o->complain, LOG_WARNING,
+                  "receiver: refused an event that is not an "
+                  "EventBridge %s event",
+                  o->detail_type);
     json_object_put(doc);
     return 400;
   }

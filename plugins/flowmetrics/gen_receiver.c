@@ -64,8 +64,8 @@ typedef struct {
 } rx_request_t;
 
 struct gen_receiver_s {
-  gen_receiver_options_t opt;
-  char *address, *port, *secret, *secret_header;
+  gen_receiver_options_t opt; /* its strings are read at the start only */
+  char *address, *port, *secret, *secret_header; /* the copies kept */
   unsigned char secret_digest[32];
   char *cert_pem, *key_pem; /* the key's wiped once it is imported */
   gnutls_pcert_st chain[GEN_RX_CHAIN_MAX];
@@ -406,31 +406,16 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status) {
 }
 
 static void count_answer(gen_receiver_t *rx, unsigned status) {
-  switch (status) {
-  case 405:
-    atomic_fetch_add(&rx->stats.bad_method, 1);
-    break;
-  case 401:
-    atomic_fetch_add(&rx->stats.unauthorized, 1);
-    break;
-  case 413:
-    atomic_fetch_add(&rx->stats.too_large, 1);
-    break;
-  case 429:
-    atomic_fetch_add(&rx->stats.queue_full, 1);
-    break;
-  case 503:
-    atomic_fetch_add(&rx->stats.unavailable, 1);
-    break;
-  case 507:
-    atomic_fetch_add(&rx->stats.not_stored, 1);
-    break;
-  default:
-    if (status >= 200 && status < 300)
-      atomic_fetch_add(&rx->stats.accepted, 1);
-    else
-      atomic_fetch_add(&rx->stats.bad_request, 1);
-  }
+  gen_receiver_stats_t *s = &rx->stats;
+  atomic_fetch_add(status == 405                   ? &s->bad_method
+                   : status == 401                 ? &s->unauthorized
+                   : status == 413                 ? &s->too_large
+                   : status == 429                 ? &s->queue_full
+                   : status == 503                 ? &s->unavailable
+                   : status == 507                 ? &s->not_stored
+                   : status >= 200 && status < 300 ? &s->accepted
+                                                   : &s->bad_request,
+                   1);
 }
 
 static enum MHD_Result decide(gen_receiver_t *rx, rx_request_t *req,
@@ -619,43 +604,26 @@ static int read_pem(const char *path, char **out, bool secret, char *err,
  * and the key's lines stayed in a core. 0, or -EINVAL (no PEM block, a
  * character outside base64), -ENOMEM. Free *der with gen_free_secret. */
 static int pem_to_der(const char *pem, unsigned char **der, size_t *len) {
-  static const char digits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const char *begin = strstr(pem, "-----BEGIN ");
   const char *body = begin != NULL ? strchr(begin, '\n') : NULL;
   const char *end = body != NULL ? strstr(body, "-----END ") : NULL;
   if (end == NULL)
     return -EINVAL;
-  unsigned char *out = gen_secure_alloc((size_t)(end - body) / 4 * 3 + 4);
+  char *out = gen_secure_alloc((size_t)(end - body) + 1);
   if (out == NULL)
     return -ENOMEM;
-  uint32_t acc = 0;
-  int bits = 0, status = 0;
-  size_t n = 0;
-  for (const char *p = body; p < end && status == 0; p++) {
-    const char *d = *p != '\0' ? strchr(digits, *p) : NULL;
-    if (*p == '=')
-      break;
-    if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-      continue;
-    if (d == NULL) {
-      status = -EINVAL; /* an encrypted key's headers, or not base64 */
-      continue;
-    }
-    acc = (acc << 6) | (uint32_t)(d - digits);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (unsigned char)(acc >> bits);
-    }
+  size_t n = 0; /* the base64 without its line breaks, decoded in place */
+  for (const char *p = body; p < end; p++)
+    if (strchr(" \t\r\n", *p) == NULL)
+      out[n++] = *p;
+  /* an encrypted key's headers, or not base64: -1 */
+  ssize_t bytes = gen_base64_decode(out, n, out);
+  if (bytes <= 0) {
+    gen_free_secret(out);
+    return -EINVAL;
   }
-  acc = 0;
-  if (status != 0 || n == 0) {
-    gen_free_secret((char *)out);
-    return status != 0 ? status : -EINVAL;
-  }
-  *der = out;
-  *len = n;
+  *der = (unsigned char *)out;
+  *len = (size_t)bytes;
   return 0;
 }
 
@@ -777,10 +745,6 @@ gen_receiver_t *gen_receiver_start(const gen_receiver_options_t *options,
     free_receiver(rx);
     return NULL;
   }
-  rx->opt.address = rx->address;
-  rx->opt.port = rx->port;
-  rx->opt.secret = rx->secret;
-  rx->opt.secret_header = rx->secret_header;
   digest(rx->secret, strlen(rx->secret), rx->secret_digest);
 
   bool tls = options->cert_file != NULL && options->key_file != NULL;

@@ -82,15 +82,14 @@ const gen_config_table_t gen_receiver_keys = GEN_CONFIG_TABLE(receiver_defs);
 
 int gen_receiver_config_check(gen_receiver_config_t *c,
                               const gen_log_org_t *who) {
-  if (c->port != NULL && c->secret_file == NULL) {
-    gen_log_org(who, NULL, LOG_ERR,
-                "ReceiverPort needs ReceiverSecretFile: the receiver "
-                "answers only authenticated senders");
-    return -EINVAL;
-  }
-  if ((c->cert == NULL) != (c->key == NULL)) {
-    gen_log_org(who, NULL, LOG_ERR,
-                "ReceiverCertificate and ReceiverKey go together");
+  const char *why = c->port != NULL && c->secret_file == NULL
+                        ? "ReceiverPort needs ReceiverSecretFile: the "
+                          "receiver answers only authenticated senders"
+                    : (c->cert == NULL) != (c->key == NULL)
+                        ? "ReceiverCertificate and ReceiverKey go together"
+                        : NULL;
+  if (why != NULL) {
+    gen_log_org(who, NULL, LOG_ERR, "%s", why);
     return -EINVAL;
   }
   if (c->port == NULL)
