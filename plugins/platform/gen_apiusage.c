@@ -464,7 +464,7 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
   char err[512] = "";
   json_object *doc = NULL;
   long http = 0;
-  int status;
+  int status = 0; /* one of the two requests below sets it */
   if (au->legacy_ms != day_ms) {
     status = au_request(au, client, "POST", GEN_AU_JOBS_PATH,
                         gen_au_job_body(day_ms), &doc, &http, err, sizeof(err));
