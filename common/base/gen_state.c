@@ -167,17 +167,17 @@ int gen_state_lines(FILE *f, int (*line)(void *ud, char *text, size_t len),
   size_t cap = 0;
   ssize_t n;
   int status = 0;
-  *torn = false;
+  bool cut = false;
   while (status == 0 && (n = getline(&text, &cap, f)) > 0) {
-    if (text[n - 1] != '\n') {
-      *torn = true;
+    if ((cut = text[n - 1] != '\n'))
       break;
-    }
     text[n - 1] = '\0';
     if ((status = line(ud, text, (size_t)n - 1)) == 0 && good != NULL)
       *good += n;
   }
   free(text);
+  if (torn != NULL)
+    *torn = cut;
   return status;
 }
 

@@ -79,8 +79,9 @@ void gen_state_append_close(gen_state_append_t *a);
 /* The one reader of journals: calls line() with each whole line of f from
  * its position (NUL-terminated, without its newline) until it returns
  * non-zero, which is returned; 0 at the end. A last line without its
- * newline (a write a crash cut) ends the read: *torn. *good (may be NULL)
- * is added the bytes of the lines line() took (returned 0 for). */
+ * newline (a write a crash cut) ends the read: *torn (may be NULL). *good
+ * (may be NULL) is added the bytes of the lines line() took (returned 0
+ * for). */
 int gen_state_lines(FILE *f, int (*line)(void *ud, char *text, size_t len),
                     void *ud, int64_t *good, bool *torn);
 

@@ -127,8 +127,7 @@ int gen_journal_recover(gen_journal_t *j, uint64_t g,
     FILE *f = fopen(path, "re");
     if (f == NULL)
       break;
-    bool torn;
-    gen_state_lines(f, line, ud, NULL, &torn);
+    gen_state_lines(f, line, ud, NULL, NULL);
     fclose(f);
   }
   /* Continue in a file of its own: the replayed ones go when the next
