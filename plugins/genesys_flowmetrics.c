@@ -386,11 +386,7 @@ static int gf_refresh_entities(gf_instance_t *inst) {
 static void gf_dispatch_self(gf_instance_t *inst) {
   const char *host = gen_client_host(inst->client);
   gen_eventbridge_stats_t *eb = gen_eventbridge_stats(inst->events);
-  struct {
-    const char *type, *type_instance;
-    bool derive;
-    double value;
-  } self[] = {
+  gen_self_row_t self[] = {
       {"flow_records", NULL, true, (double)atomic_load(&inst->flow_records)},
       {"attribute_events", "conversation", true,
        (double)atomic_load(&inst->conversation_events)},
@@ -399,9 +395,7 @@ static void gf_dispatch_self(gf_instance_t *inst) {
       {"duplicates_dropped", NULL, true, (double)atomic_load(&eb->duplicates)},
       {"flows", NULL, false, (double)inst->lists.flows.count},
   };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++)
-    gen_dispatch_self(host, PLUGIN_NAME, self[i].type, self[i].type_instance,
-                      self[i].derive, self[i].value);
+  gen_dispatch_self_rows(host, PLUGIN_NAME, self, STATIC_ARRAY_SIZE(self));
   gen_attr_dispatch_stats(inst->ledger, host, PLUGIN_NAME);
   if (inst->config.agg.aggregates || inst->config.act.on ||
       inst->config.agg.active_flows) {

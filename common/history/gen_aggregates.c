@@ -643,27 +643,22 @@ void gen_agg_dispatch_self(const char *host, const char *plugin,
                            const gen_interval_stats_t *st, uint64_t queries,
                            uint64_t failures) {
   int64_t now = gen_cdtime_to_ms(cdtime());
-  struct {
-    const char *type;
-    bool derive, present;
-    double value;
-  } self[] = {
-      {"analytics_queries", true, true, (double)queries},
-      {"analytics_query_failures", true, true, (double)failures},
-      {"buckets_dispatched", true, true, (double)st->buckets_dispatched},
-      {"buckets_backfilled", true, true, (double)st->buckets_backfilled},
-      {"gap_buckets", true, true, (double)st->gap_buckets},
-      {"progress_refused", true, true, (double)st->progress_refused},
-      {"lag", false, st->done_until_ms > 0,
-       (double)(now - st->done_until_ms) / 1000.0},
-      {"last_success_age", false, st->last_commit_ms > 0,
-       (double)(now - st->last_commit_ms) / 1000.0},
+  gen_self_row_t self[] = {
+      {"analytics_queries", NULL, true, (double)queries},
+      {"analytics_query_failures", NULL, true, (double)failures},
+      {"buckets_dispatched", NULL, true, (double)st->buckets_dispatched},
+      {"buckets_backfilled", NULL, true, (double)st->buckets_backfilled},
+      {"gap_buckets", NULL, true, (double)st->gap_buckets},
+      {"progress_refused", NULL, true, (double)st->progress_refused},
   };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(self); i++) {
-    if (self[i].present)
-      gen_dispatch_self(host, plugin, self[i].type, NULL, self[i].derive,
-                        self[i].value);
-  }
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
+  /* the ages only once there is a moment to be old from */
+  if (st->done_until_ms > 0)
+    gen_dispatch_self(host, plugin, "lag", NULL, false,
+                      (double)(now - st->done_until_ms) / 1000.0);
+  if (st->last_commit_ms > 0)
+    gen_dispatch_self(host, plugin, "last_success_age", NULL, false,
+                      (double)(now - st->last_commit_ms) / 1000.0);
   gen_agg_dispatch_revisions(host, plugin, st);
 }
 

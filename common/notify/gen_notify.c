@@ -1424,11 +1424,7 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
   pthread_rwlock_unlock(&hub->lock);
   /* Channel figures are the client's (every plugin and <Org> using it);
    * malformed, baselines and the topics are this instance's own. */
-  struct {
-    const char *type, *type_instance;
-    bool derive;
-    double value;
-  } self[] = {
+  gen_self_row_t self[] = {
       {"notify_messages", NULL, true, (double)atomic_load(&st->messages)},
       {"notify_heartbeats", NULL, true, (double)atomic_load(&st->heartbeats)},
       {"notify_reconnects", NULL, true, (double)atomic_load(&st->reconnects)},
@@ -1450,9 +1446,7 @@ void gen_notify_dispatch_stats(gen_notify_t *n, const char *host,
       {"notify_topics", "pending", false, (double)atomic_load(&n->pending)},
       {"notify_sockets", NULL, false, (double)atomic_load(&st->sockets_open)},
   };
-  for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++)
-    gen_dispatch_self(host, plugin, self[i].type, self[i].type_instance,
-                      self[i].derive, self[i].value);
+  gen_dispatch_self_rows(host, plugin, self, sizeof(self) / sizeof(self[0]));
   for (int f = 0; f < GEN_NOTIFY_FAMILIES; f++)
     gen_dispatch_self(host, plugin, "notify_family_messages", families[f].name,
                       true, (double)atomic_load(&hub->family[f]));

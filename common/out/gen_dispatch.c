@@ -375,6 +375,13 @@ int gen_dispatch_self(const char *host, const char *plugin, const char *type,
   return gen_dispatch_number(&id, derive, value, 0, 0);
 }
 
+void gen_dispatch_self_rows(const char *host, const char *plugin,
+                            const gen_self_row_t *rows, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    gen_dispatch_self(host, plugin, rows[i].type, rows[i].type_instance,
+                      rows[i].derive, rows[i].value);
+}
+
 int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
                         cdtime_t time, cdtime_t interval) {
   if (derive)

@@ -68,6 +68,14 @@ void gen_dispatch_learn_interval(const char *plugin);
  * at the current time. */
 int gen_dispatch_self(const char *host, const char *plugin, const char *type,
                       const char *type_instance, bool derive, double value);
+/* A plugin's self-metrics as rows of a table, each by gen_dispatch_self. */
+typedef struct {
+  const char *type, *type_instance;
+  bool derive;
+  double value;
+} gen_self_row_t;
+void gen_dispatch_self_rows(const char *host, const char *plugin,
+                            const gen_self_row_t *rows, size_t n);
 
 /* A series budget (MaxSeries) of host (NULL: collectd's hostname) and
  * plugin: past max series (a series is forgotten two intervals after its

@@ -114,26 +114,22 @@ gen_attr_ledger_t *gen_attr_config_ledger(const gen_attr_config_t *c,
 void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,
                              const char *plugin) {
   gen_attr_stats_t *a = gen_attr_stats(ledger);
-  struct {
-    const char *type, *type_instance;
-    atomic_uint_fast64_t *n;
-  } counts[] = {
-      {"attributes_seen", NULL, &a->attributes},
-      {"attributes_counted", NULL, &a->counted},
-      {"attribute_names_over_limit", NULL, &a->over_limit},
-      {"attribute_names_refused", NULL, &a->refused},
-      {"attribute_names_invalid", NULL, &a->invalid},
-      {"conversations_forgotten", "expired", &a->expired},
-      {"conversations_forgotten", "evicted", &a->evicted},
-      {"journal_errors", NULL, &a->journal_errors},
+  gen_self_row_t self[] = {
+      {"attributes_seen", NULL, true, (double)atomic_load(&a->attributes)},
+      {"attributes_counted", NULL, true, (double)atomic_load(&a->counted)},
+      {"attribute_names_over_limit", NULL, true,
+       (double)atomic_load(&a->over_limit)},
+      {"attribute_names_refused", NULL, true, (double)atomic_load(&a->refused)},
+      {"attribute_names_invalid", NULL, true, (double)atomic_load(&a->invalid)},
+      {"conversations_forgotten", "expired", true,
+       (double)atomic_load(&a->expired)},
+      {"conversations_forgotten", "evicted", true,
+       (double)atomic_load(&a->evicted)},
+      {"journal_errors", NULL, true, (double)atomic_load(&a->journal_errors)},
+      {"conversations", NULL, false, (double)gen_attr_conversations(ledger)},
+      {"attribute_series", NULL, false, (double)gen_attr_series(ledger)},
   };
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(counts); i++)
-    gen_dispatch_self(host, plugin, counts[i].type, counts[i].type_instance,
-                      true, (double)atomic_load(counts[i].n));
-  gen_dispatch_self(host, plugin, "conversations", NULL, false,
-                    (double)gen_attr_conversations(ledger));
-  gen_dispatch_self(host, plugin, "attribute_series", NULL, false,
-                    (double)gen_attr_series(ledger));
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
 
 void gen_attr_names_of(json_object *attributes, const char **names, size_t *n) {
