@@ -522,7 +522,7 @@ static int gf_instance_init(void *data) {
   gen_counters_options_t counters = {
       .totals_name = "flows",
       .generation_name = "flow_generation",
-      .write_key = gen_flow_counter_key_write,
+      .write_key = gen_key_text,
       .read_key = gen_flow_counter_key_read,
       .who = &inst->who,
       .journal_errors = &gen_attr_stats(inst->ledger)->journal_errors,

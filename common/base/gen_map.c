@@ -7,6 +7,8 @@
 
 #include "gen_hash.h"
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,6 +60,53 @@ gen_key_t *gen_key_copy_with(const gen_key_t *k, const char *text) {
 
 gen_key_t *gen_key_copy(const gen_key_t *k) {
   return gen_key_copy_with(k, NULL);
+}
+
+int gen_key_text(const gen_key_t *k, char *out, size_t size) {
+  if (size == 0)
+    return -ENAMETOOLONG;
+  out[0] = '\0';
+  size_t len = 0;
+  for (int i = 0; i < GEN_KEY_STRS && k->str[i] != NULL; i++) {
+    if (strpbrk(k->str[i], "\t\x1f") != NULL)
+      return -EINVAL;
+    int n =
+        snprintf(out + len, size - len, "%s%s", i > 0 ? "\t" : "", k->str[i]);
+    if (n < 0 || (size_t)n >= size - len)
+      return -ENAMETOOLONG;
+    len += (size_t)n;
+  }
+  if (k->num != 0) {
+    int n = snprintf(out + len, size - len, "\x1f%" PRId64, k->num);
+    if (n < 0 || (size_t)n >= size - len)
+      return -ENAMETOOLONG;
+  }
+  return 0;
+}
+
+bool gen_key_parse(char *text, gen_key_t *k) {
+  *k = (gen_key_t){0};
+  char *us = strchr(text, '\x1f');
+  if (us != NULL) {
+    char *end, again[24];
+    errno = 0;
+    k->num = strtoll(us + 1, &end, 10);
+    /* as written: no sign but '-', no leading 0, no space, not 0 */
+    snprintf(again, sizeof(again), "%" PRId64, k->num);
+    if (errno != 0 || *end != '\0' || k->num == 0 || strcmp(again, us + 1))
+      return false;
+    *us = '\0';
+  }
+  char *p = text;
+  for (int i = 0; i < GEN_KEY_STRS; i++) {
+    k->str[i] = p;
+    char *tab = strchr(p, '\t');
+    if (tab == NULL || i + 1 == GEN_KEY_STRS)
+      break;
+    *tab = '\0';
+    p = tab + 1;
+  }
+  return true;
 }
 
 const char *gen_key_copy_text(const gen_key_t *copy) {

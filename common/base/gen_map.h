@@ -46,6 +46,18 @@ gen_key_t *gen_key_copy(const gen_key_t *k);
 gen_key_t *gen_key_copy_with(const gen_key_t *k, const char *text);
 const char *gen_key_copy_text(const gen_key_t *copy);
 
+/* The one text form of a key, in every state file and journal: its
+ * strings joined by tabs (up to the first NULL), then, when its number is
+ * not 0, 0x1f and the number in decimal. 0; -EINVAL when a string holds a
+ * tab or 0x1f (it could not be read back); -ENAMETOOLONG when it does not
+ * fit size bytes (GEN_KEY_TEXT_MAX for any key we make). */
+#define GEN_KEY_TEXT_MAX 512
+int gen_key_text(const gen_key_t *k, char *out, size_t size);
+/* A text of that form split in place into k (its strings point into text;
+ * only the last may hold a tab, in a text not written by us). false: not
+ * of that form (a 0x1f not followed by a number alone, as written). */
+bool gen_key_parse(char *text, gen_key_t *k);
+
 /* ---- gen_map ------------------------------------------------------------
  */
 

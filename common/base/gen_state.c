@@ -218,11 +218,7 @@ int gen_state_read(const char *path, size_t max, char **data, size_t *len) {
   return 0;
 }
 
-int gen_state_load_json(const char *path, json_object **doc) {
-  return gen_state_load_json_max(path, GEN_STATE_MAX_SIZE, doc);
-}
-
-int gen_state_load_json_max(const char *path, size_t max, json_object **doc) {
+static int load_json(const char *path, size_t max, json_object **doc) {
   char *data;
   size_t len;
   *doc = NULL;
@@ -232,6 +228,54 @@ int gen_state_load_json_max(const char *path, size_t max, json_object **doc) {
   char err[128];
   status = gen_json_parse(data, len, GEN_JSON_MAX_DEPTH, doc, err, sizeof(err));
   free(data);
+  return status;
+}
+
+int gen_state_load_json(const char *path, json_object **doc) {
+  return load_json(path, GEN_STATE_MAX_SIZE, doc);
+}
+
+typedef struct {
+  int (*entry)(void *ud, json_object *doc);
+  void *ud;
+  size_t max;
+} each_t;
+
+static int each_line(void *ud, char *text, size_t len) {
+  each_t *e = ud;
+  if (len > e->max)
+    return -EFBIG;
+  json_object *doc = NULL;
+  char err[128];
+  int status =
+      gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err));
+  if (status == 0)
+    status = e->entry(e->ud, doc);
+  json_object_put(doc);
+  return status;
+}
+
+int gen_state_load_each(const char *path, size_t max,
+                        int (*entry)(void *ud, json_object *doc), void *ud) {
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return -errno;
+  int status = 0;
+  if (fseeko(f, -1, SEEK_END) != 0 || fgetc(f) != '\n') {
+    fclose(f); /* one document (or none: an empty file is not JSON) */
+    json_object *doc = NULL;
+    status = load_json(path, max, &doc);
+    if (status == 0)
+      status = entry(ud, doc);
+    json_object_put(doc);
+    return status;
+  }
+  rewind(f);
+  each_t e = {.entry = entry, .ud = ud, .max = max};
+  status = gen_state_lines(f, each_line, &e, NULL, NULL);
+  if (status == 0 && ferror(f))
+    status = -EIO;
+  fclose(f);
   return status;
 }
 

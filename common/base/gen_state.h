@@ -94,8 +94,19 @@ int gen_state_read(const char *path, size_t max, char **data, size_t *len);
  * bytes: -EINVAL for a file that is not valid JSON (the caller logs it and
  * starts afresh). */
 int gen_state_load_json(const char *path, json_object **doc);
-/* The same with another limit (the interval engine's records). */
-int gen_state_load_json_max(const char *path, size_t max, json_object **doc);
+
+/* The reader of a state file of any size. A file of lines (a JSON text on
+ * each, every line ending with '\n': a header, then one entry a line, as
+ * gen_state_stream writes a state too large to hold whole) gives each
+ * line's document to entry() in turn: never more than a line's text and
+ * tree in memory. A file of one document without a final '\n' (every
+ * state file before lines, and the small ones still) gives its document
+ * whole, once, if at most max bytes. entry() borrows the document. 0,
+ * -ENOENT (no file), -EFBIG (a line or the document past max), -EINVAL
+ * (one that is not JSON), entry()'s non-zero return or another negative
+ * errno. */
+int gen_state_load_each(const char *path, size_t max,
+                        int (*entry)(void *ud, json_object *doc), void *ud);
 
 /* The default state directory: "<collectd BaseDir>/genesys". */
 void gen_state_default_dir(char *buf, size_t size);

@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #define GI_MAX_NAMES 256
-#define GI_STATE_VERSION 1
+/* 2: a header line, then a line a key; 1: one document, "keys" an
+ * object of them (still read). */
+#define GI_STATE_VERSION 2
 /* The state file of versions before the records journal held the records
  * RevisitAt keeps (400 PT15M buckets a key at 100 h), about 78 bytes a
  * key's bucket with every default metric (bench_revisit): 0.6 GB at 5,000
@@ -242,48 +244,24 @@ static ssize_t scope_get(gen_interval_t *gi, const char *id, bool create) {
 }
 
 bool gen_interval_key_ok(const gen_key_t *key) {
-  if (key->num != 0 || key->str[0] == NULL)
+  char text[GEN_KEY_TEXT_MAX];
+  if (key->num != 0 || key->str[0] == NULL ||
+      gen_key_text(key, text, sizeof(text)) != 0)
     return false;
   for (int i = 0; i < GEN_KEY_STRS; i++) {
     const char *p = key->str[i];
     if (p == NULL ? i + 1 < GEN_KEY_STRS && key->str[i + 1] != NULL
-                  : p[0] == '\0' || strchr(p, '\t') != NULL)
+                  : p[0] == '\0')
       return false;
   }
   return true;
 }
 
-/* The state file's form of key: its strings joined by tabs, as a JSON
- * string. The one place keys are joined: the file keeps its old form. */
+/* The state file's form of key (gen_key_text) as a JSON string. */
 static int key_json(const gen_key_t *key, gen_buf_t *out) {
-  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
-  int status = 0;
-  for (int i = 0; status == 0 && i < GEN_KEY_STRS && key->str[i]; i++) {
-    if (i > 0)
-      status = gen_buf_add(&text, "\t", 1);
-    if (status == 0)
-      status = gen_buf_add_str(&text, key->str[i]);
-  }
-  if (status == 0)
-    status = gen_buf_add_json_string(out, gen_buf_str(&text));
-  gen_buf_free(&text);
-  return status;
-}
-
-/* A key of the state file split in place at its tabs into key. Only the
- * last string can keep a tab (in a file not written by us), as the text
- * was split before keys were typed. */
-static void key_parse(char *text, gen_key_t *key) {
-  *key = (gen_key_t){0};
-  char *p = text;
-  for (int i = 0; i < GEN_KEY_STRS; i++) {
-    key->str[i] = p;
-    char *tab = strchr(p, '\t');
-    if (tab == NULL || i + 1 == GEN_KEY_STRS)
-      break;
-    *tab = '\0';
-    p = tab + 1;
-  }
+  char text[GEN_KEY_TEXT_MAX];
+  int status = gen_key_text(key, text, sizeof(text));
+  return status == 0 ? gen_buf_add_json_string(out, text) : status;
 }
 
 static ssize_t key_get(gen_interval_t *gi, const gen_key_t *key, size_t scope) {
@@ -556,24 +534,27 @@ static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
   return 0;
 }
 
-/* "key":{"scope":…,"totals":{…}}. The records of its buckets are in the
- * journal (see "records journal"); versions before it wrote them here,
+/* {"key":"…","scope":…,"totals":{…}}, a line of the state file. The
+ * records of its buckets are in the journal (see "records journal");
+ * versions before it wrote them in the key's entry,
  * ,"cols":[names],"records":"base64" (and before that
- * "buckets":[{"start":…,"hash":…,"counters":{…}},…]), which
- * state_load_doc still reads. */
+ * "buckets":[{"start":…,"hash":…,"counters":{…}},…]), which key_load
+ * still reads. */
 static int key_write(gen_buf_t *buf, const gen_interval_t *gi,
                      const gi_key_t *k) {
+  int status = gen_buf_add_str(buf, "{\"key\":");
   /* Joined at each save, not kept: a megabyte at 5,000 queues. */
-  int status = key_json(k->key, buf);
   if (status == 0)
-    status = gen_buf_add_str(buf, ":{\"scope\":");
+    status = key_json(k->key, buf);
+  if (status == 0)
+    status = gen_buf_add_str(buf, ",\"scope\":");
   if (status == 0)
     status = gen_buf_add_json_string(buf, gi->scopes[k->scope].id);
   if (status == 0)
     status = gen_buf_add_str(buf, ",\"totals\":");
   if (status == 0)
     status = nums_write(buf, gi, k->totals, k->n_totals);
-  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+  return status == 0 ? gen_buf_add(buf, "}\n", 2) : status;
 }
 
 /* Reads a key's records as versions before the journal wrote them in the
@@ -733,10 +714,12 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
   return 0;
 }
 
-/* The document is printed, not built: no json-c object per member, whose
- * allocations made the save a fifth of a cycle at 5,000 queues and every
- * later malloc dearer. stream (NULL: none) is flushed after each key: the
- * keys' text is megabytes at 5,000 queues, never held whole. */
+/* The state file: a header line, then a line a key (read back a line at a
+ * time by gen_state_load_each). Printed, not built: no json-c object per
+ * member, whose allocations made the save a fifth of a cycle at 5,000
+ * queues and every later malloc dearer. stream (NULL: none) is flushed
+ * after each key: the keys' text is megabytes at 5,000 queues, never held
+ * whole. */
 static int state_print(gen_interval_t *gi, gen_buf_t *buf,
                        gen_state_stream_t *stream) {
   buf->len = 0;
@@ -760,16 +743,13 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf,
   if (status == 0 && gi->stages.n > 0)
     status = revisits_print(gi, buf);
   if (status == 0)
-    status = gen_buf_add_str(buf, ",\"keys\":{");
+    status = gen_buf_add(buf, "}\n", 2);
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
-    if (i > 0)
-      status = gen_buf_add(buf, ",", 1);
-    if (status == 0)
-      status = key_write(buf, gi, &gi->keys[i]);
+    status = key_write(buf, gi, &gi->keys[i]);
     if (status == 0 && stream != NULL)
       status = gen_state_stream_flush(stream);
   }
-  return status == 0 ? gen_buf_add_str(buf, "}}") : status;
+  return status;
 }
 
 /* Writes the state to path (atomically, as it is printed). */
@@ -793,18 +773,78 @@ static ssize_t key_load(gen_interval_t *gi, const char *key, size_t scope) {
   if (text == NULL)
     return -ENOMEM;
   gen_key_t typed;
-  key_parse(text, &typed);
-  ssize_t k = key_get(gi, &typed, scope);
+  ssize_t k =
+      gen_key_parse(text, &typed) ? key_get(gi, &typed, scope) : -EINVAL;
   free(text);
   return k;
 }
 
-static int state_load_doc(gen_interval_t *gi, json_object *doc) {
-  int64_t version = 0, granularity = 0;
-  if (!gen_json_get_int64(doc, "version", &version) ||
-      version != GI_STATE_VERSION)
+/* A key's entry: its scope, its totals and, as versions before the
+ * journal wrote them, its records. */
+static int key_entry_load(gen_interval_t *gi, const char *key, json_object *o,
+                          bool same_granularity) {
+  const char *scope_id = gen_json_get_string(o, "scope");
+  if (scope_id == NULL)
     return -EINVAL;
-  bool same_granularity =
+  ssize_t s = scope_get(gi, scope_id, true);
+  if (s < 0)
+    return (int)s;
+  ssize_t k = key_load(gi, key, (size_t)s);
+  if (k < 0)
+    return (int)k;
+  gi_key_t *kk = &gi->keys[k];
+  int status = nums_load(gi, gen_json_get_object(o, "totals"), &kk->totals,
+                         &kk->n_totals, true);
+  if (status != 0)
+    return status;
+  json_object *cols = gen_json_get_array(o, "cols");
+  const char *records = gen_json_get_string(o, "records");
+  if (same_granularity && cols != NULL && records != NULL) {
+    return records_load(gi, kk, cols, records);
+  }
+  /* The form before the compact record: migrated. */
+  json_object *buckets = gen_json_get_array(o, "buckets");
+  size_t n =
+      (same_granularity && buckets) ? json_object_array_length(buckets) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *b = json_object_array_get_idx(buckets, i);
+    int64_t start;
+    uint64_t hash; /* 16 hex digits as written, else not our file */
+    if (!gen_json_get_int64(b, "start", &start) ||
+        !gen_hex64_parse(gen_json_get_string(b, "hash"), &hash, NULL))
+      return -EINVAL;
+    char why[64];
+    if (mark_absurd(gi, start, why, sizeof(why)) != NULL ||
+        start / gi->o.granularity_ms > UINT32_MAX)
+      continue; /* no put can ask for it: nothing to keep */
+    gi_num_t *counters = NULL;
+    size_t n_counters = 0;
+    status = nums_load(gi, gen_json_get_object(b, "counters"), &counters,
+                       &n_counters, false);
+    if (status == 0)
+      status = record_put(gi, kk, start, hash, counters, n_counters);
+    free(counters);
+    if (status != 0)
+      return status;
+  }
+  return 0;
+}
+
+/* A state file being read: its header (in version 1 the whole file), then
+ * its keys' lines. */
+typedef struct {
+  gen_interval_t *gi;
+  int64_t version; /* 0 before the header */
+  bool same_granularity;
+} gi_load_t;
+
+static int header_load(gi_load_t *l, json_object *doc) {
+  gen_interval_t *gi = l->gi;
+  int64_t granularity = 0;
+  if (!gen_json_get_int64(doc, "version", &l->version) ||
+      (l->version != 1 && l->version != GI_STATE_VERSION))
+    return -EINVAL;
+  bool same_granularity = l->same_granularity =
       gen_json_get_int64(doc, "granularity_ms", &granularity) &&
       granularity == gi->o.granularity_ms;
   int64_t epoch;
@@ -856,58 +896,24 @@ static int state_load_doc(gen_interval_t *gi, json_object *doc) {
       return status;
   }
   json_object *keys = gen_json_get_object(doc, "keys");
-  if (keys == NULL)
+  if (l->version != 1 || keys == NULL)
     return 0;
   json_object_object_foreach(keys, key, o) {
-    const char *scope_id = gen_json_get_string(o, "scope");
-    if (scope_id == NULL)
-      return -EINVAL;
-    ssize_t s = scope_get(gi, scope_id, true);
-    if (s < 0)
-      return (int)s;
-    ssize_t k = key_load(gi, key, (size_t)s);
-    if (k < 0)
-      return (int)k;
-    gi_key_t *kk = &gi->keys[k];
-    int status = nums_load(gi, gen_json_get_object(o, "totals"), &kk->totals,
-                           &kk->n_totals, true);
+    int status = key_entry_load(gi, key, o, same_granularity);
     if (status != 0)
       return status;
-    json_object *cols = gen_json_get_array(o, "cols");
-    const char *records = gen_json_get_string(o, "records");
-    if (same_granularity && cols != NULL && records != NULL) {
-      status = records_load(gi, kk, cols, records);
-      if (status != 0)
-        return status;
-      continue;
-    }
-    /* The form before the compact record: migrated. */
-    json_object *buckets = gen_json_get_array(o, "buckets");
-    size_t n =
-        (same_granularity && buckets) ? json_object_array_length(buckets) : 0;
-    for (size_t i = 0; i < n; i++) {
-      json_object *b = json_object_array_get_idx(buckets, i);
-      int64_t start;
-      uint64_t hash; /* 16 hex digits as written, else not our file */
-      if (!gen_json_get_int64(b, "start", &start) ||
-          !gen_hex64_parse(gen_json_get_string(b, "hash"), &hash, NULL))
-        return -EINVAL;
-      char why[64];
-      if (mark_absurd(gi, start, why, sizeof(why)) != NULL ||
-          start / gi->o.granularity_ms > UINT32_MAX)
-        continue; /* no put can ask for it: nothing to keep */
-      gi_num_t *counters = NULL;
-      size_t n_counters = 0;
-      status = nums_load(gi, gen_json_get_object(b, "counters"), &counters,
-                         &n_counters, false);
-      if (status == 0)
-        status = record_put(gi, kk, start, hash, counters, n_counters);
-      free(counters);
-      if (status != 0)
-        return status;
-    }
   }
   return 0;
+}
+
+static int state_entry(void *ud, json_object *doc) {
+  gi_load_t *l = ud;
+  if (l->version == 0)
+    return header_load(l, doc);
+  const char *key = gen_json_get_string(doc, "key");
+  if (l->version != GI_STATE_VERSION || key == NULL)
+    return -EINVAL;
+  return key_entry_load(l->gi, key, doc, l->same_granularity);
 }
 
 static void state_forget(gen_interval_t *gi);
@@ -925,7 +931,7 @@ static void state_forget(gen_interval_t *gi);
  *   genesys-records 1 <granularity ms> <id: the state file names it>
  *   E <epoch>      the entries after it are of that epoch
  *   N <id> "name"  a counter's name
- *   K <id> ["scope","the key's strings joined by tabs"]
+ *   K <id> ["scope","the key's text (gen_key_text)"]
  *   R <id> <base64>
  *
  * An R line is a record of key id: the varint of its bucket (start /
@@ -1549,16 +1555,16 @@ static void state_load(gen_interval_t *gi) {
   if (gi->state_path == NULL)
     return;
   next_discard(gi);
-  json_object *doc = NULL;
-  int status = gen_state_load_json_max(gi->state_path, GI_STATE_MAX_SIZE, &doc);
+  gi_load_t l = {.gi = gi};
+  int status =
+      gen_state_load_each(gi->state_path, GI_STATE_MAX_SIZE, state_entry, &l);
   if (status == -ENOENT) {
     journal_remove(gi);
     journal_load(gi);
     return;
   }
-  if (status == 0)
-    status = state_load_doc(gi, doc);
-  json_object_put(doc);
+  if (status == 0 && l.version == 0)
+    status = -EINVAL; /* no header */
   if (status != 0) {
     gen_log_org(gi->o.who, NULL, LOG_ERR,
                 "state file %s cannot be used (%s); starting afresh, "

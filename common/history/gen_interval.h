@@ -180,8 +180,8 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range);
 
 /* Whether the engine can keep key: one to GEN_KEY_STRS strings, each
- * non-empty and without a tab (the state file joins them with tabs), none
- * after a NULL, and num 0. */
+ * non-empty, none after a NULL, num 0, and a text form (gen_key_text: no
+ * tab, no 0x1f, at most GEN_KEY_TEXT_MAX bytes). */
 bool gen_interval_key_ok(const gen_key_t *key);
 
 /* Records one key's values for the bucket starting at start_ms, from the

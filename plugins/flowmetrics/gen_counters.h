@@ -38,8 +38,8 @@ typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
  * is one journal line). */
 #define GEN_COUNTERS_KEY_SIZE 512
 
-/* A key's text in the state file and the journals: 0, or -1 when it does
- * not fit size (GEN_COUNTERS_KEY_SIZE) bytes. */
+/* A key's text in the state file and the journals: 0, or non-zero when it
+ * has none (does not fit size, GEN_COUNTERS_KEY_SIZE, bytes). */
 typedef int (*gen_counters_write_fn)(const gen_key_t *key, char *out,
                                      size_t size);
 /* A text read back from the state file or a journal: the key it counts

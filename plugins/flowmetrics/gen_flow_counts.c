@@ -19,16 +19,16 @@ gen_key_t gen_flow_counter_key(const char *flow_id, gen_flow_kind_t kind,
   return (gen_key_t){{flow_id, sub_id ? sub_id : ""}, kind};
 }
 
-int gen_flow_counter_key_write(const gen_key_t *key, char *out, size_t size) {
-  int n = snprintf(out, size, "%s\x1f%d\x1f%s", key->str[0], (int)key->num,
-                   key->str[1]);
-  return n >= 0 && (size_t)n < size ? 0 : -1;
-}
-
 bool gen_flow_counter_key_read(const char *text, gen_key_t *key, char *buf,
                                size_t size) {
   if (strlen(text) >= size)
     return false;
+  strcpy(buf, text);
+  if (gen_key_parse(buf, key))
+    return key->str[1] != NULL && key->str[2] == NULL && key->num >= 0 &&
+           key->num < GEN_FLOW_KIND_COUNT && key->str[0][0] != '\0' &&
+           gen_utf8_text_str(key->str[0]) && gen_utf8_text_str(key->str[1]);
+  /* The form before gen_key_text: "<flow>\x1f<kind>\x1f<sub>". */
   strcpy(buf, text);
   char *a = strchr(buf, '\x1f');
   char *b = a ? strchr(a + 1, '\x1f') : NULL;

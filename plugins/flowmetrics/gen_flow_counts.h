@@ -36,11 +36,11 @@ extern const char *const gen_flow_kind_types[GEN_FLOW_KIND_COUNT];
  * strings are borrowed. */
 gen_key_t gen_flow_counter_key(const char *flow_id, gen_flow_kind_t kind,
                                const char *sub_id);
-/* A key's text in the state file and the journals (gen_counters_write_fn). */
-int gen_flow_counter_key_write(const gen_key_t *key, char *out, size_t size);
 /* A key read back from the state file or the journal
- * (gen_counters_read_fn): its ids must be text (no broken UTF-8 or control
- * characters come back), its kind one of ours in the digits we write. */
+ * (gen_counters_read_fn), written by gen_key_text (the one key form) or,
+ * in files of versions before it, "<flow>\x1f<kind>\x1f<sub>": its ids
+ * must be text (no broken UTF-8 or control characters come back), its
+ * kind one of ours in the digits we write. */
 bool gen_flow_counter_key_read(const char *text, gen_key_t *key, char *buf,
                                size_t size);
 

@@ -372,6 +372,51 @@ static int index_churn(int n) {
   return 0;
 }
 
+/* The one text form of a key: strings joined by tabs, a number not 0 after
+ * 0x1f; read back as written; a string that would not come back (a tab,
+ * 0x1f) or a text that does not fit is refused, not cut. */
+DEF_TEST(key_text_round_trip) {
+  char text[64];
+  gen_key_t back;
+  gen_key_t plain = {{"Q1", "voice"}, 0};
+  CHECK_ZERO(gen_key_text(&plain, text, sizeof(text)));
+  EXPECT_EQ_STR("Q1\tvoice", text);
+  OK(gen_key_parse(text, &back));
+  OK(gen_key_equal(&plain, &back));
+  gen_key_t num = {{"f-1", ""}, -12};
+  CHECK_ZERO(gen_key_text(&num, text, sizeof(text)));
+  EXPECT_EQ_STR("f-1\t\x1f-12", text);
+  OK(gen_key_parse(text, &back));
+  OK(gen_key_equal(&num, &back)); /* "" kept apart from NULL */
+  gen_key_t tab = {{"a\tb"}, 0}, us = {{"a", "b\x1f"}, 0};
+  OK(gen_key_text(&tab, text, sizeof(text)) == -EINVAL);
+  OK(gen_key_text(&us, text, sizeof(text)) == -EINVAL);
+  OK(gen_key_text(&plain, text, 8) == -ENAMETOOLONG); /* "Q1\tvoice": 9 */
+  OK(gen_key_text(&num, text, 8) == -ENAMETOOLONG);   /* 8 and the NUL */
+  /* Numbers only as written: a 0, a sign, a leading 0, a space, a second
+   * separator, nothing. */
+  const char *bad[] = {"a\x1f"
+                       "0",
+                       "a\x1f+5",
+                       "a\x1f"
+                       "05",
+                       "a\x1f 5",
+                       "a\x1f"
+                       "5\x1f"
+                       "b",
+                       "a\x1f"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char copy[16];
+    snprintf(copy, sizeof(copy), "%s", bad[i]);
+    OK(!gen_key_parse(copy, &back));
+  }
+  /* Past GEN_KEY_STRS strings, the last keeps its tabs. */
+  char many[] = "a\tb\tc\td\te";
+  OK(gen_key_parse(many, &back));
+  EXPECT_EQ_STR("d\te", back.str[GEN_KEY_STRS - 1]);
+  return 0;
+}
+
 DEF_TEST(index) {
   bad_hash = false;
   CHECK_ZERO(index_churn(N_KEYS));
@@ -448,6 +493,7 @@ int main(void) {
   RUN_TEST(caseless_keys);
   RUN_TEST(composite_key);
   RUN_TEST(typed_keys);
+  RUN_TEST(key_text_round_trip);
   RUN_TEST(index);
   RUN_TEST(index_probes_stay_short);
   END_TEST;

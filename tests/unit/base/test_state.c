@@ -64,6 +64,55 @@ DEF_TEST(json_round_trip_and_corruption) {
   return 0;
 }
 
+/* gen_state_load_each's entry: the value of each document's "n" added to
+ * the sum ud; a document without one stops the read with -EPROTO. */
+static int sum_n(void *ud, json_object *doc) {
+  json_object *n = json_object_object_get(doc, "n");
+  if (n == NULL)
+    return -EPROTO;
+  *(int *)ud += json_object_get_int(n);
+  return 0;
+}
+
+/* A file of lines is read a line at a time: max bounds each line, not the
+ * file; a file of one document without a final newline (the form before
+ * lines) comes whole, once, bounded by max. */
+DEF_TEST(load_each_line_or_the_whole_document) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/lines.json", dir);
+  const char lines[] = "{\"n\":1}\n{\"n\":20}\n{\"n\":300}\n";
+  int sum = 0;
+  OK(gen_state_load_each(path, 100, sum_n, &sum) == -ENOENT);
+  CHECK_ZERO(gen_state_write(path, lines, strlen(lines)));
+  CHECK_ZERO(gen_state_load_each(path, 10, sum_n, &sum)); /* file: 27 B */
+  EXPECT_EQ_INT(321, sum);
+  sum = 0;
+  /* Lines of 7, 8 and 9 bytes: the third is past 8. */
+  OK(gen_state_load_each(path, 8, sum_n, &sum) == -EFBIG);
+  EXPECT_EQ_INT(21, sum); /* the lines before it were taken: callers start
+                             afresh on an error */
+  /* The entry's error ends the read. */
+  const char stop[] = "{\"n\":1}\n{}\n{\"n\":20}\n";
+  CHECK_ZERO(gen_state_write(path, stop, strlen(stop)));
+  sum = 0;
+  OK(gen_state_load_each(path, 100, sum_n, &sum) == -EPROTO);
+  EXPECT_EQ_INT(1, sum);
+  /* A line that is not JSON, an empty line, an empty file. */
+  const char *bad[] = {"{\"n\":1}\n{\"n\":\n", "{\"n\":1}\n\n", ""};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
+    CHECK_ZERO(gen_state_write(path, bad[i], strlen(bad[i])));
+    OK(gen_state_load_each(path, 100, sum_n, &sum) == -EINVAL);
+  }
+  /* One document over several lines, no final newline: whole. */
+  const char doc[] = "{\n\"n\":\n4000}";
+  CHECK_ZERO(gen_state_write(path, doc, strlen(doc)));
+  sum = 0;
+  CHECK_ZERO(gen_state_load_each(path, 100, sum_n, &sum));
+  EXPECT_EQ_INT(4000, sum);
+  OK(gen_state_load_each(path, 10, sum_n, &sum) == -EFBIG);
+  return 0;
+}
+
 /* A stream passes its text on in chunks while it is written: the buffer
  * never holds the whole file, and the file appears whole or not at all. */
 DEF_TEST(stream_in_chunks_or_not_at_all) {
@@ -214,6 +263,7 @@ int main(void) {
     return 1;
   RUN_TEST(write_read_replace);
   RUN_TEST(json_round_trip_and_corruption);
+  RUN_TEST(load_each_line_or_the_whole_document);
   RUN_TEST(stream_in_chunks_or_not_at_all);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
   RUN_TEST(journal_append_whole_or_cut_back);

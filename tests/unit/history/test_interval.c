@@ -342,6 +342,11 @@ static int write_spliced(const char *file, const char *text, const char *at,
   return gen_state_write(file, out, strlen(out));
 }
 
+/* gen_state_load_each's entry: the line's document kept in the array ud. */
+static int take_line(void *ud, json_object *doc) {
+  return json_object_array_add(ud, json_object_get(doc));
+}
+
 /* An engine started on the state file at path refuses it, logged with why,
  * and starts with no key. */
 static int refuses_state(const char *why) {
@@ -357,10 +362,10 @@ static int refuses_state(const char *why) {
   return 0;
 }
 
-DEF_TEST(state_survives_restart) {
-  n_events = 0;
-  CHECK_ZERO(state_of_one_bucket(NULL, 0)); /* only the state file remains */
-
+/* An engine on the state file of one bucket (state_of_one_bucket) goes
+ * on from it: the old bucket is not dispatched twice, counters continue
+ * (n_events: from before state_of_one_bucket). */
+static int goes_on_from_one_bucket(void) {
   gen_interval_t *gi = make(3600000, 100, path);
   CHECK_NOT_NULL(gi);
   gen_interval_range_t r;
@@ -377,6 +382,13 @@ DEF_TEST(state_survives_restart) {
   EXPECT_EQ_DOUBLE(6, e->offered);
   EXPECT_EQ_DOUBLE(510, e->handle_ms);
   gen_interval_free(gi);
+  return 0;
+}
+
+DEF_TEST(state_survives_restart) {
+  n_events = 0;
+  CHECK_ZERO(state_of_one_bucket(NULL, 0)); /* only the state file remains */
+  CHECK_ZERO(goes_on_from_one_bucket());
 
   /* A corrupt file is logged and the engine starts afresh. */
   CHECK_ZERO(gen_state_write(path, "{\"version\":1,\"scopes\":[", 23));
@@ -403,20 +415,26 @@ static const char compact_one_bucket[] =
 /* The state file and its journal byte for byte: a later version must read
  * what this one wrote, and the bucket hash (FNV-1a 64 over each name, its
  * NUL and the value's bytes, names sorted) must not change. */
+/* The journal's id in a state file's text (NULL: none): new with each
+ * journal, named by its state file. */
+static const char *journal_id(const char *text) {
+  const char *id = strstr(text, "\"journal_id\":\"");
+  return id != NULL ? id + strlen("\"journal_id\":\"") : NULL;
+}
+
 DEF_TEST(state_file_is_pinned) {
   char text[1024], records[1024], want[1024];
   CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
   CHECK_ZERO(read_records(records, sizeof(records)));
   unlink(path); /* the next tests start afresh */
-  /* The journal's id: new with each journal, named by its state file. */
-  char *id = strstr(text, "\"journal_id\":\"");
-  CHECK_NOT_NULL(id);
-  id += strlen("\"journal_id\":\"");
+  const char *id = journal_id(text);
+  OK(id != NULL);
+  /* A header line, then a line a key: read a line at a time. */
   snprintf(want, sizeof(want),
-           "{\"version\":1,\"granularity_ms\":300000,\"journal\":1,"
+           "{\"version\":2,\"granularity_ms\":300000,\"journal\":1,"
            "\"journal_id\":\"%.16s\",\"scopes\":{\"Q1\":[1778752500000,"
-           "1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":\"Q1\","
-           "\"totals\":{\"handle_ms\":500,\"offered\":5}}}}",
+           "1778752800000]}}\n{\"key\":\"Q1\\tvoice\",\"scope\":\"Q1\","
+           "\"totals\":{\"handle_ms\":500,\"offered\":5}}\n",
            id);
   EXPECT_EQ_STR(want, text);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the hash takes the bytes */
@@ -433,6 +451,34 @@ DEF_TEST(state_file_is_pinned) {
            id);
   EXPECT_EQ_STR(want, records);
 #endif
+  return 0;
+}
+
+/* The state file as version 1 wrote it (one document, its keys an
+ * object, no newline), beside the journal it names: restored as the
+ * version 2 file of the same state is. */
+DEF_TEST(state_file_of_version_1_is_restored) {
+  char text[1024], v1[1024];
+  n_events = 0;
+  CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
+  const char *id = journal_id(text);
+  OK(id != NULL);
+  snprintf(v1, sizeof(v1),
+           "{\"version\":1,\"granularity_ms\":300000,\"journal\":1,"
+           "\"journal_id\":\"%.16s\",\"scopes\":{\"Q1\":[1778752500000,"
+           "1778752800000]},\"keys\":{\"Q1\\tvoice\":{\"scope\":\"Q1\","
+           "\"totals\":{\"handle_ms\":500,\"offered\":5}}}}",
+           id);
+  CHECK_ZERO(gen_state_write(path, v1, strlen(v1)));
+  mock_log_reset();
+  CHECK_ZERO(goes_on_from_one_bucket());
+  OK(!mock_log_contains("cannot be used"));
+  /* A version 1 document followed by a line is no file of ours. */
+  char more[1100];
+  snprintf(more, sizeof(more), "%s\n{\"key\":\"Q2\",\"scope\":\"Q2\"}\n", v1);
+  CHECK_ZERO(gen_state_write(path, more, strlen(more)));
+  CHECK_ZERO(refuses_state("cannot be used (Invalid argument)"));
+  unlink(path);
   return 0;
 }
 
@@ -948,22 +994,21 @@ DEF_TEST(deferred_save_records_a_read_late) {
   EXPECT_EQ_DOUBLE(5, e->offered);
   EXPECT_EQ_DOUBLE(32.5, e->handle_ms);
   CHECK_ZERO(gen_interval_save(gi));
-  json_object *doc = NULL;
-  CHECK_ZERO(gen_state_load_json(state, &doc));
-  json_object *scopes = gen_json_get_object(doc, "scopes");
+  json_object *doc = json_object_new_array();
+  CHECK_ZERO(gen_state_load_each(state, GEN_STATE_MAX_SIZE, take_line, doc));
+  json_object *scopes =
+      gen_json_get_object(json_object_array_get_idx(doc, 0), "scopes");
   EXPECT_EQ_INT(4, json_object_object_length(scopes));
   int64_t done = 0;
   json_object *first = NULL;
   OK(json_object_object_get_ex(scopes, "Q1", &first) &&
      json_object_is_type(first, json_type_array));
   OK(gen_json_int64_of(json_object_array_get_idx(first, 1), &done));
-  EXPECT_EQ_UINT64((uint64_t)T0, (uint64_t)done); /* this read: not done */
-  json_object *keys = gen_json_get_object(doc, "keys");
-  EXPECT_EQ_INT(4, json_object_object_length(keys));
-  EXPECT_EQ_STR(
-      "Q\"4\\\xc3\xa9",
-      gen_json_get_string(gen_json_get_object(keys, "Q\"4\\\xc3\xa9\tvoice"),
-                          "scope"));
+  EXPECT_EQ_UINT64((uint64_t)T0, (uint64_t)done);      /* this read: not done */
+  EXPECT_EQ_INT(1 + 4, json_object_array_length(doc)); /* a line a key */
+  json_object *last = json_object_array_get_idx(doc, 4);
+  EXPECT_EQ_STR("Q\"4\\\xc3\xa9\tvoice", gen_json_get_string(last, "key"));
+  EXPECT_EQ_STR("Q\"4\\\xc3\xa9", gen_json_get_string(last, "scope"));
   json_object_put(doc);
   gen_interval_free(gi); /* "SIGKILL" before the next save */
 
@@ -1502,6 +1547,7 @@ int main(void) {
   RUN_TEST(ranges_are_capped_and_continue);
   RUN_TEST(state_survives_restart);
   RUN_TEST(state_file_is_pinned);
+  RUN_TEST(state_file_of_version_1_is_restored);
   RUN_TEST(old_state_file_is_restored_as_typed_keys);
   RUN_TEST(key_the_state_file_cannot_hold_is_refused);
   RUN_TEST(absurd_total_refuses_the_state);
