@@ -59,13 +59,14 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   client->auth = gen_auth_create(org, &client->stats);
   gen_http_tokens_t tokens = gen_auth_tokens(client->auth);
   client->http = gen_http_create(org, &client->stats, &tokens);
-  if (client->auth == NULL || client->http == NULL) {
-    gen_org_log(org, NULL, LOG_ERR, "cannot create the HTTP client");
-    gen_client_free(client);
-    return NULL;
-  }
-  if (gen_dispatch_budget(org->host, org->plugin, org->max_series) != 0) {
-    gen_org_log(org, NULL, LOG_ERR, "cannot keep MaxSeries: out of memory");
+  const char *why =
+      client->auth == NULL || client->http == NULL
+          ? "cannot create the HTTP client"
+      : gen_dispatch_budget(org->host, org->plugin, org->max_series) != 0
+          ? "cannot keep MaxSeries: out of memory"
+          : NULL;
+  if (why != NULL) {
+    gen_org_log(org, NULL, LOG_ERR, "%s", why);
     gen_client_free(client);
     return NULL;
   }
@@ -181,9 +182,7 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
 
 uint64_t gen_client_requests(const gen_client_t *client) {
   uint64_t n = 0;
-  for (size_t i = 0;
-       i < sizeof(client->stats.requests) / sizeof(client->stats.requests[0]);
-       i++)
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(client->stats.requests); i++)
     n += atomic_load(&client->stats.requests[i]);
   return n;
 }

@@ -205,23 +205,18 @@ int gen_entity_names_note(gen_entity_names_t *names, const char *id,
   return 0;
 }
 
-static bool reserved_name(const char *key) {
-  static const char *const reserved[] = {"self", "org", "agents", "status"};
-  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-    if (strcmp(key, reserved[i]) == 0)
-      return true;
-  return false;
-}
-
 ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
                                gen_entity_set_t *set) {
+  /* the plugins' own series' names */
+  static char *const reserved[] = {"self", "org", "agents", "status"};
   ssize_t renamed = 0;
   for (size_t i = 0; i < set->count; i++) {
     gen_entity_t *e = &set->items[i];
     char key[SERIES_NAME_SIZE];
     series_name(e->name, key);
     const name_count_t *c = gen_map_get(&names->counts, key);
-    if (!reserved_name(key) && (c == NULL || c->count < 2))
+    if (!in_list(reserved, STATIC_ARRAY_SIZE(reserved), key) &&
+        (c == NULL || c->count < 2))
       continue;
     /* The id must survive collectd's cut (sanitising never lengthens):
      * the name gives way, cut on a UTF-8 character boundary. */

@@ -181,16 +181,9 @@ void gen_plugin_keys(const gen_plugin_t *plugin,
  * (logged). */
 static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
                    gen_org_t *org, void *config) {
-  if (org == NULL) {
-    if ((config = gen_plugin_config_new(plugin)) == NULL)
-      return NULL;
+  if (org == NULL && (config = gen_plugin_config_new(plugin)) != NULL)
     org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
-    if (org == NULL) {
-      gen_plugin_config_free(plugin, config);
-      return NULL;
-    }
-  }
-  gen_client_t *client = gen_client_create(org);
+  gen_client_t *client = org != NULL ? gen_client_create(org) : NULL;
   if (client == NULL) {
     gen_plugin_config_free(plugin, config);
     return NULL;
@@ -232,9 +225,7 @@ static int plugin_config_org(const gen_plugin_t *plugin,
     gen_org_free(org);
     gen_plugin_config_free(plugin, config);
     if (r->standby == NULL) {
-      if (r->block != NULL)
-        oconfig_free(r->block);
-      free(r);
+      plugin_read_free(r);
       return -ENOMEM;
     }
   } else if ((r->instance = build(plugin, ci, org, config)) == NULL) {
