@@ -1330,16 +1330,6 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     status = fenced_txn(s, &ops, why, sizeof(why));
   free(ops.data);
   free(buf);
-  if (status == -EINPROGRESS) {
-    s->synced = 0;
-    files_free(y.now, y.n_now);
-    return 0;
-  }
-  if (status != 0)
-    gen_log_org(&s->who, &s->complain, LOG_ERR,
-                "etcd: state not copied (%s); a take-over now would start "
-                "from the state copied last",
-                why[0] ? why : gen_strerror(status));
   if (status == 0) {
     sweep_moving(s, &y);
     files_free(s->sent, s->n_sent);
@@ -1348,10 +1338,18 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
       y.now[i].path = NULL;
     }
     s->sent = y.now, s->n_sent = y.n_now;
-  } else {
-    atomic_fetch_add(&s->sync_failed, 1);
-    files_free(y.now, y.n_now);
+    return 0;
   }
+  files_free(y.now, y.n_now);
+  if (status == -EINPROGRESS) {
+    s->synced = 0;
+    return 0;
+  }
+  gen_log_org(&s->who, &s->complain, LOG_ERR,
+              "etcd: state not copied (%s); a take-over now would start "
+              "from the state copied last",
+              why[0] ? why : gen_strerror(status));
+  atomic_fetch_add(&s->sync_failed, 1);
   return status;
 }
 
