@@ -18,7 +18,6 @@
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
-#include "gen_platform.h"
 #include "gen_replay.h"
 #include "gen_standby.h"
 #include "gf_history.h"
@@ -29,8 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <limits.h>
-#include <netdb.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>

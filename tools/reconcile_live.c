@@ -18,7 +18,6 @@
 #include "gen_log.h"
 #include "gen_map.h"
 #include "gen_queue_state.h"
-#include "gen_time.h"
 #include "gr_config.h"
 
 #include <errno.h>

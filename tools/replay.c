@@ -19,7 +19,6 @@
 #include "gp_history.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>

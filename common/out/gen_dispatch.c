@@ -5,7 +5,6 @@
 #include "gen_dispatch.h"
 
 #include "gen_hash.h"
-#include "gen_log.h"
 #include "gen_time.h"
 #include <math.h>
 
