@@ -74,11 +74,6 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   return client;
 }
 
-void gen_client_defer_retries(gen_client_t *client) {
-  client->defer = true;
-  gen_http_defer_retries(client->http, true);
-}
-
 int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
   gen_auth_t *own = client->own_auth ? client->own_auth : client->auth;
   gen_auth_t *use = auth != NULL ? auth : own;

@@ -63,8 +63,25 @@ typedef struct {
   gen_standby_t *standby;
 } plugin_read_t;
 
+/* The instance of one <Org> block: org and config as parsed from ci
+ * (NULL: parsed here, at a take-over), its client made. NULL on failure
+ * (logged). */
 static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
-                   gen_org_t *org, void *config);
+                   gen_org_t *org, void *config) {
+  if (org == NULL && (config = gen_plugin_config_new(plugin)) != NULL)
+    org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+  gen_client_t *client = org != NULL ? gen_client_create(org) : NULL;
+  if (client == NULL) {
+    gen_plugin_config_free(plugin, config);
+    return NULL;
+  }
+  /* A failing API makes the read skip itself until its retry is due, not
+   * sleep in one of collectd's few read threads: its http handle (also one
+   * made later by gen_client_borrow_auth) retries without sleeping. */
+  client->defer = true;
+  gen_http_defer_retries(client->http, true);
+  return gen_plugin_instance_new(plugin, client, config);
+}
 
 /* With a standby: the instance is built when this agent takes the shard
  * (from the state the last holder left in etcd) and freed when it loses
@@ -174,24 +191,6 @@ void gen_plugin_keys(const gen_plugin_t *plugin,
   for (size_t p = 0; p < plugin->n_keys; p++)
     for (size_t i = 0; i < plugin->keys[p].table->n; i++)
       each(&plugin->keys[p].table->defs[i], ud);
-}
-
-/* The instance of one <Org> block: org and config as parsed from ci
- * (NULL: parsed here, at a take-over), its client made. NULL on failure
- * (logged). */
-static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
-                   gen_org_t *org, void *config) {
-  if (org == NULL && (config = gen_plugin_config_new(plugin)) != NULL)
-    org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
-  gen_client_t *client = org != NULL ? gen_client_create(org) : NULL;
-  if (client == NULL) {
-    gen_plugin_config_free(plugin, config);
-    return NULL;
-  }
-  /* A failing API makes the read skip itself until its retry is due, not
-   * sleep in one of collectd's few read threads. */
-  gen_client_defer_retries(client);
-  return gen_plugin_instance_new(plugin, client, config);
 }
 
 static int plugin_config_org(const gen_plugin_t *plugin,
