@@ -372,15 +372,6 @@ void report(const char *org, const char *family, int status, const char *err) {
     fprintf(report_to, "%s: %s: %s: %s\n", org, family, classify(err), err);
 }
 
-static int probe_get(gen_client_t *client, const char *path, char *err,
-                     size_t size) {
-  json_object *doc = NULL;
-  int status =
-      gen_http_get_json(client->http, path, GEN_HTTP_NO_BOUND, &doc, err, size);
-  json_object_put(doc);
-  return status;
-}
-
 /* A small aggregates or observations query of one entity (aggregate: over
  * the last hour); no dimension: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
@@ -543,29 +534,16 @@ static void check_probes(gen_client_t *client, const char *name,
              p->tail ? p->tail : "");
     /* else the listing's answer is the probe's */
     bool ask = status == 0 && !(p->if_any && strcmp(id, "none") == 0);
+    json_object *doc = NULL;
     if (ask && (p->metric != NULL || p->post))
       status = probe_post(client, url, p->dimension, id, p->aggregate,
                           p->metric, err, sizeof(err));
     else if (ask)
-      status = probe_get(client, url, err, sizeof(err));
+      status = gen_http_get_json(client->http, url, GEN_HTTP_NO_BOUND, &doc,
+                                 err, sizeof(err));
+    json_object_put(doc);
     report(name, p->family, status, err);
   }
-}
-
-/* genesys_platform's status page (no token), as the plugin asks it. */
-static void check_status_page(gen_client_t *client, const char *name,
-                              const gp_config_t *c) {
-  char err[1024] = "";
-  json_object *doc = NULL;
-  int status =
-      gen_http_get_public_json(client->http, c->status_url, 0,
-                               GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
-  if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
-    status = -EINVAL;
-    snprintf(err, sizeof(err), "no \"components\" array");
-  }
-  json_object_put(doc);
-  report(name, "status page", status, err);
 }
 
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name) {
@@ -604,8 +582,21 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
       report(name, "standby", status, err);
   }
   check_probes(client, name, plugin, c);
-  if (strcmp(plugin, GP) == 0 && ((const gp_config_t *)c)->status_page)
-    check_status_page(client, name, c);
+  const gp_config_t *gp = c;
+  if (strcmp(plugin, GP) == 0 && gp->status_page) {
+    /* genesys_platform's status page (no token), as the plugin asks it */
+    json_object *doc = NULL;
+    err[0] = '\0';
+    status =
+        gen_http_get_public_json(client->http, gp->status_url, 0,
+                                 GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
+    if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
+      status = -EINVAL;
+      snprintf(err, sizeof(err), "no \"components\" array");
+    }
+    json_object_put(doc);
+    report(name, "status page", status, err);
+  }
   gen_client_free(client);
 }
 
