@@ -795,9 +795,8 @@ static void sweep_unnamed(gen_standby_t *s) {
   int status = 0;
   for (size_t i = 0;
        status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
-    const char *k =
-        gen_json_get_string(json_object_array_get_idx(kvs, i), "key");
-    char *name = unb64(k, NULL);
+    char *name = unb64(
+        gen_json_get_string(json_object_array_get_idx(kvs, i), "key"), NULL);
     char *slash = name != NULL && strncmp(name, s->data_prefix, plen) == 0
                       ? strchr(name + plen, '/')
                       : NULL;
@@ -857,9 +856,8 @@ static int fetch_state(gen_standby_t *s) {
   s->n_sent = 0;
   for (size_t i = 0; s->sent != NULL && i < n; i++) {
     json_object *kv = json_object_array_get_idx(kvs, i);
-    const char *k = gen_json_get_string(kv, "key");
-    const char *v = gen_json_get_string(kv, "value");
-    char *name = unb64(k, NULL), *manifest = unb64(v, NULL);
+    char *name = unb64(gen_json_get_string(kv, "key"), NULL);
+    char *manifest = unb64(gen_json_get_string(kv, "value"), NULL);
     size_t plen = strlen(s->state_prefix);
     if (name != NULL && manifest != NULL &&
         strncmp(name, s->state_prefix, plen) == 0) {
@@ -930,11 +928,10 @@ static void on_path(void *ud, const char *path) {
     if (strcmp(s->paths[i], path) == 0)
       return;
   char **paths = realloc(s->paths, (s->n_paths + 1) * sizeof(*paths));
-  if (paths == NULL || (paths[s->n_paths] = strdup(path)) == NULL) {
-    s->paths = paths != NULL ? paths : s->paths;
+  if (paths != NULL)
+    s->paths = paths;
+  if (paths == NULL || (paths[s->n_paths] = strdup(path)) == NULL)
     return;
-  }
-  s->paths = paths;
   s->n_paths++;
   if (s->restoring)
     restore_path(s, path);
@@ -1119,17 +1116,6 @@ static bool piece_kept(const file_t *had, const file_t *f, size_t i) {
          i < had->n_pieces && had->pieces[i] == f->pieces[i];
 }
 
-/* Deletes the pieces under dir (one no manifest names). */
-static int delete_dir(gen_standby_t *s, const char *name, uint64_t gen,
-                      char *why, size_t why_size) {
-  char key[2048];
-  gen_dir(s, name, gen, key, sizeof(key));
-  txn_t t = TXN_INIT(1, 8192);
-  int status = txn_add(s, &t, key, NULL, 0, true, why, why_size);
-  free(t.ops.data);
-  return status;
-}
-
 /* *m: the copy in progress of f (made, or moved to f's directory and
  * grown to its pieces; the pieces of a directory it leaves deleted). */
 static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
@@ -1148,7 +1134,12 @@ static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
   }
   if ((*m)->gen != f->gen) { /* rewritten, then appended to after all */
     if (had == NULL || had->gen != (*m)->gen) {
-      int status = delete_dir(s, f->name, (*m)->gen, why, why_size);
+      /* the pieces under the directory it leaves: no manifest names them */
+      char key[2048];
+      gen_dir(s, f->name, (*m)->gen, key, sizeof(key));
+      txn_t t = TXN_INIT(1, 8192);
+      int status = txn_add(s, &t, key, NULL, 0, true, why, why_size);
+      free(t.ops.data);
       if (status != 0)
         return status;
     }
