@@ -644,18 +644,15 @@ static void print_key(const gen_config_def_t *def, void *ud) {
 }
 
 static int list_keys(const char *which) {
-  /* Each plugin's tables, exported by its folder (plugins/<name>/). */
+  /* Each plugin's tables, exported by its folder (plugins/<name>/), after
+   * the shared keys; "shared": those alone. */
   static const gen_plugin_t plugins[] = {
       {.name = "genesys_realtime", .keys = gr_keys, .n_keys = GR_KEYS},
       {.name = GA_PLUGIN_NAME, .keys = ga_keys, .n_keys = GA_KEYS},
       {.name = GF_PLUGIN_NAME, .keys = gf_keys, .n_keys = GF_KEYS},
       {.name = GP_PLUGIN_NAME, .keys = gp_keys, .n_keys = GP_KEYS},
+      {.name = "shared"},
   };
-  if (strcmp(which, "shared") == 0) {
-    for (size_t i = 0; i < gen_org_keys.n; i++)
-      print_key(&gen_org_keys.defs[i], NULL);
-    return EXIT_SUCCESS;
-  }
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(plugins); i++)
     if (strcmp(which, plugins[i].name) == 0) {
       gen_plugin_keys(&plugins[i], print_key, NULL);
