@@ -115,19 +115,14 @@ bool gen_missing_permission(const char *err, char *perm, size_t size) {
   for (size_t i = 0; at == NULL && i < STATIC_ARRAY_SIZE(before); i++)
     if ((at = strstr(err, before[i])) != NULL)
       at += strlen(before[i]);
-  if (at == NULL) {
-    sstrncpy(perm, "unnamed", size);
-    return true;
-  }
+  if (at == NULL)
+    at = "unnamed"; /* a message of neither form */
   /* Up to the " (contextId …)" gen_http appends; a list keeps its commas. */
   const char *end = strstr(at, " (");
   size_t n = end != NULL ? (size_t)(end - at) : strcspn(at, "\n");
   while (n > 0 && (at[n - 1] == '.' || at[n - 1] == ' '))
     n--;
-  if (n >= size)
-    n = size - 1;
-  memcpy(perm, at, n);
-  perm[n] = '\0';
+  snprintf(perm, size, "%.*s", (int)n, at);
   return true;
 }
 

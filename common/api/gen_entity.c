@@ -179,14 +179,10 @@ typedef struct {
   char name[];
 } name_count_t;
 
-static void series_name(const char *name, char *out) {
-  gen_sanitize_name(name != NULL ? name : "", out, SERIES_NAME_SIZE);
-}
-
 int gen_entity_names_note(gen_entity_names_t *names, const char *id,
                           const char *name) {
   char key[SERIES_NAME_SIZE];
-  series_name(name != NULL ? name : id, key);
+  gen_sanitize_name(name != NULL ? name : id, key, sizeof(key));
   name_count_t *c = gen_map_get(&names->counts, key);
   if (c != NULL) {
     c->count++;
@@ -213,7 +209,7 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
   for (size_t i = 0; i < set->count; i++) {
     gen_entity_t *e = &set->items[i];
     char key[SERIES_NAME_SIZE];
-    series_name(e->name, key);
+    gen_sanitize_name(e->name, key, sizeof(key)); /* NULL: "" */
     const name_count_t *c = gen_map_get(&names->counts, key);
     if (!in_list(reserved, STATIC_ARRAY_SIZE(reserved), key) &&
         (c == NULL || c->count < 2))
