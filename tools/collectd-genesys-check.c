@@ -442,29 +442,28 @@ typedef struct {
   bool aggregate, post;
 } probe_t;
 
-#define GF "genesys_flowmetrics"
 #define GR "genesys_realtime"
-#define GA "genesys_analytics"
-#define GP "genesys_platform"
 static const probe_t probes[] = {
-    {GP, "edges", ON(gp_config_t, edges),
+    {GP_PLUGIN_NAME, "edges", ON(gp_config_t, edges),
      .list = "/api/v2/telephony/providers/edges?pageSize=1", .if_any = true,
      .path = "/api/v2/telephony/providers/edges/metrics?edgeIds=", .tail = ""},
-    {GP, "trunks", ON(gp_config_t, trunks),
+    {GP_PLUGIN_NAME, "trunks", ON(gp_config_t, trunks),
      .list = "/api/v2/telephony/providers/edges/trunks?pageSize=1",
      .if_any = true,
      .path = "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=",
      .tail = ""},
-    {GF, "flow list", .list = "/api/v2/flows?pageSize=1"},
-    {GF, "flow outcome names", .path = "/api/v2/flows/outcomes?pageSize=1"},
-    {GF, "flow milestone names", .path = "/api/v2/flows/milestones?pageSize=1"},
-    {GF, "flow aggregates", ON(gf_config_t, agg.aggregates),
+    {GF_PLUGIN_NAME, "flow list", .list = "/api/v2/flows?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow outcome names",
+     .path = "/api/v2/flows/outcomes?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow milestone names",
+     .path = "/api/v2/flows/milestones?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow aggregates", ON(gf_config_t, agg.aggregates),
      .path = "/api/v2/analytics/flows/aggregates/query", .dimension = "flowId",
      .metric = "nFlow", .aggregate = true},
-    {GF, "active flows", ON(gf_config_t, agg.active_flows),
+    {GF_PLUGIN_NAME, "active flows", ON(gf_config_t, agg.active_flows),
      .path = "/api/v2/analytics/flows/observations/query",
      .dimension = "flowId", .metric = "oFlow"},
-    {GF, "metric attributes from queues",
+    {GF_PLUGIN_NAME, "metric attributes from queues",
      ON(gf_config_t, attributes_from_queues),
      .path = "/api/v2/routing/queues?pageSize=1"},
     {GR, "queue list", .list = "/api/v2/routing/queues?pageSize=1"},
@@ -490,18 +489,18 @@ static const probe_t probes[] = {
      .list = "/api/v2/workforcemanagement/managementunits",
      .path = "/api/v2/workforcemanagement/managementunits/",
      .tail = "/adherence"},
-    {GA, "queue list", .list = "/api/v2/routing/queues?pageSize=1"},
-    {GA, "queue aggregates",
+    {GA_PLUGIN_NAME, "queue list", .list = "/api/v2/routing/queues?pageSize=1"},
+    {GA_PLUGIN_NAME, "queue aggregates",
      .path = "/api/v2/analytics/conversations/aggregates/query",
      .dimension = "queueId", .metric = "nOffered", .aggregate = true},
-    {GA, "agent status", ON(ga_config_t, agents.on),
+    {GA_PLUGIN_NAME, "agent status", ON(ga_config_t, agents.on),
      .list = "/api/v2/users?pageSize=1",
      .path = "/api/v2/analytics/users/aggregates/query", .dimension = "userId",
      .metric = "tAgentRoutingStatus", .aggregate = true},
-    {GA, "wrap-up code names", ON(ga_config_t, qa.by_wrapup),
+    {GA_PLUGIN_NAME, "wrap-up code names", ON(ga_config_t, qa.by_wrapup),
      .path = "/api/v2/routing/wrapupcodes?pageSize=1"},
     /* outbound:campaign:view, then the query */
-    {GA, "campaign aggregates", ON(ga_config_t, campaigns.on),
+    {GA_PLUGIN_NAME, "campaign aggregates", ON(ga_config_t, campaigns.on),
      .list = "/api/v2/outbound/campaigns?pageSize=1",
      .list_family = "outbound campaign list", .path = GEN_CAMPAIGN_AGG_PATH,
      .dimension = "outboundCampaignId", .metric = "nOutboundAttempted",
@@ -583,7 +582,7 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
   }
   check_probes(client, name, plugin, c);
   const gp_config_t *gp = c;
-  if (strcmp(plugin, GP) == 0 && gp->status_page) {
+  if (strcmp(plugin, GP_PLUGIN_NAME) == 0 && gp->status_page) {
     /* genesys_platform's status page (no token), as the plugin asks it */
     json_object *doc = NULL;
     err[0] = '\0';
