@@ -753,8 +753,7 @@ int main(int argc, char **argv) {
           replay.to_ms <= replay.from_ms) {
         fprintf(stderr,
                 "collectd-genesys-check: --replay %s %s: FROM and "
-                "TO are ISO-8601 UTC times or epoch seconds, FROM "
-                "before TO\n",
+                "TO are ISO-8601 UTC times or epoch seconds, FROM before TO\n",
                 argv[first + 1], argv[first + 2]);
         return EXIT_CONFIG;
       }

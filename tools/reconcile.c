@@ -332,8 +332,7 @@ int reconcile_compare(gen_replay_sock_t *s) {
       continue;
     rc.differ++;
     fprintf(report_to,
-            "%s: collectd holds no value of it, Genesys answers "
-            "values\n",
+            "%s: collectd holds no value of it, Genesys answers values\n",
             (const char *)k);
   }
   if (!oom)

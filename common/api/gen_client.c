@@ -37,9 +37,7 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
   if (errors == 0 && gen_org_config_finish(org) != 0)
     errors++;
   if (errors > 0) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "%d error(s) in the block; it is "
-                "ignored",
+    gen_org_log(org, NULL, LOG_ERR, "%d error(s) in the block; it is ignored",
                 errors);
     gen_org_free(org);
     return NULL;

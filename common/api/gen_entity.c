@@ -291,9 +291,8 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
     snprintf(err, err_size, "out of memory");
   if (status == 0 && ctx.skipped > 0)
     gen_org_log(org, NULL, LOG_WARNING,
-                "%zu entities of %s had no id and "
-                "were skipped",
-                ctx.skipped, path);
+                "%zu entities of %s had no id and were skipped", ctx.skipped,
+                path);
   /* Every refresh renames them again: said once an hour. */
   static gen_ratelimit_t renamed_rl = GEN_RATELIMIT_INIT(3600);
   if (renamed > 0)

@@ -27,8 +27,7 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   for (size_t i = 0; i < seen->count; i++) {
     if (strcmp(seen->names[i], org->name) == 0) {
       gen_org_log(org, NULL, LOG_ERR,
-                  " is configured twice; the second "
-                  "block is ignored");
+                  " is configured twice; the second block is ignored");
       return -EEXIST;
     }
     if (strcmp(seen->hosts[i], host) == 0) {

@@ -490,8 +490,7 @@ static void *election(void *arg) {
       } else
         gen_log_org(
             &s->who, &s->complain, LOG_WARNING,
-            "etcd: lease not renewed (%s); values stop in %.1f s "
-            "unless it is",
+            "etcd: lease not renewed (%s); values stop in %.1f s unless it is",
             why, CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_monotonic()));
       continue;
     }
