@@ -8,6 +8,7 @@
 #define GEN_CHECK_H 1
 
 #include "gen_client.h"
+#include "gen_family.h"
 #include "gen_plugin.h"
 #include "gen_replay.h"
 #include "standalone.h"
@@ -22,8 +23,6 @@
 
 /* The last warning or error a core function logged. */
 extern char last_log[1024];
-/* While an <Org> block is parsed: each error of it goes to stderr. */
-extern bool parsing;
 /* stdout, but stderr when stdout carries a replay's PUTVAL lines. */
 extern FILE *report_to;
 
@@ -32,6 +31,16 @@ void report(const char *org, const char *family, int status, const char *err);
 /* The client of an <Org> block, its name for the report written to name
  * (ORG_NAME_MAX); NULL, reported, when it cannot be made. */
 gen_client_t *org_client(const char *plugin, gen_org_t *org, char *name);
+/* Each plugin's own parser of its <Org> keys, its defaults included: the
+ * history tables' (replay.c replays those with rows), and
+ * genesys_realtime's as a table without rows. NULL: no plugin of ours. */
+const gen_history_t *org_parser(const char *plugin);
+/* The <Org> block o parsed by h's parser into *config (made here, its
+ * defaults first; NULL, said, when out of memory), each error of the block
+ * to stderr, config_done after the last key: the org, or NULL when
+ * refused. org_config_free frees *config. */
+gen_org_t *org_parse(const gen_history_t *h, oconfig_item_t *o, void **config);
+void org_config_free(const gen_history_t *h, void *config);
 /* The name of a <Plugin genesys_*> block, or NULL for any other item. */
 const char *genesys_plugin(const oconfig_item_t *p);
 /* The exit status once every <Org> block of which was handled. */

@@ -18,7 +18,6 @@
 #include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
-#include "gen_platform.h"
 #include "gen_replay.h"
 #include "gen_standby.h"
 #include "gf_history.h"
@@ -29,8 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <limits.h>
-#include <netdb.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -329,7 +326,8 @@ static bool cfg_file(const char *path, oconfig_item_t *into, int depth) {
  * failed). */
 char last_log[1024];
 static bool verbose;
-bool parsing;
+/* While an <Org> block is parsed: each error of it goes to stderr. */
+static bool parsing;
 
 static void on_log(int level, const char *message) {
   if (level <= LOG_WARNING)
@@ -374,32 +372,19 @@ void report(const char *org, const char *family, int status, const char *err) {
     fprintf(report_to, "%s: %s: %s: %s\n", org, family, classify(err), err);
 }
 
-static int probe_get(gen_client_t *client, const char *path, char *err,
-                     size_t size) {
-  json_object *doc = NULL;
-  int status =
-      gen_http_get_json(client->http, path, GEN_HTTP_NO_BOUND, &doc, err, size);
-  json_object_put(doc);
-  return status;
-}
-
-/* One GET, reported as family. */
-static void check_get(gen_client_t *client, const char *name,
-                      const char *family, const char *path) {
-  char err[1024] = "";
-  report(name, family, probe_get(client, path, err, sizeof(err)), err);
-}
-
-/* A small aggregates or observations query: the last hour, one entity. */
+/* A small aggregates or observations query of one entity (aggregate: over
+ * the last hour); no dimension: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
                       const char *dimension, const char *id, bool aggregate,
                       const char *metric, char *err, size_t size) {
   json_object *body = json_object_new_object();
-  json_object *filter = gen_json_or_filter(dimension, &id, 1);
-  json_object_object_add(body, "filter", filter);
-  json_object *metrics = json_object_new_array();
-  json_object_array_add(metrics, json_object_new_string(metric));
-  json_object_object_add(body, "metrics", metrics);
+  if (dimension != NULL) {
+    json_object *filter = gen_json_or_filter(dimension, &id, 1);
+    json_object_object_add(body, "filter", filter);
+    json_object *metrics = json_object_new_array();
+    json_object_array_add(metrics, json_object_new_string(metric));
+    json_object_object_add(body, "metrics", metrics);
+  }
   if (aggregate) {
     time_t now = time(NULL);
     char interval[64], a[24], b[24];
@@ -434,44 +419,129 @@ static int first_id(gen_client_t *client, const char *path, char *id,
   return status;
 }
 
-/* A listing's first entity, then the GET of path with its id appended (none
- * when the listing is empty), reported as family. */
-static void check_first(gen_client_t *client, const char *name,
-                        const char *family, const char *listing,
-                        const char *path) {
-  char err[1024] = "", id[128], url[256];
-  int status = first_id(client, listing, id, sizeof(id), err, sizeof(err));
-  if (status == 0 && strcmp(id, "none") != 0) {
-    snprintf(url, sizeof(url), "%s%s", path, id);
-    status = probe_get(client, url, err, sizeof(err));
-  }
-  report(name, family, status, err);
+/* A bool of a plugin's configuration, as a probe names it (0: none). */
+#define ON(type, member) (offsetof(type, member) + 1)
+
+/* One request of a plugin's families, asked as the plugin asks it, when
+ * the bool of its configuration at on (or at or_on) is true (on 0:
+ * always). */
+typedef struct {
+  const char *plugin, *family;
+  size_t on, or_on;
+  /* A listing: its first entity's id is the one the requests after it
+   * name. With no path it is reported as family; else as list_family
+   * when given (the request then made only when it answered), or as the
+   * request is; with if_any, the request is made only when it is not
+   * empty. */
+  const char *list, *list_family;
+  bool if_any;
+  /* A GET of path (the id and tail after it when there is a tail), or a
+   * query (POST) of path: of the id by dimension for metric (aggregate:
+   * over the last hour), or with post an empty body. */
+  const char *path, *tail, *dimension, *metric;
+  bool aggregate, post;
+} probe_t;
+
+#define GR "genesys_realtime"
+static const probe_t probes[] = {
+    {GP_PLUGIN_NAME, "edges", ON(gp_config_t, edges),
+     .list = "/api/v2/telephony/providers/edges?pageSize=1", .if_any = true,
+     .path = "/api/v2/telephony/providers/edges/metrics?edgeIds=", .tail = ""},
+    {GP_PLUGIN_NAME, "trunks", ON(gp_config_t, trunks),
+     .list = "/api/v2/telephony/providers/edges/trunks?pageSize=1",
+     .if_any = true,
+     .path = "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=",
+     .tail = ""},
+    {GF_PLUGIN_NAME, "flow list", .list = "/api/v2/flows?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow outcome names",
+     .path = "/api/v2/flows/outcomes?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow milestone names",
+     .path = "/api/v2/flows/milestones?pageSize=1"},
+    {GF_PLUGIN_NAME, "flow aggregates", ON(gf_config_t, agg.aggregates),
+     .path = "/api/v2/analytics/flows/aggregates/query", .dimension = "flowId",
+     .metric = "nFlow", .aggregate = true},
+    {GF_PLUGIN_NAME, "active flows", ON(gf_config_t, agg.active_flows),
+     .path = "/api/v2/analytics/flows/observations/query",
+     .dimension = "flowId", .metric = "oFlow"},
+    {GF_PLUGIN_NAME, "metric attributes from queues",
+     ON(gf_config_t, attributes_from_queues),
+     .path = "/api/v2/routing/queues?pageSize=1"},
+    {GR, "queue list", .list = "/api/v2/routing/queues?pageSize=1"},
+    {GR, "live queue values",
+     .path = "/api/v2/analytics/queues/observations/query",
+     .dimension = "queueId", .metric = "oWaiting"},
+    {GR, "presence names", .path = "/api/v2/presence/definitions?pageSize=1"},
+    /* routing:queue:view; the first queue's voice estimate */
+    {GR, "estimated wait time", ON(gr_config_t, ewt.on),
+     .path = "/api/v2/routing/queues/",
+     .tail = "/mediatypes/call/estimatedwaittime"},
+    /* analytics:agentState:view; the org's agents, one request */
+    {GR, "agent states by group", ON(gr_config_t, groups.by_team),
+     ON(gr_config_t, groups.by_division),
+     .path = "/api/v2/analytics/agents/status/counts?groupBy=routingStatus",
+     .post = true},
+    {GR, "team list", ON(gr_config_t, groups.by_team), /* groups:team:view */
+     .path = "/api/v2/teams?pageSize=1"},
+    {GR, "outbound campaigns", ON(gr_config_t, campaigns.on),
+     .path = "/api/v2/outbound/campaigns?pageSize=1"},
+    /* wfm:realtimeAdherence:view: the first unit's agents */
+    {GR, "real-time adherence", ON(gr_config_t, adherence.on),
+     .list = "/api/v2/workforcemanagement/managementunits",
+     .path = "/api/v2/workforcemanagement/managementunits/",
+     .tail = "/adherence"},
+    {GA_PLUGIN_NAME, "queue list", .list = "/api/v2/routing/queues?pageSize=1"},
+    {GA_PLUGIN_NAME, "queue aggregates",
+     .path = "/api/v2/analytics/conversations/aggregates/query",
+     .dimension = "queueId", .metric = "nOffered", .aggregate = true},
+    {GA_PLUGIN_NAME, "agent status", ON(ga_config_t, agents.on),
+     .list = "/api/v2/users?pageSize=1",
+     .path = "/api/v2/analytics/users/aggregates/query", .dimension = "userId",
+     .metric = "tAgentRoutingStatus", .aggregate = true},
+    {GA_PLUGIN_NAME, "wrap-up code names", ON(ga_config_t, qa.by_wrapup),
+     .path = "/api/v2/routing/wrapupcodes?pageSize=1"},
+    /* outbound:campaign:view, then the query */
+    {GA_PLUGIN_NAME, "campaign aggregates", ON(ga_config_t, campaigns.on),
+     .list = "/api/v2/outbound/campaigns?pageSize=1",
+     .list_family = "outbound campaign list", .path = GEN_CAMPAIGN_AGG_PATH,
+     .dimension = "outboundCampaignId", .metric = "nOutboundAttempted",
+     .aggregate = true},
+};
+
+static bool on_at(const void *c, size_t on) {
+  return on != 0 && *(const bool *)((const char *)c + on - 1);
 }
 
-/* genesys_platform: the listings, one metrics request each, and the status
- * page (no token), as the plugin asks. */
-static void check_platform(gen_client_t *client, const char *name,
-                           const gp_config_t *c) {
-  if (c->edges)
-    check_first(client, name, "edges",
-                "/api/v2/telephony/providers/edges?pageSize=1",
-                "/api/v2/telephony/providers/edges/metrics?edgeIds=");
-  if (c->trunks)
-    check_first(client, name, "trunks",
-                "/api/v2/telephony/providers/edges/trunks?pageSize=1",
-                "/api/v2/telephony/providers/edges/trunks/metrics?trunkIds=");
-  if (c->status_page) {
-    char err[1024] = "";
-    json_object *doc = NULL;
-    int status =
-        gen_http_get_public_json(client->http, c->status_url, 0,
-                                 GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
-    if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
-      status = -EINVAL;
-      snprintf(err, sizeof(err), "no \"components\" array");
+/* The probes of plugin on under its configuration c, asked and reported. */
+static void check_probes(gen_client_t *client, const char *name,
+                         const char *plugin, const void *c) {
+  char err[1024] = "", id[128] = "none", url[512];
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(probes); i++) {
+    const probe_t *p = &probes[i];
+    if (strcmp(p->plugin, plugin) != 0 ||
+        (p->on != 0 && !on_at(c, p->on) && !on_at(c, p->or_on)))
+      continue;
+    int status = 0;
+    err[0] = '\0';
+    if (p->list != NULL) {
+      status = first_id(client, p->list, id, sizeof(id), err, sizeof(err));
+      if (p->path == NULL || p->list_family != NULL)
+        report(name, p->path == NULL ? p->family : p->list_family, status, err);
+      if (p->path == NULL || (status != 0 && p->list_family != NULL))
+        continue;
     }
+    snprintf(url, sizeof(url), "%s%s%s", p->path, p->tail ? id : "",
+             p->tail ? p->tail : "");
+    /* else the listing's answer is the probe's */
+    bool ask = status == 0 && !(p->if_any && strcmp(id, "none") == 0);
+    json_object *doc = NULL;
+    if (ask && (p->metric != NULL || p->post))
+      status = probe_post(client, url, p->dimension, id, p->aggregate,
+                          p->metric, err, sizeof(err));
+    else if (ask)
+      status = gen_http_get_json(client->http, url, GEN_HTTP_NO_BOUND, &doc,
+                                 err, sizeof(err));
     json_object_put(doc);
-    report(name, "status page", status, err);
+    report(name, p->family, status, err);
   }
 }
 
@@ -501,7 +571,7 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
     gen_client_free(client);
     return;
   }
-  char err[1024] = "", id[128] = "";
+  char err[1024] = "";
   if (org->standby_etcd_n > 0) {
     /* who holds the shard now: which agent's values are the org's */
     status = gen_standby_probe(org, plugin, err, sizeof(err));
@@ -510,122 +580,25 @@ static void check_org(const char *plugin, gen_org_t *org, const void *c) {
     else
       report(name, "standby", status, err);
   }
-  if (strcmp(plugin, "genesys_platform") == 0) {
-    check_platform(client, name, c);
-  } else if (strcmp(plugin, "genesys_flowmetrics") == 0) {
-    const gf_config_t *gf = c;
-    status = first_id(client, "/api/v2/flows?pageSize=1", id, sizeof(id), err,
-                      sizeof(err));
-    report(name, "flow list", status, err);
-    check_get(client, name, "flow outcome names",
-              "/api/v2/flows/outcomes?pageSize=1");
-    check_get(client, name, "flow milestone names",
-              "/api/v2/flows/milestones?pageSize=1");
-    if (gf->agg.aggregates) {
-      status = probe_post(client, "/api/v2/analytics/flows/aggregates/query",
-                          "flowId", id, true, "nFlow", err, sizeof(err));
-      report(name, "flow aggregates", status, err);
+  check_probes(client, name, plugin, c);
+  const gp_config_t *gp = c;
+  if (strcmp(plugin, GP_PLUGIN_NAME) == 0 && gp->status_page) {
+    /* genesys_platform's status page (no token), as the plugin asks it */
+    json_object *doc = NULL;
+    err[0] = '\0';
+    status =
+        gen_http_get_public_json(client->http, gp->status_url, 0,
+                                 GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
+    if (status == 0 && gen_json_get_array(doc, "components") == NULL) {
+      status = -EINVAL;
+      snprintf(err, sizeof(err), "no \"components\" array");
     }
-    if (gf->agg.active_flows) {
-      status = probe_post(client, "/api/v2/analytics/flows/observations/query",
-                          "flowId", id, false, "oFlow", err, sizeof(err));
-      report(name, "active flows", status, err);
-    }
-    if (gf->attributes_from_queues) {
-      check_get(client, name, "metric attributes from queues",
-                "/api/v2/routing/queues?pageSize=1");
-    }
-  } else {
-    status = first_id(client, "/api/v2/routing/queues?pageSize=1", id,
-                      sizeof(id), err, sizeof(err));
-    report(name, "queue list", status, err);
-    if (strcmp(plugin, "genesys_realtime") == 0) {
-      status = probe_post(client, "/api/v2/analytics/queues/observations/query",
-                          "queueId", id, false, "oWaiting", err, sizeof(err));
-      report(name, "live queue values", status, err);
-      check_get(client, name, "presence names",
-                "/api/v2/presence/definitions?pageSize=1");
-      if (((const gr_config_t *)c)->ewt.on && id[0] != '\0') {
-        /* routing:queue:view; the first queue's voice estimate. */
-        char path[256];
-        snprintf(path, sizeof(path),
-                 "/api/v2/routing/queues/%s/mediatypes/call/estimatedwaittime",
-                 id);
-        check_get(client, name, "estimated wait time", path);
-      }
-      const gen_agent_groups_config_t *groups =
-          &((const gr_config_t *)c)->groups;
-      bool by_team = groups->by_team;
-      if (by_team || groups->by_division) {
-        /* analytics:agentState:view; the org's agents, one request. */
-        json_object *body = json_object_new_object(), *doc = NULL;
-        status = gen_http_post_json(
-            client->http,
-            "/api/v2/analytics/agents/status/counts?groupBy=routingStatus",
-            body, GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
-        json_object_put(body);
-        json_object_put(doc);
-        report(name, "agent states by group", status, err);
-      }
-      if (by_team) { /* groups:team:view */
-        check_get(client, name, "team list", "/api/v2/teams?pageSize=1");
-      }
-      if (((const gr_config_t *)c)->campaigns.on) { /* outbound:campaign:view */
-        check_get(client, name, "outbound campaigns",
-                  "/api/v2/outbound/campaigns?pageSize=1");
-      }
-      if (((const gr_config_t *)c)->adherence.on) {
-        /* wfm:realtimeAdherence:view: the first unit's agents */
-        char unit[128] = "", path[256];
-        status = first_id(client, "/api/v2/workforcemanagement/managementunits",
-                          unit, sizeof(unit), err, sizeof(err));
-        if (status == 0 && unit[0] != '\0') {
-          snprintf(path, sizeof(path),
-                   "/api/v2/workforcemanagement/managementunits/%s/adherence",
-                   unit);
-          status = probe_get(client, path, err, sizeof(err));
-        }
-        report(name, "real-time adherence", status, err);
-      }
-    } else {
-      status =
-          probe_post(client, "/api/v2/analytics/conversations/aggregates/query",
-                     "queueId", id, true, "nOffered", err, sizeof(err));
-      report(name, "queue aggregates", status, err);
-      const ga_config_t *ga = c;
-      if (ga->agents.on) {
-        char user[128];
-        status = first_id(client, "/api/v2/users?pageSize=1", user,
-                          sizeof(user), err, sizeof(err));
-        if (status == 0)
-          status = probe_post(
-              client, "/api/v2/analytics/users/aggregates/query", "userId",
-              user, true, "tAgentRoutingStatus", err, sizeof(err));
-        report(name, "agent status", status, err);
-      }
-      if (ga->qa.by_wrapup) {
-        check_get(client, name, "wrap-up code names",
-                  "/api/v2/routing/wrapupcodes?pageSize=1");
-      }
-      if (ga->campaigns.on) { /* outbound:campaign:view, then the query */
-        char campaign[128];
-        status = first_id(client, "/api/v2/outbound/campaigns?pageSize=1",
-                          campaign, sizeof(campaign), err, sizeof(err));
-        report(name, "outbound campaign list", status, err);
-        if (status == 0 && campaign[0] != '\0') {
-          status = probe_post(client, GEN_CAMPAIGN_AGG_PATH,
-                              "outboundCampaignId", campaign, true,
-                              "nOutboundAttempted", err, sizeof(err));
-          report(name, "campaign aggregates", status, err);
-        }
-      }
-    }
+    json_object_put(doc);
+    report(name, "status page", status, err);
   }
   gen_client_free(client);
 }
 
-/* Each plugin's own parser of its <Org> keys, its defaults included: the
- * history tables', and genesys_realtime's as a table without rows. */
 static const gen_history_t gr_parser = {.plugin = "genesys_realtime",
                                         .org_key = gr_config_key,
                                         .config_size = sizeof(gr_config_t),
@@ -633,6 +606,33 @@ static const gen_history_t gr_parser = {.plugin = "genesys_realtime",
                                         .config_release = gr_config_release};
 static const gen_history_t *const parsers[] = {&ga_history, &gf_history,
                                                &gp_history, &gr_parser};
+
+const gen_history_t *org_parser(const char *plugin) {
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(parsers); i++)
+    if (strcmp(parsers[i]->plugin, plugin) == 0)
+      return parsers[i];
+  return NULL;
+}
+
+gen_org_t *org_parse(const gen_history_t *h, oconfig_item_t *o, void **config) {
+  if ((*config = calloc(1, h->config_size)) == NULL) {
+    fprintf(stderr, "%s: out of memory\n", h->plugin);
+    return NULL;
+  }
+  h->config_init(*config);
+  parsing = true;
+  gen_org_t *org = gen_config_org_block(h->plugin, o, h->org_key, *config);
+  parsing = false;
+  if (org != NULL && h->config_done != NULL)
+    h->config_done(*config);
+  return org;
+}
+
+void org_config_free(const gen_history_t *h, void *config) {
+  if (config != NULL)
+    h->config_release(config);
+  free(config);
+}
 
 /* ---- --keys: the keys of an <Org> block, from the tables ---------------- */
 
@@ -643,18 +643,15 @@ static void print_key(const gen_config_def_t *def, void *ud) {
 }
 
 static int list_keys(const char *which) {
-  /* Each plugin's tables, exported by its folder (plugins/<name>/). */
+  /* Each plugin's tables, exported by its folder (plugins/<name>/), after
+   * the shared keys; "shared": those alone. */
   static const gen_plugin_t plugins[] = {
       {.name = "genesys_realtime", .keys = gr_keys, .n_keys = GR_KEYS},
       {.name = GA_PLUGIN_NAME, .keys = ga_keys, .n_keys = GA_KEYS},
       {.name = GF_PLUGIN_NAME, .keys = gf_keys, .n_keys = GF_KEYS},
       {.name = GP_PLUGIN_NAME, .keys = gp_keys, .n_keys = GP_KEYS},
+      {.name = "shared"},
   };
-  if (strcmp(which, "shared") == 0) {
-    for (size_t i = 0; i < gen_org_keys.n; i++)
-      print_key(&gen_org_keys.defs[i], NULL);
-    return EXIT_SUCCESS;
-  }
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(plugins); i++)
     if (strcmp(which, plugins[i].name) == 0) {
       gen_plugin_keys(&plugins[i], print_key, NULL);
@@ -756,8 +753,7 @@ int main(int argc, char **argv) {
           replay.to_ms <= replay.from_ms) {
         fprintf(stderr,
                 "collectd-genesys-check: --replay %s %s: FROM and "
-                "TO are ISO-8601 UTC times or epoch seconds, FROM "
-                "before TO\n",
+                "TO are ISO-8601 UTC times or epoch seconds, FROM before TO\n",
                 argv[first + 1], argv[first + 2]);
         return EXIT_CONFIG;
       }
@@ -814,31 +810,20 @@ int main(int argc, char **argv) {
       oconfig_item_t *o = &p->children[j];
       if (strcasecmp(o->key, "Org") != 0)
         continue;
-      const gen_history_t *h = NULL;
-      for (size_t k = 0; h == NULL && k < sizeof(parsers) / sizeof(*parsers);
-           k++)
-        h = strcmp(parsers[k]->plugin, plugin) == 0 ? parsers[k] : NULL;
-      void *config = h != NULL ? calloc(1, h->config_size) : NULL;
+      const gen_history_t *h = org_parser(plugin);
+      void *config = NULL;
+      gen_org_t *org = h != NULL ? org_parse(h, o, &config) : NULL;
       if (h == NULL)
         continue; /* no plugin of ours */
-      if (config == NULL) {
-        fprintf(stderr, "%s: out of memory\n", plugin);
+      if (config == NULL)
         return EXIT_FAILED;
-      }
-      h->config_init(config);
-      parsing = true;
-      gen_org_t *org = gen_config_org_block(plugin, o, h->org_key, config);
-      parsing = false;
       if (org == NULL) {
         refused = true;
       } else {
-        if (h->config_done != NULL)
-          h->config_done(config);
         orgs++;
         check_org(plugin, org, config);
       }
-      h->config_release(config);
-      free(config);
+      org_config_free(h, config);
     }
   }
   item_free(&root);

@@ -71,7 +71,6 @@ int reconcile_keep(const value_list_t *vl) {
 }
 
 static void on_listval(void *ud, double t, const char *id) {
-  (void)ud;
   char *copy = gen_grow((void **)&rc.held, &rc.cap_held, rc.n_held + 1,
                         sizeof(*rc.held), 1024) == 0
                    ? strdup(id)
@@ -206,26 +205,23 @@ typedef struct {
   char key[]; /* "host/plugin/type" */
 } family_t;
 
-/* Adds key to m (a copy, or a family_t when fam) unless it is there: its
- * value, or NULL when out of memory. */
-static void *intern(gen_map_t *m, const char *key, bool fam) {
+/* Adds key to m as a family_t unless it is there (a time key's upto
+ * unused): its value, or NULL when out of memory. */
+static family_t *intern(gen_map_t *m, const char *key) {
   void *v;
   if (gen_map_find(m, key, &v))
     return v;
   size_t len = strlen(key) + 1;
-  family_t *f = fam ? malloc(sizeof(*f) + len) : NULL;
-  char *copy = fam ? (f != NULL ? f->key : NULL) : malloc(len);
-  if (copy == NULL)
+  family_t *f = malloc(sizeof(*f) + len);
+  if (f == NULL)
     return NULL;
-  memcpy(copy, key, len);
-  if (f != NULL)
-    f->upto = INT64_MIN;
-  void *value = fam ? (void *)f : (void *)copy;
-  if (gen_map_put(m, copy, value) != 0) {
-    free(value);
+  memcpy(f->key, key, len);
+  f->upto = INT64_MIN;
+  if (gen_map_put(m, f->key, f) != 0) {
+    free(f);
     return NULL;
   }
-  return value;
+  return f;
 }
 
 static void free_interned(gen_map_t *m) {
@@ -315,9 +311,9 @@ int reconcile_compare(gen_replay_sock_t *s) {
   char key[6 * DATA_MAX_NAME_LEN + 32];
   for (size_t i = 0; !oom && i < rc.n_kept; i++) {
     family_key(rc.kept[i].id, key, sizeof(key));
-    oom = intern(&families, key, true) == NULL;
+    oom = intern(&families, key) == NULL;
     time_key(rc.kept[i].id, rc.kept[i].t_ms, key, sizeof(key));
-    oom = oom || intern(&times, key, false) == NULL;
+    oom = oom || intern(&times, key) == NULL;
   }
   /* the newest bucket collectd holds of each family the replay made */
   for (size_t i = 0; !oom && i < rc.n_held; i++) {
@@ -336,8 +332,7 @@ int reconcile_compare(gen_replay_sock_t *s) {
       continue;
     rc.differ++;
     fprintf(report_to,
-            "%s: collectd holds no value of it, Genesys answers "
-            "values\n",
+            "%s: collectd holds no value of it, Genesys answers values\n",
             (const char *)k);
   }
   if (!oom)

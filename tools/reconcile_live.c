@@ -18,7 +18,6 @@
 #include "gen_log.h"
 #include "gen_map.h"
 #include "gen_queue_state.h"
-#include "gen_time.h"
 #include "gr_config.h"
 
 #include <errno.h>
@@ -250,17 +249,15 @@ static void value_text(const series_t *s, double v, double at, char *buf,
 
 int reconcile_live(oconfig_item_t *o, const char *default_host,
                    gen_replay_sock_t *sock) {
-  gr_config_t c = {0};
-  gr_config_init(&c);
-  parsing = true;
-  gen_org_t *org =
-      gen_config_org_block("genesys_realtime", o, gr_config_key, &c);
-  parsing = false;
+  const gen_history_t *h = org_parser("genesys_realtime");
+  void *config = NULL;
+  gen_org_t *org = org_parse(h, o, &config);
+  const gr_config_t *c = config;
   char name[ORG_NAME_MAX];
   gen_client_t *client =
       org != NULL ? org_client("genesys_realtime", org, name) : NULL;
   if (client == NULL) {
-    gr_config_release(&c);
+    org_config_free(h, config);
     return org != NULL ? 0 : -EINVAL;
   }
   /* the org's Host as gen_dispatch names it; collectd's own name as is */
@@ -277,7 +274,7 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
   last_log[0] = '\0';
   int status =
       gen_entity_list(client->http, client->org, "/api/v2/routing/queues",
-                      &c.filter, &queues, err, sizeof(err));
+                      &c->filter, &queues, err, sizeof(err));
   report(name, "queue list", status, err);
   if (status == 0 &&
       gen_presence_map_list(client->http, &presences, err, sizeof(err)) != 0)
@@ -287,11 +284,11 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
     for (size_t i = 0; i < t.n; i++)
       t.s[i].before_seen = t.s[i].after_seen = false;
     t.after = false;
-    if ((status = ask(client, &c, &queues, &presences, host, &t)) != 0 ||
+    if ((status = ask(client, c, &queues, &presences, host, &t)) != 0 ||
         (status = read_collectd(sock, host, &t)) != 0)
       break;
     t.after = true;
-    if ((status = ask(client, &c, &queues, &presences, host, &t)) != 0)
+    if ((status = ask(client, c, &queues, &presences, host, &t)) != 0)
       break;
     left = 0;
     for (size_t i = 0; i < t.n; i++) {
@@ -340,6 +337,6 @@ int reconcile_live(oconfig_item_t *o, const char *default_host,
   gen_presence_map_free(&presences);
   gen_entity_set_free(&queues);
   gen_client_free(client);
-  gr_config_release(&c);
+  org_config_free(h, config);
   return 0;
 }

@@ -19,7 +19,6 @@
 #include "gp_history.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,17 +57,6 @@ static int replay_put(const value_list_t *vl) {
 }
 
 /* ---- a plugin's history table ------------------------------------------- */
-
-/* The plugins whose families a replay iterates. */
-static const gen_history_t *const histories[] = {&ga_history, &gf_history,
-                                                 &gp_history};
-
-static const gen_history_t *history_of(const char *plugin) {
-  for (size_t i = 0; i < sizeof(histories) / sizeof(histories[0]); i++)
-    if (strcmp(histories[i]->plugin, plugin) == 0)
-      return histories[i];
-  return NULL;
-}
 
 /* One family of one org: its window, its requests and values reported. */
 static void replay_row(const gen_history_t *h, const gen_family_t *f,
@@ -111,23 +99,13 @@ static void replay_row(const gen_history_t *h, const gen_family_t *f,
  * parser, listed as the plugin lists, then every family on replayed. false
  * when the block was refused. */
 static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
-  void *config = calloc(1, h->config_size);
-  void *lists = calloc(1, h->lists_size ? h->lists_size : 1);
-  if (config == NULL || lists == NULL) {
-    free(config);
-    free(lists);
+  void *config = NULL, *lists = calloc(1, h->lists_size ? h->lists_size : 1);
+  gen_org_t *org = lists != NULL ? org_parse(h, o, &config) : NULL;
+  if (lists == NULL)
     fprintf(stderr, "%s: out of memory\n", h->plugin);
-    return false;
-  }
-  h->config_init(config);
-  parsing = true;
-  gen_org_t *org = gen_config_org_block(h->plugin, o, h->org_key, config);
-  parsing = false;
   char name[ORG_NAME_MAX];
   gen_client_t *client = org != NULL ? org_client(h->plugin, org, name) : NULL;
   if (client != NULL) { /* its client frees org */
-    if (h->config_done != NULL)
-      h->config_done(config);
     gen_log_org_t who = {h->plugin, client->org->name};
     gen_ratelimit_t complain = GEN_RATELIMIT_INIT(0);
     last_log[0] = '\0';
@@ -148,8 +126,7 @@ static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
     gen_client_free(client);
   }
   free(lists);
-  h->config_release(config);
-  free(config);
+  org_config_free(h, config);
   return org != NULL;
 }
 
@@ -244,7 +221,10 @@ int replay_run(oconfig_item_t *root, const replay_options_t *options) {
     const char *plugin = genesys_plugin(p);
     if (plugin == NULL)
       continue;
-    const gen_history_t *h = history_of(plugin);
+    /* the plugins whose families a replay iterates */
+    const gen_history_t *h = org_parser(plugin);
+    if (h != NULL && h->n_rows == 0)
+      h = NULL; /* genesys_realtime: live values only */
     for (int j = 0; j < p->children_num; j++) {
       oconfig_item_t *o = &p->children[j];
       if (strcasecmp(o->key, "Org") != 0)

@@ -21,19 +21,13 @@ int plugin_dispatch_values(value_list_t const *vl) {
 }
 
 /* The checker and the benchmarks have no notification consumers. */
-int plugin_dispatch_notification(const notification_t *notif) {
-  (void)notif;
-  return 0;
-}
+int plugin_dispatch_notification(const notification_t *notif) { return 0; }
 
 /* The tools build no standby (gen_plugin keeps a standby's <Org> block
  * with these): a block cannot be kept here. */
-oconfig_item_t *oconfig_clone(const oconfig_item_t *ci) {
-  (void)ci;
-  return NULL;
-}
+oconfig_item_t *oconfig_clone(const oconfig_item_t *ci) { return NULL; }
 
-void oconfig_free(oconfig_item_t *ci) { (void)ci; }
+void oconfig_free(oconfig_item_t *ci) {}
 
 void plugin_log(int level, const char *format, ...) {
   char msg[1024];
@@ -43,15 +37,6 @@ void plugin_log(int level, const char *format, ...) {
   va_end(ap);
   if (standalone_log != NULL)
     standalone_log(level, msg);
-}
-
-void daemon_log(int level, const char *format, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(msg, sizeof(msg), format, ap);
-  va_end(ap);
-  plugin_log(level, "%s", msg);
 }
 
 /* As collectd's: the real-time clock in 2^-30 s. */
@@ -83,13 +68,6 @@ int plugin_register_complex_config(const char *type,
   return 0;
 }
 int plugin_register_init(const char *name, plugin_init_cb callback) {
-  return 0;
-}
-int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
-  return 0;
-}
-int plugin_register_write(const char *name, plugin_write_cb callback,
-                          user_data_t const *user_data) {
   return 0;
 }
 int plugin_register_complex_read(const char *group, const char *name,

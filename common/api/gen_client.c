@@ -37,9 +37,7 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
   if (errors == 0 && gen_org_config_finish(org) != 0)
     errors++;
   if (errors > 0) {
-    gen_org_log(org, NULL, LOG_ERR,
-                "%d error(s) in the block; it is "
-                "ignored",
+    gen_org_log(org, NULL, LOG_ERR, "%d error(s) in the block; it is ignored",
                 errors);
     gen_org_free(org);
     return NULL;
@@ -59,23 +57,19 @@ gen_client_t *gen_client_create(gen_org_t *org) {
   client->auth = gen_auth_create(org, &client->stats);
   gen_http_tokens_t tokens = gen_auth_tokens(client->auth);
   client->http = gen_http_create(org, &client->stats, &tokens);
-  if (client->auth == NULL || client->http == NULL) {
-    gen_org_log(org, NULL, LOG_ERR, "cannot create the HTTP client");
-    gen_client_free(client);
-    return NULL;
-  }
-  if (gen_dispatch_budget(org->host, org->plugin, org->max_series) != 0) {
-    gen_org_log(org, NULL, LOG_ERR, "cannot keep MaxSeries: out of memory");
+  const char *why =
+      client->auth == NULL || client->http == NULL
+          ? "cannot create the HTTP client"
+      : gen_dispatch_budget(org->host, org->plugin, org->max_series) != 0
+          ? "cannot keep MaxSeries: out of memory"
+          : NULL;
+  if (why != NULL) {
+    gen_org_log(org, NULL, LOG_ERR, "%s", why);
     gen_client_free(client);
     return NULL;
   }
   client->budget = org->max_series > 0;
   return client;
-}
-
-void gen_client_defer_retries(gen_client_t *client) {
-  client->defer = true;
-  gen_http_defer_retries(client->http, true);
 }
 
 int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth) {
@@ -119,19 +113,14 @@ bool gen_missing_permission(const char *err, char *perm, size_t size) {
   for (size_t i = 0; at == NULL && i < STATIC_ARRAY_SIZE(before); i++)
     if ((at = strstr(err, before[i])) != NULL)
       at += strlen(before[i]);
-  if (at == NULL) {
-    sstrncpy(perm, "unnamed", size);
-    return true;
-  }
+  if (at == NULL)
+    at = "unnamed"; /* a message of neither form */
   /* Up to the " (contextId …)" gen_http appends; a list keeps its commas. */
   const char *end = strstr(at, " (");
   size_t n = end != NULL ? (size_t)(end - at) : strcspn(at, "\n");
   while (n > 0 && (at[n - 1] == '.' || at[n - 1] == ' '))
     n--;
-  if (n >= size)
-    n = size - 1;
-  memcpy(perm, at, n);
-  perm[n] = '\0';
+  snprintf(perm, size, "%.*s", (int)n, at);
   return true;
 }
 
@@ -181,9 +170,7 @@ bool gen_client_family(gen_client_t *client, const char *family, int status,
 
 uint64_t gen_client_requests(const gen_client_t *client) {
   uint64_t n = 0;
-  for (size_t i = 0;
-       i < sizeof(client->stats.requests) / sizeof(client->stats.requests[0]);
-       i++)
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(client->stats.requests); i++)
     n += atomic_load(&client->stats.requests[i]);
   return n;
 }

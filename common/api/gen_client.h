@@ -63,10 +63,6 @@ gen_org_t *gen_config_org_block(const char *plugin, const oconfig_item_t *ci,
 gen_client_t *gen_client_create(gen_org_t *org);
 void gen_client_free(gen_client_t *client);
 
-/* Its http handle (also one made later by gen_client_borrow_auth) retries
- * without sleeping: for a collectd read callback (gen_plugin). */
-void gen_client_defer_retries(gen_client_t *client);
-
 /* Makes the client take its tokens from auth (borrowed: one token cache for
  * every instance of one OAuth client), or from its own again with NULL.
  * Only while no other thread uses the client. 0 or -ENOMEM (unchanged). */

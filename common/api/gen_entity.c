@@ -179,14 +179,10 @@ typedef struct {
   char name[];
 } name_count_t;
 
-static void series_name(const char *name, char *out) {
-  gen_sanitize_name(name != NULL ? name : "", out, SERIES_NAME_SIZE);
-}
-
 int gen_entity_names_note(gen_entity_names_t *names, const char *id,
                           const char *name) {
   char key[SERIES_NAME_SIZE];
-  series_name(name != NULL ? name : id, key);
+  gen_sanitize_name(name != NULL ? name : id, key, sizeof(key));
   name_count_t *c = gen_map_get(&names->counts, key);
   if (c != NULL) {
     c->count++;
@@ -205,23 +201,18 @@ int gen_entity_names_note(gen_entity_names_t *names, const char *id,
   return 0;
 }
 
-static bool reserved_name(const char *key) {
-  static const char *const reserved[] = {"self", "org", "agents", "status"};
-  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-    if (strcmp(key, reserved[i]) == 0)
-      return true;
-  return false;
-}
-
 ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
                                gen_entity_set_t *set) {
+  /* the plugins' own series' names */
+  static char *const reserved[] = {"self", "org", "agents", "status"};
   ssize_t renamed = 0;
   for (size_t i = 0; i < set->count; i++) {
     gen_entity_t *e = &set->items[i];
     char key[SERIES_NAME_SIZE];
-    series_name(e->name, key);
+    gen_sanitize_name(e->name, key, sizeof(key)); /* NULL: "" */
     const name_count_t *c = gen_map_get(&names->counts, key);
-    if (!reserved_name(key) && (c == NULL || c->count < 2))
+    if (!in_list(reserved, STATIC_ARRAY_SIZE(reserved), key) &&
+        (c == NULL || c->count < 2))
       continue;
     /* The id must survive collectd's cut (sanitising never lengthens):
      * the name gives way, cut on a UTF-8 character boundary. */
@@ -300,9 +291,8 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
     snprintf(err, err_size, "out of memory");
   if (status == 0 && ctx.skipped > 0)
     gen_org_log(org, NULL, LOG_WARNING,
-                "%zu entities of %s had no id and "
-                "were skipped",
-                ctx.skipped, path);
+                "%zu entities of %s had no id and were skipped", ctx.skipped,
+                path);
   /* Every refresh renames them again: said once an hour. */
   static gen_ratelimit_t renamed_rl = GEN_RATELIMIT_INIT(3600);
   if (renamed > 0)

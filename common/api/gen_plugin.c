@@ -27,8 +27,7 @@ static int check_unique(const gen_plugin_t *plugin, const gen_org_t *org,
   for (size_t i = 0; i < seen->count; i++) {
     if (strcmp(seen->names[i], org->name) == 0) {
       gen_org_log(org, NULL, LOG_ERR,
-                  " is configured twice; the second "
-                  "block is ignored");
+                  " is configured twice; the second block is ignored");
       return -EEXIST;
     }
     if (strcmp(seen->hosts[i], host) == 0) {
@@ -63,8 +62,25 @@ typedef struct {
   gen_standby_t *standby;
 } plugin_read_t;
 
+/* The instance of one <Org> block: org and config as parsed from ci
+ * (NULL: parsed here, at a take-over), its client made. NULL on failure
+ * (logged). */
 static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
-                   gen_org_t *org, void *config);
+                   gen_org_t *org, void *config) {
+  if (org == NULL && (config = gen_plugin_config_new(plugin)) != NULL)
+    org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
+  gen_client_t *client = org != NULL ? gen_client_create(org) : NULL;
+  if (client == NULL) {
+    gen_plugin_config_free(plugin, config);
+    return NULL;
+  }
+  /* A failing API makes the read skip itself until its retry is due, not
+   * sleep in one of collectd's few read threads: its http handle (also one
+   * made later by gen_client_borrow_auth) retries without sleeping. */
+  client->defer = true;
+  gen_http_defer_retries(client->http, true);
+  return gen_plugin_instance_new(plugin, client, config);
+}
 
 /* With a standby: the instance is built when this agent takes the shard
  * (from the state the last holder left in etcd) and freed when it loses
@@ -176,31 +192,6 @@ void gen_plugin_keys(const gen_plugin_t *plugin,
       each(&plugin->keys[p].table->defs[i], ud);
 }
 
-/* The instance of one <Org> block: org and config as parsed from ci
- * (NULL: parsed here, at a take-over), its client made. NULL on failure
- * (logged). */
-static void *build(const gen_plugin_t *plugin, const oconfig_item_t *ci,
-                   gen_org_t *org, void *config) {
-  if (org == NULL) {
-    if ((config = gen_plugin_config_new(plugin)) == NULL)
-      return NULL;
-    org = gen_config_org_block(plugin->name, ci, plugin->org_key, config);
-    if (org == NULL) {
-      gen_plugin_config_free(plugin, config);
-      return NULL;
-    }
-  }
-  gen_client_t *client = gen_client_create(org);
-  if (client == NULL) {
-    gen_plugin_config_free(plugin, config);
-    return NULL;
-  }
-  /* A failing API makes the read skip itself until its retry is due, not
-   * sleep in one of collectd's few read threads. */
-  gen_client_defer_retries(client);
-  return gen_plugin_instance_new(plugin, client, config);
-}
-
 static int plugin_config_org(const gen_plugin_t *plugin,
                              const oconfig_item_t *ci, seen_orgs_t *seen) {
   void *config = gen_plugin_config_new(plugin);
@@ -232,9 +223,7 @@ static int plugin_config_org(const gen_plugin_t *plugin,
     gen_org_free(org);
     gen_plugin_config_free(plugin, config);
     if (r->standby == NULL) {
-      if (r->block != NULL)
-        oconfig_free(r->block);
-      free(r);
+      plugin_read_free(r);
       return -ENOMEM;
     }
   } else if ((r->instance = build(plugin, ci, org, config)) == NULL) {

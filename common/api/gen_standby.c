@@ -112,8 +112,11 @@ static int add_b64(gen_buf_t *b, const char *text) {
   return gen_buf_add_base64(b, text, strlen(text));
 }
 
-/* Decoded into a NUL-terminated heap buffer; NULL when not base64. */
+/* Decoded into a NUL-terminated heap buffer (its length into len unless
+ * NULL); NULL when not base64 (or text NULL). */
 static char *unb64(const char *text, size_t *len) {
+  if (text == NULL)
+    return NULL;
   size_t n = strlen(text);
   char *out = malloc(n / 4 * 3 + 1);
   ssize_t got = out != NULL ? gen_base64_decode(text, n, out) : -1;
@@ -122,7 +125,8 @@ static char *unb64(const char *text, size_t *len) {
     return NULL;
   }
   out[got] = '\0';
-  *len = (size_t)got;
+  if (len != NULL)
+    *len = (size_t)got;
   return out;
 }
 
@@ -242,6 +246,13 @@ static int add_op(gen_buf_t *ops, const char *key, const char *data, size_t len,
   return status;
 }
 
+/* Whether a transaction's answer says it succeeded. */
+static bool txn_succeeded(json_object *answer) {
+  json_object *ok = NULL;
+  return json_object_object_get_ex(answer, "succeeded", &ok) &&
+         json_object_get_boolean(ok);
+}
+
 /* Runs the operations ops while the key is still the one this agent
  * created. 0, -EPERM when it is not, or another negative errno (why). */
 static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
@@ -261,9 +272,7 @@ static int fenced_txn(gen_standby_t *s, const gen_buf_t *ops, char *why,
   if (status == 0)
     status = etcd_post(s, "/v3/kv/txn", txn.data, &answer, why, why_size);
   free(txn.data);
-  json_object *ok = NULL;
-  if (status == 0 && !(json_object_object_get_ex(answer, "succeeded", &ok) &&
-                       json_object_get_boolean(ok))) {
+  if (status == 0 && !txn_succeeded(answer)) {
     snprintf(why, why_size, "the key is no longer this agent's");
     status = -EPERM;
   }
@@ -334,8 +343,7 @@ static char *first_value(json_object *range, size_t *len) {
       kvs != NULL && json_object_array_length(kvs) > 0
           ? gen_json_get_string(json_object_array_get_idx(kvs, 0), "value")
           : NULL;
-  size_t n;
-  return v != NULL ? unb64(v, len != NULL ? len : &n) : NULL;
+  return unb64(v, len);
 }
 
 /* Creates the key bound to the lease when it is absent. 1 taken, 0 held
@@ -361,9 +369,7 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
   free(body.data);
   if (status != 0)
     return -1;
-  json_object *ok = NULL;
-  int taken = json_object_object_get_ex(answer, "succeeded", &ok) &&
-              json_object_get_boolean(ok);
+  int taken = txn_succeeded(answer);
   if (taken) {
     pthread_mutex_lock(&s->lock);
     s->create_rev = num_of(gen_json_get_object(answer, "header"), "revision");
@@ -393,7 +399,10 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
 
 /* ---- the election ------------------------------------------------------- */
 
-static void notify(gen_standby_t *s, int severity, const char *message) {
+/* message logged at level, and a notification of severity. */
+static void notify(gen_standby_t *s, int level, int severity,
+                   const char *message) {
+  gen_log_org(&s->who, NULL, level, "%s", message);
   notification_t n = {.severity = severity, .time = cdtime()};
   gen_sanitize_name(s->host[0] ? s->host : hostname_g, n.host, sizeof(n.host));
   sstrncpy(n.plugin, s->plugin, sizeof(n.plugin));
@@ -411,8 +420,7 @@ static void lose(gen_standby_t *s, const char *why) {
   snprintf(message, sizeof(message),
            "agent \"%s\" no longer holds shard %s: %s; its values stopped",
            s->name, s->key, why);
-  gen_log_org(&s->who, NULL, LOG_WARNING, "%s", message);
-  notify(s, NOTIF_WARNING, message);
+  notify(s, LOG_WARNING, NOTIF_WARNING, message);
 }
 
 static void hold(gen_standby_t *s, cdtime_t fence) {
@@ -426,8 +434,7 @@ static void hold(gen_standby_t *s, cdtime_t fence) {
            s->name, s->key, s->holder[0] ? s->holder : "nobody seen");
   snprintf(s->holder, sizeof(s->holder), "%s", s->name);
   pthread_mutex_unlock(&s->lock);
-  gen_log_org(&s->who, NULL, LOG_NOTICE, "%s", message);
-  notify(s, NOTIF_OKAY, message);
+  notify(s, LOG_NOTICE, NOTIF_OKAY, message);
 }
 
 /* Sleeps ms unless stopped; true when stopped. */
@@ -483,8 +490,7 @@ static void *election(void *arg) {
       } else
         gen_log_org(
             &s->who, &s->complain, LOG_WARNING,
-            "etcd: lease not renewed (%s); values stop in %.1f s "
-            "unless it is",
+            "etcd: lease not renewed (%s); values stop in %.1f s unless it is",
             why, CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_monotonic()));
       continue;
     }
@@ -788,10 +794,8 @@ static void sweep_unnamed(gen_standby_t *s) {
   int status = 0;
   for (size_t i = 0;
        status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
-    const char *k =
-        gen_json_get_string(json_object_array_get_idx(kvs, i), "key");
-    size_t klen;
-    char *name = k != NULL ? unb64(k, &klen) : NULL;
+    char *name = unb64(
+        gen_json_get_string(json_object_array_get_idx(kvs, i), "key"), NULL);
     char *slash = name != NULL && strncmp(name, s->data_prefix, plen) == 0
                       ? strchr(name + plen, '/')
                       : NULL;
@@ -851,11 +855,8 @@ static int fetch_state(gen_standby_t *s) {
   s->n_sent = 0;
   for (size_t i = 0; s->sent != NULL && i < n; i++) {
     json_object *kv = json_object_array_get_idx(kvs, i);
-    const char *k = gen_json_get_string(kv, "key");
-    const char *v = gen_json_get_string(kv, "value");
-    size_t klen, vlen;
-    char *name = k != NULL ? unb64(k, &klen) : NULL;
-    char *manifest = v != NULL ? unb64(v, &vlen) : NULL;
+    char *name = unb64(gen_json_get_string(kv, "key"), NULL);
+    char *manifest = unb64(gen_json_get_string(kv, "value"), NULL);
     size_t plen = strlen(s->state_prefix);
     if (name != NULL && manifest != NULL &&
         strncmp(name, s->state_prefix, plen) == 0) {
@@ -926,11 +927,10 @@ static void on_path(void *ud, const char *path) {
     if (strcmp(s->paths[i], path) == 0)
       return;
   char **paths = realloc(s->paths, (s->n_paths + 1) * sizeof(*paths));
-  if (paths == NULL || (paths[s->n_paths] = strdup(path)) == NULL) {
-    s->paths = paths != NULL ? paths : s->paths;
+  if (paths != NULL)
+    s->paths = paths;
+  if (paths == NULL || (paths[s->n_paths] = strdup(path)) == NULL)
     return;
-  }
-  s->paths = paths;
   s->n_paths++;
   if (s->restoring)
     restore_path(s, path);
@@ -1115,17 +1115,6 @@ static bool piece_kept(const file_t *had, const file_t *f, size_t i) {
          i < had->n_pieces && had->pieces[i] == f->pieces[i];
 }
 
-/* Deletes the pieces under dir (one no manifest names). */
-static int delete_dir(gen_standby_t *s, const char *name, uint64_t gen,
-                      char *why, size_t why_size) {
-  char key[2048];
-  gen_dir(s, name, gen, key, sizeof(key));
-  txn_t t = TXN_INIT(1, 8192);
-  int status = txn_add(s, &t, key, NULL, 0, true, why, why_size);
-  free(t.ops.data);
-  return status;
-}
-
 /* *m: the copy in progress of f (made, or moved to f's directory and
  * grown to its pieces; the pieces of a directory it leaves deleted). */
 static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
@@ -1144,7 +1133,12 @@ static int moving_for(gen_standby_t *s, const file_t *had, const file_t *f,
   }
   if ((*m)->gen != f->gen) { /* rewritten, then appended to after all */
     if (had == NULL || had->gen != (*m)->gen) {
-      int status = delete_dir(s, f->name, (*m)->gen, why, why_size);
+      /* the pieces under the directory it leaves: no manifest names them */
+      char key[2048];
+      gen_dir(s, f->name, (*m)->gen, key, sizeof(key));
+      txn_t t = TXN_INIT(1, 8192);
+      int status = txn_add(s, &t, key, NULL, 0, true, why, why_size);
+      free(t.ops.data);
       if (status != 0)
         return status;
     }
@@ -1210,24 +1204,29 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
   return status;
 }
 
-/* The operations that move f's manifest and delete the pieces of had (the
- * last copy) it no longer names. */
+/* The operations that move f's manifest (f NULL: delete had's, a file
+ * that no longer is) and delete the pieces of had (the last copy) it no
+ * longer names. */
 static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
                         gen_buf_t *ops) {
   char key[2048];
-  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX);
-  gen_buf_add_hex64(&m, f->hash);
-  gen_buf_printf(&m, " %zu %lld ", f->n_pieces, (long long)f->size);
-  int status = gen_buf_add_hex64(&m, f->gen);
-  for (size_t i = 0; status == 0 && i < f->n_pieces; i++) {
+  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX); /* data NULL: add_op deletes */
+  int status = 0;
+  if (f != NULL) {
+    gen_buf_add_hex64(&m, f->hash);
+    gen_buf_printf(&m, " %zu %lld ", f->n_pieces, (long long)f->size);
+    status = gen_buf_add_hex64(&m, f->gen);
+  }
+  for (size_t i = 0; status == 0 && f != NULL && i < f->n_pieces; i++) {
     gen_buf_add_str(&m, " ");
     status = gen_buf_add_hex64(&m, f->pieces[i]);
   }
-  snprintf(key, sizeof(key), "%s%s", s->state_prefix, f->name);
+  snprintf(key, sizeof(key), "%s%s", s->state_prefix,
+           f != NULL ? f->name : had->name);
   if (status == 0)
     status = add_op(ops, key, m.data, m.len, false);
   free(m.data);
-  if (had != NULL && had->gen != f->gen) {
+  if (had != NULL && (f == NULL || had->gen != f->gen)) {
     gen_dir(s, had->name, had->gen, key, sizeof(key));
     return status == 0 ? add_op(ops, key, NULL, 0, true) : status;
   }
@@ -1314,28 +1313,13 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     if (file_find(y.now, y.n_now, gone->name) != NULL)
       continue;
     changed = true;
-    char key[2048];
-    snprintf(key, sizeof(key), "%s%s", s->state_prefix, gone->name);
-    status = add_op(&ops, key, NULL, 0, false);
-    gen_dir(s, gone->name, gone->gen, key, sizeof(key));
-    if (status == 0)
-      status = add_op(&ops, key, NULL, 0, true);
+    status = manifest_ops(s, gone, NULL, &ops);
   }
   /* the manifests move at once: a take-over sees the last copy or this */
   if (status == 0 && changed)
     status = fenced_txn(s, &ops, why, sizeof(why));
   free(ops.data);
   free(buf);
-  if (status == -EINPROGRESS) {
-    s->synced = 0;
-    files_free(y.now, y.n_now);
-    return 0;
-  }
-  if (status != 0)
-    gen_log_org(&s->who, &s->complain, LOG_ERR,
-                "etcd: state not copied (%s); a take-over now would start "
-                "from the state copied last",
-                why[0] ? why : gen_strerror(status));
   if (status == 0) {
     sweep_moving(s, &y);
     files_free(s->sent, s->n_sent);
@@ -1344,10 +1328,18 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
       y.now[i].path = NULL;
     }
     s->sent = y.now, s->n_sent = y.n_now;
-  } else {
-    atomic_fetch_add(&s->sync_failed, 1);
-    files_free(y.now, y.n_now);
+    return 0;
   }
+  files_free(y.now, y.n_now);
+  if (status == -EINPROGRESS) {
+    s->synced = 0;
+    return 0;
+  }
+  gen_log_org(&s->who, &s->complain, LOG_ERR,
+              "etcd: state not copied (%s); a take-over now would start "
+              "from the state copied last",
+              why[0] ? why : gen_strerror(status));
+  atomic_fetch_add(&s->sync_failed, 1);
   return status;
 }
 
@@ -1394,15 +1386,11 @@ void gen_standby_stop(gen_standby_t *s) {
                   "takes over once it expires",
                   why);
   }
-  for (size_t i = 0; i < s->n_urls; i++)
-    free(s->urls[i]);
-  free(s->urls);
+  gen_config_string_list_free(s->urls, s->n_urls);
   free(s->ca);
   free(s->cert);
   free(s->cert_key);
-  for (size_t i = 0; i < s->n_paths; i++)
-    free(s->paths[i]);
-  free(s->paths);
+  gen_config_string_list_free(s->paths, s->n_paths);
   files_free(s->sent, s->n_sent);
   files_free(s->moving, s->n_moving);
   pthread_mutex_destroy(&s->lock);

@@ -5,7 +5,6 @@
 #include "gen_dispatch.h"
 
 #include "gen_hash.h"
-#include "gen_log.h"
 #include "gen_time.h"
 #include <math.h>
 
@@ -331,18 +330,13 @@ bool gen_dispatch_fence_closed(const char *host, const char *plugin) {
   return f != NULL && gen_monotonic() >= atomic_load(&f->until);
 }
 
-static bool fenced(const gen_ident_t *id) {
-  if (!gen_dispatch_fence_closed(id->host, id->plugin))
-    return false;
-  atomic_fetch_add(&fence_find(id->host, id->plugin)->refused, 1);
-  return true;
-}
-
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
                     cdtime_t interval) {
   value_list_t vl;
-  if (fenced(id))
+  if (gen_dispatch_fence_closed(id->host, id->plugin)) {
+    atomic_fetch_add(&fence_find(id->host, id->plugin)->refused, 1);
     return -EPERM;
+  }
   value_list_of(&vl, id, &value, time, interval);
   /* self-metrics are never refused: they say what was */
   budget_t *b =

@@ -24,16 +24,6 @@ void gen_stats_count_request(gen_stats_t *stats, long http_status) {
     atomic_fetch_add(&stats->rate_limited, 1);
 }
 
-static void derive(const char *host, const char *plugin, const char *type,
-                   const char *type_instance, uint64_t value) {
-  gen_ident_t id = {.host = host,
-                    .plugin = plugin,
-                    .plugin_instance = "self",
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_derive(&id, (int64_t)value, 0, 0);
-}
-
 void gen_stats_dispatch(gen_stats_t *stats, const char *host,
                         const char *plugin) {
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(stats->requests); i++) {
@@ -43,16 +33,19 @@ void gen_stats_dispatch(gen_stats_t *stats, const char *host,
     char status[24] = "transport_error";
     if (i != GEN_STATS_TRANSPORT_ERROR)
       snprintf(status, sizeof(status), "%zu", i);
-    derive(host, plugin, "api_requests", status, n);
+    gen_dispatch_self(host, plugin, "api_requests", status, true, (double)n);
   }
-  derive(host, plugin, "api_retries", NULL, SUM(stats, retries));
-  derive(host, plugin, "api_rate_limited", NULL, SUM(stats, rate_limited));
-  derive(host, plugin, "token_refreshes", NULL, SUM(stats, token_refreshes));
-  derive(host, plugin, "token_failures", NULL, SUM(stats, token_failures));
-  derive(host, plugin, "api_bytes", "received", SUM(stats, bytes_received));
-  derive(host, plugin, "api_bytes", "sent", SUM(stats, bytes_sent));
-  derive(host, plugin, "malformed_documents", NULL, SUM(stats, malformed));
-  derive(host, plugin, "api_answers_too_large", NULL, SUM(stats, too_large));
+  const gen_self_row_t rows[] = {
+      {"api_retries", NULL, true, (double)SUM(stats, retries)},
+      {"api_rate_limited", NULL, true, (double)SUM(stats, rate_limited)},
+      {"token_refreshes", NULL, true, (double)SUM(stats, token_refreshes)},
+      {"token_failures", NULL, true, (double)SUM(stats, token_failures)},
+      {"api_bytes", "received", true, (double)SUM(stats, bytes_received)},
+      {"api_bytes", "sent", true, (double)SUM(stats, bytes_sent)},
+      {"malformed_documents", NULL, true, (double)SUM(stats, malformed)},
+      {"api_answers_too_large", NULL, true, (double)SUM(stats, too_large)},
+  };
+  gen_dispatch_self_rows(host, plugin, rows, STATIC_ARRAY_SIZE(rows));
   int64_t allowed = atomic_load(&stats->ratelimit_allowed);
   if (allowed > 0) {
     int64_t used = atomic_load(&stats->ratelimit_count);
