@@ -342,19 +342,6 @@ static bool ask_group(gen_agent_groups_t *g, gen_client_t *client,
   return true;
 }
 
-/* n requests made at now, in the sliding minute. */
-static void spend(gen_agent_groups_t *g, uint64_t n, cdtime_t now) {
-  for (uint64_t k = 0; k < n; k++)
-    gen_minute_spend(&g->minute, now);
-}
-
-/* Whether a step of cost requests may go now: the minute has room for it,
- * or (a step beyond a whole minute) the minute is empty. */
-static bool room(const gen_agent_groups_t *g, size_t cost, cdtime_t now) {
-  size_t left = gen_minute_left(&g->minute, now);
-  return cost <= left || left == g->minute.n;
-}
-
 size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                             cdtime_t now) {
   if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
@@ -371,7 +358,8 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
     g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
-    spend(g, gen_client_requests(client) - listing, now); /* its pages */
+    gen_minute_spend(&g->minute, gen_client_requests(client) - listing,
+                     now); /* its pages */
   }
   if (!g->sweeping) {
     if (g->swept_at != 0 && now - g->swept_at < g->c.every)
@@ -391,11 +379,12 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
      * (a step beyond a whole minute's budget for an empty minute). */
     if (list) {
       size_t pages = cost_of(k, i); /* as many as last time */
-      if (!room(g, pages < 1 ? 1 : pages, now))
+      if (!gen_minute_room(&g->minute, pages < 1 ? 1 : pages, now))
         break;
       bool ok = false, refused = false;
       bool never = k->members_at[i] == 0;
-      spend(g, list_members(g, client, k, i, now, &ok, &refused), now);
+      gen_minute_spend(&g->minute,
+                       list_members(g, client, k, i, now, &ok, &refused), now);
       if (refused) {
         g->teams_refused = true;
         break;
@@ -406,14 +395,13 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
         continue;
       }
     }
-    if (!room(g, cost_of(k, i), now))
+    if (!gen_minute_room(&g->minute, cost_of(k, i), now))
       break;
     uint64_t made = g->requests;
-    if (!ask_group(g, client, k, i)) {
-      spend(g, g->requests - made, now);
+    bool go_on = ask_group(g, client, k, i);
+    gen_minute_spend(&g->minute, g->requests - made, now);
+    if (!go_on)
       return (size_t)(g->requests - before);
-    }
-    spend(g, g->requests - made, now);
     g->cursor++;
   }
   if (g->cursor >= total)

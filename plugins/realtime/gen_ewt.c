@@ -180,7 +180,7 @@ size_t gen_ewt_budget(const gen_ewt_t *e, cdtime_t now) {
 }
 
 void gen_ewt_spent(gen_ewt_t *e, cdtime_t now) {
-  gen_minute_spend(&e->minute, now);
+  gen_minute_spend(&e->minute, 1, now);
   e->requests++;
 }
 

@@ -621,14 +621,12 @@ void gen_summary_stats(const gen_summary_t *s, gen_summary_stats_t *out) {
 
 void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
                                 const char *plugin) {
-  gen_dispatch_self(host, plugin, "summary_windows", "complete", true,
-                    (double)s->stats.complete);
-  gen_dispatch_self(host, plugin, "summary_windows", "gap", true,
-                    (double)s->stats.gap);
-  gen_dispatch_self(host, plugin, "summary_windows", "partial", true,
-                    (double)s->stats.partial);
-  gen_dispatch_self(host, plugin, "summary_windows", "skipped", true,
-                    (double)s->stats.skipped);
-  gen_dispatch_self(host, plugin, "summary_series", NULL, false,
-                    (double)s->n_series);
+  gen_self_row_t self[] = {
+      {"summary_windows", "complete", true, (double)s->stats.complete},
+      {"summary_windows", "gap", true, (double)s->stats.gap},
+      {"summary_windows", "partial", true, (double)s->stats.partial},
+      {"summary_windows", "skipped", true, (double)s->stats.skipped},
+      {"summary_series", NULL, false, (double)s->n_series},
+  };
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
