@@ -283,9 +283,7 @@ static int ask(gen_agent_groups_t *g, gen_client_t *client, char *body,
     status =
         gen_ag_read(resp.body, resp.body_len, c, &malformed, err, err_size);
   gen_http_response_recycle(client->http, &resp);
-  for (size_t b = 0; b < malformed; b++)
-    gen_http_count_malformed(client->http);
-  if (status == -EBADMSG)
+  for (size_t b = 0; b < malformed + (status == -EBADMSG); b++)
     gen_http_count_malformed(client->http);
   if (status == 0 && malformed > 0) {
     snprintf(err, err_size,

@@ -45,22 +45,12 @@ const gen_config_table_t gen_ewt_keys = GEN_CONFIG_TABLE(ewt_defs);
 /* The API's path values (SDK getRoutingQueueMediatypeEstimatedwaittime):
  * all, call, chat, callback, email, videoComm, message. */
 const char *gen_ewt_path_media(int m) {
-  switch (m) {
-  case GEN_MEDIA_VOICE:
-    return "call";
-  case GEN_MEDIA_CALLBACK:
-    return "callback";
-  case GEN_MEDIA_CHAT:
-    return "chat";
-  case GEN_MEDIA_EMAIL:
-    return "email";
-  case GEN_MEDIA_MESSAGE:
-    return "message";
-  case GEN_MEDIA_VIDEO:
-    return "videoComm";
-  default:
-    return NULL; /* cobrowse, screenshare: no estimate */
-  }
+  static const char *const path_media[GEN_MEDIA_COUNT] = {
+      [GEN_MEDIA_VOICE] = "call",      [GEN_MEDIA_CALLBACK] = "callback",
+      [GEN_MEDIA_CHAT] = "chat",       [GEN_MEDIA_EMAIL] = "email",
+      [GEN_MEDIA_MESSAGE] = "message", [GEN_MEDIA_VIDEO] = "videoComm"};
+  /* cobrowse, screenshare: no estimate (NULL) */
+  return m >= 0 && m < GEN_MEDIA_COUNT ? path_media[m] : NULL;
 }
 
 /* A result's estimate: an integer estimatedWaitTimeSeconds, not negative
@@ -251,9 +241,7 @@ size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
     made++;
     int status =
         ask(client, id, d->media, &seconds, &malformed, err, sizeof(err));
-    for (size_t b = 0; b < malformed; b++)
-      gen_http_count_malformed(client->http);
-    if (status == -EBADMSG)
+    for (size_t b = 0; b < malformed + (status == -EBADMSG); b++)
       gen_http_count_malformed(client->http);
     /* No estimate in a readable answer is no failure of the family; a
      * malformed result is a malformed answer (notified). */
