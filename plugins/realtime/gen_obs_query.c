@@ -357,13 +357,10 @@ int gen_obs_query_read(const char *text, size_t len,
     return -EINVAL;
   }
   unsigned char *buf = malloc(len);
-  if (buf == NULL) {
-    snprintf(err, err_size, "out of memory");
-    return -ENOMEM;
-  }
   reader_t *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
+  if (buf == NULL || r == NULL) {
     free(buf);
+    free(r);
     snprintf(err, err_size, "out of memory");
     return -ENOMEM;
   }
