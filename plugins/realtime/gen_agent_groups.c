@@ -197,22 +197,17 @@ static bool outcome(gen_agent_groups_t *g, gen_client_t *client,
                             &g->complain);
 }
 
-static bool refusal(const char *err) {
-  char perm[128];
-  return gen_missing_permission(err, perm, sizeof(perm));
-}
-
 /* Lists a kind into k (its old listing kept when this one fails). */
 static int list_kind(gen_agent_groups_t *g, gen_client_t *client,
                      const char *path, bool with_members, group_kind_t *k,
                      const char *family) {
-  char err[512] = "";
+  char err[512] = "", perm[128];
   gen_entity_set_t fresh = {0};
   int status = gen_entity_list(client->http, client->org, path, NULL, &fresh,
                                err, sizeof(err));
   if (outcome(g, client, family, status, err, path) || status != 0) {
     gen_entity_set_free(&fresh);
-    return refusal(err) ? -EACCES : status;
+    return gen_missing_permission(err, perm, sizeof(perm)) ? -EACCES : status;
   }
   /* A team's members are listed in the sweep, within the budget: a
    * listing of 1,000 teams at once was past the API's minute. */

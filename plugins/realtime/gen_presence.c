@@ -139,16 +139,17 @@ void gen_presence_map_free(gen_presence_map_t *map) {
 
 int gen_presence_resolve(gen_presence_map_t *map, const char *text,
                          bool *first_unknown) {
-  if (first_unknown != NULL)
-    *first_unknown = false;
+  bool scratch; /* first_unknown may be NULL */
+  if (first_unknown == NULL)
+    first_unknown = &scratch;
+  *first_unknown = false;
   if (text == NULL || text[0] == '\0')
     return GEN_PRESENCE_OTHER;
   int k = gen_presence_from_name(text);
   if (k >= 0)
     return k;
   if (map == NULL) {
-    if (first_unknown != NULL)
-      *first_unknown = true;
+    *first_unknown = true;
     return GEN_PRESENCE_OTHER;
   }
   ssize_t index = gen_entity_find(&map->ids, text);
@@ -160,8 +161,7 @@ int gen_presence_resolve(gen_presence_map_t *map, const char *text,
   if (map->n_unknown < GEN_PRESENCE_MAX_UNKNOWN &&
       map_put(map, text, UNKNOWN_ID) == 0) {
     map->n_unknown++;
-    if (first_unknown != NULL)
-      *first_unknown = true;
+    *first_unknown = true;
   }
   return GEN_PRESENCE_OTHER;
 }
