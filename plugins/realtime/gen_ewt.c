@@ -174,17 +174,6 @@ void gen_ewt_spent(gen_ewt_t *e, cdtime_t now) {
   e->requests++;
 }
 
-/* What an answer gives pair p: its estimate, or none. Under the lock. */
-static void take(gen_live_media_t *lm, int status, int64_t seconds,
-                 cdtime_t now) {
-  if (lm == NULL)
-    return;
-  lm->ewt.asked = now;
-  lm->ewt.have = status == 0;
-  if (status == 0)
-    lm->ewt.seconds = seconds;
-}
-
 /* An estimate: {"results": [{"intent", "formula",
  * "estimatedWaitTimeSeconds"}]}, a few of 200 B: under 1 KB, x64. */
 #define EWT_ANSWER GEN_HTTP_BOUND(GEN_KIB(64), "estimated wait time")
@@ -266,8 +255,15 @@ size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
                   GEN_EWT_FAMILY " of queue %s, %s: %s", id,
                   gen_media_names[d->media], err);
     }
+    /* What the answer gives the pair: its estimate, or none. */
     pthread_mutex_lock(lock);
-    take(live->state[d->queue].media[d->media], status, seconds, now);
+    gen_live_media_t *lm = live->state[d->queue].media[d->media];
+    if (lm != NULL) {
+      lm->ewt.asked = now;
+      lm->ewt.have = status == 0;
+      if (status == 0)
+        lm->ewt.seconds = seconds;
+    }
     pthread_mutex_unlock(lock);
   }
   free(due);
