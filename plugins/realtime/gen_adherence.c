@@ -419,7 +419,7 @@ bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now) {
   if ((a->listed_at == 0 || now - a->listed_at >= a->c.relist) &&
       gen_minute_left(&a->minute, now) > 0) {
     a->listed_at = now;
-    gen_minute_spend(&a->minute, now);
+    gen_minute_spend(&a->minute, 1, now);
     changed = list_units(a, client);
   }
   /* The longest unread first (never read: read_at 0), one a token. */
@@ -433,7 +433,7 @@ bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now) {
         due = i;
     if (due == a->set.count)
       break;
-    gen_minute_spend(&a->minute, now);
+    gen_minute_spend(&a->minute, 1, now);
     read_unit(a, client, due, now);
   }
   return changed;
@@ -540,12 +540,11 @@ void gen_adherence_dispatch_stats(gen_adherence_t *a, const char *host,
   pthread_mutex_lock(&a->lock);
   uint64_t updates = a->updates, malformed = a->malformed;
   pthread_mutex_unlock(&a->lock);
-  gen_dispatch_self(host, plugin, "adherence_requests", NULL, true,
-                    (double)a->requests);
-  gen_dispatch_self(host, plugin, "adherence_failures", NULL, true,
-                    (double)a->failures);
-  gen_dispatch_self(host, plugin, "adherence_updates", NULL, true,
-                    (double)updates);
-  gen_dispatch_self(host, plugin, "adherence_malformed", NULL, true,
-                    (double)malformed);
+  gen_self_row_t self[] = {
+      {"adherence_requests", NULL, true, (double)a->requests},
+      {"adherence_failures", NULL, true, (double)a->failures},
+      {"adherence_updates", NULL, true, (double)updates},
+      {"adherence_malformed", NULL, true, (double)malformed},
+  };
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }

@@ -197,22 +197,17 @@ static bool outcome(gen_agent_groups_t *g, gen_client_t *client,
                             &g->complain);
 }
 
-static bool refusal(const char *err) {
-  char perm[128];
-  return gen_missing_permission(err, perm, sizeof(perm));
-}
-
 /* Lists a kind into k (its old listing kept when this one fails). */
 static int list_kind(gen_agent_groups_t *g, gen_client_t *client,
                      const char *path, bool with_members, group_kind_t *k,
                      const char *family) {
-  char err[512] = "";
+  char err[512] = "", perm[128];
   gen_entity_set_t fresh = {0};
   int status = gen_entity_list(client->http, client->org, path, NULL, &fresh,
                                err, sizeof(err));
   if (outcome(g, client, family, status, err, path) || status != 0) {
     gen_entity_set_free(&fresh);
-    return refusal(err) ? -EACCES : status;
+    return gen_missing_permission(err, perm, sizeof(perm)) ? -EACCES : status;
   }
   /* A team's members are listed in the sweep, within the budget: a
    * listing of 1,000 teams at once was past the API's minute. */
@@ -283,9 +278,7 @@ static int ask(gen_agent_groups_t *g, gen_client_t *client, char *body,
     status =
         gen_ag_read(resp.body, resp.body_len, c, &malformed, err, err_size);
   gen_http_response_recycle(client->http, &resp);
-  for (size_t b = 0; b < malformed; b++)
-    gen_http_count_malformed(client->http);
-  if (status == -EBADMSG)
+  for (size_t b = 0; b < malformed + (status == -EBADMSG); b++)
     gen_http_count_malformed(client->http);
   if (status == 0 && malformed > 0) {
     snprintf(err, err_size,
@@ -342,19 +335,6 @@ static bool ask_group(gen_agent_groups_t *g, gen_client_t *client,
   return true;
 }
 
-/* n requests made at now, in the sliding minute. */
-static void spend(gen_agent_groups_t *g, uint64_t n, cdtime_t now) {
-  for (uint64_t k = 0; k < n; k++)
-    gen_minute_spend(&g->minute, now);
-}
-
-/* Whether a step of cost requests may go now: the minute has room for it,
- * or (a step beyond a whole minute) the minute is empty. */
-static bool room(const gen_agent_groups_t *g, size_t cost, cdtime_t now) {
-  size_t left = gen_minute_left(&g->minute, now);
-  return cost <= left || left == g->minute.n;
-}
-
 size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                             cdtime_t now) {
   if (g == NULL || g->refused || gen_http_resting(client->http, NULL))
@@ -371,7 +351,8 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
                   GEN_AG_TEAMS_FAMILY) == -EACCES)
       g->teams_refused = true;
     g->sweeping = false, g->swept_at = 0; /* new groups: a sweep now */
-    spend(g, gen_client_requests(client) - listing, now); /* its pages */
+    gen_minute_spend(&g->minute, gen_client_requests(client) - listing,
+                     now); /* its pages */
   }
   if (!g->sweeping) {
     if (g->swept_at != 0 && now - g->swept_at < g->c.every)
@@ -391,11 +372,12 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
      * (a step beyond a whole minute's budget for an empty minute). */
     if (list) {
       size_t pages = cost_of(k, i); /* as many as last time */
-      if (!room(g, pages < 1 ? 1 : pages, now))
+      if (!gen_minute_room(&g->minute, pages < 1 ? 1 : pages, now))
         break;
       bool ok = false, refused = false;
       bool never = k->members_at[i] == 0;
-      spend(g, list_members(g, client, k, i, now, &ok, &refused), now);
+      gen_minute_spend(&g->minute,
+                       list_members(g, client, k, i, now, &ok, &refused), now);
       if (refused) {
         g->teams_refused = true;
         break;
@@ -406,14 +388,13 @@ size_t gen_agent_groups_run(gen_agent_groups_t *g, gen_client_t *client,
         continue;
       }
     }
-    if (!room(g, cost_of(k, i), now))
+    if (!gen_minute_room(&g->minute, cost_of(k, i), now))
       break;
     uint64_t made = g->requests;
-    if (!ask_group(g, client, k, i)) {
-      spend(g, g->requests - made, now);
+    bool go_on = ask_group(g, client, k, i);
+    gen_minute_spend(&g->minute, g->requests - made, now);
+    if (!go_on)
       return (size_t)(g->requests - before);
-    }
-    spend(g, g->requests - made, now);
     g->cursor++;
   }
   if (g->cursor >= total)

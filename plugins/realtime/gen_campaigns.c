@@ -459,12 +459,6 @@ static bool dialling(const campaign_t *c) {
   return c->chosen && (c->status == GEN_CP_ON || c->status == GEN_CP_STOPPING);
 }
 
-/* Requests since made, in the sliding minute. */
-static void spend(gen_campaigns_t *g, uint64_t since, cdtime_t now) {
-  for (uint64_t k = since; k < g->requests; k++)
-    gen_minute_spend(&g->minute, now);
-}
-
 /* The sweep's start: the listing and the bulk progress of the chosen
  * (their pages are charged after; a sweep always lists). */
 static bool start_sweep(gen_campaigns_t *g, gen_client_t *client,
@@ -474,7 +468,7 @@ static bool start_sweep(gen_campaigns_t *g, gen_client_t *client,
   int status = list(g, client);
   g->requests += gen_client_requests(client) - pages; /* the listing's */
   if (status != 0 || g->refused) {
-    spend(g, before, now);
+    gen_minute_spend(&g->minute, g->requests - before, now);
     return false;
   }
   const char *ids[GEN_CP_IDS_PER_REQUEST];
@@ -487,7 +481,7 @@ static bool start_sweep(gen_campaigns_t *g, gen_client_t *client,
       n = 0;
     }
   }
-  spend(g, before, now);
+  gen_minute_spend(&g->minute, g->requests - before, now);
   return !g->refused;
 }
 
@@ -508,9 +502,7 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
     if (g->swept_at != 0 && now - g->swept_at < g->c.every && !resync)
       return 0;
     /* the listing and the progress need a request a page at least */
-    size_t pages = 2 + g->set.count / LIST_PAGE;
-    size_t left = gen_minute_left(&g->minute, now);
-    if (pages > left && left < g->minute.n)
+    if (!gen_minute_room(&g->minute, 2 + g->set.count / LIST_PAGE, now))
       return 0;
     g->swept_at = now;
     pthread_mutex_lock(&g->lock);
@@ -532,7 +524,7 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
       break; /* the next read goes on here */
     uint64_t made = g->requests;
     bool go_on = ask_stats(g, client, g->cursor);
-    spend(g, made, now);
+    gen_minute_spend(&g->minute, g->requests - made, now);
     if (!go_on)
       return (size_t)(g->requests - before);
     g->cursor++;
@@ -756,12 +748,11 @@ void gen_campaigns_dispatch_stats(gen_campaigns_t *g, const char *host,
   pthread_mutex_lock(&g->lock);
   uint64_t malformed = g->malformed, updates = g->updates;
   pthread_mutex_unlock(&g->lock);
-  gen_dispatch_self(host, plugin, "campaign_requests", NULL, true,
-                    (double)g->requests);
-  gen_dispatch_self(host, plugin, "campaign_failures", NULL, true,
-                    (double)g->failures);
-  gen_dispatch_self(host, plugin, "campaign_malformed", NULL, true,
-                    (double)malformed);
-  gen_dispatch_self(host, plugin, "campaign_updates", NULL, true,
-                    (double)updates);
+  gen_self_row_t self[] = {
+      {"campaign_requests", NULL, true, (double)g->requests},
+      {"campaign_failures", NULL, true, (double)g->failures},
+      {"campaign_malformed", NULL, true, (double)malformed},
+      {"campaign_updates", NULL, true, (double)updates},
+  };
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }

@@ -41,32 +41,28 @@ static int64_t time_of(json_object *obj, const char *key) {
   return ms;
 }
 
-static gen_conv_purpose_t purpose_of(const char *purpose) {
-  if (purpose == NULL)
-    return GEN_CONV_P_OTHER;
-  if (strcasecmp(purpose, "customer") == 0 ||
-      strcasecmp(purpose, "external") == 0)
-    return GEN_CONV_P_CUSTOMER;
-  if (strcasecmp(purpose, "acd") == 0)
-    return GEN_CONV_P_ACD;
-  if (strcasecmp(purpose, "agent") == 0 || strcasecmp(purpose, "user") == 0)
-    return GEN_CONV_P_AGENT;
-  return GEN_CONV_P_OTHER;
-}
+/* Words of the API (any case) and what they say; a word not in a table
+ * says 0 (GEN_CONV_P_OTHER, GEN_CONV_S_NONE). */
+typedef struct {
+  const char *word;
+  int value;
+} word_t;
 
-static gen_conv_state_t session_state(const char *state) {
-  if (state == NULL)
-    return GEN_CONV_S_NONE;
-  if (strcasecmp(state, "connected") == 0)
-    return GEN_CONV_S_CONNECTED;
-  if (strcasecmp(state, "disconnected") == 0 ||
-      strcasecmp(state, "terminated") == 0)
-    return GEN_CONV_S_ENDED;
-  if (strcasecmp(state, "alerting") == 0 ||
-      strcasecmp(state, "offering") == 0 ||
-      strcasecmp(state, "contacting") == 0 || strcasecmp(state, "dialing") == 0)
-    return GEN_CONV_S_ALERTING;
-  return GEN_CONV_S_NONE;
+static const word_t purposes[] = {
+    {"customer", GEN_CONV_P_CUSTOMER}, {"external", GEN_CONV_P_CUSTOMER},
+    {"acd", GEN_CONV_P_ACD},           {"agent", GEN_CONV_P_AGENT},
+    {"user", GEN_CONV_P_AGENT},        {NULL, 0}};
+static const word_t session_states[] = {
+    {"connected", GEN_CONV_S_CONNECTED}, {"disconnected", GEN_CONV_S_ENDED},
+    {"terminated", GEN_CONV_S_ENDED},    {"alerting", GEN_CONV_S_ALERTING},
+    {"offering", GEN_CONV_S_ALERTING},   {"contacting", GEN_CONV_S_ALERTING},
+    {"dialing", GEN_CONV_S_ALERTING},    {NULL, 0}};
+
+static int word_of(const word_t *t, const char *s) {
+  for (; s != NULL && t->word != NULL; t++)
+    if (strcasecmp(s, t->word) == 0)
+      return t->value;
+  return 0;
 }
 
 /* The participant's sessions of its one media type: the first non-empty
@@ -85,7 +81,8 @@ static void read_sessions(json_object *p, gen_conv_part_t *out,
       json_object *s = json_object_array_get_idx(arr, i);
       if (!json_object_is_type(s, json_type_object))
         continue;
-      gen_conv_state_t st = session_state(gen_json_get_string(s, "state"));
+      gen_conv_state_t st = (gen_conv_state_t)word_of(
+          session_states, gen_json_get_string(s, "state"));
       connected = connected || st == GEN_CONV_S_CONNECTED;
       alerting = alerting || st == GEN_CONV_S_ALERTING;
       ended = ended || st == GEN_CONV_S_ENDED;
@@ -171,7 +168,8 @@ int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
       return refuse(err, err_size,
                     "participant %zu: id is not UTF-8 without NUL", i);
     part.id_hash = gen_hash_id(pid);
-    part.purpose = purpose_of(gen_json_get_string(p, "purpose"));
+    part.purpose = (gen_conv_purpose_t)word_of(
+        purposes, gen_json_get_string(p, "purpose"));
     const char *queue = id_of(p, "queueId", ID_MAX, &bad);
     if (bad)
       return refuse(err, err_size, "participant %zu: bad queueId", i);

@@ -45,22 +45,12 @@ const gen_config_table_t gen_ewt_keys = GEN_CONFIG_TABLE(ewt_defs);
 /* The API's path values (SDK getRoutingQueueMediatypeEstimatedwaittime):
  * all, call, chat, callback, email, videoComm, message. */
 const char *gen_ewt_path_media(int m) {
-  switch (m) {
-  case GEN_MEDIA_VOICE:
-    return "call";
-  case GEN_MEDIA_CALLBACK:
-    return "callback";
-  case GEN_MEDIA_CHAT:
-    return "chat";
-  case GEN_MEDIA_EMAIL:
-    return "email";
-  case GEN_MEDIA_MESSAGE:
-    return "message";
-  case GEN_MEDIA_VIDEO:
-    return "videoComm";
-  default:
-    return NULL; /* cobrowse, screenshare: no estimate */
-  }
+  static const char *const path_media[GEN_MEDIA_COUNT] = {
+      [GEN_MEDIA_VOICE] = "call",      [GEN_MEDIA_CALLBACK] = "callback",
+      [GEN_MEDIA_CHAT] = "chat",       [GEN_MEDIA_EMAIL] = "email",
+      [GEN_MEDIA_MESSAGE] = "message", [GEN_MEDIA_VIDEO] = "videoComm"};
+  /* cobrowse, screenshare: no estimate (NULL) */
+  return m >= 0 && m < GEN_MEDIA_COUNT ? path_media[m] : NULL;
 }
 
 /* A result's estimate: an integer estimatedWaitTimeSeconds, not negative
@@ -180,19 +170,8 @@ size_t gen_ewt_budget(const gen_ewt_t *e, cdtime_t now) {
 }
 
 void gen_ewt_spent(gen_ewt_t *e, cdtime_t now) {
-  gen_minute_spend(&e->minute, now);
+  gen_minute_spend(&e->minute, 1, now);
   e->requests++;
-}
-
-/* What an answer gives pair p: its estimate, or none. Under the lock. */
-static void take(gen_live_media_t *lm, int status, int64_t seconds,
-                 cdtime_t now) {
-  if (lm == NULL)
-    return;
-  lm->ewt.asked = now;
-  lm->ewt.have = status == 0;
-  if (status == 0)
-    lm->ewt.seconds = seconds;
 }
 
 /* An estimate: {"results": [{"intent", "formula",
@@ -251,9 +230,7 @@ size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
     made++;
     int status =
         ask(client, id, d->media, &seconds, &malformed, err, sizeof(err));
-    for (size_t b = 0; b < malformed; b++)
-      gen_http_count_malformed(client->http);
-    if (status == -EBADMSG)
+    for (size_t b = 0; b < malformed + (status == -EBADMSG); b++)
       gen_http_count_malformed(client->http);
     /* No estimate in a readable answer is no failure of the family; a
      * malformed result is a malformed answer (notified). */
@@ -278,8 +255,15 @@ size_t gen_ewt_run(gen_ewt_t *e, gen_client_t *client, pthread_mutex_t *lock,
                   GEN_EWT_FAMILY " of queue %s, %s: %s", id,
                   gen_media_names[d->media], err);
     }
+    /* What the answer gives the pair: its estimate, or none. */
     pthread_mutex_lock(lock);
-    take(live->state[d->queue].media[d->media], status, seconds, now);
+    gen_live_media_t *lm = live->state[d->queue].media[d->media];
+    if (lm != NULL) {
+      lm->ewt.asked = now;
+      lm->ewt.have = status == 0;
+      if (status == 0)
+        lm->ewt.seconds = seconds;
+    }
     pthread_mutex_unlock(lock);
   }
   free(due);

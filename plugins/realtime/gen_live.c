@@ -45,15 +45,18 @@ void gen_live_mark(gen_live_t *l, size_t i) {
   }
 }
 
-gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
-                                 int media) {
+/* The counters of queue i (id queue_id) for media, allocated at first use
+ * (the queue's saved ones restored at its first); NULL when out of
+ * memory. */
+static gen_conv_counts_t *conv_of(gen_live_t *l, size_t i, const char *queue_id,
+                                  int media) {
   return gen_conv_store_counts(l->store, &l->state[i].conv, queue_id, media);
 }
 
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms,
                      uint64_t *seed) {
-  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id, media);
+  gen_conv_counts_t *conv = conv_of(l, i, queue_id, media);
   if (conv == NULL)
     return;
   size_t first_bucket =
@@ -72,7 +75,7 @@ void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
                   gen_conv_moment_t moment, int64_t n) {
   if (n <= 0)
     return;
-  gen_conv_counts_t *conv = gen_live_conv(l, i, queue_id, media);
+  gen_conv_counts_t *conv = conv_of(l, i, queue_id, media);
   if (conv == NULL)
     return;
   conv->seen = true;

@@ -89,11 +89,6 @@ const gen_qs_media_t *gen_live_media_find(const gen_live_t *l, size_t i,
 bool gen_live_wanted(const gen_live_t *l, size_t m);
 /* Marks queue i changed: its values leave with the next tick. */
 void gen_live_mark(gen_live_t *l, size_t i);
-/* The counters of queue i (id queue_id) for media, allocated at first use
- * (the queue's saved ones restored at its first); NULL when out of
- * memory. */
-gen_conv_counts_t *gen_live_conv(gen_live_t *l, size_t i, const char *queue_id,
-                                 int media);
 /* One moment of a conversation of queue i counted, marked changed. */
 void gen_live_moment(gen_live_t *l, size_t i, const char *queue_id, int media,
                      gen_conv_moment_t moment, int64_t wait_ms, uint64_t *seed);

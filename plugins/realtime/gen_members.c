@@ -224,8 +224,7 @@ static int take_activity_group(json_object *group_doc, void *ud) {
       gen_json_get_string(gen_json_get_object(group_doc, "group"), "queueId");
   ssize_t q = gen_entity_find(&c->queues, queue_id);
   if (q < 0) {
-    if (c->stats)
-      c->stats->malformed++;
+    c->stats->malformed++;
     return 0;
   }
   c->page_groups++;
@@ -236,7 +235,7 @@ static int take_activity_group(json_object *group_doc, void *ud) {
   int status = take_group(c, group_doc);
   if (status == 1)
     c->pending[q] = false;
-  else if (status == 0 && c->stats)
+  else if (status == 0)
     c->stats->truncated++;
   if (status >= 0)
     status = take_states(c, group_doc);
@@ -287,10 +286,8 @@ static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
   char why[400];
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
   json_object_put(body);
-  if (c->stats) {
-    c->stats->activity_queries++;
-    c->stats->activity_pages += (size_t)p.page;
-  }
+  c->stats->activity_queries++;
+  c->stats->activity_pages += (size_t)p.page;
   if (c->batch_status < 0)
     return c->batch_status;
   if (status != 0) {
@@ -300,7 +297,7 @@ static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
     if (p.page == 1 && (p.status == 400 || p.status == 403 || p.status == 404 ||
                         p.status == 405 || p.status == 501))
       c->activity_off = true;
-    if (status == GEN_HTTP_ERR_JSON && c->stats)
+    if (status == GEN_HTTP_ERR_JSON)
       c->stats->malformed++;
     note(c, "routing activity query failed: %s", why);
   }
@@ -310,12 +307,12 @@ static int activity_batch(ctx_t *c, const char *const *ids, size_t n) {
 /* ---- the fallback: one queue's member listing ---------------------------
  */
 
-static int take_member(ctx_t *c, json_object *member) {
+static int each_member(json_object *member, void *ud) {
+  ctx_t *c = ud;
   json_object *user = gen_json_get_object(member, "user");
   const char *id = gen_json_get_string(user ? user : member, "id");
   if (id == NULL || id[0] == '\0') {
-    if (c->stats)
-      c->stats->malformed++;
+    c->stats->malformed++;
     return 0;
   }
   const char *routing = gen_json_get_string(
@@ -333,14 +330,6 @@ static int take_member(ctx_t *c, json_object *member) {
   return add_member(c, id, routing, name);
 }
 
-static bool past_budget(const ctx_t *c, cdtime_t deadline) {
-  return deadline != 0 && cdtime() >= deadline;
-}
-
-static int each_member(json_object *member, void *ud) {
-  return take_member(ud, member);
-}
-
 /* Returns 1 when listed whole, 0 when not (noted), negative errno. */
 static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
   char path[512];
@@ -355,14 +344,13 @@ static int list_queue(ctx_t *c, const char *queue_id, cdtime_t deadline) {
                         .ud = c};
   char why[400];
   int status = gen_http_page_all(c->http, &p, why, sizeof(why));
-  if (c->stats)
-    c->stats->fallback_requests += (size_t)p.page;
+  c->stats->fallback_requests += (size_t)p.page;
   if (status == -ENOMEM)
     return status;
   if (status != 0) {
     if (p.status == 429)
       c->rate_limited = true;
-    if (status == GEN_HTTP_ERR_JSON && c->stats)
+    if (status == GEN_HTTP_ERR_JSON)
       c->stats->malformed++;
     note(c, "members of queue %s: %s", queue_id, why);
     return 0;
@@ -388,6 +376,9 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
                      gen_members_each_t each, void *ud,
                      gen_members_stats_t *stats, char *err, size_t err_size) {
   static const gen_members_options_t defaults = {0};
+  gen_members_stats_t scratch; /* stats may be NULL */
+  if (stats == NULL)
+    stats = &scratch;
   ctx_t c = {.http = http,
              .options = options ? options : &defaults,
              .stats = stats,
@@ -395,8 +386,7 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
              .err_size = err_size};
   if (err != NULL && err_size > 0)
     err[0] = '\0';
-  if (stats != NULL)
-    memset(stats, 0, sizeof(*stats));
+  memset(stats, 0, sizeof(*stats));
   if (http == NULL || each == NULL || (n > 0 && queue_ids == NULL))
     return -EINVAL;
 
@@ -413,8 +403,7 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
   }
   for (size_t i = 0; i < c.queues.count; i++)
     c.pending[i] = true;
-  if (stats != NULL)
-    stats->queues = c.queues.count;
+  stats->queues = c.queues.count;
 
   const char *batch[GEN_MEMBERS_QUEUES_PER_QUERY];
   for (size_t i = 0; status == 0 && !c.options->no_activity &&
@@ -433,14 +422,13 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
   for (size_t i = 0; status >= 0 && i < c.queues.count; i++) {
     if (!c.pending[i])
       continue;
-    if (c.rate_limited || past_budget(&c, deadline)) {
+    if (c.rate_limited || (deadline != 0 && cdtime() >= deadline)) {
       if (!c.rate_limited)
         note(&c, "member listings stopped: time budget spent");
       skipped++;
       continue;
     }
-    if (stats != NULL)
-      stats->fallback_queues++;
+    stats->fallback_queues++;
     status = list_queue(&c, c.queues.items[i].id, deadline);
     if (status == 0)
       skipped++;
@@ -453,10 +441,8 @@ int gen_members_list(gen_http_t *http, const char *const *queue_ids, size_t n,
   }
   for (size_t i = 0; i < c.users.count; i++)
     each(ud, c.users.items[i].id, c.routing[i], c.presence[i]);
-  if (stats != NULL) {
-    stats->skipped = skipped;
-    stats->members = c.users.count;
-  }
+  stats->skipped = skipped;
+  stats->members = c.users.count;
   ctx_free(&c);
   return skipped > 0 ? GEN_MEMBERS_PARTIAL : 0;
 }

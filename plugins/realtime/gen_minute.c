@@ -31,9 +31,16 @@ size_t gen_minute_left(const gen_minute_t *m, cdtime_t now) {
   return n;
 }
 
-void gen_minute_spend(gen_minute_t *m, cdtime_t now) {
-  m->sent[m->head] = now;
-  m->head = (m->head + 1) % m->n;
+void gen_minute_spend(gen_minute_t *m, uint64_t n, cdtime_t now) {
+  for (uint64_t k = 0; k < n; k++) {
+    m->sent[m->head] = now;
+    m->head = (m->head + 1) % m->n;
+  }
+}
+
+bool gen_minute_room(const gen_minute_t *m, size_t cost, cdtime_t now) {
+  size_t left = gen_minute_left(m, now);
+  return cost <= left || left == m->n;
 }
 
 bool gen_minute_outcome(gen_client_t *client, const char *family, int status,

@@ -33,8 +33,11 @@ int gen_minute_init(gen_minute_t *m, size_t n);
 void gen_minute_free(gen_minute_t *m);
 /* Requests the minute allows at now (the monotonic clock). */
 size_t gen_minute_left(const gen_minute_t *m, cdtime_t now);
-/* One request made at now. */
-void gen_minute_spend(gen_minute_t *m, cdtime_t now);
+/* n requests made at now. */
+void gen_minute_spend(gen_minute_t *m, uint64_t n, cdtime_t now);
+/* Whether a step of cost requests may go at now: the minute has room for
+ * it, or (a step beyond a whole minute) the minute is empty. */
+bool gen_minute_room(const gen_minute_t *m, size_t cost, cdtime_t now);
 
 /* A request of family that ended with status (err: why): a refusal of its
  * permission is said once (gen_client_family) and returns true; another

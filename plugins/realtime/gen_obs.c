@@ -130,13 +130,9 @@ struct gen_obs_parser_s {
 
 /* ---- decode buffer ---------------------------------------------------- */
 
-/* Makes the buffer at least `need` bytes; 0 or -ENOMEM. */
-static int arena_reserve(gen_obs_parser_t *p, size_t need) {
-  if (p->cap >= need)
-    return 0;
-  size_t cap = ARENA_INIT;
-  while (cap < need)
-    cap <<= 1;
+/* The buffer replaced by one of cap bytes; 0, or -ENOMEM with the old one
+ * kept. */
+static int arena_set(gen_obs_parser_t *p, size_t cap) {
   unsigned char *a = malloc(cap);
   if (a == NULL)
     return -ENOMEM;
@@ -148,17 +144,14 @@ static int arena_reserve(gen_obs_parser_t *p, size_t need) {
   return 0;
 }
 
-static void arena_trim(gen_obs_parser_t *p) {
-  if (p->cap <= GEN_OBS_ARENA_KEEP)
-    return;
-  unsigned char *a = malloc(ARENA_INIT);
-  if (a == NULL)
-    return; /* keep the big one */
-  p->stats.heap_allocs++;
-  free(p->arena);
-  p->arena = a;
-  p->cap = ARENA_INIT;
-  p->stats.arena_size = ARENA_INIT;
+/* Makes the buffer at least `need` bytes; 0 or -ENOMEM. */
+static int arena_reserve(gen_obs_parser_t *p, size_t need) {
+  if (p->cap >= need)
+    return 0;
+  size_t cap = ARENA_INIT;
+  while (cap < need)
+    cap <<= 1;
+  return arena_set(p, cap);
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -421,25 +414,13 @@ static int scalar(gen_obs_parser_t *p, int vt, const unsigned char *s,
   }
 }
 
-static int cb_null(void *ctx) {
-  gen_obs_parser_t *p = ctx;
-  return scalar(p, V_NULL, NULL, 0);
-}
-
-static int cb_boolean(void *ctx, int b) {
-  gen_obs_parser_t *p = ctx;
-  (void)b;
-  return scalar(p, V_BOOL, NULL, 0);
-}
-
+static int cb_null(void *ctx) { return scalar(ctx, V_NULL, NULL, 0); }
+static int cb_boolean(void *ctx, int b) { return scalar(ctx, V_BOOL, NULL, 0); }
 static int cb_number(void *ctx, const char *s, size_t n) {
-  gen_obs_parser_t *p = ctx;
-  return scalar(p, V_NUMBER, (const unsigned char *)s, n);
+  return scalar(ctx, V_NUMBER, (const unsigned char *)s, n);
 }
-
 static int cb_string(void *ctx, const unsigned char *s, size_t n) {
-  gen_obs_parser_t *p = ctx;
-  return scalar(p, V_STRING, s, n);
+  return scalar(ctx, V_STRING, s, n);
 }
 
 /* The scanner refuses nesting past max_depth before calling back. A
@@ -630,7 +611,8 @@ int gen_obs_parse(gen_obs_parser_t *p, const char *topic, const char *json,
   p->cur = NULL;
   if (len > p->stats.arena_peak)
     p->stats.arena_peak = len;
-  arena_trim(p);
+  if (p->cap > GEN_OBS_ARENA_KEEP)
+    arena_set(p, ARENA_INIT); /* on failure the big one is kept */
   if (e.code == 0)
     return 0;
   clear_msg(out);

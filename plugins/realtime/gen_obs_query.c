@@ -90,21 +90,14 @@ static bool copy(char *dst, size_t size, const unsigned char *s, size_t n) {
   return true;
 }
 
-/* A number's text as a C string, if it is not absurdly long. */
+/* A number's text as a C string (copy), if it is not absurdly long. */
 #define NUMBER_TEXT 512
-static bool number_text(char *buf, const char *s, size_t n) {
-  if (n >= NUMBER_TEXT)
-    return false;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  return true;
-}
 
 /* A count as json-c takes it: integer text beyond int64 is none (json-c
  * saturates it), a fraction only when integral. */
 static bool count_of(const char *s, size_t n, int64_t *out) {
   char buf[NUMBER_TEXT];
-  if (!number_text(buf, s, n))
+  if (!copy(buf, sizeof(buf), (const unsigned char *)s, n))
     return false;
   if (strpbrk(buf, ".eE") == NULL) {
     errno = 0;
@@ -123,7 +116,7 @@ static bool count_of(const char *s, size_t n, int64_t *out) {
 
 static bool number_of(const char *s, size_t n, double *out) {
   char buf[NUMBER_TEXT];
-  if (!number_text(buf, s, n))
+  if (!copy(buf, sizeof(buf), (const unsigned char *)s, n))
     return false;
   *out = strtod(buf, NULL);
   return isfinite(*out);
@@ -364,13 +357,10 @@ int gen_obs_query_read(const char *text, size_t len,
     return -EINVAL;
   }
   unsigned char *buf = malloc(len);
-  if (buf == NULL) {
-    snprintf(err, err_size, "out of memory");
-    return -ENOMEM;
-  }
   reader_t *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
+  if (buf == NULL || r == NULL) {
     free(buf);
+    free(r);
     snprintf(err, err_size, "out of memory");
     return -ENOMEM;
   }

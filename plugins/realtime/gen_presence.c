@@ -28,7 +28,8 @@ static unsigned char fold(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-bool gen_name_equal(const char *a, const char *b) {
+/* True when a and b are the same name in that form. */
+static bool name_equal(const char *a, const char *b) {
   if (a == NULL || b == NULL)
     return false;
   const unsigned char *x = (const unsigned char *)a;
@@ -51,7 +52,7 @@ static int index_of(const char *const *names, size_t n, const char *name) {
   if (name == NULL || name[0] == '\0')
     return -1;
   for (size_t i = 0; i < n; i++)
-    if (gen_name_equal(name, names[i]))
+    if (name_equal(name, names[i]))
       return (int)i;
   return -1;
 }
@@ -113,8 +114,9 @@ int gen_presence_map_add_definition(gen_presence_map_t *map,
   return status == 0 ? 1 : status;
 }
 
-int gen_presence_map_merge(gen_presence_map_t *dst,
-                           const gen_presence_map_t *src) {
+/* Takes every known id of src into dst (unknown ones are not copied).
+ * Returns 0 or -ENOMEM. */
+static int map_merge(gen_presence_map_t *dst, const gen_presence_map_t *src) {
   for (size_t i = 0; i < src->ids.count; i++) {
     if (src->system[i] == UNKNOWN_ID)
       continue;
@@ -137,16 +139,17 @@ void gen_presence_map_free(gen_presence_map_t *map) {
 
 int gen_presence_resolve(gen_presence_map_t *map, const char *text,
                          bool *first_unknown) {
-  if (first_unknown != NULL)
-    *first_unknown = false;
+  bool scratch; /* first_unknown may be NULL */
+  if (first_unknown == NULL)
+    first_unknown = &scratch;
+  *first_unknown = false;
   if (text == NULL || text[0] == '\0')
     return GEN_PRESENCE_OTHER;
   int k = gen_presence_from_name(text);
   if (k >= 0)
     return k;
   if (map == NULL) {
-    if (first_unknown != NULL)
-      *first_unknown = true;
+    *first_unknown = true;
     return GEN_PRESENCE_OTHER;
   }
   ssize_t index = gen_entity_find(&map->ids, text);
@@ -158,8 +161,7 @@ int gen_presence_resolve(gen_presence_map_t *map, const char *text,
   if (map->n_unknown < GEN_PRESENCE_MAX_UNKNOWN &&
       map_put(map, text, UNKNOWN_ID) == 0) {
     map->n_unknown++;
-    if (first_unknown != NULL)
-      *first_unknown = true;
+    *first_unknown = true;
   }
   return GEN_PRESENCE_OTHER;
 }
@@ -213,7 +215,7 @@ int gen_presence_map_refresh(gen_presence_map_t *map, pthread_mutex_t *lock,
   int status = gen_presence_map_list(http, &fresh, err, sizeof(err));
   if (status == 0) {
     pthread_mutex_lock(lock);
-    status = gen_presence_map_merge(map, &fresh);
+    status = map_merge(map, &fresh);
     pthread_mutex_unlock(lock);
   } else
     gen_org_log(org, rl, LOG_WARNING,

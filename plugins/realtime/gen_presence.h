@@ -61,9 +61,6 @@ typedef enum {
  * are still "other", but no longer remembered. */
 #define GEN_PRESENCE_MAX_UNKNOWN 256
 
-/* True when a and b are the same name in the normal form. */
-bool gen_name_equal(const char *a, const char *b);
-
 /* The system presence or routing status a name spells ("On Queue",
  * "ON_QUEUE", "OnQueue", "on-queue"), or -1. */
 int gen_presence_from_name(const char *name);
@@ -90,10 +87,6 @@ int gen_presence_map_add(gen_presence_map_t *map, const char *id,
  * Returns 1 when taken, 0 when it has no id or system presence. */
 int gen_presence_map_add_definition(gen_presence_map_t *map,
                                     json_object *definition);
-/* Takes every known id of src into dst (unknown ones are not copied).
- * Returns 0 or -ENOMEM. */
-int gen_presence_map_merge(gen_presence_map_t *dst,
-                           const gen_presence_map_t *src);
 /* Lists the org's presence definitions into fresh (empty): the legacy
  * listing /api/v2/presencedefinitions first, then the newer
  * /api/v2/presence/definitions. 0, or the last failure's status with err

@@ -18,20 +18,6 @@
 /* Clock skew tolerated before a longest value from the future is reported. */
 #define GEN_QS_SKEW_MS 5000
 
-const char *const gen_qs_metrics[] = {"oWaiting",
-                                      "oInteracting",
-                                      "oAlerting",
-                                      "oLongestWaiting",
-                                      "oLongestInteracting",
-                                      "oActiveUsers",
-                                      "oMemberUsers",
-                                      "oOnQueueUsers",
-                                      "oOffQueueUsers",
-                                      "oUserRoutingStatuses",
-                                      "oUserPresences"};
-const size_t gen_qs_metric_count =
-    sizeof(gen_qs_metrics) / sizeof(gen_qs_metrics[0]);
-
 static void report(const gen_qs_report_t *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void report(const gen_qs_report_t *r, const char *fmt, ...) {
@@ -265,8 +251,9 @@ json_object *gen_qs_query_body(const char *const *queue_ids, size_t n) {
   json_object_object_add(body, "filter",
                          gen_json_or_filter("queueId", queue_ids, n));
   json_object *metrics = json_object_new_array();
-  for (size_t i = 0; i < gen_qs_metric_count; i++)
-    json_object_array_add(metrics, json_object_new_string(gen_qs_metrics[i]));
+  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
+    json_object_array_add(metrics, json_object_new_string(gen_obs_metric_name(
+                                       (gen_obs_metric_t)m)));
   json_object_object_add(body, "metrics", metrics);
   return body;
 }

@@ -52,11 +52,6 @@ typedef struct {
   void *ud;
 } gen_qs_report_t;
 
-/* The observation metrics the state is made of, as the observations query
- * asks for them (its "metrics"). */
-extern const char *const gen_qs_metrics[];
-extern const size_t gen_qs_metric_count;
-
 /* Merges a media group's items (of queue, named in reports) at now. The
  * topic also carries interval aggregates, which are not ours: a message
  * with none of ours changes nothing. */
@@ -80,7 +75,8 @@ void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
                        gen_put_t put, void *ud);
 
 /* The observations query body for queue_ids[0..n-1] (at most
- * GEN_QS_QUERY_MAX) asking for gen_qs_metrics; the caller puts it. */
+ * GEN_QS_QUERY_MAX) asking for the observation metrics the state is made
+ * of, every one gen_obs knows (gen_obs_metric_name); the caller puts it. */
 json_object *gen_qs_query_body(const char *const *queue_ids, size_t n);
 
 /* Most queues one observations query asks for (the API's limit). */

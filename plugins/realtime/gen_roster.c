@@ -141,44 +141,6 @@ static void each_member(void *ud, const char *id, const char *routing,
                        presence != NULL ? l->resolve(l->ud, presence) : -1);
 }
 
-int gen_roster_list(gen_http_t *http, const char *const *queue_ids, size_t n,
-                    cdtime_t budget, const gen_roster_t *known,
-                    gen_roster_resolve_t resolve, void *ud, gen_roster_t *fresh,
-                    gen_members_stats_t *stats, char *err, size_t err_size) {
-  listing_t l = {.fresh = fresh, .resolve = resolve, .ud = ud};
-  gen_members_options_t options = {.budget = budget};
-  int status = gen_members_list(http, queue_ids, n, &options, each_member, &l,
-                                stats, err, err_size);
-  if (status == GEN_MEMBERS_PARTIAL)
-    for (size_t i = 0; l.status == 0 && i < known->users.count; i++)
-      if (gen_entity_find(&fresh->users, known->users.items[i].id) < 0)
-        each_member(&l, known->users.items[i].id, NULL, NULL);
-  if (status >= 0 && l.status != 0) {
-    snprintf(err, err_size, "out of memory");
-    return l.status;
-  }
-  return status;
-}
-
-int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
-                           size_t n, int (*each)(json_object *user, void *ud),
-                           void *ud, char *err, size_t err_size) {
-  char path[4096];
-  size_t off = (size_t)snprintf(
-      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
-  for (size_t i = 0; i < n && off < sizeof(path); i++)
-    off +=
-        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
-  if (off >= sizeof(path)) {
-    snprintf(err, err_size, "%zu user ids make too long a request", n);
-    return -ENAMETOOLONG;
-  }
-  /* 80 users x 3 KB (routingStatus and presence expanded) = 240 KB, x8 */
-  return gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY,
-                            GEN_HTTP_BOUND(GEN_MIB(2), "users page"), each, ud,
-                            err, err_size);
-}
-
 typedef struct {
   pthread_mutex_t *lock;
   void (*apply)(void *ud, json_object *user);
@@ -198,9 +160,19 @@ int gen_roster_baseline(gen_http_t *http, const char *const *user_ids, size_t n,
                         void (*apply)(void *ud, json_object *user), void *ud,
                         const gen_org_t *org, gen_ratelimit_t *rl) {
   baseline_t b = {lock, apply, ud};
-  char err[512];
-  int status = gen_roster_fetch_users(http, user_ids, n, baseline_user, &b, err,
-                                      sizeof(err));
+  char err[512], path[4096];
+  size_t off = (size_t)snprintf(
+      path, sizeof(path), "/api/v2/users?expand=routingStatus&expand=presence");
+  for (size_t i = 0; i < n && off < sizeof(path); i++)
+    off +=
+        (size_t)snprintf(path + off, sizeof(path) - off, "&id=%s", user_ids[i]);
+  int status = -ENAMETOOLONG;
+  if (off >= sizeof(path))
+    snprintf(err, sizeof(err), "%zu user ids make too long a request", n);
+  else /* 80 users x 3 KB (routingStatus and presence expanded) = 240 KB, x8 */
+    status = gen_http_get_pages(http, path, GEN_ROSTER_USERS_PER_QUERY,
+                                GEN_HTTP_BOUND(GEN_MIB(2), "users page"),
+                                baseline_user, &b, err, sizeof(err));
   if (status != 0)
     gen_org_log(org, rl, LOG_ERR, "the agents' baseline failed: %s", err);
   return status;
@@ -218,9 +190,21 @@ int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
     return -ENOMEM;
   for (size_t i = 0; i < set->count; i++)
     ids[i] = set->items[i].id;
-  int status = gen_roster_list(http, ids, set->count, budget, r, resolve, ud,
-                               &fresh, &stats, err, sizeof(err));
+  listing_t l = {.fresh = &fresh, .resolve = resolve, .ud = ud};
+  gen_members_options_t options = {.budget = budget};
+  int status = gen_members_list(http, ids, set->count, &options, each_member,
+                                &l, &stats, err, sizeof(err));
   free(ids);
+  /* On a partial listing the agents known before stay, with unknown
+   * states, rather than drop. */
+  if (status == GEN_MEMBERS_PARTIAL)
+    for (size_t i = 0; l.status == 0 && i < r->users.count; i++)
+      if (gen_entity_find(&fresh.users, r->users.items[i].id) < 0)
+        each_member(&l, r->users.items[i].id, NULL, NULL);
+  if (status >= 0 && l.status != 0) {
+    snprintf(err, sizeof(err), "out of memory");
+    status = l.status;
+  }
   if (status < 0)
     gen_org_log(org, rl, LOG_ERR, "cannot list the members of the queues: %s",
                 err);

@@ -73,22 +73,12 @@ void gen_roster_put_sent(gen_roster_t *r, bool all, gen_put_t put, void *ud);
  * unknown text once. */
 typedef int (*gen_roster_resolve_t)(void *ud, const char *presence);
 
-/* Lists the members of queue_ids[0..n-1] into fresh (empty), each agent
- * once (see gen_members.h: one activity query per 100 queues, per-queue
- * listings only where that answer is incomplete, those within budget).
- * Returns gen_members_list's status; on a partial listing, the members of
- * known that were not listed are kept in fresh with unknown states (the
- * agents known before stay rather than drop). fresh is only good for
- * gen_roster_free() on a negative status. */
-int gen_roster_list(gen_http_t *http, const char *const *queue_ids, size_t n,
-                    cdtime_t budget, const gen_roster_t *known,
-                    gen_roster_resolve_t resolve, void *ud, gen_roster_t *fresh,
-                    gen_members_stats_t *stats, char *err, size_t err_size);
-
-/* gen_roster_list for the queues of set, the result put in r under lock
- * (gen_roster_replace; *changed: members came or went). The listings get
- * budget at most, so that a rate-limited org gets the rest at a later
- * refresh; on a partial listing the agents known before are kept. A
+/* Lists the members of the queues of set, each agent once (see
+ * gen_members.h: one activity query per 100 queues, per-queue listings
+ * only where that answer is incomplete, those within budget, so that a
+ * rate-limited org gets the rest at a later refresh), and puts them in r
+ * under lock (gen_roster_replace; *changed: members came or went). On a
+ * partial listing the agents known before are kept, with their states. A
  * failure keeps r and is logged through org (rate-limited by rl). Only the
  * caller's thread may change r's members: they are read without the lock.
  * 0 or a negative status. */
@@ -97,19 +87,13 @@ int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
                        const gen_entity_set_t *set, cdtime_t budget,
                        gen_roster_resolve_t resolve, void *ud, bool *changed);
 
-/* GET /api/v2/users?expand=routingStatus&expand=presence&id=… for
- * user_ids[0..n-1] (at most GEN_ROSTER_USERS_PER_QUERY: the request line
- * stays under 4 KiB), each user document handed to each. */
-#define GEN_ROSTER_USERS_PER_QUERY 80
-int gen_roster_fetch_users(gen_http_t *http, const char *const *user_ids,
-                           size_t n, int (*each)(json_object *user, void *ud),
-                           void *ud, char *err, size_t err_size);
-
 /* The agents' baseline of user_ids[0..n-1] (at most
- * GEN_ROSTER_USERS_PER_QUERY): gen_roster_fetch_users, each user document
- * handed to apply under lock, one at a time (events flow between them). A
- * failure is logged through org (rate-limited by rl). 0 or a negative
- * status. */
+ * GEN_ROSTER_USERS_PER_QUERY: the request line stays under 4 KiB): GET
+ * /api/v2/users?expand=routingStatus&expand=presence&id=…, each user
+ * document handed to apply under lock, one at a time (events flow between
+ * them). A failure is logged through org (rate-limited by rl). 0 or a
+ * negative status. */
+#define GEN_ROSTER_USERS_PER_QUERY 80
 int gen_roster_baseline(gen_http_t *http, const char *const *user_ids, size_t n,
                         pthread_mutex_t *lock,
                         void (*apply)(void *ud, json_object *user), void *ud,

@@ -150,7 +150,6 @@ void gen_summary_free(gen_summary_t *s) {
 
 cdtime_t gen_summary_window(const gen_summary_t *s) { return s->window; }
 
-static bool grows(gen_summary_kind_t kind, double value);
 static void series_drop(gen_summary_t *s, group_t *g, series_t *r);
 
 static gen_summary_kind_t kind_of(const gen_summary_t *s, const series_t *r) {
@@ -190,12 +189,15 @@ static void rec_free(gen_summary_t *s, series_t *r) {
   r->rec = NO_REC;
 }
 
+/* Whether a value grows with time. */
+static bool grows(gen_summary_kind_t kind, double value) {
+  return kind == GEN_SUMMARY_AGE && value > 0;
+}
+
 /* The series' value at x (x ≥ its last change, at). */
 static double value_at(gen_summary_kind_t kind, double value, cdtime_t at,
                        cdtime_t x) {
-  if (kind == GEN_SUMMARY_AGE && value > 0)
-    return value + CDTIME_T_TO_DOUBLE(x - at);
-  return value;
+  return grows(kind, value) ? value + CDTIME_T_TO_DOUBLE(x - at) : value;
 }
 
 /* Carries the series from its last change to x: the stretch [at, x) is
@@ -453,11 +455,6 @@ static series_t *series_find(const group_t *g, size_t type, long name) {
   return NULL;
 }
 
-/* Whether a value grows with time. */
-static bool grows(gen_summary_kind_t kind, double value) {
-  return kind == GEN_SUMMARY_AGE && value > 0;
-}
-
 /* Whether the same value again at some t leaves a series without a
  * record as it is: a value that does not grow is carried either way, and
  * the integral of a whole number v over the stretches before and after t
@@ -621,14 +618,12 @@ void gen_summary_stats(const gen_summary_t *s, gen_summary_stats_t *out) {
 
 void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
                                 const char *plugin) {
-  gen_dispatch_self(host, plugin, "summary_windows", "complete", true,
-                    (double)s->stats.complete);
-  gen_dispatch_self(host, plugin, "summary_windows", "gap", true,
-                    (double)s->stats.gap);
-  gen_dispatch_self(host, plugin, "summary_windows", "partial", true,
-                    (double)s->stats.partial);
-  gen_dispatch_self(host, plugin, "summary_windows", "skipped", true,
-                    (double)s->stats.skipped);
-  gen_dispatch_self(host, plugin, "summary_series", NULL, false,
-                    (double)s->n_series);
+  gen_self_row_t self[] = {
+      {"summary_windows", "complete", true, (double)s->stats.complete},
+      {"summary_windows", "gap", true, (double)s->stats.gap},
+      {"summary_windows", "partial", true, (double)s->stats.partial},
+      {"summary_windows", "skipped", true, (double)s->stats.skipped},
+      {"summary_series", NULL, false, (double)s->n_series},
+  };
+  gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
