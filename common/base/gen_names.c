@@ -15,11 +15,15 @@ const char *const gen_media_names[GEN_MEDIA_COUNT] = {
     "voice",   "callback", "chat",  "email",
     "message", "cobrowse", "video", "screenshare"};
 
-int gen_media_from_name(const char *name) {
-  for (int m = 0; name != NULL && m < GEN_MEDIA_COUNT; m++)
-    if (strcasecmp(name, gen_media_names[m]) == 0)
-      return m;
+int gen_name_index(const char *const *names, int n, const char *name) {
+  for (int i = 0; name != NULL && i < n; i++)
+    if (strcasecmp(name, names[i]) == 0)
+      return i;
   return -1;
+}
+
+int gen_media_from_name(const char *name) {
+  return gen_name_index(gen_media_names, GEN_MEDIA_COUNT, name);
 }
 
 void gen_sanitize_name(const char *name, char *out, size_t size) {

@@ -31,6 +31,9 @@ typedef enum {
  * type instances. */
 extern const char *const gen_media_names[GEN_MEDIA_COUNT];
 
+/* The index of name among the n names (ASCII case ignored), or -1 (name
+ * NULL too). */
+int gen_name_index(const char *const *names, int n, const char *name);
 /* The media type a name spells (ASCII case ignored), or -1. */
 int gen_media_from_name(const char *name);
 

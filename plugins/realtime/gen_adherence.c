@@ -98,13 +98,6 @@ static const gen_config_def_t adh_defs[] = {
 #undef HC
 const gen_config_table_t gen_adherence_keys = GEN_CONFIG_TABLE(adh_defs);
 
-static int lookup(const char *const *names, int n, const char *s) {
-  for (int k = 0; s != NULL && k < n; k++)
-    if (strcasecmp(names[k], s) == 0)
-      return k;
-  return -1;
-}
-
 int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
                          size_t err_size) {
   memset(u, 0, sizeof(*u));
@@ -124,10 +117,10 @@ int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
     return -EBADMSG;
   }
   snprintf(u->user, sizeof(u->user), "%s", user);
-  int s = lookup(state_names, GEN_ADH_OTHER, state);
+  int s = gen_name_index(state_names, GEN_ADH_OTHER, state);
   u->state = s >= 0 ? s : GEN_ADH_OTHER;
-  int i =
-      lookup(impact_names, GEN_ADH_IMPACTS, gen_json_get_string(o, "impact"));
+  int i = gen_name_index(impact_names, GEN_ADH_IMPACTS,
+                         gen_json_get_string(o, "impact"));
   u->impact = i >= 0 ? i : GEN_ADH_IMPACT_UNKNOWN;
   /* the topic's name, then the REST model's */
   const char *since = gen_json_get_string(o, "adherenceChangeTime");

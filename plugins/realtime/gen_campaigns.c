@@ -10,6 +10,7 @@
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_minute.h"
+#include "gen_names.h"
 #include "gen_notice.h"
 
 #include <errno.h>
@@ -34,10 +35,7 @@ const char *const gen_cp_status_names[GEN_CP_STATUS_COUNT] = {
     "on", "off", "complete", "stopping", "invalid"};
 
 int gen_cp_status_from_name(const char *name) {
-  for (int k = 0; name != NULL && k < GEN_CP_STATUS_COUNT; k++)
-    if (strcasecmp(name, gen_cp_status_names[k]) == 0)
-      return k;
-  return -1;
+  return gen_name_index(gen_cp_status_names, GEN_CP_STATUS_COUNT, name);
 }
 
 /* One campaign: what the listing and its topics said, what was read of
