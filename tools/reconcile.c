@@ -224,15 +224,6 @@ static family_t *intern(gen_map_t *m, const char *key) {
   return f;
 }
 
-static void free_interned(gen_map_t *m) {
-  size_t pos = 0;
-  const void *key;
-  void *value;
-  while (gen_map_next(m, &pos, &key, &value))
-    free(value);
-  gen_map_free(m);
-}
-
 /* "host/plugin@t": a bucket time the replay made values of a plugin at. */
 static void time_key(const char *id, int64_t t_ms, char *out, size_t size) {
   snprintf(out, size, "%.*s@%" PRId64, (int)plugin_len(id), id, t_ms);
@@ -361,8 +352,8 @@ int reconcile_compare(gen_replay_sock_t *s) {
           "collectd yet\n",
           rc.compared, rc.differ, rc.pending);
   gen_map_free(&held);
-  free_interned(&families);
-  free_interned(&times);
+  gen_map_free_values(&families, free);
+  gen_map_free_values(&times, free);
   for (size_t i = 0; i < rc.n_kept; i++)
     free(rc.kept[i].id);
   for (size_t i = 0; i < rc.n_held; i++)

@@ -237,11 +237,7 @@ ssize_t gen_entity_names_apply(const gen_entity_names_t *names,
 }
 
 void gen_entity_names_free(gen_entity_names_t *names) {
-  size_t pos = 0;
-  void *value;
-  while (gen_map_next(&names->counts, &pos, NULL, &value))
-    free(value);
-  gen_map_free(&names->counts);
+  gen_map_free_values(&names->counts, free);
 }
 
 typedef struct {

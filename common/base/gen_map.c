@@ -182,6 +182,14 @@ void gen_map_free(gen_map_t *m) {
   *m = (gen_map_t){.kind = m->kind};
 }
 
+void gen_map_free_values(gen_map_t *m, void (*free_value)(void *)) {
+  size_t pos = 0;
+  void *value;
+  while (gen_map_next(m, &pos, NULL, &value))
+    free_value(value);
+  gen_map_free(m);
+}
+
 size_t gen_map_count(const gen_map_t *m) { return m->count; }
 
 bool gen_map_find(const gen_map_t *m, const void *key, void **value) {

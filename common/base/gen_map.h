@@ -89,6 +89,9 @@ static inline size_t gen_map_to_index(void *value) {
 /* Frees the table (not the keys or values) and leaves an empty map of the
  * same kind. */
 void gen_map_free(gen_map_t *m);
+/* The same after free_value() of every value (the values owned by the
+ * map, their keys within them or borrowed). */
+void gen_map_free_values(gen_map_t *m, void (*free_value)(void *));
 
 size_t gen_map_count(const gen_map_t *m);
 

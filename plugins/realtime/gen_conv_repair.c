@@ -150,7 +150,8 @@ gen_conv_repair_t *gen_conv_repair_new(const gen_conv_repair_config_t *c,
   return r;
 }
 
-static void queue_free(queue_t *q) {
+static void queue_free(void *p) {
+  queue_t *q = p;
   if (q != NULL)
     free(q->win);
   free(q);
@@ -158,12 +159,7 @@ static void queue_free(queue_t *q) {
 
 /* Every queue's windows and minutes forgotten. */
 static void forget_all(gen_conv_repair_t *r) {
-  size_t pos = 0;
-  const void *key;
-  void *value;
-  while (gen_map_next(&r->queues, &pos, &key, &value))
-    queue_free(value);
-  gen_map_free(&r->queues);
+  gen_map_free_values(&r->queues, queue_free);
   r->held = 0;
 }
 

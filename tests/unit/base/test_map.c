@@ -417,6 +417,26 @@ DEF_TEST(key_text_round_trip) {
   return 0;
 }
 
+static int values_freed;
+static void free_counted(void *v) {
+  values_freed++;
+  free(v);
+}
+
+/* Every value freed once, the map left empty of its kind. */
+DEF_TEST(free_values) {
+  gen_map_t m = {.kind = GEN_MAP_STR};
+  const char *names[] = {"a", "b", "c"};
+  for (size_t i = 0; i < 3; i++)
+    CHECK_ZERO(gen_map_put(&m, names[i], malloc(8)));
+  values_freed = 0;
+  gen_map_free_values(&m, free_counted);
+  EXPECT_EQ_INT(3, values_freed);
+  EXPECT_EQ_INT(0, (int)gen_map_count(&m));
+  EXPECT_EQ_INT(GEN_MAP_STR, m.kind);
+  return 0;
+}
+
 DEF_TEST(index) {
   bad_hash = false;
   CHECK_ZERO(index_churn(N_KEYS));
@@ -494,6 +514,7 @@ int main(void) {
   RUN_TEST(composite_key);
   RUN_TEST(typed_keys);
   RUN_TEST(key_text_round_trip);
+  RUN_TEST(free_values);
   RUN_TEST(index);
   RUN_TEST(index_probes_stay_short);
   END_TEST;
