@@ -45,14 +45,12 @@ void gen_mos_config_init(gen_mos_config_t *c) {
   c->revisit = TIME_T_TO_CDTIME_T(600);
 }
 
-static int mos_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+/* MosBounds or RFactorBounds, told apart by their scale's top. */
+static int bounds_key(const gen_org_t *org, const oconfig_item_t *ci,
                       const gen_config_def_t *def, void *field) {
-  return gen_config_bounds(org, ci, "MOS", def->max, field);
-}
-
-static int rf_bounds(const gen_org_t *org, const oconfig_item_t *ci,
-                     const gen_config_def_t *def, void *field) {
-  return gen_config_bounds(org, ci, "R-factor", def->max, field);
+  return gen_config_bounds(org, ci,
+                           def->max == GEN_MOS_RFACTOR_MAX ? "R-factor" : "MOS",
+                           def->max, field);
 }
 
 static int mos_threshold(const gen_org_t *org, const oconfig_item_t *ci,
@@ -83,7 +81,7 @@ static const gen_config_def_t mos_defs[] = {
     {"MosBounds", GEN_CFG_LIST, offsetof(MC, bounds), .max = GEN_MOS_SCALE_MAX,
      .shown = "3.0 3.5 4.0 4.2 4.5",
      .values = "1 to 16 increasing numbers up to 5",
-     .doc = "upper bounds of the cumulative MOS buckets", .parse = mos_bounds},
+     .doc = "upper bounds of the cumulative MOS buckets", .parse = bounds_key},
     {"MosThreshold", GEN_CFG_NUMBER, offsetof(MC, threshold),
      .min = GEN_MOS_SCALE_MIN, .max = GEN_MOS_SCALE_MAX, .shown = "4.2",
      .doc = "conversations at or below this MOS are counted",
@@ -92,7 +90,7 @@ static const gen_config_def_t mos_defs[] = {
      .max = GEN_MOS_RFACTOR_MAX, .shown = "50 60 70 80 90",
      .values = "1 to 16 increasing numbers up to 100",
      .doc = "upper bounds of the cumulative R-factor buckets",
-     .parse = rf_bounds},
+     .parse = bounds_key},
     GEN_KEY_SECONDS("CallQualityRevisitWindow", MC, revisit, 0, 7 * 86400,
                     "600", "buckets this recent are read again"),
     {"CallQualityMaxLength", GEN_CFG_SECONDS, offsetof(MC, max_length_ms),
@@ -154,11 +152,9 @@ bool gen_mos_day_before(const gen_mos_config_t *c,
   return true;
 }
 
-json_object *gen_mos_query_body(const gen_mos_config_t *c,
-                                const char *const *queue_ids, size_t n,
+json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
                                 long page_number) {
-  (void)c;
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object *body = json_object_new_object();
@@ -189,14 +185,17 @@ json_object *gen_mos_query_body(const gen_mos_config_t *c,
 
 /* ---- the accumulator ---------------------------------------------------- */
 
+/* One distribution: of the MOS, or of the R-factor of the conversations
+ * that carry one. */
 typedef struct {
   int64_t le[GEN_WAITS_MAX_BOUNDS]; /* at or below bound i */
-  int64_t count, sum_x100, at_or_below;
+  int64_t count, sum_x100;
   double min;
-  /* the R-factor of the conversations that carry one */
-  int64_t rf_le[GEN_WAITS_MAX_BOUNDS];
-  int64_t rf_count, rf_sum_x100;
-  double rf_min;
+} mos_dist_t;
+
+typedef struct {
+  mos_dist_t dist[2];  /* the MOS's, the R-factor's */
+  int64_t at_or_below; /* MOS at or below MosThreshold */
 } mos_cell_t;
 
 struct gen_mos_acc_s {
@@ -258,34 +257,29 @@ size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a) {
   return a->unknown_sessions;
 }
 
+static void dist_add(mos_dist_t *d, const gen_waits_bounds_t *bounds,
+                     double x) {
+  for (size_t k = 0; k < bounds->n; k++)
+    if (x <= bounds->bound[k])
+      d->le[k]++;
+  if (d->count == 0 || x < d->min)
+    d->min = x;
+  d->count++;
+  d->sum_x100 += llround(x * 100.0);
+}
+
 /* rf: NAN when the conversation has no R-factor. */
 static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos,
                   double rf) {
   size_t i = (q * GEN_MEDIA_COUNT + (size_t)media) * a->n_buckets + b;
   mos_cell_t *cell = a->cells[i];
-  if (cell == NULL) {
-    if ((cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
-      return -ENOMEM;
-    cell->min = mos;
-  }
-  if (!isnan(rf)) {
-    for (size_t k = 0; k < a->config->rf_bounds.n; k++)
-      if (rf <= a->config->rf_bounds.bound[k])
-        cell->rf_le[k]++;
-    if (cell->rf_count == 0 || rf < cell->rf_min)
-      cell->rf_min = rf;
-    cell->rf_count++;
-    cell->rf_sum_x100 += llround(rf * 100.0);
-  }
-  for (size_t k = 0; k < a->config->bounds.n; k++)
-    if (mos <= a->config->bounds.bound[k])
-      cell->le[k]++;
-  cell->count++;
-  cell->sum_x100 += llround(mos * 100.0);
+  if (cell == NULL && (cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
+    return -ENOMEM;
+  if (!isnan(rf))
+    dist_add(&cell->dist[1], &a->config->rf_bounds, rf);
+  dist_add(&cell->dist[0], &a->config->bounds, mos);
   if (mos <= a->config->threshold)
     cell->at_or_below++;
-  if (mos < cell->min)
-    cell->min = mos;
   return 0;
 }
 
@@ -413,13 +407,14 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
 
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
                     int64_t from_ms, int64_t to_ms) {
-  const gen_waits_bounds_t *bounds = &a->config->bounds;
-  const gen_waits_bounds_t *rf_bounds = &a->config->rf_bounds;
-  char names[GEN_WAITS_MAX_BOUNDS][32], rf_names[GEN_WAITS_MAX_BOUNDS][32];
-  for (size_t k = 0; k < bounds->n; k++)
-    snprintf(names[k], sizeof(names[k]), "le%zu", k);
-  for (size_t k = 0; k < rf_bounds->n; k++)
-    snprintf(rf_names[k], sizeof(rf_names[k]), "rf_le%zu", k);
+  static const char *const names[2][3] = {
+      {"count", "sum_x100", "min"}, {"rf_count", "rf_sum_x100", "rf_min"}};
+  const gen_waits_bounds_t *bounds[2] = {&a->config->bounds,
+                                         &a->config->rf_bounds};
+  char le[2][GEN_WAITS_MAX_BOUNDS][32];
+  for (int d = 0; d < 2; d++)
+    for (size_t k = 0; k < bounds[d]->n; k++)
+      snprintf(le[d][k], sizeof(le[d][k]), "%sle%zu", d ? "rf_" : "", k);
   for (size_t q = 0; q < a->n_queues; q++)
     for (int m = 0; m < GEN_MEDIA_COUNT; m++)
       for (size_t b = 0; b < a->n_buckets; b++) {
@@ -430,23 +425,20 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
           continue;
         gen_interval_value_t v[2 * GEN_WAITS_MAX_BOUNDS + 7];
         size_t n = 0;
-        v[n++] = (gen_interval_value_t){"count", (double)cell->count, true};
-        v[n++] =
-            (gen_interval_value_t){"sum_x100", (double)cell->sum_x100, true};
-        v[n++] = (gen_interval_value_t){"at_or_below",
-                                        (double)cell->at_or_below, true};
-        v[n++] = (gen_interval_value_t){"min", cell->min, false};
-        for (size_t k = 0; k < bounds->n; k++)
-          v[n++] = (gen_interval_value_t){names[k], (double)cell->le[k], true};
-        v[n++] =
-            (gen_interval_value_t){"rf_count", (double)cell->rf_count, true};
-        v[n++] = (gen_interval_value_t){"rf_sum_x100",
-                                        (double)cell->rf_sum_x100, true};
-        if (cell->rf_count > 0)
-          v[n++] = (gen_interval_value_t){"rf_min", cell->rf_min, false};
-        for (size_t k = 0; k < rf_bounds->n; k++)
+        /* In the order the state files have them. */
+        for (int d = 0; d < 2; d++) {
+          const mos_dist_t *x = &cell->dist[d];
+          v[n++] = (gen_interval_value_t){names[d][0], (double)x->count, true};
           v[n++] =
-              (gen_interval_value_t){rf_names[k], (double)cell->rf_le[k], true};
+              (gen_interval_value_t){names[d][1], (double)x->sum_x100, true};
+          if (d == 0)
+            v[n++] = (gen_interval_value_t){"at_or_below",
+                                            (double)cell->at_or_below, true};
+          if (x->count > 0)
+            v[n++] = (gen_interval_value_t){names[d][2], x->min, false};
+          for (size_t k = 0; k < bounds[d]->n; k++)
+            v[n++] = (gen_interval_value_t){le[d][k], (double)x->le[k], true};
+        }
         gen_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 0};
         int status =
             gen_interval_put(engine, a->queue_ids[q], &key, start, v, n);
@@ -650,8 +642,8 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
     json_object *doc = NULL;
     int status = gen_family_post(
         run, GEN_MOS_PATH,
-        gen_mos_query_body(m->config, ids, piece->n, &piece->ask, piece->page),
-        spent, NULL, &doc, err, err_size);
+        gen_mos_query_body(ids, piece->n, &piece->ask, piece->page), spent,
+        NULL, &doc, err, err_size);
     if (status == GEN_FAMILY_OUT_OF_BUDGET)
       return OUT_OF_BUDGET;
     if (too_many_results(status, err))
