@@ -328,14 +328,16 @@ gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
   return ev;
 }
 
-void gen_opev_free(gen_opev_t *ev) {
+void gen_opev_free(void *state) {
+  gen_opev_t *ev = state;
   if (ev == NULL)
     return;
   gen_entity_set_free(&ev->defs);
   free(ev);
 }
 
-int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run) {
+int gen_opev_collect(void *state, const gen_family_run_t *run) {
+  gen_opev_t *ev = state;
   static const char *const scopes[] = {SCOPE};
   gen_interval_range_t range;
   int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());

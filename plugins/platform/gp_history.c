@@ -105,12 +105,6 @@ static void *events_new(const gen_family_env_t *env) {
   return gen_opev_new(env->client, env->plugin, &c->events, env->who);
 }
 
-static void events_free(void *state) { gen_opev_free(state); }
-
-static int events_collect(void *state, const gen_family_run_t *run) {
-  return gen_opev_collect(state, run);
-}
-
 /* ---- API usage ---------------------------------------------------------- */
 
 typedef struct {
@@ -173,8 +167,8 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                    .replay_buckets = 1,
                    .on_at = offsetof(gp_config_t, events.enabled),
                    .state_new = events_new,
-                   .state_free = events_free,
-                   .collect = events_collect},
+                   .state_free = gen_opev_free,
+                   .collect = gen_opev_collect},
     [GP_USAGE] = {.name = "api usage",
                   .suffix = "-usage",
                   .answer = GEN_HTTP_BOUND(GEN_MIB(4), "api usage"),
