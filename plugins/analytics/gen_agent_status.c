@@ -156,6 +156,7 @@ const gen_config_table_t gen_agent_status_keys =
     GEN_CONFIG_TABLE(agent_status_defs);
 
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
+                                const gen_entity_set_t *kept,
                                 gen_entity_set_t *users, char *err,
                                 size_t err_size) {
   gen_entity_set_t inactive = {0};
@@ -164,10 +165,13 @@ int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
   if (status == 0)
     status = gen_entity_list_ids(http, org, GEN_AGENT_STATUS_INACTIVE_PATH,
                                  &inactive, err, err_size);
-  for (size_t i = 0; status == 0 && i < inactive.count; i++)
-    if (gen_entity_find(users, inactive.items[i].id) < 0 &&
-        gen_entity_add(users, inactive.items[i].id, NULL, NULL) < 0)
-      status = -ENOMEM;
+  const gen_entity_set_t *more[] = {&inactive, kept};
+  for (size_t k = 0; k < 2; k++)
+    for (size_t i = 0; status == 0 && more[k] != NULL && i < more[k]->count;
+         i++)
+      if (gen_entity_find(users, more[k]->items[i].id) < 0 &&
+          gen_entity_add(users, more[k]->items[i].id, NULL, NULL) < 0)
+        status = -ENOMEM;
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
   gen_entity_set_free(&inactive);

@@ -460,35 +460,24 @@ static gen_agg_series_t series_of(const gen_mos_output_t *out,
       out->granularity_ms};
 }
 
-/* Value i of the bounds ("<prefix>le<i>"), or -1. */
-static int bound_of(const char *name, const char *prefix) {
-  size_t len = strlen(prefix);
-  if (strncmp(name, prefix, len) != 0 || strncmp(name + len, "le", 2) != 0)
-    return -1;
-  char *end;
-  long i = strtol(name + len + 2, &end, 10);
-  return *end == '\0' && i >= 0 && i < GEN_WAITS_MAX_BOUNDS ? (int)i : -1;
-}
-
 /* The cumulative buckets of one distribution: values "<prefix>le<i>", its
- * +Inf bucket the value "<prefix>count". */
+ * +Inf bucket the value "<prefix>count" (0 when absent). */
 static void put_buckets(gen_agg_series_t *s, const gen_waits_bounds_t *bounds,
                         const char *prefix, const char *type, const char *media,
                         const gen_interval_value_t *v, size_t n, bool total,
                         int64_t at_ms) {
   char name[32], label[DATA_MAX_NAME_LEN];
-  double count = 0;
-  snprintf(name, sizeof(name), "%scount", prefix);
-  gen_agg_value_find(v, n, name, &count);
-  for (size_t i = 0; i < n; i++) {
-    int b = bound_of(v[i].name, prefix);
-    if (b < 0 || (size_t)b >= bounds->n)
+  for (size_t b = 0; b <= bounds->n; b++) {
+    double x = 0;
+    if (b < bounds->n)
+      snprintf(name, sizeof(name), "%sle%zu", prefix, b);
+    else
+      snprintf(name, sizeof(name), "%scount", prefix);
+    if (!gen_agg_value_find(v, n, name, &x) && b < bounds->n)
       continue;
-    gen_waits_bucket_label(bounds, (size_t)b, media, label, sizeof(label));
-    gen_agg_put_value(s, type, label, total, v[i].value, at_ms);
+    gen_waits_bucket_label(bounds, b, media, label, sizeof(label));
+    gen_agg_put_value(s, type, label, total, x, at_ms);
   }
-  gen_waits_bucket_label(bounds, bounds->n, media, label, sizeof(label));
-  gen_agg_put_value(s, type, label, total, count, at_ms);
 }
 
 static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
