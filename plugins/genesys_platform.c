@@ -236,11 +236,10 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
      * are left out unless asked for. */
     snprintf(path, sizeof(path), "%s%s", GP_EDGES_PATH,
              inst->config.cloud_media ? "" : "?showCloudMedia=false");
-  else if (inst->config.trunk_type != NULL)
-    snprintf(path, sizeof(path), "%s?trunkType=%s", GP_TRUNKS_PATH,
-             inst->config.trunk_type);
   else
-    snprintf(path, sizeof(path), "%s", GP_TRUNKS_PATH);
+    snprintf(path, sizeof(path), "%s%s%s", GP_TRUNKS_PATH,
+             inst->config.trunk_type != NULL ? "?trunkType=" : "",
+             inst->config.trunk_type != NULL ? inst->config.trunk_type : "");
   gp_listing_t l = {.inst = inst,
                     .edges = edges,
                     .filter = edges ? &inst->config.edges_filter

@@ -201,7 +201,6 @@ static gen_agg_series_t agent_series(const gen_agent_output_t *out) {
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  (void)kind;
   gen_agg_series_t s = agent_series(ud);
   double seconds = (double)(end_ms - start_ms) / 1000.0;
   for (size_t i = 0; i < n; i++) {
@@ -240,7 +239,6 @@ void gen_agent_progress_reset(gen_agent_progress_t *p) {
 static int agent_begin(void *state, const gen_family_run_t *run,
                        const char *const *ids, size_t n, size_t batch,
                        const gen_interval_range_t *range) {
-  (void)run, (void)ids, (void)n, (void)batch;
   gen_agent_reading_t *a = state;
   gen_agent_progress_t *p = &a->progress;
   gen_agent_progress_reset(p);

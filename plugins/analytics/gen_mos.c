@@ -502,8 +502,6 @@ static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  (void)start_ms;
-  (void)kind;
   const gen_mos_output_t *out = ud;
   const char *media;
   gen_agg_series_t s = series_of(out, key, &media);
@@ -580,7 +578,6 @@ void gen_mos_progress_reset(gen_mos_progress_t *p) {
 static int progress_begin(void *state, const gen_family_run_t *run,
                           const char *const *ids, size_t n, size_t batch,
                           const gen_interval_range_t *range) {
-  (void)run;
   gen_mos_reading_t *m = state;
   gen_mos_progress_t *p = &m->progress;
   gen_mos_progress_reset(p);

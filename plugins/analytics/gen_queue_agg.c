@@ -119,8 +119,6 @@ static json_object *query_body(void *ud, const char *const *queue_ids, size_t n,
 
 static json_object *org_body(void *ud, const char *const *scopes, size_t n,
                              const gen_interval_range_t *range) {
-  (void)scopes;
-  (void)n;
   return query_body(ud, NULL, 0, range);
 }
 

@@ -50,8 +50,7 @@ static const gen_config_def_t au_defs[] = {
 const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
 
 int64_t gen_au_day(int64_t now_ms) {
-  int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
-  return today - DAY_MS;
+  return gen_bucket_floor(now_ms, DAY_MS) - DAY_MS;
 }
 
 json_object *gen_au_job_body(int64_t day_ms) {

@@ -166,7 +166,6 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
 /* {"interval": range}: the request's one property. */
 static json_object *query_body(void *ud, const char *const *ids, size_t n,
                                const gen_interval_range_t *range) {
-  (void)ids, (void)n;
   gen_opev_t *ev = ud;
   ev->asked = *range;
   char iv[GEN_INTERVAL_STRLEN];

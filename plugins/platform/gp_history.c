@@ -37,19 +37,15 @@ static int gp_trunk_type(const gen_org_t *org, const oconfig_item_t *ci,
                          const gen_config_def_t *def, void *field) {
   const char **trunk_type = field;
   /* The API's spellings (static), and "all": no trunkType= at all. */
-  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
+  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE", "all"};
   char *value = NULL;
   int status = gen_config_string(org, ci, &value);
   if (status != 0)
     return status;
   status = -EINVAL;
-  if (strcasecmp(value, "all") == 0) {
-    *trunk_type = NULL;
-    status = 0;
-  }
   for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
     if (strcasecmp(value, types[i]) == 0) {
-      *trunk_type = types[i];
+      *trunk_type = strcmp(types[i], "all") != 0 ? types[i] : NULL;
       status = 0;
     }
   }
@@ -115,7 +111,6 @@ typedef struct {
 } gp_usage_state_t;
 
 static int64_t usage_granularity(const void *config) {
-  (void)config;
   return GEN_AU_DAY_MS;
 }
 
