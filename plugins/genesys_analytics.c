@@ -41,8 +41,7 @@ typedef struct {
   gen_ratelimit_t complain;
 } ga_instance_t;
 
-/* ---- collection ----------------------------------------------------------
- */
+/* ---- collection --------------------------------------------------------- */
 
 static void ga_dispatch_self(ga_instance_t *inst) {
   /* One set of self-metrics: the agent series count like the queues'. */
@@ -75,8 +74,7 @@ static int ga_read(user_data_t *ud) {
   return inst->listed_at == 0 ? -1 : 0;
 }
 
-/* ---- lifecycle -----------------------------------------------------------
- */
+/* ---- lifecycle ---------------------------------------------------------- */
 
 static void ga_instance_free(void *data) {
   ga_instance_t *inst = data;

@@ -7,6 +7,7 @@
 
 #include "gen_mos.h"
 
+#include "gen_buf.h"
 #include "gen_config.h"
 #include "gen_dispatch.h"
 #include "gen_err.h"
@@ -207,7 +208,8 @@ struct gen_mos_acc_s {
   int64_t granularity_ms;
   size_t n_buckets;
   mos_cell_t **cells; /* [queue][media][bucket], NULL until used */
-  gen_map_t seen;     /* conversation ids taken (keys owned) */
+  gen_map_t seen;     /* conversation ids taken (keys in ids) */
+  gen_pool_t ids;
   size_t unknown_sessions;
 };
 
@@ -244,11 +246,8 @@ void gen_mos_acc_free(gen_mos_acc_t *a) {
   for (size_t i = 0; a->cells != NULL && i < total; i++)
     free(a->cells[i]);
   free(a->cells);
-  size_t pos = 0;
-  const void *key;
-  while (gen_map_next(&a->seen, &pos, &key, NULL))
-    free((void *)key);
   gen_map_free(&a->seen);
+  gen_pool_free(&a->ids);
   gen_map_free(&a->queue_index);
   free(a);
 }
@@ -363,11 +362,9 @@ static int take_conversation(gen_mos_acc_t *a, json_object *c) {
   int n = pairs_of(a, c, q, media, MOS_MAX_PAIRS);
   if (n <= 0)
     return -1;
-  char *copy = strdup(id);
-  if (copy == NULL || gen_map_put(&a->seen, copy, NULL) != 0) {
-    free(copy);
+  const char *copy = gen_pool_strdup(&a->ids, id);
+  if (copy == NULL || gen_map_put(&a->seen, copy, NULL) != 0)
     return -ENOMEM;
-  }
   size_t b = (size_t)((end - a->range.start_ms) / a->granularity_ms);
   for (int k = 0; k < n; k++) {
     int status = record(a, q[k], media[k], b, mos, rf);
