@@ -180,21 +180,18 @@ static int gp_take(json_object *entity, void *ud) {
   gp_listing_t *l = ud;
   gp_state_t st;
   const char *id, *name, *kind = NULL;
+  gen_pf_edge_t e;
+  gen_pf_trunk_t t;
+  if ((l->edges ? gen_pf_edge_read(entity, &e)
+                : gen_pf_trunk_read(entity, &t)) != 0) {
+    l->skipped++;
+    return 0;
+  }
   if (l->edges) {
-    gen_pf_edge_t e;
-    if (gen_pf_edge_read(entity, &e) != 0) {
-      l->skipped++;
-      return 0;
-    }
     id = e.id, name = e.name, kind = e.deployment;
     st = (gp_state_t){{e.online, e.active, -1}};
   } else {
-    gen_pf_trunk_t t;
     const char *want = l->inst->config.trunk_type;
-    if (gen_pf_trunk_read(entity, &t) != 0) {
-      l->skipped++;
-      return 0;
-    }
     /* The page links need not keep trunkType=: a trunk of another type is
      * not ours, whatever page it came on. */
     if (want != NULL && t.type != NULL && strcasecmp(t.type, want) != 0) {
@@ -341,10 +338,9 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   if (status != 0) {
     gp_failed(inst, b->family, status, err);
     b->status = status;
-    return true; /* the other batches still */
-  }
-  gp_skipped(inst, b->family, skipped);
-  return true;
+  } else
+    gp_skipped(inst, b->family, skipped);
+  return true; /* the other batches still, after a failure too */
 }
 
 /* The least age by eventTime at which metrics count as stale. */
