@@ -257,9 +257,9 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   gen_entity_names_free(&l.names);
   if (status == -ENOMEM)
     snprintf(err, sizeof(err), "out of memory");
+  gp_list_free(list); /* replaced below, or no stale state */
   if (status != 0) {
     gp_list_free(&l.fresh);
-    gp_list_free(list); /* no stale state */
     gp_failed(inst, f, status, err);
     return status;
   }
@@ -276,7 +276,6 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
     memcpy(inst->kinds, l.kinds, sizeof(l.kinds));
     inst->n_kinds = l.n_kinds;
   }
-  gp_list_free(list);
   *list = l.fresh;
   return 0;
 }

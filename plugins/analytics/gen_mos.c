@@ -557,9 +557,8 @@ static bool too_long(int status, const char *err) {
   return at != NULL && strcasestr(at, "days") != NULL;
 }
 
-/* What reading pieces can end in, besides 0 and a failure. */
-#define OUT_OF_BUDGET GEN_FAMILY_OUT_OF_BUDGET
-/* An interval refused as too long: halved by buckets only. */
+/* What reading pieces can end in, besides 0, GEN_FAMILY_OUT_OF_BUDGET and
+ * a failure: an interval refused as too long, halved by buckets only. */
 #define TOO_LONG 2
 
 void gen_mos_progress_reset(gen_mos_progress_t *p) {
@@ -603,8 +602,8 @@ static int progress_begin(void *state, const gen_family_run_t *run,
 }
 
 /* The pages of the top piece from its next page on, while *spent is under
- * the budget, into p->acc. 0 when it was read whole, OUT_OF_BUDGET, -E2BIG
- * when it is to be halved (past the results the query pages through, or
+ * the budget, into p->acc. 0 when it was read whole, GEN_FAMILY_OUT_OF_BUDGET,
+ * -E2BIG when it is to be halved (past the results the query pages through, or
  * more pages than a piece of several buckets should take), TOO_LONG when
  * its interval is (it has several buckets), or the failure with err set
  * (the piece's page is asked again). */
@@ -628,7 +627,7 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
         gen_mos_query_body(ids, piece->n, &piece->ask, piece->page), spent,
         NULL, &doc, err, err_size);
     if (status == GEN_FAMILY_OUT_OF_BUDGET)
-      return OUT_OF_BUDGET;
+      return status;
     if (too_many_results(status, err))
       return -E2BIG;
     if (too_long(status, err) && buckets > 1)
@@ -720,8 +719,8 @@ static int commit_read(gen_mos_reading_t *m, const gen_family_run_t *run) {
 
 /* The pieces of the range in progress, top first, while the budget lasts,
  * each read whole then committed as far as it completes the range. 0 (the
- * range was read and committed whole), OUT_OF_BUDGET, or the failure with
- * err set. */
+ * range was read and committed whole), GEN_FAMILY_OUT_OF_BUDGET, or the failure
+ * with err set. */
 static int read_pieces(gen_mos_reading_t *m, const gen_family_run_t *run,
                        size_t *spent, size_t *skipped, char *err,
                        size_t err_size) {
@@ -793,7 +792,7 @@ static int mos_read(void *state, const gen_family_run_t *run, size_t *spent,
   size_t skipped = 0;
   int status = read_pieces(m, run, spent, &skipped, err, err_size);
   log_passed_over(&m->progress, run, skipped);
-  return status == OUT_OF_BUDGET ? GEN_FAMILY_OUT_OF_BUDGET : status;
+  return status;
 }
 
 static gen_interval_range_t mos_left(const void *state) {

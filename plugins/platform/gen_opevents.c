@@ -280,22 +280,19 @@ static int list_definitions(gen_opev_t *ev) {
     snprintf(err, sizeof(err), "out of memory");
   if (status != 0) {
     ev->listing_failures++;
-    gen_entity_set_free(&l.fresh);
     if (!gen_client_family(ev->client, "operational events", status, err,
                            "the other platform values"))
       gen_log_org(ev->who, &ev->complain, LOG_ERR,
                   "cannot list the event definitions (asked again next "
                   "read): %s",
                   err);
-    return status;
-  }
-  if (l.skipped > 0) {
+  } else if (l.skipped > 0) {
     atomic_fetch_add(&ev->client->stats.malformed, 1);
     gen_log_org(ev->who, &ev->complain, LOG_WARNING,
                 "%zu event definitions had no id and were skipped", l.skipped);
   }
-  gen_entity_set_replace(&ev->defs, &l.fresh, true);
-  return 0;
+  gen_entity_set_replace(&ev->defs, &l.fresh, status == 0);
+  return status;
 }
 
 /* ---- the instance -------------------------------------------------------- */
