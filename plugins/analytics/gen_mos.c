@@ -477,59 +477,54 @@ static void put_buckets(gen_agg_series_t *s, const gen_waits_bounds_t *bounds,
   }
 }
 
-static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
-                       const char *media, const gen_interval_value_t *v,
-                       size_t n, bool total, int64_t at_ms) {
-  double count = 0;
+/* A bucket's values at its end (total false), or the totals at at_ms. */
+static void put_values(const gen_mos_output_t *out, const gen_key_t *key,
+                       const gen_interval_value_t *v, size_t n, bool total,
+                       int64_t at_ms) {
+  const char *media;
+  gen_agg_series_t s = series_of(out, key, &media);
+  double count = 0, rf_count = 0, x;
   gen_agg_value_find(v, n, "count", &count);
-  put_buckets(s, &out->config->bounds, "",
+  gen_agg_value_find(v, n, "rf_count", &rf_count);
+  put_buckets(&s, &out->config->bounds, "",
               total ? "total_mos_bucket" : "mos_bucket", media, v, n, total,
               at_ms);
-  put_buckets(s, &out->config->rf_bounds, "rf_",
+  put_buckets(&s, &out->config->rf_bounds, "rf_",
               total ? "total_rfactor_bucket" : "rfactor_bucket", media, v, n,
               total, at_ms);
-  double x;
-  gen_agg_put_value(s, total ? "total_mos_conversations" : "mos_conversations",
+  gen_agg_put_value(&s, total ? "total_mos_conversations" : "mos_conversations",
                     media, total, count, at_ms);
   if (gen_agg_value_find(v, n, "at_or_below", &x))
-    gen_agg_put_value(s, total ? "total_mos_at_or_below" : "mos_at_or_below",
+    gen_agg_put_value(&s, total ? "total_mos_at_or_below" : "mos_at_or_below",
                       media, total, x, at_ms);
+  if (total) {
+    if (gen_agg_value_find(v, n, "sum_x100", &x))
+      gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, x, at_ms);
+    if (gen_agg_value_find(v, n, "rf_sum_x100", &x))
+      gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, x,
+                        at_ms);
+    return;
+  }
+  if (count > 0 && gen_agg_value_find(v, n, "sum_x100", &x))
+    gen_agg_put_value(&s, "mos_avg", media, false, x / 100.0 / count, at_ms);
+  if (count > 0 && gen_agg_value_find(v, n, "min", &x))
+    gen_agg_put_value(&s, "mos_min", media, false, x, at_ms);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_sum_x100", &x))
+    gen_agg_put_value(&s, "rfactor_avg", media, false, x / 100.0 / rf_count,
+                      at_ms);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_min", &x))
+    gen_agg_put_value(&s, "rfactor_min", media, false, x, at_ms);
 }
 
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  const gen_mos_output_t *out = ud;
-  const char *media;
-  gen_agg_series_t s = series_of(out, key, &media);
-  put_common(out, &s, media, v, n, false, end_ms);
-  double count = 0, sum = 0, min = 0;
-  gen_agg_value_find(v, n, "count", &count);
-  if (count > 0 && gen_agg_value_find(v, n, "sum_x100", &sum))
-    gen_agg_put_value(&s, "mos_avg", media, false, sum / 100.0 / count, end_ms);
-  if (count > 0 && gen_agg_value_find(v, n, "min", &min))
-    gen_agg_put_value(&s, "mos_min", media, false, min, end_ms);
-  double rf_count = 0;
-  gen_agg_value_find(v, n, "rf_count", &rf_count);
-  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_sum_x100", &sum))
-    gen_agg_put_value(&s, "rfactor_avg", media, false, sum / 100.0 / rf_count,
-                      end_ms);
-  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_min", &min))
-    gen_agg_put_value(&s, "rfactor_min", media, false, min, end_ms);
+  put_values(ud, key, v, n, false, end_ms);
 }
 
 static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
-  const gen_mos_output_t *out = ud;
-  const char *media;
-  gen_agg_series_t s = series_of(out, key, &media);
-  put_common(out, &s, media, v, n, true, at_ms);
-  double sum;
-  if (gen_agg_value_find(v, n, "sum_x100", &sum))
-    gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, sum, at_ms);
-  if (gen_agg_value_find(v, n, "rf_sum_x100", &sum))
-    gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, sum,
-                      at_ms);
+  put_values(ud, key, v, n, true, at_ms);
 }
 
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
