@@ -108,8 +108,7 @@ static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
         gen_grow((void **)&s->rows, &s->cap, s->n + 1, sizeof(*r), 16) != 0)
       return -ENOMEM;
     r = &s->rows[s->n];
-    memset(r, 0, sizeof(*r));
-    r->key = gen_key_copy(&k);
+    *r = (gen_au_row_t){.key = gen_key_copy(&k)};
     if (r->key == NULL ||
         gen_map_put(&s->index, r->key, gen_map_index(s->n)) != 0) {
       free(r->key);
@@ -460,9 +459,8 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
                         gen_au_query_body(day_ms, c->per_route), &doc, &http,
                         err, sizeof(err));
   }
-  const char *id = NULL;
-  if (status == 0)
-    id = gen_json_get_string(doc, legacy ? "executionId" : "id");
+  /* (doc is NULL after a failure) */
+  const char *id = gen_json_get_string(doc, legacy ? "executionId" : "id");
   /* An id that goes into the path as it is. */
   if (status == 0 && !gen_id_plain(id, sizeof(au->execution))) {
     status = -EBADMSG;
@@ -631,10 +629,9 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
   /* A new query, and its results at once: a short one may be done. */
   if (au->execution[0] == '\0' && due)
     au_post(au, client, day, c);
-  for (int pages = 0;
-       au->execution[0] != '\0' && pages < GEN_AU_PAGES_PER_READ &&
-       au_results(au, client, c) == 1;
-       pages++)
+  int pages = 0;
+  while (au->execution[0] != '\0' && pages++ < GEN_AU_PAGES_PER_READ &&
+         au_results(au, client, c) == 1)
     ;
 
   /* Only the last complete day's counts: none once it is gone by. */
