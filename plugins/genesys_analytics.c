@@ -24,7 +24,6 @@
 #include "gen_dispatch.h"
 #include "gen_log.h"
 #include "gen_plugin.h"
-#include "gen_time.h"
 
 #define PLUGIN_NAME GA_PLUGIN_NAME
 /* Ranges asked for per batch and read, so that a long backfill does not

@@ -23,11 +23,9 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
-#include "gen_apiusage.h"
 #include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_entity.h"
-#include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notice.h"
 #include "gen_opevents.h"

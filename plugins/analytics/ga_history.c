@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 
 /* ---- configuration ------------------------------------------------------ */
 

@@ -9,13 +9,11 @@
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
-#include "gen_time.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
 static const char *const kinds[2] = {"routing", "presence"};

@@ -9,8 +9,6 @@
 #include "gen_config.h"
 #include "gen_json.h"
 
-#include <string.h>
-
 #define DIM "outboundCampaignId"
 
 enum { GROUP_CAMPAIGN };

@@ -9,9 +9,7 @@
 
 #include "gen_buf.h"
 #include "gen_config.h"
-#include "gen_dispatch.h"
 #include "gen_err.h"
-#include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"

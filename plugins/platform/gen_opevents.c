@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #define API_METRIC "eventCount"
 #define DIM "eventDefinitionId"
