@@ -532,13 +532,6 @@ gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
 
 /* ---- collection --------------------------------------------------------- */
 
-/* A refusal to page past the results the query allows (the 400 answer's
- * message, tests/sim/README.md). */
-static bool too_many_results(int status, const char *err) {
-  return status == GEN_HTTP_ERR_STATUS &&
-         strcasestr(err, "Pagination may not exceed") != NULL;
-}
-
 /* A refusal of an interval longer than the query takes ("... a search
  * interval ... that does not exceed 31 days"): whatever the number of
  * days, the piece is halved by buckets as a too long one is. */
@@ -621,7 +614,10 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
         NULL, &doc, err, err_size);
     if (status == GEN_FAMILY_OUT_OF_BUDGET)
       return status;
-    if (too_many_results(status, err))
+    /* A refusal to page past the results the query allows (the 400
+     * answer's message, tests/sim/README.md). */
+    if (status == GEN_HTTP_ERR_STATUS &&
+        strcasestr(err, "Pagination may not exceed") != NULL)
       return -E2BIG;
     if (too_long(status, err) && buckets > 1)
       return TOO_LONG;

@@ -29,9 +29,8 @@ const char *const gen_au_metric_names[GEN_AU_METRICS] = {
     "status400", "status429", "status500"};
 
 void gen_au_config_init(gen_au_config_t *c) {
-  c->enabled = c->per_route = false;
-  c->refresh = TIME_T_TO_CDTIME_T(3600);
-  c->max_clients = 100;
+  *c = (gen_au_config_t){.refresh = TIME_T_TO_CDTIME_T(3600),
+                         .max_clients = 100};
 }
 
 static const gen_config_def_t au_defs[] = {
@@ -425,19 +424,6 @@ static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
   return status == 0 && *doc == NULL ? -ENOMEM : status;
 }
 
-/* Once the jobs route answered 404: the legacy query for this day. */
-static void au_to_legacy(gen_au_t *au, gen_client_t *client, int64_t day_ms) {
-  au->legacy_ms = day_ms;
-  if (au->said_legacy)
-    return;
-  au->said_legacy = true;
-  gen_org_log(client->org, NULL, LOG_WARNING,
-              "API usage: the usage jobs route (%s) answered 404; reading the "
-              "legacy usage query (%s), which leaves out Genesys's own "
-              "clients and has no pages: its counts may be cut",
-              GEN_AU_JOBS_PATH, GEN_AU_QUERY_PATH);
-}
-
 /* POSTs the query or job of day_ms: 0 with au->execution set, or a
  * failure. */
 static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
@@ -449,8 +435,18 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
   if (au->legacy_ms != day_ms) {
     status = au_request(au, client, "POST", GEN_AU_JOBS_PATH,
                         gen_au_job_body(day_ms), &doc, &http, err, sizeof(err));
-    if (status != 0 && http == 404)
-      au_to_legacy(au, client, day_ms);
+    /* Once the jobs route answered 404: the legacy query for this day. */
+    if (status != 0 && http == 404) {
+      au->legacy_ms = day_ms;
+      if (!au->said_legacy)
+        gen_org_log(client->org, NULL, LOG_WARNING,
+                    "API usage: the usage jobs route (%s) answered 404; "
+                    "reading the legacy usage query (%s), which leaves out "
+                    "Genesys's own clients and has no pages: its counts may "
+                    "be cut",
+                    GEN_AU_JOBS_PATH, GEN_AU_QUERY_PATH);
+      au->said_legacy = true;
+    }
   }
   bool legacy = au->legacy_ms == day_ms;
   if (legacy) {
