@@ -110,9 +110,7 @@ typedef struct {
   gen_au_t au;
 } gp_usage_state_t;
 
-static int64_t usage_granularity(const void *config) {
-  return GEN_AU_DAY_MS;
-}
+static int64_t usage_granularity(const void *config) { return GEN_AU_DAY_MS; }
 
 static void *usage_new(const gen_family_env_t *env) {
   gp_usage_state_t *s = calloc(1, sizeof(*s));
