@@ -24,7 +24,6 @@
 #include "gen_dispatch.h"
 #include "gen_log.h"
 #include "gen_plugin.h"
-#include "gen_time.h"
 
 #define PLUGIN_NAME GA_PLUGIN_NAME
 /* Ranges asked for per batch and read, so that a long backfill does not
@@ -41,8 +40,7 @@ typedef struct {
   gen_ratelimit_t complain;
 } ga_instance_t;
 
-/* ---- collection ----------------------------------------------------------
- */
+/* ---- collection --------------------------------------------------------- */
 
 static void ga_dispatch_self(ga_instance_t *inst) {
   /* One set of self-metrics: the agent series count like the queues'. */
@@ -75,8 +73,7 @@ static int ga_read(user_data_t *ud) {
   return inst->listed_at == 0 ? -1 : 0;
 }
 
-/* ---- lifecycle -----------------------------------------------------------
- */
+/* ---- lifecycle ---------------------------------------------------------- */
 
 static void ga_instance_free(void *data) {
   ga_instance_t *inst = data;

@@ -23,11 +23,9 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "collectd/core/daemon/plugin.h"
-#include "gen_apiusage.h"
 #include "gen_buf.h"
 #include "gen_client.h"
 #include "gen_entity.h"
-#include "gen_json.h"
 #include "gen_log.h"
 #include "gen_notice.h"
 #include "gen_opevents.h"
@@ -71,7 +69,7 @@ static const gen_http_bound_t gp_family_answers[GP_FAMILY_COUNT] = {
  * or -1 when the listing did not say. An edge: online, active (in
  * service), -; a trunk: connected, in service, its edge in service. */
 typedef struct {
-  int online_or_connected, in_service, edge_in_service;
+  int v[3]; /* online_or_connected, in_service, edge_in_service */
 } gp_state_t;
 
 /* Edges per edgeDeployment type, for the start-up line. */
@@ -119,23 +117,6 @@ static void gp_gauge(gp_instance_t *inst, const char *instance,
                     .type = type,
                     .type_instance = type_instance};
   gen_dispatch_gauge(&id, value, 0, 0);
-}
-
-static void gp_flag(gp_instance_t *inst, const char *instance, const char *type,
-                    int value) {
-  if (value >= 0)
-    gp_gauge(inst, instance, type, NULL, value);
-}
-
-/* An edge offline or a trunk disconnected (value 0) and back (1), as a
- * notification once per change; -1 (not said) is no news. */
-static void gp_notice(gp_instance_t *inst, const gen_entity_t *e,
-                      const char *label, const char *type, int value,
-                      const char *what, const char *bad, const char *good) {
-  if (value >= 0)
-    gen_notice(inst->client->org, label, type, NULL, value == 0, NOTIF_FAILURE,
-               "%s \"%s\" (%s) is %s", what, e->name, e->id,
-               value == 0 ? bad : good);
 }
 
 /* A request failed: counted, logged (rate-limited) unless it is a missing
@@ -197,21 +178,18 @@ static int gp_take(json_object *entity, void *ud) {
   gp_listing_t *l = ud;
   gp_state_t st;
   const char *id, *name, *kind = NULL;
+  gen_pf_edge_t e;
+  gen_pf_trunk_t t;
+  if ((l->edges ? gen_pf_edge_read(entity, &e)
+                : gen_pf_trunk_read(entity, &t)) != 0) {
+    l->skipped++;
+    return 0;
+  }
   if (l->edges) {
-    gen_pf_edge_t e;
-    if (gen_pf_edge_read(entity, &e) != 0) {
-      l->skipped++;
-      return 0;
-    }
     id = e.id, name = e.name, kind = e.deployment;
-    st = (gp_state_t){e.online, e.active, -1};
+    st = (gp_state_t){{e.online, e.active, -1}};
   } else {
-    gen_pf_trunk_t t;
     const char *want = l->inst->config.trunk_type;
-    if (gen_pf_trunk_read(entity, &t) != 0) {
-      l->skipped++;
-      return 0;
-    }
     /* The page links need not keep trunkType=: a trunk of another type is
      * not ours, whatever page it came on. */
     if (want != NULL && t.type != NULL && strcasecmp(t.type, want) != 0) {
@@ -219,7 +197,7 @@ static int gp_take(json_object *entity, void *ud) {
       return 0;
     }
     id = t.id, name = t.name;
-    st = (gp_state_t){t.connected, t.in_service, t.enabled};
+    st = (gp_state_t){{t.connected, t.in_service, t.enabled}};
   }
   if (gen_entity_names_note(&l->names, id, name) != 0)
     return -ENOMEM;
@@ -253,11 +231,10 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
      * are left out unless asked for. */
     snprintf(path, sizeof(path), "%s%s", GP_EDGES_PATH,
              inst->config.cloud_media ? "" : "?showCloudMedia=false");
-  else if (inst->config.trunk_type != NULL)
-    snprintf(path, sizeof(path), "%s?trunkType=%s", GP_TRUNKS_PATH,
-             inst->config.trunk_type);
   else
-    snprintf(path, sizeof(path), "%s", GP_TRUNKS_PATH);
+    snprintf(path, sizeof(path), "%s%s%s", GP_TRUNKS_PATH,
+             inst->config.trunk_type != NULL ? "?trunkType=" : "",
+             inst->config.trunk_type != NULL ? inst->config.trunk_type : "");
   gp_listing_t l = {.inst = inst,
                     .edges = edges,
                     .filter = edges ? &inst->config.edges_filter
@@ -278,9 +255,9 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
   gen_entity_names_free(&l.names);
   if (status == -ENOMEM)
     snprintf(err, sizeof(err), "out of memory");
+  gp_list_free(list); /* replaced below, or no stale state */
   if (status != 0) {
     gp_list_free(&l.fresh);
-    gp_list_free(list); /* no stale state */
     gp_failed(inst, f, status, err);
     return status;
   }
@@ -297,7 +274,6 @@ static int gp_list(gp_instance_t *inst, bool edges, gp_list_t *list) {
     memcpy(inst->kinds, l.kinds, sizeof(l.kinds));
     inst->n_kinds = l.n_kinds;
   }
-  gp_list_free(list);
   *list = l.fresh;
   return 0;
 }
@@ -359,10 +335,9 @@ static bool gp_batch(void *ud, const char *const *ids, size_t n) {
   if (status != 0) {
     gp_failed(inst, b->family, status, err);
     b->status = status;
-    return true; /* the other batches still */
-  }
-  gp_skipped(inst, b->family, skipped);
-  return true;
+  } else
+    gp_skipped(inst, b->family, skipped);
+  return true; /* the other batches still, after a failure too */
 }
 
 /* The least age by eventTime at which metrics count as stale. */
@@ -468,19 +443,17 @@ static void gp_dispatch_self(gp_instance_t *inst) {
     gen_dispatch_self(host, PLUGIN_NAME, "platform_failures",
                       gp_family_names[f], true, (double)inst->failures[f]);
   }
-  gen_dispatch_self(host, PLUGIN_NAME, "platform_unknown_status", NULL, true,
-                    (double)inst->unknown_status);
-  static const gp_family_t metrics[] = {GP_EDGE_METRICS, GP_TRUNK_METRICS};
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(metrics); i++)
-    gen_dispatch_self(host, PLUGIN_NAME, "platform_stale",
-                      gp_family_names[metrics[i]], false,
-                      (double)inst->stale[metrics[i]]);
-  gen_dispatch_self(host, PLUGIN_NAME, "edges", NULL, false,
-                    (double)inst->edges.set.count);
-  gen_dispatch_self(host, PLUGIN_NAME, "trunks", NULL, false,
-                    (double)inst->trunks.set.count);
-  gen_dispatch_self(host, PLUGIN_NAME, "status_components", NULL, false,
-                    (double)inst->components);
+  const gen_self_row_t rows[] = {
+      {"platform_unknown_status", NULL, true, (double)inst->unknown_status},
+      {"platform_stale", gp_family_names[GP_EDGE_METRICS], false,
+       (double)inst->stale[GP_EDGE_METRICS]},
+      {"platform_stale", gp_family_names[GP_TRUNK_METRICS], false,
+       (double)inst->stale[GP_TRUNK_METRICS]},
+      {"edges", NULL, false, (double)inst->edges.set.count},
+      {"trunks", NULL, false, (double)inst->trunks.set.count},
+      {"status_components", NULL, false, (double)inst->components},
+  };
+  gen_dispatch_self_rows(host, PLUGIN_NAME, rows, STATIC_ARRAY_SIZE(rows));
   gen_opev_dispatch_self(gen_families_state(&inst->families, GP_EVENTS),
                          &inst->families.counts);
   gen_interval_stats_t st = {0};
@@ -524,41 +497,54 @@ static void gp_say(gp_instance_t *inst) {
   gen_org_log(inst->client->org, NULL, LOG_INFO, "%s", line);
 }
 
+/* What a listed entity's state says (gp_state_t's order; NULL: nothing),
+ * and the notification of the first: an edge offline or a trunk
+ * disconnected (value 0) and back (1). */
+typedef struct {
+  const char *what, *bad, *good, *type[3];
+} gp_shown_t;
+static const gp_shown_t gp_shown[2] = {
+    {"edge", "offline", "online", {"edge_online", "edge_active"}},
+    {"trunk",
+     "disconnected",
+     "connected",
+     {"trunk_connected", "trunk_in_service", "trunk_edge_in_service"}}};
+
+/* Lists the edges or trunks, dispatches their state and reads their
+ * metrics. */
+static void gp_entities(gp_instance_t *inst, bool edges) {
+  const gen_org_t *org = inst->client->org;
+  const gp_shown_t *show = &gp_shown[edges ? 0 : 1];
+  gp_list_t *list = edges ? &inst->edges : &inst->trunks;
+  if (gp_list(inst, edges, list) != 0)
+    return;
+  for (size_t i = 0; i < list->set.count; i++) {
+    const gen_entity_t *e = &list->set.items[i];
+    const char *label = gen_entity_label(org, &list->set, e->id, NULL);
+    const int *v = list->state[i].v;
+    /* -1 (not said) is neither a value nor news; the notification comes
+     * once per change. */
+    for (int k = 0; k < 3; k++) {
+      if (show->type[k] != NULL && v[k] >= 0)
+        gp_gauge(inst, label, show->type[k], NULL, v[k]);
+      if (k == 0 && v[0] >= 0)
+        gen_notice(org, label, show->type[0], NULL, v[0] == 0, NOTIF_FAILURE,
+                   "%s \"%s\" (%s) is %s", show->what, e->name, e->id,
+                   v[0] == 0 ? show->bad : show->good);
+    }
+  }
+  gp_metrics(inst, edges ? GP_EDGE_METRICS : GP_TRUNK_METRICS, &list->set);
+}
+
 static int gp_read(user_data_t *ud) {
   gp_instance_t *inst = ud->data;
-  const gen_org_t *org = inst->client->org;
-  if (inst->config.edges && gp_list(inst, true, &inst->edges) == 0) {
-    for (size_t i = 0; i < inst->edges.set.count; i++) {
-      const char *label = gen_entity_label(org, &inst->edges.set,
-                                           inst->edges.set.items[i].id, NULL);
-      gp_flag(inst, label, "edge_online",
-              inst->edges.state[i].online_or_connected);
-      gp_notice(inst, &inst->edges.set.items[i], label, "edge_online",
-                inst->edges.state[i].online_or_connected, "edge", "offline",
-                "online");
-      gp_flag(inst, label, "edge_active", inst->edges.state[i].in_service);
-    }
-    gp_metrics(inst, GP_EDGE_METRICS, &inst->edges.set);
-  }
-  if (inst->config.trunks && gp_list(inst, false, &inst->trunks) == 0) {
-    for (size_t i = 0; i < inst->trunks.set.count; i++) {
-      const char *label = gen_entity_label(org, &inst->trunks.set,
-                                           inst->trunks.set.items[i].id, NULL);
-      gp_flag(inst, label, "trunk_connected",
-              inst->trunks.state[i].online_or_connected);
-      gp_notice(inst, &inst->trunks.set.items[i], label, "trunk_connected",
-                inst->trunks.state[i].online_or_connected, "trunk",
-                "disconnected", "connected");
-      gp_flag(inst, label, "trunk_in_service",
-              inst->trunks.state[i].in_service);
-      gp_flag(inst, label, "trunk_edge_in_service",
-              inst->trunks.state[i].edge_in_service);
-    }
-    gp_metrics(inst, GP_TRUNK_METRICS, &inst->trunks.set);
-  }
+  if (inst->config.edges)
+    gp_entities(inst, true);
+  if (inst->config.trunks)
+    gp_entities(inst, false);
   /* The status page is the region's, not an entity's: the first shard
    * alone reads it, so that sharded agents do not repeat its values. */
-  if (inst->config.status_page && org->shard_index == 0)
+  if (inst->config.status_page && inst->client->org->shard_index == 0)
     gp_status_page(inst);
   gen_families_read(&inst->families, inst->client, plugin_get_interval(),
                     GEN_OPEV_QUERIES_PER_READ);

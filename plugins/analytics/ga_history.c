@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -63,26 +62,17 @@ static void list_users(gen_client_t *client, ga_lists_t *l,
                        gen_ratelimit_t *complain) {
   gen_entity_set_t users = {0};
   char err[512];
-  int listed = gen_agent_status_list_users(client->http, client->org, &users,
-                                           err, sizeof(err));
-  for (size_t i = 0; listed == 0 && i < l->users.count; i++) {
-    const gen_entity_t *u = &l->users.items[i];
-    if (gen_entity_find(&users, u->id) < 0 &&
-        gen_entity_add(&users, u->id, NULL, NULL) < 0)
-      listed = -ENOMEM;
-  }
-  if (listed != 0) {
-    gen_entity_set_free(&users);
+  int listed = gen_agent_status_list_users(client->http, client->org, &l->users,
+                                           &users, err, sizeof(err));
+  if (listed != 0)
     gen_org_log(client->org, complain, LOG_ERR,
                 "cannot list users (agent time in status waits for the next "
                 "listing): %s",
                 err);
-    return;
-  }
-  if (!gen_entity_set_same(&users, &l->users))
+  else if (!gen_entity_set_same(&users, &l->users))
     l->users_generation++;
-  gen_entity_set_replace(&l->users, &users, true);
-  l->users_listed = true;
+  gen_entity_set_replace(&l->users, &users, listed == 0);
+  l->users_listed |= listed == 0;
 }
 
 /* The outbound campaigns (CampaignAggregates); on failure the previous
@@ -136,16 +126,14 @@ int ga_list(const void *config, gen_client_t *client, void *lists,
   if (status == 0 && c->qa.by_wrapup) {
     gen_entity_set_t codes = {0};
     char why[512];
-    if (gen_entity_list(client->http, client->org,
-                        "/api/v2/routing/wrapupcodes", NULL, &codes, why,
-                        sizeof(why)) == 0) {
-      gen_entity_set_replace(&l->wrapups, &codes, true);
-    } else {
-      gen_entity_set_free(&codes);
+    int listed = gen_entity_list(client->http, client->org,
+                                 "/api/v2/routing/wrapupcodes", NULL, &codes,
+                                 why, sizeof(why));
+    if (listed != 0)
       gen_org_log(
           client->org, complain, LOG_WARNING,
           "cannot list wrap-up codes (ids are used instead of names): %s", why);
-    }
+    gen_entity_set_replace(&l->wrapups, &codes, listed == 0);
   }
   if (status == 0 && c->agents.on)
     list_users(client, l, complain);

@@ -9,13 +9,11 @@
 #include "gen_interval_config.h"
 #include "gen_json.h"
 #include "gen_log.h"
-#include "gen_time.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
 static const char *const kinds[2] = {"routing", "presence"};
@@ -156,6 +154,7 @@ const gen_config_table_t gen_agent_status_keys =
     GEN_CONFIG_TABLE(agent_status_defs);
 
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
+                                const gen_entity_set_t *kept,
                                 gen_entity_set_t *users, char *err,
                                 size_t err_size) {
   gen_entity_set_t inactive = {0};
@@ -164,10 +163,13 @@ int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
   if (status == 0)
     status = gen_entity_list_ids(http, org, GEN_AGENT_STATUS_INACTIVE_PATH,
                                  &inactive, err, err_size);
-  for (size_t i = 0; status == 0 && i < inactive.count; i++)
-    if (gen_entity_find(users, inactive.items[i].id) < 0 &&
-        gen_entity_add(users, inactive.items[i].id, NULL, NULL) < 0)
-      status = -ENOMEM;
+  const gen_entity_set_t *more[] = {&inactive, kept};
+  for (size_t k = 0; k < 2; k++)
+    for (size_t i = 0; status == 0 && more[k] != NULL && i < more[k]->count;
+         i++)
+      if (gen_entity_find(users, more[k]->items[i].id) < 0 &&
+          gen_entity_add(users, more[k]->items[i].id, NULL, NULL) < 0)
+        status = -ENOMEM;
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
   gen_entity_set_free(&inactive);
@@ -197,7 +199,6 @@ static gen_agg_series_t agent_series(const gen_agent_output_t *out) {
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  (void)kind;
   gen_agg_series_t s = agent_series(ud);
   double seconds = (double)(end_ms - start_ms) / 1000.0;
   for (size_t i = 0; i < n; i++) {
@@ -236,7 +237,6 @@ void gen_agent_progress_reset(gen_agent_progress_t *p) {
 static int agent_begin(void *state, const gen_family_run_t *run,
                        const char *const *ids, size_t n, size_t batch,
                        const gen_interval_range_t *range) {
-  (void)run, (void)ids, (void)n, (void)batch;
   gen_agent_reading_t *a = state;
   gen_agent_progress_t *p = &a->progress;
   gen_agent_progress_reset(p);

@@ -37,8 +37,10 @@
 #define GEN_AGENT_STATUS_INACTIVE_PATH "/api/v2/users?state=inactive"
 
 /* The users of both listings (this shard's share with Shard i/n) into
- * users, the active first: 0, or the first failure with err set. */
+ * users, the active first, then those of kept (NULL: none) they left out:
+ * 0, or the first failure with err set. */
 int gen_agent_status_list_users(gen_http_t *http, const gen_org_t *org,
+                                const gen_entity_set_t *kept,
                                 gen_entity_set_t *users, char *err,
                                 size_t err_size);
 /* Distinct statuses kept per kind; Genesys has 5 routing statuses and 10

@@ -9,28 +9,20 @@
 #include "gen_config.h"
 #include "gen_json.h"
 
-#include <string.h>
-
 #define DIM "outboundCampaignId"
 
 enum { GROUP_CAMPAIGN };
 
 /* The metric catalogue (gen_aggregates): the queue aggregates' names of
  * the same API metrics (their engine value names and types). */
+#define COUNT(n, a)                                                            \
+  { .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = GROUP_CAMPAIGN }
 static const gen_agg_metric_t metrics[] = {
-    {.name = "outbound_attempted",
-     .api = "nOutboundAttempted",
-     .kind = GEN_AGG_COUNT,
-     .group = GROUP_CAMPAIGN},
-    {.name = "outbound_connected",
-     .api = "nOutboundConnected",
-     .kind = GEN_AGG_COUNT,
-     .group = GROUP_CAMPAIGN},
-    {.name = "outbound_abandoned",
-     .api = "nOutboundAbandoned",
-     .kind = GEN_AGG_COUNT,
-     .group = GROUP_CAMPAIGN},
+    COUNT("outbound_attempted", "nOutboundAttempted"),
+    COUNT("outbound_connected", "nOutboundConnected"),
+    COUNT("outbound_abandoned", "nOutboundAbandoned"),
 };
+#undef COUNT
 /* A campaign with attempts in a bucket and none abandoned has 0 abandoned
  * (the queue aggregates' rule); a bucket without its group has nothing. */
 static const gen_agg_catalogue_t catalogue = {

@@ -7,21 +7,16 @@
 static const char *const sets[] = {"default", "voice", "digital", "outbound",
                                    "supervision"};
 
-#define COUNT(n, a, s)                                                         \
-  { .name = n, .api = a, .kind = GEN_AGG_COUNT, .sets = s }
-#define DURATION(n, a, s)                                                      \
-  { .name = n, .api = a, .kind = GEN_AGG_DURATION, .sets = s }
-#define RATIO(n, a, s)                                                         \
-  { .name = n, .api = a, .kind = GEN_AGG_RATIO, .sets = s }
-#define TARGET(n, a, s)                                                        \
-  { .name = n, .api = a, .kind = GEN_AGG_TARGET, .sets = s }
+/* One metric: its kind, our name, the API's, its sets, its result group. */
+#define METRIC(k, n, a, s, g)                                                  \
+  { .name = n, .api = a, .kind = GEN_AGG_##k, .group = g, .sets = s }
+#define COUNT(n, a, s) METRIC(COUNT, n, a, s, GEN_CONV_AGG_QUEUE)
+#define DURATION(n, a, s) METRIC(DURATION, n, a, s, GEN_CONV_AGG_QUEUE)
+#define RATIO(n, a, s) METRIC(RATIO, n, a, s, GEN_CONV_AGG_QUEUE)
+#define TARGET(n, a, s) METRIC(TARGET, n, a, s, GEN_CONV_AGG_QUEUE)
 /* A count Genesys attributes to no queue: asked for without a queue filter,
  * per media type, under the org's own instance. */
-#define ORG_COUNT(n, a, s)                                                     \
-  {                                                                            \
-    .name = n, .api = a, .kind = GEN_AGG_COUNT, .group = GEN_CONV_AGG_ORG,     \
-    .sets = s                                                                  \
-  }
+#define ORG_COUNT(n, a, s) METRIC(COUNT, n, a, s, GEN_CONV_AGG_ORG)
 
 /* The metric catalogue (gen_aggregates): our name, API metric, kind, sets.
  * One result group (queue and media). Every metric the conversation

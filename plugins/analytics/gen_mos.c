@@ -7,10 +7,9 @@
 
 #include "gen_mos.h"
 
+#include "gen_buf.h"
 #include "gen_config.h"
-#include "gen_dispatch.h"
 #include "gen_err.h"
-#include "gen_http.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"
@@ -45,14 +44,12 @@ void gen_mos_config_init(gen_mos_config_t *c) {
   c->revisit = TIME_T_TO_CDTIME_T(600);
 }
 
-static int mos_bounds(const gen_org_t *org, const oconfig_item_t *ci,
+/* MosBounds or RFactorBounds, told apart by their scale's top. */
+static int bounds_key(const gen_org_t *org, const oconfig_item_t *ci,
                       const gen_config_def_t *def, void *field) {
-  return gen_config_bounds(org, ci, "MOS", def->max, field);
-}
-
-static int rf_bounds(const gen_org_t *org, const oconfig_item_t *ci,
-                     const gen_config_def_t *def, void *field) {
-  return gen_config_bounds(org, ci, "R-factor", def->max, field);
+  return gen_config_bounds(org, ci,
+                           def->max == GEN_MOS_RFACTOR_MAX ? "R-factor" : "MOS",
+                           def->max, field);
 }
 
 static int mos_threshold(const gen_org_t *org, const oconfig_item_t *ci,
@@ -83,7 +80,7 @@ static const gen_config_def_t mos_defs[] = {
     {"MosBounds", GEN_CFG_LIST, offsetof(MC, bounds), .max = GEN_MOS_SCALE_MAX,
      .shown = "3.0 3.5 4.0 4.2 4.5",
      .values = "1 to 16 increasing numbers up to 5",
-     .doc = "upper bounds of the cumulative MOS buckets", .parse = mos_bounds},
+     .doc = "upper bounds of the cumulative MOS buckets", .parse = bounds_key},
     {"MosThreshold", GEN_CFG_NUMBER, offsetof(MC, threshold),
      .min = GEN_MOS_SCALE_MIN, .max = GEN_MOS_SCALE_MAX, .shown = "4.2",
      .doc = "conversations at or below this MOS are counted",
@@ -92,7 +89,7 @@ static const gen_config_def_t mos_defs[] = {
      .max = GEN_MOS_RFACTOR_MAX, .shown = "50 60 70 80 90",
      .values = "1 to 16 increasing numbers up to 100",
      .doc = "upper bounds of the cumulative R-factor buckets",
-     .parse = rf_bounds},
+     .parse = bounds_key},
     GEN_KEY_SECONDS("CallQualityRevisitWindow", MC, revisit, 0, 7 * 86400,
                     "600", "buckets this recent are read again"),
     {"CallQualityMaxLength", GEN_CFG_SECONDS, offsetof(MC, max_length_ms),
@@ -154,11 +151,9 @@ bool gen_mos_day_before(const gen_mos_config_t *c,
   return true;
 }
 
-json_object *gen_mos_query_body(const gen_mos_config_t *c,
-                                const char *const *queue_ids, size_t n,
+json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
                                 long page_number) {
-  (void)c;
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object *body = json_object_new_object();
@@ -189,14 +184,17 @@ json_object *gen_mos_query_body(const gen_mos_config_t *c,
 
 /* ---- the accumulator ---------------------------------------------------- */
 
+/* One distribution: of the MOS, or of the R-factor of the conversations
+ * that carry one. */
 typedef struct {
   int64_t le[GEN_WAITS_MAX_BOUNDS]; /* at or below bound i */
-  int64_t count, sum_x100, at_or_below;
+  int64_t count, sum_x100;
   double min;
-  /* the R-factor of the conversations that carry one */
-  int64_t rf_le[GEN_WAITS_MAX_BOUNDS];
-  int64_t rf_count, rf_sum_x100;
-  double rf_min;
+} mos_dist_t;
+
+typedef struct {
+  mos_dist_t dist[2];  /* the MOS's, the R-factor's */
+  int64_t at_or_below; /* MOS at or below MosThreshold */
 } mos_cell_t;
 
 struct gen_mos_acc_s {
@@ -208,7 +206,8 @@ struct gen_mos_acc_s {
   int64_t granularity_ms;
   size_t n_buckets;
   mos_cell_t **cells; /* [queue][media][bucket], NULL until used */
-  gen_map_t seen;     /* conversation ids taken (keys owned) */
+  gen_map_t seen;     /* conversation ids taken (keys in ids) */
+  gen_pool_t ids;
   size_t unknown_sessions;
 };
 
@@ -245,11 +244,8 @@ void gen_mos_acc_free(gen_mos_acc_t *a) {
   for (size_t i = 0; a->cells != NULL && i < total; i++)
     free(a->cells[i]);
   free(a->cells);
-  size_t pos = 0;
-  const void *key;
-  while (gen_map_next(&a->seen, &pos, &key, NULL))
-    free((void *)key);
   gen_map_free(&a->seen);
+  gen_pool_free(&a->ids);
   gen_map_free(&a->queue_index);
   free(a);
 }
@@ -258,34 +254,29 @@ size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a) {
   return a->unknown_sessions;
 }
 
+static void dist_add(mos_dist_t *d, const gen_waits_bounds_t *bounds,
+                     double x) {
+  for (size_t k = 0; k < bounds->n; k++)
+    if (x <= bounds->bound[k])
+      d->le[k]++;
+  if (d->count == 0 || x < d->min)
+    d->min = x;
+  d->count++;
+  d->sum_x100 += llround(x * 100.0);
+}
+
 /* rf: NAN when the conversation has no R-factor. */
 static int record(gen_mos_acc_t *a, size_t q, int media, size_t b, double mos,
                   double rf) {
   size_t i = (q * GEN_MEDIA_COUNT + (size_t)media) * a->n_buckets + b;
   mos_cell_t *cell = a->cells[i];
-  if (cell == NULL) {
-    if ((cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
-      return -ENOMEM;
-    cell->min = mos;
-  }
-  if (!isnan(rf)) {
-    for (size_t k = 0; k < a->config->rf_bounds.n; k++)
-      if (rf <= a->config->rf_bounds.bound[k])
-        cell->rf_le[k]++;
-    if (cell->rf_count == 0 || rf < cell->rf_min)
-      cell->rf_min = rf;
-    cell->rf_count++;
-    cell->rf_sum_x100 += llround(rf * 100.0);
-  }
-  for (size_t k = 0; k < a->config->bounds.n; k++)
-    if (mos <= a->config->bounds.bound[k])
-      cell->le[k]++;
-  cell->count++;
-  cell->sum_x100 += llround(mos * 100.0);
+  if (cell == NULL && (cell = a->cells[i] = calloc(1, sizeof(*cell))) == NULL)
+    return -ENOMEM;
+  if (!isnan(rf))
+    dist_add(&cell->dist[1], &a->config->rf_bounds, rf);
+  dist_add(&cell->dist[0], &a->config->bounds, mos);
   if (mos <= a->config->threshold)
     cell->at_or_below++;
-  if (mos < cell->min)
-    cell->min = mos;
   return 0;
 }
 
@@ -369,11 +360,9 @@ static int take_conversation(gen_mos_acc_t *a, json_object *c) {
   int n = pairs_of(a, c, q, media, MOS_MAX_PAIRS);
   if (n <= 0)
     return -1;
-  char *copy = strdup(id);
-  if (copy == NULL || gen_map_put(&a->seen, copy, NULL) != 0) {
-    free(copy);
+  const char *copy = gen_pool_strdup(&a->ids, id);
+  if (copy == NULL || gen_map_put(&a->seen, copy, NULL) != 0)
     return -ENOMEM;
-  }
   size_t b = (size_t)((end - a->range.start_ms) / a->granularity_ms);
   for (int k = 0; k < n; k++) {
     int status = record(a, q[k], media[k], b, mos, rf);
@@ -413,13 +402,14 @@ int gen_mos_acc_page(gen_mos_acc_t *a, json_object *doc, int64_t *total_hits,
 
 int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
                     int64_t from_ms, int64_t to_ms) {
-  const gen_waits_bounds_t *bounds = &a->config->bounds;
-  const gen_waits_bounds_t *rf_bounds = &a->config->rf_bounds;
-  char names[GEN_WAITS_MAX_BOUNDS][32], rf_names[GEN_WAITS_MAX_BOUNDS][32];
-  for (size_t k = 0; k < bounds->n; k++)
-    snprintf(names[k], sizeof(names[k]), "le%zu", k);
-  for (size_t k = 0; k < rf_bounds->n; k++)
-    snprintf(rf_names[k], sizeof(rf_names[k]), "rf_le%zu", k);
+  static const char *const names[2][3] = {
+      {"count", "sum_x100", "min"}, {"rf_count", "rf_sum_x100", "rf_min"}};
+  const gen_waits_bounds_t *bounds[2] = {&a->config->bounds,
+                                         &a->config->rf_bounds};
+  char le[2][GEN_WAITS_MAX_BOUNDS][32];
+  for (int d = 0; d < 2; d++)
+    for (size_t k = 0; k < bounds[d]->n; k++)
+      snprintf(le[d][k], sizeof(le[d][k]), "%sle%zu", d ? "rf_" : "", k);
   for (size_t q = 0; q < a->n_queues; q++)
     for (int m = 0; m < GEN_MEDIA_COUNT; m++)
       for (size_t b = 0; b < a->n_buckets; b++) {
@@ -430,23 +420,20 @@ int gen_mos_acc_put(const gen_mos_acc_t *a, gen_interval_t *engine,
           continue;
         gen_interval_value_t v[2 * GEN_WAITS_MAX_BOUNDS + 7];
         size_t n = 0;
-        v[n++] = (gen_interval_value_t){"count", (double)cell->count, true};
-        v[n++] =
-            (gen_interval_value_t){"sum_x100", (double)cell->sum_x100, true};
-        v[n++] = (gen_interval_value_t){"at_or_below",
-                                        (double)cell->at_or_below, true};
-        v[n++] = (gen_interval_value_t){"min", cell->min, false};
-        for (size_t k = 0; k < bounds->n; k++)
-          v[n++] = (gen_interval_value_t){names[k], (double)cell->le[k], true};
-        v[n++] =
-            (gen_interval_value_t){"rf_count", (double)cell->rf_count, true};
-        v[n++] = (gen_interval_value_t){"rf_sum_x100",
-                                        (double)cell->rf_sum_x100, true};
-        if (cell->rf_count > 0)
-          v[n++] = (gen_interval_value_t){"rf_min", cell->rf_min, false};
-        for (size_t k = 0; k < rf_bounds->n; k++)
+        /* In the order the state files have them. */
+        for (int d = 0; d < 2; d++) {
+          const mos_dist_t *x = &cell->dist[d];
+          v[n++] = (gen_interval_value_t){names[d][0], (double)x->count, true};
           v[n++] =
-              (gen_interval_value_t){rf_names[k], (double)cell->rf_le[k], true};
+              (gen_interval_value_t){names[d][1], (double)x->sum_x100, true};
+          if (d == 0)
+            v[n++] = (gen_interval_value_t){"at_or_below",
+                                            (double)cell->at_or_below, true};
+          if (x->count > 0)
+            v[n++] = (gen_interval_value_t){names[d][2], x->min, false};
+          for (size_t k = 0; k < bounds[d]->n; k++)
+            v[n++] = (gen_interval_value_t){le[d][k], (double)x->le[k], true};
+        }
         gen_key_t key = {{a->queue_ids[q], gen_media_names[m]}, 0};
         int status =
             gen_interval_put(engine, a->queue_ids[q], &key, start, v, n);
@@ -468,92 +455,74 @@ static gen_agg_series_t series_of(const gen_mos_output_t *out,
       out->granularity_ms};
 }
 
-/* Value i of the bounds ("<prefix>le<i>"), or -1. */
-static int bound_of(const char *name, const char *prefix) {
-  size_t len = strlen(prefix);
-  if (strncmp(name, prefix, len) != 0 || strncmp(name + len, "le", 2) != 0)
-    return -1;
-  char *end;
-  long i = strtol(name + len + 2, &end, 10);
-  return *end == '\0' && i >= 0 && i < GEN_WAITS_MAX_BOUNDS ? (int)i : -1;
-}
-
 /* The cumulative buckets of one distribution: values "<prefix>le<i>", its
- * +Inf bucket the value "<prefix>count". */
+ * +Inf bucket the value "<prefix>count" (0 when absent). */
 static void put_buckets(gen_agg_series_t *s, const gen_waits_bounds_t *bounds,
                         const char *prefix, const char *type, const char *media,
                         const gen_interval_value_t *v, size_t n, bool total,
                         int64_t at_ms) {
   char name[32], label[DATA_MAX_NAME_LEN];
-  double count = 0;
-  snprintf(name, sizeof(name), "%scount", prefix);
-  gen_agg_value_find(v, n, name, &count);
-  for (size_t i = 0; i < n; i++) {
-    int b = bound_of(v[i].name, prefix);
-    if (b < 0 || (size_t)b >= bounds->n)
+  for (size_t b = 0; b <= bounds->n; b++) {
+    double x = 0;
+    if (b < bounds->n)
+      snprintf(name, sizeof(name), "%sle%zu", prefix, b);
+    else
+      snprintf(name, sizeof(name), "%scount", prefix);
+    if (!gen_agg_value_find(v, n, name, &x) && b < bounds->n)
       continue;
-    gen_waits_bucket_label(bounds, (size_t)b, media, label, sizeof(label));
-    gen_agg_put_value(s, type, label, total, v[i].value, at_ms);
+    gen_waits_bucket_label(bounds, b, media, label, sizeof(label));
+    gen_agg_put_value(s, type, label, total, x, at_ms);
   }
-  gen_waits_bucket_label(bounds, bounds->n, media, label, sizeof(label));
-  gen_agg_put_value(s, type, label, total, count, at_ms);
 }
 
-static void put_common(const gen_mos_output_t *out, gen_agg_series_t *s,
-                       const char *media, const gen_interval_value_t *v,
-                       size_t n, bool total, int64_t at_ms) {
-  double count = 0;
+/* A bucket's values at its end (total false), or the totals at at_ms. */
+static void put_values(const gen_mos_output_t *out, const gen_key_t *key,
+                       const gen_interval_value_t *v, size_t n, bool total,
+                       int64_t at_ms) {
+  const char *media;
+  gen_agg_series_t s = series_of(out, key, &media);
+  double count = 0, rf_count = 0, x;
   gen_agg_value_find(v, n, "count", &count);
-  put_buckets(s, &out->config->bounds, "",
+  gen_agg_value_find(v, n, "rf_count", &rf_count);
+  put_buckets(&s, &out->config->bounds, "",
               total ? "total_mos_bucket" : "mos_bucket", media, v, n, total,
               at_ms);
-  put_buckets(s, &out->config->rf_bounds, "rf_",
+  put_buckets(&s, &out->config->rf_bounds, "rf_",
               total ? "total_rfactor_bucket" : "rfactor_bucket", media, v, n,
               total, at_ms);
-  double x;
-  gen_agg_put_value(s, total ? "total_mos_conversations" : "mos_conversations",
+  gen_agg_put_value(&s, total ? "total_mos_conversations" : "mos_conversations",
                     media, total, count, at_ms);
   if (gen_agg_value_find(v, n, "at_or_below", &x))
-    gen_agg_put_value(s, total ? "total_mos_at_or_below" : "mos_at_or_below",
+    gen_agg_put_value(&s, total ? "total_mos_at_or_below" : "mos_at_or_below",
                       media, total, x, at_ms);
+  if (total) {
+    if (gen_agg_value_find(v, n, "sum_x100", &x))
+      gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, x, at_ms);
+    if (gen_agg_value_find(v, n, "rf_sum_x100", &x))
+      gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, x,
+                        at_ms);
+    return;
+  }
+  if (count > 0 && gen_agg_value_find(v, n, "sum_x100", &x))
+    gen_agg_put_value(&s, "mos_avg", media, false, x / 100.0 / count, at_ms);
+  if (count > 0 && gen_agg_value_find(v, n, "min", &x))
+    gen_agg_put_value(&s, "mos_min", media, false, x, at_ms);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_sum_x100", &x))
+    gen_agg_put_value(&s, "rfactor_avg", media, false, x / 100.0 / rf_count,
+                      at_ms);
+  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_min", &x))
+    gen_agg_put_value(&s, "rfactor_min", media, false, x, at_ms);
 }
 
 static void on_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                       int64_t end_ms, gen_interval_kind_t kind,
                       const gen_interval_value_t *v, size_t n) {
-  (void)start_ms;
-  (void)kind;
-  const gen_mos_output_t *out = ud;
-  const char *media;
-  gen_agg_series_t s = series_of(out, key, &media);
-  put_common(out, &s, media, v, n, false, end_ms);
-  double count = 0, sum = 0, min = 0;
-  gen_agg_value_find(v, n, "count", &count);
-  if (count > 0 && gen_agg_value_find(v, n, "sum_x100", &sum))
-    gen_agg_put_value(&s, "mos_avg", media, false, sum / 100.0 / count, end_ms);
-  if (count > 0 && gen_agg_value_find(v, n, "min", &min))
-    gen_agg_put_value(&s, "mos_min", media, false, min, end_ms);
-  double rf_count = 0;
-  gen_agg_value_find(v, n, "rf_count", &rf_count);
-  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_sum_x100", &sum))
-    gen_agg_put_value(&s, "rfactor_avg", media, false, sum / 100.0 / rf_count,
-                      end_ms);
-  if (rf_count > 0 && gen_agg_value_find(v, n, "rf_min", &min))
-    gen_agg_put_value(&s, "rfactor_min", media, false, min, end_ms);
+  put_values(ud, key, v, n, false, end_ms);
 }
 
 static void on_totals(void *ud, const gen_key_t *key, int64_t at_ms,
                       const gen_interval_value_t *v, size_t n) {
-  const gen_mos_output_t *out = ud;
-  const char *media;
-  gen_agg_series_t s = series_of(out, key, &media);
-  put_common(out, &s, media, v, n, true, at_ms);
-  double sum;
-  if (gen_agg_value_find(v, n, "sum_x100", &sum))
-    gen_agg_put_value(&s, "total_mos_sum_hundredths", media, true, sum, at_ms);
-  if (gen_agg_value_find(v, n, "rf_sum_x100", &sum))
-    gen_agg_put_value(&s, "total_rfactor_sum_hundredths", media, true, sum,
-                      at_ms);
+  put_values(ud, key, v, n, true, at_ms);
 }
 
 gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
@@ -562,13 +531,6 @@ gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out) {
 }
 
 /* ---- collection --------------------------------------------------------- */
-
-/* A refusal to page past the results the query allows (the 400 answer's
- * message, tests/sim/README.md). */
-static bool too_many_results(int status, const char *err) {
-  return status == GEN_HTTP_ERR_STATUS &&
-         strcasestr(err, "Pagination may not exceed") != NULL;
-}
 
 /* A refusal of an interval longer than the query takes ("... a search
  * interval ... that does not exceed 31 days"): whatever the number of
@@ -581,9 +543,8 @@ static bool too_long(int status, const char *err) {
   return at != NULL && strcasestr(at, "days") != NULL;
 }
 
-/* What reading pieces can end in, besides 0 and a failure. */
-#define OUT_OF_BUDGET GEN_FAMILY_OUT_OF_BUDGET
-/* An interval refused as too long: halved by buckets only. */
+/* What reading pieces can end in, besides 0, GEN_FAMILY_OUT_OF_BUDGET and
+ * a failure: an interval refused as too long, halved by buckets only. */
 #define TOO_LONG 2
 
 void gen_mos_progress_reset(gen_mos_progress_t *p) {
@@ -599,7 +560,6 @@ void gen_mos_progress_reset(gen_mos_progress_t *p) {
 static int progress_begin(void *state, const gen_family_run_t *run,
                           const char *const *ids, size_t n, size_t batch,
                           const gen_interval_range_t *range) {
-  (void)run;
   gen_mos_reading_t *m = state;
   gen_mos_progress_t *p = &m->progress;
   gen_mos_progress_reset(p);
@@ -628,8 +588,8 @@ static int progress_begin(void *state, const gen_family_run_t *run,
 }
 
 /* The pages of the top piece from its next page on, while *spent is under
- * the budget, into p->acc. 0 when it was read whole, OUT_OF_BUDGET, -E2BIG
- * when it is to be halved (past the results the query pages through, or
+ * the budget, into p->acc. 0 when it was read whole, GEN_FAMILY_OUT_OF_BUDGET,
+ * -E2BIG when it is to be halved (past the results the query pages through, or
  * more pages than a piece of several buckets should take), TOO_LONG when
  * its interval is (it has several buckets), or the failure with err set
  * (the piece's page is asked again). */
@@ -650,11 +610,14 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
     json_object *doc = NULL;
     int status = gen_family_post(
         run, GEN_MOS_PATH,
-        gen_mos_query_body(m->config, ids, piece->n, &piece->ask, piece->page),
-        spent, NULL, &doc, err, err_size);
+        gen_mos_query_body(ids, piece->n, &piece->ask, piece->page), spent,
+        NULL, &doc, err, err_size);
     if (status == GEN_FAMILY_OUT_OF_BUDGET)
-      return OUT_OF_BUDGET;
-    if (too_many_results(status, err))
+      return status;
+    /* A refusal to page past the results the query allows (the 400
+     * answer's message, tests/sim/README.md). */
+    if (status == GEN_HTTP_ERR_STATUS &&
+        strcasestr(err, "Pagination may not exceed") != NULL)
       return -E2BIG;
     if (too_long(status, err) && buckets > 1)
       return TOO_LONG;
@@ -745,8 +708,8 @@ static int commit_read(gen_mos_reading_t *m, const gen_family_run_t *run) {
 
 /* The pieces of the range in progress, top first, while the budget lasts,
  * each read whole then committed as far as it completes the range. 0 (the
- * range was read and committed whole), OUT_OF_BUDGET, or the failure with
- * err set. */
+ * range was read and committed whole), GEN_FAMILY_OUT_OF_BUDGET, or the failure
+ * with err set. */
 static int read_pieces(gen_mos_reading_t *m, const gen_family_run_t *run,
                        size_t *spent, size_t *skipped, char *err,
                        size_t err_size) {
@@ -818,7 +781,7 @@ static int mos_read(void *state, const gen_family_run_t *run, size_t *spent,
   size_t skipped = 0;
   int status = read_pieces(m, run, spent, &skipped, err, err_size);
   log_passed_over(&m->progress, run, skipped);
-  return status == OUT_OF_BUDGET ? GEN_FAMILY_OUT_OF_BUDGET : status;
+  return status;
 }
 
 static gen_interval_range_t mos_left(const void *state) {

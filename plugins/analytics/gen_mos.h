@@ -104,9 +104,6 @@ gen_interval_t *gen_mos_engine(const gen_org_t *org, const gen_mos_config_t *c,
 void gen_mos_describe(const gen_mos_config_t *c, size_t n_queues,
                       size_t per_batch, char *buf, size_t size);
 
-/* The request for queue_ids[n] over range (its interval), page page_number
- * (from 1). The API searches only conversations that started on a UTC day
- * the interval touches: see gen_mos_day_before(). A new reference. */
 /* For a range that starts less than max_length_ms after a UTC midnight (a
  * conversation that began the day before may have ended in it), the
  * interval that finds those: the two milliseconds around that midnight
@@ -118,8 +115,10 @@ bool gen_mos_day_before(const gen_mos_config_t *c,
                         const gen_interval_range_t *range,
                         gen_interval_range_t *sliver);
 
-json_object *gen_mos_query_body(const gen_mos_config_t *c,
-                                const char *const *queue_ids, size_t n,
+/* The request for queue_ids[n] over range (its interval), page page_number
+ * (from 1). The API searches only conversations that started on a UTC day
+ * the interval touches: see gen_mos_day_before(). A new reference. */
+json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
                                 long page_number);
 

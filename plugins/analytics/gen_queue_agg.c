@@ -71,8 +71,7 @@ void gen_queue_agg_config_done(gen_queue_agg_config_t *c) {
     gen_agg_set_on(&gen_conv_agg_catalogue, "default", c->metric_on);
 }
 
-/* ---- the request ---------------------------------------------------------
- */
+/* ---- the request -------------------------------------------------------- */
 
 /* The aggregates query for queue_ids over range, or (n 0) of the metrics
  * attributed to no queue, for the whole org per media type. */
@@ -119,13 +118,10 @@ static json_object *query_body(void *ud, const char *const *queue_ids, size_t n,
 
 static json_object *org_body(void *ud, const char *const *scopes, size_t n,
                              const gen_interval_range_t *range) {
-  (void)scopes;
-  (void)n;
   return query_body(ud, NULL, 0, range);
 }
 
-/* ---- the answer ----------------------------------------------------------
- */
+/* ---- the answer --------------------------------------------------------- */
 
 /* Engine key of a result group: queueId (GEN_QUEUE_AGG_ORG_SCOPE for the org
  * query), media[, direction][, wrapUpCode]; false when the group lacks a
@@ -182,8 +178,7 @@ bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org) {
                           org ? GEN_CONV_AGG_ORG : GEN_CONV_AGG_QUEUE);
 }
 
-/* ---- dispatch ------------------------------------------------------------
- */
+/* ---- dispatch ----------------------------------------------------------- */
 
 /* The series of an engine key: the queue's plugin_instance and the
  * type_instance suffix media[-direction][-wrap-up]. */

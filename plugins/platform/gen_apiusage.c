@@ -29,9 +29,8 @@ const char *const gen_au_metric_names[GEN_AU_METRICS] = {
     "status400", "status429", "status500"};
 
 void gen_au_config_init(gen_au_config_t *c) {
-  c->enabled = c->per_route = false;
-  c->refresh = TIME_T_TO_CDTIME_T(3600);
-  c->max_clients = 100;
+  *c = (gen_au_config_t){.refresh = TIME_T_TO_CDTIME_T(3600),
+                         .max_clients = 100};
 }
 
 static const gen_config_def_t au_defs[] = {
@@ -50,8 +49,7 @@ static const gen_config_def_t au_defs[] = {
 const gen_config_table_t gen_au_keys = GEN_CONFIG_TABLE(au_defs);
 
 int64_t gen_au_day(int64_t now_ms) {
-  int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
-  return today - DAY_MS;
+  return gen_bucket_floor(now_ms, DAY_MS) - DAY_MS;
 }
 
 json_object *gen_au_job_body(int64_t day_ms) {
@@ -109,8 +107,7 @@ static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
         gen_grow((void **)&s->rows, &s->cap, s->n + 1, sizeof(*r), 16) != 0)
       return -ENOMEM;
     r = &s->rows[s->n];
-    memset(r, 0, sizeof(*r));
-    r->key = gen_key_copy(&k);
+    *r = (gen_au_row_t){.key = gen_key_copy(&k)};
     if (r->key == NULL ||
         gen_map_put(&s->index, r->key, gen_map_index(s->n)) != 0) {
       free(r->key);
@@ -164,56 +161,78 @@ static int day_of(const char *date, int64_t day_ms) {
   return at >= day_ms && at < day_ms + DAY_MS;
 }
 
-/* One row of a client: its total and, with per_route, its route's. */
-static int row_add(gen_au_rows_t *s, const char *id, const char *name,
-                   const char *route, bool per_route, bool by_id,
-                   const int64_t v[GEN_AU_METRICS]) {
-  const char *label = !by_id && name != NULL && name[0] != '\0' ? name : id;
-  int status = rows_add(s, label, NULL, v);
-  if (status == 0 && per_route && route != NULL && route[0] != '\0')
-    status = rows_add(s, label, route, v);
-  return status;
+/* An answer's state by its queryStatus, and its rows (*list). The legacy
+ * query: "Running" (or any state but Complete) while it is computed, Failed.
+ * A job: Succeeded (the model's) or Complete (the legacy spelling); Failed
+ * or Cancelled; Queued, Running, any other: not yet. Rows without a status
+ * are complete (UNCONFIRMED both). -EINVAL with neither a status nor rows. */
+static int answer_state(json_object *doc, bool jobs, json_object **list,
+                        gen_au_state_t *state) {
+  const char *status = gen_json_get_string(doc, "queryStatus");
+  *list = gen_json_get_array(doc, jobs ? "entities" : "results");
+  if (status == NULL && *list == NULL)
+    return -EINVAL;
+  if (status != NULL && (strcasecmp(status, "Failed") == 0 ||
+                         (jobs && strcasecmp(status, "Cancelled") == 0)))
+    *state = GEN_AU_FAILED;
+  else if (status != NULL && strcasecmp(status, "Complete") != 0 &&
+           !(jobs && strcasecmp(status, "Succeeded") == 0))
+    *state = GEN_AU_RUNNING;
+  else
+    *state = GEN_AU_COMPLETE;
+  return 0;
+}
+
+/* The rows of list into rows: a legacy answer's clientId and clientName,
+ * a job's oauthClient (an object, or an id alone: UNCONFIRMED). 0 or
+ * -ENOMEM. */
+static int rows_read(json_object *list, bool jobs, int64_t day_ms,
+                     bool per_route, bool by_id, gen_au_rows_t *rows,
+                     size_t *skipped) {
+  size_t len = list ? json_object_array_length(list) : 0;
+  for (size_t i = 0; i < len; i++) {
+    json_object *row = json_object_array_get_idx(list, i);
+    json_object *client = jobs ? gen_json_get_object(row, "oauthClient") : row;
+    const char *id = gen_json_get_string(client, jobs ? "id" : "clientId");
+    const char *name =
+        gen_json_get_string(client, jobs ? "name" : "clientName");
+    int64_t v[GEN_AU_METRICS];
+    int day = day_of(gen_json_get_string(row, "date"), day_ms);
+    if (jobs && client == NULL &&
+        json_object_object_get_ex(row, "oauthClient", &client) &&
+        json_object_is_type(client, json_type_string))
+      id = json_object_get_string(client);
+    if (day == 0)
+      continue; /* another day's: not the one asked */
+    if (day < 0 || id == NULL || id[0] == '\0' ||
+        !counts_of(row, jobs ? "requestCount" : "requests", v)) {
+      (*skipped)++;
+      continue;
+    }
+    /* Its client's total and, with per_route, its route's. */
+    const char *label = !by_id && name != NULL && name[0] != '\0' ? name : id;
+    const char *route = gen_json_get_string(row, "templateUri");
+    if (rows_add(rows, label, NULL, v) != 0 ||
+        (per_route && route != NULL && route[0] != '\0' &&
+         rows_add(rows, label, route, v) != 0))
+      return -ENOMEM;
+  }
+  return 0;
 }
 
 int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
                        bool by_id, gen_au_t *au, gen_au_state_t *state,
                        size_t *skipped) {
+  json_object *results;
   *skipped = 0;
-  const char *status = gen_json_get_string(doc, "queryStatus");
-  json_object *results = gen_json_get_array(doc, "results");
-  if (status != NULL && strcasecmp(status, "Failed") == 0) {
-    *state = GEN_AU_FAILED;
-    return 0;
-  }
-  /* "Running" (or any state but Complete) while it is computed; an answer
-   * with results and no status is complete (UNCONFIRMED). */
-  if (status != NULL && strcasecmp(status, "Complete") != 0) {
-    *state = GEN_AU_RUNNING;
-    return 0;
-  }
-  if (results == NULL && status == NULL)
-    return -EINVAL;
-  *state = GEN_AU_COMPLETE;
+  int status = answer_state(doc, false, &results, state);
+  if (status != 0 || *state != GEN_AU_COMPLETE)
+    return status;
   gen_au_rows_t rows = {0};
-  size_t len = results ? json_object_array_length(results) : 0;
-  for (size_t i = 0; i < len; i++) {
-    json_object *row = json_object_array_get_idx(results, i);
-    const char *id = gen_json_get_string(row, "clientId");
-    int64_t v[GEN_AU_METRICS];
-    int day = day_of(gen_json_get_string(row, "date"), day_ms);
-    if (day == 0)
-      continue; /* another day's: not the one asked */
-    if (day < 0 || id == NULL || id[0] == '\0' ||
-        !counts_of(row, "requests", v)) {
-      (*skipped)++;
-      continue;
-    }
-    if (row_add(&rows, id, gen_json_get_string(row, "clientName"),
-                gen_json_get_string(row, "templateUri"), per_route, by_id,
-                v) != 0) {
-      rows_free(&rows);
-      return -ENOMEM;
-    }
+  if (rows_read(results, false, day_ms, per_route, by_id, &rows, skipped) !=
+      0) {
+    rows_free(&rows);
+    return -ENOMEM;
   }
   rows_take(&au->done, &rows);
   au->day_ms = day_ms;
@@ -267,55 +286,21 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
                          bool by_id, const char *page_path, const char *target,
                          gen_au_t *au, gen_au_state_t *state, char *next,
                          size_t next_size, size_t *skipped) {
+  json_object *entities;
   *skipped = 0;
   next[0] = '\0';
-  const char *status = gen_json_get_string(doc, "queryStatus");
-  json_object *entities = gen_json_get_array(doc, "entities");
-  if (status != NULL && (strcasecmp(status, "Failed") == 0 ||
-                         strcasecmp(status, "Cancelled") == 0)) {
-    *state = GEN_AU_FAILED;
-    return 0;
-  }
-  /* Succeeded (the model's), Complete (the legacy spelling), or rows
-   * without a status (UNCONFIRMED both); Queued, Running, any other: not
-   * yet. */
-  if (status != NULL && strcasecmp(status, "Succeeded") != 0 &&
-      strcasecmp(status, "Complete") != 0) {
-    *state = GEN_AU_RUNNING;
-    return 0;
-  }
-  if (entities == NULL && status == NULL)
-    return -EINVAL;
-  *state = GEN_AU_COMPLETE;
+  int status = answer_state(doc, true, &entities, state);
+  if (status != 0 || *state != GEN_AU_COMPLETE)
+    return status;
   if (!next_target(doc, page_path, next, next_size) ||
       (next[0] != '\0' && strcmp(next, target) == 0)) {
     next[0] = '\0';
     return -EBADMSG;
   }
-  size_t len = entities ? json_object_array_length(entities) : 0;
-  for (size_t i = 0; i < len; i++) {
-    json_object *row = json_object_array_get_idx(entities, i);
-    json_object *client = gen_json_get_object(row, "oauthClient");
-    const char *id = gen_json_get_string(client, "id"), *name = NULL;
-    int64_t v[GEN_AU_METRICS];
-    int day = day_of(gen_json_get_string(row, "date"), day_ms);
-    if (client != NULL)
-      name = gen_json_get_string(client, "name");
-    else if (json_object_object_get_ex(row, "oauthClient", &client) &&
-             json_object_is_type(client, json_type_string))
-      id = json_object_get_string(client); /* an id alone (UNCONFIRMED) */
-    if (day == 0)
-      continue;
-    if (day < 0 || id == NULL || id[0] == '\0' ||
-        !counts_of(row, "requestCount", v)) {
-      (*skipped)++;
-      continue;
-    }
-    if (row_add(&au->paging, id, name, gen_json_get_string(row, "templateUri"),
-                per_route, by_id, v) != 0) {
-      next[0] = '\0';
-      return -ENOMEM;
-    }
+  if (rows_read(entities, true, day_ms, per_route, by_id, &au->paging,
+                skipped) != 0) {
+    next[0] = '\0';
+    return -ENOMEM;
   }
   if (next[0] == '\0') { /* the last page: the day's rows */
     rows_take(&au->done, &au->paging);
@@ -407,11 +392,6 @@ static void au_failed(gen_au_t *au, gen_client_t *client, cdtime_t refresh,
               CDTIME_T_TO_DOUBLE(wait), err);
 }
 
-/* An id that goes into the path as it is. */
-static bool execution_ok(const char *id) {
-  return gen_id_plain(id, sizeof(((gen_au_t *)0)->execution));
-}
-
 /* One request (body, taken, NULL for none) whose answer is a JSON
  * document: 0 with *doc, or a failure with err; *http the HTTP status (0
  * without an answer). */
@@ -444,19 +424,6 @@ static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
   return status == 0 && *doc == NULL ? -ENOMEM : status;
 }
 
-/* Once the jobs route answered 404: the legacy query for this day. */
-static void au_to_legacy(gen_au_t *au, gen_client_t *client, int64_t day_ms) {
-  au->legacy_ms = day_ms;
-  if (au->said_legacy)
-    return;
-  au->said_legacy = true;
-  gen_org_log(client->org, NULL, LOG_WARNING,
-              "API usage: the usage jobs route (%s) answered 404; reading the "
-              "legacy usage query (%s), which leaves out Genesys's own "
-              "clients and has no pages: its counts may be cut",
-              GEN_AU_JOBS_PATH, GEN_AU_QUERY_PATH);
-}
-
 /* POSTs the query or job of day_ms: 0 with au->execution set, or a
  * failure. */
 static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
@@ -468,8 +435,18 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
   if (au->legacy_ms != day_ms) {
     status = au_request(au, client, "POST", GEN_AU_JOBS_PATH,
                         gen_au_job_body(day_ms), &doc, &http, err, sizeof(err));
-    if (status != 0 && http == 404)
-      au_to_legacy(au, client, day_ms);
+    /* Once the jobs route answered 404: the legacy query for this day. */
+    if (status != 0 && http == 404) {
+      au->legacy_ms = day_ms;
+      if (!au->said_legacy)
+        gen_org_log(client->org, NULL, LOG_WARNING,
+                    "API usage: the usage jobs route (%s) answered 404; "
+                    "reading the legacy usage query (%s), which leaves out "
+                    "Genesys's own clients and has no pages: its counts may "
+                    "be cut",
+                    GEN_AU_JOBS_PATH, GEN_AU_QUERY_PATH);
+      au->said_legacy = true;
+    }
   }
   bool legacy = au->legacy_ms == day_ms;
   if (legacy) {
@@ -478,10 +455,10 @@ static int au_post(gen_au_t *au, gen_client_t *client, int64_t day_ms,
                         gen_au_query_body(day_ms, c->per_route), &doc, &http,
                         err, sizeof(err));
   }
-  const char *id = NULL;
-  if (status == 0)
-    id = gen_json_get_string(doc, legacy ? "executionId" : "id");
-  if (status == 0 && !execution_ok(id)) {
+  /* (doc is NULL after a failure) */
+  const char *id = gen_json_get_string(doc, legacy ? "executionId" : "id");
+  /* An id that goes into the path as it is. */
+  if (status == 0 && !gen_id_plain(id, sizeof(au->execution))) {
     status = -EBADMSG;
     snprintf(err, sizeof(err), "no usable %s in the %s's answer",
              legacy ? "executionId" : "id", legacy ? "query" : "job");
@@ -648,28 +625,26 @@ void gen_au_read(gen_au_t *au, gen_client_t *client, const gen_au_config_t *c,
   /* A new query, and its results at once: a short one may be done. */
   if (au->execution[0] == '\0' && due)
     au_post(au, client, day, c);
-  for (int pages = 0;
-       au->execution[0] != '\0' && pages < GEN_AU_PAGES_PER_READ &&
-       au_results(au, client, c) == 1;
-       pages++)
+  int pages = 0;
+  while (au->execution[0] != '\0' && pages++ < GEN_AU_PAGES_PER_READ &&
+         au_results(au, client, c) == 1)
     ;
 
   /* Only the last complete day's counts: none once it is gone by. */
   dispatch_rows(au, client, plugin, day, 0, 0);
   bool today = au->day_ms == day;
-  const char *host = gen_client_host(client);
-  gen_dispatch_self(host, plugin, "platform_requests", FAMILY, true,
-                    (double)au->requests);
-  gen_dispatch_self(host, plugin, "platform_failures", FAMILY, true,
-                    (double)au->failures);
-  gen_dispatch_self(host, plugin, "api_usage_clients", NULL, false,
-                    today ? (double)au->clients : 0);
-  /* What the day's values hold back: clients summed into "other", sums
-   * stopped at 2^53. */
-  gen_dispatch_self(host, plugin, "api_usage_held_back", "clients", false,
-                    today ? (double)au->folded : 0);
-  gen_dispatch_self(host, plugin, "api_usage_held_back", "saturated", false,
-                    today ? (double)au->done.saturated : 0);
+  const gen_self_row_t rows[] = {
+      {"platform_requests", FAMILY, true, (double)au->requests},
+      {"platform_failures", FAMILY, true, (double)au->failures},
+      {"api_usage_clients", NULL, false, today ? (double)au->clients : 0},
+      /* What the day's values hold back: clients summed into "other", sums
+       * stopped at 2^53. */
+      {"api_usage_held_back", "clients", false, today ? (double)au->folded : 0},
+      {"api_usage_held_back", "saturated", false,
+       today ? (double)au->done.saturated : 0},
+  };
+  gen_dispatch_self_rows(gen_client_host(client), plugin, rows,
+                         STATIC_ARRAY_SIZE(rows));
 }
 
 void gen_au_free(gen_au_t *au) {

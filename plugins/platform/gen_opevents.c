@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #define API_METRIC "eventCount"
 #define DIM "eventDefinitionId"
@@ -166,7 +165,6 @@ int gen_opev_normalize(const gen_entity_set_t *defs,
 /* {"interval": range}: the request's one property. */
 static json_object *query_body(void *ud, const char *const *ids, size_t n,
                                const gen_interval_range_t *range) {
-  (void)ids, (void)n;
   gen_opev_t *ev = ud;
   ev->asked = *range;
   char iv[GEN_INTERVAL_STRLEN];
@@ -281,22 +279,19 @@ static int list_definitions(gen_opev_t *ev) {
     snprintf(err, sizeof(err), "out of memory");
   if (status != 0) {
     ev->listing_failures++;
-    gen_entity_set_free(&l.fresh);
     if (!gen_client_family(ev->client, "operational events", status, err,
                            "the other platform values"))
       gen_log_org(ev->who, &ev->complain, LOG_ERR,
                   "cannot list the event definitions (asked again next "
                   "read): %s",
                   err);
-    return status;
-  }
-  if (l.skipped > 0) {
+  } else if (l.skipped > 0) {
     atomic_fetch_add(&ev->client->stats.malformed, 1);
     gen_log_org(ev->who, &ev->complain, LOG_WARNING,
                 "%zu event definitions had no id and were skipped", l.skipped);
   }
-  gen_entity_set_replace(&ev->defs, &l.fresh, true);
-  return 0;
+  gen_entity_set_replace(&ev->defs, &l.fresh, status == 0);
+  return status;
 }
 
 /* ---- the instance -------------------------------------------------------- */
@@ -328,14 +323,16 @@ gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
   return ev;
 }
 
-void gen_opev_free(gen_opev_t *ev) {
+void gen_opev_free(void *state) {
+  gen_opev_t *ev = state;
   if (ev == NULL)
     return;
   gen_entity_set_free(&ev->defs);
   free(ev);
 }
 
-int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run) {
+int gen_opev_collect(void *state, const gen_family_run_t *run) {
+  gen_opev_t *ev = state;
   static const char *const scopes[] = {SCOPE};
   gen_interval_range_t range;
   int64_t now = run->at_ms ? run->at_ms : gen_cdtime_to_ms(cdtime());

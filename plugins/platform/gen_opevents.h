@@ -78,15 +78,16 @@ typedef struct {
 } gen_opev_t;
 
 /* The state for client, plugin, config and who (borrowed); NULL when out
- * of memory. gen_opev_free(NULL) does nothing. */
+ * of memory. gen_opev_free(NULL) does nothing. It and gen_opev_collect take
+ * the state as the family row's callbacks do (gp_history). */
 gen_opev_t *gen_opev_new(gen_client_t *client, const char *plugin,
                          const gen_opev_config_t *config,
                          const gen_log_org_t *who);
-void gen_opev_free(gen_opev_t *ev);
+void gen_opev_free(void *state);
 
 /* One run (gen_family_run_t): when a bucket is due, lists the definitions
  * and asks for every bucket due, one request each. 0, or the failure. */
-int gen_opev_collect(gen_opev_t *ev, const gen_family_run_t *run);
+int gen_opev_collect(void *state, const gen_family_run_t *run);
 
 /* Self-metrics platform_requests and platform_failures, type instances
  * operational_events (counts, the driver's) and event_definitions. */

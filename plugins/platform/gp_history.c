@@ -37,19 +37,15 @@ static int gp_trunk_type(const gen_org_t *org, const oconfig_item_t *ci,
                          const gen_config_def_t *def, void *field) {
   const char **trunk_type = field;
   /* The API's spellings (static), and "all": no trunkType= at all. */
-  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE"};
+  static const char *const types[] = {"EXTERNAL", "PHONE", "EDGE", "all"};
   char *value = NULL;
   int status = gen_config_string(org, ci, &value);
   if (status != 0)
     return status;
   status = -EINVAL;
-  if (strcasecmp(value, "all") == 0) {
-    *trunk_type = NULL;
-    status = 0;
-  }
   for (size_t i = 0; status != 0 && i < STATIC_ARRAY_SIZE(types); i++) {
     if (strcasecmp(value, types[i]) == 0) {
-      *trunk_type = types[i];
+      *trunk_type = strcmp(types[i], "all") != 0 ? types[i] : NULL;
       status = 0;
     }
   }
@@ -105,12 +101,6 @@ static void *events_new(const gen_family_env_t *env) {
   return gen_opev_new(env->client, env->plugin, &c->events, env->who);
 }
 
-static void events_free(void *state) { gen_opev_free(state); }
-
-static int events_collect(void *state, const gen_family_run_t *run) {
-  return gen_opev_collect(state, run);
-}
-
 /* ---- API usage ---------------------------------------------------------- */
 
 typedef struct {
@@ -120,10 +110,7 @@ typedef struct {
   gen_au_t au;
 } gp_usage_state_t;
 
-static int64_t usage_granularity(const void *config) {
-  (void)config;
-  return GEN_AU_DAY_MS;
-}
+static int64_t usage_granularity(const void *config) { return GEN_AU_DAY_MS; }
 
 static void *usage_new(const gen_family_env_t *env) {
   gp_usage_state_t *s = calloc(1, sizeof(*s));
@@ -173,8 +160,8 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                    .replay_buckets = 1,
                    .on_at = offsetof(gp_config_t, events.enabled),
                    .state_new = events_new,
-                   .state_free = events_free,
-                   .collect = events_collect},
+                   .state_free = gen_opev_free,
+                   .collect = gen_opev_collect},
     [GP_USAGE] = {.name = "api usage",
                   .suffix = "-usage",
                   .answer = GEN_HTTP_BOUND(GEN_MIB(4), "api usage"),

@@ -266,10 +266,8 @@ DEF_TEST(untrusted_pages_fail_the_range) {
 }
 
 DEF_TEST(query_body) {
-  gen_mos_config_t c;
-  gen_mos_config_init(&c);
   gen_interval_range_t range = {T0, T0 + G, 0};
-  json_object *b = gen_mos_query_body(&c, queues, 2, &range, 3);
+  json_object *b = gen_mos_query_body(queues, 2, &range, 3);
   EXPECT_EQ_STR("2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z",
                 gen_json_get_string(b, "interval"));
   json_object *paging = gen_json_get_object(b, "paging");
@@ -287,7 +285,7 @@ DEF_TEST(query_body) {
   json_object_put(b);
   /* 01:00 UTC: the range's own interval, not widened back a day */
   range = (gen_interval_range_t){T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G, 0};
-  b = gen_mos_query_body(&c, queues, 1, &range, 1);
+  b = gen_mos_query_body(queues, 1, &range, 1);
   EXPECT_EQ_STR("2026-11-23T01:00:00.000Z/2026-11-23T01:05:00.000Z",
                 gen_json_get_string(b, "interval"));
   json_object_put(b);
