@@ -139,10 +139,6 @@ size_t gen_notify_channels_needed(size_t count, size_t per_channel) {
 /* ---- helpers ----------------------------------------------------------------
  */
 
-static const char *plugin_of(const channel_t *ch) {
-  return ch->owner->client->org->plugin;
-}
-
 static const gen_org_t *org_of(const channel_t *ch) {
   return ch->owner->client->org;
 }
@@ -512,6 +508,17 @@ bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
   return r.found;
 }
 
+/* The consumer of mask after prev (NULL: the first one), under the read
+ * lock; NULL after the last. */
+static gen_notify_t *next_consumer(const hub_t *hub, uint64_t mask,
+                                   const gen_notify_t *prev) {
+  for (int c = prev != NULL ? prev->id + 1 : 0;
+       c < GEN_HUB_MAX_CONSUMERS && (mask >> c) != 0; c++)
+    if ((mask & (UINT64_C(1) << c)) != 0 && hub->consumers[c] != NULL)
+      return hub->consumers[c];
+  return NULL;
+}
+
 /* Hands a message of a consumers' topic to each of them, with one parse
  * for all (gen_notify_parse); the number it went to. */
 static size_t deliver(hub_t *hub, const char *topic, const char *data,
@@ -522,10 +529,7 @@ static size_t deliver(hub_t *hub, const char *topic, const char *data,
   current.len = len;
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_route(hub->plan, topic);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
-      continue;
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;) {
     atomic_fetch_add(&n->stats.messages, 1);
     plugin_ctx_t old = enter(n);
     if (n->cb.on_message(n->ud, topic, data, len) == GEN_NOTIFY_MALFORMED)
@@ -672,8 +676,9 @@ static bool owed_has(const channel_t *ch, int c, const char *topic) {
 /* After n's on_connected for own[0..mine-1]: those it baselined are no
  * longer owed, those marked in failed are. Says a new run of failures
  * once, and its end. */
-static void owed_update(channel_t *ch, int c, gen_notify_t *n, char *const *own,
+static void owed_update(channel_t *ch, gen_notify_t *n, char *const *own,
                         size_t mine, const uint8_t *failed) {
+  int c = n->id;
   size_t n_failed = 0;
   for (size_t i = 0; i < mine; i++)
     n_failed += failed[i] != 0;
@@ -729,7 +734,7 @@ static void owed_update(channel_t *ch, int c, gen_notify_t *n, char *const *own,
 
 /* Calls n's on_connected for own[0..mine-1] on this channel's handle;
  * the topics it marks failed become owed. */
-static int baseline_consumer(channel_t *ch, int c, gen_notify_t *n, char **own,
+static int baseline_consumer(channel_t *ch, gen_notify_t *n, char **own,
                              size_t mine) {
   gen_http_t **http = &n->http[ch->index];
   gen_http_tokens_t tokens = gen_auth_tokens(n->client->auth);
@@ -746,7 +751,7 @@ static int baseline_consumer(channel_t *ch, int c, gen_notify_t *n, char **own,
   gen_http_release(*http); /* the next baseline is a reconnect away */
   if (status == 0) {
     atomic_fetch_add(&n->stats.baselines, 1);
-    owed_update(ch, c, n, own, mine, failed);
+    owed_update(ch, n, own, mine, failed);
   }
   free(failed);
   return status;
@@ -777,7 +782,7 @@ static int retry_owed(channel_t *ch) {
       owed_clear(ch, c); /* no longer on this channel */
     else {
       atomic_fetch_add(&n->stats.baseline_retries, 1);
-      status = baseline_consumer(ch, c, n, own, k);
+      status = baseline_consumer(ch, n, own, k);
     }
     free(own);
   }
@@ -831,13 +836,12 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   pthread_rwlock_rdlock(&hub->lock); /* (none baselined after a failure) */
   uint64_t mask =
       baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
-  for (int c = 0; status == 0 && mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL ||
-        n->cb.on_connected == NULL)
+  for (gen_notify_t *n = NULL;
+       status == 0 && (n = next_consumer(hub, mask, n)) != NULL;) {
+    if (n->cb.on_connected == NULL)
       continue;
     size_t mine;
-    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    char **own = gen_hub_consumer_topics(hub->plan, n->id, ch->index, &mine);
     /* Only what this call subscribed: topics the set gained since are the
      * next call's gain, baselined there (not twice). */
     mine = baseline ? keep_subscribed(ch, own, mine)
@@ -846,7 +850,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
       free(own);
       continue;
     }
-    status = baseline_consumer(ch, c, n, own, mine);
+    status = baseline_consumer(ch, n, own, mine);
     free(own);
   }
   pthread_rwlock_unlock(&hub->lock);
@@ -866,14 +870,12 @@ static uint64_t current_generation(channel_t *ch) {
 /* Every consumer's tick, on this channel's thread. */
 static void tick(hub_t *hub) {
   pthread_rwlock_rdlock(&hub->lock);
-  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if (n != NULL && n->cb.on_tick != NULL) {
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, UINT64_MAX, n)) != NULL;)
+    if (n->cb.on_tick != NULL) {
       plugin_ctx_t old = enter(n);
       n->cb.on_tick(n->ud);
       leave(n, old);
     }
-  }
   pthread_rwlock_unlock(&hub->lock);
 }
 
@@ -883,12 +885,11 @@ static void lose(channel_t *ch) {
   hub_t *hub = ch->owner;
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL || n->cb.on_lost == NULL)
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;) {
+    if (n->cb.on_lost == NULL)
       continue;
     size_t mine;
-    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    char **own = gen_hub_consumer_topics(hub->plan, n->id, ch->index, &mine);
     if (mine > 0) {
       plugin_ctx_t old = enter(n);
       n->cb.on_lost(n->ud, own, mine);
@@ -907,16 +908,12 @@ static void channel_notice(channel_t *ch, bool lost, int status) {
   snprintf(index, sizeof(index), "%zu", ch->index);
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
-      continue;
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;)
     gen_notice(n->client->org, "self", "notification_channel", index, lost,
                NOTIF_FAILURE, "notification channel %zu %s%s%s", ch->index,
                lost ? "lost (" : "resumed",
                lost ? (status != 0 ? gen_strerror(status) : "closed") : "",
                lost ? "); reconnecting" : "");
-  }
   pthread_rwlock_unlock(&hub->lock);
 }
 
@@ -1145,7 +1142,7 @@ static int channel_start(channel_t *ch) {
   snprintf(name, sizeof(name), "genesys ch%zu", ch->index);
   int status = plugin_thread_create(&ch->thread, channel_main, ch, name);
   if (status != 0) {
-    GEN_ERROR("%s plugin: cannot start channel thread: %s", plugin_of(ch),
+    GEN_ERROR("%s plugin: cannot start channel thread: %s", org_of(ch)->plugin,
               gen_strerror(status));
     return -status;
   }
