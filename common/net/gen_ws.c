@@ -168,10 +168,6 @@ static int ws_ms(cdtime_t t, int fallback) {
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-static int ws_connect_ms(const gen_ws_t *ws) {
-  return ws_ms(ws->org ? ws->org->connect_timeout : 0, WS_DEFAULT_CONNECT_MS);
-}
-
 static int ws_timeout_ms(const gen_ws_t *ws) {
   return ws_ms(ws->org ? ws->org->timeout : 0, WS_DEFAULT_TIMEOUT_MS);
 }
@@ -200,10 +196,6 @@ static bool ws_close_code_valid(uint16_t code) {
   return code >= 3000 && code <= 4999;
 }
 
-static void ws_base64(char *out, const uint8_t *in, size_t len) {
-  EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-}
-
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key GUID)). Returns 0 or -1. */
 static int ws_accept_for(const char *key, char out[WS_ACCEPT_B64 + 1]) {
   char text[WS_KEY_B64 + sizeof(WS_GUID)];
@@ -215,7 +207,7 @@ static int ws_accept_for(const char *key, char out[WS_ACCEPT_B64 + 1]) {
   if (EVP_Digest(text, (size_t)n, md, &md_len, EVP_sha1(), NULL) != 1 ||
       md_len != WS_SHA1_LEN)
     return -1;
-  ws_base64(out, md, WS_SHA1_LEN);
+  EVP_EncodeBlock((unsigned char *)out, md, WS_SHA1_LEN);
   return 0;
 }
 
@@ -431,8 +423,9 @@ static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   if (rc == CURLE_OK)
-    rc =
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ws_connect_ms(ws));
+    rc = curl_easy_setopt(
+        h, CURLOPT_CONNECTTIMEOUT_MS,
+        (long)ws_ms(org ? org->connect_timeout : 0, WS_DEFAULT_CONNECT_MS));
   /* ALPN must offer http/1.1 only: the Upgrade request is HTTP/1.1. */
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -807,7 +800,7 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   if (ws_random(raw, sizeof(raw)) != 0)
     return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true,
                    "no random bytes for the key");
-  ws_base64(key, raw, sizeof(raw));
+  EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
   if (ws_accept_for(key, accept) != 0)
     return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true, "SHA-1 is not available");
 
