@@ -861,16 +861,6 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   return 0;
 }
 
-/* Resets per-connection state and remembers where we connect to. */
-static void ws_begin(gen_ws_t *ws, const ws_url_t *u) {
-  ws_teardown(ws);
-  ws->result = 0;
-  ws->io_eof = ws->io_error = false;
-  ws->close_code = 0;
-  ws->close_reason[0] = '\0';
-  snprintf(ws->where, sizeof(ws->where), "%s", u->where);
-}
-
 /* ---- frame I/O ---------------------------------------------------------- */
 
 /* Reads and dispatches until the transport would block, the budget is spent
@@ -1003,12 +993,15 @@ static int ws_connect_over(gen_ws_t *ws, const char *url, const gen_ws_io_t *io,
                            void *io_ctx) {
   ws_url_t u;
   int status = ws_url_parse(ws, url, &u);
-  if (status != 0) {
-    ws_teardown(ws);
-    ws->result = status;
+  ws_teardown(ws);
+  ws->result = status;
+  if (status != 0)
     return status;
-  }
-  ws_begin(ws, &u);
+  /* Per-connection state reset, and where we connect to remembered. */
+  ws->io_eof = ws->io_error = false;
+  ws->close_code = 0;
+  ws->close_reason[0] = '\0';
+  snprintf(ws->where, sizeof(ws->where), "%s", u.where);
   if (io == NULL) {
     status = ws_curl_open(ws, &u, &ws->curl);
     if (status != 0) {
