@@ -457,7 +457,6 @@ static void sink_put(gen_agg_output_t *o, const gen_key_t *key, int64_t at_ms,
 static void sink_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                         int64_t end_ms, gen_interval_kind_t kind,
                         const gen_interval_value_t *v, size_t n) {
-  (void)start_ms, (void)kind;
   sink_put(ud, key, end_ms, false, v, n);
 }
 

@@ -695,7 +695,6 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                           int flags, void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)flags;
   ssize_t n;
   if (ws->roff < ws->rlen) {
     if (len > ws->rlen - ws->roff)
@@ -730,7 +729,6 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
                           size_t len, int flags, void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)flags;
   ssize_t n = ws->io->send(ws->io_ctx, data, len);
   if (n > 0)
     return n;
@@ -745,8 +743,6 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
 
 static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                          void *user_data) {
-  (void)ctx;
-  (void)user_data;
   return ws_random(buf, len) == 0 ? 0 : -1;
 }
 
@@ -764,7 +760,6 @@ static void ws_on_msg_cb(wslay_event_context_ptr ctx,
                          const struct wslay_event_on_msg_recv_arg *arg,
                          void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)ctx;
   switch (arg->opcode) {
   case WSLAY_TEXT_FRAME:
     ws_deliver(ws, arg->msg, arg->msg_length);

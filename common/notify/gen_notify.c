@@ -455,10 +455,7 @@ static int topic_map(void *ctx) {
   return r->depth++ == 0 ? 1 : GEN_JSCAN_SKIP;
 }
 
-static int topic_array(void *ctx) {
-  (void)ctx;
-  return GEN_JSCAN_SKIP;
-}
+static int topic_array(void *ctx) { return GEN_JSCAN_SKIP; }
 
 static int topic_key(void *ctx, const unsigned char *s, size_t n) {
   topic_reader_t *r = ctx;
@@ -622,15 +619,16 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
 
 /* ---- subscription -------------------------------------------------------- */
 
-/* Keeps in own only the topics also in gained, an unsorted list (small
- * sets: looked through). own is one allocation, as
- * gen_hub_consumer_topics makes it: the rest are only left out. */
-static size_t keep_gained(char **own, size_t n, char *const *gained,
-                          size_t n_gained) {
+/* Keeps in own only the topics also in list, an unsorted list (small
+ * sets: looked through; the gained ones, the owed ones). own is one
+ * allocation, as gen_hub_consumer_topics makes it: the rest are only left
+ * out. */
+static size_t keep_listed(char **own, size_t n, char *const *list,
+                          size_t n_list) {
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n_gained; j++)
-      if (strcasecmp(gained[j], own[i]) == 0) {
+    for (size_t j = 0; j < n_list; j++)
+      if (strcasecmp(list[j], own[i]) == 0) {
         own[kept++] = own[i];
         break;
       }
@@ -644,7 +642,7 @@ static bool subscribed(const channel_t *ch, uint64_t h) {
 }
 
 /* Keeps in own only the topics the channel subscribed last (as
- * keep_gained, by their hashes). */
+ * keep_listed, by their hashes). */
 static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
@@ -659,18 +657,8 @@ static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
  * again on this channel's thread with backoff, while the others flow. */
 
 static void owed_clear(channel_t *ch, int c) {
-  if (ch->owed[c].topics != NULL)
-    for (size_t i = 0; i < ch->owed[c].n; i++)
-      free(ch->owed[c].topics[i]);
-  free(ch->owed[c].topics);
+  gen_hub_topics_free(ch->owed[c].topics, ch->owed[c].n);
   memset(&ch->owed[c], 0, sizeof(ch->owed[c]));
-}
-
-static bool owed_has(const channel_t *ch, int c, const char *topic) {
-  for (size_t i = 0; i < ch->owed[c].n; i++)
-    if (strcmp(ch->owed[c].topics[i], topic) == 0)
-      return true;
-  return false;
 }
 
 /* After n's on_connected for own[0..mine-1]: those it baselined are no
@@ -774,10 +762,7 @@ static int retry_owed(channel_t *ch) {
     }
     size_t mine;
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
-    size_t k = 0;
-    for (size_t i = 0; i < mine; i++)
-      if (owed_has(ch, c, own[i]))
-        own[k++] = own[i];
+    size_t k = keep_listed(own, mine, ch->owed[c].topics, ch->owed[c].n);
     if (k == 0)
       owed_clear(ch, c); /* no longer on this channel */
     else {
@@ -845,7 +830,7 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
     /* Only what this call subscribed: topics the set gained since are the
      * next call's gain, baselined there (not twice). */
     mine = baseline ? keep_subscribed(ch, own, mine)
-                    : keep_gained(own, mine, gained_topics, n_gained);
+                    : keep_listed(own, mine, gained_topics, n_gained);
     if (mine == 0) {
       free(own);
       continue;
