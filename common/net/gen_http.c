@@ -281,9 +281,8 @@ static void describe_error(const gen_http_response_t *resp, char *buf,
   json_object *doc = NULL;
   char err[64];
   const char *message = NULL, *code = NULL, *context = NULL;
-  if (resp->body != NULL &&
-      gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
+  if (gen_json_parse_answer(resp->body, resp->body_len, &doc, err,
+                            sizeof(err)) == 0) {
     message = gen_json_get_string(doc, "message");
     code = gen_json_get_string(doc, "code");
     context = gen_json_get_string(doc, "contextId");

@@ -250,8 +250,7 @@ gen_notify_verdict_t gen_notify_system_body(const char *json, size_t len,
   json_object *doc = NULL;
   char err[128];
   const char *name = NULL;
-  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
-      0)
+  if (gen_json_parse_answer(json, len, &doc, err, sizeof(err)) == 0)
     name = gen_json_get_string(gen_json_get_object(doc, "eventBody"),
                                "systemTopicType");
   snprintf(type, size, "%s", name != NULL ? name : "");
@@ -352,9 +351,8 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
   char err[128];
   size_t rejected = 0;
   const char *example = NULL;
-  if (resp.body != NULL &&
-      gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
+  if (gen_json_parse_answer(resp.body, resp.body_len, &doc, err, sizeof(err)) ==
+      0) {
     json_object *entities = gen_json_get_array(doc, "entities");
     size_t len = entities ? json_object_array_length(entities) : 0;
     for (size_t i = 0; i < len; i++) {
