@@ -1082,6 +1082,34 @@ int gen_ws_send_text(gen_ws_t *ws, const char *msg, size_t len) {
   return ws_flush(ws);
 }
 
+/* Sends the close frame queued and reads until the peer's close frame
+ * came and all is sent (0), or why not, within ws_close_wait_ms(). */
+static int ws_close_handshake(gen_ws_t *ws) {
+  int64_t deadline = ws_now_ms() + ws_close_wait_ms(ws);
+  for (;;) {
+    int rv = wslay_event_send(ws->ctx);
+    if (rv != 0)
+      return rv == WSLAY_ERR_NOMEM ? GEN_WS_ERR_NOMEM : GEN_WS_ERR_IO;
+    if (!wslay_event_get_close_received(ws->ctx) &&
+        wslay_event_get_read_enabled(ws->ctx) && (rv = ws_recv_pass(ws)) != 0)
+      return ws_recv_status(ws, rv);
+    bool want_write = wslay_event_want_write(ws->ctx);
+    bool got_close = wslay_event_get_close_received(ws->ctx);
+    if (got_close && !want_write)
+      return 0;
+    if (!got_close && !wslay_event_get_read_enabled(ws->ctx))
+      return GEN_WS_ERR_PROTO;
+    int left = ws_remaining(deadline);
+    if (left == 0)
+      return GEN_WS_ERR_TIMEOUT;
+    int events = (got_close ? 0 : GEN_WS_WAIT_READ) |
+                 (want_write ? GEN_WS_WAIT_WRITE : 0);
+    int w = ws->io->wait(ws->io_ctx, events, left);
+    if (w <= 0)
+      return w < 0 ? GEN_WS_ERR_IO : GEN_WS_ERR_TIMEOUT;
+  }
+}
+
 int gen_ws_close(gen_ws_t *ws, uint16_t code, const char *reason) {
   if (ws == NULL || ws->in_dispatch ||
       (code != 0 && !ws_close_code_valid(code)))
@@ -1101,45 +1129,7 @@ int gen_ws_close(gen_ws_t *ws, uint16_t code, const char *reason) {
   }
   ws->state = WS_CLOSING;
 
-  int64_t deadline = ws_now_ms() + ws_close_wait_ms(ws);
-  int status;
-  for (;;) {
-    rv = wslay_event_send(ws->ctx);
-    if (rv != 0) {
-      status = rv == WSLAY_ERR_NOMEM ? GEN_WS_ERR_NOMEM : GEN_WS_ERR_IO;
-      break;
-    }
-    if (!wslay_event_get_close_received(ws->ctx) &&
-        wslay_event_get_read_enabled(ws->ctx)) {
-      rv = ws_recv_pass(ws);
-      if (rv != 0) {
-        status = ws_recv_status(ws, rv);
-        break;
-      }
-    }
-    bool want_write = wslay_event_want_write(ws->ctx);
-    bool got_close = wslay_event_get_close_received(ws->ctx);
-    if (got_close && !want_write) {
-      status = 0;
-      break;
-    }
-    if (!got_close && !wslay_event_get_read_enabled(ws->ctx)) {
-      status = GEN_WS_ERR_PROTO;
-      break;
-    }
-    int left = ws_remaining(deadline);
-    if (left == 0) {
-      status = GEN_WS_ERR_TIMEOUT;
-      break;
-    }
-    int events = (got_close ? 0 : GEN_WS_WAIT_READ) |
-                 (want_write ? GEN_WS_WAIT_WRITE : 0);
-    int w = ws->io->wait(ws->io_ctx, events, left);
-    if (w <= 0) {
-      status = w < 0 ? GEN_WS_ERR_IO : GEN_WS_ERR_TIMEOUT;
-      break;
-    }
-  }
+  int status = ws_close_handshake(ws);
   ws_end(ws, GEN_WS_ERR_NOT_OPEN);
   return status;
 }
