@@ -452,11 +452,15 @@ bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {
 
 /* ---- the shared <Org> keys ----------------------------------------------- */
 
-/* ClientSecret, ClientSecretFile, ClientSecretEnv: from (NULL: the value
- * itself) reads the secret the value names. */
+/* ClientSecret, ClientSecretFile, ClientSecretEnv: the value itself, or
+ * the secret of the file or variable the value names (from). */
 static int config_secret(const gen_org_t *org, const oconfig_item_t *ci,
-                         char **out,
-                         int (*from)(const char *, char **, char *, size_t)) {
+                         const gen_config_def_t *def, void *field) {
+  char **out = field;
+  int (*from)(const char *, char **, char *, size_t) =
+      strcasecmp(def->key, "ClientSecretFile") == 0  ? gen_secret_from_file
+      : strcasecmp(def->key, "ClientSecretEnv") == 0 ? gen_secret_from_env
+                                                     : NULL;
   char *secret = NULL;
   char err[256];
   int status;
@@ -490,21 +494,6 @@ static int config_secret(const gen_org_t *org, const oconfig_item_t *ci,
   }
   *out = secret;
   return gen_redact_add(secret);
-}
-
-static int secret_given(const gen_org_t *org, const oconfig_item_t *ci,
-                        const gen_config_def_t *def, void *field) {
-  return config_secret(org, ci, field, NULL);
-}
-
-static int secret_file(const gen_org_t *org, const oconfig_item_t *ci,
-                       const gen_config_def_t *def, void *field) {
-  return config_secret(org, ci, field, gen_secret_from_file);
-}
-
-static int secret_env(const gen_org_t *org, const oconfig_item_t *ci,
-                      const gen_config_def_t *def, void *field) {
-  return config_secret(org, ci, field, gen_secret_from_env);
 }
 
 /* Decimal digits only (no sign, space or exponent), at most 1024: sscanf's
@@ -650,13 +639,13 @@ static const gen_config_def_t org_defs[] = {
     GEN_KEY_STRING("ClientId", gen_org_t, client_id, NULL,
                    "the OAuth client id (client credentials); required"),
     GEN_KEY_PARSE("ClientSecret", GEN_CFG_SECRET, gen_org_t, client_secret,
-                  secret_given, NULL, NULL,
+                  config_secret, NULL, NULL,
                   "the client secret itself (one secret source only)"),
     GEN_KEY_PARSE("ClientSecretFile", GEN_CFG_STRING, gen_org_t, client_secret,
-                  secret_file, NULL, "a file of mode 0600 or 0400",
+                  config_secret, NULL, "a file of mode 0600 or 0400",
                   "the file holding the client secret (recommended)"),
     GEN_KEY_PARSE("ClientSecretEnv", GEN_CFG_STRING, gen_org_t, client_secret,
-                  secret_env, NULL, NULL,
+                  config_secret, NULL, NULL,
                   "the environment variable holding the client secret"),
     GEN_KEY_SECONDS("Timeout", gen_org_t, timeout, 0.1, 600, "30",
                     "longest time for one HTTP request"),

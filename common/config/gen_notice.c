@@ -234,11 +234,8 @@ int gen_notices_flush(const gen_org_t *org) {
     notice_entry_t *e = value;
     if (e->pending == NULL || !may_say(n, org, e, now))
       continue;
-    notification_t *notif = e->pending;
-    e->pending = NULL;
-    n->pending--;
-    sent += say(n, e, notif, now) > 0;
-    free(notif);
+    sent += say(n, e, e->pending, now) > 0;
+    drop_pending(n, e);
   }
   pthread_mutex_unlock(&n->lock);
   return sent;

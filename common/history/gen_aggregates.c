@@ -295,8 +295,7 @@ size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
       const gen_agg_metric_t *mt = &cat->metrics[m];
       /* Only the group's own: a metric in another group's result would be
        * counted twice. Present but malformed is skipped, not zero. */
-      if ((on != NULL && !on[m]) || mt->group != group ||
-          strcmp(api, mt->api) != 0)
+      if (!asked(cat, on, (long)group, m) || strcmp(api, mt->api) != 0)
         continue;
       known = true;
       answered[m] = true;
@@ -307,7 +306,7 @@ size_t gen_agg_read(const gen_agg_catalogue_t *cat, const bool *on,
   }
   for (size_t m = 0; cat->zero_absent && m < cat->n; m++) {
     const gen_agg_metric_t *mt = &cat->metrics[m];
-    if ((on != NULL && !on[m]) || mt->group != group || answered[m])
+    if (!asked(cat, on, (long)group, m) || answered[m])
       continue;
     if (mt->kind == GEN_AGG_COUNT)
       add_value(vals, mt->name, "", 0, true);
@@ -352,11 +351,6 @@ static bool find(const gen_interval_value_t *v, size_t n, const char *name,
   return false;
 }
 
-static bool selected(const gen_agg_catalogue_t *cat, const bool *on,
-                     unsigned group, size_t m) {
-  return (on == NULL || on[m]) && cat->metrics[m].group == group;
-}
-
 void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
                         unsigned group, const gen_agg_series_t *s,
                         const gen_interval_value_t *v, size_t n,
@@ -365,7 +359,7 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
     const gen_agg_metric_t *mt = &cat->metrics[m];
     double count, sum, x, den;
     char type[NAME_SIZE];
-    if (!selected(cat, on, group, m))
+    if (!asked(cat, on, (long)group, m))
       continue;
     switch (mt->kind) {
     case GEN_AGG_COUNT:
@@ -415,7 +409,7 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
     const gen_agg_metric_t *mt = &cat->metrics[m];
     char type[NAME_SIZE];
     double x;
-    if (!selected(cat, on, group, m))
+    if (!asked(cat, on, (long)group, m))
       continue;
     switch (mt->kind) {
     case GEN_AGG_COUNT:
@@ -463,7 +457,6 @@ static void sink_put(gen_agg_output_t *o, const gen_key_t *key, int64_t at_ms,
 static void sink_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
                         int64_t end_ms, gen_interval_kind_t kind,
                         const gen_interval_value_t *v, size_t n) {
-  (void)start_ms, (void)kind;
   sink_put(ud, key, end_ms, false, v, n);
 }
 
@@ -509,26 +502,34 @@ typedef struct {
   size_t into;
 } fold_bucket_t;
 
-/* Writes result r, with the buckets of the results folded into it (next[]
- * from r, SIZE_MAX ends), into the answer being written: a bucket of an
+/* A result of the answer being folded: its group key; next chains the
+ * results folded into a first one (SIZE_MAX ends), last is where its chain
+ * ends; keyed: a first of its key, folded: folded into another. */
+typedef struct {
+  gen_key_t key;
+  size_t next, last;
+  bool keyed, folded;
+} fold_row_t;
+
+/* Writes result r, with the buckets of the results folded into it (the
+ * chain of row[r].next), into the answer being written: a bucket of an
  * interval already there folds into the first of it (entries of the same
  * metric: stats_fold, others joined), else it is joined. */
 static int fold_write(gen_agg_answer_t *a, const gen_agg_result_t *res,
-                      size_t r, const size_t *next, bool drop_dims,
-                      const char *const *drop, size_t n_drop,
-                      fold_bucket_t **fb, size_t *cap) {
+                      size_t r, const fold_row_t *row, const char *const *drop,
+                      size_t n_drop, fold_bucket_t **fb, size_t *cap) {
   const gen_agg_group_t *g = &res[r].group;
   if (gen_agg_answer_add_result(a, g->object) != 0)
     return -ENOMEM;
   for (size_t d = 0; d < g->n; d++) {
     bool dropped = false;
-    for (size_t k = 0; drop_dims && k < n_drop; k++)
+    for (size_t k = 0; row[r].keyed && k < n_drop; k++)
       dropped = dropped || strcmp(g->d[d].name, drop[k]) == 0;
     if (!dropped && gen_agg_answer_add_dim(a, &g->d[d]) != 0)
       return -ENOMEM;
   }
   size_t n = 0;
-  for (size_t m = r; m != SIZE_MAX; m = next[m])
+  for (size_t m = r; m != SIZE_MAX; m = row[m].next)
     for (size_t j = 0; j < res[m].n; j++) {
       if (gen_grow((void **)fb, cap, n + 1, sizeof(**fb), 16) != 0)
         return -ENOMEM;
@@ -569,24 +570,16 @@ int gen_agg_fold_groups(gen_agg_answer_t *a, const char *const *dims, size_t n,
   const gen_agg_result_t *res;
   size_t len = gen_agg_answer_results(a, &res);
   /* Group key -> the first result of it (its index + 1). The keys' strings
-   * are the groups' own. next[] chains the results folded into a first one,
-   * last[] is where its chain ends. */
+   * are the groups' own. */
   gen_map_t seen = {.kind = GEN_MAP_KEY};
-  gen_key_t *keys = calloc(len ? len : 1, sizeof(*keys));
-  size_t *next = calloc(len ? len : 1, sizeof(*next));
-  size_t *last = calloc(len ? len : 1, sizeof(*last));
-  bool *keyed = calloc(len ? len : 1, sizeof(*keyed));
-  bool *folded = calloc(len ? len : 1, sizeof(*folded));
+  fold_row_t *row = calloc(len ? len : 1, sizeof(*row));
   fold_bucket_t *fb = NULL;
   size_t cap = 0;
-  int status = (keys == NULL || next == NULL || last == NULL || keyed == NULL ||
-                folded == NULL)
-                   ? -ENOMEM
-                   : 0;
+  int status = row == NULL ? -ENOMEM : 0;
   for (size_t r = 0; status == 0 && r < len; r++) {
-    gen_key_t *k = &keys[r];
-    next[r] = SIZE_MAX;
-    last[r] = r;
+    gen_key_t *k = &row[r].key;
+    row[r].next = SIZE_MAX;
+    row[r].last = r;
     bool every = n <= GEN_KEY_STRS; /* a group without one is not one */
     for (size_t d = 0; every && d < n; d++)
       every = (k->str[d] = gen_agg_group_get(&res[r].group, dims[d])) != NULL;
@@ -594,29 +587,25 @@ int gen_agg_fold_groups(gen_agg_answer_t *a, const char *const *dims, size_t n,
       continue; /* not one: left as it is */
     size_t first = (size_t)(uintptr_t)gen_map_get(&seen, k);
     if (first != 0) {
-      next[last[first - 1]] = r;
-      last[first - 1] = r;
-      folded[r] = true;
+      row[row[first - 1].last].next = r;
+      row[first - 1].last = r;
+      row[r].folded = true;
       continue;
     }
-    keyed[r] = true;
+    row[r].keyed = true;
     if (gen_map_put(&seen, k, (void *)(uintptr_t)(r + 1)) != 0)
       status = -ENOMEM;
   }
   if (status == 0) {
     gen_agg_answer_begin(a);
     for (size_t r = 0; status == 0 && r < len; r++)
-      if (!folded[r])
-        status = fold_write(a, res, r, next, keyed[r], drop, n_drop, &fb, &cap);
+      if (!row[r].folded)
+        status = fold_write(a, res, r, row, drop, n_drop, &fb, &cap);
     if (status == 0)
       gen_agg_answer_end(a);
   }
   gen_map_free(&seen);
-  free(keys);
-  free(next);
-  free(last);
-  free(keyed);
-  free(folded);
+  free(row);
   free(fb);
   return status;
 }
@@ -686,12 +675,7 @@ size_t gen_agg_budget(cdtime_t interval, unsigned per_minute) {
 
 bool gen_agg_value_find(const gen_interval_value_t *v, size_t n,
                         const char *name, double *out) {
-  for (size_t i = 0; name != NULL && i < n; i++)
-    if (strcmp(v[i].name, name) == 0) {
-      *out = v[i].value;
-      return true;
-    }
-  return false;
+  return name != NULL && find(v, n, name, "", out);
 }
 
 json_object *gen_agg_query_new(const gen_interval_range_t *range,

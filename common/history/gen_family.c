@@ -284,14 +284,12 @@ typedef struct {
 static int agg_begin(void *state, const gen_family_run_t *run,
                      const char *const *ids, size_t n, size_t batch,
                      const gen_interval_range_t *range) {
-  (void)run, (void)batch;
   agg_state_t *a = state;
   a->ids = ids, a->n = n, a->range = *range;
   return 0;
 }
 
 static ssize_t agg_resumes(const void *state) {
-  (void)state;
   return -1; /* one request a range: nothing to resume */
 }
 
@@ -316,7 +314,7 @@ static gen_interval_range_t agg_left(const void *state) {
   return ((const agg_state_t *)state)->range;
 }
 
-static void agg_end(void *state) { (void)state; }
+static void agg_end(void *state) {}
 
 int gen_family_agg(const gen_family_run_t *run, const gen_agg_query_t *query,
                    const gen_entity_set_t *set, size_t per, const char *scope) {

@@ -60,13 +60,7 @@ gen_interval_t *gen_replay_engine(int64_t granularity_ms, int64_t from_ms,
 }
 
 static void no_totals(void *ud, const gen_key_t *key, int64_t at_ms,
-                      const gen_interval_value_t *totals, size_t n) {
-  (void)ud;
-  (void)key;
-  (void)at_ms;
-  (void)totals;
-  (void)n;
-}
+                      const gen_interval_value_t *totals, size_t n) {}
 
 gen_interval_sink_t gen_replay_gauges(gen_interval_sink_t family) {
   family.totals = no_totals;

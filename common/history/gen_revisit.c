@@ -61,26 +61,13 @@ static int age_parse(const char *word, int64_t *ms) {
     if (n > 100000000)
       return -EINVAL;
   }
-  int64_t unit;
-  switch (*p == '\0' ? 's' : tolower((unsigned char)*p)) {
-  case 's':
-    unit = 1000;
-    break;
-  case 'm':
-    unit = 60000;
-    break;
-  case 'h':
-    unit = 3600000;
-    break;
-  case 'd':
-    unit = 86400000;
-    break;
-  default:
+  /* The unit, one letter (none: seconds). */
+  static const char units[] = "smhd";
+  static const int64_t unit_ms[] = {1000, 60000, 3600000, 86400000};
+  const char *u = strchr(units, *p == '\0' ? 's' : tolower((unsigned char)*p));
+  if (u == NULL || (*p != '\0' && p[1] != '\0'))
     return -EINVAL;
-  }
-  if (*p != '\0' && p[1] != '\0')
-    return -EINVAL;
-  *ms = n * unit;
+  *ms = n * unit_ms[u - units];
   return 0;
 }
 

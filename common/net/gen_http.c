@@ -92,13 +92,6 @@ void gen_http_response_reset(gen_http_response_t *resp) {
   response_init(resp);
 }
 
-/* Clears what one attempt produced, keeping the attempt count. */
-static void response_clear_attempt(gen_http_response_t *resp) {
-  int attempts = resp->attempts;
-  gen_http_response_reset(resp);
-  resp->attempts = attempts;
-}
-
 /* The bytes an answer may have now. */
 static size_t answer_max(const gen_http_t *http) {
   size_t org = http->org->max_response_size;
@@ -288,9 +281,8 @@ static void describe_error(const gen_http_response_t *resp, char *buf,
   json_object *doc = NULL;
   char err[64];
   const char *message = NULL, *code = NULL, *context = NULL;
-  if (resp->body != NULL &&
-      gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
+  if (gen_json_parse_answer(resp->body, resp->body_len, &doc, err,
+                            sizeof(err)) == 0) {
     message = gen_json_get_string(doc, "message");
     code = gen_json_get_string(doc, "code");
     context = gen_json_get_string(doc, "contextId");
@@ -438,7 +430,10 @@ static int http_request(gen_http_t *http, const char *method,
   }
 
   for (;;) {
-    response_clear_attempt(resp);
+    /* What the last attempt produced goes; the attempt count stays. */
+    int attempts = resp->attempts;
+    gen_http_response_reset(resp);
+    resp->attempts = attempts;
     char authorization[GEN_TOKEN_MAX + 16];
     uint64_t generation = 0;
     authorization[0] = '\0';
@@ -690,14 +685,12 @@ static bool seen_before(uint64_t *seen, size_t n, uint64_t h) {
  * followed). */
 static void short_page(gen_http_t *http, const char *path, int64_t answered,
                        int asked) {
-  uint64_t h = GEN_HASH_FNV1A64_INIT;
-  for (const char *p = path; *p != '\0' && *p != '?'; p++)
-    h = gen_hash_fnv1a64_byte(h, (unsigned char)*p);
+  size_t len = strcspn(path, "?"); /* the listing, whatever its query */
+  uint64_t h = gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, path, len);
   if (seen_before(http->short_pages, http->n_short_pages, h))
     return;
   if (http->n_short_pages < sizeof(http->short_pages) / sizeof(h))
     http->short_pages[http->n_short_pages++] = h;
-  size_t len = strcspn(path, "?"); /* the listing, whatever its query */
   gen_org_log(http->org, NULL, LOG_NOTICE,
               "%.*s answers pages of %lld where %d "
               "were asked; more requests per listing (said once)",
@@ -708,14 +701,14 @@ static void short_page(gen_http_t *http, const char *path, int64_t answered,
 /* The error of a page: the listing (its path without its query, "?…" in
  * its place) and the page named first, then the reason (kept whole: the
  * listing is cut, not the cause). */
-static void page_error(gen_http_pager_t *p, int page, char *error,
-                       size_t error_size, const char *format, ...)
-    __attribute__((format(printf, 5, 6)));
-static void page_error(gen_http_pager_t *p, int page, char *error,
-                       size_t error_size, const char *format, ...) {
+static int page_error(gen_http_pager_t *p, int page, int status, char *error,
+                      size_t error_size, const char *format, ...)
+    __attribute__((format(printf, 6, 7)));
+static int page_error(gen_http_pager_t *p, int page, int status, char *error,
+                      size_t error_size, const char *format, ...) {
   p->page = page;
   if (error == NULL || error_size == 0)
-    return;
+    return status;
   size_t len = strcspn(p->path, "?");
   const char *more = p->path[len] == '?' ? "?…" : "";
   /* The path, cut, never the rest of the line: a listing of 80 ids has a
@@ -725,11 +718,12 @@ static void page_error(gen_http_pager_t *p, int page, char *error,
   int n = snprintf(error, error_size, "%.*s%s page %d: ", (int)len, p->path,
                    more, page);
   if (n < 0 || (size_t)n >= error_size)
-    return;
+    return status;
   va_list ap;
   va_start(ap, format);
   vsnprintf(error + n, error_size - (size_t)n, format, ap);
   va_end(ap);
+  return status;
 }
 
 int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
@@ -753,29 +747,27 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     snprintf(target, sizeof(target), "%s", p->path);
   for (int page = 1;; page++) {
     if (page > GEN_HTTP_PAGES_MAX) {
-      page_error(p, page, error, error_size,
-                 "more than %d pages: a server that never ends, stopped",
-                 GEN_HTTP_PAGES_MAX);
-      status = GEN_HTTP_ERR_JSON;
+      status =
+          page_error(p, page, GEN_HTTP_ERR_JSON, error, error_size,
+                     "more than %d pages: a server that never ends, stopped",
+                     GEN_HTTP_PAGES_MAX);
       break;
     }
     if (page > 1 && p->deadline != 0 && cdtime() >= p->deadline) {
-      page_error(p, page, error, error_size, "time budget spent");
-      status = -ETIMEDOUT;
+      status = page_error(p, page, -ETIMEDOUT, error, error_size,
+                          "time budget spent");
       break;
     }
     uint64_t h = gen_hash_fnv1a64(target);
     if (seen_before(seen, n_seen, h)) {
-      page_error(p, page, error, error_size,
-                 "its link repeats an earlier page; stopped");
+      status = page_error(p, page, GEN_HTTP_ERR_JSON, error, error_size,
+                          "its link repeats an earlier page; stopped");
       gen_http_count_malformed(http);
-      status = GEN_HTTP_ERR_JSON;
       break;
     }
     if (gen_grow((void **)&seen, &cap_seen, n_seen + 1, sizeof(*seen), 16) !=
         0) {
-      page_error(p, page, error, error_size, "out of memory");
-      status = -ENOMEM;
+      status = page_error(p, page, -ENOMEM, error, error_size, "out of memory");
       break;
     }
     seen[n_seen++] = h;
@@ -792,16 +784,16 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
       status =
           parse_json_body(http, &resp, &doc, resp.error, sizeof(resp.error));
     if (status != 0) {
-      page_error(p, page, error, error_size, "%s", resp.error);
+      page_error(p, page, status, error, error_size, "%s", resp.error);
       gen_http_response_recycle(http, &resp);
       break;
     }
     gen_http_response_recycle(http, &resp);
     json_object *items = gen_json_get_array(doc, array);
     if (items == NULL) {
-      page_error(p, page, error, error_size, "no \"%s\" array", array);
+      status = page_error(p, page, GEN_HTTP_ERR_JSON, error, error_size,
+                          "no \"%s\" array", array);
       gen_http_count_malformed(http);
-      status = GEN_HTTP_ERR_JSON;
       break;
     }
     size_t n = json_object_array_length(items);
@@ -826,8 +818,8 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
     if (next != NULL && next[0] != '\0') {
       more = true;
       if (snprintf(target, sizeof(target), "%s", next) >= (int)sizeof(target)) {
-        page_error(p, page + 1, error, error_size, "its link is too long");
-        status = GEN_HTTP_ERR_JSON;
+        status = page_error(p, page + 1, GEN_HTTP_ERR_JSON, error, error_size,
+                            "its link is too long");
         break;
       }
     } else if (gen_json_get_int64(doc, "pageCount", &page_count)) {

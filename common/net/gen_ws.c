@@ -168,10 +168,6 @@ static int ws_ms(cdtime_t t, int fallback) {
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-static int ws_connect_ms(const gen_ws_t *ws) {
-  return ws_ms(ws->org ? ws->org->connect_timeout : 0, WS_DEFAULT_CONNECT_MS);
-}
-
 static int ws_timeout_ms(const gen_ws_t *ws) {
   return ws_ms(ws->org ? ws->org->timeout : 0, WS_DEFAULT_TIMEOUT_MS);
 }
@@ -200,10 +196,6 @@ static bool ws_close_code_valid(uint16_t code) {
   return code >= 3000 && code <= 4999;
 }
 
-static void ws_base64(char *out, const uint8_t *in, size_t len) {
-  EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-}
-
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key GUID)). Returns 0 or -1. */
 static int ws_accept_for(const char *key, char out[WS_ACCEPT_B64 + 1]) {
   char text[WS_KEY_B64 + sizeof(WS_GUID)];
@@ -215,7 +207,7 @@ static int ws_accept_for(const char *key, char out[WS_ACCEPT_B64 + 1]) {
   if (EVP_Digest(text, (size_t)n, md, &md_len, EVP_sha1(), NULL) != 1 ||
       md_len != WS_SHA1_LEN)
     return -1;
-  ws_base64(out, md, WS_SHA1_LEN);
+  EVP_EncodeBlock((unsigned char *)out, md, WS_SHA1_LEN);
   return 0;
 }
 
@@ -431,8 +423,9 @@ static int ws_curl_open(gen_ws_t *ws, const ws_url_t *u, ws_curl_t **out) {
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   if (rc == CURLE_OK)
-    rc =
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ws_connect_ms(ws));
+    rc = curl_easy_setopt(
+        h, CURLOPT_CONNECTTIMEOUT_MS,
+        (long)ws_ms(org ? org->connect_timeout : 0, WS_DEFAULT_CONNECT_MS));
   /* ALPN must offer http/1.1 only: the Upgrade request is HTTP/1.1. */
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -702,7 +695,6 @@ static int ws_check_reply(gen_ws_t *ws, char *hdr, const char *accept) {
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                           int flags, void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)flags;
   ssize_t n;
   if (ws->roff < ws->rlen) {
     if (len > ws->rlen - ws->roff)
@@ -737,7 +729,6 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
                           size_t len, int flags, void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)flags;
   ssize_t n = ws->io->send(ws->io_ctx, data, len);
   if (n > 0)
     return n;
@@ -752,8 +743,6 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
 
 static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                          void *user_data) {
-  (void)ctx;
-  (void)user_data;
   return ws_random(buf, len) == 0 ? 0 : -1;
 }
 
@@ -771,7 +760,6 @@ static void ws_on_msg_cb(wslay_event_context_ptr ctx,
                          const struct wslay_event_on_msg_recv_arg *arg,
                          void *user_data) {
   gen_ws_t *ws = user_data;
-  (void)ctx;
   switch (arg->opcode) {
   case WSLAY_TEXT_FRAME:
     ws_deliver(ws, arg->msg, arg->msg_length);
@@ -807,7 +795,7 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   if (ws_random(raw, sizeof(raw)) != 0)
     return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true,
                    "no random bytes for the key");
-  ws_base64(key, raw, sizeof(raw));
+  EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
   if (ws_accept_for(key, accept) != 0)
     return ws_fail(ws, GEN_WS_ERR_HANDSHAKE, true, "SHA-1 is not available");
 
@@ -866,16 +854,6 @@ static int ws_start(gen_ws_t *ws, const ws_url_t *u) {
   wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
   ws->state = WS_OPEN;
   return 0;
-}
-
-/* Resets per-connection state and remembers where we connect to. */
-static void ws_begin(gen_ws_t *ws, const ws_url_t *u) {
-  ws_teardown(ws);
-  ws->result = 0;
-  ws->io_eof = ws->io_error = false;
-  ws->close_code = 0;
-  ws->close_reason[0] = '\0';
-  snprintf(ws->where, sizeof(ws->where), "%s", u->where);
 }
 
 /* ---- frame I/O ---------------------------------------------------------- */
@@ -1010,12 +988,15 @@ static int ws_connect_over(gen_ws_t *ws, const char *url, const gen_ws_io_t *io,
                            void *io_ctx) {
   ws_url_t u;
   int status = ws_url_parse(ws, url, &u);
-  if (status != 0) {
-    ws_teardown(ws);
-    ws->result = status;
+  ws_teardown(ws);
+  ws->result = status;
+  if (status != 0)
     return status;
-  }
-  ws_begin(ws, &u);
+  /* Per-connection state reset, and where we connect to remembered. */
+  ws->io_eof = ws->io_error = false;
+  ws->close_code = 0;
+  ws->close_reason[0] = '\0';
+  snprintf(ws->where, sizeof(ws->where), "%s", u.where);
   if (io == NULL) {
     status = ws_curl_open(ws, &u, &ws->curl);
     if (status != 0) {
@@ -1101,6 +1082,34 @@ int gen_ws_send_text(gen_ws_t *ws, const char *msg, size_t len) {
   return ws_flush(ws);
 }
 
+/* Sends the close frame queued and reads until the peer's close frame
+ * came and all is sent (0), or why not, within ws_close_wait_ms(). */
+static int ws_close_handshake(gen_ws_t *ws) {
+  int64_t deadline = ws_now_ms() + ws_close_wait_ms(ws);
+  for (;;) {
+    int rv = wslay_event_send(ws->ctx);
+    if (rv != 0)
+      return rv == WSLAY_ERR_NOMEM ? GEN_WS_ERR_NOMEM : GEN_WS_ERR_IO;
+    if (!wslay_event_get_close_received(ws->ctx) &&
+        wslay_event_get_read_enabled(ws->ctx) && (rv = ws_recv_pass(ws)) != 0)
+      return ws_recv_status(ws, rv);
+    bool want_write = wslay_event_want_write(ws->ctx);
+    bool got_close = wslay_event_get_close_received(ws->ctx);
+    if (got_close && !want_write)
+      return 0;
+    if (!got_close && !wslay_event_get_read_enabled(ws->ctx))
+      return GEN_WS_ERR_PROTO;
+    int left = ws_remaining(deadline);
+    if (left == 0)
+      return GEN_WS_ERR_TIMEOUT;
+    int events = (got_close ? 0 : GEN_WS_WAIT_READ) |
+                 (want_write ? GEN_WS_WAIT_WRITE : 0);
+    int w = ws->io->wait(ws->io_ctx, events, left);
+    if (w <= 0)
+      return w < 0 ? GEN_WS_ERR_IO : GEN_WS_ERR_TIMEOUT;
+  }
+}
+
 int gen_ws_close(gen_ws_t *ws, uint16_t code, const char *reason) {
   if (ws == NULL || ws->in_dispatch ||
       (code != 0 && !ws_close_code_valid(code)))
@@ -1120,45 +1129,7 @@ int gen_ws_close(gen_ws_t *ws, uint16_t code, const char *reason) {
   }
   ws->state = WS_CLOSING;
 
-  int64_t deadline = ws_now_ms() + ws_close_wait_ms(ws);
-  int status;
-  for (;;) {
-    rv = wslay_event_send(ws->ctx);
-    if (rv != 0) {
-      status = rv == WSLAY_ERR_NOMEM ? GEN_WS_ERR_NOMEM : GEN_WS_ERR_IO;
-      break;
-    }
-    if (!wslay_event_get_close_received(ws->ctx) &&
-        wslay_event_get_read_enabled(ws->ctx)) {
-      rv = ws_recv_pass(ws);
-      if (rv != 0) {
-        status = ws_recv_status(ws, rv);
-        break;
-      }
-    }
-    bool want_write = wslay_event_want_write(ws->ctx);
-    bool got_close = wslay_event_get_close_received(ws->ctx);
-    if (got_close && !want_write) {
-      status = 0;
-      break;
-    }
-    if (!got_close && !wslay_event_get_read_enabled(ws->ctx)) {
-      status = GEN_WS_ERR_PROTO;
-      break;
-    }
-    int left = ws_remaining(deadline);
-    if (left == 0) {
-      status = GEN_WS_ERR_TIMEOUT;
-      break;
-    }
-    int events = (got_close ? 0 : GEN_WS_WAIT_READ) |
-                 (want_write ? GEN_WS_WAIT_WRITE : 0);
-    int w = ws->io->wait(ws->io_ctx, events, left);
-    if (w <= 0) {
-      status = w < 0 ? GEN_WS_ERR_IO : GEN_WS_ERR_TIMEOUT;
-      break;
-    }
-  }
+  int status = ws_close_handshake(ws);
   ws_end(ws, GEN_WS_ERR_NOT_OPEN);
   return status;
 }

@@ -79,11 +79,6 @@ static parts_t parts(const gen_hub_t *h, const char *stored) {
   return (parts_t){f->prefix, id, f->suffix, f->prefix_len, strlen(id)};
 }
 
-static size_t name_length(const gen_hub_t *h, const char *stored) {
-  parts_t p = parts(h, stored);
-  return p.prefix_len + p.id_len + strlen(p.suffix);
-}
-
 /* Writes the name and its NUL at out; returns the end of the name. */
 static char *name_write(const gen_hub_t *h, const char *stored, char *out) {
   parts_t p = parts(h, stored);
@@ -195,11 +190,6 @@ void gen_hub_free(gen_hub_t *h) {
     free(h->consumers[c].entries);
   free(h->channels);
   free(h);
-}
-
-static int64_t find(const gen_hub_t *h, const char *topic) {
-  return gen_index_find(&h->topics, &topic_ops, h, topic,
-                        gen_hash_fnv1a64_caseless(topic));
 }
 
 /* The record of topic, made when new (not wanted, pending); -1 when out of
@@ -401,7 +391,8 @@ void gen_hub_leave(gen_hub_t *h, int c) {
 }
 
 uint64_t gen_hub_route(const gen_hub_t *h, const char *topic) {
-  int64_t i = find(h, topic);
+  int64_t i = gen_index_find(&h->topics, &topic_ops, h, topic,
+                             gen_hash_fnv1a64_caseless(topic));
   return i >= 0 && h->entries[i].channel >= 0 ? h->entries[i].consumers : 0;
 }
 
@@ -434,8 +425,9 @@ static char **copy_names(const gen_hub_t *h, size_t i, uint64_t bit,
   for (size_t j = 0; j < ch->count; j++) {
     const entry_t *e = &h->entries[ch->entries[j]];
     if (bit == 0 || (e->consumers & bit) != 0) {
+      parts_t p = parts(h, e->name);
       k++;
-      bytes += name_length(h, e->name) + 1;
+      bytes += p.prefix_len + p.id_len + strlen(p.suffix) + 1;
     }
   }
   if (k == 0)

@@ -139,10 +139,6 @@ size_t gen_notify_channels_needed(size_t count, size_t per_channel) {
 /* ---- helpers ----------------------------------------------------------------
  */
 
-static const char *plugin_of(const channel_t *ch) {
-  return ch->owner->client->org->plugin;
-}
-
 static const gen_org_t *org_of(const channel_t *ch) {
   return ch->owner->client->org;
 }
@@ -254,8 +250,7 @@ gen_notify_verdict_t gen_notify_system_body(const char *json, size_t len,
   json_object *doc = NULL;
   char err[128];
   const char *name = NULL;
-  if (gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err)) ==
-      0)
+  if (gen_json_parse_answer(json, len, &doc, err, sizeof(err)) == 0)
     name = gen_json_get_string(gen_json_get_object(doc, "eventBody"),
                                "systemTopicType");
   snprintf(type, size, "%s", name != NULL ? name : "");
@@ -356,9 +351,8 @@ static int subscribe(channel_t *ch, char *const *topics, size_t n) {
   char err[128];
   size_t rejected = 0;
   const char *example = NULL;
-  if (resp.body != NULL &&
-      gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
+  if (gen_json_parse_answer(resp.body, resp.body_len, &doc, err, sizeof(err)) ==
+      0) {
     json_object *entities = gen_json_get_array(doc, "entities");
     size_t len = entities ? json_object_array_length(entities) : 0;
     for (size_t i = 0; i < len; i++) {
@@ -459,10 +453,7 @@ static int topic_map(void *ctx) {
   return r->depth++ == 0 ? 1 : GEN_JSCAN_SKIP;
 }
 
-static int topic_array(void *ctx) {
-  (void)ctx;
-  return GEN_JSCAN_SKIP;
-}
+static int topic_array(void *ctx) { return GEN_JSCAN_SKIP; }
 
 static int topic_key(void *ctx, const unsigned char *s, size_t n) {
   topic_reader_t *r = ctx;
@@ -512,6 +503,17 @@ bool gen_notify_topic(const char *json, size_t len, char *out, size_t size) {
   return r.found;
 }
 
+/* The consumer of mask after prev (NULL: the first one), under the read
+ * lock; NULL after the last. */
+static gen_notify_t *next_consumer(const hub_t *hub, uint64_t mask,
+                                   const gen_notify_t *prev) {
+  for (int c = prev != NULL ? prev->id + 1 : 0;
+       c < GEN_HUB_MAX_CONSUMERS && (mask >> c) != 0; c++)
+    if ((mask & (UINT64_C(1) << c)) != 0 && hub->consumers[c] != NULL)
+      return hub->consumers[c];
+  return NULL;
+}
+
 /* Hands a message of a consumers' topic to each of them, with one parse
  * for all (gen_notify_parse); the number it went to. */
 static size_t deliver(hub_t *hub, const char *topic, const char *data,
@@ -522,10 +524,7 @@ static size_t deliver(hub_t *hub, const char *topic, const char *data,
   current.len = len;
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_route(hub->plan, topic);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
-      continue;
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;) {
     atomic_fetch_add(&n->stats.messages, 1);
     plugin_ctx_t old = enter(n);
     if (n->cb.on_message(n->ud, topic, data, len) == GEN_NOTIFY_MALFORMED)
@@ -618,15 +617,16 @@ static void on_ws_message(void *ud, const char *data, size_t len) {
 
 /* ---- subscription -------------------------------------------------------- */
 
-/* Keeps in own only the topics also in gained, an unsorted list (small
- * sets: looked through). own is one allocation, as
- * gen_hub_consumer_topics makes it: the rest are only left out. */
-static size_t keep_gained(char **own, size_t n, char *const *gained,
-                          size_t n_gained) {
+/* Keeps in own only the topics also in list, an unsorted list (small
+ * sets: looked through; the gained ones, the owed ones). own is one
+ * allocation, as gen_hub_consumer_topics makes it: the rest are only left
+ * out. */
+static size_t keep_listed(char **own, size_t n, char *const *list,
+                          size_t n_list) {
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n_gained; j++)
-      if (strcasecmp(gained[j], own[i]) == 0) {
+    for (size_t j = 0; j < n_list; j++)
+      if (strcasecmp(list[j], own[i]) == 0) {
         own[kept++] = own[i];
         break;
       }
@@ -640,7 +640,7 @@ static bool subscribed(const channel_t *ch, uint64_t h) {
 }
 
 /* Keeps in own only the topics the channel subscribed last (as
- * keep_gained, by their hashes). */
+ * keep_listed, by their hashes). */
 static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
@@ -655,25 +655,16 @@ static size_t keep_subscribed(const channel_t *ch, char **own, size_t n) {
  * again on this channel's thread with backoff, while the others flow. */
 
 static void owed_clear(channel_t *ch, int c) {
-  if (ch->owed[c].topics != NULL)
-    for (size_t i = 0; i < ch->owed[c].n; i++)
-      free(ch->owed[c].topics[i]);
-  free(ch->owed[c].topics);
+  gen_hub_topics_free(ch->owed[c].topics, ch->owed[c].n);
   memset(&ch->owed[c], 0, sizeof(ch->owed[c]));
-}
-
-static bool owed_has(const channel_t *ch, int c, const char *topic) {
-  for (size_t i = 0; i < ch->owed[c].n; i++)
-    if (strcmp(ch->owed[c].topics[i], topic) == 0)
-      return true;
-  return false;
 }
 
 /* After n's on_connected for own[0..mine-1]: those it baselined are no
  * longer owed, those marked in failed are. Says a new run of failures
  * once, and its end. */
-static void owed_update(channel_t *ch, int c, gen_notify_t *n, char *const *own,
+static void owed_update(channel_t *ch, gen_notify_t *n, char *const *own,
                         size_t mine, const uint8_t *failed) {
+  int c = n->id;
   size_t n_failed = 0;
   for (size_t i = 0; i < mine; i++)
     n_failed += failed[i] != 0;
@@ -729,7 +720,7 @@ static void owed_update(channel_t *ch, int c, gen_notify_t *n, char *const *own,
 
 /* Calls n's on_connected for own[0..mine-1] on this channel's handle;
  * the topics it marks failed become owed. */
-static int baseline_consumer(channel_t *ch, int c, gen_notify_t *n, char **own,
+static int baseline_consumer(channel_t *ch, gen_notify_t *n, char **own,
                              size_t mine) {
   gen_http_t **http = &n->http[ch->index];
   gen_http_tokens_t tokens = gen_auth_tokens(n->client->auth);
@@ -746,7 +737,7 @@ static int baseline_consumer(channel_t *ch, int c, gen_notify_t *n, char **own,
   gen_http_release(*http); /* the next baseline is a reconnect away */
   if (status == 0) {
     atomic_fetch_add(&n->stats.baselines, 1);
-    owed_update(ch, c, n, own, mine, failed);
+    owed_update(ch, n, own, mine, failed);
   }
   free(failed);
   return status;
@@ -769,15 +760,12 @@ static int retry_owed(channel_t *ch) {
     }
     size_t mine;
     char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
-    size_t k = 0;
-    for (size_t i = 0; i < mine; i++)
-      if (owed_has(ch, c, own[i]))
-        own[k++] = own[i];
+    size_t k = keep_listed(own, mine, ch->owed[c].topics, ch->owed[c].n);
     if (k == 0)
       owed_clear(ch, c); /* no longer on this channel */
     else {
       atomic_fetch_add(&n->stats.baseline_retries, 1);
-      status = baseline_consumer(ch, c, n, own, k);
+      status = baseline_consumer(ch, n, own, k);
     }
     free(own);
   }
@@ -831,22 +819,21 @@ static int subscribe_and_baseline(channel_t *ch, bool renew, bool baseline) {
   pthread_rwlock_rdlock(&hub->lock); /* (none baselined after a failure) */
   uint64_t mask =
       baseline ? gen_hub_channel_consumers(hub->plan, ch->index) : gained;
-  for (int c = 0; status == 0 && mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL ||
-        n->cb.on_connected == NULL)
+  for (gen_notify_t *n = NULL;
+       status == 0 && (n = next_consumer(hub, mask, n)) != NULL;) {
+    if (n->cb.on_connected == NULL)
       continue;
     size_t mine;
-    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    char **own = gen_hub_consumer_topics(hub->plan, n->id, ch->index, &mine);
     /* Only what this call subscribed: topics the set gained since are the
      * next call's gain, baselined there (not twice). */
     mine = baseline ? keep_subscribed(ch, own, mine)
-                    : keep_gained(own, mine, gained_topics, n_gained);
+                    : keep_listed(own, mine, gained_topics, n_gained);
     if (mine == 0) {
       free(own);
       continue;
     }
-    status = baseline_consumer(ch, c, n, own, mine);
+    status = baseline_consumer(ch, n, own, mine);
     free(own);
   }
   pthread_rwlock_unlock(&hub->lock);
@@ -866,14 +853,12 @@ static uint64_t current_generation(channel_t *ch) {
 /* Every consumer's tick, on this channel's thread. */
 static void tick(hub_t *hub) {
   pthread_rwlock_rdlock(&hub->lock);
-  for (int c = 0; c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if (n != NULL && n->cb.on_tick != NULL) {
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, UINT64_MAX, n)) != NULL;)
+    if (n->cb.on_tick != NULL) {
       plugin_ctx_t old = enter(n);
       n->cb.on_tick(n->ud);
       leave(n, old);
     }
-  }
   pthread_rwlock_unlock(&hub->lock);
 }
 
@@ -883,12 +868,11 @@ static void lose(channel_t *ch) {
   hub_t *hub = ch->owner;
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL || n->cb.on_lost == NULL)
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;) {
+    if (n->cb.on_lost == NULL)
       continue;
     size_t mine;
-    char **own = gen_hub_consumer_topics(hub->plan, c, ch->index, &mine);
+    char **own = gen_hub_consumer_topics(hub->plan, n->id, ch->index, &mine);
     if (mine > 0) {
       plugin_ctx_t old = enter(n);
       n->cb.on_lost(n->ud, own, mine);
@@ -907,16 +891,12 @@ static void channel_notice(channel_t *ch, bool lost, int status) {
   snprintf(index, sizeof(index), "%zu", ch->index);
   pthread_rwlock_rdlock(&hub->lock);
   uint64_t mask = gen_hub_channel_consumers(hub->plan, ch->index);
-  for (int c = 0; mask != 0 && c < GEN_HUB_MAX_CONSUMERS; c++) {
-    gen_notify_t *n = hub->consumers[c];
-    if ((mask & (UINT64_C(1) << c)) == 0 || n == NULL)
-      continue;
+  for (gen_notify_t *n = NULL; (n = next_consumer(hub, mask, n)) != NULL;)
     gen_notice(n->client->org, "self", "notification_channel", index, lost,
                NOTIF_FAILURE, "notification channel %zu %s%s%s", ch->index,
                lost ? "lost (" : "resumed",
                lost ? (status != 0 ? gen_strerror(status) : "closed") : "",
                lost ? "); reconnecting" : "");
-  }
   pthread_rwlock_unlock(&hub->lock);
 }
 
@@ -1145,7 +1125,7 @@ static int channel_start(channel_t *ch) {
   snprintf(name, sizeof(name), "genesys ch%zu", ch->index);
   int status = plugin_thread_create(&ch->thread, channel_main, ch, name);
   if (status != 0) {
-    GEN_ERROR("%s plugin: cannot start channel thread: %s", plugin_of(ch),
+    GEN_ERROR("%s plugin: cannot start channel thread: %s", org_of(ch)->plugin,
               gen_strerror(status));
     return -status;
   }
