@@ -192,3 +192,9 @@ void gen_client_dispatch_health(gen_client_t *client, const char *plugin) {
   gen_dispatch_self(gen_client_host(client), plugin, "notifications_held_back",
                     NULL, true, (double)gen_notices_held(client->org));
 }
+
+bool gen_client_unknown(gen_client_t *client, const char *family,
+                        const char *field, const char *word) {
+  const gen_log_org_t who = {client->org->plugin, client->org->name};
+  return gen_stats_unknown(&client->stats, &who, family, field, word);
+}

@@ -77,6 +77,10 @@ int gen_client_borrow_auth(gen_client_t *client, gen_auth_t *auth);
  * false for every other outcome. */
 bool gen_client_family(gen_client_t *client, const char *family, int status,
                        const char *err, const char *still);
+/* gen_stats_unknown() on the client's stats, logged as its org: a value of
+ * family's field that this version does not know. True when word is new. */
+bool gen_client_unknown(gen_client_t *client, const char *family,
+                        const char *field, const char *word);
 
 /* The permission a Genesys 403 error text names ("HTTP 403
  * missing.permissions: … permission(s): a:b:view"): true and the names in

@@ -122,6 +122,54 @@ DEF_TEST(self_metrics) {
   return 0;
 }
 
+/* A word a reader does not know: counted per family and field, logged once
+ * per new word, the table of fields and of words bounded. */
+DEF_TEST(unknown_values) {
+  mock_values_reset();
+  mock_log_reset();
+  gen_stats_t stats;
+  gen_stats_init(&stats);
+  const gen_log_org_t who = {"genesys_realtime", "acme"};
+  OK(gen_stats_unknown(&stats, &who, "campaigns", "campaignStatus", "x_new"));
+  OK(mock_log_contains("campaigns: campaignStatus \"x_new\" is not a value"));
+  OK(mock_log_contains("Org \"acme\""));
+  size_t lines = mock_log_num;
+  OK(!gen_stats_unknown(&stats, &who, "campaigns", "campaignStatus", "x_new"));
+  EXPECT_EQ_INT((int)lines, (int)mock_log_num); /* said once */
+  /* The same word in another field is news. */
+  OK(gen_stats_unknown(&stats, &who, "agent_groups", "routingStatus", "x_new"));
+  EXPECT_EQ_INT(
+      2, (int)gen_stats_unknown_count(&stats, "campaigns", "campaignStatus"));
+  EXPECT_EQ_INT(0, (int)gen_stats_unknown_count(&stats, "campaigns", "x"));
+  gen_stats_dispatch(&stats, "acme", "genesys_realtime");
+  mock_value_t *v =
+      mock_find("self", "unknown_values", "campaigns-campaignStatus");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(2, v->value.derive);
+  v = mock_find("self", "unknown_values", "agent_groups-routingStatus");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(1, v->value.derive);
+  OK(mock_find("self", "unknown_values", "other") == NULL);
+  /* Past the tables: fields counted under "other"; words past the bound
+   * only counted, said once. */
+  for (int i = 0; i < GEN_UNKNOWN_FIELDS + GEN_UNKNOWN_WORDS + 5; i++) {
+    char field[16], word[16];
+    snprintf(field, sizeof(field), "f%d", i);
+    snprintf(word, sizeof(word), "w%d", i);
+    gen_stats_unknown(&stats, &who, "many", field, word);
+  }
+  OK(mock_log_contains("further new ones are only counted"));
+  lines = mock_log_num;
+  OK(!gen_stats_unknown(&stats, &who, "many", "f0", "another"));
+  EXPECT_EQ_INT((int)lines, (int)mock_log_num);
+  mock_values_reset();
+  gen_stats_dispatch(&stats, "acme", "genesys_realtime");
+  v = mock_find("self", "unknown_values", "other");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(GEN_UNKNOWN_WORDS + 5 + 2, v->value.derive);
+  return 0;
+}
+
 /* A thread without a plugin context, as libmicrohttpd's threads and the
  * receiver's worker are: dispatches one value of plugin with neither time
  * nor interval. */
@@ -300,6 +348,7 @@ int main(void) {
   RUN_TEST(ids_in_paths);
   RUN_TEST(dispatch_identity);
   RUN_TEST(self_metrics);
+  RUN_TEST(unknown_values);
   RUN_TEST(interval_without_context);
   RUN_TEST(next_time);
   RUN_TEST(series_budget);
