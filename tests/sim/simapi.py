@@ -993,6 +993,8 @@ FORMS = {
     "usage_client_ref": ("full", "id"),
     "ewt_results": ("one", "labelled"),
     "campaign_topic": ("sdk", "rest"),
+    "campaign_connect_ratio": ("fraction", "above_one"),
+    "campaign_progress_counts": ("all", "sparse"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -1111,9 +1113,11 @@ class App:
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
         # outbound campaigns (README, Outbound campaigns)
-        self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
-                                                model.divisions, model.now)
+        self.campaigns = simcampaigns.Campaigns(
+            model.seed, getattr(opts, "campaigns", 4), model.divisions, model.now,
+            getattr(opts, "campaign_statuses", None) or simcampaigns.START)
         self.campaigns.form = lambda: self.forms["campaign_topic"]
+        self.campaigns.forms = lambda: self.forms
         self.campaigns.hub = self.hub
         self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
                                                 model.seed)
@@ -2933,7 +2937,8 @@ class App:
         published on its topic; "rate": contacts dialled a simulated second
         while ON (a slow dialler's buckets of few attempts); {"id": …, "malformed": true}: a body of each
         of its topics that does not read, published (answers
-        {"malformed_sent"})."""
+        {"malformed_sent"}); "unrecorded": true takes a campaignStatus
+        outside the record (a status Genesys may add)."""
         body = req.json()
         c = self._campaigns_now().by_id.get(body.get("id") if isinstance(body, dict) else None)
         if c is None:
@@ -2948,7 +2953,8 @@ class App:
             if "campaignStatus" not in body:
                 return Response(200, self.campaigns.listing(c))
         try:
-            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
+            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower(),
+                                      bool(body.get("unrecorded")))
         except ValueError as e:
             raise ApiError(400, "bad.request", str(e))
         return Response(200, self.campaigns.listing(c))

@@ -742,6 +742,52 @@ class T02eCampaigns(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission="outbound:campaign:view")
 
 
+    def test_statuses_and_forms(self):
+        """forced_off and forced_stopping (the record's), a word outside the
+        record with "unrecorded"; the forms campaign_connect_ratio above_one
+        and campaign_progress_counts sparse: every answer equals the truth,
+        a forced_stopping campaign dials and turns forced_off."""
+        c = self.sim.client()
+        ids = list(self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"])
+        self.sim.fault(fault="freeze")
+        try:
+            st, _ = self.sim.sim("POST", "/sim/campaigns", {"id": ids[0],
+                                                           "campaignStatus": "PAUSED"})
+            self.assertEqual(st, 400)   # not the record's
+            for k, status in ((0, "PAUSED"), (4, "FORCED_STOPPING"), (5, "forced_off")):
+                st, js = self.sim.sim("POST", "/sim/campaigns", {
+                    "id": ids[k], "campaignStatus": status, "unrecorded": k == 0})
+                self.assertEqual((st, js["campaignStatus"]), (200, status.upper()))
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "above_one",
+                                                "campaign_progress_counts": "sparse"})
+            truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns")
+            self.assertEqual({e["id"]: e["campaignStatus"] for e in js["entities"]},
+                             {k: v["campaignStatus"] for k, v in truth.items()})
+            self.assertEqual([truth[i]["campaignStatus"] for i in ids],
+                             ["PAUSED", "ON", "OFF", "COMPLETE", "FORCED_STOPPING", "FORCED_OFF"])
+            for cid, want in truth.items():
+                st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/stats" % cid)
+                self.assertEqual((st, js), (200, want["stats"]))
+            st, _, js = c.request("POST", "/api/v2/outbound/campaigns/progress", ids)
+            self.assertEqual(js, [truth[k]["progress"] for k in ids])
+            self.assertNotIn("totalNumberOfContacts", js[1])
+            self.assertNotIn("percentage", js[2])
+            self.assertIn("totalNumberOfContacts", js[2])
+            rate = truth[ids[4]]["stats"]["contactRate"]
+            self.assertGreater(rate["connectRatio"], 1, rate)
+            self.assertEqual(rate["connects"], rate["attempts"] * 5 // 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "fraction",
+                                                "campaign_progress_counts": "all"})
+            self.sim.fault(fault="thaw")
+        time.sleep(0.5)   # 30 simulated seconds: forced_stopping dials, then stops
+        truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]
+        self.assertEqual(truth["campaigns"][ids[4]]["campaignStatus"], "FORCED_OFF")
+        self.assertIn([ids[4], "forced_stopping", "forced_off"], [x[1:] for x in truth["changes"]])
+        for k in (0, 4, 5):
+            self.sim.sim("POST", "/sim/campaigns", {"id": ids[k], "campaignStatus": "ON"})
+
     def test_topics(self):
         """The campaign topics: the progress as it moves and a status set,
         in the SDK topic models' form by default (counts with a fraction,
@@ -778,7 +824,7 @@ class T02eCampaigns(unittest.TestCase):
         st, js = self.sim.sim("POST", "/sim/campaigns", {"id": on, "malformed": True})
         self.assertEqual((st, js["malformed_sent"]), (200, 2))
         m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic
-                          and m["eventBody"].get("campaignStatus") == "PAUSED")
+                          and m["eventBody"].get("campaignStatus") == 7)
         published = self.sim.sim("GET", "/sim/truth/campaigns")[1]["published"]
         self.assertGreaterEqual(published["progress"], 2)
         self.assertEqual((published["status"], published["malformed"]), (2, 2))
