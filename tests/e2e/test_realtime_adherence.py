@@ -13,7 +13,12 @@ and the agents already out at the first read none; a malformed topic body
 is counted
 (adherence_malformed) and logged, and the values stay equal; the requests
 are one listing and one a unit, and the plugin's count is the
-simulator's. Without wfm:realtimeAdherence:view the family stops, said
+simulator's; the units are listed with feature=RealTimeAdherence and no
+paging parameters. A unit's answer that is only a downloadUrl is fetched:
+pre-signed, without the token (the values equal the truth); on the API's
+origin wanting the token, asked again with it (equal again); on another
+origin wanting it, never sent there (no values, a failure counted and
+logged). Without wfm:realtimeAdherence:view the listing has no unit: said
 once, and the rest of the plugin goes on."""
 import os
 import sys
@@ -42,12 +47,8 @@ IMPACTS = ("Positive", "Negative", "Neutral", "Unknown")
 TYPES = ("adherence_agents", "adherence_out_agents", "adherence_out_duration")
 
 
-class RealtimeAdherenceTest(RealtimeTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
-                            "--mgmt-units", str(UNITS), "--flows", "2")
-        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
+class AdherenceValues(RealtimeTestCase):
+    """The comparison of collectd's adherence series with the truth."""
 
     def truth(self):
         return self.sim._open("/sim/truth/adherence")
@@ -104,9 +105,22 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         ok = wait_for(lambda: not self.differences(), seconds, 0.5)
         self.assertTrue(ok, f"{what}: {sorted(self.differences().items())[:8]}")
 
-    def test_1_values_equal_the_truth_both_ways(self):
+    def read_once(self):
+        """Waits for the listing and each unit's read (the self-metric of
+        the requests at least 1 + UNITS)."""
         self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_requests")
                                           or 0) >= 1 + UNITS, 60), "no adherence read")
+
+
+class RealtimeAdherenceTest(AdherenceValues):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
+                            "--mgmt-units", str(UNITS), "--flows", "2")
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
         self.equal_soon("the values after the first read")
         got = self.series()
         out = sum(v for (_, t, i), (_, v) in got.items()
@@ -185,6 +199,11 @@ class RealtimeAdherenceTest(RealtimeTestCase):
     def test_5_requests_one_listing_and_one_a_unit(self):
         stats = self.sim.stats()
         self.assertEqual(requests(stats, UNITS_ROUTE), 1)
+        # the units the client may use for real-time adherence, no paging
+        # parameters ("Deprecated, paging is not supported")
+        self.assertEqual(self.truth()["listings"],
+                         ["/api/v2/workforcemanagement/managementunits"
+                          "?feature=RealTimeAdherence"])
         self.assertEqual(requests(stats, UNIT_ROUTE), UNITS)
         self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, "self", "adherence_requests")
                                  == 1 + UNITS, 10, 0.5))
@@ -196,10 +215,90 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         self.assert_no_error_lines()
 
 
+class RealtimeAdherenceDownloadTest(AdherenceValues):
+    """Every unit answers only a downloadUrl, pre-signed (the simulator
+    refuses a request there that carries a token): each fetched without the
+    token, read as the same listing, the values equal to the truth both
+    ways."""
+    FORM = "presigned"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "30", "--mgmt-units", str(UNITS),
+                            "--flows", "2", "--adherence-answer", "download",
+                            "--adherence-download", cls.FORM)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 86400\n",
+                           interval=INTERVAL, timeout=90)
+
+    def downloads(self):
+        return self.truth()["downloads"]
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
+        self.equal_soon("the values of the downloaded listings")
+        got = self.series()
+        self.assertEqual(len(got), UNITS * 13)
+        self.assertEqual(sum(v for (_, t, _), (_, v) in got.items()
+                             if t == "adherence_agents"), 30)
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"]), (UNITS, UNITS, 0), d)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_requests"), 1 + 2 * UNITS)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
+        print(f"adherence by downloadUrl ({self.FORM}): {UNITS} units, {len(got)} series "
+              f"equal the truth, downloads {d}", file=sys.stderr)
+
+    def test_2_changes_follow_from_the_topics(self):
+        self.sim._open("/sim/adherence", {"random": 10, "seed": 7})
+        self.equal_soon("the values after 10 changes")
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeAdherenceDownloadTokenTest(RealtimeAdherenceDownloadTest):
+    """The downloadUrl is on the API's origin and wants the token: asked
+    without it (401), then with it; the values equal the truth."""
+    FORM = "token"
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
+        self.equal_soon("the values of the downloaded listings")
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"], d["refused"]),
+                         (2 * UNITS, UNITS, UNITS, {"401": UNITS}), d)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_requests"), 1 + 3 * UNITS)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
+        print(f"adherence by downloadUrl ({self.FORM}): downloads {d}", file=sys.stderr)
+
+
+class RealtimeAdherenceDownloadElsewhereTest(RealtimeAdherenceDownloadTest):
+    """The downloadUrl is on another origin and wants the token: the token
+    is never sent there; the units have no values, each read a failure
+    counted and logged, and the rest of the plugin goes on."""
+    FORM = "token_elsewhere"
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_failures")
+                                          or 0) >= UNITS, 60), "no failure counted")
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"], d["refused"]),
+                         (UNITS, 0, 0, {"401": UNITS}), d)
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+        self.assertIn("downloadUrl answered HTTP 401 without the token, and is not on "
+                      "the API's origin: the token is not sent there", self.cd.log_text())
+        self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
+
+    def test_2_changes_follow_from_the_topics(self):
+        # no unit was read whole: a topic's message alone puts no value
+        self.sim._open("/sim/adherence", {"random": 10, "seed": 7})
+        time.sleep(2 * INTERVAL)
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+
+
 class RealtimeAdherenceRefusedTest(RealtimeTestCase):
-    """The role lacks wfm:realtimeAdherence:view: the first unit's read is
-    refused, said once (a warning and a notification), the family stops (no
-    unit asked again, no adherence series), the queues go on."""
+    """The role lacks wfm:realtimeAdherence:view: the listing with
+    feature=RealTimeAdherence has no unit, said once (a warning); no unit
+    asked, no adherence series, the queues go on."""
     PERM = "wfm:realtimeAdherence:view"
 
     @classmethod
@@ -209,16 +308,17 @@ class RealtimeAdherenceRefusedTest(RealtimeTestCase):
         cls.start_collectd("    Adherence true\n    AdherenceEvery 30\n",
                            interval=INTERVAL, timeout=90)
 
-    def test_1_refused_once_and_stopped(self):
-        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNIT_ROUTE, 403) > 0,
-                                 30, 0.5), "no unit read refused")
+    def test_1_no_unit_listed_said_once(self):
+        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNITS_ROUTE) > 0,
+                                 30, 0.5), "no listing")
         time.sleep(3 * INTERVAL)
         stats = self.sim.stats()
-        self.assertEqual(requests(stats, UNIT_ROUTE), 1)   # the family stopped
-        self.assertEqual(requests(stats, UNIT_ROUTE, 403), 1)
+        self.assertEqual(requests(stats, UNITS_ROUTE), 1)
+        self.assertEqual(requests(stats, UNIT_ROUTE), 0)
         log = self.cd.log_text()
-        self.assertEqual(log.count("real-time adherence: needs the OAuth permission "
-                                   f"{self.PERM} (Genesys answered 403"), 1, log[-2000:])
+        self.assertEqual(log.count("real-time adherence: no management unit listed for "
+                                   "real-time adherence"), 1, log[-2000:])
+        self.assertIn(self.PERM, log)
         self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
         self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
 
