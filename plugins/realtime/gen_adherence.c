@@ -55,6 +55,9 @@ struct gen_adherence {
   unit_t *units;        /* per set item */
   cdtime_t listed_at;   /* 0: never */
   gen_minute_t minute;  /* the budget: AdherenceRequests in any 60 s */
+  /* Genesys' clock against ours, from the units' answers (read thread):
+   * the change times are Genesys', so are the durations. */
+  gen_clock_offset_t clock;
   const gen_org_t *org; /* the notifications' (the first run's client) */
   gen_client_t *client; /* the first run's: unknown words of the topics */
   uint64_t requests, failures, updates, malformed;
@@ -436,9 +439,13 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
   snprintf(path, sizeof(path), UNITS_PATH "/%s/adherence", id);
   gen_http_response_t resp;
   a->requests++;
+  int64_t sent = gen_cdtime_to_ms(cdtime());
   int status = gen_http_request(
       client->http, "GET", path, NULL,
       &(gen_http_options_t){.answer = ADHERENCE_ANSWER}, &resp);
+  if (resp.date_ms >= 0)
+    gen_clock_offset_note(&a->clock, resp.date_ms, sent,
+                          gen_cdtime_to_ms(cdtime()));
   gen_adh_update_t *v = NULL;
   size_t n = 0, malformed = 0;
   if (status != 0)
@@ -589,6 +596,9 @@ void gen_adherence_put(gen_adherence_t *a, const gen_org_t *org, int64_t now_ms,
                        gen_adh_put_t put, void *ud) {
   if (a == NULL || a->refused)
     return;
+  /* now on Genesys' clock: a host clock off by seconds would put its
+   * error into every duration */
+  now_ms += gen_clock_offset(&a->clock);
   pthread_mutex_lock(&a->lock);
   for (size_t i = 0; i < a->set.count; i++) {
     const unit_t *u = &a->units[i];

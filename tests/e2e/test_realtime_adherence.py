@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import run_tests  # noqa: E402
+from collectd_harness import FakeClockCollectd, run_tests  # noqa: E402
 from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
@@ -293,6 +293,43 @@ class RealtimeAdherenceDownloadElsewhereTest(RealtimeAdherenceDownloadTest):
         self.sim._open("/sim/adherence", {"random": 10, "seed": 7})
         time.sleep(2 * INTERVAL)
         self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+
+
+class RealtimeAdherenceClockTest(AdherenceValues):
+    """collectd's clock 5 s ahead of Genesys' (libfaketime; the simulator's
+    change times are its wall clock, as Genesys' are Genesys'): each
+    duration is the time since the change on Genesys' clock at the value's
+    instant, which the plugin places by the answers' Date headers (whole
+    seconds: within half a second from one read), not 5 s more."""
+    AHEAD = 5.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "30", "--mgmt-units", str(UNITS),
+                            "--flows", "2", "--start", "now")
+        make = lambda body, stock: FakeClockCollectd(  # noqa: E731
+            body, cls.sim, 1, ahead_ms=int(cls.AHEAD * 1000), stock=stock)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 86400\n",
+                           interval=INTERVAL, timeout=90, make=make)
+
+    def test_1_durations_on_genesys_clock(self):
+        self.read_once()
+        self.assertTrue(wait_for(lambda: len(self.series()) == UNITS * 13, 30, 0.5))
+        truth, got = self.truth(), self.series()
+        worst = 0.0
+        for uid, u in truth["units"].items():
+            when, longest = got[(uid, "adherence_out_duration", "longest")]
+            genesys_ms = (when - self.AHEAD) * 1000   # the value's instant, Genesys' clock
+            want = max((genesys_ms - t for t in u["out_since_ms"]), default=0) / 1000
+            self.assertLessEqual(abs(longest - want), 0.6, (uid, longest, want))
+            worst = max(worst, abs(longest - want))
+            for s, inst in STATES.items():   # the counts exactly
+                self.assertEqual(got[(uid, "adherence_agents", inst)][1], u["states"][s])
+        print(f"adherence with the host {self.AHEAD} s ahead: {UNITS} units' longest "
+              f"exceptions within {worst:.3f} s of Genesys' clock", file=sys.stderr)
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
 
 
 class RealtimeAdherenceRefusedTest(RealtimeTestCase):

@@ -151,6 +151,8 @@ DEF_TEST(listing_forms) {
 
 static int n_lists, n_units;
 static bool refuse;
+static bool dated;        /* the units' answers carry a Date header ... */
+static int64_t date_skew; /* ... this far from our clock (ms) */
 
 /* Five units mu0..mu4; each answers a1 out of adherence (Negative) since
  * T0 and a2 in adherence. */
@@ -167,6 +169,10 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
                          "\"Negative\",\"timeOfAdherenceChange\":\"" T0 "\"},"
                          "{\"user\":{\"id\":\"a2\"},\"adherenceState\":"
                          "\"InAdherence\",\"impact\":\"Positive\"}]}");
+    if (dated) {
+      int64_t server = gen_cdtime_to_ms(cdtime()) + date_skew;
+      resp->date_ms = server - server % 1000;
+    }
     return 0;
   }
   n_lists++;
@@ -202,7 +208,7 @@ static void fake_start(gen_client_t *client) {
   fake_client_init(client, "genesys_realtime", 0);
   http_perform = fake_api;
   n_lists = n_units = 0;
-  refuse = false;
+  refuse = dated = false;
 }
 
 DEF_TEST(reads_within_the_budget_and_topics) {
@@ -313,6 +319,36 @@ DEF_TEST(reads_within_the_budget_and_topics) {
   gen_adherence_free(a);
   http_perform = http_perform_curl;
   fake_client_free(&client);
+  return 0;
+}
+
+/* The longest exception of Unit 0 (a1, out since T0) at T0 + 90 s on our
+ * clock, its unit read with a Date header date_skew from our clock. */
+static double longest_dated(int64_t skew) {
+  gen_client_t client;
+  fake_start(&client);
+  dated = true, date_skew = skew;
+  gen_adherence_t *a = adherence_budget(60);
+  gen_adherence_run(a, &client, S(1000));
+  mock_puts_t puts = {0};
+  gen_adherence_put(a, client.org, 1795773600000LL + 90000, mock_put_group,
+                    &puts);
+  gen_adherence_free(a);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return mock_puts_value(&puts, "Unit 0/adherence_out_duration/longest");
+}
+
+/* The change times are Genesys' clock: so are the durations. Answers
+ * dated by the same clock change nothing; Genesys' clock 5 s behind ours
+ * (a host clock 5 s ahead) takes those 5 s off, within the half second
+ * one answer's Date header (whole seconds) leaves. */
+DEF_TEST(durations_on_genesys_clock) {
+  EXPECT_EQ_DOUBLE(90, longest_dated(0));
+  double d = longest_dated(-5000); /* 85, within half a second */
+  OK(d >= 85 - 0.6 && d <= 85 + 0.6);
+  d = longest_dated(7000);
+  OK(d >= 97 - 0.6 && d <= 97 + 0.6);
   return 0;
 }
 
@@ -637,5 +673,6 @@ int main(void) {
   RUN_TEST(an_exception_opened_and_closed_is_notified);
   RUN_TEST(unknown_words_are_counted_and_the_rest_dispatched);
   RUN_TEST(a_download_url_answer_is_fetched);
+  RUN_TEST(durations_on_genesys_clock);
   END_TEST;
 }
