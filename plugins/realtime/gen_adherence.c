@@ -395,17 +395,20 @@ static bool list_units(gen_adherence_t *a, gen_client_t *client) {
  * more with it, which gen_http sends only to the API's or login origin (an
  * absolute URL elsewhere is refused there), so that the token never leaves
  * for a host that is not Genesys'. A path ("/api/v2/...") is the API's.
- * Bounded as the unit's answer; no redirect followed (gen_http's policy). */
+ * Bounded as the unit's answer; no redirect followed (gen_http's policy);
+ * another host asked once, so that its failure never makes the org's
+ * requests rest (the unit is asked again at its next read). */
 static int download(gen_adherence_t *a, gen_client_t *client, const char *url,
                     gen_http_response_t *resp, char *err, size_t err_size) {
   bool path = url[0] == '/';
-  gen_http_options_t o = {.answer = ADHERENCE_ANSWER, .public_url = !path};
+  gen_http_options_t o = {
+      .answer = ADHERENCE_ANSWER, .public_url = !path, .no_retry = !path};
   a->requests++;
   int status = gen_http_request(client->http, "GET", url, NULL, &o, resp);
   if (status != 0 && !path && (resp->status == 401 || resp->status == 403)) {
     long first = resp->status;
     gen_http_response_recycle(client->http, resp);
-    o.public_url = false;
+    o.public_url = o.no_retry = false;
     a->requests++;
     status = gen_http_request(client->http, "GET", url, NULL, &o, resp);
     if (status == GEN_HTTP_ERR_ARGUMENT) {

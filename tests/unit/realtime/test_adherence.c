@@ -607,7 +607,7 @@ static int dl_token(void *ud, char *buf, size_t size, uint64_t *generation) {
  */
 static double read_download(const char *url, long no_token) {
   gen_client_t client;
-  fake_client_init(&client, "genesys_realtime", 0);
+  fake_client_init(&client, "genesys_realtime", 2); /* 2 retries */
   ((gen_org_t *)client.org)->login_base_url =
       strdup("https://login.example.test");
   gen_http_free(client.http);
@@ -659,6 +659,11 @@ DEF_TEST(a_download_url_answer_is_fetched) {
   EXPECT_EQ_DOUBLE(1, read_download("/api/v2/download/mu0", 401));
   EXPECT_EQ_INT(1, dl_asked);
   EXPECT_EQ_INT(1, dl_with_token);
+  /* The storage host fails (503): asked once, not retried (its failure
+   * never makes the org's requests rest). */
+  EXPECT_EQ_DOUBLE(-1,
+                   read_download("https://s3.example.test/download/mu0", 503));
+  EXPECT_EQ_INT(1, dl_asked);
   /* Not an allowed URL (plain http to a remote host): refused, not
    * asked. */
   EXPECT_EQ_DOUBLE(-1, read_download("http://s3.example.test/download/x", 200));
