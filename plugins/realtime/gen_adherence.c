@@ -431,7 +431,7 @@ static int download(gen_adherence_t *a, gen_client_t *client, const char *url,
  * listing. */
 static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
                       cdtime_t now) {
-  char err[512] = "", path[256], url[2048];
+  char err[512] = "", path[256], url[4096]; /* gen_http's longest URL */
   const char *id = a->set.items[i].id;
   a->units[i].read_at = now; /* a failure waits AdherenceEvery too */
   if (!gen_id_plain(id, 79)) {
