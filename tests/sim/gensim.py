@@ -223,6 +223,13 @@ def parse_args(argv=None):
       help="conversation aggregates: nConversations, nBotInteractions, nError and "
            "nStateTransitionError in groups without a queueId (org, default, as Genesys "
            "answers) or under each queue (queue)")
+    a("--adherence-answer", choices=simapi.FORMS["adherence_answer"], default="entities",
+      help="a management unit's adherence answer: its entities (default) or only a "
+           "downloadUrl (README, Real-time adherence)")
+    a("--adherence-download", choices=simapi.FORMS["adherence_download"],
+      default="presigned",
+      help="that downloadUrl: pre-signed, no token (default; a token sent is refused), "
+           "on the API's origin wanting the token, or on another origin wanting it")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")

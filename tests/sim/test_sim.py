@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -1169,8 +1170,52 @@ class T02eAdherence(unittest.TestCase):
             self.assertIn(perm, js["message"])
             st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits")
             self.assertEqual(st, 200)   # the listing names no permission
+            # feature=RealTimeAdherence: the units the client may use it in
+            st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                                  "?feature=RealTimeAdherence")
+            self.assertEqual((st, js["entities"]), (200, []))
         finally:
             self.sim.fault(fault="allow_permission", permission=perm)
+        st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                              "?feature=RealTimeAdherence&pageSize=1&pageNumber=2")
+        self.assertEqual((st, len(js["entities"])), (200, 4))   # paging not supported
+        st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits?feature=Nope")
+        self.assertEqual(st, 400)
+
+    def test_download_forms(self):
+        """A unit's answer as only a downloadUrl: pre-signed (a token sent
+        there refused), on the API's origin wanting the token, on another
+        origin; forceDownloadService=true asks it in the default form."""
+        c = self.sim.client()
+        uid = sorted(self.sim.sim("GET", "/sim/truth/adherence")[1]["units"])[0]
+        path = "/api/v2/workforcemanagement/managementunits/%s/adherence" % uid
+        st, _, direct = c.request("GET", path)
+        self.assertEqual(st, 200)
+        st, _, js = c.request("GET", path + "?forceDownloadService=true")
+        self.assertEqual((st, list(js)), (200, ["downloadUrl"]))
+        raw = urllib.parse.urlsplit(js["downloadUrl"])
+        target = raw.path + "?" + raw.query
+        st, _, doc = c.request("GET", target, auth=False)
+        self.assertEqual((st, doc), (200, direct))
+        st, _, _ = c.request("GET", target)   # with the token: refused
+        self.assertEqual(st, 400)
+        try:
+            for form, host_same in (("token", True), ("token_elsewhere", False)):
+                self.sim.sim("POST", "/sim/forms", {"adherence_answer": "download",
+                                                    "adherence_download": form})
+                st, _, js = c.request("GET", path)
+                url = urllib.parse.urlsplit(js["downloadUrl"])
+                self.assertEqual(url.netloc == raw.netloc, host_same, js)
+                st, _, _ = c.request("GET", url.path, auth=False)
+                self.assertEqual(st, 401)
+                st, _, doc = c.request("GET", url.path)
+                self.assertEqual((st, doc), (200, direct))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"adherence_answer": "entities",
+                                                "adherence_download": "presigned"})
+        d = self.sim.sim("GET", "/sim/truth/adherence")[1]["downloads"]
+        self.assertEqual((d["served"], d["with_token"], d["refused"]),
+                         (3, 3, {"400": 1, "401": 2}))
 
 
 class T03Observations(unittest.TestCase):
