@@ -1836,9 +1836,9 @@ static int plan_revisit(gen_interval_t *gi, const char *const *scopes, size_t n,
  * time resumes each scope at its mark. The mark stays while its scopes have
  * not used it and the clock has run less than BackfillHorizon since the
  * step (a clock put back later would find it beyond the horizon); a later
- * step does not replace it (a clock ahead may be stepped again: the older
- * mark is the one before it). In the state file: "clock", "mark" and
- * "marks" (per scope). */
+ * step replaces it only from a clock put back (a clock ahead may be stepped
+ * again: the older mark is the one before it). In the state file: "clock",
+ * "mark" and "marks" (per scope). */
 
 static void marks_drop(gen_interval_t *gi) {
   for (size_t i = 0; i < gi->n_scopes; i++)
@@ -1847,13 +1847,26 @@ static void marks_drop(gen_interval_t *gi) {
   gi->n_marked = 0;
 }
 
+/* Whether t is before the marked step's end: a clock put back. */
+static bool before_step(const gen_interval_t *gi, int64_t t) {
+  return gi->mark_at != 0 && t + GEN_INTERVAL_AHEAD_MS < gi->mark_since;
+}
+
 /* At each plan: the clock's step forward since the last one marked. */
 static void clock_note(gen_interval_t *gi, int64_t now_ms) {
+  int64_t h = gi->o.horizon_ms;
+  /* A mark used by every scope, or beyond the horizon of either clock (a
+   * scope gone since keeps its own), goes. */
   if (gi->mark_at != 0 &&
-      (gi->n_marked == 0 || now_ms >= gi->mark_since + gi->o.horizon_ms))
+      (gi->n_marked == 0 || now_ms >= gi->mark_since + h ||
+       (before_step(gi, now_ms) && now_ms >= gi->mark_at + h)))
     marks_drop(gi);
-  if (gi->mark_at == 0 && gi->clock != 0 &&
-      now_ms > gi->clock + GEN_INTERVAL_AHEAD_MS) {
+  bool step = gi->clock != 0 && now_ms > gi->clock + GEN_INTERVAL_AHEAD_MS;
+  /* A step from a clock put back begins anew (one from a clock still
+   * ahead keeps the older mark). */
+  if (step && before_step(gi, gi->clock))
+    marks_drop(gi);
+  if (step && gi->mark_at == 0) {
     for (size_t i = 0; i < gi->n_scopes; i++) {
       gi_scope_t *s = &gi->scopes[i];
       /* (progress ahead of the clock before the step is no mark) */

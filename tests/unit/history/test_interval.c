@@ -1502,37 +1502,59 @@ DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
  * buckets from there are asked for again, each counted once: 10:00 by the
  * difference from what the day ahead counted (its record kept through the
  * day ahead), 10:10, whose time passed while the clock was ahead, whole.
- * Before, the progress went back to 10:20 and the counter stayed at 7. */
+ * Before, the progress went back to 10:20 and the counter stayed at 7. The
+ * same when collectd was started again still ahead, 10 minutes later (a
+ * second step, from a clock ahead: the mark stays the one before the
+ * first). Then a new step from the right time is marked anew, though a
+ * queue deleted since still holds the old mark. */
 DEF_TEST(clock_put_back_asks_again_what_passed_while_ahead) {
-  unlink(path);
-  gen_interval_t *gi = make_initial(0, path);
-  n_events = 0;
-  OK(catch_up(gi, T0 + MINUTE, T0 - G, 5) == 1);
-  /* 10:06 on a clock a day ahead */
-  OK(catch_up(gi, T0 + DAY + G + MINUTE, T0, 2) > 0);
-  OK(catch_up(gi, T0 + DAY + 2 * G + MINUTE, -1, 0) > 0);
-  EXPECT_EQ_DOUBLE(7, last_total("Q1\tvoice"));
-  gen_interval_free(gi);
+  for (int twice = 0; twice <= 1; twice++) {
+    unlink(path);
+    gen_interval_t *gi = make_initial(0, path);
+    n_events = 0;
+    OK(catch_up(gi, T0 + MINUTE, T0 - G, 5) == 1);
+    /* Q2, a queue deleted after this read: its mark stays unused */
+    static const char *const q2[] = {"Q2"};
+    gen_interval_range_t r2;
+    OK(gen_interval_plan(gi, q2, 1, T0 + MINUTE, &r2) == 1);
+    CHECK_ZERO(gen_interval_commit(gi, q2, 1, &r2, T0 + MINUTE, &sink));
+    /* 10:06 on a clock a day ahead */
+    OK(catch_up(gi, T0 + DAY + G + MINUTE, T0, 2) > 0);
+    OK(catch_up(gi, T0 + DAY + 2 * G + MINUTE, -1, 0) > 0);
+    if (twice) {
+      gen_interval_free(gi);
+      gi = make_initial(0, path);
+      OK(catch_up(gi, T0 + DAY + 4 * G + MINUTE, -1, 0) > 0);
+    }
+    EXPECT_EQ_DOUBLE(7, last_total("Q1\tvoice"));
+    gen_interval_free(gi);
 
-  int64_t now = T0 + 4 * G + MINUTE;
-  mock_log_reset();
-  n_events = 0;
-  gi = make_initial(0, path);
-  CHECK_NOT_NULL(gi);
-  gen_interval_range_t r;
-  EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now, &r));
-  OK(mock_log_contains("put back to 2026-05-14T10:00:00.000Z, where it was "
-                       "before the clock stepped ahead"));
-  EXPECT_EQ_UINT64(T0, r.start_ms);
-  EXPECT_EQ_UINT64(T0 + 4 * G, r.end_ms);
-  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 3, 300));
-  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + 2 * G, 4, 400));
-  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
-  OK(find("Q1\tvoice", T0, T0 + G) != NULL);
-  OK(find("Q1\tvoice", T0 + 2 * G, T0 + 3 * G) != NULL);
-  EXPECT_EQ_DOUBLE(5 + 3 + 4, last_total("Q1\tvoice"));
-  EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
-  gen_interval_free(gi);
+    int64_t now = T0 + 4 * G + MINUTE;
+    mock_log_reset();
+    n_events = 0;
+    gi = make_initial(0, path);
+    CHECK_NOT_NULL(gi);
+    gen_interval_range_t r;
+    EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now, &r));
+    OK(mock_log_contains("put back to 2026-05-14T10:00:00.000Z, where it was "
+                         "before the clock stepped ahead"));
+    EXPECT_EQ_UINT64(T0, r.start_ms);
+    EXPECT_EQ_UINT64(T0 + 4 * G, r.end_ms);
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 3, 300));
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + 2 * G, 4, 400));
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    OK(find("Q1\tvoice", T0, T0 + G) != NULL);
+    OK(find("Q1\tvoice", T0 + 2 * G, T0 + 3 * G) != NULL);
+    EXPECT_EQ_DOUBLE(5 + 3 + 4, last_total("Q1\tvoice"));
+    EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
+
+    /* ahead again from 10:21, back at 10:36: back to 10:20 (the line is
+     * rate-limited: said above) */
+    OK(catch_up(gi, T0 + DAY + 5 * G + MINUTE, -1, 0) > 0);
+    EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, T0 + 7 * G + MINUTE, &r));
+    EXPECT_EQ_UINT64(T0 + 4 * G, r.start_ms);
+    gen_interval_free(gi);
+  }
   unlink(path);
   return 0;
 }
