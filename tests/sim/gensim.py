@@ -168,6 +168,10 @@ def parse_args(argv=None):
     a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
       help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
            "status lower case; default) or the routes' (integers, upper case)")
+    a("--agent-predicates", choices=simapi.FORMS["agent_predicates"], default="current",
+      help="the agent counts query's predicates: every dimension of the SDK's 257.0.0 "
+           "(teamId, managementUnitId, ...; default), or those before it (400 for the "
+           "others)")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",
