@@ -163,8 +163,9 @@ def parse_args(argv=None):
       help="oauthClient of a usage jobs row: id, name and selfUri (default) or id and "
            "selfUri")
     a("--ewt-results", choices=simapi.FORMS["ewt_results"], default="one",
-      help="an estimated wait time answer: one result without a label (default), or a "
-           "labelled result (another value) before it")
+      help="an estimated wait time answer: one result without a label, formula BEST "
+           "(default); a labelled result (another value) before it; or results of other "
+           "formulas (SIMPLE, POSITION-IN-QUEUE, an unknown word; other values) before it")
     a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
       help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
            "status lower case; default) or the routes' (integers, upper case)")

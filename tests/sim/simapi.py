@@ -999,7 +999,7 @@ FORMS = {
     "usage_legacy": ("served", "gone"),
     "usage_next": ("uri", "cursor"),
     "usage_client_ref": ("full", "id"),
-    "ewt_results": ("one", "labelled"),
+    "ewt_results": ("one", "labelled", "formulas"),
     "campaign_topic": ("sdk", "rest"),
     "agent_predicates": ("current", "older"),
 }
@@ -2743,12 +2743,19 @@ class App:
             if len(e["idle"]) < EWT_IDLE_LIST_MAX:
                 e["idle"].append({"queueId": q.id, "mediaType": media or mt,
                                   "at": M.iso(now_ms), "real_time": time.time()})
-        results = [{"intent": mt, "formula": "Simulated", "estimatedWaitTimeSeconds": seconds}]
+        # formula BEST: the first value of PredictionResults' enum (README,
+        # Evidence: Estimated wait time); the others carry other values
+        results = [{"intent": mt, "formula": "BEST", "estimatedWaitTimeSeconds": seconds}]
         if self.forms["ewt_results"] == "labelled":
             lid = "ewt-label-" + q.id[:8]
-            results.insert(0, {"intent": mt, "formula": "Simulated",
+            results.insert(0, {"intent": mt, "formula": "BEST",
                                "estimatedWaitTimeSeconds": seconds * 2 + 7,
                                "label": {"id": lid, "selfUri": "/api/v2/routing/labels/" + lid}})
+        elif self.forms["ewt_results"] == "formulas":
+            results[:0] = [{"intent": mt, "formula": f, "estimatedWaitTimeSeconds": v}
+                           for f, v in (("SIMPLE", seconds + 1000),
+                                        ("POSITION-IN-QUEUE", seconds + 2000),
+                                        ("CRYSTAL-BALL", seconds + 3000))]
         return Response(200, {"results": results})
 
     def _cursor_page(self, req, items, path):

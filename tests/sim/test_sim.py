@@ -486,6 +486,25 @@ class T02cEstimatedWaitTime(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
+    def test_formulas_form(self):
+        """Results of other formulas before the BEST one, which the truth
+        records."""
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        st, _, js = c.request("GET", self.PATH % (qid, "all"))
+        self.assertEqual([r["formula"] for r in js["results"]], ["BEST"])
+        self.sim.sim("POST", "/sim/forms", {"ewt_results": "formulas"})
+        try:
+            st, _, js = c.request("GET", self.PATH % (qid, "all"))
+            self.assertEqual(st, 200)
+            self.assertEqual([r["formula"] for r in js["results"]],
+                             ["SIMPLE", "POSITION-IN-QUEUE", "CRYSTAL-BALL", "BEST"])
+            truth = self.sim.sim("GET", "/sim/truth/ewt")[1]["answers"][qid]["all"]
+            self.assertEqual(truth["seconds"], js["results"][3]["estimatedWaitTimeSeconds"])
+            self.assertEqual(len({r["estimatedWaitTimeSeconds"] for r in js["results"]}), 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
+
 
 class T02cHeldWaiting(unittest.TestCase):
     """--arrival-scale 0: nobody arrives, nobody waits; POST /sim/hold holds
