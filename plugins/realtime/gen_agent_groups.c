@@ -126,12 +126,12 @@ static void unknown_word(gen_client_t *client, const char *field,
     gen_client_unknown(client, "agent_groups", field, word);
 }
 
-/* The routing status of a name: one we know, GEN_AG_ROUTING_UNKNOWN for
- * the enum's UNKNOWN and for a word we do not know (that one counted);
- * -1 without a name. */
+/* The routing status of a name: one we know, else GEN_AG_ROUTING_UNKNOWN:
+ * the enum's UNKNOWN, none (the field is optional in the record), or a word
+ * we do not know (that one counted). */
 static int routing_of(gen_client_t *client, const char *name) {
   if (name == NULL || name[0] == '\0')
-    return -1;
+    return GEN_AG_ROUTING_UNKNOWN;
   int r = gen_routing_from_name(name);
   if (r >= 0)
     return r;
@@ -173,11 +173,8 @@ int gen_ag_read(gen_client_t *client, const char *text, size_t len,
       (*malformed)++;
       continue;
     }
-    int r = routing_of(client, gen_json_get_string(e, "routingStatus"));
-    if (r < 0)
-      (*malformed)++; /* no status at all: not a word we could count */
-    else
-      c->routing[r] += count;
+    c->routing[routing_of(client, gen_json_get_string(e, "routingStatus"))] +=
+        count;
   }
   json_object *presence = gen_json_get_array(doc, "presenceCounts");
   n = presence != NULL ? json_object_array_length(presence) : 0;
@@ -368,8 +365,7 @@ static int ask(gen_agent_groups_t *g, gen_client_t *client, char *body,
   for (size_t b = 0; b < malformed + (status == -EBADMSG); b++)
     gen_http_count_malformed(client->http);
   if (status == 0 && malformed > 0) {
-    snprintf(err, err_size,
-             "%zu count(s) without a status or a count of 0 or more",
+    snprintf(err, err_size, "%zu entr(ies) without a count of 0 or more",
              malformed);
     return -EBADMSG;
   }

@@ -65,13 +65,13 @@ typedef struct {
 
 /* Adds an AnalyticsAgentStateCountsResponse's routingStatusCounts and
  * presenceCounts to *c (a missing list adds nothing: nobody in it). A
- * routing status UNKNOWN counts as "unknown", and so does a word this
- * version does not know; a presence that is no system presence we know
- * (UNKNOWN, an org presence of none, a new word) as "other"; a new word is
- * counted in client's unknown_values (field routingStatus or
- * systemPresence; client NULL: not counted). An entry without an integer
- * count of 0 or more, or a routing entry without a status, is skipped and
- * counted in *malformed. The other lists (segmentCounts, ...) are not
+ * routing status UNKNOWN counts as "unknown", and so do none (the field is
+ * optional) and a word this version does not know; a presence that is no
+ * system presence we know (UNKNOWN, none, an org presence of none, a new
+ * word) as "other"; a new word is counted in client's unknown_values (field
+ * routingStatus or systemPresence; client NULL: not counted). An entry
+ * without an integer count of 0 or more is skipped and counted in
+ * *malformed. The other lists (segmentCounts, ...) are not
  * read. 0, or -EBADMSG when the text is not such a document (reason in
  * err). */
 int gen_ag_read(gen_client_t *client, const char *text, size_t len,

@@ -104,10 +104,11 @@ DEF_TEST(malformed_answers) {
   EXPECT_EQ_INT(0, (int)c.routing[GEN_ROUTING_IDLE]);
   EXPECT_EQ_INT(4, (int)c.routing[GEN_ROUTING_OFF_QUEUE]);
   EXPECT_EQ_INT(2, (int)c.presence[GEN_PRESENCE_AWAY]);
-  /* A routing entry without a status: no word to count, malformed. */
+  /* A routing entry without a status (optional in the record): unknown. */
   EXPECT_EQ_INT(
       0, read_text("{\"routingStatusCounts\":[{\"count\":2}]}", &c, &bad));
-  EXPECT_EQ_INT(1, (int)bad);
+  EXPECT_EQ_INT(0, (int)bad);
+  EXPECT_EQ_INT(2, (int)c.routing[GEN_AG_ROUTING_UNKNOWN]);
   return 0;
 }
 
