@@ -748,7 +748,8 @@ static int gr_instance_init(void *data) {
   if (inst->config.ewt.on &&
       (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
     return -ENOMEM;
-  if ((inst->config.groups.by_division || inst->config.groups.by_team) &&
+  if ((inst->config.groups.by_division || inst->config.groups.by_team ||
+       inst->config.groups.by_unit) &&
       (inst->groups = gen_agent_groups_new(&inst->config.groups)) == NULL)
     return -ENOMEM;
   if (inst->config.campaigns.on &&

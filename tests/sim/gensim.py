@@ -172,8 +172,9 @@ def parse_args(argv=None):
       help="oauthClient of a usage jobs row: id, name and selfUri (default) or id and "
            "selfUri")
     a("--ewt-results", choices=simapi.FORMS["ewt_results"], default="one",
-      help="an estimated wait time answer: one result without a label (default), or a "
-           "labelled result (another value) before it")
+      help="an estimated wait time answer: one result without a label, formula BEST "
+           "(default); a labelled result (another value) before it; or results of other "
+           "formulas (SIMPLE, POSITION-IN-QUEUE, an unknown word; other values) before it")
     a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
       help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
            "status lower case; default) or the routes' (integers, upper case)")
@@ -185,6 +186,10 @@ def parse_args(argv=None):
       default="all",
       help="campaign progress entries: every count (default), or some leaving out an "
            "optional one (totalNumberOfContacts, percentage)")
+    a("--agent-predicates", choices=simapi.FORMS["agent_predicates"], default="current",
+      help="the agent counts query's predicates: every dimension of the SDK's 257.0.0 "
+           "(teamId, managementUnitId, ...; default), or those before it (400 for the "
+           "others)")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",

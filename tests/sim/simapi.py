@@ -956,11 +956,19 @@ PAGINATION_REFUSED = ("Pagination may not exceed %d results.\n\nTip: When extrac
                       "performance by querying in smaller intervals.")
 
 # POST /api/v2/analytics/agents/status/counts: the groupBy values and user
-# predicate dimensions of the SDK (README, Agent states by team or division);
-# the predicates one request takes (UNCONFIRMED: 100, as user queries)
+# predicate dimensions of the SDK (README, Agent states by team or division:
+# python 257.0.0; before it the first six alone and those of 237.0.0, the
+# form agent_predicates older); the predicates one request takes
+# (UNCONFIRMED: 100, as user queries)
 AGENT_COUNTS_GROUP_BY = ("segmentType", "presence", "routingStatus", "isOutOfOffice")
-AGENT_COUNTS_DIMENSIONS = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
-                           "divisionId", "userId", "managerId")
+AGENT_COUNTS_DIMENSIONS_OLDER = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
+                                 "divisionId", "userId", "managerId", "systemPresence",
+                                 "organizationPresenceId", "routingStatus", "isOutOfOffice",
+                                 "online")
+AGENT_COUNTS_DIMENSIONS = AGENT_COUNTS_DIMENSIONS_OLDER + (
+    "inactiveQueueId", "queueId", "teamId", "managementUnitId", "businessUnitId",
+    "adherenceState", "adherenceImpact", "scheduledActivityCodeId",
+    "scheduledActivityCategory", "actualActivityCategory")
 AGENT_COUNTS_MAX_PREDICATES = 100
 # POST /api/v2/outbound/campaigns/progress: campaign ids a request
 # (UNCONFIRMED: 100, as the listing's largest page)
@@ -994,10 +1002,11 @@ FORMS = {
     "usage_legacy": ("served", "gone"),
     "usage_next": ("uri", "cursor"),
     "usage_client_ref": ("full", "id"),
-    "ewt_results": ("one", "labelled"),
+    "ewt_results": ("one", "labelled", "formulas"),
     "campaign_topic": ("sdk", "rest"),
     "campaign_connect_ratio": ("fraction", "above_one"),
     "campaign_progress_counts": ("all", "sparse"),
+    "agent_predicates": ("current", "older"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -2741,12 +2750,19 @@ class App:
             if len(e["idle"]) < EWT_IDLE_LIST_MAX:
                 e["idle"].append({"queueId": q.id, "mediaType": media or mt,
                                   "at": M.iso(now_ms), "real_time": time.time()})
-        results = [{"intent": mt, "formula": "Simulated", "estimatedWaitTimeSeconds": seconds}]
+        # formula BEST: the first value of PredictionResults' enum (README,
+        # Evidence: Estimated wait time); the others carry other values
+        results = [{"intent": mt, "formula": "BEST", "estimatedWaitTimeSeconds": seconds}]
         if self.forms["ewt_results"] == "labelled":
             lid = "ewt-label-" + q.id[:8]
-            results.insert(0, {"intent": mt, "formula": "Simulated",
+            results.insert(0, {"intent": mt, "formula": "BEST",
                                "estimatedWaitTimeSeconds": seconds * 2 + 7,
                                "label": {"id": lid, "selfUri": "/api/v2/routing/labels/" + lid}})
+        elif self.forms["ewt_results"] == "formulas":
+            results[:0] = [{"intent": mt, "formula": f, "estimatedWaitTimeSeconds": v}
+                           for f, v in (("SIMPLE", seconds + 1000),
+                                        ("POSITION-IN-QUEUE", seconds + 2000),
+                                        ("CRYSTAL-BALL", seconds + 3000))]
         return Response(200, {"results": results})
 
     def _cursor_page(self, req, items, path):
@@ -2792,9 +2808,11 @@ class App:
     async def h_agent_status_counts(self, req, p, tok):
         """POST /api/v2/analytics/agents/status/counts (README, Agent states
         by team or division): the model's active agents that pass userFilter
-        (type and/or, predicates on divisionId, userId, managerId,
-        activeQueueId), counted by the groupBy asked (segmentType when
-        none)."""
+        (type and/or, predicates on divisionId, userId, teamId,
+        managementUnitId, activeQueueId; the other dimensions of the record
+        match nobody; with the form agent_predicates older, those the SDK
+        added in 257.0.0 are 400), counted by the groupBy asked (segmentType
+        when none)."""
         self.sync()
         body = req.json()
         if not isinstance(body, dict):
@@ -2814,19 +2832,27 @@ class App:
                 raise ApiError(400, "bad.request", "At most %d predicates"
                                % AGENT_COUNTS_MAX_PREDICATES)
             tests = []
+            known = (AGENT_COUNTS_DIMENSIONS if self.forms["agent_predicates"] == "current"
+                     else AGENT_COUNTS_DIMENSIONS_OLDER)
             for pr in preds:
                 dim = pr.get("dimension") if isinstance(pr, dict) else None
                 val = pr.get("value") if isinstance(pr, dict) else None
-                if dim not in AGENT_COUNTS_DIMENSIONS or not isinstance(val, str):
+                if dim not in known or not isinstance(val, str):
                     raise ApiError(400, "bad.request", "Invalid predicate: %r" % (pr,))
                 tests.append((dim, val))
             qidx = self.model.queue_by_id
+            unit_of = self.adherence.unit_of
 
             def match(a, dim, val):
                 if dim == "divisionId":
                     return a.div["id"] == val
                 if dim == "userId":
                     return a.id == val
+                if dim == "teamId":
+                    t = self.model.team_by_id.get(val)
+                    return t is not None and a.idx in t["member_set"]
+                if dim == "managementUnitId":
+                    return unit_of.get(a.id) == val
                 if dim == "activeQueueId":
                     q = qidx.get(val)
                     return q is not None and q.idx in a.joined
@@ -2855,6 +2881,10 @@ class App:
     async def h_sim_truth_agentgroups(self, req, p, tok):
         self.sync()
         out = self.model.group_truth()
+        by_id = {a.id: a for a in self.model.agents}
+        out["units"] = {u["id"]: dict(self.model.group_counts(
+            [by_id[i] for i in u["agents"] if i in by_id]), name=u["name"])
+            for u in self.adherence.units}
         out["requests"] = self.agent_counts["requests"]
         out["sim_time_ms"] = self.model.now
         out["real_time"] = time.time()

@@ -487,6 +487,25 @@ class T02cEstimatedWaitTime(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
+    def test_formulas_form(self):
+        """Results of other formulas before the BEST one, which the truth
+        records."""
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        st, _, js = c.request("GET", self.PATH % (qid, "all"))
+        self.assertEqual([r["formula"] for r in js["results"]], ["BEST"])
+        self.sim.sim("POST", "/sim/forms", {"ewt_results": "formulas"})
+        try:
+            st, _, js = c.request("GET", self.PATH % (qid, "all"))
+            self.assertEqual(st, 200)
+            self.assertEqual([r["formula"] for r in js["results"]],
+                             ["SIMPLE", "POSITION-IN-QUEUE", "CRYSTAL-BALL", "BEST"])
+            truth = self.sim.sim("GET", "/sim/truth/ewt")[1]["answers"][qid]["all"]
+            self.assertEqual(truth["seconds"], js["results"][3]["estimatedWaitTimeSeconds"])
+            self.assertEqual(len({r["estimatedWaitTimeSeconds"] for r in js["results"]}), 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
+
 
 class T02cHeldWaiting(unittest.TestCase):
     """--arrival-scale 0: nobody arrives, nobody waits; POST /sim/hold holds
@@ -530,10 +549,12 @@ class T02cHeldWaiting(unittest.TestCase):
 
 
 class T02dAgentGroups(unittest.TestCase):
-    """POST /api/v2/analytics/agents/status/counts by division and by team
-    (its members' userId predicates), GET /api/v2/teams and
+    """POST /api/v2/analytics/agents/status/counts by division, by team (its
+    teamId predicate, and its members' userId predicates) and by management
+    unit, UNKNOWN routing statuses answered, GET /api/v2/teams and
     /api/v2/teams/{id}/members paged by cursor, /sim/truth/agentgroups, the
-    refusals and the permissions."""
+    form agent_predicates older (400 to teamId), the refusals and the
+    permissions."""
     PATH = "/api/v2/analytics/agents/status/counts?groupBy=routingStatus&groupBy=presence"
 
     @classmethod
@@ -598,9 +619,31 @@ class T02dAgentGroups(unittest.TestCase):
                 self.assertEqual((routing, presence), (want["routing"], want["presence"]))
                 self.assertEqual(sum(presence.values()), len(members))
                 in_teams += len(members)
+                # the teamId predicate: the same counts in one request
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": "teamId",
+                                                   "value": t["id"]}]}})
+                self.assertEqual(st, 200)
+                self.assertEqual(self.read(js), (want["routing"], want["presence"]))
             self.assertEqual(in_teams, 130 - 130 // (simmodel.TEAMS + 1))
+            st, _, units = c.request("GET", "/api/v2/workforcemanagement/managementunits")
+            self.assertEqual({u["id"] for u in units["entities"]}, set(truth["units"]))
+            in_units = 0
+            for u in units["entities"]:
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": "managementUnitId",
+                                                   "value": u["id"]}]}})
+                self.assertEqual(st, 200)
+                want = truth["units"][u["id"]]
+                self.assertEqual(self.read(js), (want["routing"], want["presence"]))
+                in_units += want["agents"]
+            self.assertEqual(in_units, 130)   # each agent in one unit
+            # UNKNOWN is answered (offline agents of every fourth index)
+            unknown = sum(d["routing"].get("UNKNOWN", 0) for d in truth["divisions"].values())
+            self.assertGreater(unknown, 0)
             after = self.sim.sim("GET", "/sim/truth/agentgroups")[1]
-            self.assertEqual(after["requests"] - truth["requests"], len(divs) + len(teams))
+            self.assertEqual(after["requests"] - truth["requests"],
+                             len(divs) + 2 * len(teams) + len(units["entities"]))
         finally:
             self.sim.fault(fault="thaw")
 
@@ -611,9 +654,26 @@ class T02dAgentGroups(unittest.TestCase):
         self.assertEqual(set(js), {"segmentCounts"})
         st, _, js = c.request("POST", self.PATH + "&groupBy=isOutOfOffice", {})
         self.assertEqual(js["isOutOfOfficeCounts"], [{"isOutOfOffice": False, "count": 130}])
+        st, _, js = c.request("POST", self.PATH, {"userFilter": {"type": "and", "predicates": [
+            {"dimension": "teamId", "value": "x"}]}})
+        self.assertEqual(st, 200)   # a team of nobody
+        self.assertEqual(js["routingStatusCounts"], [])
+        # An API before 257.0.0's dimensions: teamId and managementUnitId
+        # refused, divisionId taken.
+        self.sim.sim("POST", "/sim/forms", {"agent_predicates": "older"})
+        try:
+            for dim, want in (("teamId", 400), ("managementUnitId", 400),
+                              ("divisionId", 200)):
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": dim, "value": "x"}]}})
+                self.assertEqual(st, want, dim)
+                if want == 400:
+                    check_error_body(self, js, 400, "bad.request")
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"agent_predicates": "current"})
         for bad, body in ((self.PATH + "&groupBy=team", {}),
                           (self.PATH, {"userFilter": {"type": "and", "predicates": [
-                              {"dimension": "teamId", "value": "x"}]}}),
+                              {"dimension": "bestFriendId", "value": "x"}]}}),
                           (self.PATH, {"userFilter": {"type": "or", "predicates": [
                               {"dimension": "userId", "value": str(k)} for k in range(101)]}}),
                           (self.PATH, [])):
@@ -3893,7 +3953,8 @@ class T11Forms(unittest.TestCase):
                                        "usage_status": "present", "usage_jobs": "served",
                                        "usage_legacy": "served", "usage_next": "uri",
                                        "usage_client_ref": "full", "ewt_results": "one",
-                                       "campaign_topic": "sdk"})
+                                       "campaign_topic": "sdk",
+                                       "agent_predicates": "current"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

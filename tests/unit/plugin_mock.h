@@ -38,9 +38,9 @@ mock_value_t *mock_find(const char *plugin_instance, const char *type,
                         const char *type_instance);
 void mock_values_reset(void);
 
-/* A collector of the values a module puts (gen_put_t): the first 64 as
+/* A collector of the values a module puts (gen_put_t): the first 128 as
  * "type/type_instance", with value and derive; n counts every one. */
-#define MOCK_PUTS_MAX 64
+#define MOCK_PUTS_MAX 128
 typedef struct {
   char key[MOCK_PUTS_MAX][64];
   double value[MOCK_PUTS_MAX];
