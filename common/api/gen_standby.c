@@ -84,7 +84,9 @@ struct gen_standby_s {
   int64_t lease, create_rev;
   char holder[256]; /* who holds the key, as last seen */
   atomic_bool holding;
-  _Atomic cdtime_t fence; /* monotonic: this agent's values stop then */
+  /* gen_lease_clock(), which counts suspend: this agent's values stop
+   * then */
+  _Atomic cdtime_t fence;
   atomic_uint_fast64_t takeovers, sync_failed, copied_bytes;
   gen_ratelimit_t complain;
 
@@ -437,10 +439,12 @@ static void hold(gen_standby_t *s, cdtime_t fence) {
   notify(s, LOG_NOTICE, NOTIF_OKAY, message);
 }
 
-/* Sleeps ms unless stopped; true when stopped. */
+/* Sleeps ms unless stopped; true when stopped. On CLOCK_MONOTONIC (the
+ * condition's clock): a step of the wall clock back must not hold the
+ * renewals back past the fence. */
 static bool pause_ms(gen_standby_t *s, long ms) {
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;
   until.tv_nsec += (ms % 1000) * 1000000L;
   if (until.tv_nsec >= 1000000000L)
@@ -456,7 +460,10 @@ static bool pause_ms(gen_standby_t *s, long ms) {
 
 /* The fence: one second before the lease can expire, counted from the
  * moment the request that granted or renewed it was sent (etcd starts the
- * TTL later, when it receives it). */
+ * TTL later, when it receives it), on gen_lease_clock: a clock that stops
+ * while the host is suspended (CLOCK_MONOTONIC) would leave a holder
+ * resumed from a suspend believing it holds for up to its TTL while the
+ * other agent already does. */
 static cdtime_t fence_of(cdtime_t sent, int64_t ttl) {
   return sent + TIME_T_TO_CDTIME_T(ttl) - TIME_T_TO_CDTIME_T(1);
 }
@@ -470,7 +477,7 @@ static void *election(void *arg) {
    * that failed: its fence closes a second before the lease can expire */
   while (!pause_ms(s, atomic_load(&s->holding) && renewed ? s->ttl_s * 1000L / 3
                                                           : POLL_MS)) {
-    cdtime_t sent = gen_monotonic();
+    cdtime_t sent = gen_lease_clock();
     bool holding = atomic_load(&s->holding);
     bool fresh = lease == 0;
     int64_t ttl =
@@ -484,14 +491,15 @@ static void *election(void *arg) {
       } else if (ttl == 0) {
         lease = 0;
         lose(s, "its lease expired");
-      } else if (gen_monotonic() >= atomic_load(&s->fence)) {
+      } else if (gen_lease_clock() >= atomic_load(&s->fence)) {
         lease = 0;
         lose(s, why);
       } else
         gen_log_org(
             &s->who, &s->complain, LOG_WARNING,
             "etcd: lease not renewed (%s); values stop in %.1f s unless it is",
-            why, CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_monotonic()));
+            why,
+            CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_lease_clock()));
       continue;
     }
     if (ttl <= 0) { /* a waiting lease expired, or etcd is out of reach */
@@ -551,7 +559,11 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
            prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
   s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->cond, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->cond, &attr);
+  pthread_condattr_destroy(&attr);
   s->urls =
       calloc(org->standby_etcd_n ? org->standby_etcd_n : 1, sizeof(*s->urls));
   for (size_t i = 0; s->urls != NULL && i < org->standby_etcd_n; i++) {
@@ -612,7 +624,7 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
 }
 
 bool gen_standby_holding(gen_standby_t *s) {
-  return atomic_load(&s->holding) && gen_monotonic() < atomic_load(&s->fence);
+  return atomic_load(&s->holding) && gen_lease_clock() < atomic_load(&s->fence);
 }
 
 /* ---- the state that moves with the lease -------------------------------- */
