@@ -34,9 +34,14 @@
 #define CHUNK_BYTES (512 * 1024)
 #define POLL_MS 1000
 /* A file whose copy changes more pieces than this (rewritten, not appended
- * to) goes under a new directory, the old one deleted by one operation: a
- * transaction holds at most 128 by etcd's default (--max-txn-ops). */
+ * to) goes under a new directory, the old one deleted by one operation. */
 #define REPLACED_MAX 8
+/* The most operations a transaction holds: etcd's default --max-txn-ops
+ * (a transaction past it is refused, HTTP 400). A copy's manifests move in
+ * one transaction up to it; the pieces they no longer name are deleted
+ * after, DELETE_BATCH at a time. */
+#define TXN_OPS_MAX 128
+#define DELETE_BATCH 64
 /* A read copies pieces for at most this long; a copy that needs more goes
  * on at the next reads, its manifest moved when every piece is in. */
 #define COPY_SLICE TIME_T_TO_CDTIME_T(10)
@@ -105,6 +110,9 @@ struct gen_standby_s {
   size_t n_moving;
   cdtime_t slice, slice_end; /* COPY_SLICE; this read's copy stops then */
   bool slice_put;            /* this read has put a piece */
+  /* pieces no manifest names are left in etcd (their delete failed):
+   * swept at the next copy */
+  bool sweep_due;
 };
 
 /* ---- etcd's JSON gateway ------------------------------------------------ */
@@ -793,17 +801,33 @@ static int restore_file(gen_standby_t *s, const file_t *f, const char *path,
   return status != 0 ? status : closed;
 }
 
-/* Deletes the directories of pieces that no manifest of s->sent names: a
- * copy in progress when its holder lost the lease, a sweep that failed. */
-static void sweep_unnamed(gen_standby_t *s) {
+/* Whether piece, "<i>.<hash>" under f's directory, is one f's manifest
+ * names. */
+static bool piece_named(const file_t *f, const char *piece) {
+  char *end = NULL;
+  unsigned long long i = strtoull(piece, &end, 10);
+  uint64_t ph = 0;
+  const char *rest = NULL;
+  return end != piece && *end == '.' && gen_hex64_parse(end + 1, &ph, &rest) &&
+         *rest == '\0' && i < f->n_pieces && f->pieces[i] == ph;
+}
+
+/* Deletes the pieces that no manifest of s->sent names: the directories
+ * of a copy in progress when its holder lost the lease, or of a sweep that
+ * failed; the pieces a copy replaced under a directory it kept, when their
+ * delete failed. Not while a copy is in progress (s->moving: its pieces
+ * are named by no manifest yet). 0 or a negative errno. */
+static int sweep_unnamed(gen_standby_t *s) {
   json_object *answer = NULL;
   char why[512] = "", key[2048], last[2048] = "";
-  if (etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why)) != 0)
-    return; /* the next take-over sweeps */
+  int status =
+      etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why));
+  if (status != 0)
+    return status; /* swept later */
   json_object *kvs = gen_json_get_array(answer, "kvs");
-  txn_t t = TXN_INIT(64, SIZE_MAX);
-  size_t swept = 0, plen = strlen(s->data_prefix);
-  int status = 0;
+  txn_t t = TXN_INIT(DELETE_BATCH, SIZE_MAX);
+  size_t swept = 0, pieces = 0, plen = strlen(s->data_prefix);
+  const file_t *last_f = NULL; /* the file of the directory last: NULL, none */
   for (size_t i = 0;
        status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
     char *name = unb64(
@@ -812,17 +836,28 @@ static void sweep_unnamed(gen_standby_t *s) {
                       ? strchr(name + plen, '/')
                       : NULL;
     if (slash != NULL && (slash = strchr(slash + 1, '/')) != NULL) {
+      char piece[256];
+      sstrncpy(piece, slash + 1, sizeof(piece));
       slash[1] = '\0'; /* "<data><file>/<gen>/" */
-      bool named = strcmp(name, last) == 0;
-      for (size_t j = 0; !named && j < s->n_sent; j++) {
-        gen_dir(s, s->sent[j].name, s->sent[j].gen, key, sizeof(key));
-        named = strcmp(name, key) == 0;
+      if (strcmp(name, last) != 0) {
+        last_f = NULL;
+        for (size_t j = 0; last_f == NULL && j < s->n_sent; j++) {
+          gen_dir(s, s->sent[j].name, s->sent[j].gen, key, sizeof(key));
+          last_f = strcmp(name, key) == 0 ? &s->sent[j] : NULL;
+        }
+        sstrncpy(last, name, sizeof(last));
+        if (last_f == NULL) {
+          status = txn_add(s, &t, name, NULL, 0, true, why, sizeof(why));
+          swept++;
+        }
       }
-      if (!named) {
-        status = txn_add(s, &t, name, NULL, 0, true, why, sizeof(why));
-        swept++;
+      /* a manifest of the first form names its directory whole */
+      if (last_f != NULL && last_f->pieces != NULL &&
+          !piece_named(last_f, piece)) {
+        snprintf(key, sizeof(key), "%s%s", name, piece);
+        status = txn_add(s, &t, key, NULL, 0, false, why, sizeof(why));
+        pieces++;
       }
-      sstrncpy(last, name, sizeof(last));
     }
     free(name);
   }
@@ -831,9 +866,14 @@ static void sweep_unnamed(gen_standby_t *s) {
   if (swept > 0)
     gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
                 "etcd: %zu directories of pieces no manifest names %s", swept,
-                status == 0 ? "deleted" : "left (the next take-over tries)");
+                status == 0 ? "deleted" : "left (tried again later)");
+  if (pieces > 0)
+    gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
+                "etcd: %zu pieces no manifest names %s", pieces,
+                status == 0 ? "deleted" : "left (tried again later)");
   free(t.ops.data);
   json_object_put(answer);
+  return status;
 }
 
 /* What etcd holds of the state, into s->sent (data kept). A file that
@@ -889,7 +929,7 @@ static int fetch_state(gen_standby_t *s) {
   }
   json_object_put(answer);
   if (s->sent != NULL && left_out == 0)
-    sweep_unnamed(s);
+    s->sweep_due = sweep_unnamed(s) != 0; /* or at the next copy */
   return s->sent == NULL ? -ENOMEM : left_out;
 }
 
@@ -1216,13 +1256,65 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
   return status;
 }
 
+/* A copy's operations: the manifests it moves, each with the state path
+ * its file is of (a group), then the deletes of the pieces they no longer
+ * name. */
+typedef struct {
+  size_t group;
+  char *key, *data; /* data NULL: a delete */
+  size_t len;
+  bool prefix;
+} op_t;
+
+typedef struct {
+  op_t *moves, *deletes;
+  size_t n_moves, n_deletes;
+} plan_t;
+
+static int plan_add(op_t **ops, size_t *n, size_t group, const char *key,
+                    gen_buf_t *data, bool prefix) {
+  op_t *more = realloc(*ops, (*n + 1) * sizeof(*more));
+  if (more == NULL)
+    return -ENOMEM;
+  *ops = more;
+  op_t *op = &more[*n];
+  *op = (op_t){.group = group, .key = strdup(key), .prefix = prefix};
+  if (data != NULL) /* taken */
+    op->data = data->data, op->len = data->len, *data = (gen_buf_t){0};
+  if (op->key == NULL || (data != NULL && op->data == NULL)) {
+    free(op->key);
+    free(op->data);
+    return -ENOMEM;
+  }
+  (*n)++;
+  return 0;
+}
+
+static void plan_free(plan_t *p) {
+  for (size_t i = 0; i < p->n_moves; i++)
+    free(p->moves[i].key), free(p->moves[i].data);
+  for (size_t i = 0; i < p->n_deletes; i++)
+    free(p->deletes[i].key);
+  free(p->moves);
+  free(p->deletes);
+}
+
+/* The state path (its index in s->paths) whose file name is; n_paths
+ * when none. */
+static size_t group_of(const gen_standby_t *s, const char *name) {
+  for (size_t j = 0; j < s->n_paths; j++)
+    if (sibling_of(base_of(s->paths[j]), name))
+      return j;
+  return s->n_paths;
+}
+
 /* The operations that move f's manifest (f NULL: delete had's, a file
  * that no longer is) and delete the pieces of had (the last copy) it no
- * longer names. */
+ * longer names, added to p. */
 static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
-                        gen_buf_t *ops) {
+                        plan_t *p) {
   char key[2048];
-  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX); /* data NULL: add_op deletes */
+  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX);
   int status = 0;
   if (f != NULL) {
     gen_buf_add_hex64(&m, f->hash);
@@ -1233,21 +1325,78 @@ static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
     gen_buf_add_str(&m, " ");
     status = gen_buf_add_hex64(&m, f->pieces[i]);
   }
-  snprintf(key, sizeof(key), "%s%s", s->state_prefix,
-           f != NULL ? f->name : had->name);
+  const char *name = f != NULL ? f->name : had->name;
+  snprintf(key, sizeof(key), "%s%s", s->state_prefix, name);
   if (status == 0)
-    status = add_op(ops, key, m.data, m.len, false);
+    status = plan_add(&p->moves, &p->n_moves, group_of(s, name), key,
+                      f != NULL ? &m : NULL, false);
   free(m.data);
   if (had != NULL && (f == NULL || had->gen != f->gen)) {
     gen_dir(s, had->name, had->gen, key, sizeof(key));
-    return status == 0 ? add_op(ops, key, NULL, 0, true) : status;
+    return status == 0
+               ? plan_add(&p->deletes, &p->n_deletes, 0, key, NULL, true)
+               : status;
   }
   for (size_t i = 0; status == 0 && had != NULL && i < had->n_pieces; i++)
     if (!piece_kept(had, f, i)) {
       piece_key(s, had->name, had->gen, i, had->pieces[i], key, sizeof(key));
-      status = add_op(ops, key, NULL, 0, false);
+      status = plan_add(&p->deletes, &p->n_deletes, 0, key, NULL, false);
     }
   return status;
+}
+
+/* Moves p's manifests: in one transaction when they are TXN_OPS_MAX or
+ * fewer (every state file of the instance, as any plugin has), so that a
+ * take-over sees the last copy whole or this one. Past it (more files
+ * changed at once than etcd lets one transaction hold) the files of one
+ * state path (a state file and its journal, of one moment) stay in one
+ * transaction, the state paths, each of its own family, being apart; a
+ * take-over between two of them finds some paths of this copy, the others
+ * of the last. 0, or a negative errno (why): the manifests moved before
+ * stand, named again at the next copy. */
+static int plan_move(gen_standby_t *s, const plan_t *p, char *why,
+                     size_t why_size) {
+  txn_t t = TXN_INIT(TXN_OPS_MAX, 1024 * 1024);
+  int status = 0;
+  for (size_t g = 0; status == 0 && g <= s->n_paths; g++) {
+    size_t in_group = 0;
+    for (size_t i = 0; i < p->n_moves; i++)
+      in_group += p->moves[i].group == g;
+    if (t.n + in_group > TXN_OPS_MAX) /* the group whole in the next */
+      status = txn_run(s, &t, why, why_size);
+    for (size_t i = 0; status == 0 && i < p->n_moves; i++) {
+      const op_t *op = &p->moves[i];
+      if (op->group == g)
+        status =
+            txn_add(s, &t, op->key, op->data, op->len, false, why, why_size);
+    }
+  }
+  if (status == 0)
+    status = txn_run(s, &t, why, why_size);
+  free(t.ops.data);
+  return status;
+}
+
+/* After the manifests moved: the pieces they no longer name deleted,
+ * DELETE_BATCH a transaction. A failure leaves them to a sweep at the next
+ * copy (logged, rate-limited). */
+static void plan_delete(gen_standby_t *s, const plan_t *p) {
+  char why[512] = "";
+  txn_t t = TXN_INIT(DELETE_BATCH, SIZE_MAX);
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < p->n_deletes; i++)
+    status = txn_add(s, &t, p->deletes[i].key, NULL, 0, p->deletes[i].prefix,
+                     why, sizeof(why));
+  if (status == 0)
+    status = txn_run(s, &t, why, sizeof(why));
+  free(t.ops.data);
+  if (status != 0) {
+    s->sweep_due = true;
+    gen_log_org(&s->who, &s->complain, LOG_WARNING,
+                "etcd: the pieces the copy replaced are not deleted (%s); "
+                "swept at the next copy",
+                why[0] ? why : gen_strerror(status));
+  }
 }
 
 /* Whether a state file is here that etcd lacks (a first one: a state is
@@ -1298,8 +1447,10 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
       !state_new_here(s))
     return 0;
   s->synced = gen_monotonic();
+  if (s->sweep_due && s->n_moving == 0) /* no copy in progress */
+    s->sweep_due = sweep_unnamed(s) != 0;
   sync_t y = {0};
-  gen_buf_t ops = GEN_BUF_INIT(1024 * 1024);
+  plan_t plan = {0};
   char why[512] = "";
   bool changed = false;
   char *buf = malloc(s->piece);
@@ -1317,7 +1468,7 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     changed = true;
     status = put_pieces(s, had, f, buf, why, sizeof(why));
     if (status == 0)
-      status = manifest_ops(s, had, f, &ops);
+      status = manifest_ops(s, had, f, &plan);
   }
   /* what etcd holds that no longer is (a ".next" renamed) */
   for (size_t i = 0; status == 0 && i < s->n_sent; i++) {
@@ -1325,12 +1476,15 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     if (file_find(y.now, y.n_now, gone->name) != NULL)
       continue;
     changed = true;
-    status = manifest_ops(s, gone, NULL, &ops);
+    status = manifest_ops(s, gone, NULL, &plan);
   }
-  /* the manifests move at once: a take-over sees the last copy or this */
+  /* the manifests move at once (plan_move), then the pieces they no longer
+   * name go */
   if (status == 0 && changed)
-    status = fenced_txn(s, &ops, why, sizeof(why));
-  free(ops.data);
+    status = plan_move(s, &plan, why, sizeof(why));
+  if (status == 0)
+    plan_delete(s, &plan);
+  plan_free(&plan);
   free(buf);
   if (status == 0) {
     sweep_moving(s, &y);

@@ -24,6 +24,9 @@ relay the test can cut.
   its key and its revision in etcd), and a take-over restores it byte for
   byte, and a file an earlier version copied; pieces no manifest names
   are deleted by the new holder.
+- A copy of many changed files (20 files of 8 replaced pieces each, then
+  140 new files at once) under etcd's default --max-txn-ops (128): every
+  manifest moves, every replaced piece is deleted.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
@@ -460,6 +463,87 @@ class StandbyLargeStateTest(unittest.TestCase):
         with open(f"/proc/{b.proc.pid}/status") as f:
             hwm = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
         self.assertLess(hwm * 1024, self.PAD_BYTES, f"peak RSS {hwm} KiB")
+
+
+class StandbyManyFilesTest(unittest.TestCase):
+    """A copy of many changed files under etcd's default --max-txn-ops
+    (128 operations a transaction): 20 files each with 8 of its 10 pieces
+    replaced (9 operations a file in the one transaction of before: 180),
+    then 140 new files at once (140 manifests). The agent is stopped
+    (SIGSTOP, well within its lease) while the files change, so that one
+    copy meets them all."""
+    setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
+    agent = StandbyLargeStateTest.agent
+    manifest, pieces = StandbyLargeStateTest.manifest, StandbyLargeStateTest.pieces
+    TLS = False
+    PIECE = 100
+
+    def from_etcd(self, name):
+        """(content, keys no manifest names) of name as etcd holds it under
+        its manifest's directory; None without a manifest or a piece."""
+        m = self.manifest(name)
+        if m is None:
+            return None
+        _, gen, hashes = m
+        got = self.pieces(name, gen)
+        named = [f"{i}.{h}" for i, h in enumerate(hashes)]
+        if any(k not in got for k in named):
+            return None
+        root = f"/collectd-genesys/acme/1-1/genesys_analytics/data/{name}/{gen}/"
+        data = b"".join(self.etcd.range(root + k)[root + k][0] for k in named)
+        return data, set(got) - set(named)
+
+    def write_all(self, a, files):
+        """files {path: bytes} written while a is stopped: one copy meets
+        them all."""
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            for path, data in files.items():
+                with open(path + ".tmp", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".tmp", path)
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+
+    def in_etcd(self, files):
+        """Whether etcd holds every one of files as it is, and no piece its
+        manifest does not name (the replaced ones deleted)."""
+        for path, data in files.items():
+            got = self.from_etcd(os.path.basename(path))
+            if got is None or got != (data, set()):
+                return False
+        return True
+
+    def test_many_changed_files(self):
+        a = self.agent("a")
+        a.start(dict(os.environ, GEN_STANDBY_PIECE_BYTES=str(self.PIECE)))
+        self.assertTrue(wait_for(lambda: holding(a, "genesys_analytics"), 30, 0.2),
+                        a.log_text())
+        states = []
+        self.assertTrue(wait_for(lambda: states.extend(glob.glob(os.path.join(
+            a.dir, "genesys", "*analytics-acme.json"))) or states, 60, 0.2))
+
+        def piece(f, i, version):  # one piece of file f, PIECE bytes
+            return f"{f:02d} {i} {version} ".ljust(self.PIECE, "x").encode()
+        first = {f"{states[0]}.many{f:02d}": b"".join(piece(f, i, 1) for i in range(10))
+                 for f in range(20)}
+        self.write_all(a, first)
+        self.assertTrue(wait_for(lambda: self.in_etcd(first), 60, 0.5),
+                        a.log_text()[-3000:])
+        # 8 of each file's 10 pieces replaced (a file keeps its directory
+        # up to 8): 20 manifests moved, 160 pieces deleted
+        second = {path: b"".join(piece(f, i, 2 if i < 8 else 1) for i in range(10))
+                  for f, path in enumerate(first)}
+        self.write_all(a, second)
+        self.assertTrue(wait_for(lambda: self.in_etcd(second), 60, 0.5),
+                        a.log_text()[-3000:])
+        # 140 new files at once: their manifests alone are past 128
+        third = {f"{states[0]}.new{f:03d}": piece(f, 0, 3) for f in range(140)}
+        self.write_all(a, third)
+        self.assertTrue(wait_for(lambda: self.in_etcd({**second, **third}), 60, 0.5),
+                        a.log_text()[-3000:])
+        self.assertNotIn("state not copied", a.log_text())
+        self.assertEqual([], a.bad_log_lines())
 
 
 class StandbyTlsTest(unittest.TestCase):
