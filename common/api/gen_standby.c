@@ -12,6 +12,7 @@
 #include "gen_dispatch.h"
 #include "gen_hash.h"
 #include "gen_json.h"
+#include "gen_notice.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -94,6 +95,12 @@ struct gen_standby_s {
   _Atomic cdtime_t fence;
   atomic_uint_fast64_t takeovers, sync_failed, copied_bytes;
   gen_ratelimit_t complain;
+  /* this agent stopped the org's values because etcd was out of reach
+   * past its fence, until etcd answers again and a holder is known */
+  atomic_bool stopped;
+  /* for gen_notice: the org's name, limits and memory of subjects, and no
+   * Host: the standby's notices are the agent's, as its self-metrics */
+  gen_org_t *notices;
 
   /* the read thread's: the instance's state files */
   gen_state_watch_t watch;
@@ -166,6 +173,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   return gen_buf_add(ud, data, size * n) == 0 ? size * n : 0;
 }
 
+/* The length of text's first line (len bytes), at most max, stopped at a
+ * byte that is not printable ASCII: what an error answer says, for the
+ * log. */
+static size_t first_line(const char *text, size_t len, size_t max) {
+  size_t n = 0;
+  while (text != NULL && n < len && n < max && text[n] >= 0x20 &&
+         text[n] < 0x7f)
+    n++;
+  return n;
+}
+
 /* POSTs body to path on the first URL that answers; *answer is its JSON.
  * 0, or a negative errno with why filled. */
 static int etcd_post(gen_standby_t *s, const char *path, const char *body,
@@ -205,8 +223,10 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
     char err[128];
     if (rc != CURLE_OK)
       snprintf(why, why_size, "%s: %s", s->urls[i], curl_easy_strerror(rc));
-    else if (code != 200)
-      snprintf(why, why_size, "%s: HTTP %ld", s->urls[i], code);
+    else if (code != 200) /* etcd says why in the body's first line */
+      snprintf(why, why_size, "%s: HTTP %ld%s%.*s", s->urls[i], code,
+               got.len > 0 ? ": " : "", (int)first_line(got.data, got.len, 160),
+               got.data ? got.data : "");
     else if (gen_json_parse(got.data ? got.data : "", got.len,
                             GEN_JSON_MAX_DEPTH, answer, err,
                             sizeof(err)) != 0) {
@@ -433,6 +453,19 @@ static void lose(gen_standby_t *s, const char *why) {
   notify(s, LOG_WARNING, NOTIF_WARNING, message);
 }
 
+/* This agent held the shard and stopped the org's values because etcd was
+ * out of reach past its fence (stop), or etcd answers again and holder
+ * (this agent, or another) holds the shard: said once per change
+ * (gen_notice, FAILURE then OKAY) and in the self-metric standby_stopped.
+ * An etcd cluster out of reach stops every agent's collection. */
+static void etcd_stopped(gen_standby_t *s, bool stop, const char *text) {
+  if (atomic_exchange(&s->stopped, stop) == stop)
+    return;
+  gen_log_org(&s->who, NULL, stop ? LOG_ERR : LOG_NOTICE, "%s", text);
+  gen_notice(s->notices, "standby", "standby_stopped", s->org, stop,
+             NOTIF_FAILURE, "%s", text);
+}
+
 static void hold(gen_standby_t *s, cdtime_t fence) {
   gen_dispatch_fence(s->host, s->plugin, fence);
   atomic_store(&s->fence, fence);
@@ -502,6 +535,13 @@ static void *election(void *arg) {
       } else if (gen_lease_clock() >= atomic_load(&s->fence)) {
         lease = 0;
         lose(s, why);
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "agent \"%s\" stopped collecting the org: etcd out of "
+                 "reach past its lease (%s); only an agent that reaches etcd "
+                 "collects it",
+                 s->name, why);
+        etcd_stopped(s, true, text);
       } else
         gen_log_org(
             &s->who, &s->complain, LOG_WARNING,
@@ -524,6 +564,19 @@ static void *election(void *arg) {
       gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
     else if (taken == 1)
       hold(s, fence_of(sent, ttl));
+    char holder[256];
+    pthread_mutex_lock(&s->lock);
+    sstrncpy(holder, s->holder, sizeof(holder));
+    pthread_mutex_unlock(&s->lock);
+    /* resumed once a holder is known: not this agent's own key of before
+     * the outage (a restarted etcd keeps its lease one TTL more) */
+    if (atomic_load(&s->stopped) &&
+        (taken == 1 || (taken == 0 && strcmp(holder, s->name) != 0))) {
+      char text[1024];
+      snprintf(text, sizeof(text),
+               "etcd answers again: agent \"%s\" collects the org", holder);
+      etcd_stopped(s, false, text);
+    }
   }
   return NULL;
 }
@@ -566,6 +619,11 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   snprintf(s->data_prefix, sizeof(s->data_prefix), "%s/%s/%u-%u/%s/data/",
            prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
   s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  s->notices = gen_org_create(s->plugin, org->name);
+  if (s->notices != NULL) {
+    s->notices->notice_window = org->notice_window;
+    s->notices->notices_per_minute = org->notices_per_minute;
+  }
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -587,7 +645,7 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
       (org->standby_cert == NULL ||
        ((s->cert = strdup(org->standby_cert)) != NULL &&
         (s->cert_key = strdup(org->standby_key)) != NULL));
-  if (s->n_urls != org->standby_etcd_n || !tls_ok) {
+  if (s->n_urls != org->standby_etcd_n || !tls_ok || s->notices == NULL) {
     gen_standby_stop(s);
     return NULL;
   }
@@ -1529,6 +1587,9 @@ void gen_standby_dispatch_self(gen_standby_t *s) {
   gen_dispatch_number(&id, true, (double)atomic_load(&s->sync_failed), 0, 0);
   id.type = "standby_copied_bytes";
   gen_dispatch_number(&id, true, (double)atomic_load(&s->copied_bytes), 0, 0);
+  id.type = "standby_stopped";
+  gen_dispatch_number(&id, false, atomic_load(&s->stopped) ? 1 : 0, 0, 0);
+  gen_notices_flush(s->notices); /* held back by the org's limits */
 }
 
 void gen_standby_stop(gen_standby_t *s) {
@@ -1553,6 +1614,7 @@ void gen_standby_stop(gen_standby_t *s) {
                   why);
   }
   gen_config_string_list_free(s->urls, s->n_urls);
+  gen_org_free(s->notices);
   free(s->ca);
   free(s->cert);
   free(s->cert_key);

@@ -27,6 +27,9 @@ relay the test can cut.
 - A copy of many changed files (20 files of 8 replaced pieces each, then
   140 new files at once) under etcd's default --max-txn-ops (128): every
   manifest moves, every replaced piece is deleted.
+- etcd killed under the holder for three leases: the holder stops at its
+  fence and says so (notification and self-metric standby_stopped), and
+  says when etcd answers again and it collects the org again.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
@@ -544,6 +547,86 @@ class StandbyManyFilesTest(unittest.TestCase):
                         a.log_text()[-3000:])
         self.assertNotIn("state not copied", a.log_text())
         self.assertEqual([], a.bad_log_lines())
+
+
+class StandbyEtcdOutageTest(unittest.TestCase):
+    """etcd killed under the holder for three leases, then started again
+    (its data kept): the holder stops the org's values at its fence and
+    says so (a FAILURE notification, standby_stopped 1), nothing of the
+    org goes out meanwhile, and once etcd answers the holder takes the
+    shard again and says so (OKAY, standby_stopped 0); live values
+    resume."""
+    setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
+    TLS = False
+    OUTAGE_S = 3 * TTL_S
+
+    def agent(self, name):
+        keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{self.etcd.url}"\n'
+                f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n')
+        cd = Collectd("<LoadPlugin genesys_realtime>\n  Interval 1\n</LoadPlugin>\n"
+                      "<Plugin genesys_realtime>\n"
+                      + self.sim.org_block("acme", extra=keys) + "</Plugin>\n")
+        self.agents.append(cd)
+        return cd
+
+    @staticmethod
+    def stopped(cd):
+        """[(time, value)] of cd's standby_stopped self-metric, oldest
+        first (under the agent's own host name)."""
+        out = []
+        for path in glob.glob(os.path.join(cd.csv, "*", "genesys_realtime-standby",
+                                           "standby_stopped-acme-*")):
+            with open(path) as f:
+                out += [tuple(map(float, ln.strip().split(",")[:2]))
+                        for ln in f if ln[:1].isdigit()]
+        return sorted(out)
+
+    @staticmethod
+    def notified(cd, severity, message):
+        """The time of cd's standby_stopped notification of severity whose
+        message begins so, as logfile logged it; None when there is none."""
+        for line in cd.log_text().splitlines():
+            if (f"Notification: severity = {severity}, host = " in line
+                    and "plugin = genesys_realtime, plugin_instance = standby, "
+                    "type = standby_stopped, type_instance = acme, "
+                    f'message = Org "acme": {message}' in line):
+                return line
+        return None
+
+    def test_etcd_outage(self):
+        a = self.agent("a")
+        a.start()
+        self.assertTrue(wait_for(lambda: holding(a, "genesys_realtime"), 30, 0.2),
+                        a.log_text())
+        live = "genesys_realtime-*"
+        self.assertTrue(wait_for(lambda: rows(a, live), 30, 0.2))
+        self.assertTrue(wait_for(lambda: self.stopped(a), 30, 0.2))
+        self.assertEqual({0.0}, {v for _, v in self.stopped(a)})
+        down = time.time()
+        self.etcd.kill()
+        stop = 'agent "a" stopped collecting the org: etcd out of reach past its lease'
+        self.assertTrue(wait_for(lambda: self.notified(a, "FAILURE", stop),
+                                 2 * TTL_S + 10, 0.2), a.log_text()[-3000:])
+        stopped_at = time.time()
+        self.assertTrue(wait_for(lambda: any(v == 1 for _, v in self.stopped(a)), 10, 0.2),
+                        self.stopped(a))
+        time.sleep(max(0.0, down + self.OUTAGE_S - time.time()))
+        self.etcd.start()
+        up = time.time()
+        back = 'etcd answers again: agent "a" collects the org'
+        self.assertTrue(wait_for(lambda: self.notified(a, "OKAY", back),
+                                 2 * TTL_S + 20, 0.2), a.log_text()[-3000:])
+        self.assertTrue(wait_for(lambda: any(t > up for (_, _, _, t) in rows(a, live)),
+                                 30, 0.2))
+        self.assertTrue(wait_for(lambda: self.stopped(a)[-1][0] > up
+                                 and self.stopped(a)[-1][1] == 0, 30, 0.2),
+                        self.stopped(a)[-5:])
+        times = sorted({k[3] for k in rows(a, live)})
+        # nothing of the org went out while its collection was stopped
+        self.assertEqual([], [t for t in times if stopped_at < t < up])
+        gap = min(t for t in times if t > up) - max(t for t in times if t < down + 1)
+        print(f"etcd down {up - down:.1f} s: no live value for {gap:.1f} s",
+              file=sys.stderr)
 
 
 class StandbyTlsTest(unittest.TestCase):
