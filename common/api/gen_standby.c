@@ -376,8 +376,10 @@ static char *first_value(json_object *range, size_t *len) {
   return unb64(v, len);
 }
 
-/* Creates the key bound to the lease when it is absent. 1 taken, 0 held
- * by another (s->holder named), -1 on an error. */
+/* Creates the key bound to the lease when it is absent. 1 taken (or the
+ * key is still the one this agent created, bound to lease: its lease
+ * outlived an outage of etcd), 0 held by another (s->holder named), -1 on
+ * an error. */
 static int try_take(gen_standby_t *s, int64_t lease, char *why,
                     size_t why_size) {
   gen_buf_t body = GEN_BUF_INIT(8192);
@@ -413,6 +415,25 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
                                   "response_range")
             : NULL;
     char *holder = first_value(range, NULL);
+    json_object *kvs = gen_json_get_array(range, "kvs");
+    json_object *kv = kvs != NULL && json_object_array_length(kvs) > 0
+                          ? json_object_array_get_idx(kvs, 0)
+                          : NULL;
+    pthread_mutex_lock(&s->lock);
+    /* a create revision is the key's one creation: the same, and the key
+     * is still this agent's, bound to the lease just renewed */
+    taken = kv != NULL && s->create_rev != 0 &&
+            num_of(kv, "create_revision") == s->create_rev &&
+            num_of(kv, "lease") == lease;
+    pthread_mutex_unlock(&s->lock);
+    if (taken) {
+      gen_log_org(&s->who, NULL, LOG_NOTICE,
+                  "the key is still this agent's: its lease outlived etcd's "
+                  "outage");
+      free(holder);
+      json_object_put(answer);
+      return 1;
+    }
     pthread_mutex_lock(&s->lock);
     bool changed = strcmp(s->holder, holder ? holder : "?") != 0;
     snprintf(s->holder, sizeof(s->holder), "%s", holder ? holder : "?");
@@ -533,7 +554,8 @@ static void *election(void *arg) {
         lease = 0;
         lose(s, "its lease expired");
       } else if (gen_lease_clock() >= atomic_load(&s->fence)) {
-        lease = 0;
+        /* the lease kept: an etcd that answers again may still have it (a
+         * restarted one keeps it a TTL more), and the key with it */
         lose(s, why);
         char text[1024];
         snprintf(text, sizeof(text),
@@ -553,7 +575,8 @@ static void *election(void *arg) {
     if (ttl <= 0) { /* a waiting lease expired, or etcd is out of reach */
       if (ttl < 0)
         gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
-      lease = 0;
+      if (ttl == 0 || !atomic_load(&s->stopped))
+        lease = 0; /* a stopped holder's is kept until etcd says it is gone */
       continue;
     }
     pthread_mutex_lock(&s->lock);

@@ -553,9 +553,9 @@ class StandbyEtcdOutageTest(unittest.TestCase):
     """etcd killed under the holder for three leases, then started again
     (its data kept): the holder stops the org's values at its fence and
     says so (a FAILURE notification, standby_stopped 1), nothing of the
-    org goes out meanwhile, and once etcd answers the holder takes the
-    shard again and says so (OKAY, standby_stopped 0); live values
-    resume."""
+    org goes out meanwhile, and once etcd answers the holder holds again
+    (on its lease, which the restarted etcd kept) and says so (OKAY,
+    standby_stopped 0); live values resume."""
     setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
     TLS = False
     OUTAGE_S = 3 * TTL_S
@@ -616,6 +616,10 @@ class StandbyEtcdOutageTest(unittest.TestCase):
         back = 'etcd answers again: agent "a" collects the org'
         self.assertTrue(wait_for(lambda: self.notified(a, "OKAY", back),
                                  2 * TTL_S + 20, 0.2), a.log_text()[-3000:])
+        # the restarted etcd kept A's lease and its key: A holds again on
+        # them, not a TTL later on a new lease
+        self.assertIn('genesys_realtime plugin: Org "acme": the key is still this '
+                      "agent's: its lease outlived etcd's outage", a.log_text())
         self.assertTrue(wait_for(lambda: any(t > up for (_, _, _, t) in rows(a, live)),
                                  30, 0.2))
         self.assertTrue(wait_for(lambda: self.stopped(a)[-1][0] > up
