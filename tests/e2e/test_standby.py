@@ -441,6 +441,9 @@ class StandbyLargeStateTest(unittest.TestCase):
         # and pieces no manifest names (a copy in progress when its holder
         # lost the lease): the new holder deletes them
         self.etcd.put(f"{data}00000000deadbeef/0.0123456789abcdef", b"left")
+        # and a piece under the directory the manifest names that it does
+        # not name (a replaced piece whose delete failed): deleted too
+        self.etcd.put(f"{data}{gen}/{len(hashes2) + 5}.0123456789abcdef", b"stray")
         b = self.agent("b")
         b.start()
         self.assertTrue(wait_for(lambda: holding(b, "genesys_analytics"),
@@ -458,6 +461,7 @@ class StandbyLargeStateTest(unittest.TestCase):
         self.assertEqual(len(hashes2), len(self.pieces(name, gen)))
         self.assertIn("etcd: 1 directories of pieces no manifest names deleted",
                       b.log_text())
+        self.assertIn("etcd: 1 pieces no manifest names deleted", b.log_text())
         self.assertRegex(b.log_text(), rf"state \S+{re.escape(lost_name)} from the "
                          r"last holder: not restored \(piece 0 missing\)")
         self.assertFalse(os.path.exists(os.path.join(b.dir, "genesys", lost_name)))
