@@ -1427,14 +1427,16 @@ static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
 }
 
 /* Moves p's manifests: in one transaction when they are TXN_OPS_MAX or
- * fewer (every state file of the instance, as any plugin has), so that a
- * take-over sees the last copy whole or this one. Past it (more files
- * changed at once than etcd lets one transaction hold) the files of one
- * state path (a state file and its journal, of one moment) stay in one
- * transaction, the state paths, each of its own family, being apart; a
- * take-over between two of them finds some paths of this copy, the others
- * of the last. 0, or a negative errno (why): the manifests moved before
- * stand, named again at the next copy. */
+ * fewer (every state file of the instance, as any plugin has: a few a
+ * history family), so that a take-over sees the last copy whole or this
+ * one. Past it (more files changed at once than etcd lets one transaction
+ * hold) the files of one state path (a state file and its journal, of one
+ * moment) stay in one transaction, the state paths, each of its own
+ * family, being apart; a take-over between two of them finds some paths of
+ * this copy, the others of the last. A state path with more siblings than
+ * a transaction holds (files put beside it, not the plugin's) is split.
+ * 0, or a negative errno (why): the manifests moved before stand, named
+ * again at the next copy. */
 static int plan_move(gen_standby_t *s, const plan_t *p, char *why,
                      size_t why_size) {
   txn_t t = TXN_INIT(TXN_OPS_MAX, 1024 * 1024);
