@@ -255,3 +255,11 @@ cdtime_t gen_monotonic(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return TIMESPEC_TO_CDTIME_T(&ts);
 }
+
+cdtime_t gen_boottime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return TIMESPEC_TO_CDTIME_T(&ts);
+}
+
+cdtime_t (*gen_lease_clock)(void) = gen_boottime;

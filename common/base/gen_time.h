@@ -66,4 +66,15 @@ static inline cdtime_t gen_ms_to_cdtime(int64_t ms) {
  * silent), which a step of the wall clock must not change. */
 cdtime_t gen_monotonic(void);
 
+/* CLOCK_BOOTTIME as a cdtime_t: as CLOCK_MONOTONIC, but it also counts
+ * the time the host was suspended, as the etcd that keeps a lease does. */
+cdtime_t gen_boottime(void);
+
+/* The clock every lease and fence deadline is read on (gen_standby's
+ * lease, gen_dispatch's fences): gen_boottime, so that a holder resumed
+ * from a suspend longer than its lease finds its fence closed. A test sets
+ * a clock of its own (one that jumps as after a suspend), and puts
+ * gen_boottime back. */
+extern cdtime_t (*gen_lease_clock)(void);
+
 #endif /* GEN_TIME_H */
