@@ -3954,6 +3954,10 @@ class T11Forms(unittest.TestCase):
                                        "usage_legacy": "served", "usage_next": "uri",
                                        "usage_client_ref": "full", "ewt_results": "one",
                                        "campaign_topic": "sdk",
+                                       "campaign_connect_ratio": "fraction",
+                                       "campaign_progress_counts": "all",
+                                       "adherence_answer": "entities",
+                                       "adherence_download": "presigned",
                                        "agent_predicates": "current"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
