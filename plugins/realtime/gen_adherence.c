@@ -31,8 +31,8 @@
 #define UNKNOWN_FAMILY "adherence"
 /* A unit's adherence: one UserScheduleAdherence a user, 1 KB (user,
  * team, activities, presence, routing status, active queues), for 5,000
- * users (a large unit; no limit documented) = 5 MB, x3; scanned by
- * gen_jscan. */
+ * users (a large unit; no limit documented) = 5 MB, x3; read as one
+ * json-c document (gen_json_parse_answer), every AdherenceEvery only. */
 #define ADHERENCE_ANSWER GEN_HTTP_BOUND(GEN_MIB(16), "adherence")
 
 typedef struct {
