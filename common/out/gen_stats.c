@@ -90,6 +90,13 @@ bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
   return is_new;
 }
 
+bool gen_unknown_note(const gen_unknown_sink_t *sink, const char *field,
+                      const char *word) {
+  if (sink == NULL || sink->stats == NULL || word == NULL || word[0] == '\0')
+    return false;
+  return gen_stats_unknown(sink->stats, sink->who, sink->family, field, word);
+}
+
 uint64_t gen_stats_unknown_count(gen_stats_t *stats, const char *family,
                                  const char *field) {
   gen_unknown_t *u = &stats->unknown;

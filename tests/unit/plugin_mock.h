@@ -84,6 +84,11 @@ extern size_t mock_log_num;
 void mock_log_reset(void);
 /* True when any log line contains needle. */
 bool mock_log_contains(const char *needle);
+/* How many log lines contain needle. */
+size_t mock_log_count(const char *needle);
+/* How many log lines say that word of field is one this version does not
+ * know (gen_stats_unknown). */
+size_t mock_unknown_lines(const char *field, const char *word);
 /* status, when some log line contains needle (NULL: whatever was logged);
  * else 1, saying which line is missing. */
 int mock_logged(int status, const char *needle);
