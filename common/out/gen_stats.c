@@ -48,9 +48,14 @@ static size_t unknown_slot(gen_unknown_t *u, const char *name, bool add) {
   return u->n_fields++;
 }
 
+/* "<family>-<field>", a space of a family's name ("call quality") made '_'
+ * so that the type instance is one word. */
 static void unknown_name(char *buf, size_t size, const char *family,
                          const char *field) {
   snprintf(buf, size, "%s-%s", family, field);
+  for (char *c = buf; *c != '\0'; c++)
+    if (*c == ' ')
+      *c = '_';
 }
 
 bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,

@@ -66,7 +66,8 @@ void gen_stats_count_request(gen_stats_t *stats, long http_status);
  * version knows; counted in unknown_values' (through who: NULL logs the
  * message alone). Returns true when the word was new. Safe from any thread.
  * The caller then counts the entry under its family's documented "unknown"
- * instance where it has one, or skips that entry alone. */
+ * instance where it has one, or skips that entry alone. A space in family
+ * ("call quality") is '_' in the self-metric. */
 bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
                        const char *family, const char *field, const char *word);
 /* Where a reader without a client (a pure parser) reports a word it does
