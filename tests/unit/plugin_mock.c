@@ -154,6 +154,11 @@ size_t mock_log_count(const char *needle) {
   return n;
 }
 
+int64_t mock_unknown_values(const char *family_field) {
+  mock_value_t *v = mock_find("self", "unknown_values", family_field);
+  return v != NULL ? (int64_t)v->value.derive : -1;
+}
+
 size_t mock_unknown_lines(const char *field, const char *word) {
   char want[256];
   snprintf(want, sizeof(want), "%s \"%s\" is not a value this version knows",
