@@ -101,7 +101,7 @@ typedef struct {
   /* Words of the answers this version does not know (gen_stats_unknown),
    * per family: queue observations, agent activity and member listings. */
   gen_log_org_t who;
-  gen_unknown_sink_t unknown_obs, unknown_agents;
+  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv;
 } gr_instance_t;
 
 /* ---- state --------------------------------------------------------------- */
@@ -245,6 +245,8 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
   char err[128];
   if (gen_conv_from_json(body, &snap, err, sizeof(err)) != 0)
     return malformed(inst, "conversation event", err);
+  /* a session state Genesys added: counted, the rest of the event read */
+  gen_unknown_note(&inst->unknown_conv, "state", snap.unknown_state);
   gr_conv_ctx_t ctx = {.inst = inst};
   pthread_mutex_lock(&inst->lock);
   ctx.time = gr_now(inst);
@@ -723,6 +725,8 @@ static int gr_instance_init(void *data) {
                                            "queue_observations"};
   inst->unknown_agents =
       (gen_unknown_sink_t){&inst->client->stats, &inst->who, "agent_activity"};
+  inst->unknown_conv = (gen_unknown_sink_t){&inst->client->stats, &inst->who,
+                                            "conversation_events"};
   inst->agents.unknown = &inst->unknown_agents;
   inst->live = (gen_live_t){.media_mask = inst->config.media_mask,
                             .bounds = &inst->config.wait_bounds,

@@ -831,7 +831,7 @@ static double gauge_of(const char *instance, const char *type,
  * listings. Each is counted in unknown_values and logged once; its entry
  * alone is passed over (a presence: "other"), the rest dispatched. */
 DEF_TEST(unknown_words_take_the_rest) {
-  gr_instance_t *inst = make_event_instance(1);
+  gr_instance_t *inst = make_event_instance(2);
   for (int i = 0; i < 2; i++) {
     char id[8];
     snprintf(id, sizeof(id), "u%d", i);
@@ -852,7 +852,13 @@ DEF_TEST(unknown_words_take_the_rest) {
     feed(inst, MEDIA_EVENT("q-000", "voice", 5, 1000));
     feed(inst, ACTIVITY("u0", "SLEEPING", "Lunch-Custom"));
     feed(inst, ACTIVITY("u1", "IDLE", "ON_QUEUE"));
+    /* An agent's session in a state Genesys added: the offer still counts. */
+    feed(inst, CONV_EVENT(CUSTOMER "," ACD_WAITING ","
+                                   "{\"id\":\"ag1\",\"purpose\":\"agent\","
+                                   "\"queueId\":\"q-001\",\"calls\":[{"
+                                   "\"state\":\"hovering\"}]}"));
   }
+  EXPECT_EQ_INT(1, derive_of("conv_offered", "voice"));
   /* The rest of each answer is here. */
   EXPECT_EQ_DOUBLE(6, gauge_of("Sales_EN_000", "agents", "member"));
   EXPECT_EQ_DOUBLE(3, gauge_of("Sales_EN_000", "agents_routing", "idle"));
@@ -878,6 +884,7 @@ DEF_TEST(unknown_words_take_the_rest) {
   EXPECT_EQ_INT(1, mock_unknown_lines("presence", "Lunch-Custom"));
   EXPECT_EQ_INT(1, mock_unknown_lines("routingStatus", "LISTED_NEW"));
   EXPECT_EQ_INT(1, mock_unknown_lines("presence", "p-listed-new"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("state", "hovering"));
   /* Counted each time, as the self-metric. */
   mock_values_reset();
   gr_read(&(user_data_t){.data = inst});
@@ -887,6 +894,7 @@ DEF_TEST(unknown_words_take_the_rest) {
   EXPECT_EQ_INT(2, (int)mock_unknown_values("queue_observations-mediaType"));
   EXPECT_EQ_INT(3, (int)mock_unknown_values("agent_activity-routingStatus"));
   EXPECT_EQ_INT(3, (int)mock_unknown_values("agent_activity-presence"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("conversation_events-state"));
   gr_instance_free(inst);
   return 0;
 }
