@@ -101,7 +101,7 @@ typedef struct {
   /* Words of the answers this version does not know (gen_stats_unknown),
    * per family: queue observations, agent activity and member listings. */
   gen_log_org_t who;
-  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv;
+  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv, unknown_repair;
 } gr_instance_t;
 
 /* ---- state --------------------------------------------------------------- */
@@ -746,6 +746,9 @@ static int gr_instance_init(void *data) {
     inst->repair = gen_conv_repair_new(
         &inst->config.repair, inst->config.notify.heartbeat_timeout,
         inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
+    inst->unknown_repair = (gen_unknown_sink_t){
+        &inst->client->stats, &inst->who, "conversation_aggregates"};
+    gen_conv_repair_unknown_to(inst->repair, &inst->unknown_repair);
     /* the gap since the file was written */
     gen_conv_repair_attach(inst->repair, &inst->store, &inst->live, org);
   }
