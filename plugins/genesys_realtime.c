@@ -464,7 +464,8 @@ static void baseline_absent(void *ud, const char *queue_id, int media) {
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst};
+  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst,
+                          &inst->unknown_obs};
   return gen_qs_baseline(((gr_baseline_t *)ud)->http, queue_ids, n, &inst->lock,
                          &inst->presences, &cb, inst->client->org,
                          &inst->complain);

@@ -271,8 +271,10 @@ static void answer_group(void *ud, const char *queue_id, const char *media_type,
                          const gen_obs_item_t *items, size_t n) {
   answer_t *a = ud;
   int media = media_type ? gen_media_from_name(media_type) : -1;
+  if (queue_id != NULL && media_type != NULL && media < 0)
+    gen_unknown_note(a->cb->unknown, "mediaType", media_type);
   if (queue_id == NULL || (media_type != NULL && media < 0))
-    return; /* a media type this version does not know */
+    return; /* a media type this version does not know: that group alone */
   a->cb->group(a->cb->ud, queue_id, media, items, n);
   for (size_t i = 0; media >= 0 && i < a->n; i++)
     if (strcmp(a->queue_ids[i], queue_id) == 0)

@@ -95,6 +95,9 @@ typedef struct {
    * caller clears what it knew of that group); may be NULL. */
   void (*absent)(void *ud, const char *queue_id, int media);
   void *ud;
+  /* Where a group's media type this version does not know is counted
+   * (field "mediaType"; the group passed over); NULL: nowhere. */
+  const gen_unknown_sink_t *unknown;
 } gen_qs_baseline_t;
 
 /* The baseline of queue_ids[0..n-1] (≤ GEN_QS_QUERY_MAX): one

@@ -252,7 +252,8 @@ DEF_TEST(baseline_over_the_api) {
   gen_presence_map_t presences = {0};
   gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
   calls_t c = {0};
-  gen_qs_baseline_t cb = {on_group, on_absent, &c};
+  gen_qs_baseline_t cb = {on_group, on_absent, &c, &unknown};
+  gen_stats_init(&stats);
   const char *ids[] = {"q-1", "q-2"};
   http_perform = fake_perform;
 
@@ -271,6 +272,9 @@ DEF_TEST(baseline_over_the_api) {
   OK(called(&c, want));
   EXPECT_EQ_INT(GEN_PRESENCE_AVAILABLE,
                 gen_presence_resolve(&presences, "org-av", NULL));
+  /* the hologram group: counted as a word this version does not know */
+  EXPECT_EQ_INT(1, (int)gen_stats_unknown_count(&stats, "queue_observations",
+                                                "mediaType"));
   EXPECT_EQ_INT(0, pthread_mutex_trylock(&lock)); /* left unlocked */
   pthread_mutex_unlock(&lock);
 
