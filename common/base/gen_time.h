@@ -23,6 +23,22 @@ int gen_time_parse(const char *text, int64_t *epoch_ms);
 /* Writes "YYYY-MM-DDThh:mm:ss.fffZ". */
 void gen_time_format(int64_t epoch_ms, char *buf, size_t size);
 
+/* The offset of a server's clock from ours (server minus ours, ms), from
+ * its answers' Date headers: an answer whose Date (whole seconds) is d,
+ * asked at our sent and had at our received, says the offset is within
+ * [d - received, d + 1000 - sent]. The ranges of the answers noted are
+ * intersected (answers in other fractions of a second narrow it); one that
+ * does not overlap starts it again (a clock stepped). */
+typedef struct {
+  int64_t lo, hi;
+  bool have;
+} gen_clock_offset_t;
+void gen_clock_offset_note(gen_clock_offset_t *o, int64_t date_ms,
+                           int64_t sent_ms, int64_t received_ms);
+/* 0 while 0 is within the range (nothing shows the clocks differ), else
+ * the middle of the range. */
+int64_t gen_clock_offset(const gen_clock_offset_t *o);
+
 /* Parses "start/end" (two ISO-8601 times). */
 int gen_interval_parse(const char *text, int64_t *start_ms, int64_t *end_ms);
 void gen_interval_format(int64_t start_ms, int64_t end_ms, char *buf,

@@ -52,12 +52,13 @@ int64_t gen_au_day(int64_t now_ms) {
   return gen_bucket_floor(now_ms, DAY_MS) - DAY_MS;
 }
 
-json_object *gen_au_job_body(int64_t day_ms) {
+/* {"interval": day to end, "granularity": "Day"}: the form the SDK
+ * documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss", seconds, no zone
+ * (the days are UTC). */
+static json_object *au_day_body(int64_t day_ms, int64_t end_ms) {
   char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
-  /* The form the SDK documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss":
-   * seconds, no zone (the days are UTC). */
   gen_time_format(day_ms, from, sizeof(from));
-  gen_time_format(day_ms + DAY_MS, to, sizeof(to));
+  gen_time_format(end_ms, to, sizeof(to));
   snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
   json_object *body = json_object_new_object();
   json_object_object_add(body, "interval", json_object_new_string(interval));
@@ -65,9 +66,20 @@ json_object *gen_au_job_body(int64_t day_ms) {
   return body;
 }
 
+/* The jobs query's interval is inclusive at both ends
+ * (OrganizationPublicApiUsageQueryRequest: "Start and end are
+ * inclusive"): it ends at the day's last second, or the next day's rows
+ * (today's, partial) would come too and cost pages. */
+json_object *gen_au_job_body(int64_t day_ms) {
+  return au_day_body(day_ms, day_ms + DAY_MS - 1000);
+}
+
 /* The job's body, grouped. */
+/* The legacy query's record does not say whether its end is inclusive:
+ * it ends at the next midnight, and rows of another date are passed over
+ * when read. */
 json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
-  json_object *body = gen_au_job_body(day_ms);
+  json_object *body = au_day_body(day_ms, day_ms + DAY_MS);
   json_object *group = json_object_new_array();
   json_object_array_add(group, json_object_new_string("OAuthClientId"));
   if (per_route)

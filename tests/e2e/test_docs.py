@@ -60,13 +60,31 @@ def code_keys(which):
     return keys
 
 
+def paragraphs(text):
+    """POD's paragraphs: text between lines that are empty or only
+    whitespace, as pod2man reads them."""
+    return [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+
+
+def misplaced_commands(text):
+    """Lines starting with '=' inside a paragraph, not at its start: POD
+    reads them as text of the paragraph before (an =item that does not
+    follow a blank line vanishes from its list)."""
+    return [line for p in paragraphs(text) for line in p.splitlines()[1:]
+            if re.match(r"=[a-z]", line)]
+
+
 def page_items(path):
-    """Option items of the page's OPTIONS section (not its VALUES)."""
+    """Option items of the page's OPTIONS section (not its VALUES), as POD
+    reads them: commands that begin a paragraph."""
     with open(path) as f:
         text = f.read()
     section = re.search(r"^=head1 (?:SHARED )?OPTIONS$(.*?)(?=^=head1 )", text,
                         re.M | re.S)
-    return set(ITEM.findall(section.group(1))) if section else set()
+    if not section:
+        return set()
+    return {m.group(1) for p in paragraphs(section.group(1))
+            for m in [ITEM.match(p.lstrip("\n"))] if m}
 
 
 class DocsTest(unittest.TestCase):
@@ -104,6 +122,24 @@ class DocsTest(unittest.TestCase):
             used -= {"LoadPlugin", "TypesDB"}
             with self.subTest(example=plugin):
                 self.assertEqual(sorted(used - keys), [])
+
+    def test_commands_follow_a_blank_line(self):
+        """A command paragraph (=item, =head2, ...) directly under a line of
+        text is not a command: the option it names disappears from the
+        rendered list."""
+        for pod in glob.glob(os.path.join(ROOT, "man", "*.pod")):
+            with self.subTest(page=os.path.basename(pod)), open(pod) as f:
+                self.assertEqual(misplaced_commands(f.read()), [])
+
+    def test_structure_checks_catch_a_missing_blank_line(self):
+        """The checks above see the case they are for: an item glued to the
+        paragraph before is misplaced and not an option."""
+        text = "=head1 OPTIONS\n\n=over 4\n\n=item B<A> x\n\ntext\n=item B<B> y\n\n=back\n\n=head1 END\n"
+        self.assertEqual(misplaced_commands(text), ["=item B<B> y"])
+        with tempfile.NamedTemporaryFile("w", suffix=".pod") as f:
+            f.write(text)
+            f.flush()
+            self.assertEqual(page_items(f.name), {"A"})
 
     def test_pages_render_without_warnings(self):
         for pod in glob.glob(os.path.join(ROOT, "man", "*.pod")):

@@ -862,6 +862,7 @@ ROUTES = [
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
+    ("GET", "/sim/downloads/{downloadId}", "sim_download", False),
     ("POST", "/sim/adherence", "sim_adherence", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
@@ -980,6 +981,8 @@ FORMS = {
     "trunk_next_uri": ("drop", "keep"),
     "status_group_link": ("both", "group_id", "components"),
     "unattributed": ("org", "queue"),
+    "adherence_answer": ("entities", "download"),
+    "adherence_download": ("presigned", "token", "token_elsewhere"),
     "details_sessions": ("internal", "plain"),
     "details_hits": ("approximate", "exact"),
     "usage_events_zeros": ("omit", "zeros"),
@@ -993,6 +996,8 @@ FORMS = {
     "usage_client_ref": ("full", "id"),
     "ewt_results": ("one", "labelled"),
     "campaign_topic": ("sdk", "rest"),
+    "campaign_connect_ratio": ("fraction", "above_one"),
+    "campaign_progress_counts": ("all", "sparse"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -1111,9 +1116,11 @@ class App:
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
         # outbound campaigns (README, Outbound campaigns)
-        self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
-                                                model.divisions, model.now)
+        self.campaigns = simcampaigns.Campaigns(
+            model.seed, getattr(opts, "campaigns", 4), model.divisions, model.now,
+            getattr(opts, "campaign_statuses", None) or simcampaigns.START)
         self.campaigns.form = lambda: self.forms["campaign_topic"]
+        self.campaigns.forms = lambda: self.forms
         self.campaigns.hub = self.hub
         self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
                                                 model.seed)
@@ -2933,7 +2940,8 @@ class App:
         published on its topic; "rate": contacts dialled a simulated second
         while ON (a slow dialler's buckets of few attempts); {"id": …, "malformed": true}: a body of each
         of its topics that does not read, published (answers
-        {"malformed_sent"})."""
+        {"malformed_sent"}); "unrecorded": true takes a campaignStatus
+        outside the record (a status Genesys may add)."""
         body = req.json()
         c = self._campaigns_now().by_id.get(body.get("id") if isinstance(body, dict) else None)
         if c is None:
@@ -2948,24 +2956,74 @@ class App:
             if "campaignStatus" not in body:
                 return Response(200, self.campaigns.listing(c))
         try:
-            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
+            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower(),
+                                      bool(body.get("unrecorded")))
         except ValueError as e:
             raise ApiError(400, "bad.request", str(e))
         return Response(200, self.campaigns.listing(c))
 
     async def h_list_mgmt_units(self, req, p, tok):
         """GET /api/v2/workforcemanagement/managementunits: ManagementUnitListing,
-        every unit in one answer ("paging is not supported")."""
+        every unit in one answer ("paging is not supported": pageSize and
+        pageNumber, "Deprecated", change nothing); feature=RealTimeAdherence
+        lists the units the client may use it in: none without
+        wfm:realtimeAdherence:view (README, "Real-time adherence")."""
+        feature = req.q1("feature")
+        if feature is not None and feature not in simadherence.FEATURES:
+            raise ApiError(400, "bad.request", "feature: not a valid value")
+        self.adherence.listed(req.target)
         path = simadherence.UNITS_PATH
+        units = self.adherence.units
+        if feature == "RealTimeAdherence" and "wfm:realtimeAdherence:view" in self.denied:
+            units = []
         return Response(200, {"entities": [
             {"id": u["id"], "name": u["name"], "selfUri": path + "/" + u["id"]}
-            for u in self.adherence.units], "selfUri": path})
+            for u in units], "selfUri": path})
 
     async def h_mgmt_unit_adherence(self, req, p, tok):
+        """A unit's UserScheduleAdherenceListing: its entities, or (form
+        adherence_answer download, or forceDownloadService=true) only a
+        downloadUrl where the same listing waits (GET /sim/downloads/{id})."""
         uid = p["managementUnitId"]
         if uid not in self.adherence.unit_by_id:
             raise ApiError(404, "not.found", "management unit not found")
-        return Response(200, self.adherence.listing(uid))
+        listing = self.adherence.listing(uid)
+        force = (req.q1("forceDownloadService") or "").lower() == "true"
+        if self.forms["adherence_answer"] != "download" and not force:
+            return Response(200, listing)
+        host = self.opts.public_host
+        if self.forms["adherence_download"] == "token_elsewhere":
+            # the same server under another name: another origin
+            host = "localhost" if host != "localhost" else "127.0.0.1"
+        did = self.adherence.stash(listing, self.forms["adherence_download"])
+        url = "%s://%s:%d/sim/downloads/%s" % ("https" if self.tls_ctx else "http", host,
+                                               self.port, did)
+        if self.forms["adherence_download"] == "presigned":
+            url += "?X-Sim-Signature=" + did[::-1]
+        return Response(200, {"downloadUrl": url})
+
+    async def h_sim_download(self, req, p, tok):
+        """A downloadUrl's document (README, "Real-time adherence"):
+        presigned refuses a request that carries an Authorization header
+        (400: the signature is the URL's, a token sent there is seen);
+        token and token_elsewhere answer 401 without a valid bearer token."""
+        e = self.stats["requests"].setdefault("GET /sim/downloads/{downloadId}",
+                                              {"total": 0, "by_status": {}})
+        e["total"] += 1
+        auth = req.header("authorization")
+        valid = False
+        if auth:
+            try:
+                self.auth(req, None)
+                valid = True
+            except ApiError:
+                pass
+        status, body = self.adherence.download(p["downloadId"], bool(auth), valid)
+        e["by_status"][str(status)] = e["by_status"].get(str(status), 0) + 1
+        if status != 200:
+            raise ApiError(status, {400: "bad.request", 401: "authentication.required",
+                                    404: "not.found"}[status], body)
+        return Response(200, body)
 
     async def h_sim_truth_adherence(self, req, p, tok):
         out = self.adherence.truth()

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -742,6 +743,52 @@ class T02eCampaigns(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission="outbound:campaign:view")
 
 
+    def test_statuses_and_forms(self):
+        """forced_off and forced_stopping (the record's), a word outside the
+        record with "unrecorded"; the forms campaign_connect_ratio above_one
+        and campaign_progress_counts sparse: every answer equals the truth,
+        a forced_stopping campaign dials and turns forced_off."""
+        c = self.sim.client()
+        ids = list(self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"])
+        self.sim.fault(fault="freeze")
+        try:
+            st, _ = self.sim.sim("POST", "/sim/campaigns", {"id": ids[0],
+                                                           "campaignStatus": "PAUSED"})
+            self.assertEqual(st, 400)   # not the record's
+            for k, status in ((0, "PAUSED"), (4, "FORCED_STOPPING"), (5, "forced_off")):
+                st, js = self.sim.sim("POST", "/sim/campaigns", {
+                    "id": ids[k], "campaignStatus": status, "unrecorded": k == 0})
+                self.assertEqual((st, js["campaignStatus"]), (200, status.upper()))
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "above_one",
+                                                "campaign_progress_counts": "sparse"})
+            truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns")
+            self.assertEqual({e["id"]: e["campaignStatus"] for e in js["entities"]},
+                             {k: v["campaignStatus"] for k, v in truth.items()})
+            self.assertEqual([truth[i]["campaignStatus"] for i in ids],
+                             ["PAUSED", "ON", "OFF", "COMPLETE", "FORCED_STOPPING", "FORCED_OFF"])
+            for cid, want in truth.items():
+                st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/stats" % cid)
+                self.assertEqual((st, js), (200, want["stats"]))
+            st, _, js = c.request("POST", "/api/v2/outbound/campaigns/progress", ids)
+            self.assertEqual(js, [truth[k]["progress"] for k in ids])
+            self.assertNotIn("totalNumberOfContacts", js[1])
+            self.assertNotIn("percentage", js[2])
+            self.assertIn("totalNumberOfContacts", js[2])
+            rate = truth[ids[4]]["stats"]["contactRate"]
+            self.assertGreater(rate["connectRatio"], 1, rate)
+            self.assertEqual(rate["connects"], rate["attempts"] * 5 // 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "fraction",
+                                                "campaign_progress_counts": "all"})
+            self.sim.fault(fault="thaw")
+        time.sleep(0.5)   # 30 simulated seconds: forced_stopping dials, then stops
+        truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]
+        self.assertEqual(truth["campaigns"][ids[4]]["campaignStatus"], "FORCED_OFF")
+        self.assertIn([ids[4], "forced_stopping", "forced_off"], [x[1:] for x in truth["changes"]])
+        for k in (0, 4, 5):
+            self.sim.sim("POST", "/sim/campaigns", {"id": ids[k], "campaignStatus": "ON"})
+
     def test_topics(self):
         """The campaign topics: the progress as it moves and a status set,
         in the SDK topic models' form by default (counts with a fraction,
@@ -778,7 +825,7 @@ class T02eCampaigns(unittest.TestCase):
         st, js = self.sim.sim("POST", "/sim/campaigns", {"id": on, "malformed": True})
         self.assertEqual((st, js["malformed_sent"]), (200, 2))
         m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic
-                          and m["eventBody"].get("campaignStatus") == "PAUSED")
+                          and m["eventBody"].get("campaignStatus") == 7)
         published = self.sim.sim("GET", "/sim/truth/campaigns")[1]["published"]
         self.assertGreaterEqual(published["progress"], 2)
         self.assertEqual((published["status"], published["malformed"]), (2, 2))
@@ -1123,8 +1170,52 @@ class T02eAdherence(unittest.TestCase):
             self.assertIn(perm, js["message"])
             st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits")
             self.assertEqual(st, 200)   # the listing names no permission
+            # feature=RealTimeAdherence: the units the client may use it in
+            st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                                  "?feature=RealTimeAdherence")
+            self.assertEqual((st, js["entities"]), (200, []))
         finally:
             self.sim.fault(fault="allow_permission", permission=perm)
+        st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                              "?feature=RealTimeAdherence&pageSize=1&pageNumber=2")
+        self.assertEqual((st, len(js["entities"])), (200, 4))   # paging not supported
+        st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits?feature=Nope")
+        self.assertEqual(st, 400)
+
+    def test_download_forms(self):
+        """A unit's answer as only a downloadUrl: pre-signed (a token sent
+        there refused), on the API's origin wanting the token, on another
+        origin; forceDownloadService=true asks it in the default form."""
+        c = self.sim.client()
+        uid = sorted(self.sim.sim("GET", "/sim/truth/adherence")[1]["units"])[0]
+        path = "/api/v2/workforcemanagement/managementunits/%s/adherence" % uid
+        st, _, direct = c.request("GET", path)
+        self.assertEqual(st, 200)
+        st, _, js = c.request("GET", path + "?forceDownloadService=true")
+        self.assertEqual((st, list(js)), (200, ["downloadUrl"]))
+        raw = urllib.parse.urlsplit(js["downloadUrl"])
+        target = raw.path + "?" + raw.query
+        st, _, doc = c.request("GET", target, auth=False)
+        self.assertEqual((st, doc), (200, direct))
+        st, _, _ = c.request("GET", target)   # with the token: refused
+        self.assertEqual(st, 400)
+        try:
+            for form, host_same in (("token", True), ("token_elsewhere", False)):
+                self.sim.sim("POST", "/sim/forms", {"adherence_answer": "download",
+                                                    "adherence_download": form})
+                st, _, js = c.request("GET", path)
+                url = urllib.parse.urlsplit(js["downloadUrl"])
+                self.assertEqual(url.netloc == raw.netloc, host_same, js)
+                st, _, _ = c.request("GET", url.path, auth=False)
+                self.assertEqual(st, 401)
+                st, _, doc = c.request("GET", url.path)
+                self.assertEqual((st, doc), (200, direct))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"adherence_answer": "entities",
+                                                "adherence_download": "presigned"})
+        d = self.sim.sim("GET", "/sim/truth/adherence")[1]["downloads"]
+        self.assertEqual((d["served"], d["with_token"], d["refused"]),
+                         (3, 3, {"400": 1, "401": 2}))
 
 
 class T03Observations(unittest.TestCase):

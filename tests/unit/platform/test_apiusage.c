@@ -155,8 +155,9 @@ DEF_TEST(job_pages) {
   size_t skipped;
   char next[1024];
   json_object *b = gen_au_job_body(Y_MS);
-  /* The interval and Day alone: no groupBy, no metrics (every one). */
-  EXPECT_EQ_STR("2026-11-24T00:00:00/2026-11-25T00:00:00",
+  /* The interval and Day alone: no groupBy, no metrics (every one); its
+   * end inclusive, so the day's last second. */
+  EXPECT_EQ_STR("2026-11-24T00:00:00/2026-11-24T23:59:59",
                 gen_json_get_string(b, "interval"));
   EXPECT_EQ_STR("Day", gen_json_get_string(b, "granularity"));
   EXPECT_EQ_INT(2, json_object_object_length(b));
