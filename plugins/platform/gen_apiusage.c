@@ -178,9 +178,17 @@ static int day_of(const char *date, int64_t day_ms) {
  * A job: Succeeded (the model's) or Complete (the legacy spelling); Failed
  * or Cancelled; Queued, Running, any other: not yet. Rows without a status
  * are complete (UNCONFIRMED both). -EINVAL with neither a status nor rows. */
+static const char *const known_statuses[] = {
+    "Complete", "Running", "Failed", "Queued", "Succeeded", "Cancelled"};
+
 static int answer_state(json_object *doc, bool jobs, json_object **list,
-                        gen_au_state_t *state) {
+                        gen_au_state_t *state, const char **unknown) {
   const char *status = gen_json_get_string(doc, "queryStatus");
+  *unknown = status;
+  for (size_t i = 0; status != NULL && i < STATIC_ARRAY_SIZE(known_statuses);
+       i++)
+    if (strcasecmp(status, known_statuses[i]) == 0)
+      *unknown = NULL;
   *list = gen_json_get_array(doc, jobs ? "entities" : "results");
   if (status == NULL && *list == NULL)
     return -EINVAL;
@@ -237,7 +245,7 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
                        size_t *skipped) {
   json_object *results;
   *skipped = 0;
-  int status = answer_state(doc, false, &results, state);
+  int status = answer_state(doc, false, &results, state, &au->unknown_status);
   if (status != 0 || *state != GEN_AU_COMPLETE)
     return status;
   gen_au_rows_t rows = {0};
@@ -301,7 +309,7 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
   json_object *entities;
   *skipped = 0;
   next[0] = '\0';
-  int status = answer_state(doc, true, &entities, state);
+  int status = answer_state(doc, true, &entities, state, &au->unknown_status);
   if (status != 0 || *state != GEN_AU_COMPLETE)
     return status;
   if (!next_target(doc, page_path, next, next_size) ||
@@ -525,7 +533,11 @@ static int au_results(gen_au_t *au, gen_client_t *client,
                "or does not fit");
     else if (status == -ENOMEM)
       snprintf(err, sizeof(err), "out of memory");
+    if (au->unknown_status != NULL) /* asked again, as a "Running" */
+      gen_client_unknown(client, "api_usage", "queryStatus",
+                         au->unknown_status);
   }
+  au->unknown_status = NULL;
   json_object_put(doc);
   if (status == 0 && state == GEN_AU_RUNNING &&
       ++au->polls >= GEN_AU_MAX_POLLS) {

@@ -84,6 +84,14 @@ extern size_t mock_log_num;
 void mock_log_reset(void);
 /* True when any log line contains needle. */
 bool mock_log_contains(const char *needle);
+/* How many log lines contain needle. */
+size_t mock_log_count(const char *needle);
+/* How many log lines say that word of field is one this version does not
+ * know (gen_stats_unknown). */
+size_t mock_unknown_lines(const char *field, const char *word);
+/* The self-metric unknown_values of "<family>-<field>" dispatched, -1 when
+ * none was. */
+int64_t mock_unknown_values(const char *family_field);
 /* status, when some log line contains needle (NULL: whatever was logged);
  * else 1, saying which line is missing. */
 int mock_logged(int status, const char *needle);

@@ -629,6 +629,31 @@ DEF_TEST(job_reads) {
 
 /* Hostile rows: counts that overflow a sum, and more clients than anyone
  * can chart. */
+/* A queryStatus this version does not know: counted in unknown_values and
+ * logged once, asked for again as a "Running" one; the day is taken when
+ * it completes. */
+DEF_TEST(unknown_status_asked_again) {
+  fixture_t f;
+  setup(&f);
+  jobs_absent = false;
+  job_answer = "{\"queryStatus\":\"Paused\"}";
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(1, n_job_posts);
+  EXPECT_EQ_INT(2, n_job_gets);
+  EXPECT_EQ_INT(0, (int)f.au.failures);
+  EXPECT_EQ_INT(2, (int)gen_stats_unknown_count(&f.client.stats, "api_usage",
+                                                "queryStatus"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("queryStatus", "Paused"));
+  job_answer = NULL;
+  gen_au_read(&f.au, &f.client, &f.config, "genesys_platform");
+  EXPECT_EQ_INT(1, (int)value("CRM_sync", "api_usage", "requests"));
+  EXPECT_EQ_INT(2, (int)gen_stats_unknown_count(&f.client.stats, "api_usage",
+                                                "queryStatus"));
+  teardown(&f);
+  return 0;
+}
+
 DEF_TEST(hostile_rows) {
   fixture_t f;
   char day[GEN_TIME_STRLEN], text[1024];
@@ -723,6 +748,7 @@ int main(void) {
   RUN_TEST(a_retry_set_while_the_clock_was_ahead_is_not_waited_for);
   RUN_TEST(job_pages);
   RUN_TEST(job_reads);
+  RUN_TEST(unknown_status_asked_again);
   RUN_TEST(hostile_rows);
   mock_time = 0;
   mock_log_reset();
