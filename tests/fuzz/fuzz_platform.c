@@ -98,7 +98,7 @@ static void run(json_object *doc) {
   FUZZ_CHECK(status == 0 || status == -EINVAL, "edge metrics status");
   status = gen_pf_trunk_metrics_read(doc, NULL, put, NULL, &skipped);
   FUZZ_CHECK(status == 0 || status == -EINVAL, "trunk metrics status");
-  status = gen_pf_status_read(doc, component, NULL, &unknown, &skipped);
+  status = gen_pf_status_read(doc, component, NULL, NULL, &unknown, &skipped);
   FUZZ_CHECK(status == 0 || status == -EINVAL, "status page status");
 }
 
@@ -139,10 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              "known page parses");
   size_t unknown = 9;
   components_seen = 0;
-  FUZZ_CHECK(gen_pf_status_read(doc, component, NULL, &unknown, &skipped) ==
-                     0 &&
-                 components_seen == 1 && unknown == 0 && skipped == 0,
-             "known status page");
+  FUZZ_CHECK(
+      gen_pf_status_read(doc, component, NULL, NULL, &unknown, &skipped) == 0 &&
+          components_seen == 1 && unknown == 0 && skipped == 0,
+      "known status page");
   json_object_put(doc);
   return 0;
 }

@@ -330,8 +330,8 @@ static int run_aggregates(size_t *dispatched) {
           .group = agg_group, .cat = &agg_catalogue, .what = "fuzz"};
       size_t skipped = 0;
       memset(err, 'x', sizeof(err));
-      status = take_results(engine, answer, &planned, G, &reader, &skipped, err,
-                            sizeof(err));
+      status = take_results(engine, answer, &planned, G, &reader, NULL,
+                            &skipped, err, sizeof(err));
       FUZZ_CHECK(status == 0 || status == -EINVAL || status == -ENOMEM,
                  "take status");
       FUZZ_CHECK(status == 0 || terminated(err, sizeof(err)), "take err");
