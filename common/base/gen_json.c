@@ -175,6 +175,25 @@ bool gen_json_count_of(json_object *v, int64_t *out) {
   return true;
 }
 
+bool gen_count_add(int64_t *sum, int64_t add) {
+  const int64_t max = GEN_JSON_EXACT_MAX;
+  int64_t s = *sum < 0 ? 0 : *sum > max ? max : *sum;
+  if (add < 0)
+    add = 0;
+  bool whole = add <= max - s;
+  *sum = whole ? s + add : max;
+  return whole;
+}
+
+bool gen_total_add(double *sum, double add) {
+  const double max = (double)GEN_JSON_EXACT_MAX;
+  double s = *sum + add;
+  if (isnan(s))
+    return false;
+  *sum = s > max ? max : s < -max ? -max : s;
+  return *sum == s;
+}
+
 bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
   json_object *v = member(obj, key, json_type_int);
   if (v == NULL)

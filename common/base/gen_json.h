@@ -26,6 +26,16 @@
  * from an answer beyond it is refused where the answer is read. */
 #define GEN_JSON_EXACT_MAX 9007199254740992LL
 
+/* The one adder of totals (a counter summed over buckets, events, restarts,
+ * rows): the sum stops at 2^53 rather than pass it, where a state file
+ * could no longer keep it (its reader refuses beyond) and a double no longer
+ * counts by one. false when it stopped there (the caller counts or logs
+ * it). gen_count_add: counts, add >= 0, the sum in [0, 2^53];
+ * gen_total_add: a total a revision may lower, the sum in [-2^53, 2^53]
+ * (add NaN leaves it). */
+bool gen_count_add(int64_t *sum, int64_t add);
+bool gen_total_add(double *sum, double add);
+
 /* Whether text (len bytes) is within INT32_MAX bytes and the limits above:
  * 0, or -EINVAL with the reason in err. For a reader of its own
  * (gen_agg_answer_read) held to gen_json_parse's bounds. */

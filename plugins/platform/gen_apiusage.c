@@ -120,13 +120,8 @@ static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
   /* Each count is within 2^53 (counts_of): the sum stops there rather
    * than wrap, and says so. */
   bool stopped = false;
-  for (int m = 0; m < GEN_AU_METRICS; m++) {
-    if (v[m] > GEN_JSON_EXACT_MAX - r->v[m]) {
-      r->v[m] = GEN_JSON_EXACT_MAX;
-      stopped = true;
-    } else
-      r->v[m] += v[m];
-  }
+  for (int m = 0; m < GEN_AU_METRICS; m++)
+    stopped |= !gen_count_add(&r->v[m], v[m]);
   s->saturated += stopped;
   return 0;
 }

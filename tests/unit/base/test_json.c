@@ -6,6 +6,7 @@
 #include "collectd/core/testing.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,42 @@ DEF_TEST(int64_of_is_strict) {
       EXPECT_EQ_INT(want[i], v);
   }
   json_object_put(doc);
+  return 0;
+}
+
+/* The one adder of totals stops at 2^53, says so, and goes on from there:
+ * two buckets of 5e15 summed to 1.0000000000000008e16, a number no state
+ * file of ours reads back. */
+DEF_TEST(sums_saturate) {
+  const int64_t max = GEN_JSON_EXACT_MAX;
+  int64_t n = 5000000000000000LL;
+  OK(gen_count_add(&n, 5000000000000000LL) == false);
+  EXPECT_EQ_UINT64(max, n);
+  OK(gen_count_add(&n, 1) == false);
+  EXPECT_EQ_UINT64(max, n);
+  n = max - 3;
+  OK(gen_count_add(&n, 3));
+  EXPECT_EQ_UINT64(max, n);
+  n = 7;
+  OK(gen_count_add(&n, 5));
+  EXPECT_EQ_UINT64(12, n);
+  n = INT64_MAX; /* even from past the bound: no overflow */
+  OK(gen_count_add(&n, INT64_MAX) == false);
+  EXPECT_EQ_UINT64(max, n);
+
+  double t = 5e15;
+  OK(gen_total_add(&t, 5e15) == false);
+  OK(t == (double)max);
+  OK(gen_total_add(&t, -1e15)); /* a revision lowers it again */
+  OK(t == (double)max - 1e15);
+  t = -5e15;
+  OK(gen_total_add(&t, -5e15) == false);
+  OK(t == -(double)max);
+  t = 2;
+  OK(gen_total_add(&t, 3.5));
+  OK(t == 5.5);
+  OK(gen_total_add(&t, NAN) == false);
+  OK(t == 5.5);
   return 0;
 }
 
@@ -140,6 +177,7 @@ int main(void) {
   RUN_TEST(parse_valid);
   RUN_TEST(parse_rejects_bad_documents);
   RUN_TEST(int64_of_is_strict);
+  RUN_TEST(sums_saturate);
   RUN_TEST(parse_bounds_nodes);
   END_TEST;
 }
