@@ -547,6 +547,11 @@ class Faults:
         if name == "agg_late":  # the share of moments the aggregates show late, now
             app.model.conv_store.late_share = float(spec.get("share", 0))
             return {"agg_late_share": app.model.conv_store.late_share}
+        if name == "events_count":  # a count beyond the truth, in the next answers
+            app.events_count = {"value": int(spec.get("value", 5000000000000000)),
+                                "answers": int(spec.get("answers", 1)),
+                                "definition": int(spec.get("definition", 0))}
+            return {"events_count": app.events_count}
         if name == "agg_release":  # the late moments still hidden, shown now
             return {"agg_released": app.model.conv_store.release()}
         if name == "clear":
@@ -2441,6 +2446,16 @@ class App:
         hidden = [0]
         doc = self.events.answer(start, end, self.model.now,
                                  self.forms["usage_events_zeros"] == "zeros", hidden)
+        over = getattr(self, "events_count", None)
+        if over and over["answers"] > 0:  # fault events_count
+            over["answers"] -= 1
+            d = self.events.items[over["definition"] % len(self.events.items)]
+            rows = [r for r in doc["eventDefinitionAggregates"]
+                    if r["eventDefinition"]["id"] != d["id"]]
+            rows.append({"eventDefinition": {
+                "id": d["id"], "selfUri": "/api/v2/usage/events/definitions/" + d["id"]},
+                "eventCount": over["value"]})
+            doc["eventDefinitionAggregates"] = rows
         # --events-late-share: events of the interval not yet visible
         self.stats["events_late_hidden"] = self.stats.get("events_late_hidden", 0) + hidden[0]
         return Response(200, doc)
