@@ -123,11 +123,9 @@ int gen_json_answer_bounds(const char *text, size_t len, char *err,
   return 0;
 }
 
-int gen_json_parse(const char *text, size_t len, int max_depth,
-                   json_object **out, char *err, size_t err_size) {
-  *out = NULL;
-  if (gen_json_bounds(text, len, err, err_size) != 0)
-    return -EINVAL;
+/* json-c's parse of a text already held to its bounds. */
+static int parse_bounded(const char *text, size_t len, int max_depth,
+                         json_object **out, char *err, size_t err_size) {
   json_tokener *tok = tokener_get(max_depth);
   if (tok == NULL) {
     snprintf(err, err_size, "out of memory");
@@ -161,6 +159,14 @@ int gen_json_parse(const char *text, size_t len, int max_depth,
   tokener_put(tok, max_depth);
   *out = obj;
   return 0;
+}
+
+int gen_json_parse(const char *text, size_t len, int max_depth,
+                   json_object **out, char *err, size_t err_size) {
+  *out = NULL;
+  if (gen_json_bounds(text, len, err, err_size) != 0)
+    return -EINVAL;
+  return parse_bounded(text, len, max_depth, out, err, err_size);
 }
 
 static json_object *member(json_object *obj, const char *key,
@@ -272,7 +278,7 @@ int gen_json_parse_net(const char *text, size_t len, json_object **out,
   *out = NULL;
   if (gen_json_answer_bounds(text, len, err, err_size) != 0)
     return -EINVAL;
-  return gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, out, err, err_size);
+  return parse_bounded(text, len, GEN_JSON_MAX_DEPTH, out, err, err_size);
 }
 
 int gen_json_parse_answer(const char *text, size_t len, json_object **out,
