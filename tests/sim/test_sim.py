@@ -2116,6 +2116,23 @@ class T04dOperationalEvents(unittest.TestCase):
         self.assertGreater(sum(want.values()), 0)
         self.assertEqual(self.counts(iv), want)
 
+    def test_events_count_fault(self):
+        """events_count: the next answers give one definition the count
+        asked for (the others and the truth as they were), then the truth
+        again."""
+        iv = sorted(self.truth["buckets"])[1]
+        want = {d: v["events"] for d, v in self.truth["buckets"][iv].items()
+                if v["events"]}
+        first = list(self.truth["definitions"])[2]
+        self.sim.fault(fault="events_count", value=5000000000000000, answers=2,
+                       definition=2)
+        for _ in range(2):
+            got = self.counts(iv)
+            self.assertEqual(got[first], 5000000000000000)
+            self.assertEqual({d: c for d, c in got.items() if d != first},
+                             {d: c for d, c in want.items() if d != first})
+        self.assertEqual(self.counts(iv), want)
+
     def test_permission(self):
         try:
             self.sim.fault(fault="deny_permission", permission="usage:events:view")
