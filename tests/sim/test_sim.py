@@ -3263,6 +3263,16 @@ class T06Faults(unittest.TestCase):
         self.assertEqual(doc["entities"], plain["entities"])
         self.assertLess(len(self.c.request("GET", "/api/v2/routing/queues", raw=True)[2]),
                         300000)
+        # pad "empty": empty objects (issue 63)
+        self.sim.fault(fault="oversized_json", count=1, path="/api/v2/routing/queues",
+                       bytes=300000, pad="empty")
+        raw = self.c.request("GET", "/api/v2/routing/queues", raw=True)[2]
+        self.assertEqual(len(raw), 300000)
+        doc = json.loads(raw)
+        pad = doc.pop("pad")
+        self.assertGreater(len(pad), 95000)
+        self.assertEqual(set(map(len, pad)), {0})
+        self.assertEqual(doc["entities"], plain["entities"])
 
     def _ws(self):
         ch = open_channel(self.c, [])
