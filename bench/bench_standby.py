@@ -13,6 +13,12 @@ directly, B through a TCP relay. Then:
 - cut: A is started again and stands by; B's relay is cut (B runs on); the
   time from the cut to B's last value, and to A's first.
 
+- --outage S: A and B both reach etcd directly; A holds; etcd is killed
+  (SIGKILL) for S seconds and started again, its data kept: the time
+  without a value of the org from either agent (from the last value
+  before to the first after), from etcd's kill to the last value, and
+  from its start to the first value.
+
 - --large MIB: genesys_analytics alone, StandbySyncInterval 0; a file of
   MIB beside its state file (as a large org's revisit records' journal):
   the time until etcd's manifest names it whole, then --appends appends of
@@ -25,6 +31,7 @@ A measurement, not a test: it reports numbers and asserts nothing.
 
   python3 bench/bench_standby.py --ttl 10 3 --rounds 3
   python3 bench/bench_standby.py --large 512 --appends 5 --append-kib 450
+  python3 bench/bench_standby.py --outage 60 --ttl 10 --rounds 1
 
 The bound written in collectd-genesys(5): StandbyTTL + 1 s, then the
 plugin's next read.
@@ -86,6 +93,16 @@ def holds_since(cd, t0):
     return None
 
 
+def holding_and_standing_by(a, b, ttl):
+    """A started and holding, B started and standing by; then a random
+    moment of A's keep-alive cycle (a third of the TTL)."""
+    a.start()
+    wait(lambda: times(a), 60)
+    b.start()
+    wait(lambda: "standing by" in b.log_text(), 30)
+    time.sleep(2 + random.uniform(0, ttl / 3))
+
+
 def one_round(ttl):
     sim = Simulator("--queues", "10", "--agents", "50", "--speed", "1", "--start", "now",
                     tls=False)
@@ -95,13 +112,9 @@ def one_round(ttl):
     b = collectd_harness.Collectd(conf(sim, "b", f"http://127.0.0.1:{relay.port}", ttl))
     r = {}
     try:
-        a.start()
-        wait(lambda: times(a), 60)
-        b.start()
-        wait(lambda: "standing by" in b.log_text(), 30)
         # at a random moment of the holder's keep-alive cycle (a third of
         # the TTL): the take-over lies between TTL - TTL/3 and TTL after it
-        time.sleep(2 + random.uniform(0, ttl / 3))
+        holding_and_standing_by(a, b, ttl)
         t0 = time.time()
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
@@ -127,6 +140,35 @@ def one_round(ttl):
         for cd in (a, b):
             cd.cleanup()
         relay.cut()
+        etcd.stop()
+        sim.stop()
+    return r
+
+
+def outage_round(ttl, secs):
+    sim = Simulator("--queues", "10", "--agents", "50", "--speed", "1", "--start", "now",
+                    tls=False)
+    etcd = Etcd()
+    a = collectd_harness.Collectd(conf(sim, "a", etcd.url, ttl))
+    b = collectd_harness.Collectd(conf(sim, "b", etcd.url, ttl))
+    r = {}
+    try:
+        holding_and_standing_by(a, b, ttl)
+        t0 = time.time()
+        etcd.kill()
+        time.sleep(secs)
+        t1 = time.time()
+        etcd.start()
+        first = wait(lambda: min([t for t in times(a) + times(b) if t > t1], default=None),
+                     4 * ttl + 30)
+        last = max([t for t in times(a) + times(b) if t < t1], default=0)
+        r["etcd down"] = t1 - t0
+        r["kill: last value"] = last - t0
+        r["start: first value"] = first - t1 if first else None
+        r["no value"] = first - last if first else None
+    finally:
+        for cd in (a, b):
+            cd.cleanup()
         etcd.stop()
         sim.stop()
     return r
@@ -216,6 +258,7 @@ def main():
     p.add_argument("--ttl", type=int, nargs="+", default=[10])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--large", type=int, metavar="MIB")
+    p.add_argument("--outage", type=float, metavar="S")
     p.add_argument("--appends", type=int, default=5)
     p.add_argument("--append-kib", type=int, default=450)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -225,7 +268,8 @@ def main():
         large(args.large, args.appends, args.append_kib)
         return
     for ttl in args.ttl:
-        rounds = [one_round(ttl) for _ in range(args.rounds)]
+        rounds = [outage_round(ttl, args.outage) if args.outage else one_round(ttl)
+                  for _ in range(args.rounds)]
         print(f"StandbyTTL {ttl}, {args.rounds} rounds")
         for key in rounds[0]:
             vals = [r[key] for r in rounds]

@@ -69,7 +69,8 @@
 typedef struct {
   gen_client_t *client;
   gf_config_t config;
-  gen_log_org_t who; /* whose lines: the modules' and ours */
+  gen_log_org_t who;          /* whose lines: the modules' and ours */
+  gen_unknown_sink_t unknown; /* flow metric records' words we do not know */
   gen_notify_t *notify;
   gen_attr_ledger_t *ledger;
   gen_receiver_t *receiver;
@@ -184,7 +185,7 @@ static void gf_apply_flow_record(gf_instance_t *inst, json_object *body) {
   pthread_mutex_lock(&inst->lock);
   if (gen_entity_find(&inst->lists.flows, flow_id) >= 0) { /* still selected */
     atomic_fetch_add(&inst->flow_records, 1);
-    gen_flow_record_count(body, gf_count_flow, inst);
+    gen_flow_record_count(body, gf_count_flow, inst, &inst->unknown);
   }
   pthread_mutex_unlock(&inst->lock);
 }
@@ -481,6 +482,8 @@ static int gf_instance_init(void *data) {
                        .complain = &inst->complain};
   inst->lists.lock = &inst->lock;
   inst->who = (gen_log_org_t){PLUGIN_NAME, client->org->name};
+  inst->unknown =
+      (gen_unknown_sink_t){&client->stats, &inst->who, "flow_records"};
   gen_eventbridge_options_t events = {.detail_type = GF_EB_DETAIL_TYPE,
                                       .recent_ids = GF_RECENT_IDS,
                                       .valid = gf_event_valid,

@@ -97,6 +97,11 @@ typedef struct {
    * saved after each read that changed them and at shutdown, restored per
    * queue when it is first counted or read. */
   gen_conv_store_t store;
+
+  /* Words of the answers this version does not know (gen_stats_unknown),
+   * per family: queue observations, agent activity and member listings. */
+  gen_log_org_t who;
+  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv, unknown_repair;
 } gr_instance_t;
 
 /* ---- state --------------------------------------------------------------- */
@@ -119,14 +124,6 @@ static void report_malformed(void *ud, const char *what) {
   gr_instance_t *inst = ud;
   atomic_fetch_add(&inst->client->stats.malformed, 1);
   gen_org_log(inst->client->org, &inst->complain, LOG_WARNING, "%s", what);
-}
-
-/* Once per text (gen_presence_resolve says when it is new). */
-static void warn_unknown_presence(void *ud, const char *text) {
-  const gr_instance_t *inst = ud;
-  gen_org_log(
-      inst->client->org, NULL, LOG_WARNING,
-      "presence \"%s\" maps to no system presence; counted as \"other\"", text);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -179,9 +176,8 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
                     .queue = queue_instance(inst, index),
                     .time = gr_now(inst),
                     .observe = true};
-  gen_qs_report_t report = {.malformed = report_malformed,
-                            .unknown_presence = warn_unknown_presence,
-                            .ud = inst};
+  gen_qs_report_t report = {
+      .malformed = report_malformed, .unknown = &inst->unknown_obs, .ud = inst};
   if (media >= 0) {
     gen_qs_media_t *qm = gen_live_media(&inst->live, index, (size_t)media);
     if (qm == NULL)
@@ -249,6 +245,8 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
   char err[128];
   if (gen_conv_from_json(body, &snap, err, sizeof(err)) != 0)
     return malformed(inst, "conversation event", err);
+  /* a session state Genesys added: counted, the rest of the event read */
+  gen_unknown_note(&inst->unknown_conv, "state", snap.unknown_state);
   gr_conv_ctx_t ctx = {.inst = inst};
   pthread_mutex_lock(&inst->lock);
   ctx.time = gr_now(inst);
@@ -268,12 +266,7 @@ static void user_from_json(void *ud, json_object *user) {
   int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
   memcpy(old_routing, inst->agents.routing, sizeof(old_routing));
   memcpy(old_presence, inst->agents.presence, sizeof(old_presence));
-  const char *unknown;
-  bool applied =
-      gen_roster_apply_user(&inst->agents, &inst->presences, user, &unknown);
-  if (unknown != NULL)
-    warn_unknown_presence(inst, unknown);
-  if (!applied)
+  if (!gen_roster_apply_user(&inst->agents, &inst->presences, user))
     return;
   inst->agents.changed = true;
   gr_sink_t sink = {
@@ -352,8 +345,11 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
     return on_other(inst, json, len, topic);
   int media = -1;
   if (msg.media_type[0] != '\0' &&
-      (media = gen_media_from_name(msg.media_type)) < 0)
-    return GEN_NOTIFY_OK; /* a media type this version does not know */
+      (media = gen_media_from_name(msg.media_type)) < 0) {
+    /* a media type this version does not know: that group alone */
+    gen_unknown_note(&inst->unknown_obs, "mediaType", msg.media_type);
+    return GEN_NOTIFY_OK;
+  }
   pthread_mutex_lock(&inst->lock);
   queue_group(inst, msg.queue_id, media, msg.items, msg.n_items);
   pthread_mutex_unlock(&inst->lock);
@@ -468,7 +464,8 @@ static void baseline_absent(void *ud, const char *queue_id, int media) {
 /* Baseline of queue_ids[0..n-1] (≤ 100): one observations query. */
 static int baseline_batch(void *ud, const char *const *queue_ids, size_t n) {
   gr_instance_t *inst = ((gr_baseline_t *)ud)->inst;
-  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst};
+  gen_qs_baseline_t cb = {queue_group, baseline_absent, inst,
+                          &inst->unknown_obs};
   return gen_qs_baseline(((gr_baseline_t *)ud)->http, queue_ids, n, &inst->lock,
                          &inst->presences, &cb, inst->client->org,
                          &inst->complain);
@@ -512,16 +509,15 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
 
 /* ---- queue list ---------------------------------------------------------- */
 
-/* A member's presence text, resolved under the lock (logged once when it
- * maps to no system presence). */
+/* A member's presence text, resolved under the lock ("other", counted
+ * as unknown, when it maps to no system presence). */
 static int resolve_presence(void *ud, const char *presence) {
   gr_instance_t *inst = ud;
-  bool first_unknown;
   pthread_mutex_lock(&inst->lock);
-  int k = gen_presence_resolve(&inst->presences, presence, &first_unknown);
+  int k = gen_presence_resolve(&inst->presences, presence, NULL);
   pthread_mutex_unlock(&inst->lock);
-  if (first_unknown)
-    warn_unknown_presence(inst, presence);
+  if (k == GEN_PRESENCE_OTHER)
+    gen_unknown_note(&inst->unknown_agents, "presence", presence);
   return k;
 }
 
@@ -728,6 +724,15 @@ static int gr_instance_init(void *data) {
   pthread_mutex_init(&inst->lock, NULL);
   inst->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   inst->sample_seed = (uint64_t)cdtime();
+  inst->who =
+      (gen_log_org_t){inst->client->org->plugin, inst->client->org->name};
+  inst->unknown_obs = (gen_unknown_sink_t){&inst->client->stats, &inst->who,
+                                           "queue_observations"};
+  inst->unknown_agents =
+      (gen_unknown_sink_t){&inst->client->stats, &inst->who, "agent_activity"};
+  inst->unknown_conv = (gen_unknown_sink_t){&inst->client->stats, &inst->who,
+                                            "conversation_events"};
+  inst->agents.unknown = &inst->unknown_agents;
   inst->live = (gen_live_t){.media_mask = inst->config.media_mask,
                             .bounds = &inst->config.wait_bounds,
                             .store = &inst->store};
@@ -746,13 +751,17 @@ static int gr_instance_init(void *data) {
     inst->repair = gen_conv_repair_new(
         &inst->config.repair, inst->config.notify.heartbeat_timeout,
         inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
+    inst->unknown_repair = (gen_unknown_sink_t){
+        &inst->client->stats, &inst->who, "conversation_aggregates"};
+    gen_conv_repair_unknown_to(inst->repair, &inst->unknown_repair);
     /* the gap since the file was written */
     gen_conv_repair_attach(inst->repair, &inst->store, &inst->live, org);
   }
   if (inst->config.ewt.on &&
       (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
     return -ENOMEM;
-  if ((inst->config.groups.by_division || inst->config.groups.by_team) &&
+  if ((inst->config.groups.by_division || inst->config.groups.by_team ||
+       inst->config.groups.by_unit) &&
       (inst->groups = gen_agent_groups_new(&inst->config.groups)) == NULL)
     return -ENOMEM;
   if (inst->config.campaigns.on &&

@@ -423,11 +423,11 @@ static int first_id(gen_client_t *client, const char *path, char *id,
 #define ON(type, member) (offsetof(type, member) + 1)
 
 /* One request of a plugin's families, asked as the plugin asks it, when
- * the bool of its configuration at on (or at or_on) is true (on 0:
+ * the bool of its configuration at on (or at or_on, or_on2) is true (on 0:
  * always). */
 typedef struct {
   const char *plugin, *family;
-  size_t on, or_on;
+  size_t on, or_on, or_on2;
   /* A listing: its first entity's id is the one the requests after it
    * name. With no path it is reported as family; else as list_family
    * when given (the request then made only when it answered), or as the
@@ -477,7 +477,7 @@ static const probe_t probes[] = {
      .tail = "/mediatypes/call/estimatedwaittime"},
     /* analytics:agentState:view; the org's agents, one request */
     {GR, "agent states by group", ON(gr_config_t, groups.by_team),
-     ON(gr_config_t, groups.by_division),
+     ON(gr_config_t, groups.by_division), ON(gr_config_t, groups.by_unit),
      .path = "/api/v2/analytics/agents/status/counts?groupBy=routingStatus",
      .post = true},
     {GR, "team list", ON(gr_config_t, groups.by_team), /* groups:team:view */
@@ -518,7 +518,8 @@ static void check_probes(gen_client_t *client, const char *name,
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(probes); i++) {
     const probe_t *p = &probes[i];
     if (strcmp(p->plugin, plugin) != 0 ||
-        (p->on != 0 && !on_at(c, p->on) && !on_at(c, p->or_on)))
+        (p->on != 0 && !on_at(c, p->on) && !on_at(c, p->or_on) &&
+         !on_at(c, p->or_on2)))
       continue;
     int status = 0;
     err[0] = '\0';

@@ -270,14 +270,13 @@ static int take_entity(json_object *entity, void *ud) {
 
 static int list_entities(gen_http_t *http, const gen_org_t *org,
                          const char *path, const gen_entity_filter_t *filter,
-                         gen_entity_set_t *set, bool ids_only, char *err,
-                         size_t err_size) {
+                         gen_entity_set_t *set, bool ids_only, int page_size,
+                         char *err, size_t err_size) {
   gen_entity_set_free(set);
   list_ctx_t ctx = {
       .org = org, .filter = filter, .set = set, .ids_only = ids_only};
-  int status =
-      gen_http_get_pages(http, path, GEN_ENTITY_PAGE_SIZE, GEN_ENTITY_ANSWER,
-                         take_entity, &ctx, err, err_size);
+  int status = gen_http_get_pages(http, path, page_size, GEN_ENTITY_ANSWER,
+                                  take_entity, &ctx, err, err_size);
   ssize_t renamed = 0;
   if (status == 0 && (renamed = gen_entity_names_apply(&ctx.names, set)) < 0)
     status = -ENOMEM;
@@ -303,13 +302,21 @@ static int list_entities(gen_http_t *http, const gen_org_t *org,
 int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size) {
-  return list_entities(http, org, path, filter, set, false, err, err_size);
+  return list_entities(http, org, path, filter, set, false,
+                       GEN_ENTITY_PAGE_SIZE, err, err_size);
+}
+
+int gen_entity_list_unpaged(gen_http_t *http, const gen_org_t *org,
+                            const char *path, const gen_entity_filter_t *filter,
+                            gen_entity_set_t *set, char *err, size_t err_size) {
+  return list_entities(http, org, path, filter, set, false, 0, err, err_size);
 }
 
 int gen_entity_list_ids(gen_http_t *http, const gen_org_t *org,
                         const char *path, gen_entity_set_t *set, char *err,
                         size_t err_size) {
-  return list_entities(http, org, path, NULL, set, true, err, err_size);
+  return list_entities(http, org, path, NULL, set, true, GEN_ENTITY_PAGE_SIZE,
+                       err, err_size);
 }
 
 bool gen_entity_set_same(const gen_entity_set_t *a, const gen_entity_set_t *b) {

@@ -110,6 +110,14 @@ int gen_entity_list(gen_http_t *http, const gen_org_t *org, const char *path,
                     const gen_entity_filter_t *filter, gen_entity_set_t *set,
                     char *err, size_t err_size);
 
+/* gen_entity_list() of a route whose paging is "not supported" (the
+ * workforce management units): path asked as it is, no paging parameters;
+ * further pages only when the answer says there are more (nextUri,
+ * pageCount). */
+int gen_entity_list_unpaged(gen_http_t *http, const gen_org_t *org,
+                            const char *path, const gen_entity_filter_t *filter,
+                            gen_entity_set_t *set, char *err, size_t err_size);
+
 /* gen_entity_list() of every entity (the org's shard), keeping ids alone:
  * each name is its id and no division is kept. For a set read only for
  * its ids (the users whose time in status is summed: 50,000 names were

@@ -12,6 +12,7 @@
 #include "gen_dispatch.h"
 #include "gen_hash.h"
 #include "gen_json.h"
+#include "gen_notice.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -34,9 +35,14 @@
 #define CHUNK_BYTES (512 * 1024)
 #define POLL_MS 1000
 /* A file whose copy changes more pieces than this (rewritten, not appended
- * to) goes under a new directory, the old one deleted by one operation: a
- * transaction holds at most 128 by etcd's default (--max-txn-ops). */
+ * to) goes under a new directory, the old one deleted by one operation. */
 #define REPLACED_MAX 8
+/* The most operations a transaction holds: etcd's default --max-txn-ops
+ * (a transaction past it is refused, HTTP 400). A copy's manifests move in
+ * one transaction up to it; the pieces they no longer name are deleted
+ * after, DELETE_BATCH at a time. */
+#define TXN_OPS_MAX 128
+#define DELETE_BATCH 64
 /* A read copies pieces for at most this long; a copy that needs more goes
  * on at the next reads, its manifest moved when every piece is in. */
 #define COPY_SLICE TIME_T_TO_CDTIME_T(10)
@@ -84,9 +90,17 @@ struct gen_standby_s {
   int64_t lease, create_rev;
   char holder[256]; /* who holds the key, as last seen */
   atomic_bool holding;
-  _Atomic cdtime_t fence; /* monotonic: this agent's values stop then */
+  /* gen_lease_clock(), which counts suspend: this agent's values stop
+   * then */
+  _Atomic cdtime_t fence;
   atomic_uint_fast64_t takeovers, sync_failed, copied_bytes;
   gen_ratelimit_t complain;
+  /* this agent stopped the org's values because etcd was out of reach
+   * past its fence, until etcd answers again and a holder is known */
+  atomic_bool stopped;
+  /* for gen_notice: the org's name, limits and memory of subjects, and no
+   * Host: the standby's notices are the agent's, as its self-metrics */
+  gen_org_t *notices;
 
   /* the read thread's: the instance's state files */
   gen_state_watch_t watch;
@@ -103,6 +117,9 @@ struct gen_standby_s {
   size_t n_moving;
   cdtime_t slice, slice_end; /* COPY_SLICE; this read's copy stops then */
   bool slice_put;            /* this read has put a piece */
+  /* pieces no manifest names are left in etcd (their delete failed):
+   * swept at the next copy */
+  bool sweep_due;
 };
 
 /* ---- etcd's JSON gateway ------------------------------------------------ */
@@ -156,6 +173,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   return gen_buf_add(ud, data, size * n) == 0 ? size * n : 0;
 }
 
+/* The length of text's first line (len bytes), at most max, stopped at a
+ * byte that is not printable ASCII: what an error answer says, for the
+ * log. */
+static size_t first_line(const char *text, size_t len, size_t max) {
+  size_t n = 0;
+  while (text != NULL && n < len && n < max && text[n] >= 0x20 &&
+         text[n] < 0x7f)
+    n++;
+  return n;
+}
+
 /* POSTs body to path on the first URL that answers; *answer is its JSON.
  * 0, or a negative errno with why filled. */
 static int etcd_post(gen_standby_t *s, const char *path, const char *body,
@@ -195,8 +223,10 @@ static int etcd_post(gen_standby_t *s, const char *path, const char *body,
     char err[128];
     if (rc != CURLE_OK)
       snprintf(why, why_size, "%s: %s", s->urls[i], curl_easy_strerror(rc));
-    else if (code != 200)
-      snprintf(why, why_size, "%s: HTTP %ld", s->urls[i], code);
+    else if (code != 200) /* etcd says why in the body's first line */
+      snprintf(why, why_size, "%s: HTTP %ld%s%.*s", s->urls[i], code,
+               got.len > 0 ? ": " : "", (int)first_line(got.data, got.len, 160),
+               got.data ? got.data : "");
     else if (gen_json_parse(got.data ? got.data : "", got.len,
                             GEN_JSON_MAX_DEPTH, answer, err,
                             sizeof(err)) != 0) {
@@ -346,8 +376,10 @@ static char *first_value(json_object *range, size_t *len) {
   return unb64(v, len);
 }
 
-/* Creates the key bound to the lease when it is absent. 1 taken, 0 held
- * by another (s->holder named), -1 on an error. */
+/* Creates the key bound to the lease when it is absent. 1 taken (or the
+ * key is still the one this agent created, bound to lease: its lease
+ * outlived an outage of etcd), 0 held by another (s->holder named), -1 on
+ * an error. */
 static int try_take(gen_standby_t *s, int64_t lease, char *why,
                     size_t why_size) {
   gen_buf_t body = GEN_BUF_INIT(8192);
@@ -383,6 +415,25 @@ static int try_take(gen_standby_t *s, int64_t lease, char *why,
                                   "response_range")
             : NULL;
     char *holder = first_value(range, NULL);
+    json_object *kvs = gen_json_get_array(range, "kvs");
+    json_object *kv = kvs != NULL && json_object_array_length(kvs) > 0
+                          ? json_object_array_get_idx(kvs, 0)
+                          : NULL;
+    pthread_mutex_lock(&s->lock);
+    /* a create revision is the key's one creation: the same, and the key
+     * is still this agent's, bound to the lease just renewed */
+    taken = kv != NULL && s->create_rev != 0 &&
+            num_of(kv, "create_revision") == s->create_rev &&
+            num_of(kv, "lease") == lease;
+    pthread_mutex_unlock(&s->lock);
+    if (taken) {
+      gen_log_org(&s->who, NULL, LOG_NOTICE,
+                  "the key is still this agent's: its lease outlived etcd's "
+                  "outage");
+      free(holder);
+      json_object_put(answer);
+      return 1;
+    }
     pthread_mutex_lock(&s->lock);
     bool changed = strcmp(s->holder, holder ? holder : "?") != 0;
     snprintf(s->holder, sizeof(s->holder), "%s", holder ? holder : "?");
@@ -423,6 +474,19 @@ static void lose(gen_standby_t *s, const char *why) {
   notify(s, LOG_WARNING, NOTIF_WARNING, message);
 }
 
+/* This agent held the shard and stopped the org's values because etcd was
+ * out of reach past its fence (stop), or etcd answers again and holder
+ * (this agent, or another) holds the shard: said once per change
+ * (gen_notice, FAILURE then OKAY) and in the self-metric standby_stopped.
+ * An etcd cluster out of reach stops every agent's collection. */
+static void etcd_stopped(gen_standby_t *s, bool stop, const char *text) {
+  if (atomic_exchange(&s->stopped, stop) == stop)
+    return;
+  gen_log_org(&s->who, NULL, stop ? LOG_ERR : LOG_NOTICE, "%s", text);
+  gen_notice(s->notices, "standby", "standby_stopped", s->org, stop,
+             NOTIF_FAILURE, "%s", text);
+}
+
 static void hold(gen_standby_t *s, cdtime_t fence) {
   gen_dispatch_fence(s->host, s->plugin, fence);
   atomic_store(&s->fence, fence);
@@ -437,10 +501,12 @@ static void hold(gen_standby_t *s, cdtime_t fence) {
   notify(s, LOG_NOTICE, NOTIF_OKAY, message);
 }
 
-/* Sleeps ms unless stopped; true when stopped. */
+/* Sleeps ms unless stopped; true when stopped. On CLOCK_MONOTONIC (the
+ * condition's clock): a step of the wall clock back must not hold the
+ * renewals back past the fence. */
 static bool pause_ms(gen_standby_t *s, long ms) {
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;
   until.tv_nsec += (ms % 1000) * 1000000L;
   if (until.tv_nsec >= 1000000000L)
@@ -456,7 +522,10 @@ static bool pause_ms(gen_standby_t *s, long ms) {
 
 /* The fence: one second before the lease can expire, counted from the
  * moment the request that granted or renewed it was sent (etcd starts the
- * TTL later, when it receives it). */
+ * TTL later, when it receives it), on gen_lease_clock: a clock that stops
+ * while the host is suspended (CLOCK_MONOTONIC) would leave a holder
+ * resumed from a suspend believing it holds for up to its TTL while the
+ * other agent already does. */
 static cdtime_t fence_of(cdtime_t sent, int64_t ttl) {
   return sent + TIME_T_TO_CDTIME_T(ttl) - TIME_T_TO_CDTIME_T(1);
 }
@@ -470,7 +539,7 @@ static void *election(void *arg) {
    * that failed: its fence closes a second before the lease can expire */
   while (!pause_ms(s, atomic_load(&s->holding) && renewed ? s->ttl_s * 1000L / 3
                                                           : POLL_MS)) {
-    cdtime_t sent = gen_monotonic();
+    cdtime_t sent = gen_lease_clock();
     bool holding = atomic_load(&s->holding);
     bool fresh = lease == 0;
     int64_t ttl =
@@ -484,20 +553,30 @@ static void *election(void *arg) {
       } else if (ttl == 0) {
         lease = 0;
         lose(s, "its lease expired");
-      } else if (gen_monotonic() >= atomic_load(&s->fence)) {
-        lease = 0;
+      } else if (gen_lease_clock() >= atomic_load(&s->fence)) {
+        /* the lease kept: an etcd that answers again may still have it (a
+         * restarted one keeps it a TTL more), and the key with it */
         lose(s, why);
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "agent \"%s\" stopped collecting the org: etcd out of "
+                 "reach past its lease (%s); only an agent that reaches etcd "
+                 "collects it",
+                 s->name, why);
+        etcd_stopped(s, true, text);
       } else
         gen_log_org(
             &s->who, &s->complain, LOG_WARNING,
             "etcd: lease not renewed (%s); values stop in %.1f s unless it is",
-            why, CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_monotonic()));
+            why,
+            CDTIME_T_TO_DOUBLE(atomic_load(&s->fence) - gen_lease_clock()));
       continue;
     }
     if (ttl <= 0) { /* a waiting lease expired, or etcd is out of reach */
       if (ttl < 0)
         gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
-      lease = 0;
+      if (ttl == 0 || !atomic_load(&s->stopped))
+        lease = 0; /* a stopped holder's is kept until etcd says it is gone */
       continue;
     }
     pthread_mutex_lock(&s->lock);
@@ -508,6 +587,19 @@ static void *election(void *arg) {
       gen_log_org(&s->who, &s->complain, LOG_WARNING, "etcd: %s", why);
     else if (taken == 1)
       hold(s, fence_of(sent, ttl));
+    char holder[256];
+    pthread_mutex_lock(&s->lock);
+    sstrncpy(holder, s->holder, sizeof(holder));
+    pthread_mutex_unlock(&s->lock);
+    /* resumed once a holder is known: not this agent's own key of before
+     * the outage (a restarted etcd keeps its lease one TTL more) */
+    if (atomic_load(&s->stopped) &&
+        (taken == 1 || (taken == 0 && strcmp(holder, s->name) != 0))) {
+      char text[1024];
+      snprintf(text, sizeof(text),
+               "etcd answers again: agent \"%s\" collects the org", holder);
+      etcd_stopped(s, false, text);
+    }
   }
   return NULL;
 }
@@ -550,8 +642,17 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
   snprintf(s->data_prefix, sizeof(s->data_prefix), "%s/%s/%u-%u/%s/data/",
            prefix, org->name, org->shard_index + 1, org->shard_count, plugin);
   s->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
+  s->notices = gen_org_create(s->plugin, org->name);
+  if (s->notices != NULL) {
+    s->notices->notice_window = org->notice_window;
+    s->notices->notices_per_minute = org->notices_per_minute;
+  }
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->cond, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->cond, &attr);
+  pthread_condattr_destroy(&attr);
   s->urls =
       calloc(org->standby_etcd_n ? org->standby_etcd_n : 1, sizeof(*s->urls));
   for (size_t i = 0; s->urls != NULL && i < org->standby_etcd_n; i++) {
@@ -567,7 +668,7 @@ static gen_standby_t *standby_new(const gen_org_t *org, const char *plugin) {
       (org->standby_cert == NULL ||
        ((s->cert = strdup(org->standby_cert)) != NULL &&
         (s->cert_key = strdup(org->standby_key)) != NULL));
-  if (s->n_urls != org->standby_etcd_n || !tls_ok) {
+  if (s->n_urls != org->standby_etcd_n || !tls_ok || s->notices == NULL) {
     gen_standby_stop(s);
     return NULL;
   }
@@ -612,7 +713,7 @@ int gen_standby_probe(const gen_org_t *org, const char *plugin, char *out,
 }
 
 bool gen_standby_holding(gen_standby_t *s) {
-  return atomic_load(&s->holding) && gen_monotonic() < atomic_load(&s->fence);
+  return atomic_load(&s->holding) && gen_lease_clock() < atomic_load(&s->fence);
 }
 
 /* ---- the state that moves with the lease -------------------------------- */
@@ -781,17 +882,33 @@ static int restore_file(gen_standby_t *s, const file_t *f, const char *path,
   return status != 0 ? status : closed;
 }
 
-/* Deletes the directories of pieces that no manifest of s->sent names: a
- * copy in progress when its holder lost the lease, a sweep that failed. */
-static void sweep_unnamed(gen_standby_t *s) {
+/* Whether piece, "<i>.<hash>" under f's directory, is one f's manifest
+ * names. */
+static bool piece_named(const file_t *f, const char *piece) {
+  char *end = NULL;
+  unsigned long long i = strtoull(piece, &end, 10);
+  uint64_t ph = 0;
+  const char *rest = NULL;
+  return end != piece && *end == '.' && gen_hex64_parse(end + 1, &ph, &rest) &&
+         *rest == '\0' && i < f->n_pieces && f->pieces[i] == ph;
+}
+
+/* Deletes the pieces that no manifest of s->sent names: the directories
+ * of a copy in progress when its holder lost the lease, or of a sweep that
+ * failed; the pieces a copy replaced under a directory it kept, when their
+ * delete failed. Not while a copy is in progress (s->moving: its pieces
+ * are named by no manifest yet). 0 or a negative errno. */
+static int sweep_unnamed(gen_standby_t *s) {
   json_object *answer = NULL;
   char why[512] = "", key[2048], last[2048] = "";
-  if (etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why)) != 0)
-    return; /* the next take-over sweeps */
+  int status =
+      etcd_range(s, s->data_prefix, true, true, &answer, why, sizeof(why));
+  if (status != 0)
+    return status; /* swept later */
   json_object *kvs = gen_json_get_array(answer, "kvs");
-  txn_t t = TXN_INIT(64, SIZE_MAX);
-  size_t swept = 0, plen = strlen(s->data_prefix);
-  int status = 0;
+  txn_t t = TXN_INIT(DELETE_BATCH, SIZE_MAX);
+  size_t swept = 0, pieces = 0, plen = strlen(s->data_prefix);
+  const file_t *last_f = NULL; /* the file of the directory last: NULL, none */
   for (size_t i = 0;
        status == 0 && kvs != NULL && i < json_object_array_length(kvs); i++) {
     char *name = unb64(
@@ -800,17 +917,28 @@ static void sweep_unnamed(gen_standby_t *s) {
                       ? strchr(name + plen, '/')
                       : NULL;
     if (slash != NULL && (slash = strchr(slash + 1, '/')) != NULL) {
+      char piece[256];
+      sstrncpy(piece, slash + 1, sizeof(piece));
       slash[1] = '\0'; /* "<data><file>/<gen>/" */
-      bool named = strcmp(name, last) == 0;
-      for (size_t j = 0; !named && j < s->n_sent; j++) {
-        gen_dir(s, s->sent[j].name, s->sent[j].gen, key, sizeof(key));
-        named = strcmp(name, key) == 0;
+      if (strcmp(name, last) != 0) {
+        last_f = NULL;
+        for (size_t j = 0; last_f == NULL && j < s->n_sent; j++) {
+          gen_dir(s, s->sent[j].name, s->sent[j].gen, key, sizeof(key));
+          last_f = strcmp(name, key) == 0 ? &s->sent[j] : NULL;
+        }
+        sstrncpy(last, name, sizeof(last));
+        if (last_f == NULL) {
+          status = txn_add(s, &t, name, NULL, 0, true, why, sizeof(why));
+          swept++;
+        }
       }
-      if (!named) {
-        status = txn_add(s, &t, name, NULL, 0, true, why, sizeof(why));
-        swept++;
+      /* a manifest of the first form names its directory whole */
+      if (last_f != NULL && last_f->pieces != NULL &&
+          !piece_named(last_f, piece)) {
+        snprintf(key, sizeof(key), "%s%s", name, piece);
+        status = txn_add(s, &t, key, NULL, 0, false, why, sizeof(why));
+        pieces++;
       }
-      sstrncpy(last, name, sizeof(last));
     }
     free(name);
   }
@@ -819,9 +947,14 @@ static void sweep_unnamed(gen_standby_t *s) {
   if (swept > 0)
     gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
                 "etcd: %zu directories of pieces no manifest names %s", swept,
-                status == 0 ? "deleted" : "left (the next take-over tries)");
+                status == 0 ? "deleted" : "left (tried again later)");
+  if (pieces > 0)
+    gen_log_org(&s->who, NULL, status == 0 ? LOG_INFO : LOG_WARNING,
+                "etcd: %zu pieces no manifest names %s", pieces,
+                status == 0 ? "deleted" : "left (tried again later)");
   free(t.ops.data);
   json_object_put(answer);
+  return status;
 }
 
 /* What etcd holds of the state, into s->sent (data kept). A file that
@@ -877,7 +1010,7 @@ static int fetch_state(gen_standby_t *s) {
   }
   json_object_put(answer);
   if (s->sent != NULL && left_out == 0)
-    sweep_unnamed(s);
+    s->sweep_due = sweep_unnamed(s) != 0; /* or at the next copy */
   return s->sent == NULL ? -ENOMEM : left_out;
 }
 
@@ -1204,13 +1337,65 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
   return status;
 }
 
+/* A copy's operations: the manifests it moves, each with the state path
+ * its file is of (a group), then the deletes of the pieces they no longer
+ * name. */
+typedef struct {
+  size_t group;
+  char *key, *data; /* data NULL: a delete */
+  size_t len;
+  bool prefix;
+} op_t;
+
+typedef struct {
+  op_t *moves, *deletes;
+  size_t n_moves, n_deletes;
+} plan_t;
+
+static int plan_add(op_t **ops, size_t *n, size_t group, const char *key,
+                    gen_buf_t *data, bool prefix) {
+  op_t *more = realloc(*ops, (*n + 1) * sizeof(*more));
+  if (more == NULL)
+    return -ENOMEM;
+  *ops = more;
+  op_t *op = &more[*n];
+  *op = (op_t){.group = group, .key = strdup(key), .prefix = prefix};
+  if (data != NULL) /* taken */
+    op->data = data->data, op->len = data->len, *data = (gen_buf_t){0};
+  if (op->key == NULL || (data != NULL && op->data == NULL)) {
+    free(op->key);
+    free(op->data);
+    return -ENOMEM;
+  }
+  (*n)++;
+  return 0;
+}
+
+static void plan_free(plan_t *p) {
+  for (size_t i = 0; i < p->n_moves; i++)
+    free(p->moves[i].key), free(p->moves[i].data);
+  for (size_t i = 0; i < p->n_deletes; i++)
+    free(p->deletes[i].key);
+  free(p->moves);
+  free(p->deletes);
+}
+
+/* The state path (its index in s->paths) whose file name is; n_paths
+ * when none. */
+static size_t group_of(const gen_standby_t *s, const char *name) {
+  for (size_t j = 0; j < s->n_paths; j++)
+    if (sibling_of(base_of(s->paths[j]), name))
+      return j;
+  return s->n_paths;
+}
+
 /* The operations that move f's manifest (f NULL: delete had's, a file
  * that no longer is) and delete the pieces of had (the last copy) it no
- * longer names. */
+ * longer names, added to p. */
 static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
-                        gen_buf_t *ops) {
+                        plan_t *p) {
   char key[2048];
-  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX); /* data NULL: add_op deletes */
+  gen_buf_t m = GEN_BUF_INIT(SIZE_MAX);
   int status = 0;
   if (f != NULL) {
     gen_buf_add_hex64(&m, f->hash);
@@ -1221,21 +1406,80 @@ static int manifest_ops(gen_standby_t *s, const file_t *had, const file_t *f,
     gen_buf_add_str(&m, " ");
     status = gen_buf_add_hex64(&m, f->pieces[i]);
   }
-  snprintf(key, sizeof(key), "%s%s", s->state_prefix,
-           f != NULL ? f->name : had->name);
+  const char *name = f != NULL ? f->name : had->name;
+  snprintf(key, sizeof(key), "%s%s", s->state_prefix, name);
   if (status == 0)
-    status = add_op(ops, key, m.data, m.len, false);
+    status = plan_add(&p->moves, &p->n_moves, group_of(s, name), key,
+                      f != NULL ? &m : NULL, false);
   free(m.data);
   if (had != NULL && (f == NULL || had->gen != f->gen)) {
     gen_dir(s, had->name, had->gen, key, sizeof(key));
-    return status == 0 ? add_op(ops, key, NULL, 0, true) : status;
+    return status == 0
+               ? plan_add(&p->deletes, &p->n_deletes, 0, key, NULL, true)
+               : status;
   }
   for (size_t i = 0; status == 0 && had != NULL && i < had->n_pieces; i++)
     if (!piece_kept(had, f, i)) {
       piece_key(s, had->name, had->gen, i, had->pieces[i], key, sizeof(key));
-      status = add_op(ops, key, NULL, 0, false);
+      status = plan_add(&p->deletes, &p->n_deletes, 0, key, NULL, false);
     }
   return status;
+}
+
+/* Moves p's manifests: in one transaction when they are TXN_OPS_MAX or
+ * fewer (every state file of the instance, as any plugin has: a few a
+ * history family), so that a take-over sees the last copy whole or this
+ * one. Past it (more files changed at once than etcd lets one transaction
+ * hold) the files of one state path (a state file and its journal, of one
+ * moment) stay in one transaction, the state paths, each of its own
+ * family, being apart; a take-over between two of them finds some paths of
+ * this copy, the others of the last. A state path with more siblings than
+ * a transaction holds (files put beside it, not the plugin's) is split.
+ * 0, or a negative errno (why): the manifests moved before stand, named
+ * again at the next copy. */
+static int plan_move(gen_standby_t *s, const plan_t *p, char *why,
+                     size_t why_size) {
+  txn_t t = TXN_INIT(TXN_OPS_MAX, 1024 * 1024);
+  int status = 0;
+  for (size_t g = 0; status == 0 && g <= s->n_paths; g++) {
+    size_t in_group = 0;
+    for (size_t i = 0; i < p->n_moves; i++)
+      in_group += p->moves[i].group == g;
+    if (t.n + in_group > TXN_OPS_MAX) /* the group whole in the next */
+      status = txn_run(s, &t, why, why_size);
+    for (size_t i = 0; status == 0 && i < p->n_moves; i++) {
+      const op_t *op = &p->moves[i];
+      if (op->group == g)
+        status =
+            txn_add(s, &t, op->key, op->data, op->len, false, why, why_size);
+    }
+  }
+  if (status == 0)
+    status = txn_run(s, &t, why, why_size);
+  free(t.ops.data);
+  return status;
+}
+
+/* After the manifests moved: the pieces they no longer name deleted,
+ * DELETE_BATCH a transaction. A failure leaves them to a sweep at the next
+ * copy (logged, rate-limited). */
+static void plan_delete(gen_standby_t *s, const plan_t *p) {
+  char why[512] = "";
+  txn_t t = TXN_INIT(DELETE_BATCH, SIZE_MAX);
+  int status = 0;
+  for (size_t i = 0; status == 0 && i < p->n_deletes; i++)
+    status = txn_add(s, &t, p->deletes[i].key, NULL, 0, p->deletes[i].prefix,
+                     why, sizeof(why));
+  if (status == 0)
+    status = txn_run(s, &t, why, sizeof(why));
+  free(t.ops.data);
+  if (status != 0) {
+    s->sweep_due = true;
+    gen_log_org(&s->who, &s->complain, LOG_WARNING,
+                "etcd: the pieces the copy replaced are not deleted (%s); "
+                "swept at the next copy",
+                why[0] ? why : gen_strerror(status));
+  }
 }
 
 /* Whether a state file is here that etcd lacks (a first one: a state is
@@ -1286,8 +1530,10 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
       !state_new_here(s))
     return 0;
   s->synced = gen_monotonic();
+  if (s->sweep_due && s->n_moving == 0) /* no copy in progress */
+    s->sweep_due = sweep_unnamed(s) != 0;
   sync_t y = {0};
-  gen_buf_t ops = GEN_BUF_INIT(1024 * 1024);
+  plan_t plan = {0};
   char why[512] = "";
   bool changed = false;
   char *buf = malloc(s->piece);
@@ -1305,7 +1551,7 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     changed = true;
     status = put_pieces(s, had, f, buf, why, sizeof(why));
     if (status == 0)
-      status = manifest_ops(s, had, f, &ops);
+      status = manifest_ops(s, had, f, &plan);
   }
   /* what etcd holds that no longer is (a ".next" renamed) */
   for (size_t i = 0; status == 0 && i < s->n_sent; i++) {
@@ -1313,12 +1559,15 @@ int gen_standby_sync(gen_standby_t *s, bool now) {
     if (file_find(y.now, y.n_now, gone->name) != NULL)
       continue;
     changed = true;
-    status = manifest_ops(s, gone, NULL, &ops);
+    status = manifest_ops(s, gone, NULL, &plan);
   }
-  /* the manifests move at once: a take-over sees the last copy or this */
+  /* the manifests move at once (plan_move), then the pieces they no longer
+   * name go */
   if (status == 0 && changed)
-    status = fenced_txn(s, &ops, why, sizeof(why));
-  free(ops.data);
+    status = plan_move(s, &plan, why, sizeof(why));
+  if (status == 0)
+    plan_delete(s, &plan);
+  plan_free(&plan);
   free(buf);
   if (status == 0) {
     sweep_moving(s, &y);
@@ -1363,6 +1612,9 @@ void gen_standby_dispatch_self(gen_standby_t *s) {
   gen_dispatch_number(&id, true, (double)atomic_load(&s->sync_failed), 0, 0);
   id.type = "standby_copied_bytes";
   gen_dispatch_number(&id, true, (double)atomic_load(&s->copied_bytes), 0, 0);
+  id.type = "standby_stopped";
+  gen_dispatch_number(&id, false, atomic_load(&s->stopped) ? 1 : 0, 0, 0);
+  gen_notices_flush(s->notices); /* held back by the org's limits */
 }
 
 void gen_standby_stop(gen_standby_t *s) {
@@ -1387,6 +1639,7 @@ void gen_standby_stop(gen_standby_t *s) {
                   why);
   }
   gen_config_string_list_free(s->urls, s->n_urls);
+  gen_org_free(s->notices);
   free(s->ca);
   free(s->cert);
   free(s->cert_key);

@@ -11,16 +11,18 @@
  *
  * Fencing: the holder's values of the org go through gen_dispatch only
  * until one second before its lease can expire (the time it sent the last
- * keep-alive etcd answered, plus the TTL granted); after that they are
- * refused, so the old holder has stopped before the new one can hold the
- * key.
+ * keep-alive etcd answered, plus the TTL granted, on gen_lease_clock, which
+ * counts suspend); after that they are refused, so the old holder has
+ * stopped before the new one can hold the key.
  *
  * What moves with the lease: the state files the instance uses (every path
  * gen_state_path() makes while the instance is built or read, and its
  * siblings: ".next", ".records", ".journal"), copied to "…/state/<file name>"
- * after each read that changed one, with a transaction that holds only while
- * the key is still ours; a new holder writes them into its own state
- * directory before the instance is built.
+ * after each read that changed one, with transactions that hold only while
+ * the key is still ours (at most 128 operations each, etcd's default
+ * --max-txn-ops: the manifests in one, the replaced pieces deleted after); a
+ * new holder writes them into its own state directory before the instance is
+ * built.
  */
 #ifndef GEN_STANDBY_H
 #define GEN_STANDBY_H 1
@@ -68,7 +70,10 @@ void gen_standby_released(gen_standby_t *s);
 
 /* Self-metrics under collectd's own host name (the agent, not the org):
  * standby_holding 1 or 0, standby_takeovers, standby_fenced,
- * standby_sync_failed, standby_copied_bytes. */
+ * standby_sync_failed, standby_copied_bytes, standby_stopped 1 or 0 (the
+ * org's values stopped because etcd was out of reach past the fence, said
+ * too by a notification of that type, FAILURE then OKAY); the notices the
+ * org's limits held back, sent when they allow. */
 void gen_standby_dispatch_self(gen_standby_t *s);
 
 /* Stops the thread and revokes the lease (the other agent takes over at

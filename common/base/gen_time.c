@@ -130,6 +130,25 @@ void gen_time_format(int64_t epoch_ms, char *buf, size_t size) {
            (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), ms);
 }
 
+void gen_clock_offset_note(gen_clock_offset_t *o, int64_t date_ms,
+                           int64_t sent_ms, int64_t received_ms) {
+  int64_t lo = date_ms - received_ms, hi = date_ms + 1000 - sent_ms;
+  if (lo > hi)
+    return; /* received before sent: our clock stepped back meanwhile */
+  if (o->have && lo <= o->hi && hi >= o->lo) {
+    o->lo = lo > o->lo ? lo : o->lo;
+    o->hi = hi < o->hi ? hi : o->hi;
+  } else {
+    *o = (gen_clock_offset_t){.lo = lo, .hi = hi, .have = true};
+  }
+}
+
+int64_t gen_clock_offset(const gen_clock_offset_t *o) {
+  if (!o->have || (o->lo <= 0 && o->hi >= 0))
+    return 0;
+  return o->lo + (o->hi - o->lo) / 2;
+}
+
 int gen_interval_parse(const char *text, int64_t *start_ms, int64_t *end_ms) {
   if (text == NULL)
     return -EINVAL;
@@ -236,3 +255,11 @@ cdtime_t gen_monotonic(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return TIMESPEC_TO_CDTIME_T(&ts);
 }
+
+cdtime_t gen_boottime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return TIMESPEC_TO_CDTIME_T(&ts);
+}
+
+cdtime_t (*gen_lease_clock)(void) = gen_boottime;

@@ -23,6 +23,22 @@ int gen_time_parse(const char *text, int64_t *epoch_ms);
 /* Writes "YYYY-MM-DDThh:mm:ss.fffZ". */
 void gen_time_format(int64_t epoch_ms, char *buf, size_t size);
 
+/* The offset of a server's clock from ours (server minus ours, ms), from
+ * its answers' Date headers: an answer whose Date (whole seconds) is d,
+ * asked at our sent and had at our received, says the offset is within
+ * [d - received, d + 1000 - sent]. The ranges of the answers noted are
+ * intersected (answers in other fractions of a second narrow it); one that
+ * does not overlap starts it again (a clock stepped). */
+typedef struct {
+  int64_t lo, hi;
+  bool have;
+} gen_clock_offset_t;
+void gen_clock_offset_note(gen_clock_offset_t *o, int64_t date_ms,
+                           int64_t sent_ms, int64_t received_ms);
+/* 0 while 0 is within the range (nothing shows the clocks differ), else
+ * the middle of the range. */
+int64_t gen_clock_offset(const gen_clock_offset_t *o);
+
 /* Parses "start/end" (two ISO-8601 times). */
 int gen_interval_parse(const char *text, int64_t *start_ms, int64_t *end_ms);
 void gen_interval_format(int64_t start_ms, int64_t end_ms, char *buf,
@@ -49,5 +65,16 @@ static inline cdtime_t gen_ms_to_cdtime(int64_t ms) {
 /* CLOCK_MONOTONIC as a cdtime_t: for durations (how long a socket has been
  * silent), which a step of the wall clock must not change. */
 cdtime_t gen_monotonic(void);
+
+/* CLOCK_BOOTTIME as a cdtime_t: as CLOCK_MONOTONIC, but it also counts
+ * the time the host was suspended, as the etcd that keeps a lease does. */
+cdtime_t gen_boottime(void);
+
+/* The clock every lease and fence deadline is read on (gen_standby's
+ * lease, gen_dispatch's fences): gen_boottime, so that a holder resumed
+ * from a suspend longer than its lease finds its fence closed. A test sets
+ * a clock of its own (one that jumps as after a suspend), and puts
+ * gen_boottime back. */
+extern cdtime_t (*gen_lease_clock)(void);
 
 #endif /* GEN_TIME_H */

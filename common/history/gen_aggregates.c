@@ -699,10 +699,31 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
   return body;
 }
 
+/* The entries of metrics whose metric the catalogue does not name at all
+ * (one Genesys added to its answers): each counted through unknown, their
+ * number returned (gen_agg_read skips them; they are not malformed). */
+static size_t unknown_metrics(const gen_agg_catalogue_t *cat,
+                              const gen_agg_metrics_t *metrics,
+                              const gen_unknown_sink_t *unknown) {
+  size_t n = 0;
+  for (size_t i = 0; metrics != NULL && i < metrics->n; i++) {
+    const char *api = metrics->e[i].metric;
+    bool named = api == NULL; /* no name at all: malformed */
+    for (size_t m = 0; !named && m < cat->n; m++)
+      named = strcmp(api, cat->metrics[m].api) == 0;
+    if (!named) {
+      gen_unknown_note(unknown, "metric", api);
+      n++;
+    }
+  }
+  return n;
+}
+
 static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
                         const gen_interval_range_t *range,
                         int64_t granularity_ms, const gen_agg_reader_t *reader,
-                        size_t *skipped, char *err, size_t err_size) {
+                        const gen_unknown_sink_t *unknown, size_t *skipped,
+                        char *err, size_t err_size) {
   const gen_agg_result_t *results;
   size_t len = gen_agg_answer_results(answer, &results);
   gen_agg_values_t *vals = gen_agg_values_new(reader->cat);
@@ -729,7 +750,8 @@ static int take_results(gen_interval_t *engine, const gen_agg_answer_t *answer,
         break;
       }
       *skipped += gen_agg_read(reader->cat, reader->on, group, &bucket->metrics,
-                               vals, &v, &n);
+                               vals, &v, &n) -
+                  unknown_metrics(reader->cat, &bucket->metrics, unknown);
       if ((status = gen_interval_put(engine, scope, &key, start, v, n)) != 0)
         snprintf(err, err_size, "cannot record a bucket: %s",
                  gen_strerror(status));
@@ -799,9 +821,14 @@ int gen_agg_apply(const struct gen_family_run_s *run,
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);
+  /* A metric Genesys adds: counted as the family's (or, without one, the
+   * query's) unknown "metric", never malformed. */
+  const gen_unknown_sink_t unknown = {&run->client->stats, run->counts->who,
+                                      query->family != NULL ? query->family
+                                                            : query->what};
   if (status == 0)
     status = take_results(run->engine, a, range, query->granularity_ms,
-                          &query->reader, &skipped, err, err_size);
+                          &query->reader, &unknown, &skipped, err, err_size);
   if (skipped > 0) {
     atomic_fetch_add(&run->client->stats.malformed, 1);
     gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,

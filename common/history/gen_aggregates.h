@@ -316,7 +316,9 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
  * time (0), or aborts it: a negative errno, the reason in err (-EINVAL for
  * an answer that cannot be trusted as a whole: not JSON, not an aggregates
  * answer, a bucket outside the range). Unusable groups and metrics are
- * skipped, logged (rate-limited) and counted as malformed answers. */
+ * skipped, logged (rate-limited) and counted as malformed answers; a metric
+ * the catalogue does not name at all is passed over and counted as an
+ * unknown "metric" of query->family (gen_stats_unknown). */
 int gen_agg_apply(const struct gen_family_run_s *run,
                   const gen_agg_query_t *query, const char *const *scopes,
                   size_t n, const gen_interval_range_t *range, const char *text,

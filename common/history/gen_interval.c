@@ -74,6 +74,9 @@ typedef struct {
   bool refused; /* its progress in the state file was refused */
   /* per age of the schedule: buckets before it had their revisit then */
   int64_t revisit_w[GEN_REVISIT_MAX];
+  /* Its progress when the clock last stepped forward (see "clock steps");
+   * 0: none. */
+  int64_t mark;
   /* Where its records may be pruned: before keep_d, as of the state file
    * (a restart from it may revisit anything after), keep_h as of the
    * snapshot held, keep_now as of the last commit. */
@@ -171,7 +174,16 @@ struct gen_interval_s {
   bool j_read;           /* the state file names its epoch: the journal holds
                             its records (else they were in it, or none) */
   bool j_lazy;           /* no record at load: made with the first */
+  /* The records the state file's epoch had ("record_count"), -1: unknown (a
+   * file before it): none, and an absent journal lost nothing. */
+  int64_t j_records;
   gen_ratelimit_t j_complain;
+
+  /* Clock steps (see "clock steps"): the clock at the last plan (0: none
+   * yet), and the last step forward still marked: the clock before it and
+   * after it (0: none), and how many scopes hold its mark. */
+  int64_t clock, mark_at, mark_since;
+  size_t n_marked;
 
   gen_interval_stats_t stats;
 };
@@ -674,6 +686,22 @@ static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
+/* ,"marks":{"<scope>":<progress>,…}: the scopes' marks (see "clock
+ * steps"), apart from "scopes" as "revisits" is. */
+static int marks_print(const gen_interval_t *gi, gen_buf_t *buf) {
+  int status = gen_buf_add_str(buf, ",\"marks\":{");
+  bool first = true;
+  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
+    const gi_scope_t *s = &gi->scopes[i];
+    if (s->origin == 0 || s->mark == 0)
+      continue;
+    status = scope_name_print(buf, s, &first);
+    if (status == 0)
+      status = gen_buf_printf(buf, ":%" PRId64, s->mark);
+  }
+  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+}
+
 /* Why progress at mark (ms) cannot be an engine's of this granularity, or
  * NULL: the one rule for every entry of progress in the state file. */
 static const char *mark_absurd(const gen_interval_t *gi, int64_t mark,
@@ -739,6 +767,8 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
   return 0;
 }
 
+static uint64_t records_live(const gen_interval_t *gi);
+
 /* The state file: a header line, then a line a key (read back a line at a
  * time by gen_state_load_each). Printed, not built: no json-c object per
  * member, whose allocations made the save a fifth of a cycle at 5,000
@@ -748,11 +778,18 @@ static int revisits_load(gen_interval_t *gi, json_object *revisits) {
 static int state_print(gen_interval_t *gi, gen_buf_t *buf,
                        gen_state_stream_t *stream) {
   buf->len = 0;
-  int status = gen_buf_printf(
-      buf,
-      "{\"version\":%d,\"granularity_ms\":%" PRId64 ",\"journal\":%" PRIu64
-      ",\"journal_id\":\"%016" PRIx64 "\",\"scopes\":{",
-      GI_STATE_VERSION, gi->o.granularity_ms, gi->epoch, gi->j_id);
+  int status =
+      gen_buf_printf(buf,
+                     "{\"version\":%d,\"granularity_ms\":%" PRId64
+                     ",\"journal\":%" PRIu64 ",\"journal_id\":\"%016" PRIx64
+                     "\",\"record_count\":%" PRIu64 ",\"clock\":%" PRId64,
+                     GI_STATE_VERSION, gi->o.granularity_ms, gi->epoch,
+                     gi->j_id, records_live(gi), gi->clock);
+  if (status == 0 && gi->mark_at != 0)
+    status = gen_buf_printf(buf, ",\"mark\":[%" PRId64 ",%" PRId64 "]",
+                            gi->mark_at, gi->mark_since);
+  if (status == 0)
+    status = gen_buf_add_str(buf, ",\"scopes\":{");
   bool first = true;
   for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
     const gi_scope_t *s = &gi->scopes[i];
@@ -767,6 +804,8 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf,
     status = gen_buf_add(buf, "}", 1);
   if (status == 0 && gi->stages.n > 0)
     status = revisits_print(gi, buf);
+  if (status == 0 && gi->mark_at != 0)
+    status = marks_print(gi, buf);
   if (status == 0)
     status = gen_buf_add(buf, "}\n", 2);
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
@@ -855,6 +894,47 @@ static int key_entry_load(gen_interval_t *gi, const char *key, json_object *o,
   return 0;
 }
 
+/* The header's "clock" and "mark" (see "clock steps"); anything not two
+ * times since 2020 is left out (a step is then not marked). */
+static void marks_load_clock(gen_interval_t *gi, json_object *doc) {
+  int64_t clock, at, since;
+  json_object *mark = gen_json_get_array(doc, "mark");
+  if (gen_json_get_int64(doc, "clock", &clock) && clock >= GI_OLDEST_MS)
+    gi->clock = clock;
+  if (mark != NULL && json_object_array_length(mark) == 2 &&
+      gen_json_int64_of(json_object_array_get_idx(mark, 0), &at) &&
+      gen_json_int64_of(json_object_array_get_idx(mark, 1), &since) &&
+      at >= GI_OLDEST_MS && since > at) {
+    gi->mark_at = at;
+    gi->mark_since = since;
+  }
+}
+
+/* Reads "marks" (see marks_print) for the started scopes; a mark not ours
+ * is refused alone (the scope is put back as without one). */
+static void marks_load(gen_interval_t *gi, json_object *marks) {
+  json_object_object_foreach(marks, id, v) {
+    ssize_t s = scope_get(gi, id, false);
+    int64_t mark;
+    char buf[64];
+    const char *why = NULL;
+    if (s < 0 || gi->scopes[s].origin == 0)
+      continue;
+    if (!gen_json_int64_of(v, &mark))
+      why = "not a whole number";
+    else
+      why = mark_absurd(gi, mark, buf, sizeof(buf));
+    if (why != NULL) {
+      entry_refused(gi, id, "mark", v, why, "it is dropped");
+      continue;
+    }
+    gi->scopes[s].mark = mark;
+    gi->n_marked++;
+  }
+  if (gi->n_marked == 0)
+    gi->mark_at = gi->mark_since = 0;
+}
+
 /* A state file being read: its header (in version 1 the whole file), then
  * its keys' lines. */
 typedef struct {
@@ -880,6 +960,10 @@ static int header_load(gi_load_t *l, json_object *doc) {
     gi->durable = (uint64_t)epoch;
     gi->j_read = same_granularity;
   }
+  int64_t count;
+  if (gen_json_get_int64(doc, "record_count", &count) && count >= 0)
+    gi->j_records = count;
+  marks_load_clock(gi, doc);
   json_object *scopes = gen_json_get_object(doc, "scopes");
   if (same_granularity && scopes != NULL) {
     json_object_object_foreach(scopes, id, a) {
@@ -920,6 +1004,9 @@ static int header_load(gi_load_t *l, json_object *doc) {
     if (status != 0)
       return status;
   }
+  json_object *marks = gen_json_get_object(doc, "marks");
+  if (same_granularity && gi->mark_at != 0 && marks != NULL)
+    marks_load(gi, marks);
   json_object *keys = gen_json_get_object(doc, "keys");
   if (l->version != 1 || keys == NULL)
     return 0;
@@ -993,11 +1080,20 @@ static void state_forget(gen_interval_t *gi);
 #define GI_JOURNAL_MIN 4096
 #define GI_JOURNAL_LINE_MAX 65536
 
-/* Where the records of s may go: none that a revisit may still ask for,
- * within the window or before a scheduled one. */
-static int64_t scope_keep(const gen_interval_t *gi, const gi_scope_t *s) {
+/* The oldest record the revisit window of progress done needs. */
+static int64_t window_keep(const gen_interval_t *gi, int64_t done) {
   int64_t g = gi->o.granularity_ms;
-  int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
+  return floor_to(done - gi->o.revisit_ms, g) - g;
+}
+
+/* Where the records of s may go: none that a revisit may still ask for,
+ * within the window or before a scheduled one, nor any that a clock put
+ * back may ask for again (its mark's window and after, see "clock
+ * steps"). */
+static int64_t scope_keep(const gen_interval_t *gi, const gi_scope_t *s) {
+  int64_t keep = window_keep(gi, s->done_until);
+  if (s->mark != 0 && window_keep(gi, s->mark) < keep)
+    keep = window_keep(gi, s->mark);
   for (size_t a = 0; a < gi->stages.n; a++)
     if (s->revisit_w[a] < keep)
       keep = s->revisit_w[a];
@@ -1494,7 +1590,9 @@ static int replay_line(void *ud, char *line, size_t len) {
 static bool journal_replay(gen_interval_t *gi) {
   FILE *f = fopen(gi->rec_path, "r");
   if (f == NULL) {
-    if (errno != ENOENT || gi->durable > 0)
+    /* Absent where its state file had no record (a short first run, a
+     * family without values yet): nothing was lost. */
+    if (errno != ENOENT || (gi->durable > 0 && gi->j_records != 0))
       gen_log_org(gi->o.who, NULL, LOG_WARNING,
                   "cannot read %s: %s; buckets revisited before it is "
                   "written again count whole",
@@ -1600,6 +1698,9 @@ static void state_load(gen_interval_t *gi) {
     state_forget(gi);
     gi->durable = 0;
     gi->j_read = false;
+    gi->j_records = -1;
+    gi->clock = gi->mark_at = gi->mark_since = 0;
+    gi->n_marked = 0;
     journal_remove(gi);
   }
   journal_load(gi);
@@ -1620,6 +1721,7 @@ gen_interval_t *gen_interval_create(const gen_interval_options_t *options) {
   gi->o = *o;
   gi->refused = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   gi->jf.fd = -1;
+  gi->j_records = -1;
   gi->j_complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   gen_buf_init(&gi->jbuf, SIZE_MAX);
   /* A new journal's id (a state file's replaces it): any one unlikely to
@@ -1744,17 +1846,96 @@ static int plan_revisit(gen_interval_t *gi, const char *const *scopes, size_t n,
   return 0;
 }
 
+/* ---- clock steps -------------------------------------------------------- */
+
+/* A clock that was ahead leaves progress ahead of it, refused when the
+ * clock is put back (ahead_refuse). The buckets whose time passed while it
+ * was ahead were asked for then, before they happened (nothing, or part of
+ * their values), and must be asked for again; the only sign of where that
+ * began is the step forward itself, which looks like any gap (collectd
+ * stopped, a resume): the clock more than GEN_INTERVAL_AHEAD_MS past the
+ * last plan's. At such a step every started scope keeps its progress as its
+ * mark, and the records from the mark's revisit window on are kept (the
+ * buckets counted while the clock was ahead are corrected by the
+ * difference, not counted twice). A clock put back at or after the mark's
+ * time resumes each scope at its mark. The mark stays while its scopes have
+ * not used it and the clock has run less than BackfillHorizon since the
+ * step (a clock put back later would find it beyond the horizon); a later
+ * step replaces it only from a clock put back (a clock ahead may be stepped
+ * again: the older mark is the one before it). In the state file: "clock",
+ * "mark" and "marks" (per scope). */
+
+static void marks_drop(gen_interval_t *gi) {
+  for (size_t i = 0; i < gi->n_scopes; i++)
+    gi->scopes[i].mark = 0;
+  gi->mark_at = gi->mark_since = 0;
+  gi->n_marked = 0;
+}
+
+/* Whether t is before the marked step's end: a clock put back. */
+static bool before_step(const gen_interval_t *gi, int64_t t) {
+  return gi->mark_at != 0 && t + GEN_INTERVAL_AHEAD_MS < gi->mark_since;
+}
+
+/* At each plan: the clock's step forward since the last one marked. */
+static void clock_note(gen_interval_t *gi, int64_t now_ms) {
+  int64_t h = gi->o.horizon_ms;
+  /* A mark used by every scope, or beyond the horizon of either clock (a
+   * scope gone since keeps its own), goes. */
+  if (gi->mark_at != 0 &&
+      (gi->n_marked == 0 || now_ms >= gi->mark_since + h ||
+       (before_step(gi, now_ms) && now_ms >= gi->mark_at + h)))
+    marks_drop(gi);
+  bool step = gi->clock != 0 && now_ms > gi->clock + GEN_INTERVAL_AHEAD_MS;
+  /* A step from a clock put back begins anew (one from a clock still
+   * ahead keeps the older mark). */
+  if (step && before_step(gi, gi->clock))
+    marks_drop(gi);
+  if (step && gi->mark_at == 0) {
+    for (size_t i = 0; i < gi->n_scopes; i++) {
+      gi_scope_t *s = &gi->scopes[i];
+      /* (progress ahead of the clock before the step is no mark) */
+      if (s->origin != 0 &&
+          s->done_until <= gi->clock + GEN_INTERVAL_AHEAD_MS) {
+        s->mark = s->done_until;
+        gi->n_marked++;
+      }
+    }
+    if (gi->n_marked > 0) {
+      gi->mark_at = gi->clock;
+      gi->mark_since = now_ms;
+    }
+  }
+  gi->clock = now_ms;
+}
+
+/* The mark of s, taken (0: none, or made on a clock ahead of now_ms). */
+static int64_t mark_take(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms) {
+  int64_t mark = s->mark;
+  if (mark == 0)
+    return 0;
+  s->mark = 0;
+  gi->n_marked--;
+  return gi->mark_at <= now_ms + GEN_INTERVAL_AHEAD_MS ? mark : 0;
+}
+
 /* Refuses the progress of s beyond the clock (see gen_interval_plan). */
 static void ahead_refuse(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms,
                          int64_t settled) {
-  int64_t g = gi->o.granularity_ms;
   if (s->origin == 0 || s->done_until <= now_ms + GEN_INTERVAL_AHEAD_MS)
     return;
   char done[GEN_TIME_STRLEN], now[GEN_TIME_STRLEN], back[GEN_TIME_STRLEN];
   gen_time_format(s->done_until, done, sizeof(done));
   gen_time_format(now_ms, now, sizeof(now));
   gi->stats.progress_refused++;
-  if (s->origin > settled) {
+  /* The records held: the window of the progress ahead and the schedule's
+   * (those before went while it was ahead), and the mark's window. */
+  int64_t keep = window_keep(gi, s->done_until);
+  for (size_t a = 0; a < gi->stages.n; a++)
+    if (s->revisit_w[a] != GEN_REVISIT_UNSET && s->revisit_w[a] < keep)
+      keep = s->revisit_w[a];
+  int64_t mark = mark_take(gi, s, now_ms);
+  if (mark == 0 && s->origin > settled) {
     gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
                 "%s: progress up to %s is ahead of the clock (%s): refused, "
                 "the scope starts afresh (InitialBackfill)",
@@ -1762,27 +1943,35 @@ static void ahead_refuse(gen_interval_t *gi, gi_scope_t *s, int64_t now_ms,
     s->origin = 0; /* planned as a new scope below; keys and totals kept */
     return;
   }
-  /* Only buckets whose records are still held can be asked for again: the
-   * records before the window of the progress ahead went with it. */
-  int64_t keep = floor_to(s->done_until - gi->o.revisit_ms, g) - g;
-  for (size_t a = 0; a < gi->stages.n; a++)
-    if (s->revisit_w[a] != GEN_REVISIT_UNSET && s->revisit_w[a] < keep)
-      keep = s->revisit_w[a];
-  int64_t origin = keep < settled ? keep : settled;
-  if (s->origin < origin)
-    s->origin = origin;
-  s->done_until = settled;
+  /* Without a mark only buckets whose records are still held can be asked
+   * for again; with one, those from it on are. */
+  int64_t to = mark != 0 && mark < settled ? mark : settled;
+  int64_t held =
+      mark != 0 && window_keep(gi, mark) < keep ? window_keep(gi, mark) : keep;
+  int64_t origin = s->origin < to ? s->origin : to;
+  if (origin < held)
+    origin = held < to ? held : to;
+  s->origin = origin;
+  s->done_until = to;
   for (size_t a = 0; a < gi->stages.n; a++)
     if (s->revisit_w[a] != GEN_REVISIT_UNSET)
       s->revisit_w[a] = s->revisit_w[a] < s->origin ? s->origin
-                        : s->revisit_w[a] > settled ? settled
+                        : s->revisit_w[a] > to      ? to
                                                     : s->revisit_w[a];
-  gen_time_format(settled, back, sizeof(back));
-  gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
-              "%s: progress up to %s is ahead of the clock (%s): refused, "
-              "put back to %s; the buckets after it are asked for as they "
-              "settle",
-              s->id, done, now, back);
+  gen_time_format(to, back, sizeof(back));
+  if (mark != 0)
+    gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+                "%s: progress up to %s is ahead of the clock (%s): refused, "
+                "put back to %s, where it was before the clock stepped "
+                "ahead; the buckets after it are asked for again",
+                s->id, done, now, back);
+  else
+    gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+                "%s: progress up to %s is ahead of the clock (%s): refused, "
+                "put back to %s; the buckets after it are asked for as they "
+                "settle, those that passed while the clock was ahead are "
+                "not asked for again (its step was not seen)",
+                s->id, done, now, back);
 }
 
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
@@ -1792,6 +1981,7 @@ int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
   int64_t oldest = horizon_start(gi, settled);
   bool due = false;
   int64_t start = INT64_MAX;
+  clock_note(gi, now_ms);
   for (size_t i = 0; i < n; i++) {
     ssize_t si = scope_get(gi, scopes[i], true);
     if (si < 0)

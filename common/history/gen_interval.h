@@ -159,7 +159,9 @@ typedef struct {
  * replayed up to the state file's epoch and cut there (a crash's later
  * lines, a torn last line); one without its state file is removed; a state
  * file of an older version with its records inside has them written to a
- * new journal. NULL on bad options or out of memory. */
+ * new journal. An absent journal is logged as lost only when the state
+ * file's epoch had records ("record_count"). NULL on bad options or out of
+ * memory. */
 gen_interval_t *gen_interval_create(const gen_interval_options_t *options);
 void gen_interval_free(gen_interval_t *gi);
 
@@ -170,12 +172,17 @@ void gen_interval_free(gen_interval_t *gi);
  * the horizon are logged and counted here, and skipped (with the scheduled
  * revisits of buckets before them). A scope's progress beyond now_ms +
  * GEN_INTERVAL_AHEAD_MS is refused (logged, rate-limited; counted in
- * progress_refused): a scope whose first bucket is ahead too starts afresh
- * (InitialBackfill), any other is put back to the newest settled bucket,
- * and no further (the records of older buckets went while it was ahead:
- * asking for them again would count them twice). A bucket counted while
- * the clock was ahead is corrected by the difference when it is asked for
- * on time. */
+ * progress_refused): a scope is put back to its progress at the clock's
+ * last step forward (more than GEN_INTERVAL_AHEAD_MS between two plans,
+ * the state file keeps the clock; the records after it are kept for a
+ * horizon of the clock) and asks again for every bucket from there, those
+ * whose time passed while the clock was ahead too (see gen_interval.c,
+ * "clock steps"). Without such a mark, a scope whose first bucket is ahead
+ * too starts afresh (InitialBackfill), any other is put back to the newest
+ * settled bucket, and no further (the records of older buckets went while
+ * it was ahead: asking for them again would count them twice). A bucket
+ * counted while the clock was ahead is corrected by the difference when it
+ * is asked for on time. */
 int gen_interval_plan(gen_interval_t *gi, const char *const *scopes, size_t n,
                       int64_t now_ms, gen_interval_range_t *range);
 

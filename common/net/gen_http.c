@@ -85,6 +85,7 @@ static void response_init(gen_http_response_t *resp) {
   memset(resp, 0, sizeof(*resp));
   resp->retry_after = -1;
   resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
+  resp->date_ms = -1;
 }
 
 void gen_http_response_reset(gen_http_response_t *resp) {
@@ -179,6 +180,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
       resp->retry_after = d;
   } else if (header_value(data, n, "ININ-Correlation-Id", value, sizeof(value)))
     sstrncpy(resp->correlation_id, value, sizeof(resp->correlation_id));
+  else if (header_value(data, n, "Date", value, sizeof(value))) {
+    /* the server's clock (gen_clock_offset_note) */
+    time_t t = curl_getdate(value, NULL);
+    if (t > 0)
+      resp->date_ms = (int64_t)t * 1000;
+  }
   return n;
 }
 

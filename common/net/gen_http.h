@@ -55,6 +55,7 @@ typedef struct {
   int64_t rl_count;   /* inin-ratelimit-count, -1 when absent */
   int64_t rl_allowed; /* inin-ratelimit-allowed */
   int64_t rl_reset;   /* inin-ratelimit-reset (seconds) */
+  int64_t date_ms;    /* Date (the server's clock, whole seconds), -1 */
   char correlation_id[80];
   bool too_large;
   int attempts;    /* requests made, retries included */

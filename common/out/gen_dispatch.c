@@ -327,7 +327,7 @@ uint64_t gen_dispatch_fenced(const char *host, const char *plugin) {
 
 bool gen_dispatch_fence_closed(const char *host, const char *plugin) {
   fence_t *f = atomic_load(&n_fences) > 0 ? fence_find(host, plugin) : NULL;
-  return f != NULL && gen_monotonic() >= atomic_load(&f->until);
+  return f != NULL && gen_lease_clock() >= atomic_load(&f->until);
 }
 
 static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,

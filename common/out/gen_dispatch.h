@@ -90,11 +90,11 @@ void gen_dispatch_budget_drop(const char *host, const char *plugin);
  * host and plugin have one. */
 void gen_dispatch_budget_stats(const char *host, const char *plugin);
 
-/* A fence of host and plugin (gen_standby): from the monotonic time until
- * (gen_monotonic()) on, their values are refused (-EPERM) and counted,
- * self-metrics too, so that an agent that may have lost its lease sends
- * nothing more of the org. 0 closes it now, UINT64_MAX opens it. 0 or
- * -ENOMEM (more than 16 host and plugin pairs fenced). */
+/* A fence of host and plugin (gen_standby): from the time until on (of
+ * gen_lease_clock(), a clock that counts suspend), their values are refused
+ * (-EPERM) and counted, self-metrics too, so that an agent that may have lost
+ * its lease sends nothing more of the org. 0 closes it now, UINT64_MAX opens
+ * it. 0 or -ENOMEM (more than 16 host and plugin pairs fenced). */
 int gen_dispatch_fence(const char *host, const char *plugin, cdtime_t until);
 /* Whether host and plugin's fence is closed now (notifications). */
 bool gen_dispatch_fence_closed(const char *host, const char *plugin);

@@ -48,9 +48,14 @@ static size_t unknown_slot(gen_unknown_t *u, const char *name, bool add) {
   return u->n_fields++;
 }
 
+/* "<family>-<field>", a space of a family's name ("call quality") made '_'
+ * so that the type instance is one word. */
 static void unknown_name(char *buf, size_t size, const char *family,
                          const char *field) {
   snprintf(buf, size, "%s-%s", family, field);
+  for (char *c = buf; *c != '\0'; c++)
+    if (*c == ' ')
+      *c = '_';
 }
 
 bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
@@ -88,6 +93,13 @@ bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
                 "in unknown_values",
                 GEN_UNKNOWN_WORDS);
   return is_new;
+}
+
+bool gen_unknown_note(const gen_unknown_sink_t *sink, const char *field,
+                      const char *word) {
+  if (sink == NULL || sink->stats == NULL || word == NULL || word[0] == '\0')
+    return false;
+  return gen_stats_unknown(sink->stats, sink->who, sink->family, field, word);
 }
 
 uint64_t gen_stats_unknown_count(gen_stats_t *stats, const char *family,

@@ -66,9 +66,22 @@ void gen_stats_count_request(gen_stats_t *stats, long http_status);
  * version knows; counted in unknown_values' (through who: NULL logs the
  * message alone). Returns true when the word was new. Safe from any thread.
  * The caller then counts the entry under its family's documented "unknown"
- * instance where it has one, or skips that entry alone. */
+ * instance where it has one, or skips that entry alone. A space in family
+ * ("call quality") is '_' in the self-metric. */
 bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
                        const char *family, const char *field, const char *word);
+/* Where a reader without a client (a pure parser) reports a word it does
+ * not know: the stats and org its owner counts and logs through, and the
+ * family. A NULL sink or stats takes nothing (tests, tools). */
+typedef struct {
+  gen_stats_t *stats;
+  const gen_log_org_t *who;
+  const char *family;
+} gen_unknown_sink_t;
+/* gen_stats_unknown() through sink; false when it took nothing. A NULL or
+ * empty word is no value at all, not an unknown one: not counted. */
+bool gen_unknown_note(const gen_unknown_sink_t *sink, const char *field,
+                      const char *word);
 /* The count of unknown values of family's field (tests; 0 when none). */
 uint64_t gen_stats_unknown_count(gen_stats_t *stats, const char *family,
                                  const char *field);

@@ -209,6 +209,7 @@ struct gen_mos_acc_s {
   gen_map_t seen;     /* conversation ids taken (keys in ids) */
   gen_pool_t ids;
   size_t unknown_sessions;
+  const gen_unknown_sink_t *unknown;
 };
 
 gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
@@ -252,6 +253,10 @@ void gen_mos_acc_free(gen_mos_acc_t *a) {
 
 size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a) {
   return a->unknown_sessions;
+}
+
+void gen_mos_acc_unknown_to(gen_mos_acc_t *a, const gen_unknown_sink_t *sink) {
+  a->unknown = sink;
 }
 
 static void dist_add(mos_dist_t *d, const gen_waits_bounds_t *bounds,
@@ -310,8 +315,10 @@ static int pairs_of(gen_mos_acc_t *a, json_object *c, size_t *q, int *media,
         if (qid == NULL || !gen_map_find(&a->queue_index, qid, &idx))
           continue; /* no queue, or one of another batch */
         if (m < 0) {
-          if (!unknown_counted)
+          if (!unknown_counted) {
             a->unknown_sessions++;
+            gen_unknown_note(a->unknown, "mediaType", media_name);
+          }
           unknown_counted = true;
           continue;
         }
@@ -575,6 +582,9 @@ static int progress_begin(void *state, const gen_family_run_t *run,
     gen_mos_progress_reset(p);
     return -ENOMEM;
   }
+  p->unknown = (gen_unknown_sink_t){&run->client->stats, run->counts->who,
+                                    "call quality"};
+  gen_mos_acc_unknown_to(p->acc, &p->unknown);
   p->started = true;
   p->batch = batch;
   p->range = *range;
@@ -741,21 +751,10 @@ static int read_pieces(gen_mos_reading_t *m, const gen_family_run_t *run,
   return 0;
 }
 
-/* Logs what the pages of this call passed over: sessions of an unknown
- * media type, conversations that could not be used. */
-static void log_passed_over(gen_mos_progress_t *p, const gen_family_run_t *run,
-                            size_t skipped) {
+/* Logs the conversations the pages of this call could not use (sessions of
+ * an unknown media type are counted in unknown_values as they are met). */
+static void log_passed_over(const gen_family_run_t *run, size_t skipped) {
   gen_client_t *client = run->client;
-  size_t unknown = p->acc ? gen_mos_acc_unknown_sessions(p->acc) : 0;
-  if (unknown > p->unknown_logged) {
-    atomic_fetch_add(&client->stats.malformed, 1);
-    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
-                "%zu queue sessions of details answers have a media "
-                "type this plugin does not know; passed over (their "
-                "conversations' other sessions count)",
-                unknown - p->unknown_logged);
-    p->unknown_logged = unknown;
-  }
   if (skipped > 0) {
     atomic_fetch_add(&client->stats.malformed, 1);
     gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
@@ -781,7 +780,7 @@ static int mos_read(void *state, const gen_family_run_t *run, size_t *spent,
   gen_mos_reading_t *m = state;
   size_t skipped = 0;
   int status = read_pieces(m, run, spent, &skipped, err, err_size);
-  log_passed_over(&m->progress, run, skipped);
+  log_passed_over(run, skipped);
   return status;
 }
 

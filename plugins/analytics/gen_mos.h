@@ -132,6 +132,9 @@ gen_mos_acc_t *gen_mos_acc_new(const gen_mos_config_t *c,
 void gen_mos_acc_free(gen_mos_acc_t *a);
 /* Sessions with a selected queue passed over for an unknown media type. */
 size_t gen_mos_acc_unknown_sessions(const gen_mos_acc_t *a);
+/* Where a's media types this version does not know are counted (field
+ * "mediaType"; sink kept, NULL: nowhere). */
+void gen_mos_acc_unknown_to(gen_mos_acc_t *a, const gen_unknown_sink_t *sink);
 
 /* Adds one answer page. *total_hits and *n_page are the answer's totalHits
  * and its conversations. Returns 0, or -EINVAL with the reason in err when
@@ -195,7 +198,7 @@ typedef struct {
   gen_mos_acc_t *acc;
   gen_mos_piece_t piece[GEN_MOS_PIECES_MAX];
   size_t n_pieces;
-  size_t unknown_logged; /* of acc's unknown sessions, those logged */
+  gen_unknown_sink_t unknown; /* where acc counts unknown media types */
 } gen_mos_progress_t;
 
 /* Drops the range in progress. */

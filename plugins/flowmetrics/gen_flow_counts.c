@@ -54,11 +54,16 @@ const char *gen_flow_record_flow(json_object *body) {
   return gen_json_get_string(body, "flowId");
 }
 
+/* The record metrics that count nothing here (durations, a failure
+ * nFlowOutcome counted, a milestone total): known, passed over. */
+static const char *const passed_over[] = {"nFlowOutcomeFailed", "tFlow",
+                                          "tFlowOutcome", "oFlowMilestone"};
+
 void gen_flow_record_count(json_object *body,
                            void (*count)(void *ud, const char *flow_id,
                                          gen_flow_kind_t kind,
                                          const char *sub_id),
-                           void *ud) {
+                           void *ud, const gen_unknown_sink_t *unknown) {
   const char *metric = gen_json_get_string(body, "metric");
   const char *flow_id = gen_json_get_string(body, "flowId");
   if (metric == NULL || flow_id == NULL)
@@ -78,10 +83,12 @@ void gen_flow_record_count(json_object *body,
       const char *value = gen_json_get_string(o, "flowOutcomeValue");
       if (id == NULL || value == NULL)
         continue;
-      count(ud, flow_id,
-            strcasecmp(value, "SUCCESS") == 0 ? GEN_FLOW_OUTCOME_SUCCESS
-                                              : GEN_FLOW_OUTCOME_FAILURE,
-            id);
+      if (strcasecmp(value, "SUCCESS") == 0)
+        count(ud, flow_id, GEN_FLOW_OUTCOME_SUCCESS, id);
+      else if (strcasecmp(value, "FAILURE") == 0)
+        count(ud, flow_id, GEN_FLOW_OUTCOME_FAILURE, id);
+      else /* neither (UNKNOWN, a word Genesys adds): that outcome alone */
+        gen_unknown_note(unknown, "flowOutcomeValue", value);
     }
   } else if (strcmp(metric, "nFlowMilestone") == 0) {
     json_object *ids = gen_json_get_array(body, "flowMilestoneIds");
@@ -92,5 +99,12 @@ void gen_flow_record_count(json_object *body,
       if (id != NULL && id[0] != '\0')
         count(ud, flow_id, GEN_FLOW_MILESTONES, id);
     }
+  } else {
+    bool known = false;
+    for (size_t i = 0; !known && i < sizeof(passed_over) / sizeof(*passed_over);
+         i++)
+      known = strcmp(metric, passed_over[i]) == 0;
+    if (!known)
+      gen_unknown_note(unknown, "metric", metric);
   }
 }

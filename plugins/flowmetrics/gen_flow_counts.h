@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "gen_map.h"
+#include "gen_stats.h"
 
 /* Kinds of flow counter; gen_flow_kind_types[] names their types. */
 typedef enum {
@@ -46,11 +47,14 @@ bool gen_flow_counter_key_read(const char *text, gen_key_t *key, char *buf,
 
 /* The flow id of a record that names a metric, NULL otherwise. */
 const char *gen_flow_record_flow(json_object *body);
-/* Each increment the record makes, handed to count. */
+/* Each increment the record makes, handed to count. A metric or an
+ * outcome's flowOutcomeValue (SUCCESS, FAILURE) this version does not know
+ * is counted through unknown (fields "metric", "flowOutcomeValue"; NULL:
+ * nowhere) and counts nothing; the record's other outcomes still count. */
 void gen_flow_record_count(json_object *body,
                            void (*count)(void *ud, const char *flow_id,
                                          gen_flow_kind_t kind,
                                          const char *sub_id),
-                           void *ud);
+                           void *ud, const gen_unknown_sink_t *unknown);
 
 #endif /* GEN_FLOW_COUNTS_H */

@@ -52,12 +52,13 @@ int64_t gen_au_day(int64_t now_ms) {
   return gen_bucket_floor(now_ms, DAY_MS) - DAY_MS;
 }
 
-json_object *gen_au_job_body(int64_t day_ms) {
+/* {"interval": day to end, "granularity": "Day"}: the form the SDK
+ * documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss", seconds, no zone
+ * (the days are UTC). */
+static json_object *au_day_body(int64_t day_ms, int64_t end_ms) {
   char from[GEN_TIME_STRLEN], to[GEN_TIME_STRLEN], interval[64];
-  /* The form the SDK documents, "YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss":
-   * seconds, no zone (the days are UTC). */
   gen_time_format(day_ms, from, sizeof(from));
-  gen_time_format(day_ms + DAY_MS, to, sizeof(to));
+  gen_time_format(end_ms, to, sizeof(to));
   snprintf(interval, sizeof(interval), "%.19s/%.19s", from, to);
   json_object *body = json_object_new_object();
   json_object_object_add(body, "interval", json_object_new_string(interval));
@@ -65,9 +66,20 @@ json_object *gen_au_job_body(int64_t day_ms) {
   return body;
 }
 
+/* The jobs query's interval is inclusive at both ends
+ * (OrganizationPublicApiUsageQueryRequest: "Start and end are
+ * inclusive"): it ends at the day's last second, or the next day's rows
+ * (today's, partial) would come too and cost pages. */
+json_object *gen_au_job_body(int64_t day_ms) {
+  return au_day_body(day_ms, day_ms + DAY_MS - 1000);
+}
+
 /* The job's body, grouped. */
+/* The legacy query's record does not say whether its end is inclusive:
+ * it ends at the next midnight, and rows of another date are passed over
+ * when read. */
 json_object *gen_au_query_body(int64_t day_ms, bool per_route) {
-  json_object *body = gen_au_job_body(day_ms);
+  json_object *body = au_day_body(day_ms, day_ms + DAY_MS);
   json_object *group = json_object_new_array();
   json_object_array_add(group, json_object_new_string("OAuthClientId"));
   if (per_route)
@@ -161,9 +173,17 @@ static int day_of(const char *date, int64_t day_ms) {
  * A job: Succeeded (the model's) or Complete (the legacy spelling); Failed
  * or Cancelled; Queued, Running, any other: not yet. Rows without a status
  * are complete (UNCONFIRMED both). -EINVAL with neither a status nor rows. */
+static const char *const known_statuses[] = {
+    "Complete", "Running", "Failed", "Queued", "Succeeded", "Cancelled"};
+
 static int answer_state(json_object *doc, bool jobs, json_object **list,
-                        gen_au_state_t *state) {
+                        gen_au_state_t *state, const char **unknown) {
   const char *status = gen_json_get_string(doc, "queryStatus");
+  *unknown = status;
+  for (size_t i = 0; status != NULL && i < STATIC_ARRAY_SIZE(known_statuses);
+       i++)
+    if (strcasecmp(status, known_statuses[i]) == 0)
+      *unknown = NULL;
   *list = gen_json_get_array(doc, jobs ? "entities" : "results");
   if (status == NULL && *list == NULL)
     return -EINVAL;
@@ -220,7 +240,7 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
                        size_t *skipped) {
   json_object *results;
   *skipped = 0;
-  int status = answer_state(doc, false, &results, state);
+  int status = answer_state(doc, false, &results, state, &au->unknown_status);
   if (status != 0 || *state != GEN_AU_COMPLETE)
     return status;
   gen_au_rows_t rows = {0};
@@ -284,7 +304,7 @@ int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,
   json_object *entities;
   *skipped = 0;
   next[0] = '\0';
-  int status = answer_state(doc, true, &entities, state);
+  int status = answer_state(doc, true, &entities, state, &au->unknown_status);
   if (status != 0 || *state != GEN_AU_COMPLETE)
     return status;
   if (!next_target(doc, page_path, next, next_size) ||
@@ -500,7 +520,11 @@ static int au_results(gen_au_t *au, gen_client_t *client,
                "or does not fit");
     else if (status == -ENOMEM)
       snprintf(err, sizeof(err), "out of memory");
+    if (au->unknown_status != NULL) /* asked again, as a "Running" */
+      gen_client_unknown(client, "api_usage", "queryStatus",
+                         au->unknown_status);
   }
+  au->unknown_status = NULL;
   json_object_put(doc);
   if (status == 0 && state == GEN_AU_RUNNING &&
       ++au->polls >= GEN_AU_MAX_POLLS) {

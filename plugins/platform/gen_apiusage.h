@@ -87,6 +87,9 @@ typedef struct {
   size_t folded;  /* ... of them summed into GEN_AU_OTHER */
   bool said_cap;  /* the log has said that the cap summed clients */
   gen_ratelimit_t complain;
+  /* The last answer's queryStatus when this version does not know it
+   * (borrowed from that answer; read as "not yet"), NULL otherwise. */
+  const char *unknown_status;
 } gen_au_t;
 
 void gen_au_config_init(gen_au_config_t *c);

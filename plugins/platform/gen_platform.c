@@ -34,6 +34,29 @@ static bool id_ok(const char *id) {
   return n > 0 && n <= 64;
 }
 
+/* Edge.statusCode as the SDKs list it (python models/edge.py; INITIALIZING
+ * in later versions). */
+static const char *const edge_codes[] = {"NEW",
+                                         "AWAITING_CONNECTION",
+                                         "AWAITING_FINGERPRINT",
+                                         "AWAITING_FINGERPRINT_VERIFICATION",
+                                         "FINGERPRINT_VERIFIED",
+                                         "AWAITING_BOOTSTRAP",
+                                         "ACTIVE",
+                                         "INACTIVE",
+                                         "RMA",
+                                         "UNPAIRING",
+                                         "UNPAIRED",
+                                         "INITIALIZING",
+                                         NULL};
+
+static bool known_word(const char *const *words, const char *word) {
+  for (; *words != NULL; words++)
+    if (strcasecmp(*words, word) == 0)
+      return true;
+  return false;
+}
+
 int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out) {
   memset(out, 0, sizeof(*out));
   out->id = gen_json_get_string(entity, "id");
@@ -46,8 +69,12 @@ int gen_pf_edge_read(json_object *entity, gen_pf_edge_t *out) {
                 : strcasecmp(online, "ONLINE") == 0  ? 1
                 : strcasecmp(online, "OFFLINE") == 0 ? 0
                                                      : -1;
+  if (online != NULL && out->online < 0)
+    out->unknown_online = online;
   const char *code = gen_json_get_string(entity, "statusCode");
   out->active = code == NULL ? -1 : strcasecmp(code, "ACTIVE") == 0 ? 1 : 0;
+  if (code != NULL && !known_word(edge_codes, code))
+    out->unknown_code = code;
   return 0;
 }
 
@@ -251,7 +278,8 @@ static const char *group_name(json_object *list, json_object *c) {
 }
 
 int gen_pf_status_read(json_object *doc, gen_pf_component_t fn, void *ud,
-                       size_t *unknown, size_t *skipped) {
+                       const gen_unknown_sink_t *sink, size_t *unknown,
+                       size_t *skipped) {
   *unknown = *skipped = 0;
   json_object *list = gen_json_get_array(doc, "components");
   if (list == NULL)
@@ -267,8 +295,9 @@ int gen_pf_status_read(json_object *doc, gen_pf_component_t fn, void *ud,
       continue;
     }
     int level = gen_pf_status_level(status);
-    if (level < 0) {
+    if (level < 0) { /* that component alone */
       (*unknown)++;
+      gen_unknown_note(sink, "status", status);
       continue;
     }
     fn(ud, group_name(list, c), name, level);

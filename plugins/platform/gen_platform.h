@@ -11,6 +11,8 @@
 #ifndef GEN_PLATFORM_H
 #define GEN_PLATFORM_H 1
 
+#include "gen_stats.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,10 +30,15 @@
  * the entity. online: onlineStatus ONLINE 1, OFFLINE 0; active: statusCode
  * ACTIVE 1, any other code 0; -1 when absent (or an unknown onlineStatus).
  * deployment: edgeDeploymentType (HARDWARE, LDM, CDM, …), NULL when
- * absent. */
+ * absent. unknown_online, unknown_code: the onlineStatus or statusCode when
+ * it is a word this version does not know (the SDK's Edge model: ONLINE,
+ * OFFLINE; NEW … ACTIVE, INACTIVE, RMA, UNPAIRING, UNPAIRED,
+ * INITIALIZING), for the caller to count; NULL otherwise. An unknown code
+ * is still not ACTIVE: active 0. */
 typedef struct {
   const char *id, *name, *deployment;
   int online, active;
+  const char *unknown_online, *unknown_code;
 } gen_pf_edge_t;
 /* 0, or -EINVAL for an entity without an id, or with one that cannot go
  * into a query string as it is (anything but letters, digits, '-', '_',
@@ -85,12 +92,14 @@ int gen_pf_status_level(const char *status);
  * or summary.json: a "components" array), with the name of its group (""
  * without one: by its group_id, else by the group whose "components" list
  * holds its id) and its level; a component whose status is not one of the
- * five is counted in *unknown and not given, one without a name or status
- * in *skipped. 0, or -EINVAL without a "components" array. */
+ * five is counted in *unknown (and its word through sink, field "status",
+ * when sink is not NULL) and not given, one without a name or status in
+ * *skipped. 0, or -EINVAL without a "components" array. */
 typedef void (*gen_pf_component_t)(void *ud, const char *group,
                                    const char *name, int level);
 int gen_pf_status_read(json_object *doc, gen_pf_component_t fn, void *ud,
-                       size_t *unknown, size_t *skipped);
+                       const gen_unknown_sink_t *sink, size_t *unknown,
+                       size_t *skipped);
 
 /* The status page group of the org's region, an fnmatch pattern (such as
  * "EMEA (Frankfurt)"), from the region's domain or the API base URL

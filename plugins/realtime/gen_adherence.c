@@ -22,10 +22,17 @@
 #include <strings.h>
 
 #define UNITS_PATH "/api/v2/workforcemanagement/managementunits"
+/* The units the client may use for real-time adherence ("If specified, the
+ * list of management units for which the user is authorized to use the
+ * requested feature will be returned"); no paging parameters: "Deprecated,
+ * paging is not supported" (tests/sim/README.md, "Real-time adherence"). */
+#define UNITS_LISTING UNITS_PATH "?feature=RealTimeAdherence"
+/* The family's name in unknown_values ("adherence-<field>"). */
+#define UNKNOWN_FAMILY "adherence"
 /* A unit's adherence: one UserScheduleAdherence a user, 1 KB (user,
  * team, activities, presence, routing status, active queues), for 5,000
- * users (a large unit; no limit documented) = 5 MB, x3; scanned by
- * gen_jscan. */
+ * users (a large unit; no limit documented) = 5 MB, x3; read as one
+ * json-c document (gen_json_parse_answer), every AdherenceEvery only. */
 #define ADHERENCE_ANSWER GEN_HTTP_BOUND(GEN_MIB(16), "adherence")
 
 typedef struct {
@@ -48,9 +55,13 @@ struct gen_adherence {
   unit_t *units;        /* per set item */
   cdtime_t listed_at;   /* 0: never */
   gen_minute_t minute;  /* the budget: AdherenceRequests in any 60 s */
+  /* Genesys' clock against ours, from the units' answers (read thread):
+   * the change times are Genesys', so are the durations. */
+  gen_clock_offset_t clock;
   const gen_org_t *org; /* the notifications' (the first run's client) */
+  gen_client_t *client; /* the first run's: unknown words of the topics */
   uint64_t requests, failures, updates, malformed;
-  bool refused;
+  bool refused, none_said; /* none_said: "no unit listed" logged */
   gen_ratelimit_t complain;
 };
 
@@ -98,8 +109,8 @@ static const gen_config_def_t adh_defs[] = {
 #undef HC
 const gen_config_table_t gen_adherence_keys = GEN_CONFIG_TABLE(adh_defs);
 
-int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
-                         size_t err_size) {
+int gen_adh_parse_update(json_object *o, gen_adh_update_t *u,
+                         gen_client_t *client, char *err, size_t err_size) {
   memset(u, 0, sizeof(*u));
   u->since_ms = -1;
   if (!json_object_is_type(o, json_type_object)) {
@@ -117,10 +128,16 @@ int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
     return -EBADMSG;
   }
   snprintf(u->user, sizeof(u->user), "%s", user);
+  /* A word Genesys adds is counted (unknown_values) and taken as "other" /
+   * "unknown": never a reason to drop the entry. */
   int s = gen_name_index(state_names, GEN_ADH_OTHER, state);
+  if (s < 0 && client != NULL)
+    gen_client_unknown(client, UNKNOWN_FAMILY, "adherenceState", state);
   u->state = s >= 0 ? s : GEN_ADH_OTHER;
-  int i = gen_name_index(impact_names, GEN_ADH_IMPACTS,
-                         gen_json_get_string(o, "impact"));
+  const char *impact = gen_json_get_string(o, "impact");
+  int i = gen_name_index(impact_names, GEN_ADH_IMPACTS, impact);
+  if (i < 0 && impact != NULL && client != NULL)
+    gen_client_unknown(client, UNKNOWN_FAMILY, "impact", impact);
   u->impact = i >= 0 ? i : GEN_ADH_IMPACT_UNKNOWN;
   /* the topic's name, then the REST model's */
   const char *since = gen_json_get_string(o, "adherenceChangeTime");
@@ -141,21 +158,38 @@ int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
   return 0;
 }
 
-int gen_adh_read_listing(const char *text, size_t len, gen_adh_update_t **out,
-                         size_t *n, size_t *malformed, char *err,
+int gen_adh_read_listing(const char *text, size_t len, gen_client_t *client,
+                         gen_adh_update_t **out, size_t *n, size_t *malformed,
+                         char *url, size_t url_size, char *err,
                          size_t err_size) {
   json_object *doc;
   *out = NULL, *n = 0, *malformed = 0;
+  if (url != NULL && url_size > 0)
+    url[0] = '\0';
   if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
     return -EBADMSG;
   json_object *list = json_object_is_type(doc, json_type_array)
                           ? doc
                           : gen_json_get_array(doc, "entities");
+  /* downloadUrl: "if the response is too large to send directly"; the
+   * entities then absent, or empty (either is taken). */
+  const char *download = json_object_is_type(doc, json_type_object)
+                             ? gen_json_get_string(doc, "downloadUrl")
+                             : NULL;
+  if ((list == NULL || json_object_array_length(list) == 0) &&
+      download != NULL && download[0] != '\0') {
+    int status = GEN_ADH_DOWNLOAD;
+    if (url == NULL)
+      status = -EBADMSG, snprintf(err, err_size, "a downloadUrl again");
+    else if (strlen(download) >= url_size)
+      status = -EBADMSG, snprintf(err, err_size, "a downloadUrl too long");
+    else
+      snprintf(url, url_size, "%s", download);
+    json_object_put(doc);
+    return status;
+  }
   if (list == NULL) {
-    snprintf(err, err_size, "%s",
-             gen_json_get_string(doc, "downloadUrl") != NULL
-                 ? "the answer is a downloadUrl only (not read)"
-                 : "no entities list");
+    snprintf(err, err_size, "no entities list");
     json_object_put(doc);
     return -EBADMSG;
   }
@@ -168,8 +202,8 @@ int gen_adh_read_listing(const char *text, size_t len, gen_adh_update_t **out,
   }
   char why[128];
   for (size_t k = 0; k < count; k++) {
-    if (gen_adh_parse_update(json_object_array_get_idx(list, k), &v[*n], why,
-                             sizeof(why)) == 0)
+    if (gen_adh_parse_update(json_object_array_get_idx(list, k), &v[*n], client,
+                             why, sizeof(why)) == 0)
       (*n)++;
     else
       (*malformed)++;
@@ -309,12 +343,21 @@ static bool list_units(gen_adherence_t *a, gen_client_t *client) {
   char err[512] = "";
   gen_entity_set_t fresh = {0};
   a->requests++;
-  int status = gen_entity_list(client->http, client->org, UNITS_PATH, NULL,
-                               &fresh, err, sizeof(err));
-  if (outcome(a, client, status, err, UNITS_PATH) || status != 0) {
+  int status = gen_entity_list_unpaged(client->http, client->org, UNITS_LISTING,
+                                       NULL, &fresh, err, sizeof(err));
+  if (outcome(a, client, status, err, UNITS_LISTING) || status != 0) {
     gen_entity_set_free(&fresh);
     return false;
   }
+  /* The feature's listing leaves out the units the client may not use:
+   * none at all is most likely the permission, said once. */
+  if (fresh.count == 0 && !a->none_said)
+    gen_org_log(client->org, NULL, LOG_WARNING,
+                "%s: no management unit listed for real-time adherence (none "
+                "in the org, or none the client's role may use: it needs "
+                "wfm:realtimeAdherence:view)",
+                GEN_ADH_FAMILY);
+  a->none_said = fresh.count == 0;
   if ((long)fresh.count > a->c.max_units) {
     gen_org_log(client->org, &a->complain, LOG_WARNING,
                 "%s: %zu management units, the first %ld followed "
@@ -346,12 +389,49 @@ static bool list_units(gen_adherence_t *a, gen_client_t *client) {
   return true;
 }
 
+/* GET of a listing's downloadUrl into resp (recycle it after), 0 or the
+ * failure with the reason in err. The URL is normally a pre-signed storage
+ * URL on another host: asked without the token first; on 401 or 403 once
+ * more with it, which gen_http sends only to the API's or login origin (an
+ * absolute URL elsewhere is refused there), so that the token never leaves
+ * for a host that is not Genesys'. A path ("/api/v2/...") is the API's.
+ * Bounded as the unit's answer; no redirect followed (gen_http's policy);
+ * another host asked once, so that its failure never makes the org's
+ * requests rest (the unit is asked again at its next read). */
+static int download(gen_adherence_t *a, gen_client_t *client, const char *url,
+                    gen_http_response_t *resp, char *err, size_t err_size) {
+  bool path = url[0] == '/';
+  gen_http_options_t o = {
+      .answer = ADHERENCE_ANSWER, .public_url = !path, .no_retry = !path};
+  a->requests++;
+  int status = gen_http_request(client->http, "GET", url, NULL, &o, resp);
+  if (status != 0 && !path && (resp->status == 401 || resp->status == 403)) {
+    long first = resp->status;
+    gen_http_response_recycle(client->http, resp);
+    o.public_url = o.no_retry = false;
+    a->requests++;
+    status = gen_http_request(client->http, "GET", url, NULL, &o, resp);
+    if (status == GEN_HTTP_ERR_ARGUMENT) {
+      snprintf(err, err_size,
+               "downloadUrl answered HTTP %ld without the token, and is not "
+               "on the API's origin: the token is not sent there",
+               first);
+      return status;
+    }
+  }
+  if (status != 0)
+    snprintf(err, err_size, "downloadUrl: %.480s", resp->error);
+  return status;
+}
+
 /* Reads unit i whole: its agents replaced by the answer's (a topic message
  * applied while the answer was on its way is overwritten by the answer's
- * older state until the agent's next change or the next whole read). */
+ * older state until the agent's next change or the next whole read). An
+ * answer that is only a downloadUrl is fetched and read as the same
+ * listing. */
 static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
                       cdtime_t now) {
-  char err[512] = "", path[256];
+  char err[512] = "", path[256], url[4096]; /* gen_http's longest URL */
   const char *id = a->set.items[i].id;
   a->units[i].read_at = now; /* a failure waits AdherenceEvery too */
   if (!gen_id_plain(id, 79)) {
@@ -362,20 +442,41 @@ static void read_unit(gen_adherence_t *a, gen_client_t *client, size_t i,
   snprintf(path, sizeof(path), UNITS_PATH "/%s/adherence", id);
   gen_http_response_t resp;
   a->requests++;
+  int64_t sent = gen_cdtime_to_ms(cdtime());
   int status = gen_http_request(
       client->http, "GET", path, NULL,
       &(gen_http_options_t){.answer = ADHERENCE_ANSWER}, &resp);
+  if (resp.date_ms >= 0)
+    gen_clock_offset_note(&a->clock, resp.date_ms, sent,
+                          gen_cdtime_to_ms(cdtime()));
   gen_adh_update_t *v = NULL;
   size_t n = 0, malformed = 0;
   if (status != 0)
     snprintf(err, sizeof(err), "%s", resp.error);
   else
-    status = gen_adh_read_listing(resp.body, resp.body_len, &v, &n, &malformed,
-                                  err, sizeof(err));
+    status =
+        gen_adh_read_listing(resp.body, resp.body_len, client, &v, &n,
+                             &malformed, url, sizeof(url), err, sizeof(err));
   gen_http_response_recycle(client->http, &resp);
+  bool fetched = status == GEN_ADH_DOWNLOAD;
+  if (fetched) {
+    /* Its failure is the download's, never a refusal of the family (an
+     * expired pre-signed URL answers 403 too). */
+    status = download(a, client, url, &resp, err, sizeof(err));
+    if (status == 0)
+      status = gen_adh_read_listing(resp.body, resp.body_len, client, &v, &n,
+                                    &malformed, NULL, 0, err, sizeof(err));
+    gen_http_response_recycle(client->http, &resp);
+    if (status != 0) {
+      a->failures++;
+      gen_org_log(client->org, &a->complain, LOG_WARNING, "%s: %s: %s",
+                  GEN_ADH_FAMILY, path, err);
+    }
+  }
   for (size_t b = 0; b < malformed; b++)
     gen_http_count_malformed(client->http);
-  if (outcome(a, client, status, err, path) || status != 0) {
+  if (((!fetched || status == 0) && outcome(a, client, status, err, path)) ||
+      status != 0) {
     free(v);
     return;
   }
@@ -406,6 +507,7 @@ bool gen_adherence_run(gen_adherence_t *a, gen_client_t *client, cdtime_t now) {
   if (a->org == NULL) { /* the hub's threads read it under the lock */
     pthread_mutex_lock(&a->lock);
     a->org = client->org;
+    a->client = client;
     pthread_mutex_unlock(&a->lock);
   }
   bool changed = false;
@@ -469,8 +571,11 @@ gen_notify_verdict_t gen_adherence_message(gen_adherence_t *a,
   gen_adh_update_t up;
   if (gen_notify_parse(json, len, &doc, err, err_size) != 0)
     return refuse(a, err, err_size, err);
+  pthread_mutex_lock(&a->lock);
+  gen_client_t *client = a->client;
+  pthread_mutex_unlock(&a->lock);
   int status = gen_adh_parse_update(gen_json_get_object(doc, "eventBody"), &up,
-                                    err, err_size);
+                                    client, err, err_size);
   json_object_put(doc);
   if (status != 0)
     return refuse(a, err, err_size, err);
@@ -494,6 +599,9 @@ void gen_adherence_put(gen_adherence_t *a, const gen_org_t *org, int64_t now_ms,
                        gen_adh_put_t put, void *ud) {
   if (a == NULL || a->refused)
     return;
+  /* now on Genesys' clock: a host clock off by seconds would put its
+   * error into every duration */
+  now_ms += gen_clock_offset(&a->clock);
   pthread_mutex_lock(&a->lock);
   for (size_t i = 0; i < a->set.count; i++) {
     const unit_t *u = &a->units[i];

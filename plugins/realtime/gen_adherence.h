@@ -3,11 +3,13 @@
  * collectd-genesys: real-time adherence of genesys_realtime (Adherence): the
  * agents of each workforce management unit by adherence state, those out of
  * adherence by impact, the longest current exception and the seconds out of
- * adherence summed. The management units are listed
- * (GET /api/v2/workforcemanagement/managementunits) every AdherenceListEvery;
- * each unit's agents are read whole
- * (GET /api/v2/workforcemanagement/managementunits/{id}/adherence) when it
- * is new and every AdherenceEvery after, within AdherenceRequests in any
+ * adherence summed. The management units the client may use for it are
+ * listed (GET /api/v2/workforcemanagement/managementunits
+ * ?feature=RealTimeAdherence, no paging parameters: "not supported") every
+ * AdherenceListEvery; each unit's agents are read whole
+ * (GET /api/v2/workforcemanagement/managementunits/{id}/adherence; an
+ * answer that is only a downloadUrl fetched, without the token first) when
+ * it is new and every AdherenceEvery after, within AdherenceRequests in any
  * 60 s (gen_minute; what waits goes on at the next reads), and followed in
  * between by the
  * unit's topic v2.workforcemanagement.managementunits.{id}.adherence (one
@@ -85,20 +87,30 @@ typedef struct {
   bool removed;     /* removedFromManagementUnit */
 } gen_adh_update_t;
 
-/* Reads o into *u: user.id and adherenceState are required (a state string
- * this version does not know is GEN_ADH_OTHER); impact, the change time
- * (either name) and managementUnitId or managementUnit.id are optional.
- * 0, or -EBADMSG with the reason in err. */
-int gen_adh_parse_update(json_object *o, gen_adh_update_t *u, char *err,
-                         size_t err_size);
+/* Reads o into *u: user.id and adherenceState are required; impact, the
+ * change time (either name) and managementUnitId or managementUnit.id are
+ * optional. A state this version does not know is GEN_ADH_OTHER, an impact
+ * GEN_ADH_IMPACT_UNKNOWN, each counted in client's unknown_values
+ * ("adherence-adherenceState", "adherence-impact"; client may be NULL: not
+ * counted). 0, or -EBADMSG with the reason in err. */
+int gen_adh_parse_update(json_object *o, gen_adh_update_t *u,
+                         gen_client_t *client, char *err, size_t err_size);
+
+/* gen_adh_read_listing: the answer is only a downloadUrl. */
+#define GEN_ADH_DOWNLOAD 1
 
 /* Reads a unit's adherence answer: a UserScheduleAdherenceListing
  * ({"entities": [...]}) or a bare list of UserScheduleAdherence. *out is
  * allocated (free it; NULL when empty); an entry that does not read is
- * skipped and counted in *malformed. A listing that gives only a
- * downloadUrl is refused (UNCONFIRMED form: not read). 0, or -EBADMSG. */
-int gen_adh_read_listing(const char *text, size_t len, gen_adh_update_t **out,
-                         size_t *n, size_t *malformed, char *err,
+ * skipped and counted in *malformed; client as gen_adh_parse_update's. A
+ * listing whose entities are absent or empty and that gives a downloadUrl
+ * ("if the response is too large to send directly via http response")
+ * returns GEN_ADH_DOWNLOAD with the URL in url (url NULL: the downloaded
+ * document itself, where another downloadUrl is refused). 0,
+ * GEN_ADH_DOWNLOAD, or -EBADMSG. */
+int gen_adh_read_listing(const char *text, size_t len, gen_client_t *client,
+                         gen_adh_update_t **out, size_t *n, size_t *malformed,
+                         char *url, size_t url_size, char *err,
                          size_t err_size);
 
 typedef struct gen_adherence gen_adherence_t;

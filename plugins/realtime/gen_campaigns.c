@@ -32,16 +32,33 @@
 #define STATS_ANSWER GEN_HTTP_BOUND(GEN_KIB(64), "campaign statistics")
 
 const char *const gen_cp_status_names[GEN_CP_STATUS_COUNT] = {
-    "on", "off", "complete", "stopping", "invalid"};
+    "on",      "off",        "complete",        "stopping",
+    "invalid", "forced_off", "forced_stopping", "unknown"};
 
 int gen_cp_status_from_name(const char *name) {
-  return gen_name_index(gen_cp_status_names, GEN_CP_STATUS_COUNT, name);
+  return gen_name_index(gen_cp_status_names, GEN_CP_UNKNOWN, name);
+}
+
+bool gen_cp_status_dialling(int status) {
+  return status == GEN_CP_ON || status == GEN_CP_STOPPING ||
+         status == GEN_CP_FORCED_STOPPING || status == GEN_CP_UNKNOWN;
+}
+
+/* The status of word, a campaignStatus read: one this version does not
+ * know counted (field "campaignStatus") and taken as unknown. */
+static int status_of_word(gen_client_t *client, const char *word) {
+  int status = gen_cp_status_from_name(word);
+  if (status >= 0)
+    return status;
+  if (client != NULL)
+    gen_client_unknown(client, "campaigns", "campaignStatus", word);
+  return GEN_CP_UNKNOWN;
 }
 
 /* One campaign: what the listing and its topics said, what was read of
  * it. */
 typedef struct {
-  int status;  /* the last listing's or topic's (-1: unknown) */
+  int status;  /* the last listing's or topic's (-1: none yet) */
   bool chosen; /* selected: its values are put, its topics followed */
   bool have_progress, have_stats;
   bool connected; /* its topics were on a channel that connected */
@@ -59,6 +76,7 @@ struct gen_campaigns {
   gen_entity_set_t set; /* the listed campaigns, parallel to items */
   campaign_t *items;
   const gen_org_t *org; /* the client's (the read's, before any topic) */
+  gen_client_t *client; /* the same: the topics' unknown words counted */
   bool sweeping;
   cdtime_t swept_at;
   size_t cursor; /* the next campaign whose stats are asked */
@@ -76,27 +94,32 @@ struct gen_campaigns {
 void gen_campaigns_config_init(gen_campaigns_config_t *c) {
   c->on = false;
   c->max = 100;
-  c->statuses = 1u << GEN_CP_ON | 1u << GEN_CP_STOPPING;
+  c->statuses = 1u << GEN_CP_ON | 1u << GEN_CP_STOPPING |
+                1u << GEN_CP_FORCED_STOPPING | 1u << GEN_CP_UNKNOWN;
   c->every = TIME_T_TO_CDTIME_T(30);
   c->per_minute = 60;
 }
 
-/* CampaignStatuses: one or more of the record's statuses. collectd reads
- * an unquoted on and off as booleans: true is on, false off. */
+#define STATUS_WORDS                                                           \
+  "on, off, complete, stopping, invalid, forced_off, forced_stopping, "        \
+  "unknown"
+
+/* CampaignStatuses: one or more of the record's statuses, or unknown (a
+ * status this version does not know). collectd reads an unquoted on and
+ * off as booleans: true is on, false off. */
 static int parse_statuses(const gen_org_t *org, const oconfig_item_t *ci,
                           const gen_config_def_t *def, void *field) {
   unsigned mask = 0;
   for (int i = 0; i < ci->values_num; i++) {
     const oconfig_value_t *v = &ci->values[i];
     int k = v->type == OCONFIG_TYPE_STRING
-                ? gen_cp_status_from_name(v->value.string)
+                ? gen_name_index(gen_cp_status_names, GEN_CP_STATUS_COUNT,
+                                 v->value.string)
             : v->type == OCONFIG_TYPE_BOOLEAN
                 ? (v->value.boolean ? GEN_CP_ON : GEN_CP_OFF)
                 : -1;
     if (k < 0) {
-      gen_config_error(org, ci,
-                       "takes campaign statuses: on, off, complete, "
-                       "stopping, invalid");
+      gen_config_error(org, ci, "takes campaign statuses: " STATUS_WORDS);
       return -EINVAL;
     }
     mask |= 1u << k;
@@ -116,9 +139,8 @@ static const gen_config_def_t cp_defs[] = {
     GEN_KEY_INT("CampaignsMax", CC, max, 1, 10000, "100",
                 "campaigns with values at most (the first listed)"),
     GEN_KEY_PARSE("CampaignStatuses", GEN_CFG_LIST, CC, statuses,
-                  parse_statuses, "on stopping",
-                  "on, off, complete, stopping, invalid",
-                  "the statuses of the campaigns with values"),
+                  parse_statuses, "on stopping forced_stopping unknown",
+                  STATUS_WORDS, "the statuses of the campaigns with values"),
     GEN_KEY_SECONDS("CampaignsEvery", CC, every, 10, 3600, "30",
                     "how often campaigns are listed and asked"),
     GEN_KEY_INT("CampaignsRequests", CC, per_minute, 1, GEN_CP_MAX_PER_MINUTE,
@@ -172,8 +194,6 @@ int gen_cp_read_stats(const char *text, size_t len, gen_cp_stats_t *s,
     double d;
     bool ok = stat_fields[k].whole ? gen_json_count_of(v, &n)
                                    : gen_json_number(v, &d) && d >= 0;
-    if (ok && k == GEN_CP_CONNECT_RATIO && d > 1)
-      ok = false;
     if (!ok) {
       (*malformed)++;
       continue;
@@ -187,15 +207,24 @@ int gen_cp_read_stats(const char *text, size_t len, gen_cp_stats_t *s,
 
 bool gen_cp_read_progress(json_object *item, const char **id,
                           gen_cp_progress_t *p) {
-  json_object *v;
+  static const char *const keys[GEN_CP_PROGRESS_COUNT] = {
+      [GEN_CP_CALLED] = "numberOfContactsCalled",
+      [GEN_CP_TOTAL] = "totalNumberOfContacts",
+      [GEN_CP_PERCENT] = "percentage"};
+  memset(p, 0, sizeof(*p));
   *id = gen_json_get_string(gen_json_get_object(item, "campaign"), "id");
-  return json_object_is_type(item, json_type_object) &&
-         json_object_object_get_ex(item, "numberOfContactsCalled", &v) &&
-         gen_json_count_of(v, &p->called) &&
-         json_object_object_get_ex(item, "totalNumberOfContacts", &v) &&
-         gen_json_count_of(v, &p->total) &&
-         json_object_object_get_ex(item, "percentage", &v) &&
-         gen_json_count_of(v, &p->percent) && p->percent <= 100;
+  if (!json_object_is_type(item, json_type_object))
+    return false;
+  for (int k = 0; k < GEN_CP_PROGRESS_COUNT; k++) {
+    json_object *v;
+    if (!json_object_object_get_ex(item, keys[k], &v) ||
+        json_object_is_type(v, json_type_null))
+      continue; /* optional in the record: no value */
+    if (!gen_json_count_of(v, &p->v[k]))
+      return false;
+    p->have |= 1u << k;
+  }
+  return !(p->have & 1u << GEN_CP_PERCENT) || p->v[GEN_CP_PERCENT] <= 100;
 }
 
 gen_campaigns_t *gen_campaigns_new(const gen_campaigns_config_t *c) {
@@ -250,11 +279,18 @@ static void count_malformed(gen_campaigns_t *g, gen_client_t *client,
 
 /* ---- the listing --------------------------------------------------------- */
 
+/* A campaign's status as listed: the series and the word (the word of a
+ * status this version does not know names it in the notification). */
+typedef struct {
+  int status;
+  char word[40];
+} listed_t;
+
 typedef struct {
   gen_campaigns_t *g;
   gen_client_t *client;
   gen_entity_set_t set;
-  int *status; /* per entity of set */
+  listed_t *status; /* per entity of set */
   size_t cap;
   size_t skipped;
 } list_ctx_t;
@@ -262,12 +298,12 @@ typedef struct {
 static int take_campaign(json_object *e, void *ud) {
   list_ctx_t *l = ud;
   const char *id = gen_json_get_string(e, "id");
-  int status =
-      gen_cp_status_from_name(gen_json_get_string(e, "campaignStatus"));
-  if (id == NULL || status < 0) {
+  const char *word = gen_json_get_string(e, "campaignStatus");
+  if (id == NULL || word == NULL) {
     l->skipped++;
     return 0;
   }
+  int status = status_of_word(l->client, word);
   const char *name = gen_json_get_string(e, "name");
   ssize_t k = gen_entity_add(&l->set, id, name != NULL ? name : id, NULL);
   if (k < 0)
@@ -276,7 +312,8 @@ static int take_campaign(json_object *e, void *ud) {
                        sizeof(*l->status), 64);
   if (grown != 0)
     return grown;
-  l->status[k] = status;
+  l->status[k].status = status;
+  snprintf(l->status[k].word, sizeof(l->status[k].word), "%s", word);
   return 0;
 }
 
@@ -284,7 +321,8 @@ static int take_campaign(json_object *e, void *ud) {
  * (instance) and named as the org names it (the first listing of a
  * campaign says nothing: its status is remembered as said). */
 static void status_notice(const gen_org_t *org, const char *instance,
-                          const char *name, int was, int now) {
+                          const char *name, int was, int now,
+                          const char *word) {
   int severity = now == GEN_CP_INVALID ? NOTIF_FAILURE : NOTIF_WARNING;
   if (was < 0) {
     gen_notice_assume(org, instance, "campaign_status", NULL, now);
@@ -292,8 +330,10 @@ static void status_notice(const gen_org_t *org, const char *instance,
   }
   if (was != now)
     gen_notice(org, instance, "campaign_status", NULL, now, severity,
-               "outbound campaign \"%s\" is now %s (was %s)", name,
-               gen_cp_status_names[now], gen_cp_status_names[was]);
+               "outbound campaign \"%s\" is now %s%s%.40s%s (was %s)", name,
+               gen_cp_status_names[now], now == GEN_CP_UNKNOWN ? " (\"" : "",
+               now == GEN_CP_UNKNOWN ? word : "",
+               now == GEN_CP_UNKNOWN ? "\")" : "", gen_cp_status_names[was]);
 }
 
 /* Lists the campaigns; keeps what was read of those listed before, and a
@@ -319,7 +359,7 @@ static int list(gen_campaigns_t *g, gen_client_t *client) {
     count_malformed(g, client, l.skipped);
     gen_org_log(client->org, &g->skipped, LOG_WARNING,
                 "%s: %zu campaign(s) of the listing without an id or a "
-                "known campaignStatus skipped",
+                "campaignStatus skipped",
                 GEN_CP_FAMILY, l.skipped);
   }
   size_t chosen = 0, kept = 0, was_chosen = 0;
@@ -333,10 +373,11 @@ static int list(gen_campaigns_t *g, gen_client_t *client) {
       *c = g->items[old];
     else
       c->status = -1;
-    int now = c->status_at > asked ? c->status : l.status[k];
-    status_notice(client->org,
-                  gen_entity_instance(client->org, &l.set.items[k]),
-                  l.set.items[k].name, c->status, now);
+    bool topic = c->status_at > asked; /* the newer */
+    int now = topic ? c->status : l.status[k].status;
+    status_notice(
+        client->org, gen_entity_instance(client->org, &l.set.items[k]),
+        l.set.items[k].name, c->status, now, topic ? "" : l.status[k].word);
     c->status = now;
     bool before = old >= 0 && c->chosen;
     c->chosen =
@@ -402,8 +443,8 @@ static int ask_progress(gen_campaigns_t *g, gen_client_t *client,
   if (bad > 0) {
     count_malformed(g, client, bad);
     gen_org_log(client->org, &g->bad_progress, LOG_WARNING,
-                "%s: %zu progress entries without a campaign id or counts "
-                "of 0 or more skipped",
+                "%s: %zu progress entries without a campaign id, or with a "
+                "count not an integer of 0 or more, skipped",
                 GEN_CP_FAMILY, bad);
   }
   outcome(g, client, status, err, "progress");
@@ -454,7 +495,7 @@ static bool ask_stats(gen_campaigns_t *g, gen_client_t *client, size_t i) {
 }
 
 static bool dialling(const campaign_t *c) {
-  return c->chosen && (c->status == GEN_CP_ON || c->status == GEN_CP_STOPPING);
+  return c->chosen && gen_cp_status_dialling(c->status);
 }
 
 /* The sweep's start: the listing and the bulk progress of the chosen
@@ -491,6 +532,7 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
   if (g->org == NULL) { /* set once, read by the hub's threads */
     pthread_mutex_lock(&g->lock);
     g->org = client->org;
+    g->client = client;
     pthread_mutex_unlock(&g->lock);
   }
   if (!g->sweeping) {
@@ -592,6 +634,7 @@ bool gen_campaigns_topic(const gen_campaigns_t *g, const char *topic) {
 /* What one message says: a status (-1: none), or a progress. */
 typedef struct {
   int status;
+  const char *word; /* the campaignStatus (of the message's document) */
   bool progress;
   gen_cp_progress_t p;
 } cp_message_t;
@@ -601,7 +644,7 @@ typedef struct {
 static int read_message(json_object *body, const char *id, bool progress,
                         cp_message_t *m, char *err, size_t err_size) {
   json_object *v;
-  m->status = -1, m->progress = progress;
+  m->status = -1, m->word = NULL, m->progress = progress;
   if (!json_object_is_type(body, json_type_object)) {
     snprintf(err, err_size, "no eventBody object");
     return -EBADMSG;
@@ -609,7 +652,7 @@ static int read_message(json_object *body, const char *id, bool progress,
   if (progress) {
     const char *of;
     if (!gen_cp_read_progress(body, &of, &m->p)) {
-      snprintf(err, err_size, "progress without counts of 0 or more");
+      snprintf(err, err_size, "progress with a count not of 0 or more");
       return -EBADMSG;
     }
     if (of != NULL && strcasecmp(of, id) != 0) {
@@ -621,12 +664,12 @@ static int read_message(json_object *body, const char *id, bool progress,
   if (!json_object_object_get_ex(body, "campaignStatus", &v) ||
       json_object_is_type(v, json_type_null))
     return 0; /* a change of the configuration only */
-  m->status = gen_cp_status_from_name(json_object_get_string(v));
-  if (!json_object_is_type(v, json_type_string) || m->status < 0) {
-    snprintf(err, err_size, "campaignStatus \"%.40s\" unknown",
+  if (!json_object_is_type(v, json_type_string)) {
+    snprintf(err, err_size, "campaignStatus %.40s not a text",
              json_object_get_string(v));
     return -EBADMSG;
   }
+  m->word = json_object_get_string(v); /* its status: under the lock */
   return 0;
 }
 
@@ -643,6 +686,14 @@ gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
   if (status == 0)
     status = read_message(gen_json_get_object(doc, "eventBody"), id, progress,
                           &m, err, sizeof(err));
+  char word[64] = "";
+  if (status == 0 && m.word != NULL) {
+    pthread_mutex_lock(&g->lock);
+    gen_client_t *client = g->client;
+    pthread_mutex_unlock(&g->lock);
+    m.status = status_of_word(client, m.word);
+    snprintf(word, sizeof(word), "%s", m.word);
+  }
   json_object_put(doc);
   pthread_mutex_lock(&g->lock);
   const gen_org_t *org = g->org;
@@ -660,12 +711,19 @@ gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
   if (c != NULL && c->chosen && g->org != NULL) {
     g->updates++;
     if (m.progress) {
-      c->progress = m.p, c->have_progress = true;
+      /* the counts it carries; one it leaves out stays as it was */
+      if (!c->have_progress)
+        c->progress.have = 0;
+      for (int k = 0; k < GEN_CP_PROGRESS_COUNT; k++)
+        if (m.p.have & (1u << k))
+          c->progress.v[k] = m.p.v[k];
+      c->progress.have |= m.p.have;
+      c->have_progress = true;
       c->progress_at = cdtime();
     } else if (m.status >= 0) {
       /* said once: the listing that confirms it finds it said */
       status_notice(g->org, gen_entity_instance(g->org, &g->set.items[i]),
-                    g->set.items[i].name, c->status, m.status);
+                    g->set.items[i].name, c->status, m.status, word);
       if (c->status != m.status)
         c->have_stats = false; /* the dialer's, until the next sweep */
       c->status = m.status, c->status_at = cdtime();
@@ -710,6 +768,15 @@ static const struct {
     [GEN_CP_CONNECT_RATIO] = {"campaign_connect_ratio", "connects"},
 };
 
+/* The series of a progress count. */
+static const struct {
+  const char *type, *instance;
+} progress_series[GEN_CP_PROGRESS_COUNT] = {
+    [GEN_CP_CALLED] = {"campaign_contacts", "called"},
+    [GEN_CP_TOTAL] = {"campaign_contacts", "total"},
+    [GEN_CP_PERCENT] = {"campaign_percent", "processed"},
+};
+
 void gen_campaigns_put(gen_campaigns_t *g, const gen_org_t *org,
                        gen_cp_put_t put, void *ud) {
   if (g == NULL || g->refused)
@@ -723,12 +790,10 @@ void gen_campaigns_put(gen_campaigns_t *g, const gen_org_t *org,
     for (int k = 0; k < GEN_CP_STATUS_COUNT; k++)
       put(ud, name, "campaign_status", gen_cp_status_names[k],
           c->status == k ? 1 : 0);
-    if (c->have_progress) {
-      put(ud, name, "campaign_contacts", "called", (double)c->progress.called);
-      put(ud, name, "campaign_contacts", "total", (double)c->progress.total);
-      put(ud, name, "campaign_percent", "processed",
-          (double)c->progress.percent);
-    }
+    for (int k = 0; c->have_progress && k < GEN_CP_PROGRESS_COUNT; k++)
+      if (c->progress.have & (1u << k))
+        put(ud, name, progress_series[k].type, progress_series[k].instance,
+            (double)c->progress.v[k]);
     if (!c->have_stats || !dialling(c))
       continue;
     for (int k = 0; k < GEN_CP_STAT_COUNT; k++)

@@ -7,8 +7,9 @@
  * agent). Every CampaignsEvery a sweep lists the campaigns
  * (GET /api/v2/outbound/campaigns: their campaignStatus), asks the progress
  * of the selected ones in bulk (POST /api/v2/outbound/campaigns/progress,
- * 100 ids a request) and the statistics of each one dialling (ON or
- * STOPPING: GET /api/v2/outbound/campaigns/{id}/stats), within
+ * 100 ids a request) and the statistics of each one dialling (ON,
+ * STOPPING, FORCED_STOPPING or a status this version does not know:
+ * GET /api/v2/outbound/campaigns/{id}/stats), within
  * CampaignsRequests in any 60 s (a sweep goes on over the next reads where
  * it stopped). A status that changes between two listings raises a
  * collectd notification. In between, the chosen campaigns' topics
@@ -32,18 +33,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* campaignStatus of the record (CampaignStatusEnum), as series name. */
+/* campaignStatus of the record (the SDKs' Campaign CampaignStatusEnum,
+ * forced_off and forced_stopping since 2019), as series name; then
+ * GEN_CP_UNKNOWN, the series of a campaign whose status this version does
+ * not know (a value Genesys added later). */
 enum {
   GEN_CP_ON,
   GEN_CP_OFF,
   GEN_CP_COMPLETE,
   GEN_CP_STOPPING,
   GEN_CP_INVALID,
+  GEN_CP_FORCED_OFF,
+  GEN_CP_FORCED_STOPPING,
+  GEN_CP_UNKNOWN,
   GEN_CP_STATUS_COUNT
 };
 extern const char *const gen_cp_status_names[GEN_CP_STATUS_COUNT];
-/* The status of a campaignStatus text (any case), -1 when none. */
+/* The status of a campaignStatus text (any case) of the record, -1 when
+ * none ("unknown" is no campaignStatus: -1 too). */
 int gen_cp_status_from_name(const char *name);
+/* True for a status whose dialer may be calling (on, stopping,
+ * forced_stopping, and unknown: it may be): its statistics are asked. */
+bool gen_cp_status_dialling(int status);
 
 typedef struct {
   bool on;           /* Campaigns */
@@ -82,20 +93,24 @@ typedef struct {
 } gen_cp_stats_t;
 
 /* Reads a CampaignStats answer into *s. A field of the wrong type or
- * range (a negative count, a ratio beyond 0..1) is skipped and counted in
+ * range (a negative count or ratio) is skipped and counted in
  * *malformed. 0, or -EBADMSG when the text is not a JSON object (reason in
  * err). */
 int gen_cp_read_stats(const char *text, size_t len, gen_cp_stats_t *s,
                       size_t *malformed, char *err, size_t err_size);
 
+/* The counts of a CampaignProgress, each optional in the record. */
+enum { GEN_CP_CALLED, GEN_CP_TOTAL, GEN_CP_PERCENT, GEN_CP_PROGRESS_COUNT };
 typedef struct {
-  int64_t called, total, percent;
+  int64_t v[GEN_CP_PROGRESS_COUNT];
+  unsigned have; /* 1 << GEN_CP_CALLED... of the counts read */
 } gen_cp_progress_t;
 
 /* One CampaignProgress (an element of the bulk answer, or the single
- * route's answer): its campaign id (NULL when it has none) and *p; false
- * when a count is missing or not an integer of 0 or more (the record's
- * numbers, integers or whole doubles). */
+ * route's answer): its campaign id (NULL when it has none) and *p; a count
+ * left out (or null) is not set. False when a count given is not an
+ * integer of 0 or more (the record's numbers, integers or whole doubles)
+ * or the percentage is above 100. */
 bool gen_cp_read_progress(json_object *item, const char **id,
                           gen_cp_progress_t *p);
 
@@ -115,9 +130,10 @@ size_t gen_campaigns_run(gen_campaigns_t *g, gen_client_t *client,
 /* Puts the values of the selected campaigns (plugin instance the
  * campaign's name as the org names entities; every series has a type
  * instance, as the plugin's others): campaign_status (1 for its status, 0
- * for the others), campaign_contacts called and total and campaign_percent
- * processed once its progress was read, the statistics read of a campaign
- * dialling (campaign_agents idle and effective_idle, campaign_calls
+ * for the others, unknown for a status this version does not know),
+ * campaign_contacts called and total and campaign_percent processed once
+ * its progress was read (each as answered), the statistics read of a
+ * campaign dialling (campaign_agents idle and effective_idle, campaign_calls
  * outstanding, scheduled, timezone_rescheduled, campaign_calls_per_agent
  * adjusted, campaign_attempts attempts and connects,
  * campaign_connect_ratio connects). */
@@ -141,13 +157,14 @@ bool gen_campaigns_renewed(gen_campaigns_t *g);
 /* True when g is on and topic is a campaign's or its progress'. */
 bool gen_campaigns_topic(const gen_campaigns_t *g, const char *topic);
 
-/* One message of a campaign's topics: a campaignStatus this version knows
- * (any case; a body without one changes nothing) sets the status (a change
+/* One message of a campaign's topics: a campaignStatus (any case; one
+ * this version does not know counted by gen_client_unknown and taken as
+ * unknown; a body without one changes nothing) sets the status (a change
  * notified as the listing's is, once), a progress body (the counts of
- * gen_cp_read_progress; campaign.id, when given, the topic's) the
- * progress. A campaign no longer chosen is passed over. GEN_NOTIFY_OK, or
- * GEN_NOTIFY_MALFORMED (counted in campaign_malformed, logged
- * rate-limited). */
+ * gen_cp_read_progress; campaign.id, when given, the topic's) the counts it
+ * carries (those it leaves out stay). A campaign no longer chosen is passed
+ * over. GEN_NOTIFY_OK, or GEN_NOTIFY_MALFORMED (counted in campaign_malformed,
+ * logged rate-limited). */
 gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
                                            const char *topic, const char *json,
                                            size_t len);

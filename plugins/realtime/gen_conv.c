@@ -57,6 +57,19 @@ static const word_t session_states[] = {
     {"terminated", GEN_CONV_S_ENDED},    {"alerting", GEN_CONV_S_ALERTING},
     {"offering", GEN_CONV_S_ALERTING},   {"contacting", GEN_CONV_S_ALERTING},
     {"dialing", GEN_CONV_S_ALERTING},    {NULL, 0}};
+/* Session states known that say none of those (the SDKs' call states, a
+ * callback's scheduled, a message's parked): not unknown words. */
+static const word_t other_states[] = {
+    {"none", 0},      {"uploading", 0}, {"converting", 0}, {"transmitting", 0},
+    {"scheduled", 0}, {"parked", 0},    {NULL, 0}};
+
+/* Whether s is a word of table t (any case). */
+static bool word_known(const word_t *t, const char *s) {
+  for (; t->word != NULL; t++)
+    if (strcasecmp(s, t->word) == 0)
+      return true;
+  return false;
+}
 
 static int word_of(const word_t *t, const char *s) {
   for (; s != NULL && t->word != NULL; t++)
@@ -68,7 +81,7 @@ static int word_of(const word_t *t, const char *s) {
 /* The participant's sessions of its one media type: the first non-empty
  * array in gen_media_t order. */
 static void read_sessions(json_object *p, gen_conv_part_t *out,
-                          int64_t *newest_ms) {
+                          int64_t *newest_ms, const char **unknown_state) {
   for (int m = 0; m < GEN_MEDIA_COUNT; m++) {
     json_object *arr = gen_json_get_array(p, media_arrays[m]);
     size_t len = arr ? json_object_array_length(arr) : 0;
@@ -81,8 +94,11 @@ static void read_sessions(json_object *p, gen_conv_part_t *out,
       json_object *s = json_object_array_get_idx(arr, i);
       if (!json_object_is_type(s, json_type_object))
         continue;
-      gen_conv_state_t st = (gen_conv_state_t)word_of(
-          session_states, gen_json_get_string(s, "state"));
+      const char *state = gen_json_get_string(s, "state");
+      gen_conv_state_t st = (gen_conv_state_t)word_of(session_states, state);
+      if (state != NULL && state[0] != '\0' && st == GEN_CONV_S_NONE &&
+          !word_known(other_states, state))
+        *unknown_state = state; /* a state Genesys added: no moment */
       connected = connected || st == GEN_CONV_S_CONNECTED;
       alerting = alerting || st == GEN_CONV_S_ALERTING;
       ended = ended || st == GEN_CONV_S_ENDED;
@@ -142,6 +158,7 @@ int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
   out->n_parts = 0;
   out->parts_truncated = false;
   out->newest_ms = 0;
+  out->unknown_state = NULL;
   out->id[0] = '\0';
   if (!json_object_is_type(body, json_type_object))
     return refuse(err, err_size, "eventBody is not an object");
@@ -181,7 +198,7 @@ int gen_conv_from_json(json_object *body, gen_conv_snapshot_t *out, char *err,
     newest(&out->newest_ms, part.end_ms);
     newest(&out->newest_ms, time_of(p, "startAcwTime"));
     newest(&out->newest_ms, time_of(p, "endAcwTime"));
-    read_sessions(p, &part, &out->newest_ms);
+    read_sessions(p, &part, &out->newest_ms, &out->unknown_state);
     if (part.end_ms != 0 && part.state != GEN_CONV_S_CONNECTED)
       part.state = GEN_CONV_S_ENDED;
     if (part.purpose == GEN_CONV_P_OTHER)

@@ -101,6 +101,9 @@ typedef struct {
   size_t n_parts;
   bool parts_truncated;
   int64_t newest_ms; /* newest time anywhere in the snapshot, 0 none */
+  /* A session state of the body this version does not know (the last one
+   * met; borrowed from body), for the caller to count; NULL: none. */
+  const char *unknown_state;
   gen_conv_part_t parts[GEN_CONV_MAX_PARTS];
 } gen_conv_snapshot_t;
 

@@ -95,6 +95,7 @@ struct gen_conv_repair_s {
   int64_t repaired[KINDS];
   size_t held;   /* windows with hold set */
   batch_t batch; /* the request under way (one at a time: the read's) */
+  const gen_unknown_sink_t *unknown; /* media types we do not know */
 };
 
 static int64_t floor_minute(int64_t t) { return t - t % MINUTE_MS; }
@@ -542,6 +543,12 @@ bool gen_conv_repair_held(const void *ud, const char *queue_id) {
   return false;
 }
 
+void gen_conv_repair_unknown_to(gen_conv_repair_t *r,
+                                const gen_unknown_sink_t *sink) {
+  if (r != NULL)
+    r->unknown = sink;
+}
+
 void gen_conv_repair_attach(gen_conv_repair_t *r, gen_conv_store_t *st,
                             gen_live_t *live, const gen_org_t *org) {
   if (r == NULL)
@@ -621,7 +628,8 @@ static ssize_t batch_index(const batch_t *b, const char *id) {
 
 /* The counts of the answer into b->agg (every bucket of a group added up:
  * the request asks one). 0, or -EBADMSG with the reason in err. */
-static int read_answer(batch_t *b, const char *text, size_t len, char *err,
+static int read_answer(batch_t *b, const gen_unknown_sink_t *unknown,
+                       const char *text, size_t len, char *err,
                        size_t err_size) {
   memset(b->agg, 0, sizeof(b->agg));
   gen_agg_answer_t *a = gen_agg_answer_new();
@@ -636,8 +644,10 @@ static int read_answer(batch_t *b, const char *text, size_t len, char *err,
         batch_index(b, gen_agg_group_get(&results[i].group, "queueId"));
     const char *media = gen_agg_group_get(&results[i].group, "mediaType");
     int m = media != NULL ? gen_media_from_name(media) : -1;
+    if (qi >= 0 && m < 0) /* a media type this version lacks: counted */
+      gen_unknown_note(unknown, "mediaType", media);
     if (qi < 0 || m < 0)
-      continue; /* not asked for, or a media type this version lacks */
+      continue; /* not asked for, or that media type */
     for (size_t j = 0; j < results[i].n; j++) {
       const gen_agg_metrics_t *ms = &results[i].b[j].metrics;
       for (size_t e = 0; e < ms->n; e++)
@@ -712,7 +722,8 @@ int gen_conv_repair_take(gen_conv_repair_t *r, const char *text, size_t len,
   int status = 0;
   if (r == NULL)
     return 0;
-  if (!drop && (status = read_answer(&r->batch, text, len, err, err_size)) != 0)
+  if (!drop && (status = read_answer(&r->batch, r->unknown, text, len, err,
+                                     err_size)) != 0)
     return status;
   apply(r, &r->batch, queues, live, drop);
   return 0;

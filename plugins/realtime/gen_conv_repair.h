@@ -152,6 +152,11 @@ bool gen_conv_repair_held(const void *r, const char *queue_id);
 void gen_conv_repair_attach(gen_conv_repair_t *r, gen_conv_store_t *st,
                             gen_live_t *live, const gen_org_t *org);
 
+/* Where a media type of an answer this version does not know is counted
+ * (field "mediaType"; sink kept; r NULL: nothing). */
+void gen_conv_repair_unknown_to(gen_conv_repair_t *r,
+                                const gen_unknown_sink_t *sink);
+
 /* Its self-metrics (plugin instance "self"): analytics_queries,
  * analytics_query_failures, conv_repaired-{offered,answered,abandoned}
  * (counters). Under the caller's lock. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct gen_ewt {
   cdtime_t every;
@@ -67,8 +68,33 @@ static bool labelled(json_object *r) {
   return json_object_object_get_ex(r, "label", &label) && label != NULL;
 }
 
-int gen_ewt_read(const char *text, size_t len, int64_t *seconds,
-                 size_t *malformed, char *err, size_t err_size) {
+/* The formula values of PredictionResults (python SDK 233.0.0 on; the
+ * first four since 2.0.0). */
+static const char *const formulas[] = {"BEST",
+                                       "SIMPLE",
+                                       "ABANDON",
+                                       "PATIENCE_ABANDON",
+                                       "AI-ADJUSTED-AHT",
+                                       "POSITION-IN-QUEUE"};
+
+/* Whether a result's formula is BEST; a formula word this version does not
+ * know is counted in unknown_values (client NULL: not counted), the result
+ * taken as any other. */
+static bool best(gen_client_t *client, json_object *r) {
+  const char *f = gen_json_get_string(r, "formula");
+  if (f == NULL || f[0] == '\0')
+    return false;
+  for (size_t k = 0; k < sizeof(formulas) / sizeof(formulas[0]); k++)
+    if (strcasecmp(f, formulas[k]) == 0)
+      return k == 0;
+  if (client != NULL)
+    gen_client_unknown(client, "ewt", "formula", f);
+  return false;
+}
+
+int gen_ewt_read(gen_client_t *client, const char *text, size_t len,
+                 int64_t *seconds, size_t *malformed, char *err,
+                 size_t err_size) {
   json_object *doc;
   *malformed = 0;
   if (gen_json_parse_answer(text, len, &doc, err, err_size) != 0)
@@ -79,19 +105,24 @@ int gen_ewt_read(const char *text, size_t len, int64_t *seconds,
     snprintf(err, err_size, "no results array");
     return -EBADMSG;
   }
-  bool found = false, unlabelled = false;
+  /* The queue's own estimate first (no label), then BEST of those: the
+   * first result of the highest rank. */
+  int taken = -1;
   size_t n = json_object_array_length(results);
   for (size_t k = 0; k < n; k++) {
     json_object *r = json_object_array_get_idx(results, k);
     int64_t s;
-    if (!result_seconds(r, &s))
+    if (!result_seconds(r, &s)) {
       (*malformed)++; /* every one counted, whichever is taken */
-    else if (!unlabelled && (!found || !labelled(r))) {
+      continue;
+    }
+    int rank = (labelled(r) ? 0 : 2) + (best(client, r) ? 1 : 0);
+    if (rank > taken) {
       *seconds = s;
-      unlabelled = !labelled(r);
-      found = true;
+      taken = rank;
     }
   }
+  bool found = taken >= 0;
   json_object_put(doc);
   if (!found) {
     snprintf(err, err_size, "no usable result of %zu", n);
@@ -195,8 +226,8 @@ static int ask(gen_client_t *client, const char *queue_id, int media,
   if (status != 0)
     snprintf(err, err_size, "%s", resp.error);
   else
-    status = gen_ewt_read(resp.body, resp.body_len, seconds, malformed, err,
-                          err_size);
+    status = gen_ewt_read(client, resp.body, resp.body_len, seconds, malformed,
+                          err, err_size);
   gen_http_response_recycle(client->http, &resp);
   return status;
 }

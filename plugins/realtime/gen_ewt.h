@@ -2,9 +2,11 @@
 /*
  * collectd-genesys: the estimated wait time of genesys_realtime
  * (EstimatedWaitTime): GET /api/v2/routing/queues/{id}/mediatypes/{media}/
- * estimatedwaittime, one request a queue and media type. At 5,000 queues a
- * sweep costs more than the API gives a client in minutes, so it is asked
- * only where it means something: the queue and media types that have
+ * estimatedwaittime, one request a queue and media type: Genesys' estimate
+ * for an interaction entering the queue now (no conversation is named; its
+ * sibling route takes a conversationId for one already waiting). At 5,000
+ * queues a sweep costs more than the API gives a client in minutes, so it is
+ * asked only where it means something: the queue and media types that have
  * conversations waiting now (the live state knows), each at most once every
  * EstimatedWaitTimeEvery, the longest-unasked first, within
  * EstimatedWaitTimeRequests a minute (a sliding minute: never more in any
@@ -50,13 +52,17 @@ extern const gen_config_table_t gen_ewt_keys;
 const char *gen_ewt_path_media(int m);
 
 /* Reads an EstimatedWaitTimePredictions answer ({"results": [...]}): the
- * estimate of the first result without a label, else of the first result;
- * a result without an integer estimatedWaitTimeSeconds, or a negative one,
- * is skipped and counted in *malformed. 0 and *seconds; -ENODATA when no
+ * estimate of a result without a label, else of a labelled one, and of
+ * those the first whose formula is BEST, else the first; a formula word
+ * this version does not know is counted in client's unknown_values
+ * (ewt-formula; client NULL: not counted) and taken as any other. A result
+ * without an integer estimatedWaitTimeSeconds, or a negative one, is
+ * skipped and counted in *malformed. 0 and *seconds; -ENODATA when no
  * result is left (none, or every one skipped); -EBADMSG when the text is
  * not such a document (reason in err). */
-int gen_ewt_read(const char *text, size_t len, int64_t *seconds,
-                 size_t *malformed, char *err, size_t err_size);
+int gen_ewt_read(gen_client_t *client, const char *text, size_t len,
+                 int64_t *seconds, size_t *malformed, char *err,
+                 size_t err_size);
 
 /* A pair that may be asked: queue index, media type, when last asked (0:
  * never). */

@@ -200,10 +200,9 @@ int gen_presence_of_definition(gen_presence_map_t *map, json_object *definition,
   const char *text = id != NULL ? id : system;
   if (text == NULL)
     return -1;
-  bool first_unknown;
-  k = gen_presence_resolve(map, text, &first_unknown);
-  if (first_unknown)
-    *unknown = text;
+  k = gen_presence_resolve(map, text, NULL);
+  if (k == GEN_PRESENCE_OTHER) /* the word we do not know, when named */
+    *unknown = system != NULL ? system : text;
   return k;
 }
 

@@ -113,8 +113,8 @@ int gen_presence_resolve(gen_presence_map_t *map, const char *text,
 
 /* The system presence of a presenceDefinition {id, systemPresence}: the
  * name when it is one, else the id (or text) through map; -1 when there is
- * neither. *unknown (NULL when known) is the text met for the first time
- * that maps to no system presence, for the caller to log once. */
+ * neither. *unknown (NULL when known) is the text that maps to no system
+ * presence, for the caller to count (gen_stats_unknown logs it once). */
 int gen_presence_of_definition(gen_presence_map_t *map, json_object *definition,
                                const char **unknown);
 

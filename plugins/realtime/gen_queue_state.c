@@ -152,7 +152,6 @@ void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
   for (size_t i = 0; i < n; i++) {
     const gen_obs_item_t *it = &items[i];
     int k;
-    bool first_unknown;
     switch (it->metric) {
     case GEN_OBS_M_MEMBER_USERS:
     case GEN_OBS_M_ACTIVE_USERS:
@@ -165,15 +164,15 @@ void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
       k = gen_routing_from_name(it->qualifier);
       if (k >= 0)
         routing[k] += it->count;
-      else
-        report(r, "unknown routing status \"%s\" skipped", it->qualifier);
+      else /* a status Genesys added: that entry alone left out */
+        gen_unknown_note(r ? r->unknown : NULL, "routingStatus", it->qualifier);
       break;
     case GEN_OBS_M_USER_PRESENCES:
       has_presence = true;
-      k = gen_presence_resolve(presences, it->qualifier, &first_unknown);
+      k = gen_presence_resolve(presences, it->qualifier, NULL);
       presence[k] += it->count;
-      if (first_unknown && r != NULL && r->unknown_presence != NULL)
-        r->unknown_presence(r->ud, it->qualifier);
+      if (k == GEN_PRESENCE_OTHER)
+        gen_unknown_note(r ? r->unknown : NULL, "presence", it->qualifier);
       break;
     default:
       break;
@@ -272,8 +271,10 @@ static void answer_group(void *ud, const char *queue_id, const char *media_type,
                          const gen_obs_item_t *items, size_t n) {
   answer_t *a = ud;
   int media = media_type ? gen_media_from_name(media_type) : -1;
+  if (queue_id != NULL && media_type != NULL && media < 0)
+    gen_unknown_note(a->cb->unknown, "mediaType", media_type);
   if (queue_id == NULL || (media_type != NULL && media < 0))
-    return; /* a media type this version does not know */
+    return; /* a media type this version does not know: that group alone */
   a->cb->group(a->cb->ud, queue_id, media, items, n);
   for (size_t i = 0; media >= 0 && i < a->n; i++)
     if (strcmp(a->queue_ids[i], queue_id) == 0)

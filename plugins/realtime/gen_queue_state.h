@@ -19,6 +19,7 @@
 #include "gen_dispatch.h"
 #include "gen_obs.h"
 #include "gen_presence.h"
+#include "gen_stats.h"
 #include "gen_summary.h"
 #include "gen_time.h"
 
@@ -43,12 +44,14 @@ typedef struct {
 } gen_qs_agents_t;
 
 /* Where a merge reports what it could not read. malformed: a value out of
- * range or an unknown name (counted and logged by the caller, who may rate
- * limit); unknown_presence: a presence text met for the first time that
- * maps to no system presence (logged once). Either may be NULL. */
+ * range (counted and logged by the caller, who may rate limit); unknown: a
+ * routing status or presence this version does not know (family
+ * "queue_observations", fields "routingStatus" and "presence"), the entry
+ * counted under "other" (a presence) or skipped alone (a routing status:
+ * no instance of ours for it). Either may be NULL. */
 typedef struct {
   void (*malformed)(void *ud, const char *what);
-  void (*unknown_presence)(void *ud, const char *text);
+  const gen_unknown_sink_t *unknown;
   void *ud;
 } gen_qs_report_t;
 
@@ -92,6 +95,9 @@ typedef struct {
    * caller clears what it knew of that group); may be NULL. */
   void (*absent)(void *ud, const char *queue_id, int media);
   void *ud;
+  /* Where a group's media type this version does not know is counted
+   * (field "mediaType"; the group passed over); NULL: nowhere. */
+  const gen_unknown_sink_t *unknown;
 } gen_qs_baseline_t;
 
 /* The baseline of queue_ids[0..n-1] (≤ GEN_QS_QUERY_MAX): one

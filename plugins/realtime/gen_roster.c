@@ -13,6 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The routing status an API name spells, -1 for none; one this version
+ * does not know is counted. */
+static int routing_of(const gen_roster_t *r, const char *routing) {
+  int k = gen_routing_from_name(routing);
+  if (k < 0)
+    gen_unknown_note(r->unknown, "routingStatus", routing);
+  return k;
+}
+
 int gen_roster_add(gen_roster_t *r, const char *id, const char *routing,
                    int presence) {
   size_t before = r->users.count;
@@ -25,7 +34,7 @@ int gen_roster_add(gen_roster_t *r, const char *id, const char *routing,
                sizeof(*r->state), 256) != 0)
     return -ENOMEM; /* the listing is given up (see gen_roster.h) */
   r->state[index] = (gen_roster_user_t){
-      .routing = (int8_t)gen_routing_from_name(routing),
+      .routing = (int8_t)routing_of(r, routing),
       .presence =
           (int8_t)(presence >= 0 && presence < GEN_PRESENCE_COUNT ? presence
                                                                   : -1)};
@@ -66,7 +75,7 @@ bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
     return false; /* not a member of the selected queues */
   gen_roster_user_t *u = &r->state[index];
   if (routing != NULL) {
-    int k = gen_routing_from_name(routing);
+    int k = routing_of(r, routing);
     if (u->routing >= 0)
       r->routing[u->routing]--;
     u->routing = (int8_t)k;
@@ -84,15 +93,18 @@ bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
 }
 
 bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
-                           json_object *user, const char **unknown) {
+                           json_object *user) {
   const char *id = gen_json_get_string(user, "id");
   const char *routing =
       gen_json_get_string(gen_json_get_object(user, "routingStatus"), "status");
+  const char *unknown;
   int presence = gen_presence_of_definition(
       map,
       gen_json_get_object(gen_json_get_object(user, "presence"),
                           "presenceDefinition"),
-      unknown);
+      &unknown);
+  if (unknown != NULL)
+    gen_unknown_note(r->unknown, "presence", unknown);
   return id != NULL && (routing != NULL || presence >= 0) &&
          gen_roster_set(r, id, routing, presence);
 }
@@ -182,7 +194,7 @@ int gen_roster_refresh(gen_roster_t *r, pthread_mutex_t *lock, gen_http_t *http,
                        const gen_org_t *org, gen_ratelimit_t *rl,
                        const gen_entity_set_t *set, cdtime_t budget,
                        gen_roster_resolve_t resolve, void *ud, bool *changed) {
-  gen_roster_t fresh = {0};
+  gen_roster_t fresh = {.unknown = r->unknown};
   gen_members_stats_t stats;
   char err[512];
   const char **ids = calloc(set->count ? set->count : 1, sizeof(*ids));

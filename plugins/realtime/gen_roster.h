@@ -14,6 +14,7 @@
 #include "gen_entity.h"
 #include "gen_members.h"
 #include "gen_presence.h"
+#include "gen_stats.h"
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -35,6 +36,10 @@ typedef struct {
    * document changed them since: the owner's to set. */
   int64_t sent_routing[GEN_ROUTING_COUNT], sent_presence[GEN_PRESENCE_COUNT];
   bool changed;
+  /* Where a routing status or presence this version does not know is
+   * counted (family "agent_activity"; NULL: nowhere): the agent's routing
+   * status is then left unknown, its presence "other". Set by the owner. */
+  const gen_unknown_sink_t *unknown;
 } gen_roster_t;
 
 /* Adds a member (a fresh roster being listed) with its routing status (an
@@ -57,7 +62,7 @@ bool gen_roster_set(gen_roster_t *r, const char *id, const char *routing,
  * expand=… give it: {id, routingStatus{status}, presence{presenceDefinition
  * {id, systemPresence}}}. False when it named no member or no state. */
 bool gen_roster_apply_user(gen_roster_t *r, gen_presence_map_t *map,
-                           json_object *user, const char **unknown);
+                           json_object *user);
 
 /* Puts the org-wide counts: every one (old_routing NULL: org_agents total,
  * then by routing status and presence) or those that changed since the

@@ -57,16 +57,27 @@ class Etcd:
         more = ["--cert-file", self.certs["server.pem"], "--key-file",
                 self.certs["server.key"], "--client-cert-auth",
                 "--trusted-ca-file", self.certs["ca.pem"]] if tls else []
-        self.proc = subprocess.Popen(
-            ["etcd", "--data-dir", os.path.join(self.dir, "data"),
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"default={peer}"] + more,
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
+        self.args = ["etcd", "--data-dir", os.path.join(self.dir, "data"),
+                     "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                     "--initial-cluster", f"default={peer}"] + more
+        self.start()
+
+    def start(self):
+        """etcd started (again: its data and ports as before), once it
+        answers."""
+        with open(os.path.join(self.dir, "log"), "a") as log:
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                         stderr=log)
         deadline = time.monotonic() + 30
         while self.get("/health") is None:
             assert time.monotonic() < deadline, "etcd did not start"
             time.sleep(0.2)
+
+    def kill(self):
+        """etcd killed (SIGKILL), its data kept for start()."""
+        self.proc.kill()
+        self.proc.wait()
 
     def get(self, path):
         ctx = None

@@ -176,7 +176,7 @@ class BackendsTest(unittest.TestCase):
         # $__rate_interval (1m). After the pause the summaries change at most
         # twice, at the next two window ends, then hold, so settle() can see
         # 3 s with no change.
-        # The agents of each team and division (genesys-agent-groups.json
+        # The agents of each team, division and unit (genesys-agent-groups.json
         # and the not-responding alert), asked at the first read; the
         # outbound campaigns (genesys-campaigns.json: the simulator's two
         # dialling, one off, one complete); each management unit's
@@ -185,6 +185,7 @@ class BackendsTest(unittest.TestCase):
                                   "    Summaries true\n    SummaryInterval 2\n"
                                   "    AgentStatesByDivision true\n"
                                   "    AgentStatesByTeam true\n"
+                                  "    AgentStatesByManagementUnit true\n"
                                   "    Campaigns true\n"
                                   "    Adherence true\n"
                                   "    EstimatedWaitTime true\n")

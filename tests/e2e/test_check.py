@@ -137,9 +137,10 @@ class CheckTest(unittest.TestCase):
                                      "{mediaType}/estimatedwaittime", {}).get("total", 0), 0)
 
     def test_agent_states_by_group(self):
-        """AgentStatesByDivision and AgentStatesByTeam of genesys_realtime add
-        their families: the counts (analytics:agentState:view) and, for
-        teams, the team list (groups:team:view); a refused one named."""
+        """AgentStatesByDivision, AgentStatesByTeam and
+        AgentStatesByManagementUnit of genesys_realtime add their families:
+        the counts (analytics:agentState:view) and, for teams, the team list
+        (groups:team:view); a refused one named."""
         code, out, err = self.run_check(self.config(
             "groups", org_extra={"genesys_realtime": "    AgentStatesByDivision true\n"}))
         self.assertEqual(code, 0, out + err)
@@ -155,6 +156,12 @@ class CheckTest(unittest.TestCase):
         self.assertIn('genesys_realtime Org "acme": agent states by group: OK\n', out)
         self.assertIn('genesys_realtime Org "acme": team list: permission: the '
                       "client's role lacks groups:team:view\n", out)
+        # AgentStatesByManagementUnit alone: the counts are probed too
+        code, out, err = self.run_check(self.config(
+            "units", org_extra={"genesys_realtime": "    AgentStatesByManagementUnit true\n"}))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('genesys_realtime Org "acme": agent states by group: OK\n', out)
+        self.assertNotIn("team list", out)
 
     def test_campaigns(self):
         """Campaigns of genesys_realtime adds its family: the campaign list

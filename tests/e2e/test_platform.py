@@ -245,6 +245,12 @@ class Platform(unittest.TestCase):
         unknown = [v for _, _, key, v in arrivals
                    if key[1:4] == (PLUGIN, "self", "platform_unknown_status")]
         self.assertTrue(unknown and max(unknown) > 0, unknown)
+        # and as unknown_values, the same count (platform_unknown_status is
+        # kept, deprecated)
+        words = [v for _, _, key, v in arrivals
+                 if key[1:5] == (PLUGIN, "self", "unknown_values",
+                                 "status_page-status")]
+        self.assertTrue(words and max(words) == max(unknown), (words, unknown))
         # the minimum per poll: the pages of 2 (edges three, trunks two: the
         # links without trunkType not followed) and one metrics request per
         # kind

@@ -13,14 +13,19 @@ and the agents already out at the first read none; a malformed topic body
 is counted
 (adherence_malformed) and logged, and the values stay equal; the requests
 are one listing and one a unit, and the plugin's count is the
-simulator's. Without wfm:realtimeAdherence:view the family stops, said
+simulator's; the units are listed with feature=RealTimeAdherence and no
+paging parameters. A unit's answer that is only a downloadUrl is fetched:
+pre-signed, without the token (the values equal the truth); on the API's
+origin wanting the token, asked again with it (equal again); on another
+origin wanting it, never sent there (no values, a failure counted and
+logged). Without wfm:realtimeAdherence:view the listing has no unit: said
 once, and the rest of the plugin goes on."""
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from collectd_harness import run_tests  # noqa: E402
+from collectd_harness import FakeClockCollectd, run_tests  # noqa: E402
 from realtime_harness import RealtimeTestCase  # noqa: E402
 from realtime_truth import PLUGIN, requests, wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
@@ -42,12 +47,8 @@ IMPACTS = ("Positive", "Negative", "Neutral", "Unknown")
 TYPES = ("adherence_agents", "adherence_out_agents", "adherence_out_duration")
 
 
-class RealtimeAdherenceTest(RealtimeTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
-                            "--mgmt-units", str(UNITS), "--flows", "2")
-        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
+class AdherenceValues(RealtimeTestCase):
+    """The comparison of collectd's adherence series with the truth."""
 
     def truth(self):
         return self.sim._open("/sim/truth/adherence")
@@ -104,9 +105,22 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         ok = wait_for(lambda: not self.differences(), seconds, 0.5)
         self.assertTrue(ok, f"{what}: {sorted(self.differences().items())[:8]}")
 
-    def test_1_values_equal_the_truth_both_ways(self):
+    def read_once(self):
+        """Waits for the listing and each unit's read (the self-metric of
+        the requests at least 1 + UNITS)."""
         self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_requests")
                                           or 0) >= 1 + UNITS, 60), "no adherence read")
+
+
+class RealtimeAdherenceTest(AdherenceValues):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", str(QUEUES), "--agents", str(AGENTS),
+                            "--mgmt-units", str(UNITS), "--flows", "2")
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=90, notes=True)
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
         self.equal_soon("the values after the first read")
         got = self.series()
         out = sum(v for (_, t, i), (_, v) in got.items()
@@ -185,6 +199,11 @@ class RealtimeAdherenceTest(RealtimeTestCase):
     def test_5_requests_one_listing_and_one_a_unit(self):
         stats = self.sim.stats()
         self.assertEqual(requests(stats, UNITS_ROUTE), 1)
+        # the units the client may use for real-time adherence, no paging
+        # parameters ("Deprecated, paging is not supported")
+        self.assertEqual(self.truth()["listings"],
+                         ["/api/v2/workforcemanagement/managementunits"
+                          "?feature=RealTimeAdherence"])
         self.assertEqual(requests(stats, UNIT_ROUTE), UNITS)
         self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, "self", "adherence_requests")
                                  == 1 + UNITS, 10, 0.5))
@@ -196,10 +215,127 @@ class RealtimeAdherenceTest(RealtimeTestCase):
         self.assert_no_error_lines()
 
 
+class RealtimeAdherenceDownloadTest(AdherenceValues):
+    """Every unit answers only a downloadUrl, pre-signed (the simulator
+    refuses a request there that carries a token): each fetched without the
+    token, read as the same listing, the values equal to the truth both
+    ways."""
+    FORM = "presigned"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "30", "--mgmt-units", str(UNITS),
+                            "--flows", "2", "--adherence-answer", "download",
+                            "--adherence-download", cls.FORM)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 86400\n",
+                           interval=INTERVAL, timeout=90)
+
+    def downloads(self):
+        return self.truth()["downloads"]
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
+        self.equal_soon("the values of the downloaded listings")
+        got = self.series()
+        self.assertEqual(len(got), UNITS * 13)
+        self.assertEqual(sum(v for (_, t, _), (_, v) in got.items()
+                             if t == "adherence_agents"), 30)
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"]), (UNITS, UNITS, 0), d)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_requests"), 1 + 2 * UNITS)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
+        print(f"adherence by downloadUrl ({self.FORM}): {UNITS} units, {len(got)} series "
+              f"equal the truth, downloads {d}", file=sys.stderr)
+
+    def test_2_changes_follow_from_the_topics(self):
+        self.sim._open("/sim/adherence", {"random": 10, "seed": 7})
+        self.equal_soon("the values after 10 changes")
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+class RealtimeAdherenceDownloadTokenTest(RealtimeAdherenceDownloadTest):
+    """The downloadUrl is on the API's origin and wants the token: asked
+    without it (401), then with it; the values equal the truth."""
+    FORM = "token"
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.read_once()
+        self.equal_soon("the values of the downloaded listings")
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"], d["refused"]),
+                         (2 * UNITS, UNITS, UNITS, {"401": UNITS}), d)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_requests"), 1 + 3 * UNITS)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "adherence_failures"), 0)
+        print(f"adherence by downloadUrl ({self.FORM}): downloads {d}", file=sys.stderr)
+
+
+class RealtimeAdherenceDownloadElsewhereTest(RealtimeAdherenceDownloadTest):
+    """The downloadUrl is on another origin and wants the token: the token
+    is never sent there; the units have no values, each read a failure
+    counted and logged, and the rest of the plugin goes on."""
+    FORM = "token_elsewhere"
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        self.assertTrue(wait_for(lambda: (self.rx.get(PLUGIN, "self", "adherence_failures")
+                                          or 0) >= UNITS, 60), "no failure counted")
+        d = self.downloads()
+        self.assertEqual((d["asked"], d["served"], d["with_token"], d["refused"]),
+                         (UNITS, 0, 0, {"401": UNITS}), d)
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+        self.assertIn("downloadUrl answered HTTP 401 without the token, and is not on "
+                      "the API's origin: the token is not sent there", self.cd.log_text())
+        self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
+
+    def test_2_changes_follow_from_the_topics(self):
+        # no unit was read whole: a topic's message alone puts no value
+        self.sim._open("/sim/adherence", {"random": 10, "seed": 7})
+        time.sleep(2 * INTERVAL)
+        self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
+
+
+class RealtimeAdherenceClockTest(AdherenceValues):
+    """collectd's clock 5 s ahead of Genesys' (libfaketime; the simulator's
+    change times are its wall clock, as Genesys' are Genesys'): each
+    duration is the time since the change on Genesys' clock at the value's
+    instant, which the plugin places by the answers' Date headers (whole
+    seconds: within half a second from one read), not 5 s more."""
+    AHEAD = 5.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "4", "--agents", "30", "--mgmt-units", str(UNITS),
+                            "--flows", "2", "--start", "now")
+        make = lambda body, stock: FakeClockCollectd(  # noqa: E731
+            body, cls.sim, 1, ahead_ms=int(cls.AHEAD * 1000), stock=stock)
+        cls.start_collectd("    Adherence true\n    AdherenceEvery 86400\n",
+                           interval=INTERVAL, timeout=90, make=make)
+
+    def test_1_durations_on_genesys_clock(self):
+        self.read_once()
+        self.assertTrue(wait_for(lambda: len(self.series()) == UNITS * 13, 30, 0.5))
+        truth, got = self.truth(), self.series()
+        worst = 0.0
+        for uid, u in truth["units"].items():
+            when, longest = got[(uid, "adherence_out_duration", "longest")]
+            genesys_ms = (when - self.AHEAD) * 1000   # the value's instant, Genesys' clock
+            want = max((genesys_ms - t for t in u["out_since_ms"]), default=0) / 1000
+            self.assertLessEqual(abs(longest - want), 0.6, (uid, longest, want))
+            worst = max(worst, abs(longest - want))
+            for s, inst in STATES.items():   # the counts exactly
+                self.assertEqual(got[(uid, "adherence_agents", inst)][1], u["states"][s])
+        print(f"adherence with the host {self.AHEAD} s ahead: {UNITS} units' longest "
+              f"exceptions within {worst:.3f} s of Genesys' clock", file=sys.stderr)
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
 class RealtimeAdherenceRefusedTest(RealtimeTestCase):
-    """The role lacks wfm:realtimeAdherence:view: the first unit's read is
-    refused, said once (a warning and a notification), the family stops (no
-    unit asked again, no adherence series), the queues go on."""
+    """The role lacks wfm:realtimeAdherence:view: the listing with
+    feature=RealTimeAdherence has no unit, said once (a warning); no unit
+    asked, no adherence series, the queues go on."""
     PERM = "wfm:realtimeAdherence:view"
 
     @classmethod
@@ -209,16 +345,17 @@ class RealtimeAdherenceRefusedTest(RealtimeTestCase):
         cls.start_collectd("    Adherence true\n    AdherenceEvery 30\n",
                            interval=INTERVAL, timeout=90)
 
-    def test_1_refused_once_and_stopped(self):
-        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNIT_ROUTE, 403) > 0,
-                                 30, 0.5), "no unit read refused")
+    def test_1_no_unit_listed_said_once(self):
+        self.assertTrue(wait_for(lambda: requests(self.sim.stats(), UNITS_ROUTE) > 0,
+                                 30, 0.5), "no listing")
         time.sleep(3 * INTERVAL)
         stats = self.sim.stats()
-        self.assertEqual(requests(stats, UNIT_ROUTE), 1)   # the family stopped
-        self.assertEqual(requests(stats, UNIT_ROUTE, 403), 1)
+        self.assertEqual(requests(stats, UNITS_ROUTE), 1)
+        self.assertEqual(requests(stats, UNIT_ROUTE), 0)
         log = self.cd.log_text()
-        self.assertEqual(log.count("real-time adherence: needs the OAuth permission "
-                                   f"{self.PERM} (Genesys answered 403"), 1, log[-2000:])
+        self.assertEqual(log.count("real-time adherence: no management unit listed for "
+                                   "real-time adherence"), 1, log[-2000:])
+        self.assertIn(self.PERM, log)
         self.assertEqual({k for k in self.rx.snapshot() if k[3] in TYPES}, set())
         self.assertEqual(self.rx.get(PLUGIN, "self", "queues"), 4)   # the rest goes on
 

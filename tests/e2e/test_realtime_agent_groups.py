@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: MIT
-"""End to end: genesys_realtime's agent states by division and by team
-(AgentStatesByDivision, AgentStatesByTeam) in the real collectd against the
-simulator. The model runs, then is frozen: once every group was asked
-after the freeze, collectd's last division_agents_routing/presence and
-team_agents_routing/presence of each division and team equal the
-simulator's truth of it, both ways (every routing status and presence, 0
-where nobody is in it; a series the truth lacks fails); the requests a
-cycle are one a division and one a team, whatever the number of queues,
-and the plugin's count of them is the simulator's; a 403 for
-analytics:agentState:view stops the family, said once, the rest goes on. A
-team of 130 members is asked in two requests a sweep (100 userId predicates
-at most), their counts summed, and equals the truth."""
+"""End to end: genesys_realtime's agent states by division, team and
+management unit (AgentStatesByDivision, AgentStatesByTeam,
+AgentStatesByManagementUnit) in the real collectd against the simulator.
+The model runs, then is frozen: once every group was asked after the
+freeze, collectd's last division_, team_ and unit_agents_routing/presence
+of each group equal the simulator's truth of it, both ways (every routing
+status, unknown included, and presence, 0 where nobody is in it; a series
+the truth lacks fails), the simulator's answers holding UNKNOWN routing
+statuses (its default); teams are asked by their teamId predicate (no member
+listing, said once) and units by managementUnitId; the requests a cycle
+are one a group, whatever the number of queues, and the plugin's count of
+them is the simulator's; a 403 for analytics:agentState:view stops the
+family, said once, the rest goes on. Against an API that refuses the teamId
+predicate (--agent-predicates older) a team of 130 members is counted from
+its members: the 400 said once, then two requests a sweep (100 userId
+predicates at most), their counts summed, equal to the truth."""
 import os
 import sys
 import time
@@ -26,15 +30,19 @@ AGENTS = 130
 INTERVAL = 2
 EVERY = 10
 COUNTS_ROUTE = "POST /api/v2/analytics/agents/status/counts"
+MEMBERS_ROUTE = "GET /api/v2/teams/{teamId}/members"
 KEYS = ("    AgentStatesByDivision true\n"
         "    AgentStatesByTeam true\n"
+        "    AgentStatesByManagementUnit true\n"
         f"    AgentStatesEvery {EVERY}\n"
         "    AgentStatesRequests 300\n")
-ROUTING = ("idle", "interacting", "communicating", "not_responding", "off_queue")
+ROUTING = ("idle", "interacting", "communicating", "not_responding", "off_queue",
+           "unknown")
 PRESENCE = ("available", "away", "busy", "break", "meal", "meeting", "training",
             "on_queue", "idle", "offline", "other")
 TYPES = {"divisions": ("division_agents_routing", "division_agents_presence"),
-         "teams": ("team_agents_routing", "team_agents_presence")}
+         "teams": ("team_agents_routing", "team_agents_presence"),
+         "units": ("unit_agents_routing", "unit_agents_presence")}
 
 
 class RealtimeAgentGroupsTest(RealtimeTestCase):
@@ -77,7 +85,7 @@ class RealtimeAgentGroupsTest(RealtimeTestCase):
         self.sim.fault({"fault": "freeze"})
         try:
             truth = self.truth()
-            groups = len(truth["divisions"]) + len(truth["teams"])
+            groups = sum(len(truth[k]) for k in TYPES)
             # Two cycles' requests after the freeze: at least one whole
             # cycle asked every group of the frozen model.
             self.assertTrue(wait_for(lambda: self.truth()["requests"]
@@ -92,18 +100,24 @@ class RealtimeAgentGroupsTest(RealtimeTestCase):
             got = self.series(last)
             want = self.want(self.truth())
             self.assertEqual(got, want)   # both ways: same series, same values
-            self.assertEqual(sum(v for (gid, t, _), v in want.items()
-                                 if t == "division_agents_routing"), AGENTS)
+            for t in ("division_agents_routing", "unit_agents_routing"):
+                self.assertEqual(sum(v for (gid, tt, _), v in want.items() if tt == t),
+                                 AGENTS, t)
+            # The answers held UNKNOWN routing statuses: counted as unknown.
+            unknown = sum(v for (_, t, r), v in got.items()
+                          if t == "division_agents_routing" and r == "unknown")
+            self.assertGreater(unknown, 0)
             moving = sum(1 for v in want.values() if v > 0)
-            print(f"agent groups: {len(truth['divisions'])} divisions and "
-                  f"{len(truth['teams'])} teams, {len(got)} series equal the truth "
-                  f"({moving} not 0)", file=sys.stderr)
+            print(f"agent groups: {len(truth['divisions'])} divisions, "
+                  f"{len(truth['teams'])} teams and {len(truth['units'])} units, "
+                  f"{len(got)} series equal the truth ({moving} not 0; {unknown} "
+                  f"agents UNKNOWN)", file=sys.stderr)
         finally:
             self.sim.fault({"fault": "thaw"})
 
     def test_2_requests_a_cycle_and_counted(self):
         truth = self.truth()
-        groups = len(truth["divisions"]) + len(truth["teams"])
+        groups = sum(len(truth[k]) for k in TYPES)
         # The plugin's count of its requests is the simulator's (between
         # two reads neither moves), none refused, and a multiple of one a
         # group (every team here is under 100 members): Every decides, not
@@ -116,6 +130,14 @@ class RealtimeAgentGroupsTest(RealtimeTestCase):
         self.assertEqual(requests(stats, COUNTS_ROUTE, 403), 0)
         self.assertEqual(made % groups, 0, made)
         self.assertEqual(self.rx.get(PLUGIN, "self", "agent_group_failures"), 0)
+        # Teams by their teamId predicate: no member listed, the path said once.
+        self.assertEqual(requests(stats, MEMBERS_ROUTE), 0)
+        self.assertEqual(requests(stats, COUNTS_ROUTE, 400), 0)
+        log = self.cd.log_text()
+        self.assertEqual(log.count("agent states by team: counted by the teamId predicate"),
+                         1, log[-2000:])
+        self.assertEqual(log.count("agent states by management unit: counted by the "
+                                   "managementUnitId predicate"), 1)
         print(f"agent groups: {groups} requests a cycle of {EVERY} s at {QUEUES} queues "
               f"({made} in all)", file=sys.stderr)
 
@@ -147,14 +169,16 @@ class RealtimeAgentGroupsTest(RealtimeTestCase):
 
 
 class RealtimeLargeTeamTest(RealtimeTestCase):
-    """One team of 130 members: more userId predicates than one request
-    takes (100), so two requests a sweep, their counts summed, each member
-    once; the simulator refuses a request of more than 100."""
+    """An API that refuses the teamId predicate (400): the team is counted
+    from its members. One team of 130 members: more userId predicates than
+    one request takes (100), so two requests a sweep, their counts summed,
+    each member once; the simulator refuses a request of more than 100."""
     AGENTS = 260
 
     @classmethod
     def setUpClass(cls):
         cls.sim = Simulator("--queues", "10", "--agents", str(cls.AGENTS), "--teams", "1",
+                            "--agent-predicates", "older",
                             "--flows", "2", "--speed", "5")
         cls.start_collectd("    AgentStatesByTeam true\n"
                            f"    AgentStatesEvery {EVERY}\n"
@@ -185,10 +209,15 @@ class RealtimeLargeTeamTest(RealtimeTestCase):
                                  if t == "team_agents_routing"), self.AGENTS // 2)
             stats = self.sim.stats()
             made = requests(stats, COUNTS_ROUTE)
-            self.assertEqual(made % 2, 0, made)   # two a sweep
-            self.assertEqual(requests(stats, COUNTS_ROUTE, 400), 0)
-            print(f"agent groups: a team of {team['agents']} in 2 requests a sweep, "
-                  f"{len(got)} series equal the truth", file=sys.stderr)
+            # the first, by teamId, refused; then two a sweep
+            self.assertEqual(requests(stats, COUNTS_ROUTE, 400), 1)
+            self.assertEqual((made - 1) % 2, 0, made)
+            self.assertGreater(requests(stats, MEMBERS_ROUTE), 0)
+            log = self.cd.log_text()
+            self.assertEqual(log.count("agent states by team: the counts route refused "
+                                       "the teamId predicate"), 1, log[-2000:])
+            print(f"agent groups: by the member fallback, a team of {team['agents']} in "
+                  f"2 requests a sweep, {len(got)} series equal the truth", file=sys.stderr)
         finally:
             self.sim.fault({"fault": "thaw"})
 

@@ -14,7 +14,12 @@ queues go on. With CampaignsEvery an hour (RealtimeCampaignTopicsTest), the
 campaign topics alone move a campaign's progress and change a status in
 collectd, in the SDK topic models' form and the routes': status and
 progress equal the truth both ways with no REST request after the first
-sweep; malformed topic bodies are counted."""
+sweep; malformed topic bodies are counted. RealtimeCampaignFormsTest: the
+forms the record allows that an older plugin refused, and a status Genesys
+may add (forced_off, forced_stopping, a word outside the record,
+connectRatio above 1, progress entries without an optional count), the
+model frozen: the values equal the truth both ways, the unknown word
+counted."""
 import os
 import sys
 import time
@@ -29,10 +34,15 @@ CAMPAIGNS = 6
 INTERVAL = 2
 EVERY = 10
 KEYS = ("    Campaigns true\n"
-        "    CampaignStatuses on off stopping complete invalid\n"
+        "    CampaignStatuses on off stopping complete invalid forced_off forced_stopping "
+        "unknown\n"
         f"    CampaignsEvery {EVERY}\n"
         "    CampaignsRequests 300\n")
-STATUSES = ("on", "off", "complete", "stopping", "invalid")
+# the record's campaignStatus values, then the plugin's series of any other
+RECORD = ("on", "off", "complete", "stopping", "invalid", "forced_off", "forced_stopping")
+STATUSES = RECORD + ("unknown",)
+# the statuses whose statistics are asked (an unknown one may dial)
+DIALLING = ("on", "stopping", "forced_stopping", "unknown")
 TYPES = ("campaign_status", "campaign_contacts", "campaign_percent", "campaign_agents",
          "campaign_calls", "campaign_calls_per_agent", "campaign_attempts",
          "campaign_connect_ratio")
@@ -65,13 +75,16 @@ class RealtimeCampaignsTest(RealtimeTestCase):
         out = {}
         for cid, c in truth["campaigns"].items():
             status = c["campaignStatus"].lower()
+            status = status if status in RECORD else "unknown"
             for s in STATUSES:
                 out[(cid, "campaign_status", s)] = 1.0 if s == status else 0.0
             p = c["progress"]
-            out[(cid, "campaign_contacts", "called")] = p["numberOfContactsCalled"]
-            out[(cid, "campaign_contacts", "total")] = p["totalNumberOfContacts"]
-            out[(cid, "campaign_percent", "processed")] = p["percentage"]
-            if status not in ("on", "stopping"):
+            for field, ti in (("numberOfContactsCalled", ("campaign_contacts", "called")),
+                              ("totalNumberOfContacts", ("campaign_contacts", "total")),
+                              ("percentage", ("campaign_percent", "processed"))):
+                if field in p:   # each optional: one left out has no series
+                    out[(cid,) + ti] = p[field]
+            if status not in DIALLING:
                 continue   # no dialer: no statistics
             stats = dict(c["stats"], **c["stats"]["contactRate"])
             for field, (t, ti) in STATS.items():
@@ -96,7 +109,7 @@ class RealtimeCampaignsTest(RealtimeTestCase):
         try:
             truth = self.truth()
             dialling = sum(1 for c in truth["campaigns"].values()
-                           if c["campaignStatus"] in ("ON", "STOPPING"))
+                           if c["campaignStatus"].lower() in DIALLING)
             self.assertGreater(dialling, 0)
             # Two sweeps after the freeze: one whole sweep read the frozen model.
             self.assertTrue(wait_for(lambda: self.truth()["requests"]["stats"]
@@ -217,7 +230,8 @@ REST = ("list", "bulk_progress", "progress", "stats")
 
 class RealtimeCampaignTopicsTest(RealtimeTestCase):
     """CampaignsEvery 3600: after the first sweep only the topics can move
-    a value within the test."""
+    a value within the test (a status forced_off and one outside the
+    record, PAUSED, among them)."""
 
     @classmethod
     def setUpClass(cls):
@@ -240,7 +254,8 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
 
     def test_1_topics_move_status_and_progress(self):
         truth = self.truth()
-        self.assertTrue(wait_for(lambda: len(self.live()) == 8 * len(truth["campaigns"]), 30),
+        self.assertTrue(wait_for(lambda: len(self.live()) == (len(STATUSES) + 3)
+                                 * len(truth["campaigns"]), 30),
                         "the first sweep's values did not come")
         swept = {r: truth["requests"][r] for r in REST}
         made = self.rx.get(PLUGIN, "self", "campaign_requests")
@@ -256,6 +271,15 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
         self.sim._open("/sim/campaigns", {"id": stopped, "campaignStatus": "OFF"})
         self.assertTrue(wait_for(lambda: self.rx.get(PLUGIN, stopped, "campaign_status", "off")
                                  == 1, 30), "the status did not change")
+        # a forced status and a word outside the record, by the topic alone
+        first = {c["campaignStatus"]: k for k, c in truth["campaigns"].items()}
+        self.sim._open("/sim/campaigns", {"id": first["OFF"], "campaignStatus": "FORCED_OFF"})
+        self.sim._open("/sim/campaigns", {"id": first["COMPLETE"], "campaignStatus": "PAUSED",
+                                          "unrecorded": True})
+        self.assertTrue(wait_for(lambda: self.rx.get(
+            PLUGIN, first["OFF"], "campaign_status", "forced_off") == 1 and self.rx.get(
+            PLUGIN, first["COMPLETE"], "campaign_status", "unknown") == 1, 30),
+            "the forced and unknown statuses did not come")
         before = called()
         self.assertTrue(wait_for(lambda: called() > before, 30), "the progress did not move")
         self.sim.fault({"fault": "freeze"})
@@ -285,6 +309,73 @@ class RealtimeCampaignTopicsTest(RealtimeTestCase):
                         "the malformed bodies were not counted")
         self.assertIn("outbound campaigns: malformed message of v2.outbound.campaigns."
                       f"{cid}", self.cd.log_text())
+
+    def test_99_no_error_in_the_log(self):
+        self.assert_no_error_lines()
+
+
+FORCED = ("forced_off", "forced_stopping", "paused", "on", "stopping", "off", "complete",
+          "invalid")
+
+
+class RealtimeCampaignFormsTest(RealtimeTestCase):
+    """The model frozen from the start (nothing moves: a stopping campaign
+    set under the freeze stays so): a campaign of each of the record's statuses and one of a word
+    outside it ("paused"), stats with more connects than attempts
+    (connectRatio above 1), progress entries of every other campaign
+    without totalNumberOfContacts and of one in four without percentage."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
+                            "--speed", "5", "--campaigns", str(len(FORCED)),
+                            "--campaign-statuses", ",".join(FORCED),
+                            "--campaign-connect-ratio", "above_one",
+                            "--campaign-progress-counts", "sparse")
+        cls.sim.fault({"fault": "freeze"})
+        # a stopping campaign turns off at the model's first step: set again
+        for cid, c in cls.sim._open("/sim/truth/campaigns")["campaigns"].items():
+            want = FORCED[int(c["name"].split()[-1]) - 1]
+            if c["campaignStatus"].lower() != want:
+                cls.sim._open("/sim/campaigns", {"id": cid, "campaignStatus": want})
+        cls.start_collectd(KEYS, interval=INTERVAL, timeout=60)
+
+    def truth(self):
+        return self.sim._open("/sim/truth/campaigns")
+
+    def test_1_values_equal_the_truth_both_ways(self):
+        truth = self.truth()
+        by_status = {c["campaignStatus"].lower(): k for k, c in truth["campaigns"].items()}
+        self.assertEqual(sorted(by_status), sorted(FORCED))
+        self.assertTrue(wait_for(lambda: self.truth()["requests"]["list"] >= 2, 4 * EVERY, 0.5),
+                        "not listed twice")
+        last = time.time()
+        self.assertTrue(wait_for(lambda: (self.rx.get_timed(
+            PLUGIN, "self", "campaign_requests") or (0, 0))[0] > last + INTERVAL, 30),
+            "no read after the answers")
+        want = RealtimeCampaignsTest.want(self.truth())
+        wait_for(lambda: RealtimeCampaignsTest.series(self, last) == want, 30, 0.5)
+        got = RealtimeCampaignsTest.series(self, last)
+        self.assertEqual(got, want)   # both ways
+        fo, fs, un = by_status["forced_off"], by_status["forced_stopping"], by_status["paused"]
+        self.assertEqual(got[(fo, "campaign_status", "forced_off")], 1)
+        self.assertEqual(got[(un, "campaign_status", "unknown")], 1)
+        self.assertGreater(got[(fs, "campaign_connect_ratio", "connects")], 1)
+        self.assertIn((fs, "campaign_agents", "idle"), got)
+        self.assertNotIn((fo, "campaign_agents", "idle"), got)   # not dialling
+        self.assertNotIn((fs, "campaign_contacts", "total"), got)   # left out
+        self.assertIn((fs, "campaign_contacts", "called"), got)
+        self.assertEqual(self.rx.get(PLUGIN, "self", "campaign_malformed"), 0)
+        self.assertGreaterEqual(self.rx.get(PLUGIN, "self", "unknown_values",
+                                            "campaigns-campaignStatus"), 2)
+        self.assertEqual(self.cd.log_text().count(
+            'campaigns: campaignStatus "PAUSED" is not a value this version knows'), 1)
+        forced = [by_status[s] for s in ("forced_off", "forced_stopping")]
+        print(f"campaign forms: {len(got)} series equal the truth; "
+              f"{sum(1 for c in forced if (c, 'campaign_status', 'on') in got)} of 2 forced "
+              f"campaigns dispatched, the forced_stopping one with "
+              f"{sum(1 for k in got if k[0] == fs and k[1] not in LIVE)} statistics",
+              file=sys.stderr)
 
     def test_99_no_error_in_the_log(self):
         self.assert_no_error_lines()

@@ -6,7 +6,9 @@ equal the truth and every queue and media type with conversations waiting
 was asked after that, collectd's last estimated_wait of each equals the
 simulator's last answer for it, both ways (a series the simulator did not
 answer, or one for a pair with nobody waiting, fails), in the default
-answer form and with a labelled result first (--ewt-results); no request is made
+answer form (formula BEST), with a labelled result first and with results
+of other formulas first, an unknown formula word among them, counted
+(--ewt-results); no request is made
 for a pair with nobody waiting once the plugin knows it; a 403 for the
 permission stops the family, said once, while the rest goes on. Issue 51's
 case: of 5,000 queues only 3 wait (held by the simulator, no arrivals):
@@ -77,6 +79,22 @@ class RealtimeEwtTest(RealtimeTestCase):
             self.assertEqual(self.sim.forms()["forms"]["ewt_results"], "labelled")
             time.sleep(2 * INTERVAL)   # the model moves on after the thaw
             self.compare_frozen("labelled first")
+        finally:
+            self.sim.forms({"ewt_results": "one"})
+
+    def test_1c_other_formulas_first(self):
+        """Results of other formulas (SIMPLE, POSITION-IN-QUEUE, a word the
+        record does not have; other values) before the BEST one: the plugin
+        dispatches the BEST one, which the truth records, and counts the
+        unknown word."""
+        self.sim.forms({"ewt_results": "formulas"})
+        try:
+            time.sleep(2 * INTERVAL)
+            self.compare_frozen("other formulas first")
+            self.assertTrue(wait_for(lambda: (self.rx.get(
+                PLUGIN, "self", "unknown_values", "ewt-formula") or 0) > 0, 10),
+                "the unknown formula word was not counted")
+            self.assertEqual(self.cd.log_text().count('formula "CRYSTAL-BALL"'), 1)
         finally:
             self.sim.forms({"ewt_results": "one"})
 

@@ -24,6 +24,12 @@ relay the test can cut.
   its key and its revision in etcd), and a take-over restores it byte for
   byte, and a file an earlier version copied; pieces no manifest names
   are deleted by the new holder.
+- A copy of many changed files (20 files of 8 replaced pieces each, then
+  140 new files at once) under etcd's default --max-txn-ops (128): every
+  manifest moves, every replaced piece is deleted.
+- etcd killed under the holder for three leases: the holder stops at its
+  fence and says so (notification and self-metric standby_stopped), and
+  says when etcd answers again and it collects the org again.
 - etcd over TLS with client certificates (StandbyCACert, StandbyClientCert,
   StandbyClientKey): an agent without a certificate is refused and never
   holds; one with it holds, and the check command says so.
@@ -435,6 +441,9 @@ class StandbyLargeStateTest(unittest.TestCase):
         # and pieces no manifest names (a copy in progress when its holder
         # lost the lease): the new holder deletes them
         self.etcd.put(f"{data}00000000deadbeef/0.0123456789abcdef", b"left")
+        # and a piece under the directory the manifest names that it does
+        # not name (a replaced piece whose delete failed): deleted too
+        self.etcd.put(f"{data}{gen}/{len(hashes2) + 5}.0123456789abcdef", b"stray")
         b = self.agent("b")
         b.start()
         self.assertTrue(wait_for(lambda: holding(b, "genesys_analytics"),
@@ -452,6 +461,7 @@ class StandbyLargeStateTest(unittest.TestCase):
         self.assertEqual(len(hashes2), len(self.pieces(name, gen)))
         self.assertIn("etcd: 1 directories of pieces no manifest names deleted",
                       b.log_text())
+        self.assertIn("etcd: 1 pieces no manifest names deleted", b.log_text())
         self.assertRegex(b.log_text(), rf"state \S+{re.escape(lost_name)} from the "
                          r"last holder: not restored \(piece 0 missing\)")
         self.assertFalse(os.path.exists(os.path.join(b.dir, "genesys", lost_name)))
@@ -460,6 +470,171 @@ class StandbyLargeStateTest(unittest.TestCase):
         with open(f"/proc/{b.proc.pid}/status") as f:
             hwm = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
         self.assertLess(hwm * 1024, self.PAD_BYTES, f"peak RSS {hwm} KiB")
+
+
+class StandbyManyFilesTest(unittest.TestCase):
+    """A copy of many changed files under etcd's default --max-txn-ops
+    (128 operations a transaction): 20 files each with 8 of its 10 pieces
+    replaced (9 operations a file in the one transaction of before: 180),
+    then 140 new files at once (140 manifests). The agent is stopped
+    (SIGSTOP, well within its lease) while the files change, so that one
+    copy meets them all."""
+    setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
+    agent = StandbyLargeStateTest.agent
+    manifest, pieces = StandbyLargeStateTest.manifest, StandbyLargeStateTest.pieces
+    TLS = False
+    PIECE = 100
+
+    def from_etcd(self, name):
+        """(content, keys no manifest names) of name as etcd holds it under
+        its manifest's directory; None without a manifest or a piece."""
+        m = self.manifest(name)
+        if m is None:
+            return None
+        _, gen, hashes = m
+        got = self.pieces(name, gen)
+        named = [f"{i}.{h}" for i, h in enumerate(hashes)]
+        if any(k not in got for k in named):
+            return None
+        root = f"/collectd-genesys/acme/1-1/genesys_analytics/data/{name}/{gen}/"
+        data = b"".join(self.etcd.range(root + k)[root + k][0] for k in named)
+        return data, set(got) - set(named)
+
+    def write_all(self, a, files):
+        """files {path: bytes} written while a is stopped: one copy meets
+        them all."""
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            for path, data in files.items():
+                with open(path + ".tmp", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".tmp", path)
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+
+    def in_etcd(self, files):
+        """Whether etcd holds every one of files as it is, and no piece its
+        manifest does not name (the replaced ones deleted)."""
+        for path, data in files.items():
+            got = self.from_etcd(os.path.basename(path))
+            if got is None or got != (data, set()):
+                return False
+        return True
+
+    def test_many_changed_files(self):
+        a = self.agent("a")
+        a.start(dict(os.environ, GEN_STANDBY_PIECE_BYTES=str(self.PIECE)))
+        self.assertTrue(wait_for(lambda: holding(a, "genesys_analytics"), 30, 0.2),
+                        a.log_text())
+        states = []
+        self.assertTrue(wait_for(lambda: states.extend(glob.glob(os.path.join(
+            a.dir, "genesys", "*analytics-acme.json"))) or states, 60, 0.2))
+
+        def piece(f, i, version):  # one piece of file f, PIECE bytes
+            return f"{f:02d} {i} {version} ".ljust(self.PIECE, "x").encode()
+        first = {f"{states[0]}.many{f:02d}": b"".join(piece(f, i, 1) for i in range(10))
+                 for f in range(20)}
+        self.write_all(a, first)
+        self.assertTrue(wait_for(lambda: self.in_etcd(first), 60, 0.5),
+                        a.log_text()[-3000:])
+        # 8 of each file's 10 pieces replaced (a file keeps its directory
+        # up to 8): 20 manifests moved, 160 pieces deleted
+        second = {path: b"".join(piece(f, i, 2 if i < 8 else 1) for i in range(10))
+                  for f, path in enumerate(first)}
+        self.write_all(a, second)
+        self.assertTrue(wait_for(lambda: self.in_etcd(second), 60, 0.5),
+                        a.log_text()[-3000:])
+        # 140 new files at once: their manifests alone are past 128
+        third = {f"{states[0]}.new{f:03d}": piece(f, 0, 3) for f in range(140)}
+        self.write_all(a, third)
+        self.assertTrue(wait_for(lambda: self.in_etcd({**second, **third}), 60, 0.5),
+                        a.log_text()[-3000:])
+        self.assertNotIn("state not copied", a.log_text())
+        self.assertEqual([], a.bad_log_lines())
+
+
+class StandbyEtcdOutageTest(unittest.TestCase):
+    """etcd killed under the holder for three leases, then started again
+    (its data kept): the holder stops the org's values at its fence and
+    says so (a FAILURE notification, standby_stopped 1), nothing of the
+    org goes out meanwhile, and once etcd answers the holder holds again
+    (on its lease, which the restarted etcd kept) and says so (OKAY,
+    standby_stopped 0); live values resume."""
+    setUp, tearDown = StandbyLargeStateTest.setUp, StandbyLargeStateTest.tearDown
+    TLS = False
+    OUTAGE_S = 3 * TTL_S
+
+    def agent(self, name):
+        keys = (f'    Host "acme"\n    InstanceFrom "id"\n    StandbyEtcd "{self.etcd.url}"\n'
+                f'    StandbyTTL {TTL_S}\n    StandbyName "{name}"\n')
+        cd = Collectd("<LoadPlugin genesys_realtime>\n  Interval 1\n</LoadPlugin>\n"
+                      "<Plugin genesys_realtime>\n"
+                      + self.sim.org_block("acme", extra=keys) + "</Plugin>\n")
+        self.agents.append(cd)
+        return cd
+
+    @staticmethod
+    def stopped(cd):
+        """[(time, value)] of cd's standby_stopped self-metric, oldest
+        first (under the agent's own host name)."""
+        out = []
+        for path in glob.glob(os.path.join(cd.csv, "*", "genesys_realtime-standby",
+                                           "standby_stopped-acme-*")):
+            with open(path) as f:
+                out += [tuple(map(float, ln.strip().split(",")[:2]))
+                        for ln in f if ln[:1].isdigit()]
+        return sorted(out)
+
+    @staticmethod
+    def notified(cd, severity, message):
+        """The time of cd's standby_stopped notification of severity whose
+        message begins so, as logfile logged it; None when there is none."""
+        for line in cd.log_text().splitlines():
+            if (f"Notification: severity = {severity}, host = " in line
+                    and "plugin = genesys_realtime, plugin_instance = standby, "
+                    "type = standby_stopped, type_instance = acme, "
+                    f'message = Org "acme": {message}' in line):
+                return line
+        return None
+
+    def test_etcd_outage(self):
+        a = self.agent("a")
+        a.start()
+        self.assertTrue(wait_for(lambda: holding(a, "genesys_realtime"), 30, 0.2),
+                        a.log_text())
+        live = "genesys_realtime-*"
+        self.assertTrue(wait_for(lambda: rows(a, live), 30, 0.2))
+        self.assertTrue(wait_for(lambda: self.stopped(a), 30, 0.2))
+        self.assertEqual({0.0}, {v for _, v in self.stopped(a)})
+        down = time.time()
+        self.etcd.kill()
+        stop = 'agent "a" stopped collecting the org: etcd out of reach past its lease'
+        self.assertTrue(wait_for(lambda: self.notified(a, "FAILURE", stop),
+                                 2 * TTL_S + 10, 0.2), a.log_text()[-3000:])
+        stopped_at = time.time()
+        self.assertTrue(wait_for(lambda: any(v == 1 for _, v in self.stopped(a)), 10, 0.2),
+                        self.stopped(a))
+        time.sleep(max(0.0, down + self.OUTAGE_S - time.time()))
+        self.etcd.start()
+        up = time.time()
+        back = 'etcd answers again: agent "a" collects the org'
+        self.assertTrue(wait_for(lambda: self.notified(a, "OKAY", back),
+                                 2 * TTL_S + 20, 0.2), a.log_text()[-3000:])
+        # the restarted etcd kept A's lease and its key: A holds again on
+        # them, not a TTL later on a new lease
+        self.assertIn('genesys_realtime plugin: Org "acme": the key is still this '
+                      "agent's: its lease outlived etcd's outage", a.log_text())
+        self.assertTrue(wait_for(lambda: any(t > up for (_, _, _, t) in rows(a, live)),
+                                 30, 0.2))
+        self.assertTrue(wait_for(lambda: self.stopped(a)[-1][0] > up
+                                 and self.stopped(a)[-1][1] == 0, 30, 0.2),
+                        self.stopped(a)[-5:])
+        times = sorted({k[3] for k in rows(a, live)})
+        # nothing of the org went out while its collection was stopped
+        self.assertEqual([], [t for t in times if stopped_at < t < up])
+        gap = min(t for t in times if t > up) - max(t for t in times if t < down + 1)
+        print(f"etcd down {up - down:.1f} s: no live value for {gap:.1f} s",
+              file=sys.stderr)
 
 
 class StandbyTlsTest(unittest.TestCase):

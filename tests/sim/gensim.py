@@ -18,6 +18,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import simmodel  # noqa: E402
 import simapi  # noqa: E402
+import simcampaigns  # noqa: E402
+
+
+def campaign_statuses(text):
+    """--campaign-statuses: a comma list of campaignStatus words."""
+    words = tuple(w.strip().lower() for w in text.split(","))
+    if not words or not all(simcampaigns.word_ok(w) for w in words):
+        raise argparse.ArgumentTypeError("lower-case words, comma separated")
+    return words
 
 
 def parse_args(argv=None):
@@ -163,11 +172,24 @@ def parse_args(argv=None):
       help="oauthClient of a usage jobs row: id, name and selfUri (default) or id and "
            "selfUri")
     a("--ewt-results", choices=simapi.FORMS["ewt_results"], default="one",
-      help="an estimated wait time answer: one result without a label (default), or a "
-           "labelled result (another value) before it")
+      help="an estimated wait time answer: one result without a label, formula BEST "
+           "(default); a labelled result (another value) before it; or results of other "
+           "formulas (SIMPLE, POSITION-IN-QUEUE, an unknown word; other values) before it")
     a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
       help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
            "status lower case; default) or the routes' (integers, upper case)")
+    a("--campaign-connect-ratio", choices=simapi.FORMS["campaign_connect_ratio"],
+      default="fraction",
+      help="a campaign's stats: connects of attempts at most (default), or more connects "
+           "than attempts (connectRatio above 1, which the record does not bound)")
+    a("--campaign-progress-counts", choices=simapi.FORMS["campaign_progress_counts"],
+      default="all",
+      help="campaign progress entries: every count (default), or some leaving out an "
+           "optional one (totalNumberOfContacts, percentage)")
+    a("--agent-predicates", choices=simapi.FORMS["agent_predicates"], default="current",
+      help="the agent counts query's predicates: every dimension of the SDK's 257.0.0 "
+           "(teamId, managementUnitId, ...; default), or those before it (400 for the "
+           "others)")
     a("--actions", type=int, default=4,
       help="data actions of the org (README, Data actions; default 4)")
     a("--action-stats", choices=simapi.FORMS["action_stats"], default="full",
@@ -184,6 +206,10 @@ def parse_args(argv=None):
     a("--campaigns", type=int, default=4,
       help="outbound campaigns (README, Outbound campaigns; default 4: two on, one off, "
            "one complete, in turn)")
+    a("--campaign-statuses", type=campaign_statuses, default=None,
+      help="the campaigns' first statuses in turn, comma separated (default "
+           "on,on,off,complete): the record's (forced_off, forced_stopping...) or any "
+           "lower-case word (a status Genesys may add)")
     a("--teams", type=int, default=simmodel.TEAMS,
       help="work teams; agent i is in team i %% (teams + 1), the last share in none")
     a("--mgmt-units", type=int, default=3,
@@ -202,6 +228,13 @@ def parse_args(argv=None):
       help="conversation aggregates: nConversations, nBotInteractions, nError and "
            "nStateTransitionError in groups without a queueId (org, default, as Genesys "
            "answers) or under each queue (queue)")
+    a("--adherence-answer", choices=simapi.FORMS["adherence_answer"], default="entities",
+      help="a management unit's adherence answer: its entities (default) or only a "
+           "downloadUrl (README, Real-time adherence)")
+    a("--adherence-download", choices=simapi.FORMS["adherence_download"],
+      default="presigned",
+      help="that downloadUrl: pre-signed, no token (default; a token sent is refused), "
+           "on the API's origin wanting the token, or on another origin wanting it")
     a("--milestone-grouping", choices=("with-outcome", "alone"), default="with-outcome",
       help="flow aggregates: milestone groups carry the associated flowOutcomeId "
            "(with-outcome) or not (alone) (see README)")

@@ -8,7 +8,9 @@ change on the unit's topic v2.workforcemanagement.managementunits.{id}.
 adherence (one agent's WfmUserScheduleAdherenceUpdatedMuTopicUser
 ScheduleAdherenceUpdate: managementUnitId, adherenceChangeTime). States
 change only when told (POST /sim/adherence): how often they change in an
-org is not in the record. Change times are wall-clock epoch milliseconds."""
+org is not in the record. Change times are wall-clock epoch milliseconds.
+A unit's answer may be only a downloadUrl (forms adherence_answer and
+adherence_download): the listing as it was then, at /sim/downloads/{id}."""
 import random
 import time
 import uuid
@@ -21,6 +23,11 @@ DRAW = (("InAdherence", 60), ("OutOfAdherence", 20), ("Unscheduled", 8),
         ("Unknown", 5), ("Ignored", 4), ("Explained", 3))
 TOPIC = "v2.workforcemanagement.managementunits.%s.adherence"
 UNITS_PATH = "/api/v2/workforcemanagement/managementunits"
+# the listing's feature values (WorkforceManagementApi.md of the python SDK,
+# get_workforcemanagement_managementunits; those a monitoring client meets)
+FEATURES = ("AgentSchedule", "Agents", "HistoricalAdherence", "IntradayMonitoring",
+            "ManagementUnits", "RealTimeAdherence", "Schedules")
+DOWNLOADS_KEPT = 1000
 
 
 def _uuid(rng):
@@ -52,6 +59,9 @@ class Adherence:
                                 "since_ms": now - rng.randint(0, 3600) * 1000}
         self.requests = 0
         self.published = 0
+        self.listings = []     # the targets of the units' listing asked
+        self.downloads = {}    # id -> (listing, form)
+        self.served = {"asked": 0, "served": 0, "with_token": 0, "refused": {}}
 
     def _common(self, aid):
         a = self.model.agent_by_id[aid]
@@ -89,6 +99,38 @@ class Adherence:
     def listing(self, unit_id):
         self.requests += 1
         return {"entities": [self.entry(aid) for aid in self.unit_by_id[unit_id]["agents"]]}
+
+    def listed(self, target):
+        self.listings.append(target)
+        del self.listings[:-20]
+
+    def stash(self, listing, form):
+        """A listing kept for its downloadUrl (the answer as it was then);
+        its id."""
+        did = uuid.uuid4().hex
+        self.downloads[did] = (listing, form)
+        while len(self.downloads) > DOWNLOADS_KEPT:
+            self.downloads.pop(next(iter(self.downloads)))
+        return did
+
+    def download(self, did, authorization, valid):
+        """(status, body) of GET /sim/downloads/{did}: authorization, an
+        Authorization header came; valid, a valid bearer token."""
+        sv = self.served
+        sv["asked"] += 1
+        sv["with_token"] += bool(authorization)
+        got = self.downloads.get(did)
+        if got is None:
+            status, body = 404, "no such download"
+        elif got[1] == "presigned" and authorization:
+            status, body = 400, "only one auth mechanism allowed"
+        elif got[1] != "presigned" and not valid:
+            status, body = 401, "a bearer token is required"
+        else:
+            sv["served"] += 1
+            return 200, got[0]
+        sv["refused"][str(status)] = sv["refused"].get(str(status), 0) + 1
+        return status, body
 
     def set(self, hub, aid, state, impact=None):
         """An agent's adherence changes now, published on its unit's topic."""
@@ -145,7 +187,8 @@ class Adherence:
         agents = {aid: {"unit": self.unit_of[aid], "state": st["state"]}
                   for aid, st in self.state.items()}
         return {"units": out, "agents": agents, "requests": self.requests,
-                "published": self.published}
+                "published": self.published, "listings": list(self.listings),
+                "downloads": dict(self.served, refused=dict(self.served["refused"]))}
 
 
 def _iso(ms):

@@ -869,6 +869,7 @@ ROUTES = [
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
+    ("GET", "/sim/downloads/{downloadId}", "sim_download", False),
     ("POST", "/sim/adherence", "sim_adherence", False),
     ("GET", "/sim/stats", "sim_stats", False),
     ("POST", "/sim/reset_stats", "sim_reset_stats", False),
@@ -962,11 +963,19 @@ PAGINATION_REFUSED = ("Pagination may not exceed %d results.\n\nTip: When extrac
                       "performance by querying in smaller intervals.")
 
 # POST /api/v2/analytics/agents/status/counts: the groupBy values and user
-# predicate dimensions of the SDK (README, Agent states by team or division);
-# the predicates one request takes (UNCONFIRMED: 100, as user queries)
+# predicate dimensions of the SDK (README, Agent states by team or division:
+# python 257.0.0; before it the first six alone and those of 237.0.0, the
+# form agent_predicates older); the predicates one request takes
+# (UNCONFIRMED: 100, as user queries)
 AGENT_COUNTS_GROUP_BY = ("segmentType", "presence", "routingStatus", "isOutOfOffice")
-AGENT_COUNTS_DIMENSIONS = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
-                           "divisionId", "userId", "managerId")
+AGENT_COUNTS_DIMENSIONS_OLDER = ("activeQueueId", "assignedSkillId", "assignedLanguageId",
+                                 "divisionId", "userId", "managerId", "systemPresence",
+                                 "organizationPresenceId", "routingStatus", "isOutOfOffice",
+                                 "online")
+AGENT_COUNTS_DIMENSIONS = AGENT_COUNTS_DIMENSIONS_OLDER + (
+    "inactiveQueueId", "queueId", "teamId", "managementUnitId", "businessUnitId",
+    "adherenceState", "adherenceImpact", "scheduledActivityCodeId",
+    "scheduledActivityCategory", "actualActivityCategory")
 AGENT_COUNTS_MAX_PREDICATES = 100
 # POST /api/v2/outbound/campaigns/progress: campaign ids a request
 # (UNCONFIRMED: 100, as the listing's largest page)
@@ -987,6 +996,8 @@ FORMS = {
     "trunk_next_uri": ("drop", "keep"),
     "status_group_link": ("both", "group_id", "components"),
     "unattributed": ("org", "queue"),
+    "adherence_answer": ("entities", "download"),
+    "adherence_download": ("presigned", "token", "token_elsewhere"),
     "details_sessions": ("internal", "plain"),
     "details_hits": ("approximate", "exact"),
     "usage_events_zeros": ("omit", "zeros"),
@@ -998,8 +1009,11 @@ FORMS = {
     "usage_legacy": ("served", "gone"),
     "usage_next": ("uri", "cursor"),
     "usage_client_ref": ("full", "id"),
-    "ewt_results": ("one", "labelled"),
+    "ewt_results": ("one", "labelled", "formulas"),
     "campaign_topic": ("sdk", "rest"),
+    "campaign_connect_ratio": ("fraction", "above_one"),
+    "campaign_progress_counts": ("all", "sparse"),
+    "agent_predicates": ("current", "older"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -1118,9 +1132,11 @@ class App:
         # /sim/truth/agentgroups: the agent status counts answered
         self.agent_counts = {"requests": 0}
         # outbound campaigns (README, Outbound campaigns)
-        self.campaigns = simcampaigns.Campaigns(model.seed, getattr(opts, "campaigns", 4),
-                                                model.divisions, model.now)
+        self.campaigns = simcampaigns.Campaigns(
+            model.seed, getattr(opts, "campaigns", 4), model.divisions, model.now,
+            getattr(opts, "campaign_statuses", None) or simcampaigns.START)
         self.campaigns.form = lambda: self.forms["campaign_topic"]
+        self.campaigns.forms = lambda: self.forms
         self.campaigns.hub = self.hub
         self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
                                                 model.seed)
@@ -2752,12 +2768,19 @@ class App:
             if len(e["idle"]) < EWT_IDLE_LIST_MAX:
                 e["idle"].append({"queueId": q.id, "mediaType": media or mt,
                                   "at": M.iso(now_ms), "real_time": time.time()})
-        results = [{"intent": mt, "formula": "Simulated", "estimatedWaitTimeSeconds": seconds}]
+        # formula BEST: the first value of PredictionResults' enum (README,
+        # Evidence: Estimated wait time); the others carry other values
+        results = [{"intent": mt, "formula": "BEST", "estimatedWaitTimeSeconds": seconds}]
         if self.forms["ewt_results"] == "labelled":
             lid = "ewt-label-" + q.id[:8]
-            results.insert(0, {"intent": mt, "formula": "Simulated",
+            results.insert(0, {"intent": mt, "formula": "BEST",
                                "estimatedWaitTimeSeconds": seconds * 2 + 7,
                                "label": {"id": lid, "selfUri": "/api/v2/routing/labels/" + lid}})
+        elif self.forms["ewt_results"] == "formulas":
+            results[:0] = [{"intent": mt, "formula": f, "estimatedWaitTimeSeconds": v}
+                           for f, v in (("SIMPLE", seconds + 1000),
+                                        ("POSITION-IN-QUEUE", seconds + 2000),
+                                        ("CRYSTAL-BALL", seconds + 3000))]
         return Response(200, {"results": results})
 
     def _cursor_page(self, req, items, path):
@@ -2803,9 +2826,11 @@ class App:
     async def h_agent_status_counts(self, req, p, tok):
         """POST /api/v2/analytics/agents/status/counts (README, Agent states
         by team or division): the model's active agents that pass userFilter
-        (type and/or, predicates on divisionId, userId, managerId,
-        activeQueueId), counted by the groupBy asked (segmentType when
-        none)."""
+        (type and/or, predicates on divisionId, userId, teamId,
+        managementUnitId, activeQueueId; the other dimensions of the record
+        match nobody; with the form agent_predicates older, those the SDK
+        added in 257.0.0 are 400), counted by the groupBy asked (segmentType
+        when none)."""
         self.sync()
         body = req.json()
         if not isinstance(body, dict):
@@ -2825,19 +2850,27 @@ class App:
                 raise ApiError(400, "bad.request", "At most %d predicates"
                                % AGENT_COUNTS_MAX_PREDICATES)
             tests = []
+            known = (AGENT_COUNTS_DIMENSIONS if self.forms["agent_predicates"] == "current"
+                     else AGENT_COUNTS_DIMENSIONS_OLDER)
             for pr in preds:
                 dim = pr.get("dimension") if isinstance(pr, dict) else None
                 val = pr.get("value") if isinstance(pr, dict) else None
-                if dim not in AGENT_COUNTS_DIMENSIONS or not isinstance(val, str):
+                if dim not in known or not isinstance(val, str):
                     raise ApiError(400, "bad.request", "Invalid predicate: %r" % (pr,))
                 tests.append((dim, val))
             qidx = self.model.queue_by_id
+            unit_of = self.adherence.unit_of
 
             def match(a, dim, val):
                 if dim == "divisionId":
                     return a.div["id"] == val
                 if dim == "userId":
                     return a.id == val
+                if dim == "teamId":
+                    t = self.model.team_by_id.get(val)
+                    return t is not None and a.idx in t["member_set"]
+                if dim == "managementUnitId":
+                    return unit_of.get(a.id) == val
                 if dim == "activeQueueId":
                     q = qidx.get(val)
                     return q is not None and q.idx in a.joined
@@ -2866,6 +2899,10 @@ class App:
     async def h_sim_truth_agentgroups(self, req, p, tok):
         self.sync()
         out = self.model.group_truth()
+        by_id = {a.id: a for a in self.model.agents}
+        out["units"] = {u["id"]: dict(self.model.group_counts(
+            [by_id[i] for i in u["agents"] if i in by_id]), name=u["name"])
+            for u in self.adherence.units}
         out["requests"] = self.agent_counts["requests"]
         out["sim_time_ms"] = self.model.now
         out["real_time"] = time.time()
@@ -2951,7 +2988,8 @@ class App:
         published on its topic; "rate": contacts dialled a simulated second
         while ON (a slow dialler's buckets of few attempts); {"id": …, "malformed": true}: a body of each
         of its topics that does not read, published (answers
-        {"malformed_sent"})."""
+        {"malformed_sent"}); "unrecorded": true takes a campaignStatus
+        outside the record (a status Genesys may add)."""
         body = req.json()
         c = self._campaigns_now().by_id.get(body.get("id") if isinstance(body, dict) else None)
         if c is None:
@@ -2966,24 +3004,74 @@ class App:
             if "campaignStatus" not in body:
                 return Response(200, self.campaigns.listing(c))
         try:
-            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower())
+            self.campaigns.set_status(c, str(body.get("campaignStatus", "")).lower(),
+                                      bool(body.get("unrecorded")))
         except ValueError as e:
             raise ApiError(400, "bad.request", str(e))
         return Response(200, self.campaigns.listing(c))
 
     async def h_list_mgmt_units(self, req, p, tok):
         """GET /api/v2/workforcemanagement/managementunits: ManagementUnitListing,
-        every unit in one answer ("paging is not supported")."""
+        every unit in one answer ("paging is not supported": pageSize and
+        pageNumber, "Deprecated", change nothing); feature=RealTimeAdherence
+        lists the units the client may use it in: none without
+        wfm:realtimeAdherence:view (README, "Real-time adherence")."""
+        feature = req.q1("feature")
+        if feature is not None and feature not in simadherence.FEATURES:
+            raise ApiError(400, "bad.request", "feature: not a valid value")
+        self.adherence.listed(req.target)
         path = simadherence.UNITS_PATH
+        units = self.adherence.units
+        if feature == "RealTimeAdherence" and "wfm:realtimeAdherence:view" in self.denied:
+            units = []
         return Response(200, {"entities": [
             {"id": u["id"], "name": u["name"], "selfUri": path + "/" + u["id"]}
-            for u in self.adherence.units], "selfUri": path})
+            for u in units], "selfUri": path})
 
     async def h_mgmt_unit_adherence(self, req, p, tok):
+        """A unit's UserScheduleAdherenceListing: its entities, or (form
+        adherence_answer download, or forceDownloadService=true) only a
+        downloadUrl where the same listing waits (GET /sim/downloads/{id})."""
         uid = p["managementUnitId"]
         if uid not in self.adherence.unit_by_id:
             raise ApiError(404, "not.found", "management unit not found")
-        return Response(200, self.adherence.listing(uid))
+        listing = self.adherence.listing(uid)
+        force = (req.q1("forceDownloadService") or "").lower() == "true"
+        if self.forms["adherence_answer"] != "download" and not force:
+            return Response(200, listing)
+        host = self.opts.public_host
+        if self.forms["adherence_download"] == "token_elsewhere":
+            # the same server under another name: another origin
+            host = "localhost" if host != "localhost" else "127.0.0.1"
+        did = self.adherence.stash(listing, self.forms["adherence_download"])
+        url = "%s://%s:%d/sim/downloads/%s" % ("https" if self.tls_ctx else "http", host,
+                                               self.port, did)
+        if self.forms["adherence_download"] == "presigned":
+            url += "?X-Sim-Signature=" + did[::-1]
+        return Response(200, {"downloadUrl": url})
+
+    async def h_sim_download(self, req, p, tok):
+        """A downloadUrl's document (README, "Real-time adherence"):
+        presigned refuses a request that carries an Authorization header
+        (400: the signature is the URL's, a token sent there is seen);
+        token and token_elsewhere answer 401 without a valid bearer token."""
+        e = self.stats["requests"].setdefault("GET /sim/downloads/{downloadId}",
+                                              {"total": 0, "by_status": {}})
+        e["total"] += 1
+        auth = req.header("authorization")
+        valid = False
+        if auth:
+            try:
+                self.auth(req, None)
+                valid = True
+            except ApiError:
+                pass
+        status, body = self.adherence.download(p["downloadId"], bool(auth), valid)
+        e["by_status"][str(status)] = e["by_status"].get(str(status), 0) + 1
+        if status != 200:
+            raise ApiError(status, {400: "bad.request", 401: "authentication.required",
+                                    404: "not.found"}[status], body)
+        return Response(200, body)
 
     async def h_sim_truth_adherence(self, req, p, tok):
         out = self.adherence.truth()

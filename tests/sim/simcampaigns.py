@@ -11,7 +11,11 @@ answer would say now. Each change is published on the campaign's topics
 .progress (DialerCampaignProgressEventCampaignProgress), in the form of
 the form campaign_topic: "sdk" (the topic models': counts as numbers with
 a fraction, the status lower case) or "rest" (the routes': integers, upper
-case).
+case). The forms campaign_connect_ratio ("fraction", or "above_one": more
+connects than attempts) and campaign_progress_counts ("all", or "sparse":
+entries leaving out an optional count) shape the stats and progress.
+--campaign-statuses sets the first campaigns' statuses in turn, any word
+(one outside the record: a status Genesys may add).
 
 Its outbound calls are also the conversation aggregates grouped or
 filtered by outboundCampaignId (README, Campaign aggregates): each contact
@@ -21,12 +25,17 @@ those with k % 35 == 34 (connected too) abandoned. interval_counts() and
 aggregates_truth() say the same of every bucket."""
 import bisect
 import random
+import re
 
 from simmodel import iso
 
-# CampaignStatusEnum of the record (README): the values the listing and
-# the campaign topic carry
-STATUSES = ("on", "off", "complete", "stopping", "invalid")
+# CampaignStatusEnum of the record (README, Evidence: Outbound campaigns):
+# the SDKs' Campaign (the listing), forced_off and forced_stopping since
+# 2019; the topic model lists the first five
+STATUSES = ("on", "off", "complete", "stopping", "invalid", "forced_off", "forced_stopping")
+# the statuses whose dialer calls; a stopping one turns (forced_)off next
+DIALLING = ("on", "stopping", "forced_stopping")
+STOPPED = {"stopping": "off", "forced_stopping": "forced_off"}
 DIALING_MODES = ("predictive", "power", "progressive", "preview", "agentless")
 # statuses of the first campaigns, in turn (one of each kind at 4)
 START = ("on", "on", "off", "complete")
@@ -40,17 +49,23 @@ def _uuid(rng):
     return "%s-%s-4%s-%x%s-%s" % (h[0:8], h[8:12], h[13:16], 8 | (b[8] & 3), h[17:20], h[20:32])
 
 
+def word_ok(status):
+    """A campaignStatus word the simulator serves: the record's, or another
+    lower-case word (a status Genesys may add, README)."""
+    return bool(re.fullmatch(r"[a-z][a-z_]{0,30}", status))
+
+
 class Campaigns:
-    def __init__(self, seed, n, divisions, now_ms):
+    def __init__(self, seed, n, divisions, now_ms, start=START):
         rng = random.Random("campaigns-%s" % seed)
         self.items = []
         for k in range(n):
             total = 2000 + 500 * (k % 5)
-            status = START[k % len(START)]
+            status = start[k % len(start)]
             called = total if status == "complete" else (total // 10) * (k % 3)
             div = divisions[k % len(divisions)]
             self.items.append({
-                "id": _uuid(rng), "name": "Campaign %02d" % (k + 1),
+                "id": _uuid(rng), "name": "Campaign %02d" % (k + 1), "k": k,
                 "division": {"id": div["id"], "name": div["name"]},
                 "contactList": {"id": _uuid(rng), "name": "List %02d" % (k + 1)},
                 "dialingMode": DIALING_MODES[k % len(DIALING_MODES)].upper(),
@@ -68,6 +83,9 @@ class Campaigns:
         self.requests = {"stats": 0, "progress": 0, "bulk_progress": 0, "list": 0}
         self.hub = None       # the notification hub, set by the app
         self.form = lambda: "sdk"   # the form campaign_topic, set by the app
+        # the forms campaign_connect_ratio and campaign_progress_counts
+        self.forms = lambda: {"campaign_connect_ratio": "fraction",
+                              "campaign_progress_counts": "all"}
         self.published = {"status": 0, "progress": 0, "malformed": 0}
 
     def advance(self, now_ms, frozen):
@@ -79,7 +97,7 @@ class Campaigns:
             return
         self.clock += int(dt * 1000)
         for c in self.items:
-            if c["status"] in ("on", "stopping"):
+            if c["status"] in DIALLING:
                 was = int(c["called"])
                 before = c["called"]
                 c["called"] = min(float(c["total"]), c["called"] + c["rate"] * dt)
@@ -88,14 +106,17 @@ class Campaigns:
                     c["points"].append((now_ms, c["dialled"]))
                 if int(c["called"]) != was:
                     self.publish_progress(c)
-                if c["status"] == "stopping":
-                    self.set_status(c, "off")
+                if c["status"] in STOPPED:
+                    self.set_status(c, STOPPED[c["status"]])
                 elif c["called"] >= c["total"]:
                     self.set_status(c, "complete")
 
-    def set_status(self, c, status):
-        if status not in STATUSES:
-            raise ValueError("campaignStatus must be one of %s" % "|".join(STATUSES))
+    def set_status(self, c, status, unrecorded=False):
+        """status: one of the record's; with unrecorded, any lower-case
+        word (a status Genesys may add)."""
+        if status not in STATUSES and not (unrecorded and word_ok(status)):
+            raise ValueError("campaignStatus must be one of %s (or any word with "
+                             "\"unrecorded\")" % "|".join(STATUSES))
         if c["status"] != status:
             self.changes.append((self.clock, c["id"], c["status"], status))
             recycled = c["status"] == "complete" and status == "on"
@@ -132,18 +153,21 @@ class Campaigns:
         as the route's CampaignProgress."""
         p = self.progress(c)
         num = float if self.form() == "sdk" else int
-        return {"campaign": {"id": c["id"], "name": c["name"]},
-                "numberOfContactsCalled": num(p["numberOfContactsCalled"]),
-                "numberOfContactsMessaged": num(0),
-                "totalNumberOfContacts": num(p["totalNumberOfContacts"]),
-                "percentage": p["percentage"]}
+        out = {"campaign": {"id": c["id"], "name": c["name"]},
+               "numberOfContactsMessaged": num(0)}
+        for k in ("numberOfContactsCalled", "totalNumberOfContacts"):
+            if k in p:   # the form campaign_progress_counts
+                out[k] = num(p[k])
+        if "percentage" in p:
+            out["percentage"] = p["percentage"]
+        return out
 
     def publish_malformed(self, cid):
-        """A body of each topic that does not read (a status the record does
-        not have; a count that is not a number): for the client's count."""
+        """A body of each topic that does not read (a campaignStatus that is
+        not a text; a count that is not a number): for the client's count."""
         sent = 0
         if self.hub is not None:
-            sent += self.hub.publish(TOPIC % cid, {"id": cid, "campaignStatus": "PAUSED"})
+            sent += self.hub.publish(TOPIC % cid, {"id": cid, "campaignStatus": 7})
             sent += self.hub.publish(PROGRESS_TOPIC % cid,
                                      {"campaign": {"id": cid}, "numberOfContactsCalled": "x",
                                       "totalNumberOfContacts": 1.0, "percentage": 0})
@@ -164,26 +188,40 @@ class Campaigns:
 
     def progress(self, c):
         """CampaignProgress: integers; percentage called of total, rounded
-        down (UNCONFIRMED rounding)."""
+        down (UNCONFIRMED rounding). Each count optional in the record: in
+        the form campaign_progress_counts "sparse" the entry of every
+        campaign of odd position leaves out totalNumberOfContacts, of
+        position 2 mod 4 percentage."""
         called = int(c["called"])
-        return {"campaign": {"id": c["id"], "name": c["name"],
-                             "selfUri": "/api/v2/outbound/campaigns/" + c["id"]},
-                "contactList": {"id": c["contactList"]["id"], "name": c["contactList"]["name"],
-                                "selfUri": "/api/v2/outbound/contactlists/"
-                                + c["contactList"]["id"]},
-                "numberOfContactsCalled": called, "totalNumberOfContacts": c["total"],
-                "percentage": called * 100 // c["total"] if c["total"] else 0}
+        out = {"campaign": {"id": c["id"], "name": c["name"],
+                            "selfUri": "/api/v2/outbound/campaigns/" + c["id"]},
+               "contactList": {"id": c["contactList"]["id"], "name": c["contactList"]["name"],
+                               "selfUri": "/api/v2/outbound/contactlists/"
+                               + c["contactList"]["id"]},
+               "numberOfContactsCalled": called, "totalNumberOfContacts": c["total"],
+               "percentage": called * 100 // c["total"] if c["total"] else 0}
+        if self.forms()["campaign_progress_counts"] == "sparse":
+            if c["k"] % 2 == 1:
+                del out["totalNumberOfContacts"]
+            if c["k"] % 4 == 2:
+                del out["percentage"]
+        return out
 
     def stats(self, c):
-        """CampaignStats: the dialer now. While ON a function of the
-        campaign and the simulated ten seconds (it moves); otherwise no
-        agents and no calls (UNCONFIRMED what an idle dialer answers)."""
+        """CampaignStats: the dialer now. While dialling (ON, STOPPING,
+        FORCED_STOPPING) a function of the campaign and the simulated ten
+        seconds (it moves); otherwise, a status outside the record too, no
+        agents and no calls (UNCONFIRMED what an idle dialer answers). In
+        the form campaign_connect_ratio "above_one" more connects than
+        attempts (connectRatio above 1: the record sets no bound)."""
         called = int(c["called"])
         attempts = called + called // 7
         connects = called * 2 // 5
+        if self.forms()["campaign_connect_ratio"] == "above_one":
+            connects = attempts * 5 // 4
         out = {"contactRate": {"attempts": attempts, "connects": connects,
                                "connectRatio": round(connects / attempts, 4) if attempts else 0.0}}
-        if c["status"] in ("on", "stopping"):
+        if c["status"] in DIALLING:
             r = random.Random("%s-%d" % (c["id"], self.clock // 10000))
             idle = r.randrange(0, 6)
             out.update({"idleAgents": idle,

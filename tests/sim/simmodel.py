@@ -970,7 +970,20 @@ class Model:
             k = a.idx % (nt + 1)
             if k < nt:
                 self.teams[k]["members"].append(a.idx)
+        for t in self.teams:
+            t["member_set"] = set(t["members"])
         self.team_by_id = {t["id"]: t for t in self.teams}
+
+    @staticmethod
+    def counted_routing(a):
+        """The routing status the agent counts answer an agent by: its own,
+        but UNKNOWN for an offline agent of every fourth index (the enum's
+        first value, AgentStateRoutingStatusCount; which agents Genesys
+        answers so is UNCONFIRMED: README, Agent states by team or
+        division)."""
+        if a.presence == P_OFFLINE and a.idx % 4 == 0:
+            return "UNKNOWN"
+        return ROUTING[a.routing]
 
     def agent_state_counts(self, agents):
         """What POST /api/v2/analytics/agents/status/counts counts of agents:
@@ -978,21 +991,25 @@ class Model:
         only when not 0 (README, Agent states by team or division)."""
         routing, presence = {}, {}
         for a in agents:
-            r = ROUTING[a.routing]
+            r = self.counted_routing(a)
             routing[r] = routing.get(r, 0) + 1
             k = (PRESENCES[a.presence], self.org_presences[a.opres]["id"])
             presence[k] = presence.get(k, 0) + 1
         return routing, presence
 
+    def group_counts(self, agents):
+        """{agents, routing, presence (by system presence)} of agents, as
+        the agent counts answer them."""
+        routing, pres = self.agent_state_counts(agents)
+        sysp = {}
+        for (sp, _), n in pres.items():
+            sysp[sp] = sysp.get(sp, 0) + n
+        return {"agents": len(agents), "routing": routing, "presence": sysp}
+
     def group_truth(self):
         """The agents of each division and team by routing status and system
         presence now (GET /sim/truth/agentgroups)."""
-        def counts(agents):
-            routing, pres = self.agent_state_counts(agents)
-            sysp = {}
-            for (sp, _), n in pres.items():
-                sysp[sp] = sysp.get(sp, 0) + n
-            return {"agents": len(agents), "routing": routing, "presence": sysp}
+        counts = self.group_counts
         out = {"divisions": {}, "teams": {}}
         for d in self.divisions:
             out["divisions"][d["id"]] = dict(counts([a for a in self.agents

@@ -6,6 +6,7 @@ Nothing here knows about Genesys: see simapi.py for the routes.
 """
 import asyncio
 import base64
+import email.utils
 import hashlib
 import json
 import os
@@ -87,6 +88,9 @@ class Response:
         lines = ["HTTP/1.1 %d %s" % (self.status, REASONS.get(self.status, "Status"))]
         for k, v in self.headers:
             lines.append("%s: %s" % (k, v))
+        # the server's clock in whole seconds (RFC 9110 6.6.1), as Genesys'
+        # answers carry it: a client may place its own clock by it
+        lines.append("Date: " + email.utils.formatdate(usegmt=True))
         lines.append("Content-Length: %d" % len(self.body))
         if not keep_alive:
             lines.append("Connection: close")

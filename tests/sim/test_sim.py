@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -486,6 +487,25 @@ class T02cEstimatedWaitTime(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
+    def test_formulas_form(self):
+        """Results of other formulas before the BEST one, which the truth
+        records."""
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        st, _, js = c.request("GET", self.PATH % (qid, "all"))
+        self.assertEqual([r["formula"] for r in js["results"]], ["BEST"])
+        self.sim.sim("POST", "/sim/forms", {"ewt_results": "formulas"})
+        try:
+            st, _, js = c.request("GET", self.PATH % (qid, "all"))
+            self.assertEqual(st, 200)
+            self.assertEqual([r["formula"] for r in js["results"]],
+                             ["SIMPLE", "POSITION-IN-QUEUE", "CRYSTAL-BALL", "BEST"])
+            truth = self.sim.sim("GET", "/sim/truth/ewt")[1]["answers"][qid]["all"]
+            self.assertEqual(truth["seconds"], js["results"][3]["estimatedWaitTimeSeconds"])
+            self.assertEqual(len({r["estimatedWaitTimeSeconds"] for r in js["results"]}), 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
+
 
 class T02cHeldWaiting(unittest.TestCase):
     """--arrival-scale 0: nobody arrives, nobody waits; POST /sim/hold holds
@@ -529,10 +549,12 @@ class T02cHeldWaiting(unittest.TestCase):
 
 
 class T02dAgentGroups(unittest.TestCase):
-    """POST /api/v2/analytics/agents/status/counts by division and by team
-    (its members' userId predicates), GET /api/v2/teams and
+    """POST /api/v2/analytics/agents/status/counts by division, by team (its
+    teamId predicate, and its members' userId predicates) and by management
+    unit, UNKNOWN routing statuses answered, GET /api/v2/teams and
     /api/v2/teams/{id}/members paged by cursor, /sim/truth/agentgroups, the
-    refusals and the permissions."""
+    form agent_predicates older (400 to teamId), the refusals and the
+    permissions."""
     PATH = "/api/v2/analytics/agents/status/counts?groupBy=routingStatus&groupBy=presence"
 
     @classmethod
@@ -597,9 +619,31 @@ class T02dAgentGroups(unittest.TestCase):
                 self.assertEqual((routing, presence), (want["routing"], want["presence"]))
                 self.assertEqual(sum(presence.values()), len(members))
                 in_teams += len(members)
+                # the teamId predicate: the same counts in one request
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": "teamId",
+                                                   "value": t["id"]}]}})
+                self.assertEqual(st, 200)
+                self.assertEqual(self.read(js), (want["routing"], want["presence"]))
             self.assertEqual(in_teams, 130 - 130 // (simmodel.TEAMS + 1))
+            st, _, units = c.request("GET", "/api/v2/workforcemanagement/managementunits")
+            self.assertEqual({u["id"] for u in units["entities"]}, set(truth["units"]))
+            in_units = 0
+            for u in units["entities"]:
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": "managementUnitId",
+                                                   "value": u["id"]}]}})
+                self.assertEqual(st, 200)
+                want = truth["units"][u["id"]]
+                self.assertEqual(self.read(js), (want["routing"], want["presence"]))
+                in_units += want["agents"]
+            self.assertEqual(in_units, 130)   # each agent in one unit
+            # UNKNOWN is answered (offline agents of every fourth index)
+            unknown = sum(d["routing"].get("UNKNOWN", 0) for d in truth["divisions"].values())
+            self.assertGreater(unknown, 0)
             after = self.sim.sim("GET", "/sim/truth/agentgroups")[1]
-            self.assertEqual(after["requests"] - truth["requests"], len(divs) + len(teams))
+            self.assertEqual(after["requests"] - truth["requests"],
+                             len(divs) + 2 * len(teams) + len(units["entities"]))
         finally:
             self.sim.fault(fault="thaw")
 
@@ -610,9 +654,26 @@ class T02dAgentGroups(unittest.TestCase):
         self.assertEqual(set(js), {"segmentCounts"})
         st, _, js = c.request("POST", self.PATH + "&groupBy=isOutOfOffice", {})
         self.assertEqual(js["isOutOfOfficeCounts"], [{"isOutOfOffice": False, "count": 130}])
+        st, _, js = c.request("POST", self.PATH, {"userFilter": {"type": "and", "predicates": [
+            {"dimension": "teamId", "value": "x"}]}})
+        self.assertEqual(st, 200)   # a team of nobody
+        self.assertEqual(js["routingStatusCounts"], [])
+        # An API before 257.0.0's dimensions: teamId and managementUnitId
+        # refused, divisionId taken.
+        self.sim.sim("POST", "/sim/forms", {"agent_predicates": "older"})
+        try:
+            for dim, want in (("teamId", 400), ("managementUnitId", 400),
+                              ("divisionId", 200)):
+                st, _, js = c.request("POST", self.PATH, {"userFilter": {
+                    "type": "and", "predicates": [{"dimension": dim, "value": "x"}]}})
+                self.assertEqual(st, want, dim)
+                if want == 400:
+                    check_error_body(self, js, 400, "bad.request")
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"agent_predicates": "current"})
         for bad, body in ((self.PATH + "&groupBy=team", {}),
                           (self.PATH, {"userFilter": {"type": "and", "predicates": [
-                              {"dimension": "teamId", "value": "x"}]}}),
+                              {"dimension": "bestFriendId", "value": "x"}]}}),
                           (self.PATH, {"userFilter": {"type": "or", "predicates": [
                               {"dimension": "userId", "value": str(k)} for k in range(101)]}}),
                           (self.PATH, [])):
@@ -742,6 +803,52 @@ class T02eCampaigns(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission="outbound:campaign:view")
 
 
+    def test_statuses_and_forms(self):
+        """forced_off and forced_stopping (the record's), a word outside the
+        record with "unrecorded"; the forms campaign_connect_ratio above_one
+        and campaign_progress_counts sparse: every answer equals the truth,
+        a forced_stopping campaign dials and turns forced_off."""
+        c = self.sim.client()
+        ids = list(self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"])
+        self.sim.fault(fault="freeze")
+        try:
+            st, _ = self.sim.sim("POST", "/sim/campaigns", {"id": ids[0],
+                                                           "campaignStatus": "PAUSED"})
+            self.assertEqual(st, 400)   # not the record's
+            for k, status in ((0, "PAUSED"), (4, "FORCED_STOPPING"), (5, "forced_off")):
+                st, js = self.sim.sim("POST", "/sim/campaigns", {
+                    "id": ids[k], "campaignStatus": status, "unrecorded": k == 0})
+                self.assertEqual((st, js["campaignStatus"]), (200, status.upper()))
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "above_one",
+                                                "campaign_progress_counts": "sparse"})
+            truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]["campaigns"]
+            st, _, js = c.request("GET", "/api/v2/outbound/campaigns")
+            self.assertEqual({e["id"]: e["campaignStatus"] for e in js["entities"]},
+                             {k: v["campaignStatus"] for k, v in truth.items()})
+            self.assertEqual([truth[i]["campaignStatus"] for i in ids],
+                             ["PAUSED", "ON", "OFF", "COMPLETE", "FORCED_STOPPING", "FORCED_OFF"])
+            for cid, want in truth.items():
+                st, _, js = c.request("GET", "/api/v2/outbound/campaigns/%s/stats" % cid)
+                self.assertEqual((st, js), (200, want["stats"]))
+            st, _, js = c.request("POST", "/api/v2/outbound/campaigns/progress", ids)
+            self.assertEqual(js, [truth[k]["progress"] for k in ids])
+            self.assertNotIn("totalNumberOfContacts", js[1])
+            self.assertNotIn("percentage", js[2])
+            self.assertIn("totalNumberOfContacts", js[2])
+            rate = truth[ids[4]]["stats"]["contactRate"]
+            self.assertGreater(rate["connectRatio"], 1, rate)
+            self.assertEqual(rate["connects"], rate["attempts"] * 5 // 4)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"campaign_connect_ratio": "fraction",
+                                                "campaign_progress_counts": "all"})
+            self.sim.fault(fault="thaw")
+        time.sleep(0.5)   # 30 simulated seconds: forced_stopping dials, then stops
+        truth = self.sim.sim("GET", "/sim/truth/campaigns")[1]
+        self.assertEqual(truth["campaigns"][ids[4]]["campaignStatus"], "FORCED_OFF")
+        self.assertIn([ids[4], "forced_stopping", "forced_off"], [x[1:] for x in truth["changes"]])
+        for k in (0, 4, 5):
+            self.sim.sim("POST", "/sim/campaigns", {"id": ids[k], "campaignStatus": "ON"})
+
     def test_topics(self):
         """The campaign topics: the progress as it moves and a status set,
         in the SDK topic models' form by default (counts with a fraction,
@@ -778,7 +885,7 @@ class T02eCampaigns(unittest.TestCase):
         st, js = self.sim.sim("POST", "/sim/campaigns", {"id": on, "malformed": True})
         self.assertEqual((st, js["malformed_sent"]), (200, 2))
         m, _ = recv_until(ws, lambda m: isinstance(m, dict) and m.get("topicName") == topic
-                          and m["eventBody"].get("campaignStatus") == "PAUSED")
+                          and m["eventBody"].get("campaignStatus") == 7)
         published = self.sim.sim("GET", "/sim/truth/campaigns")[1]["published"]
         self.assertGreaterEqual(published["progress"], 2)
         self.assertEqual((published["status"], published["malformed"]), (2, 2))
@@ -1123,8 +1230,52 @@ class T02eAdherence(unittest.TestCase):
             self.assertIn(perm, js["message"])
             st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits")
             self.assertEqual(st, 200)   # the listing names no permission
+            # feature=RealTimeAdherence: the units the client may use it in
+            st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                                  "?feature=RealTimeAdherence")
+            self.assertEqual((st, js["entities"]), (200, []))
         finally:
             self.sim.fault(fault="allow_permission", permission=perm)
+        st, _, js = c.request("GET", "/api/v2/workforcemanagement/managementunits"
+                              "?feature=RealTimeAdherence&pageSize=1&pageNumber=2")
+        self.assertEqual((st, len(js["entities"])), (200, 4))   # paging not supported
+        st, _, _ = c.request("GET", "/api/v2/workforcemanagement/managementunits?feature=Nope")
+        self.assertEqual(st, 400)
+
+    def test_download_forms(self):
+        """A unit's answer as only a downloadUrl: pre-signed (a token sent
+        there refused), on the API's origin wanting the token, on another
+        origin; forceDownloadService=true asks it in the default form."""
+        c = self.sim.client()
+        uid = sorted(self.sim.sim("GET", "/sim/truth/adherence")[1]["units"])[0]
+        path = "/api/v2/workforcemanagement/managementunits/%s/adherence" % uid
+        st, _, direct = c.request("GET", path)
+        self.assertEqual(st, 200)
+        st, _, js = c.request("GET", path + "?forceDownloadService=true")
+        self.assertEqual((st, list(js)), (200, ["downloadUrl"]))
+        raw = urllib.parse.urlsplit(js["downloadUrl"])
+        target = raw.path + "?" + raw.query
+        st, _, doc = c.request("GET", target, auth=False)
+        self.assertEqual((st, doc), (200, direct))
+        st, _, _ = c.request("GET", target)   # with the token: refused
+        self.assertEqual(st, 400)
+        try:
+            for form, host_same in (("token", True), ("token_elsewhere", False)):
+                self.sim.sim("POST", "/sim/forms", {"adherence_answer": "download",
+                                                    "adherence_download": form})
+                st, _, js = c.request("GET", path)
+                url = urllib.parse.urlsplit(js["downloadUrl"])
+                self.assertEqual(url.netloc == raw.netloc, host_same, js)
+                st, _, _ = c.request("GET", url.path, auth=False)
+                self.assertEqual(st, 401)
+                st, _, doc = c.request("GET", url.path)
+                self.assertEqual((st, doc), (200, direct))
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"adherence_answer": "entities",
+                                                "adherence_download": "presigned"})
+        d = self.sim.sim("GET", "/sim/truth/adherence")[1]["downloads"]
+        self.assertEqual((d["served"], d["with_token"], d["refused"]),
+                         (3, 3, {"400": 1, "401": 2}))
 
 
 class T03Observations(unittest.TestCase):
@@ -3829,7 +3980,12 @@ class T11Forms(unittest.TestCase):
                                        "usage_status": "present", "usage_jobs": "served",
                                        "usage_legacy": "served", "usage_next": "uri",
                                        "usage_client_ref": "full", "ewt_results": "one",
-                                       "campaign_topic": "sdk"})
+                                       "campaign_topic": "sdk",
+                                       "campaign_connect_ratio": "fraction",
+                                       "campaign_progress_counts": "all",
+                                       "adherence_answer": "entities",
+                                       "adherence_download": "presigned",
+                                       "agent_predicates": "current"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)

@@ -142,12 +142,28 @@ double mock_puts_value(const mock_puts_t *p, const char *key) {
 }
 
 bool mock_log_contains(const char *needle) {
-  bool found = false;
+  return mock_log_count(needle) > 0;
+}
+
+size_t mock_log_count(const char *needle) {
+  size_t n = 0;
   pthread_mutex_lock(&mock_lock);
-  for (size_t i = 0; i < mock_log_num && !found; i++)
-    found = strstr(mock_log_lines[i], needle) != NULL;
+  for (size_t i = 0; i < mock_log_num; i++)
+    n += strstr(mock_log_lines[i], needle) != NULL;
   pthread_mutex_unlock(&mock_lock);
-  return found;
+  return n;
+}
+
+int64_t mock_unknown_values(const char *family_field) {
+  mock_value_t *v = mock_find("self", "unknown_values", family_field);
+  return v != NULL ? (int64_t)v->value.derive : -1;
+}
+
+size_t mock_unknown_lines(const char *field, const char *word) {
+  char want[256];
+  snprintf(want, sizeof(want), "%s \"%s\" is not a value this version knows",
+           field, word);
+  return mock_log_count(want);
 }
 
 int mock_logged(int status, const char *needle) {

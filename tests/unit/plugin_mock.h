@@ -38,9 +38,9 @@ mock_value_t *mock_find(const char *plugin_instance, const char *type,
                         const char *type_instance);
 void mock_values_reset(void);
 
-/* A collector of the values a module puts (gen_put_t): the first 64 as
+/* A collector of the values a module puts (gen_put_t): the first 128 as
  * "type/type_instance", with value and derive; n counts every one. */
-#define MOCK_PUTS_MAX 64
+#define MOCK_PUTS_MAX 128
 typedef struct {
   char key[MOCK_PUTS_MAX][64];
   double value[MOCK_PUTS_MAX];
@@ -84,6 +84,14 @@ extern size_t mock_log_num;
 void mock_log_reset(void);
 /* True when any log line contains needle. */
 bool mock_log_contains(const char *needle);
+/* How many log lines contain needle. */
+size_t mock_log_count(const char *needle);
+/* How many log lines say that word of field is one this version does not
+ * know (gen_stats_unknown). */
+size_t mock_unknown_lines(const char *field, const char *word);
+/* The self-metric unknown_values of "<family>-<field>" dispatched, -1 when
+ * none was. */
+int64_t mock_unknown_values(const char *family_field);
 /* status, when some log line contains needle (NULL: whatever was logged);
  * else 1, saying which line is missing. */
 int mock_logged(int status, const char *needle);

@@ -270,6 +270,89 @@ DEF_TEST(agent_status_sums_every_batch_per_status) {
   return 0;
 }
 
+/* A word Genesys adds in each enum field the family reads: a metric name
+ * in an aggregates answer, a session's media type in call quality's
+ * details. Each is counted in unknown_values (not as a malformed answer)
+ * and logged once; the rest of the answer is dispatched. Agent status takes
+ * a routing status or presence by its name: a new one is a series of its
+ * own. */
+DEF_TEST(unknown_words_take_the_rest) {
+  ga_instance_t *inst = make_instance_with(true);
+  mock_values_reset();
+  mock_log_reset();
+  uint64_t malformed = atomic_load(&inst->client->stats.malformed);
+  CHECK_ZERO(take(
+      inst,
+      "{\"results\":[{\"group\":{\"queueId\":\"q1\",\"mediaType\":\"voice\"},"
+      "\"data\":[{\"interval\":\"" BUCKET "\",\"metrics\":["
+      "{\"metric\":\"nHologramOffered\",\"stats\":{\"count\":3}},"
+      "{\"metric\":\"nOffered\",\"stats\":{\"count\":7}},"
+      "{\"metric\":\"nHologramOffered\",\"stats\":{\"count\":1}}]}]}]}"));
+  mock_value_t *v = mock_find("q1", "offered", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(7, v->value.gauge);
+  EXPECT_EQ_INT((int)malformed,
+                (int)atomic_load(&inst->client->stats.malformed));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("metric", "nHologramOffered"));
+
+  /* Call quality: a session of a new media type passed over alone. */
+  gen_mos_config_t c;
+  gen_mos_config_init(&c);
+  static const char *const queues[] = {"q1"};
+  gen_interval_range_t range = {.start_ms = T0, .end_ms = T0 + G};
+  gen_mos_acc_t *a = gen_mos_acc_new(&c, queues, 1, &range, G);
+  CHECK_NOT_NULL(a);
+  const gen_log_org_t who = {PLUGIN_NAME, "acme"};
+  const gen_unknown_sink_t sink = {&inst->client->stats, &who, "call quality"};
+  gen_mos_acc_unknown_to(a, &sink);
+  json_object *doc = json_tokener_parse(
+      "{\"totalHits\":2,\"conversations\":["
+      "{\"conversationId\":\"c1\",\"conversationStart\":"
+      "\"2026-05-14T09:59:00.000Z\",\"conversationEnd\":"
+      "\"2026-05-14T10:01:00.000Z\",\"mediaStatsMinConversationMos\":4.2,"
+      "\"participants\":[{\"purpose\":\"acd\",\"sessions\":["
+      "{\"mediaType\":\"hologram\",\"segments\":[{\"queueId\":\"q1\"}]},"
+      "{\"mediaType\":\"voice\",\"segments\":[{\"queueId\":\"q1\"}]}]}]},"
+      "{\"conversationId\":\"c2\",\"conversationStart\":"
+      "\"2026-05-14T09:59:00.000Z\",\"conversationEnd\":"
+      "\"2026-05-14T10:02:00.000Z\",\"mediaStatsMinConversationMos\":3.9,"
+      "\"participants\":[{\"purpose\":\"acd\",\"sessions\":["
+      "{\"mediaType\":\"hologram\",\"segments\":[{\"queueId\":\"q1\"}]},"
+      "{\"mediaType\":\"voice\",\"segments\":[{\"queueId\":\"q1\"}]}]}]}]}");
+  int64_t hits = 0;
+  size_t n = 0, skipped = 0;
+  char err[256] = "";
+  CHECK_ZERO(gen_mos_acc_page(a, doc, &hits, &n, &skipped, err, sizeof(err)));
+  json_object_put(doc);
+  EXPECT_EQ_INT(0, (int)skipped); /* both calls count, under voice */
+  EXPECT_EQ_INT(2, (int)gen_mos_acc_unknown_sessions(a));
+  gen_mos_acc_free(a);
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("mediaType", "hologram"));
+
+  /* Agent status: a new routing status is its own series, beside IDLE. */
+  const char *users[] = {
+      "{\"results\":[{\"group\":{\"userId\":\"u1\"},\"data\":[{"
+      "\"interval\":\"" BUCKET "\",\"metrics\":["
+      "{\"metric\":\"tAgentRoutingStatus\",\"qualifier\":\"IDLE\","
+      "\"stats\":{\"sum\":60000}},"
+      "{\"metric\":\"tAgentRoutingStatus\",\"qualifier\":\"ON_BREAK_NEW\","
+      "\"stats\":{\"sum\":30000}}]}]}]}"};
+  CHECK_ZERO(take_users(inst, T0 + G + 60000, users, 1));
+  v = mock_find("agents", "agent_time", "routing-IDLE");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(60, v->value.gauge);
+  v = mock_find("agents", "agent_time", "routing-ON_BREAK_NEW");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(30, v->value.gauge);
+
+  mock_values_reset();
+  gen_stats_dispatch(&inst->client->stats, "acme", PLUGIN_NAME);
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("queue_aggregates-metric"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("call_quality-mediaType"));
+  ga_instance_free(inst);
+  return 0;
+}
+
 /* The metrics of no queue: not in a queue batch's request, asked for
  * without a queue filter per media type, dispatched under "org". */
 DEF_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own) {
@@ -527,6 +610,7 @@ int main(void) {
   RUN_TEST(malformed_answers_fail_the_range);
   RUN_TEST(partial_results_keep_what_is_usable);
   RUN_TEST(agent_status_sums_every_batch_per_status);
+  RUN_TEST(unknown_words_take_the_rest);
   RUN_TEST(agent_status_answers_that_cannot_be_trusted);
   RUN_TEST(org_level_metrics_have_a_request_and_an_instance_of_their_own);
   RUN_TEST(configuration_refuses_with_reasons);

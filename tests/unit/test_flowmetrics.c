@@ -471,6 +471,53 @@ static int64_t counter(const char *type, const char *type_instance) {
   return v == NULL ? -1 : v->value.derive;
 }
 
+/* A word Genesys adds in each enum field the family reads: a flow metric
+ * record's metric and an outcome's flowOutcomeValue, a metric name in a
+ * flow aggregates answer. Each is counted in unknown_values and logged
+ * once; it counts nothing, and the rest is counted and dispatched. */
+DEF_TEST(unknown_words_take_the_rest) {
+  gf_instance_t *inst = make_instance("unknown-words");
+  mock_values_reset();
+  mock_log_reset();
+  for (int round = 0; round < 2; round++) {
+    feed(inst, RECORD("f-1", "nFlowRetried", ""));
+    feed(inst, RECORD("f-1", "nFlowOutcome",
+                      ",\"outcomes\":[{\"flowOutcomeId\":\"o-1\","
+                      "\"flowOutcomeValue\":\"PARTIAL\"},"
+                      "{\"flowOutcomeId\":\"o-1\",\"flowOutcomeValue\":"
+                      "\"SUCCESS\"},{\"flowOutcomeId\":\"o-1\","
+                      "\"flowOutcomeValue\":\"UNKNOWN\"},"
+                      "{\"flowOutcomeId\":\"o-1\",\"flowOutcomeValue\":"
+                      "\"FAILURE\"}]"));
+    feed(inst, RECORD("f-1", "nFlow", ""));
+  }
+  EXPECT_EQ_INT(2, counter("flow_executions", ""));
+  EXPECT_EQ_INT(2, counter("flow_outcome_success", "Identified"));
+  EXPECT_EQ_INT(2, counter("flow_outcome_failure", "Identified"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("metric", "nFlowRetried"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("flowOutcomeValue", "PARTIAL"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("flowOutcomeValue", "UNKNOWN"));
+
+  uint64_t malformed = atomic_load(&inst->client->stats.malformed);
+  CHECK_ZERO(
+      aggregates(inst, AT_1008,
+                 "{\"results\":[{\"group\":{\"flowId\":\"f-1\"},\"data\":[{"
+                 "\"interval\":\"" FLOW_BUCKET "\",\"metrics\":["
+                 "{\"metric\":\"nFlowRetried\",\"stats\":{\"count\":4}},"
+                 "{\"metric\":\"nFlow\",\"stats\":{\"count\":5}}]}]}]}"));
+  EXPECT_EQ_DOUBLE(5, gauge("flow_interval_executions", ""));
+  EXPECT_EQ_INT((int)malformed,
+                (int)atomic_load(&inst->client->stats.malformed));
+
+  mock_values_reset();
+  gen_stats_dispatch(&inst->client->stats, "acme", PLUGIN_NAME);
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("flow_records-metric"));
+  EXPECT_EQ_INT(4, (int)mock_unknown_values("flow_records-flowOutcomeValue"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_values("flow_aggregates-metric"));
+  gf_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(aggregates_per_bucket_and_counters) {
   gf_instance_t *inst = make_instance("aggregates");
   mock_values_reset();
@@ -992,6 +1039,7 @@ int main(void) {
   RUN_TEST(absurd_state_count_refused);
   RUN_TEST(state_keys_not_text_dropped);
   RUN_TEST(old_format_state_restored);
+  RUN_TEST(unknown_words_take_the_rest);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);
   RUN_TEST(aggregates_milestones_alone);

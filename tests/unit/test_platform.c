@@ -317,6 +317,76 @@ DEF_TEST(trunk_of_another_type_dropped) {
 }
 
 static char components[2048];
+static void component(void *ud, const char *group, const char *name, int level);
+
+/* A word Genesys adds in each enum field the family reads: an edge's
+ * onlineStatus and statusCode, a status page component's status. Each is
+ * counted in unknown_values and logged once; the rest of the answer is
+ * taken (the edge with what it did say, the other components). */
+DEF_TEST(unknown_words_take_the_rest) {
+  gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
+  gen_client_t client = {.org = org};
+  gp_instance_t inst = {.client = &client};
+  inst.who = (gen_log_org_t){PLUGIN_NAME, org->name};
+  inst.unknown = (gen_unknown_sink_t){&client.stats, &inst.who, "status_page"};
+  static const char *const edges[] = {
+      "{\"id\":\"e1\",\"name\":\"A\",\"onlineStatus\":\"HIBERNATING\","
+      "\"statusCode\":\"ACTIVE\"}",
+      "{\"id\":\"e2\",\"name\":\"B\",\"onlineStatus\":\"ONLINE\","
+      "\"statusCode\":\"MIGRATING\"}",
+      "{\"id\":\"e3\",\"name\":\"C\",\"onlineStatus\":\"OFFLINE\","
+      "\"statusCode\":\"RMA\"}",
+  };
+  mock_log_reset();
+  gp_listing_t l = {
+      .inst = &inst, .edges = true, .filter = &inst.config.edges_filter};
+  for (int round = 0; round < 2; round++)
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(edges); i++) {
+      json_object *e = parse(edges[i]);
+      CHECK_ZERO(gp_take(e, &l));
+      json_object_put(e);
+    }
+  EXPECT_EQ_INT(3, (int)l.fresh.set.count);
+  EXPECT_EQ_INT(0, (int)l.skipped);
+  gp_state_t *st = l.fresh.state;
+  ssize_t e1 = gen_entity_find(&l.fresh.set, "e1");
+  ssize_t e2 = gen_entity_find(&l.fresh.set, "e2");
+  ssize_t e3 = gen_entity_find(&l.fresh.set, "e3");
+  OK(e1 >= 0 && e2 >= 0 && e3 >= 0);
+  OK(st[e1].v[0] == -1 && st[e1].v[1] == 1); /* not said online; active */
+  OK(st[e2].v[0] == 1 && st[e2].v[1] == 0);  /* online; not ACTIVE */
+  OK(st[e3].v[0] == 0 && st[e3].v[1] == 0);
+  gen_entity_names_free(&l.names);
+  gp_list_free(&l.fresh);
+
+  json_object *doc =
+      parse("{\"components\":["
+            "{\"id\":\"c1\",\"name\":\"Voice\",\"status\":\"on_fire\"},"
+            "{\"id\":\"c2\",\"name\":\"Web\",\"status\":\"operational\"},"
+            "{\"id\":\"c3\",\"name\":\"Chat\",\"status\":\"on_fire\"},"
+            "{\"id\":\"c4\",\"name\":\"SMS\",\"status\":\"major_outage\"}"
+            "]}");
+  size_t unknown, skipped;
+  components[0] = '\0';
+  OK(gen_pf_status_read(doc, component, NULL, &inst.unknown, &unknown,
+                        &skipped) == 0);
+  EXPECT_EQ_STR("Web=0\nSMS=4\n", components);
+  EXPECT_EQ_INT(2, (int)unknown);
+  json_object_put(doc);
+
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("onlineStatus", "HIBERNATING"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("statusCode", "MIGRATING"));
+  EXPECT_EQ_INT(1, (int)mock_unknown_lines("status", "on_fire"));
+  EXPECT_EQ_INT(0, (int)mock_unknown_lines("statusCode", "RMA"));
+  mock_values_reset();
+  gen_stats_dispatch(&client.stats, "acme", PLUGIN_NAME);
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("edges-onlineStatus"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("edges-statusCode"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("status_page-status"));
+  gen_org_free(org);
+  return 0;
+}
+
 static void component(void *ud, const char *group, const char *name,
                       int level) {
   (void)ud;
@@ -352,7 +422,7 @@ DEF_TEST(status_page) {
       "\"group_id\":\"gone\"}]}");
   size_t unknown = 9, skipped = 9;
   components[0] = '\0';
-  OK(gen_pf_status_read(doc, component, NULL, &unknown, &skipped) == 0);
+  OK(gen_pf_status_read(doc, component, NULL, NULL, &unknown, &skipped) == 0);
   OK(strcmp(components, "EMEA (Dublin)-Voice=3\nWeb=0\nSMS=1\n") == 0);
   OK(unknown == 1 && skipped == 2);
   json_object_put(doc);
@@ -366,14 +436,15 @@ DEF_TEST(status_page) {
               "{\"id\":\"c2\",\"name\":\"Login\",\"status\":\"operational\","
               "\"group\":false,\"group_id\":null}]}");
   components[0] = '\0';
-  OK(gen_pf_status_read(doc, component, NULL, &unknown, &skipped) == 0);
+  OK(gen_pf_status_read(doc, component, NULL, NULL, &unknown, &skipped) == 0);
   EXPECT_EQ_STR("EMEA (Frankfurt)-Voice=4\nLogin=0\n", components);
   json_object_put(doc);
 
   const char *bad[] = {"{}", "[]", "{\"components\":{}}", "\"x\""};
   for (size_t i = 0; i < 4; i++) {
     doc = parse(bad[i]);
-    OK(gen_pf_status_read(doc, component, NULL, &unknown, &skipped) == -EINVAL);
+    OK(gen_pf_status_read(doc, component, NULL, NULL, &unknown, &skipped) ==
+       -EINVAL);
     json_object_put(doc);
   }
   return 0;
@@ -459,6 +530,7 @@ int main(void) {
   RUN_TEST(metrics_by_event_time);
   RUN_TEST(region_group);
   RUN_TEST(status_page);
+  RUN_TEST(unknown_words_take_the_rest);
   RUN_TEST(configuration_refuses_with_reasons);
   RUN_TEST(registers_and_configures);
   RUN_TEST(keys_listed_with_their_defaults);

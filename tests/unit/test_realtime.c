@@ -442,10 +442,7 @@ DEF_TEST(presence_ids_and_spellings) {
       mock_find("Sales_EN_000", "agents_presence", "available")->value.gauge);
   EXPECT_EQ_DOUBLE(
       2, mock_find("Sales_EN_000", "agents_presence", "other")->value.gauge);
-  size_t lines = 0;
-  for (size_t i = 0; i < mock_log_num; i++)
-    lines += strstr(mock_log_lines[i], "\"p-what\" maps to no system") != NULL;
-  EXPECT_EQ_INT(1, lines);
+  EXPECT_EQ_INT(1, mock_unknown_lines("presence", "p-what"));
   /* The names, as REST, analytics and the guides spell them. */
   EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("On Queue"));
   EXPECT_EQ_INT(GEN_PRESENCE_ON_QUEUE, gen_presence_from_name("ON_QUEUE"));
@@ -821,6 +818,87 @@ DEF_TEST(agent_activity_counts_each_agent_once) {
   return 0;
 }
 
+/* A gauge dispatched, -1 when none was. */
+static double gauge_of(const char *instance, const char *type,
+                       const char *type_instance) {
+  mock_value_t *v = mock_find(instance, type, type_instance);
+  return v ? v->value.gauge : -1;
+}
+
+/* A word Genesys adds in each enum field the family reads: the routing
+ * status and presence qualifiers and the media type of queue observations,
+ * an agent's routing status and presence in activity events and member
+ * listings. Each is counted in unknown_values and logged once; its entry
+ * alone is passed over (a presence: "other"), the rest dispatched. */
+DEF_TEST(unknown_words_take_the_rest) {
+  gr_instance_t *inst = make_event_instance(2);
+  for (int i = 0; i < 2; i++) {
+    char id[8];
+    snprintf(id, sizeof(id), "u%d", i);
+    CHECK_ZERO(gen_roster_add(&inst->agents, id, NULL, -1));
+  }
+  mock_values_reset();
+  mock_log_reset();
+  for (int round = 0; round < 2; round++) {
+    feed(inst, USER_GROUP(MEMBERS(
+                   6) ","
+                      "{\"metric\":\"oUserRoutingStatuses\","
+                      "\"qualifier\":\"IDLE\",\"stats\":{\"count\":3}},"
+                      "{\"metric\":\"oUserRoutingStatuses\","
+                      "\"qualifier\":\"ON_BREAK_NEW\","
+                      "\"stats\":{\"count\":2}}," PRESENCE(
+                          "AVAILABLE", 1) "," PRESENCE("p-brand-new", 4)));
+    feed(inst, MEDIA_EVENT("q-000", "hologram", 7, 1000));
+    feed(inst, MEDIA_EVENT("q-000", "voice", 5, 1000));
+    feed(inst, ACTIVITY("u0", "SLEEPING", "Lunch-Custom"));
+    feed(inst, ACTIVITY("u1", "IDLE", "ON_QUEUE"));
+    /* An agent's session in a state Genesys added: the offer still counts. */
+    feed(inst, CONV_EVENT(CUSTOMER "," ACD_WAITING ","
+                                   "{\"id\":\"ag1\",\"purpose\":\"agent\","
+                                   "\"queueId\":\"q-001\",\"calls\":[{"
+                                   "\"state\":\"hovering\"}]}"));
+  }
+  EXPECT_EQ_INT(1, derive_of("conv_offered", "voice"));
+  /* The rest of each answer is here. */
+  EXPECT_EQ_DOUBLE(6, gauge_of("Sales_EN_000", "agents", "member"));
+  EXPECT_EQ_DOUBLE(3, gauge_of("Sales_EN_000", "agents_routing", "idle"));
+  EXPECT_EQ_DOUBLE(1, gauge_of("Sales_EN_000", "agents_presence", "available"));
+  EXPECT_EQ_DOUBLE(4, gauge_of("Sales_EN_000", "agents_presence", "other"));
+  EXPECT_EQ_DOUBLE(5, gauge_of("Sales_EN_000", "waiting", "voice"));
+  OK(mock_find("Sales_EN_000", "waiting", "hologram") == NULL);
+  EXPECT_EQ_DOUBLE(1, gauge_of("org", "org_agents_routing", "idle"));
+  EXPECT_EQ_DOUBLE(1, gauge_of("org", "org_agents_presence", "on_queue"));
+  EXPECT_EQ_DOUBLE(1, gauge_of("org", "org_agents_presence", "other"));
+  /* A member listing's words too. */
+  gen_roster_t fresh = {.unknown = inst->agents.unknown};
+  CHECK_ZERO(gen_roster_add(&fresh, "u7", "LISTED_NEW", -1));
+  CHECK_ZERO(
+      gen_roster_add(&fresh, "u8", "IDLE", resolve_presence(inst, "Away")));
+  EXPECT_EQ_INT(GEN_PRESENCE_OTHER, resolve_presence(inst, "p-listed-new"));
+  gen_roster_free(&fresh);
+  /* Each word logged once, though met twice. */
+  EXPECT_EQ_INT(1, mock_unknown_lines("routingStatus", "ON_BREAK_NEW"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("presence", "p-brand-new"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("mediaType", "hologram"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("routingStatus", "SLEEPING"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("presence", "Lunch-Custom"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("routingStatus", "LISTED_NEW"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("presence", "p-listed-new"));
+  EXPECT_EQ_INT(1, mock_unknown_lines("state", "hovering"));
+  /* Counted each time, as the self-metric. */
+  mock_values_reset();
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_INT(2,
+                (int)mock_unknown_values("queue_observations-routingStatus"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("queue_observations-presence"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("queue_observations-mediaType"));
+  EXPECT_EQ_INT(3, (int)mock_unknown_values("agent_activity-routingStatus"));
+  EXPECT_EQ_INT(3, (int)mock_unknown_values("agent_activity-presence"));
+  EXPECT_EQ_INT(2, (int)mock_unknown_values("conversation_events-state"));
+  gr_instance_free(inst);
+  return 0;
+}
+
 DEF_TEST(wait_buckets_option) {
   gen_org_t *org = gen_org_create(PLUGIN_NAME, "acme");
   gr_config_t *c = gen_plugin_config_new(&gr_plugin);
@@ -934,6 +1012,7 @@ int main(void) {
   RUN_TEST(conversation_moments_leave_at_the_tick);
   RUN_TEST(conversation_counters_survive_restart);
   RUN_TEST(agent_activity_counts_each_agent_once);
+  RUN_TEST(unknown_words_take_the_rest);
   RUN_TEST(wait_buckets_option);
   RUN_TEST(channel_options);
   RUN_TEST(entity_cache);

@@ -101,11 +101,48 @@ DEF_TEST(bucket_floor) {
   return 0;
 }
 
+/* A server's clock from its Date headers (whole seconds). */
+DEF_TEST(clock_offset) {
+  gen_clock_offset_t o = {0};
+  EXPECT_EQ_INT(0, (int)gen_clock_offset(&o)); /* nothing noted */
+  /* The same clock: the server's second holds our instant, whatever the
+   * fraction: 0, however many answers. */
+  for (int64_t t = 1000000; t < 1010000; t += 1370)
+    gen_clock_offset_note(&o, t - t % 1000, t - 20, t + 20);
+  EXPECT_EQ_INT(0, (int)gen_clock_offset(&o));
+  /* Ours 5 s ahead (server = ours - 5000): one answer bounds it within a
+   * second and its round trip ... */
+  o = (gen_clock_offset_t){0};
+  int64_t server = 2000300, ours = server + 5000;
+  gen_clock_offset_note(&o, server - server % 1000, ours - 10, ours + 10);
+  int64_t first = gen_clock_offset(&o);
+  OK(first >= -5310 && first <= -4290);
+  /* ... answers in other fractions of a second narrow it. */
+  for (int k = 1; k < 20; k++) {
+    server += 1000 + 97;
+    ours = server + 5000;
+    gen_clock_offset_note(&o, server - server % 1000, ours - 10, ours + 10);
+  }
+  int64_t narrowed = gen_clock_offset(&o);
+  OK(o.lo <= -5000 && o.hi >= -5000); /* the truth within */
+  OK(o.hi - o.lo < 100);              /* from 1020 */
+  OK(narrowed >= -5050 && narrowed <= -4950);
+  /* Our clock steps back 5 s (now right): the next answer starts again. */
+  server += 1000;
+  gen_clock_offset_note(&o, server - server % 1000, server - 10, server + 10);
+  EXPECT_EQ_INT(0, (int)gen_clock_offset(&o));
+  /* An answer had "before" it was asked (a step in between): ignored. */
+  gen_clock_offset_note(&o, 5000000, 9000, 7000);
+  EXPECT_EQ_INT(0, (int)gen_clock_offset(&o));
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(time_parse_and_format);
   RUN_TEST(time_parse_rejects_garbage);
   RUN_TEST(interval_round_trip);
   RUN_TEST(durations);
   RUN_TEST(bucket_floor);
+  RUN_TEST(clock_offset);
   END_TEST;
 }

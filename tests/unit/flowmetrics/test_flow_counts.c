@@ -85,7 +85,7 @@ static void count(void *ud, const char *flow_id, gen_flow_kind_t kind,
 static int record(const char *text) {
   json_object *body = json_tokener_parse(text);
   n_counted = 0;
-  gen_flow_record_count(body, count, NULL);
+  gen_flow_record_count(body, count, NULL, NULL);
   json_object_put(body);
   return n_counted;
 }

@@ -432,7 +432,8 @@ DEF_TEST(state_file_is_pinned) {
   /* A header line, then a line a key: read a line at a time. */
   snprintf(want, sizeof(want),
            "{\"version\":2,\"granularity_ms\":300000,\"journal\":1,"
-           "\"journal_id\":\"%.16s\",\"scopes\":{\"Q1\":[1778752500000,"
+           "\"journal_id\":\"%.16s\",\"record_count\":1,\"clock\":"
+           "1778752860000,\"scopes\":{\"Q1\":[1778752500000,"
            "1778752800000]}}\n{\"key\":\"Q1\\tvoice\",\"scope\":\"Q1\","
            "\"totals\":{\"handle_ms\":500,\"offered\":5}}\n",
            id);
@@ -656,6 +657,36 @@ DEF_TEST(records_survive_a_restart_through_the_journal) {
   mock_log_reset();
   CHECK_ZERO(revise_after_restart(12, 1400));
   OK(mock_log_contains("is not the journal of"));
+  unlink(path);
+  return 0;
+}
+
+/* A journal absent where the state file's epoch had no record (a short
+ * first run whose buckets had no values: no journal made) lost nothing:
+ * no warning (issue 63: an operator who learns to ignore it misses the one
+ * that matters). One absent where the state had a record is lost: said. */
+DEF_TEST(absent_journal_warns_only_when_it_had_records) {
+  char rec[300];
+  snprintf(rec, sizeof(rec), "%s.records", path);
+  for (int had = 0; had <= 1; had++) {
+    unlink(path);
+    unlink(rec);
+    gen_interval_t *gi = make(3600000, 100, path);
+    gen_interval_range_t r;
+    int64_t now = T0 + MINUTE;
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    if (had)
+      CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 - G, 5, 500));
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    gen_interval_free(gi);
+    OK((access(rec, F_OK) == 0) == had);
+    unlink(rec); /* gone, or never made */
+    mock_log_reset();
+    gi = make(3600000, 100, path);
+    CHECK_NOT_NULL(gi);
+    OK(mock_log_contains("cannot read") == had);
+    gen_interval_free(gi);
+  }
   unlink(path);
   return 0;
 }
@@ -1478,10 +1509,12 @@ DEF_TEST(progress_ahead_of_the_clock_is_refused_and_backfilled) {
 
 /* A scope that ran on the right time, then a day ahead (its progress a
  * day ahead, its origin before), then on the right time again: progress
- * is put back to the newest settled bucket and the next bucket is asked
- * for when it settles; nothing before is asked again, as its records went
- * while the clock was ahead (asking would count it twice). A state file a
- * year ahead the same. */
+ * is put back to where it was before the clock stepped ahead, and the
+ * buckets after it are asked for again (those whose time passed while the
+ * clock was ahead were asked before they happened). A state file edited a
+ * year ahead (no step seen: its progress was ahead already) is put back to
+ * the newest settled bucket and the next bucket is asked for when it
+ * settles. */
 DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
   const int64_t aheads[] = {DAY, 365 * DAY};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(aheads); i++) {
@@ -1508,17 +1541,93 @@ DEF_TEST(progress_ahead_of_a_started_scope_is_put_back) {
     gi = make_initial(0, path);
     CHECK_NOT_NULL(gi);
     gen_interval_range_t r;
+    gen_interval_stats_t st;
+    if (aheads[i] == DAY) {
+      /* back to 10:00, where it was before the step: 10:00-10:10 due */
+      EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now, &r));
+      OK(mock_log_contains("put back to 2026-05-14T10:00:00.000Z, where it "
+                           "was before the clock stepped ahead"));
+      EXPECT_EQ_UINT64(T0, r.start_ms);
+      EXPECT_EQ_UINT64(T0 + 2 * G, r.end_ms);
+      gen_interval_free(gi);
+      continue;
+    }
     /* 10:10 is the newest settled end: nothing is due yet, but the
      * progress was refused. */
     EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
     OK(mock_log_contains("is ahead of the clock"));
-    gen_interval_stats_t st;
+    OK(mock_log_contains("not asked for again (its step was not seen)"));
     gen_interval_get_stats(gi, &st);
     EXPECT_EQ_UINT64(T0 + 2 * G, st.done_until_ms);
     /* The next bucket is asked for once settled, alone. */
     EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now + G, &r));
     EXPECT_EQ_UINT64(T0 + 2 * G, r.start_ms);
     EXPECT_EQ_UINT64(T0 + 3 * G, r.end_ms);
+    gen_interval_free(gi);
+  }
+  unlink(path);
+  return 0;
+}
+
+/* The clock steps a day ahead while collectd runs (issue 63): the engine
+ * asks for the day ahead, its first answer already holding part of a
+ * bucket that had begun (2 of 10:00-10:05's 3), the rest nothing (their
+ * time had not come). collectd is started again on the right time, 10:21:
+ * the progress is put back to 10:00, where it was before the step, and the
+ * buckets from there are asked for again, each counted once: 10:00 by the
+ * difference from what the day ahead counted (its record kept through the
+ * day ahead), 10:10, whose time passed while the clock was ahead, whole.
+ * Before, the progress went back to 10:20 and the counter stayed at 7. The
+ * same when collectd was started again still ahead, 10 minutes later (a
+ * second step, from a clock ahead: the mark stays the one before the
+ * first). Then a new step from the right time is marked anew, though a
+ * queue deleted since still holds the old mark. */
+DEF_TEST(clock_put_back_asks_again_what_passed_while_ahead) {
+  for (int twice = 0; twice <= 1; twice++) {
+    unlink(path);
+    gen_interval_t *gi = make_initial(0, path);
+    n_events = 0;
+    OK(catch_up(gi, T0 + MINUTE, T0 - G, 5) == 1);
+    /* Q2, a queue deleted after this read: its mark stays unused */
+    static const char *const q2[] = {"Q2"};
+    gen_interval_range_t r2;
+    OK(gen_interval_plan(gi, q2, 1, T0 + MINUTE, &r2) == 1);
+    CHECK_ZERO(gen_interval_commit(gi, q2, 1, &r2, T0 + MINUTE, &sink));
+    /* 10:06 on a clock a day ahead */
+    OK(catch_up(gi, T0 + DAY + G + MINUTE, T0, 2) > 0);
+    OK(catch_up(gi, T0 + DAY + 2 * G + MINUTE, -1, 0) > 0);
+    if (twice) {
+      gen_interval_free(gi);
+      gi = make_initial(0, path);
+      OK(catch_up(gi, T0 + DAY + 4 * G + MINUTE, -1, 0) > 0);
+    }
+    EXPECT_EQ_DOUBLE(7, last_total("Q1\tvoice"));
+    gen_interval_free(gi);
+
+    int64_t now = T0 + 4 * G + MINUTE;
+    mock_log_reset();
+    n_events = 0;
+    gi = make_initial(0, path);
+    CHECK_NOT_NULL(gi);
+    gen_interval_range_t r;
+    EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, now, &r));
+    OK(mock_log_contains("put back to 2026-05-14T10:00:00.000Z, where it was "
+                         "before the clock stepped ahead"));
+    EXPECT_EQ_UINT64(T0, r.start_ms);
+    EXPECT_EQ_UINT64(T0 + 4 * G, r.end_ms);
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 3, 300));
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + 2 * G, 4, 400));
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    OK(find("Q1\tvoice", T0, T0 + G) != NULL);
+    OK(find("Q1\tvoice", T0 + 2 * G, T0 + 3 * G) != NULL);
+    EXPECT_EQ_DOUBLE(5 + 3 + 4, last_total("Q1\tvoice"));
+    EXPECT_EQ_INT(0, gen_interval_plan(gi, q1, 1, now, &r));
+
+    /* ahead again from 10:21, back at 10:36: back to 10:20 (the line is
+     * rate-limited: said above) */
+    OK(catch_up(gi, T0 + DAY + 5 * G + MINUTE, -1, 0) > 0);
+    EXPECT_EQ_INT(1, gen_interval_plan(gi, q1, 1, T0 + 7 * G + MINUTE, &r));
+    EXPECT_EQ_UINT64(T0 + 4 * G, r.start_ms);
     gen_interval_free(gi);
   }
   unlink(path);
@@ -1631,6 +1740,7 @@ int main(void) {
   RUN_TEST(old_record_is_migrated);
   RUN_TEST(malformed_records_refuse_the_state);
   RUN_TEST(records_survive_a_restart_through_the_journal);
+  RUN_TEST(absent_journal_warns_only_when_it_had_records);
   RUN_TEST(torn_last_journal_line_is_ignored);
   RUN_TEST(compaction_keeps_exactly_the_live_records);
   RUN_TEST(a_counter_gone_in_a_revision_goes_to_zero);
@@ -1643,6 +1753,7 @@ int main(void) {
   RUN_TEST(idle_keys_make_no_series_unless_kept);
   RUN_TEST(progress_ahead_of_the_clock_is_refused_and_backfilled);
   RUN_TEST(progress_ahead_of_a_started_scope_is_put_back);
+  RUN_TEST(clock_put_back_asks_again_what_passed_while_ahead);
   RUN_TEST(absurd_progress_is_refused_alone);
   if (mock_rmtree(dir) != 0)
     return 1;

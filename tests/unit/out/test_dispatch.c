@@ -343,6 +343,34 @@ DEF_TEST(fence) {
   return 0;
 }
 
+static cdtime_t fake_now;
+static cdtime_t fake_clock(void) { return fake_now; }
+
+/* The fence is read on the lease clock, which counts suspend: a holder
+ * resumed from a suspend past its fence finds it closed (on
+ * CLOCK_MONOTONIC, stopped while suspended, it stayed open for up to the
+ * TTL while the other agent already held the key). */
+DEF_TEST(fence_counts_suspend) {
+  OK(gen_lease_clock == gen_boottime);
+  mock_values_reset();
+  cdtime_t ten = TIME_T_TO_CDTIME_T(10);
+  fake_now = gen_monotonic();
+  gen_lease_clock = fake_clock;
+  /* renewed now with a TTL of 10 s: its fence 9 s on */
+  CHECK_ZERO(gen_dispatch_fence("suspended", "genesys_realtime",
+                                fake_now + TIME_T_TO_CDTIME_T(9)));
+  CHECK_ZERO(put_series("suspended", "q1", ten));
+  fake_now += TIME_T_TO_CDTIME_T(8);
+  CHECK_ZERO(put_series("suspended", "q2", ten));
+  /* suspended an hour: the lease expired in etcd meanwhile */
+  fake_now += TIME_T_TO_CDTIME_T(3600);
+  EXPECT_EQ_INT(-EPERM, put_series("suspended", "q3", ten));
+  OK(gen_dispatch_fence_closed("suspended", "genesys_realtime"));
+  EXPECT_EQ_INT(1, (int)gen_dispatch_fenced("suspended", "genesys_realtime"));
+  gen_lease_clock = gen_boottime;
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(sanitize);
   RUN_TEST(ids_in_paths);
@@ -353,5 +381,6 @@ int main(void) {
   RUN_TEST(next_time);
   RUN_TEST(series_budget);
   RUN_TEST(fence);
+  RUN_TEST(fence_counts_suspend);
   END_TEST;
 }

@@ -23,7 +23,7 @@
 static int parse(const char *text, gen_adh_update_t *u) {
   char err[128];
   json_object *o = json_tokener_parse(text);
-  int status = gen_adh_parse_update(o, u, err, sizeof(err));
+  int status = gen_adh_parse_update(o, u, NULL, err, sizeof(err));
   json_object_put(o);
   return status;
 }
@@ -84,11 +84,14 @@ DEF_TEST(update_forms) {
   return 0;
 }
 
+static char listed_url[256];
+
 static int listing(const char *text, size_t *n, size_t *bad) {
   gen_adh_update_t *v = NULL;
   char err[128];
   int status =
-      gen_adh_read_listing(text, strlen(text), &v, n, bad, err, sizeof(err));
+      gen_adh_read_listing(text, strlen(text), NULL, &v, n, bad, listed_url,
+                           sizeof(listed_url), err, sizeof(err));
   free(v);
   return status;
 }
@@ -108,9 +111,30 @@ DEF_TEST(listing_forms) {
   EXPECT_EQ_INT(1, (int)n);
   EXPECT_EQ_INT(0, listing("{\"entities\":[]}", &n, &bad));
   EXPECT_EQ_INT(0, (int)n);
-  /* a downloadUrl only, no list, not JSON */
-  EXPECT_EQ_INT(-EBADMSG,
+  /* a downloadUrl only (the entities absent, or empty): the URL to fetch;
+   * with entities, they are the answer */
+  EXPECT_EQ_INT(GEN_ADH_DOWNLOAD,
                 listing("{\"downloadUrl\":\"https://x/y\"}", &n, &bad));
+  EXPECT_EQ_STR("https://x/y", listed_url);
+  EXPECT_EQ_INT(
+      GEN_ADH_DOWNLOAD,
+      listing("{\"entities\":[],\"downloadUrl\":\"/a/b\"}", &n, &bad));
+  EXPECT_EQ_STR("/a/b", listed_url);
+  snprintf(text, sizeof(text), "{\"entities\":[%s],\"downloadUrl\":\"/a\"}",
+           one);
+  EXPECT_EQ_INT(0, listing(text, &n, &bad));
+  EXPECT_EQ_INT(1, (int)n);
+  EXPECT_EQ_STR("", listed_url);
+  /* a downloaded document that is a downloadUrl again (url NULL) */
+  gen_adh_update_t *v = NULL;
+  char err[128];
+  const char *again = "{\"downloadUrl\":\"https://x/y\"}";
+  EXPECT_EQ_INT(-EBADMSG,
+                gen_adh_read_listing(again, strlen(again), NULL, &v, &n, &bad,
+                                     NULL, 0, err, sizeof(err)));
+  EXPECT_EQ_STR("a downloadUrl again", err);
+  /* no list, not JSON */
+  EXPECT_EQ_INT(-EBADMSG, listing("{\"downloadUrl\":\"\"}", &n, &bad));
   EXPECT_EQ_INT(-EBADMSG, listing("{}", &n, &bad));
   EXPECT_EQ_INT(-EBADMSG, listing("{\"entities\":", &n, &bad));
   return 0;
@@ -127,6 +151,8 @@ DEF_TEST(listing_forms) {
 
 static int n_lists, n_units;
 static bool refuse;
+static bool dated;        /* the units' answers carry a Date header ... */
+static int64_t date_skew; /* ... this far from our clock (ms) */
 
 /* Five units mu0..mu4; each answers a1 out of adherence (Negative) since
  * T0 and a2 in adherence. */
@@ -143,6 +169,10 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
                          "\"Negative\",\"timeOfAdherenceChange\":\"" T0 "\"},"
                          "{\"user\":{\"id\":\"a2\"},\"adherenceState\":"
                          "\"InAdherence\",\"impact\":\"Positive\"}]}");
+    if (dated) {
+      int64_t server = gen_cdtime_to_ms(cdtime()) + date_skew;
+      resp->date_ms = server - server % 1000;
+    }
     return 0;
   }
   n_lists++;
@@ -178,7 +208,7 @@ static void fake_start(gen_client_t *client) {
   fake_client_init(client, "genesys_realtime", 0);
   http_perform = fake_api;
   n_lists = n_units = 0;
-  refuse = false;
+  refuse = dated = false;
 }
 
 DEF_TEST(reads_within_the_budget_and_topics) {
@@ -289,6 +319,36 @@ DEF_TEST(reads_within_the_budget_and_topics) {
   gen_adherence_free(a);
   http_perform = http_perform_curl;
   fake_client_free(&client);
+  return 0;
+}
+
+/* The longest exception of Unit 0 (a1, out since T0) at T0 + 90 s on our
+ * clock, its unit read with a Date header date_skew from our clock. */
+static double longest_dated(int64_t skew) {
+  gen_client_t client;
+  fake_start(&client);
+  dated = true, date_skew = skew;
+  gen_adherence_t *a = adherence_budget(60);
+  gen_adherence_run(a, &client, S(1000));
+  mock_puts_t puts = {0};
+  gen_adherence_put(a, client.org, 1795773600000LL + 90000, mock_put_group,
+                    &puts);
+  gen_adherence_free(a);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return mock_puts_value(&puts, "Unit 0/adherence_out_duration/longest");
+}
+
+/* The change times are Genesys' clock: so are the durations. Answers
+ * dated by the same clock change nothing; Genesys' clock 5 s behind ours
+ * (a host clock 5 s ahead) takes those 5 s off, within the half second
+ * one answer's Date header (whole seconds) leaves. */
+DEF_TEST(durations_on_genesys_clock) {
+  EXPECT_EQ_DOUBLE(90, longest_dated(0));
+  double d = longest_dated(-5000); /* 85, within half a second */
+  OK(d >= 85 - 0.6 && d <= 85 + 0.6);
+  d = longest_dated(7000);
+  OK(d >= 97 - 0.6 && d <= 97 + 0.6);
   return 0;
 }
 
@@ -405,10 +465,219 @@ DEF_TEST(an_exception_opened_and_closed_is_notified) {
   return 0;
 }
 
+/* ---- words Genesys may add -------------------------------------------- */
+
+static const char *unknown_answer;
+
+static int unknown_api(gen_http_t *http, const char *method, const char *url,
+                       const char *body, struct curl_slist *headers,
+                       gen_http_response_t *resp) {
+  (void)http, (void)method, (void)body, (void)headers;
+  fake_answer(resp, 200,
+              strstr(url, "/adherence") != NULL
+                  ? unknown_answer
+                  : "{\"entities\":[{\"id\":\"mu0\",\"name\":\"Unit 0\"}]}");
+  return 0;
+}
+
+/* Each enum field the reader reads (adherenceState, impact) with a word
+ * this version does not know, in the route's answer and in a topic's
+ * message: each counted in unknown_values under its field, the agent
+ * counted under "other" / "unknown", and every other agent and value of
+ * the answer there. */
+DEF_TEST(unknown_words_are_counted_and_the_rest_dispatched) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = unknown_api;
+  unknown_answer =
+      "{\"entities\":["
+      "{\"user\":{\"id\":\"a1\"},\"adherenceState\":\"OutOfAdherence\","
+      "\"impact\":\"Negative\",\"timeOfAdherenceChange\":\"" T0 "\"},"
+      "{\"user\":{\"id\":\"a2\"},\"adherenceState\":\"OnTheMoon\","
+      "\"impact\":\"Neutral\"},"
+      "{\"user\":{\"id\":\"a3\"},\"adherenceState\":\"OutOfAdherence\","
+      "\"impact\":\"Catastrophic\",\"timeOfAdherenceChange\":\"" T0 "\"},"
+      "{\"user\":{\"id\":\"a4\"},\"adherenceState\":\"InAdherence\","
+      "\"impact\":\"Positive\"}]}";
+  gen_adherence_t *a = adherence_budget(60);
+  EXPECT_EQ_INT(1, gen_adherence_run(a, &client, S(1000)));
+  EXPECT_EQ_INT(1, (int)gen_stats_unknown_count(&client.stats, "adherence",
+                                                "adherenceState"));
+  EXPECT_EQ_INT(
+      1, (int)gen_stats_unknown_count(&client.stats, "adherence", "impact"));
+  OK(mock_log_contains("adherenceState \"OnTheMoon\" is not a value"));
+  OK(mock_log_contains("impact \"Catastrophic\" is not a value"));
+  int64_t at = 1795773600000LL + 60000;
+  mock_puts_t puts = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &puts);
+  EXPECT_EQ_INT(13, puts.n);
+  EXPECT_EQ_DOUBLE(1, mock_puts_value(&puts, "Unit 0/adherence_agents/other"));
+  EXPECT_EQ_DOUBLE(
+      2, mock_puts_value(&puts, "Unit 0/adherence_agents/out_of_adherence"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_agents/in_adherence"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_out_agents/negative"));
+  EXPECT_EQ_DOUBLE(
+      1, mock_puts_value(&puts, "Unit 0/adherence_out_agents/unknown"));
+  EXPECT_EQ_DOUBLE(120,
+                   mock_puts_value(&puts, "Unit 0/adherence_out_duration/sum"));
+  EXPECT_EQ_INT(0, (int)atomic_load(&client.stats.malformed));
+  /* The topic: a4 in a new state with a new impact, a2 with an impact not
+   * a known word either; both applied, each word counted. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a4\"},\"adherenceState\":"
+                        "\"Teleported\",\"impact\":\"Cosmic\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(a, "mu0",
+                        "{\"user\":{\"id\":\"a2\"},\"adherenceState\":"
+                        "\"OutOfAdherence\",\"impact\":\"Sideways\","
+                        "\"adherenceChangeTime\":\"" T0 "\"}"));
+  EXPECT_EQ_INT(2, (int)gen_stats_unknown_count(&client.stats, "adherence",
+                                                "adherenceState"));
+  EXPECT_EQ_INT(
+      3, (int)gen_stats_unknown_count(&client.stats, "adherence", "impact"));
+  mock_puts_t two = {0};
+  gen_adherence_put(a, client.org, at, mock_put_group, &two);
+  EXPECT_EQ_DOUBLE(1, mock_puts_value(&two, "Unit 0/adherence_agents/other"));
+  EXPECT_EQ_DOUBLE(
+      0, mock_puts_value(&two, "Unit 0/adherence_agents/in_adherence"));
+  EXPECT_EQ_DOUBLE(
+      3, mock_puts_value(&two, "Unit 0/adherence_agents/out_of_adherence"));
+  EXPECT_EQ_DOUBLE(
+      2, mock_puts_value(&two, "Unit 0/adherence_out_agents/unknown"));
+  EXPECT_EQ_DOUBLE(180,
+                   mock_puts_value(&two, "Unit 0/adherence_out_duration/sum"));
+  gen_adherence_free(a);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
+/* ---- an answer that is only a downloadUrl -------------------------------- */
+
+#define ONE_AGENT                                                              \
+  "{\"entities\":[{\"user\":{\"id\":\"d1\"},\"adherenceState\":"               \
+  "\"OutOfAdherence\",\"impact\":\"Positive\",\"timeOfAdherenceChange\":"      \
+  "\"" T0 "\"}]}"
+
+static const char *dl_url; /* the downloadUrl the unit answers */
+static long dl_no_token;   /* what the download answers without a token */
+static int dl_asked, dl_with_token, unit_with_token;
+
+static bool has_token(const struct curl_slist *h) {
+  for (; h != NULL; h = h->next)
+    if (strncasecmp(h->data, "Authorization: Bearer ", 22) == 0)
+      return true;
+  return false;
+}
+
+static int dl_api(gen_http_t *http, const char *method, const char *url,
+                  const char *body, struct curl_slist *headers,
+                  gen_http_response_t *resp) {
+  (void)http, (void)method, (void)body;
+  if (strstr(url, "/managementunits/mu0/adherence") != NULL) {
+    unit_with_token += has_token(headers);
+    char text[512];
+    snprintf(text, sizeof(text), "{\"downloadUrl\":\"%s\"}", dl_url);
+    fake_answer(resp, 200, text);
+  } else if (strstr(url, "download") != NULL) {
+    dl_asked++;
+    bool token = has_token(headers);
+    dl_with_token += token;
+    fake_answer(resp, token ? 200 : dl_no_token,
+                token || dl_no_token == 200 ? ONE_AGENT
+                                            : "<Error>AccessDenied</Error>");
+  } else {
+    fake_answer(resp, 200, "{\"entities\":[{\"id\":\"mu0\",\"name\":\"U\"}]}");
+  }
+  return 0;
+}
+
+static int dl_token(void *ud, char *buf, size_t size, uint64_t *generation) {
+  (void)ud;
+  snprintf(buf, size, "t0k3n");
+  *generation = 1;
+  return 0;
+}
+
+/* One read of the unit whose answer is only dl_url, the download answering
+ * no_token without the token: the agents the unit then has (-1: no values).
+ */
+static double read_download(const char *url, long no_token) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 2); /* 2 retries */
+  ((gen_org_t *)client.org)->login_base_url =
+      strdup("https://login.example.test");
+  gen_http_free(client.http);
+  client.http = gen_http_create(client.org, &client.stats,
+                                &(gen_http_tokens_t){.token = dl_token});
+  http_perform = dl_api;
+  dl_url = url, dl_no_token = no_token;
+  dl_asked = dl_with_token = unit_with_token = 0;
+  gen_adherence_t *a = adherence_budget(60);
+  gen_adherence_run(a, &client, S(1000));
+  mock_puts_t puts = {0};
+  gen_adherence_put(a, client.org, 1795773600000LL + 30000, mock_put_group,
+                    &puts);
+  double out = mock_puts_value(&puts, "U/adherence_agents/out_of_adherence");
+  if (out == 1)
+    EXPECT_EQ_DOUBLE(
+        30, mock_puts_value(&puts, "U/adherence_out_duration/longest"));
+  gen_adherence_free(a);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return out;
+}
+
+DEF_TEST(a_download_url_answer_is_fetched) {
+  /* A pre-signed URL on a storage host: fetched without the token. */
+  EXPECT_EQ_DOUBLE(1, read_download("https://s3.example.test/download/mu0?"
+                                    "X-Amz-Signature=ab",
+                                    200));
+  EXPECT_EQ_INT(1, dl_asked);
+  EXPECT_EQ_INT(0, dl_with_token);
+  EXPECT_EQ_INT(1, unit_with_token); /* the route itself with it */
+  /* The storage host wants more than the URL: the token is never sent
+   * there; the unit has no values, a failure is counted and logged, and
+   * the family goes on (not a refusal). */
+  mock_log_reset();
+  EXPECT_EQ_DOUBLE(-1,
+                   read_download("https://s3.example.test/download/mu0", 403));
+  EXPECT_EQ_INT(1, dl_asked);
+  EXPECT_EQ_INT(0, dl_with_token);
+  OK(mock_log_contains("downloadUrl answered HTTP 403 without the token, and "
+                       "is not on the API's origin"));
+  OK(!mock_log_contains("needs the OAuth permission"));
+  /* On the API's own origin: asked without the token, then with it. */
+  EXPECT_EQ_DOUBLE(
+      1, read_download("https://api.example.test/api/v2/download/mu0", 401));
+  EXPECT_EQ_INT(2, dl_asked);
+  EXPECT_EQ_INT(1, dl_with_token);
+  /* A path is the API's: asked with the token. */
+  EXPECT_EQ_DOUBLE(1, read_download("/api/v2/download/mu0", 401));
+  EXPECT_EQ_INT(1, dl_asked);
+  EXPECT_EQ_INT(1, dl_with_token);
+  /* The storage host fails (503): asked once, not retried (its failure
+   * never makes the org's requests rest). */
+  EXPECT_EQ_DOUBLE(-1,
+                   read_download("https://s3.example.test/download/mu0", 503));
+  EXPECT_EQ_INT(1, dl_asked);
+  /* Not an allowed URL (plain http to a remote host): refused, not
+   * asked. */
+  EXPECT_EQ_DOUBLE(-1, read_download("http://s3.example.test/download/x", 200));
+  EXPECT_EQ_INT(0, dl_asked);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(update_forms);
   RUN_TEST(listing_forms);
   RUN_TEST(reads_within_the_budget_and_topics);
   RUN_TEST(an_exception_opened_and_closed_is_notified);
+  RUN_TEST(unknown_words_are_counted_and_the_rest_dispatched);
+  RUN_TEST(a_download_url_answer_is_fetched);
+  RUN_TEST(durations_on_genesys_clock);
   END_TEST;
 }

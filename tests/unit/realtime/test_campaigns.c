@@ -55,6 +55,13 @@ DEF_TEST(stats_forms) {
   EXPECT_EQ_INT(1 << GEN_CP_IDLE, (int)s.have);
   EXPECT_EQ_INT(0, stats_of("{}", &s, &bad));
   EXPECT_EQ_INT(0, (int)s.have);
+  /* connectRatio: "Ratio of connects to attempts", a double with no bound
+   * in the record (ConnectRate): above 1 read as answered. */
+  EXPECT_EQ_INT(0,
+                stats_of("{\"contactRate\":{\"connectRatio\":1.5}}", &s, &bad));
+  EXPECT_EQ_INT(0, (int)bad);
+  EXPECT_EQ_INT(1 << GEN_CP_CONNECT_RATIO, (int)s.have);
+  EXPECT_EQ_DOUBLE(1.5, s.v[GEN_CP_CONNECT_RATIO]);
   return 0;
 }
 
@@ -67,7 +74,7 @@ DEF_TEST(stats_malformed) {
   /* Fields of the wrong type or range: skipped and counted, the rest read. */
   EXPECT_EQ_INT(0, stats_of("{\"idleAgents\":\"3\",\"outstandingCalls\":-1,"
                             "\"scheduledCalls\":1.5,\"effectiveIdleAgents\":"
-                            "-0.5,\"contactRate\":{\"connectRatio\":1.5,"
+                            "-0.5,\"contactRate\":{\"connectRatio\":-0.1,"
                             "\"attempts\":10},\"adjustedCallsPerAgent\":2}",
                             &s, &bad));
   EXPECT_EQ_INT(5, (int)bad);
@@ -86,20 +93,27 @@ DEF_TEST(progress_forms) {
       "\"totalNumberOfContacts\":1000,\"percentage\":25}");
   OK(gen_cp_read_progress(o, &id, &p));
   EXPECT_EQ_STR("c1", id);
-  EXPECT_EQ_INT(250, (int)p.called);
-  EXPECT_EQ_INT(1000, (int)p.total);
-  EXPECT_EQ_INT(25, (int)p.percent);
+  EXPECT_EQ_INT(7, (int)p.have);
+  EXPECT_EQ_INT(250, (int)p.v[GEN_CP_CALLED]);
+  EXPECT_EQ_INT(1000, (int)p.v[GEN_CP_TOTAL]);
+  EXPECT_EQ_INT(25, (int)p.v[GEN_CP_PERCENT]);
   json_object_put(o);
   /* The progress topic's numbers are floats: whole ones read. */
   o = json_tokener_parse("{\"campaign\":{\"id\":\"c2\"},"
                          "\"numberOfContactsCalled\":3.0,"
                          "\"totalNumberOfContacts\":4.0,\"percentage\":75}");
   OK(gen_cp_read_progress(o, &id, &p));
-  EXPECT_EQ_INT(3, (int)p.called);
+  EXPECT_EQ_INT(3, (int)p.v[GEN_CP_CALLED]);
+  json_object_put(o);
+  /* Every count optional in the record (CampaignProgress): one left out or
+   * null is not set, the others read. */
+  o = json_tokener_parse("{\"campaign\":{\"id\":\"c3\"},"
+                         "\"totalNumberOfContacts\":4,\"percentage\":null}");
+  OK(gen_cp_read_progress(o, &id, &p));
+  EXPECT_EQ_INT(1 << GEN_CP_TOTAL, (int)p.have);
+  EXPECT_EQ_INT(4, (int)p.v[GEN_CP_TOTAL]);
   json_object_put(o);
   const char *bad[] = {
-      "{\"campaign\":{\"id\":\"c\"},\"totalNumberOfContacts\":4,"
-      "\"percentage\":1}",
       "{\"campaign\":{\"id\":\"c\"},\"numberOfContactsCalled\":-1,"
       "\"totalNumberOfContacts\":4,\"percentage\":1}",
       "{\"campaign\":{\"id\":\"c\"},\"numberOfContactsCalled\":1,"
@@ -113,7 +127,11 @@ DEF_TEST(progress_forms) {
     json_object_put(o);
   }
   EXPECT_EQ_INT(GEN_CP_STOPPING, gen_cp_status_from_name("Stopping"));
+  EXPECT_EQ_INT(GEN_CP_FORCED_STOPPING,
+                gen_cp_status_from_name("FORCED_STOPPING"));
+  EXPECT_EQ_INT(GEN_CP_FORCED_OFF, gen_cp_status_from_name("forced_off"));
   EXPECT_EQ_INT(-1, gen_cp_status_from_name("PAUSED"));
+  EXPECT_EQ_INT(-1, gen_cp_status_from_name("unknown")); /* ours, not theirs */
   return 0;
 }
 
@@ -122,6 +140,8 @@ DEF_TEST(progress_forms) {
 #define N_CAMPAIGNS 152
 static int n_list, n_progress, n_stats, max_ids;
 static bool refuse, garbled_stats, garbled_progress;
+static bool sparse_progress; /* c5 without its total, c6 its percentage */
+static bool wide_ratio;      /* stats with a connectRatio of 1.25 */
 static char status_of[N_CAMPAIGNS][16];
 
 #define DENIED                                                                 \
@@ -157,10 +177,16 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
     snprintf(text, sizeof(text), "[");
     for (const char *p = body; (p = strstr(p, "\"c")) != NULL; p++) {
       int k = atoi(p + 2);
+      char percent[32] = "";
+      if (!sparse_progress || k != 6)
+        snprintf(percent, sizeof(percent), ",\"percentage\":%d", k / 10);
       snprintf(text + strlen(text), sizeof(text) - strlen(text),
                "%s{\"campaign\":{\"id\":\"c%d\"},\"numberOfContactsCalled\":"
-               "%d,\"totalNumberOfContacts\":1000,\"percentage\":%d}",
-               text[1] ? "," : "", k, k, k / 10);
+               "%d%s%s}",
+               text[1] ? "," : "", k, k,
+               sparse_progress && k == 5 ? ""
+                                         : ",\"totalNumberOfContacts\":1000",
+               percent);
     }
     if (garbled_progress) /* no campaign id; a count of the wrong type; one
                              of a campaign not asked */
@@ -181,6 +207,11 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
     int k = atoi(strstr(url, "/campaigns/c") + strlen("/campaigns/c"));
     if (garbled_stats)
       snprintf(text, sizeof(text), "{\"idleAgents\":");
+    else if (wide_ratio)
+      snprintf(text, sizeof(text),
+               "{\"idleAgents\":%d,\"contactRate\":{\"attempts\":4,"
+               "\"connects\":5,\"connectRatio\":1.25}}",
+               k);
     else
       snprintf(text, sizeof(text), "{\"idleAgents\":%d}", k);
     fake_answer(resp, 200, text);
@@ -252,7 +283,8 @@ static gen_campaigns_t *campaigns_with(long max, unsigned statuses,
 
 static void reset_api(void) {
   n_list = n_progress = n_stats = max_ids = 0;
-  refuse = garbled_stats = garbled_progress = false;
+  refuse = garbled_stats = garbled_progress = sparse_progress = wide_ratio =
+      false;
   /* c0..c149 ON, c150 OFF */
   for (int k = 0; k < N_CAMPAIGNS; k++)
     snprintf(status_of[k], sizeof(status_of[k]), "%s", k == 150 ? "OFF" : "ON");
@@ -280,12 +312,12 @@ DEF_TEST(a_read_against_the_api) {
   EXPECT_EQ_INT(2, n_progress);
   EXPECT_EQ_INT(100, max_ids);
   EXPECT_EQ_INT(150, n_stats);
-  OK(mock_log_contains("without an id or a known campaignStatus"));
+  OK(mock_log_contains("without an id or a campaignStatus"));
   EXPECT_EQ_INT(0, (int)mock_notifs_num); /* the first listing says nothing */
   put_all(g, &client);
-  /* 151 chosen: 5 statuses and 3 progress values each; the dialling ones
+  /* 151 chosen: 8 statuses and 3 progress values each; the dialling ones
    * their one statistic (idleAgents) */
-  EXPECT_EQ_INT(151 * 8 + 150, got.n);
+  EXPECT_EQ_INT(151 * 11 + 150, got.n);
   EXPECT_EQ_INT(1, (int)put_of("Campaign 7/campaign_status/on"));
   EXPECT_EQ_INT(0, (int)put_of("Campaign 7/campaign_status/off"));
   EXPECT_EQ_INT(7, (int)put_of("Campaign 7/campaign_contacts/called"));
@@ -371,7 +403,7 @@ DEF_TEST(choice_and_budget) {
   EXPECT_EQ_INT(13, (int)gen_campaigns_run(g, &client, S(1000)));
   EXPECT_EQ_INT(10, max_ids);
   put_all(g, &client);
-  EXPECT_EQ_INT(10 * 9, got.n);
+  EXPECT_EQ_INT(10 * 12, got.n);
   EXPECT_EQ_INT(-1, (int)put_of("Campaign 10/campaign_status/on"));
   gen_campaigns_free(g);
 
@@ -471,9 +503,8 @@ DEF_TEST(topics) {
   /* Malformed: counted, logged, nothing changed. A campaign not followed
    * is passed over. */
   mock_log_reset();
-  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
-                message(g, "v2.outbound.campaigns.c1",
-                        "{\"campaignStatus\":\"PAUSED\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED, message(g, "v2.outbound.campaigns.c1",
+                                              "{\"campaignStatus\":7}"));
   EXPECT_EQ_INT(GEN_NOTIFY_MALFORMED,
                 message(g, "v2.outbound.campaigns.c1.progress",
                         "{\"numberOfContactsCalled\":\"x\","
@@ -514,6 +545,113 @@ DEF_TEST(topics) {
   return 0;
 }
 
+/* The forms the record allows that an older reader refused, and words
+ * Genesys may add: forced_off and forced_stopping (the SDKs' Campaign
+ * since 2019), a campaignStatus this version does not know (on the listing
+ * and on the topic: counted, the campaign's values dispatched, its status
+ * unknown), a progress entry without one of its optional counts, a
+ * connectRatio above 1. campaignStatus is the one enum field the reader
+ * reads. */
+DEF_TEST(words_genesys_may_add) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  http_perform = fake_api;
+  reset_api();
+  gen_campaigns_config_t def;
+  gen_campaigns_config_init(&def);
+  OK(def.statuses & (1u << GEN_CP_FORCED_STOPPING)); /* dialling: chosen */
+  OK(def.statuses & (1u << GEN_CP_UNKNOWN));
+  OK(!(def.statuses & (1u << GEN_CP_FORCED_OFF)));
+  snprintf(status_of[0], sizeof(status_of[0]), "forced_off");
+  snprintf(status_of[1], sizeof(status_of[1]), "FORCED_STOPPING");
+  snprintf(status_of[2], sizeof(status_of[2]), "PAUSED");
+  snprintf(status_of[3], sizeof(status_of[3]), "suspended");
+  sparse_progress = wide_ratio = true;
+  mock_log_reset();
+  mock_notifs_reset();
+  gen_campaigns_t *g =
+      campaigns_with(1000, (1u << GEN_CP_STATUS_COUNT) - 1, 300);
+  /* Two pages, two progress requests, the stats of c1..c149: the
+   * forced_stopping one and the two of unknown status dial (or may). */
+  EXPECT_EQ_INT(2 + 2 + 149, (int)gen_campaigns_run(g, &client, S(1000)));
+  EXPECT_EQ_INT(149, n_stats);
+  EXPECT_EQ_INT(2, (int)gen_stats_unknown_count(&client.stats, "campaigns",
+                                                "campaignStatus"));
+  OK(mock_log_contains("campaignStatus \"PAUSED\" is not a value"));
+  OK(mock_log_contains("campaignStatus \"suspended\" is not a value"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(151 * 11 - 2 + 149 * 4, got.n); /* 2 counts left out */
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 0/campaign_status/forced_off"));
+  EXPECT_EQ_INT(0, (int)put_of("Campaign 0/campaign_status/off"));
+  EXPECT_EQ_INT(1000, (int)put_of("Campaign 0/campaign_contacts/total"));
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 0/campaign_agents/idle"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_status/forced_stopping"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 1/campaign_agents/idle"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 2/campaign_status/unknown"));
+  EXPECT_EQ_INT(0, (int)put_of("Campaign 2/campaign_status/on"));
+  EXPECT_EQ_INT(2, (int)put_of("Campaign 2/campaign_contacts/called"));
+  EXPECT_EQ_INT(2, (int)put_of("Campaign 2/campaign_agents/idle"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 3/campaign_status/unknown"));
+  /* a progress entry without its total, one without its percentage */
+  EXPECT_EQ_INT(5, (int)put_of("Campaign 5/campaign_contacts/called"));
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 5/campaign_contacts/total"));
+  EXPECT_EQ_INT(0, (int)put_of("Campaign 5/campaign_percent/processed"));
+  EXPECT_EQ_INT(1000, (int)put_of("Campaign 6/campaign_contacts/total"));
+  EXPECT_EQ_INT(-1, (int)put_of("Campaign 6/campaign_percent/processed"));
+  EXPECT_EQ_DOUBLE(1.25, put_of("Campaign 4/campaign_connect_ratio/connects"));
+  mock_values_reset();
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  /* c151 (no campaignStatus at all) alone */
+  EXPECT_EQ_INT(
+      1, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+
+  /* Changes to and from them are notified; an unknown status by its word. */
+  snprintf(status_of[4], sizeof(status_of[4]), "draining");
+  snprintf(status_of[1], sizeof(status_of[1]), "forced_off");
+  snprintf(status_of[2], sizeof(status_of[2]), "ON");
+  gen_campaigns_run(g, &client, S(1060));
+  EXPECT_EQ_INT(3, (int)mock_notifs_num);
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Campaign_4",
+                                          "campaign_status", NULL));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_WARNING, "Campaign_1",
+                                          "campaign_status", NULL));
+  EXPECT_EQ_INT(1, (int)mock_notifs_count(NOTIF_OKAY, "Campaign_2",
+                                          "campaign_status", NULL));
+  bool said = false;
+  for (size_t k = 0; k < mock_notifs_num; k++)
+    said |= strstr(mock_notifs[k].message,
+                   "is now unknown (\"draining\") (was on)") != NULL;
+  OK(said);
+
+  /* On the topic: an unknown word is taken too (the dialer's statistics
+   * kept for the next sweep), counted; not malformed. */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK,
+                message(g, "v2.outbound.campaigns.c7",
+                        "{\"id\":\"c7\",\"campaignStatus\":\"held\"}"));
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(g, "v2.outbound.campaigns.c8",
+                                       "{\"id\":\"c8\",\"campaignStatus\":"
+                                       "\"forced_stopping\"}"));
+  /* each word met counted: 2 a listing, and "held" */
+  EXPECT_EQ_INT(2 + 2 + 1, (int)gen_stats_unknown_count(
+                               &client.stats, "campaigns", "campaignStatus"));
+  /* a progress message without its total keeps the total read */
+  EXPECT_EQ_INT(GEN_NOTIFY_OK, message(g, "v2.outbound.campaigns.c7.progress",
+                                       "{\"numberOfContactsCalled\":70.0}"));
+  put_all(g, &client);
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 7/campaign_status/unknown"));
+  EXPECT_EQ_INT(70, (int)put_of("Campaign 7/campaign_contacts/called"));
+  EXPECT_EQ_INT(1000, (int)put_of("Campaign 7/campaign_contacts/total"));
+  EXPECT_EQ_INT(1, (int)put_of("Campaign 8/campaign_status/forced_stopping"));
+  mock_values_reset();
+  gen_campaigns_dispatch_stats(g, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      2, (int)mock_find("self", "campaign_malformed", NULL)->value.derive);
+  gen_campaigns_free(g);
+  http_perform = http_perform_curl;
+  fake_client_free(&client);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(stats_forms);
   RUN_TEST(stats_malformed);
@@ -521,5 +659,6 @@ int main(void) {
   RUN_TEST(a_read_against_the_api);
   RUN_TEST(choice_and_budget);
   RUN_TEST(topics);
+  RUN_TEST(words_genesys_may_add);
   END_TEST;
 }

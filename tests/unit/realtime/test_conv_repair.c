@@ -662,9 +662,45 @@ DEF_TEST(configuration_keys) {
   return 0;
 }
 
+/* A group of a media type this version does not know: counted as unknown,
+ * passed over alone; the other groups repair their counters. */
+DEF_TEST(unknown_media_type_passed_over) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  live_of(&l, &set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  gen_stats_t stats;
+  gen_stats_init(&stats);
+  const gen_unknown_sink_t sink = {&stats, NULL, "conversation_aggregates"};
+  gen_conv_repair_unknown_to(r, &sink);
+  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 80 * S);
+  json_object_put(gen_conv_repair_next(r, T0 + 240 * S));
+  EXPECT_EQ_INT(
+      0,
+      take(r,
+           "{\"results\":[{\"group\":{\"queueId\":\"q0\",\"mediaType\":"
+           "\"hologram\"},\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"
+           "2026-11-23T10:02:00.000Z\",\"metrics\":[{\"metric\":\"nOffered\","
+           "\"stats\":{\"count\":5}}]}]},"
+           "{\"group\":{\"queueId\":\"q0\",\"mediaType\":\"voice\"},"
+           "\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"
+           "2026-11-23T10:02:00.000Z\",\"metrics\":[{\"metric\":\"nOffered\","
+           "\"stats\":{\"count\":3}}]}]}]}",
+           &l, &set));
+  EXPECT_EQ_INT(3, count(&l, 0, GEN_MEDIA_VOICE, GEN_CONV_OFFERED));
+  EXPECT_EQ_INT(1, (int)gen_stats_unknown_count(
+                       &stats, "conversation_aggregates", "mediaType"));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(a_gap_repaired_once);
   RUN_TEST(repaired_counts_stop_at_2_53);
+  RUN_TEST(unknown_media_type_passed_over);
   RUN_TEST(gaps_merge_while_waiting);
   RUN_TEST(no_window_before_the_counters_began);
   RUN_TEST(gaps_on_genesys_clock);

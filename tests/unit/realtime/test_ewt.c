@@ -19,8 +19,8 @@
 static int read_text(const char *text, int64_t *seconds, size_t *malformed) {
   char err[128];
   *seconds = -1;
-  return gen_ewt_read(text, text ? strlen(text) : 0, seconds, malformed, err,
-                      sizeof(err));
+  return gen_ewt_read(NULL, text, text ? strlen(text) : 0, seconds, malformed,
+                      err, sizeof(err));
 }
 
 DEF_TEST(answer_forms) {
@@ -65,6 +65,57 @@ DEF_TEST(answer_forms) {
   /* No result at all: no estimate, nothing malformed. */
   EXPECT_EQ_INT(-ENODATA, read_text("{\"results\":[]}", &s, &bad));
   EXPECT_EQ_INT(0, (int)bad);
+  /* Of the unlabelled results, the formula BEST (any case) first; a
+   * labelled BEST does not go before the queue's own estimate. */
+  EXPECT_EQ_INT(
+      0, read_text("{\"results\":[{\"formula\":\"BEST\",\"label\":{\"id\":"
+                   "\"l\"},\"estimatedWaitTimeSeconds\":1},{\"formula\":"
+                   "\"SIMPLE\",\"estimatedWaitTimeSeconds\":2},{\"formula\":"
+                   "\"best\",\"estimatedWaitTimeSeconds\":3},{\"formula\":"
+                   "\"BEST\",\"estimatedWaitTimeSeconds\":4}]}",
+                   &s, &bad));
+  EXPECT_EQ_INT(3, (int)s);
+  /* Every labelled: the BEST of them. */
+  EXPECT_EQ_INT(
+      0,
+      read_text("{\"results\":[{\"formula\":\"ABANDON\",\"label\":{\"id\":"
+                "\"a\"},\"estimatedWaitTimeSeconds\":8},{\"formula\":\"BEST\","
+                "\"label\":{\"id\":\"b\"},\"estimatedWaitTimeSeconds\":9}]}",
+                &s, &bad));
+  EXPECT_EQ_INT(9, (int)s);
+  return 0;
+}
+
+/* A formula word Genesys may add (the enum grew in 233.0.0) is counted in
+ * unknown_values and its result taken as any other, never refused. */
+DEF_TEST(unknown_formula) {
+  gen_client_t client;
+  fake_client_init(&client, "genesys_realtime", 0);
+  int64_t s = -1;
+  size_t bad;
+  char err[128];
+  const char *text = "{\"results\":[{\"intent\":\"CALL\",\"formula\":"
+                     "\"CRYSTAL-BALL\",\"estimatedWaitTimeSeconds\":17}]}";
+  mock_log_reset();
+  EXPECT_EQ_INT(
+      0, gen_ewt_read(&client, text, strlen(text), &s, &bad, err, sizeof(err)));
+  EXPECT_EQ_INT(17, (int)s);
+  EXPECT_EQ_INT(0, (int)bad);
+  EXPECT_EQ_INT(1,
+                (int)gen_stats_unknown_count(&client.stats, "ewt", "formula"));
+  OK(mock_log_contains("CRYSTAL-BALL"));
+  /* The known words are not counted. */
+  const char *known = "{\"results\":[{\"formula\":\"AI-ADJUSTED-AHT\","
+                      "\"estimatedWaitTimeSeconds\":5},{\"formula\":"
+                      "\"POSITION-IN-QUEUE\",\"estimatedWaitTimeSeconds\":6},"
+                      "{\"formula\":\"PATIENCE_ABANDON\","
+                      "\"estimatedWaitTimeSeconds\":7}]}";
+  EXPECT_EQ_INT(0, gen_ewt_read(&client, known, strlen(known), &s, &bad, err,
+                                sizeof(err)));
+  EXPECT_EQ_INT(5, (int)s);
+  EXPECT_EQ_INT(1,
+                (int)gen_stats_unknown_count(&client.stats, "ewt", "formula"));
+  fake_client_free(&client);
   return 0;
 }
 
@@ -590,6 +641,7 @@ DEF_TEST(configuration_keys) {
 
 int main(void) {
   RUN_TEST(answer_forms);
+  RUN_TEST(unknown_formula);
   RUN_TEST(malformed_answers);
   RUN_TEST(path_media);
   RUN_TEST(longest_unasked_first_within_budget);

@@ -85,29 +85,33 @@ DEF_TEST(user_documents_in_every_presence_spelling) {
   CHECK_ZERO(gen_roster_add(&fresh, "u1", NULL, -1));
   bool changed;
   gen_roster_replace(&r, &fresh, &changed);
-  const char *unknown = "x";
+  gen_stats_t stats;
+  gen_stats_init(&stats);
+  const gen_unknown_sink_t sink = {&stats, NULL, "agent_activity"};
+  r.unknown = &sink;
   json_object *doc = json_tokener_parse(
       "{\"id\":\"u1\",\"routingStatus\":{\"status\":\"IDLE\"},"
       "\"presence\":{\"presenceDefinition\":{\"id\":\"p-lunch\"}}}");
-  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
-  OK(unknown == NULL);
+  OK(gen_roster_apply_user(&r, &map, doc));
+  EXPECT_EQ_INT(
+      0, (int)gen_stats_unknown_count(&stats, "agent_activity", "presence"));
   EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_MEAL));
   EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_IDLE));
   json_object_put(doc);
   /* A system presence name wins over an id; then an id nobody knows is
-   * "other", reported once. */
+   * "other", counted unknown each time it is met. */
   doc = json_tokener_parse("{\"id\":\"u1\",\"presence\":{\"presenceDefinition\""
                            ":{\"id\":\"p-x\",\"systemPresence\":\"Busy\"}}}");
-  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
+  OK(gen_roster_apply_user(&r, &map, doc));
   EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_BUSY));
   json_object_put(doc);
   doc = json_tokener_parse("{\"id\":\"u1\",\"presence\":{\"presenceDefinition\""
                            ":{\"id\":\"p-new\"}}}");
-  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
-  EXPECT_EQ_STR("p-new", unknown);
+  OK(gen_roster_apply_user(&r, &map, doc));
   EXPECT_EQ_INT(1, presence(&r, GEN_PRESENCE_OTHER));
-  OK(gen_roster_apply_user(&r, &map, doc, &unknown));
-  OK(unknown == NULL); /* once */
+  OK(gen_roster_apply_user(&r, &map, doc));
+  EXPECT_EQ_INT(
+      2, (int)gen_stats_unknown_count(&stats, "agent_activity", "presence"));
   json_object_put(doc);
   /* Neither state, no id, not a member: not applied. */
   static const char *const not_applied[] = {
@@ -115,7 +119,7 @@ DEF_TEST(user_documents_in_every_presence_spelling) {
       "{\"id\":\"u9\",\"routingStatus\":{\"status\":\"IDLE\"}}", "[]"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(not_applied); i++) {
     doc = json_tokener_parse(not_applied[i]);
-    OK(!gen_roster_apply_user(&r, &map, doc, &unknown));
+    OK(!gen_roster_apply_user(&r, &map, doc));
     json_object_put(doc);
   }
   EXPECT_EQ_INT(1, routing(&r, GEN_ROUTING_IDLE));
