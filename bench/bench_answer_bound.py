@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 """collectd's RSS while a small family (genesys_platform's trunk listing)
 is answered an oversized page at every read (gensim fault oversized_json:
-issue 49's 9-member objects, valid JSON, the trunks unchanged), and
-without the fault, for each build given: VmRSS every 2 s over --seconds,
-VmHWM, and api_answers_too_large at the end.
+issue 49's 9-member objects, valid JSON, the trunks unchanged; --pad empty:
+issue 63's empty objects, 249,000 in --bytes 747000), and without the fault,
+for each build given: VmRSS every 2 s over --seconds, VmHWM, and
+api_answers_too_large and malformed_documents at the end.
 
   python3 bench/bench_answer_bound.py --build before=DIR --build after=DIR
+  python3 bench/bench_answer_bound.py --pad empty --bytes 747000 --build ...
 """
 import argparse
 import os
@@ -19,7 +21,7 @@ PLUGIN = "genesys_platform"
 TRUNKS = "/api/v2/telephony/providers/edges/trunks"
 
 
-def run(build, faulted, size, seconds):
+def run(build, faulted, size, seconds, pad="objects"):
     os.environ["GEN_BUILD_DIR"] = build
     import importlib
     import collectd_harness
@@ -29,7 +31,7 @@ def run(build, faulted, size, seconds):
                     "--edges", "2", "--trunks", "2", tls=False)
     if faulted:
         sim.fault([{"fault": "oversized_json", "path": TRUNKS, "method": "GET",
-                    "count": 100000, "bytes": size}])
+                    "count": 100000, "bytes": size, "pad": pad}])
     block = sim.org_block("acme", extra='    Host "acme"\n    StatusPage false\n')
     cd = collectd_harness.Collectd(f"<LoadPlugin {PLUGIN}>\n  Interval 2\n</LoadPlugin>\n"
                                    f"<Plugin {PLUGIN}>\n{block}</Plugin>\n")
@@ -43,7 +45,8 @@ def run(build, faulted, size, seconds):
             rss.append(int(st["VmRSS"].split()[0]) >> 10)
         hwm = int(st["VmHWM"].split()[0]) >> 10
         refused = [v for _, v in cd.csv_values(f"{PLUGIN}-self", "api_answers_too_large")]
-        return rss, hwm, refused[-1] if refused else None
+        bad = [v for _, v in cd.csv_values(f"{PLUGIN}-self", "malformed_documents")]
+        return rss, hwm, (refused[-1] if refused else None, bad[-1] if bad else None)
     finally:
         cd.cleanup()
         sim.stop()
@@ -54,13 +57,16 @@ def main():
     ap.add_argument("--build", action="append", required=True, help="NAME=DIR")
     ap.add_argument("--bytes", type=int, default=14000000)
     ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--pad", choices=("objects", "empty"), default="objects")
     a = ap.parse_args()
     for spec in a.build:
         name, build = spec.split("=", 1)
         for faulted in (True, False):
-            rss, hwm, refused = run(os.path.abspath(build), faulted, a.bytes, a.seconds)
+            rss, hwm, (refused, bad) = run(os.path.abspath(build), faulted, a.bytes,
+                                           a.seconds, a.pad)
             print(f"{name} {'oversized' if faulted else 'plain'}: VmRSS MiB {rss}, "
-                  f"VmHWM {hwm} MiB, api_answers_too_large {refused}", flush=True)
+                  f"VmHWM {hwm} MiB, api_answers_too_large {refused}, "
+                  f"malformed_documents {bad}", flush=True)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ typedef struct {
   gen_eventbridge_t *events; /* what the receiver takes */
   /* Self-metrics: records and conversation events taken. */
   atomic_uint_fast64_t flow_records, conversation_events;
+  size_t state_refused; /* flow counters of the state file refused alone */
 
   pthread_mutex_t lock; /* entity sets, counters */
   gf_lists_t lists;
@@ -267,10 +268,8 @@ static void gf_restore_state(gf_instance_t *inst) {
                 "state file %s unreadable (%s); counting starts afresh",
                 inst->config.state_file, gen_strerror(status));
   char err[256];
-  if (gen_counters_restore(inst->counters, doc, err, sizeof(err)) != 0)
-    gen_org_log(org, NULL, LOG_ERR,
-                "state file %s: %s; the flow counters restart at zero",
-                inst->config.state_file, err);
+  inst->state_refused =
+      gen_counters_restore(inst->counters, doc, inst->config.state_file);
   pthread_mutex_lock(&inst->lock);
   if (gen_counters_recover(inst->counters, doc) != 0)
     gen_org_log(org, NULL, LOG_WARNING,
@@ -394,6 +393,7 @@ static void gf_dispatch_self(gf_instance_t *inst) {
       {"attribute_events", "eventbridge", true,
        (double)atomic_load(&eb->events)},
       {"duplicates_dropped", NULL, true, (double)atomic_load(&eb->duplicates)},
+      {"state_refused", "flow_counters", true, (double)inst->state_refused},
       {"flows", NULL, false, (double)inst->lists.flows.count},
   };
   gen_dispatch_self_rows(host, PLUGIN_NAME, self, STATIC_ARRAY_SIZE(self));

@@ -622,6 +622,10 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_adherence_dispatch_stats(inst->adherence, host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
+  if (inst->store.path[0] != '\0') /* its counters refused at load */
+    gen_dispatch_self(host, PLUGIN_NAME, "state_refused",
+                      "conversation_counters", true,
+                      (double)inst->store.refused);
 }
 
 static int gr_read(user_data_t *ud) {

@@ -45,14 +45,20 @@ static void tokener_put(json_tokener *tok, int max_depth) {
     json_tokener_reset(tok);
 }
 
-/* Counts containers and elements outside strings, stopping at the first
- * limit passed. Malformed text is left to the parser. */
-int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size) {
+/* The nodes of a text, outside strings. */
+typedef struct {
+  size_t objects, arrays, members, commas;
+} nodes_t;
+
+/* Counts the nodes, stopping at the first limit passed (-EINVAL, the
+ * reason in err). Malformed text is left to the parser. */
+static int count_nodes(const char *text, size_t len, nodes_t *n, char *err,
+                       size_t err_size) {
   if (len > (size_t)INT32_MAX) {
     snprintf(err, err_size, "document of %zu bytes is too large", len);
     return -EINVAL;
   }
-  size_t containers = 0, elements = 0;
+  *n = (nodes_t){0};
   bool in_string = false;
   for (size_t i = 0; i < len; i++) {
     char c = text[i];
@@ -66,18 +72,23 @@ int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size) {
     if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      elements++;
-      if (++containers > GEN_JSON_MAX_CONTAINERS) {
+      if (c == '{')
+        n->objects++;
+      else
+        n->arrays++;
+      if (n->objects + n->arrays > GEN_JSON_MAX_CONTAINERS) {
         snprintf(err, err_size, "document has more than %d objects and arrays",
                  GEN_JSON_MAX_CONTAINERS);
         return -EINVAL;
       }
     } else if (c == ',') {
-      elements++;
+      n->commas++;
     } else {
+      if (c == ':')
+        n->members++;
       continue;
     }
-    if (elements > GEN_JSON_MAX_ELEMENTS) {
+    if (n->objects + n->arrays + n->commas > GEN_JSON_MAX_ELEMENTS) {
       snprintf(err, err_size, "document has more than %d elements",
                GEN_JSON_MAX_ELEMENTS);
       return -EINVAL;
@@ -86,11 +97,35 @@ int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size) {
   return 0;
 }
 
-int gen_json_parse(const char *text, size_t len, int max_depth,
-                   json_object **out, char *err, size_t err_size) {
-  *out = NULL;
-  if (gen_json_bounds(text, len, err, err_size) != 0)
+int gen_json_bounds(const char *text, size_t len, char *err, size_t err_size) {
+  nodes_t n;
+  return count_nodes(text, len, &n, err, err_size);
+}
+
+int gen_json_answer_bounds(const char *text, size_t len, char *err,
+                           size_t err_size) {
+  nodes_t n;
+  int status = count_nodes(text, len, &n, err, err_size);
+  if (status != 0)
+    return status;
+  /* json-c's bytes a node (bench_json, x86-64 glibc), a little under. */
+  double cost = 780.0 * (double)n.objects + 150.0 * (double)n.arrays +
+                100.0 * (double)n.members + 64.0 * (double)n.commas +
+                (double)len;
+  if (cost > GEN_JSON_ANSWER_COST_FLOOR &&
+      cost > (double)GEN_JSON_ANSWER_COST * (double)len) {
+    snprintf(err, err_size,
+             "document of %zu bytes would take %.0f MB as a tree, more than "
+             "%d times its size (%zu objects, %zu arrays)",
+             len, cost / 1e6, GEN_JSON_ANSWER_COST, n.objects, n.arrays);
     return -EINVAL;
+  }
+  return 0;
+}
+
+/* json-c's parse of a text already held to its bounds. */
+static int parse_bounded(const char *text, size_t len, int max_depth,
+                         json_object **out, char *err, size_t err_size) {
   json_tokener *tok = tokener_get(max_depth);
   if (tok == NULL) {
     snprintf(err, err_size, "out of memory");
@@ -124,6 +159,14 @@ int gen_json_parse(const char *text, size_t len, int max_depth,
   tokener_put(tok, max_depth);
   *out = obj;
   return 0;
+}
+
+int gen_json_parse(const char *text, size_t len, int max_depth,
+                   json_object **out, char *err, size_t err_size) {
+  *out = NULL;
+  if (gen_json_bounds(text, len, err, err_size) != 0)
+    return -EINVAL;
+  return parse_bounded(text, len, max_depth, out, err, err_size);
 }
 
 static json_object *member(json_object *obj, const char *key,
@@ -175,6 +218,25 @@ bool gen_json_count_of(json_object *v, int64_t *out) {
   return true;
 }
 
+bool gen_count_add(int64_t *sum, int64_t add) {
+  const int64_t max = GEN_JSON_EXACT_MAX;
+  int64_t s = *sum < 0 ? 0 : *sum > max ? max : *sum;
+  if (add < 0)
+    add = 0;
+  bool whole = add <= max - s;
+  *sum = whole ? s + add : max;
+  return whole;
+}
+
+bool gen_total_add(double *sum, double add) {
+  const double max = (double)GEN_JSON_EXACT_MAX;
+  double s = *sum + add;
+  if (isnan(s))
+    return false;
+  *sum = s > max ? max : s < -max ? -max : s;
+  return *sum == s;
+}
+
 bool gen_json_get_int64(json_object *obj, const char *key, int64_t *out) {
   json_object *v = member(obj, key, json_type_int);
   if (v == NULL)
@@ -211,6 +273,14 @@ json_object *gen_json_or_filter(const char *dimension,
   return clause;
 }
 
+int gen_json_parse_net(const char *text, size_t len, json_object **out,
+                       char *err, size_t err_size) {
+  *out = NULL;
+  if (gen_json_answer_bounds(text, len, err, err_size) != 0)
+    return -EINVAL;
+  return parse_bounded(text, len, GEN_JSON_MAX_DEPTH, out, err, err_size);
+}
+
 int gen_json_parse_answer(const char *text, size_t len, json_object **out,
                           char *err, size_t err_size) {
   char why[128];
@@ -219,8 +289,7 @@ int gen_json_parse_answer(const char *text, size_t len, json_object **out,
     snprintf(err, err_size, "empty answer");
     return -EBADMSG;
   }
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, out, why, sizeof(why)) !=
-      0) {
+  if (gen_json_parse_net(text, len, out, why, sizeof(why)) != 0) {
     snprintf(err, err_size, "not JSON: %s", why);
     return -EBADMSG;
   }

@@ -20,6 +20,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* A reader of a state file refuses a value not as we write it alone (a
+ * count beyond 2^53, below zero, text), keeping the others: it logs the
+ * first this many each with its key, then how many in all. */
+#define GEN_STATE_REFUSED_LOGGED 10
+
 /* Largest state file we read back. */
 #define GEN_STATE_MAX_SIZE (64 * 1024 * 1024)
 

@@ -474,15 +474,17 @@ gen_interval_sink_t gen_agg_sink(gen_agg_output_t *out) {
  */
 
 /* Adds the stats of one metric into those of the same metric: counts and
- * sums add up, max and min stay the extremes (each where both have it). */
+ * sums add up (stopping at 2^53), max and min stay the extremes (each where
+ * both have it). */
 static void stats_fold(gen_agg_entry_t *into, const gen_agg_entry_t *from) {
   uint8_t both = into->have & from->have;
   double *x = into->stat;
   const double *y = from->stat;
+  /* Held to 2^53 (gen_total_add), which the engine keeps. */
   if (both & (1u << GEN_AGG_STAT_COUNT))
-    x[GEN_AGG_STAT_COUNT] += y[GEN_AGG_STAT_COUNT];
+    gen_total_add(&x[GEN_AGG_STAT_COUNT], y[GEN_AGG_STAT_COUNT]);
   if (both & (1u << GEN_AGG_STAT_SUM))
-    x[GEN_AGG_STAT_SUM] += y[GEN_AGG_STAT_SUM];
+    gen_total_add(&x[GEN_AGG_STAT_SUM], y[GEN_AGG_STAT_SUM]);
   if ((both & (1u << GEN_AGG_STAT_MAX)) &&
       y[GEN_AGG_STAT_MAX] > x[GEN_AGG_STAT_MAX])
     x[GEN_AGG_STAT_MAX] = y[GEN_AGG_STAT_MAX];

@@ -518,23 +518,48 @@ static int nums_write(gen_buf_t *buf, const gen_interval_t *gi,
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
+static void entry_refused(gen_interval_t *gi, const char *scope,
+                          const char *entry, json_object *value,
+                          const char *why, const char *then);
+
+/* Counts and sums of milliseconds, written as integers: anything beyond
+ * 2^53 (1e300, saturated integer text: the sums stop there) was not
+ * written by us, nor a total below zero (a counter restored as -5 would be
+ * dispatched; a bucket's value may be, as the API gave it). NULL, or why
+ * not. */
+static const char *num_absurd(json_object *value, bool total) {
+  if (!json_object_is_type(value, json_type_double) &&
+      !json_object_is_type(value, json_type_int))
+    return "not a number";
+  if (!(fabs(json_object_get_double(value)) <= (double)GEN_JSON_EXACT_MAX) ||
+      (json_object_is_type(value, json_type_int) &&
+       (json_object_get_int64(value) == INT64_MAX ||
+        json_object_get_int64(value) == INT64_MIN)))
+    return "beyond 2^53";
+  if (total && json_object_get_double(value) < 0)
+    return "below zero";
+  return NULL;
+}
+
+/* A key's totals (key: its text) or a bucket's counters (key NULL). An
+ * absurd total is refused alone, logged and counted (progress_refused):
+ * that counter restarts at zero, the key's others and the file's other
+ * keys go on; an absurd counter of a bucket refuses the file (-ERANGE). */
 static int nums_load(gen_interval_t *gi, json_object *o, gi_num_t **nums,
-                     size_t *n, bool totals) {
+                     size_t *n, const char *key) {
   if (o == NULL || !json_object_is_type(o, json_type_object))
     return 0;
   json_object_object_foreach(o, name, value) {
-    /* Counts and sums of milliseconds, written as integers: anything
-     * beyond 2^53 (1e300, saturated integer text) was not written by us, nor
-     * a total below zero (a counter restored as -5 would be dispatched; a
-     * bucket's value may be, as the API gave it). */
-    if ((!json_object_is_type(value, json_type_double) &&
-         !json_object_is_type(value, json_type_int)) ||
-        !(fabs(json_object_get_double(value)) <= (double)GEN_JSON_EXACT_MAX) ||
-        (totals && json_object_get_double(value) < 0) ||
-        (json_object_is_type(value, json_type_int) &&
-         (json_object_get_int64(value) == INT64_MAX ||
-          json_object_get_int64(value) == INT64_MIN)))
+    const char *why = num_absurd(value, key != NULL);
+    if (why != NULL && key == NULL)
       return -ERANGE;
+    if (why != NULL) {
+      char entry[128];
+      snprintf(entry, sizeof(entry), "total \"%.80s\"", name);
+      entry_refused(gi, key, entry, value, why,
+                    "that counter restarts at zero");
+      continue;
+    }
     int idx = name_index(gi, name, true);
     if (idx < 0)
       return idx;
@@ -833,7 +858,7 @@ static int key_entry_load(gen_interval_t *gi, const char *key, json_object *o,
     return (int)k;
   gi_key_t *kk = &gi->keys[k];
   int status = nums_load(gi, gen_json_get_object(o, "totals"), &kk->totals,
-                         &kk->n_totals, true);
+                         &kk->n_totals, key);
   if (status != 0)
     return status;
   json_object *cols = gen_json_get_array(o, "cols");
@@ -859,7 +884,7 @@ static int key_entry_load(gen_interval_t *gi, const char *key, json_object *o,
     gi_num_t *counters = NULL;
     size_t n_counters = 0;
     status = nums_load(gi, gen_json_get_object(b, "counters"), &counters,
-                       &n_counters, false);
+                       &n_counters, NULL);
     if (status == 0)
       status = record_put(gi, kk, start, hash, counters, n_counters);
     free(counters);
@@ -2172,6 +2197,18 @@ static void emit_totals(gen_interval_t *gi, gi_scratch_t *sc,
     sink->totals(sink->ud, k->key, at, v, k->n_totals);
 }
 
+/* A total stopped at 2^53 (gen_total_add): beyond, the state file could
+ * not keep it and would cost every counter at the next start. */
+static void total_stopped(gen_interval_t *gi, const gi_key_t *k,
+                          uint16_t name) {
+  char key[GEN_KEY_TEXT_MAX + 1];
+  if (gen_key_text(k->key, key, sizeof(key)) != 0)
+    snprintf(key, sizeof(key), "?");
+  gen_log_org(gi->o.who, &gi->refused, LOG_WARNING,
+              "%s: total %s stopped at 2^53 (%lld): no count goes past it", key,
+              gi->names[name].name, GEN_JSON_EXACT_MAX);
+}
+
 /* Adds to the totals the counters of p minus those of record old (-1:
  * none). */
 static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
@@ -2190,7 +2227,8 @@ static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
     double *slot = num_slot(&k->totals, &k->n_totals, name);
     if (slot == NULL)
       return -ENOMEM;
-    *slot += p->values[i].value - (c >= 0 ? before[c] : 0);
+    if (!gen_total_add(slot, p->values[i].value - (c >= 0 ? before[c] : 0)))
+      total_stopped(gi, k, name);
   }
   /* A counter that the old record had and the answer no longer has went
    * back to zero. */
@@ -2200,7 +2238,8 @@ static int totals_add(gen_interval_t *gi, gi_key_t *k, const gi_pending_t *p,
     double *slot = num_slot(&k->totals, &k->n_totals, k->cols[c]);
     if (slot == NULL)
       return -ENOMEM;
-    *slot -= before[c];
+    if (!gen_total_add(slot, -before[c]))
+      total_stopped(gi, k, k->cols[c]);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "gen_waits.h"
 
 #include "gen_buf.h"
+#include "gen_json.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,9 +73,10 @@ size_t gen_waits_record(gen_waits_t *w, const gen_waits_bounds_t *b,
   for (size_t i = b->n; i-- > 0;)
     if (seconds <= b->bound[i])
       first = i;
+  /* Counters that leave and are saved: they stop at 2^53. */
   for (size_t i = first; i <= b->n; i++)
-    w->bucket[i]++;
-  w->sum_ms += wait_ms;
+    gen_count_add(&w->bucket[i], 1);
+  gen_count_add(&w->sum_ms, wait_ms);
   w->interval_count++;
   w->interval_sum += seconds;
   /* Grown by doubling: most queues answer a few per interval. */

@@ -152,9 +152,8 @@ static int refresh(gen_auth_t *auth) {
   char err[128] = "no body";
   const char *token = NULL;
   int64_t expires_in = 0;
-  if (resp.body != NULL &&
-      gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, &doc, err,
-                     sizeof(err)) == 0) {
+  if (resp.body != NULL && gen_json_parse_net(resp.body, resp.body_len, &doc,
+                                              err, sizeof(err)) == 0) {
     token = gen_json_get_string(doc, "access_token");
     if (!gen_json_get_int64(doc, "expires_in", &expires_in))
       expires_in = 0;

@@ -585,15 +585,16 @@ int gen_http_request(gen_http_t *http, const char *method, const char *target,
 /* ---- JSON helpers
  * ------------------------------------------------------------ */
 
-static int parse_json_body(gen_http_t *http, gen_http_response_t *resp,
-                           json_object **out, char *error, size_t error_size) {
+int gen_http_answer_json(gen_http_t *http, const gen_http_response_t *resp,
+                         json_object **out, char *error, size_t error_size) {
   char err[128];
   if (resp->body == NULL) {
     *out = json_object_new_object();
     return 0;
   }
-  int status = gen_json_parse(resp->body, resp->body_len, GEN_JSON_MAX_DEPTH,
-                              out, err, sizeof(err));
+  /* Held to what its tree may cost, not only to its bytes. */
+  int status =
+      gen_json_parse_net(resp->body, resp->body_len, out, err, sizeof(err));
   if (status != 0) {
     gen_http_count_malformed(http);
     if (error != NULL)
@@ -611,7 +612,7 @@ static int request_json(gen_http_t *http, const char *method, const char *path,
   *out = NULL;
   int status = gen_http_request(http, method, path, body, options, &resp);
   if (status == 0)
-    status = parse_json_body(http, &resp, out, error, error_size);
+    status = gen_http_answer_json(http, &resp, out, error, error_size);
   else if (error != NULL)
     snprintf(error, error_size, "%s", resp.error);
   gen_http_response_recycle(http, &resp);
@@ -788,8 +789,8 @@ int gen_http_page_all(gen_http_t *http, gen_http_pager_t *p, char *error,
         &(gen_http_options_t){.answer = p->answer}, &resp);
     p->status = resp.status;
     if (status == 0)
-      status =
-          parse_json_body(http, &resp, &doc, resp.error, sizeof(resp.error));
+      status = gen_http_answer_json(http, &resp, &doc, resp.error,
+                                    sizeof(resp.error));
     if (status != 0) {
       page_error(p, page, status, error, error_size, "%s", resp.error);
       gen_http_response_recycle(http, &resp);

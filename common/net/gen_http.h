@@ -149,6 +149,14 @@ int gen_http_post_text(gen_http_t *http, const char *path, const char *body,
  * handle's malformed self-metric, as the JSON shortcuts count theirs. */
 void gen_http_count_malformed(gen_http_t *http);
 
+/* A successful answer's body as a json-c document (an empty body: an
+ * empty object), held to gen_json_answer_bounds (what its tree may cost,
+ * whatever its bytes): 0 and *out, or GEN_HTTP_ERR_JSON, counted in the
+ * malformed self-metric, with "malformed JSON in HTTP <status> answer:
+ * <why>" in error (may be NULL). The JSON shortcuts' reader. */
+int gen_http_answer_json(gen_http_t *http, const gen_http_response_t *resp,
+                         json_object **out, char *error, size_t error_size);
+
 /* seconds, ±20 % at random: the retries' waits, and the notification
  * channels' reconnects (so that many do not come at once). */
 double gen_http_jitter(double seconds);

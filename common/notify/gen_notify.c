@@ -391,10 +391,9 @@ static _Thread_local struct {
 int gen_notify_parse(const char *json, size_t len, json_object **doc, char *err,
                      size_t err_size) {
   if (json != current.json || len != current.len || json == NULL)
-    return gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, doc, err, err_size);
+    return gen_json_parse_net(json, len, doc, err, err_size);
   if (current.doc == NULL) {
-    int status = gen_json_parse(json, len, GEN_JSON_MAX_DEPTH, &current.doc,
-                                err, err_size);
+    int status = gen_json_parse_net(json, len, &current.doc, err, err_size);
     if (status != 0)
       return status;
   }

@@ -108,7 +108,9 @@ int gen_agent_sums_take(gen_agent_sums_t *s, const char *text, size_t len,
           (*skipped)++;
           continue;
         }
-        s->ms[sums_at(b, kind, (size_t)slot)] += ms;
+        /* Held to 2^53: past it the engine would refuse the bucket (and
+         * the range, again and again). */
+        gen_total_add(&s->ms[sums_at(b, kind, (size_t)slot)], ms);
         s->filled[b * 2 + (size_t)kind] = true;
       }
     }

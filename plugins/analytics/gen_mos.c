@@ -261,13 +261,14 @@ void gen_mos_acc_unknown_to(gen_mos_acc_t *a, const gen_unknown_sink_t *sink) {
 
 static void dist_add(mos_dist_t *d, const gen_waits_bounds_t *bounds,
                      double x) {
+  /* The bucket's values the engine keeps: held to 2^53 (gen_count_add). */
   for (size_t k = 0; k < bounds->n; k++)
     if (x <= bounds->bound[k])
-      d->le[k]++;
+      gen_count_add(&d->le[k], 1);
   if (d->count == 0 || x < d->min)
     d->min = x;
-  d->count++;
-  d->sum_x100 += llround(x * 100.0);
+  gen_count_add(&d->count, 1);
+  gen_count_add(&d->sum_x100, llround(x * 100.0));
 }
 
 /* rf: NAN when the conversation has no R-factor. */

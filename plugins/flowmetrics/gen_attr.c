@@ -11,6 +11,7 @@
 #include "gen_log.h"
 #include "gen_map.h"
 #include "gen_slots.h"
+#include "gen_state.h"
 #include "gen_time.h"
 #include "gen_utf8.h"
 
@@ -153,8 +154,8 @@ typedef struct {
   /* The flow (str[0]) and the metric (str[1]), one allocation with their
    * text: the index's key, where the array's moves do not reach it. */
   gen_key_t *key;
-  uint64_t total;
-  bool changed; /* counted since the last gen_attr_foreach*() */
+  int64_t total; /* at most 2^53 (gen_count_add) */
+  bool changed;  /* counted since the last gen_attr_foreach*() */
 } series_t;
 
 struct gen_attr_ledger_s {
@@ -164,6 +165,7 @@ struct gen_attr_ledger_s {
   gen_attr_stats_t stats;
   gen_ratelimit_t complain;
   gen_ratelimit_t complain_names; /* its own: not hidden by the others */
+  uint64_t refused_before;        /* stats.state_refused as a restore began */
 
   /* Conversations in one array, reused through its slots' free list;
    * found by their key through index, which holds 4-byte entry numbers
@@ -450,6 +452,15 @@ static bool is_overflow(const gen_attr_ledger_t *l, const char *flow,
 
 /* The series a (flow, metric) counts under: its own, or past the limit the
  * overflow series. *over tells which. */
+/* One more for s: its total stops at 2^53 (the state file keeps no more),
+ * logged. */
+static void series_count(gen_attr_ledger_t *l, series_t *s) {
+  if (!gen_count_add(&s->total, 1))
+    gen_log_org(l->opt.who, &l->complain, LOG_WARNING,
+                "metric attribute %s of flow %s: total stopped at 2^53",
+                metric_of(s), flow_of(s));
+}
+
 static series_t *series_resolve(gen_attr_ledger_t *l, const char *flow,
                                 const char *metric, bool *over) {
   *over = false;
@@ -574,14 +585,14 @@ static int observe(gen_attr_ledger_t *l, const char *conversation_id,
   }
   for (size_t j = 0; j < k; j++) {
     series_t *s = &l->series[todo[j].series];
-    s->total++;
+    series_count(l, s);
     s->changed = true;
     l->n_changed++;
     atomic_fetch_add(&l->stats.counted, 1);
     if (todo[j].over)
       atomic_fetch_add(&l->stats.over_limit, 1);
     if (cb)
-      cb(ud, flow_of(s), metric_of(s), s->total);
+      cb(ud, flow_of(s), metric_of(s), (uint64_t)s->total);
   }
   /* Every event repeats all the conversation's names, the refused ones
    * too: only refusals beyond the event that refused most count. */
@@ -756,52 +767,21 @@ static uint64_t snapshot_generation(json_object *snapshot) {
   return (uint64_t)g;
 }
 
-/* A snapshot with a count or time that is not one we wrote (1e300, text,
- * a negative count) is refused whole: restoring the rest would count
- * wrongly from then on. */
-static int snapshot_check(json_object *snapshot, char *err, size_t err_size) {
-  json_object *series = gen_json_get_array(snapshot, "series");
-  size_t n = series ? json_object_array_length(series) : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *s = json_object_array_get_idx(series, i);
-    int64_t total;
-    if (json_object_is_type(s, json_type_array) &&
-        json_object_array_length(s) == 3 &&
-        (!gen_json_int64_of(json_object_array_get_idx(s, 2), &total) ||
-         total < 0)) {
-      snprintf(err, err_size, "series %zu: total %.40s is not a count", i,
-               json_object_to_json_string(json_object_array_get_idx(s, 2)));
-      return -ERANGE;
-    }
-  }
-  json_object *rows = gen_json_get_array(snapshot, CONVS_ROWS);
-  n = rows ? json_object_array_length(rows) : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx(rows, i);
-    row_t r;
-    if (!row_parse(json_object_get_string(o), &r)) {
-      snprintf(err, err_size, "conversation %zu: %.60s is not one", i,
-               json_object_to_json_string(o));
-      return -ERANGE;
-    }
-  }
-  static const char *const lists[] = {CONVS_BY_KEY, CONVS_BY_ID};
-  for (size_t j = 0; j < 2; j++) {
-    json_object *convs = gen_json_get_array(snapshot, lists[j]);
-    n = convs ? json_object_array_length(convs) : 0;
-    for (size_t i = 0; i < n; i++) {
-      json_object *o = json_object_array_get_idx(convs, i);
-      int64_t seen_ms;
-      if (json_object_is_type(o, json_type_array) &&
-          json_object_array_length(o) == 4 &&
-          !gen_json_int64_of(json_object_array_get_idx(o, 1), &seen_ms)) {
-        snprintf(err, err_size, "conversation %zu: time %.40s is not one", i,
-                 json_object_to_json_string(json_object_array_get_idx(o, 1)));
-        return -ERANGE;
-      }
-    }
-  }
-  return 0;
+/* An entry of the snapshot that is not one we wrote (a total of 1e300,
+ * text, below zero or beyond 2^53; a conversation row or time not ours) is
+ * refused alone: logged (rate-limited), counted (state_refused), that
+ * series restarts at zero (a conversation refused is forgotten), the rest
+ * is restored. */
+static void entry_refused(gen_attr_ledger_t *l, const char *what, size_t i,
+                          json_object *value) {
+  if (atomic_fetch_add(&l->stats.state_refused, 1) - l->refused_before <
+      GEN_STATE_REFUSED_LOGGED)
+    gen_log_org(l->opt.who, NULL, LOG_WARNING,
+                "state file: metric attributes' %s %zu: %.60s refused (not one "
+                "we write); %s",
+                what, i, json_object_to_json_string(value),
+                strcmp(what, "series") == 0 ? "that series restarts at zero"
+                                            : "that conversation is forgotten");
 }
 
 /* One of the snapshot's lists of conversations (NULL: none); by_key: the
@@ -815,7 +795,11 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
         json_object_array_length(o) != 4)
       continue;
     const char *id = json_object_get_string(json_object_array_get_idx(o, 0));
-    int64_t seen_ms = json_object_get_int64(json_object_array_get_idx(o, 1));
+    int64_t seen_ms;
+    if (!gen_json_int64_of(json_object_array_get_idx(o, 1), &seen_ms)) {
+      entry_refused(l, "conversation", i, o);
+      continue;
+    }
     bool finished = json_object_get_boolean(json_object_array_get_idx(o, 2));
     json_object *names = json_object_array_get_idx(o, 3);
     uint64_t key;
@@ -843,15 +827,18 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
   }
 }
 
-/* The snapshot's rows (NULL: none), checked by snapshot_check(). */
+/* The snapshot's rows (NULL: none). */
 static void restore_rows(gen_attr_ledger_t *l, json_object *rows,
                          cdtime_t now) {
   size_t n = rows ? json_object_array_length(rows) : 0;
   for (size_t i = 0; i < n; i++) {
     row_t r;
-    if (!row_parse(json_object_get_string(json_object_array_get_idx(rows, i)),
-                   &r) ||
-        conv_find(l, r.key) >= 0)
+    json_object *o = json_object_array_get_idx(rows, i);
+    if (!row_parse(json_object_get_string(o), &r)) {
+      entry_refused(l, "conversation", i, o);
+      continue;
+    }
+    if (conv_find(l, r.key) >= 0)
       continue;
     int32_t ci = conv_add(l, r.key, now);
     if (ci < 0)
@@ -881,16 +868,20 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
     const char *flow = json_object_get_string(json_object_array_get_idx(s, 0));
     const char *metric =
         json_object_get_string(json_object_array_get_idx(s, 1));
-    int64_t total = json_object_get_int64(json_object_array_get_idx(s, 2));
+    int64_t total;
+    if (!gen_json_count_of(json_object_array_get_idx(s, 2), &total)) {
+      entry_refused(l, "series", i, s);
+      continue;
+    }
     /* Names are text: a state file written by an older version, or by
      * hand, gives back no name a backend cannot take. */
-    if (!gen_utf8_text_str(flow) || !gen_utf8_text_str(metric) || total < 0 ||
+    if (!gen_utf8_text_str(flow) || !gen_utf8_text_str(metric) ||
         series_find(l, flow, metric) >= 0)
       continue;
     ssize_t k = series_add(l, flow, metric);
     if (k < 0)
       continue;
-    l->series[k].total = (uint64_t)total;
+    l->series[k].total = total;
     if (!is_overflow(l, flow, metric))
       l->n_named++;
   }
@@ -902,7 +893,6 @@ static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
 typedef struct {
   gen_attr_ledger_t *ledger;
   cdtime_t now;
-  bool discard;
 } replay_ctx_t;
 
 /* Replays one journal line: a name counted for a conversation. */
@@ -911,7 +901,7 @@ static int replay_line(void *ud, char *text, size_t len) {
   gen_attr_ledger_t *l = ctx->ledger;
   json_object *o = NULL;
   char why[64];
-  if (ctx->discard || gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
+  if (gen_json_parse(text, len, 4, &o, why, sizeof(why)) != 0)
     return 0;
   const char *conv = gen_json_get_string(o, "c");
   const char *flow = gen_json_get_string(o, "f");
@@ -930,7 +920,7 @@ static int replay_line(void *ud, char *text, size_t len) {
       bool over;
       series_t *s = series_resolve(l, flow, metric, &over);
       if (s != NULL)
-        s->total++;
+        series_count(l, s);
     }
   }
   json_object_put(o);
@@ -941,28 +931,25 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
                      size_t err_size) {
   cdtime_t now = cdtime();
   uint64_t g = snapshot_generation(snapshot);
-  char why[128];
-  int refused =
-      snapshot != NULL ? snapshot_check(snapshot, why, sizeof(why)) : 0;
   pthread_mutex_lock(&l->lock);
-  if (snapshot != NULL && refused == 0)
+  l->refused_before = atomic_load(&l->stats.state_refused);
+  if (snapshot != NULL)
     restore_snapshot(l, snapshot, now);
-  /* A refused snapshot takes the journal after it along (its lines alone
-   * would count part of the history); a fresh journal opens either way. */
-  replay_ctx_t ctx = {.ledger = l, .now = now, .discard = refused != 0};
+  uint64_t refused = atomic_load(&l->stats.state_refused) - l->refused_before;
+  /* The journal after it goes on (a refused entry's series from zero). */
+  replay_ctx_t ctx = {.ledger = l, .now = now};
   int status = gen_journal_recover(&l->journal, g, replay_line, &ctx);
-  if (refused != 0)
-    snprintf(err, err_size,
-             "state refused (%s): metric attribute counters restart at zero",
-             why);
-  else if (status != 0)
+  if (status != 0)
     snprintf(err, err_size,
              "cannot open the journal (%s): the receiver refuses events "
              "(503) and attributes from the topics survive no crash until "
              "it can",
              gen_strerror(status));
-  if (status == 0)
-    status = refused;
+  else if (refused > 0)
+    gen_log_org(l->opt.who, NULL, LOG_WARNING,
+                "state file: %" PRIu64 " metric attribute entries refused in "
+                "all, the others restored",
+                refused);
   pthread_mutex_unlock(&l->lock);
   return status;
 }
@@ -974,7 +961,7 @@ static void each_series(gen_attr_ledger_t *l, bool all, gen_attr_counted_cb cb,
     if (all || l->series[i].changed) {
       l->series[i].changed = false;
       cb(ud, flow_of(&l->series[i]), metric_of(&l->series[i]),
-         l->series[i].total);
+         (uint64_t)l->series[i].total);
     }
   l->n_changed = 0;
   pthread_mutex_unlock(&l->lock);

@@ -95,6 +95,8 @@ typedef struct {
   atomic_uint_fast64_t evicted;    /* … by MaxConversations */
   atomic_uint_fast64_t journal_errors;
   atomic_uint_fast64_t invalid; /* names not UTF-8 text: not counted */
+  /* entries of the state file refused alone (a total not in [0, 2^53]) */
+  atomic_uint_fast64_t state_refused;
 } gen_attr_stats_t;
 
 typedef struct gen_attr_ledger_s gen_attr_ledger_t;
@@ -112,8 +114,12 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
 void gen_attr_ledger_free(gen_attr_ledger_t *ledger);
 
 /* Restores a snapshot (NULL = none) and replays the journals from its
- * generation on, then opens a fresh journal. Returns 0 or a negative errno
- * (with a reason in err); the ledger is usable either way. */
+ * generation on, then opens a fresh journal. An entry of the snapshot not
+ * as we write it (a series' total not in [0, 2^53], a conversation not
+ * one) is refused alone, logged and counted (stats' state_refused): that
+ * series restarts at zero, the others go on. Returns 0 or a negative errno
+ * (the journal cannot be opened, with a reason in err); the ledger is
+ * usable either way. */
 int gen_attr_restore(gen_attr_ledger_t *ledger, json_object *snapshot,
                      char *err, size_t err_size);
 

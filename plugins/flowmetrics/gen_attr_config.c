@@ -126,6 +126,8 @@ void gen_attr_dispatch_stats(gen_attr_ledger_t *ledger, const char *host,
       {"conversations_forgotten", "evicted", true,
        (double)atomic_load(&a->evicted)},
       {"journal_errors", NULL, true, (double)atomic_load(&a->journal_errors)},
+      {"state_refused", "attributes", true,
+       (double)atomic_load(&a->state_refused)},
       {"conversations", NULL, false, (double)gen_attr_conversations(ledger)},
       {"attribute_series", NULL, false, (double)gen_attr_series(ledger)},
   };

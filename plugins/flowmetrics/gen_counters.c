@@ -9,15 +9,17 @@
 #include "gen_buf.h"
 #include "gen_journal.h"
 #include "gen_json.h"
+#include "gen_log.h"
 #include "gen_map.h"
+#include "gen_state.h"
 
 #include <errno.h>
 
 typedef struct {
   gen_key_t *key; /* one allocation with its strings and its text */
   const char *text;
-  uint64_t total;
-  bool changed; /* incremented since the last gen_counters_each() */
+  int64_t total; /* at most 2^53 (gen_count_add) */
+  bool changed;  /* incremented since the last gen_counters_each() */
 } entry_t;
 
 struct gen_counters_s {
@@ -28,7 +30,7 @@ struct gen_counters_s {
   size_t *changed;  /* indexes of the counters marked changed */
   size_t n_changed, cap_changed;
   gen_journal_t journal;
-  bool refused; /* the restore refused the totals: no replay either */
+  gen_ratelimit_t complain;
 };
 
 gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
@@ -37,6 +39,7 @@ gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
   if (c == NULL)
     return NULL;
   c->options = *options;
+  c->complain = (gen_ratelimit_t)GEN_RATELIMIT_INIT(60);
   c->by_key.kind = GEN_MAP_KEY;
   if (gen_journal_init(&c->journal, journal_base, options->who,
                        options->journal_errors) != 0) {
@@ -58,12 +61,16 @@ void gen_counters_free(gen_counters_t *c) {
   free(c);
 }
 
-/* Adds delta to key (a new counter when unknown); its index, or -1. */
-static ssize_t add(gen_counters_t *c, const gen_key_t *key, uint64_t delta) {
+/* Adds delta to key (a new counter when unknown); its index, or -1. A
+ * total stops at 2^53 (the state file keeps no more), logged. */
+static ssize_t add(gen_counters_t *c, const gen_key_t *key, int64_t delta) {
   void *found;
   if (gen_map_find(&c->by_key, key, &found)) {
     size_t i = gen_map_to_index(found);
-    c->items[i].total += delta;
+    if (!gen_count_add(&c->items[i].total, delta))
+      gen_log_org(c->options.who, &c->complain, LOG_WARNING,
+                  "%s \"%.60s\": total stopped at 2^53", c->options.totals_name,
+                  c->items[i].text);
     return (ssize_t)i;
   }
   char text[GEN_COUNTERS_KEY_SIZE];
@@ -77,8 +84,8 @@ static ssize_t add(gen_counters_t *c, const gen_key_t *key, uint64_t delta) {
     free(k);
     return -1;
   }
-  c->items[c->n] =
-      (entry_t){.key = k, .text = gen_key_copy_text(k), .total = delta};
+  c->items[c->n] = (entry_t){.key = k, .text = gen_key_copy_text(k)};
+  gen_count_add(&c->items[c->n].total, delta);
   return (ssize_t)c->n++;
 }
 
@@ -106,7 +113,7 @@ const gen_key_t *gen_counters_key(const gen_counters_t *c, size_t i) {
 }
 
 uint64_t gen_counters_total(const gen_counters_t *c, size_t i) {
-  return c->items[i].total;
+  return (uint64_t)c->items[i].total;
 }
 
 void gen_counters_each(gen_counters_t *c, bool all,
@@ -125,42 +132,45 @@ void gen_counters_each(gen_counters_t *c, bool all,
 }
 
 /* Adds delta to the key text reads back as, if the owner takes it. */
-static void add_read(gen_counters_t *c, const char *text, uint64_t delta) {
+static void add_read(gen_counters_t *c, const char *text, int64_t delta) {
   char buf[GEN_COUNTERS_KEY_SIZE];
   gen_key_t key;
   if (c->options.read_key(text, &key, buf, sizeof(buf)))
     add(c, &key, delta);
 }
 
-int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
-                         size_t err_size) {
+size_t gen_counters_restore(gen_counters_t *c, json_object *doc,
+                            const char *path) {
   json_object *totals = gen_json_get_object(doc, c->options.totals_name);
-  c->refused = false;
+  size_t refused = 0;
   if (totals == NULL)
     return 0;
-  json_object_object_foreach(totals, bad_key, bad_value) {
-    int64_t total;
-    if (!gen_json_int64_of(bad_value, &total) || total < 0) {
-      snprintf(err, err_size, "%s \"%.60s\": %.40s is not a count",
-               c->options.totals_name, bad_key,
-               json_object_to_json_string(bad_value));
-      c->refused = true;
-      return -EINVAL;
-    }
-  }
   json_object_object_foreach(totals, key, value) {
-    int64_t total = 0;
-    gen_json_int64_of(value, &total);
-    if (total > 0)
-      add_read(c, key, (uint64_t)total);
+    int64_t total;
+    if (!gen_json_count_of(value, &total)) {
+      /* Not a count we write (1e300, text, below zero, beyond 2^53): that
+       * counter alone restarts at zero, the others go on. */
+      if (refused < GEN_STATE_REFUSED_LOGGED)
+        gen_log_org(c->options.who, NULL, LOG_WARNING,
+                    "state file %s: %s \"%.60s\": %.40s refused (not a count "
+                    "in [0, 2^53]); that counter restarts at zero",
+                    path, c->options.totals_name, key,
+                    json_object_to_json_string(value));
+      refused++;
+    } else if (total > 0)
+      add_read(c, key, total);
   }
-  return 0;
+  if (refused > 1)
+    gen_log_org(c->options.who, NULL, LOG_WARNING,
+                "state file %s: %zu %s totals refused in all", path, refused,
+                c->options.totals_name);
+  return refused;
 }
 
 /* One journalled increment (none when the restore refused the totals). */
 static int replay_line(void *ud, char *text, size_t len) {
   gen_counters_t *c = ud;
-  if (len > 0 && !c->refused)
+  if (len > 0)
     add_read(c, text, 1);
   return 0;
 }

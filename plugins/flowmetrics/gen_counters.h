@@ -4,7 +4,8 @@
  * SIGKILL, for counts a plugin makes itself from events (genesys_flowmetrics'
  * flow records).
  *
- * A counter is a typed key (gen_key_t) and a total that only goes up.
+ * A counter is a typed key (gen_key_t) and a total that only goes up, to
+ * 2^53 (where it stops: gen_count_add).
  * Every increment is journalled (gen_journal: one write(2), which a killed
  * process does not lose) before the owner dispatches it. The owner's state
  * file holds the totals and the journal generation they are as of (two
@@ -81,16 +82,16 @@ uint64_t gen_counters_total(const gen_counters_t *c, size_t i);
 void gen_counters_each(gen_counters_t *c, bool all,
                        void (*each)(void *ud, size_t i), void *ud);
 
-/* Takes the totals of the state document doc (NULL: none). A total we did
- * not write (1e300, text, negative) refuses them all, and the journals
- * after them (alone they would count part of the history): -EINVAL with
- * the reason in err, the counters then start at zero. */
-int gen_counters_restore(gen_counters_t *c, json_object *doc, char *err,
-                         size_t err_size);
+/* Takes the totals of the state document doc (NULL: none) read from the
+ * file path (for the log). A total we did not write (1e300, text, negative,
+ * beyond 2^53) is refused alone, logged with its key: that counter
+ * restarts at zero (with the journals' increments after it), every other
+ * goes on. Returns how many were refused. */
+size_t gen_counters_restore(gen_counters_t *c, json_object *doc,
+                            const char *path);
 
-/* Replays the journals from doc's generation on (none after a refused
- * restore) and opens a fresh one. 0, or -EIO when no journal can be
- * written (the counters then survive no crash). */
+/* Replays the journals from doc's generation on and opens a fresh one. 0, or
+ * -EIO when no journal can be written (the counters then survive no crash). */
 int gen_counters_recover(gen_counters_t *c, json_object *doc);
 
 /* Adds the totals and their generation to doc; later increments go to the

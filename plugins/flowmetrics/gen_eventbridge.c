@@ -64,8 +64,7 @@ unsigned gen_eventbridge_handle(void *ud, const char *text, size_t len) {
   json_object *doc = NULL;
   char err[128];
   const char *id = NULL;
-  bool parsed = gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err,
-                               sizeof(err)) == 0;
+  bool parsed = gen_json_parse_net(text, len, &doc, err, sizeof(err)) == 0;
   json_object *body = parsed ? event_body(eb, doc, &id) : NULL;
   if (body == NULL) {
     atomic_fetch_add(&eb->stats.malformed, 1);

@@ -132,13 +132,8 @@ static int rows_add(gen_au_rows_t *s, const char *label, const char *route,
   /* Each count is within 2^53 (counts_of): the sum stops there rather
    * than wrap, and says so. */
   bool stopped = false;
-  for (int m = 0; m < GEN_AU_METRICS; m++) {
-    if (v[m] > GEN_JSON_EXACT_MAX - r->v[m]) {
-      r->v[m] = GEN_JSON_EXACT_MAX;
-      stopped = true;
-    } else
-      r->v[m] += v[m];
-  }
+  for (int m = 0; m < GEN_AU_METRICS; m++)
+    stopped |= !gen_count_add(&r->v[m], v[m]);
   s->saturated += stopped;
   return 0;
 }
@@ -419,7 +414,6 @@ static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
                       const char *target, json_object *body, json_object **doc,
                       long *http, char *err, size_t size) {
   gen_http_response_t resp;
-  char why[128];
   *doc = NULL;
   au->requests++;
   int status = gen_http_request(client->http, method, target,
@@ -431,15 +425,8 @@ static int au_request(gen_au_t *au, gen_client_t *client, const char *method,
   *http = resp.status;
   if (status != 0)
     snprintf(err, size, "%s", resp.error);
-  else if (resp.body == NULL)
-    *doc = json_object_new_object();
-  else if (gen_json_parse(resp.body, resp.body_len, GEN_JSON_MAX_DEPTH, doc,
-                          why, sizeof(why)) != 0) {
-    gen_http_count_malformed(client->http);
-    snprintf(err, size, "malformed JSON in HTTP %ld answer: %s", resp.status,
-             why);
+  else if (gen_http_answer_json(client->http, &resp, doc, err, size) != 0)
     status = -EBADMSG;
-  }
   gen_http_response_recycle(client->http, &resp);
   return status == 0 && *doc == NULL ? -ENOMEM : status;
 }

@@ -181,8 +181,7 @@ static int parse(void *ud, const char *text, size_t len, gen_agg_answer_t *a,
   size_t skipped = 0;
   json_object *doc = NULL;
   char why[128];
-  if (gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, why, sizeof(why)) !=
-      0) {
+  if (gen_json_parse_net(text, len, &doc, why, sizeof(why)) != 0) {
     snprintf(err, err_size, "malformed JSON: %s", why);
     return -EINVAL;
   }

@@ -38,7 +38,7 @@ size_t gen_conv_counts_record(gen_conv_counts_t *c, gen_conv_moment_t moment,
                               int64_t wait_ms, const gen_waits_bounds_t *bounds,
                               uint64_t *seed) {
   c->seen = true;
-  c->moments[moment]++;
+  gen_count_add(&c->moments[moment], 1); /* stops at 2^53 */
   if (moment == GEN_CONV_ANSWERED && wait_ms >= 0)
     return gen_waits_record(&c->waits, bounds, wait_ms, seed);
   return bounds->n + 1;
@@ -96,39 +96,94 @@ void gen_conv_queue_free(gen_conv_queue_t *q) {
 
 /* ---- the state file ------------------------------------------------------ */
 
-/* Reads n counts (each >= 0) from a; false when a is not exactly that. */
+/* Reads n counts (each in [0, 2^53]) from a; false when a is not exactly
+ * that. */
 static bool read_counts(json_object *a, int64_t *out, size_t n) {
   if (!json_object_is_type(a, json_type_array) ||
       json_object_array_length(a) != n)
     return false;
   for (size_t i = 0; i < n; i++)
-    if (!gen_json_int64_of(json_object_array_get_idx(a, i), &out[i]) ||
-        out[i] < 0)
+    if (!gen_json_count_of(json_object_array_get_idx(a, i), &out[i]))
       return false;
   return true;
 }
 
-/* One queue's saved counters into per_media; false: malformed (per_media
+/* One media type's saved counters into c; false: not as we write them (c
  * then partly written). */
-static bool apply_saved(const gen_waits_bounds_t *bounds, json_object *saved,
+static bool media_saved(const gen_waits_bounds_t *bounds, json_object *o,
+                        gen_conv_counts_t *c, bool with_buckets) {
+  int64_t w;
+  if (!read_counts(json_object_object_get(o, "m"), c->moments,
+                   GEN_CONV_MOMENT_COUNT) ||
+      !gen_json_count_of(json_object_object_get(o, "w"), &w) ||
+      (with_buckets && !read_counts(json_object_object_get(o, "b"),
+                                    c->waits.bucket, bounds->n + 1)))
+    return false;
+  c->waits.sum_ms = w;
+  c->seen = true;
+  return true;
+}
+
+/* One queue's saved counters into per_media (checked at load: every media
+ * type left in it is as we write it). */
+static void apply_saved(const gen_waits_bounds_t *bounds, json_object *saved,
                         gen_conv_counts_t *per_media, bool with_buckets) {
   json_object_object_foreach(saved, media, o) {
     int m = gen_media_from_name(media);
-    if (m < 0)
-      continue; /* a media type we no longer know */
-    gen_conv_counts_t c = per_media[m];
-    int64_t w;
-    if (!read_counts(json_object_object_get(o, "m"), c.moments,
-                     GEN_CONV_MOMENT_COUNT) ||
-        !gen_json_get_int64(o, "w", &w) || w < 0 ||
-        (with_buckets && !read_counts(json_object_object_get(o, "b"),
-                                      c.waits.bucket, bounds->n + 1)))
-      return false;
-    c.waits.sum_ms = w;
-    c.seen = true;
-    per_media[m] = c;
+    if (m >= 0) /* else a media type we no longer know */
+      media_saved(bounds, o, &per_media[m], with_buckets);
   }
-  return true;
+}
+
+/* Takes out of queues what is not as we write it (a count beyond 2^53,
+ * below zero, text): a queue's media type alone, or a queue that is not an
+ * object; each logged with its queue and media type. The rest is restored,
+ * and carried over by the next save. How many were taken out. */
+static size_t refuse_bad(const gen_waits_bounds_t *bounds, json_object *queues,
+                         bool with_buckets, const char *path,
+                         const gen_org_t *org) {
+  size_t refused = 0;
+  json_object *gone = json_object_new_array();
+  json_object_object_foreach(queues, id, saved) {
+    if (!json_object_is_type(saved, json_type_object)) {
+      if (refused < GEN_STATE_REFUSED_LOGGED)
+        gen_org_log(org, NULL, LOG_WARNING,
+                    "state file %s: queue %.60s: not an object, refused; its "
+                    "conversation counters restart at zero",
+                    path, id);
+      json_object_array_add(gone, json_object_new_string(id));
+      refused++;
+      continue;
+    }
+    json_object *bad = json_object_new_array();
+    json_object_object_foreach(saved, media, o) {
+      gen_conv_counts_t scratch = {0};
+      if (gen_media_from_name(media) < 0 ||
+          media_saved(bounds, o, &scratch, with_buckets))
+        continue;
+      if (refused < GEN_STATE_REFUSED_LOGGED)
+        gen_org_log(org, NULL, LOG_WARNING,
+                    "state file %s: queue %.60s, %.20s: a count in it is out "
+                    "of range or not one (%.80s), refused; those counters "
+                    "restart at zero, the others go on",
+                    path, id, media, json_object_to_json_string(o));
+      json_object_array_add(bad, json_object_new_string(media));
+      refused++;
+    }
+    for (size_t i = 0; i < json_object_array_length(bad); i++)
+      json_object_object_del(
+          saved, json_object_get_string(json_object_array_get_idx(bad, i)));
+    json_object_put(bad);
+  }
+  for (size_t i = 0; i < json_object_array_length(gone); i++)
+    json_object_object_del(
+        queues, json_object_get_string(json_object_array_get_idx(gone, i)));
+  json_object_put(gone);
+  if (refused > 1)
+    gen_org_log(org, NULL, LOG_WARNING,
+                "state file %s: %zu queues' counters refused in all", path,
+                refused);
+  return refused;
 }
 
 void gen_conv_store_load(gen_conv_store_t *st, const char *path,
@@ -155,19 +210,8 @@ void gen_conv_store_load(gen_conv_store_t *st, const char *path,
                       version != GEN_CONV_STATE_VERSION ||
                       !json_object_is_type(queues, json_type_object)))
     why = "not a state file of this version";
-  if (why == NULL) {
-    gen_conv_counts_t scratch[GEN_MEDIA_COUNT];
-    json_object_object_foreach(queues, id, saved) {
-      memset(scratch, 0, sizeof(scratch));
-      if (!json_object_is_type(saved, json_type_object) ||
-          !apply_saved(bounds, saved, scratch, same_bounds)) {
-        why = "a count in it is out of range or not one";
-        gen_org_log(org, NULL, LOG_ERR, "state file %s: queue %.60s: %s", path,
-                    id, why);
-        break;
-      }
-    }
-  }
+  if (why == NULL)
+    st->refused = refuse_bad(bounds, queues, same_bounds, path, org);
   if (why != NULL) {
     gen_org_log(org, NULL, LOG_ERR,
                 "state file %s refused (%s): the conversation counters "
@@ -197,7 +241,6 @@ int gen_conv_store_restore(gen_conv_store_t *st, const char *queue_id,
     return 0;
   gen_conv_counts_t scratch[GEN_MEDIA_COUNT];
   memset(scratch, 0, sizeof(scratch));
-  /* Checked whole at load: this cannot fail now. */
   apply_saved(&st->bounds, saved, scratch, st->same_bounds);
   gen_conv_queue_t got = {0};
   for (size_t m = 0; m < GEN_MEDIA_COUNT; m++) {

@@ -78,10 +78,14 @@ typedef struct {
    * first): the gap repair's (gen_conv_repair_tail). NULL: none. */
   int (*tail)(void *ud, gen_buf_t *out);
   void *tail_ud;
+  /* counters of the file refused alone at load (a queue's media type) */
+  size_t refused;
 } gen_conv_store_t;
 
 /* Loads path under bounds; a missing file is a fresh start. What is
- * refused or changed is logged as org's. */
+ * refused or changed is logged as org's: a file not JSON or of another
+ * version whole, a queue's media type with a count not in [0, 2^53] alone
+ * (counted in refused; its counters restart at zero, the others go on). */
 void gen_conv_store_load(gen_conv_store_t *st, const char *path,
                          const gen_waits_bounds_t *bounds,
                          const gen_org_t *org);

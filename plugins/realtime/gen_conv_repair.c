@@ -234,7 +234,7 @@ bool gen_conv_repair_live(gen_conv_repair_t *r, const char *queue_id, int media,
       return false;
   for (size_t i = 0; i < q->n_win; i++)
     if (in_window(&q->win[i], t))
-      q->win[i].live[media][k]++;
+      gen_count_add(&q->win[i].live[media][k], 1);
   int64_t minute = t / MINUTE_MS;
   slot_t *s = &q->slot[(size_t)minute % r->ring_n];
   if (minute > s->minute) {
@@ -255,7 +255,7 @@ static void add_ring(const gen_conv_repair_t *r, const queue_t *q, window_t *w,
       continue;
     for (size_t m = 0; m < GEN_MEDIA_COUNT; m++)
       for (int k = 0; k < KINDS; k++)
-        w->live[m][k] += s->n[m][k];
+        gen_count_add(&w->live[m][k], s->n[m][k]);
   }
 }
 
@@ -439,7 +439,7 @@ static bool add_recent(json_object *list, window_t *w, int64_t from_ms) {
     if (k == KINDS)
       return false;
     if (m >= 0 && minute * MINUTE_MS >= from_ms)
-      w->live[m][k] += count;
+      gen_count_add(&w->live[m][k], count);
   }
   return true;
 }
@@ -655,7 +655,8 @@ static int read_answer(batch_t *b, const gen_unknown_sink_t *unknown,
           if (strcmp(ms->e[e].metric, kind_metrics[k]) == 0 &&
               (ms->e[e].have & (1u << GEN_AGG_STAT_COUNT)) &&
               ms->e[e].stat[GEN_AGG_STAT_COUNT] >= 0)
-            b->agg[qi][m][k] += (int64_t)ms->e[e].stat[GEN_AGG_STAT_COUNT];
+            gen_count_add(&b->agg[qi][m][k],
+                          (int64_t)ms->e[e].stat[GEN_AGG_STAT_COUNT]);
     }
   }
   gen_agg_answer_free(a);
@@ -700,8 +701,8 @@ static void apply(gen_conv_repair_t *r, const batch_t *b,
             continue;
           gen_live_add(live, (size_t)index, b->ids[i], (int)m, kind_moments[k],
                        add);
-          w->counted[m][k] += add;
-          r->repaired[k] += add;
+          gen_count_add(&w->counted[m][k], add);
+          gen_count_add(&r->repaired[k], add);
         }
       break;
     }

@@ -4,6 +4,7 @@
 
 #include "gen_live.h"
 
+#include "gen_json.h"
 #include "gen_names.h"
 #include "gen_notify.h"
 
@@ -79,7 +80,7 @@ void gen_live_add(gen_live_t *l, size_t i, const char *queue_id, int media,
   if (conv == NULL)
     return;
   conv->seen = true;
-  conv->moments[moment] += n;
+  gen_count_add(&conv->moments[moment], n); /* stops at 2^53 */
   l->store->dirty = true;
   gen_live_queue_t *q = &l->state[i];
   unsigned bit = 1u << moment;

@@ -298,5 +298,72 @@ class LateEvents(unittest.TestCase):
         self.assertEqual(found.get("window"), 0, found)
 
 
+def totals_of(arrivals):
+    """{definition: [total_operational_events values in arrival order]}."""
+    out = {}
+    for _, _, key, value in arrivals:
+        if ours(key) and key[3] == "total_operational_events":
+            out.setdefault(key[2], []).append(value)
+    return out
+
+
+class TotalsPast2to53(unittest.TestCase):
+    """Issue 63: two buckets of 5e15 events of one definition (simulator
+    fault events_count) made its total 1.0000000000000008e16, dispatched
+    and saved; at the restart the state file was refused ("a number in it is
+    out of range") and every definition's total restarted near zero. The
+    total now stops at 2^53, and after a clean stop and a start every total
+    goes on from where it was."""
+
+    def test_a_total_past_2_53_costs_no_counter_at_the_next_start(self):
+        sim = new_sim()
+        rx = Receiver()
+        cd = platform_collectd(sim, rx, "")
+        try:
+            defs = list(sim._open("/sim/truth/events?granularity=PT5M&buckets=1")
+                        ["definitions"])
+            sim.fault({"fault": "events_count", "value": 5000000000000000,
+                       "answers": 2, "definition": 0})
+            cd.start()
+            t0 = sim_ms(sim)
+            wait_sim(sim, t0 + 12 * 60000)
+            quiet(rx, ours)
+            cd.stop()
+            with rx.lock:
+                first_run = list(rx.arrivals)
+            wait_sim(sim, sim_ms(sim) + 5 * 60000)
+            cd.start()
+            wait_sim(sim, sim_ms(sim) + 15 * 60000)
+            sim.fault({"fault": "pause"})
+            quiet(rx, ours)
+            with rx.lock:
+                second_run = list(rx.arrivals)[len(first_run):]
+            log = cd.log_text()
+            bad = cd.bad_log_lines()
+        finally:
+            cd.cleanup()
+            sim.stop()
+            rx.stop()
+        before, after = totals_of(first_run), totals_of(second_run)
+        huge, others = defs[0], defs[1:]
+        last = {d: v[-1] for d, v in before.items()}
+        first = {d: v[0] for d, v in after.items()}
+        print("before the restart: %s; after: first %s, last %s" % (
+            last, first, {d: v[-1] for d, v in after.items()}), file=sys.stderr)
+        self.assertNotIn("cannot be used", log)
+        self.assertEqual(bad, [])
+        self.assertIn("stopped at 2^53", log)
+        self.assertEqual(max(before[huge]), 2 ** 53, before[huge])
+        self.assertEqual(first[huge], 2 ** 53)
+        self.assertEqual(max(after[huge]), 2 ** 53)
+        grew = 0
+        for d in others:
+            self.assertIn(d, last)
+            self.assertGreaterEqual(first[d], last[d], d)
+            self.assertGreaterEqual(after[d][-1], first[d], d)
+            grew += after[d][-1] > last[d]
+        self.assertGreater(grew, 0)
+
+
 if __name__ == "__main__":
     run_tests(__name__)

@@ -39,14 +39,16 @@ def now_iso_real(t=None):
     return M.iso(int(t * 1000))
 
 
-def oversized(body, size):
+def oversized(body, size, pad="objects"):
     """A JSON object answer made size bytes long, still valid and with its
     members unchanged: a "pad" member of 9-member objects (the shape of
-    issue 49's 14 MB answer) and spaces to the byte."""
+    issue 49's 14 MB answer; pad "empty": of empty objects, issue 63's
+    249,000 in 0.75 MB) and spaces to the byte."""
     body = body.rstrip()
     if not body.endswith(b"}") or len(body) >= size:
         return body
-    one = b'{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}'
+    one = (b"{}" if pad == "empty" else
+           b'{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}')
     head = body[:-1] + (b',"pad":[' if body[:-1].rstrip() != b"{" else b'"pad":[')
     n = max(0, (size - len(head) - 2) // (len(one) + 1))
     out = head + b",".join([one] * n) + b"]}"
@@ -547,6 +549,11 @@ class Faults:
         if name == "agg_late":  # the share of moments the aggregates show late, now
             app.model.conv_store.late_share = float(spec.get("share", 0))
             return {"agg_late_share": app.model.conv_store.late_share}
+        if name == "events_count":  # a count beyond the truth, in the next answers
+            app.events_count = {"value": int(spec.get("value", 5000000000000000)),
+                                "answers": int(spec.get("answers", 1)),
+                                "definition": int(spec.get("definition", 0))}
+            return {"events_count": app.events_count}
         if name == "agg_release":  # the late moments still hidden, shown now
             return {"agg_released": app.model.conv_store.release()}
         if name == "clear":
@@ -1533,7 +1540,8 @@ class App:
             if not f:
                 f = faults.take("oversized_json", req)
                 if f:
-                    resp.body = oversized(resp.body, int(f.get("bytes", 14000000)))
+                    resp.body = oversized(resp.body, int(f.get("bytes", 14000000)),
+                                          f.get("pad", "objects"))
             if not f and hook is not None:
                 hook()
         return resp
@@ -2457,6 +2465,16 @@ class App:
         hidden = [0]
         doc = self.events.answer(start, end, self.model.now,
                                  self.forms["usage_events_zeros"] == "zeros", hidden)
+        over = getattr(self, "events_count", None)
+        if over and over["answers"] > 0:  # fault events_count
+            over["answers"] -= 1
+            d = self.events.items[over["definition"] % len(self.events.items)]
+            rows = [r for r in doc["eventDefinitionAggregates"]
+                    if r["eventDefinition"]["id"] != d["id"]]
+            rows.append({"eventDefinition": {
+                "id": d["id"], "selfUri": "/api/v2/usage/events/definitions/" + d["id"]},
+                "eventCount": over["value"]})
+            doc["eventDefinitionAggregates"] = rows
         # --events-late-share: events of the interval not yet visible
         self.stats["events_late_hidden"] = self.stats.get("events_late_hidden", 0) + hidden[0]
         return Response(200, doc)

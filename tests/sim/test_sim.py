@@ -2267,6 +2267,23 @@ class T04dOperationalEvents(unittest.TestCase):
         self.assertGreater(sum(want.values()), 0)
         self.assertEqual(self.counts(iv), want)
 
+    def test_events_count_fault(self):
+        """events_count: the next answers give one definition the count
+        asked for (the others and the truth as they were), then the truth
+        again."""
+        iv = sorted(self.truth["buckets"])[1]
+        want = {d: v["events"] for d, v in self.truth["buckets"][iv].items()
+                if v["events"]}
+        first = list(self.truth["definitions"])[2]
+        self.sim.fault(fault="events_count", value=5000000000000000, answers=2,
+                       definition=2)
+        for _ in range(2):
+            got = self.counts(iv)
+            self.assertEqual(got[first], 5000000000000000)
+            self.assertEqual({d: c for d, c in got.items() if d != first},
+                             {d: c for d, c in want.items() if d != first})
+        self.assertEqual(self.counts(iv), want)
+
     def test_permission(self):
         try:
             self.sim.fault(fault="deny_permission", permission="usage:events:view")
@@ -3397,6 +3414,16 @@ class T06Faults(unittest.TestCase):
         self.assertEqual(doc["entities"], plain["entities"])
         self.assertLess(len(self.c.request("GET", "/api/v2/routing/queues", raw=True)[2]),
                         300000)
+        # pad "empty": empty objects (issue 63)
+        self.sim.fault(fault="oversized_json", count=1, path="/api/v2/routing/queues",
+                       bytes=300000, pad="empty")
+        raw = self.c.request("GET", "/api/v2/routing/queues", raw=True)[2]
+        self.assertEqual(len(raw), 300000)
+        doc = json.loads(raw)
+        pad = doc.pop("pad")
+        self.assertGreater(len(pad), 95000)
+        self.assertEqual(set(map(len, pad)), {0})
+        self.assertEqual(doc["entities"], plain["entities"])
 
     def _ws(self):
         ch = open_channel(self.c, [])

@@ -5,6 +5,7 @@
 #include "plugin_mock.h"
 
 #include "gen_attr.h"
+#include "gen_json.h"
 #include "gen_state.h"
 
 #include "collectd/core/testing.h"
@@ -825,10 +826,12 @@ DEF_TEST(snapshot_with_conversation_ids_restored) {
   return 0;
 }
 
-/* A count we never wrote (1e300, saturated integer text, negative) refuses
- * the snapshot and its journal: nothing is restored, the error says why,
- * and the fresh journal takes events. */
-DEF_TEST(absurd_count_refuses_the_snapshot) {
+/* A count we never wrote (1e300, saturated integer text, negative, beyond
+ * 2^53, text) is refused alone, logged and counted: that series restarts at
+ * zero, the other series and the conversations are restored (before, one
+ * bad number refused the snapshot and its journal whole). A conversation
+ * row not ours is forgotten alone. */
+DEF_TEST(absurd_count_is_refused_alone) {
   char dir[] = "/tmp/gen-attr-XXXXXX";
   CHECK_NOT_NULL(mock_tempdir(dir));
   char base[256];
@@ -837,7 +840,7 @@ DEF_TEST(absurd_count_refuses_the_snapshot) {
   char err[256];
   gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
   cdtime_t now = cdtime();
-  const char *ev[] = {A1, A2};
+  const char *ev[] = {A1, A3};
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
   EXPECT_EQ_INT(0, gen_attr_restore(l, NULL, err, sizeof(err)));
   gen_attr_observe(l, "c1", ev, 2, false, now, NULL, NULL);
@@ -845,26 +848,79 @@ DEF_TEST(absurd_count_refuses_the_snapshot) {
   gen_attr_ledger_free(l);
   json_object *series = json_object_object_get(snap, "series");
   CHECK_NOT_NULL(series);
-  json_object *bad[] = {json_object_new_double(1e300),
-                        json_object_new_int64(INT64_MAX),
-                        json_object_new_int64(-1), json_object_new_string("7")};
+  EXPECT_EQ_STR("Menu", json_object_get_string(json_object_array_get_idx(
+                            json_object_array_get_idx(series, 0), 1)));
+  json_object *bad[] = {
+      json_object_new_double(1e300), json_object_new_int64(INT64_MAX),
+      json_object_new_int64(-1), json_object_new_int64(GEN_JSON_EXACT_MAX + 1),
+      json_object_new_string("7")};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     json_object_array_put_idx(json_object_array_get_idx(series, 0), 2, bad[i]);
+    mock_log_reset();
     l = gen_attr_ledger_create(f, &options, base);
-    err[0] = '\0';
-    EXPECT_EQ_INT(-ERANGE, gen_attr_restore(l, snap, err, sizeof(err)));
-    OK(strstr(err, "is not a count") != NULL);
-    OK(strstr(err, "restart at zero") != NULL);
-    EXPECT_EQ_INT(0, gen_attr_series(l));
+    EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+    OK(mock_log_contains("metric attributes' series 0"));
+    OK(mock_log_contains("that series restarts at zero"));
+    EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
+    EXPECT_EQ_INT(1, gen_attr_series(l));
     EXPECT_EQ_INT(0, total_of(l, "Ivr", "Menu"));
-    /* The journal is open: an acknowledged event counts. */
+    EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
+    EXPECT_EQ_INT(1, gen_attr_conversations(l));
+    /* c1's names are known still: nothing counted twice. */
     EXPECT_EQ_INT(
-        2, gen_attr_observe_durable(l, "c2", ev, 2, false, now, NULL, NULL));
+        0, gen_attr_observe_durable(l, "c1", ev, 2, false, now, NULL, NULL));
     gen_attr_ledger_free(l);
   }
+  /* The journal is open: an acknowledged event counts. */
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(
+      2, gen_attr_observe_durable(l, "c2", ev, 2, false, now, NULL, NULL));
+  gen_attr_ledger_free(l);
+  /* A conversation row not ours: forgotten alone, the series kept. */
+  json_object_array_put_idx(json_object_array_get_idx(series, 0), 2,
+                            json_object_new_int64(1));
+  json_object *rows = json_object_object_get(snap, "conversation_rows");
+  CHECK_NOT_NULL(rows);
+  json_object_array_put_idx(rows, 0, json_object_new_string("zz 1 0"));
+  mock_log_reset();
+  l = gen_attr_ledger_create(f, &options, base);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  OK(mock_log_contains("metric attributes' conversation 0"));
+  EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu")); /* with c2's journal */
+  EXPECT_EQ_INT(2, total_of(l, "Ivr", "Agent"));
+  EXPECT_EQ_INT(1, gen_attr_conversations(l)); /* c2's, journalled */
+  gen_attr_ledger_free(l);
   json_object_put(snap);
   gen_attr_format_free(f);
   OK(mock_rmtree(dir) == 0);
+  return 0;
+}
+
+/* A series' total stops at 2^53, logged: saved beyond it, the next start
+ * would have refused it. */
+DEF_TEST(series_total_stops_at_2_53) {
+  gen_attr_format_t *f;
+  char err[256];
+  gen_attr_format_create(NULL, 0, 0, 0, &f, err, sizeof(err));
+  json_object *snap =
+      json_tokener_parse("{\"series\":[[\"Ivr\",\"Menu\",9007199254740991]],"
+                         "\"conversation_rows\":[],\"generation\":0}");
+  CHECK_NOT_NULL(snap);
+  mock_log_reset();
+  gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
+  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  cdtime_t now = cdtime();
+  const char *ev[] = {A1};
+  const char *conv[] = {"c1", "c2", "c3"};
+  for (size_t i = 0; i < 3; i++)
+    gen_attr_observe(l, conv[i], ev, 1, false, now, NULL, NULL);
+  OK(total_of(l, "Ivr", "Menu") == (uint64_t)GEN_JSON_EXACT_MAX);
+  OK(mock_log_contains("Menu of flow Ivr: total stopped at 2^53"));
+  gen_attr_ledger_free(l);
+  json_object_put(snap);
+  gen_attr_format_free(f);
   return 0;
 }
 
@@ -1053,8 +1109,8 @@ DEF_TEST(snapshot_printed_in_pieces) {
 }
 
 /* What the last version wrote ([key, last seen, finished, [names]] under
- * conversation_keys) is still read; a row we did not write refuses the
- * snapshot whole. */
+ * conversation_keys) is still read; a row we did not write is refused
+ * alone, logged and counted. */
 DEF_TEST(snapshot_forms_and_bad_rows) {
   gen_attr_format_t *f = default_format();
   char err[256], text[512];
@@ -1096,10 +1152,11 @@ DEF_TEST(snapshot_forms_and_bad_rows) {
     snap = json_tokener_parse(text);
     CHECK_NOT_NULL(snap);
     l = gen_attr_ledger_create(f, &options, NULL);
-    err[0] = '\0';
-    EXPECT_EQ_INT(-ERANGE, gen_attr_restore(l, snap, err, sizeof(err)));
-    OK(strstr(err, "conversation 1") != NULL);
-    EXPECT_EQ_INT(0, gen_attr_conversations(l));
+    mock_log_reset();
+    EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+    OK(mock_log_contains("conversation 1"));
+    EXPECT_EQ_INT(1, gen_attr_conversations(l)); /* the good row stands */
+    EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
     json_object_put(snap);
     gen_attr_ledger_free(l);
   }
@@ -1165,7 +1222,8 @@ int main(void) {
   RUN_TEST(names_bound_survives_restart);
   RUN_TEST(unjournalled_names_taken_back);
   RUN_TEST(new_series_in_an_event_keep_earlier_counts);
-  RUN_TEST(absurd_count_refuses_the_snapshot);
+  RUN_TEST(absurd_count_is_refused_alone);
+  RUN_TEST(series_total_stops_at_2_53);
   RUN_TEST(many_names_per_conversation);
   RUN_TEST(name_limit_past_the_inline_names);
   RUN_TEST(forgetting_from_the_middle);

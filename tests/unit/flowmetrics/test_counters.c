@@ -3,6 +3,7 @@
  * document, journals across a kill, refused totals, the owner's key
  * reader, pacing). */
 #include "gen_counters.h"
+#include "gen_json.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
@@ -77,8 +78,7 @@ static int64_t total_of(const gen_counters_t *c, const char *key) {
  * journals of name. */
 static gen_counters_t *restart(const char *name, json_object *doc) {
   gen_counters_t *c = make(name);
-  char err[256];
-  if (c == NULL || gen_counters_restore(c, doc, err, sizeof(err)) != 0 ||
+  if (c == NULL || gen_counters_restore(c, doc, "state.json") != 0 ||
       gen_counters_recover(c, doc) != 0) {
     gen_counters_free(c);
     return NULL;
@@ -173,25 +173,61 @@ DEF_TEST(journal_survives_kill) {
   return 0;
 }
 
-/* A total we did not write refuses every total and the journal after
- * them, naming the member, the key and the value. */
-DEF_TEST(absurd_total_refused) {
-  json_object *doc = killed_run("absurd");
-  CHECK_NOT_NULL(doc);
-  static const char *const bad[] = {"1e300", "\"7\"", "-1", "1.5"};
+/* A total we did not write is refused alone, logged with the file, the
+ * member, the key and the value: that counter restarts at zero, the good
+ * ones and the journal after them go on (before, one bad number cost every
+ * counter). */
+DEF_TEST(absurd_total_refused_alone) {
+  static const char *const bad[] = {"1e300", "\"7\"", "-1", "1.5",
+                                    "9007199254740993"};
   for (size_t b = 0; b < STATIC_ARRAY_SIZE(bad); b++) {
+    char name[32];
+    snprintf(name, sizeof(name), "absurd%zu", b);
+    json_object *doc = killed_run(name);
+    CHECK_NOT_NULL(doc);
     json_object *totals = json_object_object_get(doc, "totals");
     json_object_object_add(totals, "z/1", json_tokener_parse(bad[b]));
-    gen_counters_t *c = make("absurd");
-    char err[256] = "";
-    EXPECT_EQ_INT(-EINVAL, gen_counters_restore(c, doc, err, sizeof(err)));
-    OK(strstr(err, "totals \"z/1\"") != NULL);
-    OK(strstr(err, "is not a count") != NULL);
+    mock_log_reset();
+    gen_counters_t *c = make(name);
+    EXPECT_EQ_INT(1, (int)gen_counters_restore(c, doc, "state.json"));
+    OK(mock_log_contains("state file state.json: totals \"z/1\""));
+    OK(mock_log_contains("that counter restarts at zero"));
     CHECK_ZERO(gen_counters_recover(c, doc));
-    EXPECT_EQ_INT(0, gen_counters_count(c));
+    EXPECT_EQ_INT(2, total_of(c, "a/1")); /* 1 saved + 1 journalled */
+    EXPECT_EQ_INT(1, total_of(c, "b/2"));
+    EXPECT_EQ_INT(-1, total_of(c, "z/1"));
     gen_counters_free(c);
+    json_object_put(doc);
   }
+  return 0;
+}
+
+/* A total stops at 2^53, logged, and is saved so: the next start takes it
+ * (a total past it would have been refused there). */
+DEF_TEST(totals_stop_at_2_53) {
+  json_object *doc = json_tokener_parse(
+      "{\"totals\":{\"a/1\":9007199254740991,\"b/1\":4},\"generation\":0}");
+  CHECK_NOT_NULL(doc);
+  mock_log_reset();
+  gen_counters_t *c = restart(NULL, doc);
+  CHECK_NOT_NULL(c);
+  inc(c, "a/1");
+  inc(c, "a/1");
+  inc(c, "a/1");
+  inc(c, "b/1");
+  EXPECT_EQ_UINT64(GEN_JSON_EXACT_MAX, total_of(c, "a/1"));
+  EXPECT_EQ_INT(5, total_of(c, "b/1"));
+  OK(mock_log_contains("totals \"a/1\": total stopped at 2^53"));
+  json_object *saved = json_object_new_object();
+  gen_counters_snapshot(c, saved);
+  gen_counters_free(c);
   json_object_put(doc);
+  c = restart(NULL, saved);
+  CHECK_NOT_NULL(c);
+  EXPECT_EQ_UINT64(GEN_JSON_EXACT_MAX, total_of(c, "a/1"));
+  EXPECT_EQ_INT(5, total_of(c, "b/1"));
+  gen_counters_free(c);
+  json_object_put(saved);
   return 0;
 }
 
@@ -248,7 +284,8 @@ int main(void) {
     return 1;
   RUN_TEST(increments_in_order);
   RUN_TEST(journal_survives_kill);
-  RUN_TEST(absurd_total_refused);
+  RUN_TEST(absurd_total_refused_alone);
+  RUN_TEST(totals_stop_at_2_53);
   RUN_TEST(keys_read_back_by_the_owner);
   RUN_TEST(changed_once_each);
   if (mock_rmtree(dir) != 0)

@@ -519,6 +519,16 @@ static const char *group_text(const gen_agg_group_t *g) {
   return buf;
 }
 
+/* Reads text into a and folds its groups on flowId and m, o dropped. */
+static int read_folded(gen_agg_answer_t *a, const char *text) {
+  static const char *const dims[] = {"flowId", "m"}, *const drop[] = {"o"};
+  char err[128];
+  EXPECT_EQ_INT(0,
+                gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
+  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, dims, 2, drop, 1));
+  return 0;
+}
+
 DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
   const char *text =
       "{\"results\":["
@@ -537,13 +547,9 @@ DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
       "\"data\":[{\"interval\":\"I2\",\"metrics\":[{\"metric\":\"n\","
       "\"stats\":{\"count\":4}}]},{\"interval\":\"I2\",\"metrics\":["
       "{\"metric\":\"n\",\"stats\":{\"count\":1,\"max\":2}}]}]}]}";
-  static const char *const dims[] = {"flowId", "m"}, *const drop[] = {"o"};
   gen_agg_answer_t *a = gen_agg_answer_new();
-  char err[128];
   const gen_agg_result_t *r;
-  EXPECT_EQ_INT(0,
-                gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)));
-  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, dims, 2, drop, 1));
+  CHECK_ZERO(read_folded(a, text));
   EXPECT_EQ_INT(3, (int)gen_agg_answer_results(a, &r));
   EXPECT_EQ_STR("flowId=f,m=a", group_text(&r[0].group));
   EXPECT_EQ_INT(2, (int)r[0].n);
@@ -569,9 +575,32 @@ DEF_TEST(groups_agreeing_on_dimensions_fold_into_one) {
   EXPECT_EQ_STR("flowId=f", group_text(&r[1].group));
   EXPECT_EQ_STR("flowId=f,m=b", group_text(&r[2].group));
   /* No results: nothing to do. */
-  EXPECT_EQ_INT(0, gen_agg_answer_read(a, "{}", 2, err, sizeof(err)));
-  EXPECT_EQ_INT(0, gen_agg_fold_groups(a, dims, 2, drop, 1));
+  CHECK_ZERO(read_folded(a, "{}"));
   EXPECT_EQ_INT(0, (int)gen_agg_answer_results(a, &r));
+  gen_agg_answer_free(a);
+  return 0;
+}
+
+/* Groups folded into one add their counts and sums up to 2^53 and no
+ * further: past it the engine would refuse the bucket's values (a sum of
+ * two 5e15 milestones' counts is 1.0000000000000008e16). */
+DEF_TEST(folded_sums_stop_at_2_53) {
+  const char *text =
+      "{\"results\":["
+      "{\"group\":{\"flowId\":\"f\",\"m\":\"a\",\"o\":\"1\"},"
+      "\"data\":[{\"interval\":\"I1\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":5000000000000000,\"sum\":9000000000000000}}]}]},"
+      "{\"group\":{\"flowId\":\"f\",\"m\":\"a\",\"o\":\"2\"},"
+      "\"data\":[{\"interval\":\"I1\",\"metrics\":[{\"metric\":\"n\","
+      "\"stats\":{\"count\":5000000000000000,\"sum\":9000000000000000}}]}]}"
+      "]}";
+  gen_agg_answer_t *a = gen_agg_answer_new();
+  const gen_agg_result_t *r;
+  CHECK_ZERO(read_folded(a, text));
+  EXPECT_EQ_INT(1, (int)gen_agg_answer_results(a, &r));
+  const gen_agg_entry_t *e = r[0].b[0].metrics.e;
+  OK(e[0].stat[GEN_AGG_STAT_COUNT] == (double)GEN_JSON_EXACT_MAX);
+  OK(e[0].stat[GEN_AGG_STAT_SUM] == (double)GEN_JSON_EXACT_MAX);
   gen_agg_answer_free(a);
   return 0;
 }
@@ -828,6 +857,7 @@ int main(void) {
   RUN_TEST(one_value_names_measure_and_suffix);
   RUN_TEST(observations_read_per_group);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
+  RUN_TEST(folded_sums_stop_at_2_53);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
   RUN_TEST(an_answer_is_refused_as_gen_json_parse_refuses_it);
   RUN_TEST(names_decoded_and_numbers_kept_in_groups);

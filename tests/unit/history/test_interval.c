@@ -851,25 +851,100 @@ DEF_TEST(key_the_state_file_cannot_hold_is_refused) {
 }
 
 /* A total of 1e300 (or integer text json-c saturates) is not restored as
- * a huge count, nor one of -5 as a negative counter: the file is refused
- * with a reason. */
-DEF_TEST(absurd_total_refuses_the_state) {
-  const char *bad[] = {"1e300", "99999999999999999999", "-5", "-0.5"};
+ * a huge count, nor one of -5 as a negative counter: that counter alone is
+ * refused, logged with its key and counted; it restarts at zero while the
+ * key's other total and the rest of the file go on (before, the whole file
+ * was refused and every counter restarted). */
+DEF_TEST(absurd_total_is_refused_alone) {
+  const char *bad[] = {"1e300", "99999999999999999999", "-5", "-0.5",
+                       "\"7\"", "10000000000000008"};
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(bad); i++) {
-    /* The first total's number becomes the absurd one. */
+    /* The first total's number (handle_ms) becomes the absurd one. */
     char text[8192];
     CHECK_ZERO(state_of_one_bucket(text, sizeof(text)));
-    char *totals = strstr(text, "\"totals\":{\"");
+    char *totals = strstr(text, "\"totals\":{\"handle_ms\":");
     CHECK_NOT_NULL(totals);
-    char *num = strchr(totals + strlen("\"totals\":{\""), ':');
-    CHECK_NOT_NULL(num);
-    num++;
+    char *num = totals + strlen("\"totals\":{\"handle_ms\":");
     size_t digits = strspn(num, "0123456789.-");
     OK(digits > 0);
     CHECK_ZERO(write_spliced(path, text, num, digits, bad[i]));
-    CHECK_ZERO(refuses_state("a number in it is out of range or not one"));
+    mock_log_reset();
+    n_events = 0;
+    gen_interval_t *gi = make(3600000, 100, path);
+    CHECK_NOT_NULL(gi);
+    OK(!mock_log_contains("cannot be used"));
+    OK(mock_log_contains("Q1\tvoice: total \"handle_ms\""));
+    OK(mock_log_contains("that counter restarts at zero"));
+    gen_interval_stats_t st;
+    gen_interval_get_stats(gi, &st);
+    EXPECT_EQ_UINT64(1, st.keys);
+    EXPECT_EQ_UINT64(1, st.progress_refused);
+    gen_interval_range_t r;
+    int64_t now = T0 + MINUTE + 3 * G;
+    OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+    EXPECT_EQ_UINT64(T0, r.start_ms); /* the progress was kept */
+    CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + G, 1, 10));
+    CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+    const event_t *e = find("Q1\tvoice", -1, T0 + 3 * G);
+    OK(e != NULL);
+    if (e == NULL)
+      return -1;
+    EXPECT_EQ_DOUBLE(10, e->handle_ms); /* restarted at zero */
+    EXPECT_EQ_DOUBLE(6, e->offered);    /* went on */
+    gen_interval_free(gi);
     unlink(path);
   }
+  return 0;
+}
+
+/* Totals summed past 2^53 stop there, logged: two buckets of 5e15 made
+ * 1.0000000000000008e16, saved, and the state file was refused at the next
+ * start, every counter of the family restarting. Now the total stays at
+ * 2^53 through a restart, and the other totals with it. */
+DEF_TEST(totals_saturate_and_survive_a_restart) {
+  const double max = (double)GEN_JSON_EXACT_MAX;
+  unlink(path);
+  n_events = 0;
+  mock_log_reset();
+  gen_interval_t *gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  gen_interval_range_t r;
+  int64_t now = T0 + MINUTE + G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0, 5e15, 500));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + G, 5e15, 7));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  const event_t *e = find("Q1\tvoice", -1, T0 + 2 * G);
+  OK(e != NULL);
+  if (e == NULL)
+    return -1;
+  OK(e->offered == max);
+  EXPECT_EQ_DOUBLE(507, e->handle_ms);
+  OK(mock_log_contains("total offered stopped at 2^53"));
+  gen_interval_free(gi);
+
+  mock_log_reset();
+  n_events = 0;
+  gi = make(3600000, 100, path);
+  CHECK_NOT_NULL(gi);
+  OK(!mock_log_contains("cannot be used"));
+  now += G;
+  OK(gen_interval_plan(gi, q1, 1, now, &r) == 1);
+  EXPECT_EQ_UINT64(T0 + G, r.start_ms); /* with the revisit window */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + G, 5e15, 7)); /* unchanged */
+  CHECK_ZERO(put(gi, "Q1", "Q1\tvoice", T0 + 2 * G, 3, 3));
+  CHECK_ZERO(gen_interval_commit(gi, q1, 1, &r, now, &sink));
+  e = find("Q1\tvoice", -1, T0 + 3 * G);
+  OK(e != NULL);
+  if (e == NULL)
+    return -1;
+  OK(e->offered == max);
+  EXPECT_EQ_DOUBLE(510, e->handle_ms);
+  gen_interval_free(gi);
+  unlink(path);
   return 0;
 }
 
@@ -1659,7 +1734,8 @@ int main(void) {
   RUN_TEST(state_file_of_version_1_is_restored);
   RUN_TEST(old_state_file_is_restored_as_typed_keys);
   RUN_TEST(key_the_state_file_cannot_hold_is_refused);
-  RUN_TEST(absurd_total_refuses_the_state);
+  RUN_TEST(absurd_total_is_refused_alone);
+  RUN_TEST(totals_saturate_and_survive_a_restart);
   RUN_TEST(malformed_hash_refuses_the_state);
   RUN_TEST(old_record_is_migrated);
   RUN_TEST(malformed_records_refuse_the_state);

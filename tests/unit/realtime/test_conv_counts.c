@@ -4,6 +4,7 @@
  * count we never wrote, buckets dropped under other WaitBuckets; saved
  * only when changed). */
 #include "gen_conv_counts.h"
+#include "gen_json.h"
 #include "gen_state.h"
 #include "plugin_mock.h"
 
@@ -70,6 +71,28 @@ DEF_TEST(wait_percentiles_nearest_rank) {
   gen_conv_counts_put_interval(&c, "voice", mock_put, &p);
   EXPECT_EQ_INT(2, p.n);
   EXPECT_EQ_DOUBLE(0, mock_puts_value(&p, "conv_wait_count/voice"));
+  gen_waits_release(&c.waits);
+  return 0;
+}
+
+/* The counters stop at 2^53 rather than pass it, where the state file
+ * would refuse them at the next start: the moments, the wait buckets and
+ * the wait sum (a wait of an absurd timestamp is 1.7e12 ms). */
+DEF_TEST(counts_stop_at_2_53) {
+  gen_waits_bounds_t b;
+  gen_waits_bounds_default(&b);
+  uint64_t seed = 5;
+  gen_conv_counts_t c = {0};
+  const int64_t max = GEN_JSON_EXACT_MAX;
+  c.moments[GEN_CONV_ANSWERED] = max - 1;
+  c.waits.bucket[b.n] = max;
+  c.waits.sum_ms = max - 5;
+  gen_conv_counts_record(&c, GEN_CONV_ANSWERED, 7000, &b, &seed);
+  gen_conv_counts_record(&c, GEN_CONV_ANSWERED, 7000, &b, &seed);
+  EXPECT_EQ_UINT64(max, c.moments[GEN_CONV_ANSWERED]);
+  EXPECT_EQ_UINT64(max, c.waits.bucket[b.n]);
+  EXPECT_EQ_UINT64(max, c.waits.sum_ms);
+  EXPECT_EQ_UINT64(2, c.waits.bucket[1]);
   gen_waits_release(&c.waits);
   return 0;
 }
@@ -170,16 +193,34 @@ DEF_TEST(state_round_trip_and_refusals) {
   gen_conv_queue_free(&back);
   gen_conv_store_free(&st);
 
-  /* A count we never wrote: the file is refused whole, with the reason. */
+  /* A count we never wrote (1e300, beyond 2^53, below zero): that queue's
+   * media type alone is refused, logged with why and counted; the others
+   * are restored, and carried over by the next save without it (before,
+   * the file was refused whole and every counter restarted). */
   write_text("{\"version\":1,\"bounds\":[5,10,20,30,60,120,300],\"queues\":"
              "{\"q-1\":{\"chat\":{\"m\":[1e300,0,0,0,0,0,0],"
-             "\"b\":[0,0,0,0,0,0,0,0],\"w\":0}}}}");
+             "\"b\":[0,0,0,0,0,0,0,0],\"w\":0},\"voice\":{\"m\":[3,2,0,0,0,"
+             "0,0],\"b\":[0,0,0,0,0,0,0,0],\"w\":9007199254740993}},"
+             "\"q-2\":{\"voice\":{\"m\":[4,0,0,0,0,0,0],"
+             "\"b\":[0,0,0,0,0,0,0,0],\"w\":12}},\"q-3\":7}}");
   mock_log_reset();
   gen_conv_store_load(&st, path, &b, org);
-  OK(mock_log_contains("a count in it is out of range or not one"));
-  OK(mock_log_contains("the conversation counters restart at zero"));
-  OK(st.restored == NULL);
-  OK(!gen_conv_store_pending(&st, "q-1"));
+  OK(mock_log_contains("queue q-1, chat: a count in it is out of range"));
+  OK(mock_log_contains("queue q-1, voice: a count in it is out of range"));
+  OK(mock_log_contains("queue q-3: not an object"));
+  OK(!mock_log_contains("the conversation counters restart at zero"));
+  EXPECT_EQ_INT(3, (int)st.refused);
+  OK(gen_conv_store_pending(&st, "q-2"));
+  EXPECT_EQ_INT(0, gen_conv_store_restore(&st, "q-2", &back));
+  CHECK_NOT_NULL(back.media[0]);
+  EXPECT_EQ_INT(4, back.media[0]->moments[GEN_CONV_OFFERED]);
+  EXPECT_EQ_INT(12, back.media[0]->waits.sum_ms);
+  gen_conv_queue_free(&back);
+  EXPECT_EQ_INT(0, gen_conv_store_print(&st, 0, each, NULL, &text));
+  OK(strstr(gen_buf_str(&text), "1e300") == NULL);
+  OK(strstr(gen_buf_str(&text), "\"q-3\"") == NULL);
+  gen_buf_free(&text);
+  gen_conv_store_free(&st);
   write_text("{\"version\":2,\"queues\":{}}");
   mock_log_reset();
   gen_conv_store_load(&st, path, &b, org);
@@ -190,7 +231,9 @@ DEF_TEST(state_round_trip_and_refusals) {
              "\"b\":[0,0,0,0,0,0,0,0],\"w\":-4}}}}");
   mock_log_reset();
   gen_conv_store_load(&st, path, &b, org);
-  OK(mock_log_contains("restart at zero"));
+  OK(mock_log_contains("queue q-1, voice: a count in it is out of range"));
+  EXPECT_EQ_INT(1, (int)st.refused);
+  gen_conv_store_free(&st);
   unlink(path);
   rmdir(dir);
   gen_org_free(org);
@@ -255,6 +298,7 @@ int main(void) {
   mock_log_echo = false;
   RUN_TEST(moments_and_what_they_put);
   RUN_TEST(wait_percentiles_nearest_rank);
+  RUN_TEST(counts_stop_at_2_53);
   RUN_TEST(state_round_trip_and_refusals);
   RUN_TEST(store_counts_and_save);
   END_TEST;

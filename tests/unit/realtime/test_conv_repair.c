@@ -192,6 +192,43 @@ DEF_TEST(a_gap_repaired_once) {
   return 0;
 }
 
+/* A live table of q0 and q1 and its repair, the channels lost at :50 and
+ * back at :80 (the window [10:00, 10:02)), its request taken at asked_ms. */
+static gen_conv_repair_t *gap_asked(gen_live_t *l, gen_entity_set_t *set,
+                                    int64_t asked_ms) {
+  live_of(l, set);
+  gen_conv_repair_t *r = repair(T0 - 600 * S);
+  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
+  gen_conv_repair_connected(r, topics, 4, T0 + 80 * S);
+  json_object_put(gen_conv_repair_next(r, asked_ms));
+  return r;
+}
+
+/* The aggregates of a window summed over its buckets stop at 2^53, and so
+ * does the counter they repair: two buckets of 5e15 offers made the
+ * counter 1.0000000000000008e16, which the state file would refuse at the
+ * next start. */
+DEF_TEST(repaired_counts_stop_at_2_53) {
+  gen_entity_set_t set = {0};
+  gen_live_t l;
+  gen_conv_repair_t *r = gap_asked(&l, &set, T0 + 240 * S);
+  const char *text =
+      "{\"results\":[{\"group\":{\"queueId\":\"q0\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"interval\":\"2026-11-23T10:00:00.000Z/"
+      "2026-11-23T10:01:00.000Z\",\"metrics\":[{\"metric\":\"nOffered\","
+      "\"stats\":{\"count\":5000000000000000}}]},{\"interval\":"
+      "\"2026-11-23T10:01:00.000Z/2026-11-23T10:02:00.000Z\",\"metrics\":[{"
+      "\"metric\":\"nOffered\",\"stats\":{\"count\":5000000000000000}}]}"
+      "]}]}";
+  EXPECT_EQ_INT(0, take(r, text, &l, &set));
+  EXPECT_EQ_UINT64(GEN_JSON_EXACT_MAX,
+                   count(&l, 0, GEN_MEDIA_VOICE, GEN_CONV_OFFERED));
+  gen_conv_repair_free(r);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
 DEF_TEST(gaps_merge_while_waiting) {
   gen_entity_set_t set = {0};
   gen_live_t l;
@@ -301,11 +338,7 @@ DEF_TEST(gaps_on_genesys_clock) {
 DEF_TEST(malformed_or_refused) {
   gen_entity_set_t set = {0};
   gen_live_t l;
-  live_of(&l, &set);
-  gen_conv_repair_t *r = repair(T0 - 600 * S);
-  gen_conv_repair_lost(r, topics, 4, T0 + 50 * S);
-  gen_conv_repair_connected(r, topics, 4, T0 + 80 * S);
-  json_object_put(gen_conv_repair_next(r, T0 + 3600 * S));
+  gen_conv_repair_t *r = gap_asked(&l, &set, T0 + 3600 * S);
   /* Unreadable: the windows wait for the next try. */
   EXPECT_EQ_INT(-EBADMSG, take(r, "{\"results\":5}", &l, &set));
   json_object *body = gen_conv_repair_next(r, T0 + 3600 * S);
@@ -666,6 +699,7 @@ DEF_TEST(unknown_media_type_passed_over) {
 
 int main(void) {
   RUN_TEST(a_gap_repaired_once);
+  RUN_TEST(repaired_counts_stop_at_2_53);
   RUN_TEST(unknown_media_type_passed_over);
   RUN_TEST(gaps_merge_while_waiting);
   RUN_TEST(no_window_before_the_counters_began);
