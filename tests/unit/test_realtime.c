@@ -755,7 +755,8 @@ DEF_TEST(conversation_counters_survive_restart) {
   OK(!inst->store.same_bounds);
   gr_instance_free(inst);
 
-  /* 1e300 where a count was: refused whole, with the reason. */
+  /* 1e300 where a count was: that queue and media type's counters refused,
+   * with the reason (the only ones in the file). */
   char *at = strstr(text, "\"m\":[");
   CHECK_NOT_NULL(at);
   at += strlen("\"m\":[");
@@ -769,7 +770,7 @@ DEF_TEST(conversation_counters_survive_restart) {
   mock_log_reset();
   inst = make_instance_kept(3, true, true);
   OK(mock_log_contains("a count in it is out of range or not one"));
-  OK(mock_log_contains("the conversation counters restart at zero"));
+  OK(mock_log_contains("those counters restart at zero, the others go on"));
   EXPECT_EQ_INT(-1, derive_of("conv_offered", "voice"));
   gr_instance_free(inst);
   return 0;

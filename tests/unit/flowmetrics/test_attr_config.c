@@ -145,8 +145,10 @@ DEF_TEST(ledger_and_self_metrics) {
   EXPECT_EQ_INT(2, gen_attr_series(l)); /* Sales/Menu and other/other */
   mock_values_reset();
   gen_attr_dispatch_stats(l, "acme", "genesys_test");
-  EXPECT_EQ_INT(10, mock_values_num);
+  EXPECT_EQ_INT(11, mock_values_num);
   EXPECT_EQ_INT(2, mock_find("self", "attributes_counted", "")->value.derive);
+  EXPECT_EQ_INT(0,
+                mock_find("self", "state_refused", "attributes")->value.derive);
   EXPECT_EQ_INT(0,
                 mock_find("self", "attribute_names_invalid", "")->value.derive);
   EXPECT_EQ_INT(1,
