@@ -48,6 +48,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from collectd_harness import Collectd, run_tests, write_secret  # noqa: E402
+from idle_flood import IdleFlood, LegitSender  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from test_flowmetrics import free_port  # noqa: E402
@@ -341,77 +342,62 @@ class ReceiverAbuseTest(unittest.TestCase):
         return n
 
     def test_idle_from_a_thousand_addresses(self):
-        """1,000 addresses with one idle TCP connection each (no TLS, no
-        byte), reopened when closed: before, each got a slot, the slots were
-        all idle until the head deadline freed them, and legitimate POSTs
-        waited in the listen queue (median 2.78 s). Connections without a
-        request head now hold at most half the slots, the oldest closed for
-        a newcomer: the idle ones collectd holds stay within that half
-        (sampled through the attack), every legitimate POST is answered,
-        and the evictions are counted. The latencies are reported, not
-        held to a time."""
+        """1,000 addresses (127.0.2.1 to 127.0.5.250: four /24 prefixes)
+        hold one idle TCP connection each (no TLS, no byte) and open a new
+        one the moment one is closed, as fast as they can. Before (issue
+        63), every connection without a request head was evicted oldest
+        first, and a TLS sender has none until its handshake is done: 0 of
+        138 POSTs answered. Each legitimate POST here stays silent after
+        connecting until the server has closed 20 of the flood's
+        connections opened after its own (and at least 50 ms): oldest
+        first, its own connection, older, would have gone before them, so
+        the case happens on every POST, whatever the rate. Eviction now
+        picks from the prefix holding the most connections without a head,
+        then its address holding the most: every POST must be answered."""
         sources = [f"127.0.{2 + k // 250}.{1 + k % 250}" for k in range(1000)]
-        stop = threading.Event()
-        opened = [0]
-
-        def hold():
-            conns = {}
-            while not stop.is_set():
-                for src in sources:
-                    if src in conns or stop.is_set():
-                        continue
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    s.setblocking(False)
-                    try:
-                        s.bind((src, 0))
-                        s.connect_ex(("127.0.0.1", self.port))
-                    except OSError:
-                        s.close()
-                        continue
-                    conns[src] = s
-                    opened[0] += 1
-                socks = list(conns.items())
-                readable = select.select([s for _, s in socks], [], [], 0.1)[0]
-                for src, s in socks:
-                    if s in readable:
-                        try:
-                            if s.recv(64):
-                                continue
-                        except (BlockingIOError, InterruptedError):
-                            continue
-                        except OSError:
-                            pass
-                        s.close()
-                        del conns[src]
-            for s in conns.values():
-                s.close()
-        t = threading.Thread(target=hold, daemon=True)
-        t.start()
+        flood = IdleFlood(self.port, sources)
+        sender = LegitSender(self.port, self.ctx, SECRET)
+        flood.start()
+        results, held = [], []
         try:
-            time.sleep(3)  # the idle connections pile up
-            results, held = [], []
-            until = time.monotonic() + 12
-            while time.monotonic() < until:
+            time.sleep(2)  # the idle connections pile up
+            lock = threading.Lock()
+
+            def send(base):
+                for i in range(10):
+                    r = sender.post(event(base + i), flood, gap=0.05,
+                                    evicted_after=20)
+                    with lock:
+                        results.append(r)
+
+            senders = [threading.Thread(target=send, args=(90000 + 100 * k,))
+                       for k in range(3)]
+            for t in senders:
+                t.start()
+            while any(t.is_alive() for t in senders):
                 held.append(self.accepted_from(sources))
-                t0 = time.monotonic()
-                try:
-                    status = self.post(event(90000 + len(results)), timeout=30)[0]
-                except (OSError, ssl.SSLError, http.client.HTTPException) as e:
-                    status = type(e).__name__
-                results.append((status, time.monotonic() - t0))
-                time.sleep(0.3)
+                time.sleep(0.2)
+            for t in senders:
+                t.join()
         finally:
-            stop.set()
-            t.join(timeout=30)
+            flood.stop.set()
+            flood.join(timeout=30)
         slots = QUEUE_SIZE + 512
-        took = sorted(d for _, d in results)
-        print(f"# 1,000 idle addresses: {opened[0]} connections opened; idle ones "
-              f"collectd held: at most {max(held)} of {slots} slots; legitimate "
-              f"POSTs {len(results)}, median {took[len(took) // 2]:.3f} s, "
-              f"slowest {took[-1]:.3f} s")
+        took = sorted(d for _, d, _ in results)
+        answered = [r for r in results if r[0] == 200]
+        print(f"# 1,000 idle addresses: {flood.opened} connections opened, "
+              f"{flood.base + len(flood.closed)} closed by the server; idle ones "
+              f"collectd held: at most {max(held + [0])} of {slots} slots; "
+              f"legitimate POSTs {len(answered)} of {len(results)} answered, "
+              f"evictions of newer connections before each ClientHello: at least "
+              f"{min(e for _, _, e in results)}; connect to answer median "
+              f"{took[len(took) // 2]:.3f} s, slowest {took[-1]:.3f} s")
+        # The case happened on every POST: 20 connections newer than its
+        # own closed while it was silent.
+        self.assertEqual([r for r in results if r[2] < 20], [])
         self.assertEqual([r for r in results if r[0] != 200], [])
+        self.assertEqual(len(results), 30)
         self.assertLessEqual(max(held), slots // 2)
-        self.assertGreater(opened[0], 1000)
         self.assertTrue(wait_for(lambda: any(v > 0 for _, v in self.cd.csv_values(
             f"{PLUGIN}-self", "receiver_rejected-idle_evicted", host="eb")), 30))
 

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: the receiver's book of open connections: who holds the
+ * slots, by address and by prefix (/24 for IPv4, /64 for IPv6, an IPv4
+ * address mapped in IPv6 counted as IPv4), and which connection to close
+ * when those without a request head hold too many.
+ *
+ * Eviction (gen_rx_slots_victim) picks among the connections waiting for a
+ * request head (not answered, not being read): from the prefix holding the
+ * most of them, in it from the address holding the most, there the one
+ * least far in its handshake (silent, then TLS begun, then TLS done or a
+ * kept-alive connection between requests), and the oldest of those. A
+ * flood from a few prefixes, or from one /64, however fast it reopens,
+ * evicts its own connections before a sender's that holds fewer; among
+ * equals (a flood from as many prefixes as connections) a completed
+ * handshake goes after every silent connection.
+ *
+ * Not locked: the receiver holds its conn_lock around every call.
+ */
+#ifndef GEN_RX_SLOTS_H
+#define GEN_RX_SLOTS_H 1
+
+#include "gen_map.h"
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* How far a connection is; the eviction takes the lowest first. */
+typedef enum {
+  GEN_RX_SILENT = 0, /* connected, no ClientHello (nor a head) yet */
+  GEN_RX_HELLO,      /* its ClientHello arrived: TLS under way */
+  GEN_RX_READY,      /* TLS done, or between requests: waiting for a head */
+  GEN_RX_HEADED,     /* a request head arrived: never evicted */
+} gen_rx_stage_t;
+
+typedef struct gen_rx_group gen_rx_group_t;
+
+/* One connection in the book; the receiver's record begins with it. */
+typedef struct gen_rx_slot {
+  struct gen_rx_slot *prev, *next; /* oldest `since` first */
+  gen_rx_group_t *addr, *prefix;
+  double since;        /* connected, or its last request ended */
+  unsigned char stage; /* gen_rx_stage_t */
+  bool headed;         /* a request head arrived once: whole deadline */
+  bool busy;           /* its request is complete: ours, not the client's */
+  bool cut;            /* shut down, waiting for MHD to close it */
+} gen_rx_slot_t;
+
+typedef struct {
+  gen_rx_slot_t *head, *tail;
+  gen_map_t groups;   /* key text -> gen_rx_group_t, addresses and prefixes */
+  unsigned open;      /* connections listed */
+  unsigned headless;  /* ... waiting for a head (below HEADED), not cut */
+  unsigned addresses; /* distinct addresses among those listed */
+  unsigned active_addresses; /* ... holding a connection with a request */
+} gen_rx_slots_t;
+
+/* Lists s (zeroed by the caller but for since) from the client address sa
+ * (NULL: counted under one unknown address), at the end, SILENT.
+ * 0 or -ENOMEM (s not listed). */
+int gen_rx_slots_join(gen_rx_slots_t *b, gen_rx_slot_t *s,
+                      const struct sockaddr *sa);
+/* Takes s out of the book. */
+void gen_rx_slots_leave(gen_rx_slots_t *b, gen_rx_slot_t *s);
+/* Moves s to a stage (GEN_RX_HEADED also sets headed). */
+void gen_rx_slots_stage(gen_rx_slots_t *b, gen_rx_slot_t *s,
+                        gen_rx_stage_t stage);
+/* s shut down: no longer counted as waiting for a head. */
+void gen_rx_slots_cut(gen_rx_slots_t *b, gen_rx_slot_t *s);
+/* s's clock starts again (now): moved to the end. */
+void gen_rx_slots_touch(gen_rx_slots_t *b, gen_rx_slot_t *s, double now);
+/* The connection to close for a newcomer (see above), or NULL. */
+gen_rx_slot_t *gen_rx_slots_victim(const gen_rx_slots_t *b);
+/* Connections listed from sa's address, and in *active those of them with
+ * a request, not cut (the accept policy's counts). */
+unsigned gen_rx_slots_from(const gen_rx_slots_t *b, const struct sockaddr *sa,
+                           unsigned *active);
+/* Frees the groups; the slots are the caller's (leave them first). */
+void gen_rx_slots_free(gen_rx_slots_t *b);
+
+#endif /* GEN_RX_SLOTS_H */
