@@ -126,6 +126,16 @@ static void conn_stage(gen_receiver_t *rx, rx_conn_t *c, gen_rx_stage_t st) {
   pthread_mutex_unlock(&rx->conn_lock);
 }
 
+/* c's client sent the secret: its address's connections go after every
+ * other's under an idle flood, whatever their prefix (gen_rx_slots.h). */
+static void conn_trust(gen_receiver_t *rx, rx_conn_t *c) {
+  if (c == NULL)
+    return;
+  pthread_mutex_lock(&rx->conn_lock);
+  gen_rx_slots_trust(&rx->book, &c->slot, now_monotonic());
+  pthread_mutex_unlock(&rx->conn_lock);
+}
+
 /* Shuts c down (under conn_lock): MHD, finding the socket closed, ends
  * the connection in its own thread. */
 static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
@@ -139,9 +149,11 @@ static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
  * for a POST). Closing the oldest then left a TLS sender, which has no
  * head until its handshake is done, the oldest as soon as the flood had
  * reopened half the slots: 0 of 138 POSTs answered (issue 63). The book
- * now picks from the prefix, then the address, holding the most, the one
- * least far in its handshake there (gen_rx_slots.h): a flood from a few
- * prefixes or a /64 evicts its own first, whatever its rate. Under
+ * now picks an address that never sent the secret first, then from the
+ * prefix, then the address, holding the most, the one least far in its
+ * handshake there (gen_rx_slots.h): a flood from a few prefixes or a /64
+ * evicts its own first, whatever its rate, and a flood from as many
+ * prefixes as connections evicts its own before a known sender's. Under
  * conn_lock. */
 static void evict_idle(gen_receiver_t *rx) {
   unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
@@ -415,6 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (!secret_ok(rx, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    rx->secret_header)))
       return decide(rx, req, 401);
+    conn_trust(rx, req->link);
     const char *length = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length != NULL && strtoull(length, NULL, 10) > rx->opt.max_body)

@@ -47,6 +47,12 @@ static void keys(const struct sockaddr *sa, char addr[40], char prefix[40]) {
   }
 }
 
+/* An address that sent the secret, and when it last did. */
+typedef struct {
+  char key[40];
+  double at;
+} trust_t;
+
 /* The group of key, made when absent (NULL: out of memory). A zeroed
  * book's map has string keys. */
 static gen_rx_group_t *group(gen_rx_slots_t *b, const char *key) {
@@ -128,6 +134,8 @@ int gen_rx_slots_join(gen_rx_slots_t *b, gen_rx_slot_t *s,
   s->addr = a;
   s->prefix = p;
   s->stage = GEN_RX_SILENT;
+  const trust_t *t = gen_map_get(&b->trust, akey);
+  s->trusted = t != NULL && s->since - t->at < GEN_RX_TRUST_SECONDS;
   b->addresses += a->conns == 0;
   a->conns++;
   p->conns++;
@@ -157,6 +165,30 @@ void gen_rx_slots_stage(gen_rx_slots_t *b, gen_rx_slot_t *s,
   count(b, s, 1);
 }
 
+void gen_rx_slots_trust(gen_rx_slots_t *b, gen_rx_slot_t *s, double now) {
+  s->trusted = true;
+  trust_t *t = gen_map_get(&b->trust, s->addr->key);
+  if (t != NULL) {
+    t->at = now;
+    return;
+  }
+  if (gen_map_count(&b->trust) >= GEN_RX_TRUST_MAX) {
+    size_t pos = 0; /* the one trusted longest ago makes room, reused */
+    const void *k;
+    void *v;
+    while (gen_map_next(&b->trust, &pos, &k, &v))
+      if (t == NULL || ((trust_t *)v)->at < t->at)
+        t = v;
+    gen_map_del(&b->trust, t->key, NULL);
+  } else if ((t = malloc(sizeof(*t))) == NULL) {
+    return;
+  }
+  memcpy(t->key, s->addr->key, sizeof(t->key));
+  t->at = now;
+  if (gen_map_put(&b->trust, t->key, t) != 0)
+    free(t);
+}
+
 void gen_rx_slots_cut(gen_rx_slots_t *b, gen_rx_slot_t *s) {
   count(b, s, -1);
   s->cut = true;
@@ -176,7 +208,10 @@ gen_rx_slot_t *gen_rx_slots_victim(const gen_rx_slots_t *b) {
     if (!waiting(s) || s->busy)
       continue;
     if (best != NULL) {
-      if (s->prefix->headless != best->prefix->headless) {
+      if (s->trusted != best->trusted) {
+        if (s->trusted)
+          continue;
+      } else if (s->prefix->headless != best->prefix->headless) {
         if (s->prefix->headless < best->prefix->headless)
           continue;
       } else if (s->addr->headless != best->addr->headless) {
@@ -201,5 +236,6 @@ unsigned gen_rx_slots_from(const gen_rx_slots_t *b, const struct sockaddr *sa,
 
 void gen_rx_slots_free(gen_rx_slots_t *b) {
   gen_map_free_values(&b->groups, free);
+  gen_map_free_values(&b->trust, free);
   *b = (gen_rx_slots_t){0};
 }

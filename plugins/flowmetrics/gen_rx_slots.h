@@ -6,14 +6,17 @@
  * when those without a request head hold too many.
  *
  * Eviction (gen_rx_slots_victim) picks among the connections waiting for a
- * request head (not answered, not being read): from the prefix holding the
- * most of them, in it from the address holding the most, there the one
- * least far in its handshake (silent, then TLS begun, then TLS done or a
- * kept-alive connection between requests), and the oldest of those. A
- * flood from a few prefixes, or from one /64, however fast it reopens,
- * evicts its own connections before a sender's that holds fewer; among
- * equals (a flood from as many prefixes as connections) a completed
- * handshake goes after every silent connection.
+ * request head (not answered, not being read): one from an address not
+ * trusted before one from a trusted address (one that sent the shared
+ * secret within GEN_RX_TRUST_SECONDS: only a sender has it); then from the
+ * prefix holding the most of them, in it from the address holding the
+ * most, there the one least far in its handshake (silent, then TLS begun,
+ * then TLS done or a kept-alive connection between requests), and the
+ * oldest of those. A flood from a few prefixes, or from one /64, however
+ * fast it reopens, evicts its own connections before a sender's that
+ * holds fewer; a flood from as many prefixes as connections evicts its own
+ * before a known sender's, and among equals a completed handshake goes
+ * after every silent connection.
  *
  * Not locked: the receiver holds its conn_lock around every call.
  */
@@ -35,6 +38,11 @@ typedef enum {
 
 typedef struct gen_rx_group gen_rx_group_t;
 
+/* How long an address that sent the secret stays trusted, and how many
+ * are remembered (past it, the one trusted longest ago is forgotten). */
+#define GEN_RX_TRUST_SECONDS 3600.0
+#define GEN_RX_TRUST_MAX 1024
+
 /* One connection in the book; the receiver's record begins with it. */
 typedef struct gen_rx_slot {
   struct gen_rx_slot *prev, *next; /* oldest `since` first */
@@ -44,20 +52,22 @@ typedef struct gen_rx_slot {
   bool headed;         /* a request head arrived once: whole deadline */
   bool busy;           /* its request is complete: ours, not the client's */
   bool cut;            /* shut down, waiting for MHD to close it */
+  bool trusted;        /* its address sent the secret lately */
 } gen_rx_slot_t;
 
 typedef struct {
   gen_rx_slot_t *head, *tail;
   gen_map_t groups;   /* key text -> gen_rx_group_t, addresses and prefixes */
+  gen_map_t trust;    /* address key text -> when it last sent the secret */
   unsigned open;      /* connections listed */
   unsigned headless;  /* ... waiting for a head (below HEADED), not cut */
   unsigned addresses; /* distinct addresses among those listed */
   unsigned active_addresses; /* ... holding a connection with a request */
 } gen_rx_slots_t;
 
-/* Lists s (zeroed by the caller but for since) from the client address sa
- * (NULL: counted under one unknown address), at the end, SILENT.
- * 0 or -ENOMEM (s not listed). */
+/* Lists s (zeroed by the caller but for since, now) from the client
+ * address sa (NULL: counted under one unknown address), at the end,
+ * SILENT, trusted when its address is. 0 or -ENOMEM (s not listed). */
 int gen_rx_slots_join(gen_rx_slots_t *b, gen_rx_slot_t *s,
                       const struct sockaddr *sa);
 /* Takes s out of the book. */
@@ -65,6 +75,9 @@ void gen_rx_slots_leave(gen_rx_slots_t *b, gen_rx_slot_t *s);
 /* Moves s to a stage (GEN_RX_HEADED also sets headed). */
 void gen_rx_slots_stage(gen_rx_slots_t *b, gen_rx_slot_t *s,
                         gen_rx_stage_t stage);
+/* s's client sent the shared secret at now: its address is trusted (its
+ * connections from now on, and s). Out of memory: not remembered. */
+void gen_rx_slots_trust(gen_rx_slots_t *b, gen_rx_slot_t *s, double now);
 /* s shut down: no longer counted as waiting for a head. */
 void gen_rx_slots_cut(gen_rx_slots_t *b, gen_rx_slot_t *s);
 /* s's clock starts again (now): moved to the end. */

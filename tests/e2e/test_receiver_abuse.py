@@ -29,6 +29,12 @@ within each address's share of 32): each must be closed at the head
 deadline (3 s), and every POST of the legitimate sender answered within
 2 s.
 
+A third (issue 63) holds an idle connection from each of 1,000 addresses,
+reopened the moment it is closed, in four /24s and then each in a /24 of
+its own, while TLS senders POST; each sender stays silent until the server
+has closed 20 connections newer than its own, so that closing the oldest
+would close it (tests/e2e/idle_flood.py): every POST must be answered.
+
 Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
 """
 import http.client
@@ -341,37 +347,30 @@ class ReceiverAbuseTest(unittest.TestCase):
                     n += 1
         return n
 
-    def test_idle_from_a_thousand_addresses(self):
-        """1,000 addresses (127.0.2.1 to 127.0.5.250: four /24 prefixes)
-        hold one idle TCP connection each (no TLS, no byte) and open a new
-        one the moment one is closed, as fast as they can. Before (issue
-        63), every connection without a request head was evicted oldest
-        first, and a TLS sender has none until its handshake is done: 0 of
-        138 POSTs answered. Each legitimate POST here stays silent after
+    def flood_and_post(self, sources, sender_of):
+        """The flood from sources (an idle connection each, reopened at
+        once) while 3 senders POST 10 events each, sender_of(k, i) the
+        LegitSender of sender k's i-th POST. Each POST stays silent after
         connecting until the server has closed 20 of the flood's
-        connections opened after its own (and at least 50 ms): oldest
-        first, its own connection, older, would have gone before them, so
-        the case happens on every POST, whatever the rate. Eviction now
-        picks from the prefix holding the most connections without a head,
-        then its address holding the most: every POST must be answered."""
-        sources = [f"127.0.{2 + k // 250}.{1 + k % 250}" for k in range(1000)]
+        connections opened after its own (and at least 50 ms): closing the
+        oldest first would have closed it before them, so the case happens
+        on every POST, whatever the flood's rate. Returns the (status,
+        seconds, evictions seen) of the POSTs and the flood."""
         flood = IdleFlood(self.port, sources)
-        sender = LegitSender(self.port, self.ctx, SECRET)
         flood.start()
         results, held = [], []
         try:
             time.sleep(2)  # the idle connections pile up
             lock = threading.Lock()
 
-            def send(base):
+            def send(k):
                 for i in range(10):
-                    r = sender.post(event(base + i), flood, gap=0.05,
-                                    evicted_after=20)
+                    r = sender_of(k, i).post(event(90000 + 100 * k + i), flood,
+                                             gap=0.05, evicted_after=20)
                     with lock:
                         results.append(r)
 
-            senders = [threading.Thread(target=send, args=(90000 + 100 * k,))
-                       for k in range(3)]
+            senders = [threading.Thread(target=send, args=(k,)) for k in range(3)]
             for t in senders:
                 t.start()
             while any(t.is_alive() for t in senders):
@@ -385,7 +384,7 @@ class ReceiverAbuseTest(unittest.TestCase):
         slots = QUEUE_SIZE + 512
         took = sorted(d for _, d, _ in results)
         answered = [r for r in results if r[0] == 200]
-        print(f"# 1,000 idle addresses: {flood.opened} connections opened, "
+        print(f"# {flood.opened} connections opened, "
               f"{flood.base + len(flood.closed)} closed by the server; idle ones "
               f"collectd held: at most {max(held + [0])} of {slots} slots; "
               f"legitimate POSTs {len(answered)} of {len(results)} answered, "
@@ -395,11 +394,39 @@ class ReceiverAbuseTest(unittest.TestCase):
         # The case happened on every POST: 20 connections newer than its
         # own closed while it was silent.
         self.assertEqual([r for r in results if r[2] < 20], [])
-        self.assertEqual([r for r in results if r[0] != 200], [])
         self.assertEqual(len(results), 30)
         self.assertLessEqual(max(held), slots // 2)
+        return results
+
+    def test_idle_from_a_thousand_addresses(self):
+        """1,000 addresses (127.0.2.1 to 127.0.5.250: four /24 prefixes)
+        hold one idle TCP connection each (no TLS, no byte) and open a new
+        one the moment one is closed, as fast as they can. Before (issue
+        63), the oldest connection without a request head was closed for a
+        newcomer, and a TLS sender has none until its handshake is done: 0
+        of 138 POSTs answered. Each POST comes from an address of 127.0.1.0/24
+        that never sent the secret (not trusted): what keeps it is the
+        eviction from the prefix, then the address, holding the most
+        connections without a head. Every POST must be answered."""
+        sources = [f"127.0.{2 + k // 250}.{1 + k % 250}" for k in range(1000)]
+        results = self.flood_and_post(sources, lambda k, i: LegitSender(
+            self.port, self.ctx, SECRET, source=f"127.0.1.{1 + 10 * k + i}"))
+        self.assertEqual([r for r in results if r[0] != 200], [])
         self.assertTrue(wait_for(lambda: any(v > 0 for _, v in self.cd.csv_values(
             f"{PLUGIN}-self", "receiver_rejected-idle_evicted", host="eb")), 30))
+
+    def test_idle_from_a_thousand_prefixes(self):
+        """The same flood from 1,000 addresses each in a /24 of its own
+        (127.1.0.1, 127.1.1.1, ...): prefixes and addresses cannot tell it
+        from a sender. The sender, 127.0.0.1, sent the secret before (a
+        POST answered 400 here); such an address is trusted for an hour,
+        and its connections are closed after every other waiting for a
+        head. Every POST must be answered."""
+        self.assertEqual(self.post(b"{}")[0], 400)  # the secret, sent
+        sources = [f"127.{1 + k // 250}.{k % 250}.1" for k in range(1000)]
+        sender = LegitSender(self.port, self.ctx, SECRET)
+        results = self.flood_and_post(sources, lambda k, i: sender)
+        self.assertEqual([r for r in results if r[0] != 200], [])
 
     def test_tls_messages_reach_the_log(self):
         """GnuTLS reports a record that fails to decrypt to its audit log,

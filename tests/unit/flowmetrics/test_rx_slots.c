@@ -26,14 +26,20 @@ static struct sockaddr_storage addr_of(const char *text) {
   return ss;
 }
 
-static gen_rx_slot_t *join(gen_rx_slots_t *b, const char *text) {
+static gen_rx_slot_t *join_at(gen_rx_slots_t *b, const char *text, double now) {
   struct sockaddr_storage ss = addr_of(text);
   gen_rx_slot_t *s = calloc(1, sizeof(*s));
+  if (s != NULL)
+    s->since = now;
   if (s == NULL || gen_rx_slots_join(b, s, (struct sockaddr *)&ss) != 0) {
     free(s);
     return NULL;
   }
   return s;
+}
+
+static gen_rx_slot_t *join(gen_rx_slots_t *b, const char *text) {
+  return join_at(b, text, 0);
 }
 
 static unsigned active;
@@ -195,10 +201,69 @@ DEF_TEST(mapped_ipv4_is_ipv4) {
   return 0;
 }
 
+/* 1,000 addresses each in a /24 of its own, one silent connection each:
+ * prefixes and addresses do not tell them from a sender. A sender whose
+ * address sent the secret (an earlier request) is trusted for an hour:
+ * its 3 silent connections go after every other, though its address holds
+ * the most. Past the hour, or from another address, not trusted. */
+DEF_TEST(a_trusted_sender_goes_last) {
+  gen_rx_slots_t b = {0};
+  gen_rx_slot_t *earlier = join_at(&b, "127.0.0.1", 10);
+  CHECK_NOT_NULL(earlier);
+  gen_rx_slots_stage(&b, earlier, GEN_RX_HEADED);
+  gen_rx_slots_trust(&b, earlier, 10);
+  gen_rx_slots_stage(&b, earlier, GEN_RX_READY); /* kept alive: waiting */
+  gen_rx_slot_t *legit[3];
+  for (int i = 0; i < 3; i++)
+    CHECK_NOT_NULL(legit[i] = join_at(&b, "127.0.0.1", 20));
+  OK(legit[0]->trusted && legit[2]->trusted);
+  int made = 0;
+  for (int k = 0; k < 1000; k++) {
+    char text[32];
+    snprintf(text, sizeof(text), "127.%d.%d.1", 1 + k / 250, k % 250);
+    made += join_at(&b, text, 30) != NULL;
+  }
+  EXPECT_EQ_INT(1000, made);
+  int evicted = 0;
+  for (;;) {
+    gen_rx_slot_t *v = gen_rx_slots_victim(&b);
+    if (v == NULL || v->trusted)
+      break;
+    gen_rx_slots_cut(&b, v);
+    evicted++;
+  }
+  EXPECT_EQ_INT(1000, evicted);
+  /* Among the trusted, the silent ones first, the kept-alive one last. */
+  OK(gen_rx_slots_victim(&b) == legit[0]);
+  /* An hour later the address is no longer trusted. */
+  gen_rx_slot_t *late = join_at(&b, "127.0.0.1", 10 + 3600);
+  CHECK_NOT_NULL(late);
+  OK(!late->trusted);
+  OK(gen_rx_slots_victim(&b) == late);
+  /* Bounded: 1,024 addresses; the one trusted longest ago is forgotten. */
+  for (int k = 0; k < GEN_RX_TRUST_MAX; k++) {
+    char text[32];
+    snprintf(text, sizeof(text), "10.%d.%d.1", k / 250, k % 250);
+    gen_rx_slot_t *s = join_at(&b, text, 100 + k);
+    if (s != NULL)
+      gen_rx_slots_trust(&b, s, 100 + k);
+  }
+  EXPECT_EQ_INT(GEN_RX_TRUST_MAX, (int)gen_map_count(&b.trust));
+  gen_rx_slot_t *again = join_at(&b, "127.0.0.1", 2000);
+  CHECK_NOT_NULL(again);
+  OK(!again->trusted);
+  gen_rx_slot_t *kept = join_at(&b, "10.0.1.1", 2000);
+  CHECK_NOT_NULL(kept);
+  OK(kept->trusted);
+  empty(&b);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(a_slash_64_evicts_its_own);
   RUN_TEST(ipv4_prefixes_share);
   RUN_TEST(stages_and_addresses);
   RUN_TEST(mapped_ipv4_is_ipv4);
+  RUN_TEST(a_trusted_sender_goes_last);
   END_TEST;
 }
