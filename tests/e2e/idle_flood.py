@@ -25,11 +25,9 @@ import time
 
 
 class IdleFlood(threading.Thread):
-    def __init__(self, port, sources, family=socket.AF_INET,
-                 host="127.0.0.1", freebind=False):
+    def __init__(self, port, sources, family=socket.AF_INET, host="127.0.0.1"):
         super().__init__(daemon=True)
         self.port, self.sources, self.family, self.host = port, sources, family, host
-        self.freebind = freebind
         self.stop = threading.Event()
         self.cond = threading.Condition()
         self.opened = 0  # sequence number of the last connection opened
@@ -64,8 +62,6 @@ class IdleFlood(threading.Thread):
         s = socket.socket(self.family, socket.SOCK_STREAM)
         s.setblocking(False)
         try:
-            if self.freebind:
-                s.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND
             s.bind((src, 0))
             s.connect_ex((self.host, self.port))
         except OSError:
