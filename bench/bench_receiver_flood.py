@@ -13,7 +13,7 @@ does TLS and POSTs an event; the time is from connect to answer. With
 --fresh every POST comes from an address never seen before (127.0.1.0/24
 and on, or 2001:db8:64::/64), so the receiver does not trust it. Reported: POSTs answered 200 of those sent, latency p50 / p99 /
 max, the flood's connections opened and closed by the server a second,
-the receiver's slots.
+the receiver's slots, collectd's CPU a flood connection.
 
 Address plans (--plan):
   four24   1,000 addresses in four /24s: 127.0.2.1 to 127.0.5.250
@@ -99,6 +99,13 @@ def free_port(family, host):
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
@@ -155,7 +162,7 @@ def main():
         time.sleep(3)  # the flood settles
         results, lock = [], threading.Lock()
         stop_at = time.monotonic() + o.seconds
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), cpu_seconds(cd.proc.pid)
 
         fresh = iter(range(1 << 30))
 
@@ -178,7 +185,7 @@ def main():
             t.start()
         for t in threads:
             t.join()
-        dt = time.monotonic() - t0
+        dt, cpu = time.monotonic() - t0, cpu_seconds(cd.proc.pid) - cpu0
         counts = [out.get(timeout=60) for _ in procs]
         opened, closed, failed = (sum(c[i] for c in counts) for i in range(3))
         for p in procs:
@@ -198,6 +205,8 @@ def main():
               f"{closed / dt:.0f} closed by the server a second "
               f"({opened} and {closed}, {o.flooders} processes); connects failed "
               f"{failed}")
+        print(f"collectd CPU: {cpu / dt * 100:.1f} % of a core, "
+              f"{cpu / max(opened, 1) * 1e6:.0f} µs a flood connection")
     finally:
         if cd:
             cd.cleanup()
