@@ -11,9 +11,10 @@ which sent the secret before the flood: a known sender) connects, waits
 --gap seconds (a round trip before the ClientHello, as over the internet),
 does TLS and POSTs an event; the time is from connect to answer. With
 --fresh every POST comes from an address never seen before (127.0.1.0/24
-and on, or 2001:db8:64::/64), so the receiver does not trust it. Reported: POSTs answered 200 of those sent, latency p50 / p99 /
-max, the flood's connections opened and closed by the server a second,
-the receiver's slots, collectd's CPU a flood connection.
+and on, or 2001:db8:64::/64), so the receiver does not trust it.
+Reported: POSTs answered 200 of those sent, latency p50 / p99 / max, the
+flood's connections opened and closed by the server a second, collectd's
+CPU a flood connection.
 
 Address plans (--plan):
   four24   1,000 addresses in four /24s: 127.0.2.1 to 127.0.5.250
