@@ -354,8 +354,10 @@ class ReceiverAbuseTest(unittest.TestCase):
         connecting until the server has closed 20 of the flood's
         connections opened after its own (and at least 50 ms): closing the
         oldest first would have closed it before them, so the case happens
-        on every POST, whatever the flood's rate. Returns the (status,
-        seconds, evictions seen) of the POSTs and the flood."""
+        on every POST, whatever the flood's rate. A POST the flood was too
+        slow for (20 not closed within 2.5 s, before the head deadline: a
+        busy machine) does not count towards the 10, and another is sent.
+        Returns the (status, seconds, evictions seen) of every POST."""
         flood = IdleFlood(self.port, sources)
         flood.start()
         results, held = [], []
@@ -364,11 +366,14 @@ class ReceiverAbuseTest(unittest.TestCase):
             lock = threading.Lock()
 
             def send(k):
-                for i in range(10):
+                made = i = 0
+                while made < 10 and i < 40:
                     r = sender_of(k, i).post(event(90000 + 100 * k + i), flood,
                                              gap=0.05, evicted_after=20)
                     with lock:
                         results.append(r)
+                    made += r[2] >= 20
+                    i += 1
 
             senders = [threading.Thread(target=send, args=(k,)) for k in range(3)]
             for t in senders:
@@ -391,10 +396,9 @@ class ReceiverAbuseTest(unittest.TestCase):
               f"evictions of newer connections before each ClientHello: at least "
               f"{min(e for _, _, e in results)}; connect to answer median "
               f"{took[len(took) // 2]:.3f} s, slowest {took[-1]:.3f} s")
-        # The case happened on every POST: 20 connections newer than its
-        # own closed while it was silent.
-        self.assertEqual([r for r in results if r[2] < 20], [])
-        self.assertEqual(len(results), 30)
+        # The case happened on 30 POSTs: 20 connections newer than its own
+        # closed while it was silent.
+        self.assertEqual(len([r for r in results if r[2] >= 20]), 30)
         self.assertLessEqual(max(held), slots // 2)
         return results
 
@@ -410,7 +414,7 @@ class ReceiverAbuseTest(unittest.TestCase):
         connections without a head. Every POST must be answered."""
         sources = [f"127.0.{2 + k // 250}.{1 + k % 250}" for k in range(1000)]
         results = self.flood_and_post(sources, lambda k, i: LegitSender(
-            self.port, self.ctx, SECRET, source=f"127.0.1.{1 + 10 * k + i}"))
+            self.port, self.ctx, SECRET, source=f"127.0.1.{1 + 40 * k + i}"))
         self.assertEqual([r for r in results if r[0] != 200], [])
         self.assertTrue(wait_for(lambda: any(v > 0 for _, v in self.cd.csv_values(
             f"{PLUGIN}-self", "receiver_rejected-idle_evicted", host="eb")), 30))
