@@ -150,17 +150,19 @@ static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
  * head until its handshake is done, the oldest as soon as the flood had
  * reopened half the slots: 0 of 138 POSTs answered (issue 63). The book
  * now picks an address that never sent the secret first, then from the
- * prefix, then the address, holding the most, the one least far in its
- * handshake there (gen_rx_slots.h): a flood from a few prefixes or a /64
- * evicts its own first, whatever its rate, and a flood from as many
- * prefixes as connections evicts its own before a known sender's. Under
- * conn_lock. */
+ * prefix, then the address, holding the most, there from an address that
+ * lost a connection lately, the one least far in its handshake
+ * (gen_rx_slots.h): a flood from a few prefixes or a /64 evicts its own
+ * first, whatever its rate, and a flood from as many prefixes as
+ * connections evicts its own before a known sender's or, once its
+ * addresses have lost one each, a new sender's. Under conn_lock. */
 static void evict_idle(gen_receiver_t *rx) {
   unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
   while (rx->book.headless >= cap) {
     gen_rx_slot_t *v = gen_rx_slots_victim(&rx->book);
     if (v == NULL)
       break;
+    gen_rx_slots_strike(&rx->book, v);
     conn_cut(rx, (rx_conn_t *)v);
     atomic_fetch_add(&rx->stats.idle_evicted, 1);
   }
@@ -247,6 +249,8 @@ static void *reaper_main(void *arg) {
       if (c->busy || c->cut || (c->headed && now - c->since < rx->deadline))
         continue;
       atomic_fetch_add(&rx->stats.timed_out, 1); /* counted before seen */
+      if (!c->headed) /* no head in time: as if evicted */
+        gen_rx_slots_strike(&rx->book, c);
       conn_cut(rx, (rx_conn_t *)c);
     }
     struct timespec until;

@@ -134,6 +134,9 @@ int gen_rx_slots_join(gen_rx_slots_t *b, gen_rx_slot_t *s,
   s->addr = a;
   s->prefix = p;
   s->stage = GEN_RX_SILENT;
+  if (b->struck.capacity == 0) /* a zeroed book */
+    gen_recent_init(&b->struck, GEN_RX_STRUCK_MAX);
+  s->struck = gen_recent_has(&b->struck, akey);
   const trust_t *t = gen_map_get(&b->trust, akey);
   s->trusted = t != NULL && s->since - t->at < GEN_RX_TRUST_SECONDS;
   b->addresses += a->conns == 0;
@@ -189,6 +192,12 @@ void gen_rx_slots_trust(gen_rx_slots_t *b, gen_rx_slot_t *s, double now) {
     free(t);
 }
 
+void gen_rx_slots_strike(gen_rx_slots_t *b, gen_rx_slot_t *s) {
+  if (!gen_recent_seen(&b->struck, s->addr->key))
+    for (gen_rx_slot_t *o = b->head; o != NULL; o = o->next)
+      o->struck |= o->addr == s->addr;
+}
+
 void gen_rx_slots_cut(gen_rx_slots_t *b, gen_rx_slot_t *s) {
   count(b, s, -1);
   s->cut = true;
@@ -217,6 +226,9 @@ gen_rx_slot_t *gen_rx_slots_victim(const gen_rx_slots_t *b) {
       } else if (s->addr->headless != best->addr->headless) {
         if (s->addr->headless < best->addr->headless)
           continue;
+      } else if (s->struck != best->struck) {
+        if (!s->struck)
+          continue;
       } else if (s->stage >= best->stage)
         continue;
     }
@@ -237,5 +249,6 @@ unsigned gen_rx_slots_from(const gen_rx_slots_t *b, const struct sockaddr *sa,
 void gen_rx_slots_free(gen_rx_slots_t *b) {
   gen_map_free_values(&b->groups, free);
   gen_map_free_values(&b->trust, free);
+  gen_recent_free(&b->struck);
   *b = (gen_rx_slots_t){0};
 }

@@ -6,17 +6,23 @@
  * when those without a request head hold too many.
  *
  * Eviction (gen_rx_slots_victim) picks among the connections waiting for a
- * request head (not answered, not being read): one from an address not
- * trusted before one from a trusted address (one that sent the shared
- * secret within GEN_RX_TRUST_SECONDS: only a sender has it); then from the
- * prefix holding the most of them, in it from the address holding the
- * most, there the one least far in its handshake (silent, then TLS begun,
- * then TLS done or a kept-alive connection between requests), and the
- * oldest of those. A flood from a few prefixes, or from one /64, however
- * fast it reopens, evicts its own connections before a sender's that
- * holds fewer; a flood from as many prefixes as connections evicts its own
- * before a known sender's, and among equals a completed handshake goes
- * after every silent connection.
+ * request head (not answered, not being read), in this order:
+ * - one from an address not trusted before one from a trusted address
+ *   (one that sent the shared secret within GEN_RX_TRUST_SECONDS: only a
+ *   sender has it);
+ * - from the prefix holding the most of them, in it from the address
+ *   holding the most;
+ * - there one from an address evicted lately (among the last
+ *   GEN_RX_STRUCK_MAX addresses evicted, or cut at the head deadline
+ *   without a head) first;
+ * - then the one least far in its handshake (silent, then TLS begun, then
+ *   TLS done or a kept-alive connection between requests), the oldest of
+ *   those.
+ * A flood from a few prefixes, or from one /64, however fast it reopens,
+ * evicts its own connections before a sender's that holds fewer; a flood
+ * from as many prefixes as connections evicts its own before a known
+ * sender's, and, once each of its addresses has lost a connection, before
+ * a new sender's.
  *
  * Not locked: the receiver holds its conn_lock around every call.
  */
@@ -24,6 +30,7 @@
 #define GEN_RX_SLOTS_H 1
 
 #include "gen_map.h"
+#include "gen_recent.h"
 
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -42,6 +49,8 @@ typedef struct gen_rx_group gen_rx_group_t;
  * are remembered (past it, the one trusted longest ago is forgotten). */
 #define GEN_RX_TRUST_SECONDS 3600.0
 #define GEN_RX_TRUST_MAX 1024
+/* Addresses evicted lately, remembered at least (64 KiB each). */
+#define GEN_RX_STRUCK_MAX 4096
 
 /* One connection in the book; the receiver's record begins with it. */
 typedef struct gen_rx_slot {
@@ -53,15 +62,17 @@ typedef struct gen_rx_slot {
   bool busy;           /* its request is complete: ours, not the client's */
   bool cut;            /* shut down, waiting for MHD to close it */
   bool trusted;        /* its address sent the secret lately */
+  bool struck;         /* its address was evicted lately */
 } gen_rx_slot_t;
 
 typedef struct {
   gen_rx_slot_t *head, *tail;
-  gen_map_t groups;   /* key text -> gen_rx_group_t, addresses and prefixes */
-  gen_map_t trust;    /* address key text -> when it last sent the secret */
-  unsigned open;      /* connections listed */
-  unsigned headless;  /* ... waiting for a head (below HEADED), not cut */
-  unsigned addresses; /* distinct addresses among those listed */
+  gen_map_t groups;    /* key text -> gen_rx_group_t, addresses and prefixes */
+  gen_map_t trust;     /* address key text -> when it last sent the secret */
+  gen_recent_t struck; /* address keys evicted lately */
+  unsigned open;       /* connections listed */
+  unsigned headless;   /* ... waiting for a head (below HEADED), not cut */
+  unsigned addresses;  /* distinct addresses among those listed */
   unsigned active_addresses; /* ... holding a connection with a request */
 } gen_rx_slots_t;
 
@@ -78,6 +89,9 @@ void gen_rx_slots_stage(gen_rx_slots_t *b, gen_rx_slot_t *s,
 /* s's client sent the shared secret at now: its address is trusted (its
  * connections from now on, and s). Out of memory: not remembered. */
 void gen_rx_slots_trust(gen_rx_slots_t *b, gen_rx_slot_t *s, double now);
+/* s is to be evicted: its address is remembered as evicted lately (its
+ * connections from now on, and those open). Cut it then. */
+void gen_rx_slots_strike(gen_rx_slots_t *b, gen_rx_slot_t *s);
 /* s shut down: no longer counted as waiting for a head. */
 void gen_rx_slots_cut(gen_rx_slots_t *b, gen_rx_slot_t *s);
 /* s's clock starts again (now): moved to the end. */

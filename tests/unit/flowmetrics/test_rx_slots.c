@@ -259,11 +259,69 @@ DEF_TEST(a_trusted_sender_goes_last) {
   return 0;
 }
 
+/* The flood's open connection of each address, 127.<1 + k / 250>.<k %
+ * 250>.1. */
+static gen_rx_slot_t *flood_of[1000];
+
+static void flood_addr(int k, char *text, size_t size) {
+  snprintf(text, size, "127.%d.%d.1", 1 + k / 250, k % 250);
+}
+
+/* The flood evicts and reopens n times: each connection evicted is opened
+ * again from its address. The evictions of others than spare. */
+static int flood_turns(gen_rx_slots_t *b, int n, const gen_rx_slot_t *spare,
+                       double now) {
+  int spared = 0;
+  for (int i = 0; i < n; i++) {
+    gen_rx_slot_t *v = gen_rx_slots_victim(b);
+    if (v == NULL)
+      break;
+    spared += v != spare;
+    gen_rx_slots_strike(b, v);
+    gen_rx_slots_cut(b, v);
+    for (int k = 0; k < 1000; k++)
+      if (flood_of[k] == v) {
+        char text[32];
+        flood_addr(k, text, sizeof(text));
+        flood_of[k] = join_at(b, text, now);
+      }
+  }
+  return spared;
+}
+
+/* 1,000 addresses each in a /24 of its own reopen each connection evicted.
+ * A new sender (never trusted, alone in its /24) connects after each of
+ * them has lost one: 2,000 evictions later it is still open, though older
+ * than the flood's connections and as silent; its address, once evicted,
+ * is struck too. */
+DEF_TEST(a_new_sender_outlasts_a_flood_of_prefixes) {
+  gen_rx_slots_t b = {0};
+  for (int k = 0; k < 1000; k++) {
+    char text[32];
+    flood_addr(k, text, sizeof(text));
+    flood_of[k] = join_at(&b, text, 0);
+  }
+  EXPECT_EQ_INT(1000, flood_turns(&b, 1000, NULL, 1));
+  gen_rx_slot_t *legit = join_at(&b, "127.0.100.1", 2);
+  CHECK_NOT_NULL(legit);
+  OK(!legit->struck && !legit->trusted);
+  EXPECT_EQ_INT(2000, flood_turns(&b, 2000, legit, 3));
+  OK(!legit->cut);
+  gen_rx_slots_strike(&b, legit);
+  OK(legit->struck);
+  gen_rx_slot_t *again = join_at(&b, "127.0.100.1", 4);
+  CHECK_NOT_NULL(again);
+  OK(again->struck);
+  empty(&b);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(a_slash_64_evicts_its_own);
   RUN_TEST(ipv4_prefixes_share);
   RUN_TEST(stages_and_addresses);
   RUN_TEST(mapped_ipv4_is_ipv4);
   RUN_TEST(a_trusted_sender_goes_last);
+  RUN_TEST(a_new_sender_outlasts_a_flood_of_prefixes);
   END_TEST;
 }
