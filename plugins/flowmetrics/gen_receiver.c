@@ -149,13 +149,13 @@ static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
  * for a POST). Closing the oldest then left a TLS sender, which has no
  * head until its handshake is done, the oldest as soon as the flood had
  * reopened half the slots: 0 of 138 POSTs answered (issue 63). The book
- * now picks an address that never sent the secret first, then from the
- * prefix, then the address, holding the most, there from an address that
- * lost a connection lately, the one least far in its handshake
- * (gen_rx_slots.h): a flood from a few prefixes or a /64 evicts its own
- * first, whatever its rate, and a flood from as many prefixes as
- * connections evicts its own before a known sender's or, once its
- * addresses have lost one each, a new sender's. Under conn_lock. */
+ * now picks an address that never sent the secret first, then one that
+ * lost a connection lately, then from the prefix, then the address,
+ * holding the most, the one least far in its handshake (gen_rx_slots.h):
+ * a flood from a few prefixes or a /64 evicts its own first, whatever its
+ * rate, and a flood from as many prefixes as connections evicts its own
+ * before a known sender's or, once its addresses have lost one each, a
+ * new sender's. Under conn_lock. */
 static void evict_idle(gen_receiver_t *rx) {
   unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
   while (rx->book.headless >= cap) {

@@ -220,14 +220,14 @@ gen_rx_slot_t *gen_rx_slots_victim(const gen_rx_slots_t *b) {
       if (s->trusted != best->trusted) {
         if (s->trusted)
           continue;
+      } else if (s->struck != best->struck) {
+        if (!s->struck)
+          continue;
       } else if (s->prefix->headless != best->prefix->headless) {
         if (s->prefix->headless < best->prefix->headless)
           continue;
       } else if (s->addr->headless != best->addr->headless) {
         if (s->addr->headless < best->addr->headless)
-          continue;
-      } else if (s->struck != best->struck) {
-        if (!s->struck)
           continue;
       } else if (s->stage >= best->stage)
         continue;

@@ -10,19 +10,20 @@
  * - one from an address not trusted before one from a trusted address
  *   (one that sent the shared secret within GEN_RX_TRUST_SECONDS: only a
  *   sender has it);
+ * - one from an address that lost a connection lately (among the last
+ *   GEN_RX_STRUCK_MAX addresses evicted, or cut at the head deadline
+ *   without a head) before one from an address that did not;
  * - from the prefix holding the most of them, in it from the address
  *   holding the most;
- * - there one from an address evicted lately (among the last
- *   GEN_RX_STRUCK_MAX addresses evicted, or cut at the head deadline
- *   without a head) first;
  * - then the one least far in its handshake (silent, then TLS begun, then
  *   TLS done or a kept-alive connection between requests), the oldest of
  *   those.
  * A flood from a few prefixes, or from one /64, however fast it reopens,
- * evicts its own connections before a sender's that holds fewer; a flood
- * from as many prefixes as connections evicts its own before a known
- * sender's, and, once each of its addresses has lost a connection, before
- * a new sender's.
+ * and from new addresses each time, evicts its own connections before a
+ * sender's that holds fewer; a flood from as many prefixes as connections
+ * evicts its own before a known sender's, and, once each of its addresses
+ * has lost a connection, before a new sender's, however many connections
+ * that one holds in its prefix.
  *
  * Not locked: the receiver holds its conn_lock around every call.
  */
@@ -49,7 +50,7 @@ typedef struct gen_rx_group gen_rx_group_t;
  * are remembered (past it, the one trusted longest ago is forgotten). */
 #define GEN_RX_TRUST_SECONDS 3600.0
 #define GEN_RX_TRUST_MAX 1024
-/* Addresses evicted lately, remembered at least (64 KiB each). */
+/* Addresses evicted lately, remembered at least (128 KiB at most). */
 #define GEN_RX_STRUCK_MAX 4096
 
 /* One connection in the book; the receiver's record begins with it. */

@@ -403,15 +403,15 @@ class ReceiverAbuseTest(unittest.TestCase):
 
     def test_idle_from_a_thousand_prefixes_new_senders(self):
         """The same flood from 1,000 /24s, and each POST from an address
-        never seen before, alone in a /24 of its own (127.0.100.1 and on):
-        neither trusted nor fewer in its prefix or address than the flood.
-        After 4 s (past the head deadline) every flood address has lost a
-        connection, evicted or cut at the head deadline, and such an
-        address's connections are closed first among equals: every POST
-        must be answered."""
+        never seen before, the 3 senders' in one /24 (127.0.100.0/24):
+        not trusted, and their /24 holds up to 3 connections where each of
+        the flood's holds 1. After 4 s (past the head deadline) every flood
+        address has lost a connection, evicted or cut at the head deadline,
+        and such an address's connections are closed before those of an
+        address that did not: every POST must be answered."""
         sources = [f"127.{1 + k // 250}.{k % 250}.1" for k in range(1000)]
         results = self.flood_and_post(sources, lambda k, i: LegitSender(
-            self.port, self.ctx, SECRET, source=f"127.0.{100 + 40 * k + i}.1"),
+            self.port, self.ctx, SECRET, source=f"127.0.100.{1 + 40 * k + i}"),
             settle=4)
         self.assertEqual([r for r in results if r[0] != 200], [])
 
