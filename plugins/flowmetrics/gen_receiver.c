@@ -5,6 +5,7 @@
 #include "gen_receiver.h"
 #include "gen_buf.h"
 #include "gen_log.h"
+#include "gen_rx_slots.h"
 #include "gen_state.h"
 #include "gen_time.h"
 
@@ -42,14 +43,9 @@
 /* One accepted connection, from MHD's STARTED notice to its CLOSED one (MHD
  * closes the socket only after CLOSED, so fd stays valid while listed). */
 typedef struct rx_conn_s {
-  struct rx_conn_s *prev, *next;
-  struct gen_receiver_s *rx; /* its receiver: the TLS key's callback */
+  gen_rx_slot_t slot;        /* first: the book's record (times monotonic) */
+  struct gen_receiver_s *rx; /* its receiver: the TLS callbacks */
   int fd;
-  unsigned char addr[17]; /* family, then the address: the client's key */
-  double since; /* connected, or its last request ended (monotonic s) */
-  bool busy;    /* its request is complete: with the worker or answered */
-  bool cut;     /* shut down at the deadline */
-  bool headed;  /* a request head arrived (handshake done) */
 } rx_conn_t;
 
 typedef struct {
@@ -85,15 +81,13 @@ struct gen_receiver_s {
   pthread_t worker;
   bool worker_started;
 
-  /* Connections oldest `since` first, for the reaper. */
+  /* Connections oldest `since` first (the reaper), by address and prefix
+   * (the shares and the eviction). */
   pthread_mutex_t conn_lock;
   pthread_cond_t reap_wake;
-  rx_conn_t *conn_head, *conn_tail;
-  unsigned open;      /* connections listed */
-  unsigned idle;      /* ... without a request head yet, not cut */
-  unsigned slots;     /* MHD's connection limit */
-  unsigned addresses; /* distinct addresses among those listed */
-  double deadline;    /* seconds */
+  gen_rx_slots_t book;
+  unsigned slots;  /* MHD's connection limit */
+  double deadline; /* seconds */
   double head_deadline;
   bool reap_stop;
   pthread_t reaper;
@@ -106,127 +100,100 @@ static double now_monotonic(void) {
   return CDTIME_T_TO_DOUBLE(gen_monotonic());
 }
 
-/* Under conn_lock. */
-static void conn_unlink(gen_receiver_t *rx, rx_conn_t *c) {
-  if (c->prev != NULL)
-    c->prev->next = c->next;
-  else
-    rx->conn_head = c->next;
-  if (c->next != NULL)
-    c->next->prev = c->prev;
-  else
-    rx->conn_tail = c->prev;
-  c->prev = c->next = NULL;
-}
-
-/* Under conn_lock. */
-static void conn_append(gen_receiver_t *rx, rx_conn_t *c) {
-  c->prev = rx->conn_tail;
-  c->next = NULL;
-  if (rx->conn_tail != NULL)
-    rx->conn_tail->next = c;
-  else
-    rx->conn_head = c;
-  rx->conn_tail = c;
-}
-
 /* A request complete (busy: the deadline stops) or ended (its connection's
- * clock starts again for the next request on it). */
+ * clock starts again for the next request on it, which it waits for like a
+ * connection that has done its handshake). */
 static void conn_mark(gen_receiver_t *rx, rx_conn_t *c, bool busy) {
   if (c == NULL)
     return;
   pthread_mutex_lock(&rx->conn_lock);
-  c->busy = busy;
+  c->slot.busy = busy;
   if (!busy) {
-    c->since = now_monotonic();
-    conn_unlink(rx, c);
-    conn_append(rx, c);
+    gen_rx_slots_touch(&rx->book, &c->slot, now_monotonic());
+    gen_rx_slots_stage(&rx->book, &c->slot, GEN_RX_READY);
   }
   pthread_mutex_unlock(&rx->conn_lock);
 }
 
-/* A request head arrived: from now on the whole-request deadline applies
- * (kept-alive connections included), not the head's. */
-static void conn_headed(gen_receiver_t *rx, rx_conn_t *c) {
+/* c is a stage further (a request head: from now on the whole-request
+ * deadline applies, kept-alive connections included, not the head's). */
+static void conn_stage(gen_receiver_t *rx, rx_conn_t *c, gen_rx_stage_t st) {
   if (c == NULL)
     return;
   pthread_mutex_lock(&rx->conn_lock);
-  rx->idle -= !c->headed && !c->cut;
-  c->headed = true;
+  if (c->slot.stage < st)
+    gen_rx_slots_stage(&rx->book, &c->slot, st);
+  pthread_mutex_unlock(&rx->conn_lock);
+}
+
+/* c's client sent the secret: its address's connections go after every
+ * other's under an idle flood, whatever their prefix (gen_rx_slots.h). */
+static void conn_trust(gen_receiver_t *rx, rx_conn_t *c) {
+  if (c == NULL)
+    return;
+  pthread_mutex_lock(&rx->conn_lock);
+  gen_rx_slots_trust(&rx->book, &c->slot, now_monotonic());
   pthread_mutex_unlock(&rx->conn_lock);
 }
 
 /* Shuts c down (under conn_lock): MHD, finding the socket closed, ends
  * the connection in its own thread. */
 static void conn_cut(gen_receiver_t *rx, rx_conn_t *c) {
-  rx->idle -= !c->headed && !c->cut;
-  c->cut = true;
+  gen_rx_slots_cut(&rx->book, &c->slot);
   shutdown(c->fd, SHUT_RDWR);
 }
 
-/* Connections without a request head, at most half the slots: a new one
- * beyond closes the oldest of them. 1,000 addresses with an idle
- * connection each held every slot until the head deadline freed them, and
- * a legitimate POST waited in the listen queue (median 2.78 s); now MHD
- * always has room to accept it, and a client that sends its head at once
- * is never the oldest. Under conn_lock. */
+/* Connections waiting for a request head, at most half the slots: a new
+ * one beyond closes one of them. 1,000 addresses with an idle connection
+ * each held every slot until the head deadline freed them (median 2.78 s
+ * for a POST). Closing the oldest then left a TLS sender, which has no
+ * head until its handshake is done, the oldest as soon as the flood had
+ * reopened half the slots: 0 of 138 POSTs answered (issue 63). The book
+ * now picks an address that never sent the secret first, then one that
+ * lost a connection lately, then from the prefix, then the address,
+ * holding the most, the one least far in its handshake (gen_rx_slots.h):
+ * a flood from a few prefixes or a /64 evicts its own first, whatever its
+ * rate, and a flood from as many prefixes as connections evicts its own
+ * before a known sender's or, once its addresses have lost one each, a
+ * new sender's. Under conn_lock. */
 static void evict_idle(gen_receiver_t *rx) {
   unsigned cap = rx->slots / 2 > 1 ? rx->slots / 2 : 1;
-  for (rx_conn_t *c = rx->conn_head; c != NULL && rx->idle >= cap; c = c->next)
-    if (!c->headed && !c->cut && !c->busy) {
-      conn_cut(rx, c);
-      atomic_fetch_add(&rx->stats.idle_evicted, 1);
-    }
-}
-
-/* The client's address as a key: family, then the address bytes. */
-static void addr_key(const struct sockaddr *sa, unsigned char key[17]) {
-  memset(key, 0, 17);
-  if (sa == NULL)
-    return;
-  key[0] = (unsigned char)sa->sa_family;
-  if (sa->sa_family == AF_INET)
-    memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-           4);
-  else if (sa->sa_family == AF_INET6)
-    memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-           16);
-}
-
-/* Connections listed from the address `key`. Under conn_lock. */
-static unsigned conn_count(const gen_receiver_t *rx, const unsigned char *key) {
-  unsigned same = 0;
-  for (const rx_conn_t *c = rx->conn_head; c != NULL; c = c->next)
-    same += memcmp(c->addr, key, sizeof(c->addr)) == 0;
-  return same;
+  while (rx->book.headless >= cap) {
+    gen_rx_slot_t *v = gen_rx_slots_victim(&rx->book);
+    if (v == NULL)
+      break;
+    gen_rx_slots_strike(&rx->book, v);
+    conn_cut(rx, (rx_conn_t *)v);
+    atomic_fetch_add(&rx->stats.idle_evicted, 1);
+  }
 }
 
 /* Fair shares when slots are scarce: once half are taken, an address gets
- * no more once it holds max_per_ip connections, or its part of the other
- * half among the addresses present, whichever is smaller. max_per_ip alone
- * let 24 addresses x 32 fill 512 slots; with the part, what the addresses
- * present hold beyond half stays within the other half, and a newcomer
- * always has its part. A sender's burst is never cut while there is room.
+ * no more once it holds max_per_ip connections, or once those of them with
+ * a request reach its part of the other half among the addresses holding
+ * a request. max_per_ip alone let 24 addresses x 32 fill 512 slots; the
+ * part keeps what the addresses with requests hold beyond half within the
+ * other half, and a newcomer always has its part. Connections waiting for
+ * a head are not in the part (the eviction bounds them): 1,000 addresses
+ * holding one each made the part 1, and a sender's second connection at
+ * once was refused. A sender's burst is never cut while there is room.
  * Same thread as the notices: the counts are exact. */
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
                                  socklen_t addrlen) {
   gen_receiver_t *rx = cls;
-  unsigned limit = rx->opt.max_per_ip;
-  if (limit == 0)
+  if (rx->opt.max_per_ip == 0)
     return MHD_YES;
-  unsigned char key[17];
-  addr_key(addr, key);
-  unsigned same = 0;
+  bool over = false;
   pthread_mutex_lock(&rx->conn_lock);
-  if (rx->open >= rx->slots / 2) {
-    same = conn_count(rx, key);
-    unsigned present = rx->addresses + (same == 0);
+  if (rx->book.open >= rx->slots / 2) {
+    unsigned active;
+    unsigned same = gen_rx_slots_from(&rx->book, addr, &active);
+    unsigned present = rx->book.active_addresses + (active == 0);
     unsigned part = (rx->slots - rx->slots / 2) / present;
-    if (part < limit)
-      limit = part > 0 ? part : 1;
+    over = same >= rx->opt.max_per_ip || active >= (part > 0 ? part : 1);
   }
   pthread_mutex_unlock(&rx->conn_lock);
-  if (same < limit)
+  if (!over)
     return MHD_YES;
   atomic_fetch_add(&rx->stats.address_limit, 1);
   return MHD_NO;
@@ -245,16 +212,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
       return; /* untracked: only MHD's idle timeout applies */
     c->fd = info->connect_fd;
     c->rx = rx;
-    c->since = now_monotonic();
+    c->slot.since = now_monotonic();
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    addr_key(info != NULL ? info->client_addr : NULL, c->addr);
     pthread_mutex_lock(&rx->conn_lock);
     evict_idle(rx); /* room for this one among the idle */
-    rx->addresses += conn_count(rx, c->addr) == 0;
-    conn_append(rx, c);
-    rx->open++;
-    rx->idle++;
+    int err = gen_rx_slots_join(&rx->book, &c->slot,
+                                info != NULL ? info->client_addr : NULL);
     pthread_mutex_unlock(&rx->conn_lock);
+    if (err != 0) {
+      free(c);
+      return; /* untracked */
+    }
     *socket_context = c;
     return;
   }
@@ -262,10 +230,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   if (c == NULL)
     return;
   pthread_mutex_lock(&rx->conn_lock);
-  conn_unlink(rx, c);
-  rx->open--;
-  rx->idle -= !c->headed && !c->cut;
-  rx->addresses -= conn_count(rx, c->addr) == 0;
+  gen_rx_slots_leave(&rx->book, &c->slot);
   pthread_mutex_unlock(&rx->conn_lock);
   free(c);
   *socket_context = NULL;
@@ -279,12 +244,14 @@ static void *reaper_main(void *arg) {
   pthread_mutex_lock(&rx->conn_lock);
   while (!rx->reap_stop) {
     double now = now_monotonic();
-    for (rx_conn_t *c = rx->conn_head;
+    for (gen_rx_slot_t *c = rx->book.head;
          c != NULL && now - c->since >= rx->head_deadline; c = c->next) {
       if (c->busy || c->cut || (c->headed && now - c->since < rx->deadline))
         continue;
       atomic_fetch_add(&rx->stats.timed_out, 1); /* counted before seen */
-      conn_cut(rx, c);
+      if (!c->headed) /* no head in time: as if evicted */
+        gen_rx_slots_strike(&rx->book, c);
+      conn_cut(rx, (rx_conn_t *)c);
     }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -456,7 +423,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     req->link = info != NULL ? info->socket_context : NULL;
-    conn_headed(rx, req->link);
+    conn_stage(rx, req->link, GEN_RX_HEADED);
     *con_cls = req;
     atomic_fetch_add(&rx->stats.requests, 1);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -464,6 +431,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (!secret_ok(rx, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    rx->secret_header)))
       return decide(rx, req, 401);
+    conn_trust(rx, req->link);
     const char *length = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length != NULL && strtoull(length, NULL, 10) > rx->opt.max_body)
@@ -562,11 +530,12 @@ static void free_receiver(gen_receiver_t *rx) {
     gnutls_privkey_deinit(rx->pkey);
   free(rx->queue);
   OPENSSL_cleanse(rx->secret_digest, sizeof(rx->secret_digest));
-  while (rx->conn_head != NULL) {
-    rx_conn_t *c = rx->conn_head;
-    conn_unlink(rx, c);
+  while (rx->book.head != NULL) {
+    gen_rx_slot_t *c = rx->book.head;
+    gen_rx_slots_leave(&rx->book, c);
     free(c);
   }
+  gen_rx_slots_free(&rx->book);
   pthread_mutex_destroy(&rx->lock);
   pthread_cond_destroy(&rx->wake);
   pthread_mutex_destroy(&rx->conn_lock);
@@ -674,9 +643,34 @@ static int load_tls(gen_receiver_t *rx, char *err, size_t err_size) {
   return 0;
 }
 
-/* GnuTLS asks for the certificate at each handshake: the session's
- * connection (MHD sets it as the session's pointer) leads to its
- * receiver through our connection record. */
+/* Our record of a TLS session's connection (MHD sets the connection as
+ * the session's pointer), or NULL when untracked. */
+static rx_conn_t *session_conn(gnutls_session_t session) {
+  struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+  const union MHD_ConnectionInfo *info =
+      conn != NULL
+          ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+          : NULL;
+  return info != NULL ? info->socket_context : NULL;
+}
+
+/* The client's Finished arrived: its handshake is done, and it now waits
+ * for a head like a kept-alive connection, evicted after every silent or
+ * half-done one of its address. */
+static int on_handshake(gnutls_session_t session, unsigned htype, unsigned when,
+                        unsigned incoming, const gnutls_datum_t *msg) {
+  (void)htype;
+  (void)when;
+  (void)msg;
+  rx_conn_t *c = incoming ? session_conn(session) : NULL;
+  if (c != NULL)
+    conn_stage(c->rx, c, GEN_RX_READY);
+  return 0;
+}
+
+/* GnuTLS asks for the certificate at each handshake, once the ClientHello
+ * is read: the client has begun TLS. The session's connection leads to
+ * its receiver through our connection record. */
 static int on_certificate(gnutls_session_t session,
                           const gnutls_datum_t *req_ca_dn, int nreqs,
                           const gnutls_pk_algorithm_t *pk_algos,
@@ -686,14 +680,12 @@ static int on_certificate(gnutls_session_t session,
   (void)nreqs;
   (void)pk_algos;
   (void)pk_algos_length;
-  struct MHD_Connection *conn = gnutls_session_get_ptr(session);
-  const union MHD_ConnectionInfo *info =
-      conn != NULL
-          ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
-          : NULL;
-  const rx_conn_t *c = info != NULL ? info->socket_context : NULL;
+  rx_conn_t *c = session_conn(session);
   if (c == NULL || c->rx == NULL || c->rx->pkey == NULL)
     return -1; /* untracked (out of memory): no handshake */
+  conn_stage(c->rx, c, GEN_RX_HELLO);
+  gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED,
+                                     GNUTLS_HOOK_POST, on_handshake);
   *pcert = c->rx->chain;
   *pcert_length = c->rx->chain_len;
   *pkey = c->rx->pkey;
@@ -859,7 +851,7 @@ size_t gen_receiver_queued(gen_receiver_t *rx) {
 
 unsigned gen_receiver_connections(gen_receiver_t *rx) {
   pthread_mutex_lock(&rx->conn_lock);
-  unsigned n = rx->open;
+  unsigned n = rx->book.open;
   pthread_mutex_unlock(&rx->conn_lock);
   return n;
 }

@@ -8,15 +8,17 @@
  * never blocks on a client (epoll, non-blocking sockets), so slow clients
  * cost slots, not time; against those that hold slots: slots well beyond
  * the queue, a fair share per address once half of them are taken (at most
- * max_per_ip, and at most its part of the other half among the addresses
- * present), a head deadline (3 s to complete TLS and send the first
- * request's head), and a whole-request deadline (a client must have sent its
- * complete request within request_timeout of connecting, or of its previous
- * request's end, however steadily it trickles bytes) enforced by a reaper
- * thread. Every request is judged in this order: 405 not POST; 401 the
- * shared-secret header missing or wrong (compared in constant time, as SHA-256
- * digests, so neither content nor length leaks); 413 a body (declared or
- * received) past MaxBody; 429 the work queue is full (the sender retries
+ * max_per_ip, and those with a request at most its part of the other half
+ * among the addresses holding one), connections waiting for a head at most
+ * half the slots (a newcomer closes one from the prefix, then the address,
+ * holding the most: gen_rx_slots.h), a head deadline (3 s to complete TLS
+ * and send the first request's head), and a whole-request deadline (a client
+ * must have sent its complete request within request_timeout of connecting, or
+ * of its previous request's end, however steadily it trickles bytes) enforced
+ * by a reaper thread. Every request is judged in this order: 405 not POST; 401
+ * the shared-secret header missing or wrong (compared in constant time, as
+ * SHA-256 digests, so neither content nor length leaks); 413 a body (declared
+ * or received) past MaxBody; 429 the work queue is full (the sender retries
  * later); otherwise the body goes to the worker and the connection waits,
  *   suspended, for the handler's answer (2xx only once the plugin has
  *   recorded the event, 400 when it refuses it).

@@ -29,6 +29,12 @@ within each address's share of 32): each must be closed at the head
 deadline (3 s), and every POST of the legitimate sender answered within
 2 s.
 
+A third (issue 63) holds an idle connection from each of 1,000 addresses,
+reopened the moment it is closed, in four /24s and then each in a /24 of
+its own (for a known sender and for new ones), while TLS senders POST; each sender stays silent until the server
+has closed 20 connections newer than its own, so that closing the oldest
+would close it (tests/e2e/idle_flood.py): every POST must be answered.
+
 Run alone: GEN_BUILD_DIR=$PWD/build python3 tests/e2e/test_receiver_abuse.py
 """
 import http.client
@@ -48,6 +54,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from collectd_harness import Collectd, run_tests, write_secret  # noqa: E402
+from idle_flood import IdleFlood, LegitSender  # noqa: E402
 from realtime_truth import wait_for  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 from test_flowmetrics import free_port  # noqa: E402
@@ -315,105 +322,98 @@ class ReceiverAbuseTest(unittest.TestCase):
         self.assertLessEqual(sorted(lifetimes)[len(lifetimes) // 2], HEAD_DEADLINE + 1.5)
         self.assertLess(max(lifetimes), DEADLINE)
 
-    def accepted_from(self, sources):
-        """Connections collectd has accepted on the receiver's port from
-        sources (its socket descriptors matched with /proc/net/tcp; one
-        waiting in the listen queue is not one)."""
-        inodes = set()
-        fd_dir = f"/proc/{self.cd.proc.pid}/fd"
-        for fd in os.listdir(fd_dir):
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-        want = {socket.inet_aton(a)[::-1].hex().upper() for a in sources}
-        n = 0
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                local, remote, inode = parts[1], parts[2], parts[9]
-                if (int(local.split(":")[1], 16) == self.port and inode in inodes
-                        and remote.split(":")[0] in want):
-                    n += 1
-        return n
+    def flood_and_post(self, sources, sender_of, settle=2):
+        """The flood from sources (an idle connection each, reopened at
+        once) while 3 senders POST 10 events each, sender_of(k, i) the
+        LegitSender of sender k's i-th POST. Each POST stays silent after
+        connecting until the server has closed 20 of the flood's
+        connections opened after its own (and at least 50 ms): closing the
+        oldest first would have closed it before them, so the case happens
+        on every POST, whatever the flood's rate. A POST the flood was too
+        slow for (20 not closed within 2.5 s, before the head deadline: a
+        busy machine) does not count towards the 10, and another is sent.
+        Returns the (status, seconds, evictions seen) of every POST."""
+        flood = IdleFlood(self.port, sources)
+        flood.start()
+        results = []
+        try:
+            time.sleep(settle)  # the idle connections pile up
+            lock = threading.Lock()
+
+            def send(k):
+                made = i = 0
+                while made < 10 and i < 40:
+                    r = sender_of(k, i).post(event(90000 + 100 * k + i), flood,
+                                             gap=0.05, evicted_after=20)
+                    with lock:
+                        results.append(r)
+                    made += r[2] >= 20
+                    i += 1
+
+            senders = [threading.Thread(target=send, args=(k,)) for k in range(3)]
+            for t in senders:
+                t.start()
+            for t in senders:
+                t.join()
+        finally:
+            flood.stop.set()
+            flood.join(timeout=30)
+        took = sorted(d for _, d, _ in results)
+        answered = [r for r in results if r[0] == 200]
+        print(f"# {flood.opened} connections opened, "
+              f"{flood.base + len(flood.closed)} closed by the server; "
+              f"legitimate POSTs {len(answered)} of {len(results)} answered, "
+              f"evictions of newer connections before each ClientHello: at least "
+              f"{min(e for _, _, e in results)}; connect to answer median "
+              f"{took[len(took) // 2]:.3f} s, slowest {took[-1]:.3f} s")
+        # The case happened on 30 POSTs: 20 connections newer than its own
+        # closed while it was silent.
+        self.assertEqual(len([r for r in results if r[2] >= 20]), 30)
+        return results
 
     def test_idle_from_a_thousand_addresses(self):
-        """1,000 addresses with one idle TCP connection each (no TLS, no
-        byte), reopened when closed: before, each got a slot, the slots were
-        all idle until the head deadline freed them, and legitimate POSTs
-        waited in the listen queue (median 2.78 s). Connections without a
-        request head now hold at most half the slots, the oldest closed for
-        a newcomer: the idle ones collectd holds stay within that half
-        (sampled through the attack), every legitimate POST is answered,
-        and the evictions are counted. The latencies are reported, not
-        held to a time."""
+        """1,000 addresses (127.0.2.1 to 127.0.5.250: four /24 prefixes)
+        hold one idle TCP connection each (no TLS, no byte) and open a new
+        one the moment one is closed, as fast as they can. Before (issue
+        63), the oldest connection without a request head was closed for a
+        newcomer, and a TLS sender has none until its handshake is done: 0
+        of 138 POSTs answered. Each POST comes from an address of 127.0.1.0/24
+        that never sent the secret (not trusted): what keeps it is the
+        eviction from the prefix, then the address, holding the most
+        connections without a head. Every POST must be answered."""
         sources = [f"127.0.{2 + k // 250}.{1 + k % 250}" for k in range(1000)]
-        stop = threading.Event()
-        opened = [0]
-
-        def hold():
-            conns = {}
-            while not stop.is_set():
-                for src in sources:
-                    if src in conns or stop.is_set():
-                        continue
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    s.setblocking(False)
-                    try:
-                        s.bind((src, 0))
-                        s.connect_ex(("127.0.0.1", self.port))
-                    except OSError:
-                        s.close()
-                        continue
-                    conns[src] = s
-                    opened[0] += 1
-                socks = list(conns.items())
-                readable = select.select([s for _, s in socks], [], [], 0.1)[0]
-                for src, s in socks:
-                    if s in readable:
-                        try:
-                            if s.recv(64):
-                                continue
-                        except (BlockingIOError, InterruptedError):
-                            continue
-                        except OSError:
-                            pass
-                        s.close()
-                        del conns[src]
-            for s in conns.values():
-                s.close()
-        t = threading.Thread(target=hold, daemon=True)
-        t.start()
-        try:
-            time.sleep(3)  # the idle connections pile up
-            results, held = [], []
-            until = time.monotonic() + 12
-            while time.monotonic() < until:
-                held.append(self.accepted_from(sources))
-                t0 = time.monotonic()
-                try:
-                    status = self.post(event(90000 + len(results)), timeout=30)[0]
-                except (OSError, ssl.SSLError, http.client.HTTPException) as e:
-                    status = type(e).__name__
-                results.append((status, time.monotonic() - t0))
-                time.sleep(0.3)
-        finally:
-            stop.set()
-            t.join(timeout=30)
-        slots = QUEUE_SIZE + 512
-        took = sorted(d for _, d in results)
-        print(f"# 1,000 idle addresses: {opened[0]} connections opened; idle ones "
-              f"collectd held: at most {max(held)} of {slots} slots; legitimate "
-              f"POSTs {len(results)}, median {took[len(took) // 2]:.3f} s, "
-              f"slowest {took[-1]:.3f} s")
+        results = self.flood_and_post(sources, lambda k, i: LegitSender(
+            self.port, self.ctx, SECRET, source=f"127.0.1.{1 + 40 * k + i}"))
         self.assertEqual([r for r in results if r[0] != 200], [])
-        self.assertLessEqual(max(held), slots // 2)
-        self.assertGreater(opened[0], 1000)
         self.assertTrue(wait_for(lambda: any(v > 0 for _, v in self.cd.csv_values(
             f"{PLUGIN}-self", "receiver_rejected-idle_evicted", host="eb")), 30))
+
+    def test_idle_from_a_thousand_prefixes(self):
+        """The same flood from 1,000 addresses each in a /24 of its own
+        (127.1.0.1, 127.1.1.1, ...): prefixes and addresses cannot tell it
+        from a sender. The sender, 127.0.0.1, sent the secret before (a
+        POST answered 400 here); such an address is trusted for an hour,
+        and its connections are closed after every other waiting for a
+        head. Every POST must be answered."""
+        self.assertEqual(self.post(b"{}")[0], 400)  # the secret, sent
+        sources = [f"127.{1 + k // 250}.{k % 250}.1" for k in range(1000)]
+        sender = LegitSender(self.port, self.ctx, SECRET)
+        results = self.flood_and_post(sources, lambda k, i: sender)
+        self.assertEqual([r for r in results if r[0] != 200], [])
+
+    def test_idle_from_a_thousand_prefixes_new_senders(self):
+        """The same flood from 1,000 /24s, and each POST from an address
+        never seen before, the 3 senders' in one /24 (127.0.100.0/24):
+        not trusted, and their /24 holds up to 3 connections where each of
+        the flood's holds 1. After 4 s (past the head deadline) every flood
+        address has lost a connection, evicted or cut at the head deadline,
+        and such an address's connections are closed before those of an
+        address that did not: every POST must be answered."""
+        sources = [f"127.{1 + k // 250}.{k % 250}.1" for k in range(1000)]
+        results = self.flood_and_post(sources, lambda k, i: LegitSender(
+            self.port, self.ctx, SECRET, source=f"127.0.100.{1 + 40 * k + i}"),
+            settle=4)
+        self.assertEqual([r for r in results if r[0] != 200], [])
 
     def test_tls_messages_reach_the_log(self):
         """GnuTLS reports a record that fails to decrypt to its audit log,
