@@ -271,6 +271,22 @@ class LayersTest(unittest.TestCase):
                              f"plugins/{name}/: files and rows differ")
 
 
+class HackingTest(unittest.TestCase):
+    """HACKING.md stays short, and every repository path it names exists."""
+
+    def test_hacking_short_and_paths_exist(self):
+        with open(os.path.join(ROOT, "HACKING.md")) as f:
+            text = f.read()
+        self.assertLessEqual(text.count("\n"), 500, "HACKING.md over 500 lines")
+        named = set(re.findall(
+            r"`((?:common|plugins|tools|tests|bench|man|examples|scripts|debian|rpm|types)"
+            r"/[A-Za-z0-9_./-]+\.(?:c|h|py|sh|md|pod|db|in))`", text))
+        self.assertTrue(named, "no path found: the pattern is wrong")
+        missing = sorted(p for p in named
+                         if not os.path.exists(os.path.join(ROOT, p)))
+        self.assertEqual(missing, [], "HACKING.md names files that do not exist")
+
+
 class LicenceTest(unittest.TestCase):
     def test_every_source_file_names_the_licence(self):
         patterns = ["common/*/*.[ch]", "plugins/*.c", "plugins/*/*.[ch]", "tools/*.[ch]", "tests/unit/*.[ch]",
