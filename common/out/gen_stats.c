@@ -5,6 +5,7 @@
 #include "gen_stats.h"
 
 #include "gen_hash.h"
+#include "gen_names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -82,11 +83,15 @@ bool gen_stats_unknown(gen_stats_t *stats, const gen_log_org_t *who,
     is_new = false;
   }
   unknown_unlock(u);
+  /* The word is Genesys's text: shown as a name (no control characters, no
+   * line breaks, valid UTF-8), cut at 64 bytes. */
+  char shown[65];
+  gen_sanitize_name(word, shown, sizeof(shown));
   if (is_new)
     gen_log_org(who, NULL, LOG_WARNING,
-                "%s: %s \"%.64s\" is not a value this version knows; "
+                "%s: %s \"%s\" is not a value this version knows; "
                 "counted in unknown_values",
-                family, field, word);
+                family, field, shown);
   else if (say_full)
     gen_log_org(who, NULL, LOG_WARNING,
                 "%d unknown words logged; further new ones are only counted "

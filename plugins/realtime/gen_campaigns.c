@@ -313,7 +313,8 @@ static int take_campaign(json_object *e, void *ud) {
   if (grown != 0)
     return grown;
   l->status[k].status = status;
-  snprintf(l->status[k].word, sizeof(l->status[k].word), "%s", word);
+  /* Genesys's text, named in a notification: shown as a name. */
+  gen_sanitize_name(word, l->status[k].word, sizeof(l->status[k].word));
   return 0;
 }
 
@@ -692,7 +693,7 @@ gen_notify_verdict_t gen_campaigns_message(gen_campaigns_t *g,
     gen_client_t *client = g->client;
     pthread_mutex_unlock(&g->lock);
     m.status = status_of_word(client, m.word);
-    snprintf(word, sizeof(word), "%s", m.word);
+    gen_sanitize_name(m.word, word, sizeof(word));
   }
   json_object_put(doc);
   pthread_mutex_lock(&g->lock);

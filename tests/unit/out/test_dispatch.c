@@ -141,11 +141,15 @@ DEF_TEST(unknown_values) {
   EXPECT_EQ_INT(
       2, (int)gen_stats_unknown_count(&stats, "campaigns", "campaignStatus"));
   EXPECT_EQ_INT(0, (int)gen_stats_unknown_count(&stats, "campaigns", "x"));
+  /* Genesys's text is shown without its line breaks. */
+  OK(gen_stats_unknown(&stats, &who, "campaigns", "campaignStatus",
+                       "a\nforged line"));
+  OK(mock_log_contains("\"a_forged_line\" is not a value"));
   gen_stats_dispatch(&stats, "acme", "genesys_realtime");
   mock_value_t *v =
       mock_find("self", "unknown_values", "campaigns-campaignStatus");
   CHECK_NOT_NULL(v);
-  EXPECT_EQ_INT(2, v->value.derive);
+  EXPECT_EQ_INT(3, v->value.derive);
   v = mock_find("self", "unknown_values", "agent_groups-routingStatus");
   CHECK_NOT_NULL(v);
   EXPECT_EQ_INT(1, v->value.derive);
