@@ -181,55 +181,69 @@ static int records_load(gen_interval_t *gi, gi_key_t *k, json_object *cols,
   return 0;
 }
 
-/* A started scope's name as a member of an object: "id" (after a comma
- * but for the first). */
-static int scope_name_print(gen_buf_t *buf, const gi_scope_t *s, bool *first) {
-  int status = *first ? 0 : gen_buf_add(buf, ",", 1);
-  *first = false;
-  return status == 0 ? gen_buf_add_json_string(buf, s->id) : status;
+/* What one scope's member holds after its name (":..."); 1 passes the
+ * scope over, before its name is written. */
+typedef int (*scope_value_fn)(const gen_interval_t *gi, const gi_scope_t *s,
+                              gen_buf_t *buf);
+
+/* head ("\"scopes\":{" and the like), then "<scope>":<value> for each
+ * started scope that value takes, then "}": the one walk of the scopes for
+ * every object of the header. */
+static int scopes_print(const gen_interval_t *gi, gen_buf_t *buf,
+                        const char *head, scope_value_fn value) {
+  int status = gen_buf_add_str(buf, head);
+  bool first = true;
+  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
+    const gi_scope_t *s = &gi->scopes[i];
+    if (s->origin == 0 || value(gi, s, NULL) == 1)
+      continue;
+    status = first ? 0 : gen_buf_add(buf, ",", 1);
+    first = false;
+    if (status == 0)
+      status = gen_buf_add_json_string(buf, s->id);
+    if (status == 0)
+      status = value(gi, s, buf);
+  }
+  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+}
+
+/* ":[origin,done_until]": a scope's progress. */
+static int progress_value(const gen_interval_t *gi, const gi_scope_t *s,
+                          gen_buf_t *buf) {
+  (void)gi;
+  return buf == NULL ? 0
+                     : gen_buf_printf(buf, ":[%" PRId64 ",%" PRId64 "]",
+                                      s->origin, s->done_until);
 }
 
 /* ,"revisits":{"<scope>":{"<age ms>":<watermark>,…},…}: the schedule's
  * progress, apart from "scopes" so that a file stays readable both ways
  * between versions with and without it. */
-static int revisits_print(const gen_interval_t *gi, gen_buf_t *buf) {
-  int status = gen_buf_add_str(buf, ",\"revisits\":{");
-  bool first = true;
-  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
-    const gi_scope_t *s = &gi->scopes[i];
-    if (s->origin == 0)
+static int revisits_value(const gen_interval_t *gi, const gi_scope_t *s,
+                          gen_buf_t *buf) {
+  if (buf == NULL)
+    return 0;
+  int status = gen_buf_add(buf, ":{", 2);
+  bool any = false;
+  for (size_t a = 0; status == 0 && a < gi->stages.n; a++) {
+    if (s->revisit_w[a] == GEN_REVISIT_UNSET)
       continue;
-    status = scope_name_print(buf, s, &first);
-    if (status == 0)
-      status = gen_buf_add(buf, ":{", 2);
-    bool any = false;
-    for (size_t a = 0; status == 0 && a < gi->stages.n; a++) {
-      if (s->revisit_w[a] == GEN_REVISIT_UNSET)
-        continue;
-      status = gen_buf_printf(buf, "%s\"%" PRId64 "\":%" PRId64, any ? "," : "",
-                              gi->stages.age_ms[a], s->revisit_w[a]);
-      any = true;
-    }
-    if (status == 0)
-      status = gen_buf_add(buf, "}", 1);
+    status = gen_buf_printf(buf, "%s\"%" PRId64 "\":%" PRId64, any ? "," : "",
+                            gi->stages.age_ms[a], s->revisit_w[a]);
+    any = true;
   }
   return status == 0 ? gen_buf_add(buf, "}", 1) : status;
 }
 
 /* ,"marks":{"<scope>":<progress>,…}: the scopes' marks (see "clock
- * steps"), apart from "scopes" as "revisits" is. */
-static int marks_print(const gen_interval_t *gi, gen_buf_t *buf) {
-  int status = gen_buf_add_str(buf, ",\"marks\":{");
-  bool first = true;
-  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
-    const gi_scope_t *s = &gi->scopes[i];
-    if (s->origin == 0 || s->mark == 0)
-      continue;
-    status = scope_name_print(buf, s, &first);
-    if (status == 0)
-      status = gen_buf_printf(buf, ":%" PRId64, s->mark);
-  }
-  return status == 0 ? gen_buf_add(buf, "}", 1) : status;
+ * steps"), apart from "scopes" as "revisits" is; a scope without one
+ * passed over. */
+static int marks_value(const gen_interval_t *gi, const gi_scope_t *s,
+                       gen_buf_t *buf) {
+  (void)gi;
+  if (s->mark == 0)
+    return 1;
+  return buf == NULL ? 0 : gen_buf_printf(buf, ":%" PRId64, s->mark);
 }
 
 /* Why progress at mark (ms) cannot be an engine's of this granularity, or
@@ -260,7 +274,7 @@ static void entry_refused(gen_interval_t *gi, const char *scope,
       why, then);
 }
 
-/* Reads "revisits" (see revisits_print) for the ages still in the
+/* Reads "revisits" (see revisits_value) for the ages still in the
  * schedule; the others start afresh at their first plan, and so does an
  * age whose watermark is refused. */
 static int revisits_load(gen_interval_t *gi, json_object *revisits) {
@@ -317,23 +331,11 @@ static int state_print(gen_interval_t *gi, gen_buf_t *buf,
     status = gen_buf_printf(buf, ",\"mark\":[%" PRId64 ",%" PRId64 "]",
                             gi->mark_at, gi->mark_since);
   if (status == 0)
-    status = gen_buf_add_str(buf, ",\"scopes\":{");
-  bool first = true;
-  for (size_t i = 0; status == 0 && i < gi->n_scopes; i++) {
-    const gi_scope_t *s = &gi->scopes[i];
-    if (s->origin == 0)
-      continue;
-    status = scope_name_print(buf, s, &first);
-    if (status == 0)
-      status = gen_buf_printf(buf, ":[%" PRId64 ",%" PRId64 "]", s->origin,
-                              s->done_until);
-  }
-  if (status == 0)
-    status = gen_buf_add(buf, "}", 1);
+    status = scopes_print(gi, buf, ",\"scopes\":{", progress_value);
   if (status == 0 && gi->stages.n > 0)
-    status = revisits_print(gi, buf);
+    status = scopes_print(gi, buf, ",\"revisits\":{", revisits_value);
   if (status == 0 && gi->mark_at != 0)
-    status = marks_print(gi, buf);
+    status = scopes_print(gi, buf, ",\"marks\":{", marks_value);
   if (status == 0)
     status = gen_buf_add(buf, "}\n", 2);
   for (size_t i = 0; status == 0 && i < gi->n_keys; i++) {
@@ -438,7 +440,7 @@ static void marks_load_clock(gen_interval_t *gi, json_object *doc) {
   }
 }
 
-/* Reads "marks" (see marks_print) for the started scopes; a mark not ours
+/* Reads "marks" (see marks_value) for the started scopes; a mark not ours
  * is refused alone (the scope is put back as without one). */
 static void marks_load(gen_interval_t *gi, json_object *marks) {
   json_object_object_foreach(marks, id, v) {
