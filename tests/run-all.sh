@@ -99,7 +99,8 @@ if [ -x tests/sim/run_tests.sh ]; then
 fi
 
 # 5. End to end with the real collectd daemon. The files run in
-# GEN_E2E_JOBS lanes (default 2): they mostly wait on the simulator's clock,
+# GEN_E2E_JOBS lanes (default 3): they mostly wait on the simulator's clock
+# (a file uses 15 to 50 % of a core, measured: three lanes about one core),
 # and each starts its own simulator, collectd and backends on ports of its
 # own (test_packages serialises itself on dpkg with a lock). The longest
 # go first; the results are recorded in file order.
@@ -122,7 +123,7 @@ LONGEST="test_packages test_realtime_faults test_revisit_pipeline test_standby
   for t in tests/e2e/test_*.py; do
     [[ " $(echo $LONGEST) " == *" $(basename "$t" .py) "* ]] || echo "$t"
   done
-} | xargs -P "${GEN_E2E_JOBS:-2}" -I{} bash -c 'run_e2e "$@"' _ {}
+} | xargs -P "${GEN_E2E_JOBS:-3}" -I{} bash -c 'run_e2e "$@"' _ {}
 for t in tests/e2e/test_*.py; do
   name=$(basename "$t" .py)
   out=$(cat "$e2e_out/$name.out" 2>/dev/null)
