@@ -333,6 +333,12 @@ static void fake_del(size_t i) {
   F.kv[i] = F.kv[--F.n];
 }
 
+static void fake_del_key(const char *key) {
+  for (size_t k = F.n; k-- > 0;)
+    if (strcmp(F.kv[k].key, key) == 0)
+      fake_del(k);
+}
+
 /* Whether key lies in the request's range (key, range_end: both decoded). */
 static bool in_range(const char *key, const char *from, const char *end) {
   return end == NULL ? strcmp(key, from) == 0
@@ -670,9 +676,7 @@ DEF_TEST(copy_fenced_and_restored) {
   OK(strstr(manifest, " 20 320 ") != NULL);
 
   /* b takes the key after a's lease expired */
-  for (size_t k = F.n; k-- > 0;)
-    if (strcmp(F.kv[k].key, ROOT "holder") == 0)
-      fake_del(k);
+  fake_del_key(ROOT "holder");
   F.rev++;
   fake_put(ROOT "holder", "b", 1, 0);
   text[0] = 'X';
@@ -684,13 +688,28 @@ DEF_TEST(copy_fenced_and_restored) {
   EXPECT_EQ_INT(1, (int)atomic_load(&s->sync_failed));
   gen_standby_stop(s);
 
-  /* b's take-over: the copy a made, whole */
+  /* b's take-over: the copy a made, whole; the pieces no manifest names
+   * (of a copy in progress when its holder lost the key; a replaced piece
+   * whose delete failed) deleted */
+  fake_put(ROOT "data/analytics-acme.json/00000000deadbeef/0.0123456789abcdef",
+           "left", 4, 0);
+  char gen[17] = "", stray[512];
+  OK(sscanf(manifest, "%*s %*s %*s %16s", gen) == 1);
+  snprintf(stray, sizeof(stray),
+           ROOT "data/analytics-acme.json/%s/99.0123456789abcdef", gen);
+  fake_put(stray, "stray", 5, 0);
   char to[256];
   snprintf(to, sizeof(to), "%s/b", dir);
   mkdir(to, 0700);
   snprintf(to, sizeof(to), "%s/b/analytics-acme.json", dir);
   gen_standby_t *b = fake_standby("b");
+  fake_del_key(ROOT "holder"); /* b's key of before: its own election's */
+  gen_standby_elect_t st = {0};
+  gen_standby_elect(b, &st);
+  OK(gen_standby_holding(b));
   OK(gen_standby_watch_begin(b, true));
+  CHECK_ZERO(bookkeeping_whole());
+  OK(fake_get(stray) == NULL);
   b->watch.path(b->watch.ud, to);
   gen_standby_watch_end(b);
   FILE *f = fopen(to, "r");
