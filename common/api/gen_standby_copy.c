@@ -685,11 +685,21 @@ static int put_pieces(gen_standby_t *s, const file_t *had, file_t *f, char *buf,
     if (status == 0 &&
         gen_hash_fnv1a64_bytes(GEN_HASH_FNV1A64_INIT, buf, n) != f->pieces[i])
       status = -EAGAIN; /* changed since it was hashed: the next copy */
-    char key[2048];
+    char key[2048], old[2048] = "";
     piece_key(s, f->name, f->gen, i, f->pieces[i], key, sizeof(key));
-    txn_t t = TXN_INIT(1, 2 * s->piece + 4096);
+    /* the piece this copy put before under the same index, changed since:
+     * no manifest names it, it goes with the put */
+    if (m->pieces[i] != 0 &&
+        !(had != NULL && had->pieces != NULL && had->gen == f->gen &&
+          i < had->n_pieces && had->pieces[i] == m->pieces[i]))
+      piece_key(s, f->name, f->gen, i, m->pieces[i], old, sizeof(old));
+    txn_t t = TXN_INIT(2, 2 * s->piece + 4096);
     if (status == 0)
       status = txn_add(s, &t, key, buf, n, false, why, why_size);
+    if (status == 0 && old[0] != '\0')
+      status = txn_add(s, &t, old, NULL, 0, false, why, why_size);
+    if (status == 0)
+      status = txn_run(s, &t, why, why_size);
     if (status == 0) {
       atomic_fetch_add(&s->copied_bytes, n);
       m->pieces[i] = f->pieces[i];

@@ -791,6 +791,28 @@ DEF_TEST(copy_goes_on_over_reads) {
   return 0;
 }
 
+/* A piece put by a copy in progress, then changed before the copy was
+ * whole: put again, and the piece it replaced, named by no manifest,
+ * deleted with it (it was left in etcd until a take-over swept it). */
+DEF_TEST(copy_replaces_its_own_piece) {
+  char path[256], text[200] = "";
+  for (int i = 0; i < 3; i++)
+    strcat(text, "0123456789abcde\n");
+  gen_standby_t *s =
+      holder_copying("replaced-acme.json", text, path, sizeof(path));
+  s->slice = 0;
+  EXPECT_EQ_INT(0, gen_standby_sync(s, true)); /* piece 0 put */
+  text[0] = 'X';
+  write_file(path, text);
+  for (int read = 0; read < 3; read++)
+    EXPECT_EQ_INT(0, gen_standby_sync(s, true));
+  OK(fake_get(ROOT "state/replaced-acme.json") != NULL);
+  EXPECT_EQ_INT(4 * 16, (int)atomic_load(&s->copied_bytes));
+  CHECK_ZERO(bookkeeping_whole());
+  done(s);
+  return 0;
+}
+
 /* 140 new files and then 20 of them with 8 pieces replaced: every
  * manifest moves and every replaced piece goes, no transaction past etcd's
  * 128 operations (the fake refuses it, as etcd does), deletes 64 at most
@@ -862,6 +884,7 @@ int main(void) {
   RUN_TEST(copy_fenced_and_restored);
   RUN_TEST(copy_deletes_and_sweeps);
   RUN_TEST(copy_goes_on_over_reads);
+  RUN_TEST(copy_replaces_its_own_piece);
   RUN_TEST(copy_within_txn_bound);
   RUN_TEST(fetch_failed_is_asked_again);
   RUN_TEST(etcd_client_one_handle_no_proxy);
