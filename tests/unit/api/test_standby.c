@@ -517,6 +517,14 @@ static void copies(gen_standby_t *s, const char *path) {
   s->n_paths = 1;
 }
 
+/* text: n times line. */
+static char *repeat(char *text, int n, const char *line) {
+  text[0] = '\0';
+  for (int i = 0; i < n; i++)
+    strcat(text, line);
+  return text;
+}
+
 /* Written as gen_state writes a state file: a new file renamed over the
  * last (a file written in place within the clock's tick would look
  * unchanged by its size and time). */
@@ -665,8 +673,7 @@ DEF_TEST(election_other_holds) {
  * is counted. Then a take-over restores the copy, byte for byte. */
 DEF_TEST(copy_fenced_and_restored) {
   char path[256], text[400] = "";
-  for (int i = 0; i < 20; i++) /* 20 pieces of 16 bytes */
-    strcat(text, "line ---- ---- \n");
+  repeat(text, 20, "line ---- ---- \n"); /* 20 pieces of 16 bytes */
   gen_standby_t *s =
       holder_copying("analytics-acme.json", text, path, sizeof(path));
   OK(gen_standby_holding(s));
@@ -731,8 +738,7 @@ DEF_TEST(copy_fenced_and_restored) {
  * every piece a manifest names is there. */
 DEF_TEST(copy_deletes_and_sweeps) {
   char path[256], text[400] = "";
-  for (int i = 0; i < 20; i++)
-    strcat(text, "piece --- ----\n\n");
+  repeat(text, 20, "piece --- ----\n\n");
   gen_standby_t *s =
       holder_copying("sweep-acme.json", text, path, sizeof(path));
   EXPECT_EQ_INT(0, gen_standby_sync(s, true));
@@ -773,8 +779,7 @@ DEF_TEST(copy_deletes_and_sweeps) {
  * end are swept when the manifest moves. */
 DEF_TEST(copy_goes_on_over_reads) {
   char path[256], text[200] = "";
-  for (int i = 0; i < 6; i++)
-    strcat(text, "0123456789abcde\n");
+  repeat(text, 6, "0123456789abcde\n");
   gen_standby_t *s = holder_copying("slow-acme.json", text, path, sizeof(path));
   s->slice = 0;
   for (int read = 1; read <= 3; read++) {
@@ -796,8 +801,7 @@ DEF_TEST(copy_goes_on_over_reads) {
  * deleted with it (it was left in etcd until a take-over swept it). */
 DEF_TEST(copy_replaces_its_own_piece) {
   char path[256], text[200] = "";
-  for (int i = 0; i < 3; i++)
-    strcat(text, "0123456789abcde\n");
+  repeat(text, 3, "0123456789abcde\n");
   gen_standby_t *s =
       holder_copying("replaced-acme.json", text, path, sizeof(path));
   s->slice = 0;
