@@ -541,7 +541,7 @@ static void write_file(const char *path, const char *text) {
  * manifests name that etcd lacks: both 0 when the copy's bookkeeping is
  * whole. */
 static void unnamed_and_missing(size_t *unnamed, size_t *missing) {
-  char named[4096][512];
+  static char named[4096][512]; /* 2 MiB: not on the stack */
   size_t n = 0;
   *unnamed = *missing = 0;
   for (size_t i = 0; i < F.n; i++) {
