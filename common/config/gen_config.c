@@ -82,6 +82,7 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->notices_per_minute = 60;
   org->standby_ttl = TIME_T_TO_CDTIME_T(10);
   org->standby_sync = TIME_T_TO_CDTIME_T(30);
+  org->standby_piece = 512 * 1024;
   org->notices = gen_notices_create();
   if (org->name == NULL || org->notices == NULL) {
     free(org->name);
@@ -709,6 +710,11 @@ static const gen_config_def_t org_defs[] = {
                     "30",
                     "the state is copied to etcd at most this often (0: at "
                     "every read that changed it)"),
+    {"StandbyPieceSize", GEN_CFG_INT, offsetof(gen_org_t, standby_piece),
+     .min = 1024, .max = 1024 * 1024, .shown = "524288",
+     .doc = "the bytes of one piece of a state file in etcd (4/3 of it, in "
+            "base64, within etcd's --max-request-bytes)",
+     .parse = config_number},
     GEN_KEY_STRING("StandbyCACert", gen_org_t, standby_ca, "the system's",
                    "a CA certificate file for etcd's https:// URLs"),
     GEN_KEY_STRING("StandbyClientCert", gen_org_t, standby_cert, NULL,

@@ -65,7 +65,8 @@ typedef struct {
   /* etcd's own TLS: its CA, this agent's client certificate and key */
   char *standby_ca, *standby_cert, *standby_key;
   cdtime_t
-      standby_sync; /* StandbySyncInterval: state copied at most so often */
+      standby_sync;     /* StandbySyncInterval: state copied at most so often */
+  size_t standby_piece; /* StandbyPieceSize: the bytes of a state piece */
   /* The last state of each subject notified about (gen_notice.h). */
   struct gen_notices_s *notices;
   cdtime_t notice_window; /* NotificationWindow: 2 a subject within it */
