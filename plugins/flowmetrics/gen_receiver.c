@@ -710,8 +710,8 @@ static int on_certificate(gnutls_session_t session,
  * the kernel's SYN queue meanwhile, holding no slot nor descriptor, and a
  * sender whose first byte is late by up to that much is accepted with it,
  * so it is never a silent connection in the book: behind a flood reopened
- * from ever new /24s every new sender was evicted before it (30 of 30
- * POSTs lost, test_receiver_abuse), behind 1,000 /24s 5 of 627 (issue 63).
+ * from ever new /24s new senders were evicted before it (29 or 30 of
+ * 30 POSTs lost, test_receiver_abuse), behind 1,000 /24s 5 of 627 (issue 63).
  * Past the listen backlog the kernel answers with SYN cookies, which do
  * not wait: the eviction order (gen_rx_slots.h) applies to those. */
 #define GEN_RX_DEFER_SECONDS 3
