@@ -29,11 +29,14 @@ import time
 
 class IdleFlood(threading.Thread):
     def __init__(self, port, sources, family=socket.AF_INET, host="127.0.0.1",
-                 spare=()):
+                 spare=(), first_byte=False):
         super().__init__(daemon=True)
         self.port, self.sources, self.family, self.host = port, sources, family, host
         self.pool = list(sources) + list(spare) if spare else None
         self.turn = len(sources)
+        # With first_byte, each connection sends one byte once connected
+        # (a TLS record's first, 0x16) and nothing more: not silent.
+        self.first_byte = first_byte
         self.stop = threading.Event()
         self.cond = threading.Condition()
         self.opened = 0  # sequence number of the last connection opened
@@ -85,7 +88,8 @@ class IdleFlood(threading.Thread):
             self.opened += 1
             seq = self.opened
         conns[s.fileno()] = (s, src, seq)
-        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP |
+                    (select.EPOLLOUT if self.first_byte else 0))
 
     def run(self):
         ep = select.epoll()
@@ -98,7 +102,14 @@ class IdleFlood(threading.Thread):
             events = ep.poll(0.05)
             again = []
             gone = []
-            for fd, _ in events:
+            for fd, ev in events:
+                if ev == select.EPOLLOUT:  # connected: its one byte
+                    try:
+                        conns[fd][0].send(b"\x16")
+                    except OSError:
+                        pass
+                    ep.modify(fd, select.EPOLLIN | select.EPOLLRDHUP)
+                    continue
                 s, src, seq = conns.pop(fd)
                 ep.unregister(fd)
                 s.close()
