@@ -16,6 +16,9 @@ Reported: POSTs answered 200 of those sent, latency p50 / p99 / max, the
 flood's connections opened and closed by the server a second, collectd's
 CPU a flood connection.
 
+With --first-byte each flood connection sends one byte (a TLS record's
+first) once connected, and nothing more: not silent, accepted at once.
+
 Address plans (--plan):
   four24   1,000 addresses in four /24s: 127.0.2.1 to 127.0.5.250
   spread   1,000 addresses, each in a /24 of its own: 127.1.k.1 and on
@@ -80,10 +83,11 @@ def fresh_source(v6, n):
         f"127.{200 + n // 62500}.{n // 250 % 250}.{1 + n % 250}"
 
 
-def flood_process(port, sources, family, host, seconds, out):
+def flood_process(port, sources, family, host, seconds, out, first_byte):
     """One flooding process: its IdleFlood for settle + seconds, then
     (opened, closed, failed) in the measured seconds."""
-    flood = IdleFlood(port, sources, family=family, host=host)
+    flood = IdleFlood(port, sources, family=family, host=host,
+                      first_byte=first_byte)
     flood.start()
     time.sleep(3)  # the flood settles
     opened0, closed0 = flood.opened, flood.base + len(flood.closed)
@@ -122,6 +126,8 @@ def main():
     ap.add_argument("--gap", type=float, default=0.05)
     ap.add_argument("--fresh", action="store_true",
                     help="each POST from an address never seen before")
+    ap.add_argument("--first-byte", action="store_true",
+                    help="each flood connection sends one byte (0x16), then nothing")
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--queue", type=int, default=16, help="ReceiverQueueSize "
                     "(slots: it + 512, at most half the open-file limit)")
@@ -156,7 +162,8 @@ def main():
         out = multiprocessing.Queue()
         procs = [multiprocessing.Process(
             target=flood_process, daemon=True,
-            args=(port, sources[k::o.flooders], family, host, o.seconds, out))
+            args=(port, sources[k::o.flooders], family, host, o.seconds, out,
+                  o.first_byte))
             for k in range(o.flooders)]
         for p in procs:
             p.start()
@@ -193,7 +200,8 @@ def main():
             p.join(timeout=30)
         answered = [d for s, d, _ in results if s == 200]
         other = sorted({str(s) for s, _, _ in results if s != 200})
-        print(f"plan {o.plan}: {o.sources} flood addresses, {o.senders} "
+        print(f"plan {o.plan}: {o.sources} flood addresses"
+              f"{' (one byte each)' if o.first_byte else ''}, {o.senders} "
               f"{'fresh ' if o.fresh else 'known '}senders, "
               f"gap {o.gap * 1000:.0f} ms, {dt:.1f} s")
         print(f"legitimate POSTs answered: {len(answered)} of {len(results)}"

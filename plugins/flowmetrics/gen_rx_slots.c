@@ -217,8 +217,12 @@ gen_rx_slot_t *gen_rx_slots_victim(const gen_rx_slots_t *b) {
     if (!waiting(s) || s->busy)
       continue;
     if (best != NULL) {
+      bool spoke = s->stage > GEN_RX_SILENT;
       if (s->trusted != best->trusted) {
         if (s->trusted)
+          continue;
+      } else if (spoke != (best->stage > GEN_RX_SILENT)) {
+        if (spoke)
           continue;
       } else if (s->struck != best->struck) {
         if (!s->struck)

@@ -10,20 +10,25 @@
  * - one from an address not trusted before one from a trusted address
  *   (one that sent the shared secret within GEN_RX_TRUST_SECONDS: only a
  *   sender has it);
+ * - a silent one (not a byte received) before one that sent something: an
+ *   idle flood, however spread, never closes a sender's handshake, and
+ *   a flood that sends its first bytes is weighed by the rules below;
  * - one from an address that lost a connection lately (among the last
  *   GEN_RX_STRUCK_MAX addresses evicted, or cut at the head deadline
  *   without a head) before one from an address that did not;
  * - from the prefix holding the most of them, in it from the address
  *   holding the most;
- * - then the one least far in its handshake (silent, then TLS begun, then
- *   TLS done or a kept-alive connection between requests), the oldest of
- *   those.
+ * - then the one least far in its handshake (TLS begun, then TLS done or
+ *   a kept-alive connection between requests), the oldest of those.
  * A flood from a few prefixes, or from one /64, however fast it reopens,
  * and from new addresses each time, evicts its own connections before a
  * sender's that holds fewer; a flood from as many prefixes as connections
  * evicts its own before a known sender's, and, once each of its addresses
  * has lost a connection, before a new sender's, however many connections
- * that one holds in its prefix.
+ * that one holds in its prefix; an idle flood from ever new addresses and
+ * prefixes, remembered by none of these rules, before any connection that
+ * has sent its first byte (the receiver knows it from the accept on: the
+ * kernel defers it until that byte, gen_receiver.c).
  *
  * Not locked: the receiver holds its conn_lock around every call.
  */
@@ -39,7 +44,7 @@
 /* How far a connection is; the eviction takes the lowest first. */
 typedef enum {
   GEN_RX_SILENT = 0, /* connected, no ClientHello (nor a head) yet */
-  GEN_RX_HELLO,      /* its ClientHello arrived: TLS under way */
+  GEN_RX_HELLO,      /* its first bytes (a ClientHello) arrived */
   GEN_RX_READY,      /* TLS done, or between requests: waiting for a head */
   GEN_RX_HEADED,     /* a request head arrived: never evicted */
 } gen_rx_stage_t;

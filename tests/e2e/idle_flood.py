@@ -7,15 +7,18 @@ IdleFlood holds one TCP connection from each source address that never
 sends a byte (no TLS ClientHello) and opens a new one the moment the
 server closes one, as fast as one thread can (epoll, non-blocking
 connects): the rate is whatever the machine and the receiver allow. Every
-connection has a sequence number, so a sender can tell whether the server
-has closed connections opened after its own (`closed_after`): with oldest
-first eviction among the connections without a request head, that cannot
-happen while the sender's own connection, older and still silent, is open.
+connection has a sequence number, and the flood counts those the server
+closed, so a sender can tell how many the server closed while it was silent
+(`closed_after`): once that is at least the slots for connections waiting
+for a head, closing the oldest first would have closed the sender's own
+(at most that many less one were older). With `spare` addresses, each
+connection is reopened from the address used longest ago among sources and
+spare, not from the one just closed.
 
 LegitSender.post connects, stays silent for `gap` seconds (at least; as
 an internet sender waits a round trip before its ClientHello arrives), or
-until the flood has seen `evicted_after` connections newer than its own
-closed by the server, then does TLS and POSTs."""
+until the flood has seen `closed` of its connections closed by the server
+since its connect, then does TLS and POSTs."""
 import http.client
 import select
 import socket
@@ -25,9 +28,15 @@ import time
 
 
 class IdleFlood(threading.Thread):
-    def __init__(self, port, sources, family=socket.AF_INET, host="127.0.0.1"):
+    def __init__(self, port, sources, family=socket.AF_INET, host="127.0.0.1",
+                 spare=(), first_byte=False):
         super().__init__(daemon=True)
         self.port, self.sources, self.family, self.host = port, sources, family, host
+        self.pool = list(sources) + list(spare) if spare else None
+        self.turn = len(sources)
+        # With first_byte, each connection sends one byte once connected
+        # (a TLS record's first, 0x16) and nothing more: not silent.
+        self.first_byte = first_byte
         self.stop = threading.Event()
         self.cond = threading.Condition()
         self.opened = 0  # sequence number of the last connection opened
@@ -58,6 +67,13 @@ class IdleFlood(threading.Thread):
                     return got
                 self.cond.wait(left)
 
+    def _next(self, src):
+        """The address to reopen src's connection from."""
+        if not self.pool:
+            return src
+        self.turn += 1
+        return self.pool[(self.turn - 1) % len(self.pool)]
+
     def _open(self, ep, conns, src):
         s = socket.socket(self.family, socket.SOCK_STREAM)
         s.setblocking(False)
@@ -72,7 +88,8 @@ class IdleFlood(threading.Thread):
             self.opened += 1
             seq = self.opened
         conns[s.fileno()] = (s, src, seq)
-        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP |
+                    (select.EPOLLOUT if self.first_byte else 0))
 
     def run(self):
         ep = select.epoll()
@@ -85,7 +102,14 @@ class IdleFlood(threading.Thread):
             events = ep.poll(0.05)
             again = []
             gone = []
-            for fd, _ in events:
+            for fd, ev in events:
+                if ev == select.EPOLLOUT:  # connected: its one byte
+                    try:
+                        conns[fd][0].send(b"\x16")
+                    except OSError:
+                        pass
+                    ep.modify(fd, select.EPOLLIN | select.EPOLLRDHUP)
+                    continue
                 s, src, seq = conns.pop(fd)
                 ep.unregister(fd)
                 s.close()
@@ -99,13 +123,14 @@ class IdleFlood(threading.Thread):
                         self.base += 100000
                     self.cond.notify_all()
             for src in again:
-                self._open(ep, conns, src)
+                self._open(ep, conns, self._next(src))
             if len(conns) < len(self.sources) // 2:
                 time.sleep(0.01)  # refused at once: no busy loop
                 have = {src for _, src, _ in conns.values()}
-                for src in self.sources:
-                    if src not in have:
-                        self._open(ep, conns, src)
+                missing = [None] * (len(self.sources) - len(conns)) if self.pool \
+                    else [src for src in self.sources if src not in have]
+                for src in missing:
+                    self._open(ep, conns, self._next(src))
         for s, _, _ in conns.values():
             s.close()
         ep.close()
@@ -117,9 +142,9 @@ class LegitSender:
         self.port, self.ctx, self.secret = port, ctx, secret
         self.host, self.source, self.family = host, source, family
 
-    def post(self, body, flood=None, gap=0.05, evicted_after=0, timeout=10):
+    def post(self, body, flood=None, gap=0.05, closed=0, timeout=10):
         """(status or exception name, seconds from connect to answer,
-        evictions of newer connections seen before the ClientHello)."""
+        flood connections closed by the server before the ClientHello)."""
         raw = socket.socket(self.family, socket.SOCK_STREAM)
         raw.settimeout(timeout)
         t0 = time.monotonic()
@@ -128,13 +153,13 @@ class LegitSender:
             if self.source:
                 raw.bind((self.source, 0))
             raw.connect((self.host, self.port))
-            mark = flood.mark() if flood else None
-            if flood and evicted_after:
-                seen = flood.wait_closed_after(mark, evicted_after, timeout=2.5)
+            mark = (0, flood.mark()[1]) if flood else None  # any closed since
+            if flood and closed:
+                seen = flood.wait_closed_after(mark, closed, timeout=2.5)
             left = gap - (time.monotonic() - t0)
             if left > 0:
                 time.sleep(left)
-            if flood and not evicted_after:
+            if flood and not closed:
                 seen = flood.closed_after(mark)
             tls = self.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
             conn = http.client.HTTPSConnection(self.host, self.port,

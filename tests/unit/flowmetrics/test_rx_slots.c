@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the receiver's book of connections (gen_rx_slots): counts by
  * address and prefix (/24, /64, IPv4 mapped in IPv6 as IPv4), and the
- * eviction's pick: the prefix holding the most connections waiting for a
- * head, then its address holding the most, then the least far in its
- * handshake, then the oldest; never one with a head. */
+ * eviction's pick: a silent connection before one that sent a byte, the
+ * prefix holding the most connections waiting for a head, then its address
+ * holding the most, then the least far in its handshake, then the oldest;
+ * never one with a head. */
 #include "gen_rx_slots.h"
 
 #include <arpa/inet.h>
@@ -147,7 +148,8 @@ DEF_TEST(ipv4_prefixes_share) {
 
 /* Within one address: silent before TLS begun before TLS done; kept-alive
  * connections between requests wait like TLS done. The address holding
- * more goes first, in the same prefix. */
+ * more goes first, in the same prefix, among the silent ones, which all go
+ * before one that sent a byte. */
 DEF_TEST(stages_and_addresses) {
   gen_rx_slots_t b = {0};
   gen_rx_slot_t *ready = join(&b, "10.0.0.1");
@@ -162,13 +164,13 @@ DEF_TEST(stages_and_addresses) {
   gen_rx_slots_cut(&b, silent);
   OK(gen_rx_slots_victim(&b) == other); /* 2 and 2: the silent, oldest */
   gen_rx_slots_cut(&b, other);
-  OK(gen_rx_slots_victim(&b) == hello); /* 2 and 1 */
-  gen_rx_slots_cut(&b, hello);
-  /* One each: 10.0.0.2 silent before the TLS done. */
+  /* Silent before any that sent a byte, though 10.0.0.1 holds 2. */
   OK(gen_rx_slots_victim(&b) == other2);
   /* A busy connection (its request with the worker) is never picked. */
   gen_rx_slots_stage(&b, other2, GEN_RX_HEADED);
   other2->busy = true;
+  OK(gen_rx_slots_victim(&b) == hello); /* TLS begun before TLS done */
+  gen_rx_slots_cut(&b, hello);
   gen_rx_slots_stage(&b, ready, GEN_RX_HEADED);
   gen_rx_slots_stage(&b, ready, GEN_RX_READY); /* its request ended */
   OK(ready->headed);
@@ -320,6 +322,52 @@ DEF_TEST(a_new_sender_outlasts_a_flood_of_prefixes) {
   return 0;
 }
 
+/* An idle flood from ever new addresses, each in a /24 of its own, never
+ * evicted nor trusted (nothing tells it from a new sender), and 3 new
+ * senders in one /24 whose first bytes arrived (one of them struck: its
+ * address lost a connection): 3,000 evictions and reopens later, every one
+ * the flood's, the senders' open though their /24 holds 3 to the flood's
+ * 1 and older. Then silent too, the sender's /24 goes first. */
+DEF_TEST(a_silent_flood_never_evicts_a_sender_that_spoke) {
+  gen_rx_slots_t b = {0};
+  int next = 0;
+  gen_rx_slot_t *legit[3];
+  char text[32];
+  for (int i = 0; i < 3; i++) {
+    snprintf(text, sizeof(text), "127.0.100.%d", 1 + i);
+    CHECK_NOT_NULL(legit[i] = join_at(&b, text, 1));
+    gen_rx_slots_stage(&b, legit[i], GEN_RX_HELLO);
+  }
+  gen_rx_slots_strike(&b, legit[2]);
+  OK(legit[2]->struck && !legit[0]->struck);
+  int made = 0, flood = 0;
+  for (; next < 1000; next++) {
+    snprintf(text, sizeof(text), "127.%d.%d.1", 1 + next / 250, next % 250);
+    made += join_at(&b, text, 2) != NULL;
+  }
+  for (int i = 0; i < 3000; i++, next++) {
+    gen_rx_slot_t *v = gen_rx_slots_victim(&b);
+    if (v == NULL)
+      break;
+    flood += v != legit[0] && v != legit[1] && v != legit[2];
+    gen_rx_slots_cut(&b, v); /* not struck: as a flood never seen again */
+    snprintf(text, sizeof(text), "127.%d.%d.1", 1 + next / 250, next % 250);
+    made += join_at(&b, text, 3) != NULL;
+  }
+  EXPECT_EQ_INT(4000, made);
+  EXPECT_EQ_INT(3000, flood);
+  OK(!legit[0]->cut && !legit[1]->cut && !legit[2]->cut);
+  /* Were they silent, their /24 holding the most would go first. */
+  for (int i = 0; i < 3; i++)
+    gen_rx_slots_stage(&b, legit[i], GEN_RX_SILENT);
+  gen_rx_slot_t *v = gen_rx_slots_victim(&b);
+  OK(v == legit[2]); /* struck */
+  gen_rx_slots_cut(&b, v);
+  OK(gen_rx_slots_victim(&b) == legit[0]);
+  empty(&b);
+  return 0;
+}
+
 int main(void) {
   RUN_TEST(a_slash_64_evicts_its_own);
   RUN_TEST(ipv4_prefixes_share);
@@ -327,5 +375,6 @@ int main(void) {
   RUN_TEST(mapped_ipv4_is_ipv4);
   RUN_TEST(a_trusted_sender_goes_last);
   RUN_TEST(a_new_sender_outlasts_a_flood_of_prefixes);
+  RUN_TEST(a_silent_flood_never_evicts_a_sender_that_spoke);
   END_TEST;
 }
