@@ -180,10 +180,10 @@ int gen_counters_take_line(gen_counters_t *c, json_object *line,
   json_object *row = NULL;
   if (!json_object_object_get_ex(line, c->options.totals_name, &row))
     return 1;
-  json_object *key = json_object_array_get_idx(row, 0);
-  if (!json_object_is_type(row, json_type_array) ||
-      json_object_array_length(row) != 2 ||
-      !json_object_is_type(key, json_type_string)) {
+  bool pair = json_object_is_type(row, json_type_array) &&
+              json_object_array_length(row) == 2;
+  json_object *key = pair ? json_object_array_get_idx(row, 0) : NULL;
+  if (!json_object_is_type(key, json_type_string)) {
     if (c->refused++ < GEN_STATE_REFUSED_LOGGED)
       gen_log_org(c->options.who, NULL, LOG_WARNING,
                   "state file %s: %s %.60s refused (not [key, total])", path,

@@ -278,6 +278,30 @@ DEF_TEST(keys_read_back_by_the_owner) {
   return 0;
 }
 
+/* Lines of the state file: a counter's line taken, a second one of its key
+ * and a line not [key, total] refused alone (logged, counted), a line of
+ * another kind left to the caller (1). */
+DEF_TEST(lines_taken_and_refused) {
+  static const char *const lines[] = {
+      "{\"totals\":[\"a/1\",3]}", "{\"totals\":[\"a/1\",4]}", "{\"totals\":5}",
+      "{\"totals\":[\"b/2\",1]}", "{\"series\":[]}"};
+  static const int want[] = {0, 0, 0, 0, 1};
+  gen_counters_t *c = make(NULL);
+  mock_log_reset();
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(lines); i++) {
+    json_object *o = json_tokener_parse(lines[i]);
+    EXPECT_EQ_INT(want[i], gen_counters_take_line(c, o, "state.json"));
+    json_object_put(o);
+  }
+  EXPECT_EQ_INT(2, gen_counters_refused(c));
+  OK(mock_log_contains("a second total of one key"));
+  OK(mock_log_contains("refused (not [key, total])"));
+  EXPECT_EQ_INT(3, total_of(c, "a/1"));
+  EXPECT_EQ_INT(1, total_of(c, "b/2"));
+  gen_counters_free(c);
+  return 0;
+}
+
 static void note(void *ud, size_t i) {
   char *seen = ud;
   size_t n = strlen(seen);
@@ -318,6 +342,7 @@ int main(void) {
   RUN_TEST(absurd_total_refused_alone);
   RUN_TEST(totals_stop_at_2_53);
   RUN_TEST(keys_read_back_by_the_owner);
+  RUN_TEST(lines_taken_and_refused);
   RUN_TEST(changed_once_each);
   if (mock_rmtree(dir) != 0)
     return 1;
