@@ -505,13 +505,16 @@ DEF_TEST(bad_lines_refused_alone) {
   OK(state_edit(path, "}\n{",
                 "}\n{\"flows\":[\"f-1\\t\",\n"
                 "{\"totals\":[\"f-1\\t\",9]}\n"
-                "\"a row\"\n{"));
+                "\"a row\"\n5\n[]\n{\"flows\":5}\n{\"series\":7}\n"
+                "{\"conv\":3}\n{"));
   mock_log_reset();
   inst = make_instance("badlines");
-  EXPECT_EQ_INT(3, inst->state.refused_lines);
+  EXPECT_EQ_INT(5, inst->state.refused_lines);
+  EXPECT_EQ_INT(1, gen_counters_refused(inst->counters));
+  EXPECT_EQ_INT(2, atomic_load(&gen_attr_stats(inst->ledger)->state_refused));
   OK(mock_log_contains("line 2: the line refused (not JSON)"));
   OK(mock_log_contains("line 3:"));
-  OK(mock_log_contains("3 lines refused in all"));
+  OK(mock_log_contains("5 lines refused in all"));
   mock_values_reset();
   gf_dispatch_counters(inst, true);
   gf_dispatch_self(inst);
@@ -522,7 +525,7 @@ DEF_TEST(bad_lines_refused_alone) {
   EXPECT_EQ_INT(
       1, mock_find("SalesIvr", "flow_metric_attribute", "Lang")->value.derive);
   EXPECT_EQ_INT(1, gen_attr_conversations(inst->ledger));
-  EXPECT_EQ_INT(3, mock_find("self", "state_refused", "lines")->value.derive);
+  EXPECT_EQ_INT(5, mock_find("self", "state_refused", "lines")->value.derive);
   gf_instance_free(inst);
   free(path);
   return 0;
