@@ -48,6 +48,7 @@
 #include "gen_state.h"
 #include "gen_utf8.h"
 #include "gf_history.h"
+#include "gf_state.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -77,7 +78,7 @@ typedef struct {
   gen_eventbridge_t *events; /* what the receiver takes */
   /* Self-metrics: records and conversation events taken. */
   atomic_uint_fast64_t flow_records, conversation_events;
-  size_t state_refused; /* flow counters of the state file refused alone */
+  gf_state_t state; /* its file: the counters and the ledger */
 
   pthread_mutex_t lock; /* entity sets, counters */
   gf_lists_t lists;
@@ -260,66 +261,12 @@ static unsigned gf_event_take(void *ud, json_object *body) {
 /* ---- state --------------------------------------------------------------- */
 
 static void gf_restore_state(gf_instance_t *inst) {
-  const gen_org_t *org = inst->client->org;
-  json_object *doc = NULL;
-  int status = gen_state_load_json(inst->config.state_file, &doc);
-  if (status != 0 && status != -ENOENT)
-    gen_org_log(org, NULL, LOG_WARNING,
-                "state file %s unreadable (%s); counting starts afresh",
-                inst->config.state_file, gen_strerror(status));
-  char err[256];
-  inst->state_refused =
-      gen_counters_restore(inst->counters, doc, inst->config.state_file);
-  pthread_mutex_lock(&inst->lock);
-  if (gen_counters_recover(inst->counters, doc) != 0)
-    gen_org_log(org, NULL, LOG_WARNING,
-                "flow counters survive no crash (no journal)");
-  pthread_mutex_unlock(&inst->lock);
-  if (gen_attr_restore(inst->ledger, gen_json_get_object(doc, "attributes"),
-                       err, sizeof(err)) != 0)
-    gen_org_log(org, NULL, LOG_ERR, "state file %s: %s",
-                inst->config.state_file, err);
-  json_object_put(doc);
-  /* The file's json-c tree, freed: many times the ledger's own memory. */
-  gen_heap_trim();
+  gf_state_restore(&inst->state);
 }
 
-static int flush_stream(void *stream) { return gen_state_stream_flush(stream); }
-
-/* The ledger's conversations (up to MaxConversations) go to the file as
- * they are printed: only a chunk of their text is ever in memory. */
 static void gf_save_state(gf_instance_t *inst) {
-  json_object *doc = json_object_new_object();
-  pthread_mutex_lock(&inst->lock);
-  uint64_t generation = gen_counters_snapshot(inst->counters, doc);
-  pthread_mutex_unlock(&inst->lock);
-  gen_state_stream_t s;
-  uint64_t attr_generation = 0;
-  size_t len = 0;
-  const char *counters =
-      json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
-  int status = gen_state_stream_open(&s, inst->config.state_file);
-  if (status == 0)
-    status = counters != NULL && len >= 2 ? 0 : -ENOMEM;
-  /* The counters' object, the ledger's added as "attributes". */
-  if (status == 0)
-    status = gen_buf_add(&s.buf, counters, len - 1);
-  if (status == 0)
-    status = gen_buf_add_str(&s.buf,
-                             len > 2 ? ",\"attributes\":" : "\"attributes\":");
-  if (status == 0)
-    status = gen_attr_snapshot_write(inst->ledger, &s.buf, flush_stream, &s,
-                                     &attr_generation);
-  if (status == 0)
-    status = gen_buf_add(&s.buf, "}", 1);
-  status = gen_state_stream_close(&s, status == 0);
-  json_object_put(doc);
-  if (status == 0) {
-    gen_attr_snapshot_stored(inst->ledger, attr_generation);
-    pthread_mutex_lock(&inst->lock);
-    gen_counters_stored(inst->counters, generation);
-    pthread_mutex_unlock(&inst->lock);
-  } else
+  int status = gf_state_save(&inst->state);
+  if (status != 0)
     gen_org_log(inst->client->org, &inst->complain, LOG_ERR,
                 "cannot write state file %s: %s", inst->config.state_file,
                 gen_strerror(status));
@@ -393,7 +340,9 @@ static void gf_dispatch_self(gf_instance_t *inst) {
       {"attribute_events", "eventbridge", true,
        (double)atomic_load(&eb->events)},
       {"duplicates_dropped", NULL, true, (double)atomic_load(&eb->duplicates)},
-      {"state_refused", "flow_counters", true, (double)inst->state_refused},
+      {"state_refused", "flow_counters", true,
+       (double)gen_counters_refused(inst->counters)},
+      {"state_refused", "lines", true, (double)inst->state.refused_lines},
       {"flows", NULL, false, (double)inst->lists.flows.count},
   };
   gen_dispatch_self_rows(host, PLUGIN_NAME, self, STATIC_ARRAY_SIZE(self));
@@ -524,7 +473,6 @@ static int gf_instance_init(void *data) {
     return -EINVAL;
   gen_counters_options_t counters = {
       .totals_name = "flows",
-      .generation_name = "flow_generation",
       .write_key = gen_key_text,
       .read_key = gen_flow_counter_key_read,
       .who = &inst->who,
@@ -533,6 +481,11 @@ static int gf_instance_init(void *data) {
   snprintf(journal, sizeof(journal), "%s.flows", c->state_file);
   if ((inst->counters = gen_counters_new(&counters, journal)) == NULL)
     return -EINVAL;
+  inst->state = (gf_state_t){.path = c->state_file,
+                             .counters = inst->counters,
+                             .lock = &inst->lock,
+                             .ledger = inst->ledger,
+                             .who = &inst->who};
   gen_family_env_t env = {.config = c,
                           .lists = &inst->lists,
                           .client = client,

@@ -237,26 +237,34 @@ int gen_state_load_json(const char *path, json_object **doc) {
 
 typedef struct {
   int (*entry)(void *ud, json_object *doc);
+  int (*bad)(void *ud, int status);
   void *ud;
   size_t max;
 } each_t;
 
 static int each_line(void *ud, char *text, size_t len) {
   each_t *e = ud;
-  if (len > e->max)
-    return -EFBIG;
   json_object *doc = NULL;
   char err[128];
-  int status =
-      gen_json_parse(text, len, GEN_JSON_MAX_DEPTH, &doc, err, sizeof(err));
+  int status = len > e->max ? -EFBIG
+                            : gen_json_parse(text, len, GEN_JSON_MAX_DEPTH,
+                                             &doc, err, sizeof(err));
   if (status == 0)
     status = e->entry(e->ud, doc);
+  else if (e->bad != NULL)
+    status = e->bad(e->ud, status);
   json_object_put(doc);
   return status;
 }
 
 int gen_state_load_each(const char *path, size_t max,
                         int (*entry)(void *ud, json_object *doc), void *ud) {
+  return gen_state_load_rows(path, max, entry, NULL, ud);
+}
+
+int gen_state_load_rows(const char *path, size_t max,
+                        int (*entry)(void *ud, json_object *doc),
+                        int (*bad)(void *ud, int status), void *ud) {
   FILE *f = fopen(path, "re");
   if (f == NULL)
     return -errno;
@@ -271,7 +279,7 @@ int gen_state_load_each(const char *path, size_t max,
     return status;
   }
   rewind(f);
-  each_t e = {.entry = entry, .ud = ud, .max = max};
+  each_t e = {.entry = entry, .bad = bad, .ud = ud, .max = max};
   status = gen_state_lines(f, each_line, &e, NULL, NULL);
   if (status == 0 && ferror(f))
     status = -EIO;

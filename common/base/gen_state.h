@@ -112,6 +112,13 @@ int gen_state_load_json(const char *path, json_object **doc);
  * errno. */
 int gen_state_load_each(const char *path, size_t max,
                         int (*entry)(void *ud, json_object *doc), void *ud);
+/* gen_state_load_each, where a line of the file of lines that is not JSON
+ * or is past max does not end the read: bad(ud, -EINVAL or -EFBIG) is
+ * called in its place and the read ends only when it returns non-zero (a
+ * reader that refuses a bad row alone). */
+int gen_state_load_rows(const char *path, size_t max,
+                        int (*entry)(void *ud, json_object *doc),
+                        int (*bad)(void *ud, int status), void *ud);
 
 /* The default state directory: "<collectd BaseDir>/genesys". */
 void gen_state_default_dir(char *buf, size_t size);

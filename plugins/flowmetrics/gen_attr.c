@@ -657,7 +657,9 @@ void gen_attr_expire(gen_attr_ledger_t *l, cdtime_t now) {
  * conversation when the file is read back: 200,000 as arrays were 400,000
  * containers (more than gen_json reads) and about 180 MB. Earlier versions
  * wrote [key, last seen, finished, [names]] arrays, still read: under
- * CONVS_BY_KEY the key in hex, under CONVS_BY_ID the id itself. */
+ * CONVS_BY_KEY the key in hex, under CONVS_BY_ID the id itself. In the
+ * state file of lines a row is a line of its own, under CONVS_LINE. */
+#define CONVS_LINE "conv"
 #define CONVS_ROWS "conversation_rows"
 #define CONVS_BY_KEY "conversation_keys"
 #define CONVS_BY_ID "conversations"
@@ -695,8 +697,9 @@ static bool row_parse(const char *s, row_t *r) {
   return true;
 }
 
-static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
-  int err = gen_buf_add_str(out, first ? "\"" : ",\"");
+/* A conversation's row, as a JSON string. */
+static int conv_print(gen_buf_t *out, const conv_t *c) {
+  int err = gen_buf_add(out, "\"", 1);
   if (err == 0)
     err = gen_buf_add_hex64(out, c->key);
   if (err == 0)
@@ -715,14 +718,21 @@ static int conv_print(gen_buf_t *out, const conv_t *c, bool first) {
 }
 
 /* Printed, not built as a json-c tree: at MaxConversations the tree took
- * about 900 bytes a conversation (180 MB at 200,000), every save. */
+ * about 900 bytes a conversation (180 MB at 200,000), every save. A line a
+ * series, {"series":[flow,metric,total]}, and a conversation,
+ * {"conv":"<row>"}. */
 int gen_attr_snapshot_write(gen_attr_ledger_t *l, gen_buf_t *out,
+                            int (*head)(void *ud, uint64_t generation),
                             int (*flush)(void *ud), void *ud,
                             uint64_t *generation) {
   pthread_mutex_lock(&l->lock);
-  int err = gen_buf_add_str(out, "{\"series\":[");
+  /* Everything counted up to here is in the snapshot (the ledger is held
+   * until it is printed); later counts go to the next journal, which a
+   * restore replays on top of it. */
+  *generation = gen_journal_rotate(&l->journal);
+  int err = head != NULL ? head(ud, *generation) : 0;
   for (size_t i = 0; err == 0 && i < l->n_series; i++) {
-    err = gen_buf_add_str(out, i > 0 ? ",[" : "[");
+    err = gen_buf_add_str(out, "{\"series\":[");
     if (err == 0)
       err = gen_buf_add_json_string(out, flow_of(&l->series[i]));
     if (err == 0)
@@ -730,24 +740,16 @@ int gen_attr_snapshot_write(gen_attr_ledger_t *l, gen_buf_t *out,
     if (err == 0)
       err = gen_buf_add_json_string(out, metric_of(&l->series[i]));
     if (err == 0)
-      err = gen_buf_add(out, ",", 1);
-    if (err == 0)
-      err = gen_buf_add_int64(out, (int64_t)l->series[i].total);
-    if (err == 0)
-      err = gen_buf_add(out, "]", 1);
+      err = gen_buf_printf(out, ",%" PRId64 "]}\n", l->series[i].total);
   }
-  if (err == 0)
-    err = gen_buf_add_str(out, "],\"" CONVS_ROWS "\":[");
   for (int32_t i = l->oldest; err == 0 && i >= 0; i = l->convs[i].newer) {
-    err = conv_print(out, &l->convs[i], i == l->oldest);
+    err = gen_buf_add_str(out, "{\"" CONVS_LINE "\":");
+    if (err == 0)
+      err = conv_print(out, &l->convs[i]);
+    if (err == 0)
+      err = gen_buf_add_str(out, "}\n");
     if (err == 0 && flush != NULL)
       err = flush(ud);
-  }
-  /* Everything up to here is in the snapshot; later counts go to the next
-   * journal, which a restore replays on top of it. */
-  if (err == 0) {
-    *generation = gen_journal_rotate(&l->journal);
-    err = gen_buf_printf(out, "],\"generation\":%" PRIu64 "}", *generation);
   }
   pthread_mutex_unlock(&l->lock);
   return err;
@@ -827,67 +829,85 @@ static void restore_convs(gen_attr_ledger_t *l, json_object *convs, bool by_key,
   }
 }
 
-/* The snapshot's rows (NULL: none). */
-static void restore_rows(gen_attr_ledger_t *l, json_object *rows,
-                         cdtime_t now) {
-  size_t n = rows ? json_object_array_length(rows) : 0;
-  for (size_t i = 0; i < n; i++) {
-    row_t r;
-    json_object *o = json_object_array_get_idx(rows, i);
-    if (!row_parse(json_object_get_string(o), &r)) {
-      entry_refused(l, "conversation", i, o);
-      continue;
-    }
-    if (conv_find(l, r.key) >= 0)
-      continue;
-    int32_t ci = conv_add(l, r.key, now);
-    if (ci < 0)
-      continue;
-    conv_t *c = &l->convs[ci];
-    cdtime_t seen = gen_ms_to_cdtime(r.seen_ms);
-    c->last_seen = seen < now ? seen : now;
-    c->finished = r.finished;
-    uint64_t h;
-    const char *after;
-    for (const char *p = r.names; *p != '\0' && gen_hex64_parse(p, &h, &after);
-         p = *after == ' ' ? after + 1 : after)
-      if (!conv_has(c, h))
-        conv_note(c, h, 0); /* counted before: no max_names */
+/* A conversation row, the i-th (for the log): its whole text is checked
+ * (row_parse) before any of it is taken, so a bad row leaves nothing
+ * behind. */
+static void take_row(gen_attr_ledger_t *l, json_object *o, size_t i,
+                     cdtime_t now) {
+  row_t r;
+  if (!json_object_is_type(o, json_type_string) ||
+      !row_parse(json_object_get_string(o), &r)) {
+    entry_refused(l, "conversation", i, o);
+    return;
   }
+  if (conv_find(l, r.key) >= 0)
+    return;
+  int32_t ci = conv_add(l, r.key, now);
+  if (ci < 0)
+    return;
+  conv_t *c = &l->convs[ci];
+  cdtime_t seen = gen_ms_to_cdtime(r.seen_ms);
+  c->last_seen = seen < now ? seen : now;
+  c->finished = r.finished;
+  uint64_t h;
+  const char *after;
+  for (const char *p = r.names; *p != '\0' && gen_hex64_parse(p, &h, &after);
+       p = *after == ' ' ? after + 1 : after)
+    if (!conv_has(c, h))
+      conv_note(c, h, 0); /* counted before: no max_names */
 }
 
+/* A series [flow, metric, total], the i-th. */
+static void take_series(gen_attr_ledger_t *l, json_object *s, size_t i) {
+  int64_t total;
+  if (!json_object_is_type(s, json_type_array) ||
+      json_object_array_length(s) != 3 ||
+      !gen_json_count_of(json_object_array_get_idx(s, 2), &total)) {
+    entry_refused(l, "series", i, s);
+    return;
+  }
+  const char *flow = json_object_get_string(json_object_array_get_idx(s, 0));
+  const char *metric = json_object_get_string(json_object_array_get_idx(s, 1));
+  /* Names are text: a state file written by an older version, or by
+   * hand, gives back no name a backend cannot take. */
+  if (!gen_utf8_text_str(flow) || !gen_utf8_text_str(metric) ||
+      series_find(l, flow, metric) >= 0)
+    return;
+  ssize_t k = series_add(l, flow, metric);
+  if (k < 0)
+    return;
+  l->series[k].total = total;
+  if (!is_overflow(l, flow, metric))
+    l->n_named++;
+}
+
+/* The snapshot of the form before lines, one document. */
 static void restore_snapshot(gen_attr_ledger_t *l, json_object *snapshot,
                              cdtime_t now) {
   json_object *series = gen_json_get_array(snapshot, "series");
   size_t n = series ? json_object_array_length(series) : 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *s = json_object_array_get_idx(series, i);
-    if (!json_object_is_type(s, json_type_array) ||
-        json_object_array_length(s) != 3)
-      continue;
-    const char *flow = json_object_get_string(json_object_array_get_idx(s, 0));
-    const char *metric =
-        json_object_get_string(json_object_array_get_idx(s, 1));
-    int64_t total;
-    if (!gen_json_count_of(json_object_array_get_idx(s, 2), &total)) {
-      entry_refused(l, "series", i, s);
-      continue;
-    }
-    /* Names are text: a state file written by an older version, or by
-     * hand, gives back no name a backend cannot take. */
-    if (!gen_utf8_text_str(flow) || !gen_utf8_text_str(metric) ||
-        series_find(l, flow, metric) >= 0)
-      continue;
-    ssize_t k = series_add(l, flow, metric);
-    if (k < 0)
-      continue;
-    l->series[k].total = total;
-    if (!is_overflow(l, flow, metric))
-      l->n_named++;
-  }
+  for (size_t i = 0; i < n; i++)
+    take_series(l, json_object_array_get_idx(series, i), i);
   restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_ID), false, now);
   restore_convs(l, gen_json_get_array(snapshot, CONVS_BY_KEY), true, now);
-  restore_rows(l, gen_json_get_array(snapshot, CONVS_ROWS), now);
+  json_object *rows = gen_json_get_array(snapshot, CONVS_ROWS);
+  n = rows ? json_object_array_length(rows) : 0;
+  for (size_t i = 0; i < n; i++)
+    take_row(l, json_object_array_get_idx(rows, i), i, now);
+}
+
+int gen_attr_take_line(gen_attr_ledger_t *l, json_object *line, size_t number) {
+  json_object *value;
+  bool series = json_object_object_get_ex(line, "series", &value);
+  if (!series && !json_object_object_get_ex(line, CONVS_LINE, &value))
+    return 1;
+  pthread_mutex_lock(&l->lock);
+  if (series)
+    take_series(l, value, number);
+  else
+    take_row(l, value, number, cdtime());
+  pthread_mutex_unlock(&l->lock);
+  return 0;
 }
 
 typedef struct {
@@ -927,18 +947,13 @@ static int replay_line(void *ud, char *text, size_t len) {
   return 0;
 }
 
-int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
+int gen_attr_recover(gen_attr_ledger_t *l, uint64_t generation, char *err,
                      size_t err_size) {
-  cdtime_t now = cdtime();
-  uint64_t g = snapshot_generation(snapshot);
   pthread_mutex_lock(&l->lock);
-  l->refused_before = atomic_load(&l->stats.state_refused);
-  if (snapshot != NULL)
-    restore_snapshot(l, snapshot, now);
   uint64_t refused = atomic_load(&l->stats.state_refused) - l->refused_before;
   /* The journal after it goes on (a refused entry's series from zero). */
-  replay_ctx_t ctx = {.ledger = l, .now = now};
-  int status = gen_journal_recover(&l->journal, g, replay_line, &ctx);
+  replay_ctx_t ctx = {.ledger = l, .now = cdtime()};
+  int status = gen_journal_recover(&l->journal, generation, replay_line, &ctx);
   if (status != 0)
     snprintf(err, err_size,
              "cannot open the journal (%s): the receiver refuses events "
@@ -952,6 +967,16 @@ int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
                 refused);
   pthread_mutex_unlock(&l->lock);
   return status;
+}
+
+int gen_attr_restore(gen_attr_ledger_t *l, json_object *snapshot, char *err,
+                     size_t err_size) {
+  pthread_mutex_lock(&l->lock);
+  l->refused_before = atomic_load(&l->stats.state_refused);
+  if (snapshot != NULL)
+    restore_snapshot(l, snapshot, cdtime());
+  pthread_mutex_unlock(&l->lock);
+  return gen_attr_recover(l, snapshot_generation(snapshot), err, err_size);
 }
 
 static void each_series(gen_attr_ledger_t *l, bool all, gen_attr_counted_cb cb,

@@ -27,7 +27,8 @@
  * Survives a restart: every newly counted name is appended to a journal
  * (one write(2) per event, which a killed process does not lose) before the
  * caller acknowledges the event; a periodic snapshot (gen_attr_snapshot_write,
- * written by the caller with gen_state) starts a new journal generation.
+ * lines of the caller's state file, gf_state) starts a new journal
+ * generation.
  * Loading replays the journals not yet folded into the snapshot; the replay
  * is idempotent, so a crash between snapshot and clean-up counts nothing
  * twice.
@@ -113,13 +114,24 @@ gen_attr_ledger_t *gen_attr_ledger_create(const gen_attr_format_t *format,
                                           const char *journal_base);
 void gen_attr_ledger_free(gen_attr_ledger_t *ledger);
 
-/* Restores a snapshot (NULL = none) and replays the journals from its
- * generation on, then opens a fresh journal. An entry of the snapshot not
- * as we write it (a series' total not in [0, 2^53], a conversation not
- * one) is refused alone, logged and counted (stats' state_refused): that
- * series restarts at zero, the others go on. Returns 0 or a negative errno
- * (the journal cannot be opened, with a reason in err); the ledger is
- * usable either way. */
+/* Restoring, before anything is counted: the lines of the state file
+ * (gen_attr_take_line), then gen_attr_recover() with the generation of
+ * their snapshot; or gen_attr_restore() of the form before lines. An entry
+ * not as we write it (a series' total not in [0, 2^53], a conversation row
+ * not one) is refused alone, logged and counted (stats' state_refused):
+ * that series restarts at zero (that conversation is forgotten), the others
+ * go on. */
+/* A line of the state file, the number-th: 1 when it is not one of ours,
+ * else 0 (taken or refused). */
+int gen_attr_take_line(gen_attr_ledger_t *ledger, json_object *line,
+                       size_t number);
+/* Replays the journals from generation on (0: every one), then opens a
+ * fresh journal. 0 or a negative errno (the journal cannot be opened, with
+ * a reason in err); the ledger is usable either way. */
+int gen_attr_recover(gen_attr_ledger_t *ledger, uint64_t generation, char *err,
+                     size_t err_size);
+/* A snapshot of the form before lines (one document; NULL = none), then
+ * gen_attr_recover() from its generation. */
 int gen_attr_restore(gen_attr_ledger_t *ledger, json_object *snapshot,
                      char *err, size_t err_size);
 
@@ -142,15 +154,17 @@ int gen_attr_observe_durable(gen_attr_ledger_t *ledger,
 /* Forgets conversations past their TTL. */
 void gen_attr_expire(gen_attr_ledger_t *ledger, cdtime_t now);
 
-/* Appends the whole state to out as JSON text (an object that
- * gen_attr_restore() takes back) and starts a new journal generation
- * (*generation). flush, when not NULL, is called after each conversation
- * to pass on what out holds (gen_state_stream_flush: a state file written
- * as it is made); its error stops the snapshot. 0 or the first error, a
- * negative errno; the ledger is locked throughout. After the caller has
- * stored the text, gen_attr_snapshot_stored() removes the journals it
- * folded in. */
+/* Appends the whole state to out, a line a series and a conversation
+ * (gen_attr_take_line reads them), and starts a new journal generation
+ * (*generation). head, when not NULL, is called first with that generation
+ * (the caller's header line before the ledger's). flush, when not NULL, is
+ * called after each conversation to pass on what out holds
+ * (gen_state_stream_flush: a state file written as it is made); an error
+ * of either stops the snapshot. 0 or the first error, a negative errno;
+ * the ledger is locked throughout. After the caller has stored the text,
+ * gen_attr_snapshot_stored() removes the journals it folded in. */
 int gen_attr_snapshot_write(gen_attr_ledger_t *ledger, gen_buf_t *out,
+                            int (*head)(void *ud, uint64_t generation),
                             int (*flush)(void *ud), void *ud,
                             uint64_t *generation);
 void gen_attr_snapshot_stored(gen_attr_ledger_t *ledger, uint64_t generation);

@@ -14,6 +14,7 @@
 #include "gen_state.h"
 
 #include <errno.h>
+#include <inttypes.h>
 
 typedef struct {
   gen_key_t *key; /* one allocation with its strings and its text */
@@ -31,6 +32,7 @@ struct gen_counters_s {
   size_t n_changed, cap_changed;
   gen_journal_t journal;
   gen_ratelimit_t complain;
+  size_t refused; /* totals of the state file refused */
 };
 
 gen_counters_t *gen_counters_new(const gen_counters_options_t *options,
@@ -131,69 +133,102 @@ void gen_counters_each(gen_counters_t *c, bool all,
   c->n_changed = 0;
 }
 
-/* Adds delta to the key text reads back as, if the owner takes it. */
-static void add_read(gen_counters_t *c, const char *text, int64_t delta) {
+/* A total of the state file for the key text: added when the owner reads
+ * the key back (else dropped, as a key we no longer write). A total we did
+ * not write (1e300, text, below zero, beyond 2^53), or in lines a second
+ * one of a key (the form before lines summed older spellings of one key),
+ * is refused alone: logged with its key, counted; that counter starts from
+ * zero (with the journals' increments after it), the others go on. */
+static void take(gen_counters_t *c, const char *text, json_object *value,
+                 bool line, const char *path) {
   char buf[GEN_COUNTERS_KEY_SIZE];
   gen_key_t key;
-  if (c->options.read_key(text, &key, buf, sizeof(buf)))
-    add(c, &key, delta);
+  int64_t total;
+  const char *why = NULL;
+  void *found;
+  if (!gen_json_count_of(value, &total))
+    why = "not a count in [0, 2^53]";
+  else if (!c->options.read_key(text, &key, buf, sizeof(buf)))
+    return;
+  else if (line && gen_map_find(&c->by_key, &key, &found))
+    why = "a second total of one key";
+  else if (total > 0)
+    add(c, &key, total);
+  if (why == NULL)
+    return;
+  if (c->refused++ < GEN_STATE_REFUSED_LOGGED)
+    gen_log_org(c->options.who, NULL, LOG_WARNING,
+                "state file %s: %s \"%.60s\": %.40s refused (%s); that "
+                "counter restarts at zero",
+                path, c->options.totals_name, text,
+                json_object_to_json_string(value), why);
 }
 
 size_t gen_counters_restore(gen_counters_t *c, json_object *doc,
                             const char *path) {
   json_object *totals = gen_json_get_object(doc, c->options.totals_name);
-  size_t refused = 0;
-  if (totals == NULL)
-    return 0;
-  json_object_object_foreach(totals, key, value) {
-    int64_t total;
-    if (!gen_json_count_of(value, &total)) {
-      /* Not a count we write (1e300, text, below zero, beyond 2^53): that
-       * counter alone restarts at zero, the others go on. */
-      if (refused < GEN_STATE_REFUSED_LOGGED)
-        gen_log_org(c->options.who, NULL, LOG_WARNING,
-                    "state file %s: %s \"%.60s\": %.40s refused (not a count "
-                    "in [0, 2^53]); that counter restarts at zero",
-                    path, c->options.totals_name, key,
-                    json_object_to_json_string(value));
-      refused++;
-    } else if (total > 0)
-      add_read(c, key, total);
+  size_t before = c->refused;
+  if (totals != NULL) {
+    json_object_object_foreach(totals, key, value)
+        take(c, key, value, false, path);
   }
-  if (refused > 1)
-    gen_log_org(c->options.who, NULL, LOG_WARNING,
-                "state file %s: %zu %s totals refused in all", path, refused,
-                c->options.totals_name);
-  return refused;
+  return c->refused - before;
 }
+
+int gen_counters_take_line(gen_counters_t *c, json_object *line,
+                           const char *path) {
+  json_object *row = NULL;
+  if (!json_object_object_get_ex(line, c->options.totals_name, &row))
+    return 1;
+  bool pair = json_object_is_type(row, json_type_array) &&
+              json_object_array_length(row) == 2;
+  json_object *key = pair ? json_object_array_get_idx(row, 0) : NULL;
+  if (!json_object_is_type(key, json_type_string)) {
+    if (c->refused++ < GEN_STATE_REFUSED_LOGGED)
+      gen_log_org(c->options.who, NULL, LOG_WARNING,
+                  "state file %s: %s %.60s refused (not [key, total])", path,
+                  c->options.totals_name, json_object_to_json_string(row));
+    return 0;
+  }
+  take(c, json_object_get_string(key), json_object_array_get_idx(row, 1), true,
+       path);
+  return 0;
+}
+
+size_t gen_counters_refused(const gen_counters_t *c) { return c->refused; }
 
 /* One journalled increment (none when the restore refused the totals). */
 static int replay_line(void *ud, char *text, size_t len) {
   gen_counters_t *c = ud;
-  if (len > 0)
-    add_read(c, text, 1);
+  char buf[GEN_COUNTERS_KEY_SIZE];
+  gen_key_t key;
+  if (len > 0 && c->options.read_key(text, &key, buf, sizeof(buf)))
+    add(c, &key, 1);
   return 0;
 }
 
-int gen_counters_recover(gen_counters_t *c, json_object *doc) {
-  int64_t generation = 0;
-  if (!gen_json_get_int64(doc, c->options.generation_name, &generation) ||
-      generation < 0)
-    generation = 0;
-  return gen_journal_recover(&c->journal, (uint64_t)generation, replay_line, c);
+int gen_counters_recover(gen_counters_t *c, uint64_t generation,
+                         const char *path) {
+  if (c->refused > 1)
+    gen_log_org(c->options.who, NULL, LOG_WARNING,
+                "state file %s: %zu %s totals refused in all", path, c->refused,
+                c->options.totals_name);
+  return gen_journal_recover(&c->journal, generation, replay_line, c);
 }
 
-uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc) {
-  json_object *totals = json_object_new_object();
-  for (size_t i = 0; i < c->n; i++)
-    json_object_object_add(totals, c->items[i].text,
-                           json_object_new_int64((int64_t)c->items[i].total));
+int gen_counters_print(gen_counters_t *c, gen_buf_t *out,
+                       uint64_t *generation) {
+  int err = 0;
+  for (size_t i = 0; err == 0 && i < c->n; i++) {
+    err = gen_buf_printf(out, "{\"%s\":[", c->options.totals_name);
+    if (err == 0)
+      err = gen_buf_add_json_string(out, c->items[i].text);
+    if (err == 0)
+      err = gen_buf_printf(out, ",%" PRId64 "]}\n", c->items[i].total);
+  }
   /* Increments after this moment go to the next journal. */
-  uint64_t generation = gen_journal_rotate(&c->journal);
-  json_object_object_add(doc, c->options.totals_name, totals);
-  json_object_object_add(doc, c->options.generation_name,
-                         json_object_new_int64((int64_t)generation));
-  return generation;
+  *generation = gen_journal_rotate(&c->journal);
+  return err;
 }
 
 void gen_counters_stored(gen_counters_t *c, uint64_t generation) {

@@ -8,9 +8,9 @@
  * 2^53 (where it stops: gen_count_add).
  * Every increment is journalled (gen_journal: one write(2), which a killed
  * process does not lose) before the owner dispatches it. The owner's state
- * file holds the totals and the journal generation they are as of (two
- * members of its document, named by the owner); restoring takes them and
- * replays the journals from there. The text of a key there is the owner's
+ * file holds the totals, a line each (gen_counters_print), and the journal
+ * generation they are as of (in the owner's header); restoring takes them
+ * and replays the journals from there. The text of a key there is the owner's
  * (its writer), and each one read back passes through its reader, which
  * makes the key of it or refuses it: the files outlive versions.
  *
@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "gen_buf.h"
 #include "gen_map.h"
 
 typedef struct gen_log_org gen_log_org_t; /* gen_log.h */
@@ -50,8 +51,7 @@ typedef bool (*gen_counters_read_fn)(const char *text, gen_key_t *key,
                                      char *buf, size_t size);
 
 typedef struct {
-  const char *totals_name;     /* member of the state document: "flows" */
-  const char *generation_name; /* "flow_generation" */
+  const char *totals_name; /* a line's member in the state file: "flows" */
   gen_counters_write_fn write_key;
   gen_counters_read_fn read_key;
   const gen_log_org_t *who; /* whose lines (borrowed) */
@@ -82,23 +82,33 @@ uint64_t gen_counters_total(const gen_counters_t *c, size_t i);
 void gen_counters_each(gen_counters_t *c, bool all,
                        void (*each)(void *ud, size_t i), void *ud);
 
-/* Takes the totals of the state document doc (NULL: none) read from the
- * file path (for the log). A total we did not write (1e300, text, negative,
- * beyond 2^53) is refused alone, logged with its key: that counter
- * restarts at zero (with the journals' increments after it), every other
- * goes on. Returns how many were refused. */
+/* Restoring, before anything is counted: the totals of the state file
+ * read from path (for the log), then gen_counters_recover(). A total we did
+ * not write (1e300, text, negative, beyond 2^53, a second one of a key) is
+ * refused alone, logged with its key (the first GEN_STATE_REFUSED_LOGGED)
+ * and counted (gen_counters_refused): that counter restarts at zero (with
+ * the journals' increments after it), every other goes on. */
+/* The form before lines: the totals_name member of doc (NULL: none), an
+ * object of key texts and totals. Returns how many were refused. */
 size_t gen_counters_restore(gen_counters_t *c, json_object *doc,
                             const char *path);
+/* A line of the state file: 1 when it is not one of ours, else 0 (taken or
+ * refused). Ours is {"<totals_name>":["<key text>",<total>]}. */
+int gen_counters_take_line(gen_counters_t *c, json_object *line,
+                           const char *path);
+size_t gen_counters_refused(const gen_counters_t *c);
 
-/* Replays the journals from doc's generation on and opens a fresh one. 0, or
- * -EIO when no journal can be written (the counters then survive no crash). */
-int gen_counters_recover(gen_counters_t *c, json_object *doc);
+/* Replays the journals from the state file's generation on (0: none) and
+ * opens a fresh one; logs how many totals were refused in all. 0, or -EIO
+ * when no journal can be written (the counters then survive no crash). */
+int gen_counters_recover(gen_counters_t *c, uint64_t generation,
+                         const char *path);
 
-/* Adds the totals and their generation to doc; later increments go to the
- * next journal. Returns the generation, for gen_counters_stored() once doc
- * is stored. */
-uint64_t gen_counters_snapshot(gen_counters_t *c, json_object *doc);
-/* The document of that generation is stored: the journals it holds go. */
+/* Appends a line a counter to out (gen_counters_take_line reads them) and
+ * starts the next journal: *generation, for the state file's header and
+ * gen_counters_stored() once the file is stored. 0 or -ENOMEM. */
+int gen_counters_print(gen_counters_t *c, gen_buf_t *out, uint64_t *generation);
+/* The file of that generation is stored: the journals it holds go. */
 void gen_counters_stored(gen_counters_t *c, uint64_t generation);
 
 #endif /* GEN_COUNTERS_H */

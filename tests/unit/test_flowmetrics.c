@@ -254,10 +254,9 @@ DEF_TEST(counters_survive_restart) {
 }
 
 /* Two flow executions counted and saved (a third only journalled when
- * journalled), then killed: the state document (NULL when unreadable) and
- * its path (*path, freed by the caller). */
-static json_object *killed_after_two(const char *name, bool journalled,
-                                     char **path) {
+ * journalled), then killed; the state file's path in *path (freed by the
+ * caller). */
+static void killed_after_two(const char *name, bool journalled, char **path) {
   gf_instance_t *inst = make_instance(name);
   feed(inst, RECORD("f-1", "nFlow", ""));
   feed(inst, RECORD("f-1", "nFlow", ""));
@@ -267,32 +266,66 @@ static json_object *killed_after_two(const char *name, bool journalled,
   inst->started = false;
   *path = strdup(inst->config.state_file);
   gf_instance_free(inst);
-  return json_object_from_file(*path);
+}
+
+/* The state file at path with its first `from` replaced by `to`; true when
+ * it was there. */
+static bool state_edit(const char *path, const char *from, const char *to) {
+  char *text = NULL;
+  size_t len = 0;
+  if (gen_state_read(path, GEN_STATE_MAX_SIZE, &text, &len) != 0)
+    return false;
+  char *at = strstr(text, from);
+  FILE *fh = at != NULL ? fopen(path, "w") : NULL;
+  if (fh != NULL) {
+    fwrite(text, 1, (size_t)(at - text), fh);
+    fputs(to, fh);
+    fputs(at + strlen(from), fh);
+    fclose(fh);
+  }
+  free(text);
+  return fh != NULL;
+}
+
+/* The flow counters' lines of the state file at path, as an object of key
+ * texts and totals; NULL when the file is not lines with our header. */
+static json_object *state_flows(const char *path) {
+  FILE *fh = fopen(path, "r");
+  char line[1024];
+  json_object *flows = json_object_new_object();
+  bool header = false;
+  while (fh != NULL && fgets(line, sizeof(line), fh) != NULL) {
+    json_object *o = json_tokener_parse(line), *row = NULL;
+    int64_t version = 0;
+    if (!header)
+      header = gen_json_get_int64(o, "version", &version) &&
+               version == GF_STATE_VERSION;
+    else if (json_object_object_get_ex(o, "flows", &row))
+      json_object_object_add(
+          flows, json_object_get_string(json_object_array_get_idx(row, 0)),
+          json_object_get(json_object_array_get_idx(row, 1)));
+    json_object_put(o);
+  }
+  if (fh != NULL)
+    fclose(fh);
+  if (!header) {
+    json_object_put(flows);
+    return NULL;
+  }
+  return flows;
 }
 
 /* A flow count of 1e300 in the state file is refused with a reason, not
  * restored as INT64_MAX: that counter restarts at zero. */
 DEF_TEST(absurd_state_count_refused) {
   char *path;
-  json_object *doc = killed_after_two("absurd", true, &path);
-  CHECK_NOT_NULL(doc);
-  json_object *flows = json_object_object_get(doc, "flows");
-  CHECK_NOT_NULL(flows);
-  size_t n = 0;
-  json_object_object_foreach(flows, key, value) {
-    (void)value;
-    json_object_object_add(flows, key, json_object_new_double(1e300));
-    n++;
-    break;
-  }
-  EXPECT_EQ_INT(1, n);
-  CHECK_ZERO(json_object_to_file(path, doc));
-  json_object_put(doc);
-
+  killed_after_two("absurd", true, &path);
+  OK(state_edit(path, "\\t\",2]}", "\\t\",1e300]}"));
   mock_log_reset();
   gf_instance_t *inst = make_instance("absurd");
   OK(mock_log_contains(
       "refused (not a count in [0, 2^53]); that counter restarts at zero"));
+  EXPECT_EQ_INT(1, gen_counters_refused(inst->counters));
   mock_values_reset();
   feed(inst, RECORD("f-1", "nFlow", ""));
   /* From zero: the third execution, journalled after the save, and this
@@ -307,21 +340,11 @@ DEF_TEST(absurd_state_count_refused) {
  * control, or a raw 0xff) is not restored; the others are. */
 DEF_TEST(state_keys_not_text_dropped) {
   char *path;
-  json_object *doc = killed_after_two("keys", false, &path);
-  CHECK_NOT_NULL(doc);
-  json_object *flows = json_object_object_get(doc, "flows");
-  CHECK_NOT_NULL(flows);
-  json_object_object_add(flows,
-                         "f-\xc2\x85\x1f"
-                         "0\x1f",
-                         json_object_new_int64(5));
-  json_object_object_add(flows,
-                         "f-\xff\x1f"
-                         "0\x1f",
-                         json_object_new_int64(5));
-  CHECK_ZERO(json_object_to_file(path, doc));
-  json_object_put(doc);
-
+  killed_after_two("keys", false, &path);
+  OK(state_edit(path, "{\"flows\"",
+                "{\"flows\":[\"f-\\u0085\\u001f0\\u001f\",5]}\n"
+                "{\"flows\":[\"f-\xff\\u001f0\\u001f\",5]}\n"
+                "{\"flows\""));
   gf_instance_t *inst = make_instance("keys");
   EXPECT_EQ_INT(1, gen_counters_count(inst->counters));
   mock_values_reset();
@@ -333,12 +356,13 @@ DEF_TEST(state_keys_not_text_dropped) {
 }
 
 /* A state file as every earlier version wrote it (keys "flowId\x1fkind\x1f
- * subId"): its totals come back under their kinds and ids, keys we never
- * wrote are dropped, and the next save writes them in the one key form. */
+ * subId", one document): its totals come back under their kinds and ids,
+ * keys we never wrote are dropped, and the next save writes them in the
+ * one key form, as lines. */
 DEF_TEST(old_format_state_restored) {
   char *path;
-  json_object *doc = killed_after_two("oldkeys", false, &path);
-  CHECK_NOT_NULL(doc);
+  killed_after_two("oldkeys", false, &path);
+  json_object *doc = json_object_new_object();
   json_object *flows = json_object_new_object();
   json_object_object_add(flows,
                          "f-1\x1f"
@@ -382,9 +406,8 @@ DEF_TEST(old_format_state_restored) {
   gf_save_state(inst);
   inst->started = false;
   gf_instance_free(inst);
-  doc = json_object_from_file(path);
-  CHECK_NOT_NULL(doc);
-  flows = json_object_object_get(doc, "flows");
+  flows = state_flows(path);
+  CHECK_NOT_NULL(flows);
   int64_t total = 0;
   /* in the one key form now (gen_key_text) */
   OK(gen_json_get_int64(flows,
@@ -395,7 +418,139 @@ DEF_TEST(old_format_state_restored) {
   OK(gen_json_get_int64(flows, "f-1\t", &total));
   EXPECT_EQ_INT(7, total);
   EXPECT_EQ_INT(3, json_object_object_length(flows));
-  json_object_put(doc);
+  json_object_put(flows);
+  free(path);
+  return 0;
+}
+
+/* The file the version before lines wrote (tests/unit/flowmetrics/
+ * state-before-lines.json, checked in as it wrote it: a flow counter, two
+ * attribute series, one conversation) restores its counters equal to its
+ * totals, and the next save writes lines that restore them equal again. */
+static int expect_fixture_totals(gf_instance_t *inst, json_object *old) {
+  json_object *flows = json_object_object_get(old, "flows");
+  json_object *series = json_object_object_get(
+      json_object_object_get(old, "attributes"), "series");
+  mock_values_reset();
+  gf_dispatch_counters(inst, true);
+  EXPECT_EQ_INT(json_object_object_length(flows),
+                gen_counters_count(inst->counters));
+  int64_t want = -1;
+  OK(gen_json_get_int64(flows, "f-1\t", &want));
+  EXPECT_EQ_INT(want,
+                mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(json_object_array_length(series),
+                gen_attr_series(inst->ledger));
+  for (size_t i = 0; i < json_object_array_length(series); i++) {
+    json_object *s = json_object_array_get_idx(series, i);
+    mock_value_t *v =
+        mock_find(json_object_get_string(json_object_array_get_idx(s, 0)),
+                  "flow_metric_attribute",
+                  json_object_get_string(json_object_array_get_idx(s, 1)));
+    CHECK_NOT_NULL(v);
+    EXPECT_EQ_INT(json_object_get_int64(json_object_array_get_idx(s, 2)),
+                  v->value.derive);
+  }
+  return 0;
+}
+
+DEF_TEST(state_before_lines_restored) {
+  json_object *old = json_object_from_file(GF_OLD_STATE);
+  CHECK_NOT_NULL(old);
+  char *text = NULL, path[PATH_MAX];
+  size_t len = 0;
+  CHECK_ZERO(gen_state_read(GF_OLD_STATE, GEN_STATE_MAX_SIZE, &text, &len));
+  snprintf(path, sizeof(path), "%s/fixture.json", state_dir);
+  CHECK_ZERO(gen_state_write(path, text, len));
+  free(text);
+
+  gf_instance_t *inst = make_instance("fixture");
+  CHECK_ZERO(expect_fixture_totals(inst, old));
+  EXPECT_EQ_INT(1, gen_attr_conversations(inst->ledger));
+  EXPECT_EQ_INT(0, gen_counters_refused(inst->counters));
+  EXPECT_EQ_INT(0, inst->state.refused_lines);
+  gf_save_state(inst);
+  inst->started = false;
+  gf_instance_free(inst);
+  json_object *flows = state_flows(path); /* lines now */
+  CHECK_NOT_NULL(flows);
+  json_object_put(flows);
+
+  inst = make_instance("fixture");
+  CHECK_ZERO(expect_fixture_totals(inst, old));
+  EXPECT_EQ_INT(1, gen_attr_conversations(inst->ledger));
+  /* The conversation's names came back: its event again counts none. */
+  EXPECT_EQ_INT(200, eb(inst, EB("e-9", "c-1", M1 "," M3)));
+  CHECK_ZERO(expect_fixture_totals(inst, old));
+  gf_instance_free(inst);
+  json_object_put(old);
+  return 0;
+}
+
+/* Lines we did not write among good ones (not JSON, of no kind we write,
+ * a row cut short) are refused alone, logged with their line and counted
+ * (state_refused-lines): every good counter comes back (before, the first
+ * such line ended the read and the rows after it restarted at zero). */
+DEF_TEST(bad_lines_refused_alone) {
+  gf_instance_t *inst = make_instance("badlines");
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  feed(inst, RECORD("f-1", "nFlow", ""));
+  feed(inst, RECORD("f-1", "tFlowExit", ""));
+  eb(inst, EB("e-1", "c-1", M1 "," M3));
+  gf_save_state(inst);
+  inst->started = false;
+  char *path = strdup(inst->config.state_file);
+  gf_instance_free(inst);
+  /* Right after the header, before every row. */
+  OK(state_edit(path, "}\n{",
+                "}\n{\"flows\":[\"f-1\\t\",\n"
+                "{\"totals\":[\"f-1\\t\",9]}\n"
+                "\"a row\"\n5\n[]\n{\"flows\":5}\n{\"series\":7}\n"
+                "{\"conv\":3}\n{"));
+  mock_log_reset();
+  inst = make_instance("badlines");
+  EXPECT_EQ_INT(5, inst->state.refused_lines);
+  EXPECT_EQ_INT(1, gen_counters_refused(inst->counters));
+  EXPECT_EQ_INT(2, atomic_load(&gen_attr_stats(inst->ledger)->state_refused));
+  OK(mock_log_contains("line 2: the line refused (not JSON)"));
+  OK(mock_log_contains("line 3:"));
+  OK(mock_log_contains("5 lines refused in all"));
+  mock_values_reset();
+  gf_dispatch_counters(inst, true);
+  gf_dispatch_self(inst);
+  EXPECT_EQ_INT(2, mock_find("SalesIvr", "flow_executions", "")->value.derive);
+  EXPECT_EQ_INT(1, mock_find("SalesIvr", "flow_exits", "")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Menu")->value.derive);
+  EXPECT_EQ_INT(
+      1, mock_find("SalesIvr", "flow_metric_attribute", "Lang")->value.derive);
+  EXPECT_EQ_INT(1, gen_attr_conversations(inst->ledger));
+  EXPECT_EQ_INT(5, mock_find("self", "state_refused", "lines")->value.derive);
+  gf_instance_free(inst);
+  free(path);
+  return 0;
+}
+
+/* A state file not ours as a whole (a later version's header, or lines
+ * without our header) gives nothing: counting starts afresh, logged. */
+DEF_TEST(state_not_ours_refused_whole) {
+  char *path;
+  killed_after_two("later", false, &path);
+  OK(state_edit(path, "{\"version\":1,", "{\"version\":2,"));
+  mock_log_reset();
+  gf_instance_t *inst = make_instance("later");
+  OK(mock_log_contains("a version we do not know"));
+  EXPECT_EQ_INT(0, gen_counters_count(inst->counters));
+  inst->started = false; /* no save over the file */
+  gf_instance_free(inst);
+  OK(state_edit(path, "{\"version\":2,",
+                "{\"flows\":[\"f-1\\t\",5]}\n{\"v\":1,"));
+  mock_log_reset();
+  inst = make_instance("later");
+  OK(mock_log_contains("counting starts afresh"));
+  EXPECT_EQ_INT(0, gen_counters_count(inst->counters));
+  inst->started = false; /* no save over the file */
+  gf_instance_free(inst);
   free(path);
   return 0;
 }
@@ -1042,6 +1197,9 @@ int main(void) {
   RUN_TEST(absurd_state_count_refused);
   RUN_TEST(state_keys_not_text_dropped);
   RUN_TEST(old_format_state_restored);
+  RUN_TEST(state_before_lines_restored);
+  RUN_TEST(bad_lines_refused_alone);
+  RUN_TEST(state_not_ours_refused_whole);
   RUN_TEST(unknown_words_take_the_rest);
   RUN_TEST(aggregates_per_bucket_and_counters);
   RUN_TEST(aggregates_milestones_with_outcome);

@@ -113,6 +113,38 @@ DEF_TEST(load_each_line_or_the_whole_document) {
   return 0;
 }
 
+typedef struct {
+  int sum, bad;
+} rows_t;
+
+static int rows_sum(void *ud, json_object *doc) {
+  return sum_n(&((rows_t *)ud)->sum, doc);
+}
+
+/* gen_state_load_rows' bad: each line not JSON or past max counted; the
+ * third ends the read (-EPERM). */
+static int rows_bad(void *ud, int status) {
+  return ++((rows_t *)ud)->bad == 3 ? -EPERM : 0;
+}
+
+/* A line that is not JSON or too long goes to bad and the read goes on
+ * past it (gen_state_load_each ends there); bad's error ends it. */
+DEF_TEST(load_rows_go_on_past_a_bad_line) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/rows.json", dir);
+  const char lines[] = "{\"n\":1}\n{\"n\":\n{\"n\":20,\"pad\":12345}\n"
+                       "{\"n\":300}\n";
+  CHECK_ZERO(gen_state_write(path, lines, strlen(lines)));
+  rows_t r = {0};
+  CHECK_ZERO(gen_state_load_rows(path, 12, rows_sum, rows_bad, &r));
+  EXPECT_EQ_INT(301, r.sum);
+  EXPECT_EQ_INT(2, r.bad);
+  r = (rows_t){.bad = 1};
+  OK(gen_state_load_rows(path, 12, rows_sum, rows_bad, &r) == -EPERM);
+  EXPECT_EQ_INT(1, r.sum);
+  return 0;
+}
+
 /* A stream passes its text on in chunks while it is written: the buffer
  * never holds the whole file, and the file appears whole or not at all. */
 DEF_TEST(stream_in_chunks_or_not_at_all) {
@@ -264,6 +296,7 @@ int main(void) {
   RUN_TEST(write_read_replace);
   RUN_TEST(json_round_trip_and_corruption);
   RUN_TEST(load_each_line_or_the_whole_document);
+  RUN_TEST(load_rows_go_on_past_a_bad_line);
   RUN_TEST(stream_in_chunks_or_not_at_all);
   RUN_TEST(write_into_missing_dir_fails_cleanly);
   RUN_TEST(journal_append_whole_or_cut_back);

@@ -7,6 +7,7 @@
 #include "gen_attr.h"
 #include "gen_json.h"
 #include "gen_state.h"
+#include "gf_state.h"
 
 #include "collectd/core/testing.h"
 
@@ -215,19 +216,73 @@ DEF_TEST(name_limit_overflows) {
   return 0;
 }
 
-/* The ledger's snapshot as gen_attr_snapshot_write() prints it, read back
- * as a restart reads it; *generation (when not NULL) its journal
- * generation. */
+/* The lines gen_attr_snapshot_write() printed, as a document a test can
+ * edit: {"lines":true,"series":[...],"conversation_rows":[...],
+ * "generation":g}; restore_from() gives them back as lines. */
+static json_object *lines_doc(char *text, uint64_t g) {
+  json_object *doc = json_object_new_object();
+  json_object *series = json_object_new_array(),
+              *rows = json_object_new_array();
+  for (char *line = text, *nl; line != NULL && *line != '\0'; line = nl + 1) {
+    nl = strchr(line, '\n');
+    if (nl == NULL)
+      break;
+    *nl = '\0';
+    json_object *o = json_tokener_parse(line), *v = NULL;
+    if (json_object_object_get_ex(o, "series", &v))
+      json_object_array_add(series, json_object_get(v));
+    else if (json_object_object_get_ex(o, "conv", &v))
+      json_object_array_add(rows, json_object_get(v));
+    json_object_put(o);
+  }
+  json_object_object_add(doc, "lines", json_object_new_boolean(true));
+  json_object_object_add(doc, "series", series);
+  json_object_object_add(doc, "conversation_rows", rows);
+  json_object_object_add(doc, "generation", json_object_new_int64((int64_t)g));
+  return doc;
+}
+
+/* The ledger's snapshot as gen_attr_snapshot_write() prints it (lines_doc);
+ * *generation (when not NULL) its journal generation. */
 static json_object *snapshot_of(gen_attr_ledger_t *l, uint64_t *generation) {
   gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
   uint64_t g = 0;
   json_object *doc = NULL;
-  if (gen_attr_snapshot_write(l, &text, NULL, NULL, &g) == 0)
-    doc = json_tokener_parse(gen_buf_str(&text));
+  if (gen_attr_snapshot_write(l, &text, NULL, NULL, NULL, &g) == 0)
+    doc = lines_doc(text.data != NULL ? text.data : (char[]){""}, g);
   gen_buf_free(&text);
   if (generation != NULL)
     *generation = g;
   return doc;
+}
+
+/* One line {"<kind>":value} to the ledger, as the state file's reader
+ * gives it. */
+static void take_line(gen_attr_ledger_t *l, const char *kind,
+                      json_object *value, size_t number) {
+  json_object *line = json_object_new_object();
+  json_object_object_add(line, kind, json_object_get(value));
+  gen_attr_take_line(l, line, number);
+  json_object_put(line);
+}
+
+/* A restart from snap: a lines_doc() as a restart reads lines
+ * (gen_attr_take_line, gen_attr_recover), else a document of the form
+ * before lines (gen_attr_restore; NULL: none). */
+static int restore_from(gen_attr_ledger_t *l, json_object *snap, char *err,
+                        size_t err_size) {
+  json_object *lines = NULL;
+  if (snap == NULL || !json_object_object_get_ex(snap, "lines", &lines))
+    return gen_attr_restore(l, snap, err, err_size);
+  json_object *series = json_object_object_get(snap, "series");
+  json_object *rows = json_object_object_get(snap, "conversation_rows");
+  for (size_t i = 0; i < json_object_array_length(series); i++)
+    take_line(l, "series", json_object_array_get_idx(series, i), i);
+  for (size_t i = 0; i < json_object_array_length(rows); i++)
+    take_line(l, "conv", json_object_array_get_idx(rows, i), i);
+  int64_t g = 0;
+  gen_json_get_int64(snap, "generation", &g);
+  return gen_attr_recover(l, (uint64_t)g, err, err_size);
 }
 
 /* A total after a restart from snapshot (NULL: none) and journals; -1
@@ -237,7 +292,7 @@ static int64_t total_after_restart(gen_attr_format_t *f, const char *base,
                                    const char *metric) {
   char err[128];
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, base);
-  int64_t total = gen_attr_restore(l, snapshot, err, sizeof(err)) == 0
+  int64_t total = restore_from(l, snapshot, err, sizeof(err)) == 0
                       ? (int64_t)total_of(l, flow, metric)
                       : -1;
   gen_attr_ledger_free(l);
@@ -268,7 +323,7 @@ DEF_TEST(restart_from_snapshot_and_journal) {
   gen_attr_ledger_free(l);
 
   l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
   /* What was counted before the crash does not count again. */
   EXPECT_EQ_INT(1, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
@@ -281,7 +336,7 @@ DEF_TEST(restart_from_snapshot_and_journal) {
 
   /* Restore from the second snapshot with every journal before it gone. */
   l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap2, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap2, err, sizeof(err)));
   EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu"));
   EXPECT_EQ_INT(1, total_of(l, "Ivr", "Agent"));
   EXPECT_EQ_INT(0, gen_attr_observe(l, "c1", ev3, 3, false, now, NULL, NULL));
@@ -491,7 +546,7 @@ DEF_TEST(names_bound_survives_restart) {
   gen_attr_snapshot_stored(l, g);
   gen_attr_ledger_free(l);
   l = gen_attr_ledger_create(f, &three, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(
       0, gen_attr_observe_durable(l, "c1", names, 5, false, now, NULL, NULL));
   EXPECT_EQ_INT(1, total_of(l, "Ivr", "M2"));
@@ -628,7 +683,7 @@ DEF_TEST(many_names_per_conversation) {
 
   l = gen_attr_ledger_create(f, &options, NULL);
   char err[128];
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(2, gen_attr_conversations(l));
   EXPECT_EQ_INT(0,
                 gen_attr_observe(l, "c1", names, 40, false, now, NULL, NULL));
@@ -813,7 +868,7 @@ DEF_TEST(snapshot_with_conversation_ids_restored) {
   json_object *snap = json_tokener_parse(text);
   CHECK_NOT_NULL(snap);
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(2, gen_attr_conversations(l));
   cdtime_t now = cdtime();
   const char *ev[] = {A1, A2};
@@ -858,7 +913,7 @@ DEF_TEST(absurd_count_is_refused_alone) {
     json_object_array_put_idx(json_object_array_get_idx(series, 0), 2, bad[i]);
     mock_log_reset();
     l = gen_attr_ledger_create(f, &options, base);
-    EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+    EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
     OK(mock_log_contains("metric attributes' series 0"));
     OK(mock_log_contains("that series restarts at zero"));
     EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
@@ -873,7 +928,7 @@ DEF_TEST(absurd_count_is_refused_alone) {
   }
   /* The journal is open: an acknowledged event counts. */
   l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(
       2, gen_attr_observe_durable(l, "c2", ev, 2, false, now, NULL, NULL));
   gen_attr_ledger_free(l);
@@ -885,7 +940,7 @@ DEF_TEST(absurd_count_is_refused_alone) {
   json_object_array_put_idx(rows, 0, json_object_new_string("zz 1 0"));
   mock_log_reset();
   l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   OK(mock_log_contains("metric attributes' conversation 0"));
   EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
   EXPECT_EQ_INT(2, total_of(l, "Ivr", "Menu")); /* with c2's journal */
@@ -910,7 +965,7 @@ DEF_TEST(series_total_stops_at_2_53) {
   CHECK_NOT_NULL(snap);
   mock_log_reset();
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   cdtime_t now = cdtime();
   const char *ev[] = {A1};
   const char *conv[] = {"c1", "c2", "c3"};
@@ -1031,7 +1086,7 @@ DEF_TEST(hostile_names_refused_and_never_restored) {
         fh);
   fclose(fh);
   l = gen_attr_ledger_create(f, &options, base);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(1, (int)gen_attr_series(l));
   EXPECT_EQ_INT(6, total_of(l, "Ivr", "Menu"));
   gen_attr_ledger_free(l);
@@ -1077,16 +1132,15 @@ DEF_TEST(snapshot_printed_in_pieces) {
   gen_buf_t out = GEN_BUF_INIT(SIZE_MAX);
   pieces_t p = {.out = &out, .whole = GEN_BUF_INIT(SIZE_MAX)};
   uint64_t g;
-  CHECK_ZERO(gen_attr_snapshot_write(l, &out, take_piece, &p, &g));
+  CHECK_ZERO(gen_attr_snapshot_write(l, &out, NULL, take_piece, &p, &g));
   CHECK_ZERO(gen_buf_add(&p.whole, out.data, out.len));
   EXPECT_EQ_INT(300, p.calls);
   /* The series and one conversation, not the whole ledger. */
   OK(p.most < 300);
-  json_object *snap = json_tokener_parse(gen_buf_str(&p.whole));
-  CHECK_NOT_NULL(snap);
+  json_object *snap = lines_doc(p.whole.data, g);
   gen_attr_ledger_free(l);
   l = gen_attr_ledger_create(f, &options, NULL);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(300, gen_attr_conversations(l));
   EXPECT_EQ_INT(300, total_of(l, "Say \"hi\"\\now", "menu"));
   EXPECT_EQ_INT(200, total_of(l, "Ivr", "exit"));
@@ -1122,7 +1176,7 @@ DEF_TEST(snapshot_forms_and_bad_rows) {
   json_object *snap = json_tokener_parse(text);
   CHECK_NOT_NULL(snap);
   gen_attr_ledger_t *l = gen_attr_ledger_create(f, &options, NULL);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+  EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
   EXPECT_EQ_INT(1, gen_attr_conversations(l));
   cdtime_t now = cdtime();
   const char *ev[] = {A1, A2};
@@ -1153,7 +1207,7 @@ DEF_TEST(snapshot_forms_and_bad_rows) {
     CHECK_NOT_NULL(snap);
     l = gen_attr_ledger_create(f, &options, NULL);
     mock_log_reset();
-    EXPECT_EQ_INT(0, gen_attr_restore(l, snap, err, sizeof(err)));
+    EXPECT_EQ_INT(0, restore_from(l, snap, err, sizeof(err)));
     OK(mock_log_contains("conversation 1"));
     EXPECT_EQ_INT(1, gen_attr_conversations(l)); /* the good row stands */
     EXPECT_EQ_INT(1, atomic_load(&gen_attr_stats(l)->state_refused));
@@ -1187,21 +1241,17 @@ DEF_TEST(a_large_ledger_survives_its_state_file) {
     failed |= gen_attr_observe(l, id, ev, 1, true, now, NULL, NULL) < 0;
   }
   EXPECT_EQ_INT(0, failed);
-  gen_state_stream_t s;
-  uint64_t g;
-  CHECK_ZERO(gen_state_stream_open(&s, path));
-  CHECK_ZERO(gen_attr_snapshot_write(l, &s.buf, NULL, NULL, &g));
-  CHECK_ZERO(gen_state_stream_close(&s, true));
+  gf_state_t st = {.path = path, .ledger = l, .who = &test_who};
+  CHECK_ZERO(gf_state_save(&st));
   gen_attr_ledger_free(l);
-  json_object *doc = NULL;
-  CHECK_ZERO(gen_state_load_json(path, &doc));
   l = gen_attr_ledger_create(f, &big, NULL);
-  EXPECT_EQ_INT(0, gen_attr_restore(l, doc, err, sizeof(err)));
+  st = (gf_state_t){.path = path, .ledger = l, .who = &test_who};
+  gf_state_restore(&st);
+  EXPECT_EQ_INT(0, (int)st.refused_lines);
   EXPECT_EQ_INT(130000, gen_attr_conversations(l));
   EXPECT_EQ_INT(130000, total_of(l, "Ivr", "Menu"));
   EXPECT_EQ_INT(
       0, gen_attr_observe(l, "conv-129999", ev, 1, true, now, NULL, NULL));
-  json_object_put(doc);
   gen_attr_ledger_free(l);
   gen_attr_format_free(f);
   OK(mock_rmtree(dir) == 0);

@@ -56,7 +56,6 @@ static atomic_uint_fast64_t journal_errors;
 /* Counters journalled in <dir>/<name> (NULL: no journal). */
 static gen_counters_t *make(const char *name) {
   gen_counters_options_t o = {.totals_name = "totals",
-                              .generation_name = "generation",
                               .write_key = write_key,
                               .read_key = read_key,
                               .who = &test_who,
@@ -74,12 +73,44 @@ static int64_t total_of(const gen_counters_t *c, const char *key) {
   return -1;
 }
 
+/* The generation of a state document (NULL: none, 0). */
+static uint64_t generation_of(json_object *doc) {
+  int64_t g = 0;
+  return gen_json_get_int64(doc, "generation", &g) && g > 0 ? (uint64_t)g : 0;
+}
+
+/* The counters' lines (gen_counters_print), taken back as
+ * gen_counters_take_line reads them, into doc: {"totals":{key: total,
+ * ...},"generation":g} (the form the restart below reads both ways). Returns
+ * the generation. */
+static uint64_t snapshot(gen_counters_t *c, json_object *doc) {
+  gen_buf_t text = GEN_BUF_INIT(SIZE_MAX);
+  uint64_t g = 0;
+  json_object *totals = json_object_new_object();
+  if (gen_counters_print(c, &text, &g) == 0)
+    for (char *line = text.data, *nl; line != NULL && *line != '\0';
+         line = nl + 1) {
+      nl = strchr(line, '\n');
+      *nl = '\0';
+      json_object *o = json_tokener_parse(line), *row = NULL;
+      if (json_object_object_get_ex(o, "totals", &row))
+        json_object_object_add(
+            totals, json_object_get_string(json_object_array_get_idx(row, 0)),
+            json_object_get(json_object_array_get_idx(row, 1)));
+      json_object_put(o);
+    }
+  gen_buf_free(&text);
+  json_object_object_add(doc, "totals", totals);
+  json_object_object_add(doc, "generation", json_object_new_int64((int64_t)g));
+  return g;
+}
+
 /* A restart: new counters from the state document (NULL: none) and the
  * journals of name. */
 static gen_counters_t *restart(const char *name, json_object *doc) {
   gen_counters_t *c = make(name);
   if (c == NULL || gen_counters_restore(c, doc, "state.json") != 0 ||
-      gen_counters_recover(c, doc) != 0) {
+      gen_counters_recover(c, generation_of(doc), "state.json") != 0) {
     gen_counters_free(c);
     return NULL;
   }
@@ -94,7 +125,7 @@ static json_object *killed_run(const char *name) {
     return NULL;
   inc(c, "a/1");
   json_object *doc = json_object_new_object();
-  gen_counters_stored(c, gen_counters_snapshot(c, doc));
+  gen_counters_stored(c, snapshot(c, doc));
   inc(c, "a/1");
   inc(c, "b/2");
   gen_counters_free(c); /* killed: no snapshot */
@@ -158,7 +189,7 @@ DEF_TEST(journal_survives_kill) {
       /* The replayed journals fold into the new snapshot. */
       json_object_put(doc);
       doc = json_object_new_object();
-      gen_counters_stored(c, gen_counters_snapshot(c, doc));
+      gen_counters_stored(c, snapshot(c, doc));
     }
     gen_counters_free(c);
   }
@@ -192,7 +223,7 @@ DEF_TEST(absurd_total_refused_alone) {
     EXPECT_EQ_INT(1, (int)gen_counters_restore(c, doc, "state.json"));
     OK(mock_log_contains("state file state.json: totals \"z/1\""));
     OK(mock_log_contains("that counter restarts at zero"));
-    CHECK_ZERO(gen_counters_recover(c, doc));
+    CHECK_ZERO(gen_counters_recover(c, generation_of(doc), "state.json"));
     EXPECT_EQ_INT(2, total_of(c, "a/1")); /* 1 saved + 1 journalled */
     EXPECT_EQ_INT(1, total_of(c, "b/2"));
     EXPECT_EQ_INT(-1, total_of(c, "z/1"));
@@ -219,7 +250,7 @@ DEF_TEST(totals_stop_at_2_53) {
   EXPECT_EQ_INT(5, total_of(c, "b/1"));
   OK(mock_log_contains("totals \"a/1\": total stopped at 2^53"));
   json_object *saved = json_object_new_object();
-  gen_counters_snapshot(c, saved);
+  snapshot(c, saved);
   gen_counters_free(c);
   json_object_put(doc);
   c = restart(NULL, saved);
@@ -244,6 +275,30 @@ DEF_TEST(keys_read_back_by_the_owner) {
   EXPECT_EQ_INT(5, total_of(c, "a/1"));
   gen_counters_free(c);
   json_object_put(doc);
+  return 0;
+}
+
+/* Lines of the state file: a counter's line taken, a second one of its key
+ * and a line not [key, total] refused alone (logged, counted), a line of
+ * another kind left to the caller (1). */
+DEF_TEST(lines_taken_and_refused) {
+  static const char *const lines[] = {
+      "{\"totals\":[\"a/1\",3]}", "{\"totals\":[\"a/1\",4]}", "{\"totals\":5}",
+      "{\"totals\":[\"b/2\",1]}", "{\"series\":[]}"};
+  static const int want[] = {0, 0, 0, 0, 1};
+  gen_counters_t *c = make(NULL);
+  mock_log_reset();
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(lines); i++) {
+    json_object *o = json_tokener_parse(lines[i]);
+    EXPECT_EQ_INT(want[i], gen_counters_take_line(c, o, "state.json"));
+    json_object_put(o);
+  }
+  EXPECT_EQ_INT(2, gen_counters_refused(c));
+  OK(mock_log_contains("a second total of one key"));
+  OK(mock_log_contains("refused (not [key, total])"));
+  EXPECT_EQ_INT(3, total_of(c, "a/1"));
+  EXPECT_EQ_INT(1, total_of(c, "b/2"));
+  gen_counters_free(c);
   return 0;
 }
 
@@ -287,6 +342,7 @@ int main(void) {
   RUN_TEST(absurd_total_refused_alone);
   RUN_TEST(totals_stop_at_2_53);
   RUN_TEST(keys_read_back_by_the_owner);
+  RUN_TEST(lines_taken_and_refused);
   RUN_TEST(changed_once_each);
   if (mock_rmtree(dir) != 0)
     return 1;
