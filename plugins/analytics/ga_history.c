@@ -12,11 +12,13 @@
 
 /* ---- configuration ------------------------------------------------------ */
 
+static const gen_config_table_t ga_table; /* below: the rows */
+
 void ga_config_init(void *config) {
   ga_config_t *c = config;
+  gen_config_defaults(&ga_table, c);
   gen_interval_config_init_revisiting(&c->interval);
   gen_mos_config_init(&c->mos);
-  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
   gen_queue_agg_config_init(&c->qa);
 }
 
@@ -30,7 +32,7 @@ static const gen_config_def_t ga_defs[] = {
     GEN_KEY_FILTER("Queue", "queues", ga_config_t, filter),
     GEN_KEY_DIVISIONS("queues", ga_config_t, filter),
     GEN_KEY_SECONDS("QueueRefreshInterval", ga_config_t, refresh_interval, 0,
-                    86400, "600", "how often the queue list is read (0: once)"),
+                    86400, 600, "how often the queue list is read (0: once)"),
 };
 static const gen_config_table_t ga_table = GEN_CONFIG_TABLE(ga_defs);
 

@@ -12,12 +12,8 @@
 #include <strings.h>
 
 void gen_receiver_config_init(gen_receiver_config_t *c) {
-  *c = (gen_receiver_config_t){
-      .max_body = 256 * 1024,
-      .queue = 1024,
-      .per_ip = GEN_RX_MAX_PER_IP,
-      .deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT),
-  };
+  memset(c, 0, sizeof(*c));
+  gen_config_defaults(&gen_receiver_keys, c);
 }
 
 void gen_receiver_config_release(gen_receiver_config_t *c) {
@@ -67,13 +63,15 @@ static const gen_config_def_t receiver_defs[] = {
                    "the file holding the senders' shared secret"),
     GEN_KEY_STRING("ReceiverSecretHeader", RX, secret_header,
                    "X-Genesys-Secret", "the request header carrying it"),
-    GEN_KEY_INT("ReceiverMaxBody", RX, max_body, 1024, 64 * 1024 * 1024,
-                "262144", "the largest body accepted, in bytes"),
-    GEN_KEY_INT("ReceiverQueueSize", RX, queue, 1, 1000000, "1024",
+    GEN_KEY_INT("ReceiverMaxBody", RX, max_body, 1024, 64 * 1024 * 1024, 262144,
+                "the largest body accepted, in bytes"),
+    GEN_KEY_INT("ReceiverQueueSize", RX, queue, 1, 1000000, 1024,
                 "events waiting for the worker at most; past it, 429"),
-    GEN_KEY_INT("ReceiverMaxConnectionsPerIP", RX, per_ip, 0, 100000, "32",
+    GEN_KEY_INT("ReceiverMaxConnectionsPerIP", RX, per_ip, 0, 100000,
+                GEN_RX_MAX_PER_IP,
                 "an address's share of the connections (0: no limit)"),
-    GEN_KEY_SECONDS("ReceiverRequestTimeout", RX, deadline, 1, 600, "10",
+    GEN_KEY_SECONDS("ReceiverRequestTimeout", RX, deadline, 1, 600,
+                    GEN_RX_REQUEST_TIMEOUT,
                     "the time a client has to send a whole request"),
 };
 #undef RX

@@ -505,8 +505,6 @@ DEF_TEST(configuration_keys) {
   EXPECT_EQ_INT(60, (int)CDTIME_T_TO_TIME_T(c.every));
   EXPECT_EQ_INT(600, (int)CDTIME_T_TO_TIME_T(c.relist));
   EXPECT_EQ_INT(60, (int)c.per_minute);
-  for (size_t k = 0; k < gen_agent_groups_keys.n; k++)
-    OK(gen_config_default_holds(&gen_agent_groups_keys.defs[k], &c));
   oconfig_item_t *ci = mock_ci_num("AgentStatesEvery", 5);
   EXPECT_EQ_INT(-ERANGE,
                 gen_config_table_key(org, ci, &gen_agent_groups_keys, &c));

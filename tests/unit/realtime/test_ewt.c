@@ -619,8 +619,6 @@ DEF_TEST(configuration_keys) {
   OK(!c.on);
   EXPECT_EQ_INT(30, (int)CDTIME_T_TO_TIME_T(c.every));
   EXPECT_EQ_INT(60, (int)c.per_minute);
-  for (size_t k = 0; k < gen_ewt_keys.n; k++)
-    OK(gen_config_default_holds(&gen_ewt_keys.defs[k], &c));
   oconfig_item_t *ci = mock_ci_num("EstimatedWaitTimeRequests", 301);
   EXPECT_EQ_INT(-ERANGE, gen_config_table_key(org, ci, &gen_ewt_keys, &c));
   mock_ci_free(ci);
