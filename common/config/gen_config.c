@@ -485,6 +485,12 @@ void gen_config_defaults(const gen_config_table_t *table, void *config) {
   }
 }
 
+void gen_config_parts_defaults(const gen_config_part_t *parts, size_t n,
+                               void *config) {
+  for (size_t i = 0; i < n; i++)
+    gen_config_defaults(parts[i].table, (char *)config + parts[i].offset);
+}
+
 /* ---- the shared <Org> keys ----------------------------------------------- */
 
 /* ClientSecret, ClientSecretFile, ClientSecretEnv: the value itself, or

@@ -274,6 +274,9 @@ void gen_config_defaults(const gen_config_table_t *table, void *config);
  * (a field of another size, a type that takes none, a bool not 0 or 1, a
  * fraction of a whole number), NULL when it is fine or there is none. */
 const char *gen_config_default_problem(const gen_config_def_t *def);
+/* gen_config_defaults() of each table at its offset in config. */
+void gen_config_parts_defaults(const gen_config_part_t *parts, size_t n,
+                               void *config);
 
 /* The shared <Org> keys (their struct: gen_org_t). */
 extern const gen_config_table_t gen_org_keys;

@@ -1058,10 +1058,6 @@ static void *channel_main(void *arg) {
   return NULL;
 }
 
-void gen_notify_config_init(gen_notify_config_t *c) {
-  gen_config_defaults(&gen_notify_keys, c);
-}
-
 static const gen_config_def_t notify_defs[] = {
     GEN_KEY_SECONDS("HeartbeatTimeout", gen_notify_config_t, heartbeat_timeout,
                     2, 600, 75, "silence after which a socket is reconnected"),

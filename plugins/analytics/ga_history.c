@@ -12,14 +12,12 @@
 
 /* ---- configuration ------------------------------------------------------ */
 
-static const gen_config_table_t ga_table; /* below: the rows */
-
 void ga_config_init(void *config) {
   ga_config_t *c = config;
-  gen_config_defaults(&ga_table, c);
+  gen_config_parts_defaults(ga_keys, GA_KEYS, c);
+  /* The rows read by their own parsers */
   gen_interval_config_init_revisiting(&c->interval);
   gen_mos_config_init(&c->mos);
-  gen_queue_agg_config_init(&c->qa);
 }
 
 void ga_config_release(void *config) {

@@ -38,11 +38,6 @@ static int config_group_by(const gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-void gen_queue_agg_config_init(gen_queue_agg_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_queue_agg_keys, c);
-}
-
 /* field: the config. */
 static int config_metric(const gen_org_t *org, const oconfig_item_t *ci,
                          const gen_config_def_t *def, void *field) {

@@ -11,16 +11,12 @@
 
 #include <strings.h>
 
-void gen_attr_config_init(gen_attr_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_attr_keys, c);
-}
-
 void gen_attr_config_release(gen_attr_config_t *c) {
   free(c->pattern);
   free(c->overflow_name);
   gen_attr_format_free(c->format);
-  gen_attr_config_init(c);
+  memset(c, 0, sizeof(*c)); /* as new: its defaults again */
+  gen_config_defaults(&gen_attr_keys, c);
 }
 
 static int config_groups(const gen_org_t *org, const oconfig_item_t *ci,

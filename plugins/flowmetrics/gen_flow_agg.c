@@ -47,11 +47,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = false};
 
-void gen_flow_agg_config_init(gen_flow_agg_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_flow_agg_keys, c);
-}
-
 void gen_flow_agg_config_release(gen_flow_agg_config_t *c) {
   gen_config_string_list_free(c->flow_types, c->n_flow_types);
   c->flow_types = NULL;

@@ -11,11 +11,6 @@
 
 #include <strings.h>
 
-void gen_receiver_config_init(gen_receiver_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_receiver_keys, c);
-}
-
 void gen_receiver_config_release(gen_receiver_config_t *c) {
   free(c->address);
   free(c->port);
@@ -27,7 +22,8 @@ void gen_receiver_config_release(gen_receiver_config_t *c) {
     gen_redact_remove(c->secret);
     gen_free_secret(c->secret);
   }
-  gen_receiver_config_init(c);
+  memset(c, 0, sizeof(*c)); /* as new: its defaults again */
+  gen_config_defaults(&gen_receiver_keys, c);
 }
 
 static int config_port(const gen_org_t *org, const oconfig_item_t *ci,

@@ -12,16 +12,10 @@
 
 /* ---- configuration ------------------------------------------------------ */
 
-static const gen_config_table_t gf_table; /* below: the rows */
-
 void gf_config_init(void *config) {
   gf_config_t *c = config;
-  gen_config_defaults(&gf_table, c);
-  gen_notify_config_init(&c->notify);
-  gen_attr_config_init(&c->attr);
-  gen_receiver_config_init(&c->rx);
-  gen_flow_agg_config_init(&c->agg);
-  gen_interval_config_init(&c->interval);
+  gen_config_parts_defaults(gf_keys, GF_KEYS, c);
+  gen_interval_config_init(&c->interval); /* its rows with parsers */
 }
 
 /* Frees what the configuration holds, not the struct itself. */

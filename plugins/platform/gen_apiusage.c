@@ -28,11 +28,6 @@ const char *const gen_au_metric_names[GEN_AU_METRICS] = {
     "requests",  "status200", "status300",
     "status400", "status429", "status500"};
 
-void gen_au_config_init(gen_au_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_au_keys, c);
-}
-
 static const gen_config_def_t au_defs[] = {
     GEN_KEY_BOOL("ApiUsage", gen_au_config_t, enabled, false,
                  "the API usage per OAuth client of the last whole UTC day"),

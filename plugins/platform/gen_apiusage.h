@@ -92,7 +92,6 @@ typedef struct {
   const char *unknown_status;
 } gen_au_t;
 
-void gen_au_config_init(gen_au_config_t *c);
 extern const gen_config_table_t gen_au_keys;
 
 /* Start (epoch ms) of the last complete UTC day before now_ms. */

@@ -13,15 +13,13 @@
 
 /* ---- configuration ------------------------------------------------------ */
 
-static const gen_config_table_t gp_table; /* below: the rows */
-
 void gp_config_init(void *config) {
   gp_config_t *c = config;
-  gen_config_defaults(&gp_table, c);
+  gen_config_parts_defaults(gp_keys, GP_KEYS, c);
+  /* The rows read by their own parsers */
   c->trunk_type = "EXTERNAL";
   c->status_url = strdup(GEN_PF_STATUS_URL);
   gen_opev_config_init(&c->events);
-  gen_au_config_init(&c->usage);
 }
 
 void gp_config_release(void *config) {

@@ -81,10 +81,6 @@ const char *gen_adh_state_name(int state) {
   return state >= 0 && state < GEN_ADH_STATES ? state_names[state] : "other";
 }
 
-void gen_adherence_config_init(gen_adherence_config_t *c) {
-  gen_config_defaults(&gen_adherence_keys, c);
-}
-
 #define HC gen_adherence_config_t
 static const gen_config_def_t adh_defs[] = {
     GEN_KEY_BOOL("Adherence", HC, on, false,

@@ -82,10 +82,6 @@ struct gen_agent_groups {
   gen_ratelimit_t complain;
 };
 
-void gen_agent_groups_config_init(gen_agent_groups_config_t *c) {
-  gen_config_defaults(&gen_agent_groups_keys, c);
-}
-
 #define AC gen_agent_groups_config_t
 static const gen_config_def_t ag_defs[] = {
     GEN_KEY_BOOL("AgentStatesByDivision", AC, by_division, false,

@@ -546,10 +546,6 @@ void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,
   gen_dispatch_self(host, plugin, "conv_stale", NULL, true, (double)st->stale);
 }
 
-void gen_conv_config_init(gen_conv_config_t *c) {
-  gen_config_defaults(&gen_conv_keys, c);
-}
-
 static const gen_config_def_t conv_defs[] = {
     GEN_KEY_INT("MaxConversations", gen_conv_config_t, max_conversations, 100,
                 10000000, 100000, "the most conversations tracked at once"),

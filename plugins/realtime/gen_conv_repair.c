@@ -103,11 +103,6 @@ static int64_t ceil_minute(int64_t t) {
   return floor_minute(t + MINUTE_MS - 1);
 }
 
-void gen_conv_repair_config_init(gen_conv_repair_config_t *c) {
-  memset(c, 0, sizeof(*c));
-  gen_config_defaults(&gen_conv_repair_keys, c);
-}
-
 /* GapRepair turns repair on: the config says off. */
 static int repair_on(const gen_org_t *org, const oconfig_item_t *ci,
                      const gen_config_def_t *def, void *field) {

@@ -23,10 +23,6 @@ struct gen_ewt {
   gen_ratelimit_t complain;
 };
 
-void gen_ewt_config_init(gen_ewt_config_t *c) {
-  gen_config_defaults(&gen_ewt_keys, c);
-}
-
 #define EC gen_ewt_config_t
 static const gen_config_def_t ewt_defs[] = {
     GEN_KEY_BOOL("EstimatedWaitTime", EC, on, false,

@@ -7,19 +7,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-static const gen_config_table_t gr_table; /* below: the rows */
-
 void gr_config_init(void *config) {
   gr_config_t *c = config;
-  gen_config_defaults(&gr_table, c);
-  gen_notify_config_init(&c->notify);
+  gen_config_parts_defaults(gr_keys, GR_KEYS, c);
+  /* The rows read by their own parsers */
   gen_waits_bounds_default(&c->wait_bounds);
-  gen_conv_config_init(&c->conv);
-  gen_conv_repair_config_init(&c->repair);
-  gen_ewt_config_init(&c->ewt);
-  gen_agent_groups_config_init(&c->groups);
   gen_campaigns_config_init(&c->campaigns);
-  gen_adherence_config_init(&c->adherence);
 }
 
 void gr_config_release(void *config) {
