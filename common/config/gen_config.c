@@ -70,19 +70,10 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
     return NULL;
   org->plugin = plugin;
   org->name = strdup(name ? name : "default");
-  org->timeout = TIME_T_TO_CDTIME_T(30);
-  org->connect_timeout = TIME_T_TO_CDTIME_T(10);
-  org->max_response_size = 64 * 1024 * 1024;
-  org->max_retries = 3;
-  org->retry_after_cap = TIME_T_TO_CDTIME_T(60);
+  gen_config_defaults(&gen_org_keys, org);
   org->instance_from = GEN_INSTANCE_FROM_NAME;
   org->shard_index = 0;
-  org->shard_count = 1;
-  org->notice_window = TIME_T_TO_CDTIME_T(600);
-  org->notices_per_minute = 60;
-  org->standby_ttl = TIME_T_TO_CDTIME_T(10);
-  org->standby_sync = TIME_T_TO_CDTIME_T(30);
-  org->standby_piece = 512 * 1024;
+  org->shard_count = 1; /* Shard's "1/1" */
   org->notices = gen_notices_create();
   if (org->name == NULL || org->notices == NULL) {
     free(org->name);
@@ -423,32 +414,81 @@ void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size) {
     snprintf(bounds, sizeof(bounds), "%s", def->values);
   else if (def->min < def->max)
     snprintf(bounds, sizeof(bounds), "%.15g..%.15g", def->min, def->max);
+  /* A typed default is listed from its value: one source. */
+  char dflt[32];
+  if (def->dflt_set && def->type == GEN_CFG_BOOL)
+    snprintf(dflt, sizeof(dflt), "%s", def->dflt != 0 ? "true" : "false");
+  else if (def->dflt_set)
+    snprintf(dflt, sizeof(dflt), "%.15g", def->dflt);
+  else
+    snprintf(dflt, sizeof(dflt), "%s", def->shown ? def->shown : "-");
   snprintf(buf, size, "%s\t%s\t%s\t%s\t%s", def->key, type_name(def->type),
-           def->shown ? def->shown : "-", bounds, def->doc ? def->doc : "-");
+           def->dflt_set || def->shown == NULL ? dflt : def->shown, bounds,
+           def->doc ? def->doc : "-");
 }
 
-bool gen_config_default_holds(const gen_config_def_t *def, const void *config) {
-  const void *field = (const char *)config + def->offset;
-  if (def->parse != NULL || def->shown == NULL)
-    return true;
-  char *end;
-  double v = strtod(def->shown, &end);
-  bool number = end != def->shown && *end == '\0';
+const char *gen_config_default_problem(const gen_config_def_t *def) {
+  if (!def->dflt_set)
+    return NULL;
+  double v = def->dflt;
+  if (def->shown != NULL)
+    return "has a default both typed and in words";
   switch (def->type) {
   case GEN_CFG_BOOL:
-    return strcmp(def->shown, *(const bool *)field ? "true" : "false") == 0;
+    if (def->size != sizeof(bool))
+      return "is not a bool field";
+    return v == 0 || v == 1 ? NULL : "has a bool default not 0 or 1";
   case GEN_CFG_INT:
-    return !number || v == (double)*(const long *)field;
+    /* The type's helper writes a long; a parser may write an int or a
+     * size_t (gen_config_defaults() writes the field's width). */
+    if (def->size != sizeof(long) &&
+        (def->parse == NULL ||
+         (def->size != sizeof(int) && def->size != sizeof(size_t))))
+      return "is not a long field";
+    if (!isfinite(v) || v != floor(v))
+      return "has a default that is not a whole number";
+    break;
   case GEN_CFG_SECONDS:
-    return !number || DOUBLE_TO_CDTIME_T(v) == *(const cdtime_t *)field;
-  case GEN_CFG_STRING:
-  case GEN_CFG_URL:
-  case GEN_CFG_BASE_URL:
-    return *(char *const *)field == NULL ||
-           strcmp(def->shown, *(char *const *)field) == 0;
+    if (def->size != sizeof(cdtime_t))
+      return "is not a cdtime_t field";
+    break;
+  case GEN_CFG_NUMBER:
+    if (def->size != sizeof(double))
+      return "is not a double field";
+    break;
   default:
-    return true;
+    return "takes no typed default";
   }
+  if (!isfinite(v) || (def->min < def->max && (v < def->min || v > def->max)))
+    return "has a default outside its own bounds";
+  return NULL;
+}
+
+void gen_config_defaults(const gen_config_table_t *table, void *config) {
+  for (size_t i = 0; i < table->n; i++) {
+    const gen_config_def_t *def = &table->defs[i];
+    char *field = (char *)config + def->offset;
+    /* A row the unit tests would refuse is not applied: no write past a
+     * field. */
+    if (!def->dflt_set || gen_config_default_problem(def) != NULL)
+      continue;
+    if (def->type == GEN_CFG_BOOL)
+      *(bool *)field = def->dflt != 0;
+    else if (def->type == GEN_CFG_SECONDS)
+      *(cdtime_t *)field = DOUBLE_TO_CDTIME_T(def->dflt);
+    else if (def->type == GEN_CFG_NUMBER)
+      *(double *)field = def->dflt;
+    else if (def->size == sizeof(long))
+      *(long *)field = (long)def->dflt;
+    else if (def->size == sizeof(int))
+      *(int *)field = (int)def->dflt;
+  }
+}
+
+void gen_config_parts_defaults(const gen_config_part_t *parts, size_t n,
+                               void *config) {
+  for (size_t i = 0; i < n; i++)
+    gen_config_defaults(parts[i].table, (char *)config + parts[i].offset);
 }
 
 /* ---- the shared <Org> keys ----------------------------------------------- */
@@ -648,26 +688,27 @@ static const gen_config_def_t org_defs[] = {
     GEN_KEY_PARSE("ClientSecretEnv", GEN_CFG_STRING, gen_org_t, client_secret,
                   config_secret, NULL, NULL,
                   "the environment variable holding the client secret"),
-    GEN_KEY_SECONDS("Timeout", gen_org_t, timeout, 0.1, 600, "30",
+    GEN_KEY_SECONDS("Timeout", gen_org_t, timeout, 0.1, 600, 30,
                     "longest time for one HTTP request"),
-    GEN_KEY_SECONDS("ConnectTimeout", gen_org_t, connect_timeout, 0.1, 120,
-                    "10", "longest time for TCP and TLS set-up"),
+    GEN_KEY_SECONDS("ConnectTimeout", gen_org_t, connect_timeout, 0.1, 120, 10,
+                    "longest time for TCP and TLS set-up"),
     {"MaxResponseSize", GEN_CFG_INT, offsetof(gen_org_t, max_response_size),
-     .min = 4096, .max = 1024.0 * 1024 * 1024, .shown = "67108864",
+     .min = 4096, .max = 1024.0 * 1024 * 1024,
+     GEN_DEFAULT(gen_org_t, max_response_size, 67108864),
      .doc = "answers larger than this many bytes are refused",
      .parse = config_number},
     {"MaxRetries", GEN_CFG_INT, offsetof(gen_org_t, max_retries), .min = 0,
-     .max = 10, .shown = "3",
+     .max = 10, GEN_DEFAULT(gen_org_t, max_retries, 3),
      .doc = "retries of 429, 502, 503, 504 and transport errors a request",
      .parse = config_number},
-    GEN_KEY_SECONDS("RetryAfterMax", gen_org_t, retry_after_cap, 1, 600, "60",
+    GEN_KEY_SECONDS("RetryAfterMax", gen_org_t, retry_after_cap, 1, 600, 60,
                     "a longer Retry-After fails the request at once"),
     GEN_KEY_SECONDS("NotificationWindow", gen_org_t, notice_window, 0, 86400,
-                    "600",
+                    600,
                     "at most 2 notifications a subject within this (0: no "
                     "limit)"),
     GEN_KEY_INT("NotificationsPerMinute", gen_org_t, notices_per_minute, 0,
-                100000, "60",
+                100000, 60,
                 "at most this many notifications of the org a minute (0: no "
                 "limit)"),
     GEN_KEY_STRING("Proxy", gen_org_t, proxy, "libcurl's environment",
@@ -691,7 +732,7 @@ static const gen_config_def_t org_defs[] = {
      .doc = "this agent collects the i-th of n shares of the entities",
      .parse = config_shard},
     {"MaxSeries", GEN_CFG_INT, offsetof(gen_org_t, max_series), .min = 0,
-     .max = 100000000, .shown = "0",
+     .max = 100000000, GEN_DEFAULT(gen_org_t, max_series, 0),
      .doc = "series of this plugin and org past which new ones are refused; "
             "0: no limit",
      .parse = config_number},
@@ -700,18 +741,18 @@ static const gen_config_def_t org_defs[] = {
                   "http:// or https:// URLs of etcd's client port",
                   "etcd's client URLs: an agent holds the org's shard, another "
                   "waits"),
-    GEN_KEY_SECONDS("StandbyTTL", gen_org_t, standby_ttl, 3, 60, "10",
+    GEN_KEY_SECONDS("StandbyTTL", gen_org_t, standby_ttl, 3, 60, 10,
                     "the lease: a dead holder's shard is taken after this"),
     GEN_KEY_STRING("StandbyName", gen_org_t, standby_name,
                    "collectd's host name", "this agent's name in etcd"),
     GEN_KEY_STRING("StandbyPrefix", gen_org_t, standby_prefix,
                    "/collectd-genesys", "the prefix of every key in etcd"),
-    GEN_KEY_SECONDS("StandbySyncInterval", gen_org_t, standby_sync, 0, 3600,
-                    "30",
+    GEN_KEY_SECONDS("StandbySyncInterval", gen_org_t, standby_sync, 0, 3600, 30,
                     "the state is copied to etcd at most this often (0: at "
                     "every read that changed it)"),
     {"StandbyPieceSize", GEN_CFG_INT, offsetof(gen_org_t, standby_piece),
-     .min = 1024, .max = 1024 * 1024, .shown = "524288",
+     .min = 1024, .max = 1024 * 1024,
+     GEN_DEFAULT(gen_org_t, standby_piece, 524288),
      .doc = "the bytes of one piece of a state file in etcd (4/3 of it, in "
             "base64, within etcd's --max-request-bytes)",
      .parse = config_number},

@@ -69,8 +69,8 @@ typedef struct {
   size_t standby_piece; /* StandbyPieceSize: the bytes of a state piece */
   /* The last state of each subject notified about (gen_notice.h). */
   struct gen_notices_s *notices;
-  cdtime_t notice_window; /* NotificationWindow: 2 a subject within it */
-  int notices_per_minute; /* NotificationsPerMinute: the org's, in all */
+  cdtime_t notice_window;  /* NotificationWindow: 2 a subject within it */
+  long notices_per_minute; /* NotificationsPerMinute: the org's, in all */
 } gen_org_t;
 
 /* Creates an org with defaults for the named plugin and <Org> label. */
@@ -148,7 +148,8 @@ void gen_config_error(const gen_org_t *org, const oconfig_item_t *ci,
 /* ---- keys as tables ------------------------------------------------------
  * A module's keys are a table of gen_config_def_t, one row a key: its name,
  * type, where it goes (offsetof into the module's config struct), bounds,
- * the default as documented and a one-line description. One reader,
+ * the default (a typed value, given by gen_config_defaults(), or words)
+ * and a one-line description. One reader,
  * gen_config_table_key(), finds a key (case-insensitive) and applies the
  * type's helper above, so every key of a type is checked and refused
  * alike; a key that needs more names its own parse function. A plugin's
@@ -184,10 +185,18 @@ typedef int (*gen_config_parse_t)(const gen_org_t *org,
 struct gen_config_def_s {
   const char *key;
   gen_config_type_t type;
-  size_t offset;            /* of the field in the table's struct */
-  size_t count;             /* GEN_CFG_STRINGS: offset of the size_t count */
-  double min, max;          /* GEN_CFG_INT, GEN_CFG_SECONDS: the bounds */
-  const char *shown;        /* the default as documented, NULL: none */
+  size_t offset;   /* of the field in the table's struct */
+  size_t count;    /* GEN_CFG_STRINGS: offset of the size_t count */
+  double min, max; /* GEN_CFG_INT, GEN_CFG_SECONDS: the bounds */
+  /* The default as a value (typed: dflt_set), which gen_config_defaults()
+   * gives the field and the listing shows: a bool (0 or 1) of GEN_CFG_BOOL,
+   * a whole number of GEN_CFG_INT (a long, or an int or size_t of a row
+   * with its own parser), seconds of GEN_CFG_SECONDS (a cdtime_t), a double
+   * of GEN_CFG_NUMBER. size: sizeof the field. */
+  bool dflt_set;
+  double dflt;
+  size_t size;
+  const char *shown;        /* the default in words (not applied), NULL: none */
   const char *values;       /* the bounds in words where min and max are not */
   const char *doc;          /* one line */
   gen_config_parse_t parse; /* NULL: the type's helper */
@@ -207,20 +216,27 @@ typedef struct {
 #define GEN_CONFIG_TABLE(defs)                                                 \
   { (defs), sizeof(defs) / sizeof((defs)[0]) }
 
-/* Rows: key, the struct S and its member M, then bounds, the default as
- * documented (a string, NULL: none) and the one-line doc. */
+/* sizeof member M of struct S */
+#define GEN_FIELD_SIZE(S, M) sizeof(((S *)0)->M)
+/* A row's typed default: V the value, applied and listed. */
+#define GEN_DEFAULT(S, M, V)                                                   \
+  .dflt_set = true, .dflt = (V), .size = GEN_FIELD_SIZE(S, M)
+
+/* Rows: key, the struct S and its member M, then bounds, the default (a
+ * value: true, 30) and the one-line doc. */
 #define GEN_KEY_BOOL(k, S, M, dflt, d)                                         \
-  { (k), GEN_CFG_BOOL, offsetof(S, M), .shown = (dflt), .doc = (d) }
+  { (k), GEN_CFG_BOOL, offsetof(S, M), GEN_DEFAULT(S, M, dflt), .doc = (d) }
 #define GEN_KEY_INT(k, S, M, lo, hi, dflt, d)                                  \
   {                                                                            \
     (k), GEN_CFG_INT, offsetof(S, M), .min = (lo), .max = (hi),                \
-                                      .shown = (dflt), .doc = (d)              \
+                                      GEN_DEFAULT(S, M, dflt), .doc = (d)      \
   }
 #define GEN_KEY_SECONDS(k, S, M, lo, hi, dflt, d)                              \
   {                                                                            \
     (k), GEN_CFG_SECONDS, offsetof(S, M), .min = (lo), .max = (hi),            \
-                                          .shown = (dflt), .doc = (d)          \
+                                          GEN_DEFAULT(S, M, dflt), .doc = (d)  \
   }
+/* A string's default is in words (the value the code takes when unset). */
 #define GEN_KEY_STRING(k, S, M, dflt, d)                                       \
   { (k), GEN_CFG_STRING, offsetof(S, M), .shown = (dflt), .doc = (d) }
 #define GEN_KEY_STRINGS(k, S, M, N, d)                                         \
@@ -249,11 +265,18 @@ const gen_config_def_t *gen_config_table_find(const gen_config_table_t *table,
 /* A row as one line "Key<TAB>type<TAB>default<TAB>bounds<TAB>doc" ("-"
  * for a column that says nothing), no newline. */
 void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size);
-/* Whether def's documented default is what config (as its init left it)
- * holds: checked for the rows of bool, int, seconds, string and url read
- * by their type's helper, whose default is a value ("true", "600"; a
- * string row unset in config is not checked); true for any other row. */
-bool gen_config_default_holds(const gen_config_def_t *def, const void *config);
+/* Gives every row of the table that has a typed default (dflt_set) its
+ * value in config, the table's struct: a module's defaults, written once in
+ * its rows (valkey's initConfigValues()). Other fields are left as they
+ * are. */
+void gen_config_defaults(const gen_config_table_t *table, void *config);
+/* Why def's typed default cannot be applied or is out of its own bounds
+ * (a field of another size, a type that takes none, a bool not 0 or 1, a
+ * fraction of a whole number), NULL when it is fine or there is none. */
+const char *gen_config_default_problem(const gen_config_def_t *def);
+/* gen_config_defaults() of each table at its offset in config. */
+void gen_config_parts_defaults(const gen_config_part_t *parts, size_t n,
+                               void *config);
 
 /* The shared <Org> keys (their struct: gen_org_t). */
 extern const gen_config_table_t gen_org_keys;

@@ -190,7 +190,7 @@ int gen_notice(const gen_org_t *org, const char *plugin_instance,
     gen_org_log(org, NULL, LOG_NOTICE,
                 "notifications held back: a subject is said at most twice "
                 "within NotificationWindow (%.0f s), the org at most "
-                "NotificationsPerMinute (%d) a minute; the held ones leave "
+                "NotificationsPerMinute (%ld) a minute; the held ones leave "
                 "later with the state then (self-metric "
                 "notifications_held_back)",
                 CDTIME_T_TO_DOUBLE(org->notice_window),

@@ -14,13 +14,11 @@
 
 void gen_interval_config_init(gen_interval_config_t *c) {
   memset(c, 0, sizeof(*c));
-  c->granularity_ms = 15 * 60000;
-  c->settle = TIME_T_TO_CDTIME_T(120);
-  c->revisit = TIME_T_TO_CDTIME_T(3600);
-  c->horizon = TIME_T_TO_CDTIME_T(24 * 3600);
-  c->max_buckets = 96;
-  /* No schedule unless asked (genesys_flowmetrics); genesys_analytics
+  gen_config_defaults(&gen_interval_keys, c);
+  /* Granularity and RevisitAt are read by their own parsers: "PT15M", and
+   * no schedule unless asked (genesys_flowmetrics); genesys_analytics
    * starts from gen_interval_config_init_revisiting. */
+  c->granularity_ms = 15 * 60000;
   c->revisit_at = (gen_revisit_t){.n = 0};
 }
 
@@ -99,25 +97,25 @@ int gen_interval_granularity_key(const gen_org_t *org, const oconfig_item_t *ci,
                   "PT1M..PT1H, dividing an hour",                              \
                   "the bucket length (ISO-8601)"),                             \
         GEN_KEY_SECONDS(                                                       \
-            "SettleDelay", IC, settle, 0, 3600, "120",                         \
+            "SettleDelay", IC, settle, 0, 3600, 120,                           \
             "the wait after a bucket's end before it is asked for"),           \
         GEN_KEY_SECONDS(                                                       \
-            "RevisitWindow", IC, revisit, 0, 7 * 86400, "3600",                \
+            "RevisitWindow", IC, revisit, 0, 7 * 86400, 3600,                  \
             "buckets this recent are asked again with each new one"),          \
         GEN_KEY_PARSE("RevisitAt", GEN_CFG_LIST, IC, revisit_at,               \
                       gen_interval_revisit_key, revisit_at_default,            \
                       "ages such as \"24h 100h\", up to 31 days; none",        \
                       "a bucket is asked once more at each of these ages"),    \
-        GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400,        \
-                        "86400", "the oldest missed bucket fetched"),          \
-        GEN_KEY_SECONDS("InitialBackfill", IC, initial, 0, 31 * 86400, "0",    \
+        GEN_KEY_SECONDS("BackfillHorizon", IC, horizon, 60, 31 * 86400, 86400, \
+                        "the oldest missed bucket fetched"),                   \
+        GEN_KEY_SECONDS("InitialBackfill", IC, initial, 0, 31 * 86400, 0,      \
                         "how far back an entity seen first starts"),           \
         GEN_KEY_STRING("StateDirectory", IC, state_dir, "<BaseDir>/genesys",   \
                        "where the state files live"),                          \
-        GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, "96",     \
+        GEN_KEY_INT("MaxBucketsPerQuery", IC, max_buckets, 1, 10000, 96,       \
                     "the most buckets one request covers"),                    \
         GEN_KEY_BOOL(                                                          \
-            "KeepIdleSeries", IC, keep_idle, "false",                          \
+            "KeepIdleSeries", IC, keep_idle, false,                            \
             "counters without a bucket within BackfillHorizon still go"),      \
   }
 static const gen_config_def_t interval_defs[] = INTERVAL_DEFS("none");

@@ -1058,17 +1058,11 @@ static void *channel_main(void *arg) {
   return NULL;
 }
 
-void gen_notify_config_init(gen_notify_config_t *c) {
-  c->heartbeat_timeout = TIME_T_TO_CDTIME_T(75);
-  c->topics_per_channel = GEN_NOTIFY_TOPICS_PER_CHANNEL;
-}
-
 static const gen_config_def_t notify_defs[] = {
     GEN_KEY_SECONDS("HeartbeatTimeout", gen_notify_config_t, heartbeat_timeout,
-                    2, 600, "75",
-                    "silence after which a socket is reconnected"),
+                    2, 600, 75, "silence after which a socket is reconnected"),
     GEN_KEY_INT("TopicsPerChannel", gen_notify_config_t, topics_per_channel, 1,
-                GEN_NOTIFY_TOPICS_PER_CHANNEL, "1000",
+                GEN_NOTIFY_TOPICS_PER_CHANNEL, GEN_NOTIFY_TOPICS_PER_CHANNEL,
                 "topics per notification channel"),
 };
 

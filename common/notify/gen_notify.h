@@ -179,7 +179,6 @@ typedef struct {
   cdtime_t heartbeat_timeout;
   long topics_per_channel;
 } gen_notify_config_t;
-void gen_notify_config_init(gen_notify_config_t *c);
 extern const gen_config_table_t gen_notify_keys;
 /* The options they make: a ping after 47 % of the heartbeat timeout, so
  * that a lost pong still leaves a second ping before the channel is dead. */

@@ -14,10 +14,10 @@
 
 void ga_config_init(void *config) {
   ga_config_t *c = config;
+  gen_config_parts_defaults(ga_keys, GA_KEYS, c);
+  /* The rows read by their own parsers */
   gen_interval_config_init_revisiting(&c->interval);
   gen_mos_config_init(&c->mos);
-  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  gen_queue_agg_config_init(&c->qa);
 }
 
 void ga_config_release(void *config) {
@@ -30,7 +30,7 @@ static const gen_config_def_t ga_defs[] = {
     GEN_KEY_FILTER("Queue", "queues", ga_config_t, filter),
     GEN_KEY_DIVISIONS("queues", ga_config_t, filter),
     GEN_KEY_SECONDS("QueueRefreshInterval", ga_config_t, refresh_interval, 0,
-                    86400, "600", "how often the queue list is read (0: once)"),
+                    86400, 600, "how often the queue list is read (0: once)"),
 };
 static const gen_config_table_t ga_table = GEN_CONFIG_TABLE(ga_defs);
 

@@ -143,7 +143,7 @@ int gen_agent_sums_put(const gen_agent_sums_t *s, gen_interval_t *engine,
 }
 
 static const gen_config_def_t agent_status_defs[] = {
-    GEN_KEY_BOOL("AgentStatus", gen_agent_status_config_t, on, "false",
+    GEN_KEY_BOOL("AgentStatus", gen_agent_status_config_t, on, false,
                  "agent time in status from the users aggregates query"),
     GEN_KEY_PARSE("AgentStatusGranularity", GEN_CFG_DURATION,
                   gen_agent_status_config_t, granularity_ms,

@@ -86,7 +86,7 @@ gen_agg_query_t gen_campaign_agg_query(gen_campaign_agg_t *ca) {
 }
 
 static const gen_config_def_t campaign_agg_defs[] = {
-    GEN_KEY_BOOL("CampaignAggregates", gen_campaign_agg_config_t, on, "false",
+    GEN_KEY_BOOL("CampaignAggregates", gen_campaign_agg_config_t, on, false,
                  "outbound attempts, connects and abandons per campaign and "
                  "interval"),
 };

@@ -38,10 +38,6 @@ static int config_group_by(const gen_org_t *org, const oconfig_item_t *ci,
   return status;
 }
 
-void gen_queue_agg_config_init(gen_queue_agg_config_t *c) {
-  *c = (gen_queue_agg_config_t){.queues_per_query = GEN_QUEUE_AGG_MAX_QUEUES};
-}
-
 /* field: the config. */
 static int config_metric(const gen_org_t *org, const oconfig_item_t *ci,
                          const gen_config_def_t *def, void *field) {
@@ -60,7 +56,7 @@ static const gen_config_def_t queue_agg_defs[] = {
     {"GroupBy", GEN_CFG_LIST, 0, .values = "direction, wrapUpCode",
      .doc = "dimensions beyond queue and media type", .parse = config_group_by},
     GEN_KEY_INT("QueuesPerQuery", gen_queue_agg_config_t, queues_per_query, 1,
-                GEN_QUEUE_AGG_MAX_QUEUES, "100",
+                GEN_QUEUE_AGG_MAX_QUEUES, GEN_QUEUE_AGG_MAX_QUEUES,
                 "queueId predicates a request"),
 };
 

@@ -30,7 +30,6 @@ typedef struct {
   long queues_per_query; /* QueuesPerQuery */
 } gen_queue_agg_config_t;
 
-void gen_queue_agg_config_init(gen_queue_agg_config_t *c);
 extern const gen_config_table_t gen_queue_agg_keys;
 /* After the last key: the "default" set when no Metric key was given. */
 void gen_queue_agg_config_done(gen_queue_agg_config_t *c);

@@ -246,7 +246,7 @@ gen_agg_query_t gen_action_agg_query(gen_action_agg_t *aa) {
 }
 
 static const gen_config_def_t action_agg_defs[] = {
-    GEN_KEY_BOOL("DataActions", gen_action_agg_config_t, on, "false",
+    GEN_KEY_BOOL("DataActions", gen_action_agg_config_t, on, false,
                  "data action executions, errors and times per interval"),
     GEN_KEY_FILTER("DataAction", "data actions", gen_action_agg_config_t,
                    filter),

@@ -11,21 +11,12 @@
 
 #include <strings.h>
 
-void gen_attr_config_init(gen_attr_config_t *c) {
-  *c = (gen_attr_config_t){
-      .max_series = 1000,
-      .max_conversations = 200000,
-      .max_names = 256,
-      .open_ttl = TIME_T_TO_CDTIME_T(12 * 3600),
-      .finished_ttl = TIME_T_TO_CDTIME_T(3600),
-  };
-}
-
 void gen_attr_config_release(gen_attr_config_t *c) {
   free(c->pattern);
   free(c->overflow_name);
   gen_attr_format_free(c->format);
-  gen_attr_config_init(c);
+  memset(c, 0, sizeof(*c)); /* as new: its defaults again */
+  gen_config_defaults(&gen_attr_keys, c);
 }
 
 static int config_groups(const gen_org_t *org, const oconfig_item_t *ci,
@@ -58,18 +49,18 @@ static const gen_config_def_t attr_defs[] = {
     GEN_KEY_PARSE("AttributeGroups", GEN_CFG_LIST, AC, groups, config_groups,
                   "1 2 3", "three numbers 1 to 9 (the time's may be 0)",
                   "the pattern's groups of flow name, metric name and time"),
-    GEN_KEY_INT("MaxMetricNames", AC, max_series, 1, 1000000, "1000",
+    GEN_KEY_INT("MaxMetricNames", AC, max_series, 1, 1000000, 1000,
                 "distinct (flow, metric) series at most"),
     GEN_KEY_STRING("OverflowName", AC, overflow_name, "overflow",
                    "flow and metric name of the names beyond the limit"),
     GEN_KEY_INT("MaxConversations", AC, max_conversations, 100, 100000000,
-                "200000", "conversations remembered at most"),
-    GEN_KEY_INT("MaxAttributesPerConversation", AC, max_names, 1, 1000000,
-                "256", "distinct attribute names counted a conversation"),
-    GEN_KEY_SECONDS("ConversationTimeout", AC, open_ttl, 60, 30 * 86400,
-                    "43200", "a conversation without events is forgotten"),
+                200000, "conversations remembered at most"),
+    GEN_KEY_INT("MaxAttributesPerConversation", AC, max_names, 1, 1000000, 256,
+                "distinct attribute names counted a conversation"),
+    GEN_KEY_SECONDS("ConversationTimeout", AC, open_ttl, 60, 30 * 86400, 43200,
+                    "a conversation without events is forgotten"),
     GEN_KEY_SECONDS("FinishedConversationTimeout", AC, finished_ttl, 1,
-                    30 * 86400, "3600", "the same once the customer has left"),
+                    30 * 86400, 3600, "the same once the customer has left"),
 };
 #undef AC
 

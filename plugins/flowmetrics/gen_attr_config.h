@@ -25,10 +25,6 @@ typedef struct {
   gen_attr_format_t *format; /* compiled by gen_attr_config_check */
 } gen_attr_config_t;
 
-/* Defaults: the default format, 1000 series, 200,000 conversations of at
- * most 256 names, forgotten 12 h after their last event or 1 h after their
- * end. */
-void gen_attr_config_init(gen_attr_config_t *c);
 /* Frees what c holds (the format too: free the ledger first). */
 void gen_attr_config_release(gen_attr_config_t *c);
 

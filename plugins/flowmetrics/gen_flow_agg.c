@@ -47,12 +47,6 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = false};
 
-void gen_flow_agg_config_init(gen_flow_agg_config_t *c) {
-  *c = (gen_flow_agg_config_t){.aggregates = true,
-                               .active_flows = true,
-                               .flows_per_query = GEN_FLOW_AGG_MAX_PER_QUERY};
-}
-
 void gen_flow_agg_config_release(gen_flow_agg_config_t *c) {
   gen_config_string_list_free(c->flow_types, c->n_flow_types);
   c->flow_types = NULL;
@@ -63,12 +57,12 @@ void gen_flow_agg_config_release(gen_flow_agg_config_t *c) {
 static const gen_config_def_t flow_agg_defs[] = {
     GEN_KEY_STRINGS("FlowType", FC, flow_types, n_flow_types,
                     "only flows of these types (every type by default)"),
-    GEN_KEY_BOOL("Aggregates", FC, aggregates, "true",
+    GEN_KEY_BOOL("Aggregates", FC, aggregates, true,
                  "the flow aggregates per closed interval"),
-    GEN_KEY_BOOL("ActiveFlows", FC, active_flows, "true",
+    GEN_KEY_BOOL("ActiveFlows", FC, active_flows, true,
                  "oFlow from the flow observations query every read"),
     GEN_KEY_INT("FlowsPerQuery", FC, flows_per_query, 1,
-                GEN_FLOW_AGG_MAX_PER_QUERY, "100",
+                GEN_FLOW_AGG_MAX_PER_QUERY, GEN_FLOW_AGG_MAX_PER_QUERY,
                 "flowId predicates a request"),
 };
 #undef FC

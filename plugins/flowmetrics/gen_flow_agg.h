@@ -34,7 +34,6 @@ typedef struct {
   size_t n_flow_types;
 } gen_flow_agg_config_t;
 
-void gen_flow_agg_config_init(gen_flow_agg_config_t *c);
 void gen_flow_agg_config_release(gen_flow_agg_config_t *c);
 extern const gen_config_table_t gen_flow_agg_keys;
 

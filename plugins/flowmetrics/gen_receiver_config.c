@@ -11,15 +11,6 @@
 
 #include <strings.h>
 
-void gen_receiver_config_init(gen_receiver_config_t *c) {
-  *c = (gen_receiver_config_t){
-      .max_body = 256 * 1024,
-      .queue = 1024,
-      .per_ip = GEN_RX_MAX_PER_IP,
-      .deadline = DOUBLE_TO_CDTIME_T(GEN_RX_REQUEST_TIMEOUT),
-  };
-}
-
 void gen_receiver_config_release(gen_receiver_config_t *c) {
   free(c->address);
   free(c->port);
@@ -31,7 +22,8 @@ void gen_receiver_config_release(gen_receiver_config_t *c) {
     gen_redact_remove(c->secret);
     gen_free_secret(c->secret);
   }
-  gen_receiver_config_init(c);
+  memset(c, 0, sizeof(*c)); /* as new: its defaults again */
+  gen_config_defaults(&gen_receiver_keys, c);
 }
 
 static int config_port(const gen_org_t *org, const oconfig_item_t *ci,
@@ -67,13 +59,15 @@ static const gen_config_def_t receiver_defs[] = {
                    "the file holding the senders' shared secret"),
     GEN_KEY_STRING("ReceiverSecretHeader", RX, secret_header,
                    "X-Genesys-Secret", "the request header carrying it"),
-    GEN_KEY_INT("ReceiverMaxBody", RX, max_body, 1024, 64 * 1024 * 1024,
-                "262144", "the largest body accepted, in bytes"),
-    GEN_KEY_INT("ReceiverQueueSize", RX, queue, 1, 1000000, "1024",
+    GEN_KEY_INT("ReceiverMaxBody", RX, max_body, 1024, 64 * 1024 * 1024, 262144,
+                "the largest body accepted, in bytes"),
+    GEN_KEY_INT("ReceiverQueueSize", RX, queue, 1, 1000000, 1024,
                 "events waiting for the worker at most; past it, 429"),
-    GEN_KEY_INT("ReceiverMaxConnectionsPerIP", RX, per_ip, 0, 100000, "32",
+    GEN_KEY_INT("ReceiverMaxConnectionsPerIP", RX, per_ip, 0, 100000,
+                GEN_RX_MAX_PER_IP,
                 "an address's share of the connections (0: no limit)"),
-    GEN_KEY_SECONDS("ReceiverRequestTimeout", RX, deadline, 1, 600, "10",
+    GEN_KEY_SECONDS("ReceiverRequestTimeout", RX, deadline, 1, 600,
+                    GEN_RX_REQUEST_TIMEOUT,
                     "the time a client has to send a whole request"),
 };
 #undef RX

@@ -29,9 +29,6 @@ typedef struct {
   char *secret;      /* read by gen_receiver_config_check */
 } gen_receiver_config_t;
 
-/* Defaults: no receiver; 256 KiB bodies, 1024 queued, GEN_RX_MAX_PER_IP
- * connections per address, GEN_RX_REQUEST_TIMEOUT per request. */
-void gen_receiver_config_init(gen_receiver_config_t *c);
 /* Frees what c holds (the secret wiped, and no longer redacted). */
 void gen_receiver_config_release(gen_receiver_config_t *c);
 

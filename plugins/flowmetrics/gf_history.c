@@ -14,14 +14,8 @@
 
 void gf_config_init(void *config) {
   gf_config_t *c = config;
-  c->attributes_from_queues = true;
-  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  gen_notify_config_init(&c->notify);
-  gen_attr_config_init(&c->attr);
-  c->state_save_interval = TIME_T_TO_CDTIME_T(10);
-  gen_receiver_config_init(&c->rx);
-  gen_flow_agg_config_init(&c->agg);
-  gen_interval_config_init(&c->interval);
+  gen_config_parts_defaults(gf_keys, GF_KEYS, c);
+  gen_interval_config_init(&c->interval); /* its rows with parsers */
 }
 
 /* Frees what the configuration holds, not the struct itself. */
@@ -53,14 +47,14 @@ static const gen_config_def_t gf_defs[] = {
     GEN_KEY_DIVISIONS("flows", gf_config_t, flows),
     GEN_KEY_FILTER("Queue", "queues", gf_config_t, queues),
     GEN_KEY_BOOL("AttributesFromQueues", gf_config_t, attributes_from_queues,
-                 "true", "read metric attributes from the queue topics"),
+                 true, "read metric attributes from the queue topics"),
     GEN_KEY_SECONDS("RefreshInterval", gf_config_t, refresh_interval, 0, 86400,
-                    "600", "how often the lists are read again (0: once)"),
+                    600, "how often the lists are read again (0: once)"),
     GEN_KEY_PARSE("StateFile", GEN_CFG_STRING, gf_config_t, state_file,
                   gf_state_file, NULL, NULL,
                   "deprecated: the counters' state file (StateDirectory)"),
     GEN_KEY_SECONDS("StateSaveInterval", gf_config_t, state_save_interval, 1,
-                    3600, "10", "how often the state file is written"),
+                    3600, 10, "how often the state file is written"),
 };
 static const gen_config_table_t gf_table = GEN_CONFIG_TABLE(gf_defs);
 

@@ -28,20 +28,15 @@ const char *const gen_au_metric_names[GEN_AU_METRICS] = {
     "requests",  "status200", "status300",
     "status400", "status429", "status500"};
 
-void gen_au_config_init(gen_au_config_t *c) {
-  *c = (gen_au_config_t){.refresh = TIME_T_TO_CDTIME_T(3600),
-                         .max_clients = 100};
-}
-
 static const gen_config_def_t au_defs[] = {
-    GEN_KEY_BOOL("ApiUsage", gen_au_config_t, enabled, "false",
+    GEN_KEY_BOOL("ApiUsage", gen_au_config_t, enabled, false,
                  "the API usage per OAuth client of the last whole UTC day"),
-    GEN_KEY_BOOL("ApiUsageByRoute", gen_au_config_t, per_route, "false",
+    GEN_KEY_BOOL("ApiUsageByRoute", gen_au_config_t, per_route, false,
                  "with ApiUsage, also per route template of each client"),
-    GEN_KEY_SECONDS("ApiUsageRefresh", gen_au_config_t, refresh, 1, 86400,
-                    "3600", "how often the last whole day is asked again"),
+    GEN_KEY_SECONDS("ApiUsageRefresh", gen_au_config_t, refresh, 1, 86400, 3600,
+                    "how often the last whole day is asked again"),
     GEN_KEY_INT("ApiUsageMaxClients", gen_au_config_t, max_clients, 1, 10000,
-                "100",
+                100,
                 "clients dispatched, those with the most requests; the "
                 "others summed into \"" GEN_AU_OTHER "\""),
 };
@@ -551,7 +546,7 @@ static int au_results(gen_au_t *au, gen_client_t *client,
     return 0; /* asked again next read */
   if (au->next[0] != '\0')
     return 1;
-  if (gen_au_cap_clients(au, c->max_clients, client->org) != 0)
+  if (gen_au_cap_clients(au, (int)c->max_clients, client->org) != 0)
     gen_org_log(client->org, &au->complain, LOG_ERR,
                 "API usage: out of memory summing the clients beyond "
                 "ApiUsageMaxClients; every client is dispatched");

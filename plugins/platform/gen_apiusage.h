@@ -49,7 +49,7 @@ typedef struct {
   bool enabled;     /* ApiUsage (default false: it needs a permission) */
   bool per_route;   /* ApiUsageByRoute: also per route template */
   cdtime_t refresh; /* ApiUsageRefresh (default 1 h) */
-  int max_clients;  /* ApiUsageMaxClients (default 100) */
+  long max_clients; /* ApiUsageMaxClients (default 100) */
 } gen_au_config_t;
 
 /* The counts of one client, or of one route of a client (route != NULL),
@@ -92,7 +92,6 @@ typedef struct {
   const char *unknown_status;
 } gen_au_t;
 
-void gen_au_config_init(gen_au_config_t *c);
 extern const gen_config_table_t gen_au_keys;
 
 /* Start (epoch ms) of the last complete UTC day before now_ms. */

@@ -81,28 +81,19 @@ const char *gen_adh_state_name(int state) {
   return state >= 0 && state < GEN_ADH_STATES ? state_names[state] : "other";
 }
 
-void gen_adherence_config_init(gen_adherence_config_t *c) {
-  c->on = false;
-  c->every = TIME_T_TO_CDTIME_T(600);
-  c->relist = TIME_T_TO_CDTIME_T(3600);
-  c->max_units = 1000;
-  c->per_minute = 60;
-  c->notify = false;
-}
-
 #define HC gen_adherence_config_t
 static const gen_config_def_t adh_defs[] = {
-    GEN_KEY_BOOL("Adherence", HC, on, "false",
+    GEN_KEY_BOOL("Adherence", HC, on, false,
                  "agents of each management unit by adherence state"),
-    GEN_KEY_SECONDS("AdherenceEvery", HC, every, 30, 86400, "600",
+    GEN_KEY_SECONDS("AdherenceEvery", HC, every, 30, 86400, 600,
                     "how often each unit's agents are read whole"),
-    GEN_KEY_SECONDS("AdherenceListEvery", HC, relist, 60, 86400, "3600",
+    GEN_KEY_SECONDS("AdherenceListEvery", HC, relist, 60, 86400, 3600,
                     "how often the management units are listed"),
-    GEN_KEY_INT("AdherenceMaxUnits", HC, max_units, 1, 5000, "1000",
+    GEN_KEY_INT("AdherenceMaxUnits", HC, max_units, 1, 5000, 1000,
                 "management units followed at most (the first listed)"),
-    GEN_KEY_INT("AdherenceRequests", HC, per_minute, 1, 300, "60",
+    GEN_KEY_INT("AdherenceRequests", HC, per_minute, 1, 300, 60,
                 "adherence requests a minute at most"),
-    GEN_KEY_BOOL("AdherenceNotifications", HC, notify, "false",
+    GEN_KEY_BOOL("AdherenceNotifications", HC, notify, false,
                  "a notification when an agent falls out of adherence and "
                  "when back"),
 };

@@ -42,7 +42,6 @@ typedef struct {
   bool notify;     /* AdherenceNotifications: an exception opened, closed */
 } gen_adherence_config_t;
 
-void gen_adherence_config_init(gen_adherence_config_t *c);
 extern const gen_config_table_t gen_adherence_keys;
 
 #define GEN_ADH_FAMILY "real-time adherence"

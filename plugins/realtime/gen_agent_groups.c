@@ -82,31 +82,22 @@ struct gen_agent_groups {
   gen_ratelimit_t complain;
 };
 
-void gen_agent_groups_config_init(gen_agent_groups_config_t *c) {
-  c->by_division = false;
-  c->by_team = false;
-  c->by_unit = false;
-  c->every = TIME_T_TO_CDTIME_T(60);
-  c->relist = TIME_T_TO_CDTIME_T(600);
-  c->per_minute = 60;
-}
-
 #define AC gen_agent_groups_config_t
 static const gen_config_def_t ag_defs[] = {
-    GEN_KEY_BOOL("AgentStatesByDivision", AC, by_division, "false",
+    GEN_KEY_BOOL("AgentStatesByDivision", AC, by_division, false,
                  "agents of each division by routing status and presence"),
-    GEN_KEY_BOOL("AgentStatesByTeam", AC, by_team, "false",
+    GEN_KEY_BOOL("AgentStatesByTeam", AC, by_team, false,
                  "agents of each work team by routing status and presence"),
-    GEN_KEY_BOOL("AgentStatesByManagementUnit", AC, by_unit, "false",
+    GEN_KEY_BOOL("AgentStatesByManagementUnit", AC, by_unit, false,
                  "agents of each workforce management unit by routing "
                  "status and presence"),
-    GEN_KEY_SECONDS("AgentStatesEvery", AC, every, 10, 3600, "60",
+    GEN_KEY_SECONDS("AgentStatesEvery", AC, every, 10, 3600, 60,
                     "how often each division, team and unit is asked"),
-    GEN_KEY_SECONDS("AgentStatesListEvery", AC, relist, 60, 86400, "600",
+    GEN_KEY_SECONDS("AgentStatesListEvery", AC, relist, 60, 86400, 600,
                     "how often divisions, teams, units and members are "
                     "listed"),
     GEN_KEY_INT("AgentStatesRequests", AC, per_minute, 1, GEN_AG_MAX_PER_MINUTE,
-                "60", "agent status counts requests a minute at most"),
+                60, "agent status counts requests a minute at most"),
 };
 #undef AC
 const gen_config_table_t gen_agent_groups_keys = GEN_CONFIG_TABLE(ag_defs);

@@ -40,7 +40,6 @@ typedef struct {
   long per_minute;  /* AgentStatesRequests: the budget */
 } gen_agent_groups_config_t;
 
-void gen_agent_groups_config_init(gen_agent_groups_config_t *c);
 extern const gen_config_table_t gen_agent_groups_keys;
 
 /* The families' names in the log and notifications (gen_client_family). */

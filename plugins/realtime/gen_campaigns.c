@@ -92,12 +92,10 @@ struct gen_campaigns {
 };
 
 void gen_campaigns_config_init(gen_campaigns_config_t *c) {
-  c->on = false;
-  c->max = 100;
+  gen_config_defaults(&gen_campaigns_keys, c);
+  /* CampaignStatuses, read by its own parser */
   c->statuses = 1u << GEN_CP_ON | 1u << GEN_CP_STOPPING |
                 1u << GEN_CP_FORCED_STOPPING | 1u << GEN_CP_UNKNOWN;
-  c->every = TIME_T_TO_CDTIME_T(30);
-  c->per_minute = 60;
 }
 
 #define STATUS_WORDS                                                           \
@@ -134,17 +132,17 @@ static int parse_statuses(const gen_org_t *org, const oconfig_item_t *ci,
 
 #define CC gen_campaigns_config_t
 static const gen_config_def_t cp_defs[] = {
-    GEN_KEY_BOOL("Campaigns", CC, on, "false",
+    GEN_KEY_BOOL("Campaigns", CC, on, false,
                  "outbound campaigns: status, progress, dialer statistics"),
-    GEN_KEY_INT("CampaignsMax", CC, max, 1, 10000, "100",
+    GEN_KEY_INT("CampaignsMax", CC, max, 1, 10000, 100,
                 "campaigns with values at most (the first listed)"),
     GEN_KEY_PARSE("CampaignStatuses", GEN_CFG_LIST, CC, statuses,
                   parse_statuses, "on stopping forced_stopping unknown",
                   STATUS_WORDS, "the statuses of the campaigns with values"),
-    GEN_KEY_SECONDS("CampaignsEvery", CC, every, 10, 3600, "30",
+    GEN_KEY_SECONDS("CampaignsEvery", CC, every, 10, 3600, 30,
                     "how often campaigns are listed and asked"),
     GEN_KEY_INT("CampaignsRequests", CC, per_minute, 1, GEN_CP_MAX_PER_MINUTE,
-                "60", "outbound campaign requests a minute at most"),
+                60, "outbound campaign requests a minute at most"),
 };
 #undef CC
 const gen_config_table_t gen_campaigns_keys = GEN_CONFIG_TABLE(cp_defs);

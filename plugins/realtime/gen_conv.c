@@ -546,19 +546,13 @@ void gen_conv_dispatch_stats(const gen_conv_stats_t *st, const char *host,
   gen_dispatch_self(host, plugin, "conv_stale", NULL, true, (double)st->stale);
 }
 
-void gen_conv_config_init(gen_conv_config_t *c) {
-  c->max_conversations = 100000;
-  c->linger = TIME_T_TO_CDTIME_T(900);
-  c->timeout = TIME_T_TO_CDTIME_T(14400);
-}
-
 static const gen_config_def_t conv_defs[] = {
     GEN_KEY_INT("MaxConversations", gen_conv_config_t, max_conversations, 100,
-                10000000, "100000", "the most conversations tracked at once"),
+                10000000, 100000, "the most conversations tracked at once"),
     GEN_KEY_SECONDS("ConversationLinger", gen_conv_config_t, linger, 10, 86400,
-                    "900", "how long a finished conversation is remembered"),
+                    900, "how long a finished conversation is remembered"),
     GEN_KEY_SECONDS("ConversationTimeout", gen_conv_config_t, timeout, 60,
-                    7 * 86400, "14400",
+                    7 * 86400, 14400,
                     "an unfinished conversation without events is forgotten"),
 };
 

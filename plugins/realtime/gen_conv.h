@@ -179,7 +179,6 @@ typedef struct {
   cdtime_t linger, timeout;
 } gen_conv_config_t;
 
-void gen_conv_config_init(gen_conv_config_t *c);
 extern const gen_config_table_t gen_conv_keys;
 gen_conv_tracker_t *gen_conv_tracker_from_config(const gen_conv_config_t *c);
 

@@ -103,12 +103,6 @@ static int64_t ceil_minute(int64_t t) {
   return floor_minute(t + MINUTE_MS - 1);
 }
 
-void gen_conv_repair_config_init(gen_conv_repair_config_t *c) {
-  c->off = false;
-  c->delay = TIME_T_TO_CDTIME_T(120);
-  c->recheck = TIME_T_TO_CDTIME_T(900);
-}
-
 /* GapRepair turns repair on: the config says off. */
 static int repair_on(const gen_org_t *org, const oconfig_item_t *ci,
                      const gen_config_def_t *def, void *field) {
@@ -123,9 +117,9 @@ static int repair_on(const gen_org_t *org, const oconfig_item_t *ci,
 static const gen_config_def_t repair_defs[] = {
     GEN_KEY_PARSE("GapRepair", GEN_CFG_BOOL, RC, off, repair_on, "true", NULL,
                   "the counters made whole after a channel's gap"),
-    GEN_KEY_SECONDS("GapRepairDelay", RC, delay, 0, 3600, "120",
+    GEN_KEY_SECONDS("GapRepairDelay", RC, delay, 0, 3600, 120,
                     "how long after a gap's window its aggregates are asked"),
-    GEN_KEY_SECONDS("GapRepairRecheck", RC, recheck, 0, 86400, "900",
+    GEN_KEY_SECONDS("GapRepairRecheck", RC, recheck, 0, 86400, 900,
                     "when a gap's window is asked again (0: once)"),
 };
 #undef RC

@@ -71,7 +71,6 @@ typedef struct {
   cdtime_t recheck;
 } gen_conv_repair_config_t;
 
-void gen_conv_repair_config_init(gen_conv_repair_config_t *c);
 extern const gen_config_table_t gen_conv_repair_keys;
 
 typedef struct gen_conv_repair_s gen_conv_repair_t;

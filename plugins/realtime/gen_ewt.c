@@ -23,21 +23,15 @@ struct gen_ewt {
   gen_ratelimit_t complain;
 };
 
-void gen_ewt_config_init(gen_ewt_config_t *c) {
-  c->on = false;
-  c->every = TIME_T_TO_CDTIME_T(30);
-  c->per_minute = 60;
-}
-
 #define EC gen_ewt_config_t
 static const gen_config_def_t ewt_defs[] = {
-    GEN_KEY_BOOL("EstimatedWaitTime", EC, on, "false",
+    GEN_KEY_BOOL("EstimatedWaitTime", EC, on, false,
                  "the estimated wait time of queues with conversations "
                  "waiting"),
-    GEN_KEY_SECONDS("EstimatedWaitTimeEvery", EC, every, 1, 3600, "30",
+    GEN_KEY_SECONDS("EstimatedWaitTimeEvery", EC, every, 1, 3600, 30,
                     "the most often one queue and media type is asked"),
     GEN_KEY_INT("EstimatedWaitTimeRequests", EC, per_minute, 1,
-                GEN_EWT_MAX_PER_MINUTE, "60",
+                GEN_EWT_MAX_PER_MINUTE, 60,
                 "estimated wait time requests a minute at most"),
 };
 #undef EC

@@ -37,7 +37,6 @@ typedef struct {
   long per_minute; /* EstimatedWaitTimeRequests: the budget */
 } gen_ewt_config_t;
 
-void gen_ewt_config_init(gen_ewt_config_t *c);
 extern const gen_config_table_t gen_ewt_keys;
 
 /* The family's name in the log and notifications (gen_client_family). */

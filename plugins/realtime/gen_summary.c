@@ -106,10 +106,11 @@ struct gen_summary_s {
 };
 
 static const gen_config_def_t summary_defs[] = {
-    GEN_KEY_BOOL("Summaries", gen_summary_config_t, on, "false",
+    GEN_KEY_BOOL("Summaries", gen_summary_config_t, on, false,
                  "minimum, maximum and mean of every live gauge per window"),
-    GEN_KEY_SECONDS("SummaryInterval", gen_summary_config_t, window, 1, 86400,
-                    "the plugin's interval", "the length of the windows"),
+    {"SummaryInterval", GEN_CFG_SECONDS, offsetof(gen_summary_config_t, window),
+     .min = 1, .max = 86400, .shown = "the plugin's interval",
+     .doc = "the length of the windows"},
 };
 
 const gen_config_table_t gen_summary_keys = GEN_CONFIG_TABLE(summary_defs);

@@ -9,15 +9,10 @@
 
 void gr_config_init(void *config) {
   gr_config_t *c = config;
-  c->refresh_interval = TIME_T_TO_CDTIME_T(600);
-  gen_notify_config_init(&c->notify);
+  gen_config_parts_defaults(gr_keys, GR_KEYS, c);
+  /* The rows read by their own parsers */
   gen_waits_bounds_default(&c->wait_bounds);
-  gen_conv_config_init(&c->conv);
-  gen_conv_repair_config_init(&c->repair);
-  gen_ewt_config_init(&c->ewt);
-  gen_agent_groups_config_init(&c->groups);
   gen_campaigns_config_init(&c->campaigns);
-  gen_adherence_config_init(&c->adherence);
 }
 
 void gr_config_release(void *config) {
@@ -38,14 +33,14 @@ static const gen_config_def_t gr_defs[] = {
     {"MediaType", GEN_CFG_MEDIA, offsetof(gr_config_t, media_mask),
      .shown = "all", .doc = "only dispatch these media types"},
     GEN_KEY_SECONDS("QueueRefreshInterval", gr_config_t, refresh_interval, 0,
-                    86400, "600", "how often the queue list is read (0: once)"),
-    GEN_KEY_BOOL("ConversationEvents", gr_config_t, conversation_events,
-                 "false", "count what happens to conversations, per queue"),
+                    86400, 600, "how often the queue list is read (0: once)"),
+    GEN_KEY_BOOL("ConversationEvents", gr_config_t, conversation_events, false,
+                 "count what happens to conversations, per queue"),
     GEN_KEY_PARSE("WaitBuckets", GEN_CFG_LIST, gr_config_t, wait_bounds,
                   gr_wait_buckets, "5 10 20 30 60 120 300",
                   "1 to 16 increasing seconds",
                   "upper bounds of the cumulative wait-to-answer buckets"),
-    GEN_KEY_BOOL("AgentActivity", gr_config_t, agent_activity, "false",
+    GEN_KEY_BOOL("AgentActivity", gr_config_t, agent_activity, false,
                  "org-wide agent counts from the queues' members"),
     GEN_KEY_STRING("StateDirectory", gr_config_t, state_dir,
                    "<BaseDir>/genesys",

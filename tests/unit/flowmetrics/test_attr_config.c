@@ -32,7 +32,8 @@ static int key(gen_org_t *org, gen_attr_config_t *c, oconfig_item_t *ci) {
 DEF_TEST(keys_and_defaults) {
   gen_org_t *org = mock_org("genesys_test");
   gen_attr_config_t c;
-  gen_attr_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_attr_keys, &c);
   OK(c.pattern == NULL && c.overflow_name == NULL && c.groups[0] == 0);
   EXPECT_EQ_INT(1000, c.max_series);
   EXPECT_EQ_INT(200000, c.max_conversations);
@@ -84,7 +85,8 @@ static int check(gen_attr_config_t *c, const char *log) {
 
 DEF_TEST(checks_and_format) {
   gen_attr_config_t c;
-  gen_attr_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_attr_keys, &c);
   char flow[GEN_ATTR_NAME_MAX], metric[GEN_ATTR_NAME_MAX];
   /* The default format and overflow name. */
   CHECK_ZERO(check(&c, NULL));
@@ -95,7 +97,8 @@ DEF_TEST(checks_and_format) {
   EXPECT_EQ_STR("Menu", metric);
   gen_attr_config_release(&c);
 
-  gen_attr_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_attr_keys, &c);
   c.groups[0] = 1, c.groups[1] = 2;
   EXPECT_EQ_INT(-EINVAL, check(&c, "test plugin: Org \"acme\": "
                                    "AttributeGroups needs AttributePattern"));
@@ -127,7 +130,8 @@ DEF_TEST(checks_and_format) {
  * their overflow; its self-metrics. */
 DEF_TEST(ledger_and_self_metrics) {
   gen_attr_config_t c;
-  gen_attr_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_attr_keys, &c);
   c.max_names = 2;
   c.max_series = 1;
   c.overflow_name = strdup("other");
@@ -214,7 +218,8 @@ static bool conversation(gen_attr_ledger_t *l, const char *text, cdtime_t now) {
  * instead of ConversationTimeout). */
 DEF_TEST(conversation_events) {
   gen_attr_config_t c;
-  gen_attr_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_attr_keys, &c);
   CHECK_ZERO(check(&c, NULL));
   gen_attr_ledger_t *l = gen_attr_config_ledger(&c, NULL, &test_who);
   CHECK_NOT_NULL(l);

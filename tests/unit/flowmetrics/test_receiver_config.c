@@ -34,7 +34,8 @@ static int key(gen_org_t *org, gen_receiver_config_t *c, oconfig_item_t *ci) {
 DEF_TEST(keys_and_defaults) {
   gen_org_t *org = mock_org("genesys_test");
   gen_receiver_config_t c;
-  gen_receiver_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_receiver_keys, &c);
   OK(c.port == NULL);
   EXPECT_EQ_INT(256 * 1024, c.max_body);
   EXPECT_EQ_INT(1024, c.queue);
@@ -87,7 +88,8 @@ static int check(gen_receiver_config_t *c, const char *log) {
 
 DEF_TEST(checks_and_secret) {
   gen_receiver_config_t c;
-  gen_receiver_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_receiver_keys, &c);
   CHECK_ZERO(check(&c, NULL)); /* no receiver: nothing to check */
   c.port = strdup("0");
   EXPECT_EQ_INT(-EINVAL, check(&c, "test plugin: Org \"acme\": ReceiverPort "
@@ -126,7 +128,8 @@ static unsigned handler(void *ud, const char *body, size_t len) {
 
 DEF_TEST(start_and_self_metrics) {
   gen_receiver_config_t c;
-  gen_receiver_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_receiver_keys, &c);
   gen_receiver_t *rx = NULL;
   gen_ratelimit_t complain = GEN_RATELIMIT_INIT(60);
   const gen_log_org_t *prefix = &test_who;

@@ -412,7 +412,8 @@ static void setup(fixture_t *f) {
   gen_stats_init(&f->client.stats);
   pthread_mutex_init(&f->client.family_lock, NULL);
   f->client.http = gen_http_create(f->client.org, &f->client.stats, NULL);
-  gen_au_config_init(&f->config);
+  memset(&f->config, 0, sizeof(f->config));
+  gen_config_defaults(&gen_au_keys, &f->config);
   f->config.enabled = true;
 }
 

@@ -187,7 +187,8 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
 
 static gen_adherence_t *adherence_budget(long per_minute) {
   gen_adherence_config_t c;
-  gen_adherence_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_adherence_keys, &c);
   c.on = true;
   c.per_minute = per_minute;
   return gen_adherence_new(&c);
@@ -366,7 +367,8 @@ DEF_TEST(an_exception_opened_and_closed_is_notified) {
   fake_start(&client);
   mock_notifs_reset();
   gen_adherence_config_t c;
-  gen_adherence_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_adherence_keys, &c);
   OK(!c.notify); /* off by default (the manual says why) */
   c.on = c.notify = true;
   c.per_minute = 300;

@@ -271,7 +271,8 @@ static int fake_api(gen_http_t *http, const char *method, const char *url,
 static gen_agent_groups_t *groups_budget(bool division, bool team,
                                          long per_minute) {
   gen_agent_groups_config_t c;
-  gen_agent_groups_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_agent_groups_keys, &c);
   c.by_division = division;
   c.by_team = team;
   c.per_minute = per_minute;
@@ -442,7 +443,8 @@ DEF_TEST(predicates_and_units) {
   refuse_counts = refuse_teams = fail_members = false;
   refuse_team_pred = refuse_unit_pred = false;
   gen_agent_groups_config_t c;
-  gen_agent_groups_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_agent_groups_keys, &c);
   c.by_division = c.by_team = c.by_unit = true;
   gen_agent_groups_t *g = gen_agent_groups_new(&c);
   cdtime_t now = S(1000);
@@ -500,13 +502,12 @@ DEF_TEST(predicates_and_units) {
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_agent_groups_config_t c;
-  gen_agent_groups_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_agent_groups_keys, &c);
   OK(!c.by_division && !c.by_team && !c.by_unit);
   EXPECT_EQ_INT(60, (int)CDTIME_T_TO_TIME_T(c.every));
   EXPECT_EQ_INT(600, (int)CDTIME_T_TO_TIME_T(c.relist));
   EXPECT_EQ_INT(60, (int)c.per_minute);
-  for (size_t k = 0; k < gen_agent_groups_keys.n; k++)
-    OK(gen_config_default_holds(&gen_agent_groups_keys.defs[k], &c));
   oconfig_item_t *ci = mock_ci_num("AgentStatesEvery", 5);
   EXPECT_EQ_INT(-ERANGE,
                 gen_config_table_key(org, ci, &gen_agent_groups_keys, &c));

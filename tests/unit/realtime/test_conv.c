@@ -1005,7 +1005,8 @@ DEF_TEST(entries_grow_are_found_and_reused) {
 DEF_TEST(config_keys_and_self_metrics) {
   gen_org_t *org = mock_org("genesys_realtime");
   gen_conv_config_t c;
-  gen_conv_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_conv_keys, &c);
   EXPECT_EQ_INT(100000, c.max_conversations);
   oconfig_item_t *ci = mock_ci_num("MaxConversations", 500);
   EXPECT_EQ_INT(0, gen_config_table_key(org, ci, &gen_conv_keys, &c));

@@ -32,7 +32,8 @@ static char *topics[] = {"v2.analytics.queues.q0.observations",
 
 static gen_conv_repair_t *repair(int64_t start_ms) {
   gen_conv_repair_config_t c;
-  gen_conv_repair_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_conv_repair_keys, &c);
   /* HeartbeatTimeout 10 s: windows start 15 s before the loss. */
   return gen_conv_repair_new(&c, TIME_T_TO_CDTIME_T(10),
                              TIME_T_TO_CDTIME_T(14400), start_ms);
@@ -401,7 +402,8 @@ DEF_TEST(asked_again_for_what_was_indexed_late) {
 
   /* GapRepairRecheck 0: asked once. */
   gen_conv_repair_config_t c;
-  gen_conv_repair_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_conv_repair_keys, &c);
   c.recheck = 0;
   r = gen_conv_repair_new(&c, TIME_T_TO_CDTIME_T(10), TIME_T_TO_CDTIME_T(14400),
                           T0 - 600 * S);
@@ -623,7 +625,8 @@ DEF_TEST(resumed_after_a_restart) {
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_conv_repair_config_t c;
-  gen_conv_repair_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_conv_repair_keys, &c);
   OK(!c.off);
   EXPECT_EQ_INT(120, (int)CDTIME_T_TO_TIME_T(c.delay));
   oconfig_item_t *ci = mock_ci_num("GapRepairDelay", 3601);

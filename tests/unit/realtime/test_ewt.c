@@ -247,7 +247,8 @@ static void three_waiting(gen_live_t *l) {
 /* The family on, at its defaults (Every 30 s, 60 requests a minute). */
 static gen_ewt_t *ewt_on(void) {
   gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_ewt_keys, &c);
   c.on = true;
   return gen_ewt_new(&c);
 }
@@ -311,7 +312,8 @@ DEF_TEST(only_pairs_with_conversations_waiting) {
 
 DEF_TEST(sliding_minute) {
   gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_ewt_keys, &c);
   EXPECT_EQ_PTR(NULL, gen_ewt_new(&c)); /* off by default */
   c.on = true;
   c.per_minute = 3;
@@ -390,7 +392,8 @@ DEF_TEST(a_read_against_the_api) {
   waiting(&l, 2, GEN_MEDIA_EMAIL, 0); /* nobody waits */
   waiting(&l, 3, GEN_MEDIA_VOICE, 5);
   gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_ewt_keys, &c);
   c.on = true;
   c.per_minute = 3;
   gen_ewt_t *e = gen_ewt_new(&c);
@@ -615,12 +618,11 @@ DEF_TEST(an_answer_over_the_bound_is_refused) {
 DEF_TEST(configuration_keys) {
   gen_org_t *org = mock_org("genesys_test");
   gen_ewt_config_t c;
-  gen_ewt_config_init(&c);
+  memset(&c, 0, sizeof(c));
+  gen_config_defaults(&gen_ewt_keys, &c);
   OK(!c.on);
   EXPECT_EQ_INT(30, (int)CDTIME_T_TO_TIME_T(c.every));
   EXPECT_EQ_INT(60, (int)c.per_minute);
-  for (size_t k = 0; k < gen_ewt_keys.n; k++)
-    OK(gen_config_default_holds(&gen_ewt_keys.defs[k], &c));
   oconfig_item_t *ci = mock_ci_num("EstimatedWaitTimeRequests", 301);
   EXPECT_EQ_INT(-ERANGE, gen_config_table_key(org, ci, &gen_ewt_keys, &c));
   mock_ci_free(ci);
