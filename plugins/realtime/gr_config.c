@@ -18,6 +18,7 @@ void gr_config_init(void *config) {
   gen_agent_groups_config_init(&c->groups);
   gen_campaigns_config_init(&c->campaigns);
   gen_adherence_config_init(&c->adherence);
+  gen_workitems_config_init(&c->workitems);
 }
 
 void gr_config_release(void *config) {
@@ -63,6 +64,7 @@ const gen_config_part_t gr_keys[GR_KEYS] = {
     {&gen_agent_groups_keys, offsetof(gr_config_t, groups)},
     {&gen_campaigns_keys, offsetof(gr_config_t, campaigns)},
     {&gen_adherence_keys, offsetof(gr_config_t, adherence)},
+    {&gen_workitems_keys, offsetof(gr_config_t, workitems)},
 };
 
 int gr_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
