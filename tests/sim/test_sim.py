@@ -3985,7 +3985,9 @@ class T11Forms(unittest.TestCase):
                                        "campaign_progress_counts": "all",
                                        "adherence_answer": "entities",
                                        "adherence_download": "presigned",
-                                       "agent_predicates": "current"})
+                                       "agent_predicates": "current",
+                                       "workitem_oldest": "age", "workitem_page": "full",
+                                       "workitem_words": "record"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
