@@ -372,6 +372,17 @@ void report(const char *org, const char *family, int status, const char *err) {
     fprintf(report_to, "%s: %s: %s: %s\n", org, family, classify(err), err);
 }
 
+/* POSTs body (taken: freed) to path, the answer dropped. */
+static int post_body(gen_client_t *client, const char *path, json_object *body,
+                     char *err, size_t size) {
+  json_object *doc = NULL;
+  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
+                                  &doc, err, size);
+  json_object_put(body);
+  json_object_put(doc);
+  return status;
+}
+
 /* A small aggregates or observations query of one entity (aggregate: over
  * the last hour); no dimension: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
@@ -395,12 +406,7 @@ static int probe_post(gen_client_t *client, const char *path,
     snprintf(interval, sizeof(interval), "%s/%s", a, b);
     json_object_object_add(body, "interval", json_object_new_string(interval));
   }
-  json_object *doc = NULL;
-  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
-                                  &doc, err, size);
-  json_object_put(body);
-  json_object_put(doc);
-  return status;
+  return post_body(client, path, body, err, size);
 }
 
 /* The id of the first entity a listing gives ("none" when empty). */
@@ -456,12 +462,7 @@ static int probe_text(gen_client_t *client, const char *path, char *text,
     snprintf(err, size, "cannot build the query");
     return -ENOMEM;
   }
-  json_object *doc = NULL;
-  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
-                                  &doc, err, size);
-  json_object_put(body);
-  json_object_put(doc);
-  return status;
+  return post_body(client, path, body, err, size);
 }
 
 #define GR "genesys_realtime"
