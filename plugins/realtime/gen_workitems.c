@@ -422,6 +422,8 @@ size_t gen_workitems_run(gen_workitems_t *w, gen_client_t *client,
     q->have = status == 0;
     if (status == 0) {
       q->v = v;
+    } else if (status == -EAGAIN) {
+      w->unasked++; /* its pages cut by the budget: its next turn */
     } else {
       w->failures++;
       gen_org_log(client->org, &w->complain, LOG_WARNING,

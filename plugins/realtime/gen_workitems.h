@@ -111,8 +111,8 @@ size_t gen_workitems_run(gen_workitems_t *w, gen_client_t *client,
 void gen_workitems_put_queue(const gen_workitems_t *w, const char *queue_id,
                              gen_put_t put, void *ud);
 
-/* Its self-metrics: requests made, queues left unasked for lack of
- * budget, failed requests. */
+/* Its self-metrics: requests made, queues left unasked (or their pages
+ * cut) for lack of budget, queues whose answer failed. */
 void gen_workitems_dispatch_stats(const gen_workitems_t *w, const char *host,
                                   const char *plugin);
 

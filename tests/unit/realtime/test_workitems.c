@@ -322,6 +322,12 @@ DEF_TEST(reads_against_the_api) {
   puts = (mock_puts_t){0};
   gen_workitems_put_queue(w, Q1, mock_put, &puts);
   EXPECT_EQ_INT(0, puts.n); /* its pages cut by the budget: left out */
+  mock_values_reset();
+  gen_workitems_dispatch_stats(w, "acme", "genesys_realtime");
+  EXPECT_EQ_INT(
+      2, (int)mock_find("self", "workitems_unasked", NULL)->value.derive);
+  EXPECT_EQ_INT(
+      0, (int)mock_find("self", "workitems_failures", NULL)->value.derive);
 
   /* Q2 no longer listed: forgotten. */
   gen_entity_set_free(&set);
