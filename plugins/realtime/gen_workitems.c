@@ -278,17 +278,25 @@ static int sync_queues(gen_workitems_t *w, const gen_entity_set_t *queues) {
     }
     q->seen = w->sweep;
   }
+  /* the ones no longer listed, gathered first: the map must not change
+   * while it is walked */
+  if (gen_map_count(&w->queues) <= queues->count)
+    return 0;
+  size_t n = gen_map_count(&w->queues) - queues->count, k = 0;
+  wi_queue_t **gone = malloc(n * sizeof(*gone));
+  if (gone == NULL)
+    return -ENOMEM;
   size_t pos = 0;
   const void *key;
   void *value;
-  while (gen_map_next(&w->queues, &pos, &key, &value)) {
-    wi_queue_t *q = value;
-    if (q->seen != w->sweep) {
-      gen_map_del(&w->queues, key, NULL);
-      queue_free(q);
-      pos = 0; /* the table changed: walk again */
-    }
+  while (gen_map_next(&w->queues, &pos, &key, &value) && k < n)
+    if (((wi_queue_t *)value)->seen != w->sweep)
+      gone[k++] = value;
+  for (size_t i = 0; i < k; i++) {
+    gen_map_del(&w->queues, gone[i]->id, NULL);
+    queue_free(gone[i]);
   }
+  free(gone);
   return 0;
 }
 

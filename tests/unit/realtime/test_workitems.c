@@ -333,10 +333,11 @@ DEF_TEST(reads_against_the_api) {
   gen_entity_set_free(&set);
   set = (gen_entity_set_t){0};
   gen_entity_add(&set, Q1, "Q one", NULL);
-  c.per_minute = 10;
-  gen_workitems_free(w);
-  w = gen_workitems_new(&c);
-  EXPECT_EQ_INT(2, (int)gen_workitems_run(w, &client, &set, now));
+  EXPECT_EQ_INT(2, (int)gen_workitems_run(w, &client, &set,
+                                          now + TIME_T_TO_CDTIME_T(120)));
+  puts = (mock_puts_t){0};
+  gen_workitems_put_queue(w, Q1, mock_put, &puts);
+  EXPECT_EQ_INT(16, puts.n);
   puts = (mock_puts_t){0};
   gen_workitems_put_queue(w, Q2, mock_put, &puts);
   EXPECT_EQ_INT(0, puts.n);
@@ -345,7 +346,7 @@ DEF_TEST(reads_against_the_api) {
   refuse = true;
   int calls = n_calls;
   EXPECT_EQ_INT(1, (int)gen_workitems_run(w, &client, &set,
-                                          now + TIME_T_TO_CDTIME_T(120)));
+                                          now + TIME_T_TO_CDTIME_T(240)));
   EXPECT_EQ_INT(1, (int)mock_log_count("analytics:taskManagementObservation"));
   EXPECT_EQ_INT(0, (int)gen_workitems_run(w, &client, &set,
                                           now + TIME_T_TO_CDTIME_T(600)));
