@@ -29,7 +29,8 @@
  * agent once, re-read with GET /api/v2/users after every (re)connect.
  * From the read, each within its budget: EstimatedWaitTime (gen_ewt),
  * AgentStatesBy* (gen_agent_groups), Campaigns (gen_campaigns), Adherence
- * (gen_adherence); the last two follow their topics in between.
+ * (gen_adherence), Workitems (gen_workitems); Campaigns and Adherence
+ * follow their topics in between.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -85,6 +86,7 @@ typedef struct {
   gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
   gen_campaigns_t *campaigns; /* Campaigns (its own lock) */
   gen_adherence_t *adherence; /* Adherence (its own lock) */
+  gen_workitems_t *workitems; /* Workitems (the read thread's) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -620,6 +622,7 @@ static void dispatch_self(gr_instance_t *inst) {
   gen_agent_groups_dispatch_stats(inst->groups, host, PLUGIN_NAME);
   gen_campaigns_dispatch_stats(inst->campaigns, host, PLUGIN_NAME);
   gen_adherence_dispatch_stats(inst->adherence, host, PLUGIN_NAME);
+  gen_workitems_dispatch_stats(inst->workitems, host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
   if (inst->store.path[0] != '\0') /* its counters refused at load */
@@ -656,6 +659,8 @@ static int gr_read(user_data_t *ud) {
               gen_monotonic()); /* its minute and Every: no clock step */
   gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
   gen_campaigns_run(inst->campaigns, inst->client, gen_monotonic());
+  gen_workitems_run(inst->workitems, inst->client, &inst->queues,
+                    gen_monotonic());
   bool cp = gen_campaigns_renewed(inst->campaigns); /* chosen anew */
   if (gen_adherence_run(inst->adherence, inst->client, gen_monotonic()) || cp)
     stream_topics(inst); /* the units or the campaigns changed: topics */
@@ -669,6 +674,8 @@ static int gr_read(user_data_t *ud) {
     gen_live_put_intervals(&inst->live, i, put, &sink);
     if (inst->ewt != NULL)
       gen_ewt_put_queue(&inst->live, i, put, &sink);
+    gen_workitems_put_queue(inst->workitems, inst->queues.items[i].id, put,
+                            &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
@@ -706,6 +713,7 @@ static void gr_instance_free(void *data) {
   gen_agent_groups_free(inst->groups);
   gen_campaigns_free(inst->campaigns);
   gen_adherence_free(inst->adherence);
+  gen_workitems_free(inst->workitems);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -769,6 +777,9 @@ static int gr_instance_init(void *data) {
     return -ENOMEM;
   if (inst->config.adherence.on &&
       (inst->adherence = gen_adherence_new(&inst->config.adherence)) == NULL)
+    return -ENOMEM;
+  if (inst->config.workitems.on &&
+      (inst->workitems = gen_workitems_new(&inst->config.workitems)) == NULL)
     return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -372,6 +372,17 @@ void report(const char *org, const char *family, int status, const char *err) {
     fprintf(report_to, "%s: %s: %s: %s\n", org, family, classify(err), err);
 }
 
+/* POSTs body (taken: freed) to path, the answer dropped. */
+static int post_body(gen_client_t *client, const char *path, json_object *body,
+                     char *err, size_t size) {
+  json_object *doc = NULL;
+  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
+                                  &doc, err, size);
+  json_object_put(body);
+  json_object_put(doc);
+  return status;
+}
+
 /* A small aggregates or observations query of one entity (aggregate: over
  * the last hour); no dimension: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
@@ -395,12 +406,7 @@ static int probe_post(gen_client_t *client, const char *path,
     snprintf(interval, sizeof(interval), "%s/%s", a, b);
     json_object_object_add(body, "interval", json_object_new_string(interval));
   }
-  json_object *doc = NULL;
-  int status = gen_http_post_json(client->http, path, body, GEN_HTTP_NO_BOUND,
-                                  &doc, err, size);
-  json_object_put(body);
-  json_object_put(doc);
-  return status;
+  return post_body(client, path, body, err, size);
 }
 
 /* The id of the first entity a listing gives ("none" when empty). */
@@ -440,7 +446,24 @@ typedef struct {
    * over the last hour), or with post an empty body. */
   const char *path, *tail, *dimension, *metric;
   bool aggregate, post;
+  /* a query of its own form (POST): its body for the id (malloc'd) */
+  char *(*body)(const char *id);
 } probe_t;
+
+/* The workitem backlog's query of one queue, as the plugin sends it. */
+static char *workitems_body(const char *id) { return gen_wi_request(id, 24); }
+
+/* A POST of text (NULL: out of memory) to path, freed. */
+static int probe_text(gen_client_t *client, const char *path, char *text,
+                      char *err, size_t size) {
+  json_object *body = text != NULL ? json_tokener_parse(text) : NULL;
+  free(text);
+  if (body == NULL) {
+    snprintf(err, size, "cannot build the query");
+    return -ENOMEM;
+  }
+  return post_body(client, path, body, err, size);
+}
 
 #define GR "genesys_realtime"
 static const probe_t probes[] = {
@@ -482,6 +505,12 @@ static const probe_t probes[] = {
      .post = true},
     {GR, "team list", ON(gr_config_t, groups.by_team), /* groups:team:view */
      .path = "/api/v2/teams?pageSize=1"},
+    /* analytics:taskManagementObservation:view; the first queue's backlog */
+    {GR, "workitems", ON(gr_config_t, workitems.on),
+     .list = "/api/v2/routing/queues?pageSize=1",
+     .list_family = "workitem queue list",
+     .path = "/api/v2/analytics/taskmanagement/metrics/query?pageSize=1",
+     .body = workitems_body},
     {GR, "outbound campaigns", ON(gr_config_t, campaigns.on),
      .path = "/api/v2/outbound/campaigns?pageSize=1"},
     /* wfm:realtimeAdherence:view: the first unit's agents */
@@ -535,7 +564,9 @@ static void check_probes(gen_client_t *client, const char *name,
     /* else the listing's answer is the probe's */
     bool ask = status == 0 && !(p->if_any && strcmp(id, "none") == 0);
     json_object *doc = NULL;
-    if (ask && (p->metric != NULL || p->post))
+    if (ask && p->body != NULL)
+      status = probe_text(client, url, p->body(id), err, sizeof(err));
+    else if (ask && (p->metric != NULL || p->post))
       status = probe_post(client, url, p->dimension, id, p->aggregate,
                           p->metric, err, sizeof(err));
     else if (ask)

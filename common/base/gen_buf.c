@@ -6,6 +6,7 @@
 #include "gen_buf.h"
 #include "gen_hash.h"
 
+#include <ctype.h>
 #include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -296,4 +297,18 @@ ssize_t gen_base64_decode(const char *text, size_t len, void *to) {
       out[n++] = (uint8_t)v;
   }
   return (ssize_t)n;
+}
+
+bool gen_append_escaped(char *out, size_t size, const char *text) {
+  size_t n = strlen(out);
+  for (; *text != '\0'; text++) {
+    unsigned char c = (unsigned char)*text;
+    int w = isalnum(c) || strchr("-._~", c) != NULL
+                ? snprintf(out + n, size - n, "%c", c)
+                : snprintf(out + n, size - n, "%%%02X", c);
+    if (w < 0 || (size_t)w >= size - n)
+      return false;
+    n += (size_t)w;
+  }
+  return true;
 }

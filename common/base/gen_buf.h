@@ -11,6 +11,7 @@
 #define GEN_BUF_H 1
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -61,6 +62,11 @@ void gen_buf_reset(gen_buf_t *b);
 char *gen_buf_steal(gen_buf_t *b);
 /* Frees the memory; the buffer is empty and can be used again. */
 void gen_buf_free(gen_buf_t *b);
+
+/* Appends text to the string out (of size bytes) percent-encoded but for
+ * RFC 3986's unreserved characters: a cursor read from an answer goes into
+ * a query. False when it does not fit (out then cut). */
+bool gen_append_escaped(char *out, size_t size, const char *text);
 
 /* Grows the array *items of *cap items of size bytes to hold at least need
  * items, doubling from min_cap: a long run of appends costs a few

@@ -249,22 +249,6 @@ int gen_au_answer_read(json_object *doc, int64_t day_ms, bool per_route,
   return 0;
 }
 
-/* Appends text to out percent-encoded but for RFC 3986's unreserved
- * characters: a cursor read from a field goes into a query. */
-static bool append_escaped(char *out, size_t size, const char *text) {
-  size_t n = strlen(out);
-  for (; *text != '\0'; text++) {
-    unsigned char c = (unsigned char)*text;
-    int w = isalnum(c) || strchr("-._~", c) != NULL
-                ? snprintf(out + n, size - n, "%c", c)
-                : snprintf(out + n, size - n, "%%%02X", c);
-    if (w < 0 || (size_t)w >= size - n)
-      return false;
-    n += (size_t)w;
-  }
-  return true;
-}
-
 /* The next page's target: nextUri's after= on page_path (our pageSize
  * kept), else nextUri itself; else a cursor field. "" when none. */
 static bool next_target(json_object *doc, const char *page_path, char *next,
@@ -289,7 +273,7 @@ static bool next_target(json_object *doc, const char *page_path, char *next,
     return true;
   if ((size_t)snprintf(next, size, "%s&after=", page_path) >= size)
     return false;
-  return append_escaped(next, size, cursor);
+  return gen_append_escaped(next, size, cursor);
 }
 
 int gen_au_job_page_read(json_object *doc, int64_t day_ms, bool per_route,

@@ -58,6 +58,7 @@ const gen_config_part_t gr_keys[GR_KEYS] = {
     {&gen_agent_groups_keys, offsetof(gr_config_t, groups)},
     {&gen_campaigns_keys, offsetof(gr_config_t, campaigns)},
     {&gen_adherence_keys, offsetof(gr_config_t, adherence)},
+    {&gen_workitems_keys, offsetof(gr_config_t, workitems)},
 };
 
 int gr_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {

@@ -17,6 +17,7 @@
 #include "gen_notify.h"
 #include "gen_summary.h"
 #include "gen_waits.h"
+#include "gen_workitems.h"
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -34,10 +35,11 @@ typedef struct {
   gen_agent_groups_config_t groups; /* AgentStatesBy* */
   gen_campaigns_config_t campaigns; /* Campaign* */
   gen_adherence_config_t adherence; /* Adherence* */
+  gen_workitems_config_t workitems; /* Workitems* */
 } gr_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GR_KEYS 9
+#define GR_KEYS 10
 extern const gen_config_part_t gr_keys[GR_KEYS];
 
 void gr_config_init(void *config);

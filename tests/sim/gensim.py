@@ -175,6 +175,15 @@ def parse_args(argv=None):
       help="an estimated wait time answer: one result without a label, formula BEST "
            "(default); a labelled result (another value) before it; or results of other "
            "formulas (SIMPLE, POSITION-IN-QUEUE, an unknown word; other values) before it")
+    a("--workitem-oldest", choices=simapi.FORMS["workitem_oldest"], default="age",
+      help="oWorkitemOldestUnassigned's stats.max: the age in ms (default) or the "
+           "instant of the oldest, epoch ms (the record gives no unit)")
+    a("--workitem-page", choices=simapi.FORMS["workitem_page"], default="full",
+      help="workitem metrics pages: pageSize results (default) or two (fewer, as "
+           "the record allows)")
+    a("--workitem-words", choices=simapi.FORMS["workitem_words"], default="record",
+      help="workitem metrics answers in the record's words (default) or with a status "
+           "category and a metric it does not have")
     a("--campaign-topic", choices=simapi.FORMS["campaign_topic"], default="sdk",
       help="the campaign topics' bodies: the SDK topic models' (counts with a fraction, "
            "status lower case; default) or the routes' (integers, upper case)")

@@ -27,6 +27,7 @@ import simplatform
 import simusage
 import simmos
 import simcampaigns
+import simworkitems
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -816,6 +817,8 @@ ROUTES = [
     ("GET", "/api/v2/teams/{teamId}/members", "team_members", True),
     ("POST", "/api/v2/analytics/agents/status/counts", "agent_status_counts", True),
     ("GET", "/api/v2/outbound/campaigns", "list_campaigns", True),
+    # the live workitem backlog (README, Workitems; simworkitems.py)
+    ("POST", "/api/v2/analytics/taskmanagement/metrics/query", "workitem_metrics", True),
     ("POST", "/api/v2/outbound/campaigns/progress", "campaigns_progress", True),
     ("GET", "/api/v2/outbound/campaigns/{campaignId}/progress", "campaign_progress", True),
     ("GET", "/api/v2/outbound/campaigns/{campaignId}/stats", "campaign_stats", True),
@@ -865,6 +868,7 @@ ROUTES = [
     ("GET", "/sim/truth/ewt", "sim_truth_ewt", False),
     ("GET", "/sim/truth/agentgroups", "sim_truth_agentgroups", False),
     ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
+    ("GET", "/sim/truth/workitems", "sim_truth_workitems", False),
     ("GET", "/sim/truth/campaign_aggregates", "sim_truth_campaign_aggregates", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
@@ -906,6 +910,10 @@ PERMISSIONS = {
     # outbound:campaign:view"; postOutboundCampaignsProgress: UNCONFIRMED,
     # the same taken (README, Outbound campaigns)
     "GET /api/v2/outbound/campaigns": ("outbound:campaign:view",),
+    # SDK postAnalyticsTaskmanagementMetricsQuery: "Requires ALL
+    # permissions: analytics:taskManagementObservation:view" (README, Workitems)
+    "POST /api/v2/analytics/taskmanagement/metrics/query":
+        ("analytics:taskManagementObservation:view",),
     "POST /api/v2/outbound/campaigns/progress": ("outbound:campaign:view",),
     "GET /api/v2/outbound/campaigns/{campaignId}/progress": ("outbound:campaign:view",),
     "GET /api/v2/outbound/campaigns/{campaignId}/stats": ("outbound:campaign:view",),
@@ -1014,6 +1022,9 @@ FORMS = {
     "campaign_connect_ratio": ("fraction", "above_one"),
     "campaign_progress_counts": ("all", "sparse"),
     "agent_predicates": ("current", "older"),
+    "workitem_oldest": ("age", "epoch"),
+    "workitem_page": ("full", "short"),
+    "workitem_words": ("record", "unknown"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -1138,6 +1149,7 @@ class App:
         self.campaigns.form = lambda: self.forms["campaign_topic"]
         self.campaigns.forms = lambda: self.forms
         self.campaigns.hub = self.hub
+        self.workitems = simworkitems.Workitems(model.seed, [q.id for q in model.queues])
         self.adherence = simadherence.Adherence(model, getattr(opts, "mgmt_units", 3),
                                                 model.seed)
         self.mos = simmos.Mos(model.seed, [q.id for q in model.queues], model.start_ms)
@@ -2959,6 +2971,22 @@ class App:
         n = int(req.q1("buckets", "12"))
         cs = self._campaigns_now()
         return Response(200, cs.aggregates_truth(gran, n, self.model.now))
+
+    async def h_workitem_metrics(self, req, p, tok):
+        """POST /api/v2/analytics/taskmanagement/metrics/query (README,
+        Workitems): one queue's backlog, paged by after."""
+        try:
+            size = int(req.q1("pageSize", "25"))
+            return Response(200, self.workitems.query(req.json(), size, req.q1("after"),
+                                                      self.forms))
+        except (simworkitems.BadQuery, ValueError) as e:
+            raise ApiError(400, "bad.request", str(e))
+
+    async def h_sim_truth_workitems(self, req, p, tok):
+        out = self.workitems.truth()
+        out["forms"] = {k: self.forms[k] for k in self.forms if k.startswith("workitem")}
+        out["real_time"] = time.time()
+        return Response(200, out)
 
     async def h_sim_truth_campaigns(self, req, p, tok):
         out = self._campaigns_now().truth()

@@ -507,6 +507,104 @@ class T02cEstimatedWaitTime(unittest.TestCase):
             self.sim.sim("POST", "/sim/forms", {"ewt_results": "one"})
 
 
+class T02cWorkitems(unittest.TestCase):
+    """POST /api/v2/analytics/taskmanagement/metrics/query: one queue's
+    backlog by status category, paged by the cursor after, equal to
+    /sim/truth/workitems; the record's refusals (no single queueId
+    predicate, oWorkitemsDue without a qualifier, pageSize over 200); the
+    forms workitem_oldest, workitem_page, workitem_words; the permission."""
+    PATH = "/api/v2/analytics/taskmanagement/metrics/query"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 6, "--agents", 12, "--quiet")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    @staticmethod
+    def body(qid, qualifier="Hours24"):
+        due = {"name": "oWorkitemsDue"}
+        if qualifier:
+            due["qualifier"] = qualifier
+        return {"filter": {"predicates": [{"dimension": "queueId", "value": qid}]},
+                "groupBy": ["queueId", "statusCategory"],
+                "metrics": [{"name": "oWorkitemsUnassigned"}, due,
+                            {"name": "oWorkitemOldestUnassigned"}]}
+
+    def pages(self, c, qid, size):
+        out, after, n = [], None, 0
+        while True:
+            q = "?pageSize=%d" % size + ("&after=" + urllib.parse.quote(after, safe="")
+                                         if after else "")
+            st, _, js = c.request("POST", self.PATH + q, self.body(qid))
+            self.assertEqual(st, 200, js)
+            out += js["results"]
+            n += 1
+            after = (js.get("cursors") or {}).get("after")
+            if not after:
+                return out, n
+
+    def test_answers_equal_the_truth_paged(self):
+        c = self.sim.client()
+        truth = self.sim.sim("GET", "/sim/truth/workitems")[1]["queues"]
+        self.assertTrue(any(not v for v in truth.values()))   # an empty queue
+        for qid, cats in truth.items():
+            whole, n = self.pages(c, qid, 200)
+            self.assertEqual(n, 1)
+            paged, n = self.pages(c, qid, 2)
+            self.assertEqual(paged, whole)
+            self.assertEqual(n, max(1, (len(cats) + 1) // 2))
+            got = {r["group"]["statusCategory"]: {d["metric"] + d.get("qualifier", ""):
+                                                  d["stats"] for d in r["data"]}
+                   for r in whole}
+            self.assertEqual(set(got), set(cats))
+            for cat, v in cats.items():
+                self.assertEqual(got[cat]["oWorkitemsUnassigned"]["count"], v["unassigned"])
+                self.assertEqual(got[cat]["oWorkitemsDueHours24"]["count"], v["Hours24"])
+                if v["oldest"] is None:
+                    self.assertNotIn("oWorkitemOldestUnassigned", got[cat])
+                else:
+                    self.assertEqual(got[cat]["oWorkitemOldestUnassigned"]["max"], v["oldest"])
+
+    def test_refusals_forms_permission(self):
+        c = self.sim.client()
+        qid = queue_ids(c, 1)[0]
+        two = self.body(qid)
+        two["filter"]["predicates"].append({"dimension": "queueId", "value": qid})
+        for body, q in ((self.body(qid, None), ""), (two, ""),
+                        ({"groupBy": [], "metrics": []}, ""), (self.body(qid), "?pageSize=201")):
+            st, _, js = c.request("POST", self.PATH + q, body)
+            self.assertEqual(st, 400, body)
+            check_error_body(self, js, 400, "bad.request")
+        truth = self.sim.sim("GET", "/sim/truth/workitems")[1]["queues"]
+        qid = next(q for q, v in truth.items() if len(v) > 2)
+        self.sim.sim("POST", "/sim/forms", {"workitem_page": "short", "workitem_oldest": "epoch",
+                                            "workitem_words": "unknown"})
+        try:
+            st, _, js = c.request("POST", self.PATH + "?pageSize=200", self.body(qid))
+            self.assertEqual(len(js["results"]), 2)
+            self.assertIn("after", js["cursors"])
+            olds = [d["stats"]["max"] for r in js["results"] for d in r["data"]
+                    if d["metric"] == "oWorkitemOldestUnassigned"]
+            self.assertTrue(all(m > 10 ** 12 for m in olds))
+            self.assertIn("oWorkitemsSnoozed", [d["metric"] for d in js["results"][0]["data"]])
+            whole, _ = self.pages(c, qid, 200)
+            self.assertIn("Snoozed", [r["group"]["statusCategory"] for r in whole])
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"workitem_page": "full", "workitem_oldest": "age",
+                                                "workitem_words": "record"})
+        perm = "analytics:taskManagementObservation:view"
+        self.sim.fault(fault="deny_permission", permission=perm)
+        try:
+            st, _, js = c.request("POST", self.PATH, self.body(qid))
+            self.assertEqual(st, 403)
+            self.assertIn(perm, js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission=perm)
+
+
 class T02cHeldWaiting(unittest.TestCase):
     """--arrival-scale 0: nobody arrives, nobody waits; POST /sim/hold holds
     conversations waiting in a queue (no agent takes them, none abandons),
@@ -3985,7 +4083,9 @@ class T11Forms(unittest.TestCase):
                                        "campaign_progress_counts": "all",
                                        "adherence_answer": "entities",
                                        "adherence_download": "presigned",
-                                       "agent_predicates": "current"})
+                                       "agent_predicates": "current",
+                                       "workitem_oldest": "age", "workitem_page": "full",
+                                       "workitem_words": "record"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
