@@ -827,8 +827,8 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
     cd = collectd_harness.Collectd("", stock=stock)
     sock_path = os.path.join(cd.dir, "unixsock")
     state_dir = os.path.join(cd.dir, "state")
-    org = bench_org(sim, proxy, f'    ConversationEvents true\n    StateDirectory "{state_dir}"\n'
-                    if args.conversations else "")
+    org = bench_org(sim, proxy, (f'    ConversationEvents true\n    StateDirectory "{state_dir}"\n'
+                                 if args.conversations else "") + getattr(args, "org_keys_now", ""))
     conf = (f'LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile "{sock_path}"\n</Plugin>\n'
             f"LoadPlugin {PLUGIN}\n<Plugin {PLUGIN}>\n{org}</Plugin>\n")
     if write_threads is not None:
@@ -887,6 +887,9 @@ def run_collectd(kind, args, sim, proxy, replay, expected, write_threads=None):
                 for (name, labels), v in got_prom.items():
                     lab = dict(labels)
                     t = name[len(f"collectd_{PLUGIN}_"):]
+                    # ObservationLists: the data source's name after the type's
+                    t = t[len("queue_observations_"):] \
+                        if t.startswith("queue_observations_") else t
                     if name.startswith(f"collectd_{PLUGIN}_") and \
                             t in ("waiting", "interacting", "alerting") and \
                             lab.get("instance") == "acme" and lab.get(PLUGIN) != "self":
@@ -1149,6 +1152,10 @@ def main():
                     help="another build's plugins (DIR/.libs): consumer collectd@NAME "
                     "or collectd-prom@NAME runs collectd with them (before and after "
                     "a change in one interleaved run)")
+    ap.add_argument("--org-keys", action="append", default=[], metavar="NAME=KEYS",
+                    help="more lines of the <Org> block, \\n between keys: consumer "
+                    "collectd@NAME or collectd-prom@NAME runs the default build with "
+                    "them (e.g. before and after DispatchEvery in one run)")
     ap.add_argument("--rates", default="0",
                     help="comma list of frames a second the replay is paced at, 0: as "
                     "fast as the client reads (default); every consumer at every "
@@ -1188,10 +1195,14 @@ def main():
     args = ap.parse_args()
     wanted = args.consumers.split(",")
     builds = dict(b.split("=", 1) for b in args.build)
+    org_keys = {k: v.replace("\\n", "\n") for k, v in
+                (b.split("=", 1) for b in args.org_keys)}
     default_build = collectd_harness.BUILD
     for c in wanted:
-        if "@" in c and (not c.startswith("collectd") or c.split("@")[1] not in builds):
-            sys.exit(f"{c}: no --build {c.split('@')[1]}=DIR (collectd consumers only)")
+        if "@" in c and (not c.startswith("collectd") or
+                         c.split("@")[1] not in builds.keys() | org_keys.keys()):
+            sys.exit(f"{c}: no --build or --org-keys {c.split('@')[1]} "
+                     "(collectd consumers only)")
     rates = [float(x) for x in args.rates.split(",")]
     if any(r < 0 for r in rates) or (args.latency and rates != [0]) or \
             (args.conversations and rates != [0]):
@@ -1286,7 +1297,10 @@ def main():
             replay.rate = rate
             for c in wanted:
                 c, _, build = c.partition("@")
-                collectd_harness.BUILD = builds[build] if build else default_build
+                collectd_harness.BUILD = builds.get(build, default_build)
+                keys = org_keys.get(build, "")
+                args.org_keys_now = "".join(f"    {k.strip()}\n" for k in keys.split("\n")
+                                            if k.strip())
                 try:
                     if c == "collectd":
                         res = run_collectd("none", args, sim, proxy, replay, expected)

@@ -90,8 +90,9 @@ typedef struct {
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
-  cdtime_t interval;  /* the read interval, for dispatches from our threads */
-  cdtime_t last_time; /* of the last dispatch: times strictly increase */
+  cdtime_t interval;   /* the read interval, for dispatches from our threads */
+  cdtime_t last_time;  /* of the last dispatch: times strictly increase */
+  cdtime_t changed_at; /* of the last changes' dispatch (DispatchEvery) */
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
   bool window_closed;     /* a summary window closed: trim after */
 
@@ -153,6 +154,27 @@ static void put(void *ud, const char *type, const char *type_instance,
                     .type = type,
                     .type_instance = type_instance};
   gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
+}
+
+/* ObservationLists: a queue and media type's five gauges in one value list
+ * (one pass through collectd's queue, cache and writers instead of five);
+ * the summaries still see each. */
+static void put_list(void *ud, const char *media, const double *values) {
+  static const char *const names[GEN_QS_LIST_LEN] = {
+      "waiting", "interacting", "alerting", "longest_waiting",
+      "longest_interacting"};
+  const gr_sink_t *sink = ud;
+  if (sink->inst->summary != NULL)
+    for (size_t k = 0; k < GEN_QS_LIST_LEN; k++)
+      gen_summary_observe(sink->inst->summary, sink->queue, names[k], media,
+                          values[k], sink->time);
+  gen_ident_t id = {.host = gen_client_host(sink->inst->client),
+                    .plugin = PLUGIN_NAME,
+                    .plugin_instance = sink->queue,
+                    .type = GEN_QS_LIST_TYPE,
+                    .type_instance = media};
+  gen_dispatch_gauges(&id, values, GEN_QS_LIST_LEN, sink->time,
+                      sink->inst->interval);
 }
 
 /* A division's, team's, campaign's or management unit's value
@@ -386,6 +408,7 @@ static void due_one(void *ud, size_t i) {
  * tick, the read, and at once when a channel is lost (its socket closed).
  * Called with the lock held. */
 static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
+  inst->changed_at = t;
   gen_live_each_changed(&inst->live, changed_one, &(gr_at_t){inst, t});
   if (inst->agents.changed) /* the org-wide agents that changed */
     gen_roster_put_sent(&inst->agents, false, put,
@@ -404,14 +427,17 @@ static void redispatch_due(gr_instance_t *inst, cdtime_t t, bool all) {
 }
 
 /* Each tick, at one time: the slice of the periodic re-dispatch due, then
- * what changed in the other queues; summary windows close on time,
- * messages or not. */
+ * what changed in the other queues, at most every DispatchEvery: a series
+ * that changes N times in the period costs one value list, its last value
+ * (the state, not each step; one that changed back costs none); summary
+ * windows close on time, messages or not. */
 static void gr_on_tick(void *ud) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
   redispatch_due(inst, t, false);
-  dispatch_changed(inst, t);
+  if (t - inst->changed_at >= inst->config.dispatch_every)
+    dispatch_changed(inst, t);
   bool trim = inst->window_closed;
   inst->window_closed = false;
   pthread_mutex_unlock(&inst->lock);
@@ -685,7 +711,8 @@ static int gr_read(user_data_t *ud) {
   gen_campaigns_put(inst->campaigns, inst->client->org, put_group, &groups);
   gen_adherence_put(inst->adherence, inst->client->org, gen_cdtime_to_ms(t),
                     put_group, &groups);
-  dispatch_changed(inst, t); /* also when no channel ticks */
+  if (t - inst->changed_at >= inst->config.dispatch_every)
+    dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
   if (inst->config.conversation_events)
     gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
@@ -741,9 +768,11 @@ static int gr_instance_init(void *data) {
   inst->unknown_conv = (gen_unknown_sink_t){&inst->client->stats, &inst->who,
                                             "conversation_events"};
   inst->agents.unknown = &inst->unknown_agents;
-  inst->live = (gen_live_t){.media_mask = inst->config.media_mask,
-                            .bounds = &inst->config.wait_bounds,
-                            .store = &inst->store};
+  inst->live = (gen_live_t){
+      .media_mask = inst->config.media_mask,
+      .bounds = &inst->config.wait_bounds,
+      .store = &inst->store,
+      .put_list = inst->config.observation_lists ? put_list : NULL};
   if (inst->config.conversation_events) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)

@@ -79,10 +79,11 @@ static cdtime_t interval_of(const char *plugin) {
 /* The value list of a value (names sanitised, time and interval filled
  * in: see gen_dispatch.h); value must outlive it. */
 static void value_list_of(value_list_t *vl, const gen_ident_t *id,
-                          value_t *value, cdtime_t time, cdtime_t interval) {
+                          value_t *value, size_t n, cdtime_t time,
+                          cdtime_t interval) {
   *vl = (value_list_t)VALUE_LIST_INIT;
   vl->values = value;
-  vl->values_len = 1;
+  vl->values_len = n;
   vl->time = time != 0 ? time : cdtime();
   vl->interval = interval != 0 ? interval : interval_of(id->plugin);
   if (id->host != NULL && id->host[0] != '\0')
@@ -330,14 +331,14 @@ bool gen_dispatch_fence_closed(const char *host, const char *plugin) {
   return f != NULL && gen_lease_clock() >= atomic_load(&f->until);
 }
 
-static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
-                    cdtime_t interval) {
+static int dispatch_n(const gen_ident_t *id, value_t *values, size_t n,
+                      cdtime_t time, cdtime_t interval) {
   value_list_t vl;
   if (gen_dispatch_fence_closed(id->host, id->plugin)) {
     atomic_fetch_add(&fence_find(id->host, id->plugin)->refused, 1);
     return -EPERM;
   }
-  value_list_of(&vl, id, &value, time, interval);
+  value_list_of(&vl, id, values, n, time, interval);
   /* self-metrics are never refused: they say what was */
   budget_t *b =
       atomic_load(&n_budgets) > 0 && strcmp(vl.plugin_instance, "self") != 0
@@ -347,6 +348,21 @@ static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
     return -ENOSPC;
   int status = plugin_dispatch_values(&vl);
   return status == 0 ? 0 : (status > 0 ? -status : status);
+}
+
+static int dispatch(const gen_ident_t *id, value_t value, cdtime_t time,
+                    cdtime_t interval) {
+  return dispatch_n(id, &value, 1, time, interval);
+}
+
+int gen_dispatch_gauges(const gen_ident_t *id, const double *values, size_t n,
+                        cdtime_t time, cdtime_t interval) {
+  value_t v[GEN_DISPATCH_GAUGES_MAX];
+  if (n == 0 || n > GEN_DISPATCH_GAUGES_MAX)
+    return -EINVAL;
+  for (size_t k = 0; k < n; k++)
+    v[k].gauge = values[k];
+  return dispatch_n(id, v, n, time, interval);
 }
 
 int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,

@@ -54,6 +54,12 @@ int gen_dispatch_gauge(const gen_ident_t *id, double value, cdtime_t time,
 int gen_dispatch_derive(const gen_ident_t *id, int64_t value, cdtime_t time,
                         cdtime_t interval);
 
+/* n GAUGEs in one value list (the data sources of id->type, in order),
+ * 1 <= n <= GEN_DISPATCH_GAUGES_MAX; -EINVAL else. */
+#define GEN_DISPATCH_GAUGES_MAX 16
+int gen_dispatch_gauges(const gen_ident_t *id, const double *values, size_t n,
+                        cdtime_t time, cdtime_t interval);
+
 /* A DERIVE (value rounded) or a GAUGE. */
 int gen_dispatch_number(const gen_ident_t *id, bool derive, double value,
                         cdtime_t time, cdtime_t interval);

@@ -110,9 +110,14 @@ void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,
     gen_live_media_t *lm = q->media[m];
     if (lm == NULL)
       continue;
-    if (lm->now.seen && gen_live_wanted(l, m))
+    double values[GEN_QS_LIST_LEN];
+    if (!lm->now.seen || !gen_live_wanted(l, m))
+      ;
+    else if (l->put_list == NULL)
       gen_qs_put_media(&lm->now, all ? NULL : &lm->sent, gen_media_names[m], t,
                        put, ud);
+    else if (gen_qs_media_values(&lm->now, all ? NULL : &lm->sent, t, values))
+      l->put_list(ud, gen_media_names[m], values);
     lm->sent = lm->now;
   }
   if (q->agents.seen)

@@ -77,6 +77,9 @@ typedef struct {
    * NULL: never. */
   bool (*conv_held)(const void *ud, const char *queue_id);
   const void *held_ud;
+  /* ObservationLists: a media group's gauges as one value list (the put's
+   * ud, the media type, GEN_QS_LIST_LEN values); NULL: a value each. */
+  void (*put_list)(void *ud, const char *media, const double *values);
 } gen_live_t;
 
 /* Queue i's state of media type m (< GEN_MEDIA_COUNT), allocated at

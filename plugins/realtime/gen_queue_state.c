@@ -222,6 +222,23 @@ void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
         false);
 }
 
+bool gen_qs_media_values(const gen_qs_media_t *s, const gen_qs_media_t *old,
+                         cdtime_t t, double values[GEN_QS_LIST_LEN]) {
+  if (!s->seen)
+    return false;
+  if (old != NULL && old->seen && old->waiting == s->waiting &&
+      old->interacting == s->interacting && old->alerting == s->alerting &&
+      old->waiting_since == s->waiting_since &&
+      old->interacting_since == s->interacting_since)
+    return false;
+  values[0] = (double)s->waiting;
+  values[1] = (double)s->interacting;
+  values[2] = (double)s->alerting;
+  values[3] = longest_at(s->waiting_since, t);
+  values[4] = longest_at(s->interacting_since, t);
+  return true;
+}
+
 void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
                        gen_put_t put, void *ud) {
   bool all = old == NULL || !old->seen;

@@ -73,6 +73,15 @@ void gen_qs_apply_agents(gen_qs_agents_t *a, const gen_obs_item_t *items,
 void gen_qs_put_media(const gen_qs_media_t *s, const gen_qs_media_t *old,
                       const char *media, cdtime_t t, gen_put_t put, void *ud);
 
+/* A media group's five gauges, in the order of the data sources of the type
+ * GEN_QS_LIST_TYPE (ObservationLists): waiting, interacting, alerting,
+ * longest_waiting, longest_interacting, at time t. False when it has none
+ * yet or (old != NULL and seen) none changed since old. */
+#define GEN_QS_LIST_TYPE "queue_observations"
+#define GEN_QS_LIST_LEN 5
+bool gen_qs_media_values(const gen_qs_media_t *s, const gen_qs_media_t *old,
+                         cdtime_t t, double values[GEN_QS_LIST_LEN]);
+
 /* Puts the agents' values, every one or those that changed since old. */
 void gen_qs_put_agents(const gen_qs_agents_t *a, const gen_qs_agents_t *old,
                        gen_put_t put, void *ud);

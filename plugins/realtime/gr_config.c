@@ -34,6 +34,12 @@ static const gen_config_def_t gr_defs[] = {
      .shown = "all", .doc = "only dispatch these media types"},
     GEN_KEY_SECONDS("QueueRefreshInterval", gr_config_t, refresh_interval, 0,
                     86400, 600, "how often the queue list is read (0: once)"),
+    GEN_KEY_SECONDS("DispatchEvery", gr_config_t, dispatch_every, 0, 60, 0,
+                    "changed values leave at most this often, the last one "
+                    "always (0: at every 100 ms tick)"),
+    GEN_KEY_BOOL("ObservationLists", gr_config_t, observation_lists, false,
+                 "a queue and media type's five gauges in one value list of "
+                 "type queue_observations"),
     GEN_KEY_BOOL("ConversationEvents", gr_config_t, conversation_events, false,
                  "count what happens to conversations, per queue"),
     GEN_KEY_PARSE("WaitBuckets", GEN_CFG_LIST, gr_config_t, wait_bounds,

@@ -23,6 +23,8 @@ typedef struct {
   gen_entity_filter_t filter;
   unsigned media_mask; /* MediaType: dispatch only these (0 = all) */
   cdtime_t refresh_interval;
+  cdtime_t dispatch_every; /* DispatchEvery: changes leave at most this often */
+  bool observation_lists;  /* ObservationLists: a media group, one list */
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;
   gen_waits_bounds_t wait_bounds; /* WaitBuckets */

@@ -2,13 +2,16 @@
 /* Unit tests: the live queue table (gen_live): marks put each queue once,
  * only what changed; the rolling re-dispatch takes the list in order as
  * the cycle runs; a new listing carries the state of the queues kept over
- * and names the ones gone; the media filter. */
+ * and names the ones gone; the media filter; ObservationLists puts a media
+ * group's five gauges as one list, when any of them changed. */
 #include "gen_hub.h"
 #include "gen_live.h"
 #include "gen_names.h"
 #include "plugin_mock.h"
 
 #include "collectd/core/testing.h"
+
+#include <string.h>
 
 static gen_waits_bounds_t bounds;
 static gen_conv_store_t store;
@@ -75,6 +78,52 @@ DEF_TEST(marks_put_each_queue_once) {
   l.media_mask = 1u << GEN_MEDIA_CHAT;
   puts_num = 0;
   gen_live_put_queue(&l, 2, "q2", true, 4, put, NULL);
+  EXPECT_EQ_INT(0, puts_num);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+static int lists_num;
+static double last_list[GEN_QS_LIST_LEN];
+static char last_media[32];
+static void put_list(void *ud, const char *media, const double *values) {
+  lists_num++;
+  sstrncpy(last_media, media, sizeof(last_media));
+  memcpy(last_list, values, sizeof(last_list));
+}
+
+DEF_TEST(lists_put_a_media_group_once) {
+  static const char *const ids[] = {"q0"};
+  gen_entity_set_t set = {0};
+  set_of(&set, ids, 1);
+  gen_live_t l;
+  EXPECT_EQ_INT(1, live_of(&l, &set));
+  l.put_list = put_list;
+  gen_qs_media_t *voice = gen_live_media(&l, 0, GEN_MEDIA_VOICE);
+  CHECK_NOT_NULL(voice);
+  *voice = (gen_qs_media_t){.seen = true, .waiting = 4, .interacting = 2};
+  gen_live_mark(&l, 0);
+  puts_num = lists_num = 0;
+  gen_live_put_queue(&l, 0, "q0", false, TIME_T_TO_CDTIME_T(10), put, NULL);
+  /* one list for the media group, no single gauge of it */
+  EXPECT_EQ_INT(1, lists_num);
+  EXPECT_EQ_INT(0, puts_num);
+  EXPECT_EQ_STR("voice", last_media);
+  EXPECT_EQ_DOUBLE(4, last_list[0]);
+  EXPECT_EQ_DOUBLE(2, last_list[1]);
+  EXPECT_EQ_DOUBLE(0, last_list[2]);
+  /* Unchanged: nothing; a changed alerting: the whole list again. */
+  gen_live_put_queue(&l, 0, "q0", false, TIME_T_TO_CDTIME_T(11), put, NULL);
+  EXPECT_EQ_INT(1, lists_num);
+  voice->alerting = 1;
+  gen_live_put_queue(&l, 0, "q0", false, TIME_T_TO_CDTIME_T(12), put, NULL);
+  EXPECT_EQ_INT(2, lists_num);
+  EXPECT_EQ_DOUBLE(4, last_list[0]);
+  EXPECT_EQ_DOUBLE(1, last_list[2]);
+  /* A re-dispatch puts it unchanged. */
+  gen_live_put_queue(&l, 0, "q0", true, TIME_T_TO_CDTIME_T(13), put, NULL);
+  EXPECT_EQ_INT(3, lists_num);
   EXPECT_EQ_INT(0, puts_num);
   gen_live_free(&l, set.count);
   gen_entity_set_free(&set);
@@ -169,6 +218,7 @@ DEF_TEST(topics_per_queue_then_agents) {
 int main(void) {
   gen_waits_bounds_default(&bounds);
   RUN_TEST(marks_put_each_queue_once);
+  RUN_TEST(lists_put_a_media_group_once);
   RUN_TEST(redispatch_rolls_with_the_cycle);
   RUN_TEST(a_new_listing_carries_the_queues_kept);
   RUN_TEST(topics_per_queue_then_agents);
