@@ -769,7 +769,8 @@ static int gr_instance_init(void *data) {
                                   .queues = &inst->queues,
                                   .live = &inst->live};
   for (size_t i = 0; i < GEN_FEATURES; i++)
-    if (gen_features[i]->new (&inst->features[i], &inst->ctx) != 0)
+    if (gen_features[i]->on(&inst->ctx) &&
+        (inst->features[i] = gen_features[i]->create(&inst->ctx)) == NULL)
       return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);

@@ -654,11 +654,12 @@ void gen_adherence_dispatch_stats(gen_adherence_t *a, const char *host,
 /* ---- its row (gen_feature.h) ----------------------------------------------
  */
 
-static int adh_new(void **out, const gen_feature_ctx_t *ctx) {
-  if (ctx->config->adherence.on &&
-      (*out = gen_adherence_new(&ctx->config->adherence)) == NULL)
-    return -ENOMEM;
-  return 0;
+static bool adh_on(const gen_feature_ctx_t *c) {
+  return c->config->adherence.on;
+}
+
+static void *adh_new(const gen_feature_ctx_t *c) {
+  return gen_adherence_new(&c->config->adherence);
 }
 
 static void adh_free(void *f) { gen_adherence_free(f); }
@@ -696,7 +697,8 @@ static char **adh_topics(void *f, char **topics, size_t *n) {
 
 const gen_feature_t gen_adherence_feature = {.name = "adherence",
                                              .event = "adherence event",
-                                             .new = adh_new,
+                                             .on = adh_on,
+                                             .create = adh_new,
                                              .free = adh_free,
                                              .run = adh_run,
                                              .put = adh_put,

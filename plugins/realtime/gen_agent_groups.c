@@ -589,12 +589,13 @@ void gen_agent_groups_dispatch_stats(const gen_agent_groups_t *g,
 /* ---- its row (gen_feature.h) ----------------------------------------------
  */
 
-static int ag_new(void **out, const gen_feature_ctx_t *ctx) {
-  const gen_agent_groups_config_t *c = &ctx->config->groups;
-  if ((c->by_division || c->by_team || c->by_unit) &&
-      (*out = gen_agent_groups_new(c)) == NULL)
-    return -ENOMEM;
-  return 0;
+static bool ag_on(const gen_feature_ctx_t *c) {
+  return c->config->groups.by_division || c->config->groups.by_team ||
+         c->config->groups.by_unit;
+}
+
+static void *ag_new(const gen_feature_ctx_t *c) {
+  return gen_agent_groups_new(&c->config->groups);
 }
 
 static void ag_free(void *f) { gen_agent_groups_free(f); }
@@ -614,7 +615,8 @@ static void ag_stats(void *f, const char *host, const char *plugin) {
 }
 
 const gen_feature_t gen_agent_groups_feature = {.name = "agent_groups",
-                                                .new = ag_new,
+                                                .on = ag_on,
+                                                .create = ag_new,
                                                 .free = ag_free,
                                                 .run = ag_run,
                                                 .put = ag_put,

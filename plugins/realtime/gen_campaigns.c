@@ -825,11 +825,12 @@ void gen_campaigns_dispatch_stats(gen_campaigns_t *g, const char *host,
 /* ---- its row (gen_feature.h) ----------------------------------------------
  */
 
-static int cp_new(void **out, const gen_feature_ctx_t *ctx) {
-  if (ctx->config->campaigns.on &&
-      (*out = gen_campaigns_new(&ctx->config->campaigns)) == NULL)
-    return -ENOMEM;
-  return 0;
+static bool cp_on(const gen_feature_ctx_t *c) {
+  return c->config->campaigns.on;
+}
+
+static void *cp_new(const gen_feature_ctx_t *c) {
+  return gen_campaigns_new(&c->config->campaigns);
 }
 
 static void cp_free(void *f) { gen_campaigns_free(f); }
@@ -869,7 +870,8 @@ static char **cp_topics(void *f, char **topics, size_t *n) {
 }
 
 const gen_feature_t gen_campaigns_feature = {.name = "campaigns",
-                                             .new = cp_new,
+                                             .on = cp_on,
+                                             .create = cp_new,
                                              .free = cp_free,
                                              .run = cp_run,
                                              .put = cp_put,

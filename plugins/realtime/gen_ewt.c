@@ -327,10 +327,10 @@ void gen_ewt_dispatch_stats(const gen_ewt_t *e, const char *host,
 /* ---- its row (gen_feature.h) ----------------------------------------------
  */
 
-static int ewt_new(void **out, const gen_feature_ctx_t *ctx) {
-  if (ctx->config->ewt.on && (*out = gen_ewt_new(&ctx->config->ewt)) == NULL)
-    return -ENOMEM;
-  return 0;
+static bool ewt_on(const gen_feature_ctx_t *c) { return c->config->ewt.on; }
+
+static void *ewt_new(const gen_feature_ctx_t *c) {
+  return gen_ewt_new(&c->config->ewt);
 }
 
 static bool ewt_run(void *f, const gen_feature_ctx_t *ctx) {
@@ -369,7 +369,8 @@ static void ewt_stats(void *f, const char *host, const char *plugin) {
 }
 
 const gen_feature_t gen_ewt_feature = {.name = "ewt",
-                                       .new = ewt_new,
+                                       .on = ewt_on,
+                                       .create = ewt_new,
                                        .free = ewt_free,
                                        .run = ewt_run,
                                        .put = ewt_put,

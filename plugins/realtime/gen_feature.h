@@ -38,8 +38,8 @@ typedef struct {
 typedef struct {
   const char *name;
   const char *event; /* its messages, in "malformed <event> skipped" */
-  /* Its state in *out (left NULL when turned off): 0 or -ENOMEM. */
-  int (*new)(void **out, const gen_feature_ctx_t *ctx);
+  bool (*on)(const gen_feature_ctx_t *ctx);      /* configured on */
+  void *(*create)(const gen_feature_ctx_t *ctx); /* NULL: out of memory */
   void (*free)(void *f);
   /* The read thread's turn; true when its topics changed. */
   bool (*run)(void *f, const gen_feature_ctx_t *ctx);
