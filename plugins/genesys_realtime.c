@@ -27,10 +27,8 @@
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
  * agent once, re-read with GET /api/v2/users after every (re)connect.
- * From the read, each within its budget: EstimatedWaitTime (gen_ewt),
- * AgentStatesBy* (gen_agent_groups), Campaigns (gen_campaigns), Adherence
- * (gen_adherence), Workitems (gen_workitems); Campaigns and Adherence
- * follow their topics in between.
+ * From the read, each within its budget: the live features, rows of
+ * gen_features.c (gen_feature.h); some follow their topics in between.
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -41,6 +39,7 @@
 #include "gen_conv_counts.h"
 #include "gen_conv_repair.h"
 #include "gen_entity.h"
+#include "gen_feature.h"
 #include "gen_hub.h"
 #include "gen_json.h"
 #include "gen_live.h"
@@ -81,12 +80,9 @@ typedef struct {
   gen_conv_tracker_t *conversations; /* ConversationEvents */
   gen_conv_repair_t *repair;         /* GapRepair: counters whole over gaps */
   uint64_t sample_seed;
-  gen_roster_t agents;        /* AgentActivity: members of the queues */
-  gen_ewt_t *ewt;             /* EstimatedWaitTime */
-  gen_agent_groups_t *groups; /* AgentStatesBy* (the read thread's) */
-  gen_campaigns_t *campaigns; /* Campaigns (its own lock) */
-  gen_adherence_t *adherence; /* Adherence (its own lock) */
-  gen_workitems_t *workitems; /* Workitems (the read thread's) */
+  gen_roster_t agents;          /* AgentActivity: members of the queues */
+  gen_feature_ctx_t ctx;        /* what the live features share */
+  void *features[GEN_FEATURES]; /* their states (NULL: turned off) */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -178,7 +174,7 @@ static void put_list(void *ud, const char *media, const double *values) {
 }
 
 /* A division's, team's, campaign's or management unit's value
- * (gen_agent_groups_put, gen_campaigns_put, gen_adherence_put). */
+ * (a live feature's put, gen_feature.h). */
 static void put_group(void *ud, const char *instance, const char *type,
                       const char *type_instance, double value) {
   gr_sink_t sink = *(const gr_sink_t *)ud;
@@ -317,13 +313,18 @@ static gen_notify_verdict_t on_activity(gr_instance_t *inst,
 static gen_notify_verdict_t on_other(gr_instance_t *inst, const char *json,
                                      size_t len, const char *topic) {
   char err[128];
-  if (gen_campaigns_topic(inst->campaigns, topic)) /* logs its own */
-    return gen_campaigns_message(inst->campaigns, topic, json, len);
-  if (inst->adherence != NULL && gen_adherence_topic(topic))
-    return gen_adherence_message(inst->adherence, topic, json, len, err,
-                                 sizeof(err)) == GEN_NOTIFY_OK
-               ? GEN_NOTIFY_OK
-               : malformed(inst, "adherence event", err);
+  for (size_t i = 0; i < GEN_FEATURES; i++) {
+    const gen_feature_t *row = gen_features[i];
+    void *f = inst->features[i];
+    if (f == NULL || row->message == NULL || !row->topic(f, topic))
+      continue;
+    err[0] = '\0';
+    gen_notify_verdict_t v =
+        row->message(f, topic, json, len, err, sizeof(err));
+    return v == GEN_NOTIFY_OK || err[0] == '\0' /* it logged its own */
+               ? v
+               : malformed(inst, row->event, err);
+  }
   /* Only the families turned on (others are not subscribed). */
   bool conversation =
       inst->config.conversation_events &&
@@ -522,7 +523,9 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
   gen_conv_repair_connected(b.inst->repair, topics, n,
                             gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&b.inst->lock);
-  gen_campaigns_connected(b.inst->campaigns, topics, n); /* a gap: re-read */
+  for (size_t i = 0; i < GEN_FEATURES; i++)
+    if (b.inst->features[i] != NULL && gen_features[i]->connected != NULL)
+      gen_features[i]->connected(b.inst->features[i], topics, n);
   gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
                        GEN_QS_QUERY_MAX, baseline_batch, &b, failed);
   if (b.inst->config.agent_activity)
@@ -562,8 +565,9 @@ static int stream_topics(gr_instance_t *inst) {
   if (n_users == 0)
     n_users = (ssize_t)inst->agents.users.count;
   pthread_mutex_unlock(&inst->lock);
-  topics = gen_campaigns_topics(inst->campaigns, topics, &n);
-  topics = gen_adherence_topics(inst->adherence, topics, &n); /* the last */
+  for (size_t i = 0; i < GEN_FEATURES && topics != NULL; i++)
+    if (inst->features[i] != NULL && gen_features[i]->topics != NULL)
+      topics = gen_features[i]->topics(inst->features[i], topics, &n);
   if (topics == NULL)
     return -ENOMEM;
   gen_notify_set_topics(inst->notify, topics, n);
@@ -644,11 +648,9 @@ static void dispatch_self(gr_instance_t *inst) {
     gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
   gen_conv_repair_dispatch_stats(inst->repair, host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
-  gen_ewt_dispatch_stats(inst->ewt, host, PLUGIN_NAME); /* read thread's */
-  gen_agent_groups_dispatch_stats(inst->groups, host, PLUGIN_NAME);
-  gen_campaigns_dispatch_stats(inst->campaigns, host, PLUGIN_NAME);
-  gen_adherence_dispatch_stats(inst->adherence, host, PLUGIN_NAME);
-  gen_workitems_dispatch_stats(inst->workitems, host, PLUGIN_NAME);
+  for (size_t i = 0; i < GEN_FEATURES; i++) /* outside the lock */
+    if (inst->features[i] != NULL && gen_features[i]->stats != NULL)
+      gen_features[i]->stats(inst->features[i], host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
   if (inst->store.path[0] != '\0') /* its counters refused at load */
@@ -681,15 +683,16 @@ static int gr_read(user_data_t *ud) {
   int status = due ? refresh_queues(inst) : 0;
   gen_conv_repair_run(inst->repair, inst->client, &inst->lock, &inst->queues,
                       &inst->live, gen_cdtime_to_ms(now));
-  gen_ewt_run(inst->ewt, inst->client, &inst->lock, &inst->queues, &inst->live,
-              gen_monotonic()); /* its minute and Every: no clock step */
-  gen_agent_groups_run(inst->groups, inst->client, gen_monotonic());
-  gen_campaigns_run(inst->campaigns, inst->client, gen_monotonic());
-  gen_workitems_run(inst->workitems, inst->client, &inst->queues,
-                    gen_monotonic());
-  bool cp = gen_campaigns_renewed(inst->campaigns); /* chosen anew */
-  if (gen_adherence_run(inst->adherence, inst->client, gen_monotonic()) || cp)
-    stream_topics(inst); /* the units or the campaigns changed: topics */
+  bool renewed = false; /* a feature's topics changed: given again */
+  for (size_t i = 0; i < GEN_FEATURES; i++) {
+    inst->ctx.mono = gen_monotonic(); /* budgets and sweeps: no clock step */
+    inst->ctx.wall_ms = gen_cdtime_to_ms(cdtime());
+    if (inst->features[i] != NULL && gen_features[i]->run != NULL &&
+        gen_features[i]->run(inst->features[i], &inst->ctx))
+      renewed = true;
+  }
+  if (renewed)
+    stream_topics(inst);
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
   redispatch_due(inst, t, true); /* what the ticks left of this cycle */
@@ -698,19 +701,15 @@ static int gr_read(user_data_t *ud) {
     gr_sink_t sink = {
         .inst = inst, .queue = queue_instance(inst, i), .time = t};
     gen_live_put_intervals(&inst->live, i, put, &sink);
-    if (inst->ewt != NULL)
-      gen_ewt_put_queue(&inst->live, i, put, &sink);
-    gen_workitems_put_queue(inst->workitems, inst->queues.items[i].id, put,
-                            &sink);
   }
   if (inst->config.agent_activity && inst->agents.seen)
     gen_roster_put_sent(&inst->agents, true, put,
                         &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
   gr_sink_t groups = {.inst = inst, .time = t}; /* each its own instance */
-  gen_agent_groups_put(inst->groups, inst->client->org, put_group, &groups);
-  gen_campaigns_put(inst->campaigns, inst->client->org, put_group, &groups);
-  gen_adherence_put(inst->adherence, inst->client->org, gen_cdtime_to_ms(t),
-                    put_group, &groups);
+  inst->ctx.wall_ms = gen_cdtime_to_ms(t);
+  for (size_t i = 0; i < GEN_FEATURES; i++)
+    if (inst->features[i] != NULL && gen_features[i]->put != NULL)
+      gen_features[i]->put(inst->features[i], &inst->ctx, put_group, &groups);
   if (t - inst->changed_at >= inst->config.dispatch_every)
     dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
@@ -736,11 +735,9 @@ static void gr_instance_free(void *data) {
                 &inst->complain); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
   gen_conv_repair_free(inst->repair);
-  gen_ewt_free(inst->ewt);
-  gen_agent_groups_free(inst->groups);
-  gen_campaigns_free(inst->campaigns);
-  gen_adherence_free(inst->adherence);
-  gen_workitems_free(inst->workitems);
+  for (size_t i = 0; i < GEN_FEATURES; i++)
+    if (inst->features[i] != NULL)
+      gen_features[i]->free(inst->features[i]);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
@@ -794,22 +791,15 @@ static int gr_instance_init(void *data) {
     /* the gap since the file was written */
     gen_conv_repair_attach(inst->repair, &inst->store, &inst->live, org);
   }
-  if (inst->config.ewt.on &&
-      (inst->ewt = gen_ewt_new(&inst->config.ewt)) == NULL)
-    return -ENOMEM;
-  if ((inst->config.groups.by_division || inst->config.groups.by_team ||
-       inst->config.groups.by_unit) &&
-      (inst->groups = gen_agent_groups_new(&inst->config.groups)) == NULL)
-    return -ENOMEM;
-  if (inst->config.campaigns.on &&
-      (inst->campaigns = gen_campaigns_new(&inst->config.campaigns)) == NULL)
-    return -ENOMEM;
-  if (inst->config.adherence.on &&
-      (inst->adherence = gen_adherence_new(&inst->config.adherence)) == NULL)
-    return -ENOMEM;
-  if (inst->config.workitems.on &&
-      (inst->workitems = gen_workitems_new(&inst->config.workitems)) == NULL)
-    return -ENOMEM;
+  inst->ctx = (gen_feature_ctx_t){.client = inst->client,
+                                  .config = &inst->config,
+                                  .lock = &inst->lock,
+                                  .queues = &inst->queues,
+                                  .live = &inst->live};
+  for (size_t i = 0; i < GEN_FEATURES; i++)
+    if (gen_features[i]->on(&inst->ctx) &&
+        (inst->features[i] = gen_features[i]->create(&inst->ctx)) == NULL)
+      return -ENOMEM;
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);
   inst->notify = gen_notify_create(

@@ -3,6 +3,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_adherence.h"
+#include "gen_feature.h"
 
 #include "gen_buf.h"
 #include "gen_dispatch.h"
@@ -640,3 +641,59 @@ void gen_adherence_dispatch_stats(gen_adherence_t *a, const char *host,
   };
   gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ */
+
+static bool adh_on(const gen_feature_ctx_t *c) {
+  return c->config->adherence.on;
+}
+
+static void *adh_new(const gen_feature_ctx_t *c) {
+  return gen_adherence_new(&c->config->adherence);
+}
+
+static void adh_free(void *f) { gen_adherence_free(f); }
+
+static bool adh_run(void *f, const gen_feature_ctx_t *ctx) {
+  return gen_adherence_run(f, ctx->client, ctx->mono);
+}
+
+static void adh_put(void *f, const gen_feature_ctx_t *ctx,
+                    gen_feature_put_t put, void *ud) {
+  gen_adherence_put(f, ctx->client->org, ctx->wall_ms, put, ud);
+}
+
+static void adh_stats(void *f, const char *host, const char *plugin) {
+  gen_adherence_dispatch_stats(f, host, plugin);
+}
+
+static gen_notify_verdict_t adh_message(void *f, const char *topic,
+                                        const char *json, size_t len, char *err,
+                                        size_t err_size) {
+  return gen_adherence_message(f, topic, json, len, err, err_size) ==
+                 GEN_NOTIFY_OK
+             ? GEN_NOTIFY_OK
+             : GEN_NOTIFY_MALFORMED;
+}
+
+static bool adh_topic(const void *f, const char *topic) {
+  (void)f;
+  return gen_adherence_topic(topic);
+}
+
+static char **adh_topics(void *f, char **topics, size_t *n) {
+  return gen_adherence_topics(f, topics, n);
+}
+
+const gen_feature_t gen_adherence_feature = {.name = "adherence",
+                                             .event = "adherence event",
+                                             .on = adh_on,
+                                             .create = adh_new,
+                                             .free = adh_free,
+                                             .run = adh_run,
+                                             .put = adh_put,
+                                             .stats = adh_stats,
+                                             .topics = adh_topics,
+                                             .message = adh_message,
+                                             .topic = adh_topic};

@@ -4,6 +4,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_agent_groups.h"
+#include "gen_feature.h"
 
 #include "gen_dispatch.h"
 #include "gen_json.h"
@@ -575,3 +576,39 @@ void gen_agent_groups_dispatch_stats(const gen_agent_groups_t *g,
   gen_dispatch_self(host, plugin, "agent_group_failures", NULL, true,
                     (double)g->failures);
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ */
+
+static bool ag_on(const gen_feature_ctx_t *c) {
+  return c->config->groups.by_division || c->config->groups.by_team ||
+         c->config->groups.by_unit;
+}
+
+static void *ag_new(const gen_feature_ctx_t *c) {
+  return gen_agent_groups_new(&c->config->groups);
+}
+
+static void ag_free(void *f) { gen_agent_groups_free(f); }
+
+static bool ag_run(void *f, const gen_feature_ctx_t *ctx) {
+  gen_agent_groups_run(f, ctx->client, ctx->mono);
+  return false;
+}
+
+static void ag_put(void *f, const gen_feature_ctx_t *ctx, gen_feature_put_t put,
+                   void *ud) {
+  gen_agent_groups_put(f, ctx->client->org, put, ud);
+}
+
+static void ag_stats(void *f, const char *host, const char *plugin) {
+  gen_agent_groups_dispatch_stats(f, host, plugin);
+}
+
+const gen_feature_t gen_agent_groups_feature = {.name = "agent_groups",
+                                                .on = ag_on,
+                                                .create = ag_new,
+                                                .free = ag_free,
+                                                .run = ag_run,
+                                                .put = ag_put,
+                                                .stats = ag_stats};

@@ -3,6 +3,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_campaigns.h"
+#include "gen_feature.h"
 
 #include "gen_buf.h"
 #include "gen_dispatch.h"
@@ -818,3 +819,62 @@ void gen_campaigns_dispatch_stats(gen_campaigns_t *g, const char *host,
   };
   gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ */
+
+static bool cp_on(const gen_feature_ctx_t *c) {
+  return c->config->campaigns.on;
+}
+
+static void *cp_new(const gen_feature_ctx_t *c) {
+  return gen_campaigns_new(&c->config->campaigns);
+}
+
+static void cp_free(void *f) { gen_campaigns_free(f); }
+
+static bool cp_run(void *f, const gen_feature_ctx_t *ctx) {
+  gen_campaigns_run(f, ctx->client, ctx->mono);
+  return gen_campaigns_renewed(f); /* chosen anew: their topics */
+}
+
+static void cp_put(void *f, const gen_feature_ctx_t *ctx, gen_feature_put_t put,
+                   void *ud) {
+  gen_campaigns_put(f, ctx->client->org, put, ud);
+}
+
+static void cp_stats(void *f, const char *host, const char *plugin) {
+  gen_campaigns_dispatch_stats(f, host, plugin);
+}
+
+static gen_notify_verdict_t cp_message(void *f, const char *topic,
+                                       const char *json, size_t len, char *err,
+                                       size_t err_size) {
+  (void)err_size;
+  err[0] = '\0'; /* logs its own */
+  return gen_campaigns_message(f, topic, json, len);
+}
+
+static bool cp_topic(const void *f, const char *topic) {
+  return gen_campaigns_topic(f, topic);
+}
+
+static void cp_connected(void *f, char *const *topics, size_t n) {
+  gen_campaigns_connected(f, topics, n); /* a gap: re-read */
+}
+
+static char **cp_topics(void *f, char **topics, size_t *n) {
+  return gen_campaigns_topics(f, topics, n);
+}
+
+const gen_feature_t gen_campaigns_feature = {.name = "campaigns",
+                                             .on = cp_on,
+                                             .create = cp_new,
+                                             .free = cp_free,
+                                             .run = cp_run,
+                                             .put = cp_put,
+                                             .stats = cp_stats,
+                                             .topics = cp_topics,
+                                             .message = cp_message,
+                                             .topic = cp_topic,
+                                             .connected = cp_connected};

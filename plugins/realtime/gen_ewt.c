@@ -3,6 +3,7 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_ewt.h"
+#include "gen_feature.h"
 
 #include "gen_buf.h"
 #include "gen_json.h"
@@ -316,3 +317,55 @@ void gen_ewt_dispatch_stats(const gen_ewt_t *e, const char *host,
   gen_dispatch_self(host, plugin, "ewt_failures", NULL, true,
                     (double)e->failures);
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ */
+
+static bool ewt_on(const gen_feature_ctx_t *c) { return c->config->ewt.on; }
+
+static void *ewt_new(const gen_feature_ctx_t *c) {
+  return gen_ewt_new(&c->config->ewt);
+}
+
+static bool ewt_run(void *f, const gen_feature_ctx_t *ctx) {
+  /* its minute and Every: the monotonic clock, no clock step */
+  gen_ewt_run(f, ctx->client, ctx->lock, ctx->queues, ctx->live, ctx->mono);
+  return false;
+}
+
+typedef struct {
+  gen_feature_put_t put;
+  void *ud;
+  const char *queue;
+} ewt_sink_t;
+
+static void ewt_put_one(void *ud, const char *type, const char *type_instance,
+                        double value, bool derive) {
+  (void)derive; /* estimates are gauges */
+  const ewt_sink_t *s = ud;
+  s->put(s->ud, s->queue, type, type_instance, value);
+}
+
+static void ewt_put(void *f, const gen_feature_ctx_t *ctx,
+                    gen_feature_put_t put, void *ud) {
+  (void)f;
+  for (size_t i = 0; i < ctx->queues->count; i++) {
+    ewt_sink_t s = {
+        put, ud, gen_entity_instance(ctx->client->org, &ctx->queues->items[i])};
+    gen_ewt_put_queue(ctx->live, i, ewt_put_one, &s);
+  }
+}
+
+static void ewt_free(void *f) { gen_ewt_free(f); }
+
+static void ewt_stats(void *f, const char *host, const char *plugin) {
+  gen_ewt_dispatch_stats(f, host, plugin);
+}
+
+const gen_feature_t gen_ewt_feature = {.name = "ewt",
+                                       .on = ewt_on,
+                                       .create = ewt_new,
+                                       .free = ewt_free,
+                                       .run = ewt_run,
+                                       .put = ewt_put,
+                                       .stats = ewt_stats};

@@ -5,6 +5,7 @@
 #include "gen_workitems.h"
 
 #include "gen_buf.h"
+#include "gen_feature.h"
 #include "gen_json.h"
 #include "gen_log.h"
 #include "gen_map.h"
@@ -474,3 +475,54 @@ void gen_workitems_dispatch_stats(const gen_workitems_t *w, const char *host,
   gen_dispatch_self(host, plugin, "workitems_failures", NULL, true,
                     (double)w->failures);
 }
+
+/* Its row (gen_feature.h): the queues' backlog, each under its queue. */
+
+static bool wi_on(const gen_feature_ctx_t *c) {
+  return c->config->workitems.on;
+}
+
+static void *wi_new(const gen_feature_ctx_t *c) {
+  return gen_workitems_new(&c->config->workitems);
+}
+
+static bool wi_run(void *f, const gen_feature_ctx_t *ctx) {
+  gen_workitems_run(f, ctx->client, ctx->queues, ctx->mono);
+  return false;
+}
+
+typedef struct {
+  gen_feature_put_t put;
+  void *ud;
+  const char *queue;
+} wi_sink_t;
+
+static void wi_put_one(void *ud, const char *type, const char *type_instance,
+                       double value, bool derive) {
+  (void)derive; /* a backlog is gauges */
+  const wi_sink_t *s = ud;
+  s->put(s->ud, s->queue, type, type_instance, value);
+}
+
+static void wi_put(void *f, const gen_feature_ctx_t *ctx, gen_feature_put_t put,
+                   void *ud) {
+  for (size_t i = 0; i < ctx->queues->count; i++) {
+    const gen_entity_t *q = &ctx->queues->items[i];
+    wi_sink_t s = {put, ud, gen_entity_instance(ctx->client->org, q)};
+    gen_workitems_put_queue(f, q->id, wi_put_one, &s);
+  }
+}
+
+static void wi_free(void *f) { gen_workitems_free(f); }
+
+static void wi_stats(void *f, const char *host, const char *plugin) {
+  gen_workitems_dispatch_stats(f, host, plugin);
+}
+
+const gen_feature_t gen_workitems_feature = {.name = "workitems",
+                                             .on = wi_on,
+                                             .create = wi_new,
+                                             .free = wi_free,
+                                             .run = wi_run,
+                                             .put = wi_put,
+                                             .stats = wi_stats};

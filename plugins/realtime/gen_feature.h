@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: a live feature of genesys_realtime is a row. The plugin
+ * loops over the rows (gen_features.c, the only list that names them) and
+ * names none of them; a new feature is a module exporting its row and one
+ * line in that list. A field a feature has no use for is NULL.
+ */
+#ifndef GEN_FEATURE_H
+#define GEN_FEATURE_H 1
+
+#include "gen_client.h"
+#include "gen_entity.h"
+#include "gen_live.h"
+#include "gen_notify.h"
+#include "gr_config.h"
+
+#include <pthread.h>
+
+/* A value of a row's own plugin instance (a queue, division, campaign...). */
+typedef void (*gen_feature_put_t)(void *ud, const char *instance,
+                                  const char *type, const char *type_instance,
+                                  double value);
+
+/* What every row sees: the plugin's one shared context. The read thread
+ * alone changes queues (read it without the lock there); live is under
+ * lock. mono (gen_monotonic) paces budgets and sweeps, immune to a step
+ * of the wall clock; wall_ms stamps values. Both set before each call. */
+typedef struct {
+  gen_client_t *client;
+  const gr_config_t *config;
+  pthread_mutex_t *lock;
+  const gen_entity_set_t *queues;
+  gen_live_t *live;
+  cdtime_t mono;
+  int64_t wall_ms;
+} gen_feature_ctx_t;
+
+typedef struct {
+  const char *name;
+  const char *event; /* its messages, in "malformed <event> skipped" */
+  bool (*on)(const gen_feature_ctx_t *ctx);      /* configured on */
+  void *(*create)(const gen_feature_ctx_t *ctx); /* NULL: out of memory */
+  void (*free)(void *f);
+  /* The read thread's turn; true when its topics changed. */
+  bool (*run)(void *f, const gen_feature_ctx_t *ctx);
+  /* Its values, the lock held, each under its own instance. */
+  void (*put)(void *f, const gen_feature_ctx_t *ctx, gen_feature_put_t put,
+              void *ud);
+  void (*stats)(void *f, const char *host, const char *plugin);
+  /* Appends its topics (reallocated; NULL: out of memory). */
+  char **(*topics)(void *f, char **topics, size_t *n);
+  /* One of its topics' messages, the WebSocket thread's; on MALFORMED a
+   * reason in err (empty: the row logged it itself). */
+  gen_notify_verdict_t (*message)(void *f, const char *topic, const char *json,
+                                  size_t len, char *err, size_t err_size);
+  bool (*topic)(const void *f, const char *topic); /* message's filter */
+  /* A channel (re)connected or lost with these topics. */
+  void (*connected)(void *f, char *const *topics, size_t n);
+  void (*lost)(void *f, char *const *topics, size_t n);
+} gen_feature_t;
+
+/* The rows, in the order of their work (topics: the last row's last). */
+extern const gen_feature_t *const gen_features[];
+#define GEN_FEATURES 5
+
+extern const gen_feature_t gen_ewt_feature;
+extern const gen_feature_t gen_agent_groups_feature;
+extern const gen_feature_t gen_campaigns_feature;
+extern const gen_feature_t gen_adherence_feature;
+extern const gen_feature_t gen_workitems_feature;
+
+#endif /* GEN_FEATURE_H */
