@@ -5,8 +5,6 @@
  */
 #include "gen_aggregates.h"
 
-#include "gen_family.h"
-
 #include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_log.h"
@@ -812,40 +810,20 @@ static int read_answer(const gen_agg_query_t *query, const char *text,
   return status;
 }
 
-int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const char *const *scopes,
-                  size_t n, const gen_interval_range_t *range, const char *text,
-                  size_t len, char *err, size_t err_size) {
+int gen_agg_take(gen_interval_t *engine, const gen_agg_query_t *query,
+                 const gen_interval_range_t *range, const char *text,
+                 size_t len, const gen_unknown_sink_t *unknown, size_t *skipped,
+                 char *err, size_t err_size) {
   gen_agg_answer_t *a = gen_agg_thread_answer();
-  size_t skipped = 0;
   int status = a == NULL ? -ENOMEM
                          : read_answer(query, text ? text : "{}",
                                        text ? len : 2, a, err, err_size);
-  /* A metric Genesys adds: counted as the family's (or, without one, the
-   * query's) unknown "metric", never malformed. */
-  const gen_unknown_sink_t unknown = {&run->client->stats, run->counts->who,
-                                      query->family != NULL ? query->family
-                                                            : query->what};
   if (status == 0)
-    status = take_results(run->engine, a, range, query->granularity_ms,
-                          &query->reader, &unknown, &skipped, err, err_size);
-  if (skipped > 0) {
-    atomic_fetch_add(&run->client->stats.malformed, 1);
-    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
-                "%zu groups or metrics of an answer to the %s were not "
-                "usable and were skipped",
-                skipped, query->reader.what);
-  }
-  if (status != 0) {
-    if (status == -ENOMEM)
-      snprintf(err, err_size, "out of memory");
-    gen_interval_abort(run->engine);
-    return status;
-  }
-  gen_agg_output_t out = query->out;
-  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&out));
-  gen_family_commit(run, scopes, n, range, &sink);
-  return 0;
+    status = take_results(engine, a, range, query->granularity_ms,
+                          &query->reader, unknown, skipped, err, err_size);
+  if (status == -ENOMEM)
+    snprintf(err, err_size, "out of memory");
+  return status;
 }
 
 /* ---- observations --------------------------------------------------------

@@ -300,9 +300,6 @@ typedef struct {
  * next, freed when the thread ends; NULL when out of memory. */
 gen_agg_answer_t *gen_agg_thread_answer(void);
 
-/* A family's run (gen_family.h): its engine, client, counts and time. */
-struct gen_family_run_s;
-
 /* A query of catalogue cat, every metric on (reader.what is what; no
  * prepare; out has cat, granularity_ms and ud, the caller adds the rest). */
 gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
@@ -310,19 +307,18 @@ gen_agg_query_t gen_agg_query_make(const char *path, const char *what,
                                    int64_t granularity_ms, gen_agg_body_fn body,
                                    gen_agg_group_fn group, void *ud);
 
-/* Takes text (len bytes; NULL: an empty answer), the answer to query for
- * scopes over range: puts every (group, bucket) into the run's engine and
- * commits it through the sink of query->out (gen_family_sink) at the run's
- * time (0), or aborts it: a negative errno, the reason in err (-EINVAL for
- * an answer that cannot be trusted as a whole: not JSON, not an aggregates
- * answer, a bucket outside the range). Unusable groups and metrics are
- * skipped, logged (rate-limited) and counted as malformed answers; a metric
- * the catalogue does not name at all is passed over and counted as an
- * unknown "metric" of query->family (gen_stats_unknown). */
-int gen_agg_apply(const struct gen_family_run_s *run,
-                  const gen_agg_query_t *query, const char *const *scopes,
-                  size_t n, const gen_interval_range_t *range, const char *text,
-                  size_t len, char *err, size_t err_size);
+/* Takes text (len bytes; NULL: an empty answer), the answer to query over
+ * range, into engine: every usable (group, bucket); unusable groups and
+ * metrics are skipped and counted in *skipped, a metric the catalogue does
+ * not name at all passed over and counted in unknown (gen_stats_unknown).
+ * 0, or a negative errno with the reason in err (-EINVAL for an answer that
+ * cannot be trusted as a whole: not JSON, not an aggregates answer, a
+ * bucket outside the range); the caller commits or aborts
+ * (gen_family_apply). */
+int gen_agg_take(gen_interval_t *engine, const gen_agg_query_t *query,
+                 const gen_interval_range_t *range, const char *text,
+                 size_t len, const gen_unknown_sink_t *unknown, size_t *skipped,
+                 char *err, size_t err_size);
 
 /* ---- observations --------------------------------------------------------
  */

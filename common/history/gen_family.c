@@ -272,8 +272,37 @@ int gen_family_ranges(const gen_family_run_t *run,
   return status;
 }
 
+int gen_family_apply(const gen_family_run_t *run, const gen_agg_query_t *query,
+                     const char *const *scopes, size_t n,
+                     const gen_interval_range_t *range, const char *text,
+                     size_t len, char *err, size_t err_size) {
+  /* A metric Genesys adds: counted as the family's (or, without one, the
+   * query's) unknown "metric", never malformed. */
+  const gen_unknown_sink_t unknown = {&run->client->stats, run->counts->who,
+                                      query->family != NULL ? query->family
+                                                            : query->what};
+  size_t skipped = 0;
+  int status = gen_agg_take(run->engine, query, range, text, len, &unknown,
+                            &skipped, err, err_size);
+  if (skipped > 0) {
+    atomic_fetch_add(&run->client->stats.malformed, 1);
+    gen_log_org(run->counts->who, &run->counts->complain, LOG_WARNING,
+                "%zu groups or metrics of an answer to the %s were not "
+                "usable and were skipped",
+                skipped, query->reader.what);
+  }
+  if (status != 0) {
+    gen_interval_abort(run->engine);
+    return status;
+  }
+  gen_agg_output_t out = query->out;
+  gen_interval_sink_t sink = gen_family_sink(run, gen_agg_sink(&out));
+  gen_family_commit(run, scopes, n, range, &sink);
+  return 0;
+}
+
 /* An aggregates query as a reader: one request a range, its answer taken
- * and committed whole (gen_agg_apply). */
+ * and committed whole (gen_family_apply). */
 typedef struct {
   const gen_agg_query_t *query;
   const char *const *ids;
@@ -304,8 +333,8 @@ static int agg_read(void *state, const gen_family_run_t *run, size_t *spent,
   if (status == GEN_FAMILY_OUT_OF_BUDGET)
     return status;
   if (status == 0)
-    status = gen_agg_apply(run, q, a->ids, a->n, &a->range, resp.body,
-                           resp.body_len, err, err_size);
+    status = gen_family_apply(run, q, a->ids, a->n, &a->range, resp.body,
+                              resp.body_len, err, err_size);
   gen_http_response_recycle(run->client->http, &resp);
   return status;
 }

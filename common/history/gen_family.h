@@ -200,6 +200,16 @@ void gen_family_commit(const gen_family_run_t *run, const char *const *ids,
                        size_t n, const gen_interval_range_t *range,
                        const gen_interval_sink_t *sink);
 
+/* Takes text (len bytes; NULL: an empty answer), the answer to query for
+ * scopes over range (gen_agg_take), and commits it through the sink of
+ * query->out (gen_family_sink) at the run's time, or aborts it: a negative
+ * errno, the reason in err. Unusable groups and metrics are logged
+ * (rate-limited) and counted as malformed answers. */
+int gen_family_apply(const gen_family_run_t *run, const gen_agg_query_t *query,
+                     const char *const *scopes, size_t n,
+                     const gen_interval_range_t *range, const char *text,
+                     size_t len, char *err, size_t err_size);
+
 /* One aggregates-shaped collection of a run: query's ranges due into the
  * run's engine through the sink of query->out (gen_family_sink), for every
  * batch of per ids of set (0: all in one), or with set NULL for the one

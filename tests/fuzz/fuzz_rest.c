@@ -319,7 +319,7 @@ static int run_aggregates(size_t *dispatched) {
   if (gen_http_request(http, "POST", "/api/v2/analytics/x", "{}", NULL,
                        &resp) == 0 &&
       resp.body != NULL) {
-    /* As gen_agg_apply reads it (read_answer, no prepare). */
+    /* As gen_family_apply reads it (read_answer, no prepare). */
     const gen_agg_query_t query = {.what = "fuzz"};
     int got =
         read_answer(&query, resp.body, resp.body_len, answer, err, sizeof(err));

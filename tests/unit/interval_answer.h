@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* The answer of query into engine through its sink, planned at at: -1000 when
- * nothing was due; else what gen_agg_apply() returns (-EINVAL for text that
+ * nothing was due; else what gen_family_apply() returns (-EINVAL for text that
  * is not JSON). */
 static int interval_answer(gen_interval_t *engine, gen_client_t *client,
                            gen_agg_counts_t *counts,
@@ -23,8 +23,8 @@ static int interval_answer(gen_interval_t *engine, gen_client_t *client,
   gen_family_run_t run = {
       .engine = engine, .client = client, .counts = counts, .at_ms = at};
   char err[256] = "";
-  return gen_agg_apply(&run, query, scopes, 1, &range, text, strlen(text), err,
-                       sizeof(err));
+  return gen_family_apply(&run, query, scopes, 1, &range, text, strlen(text),
+                          err, sizeof(err));
 }
 
 #endif /* INTERVAL_ANSWER_H */

@@ -121,8 +121,8 @@ static int apply(gen_opev_t *ev, const gen_interval_range_t *range, int64_t now,
   EXPECT_EQ_STR(iv, gen_json_get_string(body, "interval"));
   json_object_put(body);
   char err[256] = "";
-  return gen_agg_apply(&run, &query, scopes, 1, range, answer, strlen(answer),
-                       err, sizeof(err));
+  return gen_family_apply(&run, &query, scopes, 1, range, answer,
+                          strlen(answer), err, sizeof(err));
 }
 
 static double value(const char *instance, const char *type) {
