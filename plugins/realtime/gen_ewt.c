@@ -333,26 +333,13 @@ static bool ewt_run(void *f, const gen_feature_ctx_t *ctx) {
   return false;
 }
 
-typedef struct {
-  gen_feature_put_t put;
-  void *ud;
-  const char *queue;
-} ewt_sink_t;
-
-static void ewt_put_one(void *ud, const char *type, const char *type_instance,
-                        double value, bool derive) {
-  (void)derive; /* estimates are gauges */
-  const ewt_sink_t *s = ud;
-  s->put(s->ud, s->queue, type, type_instance, value);
-}
-
 static void ewt_put(void *f, const gen_feature_ctx_t *ctx,
                     gen_feature_put_t put, void *ud) {
   (void)f;
   for (size_t i = 0; i < ctx->queues->count; i++) {
-    ewt_sink_t s = {
+    gen_feature_sink_t s = {
         put, ud, gen_entity_instance(ctx->client->org, &ctx->queues->items[i])};
-    gen_ewt_put_queue(ctx->live, i, ewt_put_one, &s);
+    gen_ewt_put_queue(ctx->live, i, gen_feature_put_under, &s);
   }
 }
 

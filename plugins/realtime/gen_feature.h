@@ -59,6 +59,17 @@ typedef struct {
   void (*lost)(void *f, char *const *topics, size_t n);
 } gen_feature_t;
 
+/* A gen_put_t of a module's per-entity values (gauges) passed on to a
+ * row's put under one instance (ud: a gen_feature_sink_t). */
+typedef struct {
+  gen_feature_put_t put;
+  void *ud;
+  const char *instance;
+} gen_feature_sink_t;
+void gen_feature_put_under(void *ud, const char *type,
+                           const char *type_instance, double value,
+                           bool derive);
+
 /* The rows, in the order of their work (topics: the last row's last). */
 extern const gen_feature_t *const gen_features[];
 #define GEN_FEATURES 5

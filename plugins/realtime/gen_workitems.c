@@ -491,25 +491,12 @@ static bool wi_run(void *f, const gen_feature_ctx_t *ctx) {
   return false;
 }
 
-typedef struct {
-  gen_feature_put_t put;
-  void *ud;
-  const char *queue;
-} wi_sink_t;
-
-static void wi_put_one(void *ud, const char *type, const char *type_instance,
-                       double value, bool derive) {
-  (void)derive; /* a backlog is gauges */
-  const wi_sink_t *s = ud;
-  s->put(s->ud, s->queue, type, type_instance, value);
-}
-
 static void wi_put(void *f, const gen_feature_ctx_t *ctx, gen_feature_put_t put,
                    void *ud) {
   for (size_t i = 0; i < ctx->queues->count; i++) {
     const gen_entity_t *q = &ctx->queues->items[i];
-    wi_sink_t s = {put, ud, gen_entity_instance(ctx->client->org, q)};
-    gen_workitems_put_queue(f, q->id, wi_put_one, &s);
+    gen_feature_sink_t s = {put, ud, gen_entity_instance(ctx->client->org, q)};
+    gen_workitems_put_queue(f, q->id, gen_feature_put_under, &s);
   }
 }
 
