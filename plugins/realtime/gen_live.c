@@ -39,9 +39,13 @@ static void queue_release(gen_live_queue_t *q) {
   }
 }
 
+/* The list holds a queue once however often it is put and changed again
+ * between two changed dispatches (DispatchEvery: re-dispatch ticks put it
+ * in between), so it never outgrows the queue count it is sized for. */
 void gen_live_mark(gen_live_t *l, size_t i) {
-  if (!l->state[i].changed) {
-    l->state[i].changed = true;
+  l->state[i].changed = true;
+  if (!l->state[i].listed) {
+    l->state[i].listed = true;
     l->changed[l->n_changed++] = i;
   }
 }
@@ -153,9 +157,12 @@ void gen_live_put_intervals(gen_live_t *l, size_t i, gen_put_t put, void *ud) {
 
 void gen_live_each_changed(gen_live_t *l, void (*each)(void *ud, size_t i),
                            void *ud) {
-  for (size_t j = 0; j < l->n_changed; j++)
-    if (l->state[l->changed[j]].changed)
+  for (size_t j = 0; j < l->n_changed; j++) {
+    gen_live_queue_t *q = &l->state[l->changed[j]];
+    q->listed = false;
+    if (q->changed)
       each(ud, l->changed[j]);
+  }
   l->n_changed = 0;
 }
 
@@ -213,9 +220,11 @@ int gen_live_replace(gen_live_t *l, const gen_entity_set_t *old,
   l->state = state;
   l->changed = marks; /* the queues kept over keep their marks */
   l->n_changed = 0;
-  for (size_t i = 0; i < fresh->count; i++)
+  for (size_t i = 0; i < fresh->count; i++) {
+    state[i].listed = state[i].changed;
     if (state[i].changed)
       marks[l->n_changed++] = i;
+  }
   if (changed) /* indexes moved: this cycle's rest is all of them */
     l->cursor = 0;
   return changed ? 1 : 0;

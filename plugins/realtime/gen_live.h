@@ -53,11 +53,14 @@ typedef struct {
   gen_conv_queue_t conv;
   /* What the tick sends: the agents as last dispatched, the moments
    * counted since (a bit each) with the first wait bucket an answer
-   * changed, and whether the queue is in the changed list. */
+   * changed, whether it has changed since it was last put, and whether
+   * it is in the changed list (listed: a put by the re-dispatch clears
+   * changed but leaves the entry, so a new change must not add another). */
   gen_qs_agents_t sent_agents;
   uint8_t conv_changed[GEN_MEDIA_COUNT];
   uint8_t conv_bucket[GEN_MEDIA_COUNT]; /* up to GEN_WAITS_MAX_BOUNDS + 1 */
   bool changed;
+  bool listed;
 } gen_live_queue_t;
 _Static_assert(GEN_CONV_MOMENT_COUNT <= 8, "conv_changed: a bit per moment");
 _Static_assert(GEN_WAITS_MAX_BOUNDS + 1 <= UINT8_MAX, "conv_bucket: a byte");

@@ -2,8 +2,10 @@
 /* Unit tests: the live queue table (gen_live): marks put each queue once,
  * only what changed; the rolling re-dispatch takes the list in order as
  * the cycle runs; a new listing carries the state of the queues kept over
- * and names the ones gone; the media filter; ObservationLists puts a media
- * group's five gauges as one list, when any of them changed. */
+ * and names the ones gone; the changed list holds a queue once however
+ * often the re-dispatch puts it between marks; the media filter;
+ * ObservationLists puts a media group's five gauges as one list, when any of
+ * them changed. */
 #include "gen_hub.h"
 #include "gen_live.h"
 #include "gen_names.h"
@@ -79,6 +81,41 @@ DEF_TEST(marks_put_each_queue_once) {
   puts_num = 0;
   gen_live_put_queue(&l, 2, "q2", true, 4, put, NULL);
   EXPECT_EQ_INT(0, puts_num);
+  gen_live_free(&l, set.count);
+  gen_entity_set_free(&set);
+  return 0;
+}
+
+/* DispatchEvery: ticks re-dispatch a queue (a put clears its mark) between
+ * two changed dispatches, and it changes again after each: the list still
+ * holds it once and never outgrows the queue count (it overran its array,
+ * sized for the queues, and corrupted the heap). */
+DEF_TEST(put_between_marks_keeps_one_entry) {
+  static const char *const ids[] = {"q0", "q1"};
+  gen_entity_set_t set = {0};
+  set_of(&set, ids, 2);
+  gen_live_t l;
+  EXPECT_EQ_INT(1, live_of(&l, &set));
+  for (int k = 0; k < 50; k++) {
+    gen_live_mark(&l, 1);
+    gen_live_put_queue(&l, 1, "q1", false, (cdtime_t)(k + 1), put, NULL);
+    OK(l.n_changed <= set.count);
+  }
+  EXPECT_EQ_INT(1, (int)l.n_changed);
+  gen_live_mark(&l, 0);
+  gen_live_mark(&l, 1); /* changed again after its last put */
+  EXPECT_EQ_INT(2, (int)l.n_changed);
+  n_seen = 0;
+  gen_live_each_changed(&l, each, NULL);
+  EXPECT_EQ_INT(2, (int)n_seen);
+  /* A queue put after its mark is passed over, and marks again after. */
+  gen_live_mark(&l, 0);
+  gen_live_put_queue(&l, 0, "q0", false, 60, put, NULL);
+  n_seen = 0;
+  gen_live_each_changed(&l, each, NULL);
+  EXPECT_EQ_INT(0, (int)n_seen);
+  gen_live_mark(&l, 0);
+  EXPECT_EQ_INT(1, (int)l.n_changed);
   gen_live_free(&l, set.count);
   gen_entity_set_free(&set);
   return 0;
@@ -218,6 +255,7 @@ DEF_TEST(topics_per_queue_then_agents) {
 int main(void) {
   gen_waits_bounds_default(&bounds);
   RUN_TEST(marks_put_each_queue_once);
+  RUN_TEST(put_between_marks_keeps_one_entry);
   RUN_TEST(lists_put_a_media_group_once);
   RUN_TEST(redispatch_rolls_with_the_cycle);
   RUN_TEST(a_new_listing_carries_the_queues_kept);
