@@ -87,6 +87,8 @@ typedef struct {
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
   cdtime_t interval;   /* the read interval, for dispatches from our threads */
+  cdtime_t repeat;     /* the queues' re-dispatch cycle and their lists'
+                          interval (RepeatEvery, at least the read's) */
   cdtime_t last_time;  /* of the last dispatch: times strictly increase */
   cdtime_t changed_at; /* of the last changes' dispatch (DispatchEvery) */
   gen_summary_t *summary; /* Summaries: every gauge change goes in too */
@@ -131,8 +133,16 @@ typedef struct {
   const gr_instance_t *inst;
   const char *queue;
   cdtime_t time;
-  bool observe; /* a change for the summaries only (the tick dispatches) */
+  bool observe;  /* a change for the summaries only (the tick dispatches) */
+  bool repeated; /* a queue's or the roster's: dispatched again each repeat */
 } gr_sink_t;
+
+/* The interval a value list carries: collectd's cache forgets a series
+ * not dispatched for Timeout (2) of them, so a series re-dispatched once a
+ * RepeatEvery says so; what a read dispatches each time, the read's. */
+static cdtime_t sink_interval(const gr_sink_t *sink) {
+  return sink->repeated ? sink->inst->repeat : sink->inst->interval;
+}
 
 static void put(void *ud, const char *type, const char *type_instance,
                 double value, bool derive) {
@@ -149,7 +159,7 @@ static void put(void *ud, const char *type, const char *type_instance,
                     .plugin_instance = sink->queue,
                     .type = type,
                     .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, sink->time, sink->inst->interval);
+  gen_dispatch_number(&id, derive, value, sink->time, sink_interval(sink));
 }
 
 /* ObservationLists: a queue and media type's five gauges in one value list
@@ -170,7 +180,7 @@ static void put_list(void *ud, const char *media, const double *values) {
                     .type = GEN_QS_LIST_TYPE,
                     .type_instance = media};
   gen_dispatch_gauges(&id, values, GEN_QS_LIST_LEN, sink->time,
-                      sink->inst->interval);
+                      sink_interval(sink));
 }
 
 /* A division's, team's, campaign's or management unit's value
@@ -387,7 +397,10 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
  * Either way each series at most once. Called with the lock held. */
 static void dispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
                            bool all) {
-  gr_sink_t sink = {.inst = inst, .queue = queue_instance(inst, i), .time = t};
+  gr_sink_t sink = {.inst = inst,
+                    .queue = queue_instance(inst, i),
+                    .time = t,
+                    .repeated = true};
   gen_live_put_queue(&inst->live, i, inst->queues.items[i].id, all, t, put,
                      &sink);
 }
@@ -412,8 +425,10 @@ static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
   inst->changed_at = t;
   gen_live_each_changed(&inst->live, changed_one, &(gr_at_t){inst, t});
   if (inst->agents.changed) /* the org-wide agents that changed */
-    gen_roster_put_sent(&inst->agents, false, put,
-                        &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
+    gen_roster_put_sent(
+        &inst->agents, false, put,
+        &(gr_sink_t){
+            .inst = inst, .queue = "org", .time = t, .repeated = true});
 }
 
 /* The periodic re-dispatch rolls: the channel ticks re-dispatch the queues
@@ -423,7 +438,7 @@ static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
  * once, and a live change queued behind 12,500 values waited 300 ms for
  * write_http. Called with the lock held; t is the tick's (or read's) time. */
 static void redispatch_due(gr_instance_t *inst, cdtime_t t, bool all) {
-  gen_live_each_due(&inst->live, inst->queues.count, t, inst->interval, all,
+  gen_live_each_due(&inst->live, inst->queues.count, t, inst->repeat, all,
                     due_one, &(gr_at_t){inst, t});
 }
 
@@ -665,8 +680,12 @@ static int gr_read(user_data_t *ud) {
   bool due = inst->listed_at == 0 ||
              (inst->config.refresh_interval > 0 &&
               now - inst->listed_at >= inst->config.refresh_interval);
-  if (inst->interval == 0)
+  if (inst->interval == 0) {
     inst->interval = plugin_get_interval();
+    inst->repeat = inst->config.repeat_every > inst->interval
+                       ? inst->config.repeat_every
+                       : inst->interval;
+  }
   if (inst->config.summary.on && inst->summary == NULL) {
     pthread_mutex_lock(&inst->lock);
     inst->summary = gen_summary_from_config(
@@ -695,16 +714,25 @@ static int gr_read(user_data_t *ud) {
     stream_topics(inst);
   pthread_mutex_lock(&inst->lock);
   cdtime_t t = gr_now(inst);
-  redispatch_due(inst, t, true); /* what the ticks left of this cycle */
-  gen_live_cycle(&inst->live, cdtime());
+  /* The cycle ends at this read (RepeatEvery: at the read nearest its
+   * end, reads jitter): what the ticks left of it, all at once. */
+  bool cycle =
+      inst->repeat <= inst->interval || inst->live.cycle_start == 0 ||
+      now + inst->interval / 2 >= inst->live.cycle_start + inst->repeat;
+  if (cycle) {
+    redispatch_due(inst, t, true);
+    gen_live_cycle(&inst->live, cdtime());
+  }
   for (size_t i = 0; i < inst->queues.count; i++) {
     gr_sink_t sink = {
         .inst = inst, .queue = queue_instance(inst, i), .time = t};
     gen_live_put_intervals(&inst->live, i, put, &sink);
   }
-  if (inst->config.agent_activity && inst->agents.seen)
-    gen_roster_put_sent(&inst->agents, true, put,
-                        &(gr_sink_t){.inst = inst, .queue = "org", .time = t});
+  if (inst->config.agent_activity && inst->agents.seen && cycle)
+    gen_roster_put_sent(
+        &inst->agents, true, put,
+        &(gr_sink_t){
+            .inst = inst, .queue = "org", .time = t, .repeated = true});
   gr_sink_t groups = {.inst = inst, .time = t}; /* each its own instance */
   inst->ctx.wall_ms = gen_cdtime_to_ms(t);
   for (size_t i = 0; i < GEN_FEATURES; i++)

@@ -37,6 +37,9 @@ static const gen_config_def_t gr_defs[] = {
     GEN_KEY_SECONDS("DispatchEvery", gr_config_t, dispatch_every, 0, 60, 0,
                     "changed values leave at most this often, the last one "
                     "always (0: at every 100 ms tick)"),
+    GEN_KEY_SECONDS("RepeatEvery", gr_config_t, repeat_every, 0, 240, 0,
+                    "an unchanged queue series is dispatched again this "
+                    "often, with it as its interval (0: every Interval)"),
     GEN_KEY_BOOL("ObservationLists", gr_config_t, observation_lists, false,
                  "a queue and media type's five gauges in one value list of "
                  "type queue_observations"),

@@ -24,6 +24,7 @@ typedef struct {
   unsigned media_mask; /* MediaType: dispatch only these (0 = all) */
   cdtime_t refresh_interval;
   cdtime_t dispatch_every; /* DispatchEvery: changes leave at most this often */
+  cdtime_t repeat_every;   /* RepeatEvery: unchanged series leave again */
   bool observation_lists;  /* ObservationLists: a media group, one list */
   gen_notify_config_t notify; /* HeartbeatTimeout, TopicsPerChannel */
   bool conversation_events;

@@ -16,12 +16,15 @@ static char state_file[sizeof(state_dir) + 32];
 
 /* keep_state: the conversation counters of the instance before carry on
  * (otherwise every instance starts without a state file). */
+static cdtime_t repeat_every; /* RepeatEvery of the next instance */
+
 static gr_instance_t *make_instance_kept(size_t n_queues, bool events,
                                          bool keep_state) {
   if (!keep_state)
     unlink(state_file);
   gr_config_t *config = gen_plugin_config_new(&gr_plugin);
   config->state_dir = strdup(state_dir);
+  config->repeat_every = repeat_every;
   config->conversation_events = events;
   config->agent_activity = events;
   gen_client_t *client = gen_client_create(mock_org(PLUGIN_NAME));
@@ -184,6 +187,39 @@ DEF_TEST(changes_leave_at_the_tick) {
   gr_read(&(user_data_t){.data = inst});
   EXPECT_EQ_INT(1, values_of("Sales_EN_001", "waiting"));
   EXPECT_EQ_INT(4, values_of("Sales_EN_000", "waiting"));
+  mock_time = 0;
+  gr_instance_free(inst);
+  return 0;
+}
+
+/* RepeatEvery 30 with Interval 10: a read re-dispatches the unchanged
+ * series only once the cycle has run (at the read nearest its end), each
+ * carrying 30 s as its interval so that collectd's cache keeps it; a change
+ * still leaves at the tick, with the same interval. */
+DEF_TEST(repeat_every_spaces_the_redispatch) {
+  mock_time = TIME_T_TO_CDTIME_T(NOW_S);
+  repeat_every = TIME_T_TO_CDTIME_T(30);
+  gr_instance_t *inst = make_instance(2);
+  repeat_every = 0;
+  feed(inst, MEDIA_EVENT("q-001", "voice", 1, 1699999990000));
+  mock_values_reset();
+  for (int k = 1; k <= 2; k++) { /* 10 and 20 s: not yet */
+    mock_time += TIME_T_TO_CDTIME_T(10);
+    gr_read(&(user_data_t){.data = inst});
+  }
+  EXPECT_EQ_INT(0, values_of("Sales_EN_001", "waiting"));
+  mock_time += TIME_T_TO_CDTIME_T(9); /* 29 s: the read nearest 30 */
+  gr_read(&(user_data_t){.data = inst});
+  EXPECT_EQ_INT(1, values_of("Sales_EN_001", "waiting"));
+  mock_value_t *v = mock_find("Sales_EN_001", "waiting", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(TIME_T_TO_CDTIME_T(30), v->sent_interval);
+  message(inst, MEDIA_EVENT("q-000", "voice", 3, 1699999990000));
+  gr_on_tick(inst);
+  v = mock_find("Sales_EN_000", "waiting", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_DOUBLE(3, v->value.gauge);
+  EXPECT_EQ_INT(TIME_T_TO_CDTIME_T(30), v->sent_interval);
   mock_time = 0;
   gr_instance_free(inst);
   return 0;
@@ -1001,6 +1037,7 @@ int main(void) {
   RUN_TEST(user_group_replaces_statuses);
   RUN_TEST(control_and_bad_messages);
   RUN_TEST(times_strictly_increase);
+  RUN_TEST(repeat_every_spaces_the_redispatch);
   RUN_TEST(changes_leave_at_the_tick);
   RUN_TEST(redispatch_rolls_over_the_interval);
   RUN_TEST(longest_in_every_form);
