@@ -403,6 +403,13 @@ CAMPAIGN_TYPES = [
     ("total_outbound_connected", "connected, summed: a counter"),
     ("total_outbound_abandoned", "abandoned, summed: a counter"),
 ]
+# (type, what a value is): the resolution aggregates per queue and media
+# type, checked against plugins/analytics/gen_resolution_agg.c and genesys.db.
+RESOLUTION_TYPES = [
+    ("next_contact_avoided", "wrapped up that day, no next contact in 7 days, so far "
+     "(nNextContactAvoided)"),
+    ("total_next_contact_avoided", "the same, summed: a counter"),
+]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
@@ -516,6 +523,22 @@ def campaign_section():
                      db, "<campaign>"))
 
 
+def resolution_section():
+    db = types_db()
+    _in_code([t for t, _ in RESOLUTION_TYPES if not t.startswith("total_")],
+             ["plugins/analytics/gen_resolution_agg.c"])
+    for t, _ in RESOLUTION_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return (wrap(
+        "With B<ResolutionAggregates>, per queue (I<plugin_instance>, as the queue "
+        "aggregates name it) and media type (I<type_instance>), one value a day, "
+        "stamped at the day's end (midnight UTC), revised as it grows:") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_analytics", [(t, None, d, "<media>") for t, d in RESOLUTION_TYPES],
+                     db, "<queue>"))
+
+
 def platform_section():
     db = types_db()
     platform_types(db)
@@ -556,6 +579,7 @@ def pages():
     text = replace(text, "backends", backends_section(), ana)
     text = replace(text, "call quality", mos_section(), ana)
     text = replace(text, "campaign aggregates", campaign_section(), ana)
+    text = replace(text, "resolution aggregates", resolution_section(), ana)
     plat = "man/genesys_platform.5.pod"
     return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
             plat: replace(read(plat), "platform", platform_section(), plat)}

@@ -41,7 +41,11 @@ def config(sim, extra=""):
 class Resolutions(unittest.TestCase):
     def replay(self, sim, conf, days, ok=True, verbose=False):
         """The paused simulator's last `days` whole days replayed: {(queue,
-        media, day end ms): value}, the output, and the truth then."""
+        media, day end ms): value}, the output, and the truth then. The
+        simulator's clock is a second or more (simulated) past its start
+        first: the faked clock is cut to the second, and the simulator's TLS
+        certificate is valid from its start."""
+        time.sleep(1.5)
         truth = sim._open("/sim/truth/resolutions?days=%d" % days)
         now = truth["now"]
         end = now // DAY * DAY
@@ -112,7 +116,7 @@ class Resolutions(unittest.TestCase):
               % (len(want1), len(want2), len(grew), advanced), file=sys.stderr)
 
     def test_unknown_metric_counted_rest_read(self):
-        sim = Simulator("--queues", "2", "--agents", "2", "--flows", "1", "--speed", "1",
+        sim = Simulator("--queues", "2", "--agents", "2", "--flows", "1", "--speed", "60",
                         "--start", "now", "--warmup", "0",
                         "--resolution-metric-extra", "unknown")
         try:
@@ -127,18 +131,27 @@ class Resolutions(unittest.TestCase):
         self.assertIn("resolution aggregates: metric", said[0])
 
     def test_refused_permission_one_line_others_go_on(self):
-        sim = Simulator("--queues", "2", "--agents", "2", "--flows", "1", "--speed", "1",
+        sim = Simulator("--queues", "2", "--agents", "2", "--flows", "1", "--speed", "60",
                         "--start", "now", "--warmup", "0",
                         "--deny-permission", "analytics:resolutionAggregate:view")
         try:
             got, want, out, _ = self.replay(sim, config(sim, '    AgentStatus true\n'), 2,
                                             ok=False)
+            with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+                f.write(config(sim))
+            probe = subprocess.run([CHECK, f.name], capture_output=True, text=True, timeout=60)
+            os.unlink(f.name)
         finally:
             sim.stop()
         self.assertEqual(got, {})
         lines = [ln for ln in out.splitlines() if "analytics:resolutionAggregate:view" in ln]
         self.assertEqual(len(lines), 1, out[-3000:])
         self.assertIn("resolution aggregates", lines[0])
+        # collectd-genesys-check's probe names the family and the permission
+        said = [ln for ln in probe.stdout.splitlines() if "resolution aggregates" in ln]
+        self.assertEqual(len(said), 1, probe.stdout + probe.stderr)
+        self.assertIn("analytics:resolutionAggregate:view", said[0])
+        self.assertRegex(probe.stdout, r"queue aggregates: OK")
         # the other rows ran and answered
         self.assertRegex(out, r"queue aggregates: replay of \S+ \(\d+ requests, \d+ values\): OK")
         self.assertRegex(out, r"agent status: replay of \S+ \(\d+ requests, \d+ values\): OK")
