@@ -507,36 +507,34 @@ def mos_section():
                      db, "<queue>"))
 
 
-def campaign_section():
+def _agg_section(types, code, intro, type_instance, entity):
+    """The catalogue of an aggregates row: its types (checked in code and
+    genesys.db), all with one type_instance, per entity."""
     db = types_db()
-    _in_code([t for t, _ in CAMPAIGN_TYPES if not t.startswith("total_")],
-             ["plugins/analytics/gen_campaign_agg.c"])
-    for t, _ in CAMPAIGN_TYPES:
+    _in_code([t for t, _ in types if not t.startswith("total_")], [code])
+    for t, _ in types:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
-    return (wrap(
+    return (wrap(intro) + "\n"
+            "  type                      data source    unit     type_instance\n"
+            + type_lines("genesys_analytics", [(t, None, d, type_instance) for t, d in types],
+                         db, entity))
+
+
+def campaign_section():
+    return _agg_section(
+        CAMPAIGN_TYPES, "plugins/analytics/gen_campaign_agg.c",
         "With B<CampaignAggregates>, per outbound campaign (I<plugin_instance>, its "
         "name or id as B<InstanceFrom> says), I<type_instance> C<campaign>; the types "
-        "of the queue aggregates' outbound counts:") + "\n"
-        "  type                      data source    unit     type_instance\n"
-        + type_lines("genesys_analytics", [(t, None, d, "campaign") for t, d in CAMPAIGN_TYPES],
-                     db, "<campaign>"))
+        "of the queue aggregates' outbound counts:", "campaign", "<campaign>")
 
 
 def resolution_section():
-    db = types_db()
-    _in_code([t for t, _ in RESOLUTION_TYPES if not t.startswith("total_")],
-             ["plugins/analytics/gen_resolution_agg.c"])
-    for t, _ in RESOLUTION_TYPES:
-        if t not in db:
-            raise SystemExit(f"types/genesys.db has no {t}")
-    return (wrap(
+    return _agg_section(
+        RESOLUTION_TYPES, "plugins/analytics/gen_resolution_agg.c",
         "With B<ResolutionAggregates>, per queue (I<plugin_instance>, as the queue "
         "aggregates name it) and media type (I<type_instance>), one value a day, "
-        "stamped at the day's end (midnight UTC), revised as it grows:") + "\n"
-        "  type                      data source    unit     type_instance\n"
-        + type_lines("genesys_analytics", [(t, None, d, "<media>") for t, d in RESOLUTION_TYPES],
-                     db, "<queue>"))
+        "stamped at the day's end (midnight UTC), revised as it grows:", "<media>", "<queue>")
 
 
 def platform_section():
