@@ -11,6 +11,7 @@
 
 #include "collectd/core/testing.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define D GEN_RESOLUTION_DAY_MS
@@ -129,10 +130,63 @@ DEF_TEST(revisits_reach_past_settling) {
   return 0;
 }
 
+static void no_bucket(void *ud, const gen_key_t *key, int64_t start_ms,
+                      int64_t end_ms, gen_interval_kind_t kind,
+                      const gen_interval_value_t *values, size_t n) {
+  (void)key, (void)start_ms, (void)end_ms, (void)values, (void)n;
+  *(int *)ud += kind == GEN_INTERVAL_REVISION;
+}
+
+/* The row's engine, run hour by hour for 20 days: one day is asked when it
+ * closes, then again at each age of the schedule, the last 16 days after
+ * its end, and never after; a value that grew is dispatched again. */
+DEF_TEST(engine_asks_a_day_again_until_it_settles) {
+  char dir[] = "/tmp/test_resolution_agg.XXXXXX";
+  OK(mkdtemp(dir) != NULL);
+  gen_interval_config_t ic;
+  gen_interval_config_init_revisiting(&ic);
+  ic.state_dir = dir;
+  gen_org_t acme = {.name = "acme", .plugin = "genesys_analytics"};
+  gen_interval_t *gi = gen_resolution_agg_engine(&acme, &ic, "test", NULL);
+  OK(gi != NULL);
+  const char *scope[] = {"Q"};
+  int64_t day_end = T0 + D, last_ask = 0;
+  int asks = 0, revisions = 0;
+  gen_interval_sink_t sink = {.bucket = no_bucket, .ud = &revisions};
+  for (int64_t now = day_end + 3600000; now < day_end + 20 * D;
+       now += 3600000) {
+    gen_interval_range_t r;
+    while (gen_interval_plan(gi, scope, 1, now, &r) == 1) {
+      if (r.start_ms <= T0 && T0 < r.end_ms) {
+        asks++;
+        last_ask = now;
+        /* the day's count so far: one more each day past its 7th */
+        double so_far = now - day_end < 7 * D ? 0 : (now - day_end) / D;
+        gen_key_t key = {{"R", "Q", "voice"}, 0};
+        gen_interval_value_t v = {"next_contact_avoided", so_far, true};
+        if (so_far > 0)
+          EXPECT_EQ_INT(0, gen_interval_put(gi, "Q", &key, T0, &v, 1));
+      }
+      EXPECT_EQ_INT(0, gen_interval_commit(gi, scope, 1, &r, now, &sink));
+    }
+  }
+  gen_revisit_t sched = GEN_RESOLUTION_REVISIT;
+  EXPECT_EQ_INT(1 + (int)sched.n, asks); /* closed, then each age */
+  OK(last_ask >= day_end + GEN_RESOLUTION_HORIZON_MS);
+  OK(last_ask <= day_end + GEN_RESOLUTION_HORIZON_MS + 2 * 3600000);
+  OK(revisions >= 1);
+  gen_interval_free(gi);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  OK(system(cmd) == 0);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   RUN_TEST(request_days_on_wrapup_grouped_by_queue_and_media);
   RUN_TEST(answer_read_per_queue_and_media);
   RUN_TEST(revisits_reach_past_settling);
+  RUN_TEST(engine_asks_a_day_again_until_it_settles);
   END_TEST;
 }
