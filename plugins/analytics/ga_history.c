@@ -433,6 +433,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                         .suffix = "-resolutions",
                         .answer = GEN_HTTP_BOUND(GEN_MIB(16),
                                                  "resolution aggregates"),
+                        .per_minute = GEN_RESOLUTION_REQUESTS_PER_MINUTE,
                         .on_at = offsetof(ga_config_t, resolutions.on),
                         .granularity_ms = resolutions_granularity,
                         .engine = resolutions_engine,

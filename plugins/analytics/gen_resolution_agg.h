@@ -26,6 +26,10 @@
  * this query is UNCONFIRMED). */
 #define GEN_RESOLUTION_AGG_PER_QUERY 100
 #define GEN_RESOLUTION_DAY_MS 86400000LL
+/* Its pace: every age of a day falls due in the same read (they are whole
+ * days), 9 requests a batch; at 5,000 queues 450 would take the token's
+ * 300 a minute from the other rows, so they are spread over reads. */
+#define GEN_RESOLUTION_REQUESTS_PER_MINUTE 60
 /* The revisit ages (days after a day ends): nothing is counted before the
  * 7 days of lookup, the count is final after 8 more of processing (the
  * record), and a day's margin: 7 8 9 10 11 13 15 16 days. */
