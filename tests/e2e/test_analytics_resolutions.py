@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: genesys_analytics' resolution aggregates (ResolutionAggregates
 true) as collectd-genesys-check --replay runs the row (the family's own code,
 its request and reading, the series names) against the simulator. The

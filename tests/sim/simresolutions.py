@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """First-contact resolution (README, Resolution aggregates): the answers of
 POST /api/v2/analytics/resolutions/aggregates/query and their ground truth.
 
