@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import BUILD, FAKETIME_LIB, iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
+from buckets import interval_collectd, quiet  # noqa: E402
+from receiver import Receiver  # noqa: E402
 
 DAY = 86400000
 SPEED = 86400  # a simulated day a second
@@ -115,6 +117,62 @@ class Resolutions(unittest.TestCase):
         self.assertIn("resolutions", stats["aggregate_intervals"])
         print("%d and %d values compared, %d days grew over %.1f simulated days"
               % (len(want1), len(want2), len(grew), advanced), file=sys.stderr)
+
+    def test_collectd_backfills_the_days_still_moving(self):
+        """In collectd, on the simulator's paused clock: the first read asks
+        for the 16 days before (their values still move) and dispatches each
+        (queue, media, day) the truth counts, at the day's end, as the truth
+        says, and nothing else; the counter is their sum."""
+        sim = Simulator("--queues", "3", "--agents", "3", "--flows", "1", "--speed", "60",
+                        "--start", "now", "--warmup", "0")
+        rx = Receiver()
+        try:
+            time.sleep(1.5)  # past the certificate's start on the faked clock
+            sim.fault({"fault": "pause"})
+            truth = sim._open("/sim/truth/resolutions?days=16")
+            cd = interval_collectd(sim, rx, "genesys_analytics", 60,
+                                   "    ResolutionAggregates true\n")
+            try:
+                cd.start()
+                deadline = time.monotonic() + 60
+                while not [a for a in list(rx.arrivals) if a[2][3] == "next_contact_avoided"]:
+                    self.assertLess(time.monotonic(), deadline, "nothing dispatched")
+                    time.sleep(0.5)
+                quiet(rx, lambda k: k[1] == "genesys_analytics", still=3)
+                bad = cd.bad_log_lines()
+            finally:
+                cd.cleanup()
+        finally:
+            sim.stop()
+            rx.stop()
+        self.assertEqual(bad, [])
+        got, totals = {}, {}
+        with rx.lock:
+            for _, t, key, value in rx.arrivals:
+                if key[1] == "genesys_analytics" and key[3] == "next_contact_avoided":
+                    got.setdefault((key[2], key[4], round(t * 1000)), []).append(value)
+                if key[1] == "genesys_analytics" and key[3] == "total_next_contact_avoided":
+                    # the newest (by its time) is the sum so far
+                    k = (key[2], key[4])
+                    if k not in totals or t >= totals[k][0]:
+                        totals[k] = (t, value)
+        want = {}
+        for iv, qs in truth["days"].items():
+            end = round(iso_ms(iv.split("/")[1]))
+            for q, media in qs.items():
+                for md, n in media.items():
+                    if n > 0:
+                        want[(q, md, end)] = [float(n)]
+        self.assertTrue(want)
+        self.assertEqual(sorted(set(got) - set(want))[:10], [], "dispatched, not in truth")
+        self.assertEqual(sorted(set(want) - set(got))[:10], [], "in truth, not dispatched")
+        self.assertEqual(got, want)
+        sums = {}
+        for (q, md, _), (n,) in want.items():
+            sums[(q, md)] = sums.get((q, md), 0) + n
+        self.assertEqual({k: v for k, (_, v) in totals.items()}, sums)
+        print("%d day values of %d days equal the truth" % (len(want), len(truth["days"])),
+              file=sys.stderr)
 
     def test_unknown_metric_counted_rest_read(self):
         sim = Simulator("--queues", "2", "--agents", "2", "--flows", "1", "--speed", "60",
