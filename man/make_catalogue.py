@@ -403,6 +403,13 @@ CAMPAIGN_TYPES = [
     ("total_outbound_connected", "connected, summed: a counter"),
     ("total_outbound_abandoned", "abandoned, summed: a counter"),
 ]
+# (type, what a value is): the resolution aggregates per queue and media
+# type, checked against plugins/analytics/gen_resolution_agg.c and genesys.db.
+RESOLUTION_TYPES = [
+    ("next_contact_avoided", "wrapped up that day, no next contact in 7 days, so far "
+     "(nNextContactAvoided)"),
+    ("total_next_contact_avoided", "the same, summed: a counter"),
+]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
@@ -500,20 +507,34 @@ def mos_section():
                      db, "<queue>"))
 
 
-def campaign_section():
+def _agg_section(types, code, intro, type_instance, entity):
+    """The catalogue of an aggregates row: its types (checked in code and
+    genesys.db), all with one type_instance, per entity."""
     db = types_db()
-    _in_code([t for t, _ in CAMPAIGN_TYPES if not t.startswith("total_")],
-             ["plugins/analytics/gen_campaign_agg.c"])
-    for t, _ in CAMPAIGN_TYPES:
+    _in_code([t for t, _ in types if not t.startswith("total_")], [code])
+    for t, _ in types:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")
-    return (wrap(
+    return (wrap(intro) + "\n"
+            "  type                      data source    unit     type_instance\n"
+            + type_lines("genesys_analytics", [(t, None, d, type_instance) for t, d in types],
+                         db, entity))
+
+
+def campaign_section():
+    return _agg_section(
+        CAMPAIGN_TYPES, "plugins/analytics/gen_campaign_agg.c",
         "With B<CampaignAggregates>, per outbound campaign (I<plugin_instance>, its "
         "name or id as B<InstanceFrom> says), I<type_instance> C<campaign>; the types "
-        "of the queue aggregates' outbound counts:") + "\n"
-        "  type                      data source    unit     type_instance\n"
-        + type_lines("genesys_analytics", [(t, None, d, "campaign") for t, d in CAMPAIGN_TYPES],
-                     db, "<campaign>"))
+        "of the queue aggregates' outbound counts:", "campaign", "<campaign>")
+
+
+def resolution_section():
+    return _agg_section(
+        RESOLUTION_TYPES, "plugins/analytics/gen_resolution_agg.c",
+        "With B<ResolutionAggregates>, per queue (I<plugin_instance>, as the queue "
+        "aggregates name it) and media type (I<type_instance>), one value a day, "
+        "stamped at the day's end (midnight UTC), revised as it grows:", "<media>", "<queue>")
 
 
 def platform_section():
@@ -556,6 +577,7 @@ def pages():
     text = replace(text, "backends", backends_section(), ana)
     text = replace(text, "call quality", mos_section(), ana)
     text = replace(text, "campaign aggregates", campaign_section(), ana)
+    text = replace(text, "resolution aggregates", resolution_section(), ana)
     plat = "man/genesys_platform.5.pod"
     return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
             plat: replace(read(plat), "platform", platform_section(), plat)}

@@ -534,6 +534,11 @@ static const probe_t probes[] = {
      .list_family = "outbound campaign list", .path = GEN_CAMPAIGN_AGG_PATH,
      .dimension = "outboundCampaignId", .metric = "nOutboundAttempted",
      .aggregate = true},
+    /* analytics:resolutionAggregate:view; the first queue's last hour */
+    {GA_PLUGIN_NAME, "resolution aggregates", ON(ga_config_t, resolutions.on),
+     .list = "/api/v2/routing/queues?pageSize=1",
+     .path = GEN_RESOLUTION_AGG_PATH, .dimension = "queueId",
+     .metric = "nNextContactAvoided", .aggregate = true},
 };
 
 static bool on_at(const void *c, size_t on) {

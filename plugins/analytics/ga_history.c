@@ -41,6 +41,7 @@ const gen_config_part_t ga_keys[GA_KEYS] = {
     {&gen_mos_keys, offsetof(ga_config_t, mos)},
     {&gen_agent_status_keys, offsetof(ga_config_t, agents)},
     {&gen_campaign_agg_keys, offsetof(ga_config_t, campaigns)},
+    {&gen_resolution_agg_keys, offsetof(ga_config_t, resolutions)},
 };
 
 int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
@@ -345,6 +346,42 @@ static int campaigns_collect(void *state, const gen_family_run_t *run) {
                         GEN_CAMPAIGN_AGG_PER_QUERY, NULL);
 }
 
+/* ---- resolution aggregates --------------------------------------------- */
+
+static int64_t resolutions_granularity(const void *config) {
+  (void)config;
+  return GEN_RESOLUTION_DAY_MS;
+}
+
+static gen_interval_t *resolutions_engine(const gen_family_env_t *env,
+                                          const gen_interval_config_t *ic) {
+  return gen_resolution_agg_engine(env->client->org, ic, "analytics", env->who);
+}
+
+static void *resolutions_new(const gen_family_env_t *env) {
+  ga_resolution_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->lists = env->lists;
+  s->c = env->config;
+  s->ra = (gen_resolution_agg_t){.org = env->client->org,
+                                 .host = gen_client_host(env->client),
+                                 .plugin = env->plugin,
+                                 .queues = &s->lists->queues};
+  return s;
+}
+
+/* Every day due per batch of QueuesPerQuery queues: the new day and the
+ * revisits of the 16 days before. */
+static int resolutions_collect(void *state, const gen_family_run_t *run) {
+  ga_resolution_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_agg_query_t query = gen_resolution_agg_query(&s->ra);
+  return gen_family_agg(run, &query, &s->lists->queues,
+                        (size_t)s->c->qa.queues_per_query, NULL);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 /* The answer bounds (gen_http_bound_t), from the largest request:
@@ -356,7 +393,9 @@ static int campaigns_collect(void *state, const gen_family_run_t *run) {
  *   x 96 buckets x 70 B = 10 MB, x3: 32 MiB.
  * - call quality: a details page (GEN_FAMILY_DETAILS_ANSWER).
  * - campaign aggregates: 100 campaigns x 96 buckets x 3 metrics x 90 B =
- *   2.6 MB, x6: 16 MiB. */
+ *   2.6 MB, x6: 16 MiB.
+ * - resolution aggregates: 100 queues x 9 media x 96 days x 1 metric x
+ *   90 B = 7.8 MB, x2: 16 MiB. */
 static const gen_family_t ga_rows[GA_ROWS] = {
     [GA_QUEUES] = {.name = "queue aggregates",
                    .suffix = "",
@@ -390,6 +429,17 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                       .state_new = campaigns_new,
                       .state_free = free,
                       .collect = campaigns_collect},
+    [GA_RESOLUTIONS] = {.name = "resolution aggregates",
+                        .suffix = "-resolutions",
+                        .answer = GEN_HTTP_BOUND(GEN_MIB(16),
+                                                 "resolution aggregates"),
+                        .per_minute = GEN_RESOLUTION_REQUESTS_PER_MINUTE,
+                        .on_at = offsetof(ga_config_t, resolutions.on),
+                        .granularity_ms = resolutions_granularity,
+                        .engine = resolutions_engine,
+                        .state_new = resolutions_new,
+                        .state_free = free,
+                        .collect = resolutions_collect},
 };
 
 const gen_history_t ga_history = {.plugin = GA_PLUGIN_NAME,

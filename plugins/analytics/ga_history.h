@@ -4,7 +4,7 @@
  * for the plugin and for collectd-genesys-check --replay alike: its
  * configuration, its listings (queues, wrap-up codes, users, campaigns) and
  * its rows (queue aggregates with the metrics of no queue, agent status,
- * call quality, campaign aggregates).
+ * call quality, campaign aggregates, resolution aggregates).
  */
 #ifndef GA_HISTORY_H
 #define GA_HISTORY_H 1
@@ -16,6 +16,7 @@
 #include "gen_interval_config.h"
 #include "gen_mos.h"
 #include "gen_queue_agg.h"
+#include "gen_resolution_agg.h"
 
 #define GA_PLUGIN_NAME "genesys_analytics"
 
@@ -25,20 +26,21 @@
 #define GA_AGENT_SCOPE "agents"
 
 /* The rows of ga_history, in this order. */
-enum { GA_QUEUES, GA_AGENTS, GA_MOS, GA_CAMPAIGNS, GA_ROWS };
+enum { GA_QUEUES, GA_AGENTS, GA_MOS, GA_CAMPAIGNS, GA_RESOLUTIONS, GA_ROWS };
 
 typedef struct {
   gen_entity_filter_t filter;
   gen_queue_agg_config_t qa; /* MediaType, Metric, GroupBy, QueuesPerQuery */
-  gen_agent_status_config_t agents;    /* AgentStatus, its granularity */
-  gen_mos_config_t mos;                /* CallQuality, MosBounds, … */
-  gen_campaign_agg_config_t campaigns; /* CampaignAggregates */
-  gen_interval_config_t interval;      /* Granularity, SettleDelay, … */
+  gen_agent_status_config_t agents;        /* AgentStatus, its granularity */
+  gen_mos_config_t mos;                    /* CallQuality, MosBounds, … */
+  gen_campaign_agg_config_t campaigns;     /* CampaignAggregates */
+  gen_resolution_agg_config_t resolutions; /* ResolutionAggregates */
+  gen_interval_config_t interval;          /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
 } ga_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GA_KEYS 6
+#define GA_KEYS 7
 extern const gen_config_part_t ga_keys[GA_KEYS];
 
 void ga_config_init(void *config);
@@ -92,6 +94,13 @@ typedef struct {
   const ga_lists_t *lists;
   gen_campaign_agg_t ca;
 } ga_campaign_state_t;
+
+/* The resolution aggregates row's state. */
+typedef struct {
+  const ga_lists_t *lists;
+  const ga_config_t *c;
+  gen_resolution_agg_t ra;
+} ga_resolution_state_t;
 
 extern const gen_history_t ga_history;
 

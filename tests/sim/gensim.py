@@ -181,6 +181,10 @@ def parse_args(argv=None):
     a("--workitem-page", choices=simapi.FORMS["workitem_page"], default="full",
       help="workitem metrics pages: pageSize results (default) or two (fewer, as "
            "the record allows)")
+    a("--resolution-metric-extra", choices=simapi.FORMS["resolution_metric_extra"],
+      default="none",
+      help="resolution aggregates: every bucket as the record (default), or with an "
+           "unrecorded metric word too (README, Resolution aggregates)")
     a("--workitem-words", choices=simapi.FORMS["workitem_words"], default="record",
       help="workitem metrics answers in the record's words (default) or with a status "
            "category and a metric it does not have")

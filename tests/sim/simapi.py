@@ -28,6 +28,7 @@ import simusage
 import simmos
 import simcampaigns
 import simworkitems
+import simresolutions
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -829,6 +830,7 @@ ROUTES = [
     ("POST", "/api/v2/analytics/queues/observations/query", "q_obs", True),
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
+    ("POST", "/api/v2/analytics/resolutions/aggregates/query", "resolution_agg", True),
     ("POST", "/api/v2/analytics/users/aggregates/query", "user_agg", True),
     ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
     ("POST", "/api/v2/analytics/flows/aggregates/query", "flow_agg", True),
@@ -870,6 +872,7 @@ ROUTES = [
     ("GET", "/sim/truth/campaigns", "sim_truth_campaigns", False),
     ("GET", "/sim/truth/workitems", "sim_truth_workitems", False),
     ("GET", "/sim/truth/campaign_aggregates", "sim_truth_campaign_aggregates", False),
+    ("GET", "/sim/truth/resolutions", "sim_truth_resolutions", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
@@ -929,6 +932,10 @@ PERMISSIONS = {
     "POST /api/v2/analytics/routing/activity/query": ("analytics:queueObservation:view",),
     "POST /api/v2/analytics/conversations/aggregates/query":
         ("analytics:conversationAggregate:view",),
+    # SDK AnalyticsApi.md post_analytics_resolutions_aggregates_query:
+    # "Requires ANY permissions: analytics:resolutionAggregate:view"
+    "POST /api/v2/analytics/resolutions/aggregates/query":
+        ("analytics:resolutionAggregate:view",),
     "POST /api/v2/analytics/users/aggregates/query": ("analytics:userAggregate:view",),
     "POST /api/v2/analytics/users/observations/query": ("analytics:userObservation:view",),
     "POST /api/v2/analytics/flows/aggregates/query": ("analytics:flowAggregate:view",),
@@ -1025,6 +1032,7 @@ FORMS = {
     "workitem_oldest": ("age", "epoch"),
     "workitem_page": ("full", "short"),
     "workitem_words": ("record", "unknown"),
+    "resolution_metric_extra": ("none", "unknown"),
 }
 
 # The estimated wait time's path mediaType (SDK
@@ -2965,6 +2973,33 @@ class App:
         cs = self._campaigns_now()
         cs.requests["bulk_progress"] += 1
         return Response(200, [cs.progress(cs.by_id[i]) for i in body if i in cs.by_id])
+
+    async def h_resolution_agg(self, req, p, tok):
+        """POST /api/v2/analytics/resolutions/aggregates/query (README,
+        Resolution aggregates): grouped by queueId and mediaType (both
+        needed: the model has no other group), filtered by queueId."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simresolutions.DIMS,
+                                                         "resolutions")
+        if set(gb) != {"queueId", "mediaType"}:
+            raise ApiError(400, "bad.request",
+                           "the simulator answers groupBy queueId, mediaType only")
+        dim = body.get("alternateTimeDimension") or "eventTime"
+        if dim not in ("eventTime", "wrapUpDate"):
+            raise ApiError(400, "bad.request", "alternateTimeDimension %r" % dim)
+        pred = compile_filter(body.get("filter"), simresolutions.DIMS)
+        qids = [q.id for q in self.model.queues
+                if pred({"queueId": q.id, "mediaType": "voice"}) or
+                pred({"queueId": q.id, "mediaType": "message"})]
+        return Response(200, {"results": simresolutions.answer(
+            qids, start, end, gran, self.model.now, dim, metrics,
+            self.forms["resolution_metric_extra"])})
+
+    async def h_sim_truth_resolutions(self, req, p, tok):
+        days = int(req.q1("days", "20"))
+        dim = req.q1("dimension", "wrapUpDate")
+        return Response(200, simresolutions.truth([q.id for q in self.model.queues], days,
+                                                  self.model.now, dim))
 
     async def h_sim_truth_campaign_aggregates(self, req, p, tok):
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))

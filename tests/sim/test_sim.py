@@ -993,6 +993,76 @@ class T02eCampaigns(unittest.TestCase):
                               % ch["id"], [{"id": "v2.outbound.campaigns.nope.progress"}])
         self.assertEqual(st, 400)
 
+class T02fResolutions(unittest.TestCase):
+    """First-contact resolution (README, Resolution aggregates): answers
+    grouped by queueId and mediaType equal the truth of the paused clock on
+    wrapUpDate, a day's count 0 in its first 7 days and final after 15, a
+    groupBy the model lacks refused, the form resolution_metric_extra and
+    the permission."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--queues", 3, "--agents", 6, "--quiet", "--speed", 60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, start, end, group_by=("queueId", "mediaType")):
+        return self.sim.client().request(
+            "POST", "/api/v2/analytics/resolutions/aggregates/query",
+            {"interval": "%s/%s" % (simmodel.iso(start), simmodel.iso(end)),
+             "granularity": "P1D", "groupBy": list(group_by),
+             "alternateTimeDimension": "wrapUpDate",
+             "metrics": ["nNextContactAvoided"]})
+
+    def test_answers_equal_the_truth(self):
+        self.sim.fault(fault="pause")
+        try:
+            truth = self.sim.sim("GET", "/sim/truth/resolutions?days=20")[1]
+            day = 86400000
+            end = truth["now"] // day * day
+            st, _, js = self.query(end - 20 * day, end)
+            self.assertEqual(st, 200, js)
+            got = {}
+            for r in js["results"]:
+                for d in r["data"]:
+                    (m,) = d["metrics"]
+                    self.assertEqual(m["metric"], "nNextContactAvoided")
+                    got[(d["interval"], r["group"]["queueId"], r["group"]["mediaType"])] = \
+                        m["stats"]["count"]
+            want = {(iv, q, md): n for iv, qs in truth["days"].items()
+                    for q, media in qs.items() for md, n in media.items() if n > 0}
+            self.assertTrue(want)
+            self.assertEqual(got, want)
+            for iv, qs in truth["days"].items():
+                start_ms = simmodel_ms(iv.split("/")[0])
+                for q, media in qs.items():
+                    for md, n in media.items():
+                        if truth["now"] - start_ms < 7 * day:
+                            self.assertEqual(n, 0)
+                        if truth["now"] - start_ms >= 16 * day:
+                            self.assertEqual(n, truth["final"][iv][q][md])
+            st, _, js = self.query(end - day, end, ("userId",))
+            self.assertEqual(st, 400)
+            self.sim.sim("POST", "/sim/forms", {"resolution_metric_extra": "unknown"})
+            st, _, js = self.query(end - 20 * day, end)
+            self.assertTrue(all(len(d["metrics"]) == 2 for r in js["results"]
+                                for d in r["data"]))
+            self.sim.sim("POST", "/sim/forms", {"resolution_metric_extra": "none"})
+            self.sim.fault(fault="deny_permission",
+                           permission="analytics:resolutionAggregate:view")
+            try:
+                st, _, js = self.query(end - day, end)
+                self.assertEqual(st, 403)
+                self.assertIn("analytics:resolutionAggregate:view", js["message"])
+            finally:
+                self.sim.fault(fault="allow_permission",
+                               permission="analytics:resolutionAggregate:view")
+        finally:
+            self.sim.fault(fault="resume")
+
+
 class T02Listings(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
