@@ -105,10 +105,7 @@ typedef struct {
 
 /* ---- state --------------------------------------------------------------- */
 
-/* Each live feature of a hook (the loop over the rows). */
-#define EACH_FEATURE(inst, hook, i)                                            \
-  for (size_t i = 0; i < GEN_FEATURES; i++)                                    \
-    if ((inst)->features[i] != NULL && gen_features[i]->hook != NULL)
+#define EACH_FEATURE(inst, hook, i) GEN_EACH_FEATURE((inst)->features, hook, i)
 
 /* A time for the next dispatch, never equal to or before the last one, so
  * that collectd keeps every value of a series (it drops a value whose time
@@ -116,8 +113,7 @@ typedef struct {
  * then (summary windows that ended) goes first. Called with the lock held. */
 static cdtime_t gr_now(gr_instance_t *inst) {
   cdtime_t now = gen_dispatch_next_time(&inst->last_time);
-  EACH_FEATURE(inst, at, i)
-  if (gen_features[i]->at(inst->features[i], &inst->ctx, now))
+  if (gen_features_at(inst->features, &inst->ctx, now))
     inst->window_closed = true;
   return now;
 }
@@ -131,15 +127,6 @@ static void report_malformed(void *ud, const char *what) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* Each gauge change to the features that observe (gen_live_sink_t). */
-static void observe(void *ud, const char *instance, const char *type,
-                    const char *type_instance, double value, cdtime_t t) {
-  gr_instance_t *inst = ud;
-  EACH_FEATURE(inst, observe, i)
-  gen_features[i]->observe(inst->features[i], instance, type, type_instance,
-                           value, t);
-}
-
 /* Where values of instance go at t (gen_live_put): observed only
  * (interval 0: the tick dispatches), or dispatched with an interval
  * (collectd's cache forgets a series not dispatched for Timeout (2) of
@@ -152,8 +139,9 @@ static gen_live_sink_t sink_of(gr_instance_t *inst, const char *instance,
                            .instance = instance,
                            .time = t,
                            .interval = interval,
-                           .observe = inst->observing ? observe : NULL,
-                           .ud = inst};
+                           .observe =
+                               inst->observing ? gen_features_observe : NULL,
+                           .ud = inst->features};
 }
 
 /* A division's, team's, campaign's or management unit's value
@@ -225,12 +213,10 @@ static void on_moment(void *ud, const char *queue_id, int media,
   gr_conv_ctx_t *ctx = ud;
   gr_instance_t *inst = ctx->inst;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
-  if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT)
-    return; /* a queue not selected here, or no media */
-  EACH_FEATURE(inst, live, i)
-  if (!gen_features[i]->live(inst->features[i], queue_id, media, moment, at_ms,
-                             gen_cdtime_to_ms(ctx->time)))
-    return; /* repaired already */
+  if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT ||
+      !gen_features_live(inst->features, queue_id, media, moment, at_ms,
+                         gen_cdtime_to_ms(ctx->time)))
+    return; /* a queue not selected here, no media, or repaired already */
   gen_live_moment(&inst->live, (size_t)index, queue_id, media, moment, wait_ms,
                   &inst->sample_seed);
 }
@@ -450,20 +436,12 @@ static int mark_features(gr_instance_t *inst, char *const *topics, size_t n,
   return status;
 }
 
-/* The features' gaps open (lost) or close at once. */
-static void gap_features(gr_instance_t *inst, char *const *topics, size_t n,
-                         bool lost) {
-  EACH_FEATURE(inst, gap, i)
-  gen_features[i]->gap(inst->features[i], topics, n, lost,
-                       gen_cdtime_to_ms(cdtime()));
-}
-
 /* What changed leaves at once: no tick comes until the socket is back. */
 static void gr_on_lost(void *ud, char *const *topics, size_t n) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
   dispatch_changed(inst, gr_now(inst));
-  gap_features(inst, topics, n, true);
+  gen_features_gap(inst->features, topics, n, true, gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&inst->lock);
   mark_features(ud, topics, n, NULL, true);
 }
@@ -516,7 +494,8 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n, uint8_t *failed) {
   gr_baseline_t b = {.inst = ud, .http = http};
   pthread_mutex_lock(&b.inst->lock); /* the gap's end: events flow again */
-  gap_features(b.inst, topics, n, false);
+  gen_features_gap(b.inst->features, topics, n, false,
+                   gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&b.inst->lock);
   EACH_FEATURE(b.inst, connected, i)
   gen_features[i]->connected(b.inst->features[i], topics, n);

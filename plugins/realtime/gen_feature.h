@@ -97,6 +97,22 @@ void gen_feature_put_under(void *ud, const char *type,
 extern const gen_feature_t *const gen_features[];
 #define GEN_FEATURES 7
 
+/* Each row i on (its state in f[i]) with a hook. */
+#define GEN_EACH_FEATURE(f, hook, i)                                           \
+  for (size_t i = 0; i < GEN_FEATURES; i++)                                    \
+    if ((f)[i] != NULL && gen_features[i]->hook != NULL)
+
+/* The rows' hooks over f, the states (the lock held): at (true: one
+ * dispatched), observe (ud: f), live (false: one vetoed) and gap. */
+bool gen_features_at(void *const *f, const gen_feature_ctx_t *ctx,
+                     cdtime_t now);
+void gen_features_observe(void *f, const char *instance, const char *type,
+                          const char *type_instance, double value, cdtime_t t);
+bool gen_features_live(void *const *f, const char *queue_id, int media,
+                       gen_conv_moment_t moment, int64_t at_ms, int64_t now_ms);
+void gen_features_gap(void *const *f, char *const *topics, size_t n, bool lost,
+                      int64_t now_ms);
+
 extern const gen_feature_t gen_summary_feature;
 extern const gen_feature_t gen_conv_repair_feature;
 extern const gen_feature_t gen_ewt_feature;
