@@ -158,7 +158,7 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
 }
 
 /* Applies a group (items NULL: a media group the baseline answer leaves
- * out, which has nothing in it), hands its changes to the summaries and
+ * out, which has nothing in it), hands its changes to the observers and
  * marks the queue changed. Called with the lock held. */
 static void apply_group(gr_instance_t *inst, size_t index, int media,
                         const gen_obs_item_t *items, size_t n) {
@@ -250,7 +250,7 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 /* ---- agent activity ------------------------------------------------------ */
 
 /* One user document or activity event applied to the roster, its changes
- * handed to the summaries and marked. Called with the lock held. */
+ * handed to the observers and marked. Called with the lock held. */
 static void user_from_json(void *ud, json_object *user) {
   gr_instance_t *inst = ud;
   int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
@@ -552,7 +552,7 @@ static int stream_topics(gr_instance_t *inst) {
   return 0;
 }
 
-/* A queue dropped from the selection or renamed: its summaries go. */
+/* A queue dropped from the selection or renamed: the features forget it. */
 static void forget_queue(void *ud, size_t i) {
   gr_instance_t *inst = ud;
   EACH_FEATURE(inst, forget, k)
