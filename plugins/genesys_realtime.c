@@ -21,14 +21,14 @@
  * document (gen_notify_parse: one parse, shared with genesys_flowmetrics
  * when it reads the topic too) by gen_conv_from_json, counted once by the
  * conversation tracker (gen_conv) and dispatched at the tick; answered waits
- * feed per-interval count/sum/percentiles and cumulative buckets; what a
- * gap of a channel missed is added from the conversation aggregates of the
- * gap's window once it has settled (GapRepair: gen_conv_repair).
+ * feed per-interval count/sum/percentiles and cumulative buckets.
  * AgentActivity adds v2.users.{id}.activity for every member of the
  * selected queues: org-wide agents by routing status and presence, each
  * agent once, re-read with GET /api/v2/users after every (re)connect.
- * From the read, each within its budget: the live features, rows of
- * gen_features.c (gen_feature.h); some follow their topics in between.
+ * The live features are rows of gen_features.c (gen_feature.h): from the
+ * read, each within its budget (some follow their topics in between), and
+ * under the lock where the state changes (summaries see every gauge change,
+ * gap repair vets each moment).
  */
 #include "collectd/core/daemon/collectd.h"
 
@@ -37,7 +37,6 @@
 #include "gen_client.h"
 #include "gen_conv.h"
 #include "gen_conv_counts.h"
-#include "gen_conv_repair.h"
 #include "gen_entity.h"
 #include "gen_feature.h"
 #include "gen_hub.h"
@@ -78,11 +77,11 @@ typedef struct {
   gen_ratelimit_t complain;
 
   gen_conv_tracker_t *conversations; /* ConversationEvents */
-  gen_conv_repair_t *repair;         /* GapRepair: counters whole over gaps */
   uint64_t sample_seed;
   gen_roster_t agents;          /* AgentActivity: members of the queues */
   gen_feature_ctx_t ctx;        /* what the live features share */
   void *features[GEN_FEATURES]; /* their states (NULL: turned off) */
+  bool observing;               /* a feature observes the gauges */
 
   gen_presence_map_t presences; /* org presence id -> system presence */
   cdtime_t presences_listed_at;
@@ -91,8 +90,7 @@ typedef struct {
                           interval (RepeatEvery, at least the read's) */
   cdtime_t last_time;  /* of the last dispatch: times strictly increase */
   cdtime_t changed_at; /* of the last changes' dispatch (DispatchEvery) */
-  gen_summary_t *summary; /* Summaries: every gauge change goes in too */
-  bool window_closed;     /* a summary window closed: trim after */
+  bool window_closed;  /* a feature dispatched at gr_now: trim after */
 
   /* The conversation counters' totals survive restarts (ConversationEvents):
    * saved after each read that changed them and at shutdown, restored per
@@ -102,20 +100,20 @@ typedef struct {
   /* Words of the answers this version does not know (gen_stats_unknown),
    * per family: queue observations, agent activity and member listings. */
   gen_log_org_t who;
-  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv, unknown_repair;
+  gen_unknown_sink_t unknown_obs, unknown_agents, unknown_conv;
 } gr_instance_t;
 
 /* ---- state --------------------------------------------------------------- */
 
+#define EACH_FEATURE(inst, hook, i) GEN_EACH_FEATURE((inst)->features, hook, i)
+
 /* A time for the next dispatch, never equal to or before the last one, so
  * that collectd keeps every value of a series (it drops a value whose time
- * is not after the last one's as "too old"); the summary windows that
- * ended by then are closed first. Called with the lock held. */
+ * is not after the last one's as "too old"); what the features dispatch by
+ * then (summary windows that ended) goes first. Called with the lock held. */
 static cdtime_t gr_now(gr_instance_t *inst) {
   cdtime_t now = gen_dispatch_next_time(&inst->last_time);
-  if (inst->summary != NULL &&
-      gen_summary_close_dispatch(
-          inst->summary, now, gen_client_host(inst->client), PLUGIN_NAME) > 0)
+  if (gen_features_at(inst->features, &inst->ctx, now))
     inst->window_closed = true;
   return now;
 }
@@ -129,67 +127,30 @@ static void report_malformed(void *ud, const char *what) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-typedef struct {
-  const gr_instance_t *inst;
-  const char *queue;
-  cdtime_t time;
-  bool observe;  /* a change for the summaries only (the tick dispatches) */
-  bool repeated; /* a queue's or the roster's: dispatched again each repeat */
-} gr_sink_t;
-
-/* The interval a value list carries: collectd's cache forgets a series
- * not dispatched for Timeout (2) of them, so a series re-dispatched once a
- * RepeatEvery says so; what a read dispatches each time, the read's. */
-static cdtime_t sink_interval(const gr_sink_t *sink) {
-  return sink->repeated ? sink->inst->repeat : sink->inst->interval;
-}
-
-static void put(void *ud, const char *type, const char *type_instance,
-                double value, bool derive) {
-  const gr_sink_t *sink = ud;
-  /* Dispatched values too, as before the tick: the org's agent total
-   * changes nowhere else, and the same value again changes no summary. */
-  if (sink->inst->summary != NULL && !derive)
-    gen_summary_observe(sink->inst->summary, sink->queue, type, type_instance,
-                        value, sink->time);
-  if (sink->observe)
-    return;
-  gen_ident_t id = {.host = gen_client_host(sink->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = sink->queue,
-                    .type = type,
-                    .type_instance = type_instance};
-  gen_dispatch_number(&id, derive, value, sink->time, sink_interval(sink));
-}
-
-/* ObservationLists: a queue and media type's five gauges in one value list
- * (one pass through collectd's queue, cache and writers instead of five);
- * the summaries still see each. */
-static void put_list(void *ud, const char *media, const double *values) {
-  static const char *const names[GEN_QS_LIST_LEN] = {
-      "waiting", "interacting", "alerting", "longest_waiting",
-      "longest_interacting"};
-  const gr_sink_t *sink = ud;
-  if (sink->inst->summary != NULL)
-    for (size_t k = 0; k < GEN_QS_LIST_LEN; k++)
-      gen_summary_observe(sink->inst->summary, sink->queue, names[k], media,
-                          values[k], sink->time);
-  gen_ident_t id = {.host = gen_client_host(sink->inst->client),
-                    .plugin = PLUGIN_NAME,
-                    .plugin_instance = sink->queue,
-                    .type = GEN_QS_LIST_TYPE,
-                    .type_instance = media};
-  gen_dispatch_gauges(&id, values, GEN_QS_LIST_LEN, sink->time,
-                      sink_interval(sink));
+/* Where values of instance go at t (gen_live_put): observed only
+ * (interval 0: the tick dispatches), or dispatched with an interval
+ * (collectd's cache forgets a series not dispatched for Timeout (2) of
+ * them): RepeatEvery's for a series re-dispatched once a repeat (a queue's,
+ * the roster's), the read's for what a read dispatches each time. */
+static gen_live_sink_t sink_of(gr_instance_t *inst, const char *instance,
+                               cdtime_t t, cdtime_t interval) {
+  return (gen_live_sink_t){.host = gen_client_host(inst->client),
+                           .plugin = PLUGIN_NAME,
+                           .instance = instance,
+                           .time = t,
+                           .interval = interval,
+                           .observe =
+                               inst->observing ? gen_features_observe : NULL,
+                           .ud = inst->features};
 }
 
 /* A division's, team's, campaign's or management unit's value
  * (a live feature's put, gen_feature.h). */
 static void put_group(void *ud, const char *instance, const char *type,
                       const char *type_instance, double value) {
-  gr_sink_t sink = *(const gr_sink_t *)ud;
-  sink.queue = instance;
-  put(&sink, type, type_instance, value, false);
+  gen_live_sink_t sink = *(const gen_live_sink_t *)ud;
+  sink.instance = instance;
+  gen_live_put(&sink, type, type_instance, value, false);
 }
 
 static const char *queue_instance(const gr_instance_t *inst, size_t index) {
@@ -197,15 +158,13 @@ static const char *queue_instance(const gr_instance_t *inst, size_t index) {
 }
 
 /* Applies a group (items NULL: a media group the baseline answer leaves
- * out, which has nothing in it), hands its changes to the summaries and
+ * out, which has nothing in it), hands its changes to the observers and
  * marks the queue changed. Called with the lock held. */
 static void apply_group(gr_instance_t *inst, size_t index, int media,
                         const gen_obs_item_t *items, size_t n) {
   gen_live_queue_t *q = &inst->live.state[index];
-  gr_sink_t sink = {.inst = inst,
-                    .queue = queue_instance(inst, index),
-                    .time = gr_now(inst),
-                    .observe = true};
+  gen_live_sink_t sink =
+      sink_of(inst, queue_instance(inst, index), gr_now(inst), 0);
   gen_qs_report_t report = {
       .malformed = report_malformed, .unknown = &inst->unknown_obs, .ud = inst};
   if (media >= 0) {
@@ -216,14 +175,15 @@ static void apply_group(gr_instance_t *inst, size_t index, int media,
     if (items == NULL)
       *qm = (gen_qs_media_t){.seen = true};
     else
-      gen_qs_apply_media(qm, items, n, sink.queue, sink.time, &report);
-    if (inst->summary != NULL && gen_live_wanted(&inst->live, (size_t)media))
-      gen_qs_put_media(qm, &old, gen_media_names[media], sink.time, put, &sink);
+      gen_qs_apply_media(qm, items, n, sink.instance, sink.time, &report);
+    if (inst->observing && gen_live_wanted(&inst->live, (size_t)media))
+      gen_qs_put_media(qm, &old, gen_media_names[media], sink.time,
+                       gen_live_put, &sink);
   } else {
     gen_qs_agents_t old = q->agents;
     gen_qs_apply_agents(&q->agents, items, n, &inst->presences, &report);
-    if (inst->summary != NULL)
-      gen_qs_put_agents(&q->agents, &old, put, &sink);
+    if (inst->observing)
+      gen_qs_put_agents(&q->agents, &old, gen_live_put, &sink);
   }
   gen_live_mark(&inst->live, index);
 }
@@ -254,8 +214,8 @@ static void on_moment(void *ud, const char *queue_id, int media,
   gr_instance_t *inst = ctx->inst;
   ssize_t index = gen_entity_find(&inst->queues, queue_id);
   if (index < 0 || media < 0 || media >= (int)GEN_MEDIA_COUNT ||
-      !gen_conv_repair_live(inst->repair, queue_id, media, moment, at_ms,
-                            gen_cdtime_to_ms(ctx->time)))
+      !gen_features_live(inst->features, queue_id, media, moment, at_ms,
+                         gen_cdtime_to_ms(ctx->time)))
     return; /* a queue not selected here, no media, or repaired already */
   gen_live_moment(&inst->live, (size_t)index, queue_id, media, moment, wait_ms,
                   &inst->sample_seed);
@@ -290,7 +250,7 @@ static gen_notify_verdict_t on_conversation(gr_instance_t *inst,
 /* ---- agent activity ------------------------------------------------------ */
 
 /* One user document or activity event applied to the roster, its changes
- * handed to the summaries and marked. Called with the lock held. */
+ * handed to the observers and marked. Called with the lock held. */
 static void user_from_json(void *ud, json_object *user) {
   gr_instance_t *inst = ud;
   int64_t old_routing[GEN_ROUTING_COUNT], old_presence[GEN_PRESENCE_COUNT];
@@ -299,10 +259,10 @@ static void user_from_json(void *ud, json_object *user) {
   if (!gen_roster_apply_user(&inst->agents, &inst->presences, user))
     return;
   inst->agents.changed = true;
-  gr_sink_t sink = {
-      .inst = inst, .queue = "org", .time = gr_now(inst), .observe = true};
-  if (inst->summary != NULL)
-    gen_roster_put(&inst->agents, old_routing, old_presence, put, &sink);
+  gen_live_sink_t sink = sink_of(inst, "org", gr_now(inst), 0);
+  if (inst->observing)
+    gen_roster_put(&inst->agents, old_routing, old_presence, gen_live_put,
+                   &sink);
 }
 
 static gen_notify_verdict_t on_activity(gr_instance_t *inst,
@@ -397,12 +357,10 @@ static gen_notify_verdict_t gr_on_message(void *ud, const char *topic,
  * Either way each series at most once. Called with the lock held. */
 static void dispatch_queue(gr_instance_t *inst, size_t i, cdtime_t t,
                            bool all) {
-  gr_sink_t sink = {.inst = inst,
-                    .queue = queue_instance(inst, i),
-                    .time = t,
-                    .repeated = true};
-  gen_live_put_queue(&inst->live, i, inst->queues.items[i].id, all, t, put,
-                     &sink);
+  gen_live_sink_t sink =
+      sink_of(inst, queue_instance(inst, i), t, inst->repeat);
+  gen_live_put_queue(&inst->live, i, inst->queues.items[i].id, all, t,
+                     gen_live_put, &sink);
 }
 
 typedef struct {
@@ -424,11 +382,9 @@ static void due_one(void *ud, size_t i) {
 static void dispatch_changed(gr_instance_t *inst, cdtime_t t) {
   inst->changed_at = t;
   gen_live_each_changed(&inst->live, changed_one, &(gr_at_t){inst, t});
+  gen_live_sink_t org = sink_of(inst, "org", t, inst->repeat);
   if (inst->agents.changed) /* the org-wide agents that changed */
-    gen_roster_put_sent(
-        &inst->agents, false, put,
-        &(gr_sink_t){
-            .inst = inst, .queue = "org", .time = t, .repeated = true});
+    gen_roster_put_sent(&inst->agents, false, gen_live_put, &org);
 }
 
 /* The periodic re-dispatch rolls: the channel ticks re-dispatch the queues
@@ -461,17 +417,20 @@ static void gr_on_tick(void *ud) {
     gen_heap_trim(); /* the write threads freed the last window's values */
 }
 
-/* The summaries of the queues and org agents of topics[0..n-1]: lost
- * (messages are being missed) or resumed (baselined again). */
-static int mark_summaries(gr_instance_t *inst, char *const *topics, size_t n,
-                          const uint8_t *failed, bool lost) {
+/* The queues and org agents of topics[0..n-1] marked: lost (messages are
+ * being missed) or resumed (baselined again); the first failure. */
+static int mark_features(gr_instance_t *inst, char *const *topics, size_t n,
+                         const uint8_t *failed, bool lost) {
   int status = 0;
+  bool timed = false;
   pthread_mutex_lock(&inst->lock);
-  if (inst->summary != NULL) {
-    gr_now(inst); /* windows that ended before are whole */
-    status =
-        gen_live_mark_summaries(inst->summary, &inst->queues, inst->client->org,
-                                topics, n, failed, lost);
+  EACH_FEATURE(inst, mark, i) {
+    if (!timed)
+      gr_now(inst); /* what ended before is whole */
+    timed = true;
+    int s = gen_features[i]->mark(inst->features[i], &inst->ctx, topics, n,
+                                  failed, lost);
+    status = status != 0 ? status : s;
   }
   pthread_mutex_unlock(&inst->lock);
   return status;
@@ -482,9 +441,9 @@ static void gr_on_lost(void *ud, char *const *topics, size_t n) {
   gr_instance_t *inst = ud;
   pthread_mutex_lock(&inst->lock);
   dispatch_changed(inst, gr_now(inst));
-  gen_conv_repair_lost(inst->repair, topics, n, gen_cdtime_to_ms(cdtime()));
+  gen_features_gap(inst->features, topics, n, true, gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&inst->lock);
-  mark_summaries(ud, topics, n, NULL, true);
+  mark_features(ud, topics, n, NULL, true);
 }
 
 /* A channel's baseline: the instance and the channel's HTTP handle. */
@@ -535,20 +494,19 @@ static int gr_on_connected(void *ud, gen_http_t *http, char *const *topics,
                            size_t n, uint8_t *failed) {
   gr_baseline_t b = {.inst = ud, .http = http};
   pthread_mutex_lock(&b.inst->lock); /* the gap's end: events flow again */
-  gen_conv_repair_connected(b.inst->repair, topics, n,
-                            gen_cdtime_to_ms(cdtime()));
+  gen_features_gap(b.inst->features, topics, n, false,
+                   gen_cdtime_to_ms(cdtime()));
   pthread_mutex_unlock(&b.inst->lock);
-  for (size_t i = 0; i < GEN_FEATURES; i++)
-    if (b.inst->features[i] != NULL && gen_features[i]->connected != NULL)
-      gen_features[i]->connected(b.inst->features[i], topics, n);
+  EACH_FEATURE(b.inst, connected, i)
+  gen_features[i]->connected(b.inst->features[i], topics, n);
   gen_notify_topic_ids(topics, n, GEN_LIVE_OBS_PREFIX, GEN_LIVE_OBS_SUFFIX,
                        GEN_QS_QUERY_MAX, baseline_batch, &b, failed);
   if (b.inst->config.agent_activity)
     gen_notify_topic_ids(topics, n, GEN_LIVE_USER_PREFIX, GEN_LIVE_USER_SUFFIX,
                          GEN_ROSTER_USERS_PER_QUERY, baseline_users, &b,
                          failed);
-  /* The summaries of what was baselined resume; the rest stay lost. */
-  int status = mark_summaries(b.inst, topics, n, failed, false);
+  /* What was baselined resumes (summaries); the rest stays lost. */
+  int status = mark_features(b.inst, topics, n, failed, false);
   gen_heap_trim(); /* the answers' trees, freed on this channel's thread */
   return status;
 }
@@ -580,9 +538,9 @@ static int stream_topics(gr_instance_t *inst) {
   if (n_users == 0)
     n_users = (ssize_t)inst->agents.users.count;
   pthread_mutex_unlock(&inst->lock);
-  for (size_t i = 0; i < GEN_FEATURES && topics != NULL; i++)
-    if (inst->features[i] != NULL && gen_features[i]->topics != NULL)
-      topics = gen_features[i]->topics(inst->features[i], topics, &n);
+  EACH_FEATURE(inst, topics, i)
+  if (topics != NULL)
+    topics = gen_features[i]->topics(inst->features[i], topics, &n);
   if (topics == NULL)
     return -ENOMEM;
   gen_notify_set_topics(inst->notify, topics, n);
@@ -594,11 +552,11 @@ static int stream_topics(gr_instance_t *inst) {
   return 0;
 }
 
-/* A queue dropped from the selection or renamed: its summaries go. */
+/* A queue dropped from the selection or renamed: the features forget it. */
 static void forget_queue(void *ud, size_t i) {
   gr_instance_t *inst = ud;
-  if (inst->summary != NULL)
-    gen_summary_forget(inst->summary, queue_instance(inst, i));
+  EACH_FEATURE(inst, forget, k)
+  gen_features[k]->forget(inst->features[k], queue_instance(inst, i));
 }
 
 /* Lists the selected queues; on a change, carries the state of the queues
@@ -659,13 +617,11 @@ static void dispatch_self(gr_instance_t *inst) {
   bool tracking = inst->conversations != NULL; /* ConversationEvents */
   if (tracking)
     gen_conv_tracker_stats(inst->conversations, &conv);
-  if (inst->summary != NULL)
-    gen_summary_dispatch_stats(inst->summary, host, PLUGIN_NAME);
-  gen_conv_repair_dispatch_stats(inst->repair, host, PLUGIN_NAME);
+  EACH_FEATURE(inst, locked_stats, i)
+  gen_features[i]->locked_stats(inst->features[i], host, PLUGIN_NAME);
   pthread_mutex_unlock(&inst->lock);
-  for (size_t i = 0; i < GEN_FEATURES; i++) /* outside the lock */
-    if (inst->features[i] != NULL && gen_features[i]->stats != NULL)
-      gen_features[i]->stats(inst->features[i], host, PLUGIN_NAME);
+  EACH_FEATURE(inst, stats, i) /* outside the lock */
+  gen_features[i]->stats(inst->features[i], host, PLUGIN_NAME);
   if (tracking)
     gen_conv_dispatch_stats(&conv, host, PLUGIN_NAME);
   if (inst->store.path[0] != '\0') /* its counters refused at load */
@@ -685,29 +641,17 @@ static int gr_read(user_data_t *ud) {
     inst->repeat = inst->config.repeat_every > inst->interval
                        ? inst->config.repeat_every
                        : inst->interval;
-  }
-  if (inst->config.summary.on && inst->summary == NULL) {
-    pthread_mutex_lock(&inst->lock);
-    inst->summary = gen_summary_from_config(
-        &inst->config.summary, inst->interval, gen_qs_summary_types,
-        gen_qs_summary_types_count);
-    if (inst->summary != NULL)
-      gen_summary_log_as(inst->summary,
-                         (gen_log_org_t){PLUGIN_NAME, inst->client->org->name});
-    pthread_mutex_unlock(&inst->lock);
+    inst->ctx.interval = inst->interval; /* before the channels start */
   }
   if (due) /* the ids that qualify oUserPresences and name presences */
     gen_presence_map_refresh(&inst->presences, &inst->lock, inst->client->http,
                              inst->client->org, &inst->complain);
   int status = due ? refresh_queues(inst) : 0;
-  gen_conv_repair_run(inst->repair, inst->client, &inst->lock, &inst->queues,
-                      &inst->live, gen_cdtime_to_ms(now));
   bool renewed = false; /* a feature's topics changed: given again */
-  for (size_t i = 0; i < GEN_FEATURES; i++) {
+  EACH_FEATURE(inst, run, i) {
     inst->ctx.mono = gen_monotonic(); /* budgets and sweeps: no clock step */
     inst->ctx.wall_ms = gen_cdtime_to_ms(cdtime());
-    if (inst->features[i] != NULL && gen_features[i]->run != NULL &&
-        gen_features[i]->run(inst->features[i], &inst->ctx))
+    if (gen_features[i]->run(inst->features[i], &inst->ctx))
       renewed = true;
   }
   if (renewed)
@@ -724,20 +668,18 @@ static int gr_read(user_data_t *ud) {
     gen_live_cycle(&inst->live, cdtime());
   }
   for (size_t i = 0; i < inst->queues.count; i++) {
-    gr_sink_t sink = {
-        .inst = inst, .queue = queue_instance(inst, i), .time = t};
-    gen_live_put_intervals(&inst->live, i, put, &sink);
+    gen_live_sink_t sink =
+        sink_of(inst, queue_instance(inst, i), t, inst->interval);
+    gen_live_put_intervals(&inst->live, i, gen_live_put, &sink);
   }
+  gen_live_sink_t org = sink_of(inst, "org", t, inst->repeat);
   if (inst->config.agent_activity && inst->agents.seen && cycle)
-    gen_roster_put_sent(
-        &inst->agents, true, put,
-        &(gr_sink_t){
-            .inst = inst, .queue = "org", .time = t, .repeated = true});
-  gr_sink_t groups = {.inst = inst, .time = t}; /* each its own instance */
+    gen_roster_put_sent(&inst->agents, true, gen_live_put, &org);
+  /* each its own instance */
+  gen_live_sink_t groups = sink_of(inst, NULL, t, inst->interval);
   inst->ctx.wall_ms = gen_cdtime_to_ms(t);
-  for (size_t i = 0; i < GEN_FEATURES; i++)
-    if (inst->features[i] != NULL && gen_features[i]->put != NULL)
-      gen_features[i]->put(inst->features[i], &inst->ctx, put_group, &groups);
+  EACH_FEATURE(inst, put, i)
+  gen_features[i]->put(inst->features[i], &inst->ctx, put_group, &groups);
   if (t - inst->changed_at >= inst->config.dispatch_every)
     dispatch_changed(inst, t); /* also when no channel ticks */
   pthread_mutex_unlock(&inst->lock);
@@ -762,16 +704,13 @@ static void gr_instance_free(void *data) {
   gen_live_save(&inst->live, &inst->queues, &inst->lock, inst->client->org,
                 &inst->complain); /* the counts since the last read */
   gen_conv_store_free(&inst->store);
-  gen_conv_repair_free(inst->repair);
-  for (size_t i = 0; i < GEN_FEATURES; i++)
-    if (inst->features[i] != NULL)
-      gen_features[i]->free(inst->features[i]);
+  EACH_FEATURE(inst, free, i)
+  gen_features[i]->free(inst->features[i]);
   gen_live_free(&inst->live, inst->queues.count);
   gen_entity_set_free(&inst->queues);
   gen_conv_tracker_free(inst->conversations);
   gen_roster_free(&inst->agents);
   gen_presence_map_free(&inst->presences);
-  gen_summary_free(inst->summary);
   pthread_mutex_destroy(&inst->lock);
   gr_config_release(&inst->config);
   gen_client_free(inst->client);
@@ -797,7 +736,7 @@ static int gr_instance_init(void *data) {
       .media_mask = inst->config.media_mask,
       .bounds = &inst->config.wait_bounds,
       .store = &inst->store,
-      .put_list = inst->config.observation_lists ? put_list : NULL};
+      .put_list = inst->config.observation_lists ? gen_live_put_list : NULL};
   if (inst->config.conversation_events) {
     inst->conversations = gen_conv_tracker_from_config(&inst->config.conv);
     if (inst->conversations == NULL)
@@ -810,24 +749,21 @@ static int gr_instance_init(void *data) {
       return -EINVAL;
     gen_conv_store_load(&inst->store, path, &inst->config.wait_bounds,
                         inst->client->org);
-    inst->repair = gen_conv_repair_new(
-        &inst->config.repair, inst->config.notify.heartbeat_timeout,
-        inst->config.conv.timeout, gen_cdtime_to_ms(cdtime()));
-    inst->unknown_repair = (gen_unknown_sink_t){
-        &inst->client->stats, &inst->who, "conversation_aggregates"};
-    gen_conv_repair_unknown_to(inst->repair, &inst->unknown_repair);
-    /* the gap since the file was written */
-    gen_conv_repair_attach(inst->repair, &inst->store, &inst->live, org);
   }
   inst->ctx = (gen_feature_ctx_t){.client = inst->client,
                                   .config = &inst->config,
+                                  .plugin = PLUGIN_NAME,
+                                  .who = &inst->who,
                                   .lock = &inst->lock,
                                   .queues = &inst->queues,
-                                  .live = &inst->live};
-  for (size_t i = 0; i < GEN_FEATURES; i++)
+                                  .live = &inst->live,
+                                  .store = &inst->store};
+  for (size_t i = 0; i < GEN_FEATURES; i++) {
     if (gen_features[i]->on(&inst->ctx) &&
         (inst->features[i] = gen_features[i]->create(&inst->ctx)) == NULL)
       return -ENOMEM;
+    inst->observing |= inst->features[i] && gen_features[i]->observe;
+  }
   gen_notify_options_t options =
       gen_notify_config_options(&inst->config.notify);
   inst->notify = gen_notify_create(

@@ -2,6 +2,7 @@
 /* collectd-genesys: the gap repair of the conversation counters (see
  * gen_conv_repair.h). */
 #include "gen_conv_repair.h"
+#include "gen_feature.h"
 
 #include "gen_agg_answer.h"
 #include "gen_aggregates.h"
@@ -96,6 +97,7 @@ struct gen_conv_repair_s {
   size_t held;   /* windows with hold set */
   batch_t batch; /* the request under way (one at a time: the read's) */
   const gen_unknown_sink_t *unknown; /* media types we do not know */
+  gen_unknown_sink_t unknown_sink;   /* (its row's: unknown points here) */
 };
 
 static int64_t floor_minute(int64_t t) { return t - t % MINUTE_MS; }
@@ -793,3 +795,55 @@ void gen_conv_repair_dispatch_stats(const gen_conv_repair_t *r,
                       (double)r->repaired[k]);
   gen_dispatch_self(host, plugin, "conv_held", NULL, false, (double)r->held);
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ */
+
+static bool cr_on(const gen_feature_ctx_t *c) {
+  return c->config->conversation_events;
+}
+
+static void *cr_new(const gen_feature_ctx_t *c) {
+  gen_conv_repair_t *r = gen_conv_repair_new(
+      &c->config->repair, c->config->notify.heartbeat_timeout,
+      c->config->conv.timeout, gen_cdtime_to_ms(cdtime()));
+  if (r == NULL)
+    return NULL;
+  r->unknown_sink = (gen_unknown_sink_t){&c->client->stats, c->who,
+                                         "conversation_aggregates"};
+  r->unknown = &r->unknown_sink;
+  /* the gap since the file was written */
+  gen_conv_repair_attach(r, c->store, c->live, c->client->org);
+  return r;
+}
+
+static bool cr_run(void *f, const gen_feature_ctx_t *c) {
+  gen_conv_repair_run(f, c->client, c->lock, c->queues, c->live, c->wall_ms);
+  return false;
+}
+
+static void cr_free(void *f) { gen_conv_repair_free(f); }
+
+static bool cr_live(void *f, const char *queue_id, int media,
+                    gen_conv_moment_t moment, int64_t at_ms, int64_t now_ms) {
+  return gen_conv_repair_live(f, queue_id, media, moment, at_ms, now_ms);
+}
+
+static void cr_gap(void *f, char *const *topics, size_t n, bool lost,
+                   int64_t now_ms) {
+  (lost ? gen_conv_repair_lost : gen_conv_repair_connected)(f, topics, n,
+                                                            now_ms);
+}
+
+static void cr_stats(void *f, const char *host, const char *plugin) {
+  gen_conv_repair_dispatch_stats(f, host, plugin);
+}
+
+const gen_feature_t gen_conv_repair_feature = {.name = "conv_repair",
+                                               .on = cr_on,
+                                               .create = cr_new,
+                                               .free = cr_free,
+                                               .run = cr_run,
+                                               .live = cr_live,
+                                               .gap = cr_gap,
+                                               .locked_stats = cr_stats};

@@ -4,6 +4,8 @@
 
 #include "gen_live.h"
 
+#include "gen_dispatch.h"
+#include "gen_feature.h"
 #include "gen_json.h"
 #include "gen_names.h"
 #include "gen_notify.h"
@@ -101,6 +103,44 @@ void gen_live_conv_all(gen_live_t *l, size_t i) {
     q->conv_bucket[m] = 0;
   }
   gen_live_mark(l, i);
+}
+
+void gen_live_put(void *sink, const char *type, const char *type_instance,
+                  double value, bool derive) {
+  const gen_live_sink_t *s = sink;
+  if (s->observe != NULL && !derive)
+    s->observe(s->ud, s->instance, type, type_instance, value, s->time);
+  if (s->interval == 0)
+    return;
+  gen_ident_t id = {.host = s->host,
+                    .plugin = s->plugin,
+                    .plugin_instance = s->instance,
+                    .type = type,
+                    .type_instance = type_instance};
+  gen_dispatch_number(&id, derive, value, s->time, s->interval);
+}
+
+void gen_feature_put_under(void *ud, const char *type,
+                           const char *type_instance, double value,
+                           bool derive) {
+  (void)derive; /* what the rows put this way are gauges */
+  const gen_feature_sink_t *s = ud;
+  s->put(s->ud, s->instance, type, type_instance, value);
+}
+
+void gen_live_put_list(void *sink, const char *media, const double *values) {
+  static const char *const names[GEN_QS_LIST_LEN] = {
+      "waiting", "interacting", "alerting", "longest_waiting",
+      "longest_interacting"};
+  const gen_live_sink_t *s = sink;
+  for (size_t k = 0; s->observe != NULL && k < GEN_QS_LIST_LEN; k++)
+    s->observe(s->ud, s->instance, names[k], media, values[k], s->time);
+  gen_ident_t id = {.host = s->host,
+                    .plugin = s->plugin,
+                    .plugin_instance = s->instance,
+                    .type = GEN_QS_LIST_TYPE,
+                    .type_instance = media};
+  gen_dispatch_gauges(&id, values, GEN_QS_LIST_LEN, s->time, s->interval);
 }
 
 void gen_live_put_queue(gen_live_t *l, size_t i, const char *queue_id, bool all,

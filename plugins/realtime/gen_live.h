@@ -85,6 +85,23 @@ typedef struct {
   void (*put_list)(void *ud, const char *media, const double *values);
 } gen_live_t;
 
+/* Where gen_live_put sends a value (its ud): to observe (when not NULL,
+ * a gauge), then dispatched under host, plugin and instance at time with
+ * interval (0: observed only). */
+typedef struct {
+  const char *host, *plugin, *instance;
+  cdtime_t time, interval;
+  void (*observe)(void *ud, const char *instance, const char *type,
+                  const char *type_instance, double value, cdtime_t t);
+  void *ud;
+} gen_live_sink_t;
+/* A gen_put_t, and ObservationLists' put_list (a media group's gauges in
+ * one value list: one pass through collectd's queue, cache and writers
+ * instead of five; observe still sees each); sink: a gen_live_sink_t. */
+void gen_live_put(void *sink, const char *type, const char *type_instance,
+                  double value, bool derive);
+void gen_live_put_list(void *sink, const char *media, const double *values);
+
 /* Queue i's state of media type m (< GEN_MEDIA_COUNT), allocated at
  * first use (NULL when out of memory). */
 gen_qs_media_t *gen_live_media(gen_live_t *l, size_t i, size_t m);

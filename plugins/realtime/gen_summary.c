@@ -3,6 +3,8 @@
  * collectd-genesys: live gauges summarised per window (see gen_summary.h).
  */
 #include "gen_summary.h"
+#include "gen_feature.h"
+#include "gen_queue_state.h"
 
 #include "gen_buf.h"
 #include "gen_dispatch.h"
@@ -628,3 +630,70 @@ void gen_summary_dispatch_stats(const gen_summary_t *s, const char *host,
   };
   gen_dispatch_self_rows(host, plugin, self, STATIC_ARRAY_SIZE(self));
 }
+
+/* ---- its row (gen_feature.h) ----------------------------------------------
+ * The summary wants the read's interval: made at the first dispatch time
+ * after the first read began (before any value is observed). */
+
+static bool sum_on(const gen_feature_ctx_t *c) { return c->config->summary.on; }
+
+static void *sum_new(const gen_feature_ctx_t *c) {
+  (void)c;
+  return calloc(1, sizeof(gen_summary_t *));
+}
+
+static void sum_free(void *f) {
+  if (f != NULL)
+    gen_summary_free(*(gen_summary_t **)f);
+  free(f);
+}
+
+static bool sum_at(void *f, const gen_feature_ctx_t *c, cdtime_t now) {
+  gen_summary_t **s = f;
+  if (*s == NULL && c->interval > 0) {
+    *s = gen_summary_from_config(&c->config->summary, c->interval,
+                                 gen_qs_summary_types,
+                                 gen_qs_summary_types_count);
+    if (*s != NULL)
+      gen_summary_log_as(*s, (gen_log_org_t){c->plugin, c->client->org->name});
+  }
+  return *s != NULL && gen_summary_close_dispatch(
+                           *s, now, gen_client_host(c->client), c->plugin) > 0;
+}
+
+static void sum_observe(void *f, const char *instance, const char *type,
+                        const char *type_instance, double value, cdtime_t t) {
+  gen_summary_t *s = *(gen_summary_t **)f;
+  if (s != NULL)
+    gen_summary_observe(s, instance, type, type_instance, value, t);
+}
+
+static void sum_forget(void *f, const char *instance) {
+  gen_summary_t *s = *(gen_summary_t **)f;
+  if (s != NULL)
+    gen_summary_forget(s, instance);
+}
+
+static int sum_mark(void *f, const gen_feature_ctx_t *c, char *const *topics,
+                    size_t n, const uint8_t *failed, bool lost) {
+  gen_summary_t *s = *(gen_summary_t **)f;
+  return s == NULL ? 0
+                   : gen_live_mark_summaries(s, c->queues, c->client->org,
+                                             topics, n, failed, lost);
+}
+
+static void sum_stats(void *f, const char *host, const char *plugin) {
+  gen_summary_t *s = *(gen_summary_t **)f;
+  if (s != NULL)
+    gen_summary_dispatch_stats(s, host, plugin);
+}
+
+const gen_feature_t gen_summary_feature = {.name = "summary",
+                                           .on = sum_on,
+                                           .create = sum_new,
+                                           .free = sum_free,
+                                           .at = sum_at,
+                                           .observe = sum_observe,
+                                           .forget = sum_forget,
+                                           .mark = sum_mark,
+                                           .locked_stats = sum_stats};

@@ -5,7 +5,8 @@
  * and names the ones gone; the changed list holds a queue once however
  * often the re-dispatch puts it between marks; the media filter;
  * ObservationLists puts a media group's five gauges as one list, when any of
- * them changed. */
+ * them changed; the sink observes each gauge (not a counter), then
+ * dispatches it (a list whole) unless it observes only. */
 #include "gen_hub.h"
 #include "gen_live.h"
 #include "gen_names.h"
@@ -13,6 +14,7 @@
 
 #include "collectd/core/testing.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static gen_waits_bounds_t bounds;
@@ -167,6 +169,50 @@ DEF_TEST(lists_put_a_media_group_once) {
   return 0;
 }
 
+static int observed;
+static char observed_key[64];
+static void observe(void *ud, const char *instance, const char *type,
+                    const char *type_instance, double value, cdtime_t t) {
+  observed++;
+  snprintf(observed_key, sizeof(observed_key), "%s/%s/%s=%g@%g",
+           (const char *)ud, type, type_instance, value, CDTIME_T_TO_DOUBLE(t));
+}
+
+DEF_TEST(the_sink_observes_then_dispatches) {
+  gen_live_sink_t s = {.host = "h",
+                       .plugin = "p",
+                       .instance = "q",
+                       .time = TIME_T_TO_CDTIME_T(7),
+                       .interval = 0,
+                       .observe = observe,
+                       .ud = "q"};
+  mock_values_reset();
+  observed = 0;
+  /* observed only: nothing dispatched */
+  gen_live_put(&s, "waiting", "voice", 3, false);
+  EXPECT_EQ_INT(1, observed);
+  EXPECT_EQ_STR("q/waiting/voice=3@7", observed_key);
+  EXPECT_EQ_INT(0, (int)mock_values_num);
+  /* a counter is not observed, and goes out with the sink's interval */
+  s.interval = TIME_T_TO_CDTIME_T(30);
+  gen_live_put(&s, "conv_offered", "voice", 5, true);
+  EXPECT_EQ_INT(1, observed);
+  mock_value_t *v = mock_find("q", "conv_offered", "voice");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(30), v->sent_interval);
+  EXPECT_EQ_UINT64(TIME_T_TO_CDTIME_T(7), v->sent_time);
+  /* a list: each of its gauges observed, one value list dispatched */
+  double values[GEN_QS_LIST_LEN] = {1, 2, 3, 4, 5};
+  gen_live_put_list(&s, "chat", values);
+  EXPECT_EQ_INT(1 + GEN_QS_LIST_LEN, observed);
+  EXPECT_EQ_STR("q/longest_interacting/chat=5@7", observed_key);
+  v = mock_find("q", GEN_QS_LIST_TYPE, "chat");
+  CHECK_NOT_NULL(v);
+  EXPECT_EQ_INT(GEN_QS_LIST_LEN, (int)v->values_len);
+  EXPECT_EQ_INT(2, (int)mock_values_num);
+  return 0;
+}
+
 DEF_TEST(redispatch_rolls_with_the_cycle) {
   static const char *const ids[] = {"a", "b", "c", "d"};
   gen_entity_set_t set = {0};
@@ -257,6 +303,7 @@ int main(void) {
   RUN_TEST(marks_put_each_queue_once);
   RUN_TEST(put_between_marks_keeps_one_entry);
   RUN_TEST(lists_put_a_media_group_once);
+  RUN_TEST(the_sink_observes_then_dispatches);
   RUN_TEST(redispatch_rolls_with_the_cycle);
   RUN_TEST(a_new_listing_carries_the_queues_kept);
   RUN_TEST(topics_per_queue_then_agents);
