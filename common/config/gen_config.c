@@ -6,7 +6,7 @@
 #include "gen_hash.h"
 #include "gen_log.h"
 #include "gen_names.h"
-#include "gen_notice.h"
+#include "gen_notices.h"
 #include "gen_secret.h"
 #include "gen_utf8.h"
 

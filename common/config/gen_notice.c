@@ -6,6 +6,7 @@
 #include "gen_dispatch.h"
 #include "gen_map.h"
 #include "gen_names.h"
+#include "gen_notices.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,52 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-  gen_key_t *key;          /* the subject: its three names, apart */
-  int state;               /* as last seen */
-  int said;                /* as last notified (0, good, before any) */
-  cdtime_t at[2];          /* the last two notifications, the newer first */
-  notification_t *pending; /* a change not said yet: the newest */
-} notice_entry_t;
-
-struct gen_notices_s {
-  pthread_mutex_t lock;
-  gen_map_t last;  /* key -> notice_entry_t */
-  size_t pending;  /* entries with a change not said */
-  cdtime_t minute; /* the start of the minute counted */
-  int in_minute;   /* notifications in it */
-  uint64_t held;   /* changes not said when they came */
-  bool said_held;  /* the log has said that changes are held */
-};
-
-struct gen_notices_s *gen_notices_create(void) {
-  struct gen_notices_s *n = calloc(1, sizeof(*n));
-  if (n != NULL) {
-    pthread_mutex_init(&n->lock, NULL);
-    n->last.kind = GEN_MAP_KEY;
-  }
-  return n;
-}
-
-void gen_notices_free(struct gen_notices_s *n) {
-  if (n == NULL)
-    return;
-  size_t pos = 0;
-  const void *key;
-  void *value;
-  while (gen_map_next(&n->last, &pos, &key, &value)) {
-    notice_entry_t *e = value;
-    free(e->pending);
-    free(e->key);
-    free(e);
-  }
-  gen_map_free(&n->last);
-  pthread_mutex_destroy(&n->lock);
-  free(n);
-}
-
-/* The subject's entry (under the lock), made for a bad state; NULL for a
- * good state never bad (none is good) or out of memory (*status). */
 static notice_entry_t *entry(struct gen_notices_s *n, const gen_key_t *key,
                              int state, int *status) {
   *status = 0;

@@ -20,11 +20,6 @@
 
 #include "gen_config.h"
 
-/* The memory of an org's subjects (gen_org_create makes it, gen_org_free
- * ends it). */
-struct gen_notices_s *gen_notices_create(void);
-void gen_notices_free(struct gen_notices_s *notices);
-
 /* A subject of org (plugin_instance, type, type_instance; NULL or "" for
  * none) is now in state: 0 is good, any other value a bad state of the
  * caller's (a level). When the state differs from the last one remembered

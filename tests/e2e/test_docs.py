@@ -247,6 +247,41 @@ class LayersTest(unittest.TestCase):
                     wrong.append(f"{me} ({home[me]}/) includes {inc} ({home[inc]}/)")
         self.assertEqual(sorted(wrong), [])
 
+    def test_no_module_of_common_needs_another_both_ways(self):
+        """A module of common/ is its .c and .h (a header <module>_private.h
+        without a .c is the module's too); one needs another when one of its
+        files includes the other's header. No circle of modules, of any
+        length: a module's part can be read, built and tested with what it
+        needs below it only."""
+        common = os.path.join(ROOT, "common")
+        files = {}
+        for path in glob.glob(os.path.join(common, "*", "*.[ch]")):
+            name = os.path.basename(path)[:-2]
+            files.setdefault(name, []).append(path)
+        def module(name):
+            if name.endswith("_private") and name[:-8] in files and not any(
+                    p.endswith(".c") for p in files[name]):
+                return name[:-8]
+            return name
+        needs = {}
+        for name, paths in files.items():
+            me = module(name)
+            for path in paths:
+                with open(path) as f:
+                    for inc in re.findall(r'#include "(gen_\w+)\.h"', f.read()):
+                        if inc in files and module(inc) != me:
+                            needs.setdefault(me, set()).add(module(inc))
+        circles = []
+        def walk(start, at, path):
+            for nxt in sorted(needs.get(at, ())):
+                if nxt == start:
+                    circles.append(" -> ".join(path + [start]))
+                elif nxt not in path and nxt > start:
+                    walk(start, nxt, path + [nxt])
+        for m in sorted(needs):
+            walk(m, m, [m])
+        self.assertEqual(circles, [])
+
     def test_plugin_folders_are_described(self):
         """Every module of a plugin's folder (plugins/<name>/) has its row
         under that folder's heading of common/README.md ("Beside a
