@@ -320,32 +320,4 @@ int gen_agg_take(gen_interval_t *engine, const gen_agg_query_t *query,
                  size_t len, const gen_unknown_sink_t *unknown, size_t *skipped,
                  char *err, size_t err_size);
 
-/* ---- observations --------------------------------------------------------
- */
-
-/* An observations query of one metric now (no interval), for entities
- * selected by one dimension, e.g. the active flows (oFlow) by flowId. */
-typedef struct {
-  const char *path;   /* POST path */
-  const char *what;   /* "flow observations query", for the log */
-  const char *metric; /* "oFlow" */
-  const char *dim;    /* "flowId": the filter's dimension */
-  /* The metric's stats.count in a result of group. */
-  void (*observed)(void *ud, json_object *group, double count);
-  void *ud;
-  gen_ratelimit_t *complain; /* for failures */
-} gen_agg_observation_t;
-
-/* Reads an answer ({"results": [{group, data: [{metric, stats}]}]}):
- * observed() for every entry of the metric with a stats.count. 0, or
- * -EINVAL with the reason in err when it has no results[]. */
-int gen_agg_observed(const gen_agg_observation_t *q, json_object *doc,
-                     char *err, size_t err_size);
-
-/* Asks q for ids[n] (counted in counts) and reads the answer. Returns 0, or
- * the failure (logged with q->what and counted). */
-int gen_agg_observe(gen_client_t *client, gen_agg_counts_t *counts,
-                    const gen_agg_observation_t *q, const char *const *ids,
-                    size_t n);
-
 #endif /* GEN_AGGREGATES_H */

@@ -180,25 +180,77 @@ static void active(void *ud, json_object *group, double count) {
                      fa->interval ? (cdtime_t)atomic_load(fa->interval) : 0);
 }
 
-gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
-  return (gen_agg_observation_t){.path = GEN_FLOW_OBS_PATH,
-                                 .what = "flow observations query",
-                                 .metric = "oFlow",
-                                 .dim = "flowId",
-                                 .observed = active,
-                                 .ud = fa,
-                                 .complain = fa->complain};
+/* ---- observations --------------------------------------------------- */
+
+int gen_flow_observed(const gen_flow_observation_t *q, json_object *doc,
+                      char *err, size_t err_size) {
+  json_object *results = gen_json_get_array(doc, "results");
+  if (results == NULL) {
+    snprintf(err, err_size, "the answer has no results[]");
+    return -EINVAL;
+  }
+  for (size_t r = 0; r < json_object_array_length(results); r++) {
+    json_object *result = json_object_array_get_idx(results, r);
+    json_object *group = gen_json_get_object(result, "group");
+    json_object *data = gen_json_get_array(result, "data");
+    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
+         d++) {
+      json_object *entry = json_object_array_get_idx(data, d);
+      const char *metric = gen_json_get_string(entry, "metric");
+      double count;
+      if (metric != NULL && strcmp(metric, q->metric) == 0 &&
+          gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
+                              &count))
+        q->observed(q->ud, group, count);
+    }
+  }
+  return 0;
+}
+
+int gen_flow_observe(gen_client_t *client, gen_agg_counts_t *counts,
+                     const gen_flow_observation_t *q, const char *const *ids,
+                     size_t n) {
+  json_object *body = json_object_new_object();
+  json_object *asked = json_object_new_array();
+  json_object_array_add(asked, json_object_new_string(q->metric));
+  json_object_object_add(body, "metrics", asked);
+  json_object_object_add(body, "filter", gen_json_or_filter(q->dim, ids, n));
+  json_object *doc = NULL;
+  char err[512] = "";
+  counts->queries++;
+  int status = gen_http_post_json(client->http, q->path, body,
+                                  GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
+  json_object_put(body);
+  if (status == 0)
+    status = gen_flow_observed(q, doc, err, sizeof(err));
+  if (status != 0) {
+    counts->failures++;
+    gen_log_org(counts->who, q->complain, LOG_ERR, "%s failed: %s", q->what,
+                err);
+  }
+  json_object_put(doc);
+  return status;
+}
+
+gen_flow_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
+  return (gen_flow_observation_t){.path = GEN_FLOW_OBS_PATH,
+                                  .what = "flow observations query",
+                                  .metric = "oFlow",
+                                  .dim = "flowId",
+                                  .observed = active,
+                                  .ud = fa,
+                                  .complain = fa->complain};
 }
 
 typedef struct {
   gen_flow_agg_t *fa;
   gen_agg_counts_t *counts;
-  gen_agg_observation_t obs;
+  gen_flow_observation_t obs;
 } batches_t;
 
 static bool batch(void *ud, const char *const *ids, size_t n) {
   batches_t *b = ud;
-  gen_agg_observe(b->fa->client, b->counts, &b->obs, ids, n);
+  gen_flow_observe(b->fa->client, b->counts, &b->obs, ids, n);
   return true;
 }
 

@@ -56,10 +56,37 @@ typedef struct {
   gen_ratelimit_t *complain;
 } gen_flow_agg_t;
 
+/* ---- observations (POST /api/v2/analytics/flows/observations/query) ---- */
+
+/* An observations query of one metric now (no interval), for entities
+ * selected by one dimension, e.g. the active flows (oFlow) by flowId. */
+typedef struct {
+  const char *path;   /* POST path */
+  const char *what;   /* "flow observations query", for the log */
+  const char *metric; /* "oFlow" */
+  const char *dim;    /* "flowId": the filter's dimension */
+  /* The metric's stats.count in a result of group. */
+  void (*observed)(void *ud, json_object *group, double count);
+  void *ud;
+  gen_ratelimit_t *complain; /* for failures */
+} gen_flow_observation_t;
+
+/* Reads an answer ({"results": [{group, data: [{metric, stats}]}]}):
+ * observed() for every entry of the metric with a stats.count. 0, or
+ * -EINVAL with the reason in err when it has no results[]. */
+int gen_flow_observed(const gen_flow_observation_t *q, json_object *doc,
+                      char *err, size_t err_size);
+
+/* Asks q for ids[n] (counted in counts) and reads the answer. Returns 0, or
+ * the failure (logged with q->what and counted). */
+int gen_flow_observe(gen_client_t *client, gen_agg_counts_t *counts,
+                     const gen_flow_observation_t *q, const char *const *ids,
+                     size_t n);
+
 /* The aggregates endpoint, how its answer is read and where its values go
  * (out); the observations query of active flows. Each borrows fa. */
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa);
-gen_agg_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
+gen_flow_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
 
 /* Flows a request: per, or GEN_FLOW_AGG_MAX_PER_QUERY for 0 or more. */
 size_t gen_flow_agg_per_query(size_t per);

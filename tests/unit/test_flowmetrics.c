@@ -1016,7 +1016,7 @@ DEF_TEST(data_action_failures) {
 DEF_TEST(active_flows) {
   gf_instance_t *inst = make_instance("active");
   atomic_store(&inst->interval, TIME_T_TO_CDTIME_T(10));
-  gen_agg_observation_t q = gen_flow_agg_active(&inst->agg);
+  gen_flow_observation_t q = gen_flow_agg_active(&inst->agg);
   json_object *doc = json_tokener_parse(
       "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
       "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
@@ -1024,7 +1024,7 @@ DEF_TEST(active_flows) {
       "\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":2}}]}]}");
   char err[128];
   mock_values_reset();
-  CHECK_ZERO(gen_agg_observed(&q, doc, err, sizeof(err)));
+  CHECK_ZERO(gen_flow_observed(&q, doc, err, sizeof(err)));
   json_object_put(doc);
   EXPECT_EQ_INT(1, mock_values_num); /* f-9 is not selected */
   EXPECT_EQ_DOUBLE(4, gauge("flow_active", "voice"));
@@ -1185,7 +1185,50 @@ DEF_TEST(keys_listed_with_their_defaults) {
   return check_plugin_keys(&gf_plugin);
 }
 
+typedef struct {
+  char seen[4][64]; /* "<flowId>/<mediaType>=<count>" */
+  int n;
+} observed_t;
+
+static void observed(void *ud, json_object *group, double count) {
+  observed_t *o = ud;
+  if (o->n < 4)
+    snprintf(o->seen[o->n], sizeof(o->seen[0]), "%s/%s=%g",
+             gen_json_get_string(group, "flowId"),
+             gen_json_get_string(group, "mediaType"), count);
+  o->n++;
+}
+
+/* Every entry of the metric with a count, in every result; an answer
+ * without results[] is refused. */
+DEF_TEST(observations_read_per_group) {
+  observed_t o = {.n = 0};
+  gen_flow_observation_t q = {
+      .metric = "oFlow", .observed = observed, .ud = &o};
+  json_object *doc = json_tokener_parse(
+      "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
+      "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
+      "3}},{\"metric\":\"oOther\",\"stats\":{\"count\":9}},{\"metric\":"
+      "\"oFlow\",\"stats\":{}}]},{\"group\":{\"flowId\":\"f-2\","
+      "\"mediaType\":\"chat\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":"
+      "{\"count\":0}}]},{\"group\":{\"flowId\":\"f-3\"}}]}");
+  char err[128] = "";
+  CHECK_ZERO(gen_flow_observed(&q, doc, err, sizeof(err)));
+  EXPECT_EQ_INT(2, o.n);
+  EXPECT_EQ_STR("f-1/voice=3", o.seen[0]);
+  EXPECT_EQ_STR("f-2/chat=0", o.seen[1]);
+  json_object_put(doc);
+  doc = json_tokener_parse("{\"results\":7}");
+  EXPECT_EQ_INT(-EINVAL, gen_flow_observed(&q, doc, err, sizeof(err)));
+  EXPECT_EQ_STR("the answer has no results[]", err);
+  EXPECT_EQ_INT(-EINVAL, gen_flow_observed(&q, NULL, err, sizeof(err)));
+  EXPECT_EQ_INT(2, o.n);
+  json_object_put(doc);
+  return 0;
+}
+
 int main(void) {
+  RUN_TEST(observations_read_per_group);
   if (mock_tempdir(state_dir) == NULL)
     return 1;
   RUN_TEST(flow_records_become_counters);

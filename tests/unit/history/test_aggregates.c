@@ -466,47 +466,6 @@ DEF_TEST(one_value_names_measure_and_suffix) {
   return 0;
 }
 
-typedef struct {
-  char seen[4][64]; /* "<flowId>/<mediaType>=<count>" */
-  int n;
-} observed_t;
-
-static void observed(void *ud, json_object *group, double count) {
-  observed_t *o = ud;
-  if (o->n < 4)
-    snprintf(o->seen[o->n], sizeof(o->seen[0]), "%s/%s=%g",
-             gen_json_get_string(group, "flowId"),
-             gen_json_get_string(group, "mediaType"), count);
-  o->n++;
-}
-
-/* Every entry of the metric with a count, in every result; an answer
- * without results[] is refused. */
-DEF_TEST(observations_read_per_group) {
-  observed_t o = {.n = 0};
-  gen_agg_observation_t q = {.metric = "oFlow", .observed = observed, .ud = &o};
-  json_object *doc = json_tokener_parse(
-      "{\"results\":[{\"group\":{\"flowId\":\"f-1\",\"mediaType\":"
-      "\"voice\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":{\"count\":"
-      "3}},{\"metric\":\"oOther\",\"stats\":{\"count\":9}},{\"metric\":"
-      "\"oFlow\",\"stats\":{}}]},{\"group\":{\"flowId\":\"f-2\","
-      "\"mediaType\":\"chat\"},\"data\":[{\"metric\":\"oFlow\",\"stats\":"
-      "{\"count\":0}}]},{\"group\":{\"flowId\":\"f-3\"}}]}");
-  char err[128] = "";
-  CHECK_ZERO(gen_agg_observed(&q, doc, err, sizeof(err)));
-  EXPECT_EQ_INT(2, o.n);
-  EXPECT_EQ_STR("f-1/voice=3", o.seen[0]);
-  EXPECT_EQ_STR("f-2/chat=0", o.seen[1]);
-  json_object_put(doc);
-  doc = json_tokener_parse("{\"results\":7}");
-  EXPECT_EQ_INT(-EINVAL, gen_agg_observed(&q, doc, err, sizeof(err)));
-  EXPECT_EQ_STR("the answer has no results[]", err);
-  EXPECT_EQ_INT(-EINVAL, gen_agg_observed(&q, NULL, err, sizeof(err)));
-  EXPECT_EQ_INT(2, o.n);
-  json_object_put(doc);
-  return 0;
-}
-
 /* A group as "name=value,..." (a dim without a string value: "name=-"). */
 static const char *group_text(const gen_agg_group_t *g) {
   static char buf[256];
@@ -855,7 +814,6 @@ int main(void) {
   RUN_TEST(targets_are_gauges_and_groups_ask_only_their_own);
   RUN_TEST(the_sink_dispatches_under_the_plugins_labels);
   RUN_TEST(one_value_names_measure_and_suffix);
-  RUN_TEST(observations_read_per_group);
   RUN_TEST(groups_agreeing_on_dimensions_fold_into_one);
   RUN_TEST(folded_sums_stop_at_2_53);
   RUN_TEST(an_answer_is_read_as_json_c_reads_it);
