@@ -282,6 +282,16 @@ class LayersTest(unittest.TestCase):
             walk(m, m, [m])
         self.assertEqual(circles, [])
 
+    def test_every_e2e_file_is_in_the_tarball(self):
+        """make distcheck runs the suite from the tarball: an e2e file that
+        Makefile.am does not carry is missing there."""
+        with open(os.path.join(ROOT, "Makefile.am")) as f:
+            text = f.read()
+        missing = [os.path.relpath(p, ROOT)
+                   for p in sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "*.py")))
+                   if os.path.relpath(p, ROOT) not in text]
+        self.assertEqual(missing, [])
+
     def test_plugin_folders_are_described(self):
         """Every module of a plugin's folder (plugins/<name>/) has its row
         under that folder's heading of common/README.md ("Beside a
