@@ -164,10 +164,9 @@ gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa) {
 }
 
 /* Active flows (oFlow) of a selected flow, per media type. */
-static void active(void *ud, json_object *group, double count) {
+static void active(void *ud, const char *flow_id, const char *media,
+                   double count) {
   const gen_flow_agg_t *fa = ud;
-  const char *flow_id = gen_json_get_string(group, "flowId");
-  const char *media = gen_json_get_string(group, "mediaType");
   if (flow_id == NULL || gen_entity_find(fa->flows, flow_id) < 0)
     return;
   gen_ident_t id = {.host = gen_client_host(fa->client),
@@ -182,29 +181,19 @@ static void active(void *ud, json_object *group, double count) {
 
 /* ---- observations --------------------------------------------------- */
 
-int gen_flow_observed(const gen_flow_observation_t *q, json_object *doc,
-                      char *err, size_t err_size) {
-  json_object *results = gen_json_get_array(doc, "results");
-  if (results == NULL) {
-    snprintf(err, err_size, "the answer has no results[]");
-    return -EINVAL;
-  }
-  for (size_t r = 0; r < json_object_array_length(results); r++) {
-    json_object *result = json_object_array_get_idx(results, r);
-    json_object *group = gen_json_get_object(result, "group");
-    json_object *data = gen_json_get_array(result, "data");
-    for (size_t d = 0; data != NULL && d < json_object_array_length(data);
-         d++) {
-      json_object *entry = json_object_array_get_idx(data, d);
-      const char *metric = gen_json_get_string(entry, "metric");
-      double count;
-      if (metric != NULL && strcmp(metric, q->metric) == 0 &&
-          gen_json_get_double(gen_json_get_object(entry, "stats"), "count",
-                              &count))
-        q->observed(q->ud, group, count);
-    }
-  }
-  return 0;
+static void observed_group(void *ud, const char *id, const char *media,
+                           const gen_obs_item_t *items, size_t n) {
+  const gen_flow_observation_t *q = ud;
+  for (size_t i = 0; i < n; i++)
+    if (items[i].metric == q->metric && items[i].has_count)
+      q->observed(q->ud, id, media, (double)items[i].count);
+}
+
+int gen_flow_observed(const gen_flow_observation_t *q, const char *text,
+                      size_t len, char *err, size_t err_size) {
+  int read = gen_obs_query_read(text, len, q->dim, NULL, observed_group,
+                                (void *)q, err, err_size);
+  return read < 0 ? read : 0;
 }
 
 int gen_flow_observe(gen_client_t *client, gen_agg_counts_t *counts,
@@ -212,30 +201,43 @@ int gen_flow_observe(gen_client_t *client, gen_agg_counts_t *counts,
                      size_t n) {
   json_object *body = json_object_new_object();
   json_object *asked = json_object_new_array();
-  json_object_array_add(asked, json_object_new_string(q->metric));
+  json_object_array_add(asked,
+                        json_object_new_string(gen_obs_metric_name(q->metric)));
   json_object_object_add(body, "metrics", asked);
   json_object_object_add(body, "filter", gen_json_or_filter(q->dim, ids, n));
-  json_object *doc = NULL;
+  gen_http_response_t resp;
   char err[512] = "";
   counts->queries++;
-  int status = gen_http_post_json(client->http, q->path, body,
-                                  GEN_HTTP_NO_BOUND, &doc, err, sizeof(err));
+  int status = gen_http_post_text(
+      client->http, q->path,
+      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+      GEN_HTTP_NO_BOUND, &resp, err, sizeof(err));
   json_object_put(body);
-  if (status == 0)
-    status = gen_flow_observed(q, doc, err, sizeof(err));
+  if (status == 0) {
+    char why[256];
+    status = gen_flow_observed(q, resp.body, resp.body_len, why, sizeof(why));
+    if (status == -EINVAL) {
+      gen_http_count_malformed(client->http);
+      snprintf(err, sizeof(err), "malformed JSON in HTTP %ld answer: %s",
+               resp.status, why);
+      status = GEN_HTTP_ERR_JSON;
+    } else if (status != 0) {
+      snprintf(err, sizeof(err), "%s", why);
+    }
+  }
+  gen_http_response_recycle(client->http, &resp);
   if (status != 0) {
     counts->failures++;
     gen_log_org(counts->who, q->complain, LOG_ERR, "%s failed: %s", q->what,
                 err);
   }
-  json_object_put(doc);
   return status;
 }
 
 gen_flow_observation_t gen_flow_agg_active(gen_flow_agg_t *fa) {
   return (gen_flow_observation_t){.path = GEN_FLOW_OBS_PATH,
                                   .what = "flow observations query",
-                                  .metric = "oFlow",
+                                  .metric = GEN_OBS_M_FLOW,
                                   .dim = "flowId",
                                   .observed = active,
                                   .ud = fa,

@@ -15,6 +15,7 @@
 
 #include "gen_aggregates.h"
 #include "gen_entity.h"
+#include "gen_obs_query.h"
 
 #include <stdatomic.h>
 
@@ -61,21 +62,23 @@ typedef struct {
 /* An observations query of one metric now (no interval), for entities
  * selected by one dimension, e.g. the active flows (oFlow) by flowId. */
 typedef struct {
-  const char *path;   /* POST path */
-  const char *what;   /* "flow observations query", for the log */
-  const char *metric; /* "oFlow" */
-  const char *dim;    /* "flowId": the filter's dimension */
-  /* The metric's stats.count in a result of group. */
-  void (*observed)(void *ud, json_object *group, double count);
+  const char *path;        /* POST path */
+  const char *what;        /* "flow observations query", for the log */
+  gen_obs_metric_t metric; /* GEN_OBS_M_FLOW */
+  const char *dim;         /* "flowId": the filter's and the groups' member */
+  /* The metric's stats.count in the result group of id (NULL when the
+   * group has none) and media type (NULL when it has none). */
+  void (*observed)(void *ud, const char *id, const char *media, double count);
   void *ud;
   gen_ratelimit_t *complain; /* for failures */
 } gen_flow_observation_t;
 
-/* Reads an answer ({"results": [{group, data: [{metric, stats}]}]}):
- * observed() for every entry of the metric with a stats.count. 0, or
- * -EINVAL with the reason in err when it has no results[]. */
-int gen_flow_observed(const gen_flow_observation_t *q, json_object *doc,
-                      char *err, size_t err_size);
+/* Reads an answer's text of len bytes with the observations API's one
+ * reader (gen_obs_query_read: its rules on forms, an answer without
+ * results[] has no group): observed() for every item of the metric with a
+ * count. 0, or -EINVAL (not JSON) or -ENOMEM with the reason in err. */
+int gen_flow_observed(const gen_flow_observation_t *q, const char *text,
+                      size_t len, char *err, size_t err_size);
 
 /* Asks q for ids[n] (counted in counts) and reads the answer. Returns 0, or
  * the failure (logged with q->what and counted). */

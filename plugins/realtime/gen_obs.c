@@ -79,26 +79,6 @@ static const struct {
     [S_CALC] = {"stats.calculatedMetricValue", V_NUMBER},
 };
 
-static const struct {
-  const char *name;
-  size_t len;
-} metric_names[GEN_OBS_M_COUNT] = {
-#define M(id, s) [id] = {s, sizeof(s) - 1}
-    M(GEN_OBS_M_UNKNOWN, ""),
-    M(GEN_OBS_M_WAITING, "oWaiting"),
-    M(GEN_OBS_M_INTERACTING, "oInteracting"),
-    M(GEN_OBS_M_ALERTING, "oAlerting"),
-    M(GEN_OBS_M_LONGEST_WAITING, "oLongestWaiting"),
-    M(GEN_OBS_M_LONGEST_INTERACTING, "oLongestInteracting"),
-    M(GEN_OBS_M_ACTIVE_USERS, "oActiveUsers"),
-    M(GEN_OBS_M_MEMBER_USERS, "oMemberUsers"),
-    M(GEN_OBS_M_ON_QUEUE_USERS, "oOnQueueUsers"),
-    M(GEN_OBS_M_OFF_QUEUE_USERS, "oOffQueueUsers"),
-    M(GEN_OBS_M_USER_ROUTING_STATUSES, "oUserRoutingStatuses"),
-    M(GEN_OBS_M_USER_PRESENCES, "oUserPresences"),
-#undef M
-};
-
 #define REASON_SIZE 112
 
 typedef struct {
@@ -241,13 +221,6 @@ static int copy_id(gen_obs_parser_t *p, unsigned slot, char *dst, size_t size,
   memcpy(dst, s, n);
   dst[n] = '\0';
   return 1;
-}
-
-gen_obs_metric_t gen_obs_metric_from_name(const unsigned char *s, size_t n) {
-  for (int m = 1; m < GEN_OBS_M_COUNT; m++)
-    if (metric_names[m].len == n && memcmp(metric_names[m].name, s, n) == 0)
-      return (gen_obs_metric_t)m;
-  return GEN_OBS_M_UNKNOWN;
 }
 
 /* For an integer token (no '.', 'e', 'E') returns true and sets *v and
@@ -543,12 +516,6 @@ void gen_obs_parser_free(gen_obs_parser_t *p) {
 
 void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st) {
   *st = p->stats;
-}
-
-const char *gen_obs_metric_name(gen_obs_metric_t m) {
-  if ((int)m <= GEN_OBS_M_UNKNOWN || (int)m >= GEN_OBS_M_COUNT)
-    return NULL;
-  return metric_names[m].name;
 }
 
 static void clear_msg(gen_obs_msg_t *out) {

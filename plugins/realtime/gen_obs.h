@@ -10,10 +10,10 @@
  *
  * Which reader serves what: a notification's queue observation, this
  * module (gen_jscan, strict: a bad field fails the message); the answer of
- * the observations query, gen_obs_query (gen_jscan, read as json-c reads
- * it); both into gen_obs_item_t, the metric named by
- * gen_obs_metric_from_name. Every other notification, json-c on the
- * message's one document (gen_notify_parse).
+ * the observations query, gen_obs_query in common/api (gen_jscan, read as
+ * json-c reads it; the flows' answers too); both into gen_obs_item_t, the
+ * metric named by gen_obs_metric_from_name. Every other notification, json-c on
+ * the message's one document (gen_notify_parse).
  *
  *   gen_obs_parser_t *p = gen_obs_thread_parser();  // one per socket thread
  *   gen_obs_msg_t msg;                              // ~7 KiB, reused
@@ -66,13 +66,12 @@
 #define GEN_OBS_H 1
 
 #include "gen_err.h"
+#include "gen_obs_query.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Most items kept from one message. */
-#define GEN_OBS_MAX_ITEMS 64
 /* Nesting limit used when gen_obs_parser_new() is given 0. */
 #define GEN_OBS_DEFAULT_DEPTH 32
 /* Highest nesting limit a parser accepts. */
@@ -93,34 +92,6 @@ typedef enum {
   GEN_OBS_TOPIC_OTHER = 0,
   GEN_OBS_TOPIC_QUEUE_OBSERVATIONS, /* v2.analytics.queues.{id}.observations */
 } gen_obs_topic_t;
-
-typedef enum {
-  GEN_OBS_M_UNKNOWN = 0,
-  GEN_OBS_M_WAITING,               /* oWaiting */
-  GEN_OBS_M_INTERACTING,           /* oInteracting */
-  GEN_OBS_M_ALERTING,              /* oAlerting */
-  GEN_OBS_M_LONGEST_WAITING,       /* oLongestWaiting */
-  GEN_OBS_M_LONGEST_INTERACTING,   /* oLongestInteracting */
-  GEN_OBS_M_ACTIVE_USERS,          /* oActiveUsers */
-  GEN_OBS_M_MEMBER_USERS,          /* oMemberUsers */
-  GEN_OBS_M_ON_QUEUE_USERS,        /* oOnQueueUsers */
-  GEN_OBS_M_OFF_QUEUE_USERS,       /* oOffQueueUsers */
-  GEN_OBS_M_USER_ROUTING_STATUSES, /* oUserRoutingStatuses */
-  GEN_OBS_M_USER_PRESENCES,        /* oUserPresences */
-  GEN_OBS_M_COUNT                  /* number of values, not a metric */
-} gen_obs_metric_t;
-
-typedef struct {
-  gen_obs_metric_t metric;
-  char qualifier[64]; /* "" when absent or null */
-  bool has_count;
-  int64_t count; /* stats.count, >= 0 */
-  bool has_value;
-  double calculated_value; /* stats.calculatedMetricValue: a duration or an
-                             epoch, in milliseconds */
-  int64_t since_ms;        /* never set by the parser (0): the earliest
-                              observationDate of a query answer's item */
-} gen_obs_item_t;
 
 typedef struct {
   gen_obs_topic_t topic;
@@ -157,10 +128,5 @@ typedef struct {
   size_t arena_peak;    /* the longest message (what the buffer needed) */
 } gen_obs_stats_t;
 void gen_obs_parser_stats(const gen_obs_parser_t *p, gen_obs_stats_t *st);
-
-/* "oWaiting" etc.; NULL for GEN_OBS_M_UNKNOWN and out-of-range values. */
-const char *gen_obs_metric_name(gen_obs_metric_t m);
-/* The metric of a name of n bytes (exact case); GEN_OBS_M_UNKNOWN. */
-gen_obs_metric_t gen_obs_metric_from_name(const unsigned char *s, size_t n);
 
 #endif /* GEN_OBS_H */

@@ -267,7 +267,7 @@ json_object *gen_qs_query_body(const char *const *queue_ids, size_t n) {
   json_object_object_add(body, "filter",
                          gen_json_or_filter("queueId", queue_ids, n));
   json_object *metrics = json_object_new_array();
-  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_COUNT; m++)
+  for (int m = GEN_OBS_M_UNKNOWN + 1; m < GEN_OBS_M_QUEUE_END; m++)
     json_object_array_add(metrics, json_object_new_string(gen_obs_metric_name(
                                        (gen_obs_metric_t)m)));
   json_object_object_add(body, "metrics", metrics);
@@ -333,8 +333,9 @@ int gen_qs_baseline(gen_http_t *http, const char *const *queue_ids, size_t n,
   pthread_mutex_lock(lock);
   /* Org presence ids of oUserPresences, as this answer maps them, then
    * the groups. */
-  int read = gen_obs_query_read(resp.body, resp.body_len, answer_mapping,
-                                answer_group, &a, err, sizeof(err));
+  int read =
+      gen_obs_query_read(resp.body, resp.body_len, "queueId", answer_mapping,
+                         answer_group, &a, err, sizeof(err));
   if (read >= 0 && cb->absent != NULL)
     for (size_t i = 0; i < n; i++)
       for (int m = 0; m < (int)GEN_MEDIA_COUNT; m++)

@@ -949,8 +949,8 @@ static int each_mapping(void *ud, const char *id, const char *system) {
 }
 static int read_answer(const char *text, groups_t *g) {
   char why[128] = "";
-  int n = gen_obs_query_read(text, text ? strlen(text) : 0, each_mapping,
-                             each_group, g, why, sizeof(why));
+  int n = gen_obs_query_read(text, text ? strlen(text) : 0, "queueId",
+                             each_mapping, each_group, g, why, sizeof(why));
   if (n < 0)
     snprintf(g->seen, sizeof(g->seen), "error %d: %s", n, why);
   return n;
@@ -1109,7 +1109,7 @@ DEF_TEST(observations_query_answer_mappings_and_errors) {
           "\"results\":[{}]}",
           strlen("{\"systemToOrganizationMappings\":{\"MEAL\":[\"p\"]},"
                  "\"results\":[{}]}"),
-          each_mapping, each_group, &refused, NULL, 0));
+          "queueId", each_mapping, each_group, &refused, NULL, 0));
   EXPECT_EQ_STR("", refused.seen);
   /* Not JSON, strictly: an error saying where, and no group at all. */
   const char *bad[] = {
@@ -1329,8 +1329,8 @@ DEF_TEST(observations_query_answer_read_as_json_c_reads_it) {
                              sizeof(jerr)) == 0;
     gen_buf_t want = GEN_BUF_INIT(SIZE_MAX), got = GEN_BUF_INIT(SIZE_MAX);
     char why[128];
-    int st = gen_obs_query_read(text, n, ours_mapping, ours_group, &got, why,
-                                sizeof(why));
+    int st = gen_obs_query_read(text, n, "queueId", ours_mapping, ours_group,
+                                &got, why, sizeof(why));
     if (jc)
       oracle(doc, &want);
     json_object_put(doc);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd-genesys: the observations query's answer as gen_obs items, read
- * with gen_jscan (see gen_obs_query.h).
+ * collectd-genesys: the observations API's metric names, and its query's
+ * answer as items, read with gen_jscan (see gen_obs_query.h).
  */
 #include "gen_obs_query.h"
 
@@ -14,6 +14,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const struct {
+  const char *name;
+  size_t len;
+} metric_names[GEN_OBS_M_COUNT] = {
+#define M(id, s) [id] = {s, sizeof(s) - 1}
+    M(GEN_OBS_M_UNKNOWN, ""),
+    M(GEN_OBS_M_WAITING, "oWaiting"),
+    M(GEN_OBS_M_INTERACTING, "oInteracting"),
+    M(GEN_OBS_M_ALERTING, "oAlerting"),
+    M(GEN_OBS_M_LONGEST_WAITING, "oLongestWaiting"),
+    M(GEN_OBS_M_LONGEST_INTERACTING, "oLongestInteracting"),
+    M(GEN_OBS_M_ACTIVE_USERS, "oActiveUsers"),
+    M(GEN_OBS_M_MEMBER_USERS, "oMemberUsers"),
+    M(GEN_OBS_M_ON_QUEUE_USERS, "oOnQueueUsers"),
+    M(GEN_OBS_M_OFF_QUEUE_USERS, "oOffQueueUsers"),
+    M(GEN_OBS_M_USER_ROUTING_STATUSES, "oUserRoutingStatuses"),
+    M(GEN_OBS_M_USER_PRESENCES, "oUserPresences"),
+    M(GEN_OBS_M_FLOW, "oFlow"),
+#undef M
+};
+
+const char *gen_obs_metric_name(gen_obs_metric_t m) {
+  if ((int)m <= GEN_OBS_M_UNKNOWN || (int)m >= GEN_OBS_M_COUNT)
+    return NULL;
+  return metric_names[m].name;
+}
+
+gen_obs_metric_t gen_obs_metric_from_name(const unsigned char *s, size_t n) {
+  for (int m = 1; m < GEN_OBS_M_COUNT; m++)
+    if (metric_names[m].len == n && memcmp(metric_names[m].name, s, n) == 0)
+      return (gen_obs_metric_t)m;
+  return GEN_OBS_M_UNKNOWN;
+}
 
 typedef enum { PASS_CHECK, PASS_MAPPINGS, PASS_RESULTS } pass_t;
 
@@ -28,7 +62,7 @@ typedef enum {
   W_RESULTS, /* results[] */
   W_RESULT,  /* results[i] */
   W_GROUP,   /* results[i].group */
-  W_QUEUE,
+  W_GROUP_ID,
   W_MEDIA,
   W_DATA, /* results[i].data[] */
   W_ITEM, /* data[j] */
@@ -56,6 +90,7 @@ static const unsigned char opens[W_DATE] = {
 typedef struct {
   pass_t pass;
   gen_obs_query_mapping_t mapping;
+  const char *dim; /* the group's id member */
   gen_obs_query_each_t each;
   void *ud;
   int status; /* what stopped the scan */
@@ -66,8 +101,8 @@ typedef struct {
 
   char system[64]; /* the mapping's key; "" when too long */
   /* The result read. */
-  bool has_queue, has_media;
-  char queue_id[128];
+  bool has_id, has_media;
+  char id[128]; /* the group's dim */
   char media[32];
   gen_obs_item_t items[GEN_OBS_MAX_ITEMS];
   size_t n;
@@ -162,7 +197,7 @@ static int on_container(reader_t *r, bool map) {
   if (w >= W_DATE || opens[w] != (map ? O : A) || r->depth == DEPTH_MAX)
     return GEN_JSCAN_SKIP;
   if (w == W_RESULT) {
-    r->has_queue = r->has_media = false;
+    r->has_id = r->has_media = false;
     r->n = 0;
   } else if (w == W_ITEM) {
     memset(&r->it, 0, sizeof(r->it));
@@ -192,8 +227,8 @@ static int on_end(void *ctx) {
     break;
   case W_RESULT:
     longest_since_counts(r->items, r->n);
-    r->each(r->ud, r->has_queue ? r->queue_id : NULL,
-            r->has_media ? r->media : NULL, r->items, r->n);
+    r->each(r->ud, r->has_id ? r->id : NULL, r->has_media ? r->media : NULL,
+            r->items, r->n);
     r->groups++;
     break;
   default:
@@ -213,8 +248,8 @@ static int on_scalar(void *ctx, const unsigned char *s, size_t n,
     if (s != NULL && r->system[0] != '\0' && copy(id, sizeof(id), s, n))
       r->status = r->mapping(r->ud, id, r->system);
     break;
-  case W_QUEUE:
-    r->has_queue = s != NULL && copy(r->queue_id, sizeof(r->queue_id), s, n);
+  case W_GROUP_ID:
+    r->has_id = s != NULL && copy(r->id, sizeof(r->id), s, n);
     break;
   case W_MEDIA:
     if (s == NULL || !copy(r->media, sizeof(r->media), s, n))
@@ -278,7 +313,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
     break;
   case W_RESULT:
     if (is(s, n, "group")) {
-      r->has_queue = r->has_media = false;
+      r->has_id = r->has_media = false;
       r->want = W_GROUP;
     } else if (is(s, n, "data")) {
       r->n = 0;
@@ -286,9 +321,9 @@ static int on_key(void *ctx, const unsigned char *s, size_t n) {
     }
     break;
   case W_GROUP:
-    if (is(s, n, "queueId")) {
-      r->has_queue = false;
-      r->want = W_QUEUE;
+    if (is(s, n, r->dim)) {
+      r->has_id = false;
+      r->want = W_GROUP_ID;
     } else if (is(s, n, "mediaType")) {
       r->has_media = true;
       r->media[0] = '\0';
@@ -345,7 +380,7 @@ static const gen_jscan_callbacks_t callbacks = {
     .on_end_array = on_end,
 };
 
-int gen_obs_query_read(const char *text, size_t len,
+int gen_obs_query_read(const char *text, size_t len, const char *dim,
                        gen_obs_query_mapping_t mapping,
                        gen_obs_query_each_t each, void *ud, char *err,
                        size_t err_size) {
@@ -372,7 +407,8 @@ int gen_obs_query_read(const char *text, size_t len,
   for (pass_t pass = PASS_CHECK; pass <= PASS_RESULTS && status == 0; pass++) {
     if (pass == PASS_MAPPINGS && mapping == NULL)
       continue;
-    *r = (reader_t){.pass = pass, .mapping = mapping, .each = each, .ud = ud};
+    *r = (reader_t){
+        .pass = pass, .mapping = mapping, .dim = dim, .each = each, .ud = ud};
     gen_jscan_t js = {.text = (const unsigned char *)text,
                       .len = len,
                       .max_depth = GEN_JSON_MAX_DEPTH,
