@@ -135,6 +135,8 @@ void gen_live_put_list(void *sink, const char *media, const double *values) {
   const gen_live_sink_t *s = sink;
   for (size_t k = 0; s->observe != NULL && k < GEN_QS_LIST_LEN; k++)
     s->observe(s->ud, s->instance, names[k], media, values[k], s->time);
+  if (s->interval == 0)
+    return; /* observed only, as gen_live_put */
   gen_ident_t id = {.host = s->host,
                     .plugin = s->plugin,
                     .plugin_instance = s->instance,

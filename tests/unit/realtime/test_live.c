@@ -210,6 +210,12 @@ DEF_TEST(the_sink_observes_then_dispatches) {
   CHECK_NOT_NULL(v);
   EXPECT_EQ_INT(GEN_QS_LIST_LEN, (int)v->values_len);
   EXPECT_EQ_INT(2, (int)mock_values_num);
+  /* a list of an observe-only sink: observed, not dispatched */
+  s.interval = 0;
+  gen_live_put_list(&s, "email", values);
+  EXPECT_EQ_INT(1 + 2 * GEN_QS_LIST_LEN, observed);
+  EXPECT_EQ_STR("q/longest_interacting/email=5@7", observed_key);
+  EXPECT_EQ_INT(2, (int)mock_values_num);
   return 0;
 }
 
