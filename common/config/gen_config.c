@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,7 +72,6 @@ gen_org_t *gen_org_create(const char *plugin, const char *name) {
   org->plugin = plugin;
   org->name = strdup(name ? name : "default");
   gen_config_defaults(&gen_org_keys, org);
-  org->instance_from = GEN_INSTANCE_FROM_NAME;
   org->shard_index = 0;
   org->shard_count = 1; /* Shard's "1/1" */
   org->notices = gen_notices_create();
@@ -464,10 +464,66 @@ const char *gen_config_default_problem(const gen_config_def_t *def) {
   return NULL;
 }
 
+static atomic_uint default_failures;
+
+unsigned gen_config_default_failures(void) {
+  return atomic_load(&default_failures);
+}
+
+/* A word of a default text as collectd's config reader takes an unquoted
+ * one. */
+static oconfig_value_t text_value(char *word) {
+  static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {
+                                                              "false", "no",
+                                                              "off"};
+  for (size_t i = 0; i < 3; i++)
+    if (strcmp(word, yes[i]) == 0 || strcmp(word, no[i]) == 0)
+      return (oconfig_value_t){.type = OCONFIG_TYPE_BOOLEAN,
+                               .value.boolean = strcmp(word, yes[i]) == 0};
+  char *end;
+  double d = strtod(word, &end);
+  bool number = (isdigit((unsigned char)word[0]) || word[0] == '-' ||
+                 word[0] == '+' || word[0] == '.') &&
+                *end == '\0' && isfinite(d);
+  if (number)
+    return (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER, .value.number = d};
+  return (oconfig_value_t){.type = OCONFIG_TYPE_STRING, .value.string = word};
+}
+
+/* def's default text read by the table's reader of def's key into config,
+ * as a user's value: 0, or what the reader returned (logged, counted). */
+static int apply_text_default(const gen_config_table_t *table,
+                              const gen_config_def_t *def, void *config) {
+  /* The reader logs a refusal under an org: the built-in defaults'. */
+  static const gen_org_t defaults = {.plugin = "collectd-genesys",
+                                     .name = "built-in default"};
+  char text[256];
+  oconfig_value_t values[16];
+  int n = 0;
+  snprintf(text, sizeof(text), "%s", def->shown);
+  char *save = NULL;
+  for (char *w = strtok_r(text, " ", &save); w != NULL && n < 16;
+       w = strtok_r(NULL, " ", &save))
+    values[n++] = text_value(w);
+  oconfig_item_t ci = {
+      .key = (char *)def->key, .values = values, .values_num = n};
+  int status = gen_config_table_key(&defaults, &ci, table, config);
+  if (status != 0) {
+    atomic_fetch_add(&default_failures, 1);
+    ERROR("collectd-genesys: the default \"%s\" of %s refused: a bug",
+          def->shown, def->key);
+  }
+  return status;
+}
+
 void gen_config_defaults(const gen_config_table_t *table, void *config) {
   for (size_t i = 0; i < table->n; i++) {
     const gen_config_def_t *def = &table->defs[i];
     char *field = (char *)config + def->offset;
+    if (def->text_default && def->shown != NULL) {
+      apply_text_default(table, def, config);
+      continue;
+    }
     /* A row the unit tests would refuse is not applied: no write past a
      * field. */
     if (!def->dflt_set || gen_config_default_problem(def) != NULL)
@@ -724,9 +780,10 @@ static const gen_config_def_t org_defs[] = {
     GEN_KEY_PARSE("Host", GEN_CFG_STRING, gen_org_t, host, config_host,
                   "collectd's host name", "UTF-8 without control characters",
                   "the collectd host of every value of this org"),
-    GEN_KEY_PARSE("InstanceFrom", GEN_CFG_ENUM, gen_org_t, instance_from,
-                  config_instance_from, "name", "name or id",
-                  "entities in plugin_instance by sanitised name or by id"),
+    GEN_KEY_PARSE_TEXT(
+        "InstanceFrom", GEN_CFG_ENUM, gen_org_t, instance_from,
+        config_instance_from, "name", "name or id",
+        "entities in plugin_instance by sanitised name or by id"),
     {"Shard", GEN_CFG_STRING, 0, .shown = "1/1",
      .values = "i/n, 1 <= i <= n <= 1024",
      .doc = "this agent collects the i-th of n shares of the entities",

@@ -196,7 +196,10 @@ struct gen_config_def_s {
   bool dflt_set;
   double dflt;
   size_t size;
-  const char *shown;        /* the default in words (not applied), NULL: none */
+  const char *shown; /* the default in words (not applied), NULL: none */
+  /* shown is the default as config text, applied by gen_config_defaults()
+   * through the key's own reader, as a user's value would be. */
+  bool text_default;
   const char *values;       /* the bounds in words where min and max are not */
   const char *doc;          /* one line */
   gen_config_parse_t parse; /* NULL: the type's helper */
@@ -248,6 +251,13 @@ typedef struct {
     (k), (T), offsetof(S, M), .shown = (dflt), .values = (V), .doc = (d),      \
                               .parse = (P)                                     \
   }
+/* The same, its default text (as a user writes the value: "PT15M",
+ * "24h 100h", "3.0 3.5") read by P when the table's defaults are given. */
+#define GEN_KEY_PARSE_TEXT(k, T, S, M, P, text, V, d)                          \
+  {                                                                            \
+    (k), (T), offsetof(S, M), .shown = (text), .text_default = true,           \
+                              .values = (V), .doc = (d), .parse = (P)          \
+  }
 
 /* The one reader of a table's keys: 0 when ci's key is in the table and
  * valid, a negative errno (logged: key, value, reason) when invalid,
@@ -266,10 +276,16 @@ const gen_config_def_t *gen_config_table_find(const gen_config_table_t *table,
  * for a column that says nothing), no newline. */
 void gen_config_def_line(const gen_config_def_t *def, char *buf, size_t size);
 /* Gives every row of the table that has a typed default (dflt_set) its
- * value in config, the table's struct: a module's defaults, written once in
- * its rows (valkey's initConfigValues()). Other fields are left as they
- * are. */
+ * value in config, the table's struct, and every row with a default text
+ * (text_default) what its reader makes of that text, read as collectd reads
+ * a value (words apart at spaces: a number, true/yes/on and false/no/off
+ * booleans, else a string): a module's defaults, written once in its rows
+ * (valkey's initConfigValues()). Other fields are left as they are. A text
+ * its reader refuses is logged and counted (gen_config_default_failures). */
 void gen_config_defaults(const gen_config_table_t *table, void *config);
+/* Default texts refused by their readers since the start: a row's bug,
+ * which the unit tests of every plugin's keys check is 0. */
+unsigned gen_config_default_failures(void);
 /* Why def's typed default cannot be applied or is out of its own bounds
  * (a field of another size, a type that takes none, a bool not 0 or 1, a
  * fraction of a whole number), NULL when it is fine or there is none. */

@@ -24,17 +24,11 @@ typedef struct {
   bool keep_idle;           /* KeepIdleSeries */
 } gen_interval_config_t;
 
-/* Defaults: PT15M, settle 120 s, revisit 1 h, no RevisitAt,
- * horizon 24 h, no initial backfill, 96 buckets per query. */
+/* The defaults of gen_interval_keys' rows: PT15M, settle 120 s, revisit
+ * 1 h, no RevisitAt, horizon 24 h, no initial backfill, 96 buckets per
+ * query. */
 void gen_interval_config_init(gen_interval_config_t *c);
-/* RevisitAt "24h 100h": past Genesys' nightly reprocessing and its
- * three-day corrections (genesys_analytics(5), LATE DATA AND THE REVISIT
- * SCHEDULE). Its records cost memory (64 bytes a key's bucket at worst)
- * and a journal appended as they change, not a state file rewritten whole
- * (bench/README.md, bench_revisit). */
-#define GEN_INTERVAL_REVISIT_AT_DEFAULT                                        \
-  ((gen_revisit_t){.age_ms = {24 * 3600000LL, 100 * 3600000LL}, .n = 2})
-/* The same with RevisitAt GEN_INTERVAL_REVISIT_AT_DEFAULT, and its keys. */
+/* The same with RevisitAt "24h 100h" (gen_interval_keys_revisiting). */
 void gen_interval_config_init_revisiting(gen_interval_config_t *c);
 void gen_interval_config_release(gen_interval_config_t *c);
 

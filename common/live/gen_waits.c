@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gen_waits_bounds_default(gen_waits_bounds_t *b) {
-  static const double bounds[] = {5, 10, 20, 30, 60, 120, 300};
-  memcpy(b->bound, bounds, sizeof(bounds));
-  b->n = sizeof(bounds) / sizeof(bounds[0]);
-}
-
 int gen_waits_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,
                             gen_waits_bounds_t *b) {
   return gen_config_bounds(org, ci, "seconds", INFINITY, b);

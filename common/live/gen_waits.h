@@ -27,9 +27,6 @@ typedef struct {
   size_t n;
 } gen_waits_bounds_t;
 
-/* The defaults: 5 10 20 30 60 120 300 seconds. */
-void gen_waits_bounds_default(gen_waits_bounds_t *b);
-
 /* "WaitBuckets 5 10 20 …": 1 to 16 positive bounds, each greater than the
  * one before. 0, or -EINVAL (logged, naming the key and why). */
 int gen_waits_config_bounds(const gen_org_t *org, const oconfig_item_t *ci,

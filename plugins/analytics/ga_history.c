@@ -15,9 +15,6 @@
 void ga_config_init(void *config) {
   ga_config_t *c = config;
   gen_config_parts_defaults(ga_keys, GA_KEYS, c);
-  /* The rows read by their own parsers */
-  gen_interval_config_init_revisiting(&c->interval);
-  gen_mos_config_init(&c->mos);
 }
 
 void ga_config_release(void *config) {

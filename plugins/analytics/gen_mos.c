@@ -30,17 +30,8 @@
 /* ---- configuration ------------------------------------------------------ */
 
 void gen_mos_config_init(gen_mos_config_t *c) {
-  static const double bounds[] = {3.0, 3.5, 4.0, 4.2, 4.5};
   memset(c, 0, sizeof(*c));
   gen_config_defaults(&gen_mos_keys, c);
-  /* The rows read by their own parsers: */
-  c->bounds.n = STATIC_ARRAY_SIZE(bounds);
-  memcpy(c->bounds.bound, bounds, sizeof(bounds));
-  c->max_length_ms = 4 * 3600 * 1000LL;
-  /* ITU-T G.107's user satisfaction categories */
-  static const double rf[] = {50, 60, 70, 80, 90};
-  c->rf_bounds.n = STATIC_ARRAY_SIZE(rf);
-  memcpy(c->rf_bounds.bound, rf, sizeof(rf));
 }
 
 /* MosBounds or RFactorBounds, told apart by their scale's top. */
@@ -77,7 +68,7 @@ static const gen_config_def_t mos_defs[] = {
     GEN_KEY_BOOL("CallQuality", MC, on, false,
                  "the MOS and R-factor of ended conversations"),
     {"MosBounds", GEN_CFG_LIST, offsetof(MC, bounds), .max = GEN_MOS_SCALE_MAX,
-     .shown = "3.0 3.5 4.0 4.2 4.5",
+     .shown = "3.0 3.5 4.0 4.2 4.5", .text_default = true,
      .values = "1 to 16 increasing numbers up to 5",
      .doc = "upper bounds of the cumulative MOS buckets", .parse = bounds_key},
     {"MosThreshold", GEN_CFG_NUMBER, offsetof(MC, threshold),
@@ -87,13 +78,14 @@ static const gen_config_def_t mos_defs[] = {
      .parse = mos_threshold},
     {"RFactorBounds", GEN_CFG_LIST, offsetof(MC, rf_bounds),
      .max = GEN_MOS_RFACTOR_MAX, .shown = "50 60 70 80 90",
+     .text_default = true, /* ITU-T G.107's user satisfaction categories */
      .values = "1 to 16 increasing numbers up to 100",
      .doc = "upper bounds of the cumulative R-factor buckets",
      .parse = bounds_key},
     GEN_KEY_SECONDS("CallQualityRevisitWindow", MC, revisit, 0, 7 * 86400, 600,
                     "buckets this recent are read again"),
     {"CallQualityMaxLength", GEN_CFG_SECONDS, offsetof(MC, max_length_ms),
-     .min = 60, .max = 7 * 86400, .shown = "14400",
+     .min = 60, .max = 7 * 86400, .shown = "14400", .text_default = true,
      .doc = "the longest conversation expected", .parse = max_length},
 };
 #undef MC

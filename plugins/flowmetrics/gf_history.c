@@ -15,7 +15,6 @@
 void gf_config_init(void *config) {
   gf_config_t *c = config;
   gen_config_parts_defaults(gf_keys, GF_KEYS, c);
-  gen_interval_config_init(&c->interval); /* its rows with parsers */
 }
 
 /* Frees what the configuration holds, not the struct itself. */

@@ -35,12 +35,6 @@ static const gen_agg_catalogue_t catalogue = {
 void gen_opev_config_init(gen_opev_config_t *c) {
   memset(c, 0, sizeof(*c));
   gen_config_defaults(&gen_opev_keys, c);
-  c->granularity_ms = 15 * 60000; /* "PT15M", read by its own parser */
-  /* How late Genesys counts an event is not in the record
-   * (tests/sim/README.md, Operational events): a longer settle delay than
-   * the analytics' 120 s (its row), and a revisit an hour and a day after a
-   * bucket's end (a guess: one request a bucket and age, org-wide). */
-  c->revisit_at = (gen_revisit_t){.age_ms = {3600000, 86400000}, .n = 2};
 }
 
 void gen_opev_config_release(gen_opev_config_t *c) {
@@ -67,16 +61,20 @@ static const gen_config_def_t opev_defs[] = {
     GEN_KEY_FILTER("EventDefinition", "event definitions", OC, filter),
     GEN_KEY_BOOL("OperationalEvents", OC, enabled, false,
                  "the operational events per definition and bucket"),
-    GEN_KEY_PARSE("OperationalEventsGranularity", GEN_CFG_DURATION, OC,
-                  granularity_ms, gen_interval_granularity_key, "PT15M",
-                  "PT1M..PT1H, dividing an hour",
-                  "the bucket (ISO-8601), one request each"),
+    /* How late Genesys counts an event is not in the record
+     * (tests/sim/README.md, Operational events): a longer settle delay than
+     * the analytics' 120 s, and a revisit an hour and a day after a
+     * bucket's end (a guess: one request a bucket and age, org-wide). */
+    GEN_KEY_PARSE_TEXT("OperationalEventsGranularity", GEN_CFG_DURATION, OC,
+                       granularity_ms, gen_interval_granularity_key, "PT15M",
+                       "PT1M..PT1H, dividing an hour",
+                       "the bucket (ISO-8601), one request each"),
     GEN_KEY_SECONDS("OperationalEventsSettleDelay", OC, settle, 0, 3600, 300,
                     "how long after its end a bucket is asked for"),
-    GEN_KEY_PARSE("OperationalEventsRevisitAt", GEN_CFG_LIST, OC, revisit_at,
-                  gen_interval_revisit_key, "1h 24h",
-                  "ages such as \"1h 24h\", up to 31 days; none",
-                  "a bucket is asked once more at each of these ages"),
+    GEN_KEY_PARSE_TEXT("OperationalEventsRevisitAt", GEN_CFG_LIST, OC,
+                       revisit_at, gen_interval_revisit_key, "1h 24h",
+                       "ages such as \"1h 24h\", up to 31 days; none",
+                       "a bucket is asked once more at each of these ages"),
     {"OperationalEventsBackfillHorizon", GEN_CFG_SECONDS, offsetof(OC, horizon),
      .min = 60, .max = 366 * 86400.0, GEN_DEFAULT(OC, horizon, 86400),
      .doc = "how far back missed buckets are asked for (cut to 10 days)",

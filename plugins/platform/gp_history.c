@@ -16,10 +16,6 @@
 void gp_config_init(void *config) {
   gp_config_t *c = config;
   gen_config_parts_defaults(gp_keys, GP_KEYS, c);
-  /* The rows read by their own parsers */
-  c->trunk_type = "EXTERNAL";
-  c->status_url = strdup(GEN_PF_STATUS_URL);
-  gen_opev_config_init(&c->events);
 }
 
 void gp_config_release(void *config) {
@@ -61,9 +57,9 @@ static const gen_config_def_t gp_defs[] = {
     GEN_KEY_FILTER("Trunk", "trunks", gp_config_t, trunks_filter),
     GEN_KEY_BOOL("Edges", gp_config_t, edges, true, "edge state and metrics"),
     GEN_KEY_BOOL("Trunks", gp_config_t, trunks, true, "trunk state and calls"),
-    GEN_KEY_PARSE("TrunkType", GEN_CFG_ENUM, gp_config_t, trunk_type,
-                  gp_trunk_type, "EXTERNAL", "EXTERNAL, PHONE, EDGE or all",
-                  "the trunk type listed"),
+    GEN_KEY_PARSE_TEXT("TrunkType", GEN_CFG_ENUM, gp_config_t, trunk_type,
+                       gp_trunk_type, "EXTERNAL",
+                       "EXTERNAL, PHONE, EDGE or all", "the trunk type listed"),
     GEN_KEY_BOOL("CloudMediaEdges", gp_config_t, cloud_media, false,
                  "list the cloud-media edges as well"),
     GEN_KEY_STRINGS("StatusGroup", gp_config_t, groups, n_groups,
@@ -71,7 +67,8 @@ static const gen_config_def_t gp_defs[] = {
     GEN_KEY_BOOL("StatusPage", gp_config_t, status_page, true,
                  "the status page components"),
     {"StatusPageURL", GEN_CFG_URL, offsetof(gp_config_t, status_url),
-     .shown = GEN_PF_STATUS_URL, .doc = "the Statuspage document"},
+     .shown = GEN_PF_STATUS_URL, .text_default = true,
+     .doc = "the Statuspage document"},
     GEN_KEY_STRINGS("StatusComponent", gp_config_t, components, n_components,
                     "the components to take (every one by default)"),
 };

@@ -94,9 +94,6 @@ struct gen_campaigns {
 
 void gen_campaigns_config_init(gen_campaigns_config_t *c) {
   gen_config_defaults(&gen_campaigns_keys, c);
-  /* CampaignStatuses, read by its own parser */
-  c->statuses = 1u << GEN_CP_ON | 1u << GEN_CP_STOPPING |
-                1u << GEN_CP_FORCED_STOPPING | 1u << GEN_CP_UNKNOWN;
 }
 
 #define STATUS_WORDS                                                           \
@@ -137,9 +134,10 @@ static const gen_config_def_t cp_defs[] = {
                  "outbound campaigns: status, progress, dialer statistics"),
     GEN_KEY_INT("CampaignsMax", CC, max, 1, 10000, 100,
                 "campaigns with values at most (the first listed)"),
-    GEN_KEY_PARSE("CampaignStatuses", GEN_CFG_LIST, CC, statuses,
-                  parse_statuses, "on stopping forced_stopping unknown",
-                  STATUS_WORDS, "the statuses of the campaigns with values"),
+    GEN_KEY_PARSE_TEXT("CampaignStatuses", GEN_CFG_LIST, CC, statuses,
+                       parse_statuses, "on stopping forced_stopping unknown",
+                       STATUS_WORDS,
+                       "the statuses of the campaigns with values"),
     GEN_KEY_SECONDS("CampaignsEvery", CC, every, 10, 3600, 30,
                     "how often campaigns are listed and asked"),
     GEN_KEY_INT("CampaignsRequests", CC, per_minute, 1, GEN_CP_MAX_PER_MINUTE,

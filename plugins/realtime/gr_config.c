@@ -10,9 +10,6 @@
 void gr_config_init(void *config) {
   gr_config_t *c = config;
   gen_config_parts_defaults(gr_keys, GR_KEYS, c);
-  /* The rows read by their own parsers */
-  gen_waits_bounds_default(&c->wait_bounds);
-  gen_campaigns_config_init(&c->campaigns);
 }
 
 void gr_config_release(void *config) {
@@ -45,10 +42,10 @@ static const gen_config_def_t gr_defs[] = {
                  "type queue_observations"),
     GEN_KEY_BOOL("ConversationEvents", gr_config_t, conversation_events, false,
                  "count what happens to conversations, per queue"),
-    GEN_KEY_PARSE("WaitBuckets", GEN_CFG_LIST, gr_config_t, wait_bounds,
-                  gr_wait_buckets, "5 10 20 30 60 120 300",
-                  "1 to 16 increasing seconds",
-                  "upper bounds of the cumulative wait-to-answer buckets"),
+    GEN_KEY_PARSE_TEXT("WaitBuckets", GEN_CFG_LIST, gr_config_t, wait_bounds,
+                       gr_wait_buckets, "5 10 20 30 60 120 300",
+                       "1 to 16 increasing seconds",
+                       "upper bounds of the cumulative wait-to-answer buckets"),
     GEN_KEY_BOOL("AgentActivity", gr_config_t, agent_activity, false,
                  "org-wide agent counts from the queues' members"),
     GEN_KEY_STRING("StateDirectory", gr_config_t, state_dir,

@@ -144,6 +144,9 @@ static int check_plugin_keys(const gen_plugin_t *plugin) {
     }
   }
   gen_plugin_config_free(plugin, config);
+  /* Every default text was read by its key's reader (a refused one is a
+   * row's bug, logged and counted). */
+  EXPECT_EQ_INT(0, (int)gen_config_default_failures());
   return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "collectd/core/testing.h"
 #include "plugin_check.h"
+#include "waits_bounds.h"
 
 /* An instance with n_queues queues listed; events turns on
  * ConversationEvents and AgentActivity. */
@@ -1028,6 +1029,23 @@ DEF_TEST(keys_listed_with_their_defaults) {
   return check_plugin_keys(&gr_plugin);
 }
 
+/* The default texts read by their keys' readers: WaitBuckets' bounds (the
+ * other tests' data), CampaignStatuses' statuses. */
+DEF_TEST(default_texts_read_as_values) {
+  gr_config_t *c = gen_plugin_config_new(&gr_plugin);
+  CHECK_NOT_NULL(c);
+  gen_waits_bounds_t want;
+  waits_bounds_default(&want);
+  EXPECT_EQ_INT((int)want.n, (int)c->wait_bounds.n);
+  for (size_t i = 0; i < want.n; i++)
+    EXPECT_EQ_DOUBLE(want.bound[i], c->wait_bounds.bound[i]);
+  EXPECT_EQ_INT(1u << GEN_CP_ON | 1u << GEN_CP_STOPPING |
+                    1u << GEN_CP_FORCED_STOPPING | 1u << GEN_CP_UNKNOWN,
+                c->campaigns.statuses);
+  gen_plugin_config_free(&gr_plugin, c);
+  return 0;
+}
+
 int main(void) {
   mock_log_echo = false;
   if (mock_tempdir(state_dir) == NULL)
@@ -1057,6 +1075,7 @@ int main(void) {
   RUN_TEST(channel_partition);
   RUN_TEST(registers_and_configures);
   RUN_TEST(keys_listed_with_their_defaults);
+  RUN_TEST(default_texts_read_as_values);
   mock_values_reset();
   mock_log_reset();
   mock_rmtree(state_dir);

@@ -3,12 +3,13 @@
  * percentiles from a bounded sample, labels, the WaitBuckets key). */
 #include "gen_waits.h"
 #include "plugin_mock.h"
+#include "waits_bounds.h"
 
 #include "collectd/core/testing.h"
 
 DEF_TEST(cumulative_buckets_and_sum) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   EXPECT_EQ_INT(7, b.n);
   gen_waits_t w = {0};
   uint64_t seed = 1;
@@ -34,7 +35,7 @@ DEF_TEST(cumulative_buckets_and_sum) {
 
 DEF_TEST(percentiles_by_nearest_rank) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   gen_waits_t w = {0};
   uint64_t seed = 7;
   for (int i = 10; i >= 1; i--)
@@ -52,7 +53,7 @@ DEF_TEST(percentiles_by_nearest_rank) {
 
 DEF_TEST(the_sample_stays_bounded_and_uniform) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   gen_waits_t w = {0};
   uint64_t seed = 42;
   /* 100,000 waits of 0..99 s evenly: the sample holds at most
@@ -88,7 +89,7 @@ DEF_TEST(bucket_labels) {
 DEF_TEST(wait_buckets_key_refuses_with_reasons) {
   gen_org_t *org = mock_org("genesys_test");
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   oconfig_item_t *ci = mock_ci_nums("WaitBuckets", 3, (double[]){0.5, 15, 45});
   EXPECT_EQ_INT(0, gen_waits_config_bounds(org, ci, &b));
   EXPECT_EQ_INT(3, b.n);

@@ -7,6 +7,7 @@
 #include "gen_json.h"
 #include "gen_state.h"
 #include "plugin_mock.h"
+#include "waits_bounds.h"
 
 #include "collectd/core/testing.h"
 
@@ -14,7 +15,7 @@
 
 DEF_TEST(moments_and_what_they_put) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   gen_conv_queue_t q = {0};
   gen_conv_counts_t *c = q.media[0] = calloc(1, sizeof(*c));
   uint64_t seed = 1;
@@ -49,7 +50,7 @@ DEF_TEST(moments_and_what_they_put) {
 
 DEF_TEST(wait_percentiles_nearest_rank) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   gen_conv_counts_t c = {0};
   uint64_t seed = 3;
   for (int i = 100; i >= 1; i--)
@@ -80,7 +81,7 @@ DEF_TEST(wait_percentiles_nearest_rank) {
  * the wait sum (a wait of an absurd timestamp is 1.7e12 ms). */
 DEF_TEST(counts_stop_at_2_53) {
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   uint64_t seed = 5;
   gen_conv_counts_t c = {0};
   const int64_t max = GEN_JSON_EXACT_MAX;
@@ -119,7 +120,7 @@ DEF_TEST(state_round_trip_and_refusals) {
   CHECK_NOT_NULL(mkdtemp(dir));
   snprintf(path, sizeof(path), "%s/cc.json", dir);
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   uint64_t seed = 5;
   queues[0].media[1] = calloc(1, sizeof(gen_conv_counts_t));
   /* allocated, never counted: not saved */
@@ -248,7 +249,7 @@ DEF_TEST(store_counts_and_save) {
   CHECK_NOT_NULL(mkdtemp(dir));
   snprintf(path, sizeof(path), "%s/cc.json", dir);
   gen_waits_bounds_t b;
-  gen_waits_bounds_default(&b);
+  waits_bounds_default(&b);
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   gen_ratelimit_t rl = GEN_RATELIMIT_INIT(60);
   uint64_t seed = 1;

@@ -15,6 +15,7 @@
 #include "gen_live.h"
 #include "gen_names.h"
 #include "plugin_mock.h"
+#include "waits_bounds.h"
 
 #include "collectd/core/testing.h"
 
@@ -43,7 +44,7 @@ static void live_of(gen_live_t *l, gen_entity_set_t *set) {
   static const char *const ids[] = {"q0", "q1"};
   for (size_t i = 0; i < 2; i++)
     gen_entity_add(set, ids[i], ids[i], NULL);
-  gen_waits_bounds_default(&bounds);
+  waits_bounds_default(&bounds);
   *l = (gen_live_t){.bounds = &bounds, .store = &store};
   gen_entity_set_t none = {0};
   gen_live_replace(l, &none, set, NULL, NULL);

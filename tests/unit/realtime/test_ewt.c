@@ -13,6 +13,7 @@
 #include "gen_http.c" /* its transport seam: a fake API */
 #include "gen_names.h"
 #include "plugin_mock.h"
+#include "waits_bounds.h"
 
 #include "collectd/core/testing.h"
 
@@ -218,7 +219,7 @@ static gen_live_media_t *waiting(gen_live_t *l, size_t i, int m, int64_t w) {
 static void live_of(gen_live_t *l, const gen_entity_set_t *set) {
   static gen_waits_bounds_t bounds;
   static gen_conv_store_t store;
-  gen_waits_bounds_default(&bounds);
+  waits_bounds_default(&bounds);
   *l = (gen_live_t){.bounds = &bounds, .store = &store};
   gen_entity_set_t none = {0};
   gen_live_replace(l, &none, set, NULL, NULL);

@@ -11,6 +11,7 @@
 #include "gen_live.h"
 #include "gen_names.h"
 #include "plugin_mock.h"
+#include "waits_bounds.h"
 
 #include "collectd/core/testing.h"
 
@@ -305,7 +306,7 @@ DEF_TEST(topics_per_queue_then_agents) {
 }
 
 int main(void) {
-  gen_waits_bounds_default(&bounds);
+  waits_bounds_default(&bounds);
   RUN_TEST(marks_put_each_queue_once);
   RUN_TEST(put_between_marks_keeps_one_entry);
   RUN_TEST(lists_put_a_media_group_once);
