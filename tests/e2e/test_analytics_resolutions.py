@@ -34,6 +34,14 @@ PUTVAL = re.compile(r'PUTVAL "acme/genesys_analytics-([^/"]+)/next_contact_avoid
                     r'interval=86400.000 ([0-9.]+):(\S+)$')
 
 
+def next_noon():
+    """The next 12:00 UTC, ISO-8601: a start whose time of day is known
+    (ahead of the real clock, as the simulator's certificate wants)."""
+    now = time.time()
+    noon = now - now % 86400 + 43200
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(noon if noon > now else noon + 86400))
+
+
 def config(sim, extra=""):
     block = sim.org_block("acme", extra='    Host "acme"\n    InstanceFrom "id"\n'
                           '    ResolutionAggregates true\n' + extra)
@@ -123,8 +131,13 @@ class Resolutions(unittest.TestCase):
         for the 16 days before (their values still move) and dispatches each
         (queue, media, day) the truth counts, at the day's end, as the truth
         says, and nothing else; the counter is their sum."""
+        # At noon UTC, whenever the test runs: the day before is closed
+        # (an hour after midnight), so the 16 days asked are the truth's.
+        # Started at "now" between midnight and 01:00 UTC, the first read
+        # asked from the 17th day back, and the truth's newest was not
+        # closed yet.
         sim = Simulator("--queues", "3", "--agents", "3", "--flows", "1", "--speed", "60",
-                        "--start", "now", "--warmup", "0")
+                        "--start", next_noon(), "--warmup", "0")
         rx = Receiver()
         try:
             time.sleep(1.5)  # past the certificate's start on the faked clock
