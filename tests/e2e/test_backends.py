@@ -203,12 +203,10 @@ class BackendsTest(unittest.TestCase):
         flow_block = cls.flow_sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
         # Call quality (the call quality dashboard and the MOS alert), the
-        # campaigns' calls per interval (genesys-campaigns.json), the
-        # first-contact resolution of the last 16 days, asked at the first
-        # reads (genesys-resolutions.json).
+        # campaigns' calls per interval (genesys-campaigns.json).
         analytics = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
-            "    CampaignAggregates true\n    ResolutionAggregates true\n" + intervals)
+            "    CampaignAggregates true\n" + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API
