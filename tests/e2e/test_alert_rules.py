@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The Prometheus alerting rules of examples/prometheus/ are valid
 (promtool check rules) and do what their unit tests say (promtool test
-rules: each alert fires on the series the plugins produce and stays quiet
-just below its threshold)."""
+rules, in both files of tests: each alert fires on the series the plugins
+produce and stays quiet just below its threshold)."""
 import os
 import subprocess
 import sys
@@ -12,6 +12,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from collectd_harness import ROOT, run_tests  # noqa: E402
 
 RULES = os.path.join(ROOT, "examples", "prometheus")
+# the rules' unit tests: evaluated every minute, and those over days every hour
+TESTS = ("genesys-alerts.test.yml", "genesys-alerts-daily.test.yml")
 
 
 class AlertRulesTest(unittest.TestCase):
@@ -23,20 +25,24 @@ class AlertRulesTest(unittest.TestCase):
 
     def test_check_rules(self):
         out = self.promtool("check", "rules", "genesys-alerts.yml")
-        self.assertIn("SUCCESS: 24 rules found", out)
+        self.assertIn("SUCCESS: 25 rules found", out)
 
     def test_unit_tests_of_the_rules(self):
-        out = self.promtool("test", "rules", "genesys-alerts.test.yml")
-        self.assertIn("SUCCESS", out)
+        for tests in TESTS:
+            with self.subTest(tests=tests):
+                out = self.promtool("test", "rules", tests)
+                self.assertIn("SUCCESS", out)
 
     def test_every_alert_has_a_unit_test(self):
         import re
 
         with open(os.path.join(RULES, "genesys-alerts.yml")) as f:
             alerts = set(re.findall(r"^\s*- alert: (\w+)", f.read(), re.M))
-        with open(os.path.join(RULES, "genesys-alerts.test.yml")) as f:
-            tested = set(re.findall(r"^\s*alertname: (\w+)", f.read(), re.M))
-        self.assertEqual(len(alerts), 24)
+        tested = set()
+        for tests in TESTS:
+            with open(os.path.join(RULES, tests)) as f:
+                tested |= set(re.findall(r"^\s*alertname: (\w+)", f.read(), re.M))
+        self.assertEqual(len(alerts), 25)
         self.assertEqual(sorted(alerts - tested), [])
 
     def test_example_scrape_config(self):

@@ -203,10 +203,12 @@ class BackendsTest(unittest.TestCase):
         flow_block = cls.flow_sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
         # Call quality (the call quality dashboard and the MOS alert), the
-        # campaigns' calls per interval (genesys-campaigns.json).
+        # campaigns' calls per interval (genesys-campaigns.json), the
+        # first-contact resolution of the last 16 days, asked at the first
+        # reads (genesys-resolutions.json).
         analytics = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
-            "    CampaignAggregates true\n" + intervals)
+            "    CampaignAggregates true\n    ResolutionAggregates true\n" + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API
@@ -540,7 +542,9 @@ class BackendsTest(unittest.TestCase):
                          CATALOGUE.prometheus_names(db))
         # with CallQuality: every call quality type (the truth's calls
         # have a MOS in each of these buckets)
-        mos = CATALOGUE.mos_types(db)
+        # and with ResolutionAggregates its two types (the simulator's last
+        # 16 days have contacts avoided in every queue)
+        mos = CATALOGUE.mos_types(db) | {(t, None) for t, _ in CATALOGUE.RESOLUTION_TYPES}
         documented = self._names(ANALYTICS, types | mos, db)
         want = self._names(ANALYTICS, {(t, m) for t, m in types
                                        if m is None or m in happened} | mos, db)
