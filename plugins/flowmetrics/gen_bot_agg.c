@@ -30,10 +30,12 @@ static const gen_agg_metric_t metrics[] = {
     DURATION("bot_exit", "tBotExit"),
     DURATION("bot_disconnect", "tBotDisconnect"),
     DURATION("bot_recognition_failure", "tBotRecognitionFailure"),
-    COUNT("bot_self_served", "oBotSessionQuerySelfServed", "bot_self_served",
-          "total_bot_self_served"),
+    COUNT("bot_queries", "oBotSessionQuery", "bot_queries",
+          "total_bot_queries"),
+    COUNT("bot_queries_self_served", "oBotSessionQuerySelfServed",
+          "bot_queries_self_served", "total_bot_queries_self_served"),
 };
-/* A bot with sessions in a bucket and none self-served has 0 of them. */
+/* A bot with sessions in a bucket and no question self-served has 0. */
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
@@ -117,6 +119,19 @@ static int top_bots(const gen_agg_result_t *res, size_t len, size_t max,
   return 0;
 }
 
+/* The questions of an oBotSessionQuery[SelfServed] entry are its sum (the
+ * count is of sessions: tests/sim/README.md, Bots); an entry without a sum
+ * keeps its count. Any other entry as it is. */
+static gen_agg_entry_t questions(const gen_agg_entry_t *in) {
+  gen_agg_entry_t e = *in;
+  if (e.metric != NULL && strncmp(e.metric, "oBotSessionQuery", 16) == 0 &&
+      (e.have & (1u << GEN_AGG_STAT_SUM))) {
+    e.stat[GEN_AGG_STAT_COUNT] = e.stat[GEN_AGG_STAT_SUM];
+    e.have |= 1u << GEN_AGG_STAT_COUNT;
+  }
+  return e;
+}
+
 int gen_bot_agg_normalize(gen_agg_answer_t *a, size_t max_bots) {
   static const char *const dims[] = {"botId"};
   const gen_agg_result_t *res;
@@ -124,14 +139,14 @@ int gen_bot_agg_normalize(gen_agg_answer_t *a, size_t max_bots) {
   bot_total_t *kept;
   size_t n_kept;
   int status = top_bots(res, len, max_bots, &kept, &n_kept);
-  if (status != 0 || kept == NULL)
-    return status; /* every bot its own: nothing to fold */
+  if (status != 0)
+    return status;
   gen_agg_answer_begin(a);
   for (size_t r = 0; status == 0 && r < len; r++) {
     const gen_agg_group_t *g = &res[r].group;
     const char *id = gen_agg_group_get(g, "botId");
     bot_total_t probe = {id, 0};
-    bool other = id != NULL &&
+    bool other = id != NULL && kept != NULL &&
                  bsearch(&probe, kept, n_kept, sizeof(*kept), by_id) == NULL;
     status = gen_agg_answer_add_result(a, g->object);
     for (size_t d = 0; status == 0 && d < g->n; d++) {
@@ -143,14 +158,18 @@ int gen_bot_agg_normalize(gen_agg_answer_t *a, size_t max_bots) {
     for (size_t b = 0; status == 0 && b < res[r].n; b++) {
       const gen_agg_metrics_t *m = &res[r].b[b].metrics;
       status = gen_agg_answer_add_bucket(a, res[r].b[b].interval);
-      for (size_t i = 0; status == 0 && i < m->n; i++)
-        status = gen_agg_answer_add_entry(a, &m->e[i]);
+      for (size_t i = 0; status == 0 && i < m->n; i++) {
+        gen_agg_entry_t e = questions(&m->e[i]);
+        status = gen_agg_answer_add_entry(a, &e);
+      }
     }
   }
   free(kept);
   if (status != 0)
     return status; /* a unchanged: never ended */
   gen_agg_answer_end(a);
+  if (n_kept == 0)
+    return 0; /* every bot its own: nothing to fold */
   return gen_agg_fold_groups(a, dims, STATIC_ARRAY_SIZE(dims), NULL, 0);
 }
 

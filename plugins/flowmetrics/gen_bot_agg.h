@@ -6,7 +6,8 @@
  * The bots aggregates query gives, per botId, nBotSessions,
  * tBotSession, tBotExit (sessions that left the bot for a flow or an
  * agent), tBotDisconnect (ended in the bot), tBotRecognitionFailure and
- * oBotSessionQuerySelfServed (tests/sim/README.md, Bots). It has no
+ * oBotSessionQuery and oBotSessionQuerySelfServed, the questions asked
+ * and self-served (their sum; tests/sim/README.md, Bots). It has no
  * queueId: one request asks for every bot. The series are bounded: the
  * MaxBots bots with the most sessions in an answer keep their own, the
  * others are summed into one bot named "other".
@@ -44,7 +45,8 @@ gen_agg_query_t gen_bot_agg_query(gen_bot_agg_t *ba);
  * most nBotSessions in the whole answer (ties: the smaller botId) keep
  * their botId, every other group's botId becomes GEN_BOT_AGG_OTHER, and
  * the groups of one botId are folded into one. A group without a botId
- * is kept as it is (malformed). 0, or -ENOMEM. */
+ * is kept as it is (malformed). The oBotSessionQuery[SelfServed] entries'
+ * count becomes their sum (the questions). 0, or -ENOMEM. */
 int gen_bot_agg_normalize(gen_agg_answer_t *a, size_t max_bots);
 
 #endif /* GEN_BOT_AGG_H */

@@ -92,7 +92,27 @@ DEF_TEST(within_max_bots_and_ties) {
   return 0;
 }
 
+/* The questions self-served are the metric's sum, not its count (of
+ * sessions); without a sum the count stands. */
+DEF_TEST(questions_are_the_sum) {
+  gen_agg_answer_t *a = read_answer(
+      "{\"results\":[{\"group\":{\"botId\":\"b-1\"},\"data\":[{"
+      "\"interval\":\"" IV "\",\"metrics\":["
+      "{\"metric\":\"oBotSessionQuerySelfServed\",\"stats\":{\"count\":2,"
+      "\"sum\":5}},{\"metric\":\"oBotSessionQuery\",\"stats\":{"
+      "\"count\":3}}]}]}]}");
+  CHECK_NOT_NULL(a);
+  CHECK_ZERO(gen_bot_agg_normalize(a, 50));
+  EXPECT_EQ_DOUBLE(
+      5, count_of(a, "b-1", "oBotSessionQuerySelfServed", GEN_AGG_STAT_COUNT));
+  EXPECT_EQ_DOUBLE(3,
+                   count_of(a, "b-1", "oBotSessionQuery", GEN_AGG_STAT_COUNT));
+  gen_agg_answer_free(a);
+  return 0;
+}
+
 int main(void) {
+  RUN_TEST(questions_are_the_sum);
   RUN_TEST(past_max_bots_summed_into_other);
   RUN_TEST(within_max_bots_and_ties);
   END_TEST;
