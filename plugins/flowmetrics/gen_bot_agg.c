@@ -181,14 +181,15 @@ static int prepare(void *ud, gen_agg_answer_t *a, char *err, size_t err_size) {
   return status;
 }
 
-/* Engine key of a result group: "B", botId. */
+/* Engine key of a result group: "B", botId; every bot in the one scope. */
 static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **bot_id, gen_key_t *key) {
+                         const char **scope, gen_key_t *key) {
   (void)ud;
-  *bot_id = gen_agg_group_get(group, "botId");
-  if (*bot_id == NULL)
+  const char *bot_id = gen_agg_group_get(group, "botId");
+  if (bot_id == NULL)
     return false;
-  *key = (gen_key_t){{"B", *bot_id}, 0};
+  *scope = GEN_BOT_AGG_SCOPE;
+  *key = (gen_key_t){{"B", bot_id}, 0};
   return true;
 }
 

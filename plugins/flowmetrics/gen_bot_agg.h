@@ -18,6 +18,8 @@
 #include "gen_aggregates.h"
 
 #define GEN_BOT_AGG_PATH "/api/v2/analytics/bots/aggregates/query"
+/* The engine scope of every bot (one request asks for all). */
+#define GEN_BOT_AGG_SCOPE "bots"
 /* The botId the bots past MaxBots are summed into. */
 #define GEN_BOT_AGG_OTHER "other"
 

@@ -243,7 +243,7 @@ static void *bots_new(const gen_family_env_t *env) {
  * and needs no listing). */
 static int bots_collect(void *state, const gen_family_run_t *run) {
   gen_agg_query_t query = gen_bot_agg_query(state);
-  return gen_family_agg(run, &query, NULL, 0, NULL);
+  return gen_family_agg(run, &query, NULL, 0, GEN_BOT_AGG_SCOPE);
 }
 
 /* ---- the table ---------------------------------------------------------- */
