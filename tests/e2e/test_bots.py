@@ -189,8 +189,10 @@ class BotsAgainstTruth(unittest.TestCase):
                      "flow_interval_executions"]
         self.assertEqual(bots, [])
         self.assertTrue(flows, "the flow aggregates stopped too")
-        lines = [ln for ln in log.splitlines() if "analytics:botAggregate:view" in ln]
+        lines = [ln for ln in log.splitlines() if "analytics:botAggregate:view" in ln
+                 and "genesys_flowmetrics plugin:" in ln]
         self.assertEqual(len(lines), 1, lines)
+        self.assertIn("bot aggregates", lines[0])
         # the family stopped: asked once, not every read
         self.assertEqual(stats["requests"].get("POST /api/v2/analytics/bots/aggregates/query", {}).get("total"), 1)
 
