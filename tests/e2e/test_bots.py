@@ -193,8 +193,10 @@ class BotsAgainstTruth(unittest.TestCase):
                  and "genesys_flowmetrics plugin:" in ln]
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("bot aggregates", lines[0])
-        # the family stopped: asked once, not every read
-        self.assertEqual(stats["requests"].get("POST /api/v2/analytics/bots/aggregates/query", {}).get("total"), 1)
+        # asked again each read (to see a grant come back, as every family
+        # does), each refused, logged once
+        req = stats["requests"].get("POST /api/v2/analytics/bots/aggregates/query", {})
+        self.assertEqual(set(req.get("by_status", {})), {"403"}, req)
 
 
 if __name__ == "__main__":
