@@ -60,6 +60,7 @@ static const gen_config_table_t gf_table = GEN_CONFIG_TABLE(gf_defs);
 const gen_config_part_t gf_keys[GF_KEYS] = {
     {&gf_table, 0},
     {&gen_action_agg_keys, offsetof(gf_config_t, act)},
+    {&gen_bot_agg_keys, offsetof(gf_config_t, bots)},
     {&gen_flow_agg_keys, offsetof(gf_config_t, agg)},
     {&gen_notify_keys, offsetof(gf_config_t, notify)},
     {&gen_receiver_keys, offsetof(gf_config_t, rx)},
@@ -223,6 +224,27 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
                         gen_action_agg_per_query(&s->aa), NULL);
 }
 
+/* ---- bots --------------------------------------------------------------- */
+
+static void *bots_new(const gen_family_env_t *env) {
+  const gf_config_t *c = env->config;
+  gen_bot_agg_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  *s = (gen_bot_agg_t){.client = env->client,
+                       .plugin = env->plugin,
+                       .max_bots = (size_t)c->bots.max_bots,
+                       .granularity_ms = c->interval.granularity_ms};
+  return s;
+}
+
+/* Every range due, for every bot in one request (the query has no queue
+ * and needs no listing). */
+static int bots_collect(void *state, const gen_family_run_t *run) {
+  gen_agg_query_t query = gen_bot_agg_query(state);
+  return gen_family_agg(run, &query, NULL, 0, GEN_BOT_AGG_SCOPE);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 /* The answer bounds (gen_http_bound_t), from the largest request:
@@ -231,7 +253,9 @@ static int actions_collect(void *state, const gen_family_run_t *run) {
  *   flow's outcomes and milestones beside; scanned by gen_jscan (about
  *   its text in memory): the default MaxResponseSize, 64 MiB.
  * - data actions: 100 actions x 96 buckets x 3 metrics x 90 B = 2.6 MB,
- *   x6: 16 MiB. */
+ *   x6: 16 MiB.
+ * - bots: every bot in one answer, say 500 bots x 96 buckets x 6 metrics
+ *   x 90 B = 26 MB: 64 MiB. */
 static const gen_family_t gf_rows[GF_ROWS] = {
     [GF_FLOWS] = {.name = "flow aggregates",
                   .suffix = "",
@@ -247,6 +271,13 @@ static const gen_family_t gf_rows[GF_ROWS] = {
                     .state_new = actions_new,
                     .state_free = free,
                     .collect = actions_collect},
+    [GF_BOTS] = {.name = "bot aggregates",
+                 .suffix = "-bots",
+                 .answer = GEN_HTTP_BOUND(GEN_MIB(64), "bot aggregates"),
+                 .on_at = offsetof(gf_config_t, bots.on),
+                 .state_new = bots_new,
+                 .state_free = free,
+                 .collect = bots_collect},
 };
 
 const gen_history_t gf_history = {.plugin = GF_PLUGIN_NAME,

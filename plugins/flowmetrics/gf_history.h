@@ -4,13 +4,14 @@
  * for the plugin and for collectd-genesys-check --replay alike: its
  * configuration, its listings (flows, outcome and milestone names, data
  * actions, queues for metric attributes) and its rows (flow aggregates,
- * data actions).
+ * data actions, bots).
  */
 #ifndef GF_HISTORY_H
 #define GF_HISTORY_H 1
 
 #include "gen_action_agg.h"
 #include "gen_attr_config.h"
+#include "gen_bot_agg.h"
 #include "gen_entity.h"
 #include "gen_family.h"
 #include "gen_flow_agg.h"
@@ -23,7 +24,7 @@
 #define GF_PLUGIN_NAME "genesys_flowmetrics"
 
 /* The rows of gf_history, in this order. */
-enum { GF_FLOWS, GF_ACTIONS, GF_ROWS };
+enum { GF_FLOWS, GF_ACTIONS, GF_BOTS, GF_ROWS };
 
 typedef struct {
   gen_entity_filter_t flows;
@@ -37,12 +38,13 @@ typedef struct {
 
   gen_flow_agg_config_t agg;   /* Aggregates, ActiveFlows, FlowType, … */
   gen_action_agg_config_t act; /* DataActions and their selection */
+  gen_bot_agg_config_t bots;   /* BotAggregates, MaxBots */
   gen_interval_config_t interval;
   gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GF_KEYS 7
+#define GF_KEYS 8
 extern const gen_config_part_t gf_keys[GF_KEYS];
 
 void gf_config_init(void *config);

@@ -212,6 +212,11 @@ def parse_args(argv=None):
     a("--action-errors", choices=simapi.FORMS["action_errors"], default="status",
       help="failed executions: some carry only a non-2xx responseStatus (default) or "
            "every one an errorType")
+    a("--bots", type=int, default=6,
+      help="bots of the org (README, Bots; default 6)")
+    a("--bot-query", choices=simapi.FORMS["bot_query"], default="sum",
+      help="the questions asked and self-served: oBotSessionQuery[SelfServed]'s sum "
+           "(default) or their count")
     a("--deactivated", type=int, default=None,
       help="users deactivated during the run, besides --agents (default agents/20, at "
            "least 1): listed only with state=any or inactive, their past time in the "

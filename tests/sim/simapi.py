@@ -21,6 +21,7 @@ import uuid
 
 import simmodel as M
 import simactions
+import simbots
 import simadherence
 import simevents
 import simplatform
@@ -837,6 +838,8 @@ ROUTES = [
     ("POST", "/api/v2/analytics/flows/observations/query", "flow_obs", True),
     ("GET", "/api/v2/integrations/actions", "list_actions", True),
     ("POST", "/api/v2/analytics/actions/aggregates/query", "action_agg", True),
+    # bot aggregates (README, Bots; simbots.py)
+    ("POST", "/api/v2/analytics/bots/aggregates/query", "bot_agg", True),
     ("GET", "/api/v2/telephony/providers/edges", "list_edges", True),
     ("GET", "/api/v2/telephony/providers/edges/metrics", "edge_metrics", True),
     ("GET", "/api/v2/telephony/providers/edges/trunks", "list_trunks", True),
@@ -863,6 +866,7 @@ ROUTES = [
     ("GET", "/sim/truth/summaries", "sim_truth_summaries", False),
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
+    ("GET", "/sim/truth/bots", "sim_truth_bots", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
     ("GET", "/sim/truth/events", "sim_truth_events", False),
     ("GET", "/sim/truth/usage", "sim_truth_usage", False),
@@ -950,6 +954,9 @@ PERMISSIONS = {
     # usage:events:view"
     "GET /api/v2/usage/events/definitions": ("usage:events:view",),
     "POST /api/v2/usage/events/aggregates/query": ("usage:events:view",),
+    # SDK documentation (AnalyticsApi, postAnalyticsBotsAggregatesQuery):
+    # "Requires ANY permissions: analytics:botAggregate:view" (README, Bots)
+    "POST /api/v2/analytics/bots/aggregates/query": ("analytics:botAggregate:view",),
 }
 
 # Routes that need ANY one of their permissions (the SDK documentation's
@@ -1006,6 +1013,7 @@ FORMS = {
     "action_stats": ("full", "count"),
     "action_group": ("id", "name"),
     "action_errors": ("status", "type"),
+    "bot_query": ("sum", "count"),
     "platform_metrics": ("list", "entities"),
     "offline_metrics": ("stale", "absent"),
     "trunk_next_uri": ("drop", "keep"),
@@ -1123,6 +1131,7 @@ class App:
         self.forms = {k: getattr(opts, k, FORMS[k][0]) for k in FORMS}
         self.actions = simactions.Actions(model.seed, getattr(opts, "actions", 4),
                                           model.start_ms)
+        self.bots = simbots.Bots(model.seed, getattr(opts, "bots", 6), model.start_ms)
         self.platform = simplatform.Platform(
             model.seed, getattr(opts, "edges", 3), getattr(opts, "trunks", 4),
             int(getattr(opts, "platform_slot", 60) * 1000),
@@ -2357,6 +2366,54 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         return Response(200, self.actions.truth(gran, n, self.model.now))
+
+    # ------------------------------------------------------------ bots
+    async def h_bot_agg(self, req, p, tok):
+        """The bot metrics per bucket and the groups asked (README, Bots);
+        form bot_query: the questions as oBotSessionQuery[SelfServed]'s sum
+        (default) or as their count."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simbots.DIMS, "bots")
+        bad = [m for m in metrics if m not in simbots.METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(map(str, bad)))
+        pred = compile_filter(body.get("filter"), simbots.DIMS)
+        self.sync()
+        res = self.bots.stats(start, end, gran, self.model.now, gb, pred)
+        by_sum = self.forms["bot_query"] == "sum"
+        groups = {}
+        for (g, b), ms in res.items():
+            groups.setdefault(g, {})[b] = ms
+        results = []
+        for g in sorted(groups):
+            data = []
+            for b in sorted(groups[g]):
+                bs = start + b * gran
+                out = []
+                for m in metrics:
+                    v = groups[g][b].get(m)
+                    if v is None:
+                        continue   # what did not happen is absent
+                    c, sm, mn, mx = v
+                    if m == "nBotSessions":
+                        st = {"count": c}
+                    elif m.startswith("oBotSessionQuery"):
+                        st = {"count": c, "sum": sm} if by_sum else {"count": sm}
+                    else:
+                        st = {"count": c, "sum": sm, "min": mn, "max": mx}
+                    out.append({"metric": m, "stats": st})
+                if out:
+                    data.append({"interval": M.iso(bs) + "/" + M.iso(min(end, bs + gran)),
+                                 "metrics": out})
+            if data:
+                results.append({"group": dict(g), "data": data})
+        return Response(200, {"results": results})
+
+    async def h_sim_truth_bots(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, self.bots.truth(gran, n, self.model.now))
 
     # ------------------------------------------------------------ telephony, status page
     def _ids_param(self, req, name):

@@ -4156,7 +4156,8 @@ class T11Forms(unittest.TestCase):
                                        "agent_predicates": "current",
                                        "workitem_oldest": "age", "workitem_page": "full",
                                        "workitem_words": "record",
-                                       "resolution_metric_extra": "none"})
+                                       "resolution_metric_extra": "none",
+                                       "bot_query": "sum"})
         self.assertEqual(self.sim.sim("GET", "/sim/info")[1]["forms"], js["forms"])
         for bad in ({"longest_form": "minutes"}, {"nope": "x"}):
             st, js2 = self.sim.sim("POST", "/sim/forms", bad)
