@@ -196,9 +196,10 @@ struct gen_config_def_s {
   bool dflt_set;
   double dflt;
   size_t size;
-  const char *shown; /* the default in words (not applied), NULL: none */
-  /* shown is the default as config text, applied by gen_config_defaults()
-   * through the key's own reader, as a user's value would be. */
+  /* The default in words, NULL: none. Applied only with text_default: then
+   * it is config text, which gen_config_defaults() gives the field through
+   * the key's own reader, as a user's value. */
+  const char *shown;
   bool text_default;
   const char *values;       /* the bounds in words where min and max are not */
   const char *doc;          /* one line */
