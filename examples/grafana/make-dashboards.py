@@ -135,6 +135,14 @@ def variable(name, label, query, all_values):
     return v
 
 
+def org_and_entity(metric, name, label, entity_label):
+    """The org variable and a multi-valued entity variable (entity_label's
+    values within the org), both from the series of one metric."""
+    return [variable("org", "Org", f"label_values({metric}, instance)", False),
+            variable(name, label,
+                     f'label_values({metric}{{instance="$org"}}, {entity_label})', True)]
+
+
 def dashboard(uid, title, description, tags, variables, board, links=()):
     return {
         "uid": uid, "title": title, "description": description,
@@ -421,9 +429,7 @@ def data_actions_dashboard():
           24, 9, "Per action over the range: executions, failures, error rate, average "
           "execution time (seconds).")
     q = f"{F}total_action_executions_total"
-    variables = [variable("org", "Org", f"label_values({q}, instance)", False),
-                 variable("action", "Data action",
-                          f'label_values({q}{{instance="$org"}}, genesys_flowmetrics)', True)]
+    variables = org_and_entity(q, "action", "Data action", "genesys_flowmetrics")
     return dashboard(
         "genesys-data-actions", "Genesys data actions: executions, failures, times",
         "Data actions called by flows, per closed interval from genesys_flowmetrics "
@@ -495,9 +501,7 @@ def call_quality_dashboard():
           24, 9, "Per queue over the range: calls with a MOS, mean MOS, share at or "
           "below the threshold, lowest MOS. " + note)
     q = f"{A}total_mos_conversations_total"
-    variables = [variable("org", "Org", f"label_values({q}, instance)", False),
-                 variable("queue", "Queue",
-                          f'label_values({q}{{instance="$org"}}, genesys_analytics)', True)]
+    variables = org_and_entity(q, "queue", "Queue", "genesys_analytics")
     return dashboard(
         "genesys-call-quality", "Genesys call quality: MOS per queue",
         "Call quality (MOS) of ended calls per queue and closed interval from "
@@ -683,9 +687,7 @@ def resolutions_dashboard():
           24, 9, lag + "Contacts recognized in the last 7 days. Graphite and InfluxDB keep "
           "next_contact_avoided per day at the day's own time, revised as it grows: "
           "there, a day 16 days back over its handled conversations is the rate.")
-    variables = [variable("org", "Org", f"label_values({R}, instance)", False),
-                 variable("queue", "Queue",
-                          f'label_values({R}{{instance="$org"}}, genesys_analytics)', True)]
+    variables = org_and_entity(R, "queue", "Queue", "genesys_analytics")
     return dashboard(
         "genesys-resolutions", "Genesys first-contact resolution",
         "Contacts resolved without a next contact (nNextContactAvoided) per queue and "
