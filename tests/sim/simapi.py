@@ -250,16 +250,20 @@ class WsConn:
         self.close_timer = None
 
     def send_frame(self, frame, kind=None):
+        """Sends frame; False when the connection is gone (nothing sent: a
+        publication counts as served only when it was sent)."""
         if self.closed:
-            return
+            return False
         tr = self.writer.transport
         if tr.is_closing():
-            self.closed = True
-            return
+            # The peer went away before our reader saw it: ended here, as
+            # every end, so that the socket leaves the open ones.
+            self.abort()
+            return False
         if tr.get_write_buffer_size() > self.app.opts.ws_max_buffer:
             self.app.stats["ws_slow_consumer_drops"] += 1
             self.abort()
-            return
+            return False
         self.writer.write(frame)
         st = self.app.stats
         st["ws_messages_sent"] += 1
@@ -270,9 +274,10 @@ class WsConn:
         if kind:
             k = st["ws_messages_by_topic"]
             k[kind] = k.get(kind, 0) + 1
+        return True
 
     def send_json(self, obj, kind=None):
-        self.send_frame(ws_frame(OP_TEXT, json.dumps(obj, **J).encode()), kind)
+        return self.send_frame(ws_frame(OP_TEXT, json.dumps(obj, **J).encode()), kind)
 
     def close(self, code=1000, reason=""):
         """Close handshake: send the close frame, close the TCP side shortly after."""
@@ -357,8 +362,7 @@ class Hub:
         kind = self.topic_kind(topic)
         sent = 0
         for ch in chans:
-            if ch.ws is not None and not ch.ws.closed:
-                ch.ws.send_frame(frame, kind)
+            if ch.ws is not None and ch.ws.send_frame(frame, kind):
                 sent += 1
         return sent
 
@@ -615,8 +619,7 @@ class Faults:
             for ws in list(app.sockets):
                 if spec.get("channel") and ws.channel and ws.channel.id != spec["channel"]:
                     continue
-                ws.send_frame(frame, "oversized")
-                n += 1
+                n += ws.send_frame(frame, "oversized")
             return {"sockets": n, "bytes": size}
         if name == "pause":
             app.pause()
@@ -3532,8 +3535,11 @@ class App:
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
+            # Every way out ends the connection and takes it off the open
+            # ones (abort and close both detach; detaching twice is no harm).
             if not ws.closed:
                 ws.abort()
+            ws._detach()
 
     def ws_message(self, ws, data):
         try:

@@ -3709,6 +3709,78 @@ class T06Faults(unittest.TestCase):
         self.assertEqual(st, 400)
 
 
+class T06bSocketBookkeeping(unittest.TestCase):
+    """A socket whose peer went away before the simulator's reader saw it:
+    the first frame sent to it finds the transport closing. The socket
+    must leave the open ones (sockets_open, the channel's socket) and the
+    frame must not count as served: a stale socket kept sockets_open above
+    the channels for good, and a frame counted as sent that never left
+    made the summaries' truth hold a value the plugin never got."""
+
+    class Transport:
+        def __init__(self):
+            self.closing = False
+            self.aborted = False
+
+        def is_closing(self):
+            return self.closing
+
+        def get_write_buffer_size(self):
+            return 0
+
+        def abort(self):
+            self.aborted = self.closing = True
+
+    class Writer:
+        def __init__(self, transport):
+            self.transport = transport
+            self.written = []
+
+        def write(self, data):
+            self.written.append(data)
+
+    class App:
+        def __init__(self):
+            self.sockets = set()
+            self.stats = {"ws_messages_sent": 0, "ws_bytes_sent": 0,
+                          "ws_messages_by_topic": {}, "ws_slow_consumer_drops": 0}
+            self.opts = type("Opts", (), {"ws_max_buffer": 1 << 20})()
+
+    def connect(self, app, hub):
+        ch = simapi.Channel("c1", "tok", "client", 3600)
+        tr = self.Transport()
+        ws = simapi.WsConn(app, None, self.Writer(tr), ch)
+        ch.ws = ws
+        app.sockets.add(ws)
+        ch.topics["v2.test"] = True
+        hub.subs["v2.test"] = {ch}
+        return ch, ws, tr
+
+    def test_a_socket_found_closing_leaves_the_open_ones(self):
+        app = self.App()
+        hub = simapi.Hub(app)
+        ch, ws, tr = self.connect(app, hub)
+        self.assertEqual(hub.publish("v2.test", {"n": 1}), 1)
+        self.assertEqual(len(ws.writer.written), 1)
+        tr.closing = True  # the peer closed; our reader has not seen it yet
+        self.assertEqual(hub.publish("v2.test", {"n": 2}), 0, "counted as served")
+        self.assertEqual(len(ws.writer.written), 1)
+        self.assertTrue(ws.closed)
+        self.assertNotIn(ws, app.sockets)
+        self.assertIsNone(ch.ws)
+        self.assertEqual(app.stats["ws_messages_sent"], 1)
+
+    def test_a_slow_consumer_dropped_is_not_served(self):
+        app = self.App()
+        hub = simapi.Hub(app)
+        ch, ws, tr = self.connect(app, hub)
+        app.opts.ws_max_buffer = -1  # any buffered byte is too many
+        self.assertEqual(hub.publish("v2.test", {"n": 1}), 0)
+        self.assertTrue(tr.aborted)
+        self.assertNotIn(ws, app.sockets)
+        self.assertEqual(app.stats["ws_slow_consumer_drops"], 1)
+
+
 class T07RealLimits(unittest.TestCase):
     def test_rate_limit(self):
         s = Sim("--quiet", "--queues", 3, "--agents", 10, "--rate-limit", 5)
@@ -4482,6 +4554,7 @@ class FrameSink:
         elif n == 127:
             off = 10
         self.messages.append((self.model.now, json.loads(frame[off:].decode())))
+        return True  # sent, as WsConn.send_frame says
 
 
 class T12Summaries(unittest.TestCase):
