@@ -119,7 +119,7 @@ static bool replay_history(const gen_history_t *h, oconfig_item_t *o) {
                             .plugin = h->plugin,
                             .who = &who};
     for (size_t i = 0; status == 0 && i < h->n_rows; i++)
-      if (gen_family_on(&h->rows[i], config))
+      if (gen_family_on(&h->rows[i], config, client->org))
         replay_row(h, &h->rows[i], &env, name);
     if (h->lists_free != NULL)
       h->lists_free(lists);

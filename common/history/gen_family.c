@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool gen_family_on(const gen_family_t *f, const void *config) {
+bool gen_family_on(const gen_family_t *f, const void *config,
+                   const gen_org_t *org) {
+  if (f->org_wide && org->shard_index != 0)
+    return false;
   return f->on ? f->on(config)
                : *(const bool *)((const char *)config + f->on_at);
 }
@@ -33,7 +36,7 @@ int gen_families_open(gen_families_t *fs, const gen_history_t *h,
   const gen_interval_config_t *ic = gen_history_interval(h, env->config);
   for (size_t i = 0; i < h->n_rows && i < GEN_FAMILIES_MAX; i++) {
     const gen_family_t *f = &h->rows[i];
-    if (!gen_family_on(f, env->config))
+    if (!gen_family_on(f, env->config, env->client->org))
       continue;
     if (f->own_state) {
       if ((fs->state[i] = f->state_new(env)) == NULL)

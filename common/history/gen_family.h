@@ -83,6 +83,10 @@ typedef struct {
    * bool at on_at of the plugin's config (gen_family_on). */
   bool (*on)(const void *config);
   size_t on_at;
+  /* The org's values, no entity's (every bot, every rate limit): a sharded
+   * org's first shard alone asks (Shard "1/n"), as for the status page,
+   * or every agent would send the same series. */
+  bool org_wide;
   /* Its bucket length (0: the plugin's Granularity). */
   int64_t (*granularity_ms)(const void *config);
   /* Its engine for a running plugin; NULL: the plugin's interval
@@ -241,8 +245,11 @@ typedef struct {
   size_t n_rows;
 } gen_history_t;
 
-/* Whether row f is on under config; h's interval configuration in it. */
-bool gen_family_on(const gen_family_t *f, const void *config);
+/* Whether row f runs for org under config: turned on, and a row of the
+ * org's values (org_wide) only on the first shard; h's interval
+ * configuration in config. */
+bool gen_family_on(const gen_family_t *f, const void *config,
+                   const gen_org_t *org);
 const gen_interval_config_t *gen_history_interval(const gen_history_t *h,
                                                   const void *config);
 

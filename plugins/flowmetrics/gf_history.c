@@ -275,6 +275,7 @@ static const gen_family_t gf_rows[GF_ROWS] = {
                  .suffix = "-bots",
                  .answer = GEN_HTTP_BOUND(GEN_MIB(64), "bot aggregates"),
                  .on_at = offsetof(gf_config_t, bots.on),
+                 .org_wide = true,
                  .state_new = bots_new,
                  .state_free = free,
                  .collect = bots_collect},

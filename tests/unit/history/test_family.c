@@ -117,6 +117,51 @@ DEF_TEST(a_read_runs_each_row_on_with_its_budget) {
   return 0;
 }
 
+/* A row of the org's values (every bot, every rate limit) runs on a
+ * sharded org's first shard alone: the other agents would send the same
+ * series. Rows of entities run on every shard. */
+DEF_TEST(an_org_wide_row_runs_on_the_first_shard_only) {
+  gen_family_t wide[2] = {rows[0], rows[1]};
+  wide[1].org_wide = true;
+  gen_history_t h = history;
+  h.rows = wide;
+  config_t c = {.on = {true, true}};
+  gen_org_t *org = mock_org("genesys_test");
+  org->shard_count = 3;
+  for (unsigned shard = 0; shard < 3; shard++) {
+    org->shard_index = shard;
+    OK(gen_family_on(&wide[0], &c, org));
+    EXPECT_EQ_INT(shard == 0, gen_family_on(&wide[1], &c, org));
+  }
+  c.on[1] = false; /* off is off on the first shard too */
+  org->shard_index = 0;
+  OK(!gen_family_on(&wide[1], &c, org));
+  c.on[1] = true;
+
+  char dir[] = "/tmp/gen-family-XXXXXX";
+  OK(mock_tempdir(dir) != NULL);
+  gen_interval_config_init(&c.interval);
+  c.interval.granularity_ms = G;
+  c.interval.state_dir = strdup(dir);
+  org->shard_index = 1;
+  gen_client_t *client = gen_client_create(org);
+  gen_log_org_t who = {"genesys_test", "acme"};
+  gen_family_env_t env = {.config = &c, .client = client, .who = &who};
+  gen_families_t fs;
+  memset(seen, 0, sizeof(seen));
+  CHECK_ZERO(gen_families_open(&fs, &h, &env));
+  OK(fs.engine[0] != NULL && fs.state[0] == &seen[0]);
+  OK(fs.engine[1] == NULL && fs.state[1] == NULL); /* not this shard's */
+  gen_families_read(&fs, client, TIME_T_TO_CDTIME_T(30), 8);
+  EXPECT_EQ_INT(1, (int)seen[0].runs);
+  EXPECT_EQ_INT(0, (int)seen[1].runs);
+  gen_families_free(&fs);
+  gen_client_free(client);
+  gen_interval_config_release(&c.interval);
+  mock_rmtree(dir);
+  return 0;
+}
+
 DEF_TEST(a_replay_reads_the_window_whole_within_what_is_kept) {
   config_t c = {.on = {true, true}};
   gen_interval_config_init(&c.interval);
@@ -338,6 +383,7 @@ DEF_TEST(a_runs_own_bound_applies_to_its_posts) {
 
 int main(void) {
   RUN_TEST(a_read_runs_each_row_on_with_its_budget);
+  RUN_TEST(an_org_wide_row_runs_on_the_first_shard_only);
   RUN_TEST(a_replay_reads_the_window_whole_within_what_is_kept);
   RUN_TEST(a_replay_sink_has_no_counters);
   RUN_TEST(a_rows_answers_have_its_own_bound);
