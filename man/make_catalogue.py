@@ -412,8 +412,8 @@ RESOLUTION_TYPES = [
 ]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
-# plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c and
-# genesys.db.
+# plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c,
+# plugins/platform/gen_ratelimit_agg.c and genesys.db.
 PLATFORM_TYPES = [
     ("edge_online", "<edge>", "1 ONLINE, 0 OFFLINE", None),
     ("edge_active", "<edge>", "1 in service (ACTIVE), else 0", None),
@@ -437,6 +437,11 @@ PLATFORM_TYPES = [
      "requests|status200|status300|status400|status429|status500"),
     ("api_route_usage", "<client>", "the same per route template (ApiUsageByRoute)",
      "<that>-<templateUri>"),
+    # RateLimitAggregates (plugins/platform/gen_ratelimit_agg.c)
+    ("rate_limit_recorded", "ratelimit-<limitName>",
+     "times the limit was recorded near its maximum (90%) in the bucket", None),
+    ("total_rate_limit_recorded", "ratelimit-<limitName>", "the same, summed: a counter",
+     None),
 ]
 
 
@@ -472,7 +477,8 @@ def platform_types(db):
     _in_code([t for t, _, _, _ in PLATFORM_TYPES],
              ["plugins/platform/gen_platform.c", "plugins/genesys_platform.c",
               "plugins/platform/gen_opevents.c",
-              "plugins/platform/gen_apiusage.c"])
+              "plugins/platform/gen_apiusage.c",
+              "plugins/platform/gen_ratelimit_agg.c"])
     for t, _, _, _ in PLATFORM_TYPES:
         if t not in db:
             raise SystemExit(f"types/genesys.db has no {t}")

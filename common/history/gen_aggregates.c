@@ -8,6 +8,7 @@
 #include "gen_dispatch.h"
 #include "gen_json.h"
 #include "gen_log.h"
+#include "gen_names.h"
 #include "gen_time.h"
 
 #include <assert.h>
@@ -824,4 +825,13 @@ int gen_agg_take(gen_interval_t *engine, const gen_agg_query_t *query,
   if (status == -ENOMEM)
     snprintf(err, err_size, "out of memory");
   return status;
+}
+
+void gen_agg_label_id(gen_agg_label_t *out, const char *prefix, const char *id,
+                      unsigned group) {
+  char raw[DATA_MAX_NAME_LEN];
+  snprintf(raw, sizeof(raw), "%s%s", prefix, id != NULL ? id : "");
+  gen_sanitize_name(raw, out->instance_buf, sizeof(out->instance_buf));
+  out->plugin_instance = out->instance_buf;
+  out->group = group;
 }

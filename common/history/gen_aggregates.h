@@ -162,6 +162,13 @@ typedef struct {
 typedef void (*gen_agg_label_fn)(void *ud, const gen_key_t *key,
                                  gen_agg_label_t *out);
 
+/* A series named by an id the answer gave, not a listed entity's name:
+ * plugin_instance "<prefix><id>" made safe for every backend
+ * (gen_sanitize_name), in out's buffer; group its result group. The bots
+ * ("bot-") and the rate limits ("ratelimit-"). */
+void gen_agg_label_id(gen_agg_label_t *out, const char *prefix, const char *id,
+                      unsigned group);
+
 /* Where one plugin's aggregates go: its catalogue (the metrics on; NULL:
  * all), host, plugin and granularity, and how it names a key's series. */
 typedef struct {

@@ -197,11 +197,7 @@ static bool answer_group(void *ud, const gen_agg_group_t *group,
  * not listed: their ids name them, apart from the flows'). */
 static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
   (void)ud;
-  char raw[DATA_MAX_NAME_LEN];
-  snprintf(raw, sizeof(raw), "bot-%s", key->str[1] ? key->str[1] : "");
-  gen_sanitize_name(raw, out->instance_buf, sizeof(out->instance_buf));
-  out->plugin_instance = out->instance_buf;
-  out->group = GROUP_BOT;
+  gen_agg_label_id(out, "bot-", key->str[1], GROUP_BOT);
 }
 
 gen_agg_query_t gen_bot_agg_query(gen_bot_agg_t *ba) {

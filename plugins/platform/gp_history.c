@@ -71,6 +71,8 @@ static const gen_config_def_t gp_defs[] = {
      .doc = "the Statuspage document"},
     GEN_KEY_STRINGS("StatusComponent", gp_config_t, components, n_components,
                     "the components to take (every one by default)"),
+    GEN_KEY_BOOL("RateLimitAggregates", gp_config_t, rate_limits, false,
+                 "the rate limits recorded near their maximum, per interval"),
 };
 static const gen_config_table_t gp_table = GEN_CONFIG_TABLE(gp_defs);
 
@@ -142,12 +144,32 @@ static int usage_collect(void *state, const gen_family_run_t *run) {
   return status;
 }
 
+/* ---- rate limits -------------------------------------------------------- */
+
+static void *rate_limits_new(const gen_family_env_t *env) {
+  const gp_config_t *c = env->config;
+  gen_rl_agg_t *s = calloc(1, sizeof(*s));
+  if (s != NULL)
+    *s = (gen_rl_agg_t){.client = env->client,
+                        .plugin = env->plugin,
+                        .granularity_ms = c->events_interval.granularity_ms};
+  return s;
+}
+
+/* Every range due, for every limit in one request (no listing). */
+static int rate_limits_collect(void *state, const gen_family_run_t *run) {
+  gen_agg_query_t query = gen_rl_agg_query(state);
+  return gen_family_agg(run, &query, NULL, 0, GEN_RL_AGG_SCOPE);
+}
+
 /* The answer bounds (gen_http_bound_t):
  * - operational events: the definitions listing (some 500 definitions x
  *   1 KB) and one bucket's aggregates (a count per definition, 150 B
  *   each): under 1 MB, x8: 8 MiB.
  * - API usage: a results page of 1,000 rows (pageSize "Max is 1000") x
- *   300 B = 300 KB, x13: 4 MiB. */
+ *   300 B = 300 KB, x13: 4 MiB.
+ * - rate limits: one bucket of every limit, some 200 limit names x 150 B
+ *   = 30 KB: 1 MiB. */
 static const gen_family_t gp_rows[GP_ROWS] = {
     [GP_EVENTS] = {.name = "operational events",
                    .suffix = "-events",
@@ -168,6 +190,15 @@ static const gen_family_t gp_rows[GP_ROWS] = {
                   .state_new = usage_new,
                   .state_free = usage_free,
                   .collect = usage_collect},
+    [GP_RATELIMITS] = {.name = "rate-limit aggregates",
+                       .suffix = "-ratelimits",
+                       .answer =
+                           GEN_HTTP_BOUND(GEN_MIB(1), "rate-limit aggregates"),
+                       .on_at = offsetof(gp_config_t, rate_limits),
+                       .org_wide = true,
+                       .state_new = rate_limits_new,
+                       .state_free = free,
+                       .collect = rate_limits_collect},
 };
 
 const gen_history_t gp_history = {.plugin = GP_PLUGIN_NAME,

@@ -2,8 +2,8 @@
 /*
  * collectd-genesys: genesys_platform's configuration and history as a
  * table (gen_family.h), for the plugin and for collectd-genesys-check
- * --replay alike: the operational events (gen_opevents) and the API usage
- * by day (gen_apiusage).
+ * --replay alike: the operational events (gen_opevents), the API usage
+ * by day (gen_apiusage) and the rate limits recorded (gen_ratelimit_agg).
  */
 #ifndef GP_HISTORY_H
 #define GP_HISTORY_H 1
@@ -12,11 +12,12 @@
 #include "gen_entity.h"
 #include "gen_family.h"
 #include "gen_opevents.h"
+#include "gen_ratelimit_agg.h"
 
 #define GP_PLUGIN_NAME "genesys_platform"
 
 /* The rows of gp_history. */
-enum { GP_EVENTS, GP_USAGE, GP_ROWS };
+enum { GP_EVENTS, GP_USAGE, GP_RATELIMITS, GP_ROWS };
 
 typedef struct {
   gen_entity_filter_t edges_filter, trunks_filter;
@@ -32,6 +33,7 @@ typedef struct {
   /* Its engine's, made from them (gp_config_done). */
   gen_interval_config_t events_interval;
   gen_au_config_t usage; /* ApiUsage* keys (gen_apiusage) */
+  bool rate_limits;      /* RateLimitAggregates */
 } gp_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */

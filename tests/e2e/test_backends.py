@@ -15,8 +15,9 @@ the name its man page gives, both ways. Then every panel query of every
 dashboard in examples/grafana/ runs against that Prometheus and must return
 data (a panel whose values are all NaN must be a ratio whose divisor is 0
 in the window, every operand with series), the alerting rules of
-examples/prometheus/ load into it healthy, and those over analytics and
-the platform return series without their thresholds."""
+examples/prometheus/ load into it healthy, and those over analytics, the
+flows (the bots, BotAggregates) and the platform return series without their
+thresholds."""
 import glob
 import json
 import os
@@ -196,12 +197,14 @@ class BackendsTest(unittest.TestCase):
         # samples increase() needs while the test runs. The whole catalogue
         # (Metric "all"): the media dashboards' outbound, digital, callback
         # and error panels and the alerts over them. genesys_flowmetrics'
-        # data actions the same way (the data actions dashboard).
+        # data actions and bots the same way (the data actions and bots
+        # dashboards, the bots' alert).
         settle_s = int(time.time() % 60) + 15
         intervals = (f'    Granularity "PT1M"\n    SettleDelay {settle_s}\n'
                      "    InitialBackfill 600\n")
         flow_block = cls.flow_sim.org_block(
-            ORG, extra=f'    Host "{ORG}"\n    DataActions true\n' + intervals)
+            ORG, extra=f'    Host "{ORG}"\n    DataActions true\n    BotAggregates true\n'
+            + intervals)
         # Call quality (the call quality dashboard and the MOS alert), the
         # campaigns' calls per interval (genesys-campaigns.json), the
         # first-contact resolution of the last 16 days, asked at the first
@@ -212,14 +215,15 @@ class BackendsTest(unittest.TestCase):
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API
-        # usage per client and route (the API usage dashboard).
+        # usage per client and route and the rate limits recorded, in the
+        # events' buckets (the API usage dashboard, the rate-limit alert).
         platform = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    StatusPageURL '
             f'"{cls.sim.base_url}/sim/status/api/v2/components.json"\n'
             '    OperationalEvents true\n    OperationalEventsGranularity "PT1M"\n'
             f"    OperationalEventsSettleDelay {settle_s}\n"
             "    OperationalEventsInitialBackfill 600\n"
-            "    ApiUsage true\n    ApiUsageByRoute true\n")
+            "    ApiUsage true\n    ApiUsageByRoute true\n    RateLimitAggregates true\n")
         body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n{b}</Plugin>\n"
                        for p, b in (("genesys_realtime", block),
                                     ("genesys_analytics", analytics),
@@ -696,25 +700,17 @@ class BackendsTest(unittest.TestCase):
                         self.assertIn("type", series["metric"])
         self.assertGreaterEqual(queue_rules, 2, "the queue alerts were not checked")
 
-    def test_alert_rules_over_platform_return_series(self):
-        """The same for the alerts over genesys_platform's edges, trunks,
-        status page and API usage (group genesys-platform): each name they use has
-        series of the org, and each expression without its threshold
-        returns series with the labels its annotations use."""
-        def platform_values():
-            names = ("edge_online", "trunk_connected", "trunk_in_service",
-                     "status_component", "total_operational_events_total",
-                     "api_usage")
-            return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
-                       for n in names)
-        self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"
-                        + self.cd.log_text()[-3000:])
-        rules = [r for g in self.prom.rules() if g["name"] == "genesys-platform"
-                 for r in g["rules"]]
-        self.assertEqual(len(rules), 5)
+    def _group_rules_return_series(self, group, plugin, count):
+        """The alerts of group over plugin's series: count of them; each
+        name they use has series of the org, and each expression without
+        its threshold returns series of the org with the labels its
+        annotations use. Returns the series of each rule."""
+        rules = [r for g in self.prom.rules() if g["name"] == group for r in g["rules"]]
+        self.assertEqual(len(rules), count)
+        out = {}
         for rule in rules:
             with self.subTest(alert=rule["name"]):
-                for name in set(re.findall(r"collectd_genesys_platform_\w+", rule["query"])):
+                for name in set(re.findall(rf"collectd_{plugin}_\w+", rule["query"])):
                     self.assertTrue(self.prom.query(f'{name}{{instance="{ORG}"}}'),
                                     f"no series {name}")
                 expr = without_thresholds(rule["query"])
@@ -726,6 +722,38 @@ class BackendsTest(unittest.TestCase):
                 for series in result:
                     self.assertEqual(series["metric"].get("instance"), ORG)
                     self.assertLessEqual(used, set(series["metric"]), expr)
+                out[rule["name"]] = result
+        return out
+
+    def test_alert_rules_over_flows_return_series(self):
+        """The same for the alerts over genesys_flowmetrics (group
+        genesys-flows: the bots' self-service)."""
+        two = ('count_over_time(collectd_genesys_flowmetrics_total_bot_queries_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_flowmetrics never dispatched two bot buckets:\n"
+                        + self.cd.log_text()[-3000:])
+        got = self._group_rules_return_series("genesys-flows", "genesys_flowmetrics", 1)
+        for series in got.get("GenesysBotSelfServiceFalling", []):
+            self.assertTrue(series["metric"]["genesys_flowmetrics"].startswith("bot-"))
+
+    def test_alert_rules_over_platform_return_series(self):
+        """The same for the alerts over genesys_platform's edges, trunks,
+        status page, API usage and rate limits (group genesys-platform)."""
+        def platform_values():
+            names = ("edge_online", "trunk_connected", "trunk_in_service",
+                     "status_component", "total_operational_events_total",
+                     "api_usage")
+            return all(self.prom.query(f'collectd_genesys_platform_{n}{{instance="{ORG}"}}')
+                       for n in names)
+        self.assertTrue(wait_until(platform_values, 60), "no platform values in Prometheus:\n"
+                        + self.cd.log_text()[-3000:])
+        two = ('count_over_time(collectd_genesys_platform_total_rate_limit_recorded_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_platform never dispatched two rate-limit buckets:\n"
+                        + self.cd.log_text()[-3000:])
+        self._group_rules_return_series("genesys-platform", "genesys_platform", 6)
 
     def test_complete_examples_pass_collectd_t(self):
         """Each complete agent configuration, with the plugins and types

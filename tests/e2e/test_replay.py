@@ -543,6 +543,67 @@ class OperationalEventsReplayTest(unittest.TestCase):
             sim.stop()
 
 
+class RateLimitsReplayTest(unittest.TestCase):
+    def test_limits_window_equals_truth_both_ways_first_shard_only(self):
+        """RateLimitAggregates in the operational events' buckets: an hour
+        replayed, one request a bucket for every limit, each bucket's value
+        of each limit equal to the truth, both ways; a second shard asks
+        nothing (the org's values are the first shard's)."""
+        sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
+                        "--speed", "1", "--start", "now", "--warmup", "7200")
+        conf = None
+        try:
+            def write(extra):
+                block = sim.org_block(
+                    "acme", extra='    Host "acme"\n    RateLimitAggregates true\n'
+                    '    OperationalEventsGranularity "PT5M"\n'
+                    "    Edges false\n    Trunks false\n    StatusPage false\n" + extra)
+                with open(conf, "w") as f:
+                    f.write(f"<Plugin genesys_platform>\n{block}</Plugin>\n")
+            fd, conf = tempfile.mkstemp(suffix=".conf")
+            os.close(fd)
+            write("")
+            end = int(time.time()) // 300 * 300 - 600
+            start = end - 3600
+            r = subprocess.run([CHECK, "--replay", str(start), str(end), "--stdout", conf],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+            m = re.search(r"rate-limit aggregates: replay of \S+ \((\d+) requests, "
+                          r"(\d+) values\): OK", r.stderr)
+            self.assertIsNotNone(m, r.stderr)
+            self.assertEqual(12, int(m.group(1)), "one request a bucket")
+            truth = sim._open("/sim/truth/ratelimits?granularity=PT5M&buckets=40")
+            want = {}
+            for iv, b in truth["buckets"].items():
+                e = round(iso_ms(iv.split("/")[1])) // 1000
+                if start < e <= end:
+                    for name, n in b.items():
+                        want[("ratelimit-" + name, e)] = float(n)
+            printed = putvals(self, r.stdout)
+            got = {(k[1], k[4]): v for k, v in printed.items()
+                   if k[0] == "genesys_platform" and k[2] == "rate_limit_recorded"}
+            self.assertEqual(len(printed), len(got), "a counter or another value was replayed")
+            self.assertGreaterEqual(len({k[0] for k in want}), 3, want)
+            self.assertEqual(sorted(set(got) - set(want))[:5], [], "replayed, not in truth")
+            self.assertEqual(sorted(set(want) - set(got))[:5], [], "in truth, not replayed")
+            self.assertEqual([], [(k, want[k], got[k]) for k in want if want[k] != got[k]])
+            self.assertEqual(int(m.group(2)), len(got))
+            # a second shard: the row is not its own, nothing asked
+            before = sim.stats()["requests"].get(
+                "POST /api/v2/analytics/ratelimits/aggregates/query", {}).get("total", 0)
+            write('    Shard "2/2"\n')
+            r = subprocess.run([CHECK, "--replay", str(start), str(end), "--stdout", conf],
+                               capture_output=True, text=True, timeout=120)
+            self.assertNotIn("rate-limit aggregates", r.stderr)
+            self.assertEqual("", r.stdout)
+            self.assertEqual(before, sim.stats()["requests"].get(
+                "POST /api/v2/analytics/ratelimits/aggregates/query", {}).get("total", 0))
+        finally:
+            if conf:
+                os.unlink(conf)
+            sim.stop()
+
+
 class ApiUsageReplayTest(unittest.TestCase):
     def test_days_equal_truth_both_ways(self):
         sim = Simulator("--queues", "1", "--agents", "2", "--speed", "1", "--start", "now",

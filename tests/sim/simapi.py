@@ -22,6 +22,7 @@ import uuid
 import simmodel as M
 import simactions
 import simbots
+import simratelimits
 import simadherence
 import simevents
 import simplatform
@@ -843,6 +844,8 @@ ROUTES = [
     ("POST", "/api/v2/analytics/actions/aggregates/query", "action_agg", True),
     # bot aggregates (README, Bots; simbots.py)
     ("POST", "/api/v2/analytics/bots/aggregates/query", "bot_agg", True),
+    # rate-limit aggregates (README, Rate-limit aggregates; simratelimits.py)
+    ("POST", "/api/v2/analytics/ratelimits/aggregates/query", "ratelimit_agg", True),
     ("GET", "/api/v2/telephony/providers/edges", "list_edges", True),
     ("GET", "/api/v2/telephony/providers/edges/metrics", "edge_metrics", True),
     ("GET", "/api/v2/telephony/providers/edges/trunks", "list_trunks", True),
@@ -870,6 +873,7 @@ ROUTES = [
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/truth/bots", "sim_truth_bots", False),
+    ("GET", "/sim/truth/ratelimits", "sim_truth_ratelimits", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
     ("GET", "/sim/truth/events", "sim_truth_events", False),
     ("GET", "/sim/truth/usage", "sim_truth_usage", False),
@@ -960,6 +964,10 @@ PERMISSIONS = {
     # SDK documentation (AnalyticsApi, postAnalyticsBotsAggregatesQuery):
     # "Requires ANY permissions: analytics:botAggregate:view" (README, Bots)
     "POST /api/v2/analytics/bots/aggregates/query": ("analytics:botAggregate:view",),
+    # SDK documentation (AnalyticsApi, post_analytics_ratelimits_aggregates_query):
+    # "Requires ANY permissions: analytics:rateLimitAggregate:view" (README)
+    "POST /api/v2/analytics/ratelimits/aggregates/query":
+        ("analytics:rateLimitAggregate:view",),
 }
 
 # Routes that need ANY one of their permissions (the SDK documentation's
@@ -1135,6 +1143,7 @@ class App:
         self.actions = simactions.Actions(model.seed, getattr(opts, "actions", 4),
                                           model.start_ms)
         self.bots = simbots.Bots(model.seed, getattr(opts, "bots", 6), model.start_ms)
+        self.rate_limits = simratelimits.RateLimits(model.seed, model.start_ms)
         self.platform = simplatform.Platform(
             model.seed, getattr(opts, "edges", 3), getattr(opts, "trunks", 4),
             int(getattr(opts, "platform_slot", 60) * 1000),
@@ -2417,6 +2426,39 @@ class App:
         gran = parse_duration_ms(req.q1("granularity", "PT5M"))
         n = int(req.q1("buckets", "12"))
         return Response(200, self.bots.truth(gran, n, self.model.now))
+
+    # ------------------------------------------------------------ rate limits
+    async def h_ratelimit_agg(self, req, p, tok):
+        """oRateLimitRecorded per bucket and the groups asked (README,
+        Rate-limit aggregates): its count, the times a limit was recorded."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simratelimits.DIMS,
+                                                         "ratelimits")
+        bad = [m for m in metrics if m not in simratelimits.METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(map(str, bad)))
+        pred = compile_filter(body.get("filter"), simratelimits.DIMS)
+        self.sync()
+        groups = {}
+        for (g, b), n in self.rate_limits.stats(start, end, gran, self.model.now, gb,
+                                                pred).items():
+            groups.setdefault(g, {})[b] = n
+        results = []
+        for g in sorted(groups):
+            data = []
+            for b in sorted(groups[g]):
+                bs = start + b * gran
+                data.append({"interval": M.iso(bs) + "/" + M.iso(min(end, bs + gran)),
+                             "metrics": [{"metric": "oRateLimitRecorded",
+                                          "stats": {"count": groups[g][b]}}]})
+            results.append({"group": dict(g), "data": data})
+        return Response(200, {"results": results})
+
+    async def h_sim_truth_ratelimits(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, self.rate_limits.truth(gran, n, self.model.now))
 
     # ------------------------------------------------------------ telephony, status page
     def _ids_param(self, req, name):

@@ -2337,6 +2337,72 @@ class T04cDataActions(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
 
+class T04cRateLimits(unittest.TestCase):
+    """The rate-limit aggregates query (groupBy limitName, the count of
+    oRateLimitRecorded per bucket, a filter, its permission) equal to
+    /sim/truth/ratelimits per bucket, with a limit name no reader knows."""
+    URL = "/api/v2/analytics/ratelimits/aggregates/query"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
+                      "--seed", 29, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/ratelimits?granularity=PT5M&buckets=6")[1]
+        now = cls.truth["sim_time_ms"]
+        end = now - now % 300000
+        cls.iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, **more):
+        body = dict({"interval": self.iv, "granularity": "PT5M", "groupBy": ["limitName"],
+                     "metrics": ["oRateLimitRecorded"]}, **more)
+        st, _, js = self.c.request("POST", self.URL, body)
+        self.assertEqual(st, 200, js)
+        out = {}
+        for r in js["results"]:
+            for d in r["data"]:
+                (m,) = d["metrics"]
+                self.assertEqual(m["metric"], "oRateLimitRecorded")
+                out.setdefault(d["interval"], {})[r["group"]["limitName"]] = \
+                    m["stats"]["count"]
+        return out
+
+    def test_truth_equals_query(self):
+        got = self.query()
+        self.assertEqual(got, self.truth["buckets"])
+        names = {n for b in got.values() for n in b}
+        self.assertIn("sim.unknown.limit.per.hour", self.truth["limits"])
+        self.assertGreaterEqual(len(names), 3, names)
+
+    def test_filter_and_bad_metric(self):
+        name = "token.rate.per.minute"
+        got = self.query(filter={"type": "or", "predicates": [
+            {"dimension": "limitName", "value": name}]})
+        want = {b: {n: v for n, v in e.items() if n == name}
+                for b, e in self.truth["buckets"].items()}
+        self.assertEqual(got, {b: e for b, e in want.items() if e})
+        st, _, js = self.c.request("POST", self.URL, {"interval": self.iv,
+                                                      "metrics": ["nOffered"]})
+        self.assertEqual(st, 400, js)
+
+    def test_permission(self):
+        try:
+            self.sim.fault(fault="deny_permission",
+                           permission="analytics:rateLimitAggregate:view")
+            st, _, js = self.c.request("POST", self.URL, {
+                "interval": self.iv, "metrics": ["oRateLimitRecorded"]})
+            self.assertEqual(st, 403, js)
+            self.assertIn("analytics:rateLimitAggregate:view", js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission",
+                           permission="analytics:rateLimitAggregate:view")
+
+
 class T04dOperationalEvents(unittest.TestCase):
     """GET /api/v2/usage/events/definitions (both listing forms), the events
     aggregates query (interval only, one count per definition, both forms of
