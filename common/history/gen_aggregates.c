@@ -260,6 +260,17 @@ static bool read_entry(const gen_agg_metric_t *mt, const gen_agg_entry_t *e,
     if (stat_of(e, GEN_AGG_STAT_MIN, &x))
       add_value(vals, mt->name, "_min_ms", x, false);
     return true;
+  case GEN_AGG_SCORE:
+    if (!stat_of(e, GEN_AGG_STAT_COUNT, &count) || count < 0 ||
+        !stat_of(e, GEN_AGG_STAT_SUM, &sum))
+      return false;
+    add_value(vals, mt->name, "_count", count, true);
+    add_value(vals, mt->name, "_sum", sum, false); /* may be negative */
+    if (stat_of(e, GEN_AGG_STAT_MAX, &x))
+      add_value(vals, mt->name, "_max", x, false);
+    if (stat_of(e, GEN_AGG_STAT_MIN, &x))
+      add_value(vals, mt->name, "_min", x, false);
+    return true;
   case GEN_AGG_RATIO:
     if (!stat_of(e, GEN_AGG_STAT_NUMERATOR, &x) || x < 0 ||
         !stat_of(e, GEN_AGG_STAT_DENOMINATOR, &den) || den < 0)
@@ -380,6 +391,17 @@ void gen_agg_put_bucket(const gen_agg_catalogue_t *cat, const bool *on,
         gen_agg_put_value(s, "duration_min", mt->name, false, x / 1000.0,
                           end_ms);
       break;
+    case GEN_AGG_SCORE:
+      if (!find(v, n, mt->name, "_count", &count))
+        break;
+      gen_agg_put_value(s, "score_count", mt->name, false, count, end_ms);
+      if (count > 0 && find(v, n, mt->name, "_sum", &sum))
+        gen_agg_put_value(s, "score_avg", mt->name, false, sum / count, end_ms);
+      if (find(v, n, mt->name, "_max", &x))
+        gen_agg_put_value(s, "score_max", mt->name, false, x, end_ms);
+      if (find(v, n, mt->name, "_min", &x))
+        gen_agg_put_value(s, "score_min", mt->name, false, x, end_ms);
+      break;
     case GEN_AGG_RATIO:
       if (!find(v, n, mt->name, "_numerator", &x) ||
           !find(v, n, mt->name, "_denominator", &den))
@@ -424,6 +446,10 @@ void gen_agg_put_totals(const gen_agg_catalogue_t *cat, const bool *on,
         gen_agg_put_value(s, "total_duration_count", mt->name, true, x, at_ms);
       if (find(v, n, mt->name, "_sum_ms", &x))
         gen_agg_put_value(s, "total_duration_ms", mt->name, true, x, at_ms);
+      break;
+    case GEN_AGG_SCORE: /* the sum may go down: no counter of it */
+      if (find(v, n, mt->name, "_count", &x))
+        gen_agg_put_value(s, "total_score_count", mt->name, true, x, at_ms);
       break;
     case GEN_AGG_RATIO:
       for (size_t p = 0; p < STATIC_ARRAY_SIZE(ratio_parts); p++)

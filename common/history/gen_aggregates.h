@@ -36,6 +36,10 @@ typedef enum {
                        as counters, and their ratio per bucket */
   GEN_AGG_TARGET,   /* stats.target: a goal, a gauge per bucket, no counter
                        (summing goals means nothing), never zero-filled */
+  GEN_AGG_SCORE,    /* stats.count, sum, max, min of a score that may be
+                       negative (sentiment, -100..+100): count, average,
+                       max, min per bucket, and a counter of the count only
+                       (a sum that goes down is no counter) */
 } gen_agg_kind_t;
 
 /* One metric. Engine value names derive from name: "<name>" (count),

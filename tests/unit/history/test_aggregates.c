@@ -326,6 +326,46 @@ DEF_TEST(each_bucket_and_counter_dispatched_as_the_catalogue_says) {
   return 0;
 }
 
+/* A score (oSentimentScore: -100..+100) is read with its sign: count,
+ * average, max and min per bucket, and only its count as a counter (a sum
+ * that may go down is none); an entry without a sum is not usable. */
+DEF_TEST(a_score_may_be_negative_and_only_its_count_is_a_counter) {
+  static const gen_agg_metric_t m4[] = {
+      {.name = "sentiment", .api = "oSentimentScore", .kind = GEN_AGG_SCORE},
+  };
+  gen_agg_catalogue_t cat = {.metrics = m4, .n = 1, .zero_absent = true};
+  gen_agg_values_t *vals = gen_agg_values_new(&cat);
+  const gen_interval_value_t *v;
+  size_t n;
+  EXPECT_EQ_INT(0, (int)read_text(&cat, NULL, 0,
+                                  "[{\"metric\":\"oSentimentScore\",\"stats\":"
+                                  "{\"count\":4,\"sum\":-150,\"max\":20,"
+                                  "\"min\":-90}}]",
+                                  &v, &n, vals));
+  gen_agg_series_t s = {"acme", "genesys_test", "q1", "voice", 300000};
+  mock_values_reset();
+  gen_agg_put_bucket(&cat, NULL, 0, &s, v, n, 1000000);
+  EXPECT_EQ_DOUBLE(4, found("score_count", "sentiment-voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(-37.5, found("score_avg", "sentiment-voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(20, found("score_max", "sentiment-voice")->value.gauge);
+  EXPECT_EQ_DOUBLE(-90, found("score_min", "sentiment-voice")->value.gauge);
+  EXPECT_EQ_INT(4, mock_values_num);
+  mock_values_reset();
+  gen_agg_put_totals(&cat, NULL, 0, &s, v, n, 2000000);
+  EXPECT_EQ_INT(4, found("total_score_count", "sentiment-voice")->value.derive);
+  EXPECT_EQ_INT(1, mock_values_num);
+  /* no sum: skipped (counted), not a zero score */
+  EXPECT_EQ_INT(1, (int)read_text(&cat, NULL, 0,
+                                  "[{\"metric\":\"oSentimentScore\",\"stats\":"
+                                  "{\"count\":4}}]",
+                                  &v, &n, vals));
+  mock_values_reset();
+  gen_agg_put_bucket(&cat, NULL, 0, &s, v, n, 1000000);
+  OK(found("score_avg", "sentiment-voice") == NULL);
+  gen_agg_values_free(vals);
+  return 0;
+}
+
 /* A target (stats.target: oServiceTarget, oServiceLevel's) is a gauge of
  * the bucket, never a counter, absent when the answer has none (not 0); a
  * request asks only for its group's metrics, so a count of no queue is
@@ -806,6 +846,7 @@ int main(void) {
   RUN_TEST(find_by_our_name_or_an_unambiguous_api_name);
   RUN_TEST(metric_key_turns_metrics_on_and_names_the_valid_ones);
   RUN_TEST(sets_turn_their_members_on);
+  RUN_TEST(a_score_may_be_negative_and_only_its_count_is_a_counter);
   RUN_TEST(request_metrics_once_each);
   RUN_TEST(a_bucket_read_into_engine_values);
   RUN_TEST(unusable_entries_are_skipped_and_absent_counts_are_zero);
