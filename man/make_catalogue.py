@@ -410,6 +410,31 @@ RESOLUTION_TYPES = [
      "(nNextContactAvoided)"),
     ("total_next_contact_avoided", "the same, summed: a counter"),
 ]
+# (type, what a value is, type_instance): speech and text analytics per
+# queue and media type, checked against plugins/analytics/gen_speech_agg.c,
+# plugins/history (the score and duration types) and genesys.db.
+SPEECH_TYPES = [
+    ("speech_analyzed_conversations", "conversations analysed in the bucket "
+     "(nSpeechTextAnalyzedConversations)", "<media>"),
+    ("total_speech_analyzed_conversations", "the same, summed: a counter", "<media>"),
+    ("score_count", "conversations with a sentiment score (oSentimentScore)",
+     "sentiment-<media>"),
+    ("score_avg", "their average score, -100..+100", "sentiment-<media>"),
+    ("score_max", "the highest score", "sentiment-<media>"),
+    ("score_min", "the lowest score", "sentiment-<media>"),
+    ("total_score_count", "the scored conversations, summed: a counter (the scores' "
+     "sum may fall, so it is none)", "sentiment-<media>"),
+    ("duration_count", "conversations with the time (tAgentSpeech, tCustomerSpeech, "
+     "tSilence, tOverTalkSpeech)", "<measure>-<media>"),
+    ("duration_avg", "its average, seconds", "<measure>-<media>"),
+    ("duration_max", "its longest, seconds", "<measure>-<media>"),
+    ("duration_min", "its shortest, seconds", "<measure>-<media>"),
+    ("total_duration_count", "conversations with the time, summed: a counter",
+     "<measure>-<media>"),
+    ("total_duration_ms", "the time, summed, ms: a counter", "<measure>-<media>"),
+]
+# the measures of SPEECH_TYPES' durations (plugins/analytics/gen_speech_agg.c)
+SPEECH_MEASURES = ("agent_speech", "customer_speech", "silence", "overtalk")
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c,
@@ -543,6 +568,37 @@ def resolution_section():
         "stamped at the day's end (midnight UTC), revised as it grows:", "<media>", "<queue>")
 
 
+def speech_types(db):
+    """{(collectd type, measure or None)}: every type of speech and text
+    analytics per queue, the durations with each of their measures."""
+    _in_code([t for t, _, _ in SPEECH_TYPES if t.startswith("speech")]
+             + list(SPEECH_MEASURES), ["plugins/analytics/gen_speech_agg.c"])
+    _in_code([t for t, _, _ in SPEECH_TYPES if not t.startswith(("speech", "total_speech"))],
+             ["common/history/gen_aggregates.c"])
+    out = set()
+    for t, _, ti in SPEECH_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+        if ti == "<measure>-<media>":
+            out |= {(t, m) for m in SPEECH_MEASURES}
+        else:
+            out.add((t, None))
+    return out
+
+
+def speech_section():
+    db = types_db()
+    speech_types(db)
+    return (wrap(
+        "With B<SpeechAnalytics>, per queue (I<plugin_instance>, as the queue "
+        "aggregates name it) and media type, a value a bucket stamped at its end, "
+        "revised as it grows; I<measure> one of " + ", ".join(
+            f"C<{m}>" for m in SPEECH_MEASURES) + ":") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_analytics", [(t, None, d, ti) for t, d, ti in SPEECH_TYPES],
+                     db, "<queue>"))
+
+
 def platform_section():
     db = types_db()
     platform_types(db)
@@ -584,6 +640,7 @@ def pages():
     text = replace(text, "call quality", mos_section(), ana)
     text = replace(text, "campaign aggregates", campaign_section(), ana)
     text = replace(text, "resolution aggregates", resolution_section(), ana)
+    text = replace(text, "speech analytics", speech_section(), ana)
     plat = "man/genesys_platform.5.pod"
     return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
             plat: replace(read(plat), "platform", platform_section(), plat)}

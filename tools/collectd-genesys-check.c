@@ -387,14 +387,23 @@ static int post_body(gen_client_t *client, const char *path, json_object *body,
  * the last hour); no dimension: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
                       const char *dimension, const char *id, bool aggregate,
-                      const char *metric, char *err, size_t size) {
+                      const char *metric, const char *const *group_by,
+                      char *err, size_t size) {
   json_object *body = json_object_new_object();
   if (dimension != NULL) {
     json_object *filter = gen_json_or_filter(dimension, &id, 1);
     json_object_object_add(body, "filter", filter);
+  }
+  if (metric != NULL) { /* an org-wide query: every entity, no filter */
     json_object *metrics = json_object_new_array();
     json_object_array_add(metrics, json_object_new_string(metric));
     json_object_object_add(body, "metrics", metrics);
+  }
+  if (group_by != NULL && group_by[0] != NULL) {
+    json_object *by = json_object_new_array();
+    for (size_t i = 0; i < 2 && group_by[i] != NULL; i++)
+      json_object_array_add(by, json_object_new_string(group_by[i]));
+    json_object_object_add(body, "groupBy", by);
   }
   if (aggregate) {
     time_t now = time(NULL);
@@ -446,6 +455,8 @@ typedef struct {
    * over the last hour), or with post an empty body. */
   const char *path, *tail, *dimension, *metric;
   bool aggregate, post;
+  /* the groupBy the query needs (up to two), as the plugin groups it */
+  const char *group_by[2];
   /* a query of its own form (POST): its body for the id (malloc'd) */
   char *(*body)(const char *id);
 } probe_t;
@@ -538,7 +549,21 @@ static const probe_t probes[] = {
     {GA_PLUGIN_NAME, "resolution aggregates", ON(ga_config_t, resolutions.on),
      .list = "/api/v2/routing/queues?pageSize=1",
      .path = GEN_RESOLUTION_AGG_PATH, .dimension = "queueId",
-     .metric = "nNextContactAvoided", .aggregate = true},
+     .metric = "nNextContactAvoided", .aggregate = true,
+     .group_by = {"queueId", "mediaType"}},
+    /* analytics:speechAndTextAnalyticsAggregates:view (and the licence) */
+    {GA_PLUGIN_NAME, "speech and text analytics", ON(ga_config_t, speech.on),
+     .list = "/api/v2/routing/queues?pageSize=1", .path = GEN_SPEECH_AGG_PATH,
+     .dimension = "queueId", .metric = "nSpeechTextAnalyzedConversations",
+     .aggregate = true, .group_by = {"queueId", "mediaType"}},
+    /* analytics:botAggregate:view; every bot's last hour */
+    {GF_PLUGIN_NAME, "bot aggregates", ON(gf_config_t, bots.on),
+     .path = GEN_BOT_AGG_PATH, .metric = "nBotSessions", .aggregate = true,
+     .group_by = {"botId"}},
+    /* analytics:rateLimitAggregate:view; every limit's last hour */
+    {GP_PLUGIN_NAME, "rate-limit aggregates", ON(gp_config_t, rate_limits),
+     .path = GEN_RL_AGG_PATH, .metric = "oRateLimitRecorded", .aggregate = true,
+     .group_by = {"limitName"}},
 };
 
 static bool on_at(const void *c, size_t on) {
@@ -573,7 +598,7 @@ static void check_probes(gen_client_t *client, const char *name,
       status = probe_text(client, url, p->body(id), err, sizeof(err));
     else if (ask && (p->metric != NULL || p->post))
       status = probe_post(client, url, p->dimension, id, p->aggregate,
-                          p->metric, err, sizeof(err));
+                          p->metric, p->group_by, err, sizeof(err));
     else if (ask)
       status = gen_http_get_json(client->http, url, GEN_HTTP_NO_BOUND, &doc,
                                  err, sizeof(err));

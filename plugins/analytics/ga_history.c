@@ -39,6 +39,7 @@ const gen_config_part_t ga_keys[GA_KEYS] = {
     {&gen_agent_status_keys, offsetof(ga_config_t, agents)},
     {&gen_campaign_agg_keys, offsetof(ga_config_t, campaigns)},
     {&gen_resolution_agg_keys, offsetof(ga_config_t, resolutions)},
+    {&gen_speech_agg_keys, offsetof(ga_config_t, speech)},
 };
 
 int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
@@ -361,7 +362,7 @@ static void *resolutions_new(const gen_family_env_t *env) {
     return NULL;
   s->lists = env->lists;
   s->c = env->config;
-  s->ra = (gen_resolution_agg_t){.org = env->client->org,
+  s->ra.qm = (gen_queue_media_t){.org = env->client->org,
                                  .host = gen_client_host(env->client),
                                  .plugin = env->plugin,
                                  .queues = &s->lists->queues};
@@ -379,6 +380,38 @@ static int resolutions_collect(void *state, const gen_family_run_t *run) {
                         (size_t)s->c->qa.queues_per_query, NULL);
 }
 
+/* ---- speech and text analytics ------------------------------------------ */
+
+static gen_interval_t *speech_engine(const gen_family_env_t *env,
+                                     const gen_interval_config_t *ic) {
+  return gen_speech_agg_engine(env->client->org, ic, "analytics", env->who);
+}
+
+static void *speech_new(const gen_family_env_t *env) {
+  ga_speech_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->lists = env->lists;
+  s->c = env->config;
+  s->sa = (gen_speech_agg_t){.qm = {.org = env->client->org,
+                                    .host = gen_client_host(env->client),
+                                    .plugin = env->plugin,
+                                    .queues = &s->lists->queues},
+                             .granularity_ms = s->c->interval.granularity_ms};
+  return s;
+}
+
+/* Every bucket due per batch of QueuesPerQuery queues: the new one and the
+ * revisits of the 73 hours before. */
+static int speech_collect(void *state, const gen_family_run_t *run) {
+  ga_speech_state_t *s = state;
+  if (!s->lists->listed)
+    return 0;
+  gen_agg_query_t query = gen_speech_agg_query(&s->sa);
+  return gen_family_agg(run, &query, &s->lists->queues,
+                        (size_t)s->c->qa.queues_per_query, NULL);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 /* The answer bounds (gen_http_bound_t), from the largest request:
@@ -392,7 +425,9 @@ static int resolutions_collect(void *state, const gen_family_run_t *run) {
  * - campaign aggregates: 100 campaigns x 96 buckets x 3 metrics x 90 B =
  *   2.6 MB, x6: 16 MiB.
  * - resolution aggregates: 100 queues x 9 media x 96 days x 1 metric x
- *   90 B = 7.8 MB, x2: 16 MiB. */
+ *   90 B = 7.8 MB, x2: 16 MiB.
+ * - speech and text analytics: 100 queues x 4 media x 96 buckets x 6
+ *   metrics x 100 B = 23 MB: 64 MiB. */
 static const gen_family_t ga_rows[GA_ROWS] = {
     [GA_QUEUES] = {.name = "queue aggregates",
                    .suffix = "",
@@ -437,6 +472,16 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                         .state_new = resolutions_new,
                         .state_free = free,
                         .collect = resolutions_collect},
+    [GA_SPEECH] = {.name = "speech and text analytics",
+                   .suffix = "-speech",
+                   .answer =
+                       GEN_HTTP_BOUND(GEN_MIB(64), "speech and text analytics"),
+                   .per_minute = GEN_SPEECH_REQUESTS_PER_MINUTE,
+                   .on_at = offsetof(ga_config_t, speech.on),
+                   .engine = speech_engine,
+                   .state_new = speech_new,
+                   .state_free = free,
+                   .collect = speech_collect},
 };
 
 const gen_history_t ga_history = {.plugin = GA_PLUGIN_NAME,

@@ -17,6 +17,7 @@
 #include "gen_mos.h"
 #include "gen_queue_agg.h"
 #include "gen_resolution_agg.h"
+#include "gen_speech_agg.h"
 
 #define GA_PLUGIN_NAME "genesys_analytics"
 
@@ -26,7 +27,15 @@
 #define GA_AGENT_SCOPE "agents"
 
 /* The rows of ga_history, in this order. */
-enum { GA_QUEUES, GA_AGENTS, GA_MOS, GA_CAMPAIGNS, GA_RESOLUTIONS, GA_ROWS };
+enum {
+  GA_QUEUES,
+  GA_AGENTS,
+  GA_MOS,
+  GA_CAMPAIGNS,
+  GA_RESOLUTIONS,
+  GA_SPEECH,
+  GA_ROWS
+};
 
 typedef struct {
   gen_entity_filter_t filter;
@@ -35,12 +44,13 @@ typedef struct {
   gen_mos_config_t mos;                    /* CallQuality, MosBounds, … */
   gen_campaign_agg_config_t campaigns;     /* CampaignAggregates */
   gen_resolution_agg_config_t resolutions; /* ResolutionAggregates */
+  gen_speech_agg_config_t speech;          /* SpeechAnalytics */
   gen_interval_config_t interval;          /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
 } ga_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GA_KEYS 7
+#define GA_KEYS 8
 extern const gen_config_part_t ga_keys[GA_KEYS];
 
 void ga_config_init(void *config);
@@ -101,6 +111,13 @@ typedef struct {
   const ga_config_t *c;
   gen_resolution_agg_t ra;
 } ga_resolution_state_t;
+
+/* The speech and text analytics row's state. */
+typedef struct {
+  const ga_lists_t *lists;
+  const ga_config_t *c;
+  gen_speech_agg_t sa;
+} ga_speech_state_t;
 
 extern const gen_history_t ga_history;
 

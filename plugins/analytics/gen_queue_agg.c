@@ -213,3 +213,32 @@ gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org) {
   q.family = org ? "org aggregates" : "queue aggregates";
   return q;
 }
+
+static bool queue_media_group(void *ud, const gen_agg_group_t *group,
+                              const char **queue, gen_key_t *key) {
+  const gen_queue_media_t *qm = ud;
+  *queue = gen_agg_group_get(group, "queueId");
+  const char *media = gen_agg_group_get(group, "mediaType");
+  if (*queue == NULL || gen_entity_find(qm->queues, *queue) < 0)
+    return false;
+  *key = (gen_key_t){{qm->tag, *queue, media}, 0};
+  return gen_interval_key_ok(key);
+}
+
+static void queue_media_label(void *ud, const gen_key_t *key,
+                              gen_agg_label_t *out) {
+  const gen_queue_media_t *qm = ud;
+  out->group = qm->group;
+  out->plugin_instance = gen_entity_label(qm->org, qm->queues,
+                                          key->str[1] ? key->str[1] : "", NULL);
+  out->suffix = key->str[2] ? key->str[2] : "";
+}
+
+void gen_queue_media_use(gen_agg_query_t *q, const gen_queue_media_t *qm) {
+  q->reader.group = queue_media_group;
+  q->reader.ud = (void *)qm;
+  q->out.label = queue_media_label;
+  q->out.ud = (void *)qm;
+  q->out.host = qm->host;
+  q->out.plugin = qm->plugin;
+}

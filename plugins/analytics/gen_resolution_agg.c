@@ -46,36 +46,13 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
   return body;
 }
 
-/* Engine key of a result group: "R", the queue, the media type; false when
- * the queue is not one asked for or a dimension is missing. */
-static bool answer_group(void *ud, const gen_agg_group_t *group,
-                         const char **queue, gen_key_t *key) {
-  const gen_resolution_agg_t *ra = ud;
-  *queue = gen_agg_group_get(group, QUEUE);
-  const char *media = gen_agg_group_get(group, MEDIA);
-  if (*queue == NULL || gen_entity_find(ra->queues, *queue) < 0)
-    return false;
-  *key = (gen_key_t){{"R", *queue, media}, 0};
-  return gen_interval_key_ok(key);
-}
-
-/* The series of a key: the queue as the queue aggregates name it, the
- * media type in type_instance (the type next_contact_avoided is its own). */
-static void label(void *ud, const gen_key_t *key, gen_agg_label_t *out) {
-  const gen_resolution_agg_t *ra = ud;
-  out->group = GROUP_RESOLUTION;
-  out->plugin_instance = gen_entity_label(ra->org, ra->queues,
-                                          key->str[1] ? key->str[1] : "", NULL);
-  out->suffix = key->str[2] ? key->str[2] : "";
-}
-
 gen_agg_query_t gen_resolution_agg_query(gen_resolution_agg_t *ra) {
+  ra->qm.tag = "R";
+  ra->qm.group = GROUP_RESOLUTION;
   gen_agg_query_t q = gen_agg_query_make(
       GEN_RESOLUTION_AGG_PATH, "resolution aggregates query", &catalogue,
-      GEN_RESOLUTION_DAY_MS, query_body, answer_group, ra);
-  q.out.host = ra->host;
-  q.out.plugin = ra->plugin;
-  q.out.label = label;
+      GEN_RESOLUTION_DAY_MS, query_body, NULL, ra);
+  gen_queue_media_use(&q, &ra->qm);
   q.family = "resolution aggregates";
   q.still = "the queue values";
   return q;

@@ -20,6 +20,7 @@
 #include "gen_aggregates.h"
 #include "gen_entity.h"
 #include "gen_interval_config.h"
+#include "gen_queue_agg.h"
 
 #define GEN_RESOLUTION_AGG_PATH "/api/v2/analytics/resolutions/aggregates/query"
 /* queueId predicates per request: the queue aggregates' 100 (the limit of
@@ -48,12 +49,10 @@ typedef struct {
 
 extern const gen_config_table_t gen_resolution_agg_keys;
 
-/* One org's resolution aggregates, borrowed from the plugin. */
+/* One org's resolution aggregates: its org, host, plugin and queues,
+ * borrowed from the plugin (the tag and group are set here). */
 typedef struct {
-  const gen_org_t *org;
-  const char *host; /* NULL: collectd's hostname */
-  const char *plugin;
-  const gen_entity_set_t *queues;
+  gen_queue_media_t qm;
 } gen_resolution_agg_t;
 
 /* The query per batch of queues (scopes: queue ids), one bucket a day. It

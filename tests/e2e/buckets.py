@@ -5,6 +5,7 @@ import signal
 import time
 
 from collectd_harness import FakeClockCollectd, iso_ms, sim_ms, wait_sim
+from receiver import Receiver
 
 
 def bucketed(rx, keep, truth, g_ms):
@@ -119,6 +120,32 @@ def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600, interval_s=3
         f"<LoadPlugin {plugin}>\n  Interval {interval_s}\n</LoadPlugin>\n"
         f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),
         sim, speed, stock=("logfile", "csv", "write_http"))
+
+
+def run_family(sim, plugin, extra, minutes, keep, truth_path, speed):
+    """collectd on the simulator's clock (speed) with plugin's <Org> block
+    (extra: its keys), a read every 30 s, for minutes of simulated time,
+    then the simulator paused and the values keep() accepts quiet:
+    (receiver, truth at truth_path, /sim/stats, bad log lines, the log).
+    Stops the simulator."""
+    rx = Receiver()
+    block = sim.org_block("acme", extra=extra)
+    cd = FakeClockCollectd(
+        f"<LoadPlugin {plugin}>\n  Interval 30\n</LoadPlugin>\n"
+        f"<Plugin {plugin}>\n{block}</Plugin>\n" + rx.config(),
+        sim, speed, stock=("logfile", "csv", "write_http"), write_threads=1)
+    try:
+        cd.start()
+        t0 = sim_ms(sim)
+        wait_sim(sim, t0 + minutes * 60000)
+        sim.fault({"fault": "pause"})
+        quiet(rx, keep)
+        return (rx, sim._open(truth_path), sim._open("/sim/stats"), cd.bad_log_lines(),
+                cd.log_text())
+    finally:
+        cd.cleanup()
+        sim.stop()
+        rx.stop()
 
 
 def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path, after_restart=None):

@@ -208,10 +208,12 @@ class BackendsTest(unittest.TestCase):
         # Call quality (the call quality dashboard and the MOS alert), the
         # campaigns' calls per interval (genesys-campaigns.json), the
         # first-contact resolution of the last 16 days, asked at the first
-        # reads (genesys-resolutions.json).
+        # reads (genesys-resolutions.json), speech and text analytics from an
+        # hour back (genesys-speech.json, the sentiment alert).
         analytics = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
-            "    CampaignAggregates true\n    ResolutionAggregates true\n" + intervals)
+            "    CampaignAggregates true\n    ResolutionAggregates true\n"
+            "    SpeechAnalytics true\n" + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API
@@ -547,8 +549,10 @@ class BackendsTest(unittest.TestCase):
         # with CallQuality: every call quality type (the truth's calls
         # have a MOS in each of these buckets)
         # and with ResolutionAggregates its two types (the simulator's last
-        # 16 days have contacts avoided in every queue)
-        mos = CATALOGUE.mos_types(db) | {(t, None) for t, _ in CATALOGUE.RESOLUTION_TYPES}
+        # 16 days have contacts avoided in every queue), with
+        # SpeechAnalytics its types (voice and chat analysed in the hour)
+        mos = (CATALOGUE.mos_types(db) | {(t, None) for t, _ in CATALOGUE.RESOLUTION_TYPES}
+               | CATALOGUE.speech_types(db))
         documented = self._names(ANALYTICS, types | mos, db)
         want = self._names(ANALYTICS, {(t, m) for t, m in types
                                        if m is None or m in happened} | mos, db)
@@ -685,9 +689,12 @@ class BackendsTest(unittest.TestCase):
         queue_rules = 0
         for rule in rules:
             with self.subTest(alert=rule["name"]):
+                # over hours: speech values carry their bucket's time, 30
+                # minutes and more before they arrive
                 for name in set(re.findall(r"collectd_genesys_analytics_\w+", rule["query"])):
-                    self.assertTrue(self.prom.query(f'{name}{{instance="{ORG}"}}'),
-                                    f"no series {name}")
+                    self.assertTrue(self.prom.query(
+                        f'count_over_time({name}{{instance="{ORG}"}}[3h])'),
+                        f"no series {name}")
                 expr = without_thresholds(rule["query"])
                 result = self.prom.query(expr)
                 self.assertTrue(result, f"no series: {expr}")

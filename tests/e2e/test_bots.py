@@ -16,9 +16,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
-from receiver import Receiver  # noqa: E402
+from collectd_harness import iso_ms, run_tests  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 
@@ -111,32 +110,11 @@ class BotsAgainstTruth(unittest.TestCase):
         sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900",
                         *sim_args)
-        rx = Receiver()
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    InstanceFrom "id"\n'
-            '    Granularity "PT5M"\n    SettleDelay 30\n'
-            "    RevisitWindow 0\n    BackfillHorizon 3600\n"
-            "    ActiveFlows false\n    BotAggregates true\n" + extra)
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"), write_threads=1)
-        try:
-            cd.start()
-            t0 = sim_ms(sim)
-            wait_sim(sim, t0 + minutes * 60000)
-            sim.fault({"fault": "pause"})
-            quiet(rx, ours)
-            truth = sim._open("/sim/truth/bots?granularity=PT5M&buckets=40")
-            stats = sim._open("/sim/stats")
-            bad = cd.bad_log_lines()
-            log = cd.log_text() if hasattr(cd, "log_text") else ""
-            return rx, truth, stats, bad, log
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        return run_family(sim, PLUGIN, '    Host "acme"\n    InstanceFrom "id"\n'
+                          '    Granularity "PT5M"\n    SettleDelay 30\n'
+                          "    RevisitWindow 0\n    BackfillHorizon 3600\n"
+                          "    ActiveFlows false\n    BotAggregates true\n" + extra,
+                          minutes, ours, "/sim/truth/bots?granularity=PT5M&buckets=40", SPEED)
 
     def compare(self, rx, truth, per_end):
         got, gauges, counters, ends, truth_ends = bucketed(rx, ours, truth, G_MS)

@@ -214,6 +214,33 @@ class CheckTest(unittest.TestCase):
         self.assertIn('genesys_platform Org "acme": status page: OK\n', out)
         self.assertNotIn('genesys_platform Org "acme": trunks', out)
 
+    def test_history_families_of_their_own(self):
+        """The aggregates families that each need their own permission are
+        asked as the plugins ask them (their groupBy, no filter for the
+        org-wide bots and rate limits): each OK, and a refused one names
+        its permission."""
+        perm = "analytics:speechAndTextAnalyticsAggregates:view"
+        self.sim.fault({"fault": "deny_permission", "permission": perm})
+        try:
+            code, out, err = self.run_check(self.config("history", org_extra={
+                "genesys_analytics": "    ResolutionAggregates true\n"
+                "    SpeechAnalytics true\n",
+                "genesys_flowmetrics": "    BotAggregates true\n",
+                "genesys_platform": "    RateLimitAggregates true\n"}))
+        finally:
+            self.sim.fault({"fault": "allow_permission", "permission": perm})
+        self.assertEqual(code, 1, out + err)
+        self.assertIn('genesys_analytics Org "acme": speech and text analytics: permission: '
+                      f"the client's role lacks {perm}\n", out)
+        for plugin, family in (("genesys_analytics", "resolution aggregates"),
+                               ("genesys_flowmetrics", "bot aggregates"),
+                               ("genesys_platform", "rate-limit aggregates")):
+            self.assertIn(f'{plugin} Org "acme": {family}: OK\n', out)
+        stats = self.sim.stats()["requests"]
+        for path in ("resolutions", "transcripts", "bots", "ratelimits"):
+            st = stats[f"POST /api/v2/analytics/{path}/aggregates/query"]["by_status"]
+            self.assertNotIn("400", st, (path, st))
+
     def test_plugin_keys_read_by_the_plugins_parser(self):
         """A plugin's own key is read by that plugin's parser, as the daemon
         reads it: a value it refuses refuses the block (exit 2, the key

@@ -12,9 +12,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from buckets import assert_both_ways, assert_counters, bucketed, quiet  # noqa: E402
-from collectd_harness import FakeClockCollectd, iso_ms, run_tests, sim_ms, wait_sim  # noqa: E402
-from receiver import Receiver  # noqa: E402
+from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
+from collectd_harness import iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 PLUGIN = "genesys_platform"
@@ -35,33 +34,15 @@ class RateLimitsAgainstTruth(unittest.TestCase):
         sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900",
                         *sim_args)
-        rx = Receiver()
         # the rate limits follow the operational events' bucket keys
-        block = sim.org_block(
-            "acme",
-            extra='    Host "acme"\n    RateLimitAggregates true\n'
-            '    OperationalEventsGranularity "PT5M"\n'
-            "    OperationalEventsSettleDelay 30\n"
-            "    OperationalEventsBackfillHorizon 7200\n"
-            "    OperationalEventsInitialBackfill 1800\n"
-            "    Edges false\n    Trunks false\n    StatusPage false\n" + extra)
-        cd = FakeClockCollectd(
-            f"<LoadPlugin {PLUGIN}>\n  Interval 30\n</LoadPlugin>\n"
-            f"<Plugin {PLUGIN}>\n{block}</Plugin>\n" + rx.config(),
-            sim, SPEED, stock=("logfile", "csv", "write_http"), write_threads=1)
-        try:
-            cd.start()
-            t0 = sim_ms(sim)
-            wait_sim(sim, t0 + minutes * 60000)
-            sim.fault({"fault": "pause"})
-            quiet(rx, ours)
-            truth = sim._open("/sim/truth/ratelimits?granularity=PT5M&buckets=40")
-            stats = sim._open("/sim/stats")
-            return rx, truth, stats, cd.bad_log_lines(), cd.log_text()
-        finally:
-            cd.cleanup()
-            sim.stop()
-            rx.stop()
+        return run_family(sim, PLUGIN, '    Host "acme"\n    RateLimitAggregates true\n'
+                          '    OperationalEventsGranularity "PT5M"\n'
+                          "    OperationalEventsSettleDelay 30\n"
+                          "    OperationalEventsBackfillHorizon 7200\n"
+                          "    OperationalEventsInitialBackfill 1800\n"
+                          "    Edges false\n    Trunks false\n    StatusPage false\n" + extra,
+                          minutes, ours, "/sim/truth/ratelimits?granularity=PT5M&buckets=40",
+                          SPEED)
 
     def test_every_limit_equals_truth_both_ways(self):
         rx, truth, stats, bad, _ = self.run_sim((), "", 22)

@@ -31,6 +31,7 @@ import simmos
 import simcampaigns
 import simworkitems
 import simresolutions
+import simspeech
 from simproto import (HttpError, Response, read_request, ws_accept_key, ws_frame,
                       ws_read_frame, close_payload, WsProtocolError,
                       OP_TEXT, OP_BIN, OP_CONT, OP_CLOSE, OP_PING, OP_PONG)
@@ -836,6 +837,8 @@ ROUTES = [
     ("POST", "/api/v2/analytics/routing/activity/query", "routing_activity", True),
     ("POST", "/api/v2/analytics/conversations/aggregates/query", "conv_agg", True),
     ("POST", "/api/v2/analytics/resolutions/aggregates/query", "resolution_agg", True),
+    # speech and text analytics (README, Speech and text analytics; simspeech.py)
+    ("POST", "/api/v2/analytics/transcripts/aggregates/query", "speech_agg", True),
     ("POST", "/api/v2/analytics/users/aggregates/query", "user_agg", True),
     ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
     ("POST", "/api/v2/analytics/flows/aggregates/query", "flow_agg", True),
@@ -884,6 +887,7 @@ ROUTES = [
     ("GET", "/sim/truth/workitems", "sim_truth_workitems", False),
     ("GET", "/sim/truth/campaign_aggregates", "sim_truth_campaign_aggregates", False),
     ("GET", "/sim/truth/resolutions", "sim_truth_resolutions", False),
+    ("GET", "/sim/truth/speech", "sim_truth_speech", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
@@ -964,6 +968,10 @@ PERMISSIONS = {
     # SDK documentation (AnalyticsApi, postAnalyticsBotsAggregatesQuery):
     # "Requires ANY permissions: analytics:botAggregate:view" (README, Bots)
     "POST /api/v2/analytics/bots/aggregates/query": ("analytics:botAggregate:view",),
+    # SDK documentation (AnalyticsApi, post_analytics_transcripts_aggregates_query):
+    # "Requires ANY permissions: analytics:speechAndTextAnalyticsAggregates:view"
+    "POST /api/v2/analytics/transcripts/aggregates/query":
+        ("analytics:speechAndTextAnalyticsAggregates:view",),
     # SDK documentation (AnalyticsApi, post_analytics_ratelimits_aggregates_query):
     # "Requires ANY permissions: analytics:rateLimitAggregate:view" (README)
     "POST /api/v2/analytics/ratelimits/aggregates/query":
@@ -3096,6 +3104,32 @@ class App:
         return Response(200, {"results": simresolutions.answer(
             qids, start, end, gran, self.model.now, dim, metrics,
             self.forms["resolution_metric_extra"])})
+
+    async def h_speech_agg(self, req, p, tok):
+        """POST /api/v2/analytics/transcripts/aggregates/query (README,
+        Speech and text analytics): grouped by queueId and mediaType (the
+        model has no other group), filtered by queueId."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simspeech.DIMS, "speech")
+        if set(gb) != {"queueId", "mediaType"}:
+            raise ApiError(400, "bad.request",
+                           "the simulator answers groupBy queueId, mediaType only")
+        bad = [m for m in metrics if m not in simspeech.METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(map(str, bad)))
+        pred = compile_filter(body.get("filter"), simspeech.DIMS)
+        self.sync()
+        qids = [q.id for q in self.model.queues
+                if any(pred({"queueId": q.id, "mediaType": m}) for m in simspeech.MEDIA)]
+        return Response(200, {"results": simspeech.answer(qids, start, end, gran,
+                                                           self.model.now, metrics)})
+
+    async def h_sim_truth_speech(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, simspeech.truth([q.id for q in self.model.queues], gran, n,
+                                             self.model.now))
 
     async def h_sim_truth_resolutions(self, req, p, tok):
         days = int(req.q1("days", "20"))

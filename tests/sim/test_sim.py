@@ -31,6 +31,7 @@ import simplatform  # noqa: E402
 import simactions  # noqa: E402
 import simevents  # noqa: E402
 import simapi  # noqa: E402
+import simspeech  # noqa: E402
 import simusage  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
@@ -2401,6 +2402,74 @@ class T04cRateLimits(unittest.TestCase):
         finally:
             self.sim.fault(fault="allow_permission",
                            permission="analytics:rateLimitAggregate:view")
+
+
+class T04cSpeech(unittest.TestCase):
+    """The transcripts aggregates query (groupBy queueId and mediaType, the
+    metrics' stats, a queue filter, its permission) equal to
+    /sim/truth/speech per bucket; message and email only 72 hours late."""
+    URL = "/api/v2/analytics/transcripts/aggregates/query"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 3, "--agents", 12, "--flows", 1,
+                      "--seed", 31, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        # 18 buckets: the newest 6 have nothing yet (voice and chat come 30
+        # minutes after the conversation)
+        cls.truth = cls.sim.sim("GET", "/sim/truth/speech?granularity=PT5M&buckets=18")[1]
+        now = cls.truth["now"]
+        end = now - now % 300000
+        cls.iv = simmodel.iso(end - 18 * 300000, False) + "/" + simmodel.iso(end, False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, **more):
+        body = dict({"interval": self.iv, "granularity": "PT5M",
+                     "groupBy": ["queueId", "mediaType"],
+                     "metrics": list(simspeech.METRICS[:1]) + ["oSentimentScore"] +
+                     list(simspeech.TIMES)}, **more)
+        st, _, js = self.c.request("POST", self.URL, body)
+        self.assertEqual(st, 200, js)
+        out = {}
+        for r in js["results"]:
+            g = r["group"]
+            for d in r["data"]:
+                out.setdefault(d["interval"], {}).setdefault(g["queueId"], {})[
+                    g["mediaType"]] = {m["metric"]: m["stats"] for m in d["metrics"]}
+        return out
+
+    def test_truth_equals_query(self):
+        got = self.query()
+        want = {iv: b for iv, b in self.truth["buckets"].items() if b}
+        self.assertEqual(got, want)
+        media = {m for b in got.values() for q in b.values() for m in q}
+        self.assertEqual(media, {"voice", "chat"})  # message, email: 72 h late
+        scores = [q[m]["oSentimentScore"] for b in got.values() for q in b.values() for m in q]
+        self.assertTrue(any(x["min"] < 0 for x in scores) and any(x["max"] > 0 for x in scores))
+
+    def test_filter_bad_metric_and_permission(self):
+        qid = sorted(q for b in self.truth["buckets"].values() for q in b)[0]
+        got = self.query(filter={"type": "or", "predicates": [
+            {"dimension": "queueId", "value": qid}]})
+        self.assertEqual({q for b in got.values() for q in b}, {qid})
+        st, _, js = self.c.request("POST", self.URL, {"interval": self.iv,
+                                                      "groupBy": ["queueId", "mediaType"],
+                                                      "metrics": ["nOffered"]})
+        self.assertEqual(st, 400, js)
+        perm = "analytics:speechAndTextAnalyticsAggregates:view"
+        try:
+            self.sim.fault(fault="deny_permission", permission=perm)
+            st, _, js = self.c.request("POST", self.URL, {
+                "interval": self.iv, "groupBy": ["queueId", "mediaType"],
+                "metrics": ["oSentimentScore"]})
+            self.assertEqual(st, 403, js)
+            self.assertIn(perm, js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission=perm)
 
 
 class T04dOperationalEvents(unittest.TestCase):
