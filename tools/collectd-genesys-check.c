@@ -383,8 +383,10 @@ static int post_body(gen_client_t *client, const char *path, json_object *body,
   return status;
 }
 
-/* A small aggregates or observations query of one entity (aggregate: over
- * the last hour); no dimension: an empty body. */
+/* A small aggregates or observations query of one entity by dimension, or
+ * with none of every entity (the org's bots, rate limits), for metric,
+ * grouped by group_by (aggregate: over the last hour); neither dimension
+ * nor metric: an empty body. */
 static int probe_post(gen_client_t *client, const char *path,
                       const char *dimension, const char *id, bool aggregate,
                       const char *metric, const char *const *group_by,
@@ -394,7 +396,7 @@ static int probe_post(gen_client_t *client, const char *path,
     json_object *filter = gen_json_or_filter(dimension, &id, 1);
     json_object_object_add(body, "filter", filter);
   }
-  if (metric != NULL) { /* an org-wide query: every entity, no filter */
+  if (metric != NULL) {
     json_object *metrics = json_object_new_array();
     json_object_array_add(metrics, json_object_new_string(metric));
     json_object_object_add(body, "metrics", metrics);
