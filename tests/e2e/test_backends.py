@@ -454,6 +454,7 @@ class BackendsTest(unittest.TestCase):
         self._wait_mos_buckets()
         self._wait_action_buckets()
         self._wait_event_buckets()
+        self._wait_speech_buckets()
         executed = 0
         nan = []
         # A counter needs two samples in Prometheus before increase() has
@@ -510,6 +511,18 @@ class BackendsTest(unittest.TestCase):
                f'{{instance="{ORG}"}}[10m]) >= 2')
         self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
                         "genesys_analytics never dispatched two call quality buckets:\n"
+                        + self.cd.log_text()[-3000:])
+
+    def _wait_speech_buckets(self):
+        """Two closed buckets of speech and text analytics in Prometheus.
+        They settle 30 minutes whatever the test's SettleDelay, so the
+        second comes at the first minute's end after the start, up to a
+        minute after the others; their samples carry the buckets' ends, 30
+        minutes back (hence the hour)."""
+        two = ('count_over_time(collectd_genesys_analytics_total_score_count_total'
+               f'{{instance="{ORG}",type=~"sentiment-.+"}}[1h]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 150),
+                        "genesys_analytics never dispatched two speech buckets:\n"
                         + self.cd.log_text()[-3000:])
 
     def _wait_analytics_buckets(self):
@@ -683,6 +696,7 @@ class BackendsTest(unittest.TestCase):
         subquery needs more history than the test has.)"""
         self._wait_analytics_buckets()
         self._wait_mos_buckets()
+        self._wait_speech_buckets()
         rules = [r for g in self.prom.rules() for r in g["rules"]
                  if "collectd_genesys_analytics_total_" in r["query"]]
         self.assertGreaterEqual(len(rules), 2)
