@@ -435,6 +435,36 @@ SPEECH_TYPES = [
 ]
 # the measures of SPEECH_TYPES' durations (plugins/analytics/gen_speech_agg.c)
 SPEECH_MEASURES = ("agent_speech", "customer_speech", "silence", "overtalk")
+# (type, what a value is, type_instance or None): workitems per queue,
+# checked against plugins/analytics/gen_workitem_agg.c, plugins/history
+# (the duration and ratio types) and genesys.db.
+WORKITEM_TYPES = [
+    ("workitems_created", "workitems created in the bucket (nWorkitemsCreated)", None),
+    ("workitems_offered", "workitems offered to the queue (nWorkitemsOffered)", None),
+    ("workitems_over_sla", "offered and not answered within the service level "
+     "(nWorkitemsOverSla)", None),
+    ("workitems_acd_expired", "expired while waiting in the queue (nWorkitemsAcdExpired)",
+     None),
+    ("workitems_timedout", "timed out (nWorkitemsTimedout)", None),
+    ("total_workitems_created", "each of the five summed: a counter (also "
+     "total_workitems_offered, _over_sla, _acd_expired, _timedout)", None),
+    ("workitem_service_level", "the share answered within the service level "
+     "(oWorkitemsServiceLevel), 0..1", None),
+    ("workitem_service_level_numerator", "answered within it", None),
+    ("workitem_service_level_denominator", "offered", None),
+    ("total_workitem_service_level_numerator", "the numerator summed: a counter (also "
+     "total_workitem_service_level_denominator)", None),
+    ("duration_count", "workitems handled (tWorkitemsHandled)", "workitem_handled"),
+    ("duration_avg", "their average handling time, seconds", "workitem_handled"),
+    ("duration_max", "the longest, seconds", "workitem_handled"),
+    ("duration_min", "the shortest, seconds", "workitem_handled"),
+    ("total_duration_count", "workitems handled, summed: a counter", "workitem_handled"),
+    ("total_duration_ms", "the handling time, summed, ms: a counter", "workitem_handled"),
+]
+# the counts' other counters, named in the rows above
+WORKITEM_MORE_TOTALS = ("total_workitems_offered", "total_workitems_over_sla",
+                        "total_workitems_acd_expired", "total_workitems_timedout",
+                        "total_workitem_service_level_denominator")
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c,
@@ -599,6 +629,33 @@ def speech_section():
                      db, "<queue>"))
 
 
+def workitem_types(db):
+    """{(collectd type, type_instance or None)}: every type of the workitem
+    aggregates per queue."""
+    _in_code([t for t, _, _ in WORKITEM_TYPES if t.startswith("workitem")
+              and not t.endswith(("_numerator", "_denominator"))] + ["workitem_handled"],
+             ["plugins/analytics/gen_workitem_agg.c"])
+    out = set()
+    for t in [t for t, _, _ in WORKITEM_TYPES] + list(WORKITEM_MORE_TOTALS):
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    for t, _, ti in WORKITEM_TYPES:
+        out.add((t, ti))
+    return out | {(t, None) for t in WORKITEM_MORE_TOTALS}
+
+
+def workitem_section():
+    db = types_db()
+    workitem_types(db)
+    return (wrap(
+        "With B<WorkitemAggregates>, per queue (I<plugin_instance>, as the queue "
+        "aggregates name it), a value a bucket stamped at its end, revised as the "
+        "queue aggregates are:") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_analytics", [(t, None, d, ti) for t, d, ti in WORKITEM_TYPES],
+                     db, "<queue>"))
+
+
 def platform_section():
     db = types_db()
     platform_types(db)
@@ -641,6 +698,7 @@ def pages():
     text = replace(text, "campaign aggregates", campaign_section(), ana)
     text = replace(text, "resolution aggregates", resolution_section(), ana)
     text = replace(text, "speech analytics", speech_section(), ana)
+    text = replace(text, "workitem aggregates", workitem_section(), ana)
     plat = "man/genesys_platform.5.pod"
     return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
             plat: replace(read(plat), "platform", platform_section(), plat)}

@@ -558,6 +558,11 @@ static const probe_t probes[] = {
      .list = "/api/v2/routing/queues?pageSize=1", .path = GEN_SPEECH_AGG_PATH,
      .dimension = "queueId", .metric = "nSpeechTextAnalyzedConversations",
      .aggregate = true, .group_by = {"queueId", "mediaType"}},
+    /* analytics:taskManagementAggregate:view */
+    {GA_PLUGIN_NAME, "workitem aggregates", ON(ga_config_t, workitems.on),
+     .list = "/api/v2/routing/queues?pageSize=1", .path = GEN_WORKITEM_AGG_PATH,
+     .dimension = "queueId", .metric = "nWorkitemsOffered", .aggregate = true,
+     .group_by = {"queueId"}},
     /* analytics:botAggregate:view; every bot's last hour */
     {GF_PLUGIN_NAME, "bot aggregates", ON(gf_config_t, bots.on),
      .path = GEN_BOT_AGG_PATH, .metric = "nBotSessions", .aggregate = true,

@@ -40,6 +40,7 @@ const gen_config_part_t ga_keys[GA_KEYS] = {
     {&gen_campaign_agg_keys, offsetof(ga_config_t, campaigns)},
     {&gen_resolution_agg_keys, offsetof(ga_config_t, resolutions)},
     {&gen_speech_agg_keys, offsetof(ga_config_t, speech)},
+    {&gen_workitem_agg_keys, offsetof(ga_config_t, workitems)},
 };
 
 int ga_config_key(gen_org_t *org, const oconfig_item_t *ci, void *config) {
@@ -356,16 +357,34 @@ static gen_interval_t *resolutions_engine(const gen_family_env_t *env,
   return gen_resolution_agg_engine(env->client->org, ic, "analytics", env->who);
 }
 
+/* The queues a per-queue row names its series by, as the queue
+ * aggregates do. */
+static gen_queue_media_t queue_media(const gen_family_env_t *env) {
+  const ga_lists_t *l = env->lists;
+  return (gen_queue_media_t){.org = env->client->org,
+                             .host = gen_client_host(env->client),
+                             .plugin = env->plugin,
+                             .queues = &l->queues};
+}
+
+/* Every bucket due of a per-queue row's query, per batch of
+ * QueuesPerQuery queues, once the queues are listed. */
+static int queue_rows_collect(const ga_lists_t *l, const ga_config_t *c,
+                              const gen_family_run_t *run,
+                              gen_agg_query_t *query) {
+  if (!l->listed)
+    return 0;
+  return gen_family_agg(run, query, &l->queues, (size_t)c->qa.queues_per_query,
+                        NULL);
+}
+
 static void *resolutions_new(const gen_family_env_t *env) {
   ga_resolution_state_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
   s->lists = env->lists;
   s->c = env->config;
-  s->ra.qm = (gen_queue_media_t){.org = env->client->org,
-                                 .host = gen_client_host(env->client),
-                                 .plugin = env->plugin,
-                                 .queues = &s->lists->queues};
+  s->ra.qm = queue_media(env);
   return s;
 }
 
@@ -373,11 +392,8 @@ static void *resolutions_new(const gen_family_env_t *env) {
  * revisits of the 16 days before. */
 static int resolutions_collect(void *state, const gen_family_run_t *run) {
   ga_resolution_state_t *s = state;
-  if (!s->lists->listed)
-    return 0;
   gen_agg_query_t query = gen_resolution_agg_query(&s->ra);
-  return gen_family_agg(run, &query, &s->lists->queues,
-                        (size_t)s->c->qa.queues_per_query, NULL);
+  return queue_rows_collect(s->lists, s->c, run, &query);
 }
 
 /* ---- speech and text analytics ------------------------------------------ */
@@ -393,10 +409,7 @@ static void *speech_new(const gen_family_env_t *env) {
     return NULL;
   s->lists = env->lists;
   s->c = env->config;
-  s->sa = (gen_speech_agg_t){.qm = {.org = env->client->org,
-                                    .host = gen_client_host(env->client),
-                                    .plugin = env->plugin,
-                                    .queues = &s->lists->queues},
+  s->sa = (gen_speech_agg_t){.qm = queue_media(env),
                              .granularity_ms = s->c->interval.granularity_ms};
   return s;
 }
@@ -405,11 +418,29 @@ static void *speech_new(const gen_family_env_t *env) {
  * revisits of the 73 hours before. */
 static int speech_collect(void *state, const gen_family_run_t *run) {
   ga_speech_state_t *s = state;
-  if (!s->lists->listed)
-    return 0;
   gen_agg_query_t query = gen_speech_agg_query(&s->sa);
-  return gen_family_agg(run, &query, &s->lists->queues,
-                        (size_t)s->c->qa.queues_per_query, NULL);
+  return queue_rows_collect(s->lists, s->c, run, &query);
+}
+
+/* ---- workitem aggregates ------------------------------------------------ */
+
+static void *workitems_new(const gen_family_env_t *env) {
+  ga_workitem_state_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->lists = env->lists;
+  s->c = env->config;
+  s->wa = (gen_workitem_agg_t){.qm = queue_media(env),
+                               .granularity_ms = s->c->interval.granularity_ms};
+  return s;
+}
+
+/* Every range due per batch of QueuesPerQuery queues, on the plugin's
+ * interval engine (SettleDelay, RevisitAt). */
+static int workitems_collect(void *state, const gen_family_run_t *run) {
+  ga_workitem_state_t *s = state;
+  gen_agg_query_t query = gen_workitem_agg_query(&s->wa);
+  return queue_rows_collect(s->lists, s->c, run, &query);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -427,7 +458,9 @@ static int speech_collect(void *state, const gen_family_run_t *run) {
  * - resolution aggregates: 100 queues x 9 media x 96 days x 1 metric x
  *   90 B = 7.8 MB, x2: 16 MiB.
  * - speech and text analytics: 100 queues x 4 media x 96 buckets x 6
- *   metrics x 100 B = 23 MB: 64 MiB. */
+ *   metrics x 100 B = 23 MB: 64 MiB.
+ * - workitem aggregates: 100 queues x 96 buckets x 7 metrics x 100 B =
+ *   6.7 MB, x2: 16 MiB. */
 static const gen_family_t ga_rows[GA_ROWS] = {
     [GA_QUEUES] = {.name = "queue aggregates",
                    .suffix = "",
@@ -482,6 +515,14 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                    .state_new = speech_new,
                    .state_free = free,
                    .collect = speech_collect},
+    [GA_WORKITEMS] = {.name = "workitem aggregates",
+                      .suffix = "-workitems",
+                      .answer =
+                          GEN_HTTP_BOUND(GEN_MIB(16), "workitem aggregates"),
+                      .on_at = offsetof(ga_config_t, workitems.on),
+                      .state_new = workitems_new,
+                      .state_free = free,
+                      .collect = workitems_collect},
 };
 
 const gen_history_t ga_history = {.plugin = GA_PLUGIN_NAME,

@@ -18,6 +18,7 @@
 #include "gen_queue_agg.h"
 #include "gen_resolution_agg.h"
 #include "gen_speech_agg.h"
+#include "gen_workitem_agg.h"
 
 #define GA_PLUGIN_NAME "genesys_analytics"
 
@@ -34,6 +35,7 @@ enum {
   GA_CAMPAIGNS,
   GA_RESOLUTIONS,
   GA_SPEECH,
+  GA_WORKITEMS,
   GA_ROWS
 };
 
@@ -45,12 +47,13 @@ typedef struct {
   gen_campaign_agg_config_t campaigns;     /* CampaignAggregates */
   gen_resolution_agg_config_t resolutions; /* ResolutionAggregates */
   gen_speech_agg_config_t speech;          /* SpeechAnalytics */
+  gen_workitem_agg_config_t workitems;     /* WorkitemAggregates */
   gen_interval_config_t interval;          /* Granularity, SettleDelay, … */
   cdtime_t refresh_interval;
 } ga_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GA_KEYS 8
+#define GA_KEYS 9
 extern const gen_config_part_t ga_keys[GA_KEYS];
 
 void ga_config_init(void *config);
@@ -118,6 +121,12 @@ typedef struct {
   const ga_config_t *c;
   gen_speech_agg_t sa;
 } ga_speech_state_t;
+
+typedef struct {
+  const ga_lists_t *lists;
+  const ga_config_t *c;
+  gen_workitem_agg_t wa;
+} ga_workitem_state_t;
 
 extern const gen_history_t ga_history;
 

@@ -148,6 +148,25 @@ def run_family(sim, plugin, extra, minutes, keep, truth_path, speed):
         rx.stop()
 
 
+def assert_refused_alone(tc, run, keep, plugin, permission, family, query, other_type):
+    """A run_family() run with permission withheld: no value keep()
+    accepts, values of other_type still come (the plugin's other
+    families), one log line of plugin naming family and permission, and
+    every request of query (asked again each read, to see a grant come
+    back) answered 403."""
+    rx, _, stats, _, log = run
+    with rx.lock:
+        mine = [a for a in rx.arrivals if keep(a[2])]
+        others = [a for a in rx.arrivals if a[2][1] == plugin and a[2][3] == other_type]
+    tc.assertEqual(mine, [])
+    tc.assertTrue(others, f"the {other_type} values stopped too")
+    lines = [ln for ln in log.splitlines() if permission in ln and f"{plugin} plugin:" in ln]
+    tc.assertEqual(len(lines), 1, lines)
+    tc.assertIn(family, lines[0])
+    req = stats["requests"].get(query, {})
+    tc.assertEqual(set(req.get("by_status", {})), {"403"}, req)
+
+
 def check_across_kill(tc, sim, rx, cd, keep, g_ms, truth_path, after_restart=None):
     """The interval families' run: across_kill (killed 12 min in, down 8,
     34 in all; after_restart as there), then tc.compare(rx, truth) (the

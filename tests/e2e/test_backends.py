@@ -209,11 +209,12 @@ class BackendsTest(unittest.TestCase):
         # campaigns' calls per interval (genesys-campaigns.json), the
         # first-contact resolution of the last 16 days, asked at the first
         # reads (genesys-resolutions.json), speech and text analytics from an
-        # hour back (genesys-speech.json, the sentiment alert).
+        # hour back (genesys-speech.json, the sentiment alert), the workitems
+        # per interval (genesys-workitems.json).
         analytics = cls.sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    Metric "all"\n    CallQuality true\n'
             "    CampaignAggregates true\n    ResolutionAggregates true\n"
-            "    SpeechAnalytics true\n" + intervals)
+            "    SpeechAnalytics true\n    WorkitemAggregates true\n" + intervals)
         # genesys_platform: the simulator's edges, trunks and status page
         # (the telephony dashboard and the platform alerts), every 5 s, and
         # its operational events in buckets as the analytics', and the API
@@ -455,6 +456,7 @@ class BackendsTest(unittest.TestCase):
         self._wait_action_buckets()
         self._wait_event_buckets()
         self._wait_speech_buckets()
+        self._wait_workitem_buckets()
         executed = 0
         nan = []
         # A counter needs two samples in Prometheus before increase() has
@@ -525,6 +527,15 @@ class BackendsTest(unittest.TestCase):
                         "genesys_analytics never dispatched two speech buckets:\n"
                         + self.cd.log_text()[-3000:])
 
+    def _wait_workitem_buckets(self):
+        """Two closed buckets of the workitem aggregates in Prometheus (the
+        queues' engine's timing, their own requests)."""
+        two = ('count_over_time(collectd_genesys_analytics_total_workitems_offered_total'
+               f'{{instance="{ORG}"}}[10m]) >= 2')
+        self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                        "genesys_analytics never dispatched two workitem buckets:\n"
+                        + self.cd.log_text()[-3000:])
+
     def _wait_analytics_buckets(self):
         """Two closed buckets of genesys_analytics in Prometheus: the
         counters' samples carry the bucket ends as timestamps, so increase()
@@ -563,9 +574,10 @@ class BackendsTest(unittest.TestCase):
         # have a MOS in each of these buckets)
         # and with ResolutionAggregates its two types (the simulator's last
         # 16 days have contacts avoided in every queue), with
-        # SpeechAnalytics its types (voice and chat analysed in the hour)
+        # SpeechAnalytics its types (voice and chat analysed in the hour),
+        # with WorkitemAggregates its types (the queues with workitems)
         mos = (CATALOGUE.mos_types(db) | {(t, None) for t, _ in CATALOGUE.RESOLUTION_TYPES}
-               | CATALOGUE.speech_types(db))
+               | CATALOGUE.speech_types(db) | CATALOGUE.workitem_types(db))
         documented = self._names(ANALYTICS, types | mos, db)
         want = self._names(ANALYTICS, {(t, m) for t, m in types
                                        if m is None or m in happened} | mos, db)
@@ -697,6 +709,7 @@ class BackendsTest(unittest.TestCase):
         self._wait_analytics_buckets()
         self._wait_mos_buckets()
         self._wait_speech_buckets()
+        self._wait_workitem_buckets()
         rules = [r for g in self.prom.rules() for r in g["rules"]
                  if "collectd_genesys_analytics_total_" in r["query"]]
         self.assertGreaterEqual(len(rules), 2)

@@ -17,7 +17,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import iso_ms, run_tests  # noqa: E402
-from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
+from buckets import (assert_both_ways, assert_counters, assert_refused_alone,  # noqa: E402
+                     bucketed, run_family)
 from sim_harness import Simulator  # noqa: E402
 
 
@@ -159,22 +160,11 @@ class BotsAgainstTruth(unittest.TestCase):
         self.assertLessEqual(len(per_inst), 2 + 1 + 4)  # kept bots may change per answer
 
     def test_permission_withheld_one_line_flows_go_on(self):
-        rx, truth, stats, bad, log = self.run_sim(
-            ("--bots", "3", "--deny-permission", "analytics:botAggregate:view"), "", 12)
-        with rx.lock:
-            bots = [a for a in rx.arrivals if ours(a[2])]
-            flows = [a for a in rx.arrivals if a[2][1] == PLUGIN and a[2][3] ==
-                     "flow_interval_executions"]
-        self.assertEqual(bots, [])
-        self.assertTrue(flows, "the flow aggregates stopped too")
-        lines = [ln for ln in log.splitlines() if "analytics:botAggregate:view" in ln
-                 and "genesys_flowmetrics plugin:" in ln]
-        self.assertEqual(len(lines), 1, lines)
-        self.assertIn("bot aggregates", lines[0])
-        # asked again each read (to see a grant come back, as every family
-        # does), each refused, logged once
-        req = stats["requests"].get("POST /api/v2/analytics/bots/aggregates/query", {})
-        self.assertEqual(set(req.get("by_status", {})), {"403"}, req)
+        perm = "analytics:botAggregate:view"
+        run = self.run_sim(("--bots", "3", "--deny-permission", perm), "", 12)
+        assert_refused_alone(self, run, ours, PLUGIN, perm, "bot aggregates",
+                             "POST /api/v2/analytics/bots/aggregates/query",
+                             "flow_interval_executions")
 
 
 if __name__ == "__main__":

@@ -224,7 +224,7 @@ class CheckTest(unittest.TestCase):
         try:
             code, out, err = self.run_check(self.config("history", org_extra={
                 "genesys_analytics": "    ResolutionAggregates true\n"
-                "    SpeechAnalytics true\n",
+                "    SpeechAnalytics true\n    WorkitemAggregates true\n",
                 "genesys_flowmetrics": "    BotAggregates true\n",
                 "genesys_platform": "    RateLimitAggregates true\n"}))
         finally:
@@ -233,11 +233,12 @@ class CheckTest(unittest.TestCase):
         self.assertIn('genesys_analytics Org "acme": speech and text analytics: permission: '
                       f"the client's role lacks {perm}\n", out)
         for plugin, family in (("genesys_analytics", "resolution aggregates"),
+                               ("genesys_analytics", "workitem aggregates"),
                                ("genesys_flowmetrics", "bot aggregates"),
                                ("genesys_platform", "rate-limit aggregates")):
             self.assertIn(f'{plugin} Org "acme": {family}: OK\n', out)
         stats = self.sim.stats()["requests"]
-        for path in ("resolutions", "transcripts", "bots", "ratelimits"):
+        for path in ("resolutions", "transcripts", "taskmanagement", "bots", "ratelimits"):
             st = stats[f"POST /api/v2/analytics/{path}/aggregates/query"]["by_status"]
             self.assertNotIn("400", st, (path, st))
 

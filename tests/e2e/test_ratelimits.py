@@ -12,7 +12,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
+from buckets import (assert_both_ways, assert_counters, assert_refused_alone,  # noqa: E402
+                     bucketed, run_family)
 from collectd_harness import iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -70,20 +71,10 @@ class RateLimitsAgainstTruth(unittest.TestCase):
         self.assertEqual(stats["requests"][QUERY]["total"], len(asked))
 
     def test_permission_withheld_one_line_events_go_on(self):
-        rx, truth, stats, bad, log = self.run_sim(
-            ("--deny-permission", PERMISSION, "--event-definitions", "3"),
-            "    OperationalEvents true\n", 12)
-        with rx.lock:
-            limits = [a for a in rx.arrivals if ours(a[2])]
-            events = [a for a in rx.arrivals if a[2][1] == PLUGIN
-                      and a[2][3] == "operational_events"]
-        self.assertEqual(limits, [])
-        self.assertTrue(events, "the operational events stopped too")
-        lines = [ln for ln in log.splitlines() if PERMISSION in ln
-                 and "genesys_platform plugin:" in ln]
-        self.assertEqual(len(lines), 1, lines)
-        self.assertIn("rate-limit aggregates", lines[0])
-        self.assertEqual(set(stats["requests"][QUERY]["by_status"]), {"403"})
+        run = self.run_sim(("--deny-permission", PERMISSION, "--event-definitions", "3"),
+                           "    OperationalEvents true\n", 12)
+        assert_refused_alone(self, run, ours, PLUGIN, PERMISSION, "rate-limit aggregates",
+                             QUERY, "operational_events")
 
 
 if __name__ == "__main__":

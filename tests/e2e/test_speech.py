@@ -13,7 +13,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
+from buckets import (assert_both_ways, assert_counters, assert_refused_alone,  # noqa: E402
+                     bucketed, run_family)
 from collectd_harness import iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -109,17 +110,9 @@ class SpeechAgainstTruth(unittest.TestCase):
                         "no negative sentiment compared")
 
     def test_permission_withheld_one_line_queues_go_on(self):
-        rx, truth, stats, bad, log = self.run_sim(("--deny-permission", PERMISSION), 10)
-        with rx.lock:
-            speech = [a for a in rx.arrivals if ours(a[2])]
-            queues = [a for a in rx.arrivals if a[2][1] == PLUGIN and a[2][3] == "offered"]
-        self.assertEqual(speech, [])
-        self.assertTrue(queues, "the queue aggregates stopped too")
-        lines = [ln for ln in log.splitlines() if PERMISSION in ln
-                 and "genesys_analytics plugin:" in ln]
-        self.assertEqual(len(lines), 1, lines)
-        self.assertIn("speech and text analytics", lines[0])
-        self.assertEqual(set(stats["requests"][QUERY]["by_status"]), {"403"})
+        run = self.run_sim(("--deny-permission", PERMISSION), 10)
+        assert_refused_alone(self, run, ours, PLUGIN, PERMISSION, "speech and text analytics",
+                             QUERY, "offered")
 
 
 if __name__ == "__main__":

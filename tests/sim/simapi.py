@@ -839,6 +839,8 @@ ROUTES = [
     ("POST", "/api/v2/analytics/resolutions/aggregates/query", "resolution_agg", True),
     # speech and text analytics (README, Speech and text analytics; simspeech.py)
     ("POST", "/api/v2/analytics/transcripts/aggregates/query", "speech_agg", True),
+    # workitem interval aggregates (README, Workitem aggregates; simworkitems.py)
+    ("POST", "/api/v2/analytics/taskmanagement/aggregates/query", "workitem_agg", True),
     ("POST", "/api/v2/analytics/users/aggregates/query", "user_agg", True),
     ("POST", "/api/v2/analytics/users/observations/query", "user_obs", True),
     ("POST", "/api/v2/analytics/flows/aggregates/query", "flow_agg", True),
@@ -888,6 +890,7 @@ ROUTES = [
     ("GET", "/sim/truth/campaign_aggregates", "sim_truth_campaign_aggregates", False),
     ("GET", "/sim/truth/resolutions", "sim_truth_resolutions", False),
     ("GET", "/sim/truth/speech", "sim_truth_speech", False),
+    ("GET", "/sim/truth/workitem_aggregates", "sim_truth_workitem_aggregates", False),
     ("POST", "/sim/campaigns", "sim_campaigns", False),
     ("POST", "/sim/hold", "sim_hold", False),
     ("GET", "/sim/truth/adherence", "sim_truth_adherence", False),
@@ -976,6 +979,10 @@ PERMISSIONS = {
     # "Requires ANY permissions: analytics:rateLimitAggregate:view" (README)
     "POST /api/v2/analytics/ratelimits/aggregates/query":
         ("analytics:rateLimitAggregate:view",),
+    # SDK documentation (AnalyticsApi, post_analytics_taskmanagement_aggregates_query):
+    # "Requires ANY permissions: analytics:taskManagementAggregate:view"
+    "POST /api/v2/analytics/taskmanagement/aggregates/query":
+        ("analytics:taskManagementAggregate:view",),
 }
 
 # Routes that need ANY one of their permissions (the SDK documentation's
@@ -3123,6 +3130,35 @@ class App:
                 if any(pred({"queueId": q.id, "mediaType": m}) for m in simspeech.MEDIA)]
         return Response(200, {"results": simspeech.answer(qids, start, end, gran,
                                                            self.model.now, metrics)})
+
+    def _workitem_queues(self):
+        """The queues with workitems (a backlog): two in three."""
+        return [q.id for q in self.model.queues if self.workitems.cells.get(q.id)]
+
+    async def h_workitem_agg(self, req, p, tok):
+        """POST /api/v2/analytics/taskmanagement/aggregates/query (README,
+        Workitem aggregates): grouped by queueId (the model has no other
+        group), filtered by queueId."""
+        body = req.json()
+        start, end, gran, metrics, gb = self._agg_common(body, simworkitems.AGG_DIMS,
+                                                         "workitems")
+        if gb != ["queueId"]:
+            raise ApiError(400, "bad.request", "the simulator answers groupBy queueId only")
+        bad = [m for m in metrics if m not in simworkitems.AGG_METRICS]
+        if bad:
+            raise ApiError(400, "bad.request", "Invalid metric(s): %s" % ",".join(map(str, bad)))
+        pred = compile_filter(body.get("filter"), simworkitems.AGG_DIMS)
+        self.sync()
+        qids = [q for q in self._workitem_queues() if pred({"queueId": q})]
+        return Response(200, {"results": simworkitems.agg_answer(
+            qids, start, end, gran, self.model.now, metrics)})
+
+    async def h_sim_truth_workitem_aggregates(self, req, p, tok):
+        self.sync()
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        return Response(200, simworkitems.agg_truth(self._workitem_queues(), gran, n,
+                                                    self.model.now))
 
     async def h_sim_truth_speech(self, req, p, tok):
         self.sync()

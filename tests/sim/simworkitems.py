@@ -15,9 +15,13 @@ or "short": two, as the record allows: "It is not guaranteed that the
 requested number of entities will be filled") and workitem_words
 ("record", or "unknown": a status category and a metric the record does
 not have, in extra results and data). /sim/truth/workitems is what an
-answer says, per queue and lower-case category."""
+answer says, per queue and lower-case category. The interval aggregates
+(README, Workitem aggregates) are below, agg_*."""
+import hashlib
 import random
 import time
+
+import simmodel as M
 
 CATEGORIES = ("Open", "InProgress", "Waiting", "Closed", "Unknown")
 # TaskManagementQueryMetric.name and .qualifier of the record (python 257)
@@ -176,3 +180,114 @@ class Workitems:
                 per[dict(key)["statusCategory"]] = dict(m)
             out[qid] = per
         return {"queues": out, "types": list(self.types), "requests": self.requests}
+
+
+# ---- interval aggregates (README, Workitem aggregates) ---------------------
+# POST /api/v2/analytics/taskmanagement/aggregates/query: a pure function of
+# the simulated clock (no draw, so every request and the truth agree
+# whatever their order). Each queue with a backlog (two queues in three)
+# has per minute 0 to 3 workitems offered, each offered one answered within
+# its service level or not (over SLA), handled (its time) or expired in ACD
+# or timed out, and 0 to 2 created. When Genesys has a bucket's workitems
+# is not in the record: here at once.
+MINUTE_MS = 60000
+# TaskManagementAggregateQueryPredicate's dimensions (python SDK 257.1.0)
+AGG_DIMS = ("assigneeId", "caseId", "divisionId", "externalTag", "queueId", "reporterId",
+            "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId",
+            "statusCategory", "statusId", "typeId", "usedRouting", "userId", "workbinId",
+            "workitemId", "wrapUpCode")
+# TaskManagementAggregationView's metrics (python SDK 257.1.0)
+AGG_METRICS = (
+    "nWorkitemsAcdCancelled", "nWorkitemsAcdExpired", "nWorkitemsAcdStarted",
+    "nWorkitemsAgentTransferred", "nWorkitemsCreated", "nWorkitemsDeclined",
+    "nWorkitemsDeleted", "nWorkitemsDisconnected", "nWorkitemsOffered", "nWorkitemsOverSla",
+    "nWorkitemsPurged", "nWorkitemsQueueTransferred", "nWorkitemsStatusChanged",
+    "nWorkitemsTerminated", "nWorkitemsTimedout", "nWorkitemsTransferred",
+    "nWorkitemsWrapupAdded", "nWorkitemsWrapupRemoved", "oWorkitemsServiceLevel",
+    "tWorkitemsAgentFocusComplete", "tWorkitemsAlert", "tWorkitemsAnswered",
+    "tWorkitemsDirectAnswered", "tWorkitemsFocus", "tWorkitemsFocusComplete",
+    "tWorkitemsHandled", "tWorkitemsHeld", "tWorkitemsHeldComplete",
+    "tWorkitemsNotResponding", "tWorkitemsParked", "tWorkitemsQueueAnswered",
+    "tWorkitemsStatus")
+SL_TARGET = 0.8
+
+
+def _h(*parts):
+    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8],
+                          "big")
+
+
+def agg_minute(qid, minute_ms):
+    """The events of one queue's minute: {"created": n, "offered": [(within
+    SLA, outcome, handled ms or None)]}; outcome handled, expired or
+    timedout."""
+    n = max(0, _h("o", qid, minute_ms) % 6 - 2)
+    offered = []
+    for i in range(n):
+        k = (qid, minute_ms, i)
+        r = _h("r", *k) % 10
+        outcome = "expired" if r == 0 else "timedout" if r == 1 else "handled"
+        offered.append((_h("s", *k) % 4 != 0, outcome,
+                        60000 + _h("t", *k) % 1800000 if outcome == "handled" else None))
+    return {"created": max(0, _h("c", qid, minute_ms) % 5 - 2), "offered": offered}
+
+
+def agg_stats(qid, start, end):
+    """{metric: stats} of [start, end); {} when nothing happened."""
+    created, offered = 0, []
+    for m in range(start // MINUTE_MS * MINUTE_MS, end, MINUTE_MS):
+        if start <= m < end:
+            e = agg_minute(qid, m)
+            created += e["created"]
+            offered += e["offered"]
+    if not created and not offered:
+        return {}
+    out = {"nWorkitemsCreated": {"count": created}} if created else {}
+    if offered:
+        within = sum(1 for o in offered if o[0])
+        out["nWorkitemsOffered"] = {"count": len(offered)}
+        over = len(offered) - within
+        if over:
+            out["nWorkitemsOverSla"] = {"count": over}
+        out["oWorkitemsServiceLevel"] = {"ratio": round(within / len(offered), 4),
+                                         "numerator": within, "denominator": len(offered),
+                                         "target": SL_TARGET}
+        for outcome, metric in (("expired", "nWorkitemsAcdExpired"),
+                                ("timedout", "nWorkitemsTimedout")):
+            c = sum(1 for o in offered if o[1] == outcome)
+            if c:
+                out[metric] = {"count": c}
+        h = [o[2] for o in offered if o[2] is not None]
+        if h:
+            out["tWorkitemsHandled"] = {"count": len(h), "sum": sum(h), "min": min(h),
+                                        "max": max(h)}
+    return out
+
+
+def agg_answer(qids, start, end, gran, now, metrics):
+    """The results of a query grouped by queueId: a group per queue with
+    something in a bucket (buckets up to now)."""
+    out = []
+    for q in qids:
+        data = []
+        for bs in range(start, min(end, max(now, start)), gran):
+            be = min(bs + gran, end, now)
+            st = agg_stats(q, bs, be)
+            ms = [{"metric": x, "stats": st[x]} for x in metrics if x in st]
+            if ms:
+                data.append({"interval": M.iso(bs) + "/" + M.iso(min(bs + gran, end)),
+                             "metrics": ms})
+        if data:
+            out.append({"group": {"queueId": q}, "data": data})
+    return out
+
+
+def agg_truth(qids, gran, buckets, now):
+    """{bucket ISO interval: {queueId: {metric: stats}}} of the last closed
+    buckets (queues without anything absent)."""
+    end = now // gran * gran
+    out = {}
+    for bs in range(end - buckets * gran, end, gran):
+        b = {q: st for q in qids for st in (agg_stats(q, bs, bs + gran),) if st}
+        out[M.iso(bs) + "/" + M.iso(bs + gran)] = b
+    return {"now": now, "sim_time": M.iso(now), "granularity_ms": gran, "buckets": out}

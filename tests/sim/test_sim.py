@@ -2472,6 +2472,76 @@ class T04cSpeech(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission=perm)
 
 
+class T04cWorkitemAggregates(unittest.TestCase):
+    """The task management aggregates query (groupBy queueId, the metrics'
+    stats, a queue filter, its permission) equal to
+    /sim/truth/workitem_aggregates per bucket; a queue without workitems
+    has no group."""
+    URL = "/api/v2/analytics/taskmanagement/aggregates/query"
+    METRICS = ["nWorkitemsCreated", "nWorkitemsOffered", "nWorkitemsOverSla",
+               "nWorkitemsAcdExpired", "nWorkitemsTimedout", "tWorkitemsHandled",
+               "oWorkitemsServiceLevel"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 6, "--agents", 12, "--flows", 1,
+                      "--seed", 31, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET",
+                                "/sim/truth/workitem_aggregates?granularity=PT5M&buckets=12")[1]
+        now = cls.truth["now"]
+        end = now - now % 300000
+        cls.iv = simmodel.iso(end - 12 * 300000, False) + "/" + simmodel.iso(end, False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, **more):
+        body = dict({"interval": self.iv, "granularity": "PT5M", "groupBy": ["queueId"],
+                     "metrics": self.METRICS}, **more)
+        st, _, js = self.c.request("POST", self.URL, body)
+        self.assertEqual(st, 200, js)
+        out = {}
+        for r in js["results"]:
+            self.assertEqual(set(r["group"]), {"queueId"})
+            for d in r["data"]:
+                out.setdefault(d["interval"], {})[r["group"]["queueId"]] = {
+                    m["metric"]: m["stats"] for m in d["metrics"]}
+        return out
+
+    def test_truth_equals_query(self):
+        got = self.query()
+        want = {iv: b for iv, b in self.truth["buckets"].items() if b}
+        self.assertEqual(got, want)
+        self.assertEqual(len({q for b in got.values() for q in b}), 4)  # two in three
+        seen = {m for b in got.values() for q in b.values() for m in q}
+        self.assertEqual(seen, set(self.METRICS))
+        sl = [q["oWorkitemsServiceLevel"] for b in got.values() for q in b.values()
+              if "oWorkitemsServiceLevel" in q]
+        self.assertTrue(all(x["numerator"] <= x["denominator"] for x in sl))
+
+    def test_filter_bad_group_metric_and_permission(self):
+        qid = sorted(q for b in self.truth["buckets"].values() for q in b)[0]
+        got = self.query(filter={"type": "or", "predicates": [
+            {"dimension": "queueId", "value": qid}]})
+        self.assertEqual({q for b in got.values() for q in b}, {qid})
+        for bad in ({"metrics": ["nOffered"]}, {"groupBy": ["queueId", "mediaType"]}):
+            st, _, js = self.c.request("POST", self.URL, dict(
+                {"interval": self.iv, "groupBy": ["queueId"], "metrics": self.METRICS}, **bad))
+            self.assertEqual(st, 400, (bad, js))
+        perm = "analytics:taskManagementAggregate:view"
+        try:
+            self.sim.fault(fault="deny_permission", permission=perm)
+            st, _, js = self.c.request("POST", self.URL, {
+                "interval": self.iv, "groupBy": ["queueId"], "metrics": self.METRICS})
+            self.assertEqual(st, 403, js)
+            self.assertIn(perm, js["message"])
+        finally:
+            self.sim.fault(fault="allow_permission", permission=perm)
+
+
 class T04dOperationalEvents(unittest.TestCase):
     """GET /api/v2/usage/events/definitions (both listing forms), the events
     aggregates query (interval only, one count per definition, both forms of

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collectd-genesys: workitems (task management) per queue and interval of
+ * genesys_analytics (WorkitemAggregates true): the task management
+ * aggregates query grouped by queueId, filtered by the listed queues
+ * (POST /api/v2/analytics/taskmanagement/aggregates/query, permission
+ * analytics:taskManagementAggregate:view; tests/sim/README.md, "Workitem
+ * aggregates"). A row of ga_history.
+ *
+ * Per queue and bucket: the workitems created, offered, over their
+ * service level, expired in ACD and timed out (nWorkitemsCreated, Offered,
+ * OverSla, AcdExpired, Timedout), the time handling them
+ * (tWorkitemsHandled) and the service level (oWorkitemsServiceLevel).
+ * Workitems are no conversation media type: the queue aggregates never
+ * see them. When Genesys has a bucket's workitems is not in the record:
+ * the plugin's SettleDelay and RevisitAt, as the queue aggregates.
+ */
+#ifndef GEN_WORKITEM_AGG_H
+#define GEN_WORKITEM_AGG_H 1
+
+#include "gen_aggregates.h"
+#include "gen_queue_agg.h"
+
+#define GEN_WORKITEM_AGG_PATH                                                  \
+  "/api/v2/analytics/taskmanagement/aggregates/query"
+
+typedef struct {
+  bool on; /* WorkitemAggregates (default off) */
+} gen_workitem_agg_config_t;
+
+extern const gen_config_table_t gen_workitem_agg_keys;
+
+/* One org's workitem aggregates: its org, host, plugin and queues,
+ * borrowed from the plugin (the tag and group are set here), and
+ * Granularity. */
+typedef struct {
+  gen_queue_media_t qm;
+  int64_t granularity_ms;
+} gen_workitem_agg_t;
+
+/* The query per batch of queues (scopes: queue ids). It borrows wa. */
+gen_agg_query_t gen_workitem_agg_query(gen_workitem_agg_t *wa);
+
+#endif /* GEN_WORKITEM_AGG_H */
