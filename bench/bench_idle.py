@@ -4,7 +4,9 @@
 measurement: it prints numbers and asserts nothing.
 
 Per --repeat-every R (comma-separated): the real collectd with
-genesys_realtime (Interval 10, InstanceFrom id, RepeatEvery R) against the
+genesys_realtime (Interval 10, InstanceFrom id, RepeatEvery R; collectd's
+global Interval --global-interval, how often it walks its whole value cache
+for series past their timeout) against the
 simulator with --queues Q (as many agents), no writer (collectd's value
 cache still takes every value list), or write_prometheus with --prom (it
 takes minutes to take a 5,000-queue org's first values: --settle longer).
@@ -56,7 +58,7 @@ def one(args, repeat):
             body += ("LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
                      f'  Port "{args.prom}"\n</Plugin>\n')
             stock += ("write_prometheus",)
-        cd = Collectd(body, stock=stock)
+        cd = Collectd(body, stock=stock, interval=args.global_interval)
         cd.start()
         time.sleep(args.settle)
         sim.fault({"fault": "pause"})
@@ -67,6 +69,7 @@ def one(args, repeat):
         c1, t1 = cpu_seconds(pid), time.monotonic()
         print(f"queues {args.queues:5d}  RepeatEvery {repeat:>4}  "
               f"{'write_prometheus' if args.prom else 'no writer':16s}  "
+              f"global Interval {args.global_interval:>3}  "
               f"idle {100 * (c1 - c0) / (t1 - t0):6.2f} % of a core over {t1 - t0:.0f} s  "
               f"RSS {vm_rss_mib(pid):.0f} MiB", flush=True)
     finally:
@@ -86,6 +89,9 @@ def main():
                     help="seconds from collectd's start to the pause")
     ap.add_argument("--seconds", type=float, default=240,
                     help="seconds measured (two RepeatEvery periods at least)")
+    ap.add_argument("--global-interval", type=int, default=10,
+                    help="collectd's global Interval (its default 10; the "
+                    "tests' 1): how often it walks its value cache")
     ap.add_argument("--prom", type=int, default=0,
                     help="write_prometheus on this port (0: no writer)")
     args = ap.parse_args()

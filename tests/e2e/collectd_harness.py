@@ -30,8 +30,12 @@ LOG_LINE = re.compile(r"\[[^]]*\] \[(\w+)\] (.*)")
 class Collectd:
     """A collectd instance in a temporary directory."""
 
-    def __init__(self, body, stock=("logfile", "csv"), write_threads=None):
-        """write_threads: collectd's WriteThreads (None: its default, 5).
+    def __init__(self, body, stock=("logfile", "csv"), write_threads=None,
+                 interval=1):
+        """interval: collectd's global Interval (the tests' 1 s; it is also
+        how often collectd walks its whole value cache for series past
+        their timeout). write_threads: collectd's WriteThreads (None: its
+        default, 5).
         Tests that compare every value of history with the truth take 1:
         the write queue is then first in, first out, where five threads may
         write two queued values of one series in either order (see
@@ -55,7 +59,7 @@ class Collectd:
                 f'PIDFile "{self.dir}/collectd.pid"\n'
                 f'PluginDir "{self.plugin_dir}"\n'
                 f'TypesDB "{TYPES_DB}" "{OUR_TYPES_DB}"\n'
-                "Interval 1\n"
+                f"Interval {interval}\n"
                 + (f"WriteThreads {write_threads}\n" if write_threads else "")
                 + "LoadPlugin logfile\n"
                 "<Plugin logfile>\n"
