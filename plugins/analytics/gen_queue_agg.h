@@ -53,8 +53,9 @@ gen_agg_query_t gen_queue_agg_query(gen_queue_agg_t *qa, bool org);
 bool gen_queue_agg_on(const gen_queue_agg_config_t *c, bool org);
 
 /* A row per queue and media type of another aggregates query (the
- * resolutions, speech and text analytics): its groups grouped by queueId
- * and mediaType, its series named as the queue aggregates name a queue. */
+ * resolutions, speech and text analytics), or per queue alone when it has
+ * no mediaType (the workitems): its groups grouped by queueId (and
+ * mediaType), its series named as the queue aggregates name a queue. */
 typedef struct {
   const gen_org_t *org;
   const char *host; /* NULL: collectd's hostname */
@@ -66,8 +67,9 @@ typedef struct {
 
 /* Sets q's reader and output to qm's (borrowed): a result group's engine
  * key is (tag, queueId, mediaType), none when the queue is not one of
- * queues or a dimension is missing; a key's series is the queue's
- * plugin_instance, the media type in type_instance. */
+ * queues or has no queueId; (tag, queueId) when the group has no
+ * mediaType; a key's series is the queue's plugin_instance, the media
+ * type (if any) in type_instance. */
 void gen_queue_media_use(gen_agg_query_t *q, const gen_queue_media_t *qm);
 
 #endif /* GEN_QUEUE_AGG_H */
