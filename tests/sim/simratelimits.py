@@ -22,6 +22,10 @@ LIMITS = (("client.credentials.token.rate.per.minute", "platform.api", 300, "min
           ("sim.unknown.limit.per.hour", "sim.namespace", 1000, "hour"))
 # records a minute: a busy limit, two occasional, one rare
 RATES = (0.8, 0.3, 0.1, 0.05)
+# and at least one record of every limit in each FLOOR_SLOTS minutes (limit
+# i in minute i of them), so any half hour holds every limit: a test of the
+# groups never depends on the draw
+FLOOR_SLOTS = 15
 # the predicate dimensions of the query (RateLimitAggregateQueryPredicate)
 DIMS = {"correlationId", "entityId", "limitName", "max", "namespace", "timeUnit",
         "userId"}
@@ -44,8 +48,11 @@ class RateLimits:
         if ex is not None:
             return ex
         rng = random.Random((self.base * 1000003 + i) * 1000003 + s)
+        n = poisson(rng, RATES[i], 8)
+        if n == 0 and s % FLOOR_SLOTS == i:
+            n = 1
         ex = [(s * SLOT_MS + rng.randrange(SLOT_MS), rng.choice(self.entities))
-              for _ in range(poisson(rng, RATES[i], 8))]
+              for _ in range(n)]
         if len(self.cache) > CACHE_MAX:
             self.cache.clear()
         self.cache[key] = ex
