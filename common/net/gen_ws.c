@@ -911,11 +911,35 @@ static int ws_flush(gen_ws_t *ws) {
   return ws_end(ws, GEN_WS_ERR_IO);
 }
 
+/* Our close frame, queued when wslay refused the stream: sent, then what
+ * the server still sends read and dropped until it ends the connection
+ * (its answer to ours) or the close wait is over. A socket closed with
+ * unread bytes is reset, and a peer reset before it read our frame never
+ * learns why (RFC 6455 7.1.1: the client waits for the server to close). */
+static void ws_close_ours(gen_ws_t *ws) {
+  int64_t deadline = ws_now_ms() + ws_close_wait_ms(ws);
+  if (ws_flush_wait(ws, ws_close_wait_ms(ws)) != 0)
+    return;
+  ws->roff = ws->rlen;
+  uint8_t sink[16384];
+  while (ws_remaining(deadline) > 0) {
+    ssize_t n = ws->io->recv(ws->io_ctx, sink, sizeof(sink));
+    if (n > 0)
+      continue;
+    if (n != GEN_WS_ERR_AGAIN ||
+        ws_wait_until(ws, GEN_WS_WAIT_READ, deadline) != 0)
+      return;
+  }
+}
+
 /* Reading stopped without a transport error: the peer's close frame, or
  * wslay refused a message and queued its own close frame. */
 static int ws_read_ended(gen_ws_t *ws) {
   bool by_peer = wslay_event_get_close_received(ws->ctx);
-  (void)ws_flush_wait(ws, ws_close_wait_ms(ws));
+  if (by_peer)
+    (void)ws_flush_wait(ws, ws_close_wait_ms(ws));
+  else
+    ws_close_ours(ws);
   if (by_peer) {
     ws_log(ws, &ws->rl_end, LOG_NOTICE, "closed by the server: %u%s%s%s",
            (unsigned)wslay_event_get_status_code_received(ws->ctx),
@@ -940,7 +964,7 @@ static int ws_pump(gen_ws_t *ws) {
   if (rv != 0) {
     int status = ws_recv_status(ws, rv);
     if (status == GEN_WS_ERR_PROTO)
-      (void)ws_flush_wait(ws, ws_close_wait_ms(ws));
+      ws_close_ours(ws);
     if (status == GEN_WS_ERR_EOF)
       ws_log(ws, &ws->rl_end, LOG_WARNING,
              "connection dropped without a close frame (1006)");

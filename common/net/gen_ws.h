@@ -43,6 +43,10 @@
  *   message at most max_message bytes (over it the socket is closed with
  *   1009), connect and handshake take at most org->connect_timeout and
  *   org->timeout, and a close handshake waits at most GEN_WS_CLOSE_WAIT_MS.
+ *   A close of ours (1009, a protocol error) then reads and drops what the
+ *   server still sends until it ends the connection, within the same wait:
+ *   a socket closed with unread bytes is reset, and the server could lose
+ *   our close frame with it.
  */
 #ifndef GEN_WS_H
 #define GEN_WS_H 1
