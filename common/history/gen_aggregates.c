@@ -724,6 +724,19 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
   return body;
 }
 
+json_object *gen_agg_query_of(const gen_agg_catalogue_t *cat,
+                              const gen_interval_range_t *range,
+                              int64_t granularity_ms,
+                              const char *const *group_by, size_t n_group_by,
+                              const char *dim, const char *const *ids,
+                              size_t n) {
+  json_object *body =
+      gen_agg_query_new(range, granularity_ms, group_by, n_group_by);
+  json_object_object_add(body, "metrics", gen_agg_metrics_json(cat, NULL, -1));
+  json_object_object_add(body, "filter", gen_json_or_filter(dim, ids, n));
+  return body;
+}
+
 /* The entries of metrics whose metric the catalogue does not name at all
  * (one Genesys added to its answers): each counted through unknown, their
  * number returned (gen_agg_read skips them; they are not malformed). */

@@ -228,6 +228,16 @@ json_object *gen_agg_query_new(const gen_interval_range_t *range,
                                int64_t granularity_ms,
                                const char *const *group_by, size_t n);
 
+/* A whole request of the families that ask every metric of cat for the
+ * entities ids[n] of dimension dim (an "or" filter of them): the start
+ * above, then metrics and filter. A new reference. */
+json_object *gen_agg_query_of(const gen_agg_catalogue_t *cat,
+                              const gen_interval_range_t *range,
+                              int64_t granularity_ms,
+                              const char *const *group_by, size_t n_group_by,
+                              const char *dim, const char *const *ids,
+                              size_t n);
+
 typedef struct {
   uint64_t queries, failures;
   gen_ratelimit_t complain;

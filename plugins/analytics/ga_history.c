@@ -378,21 +378,23 @@ static int queue_rows_collect(const ga_lists_t *l, const ga_config_t *c,
                         NULL);
 }
 
-static void *resolutions_new(const gen_family_env_t *env) {
-  ga_resolution_state_t *s = calloc(1, sizeof(*s));
+/* A per-queue row's state: the queues as the queue aggregates name them. */
+static void *queue_row_new(const gen_family_env_t *env) {
+  ga_queue_row_state_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
   s->lists = env->lists;
   s->c = env->config;
-  s->ra.qm = queue_media(env);
+  s->row = (gen_queue_row_t){.qm = queue_media(env),
+                             .granularity_ms = s->c->interval.granularity_ms};
   return s;
 }
 
 /* Every day due per batch of QueuesPerQuery queues: the new day and the
  * revisits of the 16 days before. */
 static int resolutions_collect(void *state, const gen_family_run_t *run) {
-  ga_resolution_state_t *s = state;
-  gen_agg_query_t query = gen_resolution_agg_query(&s->ra);
+  ga_queue_row_state_t *s = state;
+  gen_agg_query_t query = gen_resolution_agg_query(&s->row);
   return queue_rows_collect(s->lists, s->c, run, &query);
 }
 
@@ -403,43 +405,21 @@ static gen_interval_t *speech_engine(const gen_family_env_t *env,
   return gen_speech_agg_engine(env->client->org, ic, "analytics", env->who);
 }
 
-static void *speech_new(const gen_family_env_t *env) {
-  ga_speech_state_t *s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return NULL;
-  s->lists = env->lists;
-  s->c = env->config;
-  s->sa = (gen_speech_agg_t){.qm = queue_media(env),
-                             .granularity_ms = s->c->interval.granularity_ms};
-  return s;
-}
-
 /* Every bucket due per batch of QueuesPerQuery queues: the new one and the
  * revisits of the 73 hours before. */
 static int speech_collect(void *state, const gen_family_run_t *run) {
-  ga_speech_state_t *s = state;
-  gen_agg_query_t query = gen_speech_agg_query(&s->sa);
+  ga_queue_row_state_t *s = state;
+  gen_agg_query_t query = gen_speech_agg_query(&s->row);
   return queue_rows_collect(s->lists, s->c, run, &query);
 }
 
 /* ---- workitem aggregates ------------------------------------------------ */
 
-static void *workitems_new(const gen_family_env_t *env) {
-  ga_workitem_state_t *s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return NULL;
-  s->lists = env->lists;
-  s->c = env->config;
-  s->wa = (gen_workitem_agg_t){.qm = queue_media(env),
-                               .granularity_ms = s->c->interval.granularity_ms};
-  return s;
-}
-
 /* Every range due per batch of QueuesPerQuery queues, on the plugin's
  * interval engine (SettleDelay, RevisitAt). */
 static int workitems_collect(void *state, const gen_family_run_t *run) {
-  ga_workitem_state_t *s = state;
-  gen_agg_query_t query = gen_workitem_agg_query(&s->wa);
+  ga_queue_row_state_t *s = state;
+  gen_agg_query_t query = gen_workitem_agg_query(&s->row);
   return queue_rows_collect(s->lists, s->c, run, &query);
 }
 
@@ -502,7 +482,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                         .on_at = offsetof(ga_config_t, resolutions.on),
                         .granularity_ms = resolutions_granularity,
                         .engine = resolutions_engine,
-                        .state_new = resolutions_new,
+                        .state_new = queue_row_new,
                         .state_free = free,
                         .collect = resolutions_collect},
     [GA_SPEECH] = {.name = "speech and text analytics",
@@ -512,7 +492,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                    .per_minute = GEN_SPEECH_REQUESTS_PER_MINUTE,
                    .on_at = offsetof(ga_config_t, speech.on),
                    .engine = speech_engine,
-                   .state_new = speech_new,
+                   .state_new = queue_row_new,
                    .state_free = free,
                    .collect = speech_collect},
     [GA_WORKITEMS] = {.name = "workitem aggregates",
@@ -520,7 +500,7 @@ static const gen_family_t ga_rows[GA_ROWS] = {
                       .answer =
                           GEN_HTTP_BOUND(GEN_MIB(16), "workitem aggregates"),
                       .on_at = offsetof(ga_config_t, workitems.on),
-                      .state_new = workitems_new,
+                      .state_new = queue_row_new,
                       .state_free = free,
                       .collect = workitems_collect},
 };

@@ -108,25 +108,13 @@ typedef struct {
   gen_campaign_agg_t ca;
 } ga_campaign_state_t;
 
-/* The resolution aggregates row's state. */
+/* The state of a row per queue (and media type) of another aggregates
+ * query: the resolutions, speech and text analytics, workitems. */
 typedef struct {
   const ga_lists_t *lists;
   const ga_config_t *c;
-  gen_resolution_agg_t ra;
-} ga_resolution_state_t;
-
-/* The speech and text analytics row's state. */
-typedef struct {
-  const ga_lists_t *lists;
-  const ga_config_t *c;
-  gen_speech_agg_t sa;
-} ga_speech_state_t;
-
-typedef struct {
-  const ga_lists_t *lists;
-  const ga_config_t *c;
-  gen_workitem_agg_t wa;
-} ga_workitem_state_t;
+  gen_queue_row_t row;
+} ga_queue_row_state_t;
 
 extern const gen_history_t ga_history;
 

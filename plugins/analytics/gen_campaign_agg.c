@@ -7,7 +7,6 @@
 
 #include "gen_campaign_agg.h"
 #include "gen_config.h"
-#include "gen_json.h"
 
 #define DIM "outboundCampaignId"
 
@@ -34,12 +33,8 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
                                const gen_interval_range_t *range) {
   static const char *const group_by[] = {DIM};
   const gen_campaign_agg_t *ca = ud;
-  json_object *body = gen_agg_query_new(range, ca->granularity_ms, group_by,
-                                        STATIC_ARRAY_SIZE(group_by));
-  json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL, -1));
-  json_object_object_add(body, "filter", gen_json_or_filter(DIM, ids, n));
-  return body;
+  return gen_agg_query_of(&catalogue, range, ca->granularity_ms, group_by,
+                          STATIC_ARRAY_SIZE(group_by), DIM, ids, n);
 }
 
 /* Groups of one campaign split by another dimension (the media type, which

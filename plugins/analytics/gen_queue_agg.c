@@ -242,3 +242,24 @@ void gen_queue_media_use(gen_agg_query_t *q, const gen_queue_media_t *qm) {
   q->out.host = qm->host;
   q->out.plugin = qm->plugin;
 }
+
+static json_object *row_body(void *ud, const char *const *ids, size_t n,
+                             const gen_interval_range_t *range) {
+  const gen_queue_row_t *row = ud;
+  return gen_agg_query_of(row->def->cat, range, row->granularity_ms,
+                          row->def->group_by, row->def->n_group_by, "queueId",
+                          ids, n);
+}
+
+gen_agg_query_t gen_queue_row_query(gen_queue_row_t *row,
+                                    const gen_queue_row_def_t *def) {
+  row->def = def;
+  row->qm.tag = def->tag;
+  row->qm.group = def->group;
+  gen_agg_query_t q = gen_agg_query_make(
+      def->path, def->what, def->cat, row->granularity_ms, row_body, NULL, row);
+  gen_queue_media_use(&q, &row->qm);
+  q.family = def->family;
+  q.still = "the queue values";
+  return q;
+}

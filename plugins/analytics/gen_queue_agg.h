@@ -65,6 +65,31 @@ typedef struct {
   unsigned group;  /* its catalogue's result group */
 } gen_queue_media_t;
 
+/* Such a row's request: every metric of cat, grouped by group_by, for a
+ * batch of queues; the route, what a log line calls the request and the
+ * family, the engine keys' tag and the catalogue's result group. */
+typedef struct {
+  const char *path, *what, *family, *tag;
+  unsigned group;
+  const gen_agg_catalogue_t *cat;
+  const char *const *group_by;
+  size_t n_group_by;
+} gen_queue_row_def_t;
+
+/* Such a row's query maker's input: its series, and its buckets' length
+ * (unused by a family whose buckets are fixed, as the resolutions' day). */
+typedef struct {
+  gen_queue_media_t qm;
+  int64_t granularity_ms;
+  const gen_queue_row_def_t *def; /* set by gen_queue_row_query() */
+} gen_queue_row_t;
+
+/* The query of row's family def in buckets of row->granularity_ms; row
+ * (the org, host, plugin and queues, borrowed from the plugin; def's tag
+ * and group are set here) and def are borrowed. */
+gen_agg_query_t gen_queue_row_query(gen_queue_row_t *row,
+                                    const gen_queue_row_def_t *def);
+
 /* Sets q's reader and output to qm's (borrowed): a result group's engine
  * key is (tag, queueId, mediaType), none when the queue is not one of
  * queues or has no queueId; (tag, queueId) when the group has no

@@ -33,26 +33,24 @@ static json_object *query_body(void *ud, const char *const *ids, size_t n,
                                const gen_interval_range_t *range) {
   (void)ud;
   static const char *const group_by[] = {QUEUE, MEDIA};
-  json_object *body = gen_agg_query_new(range, GEN_RESOLUTION_DAY_MS, group_by,
-                                        STATIC_ARRAY_SIZE(group_by));
+  json_object *body =
+      gen_agg_query_of(&catalogue, range, GEN_RESOLUTION_DAY_MS, group_by,
+                       STATIC_ARRAY_SIZE(group_by), QUEUE, ids, n);
   /* The day a conversation was last wrapped up, not the day its
    * avoidance was processed: the value belongs to the contacts of that
    * day (and grows as they settle). */
   json_object_object_add(body, "alternateTimeDimension",
                          json_object_new_string("wrapUpDate"));
-  json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL, -1));
-  json_object_object_add(body, "filter", gen_json_or_filter(QUEUE, ids, n));
   return body;
 }
 
-gen_agg_query_t gen_resolution_agg_query(gen_resolution_agg_t *ra) {
-  ra->qm.tag = "R";
-  ra->qm.group = GROUP_RESOLUTION;
+gen_agg_query_t gen_resolution_agg_query(gen_queue_row_t *row) {
+  row->qm.tag = "R";
+  row->qm.group = GROUP_RESOLUTION;
   gen_agg_query_t q = gen_agg_query_make(
       GEN_RESOLUTION_AGG_PATH, "resolution aggregates query", &catalogue,
-      GEN_RESOLUTION_DAY_MS, query_body, NULL, ra);
-  gen_queue_media_use(&q, &ra->qm);
+      GEN_RESOLUTION_DAY_MS, query_body, NULL, row);
+  gen_queue_media_use(&q, &row->qm);
   q.family = "resolution aggregates";
   q.still = "the queue values";
   return q;

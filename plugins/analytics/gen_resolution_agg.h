@@ -49,15 +49,10 @@ typedef struct {
 
 extern const gen_config_table_t gen_resolution_agg_keys;
 
-/* One org's resolution aggregates: its org, host, plugin and queues,
- * borrowed from the plugin (the tag and group are set here). */
-typedef struct {
-  gen_queue_media_t qm;
-} gen_resolution_agg_t;
-
-/* The query per batch of queues (scopes: queue ids), one bucket a day. It
- * borrows ra. */
-gen_agg_query_t gen_resolution_agg_query(gen_resolution_agg_t *ra);
+/* The query per batch of queues (scopes: queue ids), one bucket a day
+ * whatever row->granularity_ms. row (the org, host, plugin and queues,
+ * borrowed from the plugin; the tag and group are set here) is borrowed. */
+gen_agg_query_t gen_resolution_agg_query(gen_queue_row_t *row);
 
 /* The row's engine from the plugin's interval configuration (its state
  * directory, MaxBucketsPerQuery): days, asked an hour after midnight UTC,

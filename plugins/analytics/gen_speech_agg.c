@@ -6,7 +6,6 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_config.h"
-#include "gen_json.h"
 #include "gen_speech_agg.h"
 
 #define QUEUE "queueId"
@@ -41,30 +40,21 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-/* One request over range for the queues ids[n], grouped by queue and
- * media. */
-static json_object *query_body(void *ud, const char *const *ids, size_t n,
-                               const gen_interval_range_t *range) {
-  static const char *const group_by[] = {QUEUE, MEDIA};
-  const gen_speech_agg_t *sa = ud;
-  json_object *body = gen_agg_query_new(range, sa->granularity_ms, group_by,
-                                        STATIC_ARRAY_SIZE(group_by));
-  json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL, -1));
-  json_object_object_add(body, "filter", gen_json_or_filter(QUEUE, ids, n));
-  return body;
-}
+/* A request per batch of queues, grouped by queue and media. */
+static const char *const group_by[] = {QUEUE, MEDIA};
 
-gen_agg_query_t gen_speech_agg_query(gen_speech_agg_t *sa) {
-  sa->qm.tag = "S";
-  sa->qm.group = GROUP_SPEECH;
-  gen_agg_query_t q =
-      gen_agg_query_make(GEN_SPEECH_AGG_PATH, "transcripts aggregates query",
-                         &catalogue, sa->granularity_ms, query_body, NULL, sa);
-  gen_queue_media_use(&q, &sa->qm);
-  q.family = "speech and text analytics";
-  q.still = "the queue values";
-  return q;
+static const gen_queue_row_def_t def = {.path = GEN_SPEECH_AGG_PATH,
+                                        .what = "transcripts aggregates query",
+                                        .family = "speech and text analytics",
+                                        .tag = "S",
+                                        .group = GROUP_SPEECH,
+                                        .cat = &catalogue,
+                                        .group_by = group_by,
+                                        .n_group_by =
+                                            STATIC_ARRAY_SIZE(group_by)};
+
+gen_agg_query_t gen_speech_agg_query(gen_queue_row_t *row) {
+  return gen_queue_row_query(row, &def);
 }
 
 gen_interval_t *gen_speech_agg_engine(const gen_org_t *org,

@@ -50,15 +50,10 @@ typedef struct {
 
 extern const gen_config_table_t gen_speech_agg_keys;
 
-/* One org's speech aggregates: its org, host, plugin and queues, borrowed
- * from the plugin (the tag and group are set here), and Granularity. */
-typedef struct {
-  gen_queue_media_t qm;
-  int64_t granularity_ms;
-} gen_speech_agg_t;
-
-/* The query per batch of queues (scopes: queue ids). It borrows sa. */
-gen_agg_query_t gen_speech_agg_query(gen_speech_agg_t *sa);
+/* The query per batch of queues (scopes: queue ids) in buckets of
+ * Granularity. row (the org, host, plugin and queues, borrowed from the
+ * plugin; the tag and group are set here) is borrowed. */
+gen_agg_query_t gen_speech_agg_query(gen_queue_row_t *row);
 
 /* The row's engine from the plugin's interval configuration (its
  * granularity, state directory, MaxBucketsPerQuery, backfill): settled

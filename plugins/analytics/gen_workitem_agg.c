@@ -6,7 +6,6 @@
 #include "collectd/core/daemon/collectd.h"
 
 #include "gen_config.h"
-#include "gen_json.h"
 #include "gen_workitem_agg.h"
 
 #define QUEUE "queueId"
@@ -40,29 +39,22 @@ static const gen_agg_metric_t metrics[] = {
 static const gen_agg_catalogue_t catalogue = {
     .metrics = metrics, .n = STATIC_ARRAY_SIZE(metrics), .zero_absent = true};
 
-/* One request over range for the queues ids[n], grouped by queue. */
-static json_object *query_body(void *ud, const char *const *ids, size_t n,
-                               const gen_interval_range_t *range) {
-  static const char *const group_by[] = {QUEUE};
-  const gen_workitem_agg_t *wa = ud;
-  json_object *body = gen_agg_query_new(range, wa->granularity_ms, group_by,
-                                        STATIC_ARRAY_SIZE(group_by));
-  json_object_object_add(body, "metrics",
-                         gen_agg_metrics_json(&catalogue, NULL, -1));
-  json_object_object_add(body, "filter", gen_json_or_filter(QUEUE, ids, n));
-  return body;
-}
+/* A request per batch of queues, grouped by queue (workitems have no
+ * mediaType). */
+static const char *const group_by[] = {QUEUE};
 
-gen_agg_query_t gen_workitem_agg_query(gen_workitem_agg_t *wa) {
-  wa->qm.tag = "W";
-  wa->qm.group = GROUP_WORKITEM;
-  gen_agg_query_t q = gen_agg_query_make(
-      GEN_WORKITEM_AGG_PATH, "task management aggregates query", &catalogue,
-      wa->granularity_ms, query_body, NULL, wa);
-  gen_queue_media_use(&q, &wa->qm);
-  q.family = "workitem aggregates";
-  q.still = "the queue values";
-  return q;
+static const gen_queue_row_def_t def = {
+    .path = GEN_WORKITEM_AGG_PATH,
+    .what = "task management aggregates query",
+    .family = "workitem aggregates",
+    .tag = "W",
+    .group = GROUP_WORKITEM,
+    .cat = &catalogue,
+    .group_by = group_by,
+    .n_group_by = STATIC_ARRAY_SIZE(group_by)};
+
+gen_agg_query_t gen_workitem_agg_query(gen_queue_row_t *row) {
+  return gen_queue_row_query(row, &def);
 }
 
 static const gen_config_def_t workitem_agg_defs[] = {

@@ -30,15 +30,9 @@ typedef struct {
 
 extern const gen_config_table_t gen_workitem_agg_keys;
 
-/* One org's workitem aggregates: its org, host, plugin and queues,
- * borrowed from the plugin (the tag and group are set here), and
- * Granularity. */
-typedef struct {
-  gen_queue_media_t qm;
-  int64_t granularity_ms;
-} gen_workitem_agg_t;
-
-/* The query per batch of queues (scopes: queue ids). It borrows wa. */
-gen_agg_query_t gen_workitem_agg_query(gen_workitem_agg_t *wa);
+/* The query per batch of queues (scopes: queue ids) in buckets of
+ * Granularity. row (the org, host, plugin and queues, borrowed from the
+ * plugin; the tag and group are set here) is borrowed. */
+gen_agg_query_t gen_workitem_agg_query(gen_queue_row_t *row);
 
 #endif /* GEN_WORKITEM_AGG_H */

@@ -32,8 +32,7 @@ static gen_entity_set_t queues(void) {
 
 DEF_TEST(request_days_on_wrapup_grouped_by_queue_and_media) {
   gen_entity_set_t set = queues();
-  gen_resolution_agg_t ra = {
-      .qm = {.queues = &set, .plugin = "genesys_analytics"}};
+  gen_queue_row_t ra = {.qm = {.queues = &set, .plugin = "genesys_analytics"}};
   gen_agg_query_t q = gen_resolution_agg_query(&ra);
   EXPECT_EQ_STR(GEN_RESOLUTION_AGG_PATH, q.path);
   const char *ids[] = {Q1, Q2};
@@ -65,7 +64,7 @@ DEF_TEST(request_days_on_wrapup_grouped_by_queue_and_media) {
 
 DEF_TEST(answer_read_per_queue_and_media) {
   gen_entity_set_t set = queues();
-  gen_resolution_agg_t ra = {.qm = {.org = &org, .queues = &set}};
+  gen_queue_row_t ra = {.qm = {.org = &org, .queues = &set}};
   gen_agg_query_t q = gen_resolution_agg_query(&ra);
   static const char text[] = "{\"results\":[" RESULT(
       GROUP(Q1, "voice"),
