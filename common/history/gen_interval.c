@@ -937,6 +937,13 @@ int gen_interval_commit(gen_interval_t *gi, const char *const *scopes, size_t n,
     if (range->revisit > 0 &&
         (p->start < s->origin || p->start >= s->done_until))
       continue; /* a scheduled revisit takes done buckets only */
+    /* and its scope's due ones: a batch's range starts at the batch's
+     * lowest watermark, and the buckets of a scope before its own had this
+     * revisit already; their records may be gone, and with none a bucket
+     * is counted whole again */
+    if (range->revisit > 0 && range->revisit <= gi->stages.n &&
+        p->start < s->revisit_w[range->revisit - 1])
+      continue;
     if (p->start >= s->done_until) {
       gen_interval_kind_t kind =
           end >= settled ? GEN_INTERVAL_NEW : GEN_INTERVAL_BACKFILL;
