@@ -878,6 +878,7 @@ ROUTES = [
     ("GET", "/sim/truth/timelines", "sim_truth_timelines", False),
     ("GET", "/sim/truth/actions", "sim_truth_actions", False),
     ("GET", "/sim/truth/bots", "sim_truth_bots", False),
+    ("GET", "/sim/truth/flow_exits", "sim_truth_flow_exits", False),
     ("GET", "/sim/truth/ratelimits", "sim_truth_ratelimits", False),
     ("GET", "/sim/truth/platform", "sim_truth_platform", False),
     ("GET", "/sim/truth/events", "sim_truth_events", False),
@@ -1099,7 +1100,7 @@ CONV_DIMS = {"queueId", "mediaType", "direction", "wrapUpCode"}
 # aggregates): grouped and filtered by campaign, media type, direction
 CAMPAIGN_DIMS = {"outboundCampaignId", "mediaType", "direction"}
 FLOW_DIMS = {"flowId", "flowName", "flowType", "flowOutcomeId", "flowOutcome",
-             "flowMilestoneId", "mediaType"}
+             "flowMilestoneId", "mediaType", "exitReason", "selfServed"}
 
 
 # The jobs route's pageSize: "Max is 1000" (README, Evidence: API usage)
@@ -2308,9 +2309,14 @@ class App:
             "with-outcome"
 
         def keyfn(k):
-            fi, oi, mi = k
+            fi, oi, mi = k[:3]
             f = model.flows[fi]
             d = {"flowId": f.id, "flowName": f.name, "flowType": f.type, "mediaType": "voice"}
+            if len(k) > 3:
+                # an end's metrics carry its exit reason and selfServed, as a
+                # group's string (README, Flow exits); nFlow, at the start, not
+                d["exitReason"] = k[3]
+                d["selfServed"] = "true" if k[4] else "false"
             if mi >= 0 and with_outcome:
                 oi = model.milestone_outcome(f, mi)
             if oi >= 0:
@@ -2435,6 +2441,20 @@ class App:
             if data:
                 results.append({"group": dict(g), "data": data})
         return Response(200, {"results": results})
+
+    async def h_sim_truth_flow_exits(self, req, p, tok):
+        """Per closed bucket and flow, the executions ended per exit reason
+        and per selfServed (README, Flow exits)."""
+        self.sync()
+        model = self.model
+        gran = parse_duration_ms(req.q1("granularity", "PT5M"))
+        n = int(req.q1("buckets", "12"))
+        end = (model.now // gran) * gran
+        start = end - n * gran
+        return Response(200, {"granularity_ms": gran, "sim_time_ms": model.now,
+                              "sim_time": M.iso(model.now),
+                              "flows": {f.id: {"name": f.name} for f in model.flows},
+                              "buckets": model.flow_exits(start, end, gran)})
 
     async def h_sim_truth_bots(self, req, p, tok):
         self.sync()

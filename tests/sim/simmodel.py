@@ -128,6 +128,15 @@ ORG_METRICS = ("nConversations", "nBotInteractions", "nError", "nStateTransition
 TARGET_METRICS = ("oServiceTarget",)
 FLOW_METRICS = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "nFlowMilestone", "tFlow",
                 "tFlowDisconnect", "tFlowExit", "tFlowOutcome"]
+# The exit reasons of a flow's end, with their shares (README, Flow exits):
+# the names are the FlowEnd detail event's enum, the shares ours. A
+# disconnect (the caller or the flow ended the call in the flow) is
+# self-served, an exit (every exit of the model enters the queue) is not.
+FLOW_DISCONNECT_REASONS = (("DISCONNECT", 0.5), ("FLOW_DISCONNECT", 0.3),
+                           ("FLOW_ERROR_DISCONNECT", 0.1),
+                           ("RECOGNITION_FAILURE_DISCONNECT", 0.1))
+FLOW_EXIT_REASONS = (("TRANSFER", 0.85), ("RECOGNITION_FAILURE_EXIT", 0.1),
+                     ("FLOW_ERROR_EXIT", 0.05))
 
 
 def iso(ms, frac=True):
@@ -1505,7 +1514,6 @@ class Model:
         t = self.now
         f.active -= 1
         ft = self.flow_truth[f.id]
-        self.flow_store.add(t, (f.idx, -1, -1), "tFlow", dur)
         self._flow_record(c, f, "tFlow", dur)
         for oi in f.outcomes:
             if rng.random() < 0.7:
@@ -1528,9 +1536,12 @@ class Model:
         call["disconnectedTime"] = iso(t)
         if rng.random() < 0.12:
             # caller hangs up in the IVR
-            self.flow_store.add(t, (f.idx, -1, -1), "tFlowDisconnect", dur)
+            key = (f.idx, -1, -1, self.exit_reason(FLOW_DISCONNECT_REASONS), True)
+            self.flow_store.add(t, key, "tFlow", dur)
+            self.flow_store.add(t, key, "tFlowDisconnect", dur)
             ft["disconnects"] += 1
-            self._flow_record(c, f, "tFlowDisconnect", dur, extra={"exitReason": "DISCONNECT"})
+            self._flow_record(c, f, "tFlowDisconnect", dur,
+                              extra={"exitReason": key[3], "selfServed": True})
             call["disconnectType"] = "peer"
             c.cust["endTime"] = iso(t)
             cc = c.cust[MEDIA_ARRAY[c.media]][0]
@@ -1539,10 +1550,13 @@ class Model:
             cc["disconnectedTime"] = iso(t)
             c.state = "done"
         else:
-            self.flow_store.add(t, (f.idx, -1, -1), "tFlowExit", dur)
+            key = (f.idx, -1, -1, self.exit_reason(FLOW_EXIT_REASONS), False)
+            self.flow_store.add(t, key, "tFlow", dur)
+            self.flow_store.add(t, key, "tFlowExit", dur)
             ft["exits"] += 1
             self._flow_record(c, f, "tFlowExit", dur,
-                              extra={"exitReason": "TRANSFER", "transferType": "ACD"})
+                              extra={"exitReason": key[3], "selfServed": False,
+                                     "transferType": "ACD"})
             call["disconnectType"] = "transfer"
             self._enter_queue(c, c.q)
 
@@ -2010,13 +2024,49 @@ class Model:
             cache[key] = rng.choice(f.outcomes)
         return cache[key]
 
+    def exit_reason(self, shares):
+        """One exit reason of shares ((name, share), ...), drawn from a
+        generator of its own so the model's random stream stays as it was
+        (README, Flow exits)."""
+        rng = self.__dict__.get("_exit_rng")
+        if rng is None:
+            rng = self._exit_rng = random.Random("flow-exit-%s" % self.seed)
+        x = rng.random()
+        for name, share in shares:
+            x -= share
+            if x < 0:
+                return name
+        return shares[0][0]
+
+    def flow_exits(self, start, end, gran_ms):
+        """Per closed bucket and flow, the executions that ended in it
+        (their tFlow) per exit reason and per selfServed ("true", "false"),
+        and all of them (ended). Empty buckets are absent."""
+        res = self.flow_store.query(start, end, gran_ms,
+                                    lambda k: (k[0], k[3], k[4]) if len(k) > 3 else None,
+                                    ["tFlow"])
+        out = {}
+        for (b, (fi, reason, ss)), md in res.items():
+            n = int(md["tFlow"][0]) if "tFlow" in md else 0
+            if not n:
+                continue
+            bstart = start + b * gran_ms
+            key = iso(bstart) + "/" + iso(bstart + gran_ms)
+            e = out.setdefault(key, {}).setdefault(self.flows[fi].id, {
+                "ended": 0, "exit_reasons": {}, "self_served": {}})
+            e["ended"] += n
+            e["exit_reasons"][reason] = e["exit_reasons"].get(reason, 0) + n
+            s_ = "true" if ss else "false"
+            e["self_served"][s_] = e["self_served"].get(s_, 0) + n
+        return dict(sorted(out.items()))
+
     def flow_buckets(self, start, end, gran_ms):
         """Per closed bucket and flow, what the flow aggregates query gives
         grouped by flowId, flowOutcomeId and flowMilestoneId: executions,
         disconnects, exits with their duration sums, per outcome the
         outcomes reached and failed with tFlowOutcome, per milestone
         nFlowMilestone. Empty buckets are absent."""
-        res = self.flow_store.query(start, end, gran_ms, lambda k: k, FLOW_METRICS)
+        res = self.flow_store.query(start, end, gran_ms, lambda k: k[:3], FLOW_METRICS)
         out = {}
         for (b, (fi, oi, mi)), md in res.items():
             bstart = start + b * gran_ms

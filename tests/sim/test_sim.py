@@ -2472,6 +2472,121 @@ class T04cSpeech(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission=perm)
 
 
+class T04cFlowExits(unittest.TestCase):
+    """The flow aggregates query grouped by exitReason and selfServed
+    (README, Flow exits): an end's tFlow in the group of its exit reason and
+    selfServed ("true", "false"), nFlow (at the start) in a group without
+    either; equal to /sim/truth/flow_exits per bucket, grouped by either or
+    both; the flows' own answer as it was."""
+    URL = "/api/v2/analytics/flows/aggregates/query"
+    ENUM = {"UNKNOWN", "DISCONNECT", "FLOW_DISCONNECT", "FLOW_ERROR_DISCONNECT", "TRANSFER",
+            "SESSION_EXPIRE_DISCONNECT", "RECOGNITION_FAILURE_DISCONNECT",
+            "RECOGNITION_FAILURE_EXIT", "USER_EXIT", "FLOW_EXIT", "FLOW_ERROR_EXIT"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, "--queues", 3, "--agents", 30, "--flows", 2,
+                      "--seed", 23, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim("GET", "/sim/truth/flow_exits?granularity=PT5M&buckets=12")[1]
+        now = cls.truth["sim_time_ms"]
+        end = now - now % 300000
+        cls.iv = simmodel.iso(end - 12 * 300000, False) + "/" + simmodel.iso(end, False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def query(self, group_by, metrics=("tFlow",)):
+        st, _, js = self.c.request("POST", self.URL, {
+            "interval": self.iv, "granularity": "PT5M", "groupBy": group_by,
+            "metrics": list(metrics)})
+        self.assertEqual(st, 200, js)
+        return js["results"]
+
+    def read(self, results):
+        """The truth's form of an answer of tFlow counts."""
+        out = {}
+        for r in results:
+            g = r["group"]
+            for d in r["data"]:
+                n = sum(m["stats"]["count"] for m in d["metrics"] if m["metric"] == "tFlow")
+                e = out.setdefault(d["interval"], {}).setdefault(
+                    g["flowId"], {"ended": 0, "exit_reasons": {}, "self_served": {}})
+                e["ended"] += n
+                for dim, part in (("exitReason", "exit_reasons"), ("selfServed", "self_served")):
+                    if dim in g:
+                        e[part][g[dim]] = e[part].get(g[dim], 0) + n
+        return out
+
+    def test_truth_equals_query_grouped_by_both(self):
+        res = self.query(["flowId", "exitReason", "selfServed"])
+        for r in res:
+            self.assertEqual(set(r["group"]), {"flowId", "exitReason", "selfServed"})
+            self.assertIn(r["group"]["exitReason"], self.ENUM)
+            self.assertIn(r["group"]["selfServed"], ("true", "false"))
+            # our model: self-served = ended in the flow, not sent to a queue
+            self.assertEqual(r["group"]["selfServed"] == "true",
+                             r["group"]["exitReason"].endswith("DISCONNECT"), r["group"])
+        want = self.truth["buckets"]
+        self.assertEqual(self.read(res), want)
+        self.assertEqual(len(want), 12)
+        reasons = {x for b in want.values() for f in b.values() for x in f["exit_reasons"]}
+        self.assertGreaterEqual(reasons, {"TRANSFER", "DISCONNECT", "FLOW_DISCONNECT"})
+        self.assertEqual(reasons - self.ENUM, set())
+
+    def test_grouped_by_one_alone(self):
+        want = self.truth["buckets"]
+        by_reason = self.read(self.query(["flowId", "exitReason"]))
+        by_self = self.read(self.query(["flowId", "selfServed"]))
+        for got, part, other in ((by_reason, "exit_reasons", "self_served"),
+                                 (by_self, "self_served", "exit_reasons")):
+            self.assertEqual({iv: {f: {"ended": e["ended"], part: e[part]} for f, e in b.items()}
+                              for iv, b in got.items()},
+                             {iv: {f: {"ended": e["ended"], part: e[part]} for f, e in b.items()}
+                              for iv, b in want.items()})
+            self.assertTrue(all(not e[other] for b in got.values() for e in b.values()))
+        for b in want.values():
+            for e in b.values():
+                self.assertEqual(sum(e["exit_reasons"].values()), e["ended"])
+                self.assertEqual(sum(e["self_served"].values()), e["ended"])
+
+    def test_start_has_no_exit_reason(self):
+        """nFlow is counted at the start: grouped by exitReason it comes in
+        a group without it; the ends (tFlow, tFlowExit, tFlowDisconnect) in
+        groups with it, and add up to what grouping by flow alone says."""
+        res = self.query(["flowId", "exitReason"], ("nFlow", "tFlow", "tFlowExit",
+                                                     "tFlowDisconnect"))
+        by_flow = self.query(["flowId"], ("tFlow", "tFlowExit", "tFlowDisconnect"))
+        seen, total = set(), {}
+        for r in res:
+            for d in r["data"]:
+                for m in d["metrics"]:
+                    seen.add((m["metric"], "exitReason" in r["group"]))
+                    k = (r["group"]["flowId"], m["metric"])
+                    total[k] = total.get(k, 0) + m["stats"]["count"]
+        self.assertEqual(seen, {("nFlow", False), ("tFlow", True), ("tFlowExit", True),
+                                ("tFlowDisconnect", True)})
+        flat = {}
+        for r in by_flow:
+            for d in r["data"]:
+                for m in d["metrics"]:
+                    k = (r["group"]["flowId"], m["metric"])
+                    flat[k] = flat.get(k, 0) + m["stats"]["count"]
+        self.assertEqual({k: v for k, v in total.items() if k[1] != "nFlow"}, flat)
+
+    def test_filter_on_exit_reason(self):
+        st, _, js = self.c.request("POST", self.URL, {
+            "interval": self.iv, "granularity": "PT5M", "groupBy": ["flowId", "exitReason"],
+            "metrics": ["tFlow"], "filter": {"type": "and", "predicates": [
+                {"type": "dimension", "dimension": "selfServed", "value": "true"}]}})
+        self.assertEqual(st, 200, js)
+        self.assertTrue(js["results"])
+        for r in js["results"]:
+            self.assertTrue(r["group"]["exitReason"].endswith("DISCONNECT"), r["group"])
+
+
 class T04cWorkitemAggregates(unittest.TestCase):
     """The task management aggregates query (groupBy queueId, the metrics'
     stats, a queue filter, its permission) equal to
